@@ -1,0 +1,111 @@
+"""ffmpeg access: the binary imageio-ffmpeg ships, and a probe without ffprobe.
+
+imageio-ffmpeg ships ffmpeg but not ffprobe, so probing parses `ffmpeg -i` and counts
+frames with a stream-copy pass to the null muxer. No system package is needed.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@functools.cache
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
+
+
+class FFmpegError(RuntimeError):
+    """ffmpeg exited non-zero; carries the tail of its log for the message."""
+
+
+def run_ffmpeg(args: list[str], *, timeout: float | None = None, input: bytes | None = None) -> str:
+    """Run ffmpeg quietly; raise FFmpegError with the log tail on failure. Returns stderr."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
+    if input is not None:
+        cmd.remove("-nostdin")
+    proc = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout)
+    err = proc.stderr.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        tail = "\n".join(err.strip().splitlines()[-15:])
+        raise FFmpegError(f"ffmpeg failed ({proc.returncode}): {tail}")
+    return err
+
+
+@dataclass
+class StreamInfo:
+    kind: str  # "video" | "audio"
+    codec: str
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    pix_fmt: str = ""
+    sample_rate: int = 0
+
+
+@dataclass
+class ProbeResult:
+    duration: float
+    streams: list[StreamInfo]
+    video_frames: int | None = None
+
+    @property
+    def video(self) -> StreamInfo | None:
+        return next((s for s in self.streams if s.kind == "video"), None)
+
+    @property
+    def audio(self) -> StreamInfo | None:
+        return next((s for s in self.streams if s.kind == "audio"), None)
+
+
+_DUR = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
+_STREAM = re.compile(r"Stream #\d+:\d+(?:\[\w+\])?(?:\(\w+\))?: (Video|Audio): (\w+)(.*)")
+
+
+def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
+    """Duration and streams of a media file; with count_frames, the exact video frame count."""
+    if not path.exists() or path.stat().st_size == 0:
+        raise FFmpegError(f"{path}: missing or empty")
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True
+    )
+    text = proc.stderr.decode("utf-8", "replace")
+    m = _DUR.search(text)
+    if not m or "Invalid data" in text:
+        raise FFmpegError(f"{path}: not a readable media file")
+    duration = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
+    streams: list[StreamInfo] = []
+    for sm in _STREAM.finditer(text):
+        kind, codec, rest = sm[1].lower(), sm[2], sm[3]
+        info = StreamInfo(kind=kind, codec=codec)
+        if kind == "video":
+            size = re.search(r"(\d{2,5})x(\d{2,5})", rest)
+            if size:
+                info.width, info.height = int(size[1]), int(size[2])
+            fps = re.search(r"([\d.]+) fps", rest)
+            if fps:
+                info.fps = float(fps[1])
+            pf = re.search(r", (yuv\w+|rgb\w+|gray\w*)", rest)
+            if pf:
+                info.pix_fmt = pf[1]
+        else:
+            sr = re.search(r"(\d+) Hz", rest)
+            if sr:
+                info.sample_rate = int(sr[1])
+        streams.append(info)
+    frames = count_video_frames(path) if count_frames and any(s.kind == "video" for s in streams) else None
+    return ProbeResult(duration=duration, streams=streams, video_frames=frames)
+
+
+def count_video_frames(path: Path) -> int:
+    """Exact number of video frames, by a stream-copy pass to the null muxer."""
+    err = run_ffmpeg(["-i", str(path), "-map", "0:v:0", "-c", "copy", "-f", "null", "-"])
+    found = re.findall(r"frame=\s*(\d+)", err)
+    if not found:
+        raise FFmpegError(f"{path}: could not count frames")
+    return int(found[-1])

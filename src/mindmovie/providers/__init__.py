@@ -1,0 +1,1 @@
+"""Providers: planner, keyframe and video models behind one protocol each."""

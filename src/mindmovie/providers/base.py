@@ -1,0 +1,191 @@
+"""Provider protocols, request/result types and the one error taxonomy.
+
+Every provider maps its SDK's failures onto these exceptions so that the pipeline has
+exactly one retry policy and one place that decides what a failure means for the person
+(retry, soften the prompt, fail fast with a fix, or give up on one scene only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from mindmovie.goals import Goals
+    from mindmovie.plan import Plan
+
+
+# ---------------------------------------------------------------- error taxonomy
+class ProviderError(Exception):
+    """Base of every provider failure. `provider` names who failed, for the message."""
+
+    kind: str = "provider_error"
+
+    def __init__(self, message: str, *, provider: str = "", scene_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.scene_id = scene_id
+
+    def __str__(self) -> str:
+        where = " ".join(x for x in (self.provider, f"scene {self.scene_id}" if self.scene_id else "") if x)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class Transient(ProviderError):
+    """Worth retrying as is (5xx, dropped connection, timeout)."""
+
+    kind = "transient"
+
+
+class RateLimited(Transient):
+    """429: retry after `retry_after` seconds when the provider says so."""
+
+    kind = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ContentRejected(ProviderError):
+    """The provider's content filter refused the prompt/image/output. Not retried as is."""
+
+    kind = "content_rejected"
+
+    def __init__(self, message: str, *, billed: bool = False, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.billed = billed
+
+
+class InvalidRequest(ProviderError):
+    """A parameter the provider refuses; the message says what to change."""
+
+    kind = "invalid_request"
+
+
+class AuthError(ProviderError):
+    """Missing or wrong key/permission; the message names the variable."""
+
+    kind = "auth"
+
+
+class JobFailed(ProviderError):
+    """A remote job ended failed/cancelled/expired, or its download never validated."""
+
+    kind = "job_failed"
+
+
+class DeadlineExceeded(JobFailed):
+    """A job did not finish within its deadline."""
+
+    kind = "deadline"
+
+
+# ---------------------------------------------------------------- requests / results
+@dataclass(frozen=True)
+class KeyframeRequest:
+    """Text-to-image for one scene, with reference photos when the model takes them."""
+
+    scene_id: str
+    prompt: str
+    width: int
+    height: int
+    seed: int
+    category: str = ""
+    style: str | None = None
+    aspect: str = "16:9"
+    reference_photos: tuple[Path, ...] = ()
+    #: when set, the keyframe is this photo fitted to the frame (local) or restyled (edit models)
+    source_photo: Path | None = None
+
+
+@dataclass
+class ImageResult:
+    """Image bytes plus what the provider reported for billing."""
+
+    data: bytes
+    mime: str = "image/png"
+    usage: dict[str, Any] = field(default_factory=dict)
+    remote_id: str | None = None
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """Image-to-video for one scene: animate `keyframe` for `seconds`."""
+
+    scene_id: str
+    prompt: str
+    keyframe: Path
+    seconds: float
+    width: int
+    height: int
+    fps: int
+    seed: int
+    aspect: str = "16:9"
+    resolution: str = "720p"
+    last_frame: Path | None = None
+    audio: bool = False
+
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "expired", "rejected"]
+
+
+@dataclass
+class JobState:
+    """What a poll saw. `video_url`/`video_bytes` are set once succeeded."""
+
+    remote_id: str
+    status: JobStatus
+    video_url: str | None = None
+    video_bytes: bytes | None = None
+    error: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return self.status not in ("queued", "running")
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What a planner needs from the settings (kept small so planners stay testable)."""
+
+    scene_seconds: float = 5.0
+    scenes_per_goal: int = 1
+    #: allowed clip durations of the chosen video model (None: any); planners snap to these
+    allowed_seconds: tuple[float, ...] | None = None
+
+
+# ---------------------------------------------------------------- protocols
+@runtime_checkable
+class Planner(Protocol):
+    name: str
+    model: str
+
+    async def plan(self, goals: Goals, options: PlanOptions) -> Plan: ...
+
+
+@runtime_checkable
+class KeyframeModel(Protocol):
+    name: str
+    model: str
+
+    async def generate(self, request: KeyframeRequest) -> ImageResult: ...
+
+
+@runtime_checkable
+class VideoModel(Protocol):
+    name: str
+    model: str
+
+    async def submit(self, request: VideoRequest) -> str:
+        """Create the remote job and return its id. Nothing else: the caller journals it."""
+        ...
+
+    async def poll(self, remote_id: str) -> JobState: ...
+
+    async def fetch(self, state: JobState, request: VideoRequest, dest: Path) -> Path:
+        """Write the finished clip to `dest` (atomically) and return it; re-runnable."""
+        ...
