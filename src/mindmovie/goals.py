@@ -6,9 +6,24 @@ person wrote this file by hand and should not have to read a traceback to fix a 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mindmovie.fsutil import sha256_file
+from mindmovie.yamlsrc import (
+    Loc,
+    Problem,
+    SourceError,
+    YamlDoc,
+    format_loc,
+    load_yaml,
+    require_mapping,
+    validate,
+)
 
 KNOWN_CATEGORIES = ("health", "wealth", "career", "relationships", "growth", "lifestyle")
 
@@ -20,6 +35,12 @@ class Person(BaseModel):
 
     description: str | None = None
     photos: list[Path] = Field(default_factory=list)
+
+    @field_validator("photos", mode="before")
+    @classmethod
+    def _one_photo(cls, v: Any) -> Any:
+        """`photos: me.jpg` is how a person writes a single photo."""
+        return [v] if isinstance(v, (str, Path)) else v
 
 
 class Goal(BaseModel):
@@ -36,6 +57,12 @@ class Goal(BaseModel):
     photos: list[Path] = Field(default_factory=list)
     scenes: int | None = Field(default=None, ge=1, le=6)
 
+    @field_validator("photos", mode="before")
+    @classmethod
+    def _one_photo(cls, v: Any) -> Any:
+        """`photos: run.jpg` is how a person writes a single photo."""
+        return [v] if isinstance(v, (str, Path)) else v
+
 
 class Goals(BaseModel):
     """The whole goals.yaml. Paths are resolved against the goals file's directory."""
@@ -48,3 +75,122 @@ class Goals(BaseModel):
     goals: list[Goal] = Field(min_length=1)
     closing: str | None = None
     music: Path | None = None
+
+
+class GoalsError(SourceError):
+    """goals.yaml is wrong. ``str()`` reads like
+    ``examples/goals.yaml:12: goals[2].vision: field required``.
+
+    ``path`` is the goals file as given, ``line`` 1-based (``None`` when the whole file is
+    the problem, e.g. not found), ``field`` dotted with **1-based** list indices
+    (``goals[2]`` is the second goal, as the person counts them), ``message`` says what
+    is wrong. With several problems the earliest line is reported and the message ends
+    with ``(and N more problems)``; all are in ``problems``.
+    """
+
+
+_GOALS_EXAMPLE = "`title:` and `goals:`"
+
+
+def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | None]:
+    """Resolve a path written in goals.yaml (relative to its directory); say why not."""
+    if not text.strip():
+        return None, f"{what} path is empty"
+    written = Path(text).expanduser()
+    full = (written if written.is_absolute() else base / written).resolve()
+    if full.is_file():
+        return full, None
+    if full.exists():
+        return None, f"{what} is not a file: {text} ({full})"
+    where = "" if written.is_absolute() else f" (looked in {base})"
+    return None, f"{what} not found: {text}{where}"
+
+
+def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Problem]:
+    """Make each photo under ``holder["photos"]`` absolute in place; report missing ones."""
+    if not isinstance(holder, dict):
+        return []
+    raw = holder.get("photos")
+    if isinstance(raw, str):  # `photos: me.jpg` -> one-item list
+        raw = [raw]
+        holder["photos"] = raw
+    if not isinstance(raw, list):
+        return []  # wrong type: validation says so
+    problems: list[Problem] = []
+    for j, item in enumerate(raw):
+        if not isinstance(item, str):
+            continue
+        item_loc = (*loc, "photos", j)
+        found, why = _find_file(item, base, "photo")
+        if found is None:
+            problems.append(Problem(doc.line_of(item_loc), format_loc(item_loc), str(why)))
+        else:
+            raw[j] = str(found)
+    return problems
+
+
+def load_goals(path: Path) -> Goals:
+    """Load and check goals.yaml; photo and music paths come back absolute and existing.
+
+    Raises ``GoalsError`` (one readable line with file, line and field) for: unreadable
+    file, bad YAML, duplicate keys, top level not a mapping, unknown keys (with a
+    did-you-mean), missing or wrongly typed fields, no goals, missing photo/music files.
+    """
+    doc = load_yaml(path, GoalsError)
+    require_mapping(doc, path, GoalsError, _GOALS_EXAMPLE)
+    data: dict[str, Any] = doc.data
+    base = path.absolute().parent.resolve()
+    problems: list[Problem] = []
+
+    goals_raw = data.get("goals")
+    no_goals = goals_raw is None or goals_raw == []
+    if no_goals:
+        problems.append(Problem(
+            doc.line_of(("goals",)), "goals",
+            "no goals: add at least one under `goals:` with a category and a vision",
+        ))
+
+    problems += _resolve_photos(data.get("person"), ("person",), base, doc)
+    if isinstance(goals_raw, list):
+        for i, goal in enumerate(goals_raw):
+            problems += _resolve_photos(goal, ("goals", i), base, doc)
+    music = data.get("music")
+    if isinstance(music, str):
+        found, why = _find_file(music, base, "music file")
+        if found is None:
+            problems.append(Problem(doc.line_of(("music",)), "music", str(why)))
+        else:
+            data["music"] = str(found)
+
+    goals, invalid = validate(Goals, doc)
+    if no_goals:  # already said, more plainly
+        invalid = [p for p in invalid if p.field != "goals"]
+    problems += invalid
+    if problems or goals is None:
+        raise GoalsError.from_problems(path, problems)
+    return goals
+
+
+def _hash_file(path: Path) -> dict[str, str]:
+    return {"sha256": sha256_file(path)}
+
+
+def goals_sha256(goals: Goals) -> str:
+    """A stable fingerprint of what the movie is made from.
+
+    The goals' content (canonical JSON) with every photo and the music replaced by the
+    sha256 of its bytes: editing a photo changes the hash, moving the project folder (which
+    changes the absolute paths) does not. The files must exist (``load_goals`` checks).
+    """
+    data = goals.model_dump(mode="json")
+    if goals.person is not None:
+        data["person"]["photos"] = [_hash_file(p) for p in goals.person.photos]
+    for raw, goal in zip(data["goals"], goals.goals, strict=True):
+        raw["photos"] = [_hash_file(p) for p in goal.photos]
+    if goals.music is not None:
+        data["music"] = _hash_file(goals.music)
+    blob = json.dumps(
+        {"mindmovie-goals": 1, "goals": data},
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -8,8 +8,19 @@ commented, and loading it gives the same line-numbered errors as goals.yaml.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mindmovie.yamlsrc import (
+    Problem,
+    SourceError,
+    YamlDoc,
+    format_loc,
+    load_yaml,
+    require_mapping,
+    validate,
+)
 
 
 class Scene(BaseModel):
@@ -76,3 +87,56 @@ def write_plan(plan: Plan, path: Path) -> None:
     from mindmovie.fsutil import atomic_write_text
 
     atomic_write_text(path, dump_plan(plan))
+
+
+class PlanError(SourceError):
+    """plan.yaml is wrong; same one-line ``file:line: field: message`` form as
+    ``GoalsError`` (``scenes[3]`` is the third scene, 1-based)."""
+
+
+_PLAN_EXAMPLE = "`title:`, `closing:` and `scenes:`"
+
+
+def _duplicate_ids(scenes: list[Any], doc: YamlDoc) -> list[Problem]:
+    """Scene ids key the render cache, so two scenes must never share one."""
+    first: dict[str, int | None] = {}
+    problems: list[Problem] = []
+    for i, scene in enumerate(scenes):
+        if not isinstance(scene, dict) or not isinstance(scene.get("id"), str):
+            continue
+        sid: str = scene["id"]
+        line = doc.line_of(("scenes", i, "id"))
+        if sid in first:
+            problems.append(Problem(
+                line, format_loc(("scenes", i, "id")),
+                f"duplicate scene id {sid!r} (also used at line {first[sid]})",
+            ))
+        else:
+            first[sid] = line
+    return problems
+
+
+def load_plan(path: Path) -> Plan:
+    """Load and check plan.yaml (as written by ``write_plan`` and edited by the person).
+
+    Raises ``PlanError`` naming file, line and field for: unreadable file, bad YAML,
+    duplicate keys, unknown keys (with a did-you-mean), missing or wrongly typed fields
+    (e.g. ``seconds``), no scenes, and duplicate scene ids (naming both lines).
+    """
+    doc = load_yaml(path, PlanError)
+    require_mapping(doc, path, PlanError, _PLAN_EXAMPLE)
+    data: dict[str, Any] = doc.data
+    problems: list[Problem] = []
+    scenes = data.get("scenes")
+    no_scenes = scenes is None or scenes == []
+    if no_scenes:
+        problems.append(Problem(doc.line_of(("scenes",)), "scenes", "no scenes"))
+    elif isinstance(scenes, list):
+        problems += _duplicate_ids(scenes, doc)
+    plan, invalid = validate(Plan, doc)
+    if no_scenes:
+        invalid = [p for p in invalid if p.field != "scenes"]
+    problems += invalid
+    if problems or plan is None:
+        raise PlanError.from_problems(path, problems)
+    return plan

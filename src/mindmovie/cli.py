@@ -1,0 +1,230 @@
+"""The `mindmovie` command line. Parses, calls one function, prints with rich. No logic.
+
+Every mistake a person can make (a typo in goals.yaml, a bad setting, a missing key, a
+run already in progress) ends as one readable line and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mindmovie import __version__
+
+app = typer.Typer(
+    name="mindmovie",
+    help="Turn your written goals into a mind movie: plan, keyframes, clips, one MP4.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # keys must never appear in a traceback
+    rich_markup_mode="rich",
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Settings file (YAML). Default: ./config.yaml if present."),
+]
+OutOpt = Annotated[
+    Path | None,
+    typer.Option("--out", "-o", help="Run directory. Default: <output_dir>/<slug of the title>."),
+]
+PresetOpt = Annotated[
+    str | None, typer.Option("--preset", help="Provider preset: local (default), byteplus, google.")
+]
+AspectOpt = Annotated[str | None, typer.Option("--aspect", help="16:9 (default), 9:16 or 1:1.")]
+ResOpt = Annotated[str | None, typer.Option("--resolution", help="480p, 720p (default) or 1080p.")]
+FpsOpt = Annotated[int | None, typer.Option("--fps", help="Frames per second (default 24).")]
+QualityOpt = Annotated[
+    str | None, typer.Option("--quality", help="Encoder quality: draft, standard (default), high.")
+]
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    err.print(f"[bold red]error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _settings(
+    config: Path | None,
+    *,
+    preset: str | None = None,
+    aspect: str | None = None,
+    resolution: str | None = None,
+    fps: int | None = None,
+    quality: str | None = None,
+) -> Any:
+    from mindmovie.config import ConfigError, load_settings
+
+    overrides: dict[str, Any] = {"preset": preset}
+    output = {k: v for k, v in (("aspect", aspect), ("resolution", resolution), ("fps", fps)) if v}
+    if output:
+        overrides["output"] = output
+    if quality:
+        overrides["compose"] = {"quality": quality}
+    try:
+        return load_settings(config, overrides)
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from mindmovie.config import ConfigError
+    from mindmovie.pipeline import RunLocked
+    from mindmovie.store import StoreError
+    from mindmovie.yamlsrc import SourceError
+
+    return (SourceError, ConfigError, RunLocked, StoreError)
+
+
+def _run_pipeline(
+    goals: Path,
+    settings: Any,
+    out_dir: Path | None,
+    *,
+    fresh: bool = False,
+    until: str = "movie",
+    quiet: bool = False,
+    verbose: bool = False,
+) -> Any:
+    from mindmovie.pipeline import Pipeline, RenderFailed
+    from mindmovie.progress import make_reporter
+    from mindmovie.providers.base import ProviderError
+
+    try:
+        reporter = make_reporter(quiet=quiet, verbose=verbose)
+        try:
+            pipe = Pipeline(goals, settings, out=out_dir, reporter=reporter)
+            return asyncio.run(pipe.run(fresh=fresh, until=until))  # type: ignore[arg-type]
+        finally:
+            reporter.close()
+    except _user_errors() as e:
+        raise _fail(str(e)) from None
+    except RenderFailed as e:
+        raise _fail(str(e), EXIT_FAILED) from None
+    except ProviderError as e:
+        raise _fail(str(e), EXIT_FAILED) from None
+    except KeyboardInterrupt:
+        err.print("interrupted; run the same command again to resume where it stopped")
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def render(
+    goals: Annotated[Path, typer.Argument(help="Your goals.yaml.", show_default=False)],
+    config: ConfigOpt = None,
+    out_dir: OutOpt = None,
+    preset: PresetOpt = None,
+    aspect: AspectOpt = None,
+    resolution: ResOpt = None,
+    fps: FpsOpt = None,
+    quality: QualityOpt = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Forget this run's work and start over.")] = False,
+    until: Annotated[
+        str,
+        typer.Option(
+            "--until",
+            help="Stop after a stage: plan, keyframes, clips or movie (default). "
+            "Review keyframes before paying for video, then render again to continue.",
+        ),
+    ] = "movie",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per event.")] = False,
+) -> None:
+    """Render the movie for GOALS into outputs/<title>/movie.mp4.
+
+    Resumes the same run directory when run again: finished steps are reused, and only
+    what changed (in goals.yaml, plan.yaml or settings) is redone.
+    """
+    if until not in ("plan", "keyframes", "clips", "movie"):
+        raise _fail(f"--until: '{until}' is not a stage; allowed: plan, keyframes, clips, movie")
+    settings = _settings(
+        config, preset=preset, aspect=aspect, resolution=resolution, fps=fps, quality=quality
+    )
+    res = _run_pipeline(
+        goals, settings, out_dir, fresh=fresh, until=until, quiet=quiet, verbose=verbose
+    )
+    ran = len([r for r in res.ran if r[1] in ("keyframe", "clip")])
+    reused = len([r for r in res.reused if r[1] in ("keyframe", "clip")])
+    if res.movie is not None:
+        out.print(f"[bold green]movie:[/bold green] {res.movie}")
+    else:
+        out.print(f"[bold]stopped after {until}:[/bold] {res.run_dir}")
+    if not quiet:
+        out.print(f"steps run: {ran}, reused: {reused}; plan: {res.run_dir / 'plan.yaml'}")
+
+
+@app.command()
+def plan(
+    goals: Annotated[Path, typer.Argument(help="Your goals.yaml.", show_default=False)],
+    config: ConfigOpt = None,
+    out_dir: OutOpt = None,
+    preset: PresetOpt = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Plan again from scratch.")] = False,
+) -> None:
+    """Write plan.yaml (scenes, affirmations, prompts, seconds) without rendering.
+
+    Edit plan.yaml, then `render`: only the scenes your edit touches are redone.
+    """
+    settings = _settings(config, preset=preset)
+    res = _run_pipeline(goals, settings, out_dir, fresh=fresh, until="plan", quiet=True)
+    path = res.run_dir / "plan.yaml"
+    table = Table("scene", "seconds", "affirmation", title=f"{res.plan.title}: {len(res.plan.scenes)} scenes")
+    for sc in res.plan.scenes:
+        table.add_row(sc.id, f"{sc.seconds:g}", sc.affirmation)
+    out.print(table)
+    out.print(f"[bold green]plan:[/bold green] {path}")
+
+
+@app.command()
+def status(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (outputs/<title>).", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Every step as JSON.")] = False,
+) -> None:
+    """Show each scene's steps in RUN_DIR: stage, status, attempts, errors."""
+    from mindmovie.status import collect_status
+
+    try:
+        info = collect_status(run_dir)
+    except _user_errors() as e:
+        raise _fail(str(e)) from None
+    if as_json:
+        sys.stdout.write(json.dumps(info, indent=2, default=str) + "\n")
+        return
+    table = Table("scene", "keyframe", "clip", "attempts", "error", title=str(run_dir))
+    for row in info["scenes"]:
+        table.add_row(
+            row["scene_id"],
+            row.get("keyframe", "-"),
+            row.get("clip", "-"),
+            str(row.get("attempts", "")),
+            row.get("error") or "",
+        )
+    out.print(table)
+    movie = info.get("movie")
+    out.print(f"movie: {movie['status'] if movie else 'not yet composed'}")
+
+
+@app.callback(invoke_without_command=True)
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"mindmovie {__version__}")
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

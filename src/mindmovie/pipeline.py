@@ -1,0 +1,536 @@
+"""The orchestrator: plan -> keyframes -> clips -> compose, journaled step by step.
+
+Each scene flows on its own (its clip starts as soon as its keyframe exists), bounded per
+provider. Every step has an input key (a hash of everything that decides its output); a
+step is skipped when the store holds a succeeded row with the same key and an intact
+artifact, which is what makes resume, edits and kills cheap and safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from mindmovie.config import Keys, Settings
+from mindmovie.fsutil import atomic_write_bytes, sha256_file, slugify
+from mindmovie.goals import Goals, goals_sha256, load_goals
+from mindmovie.plan import Plan, Scene, load_plan, write_plan
+from mindmovie.progress import NullReporter, Reporter
+from mindmovie.providers import registry
+from mindmovie.providers.base import (
+    DeadlineExceeded,
+    JobFailed,
+    KeyframeModel,
+    KeyframeRequest,
+    Planner,
+    PlanOptions,
+    ProviderError,
+    VideoModel,
+    VideoRequest,
+)
+from mindmovie.retry import with_retry
+from mindmovie.store import Store
+
+Until = Literal["plan", "keyframes", "clips", "movie"]
+
+#: bump when a stage's output would change for the same inputs (e.g. a renderer fix)
+STAGE_VERSION = {"plan": 1, "keyframe": 1, "clip": 1, "movie": 1}
+
+
+class RunLocked(Exception):
+    """Another mindmovie process holds this run directory."""
+
+
+class RenderFailed(Exception):
+    """Some scenes failed; the message lists them. Finished work is kept for the next run."""
+
+
+def input_key(**parts: Any) -> str:
+    """sha256 of every input that decides a step's output, in a canonical JSON form."""
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def run_dir_for(goals: Goals, settings: Settings, out: Path | None = None) -> Path:
+    """The run's home: --out if given, else <output_dir>/<slug of the title>."""
+    return out if out is not None else settings.output_dir / slugify(goals.title)
+
+
+def keyframe_size(settings: Settings) -> tuple[int, int]:
+    """Keyframes a little larger than the frame: Ken Burns zooms in without upscaling blur."""
+    from mindmovie.compose.timeline import output_size
+
+    w, h = output_size(settings.output.aspect, settings.output.resolution)
+    return (round(w * 1.25 / 2) * 2, round(h * 1.25 / 2) * 2)
+
+
+@dataclass
+class RenderResult:
+    run_dir: Path
+    movie: Path | None
+    plan: Plan
+    failed: dict[str, str] = field(default_factory=dict)
+    ran: list[tuple[str, str]] = field(default_factory=list)
+    reused: list[tuple[str, str]] = field(default_factory=list)
+
+
+class RunLock:
+    """An OS file lock on the run directory, released by the kernel when the process dies."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / ".lock"
+        self.fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise RunLocked(
+                f"another mindmovie process (pid {other}) is rendering {self.path.parent}; "
+                "wait for it to finish or stop it first"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+def _clean_temp_files(run_dir: Path) -> None:
+    """Remove temp files a killed process left behind (they are never referenced)."""
+    for p in run_dir.rglob(".*.tmp*"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+
+
+class Pipeline:
+    """One render of one goals file into one run directory."""
+
+    def __init__(
+        self,
+        goals_path: Path,
+        settings: Settings,
+        *,
+        out: Path | None = None,
+        reporter: Reporter | None = None,
+        keys: Keys | None = None,
+    ) -> None:
+        self.goals_path = goals_path
+        self.goals = load_goals(goals_path)
+        self.settings = settings
+        self.keys = keys
+        self.run_dir = run_dir_for(self.goals, settings, out)
+        self.reporter: Reporter = reporter or NullReporter()
+        self.result: RenderResult | None = None
+        self._sems: dict[str, asyncio.Semaphore] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def _sem(self, provider: str) -> asyncio.Semaphore:
+        if provider not in self._sems:
+            n = self.settings.provider_settings(provider).max_concurrent
+            self._sems[provider] = asyncio.Semaphore(max(1, n))
+        return self._sems[provider]
+
+    def _plan_options(self) -> PlanOptions:
+        return PlanOptions(
+            scene_seconds=self.settings.plan.scene_seconds,
+            scenes_per_goal=self.settings.plan.scenes_per_goal,
+        )
+
+    def _mark(self, res: RenderResult, ran: bool, scene_id: str, stage: str) -> None:
+        (res.ran if ran else res.reused).append((scene_id, stage))
+
+    # ------------------------------------------------------------------ plan
+    async def _plan(self, store: Store, planner: Planner) -> Plan:
+        plan_path = self.run_dir / "plan.yaml"
+        key = input_key(
+            v=STAGE_VERSION["plan"],
+            goals=goals_sha256(self.goals),
+            provider=planner.name,
+            model=planner.model,
+            options=self._plan_options().__dict__,
+        )
+        step = store.get("_run", "plan")
+        if (
+            step is not None
+            and step.status == "succeeded"
+            and step.input_key == key
+            and plan_path.is_file()
+        ):
+            # same goals, same planner: plan.yaml (perhaps hand-edited since) is the truth.
+            # Its hash is not checked here on purpose; edits show up in each scene's keys.
+            return load_plan(plan_path)
+        prev = store.get("_run", "plan")
+        if prev is not None and plan_path.exists():
+            backup = self.run_dir / "plan.previous.yaml"
+            shutil.copyfile(plan_path, backup)
+            self.reporter.warn(
+                f"goals changed since the last plan: planning again (old plan kept as {backup.name})"
+            )
+        self.reporter.step("plan", "plan", "running", planner.name)
+        store.begin("_run", "plan", key)
+        try:
+            plan = await with_retry(lambda: planner.plan(self.goals, self._plan_options()))
+        except ProviderError as e:
+            store.fail("_run", "plan", e.kind, str(e))
+            raise
+        write_plan(plan, plan_path)
+        # the plan step's artifact hash is of what the planner wrote; later hand edits are
+        # detected per scene by their own input keys, not by this hash
+        store.succeed("_run", "plan", plan_path, sha256_file(plan_path))
+        self.reporter.step("plan", "plan", "done", f"{len(plan.scenes)} scenes")
+        return plan
+
+    # ------------------------------------------------------------------ keyframes
+    def _source_photo(self, scene: Scene, plan: Plan) -> Path | None:
+        """For local keyframes: the goal's own photo for this scene, rotating through them."""
+        goal = self.goals.goals[scene.goal - 1] if scene.goal <= len(self.goals.goals) else None
+        if goal is None or not goal.photos:
+            return None
+        own = {str(p) for p in goal.photos}
+        refs = [r for r in scene.reference_photos if r in own]
+        if not refs:
+            return None
+        siblings = [s.id for s in plan.scenes if s.goal == scene.goal]
+        idx = siblings.index(scene.id) if scene.id in siblings else 0
+        return Path(refs[idx % len(refs)])
+
+    async def _keyframe(
+        self, store: Store, model: KeyframeModel, scene: Scene, plan: Plan, res: RenderResult
+    ) -> Path:
+        w, h = keyframe_size(self.settings)
+        refs = tuple(Path(p) for p in scene.reference_photos)
+        source = self._source_photo(scene, plan) if model.name == "local" else None
+        key = input_key(
+            v=STAGE_VERSION["keyframe"],
+            provider=model.name,
+            model=model.model,
+            prompt=scene.image_prompt,
+            style=plan.style,
+            size=[w, h],
+            seed=self.settings.keyframes.seed,
+            options=self.settings.keyframes.options,
+            refs=[sha256_file(p) for p in refs if p.exists()],
+            source=sha256_file(source) if source else None,
+        )
+        dest = self.run_dir / "scenes" / scene.id / "keyframe.png"
+        if store.reusable(scene.id, "keyframe", key):
+            self.reporter.step("keyframes", scene.id, "reused")
+            self._mark(res, False, scene.id, "keyframe")
+            return dest
+        async with self._sem(model.name):
+            self.reporter.step("keyframes", scene.id, "running")
+            store.begin(scene.id, "keyframe", key)
+            req = KeyframeRequest(
+                scene_id=scene.id,
+                prompt=scene.image_prompt,
+                width=w,
+                height=h,
+                seed=self.settings.keyframes.seed,
+                category=scene.category,
+                style=plan.style,
+                aspect=self.settings.output.aspect,
+                reference_photos=refs,
+                source_photo=source,
+            )
+            try:
+                img = await with_retry(lambda: model.generate(req))
+            except ProviderError as e:
+                e.scene_id = e.scene_id or scene.id
+                store.fail(scene.id, "keyframe", e.kind, str(e))
+                raise
+            atomic_write_bytes(dest, img.data)
+            store.succeed(scene.id, "keyframe", dest, sha256_file(dest), detail=img.usage or None)
+        self.reporter.step("keyframes", scene.id, "done")
+        self._mark(res, True, scene.id, "keyframe")
+        return dest
+
+    # ------------------------------------------------------------------ clips
+    def _video_request(self, scene: Scene, keyframe: Path) -> VideoRequest:
+        from mindmovie.compose.timeline import output_size
+
+        w, h = output_size(self.settings.output.aspect, self.settings.output.resolution)
+        return VideoRequest(
+            scene_id=scene.id,
+            prompt=scene.motion_prompt,
+            keyframe=keyframe,
+            seconds=scene.seconds,
+            width=w,
+            height=h,
+            fps=self.settings.output.fps,
+            seed=self.settings.video.seed,
+            aspect=self.settings.output.aspect,
+            resolution=self.settings.output.resolution,
+            audio=self.settings.video.audio,
+        )
+
+    async def _clip(
+        self, store: Store, model: VideoModel, scene: Scene, keyframe: Path, res: RenderResult
+    ) -> Path:
+        req = self._video_request(scene, keyframe)
+        key = input_key(
+            v=STAGE_VERSION["clip"],
+            provider=model.name,
+            model=model.model,
+            prompt=req.prompt,
+            seconds=req.seconds,
+            size=[req.width, req.height],
+            fps=req.fps,
+            seed=req.seed,
+            audio=req.audio,
+            options=self.settings.video.options,
+            keyframe=sha256_file(keyframe),
+            last_frame=sha256_file(req.last_frame) if req.last_frame else None,
+        )
+        dest = self.run_dir / "scenes" / scene.id / "clip.mp4"
+        if store.reusable(scene.id, "clip", key):
+            self.reporter.step("clips", scene.id, "reused")
+            self._mark(res, False, scene.id, "clip")
+            return dest
+        ps = self.settings.provider_settings(model.name)
+        async with self._sem(model.name):
+            prev = store.get(scene.id, "clip")
+            remote_id: str | None = None
+            if (
+                prev is not None
+                and prev.input_key == key
+                and prev.status == "submitted"
+                and prev.remote_id
+            ):
+                # a job this run already paid for: poll it, never create a second one
+                remote_id = prev.remote_id
+                self.reporter.step("clips", scene.id, "resumed", remote_id)
+            else:
+                store.begin(scene.id, "clip", key)
+            try:
+                if remote_id is None:
+                    self.reporter.step("clips", scene.id, "submitting")
+                    remote_id = await with_retry(lambda: model.submit(req))
+                    store.mark_submitted(scene.id, "clip", remote_id)
+                state = await self._poll(model, remote_id, ps.job_deadline, ps.poll_interval,
+                                         ps.poll_max_interval, scene.id)
+                if state.status != "succeeded":
+                    raise JobFailed(
+                        f"job {remote_id} ended {state.status}: {state.error or 'no reason given'}",
+                        provider=model.name,
+                        scene_id=scene.id,
+                    )
+                self.reporter.step("clips", scene.id, "downloading")
+                done_state = state
+                await with_retry(lambda: model.fetch(done_state, req, dest))
+            except ProviderError as e:
+                e.scene_id = e.scene_id or scene.id
+                store.fail(scene.id, "clip", e.kind, str(e))
+                raise
+            store.succeed(scene.id, "clip", dest, sha256_file(dest), detail=state.usage or None)
+        self.reporter.step("clips", scene.id, "done")
+        self._mark(res, True, scene.id, "clip")
+        return dest
+
+    async def _poll(
+        self,
+        model: VideoModel,
+        remote_id: str,
+        deadline_s: float,
+        interval: float,
+        max_interval: float,
+        scene_id: str,
+    ) -> Any:
+        """Poll with backoff until done or the job's deadline; jitter spreads many jobs."""
+        import random
+
+        t_end = time.monotonic() + deadline_s
+        delay = interval
+        while True:
+            state = await with_retry(lambda: model.poll(remote_id))
+            if state.done:
+                return state
+            if time.monotonic() + delay > t_end:
+                raise DeadlineExceeded(
+                    f"job {remote_id} not finished after {deadline_s:.0f} s (status {state.status})",
+                    provider=model.name,
+                    scene_id=scene_id,
+                )
+            self.reporter.step("clips", scene_id, "polling", state.status)
+            await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))
+            delay = min(max_interval, delay * 1.5)
+
+    # ------------------------------------------------------------------ compose
+    def _compose(self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult) -> Path:
+        from mindmovie.compose.ffmpeg import render
+        from mindmovie.compose.timeline import (
+            MovieInput,
+            OutputSpec,
+            SceneInput,
+            build_timeline,
+            output_size,
+        )
+        from mindmovie.media import probe
+
+        w, h = output_size(self.settings.output.aspect, self.settings.output.resolution)
+        cs = self.settings.compose
+        spec = OutputSpec(
+            width=w,
+            height=h,
+            fps=self.settings.output.fps,
+            crossfade=cs.crossfade,
+            title_seconds=cs.title_seconds,
+            closing_seconds=cs.closing_seconds,
+            quality=cs.quality,
+        )
+        scenes = []
+        for sc in plan.scenes:
+            if sc.id not in clips:
+                continue
+            clip = clips[sc.id]
+            scenes.append(
+                SceneInput(
+                    id=sc.id,
+                    affirmation=sc.affirmation,
+                    seconds=sc.seconds,
+                    clip=clip,
+                    clip_sha256=sha256_file(clip),
+                    has_audio=probe(clip).audio is not None,
+                )
+            )
+        music = Path(plan.music) if plan.music else None
+        movie = MovieInput(
+            title=plan.title,
+            closing=plan.closing,
+            scenes=tuple(scenes),
+            music=music,
+            music_sha256=sha256_file(music) if music and music.exists() else None,
+        )
+        timeline = build_timeline(movie, spec)
+        out = self.run_dir / "movie.mp4"
+        key = input_key(
+            v=STAGE_VERSION["movie"],
+            segments=[s.key for s in timeline.segments],
+            audio=repr(timeline.audio),
+        )
+        if store.reusable("_movie", "movie", key):
+            self.reporter.step("compose", "movie", "reused")
+            self._mark(res, False, "_movie", "movie")
+            return out
+        self.reporter.stage("compose", len(timeline.segments))
+        store.begin("_movie", "movie", key)
+
+        def on_segment(seg: Any) -> None:
+            if seg.reused:
+                store.record_reused(seg.id, "segment", seg.key, seg.path, sha256_file(seg.path))
+                self._mark(res, False, seg.id, "segment")
+                self.reporter.step("compose", seg.id, "reused")
+            else:
+                store.begin(seg.id, "segment", seg.key)
+                store.succeed(seg.id, "segment", seg.path, sha256_file(seg.path))
+                self._mark(res, True, seg.id, "segment")
+                self.reporter.step("compose", seg.id, "done")
+
+        workers = cs.workers or None
+        report = render(timeline, self.run_dir / "compose", out, workers=workers, on_segment=on_segment)
+        store.forget_stage("segment", {s.id for s in report.segments})
+        store.succeed("_movie", "movie", out, sha256_file(out), detail={"duration": report.duration})
+        self._mark(res, True, "_movie", "movie")
+        return out
+
+    # ------------------------------------------------------------------ the run
+    async def run(self, *, fresh: bool = False, until: Until = "movie", skip_failed: bool = False) -> RenderResult:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with RunLock(self.run_dir):
+            if fresh:
+                for name in ("run.db", "run.db-wal", "run.db-shm", "plan.yaml", "movie.mp4"):
+                    (self.run_dir / name).unlink(missing_ok=True)
+                shutil.rmtree(self.run_dir / "scenes", ignore_errors=True)
+                shutil.rmtree(self.run_dir / "compose", ignore_errors=True)
+            _clean_temp_files(self.run_dir)
+            store = Store(self.run_dir / "run.db")
+            try:
+                return await self._run(store, until, skip_failed)
+            finally:
+                store.close()
+
+    async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
+        store.next_run_no()
+        planner = registry.make_planner(self.settings, self.keys)
+        plan = await self._plan(store, planner)
+        res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
+        self.result = res
+        if until == "plan":
+            return res
+        kf_model = registry.make_keyframes(self.settings, self.keys)
+        video_model = registry.make_video(self.settings, self.keys)
+        n = len(plan.scenes)
+        self.reporter.stage("keyframes", n)
+        if until != "keyframes":
+            self.reporter.stage("clips", n)
+
+        async def scene_flow(sc: Scene) -> tuple[str, Path | None]:
+            kf = await self._keyframe(store, kf_model, sc, plan, res)
+            if until == "keyframes":
+                return sc.id, None
+            return sc.id, await self._clip(store, video_model, sc, kf, res)
+
+        results = await _gather_scenes(
+            [lambda sc=sc: scene_flow(sc) for sc in plan.scenes], [sc.id for sc in plan.scenes]
+        )
+        clips: dict[str, Path] = {}
+        for scene_id, outcome in results.items():
+            if isinstance(outcome, BaseException):
+                msg = str(outcome)
+                res.failed[scene_id] = msg
+                self.reporter.step("scenes", scene_id, "failed", msg)
+            elif outcome is not None:
+                clips[scene_id] = outcome
+        if until == "keyframes":
+            if res.failed:
+                raise RenderFailed(_failed_message(res.failed))
+            return res
+        if res.failed and not skip_failed:
+            raise RenderFailed(_failed_message(res.failed))
+        if not clips:
+            raise RenderFailed("no scene has a clip; nothing to compose")
+        if until == "clips":
+            return res
+        res.movie = await asyncio.to_thread(self._compose, store, plan, clips, res)
+        return res
+
+
+async def _gather_scenes(
+    flows: list[Callable[[], Awaitable[tuple[str, Path | None]]]], ids: list[str]
+) -> dict[str, Path | None | BaseException]:
+    """Run every scene's flow; a failing scene never cancels the others."""
+    outcomes = await asyncio.gather(*(f() for f in flows), return_exceptions=True)
+    out: dict[str, Path | None | BaseException] = {}
+    for scene_id, o in zip(ids, outcomes, strict=True):
+        if isinstance(o, BaseException):
+            if not isinstance(o, Exception):
+                raise o  # KeyboardInterrupt / CancelledError propagate
+            out[scene_id] = o
+        else:
+            out[o[0]] = o[1]
+    return out
+
+
+def _failed_message(failed: dict[str, str]) -> str:
+    lines = [f"{len(failed)} scene(s) failed; finished work is kept, `render` again retries them:"]
+    lines += [f"  {sid}: {msg}" for sid, msg in sorted(failed.items())]
+    return "\n".join(lines)
+

@@ -1,0 +1,60 @@
+"""Provider name -> factory. SDKs are imported lazily, so the offline path never loads them."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from mindmovie.config import ConfigError, Keys, Settings
+from mindmovie.providers.base import KeyframeModel, Planner, VideoModel
+
+#: stage -> provider -> "module:Class"
+FACTORIES: dict[str, dict[str, str]] = {
+    "planner": {
+        "local": "mindmovie.providers.local:LocalPlanner",
+        "anthropic": "mindmovie.providers.anthropic:ClaudePlanner",
+    },
+    "keyframes": {
+        "local": "mindmovie.providers.local:LocalKeyframes",
+        "byteplus": "mindmovie.providers.byteplus:SeedreamKeyframes",
+        "google": "mindmovie.providers.google:GeminiKeyframes",
+    },
+    "video": {
+        "local": "mindmovie.providers.local:LocalMotion",
+        "byteplus": "mindmovie.providers.byteplus:SeedanceVideo",
+        "google": "mindmovie.providers.google:VeoVideo",
+    },
+}
+
+
+def _load(stage: str, settings: Settings, keys: Keys | None) -> Any:
+    provider = settings.stage_provider(stage)  # type: ignore[arg-type]
+    table = FACTORIES[stage]
+    if provider not in table:
+        raise ConfigError(
+            f"{stage}.provider: unknown provider '{provider}'; allowed: {', '.join(sorted(table))}"
+        )
+    module_name, cls_name = table[provider].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        raise ConfigError(f"{stage}: provider '{provider}' is not available ({e})") from None
+    cls = getattr(module, cls_name)
+    if provider == "local":
+        return cls()
+    return cls.from_settings(settings, keys or Keys.from_env())
+
+
+def make_planner(settings: Settings, keys: Keys | None = None) -> Planner:
+    planner: Planner = _load("planner", settings, keys)
+    return planner
+
+
+def make_keyframes(settings: Settings, keys: Keys | None = None) -> KeyframeModel:
+    model: KeyframeModel = _load("keyframes", settings, keys)
+    return model
+
+
+def make_video(settings: Settings, keys: Keys | None = None) -> VideoModel:
+    model: VideoModel = _load("video", settings, keys)
+    return model

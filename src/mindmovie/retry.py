@@ -1,0 +1,51 @@
+"""The one retry policy for every provider call (the SDKs' own retries are turned off).
+
+Transient failures are retried with jittered exponential backoff; a RateLimited error's
+Retry-After is honoured (capped, so a hostile header cannot stall a run for hours).
+Everything else (content rejection, bad request, auth) is final and surfaces at once.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from mindmovie.providers.base import RateLimited, Transient
+
+T = TypeVar("T")
+
+MAX_RETRY_AFTER = 120.0
+
+
+def _wait(base: float, cap: float) -> Callable[[RetryCallState], float]:
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return min(max(exc.retry_after, 0.0), MAX_RETRY_AFTER)
+        n = state.attempt_number
+        return float(min(cap, base * 2 ** (n - 1)) * (0.5 + random.random() / 2))
+
+    return wait
+
+
+async def with_retry(
+    fn: Callable[[], Awaitable[T]],
+    *,
+    attempts: int = 4,
+    base_delay: float = 1.0,
+    max_delay: float = 30.0,
+) -> T:
+    """Call `fn` until it succeeds, raising the last error once the policy gives up."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(Transient),
+        stop=stop_after_attempt(attempts),
+        wait=_wait(base_delay, max_delay),
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            return await fn()
+    raise AssertionError("unreachable")  # pragma: no cover

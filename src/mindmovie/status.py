@@ -1,0 +1,42 @@
+"""What `mindmovie status RUN_DIR` shows: every step, and per scene what is done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mindmovie.store import Store, StoreError
+
+SCENE_STAGES = ("keyframe", "clip")
+
+
+def collect_status(run_dir: Path) -> dict[str, Any]:
+    """Read run.db (never creating one) into a JSON-able summary."""
+    db = run_dir / "run.db"
+    if not db.is_file():
+        raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
+    store = Store(db)
+    try:
+        steps = store.steps()
+        run_no = int(store.get_meta("run_no") or 0)
+    finally:
+        store.close()
+    scenes: dict[str, dict[str, Any]] = {}
+    for st in steps:
+        if st.stage not in SCENE_STAGES:
+            continue
+        row = scenes.setdefault(st.scene_id, {"scene_id": st.scene_id, "attempts": 0})
+        row[st.stage] = st.status
+        row["attempts"] = max(row["attempts"], st.attempts)
+        if st.error:
+            row["error"] = f"{st.stage}: {st.error}"
+        if st.remote_id:
+            row["remote_id"] = st.remote_id
+    movie = next((s for s in steps if s.stage == "movie"), None)
+    return {
+        "run_dir": str(run_dir),
+        "run_no": run_no,
+        "steps": [s.as_dict() for s in steps],
+        "scenes": list(scenes.values()),
+        "movie": None if movie is None else {"status": movie.status, "artifact": movie.artifact},
+    }

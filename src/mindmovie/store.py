@@ -1,0 +1,287 @@
+"""The run store (`run.db`): a journal of steps and a ledger of paid calls, in SQLite.
+
+Every state change is one transaction, so a process killed at any instant leaves the
+journal at the last committed state. A finished step is reused only when its input key
+and its artifact's sha256 both still match: a stale, missing or corrupted artifact is
+redone rather than trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mindmovie.fsutil import sha256_file
+
+SCHEMA_VERSION = 1
+APP_ID = 0x4D4D5631  # "MMV1": marks a run.db as ours, so a foreign file is never used
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS steps (
+    scene_id   TEXT NOT NULL,
+    stage      TEXT NOT NULL,
+    input_key  TEXT NOT NULL,
+    status     TEXT NOT NULL,
+    remote_id  TEXT,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    artifact   TEXT,
+    sha256     TEXT,
+    error_kind TEXT,
+    error      TEXT,
+    run_no     INTEGER NOT NULL DEFAULT 0,
+    detail     TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (scene_id, stage)
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    scene_id      TEXT NOT NULL,
+    stage         TEXT NOT NULL,
+    provider      TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    remote_id     TEXT,
+    state         TEXT NOT NULL,
+    estimated_usd REAL NOT NULL DEFAULT 0,
+    billed_usd    REAL,
+    usage         TEXT,
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL
+);
+"""
+
+STATUSES = ("pending", "running", "submitted", "succeeded", "failed")
+
+
+class StoreError(Exception):
+    """run.db is unusable (corrupt, foreign, or from a newer mindmovie); says what to do."""
+
+
+@dataclass
+class Step:
+    """One row of the journal: a (scene, stage) with what produced it and where it is."""
+
+    scene_id: str
+    stage: str
+    input_key: str
+    status: str
+    remote_id: str | None
+    attempts: int
+    artifact: str | None
+    sha256: str | None
+    error_kind: str | None
+    error: str | None
+    run_no: int
+    detail: str | None
+    created_at: float
+    updated_at: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Store:
+    """Thread-safe access to one run's run.db. Artifact paths are stored relative to the run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.root = path.parent
+        self._lock = threading.RLock()
+        existed = path.exists() and path.stat().st_size > 0
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+            if existed and app_id != APP_ID:
+                raise StoreError(
+                    f"{path} is not a mindmovie run store. Move it away, or render with --fresh "
+                    "into a new directory."
+                )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._migrate(existed)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(
+                f"{path} is damaged ({e}). It was not changed. Move it away (e.g. to "
+                f"{path.name}.bad) and render again: the run starts a new journal and redoes "
+                "its steps."
+            ) from None
+
+    # ------------------------------------------------------------------ schema
+    def _migrate(self, existed: bool) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer mindmovie (schema {version}, this one "
+                f"knows {SCHEMA_VERSION}). Upgrade mindmovie to continue this run."
+            )
+        with self._tx():
+            if version == 0:
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        self._db.execute(stmt)
+            # future migrations: if version < 2: ALTER TABLE ...
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute(f"PRAGMA application_id={APP_ID}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ------------------------------------------------------------------ meta
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO meta(key,value) VALUES(?,?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
+
+    def next_run_no(self) -> int:
+        """Count render invocations, so `status` can tell which steps ran in the last one."""
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM meta WHERE key='run_no'").fetchone()
+            n = (int(row[0]) if row else 0) + 1
+            db.execute(
+                "INSERT INTO meta(key,value) VALUES('run_no',?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (str(n),),
+            )
+        self.run_no = n
+        return n
+
+    run_no: int = 0
+
+    # ------------------------------------------------------------------ steps
+    def get(self, scene_id: str, stage: str) -> Step | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM steps WHERE scene_id=? AND stage=?", (scene_id, stage)
+            ).fetchone()
+        return None if row is None else Step(**dict(row))
+
+    def steps(self, stage: str | None = None) -> list[Step]:
+        q = "SELECT * FROM steps" + (" WHERE stage=?" if stage else "") + " ORDER BY rowid"
+        with self._lock:
+            rows = self._db.execute(q, (stage,) if stage else ()).fetchall()
+        return [Step(**dict(r)) for r in rows]
+
+    def artifact_path(self, step: Step) -> Path | None:
+        return None if step.artifact is None else self.root / step.artifact
+
+    def reusable(self, scene_id: str, stage: str, input_key: str) -> Step | None:
+        """The finished step for these inputs, if its artifact is still there and intact."""
+        step = self.get(scene_id, stage)
+        if step is None or step.status != "succeeded" or step.input_key != input_key:
+            return None
+        path = self.artifact_path(step)
+        if path is None or not path.is_file() or sha256_file(path) != step.sha256:
+            return None
+        return step
+
+    def begin(self, scene_id: str, stage: str, input_key: str) -> Step:
+        """Mark a step running (a new attempt). Attempts restart at 1 when the inputs changed."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT input_key, attempts FROM steps WHERE scene_id=? AND stage=?",
+                (scene_id, stage),
+            ).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO steps(scene_id,stage,input_key,status,attempts,run_no,"
+                    "created_at,updated_at) VALUES(?,?,?,?,1,?,?,?)",
+                    (scene_id, stage, input_key, "running", self.run_no, now, now),
+                )
+            else:
+                attempts = row["attempts"] + 1 if row["input_key"] == input_key else 1
+                db.execute(
+                    "UPDATE steps SET input_key=?, status='running', attempts=?, remote_id=NULL,"
+                    " error_kind=NULL, error=NULL, run_no=?, updated_at=? "
+                    "WHERE scene_id=? AND stage=?",
+                    (input_key, attempts, self.run_no, now, scene_id, stage),
+                )
+        step = self.get(scene_id, stage)
+        assert step is not None
+        return step
+
+    def _update(self, scene_id: str, stage: str, **fields: Any) -> None:
+        fields["updated_at"] = time.time()
+        cols = ", ".join(f"{k}=?" for k in fields)
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE steps SET {cols} WHERE scene_id=? AND stage=?",
+                (*fields.values(), scene_id, stage),
+            )
+
+    def mark_submitted(self, scene_id: str, stage: str, remote_id: str) -> None:
+        """Journal the remote job id before the first poll: a crash then re-polls it."""
+        self._update(scene_id, stage, status="submitted", remote_id=remote_id)
+
+    def succeed(
+        self, scene_id: str, stage: str, artifact: Path, sha256: str, detail: dict[str, Any] | None = None
+    ) -> None:
+        rel = artifact.resolve().relative_to(self.root.resolve())
+        self._update(
+            scene_id,
+            stage,
+            status="succeeded",
+            artifact=str(rel),
+            sha256=sha256,
+            error_kind=None,
+            error=None,
+            detail=json.dumps(detail) if detail else None,
+        )
+
+    def record_reused(
+        self, scene_id: str, stage: str, input_key: str, artifact: Path, sha256: str
+    ) -> None:
+        """Upsert a succeeded step without counting an attempt (e.g. a cached segment)."""
+        now = time.time()
+        rel = str(artifact.resolve().relative_to(self.root.resolve()))
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO steps(scene_id,stage,input_key,status,attempts,artifact,sha256,"
+                "run_no,created_at,updated_at) VALUES(?,?,?,'succeeded',0,?,?,?,?,?) "
+                "ON CONFLICT(scene_id,stage) DO UPDATE SET input_key=excluded.input_key,"
+                " status='succeeded', artifact=excluded.artifact, sha256=excluded.sha256,"
+                " error_kind=NULL, error=NULL, updated_at=excluded.updated_at",
+                (scene_id, stage, input_key, rel, sha256, self.run_no, now, now),
+            )
+
+    def fail(self, scene_id: str, stage: str, error_kind: str, error: str) -> None:
+        self._update(scene_id, stage, status="failed", error_kind=error_kind, error=error[:2000])
+
+    def forget_stage(self, stage: str, keep: set[str]) -> None:
+        """Drop rows of `stage` whose scene is not in `keep` (e.g. segments no longer used)."""
+        with self._tx() as db:
+            rows = db.execute("SELECT scene_id FROM steps WHERE stage=?", (stage,)).fetchall()
+            for r in rows:
+                if r[0] not in keep:
+                    db.execute("DELETE FROM steps WHERE scene_id=? AND stage=?", (r[0], stage))

@@ -1,0 +1,386 @@
+"""Line-aware YAML loading and human error reports for hand-written files.
+
+goals.yaml and plan.yaml are written and edited by people. When something is wrong the
+message must read ``file:line: field: what is wrong``, never a traceback. PyYAML's
+constructed objects forget where they came from, so we compose nodes (which keep their
+marks) and build plain dicts/lists ourselves, recording the 1-based line of every mapping
+key and list item under its *path* (e.g. ``("goals", 1, "vision")``, list indices 0-based
+like pydantic's error locations). A pydantic ``ValidationError`` is then mapped back onto
+those lines.
+
+Two deliberate choices:
+
+* Duplicate keys are an error. PyYAML silently keeps the last one, which hides typos.
+* Scalars stay text (only ``null``/``~``/empty become ``None``). YAML 1.1 would turn
+  ``title: 2025`` into an int, ``category: yes`` into ``True`` and ``title: 2025-01-01`` into
+  a date, and a ``str`` field would then reject them. Pydantic's lax parsing turns ``"2"``
+  into ``2`` wherever the schema wants a number, so numbers still work.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple, Self, TypeVar, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+Loc = tuple[str | int, ...]
+"""A path into the loaded data: mapping keys and 0-based list indices."""
+
+M = TypeVar("M", bound=BaseModel)
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "timestamp"))
+
+
+class Problem(NamedTuple):
+    """One thing wrong with a source file: where (1-based line, dotted field) and what."""
+
+    line: int | None
+    field: str | None
+    message: str
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class SourceError(Exception):
+    """A hand-written file is wrong; ``str()`` is one line a person can act on.
+
+    ``path`` is the file as given, ``line`` is 1-based, ``field`` is a dotted location like
+    ``goals[2].vision`` where list indices are 1-based (``goals[2]`` is the *second* goal,
+    as a person counts). When there are several problems the first by line is reported
+    and the rest are counted in ``others``; all of them are in ``problems``.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        line: int | None,
+        field: str | None,
+        message: str,
+        *,
+        others: int = 0,
+        problems: Sequence[Problem] = (),
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        self.message = message
+        self.others = others
+        self.problems: list[Problem] = list(problems) or [Problem(line, field, message)]
+        super().__init__(path, line, field, message)
+
+    @classmethod
+    def from_problems(cls, path: Path, problems: Iterable[Problem]) -> Self:
+        """Report the earliest problem (by line) and count the rest."""
+        ordered = sorted(
+            dict.fromkeys(problems),  # drop exact duplicates, keep order
+            key=lambda p: (p.line is None, p.line or 0),
+        )
+        if not ordered:
+            raise ValueError("from_problems needs at least one problem")
+        first = ordered[0]
+        return cls(
+            path, first.line, first.field, first.message,
+            others=len(ordered) - 1, problems=ordered,
+        )
+
+    def __str__(self) -> str:
+        where = str(self.path) if self.line is None else f"{self.path}:{self.line}"
+        what = self.message if not self.field else f"{self.field}: {self.message}"
+        more = f" (and {_plural(self.others, 'more problem')})" if self.others else ""
+        return f"{where}: {what}{more}"
+
+
+def format_loc(loc: Sequence[str | int]) -> str | None:
+    """``("goals", 1, "vision")`` -> ``"goals[2].vision"`` (1-based, as a person counts)."""
+    out = ""
+    for seg in loc:
+        if isinstance(seg, int):
+            out += f"[{seg + 1}]"
+        else:
+            out += f".{seg}" if out else seg
+    return out or None
+
+
+@dataclass
+class YamlDoc:
+    """Plain data from a YAML file plus the 1-based line of every key / list item."""
+
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def line_of(self, loc: Sequence[str | int]) -> int | None:
+        """Line of ``loc``, or of its nearest recorded ancestor (e.g. a missing field's
+        parent mapping)."""
+        key = tuple(loc)
+        while True:
+            if key in self.lines:
+                return self.lines[key]
+            if not key:
+                return None
+            key = key[:-1]
+
+
+class _Builder:
+    """Turns composed YAML nodes into dicts/lists/str/None, recording lines by path."""
+
+    def __init__(self) -> None:
+        self.lines: dict[Loc, int] = {}
+        self.problems: list[Problem] = []
+        self._active: set[int] = set()
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        if id(node) in self._active:
+            self._problem(node, loc, "an alias refers to itself (recursive data)")
+            return None
+        self._active.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, loc)
+            if isinstance(node, yaml.SequenceNode):
+                return self._sequence(node, loc)
+            return self._scalar(node, loc)
+        finally:
+            self._active.discard(id(node))
+
+    def _problem(self, node: yaml.Node, loc: Loc, message: str) -> None:
+        self.problems.append(Problem(node.start_mark.line + 1, format_loc(loc), message))
+
+    def _scalar(self, node: yaml.Node, loc: Loc) -> str | None:
+        if node.tag == _TAG + "null":
+            return None
+        if node.tag not in _SCALAR_TAGS:
+            self._problem(node, loc, f"unsupported YAML tag {node.tag!r}")
+            return None
+        value: str = node.value
+        return value
+
+    def _sequence(self, node: yaml.SequenceNode, loc: Loc) -> list[Any]:
+        if node.tag != _TAG + "seq":
+            self._problem(node, loc, f"unsupported YAML tag {node.tag!r}")
+        items: list[Any] = []
+        for i, child in enumerate(node.value):
+            sub = (*loc, i)
+            self.lines[sub] = child.start_mark.line + 1
+            items.append(self.build(child, sub))
+        return items
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
+        if node.tag != _TAG + "map":
+            self._problem(node, loc, f"unsupported YAML tag {node.tag!r}")
+        out: dict[str, Any] = {}
+        for knode, vnode in node.value:
+            if knode.tag == _TAG + "merge":
+                self._problem(knode, loc, "merge keys (<<) are not supported; write keys out")
+                continue
+            if not isinstance(knode, yaml.ScalarNode):
+                self._problem(knode, loc, "a key must be a plain word, not a list or mapping")
+                continue
+            key = str(knode.value)
+            sub = (*loc, key)
+            kline = knode.start_mark.line + 1
+            if key in out:
+                self.problems.append(Problem(
+                    kline, format_loc(sub),
+                    f"duplicate key {key!r} (first at line {self.lines[sub]})",
+                ))
+                continue
+            self.lines[sub] = kline
+            out[key] = self.build(vnode, sub)
+        return out
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        msg = f"invalid YAML: {exc.problem or exc.context or 'cannot parse'}"
+        if exc.problem and exc.context:
+            cm = exc.context_mark
+            at = f" at line {cm.line + 1}" if cm is not None and cm.line + 1 != line else ""
+            msg += f" ({exc.context}{at})"
+        if "'\\t'" in msg:
+            msg += "; indent with spaces, not tabs"
+        return Problem(line, None, msg)
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        return Problem(line, None, f"invalid character {chr(exc.character)!r} in file")
+    return Problem(None, None, f"invalid YAML: {exc}")
+
+
+def parse_yaml(text: str, path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
+    """Parse YAML text into plain data with line numbers; raise ``error`` on bad YAML or
+    duplicate keys. An empty document gives ``data=None``."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise error.from_problems(path, [_yaml_problem(exc, text)]) from None
+    if root is None:
+        return YamlDoc(None, {})
+    builder = _Builder()
+    builder.lines[()] = root.start_mark.line + 1
+    data = builder.build(root, ())
+    if builder.problems:
+        raise error.from_problems(path, builder.problems)
+    return YamlDoc(data, builder.lines)
+
+
+def load_yaml(path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
+    """Read ``path`` as UTF-8 YAML (see ``parse_yaml``); unreadable files raise ``error``."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise error(path, None, None, "file not found") from None
+    except IsADirectoryError:
+        raise error(path, None, None, "is a directory, not a file") from None
+    except PermissionError:
+        raise error(path, None, None, "cannot read file (permission denied)") from None
+    except OSError as exc:
+        raise error(path, None, None, f"cannot read file ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise error(path, line, None, "not UTF-8 text; save the file as UTF-8") from None
+    return parse_yaml(text, path, error)
+
+
+def require_mapping(doc: YamlDoc, path: Path, error: type[SourceError], example: str) -> None:
+    """The top level of our files is always ``key: value`` lines; say so if it isn't."""
+    if doc.data is None:
+        raise error(path, None, None, f"file is empty; expected keys like {example}")
+    if not isinstance(doc.data, dict):
+        raise error(
+            path, doc.line_of(()), None,
+            f"top level must be a mapping of keys like {example}, got {_describe(doc.data)}",
+        )
+
+
+# --- pydantic ValidationError -> problems -----------------------------------------------
+
+
+def _unwrap(tp: Any) -> Any:
+    """``X | None`` -> ``X``; anything else unchanged."""
+    if get_origin(tp) in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The pydantic model whose fields live at ``loc`` (to list the keys allowed there)."""
+    tp: Any = model
+    for seg in loc:
+        tp = _unwrap(tp)
+        if isinstance(seg, int):
+            if get_origin(tp) not in (list, tuple, Sequence) or not get_args(tp):
+                return None
+            tp = get_args(tp)[0]
+        elif isinstance(tp, type) and issubclass(tp, BaseModel) and seg in tp.model_fields:
+            tp = tp.model_fields[seg].annotation
+        else:
+            return None
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def unknown_key_message(key: str, allowed: Iterable[str]) -> str:
+    """``unknown key 'visoin' (did you mean 'vision'?)`` -- typos are the usual cause."""
+    allowed = list(allowed)
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
+    if allowed:
+        return f"unknown key {key!r} (allowed here: {', '.join(allowed)})"
+    return f"unknown key {key!r}"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _friendly(err: Any, model: type[BaseModel]) -> str:
+    kind: str = err["type"]
+    loc: tuple[str | int, ...] = tuple(err["loc"])
+    value = err.get("input")
+    ctx: dict[str, Any] = err.get("ctx") or {}
+    got = _describe(value)
+    if kind == "missing":
+        return "field required"
+    if kind == "extra_forbidden":
+        parent = _model_at(model, loc[:-1])
+        return unknown_key_message(str(loc[-1]), parent.model_fields if parent else ())
+    if value is None and kind.endswith("_type"):
+        return "has no value; write one after the colon (or remove the line)"
+    if kind == "string_type":
+        return f"must be text, got {got}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number, got {got}"
+    if kind in ("float_parsing", "float_type", "finite_number"):
+        return f"must be a number, got {got}"
+    bounds = {
+        "greater_than": ("greater than", "gt"),
+        "greater_than_equal": ("at least", "ge"),
+        "less_than": ("less than", "lt"),
+        "less_than_equal": ("at most", "le"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {ctx.get(key)}, got {got}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "too_short":
+        n = int(ctx.get("min_length", 1))
+        return f"must have at least {_plural(n, 'item')}"
+    if kind == "too_long":
+        n = int(ctx.get("max_length", 0))
+        return f"must have at most {_plural(n, 'item')}"
+    if kind == "string_pattern_mismatch":
+        return f"{got} does not match the pattern {ctx.get('pattern')}"
+    if kind == "list_type":
+        return f"must be a list, got {got}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a mapping of key: value lines, got {got}"
+    if kind == "path_type":
+        return f"must be a file path, got {got}"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return msg[:1].lower() + msg[1:]
+
+
+def problems_from_validation(
+    exc: ValidationError, doc: YamlDoc, model: type[BaseModel]
+) -> list[Problem]:
+    """Map each pydantic error to (line, dotted field, message).
+
+    The line is that of the error's own key or list item if it exists in the file (wrong
+    type, unknown key), else of the nearest ancestor (a missing field: its parent mapping).
+    """
+    out: list[Problem] = []
+    for err in exc.errors():
+        loc = tuple(seg for seg in err["loc"] if isinstance(seg, (str, int)))
+        out.append(Problem(doc.line_of(loc), format_loc(loc), _friendly(err, model)))
+    return out
+
+
+def validate(model: type[M], doc: YamlDoc) -> tuple[M | None, list[Problem]]:
+    """Validate ``doc.data`` as ``model``; problems carry line numbers instead of raising."""
+    try:
+        return model.model_validate(doc.data), []
+    except ValidationError as exc:
+        return None, problems_from_validation(exc, doc, model)

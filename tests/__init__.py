@@ -1,0 +1,1 @@
+"""mindmovie's tests (a package so that `tests.sim` is importable)."""
