@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mindmovie.yamlsrc import (
@@ -70,15 +71,35 @@ PLAN_HEADER = (
 )
 
 
-def dump_plan(plan: Plan) -> str:
-    """Serialise a plan as readable YAML (keys in model order, long strings unwrapped)."""
-    import yaml
+class _PlanDumper(yaml.SafeDumper):
+    """SafeDumper that writes multi-line text as `|` blocks (easy to edit) and text with
+    Unicode line separators double-quoted: PyYAML's single-quoted style mangles U+0085."""
 
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style: str | None = None
+    if any(ch in value for ch in "\x85\u2028\u2029"):
+        style = '"'
+    elif "\n" in value:
+        style = "|"  # the emitter falls back to quotes when a block can't hold it exactly
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_PlanDumper.add_representer(str, _represent_str)
+
+
+def dump_plan(plan: Plan) -> str:
+    """Serialise a plan as readable YAML (keys in model order, long strings unwrapped).
+
+    ``load_plan(dump_plan(p)) == p`` for every valid plan (tested with hypothesis).
+    """
     data = plan.model_dump(mode="json", exclude_none=True)
     for sc in data["scenes"]:
         if not sc.get("reference_photos"):
             sc.pop("reference_photos", None)
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
+    body = yaml.dump(
+        data, Dumper=_PlanDumper, sort_keys=False, allow_unicode=True, width=1000
+    )
     return PLAN_HEADER + body
 
 

@@ -293,12 +293,17 @@ def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseMode
     return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
 
 
+def _closest(key: str, allowed: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def unknown_key_message(key: str, allowed: Iterable[str]) -> str:
     """``unknown key 'visoin' (did you mean 'vision'?)`` -- typos are the usual cause."""
     allowed = list(allowed)
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    close = _closest(key, allowed)
     if close:
-        return f"unknown key {key!r} (did you mean {close[0]!r}?)"
+        return f"unknown key {key!r} (did you mean {close!r}?)"
     if allowed:
         return f"unknown key {key!r} (allowed here: {', '.join(allowed)})"
     return f"unknown key {key!r}"
@@ -370,10 +375,22 @@ def problems_from_validation(
 
     The line is that of the error's own key or list item if it exists in the file (wrong
     type, unknown key), else of the nearest ancestor (a missing field: its parent mapping).
+    A missing field is not reported when an unknown key beside it is its likely misspelling.
     """
+    errors = exc.errors()
+    # A misspelt key also makes the real one "missing"; the typo alone says it better.
+    implied: set[Loc] = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            parent = _model_at(model, err["loc"][:-1])
+            close = _closest(str(err["loc"][-1]), parent.model_fields) if parent else None
+            if close:
+                implied.add((*err["loc"][:-1], close))
     out: list[Problem] = []
-    for err in exc.errors():
+    for err in errors:
         loc = tuple(seg for seg in err["loc"] if isinstance(seg, (str, int)))
+        if err["type"] == "missing" and loc in implied:
+            continue
         out.append(Problem(doc.line_of(loc), format_loc(loc), _friendly(err, model)))
     return out
 

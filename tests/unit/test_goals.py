@@ -1,0 +1,420 @@
+"""goals.yaml loading: the spec example loads, and every mistake a person makes is reported
+as `file:line: field: message` pointing at the right line."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mindmovie.goals import Goals, GoalsError, goals_sha256, load_goals
+
+SPEC_EXAMPLE = """\
+title: My Dream Life
+person:                      # optional
+  description: Tall man, short brown hair, blue eyes
+  photos: [me.jpg]           # optional, relative to this file
+style: warm cinematic light  # optional
+goals:
+  - category: health
+    vision: Vibrant and energetic every day
+    details: Running on a coastal trail at sunrise   # optional
+    actions: Running, yoga on a sunlit deck          # optional
+    feelings: Powerful, alive, grateful              # optional
+    affirmation: I am radiantly healthy              # optional
+    photos: [run1.jpg, run2.jpg]                     # optional
+    scenes: 2                                        # optional
+closing: I am grateful for my beautiful life         # optional
+music: calm.mp3                                      # optional
+"""
+
+MEDIA = ("me.jpg", "run1.jpg", "run2.jpg", "calm.mp3")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A folder with the spec's photos and music as tiny files."""
+    for name in MEDIA:
+        (tmp_path / name).write_bytes(name.encode())
+    return tmp_path
+
+
+def write(project: Path, text: str, name: str = "goals.yaml") -> Path:
+    path = project / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def load_error(path: Path) -> GoalsError:
+    with pytest.raises(GoalsError) as info:
+        load_goals(path)
+    return info.value
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line of the first line containing `needle` (so tests don't hard-code)."""
+    for n, line in enumerate(textwrap.dedent(text).splitlines(), start=1):
+        if needle in line:
+            return n
+    raise AssertionError(f"{needle!r} not in text")
+
+
+# --- the happy path -------------------------------------------------------------------
+
+
+def test_spec_example_loads_with_absolute_existing_paths(project: Path) -> None:
+    goals = load_goals(write(project, SPEC_EXAMPLE))
+    assert isinstance(goals, Goals)
+    assert goals.title == "My Dream Life"
+    assert goals.style == "warm cinematic light"
+    assert goals.closing == "I am grateful for my beautiful life"
+    assert goals.person is not None
+    assert goals.person.description == "Tall man, short brown hair, blue eyes"
+    assert goals.person.photos == [(project / "me.jpg").resolve()]
+    [goal] = goals.goals
+    assert goal.category == "health"
+    assert goal.vision == "Vibrant and energetic every day"
+    assert goal.details == "Running on a coastal trail at sunrise"
+    assert goal.affirmation == "I am radiantly healthy"
+    assert goal.scenes == 2
+    assert goal.photos == [(project / "run1.jpg").resolve(), (project / "run2.jpg").resolve()]
+    assert goals.music == (project / "calm.mp3").resolve()
+    for p in [*goals.person.photos, *goal.photos, goals.music]:
+        assert p.is_absolute() and p.is_file()
+
+
+def test_minimal_goals_load(project: Path) -> None:
+    goals = load_goals(write(project, """\
+        title: Me
+        goals:
+          - category: growth
+            vision: I read every day
+    """))
+    assert goals.person is None and goals.music is None
+    assert goals.goals[0].photos == [] and goals.goals[0].scenes is None
+
+
+def test_relative_path_to_goals_file_resolves_against_its_own_folder(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = project / "movie"
+    sub.mkdir()
+    for name in MEDIA:
+        shutil.copy(project / name, sub / name)
+    write(sub, SPEC_EXAMPLE)
+    monkeypatch.chdir(project)
+    goals = load_goals(Path("movie/goals.yaml"))
+    assert goals.music == (sub / "calm.mp3").resolve()
+
+
+def test_single_photo_string_is_a_one_item_list(project: Path) -> None:
+    goals = load_goals(write(project, """\
+        title: Me
+        person:
+          photos: me.jpg
+        goals:
+          - category: health
+            vision: Strong
+            photos: run1.jpg
+    """))
+    assert goals.person is not None
+    assert goals.person.photos == [(project / "me.jpg").resolve()]
+    assert goals.goals[0].photos == [(project / "run1.jpg").resolve()]
+
+
+def test_yaml_11_lookalikes_stay_text(project: Path) -> None:
+    """`title: 2025` or `category: yes` must not become an int or a bool."""
+    goals = load_goals(write(project, """\
+        title: 2025
+        goals:
+          - category: yes
+            vision: 2030-01-01
+            scenes: 3
+    """))
+    assert goals.title == "2025"
+    assert goals.goals[0].category == "yes"
+    assert goals.goals[0].vision == "2030-01-01"
+    assert goals.goals[0].scenes == 3
+
+
+# --- one test per mistake ---------------------------------------------------------------
+
+
+def test_file_not_found(tmp_path: Path) -> None:
+    err = load_error(tmp_path / "nope.yaml")
+    assert "nope.yaml" in str(err) and "file not found" in str(err)
+    assert err.line is None
+
+
+def test_bad_yaml_reports_the_line(project: Path) -> None:
+    text = """\
+        title: Me
+        goals:
+          - category: health
+            vision: "unclosed
+          - category: wealth
+    """
+    err = load_error(write(project, text))
+    assert err.line is not None and err.line >= line_of(text, "unclosed")
+    assert str(err).startswith(f"{project / 'goals.yaml'}:{err.line}: invalid YAML")
+
+
+def test_bad_yaml_bad_indentation_line(project: Path) -> None:
+    text = """\
+        title: Me
+        goals:
+          - category: health
+           vision: off by one
+    """
+    err = load_error(write(project, text))
+    assert err.line == line_of(text, "off by one")
+    assert f"goals.yaml:{err.line}: invalid YAML" in str(err)
+
+
+def test_tab_indentation_hint(project: Path) -> None:
+    path = project / "goals.yaml"
+    path.write_text("title: Me\ngoals:\n\t- category: health\n", encoding="utf-8")
+    err = load_error(path)
+    assert err.line == 3
+    assert "tabs" in str(err)
+
+
+def test_top_level_not_a_mapping(project: Path) -> None:
+    err = load_error(write(project, "- title: Me\n"))
+    assert "goals.yaml:1:" in str(err) and "top level must be a mapping" in str(err)
+
+
+def test_empty_file(project: Path) -> None:
+    err = load_error(write(project, "# nothing yet\n"))
+    assert "goals.yaml" in str(err) and "file is empty" in str(err)
+
+
+def test_unknown_key_suggests_the_closest(project: Path) -> None:
+    text = """\
+        title: Me
+        goals:
+          - category: health
+            vision: Strong
+          - category: wealth
+            visoin: Free
+    """
+    err = load_error(write(project, text))
+    line = line_of(text, "visoin")
+    assert (err.line, err.field) == (line, "goals[2].visoin")
+    assert str(err) == (
+        f"{project / 'goals.yaml'}:{line}: goals[2].visoin: "
+        "unknown key 'visoin' (did you mean 'vision'?)"
+    )
+    assert err.others == 0  # "vision missing" is implied by the typo, not repeated
+
+
+def test_unknown_top_level_key_without_close_match_lists_allowed(project: Path) -> None:
+    text = """\
+        title: Me
+        soundtrack: calm.mp3
+        goals:
+          - {category: health, vision: Strong}
+    """
+    err = load_error(write(project, text))
+    assert err.line == line_of(text, "soundtrack")
+    assert "unknown key 'soundtrack'" in err.message
+    assert "music" in err.message  # the allowed keys are listed
+
+
+def test_missing_required_field_points_at_its_parent(project: Path) -> None:
+    text = """\
+        title: Me
+        goals:
+          - category: health
+            vision: Strong
+          - category: wealth
+            details: a house by the sea
+    """
+    err = load_error(write(project, text))
+    line = line_of(text, "category: wealth")
+    assert str(err) == f"{project / 'goals.yaml'}:{line}: goals[2].vision: field required"
+    assert err.others == 0
+
+
+def test_missing_title(project: Path) -> None:
+    err = load_error(write(project, "goals:\n  - {category: health, vision: Strong}\n"))
+    assert (err.line, err.field, err.message) == (1, "title", "field required")
+
+
+def test_wrong_type(project: Path) -> None:
+    text = """\
+        title: Me
+        goals:
+          - category: health
+            vision: Strong
+            scenes: many
+    """
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (line_of(text, "scenes"), "goals[1].scenes")
+    assert "must be a whole number, got 'many'" in str(err)
+    assert "goals.yaml" in str(err)
+
+
+def test_wrong_type_list_for_text(project: Path) -> None:
+    text = """\
+        title: Me
+        goals:
+          - category: health
+            vision: [fast, strong]
+    """
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (4, "goals[1].vision")
+    assert "must be text" in err.message
+
+
+def test_scenes_out_of_range(project: Path) -> None:
+    text = "title: Me\ngoals:\n  - category: health\n    vision: Strong\n    scenes: 9\n"
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].scenes")
+    assert "at most 6" in err.message
+
+
+def test_photo_not_found_points_at_the_list_item(project: Path) -> None:
+    text = """\
+        title: Me
+        goals:
+          - category: health
+            vision: Strong
+            photos:
+              - run1.jpg
+              - run9.jpg
+    """
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (line_of(text, "run9"), "goals[1].photos[2]")
+    assert err.message == f"photo not found: run9.jpg (looked in {project.resolve()})"
+    assert "goals.yaml" in str(err)
+
+
+def test_person_photo_not_found(project: Path) -> None:
+    text = "title: Me\nperson:\n  photos: selfie.png\ngoals:\n  - {category: a, vision: b}\n"
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (3, "person.photos[1]")
+    assert "photo not found: selfie.png" in err.message
+
+
+def test_photo_that_is_a_folder(project: Path) -> None:
+    (project / "pics").mkdir()
+    text = "title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: [pics]\n"
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].photos[1]")
+    assert "photo is not a file" in err.message
+
+
+def test_no_goals_empty_list(project: Path) -> None:
+    text = "title: Me\nstyle: soft\ngoals: []\n"
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (3, "goals")
+    assert "no goals" in err.message and "goals.yaml:3: goals: no goals" in str(err)
+    assert err.others == 0  # not also "list too short"
+
+
+def test_no_goals_missing_key(project: Path) -> None:
+    err = load_error(write(project, "title: Me\nclosing: Thanks\n"))
+    assert err.field == "goals" and "no goals" in err.message
+    assert err.line == 1 and "goals.yaml:1:" in str(err)
+
+
+def test_no_goals_null(project: Path) -> None:
+    err = load_error(write(project, "title: Me\ngoals:\n"))
+    assert (err.line, err.field) == (2, "goals") and "no goals" in err.message
+
+
+def test_duplicate_key(project: Path) -> None:
+    text = """\
+        title: Me
+        goals:
+          - category: health
+            vision: Strong
+            vision: Stronger
+    """
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (line_of(text, "Stronger"), "goals[1].vision")
+    assert "duplicate key 'vision' (first at line 4)" in str(err)
+    assert "goals.yaml" in str(err)
+
+
+def test_music_not_found(project: Path) -> None:
+    text = "title: Me\ngoals:\n  - {category: a, vision: b}\nmusic: loud.mp3\n"
+    err = load_error(write(project, text))
+    assert str(err) == (
+        f"{project / 'goals.yaml'}:4: music: "
+        f"music file not found: loud.mp3 (looked in {project.resolve()})"
+    )
+
+
+def test_several_problems_reports_first_by_line_and_counts_the_rest(project: Path) -> None:
+    text = """\
+        title: Me
+        goals:
+          - category: health
+            vision: Strong
+            scenes: lots
+            photos: [nope.jpg]
+        music: nope.mp3
+        closing: [x]
+    """
+    err = load_error(write(project, text))
+    assert err.line == 5 and err.field == "goals[1].scenes"
+    assert err.others == 3
+    assert str(err).endswith("(and 3 more problems)")
+    assert [p.line for p in err.problems] == [5, 6, 7, 8]
+
+
+def test_goals_error_is_an_exception_with_fields(project: Path) -> None:
+    err = load_error(write(project, "title: Me\ngoals:\n  - category: a\n"))
+    assert isinstance(err, Exception)
+    assert err.path == project / "goals.yaml"
+    assert (err.line, err.field, err.message) == (3, "goals[1].vision", "field required")
+
+
+# --- goals_sha256 -------------------------------------------------------------------------
+
+
+def test_sha_is_stable_and_follows_photo_bytes(project: Path) -> None:
+    path = write(project, SPEC_EXAMPLE)
+    first = goals_sha256(load_goals(path))
+    assert len(first) == 64
+    assert goals_sha256(load_goals(path)) == first
+    (project / "run2.jpg").write_bytes(b"a different photo")
+    assert goals_sha256(load_goals(path)) != first
+
+
+def test_sha_follows_music_and_text(project: Path) -> None:
+    path = write(project, SPEC_EXAMPLE)
+    first = goals_sha256(load_goals(path))
+    (project / "calm.mp3").write_bytes(b"other song")
+    second = goals_sha256(load_goals(path))
+    assert second != first
+    write(project, SPEC_EXAMPLE.replace("Vibrant", "Vital"))
+    assert goals_sha256(load_goals(path)) not in (first, second)
+
+
+def test_sha_ignores_comments_and_folder_location(project: Path, tmp_path: Path) -> None:
+    path = write(project, SPEC_EXAMPLE)
+    first = goals_sha256(load_goals(path))
+    no_comments = re.sub(r"\s*#.*", "", SPEC_EXAMPLE)
+    assert "#" not in no_comments
+    write(project, "# my goals\n" + no_comments)
+    assert goals_sha256(load_goals(path)) == first
+    moved = shutil.copytree(project, tmp_path.parent / (tmp_path.name + "-moved"))
+    assert goals_sha256(load_goals(moved / "goals.yaml")) == first
+
+
+def test_goals_path_is_a_folder(project: Path) -> None:
+    err = load_error(project)
+    assert str(err) == f"{project}: is a directory, not a file"
+
+
+def test_not_utf8(project: Path) -> None:
+    path = project / "goals.yaml"
+    path.write_bytes(b"title: Me\nstyle: caf\xe9\n")
+    err = load_error(path)
+    assert err.line == 2 and "UTF-8" in err.message

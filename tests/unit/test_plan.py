@@ -1,0 +1,244 @@
+"""plan.yaml: what write_plan writes, load_plan reads back exactly; a person's edits that
+break it are reported as `file:line: field: message`."""
+
+from __future__ import annotations
+
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mindmovie.plan import (
+    PLAN_HEADER,
+    Plan,
+    PlanError,
+    Scene,
+    dump_plan,
+    load_plan,
+    write_plan,
+)
+
+
+def scene(n: int, **kw: object) -> Scene:
+    base: dict[str, object] = dict(
+        id=f"{n:02d}-health-1",
+        goal=1,
+        category="health",
+        affirmation="I am radiantly healthy",
+        image_prompt="A man running on a coastal trail at sunrise, warm light",
+        motion_prompt="Slow dolly forward as he runs",
+        seconds=5.0,
+    )
+    base.update(kw)
+    return Scene.model_validate(base)
+
+
+PLAN = Plan(
+    title="My Dream Life",
+    closing="I am grateful for my beautiful life",
+    style="warm cinematic light",
+    music="/music/calm.mp3",
+    scenes=[
+        scene(1, reference_photos=["/photos/me.jpg", "/photos/run1.jpg"]),
+        scene(2, id="02-wealth-1", goal=2, category="wealth", seconds=4.5,
+              affirmation="Money flows to me: easily, \"always\" # really"),
+    ],
+)
+
+VALID = """\
+title: My Dream Life
+closing: Thank you
+scenes:
+- id: 01-health-1
+  goal: 1
+  category: health
+  affirmation: I am strong
+  image_prompt: A runner at dawn
+  motion_prompt: Slow push in
+  seconds: 5
+- id: 02-wealth-1
+  goal: 2
+  category: wealth
+  affirmation: I am free
+  image_prompt: A house by the sea
+  motion_prompt: Pan right
+  seconds: 4.5
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "plan.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def load_error(path: Path) -> PlanError:
+    with pytest.raises(PlanError) as info:
+        load_plan(path)
+    return info.value
+
+
+def line_of(text: str, needle: str, nth: int = 1) -> int:
+    hits = [n for n, line in enumerate(text.splitlines(), 1) if needle in line]
+    return hits[nth - 1]
+
+
+# --- round trip ---------------------------------------------------------------------------
+
+
+def test_write_then_load_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "plan.yaml"
+    write_plan(PLAN, path)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(PLAN_HEADER)
+    assert load_plan(path) == PLAN
+    assert dump_plan(load_plan(path)) == text
+
+
+def test_valid_hand_written_plan_loads(tmp_path: Path) -> None:
+    plan = load_plan(write(tmp_path, VALID))
+    assert [s.id for s in plan.scenes] == ["01-health-1", "02-wealth-1"]
+    assert plan.scenes[0].seconds == 5.0 and plan.scenes[1].seconds == 4.5
+    assert plan.scenes[1].goal == 2
+    assert plan.style is None and plan.music is None
+    assert plan.scene("02-wealth-1").image_prompt == "A house by the sea"
+
+
+_text = st.text(st.characters(codec="utf-8"), max_size=40)
+_words = _text.map(str.strip).filter(bool)
+_scenes = st.builds(
+    Scene,
+    id=st.from_regex(r"[a-z0-9][a-z0-9-]{0,15}", fullmatch=True),
+    goal=st.integers(1, 10_000),
+    category=_text,
+    affirmation=_words,
+    image_prompt=_words,
+    motion_prompt=_words,
+    seconds=st.floats(min_value=0, max_value=60, exclude_min=True, allow_nan=False),
+    reference_photos=st.lists(_text, max_size=3),
+)
+_plans = st.builds(
+    Plan,
+    title=_text,
+    closing=_text,
+    style=st.none() | _text,
+    music=st.none() | _text,
+    scenes=st.lists(_scenes, min_size=1, max_size=4, unique_by=lambda s: s.id),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_plans)
+def test_dump_load_round_trips_any_plan(plan: Plan) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "plan.yaml"
+        write_plan(plan, path)
+        loaded = load_plan(path)
+    assert loaded == plan
+    assert dump_plan(loaded) == dump_plan(plan)
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+def test_plan_file_not_found(tmp_path: Path) -> None:
+    err = load_error(tmp_path / "plan.yaml")
+    assert str(err) == f"{tmp_path / 'plan.yaml'}: file not found"
+
+
+def test_plan_bad_yaml(tmp_path: Path) -> None:
+    text = VALID.replace("  seconds: 4.5", "  seconds: [4.5")
+    err = load_error(write(tmp_path, text))
+    assert err.line is not None and err.line >= line_of(text, "seconds: [4.5")
+    assert f"plan.yaml:{err.line}: invalid YAML" in str(err)
+
+
+def test_plan_unknown_key(tmp_path: Path) -> None:
+    text = VALID.replace("  motion_prompt: Pan right", "  motion_promt: Pan right")
+    err = load_error(write(tmp_path, text))
+    line = line_of(text, "motion_promt")
+    assert str(err) == (
+        f"{tmp_path / 'plan.yaml'}:{line}: scenes[2].motion_promt: "
+        "unknown key 'motion_promt' (did you mean 'motion_prompt'?)"
+    )
+
+
+def test_plan_missing_field(tmp_path: Path) -> None:
+    text = VALID.replace("  image_prompt: A runner at dawn\n", "")
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field, err.message) == (
+        line_of(text, "id: 01-health-1"), "scenes[1].image_prompt", "field required",
+    )
+    assert "plan.yaml" in str(err)
+
+
+def test_plan_missing_closing(tmp_path: Path) -> None:
+    text = VALID.replace("closing: Thank you\n", "")
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field, err.message) == (1, "closing", "field required")
+
+
+def test_plan_bad_seconds_text(tmp_path: Path) -> None:
+    text = VALID.replace("seconds: 4.5", "seconds: soon")
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field) == (line_of(text, "seconds: soon"), "scenes[2].seconds")
+    assert "must be a number, got 'soon'" in str(err)
+
+
+@pytest.mark.parametrize(("value", "words"), [("0", "greater than 0"), ("61", "at most 60")])
+def test_plan_seconds_out_of_range(tmp_path: Path, value: str, words: str) -> None:
+    text = VALID.replace("seconds: 5", f"seconds: {value}")
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field) == (line_of(text, f"seconds: {value}"), "scenes[1].seconds")
+    assert words in err.message and "plan.yaml" in str(err)
+
+
+def test_plan_empty_affirmation(tmp_path: Path) -> None:
+    text = VALID.replace("affirmation: I am free", "affirmation: '   '")
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field) == (line_of(text, "affirmation: '"), "scenes[2].affirmation")
+    assert "must not be empty" in err.message
+
+
+def test_plan_bad_scene_id(tmp_path: Path) -> None:
+    text = VALID.replace("id: 02-wealth-1", "id: Wealth One")
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field) == (line_of(text, "Wealth One"), "scenes[2].id")
+    assert "'Wealth One' does not match" in err.message
+
+
+def test_plan_duplicate_scene_id_names_both_lines(tmp_path: Path) -> None:
+    text = VALID.replace("id: 02-wealth-1", "id: 01-health-1")
+    err = load_error(write(tmp_path, text))
+    first, second = line_of(text, "01-health-1"), line_of(text, "01-health-1", 2)
+    assert str(err) == (
+        f"{tmp_path / 'plan.yaml'}:{second}: scenes[2].id: "
+        f"duplicate scene id '01-health-1' (also used at line {first})"
+    )
+
+
+def test_plan_duplicate_key(tmp_path: Path) -> None:
+    text = VALID.replace("  seconds: 5\n", "  seconds: 5\n  seconds: 6\n")
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field) == (line_of(text, "seconds: 6"), "scenes[1].seconds")
+    assert f"duplicate key 'seconds' (first at line {line_of(text, 'seconds: 5')})" in str(err)
+
+
+def test_plan_no_scenes(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, "title: T\nclosing: C\nscenes: []\n"))
+    assert str(err) == f"{tmp_path / 'plan.yaml'}:3: scenes: no scenes"
+
+
+def test_plan_top_level_list(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, "- id: 01-a\n"))
+    assert "plan.yaml:1:" in str(err) and "top level must be a mapping" in str(err)
+
+
+def test_plan_several_problems_counted(tmp_path: Path) -> None:
+    text = VALID.replace("seconds: 5", "seconds: x").replace("goal: 2", "goal: two")
+    err = load_error(write(tmp_path, text))
+    assert err.field == "scenes[1].seconds" and err.others == 1
+    assert str(err).endswith("(and 1 more problem)")
