@@ -42,6 +42,18 @@ class OutputSettings(_Strict):
     aspect: Aspect = "16:9"
     resolution: Resolution = "720p"
     fps: int = Field(24, ge=8, le=60)
+    #: explicit frame size "WxH" (even numbers) for quick previews and tests; overrides
+    #: aspect+resolution for the frame, while providers still get aspect/resolution
+    size: str | None = Field(None, pattern=r"^[1-9][0-9]*[02468]x[1-9][0-9]*[02468]$")
+
+    def frame(self) -> tuple[int, int]:
+        """The finished movie's frame size in pixels."""
+        if self.size:
+            w, h = self.size.split("x")
+            return int(w), int(h)
+        from mindmovie.compose.timeline import output_size
+
+        return output_size(self.aspect, self.resolution)
 
 
 class PlanSettings(_Strict):

@@ -67,9 +67,7 @@ def run_dir_for(goals: Goals, settings: Settings, out: Path | None = None) -> Pa
 
 def keyframe_size(settings: Settings) -> tuple[int, int]:
     """Keyframes a little larger than the frame: Ken Burns zooms in without upscaling blur."""
-    from mindmovie.compose.timeline import output_size
-
-    w, h = output_size(settings.output.aspect, settings.output.resolution)
+    w, h = settings.output.frame()
     return (round(w * 1.25 / 2) * 2, round(h * 1.25 / 2) * 2)
 
 
@@ -265,9 +263,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ clips
     def _video_request(self, scene: Scene, keyframe: Path) -> VideoRequest:
-        from mindmovie.compose.timeline import output_size
-
-        w, h = output_size(self.settings.output.aspect, self.settings.output.resolution)
+        w, h = self.settings.output.frame()
         return VideoRequest(
             scene_id=scene.id,
             prompt=scene.motion_prompt,
@@ -381,11 +377,10 @@ class Pipeline:
             OutputSpec,
             SceneInput,
             build_timeline,
-            output_size,
         )
         from mindmovie.media import probe
 
-        w, h = output_size(self.settings.output.aspect, self.settings.output.resolution)
+        w, h = self.settings.output.frame()
         cs = self.settings.compose
         spec = OutputSpec(
             width=w,

@@ -1,0 +1,81 @@
+"""Run store: reuse only on matching key + hash, attempts, foreign/corrupt db, schema."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mindmovie.fsutil import sha256_file
+from mindmovie.store import SCHEMA_VERSION, Store, StoreError
+
+
+def _done(store: Store, root: Path, scene: str, key: str, data: bytes) -> Path:
+    p = root / f"{scene}.bin"
+    p.write_bytes(data)
+    store.begin(scene, "keyframe", key)
+    store.succeed(scene, "keyframe", p, sha256_file(p))
+    return p
+
+
+def test_reuse_needs_same_key_and_intact_artifact(tmp_path: Path) -> None:
+    st = Store(tmp_path / "run.db")
+    st.next_run_no()
+    p = _done(st, tmp_path, "a", "k1", b"one")
+    assert st.reusable("a", "keyframe", "k1") is not None
+    assert st.reusable("a", "keyframe", "k2") is None  # inputs changed
+    p.write_bytes(b"tampered")
+    assert st.reusable("a", "keyframe", "k1") is None  # hash mismatch -> redo
+    p.unlink()
+    assert st.reusable("a", "keyframe", "k1") is None  # missing -> redo
+
+
+def test_attempts_count_per_input_key(tmp_path: Path) -> None:
+    st = Store(tmp_path / "run.db")
+    st.begin("a", "clip", "k")
+    st.fail("a", "clip", "transient", "boom")
+    st.begin("a", "clip", "k")
+    step = st.get("a", "clip")
+    assert step is not None and step.attempts == 2 and step.status == "running"
+    assert step.error is None
+    st.begin("a", "clip", "other")
+    step = st.get("a", "clip")
+    assert step is not None and step.attempts == 1
+
+
+def test_submitted_remote_id_survives_reopen(tmp_path: Path) -> None:
+    st = Store(tmp_path / "run.db")
+    st.begin("a", "clip", "k")
+    st.mark_submitted("a", "clip", "cgt-123")
+    st.close()
+    step = Store(tmp_path / "run.db").get("a", "clip")
+    assert step is not None and step.status == "submitted" and step.remote_id == "cgt-123"
+
+
+def test_corrupt_and_foreign_databases_are_refused_untouched(tmp_path: Path) -> None:
+    bad = tmp_path / "run.db"
+    bad.write_bytes(b"not sqlite at all" * 200)
+    before = bad.read_bytes()
+    with pytest.raises(StoreError, match="damaged"):
+        Store(bad)
+    assert bad.read_bytes() == before
+    foreign = tmp_path / "other.db"
+    con = sqlite3.connect(foreign)
+    con.execute("create table t(x)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="not a mindmovie run store"):
+        Store(foreign)
+
+
+def test_schema_version_recorded_and_newer_refused(tmp_path: Path) -> None:
+    st = Store(tmp_path / "run.db")
+    st.close()
+    con = sqlite3.connect(tmp_path / "run.db")
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    con.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="newer mindmovie"):
+        Store(tmp_path / "run.db")
