@@ -52,7 +52,9 @@ QualityOpt = Annotated[
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    err.print(f"[bold red]error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True)
+    err.print(
+        f"[bold red]error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True
+    )
     return typer.Exit(code)
 
 
@@ -130,7 +132,9 @@ def render(
     resolution: ResOpt = None,
     fps: FpsOpt = None,
     quality: QualityOpt = None,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Forget this run's work and start over.")] = False,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Forget this run's work and start over.")
+    ] = False,
     until: Annotated[
         str,
         typer.Option(
@@ -180,7 +184,9 @@ def plan(
     settings = _settings(config, preset=preset)
     res = _run_pipeline(goals, settings, out_dir, fresh=fresh, until="plan", quiet=True)
     path = res.run_dir / "plan.yaml"
-    table = Table("scene", "seconds", "affirmation", title=f"{res.plan.title}: {len(res.plan.scenes)} scenes")
+    table = Table(
+        "scene", "seconds", "affirmation", title=f"{res.plan.title}: {len(res.plan.scenes)} scenes"
+    )
     for sc in res.plan.scenes:
         table.add_row(sc.id, f"{sc.seconds:g}", sc.affirmation)
     out.print(table)
@@ -189,7 +195,9 @@ def plan(
 
 @app.command()
 def status(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory (outputs/<title>).", show_default=False)],
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory (outputs/<title>).", show_default=False)
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Every step as JSON.")] = False,
 ) -> None:
     """Show each scene's steps in RUN_DIR: stage, status, attempts, errors."""

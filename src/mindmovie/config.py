@@ -295,4 +295,3 @@ def load_settings(
             msg = f"not allowed; {msg[0].lower()}{msg[1:]}"
         more = f" (and {len(err.errors()) - 1} more problems)" if len(err.errors()) > 1 else ""
         raise ConfigError(f"{source}: {loc}: {msg}{more}") from None
-

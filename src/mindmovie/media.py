@@ -98,7 +98,11 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
             if sr:
                 info.sample_rate = int(sr[1])
         streams.append(info)
-    frames = count_video_frames(path) if count_frames and any(s.kind == "video" for s in streams) else None
+    frames = (
+        count_video_frames(path)
+        if count_frames and any(s.kind == "video" for s in streams)
+        else None
+    )
     return ProbeResult(duration=duration, streams=streams, video_frames=frames)
 
 

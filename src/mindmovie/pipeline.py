@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -181,7 +181,8 @@ class Pipeline:
             backup = self.run_dir / "plan.previous.yaml"
             shutil.copyfile(plan_path, backup)
             self.reporter.warn(
-                f"goals changed since the last plan: planning again (old plan kept as {backup.name})"
+                "goals changed since the last plan: planning again "
+                f"(old plan kept as {backup.name})"
             )
         self.reporter.step("plan", "plan", "running", planner.name)
         store.begin("_run", "plan", key)
@@ -321,8 +322,14 @@ class Pipeline:
                     self.reporter.step("clips", scene.id, "submitting")
                     remote_id = await with_retry(lambda: model.submit(req))
                     store.mark_submitted(scene.id, "clip", remote_id)
-                state = await self._poll(model, remote_id, ps.job_deadline, ps.poll_interval,
-                                         ps.poll_max_interval, scene.id)
+                state = await self._poll(
+                    model,
+                    remote_id,
+                    ps.job_deadline,
+                    ps.poll_interval,
+                    ps.poll_max_interval,
+                    scene.id,
+                )
                 if state.status != "succeeded":
                     raise JobFailed(
                         f"job {remote_id} ended {state.status}: {state.error or 'no reason given'}",
@@ -361,7 +368,8 @@ class Pipeline:
                 return state
             if time.monotonic() + delay > t_end:
                 raise DeadlineExceeded(
-                    f"job {remote_id} not finished after {deadline_s:.0f} s (status {state.status})",
+                    f"job {remote_id} not finished after {deadline_s:.0f} s "
+                    f"(status {state.status})",
                     provider=model.name,
                     scene_id=scene_id,
                 )
@@ -440,14 +448,20 @@ class Pipeline:
                 self.reporter.step("compose", seg.id, "done")
 
         workers = cs.workers or None
-        report = render(timeline, self.run_dir / "compose", out, workers=workers, on_segment=on_segment)
+        report = render(
+            timeline, self.run_dir / "compose", out, workers=workers, on_segment=on_segment
+        )
         store.forget_stage("segment", {s.id for s in report.segments})
-        store.succeed("_movie", "movie", out, sha256_file(out), detail={"duration": report.duration})
+        store.succeed(
+            "_movie", "movie", out, sha256_file(out), detail={"duration": report.duration}
+        )
         self._mark(res, True, "_movie", "movie")
         return out
 
     # ------------------------------------------------------------------ the run
-    async def run(self, *, fresh: bool = False, until: Until = "movie", skip_failed: bool = False) -> RenderResult:
+    async def run(
+        self, *, fresh: bool = False, until: Until = "movie", skip_failed: bool = False
+    ) -> RenderResult:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with RunLock(self.run_dir):
             if fresh:
@@ -484,7 +498,7 @@ class Pipeline:
             return sc.id, await self._clip(store, video_model, sc, kf, res)
 
         results = await _gather_scenes(
-            [lambda sc=sc: scene_flow(sc) for sc in plan.scenes], [sc.id for sc in plan.scenes]
+            [scene_flow(sc) for sc in plan.scenes], [sc.id for sc in plan.scenes]
         )
         clips: dict[str, Path] = {}
         for scene_id, outcome in results.items():
@@ -509,11 +523,11 @@ class Pipeline:
 
 
 async def _gather_scenes(
-    flows: list[Callable[[], Awaitable[tuple[str, Path | None]]]], ids: list[str]
-) -> dict[str, Path | None | BaseException]:
+    flows: list[Awaitable[tuple[str, Path | None]]], ids: list[str]
+) -> dict[str, Path | BaseException | None]:
     """Run every scene's flow; a failing scene never cancels the others."""
-    outcomes = await asyncio.gather(*(f() for f in flows), return_exceptions=True)
-    out: dict[str, Path | None | BaseException] = {}
+    outcomes = await asyncio.gather(*flows, return_exceptions=True)
+    out: dict[str, Path | BaseException | None] = {}
     for scene_id, o in zip(ids, outcomes, strict=True):
         if isinstance(o, BaseException):
             if not isinstance(o, Exception):
@@ -528,4 +542,3 @@ def _failed_message(failed: dict[str, str]) -> str:
     lines = [f"{len(failed)} scene(s) failed; finished work is kept, `render` again retries them:"]
     lines += [f"  {sid}: {msg}" for sid, msg in sorted(failed.items())]
     return "\n".join(lines)
-

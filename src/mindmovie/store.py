@@ -245,7 +245,12 @@ class Store:
         self._update(scene_id, stage, status="submitted", remote_id=remote_id)
 
     def succeed(
-        self, scene_id: str, stage: str, artifact: Path, sha256: str, detail: dict[str, Any] | None = None
+        self,
+        scene_id: str,
+        stage: str,
+        artifact: Path,
+        sha256: str,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         rel = artifact.resolve().relative_to(self.root.resolve())
         self._update(

@@ -29,7 +29,9 @@ class ProviderError(Exception):
         self.scene_id = scene_id
 
     def __str__(self) -> str:
-        where = " ".join(x for x in (self.provider, f"scene {self.scene_id}" if self.scene_id else "") if x)
+        where = " ".join(
+            x for x in (self.provider, f"scene {self.scene_id}" if self.scene_id else "") if x
+        )
         return f"{where}: {self.message}" if where else self.message
 
 

@@ -1,0 +1,224 @@
+"""End to end, offline: the README's `mindmovie render examples/goals.yaml`, small and fast.
+
+These run the real CLI in a subprocess (as a person would), then probe the MP4 with the
+ffmpeg that imageio-ffmpeg ships and read `status --json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mindmovie.media import probe, run_ffmpeg
+
+REPO = Path(__file__).resolve().parents[2]
+FPS = 12
+SMALL = f"""
+output: {{size: "320x180", fps: {FPS}}}
+plan: {{scene_seconds: 2}}
+compose: {{crossfade: 0.5, title_seconds: 1.5, closing_seconds: 1.5, quality: draft}}
+"""
+
+
+def _cli(
+    *args: str, cwd: Path, check: bool = True, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mindmovie", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"mindmovie {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    (tmp_path / "small.yaml").write_text(SMALL)
+    return tmp_path
+
+
+def _status(cwd: Path, run: Path) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(_cli("status", str(run), "--json", cwd=cwd).stdout)
+    return out
+
+
+def _frame(video: Path, t: float, size: tuple[int, int]) -> np.ndarray:
+    png = video.with_name(f"frame-{t:.3f}.png")
+    run_ffmpeg(["-ss", f"{t:.4f}", "-i", str(video), "-frames:v", "1", str(png)])
+    from PIL import Image
+
+    img = Image.open(png).convert("RGB")
+    assert img.size == size
+    return np.asarray(img, dtype=np.float32)
+
+
+def test_render_example_offline(workdir: Path) -> None:
+    run = workdir / "run"
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+    movie = run / "movie.mp4"
+    info = probe(movie, count_frames=True)
+    assert [s.kind for s in info.streams].count("video") == 1
+    assert [s.kind for s in info.streams].count("audio") == 1
+    assert info.video is not None and info.video.codec == "h264"
+    assert info.audio is not None and info.audio.codec == "aac"
+    assert (info.video.width, info.video.height) == (320, 180)
+    assert info.video.pix_fmt.startswith("yuv420p")
+
+    st = _status(workdir, run)
+    scenes = st["scenes"]
+    assert len(scenes) >= 6 and all(s["clip"] == "succeeded" for s in scenes)
+    # timeline arithmetic, to the frame: cards + scenes - crossfades
+    n_items = len(scenes) + 2
+    cf = round(0.5 * FPS)
+    expected = round(1.5 * FPS) * 2 + round(2 * FPS) * len(scenes) - (n_items - 1) * cf
+    assert info.video_frames == expected
+    assert abs(info.duration - expected / FPS) <= 1 / FPS + 0.05
+
+    # mid-crossfade between title card and scene 1: differs from black and from both sides
+    t_mid = (round(1.5 * FPS) - cf / 2) / FPS
+    before = _frame(movie, t_mid - cf / FPS, (320, 180))
+    mid = _frame(movie, t_mid, (320, 180))
+    after = _frame(movie, t_mid + cf / FPS + 1 / FPS, (320, 180))
+    assert mid.mean() > 20, "mid-crossfade frame is (near) black"
+    assert np.abs(mid - before).mean() > 3
+    assert np.abs(mid - after).mean() > 3
+
+    # a second render reuses everything and redoes nothing
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+    st2 = _status(workdir, run)
+    last = st2["run_no"]
+    assert not [s for s in st2["steps"] if s["run_no"] == last and s["stage"] != "plan"]
+
+
+def test_kill_then_resume_keeps_finished_steps(workdir: Path) -> None:
+    run = workdir / "run"
+    (workdir / "big.yaml").write_text(
+        SMALL.replace("320x180", "640x360").replace("scene_seconds: 2", "scene_seconds: 3")
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mindmovie",
+            "render",
+            "examples/goals.yaml",
+            "-c",
+            "big.yaml",
+            "--out",
+            str(run),
+            "-q",
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        t_end = time.monotonic() + 120
+        while time.monotonic() < t_end and not list(run.glob("scenes/*/clip.mp4")):
+            assert proc.poll() is None, "render finished before it could be killed"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    killed = _status(workdir, run)
+    done_before = {
+        (s["scene_id"], s["stage"])
+        for s in killed["steps"]
+        if s["status"] == "succeeded" and s["stage"] in ("keyframe", "clip")
+    }
+    assert any(stage == "clip" for _, stage in done_before)
+    assert not (run / "movie.mp4").exists()
+
+    _cli("render", "examples/goals.yaml", "-c", "big.yaml", "--out", str(run), "-q", cwd=workdir)
+    after = _status(workdir, run)
+    by_key = {(s["scene_id"], s["stage"]): s for s in after["steps"]}
+    for k in done_before:
+        assert by_key[k]["attempts"] == 1, f"{k} was redone"
+        assert by_key[k]["run_no"] == killed["run_no"], f"{k} ran again"
+    assert (run / "movie.mp4").is_file()
+    assert probe(run / "movie.mp4").video is not None
+    assert not list(run.rglob(".*.tmp*")), "temp files left behind"
+
+
+def test_edit_one_affirmation_redoes_only_that_scene(workdir: Path) -> None:
+    run = workdir / "run"
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+    import yaml
+
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    target = plan["scenes"][2]["id"]
+    plan["scenes"][2]["affirmation"] = "I am calm, clear and completely free"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+    st = _status(workdir, run)
+    last = st["run_no"]
+    ran = {
+        (s["scene_id"], s["stage"])
+        for s in st["steps"]
+        if s["run_no"] == last and s["attempts"] > 0
+    }
+    # no keyframe or clip was redone: an affirmation is an overlay
+    assert not [k for k in ran if k[1] in ("keyframe", "clip")]
+    segs = sorted(sid for sid, stage in ran if stage == "segment")
+    assert segs and all(target in sid for sid in segs), segs
+    assert len(segs) <= 3  # its body and its two transitions
+
+    # a prompt edit redoes that scene's keyframe and clip, nothing else
+    plan = yaml.safe_load(plan_path.read_text())
+    other = plan["scenes"][4]["id"]
+    plan["scenes"][4]["image_prompt"] += ", golden hour"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+    st = _status(workdir, run)
+    ran = {
+        (s["scene_id"], s["stage"])
+        for s in st["steps"]
+        if s["run_no"] == st["run_no"] and s["attempts"] > 0
+    }
+    assert {k for k in ran if k[1] in ("keyframe", "clip")} == {
+        (other, "keyframe"),
+        (other, "clip"),
+    }
+
+
+def test_bad_goals_is_one_line_exit_2(workdir: Path) -> None:
+    bad = workdir / "bad.yaml"
+    bad.write_text("title: T\ngoals:\n  - category: health\n    visoin: x\n")
+    proc = _cli("render", "bad.yaml", "-c", "small.yaml", cwd=workdir, check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "bad.yaml:4" in proc.stderr and "visoin" in proc.stderr
+
+
+def test_bad_setting_names_allowed_values(workdir: Path) -> None:
+    proc = _cli("render", "examples/goals.yaml", "--aspect", "4:3", cwd=workdir, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "16:9" in proc.stderr and "9:16" in proc.stderr
+
+
+def test_python_dash_m_and_help(workdir: Path) -> None:
+    for cmd in ("render", "plan", "status"):
+        out = _cli(cmd, "--help", cwd=workdir).stdout
+        assert "Usage" in out
