@@ -27,6 +27,7 @@ from mindmovie.plan import Plan, Scene, load_plan, write_plan
 from mindmovie.progress import NullReporter, Reporter
 from mindmovie.providers import registry
 from mindmovie.providers.base import (
+    ContentRejected,
     DeadlineExceeded,
     JobFailed,
     KeyframeModel,
@@ -330,6 +331,12 @@ class Pipeline:
                     ps.poll_max_interval,
                     scene.id,
                 )
+                if state.status == "rejected":
+                    raise ContentRejected(
+                        f"job {remote_id} refused by the content filter: {state.error or ''}",
+                        provider=model.name,
+                        scene_id=scene.id,
+                    )
                 if state.status != "succeeded":
                     raise JobFailed(
                         f"job {remote_id} ended {state.status}: {state.error or 'no reason given'}",

@@ -1,0 +1,694 @@
+"""Google providers: Gemini image keyframes and Veo image-to-video, via google-genai.
+
+Why the mode handling looks the way it does (provider-wire.md §0, §2): google-genai 3.x
+refuses Veo in Gemini-Developer (API-key) mode before sending anything, so Veo runs in
+Vertex mode - "express" (an API key with vertexai=True, the default here) or
+project/location with Application Default Credentials. Developer mode stays allowed for
+Gemini image keyframes, which work in every mode.
+
+The SDK's own retries stay off (it does none unless `retry_options` is given): the one
+retry policy in `mindmovie.retry` wraps every call made here, so each method makes
+exactly one request and maps its failure onto the taxonomy in `providers.base`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Literal, NoReturn, TypeVar
+
+import httpx
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from mindmovie import catalog
+from mindmovie.catalog import ModelSpec
+from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
+from mindmovie.providers.base import (
+    AuthError,
+    ContentRejected,
+    ImageResult,
+    InvalidRequest,
+    JobFailed,
+    JobState,
+    KeyframeRequest,
+    ProviderError,
+    RateLimited,
+    Transient,
+    VideoRequest,
+)
+
+try:  # google-genai 3.x talks through httpx2 when it is installed; both raise raw errors
+    import httpx2
+
+    _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+        httpx.TransportError,
+        httpx2.TransportError,
+    )
+except ImportError:  # pragma: no cover - httpx2 is optional for the SDK
+    _TRANSPORT_ERRORS = (httpx.TransportError,)
+
+T = TypeVar("T")
+
+PROVIDER = "google"
+Stage = Literal["keyframes", "video"]
+ModeKind = Literal["express", "project", "developer"]
+
+#: how the key variables read in messages: "GOOGLE_API_KEY (or GEMINI_API_KEY)"
+_KEY_VARS = KEY_VARIABLES[PROVIDER]
+KEY_NAMES = _KEY_VARS[0] + (f" (or {', '.join(_KEY_VARS[1:])})" if len(_KEY_VARS) > 1 else "")
+
+#: how far a fetched clip's playable length may be from the requested seconds
+DURATION_TOLERANCE = 1.0
+#: how much shorter than its own header a clip's frames may play before it counts as cut
+TRUNCATION_TOLERANCE = 0.5
+
+#: settings.video.options / settings.keyframes.options keys this provider understands
+VIDEO_OPTIONS = frozenset({"negative_prompt", "person_generation", "enhance_prompt"})
+KEYFRAME_OPTIONS = frozenset({"image_size", "person_generation"})
+
+#: finish / block reasons that mean "the content filter said no"
+_FILTER_REASONS = frozenset(
+    {
+        "SAFETY",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "RECITATION",
+        "IMAGE_RECITATION",
+        "MODEL_ARMOR",
+        "JAILBREAK",
+    }
+)
+#: words in a 400 or a failed operation's message that mean a content-policy refusal
+_POLICY_WORDS = re.compile(
+    r"responsible ai|usage guidelines|violat\w* (?:our|google)|sensitive words|"
+    r"safety filter|rai filtered|prohibited content|content polic",
+    re.IGNORECASE,
+)
+
+
+# ---------------------------------------------------------------------------- modes
+@dataclass(frozen=True)
+class Mode:
+    """How the client talks to Google: which API, and with what credentials."""
+
+    kind: ModeKind
+    api_key: str | None = field(default=None, repr=False)  # never in reprs or tracebacks
+    project: str | None = None
+    location: str | None = None
+
+    @property
+    def vertex(self) -> bool:
+        return self.kind != "developer"
+
+    @property
+    def label(self) -> str:
+        return {"project": "vertex project", "express": "vertex express"}.get(
+            self.kind, "developer"
+        )
+
+    def describe(self) -> str:
+        if self.kind == "project":
+            return f"vertex project {self.project}/{self.location} (ADC)"
+        if self.kind == "express":
+            return "vertex express (API key)"
+        return "developer (API key)"
+
+
+def _resolve_mode(settings: Settings) -> Mode:
+    """The mode the settings ask for, without the key (project+location win over a key)."""
+    ps = settings.providers.google
+    if ps.vertexai and (ps.project or ps.location):
+        return Mode("project", project=ps.project, location=ps.location)
+    return Mode("express" if ps.vertexai else "developer")
+
+
+def describe_mode(settings: Settings, keys: Keys) -> str:
+    """One line for `doctor`: the mode and what it authenticates with (never the key)."""
+    mode = _resolve_mode(settings)
+    text = mode.describe()
+    if mode.kind == "project" and not (mode.project and mode.location):
+        return f"{text}: set both providers.google.project and providers.google.location"
+    if mode.kind != "project" and keys.google is None:
+        return f"{text}: {KEY_NAMES} not set"
+    return text
+
+
+def _stage_label(settings: Settings, stage: Stage) -> str:
+    return f"{stage} provider google (preset {settings.preset})"
+
+
+def _mode_for(settings: Settings, keys: Keys, stage: Stage) -> Mode:
+    """The usable mode for `stage`, or a one-line ConfigError saying what to set."""
+    mode = _resolve_mode(settings)
+    who = _stage_label(settings, stage)
+    if mode.kind == "developer" and stage == "video":
+        raise ConfigError(
+            f"{who}: Veo needs Vertex mode (google-genai 3.x refuses it in developer mode); "
+            f"set providers.google.vertexai: true and use {KEY_NAMES} (express mode), "
+            "or set providers.google.project and location with Application Default Credentials"
+        )
+    if mode.kind == "project":
+        if not (mode.project and mode.location):
+            missing = "location (e.g. us-central1)" if mode.project else "project"
+            raise ConfigError(
+                f"{who}: Vertex project mode needs providers.google.{missing} as well "
+                f"(or unset both to use express mode with {KEY_NAMES})"
+            )
+        return mode
+    if keys.google is None:
+        raise ConfigError(
+            f"{who}: {KEY_NAMES} is not set; {mode.label} mode needs an API key"
+            + (
+                " (or set providers.google.project and location to use ADC)"
+                if mode.kind == "express"
+                else ""
+            )
+        )
+    return Mode(mode.kind, api_key=keys.google.get_secret_value())
+
+
+def _make_client(settings: Settings, mode: Mode) -> genai.Client:
+    """A client with our timeout and base_url and NO retry options (one policy retries)."""
+    ps = settings.providers.google
+    http = types.HttpOptions(timeout=int(ps.timeout * 1000))
+    if ps.base_url:
+        http.base_url = ps.base_url
+    try:
+        if mode.kind == "project":
+            return genai.Client(
+                vertexai=True, project=mode.project, location=mode.location, http_options=http
+            )
+        return genai.Client(vertexai=mode.vertex, api_key=mode.api_key, http_options=http)
+    except ValueError as e:
+        raise ConfigError(f"google ({mode.describe()}): {e}") from None
+
+
+# ---------------------------------------------------------------------------- catalog
+def _model_spec(stage: Stage, name: str | None) -> ModelSpec:
+    """The catalog row for `name` (key or id) or google's default for `stage`."""
+    try:
+        return catalog.resolve(PROVIDER, stage, name)
+    except InvalidRequest as e:  # a config mistake, reported before anything runs
+        raise ConfigError(e.message) from None
+
+
+def _catalog_ids(stage: Stage) -> list[str]:
+    """The catalog's google model ids for `stage` (a 404's suggestion)."""
+    return [m.id for m in catalog.models(PROVIDER, stage)]
+
+
+# ---------------------------------------------------------------------------- errors
+def _retry_after(e: genai_errors.APIError) -> float | None:
+    """Seconds from a Retry-After header, else from a google.rpc.RetryInfo detail."""
+    resp = getattr(e, "response", None)
+    headers = getattr(resp, "headers", None)
+    raw = headers.get("retry-after") if headers is not None else None
+    if raw:
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            with contextlib.suppress(TypeError, ValueError, IndexError):
+                return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
+    details = e.details.get("error", {}).get("details") if isinstance(e.details, dict) else None
+    for d in details if isinstance(details, list) else []:
+        delay = d.get("retryDelay") if isinstance(d, dict) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            with contextlib.suppress(ValueError):
+                return max(0.0, float(delay[:-1]))
+    return None
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    """What an error message needs to say where and what to change."""
+
+    stage: Stage
+    model: str
+    mode: Mode
+
+
+def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
+    """Map an SDK/transport failure onto the taxonomy; never retried here."""
+    if isinstance(e, ProviderError):
+        raise e
+    what = f"{ctx.model} ({ctx.mode.describe()})"
+    if isinstance(e, genai_errors.APIError):
+        msg = f"{e.code} {e.status or ''}: {e.message or e.details}".replace(" :", ":")
+        code = int(e.code or 0)
+        if code == 429:
+            raise RateLimited(
+                f"{what}: rate limited, {msg}", retry_after=_retry_after(e), provider=PROVIDER
+            ) from e
+        if code in (408, 409) or code >= 500 or isinstance(e, genai_errors.ServerError):
+            raise Transient(f"{what}: {msg}", provider=PROVIDER) from e
+        if code in (401, 403):
+            cred = (
+                "Application Default Credentials (gcloud auth application-default login) "
+                f"and access to project {ctx.mode.project}"
+                if ctx.mode.kind == "project"
+                else KEY_NAMES
+            )
+            raise AuthError(f"{what}: {msg}; check {cred}", provider=PROVIDER) from e
+        if code == 400 and _POLICY_WORDS.search(str(e.message or "")):
+            raise ContentRejected(f"{what}: {msg}", provider=PROVIDER) from e
+        if code == 404:
+            ids = ", ".join(_catalog_ids(ctx.stage)) or "see `mindmovie doctor`"
+            raise InvalidRequest(
+                f"{what}: model '{ctx.model}' not found ({msg}); set {ctx.stage}.model to one "
+                f"of the catalog's google models: {ids}",
+                provider=PROVIDER,
+            ) from e
+        raise InvalidRequest(f"{what}: {msg}", provider=PROVIDER) from e
+    if isinstance(e, _TRANSPORT_ERRORS):
+        raise Transient(f"{what}: network error {type(e).__name__}: {e}", provider=PROVIDER) from e
+    auth_exc = _google_auth_errors()
+    if auth_exc and isinstance(e, auth_exc[0]):
+        raise Transient(f"{what}: credential refresh failed: {e}", provider=PROVIDER) from e
+    if auth_exc and isinstance(e, auth_exc[1]):
+        raise AuthError(
+            f"{what}: no usable Application Default Credentials ({e}); run "
+            "`gcloud auth application-default login` or use express mode with "
+            f"{KEY_NAMES}",
+            provider=PROVIDER,
+        ) from e
+    if isinstance(e, ValueError):  # the SDK refusing a mode/parameter before any request
+        hint = ""
+        if re.search(r"Enterprise|Vertex|Developer API mode", str(e)):
+            hint = (
+                "; Veo needs Vertex mode: set providers.google.vertexai: true "
+                f"(express mode with {KEY_NAMES}) or project+location with ADC"
+            )
+        raise InvalidRequest(f"{what}: {e}{hint}", provider=PROVIDER) from e
+    raise e
+
+
+def _google_auth_errors() -> tuple[type[BaseException], type[BaseException]] | None:
+    """(transport error, credential error) classes of google-auth, when importable."""
+    try:
+        from google.auth import exceptions as gae
+    except ImportError:  # pragma: no cover
+        return None
+    return gae.TransportError, gae.GoogleAuthError
+
+
+async def _call(ctx: _Ctx, fn: Callable[[], Awaitable[T]]) -> T:
+    """Await one SDK call, translating whatever it raises."""
+    try:
+        return await fn()
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        raise
+    except Exception as e:
+        _raise_mapped(e, ctx)
+
+
+# ---------------------------------------------------------------------------- helpers
+def _image_mime(data: bytes, path: Path | None = None) -> str:
+    """The image's MIME type from its magic bytes (suffix as a fallback)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    suffix = (path.suffix.lower() if path else "").lstrip(".")
+    return {"jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}.get(
+        suffix, "image/png"
+    )
+
+
+def _read_bytes(path: Path, what: str) -> tuple[bytes, str]:
+    """A local image's bytes and MIME type; an unreadable file is the request's fault."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InvalidRequest(
+            f"cannot read {what} {path}: {e.strerror}", provider=PROVIDER
+        ) from None
+    return data, _image_mime(data, path)
+
+
+def _read_image(path: Path, what: str) -> types.Image:
+    data, mime = _read_bytes(path, what)
+    return types.Image(image_bytes=data, mime_type=mime)
+
+
+def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: Stage) -> None:
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{stage}.options: unknown option(s) for google: {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(allowed))}"
+        )
+
+
+def _usage(meta: types.GenerateContentResponseUsageMetadata | None) -> dict[str, Any]:
+    if meta is None:
+        return {}
+    out = {
+        "input_tokens": meta.prompt_token_count,
+        "output_tokens": meta.candidates_token_count,
+        "total_tokens": meta.total_token_count,
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+# ---------------------------------------------------------------------------- keyframes
+class GeminiKeyframes:
+    """Keyframes from a Gemini image-output model (generateContent, IMAGE modality)."""
+
+    name = PROVIDER
+
+    def __init__(
+        self,
+        client: genai.Client,
+        *,
+        spec: ModelSpec,
+        mode: Mode,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.client = client
+        self.spec = spec
+        self.model = spec.id
+        self.mode = mode
+        self.options = dict(options or {})
+        self._ctx = _Ctx("keyframes", self.model, mode)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: Keys) -> GeminiKeyframes:
+        """Build from settings; ConfigError (one line) for a missing key or a bad mode."""
+        spec = _model_spec("keyframes", settings.keyframes.model)
+        _check_options(settings.keyframes.options, KEYFRAME_OPTIONS, "keyframes")
+        mode = _mode_for(settings, keys, "keyframes")
+        return cls(
+            _make_client(settings, mode), spec=spec, mode=mode, options=settings.keyframes.options
+        )
+
+    def _parts(self, req: KeyframeRequest) -> list[types.Part]:
+        photos: list[tuple[Path, str]] = []
+        if req.source_photo is not None:
+            photos.append((req.source_photo, "source photo"))
+        photos += [(p, "reference photo") for p in req.reference_photos]
+        text = req.prompt
+        if req.style:
+            text += f"\nStyle: {req.style}"
+        if req.source_photo is not None:
+            text += "\nRestyle the first attached photo into this scene, keeping its subject."
+        elif photos:
+            text += "\nUse the attached photo(s) as the likeness reference for the people."
+        parts = [types.Part.from_text(text=text)]
+        for path, what in photos:
+            data, mime = _read_bytes(path, what)
+            parts.append(types.Part.from_bytes(data=data, mime_type=mime))
+        return parts
+
+    def _config(self, req: KeyframeRequest) -> types.GenerateContentConfig:
+        image = types.ImageConfig(aspect_ratio=req.aspect)
+        if "image_size" in self.options:
+            image.image_size = str(self.options["image_size"])
+        if "person_generation" in self.options:
+            image.person_generation = str(self.options["person_generation"])
+        return types.GenerateContentConfig(
+            response_modalities=["TEXT", "IMAGE"],
+            image_config=image,
+            seed=req.seed,
+        )
+
+    async def generate(self, request: KeyframeRequest) -> ImageResult:
+        """One generateContent call; the first inline image, or ContentRejected."""
+        try:  # before any spend: ratio and number of inline photos the model takes
+            catalog.validate_image(
+                self.spec,
+                ratio=request.aspect,
+                references=len(request.reference_photos) + (request.source_photo is not None),
+            )
+        except InvalidRequest as e:
+            e.scene_id = request.scene_id
+            raise
+        contents = types.Content(role="user", parts=self._parts(request))
+        config = self._config(request)
+        resp = await _call(
+            self._ctx,
+            lambda: self.client.aio.models.generate_content(
+                model=self.model, contents=contents, config=config
+            ),
+        )
+        usage = _usage(resp.usage_metadata)
+        reasons: list[str] = []
+        texts: list[str] = []
+        if resp.prompt_feedback is not None and resp.prompt_feedback.block_reason is not None:
+            reasons.append(f"prompt blocked: {_enum_name(resp.prompt_feedback.block_reason)}")
+        for cand in resp.candidates or []:
+            for part in (cand.content.parts if cand.content else None) or []:
+                blob = part.inline_data
+                if (
+                    blob is not None
+                    and blob.data
+                    and (blob.mime_type or "image/").startswith("image/")
+                ):
+                    return ImageResult(
+                        data=blob.data,
+                        mime=blob.mime_type or _image_mime(blob.data),
+                        usage=usage,
+                    )
+                if part.text:
+                    texts.append(part.text.strip())
+            if cand.finish_reason is not None:
+                reasons.append(f"finish reason {_enum_name(cand.finish_reason)}")
+        said = f"; model said: {' '.join(texts)[:200]}" if texts else ""
+        filtered = any(r.rsplit(" ", 1)[-1] in _FILTER_REASONS for r in reasons)
+        what = "blocked by the content filter" if filtered else "no image in the answer"
+        raise ContentRejected(
+            f"{self.model}: {what} ({', '.join(reasons) or 'no candidates'}){said}",
+            provider=PROVIDER,
+            scene_id=request.scene_id,
+            billed=bool(usage.get("output_tokens")),
+        )
+
+    async def aclose(self) -> None:
+        """Close the SDK's HTTP clients."""
+        await self.client.aio.aclose()
+
+
+def _enum_name(v: Any) -> str:
+    return str(getattr(v, "name", None) or v)
+
+
+# ---------------------------------------------------------------------------- video
+class VeoVideo:
+    """Veo image-to-video: submit a long-running operation, poll it, fetch the MP4."""
+
+    name = PROVIDER
+
+    def __init__(
+        self,
+        client: genai.Client,
+        *,
+        spec: ModelSpec,
+        mode: Mode,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.client = client
+        self.spec = spec
+        self.model = spec.id
+        self.mode = mode
+        self.options = dict(options or {})
+        self._ctx = _Ctx("video", self.model, mode)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: Keys) -> VeoVideo:
+        """Build from settings; developer mode is refused here, before any request."""
+        spec = _model_spec("video", settings.video.model)
+        _check_options(settings.video.options, VIDEO_OPTIONS, "video")
+        mode = _mode_for(settings, keys, "video")
+        return cls(
+            _make_client(settings, mode), spec=spec, mode=mode, options=settings.video.options
+        )
+
+    # ------------------------------------------------------------------ submit
+    def _config(self, req: VideoRequest) -> types.GenerateVideosConfig:
+        caps = self.spec.capabilities
+        try:  # before any spend; an unsupported last frame is dropped, not refused
+            catalog.validate_video(self.spec, req.seconds, req.resolution, req.aspect, req.audio)
+        except InvalidRequest as e:
+            e.scene_id = req.scene_id
+            raise
+        cfg = types.GenerateVideosConfig(
+            number_of_videos=1,
+            duration_seconds=round(req.seconds),
+            aspect_ratio=req.aspect,
+            resolution=req.resolution,
+        )
+        opts = self.options
+        if opts.get("negative_prompt"):
+            cfg.negative_prompt = str(opts["negative_prompt"])
+        if opts.get("person_generation"):
+            cfg.person_generation = str(opts["person_generation"])
+        if "enhance_prompt" in opts:
+            cfg.enhance_prompt = bool(opts["enhance_prompt"])
+        if req.last_frame is not None and caps.last_frame:
+            cfg.last_frame = _read_image(req.last_frame, "last frame")
+        if self.mode.vertex:
+            # Vertex-only parameters (the SDK refuses them in developer mode)
+            cfg.seed = req.seed % 2**32
+            if caps.audio:
+                cfg.generate_audio = bool(req.audio)
+        return cfg
+
+    async def submit(self, request: VideoRequest) -> str:
+        """Create the Veo operation and return its name; nothing else."""
+        config = self._config(request)
+        source = types.GenerateVideosSource(
+            prompt=request.prompt, image=_read_image(request.keyframe, "keyframe")
+        )
+        op = await _call(
+            self._ctx,
+            lambda: self.client.aio.models.generate_videos(
+                model=self.model, source=source, config=config
+            ),
+        )
+        if not op.name:
+            # not Transient: the job may exist and be billed; a blind retry could pay twice
+            raise JobFailed(
+                f"{self.model}: the create answer has no operation name",
+                provider=PROVIDER,
+                scene_id=request.scene_id,
+            )
+        return op.name
+
+    # ------------------------------------------------------------------ poll
+    async def _get(self, remote_id: str) -> types.GenerateVideosOperation:
+        # rebuilt from the journaled name (model_validate: the field lives on an ABC mixin)
+        op = types.GenerateVideosOperation.model_validate({"name": remote_id})
+        return await _call(self._ctx, lambda: self.client.aio.operations.get(op))
+
+    async def poll(self, remote_id: str) -> JobState:
+        """One status read, mapped onto JobState (bytes kept when Vertex inlines them)."""
+        return self._state(remote_id, await self._get(remote_id))
+
+    def _state(self, remote_id: str, op: types.GenerateVideosOperation) -> JobState:
+        if not op.done:
+            return JobState(remote_id, "running")
+        if op.error:
+            err = op.error
+            message = str(err.get("message") or err)
+            code = err.get("code")
+            text = f"{message} (code {code})" if code is not None else message
+            status: Literal["failed", "rejected"] = (
+                "rejected" if _POLICY_WORDS.search(message) else "failed"
+            )
+            return JobState(remote_id, status, error=text)
+        resp = op.response or op.result
+        videos = [g.video for g in (resp.generated_videos or []) if g.video] if resp else []
+        filtered = (resp.rai_media_filtered_count or 0) if resp else 0
+        if not videos:
+            reasons = list(resp.rai_media_filtered_reasons or []) if resp else []
+            if filtered or reasons:
+                why = "; ".join(reasons) or f"{filtered} video(s) filtered"
+                return JobState(
+                    remote_id,
+                    "rejected",
+                    error=f"content filter: {why}",
+                    usage={"rai_media_filtered_count": filtered},
+                )
+            return JobState(
+                remote_id, "rejected", error="finished without a video and without a reason"
+            )
+        video = videos[0]
+        return JobState(
+            remote_id,
+            "succeeded",
+            video_url=video.uri,
+            video_bytes=video.video_bytes or None,
+            usage={"videos": len(videos), "model": self.model},
+        )
+
+    # ------------------------------------------------------------------ fetch
+    async def _bytes(self, state: JobState) -> bytes:
+        if state.video_bytes:
+            return state.video_bytes
+        # only a uri (or nothing, e.g. a state from an older run): read the operation again
+        op = await self._get(state.remote_id)
+        fresh = self._state(state.remote_id, op)
+        if fresh.status != "succeeded":
+            raise JobFailed(
+                f"job {state.remote_id} is {fresh.status}: {fresh.error or 'no video'}",
+                provider=PROVIDER,
+            )
+        if fresh.video_bytes:
+            return fresh.video_bytes
+        resp = op.response or op.result
+        video = resp.generated_videos[0].video if resp and resp.generated_videos else None
+        if video is None or not video.uri:
+            raise JobFailed(f"job {state.remote_id}: no video in the result", provider=PROVIDER)
+        if self.mode.vertex:
+            # Vertex inlines bytes unless output_gcs_uri is set (we never set it)
+            raise JobFailed(
+                f"job {state.remote_id}: the video is only at {video.uri}; fetching it needs "
+                "Cloud Storage access, which mindmovie does not do",
+                provider=PROVIDER,
+            )
+        data = await _call(self._ctx, lambda: self.client.aio.files.download(file=video))
+        return bytes(data)
+
+    async def fetch(self, state: JobState, request: VideoRequest, dest: Path) -> Path:
+        """Write the clip atomically after checking it plays for about request.seconds."""
+        from mindmovie.fsutil import commit_file, tmp_path_for
+        from mindmovie.media import FFmpegError, probe
+
+        data = await self._bytes(state)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_path_for(dest)
+        try:
+            await asyncio.to_thread(tmp.write_bytes, data)
+            try:
+                # frames are counted too: a faststart MP4 cut short still has a full header
+                info = await asyncio.to_thread(probe, tmp, count_frames=True)
+            except FFmpegError as e:
+                raise self._bad(state, request, f"not a playable video ({e})") from None
+            if info.video is None:
+                raise self._bad(state, request, "no video stream")
+            seconds = info.duration
+            if info.video_frames is not None and info.video.fps > 0:
+                seconds = min(seconds, info.video_frames / info.video.fps)
+            if info.duration - seconds > TRUNCATION_TOLERANCE:
+                raise self._bad(
+                    state,
+                    request,
+                    f"is cut short: {seconds:.2f} s of frames, header says {info.duration:.2f} s",
+                )
+            if abs(seconds - request.seconds) > DURATION_TOLERANCE:
+                raise self._bad(
+                    state,
+                    request,
+                    f"plays {seconds:.2f} s, expected {request.seconds:g} s (truncated?)",
+                )
+            await asyncio.to_thread(commit_file, tmp, dest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return dest
+
+    def _bad(self, state: JobState, request: VideoRequest, why: str) -> Transient:
+        # drop the bad bytes so the retry reads the operation (or the file) again
+        state.video_bytes = None
+        return Transient(
+            f"{self.model}: downloaded clip {why}", provider=PROVIDER, scene_id=request.scene_id
+        )
+
+    async def aclose(self) -> None:
+        """Close the SDK's HTTP clients."""
+        await self.client.aio.aclose()
+
+
+__all__ = ["GeminiKeyframes", "Mode", "VeoVideo", "describe_mode"]

@@ -1,0 +1,478 @@
+"""Gemini keyframes and Veo video with the REAL google-genai SDK against the loopback sim.
+
+Nothing here touches the internet: every client's base_url is the simulator's. The sim
+records each request, so the tests check what went over the wire (aspectRatio, inline
+images, durationSeconds, ...) and that a refused configuration sent nothing at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from google import genai
+from google.genai import types
+from pydantic import SecretStr
+from tests.sim import SimServer, media
+
+from mindmovie import catalog
+from mindmovie.config import ConfigError, Keys, Settings
+from mindmovie.media import probe
+from mindmovie.providers.base import (
+    AuthError,
+    ContentRejected,
+    InvalidRequest,
+    JobState,
+    KeyframeRequest,
+    RateLimited,
+    Transient,
+    VideoRequest,
+)
+from mindmovie.providers.google import GeminiKeyframes, Mode, VeoVideo, describe_mode
+from mindmovie.retry import with_retry
+
+KEY = Keys(google=SecretStr("test-google-key"))
+NO_KEY = Keys()
+
+
+@pytest.fixture
+def gsim(sim: SimServer) -> SimServer:
+    """The shared simulator with small media (fast MP4s), reset for each test."""
+    sim.media_scale = 0.125
+    return sim
+
+
+def _settings(sim: SimServer, **google: Any) -> Settings:
+    prov = {"base_url": sim.base_url, "timeout": 30, **google}
+    return Settings(preset="google", providers={"google": prov})
+
+
+def _png(path: Path, variant: int = 0, size: tuple[int, int] = (64, 36)) -> Path:
+    path.write_bytes(media.png(*size, variant))
+    return path
+
+
+def _video_req(tmp_path: Path, **kw: Any) -> VideoRequest:
+    fields: dict[str, Any] = {
+        "scene_id": "s1",
+        "prompt": "a calm lake at dawn, slow push in",
+        "keyframe": _png(tmp_path / "keyframe.png"),
+        "seconds": 4.0,
+        "width": 1280,
+        "height": 720,
+        "fps": 24,
+        "seed": 11,
+        "aspect": "16:9",
+        "resolution": "720p",
+    }
+    fields.update(kw)
+    return VideoRequest(**fields)
+
+
+def _b64(data: str) -> bytes:
+    """The SDK encodes inline bytes URL-safe; accept either alphabet."""
+    return base64.urlsafe_b64decode(data.replace("+", "-").replace("/", "_"))
+
+
+def _google_requests(sim: SimServer) -> list[dict[str, Any]]:
+    return [r for r in sim.requests() if not r["path"].startswith("/_sim")]
+
+
+# ---------------------------------------------------------------------------- keyframes
+async def test_gemini_keyframe_express_sends_aspect_and_reference(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    ref = _png(tmp_path / "me.png", variant=3)
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    assert kf.model == catalog.default_model("google", "keyframes").id
+    req = KeyframeRequest(
+        scene_id="s1",
+        prompt="me on a beach",
+        width=1280,
+        height=720,
+        seed=7,
+        aspect="16:9",
+        reference_photos=(ref,),
+    )
+    img = await kf.generate(req)
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(img.data)) as im:
+        im.verify()
+    assert img.data.startswith(b"\x89PNG\r\n\x1a\n") and img.mime == "image/png"
+    assert img.usage["output_tokens"] == 1290 and img.usage["input_tokens"] > 0
+
+    (rec,) = _google_requests(gsim)
+    assert rec["path"] == f"/v1beta1/publishers/google/models/{kf.model}:generateContent"
+    assert rec["headers"].get("x-goog-api-key") == "<redacted>"
+    body = rec["body"]
+    gen = body["generationConfig"]
+    assert gen["responseModalities"] == ["TEXT", "IMAGE"]
+    assert gen["imageConfig"]["aspectRatio"] == "16:9"
+    parts = body["contents"][0]["parts"]
+    assert parts[0]["text"].startswith("me on a beach")
+    inline = [p["inlineData"] for p in parts if "inlineData" in p]
+    assert len(inline) == 1
+    assert _b64(inline[0]["data"]) == ref.read_bytes()
+    assert inline[0].get("mime_type", inline[0].get("mimeType")) == "image/png"
+    await kf.aclose()
+
+
+async def test_gemini_keyframe_source_photo_goes_first(gsim: SimServer, tmp_path: Path) -> None:
+    src = _png(tmp_path / "src.png", variant=1)
+    ref = _png(tmp_path / "ref.png", variant=2)
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    req = KeyframeRequest(
+        scene_id="s1",
+        prompt="restyle",
+        width=768,
+        height=1344,
+        seed=1,
+        aspect="9:16",
+        reference_photos=(ref,),
+        source_photo=src,
+    )
+    await kf.generate(req)
+    (rec,) = _google_requests(gsim)
+    inline = [p["inlineData"] for p in rec["body"]["contents"][0]["parts"] if "inlineData" in p]
+    assert [_b64(i["data"]) for i in inline] == [src.read_bytes(), ref.read_bytes()]
+    assert rec["body"]["generationConfig"]["imageConfig"]["aspectRatio"] == "9:16"
+
+
+async def test_gemini_keyframe_developer_mode_allowed(gsim: SimServer) -> None:
+    kf = GeminiKeyframes.from_settings(_settings(gsim, vertexai=False), KEY)
+    assert kf.mode.kind == "developer"
+    img = await kf.generate(KeyframeRequest("s1", "a fox", 1344, 768, 7))
+    assert img.data.startswith(b"\x89PNG")
+    (rec,) = _google_requests(gsim)
+    assert rec["path"] == f"/v1/models/{kf.model}:generateContent"
+
+
+async def test_gemini_keyframe_safety_block_is_content_rejected(gsim: SimServer) -> None:
+    gsim.add_fault("reject", path=":generateContent")
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    with pytest.raises(ContentRejected, match="IMAGE_SAFETY") as ei:
+        await kf.generate(KeyframeRequest("s3", "something", 1344, 768, 7))
+    assert ei.value.scene_id == "s3" and ei.value.provider == "google"
+    assert ei.value.billed is False
+
+
+async def test_gemini_keyframe_refuses_unknown_ratio_before_request(gsim: SimServer) -> None:
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    with pytest.raises(InvalidRequest, match="ratio 7:3"):
+        await kf.generate(KeyframeRequest("s1", "x", 100, 100, 1, aspect="7:3"))
+    assert _google_requests(gsim) == []
+
+
+# ---------------------------------------------------------------------------- Veo
+async def test_veo_express_submit_poll_fetch(gsim: SimServer, tmp_path: Path) -> None:
+    gsim.min_polls = 2  # the first poll sees a running job
+    settings = _settings(gsim)
+    settings.video.options = {"negative_prompt": "text, watermark"}
+    veo = VeoVideo.from_settings(settings, KEY)
+    assert veo.mode.kind == "express"
+    assert veo.model == catalog.default_model("google", "video").id
+    req = _video_req(tmp_path)
+
+    remote_id = await veo.submit(req)
+    assert "/operations/" in remote_id
+    first = await veo.poll(remote_id)
+    assert first.status == "running" and not first.done
+    state = await veo.poll(remote_id)
+    assert state.status == "succeeded"
+    assert state.video_bytes  # Vertex inlines bytesBase64Encoded
+
+    dest = tmp_path / "out" / "clip.mp4"
+    assert await veo.fetch(state, req, dest) == dest
+    info = probe(dest)
+    assert info.video is not None
+    assert abs(info.duration - 4.0) <= 0.5
+    assert not list(dest.parent.glob(".*tmp*"))  # no temp file left behind
+
+    (create,) = gsim.requests(path=":predictLongRunning")
+    assert create["path"] == f"/v1beta1/publishers/google/models/{veo.model}:predictLongRunning"
+    inst = create["body"]["instances"][0]
+    assert inst["prompt"] == req.prompt
+    assert _b64(inst["image"]["bytesBase64Encoded"]) == req.keyframe.read_bytes()
+    assert inst["image"]["mimeType"] == "image/png"
+    assert "lastFrame" not in inst
+    params = create["body"]["parameters"]
+    assert params["aspectRatio"] == "16:9"
+    assert params["resolution"] == "720p"
+    assert params["durationSeconds"] == 4
+    assert params["negativePrompt"] == "text, watermark"
+    assert params["sampleCount"] == 1
+    assert params["seed"] == 11
+    assert params["generateAudio"] is False
+    polls = gsim.requests(path=":fetchPredictOperation")
+    assert len(polls) == 2
+    assert polls[0]["body"] == {"operationName": remote_id}
+    await veo.aclose()
+
+
+async def test_veo_last_frame_only_when_the_model_supports_it(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    last = _png(tmp_path / "last.png", variant=4)
+    req = _video_req(tmp_path, last_frame=last, seconds=8.0, audio=True)
+    settings = _settings(gsim)
+    settings.video.model = "veo-3-1"  # last_frame = true in the catalog
+    await VeoVideo.from_settings(settings, KEY).submit(req)
+    settings.video.model = "veo-3-0"  # last_frame = false: dropped, not refused
+    await VeoVideo.from_settings(settings, KEY).submit(req)
+    with_last, without = gsim.requests(path=":predictLongRunning")
+    assert "veo-3.1-generate-preview" in with_last["path"]
+    lf = with_last["body"]["instances"][0]["lastFrame"]
+    assert _b64(lf["bytesBase64Encoded"]) == last.read_bytes()
+    assert with_last["body"]["parameters"]["generateAudio"] is True
+    assert "veo-3.0-generate-001" in without["path"]
+    assert "lastFrame" not in without["body"]["instances"][0]
+
+
+async def test_veo_rai_filtered_is_rejected(gsim: SimServer, tmp_path: Path) -> None:
+    gsim.add_fault("reject", path=":predictLongRunning", message="Person likeness not allowed.")
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    state = await veo.poll(await veo.submit(_video_req(tmp_path)))
+    assert state.status == "rejected" and state.done
+    assert state.error is not None and "Person likeness not allowed." in state.error
+    assert state.video_bytes is None
+
+
+async def test_veo_failed_operation_is_failed(gsim: SimServer, tmp_path: Path) -> None:
+    gsim.add_fault("fail", path=":predictLongRunning", code=13, message="backend exploded")
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    state = await veo.poll(await veo.submit(_video_req(tmp_path)))
+    assert state.status == "failed"
+    assert state.error == "backend exploded (code 13)"
+
+
+async def test_veo_refuses_duration_before_any_request(gsim: SimServer, tmp_path: Path) -> None:
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    with pytest.raises(InvalidRequest, match=r"duration 5 s not allowed; allowed 4, 6, 8 s"):
+        await veo.submit(_video_req(tmp_path, seconds=5.0))
+    with pytest.raises(InvalidRequest, match="ratio 1:1 not allowed"):
+        await veo.submit(_video_req(tmp_path, aspect="1:1"))
+    assert _google_requests(gsim) == []
+
+
+async def test_veo_fetch_truncated_bytes_is_transient_then_recovers(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    req = _video_req(tmp_path)
+    state = await veo.poll(await veo.submit(req))
+    assert state.video_bytes
+    good = state.video_bytes
+    dest = tmp_path / "clip.mp4"
+    for cut in (len(good) // 3, len(good) * 85 // 100, 100):
+        state.video_bytes = good[:cut]
+        with pytest.raises(Transient, match="downloaded clip"):
+            await veo.fetch(state, req, dest)
+    assert not dest.exists() and not list(tmp_path.glob(".clip.mp4*"))
+    assert state.video_bytes is None  # the retry reads the operation again
+    await with_retry(lambda: veo.fetch(state, req, dest), base_delay=0.01)
+    assert abs(probe(dest).duration - 4.0) <= 0.5
+
+
+async def test_veo_fetch_wrong_duration_is_transient(gsim: SimServer, tmp_path: Path) -> None:
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    req6 = _video_req(tmp_path, seconds=6.0)
+    state = await veo.poll(await veo.submit(_video_req(tmp_path, seconds=4.0)))
+    with pytest.raises(Transient, match="expected 6 s"):
+        await veo.fetch(state, req6, tmp_path / "clip.mp4")
+
+
+async def test_veo_developer_fetch_downloads_file(gsim: SimServer, tmp_path: Path) -> None:
+    """Developer mode's files.download path (the sim's developer create, as 2.x SDKs sent it)."""
+    created = httpx.post(
+        f"{gsim.base_url}/v1beta/models/veo-3.0-generate-001:predictLongRunning",
+        headers={"x-goog-api-key": "k"},
+        json={"instances": [{"prompt": "p"}], "parameters": {"durationSeconds": 4}},
+    ).json()
+    client = genai.Client(
+        vertexai=False,
+        api_key="k",
+        http_options=types.HttpOptions(base_url=gsim.base_url, timeout=30_000),
+    )
+    spec = catalog.resolve("google", "video", "veo-3-0")
+    veo = VeoVideo(client, spec=spec, mode=Mode("developer", api_key="k"))
+    state = await veo.poll(created["name"])
+    assert state.status == "succeeded" and state.video_url and not state.video_bytes
+    req = _video_req(tmp_path)
+    gsim.add_fault("truncate", path=":download")
+    with pytest.raises(Transient):
+        await veo.fetch(state, req, tmp_path / "clip.mp4")
+    out = await veo.fetch(state, req, tmp_path / "clip.mp4")
+    assert abs(probe(out).duration - 4.0) <= 0.5
+    assert len(gsim.requests(path=":download")) == 2
+
+
+# ---------------------------------------------------------------------------- errors
+async def test_429_is_rate_limited_with_retry_after(gsim: SimServer, tmp_path: Path) -> None:
+    gsim.add_fault("http", path=":predictLongRunning", status=429, retry_after=3)
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    with pytest.raises(RateLimited) as ei:
+        await veo.submit(_video_req(tmp_path))
+    assert ei.value.retry_after == 3.0
+    assert len(gsim.requests(path=":predictLongRunning")) == 1  # the SDK did not retry
+
+
+async def test_500_is_transient_and_the_sdk_does_not_retry(gsim: SimServer) -> None:
+    gsim.add_fault("http", path=":generateContent", status=500, count=None)
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    with pytest.raises(Transient) as ei:
+        await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
+    assert not isinstance(ei.value, RateLimited)
+    assert len(gsim.requests(path=":generateContent")) == 1
+
+
+async def test_one_500_then_success_under_the_retry_policy(gsim: SimServer) -> None:
+    gsim.add_fault("http", path=":generateContent", status=503, count=1)
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    img = await with_retry(
+        lambda: kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7)), base_delay=0.01
+    )
+    assert img.data.startswith(b"\x89PNG")
+    assert len(gsim.requests(path=":generateContent")) == 2
+
+
+async def test_dropped_connection_and_timeout_are_transient(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    veo = VeoVideo.from_settings(_settings(gsim, timeout=0.5), KEY)
+    gsim.add_fault("drop", path=":predictLongRunning")
+    with pytest.raises(Transient, match="network error"):
+        await veo.submit(_video_req(tmp_path))
+    gsim.add_fault("delay", path=":fetchPredictOperation", seconds=2.0)
+    with pytest.raises(Transient, match="Timeout"):
+        await veo.poll("projects/p/locations/l/publishers/google/models/m/operations/x")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_auth_errors_name_the_variable_and_mode(gsim: SimServer, status: int) -> None:
+    gsim.add_fault("http", path=":generateContent", status=status)
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    with pytest.raises(AuthError, match="GOOGLE_API_KEY") as ei:
+        await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
+    assert "vertex express" in str(ei.value)
+
+
+async def test_404_names_the_model_and_the_catalog(gsim: SimServer, tmp_path: Path) -> None:
+    gsim.add_fault("http", path=":predictLongRunning", status=404, message="model not found")
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    with pytest.raises(InvalidRequest) as ei:
+        await veo.submit(_video_req(tmp_path))
+    msg = str(ei.value)
+    assert veo.model in msg and "veo-3.1-generate-preview" in msg and "veo-3.0-generate-001" in msg
+
+
+async def test_400_is_invalid_request_unless_it_is_a_policy_refusal(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    gsim.add_fault("http", path=":predictLongRunning", status=400, message="bad resolution")
+    with pytest.raises(InvalidRequest, match="bad resolution"):
+        await veo.submit(_video_req(tmp_path))
+    gsim.add_fault(
+        "http",
+        path=":predictLongRunning",
+        status=400,
+        message="The prompt contains sensitive words that violate Google's Responsible AI "
+        "practices.",
+    )
+    with pytest.raises(ContentRejected):
+        await veo.submit(_video_req(tmp_path))
+
+
+# ---------------------------------------------------------------------------- config
+def test_developer_mode_veo_is_config_error_before_any_request(gsim: SimServer) -> None:
+    with pytest.raises(ConfigError) as ei:
+        VeoVideo.from_settings(_settings(gsim, vertexai=False), KEY)
+    msg = str(ei.value)
+    assert "Veo needs Vertex mode" in msg and "vertexai: true" in msg
+    assert "project" in msg and "\n" not in msg
+    assert _google_requests(gsim) == []
+
+
+@pytest.mark.parametrize(
+    ("cls", "vertexai"), [(GeminiKeyframes, True), (GeminiKeyframes, False), (VeoVideo, True)]
+)
+def test_missing_key_is_config_error(gsim: SimServer, cls: Any, vertexai: bool) -> None:
+    with pytest.raises(ConfigError) as ei:
+        cls.from_settings(_settings(gsim, vertexai=vertexai), NO_KEY)
+    msg = str(ei.value)
+    assert "GOOGLE_API_KEY" in msg and "GEMINI_API_KEY" in msg
+    assert "preset google" in msg and ("video" in msg or "keyframes" in msg)
+    assert "\n" not in msg
+    assert _google_requests(gsim) == []
+
+
+def test_unknown_model_and_option_are_config_errors(gsim: SimServer) -> None:
+    s = _settings(gsim)
+    s.video.model = "veo-9"
+    with pytest.raises(ConfigError, match="veo-3-1-fast"):
+        VeoVideo.from_settings(s, KEY)
+    s = _settings(gsim)
+    s.video.options = {"negativ_prompt": "x"}
+    with pytest.raises(ConfigError, match="negative_prompt"):
+        VeoVideo.from_settings(s, KEY)
+
+
+def test_project_mode_uses_adc_not_the_key(gsim: SimServer) -> None:
+    s = _settings(gsim, project="my-proj", location="us-central1")
+    veo = VeoVideo.from_settings(s, KEY)  # builds without credentials (loaded on first call)
+    assert veo.mode.kind == "project" and veo.mode.api_key is None
+    assert describe_mode(s, NO_KEY) == "vertex project my-proj/us-central1 (ADC)"
+    with pytest.raises(ConfigError, match="location"):
+        VeoVideo.from_settings(_settings(gsim, project="my-proj"), KEY)
+    assert _google_requests(gsim) == []
+
+
+def test_describe_mode(gsim: SimServer) -> None:
+    assert describe_mode(_settings(gsim), KEY) == "vertex express (API key)"
+    assert describe_mode(_settings(gsim, vertexai=False), KEY) == "developer (API key)"
+    assert "GOOGLE_API_KEY" in describe_mode(_settings(gsim), NO_KEY)
+    assert "test-google-key" not in repr(Mode("express", api_key="test-google-key"))
+
+
+def test_no_sdk_retry_options(gsim: SimServer) -> None:
+    veo = VeoVideo.from_settings(_settings(gsim, timeout=12.5), KEY)
+    opts = veo.client._api_client._http_options
+    assert opts.retry_options is None
+    assert opts.timeout == 12500
+    assert opts.base_url == gsim.base_url
+
+
+def test_from_registry(gsim: SimServer) -> None:
+    from mindmovie.providers import registry
+
+    s = _settings(gsim)
+    assert isinstance(registry.make_keyframes(s, KEY), GeminiKeyframes)
+    assert isinstance(registry.make_video(s, KEY), VeoVideo)
+
+
+async def test_state_from_an_older_run_without_bytes_is_refetched(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    req = _video_req(tmp_path)
+    rid = await veo.submit(req)
+    out = await veo.fetch(JobState(rid, "succeeded"), req, tmp_path / "c.mp4")
+    assert probe(out).video is not None
+    assert len(gsim.requests(path=":fetchPredictOperation")) == 1
+
+
+async def test_project_mode_without_adc_is_auth_error(
+    gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    s = _settings(gsim, project="my-proj", location="us-central1")
+    veo = VeoVideo.from_settings(s, KEY)
+    with pytest.raises(AuthError, match="Application Default Credentials"):
+        await veo.submit(_video_req(tmp_path))
+    assert _google_requests(gsim) == []
