@@ -1,0 +1,222 @@
+"""A first goals.yaml: a commented template, or one written from a few guided questions.
+
+Why: a blank page is the hardest part. The template shows every field with a comment
+and loads as it is (photos and music are commented out, since their files would not
+exist yet); the guided mode asks in plain words and writes a file that is checked with
+``load_goals`` before it replaces anything, so what it writes always renders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.markup import escape
+from rich.prompt import Prompt
+
+from mindmovie.fsutil import atomic_write_text, commit_file, tmp_path_for
+from mindmovie.goals import KNOWN_CATEGORIES, load_goals
+
+GOALS_NAME = "goals.yaml"
+
+#: ``ask(question, default=None) -> answer``; rich's ``Prompt.ask`` by default.
+#: Empty input returns ``default`` when one is given (as rich does).
+Ask = Callable[..., str]
+
+TEMPLATE = """\
+# goals.yaml: the goals your mind movie is made from, in your own words.
+#
+#   mindmovie render goals.yaml
+#
+# Each goal becomes one or more scenes: a picture, a few seconds of gentle motion, and a
+# short first-person affirmation on screen. Write the way you would tell a friend; you can
+# edit every scene afterwards in the run's plan.yaml.
+# Required: `title`, and for each goal `category` and `vision`. Everything else is optional.
+# Paths (photos, music) are relative to this file.
+
+title: My Dream Life
+
+# Optional. Who the movie is about: `description` helps image models draw you; `photos`
+# give them your likeness (the offline render shows them as they are).
+person:
+  description: Tall man, short brown hair, blue eyes
+  # photos: [me.jpg]
+
+# Optional. One visual style for every scene.
+style: warm cinematic light
+
+goals:
+  - category: health       # health, wealth, career, relationships, growth, lifestyle,
+                           # or your own word (it picks the colours and mood)
+    vision: Vibrant and energetic every day            # required: what you want, in a line
+    details: Running on a coastal trail at sunrise     # optional: what the picture shows
+    actions: Running, yoga on a sunlit deck            # optional: what you do to get there
+    feelings: Powerful, alive, grateful                # optional: how it feels
+    affirmation: I am radiantly healthy                # optional: your own on-screen line
+    # photos: [run1.jpg, run2.jpg]                     # optional: pictures for this goal
+    scenes: 2                                          # optional: scenes for this goal (1-6)
+
+  - category: wealth
+    vision: Debt-free, with savings that let me say yes to what matters
+    feelings: Secure, calm, generous
+
+  - category: relationships
+    vision: Long dinners in the garden with the people I love
+    details: String lights in the trees, candles on the table, everyone laughing
+    feelings: Loved, connected
+
+# Optional. The line on the closing card.
+closing: I am grateful for my beautiful life
+
+# Optional. Background music (mp3, m4a, wav...); a built-in calm bed otherwise.
+# music: calm.mp3
+"""
+
+
+def write_template(dest_dir: Path, *, force: bool = False) -> Path:
+    """Write the commented template as ``dest_dir/goals.yaml``; return its path.
+
+    Raises ``FileExistsError`` if goals.yaml is already there (a person's goals are never
+    overwritten by accident), unless ``force``.
+    """
+    dest = dest_dir / GOALS_NAME
+    if dest.exists() and not force:
+        raise FileExistsError(
+            f"{dest} already exists; not overwriting it (use --force to replace it)"
+        )
+    atomic_write_text(dest, TEMPLATE)
+    return dest
+
+
+def _rich_ask(console: Console) -> Ask:
+    def ask(question: str, *, default: str | None = None) -> str:
+        text = escape(question)  # "[y/n]" and "[health]" are words here, not rich markup
+        if default is None:
+            return str(Prompt.ask(text, console=console))
+        return str(Prompt.ask(text, console=console, default=default, show_default=bool(default)))
+
+    return ask
+
+
+def _required(ask: Ask, console: Console, question: str, default: str | None = None) -> str:
+    """Ask until the answer is not blank."""
+    while True:
+        answer = ask(question, default=default).strip()
+        if answer:
+            return answer
+        console.print("[yellow]Please write something here.[/yellow]")
+
+
+def _optional(ask: Ask, question: str) -> str | None:
+    return ask(question, default="").strip() or None
+
+
+def _yes(ask: Ask, question: str, default: bool) -> bool:
+    """A yes/no question through the same ``ask`` (so one scripted list drives a session)."""
+    while True:
+        answer = ask(f"{question} [y/n]", default="y" if default else "n").strip().lower()
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("n", "no"):
+            return False
+
+
+def _photos(ask: Ask, console: Console, base: Path, question: str) -> list[str]:
+    """Comma-separated photo paths, asked again until every one exists (or none given)."""
+    while True:
+        raw = ask(question, default="").strip()
+        items = [p.strip() for p in raw.split(",") if p.strip()]
+        missing = []
+        for item in items:
+            written = Path(item).expanduser()
+            full = written if written.is_absolute() else base / written
+            if not full.is_file():
+                missing.append(item)
+        if not missing:
+            return items
+        console.print(
+            f"[yellow]Not found (relative to {escape(str(base))}): "
+            f"{escape(', '.join(missing))}. "
+            "Type the paths again, or press Enter for no photos.[/yellow]"
+        )
+
+
+def _category(ask: Ask, console: Console, number: int) -> str | None:
+    """The next goal's category; None when the person is done (after at least one)."""
+    question = f"Goal {number}: category (a word from the list, or your own)"
+    if number == 1:
+        answer = _required(ask, console, question)
+    else:
+        answer = ask(f"{question}; Enter when done", default="").strip()
+        if not answer:
+            return None
+    return answer.lower() if answer.lower() in KNOWN_CATEGORIES else answer
+
+
+def guided(console: Console, dest_dir: Path, ask: Ask | None = None) -> Path:
+    """Ask for a title, goals and a closing line; write ``dest_dir/goals.yaml``; return it.
+
+    ``ask(question, default=None) -> str`` is how each question is put (rich's
+    ``Prompt.ask`` on ``console`` by default; tests pass a scripted one). Yes/no questions
+    go through it too, answered ``y``/``n``. If goals.yaml exists the person is asked
+    before it is replaced (``FileExistsError`` if not). The file is written to a temp name,
+    checked with ``load_goals``, then renamed into place.
+    """
+    ask = ask or _rich_ask(console)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / GOALS_NAME
+    if dest.exists() and not _yes(ask, f"{dest} exists. Replace it?", default=False):
+        raise FileExistsError(f"{dest} already exists; left as it was")
+
+    console.print(
+        "[bold]Let's write your goals.[/bold] Short answers are fine; you can edit "
+        f"{GOALS_NAME} afterwards to add more (details, actions, style, music)."
+    )
+    title = _required(ask, console, "Title of your movie", default="My Dream Life")
+    console.print(
+        "Categories: " + ", ".join(KNOWN_CATEGORIES) + ", or your own word. "
+        f"Photo paths are relative to {escape(str(dest_dir))}."
+    )
+    goals: list[dict[str, Any]] = []
+    while (category := _category(ask, console, len(goals) + 1)) is not None:
+        goal: dict[str, Any] = {
+            "category": category,
+            "vision": _required(ask, console, f"[{category}] Your vision, in one line"),
+        }
+        feelings = _optional(ask, f"[{category}] How does it feel? (optional)")
+        if feelings:
+            goal["feelings"] = feelings
+        affirmation = _optional(ask, f"[{category}] Your own affirmation (optional)")
+        if affirmation:
+            goal["affirmation"] = affirmation
+        photos = _photos(
+            ask, console, dest_dir, f"[{category}] Photos, comma-separated (optional)"
+        )
+        if photos:
+            goal["photos"] = photos
+        goals.append(goal)
+    closing = _optional(ask, "Closing line (optional)")
+
+    data: dict[str, Any] = {"title": title, "goals": goals}
+    if closing:
+        data["closing"] = closing
+    text = (
+        "# goals.yaml: written by mindmovie's guided questions. Edit freely; every field is\n"
+        "# described in the README (person, style, details, actions, scenes, music).\n"
+        + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
+    )
+    tmp = tmp_path_for(dest)
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        load_goals(tmp)  # a guided file must load; never leave one that does not
+        commit_file(tmp, dest)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    shown = escape(str(dest))
+    console.print(f"[green]Wrote {shown}[/green]. Next: mindmovie render {shown}")
+    return dest

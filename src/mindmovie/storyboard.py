@@ -1,0 +1,547 @@
+"""Storyboard: one picture (storyboard.png) and one page (storyboard.html) of the whole plan.
+
+Why: before paying for video (``render --until keyframes``) a person wants to see every
+scene at a glance: its keyframe, affirmation, length and estimated cost. The PNG is a
+contact sheet that can be shared anywhere; the HTML is the same board, self-contained
+(keyframes inlined as data URIs, no scripts, no external resources) with the prompts and
+a player for each finished clip (linked relatively, not inlined: clips are big).
+
+Both files are written atomically (temp name + rename) so a viewer never sees half a
+file. The PNG layout is a pure function of the scene count and thumbnail size
+(``tile_boxes``), which is what the tests use to find each tile.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import html
+import io
+import math
+import os
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+
+from mindmovie.fsutil import atomic_write_bytes, atomic_write_text
+from mindmovie.plan import Plan, Scene, load_plan
+
+Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+RGB = tuple[int, int, int]
+Box = tuple[int, int, int, int]  # left, top, right, bottom (right/bottom exclusive)
+
+PNG_NAME = "storyboard.png"
+HTML_NAME = "storyboard.html"
+
+#: Contact-sheet geometry (pixels).
+COLUMNS = 3
+COLUMN_WIDTH = 384
+GAP = 24
+MARGIN = 32
+HEADER_HEIGHT = 116
+TEXT_HEIGHT = 150  # card area under the thumbnail: meta line, affirmation, scene id
+THUMB_MAX = (COLUMN_WIDTH, 288)  # a thumbnail fits in this box, keeping the keyframes' aspect
+HTML_THUMB_WIDTH = 640  # inlined keyframes are downscaled to keep the page light
+
+#: Colours.
+BACKGROUND: RGB = (15, 17, 23)
+CARD: RGB = (29, 32, 42)
+PLACEHOLDER: RGB = (112, 114, 120)  # soft grey: "no keyframe yet"
+TEXT: RGB = (236, 237, 242)
+MUTED: RGB = (150, 155, 170)
+ACCENT: RGB = (244, 196, 120)
+
+#: Category chips; other categories get a neutral one.
+CATEGORY_COLOURS: dict[str, RGB] = {
+    "health": (72, 187, 120),
+    "wealth": (236, 190, 74),
+    "career": (88, 148, 232),
+    "relationships": (232, 104, 140),
+    "growth": (160, 112, 232),
+    "lifestyle": (64, 196, 200),
+}
+OTHER_CATEGORY: RGB = (140, 146, 160)
+
+UNKNOWN = "—"
+
+
+# ---------------------------------------------------------------------------- layout
+
+
+@dataclass(frozen=True)
+class TileBox:
+    """Where one scene's card is on the contact sheet: the whole card and its picture."""
+
+    card: Box
+    image: Box
+
+
+def thumb_size(aspect: float) -> tuple[int, int]:
+    """Thumbnail size for keyframes of ``aspect`` (width / height), within ``THUMB_MAX``."""
+    max_w, max_h = THUMB_MAX
+    aspect = aspect if aspect > 0 and math.isfinite(aspect) else 16 / 9
+    w = max_w
+    h = round(w / aspect)
+    if h > max_h:
+        h = max_h
+        w = round(h * aspect)
+    return max(1, w), max(1, h)
+
+
+def sheet_size(
+    n: int, thumb: tuple[int, int] = (384, 216), columns: int = COLUMNS
+) -> tuple[int, int]:
+    """Pixel size of a contact sheet of ``n`` scenes."""
+    rows = max(1, math.ceil(n / columns))
+    card_h = thumb[1] + TEXT_HEIGHT
+    width = 2 * MARGIN + columns * COLUMN_WIDTH + (columns - 1) * GAP
+    height = HEADER_HEIGHT + rows * card_h + (rows - 1) * GAP + MARGIN
+    return width, height
+
+
+def tile_boxes(
+    n: int, thumb: tuple[int, int] = (384, 216), columns: int = COLUMNS
+) -> list[TileBox]:
+    """The card and picture rectangles of ``n`` scenes, in scene order (row by row)."""
+    card_h = thumb[1] + TEXT_HEIGHT
+    boxes: list[TileBox] = []
+    for i in range(n):
+        row, col = divmod(i, columns)
+        x = MARGIN + col * (COLUMN_WIDTH + GAP)
+        y = HEADER_HEIGHT + row * (card_h + GAP)
+        ix = x + (COLUMN_WIDTH - thumb[0]) // 2
+        boxes.append(TileBox(
+            card=(x, y, x + COLUMN_WIDTH, y + card_h),
+            image=(ix, y, ix + thumb[0], y + thumb[1]),
+        ))
+    return boxes
+
+
+# ----------------------------------------------------------------------- text helpers
+
+
+def format_cost(cost: float | None) -> str:
+    """``$0.42``; ``free`` for zero; ``—`` when unknown."""
+    if cost is None or not math.isfinite(cost):
+        return UNKNOWN
+    if cost <= 0:
+        return "free"
+    if cost < 0.01:
+        return "<$0.01"
+    return f"${cost:,.2f}"
+
+
+def format_seconds(seconds: float) -> str:
+    return f"{seconds:g} s"
+
+
+def _costs_of(plan: Plan, costs: Mapping[str, float] | None) -> list[float | None]:
+    if costs is None:
+        return [None] * len(plan.scenes)
+    return [costs.get(s.id) for s in plan.scenes]
+
+
+def format_total(per_scene: Sequence[float | None]) -> str:
+    """Total estimate: exact when every scene is known, ``≥ $x`` when some are not."""
+    known = [c for c in per_scene if c is not None and math.isfinite(c)]
+    if not known:
+        return UNKNOWN
+    total = format_cost(sum(known))
+    if len(known) < len(per_scene):
+        return f"≥ {total}" if total != "free" else f"≥ {format_cost(0.0)}"
+    return total
+
+
+def _totals_prefix(plan: Plan) -> str:
+    """``5 scenes · 30 s · estimated `` (the total estimate follows)."""
+    n = len(plan.scenes)
+    secs = sum(s.seconds for s in plan.scenes)
+    return f"{n} scene{'s' if n != 1 else ''} · {format_seconds(secs)} · estimated "
+
+
+@functools.lru_cache(maxsize=32)
+def _font(px: int) -> Font:
+    """Pillow's built-in scalable font: the same pixels on every machine, no system fonts."""
+    try:
+        return ImageFont.load_default(size=px)
+    except (TypeError, OSError, ImportError):  # Pillow without FreeType: fixed bitmap font
+        return ImageFont.load_default()
+
+
+@functools.lru_cache(maxsize=4096)
+def _has_glyph(px: int, ch: str) -> bool:
+    f = _font(px)
+    if ch.isspace():
+        return True
+    return bytes(f.getmask(ch)) != bytes(f.getmask("\ue000"))
+
+
+_SUBSTITUTES = {
+    "≥": ">=", "≤": "<=", "—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "•": "·",
+}
+
+
+def _drawable(text: str, px: int) -> str:
+    """Replace characters the built-in font lacks (it is mostly ASCII) by near ones
+    (é -> e, — -> -) so the sheet shows letters, not boxes."""
+    out: list[str] = []
+    for ch in text:
+        if _has_glyph(px, ch):
+            out.append(ch)
+            continue
+        sub = _SUBSTITUTES.get(ch)
+        if sub is None:
+            decomposed = unicodedata.normalize("NFKD", ch)
+            base = "".join(c for c in decomposed if not unicodedata.combining(c))
+            sub = base if base and all(_has_glyph(px, c) for c in base) else ch
+        out.append(sub)
+    return "".join(out)
+
+
+def _width(f: Font, s: str) -> float:
+    return float(f.getlength(s))
+
+
+def _fit(text: str, f: Font, max_w: float) -> str:
+    """``text`` cut with an ellipsis so it fits ``max_w``."""
+    if _width(f, text) <= max_w:
+        return text
+    while text and _width(f, text + "…") > max_w:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def _wrap(text: str, f: Font, max_w: float, max_lines: int) -> list[str]:
+    """Greedy word wrap by measured width, at most ``max_lines`` (the last one ellipsed)."""
+    lines: list[str] = []
+    cur = ""
+    for word in text.split():
+        trial = f"{cur} {word}" if cur else word
+        if _width(f, trial) <= max_w:
+            cur = trial
+            continue
+        if cur:
+            lines.append(cur)
+        cur = word if _width(f, word) <= max_w else _fit(word, f, max_w)
+    if cur:
+        lines.append(cur)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = _fit(lines[-1] + " …", f, max_w) if lines[-1] else "…"
+        if not lines[-1].endswith("…"):
+            lines[-1] = _fit(lines[-1], f, max_w - _width(f, "…")) + "…"
+    return lines
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _open_rgb(path: Path | None) -> Image.Image | None:
+    """The keyframe as RGB, or None when it is missing or unreadable (shown as a placeholder)."""
+    if path is None:
+        return None
+    try:
+        with Image.open(path) as im:
+            im.load()
+            rgb: Image.Image = im.convert("RGB")
+            return rgb
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+
+
+def _png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def _category_colour(category: str) -> RGB:
+    return CATEGORY_COLOURS.get(category.strip().lower(), OTHER_CATEGORY)
+
+
+def _draw_text(
+    d: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, px: int, fill: RGB
+) -> None:
+    """Draw ``text``; the em dash (which the built-in font lacks) is drawn as a bar."""
+    f = _font(px)
+    x, y = xy
+    if text == UNKNOWN:
+        w = round(px * 0.8)
+        top = round(y + px * 0.55)
+        d.rectangle((round(x), top, round(x) + w, top + max(1, px // 10)), fill=fill)
+        return
+    d.text((x, y), _drawable(text, px), font=f, fill=fill)
+
+
+def _text_width(text: str, px: int) -> float:
+    if text == UNKNOWN:
+        return round(px * 0.8)
+    return _width(_font(px), _drawable(text, px))
+
+
+def _draw_card(
+    sheet: Image.Image,
+    box: TileBox,
+    number: int,
+    scene: Scene,
+    cost: float | None,
+    keyframe: Image.Image | None,
+) -> None:
+    d = ImageDraw.Draw(sheet)
+    cx0, cy0, cx1, cy1 = box.card
+    d.rounded_rectangle((cx0, cy0, cx1 - 1, cy1 - 1), radius=10, fill=CARD)
+    ix0, iy0, ix1, iy1 = box.image
+    size = (ix1 - ix0, iy1 - iy0)
+    # The picture's top corners follow the card's rounded corners.
+    mask = Image.new("L", size, 0)
+    ImageDraw.Draw(mask).rounded_rectangle((0, 0, size[0] - 1, size[1] + 20), radius=10, fill=255)
+    if keyframe is None:
+        sheet.paste(PLACEHOLDER, (ix0, iy0, ix1, iy1), mask)
+        center = ((ix0 + ix1) / 2, (iy0 + iy1) / 2)
+        d.text(center, "no keyframe yet", font=_font(18), fill=TEXT, anchor="mm")
+    else:
+        sheet.paste(ImageOps.fit(keyframe, size, Image.Resampling.LANCZOS), (ix0, iy0), mask)
+
+    pad = 14
+    x = cx0 + pad
+    y = iy1 + 12
+    inner_w = COLUMN_WIDTH - 2 * pad
+    # Meta line: number badge, category chip, then seconds · cost on the right.
+    num = str(number)
+    badge_w = max(28, round(_text_width(num, 17)) + 14)
+    d.rounded_rectangle((x, y, x + badge_w, y + 26), radius=13, fill=ACCENT)
+    d.text((x + badge_w / 2, y + 13), num, font=_font(17), fill=BACKGROUND, anchor="mm")
+    right = f"{format_seconds(scene.seconds)} · "
+    cost_text = format_cost(cost)
+    right_w = _text_width(right, 16) + _text_width(cost_text, 16)
+    chip_x = x + badge_w + 8
+    chip_max = inner_w - badge_w - 8 - right_w - 10
+    category = _fit(_drawable(scene.category, 15), _font(15), max(20, chip_max - 20))
+    chip_w = round(_width(_font(15), category)) + 20
+    colour = _category_colour(scene.category)
+    d.rounded_rectangle((chip_x, y, chip_x + chip_w, y + 26), radius=13, outline=colour, width=2)
+    d.text((chip_x + 10, y + 13), category, font=_font(15), fill=colour, anchor="lm")
+    rx = cx1 - pad - right_w
+    _draw_text(d, (rx, y + 5), right, 16, MUTED)
+    _draw_text(d, (rx + _text_width(right, 16), y + 5), cost_text, 16, TEXT)
+    # Affirmation, wrapped to three lines.
+    y += 36
+    f = _font(18)
+    for line in _wrap(_drawable(scene.affirmation, 18), f, inner_w, 3):
+        d.text((x, y), line, font=f, fill=TEXT)
+        y += 23
+    # Scene id, small, at the bottom of the card.
+    sid = _fit(scene.id, _font(13), inner_w)
+    d.text((x, cy1 - 22), sid, font=_font(13), fill=MUTED)
+
+
+def render_sheet(
+    plan: Plan,
+    keyframes: Mapping[str, Path] | None = None,
+    costs: Mapping[str, float] | None = None,
+) -> Image.Image:
+    """The contact sheet as an image (``write_storyboard`` saves it)."""
+    keyframes = keyframes or {}
+    images = [_open_rgb(keyframes.get(s.id)) for s in plan.scenes]
+    first = next((im for im in images if im is not None), None)
+    thumb = thumb_size(first.width / first.height) if first is not None else thumb_size(16 / 9)
+    n = len(plan.scenes)
+    sheet = Image.new("RGB", sheet_size(n, thumb), BACKGROUND)
+    d = ImageDraw.Draw(sheet)
+    per_scene = _costs_of(plan, costs)
+    width = sheet.width - 2 * MARGIN
+    title = _fit(_drawable(plan.title, 34), _font(34), width)
+    d.text((MARGIN, 26), title, font=_font(34), fill=TEXT)
+    prefix = _totals_prefix(plan)
+    _draw_text(d, (MARGIN, 72), prefix, 18, MUTED)
+    _draw_text(d, (MARGIN + _text_width(prefix, 18), 72), format_total(per_scene), 18, ACCENT)
+    for i, (scene, box, img, cost) in enumerate(
+        zip(plan.scenes, tile_boxes(n, thumb), images, per_scene, strict=True), start=1
+    ):
+        _draw_card(sheet, box, i, scene, cost, img)
+    return sheet
+
+
+# ----------------------------------------------------------------------------- html
+
+_CSS = """
+:root { color-scheme: dark; }
+* { box-sizing: border-box; }
+body { margin: 0; padding: 32px; background: #0f1117; color: #ecedf2;
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+header { margin-bottom: 24px; }
+h1 { margin: 0 0 6px; font-size: 30px; font-weight: 650; letter-spacing: .2px; }
+.totals { margin: 0; color: #969baa; }
+.totals b { color: #f4c478; font-weight: 600; }
+.style { margin: 4px 0 0; color: #969baa; font-style: italic; }
+.grid { display: grid; gap: 24px;
+  grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); }
+.card { background: #1d202a; border-radius: 12px; overflow: hidden;
+  box-shadow: 0 6px 24px rgba(0,0,0,.35); display: flex; flex-direction: column; }
+.thumb { aspect-ratio: var(--aspect, 16 / 9); background: #707278; display: flex;
+  align-items: center; justify-content: center; }
+.thumb img { width: 100%; height: 100%; object-fit: cover; display: block; }
+.thumb.missing span { color: #ecedf2; font-size: 16px; }
+.body { padding: 12px 14px 14px; display: flex; flex-direction: column; gap: 8px; }
+.meta { display: flex; align-items: center; gap: 8px; }
+.num { background: #f4c478; color: #0f1117; font-weight: 700; border-radius: 13px;
+  min-width: 28px; height: 26px; padding: 0 8px; display: inline-flex;
+  align-items: center; justify-content: center; }
+.cat { border: 2px solid var(--c); color: var(--c); border-radius: 13px;
+  padding: 0 10px; height: 26px; display: inline-flex; align-items: center;
+  font-size: 14px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.right { margin-left: auto; color: #969baa; white-space: nowrap; }
+.right .cost { color: #ecedf2; }
+.aff { margin: 0; font-size: 18px; line-height: 1.35; }
+.id { margin: 0; color: #969baa; font: 12px/1.3 ui-monospace, Menlo, Consolas, monospace; }
+video { width: 100%; border-radius: 8px; background: #000; }
+.noclip { margin: 0; color: #969baa; font-size: 13px; }
+details { color: #c4c8d4; font-size: 13px; }
+summary { cursor: pointer; color: #969baa; }
+dl { margin: 6px 0 0; }
+dt { color: #f4c478; font-size: 12px; text-transform: uppercase; letter-spacing: .6px; }
+dd { margin: 2px 0 8px; white-space: pre-wrap; }
+footer { margin-top: 28px; color: #969baa; }
+""".strip()
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _data_uri(img: Image.Image) -> str:
+    if img.width > HTML_THUMB_WIDTH:
+        img = img.resize(
+            (HTML_THUMB_WIDTH, max(1, round(img.height * HTML_THUMB_WIDTH / img.width))),
+            Image.Resampling.LANCZOS,
+        )
+    return "data:image/png;base64," + base64.b64encode(_png_bytes(img)).decode("ascii")
+
+
+def _href(path: Path, run_dir: Path) -> str:
+    """A relative URL from the page (in ``run_dir``) to ``path``."""
+    rel = Path(os.path.relpath(path.absolute(), run_dir.absolute()))
+    return quote(rel.as_posix())
+
+
+def render_html(
+    run_dir: Path,
+    plan: Plan,
+    *,
+    costs: Mapping[str, float] | None = None,
+    clips: Mapping[str, Path] | None = None,
+    keyframes: Mapping[str, Path] | None = None,
+) -> str:
+    """The storyboard page as text (``write_storyboard`` saves it)."""
+    clips = clips or {}
+    keyframes = keyframes or {}
+    per_scene = _costs_of(plan, costs)
+    images = [_open_rgb(keyframes.get(s.id)) for s in plan.scenes]
+    first = next((im for im in images if im is not None), None)
+    aspect = f"{first.width} / {first.height}" if first is not None else "16 / 9"
+    cards: list[str] = []
+    for i, (scene, img, cost) in enumerate(zip(plan.scenes, images, per_scene, strict=True), 1):
+        if img is not None:
+            thumb = (
+                f'<div class="thumb"><img src="{_data_uri(img)}" '
+                f'alt="{_e(f"Keyframe of scene {i}: {scene.affirmation}")}"></div>'
+            )
+        else:
+            thumb = '<div class="thumb missing"><span>no keyframe yet</span></div>'
+        clip = clips.get(scene.id)
+        if clip is not None and clip.is_file():
+            player = (
+                f'<video controls preload="metadata" src="{_e(_href(clip, run_dir))}">'
+                f"clip of scene {i}</video>"
+            )
+        else:
+            player = '<p class="noclip">no clip yet</p>'
+        r, g, b = _category_colour(scene.category)
+        cards.append(
+            f'<article class="card" id="scene-{_e(scene.id)}">\n'
+            f"  {thumb}\n"
+            f'  <div class="body">\n'
+            f'    <div class="meta"><span class="num">{i}</span>'
+            f'<span class="cat" style="--c: rgb({r}, {g}, {b})">{_e(scene.category)}</span>'
+            f'<span class="right">{_e(format_seconds(scene.seconds))} · '
+            f'<span class="cost">{_e(format_cost(cost))}</span></span></div>\n'
+            f'    <p class="aff">{_e(scene.affirmation)}</p>\n'
+            f'    <p class="id">{_e(scene.id)}</p>\n'
+            f"    {player}\n"
+            f"    <details open><summary>Prompts</summary><dl>"
+            f"<dt>Image</dt><dd>{_e(scene.image_prompt)}</dd>"
+            f"<dt>Motion</dt><dd>{_e(scene.motion_prompt)}</dd></dl></details>\n"
+            f"  </div>\n"
+            f"</article>"
+        )
+    style = f'<p class="style">Style: {_e(plan.style)}</p>' if plan.style else ""
+    closing = f"<footer>Closing card: {_e(plan.closing)}</footer>" if plan.closing else ""
+    return (
+        "<!doctype html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(plan.title)} · storyboard</title>\n"
+        f"<style>\n{_CSS}\n.thumb {{ --aspect: {aspect}; }}\n</style>\n"
+        "</head>\n<body>\n"
+        f"<header><h1>{_e(plan.title)}</h1>"
+        f'<p class="totals">{_e(_totals_prefix(plan))}'
+        f"<b>{_e(format_total(per_scene))}</b></p>{style}</header>\n"
+        '<main class="grid">\n' + "\n".join(cards) + "\n</main>\n"
+        f"{closing}\n</body>\n</html>\n"
+    )
+
+
+# ---------------------------------------------------------------------------- entry
+
+
+def write_storyboard(
+    run_dir: Path,
+    plan: Plan,
+    *,
+    costs: dict[str, float] | None = None,
+    clips: dict[str, Path] | None = None,
+    keyframes: dict[str, Path] | None = None,
+) -> tuple[Path, Path]:
+    """Write ``run_dir/storyboard.png`` and ``run_dir/storyboard.html``; return both paths.
+
+    ``costs`` (USD, by scene id; missing = unknown, 0 = free), ``clips`` and ``keyframes``
+    (paths by scene id; missing or unreadable files show as "not yet") are all optional.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    png_path = run_dir / PNG_NAME
+    html_path = run_dir / HTML_NAME
+    sheet = render_sheet(plan, keyframes, costs)
+    atomic_write_bytes(png_path, _png_bytes(sheet))
+    atomic_write_text(
+        html_path, render_html(run_dir, plan, costs=costs, clips=clips, keyframes=keyframes)
+    )
+    return png_path, html_path
+
+
+def find_artifacts(run_dir: Path, plan: Plan) -> tuple[dict[str, Path], dict[str, Path]]:
+    """(keyframes, clips) that exist on disk under ``run_dir/scenes/<id>/``."""
+    keyframes: dict[str, Path] = {}
+    clips: dict[str, Path] = {}
+    for scene in plan.scenes:
+        folder = run_dir / "scenes" / scene.id
+        if (folder / "keyframe.png").is_file():
+            keyframes[scene.id] = folder / "keyframe.png"
+        if (folder / "clip.mp4").is_file():
+            clips[scene.id] = folder / "clip.mp4"
+    return keyframes, clips
+
+
+def storyboard_from_run(
+    run_dir: Path, costs: dict[str, float] | None = None
+) -> tuple[Path, Path]:
+    """The storyboard of a run directory: its plan.yaml and whatever keyframes/clips exist.
+
+    Raises ``PlanError`` when plan.yaml is missing or wrong (same message as ``render``).
+    """
+    plan = load_plan(run_dir / "plan.yaml")
+    keyframes, clips = find_artifacts(run_dir, plan)
+    return write_storyboard(run_dir, plan, costs=costs, clips=clips, keyframes=keyframes)

@@ -1,0 +1,172 @@
+"""init_goals: the template loads as written and is never written over by accident; the
+guided questions, answered by a script, give a goals.yaml that loads and says what was
+answered."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+import yaml
+from rich.console import Console
+
+from mindmovie.goals import KNOWN_CATEGORIES, load_goals
+from mindmovie.init_goals import TEMPLATE, guided, write_template
+
+
+class Script:
+    """A scripted person: answers in order, records each question; "" takes the default."""
+
+    def __init__(self, answers: Iterable[str]) -> None:
+        self.answers = list(answers)
+        self.questions: list[str] = []
+
+    def __call__(self, question: str, *, default: str | None = None) -> str:
+        self.questions.append(question)
+        assert self.answers, f"unexpected question: {question!r}"
+        answer = self.answers.pop(0)
+        return default if answer == "" and default is not None else answer
+
+
+def _console() -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(file=out, width=100, force_terminal=False, color_system=None), out
+
+
+def test_template_loads_with_every_field(tmp_path: Path) -> None:
+    path = write_template(tmp_path)
+    assert path == tmp_path / "goals.yaml"
+    assert path.read_text(encoding="utf-8") == TEMPLATE
+    goals = load_goals(path)
+    assert goals.title and goals.person and goals.person.description and goals.style
+    assert 2 <= len(goals.goals) <= 3
+    first = goals.goals[0]
+    for field in ("details", "actions", "feelings", "affirmation", "scenes"):
+        assert getattr(first, field), field
+    assert goals.closing
+    # photos and music are there to read, commented out (their files would not exist)
+    for key in ("photos:", "music:"):
+        assert f"# {key}" in TEMPLATE
+    raw = yaml.safe_load(TEMPLATE)
+    assert list(raw) == ["title", "person", "style", "goals", "closing"]
+    assert {g["category"] for g in raw["goals"]} <= set(KNOWN_CATEGORIES)
+
+
+def test_template_refuses_to_overwrite(tmp_path: Path) -> None:
+    mine = tmp_path / "goals.yaml"
+    mine.write_text("title: mine\n", encoding="utf-8")
+    with pytest.raises(FileExistsError, match=r"goals\.yaml already exists.*--force"):
+        write_template(tmp_path)
+    assert mine.read_text(encoding="utf-8") == "title: mine\n"
+    write_template(tmp_path, force=True)
+    assert mine.read_text(encoding="utf-8") == TEMPLATE
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_template_creates_missing_folder(tmp_path: Path) -> None:
+    path = write_template(tmp_path / "new" / "project")
+    load_goals(path)
+
+
+def test_guided_writes_goals_that_load(tmp_path: Path) -> None:
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "run.jpg").write_bytes(b"jpg")
+    (tmp_path / "me.jpg").write_bytes(b"jpg")
+    script = Script([
+        "My Brave Year",                       # title
+        "Health",                              # goal 1 category (normalised to health)
+        "",                                    # vision is required: asked again
+        "Running the coast at sunrise",        # vision
+        "alive, free",                         # feelings
+        "I am strong & light",                 # affirmation
+        "missing.jpg, photos/run.jpg",         # photos: one missing -> asked again
+        "photos/run.jpg, me.jpg",              # photos
+        "woodworking",                         # goal 2: their own category
+        "A workshop full of things I made",    # vision
+        "",                                    # feelings: skipped
+        "",                                    # affirmation: skipped
+        "",                                    # photos: none
+        "",                                    # no more goals
+        "Thank you: for all of it",            # closing (a colon: must be quoted in YAML)
+    ])
+    console, out = _console()
+    path = guided(console, tmp_path, ask=script)
+    assert path == tmp_path / "goals.yaml"
+    assert not script.answers
+    goals = load_goals(path)
+    assert goals.title == "My Brave Year"
+    assert [g.category for g in goals.goals] == ["health", "woodworking"]
+    health, wood = goals.goals
+    assert health.vision == "Running the coast at sunrise"
+    assert health.feelings == "alive, free"
+    assert health.affirmation == "I am strong & light"
+    assert health.photos == [
+        (tmp_path / "photos" / "run.jpg").resolve(), (tmp_path / "me.jpg").resolve()
+    ]
+    assert wood.vision == "A workshop full of things I made"
+    assert wood.feelings is None and wood.affirmation is None and wood.photos == []
+    assert goals.closing == "Thank you: for all of it"
+    # photos are stored as written, relative to the goals folder
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert raw["goals"][0]["photos"] == ["photos/run.jpg", "me.jpg"]
+    assert list(raw) == ["title", "goals", "closing"]
+    assert "missing.jpg" in out.getvalue()  # said what was not found
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_guided_takes_defaults_and_needs_one_goal(tmp_path: Path) -> None:
+    script = Script([
+        "",               # title: default
+        "",               # first category is required: asked again
+        "growth",
+        "Finish my novel",
+        "", "", "",       # feelings, affirmation, photos
+        "",               # done
+        "",               # no closing
+    ])
+    console, _out = _console()
+    path = guided(console, tmp_path, ask=script)
+    goals = load_goals(path)
+    assert goals.title == "My Dream Life"
+    assert [(g.category, g.vision) for g in goals.goals] == [("growth", "Finish my novel")]
+    assert goals.closing is None
+
+
+def test_guided_asks_before_replacing(tmp_path: Path) -> None:
+    mine = tmp_path / "goals.yaml"
+    mine.write_text("title: mine\n", encoding="utf-8")
+    console, _out = _console()
+    with pytest.raises(FileExistsError):
+        guided(console, tmp_path, ask=Script(["n"]))
+    assert mine.read_text(encoding="utf-8") == "title: mine\n"
+
+    script = Script(["y", "New", "career", "Lead a kind team", "", "", "", "", ""])
+    guided(console, tmp_path, ask=script)
+    assert "Replace" in script.questions[0]
+    assert load_goals(mine).title == "New"
+
+
+def test_guided_with_rich_prompts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default asker (rich Prompt.ask on the console) reads typed lines."""
+    import rich.prompt
+
+    typed = ["Rich Title", "wealth", "Debt-free", "calm", "", "", "", ""]
+
+    def get_input(cls: object, console: Console, prompt: object, password: bool,
+                  stream: object = None) -> str:
+        console.print(prompt, end="")
+        return typed.pop(0)
+
+    monkeypatch.setattr(rich.prompt.PromptBase, "get_input", classmethod(get_input))
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None)
+    path = guided(console, tmp_path)
+    assert not typed
+    goals = load_goals(path)
+    assert goals.title == "Rich Title"
+    assert goals.goals[0].category == "wealth" and goals.goals[0].feelings == "calm"
+    shown = out.getvalue()
+    assert "[wealth] Your vision" in shown  # square brackets shown, not eaten as markup
+    assert "(optional) ()" not in shown  # no empty default shown

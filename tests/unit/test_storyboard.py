@@ -1,0 +1,272 @@
+"""Storyboard: the contact sheet has one tile per scene in scene order (keyframe or grey
+placeholder), and the HTML page is self-contained, escaped, and links only existing clips."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from mindmovie.plan import Plan, Scene, write_plan
+from mindmovie.storyboard import (
+    BACKGROUND,
+    PLACEHOLDER,
+    format_cost,
+    format_total,
+    sheet_size,
+    storyboard_from_run,
+    thumb_size,
+    tile_boxes,
+    write_storyboard,
+)
+
+#: Keyframe colours of scenes 1-5; scene 4 has no keyframe (placeholder).
+COLOURS: list[tuple[int, int, int] | None] = [
+    (220, 40, 40),
+    (40, 200, 60),
+    (40, 80, 220),
+    None,
+    (230, 200, 30),
+]
+CLIPS = {1, 3}  # scenes (1-based) that have a clip
+COSTS = {"01-health-1": 0.42, "02-wealth-1": 0.0, "03-career-1": 1.2}
+
+
+def _plan() -> Plan:
+    cats = ["health", "wealth", "career", "relationships", "my <own> & more"]
+    scenes = [
+        Scene(
+            id=f"0{i}-{'own' if i == 5 else cat}-1",
+            goal=i,
+            category=cat,
+            affirmation=f'I am <b>whole</b> & "free" {i}' if i != 2 else "I earn with ease",
+            image_prompt=f"A sunlit trail <scene {i}>",
+            motion_prompt=f"slow push-in & drift {i}",
+            seconds=5 + i,
+        )
+        for i, cat in enumerate(cats, 1)
+    ]
+    return Plan(title="My <Dream> Life", closing="Thank you & more", scenes=scenes)
+
+
+def _make_run(run: Path) -> Plan:
+    """A run directory as the pipeline leaves it: plan.yaml, 4 keyframes, 2 clips."""
+    plan = _plan()
+    write_plan(plan, run / "plan.yaml")
+    for i, (scene, colour) in enumerate(zip(plan.scenes, COLOURS, strict=True), 1):
+        folder = run / "scenes" / scene.id
+        folder.mkdir(parents=True)
+        if colour is not None:
+            Image.new("RGB", (640, 360), colour).save(folder / "keyframe.png")
+        if i in CLIPS:
+            (folder / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    return plan
+
+
+def _artifacts(run: Path, plan: Plan) -> tuple[dict[str, Path], dict[str, Path]]:
+    kf = {s.id: run / "scenes" / s.id / "keyframe.png" for s in plan.scenes}
+    clips = {s.id: run / "scenes" / s.id / "clip.mp4" for s in plan.scenes}
+    return (
+        {k: p for k, p in kf.items() if p.exists()},
+        {k: p for k, p in clips.items() if p.exists()},
+    )
+
+
+@pytest.fixture
+def board(tmp_path: Path) -> tuple[Path, Plan, Path, Path]:
+    run = tmp_path / "run"
+    plan = _make_run(run)
+    keyframes, clips = _artifacts(run, plan)
+    png, html = write_storyboard(run, plan, costs=COSTS, clips=clips, keyframes=keyframes)
+    return run, plan, png, html
+
+
+def _close(a: tuple[int, ...], b: tuple[int, ...], tol: int = 3) -> bool:
+    return all(abs(x - y) <= tol for x, y in zip(a, b, strict=True))
+
+
+def test_paths_and_no_temp_files(board: tuple[Path, Plan, Path, Path]) -> None:
+    run, _, png, html = board
+    assert png == run / "storyboard.png" and html == run / "storyboard.html"
+    assert png.is_file() and html.is_file()
+    assert not [p for p in run.iterdir() if ".tmp" in p.name]
+
+
+def test_png_has_one_tile_per_scene_in_order(board: tuple[Path, Plan, Path, Path]) -> None:
+    _run, plan, png, _html = board
+    thumb = thumb_size(640 / 360)
+    boxes = tile_boxes(len(plan.scenes), thumb)
+    with Image.open(png) as im:
+        sheet = im.convert("RGB")
+    assert sheet.size == sheet_size(len(plan.scenes), thumb)
+    for box, colour in zip(boxes, COLOURS, strict=True):
+        x0, y0, x1, y1 = box.image
+        # sample a 5x5 grid inside the picture, clear of the rounded corners and the label
+        points = [
+            (x0 + 16 + (x1 - x0 - 32) * i // 4, y0 + 16 + (y1 - y0 - 32) * j // 4)
+            for i in range(5)
+            for j in range(5)
+        ]
+        if colour is None:  # placeholder: soft grey, and greyish everywhere off the label
+            px = sheet.getpixel((x0 + 16, y0 + 16))
+            assert isinstance(px, tuple)
+            assert px == PLACEHOLDER
+            assert max(px) - min(px) <= 12 and 60 <= px[0] <= 220
+        else:
+            for p in points:
+                px = sheet.getpixel(p)
+                assert isinstance(px, tuple)
+                assert _close(px, colour), (box, p, px, colour)
+        # the card continues under the picture (text area), unlike the background
+        _cx0, _cy0, cx1, cy1 = box.card
+        under = sheet.getpixel((cx1 - 6, cy1 - 40))
+        assert under != BACKGROUND
+    # the slot after the last tile (row 2, column 3) is empty background
+    last = boxes[-1].card
+    empty = (last[2] + 24 + 100, last[1] + 100)
+    assert sheet.getpixel(empty) == BACKGROUND
+
+
+def test_png_keyframe_colours_only_in_their_tiles(board: tuple[Path, Plan, Path, Path]) -> None:
+    """No tile shows another scene's keyframe (order, not just presence)."""
+    _run, plan, png, _html = board
+    boxes = tile_boxes(len(plan.scenes), thumb_size(640 / 360))
+    with Image.open(png) as im:
+        sheet = im.convert("RGB")
+    for k, box in enumerate(boxes):
+        tile = sheet.crop(box.image)
+        colours = {c for _n, c in tile.getcolors(maxcolors=1 << 20) or []}
+        for j, colour in enumerate(COLOURS):
+            if colour is not None and j != k:
+                assert colour not in colours, (k, j)
+
+
+def test_html_is_self_contained_and_escaped(board: tuple[Path, Plan, Path, Path]) -> None:
+    _run, plan, _png, html_path = board
+    page = html_path.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>")
+    for scene in plan.scenes:
+        assert scene.id in page
+        escaped = scene.affirmation.replace("&", "&amp;").replace("<", "&lt;")
+        escaped = escaped.replace(">", "&gt;").replace('"', "&quot;")
+        assert escaped in page
+        assert (
+            scene.image_prompt.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            in page
+        )
+        assert scene.motion_prompt.replace("&", "&amp;") in page
+    assert "<b>whole</b>" not in page and "My <Dream>" not in page
+    assert "My &lt;Dream&gt; Life" in page
+    assert "my &lt;own&gt; &amp; more" in page
+    # no external resources, no scripts
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert "@import" not in page and "url(" not in page
+
+
+def test_html_inlines_the_four_keyframes_in_order(board: tuple[Path, Plan, Path, Path]) -> None:
+    _run, _, _png, html_path = board
+    page = html_path.read_text(encoding="utf-8")
+    uris = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
+    assert len(uris) == 4
+    shown = []
+    for uri in uris:
+        with Image.open(io.BytesIO(base64.b64decode(uri))) as im:
+            px = im.convert("RGB").getpixel((im.width // 2, im.height // 2))
+            shown.append(px)
+    assert shown == [c for c in COLOURS if c is not None]
+    assert page.count("no keyframe yet") == 1
+
+
+def test_html_links_existing_clips_only(board: tuple[Path, Plan, Path, Path]) -> None:
+    _run, plan, _png, html_path = board
+    page = html_path.read_text(encoding="utf-8")
+    srcs = re.findall(r'<video[^>]*\ssrc="([^"]+)"', page)
+    expected = [f"scenes/{plan.scenes[i - 1].id}/clip.mp4" for i in sorted(CLIPS)]
+    assert srcs == expected
+    assert "controls" in page
+    for i, scene in enumerate(plan.scenes, 1):
+        if i not in CLIPS:
+            assert f"scenes/{scene.id}/clip.mp4" not in page
+    assert ".mp4" not in page.replace("clip.mp4", "")  # nothing else looks like a clip
+    assert "base64" not in "".join(srcs)  # clips are linked, never inlined
+
+
+def test_html_costs_and_totals(board: tuple[Path, Plan, Path, Path]) -> None:
+    _run, _, _png, html_path = board
+    page = html_path.read_text(encoding="utf-8")
+    assert "$0.42" in page and "$1.20" in page and "free" in page
+    assert page.count('<span class="cost">—</span>') == 2  # scenes 4 and 5: unknown
+    assert "5 scenes · 40 s · estimated <b>≥ $1.62</b>" in page
+
+
+def test_cost_formatting() -> None:
+    assert format_cost(0.42) == "$0.42"
+    assert format_cost(0) == "free"
+    assert format_cost(None) == "—"
+    assert format_cost(0.004) == "<$0.01"
+    assert format_cost(1234.5) == "$1,234.50"
+    assert format_total([0.5, 0.25]) == "$0.75"
+    assert format_total([0.0, 0.0]) == "free"
+    assert format_total([None, None]) == "—"
+    assert format_total([0.5, None]) == "≥ $0.50"
+
+
+def test_from_run_finds_artifacts_on_disk(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    plan = _make_run(run)
+    png, html_path = storyboard_from_run(run)
+    page = html_path.read_text(encoding="utf-8")
+    assert len(re.findall(r"data:image/png;base64,", page)) == 4
+    assert re.findall(r'<video[^>]*\ssrc="([^"]+)"', page) == [
+        f"scenes/{plan.scenes[0].id}/clip.mp4",
+        f"scenes/{plan.scenes[2].id}/clip.mp4",
+    ]
+    assert page.count('<span class="cost">—</span>') == 5  # no costs given
+    with Image.open(png) as im:
+        sheet = im.convert("RGB")
+    box = tile_boxes(5, thumb_size(640 / 360))[0].image
+    assert sheet.getpixel(((box[0] + box[2]) // 2, (box[1] + box[3]) // 2)) == COLOURS[0]
+
+
+def test_unreadable_keyframe_is_a_placeholder(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    plan = _make_run(run)
+    broken = run / "scenes" / plan.scenes[0].id / "keyframe.png"
+    broken.write_bytes(b"not a png")
+    png, html_path = storyboard_from_run(run)
+    page = html_path.read_text(encoding="utf-8")
+    assert len(re.findall(r"data:image/png;base64,", page)) == 3
+    assert page.count("no keyframe yet") == 2
+    with Image.open(png) as im:
+        sheet = im.convert("RGB")
+    x0, y0, _x1, _y1 = tile_boxes(5, thumb_size(640 / 360))[0].image
+    assert sheet.getpixel((x0 + 16, y0 + 16)) == PLACEHOLDER
+
+
+def test_portrait_keyframes_and_single_scene(tmp_path: Path) -> None:
+    """9:16 keyframes get portrait thumbnails; one scene still makes a whole sheet."""
+    plan = Plan(
+        title="One",
+        closing="Thanks",
+        scenes=[
+            Scene(
+                id="01-growth-1", goal=1, category="growth", affirmation="I grow",
+                image_prompt="a tree", motion_prompt="still", seconds=4,
+            )
+        ],
+    )
+    kf = tmp_path / "k.png"
+    Image.new("RGB", (360, 640), (10, 120, 200)).save(kf)
+    png, _html = write_storyboard(tmp_path, plan, keyframes={"01-growth-1": kf})
+    thumb = thumb_size(360 / 640)
+    assert thumb[1] > thumb[0]
+    with Image.open(png) as im:
+        sheet = im.convert("RGB")
+    assert sheet.size == sheet_size(1, thumb)
+    x0, y0, x1, y1 = tile_boxes(1, thumb)[0].image
+    assert sheet.getpixel(((x0 + x1) // 2, (y0 + y1) // 2)) == (10, 120, 200)
