@@ -36,6 +36,9 @@ ConfigOpt = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="Settings file (YAML). Default: ./config.yaml if present."),
 ]
+RunDirArg = Annotated[
+    Path, typer.Argument(help="A run directory (outputs/<title>).", show_default=False)
+]
 OutOpt = Annotated[
     Path | None,
     typer.Option("--out", "-o", help="Run directory. Default: <output_dir>/<slug of the title>."),
@@ -195,9 +198,7 @@ def plan(
 
 @app.command()
 def status(
-    run_dir: Annotated[
-        Path, typer.Argument(help="A run directory (outputs/<title>).", show_default=False)
-    ],
+    run_dir: RunDirArg,
     as_json: Annotated[bool, typer.Option("--json", help="Every step as JSON.")] = False,
 ) -> None:
     """Show each scene's steps in RUN_DIR: stage, status, attempts, errors."""
@@ -222,6 +223,50 @@ def status(
     out.print(table)
     movie = info.get("movie")
     out.print(f"movie: {movie['status'] if movie else 'not yet composed'}")
+
+
+@app.command()
+def storyboard(
+    run_dir: RunDirArg,
+) -> None:
+    """Write storyboard.png and storyboard.html for RUN_DIR: keyframes, affirmations, costs.
+
+    Open storyboard.html to review every scene (and play clips that exist) before paying
+    for video: `render --until keyframes`, look, edit plan.yaml, then `render`.
+    """
+    from mindmovie.storyboard import storyboard_from_run
+
+    try:
+        png, html = storyboard_from_run(run_dir)
+    except _user_errors() as e:
+        raise _fail(str(e)) from None
+    out.print(f"[bold green]storyboard:[/bold green] {png}\n            {html}")
+
+
+@app.command()
+def init(
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write goals.yaml (default: here).")
+    ] = Path("."),
+    guided: Annotated[
+        bool, typer.Option("--guided", help="Ask a few questions and write your answers.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing goals.yaml.")] = False,
+) -> None:
+    """Start a goals.yaml: a commented template, or (--guided) your answers to a few questions."""
+    from mindmovie.init_goals import guided as run_guided
+    from mindmovie.init_goals import write_template
+
+    try:
+        path = run_guided(out, directory) if guided else write_template(directory, force=force)
+    except FileExistsError as e:
+        raise _fail(str(e)) from None
+    except (EOFError, KeyboardInterrupt):
+        raise _fail("stopped before the last answer; nothing was written") from None
+    except _user_errors() as e:
+        raise _fail(str(e)) from None
+    out.print(f"[bold green]goals:[/bold green] {path}")
+    out.print(f"next: mindmovie render {path}")
 
 
 @app.callback(invoke_without_command=True)

@@ -515,9 +515,14 @@ class Pipeline:
                 self.reporter.step("scenes", scene_id, "failed", msg)
             elif outcome is not None:
                 clips[scene_id] = outcome
+        self._storyboard()
         if until == "keyframes":
             if res.failed:
                 raise RenderFailed(_failed_message(res.failed))
+            self.reporter.info(
+                f"keyframes ready for review: {self.run_dir / 'storyboard.html'}; "
+                "`render` again to continue"
+            )
             return res
         if res.failed and not skip_failed:
             raise RenderFailed(_failed_message(res.failed))
@@ -527,6 +532,15 @@ class Pipeline:
             return res
         res.movie = await asyncio.to_thread(self._compose, store, plan, clips, res)
         return res
+
+    def _storyboard(self) -> None:
+        """Refresh the contact sheet; a storyboard problem never fails a render."""
+        from mindmovie.storyboard import storyboard_from_run
+
+        try:
+            storyboard_from_run(self.run_dir)
+        except Exception as e:  # cosmetic output: report and go on
+            self.reporter.warn(f"storyboard not written: {e}")
 
 
 async def _gather_scenes(
