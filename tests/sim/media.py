@@ -50,7 +50,7 @@ def png(width: int, height: int, variant: int = 0) -> bytes:
         shade = xs * ys
         arr = np.stack([shade * r, shade * g, shade * b], axis=-1).astype(np.uint8)
         buf = io.BytesIO()
-        Image.fromarray(arr, "RGB").save(buf, format="PNG", compress_level=1)
+        Image.fromarray(arr).save(buf, format="PNG", compress_level=1)
         data = buf.getvalue()
         _png_cache[key] = data
         return data
@@ -92,19 +92,39 @@ def _encode(width: int, height: int, fps: int, duration: float, audio: bool) -> 
     with tempfile.TemporaryDirectory(prefix="simmp4-") as td:
         out = Path(td) / "out.mp4"
         cmd = [
-            _ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={fps}",
+            _ffmpeg(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={width}x{height}:rate={fps}",
         ]
         if audio:
             cmd += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
         cmd += [
-            "-t", f"{duration:g}", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "35",
-            "-pix_fmt", "yuv420p", "-r", str(fps),
+            "-t",
+            f"{duration:g}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "35",
+            "-pix_fmt",
+            "yuv420p",
+            "-r",
+            str(fps),
         ]
         if audio:
             cmd += ["-c:a", "aac", "-b:a", "48k", "-ac", "2"]
         cmd += ["-movflags", "+faststart", str(out)]
         proc = subprocess.run(cmd, capture_output=True, timeout=300)
         if proc.returncode != 0:
-            raise RuntimeError("sim: ffmpeg failed: " + proc.stderr.decode("utf-8", "replace")[-800:])
+            raise RuntimeError(
+                "sim: ffmpeg failed: " + proc.stderr.decode("utf-8", "replace")[-800:]
+            )
         return out.read_bytes()

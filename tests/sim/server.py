@@ -1,0 +1,1318 @@
+"""SimServer: a loopback HTTP server speaking BytePlus Ark, google-genai and Anthropic.
+
+Wire formats follow shared/reference/provider-wire.md. URL layout (all on one port):
+
+  Ark (Authorization: Bearer …)
+    POST   /api/v3/contents/generations/tasks          create → {"id"}
+    GET    /api/v3/contents/generations/tasks          list (page_num, page_size, filter.*)
+    GET    /api/v3/contents/generations/tasks/{id}     get
+    DELETE /api/v3/contents/generations/tasks/{id}     cancel (queued) / delete (finished)
+    POST   /api/v3/images/generations                  Seedream/SeedEdit
+  Google (x-goog-api-key; {v} is v1, v1beta or v1beta1; an optional
+          projects/{p}/locations/{l}/ and publishers/google/ prefix is accepted)
+    POST   /{v}/models/{m}:predictLongRunning          Veo create → {"name"}
+    GET    /{v}/{operation name}                       Developer poll
+    POST   /{v}/…/models/{m}:fetchPredictOperation     Vertex poll (inline video bytes)
+    GET    /{v}/files/{id}:download?alt=media          Developer video download
+    POST   /{v}/…/models/{m}:generateContent           image output (inlineData PNG)
+    POST   /{v}/…/models/{m}:predict                   Imagen
+  Anthropic (x-api-key or Authorization: Bearer)
+    POST   /v1/messages
+  Simulator
+    GET    /_sim/files/{id}[.mp4|.png]                 Ark video/image/last-frame URLs
+    GET    /_sim/stats · GET /_sim/requests · GET|POST|DELETE /_sim/faults
+    POST   /_sim/reset · POST /_sim/config · POST /_sim/planner
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import io
+import itertools
+import json
+import os
+import re
+import secrets
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.sim import media, models, planner
+from tests.sim.state import (
+    ALL_KINDS,
+    COUNTER_KEYS,
+    DOWNLOAD_KINDS,
+    JOB_KINDS,
+    PLANNER_KINDS,
+    REQUEST_KINDS,
+    Fault,
+    FileEntry,
+    Job,
+)
+
+Json = dict[str, Any]
+PlannerSpec = Json | Callable[[Json], Any] | None
+
+_REDACT = {"authorization", "x-api-key", "x-goog-api-key", "api-key"}
+_GOOGLE_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "NOT_IMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+_ARK_TYPE = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    503: "ServiceUnavailable",
+}
+_ARK_CODE = {
+    400: "InvalidParameter",
+    401: "AuthenticationError",
+    403: "AccessDenied",
+    404: "ResourceNotFound",
+    409: "Conflict",
+    429: "RateLimitExceeded.EndpointRPMExceeded",
+    500: "InternalServiceError",
+    503: "ServiceUnavailable",
+}
+_ANTHROPIC_TYPE = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "api_error",
+    529: "overloaded_error",
+}
+_GOOGLE_RE = re.compile(
+    r"^/(?P<ver>v1|v1beta|v1beta1)/(?:projects/[^/]+/locations/[^/]+/)?"
+    r"(?:publishers/google/)?models/(?P<model>[^/:]+):(?P<verb>\w+)$"
+)
+_GOOGLE_OP_RE = re.compile(r"^/(?:v1|v1beta|v1beta1)/(?P<name>.+/operations/(?P<id>[^/:]+))$")
+_GOOGLE_FILE_RE = re.compile(r"^/(?:v1|v1beta|v1beta1)/files/(?P<id>[a-z0-9]+):download$")
+_ARK_TASK_RE = re.compile(r"^/api/v3/contents/generations/tasks/(?P<id>[^/]+)$")
+_SIM_FILE_RE = re.compile(r"^/_sim/files/(?P<id>[a-z0-9]+)(?:\.\w+)?$")
+_MODEL_IN_PATH = re.compile(r"models/([^/:]+)")
+_VERTEX_TYPE = "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
+_MLDEV_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse"
+_ARK_REJECT_MSG = "The request failed because the output video may contain sensitive information."
+_RAI_MSG = "Unable to generate videos because the output could violate our policies (RAI filtered)."
+
+
+class SimError(Exception):
+    """An HTTP error answer, rendered in the shape of the API that was called."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | int | None = None,
+        param: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.param = param
+        self.retry_after = retry_after
+
+
+class _Drop(Exception):
+    """Close the connection without an answer."""
+
+
+def _nonnull(d: Any) -> Json:
+    """The dict without its null values (the Ark SDK sends every unset field as null)."""
+    return {k: v for k, v in d.items() if v is not None} if isinstance(d, dict) else {}
+
+
+def _api_of(path: str) -> str:
+    if path.startswith("/api/v3"):
+        return "ark"
+    if path.startswith("/v1/messages"):
+        return "anthropic"
+    if path.startswith("/_sim/"):
+        return "sim"
+    return "google"
+
+
+class SimServer:
+    """The simulator. Use as a context manager, or start()/stop().
+
+    job_seconds: how long every job stays queued/running (wall clock since creation).
+    media_scale: pixel sizes of the returned media are multiplied by this (billing still
+        uses the real sizes); default from $MINDMOVIE_SIM_MEDIA_SCALE, else 1.0.
+    min_polls: a job also needs this many polls before it finishes (0: time only).
+    planner: the tool input the fake LLM returns: a dict (canned), a callable(body) ->
+        dict, or None for a schema-generated object.
+    require_auth: answer 401 when the provider's key header is missing or empty.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        job_seconds: float = 0.0,
+        media_scale: float | None = None,
+        min_polls: int = 0,
+        planner: PlannerSpec = None,
+        require_auth: bool = True,
+        verbose: bool = False,
+    ) -> None:
+        if media_scale is None:
+            media_scale = float(os.environ.get("MINDMOVIE_SIM_MEDIA_SCALE", "1.0"))
+        self.host = host
+        self._want_port = port
+        self._defaults = (job_seconds, media_scale, min_polls, planner)
+        self.job_seconds = job_seconds
+        self.media_scale = media_scale
+        self.min_polls = min_polls
+        self.planner: PlannerSpec = planner
+        self.require_auth = require_auth
+        self.verbose = verbose
+        self._lock = threading.RLock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ids = itertools.count(1)
+        self._clear()
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> SimServer:
+        """Bind and serve in a daemon thread."""
+        handler = type("SimHandler", (_Handler,), {"sim": self})
+        self._httpd = _HTTPServer((self.host, self._want_port), handler)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"sim-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (standalone mode)."""
+        handler = type("SimHandler", (_Handler,), {"sim": self})
+        self._httpd = _HTTPServer((self.host, self._want_port), handler)
+        try:
+            self._httpd.serve_forever(poll_interval=0.2)
+        finally:
+            self._httpd.server_close()
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        assert self._httpd is not None, "sim not started"
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """http://127.0.0.1:PORT (Anthropic and google-genai base_url)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ark_base_url(self) -> str:
+        """The Ark SDK's base_url: {base_url}/api/v3."""
+        return f"{self.base_url}/api/v3"
+
+    # ------------------------------------------------------------------ python API
+    def add_fault(
+        self,
+        kind: str,
+        *,
+        path: str | None = None,
+        model: str | None = None,
+        method: str | None = None,
+        count: int | None = 1,
+        status: int | None = None,
+        retry_after: float | None = None,
+        code: str | int | None = None,
+        message: str | None = None,
+        param: str | None = None,
+        seconds: float | None = None,
+        length: int | None = None,
+        field: str | None = None,
+    ) -> Fault:
+        """Inject a fault (see `Fault` for kinds and matching). Returns it (see .fired)."""
+        if kind not in ALL_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(ALL_KINDS)}")
+        with self._lock:
+            f = Fault(
+                kind=kind,
+                path=path,
+                model=model,
+                method=method,
+                count=count,
+                status=status,
+                retry_after=retry_after,
+                code=code,
+                message=message,
+                param=param,
+                seconds=seconds,
+                length=length,
+                field=field,
+                id=next(self._ids),
+            )
+            self._faults.append(f)
+            return f
+
+    def clear_faults(self) -> None:
+        """Remove every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def faults(self) -> list[Fault]:
+        """The faults, fired or not."""
+        with self._lock:
+            return list(self._faults)
+
+    def set_planner(self, responder: PlannerSpec) -> None:
+        """Set the fake LLM's tool input: dict, callable(body) -> dict, or None (generated)."""
+        self.planner = responder
+
+    def reset(self) -> None:
+        """Clear counters, records, faults, jobs and files; restore constructor settings."""
+        with self._lock:
+            self.job_seconds, self.media_scale, self.min_polls, self.planner = self._defaults
+            self._clear()
+
+    def stats(self) -> Json:
+        """Counters: {"models": {model: {...}}, "totals": {...}, "in_flight", ...}."""
+        with self._lock:
+            now = time.monotonic()
+            per: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(COUNTER_KEYS, 0))
+            for m, c in self._counters.items():
+                per[m].update(c)
+            in_flight = 0
+            for job in self._jobs.values():
+                c = per[job.model]
+                st = job.status(now)
+                if job.deleted:
+                    c["jobs_deleted"] += 1
+                key = {
+                    "succeeded": "jobs_succeeded",
+                    "cancelled": "jobs_cancelled",
+                    "expired": "jobs_expired",
+                }.get(st)
+                if st == "failed":
+                    key = "jobs_rejected" if job.outcome == "reject" else "jobs_failed"
+                if key:
+                    c[key] += 1
+                if st == "succeeded":
+                    if job.api == "ark":
+                        c["completion_tokens"] += models.seedance_tokens(
+                            job.width, job.height, job.fps, job.duration
+                        )
+                    else:
+                        c["video_seconds"] += job.duration * job.samples
+                if job.created <= now < job.finish_at():
+                    in_flight += 1
+            totals = dict.fromkeys(COUNTER_KEYS, 0.0)
+            for c in per.values():
+                for k in COUNTER_KEYS:
+                    totals[k] += c[k]
+            totals["in_flight_max"] = self._in_flight_max
+            out_models = {m: {k: _num(v) for k, v in c.items()} for m, c in sorted(per.items())}
+            return {
+                "models": out_models,
+                "totals": {k: _num(v) for k, v in totals.items()},
+                "in_flight": in_flight,
+                "in_flight_max": self._in_flight_max,
+                "requests": len(self._records),
+                "faults_fired": sum(f.fired for f in self._faults),
+            }
+
+    def requests(self, *, path: str | None = None, method: str | None = None) -> list[Json]:
+        """Recorded requests (auth header values redacted), optionally filtered."""
+        with self._lock:
+            out = [copy.deepcopy(r) for r in self._records]
+        if path:
+            out = [r for r in out if path in r["path"]]
+        if method:
+            out = [r for r in out if r["method"] == method.upper()]
+        return out
+
+    def jobs(self) -> list[Job]:
+        """Every job created since the last reset (deleted ones too)."""
+        with self._lock:
+            return list(self._jobs.values())
+
+    # ------------------------------------------------------------------ internals
+    def _clear(self) -> None:
+        self._faults: list[Fault] = []
+        self._records: list[Json] = []
+        self._jobs: dict[str, Job] = {}
+        self._files: dict[str, FileEntry] = {}
+        self._counters: dict[str, dict[str, float]] = defaultdict(
+            lambda: dict.fromkeys(COUNTER_KEYS, 0)
+        )
+        self._in_flight_max = 0
+
+    def _count(self, model: str, key: str, n: float = 1) -> None:
+        with self._lock:
+            self._counters[model][key] += n
+
+    def _new_id(self, n: int = 12) -> str:
+        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+        return "".join(secrets.choice(alphabet) for _ in range(n))
+
+    def _take(
+        self, kinds: frozenset[str], method: str, path: str, model: str | None
+    ) -> list[Fault]:
+        """Fire the first matching fault of each kind in `kinds`."""
+        fired: list[Fault] = []
+        with self._lock:
+            seen: set[str] = set()
+            for f in self._faults:
+                if f.kind in kinds and f.kind not in seen and f.matches(method, path, model):
+                    f.fired += 1
+                    seen.add(f.kind)
+                    fired.append(f)
+        return fired
+
+    def _model_for(self, path: str, body: Any) -> str | None:
+        if isinstance(body, dict) and isinstance(body.get("model"), str):
+            return str(body["model"])
+        with self._lock:
+            for rx in (_ARK_TASK_RE, _GOOGLE_FILE_RE, _SIM_FILE_RE):
+                m = rx.match(path)
+                if m:
+                    key = m["id"]
+                    if key in self._jobs:
+                        return self._jobs[key].model
+                    if key in self._files:
+                        return self._files[key].model
+        m2 = _MODEL_IN_PATH.search(path)
+        return m2[1] if m2 else None
+
+    def _add_job(self, job: Job) -> None:
+        """Register a job and update the in-flight maxima (exact: max overlap is at a start)."""
+        with self._lock:
+            self._jobs[job.id] = job
+            now = job.created
+            active = [
+                j for j in self._jobs.values() if j.created <= now < j.finish_at() or j is job
+            ]
+            self._in_flight_max = max(self._in_flight_max, len(active))
+            same = sum(1 for j in active if j.model == job.model)
+            c = self._counters[job.model]
+            c["in_flight_max"] = max(c["in_flight_max"], same)
+            c["jobs_created"] += 1
+
+    def _job_faults(self, job: Job, faults: list[Fault]) -> None:
+        for f in faults:
+            if f.kind == "slow":
+                job.latency = float(f.seconds if f.seconds is not None else 5.0)
+            elif f.kind == "stuck":
+                job.stuck = True
+            elif f.kind in ("fail", "reject"):
+                job.outcome = f.kind
+                job.error_code = f.code
+                job.error_message = f.message
+
+    def _media_size(self, w: int, h: int) -> tuple[int, int]:
+        return media.scaled(w, h, self.media_scale)
+
+
+def _num(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else round(float(v), 6)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up (e.g. on a dropped or truncated answer) are not errors."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One request: record, auth, faults, route, answer."""
+
+    sim: SimServer
+    protocol_version = "HTTP/1.1"
+    server_version = "mindmovie-sim/1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.sim.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    # ------------------------------------------------------------------ plumbing
+    def _handle(self, method: str) -> None:
+        sim = self.sim
+        split = urlsplit(self.path)
+        path, query = split.path, parse_qs(split.query)
+        full = self.path
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body: Any = None
+        bad_json = False
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body, bad_json = f"<{len(raw)} bytes>", True
+        api = _api_of(path)
+        self._api = api
+        self._status_sent = 0
+        if api == "sim" and not _SIM_FILE_RE.match(path):
+            self._control(method, path, body)
+            return
+        rec: Json = {
+            "time": time.time(),
+            "method": method,
+            "path": full,
+            "headers": {
+                k: ("<redacted>" if k.lower() in _REDACT and v else v)
+                for k, v in self.headers.items()
+            },
+            "body": body,
+            "status": None,
+        }
+        with sim._lock:
+            sim._records.append(rec)
+        try:
+            if bad_json:
+                raise SimError(400, "request body is not valid JSON")
+            self._auth(api, query)
+            model = sim._model_for(path, body)
+            for f in sim._take(REQUEST_KINDS, method, full, model):
+                if f.kind == "drop":
+                    raise _Drop()
+                if f.kind == "delay":
+                    time.sleep(float(f.seconds or 1.0))
+                if f.kind == "http":
+                    raise SimError(
+                        int(f.status or 500),
+                        f.message or f"simulated {f.status or 500}",
+                        code=f.code,
+                        param=f.param,
+                        retry_after=f.retry_after,
+                    )
+            self._route(method, path, query, body, model)
+        except _Drop:
+            self.close_connection = True
+            rec["status"] = "dropped"
+            return
+        except SimError as e:
+            self._error(e)
+        except Exception as e:  # a bug in the sim: answer 500 with the reason
+            self._error(SimError(500, f"sim internal error: {type(e).__name__}: {e}"))
+        rec["status"] = self._status_sent
+
+    def _auth(self, api: str, query: dict[str, list[str]]) -> None:
+        if not self.sim.require_auth or api == "sim":
+            return
+        bearer = self.headers.get("Authorization", "")
+        has_bearer = bearer.lower().startswith("bearer ") and bool(bearer[7:].strip())
+        if api == "ark":
+            if not has_bearer:
+                raise SimError(
+                    401,
+                    "The API key or AK/SK in the request is missing or invalid.",
+                    code="AuthenticationError",
+                )
+        elif api == "anthropic":
+            if not (has_bearer or self.headers.get("x-api-key", "").strip()):
+                raise SimError(401, "invalid x-api-key")
+        elif not (self.headers.get("x-goog-api-key", "").strip() or query.get("key") or has_bearer):
+            raise SimError(401, "API key not valid. Please pass a valid API key.")
+
+    def _send(
+        self,
+        status: int,
+        data: bytes,
+        ctype: str,
+        headers: dict[str, str] | None = None,
+        *,
+        send_bytes: int | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self._status_sent = status
+        if send_bytes is None:
+            self.wfile.write(data)
+            return
+        self.wfile.write(data[:send_bytes])
+        self.wfile.flush()
+        self.close_connection = True  # the server closes the socket: a short body
+
+    def _json(self, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(obj).encode(), "application/json", headers)
+
+    def _error(self, e: SimError) -> None:
+        headers: dict[str, str] = {}
+        if e.retry_after is not None:
+            ra = e.retry_after
+            headers["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
+        api = self._api
+        if api == "anthropic":
+            rid = "req_sim" + self.sim._new_id(16)
+            headers["request-id"] = rid
+            etype = str(e.code) if e.code else _ANTHROPIC_TYPE.get(e.status, "api_error")
+            obj: Json = {
+                "type": "error",
+                "error": {"type": etype, "message": e.message},
+                "request_id": rid,
+            }
+        elif api == "google":
+            obj = {
+                "error": {
+                    "code": e.status,
+                    "message": e.message,
+                    "status": str(e.code) if e.code else _GOOGLE_STATUS.get(e.status, "UNKNOWN"),
+                }
+            }
+        else:
+            obj = {
+                "error": {
+                    "code": str(e.code)
+                    if e.code
+                    else _ARK_CODE.get(e.status, "InternalServiceError"),
+                    "message": f"{e.message} Request id: sim{self.sim._new_id(8)}",
+                    "param": e.param or "",
+                    "type": _ARK_TYPE.get(e.status, "Error"),
+                }
+            }
+        self._json(obj, e.status, headers)
+
+    def _host_url(self) -> str:
+        return f"http://{self.headers.get('Host') or f'{self.sim.host}:{self.sim.port}'}"
+
+    # ------------------------------------------------------------------ control plane
+    def _control(self, method: str, path: str, body: Any) -> None:
+        sim = self.sim
+        if path == "/_sim/stats" and method == "GET":
+            self._json(sim.stats())
+        elif path == "/_sim/requests" and method == "GET":
+            self._json(sim.requests())
+        elif path == "/_sim/faults" and method == "GET":
+            self._json([f.to_dict() for f in sim.faults()])
+        elif path == "/_sim/faults" and method == "DELETE":
+            sim.clear_faults()
+            self._json({})
+        elif path == "/_sim/faults" and method == "POST":
+            items = body if isinstance(body, list) else [body]
+            try:
+                made = [
+                    sim.add_fault(**{k: v for k, v in dict(i).items() if k not in ("id", "fired")})
+                    for i in items
+                ]
+            except (TypeError, ValueError) as e:
+                self._json({"error": str(e)}, 400)
+                return
+            self._json({"faults": [f.to_dict() for f in made]})
+        elif path == "/_sim/reset" and method == "POST":
+            sim.reset()
+            self._json({})
+        elif path == "/_sim/config" and method == "POST" and isinstance(body, dict):
+            for key in ("job_seconds", "media_scale", "min_polls"):
+                if key in body:
+                    setattr(sim, key, type(getattr(sim, key))(body[key]))
+            self._json({k: getattr(sim, k) for k in ("job_seconds", "media_scale", "min_polls")})
+        elif path == "/_sim/planner" and method == "POST" and isinstance(body, dict):
+            sim.set_planner(body.get("input"))
+            self._json({})
+        else:
+            self._json({"error": f"no sim endpoint {method} {path}"}, 404)
+
+    # ------------------------------------------------------------------ routing
+    def _route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any, model: str | None
+    ) -> None:
+        b = body if isinstance(body, dict) else {}
+        if path == "/api/v3/contents/generations/tasks":
+            if method == "POST":
+                return self._ark_create(b)
+            if method == "GET":
+                return self._ark_list(query)
+        if m := _ARK_TASK_RE.match(path):
+            if method == "GET":
+                return self._ark_get(m["id"])
+            if method == "DELETE":
+                return self._ark_delete(m["id"])
+        if path == "/api/v3/images/generations" and method == "POST":
+            return self._ark_images(b)
+        if path == "/v1/messages" and method == "POST":
+            return self._messages(b)
+        if (m := _SIM_FILE_RE.match(path)) and method == "GET":
+            return self._download(m["id"])
+        if (m := _GOOGLE_FILE_RE.match(path)) and method == "GET":
+            return self._download(m["id"])
+        if (m := _GOOGLE_RE.match(path)) and method == "POST":
+            verb = m["verb"]
+            vertex = m["ver"] == "v1beta1" or "/publishers/" in path
+            if verb == "predictLongRunning":
+                return self._veo_create(m["model"], b, vertex=vertex)
+            if verb == "fetchPredictOperation":
+                name = str(b.get("operationName", ""))
+                return self._google_op(name.rsplit("/", 1)[-1], vertex=True)
+            if verb == "generateContent":
+                return self._generate_content(m["model"], b)
+            if verb == "predict":
+                return self._imagen(m["model"], b)
+        if (m := _GOOGLE_OP_RE.match(path)) and method == "GET":
+            return self._google_op(m["id"], vertex=False)
+        raise SimError(404, f"sim: no route for {method} {path}")
+
+    # ------------------------------------------------------------------ Ark
+    def _ark_create(self, body: Json) -> None:
+        sim = self.sim
+        p = _nonnull(body)
+        model = p.get("model")
+        if not isinstance(model, str) or not model:
+            raise SimError(
+                400, "The parameter `model` is missing.", code="MissingParameter", param="model"
+            )
+        content = p.get("content")
+        if not isinstance(content, list) or not content:
+            raise SimError(
+                400, "The parameter `content` is missing.", code="MissingParameter", param="content"
+            )
+        text = " ".join(
+            str(c.get("text", ""))
+            for c in content
+            if isinstance(c, dict) and c.get("type") == "text"
+        )
+        flags = models.inline_flags(text)
+        first_frame = next(
+            (
+                c
+                for c in content
+                if isinstance(c, dict)
+                and c.get("type") == "image_url"
+                and c.get("role", "first_frame") == "first_frame"
+            ),
+            None,
+        )
+        resolution = str(
+            p.get("resolution")
+            or flags.get("resolution")
+            or models.seedance_default_resolution(model)
+        ).lower()
+        ratio = str(p.get("ratio") or flags.get("ratio") or ("adaptive" if first_frame else "16:9"))
+        try:
+            if "frames" in p:
+                duration = float(p["frames"]) / models.FPS
+            else:
+                duration = float(p.get("duration") or flags.get("duration") or 5)
+        except (TypeError, ValueError) as e:
+            raise SimError(
+                400,
+                "The parameter `duration` specified in the request is not valid.",
+                param="duration",
+            ) from e
+        if resolution not in models.SEEDANCE_10:
+            raise SimError(
+                400,
+                "The parameter `resolution` specified in the request is not valid.",
+                param="resolution",
+            )
+        if ratio != "adaptive" and ratio not in models.SEEDANCE_RATIOS:
+            raise SimError(
+                400, "The parameter `ratio` specified in the request is not valid.", param="ratio"
+            )
+        if "frames" not in p and (
+            not duration.is_integer() or int(duration) not in models.SEEDANCE_DURATIONS
+        ):
+            raise SimError(
+                400,
+                "The parameter `duration` specified in the request is not valid.",
+                param="duration",
+            )
+        if ratio == "adaptive":
+            ratio = _adaptive_ratio(first_frame)
+        width, height = models.seedance_size(model, resolution, ratio)
+        is15 = models.is_seedance_15(model)
+        audio = bool(p.get("generate_audio", True)) and is15
+        seed = p.get("seed", flags.get("seed"))
+        seed = int(seed) if seed is not None and int(seed) >= 0 else secrets.randbelow(2**31)
+        now = time.monotonic()
+        jid = f"cgt-{time.strftime('%Y%m%d%H%M%S')}-{sim._new_id(5)}"
+        job = Job(
+            id=jid,
+            api="ark",
+            model=model,
+            name=jid,
+            created=now,
+            created_wall=int(time.time()),
+            latency=sim.job_seconds,
+            width=width,
+            height=height,
+            fps=models.FPS,
+            duration=duration,
+            audio=audio,
+            media_size=sim._media_size(width, height),
+            min_polls=sim.min_polls,
+            expires_after=float(p["execution_expires_after"])
+            if "execution_expires_after" in p
+            else None,
+            info={
+                "seed": seed,
+                "resolution": resolution,
+                "ratio": ratio,
+                "duration": int(duration) if duration.is_integer() else duration,
+                "service_tier": p.get("service_tier", "default"),
+                "execution_expires_after": p.get("execution_expires_after", 172800),
+                "generate_audio": audio,
+                "draft": bool(p.get("draft", False)),
+            },
+        )
+        fid = sim._new_id()
+        job.file_ids.append(fid)
+        self._register_video(fid, job)
+        if p.get("return_last_frame"):
+            lid = sim._new_id()
+            job.last_frame_id = lid
+            mw, mh = job.media_size
+            sim._files[lid] = FileEntry(model, "image/png", lambda: media.png(mw, mh, 1))
+        sim._job_faults(job, sim._take(JOB_KINDS, "POST", self.path, model))
+        sim._add_job(job)
+        self._json({"id": jid})
+
+    def _register_video(self, fid: str, job: Job) -> None:
+        mw, mh = job.media_size
+
+        def make() -> bytes:
+            return media.mp4(mw, mh, job.fps, job.duration, job.audio)
+
+        with self.sim._lock:
+            self.sim._files[fid] = FileEntry(job.model, "video/mp4", make)
+
+    def _ark_job(self, jid: str) -> Job:
+        with self.sim._lock:
+            job = self.sim._jobs.get(jid)
+        if job is None or job.deleted or job.api != "ark":
+            raise SimError(404, "The specified task is not found.", code="ResourceNotFound")
+        return job
+
+    def _ark_task(self, job: Job, now: float) -> Json:
+        st = job.status(now)
+        d: Json = {
+            "id": job.id,
+            "model": job.model,
+            "status": st,
+            "created_at": job.created_wall,
+            "updated_at": job.created_wall + int(max(0.0, min(now, job.finish_at()) - job.created)),
+            **job.info,
+            "framespersecond": job.fps,
+        }
+        host = self._host_url()
+        if st == "succeeded":
+            content: Json = {"video_url": f"{host}/_sim/files/{job.file_ids[0]}.mp4"}
+            if job.last_frame_id:
+                content["last_frame_url"] = f"{host}/_sim/files/{job.last_frame_id}.png"
+            d["content"] = content
+            tokens = models.seedance_tokens(job.width, job.height, job.fps, job.duration)
+            d["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
+        elif st == "failed":
+            if job.outcome == "reject":
+                code = job.error_code or "OutputVideoSensitiveContentDetected"
+                msg = job.error_message or _ARK_REJECT_MSG
+            else:
+                code = job.error_code or "InternalServiceError"
+                msg = job.error_message or "The task failed (simulated)."
+            d["error"] = {"code": str(code), "message": msg}
+        elif st == "expired":
+            d["error"] = {"code": "TaskExpired", "message": "The task expired before it finished."}
+        return d
+
+    def _ark_get(self, jid: str) -> None:
+        job = self._ark_job(jid)
+        with self.sim._lock:
+            job.polls += 1
+            self.sim._counters[job.model]["polls"] += 1
+        self._json(self._ark_task(job, time.monotonic()))
+
+    def _ark_list(self, query: dict[str, list[str]]) -> None:
+        def one(key: str) -> str | None:
+            v = query.get(key)
+            return v[0] if v else None
+
+        try:
+            page_num = max(1, int(one("page_num") or 1))
+            page_size = max(1, min(500, int(one("page_size") or 10)))
+        except ValueError as e:
+            raise SimError(400, "page_num/page_size must be integers", param="page_num") from e
+        now = time.monotonic()
+        with self.sim._lock:
+            jobs = [j for j in self.sim._jobs.values() if j.api == "ark" and not j.deleted]
+        status, model, tier = one("filter.status"), one("filter.model"), one("filter.service_tier")
+        ids = set(query.get("filter.task_ids", []))
+        items = []
+        for j in sorted(jobs, key=lambda j: j.created, reverse=True):
+            t = self._ark_task(j, now)
+            if status and t["status"] != status:
+                continue
+            if model and j.model != model:
+                continue
+            if tier and t.get("service_tier") != tier:
+                continue
+            if ids and j.id not in ids:
+                continue
+            items.append(t)
+        start = (page_num - 1) * page_size
+        self._json({"total": len(items), "items": items[start : start + page_size]})
+
+    def _ark_delete(self, jid: str) -> None:
+        job = self._ark_job(jid)
+        now = time.monotonic()
+        with self.sim._lock:
+            st = job.status(now)
+            if st == "queued":
+                job.cancelled_at = now
+            elif st == "running":
+                raise SimError(
+                    409,
+                    "The task is running and cannot be cancelled or deleted.",
+                    code="InvalidAction.TaskRunning",
+                )
+            else:
+                job.deleted = True
+        self._json({})
+
+    def _ark_images(self, body: Json) -> None:
+        sim = self.sim
+        p = _nonnull(body)
+        model = p.get("model")
+        if not isinstance(model, str) or not model:
+            raise SimError(
+                400, "The parameter `model` is missing.", code="MissingParameter", param="model"
+            )
+        prompt = p.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise SimError(
+                400, "The parameter `prompt` is missing.", code="MissingParameter", param="prompt"
+            )
+        size = models.seedream_size(p.get("size"))
+        if size is None or min(size) < 64 or size[0] * size[1] > 4096 * 4096:
+            raise SimError(
+                400, "The parameter `size` specified in the request is not valid.", param="size"
+            )
+        fmt = p.get("response_format", "url")
+        if fmt not in ("url", "b64_json"):
+            raise SimError(
+                400,
+                "The parameter `response_format` specified in the request is not valid.",
+                param="response_format",
+            )
+        for f in sim._take(frozenset({"reject"}), "POST", self.path, model):
+            raise SimError(
+                400,
+                f.message
+                or "The request failed because the output image may contain sensitive information.",
+                code=f.code or "OutputImageSensitiveContentDetected",
+            )
+        n = 1
+        if p.get("sequential_image_generation") == "auto":
+            n = max(
+                1,
+                min(
+                    15,
+                    int(
+                        _nonnull(p.get("sequential_image_generation_options")).get("max_images", 1)
+                    ),
+                ),
+            )
+        w, h = size
+        mw, mh = sim._media_size(w, h)
+        variant = int(p.get("seed", 0) or 0)
+        host = self._host_url()
+        data = []
+        for i in range(n):
+            item: Json = {"size": f"{w}x{h}"}
+            if fmt == "b64_json":
+                item["b64_json"] = base64.b64encode(media.png(mw, mh, variant + i)).decode()
+            else:
+                fid = sim._new_id()
+                v = variant + i
+                with sim._lock:
+                    sim._files[fid] = FileEntry(
+                        model, "image/png", functools.partial(media.png, mw, mh, v)
+                    )
+                item["url"] = f"{host}/_sim/files/{fid}.png"
+            data.append(item)
+        sim._count(model, "images", n)
+        tokens = n * models.image_tokens(w, h)
+        self._json(
+            {
+                "model": model,
+                "created": int(time.time()),
+                "data": data,
+                "usage": {"generated_images": n, "output_tokens": tokens, "total_tokens": tokens},
+            }
+        )
+
+    # ------------------------------------------------------------------ downloads
+    def _download(self, fid: str) -> None:
+        sim = self.sim
+        with sim._lock:
+            entry = sim._files.get(fid)
+        if entry is None:
+            raise SimError(404, "The requested file does not exist.", code="ResourceNotFound")
+        data = entry.make()
+        sim._count(entry.model, "downloads")
+        cut = None
+        for f in sim._take(DOWNLOAD_KINDS, "GET", self.path, entry.model):
+            cut = int(f.length) if f.length is not None else len(data) // 2
+        self._send(200, data, entry.mime, send_bytes=cut)
+
+    # ------------------------------------------------------------------ Google
+    def _veo_create(self, model: str, body: Json, *, vertex: bool) -> None:
+        sim = self.sim
+        inst = (body.get("instances") or [{}])[0]
+        params = _nonnull(body.get("parameters"))
+        if not isinstance(inst, dict) or not (inst.get("prompt") or inst.get("image")):
+            raise SimError(400, "A prompt or an image is required.")
+        dur = params.get("durationSeconds", 8)
+        if (
+            not isinstance(dur, int | float)
+            or int(dur) != dur
+            or int(dur) not in models.VEO_DURATIONS
+        ):
+            raise SimError(400, f"durationSeconds must be between 4 and 8, got {dur}.")
+        ratio = params.get("aspectRatio", "16:9")
+        res = str(params.get("resolution", "720p")).lower()
+        if res not in models.VEO or ratio not in models.VEO[res]:
+            raise SimError(400, f"Unsupported resolution/aspectRatio {res}/{ratio}.")
+        samples = int(params.get("sampleCount", 1))
+        if not 1 <= samples <= 4:
+            raise SimError(400, "sampleCount must be between 1 and 4.")
+        width, height = models.VEO[res][ratio]
+        audio = bool(params.get("generateAudio", model.startswith("veo-3")))
+        oid = sim._new_id()
+        name = (
+            f"projects/sim-project/locations/us-central1/publishers/google/models/{model}/operations/{oid}"
+            if vertex
+            else f"models/{model}/operations/{oid}"
+        )
+        job = Job(
+            id=oid,
+            api="vertex" if vertex else "veo",
+            model=model,
+            name=name,
+            created=time.monotonic(),
+            created_wall=int(time.time()),
+            latency=sim.job_seconds,
+            width=width,
+            height=height,
+            fps=models.FPS,
+            duration=float(dur),
+            audio=audio,
+            media_size=sim._media_size(width, height),
+            samples=samples,
+            min_polls=sim.min_polls,
+        )
+        for _ in range(samples):
+            fid = sim._new_id()
+            job.file_ids.append(fid)
+            self._register_video(fid, job)
+        sim._job_faults(job, sim._take(JOB_KINDS, "POST", self.path, model))
+        sim._add_job(job)
+        self._json({"name": name})
+
+    def _google_op(self, oid: str, *, vertex: bool) -> None:
+        sim = self.sim
+        with sim._lock:
+            job = sim._jobs.get(oid)
+            if job is None or job.api == "ark":
+                raise SimError(404, f"Operation {oid} not found.")
+            job.polls += 1
+            sim._counters[job.model]["polls"] += 1
+        st = job.status()
+        out: Json = {"name": job.name}
+        if st in ("queued", "running"):
+            out["metadata"] = {}
+            return self._json(out)
+        out["done"] = True
+        if st == "cancelled":
+            out["error"] = {"code": 1, "message": "Operation cancelled."}
+        elif st == "expired":
+            out["error"] = {"code": 4, "message": "Operation deadline exceeded."}
+        elif st == "failed" and job.outcome == "fail":
+            code = job.error_code if isinstance(job.error_code, int) else 13
+            msg = job.error_message or (
+                f"Video generation failed: {job.error_code}"
+                if job.error_code
+                else "Video generation failed (simulated)."
+            )
+            out["error"] = {"code": code, "message": msg}
+        elif st == "failed":  # content filter
+            reason = job.error_message or _RAI_MSG
+            rai = {"raiMediaFilteredCount": job.samples, "raiMediaFilteredReasons": [reason]}
+            if job.api == "vertex":
+                out["response"] = {
+                    "@type": _VERTEX_TYPE,
+                    **rai,
+                }
+            else:
+                out["response"] = {
+                    "@type": _MLDEV_TYPE,
+                    "generateVideoResponse": rai,
+                }
+        elif job.api == "vertex" and vertex:
+            videos = []
+            for fid in job.file_ids:
+                data = sim._files[fid].make()
+                videos.append(
+                    {"bytesBase64Encoded": base64.b64encode(data).decode(), "mimeType": "video/mp4"}
+                )
+                sim._count(job.model, "downloads")
+            out["response"] = {
+                "@type": _VERTEX_TYPE,
+                "raiMediaFilteredCount": 0,
+                "videos": videos,
+            }
+        else:
+            samples = [
+                {"video": {"uri": f"https://sim.invalid/v1beta/files/{fid}:download?alt=media"}}
+                for fid in job.file_ids
+            ]
+            out["response"] = {
+                "@type": _MLDEV_TYPE,
+                "generateVideoResponse": {"generatedSamples": samples},
+            }
+        self._json(out)
+
+    def _generate_content(self, model: str, body: Json) -> None:
+        sim = self.sim
+        contents = body.get("contents")
+        if not isinstance(contents, list) or not contents:
+            raise SimError(400, "contents is not specified")
+        cfg = _nonnull(body.get("generationConfig"))
+        modalities = [str(m).upper() for m in cfg.get("responseModalities") or []]
+        want_image = "IMAGE" in modalities or (not modalities and "image" in model)
+        prompt_tokens = max(1, len(json.dumps(contents)) // 4)
+        usage: Json = {"promptTokenCount": prompt_tokens}
+        if want_image and sim._take(frozenset({"reject"}), "POST", self.path, model):
+            usage.update(candidatesTokenCount=0, totalTokenCount=prompt_tokens)
+            sim._count(model, "input_tokens", prompt_tokens)
+            return self._json(
+                {
+                    "candidates": [
+                        {
+                            "finishReason": "IMAGE_SAFETY",
+                            "index": 0,
+                            "content": {"role": "model", "parts": []},
+                        }
+                    ],
+                    "usageMetadata": usage,
+                    "modelVersion": model,
+                }
+            )
+        parts: list[Json] = []
+        out_tokens = 8
+        if want_image:
+            icfg = _nonnull(cfg.get("imageConfig"))
+            ratio = icfg.get("aspectRatio", "1:1")
+            if ratio not in models.GEMINI_IMAGE:
+                raise SimError(400, f"Unsupported aspect ratio: {ratio}")
+            mult = {"1K": 1, "2K": 2, "4K": 4}.get(str(icfg.get("imageSize", "1K")).upper(), 1)
+            w, h = (x * mult for x in models.GEMINI_IMAGE[ratio])
+            mw, mh = sim._media_size(w, h)
+            data = media.png(mw, mh, len(json.dumps(contents)))
+            parts = [
+                {"text": "sim image"},
+                {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(data).decode()}},
+            ]
+            out_tokens = models.GEMINI_IMAGE_TOKENS
+            sim._count(model, "images")
+        else:
+            parts = [{"text": "sim text"}]
+        sim._count(model, "input_tokens", prompt_tokens)
+        sim._count(model, "output_tokens", out_tokens)
+        usage.update(candidatesTokenCount=out_tokens, totalTokenCount=prompt_tokens + out_tokens)
+        self._json(
+            {
+                "candidates": [
+                    {
+                        "content": {"role": "model", "parts": parts},
+                        "finishReason": "STOP",
+                        "index": 0,
+                    }
+                ],
+                "usageMetadata": usage,
+                "modelVersion": model,
+            }
+        )
+
+    def _imagen(self, model: str, body: Json) -> None:
+        sim = self.sim
+        inst = (body.get("instances") or [{}])[0]
+        if not isinstance(inst, dict) or not inst.get("prompt"):
+            raise SimError(400, "prompt is required")
+        params = _nonnull(body.get("parameters"))
+        n = int(params.get("sampleCount", 1))
+        ratio = params.get("aspectRatio", "1:1")
+        if not 1 <= n <= 4 or ratio not in models.IMAGEN:
+            raise SimError(400, "Unsupported sampleCount or aspectRatio.")
+        mult = 2 if str(params.get("sampleImageSize", "1K")).upper() == "2K" else 1
+        w, h = (x * mult for x in models.IMAGEN[ratio])
+        mw, mh = sim._media_size(w, h)
+        preds = [
+            {
+                "bytesBase64Encoded": base64.b64encode(media.png(mw, mh, i)).decode(),
+                "mimeType": "image/png",
+            }
+            for i in range(n)
+        ]
+        sim._count(model, "images", n)
+        self._json({"predictions": preds})
+
+    # ------------------------------------------------------------------ Anthropic
+    def _messages(self, body: Json) -> None:
+        sim = self.sim
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise SimError(400, "model: Field required")
+        if not isinstance(body.get("max_tokens"), int):
+            raise SimError(400, "max_tokens: Field required")
+        if not isinstance(body.get("messages"), list) or not body["messages"]:
+            raise SimError(400, "messages: Field required")
+        tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
+        choice = _nonnull(body.get("tool_choice"))
+        fmt = _nonnull(_nonnull(body.get("output_config")).get("format"))
+        tool: Json | None = None
+        if choice.get("type") == "tool":
+            tool = next((t for t in tools if t.get("name") == choice.get("name")), None)
+            if tool is None:
+                raise SimError(400, f"tool_choice names unknown tool {choice.get('name')!r}")
+        elif choice.get("type") == "any" and tools:
+            tool = tools[0]
+        content: list[Json]
+        if tool is not None:
+            value = self._planner_output(body, tool.get("input_schema") or {})
+            content = [
+                {
+                    "type": "tool_use",
+                    "id": "toolu_sim" + sim._new_id(16),
+                    "name": tool.get("name"),
+                    "input": value,
+                }
+            ]
+            stop = "tool_use"
+        elif fmt.get("type") == "json_schema":
+            value = self._planner_output(body, fmt.get("schema") or {})
+            content = [{"type": "text", "text": json.dumps(value)}]
+            stop = "end_turn"
+        else:
+            content = [{"type": "text", "text": "sim text"}]
+            stop = "end_turn"
+        in_tok = max(1, len(json.dumps(body)) // 4)
+        out_tok = max(1, len(json.dumps(content)) // 4)
+        sim._count(model, "messages")
+        sim._count(model, "input_tokens", in_tok)
+        sim._count(model, "output_tokens", out_tok)
+        self._json(
+            {
+                "id": "msg_sim" + sim._new_id(20),
+                "type": "message",
+                "role": "assistant",
+                "model": model,
+                "content": content,
+                "stop_reason": stop,
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": in_tok,
+                    "output_tokens": out_tok,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 0,
+                    "service_tier": "standard",
+                },
+            },
+            headers={"request-id": "req_sim" + sim._new_id(16)},
+        )
+
+    def _planner_output(self, body: Json, schema: Json) -> Any:
+        sim = self.sim
+        spec = sim.planner
+        if callable(spec):
+            value = spec(body)
+        elif spec is not None:
+            value = copy.deepcopy(spec)
+        else:
+            value = planner.generate(schema)
+        fired = sim._take(PLANNER_KINDS, "POST", self.path, body.get("model"))
+        for f in fired:
+            if f.kind == "invalid":
+                value = planner.drop_field(value, f.field)
+        if any(f.kind == "wrap" for f in fired):
+            value = {"output": value}
+        return value
+
+
+def _adaptive_ratio(item: Json | None) -> str:
+    """Ratio "adaptive": nearest supported ratio to the first frame (data URL), else 16:9."""
+    url = str(((item or {}).get("image_url") or {}).get("url", ""))
+    if url.startswith("data:") and "," in url:
+        try:
+            from PIL import Image
+
+            with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as im:
+                return models.closest_ratio(*im.size)
+        except Exception:
+            return "16:9"
+    return "16:9"

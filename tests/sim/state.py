@@ -1,0 +1,161 @@
+"""The simulator's state: faults, jobs, files, counters and request records."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: fault kinds, by the phase in which they are consulted
+REQUEST_KINDS = frozenset({"http", "drop", "delay"})
+JOB_KINDS = frozenset({"slow", "stuck", "fail", "reject"})
+DOWNLOAD_KINDS = frozenset({"truncate"})
+PLANNER_KINDS = frozenset({"wrap", "invalid"})
+ALL_KINDS = REQUEST_KINDS | JOB_KINDS | DOWNLOAD_KINDS | PLANNER_KINDS
+
+
+@dataclass
+class Fault:
+    """One injected failure.
+
+    Matches a request when every given matcher matches: `path` is a substring of the
+    request path (with query), `model` equals the request's model (body `model`, the
+    `models/{m}` path segment, or the model of the job/file the path names), `method`
+    equals the HTTP method. Fires `count` times (None: forever).
+
+    kinds and their parameters:
+      http      status (default 500), retry_after (s → Retry-After header), code, message, param
+      drop      close the socket without any response
+      delay     sleep `seconds` before answering
+      slow      the created job takes `seconds` (instead of job_seconds)
+      stuck     the created job never finishes (expires if execution_expires_after is set)
+      fail      the created job fails: code, message
+      reject    content filter: an Ark job fails with `code` (default
+                OutputVideoSensitiveContentDetected), a Veo operation ends with
+                raiMediaFilteredCount and no videos; image requests are refused
+      truncate  a download sends Content-Length of the whole file but only `length` bytes
+                (default half) and closes
+      wrap      the planner's tool input comes back wrapped as {"output": {...}}
+      invalid   the planner's tool input misses a field (`field`, default the last key of
+                the first array item, i.e. of the first scene)
+    """
+
+    kind: str
+    path: str | None = None
+    model: str | None = None
+    method: str | None = None
+    count: int | None = 1
+    status: int | None = None
+    retry_after: float | None = None
+    code: str | int | None = None
+    message: str | None = None
+    param: str | None = None
+    seconds: float | None = None
+    length: int | None = None
+    field: str | None = None
+    id: int = 0
+    fired: int = 0
+
+    def matches(self, method: str, path: str, model: str | None) -> bool:
+        """True if this fault still has shots and every given matcher matches."""
+        if self.count is not None and self.fired >= self.count:
+            return False
+        if self.method and self.method.upper() != method.upper():
+            return False
+        if self.path and self.path not in path:
+            return False
+        return not (self.model and self.model != model)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass
+class Job:
+    """A long-running generation: an Ark task or a Veo operation."""
+
+    id: str
+    api: str  # "ark" | "veo" (Gemini Developer) | "vertex"
+    model: str
+    name: str  # Ark: id; Google: operation name
+    created: float  # time.monotonic()
+    created_wall: int
+    latency: float
+    width: int  # the model's real output size (billing)
+    height: int
+    fps: int
+    duration: float
+    audio: bool
+    media_size: tuple[int, int]  # what the MP4 actually has (media_scale)
+    samples: int = 1
+    stuck: bool = False
+    outcome: str = "ok"  # "ok" | "fail" | "reject"
+    error_code: str | int | None = None
+    error_message: str | None = None
+    expires_after: float | None = None
+    min_polls: int = 0
+    polls: int = 0
+    cancelled_at: float | None = None
+    deleted: bool = False
+    file_ids: list[str] = field(default_factory=list)
+    last_frame_id: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)  # echoed task fields (Ark)
+
+    def finish_at(self) -> float:
+        """Monotonic time at which the job stops being in flight (inf if never)."""
+        end = math.inf if self.stuck else self.created + self.latency
+        if self.expires_after is not None:
+            end = min(end, self.created + self.expires_after)
+        if self.cancelled_at is not None:
+            end = min(end, self.cancelled_at)
+        return end
+
+    def status(self, now: float | None = None) -> str:
+        """queued | running | succeeded | failed | cancelled | expired, at `now`."""
+        now = time.monotonic() if now is None else now
+        if self.cancelled_at is not None:
+            return "cancelled"
+        elapsed = now - self.created
+        if (
+            self.expires_after is not None
+            and elapsed >= self.expires_after
+            and (self.stuck or self.latency > self.expires_after)
+        ):
+            return "expired"
+        if not self.stuck and elapsed >= self.latency and self.polls >= self.min_polls:
+            return "succeeded" if self.outcome == "ok" else "failed"
+        if self.latency > 0 and not self.stuck:
+            return "queued" if elapsed < self.latency / 2 else "running"
+        return "queued" if self.polls <= 1 else "running"
+
+
+@dataclass
+class FileEntry:
+    """A downloadable artifact, made on first download."""
+
+    model: str
+    mime: str
+    make: Callable[[], bytes]
+
+
+COUNTER_KEYS = (
+    "jobs_created",
+    "jobs_succeeded",
+    "jobs_failed",
+    "jobs_rejected",
+    "jobs_cancelled",
+    "jobs_expired",
+    "jobs_deleted",
+    "images",
+    "polls",
+    "downloads",
+    "in_flight_max",
+    "completion_tokens",
+    "video_seconds",
+    "messages",
+    "input_tokens",
+    "output_tokens",
+)
