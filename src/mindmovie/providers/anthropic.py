@@ -1,0 +1,568 @@
+"""Claude planner: goals -> plan through one forced tool call (structured output).
+
+LLM structured output is sometimes wrapped (`{"output": {...}}`) and one bad scene must
+not discard the whole plan, so each scene is validated on its own and the bad ones are
+named in ONE repair call. What the person wrote is never overridden by the model: their
+affirmation (verbatim on the goal's first scene), their photos and their scene counts
+are enforced after parsing, and scene ids are ours, deterministic like the local planner.
+
+The SDK's own retries are off (`max_retries=0`): mindmovie.retry owns that policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mindmovie import catalog
+from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
+from mindmovie.fsutil import slugify
+from mindmovie.goals import Goal, Goals
+from mindmovie.plan import Plan, Scene
+from mindmovie.providers.base import (
+    AuthError,
+    InvalidRequest,
+    JobFailed,
+    PlanOptions,
+    ProviderError,
+    RateLimited,
+    Transient,
+)
+
+if TYPE_CHECKING:
+    import anthropic
+
+PROVIDER = "anthropic"
+TOOL_NAME = "emit_plan"
+#: affirmations longer than this do not fit on screen at a readable size
+MAX_AFFIRMATION = 90
+DEFAULT_CLOSING = "I am grateful for everything I have and everything I am becoming"
+
+SYSTEM_PROMPT = """\
+You plan a "mind movie": a short film of cinematic scenes that shows a person living \
+their goals as already achieved, one affirmation on screen per scene.
+
+For every scene write:
+- affirmation: first person, present tense, positive, specific to the goal, at most \
+90 characters, no quotes ("I run my first marathon with ease").
+- image_prompt: one photorealistic keyframe: who (the person as described), where, what \
+they are doing, light, mood, framing. Concrete and visual. No text, captions or logos in \
+the picture.
+- motion_prompt: how that keyframe comes alive in a few seconds of video: camera move \
+(slow push-in, gentle pan...) and natural subject motion. Smooth, no cuts.
+- seconds: the clip length, one of the allowed values.
+- goal: the 1-based number of the goal the scene belongs to.
+
+Give each goal exactly the number of scenes asked for, in goal order. Vary the shots \
+(wide, medium, close-up) within a goal. Call the emit_plan tool with the whole plan."""
+
+
+# ---------------------------------------------------------------- LLM output schema
+class _LLMScene(BaseModel):
+    """One scene as the model must give it; validated on its own so one bad scene is named."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    goal: int = Field(ge=1)
+    affirmation: str = Field(min_length=1)
+    image_prompt: str = Field(min_length=1)
+    motion_prompt: str = Field(min_length=1)
+    seconds: float = Field(gt=0, le=60)
+
+    @field_validator("affirmation", "image_prompt", "motion_prompt")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if not v:
+            raise ValueError("must not be empty")
+        return v
+
+
+def plan_tool_schema(
+    n_goals: int, total_scenes: int, allowed: tuple[float, ...] | None
+) -> dict[str, Any]:
+    """The emit_plan tool's input_schema: the plan as JSON Schema."""
+    seconds: dict[str, Any] = {"type": "number", "exclusiveMinimum": 0, "maximum": 60}
+    if allowed:
+        seconds = {"type": "number", "enum": [_num(a) for a in allowed]}
+    return {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string", "description": "title card text"},
+            "closing": {
+                "type": "string",
+                "description": "closing gratitude card, first person, one sentence",
+            },
+            "scenes": {
+                "type": "array",
+                "minItems": total_scenes,
+                "maxItems": total_scenes,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "goal": {"type": "integer", "minimum": 1, "maximum": n_goals},
+                        "affirmation": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": MAX_AFFIRMATION,
+                        },
+                        "image_prompt": {"type": "string", "minLength": 1},
+                        "motion_prompt": {"type": "string", "minLength": 1},
+                        "seconds": seconds,
+                    },
+                    "required": ["goal", "affirmation", "image_prompt", "motion_prompt", "seconds"],
+                },
+            },
+        },
+        "required": ["title", "closing", "scenes"],
+    }
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+# ---------------------------------------------------------------- helpers
+def missing_key_error(provider: str, stage: str, what: str, settings: Settings) -> ConfigError:
+    """One line naming the variable(s) and who needs the key (preset or explicit provider)."""
+    names = KEY_VARIABLES[provider]
+    var = names[0] + (f" (or {', '.join(names[1:])})" if len(names) > 1 else "")
+    chosen = getattr(settings, stage).provider
+    who = f"{stage}.provider '{provider}'" if chosen else f"the {settings.preset} preset"
+    return ConfigError(f"{var} is not set; {who} needs it for {stage} ({what})")
+
+
+def scene_counts(goals: Goals, options: PlanOptions) -> list[int]:
+    """Scenes per goal, as the person asked (goal.scenes) or from the settings."""
+    return [g.scenes or max(1, options.scenes_per_goal) for g in goals.goals]
+
+
+def _goal_brief(i: int, g: Goal, count: int) -> dict[str, Any]:
+    d: dict[str, Any] = {"goal": i, "category": g.category, "vision": g.vision, "scenes": count}
+    for k in ("details", "actions", "feelings", "affirmation"):
+        v = getattr(g, k)
+        if v:
+            d[k] = v
+    if g.photos:
+        d["has_photos"] = True
+    return d
+
+
+def build_prompt(goals: Goals, options: PlanOptions) -> str:
+    """The user message: the person's goals (no file paths, no keys), counts and limits."""
+    counts = scene_counts(goals, options)
+    brief: dict[str, Any] = {"title": goals.title}
+    if goals.person and goals.person.description:
+        brief["person"] = goals.person.description
+    if goals.style:
+        brief["style"] = goals.style
+    if goals.closing:
+        brief["closing"] = goals.closing
+    brief["goals"] = [
+        _goal_brief(i, g, c) for i, (g, c) in enumerate(zip(goals.goals, counts, strict=True), 1)
+    ]
+    if options.allowed_seconds:
+        secs = ", ".join(str(_num(a)) for a in options.allowed_seconds)
+        length = f"Allowed clip lengths (seconds): {secs}; prefer {_num(options.scene_seconds)}."
+    else:
+        length = f"Clip length about {_num(options.scene_seconds)} seconds."
+    return (
+        f"Plan the mind movie for these goals ({sum(counts)} scenes in total).\n"
+        "Where a goal has an affirmation, its first scene uses it word for word.\n"
+        f"{length}\n\n" + json.dumps(brief, ensure_ascii=False, indent=1)
+    )
+
+
+def unwrap(value: Any) -> Any:
+    """Accept the plan wrapped once or twice (`{"output": {...}}`, `{"plan": {...}}`)."""
+    for _ in range(3):
+        if isinstance(value, dict) and "scenes" not in value and len(value) == 1:
+            (inner,) = value.values()
+            if isinstance(inner, dict):
+                value = inner
+                continue
+            if isinstance(inner, str):
+                try:
+                    value = json.loads(inner)
+                    continue
+                except ValueError:
+                    break
+        break
+    return value
+
+
+@dataclass
+class SceneProblem:
+    """One bad scene in the model's answer: which one (1-based) and which field."""
+
+    index: int
+    goal: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        if not self.index:
+            where = f"goal {self.goal}" if self.goal else "plan"
+        else:
+            where = f"scene {self.index}" + (f" (goal {self.goal})" if self.goal else "")
+        return f"{where}: {self.field}: {self.message}"
+
+
+def check_scenes(
+    raw: Any, counts: list[int]
+) -> tuple[list[_LLMScene | None], list[SceneProblem], dict[str, Any]]:
+    """Validate each scene on its own; also report goals with too few scenes."""
+    problems: list[SceneProblem] = []
+    value = unwrap(raw)
+    if not isinstance(value, dict):
+        return [], [SceneProblem(0, None, "plan", "the tool input is not an object")], {}
+    scenes_raw = value.get("scenes")
+    if not isinstance(scenes_raw, list):
+        return [], [SceneProblem(0, None, "scenes", "missing or not a list")], value
+    parsed: list[_LLMScene | None] = []
+    for i, item in enumerate(scenes_raw, 1):
+        goal = item.get("goal") if isinstance(item, dict) else None
+        goal_n = goal if isinstance(goal, int) else None
+        try:
+            one = _LLMScene.model_validate(item)
+            if one.goal > len(counts):
+                raise ValueError(f"goal {one.goal} does not exist (there are {len(counts)})")
+            parsed.append(one)
+        except ValidationError as e:
+            parsed.append(None)
+            for err in e.errors():
+                loc = ".".join(str(x) for x in err["loc"]) or "scene"
+                problems.append(SceneProblem(i, goal_n, loc, err["msg"]))
+        except ValueError as e:
+            parsed.append(None)
+            problems.append(SceneProblem(i, goal_n, "goal", str(e)))
+    have = [0] * len(counts)
+    for s in parsed:
+        if s is not None:
+            have[s.goal - 1] += 1
+    for gi, (n, want) in enumerate(zip(have, counts, strict=True), 1):
+        if n < want:
+            problems.append(SceneProblem(0, gi, "scenes", f"needs {want} scenes, got {n} valid"))
+    return parsed, problems, value
+
+
+def _abs_str(p: Path) -> str:
+    return str(p if p.is_absolute() else p.absolute())
+
+
+def _snap(seconds: float, allowed: tuple[float, ...] | None) -> float:
+    if not allowed:
+        return float(seconds)
+    return float(min(allowed, key=lambda a: (abs(a - seconds), -a)))
+
+
+def assemble_plan(
+    goals: Goals, options: PlanOptions, parsed: list[_LLMScene | None], value: dict[str, Any]
+) -> Plan:
+    """Build the Plan, keeping the person's affirmation, photos and counts, with our ids."""
+    counts = scene_counts(goals, options)
+    by_goal: dict[int, list[_LLMScene]] = {i: [] for i in range(1, len(counts) + 1)}
+    for s in parsed:
+        if s is not None:
+            by_goal[s.goal].append(s)
+    person_photos = [_abs_str(p) for p in goals.person.photos] if goals.person else []
+    scenes: list[Scene] = []
+    used: set[str] = set()
+    fallback: list[Scene] | None = None
+    for gi, goal in enumerate(goals.goals, 1):
+        category = goal.category.strip()
+        goal_photos = [_abs_str(p) for p in goal.photos]
+        mine = by_goal[gi][: counts[gi - 1]]
+        if len(mine) < counts[gi - 1]:
+            # the model still gave too few scenes for this goal: the local planner's
+            # deterministic scenes fill the gap, so the person's count is kept
+            if fallback is None:
+                from mindmovie.providers.local import build_plan
+
+                fallback = build_plan(goals, options).scenes
+            local = [sc for sc in fallback if sc.goal == gi]
+            mine = mine + [
+                _LLMScene(
+                    goal=gi,
+                    affirmation=sc.affirmation,
+                    image_prompt=sc.image_prompt,
+                    motion_prompt=sc.motion_prompt,
+                    seconds=sc.seconds,
+                )
+                for sc in local[len(mine) : counts[gi - 1]]
+            ]
+        for n, s in enumerate(mine, 1):
+            base = f"{gi:02d}-{slugify(category, 30)}-{n}"
+            sid, k = base, 2
+            while sid in used:
+                sid, k = f"{base}-{k}", k + 1
+            used.add(sid)
+            affirmation = s.affirmation
+            if n == 1 and goal.affirmation and goal.affirmation.strip():
+                affirmation = goal.affirmation.strip()
+            if goal_photos:
+                k0 = (n - 1) % len(goal_photos)
+                refs = goal_photos[k0:] + goal_photos[:k0]
+            else:
+                refs = list(person_photos)
+            scenes.append(
+                Scene(
+                    id=sid,
+                    goal=gi,
+                    category=category,
+                    affirmation=affirmation,
+                    image_prompt=s.image_prompt,
+                    motion_prompt=s.motion_prompt,
+                    seconds=_snap(s.seconds, options.allowed_seconds),
+                    reference_photos=refs,
+                )
+            )
+    closing = (goals.closing or "").strip() or str(value.get("closing") or "").strip()
+    return Plan(
+        title=goals.title,
+        closing=closing or DEFAULT_CLOSING,
+        style=goals.style,
+        music=str(goals.music) if goals.music else None,
+        scenes=scenes,
+    )
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date)."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return float(ms) / 1000.0
+        except ValueError:
+            pass
+    ra = headers.get("retry-after")
+    if not ra:
+        return None
+    try:
+        return float(ra)
+    except ValueError:
+        pass
+    import email.utils
+    import time
+
+    try:
+        when = email.utils.parsedate_to_datetime(ra)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+# ---------------------------------------------------------------- the planner
+class ClaudePlanner:
+    """Planner on Anthropic's Messages API (forced tool use for structured output)."""
+
+    name = PROVIDER
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_tokens: int | None = None,
+    ) -> None:
+        self.spec = catalog.resolve(PROVIDER, "planner", model)
+        self.model = self.spec.id
+        self._api_key = api_key
+        self._base_url = base_url
+        self._timeout = timeout
+        self._max_tokens = max_tokens
+        self._clients: dict[int, anthropic.AsyncAnthropic] = {}
+        #: token usage of the last plan() (summed over its calls), for the cost ledger
+        self.last_usage: dict[str, int] = {}
+        #: one entry per API call of the last plan(): {"input_tokens", "output_tokens", ...}
+        self.last_calls: list[dict[str, Any]] = []
+
+    def __repr__(self) -> str:  # never show the key
+        return f"ClaudePlanner(model={self.model!r})"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: Keys) -> ClaudePlanner:
+        """Build from Settings; a missing key or unknown model is a one-line ConfigError."""
+        if keys.anthropic is None:
+            raise missing_key_error(PROVIDER, "planner", "Claude", settings)
+        ps = settings.provider_settings(PROVIDER)
+        try:
+            return cls(
+                api_key=keys.anthropic.get_secret_value(),
+                model=settings.planner.model,
+                base_url=ps.base_url,
+                timeout=ps.timeout,
+                max_tokens=settings.planner.options.get("max_tokens"),
+            )
+        except InvalidRequest as e:
+            raise ConfigError(e.message) from None
+
+    def _client(self) -> anthropic.AsyncAnthropic:
+        """One client per event loop (an httpx pool must not cross loops)."""
+        import anthropic
+
+        loop = id(asyncio.get_running_loop())
+        client = self._clients.get(loop)
+        if client is None:
+            client = anthropic.AsyncAnthropic(
+                api_key=self._api_key,
+                base_url=self._base_url,
+                max_retries=0,
+                timeout=self._timeout,
+            )
+            self._clients = {loop: client}
+        return client
+
+    # ------------------------------------------------------------ API
+    async def plan(self, goals: Goals, options: PlanOptions) -> Plan:
+        """Ask Claude for the plan; repair once when some scenes are bad; enforce the person's
+        words, photos and counts."""
+        self.last_usage = {"input_tokens": 0, "output_tokens": 0}
+        self.last_calls = []
+        counts = scene_counts(goals, options)
+        total = sum(counts)
+        tool = {
+            "name": TOOL_NAME,
+            "description": "Return the complete mind-movie plan.",
+            "input_schema": plan_tool_schema(len(counts), total, options.allowed_seconds),
+        }
+        messages: list[dict[str, Any]] = [{"role": "user", "content": build_prompt(goals, options)}]
+        max_tokens = self._max_tokens or min(16000, 1500 + 350 * total)
+        first, block_id = await self._call(messages, tool, max_tokens)
+        parsed, problems, value = check_scenes(first, counts)
+        if problems:
+            listing = "\n".join(f"- {p}" for p in problems)
+            ask = (
+                "Some scenes are invalid:\n"
+                f"{listing}\n"
+                f"Call {TOOL_NAME} again with the complete corrected plan "
+                f"({total} scenes), not wrapped in any other object."
+            )
+            if block_id:
+                messages += [
+                    {
+                        "role": "assistant",
+                        "content": [
+                            {"type": "tool_use", "id": block_id, "name": TOOL_NAME, "input": first}
+                        ],
+                    },
+                    {
+                        "role": "user",
+                        "content": [
+                            {
+                                "type": "tool_result",
+                                "tool_use_id": block_id,
+                                "is_error": True,
+                                "content": ask,
+                            }
+                        ],
+                    },
+                ]
+            else:  # the answer was text, not a tool call: reply in text
+                messages += [
+                    {"role": "assistant", "content": json.dumps(first, ensure_ascii=False)},
+                    {"role": "user", "content": ask},
+                ]
+            second, _ = await self._call(messages, tool, max_tokens)
+            parsed, problems, value = check_scenes(second, counts)
+            # too few scenes for a goal is filled from the local planner below; a bad field
+            # in a scene the model did write is the model's failure, named for the person
+            problems = [p for p in problems if p.field != "scenes" or p.index != 0]
+            if problems:
+                raise JobFailed(
+                    "plan still invalid after one repair: " + "; ".join(str(p) for p in problems),
+                    provider=PROVIDER,
+                )
+        return assemble_plan(goals, options, parsed, value)
+
+    async def _call(
+        self, messages: list[dict[str, Any]], tool: dict[str, Any], max_tokens: int
+    ) -> tuple[Any, str]:
+        """One messages.create with the forced tool; returns (tool input, tool_use id or "")."""
+        import anthropic
+
+        try:
+            resp = await self._client().messages.create(
+                model=self.model,
+                max_tokens=max_tokens,
+                system=SYSTEM_PROMPT,
+                messages=cast(Any, messages),
+                tools=cast(Any, [tool]),
+                tool_choice={"type": "tool", "name": TOOL_NAME},
+            )
+        except anthropic.APIError as e:
+            raise self._map_error(e) from None
+        except ValueError as e:  # the SDK refuses client-side (e.g. max_tokens too large)
+            raise InvalidRequest(f"planner request refused: {e}", provider=PROVIDER) from None
+        usage = getattr(resp, "usage", None)
+        call = {
+            "input_tokens": int(getattr(usage, "input_tokens", 0) or 0),
+            "output_tokens": int(getattr(usage, "output_tokens", 0) or 0),
+            "cache_creation_input_tokens": int(
+                getattr(usage, "cache_creation_input_tokens", 0) or 0
+            ),
+            "cache_read_input_tokens": int(getattr(usage, "cache_read_input_tokens", 0) or 0),
+            "request_id": getattr(resp, "id", None),
+        }
+        self.last_calls.append(call)
+        for k in ("input_tokens", "output_tokens"):
+            self.last_usage[k] = self.last_usage.get(k, 0) + int(call[k] or 0)
+        for block in resp.content:
+            if block.type == "tool_use" and block.name == TOOL_NAME:
+                return block.input, str(block.id)
+        for block in resp.content:  # no tool call: maybe JSON in text
+            text = getattr(block, "text", None)
+            if isinstance(text, str):
+                try:
+                    return json.loads(text), ""
+                except ValueError:
+                    continue
+        raise JobFailed(
+            f"model {self.model} answered without calling {TOOL_NAME} "
+            f"(stop_reason {getattr(resp, 'stop_reason', None)})",
+            provider=PROVIDER,
+        )
+
+    def _map_error(self, e: Exception) -> ProviderError:
+        """SDK exception -> our taxonomy (see provider-wire.md §3)."""
+        import anthropic
+
+        if isinstance(e, anthropic.APIConnectionError):  # includes APITimeoutError
+            return Transient(f"connection failed: {type(e).__name__}", provider=PROVIDER)
+        if not isinstance(e, anthropic.APIStatusError):
+            return Transient(f"unexpected SDK error: {type(e).__name__}", provider=PROVIDER)
+        status = e.status_code
+        detail = e.api_message or type(e).__name__
+        rid = f" (request {e.request_id})" if e.request_id else ""
+        if status == 429:
+            return RateLimited(
+                f"rate limited: {detail}{rid}",
+                retry_after=_retry_after(e.response.headers),
+                provider=PROVIDER,
+            )
+        if status >= 500 or status in (408, 409):
+            return Transient(f"HTTP {status}: {detail}{rid}", provider=PROVIDER)
+        if status in (401, 403):
+            return AuthError(
+                f"HTTP {status}: {detail}; check ANTHROPIC_API_KEY "
+                "(is it set to a valid key with access to this model?)",
+                provider=PROVIDER,
+            )
+        if status == 402:
+            return AuthError(f"HTTP 402: {detail}; check the account's billing", provider=PROVIDER)
+        if status == 404:
+            known = ", ".join(m.key for m in catalog.models(PROVIDER, "planner"))
+            return InvalidRequest(
+                f"model {self.model} not found; set planner.model to one of: {known}{rid}",
+                provider=PROVIDER,
+            )
+        return InvalidRequest(f"HTTP {status}: {detail}{rid}", provider=PROVIDER)

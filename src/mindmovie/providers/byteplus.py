@@ -1,0 +1,723 @@
+"""BytePlus ModelArk: Seedream/SeedEdit keyframes and Seedance image-to-video (Ark SDK).
+
+Why it is shaped like this:
+- The Ark SDK retries 429/5xx itself and ignores Retry-After, so the client is built with
+  `max_retries=0` and mindmovie.retry owns retries (provider-wire.md §1).
+- `submit` only creates the task and returns its id: the pipeline journals the id before
+  polling, so a crash never loses a paid job and a retry never silently pays twice.
+- `fetch` is re-runnable: a truncated or invalid download raises Transient so the caller
+  downloads the SAME finished task again; the task is never re-created here.
+- Every parameter is checked against the catalog before any spend, and the provider's own
+  refusals are reported with the allowed values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from mindmovie import catalog
+from mindmovie.catalog import ModelSpec
+from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
+from mindmovie.providers.base import (
+    AuthError,
+    ContentRejected,
+    ImageResult,
+    InvalidRequest,
+    JobFailed,
+    JobState,
+    JobStatus,
+    KeyframeRequest,
+    ProviderError,
+    RateLimited,
+    Transient,
+    VideoRequest,
+)
+
+if TYPE_CHECKING:
+    from byteplussdkarkruntime import AsyncArk
+
+PROVIDER = "byteplus"
+DEFAULT_BASE_URL = "https://ark.ap-southeast.bytepluses.com/api/v3"
+KEY_HINT = "ARK_API_KEY (or BYTEPLUS_API_KEY)"
+#: a downloaded clip may differ from the requested length by this much (frame rounding)
+DURATION_TOLERANCE = 1.0
+_STATUSES: dict[str, JobStatus] = {
+    "queued": "queued",
+    "running": "running",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "expired": "expired",
+}
+
+
+# ---------------------------------------------------------------- shared helpers
+def missing_key_error(stage: str, what: str, settings: Settings) -> ConfigError:
+    """One line naming the variable(s) and who needs the key (preset or explicit provider)."""
+    names = KEY_VARIABLES[PROVIDER]
+    var = names[0] + (f" (or {', '.join(names[1:])})" if len(names) > 1 else "")
+    chosen = getattr(settings, stage).provider
+    who = f"{stage}.provider '{PROVIDER}'" if chosen else f"the {settings.preset} preset"
+    return ConfigError(f"{var} is not set; {who} needs it for {stage} ({what})")
+
+
+def is_content_filter(code: object) -> bool:
+    """Ark content-filter codes: Input/Output{Text,Image,Video,Audio}SensitiveContentDetected."""
+    return isinstance(code, str) and "SensitiveContent" in code
+
+
+def _mime_of(data: bytes, fallback: str = "image/png") -> str:
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return fallback
+
+
+def data_uri(path: Path) -> str:
+    """A local image as a `data:` URI (Ark accepts these wherever it takes an image URL)."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InvalidRequest(f"cannot read image {path}: {e.strerror}", provider=PROVIDER) from None
+    suffix = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
+    mime = _mime_of(data, suffix.get(path.suffix.lower(), "image/png"))
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _retry_after(headers: Any) -> float | None:
+    if headers is None:
+        return None
+    ra = headers.get("retry-after")
+    if not ra:
+        return None
+    try:
+        return float(ra)
+    except ValueError:
+        pass
+    import email.utils
+
+    try:
+        when = email.utils.parsedate_to_datetime(ra)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _allowed_for(spec: ModelSpec, param: str | None) -> str:
+    """The catalog's allowed values for a parameter the provider refused ("" if unknown)."""
+    cap = spec.capabilities
+    if param == "duration":
+        return f"; allowed {cap.durations_text()}"
+    if param == "resolution" and cap.resolutions:
+        return f"; allowed {', '.join(cap.resolutions)}"
+    if param == "ratio" and cap.ratios:
+        return f"; allowed {', '.join(cap.ratios)}"
+    if param == "size":
+        sizes = [f"{w}x{h}" for t in cap.sizes.values() for (w, h) in t.values()]
+        return f"; allowed {', '.join([*cap.presets, *sizes]) or 'adaptive'}"
+    if param == "model":
+        return f"; known: {', '.join(m.key for m in catalog.models(PROVIDER, spec.stage))}"
+    if param == "generate_audio":
+        return "; this model has no audio" if not cap.audio else ""
+    return ""
+
+
+def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderError:
+    """Ark SDK exception -> our taxonomy (provider-wire.md §1 table)."""
+    from byteplussdkarkruntime._exceptions import (
+        ArkAPIConnectionError,
+        ArkAPIError,
+        ArkAPIStatusError,
+    )
+
+    if isinstance(e, ArkAPIConnectionError):  # includes ArkAPITimeoutError
+        return Transient(f"{during}: connection failed ({type(e).__name__})", provider=PROVIDER)
+    if not isinstance(e, ArkAPIStatusError):
+        name = type(e).__name__ if isinstance(e, ArkAPIError) else repr(e)
+        return Transient(f"{during}: unexpected SDK error {name}", provider=PROVIDER)
+    status = int(e.status_code)
+    code = getattr(e, "code", None) or ""
+    param = getattr(e, "param", None) or ""
+    body = e.body if isinstance(e.body, dict) else {}
+    message = str(body.get("message") or e.message)
+    detail = f"{code}: {message}" if code else message
+    if is_content_filter(code):
+        return ContentRejected(f"{during}: {detail}", billed=False, provider=PROVIDER)
+    if status == 429:
+        return RateLimited(
+            f"{during}: rate limited ({detail})",
+            retry_after=_retry_after(e.response.headers),
+            provider=PROVIDER,
+        )
+    if status >= 500 or status in (408, 409):
+        return Transient(f"{during}: HTTP {status} {detail}", provider=PROVIDER)
+    if status in (401, 403):
+        return AuthError(
+            f"{during}: HTTP {status} {detail}; check {KEY_HINT} "
+            f"(a valid key, with {spec.id} activated for it)",
+            provider=PROVIDER,
+        )
+    if status == 404 and during.startswith(("poll", "fetch")):
+        return JobFailed(f"{during}: task not found ({detail})", provider=PROVIDER)
+    if status == 404:
+        return InvalidRequest(
+            f"{during}: model {spec.id} not found or not activated ({detail})"
+            f"{_allowed_for(spec, 'model')}",
+            provider=PROVIDER,
+        )
+    where = f" (parameter {param})" if param else ""
+    return InvalidRequest(
+        f"{during}: {spec.key} refused the request{where}: {detail}{_allowed_for(spec, param)}",
+        provider=PROVIDER,
+    )
+
+
+class _ArkClients:
+    """One AsyncArk per event loop (an httpx pool must not cross loops); retries off."""
+
+    def __init__(self, api_key: str, base_url: str | None, timeout: float) -> None:
+        self._api_key = api_key
+        self._base_url = base_url or DEFAULT_BASE_URL
+        self.timeout = timeout
+        self._clients: dict[int, AsyncArk] = {}
+
+    def __repr__(self) -> str:  # never show the key
+        return f"_ArkClients(base_url={self._base_url!r})"
+
+    def get(self) -> AsyncArk:
+        from byteplussdkarkruntime import AsyncArk
+
+        loop = id(asyncio.get_running_loop())
+        client = self._clients.get(loop)
+        if client is None:
+            client = AsyncArk(
+                base_url=self._base_url,
+                api_key=self._api_key,
+                max_retries=0,
+                timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
+            )
+            self._clients = {loop: client}
+        return client
+
+
+def _http_timeout(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(10.0, seconds))
+
+
+# ---------------------------------------------------------------- Seedream keyframes
+class SeedreamKeyframes:
+    """Seedream text(+reference photos)-to-image, or SeedEdit restyling the goal's photo."""
+
+    name = PROVIDER
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.spec = catalog.resolve(PROVIDER, "keyframes", model)
+        self.model = self.spec.id
+        self.options: dict[str, Any] = dict(options or {})
+        self.timeout = timeout
+        self._ark = _ArkClients(api_key, base_url, timeout)
+        fmt = self.options.get("response_format", "b64_json")
+        if fmt not in ("b64_json", "url"):
+            raise InvalidRequest(
+                f"keyframes.options.response_format '{fmt}' not allowed; allowed b64_json, url",
+                provider=PROVIDER,
+            )
+        self.response_format: str = fmt
+
+    def __repr__(self) -> str:
+        return f"SeedreamKeyframes(model={self.model!r})"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: Keys) -> SeedreamKeyframes:
+        """Build from Settings; a missing key or bad model/option is a one-line ConfigError."""
+        if keys.byteplus is None:
+            raise missing_key_error("keyframes", "Seedream", settings)
+        ps = settings.provider_settings(PROVIDER)
+        try:
+            return cls(
+                api_key=keys.byteplus.get_secret_value(),
+                model=settings.keyframes.model,
+                base_url=ps.base_url,
+                timeout=ps.timeout,
+                options=settings.keyframes.options,
+            )
+        except InvalidRequest as e:
+            raise ConfigError(e.message) from None
+
+    # ------------------------------------------------------------ sizing
+    def size_for(self, req: KeyframeRequest) -> str:
+        """The `size` to send: SeedEdit "adaptive"; else the option, else WxH for the aspect."""
+        cap = self.spec.capabilities
+        if cap.size_mode == "adaptive":
+            return "adaptive"
+        opt = self.options.get("size")
+        if opt:
+            return self._check_size(str(opt))
+        w, h = catalog.output_pixels(self.spec, catalog.IMAGE_SIZES, req.aspect)
+        return f"{w}x{h}"
+
+    def _check_size(self, size: str) -> str:
+        cap = self.spec.capabilities
+        if size.upper() in cap.presets:
+            return size.upper()
+        try:
+            w, h = (int(x) for x in size.lower().split("x"))
+        except ValueError:
+            w = h = 0
+        lo, hi = cap.min_side or 64, cap.max_side or 4096
+        if not (lo <= w <= hi and lo <= h <= hi):
+            presets = f"{', '.join(cap.presets)} or " if cap.presets else ""
+            raise InvalidRequest(
+                f"{self.spec.key}: size {size} not allowed; allowed {presets}WxH with each side "
+                f"{lo}-{hi}",
+                provider=PROVIDER,
+            )
+        return f"{w}x{h}"
+
+    # ------------------------------------------------------------ API
+    async def generate(self, request: KeyframeRequest) -> ImageResult:
+        """One image; reference photos go along as data URIs when the model takes them."""
+        with _for_scene(request.scene_id):
+            return await self._generate(request)
+
+    async def _generate(self, request: KeyframeRequest) -> ImageResult:
+        cap = self.spec.capabilities
+        catalog.validate_image(
+            self.spec,
+            ratio=request.aspect,
+            references=0,
+            source_photo=request.source_photo is not None,
+        )
+        image: str | list[str] | None = None
+        guidance: float | None = self.options.get("guidance_scale")
+        if cap.image_required:
+            assert request.source_photo is not None  # validate_image checked
+            image = data_uri(request.source_photo)
+            if guidance is None:
+                guidance = 5.5
+        elif cap.reference_images and request.reference_photos:
+            refs = list(request.reference_photos)[: cap.max_references]
+            image = [data_uri(p) for p in refs]
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "prompt": request.prompt,
+            "image": image,
+            "response_format": self.response_format,
+            "size": self.size_for(request),
+            "seed": request.seed,
+            "guidance_scale": guidance,
+            "watermark": bool(self.options.get("watermark", False)),
+        }
+        if cap.size_mode == "preset+wxh":
+            kwargs["sequential_image_generation"] = "disabled"
+        if "optimize_prompt" in self.options:
+            kwargs["optimize_prompt"] = bool(self.options["optimize_prompt"])
+        try:
+            resp = await self._ark.get().images.generate(**kwargs)
+        except Exception as e:
+            if _is_ark_error(e):
+                raise map_ark_error(e, self.spec, during="image") from None
+            raise
+        items = list(getattr(resp, "data", None) or [])
+        if not items:
+            raise JobFailed(f"image: {self.spec.key} returned no image", provider=PROVIDER)
+        item = items[0]
+        err = getattr(item, "error", None)
+        if err is not None:
+            code = getattr(err, "code", None) or (err.get("code") if isinstance(err, dict) else "")
+            msg = getattr(err, "message", None) or (
+                err.get("message") if isinstance(err, dict) else ""
+            )
+            if is_content_filter(code):
+                raise ContentRejected(f"image: {code}: {msg}", billed=False, provider=PROVIDER)
+            raise JobFailed(f"image: {code}: {msg}", provider=PROVIDER)
+        b64 = getattr(item, "b64_json", None)
+        url = getattr(item, "url", None)
+        if b64:
+            try:
+                data = base64.b64decode(b64, validate=False)
+            except ValueError as e:
+                raise Transient(f"image: undecodable b64_json ({e})", provider=PROVIDER) from None
+        elif url:
+            data = await _download_bytes(str(url), self.timeout)
+        else:
+            raise JobFailed("image: answer has neither b64_json nor url", provider=PROVIDER)
+        if not data:
+            raise Transient("image: empty image data", provider=PROVIDER)
+        usage_obj = getattr(resp, "usage", None)
+        usage: dict[str, Any] = {
+            "images": 1,
+            "generated_images": int(getattr(usage_obj, "generated_images", 0) or 1),
+            "output_tokens": int(getattr(usage_obj, "output_tokens", 0) or 0),
+            "size": getattr(item, "size", None),
+            "model": self.model,
+        }
+        return ImageResult(data=data, mime=_mime_of(data), usage=usage)
+
+
+@contextlib.contextmanager
+def _for_scene(scene_id: str) -> Iterator[None]:
+    """Tag any provider error raised inside with the scene it concerns (for the message)."""
+    try:
+        yield
+    except ProviderError as e:
+        if e.scene_id is None:
+            e.scene_id = scene_id
+        raise
+
+
+def _is_ark_error(e: Exception) -> bool:
+    from byteplussdkarkruntime._exceptions import ArkError
+
+    return isinstance(e, ArkError)
+
+
+async def _download_bytes(url: str, timeout: float) -> bytes:
+    """GET a (short-lived) result URL into memory, streamed, with a timeout."""
+    try:
+        async with (
+            httpx.AsyncClient(timeout=_http_timeout(timeout), follow_redirects=True) as client,
+            client.stream("GET", url) as r,
+        ):
+            if r.status_code >= 400:
+                raise _status_error(r.status_code, "image download")
+            data = b"".join([chunk async for chunk in r.aiter_bytes()])
+            want = r.headers.get("content-length")
+            if want is not None and want.isdigit() and int(want) != len(data):
+                raise Transient(
+                    f"image download truncated ({len(data)} of {want} bytes)", provider=PROVIDER
+                )
+            return data
+    except httpx.HTTPError as e:
+        raise Transient(f"image download failed ({type(e).__name__})", provider=PROVIDER) from None
+
+
+def _status_error(status: int, what: str) -> ProviderError:
+    if status in (403, 404, 410):
+        return JobFailed(
+            f"{what}: HTTP {status} (the result URL expired or is gone)", provider=PROVIDER
+        )
+    if status == 429:
+        return RateLimited(f"{what}: HTTP 429", provider=PROVIDER)
+    return Transient(f"{what}: HTTP {status}", provider=PROVIDER)
+
+
+# ---------------------------------------------------------------- Seedance video
+@dataclass(frozen=True)
+class PendingTask:
+    """A task found on the provider side (crash recovery): id, status, creation time."""
+
+    remote_id: str
+    status: str
+    created_at: int
+    model: str
+
+
+class SeedanceVideo:
+    """Seedance image-to-video: the keyframe is the first frame (and optionally the last)."""
+
+    name = PROVIDER
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        download_timeout: float | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.spec = catalog.resolve(PROVIDER, "video", model)
+        self.model = self.spec.id
+        self.options: dict[str, Any] = dict(options or {})
+        self.timeout = timeout
+        self.download_timeout = download_timeout or max(timeout, 120.0)
+        self._ark = _ArkClients(api_key, base_url, timeout)
+        tier = self.options.get("service_tier")
+        if tier is not None and tier not in ("default", "flex"):
+            raise InvalidRequest(
+                f"video.options.service_tier '{tier}' not allowed; allowed default, flex",
+                provider=PROVIDER,
+            )
+        #: the last poll's reported usage per task id, for the cost ledger
+        self.usage: dict[str, dict[str, Any]] = {}
+
+    def __repr__(self) -> str:
+        return f"SeedanceVideo(model={self.model!r})"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, keys: Keys) -> SeedanceVideo:
+        """Build from Settings; a missing key or bad model/option is a one-line ConfigError."""
+        if keys.byteplus is None:
+            raise missing_key_error("video", "Seedance", settings)
+        ps = settings.provider_settings(PROVIDER)
+        try:
+            return cls(
+                api_key=keys.byteplus.get_secret_value(),
+                model=settings.video.model,
+                base_url=ps.base_url,
+                timeout=ps.timeout,
+                options=settings.video.options,
+            )
+        except InvalidRequest as e:
+            raise ConfigError(e.message) from None
+
+    # ------------------------------------------------------------ request building
+    def create_params(self, request: VideoRequest) -> dict[str, Any]:
+        """The tasks.create arguments; validated against the catalog first (no spend)."""
+        cap = self.spec.capabilities
+        catalog.validate_video(
+            self.spec,
+            request.seconds,
+            request.resolution,
+            request.aspect,
+            audio=request.audio,
+            last_frame=request.last_frame is not None,
+        )
+        content: list[dict[str, Any]] = [
+            {"type": "text", "text": request.prompt},
+            {
+                "type": "image_url",
+                "image_url": {"url": data_uri(request.keyframe)},
+                "role": "first_frame",
+            },
+        ]
+        if request.last_frame is not None:
+            content.append(
+                {
+                    "type": "image_url",
+                    "image_url": {"url": data_uri(request.last_frame)},
+                    "role": "last_frame",
+                }
+            )
+        params: dict[str, Any] = {
+            "model": self.model,
+            "content": content,
+            "ratio": request.aspect,
+            "resolution": request.resolution,
+            "duration": int(request.seconds),
+            "seed": int(request.seed),
+            "camera_fixed": bool(self.options.get("camera_fixed", False)),
+            "watermark": bool(self.options.get("watermark", False)),
+        }
+        if cap.audio:
+            params["generate_audio"] = bool(request.audio)
+        if self.options.get("service_tier"):
+            params["service_tier"] = str(self.options["service_tier"])
+        if self.options.get("execution_expires_after"):
+            params["execution_expires_after"] = int(self.options["execution_expires_after"])
+        if self.options.get("return_last_frame"):
+            params["return_last_frame"] = True
+        return params
+
+    # ------------------------------------------------------------ API
+    async def submit(self, request: VideoRequest) -> str:
+        """Create the task; return its id. Nothing else (the caller journals the id)."""
+        with _for_scene(request.scene_id):
+            params = self.create_params(request)
+            try:
+                task = await self._ark.get().content_generation.tasks.create(**params)
+            except Exception as e:
+                if _is_ark_error(e):
+                    raise map_ark_error(e, self.spec, during="submit") from None
+                raise
+            task_id = getattr(task, "id", None)
+            if not task_id:  # not Transient: a blind retry could pay for a second task
+                raise JobFailed(
+                    "submit: the answer carries no task id; check the BytePlus console for "
+                    "an orphan task before rendering again",
+                    provider=PROVIDER,
+                )
+            return str(task_id)
+
+    async def poll(self, remote_id: str) -> JobState:
+        """One look at the task; a content-filter failure comes back as status "rejected"."""
+        try:
+            t = await self._ark.get().content_generation.tasks.get(task_id=remote_id)
+        except Exception as e:
+            if _is_ark_error(e):
+                raise map_ark_error(e, self.spec, during=f"poll {remote_id}") from None
+            raise
+        raw = str(getattr(t, "status", "") or "").lower()
+        status: JobStatus = _STATUSES.get(raw, "running" if raw in ("", "pending") else "failed")
+        usage: dict[str, Any] = {}
+        u = getattr(t, "usage", None)
+        tokens = getattr(u, "completion_tokens", None) if u is not None else None
+        if tokens is not None:
+            usage["completion_tokens"] = int(tokens)
+        for key in ("duration", "resolution", "ratio", "service_tier", "generate_audio"):
+            v = getattr(t, key, None)
+            if v is not None:
+                usage[key] = v
+        content = getattr(t, "content", None)
+        video_url = getattr(content, "video_url", None) if content is not None else None
+        error: str | None = None
+        err = getattr(t, "error", None)
+        if err is not None:
+            code = getattr(err, "code", None)
+            msg = getattr(err, "message", None)
+            if code or msg:
+                error = f"{code}: {msg}" if code else str(msg)
+            if status == "failed" and is_content_filter(code):
+                status = "rejected"
+        if raw not in _STATUSES and raw not in ("", "pending"):
+            error = error or f"unknown task status {raw!r}"
+        if status == "succeeded" and not video_url:
+            status, error = "failed", "succeeded without a video_url"
+        if usage:
+            self.usage[remote_id] = usage
+        return JobState(
+            remote_id=remote_id,
+            status=status,
+            video_url=str(video_url) if video_url else None,
+            error=error,
+            usage=usage,
+        )
+
+    async def fetch(self, state: JobState, request: VideoRequest, dest: Path) -> Path:
+        """Download the clip to a temp file beside `dest`, validate it, rename it into place.
+
+        A truncated or unreadable download raises Transient: the caller fetches the SAME
+        task again. An expired URL (403/404) is refreshed once by polling the task again.
+        """
+        with _for_scene(request.scene_id):
+            if state.status != "succeeded" or not state.video_url:
+                raise JobFailed(
+                    f"fetch {state.remote_id}: task is {state.status}, nothing to download",
+                    provider=PROVIDER,
+                )
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            url = state.video_url
+            try:
+                await self._download(url, dest, request)
+            except JobFailed:
+                fresh = await self.poll(state.remote_id)  # the signed URL may have expired
+                if fresh.status != "succeeded" or not fresh.video_url or fresh.video_url == url:
+                    raise
+                await self._download(fresh.video_url, dest, request)
+            return dest
+
+    async def _download(self, url: str, dest: Path, request: VideoRequest) -> None:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        tmp = Path(tmp_name)
+        try:
+            got = 0
+            want: str | None = None
+            with os.fdopen(fd, "wb") as f:
+                try:
+                    async with (
+                        httpx.AsyncClient(
+                            timeout=_http_timeout(self.download_timeout), follow_redirects=True
+                        ) as client,
+                        client.stream("GET", url) as r,
+                    ):
+                        if r.status_code >= 400:
+                            raise _status_error(r.status_code, "video download")
+                        want = r.headers.get("content-length")
+                        async for chunk in r.aiter_bytes():
+                            f.write(chunk)
+                            got += len(chunk)
+                except httpx.HTTPError as e:
+                    raise Transient(
+                        f"video download failed after {got} bytes ({type(e).__name__})",
+                        provider=PROVIDER,
+                    ) from None
+                f.flush()
+                os.fsync(f.fileno())
+            if got == 0:
+                raise Transient("video download was empty", provider=PROVIDER)
+            if want is not None and want.isdigit() and int(want) != got:
+                raise Transient(
+                    f"video download truncated ({got} of {want} bytes)", provider=PROVIDER
+                )
+            await asyncio.to_thread(_check_clip, tmp, float(request.seconds))
+            os.replace(tmp, dest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    async def cancel(self, remote_id: str) -> None:
+        """Cancel a queued task (or delete a finished one's record)."""
+        try:
+            await self._ark.get().content_generation.tasks.delete(remote_id)
+        except Exception as e:
+            if _is_ark_error(e):
+                raise map_ark_error(e, self.spec, during=f"cancel {remote_id}") from None
+            raise
+
+    async def find_pending(
+        self, created_after: float, *, model: str | None = None, page_size: int = 100
+    ) -> list[PendingTask]:
+        """Tasks of `model` created at or after `created_after` (epoch s), newest first.
+
+        For crash recovery when a task id was lost between create and journaling: the
+        caller matches them to scenes (the list does not echo prompts or frames).
+        """
+        out: list[PendingTask] = []
+        page = 1
+        while True:
+            try:
+                resp = await self._ark.get().content_generation.tasks.list(
+                    page_num=page, page_size=page_size, model=model or self.model
+                )
+            except Exception as e:
+                if _is_ark_error(e):
+                    raise map_ark_error(e, self.spec, during="list") from None
+                raise
+            items = list(getattr(resp, "items", None) or [])
+            for t in items:
+                created = int(getattr(t, "created_at", 0) or 0)
+                if created >= created_after:
+                    out.append(
+                        PendingTask(
+                            remote_id=str(t.id),
+                            status=str(getattr(t, "status", "")),
+                            created_at=created,
+                            model=str(getattr(t, "model", "") or ""),
+                        )
+                    )
+            total = int(getattr(resp, "total", 0) or 0)
+            oldest = min((int(getattr(t, "created_at", 0) or 0) for t in items), default=0)
+            if not items or page * page_size >= total or oldest < created_after:
+                return out
+            page += 1
+
+
+def _check_clip(path: Path, seconds: float) -> None:
+    """A real video of about the requested length, else Transient (re-download the job)."""
+    from mindmovie.media import FFmpegError, probe
+
+    try:
+        info = probe(path)
+    except (FFmpegError, OSError) as e:
+        raise Transient(f"downloaded clip is not readable ({e})", provider=PROVIDER) from None
+    if info.video is None:
+        raise Transient("downloaded clip has no video stream", provider=PROVIDER)
+    if abs(info.duration - seconds) > DURATION_TOLERANCE:
+        raise Transient(
+            f"downloaded clip lasts {info.duration:.2f} s, expected {seconds:g} s",
+            provider=PROVIDER,
+        )

@@ -1,0 +1,250 @@
+"""ClaudePlanner through the real anthropic SDK against the loopback simulator (tests/sim).
+
+What matters to the person: their affirmation, photos and scene counts survive the LLM;
+a wrapped or partly bad answer costs at most one repair call and names the bad scene;
+every failure maps to one taxonomy with the SDK's own retries off.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.sim import SimServer
+
+from mindmovie.config import ConfigError, Keys, Settings, load_settings
+from mindmovie.goals import Goal, Goals, Person
+from mindmovie.providers.anthropic import ClaudePlanner
+from mindmovie.providers.base import (
+    AuthError,
+    InvalidRequest,
+    JobFailed,
+    PlanOptions,
+    RateLimited,
+    Transient,
+)
+
+MESSAGES = "/v1/messages"
+
+
+@pytest.fixture
+def goals(tmp_path: Path) -> Goals:
+    me = tmp_path / "me.png"
+    run = tmp_path / "run.png"
+    for p in (me, run):
+        p.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    return Goals(
+        title="My Year",
+        person=Person(description="a woman in her thirties with curly hair", photos=[me]),
+        goals=[
+            Goal(
+                category="Health",
+                vision="I run a marathon",
+                affirmation="I am strong and I finish my marathon with joy",
+                photos=[run],
+                scenes=2,
+            ),
+            Goal(category="Career", vision="I lead a design team"),
+        ],
+        closing="Thank you for this life",
+    )
+
+
+def good_plan(body: dict[str, Any]) -> dict[str, Any]:
+    """A well-formed answer whose model-written affirmation for goal 1 differs from the
+    person's (so the test sees the person's words win) and with extra scenes for goal 2."""
+    scene = {
+        "image_prompt": "wide shot at dawn",
+        "motion_prompt": "slow push-in",
+        "seconds": 5,
+    }
+    return {
+        "title": "LLM title",
+        "closing": "LLM closing",
+        "scenes": [
+            {"goal": 1, "affirmation": "LLM line one", **scene},
+            {"goal": 1, "affirmation": "I cross the line smiling", **scene},
+            {"goal": 2, "affirmation": "I lead with calm", **scene},
+            {"goal": 2, "affirmation": "an extra scene beyond the count", **scene},
+        ],
+    }
+
+
+def planner(sim: SimServer, **kw: Any) -> ClaudePlanner:
+    return ClaudePlanner(api_key="sk-ant-test", base_url=sim.base_url, timeout=10, **kw)
+
+
+OPTIONS = PlanOptions(scene_seconds=5, scenes_per_goal=1, allowed_seconds=(4.0, 6.0, 8.0))
+
+
+async def test_request_shape_and_person_words_kept(sim: SimServer, goals: Goals) -> None:
+    sim.set_planner(good_plan)
+    p = planner(sim)
+    plan = await p.plan(goals, OPTIONS)
+
+    reqs = sim.requests(path=MESSAGES)
+    assert len(reqs) == 1
+    body = reqs[0]["body"]
+    assert body["model"] == "claude-sonnet-4-6"  # catalog default, nothing hard-coded
+    assert body["tool_choice"] == {"type": "tool", "name": "emit_plan"}
+    schema = body["tools"][0]["input_schema"]
+    item = schema["properties"]["scenes"]["items"]
+    assert set(item["required"]) == {
+        "goal",
+        "affirmation",
+        "image_prompt",
+        "motion_prompt",
+        "seconds",
+    }
+    assert item["properties"]["seconds"]["enum"] == [4, 6, 8]
+    assert reqs[0]["headers"].get("x-stainless-retry-count") == "0"
+    assert "me.png" not in json.dumps(body)  # no local paths leave the machine
+
+    assert [s.id for s in plan.scenes] == ["01-health-1", "01-health-2", "02-career-1"]
+    assert plan.scenes[0].affirmation == "I am strong and I finish my marathon with joy"
+    assert plan.scenes[1].affirmation == "I cross the line smiling"
+    assert plan.title == "My Year" and plan.closing == "Thank you for this life"
+    assert all(s.seconds in (4.0, 6.0, 8.0) for s in plan.scenes)  # 5 snapped
+    assert Path(plan.scenes[0].reference_photos[0]).name == "run.png"
+    assert Path(plan.scenes[2].reference_photos[0]).name == "me.png"  # person's photo
+
+    stats = sim.stats()["models"]["claude-sonnet-4-6"]
+    assert p.last_usage == {
+        "input_tokens": stats["input_tokens"],
+        "output_tokens": stats["output_tokens"],
+    }
+    assert p.last_usage["input_tokens"] > 0
+
+
+async def test_configured_model_is_used(sim: SimServer, goals: Goals) -> None:
+    sim.set_planner(good_plan)
+    await planner(sim, model="claude-haiku-4-5").plan(goals, OPTIONS)
+    assert sim.requests(path=MESSAGES)[0]["body"]["model"] == "claude-haiku-4-5"
+
+
+async def test_wrapped_answer_is_accepted_without_repair(sim: SimServer, goals: Goals) -> None:
+    sim.set_planner(good_plan)
+    sim.add_fault("wrap", path=MESSAGES)
+    plan = await planner(sim).plan(goals, OPTIONS)
+    assert len(plan.scenes) == 3
+    assert len(sim.requests(path=MESSAGES)) == 1
+
+
+async def test_invalid_scene_gets_one_repair_naming_scene_and_field(
+    sim: SimServer, goals: Goals
+) -> None:
+    sim.set_planner(good_plan)
+    sim.add_fault("invalid", path=MESSAGES, field="image_prompt")
+    p = planner(sim)
+    plan = await p.plan(goals, OPTIONS)
+    reqs = sim.requests(path=MESSAGES)
+    assert len(reqs) == 2
+    repair = reqs[1]["body"]["messages"]
+    assert repair[1]["content"][0]["type"] == "tool_use"
+    result = repair[2]["content"][0]
+    assert result["type"] == "tool_result" and result["is_error"] is True
+    assert result["tool_use_id"] == repair[1]["content"][0]["id"]
+    assert "scene 1 (goal 1): image_prompt" in result["content"]
+    assert plan.scenes[0].image_prompt == "wide shot at dawn"
+    assert len(p.last_calls) == 2
+    assert p.last_usage["input_tokens"] == sum(c["input_tokens"] for c in p.last_calls)
+
+
+async def test_still_invalid_after_repair_fails_naming_scene_and_field(
+    sim: SimServer, goals: Goals
+) -> None:
+    sim.set_planner(good_plan)
+    sim.add_fault("invalid", path=MESSAGES, field="motion_prompt", count=2)
+    with pytest.raises(JobFailed) as e:
+        await planner(sim).plan(goals, OPTIONS)
+    assert "scene 1 (goal 1): motion_prompt" in str(e.value)
+    assert len(sim.requests(path=MESSAGES)) == 2  # exactly one repair
+
+
+async def test_schema_generated_answer_still_gives_the_persons_counts(
+    sim: SimServer, goals: Goals
+) -> None:
+    """The sim's generic answer puts every scene under one goal: after the repair the
+    missing goal's scenes come from the local planner, so counts hold."""
+    plan = await planner(sim).plan(goals, OPTIONS)
+    assert [s.goal for s in plan.scenes] == [1, 1, 2]
+    assert plan.scenes[0].affirmation == "I am strong and I finish my marathon with joy"
+    assert len(sim.requests(path=MESSAGES)) == 2
+
+
+async def test_rate_limit_maps_retry_after_and_sdk_does_not_retry(
+    sim: SimServer, goals: Goals
+) -> None:
+    sim.add_fault("http", path=MESSAGES, status=429, retry_after=3)
+    with pytest.raises(RateLimited) as e:
+        await planner(sim).plan(goals, OPTIONS)
+    assert e.value.retry_after == 3.0
+    assert len(sim.requests(path=MESSAGES)) == 1
+
+
+@pytest.mark.parametrize("status", [500, 503, 529])
+async def test_server_errors_are_transient(sim: SimServer, goals: Goals, status: int) -> None:
+    sim.add_fault("http", path=MESSAGES, status=status)
+    with pytest.raises(Transient) as e:
+        await planner(sim).plan(goals, OPTIONS)
+    assert not isinstance(e.value, RateLimited)
+    assert len(sim.requests(path=MESSAGES)) == 1
+
+
+async def test_dropped_connection_is_transient(sim: SimServer, goals: Goals) -> None:
+    sim.add_fault("drop", path=MESSAGES)
+    with pytest.raises(Transient):
+        await planner(sim).plan(goals, OPTIONS)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_auth_errors_name_the_variable(sim: SimServer, goals: Goals, status: int) -> None:
+    sim.add_fault("http", path=MESSAGES, status=status)
+    with pytest.raises(AuthError) as e:
+        await planner(sim).plan(goals, OPTIONS)
+    assert "ANTHROPIC_API_KEY" in str(e.value)
+    assert "sk-ant-test" not in str(e.value)
+
+
+async def test_unknown_model_404_names_the_setting(sim: SimServer, goals: Goals) -> None:
+    sim.add_fault("http", path=MESSAGES, status=404, message="model: claude-x")
+    with pytest.raises(InvalidRequest) as e:
+        await planner(sim).plan(goals, OPTIONS)
+    msg = str(e.value)
+    assert "not found; set planner.model to one of" in msg and "claude-haiku-4-5" in msg
+
+
+async def test_bad_request_is_invalid_request(sim: SimServer, goals: Goals) -> None:
+    sim.add_fault("http", path=MESSAGES, status=400, message="max_tokens: too large")
+    with pytest.raises(InvalidRequest) as e:
+        await planner(sim).plan(goals, OPTIONS)
+    assert "max_tokens: too large" in str(e.value)
+
+
+def test_missing_key_is_one_line_config_error() -> None:
+    s = load_settings(env={}, overrides={"preset": "byteplus"})
+    with pytest.raises(ConfigError) as e:
+        ClaudePlanner.from_settings(s, Keys())
+    msg = str(e.value)
+    assert "ANTHROPIC_API_KEY is not set" in msg and "byteplus preset" in msg
+    assert "\n" not in msg
+
+
+def test_from_settings_uses_base_url_and_model(sim: SimServer) -> None:
+    s = Settings(
+        preset="byteplus",
+        planner={"model": "claude-haiku-4-5"},
+        providers={"anthropic": {"base_url": sim.base_url, "timeout": 5}},
+    )
+    p = ClaudePlanner.from_settings(s, Keys.from_env({"ANTHROPIC_API_KEY": "sk-ant-secret"}))
+    assert p.model == "claude-haiku-4-5"
+    assert "sk-ant-secret" not in repr(p)
+
+
+def test_unknown_configured_model_is_config_error() -> None:
+    s = Settings(preset="byteplus", planner={"model": "gpt-9"})
+    with pytest.raises(ConfigError) as e:
+        ClaudePlanner.from_settings(s, Keys.from_env({"ANTHROPIC_API_KEY": "k"}))
+    assert "claude-sonnet-4-6" in str(e.value)
