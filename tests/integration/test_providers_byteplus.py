@@ -360,13 +360,10 @@ async def test_seededit_edits_the_source_photo(sim: SimServer, tmp_path: Path) -
     req = KeyframeRequest(
         scene_id="s", prompt="make it golden hour", width=64, height=36, seed=5, source_photo=photo
     )
-    try:
-        res = await kf.generate(req)
-    except InvalidRequest as e:
-        body = sim.requests(path=IMAGES)[0]["body"]
-        assert body["image"].startswith("data:image/png;base64,") and body["size"] == "adaptive"
-        assert body["guidance_scale"] == 5.5
-        pytest.skip(f"tests/sim refuses SeedEdit's size 'adaptive' ({e})")
+    res = await kf.generate(req)
+    body = sim.requests(path=IMAGES)[0]["body"]
+    assert body["image"].startswith("data:image/png;base64,") and body["size"] == "adaptive"
+    assert body["guidance_scale"] == 5.5
     assert res.data
     with pytest.raises(InvalidRequest) as e2:  # an edit model needs a photo
         await kf.generate(KeyframeRequest(scene_id="s", prompt="p", width=8, height=8, seed=1))

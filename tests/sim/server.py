@@ -947,7 +947,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise SimError(
                 400, "The parameter `prompt` is missing.", code="MissingParameter", param="prompt"
             )
-        size = models.seedream_size(p.get("size"))
+        if str(p.get("size") or "").lower() == "adaptive":
+            # SeedEdit: output follows the input image's shape
+            size = _data_image_size(p.get("image")) or (1024, 1024)
+        else:
+            size = models.seedream_size(p.get("size"))
         if size is None or min(size) < 64 or size[0] * size[1] > 4096 * 4096:
             raise SimError(
                 400, "The parameter `size` specified in the request is not valid.", param="size"
@@ -1302,6 +1306,22 @@ class _Handler(BaseHTTPRequestHandler):
         if any(f.kind == "wrap" for f in fired):
             value = {"output": value}
         return value
+
+
+def _data_image_size(image: Any) -> tuple[int, int] | None:
+    """Pixel size of a data-URI image (first one when a list), or None."""
+    if isinstance(image, list):
+        image = image[0] if image else None
+    if not isinstance(image, str) or not image.startswith("data:"):
+        return None
+    try:
+        raw = base64.b64decode(image.split(",", 1)[1])
+        from PIL import Image
+
+        with Image.open(io.BytesIO(raw)) as im:
+            return im.size
+    except Exception:
+        return None
 
 
 def _adaptive_ratio(item: Json | None) -> str:
