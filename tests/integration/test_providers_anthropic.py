@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.sim import SimServer
 
 from mindmovie.config import ConfigError, Keys, Settings, load_settings
 from mindmovie.goals import Goal, Goals, Person
@@ -25,6 +24,7 @@ from mindmovie.providers.base import (
     RateLimited,
     Transient,
 )
+from tests.sim import SimServer
 
 MESSAGES = "/v1/messages"
 

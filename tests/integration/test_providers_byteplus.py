@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from tests.sim import SimServer
 
 from mindmovie.config import ConfigError, Keys, Settings, load_settings
 from mindmovie.media import probe
@@ -35,6 +34,7 @@ from mindmovie.providers.base import (
 )
 from mindmovie.providers.byteplus import SeedanceVideo, SeedreamKeyframes
 from mindmovie.retry import with_retry
+from tests.sim import SimServer
 
 TASKS = "/contents/generations/tasks"
 IMAGES = "/images/generations"

@@ -17,7 +17,6 @@ import pytest
 from google import genai
 from google.genai import types
 from pydantic import SecretStr
-from tests.sim import SimServer, media
 
 from mindmovie import catalog
 from mindmovie.config import ConfigError, Keys, Settings
@@ -34,6 +33,7 @@ from mindmovie.providers.base import (
 )
 from mindmovie.providers.google import GeminiKeyframes, Mode, VeoVideo, describe_mode
 from mindmovie.retry import with_retry
+from tests.sim import SimServer, media
 
 KEY = Keys(google=SecretStr("test-google-key"))
 NO_KEY = Keys()

@@ -38,11 +38,11 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 from PIL import Image
+
+from mindmovie.media import probe
 from tests.sim import SimServer
 from tests.sim.fixtures import sim, sim_session
 from tests.sim.planner import drop_field, generate
-
-from mindmovie.media import probe
 
 __all__ = ["sim", "sim_session"]  # fixtures, imported for use here
 
