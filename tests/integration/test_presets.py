@@ -7,93 +7,14 @@ request bodies carry what the settings asked for.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from mindmovie.config import Keys, load_settings
 from mindmovie.media import probe
 from mindmovie.pipeline import Pipeline
+from tests.integration.support import KEYS, goals_file, settings_for
 from tests.sim.server import SimServer
-
-REPO = Path(__file__).resolve().parents[2]
-
-GOALS = """\
-title: Sim Movie
-person:
-  description: A woman with curly dark hair
-  photos: [photos/portrait.jpg]
-goals:
-  - category: health
-    vision: Strong and rested
-    affirmation: I am strong and rested
-  - category: career
-    vision: Leading a team I admire
-    scenes: 2
-  - category: lifestyle
-    vision: Living by the sea
-"""
-
-
-def _goals(tmp_path: Path, sim: SimServer | None = None) -> Path:
-    """Write the goals; teach the simulated Claude to answer with a valid plan for them."""
-    (tmp_path / "photos").mkdir()
-    src = next((REPO / "examples" / "photos").glob("*.jpg"))
-    shutil.copyfile(src, tmp_path / "photos" / "portrait.jpg")
-    p = tmp_path / "goals.yaml"
-    p.write_text(GOALS)
-    if sim is not None:
-        from mindmovie.goals import load_goals
-        from mindmovie.providers.base import PlanOptions
-        from mindmovie.providers.local import build_plan
-
-        plan = build_plan(load_goals(p), PlanOptions(scene_seconds=4))
-        sim.set_planner(
-            {
-                "title": plan.title,
-                "closing": plan.closing,
-                "scenes": [
-                    {
-                        "goal": sc.goal,
-                        "affirmation": sc.affirmation,
-                        "image_prompt": sc.image_prompt + ", cinematic",
-                        "motion_prompt": sc.motion_prompt,
-                        "seconds": 4,
-                    }
-                    for sc in plan.scenes
-                ],
-            }
-        )
-    return p
-
-
-def _settings(preset: str, sim: SimServer, **extra: Any) -> Any:
-    fast = {"poll_interval": 0.05, "poll_max_interval": 0.2, "job_deadline": 60}
-    overrides: dict[str, Any] = {
-        "preset": preset,
-        "output": {"size": "320x180", "fps": 12},
-        "plan": {"scene_seconds": 4},
-        "compose": {
-            "crossfade": 0.5,
-            "title_seconds": 1.0,
-            "closing_seconds": 1.0,
-            "quality": "draft",
-        },
-        "providers": {
-            "anthropic": {"base_url": sim.base_url},
-            "byteplus": {"base_url": sim.ark_base_url, **fast},
-            "google": {"base_url": sim.base_url, **fast},
-        },
-    }
-    for k, v in extra.items():
-        overrides[k] = {**overrides.get(k, {}), **v} if isinstance(v, dict) else v
-    return load_settings(overrides=overrides, env={})
-
-
-KEYS = Keys(anthropic=SecretStr("sk-ant"), byteplus=SecretStr("ark"), google=SecretStr("g"))
 
 
 @pytest.mark.parametrize("preset", ["byteplus", "google"])
@@ -101,8 +22,8 @@ async def test_preset_renders_through_real_sdks(
     preset: str, sim: SimServer, tmp_path: Path
 ) -> None:
     sim.media_scale = 0.25
-    goals = _goals(tmp_path, sim)
-    settings = _settings(preset, sim)
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for(preset, sim)
     pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS)
     res = await pipe.run()
     assert res.movie is not None
@@ -127,10 +48,10 @@ async def test_preset_renders_through_real_sdks(
         assert after[k] == before[k]
 
 
-async def test_byteplus_request_shape_carries_settings(sim: SimServer, tmp_path: Path) -> None:
+async def test_byteplus_request_shape_carriessettings_for(sim: SimServer, tmp_path: Path) -> None:
     sim.media_scale = 0.25
-    goals = _goals(tmp_path, sim)
-    settings = _settings(
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for(
         "byteplus",
         sim,
         video={"audio": True, "seed": 99, "options": {"camera_fixed": True}},
@@ -158,8 +79,8 @@ async def test_chain_frames_sends_next_keyframe_as_last_frame(
     sim: SimServer, tmp_path: Path
 ) -> None:
     sim.media_scale = 0.25
-    goals = _goals(tmp_path, sim)
-    settings = _settings("byteplus", sim, video={"chain_frames": True})
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim, video={"chain_frames": True})
     await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS).run(until="clips")
     creates = sim.requests(path="/contents/generations/tasks", method="POST")
     with_last = [
@@ -169,10 +90,12 @@ async def test_chain_frames_sends_next_keyframe_as_last_frame(
 
 
 async def test_missing_key_fails_before_any_request(sim: SimServer, tmp_path: Path) -> None:
-    from mindmovie.config import ConfigError
+    from pydantic import SecretStr
 
-    goals = _goals(tmp_path, sim)
-    settings = _settings("byteplus", sim)
+    from mindmovie.config import ConfigError, Keys
+
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
     keys = Keys(anthropic=SecretStr("sk-ant"))  # no ARK key
     with pytest.raises(ConfigError) as e:
         await Pipeline(goals, settings, out=tmp_path / "run", keys=keys).run()

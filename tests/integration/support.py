@@ -1,0 +1,93 @@
+"""Shared setup for tests that render through the real SDKs against the simulator."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from mindmovie.config import Keys, load_settings
+from tests.sim.server import SimServer
+
+REPO = Path(__file__).resolve().parents[2]
+
+GOALS = """\
+title: Sim Movie
+person:
+  description: A woman with curly dark hair
+  photos: [photos/portrait.jpg]
+goals:
+  - category: health
+    vision: Strong and rested
+    affirmation: I am strong and rested
+  - category: career
+    vision: Leading a team I admire
+    scenes: 2
+  - category: lifestyle
+    vision: Living by the sea
+"""
+
+
+def goals_file(tmp_path: Path, sim: SimServer | None = None) -> Path:
+    """Write the goals; teach the simulated Claude to answer with a valid plan for them."""
+    (tmp_path / "photos").mkdir()
+    src = next((REPO / "examples" / "photos").glob("*.jpg"))
+    shutil.copyfile(src, tmp_path / "photos" / "portrait.jpg")
+    p = tmp_path / "goals.yaml"
+    p.write_text(GOALS)
+    if sim is not None:
+        claude_answer_for(sim, p)
+    return p
+
+
+def claude_answer_for(sim: SimServer, goals_path: Path) -> None:
+    """Make the simulated Claude answer with a valid plan for these goals (4 s scenes)."""
+    from mindmovie.goals import load_goals
+    from mindmovie.providers.base import PlanOptions
+    from mindmovie.providers.local import build_plan
+
+    plan = build_plan(load_goals(goals_path), PlanOptions(scene_seconds=4))
+    sim.set_planner(
+        {
+            "title": plan.title,
+            "closing": plan.closing,
+            "scenes": [
+                {
+                    "goal": sc.goal,
+                    "affirmation": sc.affirmation,
+                    "image_prompt": sc.image_prompt + ", cinematic",
+                    "motion_prompt": sc.motion_prompt,
+                    "seconds": 4,
+                }
+                for sc in plan.scenes
+            ],
+        }
+    )
+
+
+def settings_for(preset: str, sim: SimServer, **extra: Any) -> Any:
+    fast = {"poll_interval": 0.05, "poll_max_interval": 0.2, "job_deadline": 60}
+    overrides: dict[str, Any] = {
+        "preset": preset,
+        "output": {"size": "320x180", "fps": 12},
+        "plan": {"scene_seconds": 4},
+        "compose": {
+            "crossfade": 0.5,
+            "title_seconds": 1.0,
+            "closing_seconds": 1.0,
+            "quality": "draft",
+        },
+        "providers": {
+            "anthropic": {"base_url": sim.base_url},
+            "byteplus": {"base_url": sim.ark_base_url, **fast},
+            "google": {"base_url": sim.base_url, **fast},
+        },
+    }
+    for k, v in extra.items():
+        overrides[k] = {**overrides.get(k, {}), **v} if isinstance(v, dict) else v
+    return load_settings(overrides=overrides, env={})
+
+
+KEYS = Keys(anthropic=SecretStr("sk-ant"), byteplus=SecretStr("ark"), google=SecretStr("g"))
