@@ -269,6 +269,53 @@ def init(
     out.print(f"next: mindmovie render {path}")
 
 
+@app.command()
+def doctor(
+    config: ConfigOpt = None,
+    preset: PresetOpt = None,
+) -> None:
+    """Check Python, ffmpeg, fonts, the output folder, provider keys and the catalog.
+
+    Exits 0 only when the configured preset can run. Keys are shown as set or not set,
+    never their values.
+    """
+    from mindmovie.doctor import can_run, run_checks
+
+    settings = _settings(config, preset=preset)
+    checks = run_checks(settings)
+    table = Table("check", "", "detail", title=f"mindmovie doctor (preset {settings.preset})")
+    for c in checks:
+        mark = (
+            "[green]ok[/green]"
+            if c.ok
+            else ("[red]FAIL[/red]" if c.required else "[yellow]warn[/yellow]")
+        )
+        table.add_row(c.name, mark, c.detail)
+    out.print(table)
+    if not can_run(checks):
+        raise _fail(f"the {settings.preset} preset cannot run here; fix the FAIL rows above", 1)
+    out.print(f"[bold green]ready:[/bold green] the {settings.preset} preset can run")
+
+
+@app.command()
+def providers(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable rows.")] = False,
+) -> None:
+    """List the model catalog: stage, capabilities, price, and whether its key is set."""
+    from mindmovie.doctor import providers_rows
+
+    rows = providers_rows()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table("provider", "stage", "model", "capabilities", "price", "key")
+    for r in rows:
+        table.add_row(
+            *(r[k] for k in ("provider", "stage", "model", "capabilities", "price", "key"))
+        )
+    out.print(table)
+
+
 @app.callback(invoke_without_command=True)
 def _main(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,

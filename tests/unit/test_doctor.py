@@ -1,0 +1,75 @@
+"""doctor exits 0 only when the configured preset can run; keys never shown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mindmovie.cli import app
+
+KEYVARS = (
+    "ANTHROPIC_API_KEY",
+    "ARK_API_KEY",
+    "BYTEPLUS_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for k in KEYVARS:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_local_preset_is_ready_without_keys(clean_env: None) -> None:
+    r = CliRunner().invoke(app, ["doctor"])
+    assert r.exit_code == 0, r.output
+    assert "ready" in r.output and "libx264" in r.output
+
+
+def test_paid_preset_with_a_key_missing_fails(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret")
+    r = CliRunner().invoke(app, ["doctor", "--preset", "byteplus"])
+    assert r.exit_code == 1
+    assert "ARK_API_KEY" in r.output and "not set" in r.output
+    assert "sk-ant-very-secret" not in r.output
+
+
+def test_paid_preset_with_keys_present_passes(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret")
+    monkeypatch.setenv("ARK_API_KEY", "ark-very-secret")
+    r = CliRunner().invoke(app, ["doctor", "--preset", "byteplus"])
+    assert r.exit_code == 0, r.output
+    assert "very-secret" not in r.output
+
+
+def test_google_preset_names_the_client_mode(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
+    monkeypatch.setenv("GOOGLE_API_KEY", "g")
+    r = CliRunner().invoke(app, ["doctor", "--preset", "google"])
+    assert r.exit_code == 0, r.output
+    assert "vertex express" in r.output
+
+
+def test_providers_lists_catalog_with_key_state(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARK_API_KEY", "ark-very-secret")
+    r = CliRunner().invoke(app, ["providers", "--json"])
+    assert r.exit_code == 0
+    rows = json.loads(r.output)
+    seedance = [x for x in rows if x["model"].startswith("seedance-1-5-pro")]
+    assert seedance and "ARK_API_KEY" in seedance[0]["key"] and "not set" not in seedance[0]["key"]
+    assert any(x["provider"] == "google" and "not set" in x["key"] for x in rows)
+    assert "very-secret" not in r.output
