@@ -140,6 +140,7 @@ class Pipeline:
         self.reporter: Reporter = reporter or NullReporter()
         self.result: RenderResult | None = None
         self._sems: dict[str, asyncio.Semaphore] = {}
+        self._video_model: VideoModel | None = None
 
     # ------------------------------------------------------------------ helpers
     def _sem(self, provider: str) -> asyncio.Semaphore:
@@ -149,9 +150,21 @@ class Pipeline:
         return self._sems[provider]
 
     def _plan_options(self) -> PlanOptions:
+        """Planner inputs; scene seconds snap to what the chosen video model can make."""
+        from mindmovie import catalog
+
+        spec = getattr(self._video_model, "spec", None) if self._video_model else None
         return PlanOptions(
             scene_seconds=self.settings.plan.scene_seconds,
             scenes_per_goal=self.settings.plan.scenes_per_goal,
+            allowed_seconds=catalog.allowed_seconds(spec) if spec is not None else None,
+        )
+
+    def _chains_frames(self) -> bool:
+        """video.chain_frames is on and the model takes a last frame."""
+        spec = getattr(self._video_model, "spec", None)
+        return bool(
+            self.settings.video.chain_frames and spec is not None and spec.capabilities.last_frame
         )
 
     def _mark(self, res: RenderResult, ran: bool, scene_id: str, stage: str) -> None:
@@ -264,7 +277,9 @@ class Pipeline:
         return dest
 
     # ------------------------------------------------------------------ clips
-    def _video_request(self, scene: Scene, keyframe: Path) -> VideoRequest:
+    def _video_request(
+        self, scene: Scene, keyframe: Path, last_frame: Path | None = None
+    ) -> VideoRequest:
         w, h = self.settings.output.frame()
         return VideoRequest(
             scene_id=scene.id,
@@ -278,12 +293,19 @@ class Pipeline:
             aspect=self.settings.output.aspect,
             resolution=self.settings.output.resolution,
             audio=self.settings.video.audio,
+            last_frame=last_frame,
         )
 
     async def _clip(
-        self, store: Store, model: VideoModel, scene: Scene, keyframe: Path, res: RenderResult
+        self,
+        store: Store,
+        model: VideoModel,
+        scene: Scene,
+        keyframe: Path,
+        res: RenderResult,
+        last_frame: Path | None = None,
     ) -> Path:
-        req = self._video_request(scene, keyframe)
+        req = self._video_request(scene, keyframe, last_frame)
         key = input_key(
             v=STAGE_VERSION["clip"],
             provider=model.name,
@@ -485,24 +507,46 @@ class Pipeline:
 
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
         store.next_run_no()
+        # every provider is built before any work: a missing key fails here, not mid-run
         planner = registry.make_planner(self.settings, self.keys)
+        kf_model = registry.make_keyframes(self.settings, self.keys)
+        video_model = registry.make_video(self.settings, self.keys)
+        self._video_model = video_model
         plan = await self._plan(store, planner)
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
         self.result = res
         if until == "plan":
             return res
-        kf_model = registry.make_keyframes(self.settings, self.keys)
-        video_model = registry.make_video(self.settings, self.keys)
         n = len(plan.scenes)
         self.reporter.stage("keyframes", n)
         if until != "keyframes":
             self.reporter.stage("clips", n)
 
+        loop = asyncio.get_running_loop()
+        keyframes: dict[str, asyncio.Future[Path]] = {
+            sc.id: loop.create_future() for sc in plan.scenes
+        }
+        following = {a.id: b.id for a, b in zip(plan.scenes, plan.scenes[1:], strict=False)}
+        chain = self._chains_frames()
+
         async def scene_flow(sc: Scene) -> tuple[str, Path | None]:
-            kf = await self._keyframe(store, kf_model, sc, plan, res)
+            try:
+                kf = await self._keyframe(store, kf_model, sc, plan, res)
+            except BaseException as e:
+                keyframes[sc.id].set_exception(e)
+                keyframes[sc.id].exception()  # consumed here; the flow reports it
+                raise
+            keyframes[sc.id].set_result(kf)
             if until == "keyframes":
                 return sc.id, None
-            return sc.id, await self._clip(store, video_model, sc, kf, res)
+            last: Path | None = None
+            if chain and sc.id in following:
+                # the next scene's keyframe as this clip's last frame, for seamless joins
+                try:
+                    last = await asyncio.shield(keyframes[following[sc.id]])
+                except Exception:
+                    last = None
+            return sc.id, await self._clip(store, video_model, sc, kf, res, last)
 
         results = await _gather_scenes(
             [scene_flow(sc) for sc in plan.scenes], [sc.id for sc in plan.scenes]
