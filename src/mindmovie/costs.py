@@ -1,0 +1,599 @@
+"""Cost estimates before a run, and billed amounts after each call.
+
+A shipped estimate once ignored the resolution and the audio switch and priced a
+provider's 8 s clips as 12 s (lessons.md, "Resume and money"). So every figure here is
+computed from exactly what the providers send: the same snapped duration, the catalog's
+real output pixels (Seedance 1.0 720p 16:9 is 1248x704), audio only where the model has
+it, and the flex tier's discount; and every row carries the inputs of its formula so a
+person can check the arithmetic. Pure: no network, no store writes, no paid planner call
+(the scene list comes from the deterministic local planner, which gives the same ids and
+seconds the remote planner is held to).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from mindmovie import catalog
+from mindmovie.catalog import ModelSpec
+from mindmovie.config import Settings
+from mindmovie.goals import Goals
+from mindmovie.plan import Plan, Scene
+from mindmovie.providers.base import PlanOptions
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+CallStage = Literal["planner", "keyframe", "video"]
+CatalogStage = Literal["planner", "keyframes", "video"]
+
+CURRENCY = "USD"
+
+#: chars per token for the planner's input estimate (English prose and JSON run ~3.5-4.5)
+CHARS_PER_TOKEN = 4
+#: tokens Anthropic adds to every request that defines tools and forces tool_choice
+#: (the tool-use system prompt, ~313-346 tokens per Anthropic's tool-use pricing notes)
+TOOL_USE_OVERHEAD_TOKENS = 350
+#: planner output per scene: ~20 affirmation + ~120 image prompt + ~50 motion prompt + JSON
+#: keys and punctuation; the real answers of the simulator and of Sonnet sit around 200-260
+OUTPUT_TOKENS_PER_SCENE = 250
+#: planner output besides the scenes: title, closing card, the tool-call wrapper
+OUTPUT_TOKENS_BASE = 100
+
+#: the local providers' model names (mirrors providers/local.py without importing numpy)
+LOCAL_MODELS: dict[CallStage, str] = {
+    "planner": "local-planner-1",
+    "keyframe": "local-painter-1",
+    "video": "local-kenburns-1",
+}
+
+_DONE_FORMULA = "done: already made, not billed again"
+
+
+def _r(x: float) -> float:
+    """Round a dollar figure for JSON (float noise like 0.25920000000000004 helps nobody)."""
+    return round(float(x), 6)
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else float(x)
+
+
+def _rate(x: float) -> str:
+    return f"${x:g}"
+
+
+# ====================================================================== data types
+@dataclass(frozen=True)
+class CallEstimate:
+    """One provider call's price, with the formula and its inputs so it can be checked."""
+
+    stage: CallStage
+    provider: str
+    model: str
+    usd: float
+    formula: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    free: bool = False
+
+    @property
+    def done(self) -> bool:
+        """Already made by an earlier run (a resumed run does not pay for it again)."""
+        return bool(self.inputs.get("done"))
+
+    @property
+    def payable(self) -> bool:
+        """Whether this call would spend money if the run went ahead."""
+        return not self.free and not self.done
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "provider": self.provider,
+            "model": self.model,
+            "usd": _r(self.usd),
+            "formula": self.formula,
+            "inputs": dict(self.inputs),
+            "free": self.free,
+            "done": self.done,
+        }
+
+
+@dataclass(frozen=True)
+class SceneEstimate:
+    """One scene: its keyframe and its clip. `seconds` is the billed (snapped) length."""
+
+    scene_id: str
+    goal: int
+    seconds: float
+    keyframe: CallEstimate
+    video: CallEstimate
+    category: str = ""
+
+    @property
+    def total(self) -> float:
+        return self.keyframe.usd + self.video.usd
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scene_id": self.scene_id,
+            "goal": self.goal,
+            "category": self.category,
+            "seconds": _num(self.seconds),
+            "keyframe": self.keyframe.as_dict(),
+            "video": self.video.as_dict(),
+            "total": _r(self.total),
+        }
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """The whole run still to do. `planner` is None when the plan is already made."""
+
+    planner: CallEstimate | None
+    scenes: list[SceneEstimate]
+    currency: str = CURRENCY
+
+    def calls(self) -> Iterator[CallEstimate]:
+        """Every call of the run, planner first."""
+        if self.planner is not None:
+            yield self.planner
+        for s in self.scenes:
+            yield s.keyframe
+            yield s.video
+
+    @property
+    def total(self) -> float:
+        return sum(c.usd for c in self.calls())
+
+    @property
+    def paid(self) -> bool:
+        """Any call that would spend money: false for the local preset and for a remote
+        run whose every paid step is already done (nothing to confirm)."""
+        return any(c.payable for c in self.calls())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "currency": self.currency,
+            "total": _r(self.total),
+            "paid": self.paid,
+            "planner": self.planner.as_dict() if self.planner is not None else None,
+            "scenes": [s.as_dict() for s in self.scenes],
+        }
+
+
+# ====================================================================== settings -> models
+def stage_spec(settings: Settings, stage: CatalogStage) -> ModelSpec | None:
+    """The catalog row the provider will use for `stage`, or None for the free local one.
+
+    Same resolution as the providers (`catalog.resolve` with the stage's `model`), so a
+    model the catalog does not know raises the same InvalidRequest before any spend.
+    """
+    provider = settings.stage_provider(stage)
+    if provider == "local":
+        return None
+    chosen: str | None = getattr(settings, stage).model
+    return catalog.resolve(provider, stage, chosen)
+
+
+def plan_options(settings: Settings) -> PlanOptions:
+    """The planner's options, with the video model's allowed durations so the scene
+    seconds are the ones the clips will be made (and billed) at."""
+    spec = stage_spec(settings, "video")
+    return PlanOptions(
+        scene_seconds=settings.plan.scene_seconds,
+        scenes_per_goal=settings.plan.scenes_per_goal,
+        allowed_seconds=catalog.allowed_seconds(spec) if spec is not None else None,
+    )
+
+
+def _local(stage: CallStage, inputs: dict[str, Any] | None = None) -> CallEstimate:
+    return CallEstimate(
+        stage=stage,
+        provider="local",
+        model=LOCAL_MODELS[stage],
+        usd=0.0,
+        formula="local: free",
+        inputs=dict(inputs or {}),
+        free=True,
+    )
+
+
+# ====================================================================== formulas
+def _video_price(
+    spec: ModelSpec,
+    *,
+    seconds: float,
+    resolution: str,
+    ratio: str,
+    audio: bool,
+    service_tier: str | None,
+    tokens: int | None = None,
+) -> tuple[float, str, dict[str, Any]]:
+    """(usd, formula text, inputs) for one clip; `tokens` is the provider's usage if known."""
+    price = spec.price
+    audio = bool(audio) and spec.capabilities.audio
+    if price.formula == "tokens_video":
+        width, height = catalog.output_pixels(spec, resolution, ratio)
+        fps = price.fps or 24
+        estimated = catalog.video_tokens(width, height, fps, seconds)
+        n = estimated if tokens is None else int(tokens)
+        base = (
+            price.rates["audio_on"]
+            if audio and "audio_on" in price.rates
+            else price.rates["audio_off"]
+        )
+        factor = price.rates.get("flex", 1.0) if service_tier == "flex" else 1.0
+        rate = base * factor
+        usd = price.video_usd(
+            seconds=seconds,
+            width=width,
+            height=height,
+            audio=audio,
+            tier=service_tier,
+            tokens=n,
+        )
+        if tokens is None:
+            text = (
+                f"{width}×{height} px × {fps} fps × {_num(seconds)} s / 1024 = {n:,} tokens"
+                f" × {_rate(base)}/1M tokens"
+            )
+        else:
+            text = f"{n:,} tokens (reported) × {_rate(base)}/1M tokens"
+        if factor != 1.0:
+            text += f" × {factor:g} ({service_tier} tier)"
+        text += f", audio {'on' if audio else 'off'}"
+        inputs: dict[str, Any] = {
+            "width": width,
+            "height": height,
+            "fps": fps,
+            "seconds": _num(seconds),
+            "tokens": n,
+            "rate_per_mtok": rate,
+            "list_rate_per_mtok": base,
+            "tier_factor": factor,
+            "audio": audio,
+            "service_tier": service_tier,
+        }
+        return usd, text, inputs
+    if price.formula == "per_second":
+        key = resolution.lower()
+        found = (
+            price.rates.get(key)
+            if audio
+            else price.rates.get(f"{key}_no_audio", price.rates.get(key))
+        )
+        per_s = found if found is not None else max(price.rates.values())
+        usd = price.video_usd(seconds=seconds, resolution=resolution, audio=audio)
+        text = (
+            f"{_num(seconds)} s × {_rate(per_s)}/s ({resolution}, audio {'on' if audio else 'off'})"
+        )
+        if found is None:
+            text += f"; no price for {resolution}, the highest rate assumed"
+        inputs = {
+            "seconds": _num(seconds),
+            "resolution": resolution,
+            "audio": audio,
+            "rate_per_second": per_s,
+        }
+        return usd, text, inputs
+    raise ValueError(f"{spec.key}: not a video price formula: {price.formula}")
+
+
+def _image_price(spec: ModelSpec, count: int) -> tuple[float, str, dict[str, Any]]:
+    rate = spec.price.rates["image"]
+    usd = spec.price.image_usd(count)
+    return usd, f"{count} image × {_rate(rate)}/image", {"images": count, "rate_per_image": rate}
+
+
+# ====================================================================== estimates
+def estimate_keyframe(settings: Settings) -> CallEstimate:
+    """One scene's keyframe: one image (Seedream is sent with sequential generation off)."""
+    spec = stage_spec(settings, "keyframes")
+    if spec is None:
+        return _local("keyframe", {"images": 1})
+    usd, text, inputs = _image_price(spec, 1)
+    return CallEstimate("keyframe", spec.provider, spec.key, usd, text, inputs)
+
+
+def estimate_video(settings: Settings, seconds: float) -> CallEstimate:
+    """One clip at the duration, resolution, ratio, audio and tier the provider is sent.
+
+    `seconds` is snapped to the model's allowed durations as the planner does (Veo: 4, 6
+    or 8 s, so a 12 s scene is an 8 s clip and billed as 8 s). Audio is priced only when
+    the model has it; `video.options.service_tier: flex` applies the catalog's discount.
+    """
+    spec = stage_spec(settings, "video")
+    if spec is None:
+        return _local("video", {"seconds": _num(seconds)})
+    snapped = catalog.snap_seconds(spec, seconds)
+    tier_opt = settings.video.options.get("service_tier")
+    tier = str(tier_opt) if tier_opt else None
+    usd, text, inputs = _video_price(
+        spec,
+        seconds=snapped,
+        resolution=settings.output.resolution,
+        ratio=settings.output.aspect,
+        audio=settings.video.audio,
+        service_tier=tier,
+    )
+    if float(snapped) != float(seconds):
+        inputs["requested_seconds"] = _num(seconds)
+        text += f" (scene asks {_num(seconds)} s; {spec.key} makes {_num(snapped)} s)"
+    inputs["ratio"] = settings.output.aspect
+    return CallEstimate("video", spec.provider, spec.key, usd, text, inputs)
+
+
+def planner_tokens(goals: Goals, options: PlanOptions) -> tuple[int, int, int]:
+    """(input tokens, output tokens, prompt chars) of one planner call, estimated.
+
+    Input: the real system prompt, user message and tool schema the Claude planner sends,
+    at CHARS_PER_TOKEN, plus the tool-use overhead. Output: OUTPUT_TOKENS_BASE +
+    OUTPUT_TOKENS_PER_SCENE per scene. A repair call (only when scenes come back invalid)
+    is not counted.
+    """
+    from mindmovie.providers.anthropic import (
+        SYSTEM_PROMPT,
+        build_prompt,
+        plan_tool_schema,
+        scene_counts,
+    )
+
+    counts = scene_counts(goals, options)
+    total = sum(counts)
+    tool = {
+        "name": "emit_plan",
+        "description": "Return the complete mind-movie plan.",
+        "input_schema": plan_tool_schema(len(counts), total, options.allowed_seconds),
+    }
+    chars = (
+        len(SYSTEM_PROMPT)
+        + len(build_prompt(goals, options))
+        + len(json.dumps(tool, ensure_ascii=False))
+    )
+    input_tokens = math.ceil(chars / CHARS_PER_TOKEN) + TOOL_USE_OVERHEAD_TOKENS
+    output_tokens = OUTPUT_TOKENS_BASE + OUTPUT_TOKENS_PER_SCENE * total
+    return input_tokens, output_tokens, chars
+
+
+def estimate_planner(settings: Settings, goals: Goals) -> CallEstimate:
+    """The planner call: estimated tokens (see `planner_tokens`) at the model's rates."""
+    spec = stage_spec(settings, "planner")
+    if spec is None:
+        return _local("planner")
+    options = plan_options(settings)
+    input_tokens, output_tokens, chars = planner_tokens(goals, options)
+    rates = spec.price.rates
+    usd = spec.price.tokens_usd(input_tokens, output_tokens)
+    scenes = sum(g.scenes or max(1, options.scenes_per_goal) for g in goals.goals)
+    text = (
+        f"~{input_tokens:,} input tokens × {_rate(rates['input'])}/1M + "
+        f"~{output_tokens:,} output tokens × {_rate(rates['output'])}/1M"
+    )
+    inputs: dict[str, Any] = {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "rate_in": rates["input"],
+        "rate_out": rates["output"],
+        "prompt_chars": chars,
+        "scenes": scenes,
+        "output_tokens_per_scene": OUTPUT_TOKENS_PER_SCENE,
+    }
+    return CallEstimate("planner", spec.provider, spec.key, usd, text, inputs)
+
+
+def _as_done(call: CallEstimate) -> CallEstimate:
+    return replace(call, usd=0.0, formula=_DONE_FORMULA, inputs={**call.inputs, "done": True})
+
+
+_CLIP_STAGES = ("clip", "video")
+_KEYFRAME_STAGES = ("keyframe", "keyframes")
+
+
+def estimate_run(
+    settings: Settings,
+    goals: Goals,
+    plan: Plan | None = None,
+    *,
+    done: Collection[tuple[str, str]] = frozenset(),
+    plan_done: bool | None = None,
+) -> RunEstimate:
+    """What the run would still cost.
+
+    Scenes come from `plan` (an edited plan.yaml) when given, else from the local
+    planner's deterministic plan for these goals and settings: same scene ids and (snapped)
+    seconds as the remote planner, with no paid call. `done` holds (scene_id, "keyframe" |
+    "clip") steps already made; they cost 0 and are marked done. `plan_done` None means
+    "done when a plan is given".
+    """
+    scenes: list[Scene]
+    if plan is not None:
+        scenes = list(plan.scenes)
+    else:
+        from mindmovie.providers.local import build_plan
+
+        scenes = list(build_plan(goals, plan_options(settings)).scenes)
+    if plan_done is None:
+        plan_done = plan is not None
+    planner = None if plan_done else estimate_planner(settings, goals)
+    finished = {(sid, stage) for sid, stage in done}
+    keyframe = estimate_keyframe(settings)
+    rows: list[SceneEstimate] = []
+    for sc in scenes:
+        kf = keyframe
+        if any((sc.id, st) in finished for st in _KEYFRAME_STAGES):
+            kf = _as_done(keyframe)
+        video = estimate_video(settings, sc.seconds)
+        if any((sc.id, st) in finished for st in _CLIP_STAGES):
+            video = _as_done(video)
+        seconds = float(video.inputs.get("seconds", sc.seconds))
+        rows.append(
+            SceneEstimate(
+                scene_id=sc.id,
+                goal=sc.goal,
+                seconds=seconds,
+                keyframe=kf,
+                video=video,
+                category=sc.category,
+            )
+        )
+    return RunEstimate(planner=planner, scenes=rows)
+
+
+# ====================================================================== billed amounts
+def _int(x: Any) -> int | None:
+    if isinstance(x, bool) or x is None:
+        return None
+    try:
+        return int(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def billed_usd(
+    stage: str,
+    model_spec: ModelSpec | None,
+    usage: Mapping[str, Any] | None,
+    *,
+    seconds: float,
+    resolution: str,
+    ratio: str,
+    audio: bool,
+    service_tier: str | None = None,
+) -> tuple[float, str]:
+    """What one finished call cost: from the provider's reported usage when it has any
+    (the bill is what the provider counted), else the same formula as the estimate.
+
+    Returns (usd, "usage" | "formula"). `model_spec` None is a local call: (0.0,
+    "formula"). Usage keys read: Seedance `completion_tokens` (and the task's own
+    `duration`, `resolution`, `ratio`, `generate_audio`, `service_tier` over the
+    arguments); Claude `input_tokens`, `output_tokens`, `cache_creation_input_tokens`,
+    `cache_read_input_tokens`; images `output_tokens` for token-priced Gemini images, else
+    `generated_images` (1 when absent). Veo reports no usage: always the formula. A planner
+    call without usage has no formula here and returns (0.0, "formula").
+    """
+    if model_spec is None:
+        return 0.0, "formula"
+    u: Mapping[str, Any] = usage or {}
+    price = model_spec.price
+    if stage == "planner" or price.formula == "per_mtok":
+        tin, tout = _int(u.get("input_tokens")), _int(u.get("output_tokens"))
+        if tin is None and tout is None:
+            return 0.0, "formula"
+        usd = price.tokens_usd(
+            tin or 0,
+            tout or 0,
+            _int(u.get("cache_creation_input_tokens")) or 0,
+            _int(u.get("cache_read_input_tokens")) or 0,
+        )
+        return usd, "usage"
+    if price.formula == "per_image":
+        rates = price.rates
+        out_tokens = _int(u.get("output_tokens"))
+        if "output_per_mtok" in rates and out_tokens:
+            in_tokens = _int(u.get("input_tokens")) or 0
+            usd = (
+                out_tokens * rates["output_per_mtok"] + in_tokens * rates.get("input_per_mtok", 0.0)
+            ) / 1_000_000
+            return usd, "usage"
+        count = _int(u.get("generated_images"))
+        if count is not None:
+            return price.image_usd(count), "usage"
+        return price.image_usd(1), "formula"
+    # video
+    if price.formula == "tokens_video":
+        tokens = _int(u.get("completion_tokens"))
+        dur = _int(u.get("duration"))
+        res = u.get("resolution")
+        rat = u.get("ratio")
+        gen_audio = u.get("generate_audio")
+        tier = u.get("service_tier")
+        usd, _, _ = _video_price(
+            model_spec,
+            seconds=dur if dur else seconds,
+            resolution=res if isinstance(res, str) and res else resolution,
+            ratio=rat if isinstance(rat, str) and rat else ratio,
+            audio=gen_audio if isinstance(gen_audio, bool) else audio,
+            service_tier=tier if isinstance(tier, str) and tier else service_tier,
+            tokens=tokens,
+        )
+        return usd, ("usage" if tokens is not None else "formula")
+    usd, _, _ = _video_price(
+        model_spec,
+        seconds=seconds,
+        resolution=resolution,
+        ratio=ratio,
+        audio=audio,
+        service_tier=service_tier,
+    )
+    return usd, "formula"
+
+
+# ====================================================================== presentation
+def format_usd(x: float, *, free: bool = False) -> str:
+    """Dollars as a person reads them: "$0.13"; "$0.0040" below a cent (so a cheap call
+    does not read as $0.00); "free" for a free zero (local), "$0.00" for one that is not."""
+    if x == 0:
+        return "free" if free else "$0.00"
+    if abs(x) < 0.01:
+        return f"${x:.4f}"
+    return f"${x:,.2f}"
+
+
+def _cell(call: CallEstimate) -> str:
+    if call.done:
+        return "done"
+    return format_usd(call.usd, free=call.free)
+
+
+def _models_line(est: RunEstimate) -> str:
+    seen: dict[str, str] = {}
+    for c in est.calls():
+        seen.setdefault(c.stage, f"{c.stage} {c.provider}/{c.model}")
+    return ", ".join(seen.values())
+
+
+def estimate_table(est: RunEstimate) -> Table:
+    """One row per scene (scene, seconds, keyframe, video, total), a planner row, a total."""
+    from rich.table import Table
+
+    table = Table(
+        title=f"Estimated cost ({est.currency})", title_justify="left", caption_justify="left"
+    )
+    table.add_column("scene")
+    table.add_column("seconds", justify="right")
+    table.add_column("keyframe", justify="right")
+    table.add_column("video", justify="right")
+    table.add_column("total", justify="right")
+    if est.planner is not None:
+        p = est.planner
+        table.add_row("plan", "", "", "", _cell(p), end_section=True)
+    else:
+        table.add_row("plan", "", "", "", "done", end_section=True)
+    for s in est.scenes:
+        all_free = s.keyframe.free and s.video.free
+        all_done = s.keyframe.done and s.video.done
+        total = "done" if all_done else format_usd(s.total, free=all_free)
+        table.add_row(s.scene_id, f"{s.seconds:g}", _cell(s.keyframe), _cell(s.video), total)
+    free = not any(not c.free for c in est.calls())
+    table.add_section()
+    secs = sum(s.seconds for s in est.scenes)
+    table.add_row("total", f"{secs:g}", "", "", format_usd(est.total, free=free), style="bold")
+    checked = catalog.catalog_checked_date().isoformat()
+    table.caption = (
+        f"{_models_line(est)}. Catalog prices (checked {checked}); billed amounts may differ."
+    )
+    return table
+
+
+def estimate_json(est: RunEstimate) -> dict[str, Any]:
+    """The estimate as JSON: the table's numbers plus each row's formula and its inputs."""
+    out = est.as_dict()
+    out["scene_count"] = len(est.scenes)
+    out["seconds"] = _num(sum(s.seconds for s in est.scenes))
+    out["catalog_checked"] = catalog.catalog_checked_date().isoformat()
+    return out

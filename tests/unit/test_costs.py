@@ -1,0 +1,336 @@
+"""Cost estimates and billed amounts, checked against arithmetic done by hand here.
+
+Every expected figure is written out (pixels x fps x seconds / 1024 x rate), never taken
+from the code under test: an estimate that ignored resolution and audio and priced 8 s
+Veo clips as 12 s once shipped (lessons.md, "Resume and money").
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from mindmovie import catalog, costs
+from mindmovie.config import Settings
+from mindmovie.goals import Goal, Goals
+from mindmovie.plan import Plan, Scene
+
+CENT = 0.005
+
+
+def money(x: float) -> Any:
+    return pytest.approx(x, abs=CENT)
+
+
+def goals(n: int = 2, scenes: int | None = None) -> Goals:
+    cats = ["health", "wealth", "career", "growth"]
+    return Goals(
+        title="My year",
+        goals=[
+            Goal(category=cats[i % len(cats)], vision=f"I live goal {i + 1}", scenes=scenes)
+            for i in range(n)
+        ],
+    )
+
+
+def byteplus(**over: Any) -> Settings:
+    return Settings(preset="byteplus", **over)
+
+
+def google(**over: Any) -> Settings:
+    return Settings(preset="google", **over)
+
+
+# ====================================================================== Seedance
+def test_seedance_1_5_pro_720p_16x9_5s_with_audio() -> None:
+    s = byteplus(video={"audio": True}, output={"resolution": "720p", "aspect": "16:9"})
+    est = costs.estimate_video(s, 5)
+    tokens = 1280 * 720 * 24 * 5 / 1024  # = 108,000
+    assert tokens == 108_000
+    assert est.usd == money(tokens * 2.4 / 1_000_000)  # $0.2592
+    assert est.usd == money(0.26)  # Runware's quoted 720p 5 s with audio
+    assert est.model == "seedance-1-5-pro" and est.provider == "byteplus"
+    assert est.inputs["width"] == 1280 and est.inputs["height"] == 720
+    assert est.inputs["tokens"] == 108_000 and est.inputs["audio"] is True
+    assert est.inputs["rate_per_mtok"] == 2.4 and est.inputs["seconds"] == 5
+
+
+def test_seedance_audio_switch_is_honoured() -> None:
+    on = costs.estimate_video(byteplus(video={"audio": True}), 5)
+    off = costs.estimate_video(byteplus(video={"audio": False}), 5)
+    assert off.usd == money(1280 * 720 * 24 * 5 / 1024 * 1.2 / 1_000_000)  # $0.1296
+    assert on.usd == money(1280 * 720 * 24 * 5 / 1024 * 2.4 / 1_000_000)  # $0.2592
+    assert on.usd > off.usd
+
+
+def test_seedance_1_0_pro_1080p_9x16_10s() -> None:
+    s = byteplus(
+        video={"model": "seedance-1-0-pro"}, output={"resolution": "1080p", "aspect": "9:16"}
+    )
+    est = costs.estimate_video(s, 10)
+    assert est.usd == money(1088 * 1920 * 24 * 10 / 1024 * 2.5 / 1_000_000)  # $1.224
+    assert est.inputs["width"] == 1088 and est.inputs["height"] == 1920
+
+
+def test_seedance_1_0_has_no_audio_so_audio_is_not_priced() -> None:
+    s = byteplus(video={"model": "seedance-1-0-pro", "audio": True})
+    est = costs.estimate_video(s, 5)
+    # real 720p 16:9 output of Seedance 1.0 is 1248x704, not 1280x720
+    assert est.usd == money(1248 * 704 * 24 * 5 / 1024 * 2.5 / 1_000_000)
+    assert est.inputs["audio"] is False
+    assert (est.inputs["width"], est.inputs["height"]) == (1248, 704)
+
+
+def test_resolution_is_honoured() -> None:
+    by_res = {
+        r: costs.estimate_video(byteplus(output={"resolution": r}), 5).usd
+        for r in ("480p", "720p", "1080p")
+    }
+    assert by_res["480p"] == money(864 * 496 * 24 * 5 / 1024 * 1.2 / 1_000_000)
+    assert by_res["720p"] == money(1280 * 720 * 24 * 5 / 1024 * 1.2 / 1_000_000)
+    assert by_res["1080p"] == money(1920 * 1080 * 24 * 5 / 1024 * 1.2 / 1_000_000)
+    assert by_res["480p"] < by_res["720p"] < by_res["1080p"]
+    veo720 = costs.estimate_video(google(output={"resolution": "720p"}), 8).usd
+    veo1080 = costs.estimate_video(google(output={"resolution": "1080p"}), 8).usd
+    assert veo720 == money(0.08 * 8) and veo1080 == money(0.10 * 8)
+
+
+def test_flex_tier_halves_seedance() -> None:
+    plain = costs.estimate_video(byteplus(video={"audio": True}), 5)
+    flex = costs.estimate_video(
+        byteplus(video={"audio": True, "options": {"service_tier": "flex"}}), 5
+    )
+    assert flex.usd == money(1280 * 720 * 24 * 5 / 1024 * 2.4 / 1_000_000 * 0.5)  # $0.1296
+    assert flex.usd == pytest.approx(plain.usd / 2)
+    assert flex.inputs["service_tier"] == "flex" and flex.inputs["tier_factor"] == 0.5
+
+
+def test_seconds_are_snapped_like_the_planner() -> None:
+    # Seedance 1.5 pro takes 4-12 s in whole seconds: 4.4 s is made (and billed) as 4 s
+    est = costs.estimate_video(byteplus(), 4.4)
+    assert est.inputs["seconds"] == 4 and est.inputs["requested_seconds"] == 4.4
+    assert est.usd == money(1280 * 720 * 24 * 4 / 1024 * 1.2 / 1_000_000)
+
+
+# ====================================================================== Veo
+def test_veo_fast_720p_8s_audio_on_and_off() -> None:
+    on = costs.estimate_video(google(video={"audio": True}), 8)
+    off = costs.estimate_video(google(video={"audio": False}), 8)
+    assert on.model == "veo-3-1-fast"
+    assert on.usd == money(0.10 * 8)  # $0.80
+    assert off.usd == money(0.08 * 8)  # $0.64
+    assert on.inputs == {
+        "seconds": 8,
+        "resolution": "720p",
+        "audio": True,
+        "rate_per_second": 0.10,
+        "ratio": "16:9",
+    }
+
+
+def test_named_veo_model_standard() -> None:
+    est = costs.estimate_video(google(video={"model": "veo-3-1", "audio": True}), 8)
+    assert est.usd == money(0.40 * 8)  # $3.20
+
+
+def test_an_8s_veo_clip_is_priced_as_8s_not_12() -> None:
+    est = costs.estimate_video(google(video={"audio": True}), 12)
+    assert est.inputs["seconds"] == 8
+    assert est.usd == money(0.10 * 8)
+    assert est.usd != pytest.approx(0.10 * 12)
+    run = costs.estimate_run(google(plan={"scene_seconds": 12}), goals(1, scenes=2))
+    assert [s.seconds for s in run.scenes] == [8, 8]
+    # 2 x (gemini image $0.039 + 8 s x $0.08/s without audio)
+    clips = sum(s.total for s in run.scenes)
+    assert clips == money(2 * (0.039 + 8 * 0.08))
+
+
+# ====================================================================== images
+def test_seedream_4_5_image() -> None:
+    est = costs.estimate_keyframe(byteplus(keyframes={"model": "seedream-4-5"}))
+    assert est.usd == money(0.04)
+    assert est.inputs == {"images": 1, "rate_per_image": 0.04}
+    assert costs.estimate_keyframe(byteplus()).usd == money(0.03)  # Seedream 4.0 default
+
+
+# ====================================================================== Claude
+def test_claude_billed_from_known_tokens() -> None:
+    spec = catalog.default_model("anthropic", "planner")
+    usd, how = costs.billed_usd(
+        "planner",
+        spec,
+        {"input_tokens": 12_000, "output_tokens": 3_000},
+        seconds=0,
+        resolution="",
+        ratio="",
+        audio=False,
+    )
+    assert how == "usage"
+    assert usd == money(0.012 * 3 + 0.003 * 15)  # $0.081
+
+
+def test_planner_estimate_uses_its_token_inputs() -> None:
+    g = goals(3, scenes=2)
+    est = costs.estimate_planner(byteplus(), g)
+    i = est.inputs
+    assert est.model == "claude-sonnet-4-6"
+    assert i["output_tokens"] == 100 + 250 * 6  # base + per scene x 6 scenes
+    assert i["input_tokens"] >= i["prompt_chars"] / 4
+    assert est.usd == money(i["input_tokens"] * 3 / 1_000_000 + i["output_tokens"] * 15 / 1e6)
+    cheaper = costs.estimate_planner(byteplus(planner={"model": "claude-haiku-4-5"}), g)
+    assert cheaper.usd == money(i["input_tokens"] * 1 / 1e6 + i["output_tokens"] * 5 / 1e6)
+
+
+# ====================================================================== whole runs
+def test_run_total_by_hand() -> None:
+    g = goals(2, scenes=2)
+    est = costs.estimate_run(byteplus(), g)
+    assert [s.scene_id for s in est.scenes] == [
+        "01-health-1",
+        "01-health-2",
+        "02-wealth-1",
+        "02-wealth-2",
+    ]
+    per_scene = 0.03 + 1280 * 720 * 24 * 5 / 1024 * 1.2 / 1_000_000  # $0.1596
+    assert est.planner is not None
+    assert sum(s.total for s in est.scenes) == money(4 * per_scene)
+    assert est.total == money(4 * per_scene + est.planner.usd)
+    assert est.paid and est.currency == "USD"
+
+
+def test_resumed_run_excludes_done_steps() -> None:
+    g = goals(2, scenes=2)
+    full = costs.estimate_run(byteplus(), g)
+    done = {("01-health-1", "keyframe"), ("01-health-1", "clip"), ("02-wealth-1", "keyframe")}
+    resumed = costs.estimate_run(byteplus(), g, done=done, plan_done=True)
+    assert resumed.planner is None
+    clip = 1280 * 720 * 24 * 5 / 1024 * 1.2 / 1_000_000
+    # still to do: 2 keyframes x $0.03 and 3 clips
+    assert resumed.total == money(2 * 0.03 + 3 * clip)
+    assert full.planner is not None
+    assert full.total - resumed.total == money(full.planner.usd + 2 * 0.03 + clip)
+    first = resumed.scenes[0]
+    assert first.total == 0 and first.keyframe.done and first.video.done
+    assert first.video.inputs["done"] is True
+    assert resumed.scenes[2].keyframe.done and not resumed.scenes[2].video.done
+    all_done = {(s.scene_id, st) for s in full.scenes for st in ("keyframe", "clip")}
+    nothing = costs.estimate_run(byteplus(), g, done=all_done, plan_done=True)
+    assert nothing.total == 0 and nothing.paid is False
+
+
+def test_edited_plan_gives_the_scenes_and_skips_the_planner() -> None:
+    plan = Plan(
+        title="T",
+        closing="C",
+        scenes=[
+            Scene(
+                id="my-scene",
+                goal=1,
+                category="health",
+                affirmation="I am well",
+                image_prompt="a runner",
+                motion_prompt="push in",
+                seconds=10,
+            )
+        ],
+    )
+    est = costs.estimate_run(byteplus(), goals(1), plan)
+    assert est.planner is None
+    assert [(s.scene_id, s.seconds) for s in est.scenes] == [("my-scene", 10)]
+    assert est.total == money(0.03 + 1280 * 720 * 24 * 10 / 1024 * 1.2 / 1_000_000)
+
+
+def test_local_preset_is_free() -> None:
+    est = costs.estimate_run(Settings(preset="local"), goals(3))
+    assert est.total == 0 and est.paid is False
+    assert all(c.free for c in est.calls())
+    text = render(est)
+    assert "free" in text and "$" not in text.split("Catalog")[0]
+
+
+# ====================================================================== billed amounts
+def test_billed_seedance_from_usage_tokens() -> None:
+    spec = catalog.resolve("byteplus", "video", "seedance-1-5-pro")
+    kw: dict[str, Any] = {"seconds": 5, "resolution": "720p", "ratio": "16:9", "audio": True}
+    usd, how = costs.billed_usd("video", spec, {"completion_tokens": 108_900}, **kw)
+    assert how == "usage" and usd == money(108_900 * 2.4 / 1_000_000)  # $0.26136
+    usd, how = costs.billed_usd(
+        "video",
+        spec,
+        {"completion_tokens": 108_900, "service_tier": "flex", "generate_audio": False},
+        **kw,
+    )
+    assert how == "usage" and usd == money(108_900 * 1.2 * 0.5 / 1_000_000)
+    usd, how = costs.billed_usd("video", spec, {}, **kw)
+    assert how == "formula" and usd == money(1280 * 720 * 24 * 5 / 1024 * 2.4 / 1_000_000)
+
+
+def test_billed_images_and_veo() -> None:
+    seedream = catalog.resolve("byteplus", "keyframes", "seedream-4-0")
+    kw: dict[str, Any] = {"seconds": 8, "resolution": "720p", "ratio": "16:9", "audio": False}
+    assert costs.billed_usd("keyframe", seedream, {"generated_images": 2}, **kw) == (
+        money(2 * 0.03),
+        "usage",
+    )
+    assert costs.billed_usd("keyframe", seedream, None, **kw) == (money(0.03), "formula")
+    gemini = catalog.resolve("google", "keyframes", None)
+    usd, how = costs.billed_usd("keyframe", gemini, {"output_tokens": 1290}, **kw)
+    assert how == "usage" and usd == money(1290 * 30 / 1_000_000)
+    veo = catalog.resolve("google", "video", None)
+    assert costs.billed_usd("video", veo, {}, **kw) == (money(8 * 0.08), "formula")
+    assert costs.billed_usd("video", None, {}, **kw) == (0.0, "formula")
+
+
+# ====================================================================== presentation
+def test_format_usd() -> None:
+    assert costs.format_usd(0.1296) == "$0.13"
+    assert costs.format_usd(0.004) == "$0.0040"
+    assert costs.format_usd(0.0, free=True) == "free"
+    assert costs.format_usd(0.0) == "$0.00"
+    assert costs.format_usd(1234.5) == "$1,234.50"
+
+
+def render(est: costs.RunEstimate) -> str:
+    console = Console(width=200, record=True, color_system=None)
+    console.print(costs.estimate_table(est))
+    return console.export_text()
+
+
+def test_table_has_scene_planner_and_total_rows() -> None:
+    est = costs.estimate_run(byteplus(), goals(2))
+    table = costs.estimate_table(est)
+    assert table.row_count == len(est.scenes) + 2
+    text = render(est)
+    assert "01-health-1" in text and "plan" in text and "total" in text
+    assert costs.format_usd(est.total) in text
+    resumed = costs.estimate_run(byteplus(), goals(2), done={("01-health-1", "clip")})
+    assert "done" in render(resumed)
+
+
+def test_estimate_json_rows_carry_formula_inputs() -> None:
+    est = costs.estimate_run(byteplus(video={"audio": True}), goals(1))
+    data = json.loads(json.dumps(costs.estimate_json(est)))
+    assert data["currency"] == "USD" and data["paid"] is True
+    assert data["total"] == money(est.total)
+    row = data["scenes"][0]
+    assert row["video"]["inputs"] == {
+        "width": 1280,
+        "height": 720,
+        "fps": 24,
+        "seconds": 5,
+        "tokens": 108_000,
+        "rate_per_mtok": 2.4,
+        "list_rate_per_mtok": 2.4,
+        "tier_factor": 1.0,
+        "audio": True,
+        "service_tier": None,
+        "ratio": "16:9",
+    }
+    assert row["keyframe"]["inputs"] == {"images": 1, "rate_per_image": 0.03}
+    assert row["total"] == money(0.03 + 108_000 * 2.4 / 1_000_000)
+    assert "108,000 tokens" in row["video"]["formula"]
+    planner = data["planner"]
+    assert set(planner["inputs"]) >= {"input_tokens", "output_tokens", "rate_in", "rate_out"}
