@@ -26,6 +26,7 @@ from mindmovie.goals import Goal, Goals
 from mindmovie.plan import Plan, Scene
 from mindmovie.providers.base import (
     AuthError,
+    ConnectionLost,
     InvalidRequest,
     JobFailed,
     PlanOptions,
@@ -537,7 +538,7 @@ class ClaudePlanner:
         import anthropic
 
         if isinstance(e, anthropic.APIConnectionError):  # includes APITimeoutError
-            return Transient(f"connection failed: {type(e).__name__}", provider=PROVIDER)
+            return ConnectionLost(f"connection failed: {type(e).__name__}", provider=PROVIDER)
         if not isinstance(e, anthropic.APIStatusError):
             return Transient(f"unexpected SDK error: {type(e).__name__}", provider=PROVIDER)
         status = e.status_code

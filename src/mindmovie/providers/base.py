@@ -41,6 +41,13 @@ class Transient(ProviderError):
     kind = "transient"
 
 
+class ConnectionLost(Transient):
+    """The request may have reached the provider (timeout, dropped connection): its
+    outcome, and so its charge, is unknown. The ledger keeps such a call `committed`."""
+
+    kind = "connection"
+
+
 class RateLimited(Transient):
     """429: retry after `retry_after` seconds when the provider says so."""
 

@@ -31,6 +31,7 @@ from mindmovie.catalog import ModelSpec
 from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
 from mindmovie.providers.base import (
     AuthError,
+    ConnectionLost,
     ContentRejected,
     ImageResult,
     InvalidRequest,
@@ -145,7 +146,9 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
     )
 
     if isinstance(e, ArkAPIConnectionError):  # includes ArkAPITimeoutError
-        return Transient(f"{during}: connection failed ({type(e).__name__})", provider=PROVIDER)
+        return ConnectionLost(
+            f"{during}: connection failed ({type(e).__name__})", provider=PROVIDER
+        )
     if not isinstance(e, ArkAPIStatusError):
         name = type(e).__name__ if isinstance(e, ArkAPIError) else repr(e)
         return Transient(f"{during}: unexpected SDK error {name}", provider=PROVIDER)

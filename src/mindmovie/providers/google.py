@@ -33,6 +33,7 @@ from mindmovie.catalog import ModelSpec
 from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
 from mindmovie.providers.base import (
     AuthError,
+    ConnectionLost,
     ContentRejected,
     ImageResult,
     InvalidRequest,
@@ -271,7 +272,9 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             ) from e
         raise InvalidRequest(f"{what}: {msg}", provider=PROVIDER) from e
     if isinstance(e, _TRANSPORT_ERRORS):
-        raise Transient(f"{what}: network error {type(e).__name__}: {e}", provider=PROVIDER) from e
+        raise ConnectionLost(
+            f"{what}: network error {type(e).__name__}: {e}", provider=PROVIDER
+        ) from e
     auth_exc = _google_auth_errors()
     if auth_exc and isinstance(e, auth_exc[0]):
         raise Transient(f"{what}: credential refresh failed: {e}", provider=PROVIDER) from e
