@@ -31,6 +31,7 @@ err = Console(stderr=True, highlight=False)
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+EXIT_BUDGET = 3
 
 ConfigOpt = Annotated[
     Path | None,
@@ -93,6 +94,42 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (SourceError, ConfigError, RunLocked, StoreError)
 
 
+def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
+    """How this run decides to spend: asked each run, never remembered (lessons.md)."""
+    from mindmovie.costs import RunEstimate, estimate_table, format_usd
+    from mindmovie.pipeline import Declined
+
+    def show(est: RunEstimate) -> None:
+        if not quiet:
+            err.print(estimate_table(est))
+
+    def accept(est: RunEstimate) -> bool:
+        show(est)
+        return True
+
+    if yes:
+        return accept
+    if not sys.stdin.isatty():
+        if budget is not None:
+            return accept
+
+        def refuse(est: RunEstimate) -> bool:
+            show(est)
+            raise Declined(
+                f"this run would spend about {format_usd(est.total)} and nobody is here to "
+                "confirm it: pass --yes to accept the estimate, or --budget USD to cap the spend"
+            )
+
+        return refuse
+
+    def ask(est: RunEstimate) -> bool:
+        show(est)
+        cap = f" (budget {format_usd(budget)})" if budget is not None else ""
+        return bool(typer.confirm(f"Spend about {format_usd(est.total)}{cap}?", default=False))
+
+    return ask
+
+
 def _run_pipeline(
     goals: Path,
     settings: Any,
@@ -102,20 +139,34 @@ def _run_pipeline(
     until: str = "movie",
     quiet: bool = False,
     verbose: bool = False,
+    yes: bool = False,
+    budget: float | None = None,
 ) -> Any:
-    from mindmovie.pipeline import Pipeline, RenderFailed
+    from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed
     from mindmovie.progress import make_reporter
     from mindmovie.providers.base import ProviderError
 
+    cap = budget if budget is not None else settings.budget_usd
     try:
         reporter = make_reporter(quiet=quiet, verbose=verbose)
         try:
-            pipe = Pipeline(goals, settings, out=out_dir, reporter=reporter)
+            pipe = Pipeline(
+                goals,
+                settings,
+                out=out_dir,
+                reporter=reporter,
+                budget=cap,
+                confirm=_confirmer(yes, cap, quiet),
+            )
             return asyncio.run(pipe.run(fresh=fresh, until=until))  # type: ignore[arg-type]
         finally:
             reporter.close()
     except _user_errors() as e:
         raise _fail(str(e)) from None
+    except Declined as e:
+        raise _fail(str(e), EXIT_FAILED) from None
+    except BudgetStopped as e:
+        raise _fail(str(e), EXIT_BUDGET) from None
     except RenderFailed as e:
         raise _fail(str(e), EXIT_FAILED) from None
     except ProviderError as e:
@@ -146,10 +197,20 @@ def render(
             "Review keyframes before paying for video, then render again to continue.",
         ),
     ] = "movie",
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Accept the cost estimate without asking.")
+    ] = False,
+    budget: Annotated[
+        float | None,
+        typer.Option("--budget", help="Hard cap in USD for this run's paid calls.", min=0),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per event.")] = False,
 ) -> None:
     """Render the movie for GOALS into outputs/<title>/movie.mp4.
+
+    With paid providers the cost estimate is shown first and you are asked to confirm
+    (every run), unless --yes; --budget caps the spend and stops cleanly at the cap.
 
     Resumes the same run directory when run again: finished steps are reused, and only
     what changed (in goals.yaml, plan.yaml or settings) is redone.
@@ -160,7 +221,15 @@ def render(
         config, preset=preset, aspect=aspect, resolution=resolution, fps=fps, quality=quality
     )
     res = _run_pipeline(
-        goals, settings, out_dir, fresh=fresh, until=until, quiet=quiet, verbose=verbose
+        goals,
+        settings,
+        out_dir,
+        fresh=fresh,
+        until=until,
+        quiet=quiet,
+        verbose=verbose,
+        yes=yes,
+        budget=budget,
     )
     ran = len([r for r in res.ran if r[1] in ("keyframe", "clip")])
     reused = len([r for r in res.reused if r[1] in ("keyframe", "clip")])
@@ -179,13 +248,21 @@ def plan(
     out_dir: OutOpt = None,
     preset: PresetOpt = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Plan again from scratch.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Accept the planner's cost without asking.")
+    ] = False,
+    budget: Annotated[
+        float | None, typer.Option("--budget", help="Hard cap in USD.", min=0)
+    ] = None,
 ) -> None:
     """Write plan.yaml (scenes, affirmations, prompts, seconds) without rendering.
 
     Edit plan.yaml, then `render`: only the scenes your edit touches are redone.
     """
     settings = _settings(config, preset=preset)
-    res = _run_pipeline(goals, settings, out_dir, fresh=fresh, until="plan", quiet=True)
+    res = _run_pipeline(
+        goals, settings, out_dir, fresh=fresh, until="plan", quiet=True, yes=yes, budget=budget
+    )
     path = res.run_dir / "plan.yaml"
     table = Table(
         "scene", "seconds", "affirmation", title=f"{res.plan.title}: {len(res.plan.scenes)} scenes"
@@ -194,6 +271,37 @@ def plan(
         table.add_row(sc.id, f"{sc.seconds:g}", sc.affirmation)
     out.print(table)
     out.print(f"[bold green]plan:[/bold green] {path}")
+
+
+@app.command()
+def estimate(
+    goals: Annotated[Path, typer.Argument(help="Your goals.yaml.", show_default=False)],
+    config: ConfigOpt = None,
+    out_dir: OutOpt = None,
+    preset: PresetOpt = None,
+    aspect: AspectOpt = None,
+    resolution: ResOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Numbers and formula inputs as JSON.")
+    ] = False,
+) -> None:
+    """What rendering GOALS would cost, scene by scene. Spends nothing.
+
+    Uses an edited plan.yaml when the run has one, and leaves out work a previous run
+    already finished, so a resumed run shows only what is left to pay for.
+    """
+    from mindmovie.costs import estimate_json, estimate_table
+    from mindmovie.pipeline import estimate_for
+
+    settings = _settings(config, preset=preset, aspect=aspect, resolution=resolution)
+    try:
+        est = estimate_for(goals, settings, out=out_dir)
+    except _user_errors() as e:
+        raise _fail(str(e)) from None
+    if as_json:
+        sys.stdout.write(json.dumps(estimate_json(est), indent=2) + "\n")
+        return
+    out.print(estimate_table(est))
 
 
 @app.command()

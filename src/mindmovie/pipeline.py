@@ -15,11 +15,13 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from mindmovie import costs
+from mindmovie.budget import BudgetExceeded, BudgetGate
 from mindmovie.config import Keys, Settings
 from mindmovie.fsutil import atomic_write_bytes, sha256_file, slugify
 from mindmovie.goals import Goals, goals_sha256, load_goals
@@ -27,9 +29,12 @@ from mindmovie.plan import Plan, Scene, load_plan, write_plan
 from mindmovie.progress import NullReporter, Reporter
 from mindmovie.providers import registry
 from mindmovie.providers.base import (
+    ConnectionLost,
     ContentRejected,
     DeadlineExceeded,
+    ImageResult,
     JobFailed,
+    JobState,
     KeyframeModel,
     KeyframeRequest,
     Planner,
@@ -42,6 +47,7 @@ from mindmovie.retry import with_retry
 from mindmovie.store import Store
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
+T = TypeVar("T")
 
 #: bump when a stage's output would change for the same inputs (e.g. a renderer fix)
 STAGE_VERSION = {"plan": 1, "keyframe": 1, "clip": 1, "movie": 1}
@@ -49,6 +55,14 @@ STAGE_VERSION = {"plan": 1, "keyframe": 1, "clip": 1, "movie": 1}
 
 class RunLocked(Exception):
     """Another mindmovie process holds this run directory."""
+
+
+class Declined(Exception):
+    """The person said no to the estimate; nothing was spent."""
+
+
+class BudgetStopped(Exception):
+    """The budget cap stopped the run cleanly; the message says what is left."""
 
 
 class RenderFailed(Exception):
@@ -131,8 +145,14 @@ class Pipeline:
         out: Path | None = None,
         reporter: Reporter | None = None,
         keys: Keys | None = None,
+        budget: float | None = None,
+        confirm: Callable[[costs.RunEstimate], bool] | None = None,
     ) -> None:
+        """`budget` (USD) overrides settings.budget_usd. `confirm` is asked, with the
+        estimate, before the first paid call of this run; None means go ahead."""
         self.goals_path = goals_path
+        self.budget = budget if budget is not None else settings.budget_usd
+        self.confirm = confirm
         self.goals = load_goals(goals_path)
         self.settings = settings
         self.keys = keys
@@ -170,26 +190,106 @@ class Pipeline:
     def _mark(self, res: RenderResult, ran: bool, scene_id: str, stage: str) -> None:
         (res.ran if ran else res.reused).append((scene_id, stage))
 
+    # ------------------------------------------------------------------ money
+    async def _reserve(
+        self, scene_id: str, stage: str, model: Planner | KeyframeModel | VideoModel, usd: float
+    ) -> int | None:
+        """Pass the budget gate before a paid call (local calls are free and skip it)."""
+        if model.name == "local":
+            return None
+        return await self.gate.reserve(scene_id, stage, model.name, model.model, usd)
+
+    async def _settle_errors(self, row: int | None, call: Awaitable[T]) -> T:
+        """Run a paid call; on failure settle its ledger row by what the error means.
+
+        On success the row stays open: the caller bills it (at once for images and plans,
+        when the job ends for video, which keeps it counted as in flight until then).
+        """
+        try:
+            result = await call
+        except ContentRejected as e:
+            if row is not None:
+                if e.billed:
+                    await self.gate.bill(row, self.store_row_estimate(row), {"rejected": True})
+                else:
+                    await self.gate.refund(row, f"content filter: {e.message}"[:300])
+            raise
+        except ConnectionLost:
+            if row is not None:
+                await self.gate.unknown(row)  # may have been accepted: stays committed
+            raise
+        except ProviderError as e:
+            if row is not None:
+                await self.gate.refund(row, f"{e.kind}: not accepted")
+            raise
+        except BaseException:
+            if row is not None:
+                await self.gate.unknown(row)
+            raise
+        return result
+
+    def store_row_estimate(self, row: int) -> float:
+        for r in self.gate.store.ledger_rows():
+            if r["id"] == row:
+                return float(r["estimated_usd"])
+        return 0.0
+
+    @staticmethod
+    def store_ledger_remote(store: Store, row: int, remote_id: str) -> None:
+        store.ledger_set_remote(row, remote_id)
+
+    async def _settle_job(
+        self, row: int | None, state: JobState, req: VideoRequest, model: VideoModel
+    ) -> None:
+        """A video job ended: bill it from its usage, or refund a job the provider voids."""
+        if row is None or model.name == "local":
+            return
+        if state.status == "succeeded":
+            usd, _ = costs.billed_usd(
+                "video",
+                costs.stage_spec(self.settings, "video"),
+                state.usage,
+                seconds=req.seconds,
+                resolution=req.resolution,
+                ratio=req.aspect,
+                audio=req.audio,
+                service_tier=self.settings.video.options.get("service_tier"),
+            )
+            await self.gate.bill(row, usd, state.usage)
+        else:
+            await self.gate.refund(row, f"job {state.status}: {state.error or ''}"[:300])
+
+    async def _adoptable(self, model: VideoModel, remote_id: str, status: str) -> str | None:
+        """Can an earlier job be picked up? Yes unless the provider says it failed."""
+        if model.name == "local":
+            return None
+        if status == "submitted":
+            return remote_id
+        try:
+            state = await with_retry(lambda: model.poll(remote_id))
+        except ProviderError:
+            return None
+        return remote_id if state.status in ("queued", "running", "succeeded") else None
+
     # ------------------------------------------------------------------ plan
-    async def _plan(self, store: Store, planner: Planner) -> Plan:
-        plan_path = self.run_dir / "plan.yaml"
-        key = input_key(
+    def _plan_key(self, planner: Planner | tuple[str, str]) -> str:
+        name, model = planner if isinstance(planner, tuple) else (planner.name, planner.model)
+        return input_key(
             v=STAGE_VERSION["plan"],
             goals=goals_sha256(self.goals),
-            provider=planner.name,
-            model=planner.model,
+            provider=name,
+            model=model,
             options=self._plan_options().__dict__,
         )
-        step = store.get("_run", "plan")
-        if (
-            step is not None
-            and step.status == "succeeded"
-            and step.input_key == key
-            and plan_path.is_file()
-        ):
+
+    async def _plan(self, store: Store, planner: Planner) -> Plan:
+        plan_path = self.run_dir / "plan.yaml"
+        key = self._plan_key(planner)
+        existing = self._reusable_plan(store, planner)
+        if existing is not None:
             # same goals, same planner: plan.yaml (perhaps hand-edited since) is the truth.
             # Its hash is not checked here on purpose; edits show up in each scene's keys.
-            return load_plan(plan_path)
+            return existing
         prev = store.get("_run", "plan")
         if prev is not None and plan_path.exists():
             backup = self.run_dir / "plan.previous.yaml"
@@ -200,10 +300,29 @@ class Pipeline:
             )
         self.reporter.step("plan", "plan", "running", planner.name)
         store.begin("_run", "plan", key)
+        estimate = costs.estimate_planner(self.settings, self.goals).usd
+
+        async def attempt() -> Plan:
+            row = await self._reserve("_run", "plan", planner, estimate)
+            result = await self._settle_errors(row, planner.plan(self.goals, self._plan_options()))
+            if row is not None:
+                usage = dict(getattr(planner, "last_usage", {}) or {})
+                usd, _ = costs.billed_usd(
+                    "planner",
+                    costs.stage_spec(self.settings, "planner"),
+                    usage,
+                    seconds=0,
+                    resolution="",
+                    ratio="",
+                    audio=False,
+                )
+                await self.gate.bill(row, usd, usage)
+            return result
+
         try:
-            plan = await with_retry(lambda: planner.plan(self.goals, self._plan_options()))
-        except ProviderError as e:
-            store.fail("_run", "plan", e.kind, str(e))
+            plan = await with_retry(attempt)
+        except (ProviderError, BudgetExceeded) as e:
+            store.fail("_run", "plan", getattr(e, "kind", "budget"), str(e))
             raise
         write_plan(plan, plan_path)
         # the plan step's artifact hash is of what the planner wrote; later hand edits are
@@ -264,8 +383,29 @@ class Pipeline:
                 reference_photos=refs,
                 source_photo=source,
             )
+            estimate = costs.estimate_keyframe(self.settings).usd
+
+            async def attempt() -> ImageResult:
+                row = await self._reserve(scene.id, "keyframe", model, estimate)
+                img = await self._settle_errors(row, model.generate(req))
+                if row is not None:
+                    usd, _ = costs.billed_usd(
+                        "keyframe",
+                        costs.stage_spec(self.settings, "keyframes"),
+                        img.usage,
+                        seconds=0,
+                        resolution="",
+                        ratio=req.aspect,
+                        audio=False,
+                    )
+                    await self.gate.bill(row, usd, img.usage)
+                return img
+
             try:
-                img = await with_retry(lambda: model.generate(req))
+                img = await with_retry(attempt)
+            except BudgetExceeded as e:
+                store.fail(scene.id, "keyframe", "budget", str(e))
+                raise
             except ProviderError as e:
                 e.scene_id = e.scene_id or scene.id
                 store.fail(scene.id, "keyframe", e.kind, str(e))
@@ -329,22 +469,33 @@ class Pipeline:
         async with self._sem(model.name):
             prev = store.get(scene.id, "clip")
             remote_id: str | None = None
-            if (
-                prev is not None
-                and prev.input_key == key
-                and prev.status == "submitted"
-                and prev.remote_id
-            ):
-                # a job this run already paid for: poll it, never create a second one
-                remote_id = prev.remote_id
+            if prev is not None and prev.input_key == key and prev.remote_id:
+                # a job already paid for (in flight, or finished but not downloaded):
+                # poll it again and fetch it; never create a second one for the same inputs
+                remote_id = await self._adoptable(model, prev.remote_id, prev.status)
+            if remote_id is not None:
+                store.mark_submitted(scene.id, "clip", remote_id)
                 self.reporter.step("clips", scene.id, "resumed", remote_id)
             else:
                 store.begin(scene.id, "clip", key)
+            estimate = costs.estimate_video(self.settings, req.seconds).usd
+            row: int | None = None
+
+            async def submit() -> str:
+                nonlocal row
+                row = await self._reserve(scene.id, "clip", model, estimate)
+                rid = await self._settle_errors(row, model.submit(req))
+                if row is not None:
+                    self.store_ledger_remote(store, row, rid)
+                return rid
+
             try:
                 if remote_id is None:
                     self.reporter.step("clips", scene.id, "submitting")
-                    remote_id = await with_retry(lambda: model.submit(req))
+                    remote_id = await with_retry(submit)
                     store.mark_submitted(scene.id, "clip", remote_id)
+                elif model.name != "local":
+                    row = self.gate.adopt(remote_id)
                 state = await self._poll(
                     model,
                     remote_id,
@@ -353,6 +504,7 @@ class Pipeline:
                     ps.poll_max_interval,
                     scene.id,
                 )
+                await self._settle_job(row, state, req, model)
                 if state.status == "rejected":
                     raise ContentRejected(
                         f"job {remote_id} refused by the content filter: {state.error or ''}",
@@ -368,9 +520,14 @@ class Pipeline:
                 self.reporter.step("clips", scene.id, "downloading")
                 done_state = state
                 await with_retry(lambda: model.fetch(done_state, req, dest))
+            except BudgetExceeded as e:
+                store.fail(scene.id, "clip", "budget", str(e))
+                raise
             except ProviderError as e:
                 e.scene_id = e.scene_id or scene.id
                 store.fail(scene.id, "clip", e.kind, str(e))
+                if row is not None:
+                    await self.gate.unknown(row)  # e.g. deadline: the job may still bill
                 raise
             store.succeed(scene.id, "clip", dest, sha256_file(dest), detail=state.usage or None)
         self.reporter.step("clips", scene.id, "done")
@@ -505,6 +662,26 @@ class Pipeline:
             finally:
                 store.close()
 
+    def _reusable_plan(self, store: Store, planner: Planner | tuple[str, str]) -> Plan | None:
+        """The existing (perhaps edited) plan.yaml when it still belongs to these goals."""
+        step = store.get("_run", "plan")
+        path = self.run_dir / "plan.yaml"
+        if step is None or step.status != "succeeded" or not path.is_file():
+            return None
+        if step.input_key != self._plan_key(planner):
+            return None
+        return load_plan(path)
+
+    def estimate(self, store: Store, planner: Planner | tuple[str, str]) -> costs.RunEstimate:
+        """What this render will still cost: finished or in-flight steps are excluded."""
+        plan = self._reusable_plan(store, planner)
+        done = {
+            (s.scene_id, s.stage)
+            for s in store.steps()
+            if s.stage in ("keyframe", "clip") and s.status in ("succeeded", "submitted")
+        }
+        return costs.estimate_run(self.settings, self.goals, plan, done=done)
+
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
         store.next_run_no()
         # every provider is built before any work: a missing key fails here, not mid-run
@@ -512,7 +689,24 @@ class Pipeline:
         kf_model = registry.make_keyframes(self.settings, self.keys)
         video_model = registry.make_video(self.settings, self.keys)
         self._video_model = video_model
-        plan = await self._plan(store, planner)
+        self.gate = BudgetGate(store, self.budget)
+        est = self.estimate(store, planner)
+        if est.paid:
+            billed, committed = store.ledger_totals()
+            if self.budget is not None and billed + committed >= self.budget - 1e-9:
+                raise BudgetStopped(
+                    f"the budget {costs.format_usd(self.budget)} is already used "
+                    f"(billed {costs.format_usd(billed)}); render again with a bigger --budget "
+                    f"to finish (about {costs.format_usd(est.total)} left to do)"
+                )
+            if self.confirm is not None and not self.confirm(est):
+                raise Declined("nothing was spent; render again when you are ready")
+        try:
+            plan = await self._plan(store, planner)
+        except BudgetExceeded as e:
+            raise BudgetStopped(
+                f"{e}; nothing else was sent. Raise --budget and render again"
+            ) from None
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
         self.result = res
         if until == "plan":
@@ -551,6 +745,19 @@ class Pipeline:
         results = await _gather_scenes(
             [scene_flow(sc) for sc in plan.scenes], [sc.id for sc in plan.scenes]
         )
+        stopped = {k: v for k, v in results.items() if isinstance(v, BudgetExceeded)}
+        if stopped:
+            self._storyboard()
+            billed, committed = store.ledger_totals()
+            left = self.estimate(store, planner)
+            raise BudgetStopped(
+                f"{next(iter(stopped.values()))}.\nStopped cleanly: {len(stopped)} scene(s) "
+                f"left ({', '.join(sorted(stopped))}); billed so far "
+                f"{costs.format_usd(billed)}, budget left "
+                f"{costs.format_usd(max(0.0, (self.budget or 0) - billed - committed))}, "
+                f"about {costs.format_usd(left.total)} still to do. Everything paid for is kept: "
+                "render again with a bigger --budget to finish."
+            )
         clips: dict[str, Path] = {}
         for scene_id, outcome in results.items():
             if isinstance(outcome, BaseException):
@@ -607,3 +814,25 @@ def _failed_message(failed: dict[str, str]) -> str:
     lines = [f"{len(failed)} scene(s) failed; finished work is kept, `render` again retries them:"]
     lines += [f"  {sid}: {msg}" for sid, msg in sorted(failed.items())]
     return "\n".join(lines)
+
+
+def estimate_for(
+    goals_path: Path, settings: Settings, *, out: Path | None = None
+) -> costs.RunEstimate:
+    """`mindmovie estimate`: the run's remaining cost, without a lock, a planner call or
+    any other spending; an existing run's plan.yaml and finished steps are taken into account."""
+    goals = load_goals(goals_path)
+    run_dir = run_dir_for(goals, settings, out)
+    db = run_dir / "run.db"
+    if not db.is_file():
+        return costs.estimate_run(settings, goals)
+    store = Store(db)
+    try:
+        pipe = Pipeline(goals_path, settings, out=out)
+        # identify the planner without building it: estimating needs no key
+        name = settings.stage_provider("planner")
+        spec = costs.stage_spec(settings, "planner")
+        model = spec.id if spec is not None else "local-planner-1"
+        return pipe.estimate(store, (name, model))
+    finally:
+        store.close()

@@ -290,3 +290,63 @@ class Store:
             for r in rows:
                 if r[0] not in keep:
                     db.execute("DELETE FROM steps WHERE scene_id=? AND stage=?", (r[0], stage))
+
+    # ------------------------------------------------------------------ ledger
+    def ledger_commit(
+        self, scene_id: str, stage: str, provider: str, model: str, estimated_usd: float
+    ) -> int:
+        """A paid call is about to be sent: record it as committed (outcome unknown)."""
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO ledger(scene_id,stage,provider,model,state,estimated_usd,"
+                "created_at,updated_at) VALUES(?,?,?,?,'committed',?,?,?)",
+                (scene_id, stage, provider, model, estimated_usd, now, now),
+            )
+            return int(cur.lastrowid or 0)
+
+    def _ledger_update(self, row_id: int, **fields: Any) -> None:
+        fields["updated_at"] = time.time()
+        cols = ", ".join(f"{k}=?" for k in fields)
+        with self._tx() as db:
+            db.execute(f"UPDATE ledger SET {cols} WHERE id=?", (*fields.values(), row_id))
+
+    def ledger_set_remote(self, row_id: int, remote_id: str) -> None:
+        self._ledger_update(row_id, remote_id=remote_id)
+
+    def ledger_bill(self, row_id: int, billed_usd: float, usage: dict[str, Any] | None) -> None:
+        self._ledger_update(
+            row_id, state="billed", billed_usd=billed_usd, usage=json.dumps(usage or {})
+        )
+
+    def ledger_refund(self, row_id: int, reason: str) -> None:
+        """The provider says this call is not charged (error before acceptance, filter)."""
+        self._ledger_update(
+            row_id, state="refunded", billed_usd=0.0, usage=json.dumps({"reason": reason})
+        )
+
+    def ledger_by_remote(self, remote_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM ledger WHERE remote_id=? ORDER BY id DESC LIMIT 1", (remote_id,)
+            ).fetchone()
+        return None if row is None else dict(row)
+
+    def ledger_rows(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM ledger ORDER BY id").fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["usage"] = json.loads(d["usage"]) if d.get("usage") else None
+            out.append(d)
+        return out
+
+    def ledger_totals(self) -> tuple[float, float]:
+        """(billed, committed): money spent, and money sent whose outcome is not known yet."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COALESCE(SUM(CASE WHEN state='billed' THEN billed_usd END),0),"
+                " COALESCE(SUM(CASE WHEN state='committed' THEN estimated_usd END),0) FROM ledger"
+            ).fetchone()
+        return float(row[0]), float(row[1])

@@ -1,0 +1,82 @@
+"""The budget gate: the one place that decides whether a paid call may be sent.
+
+Before every paid call (first tries, retries and re-submissions alike) the gate checks
+`billed + committed + this call's estimate <= budget` and, in the same step, records the
+call as committed in the ledger. The pipeline runs on one asyncio loop and nothing here
+awaits between the check and the write, so concurrent scenes cannot race past the cap.
+When the cap would be crossed, the call waits for this run's in-flight calls to settle
+(their real bill is often below the estimate); if it still does not fit, the gate closes
+for good and the run stops cleanly, keeping everything already paid for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from mindmovie.costs import format_usd
+from mindmovie.store import Store
+
+
+class BudgetExceeded(Exception):
+    """The next paid call would cross the budget. The run stops; nothing is lost."""
+
+
+class BudgetGate:
+    """Reserve, then settle (bill or refund) every paid call of one run."""
+
+    def __init__(self, store: Store, cap: float | None) -> None:
+        self.store = store
+        self.cap = cap
+        self._cond = asyncio.Condition()
+        #: ledger rows this run reserved and has not settled yet
+        self._open: set[int] = set()
+        self.closed_reason: str | None = None
+
+    def totals(self) -> tuple[float, float]:
+        return self.store.ledger_totals()
+
+    async def reserve(
+        self, scene_id: str, stage: str, provider: str, model: str, estimate: float
+    ) -> int:
+        """Record the call as committed and return its ledger id, or raise BudgetExceeded."""
+        async with self._cond:
+            while True:
+                if self.closed_reason is not None:
+                    raise BudgetExceeded(self.closed_reason)
+                billed, committed = self.totals()
+                if self.cap is None or billed + committed + estimate <= self.cap + 1e-9:
+                    row = self.store.ledger_commit(scene_id, stage, provider, model, estimate)
+                    self._open.add(row)
+                    return row
+                if self._open:
+                    await self._cond.wait()  # an in-flight call may come in under its estimate
+                    continue
+                self.closed_reason = (
+                    f"budget {format_usd(self.cap)} reached: billed {format_usd(billed)}, "
+                    f"unsettled {format_usd(committed)}; the next call ({stage} for {scene_id}) "
+                    f"needs about {format_usd(estimate)}"
+                )
+                raise BudgetExceeded(self.closed_reason)
+
+    async def _settled(self, row_id: int) -> None:
+        async with self._cond:
+            self._open.discard(row_id)
+            self._cond.notify_all()
+
+    async def bill(self, row_id: int, usd: float, usage: dict[str, Any] | None) -> None:
+        self.store.ledger_bill(row_id, usd, usage)
+        await self._settled(row_id)
+
+    async def refund(self, row_id: int, reason: str) -> None:
+        self.store.ledger_refund(row_id, reason)
+        await self._settled(row_id)
+
+    async def unknown(self, row_id: int) -> None:
+        """This run stops waiting on the call; its outcome is unknown, so it stays committed."""
+        await self._settled(row_id)
+
+    def adopt(self, remote_id: str) -> int | None:
+        """The ledger row of a job submitted by an earlier run (resume), if any."""
+        row = self.store.ledger_by_remote(remote_id)
+        return None if row is None else int(row["id"])
