@@ -319,16 +319,37 @@ def status(
     if as_json:
         sys.stdout.write(json.dumps(info, indent=2, default=str) + "\n")
         return
-    table = Table("scene", "keyframe", "clip", "attempts", "error", title=str(run_dir))
+    from mindmovie.costs import format_usd
+
+    table = Table(
+        "scene",
+        "keyframe",
+        "clip",
+        "attempts",
+        "job",
+        "billed",
+        "in flight",
+        "error",
+        title=str(run_dir),
+    )
     for row in info["scenes"]:
+        spend = row.get("spend") or {}
         table.add_row(
             row["scene_id"],
             row.get("keyframe", "-"),
             row.get("clip", "-"),
             str(row.get("attempts", "")),
+            row.get("remote_id") or "",
+            format_usd(spend["billed"]) if spend else "free",
+            format_usd(spend["in_flight"]) if spend.get("in_flight") else "",
             row.get("error") or "",
         )
     out.print(table)
+    money = info["money"]
+    out.print(
+        f"spend: billed {format_usd(money['billed'])}, in flight {format_usd(money['in_flight'])}"
+        f" (estimated {format_usd(money['estimated'])})"
+    )
     movie = info.get("movie")
     out.print(f"movie: {movie['status'] if movie else 'not yet composed'}")
 

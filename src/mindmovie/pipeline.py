@@ -171,14 +171,7 @@ class Pipeline:
 
     def _plan_options(self) -> PlanOptions:
         """Planner inputs; scene seconds snap to what the chosen video model can make."""
-        from mindmovie import catalog
-
-        spec = getattr(self._video_model, "spec", None) if self._video_model else None
-        return PlanOptions(
-            scene_seconds=self.settings.plan.scene_seconds,
-            scenes_per_goal=self.settings.plan.scenes_per_goal,
-            allowed_seconds=catalog.allowed_seconds(spec) if spec is not None else None,
-        )
+        return costs.plan_options(self.settings)
 
     def _chains_frames(self) -> bool:
         """video.chain_frames is on and the model takes a last frame."""

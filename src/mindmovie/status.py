@@ -19,6 +19,7 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
     try:
         steps = store.steps()
         run_no = int(store.get_meta("run_no") or 0)
+        ledger = store.ledger_rows()
     finally:
         store.close()
     scenes: dict[str, dict[str, Any]] = {}
@@ -32,8 +33,24 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
             row["error"] = f"{st.stage}: {st.error}"
         if st.remote_id:
             row["remote_id"] = st.remote_id
+    money: dict[str, dict[str, float]] = {}
+    for row in ledger:
+        m = money.setdefault(row["scene_id"], {"estimated": 0.0, "billed": 0.0, "in_flight": 0.0})
+        m["estimated"] += row["estimated_usd"]
+        if row["state"] == "billed":
+            m["billed"] += row["billed_usd"] or 0.0
+        elif row["state"] == "committed":
+            m["in_flight"] += row["estimated_usd"]
+    for sid, m in money.items():
+        if sid in scenes:
+            scenes[sid]["spend"] = {k: round(v, 6) for k, v in m.items()}
+    totals = {
+        k: round(sum(m[k] for m in money.values()), 6) for k in ("estimated", "billed", "in_flight")
+    }
     movie = next((s for s in steps if s.stage == "movie"), None)
     return {
+        "money": totals,
+        "ledger": ledger,
         "run_dir": str(run_dir),
         "run_no": run_no,
         "steps": [s.as_dict() for s in steps],

@@ -1,0 +1,231 @@
+"""The movie's sound: music (or a built-in ambient bed) with clip audio mixed under it.
+
+One ffmpeg pass makes the whole track, so audio never has seams at segment joins:
+music looped or trimmed to the movie's length, clip audio delayed to each scene's start
+and mixed a little under the music, loudness normalised to about -16 LUFS (EBU R128
+`loudnorm`), then faded in and out (after normalising, so the fades stay fades).
+"""
+
+from __future__ import annotations
+
+import functools
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from mindmovie.compose.timeline import AudioBed
+from mindmovie.fsutil import commit_file, tmp_path_for
+from mindmovie.media import run_ffmpeg
+
+SAMPLE_RATE = 48000
+#: Clip sound sits under the music.
+CLIP_GAIN = 0.45
+AAC_BITRATE = "192k"
+BED_VERSION = "bed-3"
+
+# Four slow chords (MIDI notes): Cmaj9, Am9, Fmaj9, G6sus2 - a calm I-vi-IV-V loop.
+_CHORDS: tuple[tuple[int, ...], ...] = (
+    (48, 55, 64, 71, 74),
+    (45, 52, 60, 67, 71),
+    (41, 48, 57, 64, 67),
+    (43, 50, 57, 62, 64),
+)
+_CHORD_SECONDS = 8.0  # each chord's onset period
+_RELEASE = 4.0  # each chord rings on into the next one for this long
+_ATTACK = 2.5
+
+
+_CYCLE = _CHORD_SECONDS * len(_CHORDS)  # 32 s: the bed repeats exactly after this
+BED_RATE = 24000  # the pad has nothing above ~2 kHz; ffmpeg resamples to 48 kHz
+BED_GAIN = 1.16
+
+
+_TABLE = 8192  # wavetable points per period: phase error 2*pi/8192, noise below -65 dB
+
+
+def _cycles(midi: float) -> int:
+    """Whole periods per bed cycle of an equal-tempered pitch (snapped by at most
+    1/64 Hz, inaudible) - so every partial loops without a click."""
+    return round(440.0 * 2 ** ((midi - 69) / 12) * _CYCLE)
+
+
+@functools.cache
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    """One period of the pad voice (soft 2nd and 3rd harmonics) and of a pure sine."""
+    ph = np.arange(_TABLE) * (2 * np.pi / _TABLE)
+    voice = np.sin(ph) + 0.28 * np.sin(2 * ph) + 0.1 * np.sin(3 * ph)
+    return voice.astype(np.float32), np.sin(ph).astype(np.float32)
+
+
+def _osc(table: np.ndarray, cycles: int, idx: np.ndarray, n: int, phase: float) -> np.ndarray:
+    """Wavetable oscillator: exact integer phase, so it is periodic in n samples."""
+    off = round(phase / (2 * np.pi) * n)
+    return np.asarray(table[((cycles * idx + off) % n) * _TABLE // n], dtype=np.float32)
+
+
+def _chord(k: int, idx: np.ndarray, n: int, local: np.ndarray) -> np.ndarray:
+    """Stereo (2, len) signal of chord k at sample indices idx (cycle of n samples),
+    chord-local times `local` (seconds)."""
+    notes = _CHORDS[k % len(_CHORDS)]
+    p, r = _CHORD_SECONDS, _RELEASE
+    env = np.ones_like(local)
+    a = local < _ATTACK
+    env[a] = 0.5 - 0.5 * np.cos(np.pi * local[a] / _ATTACK)
+    rel = local > p
+    env[rel] = 0.5 + 0.5 * np.cos(np.pi * np.clip((local[rel] - p) / r, 0, 1))
+    env[(local < 0) | (local > p + r)] = 0.0
+    out = np.zeros((2, idx.size), dtype=np.float32)
+    live = env > 0
+    if not live.any():
+        return out
+    il = idx[live]
+    voice, sine = _tables()
+    acc = np.zeros((2, il.size), dtype=np.float32)
+    for j, midi in enumerate(notes):
+        amp = 1.0 / (1.0 + 0.25 * j)  # higher voices softer
+        for ch, cents in ((0, -3.0), (1, 3.0)):  # slow beating between sides -> width
+            acc[ch] += amp * _osc(voice, _cycles(midi + cents / 100), il, n, 0.7 * j + ch)
+    # shimmer: the top note an octave up, faint, slowly breathing
+    breath = 0.5 + 0.5 * _osc(sine, 7, il, n, float(k))
+    for ch, cents in ((0, 4.0), (1, -4.0)):
+        acc[ch] += 0.12 * breath * _osc(sine, _cycles(notes[-1] + 12 + cents / 100), il, n, 0.0)
+    out[:, live] = acc * env[live].astype(np.float32)
+    return out
+
+
+@functools.cache
+def _bed_cycle() -> bytes:
+    """One exactly periodic cycle of the bed as 16-bit interleaved stereo PCM."""
+    n = round(_CYCLE * BED_RATE)
+    idx = np.arange(n, dtype=np.int64)
+    t = idx / BED_RATE
+    sig = np.zeros((2, n), dtype=np.float32)
+    for k in range(len(_CHORDS)):
+        onset = k * _CHORD_SECONDS
+        sig += _chord(k, idx, n, t - onset)
+        sig += _chord(k, idx, n, t - onset + _CYCLE)  # the previous cycle's ringing tail
+    tremolo = 1.0 + 0.12 * np.sin(2 * np.pi * (4 / _CYCLE) * t)
+    # soft ceiling; the gain puts the bed at about -16 LUFS (measured with ebur128), so
+    # it needs no loudnorm pass of its own
+    out = np.tanh(sig * tremolo * 0.09) * BED_GAIN
+    return (out.T * 32767).astype("<i2").tobytes()
+
+
+def _write_wav(path: Path, frames: int) -> Path:
+    """Write `frames` sample frames of the looping bed to `path`, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cycle = _bed_cycle()
+    tmp = tmp_path_for(path)
+    try:
+        with wave.open(str(tmp), "wb") as w:
+            w.setnchannels(2)
+            w.setsampwidth(2)
+            w.setframerate(BED_RATE)
+            left = frames * 4
+            while left > 0:
+                chunk = cycle[: min(left, len(cycle))]
+                w.writeframes(chunk)
+                left -= len(chunk)
+        commit_file(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def builtin_bed_cycle(path: Path) -> Path:
+    """One seamless 32 s cycle of the built-in bed as a WAV; loop it to any length."""
+    frames = round(_CYCLE * BED_RATE)
+    if path.exists() and path.stat().st_size == 44 + frames * 4:
+        return path
+    return _write_wav(path, frames)
+
+
+def builtin_music_bed(path: Path, seconds: float) -> Path:
+    """A calm ambient pad (slow chords of soft sine partials) as a WAV of `seconds`.
+
+    One 32 s cycle is synthesised (exactly periodic, so it repeats seamlessly) and
+    written as many times as needed: cost and memory do not grow with the length.
+    Reused when the file is already there with the expected size.
+    """
+    frames = max(1, round(seconds * BED_RATE))
+    if path.exists() and path.stat().st_size == 44 + frames * 4:
+        return path
+    return _write_wav(path, frames)
+
+
+def audio_args(bed: AudioBed, music: Path, out: Path, *, normalise: bool = True) -> list[str]:
+    """ffmpeg arguments for the one audio pass (music must exist; out is an .m4a).
+
+    `normalise=False` skips loudnorm: for the built-in bed alone, which is made at the
+    target loudness already (loudnorm resamples to 192 kHz: the costliest step here).
+    """
+    dur = bed.duration
+    args = ["-stream_loop", "-1", "-i", str(music)]
+    for c in bed.clips:
+        args += ["-i", str(c.clip)]
+    fmt = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
+    chains = [f"[0:a]{fmt},atrim=0:{dur:.6f},asetpts=PTS-STARTPTS[m]"]
+    mix = ["[m]"]
+    for i, c in enumerate(bed.clips, start=1):
+        delay = round(c.start * 1000)
+        chains.append(
+            f"[{i}:a]{fmt},atrim=0:{c.seconds:.6f},asetpts=PTS-STARTPTS,"
+            f"volume={CLIP_GAIN},adelay={delay}:all=1[c{i}]"
+        )
+        mix.append(f"[c{i}]")
+    if len(mix) > 1:
+        chains.append(
+            f"{''.join(mix)}amix=inputs={len(mix)}:duration=first:dropout_transition=0:normalize=0[mx]"
+        )
+        src = "[mx]"
+    else:
+        src = "[m]"
+    fade_out_start = max(0.0, dur - bed.fade_out)
+    chains.append(
+        f"{src}{'loudnorm=I=-16:TP=-1.5:LRA=11,' if normalise else ''}aresample={SAMPLE_RATE},"
+        f"afade=t=in:st=0:d={bed.fade_in:.3f},"
+        f"afade=t=out:st={fade_out_start:.6f}:d={bed.fade_out:.3f},"
+        f"apad=whole_dur={dur:.6f},atrim=0:{dur:.6f}[a]"
+    )
+    return [
+        *args,
+        "-filter_complex",
+        ";".join(chains),
+        "-map",
+        "[a]",
+        "-c:a",
+        "aac",
+        "-b:a",
+        AAC_BITRATE,
+        "-ar",
+        str(SAMPLE_RATE),
+        "-ac",
+        "2",
+        "-vn",
+        "-f",
+        "mp4",
+        str(out),
+    ]
+
+
+def render_audio(bed: AudioBed, work_dir: Path) -> Path:
+    """The full-length AAC track at work_dir/audio/<key>.m4a (cached by the bed's key)."""
+    out = work_dir / "audio" / f"{bed.key}.m4a"
+    if out.exists() and out.stat().st_size > 0:
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    music = bed.music
+    if music is None:
+        # exactly periodic, so the looping input has no audible seam
+        music = builtin_bed_cycle(work_dir / "audio" / f"builtin-{BED_VERSION}.wav")
+    elif not music.exists():
+        raise FileNotFoundError(f"music file not found: {music}")
+    normalise = bed.music is not None or bool(bed.clips)
+    tmp = tmp_path_for(out)
+    try:
+        run_ffmpeg(audio_args(bed, music, tmp, normalise=normalise))
+        commit_file(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out

@@ -1,0 +1,181 @@
+"""Money against the simulator: what is billed, the hard cap, and asking every run.
+
+The simulator counts what a provider would bill (jobs created, tokens); the ledger must
+agree with it, the cap must hold exactly under concurrency, and a declined confirmation
+must be asked again next time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from mindmovie.cli import app
+from mindmovie.costs import estimate_video
+from mindmovie.pipeline import BudgetStopped, Declined, Pipeline
+from mindmovie.status import collect_status
+from mindmovie.store import Store
+from tests.integration.support import KEYS, goals_file, settings_for
+from tests.sim.server import SimServer
+
+
+def _ten_goals(tmp_path: Path) -> Path:
+    g = tmp_path / "ten.yaml"
+    g.write_text(
+        "title: Ten\ngoals:\n"
+        + "".join(f"  - category: growth\n    vision: Vision number {i}\n" for i in range(10))
+    )
+    return g
+
+
+async def test_billed_equals_the_simulators_own_counts(sim: SimServer, tmp_path: Path) -> None:
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    res = await Pipeline(
+        goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS
+    ).run()
+    store = Store(res.run_dir / "run.db")
+    rows = store.ledger_rows()
+    store.close()
+    models = sim.stats()["models"]
+    video = [r for r in rows if r["stage"] == "clip"]
+    assert len(video) == 4 and all(r["state"] == "billed" for r in video)
+    tokens = sum(m["completion_tokens"] for k, m in models.items() if k.startswith("seedance"))
+    # seedance 1.5 pro, no audio: $1.2 per 1M tokens
+    assert sum(r["billed_usd"] for r in video) == pytest.approx(tokens * 1.2 / 1e6, abs=1e-6)
+    plan_rows = [r for r in rows if r["stage"] == "plan"]
+    claude = next(m for k, m in models.items() if k.startswith("claude"))
+    # claude sonnet 4.6: $3 / $15 per 1M in / out
+    want = claude["input_tokens"] * 3 / 1e6 + claude["output_tokens"] * 15 / 1e6
+    assert len(plan_rows) == 1 and plan_rows[0]["billed_usd"] == pytest.approx(want, abs=1e-6)
+    images = [r for r in rows if r["stage"] == "keyframe"]
+    assert len(images) == 4 and sum(r["billed_usd"] for r in images) == pytest.approx(4 * 0.03)
+    # status --json carries the ledger and the totals
+    st = collect_status(res.run_dir)
+    assert st["money"]["billed"] == pytest.approx(sum(r["billed_usd"] or 0 for r in rows), abs=1e-5)
+    assert st["money"]["in_flight"] == 0 and len(st["ledger"]) == len(rows)
+
+
+async def test_budget_for_four_of_ten_scenes_bills_exactly_four(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = _ten_goals(tmp_path)
+    extra: dict[str, Any] = {
+        "planner": {"provider": "local"},
+        "keyframes": {"provider": "local"},
+        "providers": {
+            "byteplus": {
+                "base_url": sim.ark_base_url,
+                "max_concurrent": 5,
+                "poll_interval": 0.05,
+                "poll_max_interval": 0.1,
+            }
+        },
+    }
+    settings = settings_for("byteplus", sim, **extra)
+    per_clip = estimate_video(settings, 4).usd
+    budget = 4 * per_clip + per_clip / 2  # four fit, a fifth does not
+    run = tmp_path / "run"
+    with pytest.raises(BudgetStopped) as e:
+        await Pipeline(goals, settings, out=run, keys=KEYS, budget=budget).run()
+    msg = str(e.value)
+    assert "6 scene(s) left" in msg and "bigger --budget" in msg
+    assert sim.stats()["totals"]["jobs_created"] == 4
+    assert len(list(run.glob("scenes/*/clip.mp4"))) == 4
+
+    # a bigger budget finishes the movie, with no job created twice
+    res = await Pipeline(goals, settings, out=run, keys=KEYS, budget=20 * per_clip).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 10
+    st = collect_status(run)
+    assert st["money"]["billed"] == pytest.approx(10 * per_clip, abs=1e-6)
+
+
+async def test_declined_confirmation_is_asked_again_next_run(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    goals = goals_file(tmp_path, sim)
+    asked: list[float] = []
+
+    def no(est: Any) -> bool:
+        asked.append(est.total)
+        return False
+
+    settings = settings_for("byteplus", sim)
+    for _ in range(2):
+        with pytest.raises(Declined):
+            await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, confirm=no).run()
+    assert len(asked) == 2 and asked[0] > 0
+    assert sim.stats()["requests"] == 0  # nothing was sent either time
+
+
+def _cli_env(sim: SimServer, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    cfg = tmp_path / "sim.yaml"
+    cfg.write_text(
+        "preset: byteplus\n"
+        "output: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 4}\n"
+        "providers:\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05}}\n"
+    )
+    env = {"ANTHROPIC_API_KEY": "a", "ARK_API_KEY": "b"}
+    return cfg, env
+
+
+def test_non_interactive_paid_run_refuses_without_yes_or_budget(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    goals = goals_file(tmp_path, sim)
+    cfg, env = _cli_env(sim, tmp_path)
+    r = CliRunner().invoke(
+        app, ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run")], env=env
+    )
+    assert r.exit_code == 1
+    assert "--yes" in r.output and "--budget" in r.output
+    assert sim.stats()["requests"] == 0
+
+
+def test_estimate_command_spends_nothing_and_excludes_done_work(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    goals = goals_file(tmp_path, sim)
+    cfg, env = _cli_env(sim, tmp_path)
+    args = ["estimate", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "--json"]
+    r = CliRunner().invoke(app, args, env={})  # no keys needed to estimate
+    assert r.exit_code == 0, r.output
+    full = json.loads(r.output)
+    assert sim.stats()["requests"] == 0
+    assert len(full["scenes"]) == 4 and full["total"] > 0
+    row = full["scenes"][0]["video"]
+    assert {"width", "height", "fps", "seconds", "tokens"} <= set(row["inputs"])
+
+    # finish the keyframes (cheap), then the estimate covers only the videos left
+    r = CliRunner().invoke(
+        app,
+        [
+            "render",
+            str(goals),
+            "-c",
+            str(cfg),
+            "--out",
+            str(tmp_path / "run"),
+            "--yes",
+            "--until",
+            "keyframes",
+            "-q",
+        ],
+        env=env,
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, args, env={})
+    left = json.loads(r.output)
+    assert left["planner"] is None or left["planner"]["usd"] == 0
+    assert all(s["keyframe"]["usd"] == 0 for s in left["scenes"])
+    assert left["total"] == pytest.approx(sum(s["video"]["usd"] for s in full["scenes"]), abs=1e-6)
