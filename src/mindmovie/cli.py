@@ -141,8 +141,9 @@ def _run_pipeline(
     verbose: bool = False,
     yes: bool = False,
     budget: float | None = None,
+    skip_failed: bool = False,
 ) -> Any:
-    from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed
+    from mindmovie.pipeline import BudgetStopped, Declined, Interrupted, Pipeline, RenderFailed
     from mindmovie.progress import make_reporter
     from mindmovie.providers.base import ProviderError
 
@@ -158,7 +159,9 @@ def _run_pipeline(
                 budget=cap,
                 confirm=_confirmer(yes, cap, quiet),
             )
-            return asyncio.run(pipe.run(fresh=fresh, until=until))  # type: ignore[arg-type]
+            return asyncio.run(
+                pipe.run(fresh=fresh, until=until, skip_failed=skip_failed)  # type: ignore[arg-type]
+            )
         finally:
             reporter.close()
     except _user_errors() as e:
@@ -171,6 +174,9 @@ def _run_pipeline(
         raise _fail(str(e), EXIT_FAILED) from None
     except ProviderError as e:
         raise _fail(str(e), EXIT_FAILED) from None
+    except Interrupted as e:
+        err.print(f"interrupted: {e}")
+        raise typer.Exit(130) from None
     except KeyboardInterrupt:
         err.print("interrupted; run the same command again to resume where it stopped")
         raise typer.Exit(130) from None
@@ -187,7 +193,8 @@ def render(
     fps: FpsOpt = None,
     quality: QualityOpt = None,
     fresh: Annotated[
-        bool, typer.Option("--fresh", help="Forget this run's work and start over.")
+        bool,
+        typer.Option("--fresh", help="Start over (the old run is kept in previous/, not deleted)."),
     ] = False,
     until: Annotated[
         str,
@@ -204,6 +211,10 @@ def render(
         float | None,
         typer.Option("--budget", help="Hard cap in USD for this run's paid calls.", min=0),
     ] = None,
+    skip_failed: Annotated[
+        bool,
+        typer.Option("--skip-failed", help="Make the movie without scenes that failed (named)."),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per event.")] = False,
 ) -> None:
@@ -230,6 +241,7 @@ def render(
         verbose=verbose,
         yes=yes,
         budget=budget,
+        skip_failed=skip_failed,
     )
     ran = len([r for r in res.ran if r[1] in ("keyframe", "clip")])
     reused = len([r for r in res.reused if r[1] in ("keyframe", "clip")])

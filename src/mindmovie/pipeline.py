@@ -9,14 +9,18 @@ artifact, which is what makes resume, edits and kills cheap and safe.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
+import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -25,6 +29,7 @@ from mindmovie.budget import BudgetExceeded, BudgetGate
 from mindmovie.config import Keys, Settings
 from mindmovie.fsutil import atomic_write_bytes, sha256_file, slugify
 from mindmovie.goals import Goals, goals_sha256, load_goals
+from mindmovie.killpoints import killpoint
 from mindmovie.plan import Plan, Scene, load_plan, write_plan
 from mindmovie.progress import NullReporter, Reporter
 from mindmovie.providers import registry
@@ -57,6 +62,10 @@ class RunLocked(Exception):
     """Another mindmovie process holds this run directory."""
 
 
+class Interrupted(Exception):
+    """Ctrl-C: stop sending new work; what is in flight is journaled for the next run."""
+
+
 class Declined(Exception):
     """The person said no to the estimate; nothing was spent."""
 
@@ -73,6 +82,25 @@ def input_key(**parts: Any) -> str:
     """sha256 of every input that decides a step's output, in a canonical JSON form."""
     blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+_RISKY = re.compile(
+    r"\b(blood\w*|gun\w*|weapon\w*|fight\w*|violen\w*|naked|nude|sexy|kiss\w*|bikini|"
+    r"drunk|alcohol|wine|beer|cigar\w*|smok\w*|child(?:ren)?|kids?|baby|celebrit\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def soften_prompt(prompt: str, category: str) -> str:
+    """A neutral rewrite after a content-filter refusal: drop words filters often trip on
+    and frame the shot as calm and wholesome. Used when no planner can rewrite it."""
+    kept = _RISKY.sub("", prompt)
+    kept = re.sub(r"\s+,", ",", re.sub(r"\s{2,}", " ", kept)).strip(" ,.")
+    mood = f"{category} " if category else ""
+    return (
+        f"A calm, wholesome, uplifting {mood}scene, softly lit, family friendly, "
+        f"no people in close-up: {kept}"
+    )
 
 
 def run_dir_for(goals: Goals, settings: Settings, out: Path | None = None) -> Path:
@@ -161,8 +189,16 @@ class Pipeline:
         self.result: RenderResult | None = None
         self._sems: dict[str, asyncio.Semaphore] = {}
         self._video_model: VideoModel | None = None
+        self._submit_locks: dict[str, asyncio.Lock] = {}
+        self._stopping = False
+        self._stop_event = asyncio.Event()
 
     # ------------------------------------------------------------------ helpers
+    def _submit_lock(self, provider: str) -> asyncio.Lock:
+        if provider not in self._submit_locks:
+            self._submit_locks[provider] = asyncio.Lock()
+        return self._submit_locks[provider]
+
     def _sem(self, provider: str) -> asyncio.Semaphore:
         if provider not in self._sems:
             n = self.settings.provider_settings(provider).max_concurrent
@@ -183,11 +219,17 @@ class Pipeline:
     def _mark(self, res: RenderResult, ran: bool, scene_id: str, stage: str) -> None:
         (res.ran if ran else res.reused).append((scene_id, stage))
 
+    def _check_stop(self) -> None:
+        """After Ctrl-C nothing new starts; raising here unwinds the scene's flow."""
+        if self._stopping:
+            raise Interrupted("stopped by Ctrl-C")
+
     # ------------------------------------------------------------------ money
     async def _reserve(
         self, scene_id: str, stage: str, model: Planner | KeyframeModel | VideoModel, usd: float
     ) -> int | None:
         """Pass the budget gate before a paid call (local calls are free and skip it)."""
+        self._check_stop()
         if model.name == "local":
             return None
         return await self.gate.reserve(scene_id, stage, model.name, model.model, usd)
@@ -226,10 +268,6 @@ class Pipeline:
             if r["id"] == row:
                 return float(r["estimated_usd"])
         return 0.0
-
-    @staticmethod
-    def store_ledger_remote(store: Store, row: int, remote_id: str) -> None:
-        store.ledger_set_remote(row, remote_id)
 
     async def _settle_job(
         self, row: int | None, state: JobState, req: VideoRequest, model: VideoModel
@@ -317,6 +355,7 @@ class Pipeline:
         except (ProviderError, BudgetExceeded) as e:
             store.fail("_run", "plan", getattr(e, "kind", "budget"), str(e))
             raise
+        killpoint("plan")
         write_plan(plan, plan_path)
         # the plan step's artifact hash is of what the planner wrote; later hand edits are
         # detected per scene by their own input keys, not by this hash
@@ -338,17 +377,30 @@ class Pipeline:
         idx = siblings.index(scene.id) if scene.id in siblings else 0
         return Path(refs[idx % len(refs)])
 
-    async def _keyframe(
-        self, store: Store, model: KeyframeModel, scene: Scene, plan: Plan, res: RenderResult
-    ) -> Path:
+    def _keyframe_variants(
+        self, model: KeyframeModel, scene: Scene, plan: Plan
+    ) -> list[tuple[str, str, KeyframeRequest]]:
+        """(label, input key, request): the request as planned, then the content-filter
+        fallback (a softened prompt), each with its own key so either result is reusable."""
         w, h = keyframe_size(self.settings)
         refs = tuple(Path(p) for p in scene.reference_photos)
         source = self._source_photo(scene, plan) if model.name == "local" else None
-        key = input_key(
+        req = KeyframeRequest(
+            scene_id=scene.id,
+            prompt=scene.image_prompt,
+            width=w,
+            height=h,
+            seed=self.settings.keyframes.seed,
+            category=scene.category,
+            style=plan.style,
+            aspect=self.settings.output.aspect,
+            reference_photos=refs,
+            source_photo=source,
+        )
+        common = dict(
             v=STAGE_VERSION["keyframe"],
             provider=model.name,
             model=model.model,
-            prompt=scene.image_prompt,
             style=plan.style,
             size=[w, h],
             seed=self.settings.keyframes.seed,
@@ -356,58 +408,74 @@ class Pipeline:
             refs=[sha256_file(p) for p in refs if p.exists()],
             source=sha256_file(source) if source else None,
         )
+        out = [("as planned", input_key(prompt=req.prompt, **common), req)]
+        if model.name != "local":
+            soft = replace(req, prompt=soften_prompt(req.prompt, scene.category))
+            out.append(("softened prompt", input_key(prompt=soft.prompt, **common), soft))
+        return out
+
+    async def _keyframe(
+        self, store: Store, model: KeyframeModel, scene: Scene, plan: Plan, res: RenderResult
+    ) -> Path:
         dest = self.run_dir / "scenes" / scene.id / "keyframe.png"
-        if store.reusable(scene.id, "keyframe", key):
+        variants = self._keyframe_variants(model, scene, plan)
+        if any(store.reusable(scene.id, "keyframe", key) for _, key, _ in variants):
             self.reporter.step("keyframes", scene.id, "reused")
             self._mark(res, False, scene.id, "keyframe")
             return dest
         async with self._sem(model.name):
-            self.reporter.step("keyframes", scene.id, "running")
-            store.begin(scene.id, "keyframe", key)
-            req = KeyframeRequest(
-                scene_id=scene.id,
-                prompt=scene.image_prompt,
-                width=w,
-                height=h,
-                seed=self.settings.keyframes.seed,
-                category=scene.category,
-                style=plan.style,
-                aspect=self.settings.output.aspect,
-                reference_photos=refs,
-                source_photo=source,
-            )
-            estimate = costs.estimate_keyframe(self.settings).usd
-
-            async def attempt() -> ImageResult:
-                row = await self._reserve(scene.id, "keyframe", model, estimate)
-                img = await self._settle_errors(row, model.generate(req))
-                if row is not None:
-                    usd, _ = costs.billed_usd(
-                        "keyframe",
-                        costs.stage_spec(self.settings, "keyframes"),
-                        img.usage,
-                        seconds=0,
-                        resolution="",
-                        ratio=req.aspect,
-                        audio=False,
+            for i, (_, key, req) in enumerate(variants):
+                try:
+                    await self._keyframe_once(store, model, req, key, dest)
+                    break
+                except ContentRejected as e:
+                    if i + 1 == len(variants):
+                        raise
+                    self.reporter.warn(
+                        f"{scene.id}: keyframe refused by the content filter ({e.message}); "
+                        f"trying once more with a {variants[i + 1][0]}"
                     )
-                    await self.gate.bill(row, usd, img.usage)
-                return img
-
-            try:
-                img = await with_retry(attempt)
-            except BudgetExceeded as e:
-                store.fail(scene.id, "keyframe", "budget", str(e))
-                raise
-            except ProviderError as e:
-                e.scene_id = e.scene_id or scene.id
-                store.fail(scene.id, "keyframe", e.kind, str(e))
-                raise
-            atomic_write_bytes(dest, img.data)
-            store.succeed(scene.id, "keyframe", dest, sha256_file(dest), detail=img.usage or None)
         self.reporter.step("keyframes", scene.id, "done")
         self._mark(res, True, scene.id, "keyframe")
         return dest
+
+    async def _keyframe_once(
+        self, store: Store, model: KeyframeModel, req: KeyframeRequest, key: str, dest: Path
+    ) -> None:
+        scene_id = req.scene_id
+        self._check_stop()
+        self.reporter.step("keyframes", scene_id, "running")
+        store.begin(scene_id, "keyframe", key)
+        estimate = costs.estimate_keyframe(self.settings).usd
+
+        async def attempt() -> ImageResult:
+            row = await self._reserve(scene_id, "keyframe", model, estimate)
+            img = await self._settle_errors(row, model.generate(req))
+            if row is not None:
+                usd, _ = costs.billed_usd(
+                    "keyframe",
+                    costs.stage_spec(self.settings, "keyframes"),
+                    img.usage,
+                    seconds=0,
+                    resolution="",
+                    ratio=req.aspect,
+                    audio=False,
+                )
+                await self.gate.bill(row, usd, img.usage)
+            return img
+
+        try:
+            img = await with_retry(attempt)
+        except (BudgetExceeded, Interrupted) as e:
+            kind = "budget" if isinstance(e, BudgetExceeded) else "interrupted"
+            store.fail(scene_id, "keyframe", kind, str(e))
+            raise
+        except ProviderError as e:
+            e.scene_id = e.scene_id or scene_id
+            store.fail(scene_id, "keyframe", e.kind, str(e))
+            raise
+        atomic_write_bytes(dest, img.data)
+        store.succeed(scene_id, "keyframe", dest, sha256_file(dest), detail=img.usage or None)
 
     # ------------------------------------------------------------------ clips
     def _video_request(
@@ -429,17 +497,8 @@ class Pipeline:
             last_frame=last_frame,
         )
 
-    async def _clip(
-        self,
-        store: Store,
-        model: VideoModel,
-        scene: Scene,
-        keyframe: Path,
-        res: RenderResult,
-        last_frame: Path | None = None,
-    ) -> Path:
-        req = self._video_request(scene, keyframe, last_frame)
-        key = input_key(
+    def _clip_key(self, model: VideoModel, req: VideoRequest) -> str:
+        return input_key(
             v=STAGE_VERSION["clip"],
             provider=model.name,
             model=model.model,
@@ -450,82 +509,141 @@ class Pipeline:
             seed=req.seed,
             audio=req.audio,
             options=self.settings.video.options,
-            keyframe=sha256_file(keyframe),
+            keyframe=sha256_file(req.keyframe),
             last_frame=sha256_file(req.last_frame) if req.last_frame else None,
         )
+
+    def _clip_variants(
+        self, model: VideoModel, scene: Scene, req: VideoRequest
+    ) -> list[tuple[str, str, VideoRequest]]:
+        """As planned, then one content-filter fallback: audio off (an audio refusal is the
+        usual cause when audio is on), else a softened prompt."""
+        out = [("as planned", self._clip_key(model, req), req)]
+        if model.name == "local":
+            return out
+        if req.audio:
+            alt = replace(req, audio=False)
+            out.append(("audio off", self._clip_key(model, alt), alt))
+        else:
+            alt = replace(req, prompt=soften_prompt(req.prompt, scene.category))
+            out.append(("softened prompt", self._clip_key(model, alt), alt))
+        return out
+
+    async def _clip(
+        self,
+        store: Store,
+        model: VideoModel,
+        scene: Scene,
+        keyframe: Path,
+        res: RenderResult,
+        last_frame: Path | None = None,
+    ) -> Path:
         dest = self.run_dir / "scenes" / scene.id / "clip.mp4"
-        if store.reusable(scene.id, "clip", key):
+        variants = self._clip_variants(
+            model, scene, self._video_request(scene, keyframe, last_frame)
+        )
+        if any(store.reusable(scene.id, "clip", key) for _, key, _ in variants):
             self.reporter.step("clips", scene.id, "reused")
             self._mark(res, False, scene.id, "clip")
             return dest
-        ps = self.settings.provider_settings(model.name)
+        prev = store.get(scene.id, "clip")
+        if prev is not None and prev.error_kind == "content_rejected":
+            # the planned request was refused last time: go straight to the fallback
+            variants = [v for v in variants if v[1] != prev.input_key] or variants
+        # the provider slot is held across the fallback: a refused scene keeps its place
         async with self._sem(model.name):
-            prev = store.get(scene.id, "clip")
-            remote_id: str | None = None
-            if prev is not None and prev.input_key == key and prev.remote_id:
-                # a job already paid for (in flight, or finished but not downloaded):
-                # poll it again and fetch it; never create a second one for the same inputs
-                remote_id = await self._adoptable(model, prev.remote_id, prev.status)
-            if remote_id is not None:
-                store.mark_submitted(scene.id, "clip", remote_id)
-                self.reporter.step("clips", scene.id, "resumed", remote_id)
-            else:
-                store.begin(scene.id, "clip", key)
-            estimate = costs.estimate_video(self.settings, req.seconds).usd
-            row: int | None = None
-
-            async def submit() -> str:
-                nonlocal row
-                row = await self._reserve(scene.id, "clip", model, estimate)
-                rid = await self._settle_errors(row, model.submit(req))
-                if row is not None:
-                    self.store_ledger_remote(store, row, rid)
-                return rid
-
-            try:
-                if remote_id is None:
-                    self.reporter.step("clips", scene.id, "submitting")
-                    remote_id = await with_retry(submit)
-                    store.mark_submitted(scene.id, "clip", remote_id)
-                elif model.name != "local":
-                    row = self.gate.adopt(remote_id)
-                state = await self._poll(
-                    model,
-                    remote_id,
-                    ps.job_deadline,
-                    ps.poll_interval,
-                    ps.poll_max_interval,
-                    scene.id,
-                )
-                await self._settle_job(row, state, req, model)
-                if state.status == "rejected":
-                    raise ContentRejected(
-                        f"job {remote_id} refused by the content filter: {state.error or ''}",
-                        provider=model.name,
-                        scene_id=scene.id,
+            for i, (_, key, req) in enumerate(variants):
+                try:
+                    await self._clip_once(store, model, req, key, dest)
+                    break
+                except ContentRejected as e:
+                    if i + 1 == len(variants):
+                        raise
+                    self.reporter.warn(
+                        f"{scene.id}: clip refused by the content filter ({e.message}); "
+                        f"trying once more with {variants[i + 1][0]}"
                     )
-                if state.status != "succeeded":
-                    raise JobFailed(
-                        f"job {remote_id} ended {state.status}: {state.error or 'no reason given'}",
-                        provider=model.name,
-                        scene_id=scene.id,
-                    )
-                self.reporter.step("clips", scene.id, "downloading")
-                done_state = state
-                await with_retry(lambda: model.fetch(done_state, req, dest))
-            except BudgetExceeded as e:
-                store.fail(scene.id, "clip", "budget", str(e))
-                raise
-            except ProviderError as e:
-                e.scene_id = e.scene_id or scene.id
-                store.fail(scene.id, "clip", e.kind, str(e))
-                if row is not None:
-                    await self.gate.unknown(row)  # e.g. deadline: the job may still bill
-                raise
-            store.succeed(scene.id, "clip", dest, sha256_file(dest), detail=state.usage or None)
         self.reporter.step("clips", scene.id, "done")
         self._mark(res, True, scene.id, "clip")
         return dest
+
+    async def _clip_once(
+        self, store: Store, model: VideoModel, req: VideoRequest, key: str, dest: Path
+    ) -> None:
+        scene_id = req.scene_id
+        ps = self.settings.provider_settings(model.name)
+        self._check_stop()
+        prev = store.get(scene_id, "clip")
+        remote_id: str | None = None
+        if prev is not None and prev.input_key == key and prev.remote_id:
+            # a job already paid for (in flight, or finished but not downloaded):
+            # poll it again and fetch it; never create a second one for the same inputs
+            remote_id = await self._adoptable(model, prev.remote_id, prev.status)
+        if remote_id is not None:
+            store.mark_submitted(scene_id, "clip", remote_id)
+            self.reporter.step("clips", scene_id, "resumed", remote_id)
+        else:
+            store.begin(scene_id, "clip", key)
+        estimate = costs.estimate_video(self.settings, req.seconds).usd
+        row: int | None = None
+
+        async def submit() -> str:
+            # One unjournaled submission per provider at a time: if the process dies
+            # between "sent" and "id stored", exactly one job is unaccounted for, and
+            # the next run can adopt it without guessing (see _recover_orphans).
+            nonlocal row
+            async with self._submit_lock(model.name):
+                row = await self._reserve(scene_id, "clip", model, estimate)
+                rid = await self._settle_errors(row, model.submit(req))
+                killpoint("submit")
+                if row is not None:
+                    store.ledger_set_remote(row, rid)
+                store.mark_submitted(scene_id, "clip", rid)
+            return rid
+
+        try:
+            if remote_id is None:
+                self.reporter.step("clips", scene_id, "submitting")
+                remote_id = await with_retry(submit)
+            elif model.name != "local":
+                row = self.gate.adopt(remote_id)
+            state = await self._poll(
+                model,
+                remote_id,
+                ps.job_deadline,
+                ps.poll_interval,
+                ps.poll_max_interval,
+                scene_id,
+            )
+            await self._settle_job(row, state, req, model)
+            if state.status == "rejected":
+                raise ContentRejected(
+                    f"job {remote_id} refused by the content filter: {state.error or ''}",
+                    provider=model.name,
+                    scene_id=scene_id,
+                )
+            if state.status != "succeeded":
+                raise JobFailed(
+                    f"job {remote_id} ended {state.status}: {state.error or 'no reason given'}",
+                    provider=model.name,
+                    scene_id=scene_id,
+                )
+            self.reporter.step("clips", scene_id, "downloading")
+            done_state = state
+            await with_retry(lambda: model.fetch(done_state, req, dest))
+        except (BudgetExceeded, Interrupted) as e:
+            kind = "budget" if isinstance(e, BudgetExceeded) else "interrupted"
+            if kind == "interrupted" and remote_id is not None:
+                raise  # the job id stays journaled (submitted): the next run polls it
+            store.fail(scene_id, "clip", kind, str(e))
+            raise
+        except ProviderError as e:
+            e.scene_id = e.scene_id or scene_id
+            store.fail(scene_id, "clip", e.kind, str(e))
+            if row is not None:
+                await self.gate.unknown(row)  # e.g. deadline: the job may still bill
+            raise
+        store.succeed(scene_id, "clip", dest, sha256_file(dest), detail=state.usage or None)
 
     async def _poll(
         self,
@@ -542,9 +660,11 @@ class Pipeline:
         t_end = time.monotonic() + deadline_s
         delay = interval
         while True:
+            self._check_stop()
             state = await with_retry(lambda: model.poll(remote_id))
             if state.done:
                 return state
+            killpoint("poll")
             if time.monotonic() + delay > t_end:
                 raise DeadlineExceeded(
                     f"job {remote_id} not finished after {deadline_s:.0f} s "
@@ -553,7 +673,10 @@ class Pipeline:
                     scene_id=scene_id,
                 )
             self.reporter.step("clips", scene_id, "polling", state.status)
-            await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stop_event.wait(), timeout=delay * (0.8 + 0.4 * random.random())
+                )
             delay = min(max_interval, delay * 1.5)
 
     # ------------------------------------------------------------------ compose
@@ -616,6 +739,7 @@ class Pipeline:
         store.begin("_movie", "movie", key)
 
         def on_segment(seg: Any) -> None:
+            killpoint("compose")
             if seg.reused:
                 store.record_reused(seg.id, "segment", seg.key, seg.path, sha256_file(seg.path))
                 self._mark(res, False, seg.id, "segment")
@@ -644,16 +768,105 @@ class Pipeline:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with RunLock(self.run_dir):
             if fresh:
-                for name in ("run.db", "run.db-wal", "run.db-shm", "plan.yaml", "movie.mp4"):
-                    (self.run_dir / name).unlink(missing_ok=True)
-                shutil.rmtree(self.run_dir / "scenes", ignore_errors=True)
-                shutil.rmtree(self.run_dir / "compose", ignore_errors=True)
+                self._set_aside()
             _clean_temp_files(self.run_dir)
             store = Store(self.run_dir / "run.db")
+            self._install_sigint()
             try:
                 return await self._run(store, until, skip_failed)
+            except (asyncio.CancelledError, Interrupted):
+                if not self._stopping:
+                    raise
+                raise Interrupted(
+                    "stopped. Jobs already sent are journaled and nothing paid for is lost; "
+                    "run the same command again to resume"
+                ) from None
             finally:
+                self._remove_sigint()
                 store.close()
+
+    def _set_aside(self) -> None:
+        """--fresh: move the old run into previous/<time>/ (paid work is never deleted)."""
+        names = [p for p in self.run_dir.iterdir() if p.name not in (".lock", "previous")]
+        if not names:
+            return
+        dest = self.run_dir / "previous" / time.strftime("%Y%m%d-%H%M%S")
+        dest.mkdir(parents=True, exist_ok=True)
+        for p in names:
+            os.replace(p, dest / p.name)
+        self.reporter.info(f"--fresh: the previous run was moved to {dest}")
+
+    GRACE_SECONDS = 5.0
+
+    def _install_sigint(self) -> None:
+        """First Ctrl-C: stop new work, let in-flight calls land for a few seconds, exit.
+        Second Ctrl-C: exit at once (the store is transactional, so that is safe too)."""
+        loop = asyncio.get_running_loop()
+        main = asyncio.current_task()
+
+        def on_sigint() -> None:
+            if self._stopping:
+                os._exit(130)
+            self._stopping = True
+            self._stop_event.set()
+            self.reporter.warn(
+                "stopping: nothing new is sent; in-flight calls are journaled "
+                f"(up to {self.GRACE_SECONDS:.0f} s). Press Ctrl-C again to quit at once."
+            )
+            if main is not None:
+                loop.call_later(self.GRACE_SECONDS, main.cancel)
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            self._sigint_installed = True
+        except (NotImplementedError, RuntimeError, ValueError):
+            self._sigint_installed = False  # not the main thread (tests): default handling
+
+    def _remove_sigint(self) -> None:
+        if getattr(self, "_sigint_installed", False):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+
+    async def _recover_orphans(self, store: Store, video: VideoModel) -> None:
+        """Paid calls a killed run sent but never journaled an id for.
+
+        A video job whose provider can list jobs is found and adopted (submissions are
+        serialised per provider, so at most one such job exists); one that never arrived is
+        refunded. Other calls stay `committed` (outcome unknown) and the person is told.
+        """
+        orphans = [
+            r
+            for r in store.ledger_rows()
+            if r["state"] == "committed"
+            and not r["remote_id"]
+            and not (r["usage"] or {}).get("unknown_outcome")
+        ]
+        for r in orphans:
+            finder = getattr(video, "find_pending", None)
+            if r["stage"] == "clip" and r["provider"] == video.name and finder is not None:
+                tasks = await with_retry(partial(finder, created_after=float(r["created_at"]) - 60))
+                known = {x["remote_id"] for x in store.ledger_rows() if x["remote_id"]}
+                known |= {st.remote_id for st in store.steps() if st.remote_id}
+                unknown = [t for t in tasks if t.remote_id not in known]
+                if len(unknown) == 1:
+                    rid = unknown[0].remote_id
+                    store.ledger_set_remote(r["id"], rid)
+                    step = store.get(r["scene_id"], "clip")
+                    if step is not None and not step.remote_id:
+                        store.mark_submitted(r["scene_id"], "clip", rid)
+                    self.reporter.info(
+                        f"{r['scene_id']}: found job {rid}, sent just before the last run "
+                        "stopped; picking it up instead of paying again"
+                    )
+                    continue
+                if not unknown:
+                    store.ledger_refund(r["id"], "never reached the provider (no job found)")
+                    continue
+            store.ledger_mark_unknown(r["id"])
+            self.reporter.warn(
+                f"{r['scene_id']}: a {r['stage']} call to {r['provider']} was in flight when the "
+                f"last run stopped; its outcome is unknown and it may have been billed "
+                f"(about {costs.format_usd(r['estimated_usd'])}). It is counted as committed."
+            )
 
     def _reusable_plan(self, store: Store, planner: Planner | tuple[str, str]) -> Plan | None:
         """The existing (perhaps edited) plan.yaml when it still belongs to these goals."""
@@ -683,6 +896,7 @@ class Pipeline:
         video_model = registry.make_video(self.settings, self.keys)
         self._video_model = video_model
         self.gate = BudgetGate(store, self.budget)
+        await self._recover_orphans(store, video_model)
         est = self.estimate(store, planner)
         if est.paid:
             billed, committed = store.ledger_totals()
@@ -738,6 +952,8 @@ class Pipeline:
         results = await _gather_scenes(
             [scene_flow(sc) for sc in plan.scenes], [sc.id for sc in plan.scenes]
         )
+        if self._stopping:
+            raise Interrupted("stopped by Ctrl-C")
         stopped = {k: v for k, v in results.items() if isinstance(v, BudgetExceeded)}
         if stopped:
             self._storyboard()
@@ -769,7 +985,15 @@ class Pipeline:
             )
             return res
         if res.failed and not skip_failed:
-            raise RenderFailed(_failed_message(res.failed))
+            raise RenderFailed(
+                _failed_message(res.failed)
+                + "\n(or `render --skip-failed` to make the movie without them)"
+            )
+        if res.failed:
+            self.reporter.warn(
+                f"--skip-failed: composing without {len(res.failed)} scene(s): "
+                + ", ".join(sorted(res.failed))
+            )
         if not clips:
             raise RenderFailed("no scene has a clip; nothing to compose")
         if until == "clips":

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mindmovie.fsutil import sha256_file
+from mindmovie.killpoints import killpoint
 
 SCHEMA_VERSION = 1
 APP_ID = 0x4D4D5631  # "MMV1": marks a run.db as ours, so a foreign file is never used
@@ -143,6 +144,7 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             else:
+                killpoint("store")  # mid-transaction: SQLite must roll this back on restart
                 self._db.execute("COMMIT")
 
     def close(self) -> None:
@@ -324,6 +326,10 @@ class Store:
         self._ledger_update(
             row_id, state="refunded", billed_usd=0.0, usage=json.dumps({"reason": reason})
         )
+
+    def ledger_mark_unknown(self, row_id: int) -> None:
+        """Keep the row committed but remember the person was told its outcome is unknown."""
+        self._ledger_update(row_id, usage=json.dumps({"unknown_outcome": True}))
 
     def ledger_by_remote(self, remote_id: str) -> dict[str, Any] | None:
         with self._lock:

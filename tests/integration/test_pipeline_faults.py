@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from mindmovie.pipeline import Pipeline, RenderFailed
+from mindmovie.progress import NullReporter
+from mindmovie.status import collect_status
 from tests.integration.support import KEYS, claude_answer_for, goals_file, settings_for
 from tests.sim.server import SimServer
 
@@ -62,16 +64,66 @@ async def test_stuck_job_hits_deadline_naming_scene_and_provider(
     assert len(list((tmp_path / "run").glob("scenes/*/clip.mp4"))) == 3
 
 
-async def test_content_rejection_affects_only_that_scene(sim: SimServer, tmp_path: Path) -> None:
+async def test_content_rejection_retried_once_with_fallback(sim: SimServer, tmp_path: Path) -> None:
+    """One refusal: the scene is retried once with a softened prompt and the movie finishes;
+    the refused job is recorded as refunded (Seedance does not bill refusals)."""
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     sim.add_fault("reject", path=TASKS, method="POST", count=1)
     pipe = Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS)
+    res = await pipe.run()
+    assert res.movie is not None
+    creates = sim.requests(path=TASKS, method="POST")
+    assert len(creates) == 5  # 4 scenes + 1 fallback
+    texts = [c["body"]["content"][0]["text"] for c in creates]
+    assert sum("calm, wholesome" in t for t in texts) == 1
+    rows = collect_status(tmp_path / "run")["ledger"]
+    clip_rows = [r for r in rows if r["stage"] == "clip"]
+    assert sorted(r["state"] for r in clip_rows) == ["billed"] * 4 + ["refunded"]
+
+
+async def test_content_rejection_twice_affects_only_that_scene(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("reject", path=TASKS, method="POST", count=2)
+    # one job at a time, so both refusals land on the same scene (its try and its fallback)
+    one = {
+        "providers": {
+            "byteplus": {
+                "base_url": sim.ark_base_url,
+                "max_concurrent": 1,
+                "poll_interval": 0.05,
+                "poll_max_interval": 0.1,
+            }
+        }
+    }
+    pipe = Pipeline(goals, settings_for("byteplus", sim, **one), out=tmp_path / "run", keys=KEYS)
     with pytest.raises(RenderFailed) as e:
         await pipe.run()
-    assert "content filter" in str(e.value)
+    assert "content filter" in str(e.value) and "--skip-failed" in str(e.value)
     assert pipe.result is not None and len(pipe.result.failed) == 1
+    failed = next(iter(pipe.result.failed))
     assert len(list((tmp_path / "run").glob("scenes/*/clip.mp4"))) == 3
+    # --skip-failed composes the movie without it, and says which
+    notes: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            notes.append(text)
+
+    pipe = Pipeline(
+        goals,
+        settings_for("byteplus", sim, **one),
+        out=tmp_path / "run",
+        keys=KEYS,
+        reporter=Rec(),
+    )
+    sim.add_fault("reject", path=TASKS, method="POST", count=2)
+    res = await pipe.run(skip_failed=True)
+    assert res.movie is not None and failed in res.failed
+    assert any("--skip-failed" in n and failed in n for n in notes)
 
 
 async def test_truncated_download_refetches_the_same_job(sim: SimServer, tmp_path: Path) -> None:

@@ -949,7 +949,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if str(p.get("size") or "").lower() == "adaptive":
             # SeedEdit: output follows the input image's shape
-            size = _data_image_size(p.get("image")) or (1024, 1024)
+            iw, ih = _data_image_size(p.get("image")) or (1024, 1024)
+            size = (1024, max(64, round(1024 * ih / iw)))
         else:
             size = models.seedream_size(p.get("size"))
         if size is None or min(size) < 64 or size[0] * size[1] > 4096 * 4096:

@@ -29,6 +29,7 @@ import httpx
 from mindmovie import catalog
 from mindmovie.catalog import ModelSpec
 from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
+from mindmovie.killpoints import killpoint
 from mindmovie.providers.base import (
     AuthError,
     ConnectionLost,
@@ -643,6 +644,7 @@ class SeedanceVideo:
                         async for chunk in r.aiter_bytes():
                             f.write(chunk)
                             got += len(chunk)
+                            killpoint("download")
                 except httpx.HTTPError as e:
                     raise Transient(
                         f"video download failed after {got} bytes ({type(e).__name__})",
