@@ -1,0 +1,186 @@
+"""Benchmark the segment compositor against one plain ffmpeg re-encode of the same clips.
+
+For each N: N synthetic 720p/24 fps clips of 5 s (generated once, cached in --clips-dir)
+are composed by our renderer (title + scenes with overlays + crossfades + closing +
+music bed, segments in parallel) and, separately, re-encoded by ONE ffmpeg command
+(concat demuxer of the same clips, same x264 settings, no overlays, no audio). Each
+measurement runs in its own child process, so peak memory is per measurement:
+ru_maxrss of the child itself (Python) and of its largest ffmpeg child.
+Then the incremental case: recompose after changing one affirmation out of 12.
+
+    /work/venv/bin/python bench/compose.py --n 6 24
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mindmovie.compose.ffmpeg import encoder_args, render
+from mindmovie.compose.timeline import MovieInput, OutputSpec, SceneInput, build_timeline
+from mindmovie.fsutil import sha256_file
+from mindmovie.media import probe, run_ffmpeg
+
+W, H, FPS, SECONDS = 1280, 720, 24, 5.0
+
+
+def make_clips(d: Path, n: int) -> list[Path]:
+    """n distinct 720p clips: moving test pattern, hue-shifted, light grain, ~6 Mb/s."""
+    d.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        p = d / f"clip{i:02d}.mp4"
+        if not p.exists():
+            src = f"testsrc2=s={W}x{H}:r={FPS}:d={SECONDS},hue=h={i * 37 % 360},noise=alls=3:allf=t"
+            tmp = p.with_suffix(".tmp.mp4")
+            args = ["-f", "lavfi", "-i", src, "-c:v", "libx264", "-preset", "veryfast",
+                    "-b:v", "6M", "-maxrate", "8M", "-bufsize", "8M", "-pix_fmt", "yuv420p",
+                    str(tmp)]  # fmt: skip
+            run_ffmpeg(args)
+            tmp.rename(p)
+        out.append(p)
+    return out
+
+
+def movie(clips: list[Path], changed: int | None = None) -> MovieInput:
+    scenes = tuple(
+        SceneInput(
+            id=f"s{i:02d}",
+            affirmation=(
+                f"I am living goal number {i + 1}, calm, grateful and full of energy"
+                + (" - today!" if i == changed else ".")
+            ),
+            seconds=SECONDS,
+            clip=c,
+            clip_sha256=sha256_file(c),
+        )
+        for i, c in enumerate(clips)
+    )
+    return MovieInput("My Mind Movie", "Thank you, thank you, thank you.", scenes, None, None)
+
+
+def spec(quality: str) -> OutputSpec:
+    return OutputSpec(W, H, fps=FPS, quality=quality)
+
+
+def child(args: argparse.Namespace) -> None:
+    """One measurement; prints a JSON line with wall time and peak memory."""
+    clips = make_clips(Path(args.clips_dir), args.count)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    out = work / "out.mp4"
+    result: dict[str, object] = {}
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = me.ru_utime + me.ru_stime  # the imports and clip hashing are not the work
+    t0 = time.monotonic()
+    if args.child == "ours":
+        tl = build_timeline(movie(clips, args.changed), spec(args.quality))
+        rep = render(
+            tl,
+            work / "compose",
+            out,
+            workers=args.workers or None,
+            x264_threads=args.threads or None,
+        )
+        result["encoded"] = sum(not s.reused for s in rep.segments)
+        result["segments"] = len(rep.segments)
+        result["frames"] = tl.total_frames
+    else:
+        listing = work / "list.txt"
+        listing.write_text("".join(f"file '{c}'\n" for c in clips))
+        tl = build_timeline(movie(clips), spec(args.quality))
+        cmd = ["-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0:v:0",
+               *encoder_args(tl, 0), str(out)]  # fmt: skip
+        run_ffmpeg(cmd)
+        result["frames"] = len(clips) * round(SECONDS * FPS)
+    result["wall"] = time.monotonic() - t0
+    ch, me = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu"] = ch.ru_utime + ch.ru_stime + me.ru_utime + me.ru_stime - cpu0
+    result["self_cpu"] = me.ru_utime + me.ru_stime - cpu0
+    result["self_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["child_maxrss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    result["out_frames"] = probe(out, count_frames=True).video_frames
+    print(json.dumps(result))
+
+
+def measure(
+    kind: str, count: int, work: Path, ns: argparse.Namespace, changed: int | None = None
+) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--child", kind, "--count", str(count), "--work", str(work),
+           "--clips-dir", ns.clips_dir, "--quality", ns.quality,
+           "--workers", str(ns.workers), "--threads", str(ns.threads)]  # fmt: skip
+    if changed is not None:
+        cmd += ["--changed", str(changed)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{proc.stderr[-3000:]}")
+    data: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return data
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--n", type=int, nargs="+", default=[6, 24], help="scene counts to try")
+    ap.add_argument("--quality", default="standard", choices=["draft", "standard", "high"])
+    ap.add_argument("--workers", type=int, default=0, help="segment encoders (0 = cpu count)")
+    ap.add_argument("--threads", type=int, default=0, help="x264 threads per segment (0 = auto)")
+    ap.add_argument(
+        "--incremental", type=int, default=12, help="scenes for the recompose test (0 = skip)"
+    )
+    ap.add_argument(
+        "--clips-dir", default=str(Path(tempfile.gettempdir()) / "mindmovie-bench-clips")
+    )
+    ap.add_argument("--child", choices=["ours", "plain"], help=argparse.SUPPRESS)
+    ap.add_argument("--count", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--work", help=argparse.SUPPRESS)
+    ap.add_argument("--changed", type=int, help=argparse.SUPPRESS)
+    ns = ap.parse_args()
+    if ns.child:
+        child(ns)
+        return
+
+    print(f"cpus={os.cpu_count()} quality={ns.quality} workers={ns.workers or 'auto'} "
+          f"threads={ns.threads or 'auto'} clips: {W}x{H} {FPS} fps {SECONDS:.0f} s")  # fmt: skip
+    make_clips(Path(ns.clips_dir), max([*ns.n, ns.incremental]))
+    root = Path(tempfile.mkdtemp(prefix="mindmovie-bench-"))
+    try:
+        for n in ns.n:
+            ours = measure("ours", n, root / f"ours{n}", ns)
+            plain = measure("plain", n, root / f"plain{n}", ns)
+            print(
+                f"N={n:3d}  ours {ours['wall']:6.1f} s wall {ours['cpu']:6.1f} s cpu "
+                f"({ours['out_frames']:.0f} frames, {ours['segments']:.0f} segments)  "
+                f"plain {plain['wall']:6.1f} s wall {plain['cpu']:6.1f} s cpu "
+                f"({plain['out_frames']:.0f} frames)  "
+                f"ratio wall {ours['wall'] / plain['wall']:.2f}x "
+                f"cpu {ours['cpu'] / plain['cpu']:.2f}x\n        "
+                f"(ours: python {ours['self_cpu']:.1f} s cpu)  peak RSS ours: python "
+                f"{ours['self_maxrss_mb']:.0f} MB, largest ffmpeg "
+                f"{ours['child_maxrss_mb']:.0f} MB; plain ffmpeg {plain['child_maxrss_mb']:.0f} MB"
+            )
+        if ns.incremental:
+            n = ns.incremental
+            work = root / f"inc{n}"
+            full = measure("ours", n, work, ns)
+            inc = measure("ours", n, work, ns, changed=n // 2)
+            print(
+                f"incremental N={n}: full {full['wall']:.1f} s, after one affirmation change "
+                f"{inc['wall']:.1f} s ({inc['encoded']:.0f} of {inc['segments']:.0f} segments "
+                f"re-encoded) = {100 * inc['wall'] / full['wall']:.0f}% of full"
+            )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""The ffmpeg renderer end to end, on tiny synthetic clips (fast: 320x180 at 12 fps).
+
+Clips are made at another size (400x300) and rate (30 fps) than the output, and one is
+shorter than its scene, to prove scaling, cropping, retiming and padding.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mindmovie.compose.audio import builtin_music_bed, render_audio
+from mindmovie.compose.cards import overlay_image
+from mindmovie.compose.ffmpeg import RenderReport, render
+from mindmovie.compose.timeline import (
+    MovieInput,
+    OutputSpec,
+    SceneInput,
+    Timeline,
+    build_timeline,
+)
+from mindmovie.fsutil import sha256_file
+from mindmovie.media import ffmpeg_exe, probe, run_ffmpeg
+
+W, H, FPS = 320, 180, 12
+SPEC = OutputSpec(
+    W, H, fps=FPS, crossfade=0.5, title_seconds=1.0, closing_seconds=1.0, quality="draft"
+)
+
+
+def _clip(path: Path, colour: str, seconds: float, audio: bool = False) -> Path:
+    args = ["-f", "lavfi", "-i", f"color=c={colour}:s=400x300:r=30:d={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=f=330:d={seconds}", "-c:a", "aac", "-shortest"]
+    run_ffmpeg([*args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)])
+    return path
+
+
+def _movie(clips: dict[str, Path], **texts: str) -> MovieInput:
+    scenes = tuple(
+        SceneInput(
+            id=name,
+            affirmation=texts.get(name, f"I am {name} and I love it"),
+            seconds=2.0,
+            clip=path,
+            clip_sha256=sha256_file(path),
+            has_audio=name == "blue",
+        )
+        for name, path in clips.items()
+    )
+    return MovieInput("Title", "Thank you", scenes, None, None)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("clips")
+    return {
+        "red": _clip(d / "red.mp4", "red", 2.0),
+        "blue": _clip(d / "blue.mp4", "blue", 1.2, audio=True),  # shorter: padded
+        "green": _clip(d / "green.mp4", "green", 3.0),  # longer: trimmed
+    }
+
+
+@pytest.fixture(scope="module")
+def rendered(
+    clips: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Timeline, RenderReport, Path]:
+    work = tmp_path_factory.mktemp("work")
+    tl = build_timeline(_movie(clips), SPEC)
+    report = render(tl, work, work / "movie.mp4", workers=2)
+    return tl, report, work
+
+
+def _frame(video: Path, index: int) -> np.ndarray:
+    """Frame `index` (exact: select by number) as an RGB array."""
+    png = video.with_name(f"frame{index}.png")
+    run_ffmpeg(["-i", str(video), "-vf", f"select=eq(n\\,{index})", "-frames:v", "1", str(png)])
+    return np.asarray(Image.open(png).convert("RGB"), dtype=np.float64)
+
+
+def _picture(frame: np.ndarray) -> np.ndarray:
+    """Mean colour of the upper middle of the frame (clear of the text in the bottom third)."""
+    return np.asarray(frame[H // 8 : H // 2, W // 4 : 3 * W // 4].reshape(-1, 3).mean(axis=0))
+
+
+def test_output_streams_size_and_exact_length(
+    rendered: tuple[Timeline, RenderReport, Path],
+) -> None:
+    tl, report, _ = rendered
+    info = probe(report.out, count_frames=True)
+    assert [s.kind for s in info.streams] == ["video", "audio"]
+    assert info.video is not None and info.audio is not None
+    assert info.video.codec == "h264" and info.audio.codec == "aac"
+    assert info.video.pix_fmt == "yuv420p"
+    assert (info.video.width, info.video.height) == (W, H)
+    assert info.video_frames == tl.total_frames
+    assert abs(info.duration - tl.total_frames / FPS) <= 1 / FPS + 0.03
+    assert abs(report.duration - tl.duration) <= 1 / FPS + 0.03
+    text = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(report.out)], capture_output=True, text=True
+    ).stderr
+    assert "bt709" in text
+
+
+def test_crossfade_shows_both_pictures_and_never_dips_to_black(
+    rendered: tuple[Timeline, RenderReport, Path],
+) -> None:
+    tl, report, _ = rendered
+    seg = next(s for s in tl.segments if s.id == "xfade:scene:red>scene:blue")
+    before = _picture(_frame(report.out, seg.start - 1))
+    mid = _picture(_frame(report.out, seg.start + tl.crossfade_frames // 2))
+    after = _picture(_frame(report.out, seg.end))
+    assert before[0] > 180 and before[2] < 60  # red
+    assert after[2] > 180 and after[0] < 60  # blue
+    assert mid[0] > 70 and mid[2] > 70  # purple: both visible
+    assert mid.sum() > 200  # not a dip to black
+    assert np.abs(mid - before).max() > 50 and np.abs(mid - after).max() > 50
+    # no frame of a scene-to-scene transition is darker than 60% of its darker side
+    for s in tl.segments:
+        if s.kind == "transition" and s.id.count("scene") == 2:
+            floor = 0.6 * min(_picture(_frame(report.out, k)).sum() for k in (s.start - 1, s.end))
+            for k in range(s.start, s.end):
+                assert _picture(_frame(report.out, k)).sum() > floor, (s.id, k)
+
+
+def test_incremental_recompose_reencodes_only_three_segments(
+    rendered: tuple[Timeline, RenderReport, Path], clips: dict[str, Path]
+) -> None:
+    _, report, work = rendered
+    assert not any(s.reused for s in report.segments)
+    seen: list[str] = []
+    tl2 = build_timeline(_movie(clips, blue="I am blue and brand new"), SPEC)
+    report2 = render(tl2, work, work / "movie2.mp4", on_segment=lambda r: seen.append(r.id))
+    fresh = {s.id for s in report2.segments if not s.reused}
+    assert fresh == {
+        "body:scene:blue",
+        "xfade:scene:red>scene:blue",
+        "xfade:scene:blue>scene:green",
+    }
+    assert sorted(seen) == sorted(s.id for s in tl2.segments)
+    assert probe(report2.out, count_frames=True).video_frames == tl2.total_frames
+    # nothing changed: everything reused, and the movie is still produced
+    report3 = render(tl2, work, work / "movie3.mp4")
+    assert all(s.reused for s in report3.segments)
+
+
+@pytest.mark.parametrize("size", [(320, 180), (720, 1280), (1280, 720)])
+def test_long_affirmation_stays_inside_the_frame(size: tuple[int, int]) -> None:
+    text = "I am calm, grateful and strong; " * 40 + "Supercalifragilisticexpialidocious" * 3
+    alpha = overlay_image(text, size).getchannel("A")
+    box = alpha.getbbox()
+    assert box is not None
+    w, h = size
+    margin = 2
+    left, top, right, bottom = box
+    assert left >= margin and top >= h // 2 and right <= w - margin and bottom <= h - margin
+    # a short text sits in the bottom third, centred
+    box = overlay_image("I am healthy", size).getchannel("A").getbbox()
+    assert box is not None and box[1] >= h * 0.6 and abs((box[0] + box[2]) / 2 - w / 2) < w * 0.05
+
+
+def test_music_is_looped_and_cut_to_the_movie(tmp_path: Path, clips: dict[str, Path]) -> None:
+    music = tmp_path / "music.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=220:d=1.5", str(music)])  # shorter than the movie
+    movie = replace(_movie(clips), music=music, music_sha256=sha256_file(music))
+    tl = build_timeline(movie, SPEC)
+    track = render_audio(tl.audio, tmp_path)
+    info = probe(track)
+    assert info.audio is not None and info.video is None
+    assert abs(info.duration - tl.duration) < 0.1
+
+
+def test_builtin_bed_is_a_calm_wav_of_the_asked_length(tmp_path: Path) -> None:
+    path = builtin_music_bed(tmp_path / "bed.wav", 3.0)
+    info = probe(path)
+    assert info.audio is not None and abs(info.duration - 3.0) < 0.01
+    mtime = path.stat().st_mtime_ns
+    assert builtin_music_bed(path, 3.0).stat().st_mtime_ns == mtime  # cached
