@@ -1006,7 +1006,9 @@ class Pipeline:
         from mindmovie.storyboard import storyboard_from_run
 
         try:
-            storyboard_from_run(self.run_dir)
+            plan = load_plan(self.run_dir / "plan.yaml")
+            est = costs.estimate_run(self.settings, self.goals, plan)  # full, not what is left
+            storyboard_from_run(self.run_dir, costs={s.scene_id: s.total for s in est.scenes})
         except Exception as e:  # cosmetic output: report and go on
             self.reporter.warn(f"storyboard not written: {e}")
 
