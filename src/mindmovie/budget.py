@@ -12,6 +12,7 @@ for good and the run stops cleanly, keeping everything already paid for.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from mindmovie.costs import format_usd
@@ -25,9 +26,15 @@ class BudgetExceeded(Exception):
 class BudgetGate:
     """Reserve, then settle (bill or refund) every paid call of one run."""
 
-    def __init__(self, store: Store, cap: float | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        cap: float | None,
+        on_change: Callable[[float, float], None] | None = None,
+    ) -> None:
         self.store = store
         self.cap = cap
+        self.on_change = on_change
         self._cond = asyncio.Condition()
         #: ledger rows this run reserved and has not settled yet
         self._open: set[int] = set()
@@ -48,6 +55,7 @@ class BudgetGate:
                 if self.cap is None or billed + committed + estimate <= self.cap + 1e-9:
                     row = self.store.ledger_commit(scene_id, stage, provider, model, estimate)
                     self._open.add(row)
+                    self._changed()
                     return row
                 if self._open:
                     await self._cond.wait()  # an in-flight call may come in under its estimate
@@ -59,10 +67,15 @@ class BudgetGate:
                 )
                 raise BudgetExceeded(self.closed_reason)
 
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(*self.totals())
+
     async def _settled(self, row_id: int) -> None:
         async with self._cond:
             self._open.discard(row_id)
             self._cond.notify_all()
+        self._changed()
 
     async def bill(self, row_id: int, usd: float, usage: dict[str, Any] | None) -> None:
         self.store.ledger_bill(row_id, usd, usage)

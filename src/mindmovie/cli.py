@@ -341,7 +341,8 @@ def status(
         "job",
         "billed",
         "in flight",
-        "error",
+        "last error",
+        "next render",
         title=str(run_dir),
     )
     for row in info["scenes"]:
@@ -355,6 +356,7 @@ def status(
             format_usd(spend["billed"]) if spend else "free",
             format_usd(spend["in_flight"]) if spend.get("in_flight") else "",
             row.get("error") or "",
+            row.get("next", ""),
         )
     out.print(table)
     money = info["money"]

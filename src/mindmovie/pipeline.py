@@ -895,7 +895,7 @@ class Pipeline:
         kf_model = registry.make_keyframes(self.settings, self.keys)
         video_model = registry.make_video(self.settings, self.keys)
         self._video_model = video_model
-        self.gate = BudgetGate(store, self.budget)
+        self.gate = BudgetGate(store, self.budget, on_change=self.reporter.money)
         await self._recover_orphans(store, video_model)
         est = self.estimate(store, planner)
         if est.paid:

@@ -8,18 +8,9 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 
 class Reporter(Protocol):
@@ -28,6 +19,9 @@ class Reporter(Protocol):
 
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
         """A step changed state: queued/running/submitted/polling/downloading/done/reused/failed."""
+
+    def money(self, billed: float, in_flight: float) -> None:
+        """Spend so far: billed, and sent but not settled."""
 
     def info(self, text: str) -> None: ...
 
@@ -43,6 +37,9 @@ class NullReporter:
         pass
 
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+        pass
+
+    def money(self, billed: float, in_flight: float) -> None:
         pass
 
     def info(self, text: str) -> None:
@@ -73,6 +70,10 @@ class PlainReporter:
         if self.verbose or state in ("done", "failed"):
             self._line(f"{stage} {scene_id}: {state}{' - ' + note if note else ''}")
 
+    def money(self, billed: float, in_flight: float) -> None:
+        if self.verbose:
+            self._line(f"spend: billed ${billed:.4f}, in flight ${in_flight:.4f}")
+
     def info(self, text: str) -> None:
         self._line(text)
 
@@ -84,50 +85,88 @@ class PlainReporter:
 
 
 class RichReporter:
-    """A live progress view: one bar per stage, the latest event per stage beside it."""
+    """One live view: a row per scene (stage, state, time in state), totals, spend."""
 
     FINAL = ("done", "reused", "failed")
 
     def __init__(self, console: Console | None = None) -> None:
+        from rich.live import Live
+
         self.console = console or Console(stderr=True)
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.fields[stage]:<9}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[note]}"),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=False,
+        self.t0 = time.monotonic()
+        self.totals: dict[str, int] = {}
+        self.finished: dict[str, int] = {}
+        #: scene -> [stage, state, note, since]
+        self.rows: dict[str, list[Any]] = {}
+        self.billed = 0.0
+        self.in_flight = 0.0
+        self.live = Live(
+            console=self.console, refresh_per_second=4, transient=False, get_renderable=self._render
         )
-        self.tasks: dict[str, TaskID] = {}
-        self.progress.start()
+        self.live.start()
+
+    def _render(self) -> Any:
+        from rich.table import Table
+
+        table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+        table.add_column("scene")
+        table.add_column("stage")
+        table.add_column("state")
+        table.add_column("for", justify="right")
+        now = time.monotonic()
+        for scene, (stage, state, note, since) in self.rows.items():
+            style = {"failed": "red", "done": "green", "reused": "dim"}.get(state, "")
+            label = f"{state} {note}".strip()
+            table.add_row(
+                scene,
+                stage,
+                f"[{style}]{label}[/{style}]" if style else label,
+                f"{now - since:4.0f} s",
+            )
+        done = ", ".join(f"{st} {self.finished.get(st, 0)}/{n}" for st, n in self.totals.items())
+        spend = f"  spend ${self.billed:.2f}" + (
+            f" (+${self.in_flight:.2f} in flight)" if self.in_flight else ""
+        )
+        table.caption = f"{done}   elapsed {now - self.t0:.0f} s{spend}"
+        return table
 
     def stage(self, stage: str, total: int) -> None:
-        if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task("", total=total, stage=stage, note="")
-        else:
-            self.progress.update(self.tasks[stage], total=total)
+        self.totals[stage] = total
 
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
-        if stage not in self.tasks:
-            self.stage(stage, 1)
-        tid = self.tasks[stage]
-        label = f"{scene_id} {state}" + (f" ({note})" if note else "")
-        self.progress.update(tid, note=label)
+        if stage == "compose":  # one row for the movie, not one per segment
+            if state in self.FINAL:
+                self.finished[stage] = self.finished.get(stage, 0) + 1
+            n, total = self.finished.get(stage, 0), self.totals.get(stage, 0)
+            done = total and n >= total
+            self.rows["movie"] = [
+                stage,
+                "done" if done else "encoding",
+                f"{n}/{total}",
+                self.rows.get("movie", [0, 0, 0, time.monotonic()])[3],
+            ]
+            return
+        row = self.rows.get(scene_id)
+        if row is None or row[0] != stage or row[1] != state:
+            self.rows[scene_id] = [stage, state, note, time.monotonic()]
+        else:
+            row[2] = note
         if state in self.FINAL:
-            self.progress.advance(tid)
+            self.finished[stage] = self.finished.get(stage, 0) + 1
         if state == "failed":
-            self.progress.console.print(f"[red]✗ {stage} {scene_id}[/red]: {note}")
+            self.console.print(f"[red]✗ {stage} {scene_id}[/red]: {note}")
+
+    def money(self, billed: float, in_flight: float) -> None:
+        self.billed, self.in_flight = billed, in_flight
 
     def info(self, text: str) -> None:
-        self.progress.console.print(text, markup=False, highlight=False)
+        self.console.print(text, markup=False, highlight=False)
 
     def warn(self, text: str) -> None:
-        self.progress.console.print(f"[yellow]warning:[/yellow] {text}")
+        self.console.print(f"[yellow]warning:[/yellow] {text}")
 
     def close(self) -> None:
-        self.progress.stop()
+        self.live.stop()
 
 
 def make_reporter(*, quiet: bool = False, verbose: bool = False) -> Reporter:

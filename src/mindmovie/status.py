@@ -47,6 +47,8 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
     totals = {
         k: round(sum(m[k] for m in money.values()), 6) for k in ("estimated", "billed", "in_flight")
     }
+    for row in scenes.values():
+        row["next"] = _next_action(row)
     movie = next((s for s in steps if s.stage == "movie"), None)
     return {
         "money": totals,
@@ -57,3 +59,24 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
         "scenes": list(scenes.values()),
         "movie": None if movie is None else {"status": movie.status, "artifact": movie.artifact},
     }
+
+
+def _next_action(row: dict[str, Any]) -> str:
+    """What the next `render` would do for this scene, in the person's words."""
+    kf, clip = row.get("keyframe"), row.get("clip")
+    if clip == "succeeded":
+        return "reuse (checked against its hash first)"
+    if clip == "submitted" and row.get("remote_id"):
+        return f"poll job {row['remote_id']} and download it (no new job)"
+    if clip in ("failed", "running"):
+        err = row.get("error") or ""
+        if row.get("remote_id") and "content filter" not in err:
+            return f"re-poll job {row['remote_id']}; a new job only if the provider says it failed"
+        if "content filter" in err or "content_rejected" in err:
+            return "retry the clip once with the content-filter fallback"
+        return f"retry the clip (attempt {int(row.get('attempts', 0)) + 1})"
+    if kf == "succeeded":
+        return "make the clip"
+    if kf in ("failed", "running"):
+        return "retry the keyframe, then make the clip"
+    return "make the keyframe, then the clip"

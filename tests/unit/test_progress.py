@@ -1,0 +1,64 @@
+"""The live view shows a row per scene with its state; plain mode writes one line per event."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from mindmovie.progress import PlainReporter, RichReporter
+from mindmovie.status import _next_action
+
+
+def _text(renderable: object) -> str:
+    buf = io.StringIO()
+    Console(file=buf, width=120, color_system=None).print(renderable)
+    return buf.getvalue()
+
+
+def test_live_view_rows_totals_and_spend() -> None:
+    rep = RichReporter(Console(file=io.StringIO(), width=120, color_system=None))
+    try:
+        rep.stage("keyframes", 2)
+        rep.stage("clips", 2)
+        rep.step("keyframes", "01-health-1", "done")
+        rep.step("clips", "01-health-1", "submitted", "cgt-1")
+        rep.step("clips", "01-health-1", "polling", "running")
+        rep.step("keyframes", "02-wealth-1", "failed", "content filter")
+        rep.money(0.42, 0.13)
+        text = _text(rep._render())
+    finally:
+        rep.close()
+    assert "01-health-1" in text and "polling running" in text
+    assert "02-wealth-1" in text and "failed" in text
+    assert "keyframes 2/2" in text and "clips 0/2" in text
+    assert "$0.42" in text and "$0.13 in flight" in text
+
+
+def test_compose_is_one_row_not_one_per_segment() -> None:
+    rep = RichReporter(Console(file=io.StringIO(), width=120, color_system=None))
+    try:
+        rep.stage("compose", 3)
+        for seg in ("body:title", "xfade:title>a", "body:a"):
+            rep.step("compose", seg, "done")
+        text = _text(rep._render())
+    finally:
+        rep.close()
+    assert "body:title" not in text and "movie" in text and "3/3" in text
+
+
+def test_plain_lines_for_pipes() -> None:
+    buf = io.StringIO()
+    rep = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+    rep.step("clips", "01-health-1", "polling", "running")  # not shown unless verbose
+    rep.step("clips", "01-health-1", "done")
+    rep.warn("careful")
+    out = buf.getvalue().splitlines()
+    assert len(out) == 2 and "clips 01-health-1: done" in out[0] and "warning: careful" in out[1]
+
+
+def test_status_says_what_the_next_render_does() -> None:
+    assert "reuse" in _next_action({"keyframe": "succeeded", "clip": "succeeded"})
+    assert "poll job cgt-9" in _next_action({"clip": "submitted", "remote_id": "cgt-9"})
+    assert "attempt 3" in _next_action({"clip": "failed", "attempts": 2, "error": "HTTP 500"})
+    assert "keyframe" in _next_action({})
