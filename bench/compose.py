@@ -6,9 +6,14 @@ music bed, segments in parallel) and, separately, re-encoded by ONE ffmpeg comma
 (concat demuxer of the same clips, same x264 settings, no overlays, no audio). Each
 measurement runs in its own child process, so peak memory is per measurement:
 ru_maxrss of the child itself (Python) and of its largest ffmpeg child.
-Then the incremental case: recompose after changing one affirmation out of 12.
+Then the engines at --engines-n scenes (12): the ffmpeg engine vs the moviepy reference
+engine (frame-by-frame numpy, slow) vs the plain re-encode, with ratios against the
+targets. Then the incremental case: recompose after changing one affirmation out of 12.
+`--parts` picks what runs (the moviepy engine alone takes minutes).
 
-    /work/venv/bin/python bench/compose.py --n 6 24
+    /work/venv/bin/python bench/compose.py --n 6 24                 # everything
+    /work/venv/bin/python bench/compose.py --parts engines incremental
+    /work/venv/bin/python bench/compose.py --parts scaling --n 6    # no moviepy
 """
 
 from __future__ import annotations
@@ -24,12 +29,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from mindmovie.compose import renderer
 from mindmovie.compose.ffmpeg import encoder_args, render
 from mindmovie.compose.timeline import MovieInput, OutputSpec, SceneInput, build_timeline
 from mindmovie.fsutil import sha256_file
 from mindmovie.media import probe, run_ffmpeg
 
 W, H, FPS, SECONDS = 1280, 720, 24, 5.0
+PARTS = ("scaling", "engines", "incremental")
+#: targets: ffmpeg engine wall <= this x plain; moviepy wall >= this x ffmpeg engine;
+#: incremental wall <= this x full
+TARGET_PLAIN, TARGET_MOVIEPY, TARGET_INCREMENTAL = 1.0, 5.0, 0.25
 
 
 def make_clips(d: Path, n: int) -> list[Path]:
@@ -93,6 +103,11 @@ def child(args: argparse.Namespace) -> None:
         result["encoded"] = sum(not s.reused for s in rep.segments)
         result["segments"] = len(rep.segments)
         result["frames"] = tl.total_frames
+    elif args.child == "moviepy":
+        tl = build_timeline(movie(clips, args.changed), spec(args.quality))
+        rep = renderer("moviepy")(tl, work / "compose", out, workers=args.workers or None)
+        result["encoded"] = result["segments"] = len(rep.segments)
+        result["frames"] = tl.total_frames
     else:
         listing = work / "list.txt"
         listing.write_text("".join(f"file '{c}'\n" for c in clips))
@@ -126,6 +141,37 @@ def measure(
     return data
 
 
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def _mem(r: dict[str, float]) -> str:
+    return f"python {r['self_maxrss_mb']:.0f} MB, largest child {r['child_maxrss_mb']:.0f} MB"
+
+
+def engines(root: Path, ns: argparse.Namespace) -> None:
+    """ffmpeg engine vs moviepy engine vs plain re-encode at one N, each in its own child."""
+    n = ns.engines_n
+    runs = {
+        kind: measure(kind, n, root / f"eng-{kind}{n}", ns) for kind in ("ours", "plain", "moviepy")
+    }
+    ours, plain, mp = runs["ours"], runs["plain"], runs["moviepy"]
+    print(f"engines N={n} ({ours['frames']:.0f} frames out; plain {plain['frames']:.0f}):")
+    for name, r in (("ffmpeg engine", ours), ("moviepy engine", mp), ("plain re-encode", plain)):
+        print(
+            f"  {name:16s} {r['wall']:7.1f} s wall {r['cpu']:7.1f} s cpu "
+            f"({r['out_frames']:.0f} frames, {r['out_frames'] / r['wall']:5.1f} fps)  "
+            f"peak RSS {_mem(r)}"
+        )
+    vs_plain, vs_mp = ours["wall"] / plain["wall"], mp["wall"] / ours["wall"]
+    print(
+        f"  ffmpeg engine / plain: wall {vs_plain:.2f}x cpu {ours['cpu'] / plain['cpu']:.2f}x "
+        f"(target <= {TARGET_PLAIN:.1f}x: {_verdict(vs_plain <= TARGET_PLAIN)})\n"
+        f"  moviepy / ffmpeg engine: wall {vs_mp:.1f}x cpu {mp['cpu'] / ours['cpu']:.1f}x "
+        f"(target >= {TARGET_MOVIEPY:.0f}x: {_verdict(vs_mp >= TARGET_MOVIEPY)})"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -140,7 +186,16 @@ def main() -> None:
     ap.add_argument(
         "--clips-dir", default=str(Path(tempfile.gettempdir()) / "mindmovie-bench-clips")
     )
-    ap.add_argument("--child", choices=["ours", "plain"], help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--parts",
+        nargs="+",
+        choices=PARTS,
+        default=list(PARTS),
+        help="what to run: scaling (ours vs plain for each --n), engines (ffmpeg vs moviepy "
+        "vs plain at --engines-n), incremental",
+    )
+    ap.add_argument("--engines-n", type=int, default=12, help="scenes for the engines part")
+    ap.add_argument("--child", choices=["ours", "moviepy", "plain"], help=argparse.SUPPRESS)
     ap.add_argument("--count", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--work", help=argparse.SUPPRESS)
     ap.add_argument("--changed", type=int, help=argparse.SUPPRESS)
@@ -151,10 +206,10 @@ def main() -> None:
 
     print(f"cpus={os.cpu_count()} quality={ns.quality} workers={ns.workers or 'auto'} "
           f"threads={ns.threads or 'auto'} clips: {W}x{H} {FPS} fps {SECONDS:.0f} s")  # fmt: skip
-    make_clips(Path(ns.clips_dir), max([*ns.n, ns.incremental]))
+    make_clips(Path(ns.clips_dir), max([*ns.n, ns.incremental, ns.engines_n]))
     root = Path(tempfile.mkdtemp(prefix="mindmovie-bench-"))
     try:
-        for n in ns.n:
+        for n in ns.n if "scaling" in ns.parts else []:
             ours = measure("ours", n, root / f"ours{n}", ns)
             plain = measure("plain", n, root / f"plain{n}", ns)
             print(
@@ -168,7 +223,9 @@ def main() -> None:
                 f"{ours['self_maxrss_mb']:.0f} MB, largest ffmpeg "
                 f"{ours['child_maxrss_mb']:.0f} MB; plain ffmpeg {plain['child_maxrss_mb']:.0f} MB"
             )
-        if ns.incremental:
+        if "engines" in ns.parts:
+            engines(root, ns)
+        if ns.incremental and "incremental" in ns.parts:
             n = ns.incremental
             work = root / f"inc{n}"
             full = measure("ours", n, work, ns)
@@ -176,7 +233,10 @@ def main() -> None:
             print(
                 f"incremental N={n}: full {full['wall']:.1f} s, after one affirmation change "
                 f"{inc['wall']:.1f} s ({inc['encoded']:.0f} of {inc['segments']:.0f} segments "
-                f"re-encoded) = {100 * inc['wall'] / full['wall']:.0f}% of full"
+                f"re-encoded) = {100 * inc['wall'] / full['wall']:.0f}% of full "
+                f"(target <= {100 * TARGET_INCREMENTAL:.0f}%: "
+                f"{_verdict(inc['wall'] / full['wall'] <= TARGET_INCREMENTAL)}); cpu "
+                f"{inc['cpu']:.1f} s vs {full['cpu']:.1f} s = {100 * inc['cpu'] / full['cpu']:.0f}%"
             )
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -133,10 +133,12 @@ def _source(
         ci = len(inputs)
         inputs.append(["-threads", str(assets.decode_threads), "-i", str(item.clip)])
         # retime, pad a short clip with its last frame, cut, then scale only kept frames.
+        # `round=up` shows the clip frame on screen at local time k/fps (the default,
+        # nearest, showed frames up to half an output frame early; see the oracle test).
         # The clip's colours pass through untouched (tagged BT.709 at the end): a matrix
         # conversion would cost as much as decoding, and HD sources are BT.709 anyway.
         base = (
-            f"[{ci}:v:0]fps={fps},setpts=N,tpad=stop=-1:stop_mode=clone,"
+            f"[{ci}:v:0]fps={fps}:round=up,setpts=N,tpad=stop=-1:stop_mode=clone,"
             f"trim=start_frame={a}:end_frame={b},"
             f"scale={w}:{h}:force_original_aspect_ratio=increase:flags=bicubic,"
             f"crop={w}:{h},setsar=1,format=yuv420p"

@@ -1,0 +1,145 @@
+"""The fast ffmpeg renderer against the frame-by-frame reference (moviepy engine).
+
+One small timeline (320x180, 12 fps; title, three scenes, closing, 0.5 s crossfades,
+overlays, music + one clip's own sound) is rendered by both engines and compared
+frame by frame after decoding both to raw RGB: same frame count and duration, PSNR
+>= 30 dB on every frame, and the same sound. Clips differ from the output in size,
+aspect and rate (25, 10 and 30 fps; one shorter than its scene, one longer), and they
+move, so a frame picked at the wrong clip time shows up as a PSNR drop.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mindmovie.compose import renderer
+from mindmovie.compose.ffmpeg import RenderReport
+from mindmovie.compose.timeline import MovieInput, OutputSpec, SceneInput, Timeline, build_timeline
+from mindmovie.fsutil import sha256_file
+from mindmovie.media import ffmpeg_exe, probe, run_ffmpeg
+
+W, H, FPS = 320, 180, 12
+SPEC = OutputSpec(
+    W, H, fps=FPS, crossfade=0.5, title_seconds=1.0, closing_seconds=1.0, quality="standard"
+)
+MIN_PSNR = 30.0
+#: providers deliver BT.709-tagged clips; both engines read them as BT.709
+_TAG709 = [
+    "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+    "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+    "-color_range", "tv",
+]  # fmt: skip
+
+
+def _clip(path: Path, source: str, seconds: float, audio: bool = False) -> Path:
+    args = ["-f", "lavfi", "-i", f"{source}:d={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=f=330:d={seconds}", "-c:a", "aac", "-shortest"]
+    run_ffmpeg([*args, *_TAG709, "-c:v", "libx264", "-preset", "ultrafast", str(path)])
+    return path
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("oracle-clips")
+    return {
+        # 4:3, 25 fps: scaled to cover, cropped top and bottom, frames picked by time
+        "pattern": _clip(d / "pattern.mp4", "testsrc=s=400x300:r=25", 2.0),
+        # square, 10 fps (slower than the output), shorter than its scene: last frame held
+        "square": _clip(d / "square.mp4", "testsrc2=s=300x300:r=10", 1.2, audio=True),
+        # 16:9 at twice the size, 30 fps, longer than its scene: cut
+        "wide": _clip(d / "wide.mp4", "testsrc2=s=640x360:r=30", 3.0),
+    }
+
+
+@pytest.fixture(scope="module")
+def timeline(clips: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Timeline:
+    music = tmp_path_factory.mktemp("oracle-music") / "music.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=220:d=1.5", str(music)])  # looped
+    scenes = tuple(
+        SceneInput(
+            id=name,
+            affirmation=f"I am {name}, calm and grateful",
+            seconds=2.0,
+            clip=path,
+            clip_sha256=sha256_file(path),
+            has_audio=name == "square",
+        )
+        for name, path in clips.items()
+    )
+    movie = MovieInput("Oracle", "Thank you", scenes, music, sha256_file(music))
+    return build_timeline(movie, SPEC)
+
+
+@pytest.fixture(scope="module")
+def movies(timeline: Timeline, tmp_path_factory: pytest.TempPathFactory) -> dict[str, RenderReport]:
+    out: dict[str, RenderReport] = {}
+    for engine in ("ffmpeg", "moviepy"):
+        work = tmp_path_factory.mktemp(f"oracle-{engine}")
+        out[engine] = renderer(engine)(timeline, work, work / "movie.mp4", workers=2)
+    return out
+
+
+def _decode(path: Path, *args: str) -> bytes:
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path), *args, "-"]
+    return subprocess.run(cmd, capture_output=True, check=True).stdout
+
+
+def _frames(path: Path) -> np.ndarray:
+    raw = _decode(path, "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, H, W, 3)
+
+
+def _pcm(path: Path) -> np.ndarray:
+    raw = _decode(path, "-map", "0:a:0", "-f", "s16le", "-ac", "1", "-ar", "48000")
+    return np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def test_same_length_and_streams(timeline: Timeline, movies: dict[str, RenderReport]) -> None:
+    for engine, rep in movies.items():
+        info = probe(rep.out, count_frames=True)
+        assert info.video is not None and info.audio is not None, engine
+        assert (info.video.codec, info.video.pix_fmt) == ("h264", "yuv420p"), engine
+        assert (info.video.width, info.video.height) == (W, H), engine
+        assert info.video_frames == timeline.total_frames, engine
+        assert abs(rep.duration - timeline.duration) <= 1 / FPS + 0.03, engine
+    assert abs(movies["ffmpeg"].duration - movies["moviepy"].duration) <= 1 / FPS
+
+
+def test_every_frame_matches_the_reference(
+    timeline: Timeline, movies: dict[str, RenderReport]
+) -> None:
+    fast, ref = _frames(movies["ffmpeg"].out), _frames(movies["moviepy"].out)
+    assert len(fast) == len(ref) == timeline.total_frames
+    scores = [psnr(a, b) for a, b in zip(fast, ref, strict=True)]
+    worst = int(np.argmin(scores))
+    where = [(it.id, local) for it, local, _ in timeline.on_screen(worst)]
+    assert min(scores) >= MIN_PSNR, (
+        f"min PSNR {min(scores):.2f} dB at frame {worst} {where}; "
+        f"mean {np.mean([s for s in scores if np.isfinite(s)]):.2f} dB"
+    )
+    # not trivially alike: in the 30 fps scene, one clip frame off would fail the bar
+    wide = next(it for it in timeline.items if it.id == "scene:wide")
+    f = wide.start + timeline.crossfade_frames + 2
+    assert psnr(ref[f], ref[f + 1]) < MIN_PSNR - 10
+
+
+def test_same_sound(movies: dict[str, RenderReport]) -> None:
+    fast, ref = _pcm(movies["ffmpeg"].out), _pcm(movies["moviepy"].out)
+    assert abs(len(fast) - len(ref)) <= 0.05 * 48000
+    n = min(len(fast), len(ref))
+    fast, ref = fast[:n], ref[:n]
+    assert np.sqrt(np.mean(ref**2)) > 0.01  # there is sound to compare
+    win = 48000 // 20  # 50 ms RMS envelope
+    env = [np.sqrt(np.mean(x[: n // win * win].reshape(-1, win) ** 2, axis=1)) for x in (fast, ref)]
+    assert np.corrcoef(env[0], env[1])[0, 1] > 0.99
+    assert np.mean(np.abs(fast - ref)) < 0.01
