@@ -81,6 +81,10 @@ class BudgetGate:
         self.store.ledger_bill(row_id, usd, usage)
         await self._settled(row_id)
 
+    async def settled(self, row_id: int) -> None:
+        """The row was billed by the store together with its step (Store.succeed(bill=))."""
+        await self._settled(row_id)
+
     async def refund(self, row_id: int, reason: str) -> None:
         self.store.ledger_refund(row_id, reason)
         await self._settled(row_id)

@@ -234,11 +234,18 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
     return data
 
 
+#: MINDMOVIE_* variables that are not settings: the config file's path, and the kill
+#: points of the crash tests (mindmovie.killpoints), read by the process, not by Settings
+_NOT_SETTINGS = frozenset({"MINDMOVIE_CONFIG", "MINDMOVIE_KILL_AT"})
+
+
 def _env_layer(env: dict[str, str]) -> dict[str, Any]:
     """MINDMOVIE_A__B=v -> {"a": {"b": "v"}} (lower-cased), so it can sit under the file."""
     out: dict[str, Any] = {}
     for name, value in env.items():
-        if not name.startswith("MINDMOVIE_") or name == "MINDMOVIE_CONFIG":
+        if not name.startswith("MINDMOVIE_") or name in _NOT_SETTINGS:
+            continue
+        if name.startswith("MINDMOVIE_SIM_"):  # the test simulator's own knobs
             continue
         parts = name[len("MINDMOVIE_") :].lower().split("__")
         cur = out

@@ -53,6 +53,8 @@ from mindmovie.store import Store
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
 T = TypeVar("T")
+#: a paid call's (ledger row, billed usd, usage), settled together with its step's success
+Bill = tuple[int, float, dict[str, Any] | None]
 
 #: bump when a stage's output would change for the same inputs (e.g. a renderer fix)
 STAGE_VERSION = {"plan": 1, "keyframe": 1, "clip": 1, "movie": 1}
@@ -157,9 +159,10 @@ class RunLock:
 
 def _clean_temp_files(run_dir: Path) -> None:
     """Remove temp files a killed process left behind (they are never referenced)."""
-    for p in run_dir.rglob(".*.tmp*"):
-        if p.is_file():
-            p.unlink(missing_ok=True)
+    for pattern in (".*.tmp*", ".*.part"):  # atomic-write temps, partial downloads
+        for p in run_dir.rglob(pattern):
+            if p.is_file():
+                p.unlink(missing_ok=True)
 
 
 class Pipeline:
@@ -333,33 +336,37 @@ class Pipeline:
         store.begin("_run", "plan", key)
         estimate = costs.estimate_planner(self.settings, self.goals).usd
 
-        async def attempt() -> Plan:
+        async def attempt() -> tuple[Plan, Bill | None]:
             row = await self._reserve("_run", "plan", planner, estimate)
             result = await self._settle_errors(row, planner.plan(self.goals, self._plan_options()))
-            if row is not None:
-                usage = dict(getattr(planner, "last_usage", {}) or {})
-                usd, _ = costs.billed_usd(
-                    "planner",
-                    costs.stage_spec(self.settings, "planner"),
-                    usage,
-                    seconds=0,
-                    resolution="",
-                    ratio="",
-                    audio=False,
-                )
-                await self.gate.bill(row, usd, usage)
-            return result
+            if row is None:
+                return result, None
+            usage = dict(getattr(planner, "last_usage", {}) or {})
+            usd, _ = costs.billed_usd(
+                "planner",
+                costs.stage_spec(self.settings, "planner"),
+                usage,
+                seconds=0,
+                resolution="",
+                ratio="",
+                audio=False,
+            )
+            return result, (row, usd, usage)
 
         try:
-            plan = await with_retry(attempt)
+            plan, bill = await with_retry(attempt)
         except (ProviderError, BudgetExceeded) as e:
             store.fail("_run", "plan", getattr(e, "kind", "budget"), str(e))
             raise
         killpoint("plan")
         write_plan(plan, plan_path)
         # the plan step's artifact hash is of what the planner wrote; later hand edits are
-        # detected per scene by their own input keys, not by this hash
-        store.succeed("_run", "plan", plan_path, sha256_file(plan_path))
+        # detected per scene by their own input keys, not by this hash. The planner call is
+        # billed in the same transaction: killed before it, the call stays committed
+        # (outcome unknown) and the next run says so, instead of a bill for a lost answer.
+        store.succeed("_run", "plan", plan_path, sha256_file(plan_path), bill=bill)
+        if bill is not None:
+            await self.gate.settled(bill[0])
         self.reporter.step("plan", "plan", "done", f"{len(plan.scenes)} scenes")
         return plan
 
@@ -448,24 +455,24 @@ class Pipeline:
         store.begin(scene_id, "keyframe", key)
         estimate = costs.estimate_keyframe(self.settings).usd
 
-        async def attempt() -> ImageResult:
+        async def attempt() -> tuple[ImageResult, Bill | None]:
             row = await self._reserve(scene_id, "keyframe", model, estimate)
             img = await self._settle_errors(row, model.generate(req))
-            if row is not None:
-                usd, _ = costs.billed_usd(
-                    "keyframe",
-                    costs.stage_spec(self.settings, "keyframes"),
-                    img.usage,
-                    seconds=0,
-                    resolution="",
-                    ratio=req.aspect,
-                    audio=False,
-                )
-                await self.gate.bill(row, usd, img.usage)
-            return img
+            if row is None:
+                return img, None
+            usd, _ = costs.billed_usd(
+                "keyframe",
+                costs.stage_spec(self.settings, "keyframes"),
+                img.usage,
+                seconds=0,
+                resolution="",
+                ratio=req.aspect,
+                audio=False,
+            )
+            return img, (row, usd, img.usage)
 
         try:
-            img = await with_retry(attempt)
+            img, bill = await with_retry(attempt)
         except (BudgetExceeded, Interrupted) as e:
             kind = "budget" if isinstance(e, BudgetExceeded) else "interrupted"
             store.fail(scene_id, "keyframe", kind, str(e))
@@ -475,7 +482,12 @@ class Pipeline:
             store.fail(scene_id, "keyframe", e.kind, str(e))
             raise
         atomic_write_bytes(dest, img.data)
-        store.succeed(scene_id, "keyframe", dest, sha256_file(dest), detail=img.usage or None)
+        # billed with the step's success, in one transaction (see _plan)
+        store.succeed(
+            scene_id, "keyframe", dest, sha256_file(dest), detail=img.usage or None, bill=bill
+        )
+        if bill is not None:
+            await self.gate.settled(bill[0])
 
     # ------------------------------------------------------------------ clips
     def _video_request(
@@ -596,9 +608,8 @@ class Pipeline:
                 row = await self._reserve(scene_id, "clip", model, estimate)
                 rid = await self._settle_errors(row, model.submit(req))
                 killpoint("submit")
-                if row is not None:
-                    store.ledger_set_remote(row, rid)
-                store.mark_submitted(scene_id, "clip", rid)
+                # the id goes on the ledger row and the step in ONE transaction
+                store.mark_submitted(scene_id, "clip", rid, ledger_row=row)
             return rid
 
         try:
@@ -849,10 +860,11 @@ class Pipeline:
                 unknown = [t for t in tasks if t.remote_id not in known]
                 if len(unknown) == 1:
                     rid = unknown[0].remote_id
-                    store.ledger_set_remote(r["id"], rid)
                     step = store.get(r["scene_id"], "clip")
                     if step is not None and not step.remote_id:
-                        store.mark_submitted(r["scene_id"], "clip", rid)
+                        store.mark_submitted(r["scene_id"], "clip", rid, ledger_row=r["id"])
+                    else:
+                        store.ledger_set_remote(r["id"], rid)
                     self.reporter.info(
                         f"{r['scene_id']}: found job {rid}, sent just before the last run "
                         "stopped; picking it up instead of paying again"

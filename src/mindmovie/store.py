@@ -101,7 +101,7 @@ class Store:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
-            if existed and app_id != APP_ID:
+            if existed and app_id != APP_ID and self._has_tables():
                 raise StoreError(
                     f"{path} is not a mindmovie run store. Move it away, or render with --fresh "
                     "into a new directory."
@@ -118,6 +118,11 @@ class Store:
             ) from None
 
     # ------------------------------------------------------------------ schema
+    def _has_tables(self) -> bool:
+        """False for a run.db whose creation was killed before its first COMMIT (a file with
+        a header but no schema): it is ours to create, not a foreign database."""
+        return bool(self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+
     def _migrate(self, existed: bool) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
@@ -242,9 +247,26 @@ class Store:
                 (*fields.values(), scene_id, stage),
             )
 
-    def mark_submitted(self, scene_id: str, stage: str, remote_id: str) -> None:
-        """Journal the remote job id before the first poll: a crash then re-polls it."""
-        self._update(scene_id, stage, status="submitted", remote_id=remote_id)
+    def mark_submitted(
+        self, scene_id: str, stage: str, remote_id: str, *, ledger_row: int | None = None
+    ) -> None:
+        """Journal the remote job id before the first poll: a crash then re-polls it.
+
+        With `ledger_row`, the id goes on that ledger row in the same transaction: a kill
+        can never leave the id on the ledger only (the next run would not poll the job and
+        would pay for a second one) or on the step only."""
+        now = time.time()
+        with self._tx() as db:
+            if ledger_row is not None:
+                db.execute(
+                    "UPDATE ledger SET remote_id=?, updated_at=? WHERE id=?",
+                    (remote_id, now, ledger_row),
+                )
+            db.execute(
+                "UPDATE steps SET status='submitted', remote_id=?, updated_at=? "
+                "WHERE scene_id=? AND stage=?",
+                (remote_id, now, scene_id, stage),
+            )
 
     def succeed(
         self,
@@ -253,18 +275,28 @@ class Store:
         artifact: Path,
         sha256: str,
         detail: dict[str, Any] | None = None,
+        *,
+        bill: tuple[int, float, dict[str, Any] | None] | None = None,
     ) -> None:
+        """Mark a step done with its artifact. `bill` = (ledger row, usd, usage) settles the
+        paid call that made the artifact in the same transaction: a call is billed exactly
+        when its result is kept, so a kill in between leaves it committed (unknown), which
+        the next run reports, rather than billed for an artifact that was lost."""
         rel = artifact.resolve().relative_to(self.root.resolve())
-        self._update(
-            scene_id,
-            stage,
-            status="succeeded",
-            artifact=str(rel),
-            sha256=sha256,
-            error_kind=None,
-            error=None,
-            detail=json.dumps(detail) if detail else None,
-        )
+        now = time.time()
+        with self._tx() as db:
+            if bill is not None:
+                row_id, usd, usage = bill
+                db.execute(
+                    "UPDATE ledger SET state='billed', billed_usd=?, usage=?, updated_at=? "
+                    "WHERE id=?",
+                    (usd, json.dumps(usage or {}), now, row_id),
+                )
+            db.execute(
+                "UPDATE steps SET status='succeeded', artifact=?, sha256=?, error_kind=NULL,"
+                " error=NULL, detail=?, updated_at=? WHERE scene_id=? AND stage=?",
+                (str(rel), sha256, json.dumps(detail) if detail else None, now, scene_id, stage),
+            )
 
     def record_reused(
         self, scene_id: str, stage: str, input_key: str, artifact: Path, sha256: str

@@ -1,0 +1,545 @@
+"""Crash-proof runs: kill `mindmovie render` anywhere, run it again, nothing is lost or paid twice.
+
+Every test drives the real CLI in a SUBPROCESS (`python -m mindmovie render ...`), so a kill
+is a real SIGKILL of a real process: no `finally`, no flush, no goodbye. The provider
+simulator lives in this test process; the config points the byteplus preset (Claude
+planner, Seedream keyframes, Seedance video) at it, so its counters are what a provider
+would bill: `messages` (planner calls), `images` (keyframes), `jobs_created` (video jobs).
+
+`MINDMOVIE_KILL_AT=<point>[@n]` (mindmovie.killpoints) makes the render SIGKILL itself at
+an exact place; the kill-point tests use byteplus `max_concurrent: 1` so the order of work
+(plan, keyframe 1..4, clip 1..4, compose) and hence what is in flight at the kill is fixed,
+which makes every expected count exact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mindmovie.media import probe
+from tests.integration.support import goals_file
+from tests.sim.server import SimServer
+
+#: the support goals make four scenes: health, career x2, lifestyle
+SCENES = 4
+#: one render of 4 scenes takes ~6 s here; the bound only stops a hung process
+RENDER_TIMEOUT = 120.0
+
+
+def _clean_env() -> dict[str, str]:
+    """The environment without ambient mindmovie settings or real provider keys."""
+    drop = ("MINDMOVIE_", "ANTHROPIC_", "ARK_", "GEMINI_", "GOOGLE_", "BYTEPLUS_", "VOLC")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update({"ANTHROPIC_API_KEY": "sk-ant-sim", "ARK_API_KEY": "ark-sim", "COLUMNS": "200"})
+    return env
+
+
+@dataclass
+class Rig:
+    """One goals file + config + run directory, rendered by subprocesses against `sim`."""
+
+    sim: SimServer
+    tmp: Path
+    goals: Path
+    cfg: Path
+    out: Path
+    logs: list[str] = field(default_factory=list)
+
+    def env(self, kill_at: str | None = None) -> dict[str, str]:
+        env = _clean_env()
+        if kill_at:
+            env["MINDMOVIE_KILL_AT"] = kill_at
+        return env
+
+    def argv(self, *, quiet: bool = True) -> list[str]:
+        cmd = [sys.executable, "-m", "mindmovie", "render", str(self.goals)]
+        cmd += ["-c", str(self.cfg), "--out", str(self.out), "--yes"]
+        return [*cmd, "-q"] if quiet else cmd
+
+    def render(
+        self, *, kill_at: str | None = None, quiet: bool = True, timeout: float = RENDER_TIMEOUT
+    ) -> subprocess.CompletedProcess[str]:
+        r = subprocess.run(
+            self.argv(quiet=quiet),
+            env=self.env(kill_at),
+            cwd=self.tmp,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        self.logs.append(f"$ render kill_at={kill_at} -> {r.returncode}\n{r.stdout}{r.stderr}")
+        return r
+
+    def start(self, *, kill_at: str | None = None, quiet: bool = True) -> subprocess.Popen[str]:
+        """Start a render in the background; its output goes to files (read with .output)."""
+        n = len(self.logs)
+        stdout = (self.tmp / f"render{n}.out").open("w")
+        stderr = (self.tmp / f"render{n}.err").open("w")
+        self.logs.append(f"$ render (background #{n}) kill_at={kill_at}")
+        p = subprocess.Popen(
+            self.argv(quiet=quiet),
+            env=self.env(kill_at),
+            cwd=self.tmp,
+            stdout=stdout,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        stdout.close()
+        stderr.close()
+        p.args = n  # type: ignore[assignment]  # remembers which log files are its own
+        return p
+
+    def output(self, p: subprocess.Popen[str]) -> tuple[str, str]:
+        n = p.args
+        return (self.tmp / f"render{n}.out").read_text(), (self.tmp / f"render{n}.err").read_text()
+
+    def status(self) -> dict[str, Any]:
+        r = subprocess.run(
+            [sys.executable, "-m", "mindmovie", "status", str(self.out), "--json"],
+            env=self.env(),
+            cwd=self.tmp,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stderr
+        return dict(json.loads(r.stdout))
+
+    def totals(self) -> dict[str, Any]:
+        return dict(self.sim.stats()["totals"])
+
+    def history(self) -> str:
+        return "\n".join(self.logs)[-6000:]
+
+
+def make_rig(
+    sim: SimServer,
+    tmp_path: Path,
+    *,
+    max_concurrent: int = 1,
+    job_seconds: float = 0.0,
+    poll_interval: float = 0.05,
+) -> Rig:
+    sim.media_scale = 0.25
+    sim.job_seconds = job_seconds
+    goals = goals_file(tmp_path, sim)
+    cfg = tmp_path / "sim.yaml"
+    cfg.write_text(
+        "preset: byteplus\n"
+        "output: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 4}\n"
+        "compose: {crossfade: 0.5, title_seconds: 1.0, closing_seconds: 1.0, quality: draft}\n"
+        "providers:\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  byteplus: {{base_url: '{sim.ark_base_url}', max_concurrent: {max_concurrent},"
+        f" poll_interval: {poll_interval}, poll_max_interval: 0.2, job_deadline: 60}}\n"
+    )
+    return Rig(sim=sim, tmp=tmp_path, goals=goals, cfg=cfg, out=tmp_path / "run")
+
+
+def assert_movie(path: Path) -> None:
+    """A whole movie: H.264 video at the configured frame, AAC audio, a sane length."""
+    assert path.is_file(), f"no movie at {path}"
+    info = probe(path)
+    assert info.video is not None and info.video.codec == "h264", info
+    assert info.audio is not None and info.audio.codec == "aac", info
+    assert (info.video.width, info.video.height) == (320, 180)
+    # title 1 s + 4 scenes x 4 s + closing 1 s - 5 crossfades x 0.5 s
+    assert abs(info.duration - (1 + 4 * SCENES + 1 - 0.5 * (SCENES + 1))) < 0.3, info.duration
+
+
+def no_temp_litter(run_dir: Path) -> list[Path]:
+    """Hidden temp files (atomic-write temps, partial downloads) left in the run."""
+    return [
+        p
+        for p in run_dir.rglob(".*")
+        if p.is_file() and p.name != ".lock" and (".tmp" in p.name or p.name.endswith(".part"))
+    ]
+
+
+def ledger(st: dict[str, Any], stage: str, state: str | None = None) -> list[dict[str, Any]]:
+    return [
+        r for r in st["ledger"] if r["stage"] == stage and (state is None or r["state"] == state)
+    ]
+
+
+def unknown_rows(st: dict[str, Any], stage: str) -> list[dict[str, Any]]:
+    """Ledger rows left `committed` whose outcome the person was told is unknown."""
+    return [r for r in ledger(st, stage, "committed") if (r["usage"] or {}).get("unknown_outcome")]
+
+
+def attempts(st: dict[str, Any]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(scene, stage) -> (attempts, run_no) for the plan, keyframe and clip steps."""
+    return {
+        (s["scene_id"], s["stage"]): (s["attempts"], s["run_no"])
+        for s in st["steps"]
+        if s["stage"] in ("plan", "keyframe", "clip", "movie")
+    }
+
+
+def check_money_invariants(st: dict[str, Any], totals: dict[str, Any], scenes: int) -> None:
+    """What a finished run must show whatever happened before: each scene's keyframe and
+    clip billed exactly once; anything else the provider may have made is a ledger row left
+    committed (unknown outcome) that the person was told about; no video job twice."""
+    assert totals["jobs_created"] == scenes
+    assert len(ledger(st, "clip", "billed")) == scenes
+    assert ledger(st, "clip", "committed") == []  # every video job was found and settled
+    assert len(ledger(st, "keyframe", "billed")) == scenes
+    assert len(ledger(st, "plan", "billed")) == 1
+    # every committed row left over was reported as unknown (the warning on resume)
+    for stage in ("plan", "keyframe"):
+        assert ledger(st, stage, "committed") == unknown_rows(st, stage)
+
+
+# --------------------------------------------------------------------- kill points
+def _kill_then_resume(rig: Rig, point: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """Render with MINDMOVIE_KILL_AT=point (must die by SIGKILL), then render again.
+    Returns (status before the resume, status after, the resume's stderr)."""
+    r = rig.render(kill_at=point)
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    assert not (rig.out / "movie.mp4").exists()
+    before = rig.status() if (rig.out / "run.db").exists() else {"steps": [], "ledger": []}
+    r2 = rig.render(quiet=False)  # not quiet: what the person is told goes to stderr
+    assert r2.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    assert no_temp_litter(rig.out) == []
+    return before, rig.status(), r2.stderr
+
+
+def _kept_attempts(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Every step that had succeeded before the kill was reused: attempts 1, same run_no."""
+    done = [s for s in before["steps"] if s["status"] == "succeeded" and s["stage"] != "segment"]
+    now = attempts(after)
+    for s in done:
+        key = (s["scene_id"], s["stage"])
+        assert now[key] == (1, s["run_no"]) == (s["attempts"], s["run_no"]), key
+
+
+def test_kill_at_plan_costs_one_more_planner_call_reported_as_unknown(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    rig = make_rig(sim, tmp_path)
+    before, after, err = _kill_then_resume(rig, "plan")
+    t = rig.totals()
+    # The planner answered (billed by the provider) and the answer died with the process
+    # before plan.yaml was written: a second planner message is unavoidable. The first
+    # call must stay in the ledger as committed (unknown outcome), and the resume says so.
+    assert t["messages"] == 2
+    assert t["images"] == SCENES and t["jobs_created"] == SCENES
+    plan_rows = ledger(after, "plan")
+    assert [r["state"] for r in plan_rows] == ["committed", "billed"]
+    assert unknown_rows(after, "plan") == [plan_rows[0]]
+    assert "outcome is unknown" in err and "plan call" in err
+    assert after["money"]["in_flight"] == pytest.approx(plan_rows[0]["estimated_usd"])
+    check_money_invariants(after, t, SCENES)
+    # nothing had succeeded before the kill; the plan step ran twice, everything else once
+    assert [s for s in before["steps"] if s["status"] == "succeeded"] == []
+    now = attempts(after)
+    assert now[("_run", "plan")] == (2, 2)
+    assert all(a == 1 for (sid, stage), (a, _) in now.items() if stage in ("keyframe", "clip"))
+
+
+def test_kill_at_submit_adopts_the_orphan_job(sim: SimServer, tmp_path: Path) -> None:
+    """THE key test: the first video job was created (and is being paid for) but its id
+    died with the process before it was journaled. The next run must find it through the
+    provider's task list and adopt it, not create (and pay for) a second one."""
+    rig = make_rig(sim, tmp_path)
+    before, after, err = _kill_then_resume(rig, "submit")
+    t = rig.totals()
+    assert t["jobs_created"] == SCENES  # adopted, not created again
+    assert t["messages"] == 1 and t["images"] == SCENES
+    assert "picking it up instead of paying again" in err
+    check_money_invariants(after, t, SCENES)
+    assert unknown_rows(after, "plan") == unknown_rows(after, "keyframe") == []
+    # plan and four keyframes were done before the kill; the adopted clip step kept its
+    # single attempt (it was resumed, not begun again)
+    assert len([s for s in before["steps"] if s["status"] == "succeeded"]) == 1 + SCENES
+    _kept_attempts(before, after)
+    clips = [s for s in after["steps"] if s["stage"] == "clip"]
+    assert all(s["attempts"] == 1 for s in clips)
+    first = next(s for s in before["steps"] if s["stage"] == "clip")
+    assert first["status"] == "running" and first["remote_id"] is None  # the id was lost
+    # the orphan's step was resumed with the job the first run created, not begun again
+    orphan = next(
+        s for s in after["steps"] if s["scene_id"] == first["scene_id"] and s["stage"] == "clip"
+    )
+    assert orphan["run_no"] == 1 and orphan["remote_id"] in {j.id for j in sim.jobs()}
+    # each job the provider made is named by exactly one clip step and one ledger row
+    job_ids = {j.id for j in sim.jobs()}
+    assert {s["remote_id"] for s in clips} == job_ids
+    assert {r["remote_id"] for r in ledger(after, "clip")} == job_ids
+
+
+def test_kill_while_polling_polls_the_same_job_again(sim: SimServer, tmp_path: Path) -> None:
+    rig = make_rig(sim, tmp_path)
+    sim.min_polls = 2  # the first poll of a job always sees it unfinished, however slow we are
+    before, after, _ = _kill_then_resume(rig, "poll")
+    t = rig.totals()
+    # the job id was journaled before the first poll: the resume polls it, never re-creates
+    assert t["jobs_created"] == SCENES and t["images"] == SCENES and t["messages"] == 1
+    check_money_invariants(after, t, SCENES)
+    assert unknown_rows(after, "plan") == unknown_rows(after, "keyframe") == []
+    submitted = [s for s in before["steps"] if s["stage"] == "clip"]
+    assert [s["status"] for s in submitted] == ["submitted"] and submitted[0]["remote_id"]
+    _kept_attempts(before, after)
+    assert all(a == 1 for (_, stage), (a, _) in attempts(after).items() if stage == "clip")
+
+
+def test_kill_mid_download_fetches_the_same_job_again(sim: SimServer, tmp_path: Path) -> None:
+    rig = make_rig(sim, tmp_path)
+    before, after, _ = _kill_then_resume(rig, "download")
+    t = rig.totals()
+    # the job had finished and was billed; its clip is downloaded again from the same job
+    # (one extra download, which is free), and the partial file was cleaned up
+    assert t["jobs_created"] == SCENES and t["images"] == SCENES and t["messages"] == 1
+    assert t["downloads"] == SCENES + 1
+    check_money_invariants(after, t, SCENES)
+    assert unknown_rows(after, "plan") == unknown_rows(after, "keyframe") == []
+    _kept_attempts(before, after)
+    assert all(a == 1 for (_, stage), (a, _) in attempts(after).items() if stage == "clip")
+
+
+def test_kill_mid_compose_reuses_every_paid_step(sim: SimServer, tmp_path: Path) -> None:
+    rig = make_rig(sim, tmp_path)
+    before, after, _ = _kill_then_resume(rig, "compose")
+    t = rig.totals()
+    # everything paid for was done; compose is local and simply runs again
+    assert t["jobs_created"] == SCENES and t["images"] == SCENES and t["messages"] == 1
+    assert t["downloads"] == SCENES
+    check_money_invariants(after, t, SCENES)
+    assert len([s for s in before["steps"] if s["stage"] in ("keyframe", "clip")]) == 2 * SCENES
+    _kept_attempts(before, after)
+    # the kill came right after the first segment file was committed (before it was
+    # journaled): the second compose found it by its key and reused it (attempts 0)
+    segs = [s for s in after["steps"] if s["stage"] == "segment"]
+    assert any(s["attempts"] == 0 for s in segs), segs
+    assert attempts(after)[("_movie", "movie")] == (2, 2)
+
+
+# With max_concurrent 1 the run.db transactions come in a fixed order:
+#   1 schema of a brand-new run.db   4 reserve the planner call   5 plan.yaml done + billed
+#   6/7/8 keyframe 1 begun / reserved / done + billed   18 clip 1 begun   19 reserved
+#   20 clip 1's job id journaled   21 job 1 billed   22 clip 1 done   35 job 4 journaled
+#   38 compose begun   39/40 first segment
+# A transaction that settles a paid call together with its artifact (5, 8) loses that
+# artifact: exactly one more call, left committed and reported. Any other loses nothing paid.
+STORE_KILLS = {1: {}, 4: {}, 5: {"messages": 1}, 8: {"images": 1}, 19: {}, 20: {}}
+STORE_KILLS |= {21: {}, 35: {}, 40: {}}
+
+
+@pytest.mark.parametrize("n", sorted(STORE_KILLS))
+def test_kill_inside_a_store_transaction_rolls_back_cleanly(
+    sim: SimServer, tmp_path: Path, n: int
+) -> None:
+    rig = make_rig(sim, tmp_path)
+    r = rig.render(kill_at=f"store@{n}")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    db = rig.out / "run.db"
+    # the db opens fine afterwards, with an intact schema (integrity_check on a copy:
+    # opening the original could replay its WAL and change it before mindmovie sees it)
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(db.read_bytes())
+    wal = db.with_name("run.db-wal")
+    if wal.exists():
+        copy.with_name("copy.db-wal").write_bytes(wal.read_bytes())
+    con = sqlite3.connect(copy)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    before = rig.status()
+    r2 = rig.render(quiet=False)
+    assert r2.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    after = rig.status()
+    t = rig.totals()
+    check_money_invariants(after, t, SCENES)
+    # a kill inside a transaction happens after any request of that step came back, so
+    # each extra keyframe / planner call is exactly one committed (unknown) row
+    assert t["images"] == SCENES + len(unknown_rows(after, "keyframe"))
+    assert t["messages"] == 1 + len(unknown_rows(after, "plan"))
+    if unknown_rows(after, "keyframe") or unknown_rows(after, "plan"):
+        assert "outcome is unknown" in r2.stderr, r2.stderr  # and the person was told
+    extra = STORE_KILLS[n]
+    assert t["images"] == SCENES + extra.get("images", 0)
+    assert t["messages"] == 1 + extra.get("messages", 0)
+    _kept_attempts(before, after)
+    assert no_temp_litter(rig.out) == []
+
+
+# --------------------------------------------------------------------- Ctrl-C
+def _wait_for(cond: Any, timeout: float, what: str) -> None:
+    t_end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > t_end:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def _wait_exit(p: subprocess.Popen[str], timeout: float) -> tuple[int, float]:
+    t0 = time.monotonic()
+    try:
+        rc = p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(timeout=10)
+        raise AssertionError(f"render did not exit within {timeout:.0f} s") from None
+    return rc, time.monotonic() - t0
+
+
+def test_ctrl_c_stops_within_grace_and_resume_creates_no_second_job(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    # slow jobs, three at a time: at the Ctrl-C several jobs are in flight
+    rig = make_rig(sim, tmp_path, max_concurrent=3, job_seconds=2.0)
+    p = rig.start()
+    _wait_for(lambda: rig.totals()["jobs_created"] >= 1, 60, "the first video job")
+    p.send_signal(signal.SIGINT)
+    rc, took = _wait_exit(p, timeout=10)
+    _, err = rig.output(p)
+    assert rc == 130, err
+    assert took < 8.0, took  # the grace is 5 s; in-flight polls stop at once
+    assert "run the same command again" in err, err
+    st = rig.status()
+    # every job sent before the Ctrl-C is journaled with its id
+    sent = rig.totals()["jobs_created"]
+    journaled = [s for s in st["steps"] if s["stage"] == "clip" and s["remote_id"]]
+    assert len(journaled) == sent
+    r = rig.render()
+    assert r.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    t = rig.totals()
+    # the grace let in-flight calls land: nothing was lost, so nothing was paid twice
+    assert t["jobs_created"] == SCENES and t["images"] == SCENES and t["messages"] == 1
+    check_money_invariants(rig.status(), t, SCENES)
+
+
+def test_ctrl_c_twice_exits_at_once_and_resume_creates_no_second_job(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    # one at a time: when the first job exists every keyframe is done and that job is the
+    # only call in flight, so the counts after the resume are exact. Its polls answer
+    # slowly (3 s): after the first Ctrl-C the render waits for that poll to land (the
+    # grace), and the second Ctrl-C must not wait for it.
+    rig = make_rig(sim, tmp_path, max_concurrent=1, job_seconds=1.5)
+    sim.add_fault("delay", path="/contents/generations/tasks/", method="GET", seconds=3, count=2)
+    p = rig.start()
+    # the simulator records a request when it arrives, before the delay: the slow poll is
+    # then in flight for ~3 s
+    _wait_for(
+        lambda: sim.requests(path="/contents/generations/tasks/", method="GET"),
+        60,
+        "the first poll of the first video job",
+    )
+    p.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    assert p.poll() is None  # still in its grace, waiting for the slow poll
+    p.send_signal(signal.SIGINT)
+    rc, took = _wait_exit(p, timeout=5)
+    assert rc == 130
+    assert took < 1.0, took  # at once, not after the poll or the grace
+    sim.clear_faults()
+    sim.job_seconds = 0.2  # jobs created from here on: keep the resume short
+    r = rig.render()
+    assert r.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    t = rig.totals()
+    assert t["jobs_created"] == SCENES and t["images"] == SCENES and t["messages"] == 1
+    check_money_invariants(rig.status(), t, SCENES)
+
+
+# --------------------------------------------------------------------- the run lock
+def test_second_render_on_the_same_run_is_refused_naming_the_pid(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    rig = make_rig(sim, tmp_path, max_concurrent=3, job_seconds=2.0)
+    first = rig.start()
+    try:
+        _wait_for(lambda: rig.totals()["jobs_created"] >= 1, 60, "the first video job")
+        before = rig.totals()
+        r = rig.render(timeout=30)
+        assert r.returncode == 2, rig.history()
+        assert f"pid {first.pid}" in r.stderr and "another mindmovie process" in r.stderr
+        after = rig.totals()
+        assert (after["messages"], after["images"]) == (before["messages"], before["images"])
+        rc, _ = _wait_exit(first, timeout=RENDER_TIMEOUT)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(timeout=10)
+    assert rc == 0, rig.output(first)
+    assert_movie(rig.out / "movie.mp4")
+    assert rig.totals()["jobs_created"] == SCENES  # the refused render sent nothing
+
+
+# --------------------------------------------------------------------- damaged files
+def _local_rig(tmp_path: Path) -> Rig:
+    goals = goals_file(tmp_path)
+    cfg = tmp_path / "local.yaml"
+    cfg.write_text(
+        "preset: local\n"
+        "output: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 4}\n"
+        "compose: {crossfade: 0.5, title_seconds: 1.0, closing_seconds: 1.0, quality: draft}\n"
+    )
+    return Rig(sim=None, tmp=tmp_path, goals=goals, cfg=cfg, out=tmp_path / "run")  # type: ignore[arg-type]
+
+
+def test_corrupt_keyframe_and_missing_clip_redo_exactly_those_steps(tmp_path: Path) -> None:
+    rig = _local_rig(tmp_path)
+    assert rig.render().returncode == 0, rig.history()
+    first = attempts(rig.status())
+    scenes = sorted(sid for sid, stage in first if stage == "keyframe")
+    assert len(scenes) == SCENES
+    bad_kf, lost_clip = scenes[0], scenes[2]
+    (rig.out / "scenes" / bad_kf / "keyframe.png").write_bytes(b"not a png at all" * 64)
+    (rig.out / "scenes" / lost_clip / "clip.mp4").unlink()
+
+    r = rig.render()
+    assert r.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    now = attempts(rig.status())
+    redone = {k for k in now if now[k] != first[k] and k[1] in ("keyframe", "clip")}
+    # the garbage keyframe was detected by its sha256 and painted again; the painter is
+    # deterministic, so the same bytes came back and that scene's clip key is unchanged
+    assert redone == {(bad_kf, "keyframe"), (lost_clip, "clip")}
+    assert now[(bad_kf, "keyframe")] == (2, 2) and now[(lost_clip, "clip")] == (2, 2)
+    assert all(now[k] == (1, 1) for k in now if k[1] in ("keyframe", "clip") and k not in redone)
+
+
+def test_garbage_run_db_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    rig = _local_rig(tmp_path)
+    rig.out.mkdir()
+    garbage = os.urandom(8192)
+    (rig.out / "run.db").write_bytes(garbage)
+    r = rig.render()
+    assert r.returncode == 2, rig.history()
+    assert "damaged" in r.stderr and "Move it away" in r.stderr and "render again" in r.stderr
+    assert (rig.out / "run.db").read_bytes() == garbage
+    assert not (rig.out / "plan.yaml").exists()
+
+
+def test_foreign_sqlite_file_is_not_taken_for_a_run_store(tmp_path: Path) -> None:
+    rig = _local_rig(tmp_path)
+    rig.out.mkdir()
+    con = sqlite3.connect(rig.out / "run.db")
+    con.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)")
+    con.execute("INSERT INTO photos(path) VALUES ('me.jpg')")
+    con.commit()
+    con.close()
+    data = (rig.out / "run.db").read_bytes()
+    r = rig.render()
+    assert r.returncode == 2, rig.history()
+    assert "not a mindmovie run store" in r.stderr
+    assert (rig.out / "run.db").read_bytes() == data
