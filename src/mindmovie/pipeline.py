@@ -126,6 +126,27 @@ class RenderResult:
     reused: list[tuple[str, str]] = field(default_factory=list)
 
 
+class _Slot:
+    """A semaphore slot that can be given back early, and is given back once at most."""
+
+    def __init__(self, sem: asyncio.Semaphore) -> None:
+        self.sem = sem
+        self.held = False
+
+    async def __aenter__(self) -> _Slot:
+        await self.sem.acquire()
+        self.held = True
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self.sem.release()
+
+
 class RunLock:
     """An OS file lock on the run directory, released by the kernel when the process dies."""
 
@@ -202,11 +223,18 @@ class Pipeline:
             self._submit_locks[provider] = asyncio.Lock()
         return self._submit_locks[provider]
 
-    def _sem(self, provider: str) -> asyncio.Semaphore:
-        if provider not in self._sems:
+    def _sem(self, provider: str, stage: str) -> asyncio.Semaphore:
+        """The concurrency limit for a provider's stage.
+
+        Remote providers limit running tasks per model, so keyframes and videos get a
+        limit each (a video can start while other scenes' keyframes are still being
+        made). Local work is CPU-bound: one limit for all local stages.
+        """
+        key = provider if provider == "local" else f"{provider}:{stage}"
+        if key not in self._sems:
             n = self.settings.provider_settings(provider).max_concurrent
-            self._sems[provider] = asyncio.Semaphore(max(1, n))
-        return self._sems[provider]
+            self._sems[key] = asyncio.Semaphore(max(1, n))
+        return self._sems[key]
 
     def _plan_options(self) -> PlanOptions:
         """Planner inputs; scene seconds snap to what the chosen video model can make."""
@@ -430,7 +458,7 @@ class Pipeline:
             self.reporter.step("keyframes", scene.id, "reused")
             self._mark(res, False, scene.id, "keyframe")
             return dest
-        async with self._sem(model.name):
+        async with self._sem(model.name, "keyframes"):
             for i, (_, key, req) in enumerate(variants):
                 try:
                     await self._keyframe_once(store, model, req, key, dest)
@@ -562,11 +590,12 @@ class Pipeline:
         if prev is not None and prev.error_kind == "content_rejected":
             # the planned request was refused last time: go straight to the fallback
             variants = [v for v in variants if v[1] != prev.input_key] or variants
-        # the provider slot is held across the fallback: a refused scene keeps its place
-        async with self._sem(model.name):
+        # the provider slot is held across the fallback (a refused scene keeps its place)
+        # and given back once the job is done, before the download (not a provider task)
+        async with _Slot(self._sem(model.name, "video")) as slot:
             for i, (_, key, req) in enumerate(variants):
                 try:
-                    await self._clip_once(store, model, req, key, dest)
+                    await self._clip_once(store, model, req, key, dest, slot)
                     break
                 except ContentRejected as e:
                     if i + 1 == len(variants):
@@ -580,7 +609,13 @@ class Pipeline:
         return dest
 
     async def _clip_once(
-        self, store: Store, model: VideoModel, req: VideoRequest, key: str, dest: Path
+        self,
+        store: Store,
+        model: VideoModel,
+        req: VideoRequest,
+        key: str,
+        dest: Path,
+        slot: _Slot | None = None,
     ) -> None:
         scene_id = req.scene_id
         ps = self.settings.provider_settings(model.name)
@@ -639,6 +674,8 @@ class Pipeline:
                     provider=model.name,
                     scene_id=scene_id,
                 )
+            if slot is not None and model.name != "local":
+                slot.release()  # the job is finished; local "fetch" is the work itself
             self.reporter.step("clips", scene_id, "downloading")
             done_state = state
             await with_retry(lambda: model.fetch(done_state, req, dest))
@@ -692,7 +729,7 @@ class Pipeline:
 
     # ------------------------------------------------------------------ compose
     def _compose(self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult) -> Path:
-        from mindmovie.compose.ffmpeg import render
+        from mindmovie.compose import renderer
         from mindmovie.compose.timeline import (
             MovieInput,
             OutputSpec,
@@ -739,6 +776,7 @@ class Pipeline:
         out = self.run_dir / "movie.mp4"
         key = input_key(
             v=STAGE_VERSION["movie"],
+            engine=cs.engine,
             segments=[s.key for s in timeline.segments],
             audio=repr(timeline.audio),
         )
@@ -762,7 +800,7 @@ class Pipeline:
                 self.reporter.step("compose", seg.id, "done")
 
         workers = cs.workers or None
-        report = render(
+        report = renderer(cs.engine)(
             timeline, self.run_dir / "compose", out, workers=workers, on_segment=on_segment
         )
         store.forget_stage("segment", {s.id for s in report.segments})

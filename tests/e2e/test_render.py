@@ -241,3 +241,17 @@ def test_python_dash_m_and_help(workdir: Path) -> None:
     for cmd in ("render", "plan", "status"):
         out = _cli(cmd, "--help", cwd=workdir).stdout
         assert "Usage" in out
+
+
+def test_reference_engine_renders_the_same_timeline(workdir: Path) -> None:
+    """compose.engine: moviepy (the oracle) is selectable and gives the same frame count."""
+    cfg = SMALL.replace("quality: draft}", "quality: draft, engine: moviepy}")
+    (workdir / "mp.yaml").write_text(cfg)
+    run_a, run_b = workdir / "a", workdir / "b"
+    _cli(
+        "render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run_a), "-q", cwd=workdir
+    )
+    _cli("render", "examples/goals.yaml", "-c", "mp.yaml", "--out", str(run_b), "-q", cwd=workdir)
+    a = probe(run_a / "movie.mp4", count_frames=True)
+    b = probe(run_b / "movie.mp4", count_frames=True)
+    assert a.video_frames == b.video_frames and b.audio is not None
