@@ -214,6 +214,8 @@ class Pipeline:
         self._sems: dict[str, asyncio.Semaphore] = {}
         self._video_model: VideoModel | None = None
         self._submit_locks: dict[str, asyncio.Lock] = {}
+        #: shortest observed job duration per model in this run (for polling near the end)
+        self._job_seconds: dict[str, float] = {}
         self._stopping = False
         self._stop_event = asyncio.Event()
 
@@ -647,6 +649,7 @@ class Pipeline:
                 store.mark_submitted(scene_id, "clip", rid, ledger_row=row)
             return rid
 
+        submitted_here = remote_id is None
         try:
             if remote_id is None:
                 self.reporter.step("clips", scene_id, "submitting")
@@ -660,6 +663,7 @@ class Pipeline:
                 ps.poll_interval,
                 ps.poll_max_interval,
                 scene_id,
+                fresh=submitted_here,
             )
             await self._settle_job(row, state, req, model)
             if state.status == "rejected":
@@ -701,19 +705,43 @@ class Pipeline:
         interval: float,
         max_interval: float,
         scene_id: str,
+        *,
+        fresh: bool = False,
     ) -> Any:
-        """Poll with backoff until done or the job's deadline; jitter spreads many jobs."""
+        """Poll until done or the job's deadline.
+
+        Backs off from `interval` to `max_interval`, with jitter so many jobs do not poll
+        in lockstep. Once a job of this model has finished in this run, later ones sleep
+        until about its duration and then poll at `interval`: the finish is seen within a
+        short interval instead of up to a whole backed-off one, with no more requests.
+        `fresh`: the job was just created here, so its duration teaches the next ones.
+        """
         import random
 
-        t_end = time.monotonic() + deadline_s
+        started = time.monotonic()
+        t_end = started + deadline_s
+        expected = self._job_seconds.get(model.model) if fresh else None
         delay = interval
         while True:
             self._check_stop()
             state = await with_retry(lambda: model.poll(remote_id))
+            now = time.monotonic()
             if state.done:
+                if fresh and state.status == "succeeded":
+                    took = now - started
+                    prev = self._job_seconds.get(model.model)
+                    self._job_seconds[model.model] = took if prev is None else min(prev, took)
                 return state
             killpoint("poll")
-            if time.monotonic() + delay > t_end:
+            if expected is not None and now - started < 1.5 * expected:
+                remaining = expected - (now - started)
+                # sleep to just before the expected finish, then poll densely
+                sleep = min(max_interval, max(interval, remaining - interval))
+                sleep *= 0.9 + 0.2 * random.random() if remaining > interval else 1.0
+            else:
+                sleep = delay * (0.8 + 0.4 * random.random())
+                delay = min(max_interval, delay * 1.5)
+            if now + sleep > t_end:
                 raise DeadlineExceeded(
                     f"job {remote_id} not finished after {deadline_s:.0f} s "
                     f"(status {state.status})",
@@ -722,10 +750,7 @@ class Pipeline:
                 )
             self.reporter.step("clips", scene_id, "polling", state.status)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._stop_event.wait(), timeout=delay * (0.8 + 0.4 * random.random())
-                )
-            delay = min(max_interval, delay * 1.5)
+                await asyncio.wait_for(self._stop_event.wait(), timeout=sleep)
 
     # ------------------------------------------------------------------ compose
     def _compose(self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult) -> Path:
