@@ -7,9 +7,11 @@ Everything else (content rejection, bad request, auth) is final and surfaces at 
 
 from __future__ import annotations
 
+import email.utils
 import random
+import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
@@ -18,6 +20,31 @@ from mindmovie.providers.base import RateLimited, Transient
 T = TypeVar("T")
 
 MAX_RETRY_AFTER = 120.0
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """Seconds a 429/503 asks us to wait: `retry-after-ms`, else `retry-after` (seconds or
+    an HTTP date). Every provider client parses its headers with this one function."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def _wait(base: float, cap: float) -> Callable[[RetryCallState], float]:

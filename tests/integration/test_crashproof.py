@@ -260,13 +260,16 @@ def test_kill_at_submit_adopts_the_orphan_job(sim: SimServer, tmp_path: Path) ->
     before, after, err = _kill_then_resume(rig, "submit")
     t = rig.totals()
     assert t["jobs_created"] == SCENES  # adopted, not created again
-    assert t["messages"] == 1 and t["images"] == SCENES
     assert "picking it up instead of paying again" in err
     check_money_invariants(after, t, SCENES)
-    assert unknown_rows(after, "plan") == unknown_rows(after, "keyframe") == []
-    # plan and four keyframes were done before the kill; the adopted clip step kept its
-    # single attempt (it was resumed, not begun again)
-    assert len([s for s in before["steps"] if s["status"] == "succeeded"]) == 1 + SCENES
+    # keyframes have their own slot, so one may have been in flight at the kill: its
+    # result is lost and it is the one call paid again, shown as an unknown row
+    assert t["messages"] == 1 and unknown_rows(after, "plan") == []
+    assert t["images"] == SCENES + len(unknown_rows(after, "keyframe"))
+    assert len(unknown_rows(after, "keyframe")) <= 1
+    # the plan and the first keyframe were done before the kill; the adopted clip step
+    # kept its single attempt (it was resumed, not begun again)
+    assert len([s for s in before["steps"] if s["status"] == "succeeded"]) >= 2
     _kept_attempts(before, after)
     clips = [s for s in after["steps"] if s["stage"] == "clip"]
     assert all(s["attempts"] == 1 for s in clips)
@@ -329,18 +332,15 @@ def test_kill_mid_compose_reuses_every_paid_step(sim: SimServer, tmp_path: Path)
     assert attempts(after)[("_movie", "movie")] == (2, 2)
 
 
-# With max_concurrent 1 the run.db transactions come in a fixed order:
-#   1 schema of a brand-new run.db   4 reserve the planner call   5 plan.yaml done + billed
-#   6/7/8 keyframe 1 begun / reserved / done + billed   18 clip 1 begun   19 reserved
-#   20 clip 1's job id journaled   21 job 1 billed   22 clip 1 done   35 job 4 journaled
-#   38 compose begun   39/40 first segment
-# A transaction that settles a paid call together with its artifact (5, 8) loses that
-# artifact: exactly one more call, left committed and reported. Any other loses nothing paid.
-STORE_KILLS = {1: {}, 4: {}, 5: {"messages": 1}, 8: {"images": 1}, 19: {}, 20: {}}
-STORE_KILLS |= {21: {}, 35: {}, 40: {}}
+# Kills inside run.db transactions number 1 (schema of a brand-new run.db), 4/5 (around
+# the planner call and plan.yaml), 8 (the first keyframe), then transactions of the
+# keyframe and video stages interleaved (each has its own slot, so the exact order
+# depends on timing), up to 40 (compose). Whatever the transaction, a kill may lose only
+# a result whose call already came back: exactly one more call, left committed and told.
+STORE_KILLS = (1, 4, 5, 8, 19, 20, 21, 35, 40)
 
 
-@pytest.mark.parametrize("n", sorted(STORE_KILLS))
+@pytest.mark.parametrize("n", STORE_KILLS)
 def test_kill_inside_a_store_transaction_rolls_back_cleanly(
     sim: SimServer, tmp_path: Path, n: int
 ) -> None:
@@ -371,9 +371,8 @@ def test_kill_inside_a_store_transaction_rolls_back_cleanly(
     assert t["messages"] == 1 + len(unknown_rows(after, "plan"))
     if unknown_rows(after, "keyframe") or unknown_rows(after, "plan"):
         assert "outcome is unknown" in r2.stderr, r2.stderr  # and the person was told
-    extra = STORE_KILLS[n]
-    assert t["images"] == SCENES + extra.get("images", 0)
-    assert t["messages"] == 1 + extra.get("messages", 0)
+    # at most one result was in the killed transaction, hence at most one call repeated
+    assert len(unknown_rows(after, "keyframe")) + len(unknown_rows(after, "plan")) <= 1
     _kept_attempts(before, after)
     assert no_temp_litter(rig.out) == []
 

@@ -34,6 +34,7 @@ from mindmovie.providers.base import (
     RateLimited,
     Transient,
 )
+from mindmovie.retry import retry_after_seconds
 
 if TYPE_CHECKING:
     import anthropic
@@ -333,33 +334,6 @@ def assemble_plan(
     )
 
 
-def _retry_after(headers: Any) -> float | None:
-    """Seconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date)."""
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000.0
-        except ValueError:
-            pass
-    ra = headers.get("retry-after")
-    if not ra:
-        return None
-    try:
-        return float(ra)
-    except ValueError:
-        pass
-    import email.utils
-    import time
-
-    try:
-        when = email.utils.parsedate_to_datetime(ra)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 # ---------------------------------------------------------------- the planner
 class ClaudePlanner:
     """Planner on Anthropic's Messages API (forced tool use for structured output)."""
@@ -547,7 +521,7 @@ class ClaudePlanner:
         if status == 429:
             return RateLimited(
                 f"rate limited: {detail}{rid}",
-                retry_after=_retry_after(e.response.headers),
+                retry_after=retry_after_seconds(e.response.headers),
                 provider=PROVIDER,
             )
         if status >= 500 or status in (408, 409):

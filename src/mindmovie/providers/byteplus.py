@@ -18,7 +18,6 @@ import base64
 import contextlib
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ from mindmovie.providers.base import (
     Transient,
     VideoRequest,
 )
+from mindmovie.retry import retry_after_seconds
 
 if TYPE_CHECKING:
     from byteplussdkarkruntime import AsyncArk
@@ -100,25 +100,6 @@ def data_uri(path: Path) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _retry_after(headers: Any) -> float | None:
-    if headers is None:
-        return None
-    ra = headers.get("retry-after")
-    if not ra:
-        return None
-    try:
-        return float(ra)
-    except ValueError:
-        pass
-    import email.utils
-
-    try:
-        when = email.utils.parsedate_to_datetime(ra)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 def _allowed_for(spec: ModelSpec, param: str | None) -> str:
     """The catalog's allowed values for a parameter the provider refused ("" if unknown)."""
     cap = spec.capabilities
@@ -164,7 +145,7 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
     if status == 429:
         return RateLimited(
             f"{during}: rate limited ({detail})",
-            retry_after=_retry_after(e.response.headers),
+            retry_after=retry_after_seconds(e.response.headers),
             provider=PROVIDER,
         )
     if status >= 500 or status in (408, 409):

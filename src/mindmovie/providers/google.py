@@ -16,10 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TypeVar
 
@@ -45,6 +43,7 @@ from mindmovie.providers.base import (
     Transient,
     VideoRequest,
 )
+from mindmovie.retry import retry_after_seconds
 
 try:  # google-genai 3.x talks through httpx2 when it is installed; both raise raw errors
     import httpx2
@@ -213,14 +212,9 @@ def _catalog_ids(stage: Stage) -> list[str]:
 def _retry_after(e: genai_errors.APIError) -> float | None:
     """Seconds from a Retry-After header, else from a google.rpc.RetryInfo detail."""
     resp = getattr(e, "response", None)
-    headers = getattr(resp, "headers", None)
-    raw = headers.get("retry-after") if headers is not None else None
-    if raw:
-        try:
-            return max(0.0, float(raw))
-        except ValueError:
-            with contextlib.suppress(TypeError, ValueError, IndexError):
-                return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
+    from_header = retry_after_seconds(getattr(resp, "headers", None))
+    if from_header is not None:
+        return from_header
     details = e.details.get("error", {}).get("details") if isinstance(e.details, dict) else None
     for d in details if isinstance(details, list) else []:
         delay = d.get("retryDelay") if isinstance(d, dict) else None

@@ -1,0 +1,63 @@
+"""The one retry policy: what is retried, how long it waits, what is final."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import pytest
+
+from mindmovie.providers.base import ContentRejected, RateLimited, Transient
+from mindmovie.retry import MAX_RETRY_AFTER, retry_after_seconds, with_retry
+
+
+def test_retry_after_header_forms() -> None:
+    assert retry_after_seconds({"retry-after-ms": "300"}) == pytest.approx(0.3)
+    assert retry_after_seconds({"retry-after": "7"}) == 7.0
+    future = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 < (retry_after_seconds({"retry-after": future}) or 0) <= 31
+    assert retry_after_seconds({"retry-after": "soon"}) is None
+    assert retry_after_seconds({}) is None and retry_after_seconds(None) is None
+
+
+async def test_transient_is_retried_and_retry_after_honoured() -> None:
+    calls: list[float] = []
+
+    async def flaky() -> str:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise RateLimited("429", retry_after=0.3)
+        if len(calls) == 2:
+            raise Transient("503")
+        return "ok"
+
+    assert await with_retry(flaky, base_delay=0.01) == "ok"
+    assert len(calls) == 3
+    assert calls[1] - calls[0] >= 0.29  # waited what the provider asked
+
+
+async def test_final_errors_are_not_retried() -> None:
+    calls = 0
+
+    async def refused() -> None:
+        nonlocal calls
+        calls += 1
+        raise ContentRejected("filtered")
+
+    with pytest.raises(ContentRejected):
+        await with_retry(refused)
+    assert calls == 1
+
+
+async def test_gives_up_after_the_policy_attempts() -> None:
+    calls = 0
+
+    async def down() -> None:
+        nonlocal calls
+        calls += 1
+        raise Transient("500")
+
+    with pytest.raises(Transient):
+        await with_retry(down, attempts=3, base_delay=0.001)
+    assert calls == 3
+    assert MAX_RETRY_AFTER <= 300  # a hostile Retry-After cannot stall a run for hours
