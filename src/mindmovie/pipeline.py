@@ -421,7 +421,11 @@ class Pipeline:
         fallback (a softened prompt), each with its own key so either result is reusable."""
         w, h = keyframe_size(self.settings)
         refs = tuple(Path(p) for p in scene.reference_photos)
-        source = self._source_photo(scene, plan) if model.name == "local" else None
+        # the goal's own photo becomes the picture for local keyframes, and is the image
+        # an edit model (SeedEdit: image_required) restyles; others get it as a reference
+        spec = getattr(model, "spec", None)
+        edits = spec is not None and spec.capabilities.image_required
+        source = self._source_photo(scene, plan) if model.name == "local" or edits else None
         req = KeyframeRequest(
             scene_id=scene.id,
             prompt=scene.image_prompt,

@@ -13,7 +13,7 @@ import pytest
 
 from mindmovie.media import probe
 from mindmovie.pipeline import Pipeline
-from tests.integration.support import KEYS, goals_file, settings_for
+from tests.integration.support import KEYS, claude_answer_for, goals_file, settings_for
 from tests.sim.server import SimServer
 
 
@@ -101,3 +101,29 @@ async def test_missing_key_fails_before_any_request(sim: SimServer, tmp_path: Pa
         await Pipeline(goals, settings, out=tmp_path / "run", keys=keys).run()
     assert "ARK_API_KEY" in str(e.value) and "byteplus" in str(e.value)
     assert sim.stats()["requests"] == 0
+
+
+async def test_seededit_restyles_the_goals_own_photo(sim: SimServer, tmp_path: Path) -> None:
+    """keyframes.model seededit: the goal's photo is the image SeedEdit restyles."""
+    import base64
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    text = goals.read_text().replace(
+        "    affirmation: I am strong and rested\n",
+        "    affirmation: I am strong and rested\n    photos: [photos/portrait.jpg]\n",
+    )
+    goals.write_text(text)
+    claude_answer_for(sim, goals)
+    settings = settings_for("byteplus", sim, keyframes={"model": "seededit-3-0-i2i"})
+    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS)
+    from mindmovie.pipeline import RenderFailed
+
+    with pytest.raises(RenderFailed) as e:  # scenes without a photo of their own fail, named
+        await pipe.run(until="keyframes")
+    assert "needs a source photo" in str(e.value)
+    bodies = [r["body"] for r in sim.requests(path="/images/generations", method="POST")]
+    edited = [b for b in bodies if isinstance(b.get("image"), str)]
+    assert edited and edited[0]["size"] == "adaptive"
+    sent = base64.b64decode(edited[0]["image"].split(",", 1)[1])
+    assert sent == (tmp_path / "photos" / "portrait.jpg").read_bytes()
