@@ -265,7 +265,8 @@ def test_kill_at_submit_adopts_the_orphan_job(sim: SimServer, tmp_path: Path) ->
     # keyframes have their own slot, so one may have been in flight at the kill: its
     # result is lost and it is the one call paid again, shown as an unknown row
     assert t["messages"] == 1 and unknown_rows(after, "plan") == []
-    assert t["images"] == SCENES + len(unknown_rows(after, "keyframe"))
+    # (an unknown row may also be a call the kill stopped before it was sent: at most one)
+    assert SCENES <= t["images"] <= SCENES + len(unknown_rows(after, "keyframe"))
     assert len(unknown_rows(after, "keyframe")) <= 1
     # the plan and the first keyframe were done before the kill; the adopted clip step
     # kept its single attempt (it was resumed, not begun again)
@@ -365,10 +366,10 @@ def test_kill_inside_a_store_transaction_rolls_back_cleanly(
     after = rig.status()
     t = rig.totals()
     check_money_invariants(after, t, SCENES)
-    # a kill inside a transaction happens after any request of that step came back, so
-    # each extra keyframe / planner call is exactly one committed (unknown) row
-    assert t["images"] == SCENES + len(unknown_rows(after, "keyframe"))
-    assert t["messages"] == 1 + len(unknown_rows(after, "plan"))
+    # each extra keyframe / planner call is a committed (unknown) row; with keyframes in
+    # their own slot, a row may also be a call reserved but not yet sent at the kill
+    assert SCENES <= t["images"] <= SCENES + len(unknown_rows(after, "keyframe"))
+    assert 1 <= t["messages"] <= 1 + len(unknown_rows(after, "plan"))
     if unknown_rows(after, "keyframe") or unknown_rows(after, "plan"):
         assert "outcome is unknown" in r2.stderr, r2.stderr  # and the person was told
     # at most one result was in the killed transaction, hence at most one call repeated

@@ -282,7 +282,7 @@ def test_ark_list_and_delete(sim: SimServer) -> None:
 
 
 def test_ark_concurrency_is_observable(sim: SimServer) -> None:
-    sim.job_seconds = 0.4
+    sim.job_seconds = 0.8
     client = ark(sim)
 
     def run(_: int) -> str:
@@ -294,6 +294,7 @@ def test_ark_concurrency_is_observable(sim: SimServer) -> None:
         assert list(pool.map(run, range(4))) == ["succeeded"] * 4
     st = sim.stats()
     assert st["in_flight_max"] == 2 and st["models"][SEEDANCE_10]["in_flight_max"] == 2
+    sim.job_seconds = 1.5  # long enough that three creations overlap on a busy machine
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(run, range(3)))
     assert sim.stats()["in_flight_max"] == 3 and sim.stats()["in_flight"] == 0
