@@ -101,12 +101,33 @@ class _Assets:
         with self._lock(path):
             return cards.render_card(path, item.text, self.size, kind)
 
-    def overlay(self, item: Item) -> Path | None:
+    def overlay(self, item: Item) -> tuple[Path, int, int] | None:
+        """The affirmation overlay cropped to its text (and where it goes).
+
+        Blending only the text's box instead of a full-frame transparent PNG saves a
+        full-frame alpha blend on every frame of every scene. Offsets and sizes are even
+        so the 4:2:0 chroma lines up exactly as it would for the full-size overlay.
+        """
         if not item.text.strip():
             return None
         path = self.dir / "overlays" / f"{_digest(item.text, self.size)}.png"
+        crop = path.with_name(path.stem + ".box.png")
         with self._lock(path):
-            return cards.render_overlay(path, item.text, self.size)
+            full = cards.render_overlay(path, item.text, self.size)
+            from PIL import Image
+
+            with Image.open(full) as im:
+                box = im.getchannel("A").getbbox()
+                if box is None:
+                    return None
+                x0, y0 = box[0] - box[0] % 2, box[1] - box[1] % 2
+                x1 = min(im.width, box[2] + box[2] % 2)
+                y1 = min(im.height, box[3] + box[3] % 2)
+                if not crop.exists():
+                    tmp = crop.with_name(f".{crop.name}.{os.getpid()}.tmp.png")
+                    im.crop((x0, y0, x1, y1)).save(tmp)
+                    os.replace(tmp, crop)
+            return crop, x0, y0
 
 
 def _source(
@@ -148,8 +169,9 @@ def _source(
         if ov is None:
             chains.append(f"{base},setpts=PTS-STARTPTS[{label}]")
         else:
+            ov_path, ox, oy = ov
             oi = len(inputs)
-            inputs.append(["-framerate", str(fps), "-i", str(ov)])
+            inputs.append(["-framerate", str(fps), "-i", str(ov_path)])
             fade = ""
             if item.text_fade > 0 and item.text_alpha(a) < 1:
                 fade = f",fade=t=in:start_frame={item.text_in}:nb_frames={item.text_fade}:alpha=1"
@@ -159,7 +181,7 @@ def _source(
                 f"settb=1/{fps},setpts=N{fade}[{label}o]"
             )
             chains.append(
-                f"[{label}b][{label}o]overlay=x=0:y=0:format=yuv420:shortest=1,"
+                f"[{label}b][{label}o]overlay=x={ox}:y={oy}:format=yuv420:shortest=1,"
                 f"setpts=PTS-STARTPTS[{label}]"
             )
     else:

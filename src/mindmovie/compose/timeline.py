@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 #: Bump when the renderer draws differently, so cached segments are not reused.
-RENDERER_VERSION = "compose-ffmpeg-4"
+RENDERER_VERSION = "compose-ffmpeg-5"
 
 #: quality -> (x264 preset, crf). "standard" is `faster`: on 2 cores it encodes 720p
 #: several times faster than real time with no visible loss at CRF 21 on soft, slow
