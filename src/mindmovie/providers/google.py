@@ -19,7 +19,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NoReturn, TypeVar
+from typing import Any, Literal, NoReturn, Self, TypeVar
 
 import httpx
 from google import genai
@@ -361,10 +361,13 @@ def _usage(meta: types.GenerateContentResponseUsageMetadata | None) -> dict[str,
 
 
 # ---------------------------------------------------------------------------- keyframes
-class GeminiKeyframes:
-    """Keyframes from a Gemini image-output model (generateContent, IMAGE modality)."""
+class _GoogleModel:
+    """What both Google models share: a client, a catalog spec, a client mode, options,
+    and a one-line-ConfigError constructor from the settings of their stage."""
 
     name = PROVIDER
+    STAGE: Stage
+    OPTIONS: frozenset[str]
 
     def __init__(
         self,
@@ -379,17 +382,26 @@ class GeminiKeyframes:
         self.model = spec.id
         self.mode = mode
         self.options = dict(options or {})
-        self._ctx = _Ctx("keyframes", self.model, mode)
+        self._ctx = _Ctx(self.STAGE, self.model, mode)
 
     @classmethod
-    def from_settings(cls, settings: Settings, keys: Keys) -> GeminiKeyframes:
-        """Build from settings; ConfigError (one line) for a missing key or a bad mode."""
-        spec = _model_spec("keyframes", settings.keyframes.model)
-        _check_options(settings.keyframes.options, KEYFRAME_OPTIONS, "keyframes")
-        mode = _mode_for(settings, keys, "keyframes")
+    def from_settings(cls, settings: Settings, keys: Keys) -> Self:
+        """Build from settings; ConfigError (one line) for a missing key, a bad model or
+        option, or a client mode the stage cannot use (Veo in developer mode)."""
+        stage_settings = settings.keyframes if cls.STAGE == "keyframes" else settings.video
+        spec = _model_spec(cls.STAGE, stage_settings.model)
+        _check_options(stage_settings.options, cls.OPTIONS, cls.STAGE)
+        mode = _mode_for(settings, keys, cls.STAGE)
         return cls(
-            _make_client(settings, mode), spec=spec, mode=mode, options=settings.keyframes.options
+            _make_client(settings, mode), spec=spec, mode=mode, options=stage_settings.options
         )
+
+
+class GeminiKeyframes(_GoogleModel):
+    """Keyframes from a Gemini image-output model (generateContent, IMAGE modality)."""
+
+    STAGE: Stage = "keyframes"
+    OPTIONS = KEYFRAME_OPTIONS
 
     def _parts(self, req: KeyframeRequest) -> list[types.Part]:
         photos: list[tuple[Path, str]] = []
@@ -482,35 +494,11 @@ def _enum_name(v: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- video
-class VeoVideo:
+class VeoVideo(_GoogleModel):
     """Veo image-to-video: submit a long-running operation, poll it, fetch the MP4."""
 
-    name = PROVIDER
-
-    def __init__(
-        self,
-        client: genai.Client,
-        *,
-        spec: ModelSpec,
-        mode: Mode,
-        options: dict[str, Any] | None = None,
-    ) -> None:
-        self.client = client
-        self.spec = spec
-        self.model = spec.id
-        self.mode = mode
-        self.options = dict(options or {})
-        self._ctx = _Ctx("video", self.model, mode)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, keys: Keys) -> VeoVideo:
-        """Build from settings; developer mode is refused here, before any request."""
-        spec = _model_spec("video", settings.video.model)
-        _check_options(settings.video.options, VIDEO_OPTIONS, "video")
-        mode = _mode_for(settings, keys, "video")
-        return cls(
-            _make_client(settings, mode), spec=spec, mode=mode, options=settings.video.options
-        )
+    STAGE: Stage = "video"
+    OPTIONS = VIDEO_OPTIONS
 
     # ------------------------------------------------------------------ submit
     def _config(self, req: VideoRequest) -> types.GenerateVideosConfig:
