@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
@@ -204,6 +204,29 @@ def _http_timeout(seconds: float) -> httpx.Timeout:
 
 
 # ---------------------------------------------------------------- Seedream keyframes
+_M = TypeVar("_M", "SeedreamKeyframes", "SeedanceVideo")
+
+
+def _from_settings(
+    cls: type[_M], stage: Literal["keyframes", "video"], label: str, settings: Settings, keys: Keys
+) -> _M:
+    """The one way both BytePlus models are built from settings."""
+    if keys.byteplus is None:
+        raise missing_key_error(stage, label, settings)
+    ps = settings.provider_settings(PROVIDER)
+    stage_settings = settings.keyframes if stage == "keyframes" else settings.video
+    try:
+        return cls(
+            api_key=keys.byteplus.get_secret_value(),
+            model=stage_settings.model,
+            base_url=ps.base_url,
+            timeout=ps.timeout,
+            options=stage_settings.options,
+        )
+    except InvalidRequest as e:
+        raise ConfigError(e.message) from None
+
+
 class SeedreamKeyframes:
     """Seedream text(+reference photos)-to-image, or SeedEdit restyling the goal's photo."""
 
@@ -237,19 +260,7 @@ class SeedreamKeyframes:
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> SeedreamKeyframes:
         """Build from Settings; a missing key or bad model/option is a one-line ConfigError."""
-        if keys.byteplus is None:
-            raise missing_key_error("keyframes", "Seedream", settings)
-        ps = settings.provider_settings(PROVIDER)
-        try:
-            return cls(
-                api_key=keys.byteplus.get_secret_value(),
-                model=settings.keyframes.model,
-                base_url=ps.base_url,
-                timeout=ps.timeout,
-                options=settings.keyframes.options,
-            )
-        except InvalidRequest as e:
-            raise ConfigError(e.message) from None
+        return _from_settings(cls, "keyframes", "Seedream", settings, keys)
 
     # ------------------------------------------------------------ sizing
     def size_for(self, req: KeyframeRequest) -> str:
@@ -456,19 +467,7 @@ class SeedanceVideo:
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> SeedanceVideo:
         """Build from Settings; a missing key or bad model/option is a one-line ConfigError."""
-        if keys.byteplus is None:
-            raise missing_key_error("video", "Seedance", settings)
-        ps = settings.provider_settings(PROVIDER)
-        try:
-            return cls(
-                api_key=keys.byteplus.get_secret_value(),
-                model=settings.video.model,
-                base_url=ps.base_url,
-                timeout=ps.timeout,
-                options=settings.video.options,
-            )
-        except InvalidRequest as e:
-            raise ConfigError(e.message) from None
+        return _from_settings(cls, "video", "Seedance", settings, keys)
 
     # ------------------------------------------------------------ request building
     def create_params(self, request: VideoRequest) -> dict[str, Any]:
