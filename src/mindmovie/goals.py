@@ -145,10 +145,13 @@ def load_goals(path: Path) -> Goals:
     goals_raw = data.get("goals")
     no_goals = goals_raw is None or goals_raw == []
     if no_goals:
-        problems.append(Problem(
-            doc.line_of(("goals",)), "goals",
-            "no goals: add at least one under `goals:` with a category and a vision",
-        ))
+        problems.append(
+            Problem(
+                doc.line_of(("goals",)),
+                "goals",
+                "no goals: add at least one under `goals:` with a category and a vision",
+            )
+        )
 
     problems += _resolve_photos(data.get("person"), ("person",), base, doc)
     if isinstance(goals_raw, list):
@@ -191,6 +194,8 @@ def goals_sha256(goals: Goals) -> str:
         data["music"] = _hash_file(goals.music)
     blob = json.dumps(
         {"mindmovie-goals": 1, "goals": data},
-        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

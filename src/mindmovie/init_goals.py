@@ -193,9 +193,7 @@ def guided(console: Console, dest_dir: Path, ask: Ask | None = None) -> Path:
         affirmation = _optional(ask, f"[{category}] Your own affirmation (optional)")
         if affirmation:
             goal["affirmation"] = affirmation
-        photos = _photos(
-            ask, console, dest_dir, f"[{category}] Photos, comma-separated (optional)"
-        )
+        photos = _photos(ask, console, dest_dir, f"[{category}] Photos, comma-separated (optional)")
         if photos:
             goal["photos"] = photos
         goals.append(goal)

@@ -97,9 +97,7 @@ def dump_plan(plan: Plan) -> str:
     for sc in data["scenes"]:
         if not sc.get("reference_photos"):
             sc.pop("reference_photos", None)
-    body = yaml.dump(
-        data, Dumper=_PlanDumper, sort_keys=False, allow_unicode=True, width=1000
-    )
+    body = yaml.dump(data, Dumper=_PlanDumper, sort_keys=False, allow_unicode=True, width=1000)
     return PLAN_HEADER + body
 
 
@@ -128,10 +126,13 @@ def _duplicate_ids(scenes: list[Any], doc: YamlDoc) -> list[Problem]:
         sid: str = scene["id"]
         line = doc.line_of(("scenes", i, "id"))
         if sid in first:
-            problems.append(Problem(
-                line, format_loc(("scenes", i, "id")),
-                f"duplicate scene id {sid!r} (also used at line {first[sid]})",
-            ))
+            problems.append(
+                Problem(
+                    line,
+                    format_loc(("scenes", i, "id")),
+                    f"duplicate scene id {sid!r} (also used at line {first[sid]})",
+                )
+            )
         else:
             first[sid] = line
     return problems

@@ -114,10 +114,12 @@ def tile_boxes(
         x = MARGIN + col * (COLUMN_WIDTH + GAP)
         y = HEADER_HEIGHT + row * (card_h + GAP)
         ix = x + (COLUMN_WIDTH - thumb[0]) // 2
-        boxes.append(TileBox(
-            card=(x, y, x + COLUMN_WIDTH, y + card_h),
-            image=(ix, y, ix + thumb[0], y + thumb[1]),
-        ))
+        boxes.append(
+            TileBox(
+                card=(x, y, x + COLUMN_WIDTH, y + card_h),
+                image=(ix, y, ix + thumb[0], y + thumb[1]),
+            )
+        )
     return boxes
 
 
@@ -181,7 +183,15 @@ def _has_glyph(px: int, ch: str) -> bool:
 
 
 _SUBSTITUTES = {
-    "≥": ">=", "≤": "<=", "—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "•": "·",
+    "≥": ">=",
+    "≤": "<=",
+    "—": "-",
+    "–": "-",
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "•": "·",
 }
 
 
@@ -535,9 +545,7 @@ def find_artifacts(run_dir: Path, plan: Plan) -> tuple[dict[str, Path], dict[str
     return keyframes, clips
 
 
-def storyboard_from_run(
-    run_dir: Path, costs: dict[str, float] | None = None
-) -> tuple[Path, Path]:
+def storyboard_from_run(run_dir: Path, costs: dict[str, float] | None = None) -> tuple[Path, Path]:
     """The storyboard of a run directory: its plan.yaml and whatever keyframes/clips exist.
 
     Raises ``PlanError`` when plan.yaml is missing or wrong (same message as ``render``).

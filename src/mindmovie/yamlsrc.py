@@ -88,8 +88,12 @@ class SourceError(Exception):
             raise ValueError("from_problems needs at least one problem")
         first = ordered[0]
         return cls(
-            path, first.line, first.field, first.message,
-            others=len(ordered) - 1, problems=ordered,
+            path,
+            first.line,
+            first.field,
+            first.message,
+            others=len(ordered) - 1,
+            problems=ordered,
         )
 
     def __str__(self) -> str:
@@ -188,10 +192,13 @@ class _Builder:
             sub = (*loc, key)
             kline = knode.start_mark.line + 1
             if key in out:
-                self.problems.append(Problem(
-                    kline, format_loc(sub),
-                    f"duplicate key {key!r} (first at line {self.lines[sub]})",
-                ))
+                self.problems.append(
+                    Problem(
+                        kline,
+                        format_loc(sub),
+                        f"duplicate key {key!r} (first at line {self.lines[sub]})",
+                    )
+                )
                 continue
             self.lines[sub] = kline
             out[key] = self.build(vnode, sub)
@@ -259,7 +266,9 @@ def require_mapping(doc: YamlDoc, path: Path, error: type[SourceError], example:
         raise error(path, None, None, f"file is empty; expected keys like {example}")
     if not isinstance(doc.data, dict):
         raise error(
-            path, doc.line_of(()), None,
+            path,
+            doc.line_of(()),
+            None,
             f"top level must be a mapping of keys like {example}, got {_describe(doc.data)}",
         )
 

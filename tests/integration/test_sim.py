@@ -155,8 +155,13 @@ def test_ark_video_lifecycle_real_media(sim: SimServer, tmp_path: Path) -> None:
     sim.job_seconds = 0.6
     client = ark(sim)
     created = client.content_generation.tasks.create(
-        model=SEEDANCE_15, content=text("a runner at dawn"), resolution="480p", ratio="16:9",
-        duration=5, generate_audio=True, seed=7,
+        model=SEEDANCE_15,
+        content=text("a runner at dawn"),
+        resolution="480p",
+        ratio="16:9",
+        duration=5,
+        generate_audio=True,
+        seed=7,
     )
     task, seen = wait_ark(client, created.id)
     assert seen[0] == "queued" and "running" in seen and seen[-1] == "succeeded"
@@ -203,8 +208,13 @@ def test_ark_small_media_keeps_real_billing(sim: SimServer, tmp_path: Path) -> N
     sim.media_scale = 0.25
     client = ark(sim)
     created = client.content_generation.tasks.create(
-        model=SEEDANCE_10, content=text("x"), resolution="720p", ratio="16:9", duration=3,
-        generate_audio=True, return_last_frame=True,
+        model=SEEDANCE_10,
+        content=text("x"),
+        resolution="720p",
+        ratio="16:9",
+        duration=3,
+        generate_audio=True,
+        return_last_frame=True,
     )
     task, _ = wait_ark(client, created.id)
     assert task.usage.completion_tokens == 1248 * 704 * 24 * 3 // 1024
@@ -219,8 +229,10 @@ def test_ark_first_frame_adaptive_ratio(sim: SimServer) -> None:
     buf = io.BytesIO()
     Image.new("RGB", (90, 160)).save(buf, format="PNG")
     url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-    content = [*text("turn around"), {"type": "image_url", "image_url": {"url": url},
-                                      "role": "first_frame"}]
+    content = [
+        *text("turn around"),
+        {"type": "image_url", "image_url": {"url": url}, "role": "first_frame"},
+    ]
     client = ark(sim)
     created = client.content_generation.tasks.create(
         model=SEEDANCE_15, content=content, resolution="720p", ratio="adaptive", duration=5
@@ -309,13 +321,19 @@ def test_ark_images(sim: SimServer) -> None:
     assert png_size(httpx.get(r.data[0].url).content) == (2048, 2048)
 
     r = client.images.generate(
-        model="seedream-3-0-t2i-250415", prompt="a fox", size="1280x720",
-        response_format="b64_json", seed=-1, guidance_scale=2.5,
+        model="seedream-3-0-t2i-250415",
+        prompt="a fox",
+        size="1280x720",
+        response_format="b64_json",
+        seed=-1,
+        guidance_scale=2.5,
     )
     assert png_size(base64.b64decode(r.data[0].b64_json)) == (1280, 720)
 
     r = client.images.generate(
-        model="seedream-4-0-250828", prompt="4 panels", size="1024x1024",
+        model="seedream-4-0-250828",
+        prompt="4 panels",
+        size="1024x1024",
         sequential_image_generation="auto",
         sequential_image_generation_options=SequentialImageGenerationOptions(max_images=3),
         response_format="b64_json",
@@ -459,9 +477,11 @@ def test_vertex_veo_lifecycle(sim: SimServer, tmp_path: Path) -> None:
     assert info.audio is not None and abs(info.duration - 4) < 0.1
 
     op2 = client.models.generate_videos(
-        model=VEO, source=types.GenerateVideosSource(prompt="quiet"),
-        config=types.GenerateVideosConfig(duration_seconds=6, generate_audio=False,
-                                          aspect_ratio="9:16"),
+        model=VEO,
+        source=types.GenerateVideosSource(prompt="quiet"),
+        config=types.GenerateVideosConfig(
+            duration_seconds=6, generate_audio=False, aspect_ratio="9:16"
+        ),
     )
     op2 = wait_op(client, op2)
     info2 = probe_bytes(op2.response.generated_videos[0].video.video_bytes, tmp_path, "b.mp4")
@@ -556,7 +576,8 @@ def test_developer_mode_operations_and_files_download(sim: SimServer, tmp_path: 
     sim.add_fault("reject", model=model)
     r = httpx.post(
         f"{sim.base_url}/v1beta/models/{model}:predictLongRunning",
-        headers={"x-goog-api-key": "k"}, json={"instances": [{"prompt": "x"}]},
+        headers={"x-goog-api-key": "k"},
+        json={"instances": [{"prompt": "x"}]},
     )
     op = wait_op(client, types.GenerateVideosOperation(name=r.json()["name"]))
     assert op.response.generated_videos is None and op.response.rai_media_filtered_count == 1
@@ -604,7 +625,8 @@ def test_generate_content_image(
 def test_vertex_imagen(sim: SimServer) -> None:
     client = vertex(sim)  # keep a reference: a collected genai Client closes its transport
     r = client.models.generate_images(
-        model="imagen-4.0-generate-001", prompt="a fox",
+        model="imagen-4.0-generate-001",
+        prompt="a fox",
         config=types.GenerateImagesConfig(number_of_images=2, aspect_ratio="16:9"),
     )
     sizes = [png_size(g.image.image_bytes) for g in r.generated_images]
@@ -626,7 +648,8 @@ def test_anthropic_tool_use_generated_from_schema(sim: SimServer) -> None:
     assert plan["scenes"][0]["id"] != plan["scenes"][1]["id"]
     r2 = plan_call(client)
     assert (r2.usage.input_tokens, r2.usage.output_tokens) == (
-        r.usage.input_tokens, r.usage.output_tokens
+        r.usage.input_tokens,
+        r.usage.output_tokens,
     )
     body = sim.requests(path="/v1/messages")[0]["body"]
     assert r.usage.input_tokens == len(json.dumps(body)) // 4
@@ -644,7 +667,8 @@ def test_anthropic_canned_callable_and_native_json(sim: SimServer) -> None:
     assert plan_call(client).content[0].input == {"title": "Goals: run a marathon."}
     sim.set_planner(None)
     r = client.messages.create(
-        model="claude-haiku-4-5", max_tokens=100,
+        model="claude-haiku-4-5",
+        max_tokens=100,
         messages=[{"role": "user", "content": "plan"}],
         output_config={"format": {"type": "json_schema", "schema": PLAN_SCHEMA}},
     )
@@ -671,8 +695,11 @@ def test_anthropic_wrapped_and_invalid_output(sim: SimServer) -> None:
 
 def test_anthropic_auth_and_faults(sim: SimServer) -> None:
     url = f"{sim.base_url}/v1/messages"
-    body = {"model": "claude-haiku-4-5", "max_tokens": 5, "messages": [
-        {"role": "user", "content": "x"}]}
+    body = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 5,
+        "messages": [{"role": "user", "content": "x"}],
+    }
     assert httpx.post(url, json=body, headers={"x-api-key": "k"}).status_code == 200
     assert httpx.post(url, json=body, headers={"Authorization": "Bearer k"}).status_code == 200
     denied = httpx.post(url, json=body)
@@ -697,10 +724,13 @@ def test_anthropic_auth_and_faults(sim: SimServer) -> None:
 # ---------------------------------------------------------------------- control plane
 def test_control_plane_over_http(sim: SimServer) -> None:
     base = sim.base_url
-    r = httpx.post(f"{base}/_sim/faults", json=[
-        {"kind": "http", "path": "/images/generations", "status": 500, "count": 2},
-        {"kind": "stuck", "model": SEEDANCE_10},
-    ])
+    r = httpx.post(
+        f"{base}/_sim/faults",
+        json=[
+            {"kind": "http", "path": "/images/generations", "status": 500, "count": 2},
+            {"kind": "stuck", "model": SEEDANCE_10},
+        ],
+    )
     assert [f["kind"] for f in r.json()["faults"]] == ["http", "stuck"]
     assert httpx.post(f"{base}/_sim/faults", json={"kind": "nope"}).status_code == 400
     client = ark(sim)
@@ -733,7 +763,9 @@ def test_standalone_server() -> None:
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.sim", "--port", str(port), "--job-seconds", "0"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 15
@@ -770,14 +802,28 @@ def test_in_process_server_context_manager() -> None:
 # ---------------------------------------------------------------------- planner unit
 def test_schema_generator_and_drop_field() -> None:
     obj = generate(PLAN_SCHEMA)
-    assert obj["scenes"][0] == {"id": obj["scenes"][0]["id"], "goal": 1, "seconds": 5.0,
-                                "mood": "calm", "style": "sim text"}
-    bounded = generate({"type": "object", "properties": {
-        "n": {"type": "integer", "minimum": 3, "maximum": 4},
-        "x": {"type": "number", "maximum": 2},
-        "tags": {"type": "array", "items": {"type": "string", "maxLength": 3}, "minItems": 3},
-        "opt": {"type": ["null", "boolean"]},
-    }})
+    assert obj["scenes"][0] == {
+        "id": obj["scenes"][0]["id"],
+        "goal": 1,
+        "seconds": 5.0,
+        "mood": "calm",
+        "style": "sim text",
+    }
+    bounded = generate(
+        {
+            "type": "object",
+            "properties": {
+                "n": {"type": "integer", "minimum": 3, "maximum": 4},
+                "x": {"type": "number", "maximum": 2},
+                "tags": {
+                    "type": "array",
+                    "items": {"type": "string", "maxLength": 3},
+                    "minItems": 3,
+                },
+                "opt": {"type": ["null", "boolean"]},
+            },
+        }
+    )
     assert bounded == {"n": 3, "x": 2.0, "tags": ["sim", "sim", "sim"], "opt": False}
     assert drop_field({"a": 1, "s": [{"x": 1, "y": 2}]}) == {"a": 1, "s": [{"x": 1}]}
     assert drop_field({"a": 1, "b": 2}, "a") == {"b": 2}

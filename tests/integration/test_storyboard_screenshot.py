@@ -36,10 +36,13 @@ def _make_run(run: Path) -> None:
     cats = ["health", "wealth", "career", "relationships", "growth"]
     scenes = [
         Scene(
-            id=f"0{i}-{cat}-1", goal=i, category=cat,
+            id=f"0{i}-{cat}-1",
+            goal=i,
+            category=cat,
             affirmation=f"I am living my {cat} vision <fully> & gladly",
             image_prompt=f"A cinematic picture of {cat}, golden light",
-            motion_prompt="slow push-in", seconds=6,
+            motion_prompt="slow push-in",
+            seconds=6,
         )
         for i, cat in enumerate(cats, 1)
     ]
@@ -62,10 +65,20 @@ def test_storyboard_html_screenshot(tmp_path: Path) -> None:
     _png, html = storyboard_from_run(run, costs={"01-health-1": 0.5})
     shot = tmp_path / "shot.png"
     cmd = [
-        exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
-        "--window-size=1280,2000", f"--screenshot={shot}", html.absolute().as_uri(),
+        exe,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--hide-scrollbars",
+        "--window-size=1280,2000",
+        f"--screenshot={shot}",
+        html.absolute().as_uri(),
     ]
     proc = subprocess.run(cmd, capture_output=True, timeout=180)
     assert shot.is_file(), proc.stderr.decode("utf-8", "replace")[-2000:]

@@ -87,12 +87,17 @@ def test_spec_example_loads_with_absolute_existing_paths(project: Path) -> None:
 
 
 def test_minimal_goals_load(project: Path) -> None:
-    goals = load_goals(write(project, """\
+    goals = load_goals(
+        write(
+            project,
+            """\
         title: Me
         goals:
           - category: growth
             vision: I read every day
-    """))
+    """,
+        )
+    )
     assert goals.person is None and goals.music is None
     assert goals.goals[0].photos == [] and goals.goals[0].scenes is None
 
@@ -111,7 +116,10 @@ def test_relative_path_to_goals_file_resolves_against_its_own_folder(
 
 
 def test_single_photo_string_is_a_one_item_list(project: Path) -> None:
-    goals = load_goals(write(project, """\
+    goals = load_goals(
+        write(
+            project,
+            """\
         title: Me
         person:
           photos: me.jpg
@@ -119,7 +127,9 @@ def test_single_photo_string_is_a_one_item_list(project: Path) -> None:
           - category: health
             vision: Strong
             photos: run1.jpg
-    """))
+    """,
+        )
+    )
     assert goals.person is not None
     assert goals.person.photos == [(project / "me.jpg").resolve()]
     assert goals.goals[0].photos == [(project / "run1.jpg").resolve()]
@@ -127,13 +137,18 @@ def test_single_photo_string_is_a_one_item_list(project: Path) -> None:
 
 def test_yaml_11_lookalikes_stay_text(project: Path) -> None:
     """`title: 2025` or `category: yes` must not become an int or a bool."""
-    goals = load_goals(write(project, """\
+    goals = load_goals(
+        write(
+            project,
+            """\
         title: 2025
         goals:
           - category: yes
             vision: 2030-01-01
             scenes: 3
-    """))
+    """,
+        )
+    )
     assert goals.title == "2025"
     assert goals.goals[0].category == "yes"
     assert goals.goals[0].vision == "2030-01-01"

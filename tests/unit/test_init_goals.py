@@ -74,23 +74,25 @@ def test_guided_writes_goals_that_load(tmp_path: Path) -> None:
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "run.jpg").write_bytes(b"jpg")
     (tmp_path / "me.jpg").write_bytes(b"jpg")
-    script = Script([
-        "My Brave Year",                       # title
-        "Health",                              # goal 1 category (normalised to health)
-        "",                                    # vision is required: asked again
-        "Running the coast at sunrise",        # vision
-        "alive, free",                         # feelings
-        "I am strong & light",                 # affirmation
-        "missing.jpg, photos/run.jpg",         # photos: one missing -> asked again
-        "photos/run.jpg, me.jpg",              # photos
-        "woodworking",                         # goal 2: their own category
-        "A workshop full of things I made",    # vision
-        "",                                    # feelings: skipped
-        "",                                    # affirmation: skipped
-        "",                                    # photos: none
-        "",                                    # no more goals
-        "Thank you: for all of it",            # closing (a colon: must be quoted in YAML)
-    ])
+    script = Script(
+        [
+            "My Brave Year",  # title
+            "Health",  # goal 1 category (normalised to health)
+            "",  # vision is required: asked again
+            "Running the coast at sunrise",  # vision
+            "alive, free",  # feelings
+            "I am strong & light",  # affirmation
+            "missing.jpg, photos/run.jpg",  # photos: one missing -> asked again
+            "photos/run.jpg, me.jpg",  # photos
+            "woodworking",  # goal 2: their own category
+            "A workshop full of things I made",  # vision
+            "",  # feelings: skipped
+            "",  # affirmation: skipped
+            "",  # photos: none
+            "",  # no more goals
+            "Thank you: for all of it",  # closing (a colon: must be quoted in YAML)
+        ]
+    )
     console, out = _console()
     path = guided(console, tmp_path, ask=script)
     assert path == tmp_path / "goals.yaml"
@@ -103,7 +105,8 @@ def test_guided_writes_goals_that_load(tmp_path: Path) -> None:
     assert health.feelings == "alive, free"
     assert health.affirmation == "I am strong & light"
     assert health.photos == [
-        (tmp_path / "photos" / "run.jpg").resolve(), (tmp_path / "me.jpg").resolve()
+        (tmp_path / "photos" / "run.jpg").resolve(),
+        (tmp_path / "me.jpg").resolve(),
     ]
     assert wood.vision == "A workshop full of things I made"
     assert wood.feelings is None and wood.affirmation is None and wood.photos == []
@@ -117,15 +120,19 @@ def test_guided_writes_goals_that_load(tmp_path: Path) -> None:
 
 
 def test_guided_takes_defaults_and_needs_one_goal(tmp_path: Path) -> None:
-    script = Script([
-        "",               # title: default
-        "",               # first category is required: asked again
-        "growth",
-        "Finish my novel",
-        "", "", "",       # feelings, affirmation, photos
-        "",               # done
-        "",               # no closing
-    ])
+    script = Script(
+        [
+            "",  # title: default
+            "",  # first category is required: asked again
+            "growth",
+            "Finish my novel",
+            "",
+            "",
+            "",  # feelings, affirmation, photos
+            "",  # done
+            "",  # no closing
+        ]
+    )
     console, _out = _console()
     path = guided(console, tmp_path, ask=script)
     goals = load_goals(path)
@@ -154,8 +161,9 @@ def test_guided_with_rich_prompts(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     typed = ["Rich Title", "wealth", "Debt-free", "calm", "", "", "", ""]
 
-    def get_input(cls: object, console: Console, prompt: object, password: bool,
-                  stream: object = None) -> str:
+    def get_input(
+        cls: object, console: Console, prompt: object, password: bool, stream: object = None
+    ) -> str:
         console.print(prompt, end="")
         return typed.pop(0)
 

@@ -43,8 +43,14 @@ PLAN = Plan(
     music="/music/calm.mp3",
     scenes=[
         scene(1, reference_photos=["/photos/me.jpg", "/photos/run1.jpg"]),
-        scene(2, id="02-wealth-1", goal=2, category="wealth", seconds=4.5,
-              affirmation="Money flows to me: easily, \"always\" # really"),
+        scene(
+            2,
+            id="02-wealth-1",
+            goal=2,
+            category="wealth",
+            seconds=4.5,
+            affirmation='Money flows to me: easily, "always" # really',
+        ),
     ],
 )
 
@@ -170,7 +176,9 @@ def test_plan_missing_field(tmp_path: Path) -> None:
     text = VALID.replace("  image_prompt: A runner at dawn\n", "")
     err = load_error(write(tmp_path, text))
     assert (err.line, err.field, err.message) == (
-        line_of(text, "id: 01-health-1"), "scenes[1].image_prompt", "field required",
+        line_of(text, "id: 01-health-1"),
+        "scenes[1].image_prompt",
+        "field required",
     )
     assert "plan.yaml" in str(err)
 

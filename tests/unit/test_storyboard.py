@@ -255,8 +255,13 @@ def test_portrait_keyframes_and_single_scene(tmp_path: Path) -> None:
         closing="Thanks",
         scenes=[
             Scene(
-                id="01-growth-1", goal=1, category="growth", affirmation="I grow",
-                image_prompt="a tree", motion_prompt="still", seconds=4,
+                id="01-growth-1",
+                goal=1,
+                category="growth",
+                affirmation="I grow",
+                image_prompt="a tree",
+                motion_prompt="still",
+                seconds=4,
             )
         ],
     )
