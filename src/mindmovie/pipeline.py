@@ -714,29 +714,36 @@ class Pipeline:
     ) -> Any:
         """Poll until done or the job's deadline.
 
-        Backs off from `interval` to `max_interval`, with jitter so many jobs do not poll
-        in lockstep. Once a job of this model has finished in this run, later ones sleep
-        until about its duration and then poll at `interval`: the finish is seen within a
-        short interval instead of up to a whole backed-off one, with no more requests.
+        Backs off from `interval` to `max_interval` (and to no more than a sixth of the
+        job's age), with jitter so many jobs do not poll in lockstep. Once a job of this
+        model has finished in this run, the others (also those already polling) sleep
+        until about its duration and then poll at `interval`: the finish is seen within
+        a short interval instead of up to a whole backed-off one, with no more requests.
+        The duration learnt is a lower bound (the last poll that still saw the job
+        running), so the dense polling starts before the finish, not after it.
         `fresh`: the job was just created here, so its duration teaches the next ones.
         """
         import random
 
         started = time.monotonic()
         t_end = started + deadline_s
-        expected = self._job_seconds.get(model.model) if fresh else None
         delay = interval
+        running_at = started  # when a poll last found the job still running
         while True:
             self._check_stop()
+            sent = time.monotonic()
             state = await with_retry(lambda: model.poll(remote_id))
             now = time.monotonic()
             if state.done:
-                if fresh and state.status == "succeeded":
-                    took = now - started
+                if fresh and state.status == "succeeded" and running_at > started:
+                    took = running_at - started  # it finished after this, before `now`
                     prev = self._job_seconds.get(model.model)
                     self._job_seconds[model.model] = took if prev is None else min(prev, took)
                 return state
+            running_at = sent
             killpoint("poll")
+            # read each time: a job of this model that finished meanwhile teaches this one
+            expected = self._job_seconds.get(model.model) if fresh else None
             if expected is not None and now - started < 1.5 * expected:
                 remaining = expected - (now - started)
                 # sleep to just before the expected finish, then poll densely
@@ -744,7 +751,10 @@ class Pipeline:
                 sleep *= 0.9 + 0.2 * random.random() if remaining > interval else 1.0
             else:
                 sleep = delay * (0.8 + 0.4 * random.random())
-                delay = min(max_interval, delay * 1.5)
+                # the gap also grows with the job's age (at most a sixth of it): a finish
+                # is seen at most ~17% late, also for the first jobs, which have no
+                # duration to go by yet
+                delay = min(max_interval, delay * 1.5, max(interval, (now - started) / 6))
             if now + sleep > t_end:
                 raise DeadlineExceeded(
                     f"job {remote_id} not finished after {deadline_s:.0f} s "

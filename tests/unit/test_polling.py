@@ -1,0 +1,106 @@
+"""How `Pipeline._poll` spaces its polls: backoff, spread, and polling near the learnt end.
+
+The video model here is a stand-in with a known finish time (this tests our scheduling,
+not a provider client); time is scaled down so the test takes about two seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import statistics
+import time
+from pathlib import Path
+
+from mindmovie.config import Settings
+from mindmovie.pipeline import Pipeline
+from mindmovie.providers.base import JobState
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "goals.yaml"
+
+
+class TimedModel:
+    """A 'remote' video model whose jobs finish `seconds` after submission."""
+
+    name = "sim"
+    model = "timed-1"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends: dict[str, float] = {}
+        self.polls: dict[str, list[float]] = {}
+
+    def start(self, job: str) -> None:
+        self.ends[job] = time.monotonic() + self.seconds
+
+    async def poll(self, job: str) -> JobState:
+        now = time.monotonic()
+        self.polls.setdefault(job, []).append(now)
+        return JobState(job, "succeeded" if now >= self.ends[job] else "running")
+
+
+def pipeline(tmp_path: Path) -> Pipeline:
+    return Pipeline(EXAMPLE, Settings(), out=tmp_path / "run")
+
+
+async def run_jobs(pipe: Pipeline, model: TimedModel, jobs: list[str], **kw: float) -> None:
+    async def one(job: str) -> None:
+        model.start(job)
+        await pipe._poll(model, job, 60, kw["interval"], kw["max_interval"], job, fresh=True)  # type: ignore[arg-type]
+
+    await asyncio.gather(*(one(j) for j in jobs))
+
+
+def test_backoff_grows_to_the_cap_and_with_the_jobs_age(tmp_path: Path) -> None:
+    pipe, model = pipeline(tmp_path), TimedModel(1.6)
+    asyncio.run(run_jobs(pipe, model, ["a"], interval=0.02, max_interval=0.25))
+    t = model.polls["a"]
+    gaps = [b - a for a, b in itertools.pairwise(t)]
+    start = model.ends["a"] - 1.6
+    # far fewer polls than at a fixed short interval (1.6 / 0.02 = 80)
+    assert 8 <= len(t) <= 30, t
+    # gaps grow: the later half is much wider than the first few
+    assert statistics.fmean(gaps[-4:]) > 4 * statistics.fmean(gaps[:3]), gaps
+    for prev, gap in zip(t, gaps, strict=False):
+        age = prev - start
+        # never past the cap (+20% jitter, +scheduling slack), nor past a sixth of the age
+        # once that is above the base interval
+        assert gap <= 0.25 * 1.2 + 0.03, gaps
+        assert gap <= max(0.02, age / 6 * 1.5) * 1.2 + 0.03, (age, gap)
+    # and the finish was seen soon after it happened
+    assert t[-1] - model.ends["a"] <= 0.25 * 1.2 + 0.03
+
+
+def test_concurrent_jobs_do_not_poll_in_lockstep(tmp_path: Path) -> None:
+    pipe, model = pipeline(tmp_path), TimedModel(1.5)
+    jobs = [f"j{i}" for i in range(6)]
+    asyncio.run(run_jobs(pipe, model, jobs, interval=0.05, max_interval=0.3))
+    # started together; poll after poll the jitter spreads them out (in lockstep every
+    # job's k-th poll would lie within a millisecond or two of the others')
+    k = min(len(p) for p in model.polls.values()) - 2
+    assert k >= 6, model.polls
+    kth = [model.polls[j][k] - (model.ends[j] - 1.5) for j in jobs]
+    assert max(kth) - min(kth) > 0.02, (k, kth)
+
+
+def test_later_jobs_poll_densely_only_near_the_learnt_duration(tmp_path: Path) -> None:
+    pipe, model = pipeline(tmp_path), TimedModel(1.2)
+    learnt_after_first: list[float] = []
+
+    async def both() -> None:
+        await run_jobs(pipe, model, ["first"], interval=0.03, max_interval=0.4)
+        learnt_after_first.append(pipe._job_seconds[model.model])
+        await run_jobs(pipe, model, ["second"], interval=0.03, max_interval=0.4)
+
+    asyncio.run(both())
+    learnt = learnt_after_first[0]
+    # a lower bound: the last poll that still saw the job running
+    assert 1.2 - 0.4 * 1.2 <= learnt <= 1.2, learnt
+    t = model.polls["second"]
+    start = model.ends["second"] - 1.2
+    early = [x for x in t if x - start < learnt - 0.5]
+    # while far from the expected end: cap-sized sleeps only
+    assert len(early) <= (learnt - 0.5) / (0.4 * 0.9) + 2, early
+    # and the finish seen within about one short interval, not one backed-off one
+    assert t[-1] - model.ends["second"] <= 0.03 + 0.04, t[-1] - model.ends["second"]
+    assert pipe._job_seconds[model.model] <= learnt + 1e-9
