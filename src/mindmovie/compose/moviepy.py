@@ -1,38 +1,37 @@
-"""The reference renderer: every output frame computed from `Timeline.on_screen` in numpy.
+"""The reference renderer: the timeline drawn with moviepy in the plainest way.
 
 This is the oracle the fast ffmpeg renderer is tested against, not the default: it is
-slow (Python per frame) but has no filter graph to get wrong. For each output frame f
-it asks the timeline which items are visible with what weight, draws each item's
-picture (clip frame shown at the item-local time, scaled to cover the frame and
-centre-cropped; or the card), applies the item's fade-from/to-black factor and the
-affirmation overlay at its fade-in alpha, and sums the weighted pictures.
+slow (moviepy composites every frame in Python) but has no filter graph to get wrong.
+It is written the way a moviepy user would write a mind movie: one `CompositeVideoClip`
+of all items, each placed with `with_start`; a scene is its `VideoFileClip` scaled to
+cover the frame with the affirmation `ImageClip` on top (`CrossFadeIn` for the text);
+cards are `ImageClip`s with `FadeIn`/`FadeOut` from and to black; every item after
+the first comes in with `CrossFadeIn` over the previous one; `write_videofile` encodes.
 
-Choices, so both renderers mean the same thing:
+Choices, so both renderers mean the same thing (`Timeline.on_screen` is the contract):
 
-* clip frames are read with moviepy's `VideoFileClip`: the frame shown at clip time t
-  is the one *on screen* at t (the last frame starting at or before t), and a clip
-  shorter than its scene holds its last frame;
+* the frame of a clip shown at clip time t is the one *on screen* at t (what
+  `VideoFileClip.get_frame` returns); a clip shorter than its scene holds its last
+  frame; scaling to cover is bicubic, like the ffmpeg renderer's `scale`;
 * cards and overlays are the same Pillow images `cards.py` draws for the ffmpeg
   renderer (text layout is not what this oracle checks);
-* audio is the shared one-pass track from `audio.render_audio`: the audio bed is one
-  definition, so both renderers mux the very same AAC stream;
-* frames are piped as RGB to the imageio ffmpeg and encoded with the same x264
-  preset/CRF/profile/GOP and BT.709 tags (moviepy's own writer forces `yuva420p` for
-  libx264 and converts with the BT.601 matrix, so it is not used).
+* audio is the shared one-pass track from `audio.render_audio`, handed to
+  `write_videofile` as its audio file and copied: one definition of the sound;
+* `write_videofile` gets the same x264 preset/CRF/profile/GOP, and the RGB->YUV
+  conversion with the BT.709 matrix (moviepy's default leaves ffmpeg's BT.601).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import subprocess
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from moviepy import VideoFileClip
+from moviepy import CompositeVideoClip, ImageClip, VideoClip, VideoFileClip, vfx
 from PIL import Image
 
 from mindmovie.compose import cards
@@ -40,11 +39,9 @@ from mindmovie.compose.audio import render_audio
 from mindmovie.compose.ffmpeg import RenderReport, SegmentResult
 from mindmovie.compose.timeline import Item, Timeline
 from mindmovie.fsutil import commit_file, tmp_path_for
-from mindmovie.media import FFmpegError, ffmpeg_exe, probe
+from mindmovie.media import probe
 
-ENGINE_VERSION = "compose-moviepy-1"
-
-Frame = np.ndarray[Any, np.dtype[np.float32]]
+ENGINE_VERSION = "compose-moviepy-2"
 
 
 def fit_cover(img: np.ndarray[Any, Any], width: int, height: int) -> np.ndarray[Any, Any]:
@@ -64,98 +61,73 @@ def fit_cover(img: np.ndarray[Any, Any], width: int, height: int) -> np.ndarray[
     return np.asarray(pic.crop((x, y, x + width, y + height)))
 
 
-class _Pictures:
-    """Each item's picture at an item-local frame; clip readers opened lazily, closed early."""
-
-    def __init__(self, tl: Timeline) -> None:
-        self.tl = tl
-        self.size = (tl.spec.width, tl.spec.height)
-        self._clips: dict[str, Any] = {}
-        self._cards: dict[str, Frame] = {}
-        self._overlays: dict[str, tuple[Frame, Frame]] = {}
-
-    def _card(self, item: Item) -> Frame:
-        if item.id not in self._cards:
-            kind: cards.CardKind = "title" if item.kind == "title" else "closing"
-            img = cards.card_image(item.text, self.size, kind)
-            self._cards[item.id] = np.asarray(img.convert("RGB"), dtype=np.float32)
-        return self._cards[item.id]
-
-    def _overlay(self, item: Item) -> tuple[Frame, Frame]:
-        """(premultiplied RGB, alpha) of the affirmation overlay."""
-        if item.id not in self._overlays:
-            rgba = np.asarray(cards.overlay_image(item.text, self.size), dtype=np.float32)
-            alpha = rgba[:, :, 3:4] / 255.0
-            self._overlays[item.id] = (rgba[:, :, :3] * alpha, alpha)
-        return self._overlays[item.id]
-
-    def _clip_frame(self, item: Item, local: int) -> Frame:
-        clip = self._clips.get(item.id)
-        if clip is None:
-            clip = VideoFileClip(str(item.clip), audio=False)
-            self._clips[item.id] = clip
-        t = local / self.tl.fps
-        # hold the last frame past the clip's end (like ffmpeg's tpad=clone)
-        last = max(0, int(clip.reader.n_frames) - 1) / float(clip.fps)
-        raw = clip.get_frame(min(t, last))
-        w, h = self.size
-        return np.asarray(fit_cover(raw, w, h), dtype=np.float32)
-
-    def picture(self, item: Item, local: int) -> Frame:
-        """The item's full picture: clip or card, overlay at its alpha, fade factor."""
-        if item.kind == "scene":
-            pic = self._clip_frame(item, local)
-            a = item.text_alpha(local)
-            if a > 0:
-                ov, alpha = self._overlay(item)
-                pic = pic * (1.0 - a * alpha) + a * ov
-        else:
-            pic = self._card(item)
-        b = item.brightness(local)
-        return pic if b >= 1.0 else pic * np.float32(b)
-
-    def release_before(self, frame: int) -> None:
-        """Close the readers of items that ended before `frame` (file descriptors)."""
-        for it in self.tl.items:
-            if it.end <= frame and it.id in self._clips:
-                self._clips.pop(it.id).close()
-
-    def close(self) -> None:
-        for clip in self._clips.values():
-            clip.close()
-        self._clips.clear()
+def _scene(item: Item, fps: int, size: tuple[int, int], opened: list[Any]) -> VideoClip:
+    """A scene: its clip covering the frame, last frame held, the affirmation on top."""
+    w, h = size
+    seconds = item.frames / fps
+    src = VideoFileClip(str(item.clip), audio=False)
+    opened.append(src)
+    last = max(0, int(src.reader.n_frames) - 1) / float(src.fps)
+    video = (
+        src.time_transform(lambda t: min(t, last), apply_to=[])
+        .with_duration(seconds)
+        .image_transform(lambda f: fit_cover(f, w, h))
+    )
+    layers: list[VideoClip] = [video]
+    if item.text.strip():
+        text = ImageClip(np.asarray(cards.overlay_image(item.text, size)))
+        text = text.with_start(item.text_in / fps).with_duration(
+            (item.frames - item.text_in) / fps
+        )
+        if item.text_fade > 0:
+            text = text.with_effects([vfx.CrossFadeIn(item.text_fade / fps)])
+        layers.append(text)
+    return CompositeVideoClip(layers, size=size).with_duration(seconds)
 
 
-def movie_frame(tl: Timeline, pictures: _Pictures, frame: int) -> np.ndarray[Any, Any]:
-    """Output frame `frame` as uint8 RGB: the weighted sum of what is on screen."""
-    acc: Frame | None = None
-    for item, local, weight in tl.on_screen(frame):
-        if weight <= 0:
-            continue
-        pic = pictures.picture(item, local) * np.float32(weight)
-        acc = pic if acc is None else acc + pic
-    assert acc is not None
-    return np.clip(np.rint(acc), 0, 255).astype(np.uint8)
+def _card(item: Item, fps: int, size: tuple[int, int]) -> VideoClip:
+    """A title or closing card, faded from / to black."""
+    kind: cards.CardKind = "title" if item.kind == "title" else "closing"
+    card = ImageClip(np.asarray(cards.card_image(item.text, size, kind))).with_duration(
+        item.frames / fps
+    )
+    fades: list[Any] = []
+    if item.fade_in_frames:
+        fades.append(vfx.FadeIn(item.fade_in_frames / fps))
+    if item.fade_out_frames:
+        fades.append(vfx.FadeOut(item.fade_out_frames / fps))
+    return card.with_effects(fades) if fades else card
 
 
-def encode_args(tl: Timeline, audio: Path, out: Path, threads: int) -> list[str]:
-    """ffmpeg arguments: raw RGB frames on stdin + the audio track -> H.264/AAC mp4."""
+def movie_clip(tl: Timeline, opened: list[Any]) -> VideoClip:
+    """The whole movie as one moviepy clip (readers it opens are appended to `opened`)."""
+    fps, size = tl.spec.fps, (tl.spec.width, tl.spec.height)
+    layers: list[VideoClip] = []
+    prev_end = 0
+    for item in tl.items:
+        clip = _scene(item, fps, size, opened) if item.kind == "scene" else _card(item, fps, size)
+        overlap = prev_end - item.start
+        if layers and overlap > 0:
+            clip = clip.with_effects([vfx.CrossFadeIn(overlap / fps)])
+        layers.append(clip.with_start(item.start / fps))
+        prev_end = item.end
+    duration = tl.total_frames / fps
+    while int(duration * fps) < tl.total_frames:  # moviepy writes int(duration * fps)
+        duration = math.nextafter(duration, math.inf)
+    return CompositeVideoClip(layers, size=size, bg_color=(0, 0, 0)).with_duration(duration)
+
+
+def write_params(tl: Timeline) -> list[str]:
+    """Extra ffmpeg output options for `write_videofile`: the shared x264 settings."""
     spec = tl.spec
-    preset, crf = spec.encoder
+    _, crf = spec.encoder
     return [
-        ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "rgb24",
-        "-s", f"{spec.width}x{spec.height}", "-framerate", str(spec.fps), "-i", "-",
-        "-i", str(audio),
-        "-map", "0:v:0", "-map", "1:a:0",
+        "-crf", str(crf), "-profile:v", "high", "-g", str(spec.fps * 4),
         "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
-        "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-profile:v", "high",
-        "-pix_fmt", "yuv420p", "-g", str(spec.fps * 4), "-threads", str(threads),
         "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
         "-color_range", "tv",
         "-frames:v", str(tl.total_frames),
-        "-c:a", "copy",
-        "-movflags", "+faststart", "-f", "mp4", str(out),
+        "-movflags", "+faststart", "-f", "mp4",
     ]  # fmt: skip
 
 
@@ -167,9 +139,9 @@ def render(
     workers: int | None = None,
     on_segment: Callable[[SegmentResult], None] | None = None,
 ) -> RenderReport:
-    """Render `timeline` to `out` (atomically) frame by frame; no caching of pieces.
+    """Render `timeline` to `out` (atomically) with moviepy; no caching of pieces.
 
-    `workers` sets x264's threads (the frame loop itself is one Python thread).
+    `workers` sets x264's threads (moviepy's frame loop itself is one Python thread).
     `on_segment` is called once, for the whole movie as a single "segment", after
     `out` is written.
     """
@@ -182,35 +154,24 @@ def render(
     audio = render_audio(tl.audio, work_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path_for(out)
-    pictures = _Pictures(tl)
-    proc = subprocess.Popen(
-        encode_args(tl, audio, tmp, workers or 0),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdin is not None and proc.stderr is not None
+    opened: list[Any] = []
     try:
-        try:
-            for f in range(tl.total_frames):
-                pictures.release_before(f)
-                proc.stdin.write(movie_frame(tl, pictures, f).tobytes())
-        except BrokenPipeError:
-            pass  # ffmpeg quit early: its exit code and log below say why
-        finally:
-            pictures.close()
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()
-            err = proc.stderr.read().decode("utf-8", "replace")
-            proc.stderr.close()
-            code = proc.wait()
-        if code != 0:
-            raise FFmpegError(f"ffmpeg failed ({code}): {err.strip()[-2000:]}")
+        movie = movie_clip(tl, opened)
+        movie.write_videofile(
+            str(tmp),
+            fps=tl.spec.fps,
+            codec="libx264",
+            preset=tl.spec.encoder[0],
+            audio=str(audio),
+            audio_codec="copy",
+            threads=workers or 0,
+            ffmpeg_params=write_params(tl),
+            logger=None,
+        )
         commit_file(tmp, out)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        for clip in opened:
+            clip.close()
         tmp.unlink(missing_ok=True)
     key = hashlib.sha256(
         repr((ENGINE_VERSION, [s.key for s in tl.segments], tl.audio.key)).encode()
