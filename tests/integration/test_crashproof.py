@@ -293,9 +293,13 @@ def test_kill_while_polling_polls_the_same_job_again(sim: SimServer, tmp_path: P
     before, after, _ = _kill_then_resume(rig, "poll")
     t = rig.totals()
     # the job id was journaled before the first poll: the resume polls it, never re-creates
-    assert t["jobs_created"] == SCENES and t["images"] == SCENES and t["messages"] == 1
+    assert t["jobs_created"] == SCENES and t["messages"] == 1
     check_money_invariants(after, t, SCENES)
-    assert unknown_rows(after, "plan") == unknown_rows(after, "keyframe") == []
+    assert unknown_rows(after, "plan") == []
+    # keyframes have their own slots, so another scene's keyframe may have been in flight
+    # at the kill: that one call is lost, made again and shown as an unknown row
+    assert len(unknown_rows(after, "keyframe")) <= 1
+    assert SCENES <= t["images"] <= SCENES + len(unknown_rows(after, "keyframe"))
     submitted = [s for s in before["steps"] if s["stage"] == "clip"]
     assert [s["status"] for s in submitted] == ["submitted"] and submitted[0]["remote_id"]
     _kept_attempts(before, after)
