@@ -254,7 +254,8 @@ def job_args(
         )
         maps += ["-map", "[ox]", "-frames:v", str(xf.frames), *enc, str(outs[xf.id])]
     return [
-        "-filter_threads", "1",
+        # one thread per filter graph: the pool already runs a job per core
+        "-filter_threads", "1", "-filter_complex_threads", "1",
         *(arg for inp in inputs for arg in inp),
         "-filter_complex", ";".join(chains),
         *maps,
