@@ -143,3 +143,25 @@ def test_same_sound(movies: dict[str, RenderReport]) -> None:
     env = [np.sqrt(np.mean(x[: n // win * win].reshape(-1, win) ** 2, axis=1)) for x in (fast, ref)]
     assert np.corrcoef(env[0], env[1])[0, 1] > 0.99
     assert np.mean(np.abs(fast - ref)) < 0.01
+
+
+def test_reference_keeps_at_most_two_clips_open(timeline: Timeline) -> None:
+    """The moviepy engine opens a scene's reader on its first frame and closes it once
+    the movie is past the scene (lessons: memory and file descriptors per clip)."""
+    from mindmovie.compose.moviepy import _Reader, movie_clip
+
+    readers: list[_Reader] = []
+    movie = movie_clip(timeline, readers)
+    open_counts, ever_opened = [], set()
+    try:
+        for f in range(timeline.total_frames):
+            movie.get_frame(f / FPS)
+            live = [r for r in readers if r.clip is not None]
+            ever_opened |= {r.path for r in live}
+            open_counts.append(len(live))
+    finally:
+        for r in readers:
+            r.close()
+    assert len(ever_opened) == len(readers) == 3  # every scene was read
+    assert max(open_counts) == 2  # both pictures of a crossfade, never all three
+    assert open_counts[-1] == 0  # all closed by the closing card
