@@ -16,13 +16,14 @@ import json
 import math
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mindmovie import catalog
 from mindmovie.catalog import ModelSpec
 from mindmovie.config import Settings
 from mindmovie.goals import Goals
-from mindmovie.plan import Plan, Scene
+from mindmovie.plan import Plan, Scene, source_photo
 from mindmovie.providers.base import PlanOptions
 
 if TYPE_CHECKING:
@@ -300,6 +301,23 @@ def estimate_keyframe(settings: Settings) -> CallEstimate:
     return CallEstimate("keyframe", spec.provider, spec.key, usd, text, inputs)
 
 
+def text_keyframe_settings(settings: Settings) -> Settings | None:
+    """Settings for the keyframes of scenes an edit model cannot take, or None.
+
+    An edit model (SeedEdit: `image_required`) restyles a goal's own photo; a scene with
+    no photo of its own gets its keyframe from the same provider's default text-to-image
+    model instead (the rest of the settings unchanged), rather than failing.
+    """
+    spec = stage_spec(settings, "keyframes")
+    if spec is None or not spec.capabilities.image_required:
+        return None
+    fallback = catalog.resolve(spec.provider, "keyframes", None)
+    if fallback.capabilities.image_required:
+        return None
+    kf = settings.keyframes.model_copy(update={"model": fallback.key})
+    return settings.model_copy(update={"keyframes": kf})
+
+
 def estimate_video(settings: Settings, seconds: float) -> CallEstimate:
     """One clip at the duration, resolution, ratio, audio and tier the provider is sent.
 
@@ -394,6 +412,14 @@ _CLIP_STAGES = ("clip", "video")
 _KEYFRAME_STAGES = ("keyframe", "keyframes")
 
 
+def scene_source_photo(goals: Goals, scenes: list[Scene], scene: Scene) -> Path | None:
+    """The goal photo this scene is made from or edits (see `plan.source_photo`)."""
+    goal = goals.goals[scene.goal - 1] if 0 < scene.goal <= len(goals.goals) else None
+    if goal is None or not goal.photos:
+        return None
+    return source_photo(list(goal.photos), scenes, scene)
+
+
 def estimate_run(
     settings: Settings,
     goals: Goals,
@@ -422,9 +448,13 @@ def estimate_run(
     planner = None if plan_done else estimate_planner(settings, goals)
     finished = {(sid, stage) for sid, stage in done}
     keyframe = estimate_keyframe(settings)
+    text_settings = text_keyframe_settings(settings)
+    text_keyframe = estimate_keyframe(text_settings) if text_settings else keyframe
     rows: list[SceneEstimate] = []
     for sc in scenes:
         kf = keyframe
+        if text_settings is not None and scene_source_photo(goals, scenes, sc) is None:
+            kf = text_keyframe  # no photo to edit: the text-to-image model makes it
         if any((sc.id, st) in finished for st in _KEYFRAME_STAGES):
             kf = _as_done(keyframe)
         video = estimate_video(settings, sc.seconds)

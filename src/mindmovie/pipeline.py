@@ -216,6 +216,9 @@ class Pipeline:
         self._submit_locks: dict[str, asyncio.Lock] = {}
         #: shortest observed job duration per model in this run (for polling near the end)
         self._job_seconds: dict[str, float] = {}
+        #: text-to-image model for scenes an edit keyframe model has no photo for
+        self._kf_text: tuple[KeyframeModel, Settings] | None = None
+        self._kf_text_told = False
         self._stopping = False
         self._stop_event = asyncio.Event()
 
@@ -402,17 +405,28 @@ class Pipeline:
 
     # ------------------------------------------------------------------ keyframes
     def _source_photo(self, scene: Scene, plan: Plan) -> Path | None:
-        """For local keyframes: the goal's own photo for this scene, rotating through them."""
-        goal = self.goals.goals[scene.goal - 1] if scene.goal <= len(self.goals.goals) else None
-        if goal is None or not goal.photos:
-            return None
-        own = {str(p) for p in goal.photos}
-        refs = [r for r in scene.reference_photos if r in own]
-        if not refs:
-            return None
-        siblings = [s.id for s in plan.scenes if s.goal == scene.goal]
-        idx = siblings.index(scene.id) if scene.id in siblings else 0
-        return Path(refs[idx % len(refs)])
+        """For local keyframes and edit models: the goal's own photo for this scene."""
+        return costs.scene_source_photo(self.goals, list(plan.scenes), scene)
+
+    def _keyframe_model_for(
+        self, model: KeyframeModel, scene: Scene, plan: Plan
+    ) -> tuple[KeyframeModel, Settings]:
+        """The model (and the settings it is priced with) that makes this scene's keyframe.
+
+        An edit model needs a photo to restyle; a scene without one of its own is made by
+        the same provider's text-to-image model (`costs.text_keyframe_settings`).
+        """
+        if self._kf_text is None or self._source_photo(scene, plan) is not None:
+            return model, self.settings
+        text_model, text_settings = self._kf_text
+        if not self._kf_text_told:
+            self._kf_text_told = True
+            bare = [s.id for s in plan.scenes if self._source_photo(s, plan) is None]
+            self.reporter.info(
+                f"{model.model} edits a goal's own photo; {len(bare)} scene(s) without one "
+                f"({', '.join(bare)}) get their keyframe from {text_model.model} instead"
+            )
+        return text_model, text_settings
 
     def _keyframe_variants(
         self, model: KeyframeModel, scene: Scene, plan: Plan
@@ -459,6 +473,7 @@ class Pipeline:
         self, store: Store, model: KeyframeModel, scene: Scene, plan: Plan, res: RenderResult
     ) -> Path:
         dest = self.run_dir / "scenes" / scene.id / "keyframe.png"
+        model, priced = self._keyframe_model_for(model, scene, plan)
         variants = self._keyframe_variants(model, scene, plan)
         if any(store.reusable(scene.id, "keyframe", key) for _, key, _ in variants):
             self.reporter.step("keyframes", scene.id, "reused")
@@ -467,7 +482,7 @@ class Pipeline:
         async with self._sem(model.name, "keyframes"):
             for i, (_, key, req) in enumerate(variants):
                 try:
-                    await self._keyframe_once(store, model, req, key, dest)
+                    await self._keyframe_once(store, model, req, key, dest, priced)
                     break
                 except ContentRejected as e:
                     if i + 1 == len(variants):
@@ -481,13 +496,21 @@ class Pipeline:
         return dest
 
     async def _keyframe_once(
-        self, store: Store, model: KeyframeModel, req: KeyframeRequest, key: str, dest: Path
+        self,
+        store: Store,
+        model: KeyframeModel,
+        req: KeyframeRequest,
+        key: str,
+        dest: Path,
+        priced: Settings | None = None,
     ) -> None:
+        """One keyframe call (with retries); `priced`: the settings that price `model`."""
         scene_id = req.scene_id
+        priced = priced or self.settings
         self._check_stop()
         self.reporter.step("keyframes", scene_id, "running")
         store.begin(scene_id, "keyframe", key)
-        estimate = costs.estimate_keyframe(self.settings).usd
+        estimate = costs.estimate_keyframe(priced).usd
 
         async def attempt() -> tuple[ImageResult, Bill | None]:
             row = await self._reserve(scene_id, "keyframe", model, estimate)
@@ -496,7 +519,7 @@ class Pipeline:
                 return img, None
             usd, _ = costs.billed_usd(
                 "keyframe",
-                costs.stage_spec(self.settings, "keyframes"),
+                costs.stage_spec(priced, "keyframes"),
                 img.usage,
                 seconds=0,
                 resolution="",
@@ -982,6 +1005,9 @@ class Pipeline:
         # every provider is built before any work: a missing key fails here, not mid-run
         planner = registry.make_planner(self.settings, self.keys)
         kf_model = registry.make_keyframes(self.settings, self.keys)
+        text_settings = costs.text_keyframe_settings(self.settings)
+        if text_settings is not None:
+            self._kf_text = (registry.make_keyframes(text_settings, self.keys), text_settings)
         video_model = registry.make_video(self.settings, self.keys)
         self._video_model = video_model
         self.gate = BudgetGate(store, self.budget, on_change=self.reporter.money)

@@ -162,3 +162,16 @@ def load_plan(path: Path) -> Plan:
     if problems or plan is None:
         raise PlanError.from_problems(path, problems)
     return plan
+
+
+def source_photo(goal_photos: list[Path], scenes: list[Scene], scene: Scene) -> Path | None:
+    """The goal's own photo a scene is made from (local keyframes) or that an edit model
+    restyles: one of the goal's photos the scene references, rotating through them
+    across the goal's scenes; None when the scene references none of them."""
+    own = {str(p) for p in goal_photos}
+    refs = [r for r in scene.reference_photos if r in own]
+    if not refs:
+        return None
+    siblings = [s.id for s in scenes if s.goal == scene.goal]
+    idx = siblings.index(scene.id) if scene.id in siblings else 0
+    return Path(refs[idx % len(refs)])

@@ -104,8 +104,21 @@ async def test_missing_key_fails_before_any_request(sim: SimServer, tmp_path: Pa
 
 
 async def test_seededit_restyles_the_goals_own_photo(sim: SimServer, tmp_path: Path) -> None:
-    """keyframes.model seededit: the goal's photo is the image SeedEdit restyles."""
+    """keyframes.model seededit: the goal's photo is the image SeedEdit restyles; the
+    scenes with no photo of their own get a Seedream keyframe instead of failing, are
+    priced as such in the estimate, and the person is told which ones."""
     import base64
+
+    from mindmovie import catalog, costs
+    from mindmovie.goals import load_goals
+    from mindmovie.progress import NullReporter
+
+    class Rec(NullReporter):
+        def __init__(self) -> None:
+            self.infos: list[str] = []
+
+        def info(self, text: str) -> None:
+            self.infos.append(text)
 
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
@@ -116,14 +129,37 @@ async def test_seededit_restyles_the_goals_own_photo(sim: SimServer, tmp_path: P
     goals.write_text(text)
     claude_answer_for(sim, goals)
     settings = settings_for("byteplus", sim, keyframes={"model": "seededit-3-0-i2i"})
-    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS)
-    from mindmovie.pipeline import RenderFailed
+    seededit = catalog.resolve("byteplus", "keyframes", "seededit-3-0-i2i")
+    seedream = catalog.default_model("byteplus", "keyframes")
+    assert seedream.key != seededit.key and not seedream.capabilities.image_required
 
-    with pytest.raises(RenderFailed) as e:  # scenes without a photo of their own fail, named
-        await pipe.run(until="keyframes")
-    assert "needs a source photo" in str(e.value)
+    est = costs.estimate_run(settings, load_goals(goals))
+    assert [r.keyframe.model for r in est.scenes] == [seededit.key] + [seedream.key] * 3
+    assert est.scenes[0].keyframe.usd == seededit.price.image_usd(1)
+    assert est.scenes[1].keyframe.usd == seedream.price.image_usd(1)
+
+    rec = Rec()
+    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, reporter=rec)
+    res = await pipe.run(until="keyframes")
+    assert not res.failed
     bodies = [r["body"] for r in sim.requests(path="/images/generations", method="POST")]
     edited = [b for b in bodies if isinstance(b.get("image"), str)]
-    assert edited and edited[0]["size"] == "adaptive"
+    assert len(edited) == 1 and edited[0]["size"] == "adaptive"
+    assert edited[0]["model"] == seededit.id
     sent = base64.b64decode(edited[0]["image"].split(",", 1)[1])
     assert sent == (tmp_path / "photos" / "portrait.jpg").read_bytes()
+    made = [b for b in bodies if not isinstance(b.get("image"), str)]
+    assert len(made) == 3 and {b["model"] for b in made} == {seedream.id}
+    told = [t for t in rec.infos if "edits a goal's own photo" in t]
+    assert len(told) == 1 and "3 scene(s)" in told[0] and seedream.id in told[0]
+    # billed at each model's own price
+    from mindmovie.store import Store
+
+    store = Store(pipe.run_dir / "run.db")
+    try:
+        rows = [r for r in store.ledger_rows() if r["stage"] == "keyframe"]
+    finally:
+        store.close()
+    assert sorted(r["billed_usd"] for r in rows) == sorted(
+        [seededit.price.image_usd(1)] + [seedream.price.image_usd(1)] * 3
+    )
