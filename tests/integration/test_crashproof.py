@@ -312,10 +312,14 @@ def test_kill_mid_download_fetches_the_same_job_again(sim: SimServer, tmp_path: 
     t = rig.totals()
     # the job had finished and was billed; its clip is downloaded again from the same job
     # (one extra download, which is free), and the partial file was cleaned up
-    assert t["jobs_created"] == SCENES and t["images"] == SCENES and t["messages"] == 1
+    assert t["jobs_created"] == SCENES and t["messages"] == 1
     assert t["downloads"] == SCENES + 1
     check_money_invariants(after, t, SCENES)
-    assert unknown_rows(after, "plan") == unknown_rows(after, "keyframe") == []
+    assert unknown_rows(after, "plan") == []
+    # keyframes have their own slots: one may have been in flight at the kill (lost, made
+    # again, shown as an unknown row)
+    assert len(unknown_rows(after, "keyframe")) <= 1
+    assert SCENES <= t["images"] <= SCENES + len(unknown_rows(after, "keyframe"))
     _kept_attempts(before, after)
     assert all(a == 1 for (_, stage), (a, _) in attempts(after).items() if stage == "clip")
 
@@ -432,8 +436,9 @@ def test_ctrl_c_stops_within_grace_and_resume_creates_no_second_job(
 def test_ctrl_c_twice_exits_at_once_and_resume_creates_no_second_job(
     sim: SimServer, tmp_path: Path
 ) -> None:
-    # one at a time: when the first job exists every keyframe is done and that job is the
-    # only call in flight, so the counts after the resume are exact. Its polls answer
+    # one at a time: when the first job exists that job is the only video call in flight
+    # (another scene's keyframe may be in flight too: keyframes have their own slot, and
+    # one cut off by the second Ctrl-C is made again, shown as unknown). Its polls answer
     # slowly (3 s): after the first Ctrl-C the render waits for that poll to land (the
     # grace), and the second Ctrl-C must not wait for it.
     rig = make_rig(sim, tmp_path, max_concurrent=1, job_seconds=1.5)
@@ -459,8 +464,11 @@ def test_ctrl_c_twice_exits_at_once_and_resume_creates_no_second_job(
     assert r.returncode == 0, rig.history()
     assert_movie(rig.out / "movie.mp4")
     t = rig.totals()
-    assert t["jobs_created"] == SCENES and t["images"] == SCENES and t["messages"] == 1
-    check_money_invariants(rig.status(), t, SCENES)
+    st = rig.status()
+    assert t["jobs_created"] == SCENES and t["messages"] == 1
+    assert len(unknown_rows(st, "keyframe")) <= 1
+    assert SCENES <= t["images"] <= SCENES + len(unknown_rows(st, "keyframe"))
+    check_money_invariants(st, t, SCENES)
 
 
 # --------------------------------------------------------------------- the run lock

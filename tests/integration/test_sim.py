@@ -14,6 +14,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -306,9 +307,17 @@ def test_ark_concurrency_is_observable(sim: SimServer) -> None:
         assert list(pool.map(run, range(4))) == ["succeeded"] * 4
     st = sim.stats()
     assert st["in_flight_max"] == 2 and st["models"][SEEDANCE_10]["in_flight_max"] == 2
-    sim.job_seconds = 1.5  # long enough that three creations overlap on a busy machine
+    # three creations at once (a barrier), each job long enough to overlap the others
+    # even on a busy machine
+    sim.job_seconds = 3.0
+    start = threading.Barrier(3)
+
+    def run_together(i: int) -> str:
+        start.wait(timeout=10)
+        return run(i)
+
     with ThreadPoolExecutor(3) as pool:
-        list(pool.map(run, range(3)))
+        list(pool.map(run_together, range(3)))
     assert sim.stats()["in_flight_max"] == 3 and sim.stats()["in_flight"] == 0
 
 
