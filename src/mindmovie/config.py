@@ -96,7 +96,7 @@ class ProviderSettings(_Strict):
     """Connection settings per remote provider."""
 
     base_url: str | None = None
-    max_concurrent: int = Field(2, ge=1, le=64)
+    max_concurrent: int = Field(2, ge=0, le=64, description="jobs at a time; 0 = CPU count")
     timeout: float = Field(60.0, gt=0, description="seconds per HTTP call")
     job_deadline: float = Field(900.0, gt=0, description="seconds a remote job may take")
     poll_interval: float = Field(2.0, gt=0)
@@ -105,6 +105,12 @@ class ProviderSettings(_Strict):
     vertexai: bool = True
     project: str | None = None
     location: str | None = None
+
+    @field_validator("max_concurrent")
+    @classmethod
+    def _cpu_count(cls, v: int) -> int:
+        """0 means one per CPU (how the local providers, which are CPU-bound, default)."""
+        return v or (os.cpu_count() or 2)
 
 
 class ProvidersSettings(_Strict):

@@ -59,3 +59,26 @@ def test_keys_are_secret_and_use_provider_variable_names() -> None:
     assert keys.byteplus is not None and keys.byteplus.get_secret_value() == "sk-secret-1"
     assert keys.google is not None and keys.anthropic is None
     assert "sk-secret-1" not in repr(keys) and "sk-secret-1" not in str(keys.model_dump())
+
+
+def test_the_shipped_example_config_loads_as_documented() -> None:
+    """config.example.yaml is what a person copies: it must load, and mean what it says
+    (e.g. `max_concurrent: 0` for local = one per CPU)."""
+    import os
+
+    example = Path(__file__).resolve().parents[2] / "config.example.yaml"
+    s = load_settings(example, env={})
+    assert s.preset == "local"
+    assert s.providers.local.max_concurrent == (os.cpu_count() or 2)
+    assert s.providers.byteplus.poll_interval == 2 and s.providers.byteplus.poll_max_interval == 15
+
+
+def test_max_concurrent_zero_means_cpu_count_and_negative_is_refused(tmp_path: Path) -> None:
+    import os
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("providers:\n  byteplus:\n    max_concurrent: 0\n")
+    assert load_settings(cfg, env={}).providers.byteplus.max_concurrent == (os.cpu_count() or 2)
+    cfg.write_text("providers:\n  byteplus:\n    max_concurrent: -1\n")
+    with pytest.raises(ConfigError, match="max_concurrent"):
+        load_settings(cfg, env={})
