@@ -74,10 +74,15 @@ def _settings(
     from mindmovie.config import ConfigError, load_settings
 
     overrides: dict[str, Any] = {"preset": preset}
-    output = {k: v for k, v in (("aspect", aspect), ("resolution", resolution), ("fps", fps)) if v}
+    # `is not None`: a given value is checked even when falsy (`--fps 0` is an error)
+    output = {
+        k: v
+        for k, v in (("aspect", aspect), ("resolution", resolution), ("fps", fps))
+        if v is not None
+    }
     if output:
         overrides["output"] = output
-    if quality:
+    if quality is not None:
         overrides["compose"] = {"quality": quality}
     try:
         return load_settings(config, overrides)
@@ -259,9 +264,17 @@ def plan(
     config: ConfigOpt = None,
     out_dir: OutOpt = None,
     preset: PresetOpt = None,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Plan again from scratch.")] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Start a new run: the old one (plan, keyframes, clips, movie) is moved to "
+            "previous/<time>/ in the run directory, so the next render makes (and, on a paid "
+            "preset, pays for) every scene again.",
+        ),
+    ] = False,
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Accept the planner's cost without asking.")
+        bool, typer.Option("--yes", "-y", help="Accept the planner call's cost without asking.")
     ] = False,
     budget: Annotated[
         float | None, typer.Option("--budget", help="Hard cap in USD.", min=0)
@@ -401,7 +414,11 @@ def init(
     from mindmovie.init_goals import write_template
 
     try:
-        path = run_guided(out, directory) if guided else write_template(directory, force=force)
+        path = (
+            run_guided(out, directory, force=force)
+            if guided
+            else write_template(directory, force=force)
+        )
     except FileExistsError as e:
         raise _fail(str(e)) from None
     except (EOFError, KeyboardInterrupt):
@@ -444,7 +461,8 @@ def doctor(
 def providers(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable rows.")] = False,
 ) -> None:
-    """List the model catalog: stage, capabilities, price, and whether its key is set."""
+    """List the model catalog: stage, capabilities, price (date checked; --json adds the
+    source), and whether its key is set."""
     from mindmovie.doctor import providers_rows
 
     rows = providers_rows()
@@ -453,10 +471,10 @@ def providers(
         return
     table = Table("provider", "stage", "model", "capabilities", "price", "key")
     for r in rows:
-        table.add_row(
-            *(r[k] for k in ("provider", "stage", "model", "capabilities", "price", "key"))
-        )
+        price = r["price"] + (f" (checked {r['price_checked']})" if r["price_checked"] else "")
+        table.add_row(r["provider"], r["stage"], r["model"], r["capabilities"], price, r["key"])
     out.print(table)
+    out.print("Price sources: `mindmovie providers --json` (price_source), or catalog.toml.")
 
 
 @app.callback(invoke_without_command=True)

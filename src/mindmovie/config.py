@@ -9,11 +9,20 @@ shell never leak in; provider keys keep their providers' own names (see `keys`).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -113,13 +122,74 @@ class ProviderSettings(_Strict):
         return v or (os.cpu_count() or 2)
 
 
+#: each provider's own defaults (the rest are ProviderSettings' field defaults)
+_PROVIDER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "local": {"max_concurrent": 0},  # one per CPU: the local work is CPU-bound
+    "anthropic": {},
+    "byteplus": {"max_concurrent": 3},
+    "google": {"max_concurrent": 2},
+}
+
+
 class ProvidersSettings(_Strict):
     local: ProviderSettings = Field(
-        default_factory=lambda: ProviderSettings(max_concurrent=os.cpu_count() or 2)
+        default_factory=lambda: ProviderSettings(**_PROVIDER_DEFAULTS["local"])
     )
     anthropic: ProviderSettings = Field(default_factory=ProviderSettings)
-    byteplus: ProviderSettings = Field(default_factory=lambda: ProviderSettings(max_concurrent=3))
-    google: ProviderSettings = Field(default_factory=lambda: ProviderSettings(max_concurrent=2))
+    byteplus: ProviderSettings = Field(
+        default_factory=lambda: ProviderSettings(**_PROVIDER_DEFAULTS["byteplus"])
+    )
+    google: ProviderSettings = Field(
+        default_factory=lambda: ProviderSettings(**_PROVIDER_DEFAULTS["google"])
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_provider_defaults(cls, data: Any) -> Any:
+        """A block that sets one key (`byteplus: {base_url: ...}`) keeps that provider's
+        other defaults (its max_concurrent), not the generic ones."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, defaults in _PROVIDER_DEFAULTS.items():
+            given = out.get(name)
+            if isinstance(given, dict):
+                out[name] = {**defaults, **given}
+        return out
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """`KEY=value` lines of a .env file (`export`, quotes and `# comments` allowed).
+
+    Why our own reader: the keys live in their providers' usual variables, which a
+    person often keeps in `.env` (see .env.example); the real environment still wins.
+    """
+    out: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return out
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.split("=", 1)
+        name = name.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if value[:1] in ("'", '"') and value[:1] in value[1:]:
+            value = value[1 : value.index(value[0], 1)]
+        elif value.startswith("#"):
+            value = ""  # `KEY=   # comment`: no value
+        else:
+            value = re.split(r"\s+#", value, maxsplit=1)[0].strip()
+        if name.isidentifier():
+            out[name] = value
+    return out
+
+
+def process_env() -> dict[str, str]:
+    """The environment, over `./.env` when there is one."""
+    return {**read_dotenv(Path(".env")), **os.environ}
 
 
 class Keys(BaseModel):
@@ -131,7 +201,7 @@ class Keys(BaseModel):
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Keys:
-        e = os.environ if env is None else env
+        e = process_env() if env is None else env
 
         def pick(*names: str) -> SecretStr | None:
             for n in names:
@@ -273,6 +343,17 @@ def _env_layer(env: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+def _sets(layer: dict[str, Any], path: list[str]) -> bool:
+    """Whether a settings layer (nested dicts) gives a value at `path` (or a prefix of
+    it that is not a table: e.g. `output: 5` for the error at output.fps)."""
+    cur: Any = layer
+    for part in path:
+        if not isinstance(cur, dict) or part not in cur:
+            return False
+        cur = cur[part]
+    return True
+
+
 def load_settings(
     config_path: Path | None = None,
     overrides: dict[str, Any] | None = None,
@@ -283,24 +364,32 @@ def load_settings(
     `config_path` None means `$MINDMOVIE_CONFIG`, else ./config.yaml when it exists.
     Every mistake becomes a ConfigError naming the file (or variable) and the field.
     """
-    e = dict(os.environ if env is None else env)
+    e = process_env() if env is None else dict(env)
     source = "environment"
     if config_path is None:
         if e.get("MINDMOVIE_CONFIG"):
             config_path = Path(e["MINDMOVIE_CONFIG"])
         elif Path("config.yaml").is_file():
             config_path = Path("config.yaml")
-    layers: dict[str, Any] = _env_layer(e)
-    if config_path is not None:
-        layers = _deep_merge(layers, _read_yaml_config(config_path))
-        source = str(config_path)
-    if overrides:
-        layers = _deep_merge(layers, {k: v for k, v in overrides.items() if v is not None})
+    env_layer = _env_layer(e)
+    file_layer = _read_yaml_config(config_path) if config_path is not None else {}
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    layers = _deep_merge(_deep_merge(env_layer, file_layer), flags)
     try:
         return Settings(**layers)
     except ValidationError as err:
         first = err.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
+        path = [str(x) for x in first["loc"]]
+        loc = ".".join(path)
+        # name where the bad value came from: the highest layer that sets it
+        if _sets(flags, path):
+            source = "command line"
+        elif config_path is not None and _sets(file_layer, path):
+            source = str(config_path)
+        elif _sets(env_layer, path):
+            source = "environment (MINDMOVIE_" + "__".join(p.upper() for p in path) + ")"
+        elif config_path is not None:
+            source = str(config_path)
         msg = first["msg"]
         if first["type"] == "extra_forbidden":
             msg = "unknown setting"

@@ -157,6 +157,17 @@ class RunEstimate:
         run whose every paid step is already done (nothing to confirm)."""
         return any(c.payable for c in self.calls())
 
+    def upto(self, until: str) -> RunEstimate:
+        """What a run that stops after `until` ("plan", "keyframes", ...) spends: the
+        later stages' calls cost nothing in it (they are shown as not in this run)."""
+        if until == "plan":
+            return replace(self, scenes=[])
+        if until == "keyframes":
+            return replace(
+                self, scenes=[replace(s, video=_not_this_run(s.video)) for s in self.scenes]
+            )
+        return self
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "currency": self.currency,
@@ -402,6 +413,10 @@ def estimate_planner(settings: Settings, goals: Goals) -> CallEstimate:
         "output_tokens_per_scene": OUTPUT_TOKENS_PER_SCENE,
     }
     return CallEstimate("planner", spec.provider, spec.key, usd, text, inputs)
+
+
+def _not_this_run(call: CallEstimate) -> CallEstimate:
+    return replace(call, usd=0.0, free=True, formula="not in this run (it stops before this stage)")
 
 
 def _as_done(call: CallEstimate) -> CallEstimate:

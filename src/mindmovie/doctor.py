@@ -177,7 +177,8 @@ def can_run(checks: list[Check]) -> bool:
 
 
 def providers_rows(keys: Keys | None = None) -> list[dict[str, str]]:
-    """The catalog as rows for `mindmovie providers` (key presence, never values)."""
+    """The catalog as rows for `mindmovie providers` (key presence, never values), with
+    each price's source and the date it was checked."""
     from mindmovie.catalog import models
 
     keys = keys or Keys.from_env()
@@ -189,6 +190,8 @@ def providers_rows(keys: Keys | None = None) -> list[dict[str, str]]:
             "capabilities": "offline; your photos as keyframes",
             "price": "free",
             "key": "none needed",
+            "price_source": "",
+            "price_checked": "",
         }
     ]
     for m in models():
@@ -226,6 +229,8 @@ def providers_rows(keys: Keys | None = None) -> list[dict[str, str]]:
                 "capabilities": ", ".join(bits) or "-",
                 "price": f"{rates} {unit}" + (" (3rd-party source)" if p.third_party else ""),
                 "key": f"{var} {'set' if getattr(keys, m.provider) else 'not set'}",
+                "price_source": p.source,
+                "price_checked": p.checked.isoformat(),
             }
         )
     return rows

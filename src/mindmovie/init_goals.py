@@ -41,7 +41,7 @@ TEMPLATE = """\
 title: My Dream Life
 
 # Optional. Who the movie is about: `description` helps image models draw you; `photos`
-# give them your likeness (the offline render shows them as they are).
+# give them your likeness. (The offline render shows a goal's own photos as they are.)
 person:
   description: Tall man, short brown hair, blue eyes
   # photos: [me.jpg]
@@ -157,19 +157,21 @@ def _category(ask: Ask, console: Console, number: int) -> str | None:
     return answer.lower() if answer.lower() in KNOWN_CATEGORIES else answer
 
 
-def guided(console: Console, dest_dir: Path, ask: Ask | None = None) -> Path:
+def guided(
+    console: Console, dest_dir: Path, ask: Ask | None = None, *, force: bool = False
+) -> Path:
     """Ask for a title, goals and a closing line; write ``dest_dir/goals.yaml``; return it.
 
     ``ask(question, default=None) -> str`` is how each question is put (rich's
     ``Prompt.ask`` on ``console`` by default; tests pass a scripted one). Yes/no questions
     go through it too, answered ``y``/``n``. If goals.yaml exists the person is asked
-    before it is replaced (``FileExistsError`` if not). The file is written to a temp name,
-    checked with ``load_goals``, then renamed into place.
+    before it is replaced (``FileExistsError`` if not), unless ``force``. The file is
+    written to a temp name, checked with ``load_goals``, then renamed into place.
     """
     ask = ask or _rich_ask(console)
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / GOALS_NAME
-    if dest.exists() and not _yes(ask, f"{dest} exists. Replace it?", default=False):
+    if dest.exists() and not force and not _yes(ask, f"{dest} exists. Replace it?", default=False):
         raise FileExistsError(f"{dest} already exists; left as it was")
 
     console.print(

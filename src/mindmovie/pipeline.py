@@ -1012,7 +1012,8 @@ class Pipeline:
         self._video_model = video_model
         self.gate = BudgetGate(store, self.budget, on_change=self.reporter.money)
         await self._recover_orphans(store, video_model)
-        est = self.estimate(store, planner)
+        # what THIS run would spend: `render --until keyframes` or `plan` stop early
+        est = self.estimate(store, planner).upto(until)
         if est.paid:
             billed, committed = store.ledger_totals()
             if self.budget is not None and billed + committed >= self.budget - 1e-9:

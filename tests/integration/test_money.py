@@ -115,6 +115,37 @@ async def test_declined_confirmation_is_asked_again_next_run(
     assert sim.stats()["requests"] == 0  # nothing was sent either time
 
 
+async def test_confirmation_shows_what_this_run_will_spend(sim: SimServer, tmp_path: Path) -> None:
+    """`plan` is asked about the planner call only; `--until keyframes` about the plan
+    and the keyframes, not the videos it will not make; a full render about everything."""
+    goals = goals_file(tmp_path, sim)
+    seen: dict[str, Any] = {}
+
+    def no(until: str) -> Any:
+        def ask(est: Any) -> bool:
+            seen[until] = est
+            return False
+
+        return ask
+
+    settings = settings_for("byteplus", sim)
+    for until in ("plan", "keyframes", "movie"):
+        pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, confirm=no(until))
+        with pytest.raises(Declined):
+            await pipe.run(until=until)  # type: ignore[arg-type]
+    full = seen["movie"]
+    planner = full.planner.usd
+    keyframes = sum(s.keyframe.usd for s in full.scenes)
+    videos = sum(s.video.usd for s in full.scenes)
+    assert planner > 0 and keyframes > 0 and videos > 0
+    assert seen["plan"].total == pytest.approx(planner) and seen["plan"].scenes == []
+    assert seen["keyframes"].total == pytest.approx(planner + keyframes)
+    assert all(s.video.usd == 0 and "not in this run" in s.video.formula
+               for s in seen["keyframes"].scenes)  # fmt: skip
+    assert full.total == pytest.approx(planner + keyframes + videos)
+    assert sim.stats()["requests"] == 0
+
+
 def _cli_env(sim: SimServer, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     cfg = tmp_path / "sim.yaml"
     cfg.write_text(

@@ -82,3 +82,64 @@ def test_max_concurrent_zero_means_cpu_count_and_negative_is_refused(tmp_path: P
     cfg.write_text("providers:\n  byteplus:\n    max_concurrent: -1\n")
     with pytest.raises(ConfigError, match="max_concurrent"):
         load_settings(cfg, env={})
+
+
+def test_a_partial_provider_block_keeps_that_providers_defaults(tmp_path: Path) -> None:
+    import os
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "providers:\n  byteplus: {base_url: 'http://127.0.0.1:8765/api/v3'}\n"
+        "  local: {timeout: 30}\n"
+    )
+    s = load_settings(cfg, env={})
+    assert s.providers.byteplus.base_url == "http://127.0.0.1:8765/api/v3"
+    assert s.providers.byteplus.max_concurrent == 3  # byteplus' own default, not 2
+    assert s.providers.local.max_concurrent == (os.cpu_count() or 2)
+    env = {"MINDMOVIE_PROVIDERS__GOOGLE__TIMEOUT": "12"}
+    g = load_settings(None, env=env).providers.google
+    assert g.timeout == 12 and g.max_concurrent == 2
+
+
+def test_an_error_names_where_the_bad_value_came_from(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output:\n  fps: 24\n")
+    with pytest.raises(ConfigError, match=r"^command line: output\.fps"):
+        load_settings(cfg, {"output": {"fps": 99}}, env={})
+    with pytest.raises(ConfigError, match=r"^environment \(MINDMOVIE_OUTPU\): outpu: unknown"):
+        load_settings(cfg, env={"MINDMOVIE_OUTPU__FPS": "30"})
+    with pytest.raises(ConfigError, match=r"^environment \(MINDMOVIE_OUTPUT__FPS\): output\.fps"):
+        load_settings(None, env={"MINDMOVIE_OUTPUT__FPS": "0"})
+    cfg.write_text("output:\n  fps: 0\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml: output\.fps"):
+        load_settings(cfg, env={"MINDMOVIE_OUTPUT__FPS": "30"})
+
+
+def test_keys_and_settings_are_read_from_a_dotenv_file_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text(
+        "# my keys\n"
+        "ANTHROPIC_API_KEY=sk-ant-from-file   # planner\n"
+        "export ARK_API_KEY='ark from file'\n"
+        "GOOGLE_API_KEY=\n"
+        "MINDMOVIE_PRESET=byteplus\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in ("ANTHROPIC_API_KEY", "ARK_API_KEY", "BYTEPLUS_API_KEY", "GOOGLE_API_KEY",
+                 "GEMINI_API_KEY", "MINDMOVIE_PRESET", "MINDMOVIE_CONFIG"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    keys = Keys.from_env()
+    assert keys.anthropic is not None and keys.anthropic.get_secret_value() == "sk-ant-from-file"
+    assert keys.byteplus is not None and keys.byteplus.get_secret_value() == "ark from file"
+    assert keys.google is None  # empty in the file = not set
+    assert load_settings().preset == "byteplus"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-from-env")
+    keys = Keys.from_env()
+    assert keys.anthropic is not None and keys.anthropic.get_secret_value() == "sk-ant-from-env"
+    # the shipped .env.example, copied as is, sets nothing (its values are empty)
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    assert Keys.from_env() == Keys()

@@ -73,3 +73,8 @@ def test_providers_lists_catalog_with_key_state(
     assert seedance and "ARK_API_KEY" in seedance[0]["key"] and "not set" not in seedance[0]["key"]
     assert any(x["provider"] == "google" and "not set" in x["key"] for x in rows)
     assert "very-secret" not in r.output
+    # every paid model's price names its source and the date it was checked
+    paid = [x for x in rows if x["provider"] != "local"]
+    assert paid and all(x["price_source"] and x["price_checked"][:2] == "20" for x in paid)
+    table = CliRunner().invoke(app, ["providers"])
+    assert table.exit_code == 0 and "checked" in table.output

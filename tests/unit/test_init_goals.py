@@ -178,3 +178,13 @@ def test_guided_with_rich_prompts(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     shown = out.getvalue()
     assert "[wealth] Your vision" in shown  # square brackets shown, not eaten as markup
     assert "(optional) ()" not in shown  # no empty default shown
+
+
+def test_guided_with_force_replaces_without_asking(tmp_path: Path) -> None:
+    mine = tmp_path / "goals.yaml"
+    mine.write_text("title: mine\n", encoding="utf-8")
+    console, _out = _console()
+    script = Script(["New", "career", "Lead a kind team", "", "", "", "", ""])
+    guided(console, tmp_path, ask=script, force=True)
+    assert not any("Replace" in q for q in script.questions)
+    assert load_goals(mine).title == "New"
