@@ -426,18 +426,24 @@ class SimServer:
         return m2[1] if m2 else None
 
     def _add_job(self, job: Job) -> None:
-        """Register a job and update the in-flight maxima (exact: max overlap is at a start)."""
+        """Register a job and update the in-flight maxima.
+
+        Exact: the largest overlap is at some job's start, so the overlap is counted at
+        this job's start and at every start after it (concurrent handlers take their
+        `created` time before the lock, so a job can be added after a later one).
+        """
         with self._lock:
             self._jobs[job.id] = job
-            now = job.created
-            active = [
-                j for j in self._jobs.values() if j.created <= now < j.finish_at() or j is job
-            ]
-            self._in_flight_max = max(self._in_flight_max, len(active))
-            same = sum(1 for j in active if j.model == job.model)
             c = self._counters[job.model]
-            c["in_flight_max"] = max(c["in_flight_max"], same)
             c["jobs_created"] += 1
+            jobs = list(self._jobs.values())
+            for t in {j.created for j in jobs if j.created >= job.created}:
+                active = [j for j in jobs if j.created <= t < j.finish_at() or j.created == t]
+                self._in_flight_max = max(self._in_flight_max, len(active))
+                for model in {j.model for j in active}:
+                    same = sum(1 for j in active if j.model == model)
+                    m = self._counters[model]
+                    m["in_flight_max"] = max(m["in_flight_max"], same)
 
     def _job_faults(self, job: Job, faults: list[Fault]) -> None:
         for f in faults:
