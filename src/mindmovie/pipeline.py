@@ -670,7 +670,16 @@ class Pipeline:
             nonlocal row
             async with self._submit_lock(model.name):
                 row = await self._reserve(scene_id, "clip", model, estimate)
-                rid = await self._settle_errors(row, model.submit(req))
+                sent_at = time.time()
+                try:
+                    rid = await self._settle_errors(row, model.submit(req))
+                except ConnectionLost:
+                    # the answer was lost, not necessarily the request: find the job
+                    # before sending another (with_retry sends again only if none exists)
+                    found = await self._lost_submission(store, model, row, scene_id, sent_at)
+                    if found is None:
+                        raise
+                    rid = found
                 killpoint("submit")
                 # the id goes on the ledger row and the step in ONE transaction
                 store.mark_submitted(scene_id, "clip", rid, ledger_row=row)
@@ -937,6 +946,49 @@ class Pipeline:
         if getattr(self, "_sigint_installed", False):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
 
+    async def _unjournaled_jobs(
+        self, store: Store, video: VideoModel, since: float
+    ) -> list[Any] | None:
+        """Jobs the provider lists as created since `since` (epoch s) that no step or
+        ledger row knows; None when the provider cannot list its jobs."""
+        finder = getattr(video, "find_pending", None)
+        if finder is None:
+            return None
+        tasks = await with_retry(partial(finder, created_after=since))
+        known = {x["remote_id"] for x in store.ledger_rows() if x["remote_id"]}
+        known |= {st.remote_id for st in store.steps() if st.remote_id}
+        return [t for t in tasks if t.remote_id not in known]
+
+    async def _lost_submission(
+        self, store: Store, video: VideoModel, row: int | None, scene_id: str, sent_at: float
+    ) -> str | None:
+        """The job a submit whose answer was lost created, if the provider shows it.
+
+        Submissions are serialised per provider, so at most one job is unaccounted for.
+        None means "send again": the provider lists no such job (the row is refunded), or
+        it cannot tell (the row stays committed with an unknown outcome, and we say so).
+        """
+        if row is None:
+            return None
+        jobs = await self._unjournaled_jobs(store, video, sent_at - 60)
+        if jobs is not None and len(jobs) == 1:
+            self.reporter.info(
+                f"{scene_id}: the answer to the job request was lost, but the job "
+                f"{jobs[0].remote_id} exists; using it instead of paying again"
+            )
+            return str(jobs[0].remote_id)
+        if jobs == []:
+            await self.gate.refund(row, "connection lost before the provider made a job")
+            return None
+        store.ledger_mark_unknown(row)
+        self.reporter.warn(
+            f"{scene_id}: the connection broke after the job request was sent; "
+            f"{video.name} may have made (and will bill) that job, about "
+            f"{costs.format_usd(self.store_row_estimate(row))}; it stays counted as "
+            "committed. Sending the request again."
+        )
+        return None
+
     async def _recover_orphans(self, store: Store, video: VideoModel) -> None:
         """Paid calls a killed run sent but never journaled an id for.
 
@@ -952,12 +1004,10 @@ class Pipeline:
             and not (r["usage"] or {}).get("unknown_outcome")
         ]
         for r in orphans:
-            finder = getattr(video, "find_pending", None)
-            if r["stage"] == "clip" and r["provider"] == video.name and finder is not None:
-                tasks = await with_retry(partial(finder, created_after=float(r["created_at"]) - 60))
-                known = {x["remote_id"] for x in store.ledger_rows() if x["remote_id"]}
-                known |= {st.remote_id for st in store.steps() if st.remote_id}
-                unknown = [t for t in tasks if t.remote_id not in known]
+            unknown = None
+            if r["stage"] == "clip" and r["provider"] == video.name:
+                unknown = await self._unjournaled_jobs(store, video, float(r["created_at"]) - 60)
+            if unknown is not None:
                 if len(unknown) == 1:
                     rid = unknown[0].remote_id
                     step = store.get(r["scene_id"], "clip")

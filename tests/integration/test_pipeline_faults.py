@@ -139,6 +139,53 @@ async def test_truncated_download_refetches_the_same_job(sim: SimServer, tmp_pat
     assert totals["downloads"] >= n + 1
 
 
+async def test_lost_answer_to_a_create_adopts_the_job_instead_of_paying_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The connection breaks after the job request was sent (the job exists, its id is
+    lost): the job is found in the provider's list and used; no second job is made."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("drop_after", path=TASKS, method="POST", count=1)
+    infos: list[str] = []
+
+    class Rec(NullReporter):
+        def info(self, text: str) -> None:
+            infos.append(text)
+
+    pipe = Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS,
+                    reporter=Rec())  # fmt: skip
+    res = await pipe.run()
+    assert res.movie is not None
+    n = len(res.plan.scenes)
+    creates = sim.requests(path=TASKS, method="POST")
+    assert len(creates) == n and creates[0]["status"] == "dropped"  # no request sent twice
+    assert sim.stats()["totals"]["jobs_created"] == n
+    assert any("answer to the job request was lost" in i for i in infos), infos
+    st = collect_status(res.run_dir)
+    clips = [r for r in st["ledger"] if r["stage"] == "clip"]
+    # one row per job, every one billed: nothing left committed or unknown
+    assert len(clips) == n and {r["state"] for r in clips} == {"billed"}
+
+
+async def test_request_lost_before_the_job_is_made_is_sent_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The connection breaks before the provider made the job: the provider lists no new
+    job, so the call is refunded and sent again; one job per scene in the end."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("drop", path=TASKS, method="POST", count=1)
+    res = await Pipeline(
+        goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS
+    ).run()
+    n = len(res.plan.scenes)
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == n
+    assert len(sim.requests(path=TASKS, method="POST")) == n + 1
+    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    assert sorted(r["state"] for r in clips) == ["billed"] * n + ["refunded"]
+
+
 async def test_concurrency_limit_holds_and_overlaps(sim: SimServer, tmp_path: Path) -> None:
     """9 scenes, max_concurrent 3, 1 s jobs: never more than 3 in flight, ~3 waves."""
     sim.media_scale = 0.25

@@ -544,9 +544,12 @@ class _Handler(BaseHTTPRequestHandler):
                 raise SimError(400, "request body is not valid JSON")
             self._auth(api, query)
             model = sim._model_for(path, body)
+            answered = True
             for f in sim._take(REQUEST_KINDS, method, full, model):
                 if f.kind == "drop":
                     raise _Drop()
+                if f.kind == "drop_after":
+                    answered = False
                 if f.kind == "delay":
                     time.sleep(float(f.seconds or 1.0))
                 if f.kind == "http":
@@ -557,6 +560,15 @@ class _Handler(BaseHTTPRequestHandler):
                         param=f.param,
                         retry_after=f.retry_after,
                     )
+            if not answered:
+                # the request is carried out (a job is created) but the answer is lost:
+                # what a client sees when the connection breaks after sending
+                real, self.wfile = self.wfile, io.BytesIO()
+                try:
+                    self._route(method, path, query, body, model)
+                finally:
+                    self.wfile = real
+                raise _Drop()
             self._route(method, path, query, body, model)
         except _Drop:
             self.close_connection = True

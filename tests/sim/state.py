@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: fault kinds, by the phase in which they are consulted
-REQUEST_KINDS = frozenset({"http", "drop", "delay"})
+REQUEST_KINDS = frozenset({"http", "drop", "drop_after", "delay"})
 JOB_KINDS = frozenset({"slow", "stuck", "fail", "reject"})
 DOWNLOAD_KINDS = frozenset({"truncate"})
 PLANNER_KINDS = frozenset({"wrap", "invalid"})
@@ -28,6 +28,8 @@ class Fault:
     kinds and their parameters:
       http      status (default 500), retry_after (s → Retry-After header), code, message, param
       drop      close the socket without any response
+      drop_after  carry the request out (e.g. create the job), then close the socket
+                without the answer
       delay     sleep `seconds` before answering
       slow      the created job takes `seconds` (instead of job_seconds)
       stuck     the created job never finishes (expires if execution_expires_after is set)
