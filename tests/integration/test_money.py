@@ -146,6 +146,34 @@ async def test_confirmation_shows_what_this_run_will_spend(sim: SimServer, tmp_p
     assert sim.stats()["requests"] == 0
 
 
+async def test_an_accepted_partial_run_does_not_approve_the_next_one(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Approving `--until keyframes` approves that run only: the render after it asks
+    again (about the videos left), and a "no" there sends nothing."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    asked: list[float] = []
+
+    def answer(yes: bool) -> Any:
+        def ask(est: Any) -> bool:
+            asked.append(est.total)
+            return yes
+
+        return ask
+
+    settings = settings_for("byteplus", sim)
+    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, confirm=answer(True))
+    await pipe.run(until="keyframes")
+    before = sim.stats()["requests"]
+    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, confirm=answer(False))
+    with pytest.raises(Declined):
+        await pipe.run()
+    assert len(asked) == 2 and asked[1] > 0  # asked again, about the videos still to make
+    assert sim.stats()["totals"]["jobs_created"] == 0
+    assert sim.stats()["requests"] == before  # the "no" sent nothing
+
+
 def _cli_env(sim: SimServer, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     cfg = tmp_path / "sim.yaml"
     cfg.write_text(

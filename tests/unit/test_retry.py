@@ -61,3 +61,17 @@ async def test_gives_up_after_the_policy_attempts() -> None:
         await with_retry(down, attempts=3, base_delay=0.001)
     assert calls == 3
     assert MAX_RETRY_AFTER <= 300  # a hostile Retry-After cannot stall a run for hours
+
+
+def test_a_huge_retry_after_is_capped() -> None:
+    """A hostile or broken Retry-After (e.g. a day) waits MAX_RETRY_AFTER, not a day."""
+    from tenacity import RetryCallState
+
+    from mindmovie.retry import _wait
+
+    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    state.attempt_number = 1
+    state.set_exception((RateLimited, RateLimited("429", retry_after=86400.0), None))
+    assert _wait(1.0, 30.0)(state) == MAX_RETRY_AFTER
+    state.set_exception((RateLimited, RateLimited("429", retry_after=3.0), None))
+    assert _wait(1.0, 30.0)(state) == 3.0
