@@ -989,6 +989,56 @@ class Pipeline:
         )
         return None
 
+    async def _settle_stale_jobs(self, store: Store, video: VideoModel, *, last: bool) -> None:
+        """Jobs paid for that no step uses any more (the scene's inputs were edited, or it
+        left the plan): look at each once, so the ledger shows what it cost instead of
+        counting it as in flight for ever. `last`: the run's final sweep (says so when a
+        job is still running: it will bill, and the next render settles it)."""
+        if video.name == "local":
+            return
+        held = {st.remote_id for st in store.steps() if st.remote_id}
+        stale = [
+            r
+            for r in store.ledger_rows()
+            if r["stage"] == "clip"
+            and r["state"] == "committed"
+            and r["remote_id"]
+            and r["remote_id"] not in held
+            and r["provider"] == video.name
+        ]
+        for r in stale:
+            rid = str(r["remote_id"])
+            try:
+                state = await with_retry(partial(video.poll, rid))
+            except ProviderError:
+                continue  # not now; the next render tries again
+            if not state.done:
+                if last:
+                    self.reporter.warn(
+                        f"{r['scene_id']}: job {rid} (for an earlier version of the scene) is "
+                        "still running at the provider and will be billed; its result is not "
+                        "used. The next render records what it cost."
+                    )
+                continue
+            if state.status != "succeeded":
+                await self.gate.refund(r["id"], f"job {state.status}: {state.error or ''}"[:300])
+                continue
+            usd, _ = costs.billed_usd(
+                "video",
+                costs.stage_spec(self.settings, "video"),
+                state.usage,
+                seconds=float(state.usage.get("duration") or 0),
+                resolution=str(state.usage.get("resolution") or self.settings.output.resolution),
+                ratio=str(state.usage.get("ratio") or self.settings.output.aspect),
+                audio=bool(state.usage.get("generate_audio") or False),
+            )
+            usd = usd if usd > 0 else float(r["estimated_usd"])
+            await self.gate.bill(r["id"], usd, {**state.usage, "unused": True})
+            self.reporter.info(
+                f"{r['scene_id']}: job {rid} (for an earlier version of the scene) finished "
+                f"and was billed {costs.format_usd(usd)}; its result is not used"
+            )
+
     async def _recover_orphans(self, store: Store, video: VideoModel) -> None:
         """Paid calls a killed run sent but never journaled an id for.
 
@@ -1062,6 +1112,7 @@ class Pipeline:
         self._video_model = video_model
         self.gate = BudgetGate(store, self.budget, on_change=self.reporter.money)
         await self._recover_orphans(store, video_model)
+        await self._settle_stale_jobs(store, video_model, last=False)
         # what THIS run would spend: `render --until keyframes` or `plan` stop early
         est = self.estimate(store, planner).upto(until)
         if est.paid:
@@ -1133,6 +1184,9 @@ class Pipeline:
                 f"about {costs.format_usd(left.total)} still to do. Everything paid for is kept: "
                 "render again with a bigger --budget to finish."
             )
+        # jobs this run replaced (a scene's inputs were edited) have had the clips stage
+        # to finish: record what they cost
+        await self._settle_stale_jobs(store, video_model, last=True)
         clips: dict[str, Path] = {}
         for scene_id, outcome in results.items():
             if isinstance(outcome, BaseException):

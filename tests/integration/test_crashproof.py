@@ -555,3 +555,43 @@ def test_foreign_sqlite_file_is_not_taken_for_a_run_store(tmp_path: Path) -> Non
     assert r.returncode == 2, rig.history()
     assert "not a mindmovie run store" in r.stderr
     assert (rig.out / "run.db").read_bytes() == data
+
+
+def test_a_job_replaced_by_an_edit_is_settled_not_left_in_flight(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed while a job runs; then the person edits that scene's motion prompt: the
+    resume makes a new job for the new prompt, and the old job (paid for, no longer
+    wanted) is looked at and billed in the ledger, not counted as in flight for ever."""
+    from mindmovie.plan import load_plan, write_plan
+
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    sim.min_polls = 2  # the first poll always sees the job running: the kill is mid-job
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    before = rig.status()
+    old = next(s for s in before["steps"] if s["stage"] == "clip" and s["remote_id"])
+    plan_path = rig.out / "plan.yaml"
+    plan = load_plan(plan_path)
+    edited = [
+        sc.model_copy(update={"motion_prompt": sc.motion_prompt + ", slower"})
+        if sc.id == old["scene_id"]
+        else sc
+        for sc in plan.scenes
+    ]
+    write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
+    r2 = rig.render(quiet=False)
+    assert r2.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    after = rig.status()
+    t = rig.totals()
+    assert t["jobs_created"] == SCENES + 1  # the edit needed a new job; nothing else
+    rows = {r["remote_id"]: r for r in ledger(after, "clip")}
+    assert rows[old["remote_id"]]["state"] == "billed"  # the replaced job: settled
+    assert ledger(after, "clip", "committed") == []  # nothing left "in flight"
+    assert len(ledger(after, "clip", "billed")) == SCENES + 1
+    assert "earlier version of the scene" in r2.stderr
+    new = next(
+        s for s in after["steps"] if s["scene_id"] == old["scene_id"] and s["stage"] == "clip"
+    )
+    assert new["remote_id"] != old["remote_id"] and new["status"] == "succeeded"
