@@ -184,6 +184,25 @@ async def test_truncated_download_is_transient_and_refetch_reuses_the_job(
     assert created(sim) == 1
 
 
+async def test_a_trickling_download_hits_its_deadline(
+    sim: SimServer, keyframe: Path, tmp_path: Path
+) -> None:
+    """Bytes keep coming, so httpx's per-read timeout never fires; the download as a
+    whole has a deadline (download_timeout), and then is a Transient (fetched again)."""
+    video = seedance(sim, download_timeout=0.6)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    dest = tmp_path / "clip.mp4"
+    sim.add_fault("trickle", path="/_sim/files/", seconds=3.0, count=1)
+    t0 = time.monotonic()
+    with pytest.raises(Transient, match="took longer than"):
+        await video.fetch(st, req, dest)
+    assert time.monotonic() - t0 < 2.0  # stopped at the deadline, not after the 3 s body
+    assert not dest.exists() and list(tmp_path.glob(".clip.mp4.*")) == []
+    await video.fetch(st, req, dest)  # the same job, at full speed
+    assert probe(dest).video is not None and created(sim) == 1
+
+
 async def test_job_content_rejection_is_status_rejected(sim: SimServer, keyframe: Path) -> None:
     sim.add_fault("reject", path=TASKS, code="OutputAudioSensitiveContentDetected")
     video = seedance(sim)

@@ -606,6 +606,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers: dict[str, str] | None = None,
         *,
         send_bytes: int | None = None,
+        trickle: float | None = None,
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -614,6 +615,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self._status_sent = status
+        if trickle is not None:  # a slow link: ten pieces spread over `trickle` seconds
+            step = max(1, -(-len(data) // 10))
+            for i in range(0, len(data), step):
+                self.wfile.write(data[i : i + step])
+                self.wfile.flush()
+                time.sleep(trickle / 10)
+            return
         if send_bytes is None:
             self.wfile.write(data)
             return
@@ -1042,9 +1050,13 @@ class _Handler(BaseHTTPRequestHandler):
         data = entry.make()
         sim._count(entry.model, "downloads")
         cut = None
+        trickle = None
         for f in sim._take(DOWNLOAD_KINDS, "GET", self.path, entry.model):
-            cut = int(f.length) if f.length is not None else len(data) // 2
-        self._send(200, data, entry.mime, send_bytes=cut)
+            if f.kind == "trickle":
+                trickle = float(f.seconds if f.seconds is not None else 5.0)
+            else:
+                cut = int(f.length) if f.length is not None else len(data) // 2
+        self._send(200, data, entry.mime, send_bytes=cut, trickle=trickle)
 
     # ------------------------------------------------------------------ Google
     def _veo_create(self, model: str, body: Json, *, vertex: bool) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 #: fault kinds, by the phase in which they are consulted
 REQUEST_KINDS = frozenset({"http", "drop", "drop_after", "delay"})
 JOB_KINDS = frozenset({"slow", "stuck", "fail", "reject"})
-DOWNLOAD_KINDS = frozenset({"truncate"})
+DOWNLOAD_KINDS = frozenset({"truncate", "trickle"})
 PLANNER_KINDS = frozenset({"wrap", "invalid"})
 ALL_KINDS = REQUEST_KINDS | JOB_KINDS | DOWNLOAD_KINDS | PLANNER_KINDS
 
@@ -39,6 +39,7 @@ class Fault:
                 raiMediaFilteredCount and no videos; image requests are refused
       truncate  a download sends Content-Length of the whole file but only `length` bytes
                 (default half) and closes
+      trickle   a download sends its body in 10 pieces over `seconds` (default 5)
       wrap      the planner's tool input comes back wrapped as {"output": {...}}
       invalid   the planner's tool input misses a field (`field`, default the last key of
                 the first array item, i.e. of the first scene)

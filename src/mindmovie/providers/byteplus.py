@@ -612,7 +612,10 @@ class SeedanceVideo:
             want: str | None = None
             with os.fdopen(fd, "wb") as f:
                 try:
+                    # httpx's timeout is per read: a link that trickles bytes would never
+                    # trip it, so the whole download has a deadline too
                     async with (
+                        asyncio.timeout(self.download_timeout),
                         httpx.AsyncClient(
                             timeout=_http_timeout(self.download_timeout), follow_redirects=True
                         ) as client,
@@ -628,6 +631,12 @@ class SeedanceVideo:
                 except httpx.HTTPError as e:
                     raise Transient(
                         f"video download failed after {got} bytes ({type(e).__name__})",
+                        provider=PROVIDER,
+                    ) from None
+                except TimeoutError:
+                    raise Transient(
+                        f"video download took longer than {self.download_timeout:.0f} s "
+                        f"({got} bytes so far)",
                         provider=PROVIDER,
                     ) from None
                 f.flush()
