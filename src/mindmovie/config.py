@@ -107,6 +107,9 @@ class ProviderSettings(_Strict):
     base_url: str | None = None
     max_concurrent: int = Field(2, ge=0, le=64, description="jobs at a time; 0 = CPU count")
     timeout: float = Field(60.0, gt=0, description="seconds per HTTP call")
+    download_timeout: float | None = Field(
+        None, gt=0, description="seconds a whole clip download may take; null = max(timeout, 120)"
+    )
     job_deadline: float = Field(900.0, gt=0, description="seconds a remote job may take")
     poll_interval: float = Field(2.0, gt=0)
     poll_max_interval: float = Field(15.0, gt=0)

@@ -412,6 +412,10 @@ def test_from_settings_reads_model_options_and_base_url(sim: SimServer) -> None:
     v = SeedanceVideo.from_settings(s, Keys.from_env({"BYTEPLUS_API_KEY": "ark-secret"}))
     assert v.model == "seedance-1-0-lite-i2v-250428" and v.options["camera_fixed"] is True
     assert "ark-secret" not in repr(v)
+    assert v.download_timeout == 120.0  # the default: max(timeout 60, 120)
+    s = Settings(preset="byteplus", providers={"byteplus": {"download_timeout": 30}})
+    v = SeedanceVideo.from_settings(s, Keys.from_env({"ARK_API_KEY": "k"}))
+    assert v.download_timeout == 30.0
 
 
 def test_bad_option_is_config_error() -> None:

@@ -215,6 +215,8 @@ def _from_settings(
         raise missing_key_error(stage, label, settings)
     ps = settings.provider_settings(PROVIDER)
     stage_settings = settings.keyframes if stage == "keyframes" else settings.video
+    # only videos are downloaded as files big enough to need their own deadline
+    extra: dict[str, Any] = {"download_timeout": ps.download_timeout} if stage == "video" else {}
     try:
         return cls(
             api_key=keys.byteplus.get_secret_value(),
@@ -222,6 +224,7 @@ def _from_settings(
             base_url=ps.base_url,
             timeout=ps.timeout,
             options=stage_settings.options,
+            **extra,
         )
     except InvalidRequest as e:
         raise ConfigError(e.message) from None
