@@ -89,26 +89,63 @@ class _Reader:
             self.clip = None
 
 
-def _scene(item: Item, fps: int, size: tuple[int, int], readers: list[_Reader]) -> VideoClip:
+class _LazyScene:
+    """A scene's composite (clip + text), built on its first frame and dropped once the
+    movie is past it: moviepy's composites and masks hold several full-frame arrays each
+    (~70 MB per scene at 720p), which would otherwise all live for the whole render."""
+
+    def __init__(self, build: Callable[[], VideoClip], reader: _Reader) -> None:
+        self.build = build
+        self.reader = reader
+        self.clip: VideoClip | None = None
+
+    @property
+    def end(self) -> float:
+        return self.reader.end
+
+    def frame(self, t: float) -> Any:
+        if self.clip is None:
+            self.clip = self.build()
+        return self.clip.get_frame(t)
+
+    def close(self) -> None:
+        self.clip = None
+        self.reader.close()
+
+
+def _scene(
+    item: Item, fps: int, size: tuple[int, int], readers: list[_Reader], lazies: list[_LazyScene]
+) -> VideoClip:
     """A scene: its clip covering the frame, last frame held, the affirmation on top."""
     w, h = size
     seconds = item.frames / fps
     assert item.clip is not None
     reader = _Reader(item.clip, item.end / fps)
     readers.append(reader)
-    # no frame_function in the constructor: moviepy would read frame 0 there to learn
-    # the size, opening every scene's reader while the movie is being put together
-    video = VideoClip(duration=seconds)
-    video.frame_function = lambda t: fit_cover(reader.frame(t), w, h)
-    video.size = (w, h)
-    layers: list[VideoClip] = [video]
-    if item.text.strip():
-        text = ImageClip(np.asarray(cards.overlay_image(item.text, size)))
-        text = text.with_start(item.text_in / fps).with_duration((item.frames - item.text_in) / fps)
-        if item.text_fade > 0:
-            text = text.with_effects([vfx.CrossFadeIn(item.text_fade / fps)])
-        layers.append(text)
-    return CompositeVideoClip(layers, size=size).with_duration(seconds)
+
+    def build() -> VideoClip:
+        # no frame_function in the constructor: moviepy would read frame 0 there to
+        # learn the size, opening the reader before the scene is on screen
+        video = VideoClip(duration=seconds)
+        video.frame_function = lambda t: fit_cover(reader.frame(t), w, h)
+        video.size = (w, h)
+        layers: list[VideoClip] = [video]
+        if item.text.strip():
+            text = ImageClip(np.asarray(cards.overlay_image(item.text, size)))
+            text = text.with_start(item.text_in / fps).with_duration(
+                (item.frames - item.text_in) / fps
+            )
+            if item.text_fade > 0:
+                text = text.with_effects([vfx.CrossFadeIn(item.text_fade / fps)])
+            layers.append(text)
+        return CompositeVideoClip(layers, size=size).with_duration(seconds)
+
+    lazy = _LazyScene(build, reader)
+    lazies.append(lazy)
+    scene = VideoClip(duration=seconds)
+    scene.frame_function = lazy.frame
+    scene.size = (w, h)
+    return scene
 
 
 def _card(item: Item, fps: int, size: tuple[int, int]) -> VideoClip:
@@ -127,12 +164,17 @@ def _card(item: Item, fps: int, size: tuple[int, int]) -> VideoClip:
 
 def movie_clip(tl: Timeline, readers: list[_Reader]) -> VideoClip:
     """The whole movie as one moviepy clip (its scenes' readers are appended to `readers`;
-    each is closed as soon as the movie's time is past its scene)."""
+    each scene's reader and composite are let go as soon as the movie is past it)."""
     fps, size = tl.spec.fps, (tl.spec.width, tl.spec.height)
     layers: list[VideoClip] = []
+    lazies: list[_LazyScene] = []
     prev_end = 0
     for item in tl.items:
-        clip = _scene(item, fps, size, readers) if item.kind == "scene" else _card(item, fps, size)
+        clip = (
+            _scene(item, fps, size, readers, lazies)
+            if item.kind == "scene"
+            else _card(item, fps, size)
+        )
         overlap = prev_end - item.start
         if layers and overlap > 0:
             clip = clip.with_effects([vfx.CrossFadeIn(overlap / fps)])
@@ -144,9 +186,9 @@ def movie_clip(tl: Timeline, readers: list[_Reader]) -> VideoClip:
     movie = CompositeVideoClip(layers, size=size, bg_color=(0, 0, 0)).with_duration(duration)
 
     def release_then(get_frame: Callable[[float], Any], t: float) -> Any:
-        for r in readers:
-            if r.end <= t:
-                r.close()
+        for lazy in lazies:
+            if lazy.end <= t:
+                lazy.close()
         return get_frame(t)
 
     return movie.transform(release_then)
