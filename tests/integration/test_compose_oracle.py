@@ -148,20 +148,25 @@ def test_same_sound(movies: dict[str, RenderReport]) -> None:
 def test_reference_keeps_at_most_two_clips_open(timeline: Timeline) -> None:
     """The moviepy engine opens a scene's reader on its first frame and closes it once
     the movie is past the scene (lessons: memory and file descriptors per clip)."""
-    from mindmovie.compose.moviepy import _Reader, movie_clip
+    from mindmovie.compose.moviepy import _LazyScene, _Reader, movie_clip
 
     readers: list[_Reader] = []
-    movie = movie_clip(timeline, readers)
-    open_counts, ever_opened = [], set()
+    lazies: list[_LazyScene] = []
+    movie = movie_clip(timeline, readers, lazies)
+    assert all(r.clip is None for r in readers) and all(s.clip is None for s in lazies)
+    open_counts, built_counts, ever_opened = [], [], set()
     try:
         for f in range(timeline.total_frames):
             movie.get_frame(f / FPS)
             live = [r for r in readers if r.clip is not None]
             ever_opened |= {r.path for r in live}
             open_counts.append(len(live))
+            built_counts.append(sum(s.clip is not None for s in lazies))
     finally:
         for r in readers:
             r.close()
     assert len(ever_opened) == len(readers) == 3  # every scene was read
     assert max(open_counts) == 2  # both pictures of a crossfade, never all three
     assert open_counts[-1] == 0  # all closed by the closing card
+    # the scenes' moviepy composites likewise: built when shown, dropped after
+    assert max(built_counts) == 2 and built_counts[-1] == 0

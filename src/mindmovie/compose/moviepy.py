@@ -162,12 +162,14 @@ def _card(item: Item, fps: int, size: tuple[int, int]) -> VideoClip:
     return card.with_effects(fades) if fades else card
 
 
-def movie_clip(tl: Timeline, readers: list[_Reader]) -> VideoClip:
+def movie_clip(
+    tl: Timeline, readers: list[_Reader], lazies: list[_LazyScene] | None = None
+) -> VideoClip:
     """The whole movie as one moviepy clip (its scenes' readers are appended to `readers`;
     each scene's reader and composite are let go as soon as the movie is past it)."""
     fps, size = tl.spec.fps, (tl.spec.width, tl.spec.height)
     layers: list[VideoClip] = []
-    lazies: list[_LazyScene] = []
+    lazies = [] if lazies is None else lazies
     prev_end = 0
     for item in tl.items:
         clip = (
