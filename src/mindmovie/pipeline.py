@@ -312,19 +312,26 @@ class Pipeline:
         if row is None or model.name == "local":
             return
         if state.status == "succeeded":
-            usd, _ = costs.billed_usd(
-                "video",
-                costs.stage_spec(self.settings, "video"),
-                state.usage,
-                seconds=req.seconds,
-                resolution=req.resolution,
-                ratio=req.aspect,
-                audio=req.audio,
-                service_tier=self.settings.video.options.get("service_tier"),
-            )
+            usd = self._video_usd(state, req.seconds, req.resolution, req.aspect, req.audio)
             await self.gate.bill(row, usd, state.usage)
         else:
             await self.gate.refund(row, f"job {state.status}: {state.error or ''}"[:300])
+
+    def _video_usd(
+        self, state: JobState, seconds: float, resolution: str, ratio: str, audio: bool
+    ) -> float:
+        """What a finished video job cost: its reported usage, else the formula."""
+        usd, _ = costs.billed_usd(
+            "video",
+            costs.stage_spec(self.settings, "video"),
+            state.usage,
+            seconds=seconds,
+            resolution=resolution,
+            ratio=ratio,
+            audio=audio,
+            service_tier=self.settings.video.options.get("service_tier"),
+        )
+        return usd
 
     async def _adoptable(self, model: VideoModel, remote_id: str, status: str) -> str | None:
         """Can an earlier job be picked up? Yes unless the provider says it failed."""
@@ -1023,14 +1030,13 @@ class Pipeline:
             if state.status != "succeeded":
                 await self.gate.refund(r["id"], f"job {state.status}: {state.error or ''}"[:300])
                 continue
-            usd, _ = costs.billed_usd(
-                "video",
-                costs.stage_spec(self.settings, "video"),
-                state.usage,
-                seconds=float(state.usage.get("duration") or 0),
-                resolution=str(state.usage.get("resolution") or self.settings.output.resolution),
-                ratio=str(state.usage.get("ratio") or self.settings.output.aspect),
-                audio=bool(state.usage.get("generate_audio") or False),
+            usage = state.usage
+            usd = self._video_usd(
+                state,
+                float(usage.get("duration") or 0),
+                str(usage.get("resolution") or self.settings.output.resolution),
+                str(usage.get("ratio") or self.settings.output.aspect),
+                bool(usage.get("generate_audio") or False),
             )
             usd = usd if usd > 0 else float(r["estimated_usd"])
             await self.gate.bill(r["id"], usd, {**state.usage, "unused": True})
