@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -476,3 +477,40 @@ async def test_project_mode_without_adc_is_auth_error(
     with pytest.raises(AuthError, match="Application Default Credentials"):
         await veo.submit(_video_req(tmp_path))
     assert _google_requests(gsim) == []
+
+
+async def test_a_trickling_developer_download_hits_its_deadline(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """files.download gets the SDK's per-read timeout only; a link that keeps sending a
+    few bytes would never trip it. The whole download has a deadline (download_timeout),
+    then it is a Transient and the SAME operation's file is fetched again."""
+    created = httpx.post(
+        f"{gsim.base_url}/v1beta/models/veo-3.0-generate-001:predictLongRunning",
+        headers={"x-goog-api-key": "k"},
+        json={"instances": [{"prompt": "p"}], "parameters": {"durationSeconds": 4}},
+    ).json()
+    client = genai.Client(
+        vertexai=False,
+        api_key="k",
+        http_options=types.HttpOptions(base_url=gsim.base_url, timeout=30_000),
+    )
+    spec = catalog.resolve("google", "video", "veo-3-0")
+    veo = VeoVideo(client, spec=spec, mode=Mode("developer", api_key="k"), download_timeout=0.6)
+    state = await veo.poll(created["name"])
+    req = _video_req(tmp_path)
+    gsim.add_fault("trickle", path=":download", seconds=3.0, count=1)
+    t0 = time.monotonic()
+    with pytest.raises(Transient, match="took longer than"):
+        await veo.fetch(state, req, tmp_path / "clip.mp4")
+    assert time.monotonic() - t0 < 2.0  # stopped at the deadline, not after the 3 s body
+    assert not (tmp_path / "clip.mp4").exists()
+    out = await veo.fetch(state, req, tmp_path / "clip.mp4")
+    assert abs(probe(out).duration - 4.0) <= 0.5
+    assert len(gsim.requests(path=":download")) == 2
+
+
+def test_download_timeout_comes_from_the_settings(gsim: SimServer) -> None:
+    veo = VeoVideo.from_settings(_settings(gsim, download_timeout=42), KEY)
+    assert veo.download_timeout == 42
+    assert VeoVideo.from_settings(_settings(gsim), KEY).download_timeout == 120

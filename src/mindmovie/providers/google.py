@@ -376,12 +376,15 @@ class _GoogleModel:
         spec: ModelSpec,
         mode: Mode,
         options: dict[str, Any] | None = None,
+        download_timeout: float = 120.0,
     ) -> None:
         self.client = client
         self.spec = spec
         self.model = spec.id
         self.mode = mode
         self.options = dict(options or {})
+        #: a deadline on a whole clip download (the SDK's timeout is per HTTP read)
+        self.download_timeout = download_timeout
         self._ctx = _Ctx(self.STAGE, self.model, mode)
 
     @classmethod
@@ -392,8 +395,13 @@ class _GoogleModel:
         spec = _model_spec(cls.STAGE, stage_settings.model)
         _check_options(stage_settings.options, cls.OPTIONS, cls.STAGE)
         mode = _mode_for(settings, keys, cls.STAGE)
+        ps = settings.providers.google
         return cls(
-            _make_client(settings, mode), spec=spec, mode=mode, options=stage_settings.options
+            _make_client(settings, mode),
+            spec=spec,
+            mode=mode,
+            options=stage_settings.options,
+            download_timeout=ps.download_timeout or max(ps.timeout, 120.0),
         )
 
 
@@ -623,7 +631,15 @@ class VeoVideo(_GoogleModel):
                 "Cloud Storage access, which mindmovie does not do",
                 provider=PROVIDER,
             )
-        data = await _call(self._ctx, lambda: self.client.aio.files.download(file=video))
+        try:
+            # bytes that keep trickling never trip a per-read timeout: bound the whole
+            async with asyncio.timeout(self.download_timeout):
+                data = await _call(self._ctx, lambda: self.client.aio.files.download(file=video))
+        except TimeoutError:
+            raise Transient(
+                f"{self.model}: video download took longer than {self.download_timeout:.0f} s",
+                provider=PROVIDER,
+            ) from None
         return bytes(data)
 
     async def fetch(self, state: JobState, request: VideoRequest, dest: Path) -> Path:
