@@ -80,6 +80,16 @@ class RenderFailed(Exception):
     """Some scenes failed; the message lists them. Finished work is kept for the next run."""
 
 
+
+def _reports_charge(state: JobState) -> bool:
+    """Did a job that did not succeed still report billed usage? Some providers charge
+    for generation their output filter then refused (lessons: "some providers do not
+    charge for them, some do"); the task's own usage is the evidence, never a guess."""
+    try:
+        return int(state.usage.get("completion_tokens") or 0) > 0
+    except (TypeError, ValueError):
+        return False
+
 def input_key(**parts: Any) -> str:
     """sha256 of every input that decides a step's output, in a canonical JSON form."""
     blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
@@ -311,9 +321,10 @@ class Pipeline:
         """A video job ended: bill it from its usage, or refund a job the provider voids."""
         if row is None or model.name == "local":
             return
-        if state.status == "succeeded":
+        if state.status == "succeeded" or _reports_charge(state):
             usd = self._video_usd(state, req.seconds, req.resolution, req.aspect, req.audio)
-            await self.gate.bill(row, usd, state.usage)
+            extra = {} if state.status == "succeeded" else {"status": state.status}
+            await self.gate.bill(row, usd, {**state.usage, **extra})
         else:
             await self.gate.refund(row, f"job {state.status}: {state.error or ''}"[:300])
 
@@ -1027,7 +1038,7 @@ class Pipeline:
                         "used. The next render records what it cost."
                     )
                 continue
-            if state.status != "succeeded":
+            if state.status != "succeeded" and not _reports_charge(state):
                 await self.gate.refund(r["id"], f"job {state.status}: {state.error or ''}"[:300])
                 continue
             usage = state.usage

@@ -220,3 +220,29 @@ async def test_concurrency_limit_holds_and_overlaps(sim: SimServer, tmp_path: Pa
     jobs = sim.jobs()
     span = max(j.created + j.latency for j in jobs) - min(j.created for j in jobs)
     assert span < 0.75 * 9 * 1.0, f"video jobs did not overlap (stage took {span:.1f} s)"
+
+
+async def test_a_refusal_the_provider_bills_is_billed_not_refunded(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Some providers charge for output their filter then refused (lessons.md). When the
+    failed task reports usage.completion_tokens, the ledger bills that job from its usage
+    (the money is spent and counts against the budget); the fallback job is billed too."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("reject", path=TASKS, method="POST", count=1, billed=True)
+    res = await Pipeline(
+        goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS
+    ).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 5  # 4 scenes + the refused one's fallback
+    st = collect_status(tmp_path / "run")
+    clips = [r for r in st["ledger"] if r["stage"] == "clip"]
+    assert sorted(r["state"] for r in clips) == ["billed"] * 5
+    refused = [r for r in clips if (r.get("usage") or {}).get("status") == "rejected"]
+    assert len(refused) == 1 and refused[0]["billed_usd"] > 0
+    # every billed token is one the provider (the simulator) counted, refusal included
+    tokens = sum(
+        m["completion_tokens"] for k, m in sim.stats()["models"].items() if k.startswith("seedance")
+    )
+    assert sum(r["billed_usd"] for r in clips) == pytest.approx(tokens * 1.2 / 1e6, abs=1e-6)

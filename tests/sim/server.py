@@ -272,6 +272,7 @@ class SimServer:
         seconds: float | None = None,
         length: int | None = None,
         field: str | None = None,
+        billed: bool = False,
     ) -> Fault:
         """Inject a fault (see `Fault` for kinds and matching). Returns it (see .fired)."""
         if kind not in ALL_KINDS:
@@ -291,6 +292,7 @@ class SimServer:
                 seconds=seconds,
                 length=length,
                 field=field,
+                billed=billed,
                 id=next(self._ids),
             )
             self._faults.append(f)
@@ -338,7 +340,7 @@ class SimServer:
                     key = "jobs_rejected" if job.outcome == "reject" else "jobs_failed"
                 if key:
                     c[key] += 1
-                if st == "succeeded":
+                if st == "succeeded" or (st == "failed" and job.billed_refusal):
                     if job.api == "ark":
                         c["completion_tokens"] += models.seedance_tokens(
                             job.width, job.height, job.fps, job.duration
@@ -455,6 +457,7 @@ class SimServer:
                 job.outcome = f.kind
                 job.error_code = f.code
                 job.error_message = f.message
+                job.billed_refusal = f.kind == "reject" and f.billed
 
     def _media_size(self, w: int, h: int) -> tuple[int, int]:
         return media.scaled(w, h, self.media_scale)
@@ -901,6 +904,9 @@ class _Handler(BaseHTTPRequestHandler):
             if job.outcome == "reject":
                 code = job.error_code or "OutputVideoSensitiveContentDetected"
                 msg = job.error_message or _ARK_REJECT_MSG
+                if job.billed_refusal:
+                    tokens = models.seedance_tokens(job.width, job.height, job.fps, job.duration)
+                    d["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
             else:
                 code = job.error_code or "InternalServiceError"
                 msg = job.error_message or "The task failed (simulated)."

@@ -36,7 +36,9 @@ class Fault:
       fail      the created job fails: code, message
       reject    content filter: an Ark job fails with `code` (default
                 OutputVideoSensitiveContentDetected), a Veo operation ends with
-                raiMediaFilteredCount and no videos; image requests are refused
+                raiMediaFilteredCount and no videos; image requests are refused.
+                `billed`: the failed Ark task still reports usage.completion_tokens (a
+                provider that charges for generation it then filtered)
       truncate  a download sends Content-Length of the whole file but only `length` bytes
                 (default half) and closes
       trickle   a download sends its body in 10 pieces over `seconds` (default 5)
@@ -58,6 +60,7 @@ class Fault:
     seconds: float | None = None
     length: int | None = None
     field: str | None = None
+    billed: bool = False
     id: int = 0
     fired: int = 0
 
@@ -98,6 +101,7 @@ class Job:
     outcome: str = "ok"  # "ok" | "fail" | "reject"
     error_code: str | int | None = None
     error_message: str | None = None
+    billed_refusal: bool = False  # a rejected Ark task that reports (and bills) its tokens
     expires_after: float | None = None
     min_polls: int = 0
     polls: int = 0
