@@ -80,7 +80,6 @@ class RenderFailed(Exception):
     """Some scenes failed; the message lists them. Finished work is kept for the next run."""
 
 
-
 def _reports_charge(state: JobState) -> bool:
     """Did a job that did not succeed still report billed usage? Some providers charge
     for generation their output filter then refused (lessons: "some providers do not
@@ -89,6 +88,7 @@ def _reports_charge(state: JobState) -> bool:
         return int(state.usage.get("completion_tokens") or 0) > 0
     except (TypeError, ValueError):
         return False
+
 
 def input_key(**parts: Any) -> str:
     """sha256 of every input that decides a step's output, in a canonical JSON form."""
