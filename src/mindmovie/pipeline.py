@@ -22,10 +22,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from mindmovie import costs
 from mindmovie.budget import BudgetExceeded, BudgetGate
+from mindmovie.catalog import ModelSpec
 from mindmovie.config import Keys, Settings
 from mindmovie.fsutil import atomic_write_bytes, sha256_file, slugify
 from mindmovie.goals import Goals, goals_sha256, load_goals
@@ -78,6 +79,37 @@ class BudgetStopped(Exception):
 
 class RenderFailed(Exception):
     """Some scenes failed; the message lists them. Finished work is kept for the next run."""
+
+
+class _ModelId(Protocol):
+    """What a step's input key needs of a model: its provider and model id."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class _Identity:
+    """A model's identity without its client (no key needed): for estimates, which must
+    tell exactly which finished steps a render would reuse."""
+
+    name: str
+    model: str
+    spec: ModelSpec | None
+
+
+def _identity(settings: Settings, stage: Literal["keyframes", "video"]) -> _Identity:
+    provider = settings.stage_provider(stage)
+    spec = costs.stage_spec(settings, stage)
+    if spec is None:
+        from mindmovie.providers import local
+
+        cls = local.LocalKeyframes if stage == "keyframes" else local.LocalMotion
+        return _Identity("local", cls.model, None)
+    return _Identity(provider, spec.id, spec)
 
 
 def _reports_charge(state: JobState) -> bool:
@@ -447,7 +479,7 @@ class Pipeline:
         return text_model, text_settings
 
     def _keyframe_variants(
-        self, model: KeyframeModel, scene: Scene, plan: Plan
+        self, model: _ModelId, scene: Scene, plan: Plan
     ) -> list[tuple[str, str, KeyframeRequest]]:
         """(label, input key, request): the request as planned, then the content-filter
         fallback (a softened prompt), each with its own key so either result is reusable."""
@@ -584,7 +616,7 @@ class Pipeline:
             last_frame=last_frame,
         )
 
-    def _clip_key(self, model: VideoModel, req: VideoRequest) -> str:
+    def _clip_key(self, model: _ModelId, req: VideoRequest) -> str:
         return input_key(
             v=STAGE_VERSION["clip"],
             provider=model.name,
@@ -601,7 +633,7 @@ class Pipeline:
         )
 
     def _clip_variants(
-        self, model: VideoModel, scene: Scene, req: VideoRequest
+        self, model: _ModelId, scene: Scene, req: VideoRequest
     ) -> list[tuple[str, str, VideoRequest]]:
         """As planned, then one content-filter fallback: audio off (an audio refusal is the
         usual cause when audio is on), else a softened prompt."""
@@ -1108,14 +1140,61 @@ class Pipeline:
         return load_plan(path)
 
     def estimate(self, store: Store, planner: Planner | tuple[str, str]) -> costs.RunEstimate:
-        """What this render will still cost: finished or in-flight steps are excluded."""
+        """What this render will still cost: steps it would reuse, and jobs in flight for
+        the same inputs, are excluded; a step made with another model, prompt or keyframe
+        (a changed preset, an edited plan.yaml) is counted, because it will be paid again."""
         plan = self._reusable_plan(store, planner)
-        done = {
-            (s.scene_id, s.stage)
-            for s in store.steps()
-            if s.stage in ("keyframe", "clip") and s.status in ("succeeded", "submitted")
-        }
+        basis = plan
+        if basis is None and self.settings.stage_provider("planner") == "local":
+            from mindmovie.providers.local import build_plan
+
+            # the local planner is deterministic: its plan is the one the render makes
+            basis = build_plan(self.goals, costs.plan_options(self.settings))
+        # a new remote plan has new prompts: nothing made before it is reused
+        done = self._reused_steps(store, basis) if basis is not None else set()
         return costs.estimate_run(self.settings, self.goals, plan, done=done)
+
+    def _reused_steps(self, store: Store, plan: Plan) -> set[tuple[str, str]]:
+        """(scene, stage) steps a render of `plan` would not pay for: the same input-key
+        checks as `_keyframe` and `_clip` (a clip's key holds its keyframe's hash, so a
+        keyframe made again means its clip is made again)."""
+        kf_id: _ModelId = _identity(self.settings, "keyframes")
+        text = costs.text_keyframe_settings(self.settings)
+        text_id = _identity(text, "keyframes") if text is not None else None
+        video_id = _identity(self.settings, "video")
+        done: set[tuple[str, str]] = set()
+        kept: dict[str, Path] = {}
+        for sc in plan.scenes:
+            model = kf_id
+            if text_id is not None and self._source_photo(sc, plan) is None:
+                model = text_id
+            variants = self._keyframe_variants(model, sc, plan)
+            if any(store.reusable(sc.id, "keyframe", key) for _, key, _ in variants):
+                done.add((sc.id, "keyframe"))
+                kept[sc.id] = self.run_dir / "scenes" / sc.id / "keyframe.png"
+        chain = bool(
+            self.settings.video.chain_frames
+            and video_id.spec is not None
+            and video_id.spec.capabilities.last_frame
+        )
+        scenes = list(plan.scenes)
+        for i, sc in enumerate(scenes):
+            if sc.id not in kept:
+                continue
+            last: Path | None = None
+            if chain and i + 1 < len(scenes):
+                if scenes[i + 1].id not in kept:
+                    continue  # the next keyframe is made again: so is this clip
+                last = kept[scenes[i + 1].id]
+            req = self._video_request(sc, kept[sc.id], last)
+            keys = {key for _, key, _ in self._clip_variants(video_id, sc, req)}
+            step = store.get(sc.id, "clip")
+            in_flight = step is not None and step.status == "submitted"
+            if any(store.reusable(sc.id, "clip", k) for k in keys) or (
+                in_flight and step is not None and step.input_key in keys
+            ):
+                done.add((sc.id, "clip"))
+        return done
 
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
         store.next_run_no()

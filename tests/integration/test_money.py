@@ -238,3 +238,41 @@ def test_estimate_command_spends_nothing_and_excludes_done_work(
     assert left["planner"] is None or left["planner"]["usd"] == 0
     assert all(s["keyframe"]["usd"] == 0 for s in left["scenes"])
     assert left["total"] == pytest.approx(sum(s["video"]["usd"] for s in full["scenes"]), abs=1e-6)
+
+
+def test_estimate_counts_what_a_render_would_pay_for_again(sim: SimServer, tmp_path: Path) -> None:
+    """A finished keyframe is 'done' only if the render would reuse it: an edited prompt
+    or another preset makes it again, so the estimate (and the confirmation and budget
+    check it feeds) must count it. The render then pays for exactly what was estimated."""
+    import yaml
+
+    goals = goals_file(tmp_path, sim)
+    cfg, env = _cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    until_kf = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
+    r = CliRunner().invoke(app, [*until_kf, "--until", "keyframes"], env=env)
+    assert r.exit_code == 0, r.output
+    images_before = sim.stats()["totals"]["images"]
+    est_args = ["estimate", str(goals), "-c", str(cfg), "--out", str(run), "--json"]
+
+    # another preset: a new planner, new prompts, new keyframes: nothing is reused
+    r = CliRunner().invoke(app, [*est_args, "--preset", "google"], env={})
+    other = json.loads(r.output)
+    assert other["planner"] is not None and other["planner"]["usd"] > 0
+    assert all(s["keyframe"]["usd"] > 0 and not s["keyframe"]["done"] for s in other["scenes"])
+
+    # one edited image prompt: that scene's keyframe (and so its clip) is paid again
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    edited = plan["scenes"][1]["id"]
+    plan["scenes"][1]["image_prompt"] += ", golden hour"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    r = CliRunner().invoke(app, est_args, env={})
+    left = json.loads(r.output)
+    redo = [s["scene_id"] for s in left["scenes"] if not s["keyframe"]["done"]]
+    assert redo == [edited]
+    assert all(s["keyframe"]["usd"] == 0 for s in left["scenes"] if s["scene_id"] != edited)
+
+    r = CliRunner().invoke(app, [*until_kf, "--until", "keyframes"], env=env)
+    assert r.exit_code == 0, r.output
+    assert sim.stats()["totals"]["images"] - images_before == len(redo)  # as estimated
