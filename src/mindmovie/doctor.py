@@ -11,8 +11,9 @@ import re
 import sys
 import tempfile
 from dataclasses import dataclass
+from typing import Literal
 
-from mindmovie.config import KEY_VARIABLES, Keys, Settings
+from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
 
 #: ffmpeg filters and encoders the compositor and the local motion renderer use
 FILTERS = (
@@ -133,12 +134,22 @@ def _key_checks(settings: Settings, keys: Keys) -> list[Check]:
 
 def _google_mode(settings: Settings, keys: Keys) -> Check:
     try:
-        from mindmovie.providers.google import describe_mode
+        from mindmovie.providers.google import _mode_for, describe_mode
     except ImportError as e:  # google-genai missing from the install
         return Check("google mode", False, f"google-genai not importable: {e}", required=False)
     used = "google" in needed_providers(settings)
     text = describe_mode(settings, keys)
     ok = ":" not in text  # describe_mode appends ": <problem>" when something is missing
+    if ok:
+        # the mode must also suit each google stage: Veo refuses developer mode
+        stages: tuple[Literal["keyframes", "video"], ...] = ("keyframes", "video")
+        for stage in stages:
+            if settings.stage_provider(stage) != "google":
+                continue
+            try:
+                _mode_for(settings, keys, stage)
+            except ConfigError as e:
+                return Check("google mode", False, str(e), required=used)
     return Check("google mode", ok or not used, text, required=used)
 
 
