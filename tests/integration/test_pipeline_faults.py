@@ -59,6 +59,12 @@ async def test_stuck_job_hits_deadline_naming_scene_and_provider(
         await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS).run()
     msg = str(e.value)
     assert "1 scene(s) failed" in msg and "byteplus" in msg and "not finished after 1 s" in msg
+    stuck = sim.jobs()[0]  # the fault hit the first job created
+    (scene,) = [
+        s["scene_id"] for s in collect_status(tmp_path / "run")["steps"]
+        if s["stage"] == "clip" and s["status"] == "failed"
+    ]  # fmt: skip
+    assert scene in msg and stuck.id in msg
     # the other scenes' clips are kept for the next run
     assert len(list((tmp_path / "run").glob("scenes/*/clip.mp4"))) == 3
 
@@ -215,11 +221,13 @@ async def test_concurrency_limit_holds_and_overlaps(sim: SimServer, tmp_path: Pa
     assert stats["in_flight_max"] == 3
     assert stats["totals"]["jobs_created"] == 9
     # The video stage, as the provider saw it: first job created to last job finished.
-    # Three at a time is ~3 s; one at a time would be 9 s. The bound leaves room for a
-    # loaded 2-core machine while still ruling out serial submission.
+    # Three at a time is 3 waves = 3 s at best (measured 3.2 s on a busy 2-core machine);
+    # one at a time would be 9 s. The upper bound leaves 1.5 latencies for a loaded
+    # machine's polling and submission delays.
     jobs = sim.jobs()
     span = max(j.created + j.latency for j in jobs) - min(j.created for j in jobs)
-    assert span < 0.75 * 9 * 1.0, f"video jobs did not overlap (stage took {span:.1f} s)"
+    assert span >= 3 * 1.0 - 1e-6, f"more than 3 jobs overlapped (stage took {span:.2f} s)"
+    assert span <= 4.5 * 1.0, f"the video stage took {span:.2f} s, not ~3 job latencies"
 
 
 async def test_a_refusal_the_provider_bills_is_billed_not_refunded(
@@ -246,3 +254,56 @@ async def test_a_refusal_the_provider_bills_is_billed_not_refunded(
         m["completion_tokens"] for k, m in sim.stats()["models"].items() if k.startswith("seedance")
     )
     assert sum(r["billed_usd"] for r in clips) == pytest.approx(tokens * 1.2 / 1e6, abs=1e-6)
+
+
+async def test_a_failed_job_fails_only_its_scene_naming_it_and_the_cause(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A job the provider reports failed: the step fails with the scene, the provider and
+    the provider's own error code; the job is refunded (nothing billed), the other clips
+    are kept, and the next render makes only that clip."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("fail", path=TASKS, method="POST", count=1, code="InternalServiceError")
+    with pytest.raises(RenderFailed) as e:
+        await Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS).run()
+    msg = str(e.value)
+    st = collect_status(tmp_path / "run")
+    (failed,) = [s for s in st["steps"] if s["stage"] == "clip" and s["status"] == "failed"]
+    assert failed["scene_id"] in msg and "byteplus" in msg and "InternalServiceError" in msg
+    assert len(list((tmp_path / "run").glob("scenes/*/clip.mp4"))) == 3
+    (row,) = [
+        r for r in st["ledger"] if r["stage"] == "clip" and r["scene_id"] == failed["scene_id"]
+    ]
+    assert row["state"] == "refunded" and not row["billed_usd"]
+    res = await Pipeline(
+        goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS
+    ).run()
+    assert res.movie is not None and res.ran.count((failed["scene_id"], "clip")) == 1
+    assert [r for r in res.ran if r[1] == "clip"] == [(failed["scene_id"], "clip")]
+    assert sim.stats()["totals"]["jobs_created"] == 5  # 4 + the one made again
+
+
+async def test_a_slow_job_is_waited_for_within_its_deadline(sim: SimServer, tmp_path: Path) -> None:
+    """A job that takes far longer than the others (but less than job_deadline) is polled
+    until it ends: the movie finishes with one job per scene, none made twice."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("slow", path=TASKS, method="POST", count=1, seconds=2.5)
+    settings = settings_for(
+        "byteplus",
+        sim,
+        providers={
+            "byteplus": {
+                "base_url": sim.ark_base_url,
+                "poll_interval": 0.05,
+                "poll_max_interval": 0.2,
+                "job_deadline": 10,
+            }
+        },
+    )
+    res = await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None
+    slow = [j for j in sim.jobs() if j.latency >= 2.5]
+    assert len(slow) == 1 and sim.stats()["totals"]["jobs_created"] == len(res.plan.scenes)
+    assert len(sim.requests(path=f"{TASKS}/{slow[0].id}", method="GET")) >= 2  # polled on
