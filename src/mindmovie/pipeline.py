@@ -18,7 +18,7 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -347,6 +347,34 @@ class Pipeline:
                 return float(r["estimated_usd"])
         return 0.0
 
+    async def _settle_planner_failure(
+        self,
+        rows: list[int],
+        planner: Planner,
+        error: BaseException,
+        *,
+        skip: Collection[int] = (),
+    ) -> None:
+        """A plan that failed still costs every call Claude answered (e.g. an answer still
+        invalid after the repair): those rows are billed from their usage. A call with no
+        answer is settled by what the error means, as `_settle_errors` does."""
+        spec = costs.stage_spec(self.settings, "planner")
+        calls: list[dict[str, Any]] = list(getattr(planner, "last_calls", []) or [])
+        for i, row in enumerate(rows):
+            if row in skip:
+                continue  # billed already (before a repair)
+            if i < len(calls):
+                usd, _ = costs.billed_usd(
+                    "planner", spec, calls[i], seconds=0, resolution="", ratio="", audio=False
+                )
+                await self.gate.bill(row, usd, {**calls[i], "failed": True})
+            elif isinstance(error, ContentRejected) and error.billed:
+                await self.gate.bill(row, self.store_row_estimate(row), {"rejected": True})
+            elif isinstance(error, ConnectionLost) or not isinstance(error, ProviderError):
+                await self.gate.unknown(row)  # may have been answered: stays committed
+            else:
+                await self.gate.refund(row, f"{error.kind}: not accepted")
+
     async def _settle_job(
         self, row: int | None, state: JobState, req: VideoRequest, model: VideoModel
     ) -> None:
@@ -419,37 +447,66 @@ class Pipeline:
         store.begin("_run", "plan", key)
         estimate = costs.estimate_planner(self.settings, self.goals).usd
 
-        async def attempt() -> tuple[Plan, Bill | None]:
-            row = await self._reserve("_run", "plan", planner, estimate)
-            result = await self._settle_errors(row, planner.plan(self.goals, self._plan_options()))
-            if row is None:
-                return result, None
-            usage = dict(getattr(planner, "last_usage", {}) or {})
+        spec = costs.stage_spec(self.settings, "planner")
+
+        def call_usd(usage: dict[str, Any]) -> float:
             usd, _ = costs.billed_usd(
-                "planner",
-                costs.stage_spec(self.settings, "planner"),
-                usage,
-                seconds=0,
-                resolution="",
-                ratio="",
-                audio=False,
+                "planner", spec, usage, seconds=0, resolution="", ratio="", audio=False
             )
-            return result, (row, usd, usage)
+            return usd
+
+        async def attempt() -> tuple[Plan, list[Bill]]:
+            # one ledger row per paid call: the first, and the repair if one is needed
+            rows: list[int] = []
+            row = await self._reserve("_run", "plan", planner, estimate)
+            if row is not None:
+                rows.append(row)
+
+            billed_early: set[int] = set()
+
+            async def before_repair() -> None:
+                # the answers so far are in hand and billed by the provider: settle them
+                # now, or an over-budget gate would wait for them before the repair
+                # (they would only settle after it: a deadlock)
+                calls = list(getattr(planner, "last_calls", []) or [])
+                for r, c in zip(rows, calls, strict=False):
+                    if r not in billed_early:
+                        await self.gate.bill(r, call_usd(c), c)
+                        billed_early.add(r)
+                extra = await self._reserve("_run", "plan", planner, estimate)
+                if extra is not None:
+                    rows.append(extra)
+
+            try:
+                result = await planner.plan(
+                    self.goals, self._plan_options(), before_repair=before_repair
+                )
+            except BaseException as e:
+                await self._settle_planner_failure(rows, planner, e, skip=billed_early)
+                raise
+            calls: list[dict[str, Any]] = list(getattr(planner, "last_calls", []) or [])
+            if not calls and rows:  # a planner that reports only a total
+                calls = [dict(getattr(planner, "last_usage", {}) or {})]
+            return result, [
+                (r, call_usd(c), c)
+                for r, c in zip(rows, calls, strict=False)
+                if r not in billed_early
+            ]
 
         try:
-            plan, bill = await with_retry(attempt)
+            plan, bills = await with_retry(attempt)
         except (ProviderError, BudgetExceeded) as e:
             store.fail("_run", "plan", getattr(e, "kind", "budget"), str(e))
             raise
         killpoint("plan")
         write_plan(plan, plan_path)
         # the plan step's artifact hash is of what the planner wrote; later hand edits are
-        # detected per scene by their own input keys, not by this hash. The planner call is
-        # billed in the same transaction: killed before it, the call stays committed
+        # detected per scene by their own input keys, not by this hash. The planner calls
+        # are billed in the same transaction: killed before it, they stay committed
         # (outcome unknown) and the next run says so, instead of a bill for a lost answer.
-        store.succeed("_run", "plan", plan_path, sha256_file(plan_path), bill=bill)
-        if bill is not None:
-            await self.gate.settled(bill[0])
+        store.succeed("_run", "plan", plan_path, sha256_file(plan_path), bills=bills)
+        for b in bills:
+            await self.gate.settled(b[0])
         self.reporter.step("plan", "plan", "done", f"{len(plan.scenes)} scenes")
         return plan
 

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -277,16 +277,17 @@ class Store:
         detail: dict[str, Any] | None = None,
         *,
         bill: tuple[int, float, dict[str, Any] | None] | None = None,
+        bills: Sequence[tuple[int, float, dict[str, Any] | None]] = (),
     ) -> None:
         """Mark a step done with its artifact. `bill` = (ledger row, usd, usage) settles the
-        paid call that made the artifact in the same transaction: a call is billed exactly
-        when its result is kept, so a kill in between leaves it committed (unknown), which
-        the next run reports, rather than billed for an artifact that was lost."""
+        paid call that made the artifact in the same transaction (`bills`: several calls,
+        e.g. a plan and its repair): a call is billed exactly when its result is kept, so a
+        kill in between leaves it committed (unknown), which the next run reports, rather
+        than billed for an artifact that was lost."""
         rel = artifact.resolve().relative_to(self.root.resolve())
         now = time.time()
         with self._tx() as db:
-            if bill is not None:
-                row_id, usd, usage = bill
+            for row_id, usd, usage in [*bills, *([bill] if bill is not None else [])]:
                 db.execute(
                     "UPDATE ledger SET state='billed', billed_usd=?, usage=?, updated_at=? "
                     "WHERE id=?",

@@ -14,9 +14,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from mindmovie import costs
 from mindmovie.cli import app
 from mindmovie.costs import estimate_video
+from mindmovie.goals import load_goals
 from mindmovie.pipeline import BudgetStopped, Declined, Pipeline
+from mindmovie.providers.base import ProviderError
 from mindmovie.status import collect_status
 from mindmovie.store import Store
 from tests.integration.support import KEYS, goals_file, settings_for
@@ -276,3 +279,59 @@ def test_estimate_counts_what_a_render_would_pay_for_again(sim: SimServer, tmp_p
     r = CliRunner().invoke(app, [*until_kf, "--until", "keyframes"], env=env)
     assert r.exit_code == 0, r.output
     assert sim.stats()["totals"]["images"] - images_before == len(redo)  # as estimated
+
+
+def _claude_usd(sim: SimServer) -> float:
+    claude = next(m for k, m in sim.stats()["models"].items() if k.startswith("claude"))
+    # claude sonnet 4.6: $3 / $15 per 1M in / out
+    return float(claude["input_tokens"] * 3 / 1e6 + claude["output_tokens"] * 15 / 1e6)
+
+
+async def test_a_plan_repair_is_its_own_paid_call_through_the_gate(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The repair is a second Claude call: it gets its own ledger row, passes the budget
+    gate, and is billed from its own usage; both rows add up to what Claude counted."""
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("invalid", path="/v1/messages", field="image_prompt")
+    res = await Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS).run(
+        until="plan"
+    )
+    assert len(sim.requests(path="/v1/messages")) == 2
+    plan_rows = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "plan"]
+    assert [r["state"] for r in plan_rows] == ["billed", "billed"]
+    assert all(r["billed_usd"] > 0 for r in plan_rows)
+    assert sum(r["billed_usd"] for r in plan_rows) == pytest.approx(_claude_usd(sim), abs=1e-6)
+
+
+async def test_a_failed_plan_still_bills_the_calls_claude_answered(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Still invalid after the one repair: the plan fails, but Claude answered (and
+    billed) both calls, so both rows are billed, not refunded."""
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("invalid", path="/v1/messages", field="motion_prompt", count=2)
+    with pytest.raises(ProviderError, match="motion_prompt"):
+        await Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS).run(
+            until="plan"
+        )
+    plan_rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "plan"]
+    assert [r["state"] for r in plan_rows] == ["billed", "billed"]
+    assert sum(r["billed_usd"] for r in plan_rows) == pytest.approx(_claude_usd(sim), abs=1e-6)
+
+
+async def test_a_repair_the_budget_cannot_cover_is_not_sent(sim: SimServer, tmp_path: Path) -> None:
+    """A budget of exactly one planner call: the repair is refused by the gate before it
+    is sent; the first call (answered) is billed; the run stops cleanly."""
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    per_call = costs.estimate_planner(settings, load_goals(goals)).usd
+    sim.add_fault("invalid", path="/v1/messages", field="image_prompt")
+    with pytest.raises(BudgetStopped):
+        await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, budget=per_call).run(
+            until="plan"
+        )
+    assert len(sim.requests(path="/v1/messages")) == 1  # the repair was never sent
+    plan_rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "plan"]
+    assert [r["state"] for r in plan_rows] == ["billed"]
+    assert plan_rows[0]["billed_usd"] == pytest.approx(_claude_usd(sim), abs=1e-6)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -398,9 +399,16 @@ class ClaudePlanner:
         return client
 
     # ------------------------------------------------------------ API
-    async def plan(self, goals: Goals, options: PlanOptions) -> Plan:
+    async def plan(
+        self,
+        goals: Goals,
+        options: PlanOptions,
+        *,
+        before_repair: Callable[[], Awaitable[None]] | None = None,
+    ) -> Plan:
         """Ask Claude for the plan; repair once when some scenes are bad; enforce the person's
-        words, photos and counts."""
+        words, photos and counts. The repair is a second paid call: `before_repair` is
+        awaited first (the pipeline's budget gate); `last_calls` holds each call's usage."""
         self.last_usage = {"input_tokens": 0, "output_tokens": 0}
         self.last_calls = []
         counts = scene_counts(goals, options)
@@ -447,6 +455,8 @@ class ClaudePlanner:
                     {"role": "assistant", "content": json.dumps(first, ensure_ascii=False)},
                     {"role": "user", "content": ask},
                 ]
+            if before_repair is not None:
+                await before_repair()
             second, _ = await self._call(messages, tool, max_tokens)
             parsed, problems, value = check_scenes(second, counts)
             # too few scenes for a goal is filled from the local planner below; a bad field
@@ -473,6 +483,9 @@ class ClaudePlanner:
                 messages=cast(Any, messages),
                 tools=cast(Any, [tool]),
                 tool_choice={"type": "tool", "name": TOOL_NAME},
+                # per request too: with only the client-level timeout, SDK 2.14 sends the
+                # header x-stainless-timeout: NOT_GIVEN instead of the seconds
+                timeout=self._timeout,
             )
         except anthropic.APIError as e:
             raise self._map_error(e) from None

@@ -7,6 +7,7 @@ exactly one retry policy and one place that decides what a failure means for the
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -173,7 +174,16 @@ class Planner(Protocol):
     name: str
     model: str
 
-    async def plan(self, goals: Goals, options: PlanOptions) -> Plan: ...
+    async def plan(
+        self,
+        goals: Goals,
+        options: PlanOptions,
+        *,
+        before_repair: Callable[[], Awaitable[None]] | None = None,
+    ) -> Plan:
+        """The plan. A planner that makes a second paid call (a repair) awaits
+        `before_repair` first, so the budget gate sees every call, not just the first."""
+        ...
 
 
 @runtime_checkable

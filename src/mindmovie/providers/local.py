@@ -23,6 +23,7 @@ import re
 import subprocess
 import tempfile
 from collections import deque
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -443,8 +444,14 @@ class LocalPlanner:
     name = "local"
     model = "local-planner-1"
 
-    async def plan(self, goals: Goals, options: PlanOptions) -> Plan:
-        return build_plan(goals, options)
+    async def plan(
+        self,
+        goals: Goals,
+        options: PlanOptions,
+        *,
+        before_repair: Callable[[], Awaitable[None]] | None = None,
+    ) -> Plan:
+        return build_plan(goals, options)  # one free call, never a repair
 
 
 def build_plan(goals: Goals, options: PlanOptions) -> Plan:
