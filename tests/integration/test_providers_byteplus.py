@@ -23,6 +23,7 @@ from mindmovie.config import ConfigError, Keys, Settings, load_settings
 from mindmovie.media import probe
 from mindmovie.providers.base import (
     AuthError,
+    ConnectionLost,
     ContentRejected,
     InvalidRequest,
     JobFailed,
@@ -52,15 +53,19 @@ def keyframe(tmp_path: Path) -> Path:
     return png(tmp_path / "keyframe.png")
 
 
-def seedance(sim: SimServer, model: str | None = None, **kw: Any) -> SeedanceVideo:
+def seedance(
+    sim: SimServer, model: str | None = None, timeout: float = 10, **kw: Any
+) -> SeedanceVideo:
     return SeedanceVideo(
-        api_key="ark-test", base_url=sim.ark_base_url, model=model, timeout=10, **kw
+        api_key="ark-test", base_url=sim.ark_base_url, model=model, timeout=timeout, **kw
     )
 
 
-def seedream(sim: SimServer, model: str | None = None, **kw: Any) -> SeedreamKeyframes:
+def seedream(
+    sim: SimServer, model: str | None = None, timeout: float = 10, **kw: Any
+) -> SeedreamKeyframes:
     return SeedreamKeyframes(
-        api_key="ark-test", base_url=sim.ark_base_url, model=model, timeout=10, **kw
+        api_key="ark-test", base_url=sim.ark_base_url, model=model, timeout=timeout, **kw
     )
 
 
@@ -203,6 +208,80 @@ async def test_a_trickling_download_hits_its_deadline(
     assert probe(dest).video is not None and created(sim) == 1
 
 
+async def test_a_clip_of_the_wrong_length_is_transient_and_never_recreated(
+    sim: SimServer, keyframe: Path, tmp_path: Path
+) -> None:
+    """A finished 5 s task fetched for an 8 s scene: the probed length is checked, the
+    clip is refused (Transient, naming the expected length) and no task is created."""
+    sim.media_scale = 0.25
+    video = seedance(sim)
+    st = await wait_done(video, await video.submit(vreq(keyframe, seconds=5)))
+    dest = tmp_path / "clip.mp4"
+    with pytest.raises(Transient, match=r"lasts [\d.]+ s, expected 8 s"):
+        await video.fetch(st, vreq(keyframe, seconds=8), dest)
+    assert not dest.exists() and list(tmp_path.glob(".clip.mp4.*")) == []
+    assert created(sim) == 1
+    await video.fetch(st, vreq(keyframe, seconds=5), dest)  # the length it was made for
+    assert probe(dest).video is not None and created(sim) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "needle"),
+    [
+        ("corrupt", "downloaded clip is not readable"),  # 200, right size, not a video
+        ("empty", "video download was empty"),  # 200, no body
+    ],
+    ids=["corrupt", "empty"],
+)
+async def test_a_useless_download_is_transient_and_refetch_reuses_the_job(
+    sim: SimServer, keyframe: Path, tmp_path: Path, kind: str, needle: str
+) -> None:
+    """A complete 200 answer whose bytes are no clip: only probing (corrupt) or counting
+    (empty) can tell. Transient, nothing left on disk; the SAME task is fetched again."""
+    sim.media_scale = 0.25
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    dest = tmp_path / "clip.mp4"
+    sim.add_fault(kind, path="/_sim/files/")
+    with pytest.raises(Transient, match=needle):
+        await video.fetch(st, req, dest)
+    assert not dest.exists() and list(tmp_path.glob(".clip.mp4.*")) == []
+    await video.fetch(st, req, dest)
+    assert probe(dest).video is not None
+    assert created(sim) == 1 and sim.stats()["totals"]["downloads"] == 2
+
+
+async def test_a_stuck_task_past_its_deadline_is_status_expired(
+    sim: SimServer, keyframe: Path
+) -> None:
+    """execution_expires_after (an option) reaches the task; a task that never finishes
+    is reported "expired" by the provider, and poll says so (not a generic failure)."""
+    sim.add_fault("stuck", path=TASKS)
+    video = seedance(sim, options={"execution_expires_after": 1})
+    rid = await video.submit(vreq(keyframe))
+    assert sim.requests(path=TASKS, method="POST")[0]["body"]["execution_expires_after"] == 1
+    assert (await video.poll(rid)).status == "queued"
+    st = await wait_done(video, rid, timeout=5)
+    assert st.status == "expired" and st.video_url is None
+    assert st.error is not None and "TaskExpired" in st.error
+    assert sim.stats()["totals"]["jobs_expired"] == 1
+
+
+async def test_a_task_cancelled_while_queued_is_status_cancelled(
+    sim: SimServer, keyframe: Path
+) -> None:
+    sim.add_fault("stuck", path=TASKS)
+    video = seedance(sim)
+    rid = await video.submit(vreq(keyframe))
+    assert (await video.poll(rid)).status == "queued"
+    await video.cancel(rid)  # the SDK's tasks.delete: DELETE .../tasks/{id}
+    assert len(sim.requests(path=f"{TASKS}/{rid}", method="DELETE")) == 1
+    st = await video.poll(rid)
+    assert st.status == "cancelled" and st.done and st.error is None
+    assert sim.stats()["totals"]["jobs_cancelled"] == 1
+
+
 async def test_job_content_rejection_is_status_rejected(sim: SimServer, keyframe: Path) -> None:
     sim.add_fault("reject", path=TASKS, code="OutputAudioSensitiveContentDetected")
     video = seedance(sim)
@@ -252,6 +331,33 @@ async def test_server_error_is_transient_one_attempt(sim: SimServer, keyframe: P
         await seedance(sim).submit(vreq(keyframe))
     assert not isinstance(e.value, RateLimited)
     assert len(sim.requests(path=TASKS, method="POST")) == 1
+
+
+@pytest.mark.parametrize("stage", ["video", "image"])
+async def test_an_answer_slower_than_timeout_is_connection_lost(
+    sim: SimServer, keyframe: Path, stage: str
+) -> None:
+    """The create (tasks or images POST) outlives the client's `timeout`: the SDK's
+    ArkAPITimeoutError is ConnectionLost (the outcome, and so the charge, is unknown),
+    after one attempt; the server does carry the request out."""
+    sim.media_scale = 0.05
+    path, counter = (TASKS, "jobs_created") if stage == "video" else (IMAGES, "images")
+    sim.add_fault("delay", path=path, method="POST", seconds=1.0)
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionLost, match=r"connection failed \(ArkAPITimeoutError\)") as e:
+        if stage == "video":
+            await seedance(sim, timeout=0.3).submit(vreq(keyframe))
+        else:
+            await seedream(sim, timeout=0.3).generate(
+                KeyframeRequest(scene_id="01-health-1", prompt="p", width=64, height=36, seed=1)
+            )
+    assert time.monotonic() - t0 < 0.9  # gave up at the timeout, not after the answer
+    assert e.value.scene_id == "01-health-1"
+    assert len(sim.requests(path=path, method="POST")) == 1  # the SDK did not retry
+    end = time.monotonic() + 3
+    while sim.stats()["totals"][counter] == 0 and time.monotonic() < end:
+        await asyncio.sleep(0.05)
+    assert sim.stats()["totals"][counter] == 1  # it happened (and is billed) anyway
 
 
 async def test_one_retry_policy_recovers_with_one_job(sim: SimServer, keyframe: Path) -> None:
@@ -387,6 +493,47 @@ async def test_seededit_edits_the_source_photo(sim: SimServer, tmp_path: Path) -
     with pytest.raises(InvalidRequest) as e2:  # an edit model needs a photo
         await kf.generate(KeyframeRequest(scene_id="s", prompt="p", width=8, height=8, seed=1))
     assert "needs a source photo" in str(e2.value)
+
+
+@pytest.mark.parametrize("size", ["4K", "4k"])
+async def test_seedream_4_preset_size_option_is_sent(sim: SimServer, size: str) -> None:
+    sim.media_scale = 0.02  # billed as 4096x4096, a small PNG on the wire
+    kf = seedream(sim, "seedream-4-0", options={"size": size})
+    res = await kf.generate(
+        KeyframeRequest(scene_id="s", prompt="p", width=1280, height=720, seed=1, aspect="16:9")
+    )
+    body = sim.requests(path=IMAGES)[0]["body"]
+    assert body["model"] == "seedream-4-0-250828" and body["size"] == "4K"
+    assert res.usage["size"] == "4096x4096"
+
+
+@pytest.mark.parametrize("size", ["4096x4096", "2K"])
+def test_seedream_3_size_outside_512_2048_fails_at_construction(sim: SimServer, size: str) -> None:
+    """Known from the options, a bad size fails when the provider is built, i.e. before
+    the planner is paid: InvalidRequest, and a one-line ConfigError from settings."""
+    allowed = f"size {size} not allowed; allowed WxH with each side 512-2048"
+    with pytest.raises(InvalidRequest) as e:
+        seedream(sim, "seedream-3-0-t2i", options={"size": size})
+    assert "keyframes.options.size" in str(e.value) and allowed in str(e.value)
+    s = Settings(
+        preset="byteplus", keyframes={"model": "seedream-3-0-t2i", "options": {"size": size}}
+    )
+    with pytest.raises(ConfigError) as e2:
+        SeedreamKeyframes.from_settings(s, Keys.from_env({"ARK_API_KEY": "k"}))
+    assert allowed in str(e2.value) and "\n" not in str(e2.value)
+    assert sim.requests() == []
+
+
+@pytest.mark.parametrize("size", ["4096x4096", "2K"])
+async def test_seedream_3_size_outside_512_2048_is_refused_before_spend(
+    sim: SimServer, size: str
+) -> None:
+    kf = seedream(sim, "seedream-3-0-t2i")
+    kf.options["size"] = size  # past the constructor's check: generate checks again
+    with pytest.raises(InvalidRequest) as e:
+        await kf.generate(KeyframeRequest(scene_id="s", prompt="p", width=1280, height=720, seed=1))
+    assert f"size {size} not allowed; allowed WxH with each side 512-2048" in str(e.value)
+    assert sim.requests(path=IMAGES) == []
 
 
 # ====================================================================== settings

@@ -40,7 +40,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 from PIL import Image
 
-from mindmovie.media import probe
+from mindmovie.media import FFmpegError, probe
 from tests.sim import SimServer
 from tests.sim.fixtures import sim, sim_session
 from tests.sim.planner import drop_field, generate
@@ -462,6 +462,35 @@ def test_ark_truncated_download(sim: SimServer) -> None:
     full = httpx.get(task.content.video_url)  # count=1: the retry gets it all
     assert len(full.content) == expected == int(full.headers["content-length"])
     assert sim.stats()["models"][SEEDANCE_10]["downloads"] == 2
+
+
+def test_ark_corrupt_and_empty_downloads(sim: SimServer, tmp_path: Path) -> None:
+    """Complete, well-framed 200 answers whose bytes are useless: only a client that
+    looks inside (corrupt) or at the size (empty) can tell; count=1, the next is whole."""
+    sim.media_scale = 0.25
+    client = ark(sim)
+    t = client.content_generation.tasks.create(model=SEEDANCE_10, content=text("x"), duration=2)
+    task, _ = wait_ark(client, t.id)
+    real = httpx.get(task.content.video_url).content
+    assert probe_bytes(real, tmp_path, "real.mp4").video is not None
+
+    sim.add_fault("corrupt", path="/_sim/files/")
+    bad = httpx.get(task.content.video_url)
+    assert bad.status_code == 200 and bad.headers["content-type"] == "video/mp4"
+    assert len(bad.content) == len(real) == int(bad.headers["content-length"])
+    assert bad.content != real and not bad.content.startswith(real[:12])
+    with pytest.raises(FFmpegError, match="not a readable media file"):
+        probe_bytes(bad.content, tmp_path, "bad.mp4")
+
+    sim.add_fault("empty", path="/_sim/files/")
+    empty = httpx.get(task.content.video_url)
+    assert empty.status_code == 200 and empty.content == b""
+    assert empty.headers["content-length"] == "0"
+
+    assert httpx.get(task.content.video_url).content == real  # both faults used up
+    st = sim.stats()["models"][SEEDANCE_10]
+    assert st["downloads"] == 4 and st["jobs_created"] == 1
+    assert [f.fired for f in sim.faults()] == [1, 1]
 
 
 # ---------------------------------------------------------------------- Google Veo

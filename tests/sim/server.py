@@ -118,6 +118,8 @@ _VERTEX_TYPE = "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoRe
 _MLDEV_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse"
 _ARK_REJECT_MSG = "The request failed because the output video may contain sensitive information."
 _RAI_MSG = "Unable to generate videos because the output could violate our policies (RAI filtered)."
+#: the body of a `corrupt` download: no container or image format starts like this
+_NOT_MEDIA = b"mindmovie-sim: not a video or image, a corrupt download\n"
 
 
 class SimError(Exception):
@@ -1060,6 +1062,10 @@ class _Handler(BaseHTTPRequestHandler):
         for f in sim._take(DOWNLOAD_KINDS, "GET", self.path, entry.model):
             if f.kind == "trickle":
                 trickle = float(f.seconds if f.seconds is not None else 5.0)
+            elif f.kind == "corrupt":  # same size, so only looking inside can tell
+                data = (_NOT_MEDIA * (len(data) // len(_NOT_MEDIA) + 1))[: len(data)]
+            elif f.kind == "empty":
+                data = b""
             else:
                 cut = int(f.length) if f.length is not None else len(data) // 2
         self._send(200, data, entry.mime, send_bytes=cut, trickle=trickle)

@@ -11,7 +11,7 @@ from typing import Any
 #: fault kinds, by the phase in which they are consulted
 REQUEST_KINDS = frozenset({"http", "drop", "drop_after", "delay"})
 JOB_KINDS = frozenset({"slow", "stuck", "fail", "reject"})
-DOWNLOAD_KINDS = frozenset({"truncate", "trickle"})
+DOWNLOAD_KINDS = frozenset({"truncate", "trickle", "corrupt", "empty"})
 PLANNER_KINDS = frozenset({"wrap", "invalid"})
 ALL_KINDS = REQUEST_KINDS | JOB_KINDS | DOWNLOAD_KINDS | PLANNER_KINDS
 
@@ -42,6 +42,9 @@ class Fault:
       truncate  a download sends Content-Length of the whole file but only `length` bytes
                 (default half) and closes
       trickle   a download sends its body in 10 pieces over `seconds` (default 5)
+      corrupt   a download answers 200 with as many bytes as the real file, and a matching
+                Content-Length, but the bytes are not a video/image (a broken CDN object)
+      empty     a download answers 200 with an empty body (Content-Length: 0)
       wrap      the planner's tool input comes back wrapped as {"output": {...}}
       invalid   the planner's tool input misses a field (`field`, default the last key of
                 the first array item, i.e. of the first scene)

@@ -256,6 +256,14 @@ class SeedreamKeyframes:
                 provider=PROVIDER,
             )
         self.response_format: str = fmt
+        size = self.options.get("size")
+        if size and self.spec.capabilities.size_mode != "adaptive":
+            try:  # a bad size fails here, before the planner is paid
+                self._check_size(str(size))
+            except InvalidRequest as e:
+                raise InvalidRequest(
+                    f"keyframes.options.size: {e.message}", provider=PROVIDER
+                ) from None
 
     def __repr__(self) -> str:
         return f"SeedreamKeyframes(model={self.model!r})"
