@@ -8,11 +8,13 @@ request bodies carry what the settings asked for.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mindmovie.media import probe
-from mindmovie.pipeline import Pipeline
+from mindmovie.pipeline import Pipeline, RenderFailed, soften_prompt
+from mindmovie.progress import NullReporter
 from tests.integration.support import KEYS, claude_answer_for, goals_file, settings_for
 from tests.sim.server import SimServer
 
@@ -48,7 +50,7 @@ async def test_preset_renders_through_real_sdks(
         assert after[k] == before[k]
 
 
-async def test_byteplus_request_shape_carriessettings_for(sim: SimServer, tmp_path: Path) -> None:
+async def test_byteplus_request_shape_carries_the_settings(sim: SimServer, tmp_path: Path) -> None:
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     settings = settings_for(
@@ -76,17 +78,73 @@ async def test_byteplus_request_shape_carriessettings_for(sim: SimServer, tmp_pa
 
 
 async def test_chain_frames_sends_next_keyframe_as_last_frame(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Each clip's last_frame is exactly the next scene's keyframe.png (seamless joins)."""
+    import itertools
+
+    from tests.sim import media
+
+    # the sim tints an image by its request's seed, and every scene shares the keyframe
+    # seed: tint by arrival instead, so a frame sent for the wrong scene would show
+    png, order = media.png, itertools.count()
+    monkeypatch.setattr(media, "png", lambda w, h, variant=0: png(w, h, next(order)))
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     settings = settings_for("byteplus", sim, video={"chain_frames": True})
-    await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS).run(until="clips")
+    res = await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS).run(until="clips")
+    scenes = [sc.id for sc in res.plan.scenes]
+    assert len(scenes) == 4
+    keyframes = {
+        sid: (res.run_dir / "scenes" / sid / "keyframe.png").read_bytes() for sid in scenes
+    }
+    assert len(set(keyframes.values())) == 4  # distinct images, so a mix-up would show
     creates = sim.requests(path="/contents/generations/tasks", method="POST")
-    with_last = [
-        c for c in creates if any(i.get("role") == "last_frame" for i in c["body"]["content"])
-    ]
-    assert len(with_last) == 3  # every scene but the last
+    assert len(creates) == 4
+    sent: dict[str, bytes | None] = {}  # scene (found by its first frame) -> last frame
+    for c in creates:
+        frames = {i.get("role"): i["image_url"]["url"] for i in c["body"]["content"]
+                  if i["type"] == "image_url"}  # fmt: skip
+        first = _data_uri_bytes(frames["first_frame"])
+        (sid,) = [s for s in scenes if keyframes[s] == first]
+        last = frames.get("last_frame")
+        sent[sid] = _data_uri_bytes(last) if last is not None else None
+    # each clip ends on the NEXT scene's keyframe; the last clip has nothing to lead into
+    following = [*scenes[1:], ""]
+    assert sent == {sid: keyframes.get(nxt) for sid, nxt in zip(scenes, following, strict=True)}
+
+
+async def test_chain_frames_is_skipped_for_a_model_without_last_frames(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """video.chain_frames with a Seedance model the catalog gives no last-frame input:
+    no request carries a last_frame (which that model would refuse) and the render
+    finishes."""
+    from mindmovie import catalog
+
+    model = "seedance-1-0-pro-fast"
+    spec = catalog.resolve("byteplus", "video", model)
+    assert not spec.capabilities.last_frame
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim, video={"chain_frames": True, "model": model})
+    res = await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS).run(until="clips")
+    assert not res.failed
+    assert len(list(res.run_dir.glob("scenes/*/clip.mp4"))) == 4
+    creates = sim.requests(path="/contents/generations/tasks", method="POST")
+    assert len(creates) == 4 and {c["body"]["model"] for c in creates} == {spec.id}
+    for c in creates:
+        roles = [i.get("role") for i in c["body"]["content"] if i["type"] == "image_url"]
+        assert roles == ["first_frame"]
+
+
+def _data_uri_bytes(uri: str) -> bytes:
+    """The bytes of a `data:<mime>;base64,<...>` URI."""
+    import base64
+
+    head, _, data = uri.partition(",")
+    assert head.startswith("data:image/") and head.endswith(";base64"), head
+    return base64.b64decode(data)
 
 
 async def test_missing_key_fails_before_any_request(sim: SimServer, tmp_path: Path) -> None:
@@ -163,3 +221,81 @@ async def test_seededit_restyles_the_goals_own_photo(sim: SimServer, tmp_path: P
     assert sorted(r["billed_usd"] for r in rows) == sorted(
         [seededit.price.image_usd(1)] + [seedream.price.image_usd(1)] * 3
     )
+
+
+# ---------------------------------------------------------------- google preset faults
+VEO_CREATE = ":predictLongRunning"
+
+
+class _Warnings(NullReporter):
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+
+
+def _google_one_at_a_time(sim: SimServer) -> Any:
+    """The google preset with one Veo job at a time: both refusals land on one scene."""
+    one = {
+        "base_url": sim.base_url,
+        "max_concurrent": 1,
+        "poll_interval": 0.05,
+        "poll_max_interval": 0.1,
+        "job_deadline": 60,
+    }
+    return settings_for("google", sim, providers={"google": one})
+
+
+async def test_google_veo_refusal_is_retried_once_with_the_fallback(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A Veo content-filter refusal (raiMediaFilteredCount, no video) for one scene: that
+    scene is tried once more with a softened prompt (audio is off) and the movie
+    finishes; every other scene made exactly one job."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("reject", path=VEO_CREATE, count=1)
+    rec = _Warnings()
+    pipe = Pipeline(goals, settings_for("google", sim), out=tmp_path / "run", keys=KEYS,
+                    reporter=rec)  # fmt: skip
+    res = await pipe.run()
+    assert res.movie is not None and res.movie.is_file() and not res.failed
+    scenes = {sc.id: sc for sc in res.plan.scenes}
+    (told,) = [w for w in rec.warnings if "refused by the content filter" in w]
+    refused = told.split(":", 1)[0]
+    assert refused in scenes and "softened prompt" in told
+    creates = sim.requests(path=VEO_CREATE, method="POST")
+    assert len(creates) == len(scenes) + 1  # 4 scenes + 1 fallback
+    prompts = [c["body"]["instances"][0]["prompt"] for c in creates]
+    sc = scenes[refused]
+    assert prompts.count(sc.motion_prompt) == 1  # as planned, refused
+    assert prompts.count(soften_prompt(sc.motion_prompt, sc.category)) == 1  # the fallback
+    assert sum("calm, wholesome" in p for p in prompts) == 1  # no other scene was softened
+    assert sim.stats()["totals"]["jobs_rejected"] == 1
+    assert len(list(res.run_dir.glob("scenes/*/clip.mp4"))) == len(scenes)
+
+
+async def test_google_veo_refused_twice_fails_only_that_scene(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Refused as planned and again with the fallback: only that scene fails, the
+    RenderFailed names it and the content filter, the other clips are kept, and nothing
+    is tried a third time."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("reject", path=VEO_CREATE, count=2)
+    pipe = Pipeline(goals, _google_one_at_a_time(sim), out=tmp_path / "run", keys=KEYS)
+    with pytest.raises(RenderFailed) as e:
+        await pipe.run()
+    assert pipe.result is not None and len(pipe.result.failed) == 1
+    (failed,) = pipe.result.failed
+    msg = str(e.value)
+    assert "1 scene(s) failed" in msg and failed in msg and "content filter" in msg
+    assert "--skip-failed" in msg
+    run = tmp_path / "run"
+    kept = {p.parent.name for p in run.glob("scenes/*/clip.mp4")}
+    assert kept == {sc.id for sc in pipe.result.plan.scenes} - {failed}
+    assert len(kept) == 3
+    assert len(sim.requests(path=VEO_CREATE, method="POST")) == 5  # 3 + the refused two
+    assert sim.stats()["totals"]["jobs_rejected"] == 2

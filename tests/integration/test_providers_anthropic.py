@@ -7,7 +7,9 @@ every failure maps to one taxonomy with the SDK's own retries off.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from mindmovie.goals import Goal, Goals, Person
 from mindmovie.providers.anthropic import ClaudePlanner
 from mindmovie.providers.base import (
     AuthError,
+    ConnectionLost,
     InvalidRequest,
     JobFailed,
     PlanOptions,
@@ -191,6 +194,36 @@ async def test_server_errors_are_transient(sim: SimServer, goals: Goals, status:
         await planner(sim).plan(goals, OPTIONS)
     assert not isinstance(e.value, RateLimited)
     assert len(sim.requests(path=MESSAGES)) == 1
+
+
+async def test_configured_timeout_is_connection_lost_at_the_timeout(
+    sim: SimServer, goals: Goals
+) -> None:
+    """providers.anthropic.timeout bounds each call: an answer slower than it is a
+    ConnectionLost (a Transient the retry policy may retry), raised at the timeout, not
+    when the answer finally comes; the SDK tells the server the same budget."""
+    s = Settings(
+        preset="byteplus",
+        providers={"anthropic": {"base_url": sim.base_url, "timeout": 0.5}},
+    )
+    p = ClaudePlanner.from_settings(s, Keys.from_env({"ANTHROPIC_API_KEY": "sk-ant-test"}))
+    sim.set_planner(good_plan)
+    sim.add_fault("delay", path=MESSAGES, seconds=1.5)
+    with pytest.raises(ConnectionLost) as e:
+        await p.plan(goals, OPTIONS)
+    gave_up = time.time()
+    assert isinstance(e.value, Transient) and e.value.kind == "connection"
+    assert "Timeout" in str(e.value)
+    assert sim.stats()["totals"]["messages"] == 0  # the server had not answered yet
+    (req,) = sim.requests(path=MESSAGES)  # one attempt: the SDK's own retries are off
+    waited = gave_up - req["time"]  # from the server receiving the request (not imports)
+    assert 0.4 <= waited < 1.2, waited  # gave up at ~0.5 s, did not wait out the 1.5 s
+    assert req["headers"].get("x-stainless-timeout") == "0.5"
+    assert req["headers"].get("x-stainless-retry-count") == "0"
+    # let the sim finish the slow answer so it cannot count into the next test
+    deadline = time.monotonic() + 5
+    while sim.stats()["totals"]["messages"] == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
 
 
 async def test_dropped_connection_is_transient(sim: SimServer, goals: Goals) -> None:

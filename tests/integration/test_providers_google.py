@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import google.auth
+import google.auth.credentials
 import httpx
 import pytest
 from google import genai
@@ -477,6 +479,83 @@ async def test_project_mode_without_adc_is_auth_error(
     with pytest.raises(AuthError, match="Application Default Credentials"):
         await veo.submit(_video_req(tmp_path))
     assert _google_requests(gsim) == []
+
+
+class _FakeADC(google.auth.credentials.Credentials):
+    """Application Default Credentials whose token refresh is local (no network)."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.refreshes = 0
+
+    def refresh(self, request: Any) -> None:
+        self.refreshes += 1
+        self.token = f"adc-token-{self.refreshes}"
+        self.expiry = None
+
+
+async def test_project_mode_sends_veo_and_gemini_with_adc_to_the_project_path(
+    gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """providers.google.project + location: ADC (faked, refreshed offline) authenticates;
+    the Veo create and the Gemini keyframe go to /v1beta1/projects/<p>/locations/<l>/...,
+    the operation is polled by its name until done, the inlined clip is written, and the
+    API key (present in Keys) is never sent."""
+    for var in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_CLOUD_PROJECT"):
+        monkeypatch.delenv(var, raising=False)
+    adc = _FakeADC()
+    scopes: list[Any] = []
+
+    def fake_default(*args: Any, **kwargs: Any) -> tuple[_FakeADC, str]:
+        scopes.append(kwargs.get("scopes"))
+        return adc, "adc-default-project"  # the configured project must win over this
+
+    monkeypatch.setattr(google.auth, "default", fake_default)
+    gsim.min_polls = 2  # the first poll sees a running operation
+    s = _settings(gsim, project="my-proj", location="europe-west4")
+    prefix = "/v1beta1/projects/my-proj/locations/europe-west4/publishers/google/models"
+
+    veo = VeoVideo.from_settings(s, KEY)
+    assert veo.mode.kind == "project"
+    req = _video_req(tmp_path)
+    remote_id = await veo.submit(req)
+    assert "/operations/" in remote_id
+    assert (await veo.poll(remote_id)).status == "running"
+    state = await veo.poll(remote_id)
+    assert state.status == "succeeded" and state.video_bytes
+    dest = await veo.fetch(state, req, tmp_path / "out" / "clip.mp4")
+    assert abs(probe(dest).duration - 4.0) <= 0.5
+    await veo.aclose()
+
+    kf = GeminiKeyframes.from_settings(s, KEY)
+    img = await kf.generate(KeyframeRequest("s1", "a fox", 1344, 768, 7))
+    assert img.data.startswith(b"\x89PNG\r\n\x1a\n")
+    await kf.aclose()
+
+    (create,) = gsim.requests(path=":predictLongRunning")
+    assert create["path"] == f"{prefix}/{veo.model}:predictLongRunning"
+    inst = create["body"]["instances"][0]
+    assert inst["prompt"] == req.prompt
+    assert _b64(inst["image"]["bytesBase64Encoded"]) == req.keyframe.read_bytes()
+    assert create["body"]["parameters"]["seed"] == 11  # a Vertex-only parameter
+    polls = gsim.requests(path=":fetchPredictOperation")
+    assert len(polls) == 2  # polled until done; the fetch used the inlined bytes
+    parent = remote_id.rsplit("/operations/", 1)[0]
+    assert parent.endswith(f"/publishers/google/models/{veo.model}")
+    for poll in polls:
+        assert poll["method"] == "POST"
+        assert poll["path"] == f"/v1beta1/{parent}:fetchPredictOperation"
+        assert poll["body"] == {"operationName": remote_id}
+    (gen,) = gsim.requests(path=":generateContent")
+    assert gen["path"] == f"{prefix}/{kf.model}:generateContent"
+
+    sent = _google_requests(gsim)
+    assert len(sent) == 4
+    for rec in sent:  # ADC's bearer token, never the API key
+        names = {k.lower() for k in rec["headers"]}
+        assert "authorization" in names and "x-goog-api-key" not in names
+    assert adc.refreshes == 1  # the token was fetched once, then reused
+    assert scopes and all("https://www.googleapis.com/auth/cloud-platform" in sc for sc in scopes)
 
 
 async def test_a_trickling_developer_download_hits_its_deadline(
