@@ -2,7 +2,10 @@
 
 Before every paid call (first tries, retries and re-submissions alike) the gate checks
 `billed + committed + this call's estimate <= budget` and, in the same step, records the
-call as committed in the ledger. The pipeline runs on one asyncio loop and nothing here
+call as committed in the ledger. "Estimate" here is the call's hold: the most it can bill
+(the estimate plus what a bill can come in above it: Seedance's extra frame, Gemini's
+input tokens, the planner's max_tokens), so the cap holds for real bills, not just for
+estimates. The pipeline runs on one asyncio loop and nothing here
 awaits between the check and the write, so concurrent scenes cannot race past the cap.
 When the cap would be crossed, the call waits for this run's in-flight calls to settle
 (their real bill is often below the estimate); if it still does not fit, the gate closes
@@ -44,16 +47,29 @@ class BudgetGate:
         return self.store.ledger_totals()
 
     async def reserve(
-        self, scene_id: str, stage: str, provider: str, model: str, estimate: float
+        self,
+        scene_id: str,
+        stage: str,
+        provider: str,
+        model: str,
+        estimate: float,
+        hold: float | None = None,
     ) -> int:
-        """Record the call as committed and return its ledger id, or raise BudgetExceeded."""
+        """Record the call as committed and return its ledger id, or raise BudgetExceeded.
+
+        `hold` (>= estimate) is the most the call can bill (`costs.*_hold`): the gate
+        counts that, so a bill that comes in above its estimate still stays under the cap.
+        """
+        need = max(estimate, hold if hold is not None else estimate)
         async with self._cond:
             while True:
                 if self.closed_reason is not None:
                     raise BudgetExceeded(self.closed_reason)
                 billed, committed = self.totals()
-                if self.cap is None or billed + committed + estimate <= self.cap + 1e-9:
-                    row = self.store.ledger_commit(scene_id, stage, provider, model, estimate)
+                if self.cap is None or billed + committed + need <= self.cap + 1e-9:
+                    row = self.store.ledger_commit(
+                        scene_id, stage, provider, model, estimate, held_usd=need
+                    )
                     self._open.add(row)
                     self._changed()
                     return row
@@ -63,7 +79,7 @@ class BudgetGate:
                 self.closed_reason = (
                     f"budget {format_usd(self.cap)} reached: billed {format_usd(billed)}, "
                     f"unsettled {format_usd(committed)}; the next call ({stage} for {scene_id}) "
-                    f"needs about {format_usd(estimate)}"
+                    f"needs up to {format_usd(need)}"
                 )
                 raise BudgetExceeded(self.closed_reason)
 

@@ -415,6 +415,57 @@ def estimate_planner(settings: Settings, goals: Goals) -> CallEstimate:
     return CallEstimate("planner", spec.provider, spec.key, usd, text, inputs)
 
 
+# ---------------------------------------------------------------------------- holds
+# What the budget gate holds for a call in flight: the most it can bill, which may be a
+# little above its estimate. The gate counts holds, so real bills stay under the cap.
+
+#: input tokens of a Gemini image call beyond the images: the prompt, generously
+GEMINI_PROMPT_TOKENS = 2000
+
+
+def planner_hold(settings: Settings, goals: Goals) -> float:
+    """A plan call billed at its max_tokens of output, and input half again above the
+    estimate plus a full first answer (what a repair call sends back)."""
+    spec = stage_spec(settings, "planner")
+    if spec is None:
+        return 0.0
+    from mindmovie.providers.anthropic import planner_max_tokens, scene_counts
+
+    options = plan_options(settings)
+    input_tokens, _, _ = planner_tokens(goals, options)
+    configured = settings.planner.options.get("max_tokens")
+    max_out = (
+        int(configured) if configured else planner_max_tokens(sum(scene_counts(goals, options)))
+    )
+    return spec.price.tokens_usd(math.ceil(input_tokens * 1.5) + max_out, max_out)
+
+
+def keyframe_hold(settings: Settings, images_in: int) -> float:
+    """Flat per-image prices are exact; a token-priced image (Gemini) also bills its input:
+    the prompt and `images_in` reference/source images at up to tokens_per_image each."""
+    est = estimate_keyframe(settings)
+    spec = stage_spec(settings, "keyframes")
+    if spec is None:
+        return est.usd
+    rates = spec.price.rates
+    if "input_per_mtok" not in rates:
+        return est.usd
+    per_image = rates.get("tokens_per_image", 1290)
+    tokens = GEMINI_PROMPT_TOKENS + per_image * max(0, images_in)
+    return est.usd + tokens * rates["input_per_mtok"] / 1_000_000
+
+
+def video_hold(settings: Settings, seconds: float) -> float:
+    """Seedance may count one frame more than fps x seconds (a 5 s 720p example bills
+    108,900 tokens = 121 frames): hold one more frame's tokens. Per-second prices are exact."""
+    est = estimate_video(settings, seconds)
+    fps, secs = est.inputs.get("fps"), est.inputs.get("seconds")
+    if "tokens" not in est.inputs or not fps or not secs:
+        return est.usd
+    frames = float(fps) * float(secs)
+    return est.usd * (frames + 1) / frames
+
+
 def _not_this_run(call: CallEstimate) -> CallEstimate:
     return replace(call, usd=0.0, free=True, formula="not in this run (it stops before this stage)")
 

@@ -304,13 +304,19 @@ class Pipeline:
 
     # ------------------------------------------------------------------ money
     async def _reserve(
-        self, scene_id: str, stage: str, model: Planner | KeyframeModel | VideoModel, usd: float
+        self,
+        scene_id: str,
+        stage: str,
+        model: Planner | KeyframeModel | VideoModel,
+        usd: float,
+        hold: float | None = None,
     ) -> int | None:
-        """Pass the budget gate before a paid call (local calls are free and skip it)."""
+        """Pass the budget gate before a paid call (local calls are free and skip it).
+        `hold`: the most the call can bill (see costs.*_hold), what the gate counts."""
         self._check_stop()
         if model.name == "local":
             return None
-        return await self.gate.reserve(scene_id, stage, model.name, model.model, usd)
+        return await self.gate.reserve(scene_id, stage, model.name, model.model, usd, hold)
 
     async def _settle_errors(self, row: int | None, call: Awaitable[T]) -> T:
         """Run a paid call; on failure settle its ledger row by what the error means.
@@ -448,6 +454,7 @@ class Pipeline:
         estimate = costs.estimate_planner(self.settings, self.goals).usd
 
         spec = costs.stage_spec(self.settings, "planner")
+        hold = costs.planner_hold(self.settings, self.goals)
 
         def call_usd(usage: dict[str, Any]) -> float:
             usd, _ = costs.billed_usd(
@@ -458,7 +465,7 @@ class Pipeline:
         async def attempt() -> tuple[Plan, list[Bill]]:
             # one ledger row per paid call: the first, and the repair if one is needed
             rows: list[int] = []
-            row = await self._reserve("_run", "plan", planner, estimate)
+            row = await self._reserve("_run", "plan", planner, estimate, hold)
             if row is not None:
                 rows.append(row)
 
@@ -473,7 +480,7 @@ class Pipeline:
                     if r not in billed_early:
                         await self.gate.bill(r, call_usd(c), c)
                         billed_early.add(r)
-                extra = await self._reserve("_run", "plan", planner, estimate)
+                extra = await self._reserve("_run", "plan", planner, estimate, hold)
                 if extra is not None:
                     rows.append(extra)
 
@@ -618,9 +625,11 @@ class Pipeline:
         self.reporter.step("keyframes", scene_id, "running")
         store.begin(scene_id, "keyframe", key)
         estimate = costs.estimate_keyframe(priced).usd
+        images_in = len(req.reference_photos) + (1 if req.source_photo else 0)
+        hold = costs.keyframe_hold(priced, images_in)
 
         async def attempt() -> tuple[ImageResult, Bill | None]:
-            row = await self._reserve(scene_id, "keyframe", model, estimate)
+            row = await self._reserve(scene_id, "keyframe", model, estimate, hold)
             img = await self._settle_errors(row, model.generate(req))
             if row is None:
                 return img, None
@@ -768,6 +777,7 @@ class Pipeline:
         else:
             store.begin(scene_id, "clip", key)
         estimate = costs.estimate_video(self.settings, req.seconds).usd
+        hold = costs.video_hold(self.settings, req.seconds)
         row: int | None = None
 
         async def submit() -> str:
@@ -776,7 +786,7 @@ class Pipeline:
             # the next run can adopt it without guessing (see _recover_orphans).
             nonlocal row
             async with self._submit_lock(model.name):
-                row = await self._reserve(scene_id, "clip", model, estimate)
+                row = await self._reserve(scene_id, "clip", model, estimate, hold)
                 sent_at = time.time()
                 try:
                     rid = await self._settle_errors(row, model.submit(req))

@@ -21,7 +21,7 @@ from typing import Any
 from mindmovie.fsutil import sha256_file
 from mindmovie.killpoints import killpoint
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APP_ID = 0x4D4D5631  # "MMV1": marks a run.db as ours, so a foreign file is never used
 
 _SCHEMA = """
@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS ledger (
     remote_id     TEXT,
     state         TEXT NOT NULL,
     estimated_usd REAL NOT NULL DEFAULT 0,
+    held_usd      REAL,
     billed_usd    REAL,
     usage         TEXT,
     created_at    REAL NOT NULL,
@@ -135,7 +136,9 @@ class Store:
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
                         self._db.execute(stmt)
-            # future migrations: if version < 2: ALTER TABLE ...
+            elif version < 2:
+                # v2: what the budget gate holds for a call in flight (>= its estimate)
+                self._db.execute("ALTER TABLE ledger ADD COLUMN held_usd REAL")
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.execute(f"PRAGMA application_id={APP_ID}")
 
@@ -328,15 +331,23 @@ class Store:
 
     # ------------------------------------------------------------------ ledger
     def ledger_commit(
-        self, scene_id: str, stage: str, provider: str, model: str, estimated_usd: float
+        self,
+        scene_id: str,
+        stage: str,
+        provider: str,
+        model: str,
+        estimated_usd: float,
+        held_usd: float | None = None,
     ) -> int:
-        """A paid call is about to be sent: record it as committed (outcome unknown)."""
+        """A paid call is about to be sent: record it as committed (outcome unknown), with
+        what the budget holds for it until it settles (the most it can bill)."""
         now = time.time()
+        held = max(estimated_usd, held_usd if held_usd is not None else estimated_usd)
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO ledger(scene_id,stage,provider,model,state,estimated_usd,"
-                "created_at,updated_at) VALUES(?,?,?,?,'committed',?,?,?)",
-                (scene_id, stage, provider, model, estimated_usd, now, now),
+                "held_usd,created_at,updated_at) VALUES(?,?,?,?,'committed',?,?,?,?)",
+                (scene_id, stage, provider, model, estimated_usd, held, now, now),
             )
             return int(cur.lastrowid or 0)
 
@@ -382,10 +393,12 @@ class Store:
         return out
 
     def ledger_totals(self) -> tuple[float, float]:
-        """(billed, committed): money spent, and money sent whose outcome is not known yet."""
+        """(billed, committed): money spent, and money held for calls sent whose outcome is
+        not known yet (at the most each can bill: see `ledger_commit`)."""
         with self._lock:
             row = self._db.execute(
                 "SELECT COALESCE(SUM(CASE WHEN state='billed' THEN billed_usd END),0),"
-                " COALESCE(SUM(CASE WHEN state='committed' THEN estimated_usd END),0) FROM ledger"
+                " COALESCE(SUM(CASE WHEN state='committed'"
+                " THEN COALESCE(held_usd, estimated_usd) END),0) FROM ledger"
             ).fetchone()
         return float(row[0]), float(row[1])

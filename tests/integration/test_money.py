@@ -321,11 +321,11 @@ async def test_a_failed_plan_still_bills_the_calls_claude_answered(
 
 
 async def test_a_repair_the_budget_cannot_cover_is_not_sent(sim: SimServer, tmp_path: Path) -> None:
-    """A budget of exactly one planner call: the repair is refused by the gate before it
+    """A budget of exactly one planner call (its hold): the repair is refused by the gate before it
     is sent; the first call (answered) is billed; the run stops cleanly."""
     goals = goals_file(tmp_path, sim)
     settings = settings_for("byteplus", sim)
-    per_call = costs.estimate_planner(settings, load_goals(goals)).usd
+    per_call = costs.planner_hold(settings, load_goals(goals))  # what the gate holds
     sim.add_fault("invalid", path="/v1/messages", field="image_prompt")
     with pytest.raises(BudgetStopped):
         await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, budget=per_call).run(

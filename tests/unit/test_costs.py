@@ -334,3 +334,38 @@ def test_estimate_json_rows_carry_formula_inputs() -> None:
     assert "108,000 tokens" in row["video"]["formula"]
     planner = data["planner"]
     assert set(planner["inputs"]) >= {"input_tokens", "output_tokens", "rate_in", "rate_out"}
+
+
+# ====================================================================== holds
+def test_the_gate_holds_one_more_seedance_frame() -> None:
+    """Seedance may bill 121 frames for a 5 s clip (provider-wire §4): the gate holds
+    that, so a real bill above the formula still fits under the cap."""
+    s = byteplus(video={"audio": True}, output={"resolution": "720p", "aspect": "16:9"})
+    hold = costs.video_hold(s, 5)
+    assert hold == pytest.approx(1280 * 720 * 121 / 1024 * 2.4 / 1e6)  # 108,900 tokens
+    assert hold > costs.estimate_video(s, 5).usd
+    veo = google(output={"resolution": "720p"})
+    assert costs.video_hold(veo, 8) == costs.estimate_video(veo, 8).usd  # per second: exact
+
+
+def test_keyframe_hold_adds_gemini_input_tokens_only() -> None:
+    seedream = byteplus()
+    assert costs.keyframe_hold(seedream, 3) == costs.estimate_keyframe(seedream).usd == 0.03
+    gemini = google()
+    # $0.039 per image + (2000 prompt + 2 images x 1290) input tokens x $0.30/1M
+    want = 0.039 + (2000 + 2 * 1290) * 0.30 / 1e6
+    assert costs.keyframe_hold(gemini, 2) == pytest.approx(want)
+
+
+def test_planner_hold_is_max_tokens_of_output() -> None:
+    g = goals(2, scenes=2)
+    s = byteplus()
+    est = costs.estimate_planner(s, g)
+    hold = costs.planner_hold(s, g)
+    max_out = 1500 + 350 * 4
+    tin = est.inputs["input_tokens"]
+    # sonnet 4.6 $3 / $15 per 1M: input x1.5 plus a first answer resent by a repair
+    want = (-(-tin * 3 // 2) + max_out) * 3 / 1e6 + max_out * 15 / 1e6
+    assert hold == pytest.approx(want) and hold > est.usd
+    capped = byteplus(planner={"options": {"max_tokens": 2000}})
+    assert costs.planner_hold(capped, g) < hold

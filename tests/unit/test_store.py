@@ -79,3 +79,25 @@ def test_schema_version_recorded_and_newer_refused(tmp_path: Path) -> None:
     con.close()
     with pytest.raises(StoreError, match="newer mindmovie"):
         Store(tmp_path / "run.db")
+
+
+def test_a_v1_run_db_is_migrated_and_keeps_its_ledger(tmp_path: Path) -> None:
+    """A run.db from before `held_usd` (schema 1) opens: the column is added, old
+    committed rows count at their estimate, new ones at their hold."""
+    st = Store(tmp_path / "run.db")
+    old = st.ledger_commit("s1", "clip", "byteplus", "m", 0.10)
+    st.close()
+    con = sqlite3.connect(tmp_path / "run.db")
+    con.execute("ALTER TABLE ledger DROP COLUMN held_usd")  # as schema 1 made it
+    con.execute("PRAGMA user_version=1")
+    con.commit()
+    con.close()
+    st = Store(tmp_path / "run.db")
+    assert st.ledger_totals() == (0.0, pytest.approx(0.10))
+    st.ledger_commit("s2", "clip", "byteplus", "m", 0.10, held_usd=0.25)
+    assert st.ledger_totals() == (0.0, pytest.approx(0.35))
+    st.ledger_bill(old, 0.09, None)
+    assert st.ledger_totals() == (pytest.approx(0.09), pytest.approx(0.25))
+    st.close()
+    con = sqlite3.connect(tmp_path / "run.db")
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2

@@ -336,6 +336,12 @@ def assemble_plan(
 
 
 # ---------------------------------------------------------------- the planner
+def planner_max_tokens(scenes: int) -> int:
+    """max_tokens of a plan call with `scenes` scenes: room for every scene's prompts, and
+    the most output Claude can bill for the call (the budget holds that much)."""
+    return min(16000, 1500 + 350 * scenes)
+
+
 class ClaudePlanner:
     """Planner on Anthropic's Messages API (forced tool use for structured output)."""
 
@@ -419,7 +425,7 @@ class ClaudePlanner:
             "input_schema": plan_tool_schema(len(counts), total, options.allowed_seconds),
         }
         messages: list[dict[str, Any]] = [{"role": "user", "content": build_prompt(goals, options)}]
-        max_tokens = self._max_tokens or min(16000, 1500 + 350 * total)
+        max_tokens = self._max_tokens or planner_max_tokens(total)
         first, block_id = await self._call(messages, tool, max_tokens)
         parsed, problems, value = check_scenes(first, counts)
         if problems:
