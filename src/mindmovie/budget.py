@@ -110,6 +110,14 @@ class BudgetGate:
         await self._settled(row_id)
 
     def adopt(self, remote_id: str) -> int | None:
-        """The ledger row of a job submitted by an earlier run (resume), if any."""
+        """The ledger row of a job submitted by an earlier run (resume), if any.
+
+        A still-committed row becomes this run's to settle: a call that does not fit
+        waits for it (its bill may come in under the hold) instead of stopping early.
+        """
         row = self.store.ledger_by_remote(remote_id)
-        return None if row is None else int(row["id"])
+        if row is None:
+            return None
+        if row["state"] == "committed":
+            self._open.add(int(row["id"]))
+        return int(row["id"])

@@ -1,0 +1,48 @@
+"""The budget gate on its own: holds, waiting for calls in flight, adopted jobs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from mindmovie.budget import BudgetExceeded, BudgetGate
+from mindmovie.store import Store
+
+
+async def test_a_call_that_does_not_fit_waits_for_an_adopted_job(tmp_path: Path) -> None:
+    """A job an earlier run submitted (resumed now) is in flight at its hold; a new call
+    that does not fit beside it waits for it to settle instead of stopping the run."""
+    st = Store(tmp_path / "run.db")
+    earlier = st.ledger_commit("s1", "clip", "byteplus", "m", 1.0, held_usd=1.2)
+    st.ledger_set_remote(earlier, "cgt-1")
+    gate = BudgetGate(st, cap=2.0)
+    assert gate.adopt("cgt-1") == earlier
+    # 1.2 held + 0.9 > 2.0: it must wait ...
+    task = asyncio.create_task(gate.reserve("s2", "clip", "byteplus", "m", 0.9))
+    await asyncio.sleep(0.05)
+    assert not task.done()
+    # ... and fits once the adopted job is billed under its hold (1.0 + 0.9 <= 2.0)
+    await gate.bill(earlier, 1.0, {"completion_tokens": 1})
+    row = await asyncio.wait_for(task, 1.0)
+    assert st.ledger_totals() == (pytest.approx(1.0), pytest.approx(0.9)) and row != earlier
+    st.close()
+
+
+async def test_the_gate_counts_holds_and_closes_when_nothing_is_in_flight(
+    tmp_path: Path,
+) -> None:
+    st = Store(tmp_path / "run.db")
+    gate = BudgetGate(st, cap=1.0)
+    first = await gate.reserve("s1", "clip", "byteplus", "m", 0.5, hold=0.6)
+    # 0.6 held + 0.45 > 1.0 although the estimates (0.5 + 0.45) would fit
+    task = asyncio.create_task(gate.reserve("s2", "clip", "byteplus", "m", 0.45))
+    await asyncio.sleep(0.05)
+    assert not task.done()
+    await gate.bill(first, 0.6, None)  # billed at its hold: still no room
+    with pytest.raises(BudgetExceeded, match="needs up to"):
+        await asyncio.wait_for(task, 1.0)
+    with pytest.raises(BudgetExceeded):  # closed for good: no later call slips through
+        await gate.reserve("s3", "clip", "byteplus", "m", 0.01)
+    st.close()
