@@ -352,6 +352,7 @@ def status(
         "clip",
         "attempts",
         "job",
+        "estimated",
         "billed",
         "in flight",
         "last error",
@@ -366,10 +367,25 @@ def status(
             row.get("clip", "-"),
             str(row.get("attempts", "")),
             row.get("remote_id") or "",
+            format_usd(spend["estimated"]) if spend else "free",
             format_usd(spend["billed"]) if spend else "free",
             format_usd(spend["in_flight"]) if spend.get("in_flight") else "",
             row.get("error") or "",
             row.get("next", ""),
+        )
+    plan = info.get("planner_spend")
+    if plan:  # the planner call(s) are the run's, not a scene's
+        table.add_row(
+            "(planner)",
+            "",
+            "",
+            "",
+            "",
+            format_usd(plan["estimated"]),
+            format_usd(plan["billed"]),
+            format_usd(plan["in_flight"]) if plan.get("in_flight") else "",
+            "",
+            "",
         )
     out.print(table)
     money = info["money"]

@@ -50,8 +50,10 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
     for row in scenes.values():
         row["next"] = _next_action(row)
     movie = next((s for s in steps if s.stage == "movie"), None)
+    planner = money.get("_run")
     return {
         "money": totals,
+        "planner_spend": None if planner is None else {k: round(v, 6) for k, v in planner.items()},
         "ledger": ledger,
         "run_dir": str(run_dir),
         "run_no": run_no,

@@ -335,3 +335,95 @@ async def test_a_repair_the_budget_cannot_cover_is_not_sent(sim: SimServer, tmp_
     plan_rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "plan"]
     assert [r["state"] for r in plan_rows] == ["billed"]
     assert plan_rows[0]["billed_usd"] == pytest.approx(_claude_usd(sim), abs=1e-6)
+
+
+def test_budget_usd_in_config_caps_a_script_run_and_says_what_is_left(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`budget_usd` in config.yaml works like --budget: a non-interactive run may start
+    without --yes (the cap is the consent), stops cleanly at the cap (exit 3) and says
+    the scenes left, what was billed, the budget left and what remains to do."""
+    sim.media_scale = 0.25
+    goals = _ten_goals(tmp_path)
+    settings = settings_for("byteplus", sim, planner={"provider": "local"})
+    per_scene = costs.keyframe_hold(settings, 0) + costs.video_hold(settings, 4)
+    cfg = tmp_path / "capped.yaml"
+    cfg.write_text(
+        "preset: byteplus\n"
+        "planner: {provider: local}\n"
+        "output: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 4}\n"
+        f"budget_usd: {3.5 * per_scene:.6f}\n"
+        "providers:\n"
+        f"  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05,"
+        " max_concurrent: 1}\n"
+    )
+    r = CliRunner().invoke(
+        app,
+        ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "-q"],
+        env={"ARK_API_KEY": "b"},
+    )
+    assert r.exit_code == 3, r.output
+    text = " ".join(r.output.split())
+    assert "scene(s) left" in text and "billed so far" in text and "budget left" in text
+    assert "still to do" in text and "bigger --budget" in text
+    st = collect_status(tmp_path / "run")
+    assert st["money"]["billed"] <= 3.5 * per_scene + 1e-9
+    assert sim.stats()["totals"]["jobs_created"] <= 3
+
+
+def test_status_text_shows_estimated_billed_and_in_flight_per_scene(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = _cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
+    r = CliRunner().invoke(app, [*args, "--until", "keyframes"], env=env)
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["status", str(run)], env={"COLUMNS": "220"})
+    assert r.exit_code == 0, r.output
+    st = collect_status(run)
+    lines = r.output.splitlines()
+    header = next(line for line in lines if "estimated" in line and "billed" in line)
+    assert "in flight" in header
+    for scene in st["scenes"]:
+        (line,) = [ln for ln in lines if scene["scene_id"] in ln]
+        # a keyframe each: the default Seedream at $0.03, estimated and billed
+        assert line.count("$0.03") == 2, line
+    (plan_line,) = [ln for ln in lines if "(planner)" in ln]
+    assert plan_line.count("$") >= 2
+    assert f"billed ${st['money']['billed']:.2f}" in " ".join(r.output.split())
+
+
+def test_a_person_at_a_terminal_is_asked_and_yes_skips_the_question(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At a terminal the estimate is shown and the person is asked (default no); --yes
+    accepts without asking; a script is refused unless it set a budget."""
+    import sys
+
+    from mindmovie import cli
+    from mindmovie.costs import CallEstimate, RunEstimate
+
+    asked: list[str] = []
+
+    def confirm(text: str, default: bool = False) -> bool:
+        asked.append(text)
+        assert default is False  # Enter alone never spends
+        return answer
+
+    monkeypatch.setattr(cli.typer, "confirm", confirm)
+    est = RunEstimate(CallEstimate("planner", "anthropic", "m", 1.23, "by hand"), [])
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    answer = False
+    assert cli._confirmer(False, None, True)(est) is False
+    answer = True
+    assert cli._confirmer(False, 5.0, True)(est) is True
+    assert asked == ["Spend about $1.23?", "Spend about $1.23 (budget $5.00)?"]
+    assert cli._confirmer(True, None, True)(est) is True and len(asked) == 2  # --yes
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    assert cli._confirmer(False, 5.0, True)(est) is True and len(asked) == 2  # capped script
+    with pytest.raises(Declined, match="--yes"):
+        cli._confirmer(False, None, True)(est)
