@@ -52,8 +52,8 @@ async def test_billed_equals_the_simulators_own_counts(sim: SimServer, tmp_path:
     assert sum(r["billed_usd"] for r in video) == pytest.approx(tokens * 1.2 / 1e6, abs=1e-6)
     plan_rows = [r for r in rows if r["stage"] == "plan"]
     claude = next(m for k, m in models.items() if k.startswith("claude"))
-    # claude sonnet 4.6: $3 / $15 per 1M in / out
-    want = claude["input_tokens"] * 3 / 1e6 + claude["output_tokens"] * 15 / 1e6
+    # claude sonnet 5.5: $2 / $10 per 1M in / out
+    want = claude["input_tokens"] * 2 / 1e6 + claude["output_tokens"] * 10 / 1e6
     assert len(plan_rows) == 1 and plan_rows[0]["billed_usd"] == pytest.approx(want, abs=1e-6)
     images = [r for r in rows if r["stage"] == "keyframe"]
     assert len(images) == 4 and sum(r["billed_usd"] for r in images) == pytest.approx(4 * 0.03)
@@ -283,8 +283,8 @@ def test_estimate_counts_what_a_render_would_pay_for_again(sim: SimServer, tmp_p
 
 def _claude_usd(sim: SimServer) -> float:
     claude = next(m for k, m in sim.stats()["models"].items() if k.startswith("claude"))
-    # claude sonnet 4.6: $3 / $15 per 1M in / out
-    return float(claude["input_tokens"] * 3 / 1e6 + claude["output_tokens"] * 15 / 1e6)
+    # claude sonnet 5.5: $2 / $10 per 1M in / out
+    return float(claude["input_tokens"] * 2 / 1e6 + claude["output_tokens"] * 10 / 1e6)
 
 
 async def test_a_plan_repair_is_its_own_paid_call_through_the_gate(

@@ -90,7 +90,7 @@ async def test_request_shape_and_person_words_kept(sim: SimServer, goals: Goals)
     reqs = sim.requests(path=MESSAGES)
     assert len(reqs) == 1
     body = reqs[0]["body"]
-    assert body["model"] == "claude-sonnet-4-6"  # catalog default, nothing hard-coded
+    assert body["model"] == "claude-sonnet-5-5"  # catalog default, nothing hard-coded
     assert body["tool_choice"] == {"type": "tool", "name": "emit_plan"}
     schema = body["tools"][0]["input_schema"]
     item = schema["properties"]["scenes"]["items"]
@@ -113,7 +113,7 @@ async def test_request_shape_and_person_words_kept(sim: SimServer, goals: Goals)
     assert Path(plan.scenes[0].reference_photos[0]).name == "run.png"
     assert Path(plan.scenes[2].reference_photos[0]).name == "me.png"  # person's photo
 
-    stats = sim.stats()["models"]["claude-sonnet-4-6"]
+    stats = sim.stats()["models"]["claude-sonnet-5-5"]
     assert p.last_usage == {
         "input_tokens": stats["input_tokens"],
         "output_tokens": stats["output_tokens"],
@@ -280,4 +280,4 @@ def test_unknown_configured_model_is_config_error() -> None:
     s = Settings(preset="byteplus", planner={"model": "gpt-9"})
     with pytest.raises(ConfigError) as e:
         ClaudePlanner.from_settings(s, Keys.from_env({"ANTHROPIC_API_KEY": "k"}))
-    assert "claude-sonnet-4-6" in str(e.value)
+    assert "claude-sonnet-5-5" in str(e.value)

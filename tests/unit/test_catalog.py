@@ -16,7 +16,7 @@ def test_every_provider_stage_has_exactly_one_default() -> None:
     assert ("anthropic", "planner") in slots
     for provider, stage in slots:
         assert sum(m.default for m in catalog.models(provider, stage)) == 1
-    assert catalog.default_model("anthropic", "planner").id == "claude-sonnet-4-6"
+    assert catalog.default_model("anthropic", "planner").id == "claude-sonnet-5-5"
     assert catalog.default_model("byteplus", "video").id == "seedance-1-5-pro-251215"
     assert catalog.default_model("byteplus", "keyframes").id == "seedream-4-0-250828"
     assert catalog.default_model("google", "keyframes").id == "gemini-2.5-flash-image"
@@ -27,6 +27,20 @@ def test_every_price_has_a_source_and_date() -> None:
     for m in catalog.models():
         assert m.price.source and isinstance(m.price.checked, dt.date)
     assert catalog.catalog_checked_date() == min(m.price.checked for m in catalog.models())
+
+
+def test_sources_name_where_each_figure_comes_from() -> None:
+    # Veo 3.1: with audio via a 3rd-party transcript, without audio from Comfy
+    veo = catalog.find("veo-3-1")
+    assert veo is not None and veo.price.third_party is True
+    assert "api-evangelist" in veo.price.source and "Comfy" in veo.price.source
+    # Seedance 1.0 lite's ≈1.8 is xavier's only (Comfy's 253.2 credits is 1.5 pro's $1.2)
+    lite = catalog.find("seedance-1-0-lite-i2v")
+    assert lite is not None and lite.price.third_party is True
+    assert "xavier" in lite.price.source and "Comfy" not in lite.price.source
+    # the old default (assumed price) stays available, but is no longer the default
+    s46 = catalog.find("claude-sonnet-4-6")
+    assert s46 is not None and s46.default is False
 
 
 def test_lookup_by_key_or_id_and_dated_family_ids() -> None:

@@ -169,17 +169,18 @@ def test_claude_billed_from_known_tokens() -> None:
         audio=False,
     )
     assert how == "usage"
-    assert usd == money(0.012 * 3 + 0.003 * 15)  # $0.081
+    # sonnet 5.5: $2 / $10 per 1M in / out
+    assert usd == money(0.012 * 2 + 0.003 * 10)  # $0.054
 
 
 def test_planner_estimate_uses_its_token_inputs() -> None:
     g = goals(3, scenes=2)
     est = costs.estimate_planner(byteplus(), g)
     i = est.inputs
-    assert est.model == "claude-sonnet-4-6"
+    assert est.model == "claude-sonnet-5-5"
     assert i["output_tokens"] == 100 + 250 * 6  # base + per scene x 6 scenes
     assert i["input_tokens"] >= i["prompt_chars"] / 4
-    assert est.usd == money(i["input_tokens"] * 3 / 1_000_000 + i["output_tokens"] * 15 / 1e6)
+    assert est.usd == money(i["input_tokens"] * 2 / 1e6 + i["output_tokens"] * 10 / 1e6)
     cheaper = costs.estimate_planner(byteplus(planner={"model": "claude-haiku-4-5"}), g)
     assert cheaper.usd == money(i["input_tokens"] * 1 / 1e6 + i["output_tokens"] * 5 / 1e6)
 
@@ -364,8 +365,8 @@ def test_planner_hold_is_max_tokens_of_output() -> None:
     hold = costs.planner_hold(s, g)
     max_out = 1500 + 350 * 4
     tin = est.inputs["input_tokens"]
-    # sonnet 4.6 $3 / $15 per 1M: input x1.5 plus a first answer resent by a repair
-    want = (-(-tin * 3 // 2) + max_out) * 3 / 1e6 + max_out * 15 / 1e6
+    # sonnet 5.5 $2 / $10 per 1M: input x1.5 plus a first answer resent by a repair
+    want = (-(-tin * 3 // 2) + max_out) * 2 / 1e6 + max_out * 10 / 1e6
     assert hold == pytest.approx(want) and hold > est.usd
     capped = byteplus(planner={"options": {"max_tokens": 2000}})
     assert costs.planner_hold(capped, g) < hold
