@@ -346,47 +346,46 @@ def status(
         return
     from mindmovie.costs import format_usd
 
-    table = Table(
-        "scene",
-        "keyframe",
-        "clip",
-        "attempts",
-        "job",
-        "estimated",
-        "billed",
-        "in flight",
-        "last error",
-        "next render",
-        title=str(run_dir),
+    # a free (local) run has no jobs and no money: those columns would only be noise
+    paid = bool(info["ledger"])
+    jobs = any(
+        str(row.get("remote_id") or "local:").split(":")[0] != "local" for row in info["scenes"]
     )
+    table = Table(title=str(run_dir))
+    # scene ids are what a person looks for: never cut short
+    width = max([len("scene"), *(len(r["scene_id"]) for r in info["scenes"])])
+    table.add_column("scene", min_width=min(width, 28), no_wrap=True)
+    cols = ["keyframe", "clip", "attempts"]
+    cols += ["job"] if jobs else []
+    cols += ["estimated", "billed", "in flight"] if paid else []
+    for c in [*cols, "last error", "next render"]:
+        table.add_column(c)
+
+    def money_cells(spend: dict[str, float] | None) -> list[str]:
+        if not paid:
+            return []
+        if not spend:
+            return ["free", "free", ""]
+        return [
+            format_usd(spend["estimated"]),
+            format_usd(spend["billed"]),
+            format_usd(spend["in_flight"]) if spend.get("in_flight") else "",
+        ]
+
     for row in info["scenes"]:
-        spend = row.get("spend") or {}
         table.add_row(
             row["scene_id"],
             row.get("keyframe", "-"),
             row.get("clip", "-"),
             str(row.get("attempts", "")),
-            row.get("remote_id") or "",
-            format_usd(spend["estimated"]) if spend else "free",
-            format_usd(spend["billed"]) if spend else "free",
-            format_usd(spend["in_flight"]) if spend.get("in_flight") else "",
+            *([row.get("remote_id") or ""] if jobs else []),
+            *money_cells(row.get("spend")),
             row.get("error") or "",
             row.get("next", ""),
         )
     plan = info.get("planner_spend")
     if plan:  # the planner call(s) are the run's, not a scene's
-        table.add_row(
-            "(planner)",
-            "",
-            "",
-            "",
-            "",
-            format_usd(plan["estimated"]),
-            format_usd(plan["billed"]),
-            format_usd(plan["in_flight"]) if plan.get("in_flight") else "",
-            "",
-            "",
-        )
+        table.add_row("(planner)", "", "", "", *([""] if jobs else []), *money_cells(plan), "", "")
     out.print(table)
     money = info["money"]
     out.print(

@@ -67,7 +67,7 @@ def _next_action(row: dict[str, Any]) -> str:
     """What the next `render` would do for this scene, in the person's words."""
     kf, clip = row.get("keyframe"), row.get("clip")
     if clip == "succeeded":
-        return "reuse (checked against its hash first)"
+        return "reuse (hash checked)"
     if clip == "submitted" and row.get("remote_id"):
         return f"poll job {row['remote_id']} and download it (no new job)"
     if clip in ("failed", "running"):

@@ -106,6 +106,11 @@ def test_render_example_offline(workdir: Path) -> None:
     last = st2["run_no"]
     assert not [s for s in st2["steps"] if s["run_no"] == last and s["stage"] != "plan"]
 
+    # the status table of a free run: every scene id in full, no job or money columns
+    text = _cli("status", str(run), cwd=workdir).stdout
+    assert all(s["scene_id"] in text for s in scenes)
+    assert "billed" not in text.split("spend:")[0] and " job " not in text
+
 
 def _succeeded_clips(db: Path) -> int:
     """Clips the store has recorded as done (read-only peek while the render runs)."""
