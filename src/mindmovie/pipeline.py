@@ -505,8 +505,13 @@ class Pipeline:
         except (ProviderError, BudgetExceeded) as e:
             store.fail("_run", "plan", getattr(e, "kind", "budget"), str(e))
             raise
-        killpoint("plan")
-        write_plan(plan, plan_path)
+        try:
+            killpoint("plan")
+            write_plan(plan, plan_path)
+        except BaseException:
+            for b in bills:
+                await self.gate.unknown(b[0])  # paid, result lost: stays committed
+            raise
         # the plan step's artifact hash is of what the planner wrote; later hand edits are
         # detected per scene by their own input keys, not by this hash. The planner calls
         # are billed in the same transaction: killed before it, they stay committed
@@ -654,11 +659,16 @@ class Pipeline:
             e.scene_id = e.scene_id or scene_id
             store.fail(scene_id, "keyframe", e.kind, str(e))
             raise
-        atomic_write_bytes(dest, img.data)
-        # billed with the step's success, in one transaction (see _plan)
-        store.succeed(
-            scene_id, "keyframe", dest, sha256_file(dest), detail=img.usage or None, bill=bill
-        )
+        try:
+            atomic_write_bytes(dest, img.data)
+            # billed with the step's success, in one transaction (see _plan)
+            store.succeed(
+                scene_id, "keyframe", dest, sha256_file(dest), detail=img.usage or None, bill=bill
+            )
+        except BaseException:
+            if bill is not None:
+                await self.gate.unknown(bill[0])  # paid, result lost: stays committed
+            raise
         if bill is not None:
             await self.gate.settled(bill[0])
 
@@ -735,6 +745,12 @@ class Pipeline:
         if prev is not None and prev.error_kind == "content_rejected":
             # the planned request was refused last time: go straight to the fallback
             variants = [v for v in variants if v[1] != prev.input_key] or variants
+        elif prev is not None and prev.remote_id:
+            # a job of a later variant (e.g. the fallback, after a refusal) is journaled:
+            # resume THAT job; starting from the planned request again would pay twice
+            keys = [v[1] for v in variants]
+            if prev.input_key in keys:
+                variants = variants[keys.index(prev.input_key) :]
         # the provider slot is held across the fallback (a refused scene keeps its place)
         # and given back once the job is done, before the download (not a provider task)
         async with _Slot(self._sem(model.name, "video")) as slot:
@@ -847,6 +863,12 @@ class Pipeline:
             store.fail(scene_id, "clip", e.kind, str(e))
             if row is not None:
                 await self.gate.unknown(row)  # e.g. deadline: the job may still bill
+            raise
+        except BaseException:
+            # anything else (a full disk, a bug): the job may bill; this run stops
+            # waiting on it, so a call that does not fit is not held up for ever
+            if row is not None:
+                await self.gate.unknown(row)
             raise
         store.succeed(scene_id, "clip", dest, sha256_file(dest), detail=state.usage or None)
 

@@ -40,7 +40,8 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
         if row["state"] == "billed":
             m["billed"] += row["billed_usd"] or 0.0
         elif row["state"] == "committed":
-            m["in_flight"] += row["estimated_usd"]
+            # what the budget gate holds for it (at least the estimate)
+            m["in_flight"] += row.get("held_usd") or row["estimated_usd"]
     for sid, m in money.items():
         if sid in scenes:
             scenes[sid]["spend"] = {k: round(v, 6) for k, v in m.items()}

@@ -132,6 +132,8 @@ class Store:
                 f"knows {SCHEMA_VERSION}). Upgrade mindmovie to continue this run."
             )
         with self._tx():
+            # read again under the write lock: another process may have migrated it
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():

@@ -307,3 +307,44 @@ async def test_a_slow_job_is_waited_for_within_its_deadline(sim: SimServer, tmp_
     slow = [j for j in sim.jobs() if j.latency >= 2.5]
     assert len(slow) == 1 and sim.stats()["totals"]["jobs_created"] == len(res.plan.scenes)
     assert len(sim.requests(path=f"{TASKS}/{slow[0].id}", method="GET")) >= 2  # polled on
+
+
+async def test_a_journaled_fallback_job_is_resumed_not_paid_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The planned clip was refused and its fallback job submitted when the run died: the
+    next render polls THAT job. Starting again from the planned request would pay for
+    the refused request again and then for a second fallback."""
+    import sqlite3
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("reject", path=TASKS, method="POST", count=1)
+    run = tmp_path / "run"
+    await Pipeline(goals, settings_for("byteplus", sim), out=run, keys=KEYS).run()
+    assert sim.stats()["totals"]["jobs_created"] == 5  # 4 + the fallback
+    st = collect_status(run)
+    (refused,) = [r for r in st["ledger"] if r["state"] == "refunded"]
+    scene = refused["scene_id"]
+    (fallback,) = [
+        r for r in st["ledger"] if r["scene_id"] == scene and r["stage"] == "clip"
+        and r["state"] == "billed"
+    ]  # fmt: skip
+    # as a kill right after the fallback's id was journaled leaves it: submitted, not
+    # downloaded, its ledger row still committed
+    db = sqlite3.connect(run / "run.db")
+    db.execute(
+        "UPDATE steps SET status='submitted', artifact=NULL, sha256=NULL "
+        "WHERE scene_id=? AND stage='clip'",
+        (scene,),
+    )
+    db.execute("UPDATE ledger SET state='committed', billed_usd=NULL WHERE id=?", (fallback["id"],))
+    db.commit()
+    db.close()
+    (run / "scenes" / scene / "clip.mp4").unlink()
+
+    res = await Pipeline(goals, settings_for("byteplus", sim), out=run, keys=KEYS).run()
+    assert res.movie is not None and (scene, "clip") in res.ran
+    assert sim.stats()["totals"]["jobs_created"] == 5  # no new job: the fallback was polled
+    after = [r for r in collect_status(run)["ledger"] if r["scene_id"] == scene]
+    assert [r["state"] for r in after if r["stage"] == "clip"] == ["refunded", "billed"]
