@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -346,47 +347,50 @@ def status(
         return
     from mindmovie.costs import format_usd
 
-    # a free (local) run has no jobs and no money: those columns would only be noise
+    # Narrow on purpose (80 columns in a pipe): the job id goes in "next render", the
+    # errors below the table in full; money columns only when the run has paid calls.
     paid = bool(info["ledger"])
-    jobs = any(
-        str(row.get("remote_id") or "local:").split(":")[0] != "local" for row in info["scenes"]
-    )
-    table = Table(title=str(run_dir))
-    # scene ids are what a person looks for: never cut short
+    shown = {"succeeded": "done", "submitted": "in job", "pending": "-"}
+    table = Table(title=str(run_dir), box=box.SIMPLE_HEAD)  # no side borders: 8 columns more
     width = max([len("scene"), *(len(r["scene_id"]) for r in info["scenes"])])
-    table.add_column("scene", min_width=min(width, 28), no_wrap=True)
-    cols = ["keyframe", "clip", "attempts"]
-    cols += ["job"] if jobs else []
-    cols += ["estimated", "billed", "in flight"] if paid else []
-    for c in [*cols, "last error", "next render"]:
+    table.add_column("scene", min_width=min(width, 28), no_wrap=True)  # never cut short
+    for c in ["image", "clip", "tries"]:
         table.add_column(c)
+    flying = paid and info["money"]["in_flight"] > 0
+    if paid:
+        for c in ["est.", "billed", *(["in flight"] if flying else [])]:
+            table.add_column(c, justify="right")
+    table.add_column("next render", min_width=14)
 
     def money_cells(spend: dict[str, float] | None) -> list[str]:
         if not paid:
             return []
         if not spend:
-            return ["free", "free", ""]
-        return [
-            format_usd(spend["estimated"]),
-            format_usd(spend["billed"]),
-            format_usd(spend["in_flight"]) if spend.get("in_flight") else "",
-        ]
+            return ["free", "free", *([""] if flying else [])]
+        cells = [format_usd(spend["estimated"]), format_usd(spend["billed"])]
+        if flying:
+            cells.append(format_usd(spend["in_flight"]) if spend.get("in_flight") else "")
+        return cells
 
+    errors: list[str] = []
     for row in info["scenes"]:
+        kf, clip = row.get("keyframe", "-"), row.get("clip", "-")
         table.add_row(
             row["scene_id"],
-            row.get("keyframe", "-"),
-            row.get("clip", "-"),
+            shown.get(kf, kf),
+            shown.get(clip, clip),
             str(row.get("attempts", "")),
-            *([row.get("remote_id") or ""] if jobs else []),
             *money_cells(row.get("spend")),
-            row.get("error") or "",
             row.get("next", ""),
         )
+        if row.get("error"):
+            errors.append(f"{row['scene_id']}: {row['error']}")
     plan = info.get("planner_spend")
     if plan:  # the planner call(s) are the run's, not a scene's
-        table.add_row("(planner)", "", "", "", *([""] if jobs else []), *money_cells(plan), "", "")
+        table.add_row("(planner)", "", "", "", *money_cells(plan), "")
     out.print(table)
+    for line in errors:
+        out.print(f"[red]error[/red] {line}", highlight=False)
     money = info["money"]
     out.print(
         f"spend: billed {format_usd(money['billed'])}, in flight {format_usd(money['in_flight'])}"

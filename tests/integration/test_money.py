@@ -370,11 +370,14 @@ def test_budget_usd_in_config_caps_a_script_run_and_says_what_is_left(
     st = collect_status(tmp_path / "run")
     assert st["money"]["billed"] <= 3.5 * per_scene + 1e-9
     assert sim.stats()["totals"]["jobs_created"] <= 3
+    # status names each stopped scene's reason in full, below the table
+    text = CliRunner().invoke(app, ["status", str(tmp_path / "run")]).output
+    stopped = [s["scene_id"] for s in st["scenes"] if s.get("error")]
+    assert stopped and all(f"error {sid}: " in text for sid in stopped)
+    assert "budget" in text.split("error", 1)[1]
 
 
-def test_status_text_shows_estimated_billed_and_in_flight_per_scene(
-    sim: SimServer, tmp_path: Path
-) -> None:
+def test_status_text_shows_estimated_and_billed_per_scene(sim: SimServer, tmp_path: Path) -> None:
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     cfg, env = _cli_env(sim, tmp_path)
@@ -386,8 +389,8 @@ def test_status_text_shows_estimated_billed_and_in_flight_per_scene(
     assert r.exit_code == 0, r.output
     st = collect_status(run)
     lines = r.output.splitlines()
-    header = next(line for line in lines if "estimated" in line and "billed" in line)
-    assert "in flight" in header
+    header = next(line for line in lines if "est." in line and "billed" in line)
+    assert "in flight" not in header  # only shown while something is in flight
     for scene in st["scenes"]:
         (line,) = [ln for ln in lines if scene["scene_id"] in ln]
         # a keyframe each: the default Seedream at $0.03, estimated and billed
