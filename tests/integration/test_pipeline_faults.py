@@ -222,12 +222,12 @@ async def test_concurrency_limit_holds_and_overlaps(sim: SimServer, tmp_path: Pa
     assert stats["totals"]["jobs_created"] == 9
     # The video stage, as the provider saw it: first job created to last job finished.
     # Three at a time is 3 waves = 3 s at best (measured 3.2 s on a busy 2-core machine);
-    # one at a time would be 9 s. The upper bound leaves 1.5 latencies for a loaded
+    # one at a time would be 9 s. The upper bound leaves 2 latencies for a loaded
     # machine's polling and submission delays.
     jobs = sim.jobs()
     span = max(j.created + j.latency for j in jobs) - min(j.created for j in jobs)
     assert span >= 3 * 1.0 - 1e-6, f"more than 3 jobs overlapped (stage took {span:.2f} s)"
-    assert span <= 4.5 * 1.0, f"the video stage took {span:.2f} s, not ~3 job latencies"
+    assert span <= 5.0 * 1.0, f"the video stage took {span:.2f} s, not ~3 job latencies"
 
 
 async def test_a_refusal_the_provider_bills_is_billed_not_refunded(
