@@ -287,9 +287,10 @@ class Pipeline:
         """Planner inputs; scene seconds snap to what the chosen video model can make."""
         return costs.plan_options(self.settings)
 
-    def _chains_frames(self) -> bool:
-        """video.chain_frames is on and the model takes a last frame."""
-        spec = getattr(self._video_model, "spec", None)
+    def _chains_frames(self, spec: ModelSpec | None = None) -> bool:
+        """video.chain_frames is on and the video model (`spec`, else this run's) takes a
+        last frame."""
+        spec = spec or getattr(self._video_model, "spec", None)
         return bool(
             self.settings.video.chain_frames and spec is not None and spec.capabilities.last_frame
         )
@@ -326,26 +327,36 @@ class Pipeline:
         """
         try:
             result = await call
-        except ContentRejected as e:
+        except BaseException as e:
             if row is not None:
-                if e.billed:
-                    await self.gate.bill(row, self.store_row_estimate(row), {"rejected": True})
-                else:
-                    await self.gate.refund(row, f"content filter: {e.message}"[:300])
-            raise
-        except ConnectionLost:
-            if row is not None:
-                await self.gate.unknown(row)  # may have been accepted: stays committed
-            raise
-        except ProviderError as e:
-            if row is not None:
-                await self.gate.refund(row, f"{e.kind}: not accepted")
-            raise
-        except BaseException:
-            if row is not None:
-                await self.gate.unknown(row)
+                await self._settle_failed(row, e)
             raise
         return result
+
+    async def _settle_failed(self, row: int, error: BaseException) -> None:
+        """Settle a paid call that raised instead of answering, by what the error means."""
+        if isinstance(error, ContentRejected):
+            if error.billed:
+                await self.gate.bill(row, self.store_row_estimate(row), {"rejected": True})
+            else:
+                await self.gate.refund(row, f"content filter: {error.message}"[:300])
+        elif isinstance(error, ConnectionLost) or not isinstance(error, ProviderError):
+            await self.gate.unknown(row)  # may have been accepted: stays committed
+        else:
+            await self.gate.refund(row, f"{error.kind}: not accepted")
+
+    def _planner_usd(self, usage: dict[str, Any]) -> float:
+        """What one answered planner call cost, from its reported usage."""
+        usd, _ = costs.billed_usd(
+            "planner",
+            costs.stage_spec(self.settings, "planner"),
+            usage,
+            seconds=0,
+            resolution="",
+            ratio="",
+            audio=False,
+        )
+        return usd
 
     def store_row_estimate(self, row: int) -> float:
         for r in self.gate.store.ledger_rows():
@@ -363,23 +374,15 @@ class Pipeline:
     ) -> None:
         """A plan that failed still costs every call Claude answered (e.g. an answer still
         invalid after the repair): those rows are billed from their usage. A call with no
-        answer is settled by what the error means, as `_settle_errors` does."""
-        spec = costs.stage_spec(self.settings, "planner")
+        answer is settled by what the error means (`_settle_failed`)."""
         calls: list[dict[str, Any]] = list(getattr(planner, "last_calls", []) or [])
         for i, row in enumerate(rows):
             if row in skip:
                 continue  # billed already (before a repair)
             if i < len(calls):
-                usd, _ = costs.billed_usd(
-                    "planner", spec, calls[i], seconds=0, resolution="", ratio="", audio=False
-                )
-                await self.gate.bill(row, usd, {**calls[i], "failed": True})
-            elif isinstance(error, ContentRejected) and error.billed:
-                await self.gate.bill(row, self.store_row_estimate(row), {"rejected": True})
-            elif isinstance(error, ConnectionLost) or not isinstance(error, ProviderError):
-                await self.gate.unknown(row)  # may have been answered: stays committed
+                await self.gate.bill(row, self._planner_usd(calls[i]), {**calls[i], "failed": True})
             else:
-                await self.gate.refund(row, f"{error.kind}: not accepted")
+                await self._settle_failed(row, error)
 
     async def _settle_job(
         self, row: int | None, state: JobState, req: VideoRequest, model: VideoModel
@@ -453,14 +456,8 @@ class Pipeline:
         store.begin("_run", "plan", key)
         estimate = costs.estimate_planner(self.settings, self.goals).usd
 
-        spec = costs.stage_spec(self.settings, "planner")
         hold = costs.planner_hold(self.settings, self.goals)
-
-        def call_usd(usage: dict[str, Any]) -> float:
-            usd, _ = costs.billed_usd(
-                "planner", spec, usage, seconds=0, resolution="", ratio="", audio=False
-            )
-            return usd
+        call_usd = self._planner_usd
 
         async def attempt() -> tuple[Plan, list[Bill]]:
             # one ledger row per paid call: the first, and the repair if one is needed
@@ -1261,11 +1258,7 @@ class Pipeline:
             if any(store.reusable(sc.id, "keyframe", key) for _, key, _ in variants):
                 done.add((sc.id, "keyframe"))
                 kept[sc.id] = self.run_dir / "scenes" / sc.id / "keyframe.png"
-        chain = bool(
-            self.settings.video.chain_frames
-            and video_id.spec is not None
-            and video_id.spec.capabilities.last_frame
-        )
+        chain = self._chains_frames(video_id.spec)
         scenes = list(plan.scenes)
         for i, sc in enumerate(scenes):
             if sc.id not in kept:

@@ -8,6 +8,7 @@ affects only its scene; a truncated download is re-fetched from the same job.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,13 @@ from tests.integration.support import KEYS, claude_answer_for, goals_file, setti
 from tests.sim.server import SimServer
 
 TASKS = "/contents/generations/tasks"
+
+
+def _byteplus(sim: SimServer, **provider: Any) -> Any:
+    """The byteplus preset against the simulator with fast polling, plus `provider`
+    settings (they replace the whole providers.byteplus block, so base_url is kept)."""
+    ps = {"base_url": sim.ark_base_url, "poll_interval": 0.05, "poll_max_interval": 0.1}
+    return settings_for("byteplus", sim, providers={"byteplus": {**ps, **provider}})
 
 
 async def test_transient_faults_are_retried_and_movie_finishes(
@@ -43,18 +51,7 @@ async def test_stuck_job_hits_deadline_naming_scene_and_provider(
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     sim.add_fault("stuck", path=TASKS, method="POST", count=1)
-    settings = settings_for(
-        "byteplus",
-        sim,
-        providers={
-            "byteplus": {
-                "base_url": sim.ark_base_url,
-                "poll_interval": 0.05,
-                "poll_max_interval": 0.1,
-                "job_deadline": 1.0,
-            }
-        },
-    )
+    settings = _byteplus(sim, job_deadline=1.0)
     with pytest.raises(RenderFailed) as e:
         await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS).run()
     msg = str(e.value)
@@ -201,19 +198,7 @@ async def test_concurrency_limit_holds_and_overlaps(sim: SimServer, tmp_path: Pa
         "title: Nine\ngoals:\n"
         + "".join(f"  - category: growth\n    vision: Vision number {i}\n" for i in range(9))
     )
-    settings = settings_for(
-        "byteplus",
-        sim,
-        providers={
-            "byteplus": {
-                "base_url": sim.ark_base_url,
-                "max_concurrent": 3,
-                "poll_interval": 0.05,
-                "poll_max_interval": 0.05,
-                "job_deadline": 60,
-            }
-        },
-    )
+    settings = _byteplus(sim, max_concurrent=3, poll_max_interval=0.05, job_deadline=60)
     claude_answer_for(sim, g)
     res = await Pipeline(g, settings, out=tmp_path / "run", keys=KEYS).run(until="clips")
     assert len(res.plan.scenes) == 9
@@ -290,18 +275,7 @@ async def test_a_slow_job_is_waited_for_within_its_deadline(sim: SimServer, tmp_
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     sim.add_fault("slow", path=TASKS, method="POST", count=1, seconds=2.5)
-    settings = settings_for(
-        "byteplus",
-        sim,
-        providers={
-            "byteplus": {
-                "base_url": sim.ark_base_url,
-                "poll_interval": 0.05,
-                "poll_max_interval": 0.2,
-                "job_deadline": 10,
-            }
-        },
-    )
+    settings = _byteplus(sim, poll_max_interval=0.2, job_deadline=10)
     res = await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS).run()
     assert res.movie is not None
     slow = [j for j in sim.jobs() if j.latency >= 2.5]

@@ -290,8 +290,9 @@ async def test_veo_fetch_wrong_duration_is_transient(gsim: SimServer, tmp_path: 
         await veo.fetch(state, req6, tmp_path / "clip.mp4")
 
 
-async def test_veo_developer_fetch_downloads_file(gsim: SimServer, tmp_path: Path) -> None:
-    """Developer mode's files.download path (the sim's developer create, as 2.x SDKs sent it)."""
+async def _developer_veo(gsim: SimServer, **kw: Any) -> tuple[VeoVideo, JobState]:
+    """A finished developer-mode Veo operation (made as 2.x SDKs sent it: the uri-only
+    result whose bytes come from files.download) and a client to fetch it."""
     created = httpx.post(
         f"{gsim.base_url}/v1beta/models/veo-3.0-generate-001:predictLongRunning",
         headers={"x-goog-api-key": "k"},
@@ -303,8 +304,13 @@ async def test_veo_developer_fetch_downloads_file(gsim: SimServer, tmp_path: Pat
         http_options=types.HttpOptions(base_url=gsim.base_url, timeout=30_000),
     )
     spec = catalog.resolve("google", "video", "veo-3-0")
-    veo = VeoVideo(client, spec=spec, mode=Mode("developer", api_key="k"))
-    state = await veo.poll(created["name"])
+    veo = VeoVideo(client, spec=spec, mode=Mode("developer", api_key="k"), **kw)
+    return veo, await veo.poll(created["name"])
+
+
+async def test_veo_developer_fetch_downloads_file(gsim: SimServer, tmp_path: Path) -> None:
+    """Developer mode's files.download path (the sim's developer create, as 2.x SDKs sent it)."""
+    veo, state = await _developer_veo(gsim)
     assert state.status == "succeeded" and state.video_url and not state.video_bytes
     req = _video_req(tmp_path)
     gsim.add_fault("truncate", path=":download")
@@ -564,19 +570,7 @@ async def test_a_trickling_developer_download_hits_its_deadline(
     """files.download gets the SDK's per-read timeout only; a link that keeps sending a
     few bytes would never trip it. The whole download has a deadline (download_timeout),
     then it is a Transient and the SAME operation's file is fetched again."""
-    created = httpx.post(
-        f"{gsim.base_url}/v1beta/models/veo-3.0-generate-001:predictLongRunning",
-        headers={"x-goog-api-key": "k"},
-        json={"instances": [{"prompt": "p"}], "parameters": {"durationSeconds": 4}},
-    ).json()
-    client = genai.Client(
-        vertexai=False,
-        api_key="k",
-        http_options=types.HttpOptions(base_url=gsim.base_url, timeout=30_000),
-    )
-    spec = catalog.resolve("google", "video", "veo-3-0")
-    veo = VeoVideo(client, spec=spec, mode=Mode("developer", api_key="k"), download_timeout=0.6)
-    state = await veo.poll(created["name"])
+    veo, state = await _developer_veo(gsim, download_timeout=0.6)
     req = _video_req(tmp_path)
     gsim.add_fault("trickle", path=":download", seconds=3.0, count=1)
     t0 = time.monotonic()

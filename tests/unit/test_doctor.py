@@ -104,16 +104,6 @@ def test_providers_lists_catalog_with_key_state(
     assert "audio" not in lite["capabilities"] and "2-12 s" in lite["capabilities"]
     (s45,) = [x for x in rows if x["model"].startswith("seedream-4-5")]
     assert s45["stage"] == "keyframes" and "0.04" in s45["price"]
-    # what a person picks a model by: stage, capabilities, price
-    s15 = seedance[0]
-    assert s15["stage"] == "video"
-    for cap in ("first frame", "last frame", "audio", "4-12 s", "1080p"):
-        assert cap in s15["capabilities"]
-    assert "audio_on 2.4" in s15["price"] and "$/1M tokens" in s15["price"]
-    lite = next(x for x in rows if x["model"].startswith("seedance-1-0-lite"))
-    assert "audio" not in lite["capabilities"] and "2-12 s" in lite["capabilities"]
-    (s45,) = [x for x in rows if x["model"].startswith("seedream-4-5")]
-    assert s45["stage"] == "keyframes" and "0.04" in s45["price"]
     # every paid model's price names its source and the date it was checked
     paid = [x for x in rows if x["provider"] != "local"]
     assert paid and all(x["price_source"] and x["price_checked"][:2] == "20" for x in paid)
