@@ -45,6 +45,8 @@ class StreamInfo:
     height: int = 0
     fps: float = 0.0
     pix_fmt: str = ""
+    #: the stream's colour matrix tag (e.g. "bt709", "smpte170m"); "" when untagged
+    color_matrix: str = ""
     sample_rate: int = 0
 
 
@@ -65,6 +67,47 @@ class ProbeResult:
 
 _DUR = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _STREAM = re.compile(r"Stream #\d+:\d+(?:\[\w+\])?(?:\(\w+\))?: (Video|Audio): (\w+)(.*)")
+
+
+#: colour matrices ffmpeg's `setparams=colorspace=` accepts, as `ffmpeg -i` prints them
+MATRICES = frozenset(
+    [
+        "bt709",
+        "fcc",
+        "bt470bg",
+        "smpte170m",
+        "smpte240m",
+        "ycgco",
+        "bt2020nc",
+        "bt2020c",
+        "smpte2085",
+        "chroma-derived-nc",
+        "chroma-derived-c",
+        "ictcp",
+    ]
+)
+
+
+def _matrix_tag(props: str) -> str:
+    """The colour matrix in a stream's "(tv, bt709/bt709/bt709, progressive)" part."""
+    for token in props.split(","):
+        name = token.strip().split("/")[0]
+        if name in MATRICES:
+            return name
+    return ""
+
+
+def clip_matrix(info: StreamInfo) -> str:
+    """The matrix a clip's YUV should be read with: its tag, else what players assume.
+
+    Untagged video is read as BT.709 from HD sizes up and BT.601 below (mpv's rule:
+    width >= 1280 or height > 576), which is how a person saw the clip. ffmpeg's own
+    default for untagged YUV is BT.601 at every size, which shifts an HD clip's colours
+    when it is converted to our BT.709 output.
+    """
+    if info.color_matrix:
+        return info.color_matrix
+    return "bt709" if info.width >= 1280 or info.height > 576 else "smpte170m"
 
 
 def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
@@ -90,9 +133,10 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
             fps = re.search(r"([\d.]+) fps", rest)
             if fps:
                 info.fps = float(fps[1])
-            pf = re.search(r", (yuv\w+|rgb\w+|gray\w*)", rest)
+            pf = re.search(r", (yuv\w+|rgb\w+|gray\w*)(?:\(([^)]*)\))?", rest)
             if pf:
                 info.pix_fmt = pf[1]
+                info.color_matrix = _matrix_tag(pf[2] or "")
         else:
             sr = re.search(r"(\d+) Hz", rest)
             if sr:

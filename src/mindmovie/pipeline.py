@@ -943,7 +943,7 @@ class Pipeline:
             SceneInput,
             build_timeline,
         )
-        from mindmovie.media import probe
+        from mindmovie.media import clip_matrix, probe
 
         w, h = self.settings.output.frame()
         cs = self.settings.compose
@@ -961,6 +961,7 @@ class Pipeline:
             if sc.id not in clips:
                 continue
             clip = clips[sc.id]
+            info = probe(clip)
             scenes.append(
                 SceneInput(
                     id=sc.id,
@@ -968,7 +969,8 @@ class Pipeline:
                     seconds=sc.seconds,
                     clip=clip,
                     clip_sha256=sha256_file(clip),
-                    has_audio=probe(clip).audio is not None,
+                    has_audio=info.audio is not None,
+                    clip_matrix=clip_matrix(info.video) if info.video else "",
                 )
             )
         music = Path(plan.music) if plan.music else None

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mindmovie.compose import cards
 from mindmovie.compose.audio import builtin_music_bed, render_audio
 from mindmovie.compose.cards import overlay_image
-from mindmovie.compose.ffmpeg import RenderReport, render
+from mindmovie.compose.ffmpeg import MAX_CHUNK_SEGMENTS, RenderReport, plan_chunks, render
 from mindmovie.compose.timeline import (
     MovieInput,
     OutputSpec,
@@ -25,7 +26,7 @@ from mindmovie.compose.timeline import (
     build_timeline,
 )
 from mindmovie.fsutil import sha256_file
-from mindmovie.media import ffmpeg_exe, probe, run_ffmpeg
+from mindmovie.media import count_video_frames, ffmpeg_exe, probe, run_ffmpeg
 
 W, H, FPS = 320, 180, 12
 SPEC = OutputSpec(
@@ -128,6 +129,69 @@ def test_crossfade_shows_both_pictures_and_never_dips_to_black(
                 assert _picture(_frame(report.out, k)).sum() > floor, (s.id, k)
 
 
+def test_every_segment_file_holds_its_frames_and_starts_on_a_keyframe(
+    rendered: tuple[Timeline, RenderReport, Path],
+) -> None:
+    """Chunks are encoded by one x264 and cut by the segment muxer: each cut must land
+    exactly on the segment's first frame, an IDR, or the concat-copy would be invalid."""
+    tl, report, _ = rendered
+    for seg, res in zip(tl.segments, report.segments, strict=True):
+        assert res.id == seg.id
+        assert count_video_frames(res.path) == seg.frames, seg.id
+        log = run_ffmpeg(
+            ["-i", str(res.path), "-vf", "showinfo", "-frames:v", "1", "-f", "null", "-"]
+        )
+        assert "iskey:1" in log and "type:I" in log, seg.id
+
+
+def _twelve(tmp_path: Path) -> Timeline:
+    """A 12-scene timeline (clip paths only named: planning chunks reads no clip)."""
+    scenes = tuple(
+        SceneInput(f"s{i:02d}", f"I am {i}", 2.0, tmp_path / f"c{i}.mp4", f"{i:064d}")
+        for i in range(12)
+    )
+    return build_timeline(MovieInput("T", "Thanks", scenes, None, None), SPEC)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_chunks_take_every_segment_once_in_order_and_cut_after_transitions(
+    tmp_path: Path, workers: int
+) -> None:
+    tl = _twelve(tmp_path)
+    order = {s.id: i for i, s in enumerate(tl.segments)}
+    cached, chunks = plan_chunks(tl, tmp_path / "segments", workers)
+    assert cached == [] and len(chunks) >= workers
+    chunks.sort(key=lambda c: order[c.segments[0].id])
+    flat = [s.id for c in chunks for s in c.segments]
+    assert flat == [s.id for s in tl.segments]  # each once, in timeline order
+    for c in chunks:
+        assert len(c.segments) <= MAX_CHUNK_SEGMENTS  # bounded decoders: flat memory
+    for c in chunks[:-1]:
+        # the next chunk starts on a body, so it decodes a second of a clip again, not all
+        assert c.segments[-1].kind == "transition", [s.id for s in c.segments]
+    costs = [c.cost() for c in chunks]
+    assert max(costs) <= 1.5 * min(costs)  # balanced for the pool
+
+
+def test_chunks_never_span_a_cached_segment(tmp_path: Path) -> None:
+    tl = _twelve(tmp_path)
+    seg_dir = tmp_path / "segments"
+    seg_dir.mkdir()
+    kept = {"body:scene:s04", "xfade:scene:s08>scene:s09"}
+    for s in tl.segments:
+        if s.id in kept:
+            (seg_dir / f"{s.key}.mp4").write_bytes(b"x")
+    cached, chunks = plan_chunks(tl, seg_dir, 2)
+    assert {s.id for s in cached} == kept
+    index = {s.id: i for i, s in enumerate(tl.segments)}
+    for c in chunks:
+        ids = [index[s.id] for s in c.segments]
+        assert ids == list(range(ids[0], ids[0] + len(ids)))  # consecutive: no gap inside
+    assert sorted(s.id for c in chunks for s in c.segments) == sorted(
+        s.id for s in tl.segments if s.id not in kept
+    )
+
+
 def test_incremental_recompose_reencodes_only_three_segments(
     rendered: tuple[Timeline, RenderReport, Path], clips: dict[str, Path]
 ) -> None:
@@ -162,6 +226,30 @@ def test_long_affirmation_stays_inside_the_frame(size: tuple[int, int]) -> None:
     # a short text sits in the bottom third, centred
     box = overlay_image("I am healthy", size).getchannel("A").getbbox()
     assert box is not None and box[1] >= h * 0.6 and abs((box[0] + box[2]) / 2 - w / 2) < w * 0.05
+
+
+@pytest.mark.parametrize("size", [(320, 180), (720, 1280), (1280, 720), (1920, 1080)])
+@pytest.mark.parametrize(
+    "text", ["I am calm", "I am living my dream, calm, grateful and full of energy " * 4]
+)
+def test_overlay_box_is_the_whole_frame_drawing_cut_to_its_text(
+    size: tuple[int, int], text: str
+) -> None:
+    """The ffmpeg engine blends a box drawn on a window around the text; the moviepy
+    engine and this test draw the whole frame. Same pixels, even-aligned for 4:2:0."""
+    whole = Image.new("RGBA", size, (0, 0, 0, 0))
+    lay, centre, stroke, shadow = cards._overlay_layout(text, size)
+    cards._draw_block(whole, lay, centre, stroke=stroke, shadow=shadow)
+    placed = cards.overlay_box(text, size)
+    assert placed is not None
+    box, x, y = placed
+    assert x % 2 == y % 2 == box.width % 2 == box.height % 2 == 0
+    cut = whole.crop((x, y, x + box.width, y + box.height))
+    assert np.array_equal(np.asarray(cut), np.asarray(box))
+    rest = np.asarray(whole.getchannel("A")).copy()
+    rest[y : y + box.height, x : x + box.width] = 0
+    assert not rest.any()  # nothing visible outside the box
+    assert np.array_equal(np.asarray(overlay_image(text, size)), np.asarray(whole))
 
 
 def test_music_is_looped_and_cut_to_the_movie(tmp_path: Path, clips: dict[str, Path]) -> None:

@@ -20,7 +20,7 @@ from mindmovie.compose import renderer
 from mindmovie.compose.ffmpeg import RenderReport
 from mindmovie.compose.timeline import MovieInput, OutputSpec, SceneInput, Timeline, build_timeline
 from mindmovie.fsutil import sha256_file
-from mindmovie.media import ffmpeg_exe, probe, run_ffmpeg
+from mindmovie.media import clip_matrix, ffmpeg_exe, probe, run_ffmpeg
 
 W, H, FPS = 320, 180, 12
 SPEC = OutputSpec(
@@ -170,3 +170,33 @@ def test_reference_keeps_at_most_two_clips_open(timeline: Timeline) -> None:
     assert open_counts[-1] == 0  # all closed by the closing card
     # the scenes' moviepy composites likewise: built when shown, dropped after
     assert max(built_counts) == 2 and built_counts[-1] == 0
+
+
+@pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
+@pytest.mark.parametrize(
+    ("size", "read_as"), [((1280, 720), "bt709"), ((640, 360), "smpte170m")], ids=["hd", "sd"]
+)
+def test_an_untagged_clip_keeps_the_colours_a_player_shows(
+    engine: str, size: tuple[int, int], read_as: str, tmp_path: Path
+) -> None:
+    """An untagged clip is read the way players read it (BT.709 for HD, BT.601 below),
+    so the movie shows the clip's colours as the person saw them, in both engines.
+    ffmpeg's own default (BT.601 at every size) shifts an HD clip's blue by ~10 levels."""
+    w, h = size
+    clip = tmp_path / "untagged.mp4"
+    src = f"color=c=0x2080e0:s={w}x{h}:r=12:d=1.5"
+    run_ffmpeg(["-f", "lavfi", "-i", src, "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)])
+    video = probe(clip).video
+    assert video is not None and video.color_matrix == ""
+    assert clip_matrix(video) == read_as
+    seen = _decode(clip, "-frames:v", "1", "-vf",
+                   f"scale=in_color_matrix={read_as}:in_range=tv,format=rgb24",
+                   "-f", "rawvideo")  # fmt: skip
+    player = np.frombuffer(seen, dtype=np.uint8).reshape(h, w, 3).reshape(-1, 3).mean(axis=0)
+    scene = SceneInput("s", "I am calm", 1.5, clip, sha256_file(clip), clip_matrix=read_as)
+    tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
+    rep = renderer(engine)(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2)
+    item = next(it for it in tl.items if it.kind == "scene")
+    frame = _frames(rep.out)[(item.start + item.end) // 2]
+    shown = frame[: H // 2, W // 4 : 3 * W // 4].reshape(-1, 3).mean(axis=0)  # above the text
+    assert np.abs(shown - player).max() <= 3, (engine, shown, player)

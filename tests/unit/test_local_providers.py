@@ -388,6 +388,11 @@ async def test_clip_frames_size_codec_and_atomic_write(tmp_path: Path) -> None:
     v = info.video
     assert v is not None and (v.width, v.height) == (320, 180)
     assert v.codec == "h264" and v.pix_fmt.startswith("yuv420p") and v.fps == 24
+    assert v.color_matrix == "bt709"  # tagged: read as made, passed through by compose
+    info_text = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(dest)], capture_output=True, text=True
+    ).stderr
+    assert "yuv420p(tv, bt709, progressive)" in info_text  # primaries and transfer too
     assert info.audio is None
     assert sorted(p.name for p in dest.parent.iterdir()) == ["clip.mp4"]  # no temp left
     # re-runnable: fetching again rewrites the same clip

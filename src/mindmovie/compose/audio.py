@@ -209,16 +209,35 @@ def audio_args(bed: AudioBed, music: Path, out: Path, *, normalise: bool = True)
     ]
 
 
+def _track(bed: AudioBed, work_dir: Path) -> Path:
+    return work_dir / "audio" / f"{bed.key}.m4a"
+
+
+def _bed_file(work_dir: Path) -> Path:
+    return work_dir / "audio" / f"builtin-{BED_VERSION}.wav"
+
+
+def prepare_audio(bed: AudioBed, work_dir: Path) -> None:
+    """Synthesise the built-in bed `render_audio` will loop, if it will need it.
+
+    ~0.35 s of numpy: the compositor runs this while its encoders work, so the audio
+    pass it queues behind them is only ffmpeg's.
+    """
+    out = _track(bed, work_dir)
+    if bed.music is None and not (out.exists() and out.stat().st_size > 0):
+        builtin_bed_cycle(_bed_file(work_dir))
+
+
 def render_audio(bed: AudioBed, work_dir: Path) -> Path:
     """The full-length AAC track at work_dir/audio/<key>.m4a (cached by the bed's key)."""
-    out = work_dir / "audio" / f"{bed.key}.m4a"
+    out = _track(bed, work_dir)
     if out.exists() and out.stat().st_size > 0:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     music = bed.music
     if music is None:
         # exactly periodic, so the looping input has no audible seam
-        music = builtin_bed_cycle(work_dir / "audio" / f"builtin-{BED_VERSION}.wav")
+        music = builtin_bed_cycle(_bed_file(work_dir))
     elif not music.exists():
         raise FileNotFoundError(f"music file not found: {music}")
     normalise = bed.music is not None or bool(bed.clips)

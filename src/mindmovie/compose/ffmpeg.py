@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mindmovie.compose import cards
-from mindmovie.compose.audio import render_audio
+from mindmovie.compose.audio import prepare_audio, render_audio
 from mindmovie.compose.timeline import RENDERER_VERSION, Item, Segment, Timeline
 from mindmovie.fsutil import commit_file, tmp_path_for
 from mindmovie.media import probe, run_ffmpeg
@@ -97,37 +99,21 @@ class _Assets:
     def card(self, item: Item) -> Path:
         assert item.kind in ("title", "closing")
         kind: cards.CardKind = "title" if item.kind == "title" else "closing"
-        path = self.dir / "cards" / f"{_digest(kind, item.text, self.size)}.png"
+        path = self.dir / "cards" / f"{_digest(kind, item.text, self.size)}.rgb"
         with self._lock(path):
             return cards.render_card(path, item.text, self.size, kind)
 
     def overlay(self, item: Item) -> tuple[Path, int, int] | None:
-        """The affirmation overlay cropped to its text (and where it goes).
+        """The affirmation overlay cut to its text, and where it goes.
 
         Blending only the text's box instead of a full-frame transparent PNG saves a
-        full-frame alpha blend on every frame of every scene. Offsets and sizes are even
-        so the 4:2:0 chroma lines up exactly as it would for the full-size overlay.
+        full-frame alpha blend on every frame of every scene.
         """
         if not item.text.strip():
             return None
-        path = self.dir / "overlays" / f"{_digest(item.text, self.size)}.png"
-        crop = path.with_name(path.stem + ".box.png")
+        path = self.dir / "overlays" / f"{_digest(item.text, self.size)}.box.png"
         with self._lock(path):
-            full = cards.render_overlay(path, item.text, self.size)
-            from PIL import Image
-
-            with Image.open(full) as im:
-                box = im.getchannel("A").getbbox()
-                if box is None:
-                    return None
-                x0, y0 = box[0] - box[0] % 2, box[1] - box[1] % 2
-                x1 = min(im.width, box[2] + box[2] % 2)
-                y1 = min(im.height, box[3] + box[3] % 2)
-                if not crop.exists():
-                    tmp = crop.with_name(f".{crop.name}.{os.getpid()}.tmp.png")
-                    im.crop((x0, y0, x1, y1)).save(tmp)
-                    os.replace(tmp, crop)
-            return crop, x0, y0
+            return cards.render_overlay(path, item.text, self.size)
 
 
 def _source(
@@ -156,10 +142,14 @@ def _source(
         # retime, pad a short clip with its last frame, cut, then scale only kept frames.
         # `round=up` shows the clip frame on screen at local time k/fps (the default,
         # nearest, showed frames up to half an output frame early; see the oracle test).
-        # The clip's colours pass through untouched (tagged BT.709 at the end): a matrix
-        # conversion would cost as much as decoding, and HD sources are BT.709 anyway.
+        # Colours: the clip is labelled with the matrix it is to be read with (its tag,
+        # or the players' guess for an untagged one), and `scale` converts to BT.709 only
+        # when that differs. Unlabelled, an untagged clip was converted from ffmpeg's
+        # default BT.601 on every frame (measured ~1.3 ms a 720p frame, and wrong colours
+        # for HD) because the BT.709 overlay makes the graph agree on one matrix.
+        tag = f"setparams=colorspace={item.clip_matrix}," if item.clip_matrix else ""
         base = (
-            f"[{ci}:v:0]fps={fps}:round=up,setpts=N,tpad=stop=-1:stop_mode=clone,"
+            f"[{ci}:v:0]{tag}fps={fps}:round=up,setpts=N,tpad=stop=-1:stop_mode=clone,"
             f"trim=start_frame={a}:end_frame={b},"
             f"scale={w}:{h}:force_original_aspect_ratio=increase:flags=bicubic,"
             f"crop={w}:{h},setsar=1,format=yuv420p"
@@ -186,7 +176,8 @@ def _source(
             )
     else:
         ci = len(inputs)
-        inputs.append(["-framerate", str(fps), "-i", str(assets.card(item))])
+        inputs.append(["-f", "rawvideo", "-pix_fmt", "rgb24", "-video_size", f"{w}x{h}",
+                       "-framerate", str(fps), "-i", str(assets.card(item))])  # fmt: skip
         fades = ""
         if item.fade_in_frames:
             fades += f",fade=t=in:start_frame=0:nb_frames={item.fade_in_frames}"
@@ -201,78 +192,145 @@ def _source(
     return chains
 
 
-@dataclass
-class _Job:
-    """One ffmpeg process for item `item`: its body and/or its transition into the next.
+#: most segments one ffmpeg process encodes: bounds its open decoders (memory stays flat
+#: in the scene count) while keeping encoder start-ups few
+MAX_CHUNK_SEGMENTS = 8
 
-    Grouping them decodes each clip once (plus the next clip's first crossfade frames)
-    instead of once per segment that shows it, and halves the process count.
+
+@dataclass
+class _Chunk:
+    """One ffmpeg process: consecutive segments, one encoder, cut by the segment muxer.
+
+    One x264 per chunk instead of one per segment: every encoder instance zeroes its own
+    few hundred MB of lookahead buffers (~10 % of a scene job's CPU in `perf`), and a
+    clip shown by two neighbouring segments of a chunk is decoded once, not twice.
+    Each segment still starts on a forced IDR frame and lands in its own file under its
+    own key, so caching and concat-copy work exactly as with one process per segment.
     """
 
-    item: int
-    body: Segment | None
-    xfade: Segment | None
+    segments: list[Segment]
 
-    @property
-    def segments(self) -> list[Segment]:
-        return [s for s in (self.body, self.xfade) if s is not None]
-
-    def cost(self, tl: Timeline) -> float:
-        """Rough relative CPU cost (frames encoded + decoded), for longest-first order."""
-        enc = sum(s.frames for s in self.segments)
-        dec = self.xfade.parts[0].last if self.xfade else enc
-        return enc + 0.25 * dec
+    def cost(self) -> float:
+        """Rough relative CPU cost, for balancing chunks across the pool."""
+        return sum(_seg_cost(s) for s in self.segments)
 
 
-def job_args(
-    tl: Timeline, job: _Job, assets: _Assets, outs: dict[str, Path], threads: int
-) -> list[str]:
-    """The ffmpeg command line (after the binary) that encodes a job's segments to `outs`."""
-    inputs: list[list[str]] = []
-    body, xf = job.body, job.xfade
-    first = body.parts[0].first if body else xf.parts[0].first  # type: ignore[union-attr]
-    last = xf.parts[0].last if xf else body.parts[0].last  # type: ignore[union-attr]
-    chains = _source(tl, job.item, first, last, "src", assets, inputs)
-    if body and xf:
-        n = body.frames
-        chains.append("[src]split=2[sb][st]")
-        chains.append(f"[sb]trim=end_frame={n}[body]")
-        chains.append(f"[st]trim=start_frame={n},setpts=PTS-STARTPTS[tail]")
-    else:
-        chains.append(f"[src]null[{'body' if body else 'tail'}]")
-    maps: list[str] = []
-    enc = encoder_args(tl, threads)
-    if body:
-        chains.append(f"[body]setparams={_COLOR}[ob]")
-        maps += ["-map", "[ob]", "-frames:v", str(body.frames), *enc, str(outs[body.id])]
-    if xf:
-        nxt = xf.parts[1]
-        chains += _source(tl, nxt.item, nxt.first, nxt.last, "head", assets, inputs)
-        dur = tl.crossfade_frames / tl.spec.fps
+def _seg_cost(seg: Segment) -> float:
+    """Frames encoded, plus decode and blend for the frames that need them."""
+    if seg.kind == "transition":
+        return seg.frames * 1.5
+    return seg.frames * (1.25 if seg.id.startswith("body:scene") else 0.75)
+
+
+def _dissolve(a: str, b: str, seconds: float, out: str) -> list[str]:
+    """Filter chains for a crossfade of [a] into [b] (both yuv420p, same length) as [out].
+
+    xfade only takes unsubsampled formats, so handing it yuv420p makes ffmpeg convert
+    both inputs to 4:4:4 and the result back on every frame (~40 % of a transition's
+    filter time, and a chroma blur). A dissolve mixes each plane on its own, so each
+    plane is faded as gray and the planes are merged again: same luma, exact chroma.
+    """
+    chains = [f"[{a}]extractplanes=y+u+v[{a}y][{a}u][{a}v]",
+              f"[{b}]extractplanes=y+u+v[{b}y][{b}u][{b}v]"]  # fmt: skip
+    for pl in "yuv":
         chains.append(
-            f"[tail][head]xfade=transition=fade:duration={dur:.6f}:offset=0,setparams={_COLOR}[ox]"
+            f"[{a}{pl}][{b}{pl}]xfade=transition=fade:duration={seconds:.6f}:offset=0[{out}{pl}]"
         )
-        maps += ["-map", "[ox]", "-frames:v", str(xf.frames), *enc, str(outs[xf.id])]
+    chains.append(
+        f"[{out}y][{out}u][{out}v]mergeplanes=format=yuv420p:map1s=1:map2s=2,"
+        f"setsar=1,setparams={_COLOR}[{out}]"
+    )
+    return chains
+
+
+def chunk_args(
+    tl: Timeline, chunk: _Chunk, assets: _Assets, pattern: str, threads: int
+) -> list[str]:
+    """The ffmpeg command line (after the binary) that encodes `chunk`.
+
+    Output goes to `pattern` (a segment-muxer name with %03d), one file per segment in
+    order. Every item the chunk shows is decoded once over the frames any of its parts
+    needs, then split into those parts.
+    """
+    inputs: list[list[str]] = []
+    chains: list[str] = []
+    uses: dict[int, list[tuple[str, int, int]]] = {}
+    for si, seg in enumerate(chunk.segments):
+        for pi, part in enumerate(seg.parts):
+            uses.setdefault(part.item, []).append((f"p{si}_{pi}", part.first, part.last))
+    for idx in sorted(uses):
+        parts = uses[idx]
+        lo, hi = min(p[1] for p in parts), max(p[2] for p in parts)
+        src = f"i{idx}"
+        chains += _source(tl, idx, lo, hi, src, assets, inputs)
+        if len(parts) == 1:
+            label, a, b = parts[0]
+            chains.append(f"[{src}]null[{label}]")
+            continue
+        chains.append(
+            f"[{src}]split={len(parts)}" + "".join(f"[{src}_{k}]" for k in range(len(parts)))
+        )
+        for k, (label, a, b) in enumerate(parts):
+            chains.append(
+                f"[{src}_{k}]trim=start_frame={a - lo}:end_frame={b - lo},"
+                f"setpts=PTS-STARTPTS[{label}]"
+            )
+    dur = tl.crossfade_frames / tl.spec.fps
+    pieces = []
+    for si, seg in enumerate(chunk.segments):
+        if seg.kind == "transition":
+            chains += _dissolve(f"p{si}_0", f"p{si}_1", dur, f"s{si}")
+            pieces.append(f"[s{si}]")
+        else:
+            pieces.append(f"[p{si}_0]")
+    n = len(pieces)
+    chains.append(f"{''.join(pieces)}concat=n={n}:v=1:a=0,setparams={_COLOR}[out]")
+    cuts, at = [], 0
+    for seg in chunk.segments[:-1]:
+        at += seg.frames
+        cuts.append(at)
+    total = sum(s.frames for s in chunk.segments)
+    enc = encoder_args(tl, threads)
+    enc = enc[: enc.index("-video_track_timescale")]
+    split = ["-force_key_frames", "expr:" + ("+".join(f"eq(n,{c})" for c in cuts) or "0"),
+             "-forced-idr", "1",
+             "-f", "segment", "-segment_format", "mp4",
+             "-segment_format_options", f"video_track_timescale={tl.spec.fps * 1000}",
+             "-reset_timestamps", "1"]  # fmt: skip
+    if cuts:
+        split += ["-segment_frames", ",".join(map(str, cuts))]
+    else:
+        split += ["-segment_time", "1000000"]
     return [
-        # one thread per filter graph: the pool already runs a job per core
+        # one thread per filter graph: the pool already runs a chunk per core
         "-filter_threads", "1", "-filter_complex_threads", "1",
         *(arg for inp in inputs for arg in inp),
         "-filter_complex", ";".join(chains),
-        *maps,
+        "-map", "[out]", "-frames:v", str(total), *enc, *split, pattern,
     ]  # fmt: skip
 
 
-def _run_job(tl: Timeline, job: _Job, assets: _Assets, seg_dir: Path, threads: int) -> float:
+def _run_chunk(
+    tl: Timeline,
+    chunk: _Chunk,
+    assets: _Assets,
+    seg_dir: Path,
+    threads: int,
+    launched: threading.Semaphore,
+) -> float:
     t0 = time.monotonic()
-    finals = {s.id: seg_dir / f"{s.key}.mp4" for s in job.segments}
-    tmps = {sid: tmp_path_for(p) for sid, p in finals.items()}
+    tmp_dir = Path(tempfile.mkdtemp(prefix=".chunk-", dir=seg_dir))
     try:
-        run_ffmpeg(job_args(tl, job, assets, tmps, threads))
-        for sid, tmp in tmps.items():
-            commit_file(tmp, finals[sid])
+        args = chunk_args(tl, chunk, assets, str(tmp_dir / "%03d.mp4"), threads)
+        launched.release()
+        run_ffmpeg(args)
+        for i, seg in enumerate(chunk.segments):
+            piece = tmp_dir / f"{i:03d}.mp4"
+            if not piece.exists():
+                raise RuntimeError(f"{seg.id}: the encoder wrote no segment {piece.name}")
+            commit_file(piece, seg_dir / f"{seg.key}.mp4")
     finally:
-        for tmp in tmps.values():
-            tmp.unlink(missing_ok=True)
+        shutil.rmtree(tmp_dir, ignore_errors=True)
     return time.monotonic() - t0
 
 
@@ -284,23 +342,68 @@ def _concat_list(paths: list[Path], dest: Path) -> None:
     dest.write_text("".join(lines), encoding="utf-8")
 
 
-def plan_jobs(tl: Timeline, seg_dir: Path) -> tuple[list[Segment], list[_Job]]:
-    """Split segments into cached ones and jobs for the rest (one job per item at most)."""
+def _pack(units: list[list[Segment]], cap: float) -> list[_Chunk]:
+    """Greedy: consecutive units into chunks of cost <= cap; an empty unit forces a cut."""
+    chunks: list[_Chunk] = []
+    cur: list[Segment] = []
+    cost = 0.0
+    for unit in units:
+        c = sum(_seg_cost(s) for s in unit)
+        if cur and (not unit or len(cur) + len(unit) > MAX_CHUNK_SEGMENTS or cost + c > cap):
+            chunks.append(_Chunk(cur))
+            cur, cost = [], 0.0
+        cur += unit
+        cost += c
+    if cur:
+        chunks.append(_Chunk(cur))
+    return chunks
+
+
+def plan_chunks(tl: Timeline, seg_dir: Path, workers: int) -> tuple[list[Segment], list[_Chunk]]:
+    """Split segments into cached ones and chunks of consecutive ones to encode.
+
+    Chunks never span a cached segment. Their number is at least `workers` (every core
+    gets one when there is enough to do) and a multiple of it, so the pool's last round
+    is full; sizes are balanced by cost. Returned longest first.
+    """
     cached: list[Segment] = []
-    jobs: dict[int, _Job] = {}
+    runs: list[list[Segment]] = [[]]
     scheduled: set[str] = set()
     for seg in tl.segments:
         path = seg_dir / f"{seg.key}.mp4"
         if seg.key in scheduled or (path.exists() and path.stat().st_size > 0):
             cached.append(seg)
+            if runs[-1]:
+                runs.append([])
             continue
         scheduled.add(seg.key)
-        job = jobs.setdefault(seg.parts[0].item, _Job(seg.parts[0].item, None, None))
-        if seg.kind == "body":
-            job.body = seg
+        runs[-1].append(seg)
+    runs = [r for r in runs if r]
+    todo = sum(len(r) for r in runs)
+    if not todo:
+        return cached, []
+    count = max(workers, -(-todo // MAX_CHUNK_SEGMENTS))
+    count = min(todo, -(-count // workers) * workers)
+    # cut only after a transition: the next chunk then starts on a body whose first frames
+    # were the transition's, so it decodes one second of a clip again, not the whole clip
+    units: list[list[Segment]] = []
+    for run in runs:
+        units.append([])
+        for seg in run:
+            units[-1].append(seg)
+            if seg.kind == "transition":
+                units.append([])
+        units.append([])  # a run's end is always a cut
+    # the smallest cost cap that packs into `count` chunks, by bisection
+    lo, hi = 0.0, sum(_seg_cost(s) for r in runs for s in r)
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        if len(_pack(units, mid)) <= count:
+            hi = mid
         else:
-            job.xfade = seg
-    return cached, sorted(jobs.values(), key=lambda j: j.cost(tl), reverse=True)
+            lo = mid
+    chunks = _pack(units, hi)
+    return cached, sorted(chunks, key=lambda c: c.cost(), reverse=True)
 
 
 def render(
@@ -336,16 +439,36 @@ def render(
         if on_segment:
             on_segment(res)
 
-    cached, jobs = plan_jobs(tl, seg_dir)
+    cached, chunks = plan_chunks(tl, seg_dir, workers)
     for seg in cached:
         # a key shared with a segment being encoded now is "reused" once that one lands
         report(SegmentResult(seg.id, seg.key, seg_dir / f"{seg.key}.mp4", True, 0.0))
 
+    # The audio pass is queued after the chunks: it runs in the first slot a chunk
+    # frees, filling the core the pool's last round leaves idle (chunks are contiguous
+    # runs, so they never end at quite the same time) instead of taking CPU from the
+    # encoders at the start. Its Python part (the built-in bed) is done meanwhile, once
+    # the first chunks' encoders run: before that it would hold up their cards.
+    launched = threading.Semaphore(0)
+
+    def warm() -> None:
+        for _ in range(min(workers, len(chunks))):
+            launched.acquire(timeout=5.0)
+        prepare_audio(tl.audio, work_dir)
+
+    warmer = threading.Thread(target=warm, name="compose-audio-prepare", daemon=True)
+    warmer.start()
+
+    def audio() -> Path:
+        warmer.join()
+        return render_audio(tl.audio, work_dir)
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compose") as pool:
-        afut = pool.submit(render_audio, tl.audio, work_dir)
-        futures: dict[Future[float], _Job] = {
-            pool.submit(_run_job, tl, job, assets, seg_dir, threads): job for job in jobs
+        futures: dict[Future[float], _Chunk] = {
+            pool.submit(_run_chunk, tl, chunk, assets, seg_dir, threads, launched): chunk
+            for chunk in chunks
         }
+        afut = pool.submit(audio)
         pending: set[Future[float]] = set(futures)
         try:
             while pending:

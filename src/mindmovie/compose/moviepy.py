@@ -61,6 +61,23 @@ def fit_cover(img: np.ndarray[Any, Any], width: int, height: int) -> np.ndarray[
     return np.asarray(pic.crop((x, y, x + width, y + height)))
 
 
+def _ycbcr(kr: float, kb: float) -> np.ndarray[Any, Any]:
+    """R'G'B' -> Y'CbCr (unscaled) for a matrix with these luma weights."""
+    kg = 1 - kr - kb
+    return np.array(
+        [
+            [kr, kg, kb],
+            [-kr / (2 - 2 * kb), -kg / (2 - 2 * kb), 0.5],
+            [0.5, -kg / (2 - 2 * kr), -kb / (2 - 2 * kr)],
+        ]
+    )
+
+
+#: RGB as decoded with BT.601 -> RGB as decoded with BT.709, from the same YUV (the
+#: limited-range offsets and scales are the same for both and cancel)
+_BT601_TO_BT709 = np.linalg.inv(_ycbcr(0.2126, 0.0722)) @ _ycbcr(0.299, 0.114)
+
+
 class _Reader:
     """A scene's `VideoFileClip`, opened on its first frame and closed once it is over.
 
@@ -70,18 +87,29 @@ class _Reader:
     most the two clips of a crossfade are open at once.
     """
 
-    def __init__(self, path: Path, end: float) -> None:
+    def __init__(self, path: Path, end: float, matrix: str = "") -> None:
         self.path = path
         self.end = end  # movie time (s) after which the clip is not shown again
+        self.matrix = matrix  # Item.clip_matrix: what the clip's YUV is to be read as
         self.clip: Any = None
         self.last = 0.0
+        self.fix: np.ndarray[Any, Any] | None = None
 
     def frame(self, t: float) -> np.ndarray[Any, Any]:
         if self.clip is None:
             self.clip = VideoFileClip(str(self.path), audio=False)
             self.last = max(0, int(self.clip.reader.n_frames) - 1) / float(self.clip.fps)
+            video = probe(self.path).video
+            if self.matrix == "bt709" and video is not None and not video.color_matrix:
+                # moviepy's reader decodes an untagged clip with ffmpeg's BT.601 default
+                self.fix = _BT601_TO_BT709.T.astype(np.float32)
         # hold the last frame past the clip's end (like ffmpeg's tpad=clone)
-        return np.asarray(self.clip.get_frame(min(t, self.last)))
+        rgb = np.asarray(self.clip.get_frame(min(t, self.last)))
+        if self.fix is not None:
+            mixed = rgb[:, :, :3].astype(np.float32) @ self.fix
+            mixed += 0.5
+            rgb = np.clip(mixed, 0, 255, out=mixed).astype(np.uint8)
+        return rgb
 
     def close(self) -> None:
         if self.clip is not None:
@@ -120,7 +148,7 @@ def _scene(
     w, h = size
     seconds = item.frames / fps
     assert item.clip is not None
-    reader = _Reader(item.clip, item.end / fps)
+    reader = _Reader(item.clip, item.end / fps, item.clip_matrix)
     readers.append(reader)
 
     def build() -> VideoClip:

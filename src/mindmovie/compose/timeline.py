@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 #: Bump when the renderer draws differently, so cached segments are not reused.
-RENDERER_VERSION = "compose-ffmpeg-5"
+RENDERER_VERSION = "compose-ffmpeg-6"
 
 #: quality -> (x264 preset, crf). "standard" is `faster`: on 2 cores it encodes 720p
 #: several times faster than real time with no visible loss at CRF 21 on soft, slow
@@ -107,6 +107,8 @@ class SceneInput:
     clip: Path
     clip_sha256: str
     has_audio: bool = False
+    #: the matrix to read the clip's YUV with (`media.clip_matrix`); "" = ffmpeg's default
+    clip_matrix: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class Item:
     clip: Path | None = None
     clip_sha256: str | None = None
     has_audio: bool = False
+    clip_matrix: str = ""
     #: item-local frames: fade from black at the start / to black at the end (0 = none)
     fade_in_frames: int = 0
     fade_out_frames: int = 0
@@ -150,6 +153,7 @@ class Item:
             "kind": self.kind,
             "text": self.text,
             "clip_sha256": self.clip_sha256,
+            "clip_matrix": self.clip_matrix,
             "frames": self.frames,
             "fade": [self.fade_in_frames, self.fade_out_frames],
             "text_fade": [self.text_in, self.text_fade],
@@ -316,6 +320,7 @@ def build_timeline(movie: MovieInput, spec: OutputSpec) -> Timeline:
                 clip=sc.clip if sc else None,
                 clip_sha256=sc.clip_sha256 if sc else None,
                 has_audio=sc.has_audio if sc else False,
+                clip_matrix=sc.clip_matrix if sc else "",
                 fade_in_frames=fin,
                 fade_out_frames=fout,
                 text_in=t_in,

@@ -1023,6 +1023,19 @@ def render_ken_burns(
         "-i",
         "-",
         "-an",
+        # BT.709 and tagged so: what players assume for HD, and what the compositor then
+        # passes through without a conversion (ffmpeg's default would be untagged 601)
+        "-vf",
+        "scale=out_color_matrix=bt709:out_range=tv,"
+        "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv",
+        "-colorspace",
+        "bt709",
+        "-color_primaries",
+        "bt709",
+        "-color_trc",
+        "bt709",
+        "-color_range",
+        "tv",
         "-c:v",
         "libx264",
         "-pix_fmt",
