@@ -33,10 +33,16 @@ from mindmovie.compose import renderer
 from mindmovie.compose.ffmpeg import encoder_args, render
 from mindmovie.compose.timeline import MovieInput, OutputSpec, SceneInput, build_timeline
 from mindmovie.fsutil import sha256_file
-from mindmovie.media import probe, run_ffmpeg
+from mindmovie.media import clip_matrix, probe, run_ffmpeg
 
 W, H, FPS, SECONDS = 1280, 720, 24, 5.0
 PARTS = ("scaling", "engines", "incremental")
+#: tagged BT.709 like the local provider's clips (the reference has no word on the video
+#: models' tags): the label is written into the H.264 headers after encoding, so the
+#: pixels are made exactly as the untagged clips of earlier runs were. An untagged HD
+#: clip would cost the moviepy engine a per-frame matrix fix.
+TAG709 = ["-bsf:v", "h264_metadata=matrix_coefficients=1:colour_primaries=1:"
+          "transfer_characteristics=1:video_full_range_flag=0"]  # fmt: skip
 #: targets: ffmpeg engine wall <= this x plain; moviepy wall >= this x ffmpeg engine;
 #: incremental wall <= this x full
 TARGET_PLAIN, TARGET_MOVIEPY, TARGET_INCREMENTAL = 1.0, 5.0, 0.25
@@ -53,7 +59,7 @@ def make_clips(d: Path, n: int) -> list[Path]:
             tmp = p.with_suffix(".tmp.mp4")
             args = ["-f", "lavfi", "-i", src, "-c:v", "libx264", "-preset", "veryfast",
                     "-b:v", "6M", "-maxrate", "8M", "-bufsize", "8M", "-pix_fmt", "yuv420p",
-                    str(tmp)]  # fmt: skip
+                    *TAG709, str(tmp)]  # fmt: skip
             run_ffmpeg(args)
             tmp.rename(p)
         out.append(p)
@@ -61,6 +67,9 @@ def make_clips(d: Path, n: int) -> list[Path]:
 
 
 def movie(clips: list[Path], changed: int | None = None) -> MovieInput:
+    video = probe(clips[0]).video
+    assert video is not None
+    matrix = clip_matrix(video)  # the bench clips are all alike
     scenes = tuple(
         SceneInput(
             id=f"s{i:02d}",
@@ -71,6 +80,7 @@ def movie(clips: list[Path], changed: int | None = None) -> MovieInput:
             seconds=SECONDS,
             clip=c,
             clip_sha256=sha256_file(c),
+            clip_matrix=matrix,  # read as the pipeline reads it (media.clip_matrix)
         )
         for i, c in enumerate(clips)
     )
@@ -184,7 +194,7 @@ def main() -> None:
         "--incremental", type=int, default=12, help="scenes for the recompose test (0 = skip)"
     )
     ap.add_argument(
-        "--clips-dir", default=str(Path(tempfile.gettempdir()) / "mindmovie-bench-clips")
+        "--clips-dir", default=str(Path(tempfile.gettempdir()) / "mindmovie-bench-clips-709")
     )
     ap.add_argument(
         "--parts",
