@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import re
 import subprocess
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,11 +32,37 @@ def run_ffmpeg(args: list[str], *, timeout: float | None = None, input: bytes | 
     if input is not None:
         cmd.remove("-nostdin")
     proc = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout)
-    err = proc.stderr.decode("utf-8", "replace")
-    if proc.returncode != 0:
+    return _checked(proc.returncode, proc.stderr)
+
+
+def _checked(returncode: int, stderr: bytes) -> str:
+    err = stderr.decode("utf-8", "replace")
+    if returncode != 0:
         tail = "\n".join(err.strip().splitlines()[-15:])
-        raise FFmpegError(f"ffmpeg failed ({proc.returncode}): {tail}")
+        raise FFmpegError(f"ffmpeg failed ({returncode}): {tail}")
     return err
+
+
+def run_ffmpeg_watched(args: list[str], watch: Callable[[], None], every: float = 0.2) -> str:
+    """`run_ffmpeg`, calling `watch()` every `every` seconds while ffmpeg runs (in this
+    thread), e.g. to pick up output files as ffmpeg finishes them. If `watch` raises,
+    ffmpeg is killed and the error goes up."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
+    with tempfile.TemporaryFile() as log:  # a file, not a pipe: nothing to drain meanwhile
+        with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log) as proc:
+            try:
+                while True:
+                    try:
+                        proc.wait(timeout=every)
+                        break
+                    except subprocess.TimeoutExpired:
+                        watch()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        log.seek(0)
+        return _checked(proc.returncode, log.read())
 
 
 @dataclass

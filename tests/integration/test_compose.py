@@ -7,6 +7,7 @@ shorter than its scene, to prove scaling, cropping, retiming and padding.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -142,6 +143,52 @@ def test_every_segment_file_holds_its_frames_and_starts_on_a_keyframe(
             ["-i", str(res.path), "-vf", "showinfo", "-frames:v", "1", "-f", "null", "-"]
         )
         assert "iskey:1" in log and "type:I" in log, seg.id
+
+
+class _Died(Exception):
+    """Stands in for the process dying in the middle of a chunk."""
+
+
+def test_a_render_killed_mid_chunk_keeps_the_segments_already_done(
+    tmp_path: Path, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each segment is committed under its key as soon as the segment muxer has closed
+    it, so work done before a kill is not encoded again."""
+    import mindmovie.compose.ffmpeg as ff
+
+    real = ff.run_ffmpeg_watched
+
+    def dies_after_two(args: list[str], watch: Callable[[], None], every: float = 0.2) -> str:
+        pattern = Path(args[-1])
+        # at 4x real time (~0.25 s a segment) the watch surely sees the third file open
+        graph = args.index("-filter_complex") + 1
+        args[graph] = args[graph].replace("[out]", ",realtime=speed=4[out]")
+
+        def watch_then_die() -> None:
+            watch()
+            if (pattern.parent / "002.mp4").exists():  # two segments closed
+                raise _Died
+
+        return real(args, watch_then_die, every=0.05)
+
+    tl = build_timeline(_movie(clips), SPEC)
+    monkeypatch.setattr(ff, "run_ffmpeg_watched", dies_after_two)
+    seen: list[str] = []
+    with pytest.raises(_Died):
+        render(
+            tl, tmp_path, tmp_path / "movie.mp4", workers=1, on_segment=lambda r: seen.append(r.id)
+        )
+    kept = {s.id for s in tl.segments if (tmp_path / "segments" / f"{s.key}.mp4").exists()}
+    assert len(kept) >= 2
+    assert set(seen) == kept  # each one reported, though its chunk never ended
+    for s in tl.segments:
+        if s.id in kept:
+            assert count_video_frames(tmp_path / "segments" / f"{s.key}.mp4") == s.frames
+    assert not list((tmp_path / "segments").glob(".chunk-*"))  # no temp left behind
+    monkeypatch.setattr(ff, "run_ffmpeg_watched", real)
+    report = render(tl, tmp_path, tmp_path / "movie.mp4", workers=1)
+    assert {s.id for s in report.segments if s.reused} == kept
+    assert probe(report.out, count_frames=True).video_frames == tl.total_frames
 
 
 def _twelve(tmp_path: Path) -> Timeline:

@@ -11,8 +11,10 @@ valid. Audio is rendered in one pass over the whole movie (no seams) and muxed l
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import queue
 import shutil
 import tempfile
 import threading
@@ -26,7 +28,7 @@ from mindmovie.compose import cards
 from mindmovie.compose.audio import prepare_audio, render_audio
 from mindmovie.compose.timeline import RENDERER_VERSION, Item, Segment, Timeline
 from mindmovie.fsutil import commit_file, tmp_path_for
-from mindmovie.media import probe, run_ffmpeg
+from mindmovie.media import probe, run_ffmpeg, run_ffmpeg_watched
 
 _COLOR = "colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
 _TO709 = "out_color_matrix=bt709:out_range=tv"
@@ -317,18 +319,41 @@ def _run_chunk(
     seg_dir: Path,
     threads: int,
     launched: threading.Semaphore,
+    finished: queue.SimpleQueue[tuple[Segment, float]],
 ) -> float:
-    t0 = time.monotonic()
+    """Encode a chunk; commit each segment under its key as soon as it is complete.
+
+    The segment muxer closes a file before it opens the next, so a segment is complete
+    once the next one's file exists: the progress view sees segments as they land, and
+    a render killed mid-chunk keeps the segments already done.
+    """
+    t0 = last = time.monotonic()
     tmp_dir = Path(tempfile.mkdtemp(prefix=".chunk-", dir=seg_dir))
-    try:
-        args = chunk_args(tl, chunk, assets, str(tmp_dir / "%03d.mp4"), threads)
-        launched.release()
-        run_ffmpeg(args)
-        for i, seg in enumerate(chunk.segments):
-            piece = tmp_dir / f"{i:03d}.mp4"
+    segs = chunk.segments
+    done = 0
+
+    def commit(upto: int) -> None:
+        nonlocal done, last
+        while done < upto:
+            seg, piece = segs[done], tmp_dir / f"{done:03d}.mp4"
             if not piece.exists():
                 raise RuntimeError(f"{seg.id}: the encoder wrote no segment {piece.name}")
             commit_file(piece, seg_dir / f"{seg.key}.mp4")
+            now = time.monotonic()
+            finished.put((seg, now - last))
+            done, last = done + 1, now
+
+    def watch() -> None:
+        upto = done
+        while upto < len(segs) - 1 and (tmp_dir / f"{upto + 1:03d}.mp4").exists():
+            upto += 1
+        commit(upto)
+
+    try:
+        args = chunk_args(tl, chunk, assets, str(tmp_dir / "%03d.mp4"), threads)
+        launched.release()
+        run_ffmpeg_watched(args, watch)
+        commit(len(segs))
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return time.monotonic() - t0
@@ -418,8 +443,9 @@ def render(
     """Render `timeline` to `out` (written atomically), reusing cached segments.
 
     `on_segment` is called in the caller's thread (never from a pool thread), first for
-    reused segments, then for the encoded ones as their job completes. `x264_threads`
-    defaults to cpu_count // workers (1 on a fully used pool: measured fastest).
+    reused segments, then for each encoded one as it lands (within ~0.25 s), also for
+    those finished when a failure stops the render. `x264_threads` defaults to
+    cpu_count // workers (1 on a fully used pool: measured fastest).
     """
     tl = timeline
     for it in tl.items:
@@ -464,24 +490,29 @@ def render(
         return render_audio(tl.audio, work_dir)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compose") as pool:
-        futures: dict[Future[float], _Chunk] = {
-            pool.submit(_run_chunk, tl, chunk, assets, seg_dir, threads, launched): chunk
+        finished: queue.SimpleQueue[tuple[Segment, float]] = queue.SimpleQueue()
+        pending: set[Future[float]] = {
+            pool.submit(_run_chunk, tl, chunk, assets, seg_dir, threads, launched, finished)
             for chunk in chunks
         }
         afut = pool.submit(audio)
-        pending: set[Future[float]] = set(futures)
+
+        def drain() -> None:
+            while not finished.empty():
+                seg, secs = finished.get()
+                report(SegmentResult(seg.id, seg.key, seg_dir / f"{seg.key}.mp4", False, secs))
+
         try:
             while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
+                drain()
                 for fut in done:
-                    secs = fut.result()
-                    for seg in futures[fut].segments:
-                        report(
-                            SegmentResult(seg.id, seg.key, seg_dir / f"{seg.key}.mp4", False, secs)
-                        )
+                    fut.result()
             audio_path = afut.result()
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
+            with contextlib.suppress(Exception):
+                drain()  # segments finished meanwhile are on disk: say so (the store keeps them)
             raise
 
     ordered = [results[s.id] for s in tl.segments]
