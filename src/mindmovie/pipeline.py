@@ -226,6 +226,10 @@ def _clean_temp_files(run_dir: Path) -> None:
         for p in run_dir.rglob(pattern):
             if p.is_file():
                 p.unlink(missing_ok=True)
+    # a compose chunk's working folder (its finished segments were already moved out)
+    for d in run_dir.glob("compose/segments/.chunk-*"):
+        if d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)
 
 
 class Pipeline:

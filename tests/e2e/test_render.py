@@ -182,6 +182,7 @@ def test_kill_then_resume_keeps_finished_steps(workdir: Path) -> None:
     assert (run / "movie.mp4").is_file()
     assert probe(run / "movie.mp4").video is not None
     assert not list(run.rglob(".*.tmp*")), "temp files left behind"
+    assert not list(run.rglob(".chunk-*")), "compose chunk folders left behind"
 
 
 def test_edit_one_affirmation_redoes_only_that_scene(workdir: Path) -> None:

@@ -162,11 +162,13 @@ def assert_movie(path: Path) -> None:
 
 
 def no_temp_litter(run_dir: Path) -> list[Path]:
-    """Hidden temp files (atomic-write temps, partial downloads) left in the run."""
+    """Hidden temp files (atomic-write temps, partial downloads) and compose chunk
+    folders left in the run."""
     return [
         p
         for p in run_dir.rglob(".*")
-        if p.is_file() and p.name != ".lock" and (".tmp" in p.name or p.name.endswith(".part"))
+        if (p.is_file() and p.name != ".lock" and (".tmp" in p.name or p.name.endswith(".part")))
+        or (p.is_dir() and p.name.startswith(".chunk-"))
     ]
 
 
@@ -610,3 +612,21 @@ def test_a_job_replaced_by_an_edit_is_settled_not_left_in_flight(
         s for s in after["steps"] if s["scene_id"] == old["scene_id"] and s["stage"] == "clip"
     )
     assert new["remote_id"] != old["remote_id"] and new["status"] == "succeeded"
+
+
+def test_a_killed_compose_chunks_folder_is_removed_and_its_done_segments_kept(
+    tmp_path: Path,
+) -> None:
+    """A compose chunk works in a hidden folder and moves each finished segment out; a
+    kill leaves the folder (with a partial segment), which the next run removes."""
+    from mindmovie.pipeline import _clean_temp_files
+
+    seg_dir = tmp_path / "compose" / "segments"
+    chunk = seg_dir / ".chunk-k1ll3d"
+    chunk.mkdir(parents=True)
+    (chunk / "002.mp4").write_bytes(b"half a segment")
+    (seg_dir / "0123abcd.mp4").write_bytes(b"a finished segment")
+    _clean_temp_files(tmp_path)
+    assert not chunk.exists()
+    assert (seg_dir / "0123abcd.mp4").read_bytes() == b"a finished segment"
+    assert no_temp_litter(tmp_path) == []
