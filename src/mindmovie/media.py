@@ -116,6 +116,10 @@ MATRICES = frozenset(
 )
 
 
+#: a video stream's pixel format, and its "(range, matrix/primaries/transfer, ...)" part
+_PIX_FMT = re.compile(r", ((?:yuv|nv|p0|p2|rgb|bgr|gbr|argb|abgr|gray|ya)\w*)(?:\(([^)]*)\))?")
+
+
 def _matrix_tag(props: str) -> str:
     """The colour matrix in a stream's "(tv, bt709/bt709/bt709, progressive)" part."""
     for token in props.split(","):
@@ -135,6 +139,8 @@ def clip_matrix(info: StreamInfo) -> str:
     """
     if info.color_matrix:
         return info.color_matrix
+    if not info.pix_fmt.startswith(("yuv", "nv", "p0", "p2")):
+        return ""  # RGB, gray or not known: there is no YUV matrix to choose
     return "bt709" if info.width >= 1280 or info.height > 576 else "smpte170m"
 
 
@@ -161,7 +167,7 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
             fps = re.search(r"([\d.]+) fps", rest)
             if fps:
                 info.fps = float(fps[1])
-            pf = re.search(r", (yuv\w+|rgb\w+|gray\w*)(?:\(([^)]*)\))?", rest)
+            pf = re.search(_PIX_FMT, rest)
             if pf:
                 info.pix_fmt = pf[1]
                 info.color_matrix = _matrix_tag(pf[2] or "")

@@ -7,6 +7,7 @@ shorter than its scene, to prove scaling, cropping, retiming and padding.
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -191,13 +192,59 @@ def test_a_render_killed_mid_chunk_keeps_the_segments_already_done(
     assert probe(report.out, count_frames=True).video_frames == tl.total_frames
 
 
-def _twelve(tmp_path: Path) -> Timeline:
+def _twelve(tmp_path: Path, spec: OutputSpec = SPEC) -> Timeline:
     """A 12-scene timeline (clip paths only named: planning chunks reads no clip)."""
     scenes = tuple(
         SceneInput(f"s{i:02d}", f"I am {i}", 2.0, tmp_path / f"c{i}.mp4", f"{i:064d}")
         for i in range(12)
     )
-    return build_timeline(MovieInput("T", "Thanks", scenes, None, None), SPEC)
+    return build_timeline(MovieInput("T", "Thanks", scenes, None, None), spec)
+
+
+def test_without_crossfades_chunks_are_still_bounded_and_spread(tmp_path: Path) -> None:
+    """No transitions: bodies are cut between each other (nothing is decoded twice)."""
+    tl = _twelve(tmp_path, replace(SPEC, crossfade=0.0))
+    assert all(s.kind == "body" for s in tl.segments)
+    _, chunks = plan_chunks(tl, tmp_path / "segments", 2)
+    assert len(chunks) >= 2
+    assert all(len(c.segments) <= MAX_CHUNK_SEGMENTS for c in chunks)
+    assert sorted(s.id for c in chunks for s in c.segments) == sorted(s.id for s in tl.segments)
+
+
+def test_a_work_folder_with_a_percent_sign_renders(tmp_path: Path, clips: dict[str, Path]) -> None:
+    """The segment muxer expands % in its file names; a folder's own % must survive."""
+    tl = build_timeline(_movie(clips), SPEC)
+    work = tmp_path / "proj 100%d %" / "work"
+    report = render(tl, work, work / "movie.mp4", workers=2)
+    assert probe(report.out, count_frames=True).video_frames == tl.total_frames
+
+
+def test_a_failing_chunk_stops_the_others_and_the_audio_at_once(
+    tmp_path: Path, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first failure is the error raised; encoders still running are killed within
+    a poll instead of finishing their chunk, and the audio pass is not started."""
+    import mindmovie.compose.ffmpeg as ff
+
+    real = ff.chunk_args
+
+    def args_or_fail(tl: Timeline, chunk: ff._Chunk, *a: object, **kw: object) -> list[str]:
+        args = real(tl, chunk, *a, **kw)  # type: ignore[arg-type]
+        if any(s.id == "body:title" for s in chunk.segments):
+            time.sleep(0.5)  # the other chunk is encoding by now
+            raise ValueError("a broken card")
+        graph = args.index("-filter_complex") + 1
+        args[graph] = args[graph].replace("[out]", ",realtime=speed=0.25[out]")  # ~16 s
+        return args
+
+    monkeypatch.setattr(ff, "chunk_args", args_or_fail)
+    tl = build_timeline(_movie(clips), SPEC)
+    t0 = time.monotonic()
+    with pytest.raises(ValueError, match="a broken card"):
+        render(tl, tmp_path, tmp_path / "movie.mp4", workers=2)
+    assert time.monotonic() - t0 < 8.0  # the slow chunk alone would take ~16 s
+    assert not list((tmp_path / "audio").glob("*.m4a"))
+    assert not list((tmp_path / "segments").glob(".chunk-*"))
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])

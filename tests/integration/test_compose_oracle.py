@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from mindmovie.compose import renderer
 from mindmovie.compose.ffmpeg import RenderReport
+from mindmovie.compose.ffmpeg import render as render_ffmpeg
 from mindmovie.compose.timeline import MovieInput, OutputSpec, SceneInput, Timeline, build_timeline
 from mindmovie.fsutil import sha256_file
 from mindmovie.media import clip_matrix, ffmpeg_exe, probe, run_ffmpeg
@@ -172,31 +174,65 @@ def test_reference_keeps_at_most_two_clips_open(timeline: Timeline) -> None:
     assert max(built_counts) == 2 and built_counts[-1] == 0
 
 
-@pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
-@pytest.mark.parametrize(
-    ("size", "read_as"), [((1280, 720), "bt709"), ((640, 360), "smpte170m")], ids=["hd", "sd"]
-)
-def test_an_untagged_clip_keeps_the_colours_a_player_shows(
-    engine: str, size: tuple[int, int], read_as: str, tmp_path: Path
-) -> None:
-    """An untagged clip is read the way players read it (BT.709 for HD, BT.601 below),
-    so the movie shows the clip's colours as the person saw them, in both engines.
-    ffmpeg's own default (BT.601 at every size) shifts an HD clip's blue by ~10 levels."""
+def _colour_clip(path: Path, size: tuple[int, int], rgb: bool = False) -> tuple[Path, str, Any]:
+    """An untagged solid-colour clip, the matrix it is read with, and its colour as a
+    player shows it (RGB clips: as stored)."""
     w, h = size
-    clip = tmp_path / "untagged.mp4"
     src = f"color=c=0x2080e0:s={w}x{h}:r=12:d=1.5"
-    run_ffmpeg(["-f", "lavfi", "-i", src, "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)])
-    video = probe(clip).video
+    codec = (
+        ["-c:v", "libx264rgb", "-pix_fmt", "bgr24"]
+        if rgb
+        else ["-c:v", "libx264", "-pix_fmt", "yuv420p"]
+    )
+    run_ffmpeg(["-f", "lavfi", "-i", src, *codec, str(path)])
+    video = probe(path).video
     assert video is not None and video.color_matrix == ""
-    assert clip_matrix(video) == read_as
-    seen = _decode(clip, "-frames:v", "1", "-vf",
-                   f"scale=in_color_matrix={read_as}:in_range=tv,format=rgb24",
-                   "-f", "rawvideo")  # fmt: skip
+    read_as = clip_matrix(video)
+    how = "format=rgb24" if rgb else f"scale=in_color_matrix={read_as}:in_range=tv,format=rgb24"
+    seen = _decode(path, "-frames:v", "1", "-vf", how, "-f", "rawvideo")
     player = np.frombuffer(seen, dtype=np.uint8).reshape(h, w, 3).reshape(-1, 3).mean(axis=0)
-    scene = SceneInput("s", "I am calm", 1.5, clip, sha256_file(clip), clip_matrix=read_as)
-    tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
-    rep = renderer(engine)(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2)
+    return path, read_as, player
+
+
+def _scene_colour(rep: RenderReport, tl: Timeline) -> Any:
     item = next(it for it in tl.items if it.kind == "scene")
     frame = _frames(rep.out)[(item.start + item.end) // 2]
-    shown = frame[: H // 2, W // 4 : 3 * W // 4].reshape(-1, 3).mean(axis=0)  # above the text
+    return frame[: H // 2, W // 4 : 3 * W // 4].reshape(-1, 3).mean(axis=0)  # above the text
+
+
+@pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
+@pytest.mark.parametrize(
+    ("size", "rgb", "read_as"),
+    [((1280, 720), False, "bt709"), ((640, 360), False, "smpte170m"), ((1280, 720), True, "")],
+    ids=["hd", "sd", "rgb"],
+)
+def test_an_untagged_clip_keeps_the_colours_a_player_shows(
+    engine: str, size: tuple[int, int], rgb: bool, read_as: str, tmp_path: Path
+) -> None:
+    """An untagged clip is read the way players read it (BT.709 for HD, BT.601 below; an
+    RGB clip as RGB), so the movie shows the clip's colours as the person saw them, in
+    both engines. ffmpeg's own default (BT.601 at every size) shifts an HD clip's blue
+    by ~10 levels."""
+    clip, matrix, player = _colour_clip(tmp_path / "untagged.mp4", size, rgb)
+    assert matrix == read_as
+    scene = SceneInput("s", "I am calm", 1.5, clip, sha256_file(clip), clip_matrix=matrix)
+    tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
+    rep = renderer(engine)(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2)
+    shown = _scene_colour(rep, tl)
     assert np.abs(shown - player).max() <= 3, (engine, shown, player)
+
+
+def test_a_scene_body_encoded_alone_is_converted_like_in_the_whole_movie(tmp_path: Path) -> None:
+    """Without text or a neighbour in its chunk, nothing else in the graph asks for
+    BT.709: the clip chain must convert by itself, not just relabel the frames."""
+    clip, matrix, player = _colour_clip(tmp_path / "sd.mp4", (640, 360))
+    scene = SceneInput("s", "", 1.5, clip, sha256_file(clip), clip_matrix=matrix)
+    tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
+    work = tmp_path / "work"
+    render_ffmpeg(tl, work, tmp_path / "a.mp4", workers=2)
+    body = next(s for s in tl.segments if s.id == "body:scene:s")
+    (work / "segments" / f"{body.key}.mp4").unlink()  # re-encoded in a chunk of its own
+    rep = render_ffmpeg(tl, work, tmp_path / "b.mp4", workers=2)
+    assert [r.id for r in rep.segments if not r.reused] == [body.id]
+    shown = _scene_colour(rep, tl)
+    assert np.abs(shown - player).max() <= 3, (shown, player)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mindmovie.media import StreamInfo, _matrix_tag, clip_matrix
+from mindmovie.media import _PIX_FMT, StreamInfo, _matrix_tag, clip_matrix
 
 
 @pytest.mark.parametrize(
@@ -38,5 +38,18 @@ def test_matrix_tag_is_read_from_the_stream_properties(props: str, tag: str) -> 
 def test_an_untagged_clip_is_read_as_players_read_it(
     w: int, h: int, tag: str, read_as: str
 ) -> None:
-    info = StreamInfo(kind="video", codec="h264", width=w, height=h, color_matrix=tag)
+    info = StreamInfo("video", "h264", w, h, pix_fmt="yuv420p", color_matrix=tag)
     assert clip_matrix(info) == read_as
+
+
+@pytest.mark.parametrize("pix_fmt", ["gbrp", "rgb24", "bgr0", "gray", ""])
+def test_an_rgb_or_gray_clip_has_no_matrix_to_choose(pix_fmt: str) -> None:
+    """Read as RGB by both engines; a guessed BT.709 would make the reference 'fix' it."""
+    assert clip_matrix(StreamInfo("video", "h264", 1280, 720, pix_fmt=pix_fmt)) == ""
+
+
+def test_probe_reads_pixel_format_and_matrix_of_an_rgb_stream() -> None:
+    m = _PIX_FMT.search(
+        "Video: h264 (High 4:4:4 Predictive), gbrp(pc, gbr/unknown/unknown, progressive), "
+    )
+    assert m is not None and m[1] == "gbrp" and _matrix_tag(m[2]) == ""

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mindmovie.compose import cards
@@ -153,7 +153,7 @@ def _source(
         base = (
             f"[{ci}:v:0]{tag}fps={fps}:round=up,setpts=N,tpad=stop=-1:stop_mode=clone,"
             f"trim=start_frame={a}:end_frame={b},"
-            f"scale={w}:{h}:force_original_aspect_ratio=increase:flags=bicubic,"
+            f"scale={w}:{h}:force_original_aspect_ratio=increase:flags=bicubic:{_TO709},"
             f"crop={w}:{h},setsar=1,format=yuv420p"
         )
         # the text alpha only grows, so if the last frame has none, no frame has
@@ -312,14 +312,24 @@ def chunk_args(
     ]  # fmt: skip
 
 
+class _Stopped(Exception):
+    """A chunk given up because another one failed (or the render was interrupted)."""
+
+
+@dataclass
+class _Signals:
+    """What render() and its pool threads share."""
+
+    #: one release per chunk once its encoder starts (or it gave up before)
+    launched: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
+    #: segments committed, for render() to report in its own thread
+    finished: queue.SimpleQueue[tuple[Segment, float]] = field(default_factory=queue.SimpleQueue)
+    #: set on the first failure: running encoders are killed, nothing new starts
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
 def _run_chunk(
-    tl: Timeline,
-    chunk: _Chunk,
-    assets: _Assets,
-    seg_dir: Path,
-    threads: int,
-    launched: threading.Semaphore,
-    finished: queue.SimpleQueue[tuple[Segment, float]],
+    tl: Timeline, chunk: _Chunk, assets: _Assets, seg_dir: Path, threads: int, sig: _Signals
 ) -> float:
     """Encode a chunk; commit each segment under its key as soon as it is complete.
 
@@ -331,6 +341,7 @@ def _run_chunk(
     tmp_dir = Path(tempfile.mkdtemp(prefix=".chunk-", dir=seg_dir))
     segs = chunk.segments
     done = 0
+    released = False
 
     def commit(upto: int) -> None:
         nonlocal done, last
@@ -340,7 +351,7 @@ def _run_chunk(
                 raise RuntimeError(f"{seg.id}: the encoder wrote no segment {piece.name}")
             commit_file(piece, seg_dir / f"{seg.key}.mp4")
             now = time.monotonic()
-            finished.put((seg, now - last))
+            sig.finished.put((seg, now - last))
             done, last = done + 1, now
 
     def watch() -> None:
@@ -348,13 +359,25 @@ def _run_chunk(
         while upto < len(segs) - 1 and (tmp_dir / f"{upto + 1:03d}.mp4").exists():
             upto += 1
         commit(upto)
+        if sig.stop.is_set():
+            raise _Stopped  # kills this encoder: the render is failing anyway
 
     try:
-        args = chunk_args(tl, chunk, assets, str(tmp_dir / "%03d.mp4"), threads)
-        launched.release()
+        if sig.stop.is_set():
+            raise _Stopped
+        # the segment muxer expands % in the whole name: a literal one is written %%
+        pattern = str(tmp_dir).replace("%", "%%") + os.sep + "%03d.mp4"
+        args = chunk_args(tl, chunk, assets, pattern, threads)
+        sig.launched.release()
+        released = True
         run_ffmpeg_watched(args, watch)
         commit(len(segs))
+    except BaseException:
+        sig.stop.set()
+        raise
     finally:
+        if not released:
+            sig.launched.release()
         shutil.rmtree(tmp_dir, ignore_errors=True)
     return time.monotonic() - t0
 
@@ -409,14 +432,15 @@ def plan_chunks(tl: Timeline, seg_dir: Path, workers: int) -> tuple[list[Segment
         return cached, []
     count = max(workers, -(-todo // MAX_CHUNK_SEGMENTS))
     count = min(todo, -(-count // workers) * workers)
-    # cut only after a transition: the next chunk then starts on a body whose first frames
-    # were the transition's, so it decodes one second of a clip again, not the whole clip
+    # never cut between a body and its outgoing transition: the next chunk would decode
+    # the whole clip again for the transition's last second. After a transition the next
+    # chunk re-decodes only that second; between two bodies (no crossfade) nothing.
     units: list[list[Segment]] = []
     for run in runs:
         units.append([])
-        for seg in run:
+        for seg, nxt in zip(run, [*run[1:], None], strict=True):
             units[-1].append(seg)
-            if seg.kind == "transition":
+            if seg.kind == "transition" or nxt is None or nxt.kind != "transition":
                 units.append([])
         units.append([])  # a run's end is always a cut
     # the smallest cost cap that packs into `count` chunks, by bisection
@@ -475,31 +499,32 @@ def render(
     # runs, so they never end at quite the same time) instead of taking CPU from the
     # encoders at the start. Its Python part (the built-in bed) is done meanwhile, once
     # the first chunks' encoders run: before that it would hold up their cards.
-    launched = threading.Semaphore(0)
+    sig = _Signals()
 
     def warm() -> None:
         for _ in range(min(workers, len(chunks))):
-            launched.acquire(timeout=5.0)
-        prepare_audio(tl.audio, work_dir)
+            sig.launched.acquire(timeout=5.0)
+        if not sig.stop.is_set():
+            prepare_audio(tl.audio, work_dir)
 
     warmer = threading.Thread(target=warm, name="compose-audio-prepare", daemon=True)
     warmer.start()
 
     def audio() -> Path:
         warmer.join()
+        if sig.stop.is_set():
+            raise _Stopped
         return render_audio(tl.audio, work_dir)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compose") as pool:
-        finished: queue.SimpleQueue[tuple[Segment, float]] = queue.SimpleQueue()
         pending: set[Future[float]] = {
-            pool.submit(_run_chunk, tl, chunk, assets, seg_dir, threads, launched, finished)
-            for chunk in chunks
+            pool.submit(_run_chunk, tl, chunk, assets, seg_dir, threads, sig) for chunk in chunks
         }
         afut = pool.submit(audio)
 
         def drain() -> None:
-            while not finished.empty():
-                seg, secs = finished.get()
+            while not sig.finished.empty():
+                seg, secs = sig.finished.get()
                 report(SegmentResult(seg.id, seg.key, seg_dir / f"{seg.key}.mp4", False, secs))
 
         try:
@@ -507,9 +532,13 @@ def render(
                 done, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
                 drain()
                 for fut in done:
-                    fut.result()
+                    exc = fut.exception()
+                    # the chunk that failed, not one stopped because of it
+                    if exc is not None and not isinstance(exc, _Stopped):
+                        raise exc
             audio_path = afut.result()
         except BaseException:
+            sig.stop.set()  # running encoders are killed within a poll
             pool.shutdown(wait=True, cancel_futures=True)
             with contextlib.suppress(Exception):
                 drain()  # segments finished meanwhile are on disk: say so (the store keeps them)
