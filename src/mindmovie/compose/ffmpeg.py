@@ -1,9 +1,10 @@
 """The ffmpeg renderer: encode the timeline's segments in parallel, join them by copy.
 
-Why segments: one ffmpeg process per body/transition keeps memory flat in the number of
-scenes, uses every core (N single-threaded x264 encoders beat one N-threaded one), and
-makes recomposing after an edit cheap: segments are cached under their content key, so
-only the segments whose pixels changed are encoded again. Every segment uses identical
+Why segments: they are cached under their content key, so recomposing after an edit
+encodes only the segments whose pixels changed. They are encoded in chunks (runs of
+consecutive segments, one ffmpeg and one single-threaded x264 each, cut into one file
+per segment), a pool of chunks using every core (N single-threaded x264 encoders beat
+one N-threaded one) with memory bounded by the chunk size. Every segment uses identical
 encoder settings (size, rate, time base, pix_fmt, profile, x264 options) and starts on
 an IDR frame, which is what makes joining them with the concat demuxer and `-c copy`
 valid. Audio is rendered in one pass over the whole movie (no seams) and muxed last.
@@ -54,7 +55,7 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(repr((RENDERER_VERSION, *parts)).encode()).hexdigest()[:32]
 
 
-def encoder_args(tl: Timeline, threads: int) -> list[str]:
+def x264_args(tl: Timeline, threads: int) -> list[str]:
     """x264 settings shared by every segment: any difference would break concat-copy.
 
     `threads` only changes how x264 schedules work, not the stream headers (SPS/PPS are
@@ -75,7 +76,19 @@ def encoder_args(tl: Timeline, threads: int) -> list[str]:
         "-colorspace", "bt709",
         "-color_range", "tv",
         "-r", str(spec.fps),
-        "-video_track_timescale", str(spec.fps * 1000),
+    ]  # fmt: skip
+
+
+def _timescale(tl: Timeline) -> str:
+    """The mp4 track timescale every segment is written with (a multiple of the rate)."""
+    return str(tl.spec.fps * 1000)
+
+
+def encoder_args(tl: Timeline, threads: int) -> list[str]:
+    """`x264_args` written to one mp4 file, video only (the bench's plain re-encode)."""
+    return [
+        *x264_args(tl, threads),
+        "-video_track_timescale", _timescale(tl),
         "-an", "-sn", "-dn",
         "-f", "mp4",
     ]  # fmt: skip
@@ -292,12 +305,10 @@ def chunk_args(
         at += seg.frames
         cuts.append(at)
     total = sum(s.frames for s in chunk.segments)
-    enc = encoder_args(tl, threads)
-    enc = enc[: enc.index("-video_track_timescale")]
     split = ["-force_key_frames", "expr:" + ("+".join(f"eq(n,{c})" for c in cuts) or "0"),
              "-forced-idr", "1",
              "-f", "segment", "-segment_format", "mp4",
-             "-segment_format_options", f"video_track_timescale={tl.spec.fps * 1000}",
+             "-segment_format_options", f"video_track_timescale={_timescale(tl)}",
              "-reset_timestamps", "1"]  # fmt: skip
     if cuts:
         split += ["-segment_frames", ",".join(map(str, cuts))]
@@ -308,7 +319,7 @@ def chunk_args(
         "-filter_threads", "1", "-filter_complex_threads", "1",
         *(arg for inp in inputs for arg in inp),
         "-filter_complex", ";".join(chains),
-        "-map", "[out]", "-frames:v", str(total), *enc, *split, pattern,
+        "-map", "[out]", "-frames:v", str(total), *x264_args(tl, threads), *split, pattern,
     ]  # fmt: skip
 
 
