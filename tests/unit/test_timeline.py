@@ -164,3 +164,12 @@ def test_duplicate_scene_ids_are_rejected() -> None:
     movie = _movie()
     with pytest.raises(ValueError, match="unique"):
         build_timeline(replace(movie, scenes=(movie.scenes[0], movie.scenes[0])), SPEC)
+
+
+def test_a_new_builtin_bed_is_a_new_audio_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A track cached with an older built-in bed is not reused after an upgrade."""
+    from mindmovie.compose import timeline
+
+    before = build_timeline(_movie(), SPEC).audio.key
+    monkeypatch.setattr(timeline, "BED_VERSION", "bed-next")
+    assert build_timeline(_movie(), SPEC).audio.key != before

@@ -23,6 +23,9 @@ from typing import Literal
 
 #: Bump when the renderer draws differently, so cached segments are not reused.
 RENDERER_VERSION = "compose-ffmpeg-6"
+#: The built-in music bed's version (compose/audio.py): part of the audio track's key,
+#: so a track cached with an older bed is not reused.
+BED_VERSION = "bed-4"
 
 #: quality -> (x264 preset, crf). "standard" is `faster`: on 2 cores it encodes 720p
 #: several times faster than real time with no visible loss at CRF 21 on soft, slow
@@ -379,7 +382,7 @@ def build_timeline(movie: MovieInput, spec: OutputSpec) -> Timeline:
             "v": RENDERER_VERSION,
             "music": (movie.music_sha256 or str(movie.music))
             if movie.music is not None
-            else "builtin",
+            else f"builtin:{BED_VERSION}",
             "frames": total,
             "fps": fps,
             "fades": [fade_in, fade_out],

@@ -1,0 +1,151 @@
+"""The movie's sound: the built-in bed's music, its seamless loop, loudness and fades.
+
+Measured the way a listener would: the track is decoded by ffmpeg and analysed (pitch
+by FFT peaks, loudness by ffmpeg's EBU R128 meter), not by reading our own arrays.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mindmovie.compose.audio import builtin_bed_cycle, render_audio
+from mindmovie.compose.timeline import MovieInput, OutputSpec, SceneInput, build_timeline
+from mindmovie.fsutil import sha256_file
+from mindmovie.media import ffmpeg_exe, run_ffmpeg
+
+RATE = 24000  # decode everything at one rate for the analysis
+
+
+def _pcm(path: Path, rate: int = RATE) -> np.ndarray:
+    """(2, samples) float in [-1, 1], decoded by ffmpeg."""
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2",
+         "-ar", str(rate), "-"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return np.frombuffer(proc.stdout, dtype="<f4").reshape(-1, 2).T.astype(np.float64)
+
+
+def _midi_hz(midi: float) -> float:
+    return 440.0 * 2 ** ((midi - 69) / 12)
+
+
+def _peaks(x: np.ndarray, count: int) -> list[float]:
+    """The `count` strongest spectral peaks (Hz) of a mono window, one per local maximum."""
+    spec = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    freqs = np.fft.rfftfreq(x.size, 1 / RATE)
+    local = (spec[1:-1] > spec[:-2]) & (spec[1:-1] >= spec[2:])
+    idx = np.nonzero(local)[0] + 1
+    best = idx[np.argsort(spec[idx])[::-1][:count]]
+    return sorted(float(freqs[i]) for i in best)
+
+
+def _level(x: np.ndarray, f: float) -> float:
+    """Spectral magnitude near frequency f (max within 1 Hz) of a mono window."""
+    spec = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    freqs = np.fft.rfftfreq(x.size, 1 / RATE)
+    return float(spec[np.abs(freqs - f) <= 1.0].max())
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    return _pcm(builtin_bed_cycle(tmp_path_factory.mktemp("bed") / "cycle.wav"))
+
+
+# (window in seconds where only this chord sounds, its notes): the bed's 32 s cycle is
+# four chords, one every 8 s, each ringing 4 s into the next
+@pytest.mark.parametrize(
+    ("window", "notes"),
+    [((4.5, 7.5), (48, 55, 64, 71, 74)), ((20.5, 23.5), (41, 48, 57, 64, 67))],
+)
+def test_the_builtin_bed_plays_its_chords(
+    cycle: np.ndarray, window: tuple[float, float], notes: tuple[int, ...]
+) -> None:
+    a, b = (round(s * RATE) for s in window)
+    for ch, cents in ((0, -3.0), (1, 3.0)):  # the sides are detuned for width
+        found = _peaks(cycle[ch, a:b], len(notes))
+        want = sorted(_midi_hz(n + cents / 100) for n in notes)
+        assert np.allclose(found, want, atol=1.0), (ch, found, want)
+
+
+def test_the_builtin_bed_loops_without_a_seam(cycle: np.ndarray) -> None:
+    assert cycle.shape[1] == 32 * RATE
+    # the last chord rings on over the cycle's start: its root G2 sounds there, not later
+    g2 = _midi_hz(43 - 3 / 100)
+    start, later = cycle[0, : 2 * RATE], cycle[0, 5 * RATE : 7 * RATE]
+    assert _level(start, g2) > 20 * _level(later, g2)
+    # the wrap from the last sample to the first is a step like any other
+    steps = np.abs(np.diff(cycle, axis=1)).max(axis=1)
+    wrap = np.abs(cycle[:, 0] - cycle[:, -1])
+    assert (wrap <= steps).all(), (wrap, steps)
+
+
+def _loudness(path: Path) -> float:
+    err = run_ffmpeg(["-i", str(path), "-af", "ebur128", "-f", "null", "-"])
+    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", err)[-1])
+
+
+@pytest.fixture(scope="module")
+def movie(tmp_path_factory: pytest.TempPathFactory) -> MovieInput:
+    """Three 10 s scenes, the middle one with its own (loud) sound: a ~31 s movie."""
+    d = tmp_path_factory.mktemp("clips")
+    scenes = []
+    for i in range(3):
+        path = d / f"c{i}.mp4"
+        args = ["-f", "lavfi", "-i", "color=c=gray:s=64x36:r=12:d=10"]
+        if i == 1:
+            args += ["-f", "lavfi", "-i", "sine=f=440:d=10,volume=0.9", "-c:a", "aac"]
+        run_ffmpeg([*args, "-c:v", "libx264", "-preset", "ultrafast", str(path)])
+        scenes.append(SceneInput(f"s{i}", "I am", 10.0, path, sha256_file(path), has_audio=i == 1))
+    return MovieInput("T", "C", tuple(scenes), None, None)
+
+
+def _music(tmp: Path, name: str, source: str) -> tuple[Path, str]:
+    path = tmp / f"{name}.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", source, str(path)])
+    return path, sha256_file(path)
+
+
+@pytest.mark.parametrize(
+    ("music", "clip_audio"),
+    [
+        (None, False),  # the built-in bed alone: made at the target, no loudnorm pass
+        (None, True),
+        ("quiet", False),  # a quiet song is brought up ...
+        ("loud", True),  # ... a loud one down, with clip sound under it
+    ],
+)
+def test_the_track_is_near_minus_16_lufs_and_fades_in_and_out(
+    tmp_path: Path, movie: MovieInput, music: str | None, clip_audio: bool
+) -> None:
+    sources = {
+        "quiet": "sine=f=220:d=7,volume=-34dB",
+        "loud": "anoisesrc=c=white:a=0.9:d=40:seed=3",
+    }
+    m = movie
+    if music is not None:
+        path, sha = _music(tmp_path, music, sources[music])
+        m = replace(m, music=path, music_sha256=sha)
+    if not clip_audio:
+        m = replace(m, scenes=tuple(replace(s, has_audio=False) for s in m.scenes))
+    tl = build_timeline(m, OutputSpec(64, 36, fps=12))
+    assert bool(tl.audio.clips) == clip_audio
+    track = render_audio(tl.audio, tmp_path / "work")
+    assert abs(_loudness(track) - -16.0) <= 1.5
+
+    pcm = _pcm(track)
+    assert abs(pcm.shape[1] / RATE - tl.duration) < 0.05
+
+    def rms(a: float, b: float) -> float:
+        return float(np.sqrt(np.mean(pcm[:, round(a * RATE) : round(b * RATE)] ** 2)))
+
+    middle = rms(tl.duration / 2 - 2, tl.duration / 2 + 2)
+    assert rms(0, 0.1) < 0.1 * middle  # fades in from silence ...
+    assert rms(tl.duration - 0.1, tl.duration) < 0.1 * middle  # ... and out to silence
+    assert rms(tl.audio.fade_in, tl.audio.fade_in + 1) > 0.4 * middle  # no more than that
