@@ -1357,7 +1357,7 @@ class Pipeline:
             raise Interrupted("stopped by Ctrl-C")
         stopped = {k: v for k, v in results.items() if isinstance(v, BudgetExceeded)}
         if stopped:
-            self._storyboard()
+            self._storyboard(store)
             billed, committed = store.ledger_totals()
             left = self.estimate(store, planner)
             raise BudgetStopped(
@@ -1379,7 +1379,7 @@ class Pipeline:
                 self.reporter.step("scenes", scene_id, "failed", msg)
             elif outcome is not None:
                 clips[scene_id] = outcome
-        self._storyboard()
+        self._storyboard(store)
         if until == "keyframes":
             if res.failed:
                 raise RenderFailed(_failed_message(res.failed))
@@ -1405,14 +1405,20 @@ class Pipeline:
         res.movie = await asyncio.to_thread(self._compose, store, plan, clips, res)
         return res
 
-    def _storyboard(self) -> None:
-        """Refresh the contact sheet; a storyboard problem never fails a render."""
-        from mindmovie.storyboard import storyboard_from_run
+    def _storyboard(self, store: Store) -> None:
+        """Refresh the contact sheet; a storyboard problem never fails a render.
+
+        The estimates are recorded in the run, for `mindmovie storyboard RUN_DIR` (which
+        has no settings to price with) to show the same.
+        """
+        from mindmovie.storyboard import COSTS_META, costs_record, storyboard_from_run
 
         try:
             plan = load_plan(self.run_dir / "plan.yaml")
             est = costs.estimate_run(self.settings, self.goals, plan)  # full, not what is left
-            storyboard_from_run(self.run_dir, costs={s.scene_id: s.total for s in est.scenes})
+            per_scene = {s.scene_id: s.total for s in est.scenes}
+            store.set_meta(COSTS_META, costs_record(plan, per_scene))
+            storyboard_from_run(self.run_dir, costs=per_scene)
         except Exception as e:  # cosmetic output: report and go on
             self.reporter.warn(f"storyboard not written: {e}")
 

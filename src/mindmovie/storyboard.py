@@ -17,6 +17,7 @@ import base64
 import functools
 import html
 import io
+import json
 import math
 import os
 import unicodedata
@@ -545,11 +546,52 @@ def find_artifacts(run_dir: Path, plan: Plan) -> tuple[dict[str, Path], dict[str
     return keyframes, clips
 
 
+#: run.db meta key: the per-scene estimates the last render put on the storyboard
+COSTS_META = "storyboard_costs"
+
+
+def costs_record(plan: Plan, costs: Mapping[str, float]) -> str:
+    """What `recorded_costs` reads back: each scene's estimate with the seconds it was for."""
+    return json.dumps(
+        {s.id: {"usd": costs[s.id], "seconds": s.seconds} for s in plan.scenes if s.id in costs}
+    )
+
+
+def recorded_costs(run_dir: Path, plan: Plan) -> dict[str, float]:
+    """The estimates the last render showed, for the scenes whose seconds are unchanged.
+
+    The storyboard command has no settings of its own to price with (the preset, the
+    models): it shows what the render estimated, and "—" for a scene edited since.
+    """
+    db = run_dir / "run.db"
+    if not db.is_file():
+        return {}
+    from mindmovie.store import Store
+
+    store = Store(db)
+    try:
+        raw = store.get_meta(COSTS_META)
+    finally:
+        store.close()
+    try:
+        data = json.loads(raw) if raw else {}
+        return {
+            s.id: float(data[s.id]["usd"])
+            for s in plan.scenes
+            if s.id in data and float(data[s.id]["seconds"]) == s.seconds
+        }
+    except (ValueError, TypeError, KeyError):
+        return {}  # an unreadable record: costs unknown, never a failed storyboard
+
+
 def storyboard_from_run(run_dir: Path, costs: dict[str, float] | None = None) -> tuple[Path, Path]:
     """The storyboard of a run directory: its plan.yaml and whatever keyframes/clips exist.
 
-    Raises ``PlanError`` when plan.yaml is missing or wrong (same message as ``render``).
+    Without `costs`, the estimates the last render recorded are shown. Raises
+    ``PlanError`` when plan.yaml is missing or wrong (same message as ``render``).
     """
     plan = load_plan(run_dir / "plan.yaml")
     keyframes, clips = find_artifacts(run_dir, plan)
+    if costs is None:
+        costs = recorded_costs(run_dir, plan)
     return write_storyboard(run_dir, plan, costs=costs, clips=clips, keyframes=keyframes)

@@ -265,3 +265,43 @@ def test_reference_engine_renders_the_same_timeline(workdir: Path) -> None:
     a = probe(run_a / "movie.mp4", count_frames=True)
     b = probe(run_b / "movie.mp4", count_frames=True)
     assert a.video_frames == b.video_frames and b.audio is not None
+    # and it is the engine that drew it: moviepy makes the movie in one piece, the
+    # ffmpeg engine one segment per body and transition
+    pieces = {
+        run: [s["scene_id"] for s in _status(workdir, run)["steps"] if s["stage"] == "segment"]
+        for run in (run_a, run_b)
+    }
+    assert pieces[run_b] == ["movie"] and not (run_b / "compose" / "segments").exists()
+    assert len(pieces[run_a]) > 10 and "movie" not in pieces[run_a]
+
+
+def _scene_costs(html: Path) -> list[str]:
+    import re
+
+    return re.findall(r'<span class="cost">([^<]*)</span>', html.read_text(encoding="utf-8"))
+
+
+def test_storyboard_command_shows_the_estimates_of_the_render(workdir: Path) -> None:
+    """`mindmovie storyboard RUN_DIR` redraws the board with the costs the render showed
+    (it has no settings to price with), and "unknown" for a scene edited since."""
+    run = workdir / "run"
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         "--until", "keyframes", cwd=workdir)  # fmt: skip
+    html = run / "storyboard.html"
+    scenes = _status(workdir, run)["scenes"]
+    assert _scene_costs(html) == ["free"] * len(scenes)  # the local providers cost nothing
+    (run / "storyboard.png").unlink()
+
+    _cli("storyboard", str(run), cwd=workdir)
+    assert (run / "storyboard.png").is_file()
+    assert _scene_costs(html) == ["free"] * len(scenes)
+
+    import yaml
+
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["scenes"][1]["seconds"] = 3
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    _cli("storyboard", str(run), cwd=workdir)
+    costs = _scene_costs(html)
+    assert costs[1] == "—" and costs[:1] + costs[2:] == ["free"] * (len(scenes) - 1)
