@@ -222,7 +222,9 @@ def render(
         typer.Option("--skip-failed", help="Make the movie without scenes that failed (named)."),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per event.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Every event on its own line (no live view).")
+    ] = False,
 ) -> None:
     """Render the movie for GOALS into outputs/<title>/movie.mp4.
 

@@ -599,7 +599,10 @@ class Pipeline:
             self.reporter.step("keyframes", scene.id, "reused")
             self._mark(res, False, scene.id, "keyframe")
             return dest
-        async with self._sem(model.name, "keyframes"):
+        sem = self._sem(model.name, "keyframes")
+        if sem.locked():
+            self.reporter.step("keyframes", scene.id, "queued")  # waiting for a slot
+        async with sem:
             for i, (_, key, req) in enumerate(variants):
                 try:
                     await self._keyframe_once(store, model, req, key, dest, priced)
@@ -754,7 +757,10 @@ class Pipeline:
                 variants = variants[keys.index(prev.input_key) :]
         # the provider slot is held across the fallback (a refused scene keeps its place)
         # and given back once the job is done, before the download (not a provider task)
-        async with _Slot(self._sem(model.name, "video")) as slot:
+        sem = self._sem(model.name, "video")
+        if sem.locked():
+            self.reporter.step("clips", scene.id, "queued")  # waiting for a provider slot
+        async with _Slot(sem) as slot:
             for i, (_, key, req) in enumerate(variants):
                 try:
                     await self._clip_once(store, model, req, key, dest, slot)
@@ -994,10 +1000,12 @@ class Pipeline:
             audio=repr(timeline.audio),
         )
         if store.reusable("_movie", "movie", key):
+            self.reporter.stage("compose", 1)
             self.reporter.step("compose", "movie", "reused")
             self._mark(res, False, "_movie", "movie")
             return out
-        self.reporter.stage("compose", len(timeline.segments))
+        # the moviepy engine makes the movie in one piece and reports it as one
+        self.reporter.stage("compose", len(timeline.segments) if cs.engine == "ffmpeg" else 1)
         store.begin("_movie", "movie", key)
 
         def on_segment(seg: Any) -> None:

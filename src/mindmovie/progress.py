@@ -170,8 +170,10 @@ class RichReporter:
 
 
 def make_reporter(*, quiet: bool = False, verbose: bool = False) -> Reporter:
+    """--quiet: nothing; a terminal: the live view, or every event with --verbose; a
+    pipe or CI log: a line per stage and per finished step, every event with --verbose."""
     if quiet:
         return NullReporter()
     if verbose or not sys.stderr.isatty():
-        return PlainReporter(verbose=verbose or not sys.stderr.isatty())
+        return PlainReporter(verbose=verbose)
     return RichReporter()

@@ -21,6 +21,16 @@ from tests.sim.server import SimServer
 TASKS = "/contents/generations/tasks"
 
 
+class _Steps(NullReporter):
+    """Records every step event: (stage, scene, state)."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, str, str]] = []
+
+    def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+        self.steps.append((stage, scene_id, state))
+
+
 def _byteplus(sim: SimServer, **provider: Any) -> Any:
     """The byteplus preset against the simulator with fast polling, plus `provider`
     settings (they replace the whole providers.byteplus block, so base_url is kept)."""
@@ -200,8 +210,19 @@ async def test_concurrency_limit_holds_and_overlaps(sim: SimServer, tmp_path: Pa
     )
     settings = _byteplus(sim, max_concurrent=3, poll_max_interval=0.05, job_deadline=60)
     claude_answer_for(sim, g)
-    res = await Pipeline(g, settings, out=tmp_path / "run", keys=KEYS).run(until="clips")
+    rec = _Steps()
+    res = await Pipeline(g, settings, out=tmp_path / "run", keys=KEYS, reporter=rec).run(
+        until="clips"
+    )
     assert len(res.plan.scenes) == 9
+    # what the person saw: the scenes past the first three wait in "queued" for a slot
+    states = {sc.id: [st for stage, sid, st in rec.steps if stage == "clips" and sid == sc.id]
+              for sc in res.plan.scenes}  # fmt: skip
+    queued = [sid for sid, sts in states.items() if "queued" in sts]
+    assert len(queued) >= 6, states
+    for sid in queued:
+        sts = states[sid]
+        assert sts.index("queued") < sts.index("submitting") < sts.index("done"), sts
     stats = sim.stats()
     assert stats["in_flight_max"] == 3
     assert stats["totals"]["jobs_created"] == 9
