@@ -15,7 +15,9 @@ from typing import Annotated, Any
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from mindmovie import __version__
 
@@ -58,7 +60,10 @@ QualityOpt = Annotated[
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     err.print(
-        f"[bold red]error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True
+        f"[bold red]error:[/bold red] {escape(message)}",
+        markup=True,
+        highlight=False,
+        soft_wrap=True,
     )
     return typer.Exit(code)
 
@@ -181,7 +186,7 @@ def _run_pipeline(
     except ProviderError as e:
         raise _fail(str(e), EXIT_FAILED) from None
     except Interrupted as e:
-        err.print(f"interrupted: {e}")
+        err.print(f"interrupted: {e}", markup=False)
         raise typer.Exit(130) from None
     except KeyboardInterrupt:
         err.print("interrupted; run the same command again to resume where it stopped")
@@ -254,11 +259,13 @@ def render(
     ran = len([r for r in res.ran if r[1] in ("keyframe", "clip")])
     reused = len([r for r in res.reused if r[1] in ("keyframe", "clip")])
     if res.movie is not None:
-        out.print(f"[bold green]movie:[/bold green] {res.movie}")
+        out.print(f"[bold green]movie:[/bold green] {escape(str(res.movie))}")
     else:
-        out.print(f"[bold]stopped after {until}:[/bold] {res.run_dir}")
+        out.print(f"[bold]stopped after {until}:[/bold] {escape(str(res.run_dir))}")
     if not quiet:
-        out.print(f"steps run: {ran}, reused: {reused}; plan: {res.run_dir / 'plan.yaml'}")
+        out.print(
+            f"steps run: {ran}, reused: {reused}; plan: {res.run_dir / 'plan.yaml'}", markup=False
+        )
 
 
 @app.command()
@@ -293,12 +300,15 @@ def plan(
     )
     path = res.run_dir / "plan.yaml"
     table = Table(
-        "scene", "seconds", "affirmation", title=f"{res.plan.title}: {len(res.plan.scenes)} scenes"
+        "scene",
+        "seconds",
+        "affirmation",
+        title=f"{escape(res.plan.title)}: {len(res.plan.scenes)} scenes",
     )
     for sc in res.plan.scenes:
-        table.add_row(sc.id, f"{sc.seconds:g}", sc.affirmation)
+        table.add_row(Text(sc.id), f"{sc.seconds:g}", Text(sc.affirmation))
     out.print(table)
-    out.print(f"[bold green]plan:[/bold green] {path}")
+    out.print(f"[bold green]plan:[/bold green] {escape(str(path))}")
 
 
 @app.command()
@@ -378,12 +388,12 @@ def status(
     for row in info["scenes"]:
         kf, clip = row.get("keyframe", "-"), row.get("clip", "-")
         table.add_row(
-            row["scene_id"],
+            Text(row["scene_id"]),
             shown.get(kf, kf),
             shown.get(clip, clip),
             str(row.get("attempts", "")),
             *money_cells(row.get("spend")),
-            row.get("next", ""),
+            Text(row.get("next", "")),
         )
         if row.get("error"):
             errors.append(f"{row['scene_id']}: {row['error']}")
@@ -392,14 +402,14 @@ def status(
         table.add_row("(planner)", "", "", "", *money_cells(plan), "")
     out.print(table)
     for line in errors:
-        out.print(f"[red]error[/red] {line}", highlight=False)
+        out.print(f"[red]error[/red] {escape(line)}", highlight=False)
     money = info["money"]
     out.print(
         f"spend: billed {format_usd(money['billed'])}, in flight {format_usd(money['in_flight'])}"
         f" (estimated {format_usd(money['estimated'])})"
     )
     movie = info.get("movie")
-    out.print(f"movie: {movie['status'] if movie else 'not yet composed'}")
+    out.print(f"movie: {movie['status'] if movie else 'not yet composed'}", markup=False)
 
 
 @app.command()
@@ -417,7 +427,9 @@ def storyboard(
         png, html = storyboard_from_run(run_dir)
     except _user_errors() as e:
         raise _fail(str(e)) from None
-    out.print(f"[bold green]storyboard:[/bold green] {png}\n            {html}")
+    out.print(
+        f"[bold green]storyboard:[/bold green] {escape(str(png))}\n            {escape(str(html))}"
+    )
 
 
 @app.command()
@@ -446,8 +458,8 @@ def init(
         raise _fail("stopped before the last answer; nothing was written") from None
     except _user_errors() as e:
         raise _fail(str(e)) from None
-    out.print(f"[bold green]goals:[/bold green] {path}")
-    out.print(f"next: mindmovie render {path}")
+    out.print(f"[bold green]goals:[/bold green] {escape(str(path))}")
+    out.print(f"next: mindmovie render {path}", markup=False)
 
 
 @app.command()
@@ -471,7 +483,7 @@ def doctor(
             if c.ok
             else ("[red]FAIL[/red]" if c.required else "[yellow]warn[/yellow]")
         )
-        table.add_row(c.name, mark, c.detail)
+        table.add_row(c.name, mark, Text(c.detail))
     out.print(table)
     if not can_run(checks):
         raise _fail(f"the {settings.preset} preset cannot run here; fix the FAIL rows above", 1)
@@ -493,7 +505,12 @@ def providers(
     table = Table("provider", "stage", "model", "capabilities", "price", "key")
     for r in rows:
         price = r["price"] + (f" (checked {r['price_checked']})" if r["price_checked"] else "")
-        table.add_row(r["provider"], r["stage"], r["model"], r["capabilities"], price, r["key"])
+        table.add_row(
+            *(
+                Text(str(v))
+                for v in (r["provider"], r["stage"], r["model"], r["capabilities"], price, r["key"])
+            )
+        )
     out.print(table)
     out.print("Price sources: `mindmovie providers --json` (price_source), or catalog.toml.")
 

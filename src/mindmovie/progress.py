@@ -11,6 +11,7 @@ import time
 from typing import Any, Protocol
 
 from rich.console import Console
+from rich.markup import escape
 
 
 class Reporter(Protocol):
@@ -116,9 +117,9 @@ class RichReporter:
         now = time.monotonic()
         for scene, (stage, state, note, since) in self.rows.items():
             style = {"failed": "red", "done": "green", "reused": "dim"}.get(state, "")
-            label = f"{state} {note}".strip()
+            label = escape(f"{state} {note}".strip())  # notes carry error text: not markup
             table.add_row(
-                scene,
+                escape(scene),
                 stage,
                 f"[{style}]{label}[/{style}]" if style else label,
                 f"{now - since:4.0f} s",
@@ -154,7 +155,7 @@ class RichReporter:
         if state in self.FINAL:
             self.finished[stage] = self.finished.get(stage, 0) + 1
         if state == "failed":
-            self.console.print(f"[red]✗ {stage} {scene_id}[/red]: {note}")
+            self.console.print(f"[red]✗ {stage} {escape(scene_id)}[/red]: {escape(note)}")
 
     def money(self, billed: float, in_flight: float) -> None:
         self.billed, self.in_flight = billed, in_flight
@@ -163,7 +164,7 @@ class RichReporter:
         self.console.print(text, markup=False, highlight=False)
 
     def warn(self, text: str) -> None:
-        self.console.print(f"[yellow]warning:[/yellow] {text}")
+        self.console.print(f"[yellow]warning:[/yellow] {escape(text)}")
 
     def close(self) -> None:
         self.live.stop()

@@ -305,3 +305,22 @@ def test_storyboard_command_shows_the_estimates_of_the_render(workdir: Path) -> 
     _cli("storyboard", str(run), cwd=workdir)
     costs = _scene_costs(html)
     assert costs[1] == "—" and costs[:1] + costs[2:] == ["free"] * (len(scenes) - 1)
+
+
+def test_square_brackets_in_user_text_are_text_not_markup(workdir: Path) -> None:
+    """Rich markup in a message or a table cell is the person's text, shown as written:
+    '[/bold]' as a key crashed the error printer, '[mine]' vanished from the plan table."""
+    bad = workdir / "bad.yaml"
+    bad.write_text('title: T\n"[/bold]": x\ngoals:\n  - category: health\n    vision: v\n')
+    proc = _cli("render", "bad.yaml", cwd=workdir, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "[/bold]" in proc.stderr
+
+    odd = workdir / "odd.yaml"
+    odd.write_text(
+        "title: Odd [b]title[/b]\ngoals:\n  - category: wealth\n    vision: Saving well\n"
+        "    affirmation: I save [mine] every day [/i]\n"
+    )
+    proc = _cli("plan", "odd.yaml", "--out", str(workdir / "run"), cwd=workdir, check=False)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "[mine]" in proc.stdout and "[/i]" in proc.stdout and "[b]title[/b]" in proc.stdout

@@ -62,3 +62,16 @@ def test_status_says_what_the_next_render_does() -> None:
     assert "poll job cgt-9" in _next_action({"clip": "submitted", "remote_id": "cgt-9"})
     assert "attempt 3" in _next_action({"clip": "failed", "attempts": 2, "error": "HTTP 500"})
     assert "keyframe" in _next_action({})
+
+
+def test_brackets_in_notes_and_warnings_are_shown_as_text() -> None:
+    buf = io.StringIO()
+    rep = RichReporter(Console(file=buf, width=120, color_system=None))
+    try:
+        rep.step("clips", "01-a-1", "failed", "HTTP 400 [/i] bad [input]")
+        rep.warn("photo [me].jpg [/b] looks odd")
+        text = _text(rep._render())
+    finally:
+        rep.close()
+    assert "[/i] bad [input]" in text and "[/i] bad [input]" in buf.getvalue()
+    assert "photo [me].jpg [/b] looks odd" in buf.getvalue()
