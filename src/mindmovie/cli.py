@@ -98,11 +98,11 @@ def _settings(
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     from mindmovie.config import ConfigError
-    from mindmovie.pipeline import RunLocked
+    from mindmovie.pipeline import RunDirError, RunLocked
     from mindmovie.store import StoreError
     from mindmovie.yamlsrc import SourceError
 
-    return (SourceError, ConfigError, RunLocked, StoreError)
+    return (SourceError, ConfigError, RunLocked, RunDirError, StoreError)
 
 
 def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
@@ -134,7 +134,7 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
         return refuse
 
     def ask(est: RunEstimate) -> bool:
-        show(est)
+        err.print(estimate_table(est))  # even with --quiet: the person is asked about it
         cap = f" (budget {format_usd(budget)})" if budget is not None else ""
         return bool(typer.confirm(f"Spend about {format_usd(est.total)}{cap}?", default=False))
 

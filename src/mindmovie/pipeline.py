@@ -65,6 +65,53 @@ class RunLocked(Exception):
     """Another mindmovie process holds this run directory."""
 
 
+class RunDirError(Exception):
+    """The run directory (--out) cannot be used: a file, not creatable, or someone's folder."""
+
+
+#: what a run writes in its folder; --fresh moves exactly these (and temp files) aside
+RUN_ENTRIES = frozenset(
+    {"run.db", "run.db-wal", "run.db-shm", "run.db-journal", "plan.yaml", "plan.previous.yaml",
+     "scenes", "compose", "movie.mp4", "storyboard.png", "storyboard.html"}
+)  # fmt: skip
+
+
+def _keep_previous_plan(plan_path: Path) -> Path:
+    """Copy plan.yaml to plan.previous.yaml before planning again, first moving an older
+    different copy to plan.previous.N.yaml: hand edits are never overwritten."""
+    backup = plan_path.with_name("plan.previous.yaml")
+    if backup.exists() and backup.read_bytes() != plan_path.read_bytes():
+        n = 1
+        while (older := plan_path.with_name(f"plan.previous.{n}.yaml")).exists():
+            n += 1
+        os.replace(backup, older)
+    shutil.copyfile(plan_path, backup)
+    return backup
+
+
+def _prepare_run_dir(run_dir: Path) -> None:
+    """Create the run folder, refusing one that is not a run's own.
+
+    A run cleans temp-file patterns through its whole folder and `--fresh` moves its
+    entries aside, so a folder holding other files (e.g. `--out .` where goals.yaml and
+    the photos are) must not become one.
+    """
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirError(f"--out {run_dir}: is a file, not a folder")
+    if run_dir.is_dir() and not (run_dir / "run.db").exists():
+        other = sorted(p.name for p in run_dir.iterdir() if p.name not in (".lock", "previous"))
+        if other:
+            shown = ", ".join(other[:5]) + (", ..." if len(other) > 5 else "")
+            raise RunDirError(
+                f"--out {run_dir}: not a mindmovie run folder (no run.db) and not empty "
+                f"({shown}); give a new or empty folder, e.g. --out {run_dir / 'run'}"
+            )
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunDirError(f"--out {run_dir}: cannot create the folder: {e.strerror}") from None
+
+
 class Interrupted(Exception):
     """Ctrl-C: stop sending new work; what is in flight is journaled for the next run."""
 
@@ -450,8 +497,7 @@ class Pipeline:
             return existing
         prev = store.get("_run", "plan")
         if prev is not None and plan_path.exists():
-            backup = self.run_dir / "plan.previous.yaml"
-            shutil.copyfile(plan_path, backup)
+            backup = _keep_previous_plan(plan_path)
             self.reporter.warn(
                 "goals changed since the last plan: planning again "
                 f"(old plan kept as {backup.name})"
@@ -1035,7 +1081,7 @@ class Pipeline:
     async def run(
         self, *, fresh: bool = False, until: Until = "movie", skip_failed: bool = False
     ) -> RenderResult:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        _prepare_run_dir(self.run_dir)
         with RunLock(self.run_dir):
             if fresh:
                 self._set_aside()
@@ -1056,8 +1102,17 @@ class Pipeline:
                 store.close()
 
     def _set_aside(self) -> None:
-        """--fresh: move the old run into previous/<time>/ (paid work is never deleted)."""
-        names = [p for p in self.run_dir.iterdir() if p.name not in (".lock", "previous")]
+        """--fresh: move the old run into previous/<time>/ (paid work is never deleted).
+
+        Only what a run writes moves: anything else a person put in the folder stays.
+        """
+        names = [
+            p
+            for p in self.run_dir.iterdir()
+            if p.name in RUN_ENTRIES
+            or p.name.startswith("plan.previous.")
+            or (p.name.startswith(".") and ".tmp" in p.name)
+        ]
         if not names:
             return
         dest = self.run_dir / "previous" / time.strftime("%Y%m%d-%H%M%S")

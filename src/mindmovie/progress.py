@@ -53,6 +53,17 @@ class NullReporter:
         pass
 
 
+class WarningsReporter(NullReporter):
+    """--quiet: no progress, but warnings still reach the person (a scene left out by
+    --skip-failed, a plan made again over hand edits): they are part of the result."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+
+    def warn(self, text: str) -> None:
+        self.console.print(f"warning: {text}", markup=False)
+
+
 class PlainReporter:
     """One line per event with elapsed seconds: for pipes, CI and --verbose logs."""
 
@@ -171,10 +182,10 @@ class RichReporter:
 
 
 def make_reporter(*, quiet: bool = False, verbose: bool = False) -> Reporter:
-    """--quiet: nothing; a terminal: the live view, or every event with --verbose; a
+    """--quiet: warnings only; a terminal: the live view, or every event with --verbose; a
     pipe or CI log: a line per stage and per finished step, every event with --verbose."""
     if quiet:
-        return NullReporter()
+        return WarningsReporter()
     if verbose or not sys.stderr.isatty():
         return PlainReporter(verbose=verbose)
     return RichReporter()

@@ -324,3 +324,54 @@ def test_square_brackets_in_user_text_are_text_not_markup(workdir: Path) -> None
     proc = _cli("plan", "odd.yaml", "--out", str(workdir / "run"), cwd=workdir, check=False)
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert "[mine]" in proc.stdout and "[/i]" in proc.stdout and "[b]title[/b]" in proc.stdout
+
+
+def test_fresh_sets_the_old_run_aside_and_never_takes_other_files(workdir: Path) -> None:
+    run = workdir / "run"
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+    first = (run / "movie.mp4").read_bytes()
+    (run / "notes.txt").write_text("mine")
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         "--fresh", cwd=workdir)  # fmt: skip
+    (old,) = (run / "previous").iterdir()
+    assert (old / "movie.mp4").read_bytes() == first and (old / "run.db").is_file()
+    assert len(list((old / "scenes").glob("*/clip.mp4"))) >= 6  # paid work is kept
+    assert (run / "notes.txt").read_text() == "mine" and not (old / "notes.txt").exists()
+    st = _status(workdir, run)
+    assert st["run_no"] == 1 and all(s["clip"] == "succeeded" for s in st["scenes"])
+
+
+def test_out_must_be_a_run_folder_or_a_new_one(workdir: Path) -> None:
+    """`--out .` beside goals.yaml and the photos is refused (a run cleans temp files
+    through its folder and --fresh moves its entries): nothing is moved or written."""
+    before = sorted(p.relative_to(workdir) for p in workdir.rglob("*"))
+    for args in (["--out", "."], ["--out", ".", "--fresh"], ["--out", "examples/goals.yaml"]):
+        proc = _cli("plan", "examples/goals.yaml", *args, cwd=workdir, check=False)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert "--out" in proc.stderr
+    assert (
+        "not a mindmovie run folder"
+        in _cli("plan", "examples/goals.yaml", "--out", ".", cwd=workdir, check=False).stderr
+    )
+    assert sorted(p.relative_to(workdir) for p in workdir.rglob("*")) == before
+
+
+def test_hand_edits_survive_any_number_of_replans(workdir: Path) -> None:
+    """Each goals change plans again; every replaced plan.yaml is kept (plan.previous.yaml,
+    then plan.previous.1.yaml, ...) and the person is told, also by `plan`."""
+    run, goals = workdir / "run", workdir / "examples" / "goals.yaml"
+    _cli("plan", "examples/goals.yaml", "--out", str(run), cwd=workdir)
+    plan_path = run / "plan.yaml"
+    plan_path.write_text(plan_path.read_text().replace("affirmation: ", "affirmation: EDITED ", 1))
+    edited = plan_path.read_text()
+    for i, vision in enumerate(("A brand new vision", "Another new vision")):
+        text = goals.read_text()
+        first = next(ln for ln in text.splitlines() if "vision:" in ln)
+        goals.write_text(text.replace(first, first.split("vision:")[0] + f"vision: {vision}", 1))
+        proc = _cli("plan", "examples/goals.yaml", "--out", str(run), cwd=workdir)
+        assert "planning again" in proc.stderr and "plan.previous.yaml" in proc.stderr
+        if i == 0:
+            assert (run / "plan.previous.yaml").read_text() == edited
+    assert (run / "plan.previous.1.yaml").read_text() == edited
+    assert "EDITED" not in (run / "plan.previous.yaml").read_text()
+    assert "EDITED" not in plan_path.read_text()

@@ -12,7 +12,7 @@ from rich.console import Console
 from mindmovie import progress
 from mindmovie.config import load_settings
 from mindmovie.pipeline import Pipeline
-from mindmovie.progress import NullReporter, PlainReporter, RichReporter, make_reporter
+from mindmovie.progress import PlainReporter, RichReporter, WarningsReporter, make_reporter
 from tests.integration.support import goals_file
 
 
@@ -54,9 +54,9 @@ async def test_the_compose_row_ends_done_for_each_engine_and_on_reuse(
 
 
 def test_reporter_choice(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--quiet: nothing; a pipe: finished steps only unless --verbose; a terminal: the live
+    """--quiet: warnings only; a pipe: finished steps only unless --verbose; a terminal: the live
     view unless --verbose."""
-    assert isinstance(make_reporter(quiet=True, verbose=True), NullReporter)
+    assert isinstance(make_reporter(quiet=True, verbose=True), WarningsReporter)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     pipe = make_reporter()
     assert isinstance(pipe, PlainReporter) and not pipe.verbose
