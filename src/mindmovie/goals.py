@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mindmovie.fsutil import sha256_file
+from mindmovie.media import music_problem
 from mindmovie.yamlsrc import (
     Loc,
     Problem,
@@ -106,6 +107,19 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
     return None, f"{what} not found: {text}{where}"
 
 
+def _image_problem(path: Path) -> str | None:
+    """Why a photo cannot be used (None when it can): a file that is not a picture
+    Pillow reads would otherwise fail the render after the plan was paid for."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return "is not a picture that can be read (JPEG, PNG, WebP, ...)"
+    return None
+
+
 def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Problem]:
     """Make each photo under ``holder["photos"]`` absolute in place; report missing ones."""
     if not isinstance(holder, dict):
@@ -122,6 +136,8 @@ def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Pro
             continue
         item_loc = (*loc, "photos", j)
         found, why = _find_file(item, base, "photo")
+        if found is not None and (bad := _image_problem(found)):
+            found, why = None, f"photo {bad}: {item}"
         if found is None:
             problems.append(Problem(doc.line_of(item_loc), format_loc(item_loc), str(why)))
         else:
@@ -160,6 +176,8 @@ def load_goals(path: Path) -> Goals:
     music = data.get("music")
     if isinstance(music, str):
         found, why = _find_file(music, base, "music file")
+        if found is not None and (bad := music_problem(found)):
+            found, why = None, f"music file {bad}: {music}"
         if found is None:
             problems.append(Problem(doc.line_of(("music",)), "music", str(why)))
         else:

@@ -191,3 +191,24 @@ def count_video_frames(path: Path) -> int:
     if not found:
         raise FFmpegError(f"{path}: could not count frames")
     return int(found[-1])
+
+
+@functools.lru_cache(maxsize=32)
+def _audio_problem(path: str, mtime_ns: int, size: int) -> str | None:
+    try:
+        info = probe(Path(path))
+    except FFmpegError:
+        return "not a media file ffmpeg can read"
+    if info.audio is None:
+        return "has no audio stream"
+    return None
+
+
+def music_problem(path: Path) -> str | None:
+    """Why `path` cannot be the movie's music (None when it can): checked when goals.yaml
+    or plan.yaml is read, not at the compose after every clip was paid for."""
+    try:
+        st = path.stat()
+    except OSError:
+        return "not found"
+    return _audio_problem(str(path), st.st_mtime_ns, st.st_size)

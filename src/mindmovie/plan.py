@@ -164,6 +164,22 @@ def load_plan(path: Path) -> Plan:
     return plan
 
 
+def check_music(path: Path, plan: Plan) -> None:
+    """Raise ``PlanError`` (file, line, field) when plan.yaml's music cannot be used.
+
+    Checked by a render before any paid step: found only at the compose, it failed the
+    run after every clip was paid for. (Not in `load_plan`: `status` and `storyboard`
+    must still read a plan whose music has moved.)
+    """
+    if not plan.music:
+        return
+    from mindmovie.media import music_problem
+
+    if bad := music_problem(Path(plan.music).expanduser()):
+        doc = load_yaml(path, PlanError)
+        raise PlanError(path, doc.line_of(("music",)), "music", f"music file {bad}: {plan.music}")
+
+
 def source_photo(goal_photos: list[Path], scenes: list[Scene], scene: Scene) -> Path | None:
     """The goal's own photo a scene is made from (local keyframes) or that an edit model
     restyles: one of the goal's photos the scene references, rotating through them

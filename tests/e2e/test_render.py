@@ -375,3 +375,15 @@ def test_hand_edits_survive_any_number_of_replans(workdir: Path) -> None:
     assert (run / "plan.previous.1.yaml").read_text() == edited
     assert "EDITED" not in (run / "plan.previous.yaml").read_text()
     assert "EDITED" not in plan_path.read_text()
+
+
+def test_music_edited_into_plan_yaml_is_checked_before_any_scene_is_made(workdir: Path) -> None:
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    plan_path = run / "plan.yaml"
+    plan_path.write_text(plan_path.read_text() + "music: /nonexistent/song.mp3\n")
+    proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+                cwd=workdir, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "plan.yaml:" in proc.stderr and "music" in proc.stderr and "not found" in proc.stderr
+    assert not list(run.glob("scenes/*/keyframe.png"))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mindmovie.goals import Goals, GoalsError, goals_sha256, load_goals
+from tests.media import write_music, write_photo
 
 SPEC_EXAMPLE = """\
 title: My Dream Life
@@ -38,7 +39,10 @@ MEDIA = ("me.jpg", "run1.jpg", "run2.jpg", "calm.mp3")
 def project(tmp_path: Path) -> Path:
     """A folder with the spec's photos and music as tiny files."""
     for name in MEDIA:
-        (tmp_path / name).write_bytes(name.encode())
+        if name.endswith(".mp3"):
+            write_music(tmp_path / name)
+        else:
+            write_photo(tmp_path / name)
     return tmp_path
 
 
@@ -398,14 +402,14 @@ def test_sha_is_stable_and_follows_photo_bytes(project: Path) -> None:
     first = goals_sha256(load_goals(path))
     assert len(first) == 64
     assert goals_sha256(load_goals(path)) == first
-    (project / "run2.jpg").write_bytes(b"a different photo")
+    write_photo(project / "run2.jpg", (10, 200, 30))  # a different photo
     assert goals_sha256(load_goals(path)) != first
 
 
 def test_sha_follows_music_and_text(project: Path) -> None:
     path = write(project, SPEC_EXAMPLE)
     first = goals_sha256(load_goals(path))
-    (project / "calm.mp3").write_bytes(b"other song")
+    write_music(project / "calm.mp3", 660)  # another song
     second = goals_sha256(load_goals(path))
     assert second != first
     write(project, SPEC_EXAMPLE.replace("Vibrant", "Vital"))
@@ -433,3 +437,26 @@ def test_not_utf8(project: Path) -> None:
     path.write_bytes(b"title: Me\nstyle: caf\xe9\n")
     err = load_error(path)
     assert err.line == 2 and "UTF-8" in err.message
+
+
+def test_a_photo_that_is_not_a_picture_names_its_line(project: Path) -> None:
+    (project / "run1.jpg").write_text("not a picture")
+    path = write(project, SPEC_EXAMPLE)
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.field == "goals[1].photos[1]" and e.value.line == 13
+    assert "not a picture" in str(e.value) and "run1.jpg" in str(e.value)
+
+
+@pytest.mark.parametrize("content", ["text", "picture"])
+def test_music_without_sound_names_its_line(project: Path, content: str) -> None:
+    """Found at the compose, it failed the render after every clip was paid for."""
+    if content == "text":
+        (project / "calm.mp3").write_text("not a song")
+    else:
+        write_photo(project / "calm.mp3")
+    path = write(project, SPEC_EXAMPLE)
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.field == "music" and e.value.line == 16, str(e.value)
+    assert "calm.mp3" in str(e.value) and "music file" in str(e.value)

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from mindmovie.goals import KNOWN_CATEGORIES, load_goals
 from mindmovie.init_goals import TEMPLATE, guided, write_template
+from tests.media import write_photo
 
 
 class Script:
@@ -72,8 +73,8 @@ def test_template_creates_missing_folder(tmp_path: Path) -> None:
 
 def test_guided_writes_goals_that_load(tmp_path: Path) -> None:
     (tmp_path / "photos").mkdir()
-    (tmp_path / "photos" / "run.jpg").write_bytes(b"jpg")
-    (tmp_path / "me.jpg").write_bytes(b"jpg")
+    write_photo(tmp_path / "photos" / "run.jpg")
+    write_photo(tmp_path / "me.jpg")
     script = Script(
         [
             "My Brave Year",  # title
