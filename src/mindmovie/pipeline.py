@@ -629,6 +629,8 @@ class Pipeline:
             refs=[sha256_file(p) for p in refs if p.exists()],
             source=sha256_file(source) if source else None,
         )
+        if model.name == "local":  # the painter's palette follows the category
+            common["category"] = scene.category.strip().lower()
         out = [("as planned", input_key(prompt=req.prompt, **common), req)]
         if model.name != "local":
             soft = replace(req, prompt=soften_prompt(req.prompt, scene.category))

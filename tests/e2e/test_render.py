@@ -387,3 +387,27 @@ def test_music_edited_into_plan_yaml_is_checked_before_any_scene_is_made(workdir
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "plan.yaml:" in proc.stderr and "music" in proc.stderr and "not found" in proc.stderr
     assert not list(run.glob("scenes/*/keyframe.png"))
+
+
+def test_a_category_edit_repaints_that_scenes_keyframe(workdir: Path) -> None:
+    """The offline painter's palette follows the scene's category: editing it in plan.yaml
+    redoes that keyframe (it was reused, stale) and nothing else."""
+    run = workdir / "run"
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+    import yaml
+
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    target = next(sc for sc in plan["scenes"] if sc["category"] == "wealth")  # painted
+    before = (run / "scenes" / target["id"] / "keyframe.png").read_bytes()
+    target["category"] = "career"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+    st = _status(workdir, run)
+    ran = {
+        (s["scene_id"], s["stage"])
+        for s in st["steps"]
+        if s["run_no"] == st["run_no"] and s["attempts"] > 0 and s["stage"] in ("keyframe", "clip")
+    }
+    assert ran == {(target["id"], "keyframe"), (target["id"], "clip")}
+    assert (run / "scenes" / target["id"] / "keyframe.png").read_bytes() != before
