@@ -1040,6 +1040,8 @@ class Pipeline:
             music_sha256=sha256_file(music) if music and music.exists() else None,
         )
         timeline = build_timeline(movie, spec)
+        for note in timeline.notes:  # e.g. one very short scene shortens every crossfade
+            self.reporter.warn(note)
         out = self.run_dir / "movie.mp4"
         key = input_key(
             v=STAGE_VERSION["movie"],

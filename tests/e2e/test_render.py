@@ -411,3 +411,17 @@ def test_a_category_edit_repaints_that_scenes_keyframe(workdir: Path) -> None:
     }
     assert ran == {(target["id"], "keyframe"), (target["id"], "clip")}
     assert (run / "scenes" / target["id"] / "keyframe.png").read_bytes() != before
+
+
+def test_a_very_short_scene_says_it_shortens_every_crossfade(workdir: Path) -> None:
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    import yaml
+
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["scenes"][3]["seconds"] = 0.5
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+                cwd=workdir)  # fmt: skip
+    assert "crossfades clamped" in proc.stderr and plan["scenes"][3]["id"] in proc.stderr

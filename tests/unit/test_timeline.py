@@ -124,6 +124,7 @@ def test_crossfade_longer_than_half_an_item_is_clamped_and_noted() -> None:
     tl = build_timeline(_movie((1.0, 5.0)), replace(SPEC, crossfade=2.0))
     assert tl.crossfade_frames == 12  # half of the 1 s scene at 24 fps
     assert tl.notes and "clamped" in tl.notes[0]
+    assert "scene:a lasts only 1 s" in tl.notes[0] and "2 s to 0.5 s" in tl.notes[0]
     assert sum(s.frames for s in tl.segments) == tl.total_frames
 
 

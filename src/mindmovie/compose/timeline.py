@@ -295,8 +295,11 @@ def build_timeline(movie: MovieInput, spec: OutputSpec) -> Timeline:
     xf = round(spec.crossfade * fps)
     limit = min(lengths) // 2
     if xf > limit:
+        shortest = raw[lengths.index(min(lengths))][0]
         notes.append(
-            f"crossfade clamped from {xf} to {limit} frames (shortest item is {min(lengths)})"
+            f"crossfades clamped from {xf} to {limit} frames ({xf / fps:g} s to "
+            f"{limit / fps:.2g} s) for the whole movie: {shortest} lasts only "
+            f"{min(lengths) / fps:.2g} s and a crossfade is at most half of the shortest item"
         )
         xf = limit
 
