@@ -363,3 +363,37 @@ def test_builtin_bed_is_a_calm_wav_of_the_asked_length(tmp_path: Path) -> None:
     assert info.audio is not None and abs(info.duration - 3.0) < 0.01
     mtime = path.stat().st_mtime_ns
     assert builtin_music_bed(path, 3.0).stat().st_mtime_ns == mtime  # cached
+
+
+# what x264 writes into every stream it makes (its SEI options string), per preset
+_PRESET_SIGNS = {
+    "superfast": ("subme=1", "me=dia", "ref=1"),
+    "faster": ("subme=4", "me=hex", "ref=2"),
+    "slow": ("subme=8", "me=hex", "ref=5"),
+}
+
+
+@pytest.mark.parametrize(
+    ("quality", "engine"),
+    [("draft", "ffmpeg"), ("standard", "ffmpeg"), ("high", "ffmpeg"), ("high", "moviepy")],
+)
+def test_quality_picks_the_x264_preset_and_crf(
+    tmp_path: Path, clips: dict[str, Path], quality: str, engine: str
+) -> None:
+    """compose.quality reaches the encoder as the README's table says: read back from the
+    x264 settings that every H.264 stream x264 writes carries, in both engines."""
+    from mindmovie.compose import renderer
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    row = next(ln for ln in readme.splitlines() if ln.startswith(f"| `{quality}`"))
+    preset, crf = (x.strip() for x in row.split("|")[2].split("/"))
+    spec = replace(SPEC, quality=quality)
+    tl = build_timeline(_movie({"red": clips["red"]}), spec)
+    out = tmp_path / "movie.mp4"
+    renderer(engine)(tl, tmp_path / "work", out)
+    data = out.read_bytes()
+    at = data.find(b"x264 - core")
+    assert at >= 0
+    options = data[at : data.find(b"\x00", at)].decode("ascii", "replace").split()
+    assert f"crf={crf}.0" in options
+    assert all(sign in options for sign in _PRESET_SIGNS[preset]), (preset, options)
