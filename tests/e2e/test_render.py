@@ -425,3 +425,32 @@ def test_a_very_short_scene_says_it_shortens_every_crossfade(workdir: Path) -> N
     proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
                 cwd=workdir)  # fmt: skip
     assert "crossfades clamped" in proc.stderr and plan["scenes"][3]["id"] in proc.stderr
+
+
+def _top_level_boxes(path: Path) -> list[str]:
+    import struct
+
+    boxes, data, at = [], path.read_bytes(), 0
+    while at + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[at : at + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[at + 8 : at + 16])[0]
+        boxes.append(kind.decode("ascii", "replace"))
+        if size < 8:
+            break
+        at += size
+    return boxes
+
+
+def test_default_output_folder_resume_and_faststart(workdir: Path) -> None:
+    """Without --out the movie goes to outputs/<slug of the title>/ and the same command
+    resumes there; the file starts with its index (+faststart) so players start at once."""
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "-q", cwd=workdir)
+    run = workdir / "outputs" / "my-year-of-becoming"
+    boxes = _top_level_boxes(run / "movie.mp4")
+    assert boxes.index("moov") < boxes.index("mdat"), boxes
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "-q", cwd=workdir)
+    st = _status(workdir, run)
+    assert st["run_no"] == 2 and not [
+        s for s in st["steps"] if s["run_no"] == 2 and s["attempts"] > 0
+    ]
