@@ -7,8 +7,10 @@ run already in progress) ends as one readable line and exit code 2, never a trac
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +31,24 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # keys must never appear in a traceback
     rich_markup_mode="rich",
 )
+
+
+def _unwrapped(doc: str | None) -> str:
+    """A docstring as help text: its paragraphs kept, its source line breaks dropped (rich
+    help keeps every newline, so 88-column source lines wrapped raggedly in a terminal)."""
+    paragraphs = inspect.cleandoc(doc or "").split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
+def command() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`app.command()` with the function's docstring unwrapped as its help."""
+
+    def register(f: Callable[..., Any]) -> Callable[..., Any]:
+        return app.command(help=_unwrapped(f.__doc__))(f)
+
+    return register
+
+
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -193,7 +213,7 @@ def _run_pipeline(
         raise typer.Exit(130) from None
 
 
-@app.command()
+@command()
 def render(
     goals: Annotated[Path, typer.Argument(help="Your goals.yaml.", show_default=False)],
     config: ConfigOpt = None,
@@ -268,7 +288,7 @@ def render(
         )
 
 
-@app.command()
+@command()
 def plan(
     goals: Annotated[Path, typer.Argument(help="Your goals.yaml.", show_default=False)],
     config: ConfigOpt = None,
@@ -311,7 +331,7 @@ def plan(
     out.print(f"[bold green]plan:[/bold green] {escape(str(path))}")
 
 
-@app.command()
+@command()
 def estimate(
     goals: Annotated[Path, typer.Argument(help="Your goals.yaml.", show_default=False)],
     config: ConfigOpt = None,
@@ -342,7 +362,7 @@ def estimate(
     out.print(estimate_table(est))
 
 
-@app.command()
+@command()
 def status(
     run_dir: RunDirArg,
     as_json: Annotated[bool, typer.Option("--json", help="Every step as JSON.")] = False,
@@ -412,7 +432,7 @@ def status(
     out.print(f"movie: {movie['status'] if movie else 'not yet composed'}", markup=False)
 
 
-@app.command()
+@command()
 def storyboard(
     run_dir: RunDirArg,
 ) -> None:
@@ -432,7 +452,7 @@ def storyboard(
     )
 
 
-@app.command()
+@command()
 def init(
     directory: Annotated[
         Path, typer.Argument(help="Where to write goals.yaml (default: here).")
@@ -462,7 +482,7 @@ def init(
     out.print(f"next: mindmovie render {path}", markup=False)
 
 
-@app.command()
+@command()
 def doctor(
     config: ConfigOpt = None,
     preset: PresetOpt = None,
@@ -490,7 +510,7 @@ def doctor(
     out.print(f"[bold green]ready:[/bold green] the {settings.preset} preset can run")
 
 
-@app.command()
+@command()
 def providers(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable rows.")] = False,
 ) -> None:

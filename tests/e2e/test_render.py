@@ -247,10 +247,13 @@ def test_bad_setting_names_allowed_values(workdir: Path) -> None:
     assert proc.returncode == 2 and "command line: output.fps" in proc.stderr, proc.stderr
 
 
-def test_python_dash_m_and_help(workdir: Path) -> None:
+def test_python_dash_m_and_help(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     for cmd in ("render", "plan", "status"):
         out = _cli(cmd, "--help", cwd=workdir).stdout
         assert "Usage" in out
+        if cmd == "render":  # paragraphs flow: the source's line breaks are not kept
+            assert "asked to confirm (every run), unless --yes" in out
 
 
 def test_reference_engine_renders_the_same_timeline(workdir: Path) -> None:
