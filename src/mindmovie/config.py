@@ -395,8 +395,36 @@ def load_settings(
             source = str(config_path)
         msg = first["msg"]
         if first["type"] == "extra_forbidden":
-            msg = "unknown setting"
+            msg = "unknown setting" + _suggestion(path)
         elif first["type"] == "literal_error":
             msg = f"not allowed; {msg[0].lower()}{msg[1:]}"
         more = f" (and {len(err.errors()) - 1} more problems)" if len(err.errors()) > 1 else ""
+        if config_path is not None and source == str(config_path):
+            source += _line_of(config_path, path)
         raise ConfigError(f"{source}: {loc}: {msg}{more}") from None
+
+
+def _suggestion(path: list[str]) -> str:
+    """' (did you mean 'output'?)' for a mistyped setting name, else the allowed ones."""
+    from mindmovie.yamlsrc import _closest, _model_at
+
+    model = _model_at(Settings, path[:-1])
+    if model is None:
+        return ""
+    allowed = list(model.model_fields)
+    close = _closest(path[-1], allowed)
+    if close:
+        return f" (did you mean {close!r}?)"
+    return f" (allowed here: {', '.join(allowed)})"
+
+
+def _line_of(config_path: Path, path: list[str]) -> str:
+    """':LINE' of a setting in the config file ('' when it cannot be told)."""
+    from mindmovie.yamlsrc import SourceError, parse_yaml
+
+    try:
+        doc = parse_yaml(config_path.read_text(encoding="utf-8"), config_path, SourceError)
+    except (OSError, SourceError, ValueError):
+        return ""
+    line = doc.line_of(path)
+    return f":{line}" if line else ""

@@ -111,7 +111,7 @@ def test_an_error_names_where_the_bad_value_came_from(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^environment \(MINDMOVIE_OUTPUT__FPS\): output\.fps"):
         load_settings(None, env={"MINDMOVIE_OUTPUT__FPS": "0"})
     cfg.write_text("output:\n  fps: 0\n")
-    with pytest.raises(ConfigError, match=r"c\.yaml: output\.fps"):
+    with pytest.raises(ConfigError, match=r"c\.yaml:2: output\.fps"):
         load_settings(cfg, env={"MINDMOVIE_OUTPUT__FPS": "30"})
 
 
@@ -143,3 +143,20 @@ def test_keys_and_settings_are_read_from_a_dotenv_file_the_environment_wins(
     example = Path(__file__).resolve().parents[2] / ".env.example"
     (tmp_path / ".env").write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
     assert Keys.from_env() == Keys()
+
+
+def test_a_config_file_mistake_names_its_line_and_the_likely_setting(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output:\n  fps: 24\n  aspekt: '16:9'\ncompose:\n  zzz: 1\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).startswith(f"{cfg}:3: output.aspekt: unknown setting")
+    assert "did you mean 'aspect'?" in str(e.value)
+    cfg.write_text("compose:\n  quality: draft\n  zzz: 1\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).startswith(f"{cfg}:3: compose.zzz: unknown setting (allowed here: ")
+    assert "crossfade" in str(e.value)
+    cfg.write_text("output:\n  aspect: '4:3'\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:2: output\.aspect: not allowed"):
+        load_settings(cfg, env={})
