@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from mindmovie.fsutil import sha256_file
 from mindmovie.media import music_problem
@@ -44,13 +44,23 @@ class Person(BaseModel):
         return [v] if isinstance(v, (str, Path)) else v
 
 
+def _non_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be blank")
+    return v
+
+
+#: text a person must give: spaces alone are no answer (they made empty prompts and cards)
+NonBlank = Annotated[str, AfterValidator(_non_blank)]
+
+
 class Goal(BaseModel):
     """One goal; becomes `scenes` scenes (default from config)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    category: str = Field(min_length=1)
-    vision: str = Field(min_length=1)
+    category: NonBlank
+    vision: NonBlank
     details: str | None = None
     actions: str | None = None
     feelings: str | None = None
@@ -70,7 +80,7 @@ class Goals(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1)
+    title: NonBlank
     person: Person | None = None
     style: str | None = None
     goals: list[Goal] = Field(min_length=1)

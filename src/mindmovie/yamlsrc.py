@@ -209,6 +209,8 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
+        if line is not None:  # "end of stream" is past the last line: name the last one
+            line = min(line, max(1, len(text.rstrip().splitlines())))
         msg = f"invalid YAML: {exc.problem or exc.context or 'cannot parse'}"
         if exc.problem and exc.context:
             cm = exc.context_mark

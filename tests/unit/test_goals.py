@@ -460,3 +460,24 @@ def test_music_without_sound_names_its_line(project: Path, content: str) -> None
         load_goals(path)
     assert e.value.field == "music" and e.value.line == 16, str(e.value)
     assert "calm.mp3" in str(e.value) and "music file" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field"),
+    [
+        ('title: "  "\ngoals:\n  - {category: a, vision: b}\n', 1, "title"),
+        ('title: T\ngoals:\n  - category: "   "\n    vision: v\n', 3, "goals[1].category"),
+        ("title: T\ngoals:\n  - category: a\n    vision: '  '\n", 4, "goals[1].vision"),
+    ],
+)
+def test_blank_text_is_no_answer(project: Path, text: str, line: int, field: str) -> None:
+    with pytest.raises(GoalsError) as e:
+        load_goals(write(project, text))
+    assert (e.value.line, e.value.field) == (line, field) and "blank" in str(e.value)
+
+
+def test_bad_yaml_at_the_end_names_the_last_line_not_one_past_it(project: Path) -> None:
+    path = write(project, 'title: T\ngoals:\n  - category: a\n    vision: "unclosed\n')
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.line == 4 and "invalid YAML" in str(e.value)
