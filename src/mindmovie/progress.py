@@ -80,7 +80,8 @@ class PlainReporter:
 
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
         if self.verbose or state in ("done", "failed"):
-            self._line(f"{stage} {scene_id}: {state}{' - ' + note if note else ''}")
+            who = stage if scene_id == stage else f"{stage} {scene_id}"  # not "plan plan"
+            self._line(f"{who}: {state}{' - ' + note if note else ''}")
 
     def money(self, billed: float, in_flight: float) -> None:
         if self.verbose:

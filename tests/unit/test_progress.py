@@ -57,6 +57,17 @@ def test_plain_lines_for_pipes() -> None:
     assert len(out) == 2 and "clips 01-health-1: done" in out[0] and "warning: careful" in out[1]
 
 
+def test_plain_line_names_a_stage_once_when_the_id_is_the_stage() -> None:
+    """The planner reports as stage "plan", id "plan": one word, not "plan plan"."""
+    buf = io.StringIO()
+    rep = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=True)
+    rep.step("plan", "plan", "running", "local")
+    rep.step("plan", "plan", "done", "3 scenes")
+    rep.step("clips", "01-health-1", "done")
+    out = [line.split("] ", 1)[1] for line in buf.getvalue().splitlines()]
+    assert out == ["plan: running - local", "plan: done - 3 scenes", "clips 01-health-1: done"]
+
+
 def test_status_says_what_the_next_render_does() -> None:
     assert "reuse" in _next_action({"keyframe": "succeeded", "clip": "succeeded"})
     assert "poll job cgt-9" in _next_action({"clip": "submitted", "remote_id": "cgt-9"})
