@@ -294,6 +294,32 @@ def _text_width(text: str, px: int) -> float:
     return _width(_font(px), _drawable(text, px))
 
 
+def _pill(
+    draw: ImageDraw.ImageDraw,
+    box: Box,
+    radius: int,
+    fill: int | RGB | None = None,
+    outline: int | RGB | None = None,
+    width: int = 1,
+) -> None:
+    """A rounded rectangle (inclusive ``box``, as Pillow takes it) that is whole at every width.
+
+    Pillow 11.3's ``rounded_rectangle`` leaves one column unfilled when the box is
+    ``2 * radius + 2`` wide (a one-digit scene badge: a line through the number), so the
+    fill is drawn with its straight middle filled in again; the outline goes on top.
+    """
+    x0, y0, x1, y1 = box
+    if fill is not None:
+        draw.rounded_rectangle(box, radius=radius, fill=fill)
+        r = min(radius, (x1 - x0) // 2, (y1 - y0) // 2)
+        if x1 - r >= x0 + r:
+            draw.rectangle((x0 + r, y0, x1 - r, y1), fill=fill)
+        if y1 - r >= y0 + r:
+            draw.rectangle((x0, y0 + r, x1, y1 - r), fill=fill)
+    if outline is not None:
+        draw.rounded_rectangle(box, radius=radius, outline=outline, width=width)
+
+
 def _draw_card(
     sheet: Image.Image,
     box: TileBox,
@@ -324,7 +350,7 @@ def _draw_card(
     # Meta line: number badge, category chip, then seconds · cost on the right.
     num = str(number)
     badge_w = max(28, round(_text_width(num, 17)) + 14)
-    d.rounded_rectangle((x, y, x + badge_w, y + 26), radius=13, fill=ACCENT)
+    _pill(d, (x, y, x + badge_w, y + 26), 13, fill=ACCENT)
     d.text((x + badge_w / 2, y + 13), num, font=_font(17), fill=BACKGROUND, anchor="mm")
     right = f"{format_seconds(scene.seconds)} · "
     cost_text = format_cost(cost)
@@ -334,7 +360,7 @@ def _draw_card(
     category = _fit(_drawable(scene.category, 15), _font(15), max(20, chip_max - 20))
     chip_w = round(_width(_font(15), category)) + 20
     colour = _category_colour(scene.category)
-    d.rounded_rectangle((chip_x, y, chip_x + chip_w, y + 26), radius=13, outline=colour, width=2)
+    _pill(d, (chip_x, y, chip_x + chip_w, y + 26), 13, outline=colour, width=2)
     d.text((chip_x + 10, y + 13), category, font=_font(15), fill=colour, anchor="lm")
     rx = cx1 - pad - right_w
     _draw_text(d, (rx, y + 5), right, 16, MUTED)

@@ -9,12 +9,15 @@ import re
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from mindmovie.plan import Plan, Scene, write_plan
 from mindmovie.storyboard import (
+    ACCENT,
     BACKGROUND,
+    CARD,
     PLACEHOLDER,
+    _pill,
     format_cost,
     format_total,
     sheet_size,
@@ -275,3 +278,47 @@ def test_portrait_keyframes_and_single_scene(tmp_path: Path) -> None:
     assert sheet.size == sheet_size(1, thumb)
     x0, y0, x1, y1 = tile_boxes(1, thumb)[0].image
     assert sheet.getpixel(((x0 + x1) // 2, (y0 + y1) // 2)) == (10, 120, 200)
+
+
+@pytest.mark.parametrize("radius", [13, 10])
+def test_pill_is_whole_at_every_width(radius: int) -> None:
+    """Pillow 11.3's rounded_rectangle leaves a column empty at width 2*radius+2; the pill
+    fills every column between its round ends, top to bottom, and its outline's straight
+    edges have no gap either."""
+    height = 26
+    for w in range(20, 61):
+        im = Image.new("L", (80, 40), 0)
+        _pill(ImageDraw.Draw(im), (5, 5, 5 + w, 5 + height), radius, fill=255)
+        empty = [
+            x
+            for x in range(5 + radius, 5 + w - radius + 1)
+            if any(im.getpixel((x, y)) != 255 for y in range(5, 5 + height + 1))
+        ]
+        assert not empty, (w, empty)
+        # nothing drawn outside the box
+        assert im.getbbox() == (5, 5, 5 + w + 1, 5 + height + 1), w
+        ring = Image.new("L", (80, 40), 0)
+        _pill(ImageDraw.Draw(ring), (5, 5, 5 + w, 5 + height), radius, outline=255, width=2)
+        for x in range(5 + radius, 5 + w - radius + 1):
+            edges = [ring.getpixel((x, y)) for y in (5, 6, 4 + height, 5 + height)]
+            assert edges == [255] * 4, (w, x, edges)
+            assert ring.getpixel((x, 5 + height // 2)) == 0, (w, x)  # hollow inside
+
+
+def test_png_badges_have_no_gap(board: tuple[Path, Plan, Path, Path]) -> None:
+    """Each scene-number badge is one solid pill: no column of it is left card-coloured
+    (Pillow drew a one-digit badge with a vertical line through the number)."""
+    _run, plan, png, _html = board
+    with Image.open(png) as im:
+        sheet = im.convert("RGB")
+    for box in tile_boxes(len(plan.scenes), thumb_size(640 / 360)):
+        x, y = box.card[0] + 14, box.image[3] + 12  # where _draw_card puts the badge
+        assert sheet.getpixel((x + 3, y + 13)) == ACCENT  # found it
+        assert sheet.getpixel((x - 2, y + 13)) == CARD
+        for col in range(x + 2, x + 27):
+            column = [sheet.getpixel((col, row)) for row in range(y, y + 27)]
+            assert ACCENT in column, (box.card, col)
+        # above and below the number the badge is solid across its straight middle
+        for col in range(x + 10, x + 19):
+            for row in (y + 1, y + 2, y + 24, y + 25):
+                assert sheet.getpixel((col, row)) == ACCENT, (box.card, col, row)
