@@ -9,6 +9,7 @@ exist yet); the guided mode asks in plain words and writes a file that is checke
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Prompt
 
+from mindmovie.config import ConfigError
 from mindmovie.fsutil import atomic_write_text, commit_file, tmp_path_for
 from mindmovie.goals import KNOWN_CATEGORIES, load_goals
 
@@ -77,18 +79,77 @@ closing: I am grateful for my beautiful life
 """
 
 
+class InitPathError(ConfigError):
+    """The folder given to ``init`` cannot hold a goals.yaml (it is a file, or cannot be
+    created or written). ``str()`` names the path and the problem in one line; a
+    ``ConfigError`` so the CLI prints it as a usage error, never a traceback."""
+
+
+def _problem(e: OSError) -> str:
+    """An OSError's reason in plain lower-case words ("permission denied")."""
+    if isinstance(e, PermissionError):
+        return "permission denied"
+    if e.errno == errno.EROFS:
+        return "the file system is read-only"
+    if e.errno == errno.ENOSPC:
+        return "no space left on the device"
+    return (e.strerror or str(e)).lower()
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """``folder`` or the nearest of its parents that exists, if that is not a folder."""
+    for p in (folder, *folder.parents):
+        if p.exists():
+            return None if p.is_dir() else p
+    return None
+
+
+def _ensure_folder(dest_dir: Path) -> Path:
+    """Create ``dest_dir`` if needed; return ``dest_dir/goals.yaml``.
+
+    Raises ``InitPathError`` naming the path when ``dest_dir`` (or a parent) is a file,
+    when it cannot be created, or when goals.yaml there is a folder.
+    """
+    blocker = _file_in_the_way(dest_dir)
+    if blocker == dest_dir:
+        raise InitPathError(f"{dest_dir} is a file, not a folder; give the folder for goals.yaml")
+    if blocker is not None:
+        raise InitPathError(f"cannot create folder {dest_dir}: {blocker} is a file, not a folder")
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = _problem(e)
+        if e.errno == errno.ENOENT:  # e.g. under /proc: the parent is there but says no
+            parent = next((p for p in dest_dir.parents if p.is_dir()), None)
+            if parent is not None:
+                why += f" ({parent} does not accept new folders)"
+        raise InitPathError(f"cannot create folder {dest_dir}: {why}") from None
+    dest = dest_dir / GOALS_NAME
+    if dest.is_dir():
+        raise InitPathError(f"{dest} is a folder, not a file; move it or pick another folder")
+    return dest
+
+
+def _cannot_write(dest: Path, e: OSError) -> InitPathError:
+    return InitPathError(f"cannot write {dest}: {_problem(e)}")
+
+
 def write_template(dest_dir: Path, *, force: bool = False) -> Path:
     """Write the commented template as ``dest_dir/goals.yaml``; return its path.
 
     Raises ``FileExistsError`` if goals.yaml is already there (a person's goals are never
-    overwritten by accident), unless ``force``.
+    overwritten by accident), unless ``force``; ``InitPathError`` if ``dest_dir`` is a
+    file or cannot be created or written.
     """
-    dest = dest_dir / GOALS_NAME
+    dest = _ensure_folder(dest_dir)
     if dest.exists() and not force:
         raise FileExistsError(
             f"{dest} already exists; not overwriting it (use --force to replace it)"
         )
-    atomic_write_text(dest, TEMPLATE)
+    try:
+        atomic_write_text(dest, TEMPLATE)
+    except OSError as e:
+        raise _cannot_write(dest, e) from None
     return dest
 
 
@@ -167,10 +228,11 @@ def guided(
     go through it too, answered ``y``/``n``. If goals.yaml exists the person is asked
     before it is replaced (``FileExistsError`` if not), unless ``force``. The file is
     written to a temp name, checked with ``load_goals``, then renamed into place.
+    ``InitPathError`` (before any question) if ``dest_dir`` is a file or cannot be
+    created. Prints no summary: the caller says where the file is and what comes next.
     """
     ask = ask or _rich_ask(console)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    dest = dest_dir / GOALS_NAME
+    dest = _ensure_folder(dest_dir)
     if dest.exists() and not force and not _yes(ask, f"{dest} exists. Replace it?", default=False):
         raise FileExistsError(f"{dest} already exists; left as it was")
 
@@ -210,13 +272,17 @@ def guided(
         + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
     )
     tmp = tmp_path_for(dest)
-    tmp.write_text(text, encoding="utf-8")
     try:
+        try:
+            tmp.write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise _cannot_write(dest, e) from None
         load_goals(tmp)  # a guided file must load; never leave one that does not
-        commit_file(tmp, dest)
+        try:
+            commit_file(tmp, dest)
+        except OSError as e:
+            raise _cannot_write(dest, e) from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             tmp.unlink()
-    shown = escape(str(dest))
-    console.print(f"[green]Wrote {shown}[/green]. Next: mindmovie render {shown}")
     return dest

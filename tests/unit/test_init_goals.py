@@ -4,7 +4,9 @@ answered."""
 
 from __future__ import annotations
 
+import errno
 import io
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import yaml
 from rich.console import Console
 
 from mindmovie.goals import KNOWN_CATEGORIES, load_goals
-from mindmovie.init_goals import TEMPLATE, guided, write_template
+from mindmovie.init_goals import TEMPLATE, InitPathError, guided, write_template
 from tests.media import write_photo
 
 
@@ -189,3 +191,76 @@ def test_guided_with_force_replaces_without_asking(tmp_path: Path) -> None:
     guided(console, tmp_path, ask=script, force=True)
     assert not any("Replace" in q for q in script.questions)
     assert load_goals(mine).title == "New"
+
+
+def test_a_file_given_as_the_folder_is_named_as_a_file(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("notes\n", encoding="utf-8")
+    with pytest.raises(InitPathError, match=r"afile is a file, not a folder"):
+        write_template(afile)
+    # asked nothing (Script([]) fails on any question): the problem comes first
+    with pytest.raises(InitPathError, match=r"afile is a file, not a folder"):
+        guided(_console()[0], afile, ask=Script([]))
+    with pytest.raises(InitPathError, match=r"cannot create folder .*afile/sub: .*afile is a file"):
+        write_template(afile / "sub")
+    assert afile.read_text(encoding="utf-8") == "notes\n"
+
+
+def test_a_folder_that_cannot_be_made_or_written_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mindmovie.init_goals as ig
+
+    def denied(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    with monkeypatch.context() as m:
+        m.setattr(Path, "mkdir", denied)
+        with pytest.raises(InitPathError, match=r"cannot create folder .*new: permission denied"):
+            write_template(tmp_path / "new")
+
+    def no_write(path: Path, text: str) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(ig, "atomic_write_text", no_write)
+    with pytest.raises(InitPathError, match=r"cannot write .*goals\.yaml: permission denied"):
+        write_template(tmp_path)
+    if sys.platform == "linux":  # a real one: /proc takes no new folders, even from root
+        with pytest.raises(InitPathError, match=r"cannot create folder /proc/nope: "):
+            write_template(Path("/proc/nope"))
+
+
+def test_cli_init_path_problems_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    Path("afile").write_text("x", encoding="utf-8")
+    r = CliRunner().invoke(app, ["init", "afile"])
+    assert r.exit_code == 2, r.output
+    assert "afile is a file, not a folder" in r.output and "Errno" not in r.output
+    if sys.platform == "linux":
+        r = CliRunner().invoke(app, ["init", "/proc/nope"])
+        assert r.exit_code == 2, r.output  # not 1 from an uncaught traceback
+        assert "cannot create folder /proc/nope" in r.output, r.output
+
+
+def test_guided_leaves_the_summary_to_the_caller(tmp_path: Path) -> None:
+    """`init --guided` said where the file went twice: once here, once from the CLI."""
+    console, out = _console()
+    script = Script(["New", "career", "Lead a kind team", "", "", "", "", ""])
+    path = guided(console, tmp_path, ask=script)
+    assert str(path) not in out.getvalue() and "mindmovie render" not in out.getvalue()
+
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    typed = "\n".join(["Title", "career", "Lead a kind team", "", "", "", "", ""]) + "\n"
+    r = CliRunner().invoke(app, ["init", "--guided", str(tmp_path / "g")], input=typed)
+    assert r.exit_code == 0, r.output
+    assert r.output.count("mindmovie render") == 1, r.output
+    assert load_goals(tmp_path / "g" / "goals.yaml").title == "Title"
