@@ -8,31 +8,68 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
+
+from rich.table import Table
+from rich.text import Text
 
 from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
 
-#: ffmpeg filters and encoders the compositor and the local motion renderer use
-FILTERS = (
-    "xfade",
-    "overlay",
+#: Everything of ffmpeg's that a render uses, read from the code (a system ffmpeg built
+#: without one of them fails mid-render, so doctor names it first). Video filters:
+#: compose/ffmpeg.py (`_source`, `_dissolve`, `chunk_args`) and the local motion
+#: renderer (providers/local.py: scale, setparams); audio filters: compose/audio.py
+#: (`audio_args`). tests/unit/test_doctor.py checks the real filter graphs against this.
+VIDEO_FILTERS = (
+    "setparams",
+    "fps",
+    "setpts",
+    "tpad",
+    "trim",
     "scale",
     "crop",
-    "fps",
-    "tpad",
-    "afade",
-    "amix",
-    "adelay",
-    "loudnorm",
-    "atrim",
     "setsar",
     "format",
+    "fade",
+    "loop",
+    "settb",
+    "overlay",
+    "null",
+    "split",
+    "extractplanes",
+    "xfade",
+    "mergeplanes",
+    "concat",
 )
+AUDIO_FILTERS = (
+    "aresample",
+    "aformat",
+    "atrim",
+    "asetpts",
+    "volume",
+    "adelay",
+    "amix",
+    "loudnorm",
+    "afade",
+    "apad",
+)
+FILTERS = VIDEO_FILTERS + AUDIO_FILTERS
+#: x264 for every segment and local clip, AAC for the soundtrack
 ENCODERS = ("libx264", "aac")
+#: clips (H.264), overlay PNGs, title/closing cards (raw RGB), the built-in bed (WAV)
+DECODERS = ("h264", "png", "rawvideo", "pcm_s16le")
+#: segments and the movie (mp4, cut by the segment muxer); frame counts (null)
+MUXERS = ("mp4", "segment", "null")
+#: the final join (concat), cards (rawvideo), overlay PNGs (image2)
+DEMUXERS = ("concat", "rawvideo", "image2")
 CATALOG_STALE_DAYS = 120
+
+Status = Literal["ok", "FAIL", "warn", "info"]
 
 
 @dataclass
@@ -42,6 +79,39 @@ class Check:
     detail: str
     #: a failed check that does not stop the configured preset (e.g. an unused key)
     required: bool = True
+    #: not a pass and not a problem: something this preset does not use (shown as "info")
+    info: bool = False
+
+    @property
+    def status(self) -> Status:
+        if self.info:
+            return "info"
+        if self.ok:
+            return "ok"
+        return "FAIL" if self.required else "warn"
+
+
+def _format_names(listing: str) -> set[str]:
+    """Names in `ffmpeg -muxers` / `-demuxers` output (after the `--` line; flags D, E, d
+    first; one line may name several, as in `mov,mp4,m4a,3gp,3g2,mj2`)."""
+    names: set[str] = set()
+    _legend, sep, body = listing.partition("--")
+    for line in (body if sep else "").splitlines()[1:]:
+        words = line.split()
+        while words and re.fullmatch(r"[DEd.]+", words[0]):
+            words.pop(0)
+        if words:
+            names.update(words[0].split(","))
+    return names
+
+
+def _present(kind: str, wanted: tuple[str, ...], have: set[str], all_shown: bool) -> Check:
+    missing = [w for w in wanted if w not in have]
+    if missing:
+        detail = "missing: " + ", ".join(missing)
+    else:
+        detail = ", ".join(wanted) if all_shown else f"all {len(wanted)} present"
+    return Check(f"ffmpeg {kind}", not missing, detail)
 
 
 def _ffmpeg_checks() -> list[Check]:
@@ -52,34 +122,26 @@ def _ffmpeg_checks() -> list[Check]:
         run_ffmpeg(["-version"])
     except (FFmpegError, OSError, RuntimeError) as e:
         return [Check("ffmpeg", False, f"not usable: {e}")]
-    import subprocess
 
     def listing(flag: str) -> str:
-        proc = subprocess.run([exe, "-hide_banner", flag], capture_output=True, text=True)
+        try:
+            proc = subprocess.run(
+                [exe, "-hide_banner", flag], capture_output=True, text=True, timeout=60
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
         return proc.stdout
 
-    out = [Check("ffmpeg", True, f"{exe}")]
-    filters = set(re.findall(r"^\s*[TSC.|]{2,3}\s+(\w+)", listing("-filters"), re.M))
-    missing = [f for f in FILTERS if f not in filters]
-    out.append(
-        Check(
-            "ffmpeg filters",
-            not missing,
-            "all present: " + ", ".join(FILTERS)
-            if not missing
-            else "missing: " + ", ".join(missing),
-        )
-    )
-    encoders = set(re.findall(r"^\s*[VAS][.\w]{5}\s+(\w+)", listing("-encoders"), re.M))
-    missing_enc = [e for e in ENCODERS if e not in encoders]
-    out.append(
-        Check(
-            "ffmpeg encoders",
-            not missing_enc,
-            ", ".join(ENCODERS) if not missing_enc else "missing: " + ", ".join(missing_enc),
-        )
-    )
-    return out
+    filters = set(re.findall(r"^\s*[TSC.|]{2,3}\s+(\S+)", listing("-filters"), re.M))
+    codecs = r"^\s*[VAS][.\w]{5}\s+(\S+)"
+    return [
+        Check("ffmpeg", True, f"{exe}"),
+        _present("filters", FILTERS, filters, all_shown=False),
+        _present("encoders", ENCODERS, set(re.findall(codecs, listing("-encoders"), re.M)), True),
+        _present("decoders", DECODERS, set(re.findall(codecs, listing("-decoders"), re.M)), True),
+        _present("muxers", MUXERS, _format_names(listing("-muxers")), all_shown=True),
+        _present("demuxers", DEMUXERS, _format_names(listing("-demuxers")), all_shown=True),
+    ]
 
 
 def _font_check() -> Check:
@@ -101,14 +163,26 @@ def _font_check() -> Check:
 
 
 def _writable(settings: Settings) -> Check:
+    """Can renders write under output_dir? Leaves nothing behind: when the folder does not
+    exist yet, the nearest folder that does is probed instead (render creates the rest)."""
     d = settings.output_dir
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=d, prefix=".doctor-"):
+    shown = d.resolve()
+    existing = next((p for p in (d, *d.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        what = "it is a file" if existing == d else f"{existing.resolve()} is a file"
+        return Check("output dir", False, f"{shown}: cannot be used ({what}, not a folder)")
+    try:  # a probe file, removed on close: the only thing doctor ever writes
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".doctor-"):
             pass
     except OSError as e:
-        return Check("output dir", False, f"{d}: not writable ({e.strerror})")
-    return Check("output dir", True, f"{d.resolve()} is writable")
+        return Check("output dir", False, f"{shown}: not writable ({e.strerror})")
+    if existing == d:
+        return Check("output dir", True, f"{shown} is writable")
+    return Check(
+        "output dir",
+        True,
+        f"{shown} (created on the first render; {existing.resolve()} is writable)",
+    )
 
 
 def needed_providers(settings: Settings) -> set[str]:
@@ -133,13 +207,18 @@ def _key_checks(settings: Settings, keys: Keys) -> list[Check]:
 
 
 def _google_mode(settings: Settings, keys: Keys) -> Check:
+    used = "google" in needed_providers(settings)
     try:
         from mindmovie.providers.google import _mode_for, describe_mode
     except ImportError as e:  # google-genai missing from the install
-        return Check("google mode", False, f"google-genai not importable: {e}", required=False)
-    used = "google" in needed_providers(settings)
+        return Check("google mode", False, f"google-genai not importable: {e}", required=used)
     text = describe_mode(settings, keys)
     ok = ":" not in text  # describe_mode appends ": <problem>" when something is missing
+    if not ok and not used:
+        # not a pass (the detail says what is missing) and not a failure: unused here
+        return Check(
+            "google mode", False, f"{text} (not used by this preset)", required=False, info=True
+        )
     if ok:
         # the mode must also suit each google stage: Veo refuses developer mode
         stages: tuple[Literal["keyframes", "video"], ...] = ("keyframes", "video")
@@ -185,6 +264,21 @@ def run_checks(settings: Settings, keys: Keys | None = None) -> list[Check]:
 
 def can_run(checks: list[Check]) -> bool:
     return all(c.ok for c in checks if c.required)
+
+
+_MARKS: dict[Status, str] = {"ok": "green", "FAIL": "red", "warn": "yellow", "info": "cyan"}
+
+
+def doctor_table(checks: list[Check], preset: str) -> Table:
+    """The `doctor` table: a row per check. Details are never cut short (a path folds
+    onto the next line instead of ending in "…") nor read as rich markup."""
+    table = Table(title=f"mindmovie doctor (preset {preset})")
+    table.add_column("check", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for c in checks:
+        table.add_row(c.name, Text(c.status, style=_MARKS[c.status]), Text(c.detail))
+    return table
 
 
 def providers_rows(keys: Keys | None = None) -> list[dict[str, str]]:
@@ -247,4 +341,4 @@ def providers_rows(keys: Keys | None = None) -> list[dict[str, str]]:
     return rows
 
 
-__all__ = ["Check", "can_run", "needed_providers", "providers_rows", "run_checks"]
+__all__ = ["Check", "can_run", "doctor_table", "needed_providers", "providers_rows", "run_checks"]
