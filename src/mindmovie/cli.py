@@ -492,19 +492,11 @@ def doctor(
     Exits 0 only when the configured preset can run. Keys are shown as set or not set,
     never their values.
     """
-    from mindmovie.doctor import can_run, run_checks
+    from mindmovie.doctor import can_run, doctor_table, run_checks
 
     settings = _settings(config, preset=preset)
     checks = run_checks(settings)
-    table = Table("check", "", "detail", title=f"mindmovie doctor (preset {settings.preset})")
-    for c in checks:
-        mark = (
-            "[green]ok[/green]"
-            if c.ok
-            else ("[red]FAIL[/red]" if c.required else "[yellow]warn[/yellow]")
-        )
-        table.add_row(c.name, mark, Text(c.detail))
-    out.print(table)
+    out.print(doctor_table(checks, settings.preset))
     if not can_run(checks):
         raise _fail(f"the {settings.preset} preset cannot run here; fix the FAIL rows above", 1)
     out.print(f"[bold green]ready:[/bold green] the {settings.preset} preset can run")

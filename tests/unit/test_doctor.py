@@ -261,9 +261,6 @@ def test_table_shows_long_paths_whole_at_80_columns() -> None:
     assert re.search(r"│ ffmpeg +│ ok +│", text) and re.search(r"│ google mode +│ info +│", text)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="cli.py's doctor still builds its own table; use doctor_table there"
-)
 def test_doctor_in_a_pipe_shows_the_whole_ffmpeg_path(tmp_path: Path) -> None:
     from mindmovie.media import ffmpeg_exe
 
