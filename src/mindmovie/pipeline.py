@@ -31,7 +31,7 @@ from mindmovie.config import Keys, Settings
 from mindmovie.fsutil import atomic_write_bytes, sha256_file, slugify
 from mindmovie.goals import Goals, goals_sha256, load_goals
 from mindmovie.killpoints import killpoint
-from mindmovie.plan import Plan, Scene, check_music, load_plan, write_plan
+from mindmovie.plan import Plan, Scene, check_plan, load_plan, write_plan
 from mindmovie.progress import NullReporter, Reporter
 from mindmovie.providers import registry
 from mindmovie.providers.base import (
@@ -1382,7 +1382,8 @@ class Pipeline:
             raise BudgetStopped(
                 f"{e}; nothing else was sent. Raise --budget and render again"
             ) from None
-        check_music(self.run_dir / "plan.yaml", plan)  # before any keyframe or clip is paid
+        # before any keyframe or clip is paid for
+        check_plan(self.run_dir / "plan.yaml", plan, len(self.goals.goals))
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
         self.result = res
         if until == "plan":

@@ -164,20 +164,30 @@ def load_plan(path: Path) -> Plan:
     return plan
 
 
-def check_music(path: Path, plan: Plan) -> None:
-    """Raise ``PlanError`` (file, line, field) when plan.yaml's music cannot be used.
+def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
+    """Raise ``PlanError`` (file, line, field) for what plan.yaml alone cannot tell: a
+    scene's goal number past the goals in goals.yaml, or music that cannot be used.
 
-    Checked by a render before any paid step: found only at the compose, it failed the
-    run after every clip was paid for. (Not in `load_plan`: `status` and `storyboard`
-    must still read a plan whose music has moved.)
+    Checked by a render before any paid step: bad music was found only at the compose,
+    after every clip was paid for, and a wrong goal number silently lost the goal's
+    photos. (Not in `load_plan`: `status` and `storyboard` must still read such a plan.)
     """
-    if not plan.music:
-        return
-    from mindmovie.media import music_problem
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for i, sc in enumerate(plan.scenes):
+        if sc.goal > goal_count:
+            problems.append(
+                (("scenes", i, "goal"), f"goal {sc.goal}: goals.yaml has {goal_count} goal(s)")
+            )
+    if plan.music:
+        from mindmovie.media import music_problem
 
-    if bad := music_problem(Path(plan.music).expanduser()):
+        if bad := music_problem(Path(plan.music).expanduser()):
+            problems.append((("music",), f"music file {bad}: {plan.music}"))
+    if problems:
         doc = load_yaml(path, PlanError)
-        raise PlanError(path, doc.line_of(("music",)), "music", f"music file {bad}: {plan.music}")
+        raise PlanError.from_problems(
+            path, [Problem(doc.line_of(loc), format_loc(loc), msg) for loc, msg in problems]
+        )
 
 
 def source_photo(goal_photos: list[Path], scenes: list[Scene], scene: Scene) -> Path | None:

@@ -457,3 +457,16 @@ def test_default_output_folder_resume_and_faststart(workdir: Path) -> None:
     assert st["run_no"] == 2 and not [
         s for s in st["steps"] if s["run_no"] == 2 and s["attempts"] > 0
     ]
+
+
+def test_a_goal_number_past_the_goals_is_an_error_naming_its_line(workdir: Path) -> None:
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    plan_path = run / "plan.yaml"
+    plan_path.write_text(plan_path.read_text().replace("  goal: 1\n", "  goal: 99\n", 1))
+    proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+                cwd=workdir, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "scenes[1].goal: goal 99: goals.yaml has 6 goal(s)" in proc.stderr
+    line = next(i for i, ln in enumerate(plan_path.read_text().splitlines(), 1) if "goal: 99" in ln)
+    assert f"plan.yaml:{line}:" in proc.stderr
