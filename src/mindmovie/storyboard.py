@@ -266,7 +266,8 @@ def _open_rgb(path: Path | None) -> Image.Image | None:
 
 def _png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True)
+    # level 3: `optimize=True` took 2.1 of the 2.7 s a 7-scene board took, for 16 % less
+    img.save(buf, format="PNG", compress_level=3)
     return buf.getvalue()
 
 
@@ -608,6 +609,27 @@ def recorded_costs(run_dir: Path, plan: Plan) -> dict[str, float]:
         }
     except (ValueError, TypeError, KeyError):
         return {}  # an unreadable record: costs unknown, never a failed storyboard
+
+
+#: bump when the board is drawn differently, so an unchanged run redraws it once
+BOARD_VERSION = 2
+
+
+def board_inputs(run_dir: Path, costs: Mapping[str, float] | None) -> str:
+    """A digest of everything the board shows (plan.yaml, which keyframes and clips exist
+    and their file stamps, the costs): a render skips redrawing an unchanged board."""
+    import hashlib
+
+    plan_path = run_dir / "plan.yaml"
+    plan = load_plan(plan_path)
+    keyframes, clips = find_artifacts(run_dir, plan)
+    stamps = [
+        (kind, sid, p.stat().st_size, p.stat().st_mtime_ns)
+        for kind, found in (("k", keyframes), ("c", clips))
+        for sid, p in sorted(found.items())
+    ]
+    parts = (BOARD_VERSION, plan_path.read_bytes(), stamps, sorted((costs or {}).items()))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def storyboard_from_run(run_dir: Path, costs: dict[str, float] | None = None) -> tuple[Path, Path]:

@@ -100,8 +100,10 @@ def test_render_example_offline(workdir: Path) -> None:
     assert np.abs(mid - before).mean() > 3
     assert np.abs(mid - after).mean() > 3
 
-    # a second render reuses everything and redoes nothing
+    # a second render reuses everything and redoes nothing (not even the storyboard)
+    board = (run / "storyboard.png").stat().st_mtime_ns
     _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+    assert (run / "storyboard.png").stat().st_mtime_ns == board
     st2 = _status(workdir, run)
     last = st2["run_no"]
     assert not [s for s in st2["steps"] if s["run_no"] == last and s["stage"] != "plan"]
@@ -197,6 +199,7 @@ def test_edit_one_affirmation_redoes_only_that_scene(workdir: Path) -> None:
     plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
 
     _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+    assert "I am calm, clear and completely free" in (run / "storyboard.html").read_text()
     st = _status(workdir, run)
     last = st["run_no"]
     ran = {
