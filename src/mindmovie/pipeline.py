@@ -1387,6 +1387,7 @@ class Pipeline:
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
         self.result = res
         if until == "plan":
+            self._storyboard(store)  # scenes, affirmations and costs, before any picture
             return res
         n = len(plan.scenes)
         self.reporter.stage("keyframes", n)

@@ -473,3 +473,19 @@ def test_a_goal_number_past_the_goals_is_an_error_naming_its_line(workdir: Path)
     assert "scenes[1].goal: goal 99: goals.yaml has 6 goal(s)" in proc.stderr
     line = next(i for i, ln in enumerate(plan_path.read_text().splitlines(), 1) if "goal: 99" in ln)
     assert f"plan.yaml:{line}:" in proc.stderr
+
+
+def test_plan_alone_writes_a_storyboard_to_read_before_any_picture(workdir: Path) -> None:
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    page = (run / "storyboard.html").read_text(encoding="utf-8")
+    scenes = yaml_scenes(run / "plan.yaml")
+    assert all(sc["id"] in page and sc["affirmation"] in page for sc in scenes)
+    assert page.count("no keyframe yet") == len(scenes) and (run / "storyboard.png").is_file()
+
+
+def yaml_scenes(path: Path) -> list[dict[str, Any]]:
+    import yaml
+
+    scenes: list[dict[str, Any]] = yaml.safe_load(path.read_text())["scenes"]
+    return scenes
