@@ -278,13 +278,17 @@ def render(
     )
     ran = len([r for r in res.ran if r[1] in ("keyframe", "clip")])
     reused = len([r for r in res.reused if r[1] in ("keyframe", "clip")])
+    encoded = len([r for r in res.ran if r[1] == "segment"])
     if res.movie is not None:
         out.print(f"[bold green]movie:[/bold green] {escape(str(res.movie))}")
     else:
         out.print(f"[bold]stopped after {until}:[/bold] {escape(str(res.run_dir))}")
     if not quiet:
         out.print(
-            f"steps run: {ran}, reused: {reused}; plan: {res.run_dir / 'plan.yaml'}", markup=False
+            f"steps run: {ran}, reused: {reused}"
+            + (f", movie segments encoded: {encoded}" if encoded else "")
+            + f"; plan: {res.run_dir / 'plan.yaml'}",
+            markup=False,
         )
 
 

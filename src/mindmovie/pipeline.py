@@ -89,6 +89,17 @@ def _keep_previous_plan(plan_path: Path) -> Path:
     return backup
 
 
+def _prune_segments(seg_dir: Path, keep: set[Path]) -> None:
+    """Remove segment files the finished movie does not use (free to make again), so a
+    run edited many times does not pile up every earlier version of its segments."""
+    if not seg_dir.is_dir():
+        return
+    keep = {p.resolve() for p in keep}
+    for f in seg_dir.glob("*.mp4"):
+        if f.resolve() not in keep:
+            f.unlink(missing_ok=True)
+
+
 def _prepare_run_dir(run_dir: Path) -> None:
     """Create the run folder, refusing one that is not a run's own.
 
@@ -1078,6 +1089,9 @@ class Pipeline:
         store.succeed(
             "_movie", "movie", out, sha256_file(out), detail={"duration": report.duration}
         )
+        if cs.engine == "ffmpeg":
+            seg_dir = self.run_dir / "compose" / "segments"
+            _prune_segments(seg_dir, {s.path for s in report.segments})
         self._mark(res, True, "_movie", "movie")
         return out
 

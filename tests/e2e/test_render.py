@@ -212,6 +212,9 @@ def test_edit_one_affirmation_redoes_only_that_scene(workdir: Path) -> None:
     segs = sorted(sid for sid, stage in ran if stage == "segment")
     assert segs and all(target in sid for sid in segs), segs
     assert len(segs) <= 3  # its body and its two transitions
+    # the replaced versions of those segments are not kept piling up
+    in_movie = [s for s in st["steps"] if s["stage"] == "segment"]
+    assert len(list((run / "compose" / "segments").glob("*.mp4"))) == len(in_movie)
 
     # a prompt edit redoes that scene's keyframe and clip, nothing else
     plan = yaml.safe_load(plan_path.read_text())
