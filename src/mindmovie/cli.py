@@ -478,8 +478,11 @@ def init(
         )
     except FileExistsError as e:
         raise _fail(str(e)) from None
-    except (EOFError, KeyboardInterrupt):
+    except EOFError:
         raise _fail("stopped before the last answer; nothing was written") from None
+    except KeyboardInterrupt:
+        err.print("interrupted before the last answer; nothing was written")
+        raise typer.Exit(130) from None
     except _user_errors() as e:
         raise _fail(str(e)) from None
     out.print(f"[bold green]goals:[/bold green] {escape(str(path))}")

@@ -10,8 +10,9 @@ import sys
 import time
 from typing import Any, Protocol
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
+from rich.text import Text
 
 
 class Reporter(Protocol):
@@ -140,8 +141,8 @@ class RichReporter:
         spend = f"  spend ${self.billed:.2f}" + (
             f" (+${self.in_flight:.2f} in flight)" if self.in_flight else ""
         )
-        table.caption = f"{done}   elapsed {now - self.t0:.0f} s{spend}"
-        return table
+        # below the table, not its caption: a caption wraps to the (narrow) table's width
+        return Group(table, Text(f"{done}   elapsed {now - self.t0:.0f} s{spend}"))
 
     def stage(self, stage: str, total: int) -> None:
         self.totals[stage] = total

@@ -264,3 +264,21 @@ def test_guided_leaves_the_summary_to_the_caller(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert r.output.count("mindmovie render") == 1, r.output
     assert load_goals(tmp_path / "g" / "goals.yaml").title == "Title"
+
+
+def test_cli_init_ctrl_c_is_130_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import mindmovie.init_goals as init_goals
+    from mindmovie.cli import app
+
+    def interrupted(*args: object, **kwargs: object) -> Path:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(init_goals, "guided", interrupted)
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["init", "--guided"])
+    assert r.exit_code == 130, r.output
+    assert "nothing was written" in r.output and not (tmp_path / "goals.yaml").exists()

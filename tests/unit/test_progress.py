@@ -33,6 +33,9 @@ def test_live_view_rows_totals_and_spend() -> None:
     assert "02-wealth-1" in text and "failed" in text
     assert "keyframes 2/2" in text and "clips 0/2" in text
     assert "$0.42" in text and "$0.13 in flight" in text
+    # the totals are one line, not wrapped to the (narrow) table's width
+    (totals,) = [ln for ln in text.splitlines() if "keyframes 2/2" in ln]
+    assert "elapsed" in totals and "$0.13 in flight" in totals, text
 
 
 def test_compose_is_one_row_not_one_per_segment() -> None:
