@@ -1,38 +1,79 @@
-"""What `mindmovie status RUN_DIR` shows: every step, and per scene what is done."""
+"""What `mindmovie status RUN_DIR` shows: every step, and per scene what is done.
+
+The scenes are those of the run's plan.yaml, in its order (a scene not started yet is
+listed too); a scene with steps in run.db that is no longer in plan.yaml is listed after
+them, marked "not in plan". What the next render does is said only as far as the run
+directory can tell: a finished step's file is checked against the sha256 the store
+recorded (as the render does), but whether its *inputs* changed (an edited prompt, other
+settings or photos) depends on the settings the render is given, so it is checked then.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from mindmovie.plan import load_plan
 from mindmovie.store import Store, StoreError
+from mindmovie.yamlsrc import SourceError
 
 SCENE_STAGES = ("keyframe", "clip")
+FILE_NAMES = {"keyframe": "keyframe.png", "clip": "clip.mp4"}
+
+
+def _plan_scene_ids(run_dir: Path) -> tuple[list[str] | None, str | None]:
+    """(scene ids of plan.yaml in order, why it could not be read): ids None without one."""
+    path = run_dir / "plan.yaml"
+    if not path.is_file():
+        return None, None
+    try:
+        return [s.id for s in load_plan(path).scenes], None
+    except SourceError as e:
+        return None, str(e)
 
 
 def collect_status(run_dir: Path) -> dict[str, Any]:
-    """Read run.db (never creating one) into a JSON-able summary."""
+    """Read run.db (never creating one) and plan.yaml into a JSON-able summary."""
     db = run_dir / "run.db"
     if not db.is_file():
         raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
+    plan_ids, plan_error = _plan_scene_ids(run_dir)
     store = Store(db)
     try:
         steps = store.steps()
         run_no = int(store.get_meta("run_no") or 0)
         ledger = store.ledger_rows()
+        # a finished step is reused only if its file is intact: check it as the render does
+        files = {
+            (s.scene_id, s.stage): store.artifact_problem(s) or "ok"
+            for s in steps
+            if s.status == "succeeded" and (s.stage in SCENE_STAGES or s.stage == "movie")
+        }
     finally:
         store.close()
-    scenes: dict[str, dict[str, Any]] = {}
+    in_plan = None if plan_ids is None else set(plan_ids)
+    scenes: dict[str, dict[str, Any]] = {
+        sid: {"scene_id": sid, "attempts": 0, "in_plan": True} for sid in plan_ids or []
+    }
     for st in steps:
         if st.stage not in SCENE_STAGES:
             continue
-        row = scenes.setdefault(st.scene_id, {"scene_id": st.scene_id, "attempts": 0})
+        row = scenes.setdefault(
+            st.scene_id,
+            {
+                "scene_id": st.scene_id,
+                "attempts": 0,
+                "in_plan": None if in_plan is None else st.scene_id in in_plan,
+            },
+        )
         row[st.stage] = st.status
         row["attempts"] = max(row["attempts"], st.attempts)
         if st.error:
             row["error"] = f"{st.stage}: {st.error}"
         if st.remote_id:
             row["remote_id"] = st.remote_id
+        if (st.scene_id, st.stage) in files:
+            row.setdefault("files", {})[st.stage] = files[(st.scene_id, st.stage)]
     money: dict[str, dict[str, float]] = {}
     for row in ledger:
         m = money.setdefault(row["scene_id"], {"estimated": 0.0, "billed": 0.0, "in_flight": 0.0})
@@ -58,17 +99,58 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
         "ledger": ledger,
         "run_dir": str(run_dir),
         "run_no": run_no,
-        "steps": [s.as_dict() for s in steps],
+        "plan": None
+        if plan_ids is None
+        else {"path": str(run_dir / "plan.yaml"), "scenes": plan_ids},
+        "plan_error": plan_error,
+        "steps": [
+            {
+                **s.as_dict(),
+                "in_plan": None
+                if in_plan is None or s.stage not in SCENE_STAGES
+                else s.scene_id in in_plan,
+            }
+            for s in steps
+        ],
         "scenes": list(scenes.values()),
-        "movie": None if movie is None else {"status": movie.status, "artifact": movie.artifact},
+        "movie": None
+        if movie is None
+        else {
+            "status": movie.status,
+            "artifact": movie.artifact,
+            "file": files.get((movie.scene_id, movie.stage)),
+        },
     }
 
 
+def _file_problem(row: dict[str, Any], stage: str) -> str | None:
+    """'clip.mp4 missing' when a finished step's file is gone or not the one recorded."""
+    state = row.get("files", {}).get(stage)
+    if row.get(stage) != "succeeded" or state in (None, "ok"):
+        return None
+    return f"{FILE_NAMES[stage]} {state}"
+
+
 def _next_action(row: dict[str, Any]) -> str:
-    """What the next `render` would do for this scene, in the person's words."""
+    """What the next `render` would do for this scene, in the person's words.
+
+    Only what the run directory shows is claimed: a finished step's file is checked here;
+    its inputs (plan.yaml, settings, photos) are checked by the render itself."""
+    if row.get("in_plan") is False:
+        return "none: not in plan.yaml"
     kf, clip = row.get("keyframe"), row.get("clip")
+    kf_bad, clip_bad = _file_problem(row, "keyframe"), _file_problem(row, "clip")
     if clip == "succeeded":
-        return "reuse (hash checked)"
+        if kf_bad and clip_bad:
+            return f"redo: {kf_bad}, {clip_bad}"
+        if kf_bad:
+            # the clip's key holds its keyframe's sha256: an identical new image keeps it
+            return f"redo: {kf_bad}; the clip too unless the new image is identical"
+        if clip_bad:
+            return f"redo: {clip_bad}"
+        return "reuse if inputs unchanged"
+    if kf_bad:
+        return f"redo: {kf_bad}, then make the clip"
     if clip == "submitted" and row.get("remote_id"):
         return f"poll job {row['remote_id']} and download it (no new job)"
     if clip in ("failed", "running"):
@@ -82,4 +164,6 @@ def _next_action(row: dict[str, Any]) -> str:
         return "make the clip"
     if kf in ("failed", "running"):
         return "retry the keyframe, then make the clip"
+    if kf is None and clip is None:
+        return "not started: keyframe, then clip"
     return "make the keyframe, then the clip"

@@ -207,13 +207,22 @@ class Store:
     def artifact_path(self, step: Step) -> Path | None:
         return None if step.artifact is None else self.root / step.artifact
 
+    def artifact_problem(self, step: Step) -> str | None:
+        """Why a finished step's artifact cannot be reused: "missing" (no file) or
+        "changed" (its sha256 is not the one recorded); None when it is intact."""
+        path = self.artifact_path(step)
+        if path is None or not path.is_file():
+            return "missing"
+        if sha256_file(path) != step.sha256:
+            return "changed"
+        return None
+
     def reusable(self, scene_id: str, stage: str, input_key: str) -> Step | None:
         """The finished step for these inputs, if its artifact is still there and intact."""
         step = self.get(scene_id, stage)
         if step is None or step.status != "succeeded" or step.input_key != input_key:
             return None
-        path = self.artifact_path(step)
-        if path is None or not path.is_file() or sha256_file(path) != step.sha256:
+        if self.artifact_problem(step) is not None:
             return None
         return step
 

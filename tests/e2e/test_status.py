@@ -1,0 +1,175 @@
+"""`mindmovie status RUN_DIR` says what the next render does, and only what it can know.
+
+Run dirs are made by the real CLI, offline (the local providers), as in test_render.py.
+Each test then changes the run the way a person would (deletes a file, edits plan.yaml)
+and checks `status` against what the next render actually does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = """
+output: {size: "320x180", fps: 12}
+plan: {scene_seconds: 2}
+compose: {crossfade: 0.5, title_seconds: 1.5, closing_seconds: 1.5, quality: draft}
+"""
+
+
+def _cli(*args: str, cwd: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["COLUMNS"] = "200"  # the status table on one line per scene
+    proc = subprocess.run(
+        [sys.executable, "-m", "mindmovie", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"mindmovie {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
+    return proc.stdout
+
+
+def _render(cwd: Path, run: Path) -> None:
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=cwd)
+
+
+def _status(cwd: Path, run: Path) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(_cli("status", str(run), "--json", cwd=cwd))
+    return out
+
+
+def _line(text: str, scene_id: str) -> str:
+    (line,) = [ln for ln in text.splitlines() if f" {scene_id} " in f" {ln} "]
+    return line
+
+
+def _edit_plan(run: Path, edit: Any) -> None:
+    path = run / "plan.yaml"
+    data = yaml.safe_load(path.read_text())
+    edit(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "examples", tmp_path / "examples")
+    (tmp_path / "small.yaml").write_text(SMALL)
+    return tmp_path
+
+
+def test_status_checks_each_file_and_does_not_claim_to_check_inputs(workdir: Path) -> None:
+    """A deleted clip and a replaced keyframe are 'redo' (their sha256 no longer match the
+    store); an edited prompt cannot be seen without the settings, so no scene is said to
+    be reused unconditionally. The next render does what status said."""
+    run = workdir / "run"
+    _render(workdir, run)
+    ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
+    gone, swapped, edited, *_ = ids[1:]
+    (run / "scenes" / gone / "clip.mp4").unlink()
+    kf = run / "scenes" / swapped / "keyframe.png"
+    kf.write_bytes(kf.read_bytes() + b"\0")  # e.g. an image editor saved over it
+
+    def edit(plan: dict[str, Any]) -> None:
+        sc = next(s for s in plan["scenes"] if s["id"] == edited)
+        sc["image_prompt"] += " A red kite in the sky."
+
+    _edit_plan(run, edit)
+
+    st = _status(workdir, run)
+    nxt = {s["scene_id"]: s["next"] for s in st["scenes"]}
+    assert nxt[gone].startswith("redo") and "clip.mp4 missing" in nxt[gone]
+    assert nxt[swapped].startswith("redo") and "keyframe.png changed" in nxt[swapped]
+    files = {s["scene_id"]: s["files"] for s in st["scenes"]}
+    assert files[gone] == {"keyframe": "ok", "clip": "missing"}
+    assert files[swapped] == {"keyframe": "changed", "clip": "ok"}
+    # the edited prompt: status has no settings to compute the key with, so it says so
+    assert "if inputs unchanged" in nxt[edited]
+    for sid in ids:
+        if sid not in (gone, swapped):
+            assert nxt[sid] == "reuse if inputs unchanged", (sid, nxt[sid])
+    text = _cli("status", str(run), cwd=workdir)
+    assert "clip.mp4 missing" in _line(text, gone)
+    assert "keyframe.png changed" in _line(text, swapped)
+    assert "hash checked" not in text
+
+    # what the next render redoes: the two files status named (and the edited scene)
+    _render(workdir, run)
+    after = _status(workdir, run)
+    redone = {
+        (s["scene_id"], s["stage"])
+        for s in after["steps"]
+        if s["run_no"] == after["run_no"] and s["stage"] in ("keyframe", "clip")
+    }
+    assert (gone, "clip") in redone and (gone, "keyframe") not in redone
+    assert (swapped, "keyframe") in redone
+    assert (edited, "keyframe") in redone
+    assert {sid for sid, _ in redone} == {gone, swapped, edited}
+    nxt = {s["scene_id"]: s["next"] for s in after["scenes"]}
+    assert all(n == "reuse if inputs unchanged" for n in nxt.values()), nxt
+
+
+def test_status_marks_a_scene_removed_from_plan_yaml(workdir: Path) -> None:
+    run = workdir / "run"
+    _render(workdir, run)
+    removed: list[str] = []
+
+    def edit(plan: dict[str, Any]) -> None:
+        removed.append(plan["scenes"].pop()["id"])
+
+    _edit_plan(run, edit)
+    _render(workdir, run)
+    st = _status(workdir, run)
+    plan_ids = [s["id"] for s in yaml.safe_load((run / "plan.yaml").read_text())["scenes"]]
+    (gone,) = removed
+    # the plan's scenes first, in its order; the removed one after them, flagged
+    assert [s["scene_id"] for s in st["scenes"]] == [*plan_ids, gone]
+    row = st["scenes"][-1]
+    assert row["in_plan"] is False and row["next"] == "none: not in plan.yaml"
+    assert all(s["in_plan"] is True for s in st["scenes"][:-1])
+    # --json keeps every step, flagged
+    flagged = {(s["scene_id"], s["stage"]) for s in st["steps"] if s["in_plan"] is False}
+    assert flagged == {(gone, "keyframe"), (gone, "clip")}
+    assert st["plan"]["scenes"] == plan_ids and st["plan_error"] is None
+    text = _cli("status", str(run), cwd=workdir)
+    assert "not in plan.yaml" in _line(text, gone)
+    assert all("not in plan" not in _line(text, sid) for sid in plan_ids)
+
+
+def test_status_after_plan_alone_lists_the_scenes_not_started(workdir: Path) -> None:
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    plan_ids = [s["id"] for s in yaml.safe_load((run / "plan.yaml").read_text())["scenes"]]
+    assert len(plan_ids) >= 6
+    st = _status(workdir, run)
+    assert [s["scene_id"] for s in st["scenes"]] == plan_ids
+    for row in st["scenes"]:
+        assert "keyframe" not in row and "clip" not in row and row["in_plan"] is True
+        assert row["next"] == "not started: keyframe, then clip"
+    text = _cli("status", str(run), cwd=workdir)
+    for sid in plan_ids:
+        assert "not started" in _line(text, sid)
+
+
+def test_status_of_a_run_with_a_broken_plan_yaml_still_shows_its_steps(workdir: Path) -> None:
+    """plan.yaml mid-edit (invalid): status says why and shows the steps as recorded."""
+    run = workdir / "run"
+    _render(workdir, run)
+    n = len(_status(workdir, run)["scenes"])
+    (run / "plan.yaml").write_text("title: x\nscenes: [\n")
+    st = _status(workdir, run)
+    assert st["plan"] is None and "plan.yaml" in st["plan_error"]
+    assert len(st["scenes"]) == n and all(s["in_plan"] is None for s in st["scenes"])
+    assert all(s["next"] == "reuse if inputs unchanged" for s in st["scenes"])
