@@ -433,7 +433,12 @@ def status(
         f" (estimated {format_usd(money['estimated'])})"
     )
     movie = info.get("movie")
-    out.print(f"movie: {movie['status'] if movie else 'not yet composed'}", markup=False)
+    state = movie["status"] if movie else "not yet composed"
+    if movie and movie.get("file") in ("missing", "changed"):
+        state += f", but movie.mp4 is {movie['file']}: the next render composes it again"
+    out.print(f"movie: {state}", markup=False)
+    if info.get("plan_error"):
+        out.print(f"plan.yaml: {info['plan_error']}", markup=False)
 
 
 @command()

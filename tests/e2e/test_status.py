@@ -173,3 +173,13 @@ def test_status_of_a_run_with_a_broken_plan_yaml_still_shows_its_steps(workdir: 
     assert st["plan"] is None and "plan.yaml" in st["plan_error"]
     assert len(st["scenes"]) == n and all(s["in_plan"] is None for s in st["scenes"])
     assert all(s["next"] == "reuse if inputs unchanged" for s in st["scenes"])
+
+
+def test_status_table_says_a_deleted_movie_and_a_broken_plan(workdir: Path) -> None:
+    run = workdir / "run"
+    _render(workdir, run)
+    (run / "movie.mp4").unlink()
+    (run / "plan.yaml").write_text("title: x\nscenes: [\n")
+    text = _cli("status", str(run), cwd=workdir)
+    assert "movie.mp4 is missing: the next render composes it again" in text
+    assert "plan.yaml: " in text and "invalid YAML" in text
