@@ -78,7 +78,12 @@ _VERBS = _words(
     raise reach read renovate rest restore retire ride run sail save see sell share ship
     show sing sleep speak spend stay start stretch study support surf swim take teach
     train travel visit volunteer wake walk welcome work write put set try choose quit stop
-    say pick drive book cut clear bring fly
+    say pick drive book cut clear bring fly accept adopt afford allow apply believe care
+    change commit declutter do exercise express focus forgive gain heal honor honour hug
+    improve jog lose manage nourish organise organize pass pray prioritise prioritize
+    protect pursue rebuild reconnect reduce relax release relocate remember replace respect
+    schedule sit smile stand succeed thank thrive treat trust upgrade value watch wear win
+    worry
     """
 )
 # Adjectives that do not look like adjectives by their suffix.
@@ -93,7 +98,7 @@ _NOT_ADVERBS = frozenset({"daily", "weekly", "monthly", "yearly", "early", "fami
 # Words after an adjective that show the phrase is "I am <adjective> ..." not "<adj> <noun>".
 _LINKERS = _words(
     """
-    and or but every each in at by with for to from as all on of
+    and or but every each in at by with for to from as all on of than
     """
 )
 # Nouns for a role a person *is* ("A published author" -> "I am a published author").
@@ -101,6 +106,7 @@ _ROLE_NOUNS = _words(
     """
     author artist athlete champion coach dad expert father founder friend host husband
     leader mentor mom mother parent partner person runner speaker teacher wife writer
+    self version
     """
 )
 _NOT_ROLES = _words(
@@ -108,11 +114,6 @@ _NOT_ROLES = _words(
     after better center corner dinner ever fewer never number other over paper silver
     summer together under water winter
     """
-)
-_WISH_PREFIX = re.compile(
-    r"^(?:will|shall|am going to|want to|wanna|would like to|would love to|hope to|plan to|"
-    r"aim to|intend to|wish to|am planning to|am about to)\s+",
-    re.I,
 )
 _DEADLINE = re.compile(
     r",?\s+(?:by|before|within|in)\s+(?:the\s+end\s+of\s+)?(?:the\s+age\s+of\s+|age\s+)?"
@@ -126,6 +127,105 @@ _TRAILING_STOPWORDS = _words(
     a an and at but by for from in into of on or so the to with while my our your
     """
 )
+# "I <wish> <verb>" -> "I <verb>": future, wishes, plans and duties all read as done.
+_WISH = (
+    r"will|shall|am\s+going\s+to|going\s+to|want\s+to|would\s+(?:really\s+)?(?:like|love)\s+to|"
+    r"hope\s+to|plan\s+to|aim\s+to|intend\s+to|wish\s+to|need\s+to|am\s+planning\s+to|"
+    r"am\s+about\s+to|am\s+trying\s+to|am\s+hoping\s+to|am\s+aiming\s+to|try\s+to|have\s+to|"
+    r"can['’]?t\s+wait\s+to|cannot\s+wait\s+to|would\s+rather|would\s+prefer\s+to|"
+    r"would|should|could|might|may|must"
+)
+_WISH_PREFIX = re.compile(
+    rf"^(?:(?:really|just|truly|so|also|still|definitely|actually)\s+)*(?:{_WISH})(?:\s+|$)", re.I
+)
+# the same phrasing without the "I" ("Want to run a marathon"), minus the ambiguous modals
+_WISH_START = re.compile(
+    r"^(?:will|shall|going\s+to|want\s+to|would\s+(?:like|love)\s+to|hope\s+to|plan\s+to|"
+    r"aim\s+to|intend\s+to|wish\s+to|need\s+to)\s+",
+    re.I,
+)
+# "I want a dog", "I'd love a garden": a thing wished for -> "I have a dog"
+_WANT_THING = re.compile(
+    r"^(?:(?:really|just|truly|so)\s+)?(?:want|would\s+(?:really\s+)?(?:like|love)|wish\s+for|"
+    r"hope\s+for|long\s+for|need)\s+"
+    r"(?!(?:to|will|shall|would|won['’]t|not|never|is|are|am|be|was|were|I)\b)(?=\w)",
+    re.I,
+)
+# "going to the gym" is a place, "going to write" is the future
+_GOING_TO_PLACE = re.compile(
+    r"^(?i:(?:am\s+)?going\s+to)\s+(?=(?i:the|a|an|my|our|his|her|their|bed|school|work|"
+    r"church|college|university|class|classes|therapy|places)\b|[A-Z])"
+)
+_ADVERBS = _words(
+    """
+    always never also still really truly finally just now often regularly consistently
+    easily naturally gladly happily joyfully fully deeply gently calmly confidently proudly
+    soon actually definitely ever
+    """
+)
+_NOT_GERUNDS = _words(
+    """
+    morning mornings evening evenings nothing something everything anything wedding
+    ceiling clothing darling sibling pudding earring offspring lightning
+    """
+)
+_DETERMINERS = _words("a an the my our his her their this that these those")
+# a phrase opening with these is a quantity of something had ("More time with family")
+_QUANTITY = _words("no more less fewer plenty lots enough extra all everything")
+# words that open a time or place before the "I" ("Every morning I meditate")
+_TIME_LEADS = _words(
+    """
+    every each in on at this next someday today tomorrow now soon one by after before
+    within during most
+    """
+)
+# finite verb forms that show a phrase is a whole clause ("My business is thriving")
+_AUX = _words(
+    """
+    is are was were will would shall should can could may might must has have had does
+    do did am isn't aren't wasn't weren't doesn't don't didn't can't cannot won't
+    """
+)
+_CLAUSE_VERBS = _VERBS | _words(
+    "thrive flourish prosper shine bloom blossom glow flow expand sparkle laugh come happen"
+)
+# verb forms that are rarely nouns, so they mark a clause even right after its first word
+# ("Money flows to me"; unlike "Daily walks by the sea", where "walks" is a noun)
+_CLEAR_S_FORMS = _words(
+    """
+    thrives flourishes prospers grows shines blooms blossoms glows flows expands sparkles
+    comes happens goes
+    """
+)
+_FUNCTION_WORDS = _words(
+    """
+    a an the and or but so if of to in on at by for with from as than that this these
+    those it its is are was were no not nor every each some any all more less just only
+    also very too me myself never always don't don’t
+    """
+)
+# what a verb right after "I" becomes ("I does" -> "I do", "I was" -> "I am")
+_I_AGREEMENT = {
+    "does": "do",
+    "doesn't": "don't",
+    "did": "do",
+    "didn't": "don't",
+    "has": "have",
+    "hasn't": "haven't",
+    "had": "have",
+    "is": "am",
+    "isn't": "am not",
+    "are": "am",
+    "aren't": "am not",
+    "was": "am",
+    "wasn't": "am not",
+    "were": "am",
+    "weren't": "am not",
+    "be": "am",
+    "being": "am",
+    "became": "am",
+    "goes": "go",
+}
 
 
 def _lower_first(text: str) -> str:
@@ -172,46 +272,124 @@ def _base_verb(verb: str) -> str:
     return verb
 
 
+#: "runs" -> "run" for the verbs we know, so "I runs" can be put right
+_S_FORMS = {_third_person_s(v): v for v in _CLAUSE_VERBS}
+
+
+def _is_adverb(word: str) -> bool:
+    w = word.lower()
+    if w in _ADVERBS:
+        return True
+    return w.endswith("ly") and len(w) > 4 and w not in _VERBS and w not in _NOT_ADVERBS
+
+
+def _is_plural(word: str) -> bool:
+    """A rough guess that a subject word is plural ("kids", "finances", not "business")."""
+    w = word.lower()
+    if w in ("we", "they", "you", "people", "children", "parents"):
+        return True
+    return len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is", "ness", "ics"))
+
+
 def _present_tense(text: str) -> str:
-    """Drop future/wish phrasing anywhere in the sentence: affirmations speak as if done."""
+    """Drop future phrasing anywhere in the sentence: affirmations speak as if done.
+
+    "will" takes its subject's present tense: "I will be" -> "I am", "my kids will be" ->
+    "my kids are", "my business will (not) grow" -> "my business grows (does not grow)".
+    """
     text = re.sub(r"\bI['’]ll\b", "I will", text)
     text = re.sub(r"\bI['’]m\b", "I am", text)
-    text = re.sub(r"\b(I)\s+(?:will|shall)\s+be\b", r"\1 am", text)
-    text = re.sub(r"\b(I)\s+(?:will|shall)\s+", r"\1 ", text)
+    text = re.sub(r"\bwon['’]t\b", "will not", text)
     text = re.sub(r"\b(I)\s+am\s+going\s+to\s+be\b", r"\1 am", text)
-    text = re.sub(r"\b(I)\s+am\s+going\s+to\s+", r"\1 ", text)
-    text = re.sub(r"\b([Ww]e|[Tt]hey|[Yy]ou)\s+will\s+be\b", r"\1 are", text)
-    text = re.sub(r"\b([Ww]e|[Tt]hey|[Yy]ou)\s+will\s+", r"\1 ", text)
-    text = re.sub(r"\bwill\s+be\b", "is", text)
-    text = re.sub(r"\bwill\s+(\w+)", lambda m: _third_person_s(m.group(1)), text)
-    text = re.sub(r"\bwon['’]t\b", "does not", text)
-    return re.sub(r"\s+will\s+", " ", f" {text} ").strip()
+    text = re.sub(r"\b(I)\s+am\s+going\s+to\s+(?=[a-z])(?!the\b|a\b|an\b|my\b|our\b)", r"\1 ", text)
+    words = text.split()
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if w.lower() not in ("will", "shall") or not out:
+            out.append(w)
+            i += 1
+            continue
+        j = i + 1
+        negative = j < len(words) and words[j].lower() == "not"
+        j += negative
+        adverbs: list[str] = []
+        while j < len(words) - 1 and _is_adverb(words[j]):
+            adverbs.append(words[j])
+            j += 1
+        if j >= len(words) or words[j].lower() in _FUNCTION_WORDS:
+            if out[-1] not in ("I", "am"):
+                out.append(w)  # "free will", not the future
+            i += 1
+            continue
+        subject, verb = out[-1], words[j]
+        person = 1 if subject == "I" else 2 if _is_plural(subject) else 3
+        if verb.lower() == "be":
+            be = {1: "am", 2: "are", 3: "is"}[person]
+            out.extend([be, *(["not"] if negative else []), *adverbs])
+        elif negative:
+            out.extend(["does not" if person == 3 else "do not", *adverbs, verb])
+        else:
+            out.extend([*adverbs, _third_person_s(verb) if person == 3 else verb])
+        i = j + 1
+    return " ".join(out)
+
+
+def _is_comparative(word: str) -> bool:
+    """happier, stronger, fitter, better: "happier every day" reads as a state."""
+    w = word.lower()
+    if w == "better":
+        return True
+    if w == "earlier" or len(w) < 5 or not w.endswith("er"):
+        return False
+    stem = w[:-2]
+    if stem.endswith("i"):
+        return _is_adjective(stem[:-1] + "y")
+    if len(stem) > 2 and stem[-1] == stem[-2]:  # fitter -> fit
+        stem = stem[:-1]
+    return stem in _ADJECTIVES or stem + "e" in _ADJECTIVES
 
 
 def _is_adjective(word: str) -> bool:
     w = word.lower().strip(",")
-    if w in _ADJECTIVES:
+    if w in _ADJECTIVES or w.endswith("-free"):
         return True
     if w in _VERBS or len(w) < 4:
         return False
     return w.endswith(_ADJ_SUFFIXES)
 
 
+def _is_gerund(word: str) -> bool:
+    w = word.lower().strip(",")
+    return (
+        w.endswith("ing")
+        and len(w) > 4
+        and re.search(r"[aeiouy]", w[:-3]) is not None
+        and w not in _NOT_GERUNDS
+    )
+
+
 def _reads_as_state(words: list[str]) -> bool:
     """Does the phrase describe how the person *is* ("Vibrant and energetic", "Financially
     free", "Running my own studio") rather than a thing they have ("Daily yoga")?"""
     w0 = words[0].lower().strip(",")
-    if w0.endswith("ing") and len(w0) > 4:
+    if _is_gerund(w0):
         return True
     if w0.endswith("ly") and w0 not in _NOT_ADVERBS:
         return True
-    if not _is_adjective(w0):
+    if len(words) > 1 and words[1].lower().strip(",") == "free":  # "Debt free", "Pain free"
+        return True
+    if not (_is_adjective(w0) or _is_comparative(w0)):
         return False
     return (
         len(words) == 1
         or words[0].endswith(",")
         or words[1].lower() in _LINKERS
         or _is_adjective(words[1])
+        or _is_comparative(words[1])
+        # "Confident speaking in public"
+        or (_is_gerund(words[1]) and len(words) > 2 and words[2].lower() in _LINKERS)
     )
 
 
@@ -221,6 +399,24 @@ def _names_a_role(words: list[str]) -> bool:
         if w in _ROLE_NOUNS:
             return True
         if w not in _NOT_ROLES and len(w) > 4 and w.endswith(("er", "or", "ist", "ian")):
+            return True
+    return False
+
+
+def _is_clause(words: list[str], first: int) -> bool:
+    """Does a phrase carry its own verb ("My business thrives", "Life is good")? Verb forms
+    ending in -s count from word `first` on: "My books" is a thing, "My business grows" a
+    clause; "is", "will" and the like count anywhere but at the end ("Free will")."""
+    for i in range(1, min(len(words), 7)):
+        w = words[i].lower().strip(",").replace("’", "'")
+        before = words[i - 1].lower()
+        if before in ("that", "which", "who", "to"):
+            continue  # "a house that is mine", "a plan to grow"
+        if w in _AUX and i < len(words) - 1:
+            return True
+        if w in _CLEAR_S_FORMS or (w == "i" and before == "and"):
+            return True
+        if i >= first and (w in _S_FORMS or (w in _CLAUSE_VERBS and _is_plural(before))):
             return True
     return False
 
@@ -246,52 +442,230 @@ def _shorten(text: str, limit: int = MAX_AFFIRMATION) -> str:
     return " ".join(words)
 
 
+_QUOTES_AND_STOPS = " \"'“”‘’«».,;:!?…"
+
+
+def _clean(text: str) -> str:
+    """The goal line's first sentence, without list markers, quotes, edge punctuation or a
+    deadline ("by 2027"): the affirmation speaks as if it is already true."""
+    s = " ".join(text.split())
+    s = re.sub(r"^(?:[-–—•*>#~]+\s*|\d{1,2}[.)]\s+)+", "", s)
+    s = _first_sentence(s.lstrip(_QUOTES_AND_STOPS + "-–—•*>#~"))
+    s = _DEADLINE.sub("", s)
+    return s.strip(_QUOTES_AND_STOPS + "-–—")
+
+
+def _expand(s: str) -> str:
+    """Spell out the contractions the rules match on ("I'd like to" -> "I would like to");
+    "your" becomes "my" ("Love your body" -> "I love my body")."""
+    for pattern, repl in (
+        (r"\bi['’]m\b", "I am"),
+        (r"\bi['’]ll\b", "I will"),
+        (r"\bi['’]ve\b", "I have"),
+        (r"\bi['’]d\b", "I would"),
+        (r"\b(we|they|you)['’]re\b", r"\1 are"),
+        (r"\b(we|they|you|he|she|it)['’]ll\b", r"\1 will"),
+        (r"\b(we|they|you)['’]ve\b", r"\1 have"),
+        (r"\b(it|that|there|here|everything|life)['’]s\b", r"\1 is"),
+        (r"\bwon['’]t\b", "will not"),
+        (r"\bgonna\b", "going to"),
+        (r"\bwanna\b", "want to"),
+        (r"\bgotta\b", "have to"),
+        (r"\byourself\b", "myself"),
+        (r"\byour\b", "my"),
+    ):
+        s = re.sub(pattern, repl, s, flags=re.I)
+    return s
+
+
+def _from_i(rest: str) -> str:
+    """The affirmation for "I <rest>": wishes, plans and the future read as done, and the
+    verb agrees with "I" (`_agree` fixes the rest: "I does" -> "I do")."""
+    rest = rest.strip(" ,")
+    while rest:  # every pass shortens `rest` or stops
+        if re.match(r"^(?:i\b(?!['’])|to(?:\s|$))", rest, re.I):  # "I I ...", "I'd like to to"
+            rest = rest.split(maxsplit=1)[1] if " " in rest else ""
+            continue
+        if m := _GOING_TO_PLACE.match(rest):
+            rest = "go to " + rest[m.end() :]
+            break
+        if m := _WANT_THING.match(rest):
+            rest = "have " + rest[m.end() :]
+            break
+        shorter = _WISH_PREFIX.sub("", rest, count=1)
+        if shorter == rest:
+            break
+        rest = shorter
+    words = rest.split()
+    lead: list[str] = []
+    while words and (words[0].lower() == "not" or _is_adverb(words[0])):
+        lead.append(words.pop(0))
+    if words and words[0].lower() in ("be", "being"):  # "always be kind" -> "am always kind"
+        return " ".join(["I am", *lead, *words[1:]])
+    if not words:
+        return " ".join(["I am", *lead])
+    if lead and lead[0].lower() == "not":  # "(will) not give up" -> "do not give up"
+        lead.insert(0, "do")
+    if len(words) > 1 and words[0].lower() == "have" and words[1].lower() == "got":
+        del words[1]  # "I've got a home" -> "I have a home"
+    return " ".join(["I", *lead, *words])
+
+
+def _negative(s: str) -> str | None:
+    """Negative and adverb-led imperatives: "Don't worry so much" -> "I don't worry so
+    much", "Never give up" -> "I never give up", "Always be kind" -> "I am always kind"."""
+    m = re.match(
+        r"^(?P<neg>don['’]t|do\s+not|not|never|always|no\s+longer|(?:\w+ly))\s+(?P<rest>.+)$",
+        s,
+        re.I,
+    )
+    if not m:
+        return None
+    neg, rest = m.group("neg"), m.group("rest")
+    low = neg.lower()
+    if low.endswith("ly") and (low in _NOT_ADVERBS or not _is_adverb(low)):
+        return None
+    words = rest.split()
+    w1 = words[0].lower().strip(",")
+    negation = low.startswith(("don", "do ", "not", "no "))
+    if w1 in ("be", "being"):
+        return " ".join(["I am", "not" if negation else low, *words[1:]])
+    if not negation and w1 not in _VERBS and (_is_adjective(w1) or _is_comparative(w1)):
+        return f"I am {low} {rest}"  # "Always happy", "Truly free"
+    if low.endswith("ly") and low not in _ADVERBS:
+        # "Truly happy" is a state (see _reads_as_state), "Calmly lead my team" an action
+        return f"I {low} {rest}" if w1 in _VERBS else None
+    if w1 in _DETERMINERS:  # "Not a smoker", "Always a student"
+        return " ".join(["I am", "not" if negation else low, rest])
+    if low == "not":
+        return f"I do not {rest}"
+    return f"I {_lower_first(neg)} {rest}"
+
+
+def _lead_then_i(s: str, words: list[str]) -> tuple[str, str] | None:
+    """ "Every morning, I meditate" -> ("Every morning", "meditate")."""
+    m = re.search(r",\s+I\s+(?=\S)", s)
+    if m:
+        return s[: m.start()], s[m.end() :]
+    if words[0].lower() in _TIME_LEADS:
+        for i, w in enumerate(words[1:7], start=1):
+            if w == "I" and i + 1 < len(words):
+                return " ".join(words[:i]), " ".join(words[i + 1 :])
+    return None
+
+
+def _affirm(s: str) -> str:
+    """The first-person sentence for a cleaned goal line, before tense and agreement."""
+    words = s.split()
+    if not words:
+        return ""
+    w0 = words[0].lower().strip(",")
+    rest = " ".join(words[1:])
+    w1 = words[1].lower().strip(",") if len(words) > 1 else ""
+
+    if w0 == "i":
+        return _from_i(rest)
+    if re.match(r"^I(?!\w)", s):  # "I-", "I*", an unknown "I'x": the person speaking
+        return _from_i(s[1:])
+    if all(w.lower().strip(",") in _FUNCTION_WORDS for w in words):
+        return ""  # nothing to affirm ("To", "the")
+    if w0 == "you":  # "You are enough" -> "I am enough"
+        return _from_i(rest)
+    if w0 in ("she", "he", "they") and rest:
+        return _from_i(" ".join([_base_verb(words[1]), *words[2:]]))
+    if w0 not in ("my", "our", "we") and (split := _lead_then_i(s, words)):
+        lead, main = split
+        return f"{_from_i(main)} {_lower_first(lead.strip(' ,'))}"
+    if w0 == "we":
+        return "I love that " + _lower_first(s)
+    if w0 in ("my", "our"):
+        if _is_clause(words, 2):
+            return "I love that " + _lower_first(s)
+        return ("I am " if _names_a_role(words[1:]) else "I have ") + _lower_first(s)
+    if w0 == "to":  # an infinitive: "To run a marathon" -> "I run a marathon"
+        if not rest:
+            return ""
+        if w1 in _DETERMINERS or (words[1][:1].isupper() and w1 != "i"):
+            return "I go to " + rest  # "To the mountains", "To Japan"
+        return _affirm(rest)
+    if _GOING_TO_PLACE.match(s) or _WISH_START.match(s) or _WANT_THING.match(s):
+        return _from_i(s)  # "Going to the gym daily", "Want to run a marathon", "Want a dog"
+    if (negative := _negative(s)) is not None:
+        return negative
+    if w0 in ("become", "be", "being"):
+        return "I am " + rest
+    if w0 == "having":
+        return "I have " + rest
+    if w0 in _VERBS and w1 not in _AUX:  # not "Change is good"
+        return "I " + _lower_first(s)
+    if w0 in ("a", "an", "the"):
+        if _is_clause(words, 2):
+            return "I love that " + _lower_first(s)  # "The kids are happy"
+        return ("I am " if _names_a_role(words[1:]) else "I have ") + _lower_first(s)
+    if _is_clause(words, 99) and (w0 not in _FUNCTION_WORDS or w0 in ("it", "all", "this")):
+        return "I love that " + _lower_first(s)  # "Life is good", "Change is good"
+    if w0 in _QUANTITY:
+        return "I have " + _lower_first(s)  # "More time with family", "No debt"
+    if re.match(r"^[$£€¥]?\d", w0):
+        if re.search(r"\b(?:a|per|an)\s+(?:year|month|week|hour)\b|annually|/(?:yr|year)", s):
+            return "I earn " + s  # "$100k a year"
+        if any(_is_comparative(w) for w in words) or re.search(r"\byears?\s+old\b", s):
+            return "I am " + s  # "10 kg lighter"
+        return "I have " + s  # "100k in savings"
+    if _reads_as_state(words):
+        return "I am " + _lower_first(s)
+    if (
+        len(words) > 1
+        and w0.isalpha()
+        and w0 not in _FUNCTION_WORDS
+        and (w1 in _DETERMINERS or words[1][:1].isdigit())
+    ):
+        return "I " + _lower_first(s)  # "<verb> the/my/20% ...": an unlisted imperative
+    return "I enjoy " + _lower_first(s)
+
+
+def _agree(text: str) -> str:
+    """Make every verb after "I" agree with it and mend what the rules may leave behind:
+    "I does" -> "I do", "I was" -> "I am", "I runs" -> "I run", "I I" -> "I",
+    "I the best" -> "I am the best"."""
+    text = re.sub(r"\bI(?:\s+I\b)+", "I", text)
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(1)
+        low = word.lower().replace("’", "'")
+        if low in _I_AGREEMENT:
+            return "I " + _I_AGREEMENT[low]
+        if low in _S_FORMS:
+            return "I " + _S_FORMS[low]
+        if low in ("the", "a", "an"):
+            return "I am " + word
+        return m.group(0)
+
+    for _ in range(3):  # again for an "I" that a previous match swallowed ("it'I a")
+        text = re.sub(r"\bI\s+([A-Za-z'’]+)\b(?!['’])", fix, text)
+    return re.sub(r"\bI am(?:\s+(?:am|is|are|be)\b)+", "I am", text)
+
+
 def first_person(text: str) -> str:
     """Phrase a goal line as a first-person, present-tense affirmation starting with "I ".
 
     "Vibrant and energetic every day" -> "I am vibrant and energetic every day";
     "Become a published author" -> "I am a published author";
-    "I will run a marathon" -> "I run a marathon".
+    "I will run a marathon" -> "I run a marathon";
+    "I'd like to learn the piano" -> "I learn the piano";
+    "Going to the gym daily" -> "I go to the gym daily";
+    "Don't worry so much" -> "I don't worry so much".
     A heuristic, not a grammar: it is tuned on how people write goals, and the person can
-    always edit plan.yaml (or give `affirmation`) when it reads wrong.
+    always edit plan.yaml (or give `affirmation`) when it reads wrong. Returns "" when the
+    line has nothing to affirm.
     """
-    s = _DEADLINE.sub("", _first_sentence(text)).strip(" ,;:-")
+    s = _clean(text)
     if not s:
         return ""
-    s = re.sub(r"^I['’]m\b", "I am", s, flags=re.I)
-    s = re.sub(r"^I['’]ll\b", "I will", s, flags=re.I)
-    s = re.sub(r"\byourself\b", "myself", s, flags=re.I)
-    s = re.sub(r"\byour\b", "my", s, flags=re.I)
-    words = s.split()
-    w0 = words[0].lower().strip(",")
-    rest = " ".join(words[1:])
-
-    if w0 == "i":
-        body = _WISH_PREFIX.sub("", rest)
-        out = "I " + body if body else "I am"
-        if re.match(r"^I be\b", out):
-            out = "I am" + out[4:]
-    elif w0 in ("she", "he", "they") and len(words) > 1:
-        verb = _base_verb(words[1])
-        out = "I " + " ".join([verb, *words[2:]])
-        out = re.sub(r"^I are\b", "I am", out)
-        out = re.sub(r"^I were\b", "I am", out)
-        return first_person(out)
-    elif w0 in ("we", "my", "our"):
-        out = "I love that " + _lower_first(s)
-    elif w0 in ("become", "be"):
-        out = "I am " + rest
-    elif w0 in _VERBS:
-        out = "I " + _lower_first(s)
-    elif w0 in ("a", "an", "the"):
-        out = ("I am " if _names_a_role(words[1:]) else "I have ") + _lower_first(s)
-    elif _reads_as_state(words):
-        out = "I am " + _lower_first(s)
-    elif len(words) > 1 and re.match(r"^(a|an|the|my|our|\d)", words[1].lower()):
-        out = "I " + _lower_first(s)  # "<verb> the/my/20% ...": an unlisted imperative
-    else:
-        out = "I enjoy " + _lower_first(s)
-    return _shorten(_present_tense(out))
+    out = _affirm(_expand(s))
+    if not out:
+        return ""
+    return _shorten(_agree(_present_tense(out)))
 
 
 def _feelings_line(feelings: str) -> str:
