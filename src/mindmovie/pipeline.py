@@ -31,7 +31,15 @@ from mindmovie.config import Keys, Settings
 from mindmovie.fsutil import atomic_write_bytes, sha256_file, slugify
 from mindmovie.goals import Goals, goals_sha256, load_goals
 from mindmovie.killpoints import killpoint
-from mindmovie.plan import Plan, Scene, check_plan, load_plan, write_plan
+from mindmovie.plan import (
+    RENDERED_PLAN_META,
+    Plan,
+    Scene,
+    check_plan,
+    load_plan,
+    rendered_plan,
+    write_plan,
+)
 from mindmovie.progress import NullReporter, Reporter
 from mindmovie.providers import registry
 from mindmovie.providers.base import (
@@ -1398,6 +1406,8 @@ class Pipeline:
             ) from None
         # before any keyframe or clip is paid for
         check_plan(self.run_dir / "plan.yaml", plan, len(self.goals.goals))
+        # what this render worked from, for `status` to name later plan.yaml edits
+        store.set_meta(RENDERED_PLAN_META, rendered_plan(plan, kf_model.name))
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
         self.result = res
         if until == "plan":

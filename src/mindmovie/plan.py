@@ -7,6 +7,7 @@ commented, and loading it gives the same line-numbered errors as goals.yaml.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -188,6 +189,53 @@ def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
         raise PlanError.from_problems(
             path, [Problem(doc.line_of(loc), format_loc(loc), msg) for loc, msg in problems]
         )
+
+
+#: run.db meta key: the plan the last render worked from (see `rendered_plan`)
+RENDERED_PLAN_META = "rendered_plan"
+
+#: plan.yaml scene fields by what an edit of them redoes (see the keys in pipeline.py);
+#: the category only colours the offline painter's keyframes
+KEYFRAME_FIELDS = ("image_prompt", "reference_photos", "goal")
+CLIP_FIELDS = ("motion_prompt", "seconds")
+TEXT_FIELDS = ("affirmation",)
+
+
+def rendered_plan(plan: Plan, keyframe_provider: str) -> str:
+    """What a render records of its plan, for `edited_fields` to compare plan.yaml with."""
+    return json.dumps(
+        {
+            "keyframe_provider": keyframe_provider,
+            "style": plan.style,
+            "scenes": {sc.id: sc.model_dump(mode="json") for sc in plan.scenes},
+        }
+    )
+
+
+def edited_fields(recorded: str | None, plan: Plan) -> dict[str, list[str]]:
+    """Per scene, the plan.yaml fields edited since the render that recorded `recorded`
+    (only those that change a keyframe, clip or the scene's text), in stage order."""
+    try:
+        old = json.loads(recorded) if recorded else None
+    except ValueError:
+        old = None
+    if not isinstance(old, dict) or not isinstance(old.get("scenes"), dict):
+        return {}
+    fields = [*KEYFRAME_FIELDS, *CLIP_FIELDS, *TEXT_FIELDS]
+    if old.get("keyframe_provider") == "local":
+        fields.insert(1, "category")
+    out: dict[str, list[str]] = {}
+    for sc in plan.scenes:
+        before = old["scenes"].get(sc.id)
+        if not isinstance(before, dict):
+            continue
+        now = sc.model_dump(mode="json")
+        changed = [f for f in fields if before.get(f) != now.get(f)]
+        if plan.style != old.get("style"):
+            changed.insert(0, "style")
+        if changed:
+            out[sc.id] = changed
+    return out
 
 
 def source_photo(goal_photos: list[Path], scenes: list[Scene], scene: Scene) -> Path | None:

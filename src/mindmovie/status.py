@@ -13,7 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mindmovie.plan import load_plan
+from mindmovie.plan import (
+    CLIP_FIELDS,
+    RENDERED_PLAN_META,
+    TEXT_FIELDS,
+    Plan,
+    edited_fields,
+    load_plan,
+)
 from mindmovie.store import Store, StoreError
 from mindmovie.yamlsrc import SourceError
 
@@ -21,13 +28,13 @@ SCENE_STAGES = ("keyframe", "clip")
 FILE_NAMES = {"keyframe": "keyframe.png", "clip": "clip.mp4"}
 
 
-def _plan_scene_ids(run_dir: Path) -> tuple[list[str] | None, str | None]:
-    """(scene ids of plan.yaml in order, why it could not be read): ids None without one."""
+def _read_plan(run_dir: Path) -> tuple[Plan | None, str | None]:
+    """(plan.yaml, why it could not be read): the plan None without one."""
     path = run_dir / "plan.yaml"
     if not path.is_file():
         return None, None
     try:
-        return [s.id for s in load_plan(path).scenes], None
+        return load_plan(path), None
     except SourceError as e:
         return None, str(e)
 
@@ -37,11 +44,14 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
     db = run_dir / "run.db"
     if not db.is_file():
         raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
-    plan_ids, plan_error = _plan_scene_ids(run_dir)
+    plan, plan_error = _read_plan(run_dir)
+    plan_ids = None if plan is None else [s.id for s in plan.scenes]
     store = Store(db)
     try:
         steps = store.steps()
         run_no = int(store.get_meta("run_no") or 0)
+        # plan.yaml edits since the last render, as far as the plan itself tells
+        edited = {} if plan is None else edited_fields(store.get_meta(RENDERED_PLAN_META), plan)
         ledger = store.ledger_rows()
         # a finished step is reused only if its file is intact: check it as the render does
         files = {
@@ -90,6 +100,8 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
         k: round(sum(m[k] for m in money.values()), 6) for k in ("estimated", "billed", "in_flight")
     }
     for row in scenes.values():
+        if row["scene_id"] in edited:
+            row["edited"] = edited[row["scene_id"]]
         row["next"] = _next_action(row)
     movie = next((s for s in steps if s.stage == "movie"), None)
     planner = money.get("_run")
@@ -148,7 +160,7 @@ def _next_action(row: dict[str, Any]) -> str:
             return f"redo: {kf_bad}; the clip too unless the new image is identical"
         if clip_bad:
             return f"redo: {clip_bad}"
-        return "reuse if inputs unchanged"
+        return _after_edits(row.get("edited", []))
     if kf_bad:
         return f"redo: {kf_bad}, then make the clip"
     if clip == "submitted" and row.get("remote_id"):
@@ -167,3 +179,16 @@ def _next_action(row: dict[str, Any]) -> str:
     if kf is None and clip is None:
         return "not started: keyframe, then clip"
     return "make the keyframe, then the clip"
+
+
+def _after_edits(edited: list[str]) -> str:
+    """A finished scene's next step given the plan.yaml fields edited since its render."""
+    if not edited:
+        return "reuse if settings unchanged"
+    # the first edited field is the earliest stage it redoes (edited_fields' order)
+    first = edited[0]
+    if first in TEXT_FIELDS:
+        return f"reuse; new text ({first} edited)"
+    if first in CLIP_FIELDS:
+        return f"redo clip: {', '.join(edited)} edited"
+    return f"redo: {', '.join(edited)} edited"

@@ -70,10 +70,11 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_status_checks_each_file_and_does_not_claim_to_check_inputs(workdir: Path) -> None:
+def test_status_checks_each_file_and_names_plan_edits(workdir: Path) -> None:
     """A deleted clip and a replaced keyframe are 'redo' (their sha256 no longer match the
-    store); an edited prompt cannot be seen without the settings, so no scene is said to
-    be reused unconditionally. The next render does what status said."""
+    store); a prompt edited in plan.yaml since the last render is named (the render
+    records the plan it worked from); settings it cannot see, so no scene is said to be
+    reused unconditionally. The next render does what status said."""
     run = workdir / "run"
     _render(workdir, run)
     ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
@@ -95,11 +96,12 @@ def test_status_checks_each_file_and_does_not_claim_to_check_inputs(workdir: Pat
     files = {s["scene_id"]: s["files"] for s in st["scenes"]}
     assert files[gone] == {"keyframe": "ok", "clip": "missing"}
     assert files[swapped] == {"keyframe": "changed", "clip": "ok"}
-    # the edited prompt: status has no settings to compute the key with, so it says so
-    assert "if inputs unchanged" in nxt[edited]
+    # the edited prompt is named; settings are checked by the render, and it says so
+    assert nxt[edited] == "redo: image_prompt edited"
+    assert {s["scene_id"]: s.get("edited") for s in st["scenes"]}[edited] == ["image_prompt"]
     for sid in ids:
-        if sid not in (gone, swapped):
-            assert nxt[sid] == "reuse if inputs unchanged", (sid, nxt[sid])
+        if sid not in (gone, swapped, edited):
+            assert nxt[sid] == "reuse if settings unchanged", (sid, nxt[sid])
     text = _cli("status", str(run), cwd=workdir)
     assert "clip.mp4 missing" in _line(text, gone)
     assert "keyframe.png changed" in _line(text, swapped)
@@ -118,7 +120,7 @@ def test_status_checks_each_file_and_does_not_claim_to_check_inputs(workdir: Pat
     assert (edited, "keyframe") in redone
     assert {sid for sid, _ in redone} == {gone, swapped, edited}
     nxt = {s["scene_id"]: s["next"] for s in after["scenes"]}
-    assert all(n == "reuse if inputs unchanged" for n in nxt.values()), nxt
+    assert all(n == "reuse if settings unchanged" for n in nxt.values()), nxt
 
 
 def test_status_marks_a_scene_removed_from_plan_yaml(workdir: Path) -> None:
@@ -172,7 +174,7 @@ def test_status_of_a_run_with_a_broken_plan_yaml_still_shows_its_steps(workdir: 
     st = _status(workdir, run)
     assert st["plan"] is None and "plan.yaml" in st["plan_error"]
     assert len(st["scenes"]) == n and all(s["in_plan"] is None for s in st["scenes"])
-    assert all(s["next"] == "reuse if inputs unchanged" for s in st["scenes"])
+    assert all(s["next"] == "reuse if settings unchanged" for s in st["scenes"])
 
 
 def test_status_table_says_a_deleted_movie_and_a_broken_plan(workdir: Path) -> None:
@@ -183,3 +185,38 @@ def test_status_table_says_a_deleted_movie_and_a_broken_plan(workdir: Path) -> N
     text = _cli("status", str(run), cwd=workdir)
     assert "movie.mp4 is missing: the next render composes it again" in text
     assert "plan.yaml: " in text and "invalid YAML" in text
+
+
+def test_status_names_what_each_plan_edit_redoes(workdir: Path) -> None:
+    """seconds -> the clip; an affirmation -> only the text on screen; the category ->
+    the offline painter's keyframe. Then the render does exactly that."""
+    run = workdir / "run"
+    _render(workdir, run)
+    ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
+    timed, worded, painted = ids[1], ids[2], ids[3]
+
+    def edit(plan: dict[str, Any]) -> None:
+        by_id = {s["id"]: s for s in plan["scenes"]}
+        by_id[timed]["seconds"] = 3
+        by_id[worded]["affirmation"] = "I am wholly at ease"
+        by_id[painted]["category"] = (
+            "growth" if by_id[painted]["category"] != "growth" else "health"
+        )
+
+    _edit_plan(run, edit)
+    nxt = {s["scene_id"]: s["next"] for s in _status(workdir, run)["scenes"]}
+    assert nxt[timed] == "redo clip: seconds edited"
+    assert nxt[worded] == "reuse; new text (affirmation edited)"
+    assert nxt[painted] == "redo: category edited"
+    _render(workdir, run)
+    after = _status(workdir, run)
+    redone = {
+        (s["scene_id"], s["stage"])
+        for s in after["steps"]
+        if s["run_no"] == after["run_no"]
+        and s["stage"] in ("keyframe", "clip")
+        and s["attempts"] > 0
+    }
+    assert (timed, "clip") in redone and (timed, "keyframe") not in redone
+    assert not {k for k in redone if k[0] == worded}
+    assert (painted, "keyframe") in redone

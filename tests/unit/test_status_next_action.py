@@ -9,7 +9,7 @@ DONE = {"keyframe": "succeeded", "clip": "succeeded"}
 
 def test_a_finished_scene_with_intact_files_is_reused_only_if_its_inputs_are() -> None:
     row = {**DONE, "files": {"keyframe": "ok", "clip": "ok"}}
-    assert _next_action(row) == "reuse if inputs unchanged"
+    assert _next_action(row) == "reuse if settings unchanged"
 
 
 def test_a_missing_or_changed_file_is_redone_and_named() -> None:
