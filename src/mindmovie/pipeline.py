@@ -1444,9 +1444,24 @@ class Pipeline:
                     last = None
             return sc.id, await self._clip(store, video_model, sc, kf, res, last)
 
+        async def board_once_keyframes_are_done() -> None:
+            # with a paid video model the clips take minutes: the storyboard shows every
+            # keyframe as soon as they are all made, not only after the last clip
+            await asyncio.gather(*keyframes.values(), return_exceptions=True)
+            if not self._stopping:
+                await asyncio.to_thread(self._storyboard, store)
+
+        board = None
+        if until != "keyframes" and video_model.name != "local":
+            board = asyncio.ensure_future(board_once_keyframes_are_done())
         results = await _gather_scenes(
             [scene_flow(sc) for sc in plan.scenes], [sc.id for sc in plan.scenes]
         )
+        if board is not None:
+            if all(f.done() for f in keyframes.values()):
+                await board  # drawn in a thread: never two at once
+            else:
+                board.cancel()  # a flow ended before its keyframe (Ctrl-C)
         if self._stopping:
             raise Interrupted("stopped by Ctrl-C")
         stopped = {k: v for k, v in results.items() if isinstance(v, BudgetExceeded)}

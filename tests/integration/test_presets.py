@@ -299,3 +299,31 @@ async def test_google_veo_refused_twice_fails_only_that_scene(
     assert len(kept) == 3
     assert len(sim.requests(path=VEO_CREATE, method="POST")) == 5  # 3 + the refused two
     assert sim.stats()["totals"]["jobs_rejected"] == 2
+
+
+async def test_storyboard_shows_the_keyframes_while_clips_are_made(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """With a paid video model the board is drawn once every keyframe exists, while the
+    clips are still being made (it was drawn only after the last clip)."""
+    from mindmovie.progress import NullReporter
+
+    seen: dict[str, str] = {}
+    run = tmp_path / "run"
+
+    class Rec(NullReporter):
+        def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+            if stage == "clips" and state == "done" and not seen:
+                html = run / "storyboard.html"
+                seen["board"] = html.read_text(encoding="utf-8") if html.exists() else ""
+
+    sim.media_scale = 0.25
+    sim.job_seconds = 2.0  # every clip takes 2 s; keyframes come back at once
+    goals = goals_file(tmp_path, sim)
+    res = await Pipeline(
+        goals, settings_for("byteplus", sim), out=run, keys=KEYS, reporter=Rec()
+    ).run(until="clips")
+    assert not res.failed
+    page = seen["board"]  # as it was when the first clip landed
+    assert all(sc.id in page for sc in res.plan.scenes)
+    assert "no keyframe yet" not in page and page.count("data:image/png;base64,") == 4
