@@ -37,7 +37,7 @@ from mindmovie.plan import (
     Scene,
     check_plan,
     load_plan,
-    rendered_plan,
+    rendered_scene,
     write_plan,
 )
 from mindmovie.progress import NullReporter, Reporter
@@ -325,6 +325,7 @@ class Pipeline:
         self.result: RenderResult | None = None
         self._sems: dict[str, asyncio.Semaphore] = {}
         self._video_model: VideoModel | None = None
+        self._keyframe_provider = ""  # the keyframe model's provider in this render
         self._submit_locks: dict[str, asyncio.Lock] = {}
         #: shortest observed job duration per model in this run (for polling near the end)
         self._job_seconds: dict[str, float] = {}
@@ -811,6 +812,7 @@ class Pipeline:
         if any(store.reusable(scene.id, "clip", key) for _, key, _ in variants):
             self.reporter.step("clips", scene.id, "reused")
             self._mark(res, False, scene.id, "clip")
+            self._record_scene(store, scene)
             return dest
         prev = store.get(scene.id, "clip")
         if prev is not None and prev.error_kind == "content_rejected":
@@ -841,7 +843,16 @@ class Pipeline:
                     )
         self.reporter.step("clips", scene.id, "done")
         self._mark(res, True, scene.id, "clip")
+        self._record_scene(store, scene)
         return dest
+
+    def _record_scene(self, store: Store, scene: Scene) -> None:
+        """The plan entry this scene's finished clip came from, for `status` to name the
+        plan.yaml edits made since (see plan.edited_fields)."""
+        plan = self.result.plan if self.result is not None else None
+        style = plan.style if plan is not None else None
+        kf_name = self._keyframe_provider
+        store.set_meta(RENDERED_PLAN_META + scene.id, rendered_scene(scene, style, kf_name))
 
     async def _clip_once(
         self,
@@ -1378,6 +1389,7 @@ class Pipeline:
         # every provider is built before any work: a missing key fails here, not mid-run
         planner = registry.make_planner(self.settings, self.keys)
         kf_model = registry.make_keyframes(self.settings, self.keys)
+        self._keyframe_provider = kf_model.name
         text_settings = costs.text_keyframe_settings(self.settings)
         if text_settings is not None:
             self._kf_text = (registry.make_keyframes(text_settings, self.keys), text_settings)
@@ -1406,8 +1418,6 @@ class Pipeline:
             ) from None
         # before any keyframe or clip is paid for
         check_plan(self.run_dir / "plan.yaml", plan, len(self.goals.goals))
-        # what this render worked from, for `status` to name later plan.yaml edits
-        store.set_meta(RENDERED_PLAN_META, rendered_plan(plan, kf_model.name))
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
         self.result = res
         if until == "plan":

@@ -8,6 +8,7 @@ commented, and loading it gives the same line-numbered errors as goals.yaml.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -191,8 +192,8 @@ def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
         )
 
 
-#: run.db meta key: the plan the last render worked from (see `rendered_plan`)
-RENDERED_PLAN_META = "rendered_plan"
+#: run.db meta key prefix: per scene, the plan entry its finished clip was made from
+RENDERED_PLAN_META = "rendered_scene:"
 
 #: plan.yaml scene fields by what an edit of them redoes (see the keys in pipeline.py);
 #: the category only colours the offline painter's keyframes
@@ -201,35 +202,35 @@ CLIP_FIELDS = ("motion_prompt", "seconds")
 TEXT_FIELDS = ("affirmation",)
 
 
-def rendered_plan(plan: Plan, keyframe_provider: str) -> str:
-    """What a render records of its plan, for `edited_fields` to compare plan.yaml with."""
+def rendered_scene(scene: Scene, style: str | None, keyframe_provider: str) -> str:
+    """What a render records when a scene's clip is done (made or reused), for
+    `edited_fields` to compare plan.yaml with. Per scene and at that moment, so a render
+    stopped halfway never vouches for scenes it did not finish."""
     return json.dumps(
         {
             "keyframe_provider": keyframe_provider,
-            "style": plan.style,
-            "scenes": {sc.id: sc.model_dump(mode="json") for sc in plan.scenes},
+            "style": style,
+            "scene": scene.model_dump(mode="json"),
         }
     )
 
 
-def edited_fields(recorded: str | None, plan: Plan) -> dict[str, list[str]]:
-    """Per scene, the plan.yaml fields edited since the render that recorded `recorded`
-    (only those that change a keyframe, clip or the scene's text), in stage order."""
-    try:
-        old = json.loads(recorded) if recorded else None
-    except ValueError:
-        old = None
-    if not isinstance(old, dict) or not isinstance(old.get("scenes"), dict):
-        return {}
-    fields = [*KEYFRAME_FIELDS, *CLIP_FIELDS, *TEXT_FIELDS]
-    if old.get("keyframe_provider") == "local":
-        fields.insert(1, "category")
+def edited_fields(recorded: Mapping[str, str | None], plan: Plan) -> dict[str, list[str]]:
+    """Per scene, the plan.yaml fields edited since its clip was made (only those that
+    change a keyframe, clip or the scene's text), in stage order. `recorded`: scene id ->
+    what `rendered_scene` wrote (None: nothing recorded, nothing said)."""
     out: dict[str, list[str]] = {}
     for sc in plan.scenes:
-        before = old["scenes"].get(sc.id)
-        if not isinstance(before, dict):
+        try:
+            old = json.loads(recorded.get(sc.id) or "null")
+        except ValueError:
+            old = None
+        if not isinstance(old, dict) or not isinstance(old.get("scene"), dict):
             continue
-        now = sc.model_dump(mode="json")
+        fields = [*KEYFRAME_FIELDS, *CLIP_FIELDS, *TEXT_FIELDS]
+        if old.get("keyframe_provider") == "local":
+            fields.insert(1, "category")
+        before, now = old["scene"], sc.model_dump(mode="json")
         changed = [f for f in fields if before.get(f) != now.get(f)]
         if plan.style != old.get("style"):
             changed.insert(0, "style")

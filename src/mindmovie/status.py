@@ -51,7 +51,12 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
         steps = store.steps()
         run_no = int(store.get_meta("run_no") or 0)
         # plan.yaml edits since the last render, as far as the plan itself tells
-        edited = {} if plan is None else edited_fields(store.get_meta(RENDERED_PLAN_META), plan)
+        recorded = (
+            {}
+            if plan is None
+            else {sc.id: store.get_meta(RENDERED_PLAN_META + sc.id) for sc in plan.scenes}
+        )
+        edited = {} if plan is None else edited_fields(recorded, plan)
         ledger = store.ledger_rows()
         # a finished step is reused only if its file is intact: check it as the render does
         files = {

@@ -220,3 +220,24 @@ def test_status_names_what_each_plan_edit_redoes(workdir: Path) -> None:
     assert (timed, "clip") in redone and (timed, "keyframe") not in redone
     assert not {k for k in redone if k[0] == worded}
     assert (painted, "keyframe") in redone
+
+
+def test_a_render_stopped_early_does_not_vouch_for_scenes_it_did_not_finish(
+    workdir: Path,
+) -> None:
+    """`--until keyframes` after a prompt edit remakes the keyframe, not the clip: status
+    still says the scene is to be redone (the plan is recorded per finished clip, not at
+    the start of a render)."""
+    run = workdir / "run"
+    _render(workdir, run)
+    target = _status(workdir, run)["scenes"][2]["scene_id"]
+
+    def edit(plan: dict[str, Any]) -> None:
+        sc = next(s for s in plan["scenes"] if s["id"] == target)
+        sc["image_prompt"] += " A lantern glows."
+
+    _edit_plan(run, edit)
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         "--until", "keyframes", cwd=workdir)  # fmt: skip
+    nxt = {s["scene_id"]: s["next"] for s in _status(workdir, run)["scenes"]}
+    assert nxt[target] == "redo: image_prompt edited", nxt
