@@ -120,11 +120,18 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
 def _image_problem(path: Path) -> str | None:
     """Why a photo cannot be used (None when it can): a file that is not a picture
     Pillow reads would otherwise fail the render after the plan was paid for."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
-            img.verify()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.verify()
+    except Image.DecompressionBombError:
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) // 10**6
+        return f"is too large to read safely (over {limit} megapixels); save a smaller copy"
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return "is not a picture that can be read (JPEG, PNG, WebP, ...)"
     return None

@@ -108,6 +108,17 @@ def _prune_segments(seg_dir: Path, keep: set[Path]) -> None:
             f.unlink(missing_ok=True)
 
 
+def _run_owned(name: str) -> bool:
+    """An entry a run folder may hold without being someone else's folder."""
+    return (
+        name in RUN_ENTRIES
+        or name in (".lock", "previous")
+        or name.startswith("plan.previous.")
+        or name.startswith(".")  # temp files, .DS_Store and the like
+        or name in ("Thumbs.db", "desktop.ini")
+    )
+
+
 def _prepare_run_dir(run_dir: Path) -> None:
     """Create the run folder, refusing one that is not a run's own.
 
@@ -118,7 +129,9 @@ def _prepare_run_dir(run_dir: Path) -> None:
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"--out {run_dir}: is a file, not a folder")
     if run_dir.is_dir() and not (run_dir / "run.db").exists():
-        other = sorted(p.name for p in run_dir.iterdir() if p.name not in (".lock", "previous"))
+        # what a run wrote (a --fresh killed after moving run.db), a system's dotfiles
+        # (.DS_Store) and the run's own leftovers do not make it someone else's folder
+        other = sorted(p.name for p in run_dir.iterdir() if not _run_owned(p.name))
         if other:
             shown = ", ".join(other[:5]) + (", ..." if len(other) > 5 else "")
             raise RunDirError(
@@ -1061,7 +1074,7 @@ class Pipeline:
                     clip_matrix=clip_matrix(info.video) if info.video else "",
                 )
             )
-        music = Path(plan.music) if plan.music else None
+        music = Path(plan.music).expanduser() if plan.music else None  # as check_plan
         movie = MovieInput(
             title=plan.title,
             closing=plan.closing,
@@ -1150,6 +1163,8 @@ class Pipeline:
             or p.name.startswith("plan.previous.")
             or (p.name.startswith(".") and ".tmp" in p.name)
         ]
+        # run.db last: a kill midway leaves a folder that is still recognisably a run's
+        names.sort(key=lambda p: p.name.startswith("run.db"))
         if not names:
             return
         dest = self.run_dir / "previous" / time.strftime("%Y%m%d-%H%M%S")

@@ -230,7 +230,9 @@ def edited_fields(recorded: Mapping[str, str | None], plan: Plan) -> dict[str, l
         fields = [*KEYFRAME_FIELDS, *CLIP_FIELDS, *TEXT_FIELDS]
         if old.get("keyframe_provider") == "local":
             fields.insert(1, "category")
-        before, now = old["scene"], sc.model_dump(mode="json")
+        before, now = dict(old["scene"]), sc.model_dump(mode="json")
+        for d in (before, now):  # the painter's key takes the category normalised
+            d["category"] = str(d.get("category", "")).strip().lower()
         changed = [f for f in fields if before.get(f) != now.get(f)]
         if plan.style != old.get("style"):
             changed.insert(0, "style")

@@ -107,6 +107,8 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
     for row in scenes.values():
         if row["scene_id"] in edited:
             row["edited"] = edited[row["scene_id"]]
+        # a clip finished before scenes were recorded (an older run): nothing to compare
+        row["recorded"] = bool(recorded.get(row["scene_id"]))
         row["next"] = _next_action(row)
     movie = next((s for s in steps if s.stage == "movie"), None)
     planner = money.get("_run")
@@ -165,6 +167,8 @@ def _next_action(row: dict[str, Any]) -> str:
             return f"redo: {kf_bad}; the clip too unless the new image is identical"
         if clip_bad:
             return f"redo: {clip_bad}"
+        if not row.get("recorded", True):
+            return "reuse if inputs unchanged"
         return _after_edits(row.get("edited", []))
     if kf_bad:
         return f"redo: {kf_bad}, then make the clip"
@@ -196,4 +200,6 @@ def _after_edits(edited: list[str]) -> str:
         return f"reuse; new text ({first} edited)"
     if first in CLIP_FIELDS:
         return f"redo clip: {', '.join(edited)} edited"
+    if edited == ["goal"]:  # reaches the keyframe only through the goal's own photos
+        return "redo if its photo changes: goal edited"
     return f"redo: {', '.join(edited)} edited"

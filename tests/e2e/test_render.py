@@ -492,3 +492,39 @@ def yaml_scenes(path: Path) -> list[dict[str, Any]]:
 
     scenes: list[dict[str, Any]] = yaml.safe_load(path.read_text())["scenes"]
     return scenes
+
+
+def test_a_run_folder_left_by_a_killed_fresh_or_with_dotfiles_is_still_usable(
+    workdir: Path,
+) -> None:
+    """A --fresh killed after run.db moved leaves only the run's own entries; a new folder
+    may hold a system's .DS_Store: neither is someone else's folder."""
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    aside = run / "previous" / "x"
+    aside.mkdir(parents=True)
+    (run / "run.db").rename(aside / "run.db")  # what a kill midway through --fresh leaves
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "--fresh",
+         cwd=workdir)  # fmt: skip
+    assert (run / "run.db").is_file()
+    mac = workdir / "mac"
+    mac.mkdir()
+    (mac / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(mac), cwd=workdir)
+    assert (mac / "plan.yaml").is_file()
+
+
+def test_plan_music_with_a_tilde_is_the_same_file_for_the_check_and_the_compose(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = workdir / "home"
+    home.mkdir()
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=330:d=2", str(home / "song.m4a")])
+    monkeypatch.setenv("HOME", str(home))
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    plan_path = run / "plan.yaml"
+    plan_path.write_text(plan_path.read_text() + "music: ~/song.m4a\n")
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         cwd=workdir)  # fmt: skip
+    assert probe(run / "movie.mp4").audio is not None

@@ -174,7 +174,8 @@ def test_status_of_a_run_with_a_broken_plan_yaml_still_shows_its_steps(workdir: 
     st = _status(workdir, run)
     assert st["plan"] is None and "plan.yaml" in st["plan_error"]
     assert len(st["scenes"]) == n and all(s["in_plan"] is None for s in st["scenes"])
-    assert all(s["next"] == "reuse if settings unchanged" for s in st["scenes"])
+    # without a readable plan.yaml there is nothing to compare its scenes with
+    assert all(s["next"] == "reuse if inputs unchanged" for s in st["scenes"])
 
 
 def test_status_table_says_a_deleted_movie_and_a_broken_plan(workdir: Path) -> None:
@@ -241,3 +242,28 @@ def test_a_render_stopped_early_does_not_vouch_for_scenes_it_did_not_finish(
          "--until", "keyframes", cwd=workdir)  # fmt: skip
     nxt = {s["scene_id"]: s["next"] for s in _status(workdir, run)["scenes"]}
     assert nxt[target] == "redo: image_prompt edited", nxt
+
+
+def test_status_edits_that_do_not_change_a_key_are_not_called_redo(workdir: Path) -> None:
+    """The painter takes the category trimmed and lower-cased; a clip finished before
+    scenes were recorded (an older run) is not vouched for."""
+    run = workdir / "run"
+    _render(workdir, run)
+    ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
+
+    def edit(plan: dict[str, Any]) -> None:
+        sc = next(s for s in plan["scenes"] if s["id"] == ids[3])
+        sc["category"] = " " + sc["category"].upper() + " "
+        other = next(s for s in plan["scenes"] if s["id"] == ids[4])
+        other["image_prompt"] += " Soft rain."
+
+    _edit_plan(run, edit)
+    import sqlite3
+
+    con = sqlite3.connect(run / "run.db")
+    con.execute("DELETE FROM meta WHERE key = ?", (f"rendered_scene:{ids[4]}",))
+    con.commit()
+    con.close()
+    nxt = {s["scene_id"]: s["next"] for s in _status(workdir, run)["scenes"]}
+    assert nxt[ids[3]] == "reuse if settings unchanged", nxt
+    assert nxt[ids[4]] == "reuse if inputs unchanged", nxt

@@ -481,3 +481,18 @@ def test_bad_yaml_at_the_end_names_the_last_line_not_one_past_it(project: Path) 
     with pytest.raises(GoalsError) as e:
         load_goals(path)
     assert e.value.line == 4 and "invalid YAML" in str(e.value)
+
+
+def test_a_photo_too_large_to_read_safely_names_its_line(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pillow refuses pictures over its pixel limit with its own error (not an OSError):
+    a traceback before; now the line. The limit is lowered so the test photo is small."""
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # the 32x24 photos are 768 > 2 x 100
+    path = write(project, SPEC_EXAMPLE)
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.field == "person.photos[1]" and e.value.line == 4
+    assert "too large to read safely" in str(e.value)
