@@ -108,14 +108,21 @@ def _prune_segments(seg_dir: Path, keep: set[Path]) -> None:
             f.unlink(missing_ok=True)
 
 
+def _run_entry(name: str) -> bool:
+    """Something a run wrote in its folder: what --fresh sets aside."""
+    return (
+        name in RUN_ENTRIES
+        or name.startswith("plan.previous.")
+        or (name.startswith(".") and ".tmp" in name)  # temp files
+    )
+
+
 def _run_owned(name: str) -> bool:
     """An entry a run folder may hold without being someone else's folder."""
     return (
-        name in RUN_ENTRIES
-        or name in (".lock", "previous")
-        or name.startswith("plan.previous.")
-        or name.startswith(".")  # temp files, .DS_Store and the like
-        or name in ("Thumbs.db", "desktop.ini")
+        _run_entry(name)
+        or name in (".lock", "previous", "Thumbs.db", "desktop.ini")
+        or name.startswith(".")  # .DS_Store and the like
     )
 
 
@@ -1156,13 +1163,7 @@ class Pipeline:
 
         Only what a run writes moves: anything else a person put in the folder stays.
         """
-        names = [
-            p
-            for p in self.run_dir.iterdir()
-            if p.name in RUN_ENTRIES
-            or p.name.startswith("plan.previous.")
-            or (p.name.startswith(".") and ".tmp" in p.name)
-        ]
+        names = [p for p in self.run_dir.iterdir() if _run_entry(p.name)]
         # run.db last: a kill midway leaves a folder that is still recognisably a run's
         names.sort(key=lambda p: p.name.startswith("run.db"))
         if not names:
@@ -1560,7 +1561,7 @@ class Pipeline:
             per_scene = {s.scene_id: s.total for s in est.scenes}
             store.set_meta(COSTS_META, costs_record(plan, per_scene))
             # drawing it takes ~0.7 s for 7 scenes: not again when nothing it shows changed
-            digest = board_inputs(self.run_dir, per_scene)
+            digest = board_inputs(self.run_dir, plan, per_scene)
             drawn = all((self.run_dir / name).is_file() for name in (PNG_NAME, HTML_NAME))
             if drawn and store.get_meta("storyboard_inputs") == digest:
                 return

@@ -615,13 +615,12 @@ def recorded_costs(run_dir: Path, plan: Plan) -> dict[str, float]:
 BOARD_VERSION = 2
 
 
-def board_inputs(run_dir: Path, costs: Mapping[str, float] | None) -> str:
+def board_inputs(run_dir: Path, plan: Plan, costs: Mapping[str, float] | None) -> str:
     """A digest of everything the board shows (plan.yaml, which keyframes and clips exist
     and their file stamps, the costs): a render skips redrawing an unchanged board."""
     import hashlib
 
     plan_path = run_dir / "plan.yaml"
-    plan = load_plan(plan_path)
     keyframes, clips = find_artifacts(run_dir, plan)
     stamps = [
         (kind, sid, p.stat().st_size, p.stat().st_mtime_ns)

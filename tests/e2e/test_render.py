@@ -59,6 +59,15 @@ def _status(cwd: Path, run: Path) -> dict[str, Any]:
     return out
 
 
+def _ran_last(st: dict[str, Any]) -> set[tuple[str, str]]:
+    """(scene, stage) of every step the last render ran (from `status --json`)."""
+    return {
+        (s["scene_id"], s["stage"])
+        for s in st["steps"]
+        if s["run_no"] == st["run_no"] and s["attempts"] > 0
+    }
+
+
 def _frame(video: Path, t: float, size: tuple[int, int]) -> np.ndarray:
     png = video.with_name(f"frame-{t:.3f}.png")
     run_ffmpeg(["-ss", f"{t:.4f}", "-i", str(video), "-frames:v", "1", str(png)])
@@ -201,12 +210,7 @@ def test_edit_one_affirmation_redoes_only_that_scene(workdir: Path) -> None:
     _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
     assert "I am calm, clear and completely free" in (run / "storyboard.html").read_text()
     st = _status(workdir, run)
-    last = st["run_no"]
-    ran = {
-        (s["scene_id"], s["stage"])
-        for s in st["steps"]
-        if s["run_no"] == last and s["attempts"] > 0
-    }
+    ran = _ran_last(st)
     # no keyframe or clip was redone: an affirmation is an overlay
     assert not [k for k in ran if k[1] in ("keyframe", "clip")]
     segs = sorted(sid for sid, stage in ran if stage == "segment")
@@ -223,11 +227,7 @@ def test_edit_one_affirmation_redoes_only_that_scene(workdir: Path) -> None:
     plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
     _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
     st = _status(workdir, run)
-    ran = {
-        (s["scene_id"], s["stage"])
-        for s in st["steps"]
-        if s["run_no"] == st["run_no"] and s["attempts"] > 0
-    }
+    ran = _ran_last(st)
     assert {k for k in ran if k[1] in ("keyframe", "clip")} == {
         (other, "keyframe"),
         (other, "clip"),
@@ -413,11 +413,7 @@ def test_a_category_edit_repaints_that_scenes_keyframe(workdir: Path) -> None:
     plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
     _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
     st = _status(workdir, run)
-    ran = {
-        (s["scene_id"], s["stage"])
-        for s in st["steps"]
-        if s["run_no"] == st["run_no"] and s["attempts"] > 0 and s["stage"] in ("keyframe", "clip")
-    }
+    ran = {k for k in _ran_last(st) if k[1] in ("keyframe", "clip")}
     assert ran == {(target["id"], "keyframe"), (target["id"], "clip")}
     assert (run / "scenes" / target["id"] / "keyframe.png").read_bytes() != before
 
