@@ -99,6 +99,20 @@ def _settings(
 ) -> Any:
     from mindmovie.config import ConfigError, load_settings
 
+    try:
+        return load_settings(config, _overrides(preset, aspect, resolution, fps, quality))
+    except ConfigError as e:
+        raise _fail(str(e)) from None
+
+
+def _overrides(
+    preset: str | None,
+    aspect: str | None,
+    resolution: str | None,
+    fps: int | None,
+    quality: str | None,
+) -> dict[str, Any]:
+    """The settings flags as a config layer (the highest)."""
     overrides: dict[str, Any] = {"preset": preset}
     # `is not None`: a given value is checked even when falsy (`--fps 0` is an error)
     output = {
@@ -110,10 +124,7 @@ def _settings(
         overrides["output"] = output
     if quality is not None:
         overrides["compose"] = {"quality": quality}
-    try:
-        return load_settings(config, overrides)
-    except ConfigError as e:
-        raise _fail(str(e)) from None
+    return overrides
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -369,15 +380,42 @@ def estimate(
 @command()
 def status(
     run_dir: RunDirArg,
+    goals: Annotated[
+        Path | None,
+        typer.Option(
+            "--goals",
+            help="The goals.yaml to compare with (default: the one the last render used).",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    preset: PresetOpt = None,
+    aspect: AspectOpt = None,
+    resolution: ResOpt = None,
+    fps: FpsOpt = None,
+    quality: QualityOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Every step as JSON.")] = False,
 ) -> None:
-    """Show each scene's steps in RUN_DIR: stage, status, attempts, errors."""
+    """Show each scene's steps in RUN_DIR: stage, status, attempts, errors, and what the
+    next render does.
+
+    "next render" is checked the way `render` checks it, with the settings `render` would
+    read (config.yaml or --config, MINDMOVIE_* variables) and the options given here, so
+    give status the same options you will give render. Spends nothing, changes nothing.
+    """
+    from mindmovie.config import ConfigError, load_settings
     from mindmovie.status import collect_status
 
+    settings_error = None
     try:
-        info = collect_status(run_dir)
+        settings = load_settings(config, _overrides(preset, aspect, resolution, fps, quality))
+    except ConfigError as e:
+        settings, settings_error = None, str(e)
+    try:
+        info = collect_status(run_dir, settings=settings, goals=goals)
     except _user_errors() as e:
         raise _fail(str(e)) from None
+    if settings_error is not None:
+        info["inputs"]["why"] = f"settings: {settings_error}"
     if as_json:
         sys.stdout.write(json.dumps(info, indent=2, default=str) + "\n")
         return
@@ -439,6 +477,19 @@ def status(
     out.print(f"movie: {state}", markup=False)
     if info.get("plan_error"):
         out.print(f"plan.yaml: {info['plan_error']}", markup=False)
+    inputs = info["inputs"]
+    if inputs["checked"]:
+        out.print(f"next render checked against: {inputs['goals']}", markup=False)
+        if inputs.get("new_plan"):
+            out.print(
+                "goals.yaml or the plan settings changed since plan.yaml was made: the next "
+                "render makes a new plan (the old one is kept as plan.previous.yaml)",
+                markup=False,
+            )
+        for change in inputs.get("settings_changed") or []:
+            out.print(f"setting changed since the last render: {change}", markup=False)
+    else:
+        out.print(f"inputs not checked: {inputs['why']}", markup=False)
 
 
 @command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -211,6 +212,35 @@ def load_goals(path: Path) -> Goals:
 
 def _hash_file(path: Path) -> dict[str, str]:
     return {"sha256": sha256_file(path)}
+
+
+def plan_fingerprint(goals: Goals, base: Path) -> str:
+    """What a plan is made from: the goals as written, with each photo and the music as
+    its path relative to `base` (goals.yaml's folder), not its bytes.
+
+    A plan holds those paths but no planner looks inside the files (a remote planner is
+    told only that a goal has photos), so a photo or song replaced under the same name
+    keeps the plan and its paid prompts; the keyframe and the soundtrack, whose keys hold
+    the bytes, are what is made again. Relative paths: moving the project folder keeps it.
+    """
+
+    def rel(p: Path) -> str:
+        return os.path.relpath(p, base)
+
+    data = goals.model_dump(mode="json")
+    if goals.person is not None:
+        data["person"]["photos"] = [rel(p) for p in goals.person.photos]
+    for raw, goal in zip(data["goals"], goals.goals, strict=True):
+        raw["photos"] = [rel(p) for p in goal.photos]
+    if goals.music is not None:
+        data["music"] = rel(goals.music)
+    blob = json.dumps(
+        {"mindmovie-plan-inputs": 1, "goals": data},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 def goals_sha256(goals: Goals) -> str:

@@ -29,7 +29,7 @@ from mindmovie.budget import BudgetExceeded, BudgetGate
 from mindmovie.catalog import ModelSpec
 from mindmovie.config import Keys, Settings
 from mindmovie.fsutil import atomic_write_bytes, sha256_file, slugify
-from mindmovie.goals import Goals, goals_sha256, load_goals
+from mindmovie.goals import Goals, goals_sha256, load_goals, plan_fingerprint
 from mindmovie.killpoints import killpoint
 from mindmovie.plan import (
     RENDERED_PLAN_META,
@@ -242,6 +242,25 @@ def keyframe_size(settings: Settings) -> tuple[int, int]:
     """Keyframes a little larger than the frame: Ken Burns zooms in without upscaling blur."""
     w, h = settings.output.frame()
     return (round(w * 1.25 / 2) * 2, round(h * 1.25 / 2) * 2)
+
+
+#: run.db meta: the goals.yaml (absolute path) and the settings (JSON; settings hold no
+#: keys) of the last render or plan, so `status` can compare the next render with them
+GOALS_META = "goals_path"
+SETTINGS_META = "settings"
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a render would do with a run's finished work (see `Pipeline.outlook`)."""
+
+    #: the run's plan.yaml when the render would work from it; None = a new plan is made
+    plan: Plan | None
+    #: the plan the render would work from (the new one when the planner is local and
+    #: deterministic); None when a remote planner would make it
+    basis: Plan | None
+    #: (scene id, "keyframe" | "clip") steps it would reuse
+    reused: frozenset[tuple[str, str]]
 
 
 @dataclass
@@ -517,11 +536,15 @@ class Pipeline:
         return remote_id if state.status in ("queued", "running", "succeeded") else None
 
     # ------------------------------------------------------------------ plan
-    def _plan_key(self, planner: Planner | tuple[str, str]) -> str:
+    def _plan_key(self, planner: Planner | tuple[str, str], *, legacy: bool = False) -> str:
+        """The plan's input key: the goals as the planner reads them (`plan_fingerprint`),
+        the planner and the plan options. `legacy`: the key runs made before 2026-12
+        recorded (the goals with every photo's and the song's bytes), still accepted."""
         name, model = planner if isinstance(planner, tuple) else (planner.name, planner.model)
+        base = self.goals_path.absolute().parent.resolve()
         return input_key(
             v=STAGE_VERSION["plan"],
-            goals=goals_sha256(self.goals),
+            goals=goals_sha256(self.goals) if legacy else plan_fingerprint(self.goals, base),
             provider=name,
             model=model,
             options=self._plan_options().__dict__,
@@ -534,6 +557,9 @@ class Pipeline:
         if existing is not None:
             # same goals, same planner: plan.yaml (perhaps hand-edited since) is the truth.
             # Its hash is not checked here on purpose; edits show up in each scene's keys.
+            step = store.get("_run", "plan")
+            if step is not None and step.input_key != key:
+                store.rekey("_run", "plan", key)  # a legacy key becomes the current one
             return existing
         prev = store.get("_run", "plan")
         if prev is not None and plan_path.exists():
@@ -1343,14 +1369,12 @@ class Pipeline:
         path = self.run_dir / "plan.yaml"
         if step is None or step.status != "succeeded" or not path.is_file():
             return None
-        if step.input_key != self._plan_key(planner):
+        if step.input_key not in (self._plan_key(planner), self._plan_key(planner, legacy=True)):
             return None
         return load_plan(path)
 
-    def estimate(self, store: Store, planner: Planner | tuple[str, str]) -> costs.RunEstimate:
-        """What this render will still cost: steps it would reuse, and jobs in flight for
-        the same inputs, are excluded; a step made with another model, prompt or keyframe
-        (a changed preset, an edited plan.yaml) is counted, because it will be paid again."""
+    def outlook(self, store: Store, planner: Planner | tuple[str, str]) -> Outlook:
+        """What this render would reuse, read-only: the same checks as the render makes."""
         plan = self._reusable_plan(store, planner)
         basis = plan
         if basis is None and self.settings.stage_provider("planner") == "local":
@@ -1360,7 +1384,14 @@ class Pipeline:
             basis = build_plan(self.goals, costs.plan_options(self.settings))
         # a new remote plan has new prompts: nothing made before it is reused
         done = self._reused_steps(store, basis) if basis is not None else set()
-        return costs.estimate_run(self.settings, self.goals, plan, done=done)
+        return Outlook(plan, basis, frozenset(done))
+
+    def estimate(self, store: Store, planner: Planner | tuple[str, str]) -> costs.RunEstimate:
+        """What this render will still cost: steps it would reuse, and jobs in flight for
+        the same inputs, are excluded; a step made with another model, prompt or keyframe
+        (a changed preset, an edited plan.yaml) is counted, because it will be paid again."""
+        look = self.outlook(store, planner)
+        return costs.estimate_run(self.settings, self.goals, look.plan, done=set(look.reused))
 
     def _reused_steps(self, store: Store, plan: Plan) -> set[tuple[str, str]]:
         """(scene, stage) steps a render of `plan` would not pay for: the same input-key
@@ -1402,6 +1433,9 @@ class Pipeline:
 
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
         store.next_run_no()
+        # for `status`: which goals.yaml and settings the next render is compared with
+        store.set_meta(GOALS_META, str(self.goals_path.resolve()))
+        store.set_meta(SETTINGS_META, json.dumps(self.settings.model_dump(mode="json")))
         # every provider is built before any work: a missing key fails here, not mid-run
         planner = registry.make_planner(self.settings, self.keys)
         kf_model = registry.make_keyframes(self.settings, self.keys)
@@ -1593,6 +1627,13 @@ def _failed_message(failed: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _planner_identity(settings: Settings) -> tuple[str, str]:
+    """The planner's (provider, model) without building it: estimating needs no key."""
+    spec = costs.stage_spec(settings, "planner")
+    model = spec.id if spec is not None else "local-planner-1"
+    return settings.stage_provider("planner"), model
+
+
 def estimate_for(
     goals_path: Path, settings: Settings, *, out: Path | None = None
 ) -> costs.RunEstimate:
@@ -1606,10 +1647,17 @@ def estimate_for(
     store = Store(db)
     try:
         pipe = Pipeline(goals_path, settings, out=out)
-        # identify the planner without building it: estimating needs no key
-        name = settings.stage_provider("planner")
-        spec = costs.stage_spec(settings, "planner")
-        model = spec.id if spec is not None else "local-planner-1"
-        return pipe.estimate(store, (name, model))
+        return pipe.estimate(store, _planner_identity(settings))
+    finally:
+        store.close()
+
+
+def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:
+    """`mindmovie status`: what a render of goals_path with these settings into run_dir
+    would reuse. Reads only: no lock, no provider, nothing written."""
+    pipe = Pipeline(goals_path, settings, out=run_dir)
+    store = Store(run_dir / "run.db")
+    try:
+        return pipe.outlook(store, _planner_identity(settings))
     finally:
         store.close()

@@ -2,16 +2,19 @@
 
 The scenes are those of the run's plan.yaml, in its order (a scene not started yet is
 listed too); a scene with steps in run.db that is no longer in plan.yaml is listed after
-them, marked "not in plan". What the next render does is said only as far as the run
-directory can tell: a finished step's file is checked against the sha256 the store
-recorded (as the render does), but whether its *inputs* changed (an edited prompt, other
-settings or photos) depends on the settings the render is given, so it is checked then.
+them, marked "not in plan". A finished step's file is checked against the sha256 the
+store recorded (as the render does). Whether its *inputs* changed (an edited prompt,
+other settings, a replaced photo, with chained frames the next scene's keyframe) is
+checked when status is given settings: the same input-key checks the render makes
+(`Pipeline.outlook`), against the goals.yaml the last render recorded. Without them, or
+when that goals.yaml cannot be read, status says only what the run directory tells.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mindmovie.plan import (
     CLIP_FIELDS,
@@ -23,6 +26,10 @@ from mindmovie.plan import (
 )
 from mindmovie.store import Store, StoreError
 from mindmovie.yamlsrc import SourceError
+
+if TYPE_CHECKING:
+    from mindmovie.config import Settings
+    from mindmovie.pipeline import Outlook
 
 SCENE_STAGES = ("keyframe", "clip")
 FILE_NAMES = {"keyframe": "keyframe.png", "clip": "clip.mp4"}
@@ -39,8 +46,73 @@ def _read_plan(run_dir: Path) -> tuple[Plan | None, str | None]:
         return None, str(e)
 
 
-def collect_status(run_dir: Path) -> dict[str, Any]:
-    """Read run.db (never creating one) and plan.yaml into a JSON-able summary."""
+#: the settings sections that decide a scene's keyframe or clip (not compose/providers)
+_SCENE_SETTINGS = ("preset", "output", "plan", "planner", "keyframes", "video")
+
+
+def settings_changes(recorded: str | None, settings: Settings) -> list[str] | None:
+    """The scene settings that differ from the last render's, as "field: old -> new"
+    (None when the run recorded none)."""
+    try:
+        old = json.loads(recorded) if recorded else None
+    except ValueError:
+        old = None
+    if not isinstance(old, dict):
+        return None
+    new = settings.model_dump(mode="json")
+
+    def flat(d: Any, prefix: str) -> dict[str, Any]:
+        if not isinstance(d, dict) or (prefix.endswith(".options")):
+            return {prefix: d}
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+
+    a = {k: v for k, v in flat(old, "").items() if k.split(".")[0] in _SCENE_SETTINGS}
+    b = {k: v for k, v in flat(new, "").items() if k.split(".")[0] in _SCENE_SETTINGS}
+    return [
+        f"{k}: {json.dumps(a.get(k))} -> {json.dumps(b.get(k))}"
+        for k in sorted(a.keys() | b.keys())
+        if a.get(k) != b.get(k)
+    ]
+
+
+def _outlook(
+    run_dir: Path, settings: Settings, goals: Path | None, recorded_goals: str | None
+) -> tuple[Outlook | None, dict[str, Any]]:
+    """The next render's reuse, and what it was checked with (or why it was not)."""
+    from mindmovie.config import ConfigError
+    from mindmovie.goals import GoalsError
+    from mindmovie.pipeline import outlook_for
+
+    path = goals if goals is not None else (Path(recorded_goals) if recorded_goals else None)
+    info: dict[str, Any] = {"checked": False, "goals": None if path is None else str(path)}
+    if path is None:
+        info["why"] = "run.db does not say which goals.yaml it was made from; give --goals"
+        return None, info
+    if not path.is_file():
+        info["why"] = f"{path}: goals.yaml not found; give --goals"
+        return None, info
+    try:
+        look = outlook_for(path, settings, run_dir)
+    except (SourceError, GoalsError, ConfigError, ValueError, OSError) as e:
+        info["why"] = str(e)
+        return None, info
+    info["checked"] = True
+    info["new_plan"] = look.plan is None
+    return look, info
+
+
+def collect_status(
+    run_dir: Path, *, settings: Settings | None = None, goals: Path | None = None
+) -> dict[str, Any]:
+    """Read run.db (never creating one) and plan.yaml into a JSON-able summary.
+
+    With `settings`, each finished scene is also checked against what a render with
+    them (of `goals`, by default the goals.yaml the last render recorded) would reuse."""
+    from mindmovie.pipeline import GOALS_META, SETTINGS_META
+
     db = run_dir / "run.db"
     if not db.is_file():
         raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
@@ -50,6 +122,8 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
     try:
         steps = store.steps()
         run_no = int(store.get_meta("run_no") or 0)
+        recorded_goals = store.get_meta(GOALS_META)
+        recorded_settings = store.get_meta(SETTINGS_META)
         # plan.yaml edits since the last render, as far as the plan itself tells
         recorded = (
             {}
@@ -66,6 +140,11 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
         }
     finally:
         store.close()
+    look: Outlook | None = None
+    inputs: dict[str, Any] = {"checked": False, "why": "no settings given"}
+    if settings is not None:
+        look, inputs = _outlook(run_dir, settings, goals, recorded_goals)
+        inputs["settings_changed"] = settings_changes(recorded_settings, settings)
     in_plan = None if plan_ids is None else set(plan_ids)
     scenes: dict[str, dict[str, Any]] = {
         sid: {"scene_id": sid, "attempts": 0, "in_plan": True} for sid in plan_ids or []
@@ -104,12 +183,21 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
     totals = {
         k: round(sum(m[k] for m in money.values()), 6) for k in ("estimated", "billed", "in_flight")
     }
+    new_ids = None if look is None or look.basis is None else {s.id for s in look.basis.scenes}
     for row in scenes.values():
         if row["scene_id"] in edited:
             row["edited"] = edited[row["scene_id"]]
         # a clip finished before scenes were recorded (an older run): nothing to compare
         row["recorded"] = bool(recorded.get(row["scene_id"]))
-        row["next"] = _next_action(row)
+        if look is not None and row.get("in_plan") is not False:
+            sid = row["scene_id"]
+            row["reuse"] = {st: (sid, st) in look.reused for st in SCENE_STAGES}
+            if look.plan is None:
+                # goals.yaml or the plan settings changed: plan.yaml is made again
+                row["new_plan"] = True
+                if new_ids is not None and sid not in new_ids:
+                    row["in_new_plan"] = False
+        row["next"] = _next_action(row, inputs.get("settings_changed"))
     movie = next((s for s in steps if s.stage == "movie"), None)
     planner = money.get("_run")
     return {
@@ -122,6 +210,7 @@ def collect_status(run_dir: Path) -> dict[str, Any]:
         if plan_ids is None
         else {"path": str(run_dir / "plan.yaml"), "scenes": plan_ids},
         "plan_error": plan_error,
+        "inputs": inputs,
         "steps": [
             {
                 **s.as_dict(),
@@ -150,13 +239,15 @@ def _file_problem(row: dict[str, Any], stage: str) -> str | None:
     return f"{FILE_NAMES[stage]} {state}"
 
 
-def _next_action(row: dict[str, Any]) -> str:
+def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None) -> str:
     """What the next `render` would do for this scene, in the person's words.
 
-    Only what the run directory shows is claimed: a finished step's file is checked here;
-    its inputs (plan.yaml, settings, photos) are checked by the render itself."""
+    A finished step's file is checked here; its inputs (plan.yaml, settings, photos) only
+    when the row carries the render's own reuse check (`reuse`), else by the render."""
     if row.get("in_plan") is False:
         return "none: not in plan.yaml"
+    if row.get("in_new_plan") is False:
+        return "none: the new plan has no such scene"
     kf, clip = row.get("keyframe"), row.get("clip")
     kf_bad, clip_bad = _file_problem(row, "keyframe"), _file_problem(row, "clip")
     if clip == "succeeded":
@@ -167,6 +258,8 @@ def _next_action(row: dict[str, Any]) -> str:
             return f"redo: {kf_bad}; the clip too unless the new image is identical"
         if clip_bad:
             return f"redo: {clip_bad}"
+        if row.get("reuse") is not None:
+            return _from_reuse(row, settings_changed)
         if not row.get("recorded", True):
             return "reuse if inputs unchanged"
         return _after_edits(row.get("edited", []))
@@ -203,3 +296,31 @@ def _after_edits(edited: list[str]) -> str:
     if edited == ["goal"]:  # reaches the keyframe only through the goal's own photos
         return "redo if its photo changes: goal edited"
     return f"redo: {', '.join(edited)} edited"
+
+
+def _from_reuse(row: dict[str, Any], settings_changed: list[str] | None) -> str:
+    """A finished scene's next step from the render's own reuse check, with its cause:
+    the plan.yaml fields edited, else the settings changed, else (settings unchanged) the
+    remaining inputs of that stage."""
+    reuse, edited = row["reuse"], list(row.get("edited", []))
+    new_plan = " (a new plan: goals.yaml or plan settings changed)" if row.get("new_plan") else ""
+    if reuse.get("clip"):
+        if edited and edited[0] in TEXT_FIELDS:
+            return f"reuse; new text ({edited[0]} edited)"
+        return "reuse" + new_plan
+    stage = "redo clip" if reuse.get("keyframe") else "redo"
+    if new_plan:
+        return stage + new_plan
+    if any(f not in TEXT_FIELDS for f in edited):
+        return f"{stage}: {', '.join(edited)} edited"
+    if not row.get("recorded", True):  # its plan was not recorded: edits unknown
+        return f"{stage}: its inputs changed"
+    if settings_changed:
+        names = [c.split(":", 1)[0] for c in settings_changed]
+        more = f" +{len(names) - 3}" if len(names) > 3 else ""
+        return f"{stage}: settings changed ({', '.join(names[:3])}{more})"
+    if settings_changed is None:
+        return f"{stage}: its inputs or settings changed"
+    if reuse.get("keyframe"):
+        return f"{stage}: the next scene's keyframe is new (chained frames)"
+    return f"{stage}: the goal's photos changed"

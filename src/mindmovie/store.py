@@ -252,6 +252,10 @@ class Store:
         assert step is not None
         return step
 
+    def rekey(self, scene_id: str, stage: str, input_key: str) -> None:
+        """Record a finished step's inputs under a new key formula (same inputs)."""
+        self._update(scene_id, stage, input_key=input_key)
+
     def _update(self, scene_id: str, stage: str, **fields: Any) -> None:
         fields["updated_at"] = time.time()
         cols = ", ".join(f"{k}=?" for k in fields)

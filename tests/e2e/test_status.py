@@ -46,8 +46,10 @@ def _render(cwd: Path, run: Path) -> None:
     _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=cwd)
 
 
-def _status(cwd: Path, run: Path) -> dict[str, Any]:
-    out: dict[str, Any] = json.loads(_cli("status", str(run), "--json", cwd=cwd))
+def _status(cwd: Path, run: Path, *opts: str) -> dict[str, Any]:
+    """status --json with the render's settings (or `opts` instead)."""
+    args = opts or ("-c", "small.yaml")
+    out: dict[str, Any] = json.loads(_cli("status", str(run), *args, "--json", cwd=cwd))
     return out
 
 
@@ -96,13 +98,13 @@ def test_status_checks_each_file_and_names_plan_edits(workdir: Path) -> None:
     files = {s["scene_id"]: s["files"] for s in st["scenes"]}
     assert files[gone] == {"keyframe": "ok", "clip": "missing"}
     assert files[swapped] == {"keyframe": "changed", "clip": "ok"}
-    # the edited prompt is named; settings are checked by the render, and it says so
+    # the edited prompt is named; the others are reused (checked with the render's settings)
     assert nxt[edited] == "redo: image_prompt edited"
     assert {s["scene_id"]: s.get("edited") for s in st["scenes"]}[edited] == ["image_prompt"]
     for sid in ids:
         if sid not in (gone, swapped, edited):
-            assert nxt[sid] == "reuse if settings unchanged", (sid, nxt[sid])
-    text = _cli("status", str(run), cwd=workdir)
+            assert nxt[sid] == "reuse", (sid, nxt[sid])
+    text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
     assert "clip.mp4 missing" in _line(text, gone)
     assert "keyframe.png changed" in _line(text, swapped)
     assert "hash checked" not in text
@@ -120,7 +122,7 @@ def test_status_checks_each_file_and_names_plan_edits(workdir: Path) -> None:
     assert (edited, "keyframe") in redone
     assert {sid for sid, _ in redone} == {gone, swapped, edited}
     nxt = {s["scene_id"]: s["next"] for s in after["scenes"]}
-    assert all(n == "reuse if settings unchanged" for n in nxt.values()), nxt
+    assert all(n == "reuse" for n in nxt.values()), nxt
 
 
 def test_status_marks_a_scene_removed_from_plan_yaml(workdir: Path) -> None:
@@ -145,7 +147,7 @@ def test_status_marks_a_scene_removed_from_plan_yaml(workdir: Path) -> None:
     flagged = {(s["scene_id"], s["stage"]) for s in st["steps"] if s["in_plan"] is False}
     assert flagged == {(gone, "keyframe"), (gone, "clip")}
     assert st["plan"]["scenes"] == plan_ids and st["plan_error"] is None
-    text = _cli("status", str(run), cwd=workdir)
+    text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
     assert "not in plan.yaml" in _line(text, gone)
     assert all("not in plan" not in _line(text, sid) for sid in plan_ids)
 
@@ -160,7 +162,7 @@ def test_status_after_plan_alone_lists_the_scenes_not_started(workdir: Path) -> 
     for row in st["scenes"]:
         assert "keyframe" not in row and "clip" not in row and row["in_plan"] is True
         assert row["next"] == "not started: keyframe, then clip"
-    text = _cli("status", str(run), cwd=workdir)
+    text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
     for sid in plan_ids:
         assert "not started" in _line(text, sid)
 
@@ -183,7 +185,7 @@ def test_status_table_says_a_deleted_movie_and_a_broken_plan(workdir: Path) -> N
     _render(workdir, run)
     (run / "movie.mp4").unlink()
     (run / "plan.yaml").write_text("title: x\nscenes: [\n")
-    text = _cli("status", str(run), cwd=workdir)
+    text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
     assert "movie.mp4 is missing: the next render composes it again" in text
     assert "plan.yaml: " in text and "invalid YAML" in text
 
@@ -227,8 +229,8 @@ def test_a_render_stopped_early_does_not_vouch_for_scenes_it_did_not_finish(
     workdir: Path,
 ) -> None:
     """`--until keyframes` after a prompt edit remakes the keyframe, not the clip: status
-    still says the scene is to be redone (the plan is recorded per finished clip, not at
-    the start of a render)."""
+    still says the clip is to be redone, and why (the plan is recorded per finished clip,
+    not at the start of a render)."""
     run = workdir / "run"
     _render(workdir, run)
     target = _status(workdir, run)["scenes"][2]["scene_id"]
@@ -240,6 +242,10 @@ def test_a_render_stopped_early_does_not_vouch_for_scenes_it_did_not_finish(
     _edit_plan(run, edit)
     _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
          "--until", "keyframes", cwd=workdir)  # fmt: skip
+    nxt = {s["scene_id"]: s["next"] for s in _status(workdir, run)["scenes"]}
+    assert nxt[target] == "redo clip: image_prompt edited", nxt
+    # without the render's check (no settings) it is said from plan.yaml alone
+    (workdir / "examples" / "goals.yaml").rename(workdir / "examples" / "moved.yaml")
     nxt = {s["scene_id"]: s["next"] for s in _status(workdir, run)["scenes"]}
     assert nxt[target] == "redo: image_prompt edited", nxt
 
@@ -265,5 +271,77 @@ def test_status_edits_that_do_not_change_a_key_are_not_called_redo(workdir: Path
     con.commit()
     con.close()
     nxt = {s["scene_id"]: s["next"] for s in _status(workdir, run)["scenes"]}
-    assert nxt[ids[3]] == "reuse if settings unchanged", nxt
-    assert nxt[ids[4]] == "reuse if inputs unchanged", nxt
+    assert nxt[ids[3]] == "reuse", nxt
+    # its edit is not recorded, so not named; the render's own check says it is redone
+    assert nxt[ids[4]] == "redo: its inputs changed", nxt
+
+
+def _ran_last(st: dict[str, Any]) -> set[str]:
+    """Scenes whose keyframe or clip the last render made (not reused)."""
+    return {
+        s["scene_id"]
+        for s in st["steps"]
+        if s["run_no"] == st["run_no"] and s["stage"] in ("keyframe", "clip") and s["attempts"]
+    }
+
+
+def _redo(st: dict[str, Any]) -> set[str]:
+    return {s["scene_id"] for s in st["scenes"] if s["next"].startswith("redo")}
+
+
+def test_status_checks_settings_photos_and_goals_as_the_render_does(workdir: Path) -> None:
+    """With the settings a render would read, status makes the render's own reuse check:
+    a changed setting, a replaced photo and an edited goal are found and named, and the
+    next render redoes exactly the scenes status said."""
+    from tests.media import write_photo
+
+    run = workdir / "run"
+    _render(workdir, run)
+    st = _status(workdir, run)
+    assert st["inputs"]["checked"] is True and st["inputs"]["settings_changed"] == []
+    assert st["inputs"]["goals"] == str((workdir / "examples" / "goals.yaml").resolve())
+    ids = [s["scene_id"] for s in st["scenes"]]
+    assert all(s["next"] == "reuse" for s in st["scenes"])
+
+    # another frame size: every keyframe is made again, and the setting is named
+    (workdir / "other.yaml").write_text(SMALL.replace("320x180", "256x144"))
+    other = _status(workdir, run, "-c", "other.yaml")
+    assert other["inputs"]["settings_changed"] == ['output.size: "320x180" -> "256x144"']
+    assert {s["next"] for s in other["scenes"]} == {"redo: settings changed (output.size)"}
+    text = _cli("status", str(run), "-c", "other.yaml", cwd=workdir)
+    assert 'setting changed since the last render: output.size: "320x180" -> "256x144"' in text
+
+    # a photo replaced under the same name: only the scene made from it
+    plan = yaml.safe_load((run / "plan.yaml").read_text())
+    garden = [s["id"] for s in plan["scenes"] if any("garden" in p for p in s["reference_photos"])]
+    assert len(garden) == 1
+    write_photo(workdir / "examples" / "photos" / "garden-dinner.jpg", (20, 90, 200))
+    st = _status(workdir, run)
+    nxt = {s["scene_id"]: s["next"] for s in st["scenes"]}
+    assert nxt[garden[0]] == "redo: the goal's photos changed", nxt
+    assert _redo(st) == set(garden)
+    _render(workdir, run)
+    assert _ran_last(_status(workdir, run)) == set(garden)
+
+    # an edited goal: a new plan; the scenes of the other goals are reused
+    goals = workdir / "examples" / "goals.yaml"
+    goals.write_text(goals.read_text().replace("Debt-free, with six", "Debt-free, with nine"))
+    st = _status(workdir, run)
+    assert st["inputs"]["new_plan"] is True
+    predicted = _redo(st)
+    assert predicted and predicted != set(ids), st["scenes"]
+    assert all("a new plan" in s["next"] for s in st["scenes"] if s["scene_id"] in predicted)
+    assert "the next render makes a new plan" in _cli(
+        "status", str(run), "-c", "small.yaml", cwd=workdir
+    )
+    _render(workdir, run)
+    assert _ran_last(_status(workdir, run)) == predicted
+
+    # the goals.yaml moved: said, and --goals points at it
+    goals.rename(workdir / "examples" / "mine.yaml")
+    st = _status(workdir, run)
+    assert st["inputs"]["checked"] is False and "goals.yaml not found" in st["inputs"]["why"]
+    assert all(s["next"] == "reuse if settings unchanged" for s in st["scenes"])
+    st = _status(workdir, run, "-c", "small.yaml", "--goals", "examples/mine.yaml")
+    assert st["inputs"]["checked"] is True
+    assert all(s["next"] == "reuse" for s in st["scenes"])

@@ -430,3 +430,61 @@ def test_a_person_at_a_terminal_is_asked_and_yes_skips_the_question(
     assert cli._confirmer(False, 5.0, True)(est) is True and len(asked) == 2  # capped script
     with pytest.raises(Declined, match="--yes"):
         cli._confirmer(False, None, True)(est)
+
+
+async def test_a_photo_replaced_under_its_name_does_not_pay_for_a_new_plan(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """No planner sees a photo's bytes (Claude is told only that a goal has photos), so a
+    photo swapped for a better one keeps the paid plan and its prompts: only the
+    keyframes made from that photo (and their clips) are paid for again."""
+    from tests.media import write_photo
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    plan_before = (run / "plan.yaml").read_text()
+    write_photo(tmp_path / "photos" / "portrait.jpg", (10, 200, 30))
+    res = await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    store = Store(run / "run.db")
+    rows = store.ledger_rows()
+    store.close()
+    assert len([r for r in rows if r["stage"] == "plan"]) == 1
+    assert (run / "plan.yaml").read_text() == plan_before
+    assert not (run / "plan.previous.yaml").exists()
+    # the keyframes made from the photo were made again (their keys hold its bytes)
+    assert len([r for r in rows if r["stage"] == "keyframe"]) > 4
+
+
+async def test_a_run_keyed_the_old_way_keeps_its_paid_plan(sim: SimServer, tmp_path: Path) -> None:
+    """Runs made before the plan key followed paths rather than bytes recorded the old
+    key: it is still accepted (and rewritten), so no one pays for their plan again."""
+    import sqlite3
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    pipe = Pipeline(goals, settings, out=run, keys=KEYS)
+    planner = ("anthropic", costs.stage_spec(settings, "planner").id)  # type: ignore[union-attr]
+    new_key, old_key = pipe._plan_key(planner), pipe._plan_key(planner, legacy=True)
+    assert new_key != old_key
+    con = sqlite3.connect(run / "run.db")
+    with con:
+        n = con.execute(
+            "UPDATE steps SET input_key=? WHERE scene_id='_run' AND stage='plan' AND input_key=?",
+            (old_key, new_key),
+        ).rowcount
+    con.close()
+    assert n == 1
+    await pipe.run()
+    store = Store(run / "run.db")
+    rows = store.ledger_rows()
+    step = store.get("_run", "plan")
+    store.close()
+    assert len([r for r in rows if r["stage"] == "plan"]) == 1
+    assert step is not None and step.input_key == new_key

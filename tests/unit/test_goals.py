@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mindmovie.goals import Goals, GoalsError, goals_sha256, load_goals
+from mindmovie.goals import Goals, GoalsError, goals_sha256, load_goals, plan_fingerprint
 from tests.media import write_music, write_photo
 
 SPEC_EXAMPLE = """\
@@ -425,6 +425,30 @@ def test_sha_ignores_comments_and_folder_location(project: Path, tmp_path: Path)
     assert goals_sha256(load_goals(path)) == first
     moved = shutil.copytree(project, tmp_path.parent / (tmp_path.name + "-moved"))
     assert goals_sha256(load_goals(moved / "goals.yaml")) == first
+
+
+def test_plan_fingerprint_follows_what_a_plan_holds_not_the_files_bytes(
+    project: Path, tmp_path: Path
+) -> None:
+    """A plan holds photo and music paths, never their bytes: a photo or song replaced
+    under its name keeps the plan; a renamed photo, new words or a moved folder as
+    expected (the folder move keeps it: paths are relative to goals.yaml)."""
+    path = write(project, SPEC_EXAMPLE)
+
+    def fp(p: Path = path) -> str:
+        return plan_fingerprint(load_goals(p), p.parent.resolve())
+
+    first = fp()
+    write_photo(project / "run2.jpg", (10, 200, 30))
+    write_music(project / "calm.mp3", 660)
+    assert fp() == first
+    moved = shutil.copytree(project, tmp_path.parent / (tmp_path.name + "-fp-moved"))
+    assert fp(moved / "goals.yaml") == first
+    write_photo(project / "run3.jpg")
+    write(project, SPEC_EXAMPLE.replace("run2.jpg", "run3.jpg"))
+    assert fp() != first
+    write(project, SPEC_EXAMPLE.replace("Vibrant", "Vital"))
+    assert fp() not in (first,)
 
 
 def test_goals_path_is_a_folder(project: Path) -> None:

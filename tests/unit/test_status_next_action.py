@@ -28,3 +28,43 @@ def test_a_missing_or_changed_file_is_redone_and_named() -> None:
 def test_scenes_not_in_the_plan_and_not_started() -> None:
     assert _next_action({**DONE, "in_plan": False}) == "none: not in plan.yaml"
     assert _next_action({"in_plan": True}) == "not started: keyframe, then clip"
+
+
+OK = {**DONE, "files": {"keyframe": "ok", "clip": "ok"}, "recorded": True}
+
+
+def test_with_the_renders_reuse_check_each_cause_is_named() -> None:
+    """`reuse` is the render's own answer; the words say why, most specific first."""
+    reuse = {"reuse": {"keyframe": True, "clip": True}}
+    assert _next_action({**OK, **reuse}, []) == "reuse"
+    text = {**OK, **reuse, "edited": ["affirmation"]}
+    assert _next_action(text, []) == "reuse; new text (affirmation edited)"
+    clip = {"reuse": {"keyframe": True, "clip": False}}
+    assert _next_action({**OK, **clip, "edited": ["seconds"]}, []) == "redo clip: seconds edited"
+    changed = ['output.size: "320x180" -> "256x144"', "output.fps: 12 -> 24"]
+    assert _next_action({**OK, **clip}, changed) == (
+        "redo clip: settings changed (output.size, output.fps)"
+    )
+    four = [f"video.f{i}: 1 -> 2" for i in range(5)]
+    assert _next_action({**OK, **clip}, four).endswith("video.f2 +2)")
+    # settings recorded and unchanged, nothing edited: what else a clip's key holds
+    assert _next_action({**OK, **clip}, []) == (
+        "redo clip: the next scene's keyframe is new (chained frames)"
+    )
+    kf = {"reuse": {"keyframe": False, "clip": False}}
+    assert _next_action({**OK, **kf}, []) == "redo: the goal's photos changed"
+    # an older run recorded no settings: no guess
+    assert _next_action({**OK, **kf}, None) == "redo: its inputs or settings changed"
+    # its plan was not recorded: the edits are unknown
+    assert _next_action({**OK, **kf, "recorded": False}, []) == "redo: its inputs changed"
+    # only text edited, but the keyframe is redone: the text is not the cause
+    assert _next_action({**OK, **kf, "edited": ["affirmation"]}, changed).startswith(
+        "redo: settings changed"
+    )
+    assert _next_action({**OK, **kf, "edited": ["image_prompt"]}, changed) == (
+        "redo: image_prompt edited"
+    )
+    new_plan = {**OK, **kf, "new_plan": True}
+    assert _next_action(new_plan, []) == "redo (a new plan: goals.yaml or plan settings changed)"
+    gone = {**OK, **kf, "new_plan": True, "in_new_plan": False}
+    assert _next_action(gone, []) == "none: the new plan has no such scene"
