@@ -37,6 +37,7 @@ from mindmovie.plan import (
     Scene,
     check_plan,
     load_plan,
+    rebase_paths,
     rendered_scene,
     write_plan,
 )
@@ -373,6 +374,8 @@ class Pipeline:
         self._kf_text_told = False
         self._stopping = False
         self._stop_event = asyncio.Event()
+        #: plan.yaml's scenes as written, when the plan in use has rebased paths
+        self._plan_yaml_scenes: dict[str, Scene] = {}
 
     # ------------------------------------------------------------------ helpers
     def _submit_lock(self, provider: str) -> asyncio.Lock:
@@ -898,6 +901,8 @@ class Pipeline:
         plan = self.result.plan if self.result is not None else None
         style = plan.style if plan is not None else None
         kf_name = self._keyframe_provider
+        # as plan.yaml has it (a moved folder's paths are rebased only in memory)
+        scene = self._plan_yaml_scenes.get(scene.id, scene)
         store.set_meta(RENDERED_PLAN_META + scene.id, rendered_scene(scene, style, kf_name))
 
     async def _clip_once(
@@ -1371,7 +1376,14 @@ class Pipeline:
             return None
         if step.input_key not in (self._plan_key(planner), self._plan_key(planner, legacy=True)):
             return None
-        return load_plan(path)
+        g = self.goals
+        files = [*(g.person.photos if g.person else []), *(p for x in g.goals for p in x.photos)]
+        if g.music is not None:
+            files.append(g.music)
+        # a moved project folder: plan.yaml's absolute paths are found again
+        raw = load_plan(path)
+        self._plan_yaml_scenes = {sc.id: sc for sc in raw.scenes}
+        return rebase_paths(raw, files, self.goals_path.absolute().parent.resolve())
 
     def outlook(self, store: Store, planner: Planner | tuple[str, str]) -> Outlook:
         """What this render would reuse, read-only: the same checks as the render makes."""

@@ -8,7 +8,8 @@ commented, and loading it gives the same line-numbered errors as goals.yaml.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -252,3 +253,34 @@ def source_photo(goal_photos: list[Path], scenes: list[Scene], scene: Scene) -> 
     siblings = [s.id for s in scenes if s.goal == scene.goal]
     idx = siblings.index(scene.id) if scene.id in siblings else 0
     return Path(refs[idx % len(refs)])
+
+
+def rebase_paths(plan: Plan, files: Iterable[Path], base: Path) -> Plan:
+    """The plan with each photo or music path that no longer exists pointed at the file
+    of `files` (goals.yaml's photos and music, absolute) with the same path relative to
+    `base` (goals.yaml's folder).
+
+    plan.yaml holds absolute paths; after the project folder is moved (or opened on
+    another machine) they name nothing, and the render would paint the scenes made from
+    the person's photos (an edit model: pay again with a text model). The files' bytes
+    are in the keys, so the moved photos reuse every finished step. In memory only:
+    plan.yaml is the person's file."""
+    known: dict[tuple[str, ...], str] = {}
+    for f in files:
+        rel = Path(os.path.relpath(f, base)).parts
+        known[tuple(x for x in rel if x != "..")] = str(f)
+
+    def fix(old: str) -> str:
+        path = Path(old).expanduser()
+        if path.exists() or not path.is_absolute():
+            return old
+        parts = path.parts
+        hits = {new for rel, new in known.items() if rel and parts[-len(rel) :] == rel}
+        return hits.pop() if len(hits) == 1 else old
+
+    scenes = [
+        sc.model_copy(update={"reference_photos": [fix(r) for r in sc.reference_photos]})
+        for sc in plan.scenes
+    ]
+    music = fix(plan.music) if plan.music else plan.music
+    return plan.model_copy(update={"scenes": scenes, "music": music})

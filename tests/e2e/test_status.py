@@ -345,3 +345,28 @@ def test_status_checks_settings_photos_and_goals_as_the_render_does(workdir: Pat
     st = _status(workdir, run, "-c", "small.yaml", "--goals", "examples/mine.yaml")
     assert st["inputs"]["checked"] is True
     assert all(s["next"] == "reuse" for s in st["scenes"])
+
+
+def test_a_moved_project_folder_reuses_everything_and_keeps_its_photos(
+    workdir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """plan.yaml holds absolute photo and music paths: after the folder moves they are
+    found again by their place beside goals.yaml, so nothing is redone (before, the photo
+    scenes were painted instead, and a song in plan.yaml failed the render), and status
+    names no edit."""
+    from tests.media import write_music
+
+    goals = workdir / "examples" / "goals.yaml"
+    write_music(workdir / "examples" / "song.mp3")
+    goals.write_text(goals.read_text() + "\nmusic: song.mp3\n")
+    _render(workdir, workdir / "run")
+    before = {p.name: p.read_bytes() for p in (workdir / "run" / "scenes").glob("*/keyframe.png")}
+    moved = tmp_path_factory.mktemp("moved") / "project"
+    shutil.move(str(workdir), str(moved))
+    run = moved / "run"
+    assert str(workdir) in (run / "plan.yaml").read_text()  # plan.yaml is left as written
+    _render(moved, run)
+    st = _status(moved, run, "-c", "small.yaml", "--goals", "examples/goals.yaml")
+    assert _ran_last(st) == set()
+    assert {p.name: p.read_bytes() for p in (run / "scenes").glob("*/keyframe.png")} == before
+    assert all(s["next"] == "reuse" and "edited" not in s for s in st["scenes"]), st["scenes"]

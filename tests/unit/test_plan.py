@@ -250,3 +250,31 @@ def test_plan_several_problems_counted(tmp_path: Path) -> None:
     err = load_error(write(tmp_path, text))
     assert err.field == "scenes[1].seconds" and err.others == 1
     assert str(err).endswith("(and 1 more problem)")
+
+
+def test_rebase_paths_finds_moved_files_by_their_place_beside_goals_yaml(tmp_path: Path) -> None:
+    from mindmovie.plan import Plan, Scene, rebase_paths
+
+    new = tmp_path / "new"
+    (new / "photos").mkdir(parents=True)
+    me, other, song = new / "photos" / "me.jpg", tmp_path / "elsewhere.jpg", new / "song.mp3"
+    for f in (me, other, song):
+        f.write_bytes(b"x")
+    kept = str(other)  # exists: left alone
+    scene = Scene(
+        id="01-a-1", goal=1, category="a", affirmation="I am", image_prompt="p",
+        motion_prompt="m", seconds=2,
+        reference_photos=["/old/place/photos/me.jpg", kept, "/old/place/photos/gone.jpg"],
+    )  # fmt: skip
+    plan = Plan(title="t", closing="c", music="/old/place/song.mp3", scenes=[scene])
+    out = rebase_paths(plan, [me, other, song], new)
+    assert out.scenes[0].reference_photos == [str(me), kept, "/old/place/photos/gone.jpg"]
+    assert out.music == str(song)
+    assert plan.scenes[0].reference_photos[0] == "/old/place/photos/me.jpg"  # a copy
+    # two files the old path could be (one outside the folder, "../me.jpg"): no guess
+    twin = tmp_path / "me.jpg"
+    twin.write_bytes(b"y")
+    alone = Plan(title="t", closing="c", scenes=[scene.model_copy(
+        update={"reference_photos": ["/old/photos/me.jpg"]})])  # fmt: skip
+    assert rebase_paths(alone, [me], new).scenes[0].reference_photos == [str(me)]
+    assert rebase_paths(alone, [me, twin], new).scenes[0].reference_photos == ["/old/photos/me.jpg"]
