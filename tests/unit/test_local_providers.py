@@ -229,6 +229,26 @@ AFFIRMATION_TABLE = [
     ("  ...Going to the gym daily!!!  ", "I go to the gym daily"),
     ('"Write a novel."', "I write a novel"),
     ("1. Run a marathon", "I run a marathon"),
+    # written as already done: said as done, in the present ("I have ...", "I am ...")
+    ("I got promoted", "I am promoted"),
+    ("Got promoted to lead designer", "I am promoted to lead designer"),
+    ("Got married", "I am married"),
+    ("I got a dog", "I have a dog"),
+    ("I got to travel", "I get to travel"),
+    ("Ran a marathon", "I have run a marathon"),
+    ("Paid off my debt", "I have paid off my debt"),
+    ("Finished my first novel", "I have finished my first novel"),
+    ("I walked 10k steps today", "I have walked 10k steps today"),
+    ("Saved 20k", "I have saved 20k"),
+    ("Went to Japan", "I have been to Japan"),
+    ("I felt free", "I feel free"),
+    ("Wanted to be a teacher", "I am a teacher"),
+    # states that end in -ed are not deeds
+    ("Married to my best friend", "I am married to my best friend"),
+    ("Loved by my family", "I am loved by my family"),
+    ("I used to smoke", "I used to smoke"),
+    # nothing to affirm: the category's own line is used
+    ("Never again", ""),
 ]
 
 

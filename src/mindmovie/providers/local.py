@@ -228,6 +228,56 @@ _I_AGREEMENT = {
 }
 
 
+#: past forms people write goals in ("Ran a marathon", "Paid off my debt") -> the past
+#: participle: an affirmation says it as done, "I have run a marathon"
+_PAST_PARTICIPLES = {
+    "ran": "run", "bought": "bought", "paid": "paid", "won": "won", "wrote": "written",
+    "built": "built", "made": "made", "found": "found", "began": "begun", "grew": "grown",
+    "met": "met", "sold": "sold", "took": "taken", "gave": "given", "lost": "lost",
+    "spent": "spent", "kept": "kept", "taught": "taught", "brought": "brought",
+    "drove": "driven", "swam": "swum", "flew": "flown", "saw": "seen", "learnt": "learnt",
+    "climbed": "climbed", "reached": "reached", "saved": "saved", "earned": "earned",
+}  # fmt: skip
+#: past forms whose affirmation is a present state, not a deed
+_PAST_STATES = {"felt": "feel", "went": "have been", "knew": "know"}
+
+
+def _past_form(word: str) -> str | None:
+    """The participle of a past-tense verb ("paid" -> "paid", "finished" -> "finished"),
+    None for anything else (an adjective like "tired", "used to")."""
+    w = word.lower()
+    if w in _PAST_PARTICIPLES:
+        return _PAST_PARTICIPLES[w]
+    if not w.endswith("ed") or w in ("used", "need", "feed", "seed", "speed", "bleed"):
+        return None
+    stems = (w[:-2], w[:-1], w[:-3], w[:-3] + "y")  # worked, loved, stopped, married
+    return w if any(st in _VERBS for st in stems if st) else None
+
+
+def _from_past(text: str) -> str:
+    """ "I ran a marathon" -> "I have run a marathon", "I got promoted" -> "I am
+    promoted", "I got a dog" -> "I have a dog", "I felt free" -> "I feel free"."""
+    text = re.sub(r"\bI got to\b", "I get to", text)
+    text = re.sub(r"\bI got(?=\s+(?:a|an|the|my|our|some|more|\d))\b", "I have", text)
+    text = re.sub(r"\bI got\b", "I am", text)
+
+    def fix(m: re.Match[str]) -> str:
+        word, nxt = m.group(1), (m.group(2) or "").lower()
+        low = word.lower()
+        if low in _PAST_STATES:
+            return m.group(0).replace(word, _PAST_STATES[low], 1)
+        part = _past_form(low)
+        # a regular -ed word before a preposition reads as a state ("I married to ...")
+        if part is None or (low not in _PAST_PARTICIPLES and nxt in _PREPOSITIONS):
+            return m.group(0)
+        return m.group(0).replace(word, f"have {part}", 1)
+
+    return re.sub(r"\bI\s+([A-Za-z]+)\b(?=\s+(\w+)|)", fix, text)
+
+
+_PREPOSITIONS = _words("to by with in of for at on from about")
+
+
 def _lower_first(text: str) -> str:
     """Lower-case the first word unless it is "I" or looks like a name/acronym."""
     if not text:
@@ -523,6 +573,8 @@ def _negative(s: str) -> str | None:
         return None
     neg, rest = m.group("neg"), m.group("rest")
     low = neg.lower()
+    if all(w.strip(".,!").lower() in ("again", "ever", "anymore", "more") for w in rest.split()):
+        return ""  # "Never again": no deed or state to affirm (a category line instead)
     if low.endswith("ly") and (low in _NOT_ADVERBS or not _is_adverb(low)):
         return None
     words = rest.split()
@@ -598,6 +650,12 @@ def _affirm(s: str) -> str:
         return "I have " + rest
     if w0 in _VERBS and w1 not in _AUX:  # not "Change is good"
         return "I " + _lower_first(s)
+    if w0 == "wanted":  # "Wanted to be a teacher": the wish, as for "Want to ..."
+        return _affirm("Want " + rest)
+    if w0 == "got" or (w0 in (_PAST_PARTICIPLES.keys() | _PAST_STATES.keys()) and w1 not in _AUX):
+        return "I " + _lower_first(s)  # "Paid off my debt": _from_past says it as done
+    if _past_form(w0) and w1 in _DETERMINERS:
+        return "I " + _lower_first(s)  # "Finished my first novel"
     if w0 in ("a", "an", "the"):
         if _is_clause(words, 2):
             return "I love that " + _lower_first(s)  # "The kids are happy"
@@ -665,7 +723,7 @@ def first_person(text: str) -> str:
     out = _affirm(_expand(s))
     if not out:
         return ""
-    return _shorten(_agree(_present_tense(out)))
+    return _shorten(_agree(_from_past(_present_tense(out))))
 
 
 def _feelings_line(feelings: str) -> str:
