@@ -114,6 +114,12 @@ def test_same_length_and_streams(timeline: Timeline, movies: dict[str, RenderRep
         assert (info.video.width, info.video.height) == (W, H), engine
         assert info.video_frames == timeline.total_frames, engine
         assert abs(rep.duration - timeline.duration) <= 1 / FPS + 0.03, engine
+        # matrix, primaries and transfer all BT.709 (ffmpeg prints "bt709" once then;
+        # "bt709/unknown/unknown" when only the matrix is tagged)
+        text = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-i", str(rep.out)], capture_output=True, text=True
+        ).stderr
+        assert "yuv420p(tv, bt709, progressive)" in text, (engine, text)
     assert abs(movies["ffmpeg"].duration - movies["moviepy"].duration) <= 1 / FPS
 
 

@@ -230,7 +230,10 @@ def write_params(tl: Timeline) -> list[str]:
     _, crf = spec.encoder
     return [
         "-crf", str(crf), "-profile:v", "high", "-g", str(spec.fps * 4),
-        "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+        # the frames carry the tags: ffmpeg (7+) lets the filtered frames' colour
+        # properties override -color_primaries/-color_trc, which left them "unknown"
+        "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+        "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv",
         "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
         "-color_range", "tv",
         "-frames:v", str(tl.total_frames),
