@@ -1076,6 +1076,7 @@ class Pipeline:
     # ------------------------------------------------------------------ compose
     def _compose(self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult) -> Path:
         from mindmovie.compose import renderer
+        from mindmovie.compose.cards import face_for, undrawable
         from mindmovie.compose.timeline import (
             MovieInput,
             OutputSpec,
@@ -1120,9 +1121,15 @@ class Pipeline:
             music=music,
             music_sha256=sha256_file(music) if music and music.exists() else None,
         )
-        timeline = build_timeline(movie, spec)
+        timeline = build_timeline(movie, spec, face_for)
         for note in timeline.notes:  # e.g. one very short scene shortens every crossfade
             self.reporter.warn(note)
+        for it in timeline.items:  # e.g. CJK on a machine without a CJK font
+            if lacks := undrawable(it.text):
+                self.reporter.warn(
+                    f"{it.id}: no font on this machine has {lacks!r}: shown as boxes in "
+                    "the movie (install a font that has them, then render again)"
+                )
         out = self.run_dir / "movie.mp4"
         key = input_key(
             v=STAGE_VERSION["movie"],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFont
 
 from mindmovie.compose import cards
 from mindmovie.compose.audio import builtin_music_bed, render_audio
@@ -320,6 +320,29 @@ def test_long_affirmation_stays_inside_the_frame(size: tuple[int, int]) -> None:
     # a short text sits in the bottom third, centred
     box = overlay_image("I am healthy", size).getchannel("A").getbbox()
     assert box is not None and box[1] >= h * 0.6 and abs((box[0] + box[2]) / 2 - w / 2) < w * 0.05
+
+
+def _system_font() -> bool:
+    try:
+        ImageFont.truetype("DejaVuSans.ttf", 12)
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _system_font(), reason="no DejaVu Sans on this machine")
+@pytest.mark.parametrize("text", ["Ich bin glücklich", "Я счастлив", "I am well — thank you"])
+def test_text_beyond_ascii_is_drawn_with_its_letters_not_boxes(text: str) -> None:
+    """Pillow's built-in font is ASCII only: other letters fall back to a system font."""
+    size = (640, 360)
+    drawn = np.asarray(overlay_image(text, size).getchannel("A"))
+    # the same text with the non-ASCII characters replaced by an unassigned one: boxes
+    boxes = "".join(ch if ch.isascii() else "\U0010fffd" for ch in text)
+    assert not np.array_equal(drawn, np.asarray(overlay_image(boxes, size).getchannel("A")))
+    assert cards.undrawable(text) == ""
+    assert cards.undrawable("I am \U0010fffd") == "\U0010fffd"  # nothing draws it: warned
+    card = np.asarray(cards.card_image(text, size, "title"))
+    assert not np.array_equal(card, np.asarray(cards.card_image(boxes, size, "title")))
 
 
 @pytest.mark.parametrize("size", [(320, 180), (720, 1280), (1280, 720), (1920, 1080)])

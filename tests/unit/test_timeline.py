@@ -120,6 +120,16 @@ def test_keys_depend_on_spec_and_clip() -> None:
     assert changed == {"body:scene:a", "xfade:title>scene:a", "xfade:scene:a>scene:b"}
 
 
+def test_the_font_a_text_is_drawn_with_is_part_of_its_keys() -> None:
+    """Installing a font that has a text's characters (they were boxes) redraws it."""
+    movie = _movie(b="Ich bin glücklich")
+    before = _keys(build_timeline(movie, SPEC, lambda text: ""))
+    faced = build_timeline(movie, SPEC, lambda text: "" if text.isascii() else "DejaVuSans.ttf")
+    assert [it.face for it in faced.items if it.id == "scene:b"] == ["DejaVuSans.ttf"]
+    changed = {k for k, v in _keys(faced).items() if before[k] != v}
+    assert changed == {"body:scene:b", "xfade:scene:a>scene:b", "xfade:scene:b>scene:c"}
+
+
 def test_crossfade_longer_than_half_an_item_is_clamped_and_noted() -> None:
     tl = build_timeline(_movie((1.0, 5.0)), replace(SPEC, crossfade=2.0))
     assert tl.crossfade_frames == 12  # half of the 1 s scene at 24 fps

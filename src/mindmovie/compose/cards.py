@@ -1,14 +1,18 @@
 """Title/closing cards and affirmation overlays, drawn with Pillow.
 
 Text uses Pillow's built-in scalable font (`ImageFont.load_default(size=...)`, Pillow >=
-10.1), so no system font is needed and every machine draws the same pixels. Layout wraps
-by measured width and shrinks the font until the block fits its box, so text is never
-off-frame; as a last resort it is cut with an ellipsis.
+10.1), so no system font is needed and every machine draws the same pixels. That font
+has little more than ASCII, so a text with other characters (é, ü, —, Cyrillic, CJK,
+Arabic...) is drawn with the first system font of `FALLBACK_FONTS` that has them all
+(else the one that has the most), instead of as boxes. Layout wraps by measured width
+and shrinks the font until the block fits its box, so text is never off-frame; as a
+last resort it is cut with an ellipsis.
 """
 
 from __future__ import annotations
 
 import functools
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -28,10 +32,78 @@ _PALETTES: dict[str, tuple[tuple[int, int, int], tuple[int, int, int], tuple[int
 }
 
 
+#: System fonts tried, in order, for a text the built-in font cannot draw (Pillow looks
+#: a bare file name up in the system's font folders: Linux, macOS and Windows ones).
+FALLBACK_FONTS = (
+    "DejaVuSans.ttf",
+    "NotoSans-Regular.ttf",
+    "NotoSansCJK-Regular.ttc",
+    "NotoSansCJKsc-Regular.otf",
+    "Arial Unicode.ttf",
+    "arialuni.ttf",
+    "Arial.ttf",
+    "arial.ttf",
+    "LiberationSans-Regular.ttf",
+    "FreeSans.ttf",
+    "msyh.ttc",
+    "PingFang.ttc",
+)
+
+
 @functools.lru_cache(maxsize=64)
-def font(px: int) -> Font:
-    """The built-in scalable font at `px` pixels."""
+def font(px: int, face: str = "") -> Font:
+    """The built-in scalable font (face "") or a system font file at `px` pixels."""
+    if face:
+        return ImageFont.truetype(face, max(1, px))
     return ImageFont.load_default(size=max(1, px))
+
+
+@functools.lru_cache(maxsize=32)
+def _loadable(face: str) -> bool:
+    try:
+        font(24, face)
+    except OSError:
+        return False
+    return True
+
+
+def _needs_glyph(ch: str) -> bool:
+    """Whether `ch` must show as a glyph (not a space, control or invisible format mark)."""
+    return not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf", "Mn", "Me")
+
+
+@functools.lru_cache(maxsize=8192)
+def _has_glyph(face: str, ch: str) -> bool:
+    f = font(24, face)
+    # a character the font lacks is drawn as its "missing" glyph: a private-use one's
+    return bytes(f.getmask(ch)) != bytes(f.getmask("\U0010fffd"))
+
+
+def missing_glyphs(text: str, face: str = "") -> str:
+    """The characters of `text` that `face` cannot draw (each once, in order)."""
+    seen = dict.fromkeys(ch for ch in text if _needs_glyph(ch) and not _has_glyph(face, ch))
+    return "".join(seen)
+
+
+@functools.lru_cache(maxsize=256)
+def face_for(text: str) -> str:
+    """The font to draw `text` with: "" (the built-in one) when it has every character,
+    else the first loadable fallback that has them all, else the one that has the most."""
+    best, missing = "", missing_glyphs(text)
+    for face in FALLBACK_FONTS:
+        if not missing:
+            break
+        if not _loadable(face):
+            continue
+        lacks = missing_glyphs(text, face)
+        if len(lacks) < len(missing):
+            best, missing = face, lacks
+    return best
+
+
+def undrawable(text: str) -> str:
+    """The characters of `text` no font here can draw: they show as boxes."""
+    return missing_glyphs(text, face_for(text))
 
 
 @dataclass(frozen=True)
@@ -41,6 +113,7 @@ class TextLayout:
     line_height: int
     width: int  # widest line, pixels
     height: int  # whole block, pixels
+    face: str = ""  # `font`'s face: "" is the built-in font
 
 
 def _width(f: Font, s: str) -> float:
@@ -81,8 +154,9 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
     """The largest font size (max_px down to min_px) at which `text` fits max_w x max_h."""
     px = max(max_px, 1)
     min_px = max(1, min(min_px, px))
+    face = face_for(text)
     while True:
-        f = font(px)
+        f = font(px, face)
         lines = _wrap(text, f, max_w)
         lh = round(px * 1.28)
         widest = max((_width(f, ln) for ln in lines), default=0.0)
@@ -97,7 +171,7 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
             last = last[:-1]
         lines[-1] = last.rstrip() + "…"
     widest = max((_width(f, ln) for ln in lines), default=0.0)
-    return TextLayout(px, tuple(lines), lh, int(np.ceil(widest)), len(lines) * lh)
+    return TextLayout(px, tuple(lines), lh, int(np.ceil(widest)), len(lines) * lh, face)
 
 
 def _draw_block(
@@ -116,7 +190,7 @@ def _draw_block(
     pixels, so every glyph lands on the same sub-pixel phase as in the full frame).
     """
     w = frame_w or img.size[0]
-    f = font(lay.px)
+    f = font(lay.px, lay.face)
     top = centre_y - lay.height / 2
     positions = []
     for i, line in enumerate(lay.lines):

@@ -114,7 +114,7 @@ class _Assets:
     def card(self, item: Item) -> Path:
         assert item.kind in ("title", "closing")
         kind: cards.CardKind = "title" if item.kind == "title" else "closing"
-        path = self.dir / "cards" / f"{_digest(kind, item.text, self.size)}.rgb"
+        path = self.dir / "cards" / f"{_digest(kind, item.text, item.face, self.size)}.rgb"
         with self._lock(path):
             return cards.render_card(path, item.text, self.size, kind)
 
@@ -126,7 +126,7 @@ class _Assets:
         """
         if not item.text.strip():
             return None
-        path = self.dir / "overlays" / f"{_digest(item.text, self.size)}.box.png"
+        path = self.dir / "overlays" / f"{_digest(item.text, item.face, self.size)}.box.png"
         with self._lock(path):
             return cards.render_overlay(path, item.text, self.size)
 

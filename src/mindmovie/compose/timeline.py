@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -139,6 +140,9 @@ class Item:
     clip_sha256: str | None = None
     has_audio: bool = False
     clip_matrix: str = ""
+    #: the font the text is drawn with (`cards.face_for`; "" = the built-in one): a part
+    #: of the key, so installing a font that has the text's characters redraws it
+    face: str = ""
     #: item-local frames: fade from black at the start / to black at the end (0 = none)
     fade_in_frames: int = 0
     fade_out_frames: int = 0
@@ -157,6 +161,7 @@ class Item:
             "text": self.text,
             "clip_sha256": self.clip_sha256,
             "clip_matrix": self.clip_matrix,
+            "face": self.face,
             "frames": self.frames,
             "fade": [self.fade_in_frames, self.fade_out_frames],
             "text_fade": [self.text_in, self.text_fade],
@@ -269,8 +274,13 @@ def _key(payload: dict[str, object]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def build_timeline(movie: MovieInput, spec: OutputSpec) -> Timeline:
+def build_timeline(
+    movie: MovieInput, spec: OutputSpec, face_for: Callable[[str], str] | None = None
+) -> Timeline:
     """Lay out cards and scenes, cut segments and key them, describe the audio bed.
+
+    `face_for(text)` names the font a text is drawn with (`cards.face_for`, which looks
+    at the system's fonts: passed in so this stays pure); it goes into the keys.
 
     Crossfade policy: a crossfade longer than half of the shortest item is clamped to
     that half (floor, in frames), so every item is at least two crossfades long and
@@ -327,6 +337,7 @@ def build_timeline(movie: MovieInput, spec: OutputSpec) -> Timeline:
                 clip_sha256=sc.clip_sha256 if sc else None,
                 has_audio=sc.has_audio if sc else False,
                 clip_matrix=sc.clip_matrix if sc else "",
+                face=face_for(text) if face_for and text.strip() else "",
                 fade_in_frames=fin,
                 fade_out_frames=fout,
                 text_in=t_in,
