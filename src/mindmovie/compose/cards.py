@@ -138,9 +138,17 @@ def _wrap(text: str, f: Font, max_w: float) -> list[str]:
                 lines.append(cur)
                 cur = ""
             while _width(f, word) > max_w and len(word) > 1:
-                cut = len(word) - 1
-                while cut > 1 and _width(f, word[:cut]) > max_w:
-                    cut -= 1
+                # the longest head that fits (at least one character), by bisection: a
+                # scan from the end measured every prefix, and took minutes for one
+                # long pasted token (a URL, or a sentence in a script without spaces)
+                lo, hi = 1, len(word) - 1
+                while lo < hi:
+                    mid = (lo + hi + 1) // 2
+                    if _width(f, word[:mid]) <= max_w:
+                        lo = mid
+                    else:
+                        hi = mid - 1
+                cut = lo
                 lines.append(word[:cut])
                 word = word[cut:]
             cur = word
