@@ -242,3 +242,22 @@ def test_a_scene_body_encoded_alone_is_converted_like_in_the_whole_movie(tmp_pat
     assert [r.id for r in rep.segments if not r.reused] == [body.id]
     shown = _scene_colour(rep, tl)
     assert np.abs(shown - player).max() <= 3, (shown, player)
+
+
+def test_the_reference_holds_the_true_last_frame_of_an_ntsc_rate_clip(tmp_path: Path) -> None:
+    """moviepy counts int(duration x fps) frames: 35 for a 1.5 s clip at 24000/1001 that
+    has 36, so a scene longer than the clip held the last-but-one frame (the ffmpeg
+    engine holds the last)."""
+    from mindmovie.compose.moviepy import _Reader
+
+    clip = _clip(tmp_path / "film.mp4", "testsrc2=s=320x180:r=24000/1001", 1.5)
+    assert probe(clip, count_frames=True).video_frames == 36
+    raw = _decode(clip, "-f", "rawvideo", "-pix_fmt", "rgb24")
+    frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 180, 320, 3)
+    assert len(frames) == 36 and psnr(frames[-1], frames[-2]) < 30  # they differ
+    reader = _Reader(clip, 10.0, "bt709")
+    try:
+        held = reader.frame(2.0)  # past the clip's end
+    finally:
+        reader.close()
+    assert psnr(held, frames[-1]) > psnr(held, frames[-2]) + 5

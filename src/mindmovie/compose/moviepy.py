@@ -98,8 +98,12 @@ class _Reader:
     def frame(self, t: float) -> np.ndarray[Any, Any]:
         if self.clip is None:
             self.clip = VideoFileClip(str(self.path), audio=False)
-            self.last = max(0, int(self.clip.reader.n_frames) - 1) / float(self.clip.fps)
-            video = probe(self.path).video
+            # moviepy's n_frames is int(duration x fps): one short for a 24000/1001 clip
+            # of 1.5 s (35 of 36), which held the last-but-one frame; count them instead
+            info = probe(self.path, count_frames=True)
+            frames = info.video_frames or int(self.clip.reader.n_frames)
+            self.last = max(0, frames - 1) / float(self.clip.fps)
+            video = info.video
             if self.matrix == "bt709" and video is not None and not video.color_matrix:
                 # moviepy's reader decodes an untagged clip with ffmpeg's BT.601 default
                 self.fix = _BT601_TO_BT709.T.astype(np.float32)
