@@ -671,3 +671,19 @@ async def test_bad_requests(tmp_path: Path) -> None:
             vreq(tmp_path, "push in", keyframe=tmp_path / "missing.png"), tmp_path / "y.mp4"
         )
     assert not (tmp_path / "x.mp4").exists() and not (tmp_path / "y.mp4").exists()
+
+
+async def test_a_16_bit_greyscale_photo_keeps_its_tones(tmp_path: Path) -> None:
+    """Pillow's convert('RGB') clips 16-bit greyscale at 255: a scan saved as a 16-bit
+    PNG came out as a white picture."""
+    arr = np.zeros((90, 160), np.uint16)
+    arr[:, :80] = 10000  # dark grey (39 of 255)
+    arr[:, 80:] = 50000  # light grey (195 of 255)
+    photo = tmp_path / "scan16.png"
+    Image.fromarray(arr).save(photo)
+    assert Image.open(photo).mode.startswith("I;16")
+    img = decode(
+        (await LocalKeyframes().generate(kreq(width=160, height=90, source_photo=photo))).data
+    )
+    assert abs(int(img[45, 20, 0]) - 39) <= 3 and abs(int(img[45, 140, 0]) - 195) <= 3
+    assert (img[45, 20] == img[45, 20, 0]).all()  # still grey

@@ -1241,13 +1241,24 @@ def paint_keyframe(prompt: str, seed: int, width: int, height: int, category: st
     return buf.getvalue()
 
 
+def _rgb(im: Image.Image) -> Image.Image:
+    """`im` as 8-bit RGB. Pillow's own convert clips 16-bit greyscale (a scan saved as
+    a 16-bit PNG or TIFF) at 255, which made the whole photo white: it is scaled down."""
+    if im.mode.startswith("I;16") or im.mode == "I":
+        grey = np.asarray(im, dtype=np.float32)
+        if im.mode != "I" or grey.max() > 255:  # 32-bit "I" holding 8-bit values: as is
+            grey /= np.float32(257.0)
+        im = Image.fromarray(np.clip(grey + 0.5, 0, 255).astype(np.uint8))
+    return im.convert("RGB")
+
+
 def fit_photo(path: Path, width: int, height: int) -> bytes:
     """The person's photo cover-cropped to the frame (centred, EXIF orientation honoured)."""
     try:
         with Image.open(path) as im:
             side = max(width, height)  # square: the photo may be rotated by its EXIF tag
             im.draft("RGB", (side, side))  # JPEG: decode at a reduced scale when possible
-            photo = ImageOps.exif_transpose(im).convert("RGB")
+            photo = _rgb(ImageOps.exif_transpose(im))
     except FileNotFoundError as e:
         raise InvalidRequest(f"photo not found: {path}", provider="local") from e
     except (UnidentifiedImageError, OSError) as e:
