@@ -364,6 +364,19 @@ def test_text_beyond_ascii_is_drawn_with_its_letters_not_boxes(text: str) -> Non
     assert not np.array_equal(card, np.asarray(cards.card_image(boxes, size, "title")))
 
 
+@pytest.mark.skipif(not _system_font(), reason="no DejaVu Sans on this machine")
+def test_an_accent_typed_as_a_combining_mark_is_drawn_as_the_letter() -> None:
+    """'e' + U+0301 (how macOS writes file names, and some keyboards type) is drawn as é,
+    not as an e and a box; an emoji's invisible variation selector is not 'missing'."""
+    size = (640, 360)
+    decomposed, composed = "Cafe\u0301 du matin", "Caf\u00e9 du matin"
+    assert np.array_equal(
+        np.asarray(overlay_image(decomposed, size)), np.asarray(overlay_image(composed, size))
+    )
+    assert cards.undrawable(decomposed) == ""
+    assert "\ufe0f" not in cards.undrawable("I am \u2764\ufe0f")
+
+
 @pytest.mark.parametrize("size", [(320, 180), (720, 1280), (1280, 720), (1920, 1080)])
 @pytest.mark.parametrize(
     "text", ["I am calm", "I am living my dream, calm, grateful and full of energy " * 4]

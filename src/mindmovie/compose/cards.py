@@ -68,8 +68,11 @@ def _loadable(face: str) -> bool:
 
 
 def _needs_glyph(ch: str) -> bool:
-    """Whether `ch` must show as a glyph (not a space, control or invisible format mark)."""
-    return not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf", "Mn", "Me")
+    """Whether `ch` must show as a glyph: not a space, a control, an invisible format
+    mark (zero-width joiner...) or a variation selector (the emoji-style U+FE0F)."""
+    if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf"):
+        return False
+    return not ("\ufe00" <= ch <= "\ufe0f" or "\U000e0100" <= ch <= "\U000e01ef")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -81,6 +84,7 @@ def _has_glyph(face: str, ch: str) -> bool:
 
 def missing_glyphs(text: str, face: str = "") -> str:
     """The characters of `text` that `face` cannot draw (each once, in order)."""
+    text = unicodedata.normalize("NFC", text)  # as layout_text draws it
     seen = dict.fromkeys(ch for ch in text if _needs_glyph(ch) and not _has_glyph(face, ch))
     return "".join(seen)
 
@@ -159,7 +163,12 @@ def _wrap(text: str, f: Font, max_w: float) -> list[str]:
 
 
 def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> TextLayout:
-    """The largest font size (max_px down to min_px) at which `text` fits max_w x max_h."""
+    """The largest font size (max_px down to min_px) at which `text` fits max_w x max_h.
+
+    The text is drawn composed (NFC): an accent typed or pasted as a separate combining
+    mark (e + U+0301, as macOS writes file names) becomes the one letter é.
+    """
+    text = unicodedata.normalize("NFC", text)
     px = max(max_px, 1)
     min_px = max(1, min(min_px, px))
     face = face_for(text)
