@@ -109,6 +109,17 @@ def _prune_segments(seg_dir: Path, keep: set[Path]) -> None:
             f.unlink(missing_ok=True)
 
 
+def _drop_damaged_segments(store: Store) -> None:
+    """Remove cached segment files whose bytes are not the ones recorded (damaged since):
+    the renderer reuses a segment file by its content key alone, so a damaged one would
+    be joined into the movie as it is; removed, it is encoded again."""
+    for step in store.steps("segment"):
+        if step.status == "succeeded" and store.artifact_problem(step) == "changed":
+            path = store.artifact_path(step)
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+
 def _run_entry(name: str) -> bool:
     """Something a run wrote in its folder: what --fresh sets aside."""
     return (
@@ -1158,6 +1169,7 @@ class Pipeline:
                 self._mark(res, True, seg.id, "segment")
                 self.reporter.step("compose", seg.id, "done")
 
+        _drop_damaged_segments(store)
         workers = cs.workers or None
         report = renderer(cs.engine)(
             timeline, self.run_dir / "compose", out, workers=workers, on_segment=on_segment

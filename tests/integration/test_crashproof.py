@@ -547,6 +547,40 @@ def test_corrupt_keyframe_and_missing_clip_redo_exactly_those_steps(tmp_path: Pa
     assert all(now[k] == (1, 1) for k in now if k[1] in ("keyframe", "clip") and k not in redone)
 
 
+def test_a_damaged_compose_segment_is_encoded_again_not_copied_into_the_movie(
+    tmp_path: Path,
+) -> None:
+    """A cached segment is reused by its content key; if its file was damaged since
+    (its sha256 is not the recorded one), the next compose encodes it again instead of
+    joining the broken bytes into the movie."""
+    from mindmovie.fsutil import sha256_file
+    from mindmovie.media import run_ffmpeg
+
+    rig = _local_rig(tmp_path)
+    assert rig.render().returncode == 0, rig.history()
+    st = rig.status()
+    seg = next(s for s in st["steps"] if s["stage"] == "segment" and "body:scene:" in s["scene_id"])
+    path = rig.out / seg["artifact"]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3 : len(data) // 3 + 2000] = bytes(2000)  # same size, broken picture
+    path.write_bytes(bytes(data))
+    damaged = sha256_file(path)
+    (rig.out / "movie.mp4").unlink()
+
+    r = rig.render()
+    assert r.returncode == 0, rig.history()
+    assert sha256_file(path) != damaged  # encoded again
+    ran = {
+        s["scene_id"]
+        for s in rig.status()["steps"]
+        if s["stage"] == "segment" and s["run_no"] == 2 and s["attempts"] > 0
+    }
+    assert ran == {seg["scene_id"]}
+    # the movie decodes without a single error
+    err = run_ffmpeg(["-v", "error", "-i", str(rig.out / "movie.mp4"), "-f", "null", "-"])
+    assert err.strip() == "", err
+
+
 def test_garbage_run_db_is_refused_and_left_untouched(tmp_path: Path) -> None:
     rig = _local_rig(tmp_path)
     rig.out.mkdir()
