@@ -169,11 +169,14 @@ def load_plan(path: Path) -> Plan:
 
 def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
     """Raise ``PlanError`` (file, line, field) for what plan.yaml alone cannot tell: a
-    scene's goal number past the goals in goals.yaml, or music that cannot be used.
+    scene's goal number past the goals in goals.yaml, a reference photo that is not
+    there, or music that cannot be used.
 
     Checked by a render before any paid step: bad music was found only at the compose,
     after every clip was paid for, and a wrong goal number silently lost the goal's
-    photos. (Not in `load_plan`: `status` and `storyboard` must still read such a plan.)
+    photos, as did a photo path that no longer exists (plan.yaml keeps full paths, so
+    moving the project folder leaves them pointing at the old place). (Not in
+    `load_plan`: `status` and `storyboard` must still read such a plan.)
     """
     problems: list[tuple[tuple[str | int, ...], str]] = []
     for i, sc in enumerate(plan.scenes):
@@ -181,6 +184,10 @@ def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
             problems.append(
                 (("scenes", i, "goal"), f"goal {sc.goal}: goals.yaml has {goal_count} goal(s)")
             )
+        for j, ref in enumerate(sc.reference_photos):
+            if not Path(ref).is_file():  # as the render reads it
+                msg = f"photo not found: {ref} (a full path: correct it if the photos moved)"
+                problems.append((("scenes", i, "reference_photos", j), msg))
     if plan.music:
         from mindmovie.media import music_problem
 

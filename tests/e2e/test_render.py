@@ -474,6 +474,25 @@ def test_a_goal_number_past_the_goals_is_an_error_naming_its_line(workdir: Path)
     assert f"plan.yaml:{line}:" in proc.stderr
 
 
+def test_reference_photos_moved_away_are_an_error_not_a_painted_scene(workdir: Path) -> None:
+    """plan.yaml keeps each scene's photos as full paths. When the project folder (goals
+    and photos) moves, the same goals reuse the plan, whose photos are no longer there:
+    the scenes made from them must not silently become painted ones."""
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    (workdir / "examples").rename(workdir / "moved")
+    proc = _cli("render", "moved/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+                cwd=workdir, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    old = str(workdir / "examples" / "photos" / "coastal-run.jpg")
+    line = next(i for i, ln in enumerate((run / "plan.yaml").read_text().splitlines(), 1)
+                if old in ln)  # fmt: skip
+    assert f"plan.yaml:{line}: scenes[1].reference_photos[1]: photo not found: {old}" in (
+        proc.stderr
+    )
+    assert not list(run.glob("scenes/*/keyframe.png"))
+
+
 def test_plan_alone_writes_a_storyboard_to_read_before_any_picture(workdir: Path) -> None:
     run = workdir / "run"
     _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
