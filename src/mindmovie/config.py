@@ -292,6 +292,19 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _layer_over(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` merged onto the lower layer `base`. An aspect or resolution in `over` also
+    drops a `size` only `base` gives: size overrides them within a layer, but a higher
+    layer (a flag over the config file) must still win."""
+    out = _deep_merge(base, over)
+    top = over.get("output")
+    if isinstance(top, dict) and ({"aspect", "resolution"} & top.keys()) and "size" not in top:
+        merged = out.get("output")
+        if isinstance(merged, dict) and merged is not top:
+            merged.pop("size", None)
+    return out
+
+
 def _read_yaml_config(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -377,7 +390,7 @@ def load_settings(
     env_layer = _env_layer(e)
     file_layer = _read_yaml_config(config_path) if config_path is not None else {}
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
-    layers = _deep_merge(_deep_merge(env_layer, file_layer), flags)
+    layers = _layer_over(_layer_over(env_layer, file_layer), flags)
     try:
         return Settings(**layers)
     except ValidationError as err:

@@ -28,6 +28,27 @@ def test_rising_order_env_then_file_then_flags(tmp_path: Path) -> None:
     assert s.output.aspect == "9:16"
 
 
+def test_aspect_or_resolution_from_a_higher_layer_wins_over_a_lower_size(tmp_path: Path) -> None:
+    """`output.size` overrides aspect/resolution within a layer, but a flag is still the
+    highest layer: `render --aspect 9:16` with a preview size in config.yaml makes a 9:16
+    movie, not silently the config's frame."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output:\n  size: 320x180\n")
+    assert load_settings(cfg, env={}).output.frame() == (320, 180)
+    s = load_settings(cfg, {"output": {"aspect": "9:16"}}, env={})
+    assert s.output.frame() == (720, 1280)
+    s = load_settings(cfg, {"output": {"resolution": "480p"}}, env={})
+    assert s.output.frame() == (854, 480)
+    assert load_settings(cfg, {"output": {"fps": 12}}, env={}).output.frame() == (320, 180)
+    # the same between the environment and the file
+    cfg.write_text("output:\n  aspect: '1:1'\n")
+    s = load_settings(cfg, env={"MINDMOVIE_OUTPUT__SIZE": "320x180"})
+    assert s.output.frame() == (720, 720)
+    # a size in the same layer as an aspect still overrides it (previews)
+    s = load_settings(cfg, {"output": {"aspect": "9:16", "size": "200x100"}}, env={})
+    assert s.output.frame() == (200, 100)
+
+
 def test_unprefixed_variables_are_ignored() -> None:
     s = load_settings(env={"FPS": "5", "PRESET": "google", "MODEL": "x"})
     assert s.output.fps == 24 and s.preset == "local"
