@@ -564,6 +564,39 @@ class Pipeline:
             options=self._plan_options().__dict__,
         )
 
+    def _plan_basis(self, planner: Planner) -> dict[str, Any]:
+        """What the plan is made from (the parts of its key, readable): recorded on the
+        plan step, so a new plan can say which of them changed."""
+        basis = {
+            "goals": plan_fingerprint(self.goals, self.goals_path.absolute().parent.resolve()),
+            "planner": f"{planner.name}/{planner.model}",
+            "options": self._plan_options().__dict__,
+        }
+        return dict(json.loads(json.dumps(basis)))
+
+    @staticmethod
+    def _replan_reason(recorded: str | None, now: dict[str, Any]) -> str:
+        """Why the plan is made again, from the plan step's recorded basis."""
+        try:
+            was = json.loads(recorded or "null")
+        except ValueError:
+            was = None
+        if not isinstance(was, dict) or "goals" not in was:
+            return "goals.yaml or the plan settings changed"
+        why = []
+        if was.get("goals") != now["goals"]:
+            why.append("goals.yaml")
+        if was.get("planner") != now["planner"]:
+            why.append(f"the planner ({was.get('planner')} -> {now['planner']})")
+        opts = was.get("options")
+        old_opts: dict[str, Any] = opts if isinstance(opts, dict) else {}
+        for name in ("scene_seconds", "scenes_per_goal"):
+            if old_opts.get(name) != now["options"].get(name):
+                why.append(f"plan.{name}")
+        if old_opts.get("allowed_seconds") != now["options"].get("allowed_seconds"):
+            why.append("the video model's clip lengths")
+        return " and ".join(why or ["the plan settings"]) + " changed"
+
     async def _plan(self, store: Store, planner: Planner) -> Plan:
         plan_path = self.run_dir / "plan.yaml"
         key = self._plan_key(planner)
@@ -575,12 +608,13 @@ class Pipeline:
             if step is not None and step.input_key != key:
                 store.rekey("_run", "plan", key)  # a legacy key becomes the current one
             return existing
+        basis = self._plan_basis(planner)
         prev = store.get("_run", "plan")
         if prev is not None and plan_path.exists():
             backup = _keep_previous_plan(plan_path)
             self.reporter.warn(
-                "goals changed since the last plan: planning again "
-                f"(old plan kept as {backup.name})"
+                f"{self._replan_reason(prev.detail, basis)} since the last plan: planning "
+                f"again (old plan kept as {backup.name})"
             )
         self.reporter.step("plan", "plan", "running", planner.name)
         store.begin("_run", "plan", key)
@@ -643,7 +677,7 @@ class Pipeline:
         # detected per scene by their own input keys, not by this hash. The planner calls
         # are billed in the same transaction: killed before it, they stay committed
         # (outcome unknown) and the next run says so, instead of a bill for a lost answer.
-        store.succeed("_run", "plan", plan_path, sha256_file(plan_path), bills=bills)
+        store.succeed("_run", "plan", plan_path, sha256_file(plan_path), detail=basis, bills=bills)
         for b in bills:
             await self.gate.settled(b[0])
         self.reporter.step("plan", "plan", "done", f"{len(plan.scenes)} scenes")

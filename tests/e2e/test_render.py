@@ -386,6 +386,22 @@ def test_hand_edits_survive_any_number_of_replans(workdir: Path) -> None:
     assert "EDITED" not in plan_path.read_text()
 
 
+def test_a_replan_says_what_changed_goals_or_plan_settings(workdir: Path) -> None:
+    """A new plan.yaml sets the person's edits aside: the warning must name the cause. A
+    plan setting is not 'goals changed' (goals.yaml was not touched)."""
+    run, goals = workdir / "run", workdir / "examples" / "goals.yaml"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    (workdir / "longer.yaml").write_text(SMALL.replace("scene_seconds: 2", "scene_seconds: 3"))
+    proc = _cli("plan", "examples/goals.yaml", "-c", "longer.yaml", "--out", str(run),
+                cwd=workdir)  # fmt: skip
+    assert "planning again" in proc.stderr and "goals" not in proc.stderr, proc.stderr
+    assert "plan.scene_seconds changed" in proc.stderr, proc.stderr
+    goals.write_text(goals.read_text().replace("title: My Year of Becoming", "title: My Year"))
+    proc = _cli("plan", "examples/goals.yaml", "-c", "longer.yaml", "--out", str(run),
+                cwd=workdir)  # fmt: skip
+    assert "goals.yaml changed since the last plan: planning again" in proc.stderr, proc.stderr
+
+
 def test_music_edited_into_plan_yaml_is_checked_before_any_scene_is_made(workdir: Path) -> None:
     run = workdir / "run"
     _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
