@@ -1252,8 +1252,13 @@ class Pipeline:
         names.sort(key=lambda p: p.name.startswith("run.db"))
         if not names:
             return
-        dest = self.run_dir / "previous" / time.strftime("%Y%m%d-%H%M%S")
-        dest.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        dest = self.run_dir / "previous" / stamp
+        n = 1
+        while dest.exists():  # a --fresh within the same second: never mix two runs
+            n += 1
+            dest = dest.with_name(f"{stamp}-{n}")
+        dest.mkdir(parents=True)
         for p in names:
             os.replace(p, dest / p.name)
         self.reporter.info(f"--fresh: the previous run was moved to {dest}")

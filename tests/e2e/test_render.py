@@ -350,6 +350,29 @@ def test_fresh_sets_the_old_run_aside_and_never_takes_other_files(workdir: Path)
     assert st["run_no"] == 1 and all(s["clip"] == "succeeded" for s in st["scenes"])
 
 
+def test_two_fresh_runs_in_the_same_second_keep_both_old_runs(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """previous/<time>/ has one-second resolution: a second --fresh within that second
+    must not put its run.db over the one set aside first (its ledger), nor fail on
+    scenes/ already there."""
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline
+
+    monkeypatch.setattr("mindmovie.pipeline.time.strftime", lambda fmt: "20260101-000000")
+    run = workdir / "run"
+    pipe = Pipeline(workdir / "examples" / "goals.yaml", load_settings(env={}), out=run)
+    for i in range(2):
+        (run / "scenes" / "01-x").mkdir(parents=True)
+        (run / "scenes" / "01-x" / "clip.mp4").write_text(f"clip {i}")
+        (run / "run.db").write_text(f"ledger {i}")
+        pipe._set_aside()
+        assert not (run / "run.db").exists() and not (run / "scenes").exists()
+    kept = sorted((run / "previous").iterdir())
+    assert [(d / "run.db").read_text() for d in kept] == ["ledger 0", "ledger 1"]
+    assert [(d / "scenes" / "01-x" / "clip.mp4").read_text() for d in kept] == ["clip 0", "clip 1"]
+
+
 def test_out_must_be_a_run_folder_or_a_new_one(workdir: Path) -> None:
     """`--out .` beside goals.yaml and the photos is refused (a run cleans temp files
     through its folder and --fresh moves its entries): nothing is moved or written."""
