@@ -610,12 +610,16 @@ class Pipeline:
             return existing
         basis = self._plan_basis(planner)
         prev = store.get("_run", "plan")
-        if prev is not None and plan_path.exists():
+        if plan_path.exists():
+            # perhaps hand-edited: never written over. No plan step (run.db was moved
+            # away or lost) means it cannot be told whether it fits these goals
             backup = _keep_previous_plan(plan_path)
-            self.reporter.warn(
-                f"{self._replan_reason(prev.detail, basis)} since the last plan: planning "
-                f"again (old plan kept as {backup.name})"
+            why = (
+                f"{self._replan_reason(prev.detail, basis)} since the last plan"
+                if prev is not None
+                else "plan.yaml is not in this run's journal (run.db is new)"
             )
+            self.reporter.warn(f"{why}: planning again (old plan kept as {backup.name})")
         self.reporter.step("plan", "plan", "running", planner.name)
         store.begin("_run", "plan", key)
         estimate = costs.estimate_planner(self.settings, self.goals).usd

@@ -409,6 +409,20 @@ def test_hand_edits_survive_any_number_of_replans(workdir: Path) -> None:
     assert "EDITED" not in plan_path.read_text()
 
 
+def test_a_hand_edited_plan_is_kept_when_run_db_is_gone(workdir: Path) -> None:
+    """A damaged run.db is moved away as its message says; the next render starts a new
+    journal and plans again: the hand-edited plan.yaml must be kept, not written over."""
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    plan_path = run / "plan.yaml"
+    plan_path.write_text(plan_path.read_text().replace("affirmation: ", "affirmation: EDITED ", 1))
+    edited = plan_path.read_text()
+    (run / "run.db").unlink()
+    proc = _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    assert (run / "plan.previous.yaml").read_text() == edited
+    assert "planning again" in proc.stderr and "plan.previous.yaml" in proc.stderr, proc.stderr
+
+
 def test_a_replan_says_what_changed_goals_or_plan_settings(workdir: Path) -> None:
     """A new plan.yaml sets the person's edits aside: the warning must name the cause. A
     plan setting is not 'goals changed' (goals.yaml was not touched)."""
