@@ -135,6 +135,7 @@ def _run_owned(name: str) -> bool:
         _run_entry(name)
         or name in (".lock", "previous", "Thumbs.db", "desktop.ini")
         or name.startswith(".")  # .DS_Store and the like
+        or name.startswith("run.db.")  # a damaged run.db moved aside as its message says
     )
 
 

@@ -593,6 +593,21 @@ def test_garbage_run_db_is_refused_and_left_untouched(tmp_path: Path) -> None:
     assert not (rig.out / "plan.yaml").exists()
 
 
+def test_a_damaged_run_db_moved_aside_as_told_lets_the_run_go_on(tmp_path: Path) -> None:
+    """The message says to move a damaged run.db away (e.g. to run.db.bad) and render
+    again: doing exactly that in the run folder must not make it 'not a run folder'."""
+    rig = _local_rig(tmp_path)
+    rig.out.mkdir()
+    (rig.out / "run.db").write_bytes(os.urandom(8192))
+    r = rig.render()
+    assert r.returncode == 2 and "run.db.bad" in r.stderr, rig.history()
+    (rig.out / "run.db").rename(rig.out / "run.db.bad")
+    r = rig.render()
+    assert r.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    assert (rig.out / "run.db.bad").is_file()
+
+
 def test_foreign_sqlite_file_is_not_taken_for_a_run_store(tmp_path: Path) -> None:
     rig = _local_rig(tmp_path)
     rig.out.mkdir()
