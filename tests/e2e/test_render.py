@@ -527,19 +527,22 @@ def test_a_goal_number_past_the_goals_is_an_error_naming_its_line(workdir: Path)
     assert f"plan.yaml:{line}:" in proc.stderr
 
 
-def test_reference_photos_moved_away_are_an_error_not_a_painted_scene(workdir: Path) -> None:
-    """plan.yaml keeps each scene's photos as full paths. When the project folder (goals
-    and photos) moves, the same goals reuse the plan, whose photos are no longer there:
-    the scenes made from them must not silently become painted ones."""
+def test_reference_photos_that_are_nowhere_are_an_error_not_a_painted_scene(
+    workdir: Path,
+) -> None:
+    """plan.yaml keeps each scene's photos as full paths. One that names no file (edited
+    by hand, or its folder moved without goals.yaml) must not silently become a painted
+    scene. (A whole project folder moved is found again: test_status.py.)"""
     run = workdir / "run"
     _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
-    (workdir / "examples").rename(workdir / "moved")
-    proc = _cli("render", "moved/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+    plan_path = run / "plan.yaml"
+    real = str(workdir / "examples" / "photos" / "coastal-run.jpg")
+    old = str(workdir / "elsewhere" / "coastal-run-2.jpg")
+    plan_path.write_text(plan_path.read_text().replace(real, old))
+    proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
                 cwd=workdir, check=False)  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    old = str(workdir / "examples" / "photos" / "coastal-run.jpg")
-    line = next(i for i, ln in enumerate((run / "plan.yaml").read_text().splitlines(), 1)
-                if old in ln)  # fmt: skip
+    line = next(i for i, ln in enumerate(plan_path.read_text().splitlines(), 1) if old in ln)
     assert f"plan.yaml:{line}: scenes[1].reference_photos[1]: photo not found: {old}" in (
         proc.stderr
     )
