@@ -275,6 +275,13 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             return "retry the clip once with the content-filter fallback"
         return f"retry the clip (attempt {int(row.get('attempts', 0)) + 1})"
     if kf == "succeeded":
+        reuse = row.get("reuse")
+        if reuse is not None and not reuse.get("keyframe"):
+            # e.g. `render --until keyframes`, then its prompt edited or a setting changed
+            if settings_changed:
+                names = ", ".join(c.split(":", 1)[0] for c in settings_changed[:3])
+                return f"redo the keyframe (settings changed: {names}), then make the clip"
+            return "redo the keyframe (its inputs changed), then make the clip"
         return "make the clip"
     if kf in ("failed", "running"):
         return "retry the keyframe, then make the clip"

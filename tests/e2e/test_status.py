@@ -370,3 +370,20 @@ def test_a_moved_project_folder_reuses_everything_and_keeps_its_photos(
     assert _ran_last(st) == set()
     assert {p.name: p.read_bytes() for p in (run / "scenes").glob("*/keyframe.png")} == before
     assert all(s["next"] == "reuse" and "edited" not in s for s in st["scenes"]), st["scenes"]
+
+
+def test_after_until_keyframes_an_edited_prompt_says_the_keyframe_is_made_again(
+    workdir: Path,
+) -> None:
+    run = workdir / "run"
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         "--until", "keyframes", cwd=workdir)  # fmt: skip
+    ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
+
+    def edit(plan: dict[str, Any]) -> None:
+        plan["scenes"][1]["image_prompt"] += " A kite."
+
+    _edit_plan(run, edit)
+    nxt = {s["scene_id"]: s["next"] for s in _status(workdir, run)["scenes"]}
+    assert nxt[ids[1]] == "redo the keyframe (its inputs changed), then make the clip", nxt
+    assert all(nxt[sid] == "make the clip" for sid in ids if sid != ids[1]), nxt

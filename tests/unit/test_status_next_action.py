@@ -68,3 +68,17 @@ def test_with_the_renders_reuse_check_each_cause_is_named() -> None:
     assert _next_action(new_plan, []) == "redo (a new plan: goals.yaml or plan settings changed)"
     gone = {**OK, **kf, "new_plan": True, "in_new_plan": False}
     assert _next_action(gone, []) == "none: the new plan has no such scene"
+
+
+def test_a_keyframe_without_its_clip_that_would_be_made_again_says_so() -> None:
+    """`render --until keyframes`, then a prompt edited: the keyframe is redone first."""
+    row = {"keyframe": "succeeded", "files": {"keyframe": "ok"}}
+    assert _next_action(row, []) == "make the clip"
+    assert _next_action({**row, "reuse": {"keyframe": True, "clip": False}}, []) == (
+        "make the clip"
+    )
+    stale = {**row, "reuse": {"keyframe": False, "clip": False}}
+    assert _next_action(stale, []) == "redo the keyframe (its inputs changed), then make the clip"
+    assert _next_action(stale, ["output.size: 1 -> 2"]) == (
+        "redo the keyframe (settings changed: output.size), then make the clip"
+    )
