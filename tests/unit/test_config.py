@@ -181,3 +181,12 @@ def test_a_config_file_mistake_names_its_line_and_the_likely_setting(tmp_path: P
     cfg.write_text("output:\n  aspect: '4:3'\n")
     with pytest.raises(ConfigError, match=r"c\.yaml:2: output\.aspect: not allowed"):
         load_settings(cfg, env={})
+
+
+def test_a_config_file_that_is_not_utf8_is_one_line_with_its_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_bytes(b"output:\n  fps: 30 \xff\n")  # e.g. saved as Latin-1
+    with pytest.raises(ConfigError, match=r"c\.yaml:2: not UTF-8 text; save the file as UTF-8"):
+        load_settings(cfg, env={})
+    cfg.write_bytes(b"\xef\xbb\xbfoutput:\n  fps: 30\n")  # a BOM is fine
+    assert load_settings(cfg, env={}).output.fps == 30
