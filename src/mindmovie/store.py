@@ -62,6 +62,10 @@ CREATE TABLE IF NOT EXISTS ledger (
 
 STATUSES = ("pending", "running", "submitted", "succeeded", "failed")
 
+#: SQLite primary result codes of a run.db that is fine but cannot be opened for writing
+#: (read-only mount, another user's files): SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN
+_NOT_WRITABLE = frozenset({3, 8, 14})
+
 
 class StoreError(Exception):
     """run.db is unusable (corrupt, foreign, or from a newer mindmovie); says what to do."""
@@ -112,6 +116,13 @@ class Store:
             self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate(existed)
         except sqlite3.DatabaseError as e:
+            if (getattr(e, "sqlite_errorcode", 0) & 0xFF) in _NOT_WRITABLE:
+                raise StoreError(
+                    f"{path} cannot be written ({e}): its folder is read-only or belongs to "
+                    "another user (a run rendered with sudo belongs to root). It was not "
+                    "changed: fix the folder's permissions, or copy the run folder somewhere "
+                    "writable."
+                ) from None
             raise StoreError(
                 f"{path} is damaged ({e}). It was not changed. Move it away (e.g. to "
                 f"{path.name}.bad) and render again: the run starts a new journal and redoes "

@@ -101,3 +101,23 @@ def test_a_v1_run_db_is_migrated_and_keeps_its_ledger(tmp_path: Path) -> None:
     st.close()
     con = sqlite3.connect(tmp_path / "run.db")
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+
+
+def test_a_run_db_that_cannot_be_written_is_not_called_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only folder (or a run made with sudo) is not corruption: the message must
+    not tell the person to move their run journal away."""
+    path = tmp_path / "run.db"
+    Store(path).close()
+    real = sqlite3.connect
+
+    def read_only(db: Path, **kw: object) -> sqlite3.Connection:  # as on a read-only mount
+        return real(f"file:{db}?mode=ro", uri=True, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sqlite3, "connect", read_only)
+    with pytest.raises(StoreError) as e:
+        Store(path)
+    msg = str(e.value)
+    assert "cannot be written" in msg and "permissions" in msg
+    assert "damaged" not in msg and "Move it away" not in msg
