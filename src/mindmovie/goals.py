@@ -130,10 +130,17 @@ def _image_problem(path: Path) -> str | None:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 img.verify()
+            # verify() reads the header only: decode the pixels too, at a reduced scale
+            # where the format allows (JPEG), so a file cut short is found here
+            with Image.open(path) as img:
+                img.draft("RGB", (256, 256))
+                img.load()
     except Image.DecompressionBombError:
         limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) // 10**6
         return f"is too large to read safely (over {limit} megapixels); save a smaller copy"
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        if "truncated" in str(e):
+            return "is cut short or damaged (the file ends before the picture does)"
         return "is not a picture that can be read (JPEG, PNG, WebP, ...)"
     return None
 

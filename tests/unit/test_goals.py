@@ -472,6 +472,24 @@ def test_a_photo_that_is_not_a_picture_names_its_line(project: Path) -> None:
     assert "not a picture" in str(e.value) and "run1.jpg" in str(e.value)
 
 
+def test_a_truncated_photo_names_its_line(project: Path) -> None:
+    """A JPEG cut short (an interrupted copy) has a header Pillow verifies; it failed only
+    at the keyframe stage, after the plan (a paid call with Claude)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 255, (96, 128, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(project / "run1.jpg", quality=90)
+    data = (project / "run1.jpg").read_bytes()
+    (project / "run1.jpg").write_bytes(data[: len(data) // 2])
+    path = write(project, SPEC_EXAMPLE)
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.field == "goals[1].photos[1]" and e.value.line == 13
+    assert "cut short" in str(e.value) and "run1.jpg" in str(e.value)
+
+
 @pytest.mark.parametrize("content", ["text", "picture"])
 def test_music_without_sound_names_its_line(project: Path, content: str) -> None:
     """Found at the compose, it failed the render after every clip was paid for."""
