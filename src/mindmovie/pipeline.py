@@ -139,15 +139,17 @@ def _run_owned(name: str) -> bool:
     )
 
 
-def _prepare_run_dir(run_dir: Path) -> None:
-    """Create the run folder, refusing one that is not a run's own.
+def _prepare_run_dir(run_dir: Path, given: bool = True) -> None:
+    """Create the run folder, refusing one that is not a run's own. `given`: the person
+    named it with --out (else it is output_dir/<slug of the title>, and is called so).
 
     A run cleans temp-file patterns through its whole folder and `--fresh` moves its
     entries aside, so a folder holding other files (e.g. `--out .` where goals.yaml and
     the photos are) must not become one.
     """
+    what = f"--out {run_dir}" if given else f"run folder {run_dir} (output_dir/<title>)"
     if run_dir.exists() and not run_dir.is_dir():
-        raise RunDirError(f"--out {run_dir}: is a file, not a folder")
+        raise RunDirError(f"{what}: is a file, not a folder")
     if run_dir.is_dir() and not (run_dir / "run.db").exists():
         # what a run wrote (a --fresh killed after moving run.db), a system's dotfiles
         # (.DS_Store) and the run's own leftovers do not make it someone else's folder
@@ -155,13 +157,13 @@ def _prepare_run_dir(run_dir: Path) -> None:
         if other:
             shown = ", ".join(other[:5]) + (", ..." if len(other) > 5 else "")
             raise RunDirError(
-                f"--out {run_dir}: not a mindmovie run folder (no run.db) and not empty "
+                f"{what}: not a mindmovie run folder (no run.db) and not empty "
                 f"({shown}); give a new or empty folder, e.g. --out {run_dir / 'run'}"
             )
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise RunDirError(f"--out {run_dir}: cannot create the folder: {e.strerror}") from None
+        raise RunDirError(f"{what}: cannot create the folder: {e.strerror}") from None
 
 
 class Interrupted(Exception):
@@ -379,6 +381,7 @@ class Pipeline:
         self.settings = settings
         self.keys = keys
         self.run_dir = run_dir_for(self.goals, settings, out)
+        self._out_given = out is not None
         self.reporter: Reporter = reporter or NullReporter()
         self.result: RenderResult | None = None
         self._sems: dict[str, asyncio.Semaphore] = {}
@@ -1233,7 +1236,7 @@ class Pipeline:
     async def run(
         self, *, fresh: bool = False, until: Until = "movie", skip_failed: bool = False
     ) -> RenderResult:
-        _prepare_run_dir(self.run_dir)
+        _prepare_run_dir(self.run_dir, given=self._out_given)
         with RunLock(self.run_dir):
             if fresh:
                 self._set_aside()

@@ -609,3 +609,14 @@ def test_a_run_folder_that_cannot_be_written_is_one_line(workdir: Path) -> None:
     proc = _cli("plan", "examples/goals.yaml", "--out", str(run), cwd=workdir, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "cannot write in the run folder" in proc.stderr
+
+
+def test_a_run_folder_from_output_dir_is_not_called_out(workdir: Path) -> None:
+    """Without --out the run folder is output_dir/<title>: a problem with it must not
+    name a --out flag the person never gave."""
+    (workdir / "outputs" / "my-year-of-becoming").mkdir(parents=True)
+    (workdir / "outputs" / "my-year-of-becoming" / "notes.txt").write_text("mine")
+    proc = _cli("plan", "examples/goals.yaml", cwd=workdir, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "not a mindmovie run folder" in proc.stderr
+    assert "error: --out" not in proc.stderr and "output_dir" in proc.stderr
