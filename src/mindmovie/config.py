@@ -251,6 +251,8 @@ class Settings(BaseSettings):
     @field_validator("output_dir", mode="before")
     @classmethod
     def _expand(cls, v: Any) -> Any:
+        if isinstance(v, (list, dict, bool)):  # str() of a list made a folder "['a']"
+            raise ValueError(f"must be a folder path, got {type(v).__name__} {v!r}")
         return Path(os.path.expanduser(str(v))) if v is not None else v
 
     @classmethod
@@ -411,7 +413,7 @@ def load_settings(
             source = "environment (MINDMOVIE_" + "__".join(p.upper() for p in path) + ")"
         elif config_path is not None:
             source = str(config_path)
-        msg = first["msg"]
+        msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             msg = "unknown setting" + _suggestion(path)
         elif first["type"] == "literal_error":

@@ -190,3 +190,12 @@ def test_a_config_file_that_is_not_utf8_is_one_line_with_its_line(tmp_path: Path
         load_settings(cfg, env={})
     cfg.write_bytes(b"\xef\xbb\xbfoutput:\n  fps: 30\n")  # a BOM is fine
     assert load_settings(cfg, env={}).output.fps == 30
+
+
+def test_output_dir_must_be_a_path_not_a_list(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output_dir: [a, b]\n")  # it made a folder named "['a', 'b']"
+    with pytest.raises(ConfigError, match=r"c\.yaml:1: output_dir: must be a folder path"):
+        load_settings(cfg, env={})
+    cfg.write_text("output_dir: ~/movies\n")
+    assert load_settings(cfg, env={}).output_dir == Path.home() / "movies"
