@@ -20,6 +20,7 @@ Two deliberate choices:
 from __future__ import annotations
 
 import difflib
+import re
 import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
 _TAG = "tag:yaml.org,2002:"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SCALAR_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "timestamp"))
 
 
@@ -165,6 +167,13 @@ class _Builder:
             self._problem(node, loc, f"unsupported YAML tag {node.tag!r}")
             return None
         value: str = node.value
+        if bad := _SURROGATE.search(value):
+            # "\udcff" in a double-quoted string (what a non-UTF-8 terminal's byte
+            # becomes): no file, prompt or card can be written with it
+            self._problem(
+                node, loc, f"invalid character {bad.group()!r} (not text); write it again"
+            )
+            return None
         return value
 
     def _sequence(self, node: yaml.SequenceNode, loc: Loc) -> list[Any]:

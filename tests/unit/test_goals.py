@@ -538,3 +538,13 @@ def test_a_photo_too_large_to_read_safely_names_its_line(
         load_goals(path)
     assert e.value.field == "person.photos[1]" and e.value.line == 4
     assert "too large to read safely" in str(e.value)
+
+
+def test_an_escaped_surrogate_is_refused_with_its_line(project: Path) -> None:
+    """`"T\\uDCFF"` is what `init --guided` wrote for a byte a non-UTF-8 terminal sent;
+    it loaded, then the render died with a UnicodeEncodeError traceback."""
+    path = write(project, 'title: "T\\uDCFF"\ngoals:\n  - category: a\n    vision: "b"\n')
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert (e.value.line, e.value.field) == (1, "title")
+    assert "invalid character" in str(e.value)
