@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -156,9 +157,21 @@ def write_template(dest_dir: Path, *, force: bool = False) -> Path:
 def _rich_ask(console: Console) -> Ask:
     def ask(question: str, *, default: str | None = None) -> str:
         text = escape(question)  # "[y/n]" and "[health]" are words here, not rich markup
-        if default is None:
-            return str(Prompt.ask(text, console=console))
-        return str(Prompt.ask(text, console=console, default=default, show_default=bool(default)))
+        while True:
+            if default is None:
+                answer = str(Prompt.ask(text, console=console))
+            else:
+                answer = str(
+                    Prompt.ask(text, console=console, default=default, show_default=bool(default))
+                )
+            # a byte that is not UTF-8 (a terminal set to another encoding) arrives as a
+            # lone surrogate: written to goals.yaml it would not load
+            if not re.search("[\ud800-\udfff]", answer):
+                return answer
+            console.print(
+                "[yellow]Some characters did not come through as text (is the terminal "
+                "set to UTF-8?); please type that again.[/yellow]"
+            )
 
     return ask
 

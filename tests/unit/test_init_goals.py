@@ -282,3 +282,24 @@ def test_cli_init_ctrl_c_is_130_and_writes_nothing(
     r = CliRunner().invoke(app, ["init", "--guided"])
     assert r.exit_code == 130, r.output
     assert "nothing was written" in r.output and not (tmp_path / "goals.yaml").exists()
+
+
+def test_guided_asks_again_for_an_answer_that_is_not_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A byte a non-UTF-8 terminal sends arrives as a lone surrogate; it was written to
+    goals.yaml as "\\uDCFF", which made the render die with a traceback."""
+    import rich.prompt
+
+    typed = ["T\udcff", "Title", "wealth", "Debt-free", "", "", "", "", ""]
+
+    def get_input(
+        cls: object, console: Console, prompt: object, password: bool, stream: object = None
+    ) -> str:
+        return typed.pop(0)
+
+    monkeypatch.setattr(rich.prompt.PromptBase, "get_input", classmethod(get_input))
+    out = io.StringIO()
+    path = guided(Console(file=out, width=200, color_system=None), tmp_path)
+    assert load_goals(path).title == "Title"
+    assert "type that again" in out.getvalue()
