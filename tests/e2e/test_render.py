@@ -620,3 +620,19 @@ def test_a_run_folder_from_output_dir_is_not_called_out(workdir: Path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "not a mindmovie run folder" in proc.stderr
     assert "error: --out" not in proc.stderr and "output_dir" in proc.stderr
+
+
+def test_a_run_folder_whose_name_is_not_utf8(workdir: Path) -> None:
+    """Linux folder names are bytes; one saved by a Latin-1 system ("Vid\\xe9os") reaches
+    Python with surrogates. The compose wrote its concat list strictly as UTF-8 and died
+    with a UnicodeEncodeError after every clip was made."""
+    run = workdir / os.fsdecode(b"run-vid\xe9os")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mindmovie", "render", "examples/goals.yaml", "-c", "small.yaml",
+         "--out", str(run), "-q"],
+        cwd=workdir, capture_output=True, timeout=300, env=env,
+    )  # fmt: skip
+    stderr = proc.stderr.decode(errors="replace")  # the name may be printed as its bytes
+    assert proc.returncode == 0 and "Traceback" not in stderr, stderr
+    assert (run / "movie.mp4").is_file()

@@ -398,7 +398,9 @@ def _concat_list(paths: list[Path], dest: Path) -> None:
     for p in paths:
         q = str(p.resolve()).replace("'", "'\\''")
         lines.append(f"file '{q}'\n")
-    dest.write_text("".join(lines), encoding="utf-8")
+    # surrogateescape: a folder name that is not UTF-8 (bytes Python decoded with
+    # surrogates) is written back as its own bytes, which is what ffmpeg must open
+    dest.write_text("".join(lines), encoding="utf-8", errors="surrogateescape")
 
 
 def _pack(units: list[list[Segment]], cap: float) -> list[_Chunk]:
