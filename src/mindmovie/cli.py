@@ -601,4 +601,10 @@ def _main(
 
 def main() -> None:
     """Console-script entry point."""
+    # A path whose name is not UTF-8 (Python decodes its bytes to surrogates) is printed
+    # escaped: in a UTF-8 locale stdout is strict and printing it was a traceback
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     app()

@@ -636,3 +636,18 @@ def test_a_run_folder_whose_name_is_not_utf8(workdir: Path) -> None:
     stderr = proc.stderr.decode(errors="replace")  # the name may be printed as its bytes
     assert proc.returncode == 0 and "Traceback" not in stderr, stderr
     assert (run / "movie.mp4").is_file()
+
+
+def test_a_path_that_is_not_utf8_is_printed_not_a_traceback(workdir: Path) -> None:
+    """In a UTF-8 locale (en_US.UTF-8: stdout is strict) printing such a path on stdout
+    was a UnicodeEncodeError traceback: the result line of plan/render, status' title."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["PYTHONIOENCODING"] = "utf-8:strict"  # what a desktop UTF-8 locale gives
+    run = workdir / os.fsdecode(b"run-\xe9")
+    for args in (["plan", "examples/goals.yaml", "--out", str(run)], ["status", str(run)]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "mindmovie", *args],
+            cwd=workdir, capture_output=True, text=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        assert "run-\\udce9" in proc.stdout
