@@ -365,12 +365,15 @@ def estimate(
     """
     from mindmovie.costs import estimate_json, estimate_table
     from mindmovie.pipeline import estimate_for
+    from mindmovie.providers.base import InvalidRequest
 
     settings = _settings(config, preset=preset, aspect=aspect, resolution=resolution)
     try:
         est = estimate_for(goals, settings, out=out_dir)
     except _user_errors() as e:
         raise _fail(str(e)) from None
+    except InvalidRequest as e:  # a model the catalog does not know (as `render` says it)
+        raise _fail(e.message) from None
     if as_json:
         sys.stdout.write(json.dumps(estimate_json(est), indent=2) + "\n")
         return

@@ -651,3 +651,13 @@ def test_a_path_that_is_not_utf8_is_printed_not_a_traceback(workdir: Path) -> No
         )  # fmt: skip
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
         assert "run-\\udce9" in proc.stdout
+
+
+def test_estimate_with_a_model_the_catalog_does_not_know_is_one_line(workdir: Path) -> None:
+    """`render` says which models there are; `estimate` died with a traceback."""
+    (workdir / "model.yaml").write_text("video:\n  model: seedance-9\n")
+    proc = _cli("estimate", "examples/goals.yaml", "-c", "model.yaml", "--preset", "byteplus",
+                cwd=workdir, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "video.model 'seedance-9' is not a known byteplus video model" in proc.stderr
+    assert "seedance-1-5-pro" in proc.stderr
