@@ -206,6 +206,21 @@ def _key_checks(settings: Settings, keys: Keys) -> list[Check]:
     return out
 
 
+def _model_checks(settings: Settings) -> list[Check]:
+    """A FAIL row per stage whose configured model the catalog does not know (`render`
+    refuses to start with it); nothing when every model resolves."""
+    from mindmovie.costs import stage_spec
+    from mindmovie.providers.base import InvalidRequest
+
+    out = []
+    for stage in ("planner", "keyframes", "video"):
+        try:
+            stage_spec(settings, stage)
+        except InvalidRequest as e:
+            out.append(Check(f"model {stage}", False, e.message))
+    return out
+
+
 def _google_mode(settings: Settings, keys: Keys) -> Check:
     used = "google" in needed_providers(settings)
     try:
@@ -256,6 +271,7 @@ def run_checks(settings: Settings, keys: Keys | None = None) -> list[Check]:
         _font_check(),
         _writable(settings),
         *_key_checks(settings, keys),
+        *_model_checks(settings),
         _google_mode(settings, keys),
         _catalog_age(),
     ]

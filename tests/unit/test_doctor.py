@@ -59,6 +59,18 @@ def test_paid_preset_with_keys_present_passes(
     assert "very-secret" not in r.output
 
 
+def test_a_model_the_catalog_does_not_know_is_not_ready(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`render` refuses to start with an unknown model; doctor said 'ready'."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret")
+    monkeypatch.setenv("ARK_API_KEY", "ark-very-secret")
+    (tmp_path / "c.yaml").write_text("video:\n  model: seedance-9\n")
+    r = CliRunner().invoke(app, ["doctor", "--preset", "byteplus", "-c", "c.yaml"])
+    assert r.exit_code == 1, r.output
+    assert "model video" in r.output and "seedance-9" in r.output and "ready" not in r.output
+
+
 def test_google_preset_names_the_client_mode(
     clean_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
