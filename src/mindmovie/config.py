@@ -326,11 +326,27 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e)
         raise ConfigError(f"{path}{where}: not valid YAML ({problem})") from None
+    _refuse_duplicate_keys(text, path)
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of settings")
     return data
+
+
+def _refuse_duplicate_keys(text: str, path: Path) -> None:
+    """A setting written twice is an error, as in goals.yaml: PyYAML keeps the last one
+    silently, so a second `output:` block (e.g. appended to a copied config.example.yaml)
+    quietly undid every setting of the first."""
+    from mindmovie.yamlsrc import SourceError, parse_yaml
+
+    try:
+        parse_yaml(text, path, SourceError)
+    except SourceError as e:
+        dup = [p for p in e.problems if p.message.startswith("duplicate key")]
+        if dup:
+            where = f"{path}:{dup[0].line}" if dup[0].line else str(path)
+            raise ConfigError(f"{where}: {dup[0].field}: {dup[0].message}") from None
 
 
 #: MINDMOVIE_* variables that are not settings: the config file's path, and the kill

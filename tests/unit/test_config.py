@@ -199,3 +199,16 @@ def test_output_dir_must_be_a_path_not_a_list(tmp_path: Path) -> None:
         load_settings(cfg, env={})
     cfg.write_text("output_dir: ~/movies\n")
     assert load_settings(cfg, env={}).output_dir == Path.home() / "movies"
+
+
+def test_a_setting_written_twice_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "output:\n  fps: 30\n  aspect: '9:16'\ncompose:\n  quality: high\noutput:\n  fps: 25\n"
+    )
+    with pytest.raises(ConfigError) as e:  # it silently dropped aspect 9:16
+        load_settings(cfg, env={})
+    assert str(e.value) == f"{cfg}:6: output: duplicate key 'output' (first at line 1)"
+    cfg.write_text("base: &b {fps: 30}\n")  # anchors are still YAML's business
+    with pytest.raises(ConfigError, match="base: unknown setting"):
+        load_settings(cfg, env={})
