@@ -80,11 +80,18 @@ class StageSettings(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class PlannerSettings(StageSettings):
+    #: the providers that can plan (providers.registry.FACTORIES["planner"])
+    provider: Literal["local", "anthropic"] | None = None
+
+
 class KeyframeSettings(StageSettings):
+    provider: Literal["local", "byteplus", "google"] | None = None
     seed: int = 7
 
 
 class VideoSettings(StageSettings):
+    provider: Literal["local", "byteplus", "google"] | None = None
     seed: int = 11
     audio: bool = False
     chain_frames: bool = False
@@ -242,7 +249,7 @@ class Settings(BaseSettings):
     budget_usd: float | None = Field(None, ge=0)
     output: OutputSettings = Field(default_factory=OutputSettings)
     plan: PlanSettings = Field(default_factory=PlanSettings)
-    planner: StageSettings = Field(default_factory=StageSettings)
+    planner: PlannerSettings = Field(default_factory=PlannerSettings)
     keyframes: KeyframeSettings = Field(default_factory=KeyframeSettings)
     video: VideoSettings = Field(default_factory=VideoSettings)
     compose: ComposeSettings = Field(default_factory=ComposeSettings)

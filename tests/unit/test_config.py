@@ -212,3 +212,25 @@ def test_a_setting_written_twice_is_an_error_naming_both_lines(tmp_path: Path) -
     cfg.write_text("base: &b {fps: 30}\n")  # anchors are still YAML's business
     with pytest.raises(ConfigError, match="base: unknown setting"):
         load_settings(cfg, env={})
+
+
+@pytest.mark.parametrize("stage", ["planner", "keyframes", "video"])
+def test_an_unknown_stage_provider_names_its_line_and_the_allowed_ones(
+    tmp_path: Path, stage: str
+) -> None:
+    """It was found only when the providers were built: `estimate` and `doctor` died with
+    a CatalogError traceback, and `render` did not say which file set it."""
+    from typing import get_args
+
+    from mindmovie.config import Settings
+    from mindmovie.providers.registry import FACTORIES
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"compose:\n  quality: draft\n{stage}:\n  provider: openai\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    msg = str(e.value)
+    assert msg.startswith(f"{cfg}:4: {stage}.provider: not allowed")
+    assert all(f"'{p}'" in msg for p in FACTORIES[stage])
+    field = Settings.model_fields[stage].annotation.model_fields["provider"]  # type: ignore[union-attr]
+    assert {a for a in get_args(get_args(field.annotation)[0])} == set(FACTORIES[stage])
