@@ -438,13 +438,33 @@ def load_settings(
             source = str(config_path)
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            msg = "unknown setting" + _suggestion(path)
+            msg = "unknown setting" + (_key_hint(path) or _suggestion(path))
         elif first["type"] == "literal_error":
             msg = f"not allowed; {msg[0].lower()}{msg[1:]}"
-        more = f" (and {len(err.errors()) - 1} more problems)" if len(err.errors()) > 1 else ""
+        others = len(err.errors()) - 1
+        more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
         if config_path is not None and source == str(config_path):
             source += _line_of(config_path, path)
         raise ConfigError(f"{source}: {loc}: {msg}{more}") from None
+
+
+def _key_hint(path: list[str]) -> str:
+    """For a provider key written as a setting (`providers.byteplus.api_key`,
+    `ARK_API_KEY: ...`): where keys go instead ('' when the name is not key-like)."""
+    name = path[-1].lower() if path else ""
+    if not re.search(r"(^|_)(api_?key|key|token|secret)$", name):
+        return ""
+    provider = path[1] if len(path) > 2 and path[0] == "providers" else None
+    names = KEY_VARIABLES.get(provider or "", ())
+    if not names:
+        names = tuple(n for ns in KEY_VARIABLES.values() for n in ns if n.lower() == name)
+    if not names:
+        names = tuple(ns[0] for ns in KEY_VARIABLES.values())
+    return (
+        ": provider keys are not settings; export "
+        + " or ".join(names)
+        + " (or put it in a .env file in the folder you run from)"
+    )
 
 
 def _suggestion(path: list[str]) -> str:

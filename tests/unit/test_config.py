@@ -234,3 +234,23 @@ def test_an_unknown_stage_provider_names_its_line_and_the_allowed_ones(
     assert all(f"'{p}'" in msg for p in FACTORIES[stage])
     field = Settings.model_fields[stage].annotation.model_fields["provider"]  # type: ignore[union-attr]
     assert {a for a in get_args(get_args(field.annotation)[0])} == set(FACTORIES[stage])
+
+
+def test_a_provider_key_written_as_a_setting_says_where_keys_go(tmp_path: Path) -> None:
+    """README: keys live in their usual variables, never in the config file. A key put
+    there got only 'unknown setting (allowed here: base_url, ...)'; its value is never
+    shown."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("providers:\n  byteplus:\n    api_key: sk-very-secret\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    msg = str(e.value)
+    assert msg.startswith(f"{cfg}:3: providers.byteplus.api_key: unknown setting")
+    assert "ARK_API_KEY" in msg and "sk-very-secret" not in msg
+    cfg.write_text("output:\n  keyframe: 1\n")  # not a key: the usual suggestion
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert "_API_KEY" not in str(e.value) and "allowed here" in str(e.value)
+    cfg.write_text("output:\n  fps: 1\n  aspect: x\n")
+    with pytest.raises(ConfigError, match=r"\(and 1 more problem\)$"):
+        load_settings(cfg, env={})
