@@ -352,6 +352,10 @@ def _friendly(err: Any, model: type[BaseModel]) -> str:
         parent = _model_at(model, loc[:-1])
         return unknown_key_message(str(loc[-1]), parent.model_fields if parent else ())
     if value is None and kind.endswith("_type"):
+        parent = _model_at(model, loc[:-1]) if loc and isinstance(loc[-1], str) else None
+        spec = parent.model_fields.get(str(loc[-1])) if parent is not None else None
+        if spec is not None and spec.is_required():  # removing it is no way out
+            return "has no value; write one after the colon"
         return "has no value; write one after the colon (or remove the line)"
     if kind == "string_type":
         return f"must be text, got {got}"

@@ -548,3 +548,17 @@ def test_an_escaped_surrogate_is_refused_with_its_line(project: Path) -> None:
         load_goals(path)
     assert (e.value.line, e.value.field) == (1, "title")
     assert "invalid character" in str(e.value)
+
+
+def test_an_empty_required_field_is_not_offered_removal(project: Path) -> None:
+    """`title:` with nothing after it said '(or remove the line)'; removing it only
+    trades the message for 'field required'. An optional field may still go."""
+    with pytest.raises(GoalsError) as e:
+        load_goals(write(project, "title:\ngoals:\n  - category: a\n    vision: b\n"))
+    assert str(e.value).endswith("title: has no value; write one after the colon")
+    text = "title: T\ngoals:\n  - category: a\n    vision: b\n    photos: [~]\n"
+    with pytest.raises(GoalsError) as e:  # a list item may simply go
+        load_goals(write(project, text))
+    assert str(e.value).endswith(
+        "photos[1]: has no value; write one after the colon (or remove the line)"
+    )
