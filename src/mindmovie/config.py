@@ -176,8 +176,10 @@ def read_dotenv(path: Path) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        # a stray byte that is not UTF-8 (an accent in a comment, saved as Latin-1) spoils
+        # that line at most: strictly decoded, it silently dropped every key in the file
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
         return out
     for raw in text.splitlines():
         line = raw.strip()

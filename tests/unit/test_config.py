@@ -254,3 +254,15 @@ def test_a_provider_key_written_as_a_setting_says_where_keys_go(tmp_path: Path) 
     cfg.write_text("output:\n  fps: 1\n  aspect: x\n")
     with pytest.raises(ConfigError, match=r"\(and 1 more problem\)$"):
         load_settings(cfg, env={})
+
+
+def test_a_dotenv_with_a_byte_that_is_not_utf8_still_gives_its_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One Latin-1 accent in a comment made the whole .env unreadable, so every key in it
+    was 'not set' with nothing to say why."""
+    (tmp_path / ".env").write_bytes(b"# caf\xe9 keys\nANTHROPIC_API_KEY=sk-ant-from-file\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    keys = Keys.from_env()
+    assert keys.anthropic is not None and keys.anthropic.get_secret_value() == "sk-ant-from-file"
