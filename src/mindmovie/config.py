@@ -178,7 +178,7 @@ def read_dotenv(path: Path) -> dict[str, str]:
     try:
         # a stray byte that is not UTF-8 (an accent in a comment, saved as Latin-1) spoils
         # that line at most: strictly decoded, it silently dropped every key in the file
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")  # Notepad: a BOM
     except OSError:
         return out
     for raw in text.splitlines():

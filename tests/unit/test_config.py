@@ -266,3 +266,15 @@ def test_a_dotenv_with_a_byte_that_is_not_utf8_still_gives_its_keys(
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     keys = Keys.from_env()
     assert keys.anthropic is not None and keys.anthropic.get_secret_value() == "sk-ant-from-file"
+
+
+def test_a_dotenv_saved_with_a_bom_gives_its_first_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows Notepad starts a UTF-8 file with a BOM; the first line's name then began
+    with U+FEFF, was not an identifier, and that key was silently 'not set'."""
+    (tmp_path / ".env").write_bytes(b"\xef\xbb\xbfANTHROPIC_API_KEY=sk-ant-from-file\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    keys = Keys.from_env()
+    assert keys.anthropic is not None and keys.anthropic.get_secret_value() == "sk-ant-from-file"
