@@ -45,6 +45,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: explicit output.size limits (pixels per side): 4096 holds every resolution offered
+MIN_SIDE, MAX_SIDE = 16, 4096
+
+
 class OutputSettings(_Strict):
     """The frame of the finished movie."""
 
@@ -54,6 +58,15 @@ class OutputSettings(_Strict):
     #: explicit frame size "WxH" (even numbers) for quick previews and tests; overrides
     #: aspect+resolution for the frame, while providers still get aspect/resolution
     size: str | None = Field(None, pattern=r"^[1-9][0-9]*[02468]x[1-9][0-9]*[02468]$")
+
+    @field_validator("size")
+    @classmethod
+    def _sane_size(cls, v: str | None) -> str | None:
+        # a typo ("19200x1080") would pass the pattern and run out of memory at the
+        # compose, after the keyframes and clips were made (and paid for)
+        if v is not None and not all(MIN_SIDE <= int(n) <= MAX_SIDE for n in v.split("x")):
+            raise ValueError(f"each side must be {MIN_SIDE} to {MAX_SIDE} pixels, got {v}")
+        return v
 
     def frame(self) -> tuple[int, int]:
         """The finished movie's frame size in pixels."""

@@ -278,3 +278,17 @@ def test_a_dotenv_saved_with_a_bom_gives_its_first_key(
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     keys = Keys.from_env()
     assert keys.anthropic is not None and keys.anthropic.get_secret_value() == "sk-ant-from-file"
+
+
+def test_an_output_size_out_of_range_is_refused_before_any_work(tmp_path: Path) -> None:
+    """'19200x1080' (a typo) matched the pattern and ran out of memory at the compose,
+    after every keyframe and clip was made."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text('output: {size: "19200x1080"}\n')
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert "c.yaml:1: output.size: each side must be 16 to 4096 pixels, got 19200x1080" in str(
+        e.value
+    )
+    cfg.write_text('output: {size: "3840x2160"}\n')
+    assert load_settings(cfg, env={}).output.frame() == (3840, 2160)
