@@ -272,6 +272,8 @@ def render(
     """
     if until not in ("plan", "keyframes", "clips", "movie"):
         raise _fail(f"--until: '{until}' is not a stage; allowed: plan, keyframes, clips, movie")
+    if quiet and verbose:
+        raise _fail("--quiet and --verbose: give one of them (--quiet prints only the result)")
     settings = _settings(
         config, preset=preset, aspect=aspect, resolution=resolution, fps=fps, quality=quality
     )

@@ -251,6 +251,10 @@ def test_bad_setting_names_allowed_values(workdir: Path) -> None:
     # a falsy value is still a given value: checked, not dropped
     proc = _cli("render", "examples/goals.yaml", "--fps", "0", cwd=workdir, check=False)
     assert proc.returncode == 2 and "command line: output.fps" in proc.stderr, proc.stderr
+    # contradictory flags are refused before anything runs (no run folder made)
+    proc = _cli("render", "examples/goals.yaml", "-q", "-v", cwd=workdir, check=False)
+    assert proc.returncode == 2 and "--quiet and --verbose" in proc.stderr, proc.stderr
+    assert not (workdir / "outputs").exists()
 
 
 def test_python_dash_m_and_help(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
