@@ -164,7 +164,24 @@ def load_plan(path: Path) -> Plan:
     problems += invalid
     if problems or plan is None:
         raise PlanError.from_problems(path, problems)
-    return plan
+    return _anchor_paths(plan, path.absolute().parent)
+
+
+def _anchor_paths(plan: Plan, base: Path) -> Plan:
+    """Relative photo and music paths (a hand edit: the planner writes absolute ones) are
+    relative to plan.yaml's folder, like goals.yaml's to its own, not to wherever the
+    command runs; "~" paths are kept as written (expanded where they are used)."""
+
+    def full(p: str) -> str:
+        return p if p.startswith("~") or Path(p).is_absolute() else str(base / p)
+
+    scenes = [
+        sc.model_copy(update={"reference_photos": [full(r) for r in sc.reference_photos]})
+        for sc in plan.scenes
+    ]
+    return plan.model_copy(
+        update={"scenes": scenes, "music": full(plan.music) if plan.music else plan.music}
+    )
 
 
 def check_plan(path: Path, plan: Plan, goal_count: int) -> None:

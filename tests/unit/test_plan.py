@@ -114,6 +114,9 @@ def test_valid_hand_written_plan_loads(tmp_path: Path) -> None:
 
 
 _text = st.text(st.characters(codec="utf-8"), max_size=40)
+# paths as the planner writes them: absolute (relative ones are anchored to plan.yaml's
+# folder on load: test_relative_paths_in_plan_yaml_are_relative_to_its_folder)
+_path = _text.map(lambda t: "/" + t.replace("\x00", ""))
 _words = _text.map(str.strip).filter(bool)
 _scenes = st.builds(
     Scene,
@@ -124,14 +127,14 @@ _scenes = st.builds(
     image_prompt=_words,
     motion_prompt=_words,
     seconds=st.floats(min_value=0, max_value=60, exclude_min=True, allow_nan=False),
-    reference_photos=st.lists(_text, max_size=3),
+    reference_photos=st.lists(_path, max_size=3),
 )
 _plans = st.builds(
     Plan,
     title=_text,
     closing=_text,
     style=st.none() | _text,
-    music=st.none() | _text,
+    music=st.none() | _path,
     scenes=st.lists(_scenes, min_size=1, max_size=4, unique_by=lambda s: s.id),
 )
 
@@ -278,3 +281,20 @@ def test_rebase_paths_finds_moved_files_by_their_place_beside_goals_yaml(tmp_pat
         update={"reference_photos": ["/old/photos/me.jpg"]})])  # fmt: skip
     assert rebase_paths(alone, [me], new).scenes[0].reference_photos == [str(me)]
     assert rebase_paths(alone, [me, twin], new).scenes[0].reference_photos == ["/old/photos/me.jpg"]
+
+
+def test_relative_paths_in_plan_yaml_are_relative_to_its_folder(tmp_path: Path) -> None:
+    """A hand-edited 'music: song.mp3' names the file beside plan.yaml, not one in
+    whatever folder the command happens to run from."""
+    from mindmovie.plan import Plan, Scene, load_plan, write_plan
+
+    run = tmp_path / "run"
+    run.mkdir()
+    scene = Scene(
+        id="01-a-1", goal=1, category="a", affirmation="I am", image_prompt="p",
+        motion_prompt="m", seconds=2, reference_photos=["photos/me.jpg", "/abs/x.jpg", "~/y.jpg"],
+    )  # fmt: skip
+    write_plan(Plan(title="t", closing="c", music="song.mp3", scenes=[scene]), run / "plan.yaml")
+    plan = load_plan(run / "plan.yaml")
+    assert plan.music == str(run / "song.mp3")
+    assert plan.scenes[0].reference_photos == [str(run / "photos/me.jpg"), "/abs/x.jpg", "~/y.jpg"]
