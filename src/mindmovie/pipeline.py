@@ -474,6 +474,8 @@ class Pipeline:
                 await self.gate.bill(row, self.store_row_estimate(row), {"rejected": True})
             else:
                 await self.gate.refund(row, f"content filter: {error.message}"[:300])
+        elif isinstance(error, ConnectionLost) and not error.sent:
+            await self.gate.refund(row, "never reached the provider (could not connect)")
         elif isinstance(error, ConnectionLost) or not isinstance(error, ProviderError):
             await self.gate.unknown(row)  # may have been accepted: stays committed
         else:
@@ -1001,7 +1003,9 @@ class Pipeline:
                 sent_at = time.time()
                 try:
                     rid = await self._settle_errors(row, model.submit(req))
-                except ConnectionLost:
+                except ConnectionLost as e:
+                    if not e.sent:
+                        raise  # never connected: no job, the row is refunded; send again
                     # the answer was lost, not necessarily the request: find the job
                     # before sending another (with_retry sends again only if none exists)
                     found = await self._lost_submission(store, model, row, scene_id, sent_at)

@@ -18,7 +18,7 @@ from mindmovie import costs
 from mindmovie.cli import app
 from mindmovie.costs import estimate_video
 from mindmovie.goals import load_goals
-from mindmovie.pipeline import BudgetStopped, Declined, Pipeline
+from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed
 from mindmovie.providers.base import ProviderError
 from mindmovie.status import collect_status
 from mindmovie.store import Store
@@ -488,3 +488,46 @@ async def test_a_run_keyed_the_old_way_keeps_its_paid_plan(sim: SimServer, tmp_p
     store.close()
     assert len([r for r in rows if r["stage"] == "plan"]) == 1
     assert step is not None and step.input_key == new_key
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port  # closed again: connecting is refused
+
+
+@pytest.mark.parametrize("stage", ["planner", "video"])
+async def test_a_provider_that_cannot_be_reached_is_owed_nothing(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    """A call whose connection was never made (refused, no network) cannot have been
+    billed: its ledger rows are refunded, not left 'committed' (money counted as in
+    flight, reported as possibly billed on every later run). Real SDKs, a closed port."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    goals = goals_file(tmp_path, sim)
+    dead = f"http://127.0.0.1:{_closed_port()}"
+    if stage == "planner":
+        extra: dict[str, Any] = {"providers": {"anthropic": {"base_url": dead}}}
+    else:
+        extra = {
+            "planner": {"provider": "local"},
+            "keyframes": {"provider": "local"},
+            "providers": {"byteplus": {"base_url": dead + "/api/v3", "poll_interval": 0.05}},
+        }
+    run = tmp_path / "run"
+    with pytest.raises((ProviderError, RenderFailed)) as e:
+        await Pipeline(goals, settings_for("byteplus", sim, **extra), out=run, keys=KEYS).run()
+    assert "connection failed" in str(e.value)
+    store = Store(run / "run.db")
+    rows = store.ledger_rows()
+    billed, committed = store.ledger_totals()
+    store.close()
+    paid = [r for r in rows if r["stage"] == ("plan" if stage == "planner" else "clip")]
+    assert paid and all(r["state"] == "refunded" for r in paid), paid
+    assert all("could not connect" in json.dumps(r.get("usage")) for r in paid), paid
+    assert committed == 0 and billed == 0

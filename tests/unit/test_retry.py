@@ -75,3 +75,27 @@ def test_a_huge_retry_after_is_capped() -> None:
     assert _wait(1.0, 30.0)(state) == MAX_RETRY_AFTER
     state.set_exception((RateLimited, RateLimited("429", retry_after=3.0), None))
     assert _wait(1.0, 30.0)(state) == 3.0
+
+
+def test_never_connected_only_when_the_connection_was_never_opened() -> None:
+    """Refused/unreachable: nothing was sent (refund). A read timeout or a dropped
+    connection: the request may be in (the outcome stays unknown)."""
+    import httpx
+
+    from mindmovie.providers.base import never_connected
+
+    def chained(inner: BaseException) -> Exception:
+        try:
+            try:
+                raise inner
+            except BaseException as e:
+                raise RuntimeError("SDK connection error") from e
+        except RuntimeError as outer:
+            return outer
+
+    assert never_connected(chained(httpx.ConnectError("refused")))
+    assert never_connected(chained(httpx.ConnectTimeout("slow handshake")))
+    assert never_connected(chained(ConnectionRefusedError()))
+    assert not never_connected(chained(httpx.ReadTimeout("no answer")))
+    assert not never_connected(chained(httpx.RemoteProtocolError("dropped")))
+    assert not never_connected(RuntimeError("other"))

@@ -34,6 +34,7 @@ from mindmovie.providers.base import (
     ProviderError,
     RateLimited,
     Transient,
+    never_connected,
 )
 from mindmovie.retry import retry_after_seconds
 
@@ -531,7 +532,11 @@ class ClaudePlanner:
         import anthropic
 
         if isinstance(e, anthropic.APIConnectionError):  # includes APITimeoutError
-            return ConnectionLost(f"connection failed: {type(e).__name__}", provider=PROVIDER)
+            return ConnectionLost(
+                f"connection failed: {type(e).__name__}",
+                provider=PROVIDER,
+                sent=not never_connected(e),
+            )
         if not isinstance(e, anthropic.APIStatusError):
             return Transient(f"unexpected SDK error: {type(e).__name__}", provider=PROVIDER)
         status = e.status_code

@@ -44,9 +44,38 @@ class Transient(ProviderError):
 
 class ConnectionLost(Transient):
     """The request may have reached the provider (timeout, dropped connection): its
-    outcome, and so its charge, is unknown. The ledger keeps such a call `committed`."""
+    outcome, and so its charge, is unknown. The ledger keeps such a call `committed`.
+
+    `sent` is False when the connection was never made (refused, no route, DNS, TLS
+    handshake: `never_connected`): nothing reached the provider, so nothing is owed."""
 
     kind = "connection"
+
+    def __init__(
+        self, message: str, *, provider: str = "", scene_id: str | None = None, sent: bool = True
+    ) -> None:
+        super().__init__(message, provider=provider, scene_id=scene_id)
+        self.sent = sent
+
+
+def never_connected(e: BaseException) -> bool:
+    """Whether an SDK's connection error (or one it was raised from) is httpx failing to
+    *open* the connection, so no byte of the request was sent. A timeout while connecting
+    counts; one while reading (the request may be in) does not."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        cls = type(cur)
+        # by name: SDKs vendor their own copies (the anthropic SDK raises `httpx2`'s)
+        if cls.__name__ in ("ConnectError", "ConnectTimeout") and cls.__module__.startswith(
+            ("httpx", "httpcore")
+        ):
+            return True
+        if isinstance(cur, ConnectionRefusedError):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
 
 
 class RateLimited(Transient):

@@ -43,6 +43,7 @@ from mindmovie.providers.base import (
     RateLimited,
     Transient,
     VideoRequest,
+    never_connected,
 )
 from mindmovie.retry import retry_after_seconds
 
@@ -129,7 +130,9 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
 
     if isinstance(e, ArkAPIConnectionError):  # includes ArkAPITimeoutError
         return ConnectionLost(
-            f"{during}: connection failed ({type(e).__name__})", provider=PROVIDER
+            f"{during}: connection failed ({type(e).__name__})",
+            provider=PROVIDER,
+            sent=not never_connected(e),
         )
     if not isinstance(e, ArkAPIStatusError):
         name = type(e).__name__ if isinstance(e, ArkAPIError) else repr(e)

@@ -42,6 +42,7 @@ from mindmovie.providers.base import (
     RateLimited,
     Transient,
     VideoRequest,
+    never_connected,
 )
 from mindmovie.retry import retry_after_seconds
 
@@ -267,7 +268,9 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
         raise InvalidRequest(f"{what}: {msg}", provider=PROVIDER) from e
     if isinstance(e, _TRANSPORT_ERRORS):
         raise ConnectionLost(
-            f"{what}: network error {type(e).__name__}: {e}", provider=PROVIDER
+            f"{what}: network error {type(e).__name__}: {e}",
+            provider=PROVIDER,
+            sent=not never_connected(e),
         ) from e
     auth_exc = _google_auth_errors()
     if auth_exc and isinstance(e, auth_exc[0]):
