@@ -1528,6 +1528,13 @@ class Pipeline:
         planner = registry.make_planner(self.settings, self.keys)
         kf_model = registry.make_keyframes(self.settings, self.keys)
         self._keyframe_provider = kf_model.name
+        for stage in ("planner", "keyframes", "video"):
+            opts = getattr(self.settings, stage).options
+            if opts and self.settings.stage_provider(stage) == "local":
+                self.reporter.warn(
+                    f"{stage}.options ({', '.join(sorted(opts))}): the local {stage} provider "
+                    "takes no options; they are ignored"
+                )
         text_settings = costs.text_keyframe_settings(self.settings)
         if text_settings is not None:
             self._kf_text = (registry.make_keyframes(text_settings, self.keys), text_settings)

@@ -665,3 +665,13 @@ def test_estimate_with_a_model_the_catalog_does_not_know_is_one_line(workdir: Pa
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert "video.model 'seedance-9' is not a known byteplus video model" in proc.stderr
     assert "seedance-1-5-pro" in proc.stderr
+
+
+def test_options_for_a_local_provider_are_said_to_be_ignored(workdir: Path) -> None:
+    """Remote providers refuse options they do not know; the local ones take none, and
+    said nothing about them."""
+    (workdir / "opts.yaml").write_text(SMALL + "keyframes: {options: {quality: hd}}\n")
+    proc = _cli("plan", "examples/goals.yaml", "-c", "opts.yaml", "--out", "run", cwd=workdir)
+    assert "keyframes.options (quality): the local keyframes provider takes no options" in (
+        proc.stderr
+    ), proc.stderr
