@@ -221,9 +221,16 @@ def _fit(text: str, f: Font, max_w: float) -> str:
     """``text`` cut with an ellipsis so it fits ``max_w``."""
     if _width(f, text) <= max_w:
         return text
-    while text and _width(f, text + "…") > max_w:
-        text = text[:-1]
-    return text.rstrip() + "…"
+    # the longest head that fits with the ellipsis, by bisection (one character at a time
+    # measured the whole head each try: a long title took minutes)
+    lo, hi = 0, len(text) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _width(f, text[:mid] + "…") <= max_w:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "…"
 
 
 def _wrap(text: str, f: Font, max_w: float, max_lines: int) -> list[str]:

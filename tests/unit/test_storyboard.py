@@ -322,3 +322,26 @@ def test_png_badges_have_no_gap(board: tuple[Path, Plan, Path, Path]) -> None:
         for col in range(x + 10, x + 19):
             for row in (y + 1, y + 2, y + 24, y + 25):
                 assert sheet.getpixel((col, row)) == ACCENT, (box.card, col, row)
+
+
+def test_a_very_long_title_and_affirmation_are_cut_quickly(tmp_path: Path) -> None:
+    """Text is cut to its box by bisection: one character at a time, a title pasted as a
+    paragraph kept `plan` busy for minutes (each try measured the whole text again)."""
+    import time
+
+    run = tmp_path / "run"
+    plan = _make_run(run)
+    plan = plan.model_copy(
+        update={
+            "title": "My year " * 2500,
+            "scenes": [
+                plan.scenes[0].model_copy(update={"affirmation": "I" + "a" * 20000}),
+                *plan.scenes[1:],
+            ],
+        }
+    )
+    write_plan(plan, run / "plan.yaml")
+    t0 = time.perf_counter()
+    png, _html = storyboard_from_run(run)
+    assert time.perf_counter() - t0 < 10  # was minutes; well under a second now
+    assert png.is_file()
