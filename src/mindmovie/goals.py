@@ -229,10 +229,12 @@ def plan_fingerprint(goals: Goals, base: Path) -> str:
     told only that a goal has photos), so a photo or song replaced under the same name
     keeps the plan and its paid prompts; the keyframe and the soundtrack, whose keys hold
     the bytes, are what is made again. Relative paths: moving the project folder keeps it.
+    A file outside the folder ('~/Pictures/me.jpg') does not move with it: its absolute
+    path, or moving the folder would change its relative path and make a new plan.
     """
 
     def rel(p: Path) -> str:
-        return os.path.relpath(p, base)
+        return os.path.relpath(p, base) if p.is_relative_to(base) else str(p)
 
     data = goals.model_dump(mode="json")
     if goals.person is not None:

@@ -562,3 +562,19 @@ def test_an_empty_required_field_is_not_offered_removal(project: Path) -> None:
     assert str(e.value).endswith(
         "photos[1]: has no value; write one after the colon (or remove the line)"
     )
+
+
+def test_plan_fingerprint_keeps_a_photo_outside_the_folder_when_the_folder_moves(
+    project: Path, tmp_path: Path
+) -> None:
+    """A photo kept outside the project ('~/Pictures/me.jpg', an absolute path) does not
+    move with it: moving the project folder must not make a new (paid) plan. It did: the
+    photo's path relative to goals.yaml ('../../Pictures/me.jpg') changed with the move."""
+    outside = tmp_path.parent / (tmp_path.name + "-pictures")
+    outside.mkdir()
+    write_photo(outside / "face.jpg")
+    path = write(project, SPEC_EXAMPLE.replace("[me.jpg]", f"[{outside / 'face.jpg'}]"))
+    first = plan_fingerprint(load_goals(path), path.parent.resolve())
+    moved = shutil.copytree(project, tmp_path.parent / (tmp_path.name + "-deep") / "a" / "b")
+    goals = moved / "goals.yaml"
+    assert plan_fingerprint(load_goals(goals), goals.parent.resolve()) == first
