@@ -486,11 +486,7 @@ def status(
     if inputs["checked"]:
         out.print(f"next render checked against: {inputs['goals']}", markup=False)
         if inputs.get("new_plan"):
-            out.print(
-                "goals.yaml or the plan settings changed since plan.yaml was made: the next "
-                "render makes a new plan (the old one is kept as plan.previous.yaml)",
-                markup=False,
-            )
+            out.print(inputs.get("new_plan_why", "the next render makes a new plan"), markup=False)
         for change in inputs.get("settings_changed") or []:
             out.print(f"setting changed since the last render: {change}", markup=False)
     else:

@@ -276,6 +276,8 @@ class Outlook:
     basis: Plan | None
     #: (scene id, "keyframe" | "clip") steps it would reuse
     reused: frozenset[tuple[str, str]]
+    #: why a new plan is made (plan is None), in the render's words
+    new_plan_why: str = ""
 
 
 @dataclass
@@ -576,12 +578,13 @@ class Pipeline:
             options=self._plan_options().__dict__,
         )
 
-    def _plan_basis(self, planner: Planner) -> dict[str, Any]:
+    def _plan_basis(self, planner: Planner | tuple[str, str]) -> dict[str, Any]:
         """What the plan is made from (the parts of its key, readable): recorded on the
         plan step, so a new plan can say which of them changed."""
+        name, model = planner if isinstance(planner, tuple) else (planner.name, planner.model)
         basis = {
             "goals": plan_fingerprint(self.goals, self.goals_path.absolute().parent.resolve()),
-            "planner": f"{planner.name}/{planner.model}",
+            "planner": f"{name}/{model}",
             "options": self._plan_options().__dict__,
         }
         return dict(json.loads(json.dumps(basis)))
@@ -1472,7 +1475,26 @@ class Pipeline:
             basis = build_plan(self.goals, costs.plan_options(self.settings))
         # a new remote plan has new prompts: nothing made before it is reused
         done = self._reused_steps(store, basis) if basis is not None else set()
-        return Outlook(plan, basis, frozenset(done))
+        why = "" if plan is not None else self._new_plan_why(store, planner)
+        return Outlook(plan, basis, frozenset(done), why)
+
+    def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> str:
+        """Why the render would not reuse plan.yaml (the same tests as `_reusable_plan`)."""
+        step = store.get("_run", "plan")
+        if not (self.run_dir / "plan.yaml").is_file():
+            return "there is no plan.yaml: the next render makes one"
+        if step is None:
+            return (
+                "plan.yaml is not in this run's journal (run.db is new): the next render "
+                "makes a new plan (the old one is kept as plan.previous.yaml)"
+            )
+        if step.status != "succeeded":
+            return "the last plan did not finish: the next render makes a new plan"
+        return (
+            f"{self._replan_reason(step.detail, self._plan_basis(planner))} since plan.yaml "
+            "was made: the next render makes a new plan (the old one is kept as "
+            "plan.previous.yaml)"
+        )
 
     def estimate(self, store: Store, planner: Planner | tuple[str, str]) -> costs.RunEstimate:
         """What this render will still cost: steps it would reuse, and jobs in flight for

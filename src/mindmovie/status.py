@@ -101,6 +101,8 @@ def _outlook(
         return None, info
     info["checked"] = True
     info["new_plan"] = look.plan is None
+    if look.plan is None:
+        info["new_plan_why"] = look.new_plan_why
     return look, info
 
 

@@ -387,3 +387,19 @@ def test_after_until_keyframes_an_edited_prompt_says_the_keyframe_is_made_again(
     nxt = {s["scene_id"]: s["next"] for s in _status(workdir, run)["scenes"]}
     assert nxt[ids[1]] == "redo the keyframe (its inputs changed), then make the clip", nxt
     assert all(nxt[sid] == "make the clip" for sid in ids if sid != ids[1]), nxt
+
+
+def test_status_says_why_a_new_plan_is_made(workdir: Path) -> None:
+    """A deleted plan.yaml or a changed plan setting is said as such, as the render's
+    warning does; status said 'goals.yaml or the plan settings changed ... the old one is
+    kept as plan.previous.yaml' for both (nothing is kept when plan.yaml is gone)."""
+    run = workdir / "run"
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         "--until", "plan", cwd=workdir)  # fmt: skip
+    (workdir / "longer.yaml").write_text(SMALL.replace("scene_seconds: 2", "scene_seconds: 4"))
+    text = _cli("status", str(run), "-c", "longer.yaml", cwd=workdir)
+    assert "plan.scene_seconds changed since plan.yaml was made" in text, text
+    (run / "plan.yaml").unlink()
+    text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
+    assert "there is no plan.yaml" in text and "plan.previous.yaml" not in text, text
+    assert not (run / "plan.yaml").exists()
