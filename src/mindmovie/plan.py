@@ -289,17 +289,18 @@ def rebase_paths(plan: Plan, files: Iterable[Path], base: Path) -> Plan:
     the person's photos (an edit model: pay again with a text model). The files' bytes
     are in the keys, so the moved photos reuse every finished step. In memory only:
     plan.yaml is the person's file."""
-    known: dict[tuple[str, ...], str] = {}
+    known: dict[tuple[str, ...], set[str]] = {}
     for f in files:
         rel = Path(os.path.relpath(f, base)).parts
-        known[tuple(x for x in rel if x != "..")] = str(f)
+        # '../x/me.jpg' and 'x/me.jpg' end the same: both kept, so neither is guessed
+        known.setdefault(tuple(x for x in rel if x != ".."), set()).add(str(f))
 
     def fix(old: str) -> str:
         path = Path(old).expanduser()
         if path.exists() or not path.is_absolute():
             return old
         parts = path.parts
-        hits = {new for rel, new in known.items() if rel and parts[-len(rel) :] == rel}
+        hits = {f for rel, new in known.items() if rel and parts[-len(rel) :] == rel for f in new}
         return hits.pop() if len(hits) == 1 else old
 
     scenes = [

@@ -298,3 +298,26 @@ def test_relative_paths_in_plan_yaml_are_relative_to_its_folder(tmp_path: Path) 
     plan = load_plan(run / "plan.yaml")
     assert plan.music == str(run / "song.mp3")
     assert plan.scenes[0].reference_photos == [str(run / "photos/me.jpg"), "/abs/x.jpg", "~/y.jpg"]
+
+
+def test_rebase_paths_does_not_guess_between_two_photos_of_the_same_place(
+    tmp_path: Path,
+) -> None:
+    """'../shots/me.jpg' and 'shots/me.jpg' beside goals.yaml both end in shots/me.jpg:
+    a moved plan path ending so could be either. One of them was picked silently (the
+    last one listed), so a scene could be made from the other photo."""
+    from mindmovie.plan import Plan, Scene, rebase_paths
+
+    new = tmp_path / "new"
+    inner, outer = new / "shots" / "me.jpg", tmp_path / "shots" / "me.jpg"
+    for f in (inner, outer):
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(b"x")
+    scene = Scene(
+        id="01-a-1", goal=1, category="a", affirmation="I am", image_prompt="p",
+        motion_prompt="m", seconds=2, reference_photos=["/old/place/shots/me.jpg"],
+    )  # fmt: skip
+    plan = Plan(title="t", closing="c", scenes=[scene])
+    for files in ([inner, outer], [outer, inner]):
+        out = rebase_paths(plan, files, new)
+        assert out.scenes[0].reference_photos == ["/old/place/shots/me.jpg"], files
