@@ -1462,7 +1462,8 @@ class Pipeline:
         # a moved project folder: plan.yaml's absolute paths are found again
         raw = load_plan(path)
         self._plan_yaml_scenes = {sc.id: sc for sc in raw.scenes}
-        return rebase_paths(raw, files, self.goals_path.absolute().parent.resolve())
+        base = self.goals_path.absolute().parent.resolve()
+        return rebase_paths(raw, files, base, self.goals_path.name)
 
     def outlook(self, store: Store, planner: Planner | tuple[str, str]) -> Outlook:
         """What this render would reuse, read-only: the same checks as the render makes."""

@@ -279,7 +279,9 @@ def source_photo(goal_photos: list[Path], scenes: list[Scene], scene: Scene) -> 
     return Path(refs[idx % len(refs)])
 
 
-def rebase_paths(plan: Plan, files: Iterable[Path], base: Path) -> Plan:
+def rebase_paths(
+    plan: Plan, files: Iterable[Path], base: Path, goals_name: str | None = None
+) -> Plan:
     """The plan with each photo or music path that no longer exists pointed at the file
     of `files` (goals.yaml's photos and music, absolute) with the same path relative to
     `base` (goals.yaml's folder).
@@ -288,17 +290,42 @@ def rebase_paths(plan: Plan, files: Iterable[Path], base: Path) -> Plan:
     another machine) they name nothing, and the render would paint the scenes made from
     the person's photos (an edit model: pay again with a text model). The files' bytes
     are in the keys, so the moved photos reuse every finished step. In memory only:
-    plan.yaml is the person's file."""
+    plan.yaml is the person's file.
+
+    A copied project folder (the old one still there) names files that exist, but in the
+    old folder: a path that is not one of `files` and lies in a folder holding a
+    `goals_name` file (the old goals.yaml), at the place of one of `files` inside `base`,
+    is pointed at that file too."""
+    files = list(files)
+    current = {str(f) for f in files}
     known: dict[tuple[str, ...], set[str]] = {}
+    inside: dict[tuple[str, ...], str] = {}
     for f in files:
         rel = Path(os.path.relpath(f, base)).parts
         # '../x/me.jpg' and 'x/me.jpg' end the same: both kept, so neither is guessed
         known.setdefault(tuple(x for x in rel if x != ".."), set()).add(str(f))
+        if ".." not in rel:
+            inside[rel] = str(f)
+
+    def in_old_copy(path: Path) -> str | None:
+        if goals_name is None:
+            return None
+        parts = path.parts
+        hits = {
+            f
+            for rel, f in inside.items()
+            if len(parts) > len(rel)
+            and parts[-len(rel) :] == rel
+            and (Path(*parts[: -len(rel)]) / goals_name).is_file()
+        }
+        return hits.pop() if len(hits) == 1 else None
 
     def fix(old: str) -> str:
         path = Path(old).expanduser()
-        if path.exists() or not path.is_absolute():
+        if not path.is_absolute() or old in current:
             return old
+        if path.exists():
+            return in_old_copy(path) or old
         parts = path.parts
         hits = {f for rel, new in known.items() if rel and parts[-len(rel) :] == rel for f in new}
         return hits.pop() if len(hits) == 1 else old

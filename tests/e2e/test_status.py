@@ -403,3 +403,24 @@ def test_status_says_why_a_new_plan_is_made(workdir: Path) -> None:
     text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
     assert "there is no plan.yaml" in text and "plan.previous.yaml" not in text, text
     assert not (run / "plan.yaml").exists()
+
+
+def test_a_copied_project_folder_keeps_its_photos(
+    workdir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A copy of the project folder (the original still there) holds a plan.yaml naming
+    the original's photos: they exist, but are not the copy's goals' photos, so the
+    photo scenes were painted instead (with an edit model: paid again with the text
+    model), and a photo replaced in the copy was never used. They are the copy's own."""
+    _render(workdir, workdir / "run")
+    copy = tmp_path_factory.mktemp("copy") / "project"
+    shutil.copytree(workdir, copy)
+    run = copy / "run"
+    before = {p.parent.name: p.read_bytes() for p in run.glob("scenes/*/keyframe.png")}
+    st = _status(copy, run, "-c", "small.yaml", "--goals", "examples/goals.yaml")
+    assert all(s["next"] == "reuse" for s in st["scenes"]), st["scenes"]
+    _render(copy, run)
+    assert (
+        _ran_last(_status(copy, run, "-c", "small.yaml", "--goals", "examples/goals.yaml")) == set()
+    )
+    assert {p.parent.name: p.read_bytes() for p in run.glob("scenes/*/keyframe.png")} == before
