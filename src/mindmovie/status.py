@@ -267,7 +267,17 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
         return _after_edits(row.get("edited", []))
     if kf_bad:
         return f"redo: {kf_bad}, then make the clip"
+    reuse = row.get("reuse")
+    if kf == "succeeded" and reuse is not None and not reuse.get("keyframe"):
+        # e.g. `render --until keyframes` (or a clip job or failed clip), then its prompt
+        # edited or a setting changed: a job in flight is not picked up with new inputs
+        if settings_changed:
+            names = ", ".join(c.split(":", 1)[0] for c in settings_changed[:3])
+            return f"redo the keyframe (settings changed: {names}), then make the clip"
+        return "redo the keyframe (its inputs changed), then make the clip"
     if clip == "submitted" and row.get("remote_id"):
+        if reuse is not None and not reuse.get("clip"):
+            return f"make the clip (a new job: its inputs changed since job {row['remote_id']})"
         return f"poll job {row['remote_id']} and download it (no new job)"
     if clip in ("failed", "running"):
         err = row.get("error") or ""
@@ -277,13 +287,6 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             return "retry the clip once with the content-filter fallback"
         return f"retry the clip (attempt {int(row.get('attempts', 0)) + 1})"
     if kf == "succeeded":
-        reuse = row.get("reuse")
-        if reuse is not None and not reuse.get("keyframe"):
-            # e.g. `render --until keyframes`, then its prompt edited or a setting changed
-            if settings_changed:
-                names = ", ".join(c.split(":", 1)[0] for c in settings_changed[:3])
-                return f"redo the keyframe (settings changed: {names}), then make the clip"
-            return "redo the keyframe (its inputs changed), then make the clip"
         return "make the clip"
     if kf in ("failed", "running"):
         return "retry the keyframe, then make the clip"

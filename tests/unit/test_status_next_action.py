@@ -82,3 +82,21 @@ def test_a_keyframe_without_its_clip_that_would_be_made_again_says_so() -> None:
     assert _next_action(stale, ["output.size: 1 -> 2"]) == (
         "redo the keyframe (settings changed: output.size), then make the clip"
     )
+
+
+def test_a_clip_job_or_failed_clip_whose_inputs_changed_is_not_picked_up() -> None:
+    """A clip job in flight (or a failed clip) is picked up or retried only with the same
+    inputs: after its prompt was edited the render makes the keyframe again and pays for a
+    new job, where status said 'poll job ... (no new job)' / 'retry the clip'."""
+    job = {"keyframe": "succeeded", "clip": "submitted", "remote_id": "cgt-1",
+           "files": {"keyframe": "ok"}}  # fmt: skip
+    assert _next_action({**job, "reuse": {"keyframe": True, "clip": True}}, []) == (
+        "poll job cgt-1 and download it (no new job)"
+    )
+    stale = {**job, "reuse": {"keyframe": False, "clip": False}}
+    assert _next_action(stale, []) == "redo the keyframe (its inputs changed), then make the clip"
+    new_job = _next_action({**job, "reuse": {"keyframe": True, "clip": False}}, [])
+    assert new_job == "make the clip (a new job: its inputs changed since job cgt-1)"
+    failed = {"keyframe": "succeeded", "clip": "failed", "attempts": 1, "error": "clip: boom",
+              "files": {"keyframe": "ok"}, "reuse": {"keyframe": False, "clip": False}}  # fmt: skip
+    assert _next_action(failed, []) == "redo the keyframe (its inputs changed), then make the clip"
