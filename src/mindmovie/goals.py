@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -221,6 +222,21 @@ def _hash_file(path: Path) -> dict[str, str]:
     return {"sha256": sha256_file(path)}
 
 
+def _fingerprint(goals: Goals, file_id: Callable[[Path], object], tag: str) -> str:
+    """sha256 of the goals' canonical JSON with each photo and the music as `file_id`."""
+    data = goals.model_dump(mode="json")
+    if goals.person is not None:
+        data["person"]["photos"] = [file_id(p) for p in goals.person.photos]
+    for raw, goal in zip(data["goals"], goals.goals, strict=True):
+        raw["photos"] = [file_id(p) for p in goal.photos]
+    if goals.music is not None:
+        data["music"] = file_id(goals.music)
+    blob = json.dumps(
+        {tag: 1, "goals": data}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 def plan_fingerprint(goals: Goals, base: Path) -> str:
     """What a plan is made from: the goals as written, with each photo and the music as
     its path relative to `base` (goals.yaml's folder), not its bytes.
@@ -236,20 +252,7 @@ def plan_fingerprint(goals: Goals, base: Path) -> str:
     def rel(p: Path) -> str:
         return os.path.relpath(p, base) if p.is_relative_to(base) else str(p)
 
-    data = goals.model_dump(mode="json")
-    if goals.person is not None:
-        data["person"]["photos"] = [rel(p) for p in goals.person.photos]
-    for raw, goal in zip(data["goals"], goals.goals, strict=True):
-        raw["photos"] = [rel(p) for p in goal.photos]
-    if goals.music is not None:
-        data["music"] = rel(goals.music)
-    blob = json.dumps(
-        {"mindmovie-plan-inputs": 1, "goals": data},
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return _fingerprint(goals, rel, "mindmovie-plan-inputs")
 
 
 def goals_sha256(goals: Goals) -> str:
@@ -259,17 +262,4 @@ def goals_sha256(goals: Goals) -> str:
     sha256 of its bytes: editing a photo changes the hash, moving the project folder (which
     changes the absolute paths) does not. The files must exist (``load_goals`` checks).
     """
-    data = goals.model_dump(mode="json")
-    if goals.person is not None:
-        data["person"]["photos"] = [_hash_file(p) for p in goals.person.photos]
-    for raw, goal in zip(data["goals"], goals.goals, strict=True):
-        raw["photos"] = [_hash_file(p) for p in goal.photos]
-    if goals.music is not None:
-        data["music"] = _hash_file(goals.music)
-    blob = json.dumps(
-        {"mindmovie-goals": 1, "goals": data},
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return _fingerprint(goals, _hash_file, "mindmovie-goals")
