@@ -886,6 +886,22 @@ class LocalPlanner:
         return build_plan(goals, options)  # one free call, never a repair
 
 
+def _camera(goal: Goal, n: int, previous_motion: str) -> str:
+    """The camera move of a goal's scene n: from the goal's own words, not its position.
+
+    A scene's prompts must not depend on where its goal sits in goals.yaml: removing or
+    adding a goal would change the motion prompt of every later scene, and so (with a
+    paid video model) pay for all their clips again. Consecutive scenes never share a
+    move: a goal's scenes step through the moves, and a first scene that would repeat the
+    previous goal's last move steps back one (only that scene depends on its neighbour).
+    """
+    seed = hashlib.sha256(f"{goal.category.strip().lower()}|{goal.vision}".encode()).digest()
+    i = int.from_bytes(seed[:4], "big") + n - 1
+    if n == 1 and previous_motion.startswith(_CAMERA[i % len(_CAMERA)] + "."):
+        i -= 1
+    return _CAMERA[i % len(_CAMERA)]
+
+
 def build_plan(goals: Goals, options: PlanOptions) -> Plan:
     """The plan itself, synchronous and pure (same goals and options -> identical plan)."""
     seconds = snap_seconds(options.scene_seconds, options.allowed_seconds)
@@ -918,8 +934,7 @@ def build_plan(goals: Goals, options: PlanOptions) -> Plan:
             parts.append(f"Style: {style.rstrip('. ')}")
             parts.append("No text, no captions, no logos")
             image_prompt = ". ".join(parts) + "."
-            # consecutive scenes never share a camera move, and goals start on different ones
-            camera = _CAMERA[(len(scenes) + gi - 1) % len(_CAMERA)]
+            camera = _camera(goal, n, scenes[-1].motion_prompt if scenes else "")
             moving = _shorten(beat.moment or vision, 110)
             motion_prompt = (
                 f"{camera}. Natural, gentle movement: {_lower_first(moving)}. "
