@@ -34,6 +34,7 @@ from mindmovie.killpoints import killpoint
 from mindmovie.plan import (
     RENDERED_PLAN_META,
     Plan,
+    PlanError,
     Scene,
     check_plan,
     load_plan,
@@ -81,7 +82,7 @@ class RunDirError(Exception):
 #: what a run writes in its folder; --fresh moves exactly these (and temp files) aside
 RUN_ENTRIES = frozenset(
     {"run.db", "run.db-wal", "run.db-shm", "run.db-journal", "plan.yaml", "plan.previous.yaml",
-     "scenes", "compose", "movie.mp4", "storyboard.png", "storyboard.html"}
+     "scenes", "kept", "compose", "movie.mp4", "storyboard.png", "storyboard.html"}
 )  # fmt: skip
 
 
@@ -278,6 +279,8 @@ class Outlook:
     reused: frozenset[tuple[str, str]]
     #: why a new plan is made (plan is None), in the render's words
     new_plan_why: str = ""
+    #: the part of `reused` that is put back from kept/ (paid before with these inputs)
+    restored: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass
@@ -399,6 +402,8 @@ class Pipeline:
         self._stop_event = asyncio.Event()
         #: plan.yaml's scenes as written, when the plan in use has rebased paths
         self._plan_yaml_scenes: dict[str, Scene] = {}
+        #: the goals.yaml the run folder's last render was made from (None: not known)
+        self._last_goals: str | None = None
 
     # ------------------------------------------------------------------ helpers
     def _submit_lock(self, provider: str) -> asyncio.Lock:
@@ -625,16 +630,44 @@ class Pipeline:
             return existing
         basis = self._plan_basis(planner)
         prev = store.get("_run", "plan")
+        kept = store.find_kept("plan", key)
         if plan_path.exists():
             # perhaps hand-edited: never written over. No plan step (run.db was moved
             # away or lost) means it cannot be told whether it fits these goals
             backup = _keep_previous_plan(plan_path)
+            if prev is not None and prev.status == "succeeded":
+                # as it is now, edits and all: these goals may come back (see below)
+                store.keep_copy("_run", "plan", prev.input_key, plan_path)
             why = (
                 f"{self._replan_reason(prev.detail, basis)} since the last plan"
                 if prev is not None
                 else "plan.yaml is not in this run's journal (run.db is new)"
             )
-            self.reporter.warn(f"{why}: planning again (old plan kept as {backup.name})")
+            then = (
+                "going back to the plan these goals had before"
+                if kept is not None
+                else "planning again"
+            )
+            self.reporter.warn(f"{why}: {then} (old plan kept as {backup.name})")
+            other = self._last_goals
+            if other and other != str(self.goals_path.resolve()) and Path(other).is_file():
+                # e.g. two goals.yaml with the same title share outputs/<title>/
+                self.reporter.warn(
+                    f"{self.run_dir} was last rendered from another goals.yaml ({other}); "
+                    "this render replaces its movie.mp4. Its paid keyframes and clips are "
+                    "kept and come back when it is rendered here again; to keep both "
+                    "movies, give this one its own folder with --out"
+                )
+        # these goals were planned in this folder before (an edit undone, another
+        # goals.yaml rendered here meanwhile): their plan, with its edits, comes back
+        # instead of a new paid plan with new prompts that would redo every scene
+        if kept is not None and store.restore(
+            "_run", "plan", key, plan_path, detail=json.dumps(basis)
+        ):
+            restored = self._reusable_plan(store, planner)
+            if restored is not None:
+                self.reporter.step("plan", "plan", "reused", "kept plan")
+                return restored
         self.reporter.step("plan", "plan", "running", planner.name)
         store.begin("_run", "plan", key)
         estimate = costs.estimate_planner(self.settings, self.goals).usd
@@ -776,7 +809,9 @@ class Pipeline:
         dest = self.run_dir / "scenes" / scene.id / "keyframe.png"
         model, priced = self._keyframe_model_for(model, scene, plan)
         variants = self._keyframe_variants(model, scene, plan)
-        if any(store.reusable(scene.id, "keyframe", key) for _, key, _ in variants):
+        if any(store.reusable(scene.id, "keyframe", key) for _, key, _ in variants) or any(
+            store.restore(scene.id, "keyframe", key, dest) for _, key, _ in variants
+        ):
             self.reporter.step("keyframes", scene.id, "reused")
             self._mark(res, False, scene.id, "keyframe")
             return dest
@@ -848,7 +883,13 @@ class Pipeline:
             atomic_write_bytes(dest, img.data)
             # billed with the step's success, in one transaction (see _plan)
             store.succeed(
-                scene_id, "keyframe", dest, sha256_file(dest), detail=img.usage or None, bill=bill
+                scene_id,
+                "keyframe",
+                dest,
+                sha256_file(dest),
+                detail=img.usage or None,
+                bill=bill,
+                paid=model.name != "local",
             )
         except BaseException:
             if bill is not None:
@@ -922,7 +963,9 @@ class Pipeline:
         variants = self._clip_variants(
             model, scene, self._video_request(scene, keyframe, last_frame)
         )
-        if any(store.reusable(scene.id, "clip", key) for _, key, _ in variants):
+        if any(store.reusable(scene.id, "clip", key) for _, key, _ in variants) or any(
+            store.restore(scene.id, "clip", key, dest) for _, key, _ in variants
+        ):
             self.reporter.step("clips", scene.id, "reused")
             self._mark(res, False, scene.id, "clip")
             self._record_scene(store, scene)
@@ -1072,7 +1115,14 @@ class Pipeline:
             if row is not None:
                 await self.gate.unknown(row)
             raise
-        store.succeed(scene_id, "clip", dest, sha256_file(dest), detail=state.usage or None)
+        store.succeed(
+            scene_id,
+            "clip",
+            dest,
+            sha256_file(dest),
+            detail=state.usage or None,
+            paid=model.name != "local",
+        )
 
     async def _poll(
         self,
@@ -1455,19 +1505,34 @@ class Pipeline:
             return None
         if step.input_key not in (self._plan_key(planner), self._plan_key(planner, legacy=True)):
             return None
+        # a moved project folder: plan.yaml's absolute paths are found again
+        raw = load_plan(path)
+        self._plan_yaml_scenes = {sc.id: sc for sc in raw.scenes}
+        return self._rebased(raw)
+
+    def _rebased(self, raw: Plan) -> Plan:
+        """`raw` with its paths into a moved or copied project found again (rebase_paths)."""
         g = self.goals
         files = [*(g.person.photos if g.person else []), *(p for x in g.goals for p in x.photos)]
         if g.music is not None:
             files.append(g.music)
-        # a moved project folder: plan.yaml's absolute paths are found again
-        raw = load_plan(path)
-        self._plan_yaml_scenes = {sc.id: sc for sc in raw.scenes}
         base = self.goals_path.absolute().parent.resolve()
         return rebase_paths(raw, files, base, self.goals_path.name)
 
+    def _kept_plan(self, store: Store, planner: Planner | tuple[str, str]) -> Plan | None:
+        """The plan kept for these goals (see `_plan`), which a render would put back."""
+        found = store.find_kept("plan", self._plan_key(planner))
+        if found is None:
+            return None
+        try:
+            # read as the render reads it once it is back in place as plan.yaml
+            return self._rebased(load_plan(found[0], anchor=self.run_dir.absolute()))
+        except PlanError:
+            return None
+
     def outlook(self, store: Store, planner: Planner | tuple[str, str]) -> Outlook:
         """What this render would reuse, read-only: the same checks as the render makes."""
-        plan = self._reusable_plan(store, planner)
+        plan = self._reusable_plan(store, planner) or self._kept_plan(store, planner)
         basis = plan
         if basis is None and self.settings.stage_provider("planner") == "local":
             from mindmovie.providers.local import build_plan
@@ -1475,9 +1540,10 @@ class Pipeline:
             # the local planner is deterministic: its plan is the one the render makes
             basis = build_plan(self.goals, costs.plan_options(self.settings))
         # a new remote plan has new prompts: nothing made before it is reused
-        done = self._reused_steps(store, basis) if basis is not None else set()
+        restored: set[tuple[str, str]] = set()
+        done = self._reused_steps(store, basis, restored) if basis is not None else set()
         why = "" if plan is not None else self._new_plan_why(store, planner)
-        return Outlook(plan, basis, frozenset(done), why)
+        return Outlook(plan, basis, frozenset(done), why, frozenset(restored))
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> str:
         """Why the render would not reuse plan.yaml (the same tests as `_reusable_plan`)."""
@@ -1504,10 +1570,14 @@ class Pipeline:
         look = self.outlook(store, planner)
         return costs.estimate_run(self.settings, self.goals, look.plan, done=set(look.reused))
 
-    def _reused_steps(self, store: Store, plan: Plan) -> set[tuple[str, str]]:
+    def _reused_steps(
+        self, store: Store, plan: Plan, restored: set[tuple[str, str]] | None = None
+    ) -> set[tuple[str, str]]:
         """(scene, stage) steps a render of `plan` would not pay for: the same input-key
         checks as `_keyframe` and `_clip` (a clip's key holds its keyframe's hash, so a
-        keyframe made again means its clip is made again)."""
+        keyframe made again means its clip is made again). Those it would put back from
+        kept/ are also added to `restored`."""
+        restored = set() if restored is None else restored
         kf_id: _ModelId = _identity(self.settings, "keyframes")
         text = costs.text_keyframe_settings(self.settings)
         text_id = _identity(text, "keyframes") if text is not None else None
@@ -1522,6 +1592,16 @@ class Pipeline:
             if any(store.reusable(sc.id, "keyframe", key) for _, key, _ in variants):
                 done.add((sc.id, "keyframe"))
                 kept[sc.id] = self.run_dir / "scenes" / sc.id / "keyframe.png"
+                continue
+            for _, key, _ in variants:
+                # a kept copy (an edit undone, scenes renumbered) is put back, not paid for;
+                # its clip's key is made from that file, the one the render puts in place
+                found = store.find_kept("keyframe", key)
+                if found is not None:
+                    done.add((sc.id, "keyframe"))
+                    restored.add((sc.id, "keyframe"))
+                    kept[sc.id] = found[0]
+                    break
         chain = self._chains_frames(video_id.spec)
         scenes = list(plan.scenes)
         for i, sc in enumerate(scenes):
@@ -1540,10 +1620,14 @@ class Pipeline:
                 in_flight and step is not None and step.input_key in keys
             ):
                 done.add((sc.id, "clip"))
+            elif any(store.find_kept("clip", k) is not None for k in keys):
+                done.add((sc.id, "clip"))
+                restored.add((sc.id, "clip"))
         return done
 
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
         store.next_run_no()
+        self._last_goals = store.get_meta(GOALS_META)
         # for `status`: which goals.yaml and settings the next render is compared with
         store.set_meta(GOALS_META, str(self.goals_path.resolve()))
         store.set_meta(SETTINGS_META, json.dumps(self.settings.model_dump(mode="json")))

@@ -141,8 +141,11 @@ def _duplicate_ids(scenes: list[Any], doc: YamlDoc) -> list[Problem]:
     return problems
 
 
-def load_plan(path: Path) -> Plan:
+def load_plan(path: Path, anchor: Path | None = None) -> Plan:
     """Load and check plan.yaml (as written by ``write_plan`` and edited by the person).
+
+    Relative paths are read from ``anchor`` (default: the file's own folder; a kept copy
+    of a plan.yaml passes the run folder it was edited in).
 
     Raises ``PlanError`` naming file, line and field for: unreadable file, bad YAML,
     duplicate keys, unknown keys (with a did-you-mean), missing or wrongly typed fields
@@ -164,7 +167,7 @@ def load_plan(path: Path) -> Plan:
     problems += invalid
     if problems or plan is None:
         raise PlanError.from_problems(path, problems)
-    return _anchor_paths(plan, path.absolute().parent)
+    return _anchor_paths(plan, anchor or path.absolute().parent)
 
 
 def _anchor_paths(plan: Plan, base: Path) -> Plan:

@@ -194,6 +194,7 @@ def collect_status(
         if look is not None and row.get("in_plan") is not False:
             sid = row["scene_id"]
             row["reuse"] = {st: (sid, st) in look.reused for st in SCENE_STAGES}
+            row["restore"] = {st: (sid, st) in look.restored for st in SCENE_STAGES}
             if look.plan is None:
                 # goals.yaml or the plan settings changed: plan.yaml is made again
                 row["new_plan"] = True
@@ -316,6 +317,10 @@ def _from_reuse(row: dict[str, Any], settings_changed: list[str] | None) -> str:
     remaining inputs of that stage."""
     reuse, edited = row["reuse"], list(row.get("edited", []))
     new_plan = " (a new plan: goals.yaml or plan settings changed)" if row.get("new_plan") else ""
+    back = [st for st, yes in (row.get("restore") or {}).items() if yes]
+    if reuse.get("clip") and back:
+        # an edit undone, scenes renumbered, goals back: a file paid for before
+        return f"reuse the kept {' and '.join(back)} (made before from these inputs)"
     if reuse.get("clip"):
         if edited and edited[0] in TEXT_FIELDS:
             return f"reuse; new text ({edited[0]} edited)"

@@ -9,6 +9,8 @@ redone rather than trusted.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -18,10 +20,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mindmovie.fsutil import sha256_file
+from mindmovie.fsutil import commit_file, sha256_file, tmp_path_for
 from mindmovie.killpoints import killpoint
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APP_ID = 0x4D4D5631  # "MMV1": marks a run.db as ours, so a foreign file is never used
 
 _SCHEMA = """
@@ -41,6 +43,7 @@ CREATE TABLE IF NOT EXISTS steps (
     detail     TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
+    paid       INTEGER,
     PRIMARY KEY (scene_id, stage)
 );
 CREATE TABLE IF NOT EXISTS ledger (
@@ -58,13 +61,46 @@ CREATE TABLE IF NOT EXISTS ledger (
     created_at    REAL NOT NULL,
     updated_at    REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS kept (
+    stage      TEXT NOT NULL,
+    input_key  TEXT NOT NULL,
+    artifact   TEXT NOT NULL,
+    sha256     TEXT NOT NULL,
+    scene_id   TEXT NOT NULL,
+    kept_at    REAL NOT NULL,
+    PRIMARY KEY (stage, input_key)
+);
 """
+#: a paid artifact replaced by new inputs is kept here (kept/<stage>/<input key>.<ext>), so
+#: going back to those inputs (an edit undone, a preset switched back, another goals.yaml
+#: rendered into the same folder, scenes renumbered) reuses it instead of paying again
+KEPT_DIR = "kept"
 
 STATUSES = ("pending", "running", "submitted", "succeeded", "failed")
 
 #: SQLite primary result codes of a run.db that is fine but cannot be opened for writing
 #: (read-only mount, another user's files): SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN
 _NOT_WRITABLE = frozenset({3, 8, 14})
+
+
+#: stages whose paid artifacts are kept when new inputs replace them
+KEPT_STAGES = ("keyframe", "clip")
+
+
+def _link_or_copy(src: Path, dest: Path, *, commit: bool = True, link: bool = True) -> None:
+    """`dest` gets `src`'s bytes: a hard link where the filesystem allows (and `link`),
+    else a copy. With `commit`, through a temp name and an atomic rename."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path_for(dest) if commit else dest
+    tmp.unlink(missing_ok=True)
+    try:
+        if not link:
+            raise OSError("copy asked for")
+        os.link(src, tmp)
+    except OSError:  # FAT/exFAT, some network shares: no hard links
+        shutil.copyfile(src, tmp)
+    if commit:
+        commit_file(tmp, dest)
 
 
 class StoreError(Exception):
@@ -89,6 +125,9 @@ class Step:
     detail: str | None
     created_at: float
     updated_at: float
+    #: 1 = made by a paid call (kept when replaced); 0 = local; None = recorded before
+    #: run.db had the column (the ledger tells)
+    paid: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,9 +188,16 @@ class Store:
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
                         self._db.execute(stmt)
-            elif version < 2:
-                # v2: what the budget gate holds for a call in flight (>= its estimate)
-                self._db.execute("ALTER TABLE ledger ADD COLUMN held_usd REAL")
+            else:
+                if version < 2:
+                    # v2: what the budget gate holds for a call in flight (>= its estimate)
+                    self._db.execute("ALTER TABLE ledger ADD COLUMN held_usd REAL")
+                if version < 3:
+                    # v3: paid artifacts replaced by new inputs are kept (see KEPT_DIR)
+                    self._db.execute("ALTER TABLE steps ADD COLUMN paid INTEGER")
+                    for stmt in _SCHEMA.split(";"):
+                        if "CREATE TABLE IF NOT EXISTS kept" in stmt:
+                            self._db.execute(stmt)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.execute(f"PRAGMA application_id={APP_ID}")
 
@@ -238,7 +284,13 @@ class Store:
         return step
 
     def begin(self, scene_id: str, stage: str, input_key: str) -> Step:
-        """Mark a step running (a new attempt). Attempts restart at 1 when the inputs changed."""
+        """Mark a step running (a new attempt). Attempts restart at 1 when the inputs changed.
+
+        A paid artifact the new inputs will replace is kept first (see `set_aside`).
+        """
+        prev = self.get(scene_id, stage)
+        if prev is not None and prev.input_key != input_key:
+            self.set_aside(prev)
         now = time.time()
         with self._tx() as db:
             row = db.execute(
@@ -307,6 +359,7 @@ class Store:
         *,
         bill: tuple[int, float, dict[str, Any] | None] | None = None,
         bills: Sequence[tuple[int, float, dict[str, Any] | None]] = (),
+        paid: bool | None = None,
     ) -> None:
         """Mark a step done with its artifact. `bill` = (ledger row, usd, usage) settles the
         paid call that made the artifact in the same transaction (`bills`: several calls,
@@ -324,8 +377,16 @@ class Store:
                 )
             db.execute(
                 "UPDATE steps SET status='succeeded', artifact=?, sha256=?, error_kind=NULL,"
-                " error=NULL, detail=?, updated_at=? WHERE scene_id=? AND stage=?",
-                (str(rel), sha256, json.dumps(detail) if detail else None, now, scene_id, stage),
+                " error=NULL, detail=?, paid=?, updated_at=? WHERE scene_id=? AND stage=?",
+                (
+                    str(rel),
+                    sha256,
+                    json.dumps(detail) if detail else None,
+                    None if paid is None else int(paid),
+                    now,
+                    scene_id,
+                    stage,
+                ),
             )
 
     def record_reused(
@@ -343,6 +404,132 @@ class Store:
                 " error_kind=NULL, error=NULL, updated_at=excluded.updated_at",
                 (scene_id, stage, input_key, rel, sha256, self.run_no, now, now),
             )
+
+    # ------------------------------------------------------------------ kept artifacts
+    def was_paid(self, step: Step) -> bool:
+        """Did a paid call make this step's artifact? Rows from before the `paid` column
+        go by the ledger: any call billed (or possibly billed) for the scene and stage."""
+        if step.paid is not None:
+            return bool(step.paid)
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM ledger WHERE scene_id=? AND stage=? "
+                "AND state IN ('billed', 'committed') LIMIT 1",
+                (step.scene_id, step.stage),
+            ).fetchone()
+        return row is not None
+
+    def set_aside(self, step: Step) -> None:
+        """Keep a paid, intact artifact that new inputs are about to replace.
+
+        It goes to kept/<stage>/<input key>.<ext> as a hard link (no copy while the live
+        file is there; a copy where links are not supported) and is recorded before the
+        live file can be replaced, so a kill at any point loses neither.
+        Free (local) artifacts are not kept: making them again costs nothing.
+        """
+        if (
+            step.stage not in KEPT_STAGES
+            or step.status != "succeeded"
+            or step.sha256 is None
+            or not self.was_paid(step)
+            or self.artifact_problem(step) is not None
+        ):
+            return
+        src = self.artifact_path(step)
+        assert src is not None
+        dest = self.root / KEPT_DIR / step.stage / f"{step.input_key}{src.suffix}"
+        if not (dest.is_file() and sha256_file(dest) == step.sha256):
+            _link_or_copy(src, dest)
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO kept(stage,input_key,artifact,sha256,scene_id,kept_at)"
+                " VALUES(?,?,?,?,?,?)",
+                (
+                    step.stage,
+                    step.input_key,
+                    str(dest.relative_to(self.root)),
+                    step.sha256,
+                    step.scene_id,
+                    time.time(),
+                ),
+            )
+
+    def keep_copy(self, scene_id: str, stage: str, input_key: str, path: Path) -> None:
+        """Keep a copy of `path` as it is now (e.g. a plan.yaml with hand edits, which a
+        new plan replaces) under kept/, for `restore` when these inputs come back."""
+        if not path.is_file():
+            return
+        dest = self.root / KEPT_DIR / stage / f"{input_key}{path.suffix}"
+        _link_or_copy(path, dest, link=False)
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO kept(stage,input_key,artifact,sha256,scene_id,kept_at)"
+                " VALUES(?,?,?,?,?,?)",
+                (
+                    stage,
+                    input_key,
+                    str(dest.relative_to(self.root)),
+                    sha256_file(dest),
+                    scene_id,
+                    time.time(),
+                ),
+            )
+
+    def find_kept(self, stage: str, input_key: str) -> tuple[Path, str] | None:
+        """An intact artifact made from exactly these inputs, and its sha256: one kept
+        under kept/, or another scene's live one (scenes renumbered: the same request)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT artifact, sha256 FROM kept WHERE stage=? AND input_key=?",
+                (stage, input_key),
+            ).fetchall()
+            rows += self._db.execute(
+                "SELECT artifact, sha256 FROM steps WHERE stage=? AND input_key=? "
+                "AND status='succeeded' AND artifact IS NOT NULL AND sha256 IS NOT NULL",
+                (stage, input_key),
+            ).fetchall()
+        for art, sha in rows:
+            path = self.root / art
+            if path.is_file() and sha256_file(path) == sha:
+                return path, str(sha)
+        return None
+
+    def restore(
+        self, scene_id: str, stage: str, input_key: str, dest: Path, detail: str | None = None
+    ) -> bool:
+        """Put the kept artifact for these inputs (see `find_kept`) in place as this step's
+        finished result, without a call. False when there is none. A plan is copied (it
+        is the person's to edit in place); keyframes and clips are hard-linked."""
+        found = self.find_kept(stage, input_key)
+        if found is None:
+            return False
+        src, sha = found
+        prev = self.get(scene_id, stage)
+        if prev is not None and prev.input_key != input_key:
+            self.set_aside(prev)  # before the live file is replaced
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_path_for(dest)
+        try:
+            _link_or_copy(src, tmp, commit=False, link=stage in KEPT_STAGES)
+            if sha256_file(tmp) != sha:  # replaced meanwhile (another scene's live file)
+                return False
+            commit_file(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        now = time.time()
+        rel = str(dest.resolve().relative_to(self.root.resolve()))
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO steps(scene_id,stage,input_key,status,attempts,artifact,sha256,"
+                "run_no,detail,created_at,updated_at,paid) "
+                "VALUES(?,?,?,'succeeded',0,?,?,?,?,?,?,1) "
+                "ON CONFLICT(scene_id,stage) DO UPDATE SET input_key=excluded.input_key,"
+                " status='succeeded', artifact=excluded.artifact, sha256=excluded.sha256,"
+                " remote_id=NULL, error_kind=NULL, error=NULL, detail=excluded.detail,"
+                " paid=1, run_no=excluded.run_no, updated_at=excluded.updated_at",
+                (scene_id, stage, input_key, rel, sha, self.run_no, detail, now, now),
+            )
+        return True
 
     def fail(self, scene_id: str, stage: str, error_kind: str, error: str) -> None:
         self._update(scene_id, stage, status="failed", error_kind=error_kind, error=error[:2000])

@@ -91,3 +91,18 @@ def settings_for(preset: str, sim: SimServer, **extra: Any) -> Any:
 
 
 KEYS = Keys(anthropic=SecretStr("sk-ant"), byteplus=SecretStr("ark"), google=SecretStr("g"))
+
+
+def cli_env(sim: SimServer, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A config file pointing the byteplus preset at the simulator, and the keys' env."""
+    cfg = tmp_path / "sim.yaml"
+    cfg.write_text(
+        "preset: byteplus\n"
+        "output: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 4}\n"
+        "providers:\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05}}\n"
+    )
+    env = {"ANTHROPIC_API_KEY": "a", "ARK_API_KEY": "b"}
+    return cfg, env

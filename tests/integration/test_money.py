@@ -22,7 +22,7 @@ from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed
 from mindmovie.providers.base import ProviderError
 from mindmovie.status import collect_status
 from mindmovie.store import Store
-from tests.integration.support import KEYS, goals_file, settings_for
+from tests.integration.support import KEYS, cli_env, goals_file, settings_for
 from tests.sim.server import SimServer
 
 
@@ -177,25 +177,11 @@ async def test_an_accepted_partial_run_does_not_approve_the_next_one(
     assert sim.stats()["requests"] == before  # the "no" sent nothing
 
 
-def _cli_env(sim: SimServer, tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    cfg = tmp_path / "sim.yaml"
-    cfg.write_text(
-        "preset: byteplus\n"
-        "output: {size: 320x180, fps: 12}\n"
-        "plan: {scene_seconds: 4}\n"
-        "providers:\n"
-        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
-        f"  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05}}\n"
-    )
-    env = {"ANTHROPIC_API_KEY": "a", "ARK_API_KEY": "b"}
-    return cfg, env
-
-
 def test_non_interactive_paid_run_refuses_without_yes_or_budget(
     sim: SimServer, tmp_path: Path
 ) -> None:
     goals = goals_file(tmp_path, sim)
-    cfg, env = _cli_env(sim, tmp_path)
+    cfg, env = cli_env(sim, tmp_path)
     r = CliRunner().invoke(
         app, ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run")], env=env
     )
@@ -208,7 +194,7 @@ def test_estimate_command_spends_nothing_and_excludes_done_work(
     sim: SimServer, tmp_path: Path
 ) -> None:
     goals = goals_file(tmp_path, sim)
-    cfg, env = _cli_env(sim, tmp_path)
+    cfg, env = cli_env(sim, tmp_path)
     args = ["estimate", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "--json"]
     r = CliRunner().invoke(app, args, env={})  # no keys needed to estimate
     assert r.exit_code == 0, r.output
@@ -250,7 +236,7 @@ def test_estimate_counts_what_a_render_would_pay_for_again(sim: SimServer, tmp_p
     import yaml
 
     goals = goals_file(tmp_path, sim)
-    cfg, env = _cli_env(sim, tmp_path)
+    cfg, env = cli_env(sim, tmp_path)
     run = tmp_path / "run"
     until_kf = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
     r = CliRunner().invoke(app, [*until_kf, "--until", "keyframes"], env=env)
@@ -380,7 +366,7 @@ def test_budget_usd_in_config_caps_a_script_run_and_says_what_is_left(
 def test_status_text_shows_estimated_and_billed_per_scene(sim: SimServer, tmp_path: Path) -> None:
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
-    cfg, env = _cli_env(sim, tmp_path)
+    cfg, env = cli_env(sim, tmp_path)
     run = tmp_path / "run"
     args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
     r = CliRunner().invoke(app, [*args, "--until", "keyframes"], env=env)

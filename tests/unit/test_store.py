@@ -89,6 +89,8 @@ def test_a_v1_run_db_is_migrated_and_keeps_its_ledger(tmp_path: Path) -> None:
     st.close()
     con = sqlite3.connect(tmp_path / "run.db")
     con.execute("ALTER TABLE ledger DROP COLUMN held_usd")  # as schema 1 made it
+    con.execute("ALTER TABLE steps DROP COLUMN paid")
+    con.execute("DROP TABLE kept")
     con.execute("PRAGMA user_version=1")
     con.commit()
     con.close()
@@ -100,7 +102,7 @@ def test_a_v1_run_db_is_migrated_and_keeps_its_ledger(tmp_path: Path) -> None:
     assert st.ledger_totals() == (pytest.approx(0.09), pytest.approx(0.25))
     st.close()
     con = sqlite3.connect(tmp_path / "run.db")
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
 
 
 def test_a_run_db_that_cannot_be_written_is_not_called_damaged(
@@ -121,3 +123,66 @@ def test_a_run_db_that_cannot_be_written_is_not_called_damaged(
     msg = str(e.value)
     assert "cannot be written" in msg and "permissions" in msg
     assert "damaged" not in msg and "Move it away" not in msg
+
+
+def _paid_done(store: Store, scene: str, key: str, data: bytes, *, paid: bool | None) -> Path:
+    p = store.root / "scenes" / scene / "clip.mp4"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    store.begin(scene, "clip", key)
+    tmp = p.with_name(".new")
+    tmp.write_bytes(data)
+    tmp.replace(p)  # as the pipeline commits: a new file, not the old one rewritten
+    store.succeed(scene, "clip", p, sha256_file(p), paid=paid)
+    return p
+
+
+def test_a_paid_artifact_replaced_is_kept_and_restored_by_copy_without_hard_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the filesystem has no hard links (FAT, some shares), kept files are copies."""
+
+    def no_links(src: object, dst: object) -> None:
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr("mindmovie.store.os.link", no_links)
+    st = Store(tmp_path / "run.db")
+    p = _paid_done(st, "s1", "k1", b"first clip", paid=True)
+    _paid_done(st, "s1", "k2", b"second clip", paid=True)
+    assert p.read_bytes() == b"second clip"
+    assert (tmp_path / "kept" / "clip" / "k1.mp4").read_bytes() == b"first clip"
+    assert st.restore("s1", "clip", "k1", p)
+    assert p.read_bytes() == b"first clip"
+    step = st.get("s1", "clip")
+    assert step is not None and step.input_key == "k1" and st.artifact_problem(step) is None
+    # and the one it replaced is kept in turn
+    assert (tmp_path / "kept" / "clip" / "k2.mp4").read_bytes() == b"second clip"
+    st.close()
+
+
+def test_a_damaged_kept_file_is_not_restored(tmp_path: Path) -> None:
+    st = Store(tmp_path / "run.db")
+    p = _paid_done(st, "s1", "k1", b"first clip", paid=True)
+    _paid_done(st, "s1", "k2", b"second clip", paid=True)
+    kept = tmp_path / "kept" / "clip" / "k1.mp4"
+    kept.unlink()
+    kept.write_bytes(b"first clip, damaged")  # a new file: the live one is not touched
+    assert st.find_kept("clip", "k1") is None
+    assert not st.restore("s1", "clip", "k1", p)
+    assert p.read_bytes() == b"second clip"  # nothing replaced
+    st.close()
+
+
+def test_a_step_from_before_the_paid_column_is_kept_when_the_ledger_billed_it(
+    tmp_path: Path,
+) -> None:
+    """Rows a v2 run.db recorded have paid = NULL: the ledger tells if a call made them."""
+    st = Store(tmp_path / "run.db")
+    _paid_done(st, "paid", "k1", b"bought", paid=None)
+    row = st.ledger_commit("paid", "clip", "byteplus", "m", 0.1)
+    st.ledger_bill(row, 0.1, None)
+    _paid_done(st, "free", "k1b", b"local", paid=None)
+    _paid_done(st, "paid", "k2", b"bought again", paid=None)
+    _paid_done(st, "free", "k2b", b"local again", paid=None)
+    assert (tmp_path / "kept" / "clip" / "k1.mp4").read_bytes() == b"bought"
+    assert not (tmp_path / "kept" / "clip" / "k1b.mp4").exists()
+    st.close()

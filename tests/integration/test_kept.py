@@ -1,0 +1,207 @@
+"""Paid work replaced by new inputs is kept, and comes back when those inputs do.
+
+Against the simulator through the real SDKs: the simulator counts what a provider would
+bill, so "nothing paid twice" is its own count, not the ledger's word. Before this, an
+edit undone, a second goals.yaml rendered into the same folder, or scenes renumbered by
+a removed goal each paid again for keyframes and clips already bought.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+from typer.testing import CliRunner
+
+from mindmovie.cli import app
+from mindmovie.store import Store
+from tests.integration.support import claude_answer_for, cli_env, goals_file
+from tests.sim.server import SimServer
+
+
+def _paid(sim: SimServer) -> dict[str, int]:
+    t = sim.stats()["totals"]
+    return {k: int(t[k]) for k in ("messages", "images", "jobs_created")}
+
+
+def _render(goals: Path, cfg: Path, run: Path, env: dict[str, str], *extra: str) -> str:
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", *extra]
+    r = CliRunner().invoke(app, args, env=env)
+    assert r.exit_code == 0, r.output
+    return r.output
+
+
+def _estimate(goals: Path, cfg: Path, run: Path) -> dict[str, Any]:
+    args = ["estimate", str(goals), "-c", str(cfg), "--out", str(run), "--json"]
+    r = CliRunner().invoke(app, args, env={})
+    assert r.exit_code == 0, r.output
+    data: dict[str, Any] = json.loads(r.output)
+    return data
+
+
+def _scene_files(run: Path) -> dict[str, tuple[int, int]]:
+    """Each scene's keyframe and clip as files (inode numbers): the simulator's media
+    are alike for any prompt, so bytes could not tell a file bought again from the one
+    bought first. Kept and restored files are hard links to the very file bought."""
+    return {
+        d.name: ((d / "keyframe.png").stat().st_ino, (d / "clip.mp4").stat().st_ino)
+        for d in sorted((run / "scenes").iterdir())
+        if (d / "clip.mp4").exists()
+    }
+
+
+def test_an_edit_undone_puts_the_paid_keyframe_and_clip_back(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "-q")
+    first = _scene_files(run)
+    plan_path = run / "plan.yaml"
+    original = plan_path.read_text()
+    plan = yaml.safe_load(original)
+    edited = plan["scenes"][1]["id"]
+    plan["scenes"][1]["image_prompt"] += ", golden hour"
+    plan["scenes"][1]["motion_prompt"] += ", slowly"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    before = _paid(sim)
+    _render(goals, cfg, run, env, "-q")
+    after_edit = _paid(sim)
+    assert after_edit["images"] - before["images"] == 1
+    assert after_edit["jobs_created"] - before["jobs_created"] == 1
+    assert _scene_files(run)[edited] != first[edited]
+
+    plan_path.write_text(original)  # the edit undone
+    est = _estimate(goals, cfg, run)
+    assert est["total"] == 0
+    assert all(s["keyframe"]["done"] and s["video"]["done"] for s in est["scenes"])
+    r = CliRunner().invoke(app, ["status", str(run), "-c", str(cfg), "--json"], env={})
+    assert r.exit_code == 0, r.output
+    nexts = {row["scene_id"]: row["next"] for row in json.loads(r.output)["scenes"]}
+    assert nexts[edited] == "reuse the kept keyframe and clip (made before from these inputs)"
+    assert all(n == "reuse" for sid, n in nexts.items() if sid != edited), nexts
+    out = _render(goals, cfg, run, env)
+    assert _paid(sim) == after_edit  # nothing paid again
+    assert _scene_files(run) == first  # the very files bought the first time
+    assert "steps run: 0" in out
+    store = Store(run / "run.db")
+    try:
+        clip = store.get(edited, "clip")
+        assert clip is not None and clip.status == "succeeded" and clip.paid == 1
+        assert store.artifact_problem(clip) is None
+        # the edited version is kept in turn: redoing the edit costs nothing either
+        kept = sorted(p.name for p in (run / "kept" / "clip").iterdir())
+        assert len(kept) == 2
+    finally:
+        store.close()
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    _render(goals, cfg, run, env, "-q")
+    assert _paid(sim) == after_edit
+
+
+GOALS_B = """\
+title: Sim Movie
+goals:
+  - category: travel
+    vision: Seeing the northern lights from a cabin in Norway
+  - category: health
+    vision: Swimming in a cold lake every morning
+"""
+
+
+def test_another_goals_file_in_the_same_folder_costs_the_first_nothing_when_it_comes_back(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Two goals.yaml with the same title share outputs/<title>/ by default. Rendering
+    the second must not cost the first its plan (with the person's edits), keyframes and
+    clips: going back to the first pays for nothing."""
+    sim.media_scale = 0.25
+    goals_a = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals_a, cfg, run, env, "-q")
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["scenes"][0]["affirmation"] = "I am strong, rested and at peace"  # a hand edit
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    _render(goals_a, cfg, run, env, "-q")
+    files_a = _scene_files(run)
+    plan_a = plan_path.read_text()
+
+    b_dir = tmp_path / "b"
+    b_dir.mkdir()
+    goals_b = b_dir / "goals.yaml"
+    goals_b.write_text(GOALS_B)
+    claude_answer_for(sim, goals_b)
+    before_b = _paid(sim)
+    out = _render(goals_a.parent / "b" / "goals.yaml", cfg, run, env)
+    after_b = _paid(sim)
+    assert after_b["messages"] == before_b["messages"] + 1  # B's own plan
+    assert after_b["jobs_created"] > before_b["jobs_created"]
+    assert "planning again" in out
+    assert f"last rendered from another goals.yaml ({goals_a.resolve()})" in out
+
+    claude_answer_for(sim, goals_a)
+    out = _render(goals_a, cfg, run, env)
+    assert _paid(sim) == after_b  # no plan, keyframe or clip of A bought twice
+    assert "going back to the plan these goals had before" in out
+    assert plan_path.read_text() == plan_a  # the hand edit is back too
+    assert {k: v for k, v in _scene_files(run).items() if k in files_a} == files_a
+
+
+def test_a_removed_goal_does_not_pay_again_for_the_scenes_renumbered_after_it(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The local planner numbers scenes by goal: removing the first goal renames every
+    later scene. Their requests are the same, so their paid clips are reused."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    cfg.write_text(cfg.read_text() + "planner: {provider: local}\n")
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "-q")
+    before = _paid(sim)
+    ids_before = [s["id"] for s in yaml.safe_load((run / "plan.yaml").read_text())["scenes"]]
+    files_before = _scene_files(run)
+
+    doc = yaml.safe_load(goals.read_text())
+    doc["goals"] = doc["goals"][1:]  # the first goal (one scene) removed
+    goals.write_text(yaml.safe_dump(doc, sort_keys=False))
+    est = _estimate(goals, cfg, run)
+    assert est["total"] == 0, est
+    _render(goals, cfg, run, env, "-q")
+    assert _paid(sim) == before
+    ids_after = [s["id"] for s in yaml.safe_load((run / "plan.yaml").read_text())["scenes"]]
+    assert ids_after != ids_before[1:]  # renumbered ...
+    after = _scene_files(run)
+    # ... and each keeps the files its old number had
+    assert [after[i] for i in ids_after] == [files_before[i] for i in ids_before[1:]]
+
+
+def test_free_local_work_is_not_kept(tmp_path: Path) -> None:
+    """Only paid artifacts are kept: local ones cost nothing to make again."""
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    settings = load_settings(
+        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
+        env={},
+    )
+    import asyncio
+
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run).run())
+    plan = yaml.safe_load((run / "plan.yaml").read_text())
+    plan["scenes"][0]["image_prompt"] += ", at dusk"
+    (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    asyncio.run(Pipeline(goals, settings, out=run).run())
+    assert not (run / "kept" / "keyframe").exists()
+    assert not (run / "kept" / "clip").exists()
