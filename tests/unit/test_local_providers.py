@@ -38,6 +38,7 @@ from mindmovie.providers.local import (
     choose_move,
     ease,
     first_person,
+    paint_keyframe,
     snap_seconds,
 )
 
@@ -687,3 +688,20 @@ async def test_a_16_bit_greyscale_photo_keeps_its_tones(tmp_path: Path) -> None:
     )
     assert abs(int(img[45, 20, 0]) - 39) <= 3 and abs(int(img[45, 140, 0]) - 195) <= 3
     assert (img[45, 20] == img[45, 20, 0]).all()  # still grey
+
+
+async def test_a_photo_with_transparent_parts_shows_the_painted_scene_through_them(
+    tmp_path: Path,
+) -> None:
+    """A cut-out (a PNG with its background removed) had its alpha dropped: the
+    transparent half showed the colour its pixels held, here black."""
+    arr = np.zeros((90, 160, 4), np.uint8)
+    arr[:, 80:] = (200, 30, 30, 255)  # opaque red on the right, transparent black left
+    photo = tmp_path / "cutout.png"
+    Image.fromarray(arr).save(photo)  # 4 channels: RGBA
+    req = kreq(width=160, height=90, source_photo=photo)
+    img = decode((await LocalKeyframes().generate(req)).data)
+    painted = decode(paint_keyframe(req.prompt, req.seed, 160, 90, req.category))
+    assert np.abs(img[:, :70].astype(int) - painted[:, :70]).max() <= 1  # the scene shows
+    assert img[:, :70].mean() > 20  # not black
+    assert (np.abs(img[:, 90:].astype(int) - (200, 30, 30)) <= 2).all()  # the photo on top

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import colorsys
+import functools
 import hashlib
 import io
 import itertools
@@ -1267,13 +1268,26 @@ def _rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def fit_photo(path: Path, width: int, height: int) -> bytes:
-    """The person's photo cover-cropped to the frame (centred, EXIF orientation honoured)."""
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
+
+
+def fit_photo(
+    path: Path, width: int, height: int, backdrop: Callable[[], bytes] | None = None
+) -> bytes:
+    """The person's photo cover-cropped to the frame (centred, EXIF orientation honoured).
+
+    A photo with transparent parts (a cut-out, a PNG with its background removed) is laid
+    over `backdrop()` (the painted scene), or mid grey: dropping the alpha showed whatever
+    colour the transparent pixels held, usually black.
+    """
     try:
         with Image.open(path) as im:
             side = max(width, height)  # square: the photo may be rotated by its EXIF tag
             im.draft("RGB", (side, side))  # JPEG: decode at a reduced scale when possible
-            photo = _rgb(ImageOps.exif_transpose(im))
+            turned = ImageOps.exif_transpose(im)
+            alpha = _has_alpha(turned)
+            photo = turned.convert("RGBA") if alpha else _rgb(turned)
     except FileNotFoundError as e:
         raise InvalidRequest(f"photo not found: {path}", provider="local") from e
     except (UnidentifiedImageError, OSError) as e:
@@ -1281,6 +1295,13 @@ def fit_photo(path: Path, width: int, height: int) -> bytes:
     fitted = ImageOps.fit(
         photo, (width, height), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5)
     )
+    if alpha:
+        if backdrop is not None:
+            with Image.open(io.BytesIO(backdrop())) as bg:
+                base = bg.convert("RGBA").resize((width, height))
+        else:
+            base = Image.new("RGBA", (width, height), (128, 128, 128, 255))
+        fitted = Image.alpha_composite(base, fitted).convert("RGB")
     buf = io.BytesIO()
     fitted.save(buf, format="PNG", compress_level=3)
     return buf.getvalue()
@@ -1300,8 +1321,17 @@ class LocalKeyframes:
                 scene_id=request.scene_id,
             )
         if request.source_photo is not None:
+            # painted only if the photo has transparent parts to show it through
+            backdrop = functools.partial(
+                paint_keyframe,
+                request.prompt,
+                request.seed,
+                request.width,
+                request.height,
+                request.category,
+            )
             data = await asyncio.to_thread(
-                fit_photo, request.source_photo, request.width, request.height
+                fit_photo, request.source_photo, request.width, request.height, backdrop
             )
             usage = {"source": "photo", "photo": str(request.source_photo)}
         else:
