@@ -222,14 +222,24 @@ def _hash_file(path: Path) -> dict[str, str]:
     return {"sha256": sha256_file(path)}
 
 
-def _fingerprint(goals: Goals, file_id: Callable[[Path], object], tag: str) -> str:
-    """sha256 of the goals' canonical JSON with each photo and the music as `file_id`."""
+#: what is shown, not planned: the card texts and the song. No planner needs them to
+#: write scenes, so changing one keeps the plan (see `presentation`)
+SHOWN_FIELDS = ("title", "closing", "music")
+
+
+def _fingerprint(
+    goals: Goals, file_id: Callable[[Path], object], tag: str, drop: tuple[str, ...] = ()
+) -> str:
+    """sha256 of the goals' canonical JSON with each photo and the music as `file_id`,
+    without the fields in `drop`."""
     data = goals.model_dump(mode="json")
+    for name in drop:
+        data.pop(name, None)
     if goals.person is not None:
         data["person"]["photos"] = [file_id(p) for p in goals.person.photos]
     for raw, goal in zip(data["goals"], goals.goals, strict=True):
         raw["photos"] = [file_id(p) for p in goal.photos]
-    if goals.music is not None:
+    if goals.music is not None and "music" not in drop:
         data["music"] = file_id(goals.music)
     blob = json.dumps(
         {tag: 1, "goals": data}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
@@ -237,22 +247,41 @@ def _fingerprint(goals: Goals, file_id: Callable[[Path], object], tag: str) -> s
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def plan_fingerprint(goals: Goals, base: Path) -> str:
-    """What a plan is made from: the goals as written, with each photo and the music as
-    its path relative to `base` (goals.yaml's folder), not its bytes.
-
-    A plan holds those paths but no planner looks inside the files (a remote planner is
-    told only that a goal has photos), so a photo or song replaced under the same name
-    keeps the plan and its paid prompts; the keyframe and the soundtrack, whose keys hold
-    the bytes, are what is made again. Relative paths: moving the project folder keeps it.
-    A file outside the folder ('~/Pictures/me.jpg') does not move with it: its absolute
-    path, or moving the folder would change its relative path and make a new plan.
-    """
-
+def _rel(base: Path) -> Callable[[Path], str]:
     def rel(p: Path) -> str:
         return os.path.relpath(p, base) if p.is_relative_to(base) else str(p)
 
-    return _fingerprint(goals, rel, "mindmovie-plan-inputs")
+    return rel
+
+
+def plan_fingerprint(goals: Goals, base: Path) -> str:
+    """What a plan's scenes are made from: the goals as written, with each photo as its
+    path relative to `base` (goals.yaml's folder), not its bytes; without the title, the
+    closing and the music (`SHOWN_FIELDS`), which a reused plan takes over as they are.
+    Before, a new title or song made a new plan: with Claude, new prompts for every scene
+    and so every keyframe and clip paid again, for a change of card text or music.
+
+    A plan holds the photo paths but no planner looks inside the files (a remote planner
+    is told only that a goal has photos), so a photo replaced under the same name keeps
+    the plan and its paid prompts; the keyframes, whose keys hold the bytes, are what is
+    made again. Relative paths: moving the project folder keeps it. A file outside the
+    folder ('~/Pictures/me.jpg') does not move with it: its absolute path, or moving the
+    folder would change its relative path and make a new plan.
+    """
+    return _fingerprint(goals, _rel(base), "mindmovie-scene-inputs", drop=SHOWN_FIELDS)
+
+
+def plan_fingerprint_v1(goals: Goals, base: Path) -> str:
+    """`plan_fingerprint` as runs made before 2026-12-01's fifth session keyed their plan
+    (title, closing and music included): still accepted, then rekeyed."""
+    return _fingerprint(goals, _rel(base), "mindmovie-plan-inputs")
+
+
+def presentation(goals: Goals, base: Path) -> dict[str, str | None]:
+    """The `SHOWN_FIELDS` as goals.yaml has them (the music relative to `base`), recorded
+    with a plan so a later change to one of them can be told and carried into it."""
+    music = _rel(base)(goals.music) if goals.music is not None else None
+    return {"title": goals.title, "closing": goals.closing, "music": music}
 
 
 def goals_sha256(goals: Goals) -> str:

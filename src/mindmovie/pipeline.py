@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field, replace
@@ -29,7 +30,14 @@ from mindmovie.budget import BudgetExceeded, BudgetGate
 from mindmovie.catalog import ModelSpec
 from mindmovie.config import Keys, Settings
 from mindmovie.fsutil import atomic_write_bytes, sha256_file, slugify
-from mindmovie.goals import Goals, goals_sha256, load_goals, plan_fingerprint
+from mindmovie.goals import (
+    Goals,
+    goals_sha256,
+    load_goals,
+    plan_fingerprint,
+    plan_fingerprint_v1,
+    presentation,
+)
 from mindmovie.killpoints import killpoint
 from mindmovie.plan import (
     RENDERED_PLAN_META,
@@ -60,7 +68,7 @@ from mindmovie.providers.base import (
     VideoRequest,
 )
 from mindmovie.retry import with_retry
-from mindmovie.store import Store
+from mindmovie.store import Step, Store
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
 T = TypeVar("T")
@@ -84,6 +92,18 @@ RUN_ENTRIES = frozenset(
     {"run.db", "run.db-wal", "run.db-shm", "run.db-journal", "plan.yaml", "plan.previous.yaml",
      "scenes", "kept", "compose", "movie.mp4", "storyboard.png", "storyboard.html"}
 )  # fmt: skip
+
+
+def _shown_unknown(detail: str | None, *, missing: bool = False) -> bool:
+    """Does the plan step's basis say its shown fields are unknown (`"shown": null`: a
+    kept plan put back)? With `missing`, also true when the basis has no such entry."""
+    try:
+        was = json.loads(detail or "null")
+    except ValueError:
+        return missing
+    if not isinstance(was, dict) or "shown" not in was:
+        return missing
+    return was["shown"] is None
 
 
 def _keep_previous_plan(plan_path: Path) -> Path:
@@ -249,9 +269,42 @@ def soften_prompt(prompt: str, category: str) -> str:
     )
 
 
-def run_dir_for(goals: Goals, settings: Settings, out: Path | None = None) -> Path:
-    """The run's home: --out if given, else <output_dir>/<slug of the title>."""
-    return out if out is not None else settings.output_dir / slugify(goals.title)
+def run_dir_for(
+    goals: Goals, settings: Settings, out: Path | None = None, goals_path: Path | None = None
+) -> Path:
+    """The run's home: --out if given, else <output_dir>/<slug of the title>; or, when
+    no run is there yet, the earlier run of this same goals.yaml under another title
+    (`earlier_run`): a new title must not start the movie, and its payments, over."""
+    if out is not None:
+        return out
+    home = settings.output_dir / slugify(goals.title)
+    if goals_path is not None and not (home / "run.db").is_file():
+        return earlier_run(settings.output_dir, goals_path) or home
+    return home
+
+
+def earlier_run(output_dir: Path, goals_path: Path) -> Path | None:
+    """The run folder in output_dir last rendered from goals_path (the newest, if more
+    than one), read without writing anything; None when there is none."""
+    want = str(goals_path.resolve())
+    found: list[tuple[float, str]] = []
+    try:
+        folders = [p for p in output_dir.iterdir() if (p / "run.db").is_file()]
+    except OSError:
+        return None
+    for folder in folders:
+        db = folder / "run.db"
+        try:
+            con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                row = con.execute("SELECT value FROM meta WHERE key=?", (GOALS_META,)).fetchone()
+            finally:
+                con.close()
+        except (sqlite3.Error, OSError, ValueError):
+            continue  # not ours, damaged, locked: not a match
+        if row is not None and row[0] == want:
+            found.append((db.stat().st_mtime, str(folder)))
+    return Path(max(found)[1]) if found else None
 
 
 def keyframe_size(settings: Settings) -> tuple[int, int]:
@@ -385,8 +438,11 @@ class Pipeline:
         self.goals = load_goals(goals_path)
         self.settings = settings
         self.keys = keys
-        self.run_dir = run_dir_for(self.goals, settings, out)
+        self.run_dir = run_dir_for(self.goals, settings, out, goals_path)
         self._out_given = out is not None
+        #: outputs/<slug of the title>: where the run goes when run_dir is an earlier run
+        #: of these goals under their old title (it is renamed there, see `_follow_title`)
+        self._home = settings.output_dir / slugify(self.goals.title)
         self.reporter: Reporter = reporter or NullReporter()
         self.result: RenderResult | None = None
         self._sems: dict[str, asyncio.Semaphore] = {}
@@ -404,6 +460,9 @@ class Pipeline:
         self._plan_yaml_scenes: dict[str, Scene] = {}
         #: the goals.yaml the run folder's last render was made from (None: not known)
         self._last_goals: str | None = None
+        #: plan.yaml as read, with goals.yaml's changed title/closing/music (`_with_shown`)
+        self._plan_raw: Plan | None = None
+        self._shown_changed: list[str] = []
 
     # ------------------------------------------------------------------ helpers
     def _submit_lock(self, provider: str) -> asyncio.Lock:
@@ -569,30 +628,75 @@ class Pipeline:
         return remote_id if state.status in ("queued", "running", "succeeded") else None
 
     # ------------------------------------------------------------------ plan
-    def _plan_key(self, planner: Planner | tuple[str, str], *, legacy: bool = False) -> str:
+    def _plan_key(self, planner: Planner | tuple[str, str], *, legacy: int = 0) -> str:
         """The plan's input key: the goals as the planner reads them (`plan_fingerprint`),
-        the planner and the plan options. `legacy`: the key runs made before 2026-12
-        recorded (the goals with every photo's and the song's bytes), still accepted."""
+        the planner and the plan options. `legacy`: the keys older runs recorded, still
+        accepted: 1 = with the title, closing and music (`plan_fingerprint_v1`), 2 = the
+        goals with every photo's and the song's bytes (before 2026-12)."""
         name, model = planner if isinstance(planner, tuple) else (planner.name, planner.model)
         base = self.goals_path.absolute().parent.resolve()
+        if legacy == 2:
+            goals = goals_sha256(self.goals)
+        else:
+            goals = (plan_fingerprint, plan_fingerprint_v1)[legacy](self.goals, base)
         return input_key(
             v=STAGE_VERSION["plan"],
-            goals=goals_sha256(self.goals) if legacy else plan_fingerprint(self.goals, base),
+            goals=goals,
             provider=name,
             model=model,
             options=self._plan_options().__dict__,
         )
 
+    def _plan_keys(self, planner: Planner | tuple[str, str]) -> tuple[str, ...]:
+        """The current plan key and the legacy ones a run may have recorded."""
+        return tuple(self._plan_key(planner, legacy=n) for n in range(3))
+
     def _plan_basis(self, planner: Planner | tuple[str, str]) -> dict[str, Any]:
         """What the plan is made from (the parts of its key, readable): recorded on the
         plan step, so a new plan can say which of them changed."""
         name, model = planner if isinstance(planner, tuple) else (planner.name, planner.model)
+        base = self.goals_path.absolute().parent.resolve()
         basis = {
-            "goals": plan_fingerprint(self.goals, self.goals_path.absolute().parent.resolve()),
+            "goals": plan_fingerprint(self.goals, base),
             "planner": f"{name}/{model}",
             "options": self._plan_options().__dict__,
+            # not in the key: a change is carried into the plan (`_with_shown`)
+            "shown": presentation(self.goals, base),
         }
         return dict(json.loads(json.dumps(basis)))
+
+    def _with_shown(self, raw: Plan, detail: str | None, *, direct: bool = False) -> Plan:
+        """`raw` with the title, closing and music goals.yaml changed since the plan was
+        made (the basis recorded in `detail`) taken from goals.yaml; a field not changed
+        there keeps plan.yaml's value, hand edits included. `direct` (a kept plan put
+        back, whose basis is unknown): every field that differs from goals.yaml's.
+        Sets `self._shown_changed` to the fields taken."""
+        from mindmovie.providers.local import DEFAULT_CLOSING
+
+        g = self.goals
+        want: dict[str, str | None] = {
+            "title": g.title,
+            "closing": (g.closing or "").strip() or (None if direct else DEFAULT_CLOSING),
+            "music": str(g.music) if g.music is not None else None,
+        }
+        if direct:
+            changed = [f for f, v in want.items() if v is not None and getattr(raw, f) != v]
+            if g.music is None and raw.music is not None:
+                changed.append("music")
+        else:
+            try:
+                was = json.loads(detail or "null")
+            except ValueError:
+                was = None
+            shown = was.get("shown") if isinstance(was, dict) else None
+            if not isinstance(shown, dict):
+                # recorded before: only an identical key (nothing changed) gets here
+                self._shown_changed = []
+                return raw
+            now = presentation(g, self.goals_path.absolute().parent.resolve())
+            changed = [f for f in now if now[f] != shown.get(f)]
+        self._shown_changed = sorted(changed)
+        return raw.model_copy(update={f: want[f] for f in changed}) if changed else raw
 
     @staticmethod
     def _replan_reason(recorded: str | None, now: dict[str, Any]) -> str:
@@ -627,6 +731,7 @@ class Pipeline:
             step = store.get("_run", "plan")
             if step is not None and step.input_key != key:
                 store.rekey("_run", "plan", key)  # a legacy key becomes the current one
+            self._record_shown(store, planner, plan_path, step)
             return existing
         basis = self._plan_basis(planner)
         prev = store.get("_run", "plan")
@@ -662,10 +767,11 @@ class Pipeline:
         # goals.yaml rendered here meanwhile): their plan, with its edits, comes back
         # instead of a new paid plan with new prompts that would redo every scene
         if kept is not None and store.restore(
-            "_run", "plan", key, plan_path, detail=json.dumps(basis)
+            "_run", "plan", key, plan_path, detail=json.dumps({**basis, "shown": None})
         ):
             restored = self._reusable_plan(store, planner)
             if restored is not None:
+                self._record_shown(store, planner, plan_path, store.get("_run", "plan"))
                 self.reporter.step("plan", "plan", "reused", "kept plan")
                 return restored
         self.reporter.step("plan", "plan", "running", planner.name)
@@ -1293,6 +1399,8 @@ class Pipeline:
     async def run(
         self, *, fresh: bool = False, until: Until = "movie", skip_failed: bool = False
     ) -> RenderResult:
+        if not self._out_given and self.run_dir != self._home:
+            self._follow_title()
         _prepare_run_dir(self.run_dir, given=self._out_given)
         with RunLock(self.run_dir):
             if fresh:
@@ -1312,6 +1420,35 @@ class Pipeline:
             finally:
                 self._remove_sigint()
                 store.close()
+
+    def _follow_title(self) -> None:
+        """The title changed since the last render: rename its run folder to the new
+        title's, so the run (plan, keyframes, clips: everything paid for) goes on there.
+        If it cannot be renamed (another render in it, a folder of that name appeared,
+        the filesystem refuses), the render goes on in the old folder and says so."""
+        old, new = self.run_dir, self._home
+        why = ""
+        try:
+            with RunLock(old):
+                if new.exists():
+                    why = f"{new} exists"
+                else:
+                    os.rename(old, new)
+        except RunLocked:
+            raise
+        except (OSError, RunDirError) as e:
+            why = getattr(e, "strerror", None) or str(e)
+        if why:
+            self.reporter.warn(
+                f"the title changed since the last render; going on in {old} "
+                f"(could not rename it to {new.name}: {why})"
+            )
+            return
+        self.run_dir = new
+        self.reporter.warn(
+            f"the title changed since the last render: its run folder {old.name} is now "
+            f"{new.name}, and everything made for it is reused"
+        )
 
     def _set_aside(self) -> None:
         """--fresh: move the old run into previous/<time>/ (paid work is never deleted).
@@ -1498,17 +1635,36 @@ class Pipeline:
             )
 
     def _reusable_plan(self, store: Store, planner: Planner | tuple[str, str]) -> Plan | None:
-        """The existing (perhaps edited) plan.yaml when it still belongs to these goals."""
+        """The existing (perhaps edited) plan.yaml when it still belongs to these goals,
+        with goals.yaml's new title, closing or music, if changed since (`_with_shown`)."""
         step = store.get("_run", "plan")
         path = self.run_dir / "plan.yaml"
         if step is None or step.status != "succeeded" or not path.is_file():
             return None
-        if step.input_key not in (self._plan_key(planner), self._plan_key(planner, legacy=True)):
+        if step.input_key not in self._plan_keys(planner):
             return None
-        # a moved project folder: plan.yaml's absolute paths are found again
         raw = load_plan(path)
         self._plan_yaml_scenes = {sc.id: sc for sc in raw.scenes}
-        return self._rebased(raw)
+        direct = _shown_unknown(step.detail)
+        self._plan_raw = self._with_shown(raw, step.detail, direct=direct)
+        # a moved project folder: plan.yaml's absolute paths are found again
+        return self._rebased(self._plan_raw)
+
+    def _record_shown(
+        self, store: Store, planner: Planner, plan_path: Path, step: Step | None
+    ) -> None:
+        """Write the title, closing or music goals.yaml changed into plan.yaml, and record
+        the plan's basis as it is now (also for a legacy key: a later change is then told)."""
+        if self._shown_changed and self._plan_raw is not None:
+            write_plan(self._plan_raw, plan_path)
+            # a warning: plan.yaml, the person's file, was rewritten (shown with --quiet)
+            self.reporter.warn(
+                f"plan.yaml takes goals.yaml's new {' and '.join(self._shown_changed)}; "
+                "its scenes are kept"
+            )
+        basis = self._plan_basis(planner)
+        if self._shown_changed or step is None or _shown_unknown(step.detail, missing=True):
+            store.set_detail("_run", "plan", json.dumps(basis))
 
     def _rebased(self, raw: Plan) -> Plan:
         """`raw` with its paths into a moved or copied project found again (rebase_paths)."""
@@ -1526,7 +1682,8 @@ class Pipeline:
             return None
         try:
             # read as the render reads it once it is back in place as plan.yaml
-            return self._rebased(load_plan(found[0], anchor=self.run_dir.absolute()))
+            raw = load_plan(found[0], anchor=self.run_dir.absolute())
+            return self._rebased(self._with_shown(raw, None, direct=True))
         except PlanError:
             return None
 
@@ -1842,7 +1999,7 @@ def estimate_for(
     """`mindmovie estimate`: the run's remaining cost, without a lock, a planner call or
     any other spending; an existing run's plan.yaml and finished steps are taken into account."""
     goals = load_goals(goals_path)
-    run_dir = run_dir_for(goals, settings, out)
+    run_dir = run_dir_for(goals, settings, out, goals_path)
     db = run_dir / "run.db"
     if not db.is_file():
         return costs.estimate_run(settings, goals)

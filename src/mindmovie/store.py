@@ -315,6 +315,10 @@ class Store:
         assert step is not None
         return step
 
+    def set_detail(self, scene_id: str, stage: str, detail: str) -> None:
+        """Replace a step's recorded detail (e.g. the plan's basis after a rekey)."""
+        self._update(scene_id, stage, detail=detail)
+
     def rekey(self, scene_id: str, stage: str, input_key: str) -> None:
         """Record a finished step's inputs under a new key formula (same inputs)."""
         self._update(scene_id, stage, input_key=input_key)

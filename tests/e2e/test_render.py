@@ -437,10 +437,16 @@ def test_a_replan_says_what_changed_goals_or_plan_settings(workdir: Path) -> Non
                 cwd=workdir)  # fmt: skip
     assert "planning again" in proc.stderr and "goals" not in proc.stderr, proc.stderr
     assert "plan.scene_seconds changed" in proc.stderr, proc.stderr
-    goals.write_text(goals.read_text().replace("title: My Year of Becoming", "title: My Year"))
+    goals.write_text(goals.read_text().replace("money working for me", "money that works"))
     proc = _cli("plan", "examples/goals.yaml", "-c", "longer.yaml", "--out", str(run),
                 cwd=workdir)  # fmt: skip
     assert "goals.yaml changed since the last plan: planning again" in proc.stderr, proc.stderr
+    # the title is shown, not planned: plan.yaml takes it and keeps its scenes
+    goals.write_text(goals.read_text().replace("title: My Year of Becoming", "title: My Year"))
+    proc = _cli("plan", "examples/goals.yaml", "-c", "longer.yaml", "--out", str(run),
+                cwd=workdir)  # fmt: skip
+    assert "planning again" not in proc.stderr, proc.stderr
+    assert "plan.yaml takes goals.yaml's new title" in proc.stderr + proc.stdout
 
 
 def test_music_edited_into_plan_yaml_is_checked_before_any_scene_is_made(workdir: Path) -> None:

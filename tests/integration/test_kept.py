@@ -205,3 +205,45 @@ def test_free_local_work_is_not_kept(tmp_path: Path) -> None:
     asyncio.run(Pipeline(goals, settings, out=run).run())
     assert not (run / "kept" / "keyframe").exists()
     assert not (run / "kept" / "clip").exists()
+
+
+def test_a_new_title_renames_the_run_folder_and_reuses_everything(tmp_path: Path) -> None:
+    """The default run folder is outputs/<title>: a new title started a new run, and with
+    paid providers paid for the whole movie again. Now the earlier run of the same
+    goals.yaml is found, renamed to the new title's folder and reused."""
+    import asyncio
+
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline, estimate_for
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    outputs = tmp_path / "outputs"
+    settings = load_settings(
+        overrides={
+            "output_dir": str(outputs),
+            "output": {"size": "160x90", "fps": 8},
+            "plan": {"scene_seconds": 2},
+        },
+        env={},
+    )
+    first = asyncio.run(Pipeline(goals, settings).run())
+    assert first.run_dir == outputs / "my-year-of-becoming"
+    text = goals.read_text()
+    assert "title: My Year of Becoming" in text
+    goals.write_text(text.replace("title: My Year of Becoming", "title: My Brave New Year"))
+    est = estimate_for(goals, settings)
+    assert all(s.keyframe.done and s.video.done for s in est.scenes)
+    warned: list[str] = []
+
+    class Warn:
+        def __getattr__(self, name: str) -> Any:
+            return warned.append if name == "warn" else (lambda *a, **k: None)
+
+    res = asyncio.run(Pipeline(goals, settings, reporter=Warn()).run())  # type: ignore[arg-type]
+    assert res.run_dir == outputs / "my-brave-new-year"
+    assert not first.run_dir.exists()
+    assert [r for r in res.ran if r[1] in ("plan", "keyframe", "clip")] == []
+    assert yaml.safe_load((res.run_dir / "plan.yaml").read_text())["title"] == "My Brave New Year"
+    assert any("run folder my-year-of-becoming is now my-brave-new-year" in w for w in warned)

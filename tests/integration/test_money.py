@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from mindmovie import costs
 from mindmovie.cli import app
 from mindmovie.costs import estimate_video
 from mindmovie.goals import load_goals
+from mindmovie.media import probe
 from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed
 from mindmovie.providers.base import ProviderError
 from mindmovie.status import collect_status
@@ -445,9 +447,14 @@ async def test_a_photo_replaced_under_its_name_does_not_pay_for_a_new_plan(
     assert len([r for r in rows if r["stage"] == "keyframe"]) > 4
 
 
-async def test_a_run_keyed_the_old_way_keeps_its_paid_plan(sim: SimServer, tmp_path: Path) -> None:
-    """Runs made before the plan key followed paths rather than bytes recorded the old
-    key: it is still accepted (and rewritten), so no one pays for their plan again."""
+@pytest.mark.parametrize("legacy", [1, 2])
+async def test_a_run_keyed_the_old_way_keeps_its_paid_plan(
+    sim: SimServer, tmp_path: Path, legacy: int
+) -> None:
+    """Runs made before the plan key followed paths rather than bytes (2), or before it
+    left out the title, closing and music (1), recorded an older key: it is still
+    accepted (and rewritten), so no one pays for their plan again; and the basis is
+    recorded, so a title changed afterwards is carried into the kept plan."""
     import sqlite3
 
     sim.media_scale = 0.25
@@ -457,12 +464,13 @@ async def test_a_run_keyed_the_old_way_keeps_its_paid_plan(sim: SimServer, tmp_p
     await Pipeline(goals, settings, out=run, keys=KEYS).run()
     pipe = Pipeline(goals, settings, out=run, keys=KEYS)
     planner = ("anthropic", costs.stage_spec(settings, "planner").id)  # type: ignore[union-attr]
-    new_key, old_key = pipe._plan_key(planner), pipe._plan_key(planner, legacy=True)
+    new_key, old_key = pipe._plan_key(planner), pipe._plan_key(planner, legacy=legacy)
     assert new_key != old_key
     con = sqlite3.connect(run / "run.db")
     with con:
         n = con.execute(
-            "UPDATE steps SET input_key=? WHERE scene_id='_run' AND stage='plan' AND input_key=?",
+            "UPDATE steps SET input_key=?, detail=NULL "
+            "WHERE scene_id='_run' AND stage='plan' AND input_key=?",
             (old_key, new_key),
         ).rowcount
     con.close()
@@ -474,6 +482,65 @@ async def test_a_run_keyed_the_old_way_keeps_its_paid_plan(sim: SimServer, tmp_p
     store.close()
     assert len([r for r in rows if r["stage"] == "plan"]) == 1
     assert step is not None and step.input_key == new_key
+    goals.write_text(goals.read_text().replace("title: Sim Movie", "title: Sim Movie Two"))
+    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    assert yaml.safe_load((run / "plan.yaml").read_text())["title"] == "Sim Movie Two"
+    assert sim.stats()["totals"]["messages"] == 1
+
+
+async def test_a_new_title_closing_or_song_keeps_the_paid_plan_and_every_scene(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The title, the closing and the music are shown, not planned. Changing one made a
+    new plan: with Claude, new prompts for every scene, so every keyframe and clip paid
+    for again. Now plan.yaml takes the new value and keeps its scenes and hand edits."""
+    from mindmovie.media import run_ffmpeg
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["scenes"][0]["affirmation"] = "I am strong, rested and calm"  # a hand edit
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    paid = {k: sim.stats()["totals"][k] for k in ("messages", "images", "jobs_created")}
+
+    song = tmp_path / "song.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=330:duration=2", str(song)])
+    text = goals.read_text().replace("title: Sim Movie", "title: My Brave Year")
+    goals.write_text(text + "closing: Thank you for all of it\nmusic: song.wav\n")
+    reporter = _Lines()
+    res = await Pipeline(goals, settings, out=run, keys=KEYS, reporter=reporter).run()
+    assert {k: sim.stats()["totals"][k] for k in paid} == paid  # no plan, image or job
+    now = yaml.safe_load(plan_path.read_text())
+    assert now["title"] == "My Brave Year" and now["closing"] == "Thank you for all of it"
+    assert now["music"] == str(song)
+    assert now["scenes"] == plan["scenes"]  # the hand edit kept, every prompt the same
+    assert not (run / "plan.previous.yaml").exists()
+    assert any("takes goals.yaml's new closing and music and title" in m for m in reporter.lines)
+    assert res.movie is not None and probe(res.movie).audio is not None
+    assert {sid for sid, stage in res.ran if stage in ("keyframe", "clip")} == set()
+
+    # plan.yaml's own title (a hand edit) then stands while goals.yaml's stays the same
+    now["title"] = "Brave"
+    plan_path.write_text(yaml.safe_dump(now, sort_keys=False, allow_unicode=True))
+    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    assert yaml.safe_load(plan_path.read_text())["title"] == "Brave"
+
+
+class _Lines:
+    """A reporter that keeps its info and warning lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("info", "warn"):
+            return self.lines.append
+        return lambda *a, **k: None
 
 
 def _closed_port() -> int:
