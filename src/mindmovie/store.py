@@ -481,17 +481,26 @@ class Store:
 
     def find_kept(self, stage: str, input_key: str) -> tuple[Path, str] | None:
         """An intact artifact made from exactly these inputs, and its sha256: one kept
-        under kept/, or another scene's live one (scenes renumbered: the same request)."""
+        under kept/, or another scene's live one (scenes renumbered: the same request).
+        Only paid work: a free (local) one is made again, as a new render would make it
+        (e.g. a local clip's move follows its scene id, which its key does not hold)."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT artifact, sha256 FROM kept WHERE stage=? AND input_key=?",
-                (stage, input_key),
-            ).fetchall()
-            rows += self._db.execute(
-                "SELECT artifact, sha256 FROM steps WHERE stage=? AND input_key=? "
-                "AND status='succeeded' AND artifact IS NOT NULL AND sha256 IS NOT NULL",
-                (stage, input_key),
-            ).fetchall()
+            rows = [
+                (r[0], r[1])
+                for r in self._db.execute(
+                    "SELECT artifact, sha256 FROM kept WHERE stage=? AND input_key=?",
+                    (stage, input_key),
+                ).fetchall()
+            ]
+            live = [
+                Step(**dict(r))
+                for r in self._db.execute(
+                    "SELECT * FROM steps WHERE stage=? AND input_key=? AND status='succeeded'"
+                    " AND artifact IS NOT NULL AND sha256 IS NOT NULL",
+                    (stage, input_key),
+                ).fetchall()
+            ]
+        rows += [(s.artifact, s.sha256) for s in live if stage == "plan" or self.was_paid(s)]
         for art, sha in rows:
             path = self.root / art
             if path.is_file() and sha256_file(path) == sha:

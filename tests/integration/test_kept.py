@@ -247,3 +247,45 @@ def test_a_new_title_renames_the_run_folder_and_reuses_everything(tmp_path: Path
     assert [r for r in res.ran if r[1] in ("plan", "keyframe", "clip")] == []
     assert yaml.safe_load((res.run_dir / "plan.yaml").read_text())["title"] == "My Brave New Year"
     assert any("run folder my-year-of-becoming is now my-brave-new-year" in w for w in warned)
+
+
+def test_free_local_work_of_another_scene_is_made_again_not_restored(tmp_path: Path) -> None:
+    """Scenes renumbered by a removed goal, offline: a local clip is not taken from the
+    scene that had the same inputs (its Ken Burns move follows the scene id, so it is not
+    the clip a render makes for this scene), and a local file is never recorded as paid
+    (it was, and then landed in kept/ at the next edit)."""
+    import asyncio
+
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    settings = load_settings(
+        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
+        env={},
+    )
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="clips"))
+    doc = yaml.safe_load(goals.read_text())
+    doc["goals"] = doc["goals"][1:]  # renumbers every later scene
+    goals.write_text(yaml.safe_dump(doc, sort_keys=False))
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="clips"))
+    fresh = tmp_path / "fresh"
+    asyncio.run(Pipeline(goals, settings, out=fresh).run(until="clips"))
+    ids = [s["id"] for s in yaml.safe_load((run / "plan.yaml").read_text())["scenes"]]
+    for sid in ids:
+        for name in ("keyframe.png", "clip.mp4"):
+            got = (run / "scenes" / sid / name).read_bytes()
+            assert got == (fresh / "scenes" / sid / name).read_bytes(), (sid, name)
+    store = Store(run / "run.db")
+    try:
+        assert not [s for s in store.steps() if s.paid], "local work recorded as paid"
+    finally:
+        store.close()
+    plan = yaml.safe_load((run / "plan.yaml").read_text())
+    plan["scenes"][0]["motion_prompt"] += " slowly"
+    (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="clips"))
+    assert not (run / "kept" / "clip").exists()
