@@ -1773,13 +1773,14 @@ class Pipeline:
             keys = {key for _, key, _ in self._clip_variants(video_id, sc, req)}
             step = store.get(sc.id, "clip")
             in_flight = step is not None and step.status == "submitted"
-            if any(store.reusable(sc.id, "clip", k) for k in keys) or (
-                in_flight and step is not None and step.input_key in keys
-            ):
+            # in the render's order: a kept clip is put back before a job is picked up
+            if any(store.reusable(sc.id, "clip", k) for k in keys):
                 done.add((sc.id, "clip"))
             elif any(store.find_kept("clip", k) is not None for k in keys):
                 done.add((sc.id, "clip"))
                 restored.add((sc.id, "clip"))
+            elif in_flight and step is not None and step.input_key in keys:
+                done.add((sc.id, "clip"))
         return done
 
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:

@@ -251,6 +251,12 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
         return "none: not in plan.yaml"
     if row.get("in_new_plan") is False:
         return "none: the new plan has no such scene"
+    back = [st for st, yes in (row.get("restore") or {}).items() if yes]
+    if (row.get("reuse") or {}).get("clip") and back:
+        # an edit undone, scenes renumbered, goals back: a file paid for before. Before
+        # the file checks: a live file missing, or a step failed or in flight for other
+        # inputs, is what the kept one replaces
+        return f"reuse the kept {' and '.join(back)} (made before from these inputs)"
     kf, clip = row.get("keyframe"), row.get("clip")
     kf_bad, clip_bad = _file_problem(row, "keyframe"), _file_problem(row, "clip")
     if clip == "succeeded":
@@ -317,10 +323,6 @@ def _from_reuse(row: dict[str, Any], settings_changed: list[str] | None) -> str:
     remaining inputs of that stage."""
     reuse, edited = row["reuse"], list(row.get("edited", []))
     new_plan = " (a new plan: goals.yaml or plan settings changed)" if row.get("new_plan") else ""
-    back = [st for st, yes in (row.get("restore") or {}).items() if yes]
-    if reuse.get("clip") and back:
-        # an edit undone, scenes renumbered, goals back: a file paid for before
-        return f"reuse the kept {' and '.join(back)} (made before from these inputs)"
     if reuse.get("clip"):
         if edited and edited[0] in TEXT_FIELDS:
             return f"reuse; new text ({edited[0]} edited)"

@@ -289,3 +289,35 @@ def test_free_local_work_of_another_scene_is_made_again_not_restored(tmp_path: P
     (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
     asyncio.run(Pipeline(goals, settings, out=run).run(until="clips"))
     assert not (run / "kept" / "clip").exists()
+
+
+def test_status_says_a_deleted_file_comes_back_from_kept_as_the_render_does(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A live file deleted (or a job of an edit that failed) when kept/ holds the one for
+    these inputs: the render puts it back for free, and status says so (it said "redo:
+    clip.mp4 missing" while estimate said nothing was left to pay)."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "-q")
+    plan_path = run / "plan.yaml"
+    original = plan_path.read_text()
+    plan = yaml.safe_load(original)
+    edited = plan["scenes"][1]["id"]
+    plan["scenes"][1]["motion_prompt"] += ", slowly"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    _render(goals, cfg, run, env, "-q")
+    plan_path.write_text(original)  # undone: the first clip is put back
+    _render(goals, cfg, run, env, "-q")
+    paid = _paid(sim)
+    (run / "scenes" / edited / "clip.mp4").unlink()
+    assert _estimate(goals, cfg, run)["total"] == 0
+    r = CliRunner().invoke(app, ["status", str(run), "-c", str(cfg), "--json"], env={})
+    assert r.exit_code == 0, r.output
+    nexts = {row["scene_id"]: row["next"] for row in json.loads(r.output)["scenes"]}
+    assert nexts[edited] == "reuse the kept clip (made before from these inputs)", nexts
+    out = _render(goals, cfg, run, env)
+    assert "steps run: 0" in out
+    assert _paid(sim) == paid
