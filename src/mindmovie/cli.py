@@ -485,6 +485,12 @@ def status(
     inputs = info["inputs"]
     if inputs["checked"]:
         out.print(f"next render checked against: {inputs['goals']}", markup=False)
+        if inputs.get("plan_kept"):
+            out.print(
+                "the next render goes back to the plan these goals had before (kept in "
+                "kept/plan, with its edits); plan.yaml is kept as plan.previous.yaml",
+                markup=False,
+            )
         if inputs.get("new_plan"):
             out.print(inputs.get("new_plan_why", "the next render makes a new plan"), markup=False)
         for change in inputs.get("settings_changed") or []:

@@ -334,6 +334,8 @@ class Outlook:
     new_plan_why: str = ""
     #: the part of `reused` that is put back from kept/ (paid before with these inputs)
     restored: frozenset[tuple[str, str]] = frozenset()
+    #: `plan` is the one kept for these goals (kept/plan), which replaces plan.yaml
+    plan_kept: bool = False
 
 
 @dataclass
@@ -1689,7 +1691,11 @@ class Pipeline:
 
     def outlook(self, store: Store, planner: Planner | tuple[str, str]) -> Outlook:
         """What this render would reuse, read-only: the same checks as the render makes."""
-        plan = self._reusable_plan(store, planner) or self._kept_plan(store, planner)
+        plan = self._reusable_plan(store, planner)
+        plan_kept = False
+        if plan is None:
+            plan = self._kept_plan(store, planner)
+            plan_kept = plan is not None
         basis = plan
         if basis is None and self.settings.stage_provider("planner") == "local":
             from mindmovie.providers.local import build_plan
@@ -1700,7 +1706,7 @@ class Pipeline:
         restored: set[tuple[str, str]] = set()
         done = self._reused_steps(store, basis, restored) if basis is not None else set()
         why = "" if plan is not None else self._new_plan_why(store, planner)
-        return Outlook(plan, basis, frozenset(done), why, frozenset(restored))
+        return Outlook(plan, basis, frozenset(done), why, frozenset(restored), plan_kept)
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> str:
         """Why the render would not reuse plan.yaml (the same tests as `_reusable_plan`)."""

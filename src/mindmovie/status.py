@@ -101,6 +101,8 @@ def _outlook(
         return None, info
     info["checked"] = True
     info["new_plan"] = look.plan is None
+    if look.plan_kept:
+        info["plan_kept"] = True
     if look.plan is None:
         info["new_plan_why"] = look.new_plan_why
     return look, info
@@ -147,6 +149,17 @@ def collect_status(
     if settings is not None:
         look, inputs = _outlook(run_dir, settings, goals, recorded_goals)
         inputs["settings_changed"] = settings_changes(recorded_settings, settings)
+        if look is not None and look.plan_kept and look.plan is not None:
+            # the render puts back the plan these goals had (kept/plan): its scenes are
+            # the ones it works on, not plan.yaml's
+            plan, plan_error = look.plan, None
+            plan_ids = [s.id for s in plan.scenes]
+            store = Store(db)
+            try:
+                recorded = {sc.id: store.get_meta(RENDERED_PLAN_META + sc.id) for sc in plan.scenes}
+            finally:
+                store.close()
+            edited = edited_fields(recorded, plan)
     in_plan = None if plan_ids is None else set(plan_ids)
     scenes: dict[str, dict[str, Any]] = {
         sid: {"scene_id": sid, "attempts": 0, "in_plan": True} for sid in plan_ids or []
@@ -191,6 +204,8 @@ def collect_status(
             row["edited"] = edited[row["scene_id"]]
         # a clip finished before scenes were recorded (an older run): nothing to compare
         row["recorded"] = bool(recorded.get(row["scene_id"]))
+        if look is not None and look.plan_kept and row.get("in_plan") is False:
+            row["in_new_plan"] = False  # plan.yaml's, which the kept plan replaces
         if look is not None and row.get("in_plan") is not False:
             sid = row["scene_id"]
             row["reuse"] = {st: (sid, st) in look.reused for st in SCENE_STAGES}
@@ -247,10 +262,10 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
 
     A finished step's file is checked here; its inputs (plan.yaml, settings, photos) only
     when the row carries the render's own reuse check (`reuse`), else by the render."""
-    if row.get("in_plan") is False:
-        return "none: not in plan.yaml"
     if row.get("in_new_plan") is False:
         return "none: the new plan has no such scene"
+    if row.get("in_plan") is False:
+        return "none: not in plan.yaml"
     back = [st for st, yes in (row.get("restore") or {}).items() if yes]
     if (row.get("reuse") or {}).get("clip") and back:
         # an edit undone, scenes renumbered, goals back: a file paid for before. Before

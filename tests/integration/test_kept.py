@@ -321,3 +321,39 @@ def test_status_says_a_deleted_file_comes_back_from_kept_as_the_render_does(
     out = _render(goals, cfg, run, env)
     assert "steps run: 0" in out
     assert _paid(sim) == paid
+
+
+def test_status_shows_the_kept_plan_the_render_goes_back_to(sim: SimServer, tmp_path: Path) -> None:
+    """After another goals.yaml was rendered into the folder, status for the first one
+    lists the scenes of its kept plan, which the render puts back and reuses (it listed
+    plan.yaml's scenes as redone and the first goals' scenes as "not in plan.yaml")."""
+    sim.media_scale = 0.25
+    goals_a = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals_a, cfg, run, env, "-q")
+    ids_a = [s["id"] for s in yaml.safe_load((run / "plan.yaml").read_text())["scenes"]]
+    b_dir = tmp_path / "b"
+    b_dir.mkdir()
+    goals_b = b_dir / "goals.yaml"
+    goals_b.write_text(GOALS_B)
+    claude_answer_for(sim, goals_b)
+    _render(goals_b, cfg, run, env, "-q")
+    ids_b = [s["id"] for s in yaml.safe_load((run / "plan.yaml").read_text())["scenes"]]
+
+    claude_answer_for(sim, goals_a)
+    args = ["status", str(run), "-c", str(cfg), "--goals", str(goals_a)]
+    r = CliRunner().invoke(app, [*args, "--json"], env={})
+    assert r.exit_code == 0, r.output
+    st = json.loads(r.output)
+    assert st["inputs"]["plan_kept"] is True
+    nexts = {row["scene_id"]: row["next"] for row in st["scenes"]}
+    assert [row["scene_id"] for row in st["scenes"]][: len(ids_a)] == ids_a
+    assert all(nexts[i] == "reuse" for i in ids_a), nexts
+    gone = "none: the new plan has no such scene"
+    assert all(nexts[i] == gone for i in ids_b if i not in ids_a), nexts
+    text = CliRunner().invoke(app, args, env={"COLUMNS": "200"}).output
+    assert "goes back to the plan these goals had before" in text, text
+    paid = _paid(sim)
+    out = _render(goals_a, cfg, run, env)
+    assert "steps run: 0" in out and _paid(sim) == paid
