@@ -518,8 +518,11 @@ class Store:
             return False
         src, sha = found
         prev = self.get(scene_id, stage)
-        if prev is not None and prev.input_key != input_key:
-            self.set_aside(prev)  # before the live file is replaced
+        if prev is None or prev.input_key != input_key:
+            # journaled before the live file is replaced (its paid artifact kept first,
+            # see begin): killed once the file is in place, the step must not say the
+            # old inputs made it (a plan.yaml would be kept as the other goals' plan)
+            self.begin(scene_id, stage, input_key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = tmp_path_for(dest)
         try:
@@ -529,6 +532,7 @@ class Store:
             commit_file(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
+        killpoint("restore")  # in place, not yet journaled
         now = time.time()
         rel = str(dest.resolve().relative_to(self.root.resolve()))
         with self._tx() as db:

@@ -357,3 +357,45 @@ def test_status_shows_the_kept_plan_the_render_goes_back_to(sim: SimServer, tmp_
     paid = _paid(sim)
     out = _render(goals_a, cfg, run, env)
     assert "steps run: 0" in out and _paid(sim) == paid
+
+
+def test_a_kill_while_a_kept_plan_is_put_back_does_not_keep_it_as_the_other_goals_plan(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed after the kept plan of goals A replaced plan.yaml (goals B's) but before the
+    journal said so: the next render kept plan.yaml (A's plan now) as B's plan, so B
+    rendered again got A's plan, scenes and movie."""
+    import os
+    import subprocess
+    import sys
+
+    sim.media_scale = 0.25
+    goals_a = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals_a, cfg, run, env, "-q")
+    b_dir = tmp_path / "b"
+    b_dir.mkdir()
+    goals_b = b_dir / "goals.yaml"
+    goals_b.write_text(GOALS_B)
+    claude_answer_for(sim, goals_b)
+    _render(goals_b, cfg, run, env, "-q")
+    plan_b = (run / "plan.yaml").read_text()
+
+    claude_answer_for(sim, goals_a)
+    argv = [sys.executable, "-m", "mindmovie", "render", str(goals_a), "-c", str(cfg)]
+    argv += ["--out", str(run), "--yes", "-q"]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    killed = subprocess.run(
+        argv,
+        env={**clean, **env, "MINDMOVIE_KILL_AT": "restore"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    _render(goals_a, cfg, run, env, "-q")
+    claude_answer_for(sim, goals_b)
+    _render(goals_b, cfg, run, env, "-q")
+    assert (run / "plan.yaml").read_text() == plan_b
