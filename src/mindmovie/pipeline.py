@@ -737,7 +737,8 @@ class Pipeline:
             return existing
         basis = self._plan_basis(planner)
         prev = store.get("_run", "plan")
-        kept = store.find_kept("plan", key)
+        # one that no longer loads (a broken hand edit) is not put back: as outlook says
+        kept = self._kept_plan(store, planner)
         if plan_path.exists():
             # perhaps hand-edited: never written over. No plan step (run.db was moved
             # away or lost) means it cannot be told whether it fits these goals

@@ -399,3 +399,42 @@ def test_a_kill_while_a_kept_plan_is_put_back_does_not_keep_it_as_the_other_goal
     claude_answer_for(sim, goals_b)
     _render(goals_b, cfg, run, env, "-q")
     assert (run / "plan.yaml").read_text() == plan_b
+
+
+def test_a_kept_plan_that_does_not_load_is_not_put_back_as_estimate_says(
+    tmp_path: Path,
+) -> None:
+    """A plan.yaml with a broken hand edit, replaced by a new plan when goals.yaml
+    changed: with the goals changed back, estimate (outlook) said a new plan is made,
+    but the render put the broken plan back and stopped on its error."""
+    import asyncio
+
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline, _planner_identity
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    settings = load_settings(
+        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
+        env={},
+    )
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["scenes"][0]["colour"] = "blue"  # not a plan field: plan.yaml no longer loads
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    original = goals.read_text()
+    goals.write_text(original.replace("running the coastal trail", "walking the coastal trail"))
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    goals.write_text(original)
+    store = Store(run / "run.db")
+    try:
+        look = Pipeline(goals, settings, out=run).outlook(store, _planner_identity(settings))
+    finally:
+        store.close()
+    assert look.plan is None and not look.plan_kept
+    res = asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    assert "colour" not in plan_path.read_text()
+    assert len(res.plan.scenes) == len(plan["scenes"])
