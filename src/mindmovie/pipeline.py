@@ -738,7 +738,7 @@ class Pipeline:
         basis = self._plan_basis(planner)
         prev = store.get("_run", "plan")
         # one that no longer loads (a broken hand edit) is not put back: as outlook says
-        kept = self._kept_plan(store, planner)
+        kept = self._kept_plan_key(store, planner)
         if plan_path.exists():
             # perhaps hand-edited: never written over. No plan step (run.db was moved
             # away or lost) means it cannot be told whether it fits these goals
@@ -770,10 +770,12 @@ class Pipeline:
         # goals.yaml rendered here meanwhile): their plan, with its edits, comes back
         # instead of a new paid plan with new prompts that would redo every scene
         if kept is not None and store.restore(
-            "_run", "plan", key, plan_path, detail=json.dumps({**basis, "shown": None})
+            "_run", "plan", kept[0], plan_path, detail=json.dumps({**basis, "shown": None})
         ):
             restored = self._reusable_plan(store, planner)
             if restored is not None:
+                if kept[0] != key:
+                    store.rekey("_run", "plan", key)  # a legacy key becomes the current one
                 self._record_shown(store, planner, plan_path, store.get("_run", "plan"))
                 self.reporter.step("plan", "plan", "reused", "kept plan")
                 return restored
@@ -1678,17 +1680,28 @@ class Pipeline:
         base = self.goals_path.absolute().parent.resolve()
         return rebase_paths(raw, files, base, self.goals_path.name)
 
+    def _kept_plan_key(
+        self, store: Store, planner: Planner | tuple[str, str]
+    ) -> tuple[str, Plan] | None:
+        """The plan kept for these goals (see `_plan`), which a render would put back, and
+        the key it is kept under: the current one, or the legacy one a run made before
+        2026-12 recorded (its first goals edit kept the plan under that key)."""
+        for key in self._plan_keys(planner):
+            found = store.find_kept("plan", key)
+            if found is None:
+                continue
+            try:
+                # read as the render reads it once it is back in place as plan.yaml, with
+                # goals.yaml's title, closing and music (its own basis is not known)
+                raw = load_plan(found[0], anchor=self.run_dir.absolute())
+                return key, self._rebased(self._with_shown(raw, None, direct=True))
+            except PlanError:
+                continue
+        return None
+
     def _kept_plan(self, store: Store, planner: Planner | tuple[str, str]) -> Plan | None:
-        """The plan kept for these goals (see `_plan`), which a render would put back."""
-        found = store.find_kept("plan", self._plan_key(planner))
-        if found is None:
-            return None
-        try:
-            # read as the render reads it once it is back in place as plan.yaml
-            raw = load_plan(found[0], anchor=self.run_dir.absolute())
-            return self._rebased(self._with_shown(raw, None, direct=True))
-        except PlanError:
-            return None
+        kept = self._kept_plan_key(store, planner)
+        return None if kept is None else kept[1]
 
     def outlook(self, store: Store, planner: Planner | tuple[str, str]) -> Outlook:
         """What this render would reuse, read-only: the same checks as the render makes."""

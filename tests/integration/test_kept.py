@@ -438,3 +438,43 @@ def test_a_kept_plan_that_does_not_load_is_not_put_back_as_estimate_says(
     res = asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
     assert "colour" not in plan_path.read_text()
     assert len(res.plan.scenes) == len(plan["scenes"])
+
+
+def test_a_plan_made_before_the_current_plan_key_comes_back_too(tmp_path: Path) -> None:
+    """A run from before 2026-12 records its plan under the legacy key (goals with their
+    photos' bytes), which the render still accepts. Its first goals edit kept the plan
+    under that key, and undoing the edit looked only under the current key: a new plan
+    (with a paid planner: new prompts, so every keyframe and clip paid again), and the
+    hand edits were not back."""
+    import asyncio
+
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline, _planner_identity
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    settings = load_settings(
+        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
+        env={},
+    )
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["scenes"][0]["affirmation"] = "I run with joy"  # a hand edit
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    edited = plan_path.read_text()
+    pipe = Pipeline(goals, settings, out=run)
+    store = Store(run / "run.db")
+    try:  # as an older mindmovie recorded it
+        store.rekey("_run", "plan", pipe._plan_key(_planner_identity(settings), legacy=True))
+    finally:
+        store.close()
+    original = goals.read_text()
+    goals.write_text(original.replace("running the coastal trail", "walking the coastal trail"))
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    assert plan_path.read_text() != edited
+    goals.write_text(original)  # the edit undone
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    assert plan_path.read_text() == edited
