@@ -1685,7 +1685,13 @@ class Pipeline:
     ) -> tuple[str, Plan] | None:
         """The plan kept for these goals (see `_plan`), which a render would put back, and
         the key it is kept under: the current one, or the legacy one a run made before
-        2026-12 recorded (its first goals edit kept the plan under that key)."""
+        2026-12 recorded (its first goals edit kept the plan under that key).
+
+        Only in place of another plan.yaml: one deleted by the person asks for a new plan,
+        not for an older one of the same goals they may have set aside on purpose.
+        """
+        if not (self.run_dir / "plan.yaml").is_file():
+            return None
         for key in self._plan_keys(planner):
             found = store.find_kept("plan", key)
             if found is None:

@@ -478,3 +478,28 @@ def test_a_plan_made_before_the_current_plan_key_comes_back_too(tmp_path: Path) 
     goals.write_text(original)  # the edit undone
     asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
     assert plan_path.read_text() == edited
+
+
+def test_a_deleted_plan_yaml_asks_for_a_new_plan_not_a_kept_one(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Deleting plan.yaml is how a person asks for a new plan: a kept plan of the same
+    goals (set aside when the goals changed and came back) must not come back instead."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "-q", "--until", "plan")
+    original = goals.read_text()
+    goals.write_text(original.replace("Living by the sea", "Living by a lake"))
+    claude_answer_for(sim, goals)
+    _render(goals, cfg, run, env, "-q", "--until", "plan")
+    goals.write_text(original)
+    claude_answer_for(sim, goals)
+    _render(goals, cfg, run, env, "-q", "--until", "plan")  # the first plan comes back
+    messages = _paid(sim)["messages"]
+    assert messages == 2
+    (run / "plan.yaml").unlink()
+    assert _estimate(goals, cfg, run)["planner"]["usd"] > 0
+    _render(goals, cfg, run, env, "-q", "--until", "plan")
+    assert _paid(sim)["messages"] == messages + 1  # planned again, as asked
