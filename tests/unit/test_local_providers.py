@@ -705,3 +705,22 @@ async def test_a_photo_with_transparent_parts_shows_the_painted_scene_through_th
     assert np.abs(img[:, :70].astype(int) - painted[:, :70]).max() <= 1  # the scene shows
     assert img[:, :70].mean() > 20  # not black
     assert (np.abs(img[:, 90:].astype(int) - (200, 30, 30)) <= 2).all()  # the photo on top
+
+
+async def test_a_16_bit_greyscale_photo_with_a_transparent_key_keeps_its_tones(
+    tmp_path: Path,
+) -> None:
+    """A 16-bit greyscale PNG with a transparent grey value (tRNS) took the new alpha
+    path, Pillow's own convert('RGBA'), which clips 16-bit grey at 255: a white picture."""
+    arr = np.full((90, 160), 10000, np.uint16)  # dark grey (39 of 255)
+    arr[:, 80:] = 50000  # light grey (195 of 255)
+    arr[:, :20] = 0  # the transparent value
+    photo = tmp_path / "scan16t.png"
+    Image.fromarray(arr).save(photo, transparency=0)
+    assert Image.open(photo).mode.startswith("I;16") and "transparency" in Image.open(photo).info
+    req = kreq(width=160, height=90, source_photo=photo)
+    img = decode((await LocalKeyframes().generate(req)).data)
+    assert abs(int(img[45, 50, 0]) - 39) <= 3 and abs(int(img[45, 140, 0]) - 195) <= 3
+    assert (img[45, 50] == img[45, 50, 0]).all()  # still grey
+    painted = decode(paint_keyframe(req.prompt, req.seed, 160, 90, req.category))
+    assert np.abs(img[:, :15].astype(int) - painted[:, :15]).max() <= 1  # the scene shows

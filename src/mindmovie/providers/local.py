@@ -1272,6 +1272,22 @@ def _has_alpha(im: Image.Image) -> bool:
     return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info
 
 
+def _rgba(im: Image.Image) -> Image.Image:
+    """`im` (which has transparency) as 8-bit RGBA. 16-bit greyscale with a transparent
+    value (tRNS) goes through `_rgb` and gets its mask from that value: Pillow's own
+    convert('RGBA') clips it at 255, a white picture."""
+    if im.mode.startswith("I;16") or im.mode == "I":
+        key = im.info.get("transparency")
+        mask = None
+        if isinstance(key, int):
+            mask = Image.fromarray(((np.asarray(im) != key) * 255).astype(np.uint8))
+        out = _rgb(im).convert("RGBA")
+        if mask is not None:
+            out.putalpha(mask)
+        return out
+    return im.convert("RGBA")
+
+
 def fit_photo(
     path: Path, width: int, height: int, backdrop: Callable[[], bytes] | None = None
 ) -> bytes:
@@ -1287,7 +1303,7 @@ def fit_photo(
             im.draft("RGB", (side, side))  # JPEG: decode at a reduced scale when possible
             turned = ImageOps.exif_transpose(im)
             alpha = _has_alpha(turned)
-            photo = turned.convert("RGBA") if alpha else _rgb(turned)
+            photo = _rgba(turned) if alpha else _rgb(turned)
     except FileNotFoundError as e:
         raise InvalidRequest(f"photo not found: {path}", provider="local") from e
     except (UnidentifiedImageError, OSError) as e:
