@@ -1661,7 +1661,10 @@ class Pipeline:
         """Write the title, closing or music goals.yaml changed into plan.yaml, and record
         the plan's basis as it is now (also for a legacy key: a later change is then told)."""
         if self._shown_changed and self._plan_raw is not None:
-            write_plan(self._plan_raw, plan_path)
+            # the file as written with the new fields: a relative path (a hand edit) stays
+            # relative, not absolute under this run folder, which a new title renames
+            shown = {f: getattr(self._plan_raw, f) for f in self._shown_changed}
+            write_plan(load_plan(plan_path, as_written=True).model_copy(update=shown), plan_path)
             # a warning: plan.yaml, the person's file, was rewritten (shown with --quiet)
             self.reporter.warn(
                 f"plan.yaml takes goals.yaml's new {' and '.join(self._shown_changed)}; "

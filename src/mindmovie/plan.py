@@ -141,11 +141,12 @@ def _duplicate_ids(scenes: list[Any], doc: YamlDoc) -> list[Problem]:
     return problems
 
 
-def load_plan(path: Path, anchor: Path | None = None) -> Plan:
+def load_plan(path: Path, anchor: Path | None = None, *, as_written: bool = False) -> Plan:
     """Load and check plan.yaml (as written by ``write_plan`` and edited by the person).
 
     Relative paths are read from ``anchor`` (default: the file's own folder; a kept copy
-    of a plan.yaml passes the run folder it was edited in).
+    of a plan.yaml passes the run folder it was edited in); ``as_written``: left relative
+    (to write the file back without turning them into absolute ones).
 
     Raises ``PlanError`` naming file, line and field for: unreadable file, bad YAML,
     duplicate keys, unknown keys (with a did-you-mean), missing or wrongly typed fields
@@ -167,6 +168,8 @@ def load_plan(path: Path, anchor: Path | None = None) -> Plan:
     problems += invalid
     if problems or plan is None:
         raise PlanError.from_problems(path, problems)
+    if as_written:
+        return plan
     return _anchor_paths(plan, anchor or path.absolute().parent)
 
 

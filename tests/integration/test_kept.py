@@ -503,3 +503,41 @@ def test_a_deleted_plan_yaml_asks_for_a_new_plan_not_a_kept_one(
     assert _estimate(goals, cfg, run)["planner"]["usd"] > 0
     _render(goals, cfg, run, env, "-q", "--until", "plan")
     assert _paid(sim)["messages"] == messages + 1  # planned again, as asked
+
+
+def test_a_new_title_keeps_plan_yaml_s_relative_paths_as_written(tmp_path: Path) -> None:
+    """plan.yaml may name its music (or a photo) relative to itself (a hand edit). A new
+    title rewrote plan.yaml with that path made absolute under the run folder as it was
+    then (outputs/<title>/../../song.wav): the next new title renamed that folder, the
+    path named nothing, and the render stopped at 'music file not found'."""
+    import asyncio
+
+    from mindmovie.config import load_settings
+    from mindmovie.media import run_ffmpeg
+    from mindmovie.pipeline import Pipeline
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=330:duration=2", str(tmp_path / "song.wav")])
+    settings = load_settings(
+        overrides={
+            "output_dir": str(tmp_path / "outputs"),
+            "output": {"size": "160x90", "fps": 8},
+            "plan": {"scene_seconds": 2},
+        },
+        env={},
+    )
+    first = asyncio.run(Pipeline(goals, settings).run(until="plan"))
+    plan_path = first.run_dir / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["music"] = "../../song.wav"  # relative to plan.yaml's folder
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    title = "My Year of Becoming"
+    for new in ("My Brave Year", "My Bravest Year"):
+        goals.write_text(goals.read_text().replace(f"title: {title}", f"title: {new}"))
+        title = new
+        res = asyncio.run(Pipeline(goals, settings).run(until="plan"))
+        now = yaml.safe_load((res.run_dir / "plan.yaml").read_text())
+        assert now["title"] == new and now["music"] == "../../song.wav"
+    assert res.run_dir == tmp_path / "outputs" / "my-bravest-year"
