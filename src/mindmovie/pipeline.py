@@ -298,13 +298,45 @@ def earlier_run(output_dir: Path, goals_path: Path) -> Path | None:
             con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
             try:
                 row = con.execute("SELECT value FROM meta WHERE key=?", (GOALS_META,)).fetchone()
+                if row is None or row[0] != want:
+                    continue
+                how = con.execute("SELECT value FROM meta WHERE key=?", (FOLDER_META,)).fetchone()
+                if how is not None and how[0] != "title":
+                    continue
+                if how is None and not _titled_folder(folder, con):
+                    continue  # recorded before FOLDER_META: named for its title?
             finally:
                 con.close()
         except (sqlite3.Error, OSError, ValueError):
             continue  # not ours, damaged, locked: not a match
-        if row is not None and row[0] == want:
-            found.append((db.stat().st_mtime, str(folder)))
+        found.append((db.stat().st_mtime, str(folder)))
     return Path(max(found)[1]) if found else None
+
+
+def _titled_folder(folder: Path, con: sqlite3.Connection) -> bool:
+    """Is `folder` (its run.db older than `FOLDER_META`) named for its run's title
+    (output_dir/<slug of the title>), not one the person named with --out (`--out
+    outputs/draft`), which is theirs and never renamed? The title as the plan step
+    recorded it (goals.yaml's), else as plan.yaml has it."""
+    titles: list[object] = []
+    try:
+        row = con.execute(
+            "SELECT detail FROM steps WHERE scene_id='_run' AND stage='plan'"
+        ).fetchone()
+        shown = json.loads(row[0]).get("shown") if row and row[0] else None
+        if isinstance(shown, dict):
+            titles.append(shown.get("title"))
+    except (sqlite3.Error, ValueError, AttributeError):
+        pass  # an older run.db: plan.yaml says
+    try:
+        import yaml
+
+        data = yaml.safe_load((folder / "plan.yaml").read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            titles.append(data.get("title"))
+    except (OSError, ValueError, yaml.YAMLError):
+        pass
+    return any(isinstance(t, str) and slugify(t) == folder.name for t in titles)
 
 
 def keyframe_size(settings: Settings) -> tuple[int, int]:
@@ -317,6 +349,9 @@ def keyframe_size(settings: Settings) -> tuple[int, int]:
 #: keys) of the last render or plan, so `status` can compare the next render with them
 GOALS_META = "goals_path"
 SETTINGS_META = "settings"
+#: run.db meta: "out" when the last render was given its folder with --out, else
+#: "title" (output_dir/<slug of the title>): only such a folder follows a new title
+FOLDER_META = "folder"
 
 
 @dataclass(frozen=True)
@@ -1818,6 +1853,7 @@ class Pipeline:
         # for `status`: which goals.yaml and settings the next render is compared with
         store.set_meta(GOALS_META, str(self.goals_path.resolve()))
         store.set_meta(SETTINGS_META, json.dumps(self.settings.model_dump(mode="json")))
+        store.set_meta(FOLDER_META, "out" if self._out_given else "title")
         # every provider is built before any work: a missing key fails here, not mid-run
         planner = registry.make_planner(self.settings, self.keys)
         kf_model = registry.make_keyframes(self.settings, self.keys)

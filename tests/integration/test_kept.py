@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -541,3 +542,71 @@ def test_a_new_title_keeps_plan_yaml_s_relative_paths_as_written(tmp_path: Path)
         now = yaml.safe_load((res.run_dir / "plan.yaml").read_text())
         assert now["title"] == new and now["music"] == "../../song.wav"
     assert res.run_dir == tmp_path / "outputs" / "my-bravest-year"
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+def test_a_run_folder_named_with_out_is_never_renamed_to_the_title(
+    tmp_path: Path, recorded: bool
+) -> None:
+    """A default render looks for the run folder last rendered from the same goals.yaml
+    when outputs/<title>/ has none. It also took a folder the person named with --out
+    (`--out outputs/draft`) and renamed it to outputs/<title>/, saying the title had
+    changed (it had not): the next `--out outputs/draft` started over. `recorded`: the
+    run.db says how its folder was named; else (an older run.db) its title tells."""
+    import asyncio
+    import sqlite3
+
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    outputs = tmp_path / "outputs"
+    settings = load_settings(
+        overrides={
+            "output_dir": str(outputs),
+            "output": {"size": "160x90", "fps": 8},
+            "plan": {"scene_seconds": 2},
+        },
+        env={},
+    )
+    draft = outputs / "draft"
+    asyncio.run(Pipeline(goals, settings, out=draft).run(until="plan"))
+    if not recorded:
+        con = sqlite3.connect(draft / "run.db")
+        with con:
+            assert con.execute("DELETE FROM meta WHERE key='folder'").rowcount == 1
+        con.close()
+    res = asyncio.run(Pipeline(goals, settings).run(until="plan"))
+    assert res.run_dir == outputs / "my-year-of-becoming"
+    assert (draft / "run.db").is_file() and (draft / "plan.yaml").is_file()
+
+
+def test_a_run_that_could_not_follow_its_title_is_still_found(tmp_path: Path) -> None:
+    """When outputs/<new title>/ exists (empty, here) the render goes on in the old
+    folder; the next render must find that folder again, not start over in the new."""
+    import asyncio
+
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    outputs = tmp_path / "outputs"
+    settings = load_settings(
+        overrides={
+            "output_dir": str(outputs),
+            "output": {"size": "160x90", "fps": 8},
+            "plan": {"scene_seconds": 2},
+        },
+        env={},
+    )
+    first = asyncio.run(Pipeline(goals, settings).run(until="plan"))
+    (outputs / "my-brave-year").mkdir()
+    text = goals.read_text().replace("title: My Year of Becoming", "title: My Brave Year")
+    goals.write_text(text)
+    for _ in range(2):
+        res = asyncio.run(Pipeline(goals, settings).run(until="plan"))
+        assert res.run_dir == first.run_dir
