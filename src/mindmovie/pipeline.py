@@ -1467,10 +1467,14 @@ class Pipeline:
         If it cannot be renamed (another render in it, a folder of that name appeared,
         the filesystem refuses), the render goes on in the old folder and says so."""
         old, new = self.run_dir, self._home
-        why = ""
+        why, gone = "", False
         try:
             with RunLock(old):
-                if new.exists():
+                if not (old / "run.db").is_file():
+                    # another render renamed it meanwhile (this lock made the folder again,
+                    # empty): the run is in `new` now, and goes on there, not from nothing
+                    gone = True
+                elif new.exists():
                     why = f"{new} exists"
                 else:
                     os.rename(old, new)
@@ -1478,6 +1482,12 @@ class Pipeline:
             raise
         except (OSError, RunDirError) as e:
             why = getattr(e, "strerror", None) or str(e)
+        if gone:
+            with contextlib.suppress(OSError):
+                (old / ".lock").unlink()
+                old.rmdir()
+            self.run_dir = new
+            return
         if why:
             self.reporter.warn(
                 f"the title changed since the last render; going on in {old} "

@@ -610,3 +610,38 @@ def test_a_run_that_could_not_follow_its_title_is_still_found(tmp_path: Path) ->
     for _ in range(2):
         res = asyncio.run(Pipeline(goals, settings).run(until="plan"))
         assert res.run_dir == first.run_dir
+
+
+def test_a_render_whose_old_folder_was_renamed_meanwhile_does_not_start_over(
+    tmp_path: Path,
+) -> None:
+    """Two renders of goals.yaml with a new title, started together, both chose the old
+    folder; the first renamed it. The second's lock recreated the old folder, empty, and
+    it went on there: a new run from nothing (with paid providers, every scene paid
+    again) instead of finding the run under its new name."""
+    import asyncio
+
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    outputs = tmp_path / "outputs"
+    settings = load_settings(
+        overrides={
+            "output_dir": str(outputs),
+            "output": {"size": "160x90", "fps": 8},
+            "plan": {"scene_seconds": 2},
+        },
+        env={},
+    )
+    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    text = goals.read_text().replace("title: My Year of Becoming", "title: My Brave Year")
+    goals.write_text(text)
+    one, two = Pipeline(goals, settings), Pipeline(goals, settings)  # both: the old folder
+    asyncio.run(one.run(until="keyframes"))
+    res = asyncio.run(two.run(until="keyframes"))
+    assert res.run_dir == outputs / "my-brave-year"
+    assert [r for r in res.ran if r[1] in ("plan", "keyframe")] == []
+    assert not first.run_dir.exists()
