@@ -645,3 +645,45 @@ def test_a_render_whose_old_folder_was_renamed_meanwhile_does_not_start_over(
     assert res.run_dir == outputs / "my-brave-year"
     assert [r for r in res.ran if r[1] in ("plan", "keyframe")] == []
     assert not first.run_dir.exists()
+
+
+def test_a_plan_kept_under_the_older_key_still_comes_back(tmp_path: Path) -> None:
+    """Plans kept before the plan key left out the title, closing and music were kept
+    under that older key (`plan_fingerprint_v1`); only the current key was looked for,
+    so an edit undone made (with Claude: paid for) a new plan, and the hand edits of
+    the kept one were lost."""
+    import asyncio
+    import sqlite3
+
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline, _planner_identity
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    run = tmp_path / "run"
+    settings = load_settings(
+        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
+        env={},
+    )
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    plan = yaml.safe_load((run / "plan.yaml").read_text())
+    plan["scenes"][0]["affirmation"] = "I am strong, rested and calm"  # a hand edit
+    (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    pipe = Pipeline(goals, settings, out=run)
+    planner = _planner_identity(settings)
+    new_key, old_key = pipe._plan_key(planner), pipe._plan_key(planner, legacy=1)
+    text = goals.read_text()
+    goals.write_text(text.replace("money working for me", "money that works"))
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))  # plan 1 kept
+    con = sqlite3.connect(run / "run.db")
+    with con:  # kept as a run made before 2026-12-01's fifth session kept it
+        n = con.execute(
+            "UPDATE kept SET input_key=? WHERE stage='plan' AND input_key=?", (old_key, new_key)
+        ).rowcount
+    con.close()
+    assert n == 1
+    goals.write_text(text)  # the edit undone
+    res = asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    assert [r for r in res.ran if r[1] == "plan"] == []
+    assert res.plan.scenes[0].affirmation == "I am strong, rested and calm"
