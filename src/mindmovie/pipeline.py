@@ -106,6 +106,16 @@ def _shown_unknown(detail: str | None, *, missing: bool = False) -> bool:
     return was["shown"] is None
 
 
+def _recorded_shown(detail: str | None) -> dict[str, Any] | None:
+    """The shown fields (title, closing, music) a plan step's basis recorded, if any."""
+    try:
+        was = json.loads(detail or "null")
+    except ValueError:
+        return None
+    shown = was.get("shown") if isinstance(was, dict) else None
+    return shown if isinstance(shown, dict) else None
+
+
 def _keep_previous_plan(plan_path: Path) -> Path:
     """Copy plan.yaml to plan.previous.yaml before planning again, first moving an older
     different copy to plan.previous.N.yaml: hand edits are never overwritten."""
@@ -352,6 +362,8 @@ SETTINGS_META = "settings"
 #: run.db meta: "out" when the last render was given its folder with --out, else
 #: "title" (output_dir/<slug of the title>): only such a folder follows a new title
 FOLDER_META = "folder"
+#: run.db meta key prefix: per kept plan's key, the shown fields it was kept with (JSON)
+KEPT_SHOWN_META = "kept_plan_shown:"
 
 
 @dataclass(frozen=True)
@@ -781,6 +793,11 @@ class Pipeline:
             if prev is not None and prev.status == "succeeded":
                 # as it is now, edits and all: these goals may come back (see below)
                 store.keep_copy("_run", "plan", prev.input_key, plan_path)
+                # with the title, closing and music its plan.yaml was last matched to
+                # (goals.yaml's): put back, it takes only those goals.yaml changed since
+                shown = _recorded_shown(prev.detail)
+                if shown is not None:
+                    store.set_meta(KEPT_SHOWN_META + prev.input_key, json.dumps(shown))
             why = (
                 f"{self._replan_reason(prev.detail, basis)} since the last plan"
                 if prev is not None
@@ -804,9 +821,8 @@ class Pipeline:
         # these goals were planned in this folder before (an edit undone, another
         # goals.yaml rendered here meanwhile): their plan, with its edits, comes back
         # instead of a new paid plan with new prompts that would redo every scene
-        if kept is not None and store.restore(
-            "_run", "plan", kept[0], plan_path, detail=json.dumps({**basis, "shown": None})
-        ):
+        back = None if kept is None else json.dumps(self._kept_basis(store, kept[0], planner))
+        if kept is not None and store.restore("_run", "plan", kept[0], plan_path, detail=back):
             restored = self._reusable_plan(store, planner)
             if restored is not None:
                 if kept[0] != key:
@@ -1746,12 +1762,26 @@ class Pipeline:
                 continue
             try:
                 # read as the render reads it once it is back in place as plan.yaml, with
-                # goals.yaml's title, closing and music (its own basis is not known)
+                # the title, closing and music goals.yaml changed since it was kept
                 raw = load_plan(found[0], anchor=self.run_dir.absolute())
-                return key, self._rebased(self._with_shown(raw, None, direct=True))
+                detail = json.dumps(self._kept_basis(store, key, planner))
+                shown = self._with_shown(raw, detail, direct=_shown_unknown(detail))
+                return key, self._rebased(shown)
             except PlanError:
                 continue
         return None
+
+    def _kept_basis(
+        self, store: Store, key: str, planner: Planner | tuple[str, str]
+    ) -> dict[str, Any]:
+        """The basis recorded when the plan kept under `key` is put back: the shown fields
+        it was kept with (`KEPT_SHOWN_META`), or None (unknown: `_with_shown` direct)."""
+        basis = self._plan_basis(planner)
+        try:
+            shown = json.loads(store.get_meta(KEPT_SHOWN_META + key) or "null")
+        except ValueError:
+            shown = None
+        return {**basis, "shown": shown if isinstance(shown, dict) else None}
 
     def _kept_plan(self, store: Store, planner: Planner | tuple[str, str]) -> Plan | None:
         kept = self._kept_plan_key(store, planner)

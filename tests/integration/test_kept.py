@@ -687,3 +687,48 @@ def test_a_plan_kept_under_the_older_key_still_comes_back(tmp_path: Path) -> Non
     res = asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
     assert [r for r in res.ran if r[1] == "plan"] == []
     assert res.plan.scenes[0].affirmation == "I am strong, rested and calm"
+
+
+def test_a_kept_plan_comes_back_with_its_own_title_edit(tmp_path: Path) -> None:
+    """A plan put back from kept/ (an edit of goals.yaml undone) took goals.yaml's title,
+    closing and music wherever they differed, with a warning that goals.yaml had a new
+    title: a title edited in that plan.yaml was lost though goals.yaml's never changed
+    (before the title left the plan key, the kept plan came back as it was)."""
+    import asyncio
+
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline, estimate_for
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    run = tmp_path / "run"
+    settings = load_settings(
+        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
+        env={},
+    )
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    plan = yaml.safe_load((run / "plan.yaml").read_text())
+    plan["title"] = "Brave"  # a hand edit
+    (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    text = goals.read_text()
+    goals.write_text(text.replace("money working for me", "money that works"))
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))  # plan 1 kept
+    goals.write_text(text)  # the edit undone
+    pipe = Pipeline(goals, settings, out=run)
+    store = Store(run / "run.db")
+    try:
+        from mindmovie.pipeline import _planner_identity
+
+        look = pipe.outlook(store, _planner_identity(settings))
+    finally:
+        store.close()
+    assert look.plan is not None and look.plan.title == "Brave"  # what status tells
+    assert estimate_for(goals, settings, out=run).paid == 0
+    res = asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    assert res.plan.title == "Brave"
+    assert yaml.safe_load((run / "plan.yaml").read_text())["title"] == "Brave"
+    # and a title changed in goals.yaml afterwards is still taken
+    goals.write_text(text.replace("title: My Year of Becoming", "title: My Brave Year"))
+    res = asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    assert yaml.safe_load((run / "plan.yaml").read_text())["title"] == "My Brave Year"
