@@ -280,22 +280,34 @@ def soften_prompt(prompt: str, category: str) -> str:
 
 
 def run_dir_for(
-    goals: Goals, settings: Settings, out: Path | None = None, goals_path: Path | None = None
+    goals: Goals,
+    settings: Settings,
+    out: Path | None = None,
+    goals_path: Path | None = None,
+    plan_keys: Collection[str] | None = None,
 ) -> Path:
     """The run's home: --out if given, else <output_dir>/<slug of the title>; or, when
     no run is there yet, the earlier run of this same goals.yaml under another title
-    (`earlier_run`): a new title must not start the movie, and its payments, over."""
+    (`earlier_run`, whose plan has one of `plan_keys`): a new title must not start the
+    movie, and its payments, over."""
     if out is not None:
         return out
     home = settings.output_dir / slugify(goals.title)
     if goals_path is not None and not (home / "run.db").is_file():
-        return earlier_run(settings.output_dir, goals_path) or home
+        return earlier_run(settings.output_dir, goals_path, plan_keys) or home
     return home
 
 
-def earlier_run(output_dir: Path, goals_path: Path) -> Path | None:
+def earlier_run(
+    output_dir: Path, goals_path: Path, plan_keys: Collection[str] | None = None
+) -> Path | None:
     """The run folder in output_dir last rendered from goals_path (the newest, if more
-    than one), read without writing anything; None when there is none."""
+    than one), read without writing anything; None when there is none.
+
+    With `plan_keys`, only a run whose plan has one of them: the same movie under a new
+    title. A goals.yaml rewritten for another movie (new goals, new plan) gets its own
+    folder, and the earlier movie stays where it is.
+    """
     want = str(goals_path.resolve())
     found: list[tuple[float, str]] = []
     try:
@@ -315,6 +327,12 @@ def earlier_run(output_dir: Path, goals_path: Path) -> Path | None:
                     continue
                 if how is None and not _titled_folder(folder, con):
                     continue  # recorded before FOLDER_META: named for its title?
+                if plan_keys is not None:
+                    plan = con.execute(
+                        "SELECT input_key FROM steps WHERE scene_id='_run' AND stage='plan'"
+                    ).fetchone()
+                    if plan is None or plan[0] not in plan_keys:
+                        continue  # another movie made from a rewritten goals.yaml
             finally:
                 con.close()
         except (sqlite3.Error, OSError, ValueError):
@@ -487,7 +505,8 @@ class Pipeline:
         self.goals = load_goals(goals_path)
         self.settings = settings
         self.keys = keys
-        self.run_dir = run_dir_for(self.goals, settings, out, goals_path)
+        keys_now = self._plan_keys(_planner_identity(settings))
+        self.run_dir = run_dir_for(self.goals, settings, out, goals_path, keys_now)
         self._out_given = out is not None
         #: outputs/<slug of the title>: where the run goes when run_dir is an earlier run
         #: of these goals under their old title (it is renamed there, see `_follow_title`)
@@ -2104,14 +2123,12 @@ def estimate_for(
 ) -> costs.RunEstimate:
     """`mindmovie estimate`: the run's remaining cost, without a lock, a planner call or
     any other spending; an existing run's plan.yaml and finished steps are taken into account."""
-    goals = load_goals(goals_path)
-    run_dir = run_dir_for(goals, settings, out, goals_path)
-    db = run_dir / "run.db"
+    pipe = Pipeline(goals_path, settings, out=out)
+    db = pipe.run_dir / "run.db"
     if not db.is_file():
-        return costs.estimate_run(settings, goals)
+        return costs.estimate_run(settings, pipe.goals)
     store = Store(db)
     try:
-        pipe = Pipeline(goals_path, settings, out=out)
         return pipe.estimate(store, _planner_identity(settings))
     finally:
         store.close()

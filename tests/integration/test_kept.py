@@ -732,3 +732,36 @@ def test_a_kept_plan_comes_back_with_its_own_title_edit(tmp_path: Path) -> None:
     goals.write_text(text.replace("title: My Year of Becoming", "title: My Brave Year"))
     res = asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
     assert yaml.safe_load((run / "plan.yaml").read_text())["title"] == "My Brave Year"
+
+
+def test_a_goals_yaml_rewritten_for_another_movie_gets_its_own_folder(tmp_path: Path) -> None:
+    """Only the same movie under a new title follows it (its plan is kept): a goals.yaml
+    rewritten with a new title and new goals renamed the earlier movie's folder and
+    replaced its movie.mp4, saying that everything was reused."""
+    import asyncio
+
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline
+
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    outputs = tmp_path / "outputs"
+    settings = load_settings(
+        overrides={
+            "output_dir": str(outputs),
+            "output": {"size": "160x90", "fps": 8},
+            "plan": {"scene_seconds": 2},
+        },
+        env={},
+    )
+    first = asyncio.run(Pipeline(goals, settings).run(until="plan"))
+    goals.write_text(
+        "title: Summer Of Courage\ngoals:\n  - category: growth\n    vision: Speaking on stage\n"
+    )
+    second = asyncio.run(Pipeline(goals, settings).run(until="plan"))
+    assert second.run_dir == outputs / "summer-of-courage"
+    assert first.run_dir.is_dir() and (first.run_dir / "run.db").is_file()
+    assert yaml.safe_load((first.run_dir / "plan.yaml").read_text())["title"] == (
+        "My Year of Becoming"
+    )
