@@ -724,3 +724,23 @@ async def test_a_16_bit_greyscale_photo_with_a_transparent_key_keeps_its_tones(
     assert (img[45, 50] == img[45, 50, 0]).all()  # still grey
     painted = decode(paint_keyframe(req.prompt, req.seed, 160, 90, req.category))
     assert np.abs(img[:, :15].astype(int) - painted[:, :15]).max() <= 1  # the scene shows
+
+
+async def test_an_opaque_photo_with_an_alpha_channel_paints_no_backdrop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many PNGs carry an alpha channel with nothing transparent: the picture is the
+    photo itself, so the scene behind it (0.15 s of painting a 720p keyframe) is not made."""
+    arr = np.zeros((90, 160, 4), np.uint8)
+    arr[...] = (40, 120, 200, 255)
+    photo = tmp_path / "opaque.png"
+    Image.fromarray(arr).save(photo)
+
+    def no_paint(*a: object, **k: object) -> bytes:
+        raise AssertionError("painted a backdrop no pixel shows")
+
+    monkeypatch.setattr("mindmovie.providers.local.paint_keyframe", no_paint)
+    img = decode(
+        (await LocalKeyframes().generate(kreq(width=160, height=90, source_photo=photo))).data
+    )
+    assert (np.abs(img.astype(int) - (40, 120, 200)) <= 1).all()

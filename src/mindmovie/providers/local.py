@@ -1311,6 +1311,10 @@ def fit_photo(
     fitted = ImageOps.fit(
         photo, (width, height), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5)
     )
+    if alpha and fitted.getchannel("A").getextrema()[0] == 255:
+        # saved with an alpha channel but nothing transparent (common for PNGs): the
+        # same picture, without painting a backdrop no pixel would show
+        fitted, alpha = fitted.convert("RGB"), False
     if alpha:
         if backdrop is not None:
             with Image.open(io.BytesIO(backdrop())) as bg:
