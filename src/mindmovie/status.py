@@ -272,6 +272,9 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
         # the file checks: a live file missing, or a step failed or in flight for other
         # inputs, is what the kept one replaces
         return f"reuse the kept {' and '.join(back)} (made before from these inputs)"
+    if back == ["keyframe"]:
+        # its clip is made again (e.g. the image prompt undone, the motion prompt not)
+        return "reuse the kept keyframe (made before from these inputs), then make the clip"
     kf, clip = row.get("keyframe"), row.get("clip")
     kf_bad, clip_bad = _file_problem(row, "keyframe"), _file_problem(row, "clip")
     if clip == "succeeded":

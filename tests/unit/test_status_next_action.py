@@ -100,3 +100,18 @@ def test_a_clip_job_or_failed_clip_whose_inputs_changed_is_not_picked_up() -> No
     failed = {"keyframe": "succeeded", "clip": "failed", "attempts": 1, "error": "clip: boom",
               "files": {"keyframe": "ok"}, "reuse": {"keyframe": False, "clip": False}}  # fmt: skip
     assert _next_action(failed, []) == "redo the keyframe (its inputs changed), then make the clip"
+
+
+def test_a_keyframe_put_back_from_kept_is_named_and_its_clip_made() -> None:
+    """Only the keyframe comes back from kept/ (its image prompt undone, the motion prompt
+    not): status said 'redo: keyframe.png missing, then make the clip', paying for an
+    image the render does not pay for."""
+    kept = {"reuse": {"keyframe": True, "clip": False}, "restore": {"keyframe": True}}
+    for row in (
+        {**OK, **kept},
+        {**DONE, "files": {"keyframe": "missing", "clip": "ok"}, **kept},
+        {"keyframe": "succeeded", "files": {"keyframe": "missing"}, **kept},
+    ):
+        assert _next_action(row, []) == (
+            "reuse the kept keyframe (made before from these inputs), then make the clip"
+        )
