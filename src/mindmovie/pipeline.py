@@ -505,6 +505,7 @@ class Pipeline:
         self.goals = load_goals(goals_path)
         self.settings = settings
         self.keys = keys
+        self._plan_keys_memo: dict[tuple[str, str], tuple[str, ...]] = {}
         keys_now = self._plan_keys(_planner_identity(settings))
         self.run_dir = run_dir_for(self.goals, settings, out, goals_path, keys_now)
         self._out_given = out is not None
@@ -716,8 +717,13 @@ class Pipeline:
         )
 
     def _plan_keys(self, planner: Planner | tuple[str, str]) -> tuple[str, ...]:
-        """The current plan key and the legacy ones a run may have recorded."""
-        return tuple(self._plan_key(planner, legacy=n) for n in range(3))
+        """The current plan key and the legacy ones a run may have recorded. Computed once
+        per planner: the oldest formula hashes every photo's and the song's bytes, and a
+        render asks several times (run folder, plan reuse, kept plans, the outlook)."""
+        ident = planner if isinstance(planner, tuple) else (planner.name, planner.model)
+        if ident not in self._plan_keys_memo:
+            self._plan_keys_memo[ident] = tuple(self._plan_key(ident, legacy=n) for n in range(3))
+        return self._plan_keys_memo[ident]
 
     def _plan_basis(self, planner: Planner | tuple[str, str]) -> dict[str, Any]:
         """What the plan is made from (the parts of its key, readable): recorded on the
@@ -791,7 +797,7 @@ class Pipeline:
 
     async def _plan(self, store: Store, planner: Planner) -> Plan:
         plan_path = self.run_dir / "plan.yaml"
-        key = self._plan_key(planner)
+        key = self._plan_keys(planner)[0]
         existing = self._reusable_plan(store, planner)
         if existing is not None:
             # same goals, same planner: plan.yaml (perhaps hand-edited since) is the truth.

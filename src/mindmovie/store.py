@@ -444,19 +444,7 @@ class Store:
         dest = self.root / KEPT_DIR / step.stage / f"{step.input_key}{src.suffix}"
         if not (dest.is_file() and sha256_file(dest) == step.sha256):
             _link_or_copy(src, dest)
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO kept(stage,input_key,artifact,sha256,scene_id,kept_at)"
-                " VALUES(?,?,?,?,?,?)",
-                (
-                    step.stage,
-                    step.input_key,
-                    str(dest.relative_to(self.root)),
-                    step.sha256,
-                    step.scene_id,
-                    time.time(),
-                ),
-            )
+        self._record_kept(step.scene_id, step.stage, step.input_key, dest, step.sha256)
 
     def keep_copy(self, scene_id: str, stage: str, input_key: str, path: Path) -> None:
         """Keep a copy of `path` as it is now (e.g. a plan.yaml with hand edits, which a
@@ -465,18 +453,17 @@ class Store:
             return
         dest = self.root / KEPT_DIR / stage / f"{input_key}{path.suffix}"
         _link_or_copy(path, dest, link=False)
+        self._record_kept(scene_id, stage, input_key, dest, sha256_file(dest))
+
+    def _record_kept(
+        self, scene_id: str, stage: str, input_key: str, dest: Path, sha256: str
+    ) -> None:
+        """Journal a file under kept/ (already in place) as made from these inputs."""
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO kept(stage,input_key,artifact,sha256,scene_id,kept_at)"
                 " VALUES(?,?,?,?,?,?)",
-                (
-                    stage,
-                    input_key,
-                    str(dest.relative_to(self.root)),
-                    sha256_file(dest),
-                    scene_id,
-                    time.time(),
-                ),
+                (stage, input_key, str(dest.relative_to(self.root)), sha256, scene_id, time.time()),
             )
 
     def find_kept(self, stage: str, input_key: str) -> tuple[Path, str] | None:

@@ -18,9 +18,26 @@ import yaml
 from typer.testing import CliRunner
 
 from mindmovie.cli import app
+from mindmovie.config import Settings, load_settings
 from mindmovie.store import Store
 from tests.integration.support import claude_answer_for, cli_env, goals_file
 from tests.sim.server import SimServer
+
+
+def _offline(tmp_path: Path) -> tuple[Path, Settings]:
+    """A copy of examples/ and small, fast offline settings whose runs go to
+    tmp_path/outputs: (its goals.yaml, the settings)."""
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    settings = load_settings(
+        overrides={
+            "output_dir": str(tmp_path / "outputs"),
+            "output": {"size": "160x90", "fps": 8},
+            "plan": {"scene_seconds": 2},
+        },
+        env={},
+    )
+    return tmp_path / "ex" / "goals.yaml", settings
 
 
 def _paid(sim: SimServer) -> dict[str, int]:
@@ -186,16 +203,9 @@ def test_a_removed_goal_does_not_pay_again_for_the_scenes_renumbered_after_it(
 
 def test_free_local_work_is_not_kept(tmp_path: Path) -> None:
     """Only paid artifacts are kept: local ones cost nothing to make again."""
-    from mindmovie.config import load_settings
     from mindmovie.pipeline import Pipeline
 
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
-    settings = load_settings(
-        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
-        env={},
-    )
+    goals, settings = _offline(tmp_path)
     import asyncio
 
     run = tmp_path / "run"
@@ -214,21 +224,10 @@ def test_a_new_title_renames_the_run_folder_and_reuses_everything(tmp_path: Path
     goals.yaml is found, renamed to the new title's folder and reused."""
     import asyncio
 
-    from mindmovie.config import load_settings
     from mindmovie.pipeline import Pipeline, estimate_for
 
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
+    goals, settings = _offline(tmp_path)
     outputs = tmp_path / "outputs"
-    settings = load_settings(
-        overrides={
-            "output_dir": str(outputs),
-            "output": {"size": "160x90", "fps": 8},
-            "plan": {"scene_seconds": 2},
-        },
-        env={},
-    )
     first = asyncio.run(Pipeline(goals, settings).run())
     assert first.run_dir == outputs / "my-year-of-becoming"
     text = goals.read_text()
@@ -257,16 +256,9 @@ def test_free_local_work_of_another_scene_is_made_again_not_restored(tmp_path: P
     (it was, and then landed in kept/ at the next edit)."""
     import asyncio
 
-    from mindmovie.config import load_settings
     from mindmovie.pipeline import Pipeline
 
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
-    settings = load_settings(
-        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
-        env={},
-    )
+    goals, settings = _offline(tmp_path)
     run = tmp_path / "run"
     asyncio.run(Pipeline(goals, settings, out=run).run(until="clips"))
     doc = yaml.safe_load(goals.read_text())
@@ -410,16 +402,9 @@ def test_a_kept_plan_that_does_not_load_is_not_put_back_as_estimate_says(
     but the render put the broken plan back and stopped on its error."""
     import asyncio
 
-    from mindmovie.config import load_settings
     from mindmovie.pipeline import Pipeline, _planner_identity
 
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
-    settings = load_settings(
-        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
-        env={},
-    )
+    goals, settings = _offline(tmp_path)
     run = tmp_path / "run"
     asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
     plan_path = run / "plan.yaml"
@@ -449,16 +434,9 @@ def test_a_plan_made_before_the_current_plan_key_comes_back_too(tmp_path: Path) 
     hand edits were not back."""
     import asyncio
 
-    from mindmovie.config import load_settings
     from mindmovie.pipeline import Pipeline, _planner_identity
 
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
-    settings = load_settings(
-        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
-        env={},
-    )
+    goals, settings = _offline(tmp_path)
     run = tmp_path / "run"
     asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
     plan_path = run / "plan.yaml"
@@ -513,22 +491,11 @@ def test_a_new_title_keeps_plan_yaml_s_relative_paths_as_written(tmp_path: Path)
     path named nothing, and the render stopped at 'music file not found'."""
     import asyncio
 
-    from mindmovie.config import load_settings
     from mindmovie.media import run_ffmpeg
     from mindmovie.pipeline import Pipeline
 
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
+    goals, settings = _offline(tmp_path)
     run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=330:duration=2", str(tmp_path / "song.wav")])
-    settings = load_settings(
-        overrides={
-            "output_dir": str(tmp_path / "outputs"),
-            "output": {"size": "160x90", "fps": 8},
-            "plan": {"scene_seconds": 2},
-        },
-        env={},
-    )
     first = asyncio.run(Pipeline(goals, settings).run(until="plan"))
     plan_path = first.run_dir / "plan.yaml"
     plan = yaml.safe_load(plan_path.read_text())
@@ -556,21 +523,10 @@ def test_a_run_folder_named_with_out_is_never_renamed_to_the_title(
     import asyncio
     import sqlite3
 
-    from mindmovie.config import load_settings
     from mindmovie.pipeline import Pipeline
 
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
+    goals, settings = _offline(tmp_path)
     outputs = tmp_path / "outputs"
-    settings = load_settings(
-        overrides={
-            "output_dir": str(outputs),
-            "output": {"size": "160x90", "fps": 8},
-            "plan": {"scene_seconds": 2},
-        },
-        env={},
-    )
     draft = outputs / "draft"
     asyncio.run(Pipeline(goals, settings, out=draft).run(until="plan"))
     if not recorded:
@@ -588,21 +544,10 @@ def test_a_run_that_could_not_follow_its_title_is_still_found(tmp_path: Path) ->
     folder; the next render must find that folder again, not start over in the new."""
     import asyncio
 
-    from mindmovie.config import load_settings
     from mindmovie.pipeline import Pipeline
 
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
+    goals, settings = _offline(tmp_path)
     outputs = tmp_path / "outputs"
-    settings = load_settings(
-        overrides={
-            "output_dir": str(outputs),
-            "output": {"size": "160x90", "fps": 8},
-            "plan": {"scene_seconds": 2},
-        },
-        env={},
-    )
     first = asyncio.run(Pipeline(goals, settings).run(until="plan"))
     (outputs / "my-brave-year").mkdir()
     text = goals.read_text().replace("title: My Year of Becoming", "title: My Brave Year")
@@ -621,21 +566,10 @@ def test_a_render_whose_old_folder_was_renamed_meanwhile_does_not_start_over(
     again) instead of finding the run under its new name."""
     import asyncio
 
-    from mindmovie.config import load_settings
     from mindmovie.pipeline import Pipeline
 
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
+    goals, settings = _offline(tmp_path)
     outputs = tmp_path / "outputs"
-    settings = load_settings(
-        overrides={
-            "output_dir": str(outputs),
-            "output": {"size": "160x90", "fps": 8},
-            "plan": {"scene_seconds": 2},
-        },
-        env={},
-    )
     first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
     text = goals.read_text().replace("title: My Year of Becoming", "title: My Brave Year")
     goals.write_text(text)
@@ -655,17 +589,10 @@ def test_a_plan_kept_under_the_older_key_still_comes_back(tmp_path: Path) -> Non
     import asyncio
     import sqlite3
 
-    from mindmovie.config import load_settings
     from mindmovie.pipeline import Pipeline, _planner_identity
 
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
+    goals, settings = _offline(tmp_path)
     run = tmp_path / "run"
-    settings = load_settings(
-        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
-        env={},
-    )
     asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
     plan = yaml.safe_load((run / "plan.yaml").read_text())
     plan["scenes"][0]["affirmation"] = "I am strong, rested and calm"  # a hand edit
@@ -696,17 +623,10 @@ def test_a_kept_plan_comes_back_with_its_own_title_edit(tmp_path: Path) -> None:
     (before the title left the plan key, the kept plan came back as it was)."""
     import asyncio
 
-    from mindmovie.config import load_settings
     from mindmovie.pipeline import Pipeline, estimate_for
 
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
+    goals, settings = _offline(tmp_path)
     run = tmp_path / "run"
-    settings = load_settings(
-        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
-        env={},
-    )
     asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
     plan = yaml.safe_load((run / "plan.yaml").read_text())
     plan["title"] = "Brave"  # a hand edit
@@ -740,21 +660,10 @@ def test_a_goals_yaml_rewritten_for_another_movie_gets_its_own_folder(tmp_path: 
     replaced its movie.mp4, saying that everything was reused."""
     import asyncio
 
-    from mindmovie.config import load_settings
     from mindmovie.pipeline import Pipeline
 
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
+    goals, settings = _offline(tmp_path)
     outputs = tmp_path / "outputs"
-    settings = load_settings(
-        overrides={
-            "output_dir": str(outputs),
-            "output": {"size": "160x90", "fps": 8},
-            "plan": {"scene_seconds": 2},
-        },
-        env={},
-    )
     first = asyncio.run(Pipeline(goals, settings).run(until="plan"))
     goals.write_text(
         "title: Summer Of Courage\ngoals:\n  - category: growth\n    vision: Speaking on stage\n"

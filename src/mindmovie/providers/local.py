@@ -1340,29 +1340,22 @@ class LocalKeyframes:
                 provider=self.name,
                 scene_id=request.scene_id,
             )
+        paint = functools.partial(
+            paint_keyframe,
+            request.prompt,
+            request.seed,
+            request.width,
+            request.height,
+            request.category,
+        )
         if request.source_photo is not None:
             # painted only if the photo has transparent parts to show it through
-            backdrop = functools.partial(
-                paint_keyframe,
-                request.prompt,
-                request.seed,
-                request.width,
-                request.height,
-                request.category,
-            )
             data = await asyncio.to_thread(
-                fit_photo, request.source_photo, request.width, request.height, backdrop
+                fit_photo, request.source_photo, request.width, request.height, paint
             )
             usage = {"source": "photo", "photo": str(request.source_photo)}
         else:
-            data = await asyncio.to_thread(
-                paint_keyframe,
-                request.prompt,
-                request.seed,
-                request.width,
-                request.height,
-                request.category,
-            )
+            data = await asyncio.to_thread(paint)
             usage = {"source": "painted"}
         return ImageResult(
             data=data, mime="image/png", usage=usage, remote_id=f"local:{request.scene_id}"
