@@ -48,6 +48,7 @@ from mindmovie.plan import (
     load_plan,
     rebase_paths,
     rendered_scene,
+    update_plan_fields,
     write_plan,
 )
 from mindmovie.progress import NullReporter, Reporter
@@ -1750,7 +1751,7 @@ class Pipeline:
             # the file as written with the new fields: a relative path (a hand edit) stays
             # relative, not absolute under this run folder, which a new title renames
             shown = {f: getattr(self._plan_raw, f) for f in self._shown_changed}
-            write_plan(load_plan(plan_path, as_written=True).model_copy(update=shown), plan_path)
+            update_plan_fields(plan_path, shown)
             # a warning: plan.yaml, the person's file, was rewritten (shown with --quiet)
             self.reporter.warn(
                 f"plan.yaml takes goals.yaml's new {' and '.join(self._shown_changed)}; "

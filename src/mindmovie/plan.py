@@ -111,6 +111,92 @@ def write_plan(plan: Plan, path: Path) -> None:
     atomic_write_text(path, dump_plan(plan))
 
 
+def _top_entries(text: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+    """plan.yaml's top-level keys with their key and value nodes (positions in `text`)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    return {k.value: (k, v) for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value}
+
+
+def _spliced(text: str, fields: Mapping[str, str | None]) -> str | None:
+    """`text` with each top-level `fields` entry replaced, added before `scenes:`, or
+    removed (None), everything else byte for byte; None when the file's shape is not
+    one this can edit in place (a flow mapping, a key not at the start of a line)."""
+    entries = _top_entries(text)
+    if entries is None or "scenes" not in entries:
+        return None
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
+
+    def line_start(node: yaml.Node) -> int | None:
+        at = node.start_mark.index
+        return at if at == 0 or text[at - 1] == "\n" else None
+
+    for name, value in fields.items():
+        entry = entries.get(name)
+        line = (
+            ""
+            if value is None
+            else yaml.dump(
+                {name: value}, Dumper=_PlanDumper, sort_keys=False, allow_unicode=True, width=1000
+            )
+        )
+        if entry is None:
+            if value is None:
+                continue
+            at = line_start(entries["scenes"][0])
+            if at is None:
+                return None
+            edits.append((at, at, line))
+            continue
+        key, val = entry
+        start = line_start(key)
+        if start is None:
+            return None
+        end = val.end_mark.index
+        if value is None:  # the entry's lines go, up to and including its line end
+            nl = text.find("\n", end - 1 if text[end - 1 : end] == "\n" else end)
+            edits.append((start, len(text) if nl < 0 else nl + 1, ""))
+        else:  # a block scalar's span already ends with its line break
+            edits.append((start, end, line if text[end - 1 : end] == "\n" else line[:-1]))
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def update_plan_fields(path: Path, fields: Mapping[str, str | None]) -> None:
+    """Set plan.yaml's top-level `fields` (title, closing, music) in place, atomically.
+
+    Only those entries change: the person's comments, hand edits and relative paths
+    stay as written (`write_plan` would re-dump the file and lose the comments). If the
+    spliced file would not read back as exactly the plan with those fields, the whole
+    plan is written instead.
+    """
+    from mindmovie.fsutil import commit_file, tmp_path_for
+
+    want = load_plan(path, as_written=True).model_copy(update=dict(fields))
+    text = _spliced(path.read_text(encoding="utf-8"), fields)
+    if text is None:
+        write_plan(want, path)
+        return
+    tmp = tmp_path_for(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        try:
+            ok = load_plan(tmp, as_written=True) == want
+        except PlanError:
+            ok = False
+        if ok:
+            commit_file(tmp, path)
+            return
+    finally:
+        tmp.unlink(missing_ok=True)
+    write_plan(want, path)
+
+
 class PlanError(SourceError):
     """plan.yaml is wrong; same one-line ``file:line: field: message`` form as
     ``GoalsError`` (``scenes[3]`` is the third scene, 1-based)."""

@@ -441,12 +441,20 @@ def test_a_replan_says_what_changed_goals_or_plan_settings(workdir: Path) -> Non
     proc = _cli("plan", "examples/goals.yaml", "-c", "longer.yaml", "--out", str(run),
                 cwd=workdir)  # fmt: skip
     assert "goals.yaml changed since the last plan: planning again" in proc.stderr, proc.stderr
-    # the title is shown, not planned: plan.yaml takes it and keeps its scenes
+    # the title is shown, not planned: plan.yaml takes it and keeps its scenes, and the
+    # notes the person wrote in it (it used to be dumped again without them)
+    plan_path = run / "plan.yaml"
+    plan_path.write_text(
+        "# my notes\n" + plan_path.read_text().replace("\nscenes:", "\nscenes:  # mine", 1)
+    )
     goals.write_text(goals.read_text().replace("title: My Year of Becoming", "title: My Year"))
     proc = _cli("plan", "examples/goals.yaml", "-c", "longer.yaml", "--out", str(run),
                 cwd=workdir)  # fmt: skip
     assert "planning again" not in proc.stderr, proc.stderr
     assert "plan.yaml takes goals.yaml's new title" in proc.stderr + proc.stdout
+    text = plan_path.read_text()
+    assert text.startswith("# my notes\n") and "\nscenes:  # mine\n" in text, text[:400]
+    assert "\ntitle: My Year\n" in text
 
 
 def test_music_edited_into_plan_yaml_is_checked_before_any_scene_is_made(workdir: Path) -> None:

@@ -18,6 +18,7 @@ from mindmovie.plan import (
     Scene,
     dump_plan,
     load_plan,
+    update_plan_fields,
     write_plan,
 )
 
@@ -148,6 +149,98 @@ def test_dump_load_round_trips_any_plan(plan: Plan) -> None:
         loaded = load_plan(path)
     assert loaded == plan
     assert dump_plan(loaded) == dump_plan(plan)
+
+
+# --- title, closing and music written in place ----------------------------------------
+
+COMMENTED = """\
+# my notes: keep the sea scenes calm
+title: My Dream Life  # the old title
+closing: |-
+  Thank you
+  for everything
+music: music/calm.mp3  # relative: next to plan.yaml
+style: warm light
+scenes:
+# the first one is my favourite
+- id: 01-health-1
+  goal: 1
+  category: health
+  affirmation: I am strong  # shortened by hand
+  image_prompt: A runner at dawn
+  motion_prompt: Slow push in
+  seconds: 5
+"""
+
+
+def _comments(text: str) -> list[str]:
+    return [line[line.index("#") :] for line in text.splitlines() if "#" in line]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"title": "A New Title: Mine"},
+        {"closing": "Grateful, today"},
+        {"closing": "two\nlines"},
+        {"title": "T", "closing": "C", "music": "/abs/song.mp3"},
+        {"music": None},
+    ],
+)
+def test_update_plan_fields_keeps_the_persons_comments_and_edits(
+    tmp_path: Path, fields: dict[str, str | None]
+) -> None:
+    # a new title, closing or song from goals.yaml is written into plan.yaml; before,
+    # the whole file was dumped again and every comment the person wrote was lost
+    path = write(tmp_path, COMMENTED)
+    before = load_plan(path, as_written=True)
+    update_plan_fields(path, fields)
+    text = path.read_text(encoding="utf-8")
+    assert load_plan(path, as_written=True) == before.model_copy(update=fields)
+    kept = [c for c in _comments(COMMENTED) if not (fields.get("title") and "old title" in c)]
+    if "music" in fields:
+        kept = [c for c in kept if "relative" not in c]
+    for comment in kept:
+        assert comment in _comments(text), comment
+    assert "  affirmation: I am strong  # shortened by hand\n" in text
+
+
+def test_update_plan_fields_adds_music_before_the_scenes(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, VALID.replace("title: My Dream Life\n", "# mine\ntitle: My Dream Life\n")
+    )
+    update_plan_fields(path, {"music": "/songs/new.mp3"})
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith(
+        "# mine\ntitle: My Dream Life\nclosing: Thank you\nmusic: /songs/new.mp3\n"
+    )
+    assert load_plan(path).music == "/songs/new.mp3"
+
+
+def test_update_plan_fields_rewrites_a_file_it_cannot_edit_in_place(tmp_path: Path) -> None:
+    # a flow-style file: no line to replace, so the plan is written whole (still right)
+    flow = (
+        "{title: Old, closing: Bye, scenes: [{id: a-1, goal: 1, category: x, "
+        "affirmation: I am, image_prompt: p, motion_prompt: m, seconds: 2}]}\n"
+    )
+    path = write(tmp_path, flow)
+    update_plan_fields(path, {"title": "New"})
+    assert load_plan(path).title == "New"
+    assert path.read_text(encoding="utf-8").startswith(PLAN_HEADER)
+
+
+@settings(max_examples=100, deadline=None)
+@given(title=_text, closing=_text, music=st.none() | _path)
+def test_update_plan_fields_reads_back_exactly_any_text(
+    title: str, closing: str, music: str | None
+) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "plan.yaml"
+        path.write_text(COMMENTED, encoding="utf-8")
+        before = load_plan(path, as_written=True)
+        fields = {"title": title, "closing": closing, "music": music}
+        update_plan_fields(path, fields)
+        assert load_plan(path, as_written=True) == before.model_copy(update=fields)
 
 
 # --- errors ---------------------------------------------------------------------------
