@@ -2134,7 +2134,7 @@ def estimate_for(
     db = pipe.run_dir / "run.db"
     if not db.is_file():
         return costs.estimate_run(settings, pipe.goals)
-    store = Store(db)
+    store = Store(db, read_only=True)
     try:
         return pipe.estimate(store, _planner_identity(settings))
     finally:
@@ -2145,7 +2145,7 @@ def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:
     """`mindmovie status`: what a render of goals_path with these settings into run_dir
     would reuse. Reads only: no lock, no provider, nothing written."""
     pipe = Pipeline(goals_path, settings, out=run_dir)
-    store = Store(run_dir / "run.db")
+    store = Store(run_dir / "run.db", read_only=True)
     try:
         return pipe.outlook(store, _planner_identity(settings))
     finally:

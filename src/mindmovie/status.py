@@ -122,7 +122,7 @@ def collect_status(
         raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
     plan, plan_error = _read_plan(run_dir)
     plan_ids = None if plan is None else [s.id for s in plan.scenes]
-    store = Store(db)
+    store = Store(db, read_only=True)
     try:
         steps = store.steps()
         run_no = int(store.get_meta("run_no") or 0)
@@ -154,7 +154,7 @@ def collect_status(
             # the ones it works on, not plan.yaml's
             plan, plan_error = look.plan, None
             plan_ids = [s.id for s in plan.scenes]
-            store = Store(db)
+            store = Store(db, read_only=True)
             try:
                 recorded = {sc.id: store.get_meta(RENDERED_PLAN_META + sc.id) for sc in plan.scenes}
             finally:

@@ -133,16 +133,46 @@ class Step:
         return asdict(self)
 
 
+def _snapshot(path: Path) -> sqlite3.Connection:
+    """An in-memory copy of run.db as it is now (a render may be writing it: the copy
+    is one consistent read, WAL included), opened without writing anything on disk."""
+    uri = path.resolve().as_uri()
+    src = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=5.0)
+    try:
+        try:
+            src.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # WAL needs its -shm file beside the db; a folder this user cannot write has
+            # none (no render is running there, so reading the file as it is is safe)
+            src.close()
+            src = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+        mem = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        src.backup(mem)
+    finally:
+        src.close()
+    return mem
+
+
 class Store:
     """Thread-safe access to one run's run.db. Artifact paths are stored relative to the run."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """Open (or create) the run's journal.
+
+        `read_only` (status, estimate, storyboard): the file is read into memory and
+        never written: an older run.db is upgraded in the copy only (an upgrade on disk
+        would lock out the older mindmovie that made it), and a run folder this user
+        cannot write can still be looked at.
+        """
         self.path = path
         self.root = path.parent
         self._lock = threading.RLock()
         existed = path.exists() and path.stat().st_size > 0
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            if read_only:
+                self._db = _snapshot(path)
+            else:
+                self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
             if existed and app_id != APP_ID and self._has_tables():
@@ -150,9 +180,10 @@ class Store:
                     f"{path} is not a mindmovie run store. Move it away, or render with --fresh "
                     "into a new directory."
                 )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            if not read_only:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate(existed)
         except sqlite3.DatabaseError as e:
             if (getattr(e, "sqlite_errorcode", 0) & 0xFF) in _NOT_WRITABLE:

@@ -602,7 +602,7 @@ def recorded_costs(run_dir: Path, plan: Plan) -> dict[str, float]:
         return {}
     from mindmovie.store import Store
 
-    store = Store(db)
+    store = Store(db, read_only=True)
     try:
         raw = store.get_meta(COSTS_META)
     finally:

@@ -186,3 +186,51 @@ def test_a_step_from_before_the_paid_column_is_kept_when_the_ledger_billed_it(
     assert (tmp_path / "kept" / "clip" / "k1.mp4").read_bytes() == b"bought"
     assert not (tmp_path / "kept" / "clip" / "k1b.mp4").exists()
     st.close()
+
+
+def test_read_only_reads_an_older_run_db_without_upgrading_it(tmp_path: Path) -> None:
+    """status, estimate and storyboard open run.db read-only: a v2 file is read (its
+    steps, a kept lookup finding nothing) and left byte for byte as it was, so the older
+    mindmovie that made it can still continue the run. Before, status upgraded it to v3."""
+    db = tmp_path / "run.db"
+    st = Store(db)
+    _paid_done(st, "s1", "k1", b"clip", paid=True)
+    st.set_meta("run_no", "4")
+    st.close()
+    con = sqlite3.connect(db)
+    con.execute("ALTER TABLE steps DROP COLUMN paid")  # as schema 2 made it
+    con.execute("DROP TABLE kept")
+    con.execute("PRAGMA user_version=2")
+    con.commit()
+    con.close()
+    before = db.read_bytes()
+    ro = Store(db, read_only=True)
+    try:
+        [step] = ro.steps()
+        assert (step.scene_id, step.input_key, step.paid) == ("s1", "k1", None)
+        assert ro.get_meta("run_no") == "4"
+        assert ro.find_kept("clip", "k1") is None
+        assert ro.artifact_problem(step) is None
+    finally:
+        ro.close()
+    assert db.read_bytes() == before
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_read_only_sees_what_a_running_render_has_journaled(tmp_path: Path) -> None:
+    """`status` beside a render: steps the render committed (still in the WAL file, not
+    yet checkpointed into run.db) are in the read-only copy."""
+    db = tmp_path / "run.db"
+    writer = Store(db)
+    try:
+        _paid_done(writer, "s1", "k1", b"clip", paid=False)
+        assert (tmp_path / "run.db-wal").stat().st_size > 0
+        ro = Store(db, read_only=True)
+        try:
+            assert [(s.scene_id, s.status) for s in ro.steps()] == [("s1", "succeeded")]
+        finally:
+            ro.close()
+        writer.begin("s2", "clip", "k2")  # the writer is not held up by the reader
+    finally:
+        writer.close()
