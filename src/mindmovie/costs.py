@@ -23,7 +23,7 @@ from mindmovie import catalog
 from mindmovie.catalog import ModelSpec
 from mindmovie.config import Settings
 from mindmovie.goals import Goals
-from mindmovie.plan import Plan, Scene, source_photo
+from mindmovie.plan import Plan, Scene, source_photo, source_photo_by_place
 from mindmovie.providers.base import PlanOptions
 
 if TYPE_CHECKING:
@@ -478,12 +478,16 @@ _CLIP_STAGES = ("clip", "video")
 _KEYFRAME_STAGES = ("keyframe", "keyframes")
 
 
-def scene_source_photo(goals: Goals, scenes: list[Scene], scene: Scene) -> Path | None:
-    """The goal photo this scene is made from or edits (see `plan.source_photo`)."""
+def scene_source_photo(
+    goals: Goals, scenes: list[Scene], scene: Scene, *, by_place: bool = False
+) -> Path | None:
+    """The goal photo this scene is made from or edits (see `plan.source_photo`;
+    `by_place`: the rule before 2026-12, `plan.source_photo_by_place`)."""
     goal = goals.goals[scene.goal - 1] if 0 < scene.goal <= len(goals.goals) else None
     if goal is None or not goal.photos:
         return None
-    return source_photo(list(goal.photos), scenes, scene)
+    rule = source_photo_by_place if by_place else source_photo
+    return rule(list(goal.photos), scenes, scene)
 
 
 def estimate_run(

@@ -948,18 +948,32 @@ class Pipeline:
             )
         return text_model, text_settings
 
+    def _keyframe_reuse_keys(self, model: _ModelId, scene: Scene, plan: Plan) -> list[str]:
+        """The input keys a finished or kept keyframe of this scene is reused under: its
+        variants', and those with the goal photo the rule before 2026-12 gave it
+        (`plan.source_photo_by_place`), so a keyframe made then is not made (or paid
+        for) again because the rule changed."""
+        keys = [key for _, key, _ in self._keyframe_variants(model, scene, plan)]
+        old = costs.scene_source_photo(self.goals, list(plan.scenes), scene, by_place=True)
+        if old is not None and old != self._source_photo(scene, plan):
+            keys += [key for _, key, _ in self._keyframe_variants(model, scene, plan, old)]
+        return keys
+
     def _keyframe_variants(
-        self, model: _ModelId, scene: Scene, plan: Plan
+        self, model: _ModelId, scene: Scene, plan: Plan, photo: Path | None = None
     ) -> list[tuple[str, str, KeyframeRequest]]:
         """(label, input key, request): the request as planned, then the content-filter
-        fallback (a softened prompt), each with its own key so either result is reusable."""
+        fallback (a softened prompt), each with its own key so either result is reusable.
+        `photo`: the goal photo to make it from, instead of `_source_photo`'s."""
         w, h = keyframe_size(self.settings)
         refs = tuple(Path(p) for p in scene.reference_photos)
         # the goal's own photo becomes the picture for local keyframes, and is the image
         # an edit model (SeedEdit: image_required) restyles; others get it as a reference
         spec = getattr(model, "spec", None)
         edits = spec is not None and spec.capabilities.image_required
-        source = self._source_photo(scene, plan) if model.name == "local" or edits else None
+        source = None
+        if model.name == "local" or edits:
+            source = photo or self._source_photo(scene, plan)
         req = KeyframeRequest(
             scene_id=scene.id,
             prompt=scene.image_prompt,
@@ -997,8 +1011,9 @@ class Pipeline:
         dest = self.run_dir / "scenes" / scene.id / "keyframe.png"
         model, priced = self._keyframe_model_for(model, scene, plan)
         variants = self._keyframe_variants(model, scene, plan)
-        if any(store.reusable(scene.id, "keyframe", key) for _, key, _ in variants) or any(
-            store.restore(scene.id, "keyframe", key, dest) for _, key, _ in variants
+        keys = self._keyframe_reuse_keys(model, scene, plan)
+        if any(store.reusable(scene.id, "keyframe", key) for key in keys) or any(
+            store.restore(scene.id, "keyframe", key, dest) for key in keys
         ):
             self.reporter.step("keyframes", scene.id, "reused")
             self._mark(res, False, scene.id, "keyframe")
@@ -1875,12 +1890,12 @@ class Pipeline:
             model = kf_id
             if text_id is not None and self._source_photo(sc, plan) is None:
                 model = text_id
-            variants = self._keyframe_variants(model, sc, plan)
-            if any(store.reusable(sc.id, "keyframe", key) for _, key, _ in variants):
+            keys = self._keyframe_reuse_keys(model, sc, plan)
+            if any(store.reusable(sc.id, "keyframe", key) for key in keys):
                 done.add((sc.id, "keyframe"))
                 kept[sc.id] = self.run_dir / "scenes" / sc.id / "keyframe.png"
                 continue
-            for _, key, _ in variants:
+            for key in keys:
                 # a kept copy (an edit undone, scenes renumbered) is put back, not paid for;
                 # its clip's key is made from that file, the one the render puts in place
                 found = store.find_kept("keyframe", key)
@@ -1900,16 +1915,16 @@ class Pipeline:
                     continue  # the next keyframe is made again: so is this clip
                 last = kept[scenes[i + 1].id]
             req = self._video_request(sc, kept[sc.id], last)
-            keys = {key for _, key, _ in self._clip_variants(video_id, sc, req)}
+            clip_keys = {key for _, key, _ in self._clip_variants(video_id, sc, req)}
             step = store.get(sc.id, "clip")
             in_flight = step is not None and step.status == "submitted"
             # in the render's order: a kept clip is put back before a job is picked up
-            if any(store.reusable(sc.id, "clip", k) for k in keys):
+            if any(store.reusable(sc.id, "clip", k) for k in clip_keys):
                 done.add((sc.id, "clip"))
-            elif any(store.find_kept("clip", k) is not None for k in keys):
+            elif any(store.find_kept("clip", k) is not None for k in clip_keys):
                 done.add((sc.id, "clip"))
                 restored.add((sc.id, "clip"))
-            elif in_flight and step is not None and step.input_key in keys:
+            elif in_flight and step is not None and step.input_key in clip_keys:
                 done.add((sc.id, "clip"))
         return done
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -358,10 +359,40 @@ def edited_fields(recorded: Mapping[str, str | None], plan: Plan) -> dict[str, l
     return out
 
 
+#: a planned scene id's number within its goal: 01-health-2 is the goal's 2nd scene
+_SCENE_NUMBER = re.compile(r"-(\d+)$")
+
+
 def source_photo(goal_photos: list[Path], scenes: list[Scene], scene: Scene) -> Path | None:
     """The goal's own photo a scene is made from (local keyframes) or that an edit model
-    restyles: one of the goal's photos the scene references, rotating through them
-    across the goal's scenes; None when the scene references none of them."""
+    restyles; None when the scene references none of the goal's photos.
+
+    The goal's n-th scene (the number in the id the planners give it, e.g. 01-health-2;
+    else its place among the goal's scenes) takes the n-th of the goal's photos it
+    references, in goals.yaml's order, wrapping around. So scenes reordered or deleted in
+    plan.yaml keep their photos (no keyframe made, or paid for, again), and the order a
+    planner lists references in does not matter: Claude's puts the scene's own photo
+    first, which the rotation by place (`source_photo_by_place`) turned back, so with two
+    photos both scenes were made from the first.
+    """
+    refs = set(scene.reference_photos)
+    mine = [str(p) for p in goal_photos if str(p) in refs]
+    if not mine:
+        return None
+    m = _SCENE_NUMBER.search(scene.id)
+    if m and int(m[1]) > 0:
+        idx = int(m[1]) - 1
+    else:
+        siblings = [s.id for s in scenes if s.goal == scene.goal]
+        idx = siblings.index(scene.id) if scene.id in siblings else 0
+    return Path(mine[idx % len(mine)])
+
+
+def source_photo_by_place(
+    goal_photos: list[Path], scenes: list[Scene], scene: Scene
+) -> Path | None:
+    """`source_photo` before 2026-12: the scene's references in its own order, rotated by
+    its place among the goal's scenes. Keyframes made by it are still reused."""
     own = {str(p) for p in goal_photos}
     refs = [r for r in scene.reference_photos if r in own]
     if not refs:

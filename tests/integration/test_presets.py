@@ -327,3 +327,77 @@ async def test_storyboard_shows_the_keyframes_while_clips_are_made(
     page = seen["board"]  # as it was when the first clip landed
     assert all(sc.id in page for sc in res.plan.scenes)
     assert "no keyframe yet" not in page and page.count("data:image/png;base64,") == 4
+
+
+def _two_photo_goal(tmp_path: Path, sim: SimServer) -> tuple[Path, list[bytes]]:
+    """The simulator's goals with two photos on the two-scene career goal."""
+    from tests.integration.support import REPO
+
+    goals = goals_file(tmp_path, sim)
+    photos = sorted((REPO / "examples" / "photos").glob("*.jpg"))[:2]
+    for name, src in zip(("a.jpg", "b.jpg"), photos, strict=True):
+        (tmp_path / "photos" / name).write_bytes(src.read_bytes())
+    goals.write_text(
+        goals.read_text().replace(
+            "    scenes: 2\n", "    scenes: 2\n    photos: [photos/a.jpg, photos/b.jpg]\n"
+        )
+    )
+    claude_answer_for(sim, goals)
+    return goals, [(tmp_path / "photos" / n).read_bytes() for n in ("a.jpg", "b.jpg")]
+
+
+def _edited_photos(sim: SimServer) -> list[bytes]:
+    import base64
+
+    bodies = [r["body"] for r in sim.requests(path="/images/generations", method="POST")]
+    return [
+        base64.b64decode(b["image"].split(",", 1)[1])
+        for b in bodies
+        if isinstance(b.get("image"), str)
+    ]
+
+
+async def test_each_scene_of_a_goal_restyles_its_own_photo_and_keeps_it_when_reordered(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Claude's plan lists a scene's own photo first; the rotation by place turned that
+    back, so both scenes of a two-photo goal were made from the first photo. And a
+    reorder in plan.yaml swapped their photos: both keyframes were paid for again."""
+    sim.media_scale = 0.25
+    goals, (a, b) = _two_photo_goal(tmp_path, sim)
+    settings = settings_for("byteplus", sim, keyframes={"model": "seededit-3-0-i2i"})
+    run = tmp_path / "run"
+    res = await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed
+    sent = _edited_photos(sim)
+    assert len(sent) == 2 and set(sent) == {a, b}
+    plan = run / "plan.yaml"
+    text = plan.read_text()
+    one, two = text.index("- id: 02-career-1"), text.index("- id: 02-career-2")
+    end = text.index("- id: 03-", two)
+    plan.write_text(text[:one] + text[two:end] + text[one:two] + text[end:])
+    calls = sim.stats()["requests"]
+    res = await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed and res.ran == [] and sim.stats()["requests"] == calls
+
+
+async def test_keyframes_made_by_the_rule_before_are_not_paid_for_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run made before the photo rule changed keeps its keyframes: their keys are
+    looked up under the old rule too, so the upgrade costs nothing."""
+    from mindmovie import costs, plan
+
+    sim.media_scale = 0.25
+    goals, (a, _) = _two_photo_goal(tmp_path, sim)
+    settings = settings_for("byteplus", sim, keyframes={"model": "seededit-3-0-i2i"})
+    run = tmp_path / "run"
+    with monkeypatch.context() as m:
+        m.setattr(costs, "source_photo", plan.source_photo_by_place)  # as mindmovie was
+        res = await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed and _edited_photos(sim) == [a, a]
+    before = {p: p.read_bytes() for p in run.glob("scenes/*/keyframe.png")}
+    calls = sim.stats()["requests"]
+    res = await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed and res.ran == [] and sim.stats()["requests"] == calls
+    assert {p: p.read_bytes() for p in run.glob("scenes/*/keyframe.png")} == before

@@ -18,6 +18,7 @@ from mindmovie.plan import (
     Scene,
     dump_plan,
     load_plan,
+    source_photo,
     update_plan_fields,
     write_plan,
 )
@@ -414,3 +415,34 @@ def test_rebase_paths_does_not_guess_between_two_photos_of_the_same_place(
     for files in ([inner, outer], [outer, inner]):
         out = rebase_paths(plan, files, new)
         assert out.scenes[0].reference_photos == ["/old/place/shots/me.jpg"], files
+
+
+# --- which goal photo a scene is made from ------------------------------------------------
+
+
+def test_source_photo_follows_the_scene_number_not_its_place_or_reference_order() -> None:
+    photos = [Path("/p/a.jpg"), Path("/p/b.jpg"), Path("/p/c.jpg")]
+    refs = [str(p) for p in photos]
+    # as Claude's planner lists them: the scene's own photo first
+    scenes = [
+        scene(n, id=f"01-health-{n}", reference_photos=refs[n - 1 :] + refs[: n - 1])
+        for n in (1, 2, 3)
+    ]
+    got = [source_photo(photos, scenes, sc) for sc in scenes]
+    assert got == photos  # each its own (by place, two of them were the same photo)
+    reordered = scenes[::-1]
+    assert [source_photo(photos, reordered, sc) for sc in scenes] == photos
+    assert source_photo(photos, scenes[1:], scenes[2]) == photos[2]  # scene 1 deleted
+    # the person narrowed a scene to one photo; a scene with none of the goal's: None
+    one = scene(1, id="01-health-1", reference_photos=[refs[2]])
+    assert source_photo(photos, [one], one) == photos[2]
+    assert source_photo(photos, [scene(1, reference_photos=["/x.jpg"])], scene(1)) is None
+    # an id without a number (written by hand): its place among the goal's scenes
+    odd = [scene(1, id="intro", reference_photos=refs), scene(2, id="outro", reference_photos=refs)]
+    assert [source_photo(photos, odd, sc) for sc in odd] == photos[:2]
+    assert (
+        source_photo(photos, scenes, scene(4, id="01-health-4", reference_photos=refs))
+        == (
+            photos[0]  # wraps around
+        )
+    )
