@@ -263,18 +263,34 @@ def test_the_reference_holds_the_true_last_frame_of_an_ntsc_rate_clip(tmp_path: 
     assert psnr(held, frames[-1]) > psnr(held, frames[-2]) + 5
 
 
-@pytest.mark.parametrize("size", [(202, 360), (360, 640), (200, 200), (640, 202)])
-def test_the_reference_crops_where_ffmpeg_crops(tmp_path: Path, size: tuple[int, int]) -> None:
-    """ffmpeg's crop (in yuv420p, as ffmpeg.py crops every clip) rounds a centred odd
-    offset down to even; the reference cropped one pixel further right/down, so 9:16
-    movies of detailed clips differed by ~25 dB PSNR between the engines."""
+@pytest.mark.parametrize(
+    ("source", "size"),
+    [
+        ("1280x720", (202, 360)),
+        ("1280x720", (360, 640)),
+        ("1280x720", (200, 200)),
+        ("1280x720", (640, 202)),
+        # the centred offset is a half pixel (569 - 178 = 391): ffmpeg rounds it to even
+        ("1280x720", (178, 320)),
+        ("720x1280", (320, 178)),
+        ("400x300", (180, 320)),  # 4:3 into 9:16: 427 wide, offset 123.5
+    ],
+)
+def test_the_reference_crops_where_ffmpeg_crops(
+    tmp_path: Path, source: str, size: tuple[int, int]
+) -> None:
+    """ffmpeg's crop (in yuv420p, as ffmpeg.py crops every clip) rounds a centred
+    offset to the nearest integer (a half to even), then down to even; the reference
+    cropped one pixel further right/down (odd offsets), or two pixels further left/up
+    (a half pixel past an odd one: 123.5 is 124 in ffmpeg), so 9:16 movies of
+    detailed clips differed by ~20-25 dB PSNR between the engines."""
     from moviepy import VideoFileClip
 
     from mindmovie.compose.moviepy import fit_cover
 
     w, h = size
     one = tmp_path / "one.mp4"
-    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=1280x720:r=24:d=0.1", "-frames:v", "1",
+    run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=s={source}:r=24:d=0.1", "-frames:v", "1",
                 "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "1", str(one)])  # fmt: skip
     chain = f"scale={w}:{h}:force_original_aspect_ratio=increase:flags=bicubic,crop={w}:{h}"
     raw = subprocess.run(

@@ -41,7 +41,7 @@ from mindmovie.compose.timeline import Item, Timeline
 from mindmovie.fsutil import commit_file, tmp_path_for
 from mindmovie.media import probe
 
-ENGINE_VERSION = "compose-moviepy-3"
+ENGINE_VERSION = "compose-moviepy-4"
 
 
 def fit_cover(img: np.ndarray[Any, Any], width: int, height: int) -> np.ndarray[Any, Any]:
@@ -57,9 +57,10 @@ def fit_cover(img: np.ndarray[Any, Any], width: int, height: int) -> np.ndarray[
     pic = Image.fromarray(np.ascontiguousarray(img[:, :, :3]))
     if (sw, sh) != (iw, ih):
         pic = pic.resize((sw, sh), Image.Resampling.BICUBIC)
-    # ffmpeg's crop centres, then rounds the offset down to the chroma grid (even on
-    # yuv420p, what the clips are cropped in): an odd offset is one pixel left/up there
-    x, y = ((sw - width) // 2) & ~1, ((sh - height) // 2) & ~1
+    # ffmpeg's crop centres, rounds the offset to the nearest integer (lrint: a half to
+    # even, so 123.5 is 124), then down to the chroma grid (even on yuv420p, what the
+    # clips are cropped in): an odd offset is one pixel left/up there
+    x, y = round((sw - width) / 2) & ~1, round((sh - height) / 2) & ~1
     return np.asarray(pic.crop((x, y, x + width, y + height)))
 
 
