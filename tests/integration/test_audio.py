@@ -149,3 +149,28 @@ def test_the_track_is_near_minus_16_lufs_and_fades_in_and_out(
     assert rms(0, 0.1) < 0.1 * middle  # fades in from silence ...
     assert rms(tl.duration - 0.1, tl.duration) < 0.1 * middle  # ... and out to silence
     assert rms(tl.audio.fade_in, tl.audio.fade_in + 1) > 0.4 * middle  # no more than that
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        ["-f", "lavfi", "-i", "sine=f=440:d=2", "-c:a", "libmp3lame"],  # encoder delay
+        # a song with a picture track that runs a little longer than its sound
+        ["-f", "lavfi", "-i", "testsrc=s=64x64:r=5:d=2", "-f", "lavfi", "-i", "sine=f=440:d=2",
+         "-c:v", "libx264", "-c:a", "aac", "-shortest"],
+    ],
+    ids=["mp3", "mp4"],
+)  # fmt: skip
+def test_looped_music_is_one_continuous_stream(
+    tmp_path: Path, movie: MovieInput, encode: list[str]
+) -> None:
+    """`-stream_loop` shifts each pass by the file's duration, not its samples: an mp3
+    (encoder delay) or a song with a longer picture track left a ~25 ms timestamp gap
+    at every seam, so a ~31 s movie's track held ~0.35 s less sound than the picture
+    and drifted off it."""
+    path = tmp_path / ("song.mp3" if "libmp3lame" in encode else "song.mp4")
+    run_ffmpeg([*encode, str(path)])
+    tl = build_timeline(replace(movie, music=path, music_sha256=sha256_file(path)),
+                        OutputSpec(64, 36, fps=12))  # fmt: skip
+    track = render_audio(tl.audio, tmp_path / "work")
+    assert abs(_pcm(track).shape[1] / RATE - tl.duration) < 0.01

@@ -167,7 +167,11 @@ def audio_args(bed: AudioBed, music: Path, out: Path, *, normalise: bool = True)
     for c in bed.clips:
         args += ["-i", str(c.clip)]
     fmt = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
-    chains = [f"[0:a]{fmt},atrim=0:{dur:.6f},asetpts=PTS-STARTPTS[m]"]
+    # the loop's timestamps jump at every seam by the file's duration, not its samples'
+    # (an mp3's encoder delay, a container whose video runs longer): ~25 ms gaps per
+    # loop, so the track came up short and drifted off the picture. Counted samples
+    # make the looped music one continuous stream.
+    chains = [f"[0:a]{fmt},asetpts=N/SR/TB,atrim=0:{dur:.6f}[m]"]
     mix = ["[m]"]
     for i, c in enumerate(bed.clips, start=1):
         delay = round(c.start * 1000)

@@ -27,6 +27,9 @@ RENDERER_VERSION = "compose-ffmpeg-6"
 #: The built-in music bed's version (compose/audio.py): part of the audio track's key,
 #: so a track cached with an older bed is not reused.
 BED_VERSION = "bed-4"
+#: The audio pass's version (compose/audio.py's filter graph): part of the audio track's
+#: key, so a track made by an older pass is made again (video segments are kept).
+AUDIO_VERSION = "audio-2"
 
 #: quality -> (x264 preset, crf). "standard" is `faster`: on 2 cores it encodes 720p
 #: several times faster than real time with no visible loss at CRF 21 on soft, slow
@@ -394,6 +397,7 @@ def build_timeline(
     audio_key = _key(
         {
             "v": RENDERER_VERSION,
+            "audio": AUDIO_VERSION,
             "music": (movie.music_sha256 or str(movie.music))
             if movie.music is not None
             else f"builtin:{BED_VERSION}",
