@@ -174,3 +174,22 @@ def test_looped_music_is_one_continuous_stream(
                         OutputSpec(64, 36, fps=12))  # fmt: skip
     track = render_audio(tl.audio, tmp_path / "work")
     assert abs(_pcm(track).shape[1] / RATE - tl.duration) < 0.01
+
+
+def test_a_clips_sound_keeps_its_place_against_its_picture(tmp_path: Path) -> None:
+    """A clip whose sound starts after its picture (here 0.2 s: a beep 0.2 s after a
+    flash) is heard where the clip has it: the track used to restart the sound at the
+    scene's first frame, moving it earlier by its offset (0.18 s here: the AAC encoder
+    delay is already before it)."""
+    clip = tmp_path / "clip.mp4"
+    beep = "aevalsrc='if(between(t,0.5,0.6),sin(2*PI*1000*t),0)':s=48000:d=2"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=64x36:r=12:d=2",
+                "-f", "lavfi", "-itsoffset", "0.2", "-i", beep,
+                "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clip)])  # fmt: skip
+    silence, sha = _music(tmp_path, "silence", "anullsrc=r=48000:cl=stereo:d=3")
+    scene = SceneInput("s", "I am", 2.0, clip, sha256_file(clip), has_audio=True)
+    tl = build_timeline(MovieInput("T", "C", (scene,), silence, sha), OutputSpec(64, 36, fps=12))
+    (placed,) = tl.audio.clips
+    mono = np.abs(_pcm(render_audio(tl.audio, tmp_path / "work")).mean(axis=0))
+    onset = np.argmax(mono > 0.5 * mono.max()) / RATE - placed.start
+    assert abs(onset - 0.7) < 0.01, onset

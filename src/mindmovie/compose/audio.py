@@ -176,7 +176,10 @@ def audio_args(bed: AudioBed, music: Path, out: Path, *, normalise: bool = True)
     for i, c in enumerate(bed.clips, start=1):
         delay = round(c.start * 1000)
         chains.append(
-            f"[{i}:a]{fmt},atrim=0:{c.seconds:.6f},asetpts=PTS-STARTPTS,"
+            # a sound that starts after the clip's picture starts that much into the
+            # scene (first_pts=0 pads it with silence), not at the scene's first frame
+            f"[{i}:a]aresample={SAMPLE_RATE}:async=1:first_pts=0,{fmt},"
+            f"atrim=0:{c.seconds:.6f},asetpts=PTS-STARTPTS,"
             f"volume={CLIP_GAIN},adelay={delay}:all=1[c{i}]"
         )
         mix.append(f"[c{i}]")

@@ -29,7 +29,7 @@ RENDERER_VERSION = "compose-ffmpeg-6"
 BED_VERSION = "bed-4"
 #: The audio pass's version (compose/audio.py's filter graph): part of the audio track's
 #: key, so a track made by an older pass is made again (video segments are kept).
-AUDIO_VERSION = "audio-2"
+AUDIO_VERSION = "audio-3"
 
 #: quality -> (x264 preset, crf). "standard" is `faster`: on 2 cores it encodes 720p
 #: several times faster than real time with no visible loss at CRF 21 on soft, slow
