@@ -76,6 +76,9 @@ class StreamInfo:
     #: the stream's colour matrix tag (e.g. "bt709", "smpte170m"); "" when untagged
     color_matrix: str = ""
     sample_rate: int = 0
+    #: the display matrix's rotation in degrees (side data; 0 when none): a phone's
+    #: portrait clip is stored landscape and shown turned (ffmpeg turns it on decode)
+    rotation: float = 0.0
 
 
 @dataclass
@@ -157,8 +160,11 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
         raise FFmpegError(f"{path}: not a readable media file")
     duration = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
     streams: list[StreamInfo] = []
-    for sm in _STREAM.finditer(text):
+    found = list(_STREAM.finditer(text))
+    for sm, nxt in zip(found, [*found[1:], None], strict=True):
         kind, codec, rest = sm[1].lower(), sm[2], sm[3]
+        # the stream's own metadata and side data lines, up to the next stream
+        own = text[sm.end() : nxt.start() if nxt else len(text)]
         info = StreamInfo(kind=kind, codec=codec)
         if kind == "video":
             size = re.search(r"(\d{2,5})x(\d{2,5})", rest)
@@ -171,6 +177,9 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
             if pf:
                 info.pix_fmt = pf[1]
                 info.color_matrix = _matrix_tag(pf[2] or "")
+            rot = re.search(r"rotation of (-?[\d.]+) degrees", own)
+            if rot:
+                info.rotation = float(rot[1])
         else:
             sr = re.search(r"(\d+) Hz", rest)
             if sr:

@@ -309,3 +309,26 @@ def test_the_reference_crops_where_ffmpeg_crops(
 
     shifts = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
     assert min(shifts, key=lambda d: err(*d)) == (0, 0)
+
+
+def test_the_reference_turns_a_rotated_clip_like_ffmpeg(tmp_path: Path) -> None:
+    """A phone's portrait clip is stored landscape with a display rotation. ffmpeg turns
+    it on decode (so does the ffmpeg engine), but moviepy 2.1 does not read ffmpeg 7+'s
+    "Display Matrix" line and scaled the turned frames back to the stored 640x360: the
+    reference squashed the picture (6.7 dB PSNR against the ffmpeg engine)."""
+    from mindmovie.compose.moviepy import _Reader
+
+    stored = _clip(tmp_path / "stored.mp4", "testsrc2=s=640x360:r=12", 1.0)
+    clip = tmp_path / "portrait.mp4"
+    run_ffmpeg(["-display_rotation", "90", "-i", str(stored), "-c", "copy", str(clip)])
+    video = probe(clip).video
+    assert video is not None and abs(video.rotation) == 90
+    raw = _decode(clip, "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24")
+    shown = np.frombuffer(raw, dtype=np.uint8).reshape(640, 360, 3)  # as players show it
+    reader = _Reader(clip, 10.0, "bt709")
+    try:
+        first = reader.frame(0.0)
+    finally:
+        reader.close()
+    assert first.shape == (640, 360, 3)
+    assert psnr(first, shown) > 35

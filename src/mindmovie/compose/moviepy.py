@@ -100,13 +100,19 @@ class _Reader:
 
     def frame(self, t: float) -> np.ndarray[Any, Any]:
         if self.clip is None:
-            self.clip = VideoFileClip(str(self.path), audio=False)
+            info = probe(self.path, count_frames=True)
+            video = info.video
+            size = None
+            if video is not None and round(video.rotation) % 180 == 90:
+                # ffmpeg turns a rotated clip on decode, but moviepy (2.1) misses
+                # ffmpeg 7+'s "Display Matrix" line and scaled the turned frames back
+                # to the stored size (a portrait clip squashed into landscape)
+                size = (video.height, video.width)
+            self.clip = VideoFileClip(str(self.path), audio=False, target_resolution=size)
             # moviepy's n_frames is int(duration x fps): one short for a 24000/1001 clip
             # of 1.5 s (35 of 36), which held the last-but-one frame; count them instead
-            info = probe(self.path, count_frames=True)
             frames = info.video_frames or int(self.clip.reader.n_frames)
             self.last = max(0, frames - 1) / float(self.clip.fps)
-            video = info.video
             if self.matrix == "bt709" and video is not None and not video.color_matrix:
                 # moviepy's reader decodes an untagged clip with ffmpeg's BT.601 default
                 self.fix = _BT601_TO_BT709.T.astype(np.float32)
