@@ -79,6 +79,9 @@ class StreamInfo:
     #: the display matrix's rotation in degrees (side data; 0 when none): a phone's
     #: portrait clip is stored landscape and shown turned (ffmpeg turns it on decode)
     rotation: float = 0.0
+    #: sample (pixel) aspect ratio, width / height of one stored pixel: 1 unless the
+    #: clip is anamorphic (e.g. 720x480 at 32:27 is shown 16:9)
+    sar: float = 1.0
 
 
 @dataclass
@@ -177,6 +180,9 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
             if pf:
                 info.pix_fmt = pf[1]
                 info.color_matrix = _matrix_tag(pf[2] or "")
+            sar = re.search(r"\[SAR (\d+):(\d+) DAR", rest)
+            if sar and int(sar[1]) > 0 and int(sar[2]) > 0:
+                info.sar = int(sar[1]) / int(sar[2])
             rot = re.search(r"rotation of (-?[\d.]+) degrees", own)
             if rot:
                 info.rotation = float(rot[1])

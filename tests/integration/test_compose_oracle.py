@@ -332,3 +332,35 @@ def test_the_reference_turns_a_rotated_clip_like_ffmpeg(tmp_path: Path) -> None:
         reader.close()
     assert first.shape == (640, 360, 3)
     assert psnr(first, shown) > 35
+
+
+@pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
+def test_an_anamorphic_clip_is_covered_as_it_is_shown(engine: str, tmp_path: Path) -> None:
+    """A clip with non-square pixels (720x480 at SAR 32:27: a 16:9 picture) is shown
+    16:9 by players. Both engines covered the frame with its stored 3:2 size instead:
+    the picture squeezed sideways and cropped top and bottom."""
+    from mindmovie.compose.moviepy import fit_cover
+
+    clip = tmp_path / "anamorphic.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=1280x720:r=12:d=1.5",
+                "-vf", "scale=720:480,setsar=32/27", *_TAG709[2:],
+                "-c:v", "libx264", "-preset", "ultrafast", str(clip)])  # fmt: skip
+    video = probe(clip).video
+    assert video is not None and abs(video.sar - 32 / 27) < 1e-9
+
+    def cover(*vf: str) -> np.ndarray:
+        raw = _decode(clip, "-vf", ",".join([*vf, "format=rgb24"]), "-f", "rawvideo")
+        w, h = (854, 480) if vf else (720, 480)
+        return np.stack(
+            [fit_cover(f, W, H) for f in np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)]
+        )
+
+    shown, squeezed = cover("scale=854:480", "setsar=1"), cover()
+    scene = SceneInput("s", "", 1.5, clip, sha256_file(clip), clip_matrix="bt709")
+    tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
+    rep = renderer(engine)(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2)
+    item = tl.items[1]
+    local = tl.crossfade_frames + 2
+    frame = _frames(rep.out)[item.start + local][: H // 2]  # above the text band
+    right, wrong = psnr(frame, shown[local][: H // 2]), psnr(frame, squeezed[local][: H // 2])
+    assert right > wrong + 3, (right, wrong)

@@ -157,6 +157,9 @@ def _source(
         # retime, pad a short clip with its last frame, cut, then scale only kept frames.
         # `round=up` shows the clip frame on screen at local time k/fps (the default,
         # nearest, showed frames up to half an output frame early; see the oracle test).
+        # `reset_sar` covers with the picture as shown: an anamorphic clip (pixels not
+        # square, e.g. 720x480 at SAR 32:27 for 16:9) was covered by its stored size,
+        # squeezed and cropped (identical pixels for square-pixel clips).
         # Colours: the clip is labelled with the matrix it is to be read with (its tag,
         # or the players' guess for an untagged one), and `scale` converts to BT.709 only
         # when that differs. Unlabelled, an untagged clip was converted from ffmpeg's
@@ -166,7 +169,7 @@ def _source(
         base = (
             f"[{ci}:v:0]{tag}fps={fps}:round=up,setpts=N,tpad=stop=-1:stop_mode=clone,"
             f"trim=start_frame={a}:end_frame={b},"
-            f"scale={w}:{h}:force_original_aspect_ratio=increase:flags=bicubic:{_TO709},"
+            f"scale={w}:{h}:force_original_aspect_ratio=increase:reset_sar=1:flags=bicubic:{_TO709},"
             f"crop={w}:{h},setsar=1,format=yuv420p"
         )
         # the text alpha only grows, so if the last frame has none, no frame has

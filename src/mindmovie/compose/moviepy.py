@@ -103,11 +103,17 @@ class _Reader:
             info = probe(self.path, count_frames=True)
             video = info.video
             size = None
-            if video is not None and round(video.rotation) % 180 == 90:
-                # ffmpeg turns a rotated clip on decode, but moviepy (2.1) misses
-                # ffmpeg 7+'s "Display Matrix" line and scaled the turned frames back
-                # to the stored size (a portrait clip squashed into landscape)
-                size = (video.height, video.width)
+            if video is not None and video.width and video.height:
+                # moviepy scales every frame to the stored pixel size: an anamorphic
+                # clip (non-square pixels) is read at its shown, square-pixel size
+                shown = (max(2, round(video.width * video.sar)), video.height)
+                if round(video.rotation) % 180 == 90:
+                    # ffmpeg turns a rotated clip on decode, but moviepy (2.1) misses
+                    # ffmpeg 7+'s "Display Matrix" line and scaled the turned frames
+                    # back to the stored size (a portrait clip squashed into landscape)
+                    shown = (shown[1], shown[0])
+                if shown != (video.width, video.height):
+                    size = shown
             self.clip = VideoFileClip(str(self.path), audio=False, target_resolution=size)
             # moviepy's n_frames is int(duration x fps): one short for a 24000/1001 clip
             # of 1.5 s (35 of 36), which held the last-but-one frame; count them instead
