@@ -452,3 +452,23 @@ def test_quality_picks_the_x264_preset_and_crf(
     options = data[at : data.find(b"\x00", at)].decode("ascii", "replace").split()
     assert f"crf={crf}.0" in options
     assert all(sign in options for sign in _PRESET_SIGNS[preset]), (preset, options)
+
+
+def test_a_clip_whose_picture_starts_after_its_sound_keeps_that_offset(tmp_path: Path) -> None:
+    """Players start a clip at its file's start: a picture that begins 0.3 s after the
+    sound shows its first frame until then. The renderer started the picture at the
+    scene's first frame instead, 0.3 s ahead of the clip's sound (and of the moviepy
+    engine): a flash at 0.5 s of picture (0.8 s of the clip) was shown at 0.5 s."""
+    clip = tmp_path / "late.mp4"
+    flash = "color=c=black:s=400x300:r=30:d=2,drawbox=enable='between(t,0.5,0.6)':c=white:t=fill"
+    run_ffmpeg(["-f", "lavfi", "-itsoffset", "0.3", "-i", flash,
+                "-f", "lavfi", "-i", "sine=f=330:d=2.3", "-c:v", "libx264", "-preset",
+                "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip)])  # fmt: skip
+    scene = SceneInput("late", "", 2.0, clip, sha256_file(clip), has_audio=True)
+    tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
+    report = render(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2)
+    item = tl.items[1]
+    white = [
+        k for k in range(item.frames) if _picture(_frame(report.out, item.start + k)).min() > 200
+    ]
+    assert white and white[0] == 10, white  # the first frame on screen at or after 0.8 s
