@@ -114,7 +114,12 @@ class _Reader:
                     shown = (shown[1], shown[0])
                 if shown != (video.width, video.height):
                     size = shown
-            self.clip = VideoFileClip(str(self.path), audio=False, target_resolution=size)
+            # "tbr": the rate ffmpeg's decode to moviepy's pipe runs at (it makes a
+            # variable-rate clip constant at that rate); moviepy's default, the average
+            # rate, picked the wrong frames of a variable-rate clip by their number
+            self.clip = VideoFileClip(
+                str(self.path), audio=False, target_resolution=size, fps_source="tbr"
+            )
             # moviepy's n_frames is int(duration x fps): one short for a 24000/1001 clip
             # of 1.5 s (35 of 36), which held the last-but-one frame; count them instead
             frames = info.video_frames or int(self.clip.reader.n_frames)
