@@ -386,3 +386,29 @@ def test_the_reference_shows_a_variable_rate_clip_by_time(tmp_path: Path) -> Non
     item = tl.items[1]
     scores = [psnr(fast[k], ref[k]) for k in range(item.start, item.end)]
     assert min(scores) >= 25, (int(np.argmin(scores)), min(scores))
+
+
+@pytest.mark.parametrize("pauses", [False, True], ids=["constant", "variable"])
+def test_a_clip_shorter_than_its_scene_holds_its_last_frame(tmp_path: Path, pauses: bool) -> None:
+    """Past a clip's end its last frame is held. The ffmpeg engine's `fps` ended at the
+    clip's end and dropped the frames that round up to it or later (a 30 fps clip of
+    60 frames in a 12 fps movie held frame 57); the reference held the frame at
+    (frames - 1) / rate, which is not the last one in time when the rate varies."""
+    clip = _clip(tmp_path / "clip.mp4", "testsrc2=s=400x300:r=30", 2.0)
+    if pauses:
+        vfr = tmp_path / "vfr.mp4"
+        gaps = "setpts='(N/30+0.3*gte(N,20)+0.2*gte(N,40))/TB'"  # 60 frames over 2.47 s
+        run_ffmpeg(["-i", str(clip), "-vf", gaps, "-fps_mode", "passthrough", *_TAG709[2:],
+                    "-c:v", "libx264", "-preset", "ultrafast", str(vfr)])  # fmt: skip
+        clip = vfr
+    scene = SceneInput("s", "", 4.0, clip, sha256_file(clip), clip_matrix="bt709")
+    tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
+    fast, ref = (
+        _frames(renderer(engine)(tl, tmp_path / engine, tmp_path / f"{engine}.mp4").out)
+        for engine in ("ffmpeg", "moviepy")
+    )
+    item = tl.items[1]
+    held = range(item.start + 31, item.end - tl.crossfade_frames)  # past the clip, no fade
+    assert len(held) >= 2
+    scores = [psnr(fast[k], ref[k]) for k in held]
+    assert min(scores) >= MIN_PSNR, scores

@@ -157,6 +157,10 @@ def _source(
         # retime, pad a short clip with its last frame, cut, then scale only kept frames.
         # `round=up` shows the clip frame on screen at local time k/fps (the default,
         # nearest, showed frames up to half an output frame early; see the oracle test).
+        # The first `tpad` holds the clip's last frame for a second before `fps`: `fps`
+        # ends at the clip's end, so the last frames that round up to a time at or past
+        # it were dropped and the second `tpad` held an earlier one (a 30 fps clip in a
+        # 12 fps movie held its frame 57 of 60); frames inside the clip are unchanged.
         # `start_time=0`: a picture that starts after the clip's sound (the file's
         # start) holds its first frame until then, as players show it, instead of
         # starting at the scene's first frame ahead of the sound (the same frames for
@@ -171,7 +175,8 @@ def _source(
         # for HD) because the BT.709 overlay makes the graph agree on one matrix.
         tag = f"setparams=colorspace={item.clip_matrix}," if item.clip_matrix else ""
         base = (
-            f"[{ci}:v:0]{tag}fps={fps}:start_time=0:round=up,setpts=N,tpad=stop=-1:stop_mode=clone,"
+            f"[{ci}:v:0]{tag}tpad=stop_mode=clone:stop_duration=1,"
+            f"fps={fps}:start_time=0:round=up,setpts=N,tpad=stop=-1:stop_mode=clone,"
             f"trim=start_frame={a}:end_frame={b},"
             f"scale={w}:{h}:force_original_aspect_ratio=increase:reset_sar=1:flags=bicubic:{_TO709},"
             f"crop={w}:{h},setsar=1,format=yuv420p"

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +41,7 @@ from mindmovie.compose.audio import render_audio
 from mindmovie.compose.ffmpeg import RenderReport, SegmentResult
 from mindmovie.compose.timeline import Item, Timeline
 from mindmovie.fsutil import commit_file, tmp_path_for
-from mindmovie.media import probe
+from mindmovie.media import ffmpeg_exe, probe
 
 ENGINE_VERSION = "compose-moviepy-4"
 
@@ -81,6 +83,22 @@ def _ycbcr(kr: float, kb: float) -> np.ndarray[Any, Any]:
 _BT601_TO_BT709 = np.linalg.inv(_ycbcr(0.2126, 0.0722)) @ _ycbcr(0.299, 0.114)
 
 
+def _last_frame_time(path: Path) -> float | None:
+    """When a clip's last frame goes on screen (seconds from the file's start, as
+    ffmpeg decodes it), from its packets' timestamps (no decoding); None if unknown."""
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0",
+         "-c", "copy", "-f", "framecrc", "-"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    tb = re.search(r"^#tb 0: (\d+)/(\d+)", proc.stdout, re.M)
+    # packet lines: stream, dts, pts, duration, size, crc
+    pts = [int(m[1]) for m in re.finditer(r"^0,\s*-?\d+,\s*(-?\d+),", proc.stdout, re.M)]
+    if proc.returncode != 0 or tb is None or not pts:
+        return None
+    return max(0, max(pts)) * int(tb[1]) / int(tb[2])
+
+
 class _Reader:
     """A scene's `VideoFileClip`, opened on its first frame and closed once it is over.
 
@@ -120,10 +138,14 @@ class _Reader:
             self.clip = VideoFileClip(
                 str(self.path), audio=False, target_resolution=size, fps_source="tbr"
             )
-            # moviepy's n_frames is int(duration x fps): one short for a 24000/1001 clip
-            # of 1.5 s (35 of 36), which held the last-but-one frame; count them instead
-            frames = info.video_frames or int(self.clip.reader.n_frames)
-            self.last = max(0, frames - 1) / float(self.clip.fps)
+            # the last frame's time: moviepy's n_frames is int(duration x fps), one
+            # short for a 24000/1001 clip of 1.5 s (35 of 36), which held the
+            # last-but-one frame; a count of frames is wrong for a variable rate
+            last = _last_frame_time(self.path)
+            if last is None:
+                frames = info.video_frames or int(self.clip.reader.n_frames)
+                last = max(0, frames - 1) / float(self.clip.fps)
+            self.last = last
             if self.matrix == "bt709" and video is not None and not video.color_matrix:
                 # moviepy's reader decodes an untagged clip with ffmpeg's BT.601 default
                 self.fix = _BT601_TO_BT709.T.astype(np.float32)
