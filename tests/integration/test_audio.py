@@ -193,3 +193,36 @@ def test_a_clips_sound_keeps_its_place_against_its_picture(tmp_path: Path) -> No
     mono = np.abs(_pcm(render_audio(tl.audio, tmp_path / "work")).mean(axis=0))
     onset = np.argmax(mono > 0.5 * mono.max()) / RATE - placed.start
     assert abs(onset - 0.7) < 0.01, onset
+
+
+@pytest.mark.parametrize("crossfade", [0.5, 0.0])
+def test_a_clips_sound_fades_with_its_picture(tmp_path: Path, crossfade: float) -> None:
+    """A clip's own sound comes in and goes out over its scene's crossfades (a short
+    declick at a cut), as its picture does: it started at full level on the first frame
+    of the incoming crossfade and stopped dead after the outgoing one."""
+    clip = tmp_path / "tone.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=64x36:r=12:d=3",
+                "-f", "lavfi", "-i", "sine=f=440:r=48000:d=3",
+                "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clip)])  # fmt: skip
+    silence, sha = _music(tmp_path, "silence", "anullsrc=r=48000:cl=stereo:d=6")
+    # between two silent scenes: clear of the whole track's own fades
+    mute = SceneInput("m", "I am", 6.0, clip, sha256_file(clip), has_audio=False)
+    scene = SceneInput("s", "I am", 3.0, clip, sha256_file(clip), has_audio=True)
+    spec = OutputSpec(64, 36, fps=12, crossfade=crossfade, title_seconds=1, closing_seconds=1)
+    movie = MovieInput("T", "C", (mute, scene, replace(mute, id="n")), silence, sha)
+    tl = build_timeline(movie, spec)
+    (placed,) = tl.audio.clips
+    assert placed.start > tl.audio.fade_in and placed.start + 3 < tl.duration - tl.audio.fade_out
+    assert placed.fade_in == placed.fade_out == max(crossfade, 0.01)
+    mono = _pcm(render_audio(tl.audio, tmp_path / "work")).mean(axis=0)
+
+    def rms(t0: float, t1: float) -> float:
+        part = mono[round((placed.start + t0) * RATE) : round((placed.start + t1) * RATE)]
+        return float(np.sqrt(np.mean(part**2)))
+
+    full, end = rms(1.2, 1.8), placed.seconds
+    assert full > 0.01
+    assert rms(0.0, 0.005) < 0.5 * full and rms(end - 0.005, end) < 0.5 * full
+    if crossfade:  # halfway through the crossfade: about half the level, not all of it
+        assert 0.3 * full < rms(0.22, 0.28) < 0.7 * full
+        assert 0.3 * full < rms(end - 0.28, end - 0.22) < 0.7 * full

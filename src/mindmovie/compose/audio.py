@@ -180,6 +180,8 @@ def audio_args(bed: AudioBed, music: Path, out: Path, *, normalise: bool = True)
             # scene (first_pts=0 pads it with silence), not at the scene's first frame
             f"[{i}:a]aresample={SAMPLE_RATE}:async=1:first_pts=0,{fmt},"
             f"atrim=0:{c.seconds:.6f},asetpts=PTS-STARTPTS,"
+            f"afade=t=in:st=0:d={c.fade_in:.6f},"
+            f"afade=t=out:st={max(0.0, c.seconds - c.fade_out):.6f}:d={c.fade_out:.6f},"
             f"volume={CLIP_GAIN},adelay={delay}:all=1[c{i}]"
         )
         mix.append(f"[c{i}]")

@@ -54,6 +54,8 @@ TEXT_DELAY_SECONDS = 0.15
 TEXT_FADE_SECONDS = 0.6
 #: Audio bed fades.
 MUSIC_FADE_IN = 2.0
+#: shortest fade of a clip's sound, at a cut: a sound that starts or stops dead clicks
+CLIP_DECLICK = 0.01
 MUSIC_FADE_OUT = 3.0
 
 
@@ -222,6 +224,10 @@ class AudioClip:
     clip_sha256: str
     start: float
     seconds: float
+    #: the sound fades in and out with the picture: over the crossfades into and out of
+    #: its scene (at least `CLIP_DECLICK` at a cut), so it never starts or stops dead
+    fade_in: float = 0.0
+    fade_out: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -275,6 +281,19 @@ class Timeline:
 def _key(payload: dict[str, object]) -> str:
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _clip_fades(items: list[Item], i: int, fps: int) -> tuple[float, float]:
+    """Seconds item i's clip sound fades in and out over: its crossfades with the items
+    before and after it (at least CLIP_DECLICK), each at most half the scene."""
+    it = items[i]
+    over_in = items[i - 1].end - it.start if i > 0 else 0
+    over_out = it.end - items[i + 1].start if i + 1 < len(items) else 0
+    half = it.frames / fps / 2
+    return (
+        min(half, max(CLIP_DECLICK, over_in / fps)),
+        min(half, max(CLIP_DECLICK, over_out / fps)),
+    )
 
 
 def build_timeline(
@@ -387,9 +406,14 @@ def build_timeline(
     duration = total / fps
     clips = tuple(
         AudioClip(
-            it.id.removeprefix("scene:"), it.clip, it.clip_sha256, it.start / fps, it.frames / fps
+            it.id.removeprefix("scene:"),
+            it.clip,
+            it.clip_sha256,
+            it.start / fps,
+            it.frames / fps,
+            *_clip_fades(items, i, fps),
         )
-        for it in items
+        for i, it in enumerate(items)
         if it.kind == "scene" and it.has_audio and it.clip is not None and it.clip_sha256
     )
     fade_in = min(MUSIC_FADE_IN, duration / 4)
@@ -404,7 +428,7 @@ def build_timeline(
             "frames": total,
             "fps": fps,
             "fades": [fade_in, fade_out],
-            "clips": [[c.clip_sha256, c.start, c.seconds] for c in clips],
+            "clips": [[c.clip_sha256, c.start, c.seconds, c.fade_in, c.fade_out] for c in clips],
         }
     )
     audio = AudioBed(
