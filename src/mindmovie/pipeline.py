@@ -605,7 +605,10 @@ class Pipeline:
 
     async def _settle_failed(self, row: int, error: BaseException) -> None:
         """Settle a paid call that raised instead of answering, by what the error means."""
-        if isinstance(error, ContentRejected):
+        if isinstance(error, ProviderError) and error.charged:
+            # answered (and charged) before it failed here, e.g. its download: owed
+            await self.gate.bill(row, self.store_row_estimate(row), {"failed_after": error.kind})
+        elif isinstance(error, ContentRejected):
             if error.billed:
                 await self.gate.bill(row, self.store_row_estimate(row), {"rejected": True})
             else:

@@ -24,7 +24,7 @@ from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed
 from mindmovie.providers.base import ProviderError
 from mindmovie.status import collect_status
 from mindmovie.store import Store
-from tests.integration.support import KEYS, cli_env, goals_file, settings_for
+from tests.integration.support import KEYS, claude_answer_for, cli_env, goals_file, settings_for
 from tests.sim.server import SimServer
 
 
@@ -584,3 +584,46 @@ async def test_a_provider_that_cannot_be_reached_is_owed_nothing(
     assert paid and all(r["state"] == "refunded" for r in paid), paid
     assert all("could not connect" in json.dumps(r.get("usage")) for r in paid), paid
     assert committed == 0 and billed == 0
+
+
+async def test_a_seedream_image_whose_download_fails_is_not_paid_for_twice(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With response_format url the image is made (and billed) when the answer comes;
+    a failed download of its URL used to be settled as "not accepted" (refunded) and the
+    whole request sent again: two images billed, one recorded. Now the same URL is
+    downloaded again, and a URL that stays gone is billed, not refunded."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    url_images: dict[str, Any] = {
+        "keyframes": {"options": {"response_format": "url"}},
+        "video": {"provider": "local"},
+    }
+    # one download answers 500: retried on the same URL, no second image
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=1)
+    res = await Pipeline(
+        goals, settings_for("byteplus", sim, **url_images), out=tmp_path / "run", keys=KEYS
+    ).run()
+    store = Store(res.run_dir / "run.db")
+    rows = [r for r in store.ledger_rows() if r["stage"] == "keyframe"]
+    store.close()
+    assert sim.stats()["totals"]["images"] == 4
+    assert len(rows) == 4 and all(r["state"] == "billed" for r in rows), rows
+
+    # a URL that is gone for good: the scene fails, and its paid image is billed
+    sim.reset()
+    claude_answer_for(sim, goals)
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)
+    run = tmp_path / "run2"
+    with pytest.raises((ProviderError, RenderFailed)):
+        await Pipeline(goals, settings_for("byteplus", sim, **url_images), out=run, keys=KEYS).run()
+    store = Store(run / "run.db")
+    rows = [r for r in store.ledger_rows() if r["stage"] == "keyframe"]
+    store.close()
+    made = sim.stats()["totals"]["images"]
+    assert made >= 1 and len(rows) == made, rows
+    assert all(r["state"] == "billed" for r in rows), rows
+    assert sum(r["billed_usd"] for r in rows) == pytest.approx(made * 0.03)

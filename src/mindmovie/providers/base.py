@@ -22,6 +22,10 @@ class ProviderError(Exception):
     """Base of every provider failure. `provider` names who failed, for the message."""
 
     kind: str = "provider_error"
+    #: the provider answered, and so charged, before this failed on our side (e.g. the
+    #: result URL of a generated image could not be downloaded): the ledger bills the
+    #: call instead of refunding it
+    charged: bool = False
 
     def __init__(self, message: str, *, provider: str = "", scene_id: str | None = None) -> None:
         super().__init__(message)

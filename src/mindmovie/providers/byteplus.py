@@ -45,7 +45,7 @@ from mindmovie.providers.base import (
     VideoRequest,
     never_connected,
 )
-from mindmovie.retry import retry_after_seconds
+from mindmovie.retry import retry_after_seconds, with_retry
 
 if TYPE_CHECKING:
     from byteplussdkarkruntime import AsyncArk
@@ -363,19 +363,11 @@ class SeedreamKeyframes:
             if is_content_filter(code):
                 raise ContentRejected(f"image: {code}: {msg}", billed=False, provider=PROVIDER)
             raise JobFailed(f"image: {code}: {msg}", provider=PROVIDER)
-        b64 = getattr(item, "b64_json", None)
-        url = getattr(item, "url", None)
-        if b64:
-            try:
-                data = base64.b64decode(b64, validate=False)
-            except ValueError as e:
-                raise Transient(f"image: undecodable b64_json ({e})", provider=PROVIDER) from None
-        elif url:
-            data = await _download_bytes(str(url), self.timeout)
-        else:
-            raise JobFailed("image: answer has neither b64_json nor url", provider=PROVIDER)
-        if not data:
-            raise Transient("image: empty image data", provider=PROVIDER)
+        try:  # the image is made, and paid for: a failure from here on is charged
+            data = await self._image_bytes(item)
+        except ProviderError as e:
+            e.charged = True
+            raise
         usage_obj = getattr(resp, "usage", None)
         usage: dict[str, Any] = {
             "images": 1,
@@ -385,6 +377,32 @@ class SeedreamKeyframes:
             "model": self.model,
         }
         return ImageResult(data=data, mime=_mime_of(data), usage=usage)
+
+    async def _image_bytes(self, item: Any) -> bytes:
+        """The answered image's bytes: inline, or downloaded from its result URL.
+
+        A failed download is retried here, on the same URL (valid for 24 h): sending the
+        request again would pay for a second image. One that still fails is final."""
+        b64 = getattr(item, "b64_json", None)
+        url = getattr(item, "url", None)
+        if b64:
+            try:
+                data = base64.b64decode(b64, validate=False)
+            except ValueError as e:
+                raise Transient(f"image: undecodable b64_json ({e})", provider=PROVIDER) from None
+        elif url:
+            try:
+                data = await with_retry(lambda: _download_bytes(str(url), self.timeout))
+            except Transient as e:
+                raise JobFailed(
+                    f"the generated image could not be downloaded ({e.message})",
+                    provider=PROVIDER,
+                ) from None
+        else:
+            raise JobFailed("image: answer has neither b64_json nor url", provider=PROVIDER)
+        if not data:
+            raise Transient("image: empty image data", provider=PROVIDER)
+        return data
 
 
 @contextlib.contextmanager
