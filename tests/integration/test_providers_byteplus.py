@@ -570,3 +570,22 @@ def test_bad_option_is_config_error() -> None:
     with pytest.raises(ConfigError) as e:
         SeedanceVideo.from_settings(s, Keys.from_env({"ARK_API_KEY": "k"}))
     assert "allowed default, flex" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("stage", "cls", "typo"),
+    [("video", SeedanceVideo, "camerafixed"), ("keyframes", SeedreamKeyframes, "guidance")],
+)
+def test_an_unknown_option_is_refused_and_the_allowed_ones_named(
+    stage: str, cls: type[SeedanceVideo] | type[SeedreamKeyframes], typo: str
+) -> None:
+    """A misspelt option (`camerafixed`, the inline flag's name) was silently dropped: the
+    clip was made, and paid, without it. Now it is a one-line ConfigError before any
+    spend that names the options the model reads (as the google provider does)."""
+    s = Settings(preset="byteplus", **{stage: {"options": {typo: True}}})
+    with pytest.raises(ConfigError) as e:
+        cls.from_settings(s, Keys.from_env({"ARK_API_KEY": "k"}))
+    msg = str(e.value)
+    assert f"{stage}.options: unknown option(s) for byteplus: {typo}" in msg, msg
+    assert ("camera_fixed" if stage == "video" else "guidance_scale") in msg
+    assert "\n" not in msg

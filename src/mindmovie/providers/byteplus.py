@@ -65,7 +65,27 @@ _STATUSES: dict[str, JobStatus] = {
 }
 
 
+#: the `keyframes.options` / `video.options` each model reads; any other key is refused
+#: (naming these) instead of being silently ignored
+SEEDREAM_OPTIONS = frozenset(
+    {"response_format", "size", "guidance_scale", "watermark", "optimize_prompt"}
+)
+SEEDANCE_OPTIONS = frozenset(
+    {"camera_fixed", "watermark", "service_tier", "execution_expires_after", "return_last_frame"}
+)
+
+
 # ---------------------------------------------------------------- shared helpers
+def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: str) -> None:
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise InvalidRequest(
+            f"{stage}.options: unknown option(s) for {PROVIDER}: {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(allowed))}",
+            provider=PROVIDER,
+        )
+
+
 def missing_key_error(stage: str, what: str, settings: Settings) -> ConfigError:
     """One line naming the variable(s) and who needs the key (preset or explicit provider)."""
     names = KEY_VARIABLES[PROVIDER]
@@ -250,6 +270,7 @@ class SeedreamKeyframes:
         self.spec = catalog.resolve(PROVIDER, "keyframes", model)
         self.model = self.spec.id
         self.options: dict[str, Any] = dict(options or {})
+        _check_options(self.options, SEEDREAM_OPTIONS, "keyframes")
         self.timeout = timeout
         self._ark = _ArkClients(api_key, base_url, timeout)
         fmt = self.options.get("response_format", "b64_json")
@@ -481,6 +502,7 @@ class SeedanceVideo:
         self.spec = catalog.resolve(PROVIDER, "video", model)
         self.model = self.spec.id
         self.options: dict[str, Any] = dict(options or {})
+        _check_options(self.options, SEEDANCE_OPTIONS, "video")
         self.timeout = timeout
         self.download_timeout = download_timeout or max(timeout, 120.0)
         self._ark = _ArkClients(api_key, base_url, timeout)
