@@ -429,14 +429,16 @@ def planner_hold(settings: Settings, goals: Goals) -> float:
     spec = stage_spec(settings, "planner")
     if spec is None:
         return 0.0
-    from mindmovie.providers.anthropic import planner_max_tokens, scene_counts
+    from mindmovie.providers.anthropic import (
+        configured_max_tokens,
+        planner_max_tokens,
+        scene_counts,
+    )
 
     options = plan_options(settings)
     input_tokens, _, _ = planner_tokens(goals, options)
-    configured = settings.planner.options.get("max_tokens")
-    max_out = (
-        int(configured) if configured else planner_max_tokens(sum(scene_counts(goals, options)))
-    )
+    configured = configured_max_tokens(settings.planner.options)
+    max_out = configured or planner_max_tokens(sum(scene_counts(goals, options)))
     return spec.price.tokens_usd(math.ceil(input_tokens * 1.5) + max_out, max_out)
 
 

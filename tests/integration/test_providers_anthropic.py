@@ -281,3 +281,34 @@ def test_unknown_configured_model_is_config_error() -> None:
     with pytest.raises(ConfigError) as e:
         ClaudePlanner.from_settings(s, Keys.from_env({"ANTHROPIC_API_KEY": "k"}))
     assert "claude-sonnet-5-5" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        ("{max_tokens: lots}", "planner.options.max_tokens: 'lots' is not allowed"),
+        ("{maxtokens: 4000}", "unknown option(s) for anthropic: maxtokens; allowed: max_tokens"),
+    ],
+)
+def test_a_bad_planner_option_is_one_line_before_any_request(
+    sim: SimServer, tmp_path: Path, options: str, said: str
+) -> None:
+    """`planner.options.max_tokens: lots` used to crash `render` with a ValueError
+    traceback from the budget hold; a misspelt option was silently ignored. Both are
+    one line (exit 2) that names what is allowed, before any request."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from tests.integration.support import cli_env, goals_file
+
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    cfg.write_text(cfg.read_text() + f"planner: {{options: {options}}}\n")
+    r = CliRunner().invoke(
+        app,
+        ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "--yes"],
+        env=env,
+    )
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert said in r.output and "Traceback" not in r.output, r.output
+    assert sim.stats()["requests"] == 0

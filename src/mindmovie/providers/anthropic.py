@@ -343,6 +343,30 @@ def planner_max_tokens(scenes: int) -> int:
     return min(16000, 1500 + 350 * scenes)
 
 
+#: the `planner.options` the Claude planner reads
+PLANNER_OPTIONS = frozenset({"max_tokens"})
+
+
+def configured_max_tokens(options: dict[str, Any]) -> int | None:
+    """`planner.options.max_tokens` as a positive int (None when unset); an unknown option
+    or a value that is not a whole number is a one-line ConfigError naming what is allowed."""
+    unknown = sorted(set(options) - PLANNER_OPTIONS)
+    if unknown:
+        raise ConfigError(
+            f"planner.options: unknown option(s) for {PROVIDER}: {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(PLANNER_OPTIONS))}"
+        )
+    value = options.get("max_tokens")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"planner.options.max_tokens: {value!r} is not allowed; "
+            "a whole number of tokens, at least 1"
+        )
+    return value
+
+
 class ClaudePlanner:
     """Planner on Anthropic's Messages API (forced tool use for structured output)."""
 
@@ -384,7 +408,7 @@ class ClaudePlanner:
                 model=settings.planner.model,
                 base_url=ps.base_url,
                 timeout=ps.timeout,
-                max_tokens=settings.planner.options.get("max_tokens"),
+                max_tokens=configured_max_tokens(settings.planner.options),
             )
         except InvalidRequest as e:
             raise ConfigError(e.message) from None
