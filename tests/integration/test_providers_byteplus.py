@@ -589,3 +589,24 @@ def test_an_unknown_option_is_refused_and_the_allowed_ones_named(
     assert f"{stage}.options: unknown option(s) for byteplus: {typo}" in msg, msg
     assert ("camera_fixed" if stage == "video" else "guidance_scale") in msg
     assert "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    ("stage", "cls", "option", "value"),
+    [
+        ("video", SeedanceVideo, "watermark", "false"),
+        ("video", SeedanceVideo, "execution_expires_after", "soon"),
+        ("keyframes", SeedreamKeyframes, "guidance_scale", "high"),
+    ],
+)
+def test_an_option_of_the_wrong_type_is_refused_before_spend(
+    stage: str, cls: type[SeedanceVideo] | type[SeedreamKeyframes], option: str, value: str
+) -> None:
+    """`watermark: "false"` was sent as true (bool("false")) on a paid clip;
+    `execution_expires_after: soon` raised ValueError inside submit, after the budget
+    gate had committed a ledger row for a request never sent (left 'committed', and a
+    traceback). Now each is a one-line ConfigError when the provider is built."""
+    s = Settings(preset="byteplus", **{stage: {"options": {option: value}}})
+    with pytest.raises(ConfigError) as e:
+        cls.from_settings(s, Keys.from_env({"ARK_API_KEY": "k"}))
+    assert f"{stage}.options.{option}: {value!r} is not allowed" in str(e.value)

@@ -76,7 +76,12 @@ SEEDANCE_OPTIONS = frozenset(
 
 
 # ---------------------------------------------------------------- shared helpers
+_BOOL_OPTIONS = frozenset({"camera_fixed", "watermark", "return_last_frame", "optimize_prompt"})
+
+
 def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: str) -> None:
+    """Refuse unknown options, and values of the wrong type (`watermark: "false"` would
+    be sent as true; `execution_expires_after: soon` would fail after the gate)."""
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise InvalidRequest(
@@ -84,6 +89,22 @@ def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: str)
             f"allowed: {', '.join(sorted(allowed))}",
             provider=PROVIDER,
         )
+    for name, value in options.items():
+        if name in _BOOL_OPTIONS:
+            ok, want = isinstance(value, bool), "true or false"
+        elif name == "execution_expires_after":
+            ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+            want = "a whole number of seconds"
+        elif name == "guidance_scale":
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            want = "a number"
+        else:
+            continue
+        if not ok:
+            raise InvalidRequest(
+                f"{stage}.options.{name}: {value!r} is not allowed; allowed {want}",
+                provider=PROVIDER,
+            )
 
 
 def missing_key_error(stage: str, what: str, settings: Settings) -> ConfigError:
