@@ -519,6 +519,9 @@ class Pipeline:
         self._video_model: VideoModel | None = None
         self._keyframe_provider = ""  # the keyframe model's provider in this render
         self._submit_locks: dict[str, asyncio.Lock] = {}
+        #: ledger rows of submissions whose answer was lost and whose job the provider
+        #: did not list yet (row -> time sent): settled after the clips stage
+        self._lost_rows: dict[int, float] = {}
         #: shortest observed job duration per model in this run (for polling near the end)
         self._job_seconds: dict[str, float] = {}
         #: text-to-image model for scenes an edit keyframe model has no photo for
@@ -1643,7 +1646,11 @@ class Pipeline:
             )
             return str(jobs[0].remote_id)
         if jobs == []:
-            await self.gate.refund(row, "connection lost before the provider made a job")
+            # not refunded yet: a request that timed out may still be turned into a job
+            # after this look (the provider was slow, not absent). It stays committed and
+            # is settled after the clips stage (_settle_lost_submissions), or by the next
+            # run's _recover_orphans if this one dies first.
+            self._lost_rows[row] = sent_at
             return None
         store.ledger_mark_unknown(row)
         self.reporter.warn(
@@ -1653,6 +1660,32 @@ class Pipeline:
             "committed. Sending the request again."
         )
         return None
+
+    async def _settle_lost_submissions(self, store: Store, video: VideoModel) -> None:
+        """Submissions whose answer was lost and whose job was not listed at the time: look
+        again now. A job that arrived late is tied to its row (and billed, unused, by
+        _settle_stale_jobs); none is refunded; more than one unknown job stays committed."""
+        for row_id, sent_at in sorted(self._lost_rows.items()):
+            row = next((r for r in store.ledger_rows() if r["id"] == row_id), None)
+            if row is None or row["state"] != "committed" or row["remote_id"]:
+                continue
+            try:
+                jobs = await self._unjournaled_jobs(store, video, sent_at - 60)
+            except ProviderError:
+                continue  # left committed without an id: the next run's _recover_orphans
+            if jobs is not None and len(jobs) == 1:
+                rid = str(jobs[0].remote_id)
+                store.ledger_set_remote(row_id, rid)
+                self.reporter.warn(
+                    f"{row['scene_id']}: the job request whose answer was lost did reach "
+                    f"{video.name} after all: job {rid} was made (and bills); its result is "
+                    "not used"
+                )
+            elif jobs == []:
+                await self.gate.refund(row_id, "connection lost before the provider made a job")
+            else:
+                store.ledger_mark_unknown(row_id)
+        self._lost_rows.clear()
 
     async def _settle_stale_jobs(self, store: Store, video: VideoModel, *, last: bool) -> None:
         """Jobs paid for that no step uses any more (the scene's inputs were edited, or it
@@ -2046,8 +2079,9 @@ class Pipeline:
                 f"about {costs.format_usd(left.total)} still to do. Everything paid for is kept: "
                 "render again with a bigger --budget to finish."
             )
-        # jobs this run replaced (a scene's inputs were edited) have had the clips stage
-        # to finish: record what they cost
+        # jobs this run replaced (a scene's inputs were edited), or made from a request
+        # whose answer was lost, have had the clips stage to finish: record what they cost
+        await self._settle_lost_submissions(store, video_model)
         await self._settle_stale_jobs(store, video_model, last=True)
         clips: dict[str, Path] = {}
         for scene_id, outcome in results.items():

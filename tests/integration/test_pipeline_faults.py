@@ -181,6 +181,41 @@ async def test_lost_answer_to_a_create_adopts_the_job_instead_of_paying_again(
     assert len(clips) == n and {r["state"] for r in clips} == {"billed"}
 
 
+async def test_a_create_that_times_out_and_becomes_a_job_late_is_not_refunded(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The create request times out and the provider makes the job a moment later, after
+    the pipeline looked at its job list and found nothing. That call used to be refunded
+    at once and sent again: two jobs billed, one recorded. Now its row stays committed
+    until the clips stage is over, is looked at again, and bills the late job (unused)."""
+    sim.media_scale = 0.25
+    sim.job_seconds = 3.0
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=1.5)
+    warnings: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warnings.append(text)
+
+    fast = {"base_url": sim.ark_base_url, "timeout": 1.0, "poll_interval": 0.05}
+    s = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        providers={"byteplus": {**fast, "poll_max_interval": 0.2}},
+    )
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
+    n = len(res.plan.scenes)
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == n + 1
+    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    # every job the provider made has its row, and none of them is refunded
+    assert len({r["remote_id"] for r in clips if r["remote_id"]}) == n + 1, clips
+    assert all(r["state"] in ("billed", "committed") for r in clips), clips
+    assert any("did reach byteplus after all" in w for w in warnings), warnings
+
+
 async def test_request_lost_before_the_job_is_made_is_sent_again(
     sim: SimServer, tmp_path: Path
 ) -> None:
