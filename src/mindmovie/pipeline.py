@@ -65,6 +65,7 @@ from mindmovie.providers.base import (
     Planner,
     PlanOptions,
     ProviderError,
+    Transient,
     VideoModel,
     VideoRequest,
 )
@@ -692,13 +693,19 @@ class Pipeline:
         return usd
 
     async def _adoptable(self, model: VideoModel, remote_id: str, status: str) -> str | None:
-        """Can an earlier job be picked up? Yes unless the provider says it failed."""
+        """Can an earlier job be picked up? Yes unless the provider says it failed.
+
+        A look that fails for a passing reason (5xx, 429, a dropped connection) raises:
+        the job is not known to have failed, and guessing so would pay for a second one;
+        the scene fails for this run and the journal keeps the job for the next."""
         if model.name == "local":
             return None
         if status == "submitted":
             return remote_id
         try:
             state = await with_retry(lambda: model.poll(remote_id))
+        except Transient:
+            raise
         except ProviderError:
             return None
         return remote_id if state.status in ("queued", "running", "succeeded") else None
@@ -1238,7 +1245,12 @@ class Pipeline:
         if prev is not None and prev.input_key == key and prev.remote_id:
             # a job already paid for (in flight, or finished but not downloaded):
             # poll it again and fetch it; never create a second one for the same inputs
-            remote_id = await self._adoptable(model, prev.remote_id, prev.status)
+            try:
+                remote_id = await self._adoptable(model, prev.remote_id, prev.status)
+            except ProviderError as e:  # could not tell: keep the job journaled, pay nothing
+                e.scene_id = e.scene_id or scene_id
+                store.fail(scene_id, "clip", e.kind, str(e))
+                raise
         if remote_id is not None:
             store.mark_submitted(scene_id, "clip", remote_id)
             self.reporter.step("clips", scene_id, "resumed", remote_id)

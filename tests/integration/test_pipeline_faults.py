@@ -378,3 +378,41 @@ async def test_a_journaled_fallback_job_is_resumed_not_paid_again(
     assert sim.stats()["totals"]["jobs_created"] == 5  # no new job: the fallback was polled
     after = [r for r in collect_status(run)["ledger"] if r["scene_id"] == scene]
     assert [r["state"] for r in after if r["stage"] == "clip"] == ["refunded", "billed"]
+
+
+async def test_a_paid_job_the_provider_cannot_show_right_now_is_not_made_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip's job finished (billed) but its download failed; the next render looks at
+    the job again before using it. When that look fails for a passing reason (a 503 on
+    every retry) the job used to be taken as failed and a second one was paid for the
+    same inputs. Now the scene fails for this run, keeping the job, and the run after
+    that uses it: one job per scene in the end."""
+    from mindmovie import retry
+    from mindmovie.store import Store
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    s = settings_for(
+        "byteplus", sim, planner={"provider": "local"}, keyframes={"provider": "local"}
+    )
+    run = tmp_path / "run"
+    sim.add_fault("http", path="/_sim/files/", status=500, count=None)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    made = sim.stats()["totals"]["jobs_created"]
+    store = Store(run / "run.db")
+    step = next(x for x in store.steps() if x.stage == "clip" and x.remote_id)
+    store.close()
+    sim.clear_faults()
+    sim.add_fault("http", path=f"/tasks/{step.remote_id}", method="GET", status=503, count=None)
+    with pytest.raises(RenderFailed) as e:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert step.scene_id in str(e.value) and "503" in str(e.value)
+    assert sim.stats()["totals"]["jobs_created"] == made  # no second job for that scene
+    sim.clear_faults()
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == made
+    clips = [r for r in collect_status(run)["ledger"] if r["stage"] == "clip"]
+    assert len(clips) == made and {r["state"] for r in clips} == {"billed"}, clips
