@@ -610,3 +610,24 @@ def test_an_option_of_the_wrong_type_is_refused_before_spend(
     with pytest.raises(ConfigError) as e:
         cls.from_settings(s, Keys.from_env({"ARK_API_KEY": "k"}))
     assert f"{stage}.options.{option}: {value!r} is not allowed" in str(e.value)
+
+
+async def test_a_trickling_image_download_has_a_deadline(
+    sim: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Seedream result URL whose bytes keep coming never trips httpx's per-read
+    timeout; the image download as a whole now has the provider timeout as its deadline,
+    and is then fetched again from the same URL (no second image is made)."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    kf = seedream(sim, "seedream-3-0-t2i", timeout=1.0, options={"response_format": "url"})
+    sim.add_fault("trickle", path="/_sim/files/", seconds=4.0, count=1)
+    t0 = time.monotonic()
+    res = await kf.generate(
+        KeyframeRequest(scene_id="s", prompt="p", width=720, height=1280, seed=3, aspect="9:16")
+    )
+    assert time.monotonic() - t0 < 3.0  # cut at the deadline, not after the 4 s body
+    assert res.data.startswith(b"\x89PNG")
+    assert sim.stats()["totals"]["images"] == 1
+    assert len(sim.requests(path="/_sim/files/")) == 2

@@ -465,9 +465,13 @@ def _is_ark_error(e: Exception) -> bool:
 
 
 async def _download_bytes(url: str, timeout: float) -> bytes:
-    """GET a (short-lived) result URL into memory, streamed, with a timeout."""
+    """GET a (short-lived) result URL into memory, streamed, with a timeout.
+
+    httpx's timeout is per read, so a link that trickles bytes would never trip it:
+    the whole download has the same deadline too."""
     try:
         async with (
+            asyncio.timeout(timeout),
             httpx.AsyncClient(timeout=_http_timeout(timeout), follow_redirects=True) as client,
             client.stream("GET", url) as r,
         ):
@@ -482,6 +486,10 @@ async def _download_bytes(url: str, timeout: float) -> bytes:
             return data
     except httpx.HTTPError as e:
         raise Transient(f"image download failed ({type(e).__name__})", provider=PROVIDER) from None
+    except TimeoutError:
+        raise Transient(
+            f"image download took longer than {timeout:.0f} s", provider=PROVIDER
+        ) from None
 
 
 def _status_error(status: int, what: str) -> ProviderError:
