@@ -430,6 +430,11 @@ def test_unknown_model_and_option_are_config_errors(gsim: SimServer) -> None:
     s.video.options = {"negativ_prompt": "x"}
     with pytest.raises(ConfigError, match="negative_prompt"):
         VeoVideo.from_settings(s, KEY)
+    # a quoted switch used to be sent as bool("false"), i.e. true, on a paid clip
+    s = _settings(gsim)
+    s.video.options = {"enhance_prompt": "false"}
+    with pytest.raises(ConfigError, match="enhance_prompt: 'false' is not allowed"):
+        VeoVideo.from_settings(s, KEY)
 
 
 def test_project_mode_uses_adc_not_the_key(gsim: SimServer) -> None:

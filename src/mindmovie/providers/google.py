@@ -350,6 +350,12 @@ def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: Stag
             f"{stage}.options: unknown option(s) for google: {', '.join(unknown)}; "
             f"allowed: {', '.join(sorted(allowed))}"
         )
+    # bool("false") is True: a quoted switch would be sent the other way round
+    value = options.get("enhance_prompt")
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(
+            f"{stage}.options.enhance_prompt: {value!r} is not allowed; allowed true or false"
+        )
 
 
 def _usage(meta: types.GenerateContentResponseUsageMetadata | None) -> dict[str, Any]:
