@@ -54,6 +54,7 @@ from mindmovie.plan import (
 from mindmovie.progress import NullReporter, Reporter
 from mindmovie.providers import registry
 from mindmovie.providers.base import (
+    AuthError,
     ConnectionLost,
     ContentRejected,
     DeadlineExceeded,
@@ -529,6 +530,8 @@ class Pipeline:
         self._kf_text: tuple[KeyframeModel, Settings] | None = None
         self._kf_text_told = False
         self._stopping = False
+        #: (provider, model) whose key or access the provider refused in this run
+        self._refused: dict[tuple[str, str], AuthError] = {}
         self._stop_event = asyncio.Event()
         #: plan.yaml's scenes as written, when the plan in use has rebased paths
         self._plan_yaml_scenes: dict[str, Scene] = {}
@@ -591,17 +594,33 @@ class Pipeline:
         self._check_stop()
         if model.name == "local":
             return None
+        refused = self._refused.get((model.name, model.model))
+        if refused is not None:
+            # the provider refused this key or model already in this run: every other
+            # scene's call would be refused the same way (one error, not one per scene)
+            raise AuthError(
+                f"{refused.message} (not sent: refused earlier in this run)",
+                provider=refused.provider,
+            )
         return await self.gate.reserve(scene_id, stage, model.name, model.model, usd, hold)
 
-    async def _settle_errors(self, row: int | None, call: Awaitable[T]) -> T:
+    async def _settle_errors(
+        self,
+        row: int | None,
+        call: Awaitable[T],
+        model: KeyframeModel | VideoModel | None = None,
+    ) -> T:
         """Run a paid call; on failure settle its ledger row by what the error means.
 
         On success the row stays open: the caller bills it (at once for images and plans,
         when the job ends for video, which keeps it counted as in flight until then).
+        An auth refusal of `model` stops its later calls in this run (see `_reserve`).
         """
         try:
             result = await call
         except BaseException as e:
+            if isinstance(e, AuthError) and model is not None:
+                self._refused.setdefault((model.name, model.model), e)
             if row is not None:
                 await self._settle_failed(row, e)
             raise
@@ -1071,7 +1090,7 @@ class Pipeline:
 
         async def attempt() -> tuple[ImageResult, Bill | None]:
             row = await self._reserve(scene_id, "keyframe", model, estimate, hold)
-            img = await self._settle_errors(row, model.generate(req))
+            img = await self._settle_errors(row, model.generate(req), model)
             if row is None:
                 return img, None
             usd, _ = costs.billed_usd(
@@ -1269,7 +1288,7 @@ class Pipeline:
                 row = await self._reserve(scene_id, "clip", model, estimate, hold)
                 sent_at = time.time()
                 try:
-                    rid = await self._settle_errors(row, model.submit(req))
+                    rid = await self._settle_errors(row, model.submit(req), model)
                 except ConnectionLost as e:
                     if not e.sent:
                         raise  # never connected: no job, the row is refunded; send again

@@ -416,3 +416,26 @@ async def test_a_paid_job_the_provider_cannot_show_right_now_is_not_made_again(
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == made
     clips = [r for r in collect_status(run)["ledger"] if r["stage"] == "clip"]
     assert len(clips) == made and {r["state"] for r in clips} == {"billed"}, clips
+
+
+async def test_a_refused_key_is_asked_once_not_once_per_scene(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A wrong key (401): the first refusal stops that model's other calls in this run,
+    each failed scene says why, and nothing is spent. Before, every scene sent its own
+    request and got its own 401."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("http", path="/images/generations", status=401, count=None)
+    settings = _byteplus(sim, max_concurrent=1)
+    with pytest.raises(RenderFailed) as e:
+        await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS).run()
+    sent = sim.requests(path="/images/generations", method="POST")
+    assert len(sent) == 1, len(sent)
+    failed = [
+        s for s in collect_status(tmp_path / "run")["steps"]
+        if s["stage"] == "keyframe" and s["status"] == "failed"
+    ]  # fmt: skip
+    assert len(failed) == 4 and all(s["error_kind"] == "auth" for s in failed)
+    assert str(e.value).count("(not sent: refused earlier in this run)") == 3, e.value
+    assert sim.stats()["totals"]["images"] == 0 and sim.stats()["totals"]["jobs_created"] == 0
