@@ -78,6 +78,13 @@ QualityOpt = Annotated[
 ]
 
 
+def _say(text: str, *, markup: bool = True, highlight: bool = False) -> None:
+    """A result line on stdout, never wrapped by rich: in a pipe rich wraps at 80 columns,
+    which cut a long path (movie, plan.yaml, storyboard) in two lines a script cannot use;
+    a terminal wraps it for display by itself. (Tables are printed with `out.print`.)"""
+    out.print(text, markup=markup, highlight=highlight, soft_wrap=True)
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     err.print(
         f"[bold red]error:[/bold red] {escape(message)}",
@@ -293,11 +300,11 @@ def render(
     reused = len([r for r in res.reused if r[1] in ("keyframe", "clip")])
     encoded = len([r for r in res.ran if r[1] == "segment"])
     if res.movie is not None:
-        out.print(f"[bold green]movie:[/bold green] {escape(str(res.movie))}")
+        _say(f"[bold green]movie:[/bold green] {escape(str(res.movie))}")
     else:
-        out.print(f"[bold]stopped after {until}:[/bold] {escape(str(res.run_dir))}")
+        _say(f"[bold]stopped after {until}:[/bold] {escape(str(res.run_dir))}")
     if not quiet:
-        out.print(
+        _say(
             f"steps run: {ran}, reused: {reused}"
             + (f", movie segments encoded: {encoded}" if encoded else "")
             + f"; plan: {res.run_dir / 'plan.yaml'}",
@@ -345,7 +352,7 @@ def plan(
     for sc in res.plan.scenes:
         table.add_row(Text(sc.id), f"{sc.seconds:g}", Text(sc.affirmation))
     out.print(table)
-    out.print(f"[bold green]plan:[/bold green] {escape(str(path))}")
+    _say(f"[bold green]plan:[/bold green] {escape(str(path))}")
 
 
 @command()
@@ -469,9 +476,9 @@ def status(
         table.add_row("(planner)", "", "", "", *money_cells(plan), "")
     out.print(table)
     for line in errors:
-        out.print(f"[red]error[/red] {escape(line)}", highlight=False)
+        _say(f"[red]error[/red] {escape(line)}", highlight=False)
     money = info["money"]
-    out.print(
+    _say(
         f"spend: billed {format_usd(money['billed'])}, in flight {format_usd(money['in_flight'])}"
         f" (estimated {format_usd(money['estimated'])})"
     )
@@ -479,24 +486,24 @@ def status(
     state = movie["status"] if movie else "not yet composed"
     if movie and movie.get("file") in ("missing", "changed"):
         state += f", but movie.mp4 is {movie['file']}: the next render composes it again"
-    out.print(f"movie: {state}", markup=False)
+    _say(f"movie: {state}", markup=False)
     if info.get("plan_error"):
-        out.print(f"plan.yaml: {info['plan_error']}", markup=False)
+        _say(f"plan.yaml: {info['plan_error']}", markup=False)
     inputs = info["inputs"]
     if inputs["checked"]:
-        out.print(f"next render checked against: {inputs['goals']}", markup=False)
+        _say(f"next render checked against: {inputs['goals']}", markup=False)
         if inputs.get("plan_kept"):
-            out.print(
+            _say(
                 "the next render goes back to the plan these goals had before (kept in "
                 "kept/plan, with its edits); plan.yaml is kept as plan.previous.yaml",
                 markup=False,
             )
         if inputs.get("new_plan"):
-            out.print(inputs.get("new_plan_why", "the next render makes a new plan"), markup=False)
+            _say(inputs.get("new_plan_why", "the next render makes a new plan"), markup=False)
         for change in inputs.get("settings_changed") or []:
-            out.print(f"setting changed since the last render: {change}", markup=False)
+            _say(f"setting changed since the last render: {change}", markup=False)
     else:
-        out.print(f"inputs not checked: {inputs['why']}", markup=False)
+        _say(f"inputs not checked: {inputs['why']}", markup=False)
 
 
 @command()
@@ -514,7 +521,7 @@ def storyboard(
         png, html = storyboard_from_run(run_dir)
     except _user_errors() as e:
         raise _fail(str(e)) from None
-    out.print(
+    _say(
         f"[bold green]storyboard:[/bold green] {escape(str(png))}\n            {escape(str(html))}"
     )
 
@@ -548,8 +555,8 @@ def init(
         raise typer.Exit(130) from None
     except _user_errors() as e:
         raise _fail(str(e)) from None
-    out.print(f"[bold green]goals:[/bold green] {escape(str(path))}")
-    out.print(f"next: mindmovie render {path}", markup=False)
+    _say(f"[bold green]goals:[/bold green] {escape(str(path))}")
+    _say(f"next: mindmovie render {path}", markup=False)
 
 
 @command()
@@ -569,7 +576,7 @@ def doctor(
     out.print(doctor_table(checks, settings.preset))
     if not can_run(checks):
         raise _fail(f"the {settings.preset} preset cannot run here; fix the FAIL rows above", 1)
-    out.print(f"[bold green]ready:[/bold green] the {settings.preset} preset can run")
+    _say(f"[bold green]ready:[/bold green] the {settings.preset} preset can run")
 
 
 @command()
@@ -594,7 +601,7 @@ def providers(
             )
         )
     out.print(table)
-    out.print("Price sources: `mindmovie providers --json` (price_source), or catalog.toml.")
+    _say("Price sources: `mindmovie providers --json` (price_source), or catalog.toml.")
 
 
 @app.callback(invoke_without_command=True)
@@ -602,7 +609,7 @@ def _main(
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
     if version:
-        out.print(f"mindmovie {__version__}")
+        _say(f"mindmovie {__version__}")
         raise typer.Exit(0)
 
 

@@ -689,3 +689,23 @@ def test_options_for_a_local_provider_are_said_to_be_ignored(workdir: Path) -> N
     assert "keyframes.options (quality): the local keyframes provider takes no options" in (
         proc.stderr
     ), proc.stderr
+
+
+def test_result_paths_in_a_pipe_are_whole_lines_not_wrapped(workdir: Path) -> None:
+    """In a pipe rich wraps at 80 columns: a long run folder's result line was cut in
+    the middle of the path ("plan.ya" / "ml"), so a script could not read it back."""
+    run = workdir / ("a-rather-long-folder-name-for-this-movie-" * 2) / "run"
+    env_cols = {"COLUMNS": "80"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mindmovie", "render", "examples/goals.yaml", "-c", "small.yaml",
+         "--out", str(run), "--until", "plan"],
+        cwd=workdir, capture_output=True, text=True, timeout=300,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")},
+             **env_cols},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert f"stopped after plan: {run}" in lines, proc.stdout
+    assert any(line.endswith(f"; plan: {run / 'plan.yaml'}") for line in lines), proc.stdout
+    proc = _cli("storyboard", str(run), cwd=workdir)
+    assert f"storyboard: {run / 'storyboard.png'}" in proc.stdout.splitlines(), proc.stdout
