@@ -114,10 +114,17 @@ class RichReporter:
         self.rows: dict[str, list[Any]] = {}
         self.billed = 0.0
         self.in_flight = 0.0
+        # started by the first stage or step, not here: a paid render asks its question
+        # (the estimate, "Spend about $...?") before any, and a running live view redrew
+        # over that prompt four times a second, erasing it while the person read it
         self.live = Live(
             console=self.console, refresh_per_second=4, transient=False, get_renderable=self._render
         )
-        self.live.start()
+
+    def _show(self) -> None:
+        if not self.live.is_started:
+            self.t0 = time.monotonic()  # elapsed: the render's, not the time taken to answer
+            self.live.start()
 
     def _render(self) -> Any:
         from rich.table import Table
@@ -145,9 +152,11 @@ class RichReporter:
         return Group(table, Text(f"{done}   elapsed {now - self.t0:.0f} s{spend}"))
 
     def stage(self, stage: str, total: int) -> None:
+        self._show()
         self.totals[stage] = total
 
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+        self._show()
         if stage == "compose":  # one row for the movie, not one per segment
             if state in self.FINAL:
                 self.finished[stage] = self.finished.get(stage, 0) + 1

@@ -11,9 +11,10 @@ from rich.console import Console
 
 from mindmovie import progress
 from mindmovie.config import load_settings
-from mindmovie.pipeline import Pipeline
+from mindmovie.pipeline import Declined, Pipeline
 from mindmovie.progress import PlainReporter, RichReporter, WarningsReporter, make_reporter
-from tests.integration.support import goals_file
+from tests.integration.support import KEYS, goals_file, settings_for
+from tests.sim.server import SimServer
 
 
 def _settings(engine: str) -> object:
@@ -67,3 +68,35 @@ def test_reporter_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert make_reporter() == "live view"
     tty_verbose = make_reporter(verbose=True)
     assert isinstance(tty_verbose, PlainReporter) and tty_verbose.verbose
+
+
+async def test_the_live_view_does_not_draw_over_the_spend_question(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A paid render asks "Spend about $...?" before its first call. The live view was
+    started with the reporter and redrew four times a second over the question, erasing
+    it (and the estimate's last line) while the person was reading it."""
+    buf = io.StringIO()
+    rep = RichReporter(Console(file=buf, width=100, force_terminal=True, color_system=None))
+    seen: dict[str, object] = {}
+
+    def ask(est: object) -> bool:
+        seen["live"], seen["drawn"] = rep.live.is_started, buf.getvalue()
+        return False
+
+    goals = goals_file(tmp_path, sim)
+    pipe = Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS,
+                    reporter=rep, confirm=ask)  # fmt: skip
+    try:
+        with pytest.raises(Declined):
+            await pipe.run()
+    finally:
+        rep.close()
+    assert seen["live"] is False and "elapsed" not in str(seen["drawn"]), seen
+    # once work starts the view is drawn as before
+    rep = RichReporter(Console(file=io.StringIO(), width=100, force_terminal=True))
+    try:
+        rep.stage("keyframes", 1)
+        assert rep.live.is_started
+    finally:
+        rep.close()
