@@ -2145,7 +2145,15 @@ class Pipeline:
             raise RenderFailed("no scene has a clip; nothing to compose")
         if until == "clips":
             return res
-        res.movie = await asyncio.to_thread(self._compose, store, plan, clips, res)
+        try:
+            res.movie = await asyncio.to_thread(self._compose, store, plan, clips, res)
+        except Exception:
+            # Ctrl-C at a terminal reaches the whole process group: the compose's ffmpeg
+            # processes die of it too, and their failure is the interrupt, not an error
+            # (it was a traceback and exit 1 instead of the resume line and 130)
+            if self._stopping:
+                raise Interrupted("stopped by Ctrl-C during the compose") from None
+            raise
         return res
 
     def _storyboard(self, store: Store) -> None:

@@ -439,3 +439,40 @@ async def test_a_refused_key_is_asked_once_not_once_per_scene(
     assert len(failed) == 4 and all(s["error_kind"] == "auth" for s in failed)
     assert str(e.value).count("(not sent: refused earlier in this run)") == 3, e.value
     assert sim.stats()["totals"]["images"] == 0 and sim.stats()["totals"]["jobs_created"] == 0
+
+
+async def test_ctrl_c_at_a_terminal_during_the_compose_is_an_interrupt_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C at a terminal signals the whole process group: the compose's ffmpeg dies of
+    it too (exit -2). Its FFmpegError escaped as a traceback with exit 1, instead of the
+    interrupt (resume line, exit 130) the same Ctrl-C gives in any other stage."""
+    import os
+    import signal
+    import time
+
+    from mindmovie import compose
+    from mindmovie.config import load_settings
+    from mindmovie.media import FFmpegError
+    from mindmovie.pipeline import Interrupted
+
+    settings = load_settings(
+        overrides={"preset": "local", "output": {"size": "160x90", "fps": 8},
+                   "plan": {"scene_seconds": 2}, "compose": {"quality": "draft"}},
+        env={},
+    )  # fmt: skip
+    pipe = Pipeline(goals_file(tmp_path), settings, out=tmp_path / "run")
+
+    def killed_by_ctrl_c(*args: Any, **kwargs: Any) -> Any:
+        if not pipe._sigint_installed:
+            pytest.skip("the loop cannot take signal handlers here")
+        os.kill(os.getpid(), signal.SIGINT)  # the render sees the Ctrl-C ...
+        t_end = time.monotonic() + 30
+        while not pipe._stopping and time.monotonic() < t_end:
+            time.sleep(0.01)
+        raise FFmpegError("ffmpeg failed (-2): ")  # ... and so did its ffmpeg
+
+    monkeypatch.setattr(compose, "renderer", lambda engine: killed_by_ctrl_c)
+    with pytest.raises(Interrupted, match="run the same command again"):
+        await pipe.run()
+    assert collect_status(tmp_path / "run")["scenes"][0]["clip"] == "succeeded"
