@@ -146,7 +146,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
     """How this run decides to spend: asked each run, never remembered (lessons.md)."""
     from mindmovie.costs import RunEstimate, estimate_table, format_usd
-    from mindmovie.pipeline import Declined
+    from mindmovie.pipeline import Declined, Interrupted
 
     def show(est: RunEstimate) -> None:
         if not quiet:
@@ -174,7 +174,10 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
     def ask(est: RunEstimate) -> bool:
         err.print(estimate_table(est))  # even with --quiet: the person is asked about it
         cap = f" (budget {format_usd(budget)})" if budget is not None else ""
-        return bool(typer.confirm(f"Spend about {format_usd(est.total)}{cap}?", default=False))
+        try:
+            return bool(typer.confirm(f"Spend about {format_usd(est.total)}{cap}?", default=False))
+        except typer.Abort:  # Ctrl-C (or end of input) at the question
+            raise Interrupted("nothing was spent; render again when you are ready") from None
 
     return ask
 

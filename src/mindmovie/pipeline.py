@@ -1641,6 +1641,21 @@ class Pipeline:
         except (NotImplementedError, RuntimeError, ValueError):
             self._sigint_installed = False  # not the main thread (tests): default handling
 
+    def _ask(self, est: costs.RunEstimate) -> bool:
+        """`confirm`, with Ctrl-C interrupting it: the question blocks the event loop, so
+        the loop's SIGINT handler never ran while it waited and Ctrl-C (pressed twice,
+        too) did nothing at "Spend about $X? [y/N]". Python's own handler is in place
+        while it is asked (the prompt turns Ctrl-C into its Abort)."""
+        assert self.confirm is not None
+        installed = getattr(self, "_sigint_installed", False)
+        self._remove_sigint()
+        self._sigint_installed = False
+        try:
+            return self.confirm(est)
+        finally:
+            if installed:
+                self._install_sigint()
+
     def _remove_sigint(self) -> None:
         if getattr(self, "_sigint_installed", False):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
@@ -2031,7 +2046,7 @@ class Pipeline:
                     f"(billed {costs.format_usd(billed)}); render again with a bigger --budget "
                     f"to finish (about {costs.format_usd(est.total)} left to do)"
                 )
-            if self.confirm is not None and not self.confirm(est):
+            if self.confirm is not None and not self._ask(est):
                 raise Declined("nothing was spent; render again when you are ready")
         try:
             plan = await self._plan(store, planner)

@@ -420,6 +420,25 @@ def test_a_person_at_a_terminal_is_asked_and_yes_skips_the_question(
         cli._confirmer(False, None, True)(est)
 
 
+def test_ctrl_c_at_the_question_is_an_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The prompt turns Ctrl-C into click's Abort, which escaped the render as "Aborted!"
+    with exit 1; it is the interrupt (exit 130), and nothing was spent."""
+    import sys
+
+    from mindmovie import cli
+    from mindmovie.costs import CallEstimate, RunEstimate
+    from mindmovie.pipeline import Interrupted
+
+    def ctrl_c(text: str, default: bool = False) -> bool:
+        raise cli.typer.Abort()
+
+    monkeypatch.setattr(cli.typer, "confirm", ctrl_c)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    est = RunEstimate(CallEstimate("planner", "anthropic", "m", 1.23, "by hand"), [])
+    with pytest.raises(Interrupted, match="nothing was spent"):
+        cli._confirmer(False, None, True)(est)
+
+
 async def test_a_photo_replaced_under_its_name_does_not_pay_for_a_new_plan(
     sim: SimServer, tmp_path: Path
 ) -> None:

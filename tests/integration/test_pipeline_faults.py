@@ -476,3 +476,35 @@ async def test_ctrl_c_at_a_terminal_during_the_compose_is_an_interrupt_not_a_cra
     with pytest.raises(Interrupted, match="run the same command again"):
         await pipe.run()
     assert collect_status(tmp_path / "run")["scenes"][0]["clip"] == "succeeded"
+
+
+async def test_ctrl_c_at_the_spend_question_interrupts_it(sim: SimServer, tmp_path: Path) -> None:
+    """The question ("Spend about $X? [y/N]") blocks the event loop, whose SIGINT handler
+    therefore never ran while it waited: Ctrl-C, pressed any number of times, did
+    nothing. Ctrl-C must reach the question (the prompt turns it into an interrupt)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from mindmovie.pipeline import Interrupted
+
+    assert threading.current_thread() is threading.main_thread()  # the CLI's situation
+    reached: list[bool] = []
+
+    def ask(est: Any) -> bool:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the person is asked
+            t_end = time.monotonic() + 5
+            while time.monotonic() < t_end:
+                time.sleep(0.01)
+        except KeyboardInterrupt:
+            reached.append(True)
+            raise Interrupted("nothing was spent") from None
+        return False
+
+    goals = goals_file(tmp_path, sim)
+    pipe = Pipeline(goals, _byteplus(sim), out=tmp_path / "run", keys=KEYS, confirm=ask)
+    with pytest.raises(Interrupted):
+        await pipe.run()
+    assert reached and sim.stats()["requests"] == 0
