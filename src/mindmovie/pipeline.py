@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol, TypeVar
 from mindmovie import costs
 from mindmovie.budget import BudgetExceeded, BudgetGate
 from mindmovie.catalog import ModelSpec
+from mindmovie.catalog import snap_seconds as catalog_snap
 from mindmovie.config import Keys, Settings
 from mindmovie.fsutil import atomic_write_bytes, sha256_file, slugify
 from mindmovie.goals import (
@@ -1142,7 +1143,7 @@ class Pipeline:
             scene_id=scene.id,
             prompt=scene.motion_prompt,
             keyframe=keyframe,
-            seconds=scene.seconds,
+            seconds=self._clip_seconds(scene),
             width=w,
             height=h,
             fps=self.settings.output.fps,
@@ -1152,6 +1153,18 @@ class Pipeline:
             audio=self.settings.video.audio,
             last_frame=last_frame,
         )
+
+    def _clip_seconds(self, scene: Scene) -> float:
+        """The clip length asked of the video model: the scene's seconds snapped to the
+        durations the model makes, as the planner and the estimate do ("scene asks 3.3 s;
+        seedance-1-5-pro makes 4 s"). A hand-edited plan.yaml `seconds` the model cannot
+        make was sent as it was and refused, failing the scene on every render. The
+        compose still shows the scene for its own seconds (a longer clip is cut, a
+        shorter one holds its last frame). Unchanged for a duration the model makes."""
+        spec = costs.stage_spec(self.settings, "video")
+        if spec is None:
+            return scene.seconds
+        return float(catalog_snap(spec, scene.seconds))
 
     def _clip_key(self, model: _ModelId, req: VideoRequest) -> str:
         return input_key(
@@ -1195,9 +1208,8 @@ class Pipeline:
         last_frame: Path | None = None,
     ) -> Path:
         dest = self.run_dir / "scenes" / scene.id / "clip.mp4"
-        variants = self._clip_variants(
-            model, scene, self._video_request(scene, keyframe, last_frame)
-        )
+        planned = self._video_request(scene, keyframe, last_frame)
+        variants = self._clip_variants(model, scene, planned)
         if any(store.reusable(scene.id, "clip", key) for _, key, _ in variants) or any(
             store.restore(scene.id, "clip", key, dest) for _, key, _ in variants
         ):
@@ -1217,6 +1229,12 @@ class Pipeline:
                 variants = variants[keys.index(prev.input_key) :]
         # the provider slot is held across the fallback (a refused scene keeps its place)
         # and given back once the job is done, before the download (not a provider task)
+        if planned.seconds != scene.seconds:
+            self.reporter.warn(
+                f"{scene.id}: plan.yaml asks {scene.seconds:g} s; {model.model} makes "
+                f"{planned.seconds:g} s clips, so it is asked for {planned.seconds:g} s"
+                + (" (the scene holds its last frame)" if planned.seconds < scene.seconds else "")
+            )
         sem = self._sem(model.name, "video")
         if sem.locked():
             self.reporter.step("clips", scene.id, "queued")  # waiting for a provider slot

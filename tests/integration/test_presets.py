@@ -401,3 +401,34 @@ async def test_keyframes_made_by_the_rule_before_are_not_paid_for_again(
     res = await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
     assert not res.failed and res.ran == [] and sim.stats()["requests"] == calls
     assert {p: p.read_bytes() for p in run.glob("scenes/*/keyframe.png")} == before
+
+
+async def test_a_hand_edited_duration_the_model_cannot_make_is_snapped_as_estimated(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """plan.yaml `seconds: 13` for Seedance (4-12 s): the estimate prices a 12 s clip
+    ("scene asks 13 s; ... makes 12 s"), but the render sent 13 s as it was, the request
+    was refused, and the scene failed on every render. The clip is asked at the length
+    the estimate priced; the movie still gives the scene its 13 s."""
+    import yaml
+
+    from mindmovie import costs
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, settings, out=run, keys=KEYS).run(until="plan")
+    plan = yaml.safe_load((run / "plan.yaml").read_text())
+    plan["scenes"][0]["seconds"] = 13
+    (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
+    est = costs.estimate_video(settings, 13)
+    assert est.inputs["seconds"] == 12  # what the estimate says is made (and billed)
+    res = await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    assert res.movie is not None and not res.failed
+    durations = [r["body"]["duration"] for r in sim.requests(path="/contents/generations/tasks",
+                                                             method="POST")]  # fmt: skip
+    assert sorted(durations) == [4, 4, 4, 12]
+    title, fade, n = 1.0, 0.5, len(plan["scenes"])
+    expected = title + 13 + 4 * (n - 1) + title - fade * (n + 1)
+    assert probe(res.movie).duration == pytest.approx(expected, abs=0.1)
