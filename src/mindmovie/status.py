@@ -85,6 +85,7 @@ def _outlook(
     from mindmovie.config import ConfigError
     from mindmovie.goals import GoalsError
     from mindmovie.pipeline import outlook_for
+    from mindmovie.providers.base import InvalidRequest
 
     path = goals if goals is not None else (Path(recorded_goals) if recorded_goals else None)
     info: dict[str, Any] = {"checked": False, "goals": None if path is None else str(path)}
@@ -98,6 +99,9 @@ def _outlook(
         look = outlook_for(path, settings, run_dir)
     except (SourceError, GoalsError, ConfigError, ValueError, OSError) as e:
         info["why"] = str(e)
+        return None, info
+    except InvalidRequest as e:  # a model the catalog does not know (as `render` says it)
+        info["why"] = e.message
         return None, info
     info["checked"] = True
     info["new_plan"] = look.plan is None

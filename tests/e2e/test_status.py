@@ -424,3 +424,17 @@ def test_a_copied_project_folder_keeps_its_photos(
         _ran_last(_status(copy, run, "-c", "small.yaml", "--goals", "examples/goals.yaml")) == set()
     )
     assert {p.parent.name: p.read_bytes() for p in run.glob("scenes/*/keyframe.png")} == before
+
+
+def test_status_with_a_model_the_catalog_does_not_know_is_not_a_traceback(
+    workdir: Path,
+) -> None:
+    """`render` and `estimate` name the unknown model in one line; `status` given the
+    same settings died with an InvalidRequest traceback instead of showing the run."""
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    (workdir / "model.yaml").write_text(SMALL + "preset: byteplus\nvideo: {model: seedance-9}\n")
+    text = _cli("status", str(run), "-c", "model.yaml", cwd=workdir)
+    assert "inputs not checked: video.model 'seedance-9' is not a known byteplus" in text
+    st = _status(workdir, run, "-c", "model.yaml")
+    assert st["plan"] is not None and not st["inputs"]["checked"]
