@@ -197,20 +197,25 @@ def _run_pipeline(
 ) -> Any:
     from mindmovie.pipeline import BudgetStopped, Declined, Interrupted, Pipeline, RenderFailed
     from mindmovie.progress import make_reporter
-    from mindmovie.providers.base import ProviderError
+    from mindmovie.providers.base import InvalidRequest, ProviderError
 
     cap = budget if budget is not None else settings.budget_usd
     try:
         reporter = make_reporter(quiet=quiet, verbose=verbose)
         try:
-            pipe = Pipeline(
-                goals,
-                settings,
-                out=out_dir,
-                reporter=reporter,
-                budget=cap,
-                confirm=_confirmer(yes, cap, quiet),
-            )
+            try:
+                pipe = Pipeline(
+                    goals,
+                    settings,
+                    out=out_dir,
+                    reporter=reporter,
+                    budget=cap,
+                    confirm=_confirmer(yes, cap, quiet),
+                )
+            except InvalidRequest as e:
+                # a setting naming a model the catalog does not know: a mistake to fix
+                # (exit 2, as `estimate` says it), found before anything runs
+                raise _fail(e.message) from None
             return asyncio.run(
                 pipe.run(fresh=fresh, until=until, skip_failed=skip_failed)  # type: ignore[arg-type]
             )

@@ -709,3 +709,18 @@ def test_result_paths_in_a_pipe_are_whole_lines_not_wrapped(workdir: Path) -> No
     assert any(line.endswith(f"; plan: {run / 'plan.yaml'}") for line in lines), proc.stdout
     proc = _cli("storyboard", str(run), cwd=workdir)
     assert f"storyboard: {run / 'storyboard.png'}" in proc.stdout.splitlines(), proc.stdout
+
+
+def test_render_with_a_model_the_catalog_does_not_know_is_a_mistake_exit_2(
+    workdir: Path,
+) -> None:
+    """A setting naming an unknown model is a mistake to fix, found before anything
+    runs: `estimate` said so with exit 2, `render` and `plan` with exit 1 (a failure)."""
+    (workdir / "model.yaml").write_text("video:\n  model: seedance-9\n")
+    for cmd in ("render", "plan"):
+        proc = _cli(cmd, "examples/goals.yaml", "-c", "model.yaml", "--preset", "byteplus",
+                    cwd=workdir, check=False)  # fmt: skip
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert "error: video.model 'seedance-9' is not a known byteplus video model" in (
+            proc.stderr
+        )
