@@ -599,16 +599,24 @@ def providers(
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    table = Table("provider", "stage", "model", "capabilities", "price", "key")
+    # 80 columns (a default terminal, a pipe) must show every model name whole: six
+    # columns cut them to "claude-son…" (all four Claude rows alike) and the keys to
+    # "ANTHROPIC…". The model column is never wrapped (its " / " and "(default)" start
+    # lines), long words elsewhere break instead of ending in "…", and the key, the same
+    # for every model of a provider, is said once per provider below the table.
+    table = Table(box=box.SIMPLE_HEAD)
+    for c in ("provider", "stage", "model", "capabilities", "price"):
+        table.add_column(c, overflow="fold", no_wrap=c in ("provider", "stage", "model"))
+    keys: dict[str, str] = {}
     for r in rows:
+        model = str(r["model"]).replace(" / ", " /\n").replace(" (default)", "\n(default)")
         price = r["price"] + (f" (checked {r['price_checked']})" if r["price_checked"] else "")
-        table.add_row(
-            *(
-                Text(str(v))
-                for v in (r["provider"], r["stage"], r["model"], r["capabilities"], price, r["key"])
-            )
-        )
+        cells = (r["provider"], r["stage"], model, r["capabilities"], price)
+        table.add_row(*(Text(str(v)) for v in cells))
+        keys.setdefault(str(r["provider"]), str(r["key"]))
     out.print(table)
+    for provider, key in keys.items():
+        _say(f"key ({provider}): {key}", markup=False)
     _say("Price sources: `mindmovie providers --json` (price_source), or catalog.toml.")
 
 

@@ -293,3 +293,16 @@ def test_doctor_in_a_pipe_shows_the_whole_ffmpeg_path(tmp_path: Path) -> None:
         line.split("│")[3].strip() for line in proc.stdout.splitlines() if line.count("│") == 4
     )
     assert ffmpeg_exe() in folded and re.search(r"│ google mode +│ info +│", proc.stdout)
+
+
+def test_providers_table_shows_every_model_name_whole_in_80_columns(clean_env: None) -> None:
+    """The model name is what a person writes in config.yaml: at 80 columns (a default
+    terminal, a pipe) six columns cut every Claude row to the same "claude-son…"."""
+    rows = json.loads(CliRunner().invoke(app, ["providers", "--json"]).output)
+    r = CliRunner().invoke(app, ["providers"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.output and max(len(ln) for ln in r.output.splitlines()) <= 80
+    words = {w for ln in r.output.splitlines() for w in ln.split()}
+    for row in rows:
+        assert row["model"].split(" ")[0] in words, row["model"]
+    assert "key (byteplus): ARK_API_KEY or BYTEPLUS_API_KEY not set" in r.output
