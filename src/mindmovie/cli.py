@@ -232,7 +232,7 @@ def _run_pipeline(
     except ProviderError as e:
         raise _fail(str(e), EXIT_FAILED) from None
     except Interrupted as e:
-        err.print(f"interrupted: {e}", markup=False)
+        err.print(f"interrupted: {e}", markup=False, soft_wrap=True)  # one line in a log
         raise typer.Exit(130) from None
     except KeyboardInterrupt:
         err.print("interrupted; run the same command again to resume where it stopped")

@@ -100,3 +100,27 @@ async def test_the_live_view_does_not_draw_over_the_spend_question(
         assert rep.live.is_started
     finally:
         rep.close()
+
+
+def test_the_interrupted_line_is_one_line_in_a_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C's resume line went through rich's 80-column wrap ("... nothing paid for is"
+    / "lost; run the same command again"), unlike every other log and error line."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.pipeline import Interrupted
+
+    text = (
+        "stopped. Jobs already sent are journaled and nothing paid for is lost; run the "
+        "same command again to resume"
+    )
+
+    async def ctrl_c(self: Pipeline, **kwargs: object) -> None:
+        raise Interrupted(text)
+
+    monkeypatch.setattr(Pipeline, "run", ctrl_c)
+    r = CliRunner().invoke(app, ["render", str(goals_file(tmp_path))], env={"COLUMNS": "80"})
+    assert r.exit_code == 130
+    assert f"interrupted: {text}" in r.stderr.splitlines(), r.stderr
