@@ -744,3 +744,23 @@ async def test_an_opaque_photo_with_an_alpha_channel_paints_no_backdrop(
         (await LocalKeyframes().generate(kreq(width=160, height=90, source_photo=photo))).data
     )
     assert (np.abs(img.astype(int) - (40, 120, 200)) <= 1).all()
+
+
+def test_a_photo_over_pillows_warning_size_prints_no_python_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """goals.yaml accepts photos up to twice Pillow's 89-megapixel warning (a 108 MP
+    phone photo); painting one printed a raw DecompressionBombWarning into the log.
+    (The limit is lowered here so the photo can stay small.)"""
+    import warnings
+
+    from mindmovie.providers.local import fit_photo
+
+    photo = tmp_path / "big.png"
+    Image.new("RGB", (300, 200), (200, 120, 40)).save(photo)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40_000)  # 60,000 px: over, not twice
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        data = fit_photo(photo, 160, 90)
+    assert Image.open(io.BytesIO(data)).size == (160, 90)
+    assert not [w for w in seen if issubclass(w.category, Image.DecompressionBombWarning)]

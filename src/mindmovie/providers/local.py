@@ -23,6 +23,7 @@ import math
 import re
 import subprocess
 import tempfile
+import warnings
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -1298,12 +1299,16 @@ def fit_photo(
     colour the transparent pixels held, usually black.
     """
     try:
-        with Image.open(path) as im:
-            side = max(width, height)  # square: the photo may be rotated by its EXIF tag
-            im.draft("RGB", (side, side))  # JPEG: decode at a reduced scale when possible
-            turned = ImageOps.exif_transpose(im)
-            alpha = _has_alpha(turned)
-            photo = _rgba(turned) if alpha else _rgb(turned)
+        # a photo over Pillow's 89-megapixel warning (goals.yaml's check allows up to twice
+        # that, as Pillow does) printed a raw DecompressionBombWarning into the render's log
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                side = max(width, height)  # square: the photo may be rotated by EXIF
+                im.draft("RGB", (side, side))  # JPEG: decode at a reduced scale if possible
+                turned = ImageOps.exif_transpose(im)
+                alpha = _has_alpha(turned)
+                photo = _rgba(turned) if alpha else _rgb(turned)
     except FileNotFoundError as e:
         raise InvalidRequest(f"photo not found: {path}", provider="local") from e
     except (UnidentifiedImageError, OSError) as e:
