@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -564,7 +565,8 @@ def init(
     except _user_errors() as e:
         raise _fail(str(e)) from None
     _say(f"[bold green]goals:[/bold green] {escape(str(path))}")
-    _say(f"next: mindmovie render {path}", markup=False)
+    # quoted for a shell ("my movie/goals.yaml" pasted as it was printed was two args)
+    _say(f"next: mindmovie render {shlex.quote(str(path))}", markup=False)
 
 
 @command()

@@ -303,3 +303,23 @@ def test_guided_asks_again_for_an_answer_that_is_not_text(
     path = guided(Console(file=out, width=200, color_system=None), tmp_path)
     assert load_goals(path).title == "Title"
     assert "type that again" in out.getvalue()
+
+
+def test_the_next_command_can_be_pasted_into_a_shell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`init "my movie"` printed `next: mindmovie render my movie/goals.yaml`: pasted
+    into a shell that is two arguments, and render says 'my' is not found."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["init", "my movie"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    (line,) = [ln for ln in r.stdout.splitlines() if ln.startswith("next: ")]
+    assert shlex.split(line.removeprefix("next: ")) == [
+        "mindmovie", "render", str(Path("my movie") / "goals.yaml")
+    ]  # fmt: skip
