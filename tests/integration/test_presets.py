@@ -432,3 +432,31 @@ async def test_a_hand_edited_duration_the_model_cannot_make_is_snapped_as_estima
     title, fade, n = 1.0, 0.5, len(plan["scenes"])
     expected = title + 13 + 4 * (n - 1) + title - fade * (n + 1)
     assert probe(res.movie).duration == pytest.approx(expected, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("output", "video", "why"),
+    [
+        ({"aspect": "1:1"}, {}, "veo-3-1-fast: ratio 1:1 not allowed; allowed 16:9, 9:16"),
+        ({"resolution": "480p"}, {}, "resolution 480p not allowed; allowed 720p, 1080p, 4k"),
+        ({}, {"model": "veo-3-0", "audio": False}, None),  # a clip it makes: no refusal
+    ],
+)
+async def test_clip_settings_the_video_model_cannot_make_are_refused_before_any_spend(
+    sim: SimServer, tmp_path: Path, output: dict[str, str], video: dict[str, Any], why: str | None
+) -> None:
+    """`--aspect 1:1` with Veo: the plan and every keyframe were paid for, then every
+    clip was refused at its submit, on every render. Every scene asks the same aspect,
+    resolution and audio, so the settings are refused before anything is sent."""
+    from mindmovie.config import ConfigError
+
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("google", sim, output=output, video=video)
+    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS)
+    if why is None:
+        await pipe.run(until="plan")
+        return
+    with pytest.raises(ConfigError, match="Nothing was spent") as e:
+        await pipe.run()
+    assert why in str(e.value) and "output." in str(e.value)
+    assert sim.stats()["requests"] == 0
