@@ -24,7 +24,7 @@ from mindmovie.catalog import ModelSpec
 from mindmovie.config import Settings
 from mindmovie.goals import Goals
 from mindmovie.plan import Plan, Scene, source_photo, source_photo_by_place
-from mindmovie.providers.base import PlanOptions
+from mindmovie.providers.base import InvalidRequest, PlanOptions
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -190,6 +190,26 @@ def stage_spec(settings: Settings, stage: CatalogStage) -> ModelSpec | None:
         return None
     chosen: str | None = getattr(settings, stage).model
     return catalog.resolve(provider, stage, chosen)
+
+
+def clip_settings_problem(settings: Settings) -> str | None:
+    """Why no clip of the video model can be made with these settings (output.aspect,
+    output.resolution, video.audio: every scene asks the same), or None. `render`
+    refuses to start on it and `doctor` fails on it, before anything is paid for."""
+    spec = stage_spec(settings, "video")
+    if spec is None:
+        return None
+    try:
+        catalog.validate_video(
+            spec,
+            catalog.snap_seconds(spec, settings.plan.scene_seconds),  # each scene's own
+            settings.output.resolution,
+            settings.output.aspect,
+            settings.video.audio,
+        )
+    except InvalidRequest as e:
+        return e.message
+    return None
 
 
 def plan_options(settings: Settings) -> PlanOptions:

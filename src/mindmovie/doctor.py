@@ -209,7 +209,7 @@ def _key_checks(settings: Settings, keys: Keys) -> list[Check]:
 def _model_checks(settings: Settings) -> list[Check]:
     """A FAIL row per stage whose configured model the catalog does not know (`render`
     refuses to start with it); nothing when every model resolves."""
-    from mindmovie.costs import stage_spec
+    from mindmovie.costs import clip_settings_problem, stage_spec
     from mindmovie.providers.base import InvalidRequest
 
     out = []
@@ -218,6 +218,9 @@ def _model_checks(settings: Settings) -> list[Check]:
             stage_spec(settings, stage)
         except InvalidRequest as e:
             out.append(Check(f"model {stage}", False, e.message))
+    if not out and (problem := clip_settings_problem(settings)):
+        # every clip would be refused (render refuses to start): the preset cannot run
+        out.append(Check("clip settings", False, problem))
     return out
 
 

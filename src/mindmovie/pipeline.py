@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from mindmovie import costs
 from mindmovie.budget import BudgetExceeded, BudgetGate
-from mindmovie.catalog import ModelSpec, validate_video
+from mindmovie.catalog import ModelSpec
 from mindmovie.catalog import snap_seconds as catalog_snap
 from mindmovie.config import ConfigError, Keys, Settings
 from mindmovie.fsutil import atomic_write_bytes, sha256_file, slugify
@@ -60,7 +60,6 @@ from mindmovie.providers.base import (
     ContentRejected,
     DeadlineExceeded,
     ImageResult,
-    InvalidRequest,
     JobFailed,
     JobState,
     KeyframeModel,
@@ -1169,27 +1168,15 @@ class Pipeline:
 
     def _check_clip_settings(self) -> None:
         """Refuse, before anything is paid for, settings no clip of the video model can
-        have (output.aspect, output.resolution, video.audio: every scene asks the same).
-        They were found at each clip's submit, after the plan and every keyframe were
-        paid for, and failed every scene on every render (`--aspect 1:1` with Veo)."""
-        spec = costs.stage_spec(self.settings, "video")
-        if spec is None:
-            return
-        s = self.settings
-        try:
-            validate_video(
-                spec,
-                catalog_snap(spec, s.plan.scene_seconds),  # a duration: each scene's own
-                s.output.resolution,
-                s.output.aspect,
-                s.video.audio,
-            )
-        except InvalidRequest as e:
+        have (`costs.clip_settings_problem`). They were found at each clip's submit,
+        after the plan and every keyframe were paid for, and failed every scene on every
+        render (`--aspect 1:1` with Veo)."""
+        if problem := costs.clip_settings_problem(self.settings):
             raise ConfigError(
-                f"settings: {e.message}; change output.aspect / output.resolution / "
+                f"settings: {problem}; change output.aspect / output.resolution / "
                 "video.audio (or --aspect / --resolution), or pick another video.model. "
                 "Nothing was spent"
-            ) from None
+            )
 
     def _clip_key(self, model: _ModelId, req: VideoRequest) -> str:
         return input_key(

@@ -306,3 +306,16 @@ def test_providers_table_shows_every_model_name_whole_in_80_columns(clean_env: N
     for row in rows:
         assert row["model"].split(" ")[0] in words, row["model"]
     assert "key (byteplus): ARK_API_KEY or BYTEPLUS_API_KEY not set" in r.output
+
+
+def test_doctor_fails_settings_no_clip_of_the_video_model_can_have(clean_env: None) -> None:
+    """`doctor` exits 0 only when the preset can run: with Veo and `output.aspect: 1:1`
+    every clip is refused (render refuses to start), yet doctor said "ready"."""
+    for aspect, refused in (("1:1", True), ("16:9", False)):
+        settings = load_settings(overrides={"preset": "google", "output": {"aspect": aspect}})
+        rows = [c for c in run_checks(settings) if c.name == "clip settings"]
+        if refused:
+            (row,) = rows
+            assert not row.ok and "ratio 1:1 not allowed; allowed 16:9, 9:16" in row.detail
+        else:
+            assert rows == []
