@@ -62,7 +62,10 @@ ConfigOpt = Annotated[
     typer.Option("--config", "-c", help="Settings file (YAML). Default: ./config.yaml if present."),
 ]
 RunDirArg = Annotated[
-    Path, typer.Argument(help="A run directory (outputs/<title>).", show_default=False)
+    Path,
+    typer.Argument(
+        help="A run directory (outputs/<title>).", show_default=False, metavar="RUN_DIR"
+    ),
 ]
 OutOpt = Annotated[
     Path | None,
@@ -242,7 +245,9 @@ def _run_pipeline(
 
 @command()
 def render(
-    goals: Annotated[Path, typer.Argument(help="Your goals.yaml.", show_default=False)],
+    goals: Annotated[
+        Path, typer.Argument(help="Your goals.yaml.", show_default=False, metavar="GOALS")
+    ],
     config: ConfigOpt = None,
     out_dir: OutOpt = None,
     preset: PresetOpt = None,
@@ -323,7 +328,9 @@ def render(
 
 @command()
 def plan(
-    goals: Annotated[Path, typer.Argument(help="Your goals.yaml.", show_default=False)],
+    goals: Annotated[
+        Path, typer.Argument(help="Your goals.yaml.", show_default=False, metavar="GOALS")
+    ],
     config: ConfigOpt = None,
     out_dir: OutOpt = None,
     preset: PresetOpt = None,
@@ -366,7 +373,9 @@ def plan(
 
 @command()
 def estimate(
-    goals: Annotated[Path, typer.Argument(help="Your goals.yaml.", show_default=False)],
+    goals: Annotated[
+        Path, typer.Argument(help="Your goals.yaml.", show_default=False, metavar="GOALS")
+    ],
     config: ConfigOpt = None,
     out_dir: OutOpt = None,
     preset: PresetOpt = None,
@@ -538,7 +547,7 @@ def storyboard(
 @command()
 def init(
     directory: Annotated[
-        Path, typer.Argument(help="Where to write goals.yaml (default: here).")
+        Path, typer.Argument(help="Where to write goals.yaml (default: here).", metavar="DIR")
     ] = Path("."),
     guided: Annotated[
         bool, typer.Option("--guided", help="Ask a few questions and write your answers.")

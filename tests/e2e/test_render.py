@@ -259,9 +259,10 @@ def test_bad_setting_names_allowed_values(workdir: Path) -> None:
 
 def test_python_dash_m_and_help(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
-    for cmd in ("render", "plan", "status"):
+    for cmd, arg in (("render", "GOALS"), ("plan", "GOALS"), ("status", "RUN_DIR")):
         out = _cli(cmd, "--help", cwd=workdir).stdout
-        assert "Usage" in out
+        # the argument as the docstrings name it (typer showed the parameter: {goals})
+        assert f"mindmovie {cmd} [OPTIONS] {{{arg}}}" in out, out[:300]
         if cmd == "render":  # paragraphs flow: the source's line breaks are not kept
             assert "asked to confirm (every run), unless --yes" in out
 
