@@ -455,6 +455,9 @@ def status(
     # errors below the table in full; money columns only when the run has paid calls.
     paid = bool(info["ledger"])
     shown = {"succeeded": "done", "submitted": "in job", "pending": "-"}
+    live = info.get("rendering")
+    if not live:  # no render is running: a "running" step was stopped by a kill
+        shown["running"] = "stopped"
     table = Table(title=str(run_dir), box=box.SIMPLE_HEAD)  # no side borders: 8 columns more
     width = max([len("scene"), *(len(r["scene_id"]) for r in info["scenes"])])
     table.add_column("scene", min_width=min(width, 28), no_wrap=True)  # never cut short
@@ -502,9 +505,13 @@ def status(
     )
     movie = info.get("movie")
     state = movie["status"] if movie else "not yet composed"
+    if state == "running" and not live:
+        state = "stopped before it was finished (the next render composes it)"
     if movie and movie.get("file") in ("missing", "changed"):
         state += f", but movie.mp4 is {movie['file']}: the next render composes it again"
     _say(f"movie: {state}", markup=False)
+    if live:
+        _say(f"a render is working on this run now (pid {live})", markup=False)
     if info.get("plan_error"):
         _say(f"plan.yaml: {info['plan_error']}", markup=False)
     inputs = info["inputs"]

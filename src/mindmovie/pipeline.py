@@ -475,6 +475,30 @@ class RunLock:
             self.fd = None
 
 
+def rendering_pid(run_dir: Path) -> int | None:
+    """The pid of the mindmovie process rendering `run_dir` now, else None. Read-only
+    (`status` must not take the lock: a render starting that instant would be refused):
+    the pid the lock file names, if that process is alive and (where /proc tells) a
+    mindmovie process, not an unrelated one that got the pid of a render since killed."""
+    try:
+        pid = int((run_dir / ".lock").read_text(encoding="ascii", errors="replace").strip())
+    except (OSError, ValueError):
+        return None
+    if pid <= 0 or pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        pass  # alive, another user's
+    except OSError:
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return pid  # no /proc here: alive is all we can tell
+    return pid if b"mindmovie" in cmdline else None
+
+
 def _clean_temp_files(run_dir: Path) -> None:
     """Remove temp files a killed process left behind (they are never referenced)."""
     for pattern in (".*.tmp*", ".*.part"):  # atomic-write temps, partial downloads

@@ -119,7 +119,7 @@ def collect_status(
 
     With `settings`, each finished scene is also checked against what a render with
     them (of `goals`, by default the goals.yaml the last render recorded) would reuse."""
-    from mindmovie.pipeline import GOALS_META, SETTINGS_META
+    from mindmovie.pipeline import GOALS_META, SETTINGS_META, rendering_pid
 
     db = run_dir / "run.db"
     if not db.is_file():
@@ -243,6 +243,9 @@ def collect_status(
             for s in steps
         ],
         "scenes": list(scenes.values()),
+        #: the pid of a render working on this run now; None: steps left "running" were
+        #: stopped (the render was killed) and the next render takes them up
+        "rendering": rendering_pid(run_dir),
         "movie": None
         if movie is None
         else {

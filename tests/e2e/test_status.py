@@ -438,3 +438,36 @@ def test_status_with_a_model_the_catalog_does_not_know_is_not_a_traceback(
     assert "inputs not checked: video.model 'seedance-9' is not a known byteplus" in text
     st = _status(workdir, run, "-c", "model.yaml")
     assert st["plan"] is not None and not st["inputs"]["checked"]
+
+
+def test_status_after_a_kill_says_stopped_not_running(workdir: Path) -> None:
+    """A render killed mid-compose leaves its steps "running" in run.db: status said
+    "movie: running" though nothing was. It tells a live render (the lock file's pid, a
+    mindmovie process) from a dead one."""
+    from mindmovie.store import Store
+
+    run = workdir / "run"
+    _render(workdir, run)
+    store = Store(run / "run.db")
+    try:
+        movie = store.get("_movie", "movie")
+        assert movie is not None
+        store.begin("_movie", "movie", movie.input_key)  # as a kill mid-compose leaves it
+    finally:
+        store.close()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    (run / ".lock").write_text(dead.stdout.strip())
+    text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
+    assert "movie: stopped before it was finished" in text, text
+    assert _status(workdir, run)["rendering"] is None
+    # a live render (here a process whose command line names mindmovie) is told apart
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "mindmovie"])
+    try:
+        (run / ".lock").write_text(str(live.pid))
+        text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
+        assert "movie: running" in text and f"(pid {live.pid})" in text, text
+        assert _status(workdir, run)["rendering"] == live.pid
+    finally:
+        live.kill()
+        live.wait()
