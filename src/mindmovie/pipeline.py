@@ -2292,6 +2292,7 @@ def estimate_for(
     """`mindmovie estimate`: the run's remaining cost, without a lock, a planner call or
     any other spending; an existing run's plan.yaml and finished steps are taken into account."""
     pipe = Pipeline(goals_path, settings, out=out)
+    pipe._check_clip_settings()  # render refuses them: no price for clips never made
     db = pipe.run_dir / "run.db"
     if not db.is_file():
         return costs.estimate_run(settings, pipe.goals)

@@ -460,3 +460,9 @@ async def test_clip_settings_the_video_model_cannot_make_are_refused_before_any_
         await pipe.run()
     assert why in str(e.value) and "output." in str(e.value)
     assert sim.stats()["requests"] == 0
+    # `estimate` says the same instead of pricing clips the render will not make
+    from mindmovie.pipeline import estimate_for
+
+    with pytest.raises(ConfigError, match="Nothing was spent") as e:
+        estimate_for(goals, settings, out=tmp_path / "run")
+    assert why in str(e.value)
