@@ -42,6 +42,7 @@ class BudgetGate:
         #: ledger rows this run reserved and has not settled yet
         self._open: set[int] = set()
         self.closed_reason: str | None = None
+        self._closed_at = ""  # the totals when it closed, for the calls stopped after
 
     def totals(self) -> tuple[float, float]:
         return self.store.ledger_totals()
@@ -64,7 +65,9 @@ class BudgetGate:
         async with self._cond:
             while True:
                 if self.closed_reason is not None:
-                    raise BudgetExceeded(self.closed_reason)
+                    # this call's own scene and stage: each stopped scene says why it
+                    # stopped, not which call first hit the cap
+                    raise BudgetExceeded(f"{self._closed_at}; {stage} for {scene_id} not started")
                 billed, committed = self.totals()
                 if self.cap is None or billed + committed + need <= self.cap + 1e-9:
                     row = self.store.ledger_commit(
@@ -76,9 +79,12 @@ class BudgetGate:
                 if self._open:
                     await self._cond.wait()  # an in-flight call may come in under its estimate
                     continue
-                self.closed_reason = (
+                self._closed_at = (
                     f"budget {format_usd(self.cap)} reached: billed {format_usd(billed)}, "
-                    f"unsettled {format_usd(committed)}; the next call ({stage} for {scene_id}) "
+                    f"unsettled {format_usd(committed)}"
+                )
+                self.closed_reason = (
+                    f"{self._closed_at}; the next call ({stage} for {scene_id}) "
                     f"needs up to {format_usd(need)}"
                 )
                 raise BudgetExceeded(self.closed_reason)

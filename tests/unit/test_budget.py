@@ -41,8 +41,13 @@ async def test_the_gate_counts_holds_and_closes_when_nothing_is_in_flight(
     await asyncio.sleep(0.05)
     assert not task.done()
     await gate.bill(first, 0.6, None)  # billed at its hold: still no room
-    with pytest.raises(BudgetExceeded, match="needs up to"):
+    with pytest.raises(BudgetExceeded, match=r"the next call \(clip for s2\) needs up to"):
         await asyncio.wait_for(task, 1.0)
-    with pytest.raises(BudgetExceeded):  # closed for good: no later call slips through
-        await gate.reserve("s3", "clip", "byteplus", "m", 0.01)
+    # closed for good: no later call slips through, and each says it is its own scene
+    # that was stopped (every stopped scene used to name s2's call)
+    with pytest.raises(BudgetExceeded) as e:
+        await gate.reserve("s3", "keyframe", "byteplus", "m", 0.01)
+    assert str(e.value) == (
+        "budget $1.00 reached: billed $0.60, unsettled $0.00; keyframe for s3 not started"
+    )
     st.close()
