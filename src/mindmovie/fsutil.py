@@ -58,6 +58,19 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def folder_name(title: str, max_len: int = 60) -> str:
+    """The default run folder's name for a title: its `slugify`, or for a title with no
+    Latin letter or digit (Chinese, Cyrillic, Greek, Arabic...) its own words, lowercased
+    and dash-separated: `slugify` gives every such title the one folder "movie", where a
+    second movie replaced the first's movie.mp4. At most `max_len` characters (well
+    under a file name's 255 bytes in UTF-8)."""
+    ascii_part = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    if re.search(r"[a-z0-9]", ascii_part.lower()):
+        return slugify(title, max_len)
+    words = re.sub(r"[\W_]+", "-", unicodedata.normalize("NFKC", title).lower())
+    return words.strip("-")[:max_len].strip("-") or "movie"
+
+
 def slugify(text: str, max_len: int = 60) -> str:
     """ASCII, lowercase, dash-separated; never empty."""
     norm = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()

@@ -30,7 +30,7 @@ from mindmovie.budget import BudgetExceeded, BudgetGate
 from mindmovie.catalog import ModelSpec
 from mindmovie.catalog import snap_seconds as catalog_snap
 from mindmovie.config import ConfigError, Keys, Settings
-from mindmovie.fsutil import atomic_write_bytes, sha256_file, slugify
+from mindmovie.fsutil import atomic_write_bytes, folder_name, sha256_file, slugify
 from mindmovie.goals import (
     Goals,
     goals_sha256,
@@ -296,7 +296,7 @@ def run_dir_for(
     movie, and its payments, over."""
     if out is not None:
         return out
-    home = settings.output_dir / slugify(goals.title)
+    home = settings.output_dir / folder_name(goals.title)
     if goals_path is not None and not (home / "run.db").is_file():
         return earlier_run(settings.output_dir, goals_path, plan_keys) or home
     return home
@@ -368,7 +368,8 @@ def _titled_folder(folder: Path, con: sqlite3.Connection) -> bool:
             titles.append(data.get("title"))
     except (OSError, ValueError, yaml.YAMLError):
         pass
-    return any(isinstance(t, str) and slugify(t) == folder.name for t in titles)
+    # slugify: how folders were named before titles in other scripts got their own
+    return any(isinstance(t, str) and folder.name in (folder_name(t), slugify(t)) for t in titles)
 
 
 def keyframe_size(settings: Settings) -> tuple[int, int]:
@@ -539,7 +540,7 @@ class Pipeline:
         self._out_given = out is not None
         #: outputs/<slug of the title>: where the run goes when run_dir is an earlier run
         #: of these goals under their old title (it is renamed there, see `_follow_title`)
-        self._home = settings.output_dir / slugify(self.goals.title)
+        self._home = settings.output_dir / folder_name(self.goals.title)
         self.reporter: Reporter = reporter or NullReporter()
         self.result: RenderResult | None = None
         self._sems: dict[str, asyncio.Semaphore] = {}

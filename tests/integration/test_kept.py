@@ -674,3 +674,52 @@ def test_a_goals_yaml_rewritten_for_another_movie_gets_its_own_folder(tmp_path: 
     assert yaml.safe_load((first.run_dir / "plan.yaml").read_text())["title"] == (
         "My Year of Becoming"
     )
+
+
+@pytest.mark.parametrize("recorded", [True, False])
+def test_titles_in_other_scripts_get_their_own_folders_and_old_runs_follow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorded: bool
+) -> None:
+    """A title with no Latin letter slugged to "movie": every such movie shared
+    outputs/movie/ and the second replaced the first's movie.mp4. Each now gets a folder
+    of its own words; a run made in outputs/movie/ before (with or without run.db's
+    record of how its folder was named) is renamed to it and reused."""
+    import asyncio
+    import sqlite3
+
+    from mindmovie import pipeline
+    from mindmovie.fsutil import slugify
+    from mindmovie.pipeline import FOLDER_META, Pipeline
+
+    goals, settings = _offline(tmp_path)
+    outputs = tmp_path / "outputs"
+    text = goals.read_text()
+    goals.write_text(text.replace("title: My Year of Becoming", "title: 我的梦想"))
+    with monkeypatch.context() as m:
+        m.setattr(pipeline, "folder_name", slugify)  # as mindmovie named folders before
+        first = asyncio.run(Pipeline(goals, settings).run())
+    assert first.run_dir == outputs / "movie"
+    if not recorded:  # a run.db from before the folder's naming was recorded
+        con = sqlite3.connect(first.run_dir / "run.db")
+        con.execute("DELETE FROM meta WHERE key=?", (FOLDER_META,))
+        con.commit()
+        con.close()
+    res = asyncio.run(Pipeline(goals, settings).run())
+    assert res.run_dir == outputs / "我的梦想" and not (outputs / "movie").exists()
+    assert [r for r in res.ran if r[1] in ("plan", "keyframe", "clip")] == []
+    movie = (res.run_dir / "movie.mp4").read_bytes()
+    # another movie with a title in another script: its own folder, the first untouched
+    other = goals.with_name("family.yaml")
+    other.write_text(text.replace("title: My Year of Becoming", "title: 家庭"))
+    res2 = asyncio.run(Pipeline(other, settings).run())
+    assert res2.run_dir == outputs / "家庭"
+    assert (res.run_dir / "movie.mp4").read_bytes() == movie
+
+
+def test_folder_names_of_latin_titles_are_as_before() -> None:
+    from mindmovie.fsutil import folder_name, slugify
+
+    for title in ("My Year of Becoming", "Café Life 2027", "Movie", "Ünïcødé", "2026: 目标"):
+        assert folder_name(title) == slugify(title)
+    assert folder_name("Мой год") == "мой-год" and folder_name("🌟✨") == "movie"
+    assert len(folder_name("梦" * 500).encode()) <= 255
