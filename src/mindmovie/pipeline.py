@@ -1740,6 +1740,13 @@ class Pipeline:
         if row is None:
             return None
         jobs = await self._unjournaled_jobs(store, video, sent_at - 60)
+        if jobs and self._lost_rows and len(jobs) <= len(self._lost_rows) + 1:
+            # an earlier lost request of this run (another scene's, perhaps) may have
+            # become one of these jobs late: which one is this request's cannot be told
+            # (the list shows no prompts), and adopting the wrong one would put another
+            # scene's clip in this one's place. Send again; settled after the clips stage.
+            self._lost_rows[row] = sent_at
+            return None
         if jobs is not None and len(jobs) == 1:
             self.reporter.info(
                 f"{scene_id}: the answer to the job request was lost, but the job "
@@ -1765,7 +1772,24 @@ class Pipeline:
     async def _settle_lost_submissions(self, store: Store, video: VideoModel) -> None:
         """Submissions whose answer was lost and whose job was not listed at the time: look
         again now. A job that arrived late is tied to its row (and billed, unused, by
-        _settle_stale_jobs); none is refunded; more than one unknown job stays committed."""
+        _settle_stale_jobs); none is refunded; more than one unknown job stays committed.
+        As many late jobs as rows are tied in order (the rows' scenes used other jobs)."""
+        if len(self._lost_rows) > 1:
+            first = min(self._lost_rows.values())
+            try:
+                late = await self._unjournaled_jobs(store, video, first - 60)
+            except ProviderError:
+                late = None
+            if late is not None and len(late) == len(self._lost_rows):
+                late.sort(key=lambda t: (t.created_at, str(t.remote_id)))
+                for (row_id, _), job in zip(sorted(self._lost_rows.items()), late, strict=True):
+                    store.ledger_set_remote(row_id, str(job.remote_id))
+                self.reporter.warn(
+                    f"{len(late)} job requests whose answers were lost did reach "
+                    f"{video.name} after all: jobs "
+                    f"{', '.join(str(t.remote_id) for t in late)} were made (and bill); "
+                    "their results are not used"
+                )
         for row_id, sent_at in sorted(self._lost_rows.items()):
             row = next((r for r in store.ledger_rows() if r["id"] == row_id), None)
             if row is None or row["state"] != "committed" or row["remote_id"]:

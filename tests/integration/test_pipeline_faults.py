@@ -15,6 +15,7 @@ import pytest
 from mindmovie.pipeline import Pipeline, RenderFailed
 from mindmovie.progress import NullReporter
 from mindmovie.status import collect_status
+from mindmovie.store import Store
 from tests.integration.support import KEYS, claude_answer_for, goals_file, settings_for
 from tests.sim.server import SimServer
 
@@ -508,3 +509,40 @@ async def test_ctrl_c_at_the_spend_question_interrupts_it(sim: SimServer, tmp_pa
     with pytest.raises(Interrupted):
         await pipe.run()
     assert reached and sim.stats()["requests"] == 0
+
+
+async def test_a_late_job_of_one_scene_is_not_taken_for_another_scenes(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Two create requests in a row time out and the provider makes each job late. When
+    the second's answer is lost, the one new job in the provider's list may be the FIRST
+    request's late job (another scene's prompt and keyframe): it must not be adopted as
+    the second scene's clip. Every scene's clip is a job made from its own request."""
+    sim.media_scale = 0.25
+    sim.job_seconds = 2.0
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("delay", path=TASKS, method="POST", count=2, seconds=1.5)
+    fast = {"base_url": sim.ark_base_url, "timeout": 1.0, "poll_interval": 0.05}
+    s = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        providers={"byteplus": {**fast, "poll_max_interval": 0.2}},
+    )
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None
+    jobs = {j.id: j for j in sim.jobs()}
+    prompts = {sc.id: sc.motion_prompt for sc in res.plan.scenes}
+    store = Store(res.run_dir / "run.db", read_only=True)
+    try:
+        steps = {sid: store.get(sid, "clip") for sid in prompts}
+    finally:
+        store.close()
+    for sid, step in steps.items():
+        assert step is not None and step.remote_id in jobs, (sid, step)
+        text = jobs[step.remote_id].text
+        assert prompts[sid] in text, (sid, step.remote_id, text[:80])
+    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    # every job made is on a row; none is refunded
+    assert {r["remote_id"] for r in clips if r["remote_id"]} == set(jobs), clips

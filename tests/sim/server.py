@@ -841,6 +841,7 @@ class _Handler(BaseHTTPRequestHandler):
             audio=audio,
             media_size=sim._media_size(width, height),
             min_polls=sim.min_polls,
+            text=text,
             expires_after=float(p["execution_expires_after"])
             if "execution_expires_after" in p
             else None,

@@ -113,6 +113,7 @@ class Job:
     file_ids: list[str] = field(default_factory=list)
     last_frame_id: str | None = None
     info: dict[str, Any] = field(default_factory=dict)  # echoed task fields (Ark)
+    text: str = ""  # the request's prompt text (for tests; not echoed)
 
     def finish_at(self) -> float:
         """Monotonic time at which the job stops being in flight (inf if never)."""
