@@ -2315,7 +2315,8 @@ def estimate_for(
     goals_path: Path, settings: Settings, *, out: Path | None = None
 ) -> costs.RunEstimate:
     """`mindmovie estimate`: the run's remaining cost, without a lock, a planner call or
-    any other spending; an existing run's plan.yaml and finished steps are taken into account."""
+    any other spending; an existing run's plan.yaml and finished steps are taken into account.
+    Settings `render` refuses to start with (no clip can have them) are refused the same."""
     pipe = Pipeline(goals_path, settings, out=out)
     pipe._check_clip_settings()  # render refuses them: no price for clips never made
     db = pipe.run_dir / "run.db"
@@ -2330,8 +2331,10 @@ def estimate_for(
 
 def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:
     """`mindmovie status`: what a render of goals_path with these settings into run_dir
-    would reuse. Reads only: no lock, no provider, nothing written."""
+    would reuse. Reads only: no lock, no provider, nothing written. Settings `render`
+    refuses to start with are a ConfigError, as there."""
     pipe = Pipeline(goals_path, settings, out=run_dir)
+    pipe._check_clip_settings()
     store = Store(run_dir / "run.db", read_only=True)
     try:
         return pipe.outlook(store, _planner_identity(settings))

@@ -466,3 +466,27 @@ async def test_clip_settings_the_video_model_cannot_make_are_refused_before_any_
     with pytest.raises(ConfigError, match="Nothing was spent") as e:
         estimate_for(goals, settings, out=tmp_path / "run")
     assert why in str(e.value)
+
+
+async def test_estimate_and_status_refuse_clip_settings_render_refuses(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`mindmovie estimate --preset google --aspect 1:1` priced a render that `render`
+    refuses to start (every Veo clip at 1:1 is refused): the estimate says the same one
+    line as render, and status does not check the next render against such settings."""
+    from mindmovie.config import ConfigError
+    from mindmovie.pipeline import estimate_for
+    from mindmovie.status import collect_status
+
+    goals = goals_file(tmp_path, sim)
+    good = settings_for("google", sim)
+    bad = settings_for("google", sim, output={"aspect": "1:1"})
+    with pytest.raises(ConfigError, match="ratio 1:1 not allowed") as e:
+        estimate_for(goals, bad, out=tmp_path / "run")
+    assert "output.aspect" in str(e.value)
+    await Pipeline(goals, good, out=tmp_path / "run", keys=KEYS).run(until="plan")
+    with pytest.raises(ConfigError, match="ratio 1:1 not allowed"):
+        estimate_for(goals, bad, out=tmp_path / "run")
+    inputs = collect_status(tmp_path / "run", settings=bad, goals=goals)["inputs"]
+    assert not inputs["checked"] and "ratio 1:1 not allowed" in inputs["why"], inputs
+    assert collect_status(tmp_path / "run", settings=good, goals=goals)["inputs"]["checked"]
