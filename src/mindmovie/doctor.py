@@ -221,6 +221,13 @@ def _model_checks(settings: Settings) -> list[Check]:
     if not out and (problem := clip_settings_problem(settings)):
         # every clip would be refused (render refuses to start): the preset cannot run
         out.append(Check("clip settings", False, problem))
+    if not out:
+        from mindmovie.providers.registry import check_options
+
+        try:
+            check_options(settings)  # an option render refuses (misspelt, wrong type)
+        except ConfigError as e:
+            out.append(Check("options", False, str(e)))
     return out
 
 

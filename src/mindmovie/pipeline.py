@@ -2316,9 +2316,11 @@ def estimate_for(
 ) -> costs.RunEstimate:
     """`mindmovie estimate`: the run's remaining cost, without a lock, a planner call or
     any other spending; an existing run's plan.yaml and finished steps are taken into account.
-    Settings `render` refuses to start with (no clip can have them) are refused the same."""
+    Settings `render` refuses to start with (no clip can have them, a stage option it
+    refuses) are refused the same."""
     pipe = Pipeline(goals_path, settings, out=out)
     pipe._check_clip_settings()  # render refuses them: no price for clips never made
+    registry.check_options(settings)
     db = pipe.run_dir / "run.db"
     if not db.is_file():
         return costs.estimate_run(settings, pipe.goals)
@@ -2335,6 +2337,7 @@ def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:
     refuses to start with are a ConfigError, as there."""
     pipe = Pipeline(goals_path, settings, out=run_dir)
     pipe._check_clip_settings()
+    registry.check_options(settings)
     store = Store(run_dir / "run.db", read_only=True)
     try:
         return pipe.outlook(store, _planner_identity(settings))

@@ -319,3 +319,43 @@ def test_doctor_fails_settings_no_clip_of_the_video_model_can_have(clean_env: No
             assert not row.ok and "ratio 1:1 not allowed; allowed 16:9, 9:16" in row.detail
         else:
             assert rows == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "why"),
+    [
+        ({"preset": "byteplus", "video": {"options": {"camerafixed": True}}}, "camerafixed"),
+        ({"preset": "byteplus", "keyframes": {"options": {"watermark": "false"}}}, "watermark"),
+        ({"preset": "google", "video": {"options": {"enhance_prompt": "false"}}}, "enhance"),
+        ({"preset": "google", "planner": {"options": {"max_tokens": "lots"}}}, "max_tokens"),
+        ({"preset": "byteplus", "video": {"options": {"camera_fixed": True}}}, None),
+    ],
+)
+def test_doctor_estimate_and_status_refuse_options_render_refuses(
+    clean_env: None, tmp_path: Path, overrides: dict[str, object], why: str | None
+) -> None:
+    """A stage option render refuses to start with (misspelt, or of the wrong type: a
+    ConfigError when the provider is built) made doctor say "ready" and estimate price
+    the render: both only build no provider. They now make the same checks, keyless."""
+    from mindmovie.config import ConfigError
+    from mindmovie.pipeline import estimate_for
+    from mindmovie.status import collect_status
+    from mindmovie.store import Store
+
+    settings = load_settings(overrides=overrides)
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: T\ngoals:\n  - category: health\n    vision: I run each day\n")
+    rows = [c for c in run_checks(settings) if c.name == "options"]
+    if why is None:
+        assert rows == []
+        estimate_for(goals, settings, out=tmp_path / "run")
+        return
+    (row,) = rows
+    assert not row.ok and why in row.detail, row
+    with pytest.raises(ConfigError, match=why):
+        estimate_for(goals, settings, out=tmp_path / "run")
+    # status does not check the next render against settings render refuses
+    (tmp_path / "run").mkdir()
+    Store(tmp_path / "run" / "run.db").close()
+    inputs = collect_status(tmp_path / "run", settings=settings, goals=goals)["inputs"]
+    assert not inputs["checked"] and why in inputs["why"], inputs

@@ -367,6 +367,12 @@ def configured_max_tokens(options: dict[str, Any]) -> int | None:
     return value
 
 
+def check_options(settings: Settings, stage: str = "planner") -> None:
+    """The checks of `planner.options` the planner makes (ConfigError, one line), without
+    a key: for doctor, estimate and status."""
+    configured_max_tokens(settings.planner.options)
+
+
 class ClaudePlanner:
     """Planner on Anthropic's Messages API (forced tool use for structured output)."""
 

@@ -251,6 +251,18 @@ def _http_timeout(seconds: float) -> httpx.Timeout:
 _M = TypeVar("_M", "SeedreamKeyframes", "SeedanceVideo")
 
 
+def check_options(settings: Settings, stage: Literal["keyframes", "video"]) -> None:
+    """The checks building the stage's model makes of its model and options (ConfigError,
+    one line), without a key and sending nothing: for doctor, estimate and status."""
+    cls: type[SeedreamKeyframes | SeedanceVideo]
+    cls = SeedreamKeyframes if stage == "keyframes" else SeedanceVideo
+    stage_settings = settings.keyframes if stage == "keyframes" else settings.video
+    try:
+        cls(api_key="", model=stage_settings.model, options=stage_settings.options)
+    except InvalidRequest as e:
+        raise ConfigError(e.message) from None
+
+
 def _from_settings(
     cls: type[_M], stage: Literal["keyframes", "video"], label: str, settings: Settings, keys: Keys
 ) -> _M:

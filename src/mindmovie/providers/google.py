@@ -343,6 +343,14 @@ def _read_image(path: Path, what: str) -> types.Image:
     return types.Image(image_bytes=data, mime_type=mime)
 
 
+def check_options(settings: Settings, stage: Stage) -> None:
+    """The option checks building the stage's model makes (ConfigError, one line), without
+    a key or a client: for doctor, estimate and status."""
+    stage_settings = settings.keyframes if stage == "keyframes" else settings.video
+    allowed = KEYFRAME_OPTIONS if stage == "keyframes" else VIDEO_OPTIONS
+    _check_options(stage_settings.options, allowed, stage)
+
+
 def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: Stage) -> None:
     unknown = sorted(set(options) - allowed)
     if unknown:

@@ -58,3 +58,27 @@ def make_keyframes(settings: Settings, keys: Keys | None = None) -> KeyframeMode
 def make_video(settings: Settings, keys: Keys | None = None) -> VideoModel:
     model: VideoModel = _load("video", settings, keys)
     return model
+
+
+#: provider -> module whose `check_options(settings, stage)` makes the checks of a stage's
+#: options its model's construction makes, without a key or a request
+OPTION_CHECKS: dict[str, str] = {
+    "anthropic": "mindmovie.providers.anthropic",
+    "byteplus": "mindmovie.providers.byteplus",
+    "google": "mindmovie.providers.google",
+}
+
+
+def check_options(settings: Settings) -> None:
+    """Raise the ConfigError `render` would for a stage's options (a misspelt option, a
+    value of the wrong type), for the commands that build no provider: doctor, estimate
+    and status. A provider whose SDK is not installed is left to say so where it is used."""
+    for stage in ("planner", "keyframes", "video"):
+        module_name = OPTION_CHECKS.get(settings.stage_provider(stage))
+        if module_name is None:
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:  # the SDK is missing or broken: said where it is used
+            continue
+        module.check_options(settings, stage)
