@@ -550,6 +550,8 @@ class Pipeline:
         #: ledger rows of submissions whose answer was lost and whose job the provider
         #: did not list yet (row -> time sent): settled after the clips stage
         self._lost_rows: dict[int, float] = {}
+        #: those rows' requests: (scene id, input key)
+        self._lost_requests: dict[int, tuple[str, str]] = {}
         #: shortest observed job duration per model in this run (for polling near the end)
         self._job_seconds: dict[str, float] = {}
         #: text-to-image model for scenes an edit keyframe model has no photo for
@@ -1349,7 +1351,7 @@ class Pipeline:
                         raise  # never connected: no job, the row is refunded; send again
                     # the answer was lost, not necessarily the request: find the job
                     # before sending another (with_retry sends again only if none exists)
-                    found = await self._lost_submission(store, model, row, scene_id, sent_at)
+                    found = await self._lost_submission(store, model, row, scene_id, sent_at, key)
                     if found is None:
                         raise
                     rid = found
@@ -1729,7 +1731,13 @@ class Pipeline:
         return [t for t in tasks if t.remote_id not in known]
 
     async def _lost_submission(
-        self, store: Store, video: VideoModel, row: int | None, scene_id: str, sent_at: float
+        self,
+        store: Store,
+        video: VideoModel,
+        row: int | None,
+        scene_id: str,
+        sent_at: float,
+        key: str,
     ) -> str | None:
         """The job a submit whose answer was lost created, if the provider shows it.
 
@@ -1740,12 +1748,16 @@ class Pipeline:
         if row is None:
             return None
         jobs = await self._unjournaled_jobs(store, video, sent_at - 60)
-        if jobs and self._lost_rows and len(jobs) <= len(self._lost_rows) + 1:
-            # an earlier lost request of this run (another scene's, perhaps) may have
-            # become one of these jobs late: which one is this request's cannot be told
-            # (the list shows no prompts), and adopting the wrong one would put another
-            # scene's clip in this one's place. Send again; settled after the clips stage.
+        others = {r for r, req in self._lost_requests.items() if req != (scene_id, key)}
+        if jobs and others and len(jobs) <= len(self._lost_rows) + 1:
+            # an earlier lost request of this run for other inputs (another scene's) may
+            # have become one of these jobs late: which one is this request's cannot be
+            # told (the list shows no prompts), and adopting the wrong one would put
+            # another scene's clip in this one's place. Send again; the row is settled
+            # after the clips stage. (Earlier lost requests for these same inputs made
+            # the same clip: any of their jobs is this one's.)
             self._lost_rows[row] = sent_at
+            self._lost_requests[row] = (scene_id, key)
             return None
         if jobs is not None and len(jobs) == 1:
             self.reporter.info(
@@ -1759,6 +1771,7 @@ class Pipeline:
             # is settled after the clips stage (_settle_lost_submissions), or by the next
             # run's _recover_orphans if this one dies first.
             self._lost_rows[row] = sent_at
+            self._lost_requests[row] = (scene_id, key)
             return None
         store.ledger_mark_unknown(row)
         self.reporter.warn(
@@ -1811,6 +1824,7 @@ class Pipeline:
             else:
                 store.ledger_mark_unknown(row_id)
         self._lost_rows.clear()
+        self._lost_requests.clear()
 
     async def _settle_stale_jobs(self, store: Store, video: VideoModel, *, last: bool) -> None:
         """Jobs paid for that no step uses any more (the scene's inputs were edited, or it

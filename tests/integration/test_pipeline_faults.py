@@ -546,3 +546,30 @@ async def test_a_late_job_of_one_scene_is_not_taken_for_another_scenes(
     clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
     # every job made is on a row; none is refunded
     assert {r["remote_id"] for r in clips if r["remote_id"]} == set(jobs), clips
+
+
+async def test_a_scene_whose_request_is_lost_twice_takes_its_own_late_job(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A one-scene movie: its create times out and the job is made late; the request
+    sent again times out too. The one new job listed then is the first request's, made
+    from the same inputs: it is used, not a third job paid for."""
+    sim.media_scale = 0.25
+    sim.job_seconds = 2.0
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    sim.add_fault("delay", path=TASKS, method="POST", count=2, seconds=1.5)
+    fast = {"base_url": sim.ark_base_url, "timeout": 1.0, "poll_interval": 0.05}
+    s = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        providers={"byteplus": {**fast, "poll_max_interval": 0.2}},
+    )
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None and len(res.plan.scenes) == 1
+    jobs = sim.jobs()
+    assert len(sim.requests(path=TASKS, method="POST")) == 2 and len(jobs) == 2
+    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    assert {r["remote_id"] for r in clips if r["remote_id"]} == {j.id for j in jobs}, clips
