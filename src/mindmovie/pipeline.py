@@ -1889,6 +1889,11 @@ class Pipeline:
             and not r["remote_id"]
             and not (r["usage"] or {}).get("unknown_outcome")
         ]
+        clip_orphans = [r for r in orphans if r["stage"] == "clip" and r["provider"] == video.name]
+        if len({r["scene_id"] for r in clip_orphans}) > 1 and await self._settle_mixed_orphans(
+            store, video, clip_orphans
+        ):
+            orphans = [r for r in orphans if r not in clip_orphans]
         for r in orphans:
             unknown = None
             if r["stage"] == "clip" and r["provider"] == video.name:
@@ -1915,6 +1920,45 @@ class Pipeline:
                 f"last run stopped; its outcome is unknown and it may have been billed "
                 f"(about {costs.format_usd(r['estimated_usd'])}). It is counted as committed."
             )
+
+    async def _settle_mixed_orphans(
+        self, store: Store, video: VideoModel, rows: list[dict[str, Any]]
+    ) -> bool:
+        """Orphan clip rows of several scenes (a request whose answer was lost stays
+        committed until its run's clips stage ends, so a killed run can leave more than
+        one). The provider's list shows no prompts, so a job found cannot be given to a
+        scene: it may be another scene's clip. None found: all are refunded. Else each job
+        is tied to a row (the latest sent first: the request in flight at the kill), to
+        bill unused; rows left over stay committed with an unknown outcome; the scenes'
+        clips are made again. False when the provider cannot list its jobs."""
+        since = min(float(r["created_at"]) for r in rows) - 60
+        unknown = await self._unjournaled_jobs(store, video, since)
+        if unknown is None:
+            return False
+        if not unknown:
+            for r in rows:
+                store.ledger_refund(r["id"], "never reached the provider (no job found)")
+            return True
+        ordered = sorted(rows, key=lambda r: int(r["id"]))
+        unknown.sort(key=lambda t: (t.created_at, str(t.remote_id)))
+        tied = ordered[-len(unknown) :] if len(unknown) <= len(rows) else []
+        for r, job in zip(tied, unknown, strict=False):
+            store.ledger_set_remote(r["id"], str(job.remote_id))
+        for r in ordered[: len(ordered) - len(tied)]:
+            store.ledger_mark_unknown(r["id"])
+        scenes = ", ".join(sorted({str(r["scene_id"]) for r in rows}))
+        self.reporter.warn(
+            f"video job requests of scenes {scenes} were in flight when the last run "
+            f"stopped, and {video.name} shows {len(unknown)} job(s) no scene knows "
+            f"({', '.join(str(t.remote_id) for t in unknown)}; they bill). Which scene "
+            "each is for cannot be told, so those clips are made again"
+            + (
+                f"; {len(rows) - len(tied)} request(s) stay counted as committed"
+                if len(tied) < len(rows)
+                else ""
+            )
+        )
+        return True
 
     def _reusable_plan(self, store: Store, planner: Planner | tuple[str, str]) -> Plan | None:
         """The existing (perhaps edited) plan.yaml when it still belongs to these goals,

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mindmovie.media import probe
 from tests.integration.support import goals_file
@@ -679,3 +680,36 @@ def test_a_killed_compose_chunks_folder_is_removed_and_its_done_segments_kept(
     assert not chunk.exists()
     assert (seg_dir / "0123abcd.mp4").read_bytes() == b"a finished segment"
     assert no_temp_litter(tmp_path) == []
+
+
+def test_kill_after_a_lost_request_does_not_give_one_scene_anothers_job(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A create's connection drops after it was sent (no job was made): its ledger row
+    stays committed until the clips stage ends (the job may come late). Another scene's
+    create is sent meanwhile, and the process is killed before that job's id is stored.
+    The next run finds two orphan rows and one job: it must not give the job to the
+    first row's scene (its clip would be another scene's prompt and keyframe)."""
+    rig = make_rig(sim, tmp_path, max_concurrent=2)
+    sim.add_fault("drop", path="/contents/generations/tasks", method="POST", count=1)
+    r = rig.render(kill_at="submit")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    r2 = rig.render(quiet=False)
+    assert r2.returncode == 0, rig.history()
+    con = sqlite3.connect(rig.out / "run.db")
+    try:
+        used = dict(
+            con.execute("SELECT scene_id, remote_id FROM steps WHERE stage='clip'").fetchall()
+        )
+    finally:
+        con.close()
+    plan = yaml.safe_load((rig.out / "plan.yaml").read_text())
+    prompts = {sc["id"]: sc["motion_prompt"] for sc in plan["scenes"]}
+    jobs = {j.id: j for j in sim.jobs()}
+    for sid, rid in used.items():
+        assert rid in jobs, (sid, rid)
+        assert prompts[sid] in jobs[rid].text, (sid, jobs[rid].text[:80], rig.history())
+    # every job the provider made is on a ledger row; a row left committed was told
+    st = rig.status()
+    assert {x["remote_id"] for x in ledger(st, "clip") if x["remote_id"]} == set(jobs)
+    assert ledger(st, "clip", "committed") == unknown_rows(st, "clip")
