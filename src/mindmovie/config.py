@@ -341,6 +341,10 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         raise ConfigError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
+    from mindmovie.yamlsrc import nesting_problem
+
+    if deep := nesting_problem(text):
+        raise ConfigError(f"{path}:{deep.line}: {deep.message}")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -39,6 +39,11 @@ _TAG = "tag:yaml.org,2002:"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SCALAR_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "timestamp"))
 
+#: lists/mappings nested deeper than this are refused: our files need a few levels, and
+#: PyYAML's composer (and our builder) recurse once per level, so a file of 1000 "[" was
+#: a RecursionError traceback instead of a line
+MAX_DEPTH = 100
+
 
 class Problem(NamedTuple):
     """One thing wrong with a source file: where (1-based line, dotted field) and what."""
@@ -144,6 +149,9 @@ class _Builder:
         self._active: set[int] = set()
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
+        if len(loc) > MAX_DEPTH:  # aliases nest deeper than the text does
+            self._problem(node, loc[:1], f"nested more than {MAX_DEPTH} levels deep")
+            return None
         if id(node) in self._active:
             self._problem(node, loc, "an alias refers to itself (recursive data)")
             return None
@@ -234,9 +242,34 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
     return Problem(None, None, f"invalid YAML: {exc}")
 
 
+def nesting_problem(text: str) -> Problem | None:
+    """Lists/mappings nested more than ``MAX_DEPTH`` levels in the text, found with
+    PyYAML's event parser (which does not recurse) before anything that does. Bad YAML
+    is left to the loader that follows, which reports it."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return Problem(
+                        mark.line + 1 if mark is not None else None,
+                        None,
+                        f"lists or mappings nested more than {MAX_DEPTH} levels deep",
+                    )
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def parse_yaml(text: str, path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
     """Parse YAML text into plain data with line numbers; raise ``error`` on bad YAML or
     duplicate keys. An empty document gives ``data=None``."""
+    if deep := nesting_problem(text):
+        raise error.from_problems(path, [deep])
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:

@@ -292,3 +292,13 @@ def test_an_output_size_out_of_range_is_refused_before_any_work(tmp_path: Path) 
     )
     cfg.write_text('output: {size: "3840x2160"}\n')
     assert load_settings(cfg, env={}).output.frame() == (3840, 2160)
+
+
+def test_a_config_nested_thousands_deep_is_one_line_not_a_recursion_error(
+    tmp_path: Path,
+) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output:\n  size: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == f"{cfg}:2: lists or mappings nested more than 100 levels deep"

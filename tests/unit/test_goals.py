@@ -578,3 +578,18 @@ def test_plan_fingerprint_keeps_a_photo_outside_the_folder_when_the_folder_moves
     moved = shutil.copytree(project, tmp_path.parent / (tmp_path.name + "-deep") / "a" / "b")
     goals = moved / "goals.yaml"
     assert plan_fingerprint(load_goals(goals), goals.parent.resolve()) == first
+
+
+def test_lists_nested_thousands_deep_are_one_line_not_a_recursion_error(project: Path) -> None:
+    # PyYAML's composer recurses once per level: 5000 "[" was a RecursionError traceback
+    deep = "[" * 5000 + "]" * 5000
+    path = write(project, f"title: T\ngoals:\n  - category: {deep}\n    vision: v\n")
+    assert str(load_error(path)) == (
+        f"{path}:3: lists or mappings nested more than 100 levels deep"
+    )
+    # so do aliases, each one a level deeper than the one before
+    chain = "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 500))
+    path = write(project, f"title: T\ngoals:\n  - {{category: a, vision: v}}\na0: &a0 [x]\n{chain}")
+    err = load_error(path)
+    assert "nested more than 100 levels deep" in str(err)
+    assert "\n" not in str(err)

@@ -446,3 +446,14 @@ def test_source_photo_follows_the_scene_number_not_its_place_or_reference_order(
             photos[0]  # wraps around
         )
     )
+
+
+def test_a_plan_nested_thousands_deep_is_one_line_not_a_recursion_error(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_text(dump_plan(Plan(title="T", closing="C", scenes=[scene(1)])))
+    with path.open("a") as f:
+        f.write("style: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(PlanError) as e:
+        load_plan(path)
+    line = len(path.read_text().splitlines())
+    assert str(e.value) == f"{path}:{line}: lists or mappings nested more than 100 levels deep"
