@@ -593,3 +593,14 @@ def test_lists_nested_thousands_deep_are_one_line_not_a_recursion_error(project:
     err = load_error(path)
     assert "nested more than 100 levels deep" in str(err)
     assert "\n" not in str(err)
+
+
+def test_aliases_that_expand_to_millions_of_values_are_refused_quickly(project: Path) -> None:
+    # "billion laughs": each list names the one before nine times; 8 lines expanded to 43
+    # million values (two minutes of CPU, gigabytes) before any error was reported
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 8)]
+    path = write(project, "title: T\ngoals:\n  - {category: a, vision: v}\n" + "\n".join(lines))
+    err = load_error(path)
+    assert "more than 100000 values once aliases (*name) are expanded" in str(err)
+    assert err.line is not None and "\n" not in str(err)

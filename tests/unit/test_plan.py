@@ -457,3 +457,14 @@ def test_a_plan_nested_thousands_deep_is_one_line_not_a_recursion_error(tmp_path
         load_plan(path)
     line = len(path.read_text().splitlines())
     assert str(e.value) == f"{path}:{line}: lists or mappings nested more than 100 levels deep"
+
+
+def test_a_plan_whose_aliases_expand_to_millions_of_values_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    path.write_text(dump_plan(Plan(title="T", closing="C", scenes=[scene(1)])))
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 8)]
+    with path.open("a") as f:
+        f.write("\n".join(lines) + "\n")
+    with pytest.raises(PlanError, match=r"plan\.yaml:\d+: more than 100000 values"):
+        load_plan(path)
