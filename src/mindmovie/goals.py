@@ -109,12 +109,17 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
     """Resolve a path written in goals.yaml (relative to its directory); say why not."""
     if not text.strip():
         return None, f"{what} path is empty"
+    if "\0" in text:  # Path would raise "embedded null byte"
+        return None, f"{what} path contains a NUL character (\\0): {text!r}"
     written = Path(text).expanduser()
-    full = (written if written.is_absolute() else base / written).resolve()
-    if full.is_file():
-        return full, None
-    if full.exists():
-        return None, f"{what} is not a file: {text} ({full})"
+    try:
+        full = (written if written.is_absolute() else base / written).resolve()
+        if full.is_file():
+            return full, None
+        if full.exists():
+            return None, f"{what} is not a file: {text} ({full})"
+    except OSError as exc:  # e.g. a name longer than the system allows
+        return None, f"{what} cannot be used: {text} ({exc.strerror or exc})"
     where = "" if written.is_absolute() else f" (looked in {base})"
     return None, f"{what} not found: {text}{where}"
 

@@ -224,6 +224,6 @@ def music_problem(path: Path) -> str | None:
     or plan.yaml is read, not at the compose after every clip was paid for."""
     try:
         st = path.stat()
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path
         return "not found"
     return _audio_problem(str(path), st.st_mtime_ns, st.st_size)

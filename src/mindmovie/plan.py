@@ -277,6 +277,14 @@ def _anchor_paths(plan: Plan, base: Path) -> Plan:
     )
 
 
+def _is_file(path: str) -> bool:
+    """`Path(path).is_file()`, False (not an OSError) for a name too long for the system."""
+    try:
+        return Path(path).is_file()
+    except OSError:
+        return False
+
+
 def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
     """Raise ``PlanError`` (file, line, field) for what plan.yaml alone cannot tell: a
     scene's goal number past the goals in goals.yaml, a reference photo that is not
@@ -295,7 +303,7 @@ def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
                 (("scenes", i, "goal"), f"goal {sc.goal}: goals.yaml has {goal_count} goal(s)")
             )
         for j, ref in enumerate(sc.reference_photos):
-            if not Path(ref).is_file():  # as the render reads it
+            if not _is_file(ref):  # as the render reads it
                 msg = f"photo not found: {ref} (a full path: correct it if the photos moved)"
                 problems.append((("scenes", i, "reference_photos", j), msg))
     if plan.music:
@@ -447,7 +455,11 @@ def rebase_paths(
         path = Path(old).expanduser()
         if not path.is_absolute() or old in current:
             return old
-        if path.exists():
+        try:
+            exists = path.exists()
+        except OSError:  # a name too long for the system: names nothing, as check_plan says
+            return old
+        if exists:
             return in_old_copy(path) or old
         parts = path.parts
         hits = {f for rel, new in known.items() if rel and parts[-len(rel) :] == rel for f in new}

@@ -604,3 +604,20 @@ def test_aliases_that_expand_to_millions_of_values_are_refused_quickly(project: 
     err = load_error(path)
     assert "more than 100000 values once aliases (*name) are expanded" in str(err)
     assert err.line is not None and "\n" not in str(err)
+
+
+def test_a_photo_or_music_path_with_a_nul_or_too_long_is_one_line(project: Path) -> None:
+    # "\0" made Path raise ValueError (embedded null byte) and a 5000-character name
+    # OSError (File name too long): both tracebacks
+    goal = "  - {category: a, vision: v, photos: [%s]}\n"
+    path = write(project, "title: T\ngoals:\n" + goal % '"me\\0.jpg"')
+    assert str(load_error(path)) == (
+        f"{path}:3: goals[1].photos[1]: photo path contains a NUL character (\\0): 'me\\x00.jpg'"
+    )
+    path = write(project, 'title: T\nmusic: "calm\\0.mp3"\ngoals:\n' + goal % "me.jpg")
+    assert "music: music file path contains a NUL character" in str(load_error(path))
+    long = "a" * 5000 + ".jpg"
+    path = write(project, "title: T\ngoals:\n" + goal % long)
+    err = str(load_error(path))
+    assert err.startswith(f"{path}:3: goals[1].photos[1]: photo cannot be used: aaa")
+    assert err.endswith("(File name too long)")

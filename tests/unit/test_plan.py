@@ -16,6 +16,7 @@ from mindmovie.plan import (
     Plan,
     PlanError,
     Scene,
+    check_plan,
     dump_plan,
     load_plan,
     source_photo,
@@ -468,3 +469,16 @@ def test_a_plan_whose_aliases_expand_to_millions_of_values_is_refused(tmp_path: 
         f.write("\n".join(lines) + "\n")
     with pytest.raises(PlanError, match=r"plan\.yaml:\d+: more than 100000 values"):
         load_plan(path)
+
+
+def test_check_plan_names_a_reference_photo_too_long_for_the_system(tmp_path: Path) -> None:
+    # Path.is_file() raised OSError (File name too long): a traceback before any render
+    path = tmp_path / "plan.yaml"
+    write_plan(
+        Plan(title="T", closing="C", scenes=[scene(1, reference_photos=["/" + "a" * 5000])]), path
+    )
+    plan = load_plan(path)
+    with pytest.raises(PlanError) as e:
+        check_plan(path, plan, 1)
+    assert str(e.value).startswith(f"{path}:")
+    assert "scenes[1].reference_photos[1]: photo not found: /aaa" in str(e.value)
