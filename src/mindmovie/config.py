@@ -357,6 +357,18 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of settings")
+    keyed: dict[str, Any] = _text_keys(data)
+    return keyed
+
+
+def _text_keys(data: Any) -> Any:
+    """Keys as text, at every level: YAML reads `1:` or `yes:` as a number or a boolean,
+    and a key that is not text made `Settings(**data)` a TypeError traceback ("keywords
+    must be strings") instead of an unknown setting named with its line."""
+    if isinstance(data, dict):
+        return {str(k): _text_keys(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_text_keys(v) for v in data]
     return data
 
 

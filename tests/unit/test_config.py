@@ -302,3 +302,12 @@ def test_a_config_nested_thousands_deep_is_one_line_not_a_recursion_error(
     with pytest.raises(ConfigError) as e:
         load_settings(cfg, env={})
     assert str(e.value) == f"{cfg}:2: lists or mappings nested more than 100 levels deep"
+
+
+def test_a_setting_name_yaml_reads_as_a_number_is_an_unknown_setting(tmp_path: Path) -> None:
+    # `1:` is an int key to YAML: Settings(**data) raised TypeError (keywords must be strings)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output:\n  fps: 30\n1: 2\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).startswith(f"{cfg}:3: 1: unknown setting (allowed here: preset, ")
