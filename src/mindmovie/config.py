@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -352,6 +353,8 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e)
         raise ConfigError(f"{path}{where}: not valid YAML ({problem})") from None
+    except ValueError:  # PyYAML's int() of a number longer than Python converts
+        raise ConfigError(_too_long_number(text, path)) from None
     _refuse_duplicate_keys(text, path)
     if data is None:
         return {}
@@ -370,6 +373,44 @@ def _text_keys(data: Any) -> Any:
     if isinstance(data, list):
         return [_text_keys(v) for v in data]
     return data
+
+
+def _too_long_number(text: str, path: Path) -> str:
+    """The error for a number of thousands of digits (`fps: 1000...0`), which PyYAML's
+    int() refuses with a ValueError (a traceback): its line and setting, as for any
+    value out of range."""
+    limit = sys.get_int_max_str_digits()
+    where, name, allowed = str(path), "", ""
+    if found := re.search(rf"[0-9][0-9_]{{{limit},}}", text):
+        line = text.count("\n", 0, found.start()) + 1
+        where += f":{line}"
+        from mindmovie.yamlsrc import SourceError, format_loc, parse_yaml
+
+        try:
+            doc = parse_yaml(text, path, SourceError)
+        except SourceError:
+            doc = None
+        if doc is not None:
+            at = [loc for loc, n in doc.lines.items() if n == line]
+            if at and (field := format_loc(max(at, key=len))):
+                name = f" {field}:"
+                allowed = _bounds([str(p) for p in max(at, key=len)])
+    return f"{where}:{name} a number of more than {limit} digits{allowed}"
+
+
+def _bounds(path: list[str]) -> str:
+    """'; allowed: at least 8, at most 60' for a setting with bounds ('' without)."""
+    from mindmovie.yamlsrc import _model_at
+
+    model = _model_at(Settings, path[:-1])
+    info = model.model_fields.get(path[-1]) if model is not None and path else None
+    if info is None:
+        return ""
+    words = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
+    said = [
+        f"{w} {getattr(m, k)}" for m in info.metadata for k, w in words.items() if hasattr(m, k)
+    ]
+    return f"; allowed: {', '.join(said)}" if said else "; write a smaller one"
 
 
 def _refuse_duplicate_keys(text: str, path: Path) -> None:

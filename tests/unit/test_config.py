@@ -311,3 +311,17 @@ def test_a_setting_name_yaml_reads_as_a_number_is_an_unknown_setting(tmp_path: P
     with pytest.raises(ConfigError) as e:
         load_settings(cfg, env={})
     assert str(e.value).startswith(f"{cfg}:3: 1: unknown setting (allowed here: preset, ")
+
+
+def test_a_number_of_thousands_of_digits_names_its_line_setting_and_range(
+    tmp_path: Path,
+) -> None:
+    # PyYAML's int() of 5001 digits raised ValueError (Exceeds the limit (4300 digits)
+    # for integer string conversion): a traceback
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("video:\n  seed: 3\noutput:\n  fps: 1" + "0" * 5000 + "\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == (
+        f"{cfg}:4: output.fps: a number of more than 4300 digits; allowed: at least 8, at most 60"
+    )
