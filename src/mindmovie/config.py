@@ -348,6 +348,11 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}:{deep.line}: {deep.message}")
     try:
         data = yaml.safe_load(text)
+    except yaml.reader.ReaderError as e:  # its str() is two lines with no line number
+        line = text.count("\n", 0, e.position) + 1
+        raise ConfigError(
+            f"{path}:{line}: not valid YAML (invalid character {chr(e.character)!r})"
+        ) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""

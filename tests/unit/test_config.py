@@ -325,3 +325,13 @@ def test_a_number_of_thousands_of_digits_names_its_line_setting_and_range(
     assert str(e.value) == (
         f"{cfg}:4: output.fps: a number of more than 4300 digits; allowed: at least 8, at most 60"
     )
+
+
+def test_a_control_character_in_the_config_is_one_line_with_its_line(tmp_path: Path) -> None:
+    # PyYAML's ReaderError reads '... not allowed\n  in "<unicode string>", position 17':
+    # two lines, and no line number
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output:\n  fps: 30\x00\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == f"{cfg}:2: not valid YAML (invalid character '\\x00')"
