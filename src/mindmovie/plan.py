@@ -33,7 +33,13 @@ class Scene(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="stable id, e.g. 01-health-1")
+    #: a folder name (scenes/<id>/): at most 100 characters, or a hand-edited long id made
+    #: every render fail that scene with "File name too long" (the planners write ~70 at most)
+    id: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9-]*$",
+        max_length=100,
+        description="stable id, e.g. 01-health-1",
+    )
     goal: int = Field(ge=1, description="1-based index of the goal in goals.yaml")
     category: str
     affirmation: str = Field(min_length=1)

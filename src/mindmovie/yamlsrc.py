@@ -429,6 +429,11 @@ def _friendly(err: Any, model: type[BaseModel]) -> str:
         return f"must be {words} {ctx.get(key)}, got {got}"
     if kind == "string_too_short":
         return "must not be empty"
+    if kind == "string_too_long":
+        n = int(ctx.get("max_length", 0))
+        return (
+            f"must be at most {n} characters, got {len(value) if isinstance(value, str) else got}"
+        )
     if kind == "too_short":
         n = int(ctx.get("min_length", 1))
         return f"must have at least {_plural(n, 'item')}"

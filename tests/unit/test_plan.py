@@ -482,3 +482,18 @@ def test_check_plan_names_a_reference_photo_too_long_for_the_system(tmp_path: Pa
         check_plan(path, plan, 1)
     assert str(e.value).startswith(f"{path}:")
     assert "scenes[1].reference_photos[1]: photo not found: /aaa" in str(e.value)
+
+
+def test_a_scene_id_too_long_for_a_folder_name_is_refused_with_its_line(tmp_path: Path) -> None:
+    # scenes/<id>/ is a folder: a hand-edited 300-character id loaded, then every render
+    # failed that scene with "File name too long" and said `render` again retries it
+    path = tmp_path / "plan.yaml"
+    write_plan(Plan(title="T", closing="C", scenes=[scene(1)]), path)
+    text = path.read_text()
+    path.write_text(text.replace("id: 01-health-1", "id: " + "a" * 300))
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "id: aaa" in t)
+    with pytest.raises(PlanError) as e:
+        load_plan(path)
+    assert str(e.value) == f"{path}:{line}: scenes[1].id: must be at most 100 characters, got 300"
+    path.write_text(text.replace("id: 01-health-1", "id: " + "a" * 100))
+    assert load_plan(path).scenes[0].id == "a" * 100
