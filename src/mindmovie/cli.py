@@ -655,4 +655,34 @@ def main() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    app()
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
+    try:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as e:  # the help was printed (as typer does)
+        sys.exit(e.exit_code)
+    except ClickException as e:
+        # a flag's bad value (`--fps abc`, `--budget -1`), an unknown option, a missing
+        # argument: one line, like every other mistake; typer drew a boxed panel under
+        # a usage line (five lines and more) for these
+        sys.exit(_usage_error(e))
+    except typer.Abort:
+        err.print("Aborted!", markup=False, highlight=False)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(e: Any) -> int:
+    """Print a click usage error as one `error:` line naming the command; its exit code."""
+    ctx = getattr(e, "ctx", None)
+    message = " ".join(str(e.format_message()).split())
+    if ctx is not None:
+        message = f"{ctx.command_path}: {message} (see `{ctx.command_path} --help`)"
+    err.print(
+        f"[bold red]error:[/bold red] {escape(message)}",
+        markup=True,
+        highlight=False,
+        soft_wrap=True,
+    )
+    code: int = e.exit_code
+    return code

@@ -335,3 +335,31 @@ def test_a_control_character_in_the_config_is_one_line_with_its_line(tmp_path: P
     with pytest.raises(ConfigError) as e:
         load_settings(cfg, env={})
     assert str(e.value) == f"{cfg}:2: not valid YAML (invalid character '\\x00')"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ["render", "g.yaml", "--fps", "abc"],
+            "Invalid value for '--fps': Input should be a valid",
+        ),
+        (["render", "g.yaml", "--budget", "-1"], "Invalid value for '--budget': Input should be"),
+        (["render", "g.yaml", "--nope"], "No such option: --nope"),
+        (["render"], "Missing argument 'goals'."),
+    ],
+)
+def test_a_flag_typer_refuses_is_one_error_line_exit_2(
+    args: list[str], said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # typer drew these as a usage line, a hint and a boxed panel: five lines and more
+    from mindmovie import cli
+
+    monkeypatch.setattr("sys.argv", ["mindmovie", *args])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: mindmovie render: ") and said in lines[0]
+    assert lines[0].endswith("(see `mindmovie render --help`)")
