@@ -460,7 +460,7 @@ def _env_layer(env: dict[str, str]) -> dict[str, Any]:
                     import json
 
                     v = json.loads(value)
-                except ValueError:
+                except (ValueError, RecursionError):  # not JSON, or nested past the stack
                     v = value
             cur[parts[-1]] = v
     return out

@@ -363,3 +363,16 @@ def test_a_flag_typer_refuses_is_one_error_line_exit_2(
     assert len(lines) == 1, lines
     assert lines[0].startswith("error: mindmovie render: ") and said in lines[0]
     assert lines[0].endswith("(see `mindmovie render --help`)")
+
+
+def test_a_variable_of_json_nested_past_the_stack_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # json.loads raised RecursionError (a traceback) for 5000 "[" in a MINDMOVIE_ value
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    env = {"MINDMOVIE_VIDEO__OPTIONS": "[" * 5000 + "]" * 5000}
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env=env)
+    assert str(e.value).startswith(
+        "environment (MINDMOVIE_VIDEO__OPTIONS): video.options: Input should be a valid dictionary"
+    )
