@@ -366,6 +366,15 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of settings")
     keyed: dict[str, Any] = _text_keys(data)
+    for key in keyed:
+        # pydantic-settings matches top-level names in any case, so `Output:` was read as
+        # `output:` but not merged with it: beside an `output:` block, a MINDMOVIE_OUTPUT__
+        # variable or an --aspect flag, one of them was silently dropped (the flag lost)
+        if key not in Settings.model_fields and key.lower() in Settings.model_fields:
+            raise ConfigError(
+                f"{path}{_line_of(path, [key])}: {key}: unknown setting "
+                f"(did you mean {key.lower()!r}? setting names are lower case)"
+            )
     return keyed
 
 

@@ -376,3 +376,17 @@ def test_a_variable_of_json_nested_past_the_stack_names_the_variable(
     assert str(e.value).startswith(
         "environment (MINDMOVIE_VIDEO__OPTIONS): video.options: Input should be a valid dictionary"
     )
+
+
+def test_a_setting_name_in_another_case_is_refused_not_silently_dropped(tmp_path: Path) -> None:
+    # `Output:` was read as `output:` yet not merged with the other layers: the --aspect
+    # flag lost to it, and beside MINDMOVIE_OUTPUT__FPS its aspect was dropped
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("plan:\n  scenes_per_goal: 2\nOutput:\n  aspect: '9:16'\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, {"output": {"aspect": "1:1"}}, env={})
+    assert str(e.value) == (
+        f"{cfg}:3: Output: unknown setting (did you mean 'output'? setting names are lower case)"
+    )
+    cfg.write_text("plan:\n  scenes_per_goal: 2\noutput:\n  aspect: '9:16'\n")
+    assert load_settings(cfg, {"output": {"aspect": "1:1"}}, env={}).output.aspect == "1:1"
