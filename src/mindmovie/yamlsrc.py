@@ -395,6 +395,22 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _allowed(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+    """' (allowed: at least 1, at most 6)' for a number field with bounds, else ''."""
+    parent = _model_at(model, loc[:-1]) if loc and isinstance(loc[-1], str) else None
+    spec = parent.model_fields.get(str(loc[-1])) if parent is not None else None
+    if spec is None:
+        return ""
+    words = {"gt": "more than", "ge": "at least", "lt": "less than", "le": "at most"}
+    said = [
+        f"{w} {getattr(m, k)}"
+        for m in spec.metadata
+        for k, w in words.items()
+        if getattr(m, k, None) is not None
+    ]
+    return f" (allowed: {', '.join(said)})" if said else ""
+
+
 def _friendly(err: Any, model: type[BaseModel]) -> str:
     kind: str = err["type"]
     loc: tuple[str | int, ...] = tuple(err["loc"])
@@ -414,10 +430,10 @@ def _friendly(err: Any, model: type[BaseModel]) -> str:
         return "has no value; write one after the colon (or remove the line)"
     if kind == "string_type":
         return f"must be text, got {got}"
-    if kind in ("int_parsing", "int_type", "int_from_float"):
-        return f"must be a whole number, got {got}"
+    if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
+        return f"must be a whole number, got {got}{_allowed(model, loc)}"
     if kind in ("float_parsing", "float_type", "finite_number"):
-        return f"must be a number, got {got}"
+        return f"must be a number, got {got}{_allowed(model, loc)}"
     bounds = {
         "greater_than": ("greater than", "gt"),
         "greater_than_equal": ("at least", "ge"),
@@ -426,7 +442,7 @@ def _friendly(err: Any, model: type[BaseModel]) -> str:
     }
     if kind in bounds:
         words, key = bounds[kind]
-        return f"must be {words} {ctx.get(key)}, got {got}"
+        return f"must be {words} {ctx.get(key)}, got {got}{_allowed(model, loc)}"
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "string_too_long":

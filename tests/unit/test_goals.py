@@ -621,3 +621,21 @@ def test_a_photo_or_music_path_with_a_nul_or_too_long_is_one_line(project: Path)
     err = str(load_error(path))
     assert err.startswith(f"{path}:3: goals[1].photos[1]: photo cannot be used: aaa")
     assert err.endswith("(File name too long)")
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("two", "must be a whole number, got 'two'"),
+        ("0", "must be at least 1, got '0'"),
+        ("9", "must be at most 6, got '9'"),
+        ("1" + "0" * 5000, "must be a whole number, got '1000"),
+    ],
+)
+def test_a_bad_scenes_number_names_the_allowed_range(project: Path, value: str, said: str) -> None:
+    # "must be a whole number" alone did not say which; 5000 digits read "unable to
+    # parse input string as an integer, exceeded maximum size"
+    path = write(project, f"title: T\ngoals:\n  - {{category: a, vision: v, scenes: {value}}}\n")
+    err = str(load_error(path))
+    assert err.startswith(f"{path}:3: goals[1].scenes: {said}")
+    assert err.endswith(" (allowed: at least 1, at most 6)")
