@@ -527,6 +527,14 @@ def load_settings(
             msg = "unknown setting" + (_key_hint(path) or _suggestion(path))
         elif first["type"] == "literal_error":
             msg = f"not allowed; {msg[0].lower()}{msg[1:]}"
+        elif first["type"] == "string_pattern_mismatch" and path == ["output", "size"]:
+            msg = (
+                f"must be WIDTHxHEIGHT in even pixels, {MIN_SIDE} to {MAX_SIDE} a side"
+                f" (e.g. 640x360), got {first.get('input')!r}"
+            )
+        elif first["type"].startswith(("int_", "float_", "greater_", "less_", "finite_")):
+            # 'fps: abc' said only "Input should be a valid integer": which ones are?
+            msg += _bounds(path).replace("; write a smaller one", "")
         others = len(err.errors()) - 1
         more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
         if config_path is not None and source == str(config_path):

@@ -390,3 +390,23 @@ def test_a_setting_name_in_another_case_is_refused_not_silently_dropped(tmp_path
     )
     cfg.write_text("plan:\n  scenes_per_goal: 2\noutput:\n  aspect: '9:16'\n")
     assert load_settings(cfg, {"output": {"aspect": "1:1"}}, env={}).output.aspect == "1:1"
+
+
+def test_a_bad_number_or_size_setting_names_the_allowed_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "Input should be a valid integer" and "String should match pattern '^[1-9]...$'"
+    # named no allowed values
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output:\n  fps: abc\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).startswith(f"{cfg}:2: output.fps: Input should be a valid integer")
+    assert str(e.value).endswith("; allowed: at least 8, at most 60")
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env={"MINDMOVIE_OUTPUT__SIZE": "abc"})
+    assert str(e.value) == (
+        "environment (MINDMOVIE_OUTPUT__SIZE): output.size: must be WIDTHxHEIGHT in even"
+        " pixels, 16 to 4096 a side (e.g. 640x360), got 'abc'"
+    )
