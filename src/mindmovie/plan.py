@@ -291,6 +291,13 @@ def _is_file(path: str) -> bool:
         return False
 
 
+def _photo_problem(path: str) -> str | None:
+    """Why a reference photo is no picture that can be read (None when it is one)."""
+    from mindmovie.goals import _image_problem
+
+    return _image_problem(Path(path))
+
+
 def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
     """Raise ``PlanError`` (file, line, field) for what plan.yaml alone cannot tell: a
     scene's goal number past the goals in goals.yaml, a reference photo that is not
@@ -312,6 +319,10 @@ def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
             if not _is_file(ref):  # as the render reads it
                 msg = f"photo not found: {ref} (a full path: correct it if the photos moved)"
                 problems.append((("scenes", i, "reference_photos", j), msg))
+            elif bad := _photo_problem(ref):
+                # as goals.yaml's photos are checked: a hand-edited path to a file that is
+                # no picture went to a paid image model as one, and the scene failed there
+                problems.append((("scenes", i, "reference_photos", j), f"photo {bad}: {ref}"))
     if plan.music:
         from mindmovie.media import music_problem
 

@@ -497,3 +497,19 @@ def test_a_scene_id_too_long_for_a_folder_name_is_refused_with_its_line(tmp_path
     assert str(e.value) == f"{path}:{line}: scenes[1].id: must be at most 100 characters, got 300"
     path.write_text(text.replace("id: 01-health-1", "id: " + "a" * 100))
     assert load_plan(path).scenes[0].id == "a" * 100
+
+
+def test_check_plan_names_a_reference_photo_that_is_no_picture(tmp_path: Path) -> None:
+    # goals.yaml's photos must be pictures; a plan.yaml edit pointing at another file
+    # passed and went to a paid image model as a picture
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture\n")
+    path = tmp_path / "plan.yaml"
+    write_plan(Plan(title="T", closing="C", scenes=[scene(1, reference_photos=[str(notes)])]), path)
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "notes.txt" in t)
+    with pytest.raises(PlanError) as e:
+        check_plan(path, load_plan(path), 1)
+    assert str(e.value) == (
+        f"{path}:{line}: scenes[1].reference_photos[1]: photo is not a picture that can be"
+        f" read (JPEG, PNG, WebP, ...): {notes}"
+    )
