@@ -358,8 +358,12 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e)
         raise ConfigError(f"{path}{where}: not valid YAML ({problem})") from None
-    except ValueError:  # PyYAML's int() of a number longer than Python converts
-        raise ConfigError(_too_long_number(text, path)) from None
+    except (ValueError, TypeError, LookupError, AttributeError):
+        # PyYAML's int() of a number longer than Python converts, or a value its explicit
+        # tag cannot be (`!!float abc`, `!!bool maybe`, a bare `!!float`: IndexError)
+        if re.search(rf"[0-9][0-9_]{{{sys.get_int_max_str_digits()},}}", text):
+            raise ConfigError(_too_long_number(text, path)) from None
+        raise ConfigError(_untyped_value(text, path)) from None
     _refuse_duplicate_keys(text, path)
     if data is None:
         return {}
@@ -387,6 +391,43 @@ def _text_keys(data: Any) -> Any:
     if isinstance(data, list):
         return [_text_keys(v) for v in data]
     return data
+
+
+def _untyped_value(text: str, path: Path) -> str:
+    """The error for a scalar PyYAML cannot build as its tag says (`fps: !!int x`): the
+    first such value by line, found by building each scalar on its own."""
+    loader = yaml.SafeLoader(text)
+    bad: list[yaml.ScalarNode] = []
+    try:
+        root = loader.get_single_node()
+        stack, seen = [root] if root is not None else [], set()
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, yaml.ScalarNode):
+                try:
+                    loader.construct_object(node, deep=True)
+                except Exception:  # any failure is this value's
+                    bad.append(node)
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+            elif isinstance(node, yaml.MappingNode):
+                stack.extend(n for pair in node.value for n in pair)
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+    if not bad:
+        return f"{path}: not valid YAML (a value that cannot be what its tag says)"
+    node = min(bad, key=lambda n: (n.start_mark.line, n.start_mark.column))
+    tag = node.tag.removeprefix("tag:yaml.org,2002:")
+    kind = {"int": "a whole number", "float": "a number", "bool": "true or false"}
+    return (
+        f"{path}:{node.start_mark.line + 1}: not valid YAML ({node.value!r} cannot be read"
+        f" as {kind.get(tag, 'a ' + tag)}; correct it, or quote it and drop any !!{tag} tag)"
+    )
 
 
 def _too_long_number(text: str, path: Path) -> str:

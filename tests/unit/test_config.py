@@ -410,3 +410,23 @@ def test_a_bad_number_or_size_setting_names_the_allowed_values(
         "environment (MINDMOVIE_OUTPUT__SIZE): output.size: must be WIDTHxHEIGHT in even"
         " pixels, 16 to 4096 a side (e.g. 640x360), got 'abc'"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "said"),
+    [
+        ("output:\n  fps: !!int\n", 2, "('' cannot be read as a whole number;"),
+        ("!!float\n", 1, "('' cannot be read as a number;"),
+        ("video:\n  audio: !!bool maybe\n", 2, "('maybe' cannot be read as true or false;"),
+        ("output_dir: 2020-02-30\n", 1, "('2020-02-30' cannot be read as a timestamp;"),
+    ],
+)
+def test_a_value_yaml_cannot_build_as_its_type_is_one_line_with_its_line(
+    tmp_path: Path, text: str, line: int, said: str
+) -> None:
+    # PyYAML's constructors raised IndexError, KeyError or ValueError for these: tracebacks
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).startswith(f"{cfg}:{line}: not valid YAML {said} correct it, or quote")
