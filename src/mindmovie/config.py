@@ -276,6 +276,8 @@ class Settings(BaseSettings):
     def _expand(cls, v: Any) -> Any:
         if isinstance(v, (list, dict, bool)):  # str() of a list made a folder "['a']"
             raise ValueError(f"must be a folder path, got {type(v).__name__} {v!r}")
+        if isinstance(v, str) and "\0" in v:  # every use of the Path raised ValueError
+            raise ValueError(f"must be a folder path, got {v!r} (it holds a NUL character)")
         return Path(os.path.expanduser(str(v))) if v is not None else v
 
     @classmethod

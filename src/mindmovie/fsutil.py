@@ -76,3 +76,13 @@ def slugify(text: str, max_len: int = 60) -> str:
     norm = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", norm.lower()).strip("-")
     return slug[:max_len].strip("-") or "movie"
+
+
+def is_file(path: Path) -> bool:
+    """`path.is_file()`, False instead of an OSError for a name longer than the system
+    allows (Python 3.11's pathlib raises ENAMETOOLONG there: a traceback for a typo'd
+    or pasted path, where "not found" is the answer)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False

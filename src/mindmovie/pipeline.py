@@ -183,6 +183,10 @@ def _prepare_run_dir(run_dir: Path, given: bool = True) -> None:
     the photos are) must not become one.
     """
     what = f"--out {run_dir}" if given else f"run folder {run_dir} (output_dir/<title>)"
+    try:
+        run_dir.exists()
+    except OSError as e:  # a name longer than the system allows: a traceback before
+        raise RunDirError(f"{what}: cannot use the folder: {e.strerror}") from None
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"{what}: is a file, not a folder")
     if run_dir.is_dir() and not (run_dir / "run.db").exists():
@@ -297,7 +301,11 @@ def run_dir_for(
     if out is not None:
         return out
     home = settings.output_dir / folder_name(goals.title)
-    if goals_path is not None and not (home / "run.db").is_file():
+    try:
+        has_run = (home / "run.db").is_file()
+    except OSError:  # a name too long for the system: _prepare_run_dir says so
+        return home
+    if goals_path is not None and not has_run:
         return earlier_run(settings.output_dir, goals_path, plan_keys) or home
     return home
 

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mindmovie.fsutil import is_file
 from mindmovie.plan import (
     CLIP_FIELDS,
     RENDERED_PLAN_META,
@@ -92,7 +93,7 @@ def _outlook(
     if path is None:
         info["why"] = "run.db does not say which goals.yaml it was made from; give --goals"
         return None, info
-    if not path.is_file():
+    if not is_file(path):
         info["why"] = f"{path}: goals.yaml not found; give --goals"
         return None, info
     try:
@@ -122,7 +123,7 @@ def collect_status(
     from mindmovie.pipeline import GOALS_META, SETTINGS_META, rendering_pid
 
     db = run_dir / "run.db"
-    if not db.is_file():
+    if not is_file(db):
         raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
     plan, plan_error = _read_plan(run_dir)
     plan_ids = None if plan is None else [s.id for s in plan.scenes]

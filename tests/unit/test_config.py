@@ -430,3 +430,25 @@ def test_a_value_yaml_cannot_build_as_its_type_is_one_line_with_its_line(
     with pytest.raises(ConfigError) as e:
         load_settings(cfg, env={})
     assert str(e.value).startswith(f"{cfg}:{line}: not valid YAML {said} correct it, or quote")
+
+
+def test_a_run_folder_name_too_long_or_with_a_nul_is_one_line(tmp_path: Path) -> None:
+    # Path raised ValueError (embedded null byte) or OSError (File name too long) in
+    # run_dir_for, _prepare_run_dir and status: tracebacks
+    from mindmovie.pipeline import RunDirError, _prepare_run_dir
+    from mindmovie.status import collect_status
+    from mindmovie.store import StoreError
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text('output_dir: "runs\\0"\n')
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == (
+        f"{cfg}:1: output_dir: must be a folder path, got 'runs\\x00' (it holds a NUL character)"
+    )
+    long = tmp_path / ("y" * 300)
+    with pytest.raises(RunDirError) as r:
+        _prepare_run_dir(long)
+    assert str(r.value) == f"--out {long}: cannot use the folder: File name too long"
+    with pytest.raises(StoreError, match="no run here"):
+        collect_status(long)
