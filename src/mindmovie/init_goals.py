@@ -100,8 +100,11 @@ def _problem(e: OSError) -> str:
 def _file_in_the_way(folder: Path) -> Path | None:
     """``folder`` or the nearest of its parents that exists, if that is not a folder."""
     for p in (folder, *folder.parents):
-        if p.exists():
-            return None if p.is_dir() else p
+        try:
+            if p.exists():
+                return None if p.is_dir() else p
+        except OSError:  # a name too long for the system: mkdir then says so
+            continue
     return None
 
 

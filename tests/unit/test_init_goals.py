@@ -323,3 +323,11 @@ def test_the_next_command_can_be_pasted_into_a_shell(
     assert shlex.split(line.removeprefix("next: ")) == [
         "mindmovie", "render", str(Path("my movie") / "goals.yaml")
     ]  # fmt: skip
+
+
+def test_a_folder_name_too_long_for_the_system_is_an_init_path_error(tmp_path: Path) -> None:
+    # Path.exists() raised OSError (File name too long) in _file_in_the_way: a traceback
+    folder = tmp_path / ("z" * 300)
+    with pytest.raises(InitPathError) as e:
+        write_template(folder)
+    assert str(e.value) == f"cannot create folder {folder}: file name too long"
