@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import math
 import shlex
 import sys
 from collections.abc import Callable
@@ -203,6 +204,8 @@ def _run_pipeline(
     from mindmovie.progress import make_reporter
     from mindmovie.providers.base import InvalidRequest, ProviderError
 
+    if budget is not None and not math.isfinite(budget):  # nan refuses every call
+        raise _fail(f"--budget: {budget} is not a number of dollars; leave it out for no cap")
     cap = budget if budget is not None else settings.budget_usd
     try:
         reporter = make_reporter(quiet=quiet, verbose=verbose)

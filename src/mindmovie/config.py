@@ -43,7 +43,8 @@ PRESETS: dict[str, tuple[str, str, str]] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # .inf / .nan are no setting's value: an infinite poll interval sleeps for ever
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 #: explicit output.size limits (pixels per side): 4096 holds every resolution offered
@@ -258,6 +259,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         validate_default=True,
+        allow_inf_nan=False,
     )
 
     preset: PresetName = "local"

@@ -452,3 +452,28 @@ def test_a_run_folder_name_too_long_or_with_a_nul_is_one_line(tmp_path: Path) ->
     assert str(r.value) == f"--out {long}: cannot use the folder: File name too long"
     with pytest.raises(StoreError, match="no run here"):
         collect_status(long)
+
+
+def test_infinite_or_nan_settings_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `.inf` loaded: a poll interval of .inf would sleep for ever, a budget of .inf is
+    # no cap written as one; `--budget inf` the same on the command line
+    from mindmovie import cli
+
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "c.yaml"
+    for text, where in (
+        ("providers:\n  byteplus:\n    poll_interval: .inf\n", "providers.byteplus.poll_interval"),
+        ("budget_usd: .inf\n", "budget_usd"),
+        ("compose:\n  crossfade: .nan\n", "compose.crossfade"),
+    ):
+        cfg.write_text(text)
+        with pytest.raises(ConfigError) as e:
+            load_settings(cfg, env={})
+        assert where in str(e.value) and "finite number" in str(e.value), e.value
+    monkeypatch.setattr("sys.argv", ["mindmovie", "render", "nope.yaml", "--budget", "inf"])
+    with pytest.raises(SystemExit) as ex:
+        cli.main()
+    assert ex.value.code == 2
+    assert "--budget: inf is not a number of dollars" in capsys.readouterr().err
