@@ -200,7 +200,14 @@ def _run_pipeline(
     budget: float | None = None,
     skip_failed: bool = False,
 ) -> Any:
-    from mindmovie.pipeline import BudgetStopped, Declined, Interrupted, Pipeline, RenderFailed
+    from mindmovie.pipeline import (
+        BudgetStopped,
+        Declined,
+        DiskFull,
+        Interrupted,
+        Pipeline,
+        RenderFailed,
+    )
     from mindmovie.progress import make_reporter
     from mindmovie.providers.base import InvalidRequest, ProviderError
 
@@ -234,7 +241,7 @@ def _run_pipeline(
         raise _fail(str(e), EXIT_FAILED) from None
     except BudgetStopped as e:
         raise _fail(str(e), EXIT_BUDGET) from None
-    except RenderFailed as e:
+    except (RenderFailed, DiskFull) as e:
         raise _fail(str(e), EXIT_FAILED) from None
     except ProviderError as e:
         raise _fail(str(e), EXIT_FAILED) from None

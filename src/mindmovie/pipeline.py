@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -219,6 +220,55 @@ class BudgetStopped(Exception):
 
 class RenderFailed(Exception):
     """Some scenes failed; the message lists them. Finished work is kept for the next run."""
+
+
+class DiskFull(Exception):
+    """The disk holding the run filled up: the message names it. Finished work is kept
+    (every artifact is committed atomically, run.db rolls back), so the run resumes."""
+
+
+def is_disk_full(e: BaseException) -> bool:
+    """Is `e` a write refused for lack of space (ENOSPC, a quota, SQLite's SQLITE_FULL)?"""
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if isinstance(e, sqlite3.Error):
+        return getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+            "disk is full" in str(e)
+        )
+    from mindmovie.media import FFmpegError
+
+    # ffmpeg's own writes (segments, the final mux) end in its log's strerror text
+    return isinstance(e, FFmpegError) and any(
+        why in str(e) for why in ("No space left on device", "Disk quota exceeded")
+    )
+
+
+def _mount_point(path: Path) -> Path:
+    """The mount point of the filesystem holding `path` (the folder walked up to it)."""
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        dev = path.stat().st_dev
+        while path != path.parent and path.parent.stat().st_dev == dev:
+            path = path.parent
+    except OSError:
+        pass
+    return path
+
+
+def disk_full_message(run_dir: Path) -> str:
+    """One line for a full disk: which filesystem, how much is free, what to do."""
+    mount = _mount_point(run_dir)
+    try:
+        free = f", {shutil.disk_usage(mount).free / 1e6:.1f} MB free"
+    except OSError:
+        free = ""
+    return (
+        f"no space left on the disk holding {run_dir} (the filesystem mounted at "
+        f"{mount}{free}); finished work is kept: free some space (or render into "
+        "another disk with --out) and run the same command again to resume"
+    )
 
 
 class _ModelId(Protocol):
@@ -1600,6 +1650,14 @@ class Pipeline:
     ) -> RenderResult:
         if not self._out_given and self.run_dir != self._home:
             self._follow_title()
+        try:
+            return await self._run_locked(fresh=fresh, until=until, skip_failed=skip_failed)
+        except Exception as e:
+            if is_disk_full(e):
+                raise DiskFull(disk_full_message(self.run_dir)) from None
+            raise
+
+    async def _run_locked(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:
         _prepare_run_dir(self.run_dir, given=self._out_given)
         with RunLock(self.run_dir):
             if fresh:
@@ -2283,6 +2341,10 @@ class Pipeline:
                 self.reporter.step("scenes", scene_id, "failed", msg)
             elif outcome is not None:
                 clips[scene_id] = outcome
+        if any(isinstance(o, BaseException) and is_disk_full(o) for o in results.values()):
+            # not a scene's fault: every scene left is stopped by it, and so would the
+            # compose be (--skip-failed included); say which disk, not "N scenes failed"
+            raise DiskFull(disk_full_message(self.run_dir))
         self._storyboard(store)
         if until == "keyframes":
             if res.failed:

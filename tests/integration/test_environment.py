@@ -1,0 +1,87 @@
+"""Resource and environment trouble: a full disk, ... Each ends as one line, never a
+traceback, and keeps what is finished for the next render."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from mindmovie.cli import app
+from mindmovie.status import collect_status
+from tests.integration.support import goals_file
+
+TINY = """\
+output: {size: 160x90, fps: 8}
+plan: {scene_seconds: 2}
+compose: {quality: draft}
+"""
+
+
+def _render(tmp_path: Path) -> Any:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(TINY)
+    goals = tmp_path / "goals.yaml"
+    if not goals.exists():
+        goals_file(tmp_path)
+    args = ["render", str(goals), "-c", str(cfg), "-o", str(tmp_path / "run")]
+    return CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+
+
+def _disk_full(kind: str) -> BaseException:
+    from mindmovie.media import FFmpegError
+
+    if kind == "oserror":
+        return OSError(errno.ENOSPC, "No space left on device")
+    if kind == "sqlite":
+        return sqlite3.OperationalError("database or disk is full")
+    return FFmpegError(
+        "ffmpeg failed (1): [out#0/mp4 @ 0x1] Error writing trailer: No space left on device"
+    )
+
+
+@pytest.mark.parametrize("kind", ["oserror", "sqlite", "ffmpeg"])
+def test_a_full_disk_during_the_compose_is_one_line_naming_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A full disk while composing (a card, the audio bed, run.db, ffmpeg's segments or
+    final mux) was a traceback (exit 1) or ffmpeg's log tail, and never said which disk."""
+    from mindmovie import compose
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise _disk_full(kind)
+
+    monkeypatch.setattr(compose, "renderer", lambda engine: full)
+    r = _render(tmp_path)
+    assert r.exit_code == 1, r.output
+    assert not isinstance(r.exception, (OSError, sqlite3.Error, RuntimeError)), r.exception
+    lines = r.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: no space left on the disk holding "), r.stderr
+    assert str(tmp_path / "run") in lines[-1] and "run the same command again" in lines[-1]
+    # the scenes are finished and kept; the compose is redone by the next render
+    assert {s["clip"] for s in collect_status(tmp_path / "run")["scenes"]} == {"succeeded"}
+    monkeypatch.undo()
+    r = _render(tmp_path)
+    assert r.exit_code == 0, r.output
+
+
+def test_a_full_disk_in_the_scenes_names_the_disk_not_n_failed_scenes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every scene failing on a full disk read "3 scene(s) failed: ... [Errno 28]" and
+    suggested --skip-failed, which composes onto the same full disk."""
+    from mindmovie.pipeline import Pipeline
+
+    async def full(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Pipeline, "_keyframe", full)
+    r = _render(tmp_path)
+    assert r.exit_code == 1, r.output
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: no space left on the disk holding "), r.stderr
+    assert "--skip-failed" not in r.stderr
