@@ -85,3 +85,24 @@ def test_a_full_disk_in_the_scenes_names_the_disk_not_n_failed_scenes(
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("error: no space left on the disk holding "), r.stderr
     assert "--skip-failed" not in r.stderr
+
+
+def test_a_failing_audio_head_start_prints_no_thread_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compose prepares the audio bed in a thread while the encoders start; a full
+    disk there printed "Exception in thread compose-audio-prepare: Traceback ..." above
+    the error line (the audio pass itself then met the same error)."""
+    import threading
+
+    from mindmovie.compose import ffmpeg
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    hooked: list[str] = []
+    monkeypatch.setattr(ffmpeg, "prepare_audio", full)
+    monkeypatch.setattr(threading, "excepthook", lambda a: hooked.append(str(a.thread)))
+    r = _render(tmp_path)
+    assert r.exit_code == 0, r.output  # the audio pass makes the bed itself
+    assert hooked == []

@@ -530,7 +530,10 @@ def render(
         for _ in range(min(workers, len(chunks))):
             sig.launched.acquire(timeout=5.0)
         if not sig.stop.is_set():
-            prepare_audio(tl.audio, work_dir)
+            # a head start only: a failure here (a full disk) would print a thread's
+            # traceback; the audio pass meets it again and raises it as the render's error
+            with contextlib.suppress(Exception):
+                prepare_audio(tl.audio, work_dir)
 
     warmer = threading.Thread(target=warm, name="compose-audio-prepare", daemon=True)
     warmer.start()
