@@ -1746,20 +1746,25 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         main = asyncio.current_task()
 
-        def on_sigint() -> None:
+        def on_sigint(signum: int) -> None:
             if self._stopping:
-                os._exit(130)
+                os._exit(128 + signum)
             self._stopping = True
             self._stop_event.set()
+            again = "Press Ctrl-C again" if signum == signal.SIGINT else "Send it again"
             self.reporter.warn(
                 "stopping: nothing new is sent; in-flight calls are journaled "
-                f"(up to {self.GRACE_SECONDS:.0f} s). Press Ctrl-C again to quit at once."
+                f"(up to {self.GRACE_SECONDS:.0f} s). {again} to quit at once."
             )
             if main is not None:
                 loop.call_later(self.GRACE_SECONDS, main.cancel)
 
         try:
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            # SIGTERM (kill, timeout, systemd, docker stop) stops the same way: it killed
+            # the process at once, with no resume line, and left the compose's ffmpeg
+            # encoders running on as orphans
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, on_sigint, int(sig))
             self._sigint_installed = True
         except (NotImplementedError, RuntimeError, ValueError):
             self._sigint_installed = False  # not the main thread (tests): default handling
@@ -1781,7 +1786,9 @@ class Pipeline:
 
     def _remove_sigint(self) -> None:
         if getattr(self, "_sigint_installed", False):
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
 
     async def _unjournaled_jobs(
         self, store: Store, video: VideoModel, since: float

@@ -106,3 +106,46 @@ def test_a_failing_audio_head_start_prints_no_thread_traceback(
     r = _render(tmp_path)
     assert r.exit_code == 0, r.output  # the audio pass makes the bed itself
     assert hooked == []
+
+
+async def test_sigterm_stops_a_render_like_ctrl_c(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM (kill, timeout, systemd, docker stop) killed the render at once: no resume
+    line, and the compose's ffmpeg encoders went on as orphans. It now stops the way the
+    first Ctrl-C does: nothing new starts, finished work is kept, Interrupted."""
+    import os
+    import signal
+    import time
+
+    from mindmovie import compose
+    from mindmovie.config import load_settings
+    from mindmovie.media import FFmpegError
+    from mindmovie.pipeline import Interrupted, Pipeline
+
+    settings = load_settings(
+        overrides={"preset": "local", "output": {"size": "160x90", "fps": 8},
+                   "plan": {"scene_seconds": 2}, "compose": {"quality": "draft"}},
+        env={},
+    )  # fmt: skip
+    pipe = Pipeline(goals_file(tmp_path), settings, out=tmp_path / "run")
+    terms: list[int] = []
+
+    def terminated(*args: Any, **kwargs: Any) -> Any:
+        if not pipe._sigint_installed:
+            pytest.skip("the loop cannot take signal handlers here")
+        os.kill(os.getpid(), signal.SIGTERM)
+        t_end = time.monotonic() + 10
+        while not pipe._stopping and not terms and time.monotonic() < t_end:
+            time.sleep(0.01)
+        raise FFmpegError("ffmpeg failed (-15): ")  # its encoders got it too
+
+    before = signal.signal(signal.SIGTERM, lambda signum, frame: terms.append(signum))
+    try:
+        monkeypatch.setattr(compose, "renderer", lambda engine: terminated)
+        with pytest.raises(Interrupted, match="run the same command again"):
+            await pipe.run()
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert terms == []  # the render's own handler took it, not the process default
+    assert collect_status(tmp_path / "run")["scenes"][0]["clip"] == "succeeded"
