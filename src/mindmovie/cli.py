@@ -163,7 +163,8 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
 
     if yes:
         return accept
-    if not sys.stdin.isatty():
+    # stdin closed (`0<&-`, some service managers): Python's sys.stdin is None
+    if sys.stdin is None or not sys.stdin.isatty():
         if budget is not None:
             return accept
 

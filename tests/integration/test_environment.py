@@ -149,3 +149,22 @@ async def test_sigterm_stops_a_render_like_ctrl_c(
         signal.signal(signal.SIGTERM, before)
     assert terms == []  # the render's own handler took it, not the process default
     assert collect_status(tmp_path / "run")["scenes"][0]["clip"] == "succeeded"
+
+
+def test_a_closed_stdin_at_the_spend_question_is_nobody_to_confirm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With stdin closed (`0<&-`) Python's sys.stdin is None: a paid render was an
+    AttributeError traceback ('NoneType' object has no attribute 'isatty') instead of
+    "nobody is here to confirm it: pass --yes ... or --budget"."""
+    import sys
+
+    from mindmovie.cli import _confirmer
+    from mindmovie.costs import RunEstimate
+    from mindmovie.pipeline import Declined
+
+    monkeypatch.setattr(sys, "stdin", None)
+    confirm = _confirmer(False, None, True)
+    with pytest.raises(Declined, match="nobody is here to confirm it"):
+        confirm(RunEstimate(planner=None, scenes=[]))
+    assert _confirmer(False, 1.0, True)(RunEstimate(planner=None, scenes=[]))
