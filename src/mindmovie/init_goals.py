@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,8 @@ def write_template(dest_dir: Path, *, force: bool = False) -> Path:
 
 def _rich_ask(console: Console) -> Ask:
     def ask(question: str, *, default: str | None = None) -> str:
+        if sys.stdin is None:  # stdin closed (`0<&-`): input() raised RuntimeError
+            raise EOFError
         text = escape(question)  # "[y/n]" and "[health]" are words here, not rich markup
         while True:
             if default is None:

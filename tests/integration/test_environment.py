@@ -168,3 +168,25 @@ def test_a_closed_stdin_at_the_spend_question_is_nobody_to_confirm(
     with pytest.raises(Declined, match="nobody is here to confirm it"):
         confirm(RunEstimate(planner=None, scenes=[]))
     assert _confirmer(False, 1.0, True)(RunEstimate(planner=None, scenes=[]))
+
+
+def test_init_guided_with_a_closed_stdin_stops_cleanly(tmp_path: Path) -> None:
+    """`mindmovie init --guided 0<&-` was a traceback (RuntimeError: input(): lost
+    sys.stdin) instead of the line </dev/null gives; nothing is written either way."""
+    import os
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    r = subprocess.run(
+        [sys.executable, "-m", "mindmovie", "init", str(tmp_path / "g"), "--guided"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(src), "COLUMNS": "200"},
+        preexec_fn=lambda: os.close(0),
+        timeout=60,
+    )
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and "RuntimeError" not in r.stderr
+    assert r.stderr.strip().endswith("stopped before the last answer; nothing was written")
+    assert not (tmp_path / "g" / "goals.yaml").exists()
