@@ -197,6 +197,7 @@ def make_reporter(*, quiet: bool = False, verbose: bool = False) -> Reporter:
     pipe or CI log: a line per stage and per finished step, every event with --verbose."""
     if quiet:
         return WarningsReporter()
-    if verbose or not sys.stderr.isatty():
+    # stderr closed (`2>&-`): sys.stderr is None; rich writes nowhere, the render goes on
+    if verbose or sys.stderr is None or not sys.stderr.isatty():
         return PlainReporter(verbose=verbose)
     return RichReporter()

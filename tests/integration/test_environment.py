@@ -190,3 +190,29 @@ def test_init_guided_with_a_closed_stdin_stops_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr and "RuntimeError" not in r.stderr
     assert r.stderr.strip().endswith("stopped before the last answer; nothing was written")
     assert not (tmp_path / "g" / "goals.yaml").exists()
+
+
+def test_a_render_with_stderr_closed_makes_the_movie(tmp_path: Path) -> None:
+    """`mindmovie render goals.yaml 2>&-` (a cron job, a service with stderr closed):
+    sys.stderr is None, and choosing the progress view crashed the render before any
+    work (AttributeError, exit 1, with nowhere to say so)."""
+    import os
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(TINY)
+    goals = goals_file(tmp_path)
+    src = Path(__file__).resolve().parents[2] / "src"
+    r = subprocess.run(
+        [sys.executable, "-m", "mindmovie", "render", str(goals), "-c", str(cfg),
+         "-o", str(tmp_path / "run")],
+        capture_output=False,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(src)},
+        preexec_fn=lambda: os.close(2),
+        timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout
+    assert (tmp_path / "run" / "movie.mp4").is_file()
