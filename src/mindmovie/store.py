@@ -186,6 +186,13 @@ class Store:
                 self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate(existed)
         except sqlite3.DatabaseError as e:
+            if read_only and (getattr(e, "sqlite_errorcode", 0) & 0xFF) in _NOT_WRITABLE:
+                # status/estimate/storyboard only read: "cannot be written" misled there
+                raise StoreError(
+                    f"{path} cannot be read ({e}): this user may not open it (a run "
+                    "rendered with sudo belongs to root). It was not changed: fix its "
+                    "permissions, or copy the run folder somewhere this user can read."
+                ) from None
             if (getattr(e, "sqlite_errorcode", 0) & 0xFF) in _NOT_WRITABLE:
                 raise StoreError(
                     f"{path} cannot be written ({e}): its folder is read-only or belongs to "

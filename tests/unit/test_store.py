@@ -234,3 +234,24 @@ def test_read_only_sees_what_a_running_render_has_journaled(tmp_path: Path) -> N
         writer.begin("s2", "clip", "k2")  # the writer is not held up by the reader
     finally:
         writer.close()
+
+
+def test_a_run_db_that_cannot_be_opened_for_reading_says_read_not_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`status`/`estimate`/`storyboard` on a run.db this user may not open (chmod 000,
+    another user's 0600 file) said "cannot be written", though they only read it."""
+    from mindmovie import store as store_mod
+
+    db = tmp_path / "run.db"
+    Store(db).close()
+
+    def refused(path: Path) -> sqlite3.Connection:
+        e = sqlite3.OperationalError("unable to open database file")
+        e.sqlite_errorcode = 14  # SQLITE_CANTOPEN, what a chmod 000 file gives
+        raise e
+
+    monkeypatch.setattr(store_mod, "_snapshot", refused)
+    with pytest.raises(StoreError, match="cannot be read") as e:
+        Store(db, read_only=True)
+    assert "cannot be written" not in str(e.value)
