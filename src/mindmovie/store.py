@@ -8,6 +8,7 @@ redone rather than trusted.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -81,6 +82,18 @@ STATUSES = ("pending", "running", "submitted", "succeeded", "failed")
 #: SQLite primary result codes of a run.db that is fine but cannot be opened for writing
 #: (read-only mount, another user's files): SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN
 _NOT_WRITABLE = frozenset({3, 8, 14})
+
+#: SQLITE_IOERR and SQLITE_FULL: the disk, not the file (a full disk gives either, e.g.
+#: IOERR_SHMSIZE when WAL's -shm cannot grow)
+_IOERR, _FULL = 10, 13
+
+
+def _disk_is_full(folder: Path) -> bool:
+    """Is there (next to) no room left where run.db lives?"""
+    try:
+        return shutil.disk_usage(folder).free < (1 << 20)
+    except OSError:
+        return False
 
 
 #: stages whose paid artifacts are kept when new inputs replace them
@@ -186,6 +199,17 @@ class Store:
                 self._db.execute("PRAGMA busy_timeout=5000")
             self._migrate(existed)
         except sqlite3.DatabaseError as e:
+            code = getattr(e, "sqlite_errorcode", 0) & 0xFF
+            if not read_only and (code == _FULL or (code == _IOERR and _disk_is_full(self.root))):
+                # a full disk is not a damaged run.db: "move it away" would throw away
+                # the journal of everything paid for (the render names the disk)
+                raise OSError(errno.ENOSPC, f"no space left to open {path} ({e})") from None
+            if code == _IOERR:
+                raise StoreError(
+                    f"{path} could not be opened: the disk reported an error ({e}). It was "
+                    "not changed, and it holds the run's journal: keep it, check the disk "
+                    "(free space, its health), and render again."
+                ) from None
             if read_only and (getattr(e, "sqlite_errorcode", 0) & 0xFF) in _NOT_WRITABLE:
                 # status/estimate/storyboard only read: "cannot be written" misled there
                 raise StoreError(

@@ -216,3 +216,33 @@ def test_a_render_with_stderr_closed_makes_the_movie(tmp_path: Path) -> None:
     )  # fmt: skip
     assert r.returncode == 0, r.stdout
     assert (tmp_path / "run" / "movie.mp4").is_file()
+
+
+@pytest.mark.parametrize("code", [13, 4874])  # SQLITE_FULL, SQLITE_IOERR_SHMSIZE
+def test_a_full_disk_when_opening_run_db_is_not_a_damaged_run_db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """On a full disk, opening a healthy run.db (WAL's -shm cannot grow: 'disk I/O
+    error') or making a new one ('database or disk is full') said "run.db is damaged ...
+    Move it away (e.g. to run.db.bad) and render again": advice that throws away the
+    journal of everything paid for. Reproduced on a full tmpfs."""
+    import shutil
+
+    from mindmovie.store import Store
+
+    r = _render(tmp_path)
+    assert r.exit_code == 0, r.output
+
+    def full(self: Store, existed: bool) -> None:
+        e = sqlite3.OperationalError("disk I/O error" if code != 13 else "disk is full")
+        e.sqlite_errorcode = code
+        raise e
+
+    monkeypatch.setattr(Store, "_migrate", full)
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=0))
+    r = _render(tmp_path)
+    assert r.exit_code == 1, r.output
+    assert "damaged" not in r.stderr and "move it away" not in r.stderr.lower(), r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith("error: no space left on the disk")
+    assert (tmp_path / "run" / "run.db").is_file()

@@ -255,3 +255,22 @@ def test_a_run_db_that_cannot_be_opened_for_reading_says_read_not_written(
     with pytest.raises(StoreError, match="cannot be read") as e:
         Store(db, read_only=True)
     assert "cannot be written" not in str(e.value)
+
+
+def test_a_disk_error_opening_run_db_does_not_say_move_it_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An I/O error is the disk's, not a damaged file's: the advice to move run.db away
+    (a new journal, every step redone and paid again) is for a file that is not SQLite."""
+    db = tmp_path / "run.db"
+    Store(db).close()
+
+    def io_error(self: Store, existed: bool) -> None:
+        e = sqlite3.OperationalError("disk I/O error")
+        e.sqlite_errorcode = 10 | (3 << 8)  # SQLITE_IOERR_WRITE
+        raise e
+
+    monkeypatch.setattr(Store, "_migrate", io_error)
+    with pytest.raises(StoreError, match="disk reported an error") as e:
+        Store(db)
+    assert "move it away" not in str(e.value).lower() and "damaged" not in str(e.value)
