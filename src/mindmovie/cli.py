@@ -557,6 +557,15 @@ def storyboard(
         png, html = storyboard_from_run(run_dir)
     except _user_errors() as e:
         raise _fail(str(e)) from None
+    except OSError as e:  # a full disk, a run folder this user cannot write
+        from mindmovie.pipeline import disk_full_message, is_disk_full
+
+        why = (
+            disk_full_message(run_dir)
+            if is_disk_full(e)
+            else f"cannot write in {run_dir} ({e.strerror or e})"
+        )
+        raise _fail(f"storyboard not written: {why}", EXIT_FAILED) from None
     _say(
         f"[bold green]storyboard:[/bold green] {escape(str(png))}\n            {escape(str(html))}"
     )

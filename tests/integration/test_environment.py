@@ -4,6 +4,7 @@ traceback, and keeps what is finished for the next render."""
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -246,3 +247,25 @@ def test_a_full_disk_when_opening_run_db_is_not_a_damaged_run_db(
     assert "damaged" not in r.stderr and "move it away" not in r.stderr.lower(), r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith("error: no space left on the disk")
     assert (tmp_path / "run" / "run.db").is_file()
+
+
+@pytest.mark.parametrize("err", [errno.ENOSPC, errno.EACCES])
+def test_storyboard_that_cannot_be_written_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, err: int
+) -> None:
+    """`mindmovie storyboard RUN` on a full disk, or in a run folder this user cannot
+    write (another user's run: status works there), was an OSError traceback."""
+    from mindmovie import storyboard
+
+    assert _render(tmp_path).exit_code == 0
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise OSError(err, os.strerror(err), str(tmp_path / "run" / ".storyboard.png.1.tmp"))
+
+    monkeypatch.setattr(storyboard, "atomic_write_bytes", refused)
+    r = CliRunner().invoke(app, ["storyboard", str(tmp_path / "run")], env={"COLUMNS": "200"})
+    assert r.exit_code == 1, r.output
+    assert not isinstance(r.exception, OSError), r.exception
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: storyboard not written: "), r.stderr
+    assert str(tmp_path / "run") in line
