@@ -50,8 +50,13 @@ def commit_file(tmp: Path, final: Path) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path_for(path)
-    tmp.write_bytes(data)
-    commit_file(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        commit_file(tmp, path)
+    except BaseException:
+        # a half-written temp (a full disk) would hold its space until the next render
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -274,3 +274,22 @@ def test_a_disk_error_opening_run_db_does_not_say_move_it_away(
     with pytest.raises(StoreError, match="disk reported an error") as e:
         Store(db)
     assert "move it away" not in str(e.value).lower() and "damaged" not in str(e.value)
+
+
+def test_a_failed_atomic_write_leaves_no_half_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write cut short (a full disk: a keyframe, plan.yaml, the storyboard) left its
+    half-written `.<name>.<pid>.tmp` beside the target, holding the space the person must
+    free until the next render's clean-up."""
+    import errno
+
+    from mindmovie import fsutil
+
+    def commit_refused(tmp: Path, final: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fsutil, "commit_file", commit_refused)
+    with pytest.raises(OSError):
+        fsutil.atomic_write_bytes(tmp_path / "keyframe.png", b"x" * 4096)
+    assert list(tmp_path.iterdir()) == []
