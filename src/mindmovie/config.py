@@ -546,7 +546,10 @@ def load_settings(
     if config_path is None:
         if e.get("MINDMOVIE_CONFIG"):
             config_path = Path(e["MINDMOVIE_CONFIG"])
-        elif Path("config.yaml").is_file():
+        elif os.path.lexists("config.yaml"):
+            # not only a file: a folder of that name (docker makes one for a bind mount of
+            # a missing file) or a dangling link was skipped silently, its settings (the
+            # budget, the preset) with it; now it is an error naming it
             config_path = Path("config.yaml")
     env_layer = _env_layer(e)
     file_layer = _read_yaml_config(config_path) if config_path is not None else {}

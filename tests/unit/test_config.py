@@ -477,3 +477,21 @@ def test_infinite_or_nan_settings_are_refused(
         cli.main()
     assert ex.value.code == 2
     assert "--budget: inf is not a number of dollars" in capsys.readouterr().err
+
+
+def test_a_config_yaml_that_is_a_folder_is_an_error_not_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """./config.yaml as a folder (docker makes one when a bind mount names a missing
+    file) or a dangling link was skipped silently: the render went on with defaults,
+    without the settings (budget, preset) the person put there."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").mkdir()
+    with pytest.raises(ConfigError, match=r"config\.yaml: cannot read config file"):
+        load_settings(None, env={})
+    (tmp_path / "config.yaml").rmdir()
+    (tmp_path / "config.yaml").symlink_to(tmp_path / "gone.yaml")
+    with pytest.raises(ConfigError, match=r"config\.yaml: config file not found"):
+        load_settings(None, env={})
+    (tmp_path / "config.yaml").unlink()
+    assert load_settings(None, env={}).preset == "local"  # none at all: the defaults
