@@ -269,3 +269,16 @@ def test_storyboard_that_cannot_be_written_is_one_line(
     line = r.stderr.strip().splitlines()[-1]
     assert line.startswith("error: storyboard not written: "), r.stderr
     assert str(tmp_path / "run") in line
+
+
+def test_a_run_folder_named_with_a_newline_composes(tmp_path: Path) -> None:
+    """The final mux reads the segments from a concat list, a line per entry, that held
+    their full paths: a run folder whose name has a newline failed it (an FFmpegError
+    traceback) after every segment was encoded."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(TINY)
+    run = tmp_path / "two\nlines"
+    args = ["render", str(goals_file(tmp_path)), "-c", str(cfg), "-o", str(run)]
+    r = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert r.exit_code == 0, (r.output, r.exception)
+    assert (run / "movie.mp4").is_file()

@@ -406,9 +406,15 @@ def _run_chunk(
 
 
 def _concat_list(paths: list[Path], dest: Path) -> None:
+    # Relative to the list (the concat demuxer resolves them from its folder): the
+    # segment names are hex keys, so the run folder's own name never goes in the list,
+    # which reads a line per entry (a folder named with a newline failed the final mux)
+    base = dest.parent.resolve()
     lines = []
     for p in paths:
-        q = str(p.resolve()).replace("'", "'\\''")
+        full = p.resolve()
+        name = str(full.relative_to(base)) if full.is_relative_to(base) else str(full)
+        q = name.replace("'", "'\\''")
         lines.append(f"file '{q}'\n")
     # surrogateescape: a folder name that is not UTF-8 (bytes Python decoded with
     # surrogates) is written back as its own bytes, which is what ffmpeg must open
