@@ -185,9 +185,18 @@ def _prepare_run_dir(run_dir: Path, given: bool = True) -> None:
     """
     what = f"--out {run_dir}" if given else f"run folder {run_dir} (output_dir/<title>)"
     try:
-        run_dir.exists()
-    except OSError as e:  # a name longer than the system allows: a traceback before
-        raise RunDirError(f"{what}: cannot use the folder: {e.strerror}") from None
+        _check_run_dir(run_dir, what)
+    except OSError as e:
+        # a name longer than the filesystem allows (255 bytes: ~127 accented letters),
+        # a folder this user cannot list: Path.exists()/iterdir() raise these
+        raise RunDirError(f"{what}: cannot use the folder: {e.strerror or e}") from None
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunDirError(f"{what}: cannot create the folder: {e.strerror}") from None
+
+
+def _check_run_dir(run_dir: Path, what: str) -> None:
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"{what}: is a file, not a folder")
     if run_dir.is_dir() and not (run_dir / "run.db").exists():
@@ -200,10 +209,6 @@ def _prepare_run_dir(run_dir: Path, given: bool = True) -> None:
                 f"{what}: not a mindmovie run folder (no run.db) and not empty "
                 f"({shown}); give a new or empty folder, e.g. --out {run_dir / 'run'}"
             )
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise RunDirError(f"{what}: cannot create the folder: {e.strerror}") from None
 
 
 class Interrupted(Exception):
@@ -2457,7 +2462,11 @@ def estimate_for(
     pipe._check_clip_settings()  # render refuses them: no price for clips never made
     registry.check_options(settings)
     db = pipe.run_dir / "run.db"
-    if not db.is_file():
+    try:
+        there = db.is_file()
+    except OSError:  # a folder name longer than the filesystem allows: no run there
+        there = False
+    if not there:
         return costs.estimate_run(settings, pipe.goals)
     store = Store(db, read_only=True)
     try:

@@ -123,7 +123,11 @@ def collect_status(
     from mindmovie.pipeline import GOALS_META, SETTINGS_META, rendering_pid
 
     db = run_dir / "run.db"
-    if not is_file(db):
+    try:
+        there = db.is_file()
+    except OSError as e:  # a name longer than the filesystem allows, a folder not ours
+        raise StoreError(f"{run_dir}: cannot look in it ({e.strerror or e})") from None
+    if not there:
         raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
     plan, plan_error = _read_plan(run_dir)
     plan_ids = None if plan is None else [s.id for s in plan.scenes]

@@ -282,3 +282,22 @@ def test_a_run_folder_named_with_a_newline_composes(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert r.exit_code == 0, (r.output, r.exception)
     assert (run / "movie.mp4").is_file()
+
+
+def test_a_run_folder_name_too_long_for_the_filesystem_is_one_line(tmp_path: Path) -> None:
+    """A folder name is at most 255 bytes: 130 accented letters (260 bytes in UTF-8) as
+    --out, or given to status/estimate, was an OSError traceback (File name too long)
+    from Path.exists()/is_file(), which pass on errors other than 'not there'."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(TINY)
+    goals = goals_file(tmp_path)
+    run = tmp_path / ("é" * 130)
+    runner = CliRunner()
+    r = runner.invoke(app, ["render", str(goals), "-c", str(cfg), "-o", str(run)])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert r.stderr.strip().endswith("cannot use the folder: File name too long"), r.stderr
+    r = runner.invoke(app, ["status", str(run), "-c", str(cfg)])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert "File name too long" in r.stderr
+    r = runner.invoke(app, ["estimate", str(goals), "-c", str(cfg), "-o", str(run)])
+    assert r.exit_code == 0, (r.output, r.exception)  # no run there: the whole estimate
