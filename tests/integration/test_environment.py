@@ -301,3 +301,25 @@ def test_a_run_folder_name_too_long_for_the_filesystem_is_one_line(tmp_path: Pat
     assert "File name too long" in r.stderr
     r = runner.invoke(app, ["estimate", str(goals), "-c", str(cfg), "-o", str(run)])
     assert r.exit_code == 0, (r.output, r.exception)  # no run there: the whole estimate
+
+
+async def test_a_downloaded_clip_has_the_usual_file_mode(tmp_path: Path, sim: Any) -> None:
+    """Seedance clips were downloaded through mkstemp and kept its 0600: clip.mp4 was
+    unreadable to the run folder's other users (keyframes and movie: 0666 less umask)."""
+    import os
+
+    from mindmovie.pipeline import Pipeline
+    from tests.integration.support import KEYS, settings_for
+
+    sim.media_scale = 0.25
+    umask = os.umask(0o022)
+    try:
+        res = await Pipeline(
+            goals_file(tmp_path, sim), settings_for("byteplus", sim), out=tmp_path / "run",
+            keys=KEYS,
+        ).run(until="clips")  # fmt: skip
+    finally:
+        os.umask(umask)
+    clips = sorted((tmp_path / "run" / "scenes").glob("*/clip.mp4"))
+    assert clips and len(clips) == len(res.plan.scenes)
+    assert {oct(c.stat().st_mode & 0o777) for c in clips} == {oct(0o644)}

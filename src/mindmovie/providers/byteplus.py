@@ -17,7 +17,7 @@ import asyncio
 import base64
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -700,8 +700,10 @@ class SeedanceVideo:
             return dest
 
     async def _download(self, url: str, dest: Path, request: VideoRequest) -> None:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        tmp = Path(tmp_name)
+        # not mkstemp: its 0600 made every clip.mp4 unreadable to the run folder's other
+        # users (a shared group folder), unlike the keyframes; 0666 less the umask
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             got = 0
             want: str | None = None
