@@ -527,6 +527,15 @@ class RunLock:
                 f"another mindmovie process (pid {other}) is rendering {self.path.parent}; "
                 "wait for it to finish or stop it first"
             ) from None
+        except OSError as e:
+            # a filesystem without locks (NFS without lockd, some FUSE mounts: ENOLCK,
+            # EOPNOTSUPP): going on unlocked could let two renders pay for the same work
+            os.close(fd)
+            raise RunDirError(
+                f"{self.path.parent}: this filesystem cannot lock the run folder "
+                f"({e.strerror}), which keeps two renders out of one run; render into a "
+                "folder on a local disk with --out"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self.fd = fd

@@ -323,3 +323,19 @@ async def test_a_downloaded_clip_has_the_usual_file_mode(tmp_path: Path, sim: An
     clips = sorted((tmp_path / "run" / "scenes").glob("*/clip.mp4"))
     assert clips and len(clips) == len(res.plan.scenes)
     assert {oct(c.stat().st_mode & 0o777) for c in clips} == {oct(0o644)}
+
+
+def test_a_run_folder_on_a_filesystem_without_locks_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """flock on NFS without lockd (ENOLCK) or some FUSE mounts (EOPNOTSUPP) raised an
+    OSError traceback; only "locked by another render" was expected."""
+    import fcntl
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    r = _render(tmp_path)
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert "this filesystem cannot lock the run folder" in r.stderr.strip().splitlines()[-1]
