@@ -1669,6 +1669,18 @@ class Pipeline:
         except Exception as e:
             if is_disk_full(e):
                 raise DiskFull(disk_full_message(self.run_dir)) from None
+            if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                # a part of the run folder this user cannot write (made by another user,
+                # or with sudo; a read-only mount): the folder's problem, not a crash
+                name = str(e.filename or self.run_dir)
+                run = os.path.abspath(self.run_dir)
+                if os.path.commonpath([run, os.path.abspath(name)]) != run:
+                    raise RunDirError(f"{name}: {e.strerror}") from None  # not the run's
+                raise RunDirError(
+                    f"{name}: cannot write it ({e.strerror}); check the run folder's "
+                    "permissions (what a render with sudo made belongs to root), or "
+                    "render into another folder with --out"
+                ) from None
             raise
 
     async def _run_locked(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:

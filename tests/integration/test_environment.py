@@ -339,3 +339,22 @@ def test_a_run_folder_on_a_filesystem_without_locks_is_one_line(
     r = _render(tmp_path)
     assert r.exit_code == 2, (r.output, r.exception)
     assert "this filesystem cannot lock the run folder" in r.stderr.strip().splitlines()[-1]
+
+
+def test_a_part_of_the_run_folder_this_user_cannot_write_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compose/ made by another user (or with sudo) gave a PermissionError traceback
+    from the compose (reproduced with a nobody-owned compose/ and no CAP_DAC_OVERRIDE)."""
+    from mindmovie import compose
+
+    denied = str(tmp_path / "run" / "compose" / "segments")
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(errno.EACCES, "Permission denied", denied)
+
+    monkeypatch.setattr(compose, "renderer", lambda engine: refused)
+    r = _render(tmp_path)
+    assert r.exit_code == 2, (r.output, r.exception)
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {denied}: cannot write it (Permission denied)"), r.stderr
