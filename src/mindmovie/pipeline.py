@@ -227,6 +227,11 @@ class RenderFailed(Exception):
     """Some scenes failed; the message lists them. Finished work is kept for the next run."""
 
 
+#: free space on the run's disk below which no paid call is sent (see _check_free_space):
+#: a clip is up to tens of MB, and the compose needs room after it
+MIN_FREE_BYTES = 100_000_000
+
+
 class DiskFull(Exception):
     """The disk holding the run filled up: the message names it. Finished work is kept
     (every artifact is committed atomically, run.db rolls back), so the run resumes."""
@@ -694,6 +699,7 @@ class Pipeline:
         self._check_stop()
         if model.name == "local":
             return None
+        self._check_free_space()
         refused = self._refused.get((model.name, model.model))
         if refused is not None:
             # the provider refused this key or model already in this run: every other
@@ -703,6 +709,16 @@ class Pipeline:
                 provider=refused.provider,
             )
         return await self.gate.reserve(scene_id, stage, model.name, model.model, usd, hold)
+
+    def _check_free_space(self) -> None:
+        """Before a paid call: room on the run's disk for what it returns. A picture or
+        clip paid for that cannot be saved is lost, and paid for again on resume."""
+        try:
+            free = shutil.disk_usage(self.run_dir).free
+        except OSError:
+            return  # cannot tell: the write itself will say
+        if free < MIN_FREE_BYTES:
+            raise OSError(errno.ENOSPC, "too little space for a paid result", str(self.run_dir))
 
     async def _settle_errors(
         self,
@@ -1226,9 +1242,17 @@ class Pipeline:
                 bill=bill,
                 paid=model.name != "local",
             )
-        except BaseException:
+        except BaseException as e:
             if bill is not None:
-                await self.gate.unknown(bill[0])  # paid, result lost: stays committed
+                if isinstance(e, OSError):
+                    # answered and charged, but not saved (a full disk): billed, so the
+                    # ledger does not show it in flight for ever
+                    try:
+                        await self.gate.bill(*bill)
+                    except Exception:
+                        await self.gate.unknown(bill[0])
+                else:
+                    await self.gate.unknown(bill[0])  # paid, result lost: stays committed
             raise
         if bill is not None:
             await self.gate.settled(bill[0])

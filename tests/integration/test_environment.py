@@ -358,3 +358,70 @@ def test_a_part_of_the_run_folder_this_user_cannot_write_is_one_line(
     assert r.exit_code == 2, (r.output, r.exception)
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith(f"error: {denied}: cannot write it (Permission denied)"), r.stderr
+
+
+async def test_no_paid_call_is_sent_without_room_for_its_result(
+    tmp_path: Path, sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paid image that could not be saved on a full disk was lost and paid for again
+    on resume: with less than MIN_FREE_BYTES free no paid call is sent (the run stops on
+    the disk, nothing committed); the render goes on once there is room."""
+    import shutil
+    from collections import namedtuple
+
+    from mindmovie import pipeline
+    from mindmovie.pipeline import DiskFull, Pipeline
+    from tests.integration.support import KEYS, settings_for
+
+    sim.media_scale = 0.25
+    real = shutil.disk_usage
+    usage = namedtuple("usage", "total used free")
+    tight = {"on": True}
+
+    def disk_usage(path: Any) -> Any:
+        if tight["on"]:
+            return usage(10**9, 10**9 - pipeline.MIN_FREE_BYTES // 2, pipeline.MIN_FREE_BYTES // 2)
+        return real(path)
+
+    monkeypatch.setattr(pipeline.shutil, "disk_usage", disk_usage)
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    with pytest.raises(DiskFull, match="MB free"):
+        await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS).run()
+    assert sim.stats()["requests"] == 0
+    tight["on"] = False
+    res = await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["images"] == len(res.plan.scenes)
+
+
+async def test_a_paid_image_that_cannot_be_saved_is_billed_not_left_in_flight(
+    tmp_path: Path, sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The picture came back (and was charged) but the disk refused it: the ledger bills
+    it, instead of showing it in flight for ever."""
+    from mindmovie import pipeline
+    from mindmovie.pipeline import DiskFull, Pipeline
+    from mindmovie.store import Store
+    from tests.integration.support import KEYS, settings_for
+
+    sim.media_scale = 0.25
+    real = pipeline.atomic_write_bytes
+
+    def full(path: Path, data: bytes) -> None:
+        if path.name == "keyframe.png":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(pipeline, "atomic_write_bytes", full)
+    with pytest.raises(DiskFull):
+        await Pipeline(
+            goals_file(tmp_path, sim), settings_for("byteplus", sim), out=tmp_path / "run",
+            keys=KEYS,
+        ).run()  # fmt: skip
+    store = Store(tmp_path / "run" / "run.db")
+    try:
+        rows = [r for r in store.ledger_rows() if r["stage"] == "keyframe"]
+    finally:
+        store.close()
+    assert rows and len(rows) == sim.stats()["totals"]["images"]
+    assert {r["state"] for r in rows} == {"billed"}, rows
