@@ -678,7 +678,8 @@ def main() -> None:
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
     try:
-        code = app(standalone_mode=False)
+        # named as the docs name it, also under `python -m mindmovie` (or a test runner)
+        code = app(prog_name="mindmovie", standalone_mode=False)
     except NoArgsIsHelpError as e:  # the help was printed (as typer does)
         sys.exit(e.exit_code)
     except ClickException as e:
