@@ -276,8 +276,9 @@ def disk_full_message(run_dir: Path) -> str:
         free = ""
     return (
         f"no space left on the disk holding {run_dir} (the filesystem mounted at "
-        f"{mount}{free}); finished work is kept: free some space (or render into "
-        "another disk with --out) and run the same command again to resume"
+        f"{mount}{free}); finished work is kept: free some space (a paid call is sent "
+        f"only with {MIN_FREE_BYTES / 1e6:.0f} MB free), or render into another disk with "
+        "--out, and run the same command again to resume"
     )
 
 
