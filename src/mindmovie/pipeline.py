@@ -1097,12 +1097,18 @@ class Pipeline:
             )
         return text_model, text_settings
 
-    def _keyframe_reuse_keys(self, model: _ModelId, scene: Scene, plan: Plan) -> list[str]:
+    def _keyframe_reuse_keys(
+        self,
+        model: _ModelId,
+        scene: Scene,
+        plan: Plan,
+        variants: list[tuple[str, str, KeyframeRequest]],
+    ) -> list[str]:
         """The input keys a finished or kept keyframe of this scene is reused under: its
-        variants', and those with the goal photo the rule before 2026-12 gave it
+        `variants`', and those with the goal photo the rule before 2026-12 gave it
         (`plan.source_photo_by_place`), so a keyframe made then is not made (or paid
         for) again because the rule changed."""
-        keys = [key for _, key, _ in self._keyframe_variants(model, scene, plan)]
+        keys = [key for _, key, _ in variants]
         old = costs.scene_source_photo(self.goals, list(plan.scenes), scene, by_place=True)
         if old is not None and old != self._source_photo(scene, plan):
             keys += [key for _, key, _ in self._keyframe_variants(model, scene, plan, old)]
@@ -1160,7 +1166,7 @@ class Pipeline:
         dest = self.run_dir / "scenes" / scene.id / "keyframe.png"
         model, priced = self._keyframe_model_for(model, scene, plan)
         variants = self._keyframe_variants(model, scene, plan)
-        keys = self._keyframe_reuse_keys(model, scene, plan)
+        keys = self._keyframe_reuse_keys(model, scene, plan, variants)
         if any(store.reusable(scene.id, "keyframe", key) for key in keys) or any(
             store.restore(scene.id, "keyframe", key, dest) for key in keys
         ):
@@ -2233,7 +2239,9 @@ class Pipeline:
             model = kf_id
             if text_id is not None and self._source_photo(sc, plan) is None:
                 model = text_id
-            keys = self._keyframe_reuse_keys(model, sc, plan)
+            keys = self._keyframe_reuse_keys(
+                model, sc, plan, self._keyframe_variants(model, sc, plan)
+            )
             if any(store.reusable(sc.id, "keyframe", key) for key in keys):
                 done.add((sc.id, "keyframe"))
                 kept[sc.id] = self.run_dir / "scenes" / sc.id / "keyframe.png"

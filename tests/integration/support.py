@@ -90,6 +90,16 @@ def settings_for(preset: str, sim: SimServer, **extra: Any) -> Any:
     return load_settings(overrides=overrides, env={})
 
 
+def tiny_local_settings() -> Any:
+    """The offline preset at 160x90, 8 fps, 2 s scenes, draft quality: a whole render in
+    seconds, for tests of how a render stops."""
+    return load_settings(
+        overrides={"preset": "local", "output": {"size": "160x90", "fps": 8},
+                   "plan": {"scene_seconds": 2}, "compose": {"quality": "draft"}},
+        env={},
+    )  # fmt: skip
+
+
 KEYS = Keys(anthropic=SecretStr("sk-ant"), byteplus=SecretStr("ark"), google=SecretStr("g"))
 
 

@@ -366,6 +366,23 @@ def test_an_anamorphic_clip_is_covered_as_it_is_shown(engine: str, tmp_path: Pat
     assert right > wrong + 3, (right, wrong)
 
 
+def _retimed(clip: Path, pts: str, name: str) -> Path:
+    """`clip` with its frames at the times `pts` gives (a variable rate), kept as is."""
+    out = clip.with_name(name)
+    run_ffmpeg(["-i", str(clip), "-vf", f"setpts='{pts}'", "-fps_mode", "passthrough",
+                *_TAG709[2:], "-c:v", "libx264", "-preset", "ultrafast", str(out)])  # fmt: skip
+    return out
+
+
+def _both_engines(tl: Timeline, tmp_path: Path) -> tuple[Any, Any]:
+    """The timeline's frames from the ffmpeg engine and from the moviepy reference."""
+    fast, ref = (
+        _frames(renderer(engine)(tl, tmp_path / engine, tmp_path / f"{engine}.mp4").out)
+        for engine in ("ffmpeg", "moviepy")
+    )
+    return fast, ref
+
+
 def test_the_reference_shows_a_variable_rate_clip_by_time(tmp_path: Path) -> None:
     """A variable-rate clip (frames 1/30 s apart +- 0.01 s, and two pauses: 60 frames
     over 2.47 s, ffmpeg's 'tbr' 30 fps, average less). moviepy numbered the frames of its
@@ -373,16 +390,10 @@ def test_the_reference_shows_a_variable_rate_clip_by_time(tmp_path: Path) -> Non
     to 14 dB against the ffmpeg engine. (That pipe can still lag one frame after a pause,
     within ffmpeg's constant-rate tolerance: ~30 dB on one frame here, hence the lower bar.)"""
     clip = _clip(tmp_path / "vfr.mp4", "testsrc2=s=400x300:r=30", 2.0)
-    vfr = tmp_path / "vfr2.mp4"
-    gaps = "setpts='(N/30+0.01*mod(N,2)+0.3*gte(N,20)+0.2*gte(N,40))/TB'"
-    run_ffmpeg(["-i", str(clip), "-vf", gaps, "-fps_mode", "passthrough", *_TAG709[2:],
-                "-c:v", "libx264", "-preset", "ultrafast", str(vfr)])  # fmt: skip
+    vfr = _retimed(clip, "(N/30+0.01*mod(N,2)+0.3*gte(N,20)+0.2*gte(N,40))/TB", "vfr2.mp4")
     scene = SceneInput("v", "", 2.2, vfr, sha256_file(vfr), clip_matrix="bt709")
     tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
-    fast, ref = (
-        _frames(renderer(engine)(tl, tmp_path / engine, tmp_path / f"{engine}.mp4").out)
-        for engine in ("ffmpeg", "moviepy")
-    )
+    fast, ref = _both_engines(tl, tmp_path)
     item = tl.items[1]
     scores = [psnr(fast[k], ref[k]) for k in range(item.start, item.end)]
     assert min(scores) >= 25, (int(np.argmin(scores)), min(scores))
@@ -395,18 +406,11 @@ def test_a_clip_shorter_than_its_scene_holds_its_last_frame(tmp_path: Path, paus
     60 frames in a 12 fps movie held frame 57); the reference held the frame at
     (frames - 1) / rate, which is not the last one in time when the rate varies."""
     clip = _clip(tmp_path / "clip.mp4", "testsrc2=s=400x300:r=30", 2.0)
-    if pauses:
-        vfr = tmp_path / "vfr.mp4"
-        gaps = "setpts='(N/30+0.3*gte(N,20)+0.2*gte(N,40))/TB'"  # 60 frames over 2.47 s
-        run_ffmpeg(["-i", str(clip), "-vf", gaps, "-fps_mode", "passthrough", *_TAG709[2:],
-                    "-c:v", "libx264", "-preset", "ultrafast", str(vfr)])  # fmt: skip
-        clip = vfr
+    if pauses:  # 60 frames over 2.47 s
+        clip = _retimed(clip, "(N/30+0.3*gte(N,20)+0.2*gte(N,40))/TB", "vfr.mp4")
     scene = SceneInput("s", "", 4.0, clip, sha256_file(clip), clip_matrix="bt709")
     tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
-    fast, ref = (
-        _frames(renderer(engine)(tl, tmp_path / engine, tmp_path / f"{engine}.mp4").out)
-        for engine in ("ffmpeg", "moviepy")
-    )
+    fast, ref = _both_engines(tl, tmp_path)
     item = tl.items[1]
     held = range(item.start + 31, item.end - tl.crossfade_frames)  # past the clip, no fade
     assert len(held) >= 2

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from mindmovie.cli import app
 from mindmovie.status import collect_status
-from tests.integration.support import goals_file
+from tests.integration.support import goals_file, tiny_local_settings
 
 TINY = """\
 output: {size: 160x90, fps: 8}
@@ -120,15 +120,10 @@ async def test_sigterm_stops_a_render_like_ctrl_c(
     import time
 
     from mindmovie import compose
-    from mindmovie.config import load_settings
     from mindmovie.media import FFmpegError
     from mindmovie.pipeline import Interrupted, Pipeline
 
-    settings = load_settings(
-        overrides={"preset": "local", "output": {"size": "160x90", "fps": 8},
-                   "plan": {"scene_seconds": 2}, "compose": {"quality": "draft"}},
-        env={},
-    )  # fmt: skip
+    settings = tiny_local_settings()
     pipe = Pipeline(goals_file(tmp_path), settings, out=tmp_path / "run")
     terms: list[int] = []
 

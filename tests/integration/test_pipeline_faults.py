@@ -16,7 +16,13 @@ from mindmovie.pipeline import Pipeline, RenderFailed
 from mindmovie.progress import NullReporter
 from mindmovie.status import collect_status
 from mindmovie.store import Store
-from tests.integration.support import KEYS, claude_answer_for, goals_file, settings_for
+from tests.integration.support import (
+    KEYS,
+    claude_answer_for,
+    goals_file,
+    settings_for,
+    tiny_local_settings,
+)
 from tests.sim.server import SimServer
 
 TASKS = "/contents/generations/tasks"
@@ -37,6 +43,19 @@ def _byteplus(sim: SimServer, **provider: Any) -> Any:
     settings (they replace the whole providers.byteplus block, so base_url is kept)."""
     ps = {"base_url": sim.ark_base_url, "poll_interval": 0.05, "poll_max_interval": 0.1}
     return settings_for("byteplus", sim, providers={"byteplus": {**ps, **provider}})
+
+
+def _paid_clips_only(sim: SimServer) -> Any:
+    """Local plan and keyframes, Seedance clips with a 1 s request timeout: for the
+    creates the simulator delays past it (their answers are lost)."""
+    fast = {"base_url": sim.ark_base_url, "timeout": 1.0, "poll_interval": 0.05}
+    return settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        providers={"byteplus": {**fast, "poll_max_interval": 0.2}},
+    )
 
 
 async def test_transient_faults_are_retried_and_movie_finishes(
@@ -199,14 +218,7 @@ async def test_a_create_that_times_out_and_becomes_a_job_late_is_not_refunded(
         def warn(self, text: str) -> None:
             warnings.append(text)
 
-    fast = {"base_url": sim.ark_base_url, "timeout": 1.0, "poll_interval": 0.05}
-    s = settings_for(
-        "byteplus",
-        sim,
-        planner={"provider": "local"},
-        keyframes={"provider": "local"},
-        providers={"byteplus": {**fast, "poll_max_interval": 0.2}},
-    )
+    s = _paid_clips_only(sim)
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
     n = len(res.plan.scenes)
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == n + 1
@@ -453,15 +465,10 @@ async def test_ctrl_c_at_a_terminal_during_the_compose_is_an_interrupt_not_a_cra
     import time
 
     from mindmovie import compose
-    from mindmovie.config import load_settings
     from mindmovie.media import FFmpegError
     from mindmovie.pipeline import Interrupted
 
-    settings = load_settings(
-        overrides={"preset": "local", "output": {"size": "160x90", "fps": 8},
-                   "plan": {"scene_seconds": 2}, "compose": {"quality": "draft"}},
-        env={},
-    )  # fmt: skip
+    settings = tiny_local_settings()
     pipe = Pipeline(goals_file(tmp_path), settings, out=tmp_path / "run")
 
     def killed_by_ctrl_c(*args: Any, **kwargs: Any) -> Any:
@@ -522,14 +529,7 @@ async def test_a_late_job_of_one_scene_is_not_taken_for_another_scenes(
     sim.job_seconds = 2.0
     goals = goals_file(tmp_path, sim)
     sim.add_fault("delay", path=TASKS, method="POST", count=2, seconds=1.5)
-    fast = {"base_url": sim.ark_base_url, "timeout": 1.0, "poll_interval": 0.05}
-    s = settings_for(
-        "byteplus",
-        sim,
-        planner={"provider": "local"},
-        keyframes={"provider": "local"},
-        providers={"byteplus": {**fast, "poll_max_interval": 0.2}},
-    )
+    s = _paid_clips_only(sim)
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
     assert res.movie is not None
     jobs = {j.id: j for j in sim.jobs()}
@@ -559,14 +559,7 @@ async def test_a_scene_whose_request_is_lost_twice_takes_its_own_late_job(
     goals = tmp_path / "goals.yaml"
     goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
     sim.add_fault("delay", path=TASKS, method="POST", count=2, seconds=1.5)
-    fast = {"base_url": sim.ark_base_url, "timeout": 1.0, "poll_interval": 0.05}
-    s = settings_for(
-        "byteplus",
-        sim,
-        planner={"provider": "local"},
-        keyframes={"provider": "local"},
-        providers={"byteplus": {**fast, "poll_max_interval": 0.2}},
-    )
+    s = _paid_clips_only(sim)
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
     assert res.movie is not None and len(res.plan.scenes) == 1
     jobs = sim.jobs()

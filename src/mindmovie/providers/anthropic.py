@@ -35,6 +35,7 @@ from mindmovie.providers.base import (
     RateLimited,
     Transient,
     never_connected,
+    unknown_options,
 )
 from mindmovie.retry import retry_after_seconds
 
@@ -350,12 +351,8 @@ PLANNER_OPTIONS = frozenset({"max_tokens"})
 def configured_max_tokens(options: dict[str, Any]) -> int | None:
     """`planner.options.max_tokens` as a positive int (None when unset); an unknown option
     or a value that is not a whole number is a one-line ConfigError naming what is allowed."""
-    unknown = sorted(set(options) - PLANNER_OPTIONS)
-    if unknown:
-        raise ConfigError(
-            f"planner.options: unknown option(s) for {PROVIDER}: {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(PLANNER_OPTIONS))}"
-        )
+    if bad := unknown_options("planner.options", PROVIDER, options, PLANNER_OPTIONS):
+        raise ConfigError(bad)
     value = options.get("max_tokens")
     if value is None:
         return None

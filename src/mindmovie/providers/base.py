@@ -18,6 +18,20 @@ if TYPE_CHECKING:
 
 
 # ---------------------------------------------------------------- error taxonomy
+def unknown_options(
+    field: str, provider: str, options: dict[str, Any], allowed: frozenset[str]
+) -> str | None:
+    """The one line for `options` the provider does not read (None when there are none):
+    a misspelt option is refused, not silently dropped while the call is paid for."""
+    unknown = sorted(set(options) - allowed)
+    if not unknown:
+        return None
+    return (
+        f"{field}: unknown option(s) for {provider}: {', '.join(unknown)}; "
+        f"allowed: {', '.join(sorted(allowed))}"
+    )
+
+
 class ProviderError(Exception):
     """Base of every provider failure. `provider` names who failed, for the message."""
 

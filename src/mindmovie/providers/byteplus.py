@@ -44,6 +44,7 @@ from mindmovie.providers.base import (
     Transient,
     VideoRequest,
     never_connected,
+    unknown_options,
 )
 from mindmovie.retry import retry_after_seconds, with_retry
 
@@ -82,13 +83,8 @@ _BOOL_OPTIONS = frozenset({"camera_fixed", "watermark", "return_last_frame", "op
 def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: str) -> None:
     """Refuse unknown options, and values of the wrong type (`watermark: "false"` would
     be sent as true; `execution_expires_after: soon` would fail after the gate)."""
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise InvalidRequest(
-            f"{stage}.options: unknown option(s) for {PROVIDER}: {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(allowed))}",
-            provider=PROVIDER,
-        )
+    if bad := unknown_options(f"{stage}.options", PROVIDER, options, allowed):
+        raise InvalidRequest(bad, provider=PROVIDER)
     for name, value in options.items():
         if name in _BOOL_OPTIONS:
             ok, want = isinstance(value, bool), "true or false"

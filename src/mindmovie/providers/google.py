@@ -43,6 +43,7 @@ from mindmovie.providers.base import (
     Transient,
     VideoRequest,
     never_connected,
+    unknown_options,
 )
 from mindmovie.retry import retry_after_seconds
 
@@ -352,12 +353,8 @@ def check_options(settings: Settings, stage: Stage) -> None:
 
 
 def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: Stage) -> None:
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{stage}.options: unknown option(s) for google: {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(allowed))}"
-        )
+    if bad := unknown_options(f"{stage}.options", "google", options, allowed):
+        raise ConfigError(bad)
     # bool("false") is True: a quoted switch would be sent the other way round
     value = options.get("enhance_prompt")
     if value is not None and not isinstance(value, bool):
