@@ -211,6 +211,12 @@ def _check_run_dir(run_dir: Path, what: str) -> None:
             )
 
 
+#: signals that stop a render the way the first Ctrl-C does (a second one exits at once)
+STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
 class Interrupted(Exception):
     """Ctrl-C: stop sending new work; what is in flight is journaled for the next run."""
 
@@ -1817,10 +1823,11 @@ class Pipeline:
                 loop.call_later(self.GRACE_SECONDS, main.cancel)
 
         try:
-            # SIGTERM (kill, timeout, systemd, docker stop) stops the same way: it killed
-            # the process at once, with no resume line, and left the compose's ffmpeg
-            # encoders running on as orphans
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            # SIGTERM (kill, timeout, systemd, docker stop) and SIGHUP (the terminal or
+            # ssh session closed) stop the same way: they killed the process at once,
+            # with no resume line, and left the compose's ffmpeg encoders running on as
+            # orphans
+            for sig in STOP_SIGNALS:
                 loop.add_signal_handler(sig, on_sigint, int(sig))
             self._sigint_installed = True
         except (NotImplementedError, RuntimeError, ValueError):
@@ -1844,7 +1851,7 @@ class Pipeline:
     def _remove_sigint(self) -> None:
         if getattr(self, "_sigint_installed", False):
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in STOP_SIGNALS:
                 loop.remove_signal_handler(sig)
 
     async def _unjournaled_jobs(

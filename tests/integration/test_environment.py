@@ -109,15 +109,21 @@ def test_a_failing_audio_head_start_prints_no_thread_traceback(
     assert hooked == []
 
 
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
 async def test_sigterm_stops_a_render_like_ctrl_c(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signame: str
 ) -> None:
     """SIGTERM (kill, timeout, systemd, docker stop) killed the render at once: no resume
     line, and the compose's ffmpeg encoders went on as orphans. It now stops the way the
-    first Ctrl-C does: nothing new starts, finished work is kept, Interrupted."""
+    first Ctrl-C does: nothing new starts, finished work is kept, Interrupted. SIGHUP (the
+    terminal or ssh session closed) did the same until it was handled alike."""
     import os
     import signal
     import time
+
+    if not hasattr(signal, signame):
+        pytest.skip(f"no {signame} on this platform")
+    signum = getattr(signal, signame)
 
     from mindmovie import compose
     from mindmovie.media import FFmpegError
@@ -130,19 +136,19 @@ async def test_sigterm_stops_a_render_like_ctrl_c(
     def terminated(*args: Any, **kwargs: Any) -> Any:
         if not pipe._sigint_installed:
             pytest.skip("the loop cannot take signal handlers here")
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
         t_end = time.monotonic() + 10
         while not pipe._stopping and not terms and time.monotonic() < t_end:
             time.sleep(0.01)
         raise FFmpegError("ffmpeg failed (-15): ")  # its encoders got it too
 
-    before = signal.signal(signal.SIGTERM, lambda signum, frame: terms.append(signum))
+    before = signal.signal(signum, lambda n, frame: terms.append(n))
     try:
         monkeypatch.setattr(compose, "renderer", lambda engine: terminated)
         with pytest.raises(Interrupted, match="run the same command again"):
             await pipe.run()
     finally:
-        signal.signal(signal.SIGTERM, before)
+        signal.signal(signum, before)
     assert terms == []  # the render's own handler took it, not the process default
     assert collect_status(tmp_path / "run")["scenes"][0]["clip"] == "succeeded"
 
