@@ -8,6 +8,7 @@ shell never leak in; provider keys keep their providers' own names (see `keys`).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
@@ -184,34 +185,30 @@ class ProvidersSettings(_Strict):
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """`KEY=value` lines of a .env file (`export`, quotes and `# comments` allowed).
+    """The variables a .env file sets, read by python-dotenv's rules (`export`, quotes,
+    escapes in double quotes, multi-line quoted values, `# comments`, `${VAR}`).
 
-    Why our own reader: the keys live in their providers' usual variables, which a
-    person often keeps in `.env` (see .env.example); the real environment still wins.
+    Why here and not pydantic-settings' .env source: the keys live in their providers'
+    usual variables, which a person often keeps in `.env` (see .env.example), and the
+    real environment still wins, also inside `${VAR}` (as `load_dotenv` does). A name with
+    no value (`KEY` alone) sets nothing; a statement python-dotenv cannot read is skipped
+    quietly (python-dotenv logs it as an anonymous "could not parse" line, once for each
+    time the file is read).
     """
-    out: dict[str, str] = {}
+    # a hand-written line reader until 2026-12: it cut `K="a\"b"` at the escaped quote
+    # and read a multi-line double-quoted value as its first line, quote and all
+    from dotenv.main import resolve_variables
+    from dotenv.parser import parse_stream
+
     try:
         # a stray byte that is not UTF-8 (an accent in a comment, saved as Latin-1) spoils
         # that line at most: strictly decoded, it silently dropped every key in the file
         text = path.read_bytes().decode("utf-8-sig", errors="replace")  # Notepad: a BOM
     except OSError:
-        return out
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        name, value = line.split("=", 1)
-        name = name.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if value[:1] in ("'", '"') and value[:1] in value[1:]:
-            value = value[1 : value.index(value[0], 1)]
-        elif value.startswith("#"):
-            value = ""  # `KEY=   # comment`: no value
-        else:
-            value = re.split(r"\s+#", value, maxsplit=1)[0].strip()
-        if name.isidentifier():
-            out[name] = value
-    return out
+        return {}
+    statements = [(b.key, b.value) for b in parse_stream(io.StringIO(text)) if b.key is not None]
+    values = resolve_variables(statements, override=False)
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def process_env() -> dict[str, str]:

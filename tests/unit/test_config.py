@@ -280,6 +280,59 @@ def test_a_dotenv_saved_with_a_bom_gives_its_first_key(
     assert keys.anthropic is not None and keys.anthropic.get_secret_value() == "sk-ant-from-file"
 
 
+def test_a_dotenv_is_read_by_python_dotenv_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hand-written reader cut `K="a\\"b"` at the escaped quote (`a\\`) and read a
+    double-quoted value over two lines as its first line's quote and all ('"line1'). Now
+    a .env means what python-dotenv (which pydantic-settings uses) makes of it: escapes
+    in double quotes, multi-line values, and `${VAR}` taken from the real environment
+    first, then the lines above."""
+    from dotenv import dotenv_values
+
+    from mindmovie.config import read_dotenv
+
+    text = (
+        'ESCAPED="a\\"b"\n'
+        'MULTI="line1\nline2"\n'
+        "SINGLE='x\\ny'  # raw in single quotes\n"
+        "export SPACED = plain value   # comment\n"
+        "HASH=a#b\n"
+        "EMPTY=\n"
+        "BARE\n"
+        "REF=${SPACED}-${MM_TEST_FROM_ENV}\n"
+        "not a statement\n"
+        "AFTER=ok\n"
+    )
+    env_file = tmp_path / ".env"
+    env_file.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("MM_TEST_FROM_ENV", "real")
+    got = read_dotenv(env_file)
+    assert got == {
+        "ESCAPED": 'a"b',
+        "MULTI": "line1\nline2",
+        "SINGLE": "x\\ny",
+        "SPACED": "plain value",
+        "HASH": "a#b",
+        "EMPTY": "",
+        "REF": "plain value-real",
+        "AFTER": "ok",
+    }
+    # the same as python-dotenv's own reading (a name with no value is not set)
+    assert got == {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    # a statement it cannot read is skipped, as before, and prints nothing
+    capsys.readouterr()
+    read_dotenv(env_file)
+    assert capsys.readouterr().err == ""
+    # a key set through it
+    env_file.write_text('ANTHROPIC_API_KEY="sk-ant-\\"quoted\\""\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    keys = Keys.from_env()
+    assert keys.anthropic is not None
+    assert keys.anthropic.get_secret_value() == 'sk-ant-"quoted"'
+
+
 def test_an_output_size_out_of_range_is_refused_before_any_work(tmp_path: Path) -> None:
     """'19200x1080' (a typo) matched the pattern and ran out of memory at the compose,
     after every keyframe and clip was made."""
