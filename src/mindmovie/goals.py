@@ -11,14 +11,15 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mindmovie.fsutil import sha256_file
 from mindmovie.media import music_problem
 from mindmovie.yamlsrc import (
     Loc,
+    NonBlank,
     Problem,
     SourceError,
     YamlDoc,
@@ -44,16 +45,6 @@ class Person(BaseModel):
     def _one_photo(cls, v: Any) -> Any:
         """`photos: me.jpg` is how a person writes a single photo."""
         return [v] if isinstance(v, (str, Path)) else v
-
-
-def _non_blank(v: str) -> str:
-    if not v.strip():
-        raise ValueError("must not be blank")
-    return v
-
-
-#: text a person must give: spaces alone are no answer (they made empty prompts and cards)
-NonBlank = Annotated[str, AfterValidator(_non_blank)]
 
 
 class Goal(BaseModel):

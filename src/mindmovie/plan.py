@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mindmovie.yamlsrc import (
+    NonBlank,
     Problem,
     SourceError,
     YamlDoc,
@@ -62,7 +63,7 @@ class Plan(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str
+    title: NonBlank  # refused blank as goals.yaml's is: it is the opening card
     closing: str
     style: str | None = None
     music: str | None = None

@@ -25,10 +25,21 @@ import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Self, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, NamedTuple, Self, TypeVar, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
+
+
+def _non_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("must not be blank")
+    return v
+
+
+#: text a person must give: spaces alone are no answer (they made empty prompts and cards);
+#: goals.yaml's and plan.yaml's `title` both (plan.yaml's took '' until 2026-12)
+NonBlank = Annotated[str, AfterValidator(_non_blank)]
 
 Loc = tuple[str | int, ...]
 """A path into the loaded data: mapping keys and 0-based list indices."""

@@ -134,7 +134,7 @@ _scenes = st.builds(
 )
 _plans = st.builds(
     Plan,
-    title=_text,
+    title=_text.filter(str.strip),
     closing=_text,
     style=st.none() | _text,
     music=st.none() | _path,
@@ -232,7 +232,7 @@ def test_update_plan_fields_rewrites_a_file_it_cannot_edit_in_place(tmp_path: Pa
 
 
 @settings(max_examples=100, deadline=None)
-@given(title=_text, closing=_text, music=st.none() | _path)
+@given(title=_text.filter(str.strip), closing=_text, music=st.none() | _path)
 def test_update_plan_fields_reads_back_exactly_any_text(
     title: str, closing: str, music: str | None
 ) -> None:
@@ -336,6 +336,22 @@ def test_plan_duplicate_key(tmp_path: Path) -> None:
 def test_plan_no_scenes(tmp_path: Path) -> None:
     err = load_error(write(tmp_path, "title: T\nclosing: C\nscenes: []\n"))
     assert str(err) == f"{tmp_path / 'plan.yaml'}:3: scenes: no scenes"
+
+
+@pytest.mark.parametrize("title", ["''", "'   '"])
+def test_plan_empty_title_is_refused_as_goals_yaml_refuses_it(tmp_path: Path, title: str) -> None:
+    """goals.yaml refused `title: ''` (file, line, field) while plan.yaml took it, and the
+    movie opened on an empty title card."""
+    from mindmovie.goals import GoalsError, load_goals
+
+    text = VALID.replace("title: My Dream Life", f"title: {title}")
+    err = load_error(write(tmp_path, text))
+    assert str(err) == f"{tmp_path / 'plan.yaml'}:1: title: must not be blank"
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(f"title: {title}\ngoals:\n- category: health\n  vision: Fit\n")
+    with pytest.raises(GoalsError) as info:
+        load_goals(goals)
+    assert str(info.value).removeprefix(str(goals)) == str(err).removeprefix(str(err.path))
 
 
 def test_plan_top_level_list(tmp_path: Path) -> None:
