@@ -489,15 +489,43 @@ def _refuse_duplicate_keys(text: str, path: Path) -> None:
 _NOT_SETTINGS = frozenset({"MINDMOVIE_CONFIG", "MINDMOVIE_KILL_AT"})
 
 
-def _env_layer(env: dict[str, str]) -> dict[str, Any]:
-    """MINDMOVIE_A__B=v -> {"a": {"b": "v"}} (lower-cased), so it can sit under the file."""
-    out: dict[str, Any] = {}
-    for name, value in env.items():
+def _env_settings(env: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """The MINDMOVIE_* variables that are settings, each with its setting's path
+    (MINDMOVIE_A__B -> ["a", "b"], lower-cased), in the environment's order."""
+    out: list[tuple[str, list[str]]] = []
+    for name in env:
         if not name.startswith("MINDMOVIE_") or name in _NOT_SETTINGS:
             continue
         if name.startswith("MINDMOVIE_SIM_"):  # the test simulator's own knobs
             continue
-        parts = name[len("MINDMOVIE_") :].lower().split("__")
+        out.append((name, name[len("MINDMOVIE_") :].lower().split("__")))
+    return out
+
+
+def _env_names(env: dict[str, str], path: list[str]) -> str:
+    """The variables that set the setting at `path` (or a table holding it, or a setting
+    under it), for an error: 'MINDMOVIE_OUTPUT__FPS', or with two spellings of it (names
+    in another case, a JSON table beside one of its settings) 'MINDMOVIE_OUTPUT__FPS and
+    MINDMOVIE_output__fps both set it'. Before, the message named one reconstructed
+    upper-case name, which could be neither the one with the bad value nor one set."""
+    names = [
+        name
+        for name, parts in _env_settings(env)
+        if parts[: len(path)] == path or path[: len(parts)] == parts
+    ]
+    if not names:
+        return "MINDMOVIE_" + "__".join(p.upper() for p in path)
+    if len(names) == 1:
+        return names[0]
+    listed = ", ".join(names[:-1]) + " and " + names[-1]
+    return listed + (" both" if len(names) == 2 else " all") + " set it"
+
+
+def _env_layer(env: dict[str, str]) -> dict[str, Any]:
+    """MINDMOVIE_A__B=v -> {"a": {"b": "v"}} (lower-cased), so it can sit under the file."""
+    out: dict[str, Any] = {}
+    for name, parts in _env_settings(env):
+        value = env[name]
         cur = out
         for p in parts[:-1]:
             nxt = cur.setdefault(p, {})
@@ -564,7 +592,7 @@ def load_settings(
         elif config_path is not None and _sets(file_layer, path):
             source = str(config_path)
         elif _sets(env_layer, path):
-            source = "environment (MINDMOVIE_" + "__".join(p.upper() for p in path) + ")"
+            source = f"environment ({_env_names(e, path)})"
         elif config_path is not None:
             source = str(config_path)
         msg = first["msg"].removeprefix("Value error, ")

@@ -127,7 +127,7 @@ def test_an_error_names_where_the_bad_value_came_from(tmp_path: Path) -> None:
     cfg.write_text("output:\n  fps: 24\n")
     with pytest.raises(ConfigError, match=r"^command line: output\.fps"):
         load_settings(cfg, {"output": {"fps": 99}}, env={})
-    with pytest.raises(ConfigError, match=r"^environment \(MINDMOVIE_OUTPU\): outpu: unknown"):
+    with pytest.raises(ConfigError, match=r"^environment \(MINDMOVIE_OUTPU__FPS\): outpu: unknown"):
         load_settings(cfg, env={"MINDMOVIE_OUTPU__FPS": "30"})
     with pytest.raises(ConfigError, match=r"^environment \(MINDMOVIE_OUTPUT__FPS\): output\.fps"):
         load_settings(None, env={"MINDMOVIE_OUTPUT__FPS": "0"})
@@ -429,6 +429,34 @@ def test_a_variable_of_json_nested_past_the_stack_names_the_variable(
     assert str(e.value).startswith(
         "environment (MINDMOVIE_VIDEO__OPTIONS): video.options: Input should be a valid dictionary"
     )
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        # the same variable in another case
+        (
+            {"MINDMOVIE_OUTPUT__FPS": "30", "MINDMOVIE_output__fps": "0"},
+            "MINDMOVIE_OUTPUT__FPS and MINDMOVIE_output__fps both set it",
+        ),
+        # a JSON table and one of its settings
+        (
+            {"MINDMOVIE_OUTPUT__FPS": "30", "MINDMOVIE_OUTPUT": '{"fps": 0}'},
+            "MINDMOVIE_OUTPUT__FPS and MINDMOVIE_OUTPUT both set it",
+        ),
+        # another setting of the table is not named
+        ({"MINDMOVIE_OUTPUT": '{"fps": 0}', "MINDMOVIE_OUTPUT__ASPECT": "1:1"}, "MINDMOVIE_OUTPUT"),
+    ],
+)
+def test_a_setting_set_by_two_variables_names_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+) -> None:
+    """Two variables for one setting: the error named one upper-case name made from the
+    setting's path (MINDMOVIE_OUTPUT__FPS), often not the variable holding the bad value."""
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env=env)
+    assert str(e.value).startswith(f"environment ({named}): output.fps: ")
 
 
 def test_a_setting_name_in_another_case_is_refused_not_silently_dropped(tmp_path: Path) -> None:
