@@ -135,6 +135,29 @@ def _ensure_folder(dest_dir: Path) -> Path:
     return dest
 
 
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first: what
+    ``_ensure_folder`` is about to make."""
+    missing: list[Path] = []
+    for p in (folder, *folder.parents):
+        try:
+            if p.exists():
+                break
+        except OSError:
+            break
+        missing.append(p)
+    return missing
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    """Remove the folders ``init`` made (deepest first), as long as they are empty."""
+    for p in folders:
+        try:
+            p.rmdir()
+        except OSError:  # something was put there meanwhile: it stays, and its parents
+            return
+
+
 def _cannot_write(dest: Path, e: OSError) -> InitPathError:
     return InitPathError(f"cannot write {dest}: {_problem(e)}")
 
@@ -249,9 +272,23 @@ def guided(
     written to a temp name, checked with ``load_goals``, then renamed into place.
     ``InitPathError`` (before any question) if ``dest_dir`` is a file or cannot be
     created. Prints no summary: the caller says where the file is and what comes next.
+    Stopped before goals.yaml is in place (EOF, Ctrl-C, any error), it removes the
+    folders it made for it, while they are empty.
     """
     ask = ask or _rich_ask(console)
-    dest = _ensure_folder(dest_dir)
+    made = _missing_folders(dest_dir)
+    dest = _ensure_folder(dest_dir)  # before any question: a folder it cannot make is said
+    try:
+        return _ask_and_write(console, dest, ask, force=force)
+    except BaseException:
+        # stdin closed (EOF), Ctrl-C or any failure before goals.yaml is in place: the
+        # folders made for it went too (they were left behind, empty)
+        _remove_if_empty(made)
+        raise
+
+
+def _ask_and_write(console: Console, dest: Path, ask: Ask, *, force: bool) -> Path:
+    dest_dir = dest.parent
     if dest.exists() and not force and not _yes(ask, f"{dest} exists. Replace it?", default=False):
         raise FileExistsError(f"{dest} already exists; left as it was")
 

@@ -191,7 +191,7 @@ def test_init_guided_with_a_closed_stdin_stops_cleanly(tmp_path: Path) -> None:
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr and "RuntimeError" not in r.stderr
     assert r.stderr.strip().endswith("stopped before the last answer; nothing was written")
-    assert not (tmp_path / "g" / "goals.yaml").exists()
+    assert not (tmp_path / "g").exists()  # nor the folder it made before asking
 
 
 def test_a_render_with_stderr_closed_makes_the_movie(tmp_path: Path) -> None:

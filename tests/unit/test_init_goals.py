@@ -284,6 +284,43 @@ def test_cli_init_ctrl_c_is_130_and_writes_nothing(
     assert "nothing was written" in r.output and not (tmp_path / "goals.yaml").exists()
 
 
+@pytest.mark.parametrize("stop", [EOFError, KeyboardInterrupt])
+def test_guided_stopped_mid_questions_leaves_no_folder_it_made(
+    tmp_path: Path, stop: type[BaseException]
+) -> None:
+    """stdin closed (or Ctrl-C) halfway through `init --guided new/dir` left `new/dir`
+    behind, empty: the folders were made before the first question."""
+
+    class Stops(Script):
+        def __call__(self, question: str, *, default: str | None = None) -> str:
+            if not self.answers:
+                raise stop
+            return super().__call__(question, default=default)
+
+    console, _ = _console()
+    with pytest.raises(stop):
+        guided(console, tmp_path / "new" / "dir", ask=Stops(["Title", "career"]))
+    assert list(tmp_path.iterdir()) == []
+    # a folder that was there stays, as it was
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(stop):
+        guided(console, tmp_path / "mine" / "dir", ask=Stops(["Title"]))
+    assert [p.name for p in tmp_path.iterdir()] == ["mine"]
+    assert list((tmp_path / "mine").iterdir()) == []
+
+
+def test_cli_init_guided_at_the_end_of_its_input_leaves_nothing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    r = CliRunner().invoke(app, ["init", "--guided", str(tmp_path / "g")], input="Title\ncareer\n")
+    assert r.exit_code == 2, r.output
+    assert r.output.rstrip().endswith("stopped before the last answer; nothing was written")
+    assert r.output.count("error") == 1, r.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_guided_asks_again_for_an_answer_that_is_not_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
