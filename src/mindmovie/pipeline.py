@@ -1182,10 +1182,13 @@ class Pipeline:
         sem = self._sem(model.name, "keyframes")
         if sem.locked():
             self.reporter.step("keyframes", scene.id, "queued")  # waiting for a slot
+        every = {key for _, key, _ in variants}  # a fallback is the same scene's next try
         async with sem:
             for i, (_, key, req) in enumerate(variants):
                 try:
-                    await self._keyframe_once(store, model, req, key, dest, priced)
+                    await self._keyframe_once(
+                        store, model, req, key, dest, priced, same_request=every
+                    )
                     break
                 except ContentRejected as e:
                     if i + 1 == len(variants):
@@ -1206,13 +1209,16 @@ class Pipeline:
         key: str,
         dest: Path,
         priced: Settings | None = None,
+        *,
+        same_request: Collection[str] = (),
     ) -> None:
-        """One keyframe call (with retries); `priced`: the settings that price `model`."""
+        """One keyframe call (with retries); `priced`: the settings that price `model`;
+        `same_request`: the keys of the scene's other variants (see `Store.begin`)."""
         scene_id = req.scene_id
         priced = priced or self.settings
         self._check_stop()
         self.reporter.step("keyframes", scene_id, "running")
-        store.begin(scene_id, "keyframe", key)
+        store.begin(scene_id, "keyframe", key, same_request=same_request)
         estimate = costs.estimate_keyframe(priced).usd
         images_in = len(req.reference_photos) + (1 if req.source_photo else 0)
         hold = costs.keyframe_hold(priced, images_in)
@@ -1358,6 +1364,7 @@ class Pipeline:
         dest = self.run_dir / "scenes" / scene.id / "clip.mp4"
         planned = self._video_request(scene, keyframe, last_frame)
         variants = self._clip_variants(model, scene, planned)
+        every = {key for _, key, _ in variants}  # a fallback is the same scene's next try
         if any(store.reusable(scene.id, "clip", key) for _, key, _ in variants) or any(
             store.restore(scene.id, "clip", key, dest) for _, key, _ in variants
         ):
@@ -1389,7 +1396,7 @@ class Pipeline:
         async with _Slot(sem) as slot:
             for i, (_, key, req) in enumerate(variants):
                 try:
-                    await self._clip_once(store, model, req, key, dest, slot)
+                    await self._clip_once(store, model, req, key, dest, slot, same_request=every)
                     break
                 except ContentRejected as e:
                     if i + 1 == len(variants):
@@ -1421,6 +1428,8 @@ class Pipeline:
         key: str,
         dest: Path,
         slot: _Slot | None = None,
+        *,
+        same_request: Collection[str] = (),
     ) -> None:
         scene_id = req.scene_id
         ps = self.settings.provider_settings(model.name)
@@ -1440,7 +1449,7 @@ class Pipeline:
             store.mark_submitted(scene_id, "clip", remote_id)
             self.reporter.step("clips", scene_id, "resumed", remote_id)
         else:
-            store.begin(scene_id, "clip", key)
+            store.begin(scene_id, "clip", key, same_request=same_request)
         estimate = costs.estimate_video(self.settings, req.seconds).usd
         hold = costs.video_hold(self.settings, req.seconds)
         row: int | None = None

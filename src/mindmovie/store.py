@@ -15,7 +15,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -345,8 +345,13 @@ class Store:
             return None
         return step
 
-    def begin(self, scene_id: str, stage: str, input_key: str) -> Step:
-        """Mark a step running (a new attempt). Attempts restart at 1 when the inputs changed.
+    def begin(
+        self, scene_id: str, stage: str, input_key: str, *, same_request: Collection[str] = ()
+    ) -> Step:
+        """Mark a step running (a new attempt). Attempts restart at 1 when the inputs changed,
+        except from one of `same_request`: the keys of the other ways of asking for the same
+        thing (a content-filter fallback after the planned request was refused is its
+        second try, not a first).
 
         A paid artifact the new inputs will replace is kept first (see `set_aside`).
         """
@@ -366,7 +371,8 @@ class Store:
                     (scene_id, stage, input_key, "running", self.run_no, now, now),
                 )
             else:
-                attempts = row["attempts"] + 1 if row["input_key"] == input_key else 1
+                same = row["input_key"] == input_key or row["input_key"] in same_request
+                attempts = row["attempts"] + 1 if same else 1
                 db.execute(
                     "UPDATE steps SET input_key=?, status='running', attempts=?, remote_id=NULL,"
                     " error_kind=NULL, error=NULL, run_no=?, updated_at=? "

@@ -114,6 +114,30 @@ async def test_content_rejection_retried_once_with_fallback(sim: SimServer, tmp_
     assert sorted(r["state"] for r in clip_rows) == ["billed"] * 4 + ["refunded"]
 
 
+@pytest.mark.parametrize("path", [TASKS, "/images/generations"], ids=["clip", "keyframe"])
+async def test_a_content_filter_fallback_counts_as_a_second_try(
+    sim: SimServer, tmp_path: Path, path: str
+) -> None:
+    """The fallback after a refusal is a new request (a new key), so its step started
+    again at attempt 1: status's tries column said 1 for a scene tried twice."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("reject", path=path, method="POST", count=1)
+    res = await Pipeline(
+        goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS
+    ).run()
+    assert res.movie is not None
+    stage = "clip" if path == TASKS else "keyframe"
+    st = collect_status(tmp_path / "run")
+    calls = [r["scene_id"] for r in st["ledger"] if r["stage"] == stage]
+    (refused,) = {sid for sid in calls if calls.count(sid) == 2}  # its try and its fallback
+    tries = {row["scene_id"]: row["attempts"] for row in st["scenes"]}
+    assert tries[refused] == 2
+    assert all(n == 1 for sid, n in tries.items() if sid != refused), tries
+    step = next(s for s in st["steps"] if s["scene_id"] == refused and s["stage"] == stage)
+    assert step["attempts"] == 2 and step["status"] == "succeeded"
+
+
 async def test_content_rejection_twice_affects_only_that_scene(
     sim: SimServer, tmp_path: Path
 ) -> None:
