@@ -76,6 +76,9 @@ CREATE TABLE IF NOT EXISTS kept (
 #: going back to those inputs (an edit undone, a preset switched back, another goals.yaml
 #: rendered into the same folder, scenes renumbered) reuses it instead of paying again
 KEPT_DIR = "kept"
+#: meta key prefix (+ "<stage>:<input key>"): {"run_no", "attempts"} of the step that
+#: made a kept artifact, so a restored step keeps them (see `Store._record_kept`)
+KEPT_MADE_META = "kept_made:"
 
 STATUSES = ("pending", "running", "submitted", "succeeded", "failed")
 
@@ -512,7 +515,7 @@ class Store:
         dest = self.root / KEPT_DIR / step.stage / f"{step.input_key}{src.suffix}"
         if not (dest.is_file() and sha256_file(dest) == step.sha256):
             _link_or_copy(src, dest)
-        self._record_kept(step.scene_id, step.stage, step.input_key, dest, step.sha256)
+        self._record_kept(step.scene_id, step.stage, step.input_key, dest, step.sha256, step)
 
     def keep_copy(self, scene_id: str, stage: str, input_key: str, path: Path) -> None:
         """Keep a copy of `path` as it is now (e.g. a plan.yaml with hand edits, which a
@@ -521,24 +524,60 @@ class Store:
             return
         dest = self.root / KEPT_DIR / stage / f"{input_key}{path.suffix}"
         _link_or_copy(path, dest, link=False)
-        self._record_kept(scene_id, stage, input_key, dest, sha256_file(dest))
+        step = self.get(scene_id, stage)
+        made = step if step is not None and step.input_key == input_key else None
+        self._record_kept(scene_id, stage, input_key, dest, sha256_file(dest), made)
 
     def _record_kept(
-        self, scene_id: str, stage: str, input_key: str, dest: Path, sha256: str
+        self,
+        scene_id: str,
+        stage: str,
+        input_key: str,
+        dest: Path,
+        sha256: str,
+        made: Step | None = None,
     ) -> None:
-        """Journal a file under kept/ (already in place) as made from these inputs."""
+        """Journal a file under kept/ (already in place) as made from these inputs; with
+        the run and tries of the step that `made` it, for `restore` to put back (meta
+        `KEPT_MADE_META`: no schema change, and a run.db stays readable by an older
+        mindmovie)."""
         with self._tx() as db:
             db.execute(
                 "INSERT OR REPLACE INTO kept(stage,input_key,artifact,sha256,scene_id,kept_at)"
                 " VALUES(?,?,?,?,?,?)",
                 (stage, input_key, str(dest.relative_to(self.root)), sha256, scene_id, time.time()),
             )
+            name = f"{KEPT_MADE_META}{stage}:{input_key}"
+            if made is None:
+                db.execute("DELETE FROM meta WHERE key=?", (name,))
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO meta(key,value) VALUES(?,?)",
+                    (name, json.dumps({"run_no": made.run_no, "attempts": made.attempts})),
+                )
+
+    def _kept_made(self, stage: str, input_key: str) -> tuple[int, int] | None:
+        """(run number, tries) of the step that made the kept artifact for these inputs,
+        or None when not recorded (kept before it was)."""
+        raw = self.get_meta(f"{KEPT_MADE_META}{stage}:{input_key}")
+        try:
+            made = json.loads(raw) if raw else None
+            return None if made is None else (int(made["run_no"]), int(made["attempts"]))
+        except (ValueError, TypeError, KeyError):
+            return None
 
     def find_kept(self, stage: str, input_key: str) -> tuple[Path, str] | None:
         """An intact artifact made from exactly these inputs, and its sha256: one kept
         under kept/, or another scene's live one (scenes renumbered: the same request).
         Only paid work: a free (local) one is made again, as a new render would make it
         (e.g. a local clip's move follows its scene id, which its key does not hold)."""
+        found = self._find_kept(stage, input_key)
+        return None if found is None else (found[0], found[1])
+
+    def _find_kept(
+        self, stage: str, input_key: str
+    ) -> tuple[Path, str, tuple[int, int] | None] | None:
+        """`find_kept`, with the (run number, tries) that made it (None: not recorded)."""
         with self._lock:
             rows = [
                 (r[0], r[1])
@@ -555,11 +594,18 @@ class Store:
                     (stage, input_key),
                 ).fetchall()
             ]
-        rows += [(s.artifact, s.sha256) for s in live if stage == "plan" or self.was_paid(s)]
+        made: dict[tuple[str, str], tuple[int, int] | None] = {
+            (art, sha): self._kept_made(stage, input_key) for art, sha in rows
+        }
+        for st in live:
+            if stage == "plan" or self.was_paid(st):
+                assert st.artifact is not None and st.sha256 is not None
+                rows.append((st.artifact, st.sha256))
+                made.setdefault((st.artifact, st.sha256), (st.run_no, st.attempts))
         for art, sha in rows:
             path = self.root / art
             if path.is_file() and sha256_file(path) == sha:
-                return path, str(sha)
+                return path, str(sha), made[(art, sha)]
         return None
 
     def restore(
@@ -568,10 +614,10 @@ class Store:
         """Put the kept artifact for these inputs (see `find_kept`) in place as this step's
         finished result, without a call. False when there is none. A plan is copied (it
         is the person's to edit in place); keyframes and clips are hard-linked."""
-        found = self.find_kept(stage, input_key)
+        found = self._find_kept(stage, input_key)
         if found is None:
             return False
-        src, sha = found
+        src, sha, made = found
         prev = self.get(scene_id, stage)
         if prev is None or prev.input_key != input_key:
             # journaled before the live file is replaced (its paid artifact kept first,
@@ -601,6 +647,13 @@ class Store:
                 " paid=1, run_no=excluded.run_no, updated_at=excluded.updated_at",
                 (scene_id, stage, input_key, rel, sha, self.run_no, detail, now, now),
             )
+            if made is not None:
+                # the run and tries that made it: status showed a restored step as made
+                # by this render (its run number, and begin's new try)
+                db.execute(
+                    "UPDATE steps SET run_no=?, attempts=? WHERE scene_id=? AND stage=?",
+                    (made[0], made[1], scene_id, stage),
+                )
         return True
 
     def fail(self, scene_id: str, stage: str, error_kind: str, error: str) -> None:

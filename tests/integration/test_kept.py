@@ -112,6 +112,11 @@ def test_an_edit_undone_puts_the_paid_keyframe_and_clip_back(
         clip = store.get(edited, "clip")
         assert clip is not None and clip.status == "succeeded" and clip.paid == 1
         assert store.artifact_problem(clip) is None
+        # put back as made in the first render, with its tries: status showed them as
+        # made by this render (its run number; a try)
+        for stage in ("keyframe", "clip"):
+            step = store.get(edited, stage)
+            assert step is not None and (step.run_no, step.attempts) == (1, 1), step
         # the edited version is kept in turn: redoing the edit costs nothing either
         kept = sorted(p.name for p in (run / "kept" / "clip").iterdir())
         assert len(kept) == 2
@@ -199,6 +204,15 @@ def test_a_removed_goal_does_not_pay_again_for_the_scenes_renumbered_after_it(
     after = _scene_files(run)
     # ... and each keeps the files its old number had
     assert [after[i] for i in ids_after] == [files_before[i] for i in ids_before[1:]]
+    # ... and the run and tries that made them (not this render's run number)
+    store = Store(run / "run.db")
+    try:
+        for sid in ids_after:
+            for stage in ("keyframe", "clip"):
+                step = store.get(sid, stage)
+                assert step is not None and (step.run_no, step.attempts) == (1, 1), step
+    finally:
+        store.close()
 
 
 def test_free_local_work_is_not_kept(tmp_path: Path) -> None:

@@ -159,6 +159,34 @@ def test_a_paid_artifact_replaced_is_kept_and_restored_by_copy_without_hard_link
     st.close()
 
 
+def test_a_restored_step_keeps_the_run_and_tries_that_made_it(tmp_path: Path) -> None:
+    """A kept clip put back said it was made by the render that put it back (its run
+    number, one try). A kept file from before that was recorded still comes back, as
+    this render's."""
+    st = Store(tmp_path / "run.db")
+    st.next_run_no()  # run 1: made in two tries
+    st.begin("s1", "clip", "k1")
+    st.fail("s1", "clip", "transient", "boom")
+    p = _paid_done(st, "s1", "k1", b"first clip", paid=True)
+    st.next_run_no()  # run 2: an edit
+    _paid_done(st, "s1", "k2", b"second clip", paid=True)
+    st.next_run_no()  # run 3: the edit undone
+    assert st.restore("s1", "clip", "k1", p)
+    step = st.get("s1", "clip")
+    assert step is not None and (step.run_no, step.attempts) == (1, 2)
+    st.next_run_no()  # run 4: the edit again (restored from kept/, recorded in run 3)
+    assert st.restore("s1", "clip", "k2", p)
+    step = st.get("s1", "clip")
+    assert step is not None and (step.run_no, step.attempts) == (2, 1)
+    # not recorded (kept before this was): the render that puts it back, as before
+    st.set_meta("kept_made:clip:k1", "")
+    st.next_run_no()  # run 5
+    assert st.restore("s1", "clip", "k1", p)
+    step = st.get("s1", "clip")
+    assert step is not None and step.run_no == 5 and p.read_bytes() == b"first clip"
+    st.close()
+
+
 def test_a_damaged_kept_file_is_not_restored(tmp_path: Path) -> None:
     st = Store(tmp_path / "run.db")
     p = _paid_done(st, "s1", "k1", b"first clip", paid=True)
