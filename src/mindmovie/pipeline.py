@@ -2284,14 +2284,16 @@ class Pipeline:
             req = self._video_request(sc, kept[sc.id], last)
             clip_keys = {key for _, key, _ in self._clip_variants(video_id, sc, req)}
             step = store.get(sc.id, "clip")
-            in_flight = step is not None and step.status == "submitted"
+            # a job in flight, or one whose download (poll, deadline) failed: the render
+            # polls it again and pays nothing (what `status` says: Store.resumable_job)
+            job = None if step is None else store.resumable_job(step)
             # in the render's order: a kept clip is put back before a job is picked up
             if any(store.reusable(sc.id, "clip", k) for k in clip_keys):
                 done.add((sc.id, "clip"))
             elif any(store.find_kept("clip", k) is not None for k in clip_keys):
                 done.add((sc.id, "clip"))
                 restored.add((sc.id, "clip"))
-            elif in_flight and step is not None and step.input_key in clip_keys:
+            elif job is not None and step is not None and step.input_key in clip_keys:
                 done.add((sc.id, "clip"))
         return done
 

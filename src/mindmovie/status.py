@@ -151,6 +151,8 @@ def collect_status(
             for s in steps
             if s.status == "succeeded" and (s.stage in SCENE_STAGES or s.stage == "movie")
         }
+        # the clip jobs a render picks up rather than buys again (as the estimate counts)
+        jobs = {s.scene_id: store.resumable_job(s) for s in steps if s.stage == "clip"}
     finally:
         store.close()
     look: Outlook | None = None
@@ -190,6 +192,8 @@ def collect_status(
             row["error"] = f"{st.stage}: {st.error}"
         if st.remote_id:
             row["remote_id"] = st.remote_id
+        if st.stage == "clip" and jobs.get(st.scene_id):
+            row["job"] = jobs[st.scene_id]
         if (st.scene_id, st.stage) in files:
             row.setdefault("files", {})[st.stage] = files[(st.scene_id, st.stage)]
     money: dict[str, dict[str, float]] = {}
@@ -318,8 +322,13 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
         return f"poll job {row['remote_id']} and download it (no new job)"
     if clip in ("failed", "running"):
         err = row.get("error") or ""
-        if row.get("remote_id") and "content filter" not in err:
-            return f"re-poll job {row['remote_id']}; a new job only if the provider says it failed"
+        # its paid job, which the render polls again (Store.resumable_job: not one the
+        # content filter refused or the provider said failed)
+        job = row.get("job")
+        if job and reuse is not None and not reuse.get("clip"):
+            return f"make the clip (a new job: its inputs changed since job {job})"
+        if job:
+            return f"re-poll job {job}; a new job only if the provider says it failed"
         if "content filter" in err or "content_rejected" in err:
             return "retry the clip once with the content-filter fallback"
         return f"retry the clip (attempt {int(row.get('attempts', 0)) + 1})"

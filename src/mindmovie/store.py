@@ -720,6 +720,31 @@ class Store:
             ).fetchone()
         return None if row is None else dict(row)
 
+    def resumable_job(self, step: Step) -> str | None:
+        """The paid job a render picks up for this clip step instead of buying a new one
+        (`Pipeline._clip_once`), or None. A job in flight (`submitted`) is polled as it
+        is; a step that failed after its job was made (the download, a poll, the
+        deadline) has its job polled again and downloaded, and a new job is made only if
+        the provider then says it failed. Not when the content filter refused it (the
+        render goes on to the fallback request), nor when the ledger already has the
+        provider's word that the job ended failed (its row refunded, or billed for a
+        failed job): polled again, it is failed again. `status` and the estimate both ask
+        this, so neither tells of a clip to buy that the render would not pay for."""
+        if step.stage != "clip" or not step.remote_id or step.status == "succeeded":
+            return None
+        if step.status == "submitted":
+            return step.remote_id
+        if step.error_kind == "content_rejected":
+            return None
+        row = self.ledger_by_remote(step.remote_id)
+        if row is not None:
+            usage = json.loads(row["usage"]) if row.get("usage") else {}
+            if row["state"] == "refunded" or (
+                row["state"] == "billed" and isinstance(usage, dict) and "status" in usage
+            ):
+                return None
+        return step.remote_id
+
     def ledger_rows(self) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM ledger ORDER BY id").fetchall()

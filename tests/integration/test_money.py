@@ -646,3 +646,48 @@ async def test_a_seedream_image_whose_download_fails_is_not_paid_for_twice(
     assert made >= 1 and len(rows) == made, rows
     assert all(r["state"] == "billed" for r in rows), rows
     assert sum(r["billed_usd"] for r in rows) == pytest.approx(made * 0.03)
+
+
+async def test_a_failed_clip_whose_job_is_journaled_is_not_counted_as_a_clip_to_buy(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip whose download failed keeps its paid job in the journal: the next render
+    polls that job again and downloads it, paying nothing, and `status` says so ("re-poll
+    job ..."). `estimate`, and the cost asked about before render's first paid call,
+    counted each such scene as a new clip to buy."""
+    from mindmovie import retry
+    from mindmovie.pipeline import estimate_for
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    s = settings_for(
+        "byteplus", sim, planner={"provider": "local"}, keyframes={"provider": "local"}
+    )
+    run = tmp_path / "run"
+    # every clip's result URL answers 404 (also after a fresh poll): each scene fails
+    # with its job made, billed and journaled
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    made = sim.stats()["totals"]["jobs_created"]
+    assert made == 4
+    st = collect_status(run, settings=s, goals=goals)
+    failed = [r for r in st["scenes"] if r.get("clip") == "failed"]
+    assert len(failed) == 4 and all(r["next"].startswith("re-poll job") for r in failed), failed
+
+    est = estimate_for(goals, s, out=run)
+    assert [sc.video.usd for sc in est.scenes] == [0, 0, 0, 0]
+    assert est.total == 0 and not est.paid
+
+    sim.clear_faults()
+    asked: list[float] = []
+
+    def ask(e: Any) -> bool:
+        asked.append(e.total)
+        return True
+
+    res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
+    assert res.movie is not None
+    assert asked == []  # nothing left to buy: nothing to ask about
+    assert sim.stats()["totals"]["jobs_created"] == made  # and indeed none was bought

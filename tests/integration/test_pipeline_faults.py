@@ -354,6 +354,15 @@ async def test_a_failed_job_fails_only_its_scene_naming_it_and_the_cause(
         r for r in st["ledger"] if r["stage"] == "clip" and r["scene_id"] == failed["scene_id"]
     ]
     assert row["state"] == "refunded" and not row["billed_usd"]
+    # its job is journaled, but the provider said it failed: a new clip to buy, in the
+    # estimate and in status alike (Store.resumable_job), not "re-poll job ..."
+    from mindmovie.pipeline import estimate_for
+
+    est = estimate_for(goals, settings_for("byteplus", sim), out=tmp_path / "run")
+    assert [s.video.usd > 0 for s in est.scenes].count(True) == 1
+    st = collect_status(tmp_path / "run")
+    (scene,) = [s for s in st["scenes"] if s["scene_id"] == failed["scene_id"]]
+    assert scene["next"] == "retry the clip (attempt 2)", scene
     res = await Pipeline(
         goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS
     ).run()
