@@ -691,3 +691,34 @@ async def test_a_failed_clip_whose_job_is_journaled_is_not_counted_as_a_clip_to_
     assert res.movie is not None
     assert asked == []  # nothing left to buy: nothing to ask about
     assert sim.stats()["totals"]["jobs_created"] == made  # and indeed none was bought
+
+
+def _one_goal(tmp_path: Path) -> Path:
+    g = tmp_path / "one.yaml"
+    g.write_text("title: One\ngoals:\n  - category: health\n    vision: Strong and rested\n")
+    return g
+
+
+async def test_an_empty_seedream_download_is_fetched_again_not_bought_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A result URL that answered 200 with no body: the empty image was a Transient
+    of the whole paid call, so the request was sent again and a second image billed.
+    It is a failed download of the same URL now, tried again there."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    sim.media_scale = 0.25
+    s = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"options": {"response_format": "url"}},
+        video={"provider": "local"},
+    )
+    sim.add_fault("empty", path="/_sim/files/", method="GET", count=1)
+    res = await Pipeline(_one_goal(tmp_path), s, out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["images"] == 1
+    rows = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "keyframe"]
+    assert len(rows) == 1 and rows[0]["state"] == "billed", rows

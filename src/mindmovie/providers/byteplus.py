@@ -442,7 +442,7 @@ class SeedreamKeyframes:
                 raise Transient(f"image: undecodable b64_json ({e})", provider=PROVIDER) from None
         elif url:
             try:
-                data = await with_retry(lambda: _download_bytes(str(url), self.timeout))
+                data = await with_retry(lambda: _download_image(str(url), self.timeout))
             except Transient as e:
                 raise JobFailed(
                     f"the generated image could not be downloaded ({e.message})",
@@ -498,6 +498,15 @@ async def _download_bytes(url: str, timeout: float) -> bytes:
         raise Transient(
             f"image download took longer than {timeout:.0f} s", provider=PROVIDER
         ) from None
+
+
+async def _download_image(url: str, timeout: float) -> bytes:
+    """A result URL's image; an empty body is a failed download (tried again on the same
+    URL, not a reason to pay for the image again)."""
+    data = await _download_bytes(url, timeout)
+    if not data:
+        raise Transient("image download was empty", provider=PROVIDER)
+    return data
 
 
 def _status_error(status: int, what: str) -> ProviderError:
