@@ -68,6 +68,7 @@ from mindmovie.providers.base import (
     Planner,
     PlanOptions,
     ProviderError,
+    RefetchesResults,
     Transient,
     VideoModel,
     VideoRequest,
@@ -1219,12 +1220,21 @@ class Pipeline:
         self._check_stop()
         self.reporter.step("keyframes", scene_id, "running")
         store.begin(scene_id, "keyframe", key, same_request=same_request)
+        try:
+            if await self._refetch_kept(store, model, req, key, dest):
+                return
+        except ProviderError as e:
+            e.scene_id = e.scene_id or scene_id
+            store.fail(scene_id, "keyframe", e.kind, str(e))
+            raise
         estimate = costs.estimate_keyframe(priced).usd
         images_in = len(req.reference_photos) + (1 if req.source_photo else 0)
         hold = costs.keyframe_hold(priced, images_in)
+        last_row: int | None = None
 
         async def attempt() -> tuple[ImageResult, Bill | None]:
-            row = await self._reserve(scene_id, "keyframe", model, estimate, hold)
+            nonlocal last_row
+            row = last_row = await self._reserve(scene_id, "keyframe", model, estimate, hold)
             img = await self._settle_errors(row, model.generate(req), model)
             if row is None:
                 return img, None
@@ -1247,6 +1257,9 @@ class Pipeline:
             raise
         except ProviderError as e:
             e.scene_id = e.scene_id or scene_id
+            if e.result_url and e.charged and last_row is not None:
+                # paid, and still at its URL: the next render downloads it from there
+                store.ledger_keep_result(last_row, e.result_url, key)
             store.fail(scene_id, "keyframe", e.kind, str(e))
             raise
         try:
@@ -1275,6 +1288,62 @@ class Pipeline:
             raise
         if bill is not None:
             await self.gate.settled(bill[0])
+
+    async def _refetch_kept(
+        self, store: Store, model: KeyframeModel, req: KeyframeRequest, key: str, dest: Path
+    ) -> bool:
+        """A keyframe paid for in an earlier render whose download failed: downloaded from
+        the result URL kept on its ledger row (`Store.ledger_keep_result`) instead of
+        bought again. False when there is none, or when its URL answers that it is gone
+        (403/404/410) or is past its validity: then a new image is bought, and the
+        person is told why. A URL that still fails for a passing reason within its
+        validity fails the scene again, buying nothing."""
+        kept = store.kept_result(req.scene_id, "keyframe", key)
+        if kept is None or not isinstance(model, RefetchesResults):
+            return False
+        row, usage = int(kept["id"]), dict(kept["usage"])
+        url = str(usage["result_url"])
+        age = time.time() - float(usage.get("result_at") or 0)
+        self.reporter.step("keyframes", req.scene_id, "downloading", "paid in an earlier run")
+        try:
+            data = await model.refetch(url, req)
+        except JobFailed as e:
+            why = e.message
+        except Transient as e:
+            if age < model.result_url_seconds:
+                left = (model.result_url_seconds - age) / 3600
+                raise Transient(
+                    f"the keyframe paid for in an earlier run still could not be downloaded "
+                    f"from its result URL ({e.message}); nothing new was bought. Render again "
+                    f"later: the URL is valid for about {left:.0f} h more, and only after "
+                    "that is a new image bought",
+                    provider=e.provider,
+                ) from None
+            why = (
+                f"{e.message}, and the URL is {age / 3600:.0f} h old (valid for "
+                f"{model.result_url_seconds / 3600:.0f} h)"
+            )
+        else:
+            atomic_write_bytes(dest, data)
+            usage.pop("result_url", None)
+            usage["result_url_outcome"] = "downloaded in a later run"
+            store.succeed(
+                req.scene_id,
+                "keyframe",
+                dest,
+                sha256_file(dest),
+                detail={"downloaded_from_ledger_row": row},
+                # the row stays billed as it was; its URL is used up (same transaction)
+                bill=(row, float(kept["billed_usd"] or 0.0), usage),
+                paid=True,
+            )
+            return True
+        store.ledger_drop_result(row, f"gone: {why}")
+        self.reporter.warn(
+            f"{req.scene_id}: the keyframe paid for in an earlier run cannot be downloaded "
+            f"any more ({why}); buying a new one"
+        )
+        return False
 
     # ------------------------------------------------------------------ clips
     def _video_request(

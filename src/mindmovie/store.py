@@ -713,6 +713,51 @@ class Store:
         """Keep the row committed but remember the person was told its outcome is unknown."""
         self._ledger_update(row_id, usage=json.dumps({"unknown_outcome": True}))
 
+    def ledger_keep_result(self, row_id: int, url: str, input_key: str) -> None:
+        """A billed call's result could not be downloaded but still waits at `url`: keep
+        the URL on its ledger row, with the inputs it was made from, so that the next
+        render of those inputs downloads it from there instead of paying again."""
+        with self._tx() as db:
+            row = db.execute("SELECT usage FROM ledger WHERE id=?", (row_id,)).fetchone()
+            usage = json.loads(row[0]) if row is not None and row[0] else {}
+            usage = usage if isinstance(usage, dict) else {}
+            usage.update(result_url=url, input_key=input_key, result_at=time.time())
+            db.execute(
+                "UPDATE ledger SET usage=?, updated_at=? WHERE id=?",
+                (json.dumps(usage), time.time(), row_id),
+            )
+
+    def kept_result(self, scene_id: str, stage: str, input_key: str) -> dict[str, Any] | None:
+        """The newest billed call of this scene and stage whose result, made from exactly
+        these inputs, still waits at a URL (see `ledger_keep_result`): its ledger row,
+        with `usage` parsed. None when there is none."""
+        for row in reversed(self.ledger_rows()):
+            usage = row.get("usage")
+            if (
+                row["scene_id"] == scene_id
+                and row["stage"] == stage
+                and row["state"] == "billed"
+                and isinstance(usage, dict)
+                and usage.get("result_url")
+                and usage.get("input_key") == input_key
+            ):
+                return dict(row)
+        return None
+
+    def ledger_drop_result(self, row_id: int, outcome: str) -> None:
+        """The URL kept on a billed row is no use any more (`outcome` says why): the
+        row stays billed, and no render tries that URL again."""
+        with self._tx() as db:
+            row = db.execute("SELECT usage FROM ledger WHERE id=?", (row_id,)).fetchone()
+            usage = json.loads(row[0]) if row is not None and row[0] else {}
+            usage = usage if isinstance(usage, dict) else {}
+            usage.pop("result_url", None)
+            usage["result_url_outcome"] = outcome[:300]
+            db.execute(
+                "UPDATE ledger SET usage=?, updated_at=? WHERE id=?",
+                (json.dumps(usage), time.time(), row_id),
+            )
+
     def ledger_by_remote(self, remote_id: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute(

@@ -21,6 +21,7 @@ from mindmovie.costs import estimate_video
 from mindmovie.goals import load_goals
 from mindmovie.media import probe
 from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed
+from mindmovie.progress import NullReporter
 from mindmovie.providers.base import ProviderError
 from mindmovie.status import collect_status
 from mindmovie.store import Store
@@ -697,6 +698,64 @@ def _one_goal(tmp_path: Path) -> Path:
     g = tmp_path / "one.yaml"
     g.write_text("title: One\ngoals:\n  - category: health\n    vision: Strong and rested\n")
     return g
+
+
+@pytest.mark.parametrize("resume", ["downloaded", "gone"])
+async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_render(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resume: str
+) -> None:
+    """An image billed whose result URL still failed after the retries used to be lost:
+    the next render bought a new one. Its URL is now kept on its billed ledger row, and
+    the next render downloads it from there (a URL that still fails for a passing reason
+    fails the scene again, buying nothing); only a URL that now answers 404 (expired,
+    gone) makes it buy a new image, and it says so."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    sim.media_scale = 0.25
+    goals = _one_goal(tmp_path)
+    s = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"options": {"response_format": "url"}},
+        video={"provider": "local"},
+    )
+    run = tmp_path / "run"
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
+    with pytest.raises((ProviderError, RenderFailed)):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert sim.stats()["totals"]["images"] == 1
+    (row,) = [r for r in collect_status(run)["ledger"] if r["stage"] == "keyframe"]
+    assert row["state"] == "billed" and row["usage"]["result_url"].endswith(".png"), row
+    if resume == "downloaded":
+        # the URL still failing for a passing reason (and not yet 24 h old): the scene
+        # fails again, nothing is bought, the URL stays kept
+        with pytest.raises((ProviderError, RenderFailed)) as e:
+            await Pipeline(goals, s, out=run, keys=KEYS).run()
+        assert "nothing new was bought" in str(e.value)
+        assert sim.stats()["totals"]["images"] == 1
+
+    sim.clear_faults()
+    if resume == "gone":
+        sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=1)
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    res = await Pipeline(goals, s, out=run, keys=KEYS, reporter=Rec()).run()
+    assert res.movie is not None
+    rows = [r for r in collect_status(run)["ledger"] if r["stage"] == "keyframe"]
+    assert all(r["state"] == "billed" and "result_url" not in r["usage"] for r in rows), rows
+    if resume == "downloaded":
+        assert sim.stats()["totals"]["images"] == 1  # exactly one image paid for
+        assert len(rows) == 1 and not warned, warned
+    else:
+        assert sim.stats()["totals"]["images"] == 2  # the first one's URL was gone
+        assert len(rows) == 2
+        assert any("cannot be downloaded any more" in w and "HTTP 404" in w for w in warned)
 
 
 async def test_an_empty_seedream_download_is_fetched_again_not_bought_again(

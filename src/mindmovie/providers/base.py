@@ -40,6 +40,10 @@ class ProviderError(Exception):
     #: result URL of a generated image could not be downloaded): the ledger bills the
     #: call instead of refunding it
     charged: bool = False
+    #: a charged result still waits at this URL (its download failed for a passing
+    #: reason): the pipeline journals it, and the next render downloads it from there
+    #: (`RefetchesResults`) before it pays for the result again
+    result_url: str | None = None
 
     def __init__(self, message: str, *, provider: str = "", scene_id: str | None = None) -> None:
         super().__init__(message)
@@ -239,6 +243,21 @@ class KeyframeModel(Protocol):
     model: str
 
     async def generate(self, request: KeyframeRequest) -> ImageResult: ...
+
+
+@runtime_checkable
+class RefetchesResults(Protocol):
+    """A keyframe model whose paid image can be downloaded again from its result URL
+    (Seedream with response_format url)."""
+
+    #: how long a result URL stays valid after the image was made
+    result_url_seconds: float
+
+    async def refetch(self, url: str, request: KeyframeRequest) -> bytes:
+        """The image at `url`, downloaded with retries. `JobFailed` when the URL answers
+        403/404/410 (expired or gone: the image must be bought again); `Transient` when
+        it still fails for a passing reason."""
+        ...
 
 
 @runtime_checkable

@@ -286,6 +286,8 @@ class SeedreamKeyframes:
     """Seedream text(+reference photos)-to-image, or SeedEdit restyling the goal's photo."""
 
     name = PROVIDER
+    #: result URLs expire after 24 hours (provider-wire.md, images.generate)
+    result_url_seconds = 24 * 3600.0
 
     def __init__(
         self,
@@ -444,15 +446,24 @@ class SeedreamKeyframes:
             try:
                 data = await with_retry(lambda: _download_image(str(url), self.timeout))
             except Transient as e:
-                raise JobFailed(
-                    f"the generated image could not be downloaded ({e.message})",
+                failed = JobFailed(
+                    f"the generated image could not be downloaded ({e.message}); it is "
+                    "paid for, and the next render downloads it from its URL again",
                     provider=PROVIDER,
-                ) from None
+                )
+                failed.result_url = str(url)  # still there: journaled, fetched next time
+                raise failed from None
         else:
             raise JobFailed("image: answer has neither b64_json nor url", provider=PROVIDER)
         if not data:
             raise Transient("image: empty image data", provider=PROVIDER)
         return data
+
+    async def refetch(self, url: str, request: KeyframeRequest) -> bytes:
+        """An image paid for in an earlier render, from the result URL its download
+        failed on (see `RefetchesResults`): valid for 24 h, so no new image is bought."""
+        with _for_scene(request.scene_id):
+            return await with_retry(lambda: _download_image(url, self.timeout))
 
 
 @contextlib.contextmanager
