@@ -238,6 +238,11 @@ class RenderFailed(Exception):
 #: a clip is up to tens of MB, and the compose needs room after it
 MIN_FREE_BYTES = 100_000_000
 
+#: seconds after a video create whose answer was lost during which the provider may
+#: still make its job (a slow provider finishing a request the client gave up on): a
+#: look at its job list within them that finds nothing does not refund the call
+LATE_JOB_GRACE = 300.0
+
 
 class DiskFull(Exception):
     """The disk holding the run filled up: the message names it. Finished work is kept
@@ -637,6 +642,8 @@ class Pipeline:
         self._lost_rows: dict[int, float] = {}
         #: those rows' requests: (scene id, input key)
         self._lost_requests: dict[int, tuple[str, str]] = {}
+        #: see LATE_JOB_GRACE (tests shorten it)
+        self.late_job_grace = LATE_JOB_GRACE
         #: shortest observed job duration per model in this run (for polling near the end)
         self._job_seconds: dict[str, float] = {}
         #: text-to-image model for scenes an edit keyframe model has no photo for
@@ -1973,6 +1980,7 @@ class Pipeline:
             # the same clip: any of their jobs is this one's.)
             self._lost_rows[row] = sent_at
             self._lost_requests[row] = (scene_id, key)
+            store.ledger_note_lost(row, key, sent_at)
             return None
         if jobs is not None and len(jobs) == 1:
             self.reporter.info(
@@ -1987,6 +1995,7 @@ class Pipeline:
             # run's _recover_orphans if this one dies first.
             self._lost_rows[row] = sent_at
             self._lost_requests[row] = (scene_id, key)
+            store.ledger_note_lost(row, key, sent_at)
             return None
         store.ledger_mark_unknown(row)
         self.reporter.warn(
@@ -2034,8 +2043,19 @@ class Pipeline:
                     f"{video.name} after all: job {rid} was made (and bills); its result is "
                     "not used"
                 )
-            elif jobs == []:
+            elif jobs == [] and time.time() - sent_at >= self.late_job_grace:
                 await self.gate.refund(row_id, "connection lost before the provider made a job")
+            elif jobs == []:
+                # too soon to tell: a short run looks before a slow provider makes the
+                # job, and a refunded row's late job was then on no row at all. It stays
+                # committed; the next render looks again (_recover_orphans) and gives a
+                # late job to its scene, or refunds the row once the grace is over
+                self.reporter.warn(
+                    f"{row['scene_id']}: a job request whose answer was lost may still "
+                    f"become a job at {video.name} (about "
+                    f"{costs.format_usd(float(row['estimated_usd']))}); it stays counted as "
+                    "committed, and the next render looks for it again"
+                )
             else:
                 store.ledger_mark_unknown(row_id)
         self._lost_rows.clear()
@@ -2105,9 +2125,10 @@ class Pipeline:
             and not (r["usage"] or {}).get("unknown_outcome")
         ]
         clip_orphans = [r for r in orphans if r["stage"] == "clip" and r["provider"] == video.name]
-        if len({r["scene_id"] for r in clip_orphans}) > 1 and await self._settle_mixed_orphans(
-            store, video, clip_orphans
-        ):
+        if len({r["scene_id"] for r in clip_orphans}) > 1:
+            if await self._settle_mixed_orphans(store, video, clip_orphans):
+                orphans = [r for r in orphans if r not in clip_orphans]
+        elif len(clip_orphans) > 1 and await self._settle_scene_orphans(store, video, clip_orphans):
             orphans = [r for r in orphans if r not in clip_orphans]
         for r in orphans:
             unknown = None
@@ -2127,7 +2148,7 @@ class Pipeline:
                     )
                     continue
                 if not unknown:
-                    store.ledger_refund(r["id"], "never reached the provider (no job found)")
+                    self._no_job_found(store, r)
                     continue
             store.ledger_mark_unknown(r["id"])
             self.reporter.warn(
@@ -2152,7 +2173,7 @@ class Pipeline:
             return False
         if not unknown:
             for r in rows:
-                store.ledger_refund(r["id"], "never reached the provider (no job found)")
+                self._no_job_found(store, r)
             return True
         ordered = sorted(rows, key=lambda r: int(r["id"]))
         unknown.sort(key=lambda t: (t.created_at, str(t.remote_id)))
@@ -2173,6 +2194,75 @@ class Pipeline:
                 else ""
             )
         )
+        return True
+
+    def _no_job_found(self, store: Store, r: dict[str, Any]) -> None:
+        """An orphan clip row with no job in the provider's list: refunded, unless it is a
+        create whose answer was lost (`Store.ledger_note_lost`) sent too recently to tell
+        (LATE_JOB_GRACE): that one stays committed and is looked at again after this
+        run's clips stage, as this run's own lost requests are."""
+        lost = (r.get("usage") or {}).get("lost")
+        if isinstance(lost, dict):
+            sent_at = float(lost.get("sent_at") or r["created_at"])
+            if time.time() - sent_at < self.late_job_grace:
+                self._lost_rows[int(r["id"])] = sent_at
+                self._lost_requests[int(r["id"])] = (
+                    str(r["scene_id"]),
+                    str(lost.get("input_key") or ""),
+                )
+                return
+        store.ledger_refund(r["id"], "never reached the provider (no job found)")
+
+    async def _settle_scene_orphans(
+        self, store: Store, video: VideoModel, rows: list[dict[str, Any]]
+    ) -> bool:
+        """Several orphan clip rows of ONE scene: its create was lost more than once (or
+        lost, then the run killed during the next). Their jobs may have appeared since
+        (late), all in the provider's list at once: the one-row look would see several
+        and leave them all unknown, and the scene would pay for another job. Every such job was
+        asked for by this scene: when the rows asked for the inputs its clip step has now,
+        the first job goes to the step (polled, not paid again); the others are tied to
+        their rows (billed, unused, by _settle_stale_jobs). Rows with no job: see
+        `_no_job_found`. False (the rows are looked at one by one) when the provider
+        cannot list its jobs or lists more jobs than there are rows."""
+        since = min(float(r["created_at"]) for r in rows) - 60
+        unknown = await self._unjournaled_jobs(store, video, since)
+        if unknown is None or len(unknown) > len(rows):
+            return False
+        scene_id = str(rows[0]["scene_id"])
+        ordered = sorted(rows, key=lambda r: int(r["id"]))
+        unknown.sort(key=lambda t: (t.created_at, str(t.remote_id)))
+        step = store.get(scene_id, "clip")
+        asked = {
+            (r.get("usage") or {}).get("lost", {}).get("input_key")
+            or (step.input_key if step is not None else None)
+            for r in ordered
+        }
+        adopt = (
+            step is not None
+            and not step.remote_id
+            and step.status != "succeeded"
+            and asked == {step.input_key}
+        )
+        for i, (r, job) in enumerate(zip(ordered, unknown, strict=False)):
+            rid = str(job.remote_id)
+            if i == 0 and adopt:
+                store.mark_submitted(scene_id, "clip", rid, ledger_row=r["id"])
+                self.reporter.info(
+                    f"{scene_id}: found job {rid}, made late from a request whose answer "
+                    "was lost; picking it up instead of paying again"
+                )
+            else:
+                store.ledger_set_remote(r["id"], rid)
+        unused = [str(t.remote_id) for t in unknown[1 if adopt else 0 :]]
+        if unused:
+            self.reporter.warn(
+                f"{scene_id}: job request(s) whose answers were lost did reach {video.name} "
+                f"after all: job(s) {', '.join(unused)} were made (and bill); their results "
+                "are not used"
+            )
+        for r in ordered[len(unknown) :]:
+            self._no_job_found(store, r)
         return True
 
     def _reusable_plan(self, store: Store, planner: Planner | tuple[str, str]) -> Plan | None:

@@ -709,6 +709,14 @@ class Store:
             row_id, state="refunded", billed_usd=0.0, usage=json.dumps({"reason": reason})
         )
 
+    def ledger_note_lost(self, row_id: int, input_key: str, sent_at: float) -> None:
+        """A video create whose answer was lost (its job may appear late): keep, on its
+        still-committed row, the inputs it asked for and when it was sent, so that a
+        later render can give a late job to the scene that asked for it."""
+        self._ledger_update(
+            row_id, usage=json.dumps({"lost": {"input_key": input_key, "sent_at": sent_at}})
+        )
+
     def ledger_mark_unknown(self, row_id: int) -> None:
         """Keep the row committed but remember the person was told its outcome is unknown."""
         self._ledger_update(row_id, usage=json.dumps({"unknown_outcome": True}))

@@ -254,18 +254,33 @@ async def test_a_create_that_times_out_and_becomes_a_job_late_is_not_refunded(
 
 
 async def test_request_lost_before_the_job_is_made_is_sent_again(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The connection breaks before the provider made the job: the provider lists no new
-    job, so the call is refunded and sent again; one job per scene in the end."""
+    job, so the call is sent again; one job per scene in the end. The lost call stays
+    committed while its job could still appear late (LATE_JOB_GRACE; the person is
+    told), and a render after that refunds it."""
+    from mindmovie import pipeline
+
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     sim.add_fault("drop", path=TASKS, method="POST", count=1)
-    res = await Pipeline(
-        goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS
-    ).run()
+    warnings: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warnings.append(text)
+
+    s = settings_for("byteplus", sim)
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
     n = len(res.plan.scenes)
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == n
+    assert len(sim.requests(path=TASKS, method="POST")) == n + 1
+    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    assert sorted(r["state"] for r in clips) == ["billed"] * n + ["committed"]
+    assert any("may still become a job" in w for w in warnings), warnings
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 0.0)  # its grace is over
+    await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
     assert len(sim.requests(path=TASKS, method="POST")) == n + 1
     clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
     assert sorted(r["state"] for r in clips) == ["billed"] * n + ["refunded"]
@@ -599,3 +614,90 @@ async def test_a_scene_whose_request_is_lost_twice_takes_its_own_late_job(
     assert len(sim.requests(path=TASKS, method="POST")) == 2 and len(jobs) == 2
     clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
     assert {r["remote_id"] for r in clips if r["remote_id"]} == {j.id for j in jobs}, clips
+
+
+async def _until_jobs(sim: SimServer, n: int, within: float = 20.0) -> None:
+    """Wait until the simulator has made `n` jobs (late creates land after their delay)."""
+    import asyncio
+    import time
+
+    t_end = time.monotonic() + within
+    while len(sim.jobs()) < n and time.monotonic() < t_end:
+        await asyncio.sleep(0.1)
+    assert len(sim.jobs()) == n, [j.id for j in sim.jobs()]
+
+
+async def test_creates_lost_twice_in_a_short_run_are_not_refunded_before_their_jobs_appear(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-scene run: two creates time out, the provider makes both jobs seconds later,
+    the third create works. The run is so short that its look after the clips stage
+    (_settle_lost_submissions) came before the late jobs: both rows were refunded, and
+    the jobs the provider made (and bills) then appeared with no row at all. Now such a
+    row stays committed while a late job can still appear, and the next render ties the
+    late jobs to their rows (billed, unused) without buying anything."""
+    import asyncio
+
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    sim.add_fault("delay", path=TASKS, method="POST", count=2, seconds=4.0)
+    s = _paid_clips_only(sim)
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None
+    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    assert len(clips) == 3 and "refunded" not in {r["state"] for r in clips}, clips
+
+    await _until_jobs(sim, 3)  # the two late jobs are made after the run ended
+    await asyncio.sleep(sim.job_seconds + 0.3)  # and have finished
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert len(sim.requests(path=TASKS, method="POST")) == 3  # nothing bought again
+    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    assert {r["remote_id"] for r in clips} == {j.id for j in sim.jobs()}, clips
+    assert {r["state"] for r in clips} == {"billed"}, [(r["state"], r["usage"]) for r in clips]
+
+
+async def test_a_scene_whose_creates_were_all_lost_takes_a_late_job_next_render(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every create of a one-scene run times out and the provider makes each job only
+    after the run has given up (the scene failed). Those calls were refunded, and the next
+    render paid for a fifth job. Now their rows stay committed, and the next render gives
+    the first late job to the scene (polled and downloaded, not paid again) and bills
+    the others, unused."""
+    import asyncio
+
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    sim.add_fault("delay", path=TASKS, method="POST", count=4, seconds=6.0)
+    s = _paid_clips_only(sim)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert len(sim.requests(path=TASKS, method="POST")) == 4
+    clips = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "clip"]
+    assert len(clips) == 4 and {r["state"] for r in clips} == {"committed"}, clips
+
+    await _until_jobs(sim, 4)
+    await asyncio.sleep(sim.job_seconds + 0.3)
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None
+    assert len(sim.requests(path=TASKS, method="POST")) == 4  # no fifth job bought
+    jobs = sorted(sim.jobs(), key=lambda j: j.created)
+    store = Store(res.run_dir / "run.db", read_only=True)
+    try:
+        step = store.get(res.plan.scenes[0].id, "clip")
+    finally:
+        store.close()
+    assert step is not None and step.remote_id == jobs[0].id and step.status == "succeeded"
+    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    assert {r["remote_id"] for r in clips} == {j.id for j in jobs}, clips
+    assert {r["state"] for r in clips} == {"billed"}, [(r["state"], r["usage"]) for r in clips]
