@@ -6,10 +6,12 @@ music bed, segments in parallel) and, separately, re-encoded by ONE ffmpeg comma
 (concat demuxer of the same clips, same x264 settings, no overlays, no audio). Each
 measurement runs in its own child process, so peak memory is per measurement:
 ru_maxrss of the child itself (Python) and of its largest ffmpeg child.
-Then the engines at --engines-n scenes (12): the ffmpeg engine vs the moviepy reference
-engine (frame-by-frame numpy, slow) vs the plain re-encode, with ratios against the
-targets. Then the incremental case: recompose after changing one affirmation out of 12.
-`--parts` picks what runs (the moviepy engine alone takes minutes).
+Ours and plain run --repeat times (5) in alternating order and the median of the
+per-round ratios is the figure (a shared virtual machine's times vary 10-20 % minute to
+minute). Then the engines at --engines-n scenes (12): the ffmpeg engine vs the moviepy
+reference engine (moviepy's own API, slow; run once) vs the plain re-encode, with ratios
+against the targets. Then the incremental case: recompose after changing one affirmation
+out of 12. `--parts` picks what runs (the moviepy engine alone takes minutes).
 
     /work/venv/bin/python bench/compose.py --n 6 24                 # everything
     /work/venv/bin/python bench/compose.py --parts engines incremental
@@ -23,6 +25,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -151,6 +154,32 @@ def measure(
     return data
 
 
+def pairs(
+    a: str, b: str, count: int, root: Path, ns: argparse.Namespace
+) -> list[tuple[dict[str, float], dict[str, float]]]:
+    """`ns.repeat` runs of `a` and `b` at N=count, the order alternating round by round.
+
+    Why: on a shared virtual machine the same command's time varies by 10-20 % from one
+    minute to the next (CPU time too: the host's caches and clocks are shared), so one
+    pair proves little. Adjacent runs see the same conditions; the median of the
+    per-round ratios is what is reported, with its range.
+    """
+    out = []
+    for r in range(ns.repeat):
+        order = (a, b) if r % 2 == 0 else (b, a)
+        got = {k: measure(k, count, root / f"{k}{count}-{r}", ns) for k in order}
+        out.append((got[a], got[b]))
+    return out
+
+
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def _spread(xs: list[float]) -> str:
+    return f"{min(xs):.2f}-{max(xs):.2f}"
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -160,24 +189,37 @@ def _mem(r: dict[str, float]) -> str:
 
 
 def engines(root: Path, ns: argparse.Namespace) -> None:
-    """ffmpeg engine vs moviepy engine vs plain re-encode at one N, each in its own child."""
+    """ffmpeg engine vs moviepy engine vs plain re-encode at one N, each in its own child.
+
+    The moviepy engine is run once (it takes ~4x as long), between the ffmpeg engine's
+    pairs; its ratio is taken against the median ffmpeg engine run.
+    """
     n = ns.engines_n
-    runs = {
-        kind: measure(kind, n, root / f"eng-{kind}{n}", ns) for kind in ("ours", "plain", "moviepy")
-    }
-    ours, plain, mp = runs["ours"], runs["plain"], runs["moviepy"]
+    runs = pairs("ours", "plain", n, root / "eng", ns)
+    mp = measure("moviepy", n, root / f"eng-moviepy{n}", ns)
+    ours_w = [o["wall"] for o, _ in runs]
+    ratios = [o["wall"] / p["wall"] for o, p in runs]
+    cpu_ratios = [o["cpu"] / p["cpu"] for o, p in runs]
+    ours, plain = runs[0]
     print(f"engines N={n} ({ours['frames']:.0f} frames out; plain {plain['frames']:.0f}):")
-    for name, r in (("ffmpeg engine", ours), ("moviepy engine", mp), ("plain re-encode", plain)):
+    for i, (o, p) in enumerate(runs, 1):
         print(
-            f"  {name:16s} {r['wall']:7.1f} s wall {r['cpu']:7.1f} s cpu "
-            f"({r['out_frames']:.0f} frames, {r['out_frames'] / r['wall']:5.1f} fps)  "
-            f"peak RSS {_mem(r)}"
+            f"  round {i}: ffmpeg engine {o['wall']:6.1f} s wall {o['cpu']:6.1f} s cpu, "
+            f"plain {p['wall']:6.1f} s wall {p['cpu']:6.1f} s cpu: {o['wall'] / p['wall']:.2f}x"
         )
-    vs_plain, vs_mp = ours["wall"] / plain["wall"], mp["wall"] / ours["wall"]
     print(
-        f"  ffmpeg engine / plain: wall {vs_plain:.2f}x cpu {ours['cpu'] / plain['cpu']:.2f}x "
+        f"  moviepy engine   {mp['wall']:7.1f} s wall {mp['cpu']:7.1f} s cpu "
+        f"({mp['out_frames']:.0f} frames, {mp['out_frames'] / mp['wall']:5.1f} fps)  "
+        f"peak RSS {_mem(mp)}"
+    )
+    print(f"  ffmpeg engine peak RSS {_mem(ours)}; plain {_mem(plain)}")
+    vs_plain, vs_mp = _median(ratios), mp["wall"] / _median(ours_w)
+    print(
+        f"  ffmpeg engine / plain: median wall {vs_plain:.2f}x ({_spread(ratios)} over "
+        f"{len(runs)} rounds), cpu {_median(cpu_ratios):.2f}x "
         f"(target <= {TARGET_PLAIN:.1f}x: {_verdict(vs_plain <= TARGET_PLAIN)})\n"
-        f"  moviepy / ffmpeg engine: wall {vs_mp:.1f}x cpu {mp['cpu'] / ours['cpu']:.1f}x "
+        f"  moviepy / ffmpeg engine (median {_median(ours_w):.1f} s): wall {vs_mp:.1f}x "
+        f"cpu {mp['cpu'] / _median([o['cpu'] for o, _ in runs]):.1f}x "
         f"(target >= {TARGET_MOVIEPY:.0f}x: {_verdict(vs_mp >= TARGET_MOVIEPY)})"
     )
 
@@ -205,6 +247,12 @@ def main() -> None:
         "vs plain at --engines-n), incremental",
     )
     ap.add_argument("--engines-n", type=int, default=12, help="scenes for the engines part")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="rounds of ours vs plain per N (alternating order; the median ratio is reported)",
+    )
     ap.add_argument("--child", choices=["ours", "moviepy", "plain"], help=argparse.SUPPRESS)
     ap.add_argument("--count", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--work", help=argparse.SUPPRESS)
@@ -220,18 +268,27 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="mindmovie-bench-"))
     try:
         for n in ns.n if "scaling" in ns.parts else []:
-            ours = measure("ours", n, root / f"ours{n}", ns)
-            plain = measure("plain", n, root / f"plain{n}", ns)
+            runs = pairs("ours", "plain", n, root / "scaling", ns)
+            for i, (ours, plain) in enumerate(runs, 1):
+                print(
+                    f"N={n:3d} round {i}: ours {ours['wall']:6.1f} s wall {ours['cpu']:6.1f} s cpu "
+                    f"({ours['out_frames']:.0f} frames, {ours['segments']:.0f} segments)  "
+                    f"plain {plain['wall']:6.1f} s wall {plain['cpu']:6.1f} s cpu "
+                    f"({plain['out_frames']:.0f} frames)  "
+                    f"ratio wall {ours['wall'] / plain['wall']:.2f}x "
+                    f"cpu {ours['cpu'] / plain['cpu']:.2f}x"
+                )
+            ratios = [o["wall"] / p["wall"] for o, p in runs]
+            cpu_ratios = [o["cpu"] / p["cpu"] for o, p in runs]
             print(
-                f"N={n:3d}  ours {ours['wall']:6.1f} s wall {ours['cpu']:6.1f} s cpu "
-                f"({ours['out_frames']:.0f} frames, {ours['segments']:.0f} segments)  "
-                f"plain {plain['wall']:6.1f} s wall {plain['cpu']:6.1f} s cpu "
-                f"({plain['out_frames']:.0f} frames)  "
-                f"ratio wall {ours['wall'] / plain['wall']:.2f}x "
-                f"cpu {ours['cpu'] / plain['cpu']:.2f}x\n        "
-                f"(ours: python {ours['self_cpu']:.1f} s cpu)  peak RSS ours: python "
-                f"{ours['self_maxrss_mb']:.0f} MB, largest ffmpeg "
-                f"{ours['child_maxrss_mb']:.0f} MB; plain ffmpeg {plain['child_maxrss_mb']:.0f} MB"
+                f"N={n:3d} median ratio wall {_median(ratios):.2f}x ({_spread(ratios)}), "
+                f"cpu {_median(cpu_ratios):.2f}x ({_spread(cpu_ratios)}) over {len(runs)} "
+                f"rounds (target <= {TARGET_PLAIN:.1f}x: "
+                f"{_verdict(_median(ratios) <= TARGET_PLAIN)})\n        "
+                f"peak RSS ours: python {max(o['self_maxrss_mb'] for o, _ in runs):.0f} MB, "
+                f"largest ffmpeg {max(o['child_maxrss_mb'] for o, _ in runs):.0f} MB; plain "
+                f"ffmpeg {max(p['child_maxrss_mb'] for _, p in runs):.0f} MB; ours' python "
+                f"{_median([o['self_cpu'] for o, _ in runs]):.1f} s cpu"
             )
         if "engines" in ns.parts:
             engines(root, ns)
