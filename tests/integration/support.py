@@ -116,3 +116,24 @@ def cli_env(sim: SimServer, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     )
     env = {"ANTHROPIC_API_KEY": "a", "ARK_API_KEY": "b"}
     return cfg, env
+
+
+def no_retry_waits(monkeypatch: Any) -> None:
+    """Retries go again at once: a test of what is retried need not sleep through it."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+
+
+def ledger_rows(run_dir: Path, stage: str) -> list[dict[str, Any]]:
+    """The run's ledger rows of one stage, as `status --json` lists them."""
+    from mindmovie.status import collect_status
+
+    return [r for r in collect_status(run_dir)["ledger"] if r["stage"] == stage]
+
+
+def seedance_only(sim: SimServer) -> Any:
+    """The byteplus preset with a local plan and local keyframes: only clips are paid."""
+    return settings_for(
+        "byteplus", sim, planner={"provider": "local"}, keyframes={"provider": "local"}
+    )

@@ -25,7 +25,16 @@ from mindmovie.progress import NullReporter
 from mindmovie.providers.base import ProviderError
 from mindmovie.status import collect_status
 from mindmovie.store import Store
-from tests.integration.support import KEYS, claude_answer_for, cli_env, goals_file, settings_for
+from tests.integration.support import (
+    KEYS,
+    claude_answer_for,
+    cli_env,
+    goals_file,
+    ledger_rows,
+    no_retry_waits,
+    seedance_only,
+    settings_for,
+)
 from tests.sim.server import SimServer
 
 
@@ -579,9 +588,7 @@ async def test_a_provider_that_cannot_be_reached_is_owed_nothing(
     """A call whose connection was never made (refused, no network) cannot have been
     billed: its ledger rows are refunded, not left 'committed' (money counted as in
     flight, reported as possibly billed on every later run). Real SDKs, a closed port."""
-    from mindmovie import retry
-
-    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    no_retry_waits(monkeypatch)
     goals = goals_file(tmp_path, sim)
     dead = f"http://127.0.0.1:{_closed_port()}"
     if stage == "planner":
@@ -613,9 +620,7 @@ async def test_a_seedream_image_whose_download_fails_is_not_paid_for_twice(
     a failed download of its URL used to be settled as "not accepted" (refunded) and the
     whole request sent again: two images billed, one recorded. Now the same URL is
     downloaded again, and a URL that stays gone is billed, not refunded."""
-    from mindmovie import retry
-
-    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     url_images: dict[str, Any] = {
@@ -656,15 +661,12 @@ async def test_a_failed_clip_whose_job_is_journaled_is_not_counted_as_a_clip_to_
     polls that job again and downloads it, paying nothing, and `status` says so ("re-poll
     job ..."). `estimate`, and the cost asked about before render's first paid call,
     counted each such scene as a new clip to buy."""
-    from mindmovie import retry
     from mindmovie.pipeline import estimate_for
 
-    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
-    s = settings_for(
-        "byteplus", sim, planner={"provider": "local"}, keyframes={"provider": "local"}
-    )
+    s = seedance_only(sim)
     run = tmp_path / "run"
     # every clip's result URL answers 404 (also after a fresh poll): each scene fails
     # with its job made, billed and journaled
@@ -694,6 +696,17 @@ async def test_a_failed_clip_whose_job_is_journaled_is_not_counted_as_a_clip_to_
     assert sim.stats()["totals"]["jobs_created"] == made  # and indeed none was bought
 
 
+def _seedream_by_url(sim: SimServer) -> Any:
+    """Only keyframes are paid: Seedream answering with result URLs to download."""
+    return settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"options": {"response_format": "url"}},
+        video={"provider": "local"},
+    )
+
+
 def _one_goal(tmp_path: Path) -> Path:
     g = tmp_path / "one.yaml"
     g.write_text("title: One\ngoals:\n  - category: health\n    vision: Strong and rested\n")
@@ -709,24 +722,16 @@ async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_rend
     the next render downloads it from there (a URL that still fails for a passing reason
     fails the scene again, buying nothing); only a URL that now answers 404 (expired,
     gone) makes it buy a new image, and it says so."""
-    from mindmovie import retry
-
-    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = _one_goal(tmp_path)
-    s = settings_for(
-        "byteplus",
-        sim,
-        planner={"provider": "local"},
-        keyframes={"options": {"response_format": "url"}},
-        video={"provider": "local"},
-    )
+    s = _seedream_by_url(sim)
     run = tmp_path / "run"
     sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
     with pytest.raises((ProviderError, RenderFailed)):
         await Pipeline(goals, s, out=run, keys=KEYS).run()
     assert sim.stats()["totals"]["images"] == 1
-    (row,) = [r for r in collect_status(run)["ledger"] if r["stage"] == "keyframe"]
+    (row,) = ledger_rows(run, "keyframe")
     assert row["state"] == "billed" and row["usage"]["result_url"].endswith(".png"), row
     if resume == "downloaded":
         # the URL still failing for a passing reason (and not yet 24 h old): the scene
@@ -747,7 +752,7 @@ async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_rend
 
     res = await Pipeline(goals, s, out=run, keys=KEYS, reporter=Rec()).run()
     assert res.movie is not None
-    rows = [r for r in collect_status(run)["ledger"] if r["stage"] == "keyframe"]
+    rows = ledger_rows(run, "keyframe")
     assert all(r["state"] == "billed" and "result_url" not in r["usage"] for r in rows), rows
     if resume == "downloaded":
         assert sim.stats()["totals"]["images"] == 1  # exactly one image paid for
@@ -764,20 +769,12 @@ async def test_an_empty_seedream_download_is_fetched_again_not_bought_again(
     """A result URL that answered 200 with no body: the empty image was a Transient
     of the whole paid call, so the request was sent again and a second image billed.
     It is a failed download of the same URL now, tried again there."""
-    from mindmovie import retry
-
-    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
-    s = settings_for(
-        "byteplus",
-        sim,
-        planner={"provider": "local"},
-        keyframes={"options": {"response_format": "url"}},
-        video={"provider": "local"},
-    )
+    s = _seedream_by_url(sim)
     sim.add_fault("empty", path="/_sim/files/", method="GET", count=1)
     res = await Pipeline(_one_goal(tmp_path), s, out=tmp_path / "run", keys=KEYS).run()
     assert res.movie is not None
     assert sim.stats()["totals"]["images"] == 1
-    rows = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "keyframe"]
+    rows = ledger_rows(res.run_dir, "keyframe")
     assert len(rows) == 1 and rows[0]["state"] == "billed", rows

@@ -20,6 +20,9 @@ from tests.integration.support import (
     KEYS,
     claude_answer_for,
     goals_file,
+    ledger_rows,
+    no_retry_waits,
+    seedance_only,
     settings_for,
     tiny_local_settings,
 )
@@ -43,6 +46,20 @@ def _byteplus(sim: SimServer, **provider: Any) -> Any:
     settings (they replace the whole providers.byteplus block, so base_url is kept)."""
     ps = {"base_url": sim.ark_base_url, "poll_interval": 0.05, "poll_max_interval": 0.1}
     return settings_for("byteplus", sim, providers={"byteplus": {**ps, **provider}})
+
+
+def _one_scene_with_lost_creates(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, count: int, seconds: float
+) -> tuple[Path, Any]:
+    """A one-scene goals.yaml and `_paid_clips_only` settings, with the first `count`
+    creates delayed `seconds` by the simulator (past the 1 s timeout: answers lost)."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    sim.add_fault("delay", path=TASKS, method="POST", count=count, seconds=seconds)
+    return goals, _paid_clips_only(sim)
 
 
 def _paid_clips_only(sim: SimServer) -> Any:
@@ -246,7 +263,7 @@ async def test_a_create_that_times_out_and_becomes_a_job_late_is_not_refunded(
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
     n = len(res.plan.scenes)
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == n + 1
-    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    clips = ledger_rows(res.run_dir, "clip")
     # every job the provider made has its row, and none of them is refunded
     assert len({r["remote_id"] for r in clips if r["remote_id"]}) == n + 1, clips
     assert all(r["state"] in ("billed", "committed") for r in clips), clips
@@ -276,13 +293,13 @@ async def test_request_lost_before_the_job_is_made_is_sent_again(
     n = len(res.plan.scenes)
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == n
     assert len(sim.requests(path=TASKS, method="POST")) == n + 1
-    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    clips = ledger_rows(res.run_dir, "clip")
     assert sorted(r["state"] for r in clips) == ["billed"] * n + ["committed"]
     assert any("may still become a job" in w for w in warnings), warnings
     monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 0.0)  # its grace is over
     await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
     assert len(sim.requests(path=TASKS, method="POST")) == n + 1
-    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    clips = ledger_rows(res.run_dir, "clip")
     assert sorted(r["state"] for r in clips) == ["billed"] * n + ["refunded"]
 
 
@@ -449,15 +466,12 @@ async def test_a_paid_job_the_provider_cannot_show_right_now_is_not_made_again(
     every retry) the job used to be taken as failed and a second one was paid for the
     same inputs. Now the scene fails for this run, keeping the job, and the run after
     that uses it: one job per scene in the end."""
-    from mindmovie import retry
     from mindmovie.store import Store
 
-    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
-    s = settings_for(
-        "byteplus", sim, planner={"provider": "local"}, keyframes={"provider": "local"}
-    )
+    s = seedance_only(sim)
     run = tmp_path / "run"
     sim.add_fault("http", path="/_sim/files/", status=500, count=None)
     with pytest.raises(RenderFailed):
@@ -591,7 +605,7 @@ async def test_a_late_job_of_one_scene_is_not_taken_for_another_scenes(
         assert step is not None and step.remote_id in jobs, (sid, step)
         text = jobs[step.remote_id].text
         assert prompts[sid] in text, (sid, step.remote_id, text[:80])
-    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    clips = ledger_rows(res.run_dir, "clip")
     # every job made is on a row; none is refunded
     assert {r["remote_id"] for r in clips if r["remote_id"]} == set(jobs), clips
 
@@ -612,7 +626,7 @@ async def test_a_scene_whose_request_is_lost_twice_takes_its_own_late_job(
     assert res.movie is not None and len(res.plan.scenes) == 1
     jobs = sim.jobs()
     assert len(sim.requests(path=TASKS, method="POST")) == 2 and len(jobs) == 2
-    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    clips = ledger_rows(res.run_dir, "clip")
     assert {r["remote_id"] for r in clips if r["remote_id"]} == {j.id for j in jobs}, clips
 
 
@@ -638,25 +652,17 @@ async def test_creates_lost_twice_in_a_short_run_are_not_refunded_before_their_j
     late jobs to their rows (billed, unused) without buying anything."""
     import asyncio
 
-    from mindmovie import retry
-
-    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    sim.add_fault("delay", path=TASKS, method="POST", count=2, seconds=4.0)
-    s = _paid_clips_only(sim)
+    goals, s = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=2, seconds=4.0)
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
     assert res.movie is not None
-    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    clips = ledger_rows(res.run_dir, "clip")
     assert len(clips) == 3 and "refunded" not in {r["state"] for r in clips}, clips
 
     await _until_jobs(sim, 3)  # the two late jobs are made after the run ended
     await asyncio.sleep(sim.job_seconds + 0.3)  # and have finished
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
     assert len(sim.requests(path=TASKS, method="POST")) == 3  # nothing bought again
-    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    clips = ledger_rows(res.run_dir, "clip")
     assert {r["remote_id"] for r in clips} == {j.id for j in sim.jobs()}, clips
     assert {r["state"] for r in clips} == {"billed"}, [(r["state"], r["usage"]) for r in clips]
 
@@ -671,19 +677,11 @@ async def test_a_scene_whose_creates_were_all_lost_takes_a_late_job_next_render(
     the others, unused."""
     import asyncio
 
-    from mindmovie import retry
-
-    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    sim.add_fault("delay", path=TASKS, method="POST", count=4, seconds=6.0)
-    s = _paid_clips_only(sim)
+    goals, s = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=4, seconds=6.0)
     with pytest.raises(RenderFailed):
         await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
     assert len(sim.requests(path=TASKS, method="POST")) == 4
-    clips = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "clip"]
+    clips = ledger_rows(tmp_path / "run", "clip")
     assert len(clips) == 4 and {r["state"] for r in clips} == {"committed"}, clips
 
     await _until_jobs(sim, 4)
@@ -698,6 +696,6 @@ async def test_a_scene_whose_creates_were_all_lost_takes_a_late_job_next_render(
     finally:
         store.close()
     assert step is not None and step.remote_id == jobs[0].id and step.status == "succeeded"
-    clips = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "clip"]
+    clips = ledger_rows(res.run_dir, "clip")
     assert {r["remote_id"] for r in clips} == {j.id for j in jobs}, clips
     assert {r["state"] for r in clips} == {"billed"}, [(r["state"], r["usage"]) for r in clips]
