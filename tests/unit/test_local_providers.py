@@ -609,6 +609,35 @@ async def test_clip_frames_size_codec_and_atomic_write(tmp_path: Path) -> None:
     assert probe(dest, count_frames=True).video_frames == 36
 
 
+async def test_clip_colours_are_the_keyframes_in_bt709(tmp_path: Path) -> None:
+    """The clip is drawn in Y'CbCr (converted once per clip, `yuv420_planes`): decoded as
+    the BT.709 it is tagged, each flat patch comes back as the keyframe's colour. A 601
+    matrix, full range, or swapped chroma planes move saturated patches by 10-60 levels."""
+    colours = [(200, 30, 40), (30, 170, 60), (40, 60, 210), (235, 235, 235), (60, 60, 60),
+               (240, 200, 40)]  # fmt: skip
+    kf = tmp_path / "patches.png"
+    strip = Image.new("RGB", (640, 360))
+    for i, c in enumerate(colours):
+        strip.paste(c, (i * 640 // 6, 0, (i + 1) * 640 // 6, 360))
+    strip.save(kf)
+    dest = await render(
+        vreq(tmp_path, "Slow push in toward the subject", keyframe=kf, seconds=0.5),
+        tmp_path / "c.mp4",
+    )
+    out = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(dest), "-frames:v", "1", "-vf",
+         "scale=in_color_matrix=bt709:in_range=tv:out_range=pc", "-f", "rawvideo",
+         "-pix_fmt", "rgb24", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    frame = np.frombuffer(out, np.uint8).reshape(180, 320, 3).astype(int)
+    # the push-in's first frame shows the whole strip: patch i's middle is at (i + .5) / 6
+    for i, c in enumerate(colours):
+        x = int((i + 0.5) * 320 / 6)
+        got = frame[80:100, x - 5 : x + 5].reshape(-1, 3).mean(axis=0)
+        assert np.abs(got - np.array(c)).max() < 6, (i, c, got.round(1))
+
+
 def assert_smooth(series: np.ndarray, *, rising: bool, max_jerk: float) -> None:
     """Per-frame deltas all one sign (no jitter back and forth) and varying smoothly."""
     d = np.diff(series)
