@@ -326,7 +326,7 @@ async def test_storyboard_shows_the_keyframes_while_clips_are_made(
     assert not res.failed
     page = seen["board"]  # as it was when the first clip landed
     assert all(sc.id in page for sc in res.plan.scenes)
-    assert "no keyframe yet" not in page and page.count("data:image/png;base64,") == 4
+    assert "no keyframe yet" not in page and page.count("data:image/jpeg;base64,") == 4
 
 
 def _two_photo_goal(tmp_path: Path, sim: SimServer) -> tuple[Path, list[bytes]]:
