@@ -9,8 +9,8 @@ ru_maxrss of the child itself (Python) and of its largest ffmpeg child.
 Ours and plain run --repeat times (5) in alternating order and the median of the
 per-round ratios is the figure (a shared virtual machine's times vary 10-20 % minute to
 minute). Then the engines at --engines-n scenes (12): the ffmpeg engine vs the moviepy
-reference engine (moviepy's own API, slow; run once) vs the plain re-encode, with ratios
-against the targets. Then the incremental case: recompose after changing one affirmation
+reference engine (moviepy's own API, slow; run --moviepy-repeat times, 1) vs the plain
+re-encode, with ratios against the targets. Then the incremental case: recompose after changing one affirmation
 out of 12. `--parts` picks what runs (the moviepy engine alone takes minutes).
 
     /work/venv/bin/python bench/compose.py --n 6 24                 # everything
@@ -191,12 +191,22 @@ def _mem(r: dict[str, float]) -> str:
 def engines(root: Path, ns: argparse.Namespace) -> None:
     """ffmpeg engine vs moviepy engine vs plain re-encode at one N, each in its own child.
 
-    The moviepy engine is run once (it takes ~4x as long), between the ffmpeg engine's
-    pairs; its ratio is taken against the median ffmpeg engine run.
+    The moviepy engine (it takes ~5x as long) runs `--moviepy-repeat` times (1), each
+    right after a round of the ffmpeg engine's pairs; each of its runs is set against
+    that round's ffmpeg engine run, and the median of those ratios is reported.
     """
     n = ns.engines_n
-    runs = pairs("ours", "plain", n, root / "eng", ns)
-    mp = measure("moviepy", n, root / f"eng-moviepy{n}", ns)
+    runs: list[tuple[dict[str, float], dict[str, float]]] = []
+    mps: list[dict[str, float]] = []
+    sub = argparse.Namespace(**{**vars(ns), "repeat": 1})
+    for r in range(max(ns.repeat, ns.moviepy_repeat)):
+        # one round: the pair in alternating order (as `pairs`), then moviepy
+        order = ("ours", "plain") if r % 2 == 0 else ("plain", "ours")
+        got = {k: measure(k, n, root / f"eng{k}{n}-{r}", sub) for k in order}
+        runs.append((got["ours"], got["plain"]))
+        if r < ns.moviepy_repeat:
+            mps.append(measure("moviepy", n, root / f"eng-moviepy{n}-{r}", sub))
+    mp = mps[len(mps) // 2]
     ours_w = [o["wall"] for o, _ in runs]
     ratios = [o["wall"] / p["wall"] for o, p in runs]
     cpu_ratios = [o["cpu"] / p["cpu"] for o, p in runs]
@@ -207,19 +217,23 @@ def engines(root: Path, ns: argparse.Namespace) -> None:
             f"  round {i}: ffmpeg engine {o['wall']:6.1f} s wall {o['cpu']:6.1f} s cpu, "
             f"plain {p['wall']:6.1f} s wall {p['cpu']:6.1f} s cpu: {o['wall'] / p['wall']:.2f}x"
         )
-    print(
-        f"  moviepy engine   {mp['wall']:7.1f} s wall {mp['cpu']:7.1f} s cpu "
-        f"({mp['out_frames']:.0f} frames, {mp['out_frames'] / mp['wall']:5.1f} fps)  "
-        f"peak RSS {_mem(mp)}"
-    )
+    mp_ratios = [m["wall"] / o["wall"] for m, (o, _) in zip(mps, runs, strict=False)]
+    for i, (m, (o, _)) in enumerate(zip(mps, runs, strict=False), 1):
+        print(
+            f"  moviepy run {i}: {m['wall']:7.1f} s wall {m['cpu']:7.1f} s cpu "
+            f"({m['out_frames']:.0f} frames, {m['out_frames'] / m['wall']:5.1f} fps), "
+            f"{m['wall'] / o['wall']:.1f}x round {i}'s ffmpeg engine"
+        )
+    print(f"  moviepy peak RSS {_mem(mp)}")
     print(f"  ffmpeg engine peak RSS {_mem(ours)}; plain {_mem(plain)}")
-    vs_plain, vs_mp = _median(ratios), mp["wall"] / _median(ours_w)
+    vs_plain, vs_mp = _median(ratios), _median(mp_ratios)
     print(
         f"  ffmpeg engine / plain: median wall {vs_plain:.2f}x ({_spread(ratios)} over "
         f"{len(runs)} rounds), cpu {_median(cpu_ratios):.2f}x "
         f"(target <= {TARGET_PLAIN:.1f}x: {_verdict(vs_plain <= TARGET_PLAIN)})\n"
-        f"  moviepy / ffmpeg engine (median {_median(ours_w):.1f} s): wall {vs_mp:.1f}x "
-        f"cpu {mp['cpu'] / _median([o['cpu'] for o, _ in runs]):.1f}x "
+        f"  moviepy / ffmpeg engine (median ffmpeg {_median(ours_w):.1f} s): median wall "
+        f"{vs_mp:.1f}x ({_spread(mp_ratios)} over {len(mps)} run(s)), "
+        f"cpu {_median([m['cpu'] for m in mps]) / _median([o['cpu'] for o, _ in runs]):.1f}x "
         f"(target >= {TARGET_MOVIEPY:.0f}x: {_verdict(vs_mp >= TARGET_MOVIEPY)})"
     )
 
@@ -252,6 +266,12 @@ def main() -> None:
         type=int,
         default=5,
         help="rounds of ours vs plain per N (alternating order; the median ratio is reported)",
+    )
+    ap.add_argument(
+        "--moviepy-repeat",
+        type=int,
+        default=1,
+        help="runs of the moviepy engine in the engines part (each takes minutes)",
     )
     ap.add_argument("--child", choices=["ours", "moviepy", "plain"], help=argparse.SUPPRESS)
     ap.add_argument("--count", type=int, help=argparse.SUPPRESS)
