@@ -143,8 +143,8 @@ def _missing_folders(folder: Path) -> list[Path]:
         try:
             if p.exists():
                 break
-        except OSError:
-            break
+        except OSError:  # a name too long for the system: never made, but its parents may be
+            continue
         missing.append(p)
     return missing
 
@@ -154,8 +154,12 @@ def _remove_if_empty(folders: list[Path]) -> None:
     for p in folders:
         try:
             p.rmdir()
-        except OSError:  # something was put there meanwhile: it stays, and its parents
-            return
+        except (FileNotFoundError, NotADirectoryError):  # not made (mkdir stopped before)
+            continue
+        except OSError as e:
+            if e.errno == errno.ENAMETOOLONG:  # a name mkdir refused: never made
+                continue
+            return  # something was put there meanwhile: it stays, and its parents
 
 
 def _cannot_write(dest: Path, e: OSError) -> InitPathError:
@@ -167,17 +171,25 @@ def write_template(dest_dir: Path, *, force: bool = False) -> Path:
 
     Raises ``FileExistsError`` if goals.yaml is already there (a person's goals are never
     overwritten by accident), unless ``force``; ``InitPathError`` if ``dest_dir`` is a
-    file or cannot be created or written.
+    file or cannot be created or written. When goals.yaml cannot be written, the folders
+    it made for it are removed again (only those, and only while they are empty).
     """
-    dest = _ensure_folder(dest_dir)
-    if dest.exists() and not force:
-        raise FileExistsError(
-            f"{dest} already exists; not overwriting it (use --force to replace it)"
-        )
+    made = _missing_folders(dest_dir)
     try:
-        atomic_write_text(dest, TEMPLATE)
-    except OSError as e:
-        raise _cannot_write(dest, e) from None
+        dest = _ensure_folder(dest_dir)
+        if dest.exists() and not force:
+            raise FileExistsError(
+                f"{dest} already exists; not overwriting it (use --force to replace it)"
+            )
+        try:
+            atomic_write_text(dest, TEMPLATE)
+        except OSError as e:
+            raise _cannot_write(dest, e) from None
+    except BaseException:
+        # a full disk, a path too long for the system, a last folder that cannot be made:
+        # the folders made for it go too (they were left behind, empty), as `guided` does
+        _remove_if_empty(made)
+        raise
     return dest
 
 
@@ -277,8 +289,8 @@ def guided(
     """
     ask = ask or _rich_ask(console)
     made = _missing_folders(dest_dir)
-    dest = _ensure_folder(dest_dir)  # before any question: a folder it cannot make is said
     try:
+        dest = _ensure_folder(dest_dir)  # before any question: a folder it cannot make is said
         return _ask_and_write(console, dest, ask, force=force)
     except BaseException:
         # stdin closed (EOF), Ctrl-C or any failure before goals.yaml is in place: the

@@ -368,3 +368,61 @@ def test_a_folder_name_too_long_for_the_system_is_an_init_path_error(tmp_path: P
     with pytest.raises(InitPathError) as e:
         write_template(folder)
     assert str(e.value) == f"cannot create folder {folder}: file name too long"
+
+
+def _deep_folder(base: Path, length: int) -> Path:
+    """A folder path of exactly `length` characters under `base` (parts of 200)."""
+    folder = base
+    while (room := length - len(str(folder)) - 1) > 255:
+        folder = folder / ("d" * 200)
+    folder = folder / ("d" * room)
+    assert len(str(folder)) == length
+    return folder
+
+
+def test_template_that_cannot_be_written_leaves_no_folder_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain `init new/dir` made the folders, then failed to write goals.yaml and left
+    them behind, empty (`init --guided` already removed them)."""
+    import mindmovie.init_goals as ig
+
+    (tmp_path / "mine").mkdir()
+
+    def full(path: Path, text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    with monkeypatch.context() as m:
+        m.setattr(ig, "atomic_write_text", full)
+        with pytest.raises(InitPathError, match=r"cannot write .*goals\.yaml: no space left"):
+            write_template(tmp_path / "new" / "dir")
+        # only the folders it made go: one that was there stays
+        with pytest.raises(InitPathError):
+            write_template(tmp_path / "mine" / "dir")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+    assert list((tmp_path / "mine").iterdir()) == []
+    # the last folder's name too long for the system: `new` was made before mkdir said so
+    for make in (write_template, lambda d: guided(_console()[0], d, ask=Script([]))):
+        with pytest.raises(InitPathError, match=r"cannot create folder .*: file name too long"):
+            make(tmp_path / "new" / ("z" * 300))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_cli_init_that_cannot_write_is_one_line_and_leaves_no_folder(tmp_path: Path) -> None:
+    """A failure root gets too (tests run as root, so a read-only folder would not fail):
+    a folder path so long that goals.yaml's temp name beside it passes PATH_MAX, while the
+    folders themselves can be made."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    base = tmp_path / "base"
+    base.mkdir()
+    folder = _deep_folder(base, 4080)  # goals.yaml fits under 4096; its temp name does not
+    r = CliRunner().invoke(app, ["init", str(folder)], env={"COLUMNS": "10000"})
+    assert r.exit_code == 2, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot write "), r.output
+    assert lines[0].endswith("goals.yaml: file name too long"), r.output
+    assert "Traceback" not in r.output and "Errno" not in r.output
+    assert list(base.iterdir()) == []
