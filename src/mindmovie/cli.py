@@ -100,6 +100,18 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _warn_environment(reporter: Any = None) -> None:
+    """Say what is wrong in the environment itself (a .env line python-dotenv cannot
+    read), once per command, through the reporter's warnings as the render's other
+    warnings about settings (stderr `warning: ...`, shown with --quiet too)."""
+    from mindmovie.config import environment_warnings
+    from mindmovie.progress import WarningsReporter
+
+    said = reporter if reporter is not None else WarningsReporter()
+    for text in environment_warnings():
+        said.warn(text)
+
+
 def _settings(
     config: Path | None,
     *,
@@ -109,11 +121,15 @@ def _settings(
     fps: int | None = None,
     quality: str | None = None,
 ) -> Any:
+    """Settings as `load_settings` builds them; a mistake is one error line (exit 2),
+    after the environment's warnings (a skipped .env line may be why). On success the
+    command says those warnings itself (`render` through its reporter)."""
     from mindmovie.config import ConfigError, load_settings
 
     try:
         return load_settings(config, _overrides(preset, aspect, resolution, fps, quality))
     except ConfigError as e:
+        _warn_environment()
         raise _fail(str(e)) from None
 
 
@@ -217,6 +233,7 @@ def _run_pipeline(
     cap = budget if budget is not None else settings.budget_usd
     try:
         reporter = make_reporter(quiet=quiet, verbose=verbose)
+        _warn_environment(reporter)
         try:
             try:
                 pipe = Pipeline(
@@ -406,6 +423,7 @@ def estimate(
     from mindmovie.providers.base import InvalidRequest
 
     settings = _settings(config, preset=preset, aspect=aspect, resolution=resolution)
+    _warn_environment()
     try:
         est = estimate_for(goals, settings, out=out_dir)
     except _user_errors() as e:
@@ -447,6 +465,7 @@ def status(
     from mindmovie.status import collect_status
 
     settings_error = None
+    _warn_environment()
     try:
         settings = load_settings(config, _overrides(preset, aspect, resolution, fps, quality))
     except ConfigError as e:
@@ -633,6 +652,7 @@ def providers(
     source), and whether its key is set."""
     from mindmovie.doctor import providers_rows
 
+    _warn_environment()  # a key this lists as not set may be on a .env line it skipped
     rows = providers_rows()
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")

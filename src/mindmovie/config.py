@@ -192,9 +192,31 @@ def read_dotenv(path: Path) -> dict[str, str]:
     usual variables, which a person often keeps in `.env` (see .env.example), and the
     real environment still wins, also inside `${VAR}` (as `load_dotenv` does). A name with
     no value (`KEY` alone) sets nothing; a statement python-dotenv cannot read is skipped
-    quietly (python-dotenv logs it as an anonymous "could not parse" line, once for each
-    time the file is read).
+    (as python-dotenv does: the same file may be read by other tools), and
+    `dotenv_problems` says which (the CLI warns, once per command).
     """
+    return _read_dotenv(path)[0]
+
+
+def dotenv_problems(path: Path) -> list[str]:
+    """One warning per statement of the .env file at `path` that python-dotenv cannot
+    read (skipped), and per quoted value that ran on over lines of the form `NAME=...`
+    (an unclosed quote closed further down: those lines set nothing of their own).
+    Each names the file and line, and the variable when one can be seen; never any
+    value: the line may hold a key. A file that is there but cannot be read is one."""
+    return _read_dotenv(path)[1]
+
+
+#: `NAME=` / `export NAME =` at the start of a statement: its variable, if one is seen
+_DOTENV_NAME = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=")
+#: a line inside a quoted value that reads like a variable of its own (`GOOGLE_API_KEY=`):
+#: upper case, one `=`, so the base64 lines of a certificate (`MIIabc==`) are not taken
+_SWALLOWED = re.compile(r"^[ \t]*(?:export[ \t]+)?[A-Z_][A-Z0-9_]*[ \t]*=(?!=)", re.M)
+#: a whole quoted value at the start of the text
+_CLOSED_QUOTE = {'"': re.compile(r'"(?:\\.|[^"\\])*"'), "'": re.compile(r"'[^']*'")}
+
+
+def _read_dotenv(path: Path) -> tuple[dict[str, str], list[str]]:
     # a hand-written line reader until 2026-12: it cut `K="a\"b"` at the escaped quote
     # and read a multi-line double-quoted value as its first line, quote and all
     from dotenv.main import resolve_variables
@@ -204,16 +226,66 @@ def read_dotenv(path: Path) -> dict[str, str]:
         # a stray byte that is not UTF-8 (an accent in a comment, saved as Latin-1) spoils
         # that line at most: strictly decoded, it silently dropped every key in the file
         text = path.read_bytes().decode("utf-8-sig", errors="replace")  # Notepad: a BOM
-    except OSError:
-        return {}
-    statements = [(b.key, b.value) for b in parse_stream(io.StringIO(text)) if b.key is not None]
+    except FileNotFoundError:
+        return {}, []
+    except OSError as e:  # a folder named .env, a file this user cannot read
+        return {}, [f"{path}: cannot be read ({e.strerror or e}); no variable is set from it"]
+    bindings = list(parse_stream(io.StringIO(text)))
+    statements = [(b.key, b.value) for b in bindings if b.key is not None]
     values = resolve_variables(statements, override=False)
-    return {name: value for name, value in values.items() if value is not None}
+    problems = [p for b in bindings if (p := _dotenv_problem(path, b))]
+    return {name: value for name, value in values.items() if value is not None}, problems
+
+
+def _dotenv_problem(path: Path, binding: Any) -> str | None:
+    """The warning for one python-dotenv statement (None when it was read as meant)."""
+    raw: str = binding.original.string
+    body = raw.lstrip()
+    if not body or body.startswith("#"):
+        return None
+    # python-dotenv counts from the blank lines before a statement; the person, from it
+    first = binding.original.line + raw[: len(raw) - len(body)].count("\n")
+    last = first + body.rstrip().count("\n")
+    if binding.error:
+        found = _DOTENV_NAME.match(body)
+        name = f" {found.group(1)}:" if found else ""
+        value = body[found.end() :].lstrip(" \t") if found else ""
+        if last > first:
+            why = (
+                f"lines {first}-{last} cannot be read: the quote opened on line {first} "
+                f"closes on line {last} with more text after it"
+            )
+        elif value[:1] in _CLOSED_QUOTE and not _CLOSED_QUOTE[value[0]].match(value):
+            why = "its quote is never closed"
+        elif value[:1] in _CLOSED_QUOTE:
+            why = "more text after its closing quote (only a # comment may follow it)"
+        else:
+            why = "not a NAME=value statement python-dotenv can read"
+        return f"{path}:{first}:{name} {why}; skipped, so nothing is set from it"
+    if binding.key is None or last == first:
+        return None
+    inner = body.split("\n", 1)[1]
+    if not _SWALLOWED.search(inner):
+        return None  # a value over several lines on purpose (a certificate, a JSON)
+    lines = f"line {first + 1}" if last == first + 1 else f"lines {first + 1}-{last}"
+    return (
+        f"{path}:{first}: {binding.key}: the quote opened on line {first} is closed only on "
+        f"line {last}, so {lines}, written as variables, became part of its value and set "
+        f"nothing; close the quote on line {first} if they are meant as variables"
+    )
 
 
 def process_env() -> dict[str, str]:
     """The environment, over `./.env` when there is one."""
     return {**read_dotenv(Path(".env")), **os.environ}
+
+
+def environment_warnings() -> list[str]:
+    """What the person is warned about the environment mindmovie runs in, once per
+    command (the CLI says them; `doctor` shows them as rows): statements of ./.env that
+    python-dotenv cannot read. Warnings, not errors: the same .env may be read by
+    other tools, and a key it does not set is named when it is needed."""
+    return dotenv_problems(Path(".env"))
 
 
 class Keys(BaseModel):

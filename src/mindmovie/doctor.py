@@ -7,6 +7,7 @@ preset can run, so scripts can gate on it. Keys are reported as set or not, neve
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from typing import Literal
 from rich.table import Table
 from rich.text import Text
 
-from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
+from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings, dotenv_problems
 
 #: Everything of ffmpeg's that a render uses, read from the code (a system ffmpeg built
 #: without one of them fails mid-render, so doctor names it first). Video filters:
@@ -206,6 +207,18 @@ def _key_checks(settings: Settings, keys: Keys) -> list[Check]:
     return out
 
 
+def _dotenv_check() -> list[Check]:
+    """A row for ./.env when there is one: a warning row for each statement python-dotenv
+    cannot read (the other commands say the same as warnings), naming no value."""
+    env_file = Path(".env")
+    if not os.path.lexists(env_file):
+        return []
+    problems = dotenv_problems(env_file)
+    if not problems:
+        return [Check(".env", True, f"{env_file.resolve()}: every statement read")]
+    return [Check(".env", False, problem, required=False) for problem in problems]
+
+
 def _model_checks(settings: Settings) -> list[Check]:
     """A FAIL row per stage whose configured model the catalog does not know (`render`
     refuses to start with it); nothing when every model resolves."""
@@ -280,6 +293,7 @@ def run_checks(settings: Settings, keys: Keys | None = None) -> list[Check]:
         *_ffmpeg_checks(),
         _font_check(),
         _writable(settings),
+        *_dotenv_check(),
         *_key_checks(settings, keys),
         *_model_checks(settings),
         _google_mode(settings, keys),

@@ -576,3 +576,130 @@ def test_a_config_yaml_that_is_a_folder_is_an_error_not_skipped(
         load_settings(None, env={})
     (tmp_path / "config.yaml").unlink()
     assert load_settings(None, env={}).preset == "local"  # none at all: the defaults
+
+
+#: a .env with every kind of statement python-dotenv cannot read as meant; "sk-secret"
+#: values must never be shown
+BAD_DOTENV = (
+    "GOOD=1\n"  # 1
+    "\n"  # 2
+    "not a statement sk-secret-0\n"  # 3
+    "ARK_API_KEY='sk-secret-2' trailing\n"  # 4: text after the closing quote
+    'GOOGLE_API_KEY="sk-secret-3\n'  # 5: closed only on line 7, with more after it
+    "MINDMOVIE_PRESET=byteplus\n"  # 6
+    'OTHER="sk-secret-4" x\n'  # 7
+    'BYTEPLUS_API_KEY="sk-secret-5\n'  # 8: closed only on line 10: 9-10 swallowed
+    "MINDMOVIE_OUTPUT__FPS=30\n"  # 9
+    'GEMINI_API_KEY=sk-secret-6"\n'  # 10
+    'CERT="-----BEGIN\n'  # 11: a value over lines on purpose: no warning
+    "MIIBsk+secret/7==\n"  # 12
+    '-----END"\n'  # 13
+    "# a comment\n"  # 14
+    'ANTHROPIC_API_KEY="sk-secret-1\n'  # 15: never closed; the next line is read alone
+    "AFTER=2\n"  # 16
+)
+
+
+def test_a_dotenv_statement_that_cannot_be_read_is_a_warning_with_its_line(
+    tmp_path: Path,
+) -> None:
+    """A .env line python-dotenv cannot read was skipped silently (and an unclosed quote
+    silently took the lines after it into its value): a key or setting on it was simply
+    not set. Now each is named by file, line and variable, never by its value."""
+    from mindmovie.config import dotenv_problems, read_dotenv
+
+    env_file = tmp_path / ".env"
+    env_file.write_text(BAD_DOTENV, encoding="utf-8")
+    got = read_dotenv(env_file)  # what is read is as before: python-dotenv's reading
+    assert got == {
+        "GOOD": "1",
+        "BYTEPLUS_API_KEY": "sk-secret-5\nMINDMOVIE_OUTPUT__FPS=30\nGEMINI_API_KEY=sk-secret-6",
+        "CERT": "-----BEGIN\nMIIBsk+secret/7==\n-----END",
+        "AFTER": "2",
+    }
+    problems = dotenv_problems(env_file)
+    assert problems == [
+        f"{env_file}:3: not a NAME=value statement python-dotenv can read; skipped, so "
+        "nothing is set from it",
+        f"{env_file}:4: ARK_API_KEY: more text after its closing quote (only a # comment "
+        "may follow it); skipped, so nothing is set from it",
+        f"{env_file}:5: GOOGLE_API_KEY: lines 5-7 cannot be read: the quote opened on line 5 "
+        "closes on line 7 with more text after it; skipped, so nothing is set from it",
+        f"{env_file}:8: BYTEPLUS_API_KEY: the quote opened on line 8 is closed only on line "
+        "10, so lines 9-10, written as variables, became part of its value and set nothing; "
+        "close the quote on line 8 if they are meant as variables",
+        f"{env_file}:15: ANTHROPIC_API_KEY: its quote is never closed; skipped, so nothing "
+        "is set from it",
+    ]
+    assert not any("secret" in p for p in problems)
+    # one swallowed line is named alone; a file with nothing wrong has no problem
+    env_file.write_text("A='x\nB=y'\nC=1\n", encoding="utf-8")
+    assert dotenv_problems(env_file) == [
+        f"{env_file}:1: A: the quote opened on line 1 is closed only on line 2, so line 2, "
+        "written as variables, became part of its value and set nothing; close the quote "
+        "on line 1 if they are meant as variables"
+    ]
+    env_file.write_text("A=1\nexport B='two words'  # note\n", encoding="utf-8")
+    assert dotenv_problems(env_file) == []
+    assert dotenv_problems(tmp_path / "none") == []  # no .env: nothing to say
+    env_file.unlink()
+    env_file.mkdir()  # a folder named .env (a docker bind mount of a missing file)
+    assert dotenv_problems(env_file) == [
+        f"{env_file}: cannot be read (Is a directory); no variable is set from it"
+    ]
+
+
+def _invoke(args: list[str]) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    r = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_dotenv_warnings_reach_the_person_once_per_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each command that reads the environment says the .env warnings once, on stderr as
+    the render's other warnings (also with --quiet), and `doctor` as rows; no value."""
+    from mindmovie.init_goals import write_template
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("ANTHROPIC_API_KEY", "ARK_API_KEY", "BYTEPLUS_API_KEY", "GOOGLE_API_KEY",
+                 "GEMINI_API_KEY", "MINDMOVIE_PRESET", "MINDMOVIE_CONFIG"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / ".env").write_text(
+        "GOOD=1\nARK_API_KEY='sk-secret-2' b\nANTHROPIC_API_KEY=\"sk-secret-1\n", encoding="utf-8"
+    )
+    goals = write_template(tmp_path)
+    said = [
+        "warning: .env:2: ARK_API_KEY: more text after its closing quote (only a # comment "
+        "may follow it); skipped, so nothing is set from it",
+        "warning: .env:3: ANTHROPIC_API_KEY: its quote is never closed; skipped, so nothing "
+        "is set from it",
+    ]
+    runs = {
+        "plan": ["plan", str(goals)],
+        "render --quiet": ["render", str(goals), "--quiet", "--until", "plan"],
+        "estimate": ["estimate", str(goals)],
+        "status": ["status", str(tmp_path / "outputs" / "my-dream-life")],
+        "providers": ["providers"],
+        "a settings error": ["estimate", str(goals), "--preset", "nope"],
+    }
+    for what, args in runs.items():
+        code, _, err = _invoke(args)
+        assert code == (2 if what == "a settings error" else 0), (what, err)
+        lines = [ln for ln in err.splitlines() if "warning" in ln]
+        assert lines == said, (what, err)
+        assert "secret" not in err
+    code, out, err = _invoke(["doctor"])
+    assert code == 0, out
+    rows = [ln for ln in out.splitlines() if ln.startswith("│ .env")]
+    assert [r.split("│")[2].strip() for r in rows] == ["warn", "warn"], out
+    assert ".env:2: ARK_API_KEY: more text after its closing quote" in out
+    assert ".env:3: ANTHROPIC_API_KEY: its quote is never closed" in out
+    assert "warning" not in err and "secret" not in out + err
+    (tmp_path / ".env").write_text("GOOD=1\n", encoding="utf-8")
+    code, out, err = _invoke(["doctor"])
+    assert "every statement read" in out and "warning" not in err
