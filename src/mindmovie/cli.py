@@ -102,8 +102,9 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 def _warn_environment(reporter: Any = None) -> None:
     """Say what is wrong in the environment itself (a .env line python-dotenv cannot
-    read), once per command, through the reporter's warnings as the render's other
-    warnings about settings (stderr `warning: ...`, shown with --quiet too)."""
+    read, a key set under two names to different keys), once per command, through the
+    reporter's warnings as the render's other warnings about settings (stderr
+    `warning: ...`, shown with --quiet too)."""
     from mindmovie.config import environment_warnings
     from mindmovie.progress import WarningsReporter
 

@@ -283,9 +283,11 @@ def process_env() -> dict[str, str]:
 def environment_warnings() -> list[str]:
     """What the person is warned about the environment mindmovie runs in, once per
     command (the CLI says them; `doctor` shows them as rows): statements of ./.env that
-    python-dotenv cannot read. Warnings, not errors: the same .env may be read by
-    other tools, and a key it does not set is named when it is needed."""
-    return dotenv_problems(Path(".env"))
+    python-dotenv cannot read, and a provider key set under two of its names to
+    different keys (`key_conflicts`). Warnings, not errors: the same .env may be read by
+    other tools, a key it does not set is named when it is needed, and which of two key
+    variables is used is fixed (the first of `KEY_VARIABLES`), as in the SDKs."""
+    return [*dotenv_problems(Path(".env")), *key_conflicts(process_env()).values()]
 
 
 class Keys(BaseModel):
@@ -313,11 +315,35 @@ class Keys(BaseModel):
         )
 
 
+#: each provider's key variables, the one used first when several are set (google-genai
+#: itself prefers GOOGLE_API_KEY to GEMINI_API_KEY, and warns when both are set)
 KEY_VARIABLES: dict[str, tuple[str, ...]] = {
     "anthropic": ("ANTHROPIC_API_KEY",),
     "byteplus": ("ARK_API_KEY", "BYTEPLUS_API_KEY"),
     "google": ("GOOGLE_API_KEY", "GEMINI_API_KEY"),
 }
+
+
+def key_conflicts(env: dict[str, str]) -> dict[str, str]:
+    """provider -> a warning, for each provider whose key is set under two of its names
+    to different keys: which variable is used (the first of `KEY_VARIABLES`, as
+    `Keys.from_env` picks) and which is ignored; never the keys. The same key twice
+    says nothing. A warning, as google-genai gives for GOOGLE_API_KEY beside
+    GEMINI_API_KEY: both are often set for other tools, and the choice is fixed."""
+    out: dict[str, str] = {}
+    for provider, names in KEY_VARIABLES.items():
+        given = [(n, v) for n in names if (v := env.get(n, "").strip())]
+        if not given:
+            continue
+        used, key = given[0]
+        ignored = [n for n, v in given[1:] if v != key]
+        if ignored:
+            out[provider] = (
+                f"{used} and {' and '.join(ignored)} are both set, to different keys; "
+                f"{used} is used for {provider} (unset {' and '.join(ignored)}, or give it "
+                "the same key)"
+            )
+    return out
 
 
 class Settings(BaseSettings):

@@ -19,7 +19,15 @@ from typing import Literal
 from rich.table import Table
 from rich.text import Text
 
-from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings, dotenv_problems
+from mindmovie.config import (
+    KEY_VARIABLES,
+    ConfigError,
+    Keys,
+    Settings,
+    dotenv_problems,
+    key_conflicts,
+    process_env,
+)
 
 #: Everything of ffmpeg's that a render uses, read from the code (a system ffmpeg built
 #: without one of them fails mid-render, so doctor names it first). Video filters:
@@ -191,8 +199,9 @@ def needed_providers(settings: Settings) -> set[str]:
     return {settings.stage_provider(s) for s in ("planner", "keyframes", "video")} - {"local"}
 
 
-def _key_checks(settings: Settings, keys: Keys) -> list[Check]:
+def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = None) -> list[Check]:
     need = needed_providers(settings)
+    conflicts = key_conflicts(process_env() if env is None else env)
     out = []
     for provider, names in KEY_VARIABLES.items():
         is_set = getattr(keys, provider) is not None
@@ -203,6 +212,9 @@ def _key_checks(settings: Settings, keys: Keys) -> list[Check]:
             continue
         detail = f"{var}: {'set' if is_set else 'not set'}"
         detail += f" (needed by preset {settings.preset})" if used else " (not used by this preset)"
+        if provider in conflicts:  # set, but which key is meant? (a warning, not a failure)
+            out.append(Check(f"key {provider}", False, f"{detail}; {conflicts[provider]}", False))
+            continue
         out.append(Check(f"key {provider}", is_set or not used, detail, required=used))
     return out
 

@@ -703,3 +703,58 @@ def test_dotenv_warnings_reach_the_person_once_per_command(
     (tmp_path / ".env").write_text("GOOD=1\n", encoding="utf-8")
     code, out, err = _invoke(["doctor"])
     assert "every statement read" in out and "warning" not in err
+
+
+def test_a_key_set_under_two_names_to_different_keys_is_a_warning_naming_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ARK_API_KEY and BYTEPLUS_API_KEY (or GOOGLE_API_KEY and GEMINI_API_KEY) set to
+    different keys: the first was used silently, maybe another account than meant. Now
+    a warning names both and the one used, as google-genai does; the same key twice, or
+    one name empty, says nothing. Never a key's value."""
+    from mindmovie.config import key_conflicts
+
+    env = {
+        "ARK_API_KEY": "ark-secret-1",
+        "BYTEPLUS_API_KEY": "ark-secret-2",
+        "GOOGLE_API_KEY": " g-secret ",
+        "GEMINI_API_KEY": "g-secret",  # the same key (spaces are not part of it)
+        "ANTHROPIC_API_KEY": "sk-ant-secret",
+    }
+    assert key_conflicts(env) == {
+        "byteplus": "ARK_API_KEY and BYTEPLUS_API_KEY are both set, to different keys; "
+        "ARK_API_KEY is used for byteplus (unset BYTEPLUS_API_KEY, or give it the same key)"
+    }
+    keys = Keys.from_env(env)
+    assert keys.byteplus is not None and keys.byteplus.get_secret_value() == "ark-secret-1"
+    env["GEMINI_API_KEY"] = "g-other-secret"
+    env["BYTEPLUS_API_KEY"] = ""  # empty: not set
+    assert list(key_conflicts(env)) == ["google"]
+    assert key_conflicts(env)["google"].startswith(
+        "GOOGLE_API_KEY and GEMINI_API_KEY are both set, to different keys; "
+        "GOOGLE_API_KEY is used for google"
+    )
+    assert "secret" not in key_conflicts(env)["google"]
+
+    # the CLI says it once per command (here a .env sets one of them); doctor in its row
+    monkeypatch.chdir(tmp_path)
+    for name in ("ANTHROPIC_API_KEY", "ARK_API_KEY", "BYTEPLUS_API_KEY", "GOOGLE_API_KEY",
+                 "GEMINI_API_KEY", "MINDMOVIE_PRESET", "MINDMOVIE_CONFIG"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GOOGLE_API_KEY", "g-secret-env")
+    (tmp_path / ".env").write_text("GEMINI_API_KEY=g-secret-file\n", encoding="utf-8")
+    code, _, err = _invoke(["providers"])
+    assert code == 0
+    assert err.splitlines() == [
+        "warning: GOOGLE_API_KEY and GEMINI_API_KEY are both set, to different keys; "
+        "GOOGLE_API_KEY is used for google (unset GEMINI_API_KEY, or give it the same key)"
+    ]
+    code, out, err = _invoke(["doctor"])
+    assert code == 0, out
+    (row,) = [ln for ln in out.splitlines() if ln.startswith("│ key google")]
+    assert row.split("│")[2].strip() == "warn"
+    assert "GOOGLE_API_KEY is used for google" in out and "warning" not in err
+    assert "secret" not in out + err
+    (tmp_path / ".env").write_text("GEMINI_API_KEY=g-secret-env\n", encoding="utf-8")
+    code, out, err = _invoke(["providers"])
+    assert code == 0 and err == ""
