@@ -619,11 +619,24 @@ def _env_names(env: dict[str, str], path: list[str]) -> str:
     return listed + (" both" if len(names) == 2 else " all") + " set it"
 
 
+def _env_value(value: str) -> Any:
+    """A MINDMOVIE_ variable's value: JSON for a table or a list, else the text."""
+    if value.strip().startswith(("{", "[")):
+        try:
+            import json
+
+            return json.loads(value)
+        except (ValueError, RecursionError):  # not JSON, or nested past the stack
+            pass
+    return value
+
+
 def _env_layer(env: dict[str, str]) -> dict[str, Any]:
-    """MINDMOVIE_A__B=v -> {"a": {"b": "v"}} (lower-cased), so it can sit under the file."""
+    """MINDMOVIE_A__B=v -> {"a": {"b": "v"}} (lower-cased), so it can sit under the file.
+    A JSON table is merged with the settings other variables give under it (one given
+    first was dropped); two values for one setting are refused by `_env_clash` first."""
     out: dict[str, Any] = {}
     for name, parts in _env_settings(env):
-        value = env[name]
         cur = out
         for p in parts[:-1]:
             nxt = cur.setdefault(p, {})
@@ -631,16 +644,67 @@ def _env_layer(env: dict[str, str]) -> dict[str, Any]:
                 break
             cur = nxt
         else:
-            v: Any = value
-            if value.strip().startswith(("{", "[")):
-                try:
-                    import json
-
-                    v = json.loads(value)
-                except (ValueError, RecursionError):  # not JSON, or nested past the stack
-                    v = value
+            v = _env_value(env[name])
+            before = cur.get(parts[-1])
+            if isinstance(v, dict) and isinstance(before, dict):
+                v = _deep_merge(before, v)
             cur[parts[-1]] = v
     return out
+
+
+#: how deep a JSON value is followed for `_env_clash` (settings are 3 deep; deeper values
+#: are options, compared whole)
+_CLASH_DEPTH = 8
+
+
+def _env_leaves(value: Any, path: list[str]) -> list[tuple[list[str], Any]]:
+    """The settings one variable's value gives: a table's each setting, else itself."""
+    if isinstance(value, dict) and value and len(path) < _CLASH_DEPTH:
+        return [leaf for k, v in value.items() for leaf in _env_leaves(v, [*path, str(k)])]
+    return [(path, value)]
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether two variables' values for one setting mean the same ("30" and 30, "1.0"
+    and "1", "true" and "True"): only different ones are a clash."""
+    import json
+
+    try:
+        ta, tb = (x.strip() if isinstance(x, str) else json.dumps(x) for x in (a, b))
+    except (TypeError, ValueError, RecursionError):
+        return True  # nothing to compare it by: the settings check says what is wrong
+    if ta == tb:
+        return True
+    try:
+        return float(ta) == float(tb)
+    except ValueError:
+        return ta.lower() == tb.lower() and ta.lower() in ("true", "false")
+
+
+def _env_clash(env: dict[str, str], higher: list[dict[str, Any]]) -> str | None:
+    """The error for one setting that two MINDMOVIE_ variables give different values
+    (two spellings of a name, a JSON table and one of its settings), unless a higher
+    layer (config file, flag) sets it. Which would win depends on the order of the
+    environment, which the person does not choose: so neither is taken, as a setting
+    written twice in config.yaml is refused. The values are not shown."""
+    given: dict[tuple[str, ...], list[tuple[str, Any]]] = {}
+    for name, parts in _env_settings(env):
+        for path, value in _env_leaves(_env_value(env[name]), parts):
+            given.setdefault(tuple(path), []).append((name, value))
+    for where, sets in given.items():
+        if len(sets) < 2 or any(_sets(layer, list(where)) for layer in higher):
+            continue
+        if all(_same_value(sets[0][1], v) for _, v in sets[1:]):
+            continue  # the same value twice: nothing to choose
+        names = [n for n, _ in sets]
+        listed = ", ".join(names[:-1]) + " and " + names[-1]
+        both = "both" if len(names) == 2 else "all"
+        return (
+            f"environment ({listed} {both} set it): {'.'.join(where)}: set to different "
+            "values; unset all but one of these variables (which one would win depends "
+            "on the order of the environment, so none is used)"
+        )
+    return None
 
 
 def _sets(layer: dict[str, Any], path: list[str]) -> bool:
@@ -677,6 +741,8 @@ def load_settings(
     env_layer = _env_layer(e)
     file_layer = _read_yaml_config(config_path) if config_path is not None else {}
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if clash := _env_clash(e, [file_layer, flags]):
+        raise ConfigError(clash)
     layers = _layer_over(_layer_over(env_layer, file_layer), flags)
     try:
         return Settings(**layers)

@@ -758,3 +758,60 @@ def test_a_key_set_under_two_names_to_different_keys_is_a_warning_naming_both(
     (tmp_path / ".env").write_text("GEMINI_API_KEY=g-secret-env\n", encoding="utf-8")
     code, out, err = _invoke(["providers"])
     assert code == 0 and err == ""
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"MINDMOVIE_OUTPUT__FPS": "30", "MINDMOVIE_output__fps": "25"},
+        {"MINDMOVIE_OUTPUT": '{"fps": 25, "aspect": "1:1"}', "MINDMOVIE_OUTPUT__FPS": "30"},
+        {"MINDMOVIE_OUTPUT__FPS": "30", "MINDMOVIE_OUTPUT": '{"fps": 25}'},
+    ],
+)
+def test_one_setting_given_two_values_by_two_variables_is_an_error_naming_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    """Two valid values for one setting (two spellings of its variable, a JSON table and
+    one of its settings): the one later in the environment won silently, and that order
+    is not the person's to choose (a shell's export order, .env under the environment).
+    Refused, as a setting written twice in config.yaml is, naming both, not the values."""
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    names = " and ".join(env)
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env=env)
+    assert str(e.value) == (
+        f"environment ({names} both set it): output.fps: set to different values; unset "
+        "all but one of these variables (which one would win depends on the order of the "
+        "environment, so none is used)"
+    )
+    # a config file or a flag that sets it decides: the variables are not used for it
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output:\n  fps: 12\n", encoding="utf-8")
+    assert load_settings(cfg, env=env).output.fps == 12
+    assert load_settings(None, {"output": {"fps": 15}}, env=env).output.fps == 15
+    # the CLI: one error line, exit 2
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    code, _, err = _invoke(["estimate", "nope.yaml"])
+    assert code == 2
+    assert err.splitlines() == [f"error: {e.value}"], err
+
+
+@pytest.mark.parametrize(
+    ("env", "fps", "aspect"),
+    [
+        # the same value twice: nothing to choose, nothing said
+        ({"MINDMOVIE_OUTPUT__FPS": "30", "MINDMOVIE_output__fps": " 30"}, 30, "16:9"),
+        ({"MINDMOVIE_OUTPUT": '{"fps": 30}', "MINDMOVIE_OUTPUT__FPS": "30.0"}, 30, "16:9"),
+        # a JSON table after one of its settings: it was put in place of the table the
+        # setting had made, dropping fps=30 silently; now they are merged
+        ({"MINDMOVIE_OUTPUT__FPS": "30", "MINDMOVIE_OUTPUT": '{"aspect": "1:1"}'}, 30, "1:1"),
+        ({"MINDMOVIE_OUTPUT": '{"aspect": "1:1"}', "MINDMOVIE_OUTPUT__FPS": "30"}, 30, "1:1"),
+    ],
+)
+def test_two_variables_that_agree_or_set_different_settings_are_both_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], fps: int, aspect: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(None, env=env)
+    assert (s.output.fps, s.output.aspect) == (fps, aspect)
