@@ -462,6 +462,24 @@ def test_no_sdk_retry_options(gsim: SimServer) -> None:
     assert opts.base_url == gsim.base_url
 
 
+def test_the_sdk_does_not_repeat_the_two_key_variables_warning(
+    gsim: SimServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """google-genai logs "Both GOOGLE_API_KEY and GEMINI_API_KEY are set" for each client
+    it builds (keyframes and video: twice a render), with the key passed explicitly and
+    with the same key in both. mindmovie says it once per command, only when the keys
+    differ (config.key_conflicts, tested in test_config)."""
+    import logging
+
+    monkeypatch.setenv("GOOGLE_API_KEY", "g-key-1")
+    monkeypatch.setenv("GEMINI_API_KEY", "g-key-2")
+    with caplog.at_level(logging.DEBUG):
+        GeminiKeyframes.from_settings(_settings(gsim), KEY)
+        VeoVideo.from_settings(_settings(gsim), KEY)
+        VeoVideo.from_settings(_settings(gsim, project="my-proj", location="us-central1"), KEY)
+    assert not [r for r in caplog.records if "GEMINI_API_KEY" in r.getMessage()]
+
+
 def test_from_registry(gsim: SimServer) -> None:
     from mindmovie.providers import registry
 

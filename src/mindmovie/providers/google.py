@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -66,6 +67,20 @@ ModeKind = Literal["express", "project", "developer"]
 #: how the key variables read in messages: "GOOGLE_API_KEY (or GEMINI_API_KEY)"
 _KEY_VARS = KEY_VARIABLES[PROVIDER]
 KEY_NAMES = _KEY_VARS[0] + (f" (or {', '.join(_KEY_VARS[1:])})" if len(_KEY_VARS) > 1 else "")
+
+
+class _SaidOnce(logging.Filter):
+    """Drops google-genai's "Both GOOGLE_API_KEY and GEMINI_API_KEY are set" warning: it
+    logs it for every client it builds (two a render), even when both hold the same key
+    and the key is passed explicitly. mindmovie picks the key itself, as the SDK would
+    (GOOGLE_API_KEY first), and says so once per command, only when the two differ
+    (`config.key_conflicts`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Both GOOGLE_API_KEY and GEMINI_API_KEY")
+
+
+logging.getLogger("google_genai._api_client").addFilter(_SaidOnce())
 
 #: how far a fetched clip's playable length may be from the requested seconds
 DURATION_TOLERANCE = 1.0
