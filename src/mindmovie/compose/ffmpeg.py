@@ -118,15 +118,15 @@ class _Assets:
         with self._lock(path):
             return cards.render_card(path, item.text, self.size, kind)
 
-    def overlay(self, item: Item) -> tuple[Path, int, int] | None:
-        """The affirmation overlay cut to its text, and where it goes.
+    def overlay(self, item: Item) -> tuple[Path, int, int, int, int] | None:
+        """The affirmation overlay cut to its text (raw RGBA), where it goes and its size.
 
         Blending only the text's box instead of a full-frame transparent PNG saves a
         full-frame alpha blend on every frame of every scene.
         """
         if not item.text.strip():
             return None
-        path = self.dir / "overlays" / f"{_digest(item.text, item.face, self.size)}.box.png"
+        path = self.dir / "overlays" / f"{_digest(item.text, item.face, self.size)}.box.rgba"
         with self._lock(path):
             return cards.render_overlay(path, item.text, self.size)
 
@@ -186,9 +186,10 @@ def _source(
         if ov is None:
             chains.append(f"{base},setpts=PTS-STARTPTS[{label}]")
         else:
-            ov_path, ox, oy = ov
+            ov_path, ox, oy, ow, oh = ov
             oi = len(inputs)
-            inputs.append(["-framerate", str(fps), "-i", str(ov_path)])
+            inputs.append(["-f", "rawvideo", "-pix_fmt", "rgba", "-video_size", f"{ow}x{oh}",
+                           "-framerate", str(fps), "-i", str(ov_path)])  # fmt: skip
             fade = ""
             if item.text_fade > 0 and item.text_alpha(a) < 1:
                 fade = f",fade=t=in:start_frame={item.text_in}:nb_frames={item.text_fade}:alpha=1"
