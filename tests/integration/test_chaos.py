@@ -204,19 +204,29 @@ def _seeds() -> list[int]:
     return list(range(1, SEED_CAP + 1))
 
 
+#: a kill in one of these is a kill while paid video jobs were in flight
+CLIP_PHASES = {"submit", "poll", "download", "clips"}
+
+
+def _covered(done: list[Schedule]) -> bool:
+    """The kills so far landed in the compose and while clips were being made: the random
+    instants covered the whole run, not just its start. Which phase a kill lands in
+    depends on the machine's speed (on a loaded machine the compose is long and the
+    clips' window short), so schedules are drawn until both were hit."""
+    phases = {c.phase for s in done for c in s.cycles if c.killed}
+    return "compose" in phases and bool(phases & CLIP_PHASES)
+
+
 def test_random_kills_never_lose_work_or_pay_twice(sim: SimServer, tmp_path: Path) -> None:
     done: list[Schedule] = []
     replay = bool(os.environ.get("CHAOS_SEED"))
     for seed in _seeds():
         done.append(run_schedule(sim, tmp_path / f"s{seed}", seed))
-        if not replay and sum(s.kills for s in done) >= TOTAL_KILLS:
+        if not replay and sum(s.kills for s in done) >= TOTAL_KILLS and _covered(done):
             break
     kills = sum(s.kills for s in done)
     report = "\n".join(s.describe() for s in done)
     print(report)
     if not replay:
         assert kills >= TOTAL_KILLS, report
-        # the random instants covered the whole run, not just its start
-        # (keyframes and downloads are short windows, hit only now and then)
-        phases = {c.phase for s in done for c in s.cycles if c.killed}
-        assert "compose" in phases and phases & {"submit", "poll", "download", "clips"}, report
+        assert _covered(done), report
