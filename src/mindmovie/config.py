@@ -582,9 +582,10 @@ def _refuse_duplicate_keys(text: str, path: Path) -> None:
             raise ConfigError(f"{where}: {dup[0].field}: {dup[0].message}") from None
 
 
-#: MINDMOVIE_* variables that are not settings: the config file's path, and the kill
-#: points of the crash tests (mindmovie.killpoints), read by the process, not by Settings
-_NOT_SETTINGS = frozenset({"MINDMOVIE_CONFIG", "MINDMOVIE_KILL_AT"})
+#: MINDMOVIE_* variables that are not settings: the config file's path, the kill
+#: points of the crash tests (mindmovie.killpoints) and the late-job grace they shorten
+#: (pipeline.LATE_JOB_GRACE), read by the process, not by Settings
+_NOT_SETTINGS = frozenset({"MINDMOVIE_CONFIG", "MINDMOVIE_KILL_AT", "MINDMOVIE_LATE_JOB_GRACE"})
 
 
 def _env_settings(env: dict[str, str]) -> list[tuple[str, list[str]]]:

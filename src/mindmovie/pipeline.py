@@ -238,10 +238,20 @@ class RenderFailed(Exception):
 #: a clip is up to tens of MB, and the compose needs room after it
 MIN_FREE_BYTES = 100_000_000
 
-#: seconds after a video create whose answer was lost during which the provider may
-#: still make its job (a slow provider finishing a request the client gave up on): a
-#: look at its job list within them that finds nothing does not refund the call
+#: seconds after a video create whose answer was lost (or which was in flight when a
+#: run was killed) during which the provider may still make its job (a slow provider
+#: finishing a request the client gave up on): a look at its job list within them that
+#: finds nothing does not refund the call. `MINDMOVIE_LATE_JOB_GRACE` replaces it (the
+#: crash tests shorten it)
 LATE_JOB_GRACE = 300.0
+
+
+def _late_job_grace() -> float:
+    raw = os.environ.get("MINDMOVIE_LATE_JOB_GRACE")
+    try:
+        return max(0.0, float(raw)) if raw else LATE_JOB_GRACE
+    except ValueError:
+        return LATE_JOB_GRACE
 
 
 class DiskFull(Exception):
@@ -602,6 +612,29 @@ def _clean_temp_files(run_dir: Path) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
+def _asked_key(store: Store, r: dict[str, Any]) -> str:
+    """The input key a clip ledger row's request asked for: noted on the row when its
+    answer was lost (`Store.ledger_note_lost`), else (a create in flight at a kill) its
+    scene's clip step's, begun for that request and given no job id since ("" when the
+    step tells nothing: the row's job, if any, is then given to no scene)."""
+    lost = (r.get("usage") or {}).get("lost")
+    if isinstance(lost, dict):
+        return str(lost.get("input_key") or "")
+    step = store.get(str(r["scene_id"]), "clip")
+    if step is None or step.remote_id or step.status == "succeeded":
+        return ""
+    return step.input_key
+
+
+def _still_asks(store: Store, r: dict[str, Any]) -> bool:
+    """Does the scene's clip step still want what this clip ledger row's request asked
+    for (no clip, no job journaled, the same inputs)? Then the row's job is its clip."""
+    step = store.get(str(r["scene_id"]), "clip")
+    if step is None or step.remote_id or step.status == "succeeded":
+        return False
+    return _asked_key(store, r) == step.input_key
+
+
 class Pipeline:
     """One render of one goals file into one run directory."""
 
@@ -642,8 +675,11 @@ class Pipeline:
         self._lost_rows: dict[int, float] = {}
         #: those rows' requests: (scene id, input key)
         self._lost_requests: dict[int, tuple[str, str]] = {}
+        #: those of the rows that an earlier run sent (carried over by _recover_orphans):
+        #: their scene waits for the late job before paying again (`_await_late_job`)
+        self._carried: set[int] = set()
         #: see LATE_JOB_GRACE (tests shorten it)
-        self.late_job_grace = LATE_JOB_GRACE
+        self.late_job_grace = _late_job_grace()
         #: shortest observed job duration per model in this run (for polling near the end)
         self._job_seconds: dict[str, float] = {}
         #: text-to-image model for scenes an edit keyframe model has no photo for
@@ -1448,6 +1484,9 @@ class Pipeline:
             self._mark(res, False, scene.id, "clip")
             self._record_scene(store, scene)
             return dest
+        if model.name != "local":
+            # a request of an earlier run for these inputs may still become a job
+            await self._await_late_job(store, model, scene.id, [k for _, k, _ in variants])
         prev = store.get(scene.id, "clip")
         if prev is not None and prev.error_kind == "content_rejected":
             # the planned request was refused last time: go straight to the fallback
@@ -1485,6 +1524,94 @@ class Pipeline:
         self._mark(res, True, scene.id, "clip")
         self._record_scene(store, scene)
         return dest
+
+    async def _await_late_job(
+        self, store: Store, model: VideoModel, scene_id: str, keys: Collection[str]
+    ) -> None:
+        """This scene's create sent by an earlier run (killed before its answer was
+        journaled, or whose answer was lost) is carried over with no job listed yet and
+        still within LATE_JOB_GRACE (`_no_job_found`): its job may still appear. Wait for
+        it instead of paying for another one. Found, it becomes the clip step's job (the
+        caller polls it and pays nothing more; further such jobs are tied to their rows,
+        to bill unused); none when the grace is over, the rows are refunded and the clip
+        is made. Not while another scene's or other inputs' lost request is unsettled (a
+        job listed may be that one's, see `_lost_submission`): their rows are settled
+        after the clips stage. The look is made under the submit lock, so no create of
+        this run is in flight unjournaled meanwhile."""
+
+        def mine() -> list[int]:
+            return sorted(
+                r
+                for r in self._carried
+                if r in self._lost_rows
+                and self._lost_requests.get(r, ("", ""))[0] == scene_id
+                and self._lost_requests[r][1] in keys
+            )
+
+        if not mine():
+            return
+        ps = self.settings.provider_settings(model.name)
+        delay = ps.poll_interval
+        told = False
+        while True:
+            self._check_stop()
+            async with self._submit_lock(model.name):
+                rows = mine()
+                if not rows:
+                    return
+                key = self._lost_requests[rows[0]][1]
+                if any(req != (scene_id, key) for req in self._lost_requests.values()):
+                    return
+                since = min(self._lost_rows[r] for r in rows) - 60
+                try:
+                    jobs = await self._unjournaled_jobs(store, model, since)
+                except ProviderError:
+                    return
+                if jobs is None or len(jobs) > len(rows):
+                    return
+                if jobs:
+                    jobs.sort(key=lambda t: (t.created_at, str(t.remote_id)))
+                    rid = str(jobs[0].remote_id)
+                    step = store.get(scene_id, "clip")
+                    if step is None or step.input_key != key:
+                        store.begin(scene_id, "clip", key, same_request=keys)
+                    store.mark_submitted(scene_id, "clip", rid, ledger_row=rows[0])
+                    for r, job in zip(rows[1:], jobs[1:], strict=False):
+                        store.ledger_set_remote(r, str(job.remote_id))
+                    for r in rows[: len(jobs)]:
+                        self._lost_rows.pop(r, None)
+                        self._lost_requests.pop(r, None)
+                        self._carried.discard(r)
+                    self.reporter.info(
+                        f"{scene_id}: job {rid} was made late from a request sent before the "
+                        "last run stopped; picking it up instead of paying again"
+                    )
+                    if len(jobs) > 1:
+                        self.reporter.warn(
+                            f"{scene_id}: job(s) "
+                            f"{', '.join(str(t.remote_id) for t in jobs[1:])} were made from "
+                            "earlier requests too (and bill); their results are not used"
+                        )
+                    return
+                left = max(self._lost_rows[r] for r in rows) + self.late_job_grace - time.time()
+                if left <= 0:
+                    for r in rows:
+                        await self.gate.refund(r, "never reached the provider (no job found)")
+                        self._lost_rows.pop(r, None)
+                        self._lost_requests.pop(r, None)
+                        self._carried.discard(r)
+                    return
+            if not told:
+                told = True
+                self.reporter.warn(
+                    f"{scene_id}: a job request sent before the last run stopped may still "
+                    f"become a job at {model.name}; waiting for it (up to {left:.0f} s) "
+                    "instead of paying again"
+                )
+            self.reporter.step("clips", scene_id, "queued", "waiting for a late job")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_event.wait(), timeout=min(delay, left))
+            delay = min(ps.poll_max_interval, delay * 1.5)
 
     def _record_scene(self, store: Store, scene: Scene) -> None:
         """The plan entry this scene's finished clip came from, for `status` to name the
@@ -2037,6 +2164,17 @@ class Pipeline:
                 continue  # left committed without an id: the next run's _recover_orphans
             if jobs is not None and len(jobs) == 1:
                 rid = str(jobs[0].remote_id)
+                if _still_asks(store, row):
+                    # the scene has no clip and no job yet (it failed, or this run
+                    # stopped before its clip): the late job is its clip, not a bill for
+                    # nothing; the next render polls it instead of paying again
+                    store.mark_submitted(str(row["scene_id"]), "clip", rid, ledger_row=row_id)
+                    self.reporter.warn(
+                        f"{row['scene_id']}: a job request sent earlier did reach "
+                        f"{video.name} after all: job {rid} was made (and bills); the next "
+                        "render picks it up instead of paying again"
+                    )
+                    continue
                 store.ledger_set_remote(row_id, rid)
                 self.reporter.warn(
                     f"{row['scene_id']}: the job request whose answer was lost did reach "
@@ -2136,16 +2274,22 @@ class Pipeline:
                 unknown = await self._unjournaled_jobs(store, video, float(r["created_at"]) - 60)
             if unknown is not None:
                 if len(unknown) == 1:
-                    rid = unknown[0].remote_id
-                    step = store.get(r["scene_id"], "clip")
-                    if step is not None and not step.remote_id:
+                    rid = str(unknown[0].remote_id)
+                    if _still_asks(store, r):
                         store.mark_submitted(r["scene_id"], "clip", rid, ledger_row=r["id"])
+                        self.reporter.info(
+                            f"{r['scene_id']}: found job {rid}, sent just before the last run "
+                            "stopped; picking it up instead of paying again"
+                        )
                     else:
+                        # the scene has its clip, or asks for other inputs now: the job
+                        # bills (settled by _settle_stale_jobs) and is not used
                         store.ledger_set_remote(r["id"], rid)
-                    self.reporter.info(
-                        f"{r['scene_id']}: found job {rid}, sent just before the last run "
-                        "stopped; picking it up instead of paying again"
-                    )
+                        self.reporter.warn(
+                            f"{r['scene_id']}: job {rid}, sent just before the last run "
+                            f"stopped, was made at {video.name} (and bills); the scene "
+                            "no longer asks for it, so its result is not used"
+                        )
                     continue
                 if not unknown:
                     self._no_job_found(store, r)
@@ -2197,21 +2341,38 @@ class Pipeline:
         return True
 
     def _no_job_found(self, store: Store, r: dict[str, Any]) -> None:
-        """An orphan clip row with no job in the provider's list: refunded, unless it is a
-        create whose answer was lost (`Store.ledger_note_lost`) sent too recently to tell
-        (LATE_JOB_GRACE): that one stays committed and is looked at again after this
-        run's clips stage, as this run's own lost requests are."""
+        """An orphan clip row with no job in the provider's list: refunded, unless it was
+        sent too recently to tell (LATE_JOB_GRACE): a create whose answer was lost
+        (`Store.ledger_note_lost`), or one in flight when the last run was killed (sent
+        when its row was made: `created_at`), may still become a job. That one stays
+        committed, with the inputs it asked for noted on it; its scene waits for the job
+        before paying again (`_await_late_job`), and it is looked at again after this
+        run's clips stage, as this run's own lost requests are. Before, a killed create
+        was refunded at once, and its late job billed on no row while the scene paid
+        for another."""
         lost = (r.get("usage") or {}).get("lost")
         if isinstance(lost, dict):
             sent_at = float(lost.get("sent_at") or r["created_at"])
-            if time.time() - sent_at < self.late_job_grace:
-                self._lost_rows[int(r["id"])] = sent_at
-                self._lost_requests[int(r["id"])] = (
-                    str(r["scene_id"]),
-                    str(lost.get("input_key") or ""),
+            key = str(lost.get("input_key") or "")
+        else:
+            sent_at = float(r["created_at"])
+            key = _asked_key(store, r)
+        row_id = int(r["id"])
+        if time.time() - sent_at < self.late_job_grace:
+            if not isinstance(lost, dict):
+                store.ledger_note_lost(row_id, key, sent_at)
+                self.reporter.warn(
+                    f"{r['scene_id']}: a job request to {r['provider']} was in flight when "
+                    f"the last run stopped, {time.time() - sent_at:.0f} s ago; no job for it "
+                    "is listed yet, but one may still be made (about "
+                    f"{costs.format_usd(float(r['estimated_usd']))}). It stays counted as "
+                    "committed and is looked for again"
                 )
-                return
-        store.ledger_refund(r["id"], "never reached the provider (no job found)")
+            self._lost_rows[row_id] = sent_at
+            self._lost_requests[row_id] = (str(r["scene_id"]), key)
+            self._carried.add(row_id)
+            return
+        store.ledger_refund(row_id, "never reached the provider (no job found)")
 
     async def _settle_scene_orphans(
         self, store: Store, video: VideoModel, rows: list[dict[str, Any]]

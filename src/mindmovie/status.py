@@ -13,6 +13,7 @@ when that goals.yaml cannot be read, status says only what the run directory tel
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -153,6 +154,7 @@ def collect_status(
         }
         # the clip jobs a render picks up rather than buys again (as the estimate counts)
         jobs = {s.scene_id: store.resumable_job(s) for s in steps if s.stage == "clip"}
+        late = _late_jobs(store, ledger)
     finally:
         store.close()
     look: Outlook | None = None
@@ -194,6 +196,8 @@ def collect_status(
             row["remote_id"] = st.remote_id
         if st.stage == "clip" and jobs.get(st.scene_id):
             row["job"] = jobs[st.scene_id]
+        if st.stage == "clip" and st.scene_id in late:
+            row["late_job"] = late[st.scene_id]
         if (st.scene_id, st.stage) in files:
             row.setdefault("files", {})[st.stage] = files[(st.scene_id, st.stage)]
     money: dict[str, dict[str, float]] = {}
@@ -273,6 +277,30 @@ def _file_problem(row: dict[str, Any], stage: str) -> str | None:
     return f"{FILE_NAMES[stage]} {state}"
 
 
+def _late_jobs(store: Store, ledger: list[dict[str, Any]]) -> dict[str, float]:
+    """Scenes whose clip step still asks for what a create sent before the last run
+    stopped asked for, and whose job id was never stored (killed in flight, or its answer
+    lost): the next render looks for that job before paying for another
+    (`Pipeline._recover_orphans`), and waits for it while the grace lasts. Scene -> the
+    seconds of grace left (0: over, the render looks once)."""
+    from mindmovie.pipeline import _late_job_grace, _still_asks
+
+    grace = _late_job_grace()
+    out: dict[str, float] = {}
+    for r in ledger:
+        usage = r.get("usage") or {}
+        if r["stage"] != "clip" or r["state"] != "committed" or r["remote_id"]:
+            continue
+        if usage.get("unknown_outcome") or not _still_asks(store, r):
+            continue
+        lost = usage.get("lost")
+        sent_at = float(lost.get("sent_at") or r["created_at"]) if isinstance(lost, dict) else 0.0
+        sent_at = sent_at or float(r["created_at"])
+        left = max(0.0, sent_at + grace - time.time())
+        out[str(r["scene_id"])] = max(left, out.get(str(r["scene_id"]), 0.0))
+    return out
+
+
 def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None) -> str:
     """What the next `render` would do for this scene, in the person's words.
 
@@ -325,6 +353,21 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
         # its paid job, which the render polls again (Store.resumable_job: not one the
         # content filter refused or the provider said failed)
         job = row.get("job")
+        wait = row.get("late_job")
+        if wait is not None and not job and (reuse is None or reuse.get("keyframe")):
+            # a create sent before the last run stopped whose job id was never stored
+            # (killed, or its answer lost): the render looks for its job first
+            # (Pipeline._recover_orphans) and, within LATE_JOB_GRACE, waits for it (a
+            # keyframe made again makes a clip of other inputs: that job bills unused)
+            if wait > 0:
+                return (
+                    f"wait up to {wait:.0f} s for the job of a request sent before the last "
+                    "run stopped (no new job if it comes), else retry the clip"
+                )
+            return (
+                "look for the job of a request sent before the last run stopped (no new "
+                "job if it was made), else retry the clip"
+            )
         if job and reuse is not None and not reuse.get("clip"):
             return f"make the clip (a new job: its inputs changed since job {job})"
         if job:

@@ -56,11 +56,17 @@ class Rig:
     cfg: Path
     out: Path
     logs: list[str] = field(default_factory=list)
+    #: MINDMOVIE_LATE_JOB_GRACE for the renders (None: the default, 300 s). A kill after
+    #: a create's ledger row is made but before the request reaches the simulator leaves
+    #: a row whose job never comes; the next render waits out the grace for it
+    late_job_grace: float | None = 3.0
 
     def env(self, kill_at: str | None = None) -> dict[str, str]:
         env = _clean_env()
         if kill_at:
             env["MINDMOVIE_KILL_AT"] = kill_at
+        if self.late_job_grace is not None:
+            env["MINDMOVIE_LATE_JOB_GRACE"] = str(self.late_job_grace)
         return env
 
     def argv(self, *, quiet: bool = True) -> list[str]:
@@ -107,9 +113,12 @@ class Rig:
         n = p.args
         return (self.tmp / f"render{n}.out").read_text(), (self.tmp / f"render{n}.err").read_text()
 
-    def status(self) -> dict[str, Any]:
+    def status(self, *, with_config: bool = False) -> dict[str, Any]:
+        """`status --json` of the run; `with_config`: with the renders' config, so each
+        scene's `next` is checked against what a render would reuse."""
+        cmd = [sys.executable, "-m", "mindmovie", "status", str(self.out), "--json"]
         r = subprocess.run(
-            [sys.executable, "-m", "mindmovie", "status", str(self.out), "--json"],
+            cmd + (["-c", str(self.cfg)] if with_config else []),
             env=self.env(),
             cwd=self.tmp,
             capture_output=True,
@@ -713,3 +722,114 @@ def test_kill_after_a_lost_request_does_not_give_one_scene_anothers_job(
     st = rig.status()
     assert {x["remote_id"] for x in ledger(st, "clip") if x["remote_id"]} == set(jobs)
     assert ledger(st, "clip", "committed") == unknown_rows(st, "clip")
+
+
+# ------------------------------------------------ a create in flight at the kill
+TASKS = "/contents/generations/tasks"
+
+
+def _kill_during_the_first_create(rig: Rig) -> float:
+    """Start a render and SIGKILL it once the simulator has the first video create (which
+    a fault holds there): the create's ledger row is committed with no job id. Returns
+    the time.monotonic() of the kill."""
+    p = rig.start()
+    try:
+        _wait_for(
+            lambda: len(rig.sim.requests(path=TASKS, method="POST")) >= 1, 120, "a video create"
+        )
+    finally:
+        p.kill()
+        p.wait(timeout=10)
+    assert p.returncode == -signal.SIGKILL, rig.history()
+    return time.monotonic()
+
+
+def _orphans(rig: Rig) -> list[dict[str, Any]]:
+    return [r for r in ledger(rig.status(), "clip", "committed") if not r["remote_id"]]
+
+
+def test_a_create_killed_in_flight_whose_job_comes_late_is_not_paid_twice(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The render is killed while a video create is at the provider, which makes the
+    job only seconds later. The next render found no job in the list and refunded the
+    row at once, then paid for a second job for the scene, while the late one billed on
+    no row. Now the row stays committed within LATE_JOB_GRACE, the scene waits for the
+    late job and takes it: one job per scene, by the simulator's own count."""
+    rig = make_rig(sim, tmp_path)
+    rig.late_job_grace = 120.0
+    sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=15.0)
+    killed = _kill_during_the_first_create(rig)
+    assert sim.jobs() == [] and len(_orphans(rig)) == 1  # no job yet: it comes late
+    (orphan,) = _orphans(rig)
+    # status says what the render will do: wait for that job, not buy another at once
+    (scene,) = [
+        x for x in rig.status(with_config=True)["scenes"] if x["scene_id"] == orphan["scene_id"]
+    ]
+    assert scene["next"].startswith("wait up to") and "no new job if it comes" in scene["next"]
+    r2 = rig.render(quiet=False)
+    assert r2.returncode == 0, rig.history()
+    time.sleep(max(0.0, killed + 16.0 - time.monotonic()))  # the late job has been made
+    t = rig.totals()
+    assert t["jobs_created"] == SCENES, rig.history()  # the scene did not pay again
+    assert len(sim.requests(path=TASKS, method="POST")) == SCENES
+    assert "waiting for it" in r2.stderr and "picking it up" in r2.stderr, r2.stderr
+    after = rig.status()
+    check_money_invariants(after, t, SCENES)
+    jobs = {j.id for j in sim.jobs()}
+    assert {s["remote_id"] for s in after["steps"] if s["stage"] == "clip"} == jobs
+    assert {r["remote_id"] for r in ledger(after, "clip")} == jobs
+
+
+def test_an_old_create_killed_in_flight_with_no_job_is_refunded(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A create in flight at the kill that made no job (the provider refused it after
+    the kill), and whose grace is over: refunded at once, the clip made, nothing waited
+    for."""
+    rig = make_rig(sim, tmp_path)
+    rig.late_job_grace = None  # the default, 300 s
+    sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=3.0)
+    sim.add_fault("http", path=TASKS, method="POST", count=1, status=500)
+    _kill_during_the_first_create(rig)
+    (orphan,) = _orphans(rig)
+    con = sqlite3.connect(rig.out / "run.db")
+    try:  # sent 10 minutes ago
+        con.execute("UPDATE ledger SET created_at=created_at-600 WHERE id=?", (orphan["id"],))
+        con.commit()
+    finally:
+        con.close()
+    (scene,) = [
+        x for x in rig.status(with_config=True)["scenes"] if x["scene_id"] == orphan["scene_id"]
+    ]
+    assert scene["next"].startswith("look for the job"), scene
+    time.sleep(3.5)  # the held request has been refused: no job is ever made for it
+    r2 = rig.render(quiet=False)
+    assert r2.returncode == 0, rig.history()
+    assert "waiting for it" not in r2.stderr, r2.stderr
+    t = rig.totals()
+    after = rig.status()
+    check_money_invariants(after, t, SCENES)
+    (row,) = [r for r in ledger(after, "clip") if r["id"] == orphan["id"]]
+    assert row["state"] == "refunded", row
+
+
+def test_a_recent_create_killed_in_flight_with_no_job_is_waited_for_then_refunded(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The same with the row still within its grace: the scene waits for a job until
+    the grace is over, then the row is refunded and the clip made (once)."""
+    rig = make_rig(sim, tmp_path)
+    rig.late_job_grace = 10.0
+    sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=1.0)
+    sim.add_fault("http", path=TASKS, method="POST", count=1, status=500)
+    _kill_during_the_first_create(rig)
+    (orphan,) = _orphans(rig)
+    r2 = rig.render(quiet=False)
+    assert r2.returncode == 0, rig.history()
+    assert "waiting for it" in r2.stderr, r2.stderr
+    t = rig.totals()
+    after = rig.status()
+    check_money_invariants(after, t, SCENES)
+    (row,) = [r for r in ledger(after, "clip") if r["id"] == orphan["id"]]
+    assert row["state"] == "refunded", row

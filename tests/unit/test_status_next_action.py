@@ -115,3 +115,18 @@ def test_a_keyframe_put_back_from_kept_is_named_and_its_clip_made() -> None:
         assert _next_action(row, []) == (
             "reuse the kept keyframe (made before from these inputs), then make the clip"
         )
+
+
+def test_a_create_sent_before_the_last_run_stopped_is_looked_for_before_a_new_job() -> None:
+    """A clip step whose create was in flight at a kill (no job id stored): the render
+    looks for that job, and waits for it while its grace lasts, before paying again."""
+    row = {"keyframe": "succeeded", "clip": "running", "attempts": 1}
+    assert _next_action(row) == "retry the clip (attempt 2)"
+    waiting = _next_action({**row, "late_job": 120.4})
+    assert waiting.startswith("wait up to 120 s for the job of a request sent before")
+    assert _next_action({**row, "late_job": 0.0}).startswith("look for the job")
+    # its keyframe is made again: a clip of other inputs, that job is not its clip
+    same = {**row, "late_job": 9.0, "reuse": {"keyframe": True, "clip": False}}
+    assert _next_action(same).startswith("wait up to 9 s")
+    changed = {**row, "late_job": 120.0, "reuse": {"keyframe": False, "clip": False}}
+    assert not _next_action(changed).startswith(("wait", "look"))
