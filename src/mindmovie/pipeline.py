@@ -1302,7 +1302,9 @@ class Pipeline:
             e.scene_id = e.scene_id or scene_id
             if e.result_url and e.charged and last_row is not None:
                 # paid, and still at its URL: the next render downloads it from there
-                store.ledger_keep_result(last_row, e.result_url, key)
+                store.ledger_keep_result(
+                    last_row, e.result_url, key, getattr(model, "result_url_seconds", None)
+                )
             store.fail(scene_id, "keyframe", e.kind, str(e))
             raise
         try:
@@ -2591,6 +2593,17 @@ class Pipeline:
                     restored.add((sc.id, "keyframe"))
                     kept[sc.id] = found[0]
                     break
+            else:
+                # paid in an earlier render, its download failed, and its result URL is
+                # kept: the render downloads it from there (`_refetch_kept`), paying
+                # nothing, unless the URL is past its validity (or answers that it is
+                # gone, which only the download tells). Its clip is still to make: the
+                # clip's key holds the image's hash, not known before the download
+                if any(
+                    store.refetchable_result(sc.id, "keyframe", key) is not None
+                    for _, key, _ in self._keyframe_variants(model, sc, plan)
+                ):
+                    done.add((sc.id, "keyframe"))
         chain = self._chains_frames(video_id.spec)
         scenes = list(plan.scenes)
         for i, sc in enumerate(scenes):

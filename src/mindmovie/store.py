@@ -101,6 +101,10 @@ def _disk_is_full(folder: Path) -> bool:
 
 #: stages whose paid artifacts are kept when new inputs replace them
 KEPT_STAGES = ("keyframe", "clip")
+#: how long a result URL kept on a ledger row (`Store.ledger_keep_result`) is taken to
+#: be valid when its row does not say: Seedream's 24 h (provider-wire.md), the only
+#: provider whose results are kept so
+RESULT_URL_SECONDS = 24 * 3600.0
 
 
 def _link_or_copy(src: Path, dest: Path, *, commit: bool = True, link: bool = True) -> None:
@@ -721,15 +725,20 @@ class Store:
         """Keep the row committed but remember the person was told its outcome is unknown."""
         self._ledger_update(row_id, usage=json.dumps({"unknown_outcome": True}))
 
-    def ledger_keep_result(self, row_id: int, url: str, input_key: str) -> None:
+    def ledger_keep_result(
+        self, row_id: int, url: str, input_key: str, valid_for: float | None = None
+    ) -> None:
         """A billed call's result could not be downloaded but still waits at `url`: keep
-        the URL on its ledger row, with the inputs it was made from, so that the next
-        render of those inputs downloads it from there instead of paying again."""
+        the URL on its ledger row, with the inputs it was made from and how long the
+        provider keeps it (`valid_for` seconds; unknown: RESULT_URL_SECONDS), so that the
+        next render of those inputs downloads it from there instead of paying again."""
         with self._tx() as db:
             row = db.execute("SELECT usage FROM ledger WHERE id=?", (row_id,)).fetchone()
             usage = json.loads(row[0]) if row is not None and row[0] else {}
             usage = usage if isinstance(usage, dict) else {}
             usage.update(result_url=url, input_key=input_key, result_at=time.time())
+            if valid_for is not None:
+                usage["result_valid_for"] = valid_for
             db.execute(
                 "UPDATE ledger SET usage=?, updated_at=? WHERE id=?",
                 (json.dumps(usage), time.time(), row_id),
@@ -751,6 +760,25 @@ class Store:
             ):
                 return dict(row)
         return None
+
+    def refetchable_result(
+        self, scene_id: str, stage: str, input_key: str, now: float | None = None
+    ) -> dict[str, Any] | None:
+        """`kept_result`, if a render would still download it rather than buy a new one
+        (`Pipeline._refetch_kept`): its URL within the validity recorded with it. Whether
+        the URL answers 403/404/410 only a download tells; such a row loses its URL then
+        (`ledger_drop_result`). The estimate counts such a step as paid
+        (`Pipeline._reused_steps`)."""
+        row = self.kept_result(scene_id, stage, input_key)
+        if row is None:
+            return None
+        usage = row["usage"]
+        try:
+            valid_for = float(usage.get("result_valid_for") or RESULT_URL_SECONDS)
+            age = (time.time() if now is None else now) - float(usage.get("result_at") or 0)
+        except (TypeError, ValueError):
+            return None
+        return row if age < valid_for else None
 
     def ledger_drop_result(self, row_id: int, outcome: str) -> None:
         """The URL kept on a billed row is no use any more (`outcome` says why): the

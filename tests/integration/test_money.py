@@ -778,3 +778,60 @@ async def test_an_empty_seedream_download_is_fetched_again_not_bought_again(
     assert sim.stats()["totals"]["images"] == 1
     rows = ledger_rows(res.run_dir, "keyframe")
     assert len(rows) == 1 and rows[0]["state"] == "billed", rows
+
+
+async def test_estimate_counts_a_keyframe_kept_at_its_url_as_a_download_not_a_new_image(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A billed Seedream image whose download failed keeps its result URL, and the next
+    render downloads it from there, paying nothing. `estimate`, and the cost asked about
+    before the render's first paid call, priced it as a new image. Now it is counted as
+    paid (like a failed clip whose job is journaled), unless its URL is past its 24 h:
+    then the render buys a new image, and the estimate counts it."""
+    import sqlite3
+
+    from mindmovie.pipeline import estimate_for
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = _one_goal(tmp_path)
+    s = _seedream_by_url(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
+    with pytest.raises((ProviderError, RenderFailed)):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (row,) = ledger_rows(run, "keyframe")
+    assert row["state"] == "billed" and row["usage"]["result_url"], row
+
+    est = estimate_for(goals, s, out=run)
+    assert [sc.keyframe.usd for sc in est.scenes] == [0]
+    assert est.total == 0 and not est.paid
+
+    # past its 24 h the URL is not used (a new image is bought): counted again
+    usage = {**row["usage"], "result_at": row["usage"]["result_at"] - 25 * 3600}
+    con = sqlite3.connect(run / "run.db")
+    try:
+        con.execute("UPDATE ledger SET usage=? WHERE id=?", (json.dumps(usage), row["id"]))
+        con.commit()
+    finally:
+        con.close()
+    est = estimate_for(goals, s, out=run)
+    assert [sc.keyframe.usd for sc in est.scenes] == [pytest.approx(0.03)] and est.paid
+    con = sqlite3.connect(run / "run.db")
+    try:
+        con.execute("UPDATE ledger SET usage=? WHERE id=?", (json.dumps(row["usage"]), row["id"]))
+        con.commit()
+    finally:
+        con.close()
+
+    sim.clear_faults()
+    asked: list[float] = []
+
+    def ask(e: Any) -> bool:
+        asked.append(e.total)
+        return True
+
+    res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
+    assert res.movie is not None
+    assert asked == []  # nothing left to buy: nothing to ask about
+    assert sim.stats()["totals"]["images"] == 1  # and indeed nothing was bought

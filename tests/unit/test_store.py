@@ -321,3 +321,27 @@ def test_a_failed_atomic_write_leaves_no_half_temp_file(
     with pytest.raises(OSError):
         fsutil.atomic_write_bytes(tmp_path / "keyframe.png", b"x" * 4096)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_kept_result_url_counts_as_paid_only_within_its_validity(tmp_path: Path) -> None:
+    """`refetchable_result`: a billed image's kept URL is what a render downloads (not a
+    new image) while it is within the validity recorded with it, or 24 h for a row that
+    records none (kept before it was recorded); a URL found gone is not kept at all."""
+    import time
+
+    st = Store(tmp_path / "run.db")
+    row = st.ledger_commit("s1", "keyframe", "byteplus", "seedream", 0.03)
+    st.ledger_bill(row, 0.03, {"generated_images": 1})
+    st.ledger_keep_result(row, "http://x/a.png", "k1", 3600.0)
+    now = time.time()
+    assert st.refetchable_result("s1", "keyframe", "k1", now=now) is not None
+    assert st.refetchable_result("s1", "keyframe", "k2", now=now) is None  # other inputs
+    assert st.refetchable_result("s1", "keyframe", "k1", now=now + 3601) is None
+    old = st.ledger_commit("s2", "keyframe", "byteplus", "seedream", 0.03)
+    st.ledger_bill(old, 0.03, {"generated_images": 1})
+    st.ledger_keep_result(old, "http://x/b.png", "k3")  # no validity recorded: 24 h
+    assert st.refetchable_result("s2", "keyframe", "k3", now=now + 23 * 3600) is not None
+    assert st.refetchable_result("s2", "keyframe", "k3", now=now + 25 * 3600) is None
+    st.ledger_drop_result(row, "gone: HTTP 404")
+    assert st.refetchable_result("s1", "keyframe", "k1", now=now) is None
+    st.close()
