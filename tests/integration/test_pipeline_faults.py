@@ -699,3 +699,55 @@ async def test_a_scene_whose_creates_were_all_lost_takes_a_late_job_next_render(
     clips = ledger_rows(res.run_dir, "clip")
     assert {r["remote_id"] for r in clips} == {j.id for j in jobs}, clips
     assert {r["state"] for r in clips} == {"billed"}, [(r["state"], r["usage"]) for r in clips]
+
+
+async def test_a_late_job_seen_after_the_clips_stage_goes_to_the_scene_still_asking_for_it(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scene's create was lost (its row noted with the inputs it asked for) and the
+    scene failed without a job. Its job appears only when the run looks again after the
+    clips stage (_settle_lost_submissions). That job was tied to the row as unused, and
+    the next render paid for a second job for the same clip. Now it becomes the scene's
+    clip step's job, and the next render polls it: one job, by the simulator's count."""
+    import time
+
+    from mindmovie.budget import BudgetGate
+    from mindmovie.pipeline import _identity
+    from mindmovie.providers import registry
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    (sc,) = res.plan.scenes
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
+    ((_, key, _), *_) = pipe._clip_variants(_identity(s, "video"), sc, req)
+    store = Store(run / "run.db")
+    try:
+        # as a run leaves it when every create of the scene lost its answer
+        store.begin(sc.id, "clip", key)
+        row = store.ledger_commit(sc.id, "clip", "byteplus", "seedance", 0.1)
+        sent_at = time.time()
+        store.ledger_note_lost(row, key, sent_at)
+        store.fail(sc.id, "clip", "connection_lost", "the answer to the create was lost")
+        video = registry.make_video(s, KEYS)
+        rid = await video.submit(req)  # the provider made its job after all
+        pipe.gate = BudgetGate(store, None)
+        pipe._lost_rows[row] = sent_at
+        pipe._lost_requests[row] = (sc.id, key)
+        await pipe._settle_lost_submissions(store, video)
+        step = store.get(sc.id, "clip")
+        assert step is not None and step.remote_id == rid and step.status == "submitted"
+    finally:
+        store.close()
+    assert collect_status(run)["scenes"][0]["next"].startswith(f"poll job {rid}")
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert len(sim.requests(path=TASKS, method="POST")) == 1  # no second job bought
+    (clip_row,) = ledger_rows(run, "clip")
+    assert clip_row["remote_id"] == rid and clip_row["state"] == "billed", clip_row
