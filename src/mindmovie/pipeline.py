@@ -1552,6 +1552,9 @@ class Pipeline:
 
         if not mine():
             return
+        step = store.get(scene_id, "clip")
+        if step is not None and step.input_key in keys and store.resumable_job(step):
+            return  # its own job is journaled: polled; the rows are settled after the clips
         ps = self.settings.provider_settings(model.name)
         delay = ps.poll_interval
         told = False

@@ -751,3 +751,49 @@ async def test_a_late_job_seen_after_the_clips_stage_goes_to_the_scene_still_ask
     assert len(sim.requests(path=TASKS, method="POST")) == 1  # no second job bought
     (clip_row,) = ledger_rows(run, "clip")
     assert clip_row["remote_id"] == rid and clip_row["state"] == "billed", clip_row
+
+
+async def test_a_scene_with_a_journaled_job_does_not_wait_for_an_earlier_requests_late_job(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scene's first create lost its answer (its row noted, no job listed yet), the
+    request sent again made a job whose id was journaled, and the run was killed while
+    polling it. The next render, within the lost row's grace, polls the journaled job at
+    once: it does not wait for the lost request's late job (nor take one for the step),
+    and the lost row stays committed for a later look."""
+    import time
+
+    from mindmovie import pipeline
+    from mindmovie.pipeline import _identity
+    from mindmovie.providers import registry
+
+    no_retry_waits(monkeypatch)
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 20.0)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    (sc,) = res.plan.scenes
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
+    ((_, key, _), *_) = pipe._clip_variants(_identity(s, "video"), sc, req)
+    store = Store(run / "run.db")
+    try:
+        store.begin(sc.id, "clip", key)
+        lost = store.ledger_commit(sc.id, "clip", "byteplus", "seedance", 0.1)
+        store.ledger_note_lost(lost, key, time.time())
+        rid = await registry.make_video(s, KEYS).submit(req)
+        row = store.ledger_commit(sc.id, "clip", "byteplus", "seedance", 0.1)
+        store.mark_submitted(sc.id, "clip", rid, ledger_row=row)
+    finally:
+        store.close()
+    t0 = time.monotonic()
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None and time.monotonic() - t0 < 15.0
+    assert len(sim.requests(path=TASKS, method="POST")) == 1  # only the journaled job
+    rows = {r["id"]: r for r in ledger_rows(run, "clip")}
+    assert rows[row]["state"] == "billed" and rows[row]["remote_id"] == rid, rows
+    assert rows[lost]["state"] == "committed" and not rows[lost]["remote_id"], rows
