@@ -155,6 +155,15 @@ def collect_status(
         # the clip jobs a render picks up rather than buys again (as the estimate counts)
         jobs = {s.scene_id: store.resumable_job(s) for s in steps if s.stage == "clip"}
         late = _late_jobs(store, ledger)
+        # keyframes paid for whose download failed: the render downloads them from the
+        # URL kept on their ledger row (as the estimate counts: Store.refetchable_result)
+        refetch = {
+            s.scene_id
+            for s in steps
+            if s.stage == "keyframe"
+            and s.status != "succeeded"
+            and store.refetchable_result(s.scene_id, "keyframe", s.input_key) is not None
+        }
     finally:
         store.close()
     look: Outlook | None = None
@@ -198,6 +207,8 @@ def collect_status(
             row["job"] = jobs[st.scene_id]
         if st.stage == "clip" and st.scene_id in late:
             row["late_job"] = late[st.scene_id]
+        if st.stage == "keyframe" and st.scene_id in refetch:
+            row["refetch"] = True
         if (st.scene_id, st.stage) in files:
             row.setdefault("files", {})[st.stage] = files[(st.scene_id, st.stage)]
     money: dict[str, dict[str, float]] = {}
@@ -377,6 +388,11 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
         return f"retry the clip (attempt {int(row.get('attempts', 0)) + 1})"
     if kf == "succeeded":
         return "make the clip"
+    if kf in ("failed", "running") and row.get("refetch") and (reuse or {}).get("keyframe", True):
+        return (
+            "download the keyframe paid for before from its kept URL (a new image only if "
+            "it is gone), then make the clip"
+        )
     if kf in ("failed", "running"):
         return "retry the keyframe, then make the clip"
     if kf is None and clip is None:

@@ -806,6 +806,8 @@ async def test_estimate_counts_a_keyframe_kept_at_its_url_as_a_download_not_a_ne
     est = estimate_for(goals, s, out=run)
     assert [sc.keyframe.usd for sc in est.scenes] == [0]
     assert est.total == 0 and not est.paid
+    (scene,) = collect_status(run, settings=s, goals=goals)["scenes"]
+    assert scene["next"].startswith("download the keyframe paid for before"), scene
 
     # past its 24 h the URL is not used (a new image is bought): counted again
     usage = {**row["usage"], "result_at": row["usage"]["result_at"] - 25 * 3600}
@@ -817,6 +819,8 @@ async def test_estimate_counts_a_keyframe_kept_at_its_url_as_a_download_not_a_ne
         con.close()
     est = estimate_for(goals, s, out=run)
     assert [sc.keyframe.usd for sc in est.scenes] == [pytest.approx(0.03)] and est.paid
+    (scene,) = collect_status(run, settings=s, goals=goals)["scenes"]
+    assert scene["next"] == "retry the keyframe, then make the clip", scene
     con = sqlite3.connect(run / "run.db")
     try:
         con.execute("UPDATE ledger SET usage=? WHERE id=?", (json.dumps(row["usage"]), row["id"]))
