@@ -2257,8 +2257,11 @@ class Pipeline:
         """Paid calls a killed run sent but never journaled an id for.
 
         A video job whose provider can list jobs is found and adopted (submissions are
-        serialised per provider, so at most one such job exists); one that never arrived is
-        refunded. Other calls stay `committed` (outcome unknown) and the person is told.
+        serialised per provider, so at most one such job exists) when its scene's clip
+        step still asks for it, else billed unused; one not listed is refunded once
+        LATE_JOB_GRACE has passed since it was sent, and before that stays committed
+        while its scene waits for it (`_no_job_found`, `_await_late_job`). Other calls
+        stay `committed` (outcome unknown) and the person is told.
         """
         orphans = [
             r
