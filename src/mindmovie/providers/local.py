@@ -1515,6 +1515,12 @@ def yuv420_planes(src: Image.Image) -> tuple[Image.Image, Image.Image, Image.Ima
     )
 
 
+#: the clip encoder's filter graph: the frames are BT.709 already (`yuv420_planes`) and
+#: tagged so: what players assume for HD, and what the compositor then passes through
+#: without a conversion (doctor checks ffmpeg has every filter named here)
+CLIP_FILTERS = "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
+
+
 def render_ken_burns(
     keyframe: Path,
     dest: Path,
@@ -1557,10 +1563,8 @@ def render_ken_burns(
         "-i",
         "-",
         "-an",
-        # BT.709 (yuv420_planes) and tagged so: what players assume for HD, and what the
-        # compositor then passes through without a conversion
         "-vf",
-        "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv",
+        CLIP_FILTERS,
         "-colorspace",
         "bt709",
         "-color_primaries",
