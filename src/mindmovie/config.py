@@ -212,6 +212,8 @@ _DOTENV_NAME = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t
 #: a line inside a quoted value that reads like a variable of its own (`GOOGLE_API_KEY=`):
 #: upper case, one `=`, so the base64 lines of a certificate (`MIIabc==`) are not taken
 _SWALLOWED = re.compile(r"^[ \t]*(?:export[ \t]+)?[A-Z_][A-Z0-9_]*[ \t]*=(?!=)", re.M)
+#: what a variable declared with no value looks like (`FOO` alone on its line)
+_VARIABLE = re.compile(r"[A-Z_][A-Z0-9_]*")
 #: a whole quoted value at the start of the text
 _CLOSED_QUOTE = {'"': re.compile(r'"(?:\\.|[^"\\])*"'), "'": re.compile(r"'[^']*'")}
 
@@ -262,6 +264,16 @@ def _dotenv_problem(path: Path, binding: Any) -> str | None:
         else:
             why = "not a NAME=value statement python-dotenv can read"
         return f"{path}:{first}:{name} {why}; skipped, so nothing is set from it"
+    if binding.key is not None and binding.value is None:
+        # `NAME` alone declares a variable with no value (python-dotenv's rule): quiet.
+        # Anything else alone on a line reads the same way, and is most often a key
+        # pasted without its name: named by its line only, as it may be one.
+        if _VARIABLE.fullmatch(binding.key):
+            return None
+        return (
+            f"{path}:{first}: a line with no `=` (not shown: it may be a key); it sets "
+            "nothing (write it as NAME=value)"
+        )
     if binding.key is None or last == first:
         return None
     inner = body.split("\n", 1)[1]

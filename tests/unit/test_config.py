@@ -643,6 +643,14 @@ def test_a_dotenv_statement_that_cannot_be_read_is_a_warning_with_its_line(
     ]
     env_file.write_text("A=1\nexport B='two words'  # note\n", encoding="utf-8")
     assert dotenv_problems(env_file) == []
+    # a key pasted alone on its line sets nothing: its line is named, never its text;
+    # a variable declared with no value (`FOO` alone, python-dotenv's rule) is quiet
+    env_file.write_text("A=1\nsk-ant-secret-8\nFOO\nexport BAR\n", encoding="utf-8")
+    assert read_dotenv(env_file) == {"A": "1"}
+    assert dotenv_problems(env_file) == [
+        f"{env_file}:2: a line with no `=` (not shown: it may be a key); it sets nothing "
+        "(write it as NAME=value)"
+    ]
     assert dotenv_problems(tmp_path / "none") == []  # no .env: nothing to say
     env_file.unlink()
     env_file.mkdir()  # a folder named .env (a docker bind mount of a missing file)
