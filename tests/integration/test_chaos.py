@@ -14,6 +14,9 @@ Replay a failure with its schedule seed (printed in every assertion message):
 
     CHAOS_SEED=3 /work/venv/bin/pytest tests/integration/test_chaos.py
 
+(with `CHAOS_AIM=clips` too when the failing schedule was one aimed at a stage: those
+follow only when the drawn schedules' kills missed the compose or the clips' window)
+
 bench/chaos_soak.py runs the same loop for longer.
 """
 
@@ -70,6 +73,7 @@ class Cycle:
 @dataclass
 class Schedule:
     seed: int
+    aim: str = ""  # every kill aimed at this stage (run_schedule's `aim`)
     cycles: list[Cycle] = field(default_factory=list)
     totals: dict[str, Any] = field(default_factory=dict)
     unknown_keyframes: int = 0
@@ -81,7 +85,9 @@ class Schedule:
         return sum(c.killed for c in self.cycles)
 
     def describe(self) -> str:
-        lines = [f"chaos schedule seed={self.seed} (replay: CHAOS_SEED={self.seed})"]
+        aimed = f", every kill aimed at {self.aim}" if self.aim else ""
+        again = f"CHAOS_SEED={self.seed}" + (f" CHAOS_AIM={self.aim}" if self.aim else "")
+        lines = [f"chaos schedule seed={self.seed}{aimed} (replay: {again})"]
         lines += [
             f"  cycle {c.seed}: {c.delay:.2f} s into {c.anchor}, jobs {c.job_seconds:.2f} s -> "
             + (f"killed during {c.phase}" if c.killed else "finished")
@@ -113,42 +119,51 @@ def phase_of(stderr: str) -> str:
     return phase
 
 
-def _reached(stderr: str, anchor: str) -> bool:
-    """Has the render begun `anchor`'s work (or a later stage's)?"""
+def _reached(stderr: str, anchor: str, *, work: bool = False) -> bool:
+    """Has the render begun `anchor`'s work (or a later stage's)? `work`: only its work
+    counts, not the "<stage>: N step(s)" announcement (keyframes and clips are both
+    announced before any keyframe is made)."""
     later = ANCHORS[ANCHORS.index(anchor) :]
     for line in stderr.splitlines():
         m = _EVENT.match(line)
-        if m is not None and m[1] in later and m[2] != "reused":
+        if m is None or m[1] not in later or m[2] == "reused":
+            continue
+        if not (work and m[2].isdigit()):
             return True
     return False
 
 
-def _wait_for_stage(rig: Any, p: subprocess.Popen[str], anchor: str) -> None:
+def _wait_for_stage(rig: Any, p: subprocess.Popen[str], anchor: str, *, work: bool) -> None:
     """Until the render reaches `anchor` (see _reached) or exits."""
     deadline = time.monotonic() + STAGE_TIMEOUT
-    while p.poll() is None and not _reached(rig.output(p)[1], anchor):
+    while p.poll() is None and not _reached(rig.output(p)[1], anchor, work=work):
         assert time.monotonic() < deadline, f"the render did not reach {anchor} in time"
         time.sleep(0.01)
 
 
 def run_schedule(
-    sim: SimServer, workdir: Path, seed: int, *, max_kills: int = MAX_KILLS
+    sim: SimServer, workdir: Path, seed: int, *, max_kills: int = MAX_KILLS, aim: str = ""
 ) -> Schedule:
     """Kill a render of a fresh run up to `max_kills` times, then let it finish and check
-    it. Raises AssertionError (with the schedule's seeds) on any broken promise."""
+    it. Raises AssertionError (with the schedule's seeds) on any broken promise.
+
+    `aim` (a stage of ANCHORS): every kill is aimed at it, within AIMED_DELAY of the
+    first event of its work, instead of at a drawn stage (see _covered)."""
     sim.reset()
     workdir.mkdir(parents=True, exist_ok=True)
     rig = make_rig(sim, workdir, max_concurrent=3, job_seconds=0.5)
-    sched = Schedule(seed=seed)
+    sched = Schedule(seed=seed, aim=aim)
     t0 = time.monotonic()
     for i in range(max_kills):
         rng = random.Random(f"{seed}/{i}")
         anchor = rng.choice(ANCHORS)
         delay = rng.uniform(MIN_DELAY, MAX_DELAY)
+        if aim:
+            anchor, delay = aim, rng.uniform(*AIMED_DELAY)
         sim.job_seconds = rng.uniform(0.3, 0.8)
         p = rig.start(quiet=False)  # not quiet: its progress events tell the phase
         try:
-            _wait_for_stage(rig, p, anchor)
+            _wait_for_stage(rig, p, anchor, work=bool(aim))
             rc = p.wait(timeout=delay)
         except subprocess.TimeoutExpired:
             os.kill(p.pid, signal.SIGKILL)  # like a crash: the process alone, no warning
@@ -206,13 +221,16 @@ def _seeds() -> list[int]:
 
 #: a kill in one of these is a kill while paid video jobs were in flight
 CLIP_PHASES = {"submit", "poll", "download", "clips"}
+#: delays after the first work event of the stage a schedule is aimed at (_covered)
+AIMED_DELAY = (0.0, 0.4)
 
 
 def _covered(done: list[Schedule]) -> bool:
     """The kills so far landed in the compose and while clips were being made: the random
     instants covered the whole run, not just its start. Which phase a kill lands in
     depends on the machine's speed (on a loaded machine the compose is long and the
-    clips' window short), so schedules are drawn until both were hit."""
+    clips' window short), so when the drawn schedules' kills missed one, schedules whose
+    every kill is aimed at it follow (0-0.4 s after the first event of its work)."""
     phases = {c.phase for s in done for c in s.cycles if c.killed}
     return "compose" in phases and bool(phases & CLIP_PHASES)
 
@@ -221,9 +239,13 @@ def test_random_kills_never_lose_work_or_pay_twice(sim: SimServer, tmp_path: Pat
     done: list[Schedule] = []
     replay = bool(os.environ.get("CHAOS_SEED"))
     for seed in _seeds():
-        done.append(run_schedule(sim, tmp_path / f"s{seed}", seed))
-        if not replay and sum(s.kills for s in done) >= TOTAL_KILLS and _covered(done):
-            break
+        aim = os.environ.get("CHAOS_AIM", "")
+        if not replay and sum(s.kills for s in done) >= TOTAL_KILLS:
+            if _covered(done):
+                break
+            phases = {c.phase for s in done for c in s.cycles if c.killed}
+            aim = "compose" if "compose" not in phases else "clips"
+        done.append(run_schedule(sim, tmp_path / f"s{seed}", seed, aim=aim))
     kills = sum(s.kills for s in done)
     report = "\n".join(s.describe() for s in done)
     print(report)
