@@ -10,8 +10,9 @@ Ours and plain run --repeat times (5) in alternating order and the median of the
 per-round ratios is the figure (a shared virtual machine's times vary 10-20 % minute to
 minute). Then the engines at --engines-n scenes (12): the ffmpeg engine vs the moviepy
 reference engine (moviepy's own API, slow; run --moviepy-repeat times, 1) vs the plain
-re-encode, with ratios against the targets. Then the incremental case: recompose after changing one affirmation
-out of 12. `--parts` picks what runs (the moviepy engine alone takes minutes).
+re-encode, with ratios against the targets. Then the incremental case: recompose after
+changing one affirmation out of 12. `--parts` picks what runs (the moviepy engine alone
+takes minutes).
 
     /work/venv/bin/python bench/compose.py --n 6 24                 # everything
     /work/venv/bin/python bench/compose.py --parts engines incremental
