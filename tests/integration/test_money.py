@@ -684,6 +684,13 @@ async def test_a_failed_clip_whose_job_is_journaled_is_not_counted_as_a_clip_to_
     assert est.total == 0 and not est.paid
 
     sim.clear_faults()
+    asked = await _render_asking(goals, s, run)
+    assert asked == []  # nothing left to buy: nothing to ask about
+    assert sim.stats()["totals"]["jobs_created"] == made  # and indeed none was bought
+
+
+async def _render_asking(goals: Path, s: Any, run: Path) -> list[float]:
+    """Render to the end, recording the totals the spend question was asked about."""
     asked: list[float] = []
 
     def ask(e: Any) -> bool:
@@ -692,8 +699,19 @@ async def test_a_failed_clip_whose_job_is_journaled_is_not_counted_as_a_clip_to_
 
     res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
     assert res.movie is not None
-    assert asked == []  # nothing left to buy: nothing to ask about
-    assert sim.stats()["totals"]["jobs_created"] == made  # and indeed none was bought
+    return asked
+
+
+def _set_usage(run: Path, row_id: int, usage: dict[str, Any]) -> None:
+    """Rewrite one ledger row's usage, as time or a provider would have left it."""
+    import sqlite3
+
+    con = sqlite3.connect(run / "run.db")
+    try:
+        con.execute("UPDATE ledger SET usage=? WHERE id=?", (json.dumps(usage), row_id))
+        con.commit()
+    finally:
+        con.close()
 
 
 def _seedream_by_url(sim: SimServer) -> Any:
@@ -788,7 +806,6 @@ async def test_estimate_counts_a_keyframe_kept_at_its_url_as_a_download_not_a_ne
     before the render's first paid call, priced it as a new image. Now it is counted as
     paid (like a failed clip whose job is journaled), unless its URL is past its 24 h:
     then the render buys a new image, and the estimate counts it."""
-    import sqlite3
 
     from mindmovie.pipeline import estimate_for
 
@@ -811,31 +828,14 @@ async def test_estimate_counts_a_keyframe_kept_at_its_url_as_a_download_not_a_ne
 
     # past its 24 h the URL is not used (a new image is bought): counted again
     usage = {**row["usage"], "result_at": row["usage"]["result_at"] - 25 * 3600}
-    con = sqlite3.connect(run / "run.db")
-    try:
-        con.execute("UPDATE ledger SET usage=? WHERE id=?", (json.dumps(usage), row["id"]))
-        con.commit()
-    finally:
-        con.close()
+    _set_usage(run, row["id"], usage)
     est = estimate_for(goals, s, out=run)
     assert [sc.keyframe.usd for sc in est.scenes] == [pytest.approx(0.03)] and est.paid
     (scene,) = collect_status(run, settings=s, goals=goals)["scenes"]
     assert scene["next"] == "retry the keyframe, then make the clip", scene
-    con = sqlite3.connect(run / "run.db")
-    try:
-        con.execute("UPDATE ledger SET usage=? WHERE id=?", (json.dumps(row["usage"]), row["id"]))
-        con.commit()
-    finally:
-        con.close()
+    _set_usage(run, row["id"], row["usage"])
 
     sim.clear_faults()
-    asked: list[float] = []
-
-    def ask(e: Any) -> bool:
-        asked.append(e.total)
-        return True
-
-    res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
-    assert res.movie is not None
+    asked = await _render_asking(goals, s, run)
     assert asked == []  # nothing left to buy: nothing to ask about
     assert sim.stats()["totals"]["images"] == 1  # and indeed nothing was bought

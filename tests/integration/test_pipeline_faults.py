@@ -75,6 +75,29 @@ def _paid_clips_only(sim: SimServer) -> Any:
     )
 
 
+async def _one_scene_keyframed(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Any, Path, Any, Pipeline, Any, str]:
+    """A one-scene run rendered up to its keyframe (`_paid_clips_only`), and what its
+    clip's create would send: goals, settings, run folder, scene, a pipeline of it, the
+    video request and its input key (to set a journal up by hand)."""
+    from mindmovie.pipeline import _identity
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    (sc,) = res.plan.scenes
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
+    ((_, key, _), *_) = pipe._clip_variants(_identity(s, "video"), sc, req)
+    return goals, s, run, sc, pipe, req, key
+
+
 async def test_transient_faults_are_retried_and_movie_finishes(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -712,21 +735,9 @@ async def test_a_late_job_seen_after_the_clips_stage_goes_to_the_scene_still_ask
     import time
 
     from mindmovie.budget import BudgetGate
-    from mindmovie.pipeline import _identity
     from mindmovie.providers import registry
 
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    s = _paid_clips_only(sim)
-    run = tmp_path / "run"
-    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
-    (sc,) = res.plan.scenes
-    pipe = Pipeline(goals, s, out=run, keys=KEYS)
-    req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
-    ((_, key, _), *_) = pipe._clip_variants(_identity(s, "video"), sc, req)
+    goals, s, run, sc, pipe, req, key = await _one_scene_keyframed(sim, tmp_path, monkeypatch)
     store = Store(run / "run.db")
     try:
         # as a run leaves it when every create of the scene lost its answer
@@ -764,22 +775,10 @@ async def test_a_scene_with_a_journaled_job_does_not_wait_for_an_earlier_request
     import time
 
     from mindmovie import pipeline
-    from mindmovie.pipeline import _identity
     from mindmovie.providers import registry
 
-    no_retry_waits(monkeypatch)
     monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 20.0)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    s = _paid_clips_only(sim)
-    run = tmp_path / "run"
-    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
-    (sc,) = res.plan.scenes
-    pipe = Pipeline(goals, s, out=run, keys=KEYS)
-    req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
-    ((_, key, _), *_) = pipe._clip_variants(_identity(s, "video"), sc, req)
+    goals, s, run, sc, _, req, key = await _one_scene_keyframed(sim, tmp_path, monkeypatch)
     store = Store(run / "run.db")
     try:
         store.begin(sc.id, "clip", key)
