@@ -453,12 +453,12 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         raise ConfigError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
-    from mindmovie.yamlsrc import nesting_problem
+    from mindmovie.yamlsrc import nesting_problem, safe_load_yaml
 
     if deep := nesting_problem(text):
         raise ConfigError(f"{path}:{deep.line}: {deep.message}")
     try:
-        data = yaml.safe_load(text)
+        data = safe_load_yaml(text)
     except yaml.reader.ReaderError as e:  # its str() is two lines with no line number
         line = text.count("\n", 0, e.position) + 1
         raise ConfigError(

@@ -45,7 +45,8 @@ OUTPUT_TOKENS_PER_SCENE = 250
 #: planner output besides the scenes: title, closing card, the tool-call wrapper
 OUTPUT_TOKENS_BASE = 100
 
-#: the local providers' model names (mirrors providers/local.py without importing numpy)
+#: the local providers' model names (as providers/local.py names them: LocalPlanner.model,
+#: KEYFRAMES_MODEL, MOTION_MODEL)
 LOCAL_MODELS: dict[CallStage, str] = {
     "planner": "local-planner-1",
     "keyframe": "local-painter-1",

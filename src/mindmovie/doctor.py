@@ -32,7 +32,7 @@ from mindmovie.config import (
 #: Everything of ffmpeg's that a render uses, read from the code (a system ffmpeg built
 #: without one of them fails mid-render, so doctor names it first). Video filters:
 #: compose/ffmpeg.py (`_source`, `_dissolve`, `chunk_args`) and the local motion
-#: renderer (providers/local.py: scale, setparams); audio filters: compose/audio.py
+#: renderer (providers/local_media.py: scale, setparams); audio filters: compose/audio.py
 #: (`audio_args`). tests/unit/test_doctor.py checks the real filter graphs against this.
 VIDEO_FILTERS = (
     "setparams",

@@ -42,6 +42,7 @@ from mindmovie.goals import (
 )
 from mindmovie.killpoints import killpoint
 from mindmovie.plan import (
+    DEFAULT_CLOSING,
     RENDERED_PLAN_META,
     Plan,
     PlanError,
@@ -330,8 +331,8 @@ def _identity(settings: Settings, stage: Literal["keyframes", "video"]) -> _Iden
     if spec is None:
         from mindmovie.providers import local
 
-        cls = local.LocalKeyframes if stage == "keyframes" else local.LocalMotion
-        return _Identity("local", cls.model, None)
+        model = local.KEYFRAMES_MODEL if stage == "keyframes" else local.MOTION_MODEL
+        return _Identity("local", model, None)
     return _Identity(provider, spec.id, spec)
 
 
@@ -454,7 +455,9 @@ def _titled_folder(folder: Path, con: sqlite3.Connection) -> bool:
     try:
         import yaml
 
-        data = yaml.safe_load((folder / "plan.yaml").read_text(encoding="utf-8"))
+        from mindmovie.yamlsrc import safe_load_yaml
+
+        data = safe_load_yaml((folder / "plan.yaml").read_text(encoding="utf-8"))
         if isinstance(data, dict):
             titles.append(data.get("title"))
     except (OSError, ValueError, yaml.YAMLError):
@@ -945,8 +948,6 @@ class Pipeline:
         there keeps plan.yaml's value, hand edits included. `direct` (a kept plan put
         back, whose basis is unknown): every field that differs from goals.yaml's.
         Sets `self._shown_changed` to the fields taken."""
-        from mindmovie.providers.local import DEFAULT_CLOSING
-
         g = self.goals
         want: dict[str, str | None] = {
             "title": g.title,

@@ -58,6 +58,10 @@ class Scene(BaseModel):
         return v
 
 
+#: the closing card's line when goals.yaml gives none (every planner uses it)
+DEFAULT_CLOSING = "I am grateful for everything I have and everything I am becoming"
+
+
 class Plan(BaseModel):
     """The whole movie as planned: title card, scenes in order, closing card, music."""
 

@@ -370,3 +370,16 @@ def test_planner_hold_is_max_tokens_of_output() -> None:
     assert hold == pytest.approx(want) and hold > est.usd
     capped = byteplus(planner={"options": {"max_tokens": 2000}})
     assert costs.planner_hold(capped, g) < hold
+
+
+def test_local_model_names_are_the_providers_own() -> None:
+    """costs names the offline models without importing them (numpy): the names must be
+    the ones the providers put in their input keys."""
+    from mindmovie.providers.local import LocalPlanner
+    from mindmovie.providers.local_media import LocalKeyframes, LocalMotion
+
+    assert {
+        "planner": LocalPlanner.model,
+        "keyframe": LocalKeyframes.model,
+        "video": LocalMotion.model,
+    } == costs.LOCAL_MODELS

@@ -165,7 +165,7 @@ def test_filter_list_covers_the_real_filter_graphs(tmp_path: Path) -> None:
     is one doctor checks for (a system ffmpeg lacking one fails mid-render otherwise)."""
     from mindmovie.compose import audio, ffmpeg
     from mindmovie.compose.timeline import MovieInput, OutputSpec, SceneInput, build_timeline
-    from mindmovie.providers.local import CLIP_FILTERS
+    from mindmovie.providers.local_media import CLIP_FILTERS
 
     scenes = tuple(
         SceneInput(

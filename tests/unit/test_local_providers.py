@@ -32,14 +32,16 @@ from mindmovie.providers.base import (
 )
 from mindmovie.providers.local import (
     DEFAULT_CLOSING,
+    LocalPlanner,
+    first_person,
+    snap_seconds,
+)
+from mindmovie.providers.local_media import (
     LocalKeyframes,
     LocalMotion,
-    LocalPlanner,
     choose_move,
     ease,
-    first_person,
     paint_keyframe,
-    snap_seconds,
 )
 
 
@@ -768,7 +770,7 @@ async def test_an_opaque_photo_with_an_alpha_channel_paints_no_backdrop(
     def no_paint(*a: object, **k: object) -> bytes:
         raise AssertionError("painted a backdrop no pixel shows")
 
-    monkeypatch.setattr("mindmovie.providers.local.paint_keyframe", no_paint)
+    monkeypatch.setattr("mindmovie.providers.local_media.paint_keyframe", no_paint)
     img = decode(
         (await LocalKeyframes().generate(kreq(width=160, height=90, source_photo=photo))).data
     )
@@ -783,7 +785,7 @@ def test_a_photo_over_pillows_warning_size_prints_no_python_warning(
     (The limit is lowered here so the photo can stay small.)"""
     import warnings
 
-    from mindmovie.providers.local import fit_photo
+    from mindmovie.providers.local_media import fit_photo
 
     photo = tmp_path / "big.png"
     Image.new("RGB", (300, 200), (200, 120, 40)).save(photo)

@@ -24,7 +24,7 @@ from mindmovie import catalog
 from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
 from mindmovie.fsutil import slugify
 from mindmovie.goals import Goal, Goals
-from mindmovie.plan import Plan, Scene
+from mindmovie.plan import DEFAULT_CLOSING, Plan, Scene
 from mindmovie.providers.base import (
     AuthError,
     ConnectionLost,
@@ -46,7 +46,6 @@ PROVIDER = "anthropic"
 TOOL_NAME = "emit_plan"
 #: affirmations longer than this do not fit on screen at a readable size
 MAX_AFFIRMATION = 90
-DEFAULT_CLOSING = "I am grateful for everything I have and everything I am becoming"
 
 SYSTEM_PROMPT = """\
 You plan a "mind movie": a short film of cinematic scenes that shows a person living \

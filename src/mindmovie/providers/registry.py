@@ -15,12 +15,12 @@ FACTORIES: dict[str, dict[str, str]] = {
         "anthropic": "mindmovie.providers.anthropic:ClaudePlanner",
     },
     "keyframes": {
-        "local": "mindmovie.providers.local:LocalKeyframes",
+        "local": "mindmovie.providers.local_media:LocalKeyframes",
         "byteplus": "mindmovie.providers.byteplus:SeedreamKeyframes",
         "google": "mindmovie.providers.google:GeminiKeyframes",
     },
     "video": {
-        "local": "mindmovie.providers.local:LocalMotion",
+        "local": "mindmovie.providers.local_media:LocalMotion",
         "byteplus": "mindmovie.providers.byteplus:SeedanceVideo",
         "google": "mindmovie.providers.google:VeoVideo",
     },
