@@ -639,3 +639,38 @@ def test_a_bad_scenes_number_names_the_allowed_range(project: Path, value: str, 
     err = str(load_error(path))
     assert err.startswith(f"{path}:3: goals[1].scenes: {said}")
     assert err.endswith(" (allowed: at least 1, at most 6)")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        (Path(__file__).parents[2] / "examples" / "goals.yaml").read_text(encoding="utf-8"),
+        (Path(__file__).parents[2] / "config.example.yaml").read_text(encoding="utf-8"),
+        "title: Café ☕\n# a comment\ngoals:\n  - {category: 'x: y', vision: \"a\\tb\"}\n"
+        "  - category: |\n      two\n      lines\n    vision: >-\n      folded\n      text\n"
+        "anchors: &a [1, 2]\nagain: *a\nempty:\nnull_word: ~\n",
+    ],
+)
+def test_libyaml_gives_the_same_data_and_lines_as_the_python_loader(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path (libyaml) must read a document exactly as the pure-Python loader,
+    which was the only one before and still words every error."""
+    from mindmovie import yamlsrc
+
+    assert yamlsrc._FAST_LOADER is not None  # PyYAML's wheels carry libyaml
+    fast = yamlsrc.parse_yaml(text, Path("x.yaml"))
+    monkeypatch.setattr(yamlsrc, "_FAST_LOADER", None)
+    slow = yamlsrc.parse_yaml(text, Path("x.yaml"))
+    assert fast.data == slow.data and fast.lines == slow.lines
+    assert fast.data is not None
+
+
+def test_bad_yaml_is_still_worded_by_the_python_loader(tmp_path: Path) -> None:
+    """libyaml's own message for this is "did not find expected '-' indicator"; the
+    person reads the pure-Python loader's, with its line."""
+    bad = tmp_path / "goals.yaml"
+    bad.write_text("title: x\ngoals:\n  - vision: a\n   category: b\n")
+    with pytest.raises(GoalsError) as err:
+        load_goals(bad)
+    assert f"{bad}:4: invalid YAML: expected <block end>, but found" in str(err.value)
