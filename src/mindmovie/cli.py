@@ -100,16 +100,16 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _warn_environment(reporter: Any = None) -> None:
+def _warn_environment(reporter: Any = None, settings: Any = None) -> None:
     """Say what is wrong in the environment itself (a .env line python-dotenv cannot
-    read, a key set under two names to different keys), once per command, through the
-    reporter's warnings as the render's other warnings about settings (stderr
-    `warning: ...`, shown with --quiet too)."""
+    read, a key `settings` use set under two names to different keys), once per command,
+    through the reporter's warnings as the render's other warnings about settings
+    (stderr `warning: ...`, shown with --quiet too)."""
     from mindmovie.config import environment_warnings
     from mindmovie.progress import WarningsReporter
 
     said = reporter if reporter is not None else WarningsReporter()
-    for text in environment_warnings():
+    for text in environment_warnings(settings):
         said.warn(text)
 
 
@@ -234,7 +234,7 @@ def _run_pipeline(
     cap = budget if budget is not None else settings.budget_usd
     try:
         reporter = make_reporter(quiet=quiet, verbose=verbose)
-        _warn_environment(reporter)
+        _warn_environment(reporter, settings)
         try:
             try:
                 pipe = Pipeline(
@@ -424,7 +424,7 @@ def estimate(
     from mindmovie.providers.base import InvalidRequest
 
     settings = _settings(config, preset=preset, aspect=aspect, resolution=resolution)
-    _warn_environment()
+    _warn_environment(settings=settings)
     try:
         est = estimate_for(goals, settings, out=out_dir)
     except _user_errors() as e:
@@ -466,11 +466,11 @@ def status(
     from mindmovie.status import collect_status
 
     settings_error = None
-    _warn_environment()
     try:
         settings = load_settings(config, _overrides(preset, aspect, resolution, fps, quality))
     except ConfigError as e:
         settings, settings_error = None, str(e)
+    _warn_environment(settings=settings)
     try:
         info = collect_status(run_dir, settings=settings, goals=goals)
     except _user_errors() as e:

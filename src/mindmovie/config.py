@@ -141,6 +141,12 @@ class ProviderSettings(_Strict):
     project: str | None = None
     location: str | None = None
 
+    @property
+    def project_mode(self) -> bool:
+        """google: Vertex project mode (Application Default Credentials, no API key):
+        vertexai with a project or location; express or developer mode use a key."""
+        return self.vertexai and bool(self.project or self.location)
+
     @field_validator("max_concurrent")
     @classmethod
     def _cpu_count(cls, v: int) -> int:
@@ -292,14 +298,22 @@ def process_env() -> dict[str, str]:
     return {**read_dotenv(Path(".env")), **os.environ}
 
 
-def environment_warnings() -> list[str]:
+def environment_warnings(settings: Settings | None = None) -> list[str]:
     """What the person is warned about the environment mindmovie runs in, once per
     command (the CLI says them; `doctor` shows them as rows): statements of ./.env that
     python-dotenv cannot read, and a provider key set under two of its names to
     different keys (`key_conflicts`). Warnings, not errors: the same .env may be read by
     other tools, a key it does not set is named when it is needed, and which of two key
-    variables is used is fixed (the first of `KEY_VARIABLES`), as in the SDKs."""
-    return [*dotenv_problems(Path(".env")), *key_conflicts(process_env()).values()]
+    variables is used is fixed (the first of `KEY_VARIABLES`), as in the SDKs.
+
+    With `settings`, a key conflict is said only for a provider whose key they use: not
+    for one no stage uses, nor for google in Vertex project mode (no key at all), where
+    "X is used" was wrong. Without (settings that do not load), every one."""
+    conflicts = key_conflicts(process_env())
+    if settings is not None:
+        used = settings.key_providers()
+        conflicts = {p: text for p, text in conflicts.items() if p in used}
+    return [*dotenv_problems(Path(".env")), *conflicts.values()]
 
 
 class Keys(BaseModel):
@@ -408,6 +422,18 @@ class Settings(BaseSettings):
         default = {"planner": planner, "keyframes": keyframes, "video": video}[stage]
         chosen: str | None = getattr(self, stage).provider
         return chosen or default
+
+    def remote_providers(self) -> set[str]:
+        """The remote providers the configured stages use."""
+        return {self.stage_provider(s) for s in ("planner", "keyframes", "video")} - {"local"}
+
+    def key_providers(self) -> set[str]:
+        """Providers whose API key the configured stages use: the remote ones, less
+        google in Vertex project mode (Application Default Credentials)."""
+        used = self.remote_providers()
+        if self.providers.google.project_mode:
+            used.discard("google")
+        return used
 
     def provider_settings(self, provider: str) -> ProviderSettings:
         ps: ProviderSettings | None = getattr(self.providers, provider, None)

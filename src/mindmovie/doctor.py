@@ -196,7 +196,7 @@ def _writable(settings: Settings) -> Check:
 
 def needed_providers(settings: Settings) -> set[str]:
     """Remote providers the configured stages use (those whose keys must be set)."""
-    return {settings.stage_provider(s) for s in ("planner", "keyframes", "video")} - {"local"}
+    return settings.remote_providers()
 
 
 def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = None) -> list[Check]:
@@ -207,7 +207,7 @@ def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = Non
         is_set = getattr(keys, provider) is not None
         var = " or ".join(names)
         used = provider in need
-        if provider == "google" and used and settings.providers.google.project:
+        if provider == "google" and used and settings.providers.google.project_mode:
             out.append(Check(f"key {provider}", True, "project mode: uses ADC, no key needed"))
             continue
         detail = f"{var}: {'set' if is_set else 'not set'}"

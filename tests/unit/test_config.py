@@ -779,6 +779,49 @@ def test_a_key_set_under_two_names_to_different_keys_is_a_warning_naming_both(
     assert code == 0 and err == ""
 
 
+def test_a_key_conflict_is_said_only_for_a_key_the_settings_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GOOGLE_API_KEY and GEMINI_API_KEY set to different keys: said when a google stage
+    uses a key; not for a preset with no google stage, nor in Vertex project mode (no
+    key at all), where "GOOGLE_API_KEY is used for google" was wrong. Doctor's key row
+    says project mode only in project mode (`vertexai: false` with a project is
+    developer mode, which uses the key)."""
+    from mindmovie.config import environment_warnings
+    from mindmovie.doctor import run_checks
+
+    monkeypatch.chdir(tmp_path)  # no ./.env, no ./config.yaml
+    for name in ("ANTHROPIC_API_KEY", "ARK_API_KEY", "BYTEPLUS_API_KEY", "MINDMOVIE_PRESET",
+                 "MINDMOVIE_CONFIG"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GOOGLE_API_KEY", "g-one")
+    monkeypatch.setenv("GEMINI_API_KEY", "g-two")
+    said = "GOOGLE_API_KEY is used for google"
+
+    def warned(config: str) -> bool:
+        (tmp_path / "c.yaml").write_text(config, encoding="utf-8")
+        settings = load_settings(tmp_path / "c.yaml", env={})
+        return any(said in w for w in environment_warnings(settings))
+
+    assert warned("preset: google\n")  # express mode: the key is used
+    assert not warned("preset: local\n")
+    assert not warned("preset: byteplus\n")
+    assert not warned("preset: google\nproviders: {google: {project: p, location: us-central1}}\n")
+    assert any(said in w for w in environment_warnings())  # settings unknown: said
+    code, _, err = _invoke(["estimate", "--help"])  # no settings read: nothing said
+    assert code == 0 and said not in err
+
+    # doctor: `vertexai: false` with a project is developer mode, which needs the key
+    (tmp_path / "c.yaml").write_text(
+        "preset: google\nkeyframes: {provider: google}\nvideo: {provider: local}\n"
+        "providers: {google: {vertexai: false, project: p}}\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(tmp_path / "c.yaml", env={})
+    (row,) = [c for c in run_checks(settings) if c.name == "key google"]
+    assert "project mode" not in row.detail and said in row.detail, row
+
+
 @pytest.mark.parametrize(
     "env",
     [

@@ -145,7 +145,7 @@ class Mode:
 def _resolve_mode(settings: Settings) -> Mode:
     """The mode the settings ask for, without the key (project+location win over a key)."""
     ps = settings.providers.google
-    if ps.vertexai and (ps.project or ps.location):
+    if ps.project_mode:
         return Mode("project", project=ps.project, location=ps.location)
     return Mode("express" if ps.vertexai else "developer")
 
