@@ -1,0 +1,79 @@
+"""The libyaml fast path reads what the pure-Python loader reads, the same way."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from mindmovie import yamlsrc
+from mindmovie.yamlsrc import SourceError, YamlDoc, parse_yaml
+
+REPO = Path(__file__).parents[2]
+#: characters a hand edit (or a slip) puts into a YAML file
+_EDITS = list("abc: -\n\t#'\"[]{},&*!|>%@`?~\\é☕0123456789.")
+
+
+def _mutated(text: str, rng: random.Random) -> str:
+    chars = list(text)
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(len(chars))
+        op = rng.random()
+        if op < 0.4:
+            chars.insert(i, rng.choice(_EDITS))
+        elif op < 0.8:
+            chars.pop(i)
+        else:
+            chars[i] = rng.choice(_EDITS)
+    return "".join(chars)
+
+
+def _read(text: str) -> YamlDoc | str:
+    try:
+        return parse_yaml(text, Path("x.yaml"))
+    except SourceError as e:
+        return f"error: {e}"
+
+
+def test_slips_in_hand_edits_read_alike_with_and_without_libyaml(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Edits of the example goals.yaml and config.example.yaml (seeded): wherever both
+    parsers take the text they give the same data and lines, and an error is the same
+    message (the pure-Python loader words it either way). The one difference found: a
+    tab inside a plain value ("run<TAB>ning"), valid YAML that libyaml reads and the
+    pure-Python scanner refused."""
+    assert yamlsrc._FAST_LOADER is not None  # PyYAML's wheels carry libyaml
+    rng = random.Random(20261201)
+    bases = [
+        (REPO / "examples" / "goals.yaml").read_text(encoding="utf-8"),
+        (REPO / "config.example.yaml").read_text(encoding="utf-8"),
+    ]
+    outcomes = {"same": 0, "tab": 0}
+    for _ in range(200):
+        text = _mutated(rng.choice(bases), rng)
+        fast = _read(text)
+        with monkeypatch.context() as m:
+            m.setattr(yamlsrc, "_FAST_LOADER", None)
+            slow = _read(text)
+        if isinstance(fast, YamlDoc) and isinstance(slow, str):
+            assert "\t" in text, (slow, text)
+            tabless = _read(text.replace("\t", " "))
+            assert isinstance(tabless, YamlDoc), (slow, text)
+            outcomes["tab"] += 1
+            continue
+        if isinstance(fast, YamlDoc) and isinstance(slow, YamlDoc):
+            assert (fast.data, fast.lines) == (slow.data, slow.lines), text
+        else:
+            assert fast == slow, text
+        outcomes["same"] += 1
+    assert outcomes["same"] > 180, outcomes
+
+
+def test_a_tab_in_a_plain_value_is_read_and_a_tab_indent_is_still_refused() -> None:
+    doc = parse_yaml("title: run\tning\n", Path("x.yaml"))
+    assert doc.data == {"title": "run\tning"}
+    with pytest.raises(SourceError) as err:
+        parse_yaml("goals:\n\t- vision: a\n", Path("x.yaml"))
+    assert "indent with spaces, not tabs" in str(err.value)
