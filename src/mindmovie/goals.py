@@ -138,8 +138,28 @@ def _image_problem(path: Path) -> str | None:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         if "truncated" in str(e):
             return "is cut short or damaged (the file ends before the picture does)"
+        if _is_heif(path):
+            # what an iPhone saves by default; Pillow reads it only with a plug-in
+            return (
+                "is a HEIC/HEIF photo, which cannot be read here; export it as JPEG "
+                "(on an iPhone: Settings > Camera > Formats > Most Compatible)"
+            )
         return "is not a picture that can be read (JPEG, PNG, WebP, ...)"
     return None
+
+
+#: ISO base media brands of HEIF still images (HEIC is HEIF with HEVC)
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+
+
+def _is_heif(path: Path) -> bool:
+    """A HEIF/HEIC image by its `ftyp` box, whatever its file name says."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
 
 
 def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Problem]:

@@ -472,6 +472,22 @@ def test_a_photo_that_is_not_a_picture_names_its_line(project: Path) -> None:
     assert "not a picture" in str(e.value) and "run1.jpg" in str(e.value)
 
 
+@pytest.mark.parametrize("name", ["run1.jpg", "run1.HEIC"])
+def test_an_iphone_heic_photo_says_what_it_is_and_how_to_export_it(
+    project: Path, name: str
+) -> None:
+    """An iPhone's default photo format: "not a picture" left the person guessing. It is
+    told by its ftyp box (a HEIC saved as .jpg too)."""
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    (project / "run1.jpg").unlink(missing_ok=True)
+    (project / name).write_bytes(heic)
+    path = write(project, SPEC_EXAMPLE.replace("run1.jpg", name))
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.field == "goals[1].photos[1]" and e.value.line == 13
+    assert "is a HEIC/HEIF photo" in str(e.value) and "export it as JPEG" in str(e.value)
+
+
 def test_a_truncated_photo_names_its_line(project: Path) -> None:
     """A JPEG cut short (an interrupted copy) has a header Pillow verifies; it failed only
     at the keyframe stage, after the plan (a paid call with Claude)."""
