@@ -216,7 +216,32 @@ def _audio_problem(path: str, mtime_ns: int, size: int) -> str | None:
         return "not a media file ffmpeg can read"
     if info.audio is None:
         return "has no audio stream"
+    if not _decodes_sound(Path(path)):
+        return (
+            "has sound that cannot be decoded (the file is damaged, or in a format "
+            "this ffmpeg cannot play)"
+        )
     return None
+
+
+#: seconds of the music decoded when it is checked: any sound at all will do
+_DECODE_CHECK_SECONDS = 2
+
+
+def _decodes_sound(path: Path) -> bool:
+    """Whether the first audio stream yields any samples. The compose loops the music
+    endlessly and trims it to the movie (`-stream_loop -1`): a stream whose packets all
+    fail to decode (a damaged file whose header is intact) gives no sample to trim, and
+    that ffmpeg ran forever, after every clip was made. Decoding a couple of seconds,
+    as 8 kHz mono to a pipe, takes a few milliseconds."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "quiet", "-i", str(path)]
+    cmd += ["-map", "0:a:0", "-t", str(_DECODE_CHECK_SECONDS), "-ac", "1", "-ar", "8000"]
+    cmd += ["-f", "s16le", "-"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return False
+    return len(proc.stdout) > 0
 
 
 def music_problem(path: Path) -> str | None:
