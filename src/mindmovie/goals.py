@@ -125,6 +125,9 @@ def _image_problem(path: Path) -> str | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Pillow's own notes on a photo it reads anyway ("Corrupt EXIF data"), printed
+            # raw into the command's output with Pillow's source path
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             with Image.open(path) as img:
                 img.verify()
             # verify() reads the header only: decode the pixels too, at a reduced scale

@@ -795,3 +795,29 @@ def test_a_photo_over_pillows_warning_size_prints_no_python_warning(
         data = fit_photo(photo, 160, 90)
     assert Image.open(io.BytesIO(data)).size == (160, 90)
     assert not [w for w in seen if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_a_photo_with_corrupt_exif_prints_no_python_warning(tmp_path: Path) -> None:
+    """A JPEG whose EXIF block is cut short (some phone apps and editors write one):
+    Pillow reads the picture but warned "Corrupt EXIF data", which the goals check and
+    the keyframe printed raw into the render's output, three times, with Pillow's path."""
+    import warnings
+
+    from mindmovie.goals import _image_problem
+    from mindmovie.providers.local_media import fit_photo
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 160, 90)).save(buf, "JPEG")
+    jpeg = buf.getvalue()
+    # an APP1 Exif segment whose only IFD says it has 65535 entries, with none there
+    exif = b"Exif\x00\x00" + b"MM\x00\x2a\x00\x00\x00\x08" + b"\xff\xff" + b"\x00" * 6
+    segment = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif
+    photo = tmp_path / "corrupt-exif.jpg"
+    photo.write_bytes(jpeg[:2] + segment + jpeg[2:])
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert _image_problem(photo) is None
+        data = fit_photo(photo, 160, 90)
+    img = np.asarray(Image.open(io.BytesIO(data)))
+    assert img.shape == (90, 160, 3) and (np.abs(img.astype(int) - (20, 160, 90)) <= 4).all()
+    assert not seen, [str(w.message) for w in seen]

@@ -382,6 +382,9 @@ def fit_photo(
         # that, as Pillow does) printed a raw DecompressionBombWarning into the render's log
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # nor Pillow's UserWarnings about a photo it reads anyway ("Corrupt EXIF
+            # data": its orientation is then not known, and the photo is shown as stored)
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             with Image.open(path) as im:
                 side = max(width, height)  # square: the photo may be rotated by EXIF
                 im.draft("RGB", (side, side))  # JPEG: decode at a reduced scale if possible
