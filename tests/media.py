@@ -33,3 +33,50 @@ def write_music(path: Path, freq: int = 440) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_song(freq))
     return path
+
+
+#: Display P3's colorants, adapted to D50 as ICC profiles hold them (Apple's profile)
+DISPLAY_P3 = ((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841))
+
+
+def rgb_icc_profile(
+    colorants: tuple[tuple[float, float, float], ...] = DISPLAY_P3, gamma: float = 2.2
+) -> bytes:
+    """A minimal ICC v2 RGB display profile (three colorants, one gamma curve): what a
+    phone or camera embeds in a photo, made here as no profile file ships with the tests."""
+    import struct
+
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(v: tuple[float, float, float]) -> bytes:
+        return b"XYZ \0\0\0\0" + b"".join(s15(c) for c in v)
+
+    d50 = (0.9642, 1.0, 0.8249)
+    curv = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+    name = b"test profile\0"
+    desc = b"desc\0\0\0\0" + struct.pack(">I", len(name)) + name + b"\0" * 78
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", xyz(d50)),
+        (b"rXYZ", xyz(colorants[0])),
+        (b"gXYZ", xyz(colorants[1])),
+        (b"bXYZ", xyz(colorants[2])),
+        (b"rTRC", curv),
+        (b"gTRC", curv),
+        (b"bTRC", curv),
+        (b"cprt", b"text\0\0\0\0none\0"),
+    ]
+    table, data = b"", b""
+    start = 128 + 4 + 12 * len(tags)
+    for sig, body in tags:
+        data += b"\0" * (-(start + len(data)) % 4)
+        table += sig + struct.pack(">II", start + len(data), len(body))
+        data += body
+    body = struct.pack(">I", len(tags)) + table + data
+    header = struct.pack(
+        ">I4sI4s4s4s", 128 + len(body), b"\0" * 4, 0x02100000, b"mntr", b"RGB ", b"XYZ "
+    )
+    header += b"\0" * 12 + b"acsp" + b"\0" * 28 + b"".join(s15(c) for c in d50) + b"\0" * 48
+    assert len(header) == 128
+    return header + body

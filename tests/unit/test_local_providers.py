@@ -821,3 +821,21 @@ def test_a_photo_with_corrupt_exif_prints_no_python_warning(tmp_path: Path) -> N
     img = np.asarray(Image.open(io.BytesIO(data)))
     assert img.shape == (90, 160, 3) and (np.abs(img.astype(int) - (20, 160, 90)) <= 4).all()
     assert not seen, [str(w.message) for w in seen]
+
+
+def test_a_photo_with_an_icc_profile_is_shown_in_srgb(tmp_path: Path) -> None:
+    """A photo tagged Display P3 (an iPhone's), Adobe RGB or a CMYK press profile had
+    its numbers used as sRGB: dulled or shifted colours. P3 (200, 120, 100) is sRGB
+    ~(214, 116, 95) (worked out by hand from the two sets of colorants and curves)."""
+    from mindmovie.providers.local_media import fit_photo
+    from tests.media import rgb_icc_profile
+
+    photo = tmp_path / "p3.png"
+    Image.new("RGB", (40, 30), (200, 120, 100)).save(photo, icc_profile=rgb_icc_profile())
+    img = np.asarray(Image.open(io.BytesIO(fit_photo(photo, 32, 18))))
+    assert (np.abs(img.astype(int) - (214, 116, 95)) <= 2).all(), img[0, 0]
+    # a profile that does not fit the picture (an RGB one on a greyscale photo): as stored
+    grey = tmp_path / "grey.png"
+    Image.new("L", (40, 30), 90).save(grey, icc_profile=rgb_icc_profile())
+    img = np.asarray(Image.open(io.BytesIO(fit_photo(grey, 32, 18))))
+    assert (img == 90).all()

@@ -368,10 +368,44 @@ def _rgba(im: Image.Image) -> Image.Image:
     return im.convert("RGBA")
 
 
+#: modes whose embedded ICC profile is applied (others are used as stored)
+_ICC_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB", "L": "RGB"}
+
+
+@functools.cache
+def _srgb_profile() -> Any:
+    from PIL import ImageCms
+
+    return ImageCms.createProfile("sRGB")
+
+
+def _to_srgb(im: Image.Image) -> Image.Image:
+    """`im` converted to sRGB by its embedded ICC profile, when it has one.
+
+    The movie is sRGB/BT.709, and the pixels were used as if the photo were too: a
+    photo tagged Display P3 (an iPhone's), Adobe RGB (many cameras) or a CMYK press
+    profile came out with dulled or shifted colours. A profile that cannot be read or
+    does not fit the picture's mode leaves it as stored, as before.
+    """
+    icc = im.info.get("icc_profile")
+    out_mode = _ICC_MODES.get(im.mode)
+    if not icc or out_mode is None or "transparency" in im.info:
+        return im
+    from PIL import ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(im, source, _srgb_profile(), outputMode=out_mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return im
+    return converted if converted is not None else im
+
+
 def fit_photo(
     path: Path, width: int, height: int, backdrop: Callable[[], bytes] | None = None
 ) -> bytes:
-    """The person's photo cover-cropped to the frame (centred, EXIF orientation honoured).
+    """The person's photo cover-cropped to the frame (centred, EXIF orientation honoured,
+    colours converted to sRGB by its ICC profile).
 
     A photo with transparent parts (a cut-out, a PNG with its background removed) is laid
     over `backdrop()` (the painted scene), or mid grey: dropping the alpha showed whatever
@@ -388,7 +422,7 @@ def fit_photo(
             with Image.open(path) as im:
                 side = max(width, height)  # square: the photo may be rotated by EXIF
                 im.draft("RGB", (side, side))  # JPEG: decode at a reduced scale if possible
-                turned = ImageOps.exif_transpose(im)
+                turned = _to_srgb(ImageOps.exif_transpose(im))
                 alpha = _has_alpha(turned)
                 photo = _rgba(turned) if alpha else _rgb(turned)
     except FileNotFoundError as e:
