@@ -233,9 +233,10 @@ def _decodes_sound(path: Path) -> bool:
     endlessly and trims it to the movie (`-stream_loop -1`): a stream whose packets all
     fail to decode (a damaged file whose header is intact) gives no sample to trim, and
     that ffmpeg ran forever, after every clip was made. Decoding a couple of seconds,
-    as 8 kHz mono to a pipe, takes a few milliseconds."""
+    as mono to a pipe, takes a few milliseconds. At the file's own rate: resampling
+    holds back its first samples, and a sound of a few ms came out empty."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "quiet", "-i", str(path)]
-    cmd += ["-map", "0:a:0", "-t", str(_DECODE_CHECK_SECONDS), "-ac", "1", "-ar", "8000"]
+    cmd += ["-map", "0:a:0", "-t", str(_DECODE_CHECK_SECONDS), "-ac", "1"]
     cmd += ["-f", "s16le", "-"]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=120)

@@ -543,6 +543,16 @@ def test_music_whose_sound_cannot_be_decoded_names_its_line(project: Path) -> No
     assert "calm.m4a" in str(e.value) and "cannot be decoded" in str(e.value)
 
 
+def test_a_sound_of_a_few_milliseconds_is_music_that_decodes(tmp_path: Path) -> None:
+    """The check that the music decodes at all resampled it to 8 kHz: the resampler
+    held back the few samples of a 1 ms sound, and it was refused as undecodable."""
+    from mindmovie.media import music_problem, run_ffmpeg
+
+    tick = tmp_path / "tick.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=0.001", str(tick)])
+    assert music_problem(tick) is None
+
+
 @pytest.mark.parametrize(
     ("text", "line", "field"),
     [
