@@ -839,3 +839,14 @@ def test_a_photo_with_an_icc_profile_is_shown_in_srgb(tmp_path: Path) -> None:
     Image.new("L", (40, 30), 90).save(grey, icc_profile=rgb_icc_profile())
     img = np.asarray(Image.open(io.BytesIO(fit_photo(grey, 32, 18))))
     assert (img == 90).all()
+
+
+def test_a_float_greyscale_photo_in_0_to_1_keeps_its_tones(tmp_path: Path) -> None:
+    """A 32-bit float TIFF (mode F) holds 0..1: Pillow's convert clipped each value as
+    it is, so 0.5 became 0 and the keyframe was black."""
+    from mindmovie.providers.local_media import fit_photo
+
+    photo = tmp_path / "float.tif"
+    Image.fromarray(np.full((30, 40), 0.5, dtype=np.float32)).save(photo)
+    img = np.asarray(Image.open(io.BytesIO(fit_photo(photo, 32, 18))))
+    assert (np.abs(img.astype(int) - 128) <= 1).all(), img[0, 0]

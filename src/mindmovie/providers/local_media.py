@@ -339,11 +339,19 @@ def paint_keyframe(prompt: str, seed: int, width: int, height: int, category: st
 
 def _rgb(im: Image.Image) -> Image.Image:
     """`im` as 8-bit RGB. Pillow's own convert clips 16-bit greyscale (a scan saved as
-    a 16-bit PNG or TIFF) at 255, which made the whole photo white: it is scaled down."""
+    a 16-bit PNG or TIFF) at 255, which made the whole photo white: it is scaled down;
+    float greyscale in 0..1 is scaled up."""
     if im.mode.startswith("I;16") or im.mode == "I":
         grey = np.asarray(im, dtype=np.float32)
         if im.mode != "I" or grey.max() > 255:  # 32-bit "I" holding 8-bit values: as is
             grey /= np.float32(257.0)
+        im = Image.fromarray(np.clip(grey + 0.5, 0, 255).astype(np.uint8))
+    elif im.mode == "F":
+        # 32-bit float greyscale (a float TIFF: HDR merges, scanners, science): Pillow
+        # clips each value to 0..255 as it is, and the usual 0..1 range made it black
+        grey = np.nan_to_num(np.asarray(im, dtype=np.float32), nan=0.0, posinf=255.0)
+        if grey.max() <= 1.0:
+            grey *= np.float32(255.0)
         im = Image.fromarray(np.clip(grey + 0.5, 0, 255).astype(np.uint8))
     return im.convert("RGB")
 
