@@ -80,3 +80,21 @@ def rgb_icc_profile(
     header += b"\0" * 12 + b"acsp" + b"\0" * 28 + b"".join(s15(c) for c in d50) + b"\0" * 48
     assert len(header) == 128
     return header + body
+
+
+def write_undecodable_music(path: Path) -> Path:
+    """A 0.5 s AAC song whose header and index read but whose samples are noise bytes:
+    no packet decodes (a damaged download). Same bytes every time."""
+    import random
+
+    from mindmovie.media import run_ffmpeg
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=0.5", "-c:a", "aac", "-f", "mp4", str(path)])
+    data = bytearray(path.read_bytes())
+    at = data.index(b"mdat")  # ffmpeg writes the samples before the index (moov)
+    end = at - 4 + int.from_bytes(data[at - 4 : at], "big")
+    rng = random.Random(0)
+    data[at + 4 : end] = bytes(rng.randrange(256) for _ in range(end - at - 4))
+    path.write_bytes(data)
+    return path

@@ -226,3 +226,24 @@ def test_a_clips_sound_fades_with_its_picture(tmp_path: Path, crossfade: float) 
     if crossfade:  # halfway through the crossfade: about half the level, not all of it
         assert 0.3 * full < rms(0.22, 0.28) < 0.7 * full
         assert 0.3 * full < rms(end - 0.28, end - 0.22) < 0.7 * full
+
+
+def test_an_audio_pass_that_never_ends_is_stopped_with_a_message(
+    tmp_path: Path, movie: MovieInput, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Music with no decodable sample (one the load check cannot have seen, e.g. damaged
+    after it): the pass loops it for ever to reach the movie's length. It is stopped at
+    its time limit with a message naming the music, not left running."""
+    from mindmovie.compose import audio
+    from mindmovie.media import FFmpegError
+    from tests.media import write_undecodable_music
+
+    song = write_undecodable_music(tmp_path / "song.m4a")
+    m = replace(movie, music=song, music_sha256=sha256_file(song))
+    tl = build_timeline(m, OutputSpec(64, 36, fps=12))
+    monkeypatch.setattr(audio, "AUDIO_TIMEOUT_BASE", 3.0)
+    monkeypatch.setattr(audio, "AUDIO_TIMEOUT_PER_SECOND", 0.0)
+    with pytest.raises(FFmpegError) as err:
+        render_audio(tl.audio, tmp_path / "work")
+    assert "not made within 3 s" in str(err.value) and str(song) in str(err.value)
+    assert not list((tmp_path / "work" / "audio").glob("*.m4a")), "no track left behind"

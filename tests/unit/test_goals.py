@@ -524,18 +524,9 @@ def test_music_whose_sound_cannot_be_decoded_names_its_line(project: Path) -> No
     """A song whose header is intact but whose audio packets are damaged: the compose
     loops the music until the movie's length, gets no sample, and its ffmpeg ran
     forever after every clip was made. Now refused on load, naming the line."""
-    import random
+    from tests.media import write_undecodable_music
 
-    from mindmovie.media import run_ffmpeg
-
-    song = project / "calm.m4a"
-    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=0.5", "-c:a", "aac", str(song)])
-    data = bytearray(song.read_bytes())
-    at = data.index(b"mdat")  # ffmpeg writes the samples before the index (moov)
-    end = at - 4 + int.from_bytes(data[at - 4 : at], "big")
-    rng = random.Random(0)
-    data[at + 4 : end] = bytes(rng.randrange(256) for _ in range(end - at - 4))
-    song.write_bytes(data)
+    write_undecodable_music(project / "calm.m4a")
     path = write(project, SPEC_EXAMPLE.replace("calm.mp3", "calm.m4a"))
     with pytest.raises(GoalsError) as e:
         load_goals(path)

@@ -9,6 +9,7 @@ and mixed a little under the music, loudness normalised to about -16 LUFS (EBU R
 from __future__ import annotations
 
 import functools
+import subprocess
 import wave
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from mindmovie.compose.timeline import BED_VERSION, AudioBed
 from mindmovie.fsutil import commit_file, tmp_path_for
-from mindmovie.media import run_ffmpeg
+from mindmovie.media import FFmpegError, run_ffmpeg
 
 SAMPLE_RATE = 48000
 #: Clip sound sits under the music.
@@ -220,6 +221,14 @@ def audio_args(bed: AudioBed, music: Path, out: Path, *, normalise: bool = True)
     ]
 
 
+#: the audio pass's own time limit, base + per second of movie: it takes ~1 s per 30 s
+#: of movie. It loops the music (`-stream_loop -1`) until the movie's length, so a
+#: stream that never yields a sample (damaged, though its header reads) would run for
+#: ever, after every clip was made: goals.yaml's music check refuses such a file on
+#: load (`media.music_problem`); this bounds whatever that check cannot foresee.
+AUDIO_TIMEOUT_BASE, AUDIO_TIMEOUT_PER_SECOND = 120.0, 4.0
+
+
 def _track(bed: AudioBed, work_dir: Path) -> Path:
     return work_dir / "audio" / f"{bed.key}.m4a"
 
@@ -253,9 +262,15 @@ def render_audio(bed: AudioBed, work_dir: Path) -> Path:
         raise FileNotFoundError(f"music file not found: {music}")
     normalise = bed.music is not None or bool(bed.clips)
     tmp = tmp_path_for(out)
+    limit = AUDIO_TIMEOUT_BASE + AUDIO_TIMEOUT_PER_SECOND * bed.duration
     try:
-        run_ffmpeg(audio_args(bed, music, tmp, normalise=normalise))
+        run_ffmpeg(audio_args(bed, music, tmp, normalise=normalise), timeout=limit)
         commit_file(tmp, out)
+    except subprocess.TimeoutExpired:
+        raise FFmpegError(
+            f"the movie's sound was not made within {limit:.0f} s (it takes about a second "
+            f"per 30 s of movie): the music {music} may be damaged; try another file"
+        ) from None
     finally:
         tmp.unlink(missing_ok=True)
     return out
