@@ -9,7 +9,6 @@ import io
 import itertools
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -473,15 +472,6 @@ async def test_palettes_differ_by_category() -> None:
     for i, a in enumerate(cats):
         for b in cats[i + 1 :]:
             assert np.linalg.norm(means[a] - means[b]) > 8.0, (a, b)
-
-
-async def test_painter_is_fast_enough() -> None:
-    kf = LocalKeyframes()
-    await kf.generate(kreq(width=160, height=90))  # warm-up (imports, numpy caches)
-    t0 = time.perf_counter()
-    await kf.generate(kreq(width=1600, height=900, category="lifestyle"))
-    # the budget is 0.5 s on one idle core; allow for a busy CI machine
-    assert time.perf_counter() - t0 < 2.0
 
 
 async def test_photo_cover_crop_keeps_aspect(tmp_path: Path) -> None:
