@@ -489,9 +489,14 @@ def status(
     live = info.get("rendering")
     if not live:  # no render is running: a "running" step was stopped by a kill
         shown["running"] = "stopped"
-    table = Table(title=str(run_dir), box=box.SIMPLE_HEAD)  # no side borders: 8 columns more
+    # no side borders and one space between columns: 8 + 6 columns more
+    table = Table(title=str(run_dir), box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
     width = max([len("scene"), *(len(r["scene_id"]) for r in info["scenes"])])
-    table.add_column("scene", min_width=min(width, 28), no_wrap=True)  # never cut short
+    # folded, never cut or wrapped at a dash: a long id (a 60-character category slug) kept
+    # on one line took the whole width, so the other columns (the next render's action
+    # too) were squeezed to nothing at 80 columns, and an ellipsis hid its -1/-2/-3 suffix
+    # (its minimum shrinks with a narrow terminal, so "next render" keeps its own)
+    table.add_column("scene", min_width=min(width, 28, max(8, out.width - 36)), overflow="fold")
     for c in ["image", "clip", "tries"]:
         table.add_column(c)
     flying = paid and info["money"]["in_flight"] > 0
