@@ -687,7 +687,9 @@ def estimate_table(est: RunEstimate) -> Table:
     table = Table(
         title=f"Estimated cost ({est.currency})", title_justify="left", caption_justify="left"
     )
-    table.add_column("scene")
+    # folded, not ellipsed: a long id (a category of 60+ letters) lost its -1/-2/-3
+    # suffix at 80 columns, so a goal's scenes read as one id three times
+    table.add_column("scene", overflow="fold")
     table.add_column("seconds", justify="right")
     table.add_column("keyframe", justify="right")
     table.add_column("video", justify="right")

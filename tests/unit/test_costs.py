@@ -311,6 +311,19 @@ def test_table_has_scene_planner_and_total_rows() -> None:
     assert "done" in render(resumed)
 
 
+def test_a_long_scene_id_is_folded_whole_on_a_narrow_terminal() -> None:
+    g = Goals(title="t", goals=[Goal(category="a" * 80, vision="v", scenes=3)])
+    est = costs.estimate_run(byteplus(), g)
+    console = Console(width=60, record=True, color_system=None)
+    console.print(costs.estimate_table(est))
+    text = console.export_text()
+    assert "…" not in text
+    # each id, read back from the folded first column, is whole (its -1/-2/-3 too)
+    first = "".join(ln.split("│")[1].strip() for ln in text.splitlines() if ln.count("│") > 2)
+    for s in est.scenes:
+        assert s.scene_id in first
+
+
 def test_estimate_json_rows_carry_formula_inputs() -> None:
     est = costs.estimate_run(byteplus(video={"audio": True}), goals(1))
     data = json.loads(json.dumps(costs.estimate_json(est)))
