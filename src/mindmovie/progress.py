@@ -130,7 +130,8 @@ class RichReporter:
         from rich.table import Table
 
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-        table.add_column("scene")
+        # folded, not ellipsed: a long id (a category of 60+ letters) lost its -1/-2/-3
+        table.add_column("scene", overflow="fold")
         table.add_column("stage")
         table.add_column("state")
         table.add_column("for", justify="right")

@@ -89,3 +89,20 @@ def test_brackets_in_notes_and_warnings_are_shown_as_text() -> None:
         rep.close()
     assert "[/i] bad [input]" in text and "[/i] bad [input]" in buf.getvalue()
     assert "photo [me].jpg [/b] looks odd" in buf.getvalue()
+
+
+def test_a_long_scene_id_is_folded_whole_not_cut() -> None:
+    rep = RichReporter(Console(file=io.StringIO(), width=60, color_system=None))
+    ids = [f"01-{'a' * 60}-{n}" for n in (1, 2, 3)]
+    try:
+        for sid in ids:
+            rep.step("clips", sid, "running")
+        buf = io.StringIO()
+        Console(file=buf, width=60, color_system=None).print(rep._render())
+    finally:
+        rep.close()
+    text = buf.getvalue()
+    assert "…" not in text
+    first = "".join(ln.split()[0] for ln in text.splitlines()[1:] if ln[:1] in "0a")
+    for sid in ids:
+        assert sid in first
