@@ -114,6 +114,7 @@ class RichReporter:
         self.rows: dict[str, list[Any]] = {}
         self.billed = 0.0
         self.in_flight = 0.0
+        self.closing = False  # the final view: every row, however tall
         # started by the first stage or step, not here: a paid render asks its question
         # (the estimate, "Spend about $...?") before any, and a running live view redrew
         # over that prompt four times a second, erasing it while the person read it
@@ -136,7 +137,8 @@ class RichReporter:
         table.add_column("state")
         table.add_column("for", justify="right")
         now = time.monotonic()
-        for scene, (stage, state, note, since) in self.rows.items():
+        rows, hidden = self._visible_rows()
+        for scene, (stage, state, note, since) in rows:
             style = {"failed": "red", "done": "green", "reused": "dim"}.get(state, "")
             label = escape(f"{state} {note}".strip())  # notes carry error text: not markup
             table.add_row(
@@ -149,8 +151,42 @@ class RichReporter:
         spend = f"  spend ${self.billed:.2f}" + (
             f" (+${self.in_flight:.2f} in flight)" if self.in_flight else ""
         )
+        if hidden:
+            table.add_row(Text(f"+ {hidden} finished", style="dim"), "", "", "")
         # below the table, not its caption: a caption wraps to the (narrow) table's width
         return Group(table, Text(f"{done}   elapsed {now - self.t0:.0f} s{spend}"))
+
+    def _visible_rows(self) -> tuple[list[tuple[str, list[Any]]], int]:
+        """The rows that fit the terminal while the view is live, and how many finished
+        ones were left out for them.
+
+        A view taller than the terminal is cut at the bottom by rich ("..."): with 60
+        scenes in 50 lines the totals, the spend and the scenes still working were the
+        lines cut, and the finished ones at the top stayed. So finished rows (done,
+        reused) give way first; failed ones stay (the person must see them). The final
+        view (`close`) shows every row.
+        """
+        items = list(self.rows.items())
+        if self.closing:
+            return items, 0
+        width, height = self.console.size
+        budget = height - 4  # the header, the "+ N finished" row, the totals, the cursor
+
+        def lines(scene: str) -> int:  # a folded id takes more than one line
+            return -(-len(scene) // max(8, width - 40))
+
+        need = sum(lines(scene) for scene, _ in items)
+        if need <= budget:
+            return items, 0
+        shown: list[tuple[str, list[Any]]] = []
+        hidden = 0
+        for scene, row in items:  # the oldest finished rows give way first
+            if row[1] in ("done", "reused") and need > budget:
+                need -= lines(scene)
+                hidden += 1
+            else:
+                shown.append((scene, row))
+        return shown, hidden
 
     def stage(self, stage: str, total: int) -> None:
         self._show()
@@ -190,6 +226,7 @@ class RichReporter:
         self.console.print(f"[yellow]warning:[/yellow] {escape(text)}")
 
     def close(self) -> None:
+        self.closing = True
         self.live.stop()
 
 

@@ -106,3 +106,31 @@ def test_a_long_scene_id_is_folded_whole_not_cut() -> None:
     first = "".join(ln.split()[0] for ln in text.splitlines()[1:] if ln[:1] in "0a")
     for sid in ids:
         assert sid in first
+
+
+def test_with_more_scenes_than_lines_the_totals_and_working_scenes_stay_in_view() -> None:
+    term = Console(file=io.StringIO(), width=80, height=30, color_system=None)
+    rep = RichReporter(term)
+    try:
+        rep.stage("clips", 60)
+        for i in range(60):
+            state = "running" if i >= 55 else "failed" if i == 2 else "done"
+            rep.step("clips", f"{i + 1:02d}-health-1", state, "content filter" * (i == 2))
+        buf = io.StringIO()
+        Console(file=buf, width=80, color_system=None).print(rep._render())
+        text = buf.getvalue()
+        lines = text.splitlines()
+        assert len(lines) <= 30 - 1, text  # the live view must fit, or rich cuts its end
+        assert "clips 55/60" in lines[-1] and "spend" in lines[-1]
+        for i in range(55, 60):  # every scene still working is shown
+            assert f"{i + 1:02d}-health-1" in text
+        assert "03-health-1" in text and "content filter" in text  # failed rows stay
+        shown_done = sum(1 for ln in lines if " done " in f"{ln} ")
+        assert f"+ {54 - shown_done} finished" in text
+        rep.close()
+        # the final view, printed once the render is over, has every row
+        buf = io.StringIO()
+        Console(file=buf, width=80, color_system=None).print(rep._render())
+        assert all(f"{i + 1:02d}-health-1" in buf.getvalue() for i in range(60))
+    finally:
+        rep.close()
