@@ -477,6 +477,7 @@ dl { margin: 6px 0 0; }
 dt { color: #f4c478; font-size: 12px; text-transform: uppercase; letter-spacing: .6px; }
 dd { margin: 2px 0 8px; white-space: pre-wrap; }
 footer { margin-top: 28px; color: #969baa; }
+h1, .style, .aff, .id, dd, footer { overflow-wrap: anywhere; }
 """.strip()
 
 

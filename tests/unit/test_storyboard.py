@@ -348,3 +348,23 @@ def test_a_very_long_title_and_affirmation_are_cut_quickly(tmp_path: Path) -> No
     png, _html = storyboard_from_run(run)
     assert time.perf_counter() - t0 < 10  # was minutes; well under a second now
     assert png.is_file()
+
+
+def test_html_breaks_long_unspaced_text_inside_its_card(
+    board: tuple[Path, Plan, Path, Path],
+) -> None:
+    """A 300-letter affirmation, id, prompt or title has no space to wrap at: without
+    `overflow-wrap: anywhere` it ran past its card, which (overflow hidden) cut it off,
+    and the title ran off the page."""
+    html_path = board[3]
+    text = html_path.read_text()
+    css = text[text.index("<style>") : text.index("</style>")]
+    rules = re.findall(r"([^{}]+)\{([^}]*)\}", css)
+    wrapped = {
+        sel.strip()
+        for sels, body in rules
+        if "overflow-wrap: anywhere" in body
+        for sel in sels.split(",")
+    }
+    for element in ("h1", ".style", ".aff", ".id", "dd", "footer"):
+        assert element in wrapped, element
