@@ -233,6 +233,16 @@ def _fit(text: str, f: Font, max_w: float) -> str:
     return text[:lo].rstrip() + "…"
 
 
+def _fit_id(scene_id: str, f: Font, max_w: float) -> str:
+    """A scene id cut in its middle so it fits ``max_w``: the goal number at its start and
+    the scene number at its end are what tell scenes apart (a goal of a 60+ letter
+    category has three ids that differ only in their last character)."""
+    if _width(f, scene_id) <= max_w:
+        return scene_id
+    tail = scene_id[-min(len(scene_id) // 2, len(scene_id.rsplit("-", 1)[-1]) + 9) :]
+    return _fit(scene_id[: len(scene_id) - len(tail)], f, max_w - _width(f, tail)) + tail
+
+
 def _wrap(text: str, f: Font, max_w: float, max_lines: int) -> list[str]:
     """Greedy word wrap by measured width, at most ``max_lines`` (the last one ellipsed)."""
     lines: list[str] = []
@@ -403,7 +413,7 @@ def _draw_card(
         d.text((x, y), line, font=f, fill=TEXT)
         y += 23
     # Scene id, small, at the bottom of the card.
-    sid = _fit(scene.id, _font(13), inner_w)
+    sid = _fit_id(_drawable(scene.id, 13), _font(13), inner_w)
     d.text((x, cy1 - 22), sid, font=_font(13), fill=MUTED)
 
 

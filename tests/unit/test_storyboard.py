@@ -368,3 +368,18 @@ def test_html_breaks_long_unspaced_text_inside_its_card(
     }
     for element in ("h1", ".style", ".aff", ".id", "dd", "footer"):
         assert element in wrapped, element
+
+
+def test_a_long_scene_id_keeps_its_scene_number_on_the_sheet() -> None:
+    """Cut at its end, the ids of a goal with a 60+ letter category all read
+    '01-aaaa…': the scene number that tells them apart was the part cut."""
+    from mindmovie.storyboard import COLUMN_WIDTH, _fit_id, _font
+
+    f = _font(13)
+    inner = COLUMN_WIDTH - 28
+    cut = [_fit_id(f"01-{'a' * 60}-{n}", f, inner) for n in (1, 2, 3)]
+    assert len(set(cut)) == 3, cut
+    for n, text in enumerate(cut, 1):
+        assert text.startswith("01-a") and text.endswith(f"a-{n}") and "…" in text
+        assert f.getlength(text) <= inner
+    assert _fit_id("02-health-1", f, inner) == "02-health-1"
