@@ -152,23 +152,24 @@ class RichReporter:
             f" (+${self.in_flight:.2f} in flight)" if self.in_flight else ""
         )
         if hidden:
-            table.add_row(Text(f"+ {hidden} finished", style="dim"), "", "", "")
+            left_out = ", ".join(f"{n} {what}" for what, n in hidden.items() if n)
+            table.add_row(Text(f"+ {left_out}", style="dim"), "", "", "")
         # below the table, not its caption: a caption wraps to the (narrow) table's width
         return Group(table, Text(f"{done}   elapsed {now - self.t0:.0f} s{spend}"))
 
-    def _visible_rows(self) -> tuple[list[tuple[str, list[Any]]], int]:
+    def _visible_rows(self) -> tuple[list[tuple[str, list[Any]]], dict[str, int]]:
         """The rows that fit the terminal while the view is live, and how many finished
-        ones were left out for them.
+        and queued ones were left out for them.
 
         A view taller than the terminal is cut at the bottom by rich ("..."): with 60
         scenes in 50 lines the totals, the spend and the scenes still working were the
         lines cut, and the finished ones at the top stayed. So finished rows (done,
-        reused) give way first; failed ones stay (the person must see them). The final
-        view (`close`) shows every row.
+        reused) give way first, then queued ones (the last first: they start last);
+        failed ones and those at work stay. The final view (`close`) shows every row.
         """
         items = list(self.rows.items())
         if self.closing:
-            return items, 0
+            return items, {}
         width, height = self.console.size
         budget = height - 4  # the header, the "+ N finished" row, the totals, the cursor
 
@@ -176,17 +177,19 @@ class RichReporter:
             return -(-len(scene) // max(8, width - 40))
 
         need = sum(lines(scene) for scene, _ in items)
+        hidden = {"finished": 0, "queued": 0}
         if need <= budget:
-            return items, 0
-        shown: list[tuple[str, list[Any]]] = []
-        hidden = 0
-        for scene, row in items:  # the oldest finished rows give way first
-            if row[1] in ("done", "reused") and need > budget:
-                need -= lines(scene)
-                hidden += 1
-            else:
-                shown.append((scene, row))
-        return shown, hidden
+            return items, hidden
+        out: set[str] = set()
+        order = [(s, "finished") for s, r in items if r[1] in ("done", "reused")]
+        order += [(s, "queued") for s, r in reversed(items) if r[1] == "queued"]
+        for scene, what in order:  # the oldest finished rows give way first
+            if need <= budget:
+                break
+            need -= lines(scene)
+            hidden[what] += 1
+            out.add(scene)
+        return [(s, r) for s, r in items if s not in out], hidden
 
     def stage(self, stage: str, total: int) -> None:
         self._show()

@@ -134,3 +134,25 @@ def test_with_more_scenes_than_lines_the_totals_and_working_scenes_stay_in_view(
         assert all(f"{i + 1:02d}-health-1" in buf.getvalue() for i in range(60))
     finally:
         rep.close()
+
+
+def test_queued_rows_give_way_too_when_the_view_is_taller_than_the_terminal() -> None:
+    """Mid-clips most of 60 scenes are queued: those rows, not the totals, give way."""
+    rep = RichReporter(Console(file=io.StringIO(), width=80, height=30, color_system=None))
+    try:
+        rep.stage("clips", 60)
+        for i in range(60):
+            state = "done" if i < 5 else "running" if i < 8 else "queued"
+            rep.step("clips", f"{i + 1:02d}-health-1", state)
+        buf = io.StringIO()
+        Console(file=buf, width=80, color_system=None).print(rep._render())
+        text = buf.getvalue()
+        lines = text.splitlines()
+        assert len(lines) <= 30 - 1, text
+        assert "clips 5/60" in lines[-1] and "spend" in lines[-1]
+        assert all(f"{i + 1:02d}-health-1" in text for i in range(5, 8))  # at work
+        assert "09-health-1" in text  # the next to start stays; the last ones give way
+        shown_queued = sum(1 for ln in lines if ln[:1].isdigit() and " queued " in f"{ln} ")
+        assert f"+ 5 finished, {52 - shown_queued} queued" in text
+    finally:
+        rep.close()
