@@ -213,6 +213,20 @@ def _drawable(text: str, px: int) -> str:
     return "".join(out)
 
 
+def _text_font(text: str, px: int) -> Font:
+    """The font to draw ``text`` (already `_drawable`) with: the built-in one, or for a
+    text it cannot draw (Chinese, Arabic, Cyrillic, ß...) the system font the movie's own
+    cards use for it (`cards.face_for`); before, such a title, category or affirmation
+    was a row of boxes on the sheet while the movie showed it. Imported only then: the
+    cards module brings numpy, which `plan` (it draws the board) does not need."""
+    if all(_has_glyph(px, ch) for ch in text):
+        return _font(px)
+    from mindmovie.compose import cards
+
+    face = cards.face_for(text)
+    return cards.font(px, face) if face else _font(px)
+
+
 def _width(f: Font, s: str) -> float:
     return float(f.getlength(s))
 
@@ -398,18 +412,21 @@ def _draw_card(
     right_w = _text_width(right, 16) + _text_width(cost_text, 16)
     chip_x = x + badge_w + 8
     chip_max = inner_w - badge_w - 8 - right_w - 10
-    category = _fit(_drawable(scene.category, 15), _font(15), max(20, chip_max - 20))
-    chip_w = round(_width(_font(15), category)) + 20
+    category = _drawable(scene.category, 15)
+    cf = _text_font(category, 15)
+    category = _fit(category, cf, max(20, chip_max - 20))
+    chip_w = round(_width(cf, category)) + 20
     colour = _category_colour(scene.category)
     _pill(d, (chip_x, y, chip_x + chip_w, y + 26), 13, outline=colour, width=2)
-    d.text((chip_x + 10, y + 13), category, font=_font(15), fill=colour, anchor="lm")
+    d.text((chip_x + 10, y + 13), category, font=cf, fill=colour, anchor="lm")
     rx = cx1 - pad - right_w
     _draw_text(d, (rx, y + 5), right, 16, MUTED)
     _draw_text(d, (rx + _text_width(right, 16), y + 5), cost_text, 16, TEXT)
     # Affirmation, wrapped to three lines.
     y += 36
-    f = _font(18)
-    for line in _wrap(_drawable(scene.affirmation, 18), f, inner_w, 3):
+    affirmation = _drawable(scene.affirmation, 18)
+    f = _text_font(affirmation, 18)
+    for line in _wrap(affirmation, f, inner_w, 3):
         d.text((x, y), line, font=f, fill=TEXT)
         y += 23
     # Scene id, small, at the bottom of the card.
@@ -435,8 +452,9 @@ def render_sheet(
     d = ImageDraw.Draw(sheet)
     per_scene = _costs_of(plan, costs)
     width = sheet.width - 2 * MARGIN
-    title = _fit(_drawable(plan.title, 34), _font(34), width)
-    d.text((MARGIN, 26), title, font=_font(34), fill=TEXT)
+    title = _drawable(plan.title, 34)
+    tf = _text_font(title, 34)
+    d.text((MARGIN, 26), _fit(title, tf, width), font=tf, fill=TEXT)
     prefix = _totals_prefix(plan)
     _draw_text(d, (MARGIN, 72), prefix, 18, MUTED)
     _draw_text(d, (MARGIN + _text_width(prefix, 18), 72), format_total(per_scene), 18, ACCENT)

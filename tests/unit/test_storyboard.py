@@ -383,3 +383,28 @@ def test_a_long_scene_id_keeps_its_scene_number_on_the_sheet() -> None:
         assert text.startswith("01-a") and text.endswith(f"a-{n}") and "…" in text
         assert f.getlength(text) <= inner
     assert _fit_id("02-health-1", f, inner) == "02-health-1"
+
+
+def test_text_the_built_in_font_lacks_is_drawn_with_the_movies_fallback_font(
+    tmp_path: Path,
+) -> None:
+    """A Cyrillic affirmation (or Chinese, Arabic, a German ß) was a row of boxes on the
+    sheet, while the movie's cards draw it with a system font: the board now uses it too."""
+    from mindmovie.compose import cards
+    from mindmovie.storyboard import render_sheet
+
+    words = "Я сильная и здоровая"
+    if cards.undrawable(words):
+        pytest.skip("no system font here has Cyrillic")
+    plan = _plan()
+
+    def sheet(affirmation: str) -> Image.Image:
+        scenes = [plan.scenes[0].model_copy(update={"affirmation": affirmation})]
+        return render_sheet(plan.model_copy(update={"scenes": scenes}))
+
+    box = tile_boxes(1)[0]
+    area = (box.card[0], box.image[3] + 40, box.card[2], box.image[3] + 70)
+    drawn = sheet(words).crop(area).tobytes()
+    boxes = sheet("\ue000" * len(words.replace(" ", "")))  # what a lacking glyph looks like
+    assert drawn != sheet(words.replace("Я", "\ue000")).crop(area).tobytes()
+    assert drawn != boxes.crop(area).tobytes()
