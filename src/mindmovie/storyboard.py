@@ -307,6 +307,15 @@ def _open_rgb(path: Path | None) -> Image.Image | None:
     return rgb
 
 
+def _missing_text(path: Path | None) -> str:
+    """What a tile without a picture says: a keyframe file that is there but is no
+    picture (a failed download, a file replaced by hand) is not "no keyframe yet", which
+    said the next render would simply make one; `status` calls it changed."""
+    if path is not None and path.is_file():
+        return "keyframe unreadable"
+    return "no keyframe yet"
+
+
 def _open_all(plan: Plan, keyframes: Mapping[str, Path]) -> list[Image.Image | None]:
     """Every scene's keyframe (`_open_rgb`), in scene order."""
     return [_open_rgb(keyframes.get(s.id)) for s in plan.scenes]
@@ -382,6 +391,7 @@ def _draw_card(
     scene: Scene,
     cost: float | None,
     keyframe: Image.Image | None,
+    missing: str = "no keyframe yet",
 ) -> None:
     d = ImageDraw.Draw(sheet)
     cx0, cy0, cx1, cy1 = box.card
@@ -394,7 +404,7 @@ def _draw_card(
     if keyframe is None:
         sheet.paste(PLACEHOLDER, (ix0, iy0, ix1, iy1), mask)
         center = ((ix0 + ix1) / 2, (iy0 + iy1) / 2)
-        d.text(center, "no keyframe yet", font=_font(18), fill=TEXT, anchor="mm")
+        d.text(center, missing, font=_font(18), fill=TEXT, anchor="mm")
     else:
         sheet.paste(ImageOps.fit(keyframe, size, Image.Resampling.LANCZOS), (ix0, iy0), mask)
 
@@ -461,7 +471,7 @@ def render_sheet(
     for i, (scene, box, img, cost) in enumerate(
         zip(plan.scenes, tile_boxes(n, thumb), images, per_scene, strict=True), start=1
     ):
-        _draw_card(sheet, box, i, scene, cost, img)
+        _draw_card(sheet, box, i, scene, cost, img, _missing_text((keyframes or {}).get(scene.id)))
     return sheet
 
 
@@ -551,7 +561,8 @@ def render_html(
                 f'alt="{_e(f"Keyframe of scene {i}: {scene.affirmation}")}"></div>'
             )
         else:
-            thumb = '<div class="thumb missing"><span>no keyframe yet</span></div>'
+            missing = _missing_text((keyframes or {}).get(scene.id))
+            thumb = f'<div class="thumb missing"><span>{missing}</span></div>'
         clip = clips.get(scene.id)
         if clip is not None and clip.is_file():
             player = (
@@ -609,7 +620,8 @@ def write_storyboard(
     """Write ``run_dir/storyboard.png`` and ``run_dir/storyboard.html``; return both paths.
 
     ``costs`` (USD, by scene id; missing = unknown, 0 = free), ``clips`` and ``keyframes``
-    (paths by scene id; missing or unreadable files show as "not yet") are all optional.
+    (paths by scene id; a missing keyframe shows as "no keyframe yet", a file that is no
+    picture as "keyframe unreadable", a missing clip as "no clip yet") are all optional.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     png_path = run_dir / PNG_NAME
@@ -618,7 +630,8 @@ def write_storyboard(
     sheet = render_sheet(plan, keyframes, costs, images=images)
     atomic_write_bytes(png_path, _png_bytes(sheet))
     atomic_write_text(
-        html_path, render_html(run_dir, plan, costs=costs, clips=clips, images=images)
+        html_path,
+        render_html(run_dir, plan, costs=costs, clips=clips, keyframes=keyframes, images=images),
     )
     return png_path, html_path
 

@@ -247,11 +247,17 @@ def test_unreadable_keyframe_is_a_placeholder(tmp_path: Path) -> None:
     png, html_path = storyboard_from_run(run)
     page = html_path.read_text(encoding="utf-8")
     assert len(re.findall(r"data:image/jpeg;base64,", page)) == 3
-    assert page.count("no keyframe yet") == 2
+    # a file that is no picture is not "no keyframe yet" (scene 4 has none at all)
+    assert page.count("no keyframe yet") == 1 and page.count("keyframe unreadable") == 1
+    assert page.index("keyframe unreadable") < page.index("no keyframe yet")
     with Image.open(png) as im:
         sheet = im.convert("RGB")
-    x0, y0, _x1, _y1 = tile_boxes(5, thumb_size(640 / 360))[0].image
+    boxes = tile_boxes(5, thumb_size(640 / 360))
+    x0, y0, _x1, _y1 = boxes[0].image
     assert sheet.getpixel((x0 + 16, y0 + 16)) == PLACEHOLDER
+    # the sheet says so too: its placeholder text differs from the missing one's
+    unreadable, missing = (sheet.crop(boxes[i].image).tobytes() for i in (0, 3))
+    assert unreadable != missing
 
 
 def test_portrait_keyframes_and_single_scene(tmp_path: Path) -> None:
