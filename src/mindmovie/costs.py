@@ -680,11 +680,26 @@ def _models_line(est: RunEstimate) -> str:
     return ", ".join(seen.values())
 
 
+#: below this many columns the estimate table drops its borders (`estimate_table`)
+NARROW_TABLE = 64
+
+
 def estimate_table(est: RunEstimate) -> Table:
     """One row per scene (scene, seconds, keyframe, video, total), a planner row, a total."""
+    from rich import box
+    from rich.console import Console, ConsoleOptions, RenderResult
     from rich.table import Table
 
-    table = Table(
+    class FittedTable(Table):
+        """Without side borders and with one space between columns on a narrow terminal:
+        boxed, at 40 columns the money columns were cut to '$0.…', the total too."""
+
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            if options.max_width < NARROW_TABLE:
+                self.box, self.collapse_padding, self.pad_edge = box.SIMPLE_HEAD, True, False
+            return super().__rich_console__(console, options)
+
+    table = FittedTable(
         title=f"Estimated cost ({est.currency})", title_justify="left", caption_justify="left"
     )
     # folded, not ellipsed: a long id (a category of 60+ letters) lost its -1/-2/-3

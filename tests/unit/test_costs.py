@@ -8,6 +8,7 @@ Veo clips as 12 s once shipped (lessons.md, "Resume and money").
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -314,7 +315,7 @@ def test_table_has_scene_planner_and_total_rows() -> None:
 def test_a_long_scene_id_is_folded_whole_on_a_narrow_terminal() -> None:
     g = Goals(title="t", goals=[Goal(category="a" * 80, vision="v", scenes=3)])
     est = costs.estimate_run(byteplus(), g)
-    console = Console(width=60, record=True, color_system=None)
+    console = Console(width=70, record=True, color_system=None)
     console.print(costs.estimate_table(est))
     text = console.export_text()
     assert "…" not in text
@@ -322,6 +323,18 @@ def test_a_long_scene_id_is_folded_whole_on_a_narrow_terminal() -> None:
     first = "".join(ln.split("│")[1].strip() for ln in text.splitlines() if ln.count("│") > 2)
     for s in est.scenes:
         assert s.scene_id in first
+
+
+def test_on_a_40_column_terminal_every_price_and_the_total_are_whole() -> None:
+    est = costs.estimate_run(byteplus(), goals(20, scenes=3))
+    console = Console(width=40, record=True, color_system=None)
+    console.print(costs.estimate_table(est))
+    text = console.export_text()
+    assert not re.search(r"\$[0-9.,]*…", text), text  # was '$0.…' in every money column
+    (total,) = [ln for ln in text.splitlines() if ln.split()[:1] == ["total"]]
+    assert costs.format_usd(est.total) in total
+    s = est.scenes[0]
+    assert f"{costs.format_usd(s.keyframe.usd)}" in text and costs.format_usd(s.total) in text
 
 
 def test_estimate_json_rows_carry_formula_inputs() -> None:
