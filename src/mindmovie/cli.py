@@ -492,18 +492,24 @@ def status(
     # no side borders and one space between columns: 8 + 6 columns more
     table = Table(title=str(run_dir), box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
     width = max([len("scene"), *(len(r["scene_id"]) for r in info["scenes"])])
-    # folded, never cut or wrapped at a dash: a long id (a 60-character category slug) kept
-    # on one line took the whole width, so the other columns (the next render's action
-    # too) were squeezed to nothing at 80 columns, and an ellipsis hid its -1/-2/-3 suffix
-    # (its minimum shrinks with a narrow terminal, so "next render" keeps its own)
-    table.add_column("scene", min_width=min(width, 28, max(8, out.width - 36)), overflow="fold")
+    flying = paid and info["money"]["in_flight"] > 0
+    money_columns = ["est.", "billed", *(["in flight"] if flying else [])] if paid else []
+    # The id is folded, never cut: kept on one line (no_wrap), a long id (a category slug
+    # of 60 letters) took the whole width, so the other columns (the next render's action
+    # too) were squeezed to nothing at 80 columns, and an ellipsis hid its -1/-2/-3
+    # suffix. Its minimum shrinks with a narrow terminal by what the columns beside it
+    # take (each money column ~8, "next render" ~20): rich gives a column back its
+    # min_width after shrinking the table to fit, so a minimum there is no room for makes
+    # the table wider than the terminal, and rich crops each line at its edge.
+    beside = 42 + 8 * len(money_columns) + 2 * flying
+    table.add_column("scene", min_width=min(width, 28, max(8, out.width - beside)), overflow="fold")
     for c in ["image", "clip", "tries"]:
         table.add_column(c)
-    flying = paid and info["money"]["in_flight"] > 0
-    if paid:
-        for c in ["est.", "billed", *(["in flight"] if flying else [])]:
-            table.add_column(c, justify="right")
-    table.add_column("next render", min_width=14)
+    for c in money_columns:
+        table.add_column(c, justify="right")
+    # folded too: the job id it would poll is one long word. No min_width (it was 14),
+    # for the reason above: with the money columns its letters went missing mid-line
+    table.add_column("next render", overflow="fold")
 
     def money_cells(spend: dict[str, float] | None) -> list[str]:
         if not paid:

@@ -58,3 +58,32 @@ def test_long_scene_ids_are_whole_and_the_next_render_column_stays(
         assert sid in joined
     assert "next render" in text
     assert text.count("make the clip") == len(ids)
+
+
+def test_a_paid_runs_columns_fit_80_columns_and_the_job_id_loses_no_letter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the money columns, the id's minimum width pushed the table past 80 columns,
+    and rich cropped each line at the edge: letters went missing from the middle of the
+    job id the next render polls ('cgt-2026120' then 'bcdef')."""
+    job = "cgt-20261201123456-abcde"
+    ids = [f"{LONG}-1", "02-health-1"]
+    info = _info(ids)
+    for row in info["scenes"]:
+        row["next"] = f"poll job {job} (sent before the last run stopped)"
+        row["spend"] = {"estimated": 0.1296, "billed": 0.0312, "in_flight": 0.1296}
+    info["ledger"] = [{}]
+    info["money"] = {"billed": 0.06, "in_flight": 0.26, "estimated": 0.26}
+    monkeypatch.setattr("mindmovie.status.collect_status", lambda *a, **k: info)
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=buf, width=80, highlight=False))
+    r = CliRunner().invoke(cli.app, ["status", str(tmp_path)], env={})
+    assert r.exit_code == 0, r.output
+    lines = buf.getvalue().splitlines()
+    (header,) = [ln for ln in lines if "next render" in ln]
+    assert "in flight" in header and "billed" in header
+    col = header.index("next render")
+    table = lines[lines.index(header) + 2 : lines.index(header) + 2 + 20]
+    assert all(len(ln.rstrip()) <= 80 for ln in lines)
+    joined = "".join(ln[col:].strip() for ln in table)
+    assert joined.count(job) == len(ids), joined
