@@ -501,7 +501,7 @@ h1 { margin: 0 0 6px; font-size: 30px; font-weight: 650; letter-spacing: .2px; }
   min-width: 28px; height: 26px; padding: 0 8px; display: inline-flex;
   align-items: center; justify-content: center; }
 .cat { border: 2px solid var(--c); color: var(--c); border-radius: 13px;
-  padding: 0 10px; height: 26px; display: inline-flex; align-items: center;
+  padding: 0 10px; height: 26px; line-height: 22px; display: block; min-width: 0;
   font-size: 14px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .right { margin-left: auto; color: #969baa; white-space: nowrap; }
 .right .cost { color: #ecedf2; }
@@ -577,7 +577,8 @@ def render_html(
             f"  {thumb}\n"
             f'  <div class="body">\n'
             f'    <div class="meta"><span class="num">{i}</span>'
-            f'<span class="cat" style="--c: rgb({r}, {g}, {b})">{_e(scene.category)}</span>'
+            f'<span class="cat" style="--c: rgb({r}, {g}, {b})" title="{_e(scene.category)}">'
+            f"{_e(scene.category)}</span>"
             f'<span class="right">{_e(format_seconds(scene.seconds))} · '
             f'<span class="cost">{_e(format_cost(cost))}</span></span></div>\n'
             f'    <p class="aff">{_e(scene.affirmation)}</p>\n'

@@ -414,3 +414,15 @@ def test_text_the_built_in_font_lacks_is_drawn_with_the_movies_fallback_font(
     boxes = sheet("\ue000" * len(words.replace(" ", "")))  # what a lacking glyph looks like
     assert drawn != sheet(words.replace("Я", "\ue000")).crop(area).tobytes()
     assert drawn != boxes.crop(area).tobytes()
+
+
+def test_html_a_long_category_chip_shows_it_is_cut_and_keeps_the_whole_name(
+    board: tuple[Path, Plan, Path, Path],
+) -> None:
+    """The chip cut a 300-letter category at its edge with no ellipsis (text-overflow does
+    nothing in a flex box) and the whole name was nowhere on the page."""
+    page = board[3].read_text()
+    css = page[page.index("<style>") : page.index("</style>")]
+    (cat,) = re.findall(r"\.cat \{([^}]*)\}", css)
+    assert "text-overflow: ellipsis" in cat and "display: block" in cat and "flex" not in cat
+    assert 'title="my &lt;own&gt; &amp; more">my &lt;own&gt; &amp; more</span>' in page
