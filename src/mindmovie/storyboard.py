@@ -689,7 +689,7 @@ def recorded_costs(run_dir: Path, plan: Plan) -> dict[str, float]:
 
 
 #: bump when the board is drawn differently, so an unchanged run redraws it once
-BOARD_VERSION = 2
+BOARD_VERSION = 3
 
 
 def board_inputs(run_dir: Path, plan: Plan, costs: Mapping[str, float] | None) -> str:
