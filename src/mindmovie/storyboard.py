@@ -168,7 +168,8 @@ def _totals_prefix(plan: Plan) -> str:
 
 @functools.lru_cache(maxsize=32)
 def _font(px: int) -> Font:
-    """Pillow's built-in scalable font: the same pixels on every machine, no system fonts."""
+    """Pillow's built-in scalable font: the same pixels on every machine (a text it cannot
+    draw uses a system font instead: `_text_font`)."""
     try:
         return ImageFont.load_default(size=px)
     except (TypeError, OSError, ImportError):  # Pillow without FreeType: fixed bitmap font
