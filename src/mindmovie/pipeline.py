@@ -2907,6 +2907,12 @@ def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:
     registry.check_options(settings)
     store = Store(run_dir / "run.db", read_only=True)
     try:
-        return pipe.outlook(store, _planner_identity(settings))
+        look = pipe.outlook(store, _planner_identity(settings))
     finally:
         store.close()
+    if look.plan is not None and not look.plan_kept:
+        # what `render` refuses before any step (a goal number past the goals, a photo or
+        # music that is not there) is refused here too: status said "reuse" for such a
+        # plan.yaml, and the render it promised stopped with exit 2
+        check_plan(run_dir / "plan.yaml", look.plan, len(pipe.goals.goals))
+    return look

@@ -23,6 +23,7 @@ from mindmovie.plan import (
     RENDERED_PLAN_META,
     TEXT_FIELDS,
     Plan,
+    PlanError,
     edited_fields,
     load_plan,
 )
@@ -99,6 +100,9 @@ def _outlook(
         return None, info
     try:
         look = outlook_for(path, settings, run_dir)
+    except PlanError as e:  # plan.yaml as the render refuses it (`check_plan`)
+        info["why"] = info["plan_error"] = str(e)
+        return None, info
     except (SourceError, GoalsError, ConfigError, ValueError, OSError) as e:
         info["why"] = str(e)
         return None, info
@@ -170,6 +174,8 @@ def collect_status(
     inputs: dict[str, Any] = {"checked": False, "why": "no settings given"}
     if settings is not None:
         look, inputs = _outlook(run_dir, settings, goals, recorded_goals)
+        if "plan_error" in inputs:
+            plan_error = inputs.pop("plan_error")
         inputs["settings_changed"] = settings_changes(recorded_settings, settings)
         if look is not None and look.plan_kept and look.plan is not None:
             # the render puts back the plan these goals had (kept/plan): its scenes are

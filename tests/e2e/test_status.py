@@ -180,6 +180,39 @@ def test_status_of_a_run_with_a_broken_plan_yaml_still_shows_its_steps(workdir: 
     assert all(s["next"] == "reuse if inputs unchanged" for s in st["scenes"])
 
 
+def test_status_refuses_a_plan_yaml_the_render_refuses(workdir: Path) -> None:
+    """A goal number past the goals, a reference photo or music that is not there: the
+    render stops on them (exit 2) before any step. status said "reuse" for every scene
+    and gave no error, so it promised a render that then refused to start."""
+    run = workdir / "run"
+    _render(workdir, run)
+
+    def edit(plan: dict[str, Any]) -> None:
+        plan["scenes"][1]["goal"] = 99
+        plan["scenes"][2]["reference_photos"] = [str(workdir / "examples" / "nope.jpg")]
+        plan["music"] = str(workdir / "nope.mp3")
+
+    _edit_plan(run, edit)
+    st = _status(workdir, run)
+    err = st["plan_error"] or ""
+    # the first problem in full (scenes are counted from 1), then how many more
+    assert "plan.yaml:" in err and "scenes[2].goal: goal 99" in err
+    assert "(and 2 more problems)" in err
+    assert st["inputs"]["checked"] is False
+    text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
+    assert "plan.yaml: " in text and "goal 99" in text
+    # ... and the render refuses it so, with the same words
+    render_args = ("-c", "small.yaml", "--out", str(run), "-q")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mindmovie", "render", "examples/goals.yaml", *render_args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2 and "goal 99" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_status_table_says_a_deleted_movie_and_a_broken_plan(workdir: Path) -> None:
     run = workdir / "run"
     _render(workdir, run)
