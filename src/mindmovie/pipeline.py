@@ -42,12 +42,14 @@ from mindmovie.goals import (
 )
 from mindmovie.killpoints import killpoint
 from mindmovie.plan import (
+    COMPOSED_PLAN_META,
     DEFAULT_CLOSING,
     RENDERED_PLAN_META,
     Plan,
     PlanError,
     Scene,
     check_plan,
+    composed_plan,
     load_plan,
     rebase_paths,
     rendered_scene,
@@ -1878,6 +1880,7 @@ class Pipeline:
             audio=repr(timeline.audio),
         )
         if store.reusable("_movie", "movie", key):
+            store.set_meta(COMPOSED_PLAN_META, composed_plan(plan))
             self.reporter.stage("compose", 1)
             self.reporter.step("compose", "movie", "reused")
             self._mark(res, False, "_movie", "movie")
@@ -1907,6 +1910,7 @@ class Pipeline:
         store.succeed(
             "_movie", "movie", out, sha256_file(out), detail={"duration": report.duration}
         )
+        store.set_meta(COMPOSED_PLAN_META, composed_plan(plan))  # for `status`
         if cs.engine == "ffmpeg":
             seg_dir = self.run_dir / "compose" / "segments"
             _prune_segments(seg_dir, {s.path for s in report.segments})

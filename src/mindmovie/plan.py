@@ -363,6 +363,44 @@ def rendered_scene(scene: Scene, style: str | None, keyframe_provider: str) -> s
     )
 
 
+#: run.db meta key: what the last compose took from plan.yaml besides the scenes' own
+#: fields (those are `RENDERED_PLAN_META`'s)
+COMPOSED_PLAN_META = "composed_plan"
+
+
+def composed_plan(plan: Plan) -> str:
+    """What a render records when it has the movie (composed or reused), for
+    `movie_edits` to compare plan.yaml with: the cards' words, the music and the scenes'
+    order, which change only the movie."""
+    return json.dumps(
+        {
+            "title": plan.title,
+            "closing": plan.closing,
+            "music": plan.music,
+            "scenes": [sc.id for sc in plan.scenes],
+        }
+    )
+
+
+def movie_edits(recorded: str | None, plan: Plan) -> list[str]:
+    """The plan.yaml edits since the last movie that only the compose redoes: the title,
+    the closing, the music, the scenes' order or set ([] when nothing was recorded).
+    Without it `status` said nothing for them, though the render composed again."""
+    try:
+        old = json.loads(recorded or "null")
+    except ValueError:
+        return []
+    if not isinstance(old, dict):
+        return []
+    changed = [f for f in ("title", "closing", "music") if old.get(f) != getattr(plan, f)]
+    ids = [sc.id for sc in plan.scenes]
+    before = old.get("scenes")
+    if before != ids:
+        same_set = isinstance(before, list) and sorted(map(str, before)) == sorted(ids)
+        changed.append("scene order" if same_set else "scenes")
+    return changed
+
+
 def edited_fields(recorded: Mapping[str, str | None], plan: Plan) -> dict[str, list[str]]:
     """Per scene, the plan.yaml fields edited since its clip was made (only those that
     change a keyframe, clip or the scene's text), in stage order. `recorded`: scene id ->

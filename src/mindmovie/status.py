@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 from mindmovie.fsutil import is_file
 from mindmovie.plan import (
     CLIP_FIELDS,
+    COMPOSED_PLAN_META,
     RENDERED_PLAN_META,
     TEXT_FIELDS,
     Plan,
     PlanError,
     edited_fields,
     load_plan,
+    movie_edits,
 )
 from mindmovie.store import Store, StoreError
 from mindmovie.yamlsrc import SourceError
@@ -142,6 +144,7 @@ def collect_status(
         run_no = int(store.get_meta("run_no") or 0)
         recorded_goals = store.get_meta(GOALS_META)
         recorded_settings = store.get_meta(SETTINGS_META)
+        composed = store.get_meta(COMPOSED_PLAN_META)
         # plan.yaml edits since the last render, as far as the plan itself tells
         recorded = (
             {}
@@ -251,6 +254,9 @@ def collect_status(
                     row["in_new_plan"] = False
         row["next"] = _next_action(row, inputs.get("settings_changed"))
     movie = next((s for s in steps if s.stage == "movie"), None)
+    # the title, closing, music or scene order edited: only the movie is composed again
+    # (checked on the plan the render would use, its paths as the render reads them)
+    recomposed = [] if look is None or look.plan is None else movie_edits(composed, look.plan)
     planner = money.get("_run")
     return {
         "money": totals,
@@ -282,6 +288,7 @@ def collect_status(
             "status": movie.status,
             "artifact": movie.artifact,
             "file": files.get((movie.scene_id, movie.stage)),
+            "edited": recomposed,
         },
     }
 

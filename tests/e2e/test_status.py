@@ -213,6 +213,37 @@ def test_status_refuses_a_plan_yaml_the_render_refuses(workdir: Path) -> None:
     assert proc.returncode == 2 and "goal 99" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_status_says_the_movie_is_composed_again_for_a_title_or_order_edit(
+    workdir: Path,
+) -> None:
+    """The title, closing and music, and the scenes' order, change only the movie: the
+    render composes it again, but status said "movie: succeeded" and "reuse" for every
+    scene, as if the render would do nothing."""
+    run = workdir / "run"
+    _render(workdir, run)
+    assert _status(workdir, run)["movie"]["edited"] == []
+
+    def edit(plan: dict[str, Any]) -> None:
+        plan["title"] = "A Year Rewritten"
+        plan["scenes"][1], plan["scenes"][2] = plan["scenes"][2], plan["scenes"][1]
+
+    _edit_plan(run, edit)
+    st = _status(workdir, run)
+    assert st["movie"]["edited"] == ["title", "scene order"]
+    assert all(s["next"] == "reuse" for s in st["scenes"])
+    text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
+    assert "the next render composes it again (title, scene order edited)" in text
+    _render(workdir, run)
+    after = _status(workdir, run)
+    assert after["movie"]["status"] == "succeeded" and after["movie"]["edited"] == []
+    # the movie was composed again (and nothing else made)
+    (movie,) = [s for s in after["steps"] if s["stage"] == "movie"]
+    assert movie["run_no"] == after["run_no"] == 2
+    assert not [
+        s for s in after["steps"] if s["stage"] in ("keyframe", "clip") and s["run_no"] == 2
+    ]
+
+
 def test_status_table_says_a_deleted_movie_and_a_broken_plan(workdir: Path) -> None:
     run = workdir / "run"
     _render(workdir, run)
