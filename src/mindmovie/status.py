@@ -250,6 +250,9 @@ def collect_status(
             if look.plan is None:
                 # goals.yaml or the plan settings changed: plan.yaml is made again
                 row["new_plan"] = True
+                if plan_ids is None and plan_error is None:
+                    # plan.yaml deleted: not goals.yaml or a setting, as said before
+                    row["new_plan_cause"] = "plan.yaml deleted"
                 if new_ids is not None and sid not in new_ids:
                     row["in_new_plan"] = False
         row["next"] = _next_action(row, inputs.get("settings_changed"))
@@ -433,7 +436,8 @@ def _from_reuse(row: dict[str, Any], settings_changed: list[str] | None) -> str:
     the plan.yaml fields edited, else the settings changed, else (settings unchanged) the
     remaining inputs of that stage."""
     reuse, edited = row["reuse"], list(row.get("edited", []))
-    new_plan = " (a new plan: goals.yaml or plan settings changed)" if row.get("new_plan") else ""
+    cause = row.get("new_plan_cause") or "goals.yaml or plan settings changed"
+    new_plan = f" (a new plan: {cause})" if row.get("new_plan") else ""
     if reuse.get("clip"):
         if edited and edited[0] in TEXT_FIELDS:
             return f"reuse; new text ({edited[0]} edited)"

@@ -242,6 +242,11 @@ def test_status_says_the_movie_is_composed_again_for_a_title_or_order_edit(
     assert not [
         s for s in after["steps"] if s["stage"] in ("keyframe", "clip") and s["run_no"] == 2
     ]
+    # plan.yaml deleted: a new plan, for that reason (it said "goals.yaml or plan settings
+    # changed", neither of which had)
+    (run / "plan.yaml").unlink()
+    nxt = {s["next"] for s in _status(workdir, run)["scenes"]}
+    assert nxt == {"reuse (a new plan: plan.yaml deleted)"}, nxt
 
 
 def test_status_table_says_a_deleted_movie_and_a_broken_plan(workdir: Path) -> None:

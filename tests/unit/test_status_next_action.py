@@ -66,6 +66,9 @@ def test_with_the_renders_reuse_check_each_cause_is_named() -> None:
     )
     new_plan = {**OK, **kf, "new_plan": True}
     assert _next_action(new_plan, []) == "redo (a new plan: goals.yaml or plan settings changed)"
+    # plan.yaml deleted: a new plan, but not for the reason above
+    deleted = {**OK, **reuse, "new_plan": True, "new_plan_cause": "plan.yaml deleted"}
+    assert _next_action(deleted, []) == "reuse (a new plan: plan.yaml deleted)"
     gone = {**OK, **kf, "new_plan": True, "in_new_plan": False}
     assert _next_action(gone, []) == "none: the new plan has no such scene"
 
