@@ -190,13 +190,17 @@ def update_plan_fields(path: Path, fields: Mapping[str, str | None]) -> None:
     from mindmovie.fsutil import commit_file, tmp_path_for
 
     want = load_plan(path, as_written=True).model_copy(update=dict(fields))
-    text = _spliced(path.read_text(encoding="utf-8"), fields)
+    raw = path.read_bytes().decode("utf-8")
+    # a file saved with Windows line endings keeps them: read_text turned them into "\n"
+    # and the spliced file was written back with "\n" only
+    newline = "\r\n" if "\r\n" in raw else "\n"
+    text = _spliced(raw.replace("\r\n", "\n"), fields)
     if text is None:
         write_plan(want, path)
         return
     tmp = tmp_path_for(path)
     try:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", newline=newline)
         try:
             ok = load_plan(tmp, as_written=True) == want
         except PlanError:

@@ -207,6 +207,18 @@ def test_update_plan_fields_keeps_the_persons_comments_and_edits(
     assert "  affirmation: I am strong  # shortened by hand\n" in text
 
 
+def test_update_plan_fields_keeps_windows_line_endings(tmp_path: Path) -> None:
+    # plan.yaml saved by a Windows editor (CRLF): a new title from goals.yaml changed
+    # every line ending of the file to "\n"
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(COMMENTED.replace("\n", "\r\n").encode())
+    update_plan_fields(path, {"title": "New"})
+    data = path.read_bytes()
+    assert data.count(b"\r\n") == COMMENTED.count("\n") and b"\n" not in data.replace(b"\r\n", b"")
+    assert b"\r\ntitle: New  # the old title\r\n" in data and b"# shortened by hand\r\n" in data
+    assert load_plan(path).title == "New"
+
+
 def test_update_plan_fields_adds_music_before_the_scenes(tmp_path: Path) -> None:
     path = write(
         tmp_path, VALID.replace("title: My Dream Life\n", "# mine\ntitle: My Dream Life\n")
