@@ -1818,7 +1818,7 @@ class Pipeline:
     # ------------------------------------------------------------------ compose
     def _compose(self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult) -> Path:
         from mindmovie.compose import renderer
-        from mindmovie.compose.cards import face_for, undrawable
+        from mindmovie.compose.cards import face_for, text_cut, undrawable
         from mindmovie.compose.timeline import (
             MovieInput,
             OutputSpec,
@@ -1871,6 +1871,11 @@ class Pipeline:
                 self.reporter.warn(
                     f"{it.id}: no font on this machine has {lacks!r}: shown as boxes in "
                     "the movie (install a font that has them, then render again)"
+                )
+            if text_cut(it.text, (w, h), it.kind):  # e.g. a long affirmation edited in
+                self.reporter.warn(
+                    f"{it.id}: its text is too long for a {w}x{h} frame: shown cut short, "
+                    "ending in '…' (shorten it in plan.yaml)"
                 )
         out = self.run_dir / "movie.mp4"
         key = input_key(

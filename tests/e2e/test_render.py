@@ -504,6 +504,23 @@ def test_a_very_short_scene_says_it_shortens_every_crossfade(workdir: Path) -> N
     assert "crossfades clamped" in proc.stderr and plan["scenes"][3]["id"] in proc.stderr
 
 
+def test_an_affirmation_too_long_for_the_frame_says_it_is_cut(workdir: Path) -> None:
+    """Text that does not fit even at the smallest size ends in an ellipsis on screen;
+    an affirmation lengthened in plan.yaml was cut so without a word."""
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    import yaml
+
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["scenes"][2]["affirmation"] = "I run three mornings a week and " * 12 + "rest"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+                cwd=workdir)  # fmt: skip
+    cut = [ln for ln in proc.stderr.splitlines() if "shown cut short" in ln]
+    assert len(cut) == 1 and f"scene:{plan['scenes'][2]['id']}:" in cut[0], proc.stderr
+
+
 def _top_level_boxes(path: Path) -> list[str]:
     import struct
 

@@ -118,6 +118,7 @@ class TextLayout:
     width: int  # widest line, pixels
     height: int  # whole block, pixels
     face: str = ""  # `font`'s face: "" is the built-in font
+    cut: bool = False  # too long even at the smallest size: cut with an ellipsis
 
 
 def _width(f: Font, s: str) -> float:
@@ -181,14 +182,15 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
             break
         px = max(min_px, min(px - 1, int(px * 0.92)))
     fit = max(1, max_h // lh)
-    if len(lines) > fit:  # still too long at the smallest size: cut, never overflow
+    cut = len(lines) > fit
+    if cut:  # still too long at the smallest size: cut, never overflow
         lines = lines[:fit]
         last = lines[-1]
         while last and _width(f, last + "…") > max_w:
             last = last[:-1]
         lines[-1] = last.rstrip() + "…"
     widest = max((_width(f, ln) for ln in lines), default=0.0)
-    return TextLayout(px, tuple(lines), lh, int(np.ceil(widest)), len(lines) * lh, face)
+    return TextLayout(px, tuple(lines), lh, int(np.ceil(widest)), len(lines) * lh, face, cut)
 
 
 def _draw_block(
@@ -324,14 +326,31 @@ def _gradient(size: tuple[int, int], kind: str) -> Image.Image:
     return Image.fromarray(np.clip(img, 0, 255, out=img).astype(np.uint8))
 
 
+def _card_layout(text: str, size: tuple[int, int], kind: CardKind) -> TextLayout:
+    """A card's text fitted to the middle 80% x 60% of the frame."""
+    w, h = size
+    short = min(w, h)
+    max_px = round(short * (0.10 if kind == "title" else 0.085))
+    return layout_text(text, int(w * 0.8), int(h * 0.6), max_px, max(9, round(short * 0.03)))
+
+
+def text_cut(text: str, size: tuple[int, int], kind: str) -> bool:
+    """Whether `text` is cut short on screen (its card, or for kind "scene" its overlay):
+    too long to fit even at the smallest font size, it ends in an ellipsis. The render
+    warns, naming the scene: a long affirmation edited into plan.yaml was cut silently."""
+    if not text.strip():
+        return False
+    if kind == "scene":
+        return _overlay_layout(text, size)[0].cut
+    return _card_layout(text, size, "title" if kind == "title" else "closing").cut
+
+
 def card_image(text: str, size: tuple[int, int], kind: CardKind) -> Image.Image:
     """Full-frame RGB card: gradient background, text centred in the middle 80% x 60%."""
     w, h = size
-    short = min(w, h)
     base = _gradient(size, kind).convert("RGBA")
     if text.strip():
-        max_px = round(short * (0.10 if kind == "title" else 0.085))
-        lay = layout_text(text, int(w * 0.8), int(h * 0.6), max_px, max(9, round(short * 0.03)))
+        lay = _card_layout(text, size, kind)
         stroke, shadow = max(1, round(lay.px / 22)), max(1, round(lay.px / 8))
         x0, y0, x1, y1 = _window(lay, h / 2, stroke, shadow, size)
         win = base.crop((x0, y0, x1, y1))  # drawn on the text's window, then put back
