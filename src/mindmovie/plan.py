@@ -380,10 +380,23 @@ def composed_plan(plan: Plan) -> str:
         {
             "title": plan.title,
             "closing": plan.closing,
-            "music": plan.music,
+            "music": _music_digest(plan.music),
             "scenes": [sc.id for sc in plan.scenes],
         }
     )
+
+
+def _music_digest(music: str | None) -> str | None:
+    """The music as the compose keys it: its bytes, not its path (a moved project's
+    plan.yaml names the same song at another path, and the movie is reused)."""
+    from mindmovie.fsutil import sha256_file
+
+    if not music:
+        return None
+    try:
+        return sha256_file(Path(music).expanduser())
+    except OSError:
+        return f"missing: {music}"
 
 
 def movie_edits(recorded: str | None, plan: Plan) -> list[str]:
@@ -396,7 +409,8 @@ def movie_edits(recorded: str | None, plan: Plan) -> list[str]:
         return []
     if not isinstance(old, dict):
         return []
-    changed = [f for f in ("title", "closing", "music") if old.get(f) != getattr(plan, f)]
+    now = {"title": plan.title, "closing": plan.closing, "music": _music_digest(plan.music)}
+    changed = [f for f in ("title", "closing", "music") if old.get(f) != now[f]]
     ids = [sc.id for sc in plan.scenes]
     before = old.get("scenes")
     if before != ids:

@@ -17,8 +17,10 @@ from mindmovie.plan import (
     PlanError,
     Scene,
     check_plan,
+    composed_plan,
     dump_plan,
     load_plan,
+    movie_edits,
     source_photo,
     update_plan_fields,
     write_plan,
@@ -541,3 +543,26 @@ def test_check_plan_names_a_reference_photo_that_is_no_picture(tmp_path: Path) -
         f"{path}:{line}: scenes[1].reference_photos[1]: photo is not a picture that can be"
         f" read (JPEG, PNG, WebP, ...): {notes}"
     )
+
+
+def test_movie_edits_names_the_title_music_and_order_and_takes_music_by_its_bytes(
+    tmp_path: Path,
+) -> None:
+    # what `status` says has the movie composed again; a moved project's plan names the
+    # same song at another path, and the compose (keyed by the song's bytes) reuses it
+    song = tmp_path / "a" / "song.mp3"
+    song.parent.mkdir()
+    song.write_bytes(b"la la")
+    plan = Plan(title="T", closing="C", music=str(song), scenes=[scene(1), scene(2)])
+    made = composed_plan(plan)
+    assert movie_edits(made, plan) == []
+    moved = tmp_path / "b" / "song.mp3"
+    moved.parent.mkdir()
+    moved.write_bytes(b"la la")
+    assert movie_edits(made, plan.model_copy(update={"music": str(moved)})) == []
+    moved.write_bytes(b"another song")
+    assert movie_edits(made, plan.model_copy(update={"music": str(moved)})) == ["music"]
+    swapped = plan.model_copy(update={"title": "New", "scenes": plan.scenes[::-1]})
+    assert movie_edits(made, swapped) == ["title", "scene order"]
+    assert movie_edits(made, plan.model_copy(update={"scenes": plan.scenes[:1]})) == ["scenes"]
+    assert movie_edits(None, swapped) == []  # a movie from before it was recorded
