@@ -490,7 +490,9 @@ def status(
     if not live:  # no render is running: a "running" step was stopped by a kill
         shown["running"] = "stopped"
     # no side borders and one space between columns: 8 + 6 columns more
-    table = Table(title=str(run_dir), box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
+    # the run folder on a line of its own, not as the table's title: a title wraps to the
+    # table's width, which cut a long path in two lines in a pipe (80 columns)
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
     width = max([len("scene"), *(len(r["scene_id"]) for r in info["scenes"])])
     flying = paid and info["money"]["in_flight"] > 0
     money_columns = ["est.", "billed", *(["in flight"] if flying else [])] if paid else []
@@ -537,6 +539,7 @@ def status(
     plan = info.get("planner_spend")
     if plan:  # the planner call(s) are the run's, not a scene's
         table.add_row("(planner)", "", "", "", *money_cells(plan), "")
+    _say(str(run_dir), markup=False)
     out.print(table)
     for line in errors:
         _say(f"[red]error[/red] {escape(line)}", highlight=False)

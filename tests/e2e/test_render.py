@@ -727,6 +727,16 @@ def test_result_paths_in_a_pipe_are_whole_lines_not_wrapped(workdir: Path) -> No
     assert any(line.endswith(f"; plan: {run / 'plan.yaml'}") for line in lines), proc.stdout
     proc = _cli("storyboard", str(run), cwd=workdir)
     assert f"storyboard: {run / 'storyboard.png'}" in proc.stdout.splitlines(), proc.stdout
+    # status names the run folder on a line of its own (it was the table's title, which
+    # wraps to the table's width: cut in two in a pipe once the table got narrower)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mindmovie", "status", str(run), "-c", "small.yaml"],
+        cwd=workdir, capture_output=True, text=True, timeout=300,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")},
+             **env_cols},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert str(run) in proc.stdout.splitlines(), proc.stdout
 
 
 def test_render_with_a_model_the_catalog_does_not_know_is_a_mistake_exit_2(
