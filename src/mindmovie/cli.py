@@ -524,12 +524,21 @@ def status(
         return cells
 
     errors: list[str] = []
+
+    def cell(row: dict[str, Any], stage: str) -> str:
+        """The step's state; for a finished step whose file is gone or not the one made,
+        the file's ("missing", "changed"): "done" there read as if nothing were to redo."""
+        state = row.get(stage, "-")
+        file = row.get("files", {}).get(stage)
+        if state == "succeeded" and file not in (None, "ok"):
+            return str(file)
+        return str(shown.get(state, state))
+
     for row in info["scenes"]:
-        kf, clip = row.get("keyframe", "-"), row.get("clip", "-")
         table.add_row(
             Text(row["scene_id"]),
-            shown.get(kf, kf),
-            shown.get(clip, clip),
+            cell(row, "keyframe"),
+            cell(row, "clip"),
             str(row.get("attempts", "")),
             *money_cells(row.get("spend")),
             Text(row.get("next", "")),

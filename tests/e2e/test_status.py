@@ -107,6 +107,9 @@ def test_status_checks_each_file_and_names_plan_edits(workdir: Path) -> None:
     text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
     assert "clip.mp4 missing" in _line(text, gone)
     assert "keyframe.png changed" in _line(text, swapped)
+    # the image and clip columns say the file's state, not "done"
+    assert _line(text, gone).split()[1:3] == ["done", "missing"], _line(text, gone)
+    assert _line(text, swapped).split()[1:3] == ["changed", "done"], _line(text, swapped)
     assert "hash checked" not in text
 
     # what the next render redoes: the two files status named (and the edited scene)
