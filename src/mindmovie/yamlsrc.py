@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 import re
 import types
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, Self, TypeVar, Union, get_args, get_origin
@@ -45,6 +45,7 @@ Loc = tuple[str | int, ...]
 """A path into the loaded data: mapping keys and 0-based list indices."""
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 _TAG = "tag:yaml.org,2002:"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -277,34 +278,40 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
 _FAST_LOADER: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
 
 
+def _loaders() -> list[type[yaml.SafeLoader]]:
+    """The loaders to try in turn: libyaml's first when there is one."""
+    return [yaml.SafeLoader] if _FAST_LOADER is None else [_FAST_LOADER, yaml.SafeLoader]
+
+
+def _fast_first(read: Callable[[type[yaml.SafeLoader]], T]) -> T:
+    """`read` with libyaml's loader; on any error (ValueError: text libyaml cannot take)
+    again with the pure-Python one, whose error, worded and placed its way, goes up."""
+    *fast, python = _loaders()
+    for loader in fast:
+        try:
+            return read(loader)
+        except (yaml.YAMLError, ValueError):
+            pass
+    return read(python)
+
+
 def compose_yaml(text: str) -> yaml.Node | None:
     """The YAML text's node tree (marks give 1-based lines as ``line + 1``); raises
     PyYAML's own error, from its pure-Python loader, for bad YAML."""
-    if _FAST_LOADER is not None:
-        try:
-            return yaml.compose(text, Loader=_FAST_LOADER)
-        except (yaml.YAMLError, ValueError):  # ValueError: text libyaml cannot take
-            pass  # reported below, as the pure-Python loader words and places it
-    return yaml.compose(text, Loader=yaml.SafeLoader)
+    return _fast_first(lambda loader: yaml.compose(text, Loader=loader))
 
 
 def safe_load_yaml(text: str) -> Any:
     """``yaml.safe_load`` on libyaml when it can; bad YAML raises the pure-Python
     loader's own error (see `compose_yaml`)."""
-    if _FAST_LOADER is not None:
-        try:
-            return yaml.load(text, Loader=_FAST_LOADER)
-        except (yaml.YAMLError, ValueError):
-            pass
-    return yaml.safe_load(text)
+    return _fast_first(lambda loader: yaml.load(text, Loader=loader))
 
 
 def nesting_problem(text: str) -> Problem | None:
     """Lists/mappings nested more than ``MAX_DEPTH`` levels in the text, found with
     PyYAML's event parser (which does not recurse) before anything that does. Bad YAML
     is left to the loader that follows, which reports it."""
-    loaders = [yaml.SafeLoader] if _FAST_LOADER is None else [_FAST_LOADER, yaml.SafeLoader]
-    for loader in loaders:
+    for loader in _loaders():
         depth = 0
         try:
             for event in yaml.parse(text, Loader=loader):
