@@ -247,6 +247,55 @@ def test_a_failing_chunk_stops_the_others_and_the_audio_at_once(
     assert not list((tmp_path / "segments").glob(".chunk-*"))
 
 
+def test_cards_and_overlays_are_drawn_by_one_thread_ahead_of_the_encoders(
+    tmp_path: Path, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool's threads only start encoders: every card and overlay is drawn once, by
+    the draw thread, in the order the pool starts the chunks (the first encoder waits
+    for its own drawings only, a later chunk's are ready when a core frees)."""
+    import threading
+
+    drawn: list[tuple[str, str]] = []
+    real_card, real_overlay = cards.card_image, cards.overlay_box
+
+    def card(text: str, *a: object) -> object:
+        drawn.append((threading.current_thread().name, text))
+        return real_card(text, *a)  # type: ignore[arg-type]
+
+    def overlay(text: str, *a: object) -> object:
+        drawn.append((threading.current_thread().name, text))
+        return real_overlay(text, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cards, "card_image", card)
+    monkeypatch.setattr(cards, "overlay_box", overlay)
+    tl = build_timeline(_movie(clips), SPEC)
+    _, chunks = plan_chunks(tl, tmp_path / "segments", 2)
+    assert len(chunks) == 2
+    render(tl, tmp_path, tmp_path / "movie.mp4", workers=2)
+    assert {name for name, _ in drawn} == {"compose-draw"}
+    texts = [text for _, text in drawn]
+    assert len(texts) == len(set(texts)) == 2 + len(tl.items) - 2  # each once
+    # chunk by chunk, in the pool's order
+    first = {it.text for s in chunks[0].segments for p in s.parts for it in [tl.items[p.item]]}
+    assert set(texts[: len(first)]) == first
+
+
+def test_a_drawing_that_fails_is_the_render_s_error(
+    tmp_path: Path, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A card that cannot be written (a full disk) fails the render with that error; no
+    chunk waits for a drawing that will never come."""
+
+    def full(*a: object) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cards, "render_card", full)
+    tl = build_timeline(_movie(clips), SPEC)
+    with pytest.raises(OSError, match="No space left"):
+        render(tl, tmp_path, tmp_path / "movie.mp4", workers=2)
+    assert not (tmp_path / "movie.mp4").exists()
+
+
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_chunks_take_every_segment_once_in_order_and_cut_after_transitions(
     tmp_path: Path, workers: int

@@ -105,6 +105,10 @@ class _Assets:
         self.decode_threads = decode_threads
         self._guard = threading.Lock()
         self._locks: dict[Path, threading.Lock] = {}
+        #: overlay placements already worked out: finding one lays out and draws the text
+        #: again even when its file exists (~10-20 ms), and the prepare thread and the
+        #: chunk's own args both ask
+        self._placed: dict[Path, tuple[Path, int, int, int, int] | None] = {}
 
     def _lock(self, path: Path) -> threading.Lock:
         # two segments (e.g. a scene's body and its transition) may need the same PNG
@@ -128,7 +132,9 @@ class _Assets:
             return None
         path = self.dir / "overlays" / f"{_digest(item.text, item.face, self.size)}.box.rgba"
         with self._lock(path):
-            return cards.render_overlay(path, item.text, self.size)
+            if path not in self._placed:
+                self._placed[path] = cards.render_overlay(path, item.text, self.size)
+            return self._placed[path]
 
 
 def _source(
@@ -353,9 +359,18 @@ class _Signals:
 
 
 def _run_chunk(
-    tl: Timeline, chunk: _Chunk, assets: _Assets, seg_dir: Path, threads: int, sig: _Signals
+    tl: Timeline,
+    chunk: _Chunk,
+    assets: _Assets,
+    seg_dir: Path,
+    threads: int,
+    sig: _Signals,
+    drawn: threading.Event,
 ) -> float:
     """Encode a chunk; commit each segment under its key as soon as it is complete.
+
+    `drawn` is set once the prepare thread has drawn this chunk's cards and overlays
+    (or given up: then building the args draws them here and meets its error).
 
     The segment muxer closes a file before it opens the next, so a segment is complete
     once the next one's file exists: the progress view sees segments as they land, and
@@ -387,6 +402,9 @@ def _run_chunk(
             raise _Stopped  # kills this encoder: the render is failing anyway
 
     try:
+        while not drawn.wait(0.05):
+            if sig.stop.is_set():
+                raise _Stopped
         if sig.stop.is_set():
             raise _Stopped
         # the segment muxer expands % in the whole name: a literal one is written %%
@@ -545,6 +563,34 @@ def render(
     warmer = threading.Thread(target=warm, name="compose-audio-prepare", daemon=True)
     warmer.start()
 
+    # One thread draws the chunks' cards and overlays, in the order the pool starts the
+    # chunks. Before, each pool thread drew its own chunk's just before starting its
+    # encoder: the first round's threads shared the GIL, so every first encoder waited
+    # for all their drawings (~0.2 s a chunk), and each later chunk's core sat idle while
+    # its drawing was done. Now the first encoder starts after its own drawings, and the
+    # later chunks' are ready by the time a core frees.
+    drawn = [threading.Event() for _ in chunks]
+
+    def draw() -> None:
+        try:
+            for chunk, done in zip(chunks, drawn, strict=True):
+                if sig.stop.is_set():
+                    return
+                try:
+                    chunk_args(tl, chunk, assets, "unused-%03d.mp4", threads)
+                except Exception:
+                    # the chunk's own thread draws again, meets the error and raises it
+                    # as the render's error (a thread's traceback here would say nothing)
+                    return
+                finally:
+                    done.set()
+        finally:
+            for done in drawn:
+                done.set()
+
+    drawer = threading.Thread(target=draw, name="compose-draw", daemon=True)
+    drawer.start()
+
     def audio() -> Path:
         warmer.join()
         if sig.stop.is_set():
@@ -553,7 +599,8 @@ def render(
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compose") as pool:
         pending: set[Future[float]] = {
-            pool.submit(_run_chunk, tl, chunk, assets, seg_dir, threads, sig) for chunk in chunks
+            pool.submit(_run_chunk, tl, chunk, assets, seg_dir, threads, sig, done)
+            for chunk, done in zip(chunks, drawn, strict=True)
         }
         afut = pool.submit(audio)
 
@@ -575,6 +622,7 @@ def render(
         except BaseException:
             sig.stop.set()  # running encoders are killed within a poll
             pool.shutdown(wait=True, cancel_futures=True)
+            drawer.join()  # stops after the drawing in hand: nothing writes once we return
             with contextlib.suppress(Exception):
                 drain()  # segments finished meanwhile are on disk: say so (the store keeps them)
             raise
