@@ -1864,7 +1864,7 @@ class Pipeline:
             music_sha256=sha256_file(music) if music and music.exists() else None,
         )
         timeline = build_timeline(movie, spec, face_for)
-        for note in timeline.notes:  # e.g. one very short scene shortens every crossfade
+        for note in timeline.notes:  # e.g. a very short scene shortens its two crossfades
             self.reporter.warn(note)
         for it in timeline.items:  # e.g. CJK on a machine without a CJK font
             if lacks := undrawable(it.text):

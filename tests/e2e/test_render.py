@@ -490,7 +490,9 @@ def test_a_category_edit_repaints_that_scenes_keyframe(workdir: Path) -> None:
     assert (run / "scenes" / target["id"] / "keyframe.png").read_bytes() != before
 
 
-def test_a_very_short_scene_says_it_shortens_every_crossfade(workdir: Path) -> None:
+def test_a_very_short_scene_says_which_crossfades_it_shortens(workdir: Path) -> None:
+    """Only the two crossfades that touch a 0.5 s scene are shortened (they were all
+    clamped for the whole movie), and the warning names them."""
     run = workdir / "run"
     _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
     import yaml
@@ -501,7 +503,10 @@ def test_a_very_short_scene_says_it_shortens_every_crossfade(workdir: Path) -> N
     plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
     proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
                 cwd=workdir)  # fmt: skip
-    assert "crossfades clamped" in proc.stderr and plan["scenes"][3]["id"] in proc.stderr
+    ids = [f"scene:{sc['id']}" for sc in plan["scenes"]]
+    (line,) = [ln for ln in proc.stderr.splitlines() if "shortened" in ln]
+    assert f"{ids[3]} lasts only 0.5 s: crossfades {ids[2]}>{ids[3]} and {ids[3]}>{ids[4]}" in line
+    assert "from 0.5 s to 0.25 s" in line and f"make {ids[3]} at least 1 s" in line
 
 
 def test_an_affirmation_too_long_for_the_frame_says_it_is_cut(workdir: Path) -> None:

@@ -116,7 +116,7 @@ def test_crossfade_shows_both_pictures_and_never_dips_to_black(
     tl, report, _ = rendered
     seg = next(s for s in tl.segments if s.id == "xfade:scene:red>scene:blue")
     before = _picture(_frame(report.out, seg.start - 1))
-    mid = _picture(_frame(report.out, seg.start + tl.crossfade_frames // 2))
+    mid = _picture(_frame(report.out, seg.start + seg.frames // 2))
     after = _picture(_frame(report.out, seg.end))
     assert before[0] > 180 and before[2] < 60  # red
     assert after[2] > 180 and after[0] < 60  # blue
@@ -129,6 +129,29 @@ def test_crossfade_shows_both_pictures_and_never_dips_to_black(
             floor = 0.6 * min(_picture(_frame(report.out, k)).sum() for k in (s.start - 1, s.end))
             for k in range(s.start, s.end):
                 assert _picture(_frame(report.out, k)).sum() > floor, (s.id, k)
+
+
+def test_a_short_scene_dissolves_over_its_own_shorter_crossfades(
+    clips: dict[str, Path], tmp_path: Path
+) -> None:
+    """A 0.5 s scene's two crossfades last 3 frames, the others keep 6, and each one
+    mixes its pictures with the weight `Timeline.on_screen` gives (k / its own length):
+    the renderer dissolved every transition over one movie-wide duration."""
+    movie = _movie(clips)
+    blue = replace(movie.scenes[1], seconds=0.5)
+    movie = replace(movie, scenes=(movie.scenes[0], blue, movie.scenes[2]))
+    tl = build_timeline(movie, SPEC)
+    assert tl.transition_frames == (6, 3, 3, 6)
+    report = render(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2)
+    assert probe(report.out, count_frames=True).video_frames == tl.total_frames
+    pure = {"scene:red": (255, 0, 0), "scene:blue": (0, 0, 255), "scene:green": (0, 128, 0)}
+    for s in tl.segments:
+        if s.kind == "transition" and s.id.count("scene") == 2:
+            assert s.frames == 3, s.id
+            for k in range(s.start, s.end):
+                want = sum(w * np.array(pure[it.id], float) for it, _, w in tl.on_screen(k))
+                got = _picture(_frame(report.out, k))
+                assert np.abs(got - want).max() < 20, (s.id, k, got, want)
 
 
 def test_every_segment_file_holds_its_frames_and_starts_on_a_keyframe(

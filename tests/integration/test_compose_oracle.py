@@ -136,8 +136,8 @@ def test_every_frame_matches_the_reference(
         f"mean {np.mean([s for s in scores if np.isfinite(s)]):.2f} dB"
     )
     # not trivially alike: in the 30 fps scene, one clip frame off would fail the bar
-    wide = next(it for it in timeline.items if it.id == "scene:wide")
-    f = wide.start + timeline.crossfade_frames + 2
+    i, wide = next((i, it) for i, it in enumerate(timeline.items) if it.id == "scene:wide")
+    f = wide.start + timeline.transition_frames[i - 1] + 2
     assert psnr(ref[f], ref[f + 1]) < MIN_PSNR - 10
 
 
@@ -178,6 +178,35 @@ def test_reference_keeps_at_most_two_clips_open(timeline: Timeline) -> None:
     assert open_counts[-1] == 0  # all closed by the closing card
     # the scenes' moviepy composites likewise: built when shown, dropped after
     assert max(built_counts) == 2 and built_counts[-1] == 0
+
+
+def test_a_short_scene_gets_its_own_shorter_crossfades_in_both_engines(
+    clips: dict[str, Path], tmp_path: Path
+) -> None:
+    """A 0.5 s scene shortens only its own two crossfades (3 frames, not 6): the two
+    engines must still agree frame by frame with transitions of unequal length (the
+    ffmpeg engine dissolved every transition over one movie-wide duration)."""
+    seconds = {"pattern": 2.0, "square": 0.5, "wide": 2.0}
+    scenes = tuple(
+        SceneInput(
+            id=name,
+            affirmation=f"I am {name}",
+            seconds=seconds[name],
+            clip=path,
+            clip_sha256=sha256_file(path),
+            clip_matrix="bt709",
+        )
+        for name, path in clips.items()
+    )
+    tl = build_timeline(MovieInput("Short", "Thanks", scenes, None, None), SPEC)
+    assert tl.transition_frames == (6, 3, 3, 6)
+    assert tl.total_frames == (12 + 24 + 6 + 24 + 12) - (6 + 3 + 3 + 6)
+    fast, ref = _both_engines(tl, tmp_path)
+    assert len(fast) == len(ref) == tl.total_frames
+    scores = [psnr(a, b) for a, b in zip(fast, ref, strict=True)]
+    worst = int(np.argmin(scores))
+    where = [(it.id, local) for it, local, _ in tl.on_screen(worst)]
+    assert min(scores) >= MIN_PSNR, f"min PSNR {min(scores):.2f} dB at frame {worst} {where}"
 
 
 def _colour_clip(path: Path, size: tuple[int, int], rgb: bool = False) -> tuple[Path, str, Any]:
@@ -360,7 +389,7 @@ def test_an_anamorphic_clip_is_covered_as_it_is_shown(engine: str, tmp_path: Pat
     tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
     rep = renderer(engine)(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2)
     item = tl.items[1]
-    local = tl.crossfade_frames + 2
+    local = tl.transition_frames[0] + 2  # past its crossfade in
     frame = _frames(rep.out)[item.start + local][: H // 2]  # above the text band
     right, wrong = psnr(frame, shown[local][: H // 2]), psnr(frame, squeezed[local][: H // 2])
     assert right > wrong + 3, (right, wrong)
@@ -412,7 +441,7 @@ def test_a_clip_shorter_than_its_scene_holds_its_last_frame(tmp_path: Path, paus
     tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
     fast, ref = _both_engines(tl, tmp_path)
     item = tl.items[1]
-    held = range(item.start + 31, item.end - tl.crossfade_frames)  # past the clip, no fade
+    held = range(item.start + 31, item.end - tl.transition_frames[1])  # past the clip, no fade
     assert len(held) >= 2
     scores = [psnr(fast[k], ref[k]) for k in held]
     assert min(scores) >= MIN_PSNR, scores

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mindmovie.compose.timeline import (
     MovieInput,
@@ -130,18 +133,132 @@ def test_the_font_a_text_is_drawn_with_is_part_of_its_keys() -> None:
     assert changed == {"body:scene:b", "xfade:scene:a>scene:b", "xfade:scene:b>scene:c"}
 
 
-def test_crossfade_longer_than_half_an_item_is_clamped_and_noted() -> None:
-    tl = build_timeline(_movie((1.0, 5.0)), replace(SPEC, crossfade=2.0))
-    assert tl.crossfade_frames == 12  # half of the 1 s scene at 24 fps
-    assert tl.notes and "clamped" in tl.notes[0]
-    assert "scene:a lasts only 1 s" in tl.notes[0] and "2 s to 0.5 s" in tl.notes[0]
+def test_one_short_scene_shortens_only_its_own_two_crossfades() -> None:
+    """A 0.5 s scene edited into plan.yaml used to clamp every crossfade of the movie to
+    0.25 s; now only the two that touch it are shortened, and the note names them."""
+    tl = build_timeline(_movie((5.0, 0.5, 6.0)), SPEC)
+    assert tl.transition_frames == (24, 6, 6, 24)  # 6 = half of the 12-frame scene
+    assert {s.id: s.frames for s in tl.segments if s.kind == "transition"} == {
+        "xfade:title>scene:a": 24,
+        "xfade:scene:a>scene:b": 6,
+        "xfade:scene:b>scene:c": 6,
+        "xfade:scene:c>closing": 24,
+    }
+    assert tl.total_frames == (72 + 120 + 12 + 144 + 72) - (24 + 6 + 6 + 24)
+    (note,) = tl.notes
+    assert note.startswith("scene:b lasts only 0.5 s: crossfades ")
+    assert "scene:a>scene:b and scene:b>scene:c shortened from 1 s to 0.25 s" in note
+    assert "title>" not in note and ">closing" not in note
+    # the segments away from the short scene are exactly those of a movie without it
+    before = _keys(build_timeline(_movie((5.0, 4.5, 6.0)), SPEC))
+    after = _keys(tl)
+    assert {k for k in before if before[k] != after.get(k)} == {
+        "body:scene:a",  # its outgoing crossfade is shorter, so its body is longer
+        "body:scene:b",
+        "xfade:scene:a>scene:b",
+        "xfade:scene:b>scene:c",
+        "body:scene:c",  # scene c: its text fades in after its shorter incoming
+        "xfade:scene:c>closing",  # crossfade, which is part of its identity
+    }
+    assert after["xfade:title>scene:a"] == before["xfade:title>scene:a"]
+
+
+def test_a_short_title_card_shortens_only_the_first_crossfade() -> None:
+    tl = build_timeline(_movie(), replace(SPEC, title_seconds=1.0, crossfade=1.5))
+    # the title's 24 frames allow 12; every other item (>= 3 s) allows the whole 36
+    assert tl.transition_frames == (12, 36, 36, 36)
+    (note,) = tl.notes
+    assert note.startswith("title lasts only 1 s: crossfade title>scene:a shortened from")
+    assert "1.5 s to 0.5 s (12 frames)" in note and "at least 3 s" in note
+    assert tl.items[0].fade_in_frames == 12  # the open fade stays inside the title's body
+    assert tl.items[1].text_in == 12 + round(0.15 * 24)  # text after its own crossfade
+
+
+def test_a_one_frame_item_gets_hard_cuts_and_says_so() -> None:
+    tl = build_timeline(_movie((5.0, 1 / 24, 6.0)), SPEC)
+    assert tl.transition_frames == (24, 0, 0, 24)
+    assert [s.id for s in tl.segments if s.kind == "transition"] == [
+        "xfade:title>scene:a",
+        "xfade:scene:c>closing",
+    ]
+    (note,) = tl.notes
+    assert "shortened from 1 s to a hard cut" in note
     assert sum(s.frames for s in tl.segments) == tl.total_frames
+
+
+def test_without_a_short_item_the_timeline_and_its_keys_are_unchanged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The per-transition policy gives the very timeline and keys the whole-movie clamp
+    gave when nothing is short: existing runs keep their cached segments. The digests
+    were taken with the whole-movie clamp (commit 311b1e9), renderer version pinned."""
+    import hashlib
+    import json
+
+    from mindmovie.compose import timeline
+
+    monkeypatch.setattr(timeline, "RENDERER_VERSION", "pinned")
+
+    def digest(movie: MovieInput, spec: OutputSpec) -> str:
+        tl = build_timeline(movie, spec)
+        segs: list[object] = [[s.id, s.start, s.end, s.key] for s in tl.segments]
+        blob = json.dumps([*segs, tl.audio.key, tl.total_frames])
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def movie(seconds: tuple[float, ...]) -> MovieInput:
+        m = _movie(seconds)
+        return replace(m, scenes=tuple(replace(s, has_audio=s.id == "b") for s in m.scenes))
+
+    assert digest(movie((5.0, 4.5, 6.0)), SPEC) == (
+        "353e2ace1f37168e0ba39d728b31099d2416e6f73a10c762b4a97b20592d9910"
+    )
+    small = OutputSpec(320, 180, 12, 0.5, 1.5, 1.5, "draft")  # the e2e tests' small.yaml
+    assert digest(movie((2.0,) * 6), small) == (
+        "dee1db4871329ff7c7dd9c3414b552d000aedce2555ca1b60556647e32abe1fe"
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    frames=st.lists(st.integers(1, 200), min_size=3, max_size=10),
+    fps=st.sampled_from([12, 24, 25, 30]),
+    crossfade=st.floats(0.0, 5.0),
+)
+def test_any_lengths_give_bodies_of_at_least_zero_and_the_duration_identity(
+    frames: list[int], fps: int, crossfade: float
+) -> None:
+    title, *scenes, closing = frames
+    spec = replace(
+        SPEC, fps=fps, crossfade=crossfade, title_seconds=title / fps, closing_seconds=closing / fps
+    )
+    tl = build_timeline(_movie(tuple(n / fps for n in scenes)), spec)
+    lengths = [it.frames for it in tl.items]
+    assert lengths == frames
+    xf = round(crossfade * fps)
+    trans = tl.transition_frames
+    assert list(trans) == [min(xf, a // 2, b // 2) for a, b in itertools.pairwise(frames)]
+    assert tl.total_frames == sum(frames) - sum(trans)  # to the frame
+    for i, it in enumerate(tl.items):
+        incoming = trans[i - 1] if i > 0 else 0
+        outgoing = trans[i] if i < len(trans) else 0
+        assert incoming + outgoing <= it.frames  # the body is >= 0: no transitions meet
+    for a, b, c in zip(tl.items, tl.items[1:], trans, strict=False):
+        assert a.end - b.start == c
+    for a, c in zip(tl.items, tl.items[2:], strict=False):
+        assert a.end <= c.start  # never three items on screen at once
+    pos = 0
+    for seg in tl.segments:
+        assert seg.start == pos and seg.frames > 0
+        pos = seg.end
+    assert pos == tl.total_frames
+    assert sum(1 for c in trans if c < xf) == sum(n.count(">") for n in tl.notes)
 
 
 def test_zero_crossfade_gives_hard_cuts() -> None:
     tl = build_timeline(_movie(), replace(SPEC, crossfade=0.0))
     assert all(s.kind == "body" for s in tl.segments)
     assert tl.total_frames == 72 + 120 + 108 + 144 + 72
+    assert tl.transition_frames == (0, 0, 0, 0) and not tl.notes  # a cut is not a shortening
 
 
 def test_on_screen_is_a_true_crossfade() -> None:
@@ -169,6 +286,17 @@ def test_audio_bed_description() -> None:
     assert clip.seconds == pytest.approx(4.5)
     # the audio key ignores affirmations (no re-render of sound for a text edit)
     assert build_timeline(replace(movie, title="Other"), SPEC).audio.key == tl.audio.key
+
+
+def test_clip_sound_fades_over_its_own_crossfades_next_to_a_short_scene() -> None:
+    """A clip's sound fades with its picture: over each crossfade's own length, so a
+    scene next to a short one keeps its full fade on the other side."""
+    movie = _movie((5.0, 0.5, 6.0))
+    movie = replace(movie, scenes=tuple(replace(s, has_audio=True) for s in movie.scenes))
+    tl = build_timeline(movie, SPEC)
+    assert [c.scene_id for c in tl.audio.clips] == ["a", "b", "c"]
+    fades = [x for c in tl.audio.clips for x in (c.fade_in, c.fade_out)]
+    assert fades == pytest.approx([1.0, 0.25, 0.25, 0.25, 0.25, 1.0])
 
 
 def test_duplicate_scene_ids_are_rejected() -> None:

@@ -309,11 +309,11 @@ def chunk_args(
                 f"[{src}_{k}]trim=start_frame={a - lo}:end_frame={b - lo},"
                 f"setpts=PTS-STARTPTS[{label}]"
             )
-    dur = tl.crossfade_frames / tl.spec.fps
     pieces = []
     for si, seg in enumerate(chunk.segments):
         if seg.kind == "transition":
-            chains += _dissolve(f"p{si}_0", f"p{si}_1", dur, f"s{si}")
+            # each transition over its own length: one next to a short item is shorter
+            chains += _dissolve(f"p{si}_0", f"p{si}_1", seg.frames / tl.spec.fps, f"s{si}")
             pieces.append(f"[s{si}]")
         else:
             pieces.append(f"[p{si}_0]")

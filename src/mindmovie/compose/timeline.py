@@ -4,8 +4,10 @@ Pure (no I/O, no ffmpeg) so it is cheap to test and both renderers draw the same
 Times are integer frames: seconds are rounded once, here, so segment lengths add up to
 the movie's length exactly and no renderer accumulates float drift.
 
-Layout: title card, scenes in order, closing card; adjacent items overlap by
-`crossfade_frames` and are blended there (a true crossfade, both pictures visible).
+Layout: title card, scenes in order, closing card; adjacent items overlap by their
+transition's length (`Timeline.transition_frames`: the configured crossfade, shorter
+only next to an item too short for it) and are blended there (a true crossfade, both
+pictures visible).
 The renderer cuts the timeline into segments: each item's *body* (the part outside any
 crossfade) and each *transition* (the overlap of two items). Every segment carries a
 content key, a sha256 of everything that decides its pixels, in item-local terms, so
@@ -16,6 +18,7 @@ one scene's length does not invalidate the segments of the scenes after it.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -250,7 +253,9 @@ class Timeline:
     segments: tuple[Segment, ...]
     audio: AudioBed
     total_frames: int
-    crossfade_frames: int  # effective (possibly clamped, see build_timeline)
+    #: frames items i and i+1 overlap by (0 = a hard cut), one per pair of neighbours:
+    #: the configured crossfade, shortened only next to a short item (build_timeline)
+    transition_frames: tuple[int, ...]
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -266,7 +271,7 @@ class Timeline:
 
         In a transition of C frames the incoming item's weight at its local frame k is
         k / C (xfade's `fade`): the first transition frame is the outgoing picture, and
-        both pictures are visible in between.
+        both pictures are visible in between. C is that transition's own length.
         """
         if not 0 <= frame < self.total_frames:
             raise IndexError(f"frame {frame} outside 0..{self.total_frames - 1}")
@@ -274,7 +279,7 @@ class Timeline:
         if len(live) == 1:
             return [(live[0][0], live[0][1], 1.0)]
         (a, la), (b, lb) = live
-        w = lb / self.crossfade_frames
+        w = lb / (a.end - b.start)
         return [(a, la, 1.0 - w), (b, lb, w)]
 
 
@@ -296,6 +301,41 @@ def _clip_fades(items: list[Item], i: int, fps: int) -> tuple[float, float]:
     )
 
 
+def _transitions(lengths: list[int], xf: int) -> tuple[int, ...]:
+    """Frames each pair of neighbours overlaps by: the crossfade `xf`, but at most half
+    of either item (floor), so an item's incoming and outgoing transitions fit in it
+    side by side. Only a short item's own transitions are shortened."""
+    return tuple(min(xf, a // 2, b // 2) for a, b in itertools.pairwise(lengths))
+
+
+def _shortening_notes(
+    ids: list[str], lengths: list[int], trans: tuple[int, ...], xf: int, fps: int
+) -> tuple[str, ...]:
+    """One note per item that shortens crossfades, naming the transitions it shortens.
+
+    A shortened transition is put down to the shorter of its two items (the first on a
+    tie): it is then exactly half that item, so every transition of one note has the
+    same length.
+    """
+    by_item: dict[int, list[int]] = {}
+    for t, c in enumerate(trans):
+        if c < xf:
+            by_item.setdefault(t if lengths[t] <= lengths[t + 1] else t + 1, []).append(t)
+    notes = []
+    for k, ts in by_item.items():
+        c = trans[ts[0]]
+        names = " and ".join(f"{ids[t]}>{ids[t + 1]}" for t in ts)
+        became = f"{c / fps:.3g} s ({c} frames)" if c else "a hard cut"
+        what = "crossfades" if len(ts) > 1 else "crossfade"
+        notes.append(
+            f"{ids[k]} lasts only {lengths[k] / fps:.3g} s: {what} {names} shortened "
+            f"from {xf / fps:g} s to {became}, as a crossfade is at most half of each "
+            f"item it joins (make {ids[k]} at least {2 * xf / fps:g} s to keep "
+            f"{'them' if len(ts) > 1 else 'it'} whole)"
+        )
+    return tuple(notes)
+
+
 def build_timeline(
     movie: MovieInput, spec: OutputSpec, face_for: Callable[[str], str] | None = None
 ) -> Timeline:
@@ -304,10 +344,12 @@ def build_timeline(
     `face_for(text)` names the font a text is drawn with (`cards.face_for`, which looks
     at the system's fonts: passed in so this stays pure); it goes into the keys.
 
-    Crossfade policy: a crossfade longer than half of the shortest item is clamped to
-    that half (floor, in frames), so every item is at least two crossfades long and
-    bodies never have negative length; the clamp is recorded in `Timeline.notes`.
-    A crossfade of 0 gives hard cuts (no transition segments).
+    Crossfade policy, per transition: items i and i+1 overlap by
+    min(crossfade, len_i // 2, len_i+1 // 2) frames (`_transitions`), so an item's two
+    transitions never meet inside it (its body is >= 0 frames) and one short item
+    shortens only its own two crossfades, not the whole movie's; each shortening is
+    recorded in `Timeline.notes`. A crossfade of 0 gives hard cuts (no transition
+    segments). Total = sum(item lengths) - sum(transition lengths), to the frame.
     """
     ids = [s.id for s in movie.scenes]
     if len(set(ids)) != len(ids):
@@ -323,24 +365,16 @@ def build_timeline(
     raw.append(("closing", "closing", spec.closing_seconds, None, movie.closing))
     lengths = [spec.frames(sec) for _, _, sec, _, _ in raw]
 
-    notes: list[str] = []
     xf = round(spec.crossfade * fps)
-    limit = min(lengths) // 2
-    if xf > limit:
-        shortest = raw[lengths.index(min(lengths))][0]
-        notes.append(
-            f"crossfades clamped from {xf} to {limit} frames ({xf / fps:g} s to "
-            f"{limit / fps:.2g} s) for the whole movie: {shortest} lasts only "
-            f"{min(lengths) / fps:.2g} s and a crossfade is at most half of the shortest item"
-        )
-        xf = limit
+    trans = _transitions(lengths, xf)
+    notes = _shortening_notes([r[0] for r in raw], lengths, trans, xf, fps)
 
     items: list[Item] = []
     start = 0
-    for (iid, kind, _sec, sc, text), n in zip(raw, lengths, strict=True):
+    for i, ((iid, kind, _sec, sc, text), n) in enumerate(zip(raw, lengths, strict=True)):
         fin = fout = t_in = t_fade = 0
-        body_lo = xf if kind != "title" else 0
-        body_hi = n - xf if kind != "closing" else n
+        body_lo = trans[i - 1] if i > 0 else 0  # the incoming transition
+        body_hi = n - trans[i] if i < len(trans) else n  # up to the outgoing one
         if kind == "title":
             fin = min(spec.frames(OPEN_FADE_SECONDS), body_hi)
         if kind == "closing":
@@ -366,9 +400,9 @@ def build_timeline(
                 text_fade=t_fade,
             )
         )
-        start += n - xf
+        start += n - (trans[i] if i < len(trans) else 0)
     total = items[-1].end
-    assert total == sum(lengths) - (len(items) - 1) * xf
+    assert total == sum(lengths) - sum(trans)
 
     base: dict[str, object] = {
         "v": RENDERER_VERSION,
@@ -380,17 +414,17 @@ def build_timeline(
     segments: list[Segment] = []
     last = len(items) - 1
     for i, it in enumerate(items):
-        lo = xf if i > 0 else 0
-        hi = it.frames - xf if i < last else it.frames
+        lo = trans[i - 1] if i > 0 else 0
+        hi = it.frames - trans[i] if i < last else it.frames
         if hi > lo:
             part = Part(i, lo, hi)
             key = _key({**base, "kind": "body", "parts": [[it.identity(), lo, hi]]})
             segments.append(
                 Segment(f"body:{it.id}", "body", it.start + lo, it.start + hi, (part,), key)
             )
-        if i < last and xf > 0:
-            nxt = items[i + 1]
-            parts = (Part(i, it.frames - xf, it.frames), Part(i + 1, 0, xf))
+        if i < last and trans[i] > 0:
+            nxt, c = items[i + 1], trans[i]
+            parts = (Part(i, it.frames - c, it.frames), Part(i + 1, 0, c))
             key = _key(
                 {
                     **base,
@@ -440,4 +474,4 @@ def build_timeline(
         clips=clips,
         key=audio_key,
     )
-    return Timeline(spec, tuple(items), tuple(segments), audio, total, xf, tuple(notes))
+    return Timeline(spec, tuple(items), tuple(segments), audio, total, trans, notes)
