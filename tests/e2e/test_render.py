@@ -506,7 +506,7 @@ def test_a_very_short_scene_says_which_crossfades_it_shortens(workdir: Path) -> 
     ids = [f"scene:{sc['id']}" for sc in plan["scenes"]]
     (line,) = [ln for ln in proc.stderr.splitlines() if "shortened" in ln]
     assert f"{ids[3]} lasts only 0.5 s: crossfades {ids[2]}>{ids[3]} and {ids[3]}>{ids[4]}" in line
-    assert "from 0.5 s to 0.25 s" in line and f"make {ids[3]} at least 1 s" in line
+    assert "from 0.5 s to 0.25 s" in line and "set its seconds in plan.yaml to at least 1 s" in line
 
 
 def test_an_affirmation_too_long_for_the_frame_says_it_is_cut(workdir: Path) -> None:

@@ -149,6 +149,7 @@ def test_one_short_scene_shortens_only_its_own_two_crossfades() -> None:
     assert note.startswith("scene:b lasts only 0.5 s: crossfades ")
     assert "scene:a>scene:b and scene:b>scene:c shortened from 1 s to 0.25 s" in note
     assert "title>" not in note and ">closing" not in note
+    assert note.endswith("(to keep them whole, set its seconds in plan.yaml to at least 2 s)")
     # the segments away from the short scene are exactly those of a movie without it
     before = _keys(build_timeline(_movie((5.0, 4.5, 6.0)), SPEC))
     after = _keys(tl)
@@ -169,7 +170,8 @@ def test_a_short_title_card_shortens_only_the_first_crossfade() -> None:
     assert tl.transition_frames == (12, 36, 36, 36)
     (note,) = tl.notes
     assert note.startswith("title lasts only 1 s: crossfade title>scene:a shortened from")
-    assert "1.5 s to 0.5 s (12 frames)" in note and "at least 3 s" in note
+    assert "1.5 s to 0.5 s (12 frames)" in note
+    assert note.endswith("(to keep it whole, set compose.title_seconds to at least 3 s)")
     assert tl.items[0].fade_in_frames == 12  # the open fade stays inside the title's body
     assert tl.items[1].text_in == 12 + round(0.15 * 24)  # text after its own crossfade
 

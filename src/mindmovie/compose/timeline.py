@@ -327,11 +327,14 @@ def _shortening_notes(
         names = " and ".join(f"{ids[t]}>{ids[t + 1]}" for t in ts)
         became = f"{c / fps:.3g} s ({c} frames)" if c else "a hard cut"
         what = "crossfades" if len(ts) > 1 else "crossfade"
+        # where the length is set: the cards' in the config, a scene's in plan.yaml
+        setting = {"title": "compose.title_seconds", "closing": "compose.closing_seconds"}
+        where = setting.get(ids[k], "its seconds in plan.yaml")
         notes.append(
             f"{ids[k]} lasts only {lengths[k] / fps:.3g} s: {what} {names} shortened "
             f"from {xf / fps:g} s to {became}, as a crossfade is at most half of each "
-            f"item it joins (make {ids[k]} at least {2 * xf / fps:g} s to keep "
-            f"{'them' if len(ts) > 1 else 'it'} whole)"
+            f"item it joins (to keep {'them' if len(ts) > 1 else 'it'} whole, set "
+            f"{where} to at least {2 * xf / fps:g} s)"
         )
     return tuple(notes)
 
