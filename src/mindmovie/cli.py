@@ -461,6 +461,12 @@ def status(
     "next render" is checked the way `render` checks it, with the settings `render` would
     read (config.yaml or --config, MINDMOVIE_* variables) and the options given here, so
     give status the same options you will give render. Spends nothing, changes nothing.
+
+    Exit codes: 2 when the next render would stop on a mistake before any step (in
+    plan.yaml, goals.yaml, --goals or the settings, as `render` refuses them): the run is
+    shown all the same (with --json as JSON, its "refused" field saying why), then the
+    render's own error line. 2 also when RUN_DIR holds no run. Otherwise 0, also when the
+    inputs could not be checked (e.g. the goals.yaml moved: said in the report).
     """
     from mindmovie.config import ConfigError, load_settings
     from mindmovie.status import collect_status
@@ -477,8 +483,14 @@ def status(
         raise _fail(str(e)) from None
     if settings_error is not None:
         info["inputs"]["why"] = f"settings: {settings_error}"
+        info["refused"] = settings_error  # the render stops on its settings first
+    # a mistake the render stops on: the run is shown all the same, then the render's own
+    # error line and exit code (2), so a script sees what `render` would say
+    refused: str | None = info.get("refused")
     if as_json:
         sys.stdout.write(json.dumps(info, indent=2, default=str) + "\n")
+        if refused:
+            raise _fail(refused)
         return
     from mindmovie.costs import format_usd
 
@@ -568,7 +580,7 @@ def status(
     _say(f"movie: {state}", markup=False)
     if live:
         _say(f"a render is working on this run now (pid {live})", markup=False)
-    if info.get("plan_error"):
+    if info.get("plan_error") and info["plan_error"] != refused:  # else the error line
         _say(f"plan.yaml: {info['plan_error']}", markup=False)
     inputs = info["inputs"]
     if inputs["checked"]:
@@ -584,7 +596,11 @@ def status(
         for change in inputs.get("settings_changed") or []:
             _say(f"setting changed since the last render: {change}", markup=False)
     else:
-        _say(f"inputs not checked: {inputs['why']}", markup=False)
+        # a refusal is said once, as the render says it: on stderr, below the report
+        why = "the render refuses them (the error line below)" if refused else inputs["why"]
+        _say(f"inputs not checked: {why}", markup=False)
+    if refused:
+        raise _fail(refused)
 
 
 @command()

@@ -98,18 +98,24 @@ def _outlook(
         info["why"] = "run.db does not say which goals.yaml it was made from; give --goals"
         return None, info
     if not is_file(path):
-        info["why"] = f"{path}: goals.yaml not found; give --goals"
+        if goals is not None:  # the person's own --goals: a mistake, as `render` says it
+            info["why"] = info["refused"] = f"--goals: {path}: file not found"
+        else:  # the project folder moved since: nothing known to be wrong, just unchecked
+            info["why"] = f"{path}: goals.yaml not found; give --goals"
         return None, info
     try:
         look = outlook_for(path, settings, run_dir)
     except PlanError as e:  # plan.yaml as the render refuses it (`check_plan`)
-        info["why"] = info["plan_error"] = str(e)
+        info["why"] = info["plan_error"] = info["refused"] = str(e)
         return None, info
-    except (SourceError, GoalsError, ConfigError, ValueError, OSError) as e:
+    except (SourceError, GoalsError, ConfigError) as e:  # the render stops on these (exit 2)
+        info["why"] = info["refused"] = str(e)
+        return None, info
+    except (ValueError, OSError) as e:  # not known to be a mistake: only unchecked
         info["why"] = str(e)
         return None, info
     except InvalidRequest as e:  # a model the catalog does not know (as `render` says it)
-        info["why"] = e.message
+        info["why"] = info["refused"] = e.message
         return None, info
     info["checked"] = True
     info["new_plan"] = look.plan is None
@@ -175,10 +181,15 @@ def collect_status(
         store.close()
     look: Outlook | None = None
     inputs: dict[str, Any] = {"checked": False, "why": "no settings given"}
+    # a plan.yaml load_plan refuses is refused by every render (exit 2)
+    refused = plan_error
     if settings is not None:
         look, inputs = _outlook(run_dir, settings, goals, recorded_goals)
         if "plan_error" in inputs:
             plan_error = inputs.pop("plan_error")
+        # what the render stops on first; unchecked (goals.yaml moved), a plan.yaml that
+        # cannot be read is still refused by any render
+        refused = inputs.pop("refused", None) or (plan_error if look is None else None)
         inputs["settings_changed"] = settings_changes(recorded_settings, settings)
         if look is not None and look.plan_kept and look.plan is not None:
             # the render puts back the plan these goals had (kept/plan): its scenes are
@@ -271,6 +282,9 @@ def collect_status(
         if plan_ids is None
         else {"path": str(run_dir / "plan.yaml"), "scenes": plan_ids},
         "plan_error": plan_error,
+        #: the one-line error a render with these inputs stops on before any step (exit
+        #: 2): plan.yaml, goals.yaml or settings as the render refuses them; None if none
+        "refused": refused,
         "inputs": inputs,
         "steps": [
             {

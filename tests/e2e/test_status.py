@@ -26,10 +26,10 @@ compose: {crossfade: 0.5, title_seconds: 1.5, closing_seconds: 1.5, quality: dra
 """
 
 
-def _cli(*args: str, cwd: Path) -> str:
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
     env["COLUMNS"] = "200"  # the status table on one line per scene
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "mindmovie", *args],
         cwd=cwd,
         capture_output=True,
@@ -37,9 +37,30 @@ def _cli(*args: str, cwd: Path) -> str:
         timeout=300,
         env=env,
     )
+
+
+def _cli(*args: str, cwd: Path) -> str:
+    proc = _run(*args, cwd=cwd)
     if proc.returncode != 0:
         raise AssertionError(f"mindmovie {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
     return proc.stdout
+
+
+def _refused(*args: str, cwd: Path) -> tuple[str, str]:
+    """(stdout, stderr) of a command that must exit 2 with one error line, no traceback."""
+    proc = _run(*args, cwd=cwd)
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and proc.stderr.startswith("error: "), proc.stderr
+    return proc.stdout, proc.stderr
+
+
+def _status_refused(cwd: Path, run: Path, *opts: str) -> tuple[dict[str, Any], str]:
+    """status --json of a run the render refuses: (its JSON, its error line)."""
+    args = opts or ("-c", "small.yaml")
+    out, err = _refused("status", str(run), *args, "--json", cwd=cwd)
+    st: dict[str, Any] = json.loads(out)
+    assert st["refused"] and st["refused"] in err, (st["refused"], err)
+    return st, err
 
 
 def _render(cwd: Path, run: Path) -> None:
@@ -176,7 +197,7 @@ def test_status_of_a_run_with_a_broken_plan_yaml_still_shows_its_steps(workdir: 
     _render(workdir, run)
     n = len(_status(workdir, run)["scenes"])
     (run / "plan.yaml").write_text("title: x\nscenes: [\n")
-    st = _status(workdir, run)
+    st, _ = _status_refused(workdir, run)  # the render refuses it too (exit 2)
     assert st["plan"] is None and "plan.yaml" in st["plan_error"]
     assert len(st["scenes"]) == n and all(s["in_plan"] is None for s in st["scenes"])
     # without a readable plan.yaml there is nothing to compare its scenes with
@@ -196,24 +217,55 @@ def test_status_refuses_a_plan_yaml_the_render_refuses(workdir: Path) -> None:
         plan["music"] = str(workdir / "nope.mp3")
 
     _edit_plan(run, edit)
-    st = _status(workdir, run)
+    st, json_err = _status_refused(workdir, run)
     err = st["plan_error"] or ""
     # the first problem in full (scenes are counted from 1), then how many more
     assert "plan.yaml:" in err and "scenes[2].goal: goal 99" in err
     assert "(and 2 more problems)" in err
-    assert st["inputs"]["checked"] is False
-    text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
-    assert "plan.yaml: " in text and "goal 99" in text
-    # ... and the render refuses it so, with the same words
-    render_args = ("-c", "small.yaml", "--out", str(run), "-q")
-    proc = subprocess.run(
-        [sys.executable, "-m", "mindmovie", "render", "examples/goals.yaml", *render_args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    assert st["inputs"]["checked"] is False and st["refused"] == err
+    # the table still shows the run; the error is said once, on stderr, as render says it
+    text, text_err = _refused("status", str(run), "-c", "small.yaml", cwd=workdir)
+    assert _line(text, st["scenes"][0]["scene_id"]) and "goal 99" not in text
+    assert "inputs not checked: the render refuses them" in text
+    # ... and the render (and `plan`) refuse it so: the same exit code, the same words
+    render_args = ("-c", "small.yaml", "--out", str(run))
+    _, render_err = _refused("render", "examples/goals.yaml", *render_args, "-q", cwd=workdir)
+    _, plan_err = _refused("plan", "examples/goals.yaml", *render_args, cwd=workdir)
+    assert text_err == json_err == render_err == plan_err == f"error: {err}\n"
+
+
+def test_status_exits_2_for_seconds_a_setting_or_goals_the_render_refuses(
+    workdir: Path,
+) -> None:
+    """`seconds: abc` in plan.yaml, a setting render refuses, --goals naming no file: the
+    render stops with exit 2; status showed the run and exited 0, so a script checking
+    `mindmovie status RUN && mindmovie render ...` went on to a render that refused."""
+    run = workdir / "run"
+    _render(workdir, run)
+    good = (run / "plan.yaml").read_text()
+
+    def edit(plan: dict[str, Any]) -> None:
+        plan["scenes"][1]["seconds"] = "abc"
+
+    _edit_plan(run, edit)
+    st, err = _status_refused(workdir, run)
+    assert "scenes[2].seconds: must be a number, got 'abc'" in st["refused"]
+    assert len(st["scenes"]) > 1 and st["run_no"] == 1  # the run is still shown
+    _, render_err = _refused(
+        "render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir
     )
-    assert proc.returncode == 2 and "goal 99" in proc.stderr and "Traceback" not in proc.stderr
+    assert render_err == err
+    (run / "plan.yaml").write_text(good)
+    assert _status(workdir, run)["refused"] is None  # and 0 again once it is fixed
+
+    (workdir / "bad.yaml").write_text("output: {fps: abc}\n")
+    st, err = _status_refused(workdir, run, "-c", "bad.yaml")
+    assert "bad.yaml:1: output.fps" in err and st["inputs"]["checked"] is False
+    text, _ = _refused("status", str(run), "-c", "bad.yaml", cwd=workdir)
+    assert "inputs not checked: the render refuses them" in text
+
+    st, err = _status_refused(workdir, run, "-c", "small.yaml", "--goals", "nope.yaml")
+    assert err == "error: --goals: nope.yaml: file not found\n"
 
 
 def test_status_says_the_movie_is_composed_again_for_a_title_or_order_edit(
@@ -257,9 +309,9 @@ def test_status_table_says_a_deleted_movie_and_a_broken_plan(workdir: Path) -> N
     _render(workdir, run)
     (run / "movie.mp4").unlink()
     (run / "plan.yaml").write_text("title: x\nscenes: [\n")
-    text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
+    text, err = _refused("status", str(run), "-c", "small.yaml", cwd=workdir)
     assert "movie.mp4 is missing: the next render composes it again" in text
-    assert "plan.yaml: " in text and "invalid YAML" in text
+    assert "plan.yaml" in err and "invalid YAML" in err
 
 
 def test_status_names_what_each_plan_edit_redoes(workdir: Path) -> None:
@@ -506,10 +558,12 @@ def test_status_with_a_model_the_catalog_does_not_know_is_not_a_traceback(
     run = workdir / "run"
     _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
     (workdir / "model.yaml").write_text(SMALL + "preset: byteplus\nvideo: {model: seedance-9}\n")
-    text = _cli("status", str(run), "-c", "model.yaml", cwd=workdir)
-    assert "inputs not checked: video.model 'seedance-9' is not a known byteplus" in text
-    st = _status(workdir, run, "-c", "model.yaml")
+    text, err = _refused("status", str(run), "-c", "model.yaml", cwd=workdir)
+    assert "inputs not checked: the render refuses them" in text
+    assert err.startswith("error: video.model 'seedance-9' is not a known byteplus"), err
+    st, _ = _status_refused(workdir, run, "-c", "model.yaml")
     assert st["plan"] is not None and not st["inputs"]["checked"]
+    assert "video.model 'seedance-9'" in st["inputs"]["why"]
 
 
 def test_status_after_a_kill_says_stopped_not_running(workdir: Path) -> None:
