@@ -109,7 +109,8 @@ class RichReporter:
         self.console = console or Console(stderr=True)
         self.t0 = time.monotonic()
         self.totals: dict[str, int] = {}
-        self.finished: dict[str, int] = {}
+        self.finished: dict[str, int] = {}  # per stage: done or reused
+        self.failed: set[str] = set()  # the scenes that failed (any stage)
         #: scene -> [stage, state, note, since]
         self.rows: dict[str, list[Any]] = {}
         self.billed = 0.0
@@ -147,7 +148,11 @@ class RichReporter:
                 f"[{style}]{label}[/{style}]" if style else label,
                 f"{now - since:4.0f} s",
             )
-        done = ", ".join(f"{st} {self.finished.get(st, 0)}/{n}" for st, n in self.totals.items())
+        counts = [f"{st} {self.finished.get(st, 0)}/{n}" for st, n in self.totals.items()]
+        if self.failed:
+            # not in a stage's count: done + failed is every scene once the render is over
+            counts.append(f"{len(self.failed)} failed")
+        done = ", ".join(counts)
         spend = f"  spend ${self.billed:.2f}" + (
             f" (+${self.in_flight:.2f} in flight)" if self.in_flight else ""
         )
@@ -214,9 +219,12 @@ class RichReporter:
             self.rows[scene_id] = [stage, state, note, time.monotonic()]
         else:
             row[2] = note
-        if state in self.FINAL:
+        if state in ("done", "reused"):
             self.finished[stage] = self.finished.get(stage, 0) + 1
         if state == "failed":
+            # the pipeline says a scene failed once its flow ended, as stage "scenes"
+            # (not a stage the totals line counts): counted once per scene, on its own
+            self.failed.add(scene_id)
             self.console.print(f"[red]✗ {stage} {escape(scene_id)}[/red]: {escape(note)}")
 
     def money(self, billed: float, in_flight: float) -> None:

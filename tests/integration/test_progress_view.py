@@ -124,3 +124,31 @@ def test_the_interrupted_line_is_one_line_in_a_log(
     r = CliRunner().invoke(app, ["render", str(goals_file(tmp_path))], env={"COLUMNS": "80"})
     assert r.exit_code == 130
     assert f"interrupted: {text}" in r.stderr.splitlines(), r.stderr
+
+
+async def test_a_scene_that_failed_is_counted_in_the_live_totals(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A clip refused twice by the content filter fails its scene; the pipeline says so
+    as stage "scenes", which the totals line did not count: "clips 3/4" and nothing
+    else at the end, so a failed scene was missing from the counts."""
+    from mindmovie.pipeline import RenderFailed
+
+    sim.media_scale = 0.25
+    sim.add_fault("reject", path="/contents/generations/tasks", method="POST", count=2)
+    fast = {"max_concurrent": 1, "poll_interval": 0.05, "poll_max_interval": 0.1}
+    one = {"providers": {"byteplus": {"base_url": sim.ark_base_url, **fast}}}
+    rep = RichReporter(Console(file=io.StringIO(), width=120, color_system=None))
+    pipe = Pipeline(goals_file(tmp_path, sim), settings_for("byteplus", sim, **one),
+                    out=tmp_path / "run", keys=KEYS, reporter=rep)  # fmt: skip
+    try:
+        with pytest.raises(RenderFailed):
+            await pipe.run()
+        buf = io.StringIO()
+        Console(file=buf, width=120, color_system=None).print(rep._render())
+    finally:
+        rep.close()
+    assert pipe.result is not None and len(pipe.result.failed) == 1
+    n = len(pipe.result.plan.scenes)
+    (totals,) = [ln for ln in buf.getvalue().splitlines() if "elapsed" in ln]
+    assert totals.startswith(f"keyframes {n}/{n}, clips {n - 1}/{n}, 1 failed "), totals

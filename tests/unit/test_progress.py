@@ -31,10 +31,11 @@ def test_live_view_rows_totals_and_spend() -> None:
         rep.close()
     assert "01-health-1" in text and "polling running" in text
     assert "02-wealth-1" in text and "failed" in text
-    assert "keyframes 2/2" in text and "clips 0/2" in text
+    # a failed step is not a finished one: counted apart, so the counts add up
+    assert "keyframes 1/2, clips 0/2, 1 failed" in text
     assert "$0.42" in text and "$0.13 in flight" in text
     # the totals are one line, not wrapped to the (narrow) table's width
-    (totals,) = [ln for ln in text.splitlines() if "keyframes 2/2" in ln]
+    (totals,) = [ln for ln in text.splitlines() if "keyframes 1/2" in ln]
     assert "elapsed" in totals and "$0.13 in flight" in totals, text
 
 
@@ -121,7 +122,7 @@ def test_with_more_scenes_than_lines_the_totals_and_working_scenes_stay_in_view(
         text = buf.getvalue()
         lines = text.splitlines()
         assert len(lines) <= 30 - 1, text  # the live view must fit, or rich cuts its end
-        assert "clips 55/60" in lines[-1] and "spend" in lines[-1]
+        assert "clips 54/60, 1 failed" in lines[-1] and "spend" in lines[-1]
         for i in range(55, 60):  # every scene still working is shown
             assert f"{i + 1:02d}-health-1" in text
         assert "03-health-1" in text and "content filter" in text  # failed rows stay
@@ -156,3 +157,30 @@ def test_queued_rows_give_way_too_when_the_view_is_taller_than_the_terminal() ->
         assert f"+ 5 finished, {52 - shown_queued} queued" in text
     finally:
         rep.close()
+
+
+def test_scenes_that_failed_are_counted_in_the_totals_line() -> None:
+    """The pipeline says a scene failed (stage "scenes") once its flow ended: a keyframe
+    that failed, or a clip. The totals line counted neither ("keyframes 5/6, clips 4/6"
+    at the end of a render with two scenes failed), so its counts did not add up."""
+    rep = RichReporter(Console(file=io.StringIO(), width=120, color_system=None))
+    try:
+        rep.stage("keyframes", 6)
+        rep.stage("clips", 6)
+        for i in range(6):
+            sid = f"0{i + 1}-health-1"
+            rep.step("keyframes", sid, "running")
+            if i == 0:  # its keyframe failed: no clip
+                rep.step("scenes", sid, "failed", "keyframe: HTTP 500")
+                continue
+            rep.step("keyframes", sid, "done")
+            rep.step("clips", sid, "polling", "running")
+            if i == 1:  # its clip failed
+                rep.step("scenes", sid, "failed", "clip: content filter")
+                rep.step("scenes", sid, "failed", "clip: content filter")  # said twice
+                continue
+            rep.step("clips", sid, "done")
+        (totals,) = [ln for ln in _text(rep._render()).splitlines() if "elapsed" in ln]
+    finally:
+        rep.close()
+    assert totals.startswith("keyframes 5/6, clips 4/6, 2 failed "), totals
