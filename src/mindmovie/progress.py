@@ -116,6 +116,8 @@ class RichReporter:
         self.billed = 0.0
         self.in_flight = 0.0
         self.closing = False  # the final view: every row, however tall
+        #: (what the view's height depends on, the rows hidden for it to fit): measured
+        self._fit: tuple[Any, int] | None = None
         # started by the first stage or step, not here: a paid render asks its question
         # (the estimate, "Spend about $...?") before any, and a running live view redrew
         # over that prompt four times a second, erasing it while the person read it
@@ -129,6 +131,94 @@ class RichReporter:
             self.live.start()
 
     def _render(self) -> Any:
+        """The view; while live, rows given way (`_give_way`) until it fits the terminal."""
+        now = time.monotonic()
+        items = list(self.rows.items())
+        if self.closing:
+            return self._view(items, [], now)
+        order = self._give_way(items)
+        # Measured, not estimated: a folded id, a wrapped error note or totals line take
+        # more lines than a count of rows says, and a view taller than the terminal is
+        # cut at the bottom by rich ("..."), the totals and spend first. Measuring renders
+        # the view, so the count found is kept until a row, the terminal or a line's
+        # width changes (most redraws, four a second, change only the seconds).
+        key = (
+            tuple(self.console.size),
+            tuple((s, *r[:3]) for s, r in items),
+            len(self._totals_line(now)),
+            max((len(self._age(now, r[3])) for _, r in items), default=0),
+        )
+        if self._fit is not None and self._fit[0] == key:
+            return self._view(items, order[: self._fit[1]], now)
+        limit = self.console.height - 1  # one line kept for the cursor below the view
+
+        def fits(k: int) -> tuple[bool, Group]:
+            view = self._view(items, order[:k], now)
+            lines = self.console.render_lines(view, self.console.options, pad=False)
+            return len(lines) <= limit, view
+
+        # The fewest rows hidden for the view to fit (hiding one more never makes it
+        # taller), searched between what must be hidden (each row, the header and the
+        # totals take a line at least) and every row, from the count the last redraw hid,
+        # which is mostly right: a search renders only views of about the terminal's
+        # height, never the whole table of a long run.
+        n = len(order)
+        if n + 2 <= limit:
+            ok, view = fits(0)
+            if ok:
+                self._fit = (key, 0)
+                return view
+        lo, hi, best = max(0, n + 2 - limit), n, None  # lo too tall; hi fits, or is all
+        probe, first = (self._fit[1] if self._fit else lo + 1), True
+        while hi - lo > 1:
+            probe = min(max(probe, lo + 1), hi - 1)
+            fit, v = fits(probe)
+            if fit:
+                hi, best = probe, v
+            else:
+                lo = probe
+            probe = (probe - 1 if fit else probe + 1) if first else (lo + hi) // 2
+            first = False
+        self._fit = (key, hi)
+        return best if best is not None else self._view(items, order[:hi], now)
+
+    @staticmethod
+    def _give_way(items: list[tuple[str, list[Any]]]) -> list[tuple[str, str]]:
+        """The rows in the order they give way when the view is taller than the terminal.
+
+        With 60 scenes in 50 lines rich cut the totals, the spend and the scenes still
+        working, and the finished ones at the top stayed. So finished rows (done, reused;
+        the oldest first) give way first, then queued ones (the last first: they start
+        last), then failed ones (their error was printed above the view, and the totals
+        count them), then those at work (the last first) only in a very short terminal.
+        """
+        order = [(s, "finished") for s, r in items if r[1] in ("done", "reused")]
+        order += [(s, "queued") for s, r in reversed(items) if r[1] == "queued"]
+        order += [(s, "failed") for s, r in items if r[1] == "failed"]
+        taken = {s for s, _ in order}
+        order += [(s, "working") for s, _ in reversed(items) if s not in taken]
+        return order
+
+    @staticmethod
+    def _age(now: float, since: float) -> str:
+        """The "for" cell: seconds in the current state."""
+        return f"{now - since:4.0f} s"
+
+    def _totals_line(self, now: float) -> str:
+        """Each stage's count (done or reused), the scenes failed, elapsed, the spend."""
+        done = [f"{st} {self.finished.get(st, 0)}/{n}" for st, n in self.totals.items()]
+        if self.failed:
+            # not in a stage's count: done + failed is every scene once the render is over
+            done.append(f"{len(self.failed)} failed")
+        spend = f"  spend ${self.billed:.2f}" + (
+            f" (+${self.in_flight:.2f} in flight)" if self.in_flight else ""
+        )
+        return f"{', '.join(done)}   elapsed {now - self.t0:.0f} s{spend}"
+
+    def _view(
+        self, items: list[tuple[str, list[Any]]], hide: list[tuple[str, str]], now: float
+    ) -> Group:
+        """The table of every row but `hide`, a line counting those, the totals line."""
         from rich.table import Table
 
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
@@ -137,64 +227,29 @@ class RichReporter:
         table.add_column("stage")
         table.add_column("state")
         table.add_column("for", justify="right")
-        now = time.monotonic()
-        rows, hidden = self._visible_rows()
-        for scene, (stage, state, note, since) in rows:
+        out = {scene for scene, _ in hide}
+        for scene, (stage, state, note, since) in items:
+            if scene in out:
+                continue
             style = {"failed": "red", "done": "green", "reused": "dim"}.get(state, "")
             label = escape(f"{state} {note}".strip())  # notes carry error text: not markup
             table.add_row(
                 escape(scene),
                 stage,
                 f"[{style}]{label}[/{style}]" if style else label,
-                f"{now - since:4.0f} s",
+                self._age(now, since),
             )
-        counts = [f"{st} {self.finished.get(st, 0)}/{n}" for st, n in self.totals.items()]
-        if self.failed:
-            # not in a stage's count: done + failed is every scene once the render is over
-            counts.append(f"{len(self.failed)} failed")
-        done = ", ".join(counts)
-        spend = f"  spend ${self.billed:.2f}" + (
-            f" (+${self.in_flight:.2f} in flight)" if self.in_flight else ""
-        )
-        if hidden:
-            left_out = ", ".join(f"{n} {what}" for what, n in hidden.items() if n)
-            table.add_row(Text(f"+ {left_out}", style="dim"), "", "", "")
+        parts: list[Any] = [table]
+        if hide:
+            # a line of its own, not a row: its text widened the scene column
+            hidden: dict[str, int] = {}
+            for _, what in hide:
+                hidden[what] = hidden.get(what, 0) + 1
+            left_out = ", ".join(f"{n} {what}" for what, n in hidden.items())
+            parts.append(Text(f"+ {left_out}", style="dim"))
         # below the table, not its caption: a caption wraps to the (narrow) table's width
-        return Group(table, Text(f"{done}   elapsed {now - self.t0:.0f} s{spend}"))
-
-    def _visible_rows(self) -> tuple[list[tuple[str, list[Any]]], dict[str, int]]:
-        """The rows that fit the terminal while the view is live, and how many finished
-        and queued ones were left out for them.
-
-        A view taller than the terminal is cut at the bottom by rich ("..."): with 60
-        scenes in 50 lines the totals, the spend and the scenes still working were the
-        lines cut, and the finished ones at the top stayed. So finished rows (done,
-        reused) give way first, then queued ones (the last first: they start last);
-        failed ones and those at work stay. The final view (`close`) shows every row.
-        """
-        items = list(self.rows.items())
-        if self.closing:
-            return items, {}
-        width, height = self.console.size
-        budget = height - 4  # the header, the "+ N finished" row, the totals, the cursor
-
-        def lines(scene: str) -> int:  # a folded id takes more than one line
-            return -(-len(scene) // max(8, width - 40))
-
-        need = sum(lines(scene) for scene, _ in items)
-        hidden = {"finished": 0, "queued": 0}
-        if need <= budget:
-            return items, hidden
-        out: set[str] = set()
-        order = [(s, "finished") for s, r in items if r[1] in ("done", "reused")]
-        order += [(s, "queued") for s, r in reversed(items) if r[1] == "queued"]
-        for scene, what in order:  # the oldest finished rows give way first
-            if need <= budget:
-                break
-            need -= lines(scene)
-            hidden[what] += 1
-            out.add(scene)
-        return [(s, r) for s, r in items if s not in out], hidden
+        parts.append(Text(self._totals_line(now)))
+        return Group(*parts)
 
     def stage(self, stage: str, total: int) -> None:
         self._show()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import time
 
+import pytest
 from rich.console import Console
+from rich.live import Live
 
 from mindmovie.progress import PlainReporter, RichReporter
 from mindmovie.status import _next_action
@@ -184,3 +187,80 @@ def test_scenes_that_failed_are_counted_in_the_totals_line() -> None:
     finally:
         rep.close()
     assert totals.startswith("keyframes 5/6, clips 4/6, 2 failed "), totals
+
+
+def _many(height: int, width: int = 80) -> tuple[RichReporter, list[str]]:
+    """60 scenes mid-render, in a terminal `height` lines tall: finished, queued, failed
+    (a long error that wraps) and working rows, some ids long enough to be folded."""
+    rep = RichReporter(Console(file=io.StringIO(), width=width, height=height, color_system=None))
+    rep.stage("keyframes", 60)
+    rep.stage("clips", 60)
+    ids = [f"{i + 1:02d}-{'health' if i % 3 else 'a-long-category-' * 3}-1" for i in range(60)]
+    for i, sid in enumerate(ids):
+        state = (
+            "failed" if i in (3, 41) else "done" if i < 40 else "running" if i < 46 else "queued"
+        )
+        note = "HTTP 500: the provider said it could not make this clip now, try later"
+        rep.step("clips", sid, state, note if state == "failed" else "")
+    return rep, ids
+
+
+def _drawn(rep: RichReporter) -> list[str]:
+    """The lines the live view draws now, at its console's width."""
+    buf = io.StringIO()
+    Console(file=buf, width=rep.console.width, color_system=None).print(rep._render())
+    return buf.getvalue().splitlines()
+
+
+@pytest.mark.parametrize("height", [10, 20, 40])
+@pytest.mark.parametrize("width", [60, 80])
+def test_the_live_view_fits_the_terminal_exactly(height: int, width: int) -> None:
+    """The rows hidden were an estimate (one line a row, a folded id by a guess of the
+    column's width): a failed row's error wrapped over three lines, the "+ N" row widened
+    the scene column, and the view grew taller than the terminal, where rich cuts its
+    bottom lines: the totals and the spend. It is measured now: the view fits (a line
+    left for the cursor), and with one row fewer hidden it would not."""
+    rep, ids = _many(height, width)
+    try:
+        lines = _drawn(rep)
+        assert len(lines) <= height - 1, "\n".join(lines)
+        # the totals (wrapped at 60 columns) last, below the "+ N" line of rows left out
+        (at,) = [i for i, ln in enumerate(lines) if ln.startswith("keyframes 0/60")]
+        totals = " ".join(" ".join(lines[at:]).split())
+        assert totals.startswith("keyframes 0/60, clips 39/60, 2 failed"), totals
+        assert totals.endswith("spend $0.00") and lines[at - 1].startswith("+ "), lines
+        # exact: one hidden row fewer does not fit (the fewest rows are hidden)
+        items = list(rep.rows.items())
+        order = rep._give_way(items)
+        assert rep._fit is not None
+        k = rep._fit[1]
+        taller = rep._view(items, order[: k - 1], time.monotonic())
+        assert len(rep.console.render_lines(taller, pad=False)) > height - 1
+        # the rows at work stay while there is room for them
+        if height >= 20:
+            text = "\n".join(lines)
+            assert all(ids[i][:8] in text for i in range(42, 46)), text
+    finally:
+        rep.close()
+
+
+@pytest.mark.parametrize("height", [10, 20, 40])
+def test_the_drawn_live_view_is_never_cut_by_rich(height: int) -> None:
+    """What rich.live draws on a terminal of that height: never its "..." for a view
+    taller than the screen (the totals line is what that cut)."""
+    buf = io.StringIO()
+    term = Console(
+        file=buf, width=80, height=height, force_terminal=True, color_system=None, _environ={}
+    )
+    rep, _ = _many(height)
+    rep.console = term
+    rep.live = Live(console=term, auto_refresh=False, get_renderable=rep._render)
+    try:
+        rep.live.start()
+        rep.live.refresh()
+        drawn = buf.getvalue()
+    finally:
+        rep.close()
+    lines = [ln.replace("\x1b[2K", "").strip() for ln in drawn.splitlines()]
+    assert "..." not in lines, drawn  # rich's mark for lines cut
+    assert any(ln.startswith("keyframes 0/60, clips 39/60, 2 failed") for ln in lines), drawn
