@@ -501,29 +501,8 @@ def status(
     live = info.get("rendering")
     if not live:  # no render is running: a "running" step was stopped by a kill
         shown["running"] = "stopped"
-    # no side borders and one space between columns: 8 + 6 columns more
-    # the run folder on a line of its own, not as the table's title: a title wraps to the
-    # table's width, which cut a long path in two lines in a pipe (80 columns)
-    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
-    width = max([len("scene"), *(len(r["scene_id"]) for r in info["scenes"])])
     flying = paid and info["money"]["in_flight"] > 0
     money_columns = ["est.", "billed", *(["in flight"] if flying else [])] if paid else []
-    # The id is folded, never cut: kept on one line (no_wrap), a long id (a category slug
-    # of 60 letters) took the whole width, so the other columns (the next render's action
-    # too) were squeezed to nothing at 80 columns, and an ellipsis hid its -1/-2/-3
-    # suffix. Its minimum shrinks with a narrow terminal by what the columns beside it
-    # take (each money column ~8, "next render" ~20): rich gives a column back its
-    # min_width after shrinking the table to fit, so a minimum there is no room for makes
-    # the table wider than the terminal, and rich crops each line at its edge.
-    beside = 42 + 8 * len(money_columns) + 2 * flying
-    table.add_column("scene", min_width=min(width, 28, max(8, out.width - beside)), overflow="fold")
-    for c in ["image", "clip", "tries"]:
-        table.add_column(c)
-    for c in money_columns:
-        table.add_column(c, justify="right")
-    # folded too: the job id it would poll is one long word. No min_width (it was 14),
-    # for the reason above: with the money columns its letters went missing mid-line
-    table.add_column("next render", overflow="fold")
 
     def money_cells(spend: dict[str, float] | None) -> list[str]:
         if not paid:
@@ -546,22 +525,91 @@ def status(
             return str(file)
         return str(shown.get(state, state))
 
+    # (scene, [image, clip, tries], [money...], next render)
+    rows: list[tuple[str, list[str], list[str], str]] = []
     for row in info["scenes"]:
-        table.add_row(
-            Text(row["scene_id"]),
-            cell(row, "keyframe"),
-            cell(row, "clip"),
-            str(row.get("attempts", "")),
-            *money_cells(row.get("spend")),
-            Text(row.get("next", "")),
-        )
+        states = [cell(row, "keyframe"), cell(row, "clip"), str(row.get("attempts", ""))]
+        rows.append((row["scene_id"], states, money_cells(row.get("spend")), row.get("next", "")))
         if row.get("error"):
             errors.append(f"{row['scene_id']}: {row['error']}")
     plan = info.get("planner_spend")
     if plan:  # the planner call(s) are the run's, not a scene's
-        table.add_row("(planner)", "", "", "", *money_cells(plan), "")
+        rows.append(("(planner)", ["", "", ""], money_cells(plan), ""))
+
+    def whole(header: str, cells: list[str]) -> int:
+        """A value column's width: its header and every value on one line, whole."""
+        return max(len(v) for v in [header, *cells])
+
+    state_columns = ["image", "clip", "tries"]
+    widths = [whole(h, [r[1][i] for r in rows]) for i, h in enumerate(state_columns)]
+    money_widths = [whole(h, [r[2][i] for r in rows]) for i, h in enumerate(money_columns)]
+
+    def beside(values: list[int], folded: int = 2) -> int:
+        """What the value columns take with two spaces before each column but the first
+        (a cell's padding, the box's space) and the table's two edges."""
+        return sum(values) + 2 * (len(values) + folded - 1) + 2
+
+    # The money beside the steps needs more than a narrow terminal has (at 40 columns
+    # every header and money value was cut to "es…", "$0…"): it goes in a table of its
+    # own below, scene by scene, when the id (8 at least) and "next render" (12) would
+    # not fit beside it.
+    apart = bool(money_columns) and 8 + beside(widths + money_widths) + 12 > out.width
+    beside_columns = [] if apart else money_columns
+    ids = [r[0] for r in rows] + ["scene"]
+    longest_id = max(len(i) for i in ids)
+    longest_next = max(len(w) for w in ["next render", *(r[3] for r in rows)])
+
+    def folded_widths(room: int, nxt: int | None) -> tuple[int | None, int | None]:
+        """The widths of the id and "next render" (None: as wide as their text) in `room`
+        columns. The id is folded, never cut: kept on one line, a long id (a category slug
+        of 60 letters) took the whole width, so the other columns were squeezed to
+        nothing at 80 columns, and an ellipsis hid its -1/-2/-3 suffix. Set, not left to
+        rich: it shrinks the widest column first and then gives a column back its
+        min_width, which made the table wider than the terminal, and rich cropped each
+        line at its edge (letters missing from the middle of a job id)."""
+        if longest_id + (nxt or 0) <= room:
+            return None, None
+        if nxt is None:
+            return max(8, room), None
+        # "next render" whole when short ("make the clip"), else 12 at least and what an
+        # id of 28 leaves; the id (8 at least) the rest
+        nxt = min(nxt, max(12, room - min(longest_id, 28), min(nxt, 20)), max(1, room - 8))
+        return max(8, min(longest_id, room - nxt)), nxt
+
+    def new_table() -> Table:
+        # no side borders, and no padding at the table's edges
+        return Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
+
+    # the run folder on a line of its own, not as the table's title: a title wraps to the
+    # table's width, which cut a long path in two lines in a pipe (80 columns)
+    table = new_table()
+    room = out.width - beside(widths + ([] if apart else money_widths))
+    scene_w, next_w = folded_widths(room, longest_next)
+    table.add_column("scene", width=scene_w, overflow="fold")
+    # the values and their headers whole, on one line: rich folds the id and "next
+    # render" to fit, never "done" to "do…"
+    for c in state_columns:
+        table.add_column(c, no_wrap=True)
+    for c in beside_columns:
+        table.add_column(c, justify="right", no_wrap=True)
+    # folded too: the job id it would poll is one long word
+    table.add_column("next render", width=next_w, overflow="fold")
+    spend_table = new_table()
+    spend_w, _ = folded_widths(out.width - beside(money_widths, 1), None)
+    spend_table.add_column("scene", width=spend_w, overflow="fold")
+    for c in money_columns:
+        spend_table.add_column(c, justify="right", no_wrap=True)
+    for scene, states, money_row, nxt in rows:
+        if scene != "(planner)":
+            table.add_row(Text(scene), *states, *([] if apart else money_row), Text(nxt))
+        elif not apart:
+            table.add_row(scene, *states, *money_row, "")
+        if apart:
+            spend_table.add_row(Text(scene), *money_row)
     _say(str(run_dir), markup=False)
     out.print(table)
+    if apart:
+        out.print(spend_table)
     for line in errors:
         _say(f"[red]error[/red] {escape(line)}", highlight=False)
     money = info["money"]

@@ -87,3 +87,67 @@ def test_a_paid_runs_columns_fit_80_columns_and_the_job_id_loses_no_letter(
     assert all(len(ln.rstrip()) <= 80 for ln in lines)
     joined = "".join(ln[col:].strip() for ln in table)
     assert joined.count(job) == len(ids), joined
+
+
+JOB = "cgt-20261201123456-abcde"
+
+
+def _paid_info(ids: list[str], flying: bool) -> dict[str, Any]:
+    """A paid run: a clip job to poll for all but the first scene, the planner's call."""
+    info = _info(ids)
+    for i, row in enumerate(info["scenes"]):
+        if i:
+            row["next"] = f"poll job {JOB} (sent before the last run stopped)"
+        row["spend"] = {"estimated": 0.1296, "billed": 0.0312, "in_flight": 0.1296 * flying}
+    info["ledger"] = [{}]
+    info["planner_spend"] = {"estimated": 0.02, "billed": 0.0187, "in_flight": 0.0}
+    info["money"] = {"billed": 0.06, "in_flight": 0.26 * flying, "estimated": 0.26}
+    return info
+
+
+@pytest.mark.parametrize("columns", [40, 80, 200])
+@pytest.mark.parametrize("paid", ["free", "paid", "in flight"])
+def test_headers_and_values_are_whole_at_40_80_and_200_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columns: int, paid: str
+) -> None:
+    """At 40 columns (COLUMNS=40) the headers were cut ("ima…", "es…", "bil…") and so
+    were the money values ("$0…"): 6 to 8 columns do not fit. The values and headers are
+    kept whole, the id and "next render" folded in what they leave; the money goes in a
+    table of its own below when it does not fit beside them. Wider, one table as before."""
+    ids = ["01-health-1", "02-wealth-1", f"{LONG}-1"]
+    info = _info(ids) if paid == "free" else _paid_info(ids, paid == "in flight")
+    monkeypatch.setattr("mindmovie.status.collect_status", lambda *a, **k: info)
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=buf, width=columns, highlight=False))
+    r = CliRunner().invoke(cli.app, ["status", str(tmp_path)], env={})
+    assert r.exit_code == 0, r.output
+    text = buf.getvalue()
+    # the tables: below the run folder, above the spend line (those are never wrapped)
+    lines = text.splitlines()[1:]
+    lines = lines[: next(i for i, ln in enumerate(lines) if ln.startswith("spend:"))]
+    assert "…" not in text and all(len(ln.rstrip()) <= columns for ln in lines), text
+    rules = [i for i, ln in enumerate(lines) if "───" in ln]
+    heads = []  # each table's header: the lines above its rule, up to a blank one
+    for r in rules:
+        top = max(i for i in range(r) if not lines[i].strip()) if r else 0
+        heads += lines[top:r]
+    words = " ".join(heads).split()
+    want = ["scene", "image", "clip", "tries", "next", "render"]
+    if paid != "free":
+        want += ["est.", "billed", *(["in", "flight"] if paid == "in flight" else [])]
+    assert set(words) == set(want), heads  # each header whole, none missing
+    if paid != "free":
+        # every money value whole: a scene's est. and billed, the planner's
+        assert text.count("$0.13") == len(ids) * (1 + (paid == "in flight")), text
+        assert text.count("$0.03") == len(ids) and text.count("$0.02") == 2, text
+        # one table when it fits (80 and 200 columns), the money below at 40
+        assert len(rules) == (2 if columns == 40 else 1), text
+    # each id whole (folded in the first column), the job id whole in "next render"
+    (head_line,) = [ln for ln in lines[: rules[0]] if "next" in ln]
+    col = head_line.index("next")
+    table = lines[rules[0] + 1 : rules[1] if len(rules) > 1 else None]
+    first = "".join(ln[: next(h for h in lines if "image" in h).index("image")] for ln in table)
+    first = "".join(first.split())
+    assert all(sid in first for sid in ids), first
+    joined = "".join(ln[col:].strip() for ln in table)
+    assert joined.count(JOB) == (0 if paid == "free" else len(ids) - 1), joined
