@@ -2902,9 +2902,15 @@ def estimate_for(
         return costs.estimate_run(settings, pipe.goals)
     store = Store(db, read_only=True)
     try:
-        return pipe.estimate(store, _planner_identity(settings))
+        look = pipe.outlook(store, _planner_identity(settings))
     finally:
         store.close()
+    if look.plan is not None and not look.plan_kept:
+        # a plan.yaml `render` refuses before any step (a goal number past the goals, a
+        # photo or music that is not there) is refused here too, as `status` does: it
+        # was priced, and the render stopped with exit 2
+        check_plan(pipe.run_dir / "plan.yaml", look.plan, len(pipe.goals.goals))
+    return costs.estimate_run(settings, pipe.goals, look.plan, done=set(look.reused))
 
 
 def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:

@@ -231,7 +231,9 @@ def test_status_refuses_a_plan_yaml_the_render_refuses(workdir: Path) -> None:
     render_args = ("-c", "small.yaml", "--out", str(run))
     _, render_err = _refused("render", "examples/goals.yaml", *render_args, "-q", cwd=workdir)
     _, plan_err = _refused("plan", "examples/goals.yaml", *render_args, cwd=workdir)
-    assert text_err == json_err == render_err == plan_err == f"error: {err}\n"
+    # `estimate` priced it (exit 0) as if the render would run
+    _, est_err = _refused("estimate", "examples/goals.yaml", *render_args, cwd=workdir)
+    assert text_err == json_err == render_err == plan_err == est_err == f"error: {err}\n"
 
 
 def test_status_exits_2_for_seconds_a_setting_or_goals_the_render_refuses(
