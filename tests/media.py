@@ -24,12 +24,13 @@ def _song(freq: int) -> bytes:
 
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "song.mp3"
-        run_ffmpeg(["-f", "lavfi", "-i", f"sine=f={freq}:d=0.3", "-c:a", "libmp3lame", str(out)])
+        run_ffmpeg(["-f", "lavfi", "-i", f"sine=f={freq}:d=1.2", "-c:a", "libmp3lame", str(out)])
         return out.read_bytes()
 
 
 def write_music(path: Path, freq: int = 440) -> Path:
-    """A 0.3 s tone (mp3 bytes whatever the name), cached per frequency."""
+    """A 1.2 s tone (mp3 bytes whatever the name), cached per frequency: music under 1 s
+    is refused (`media.MIN_MUSIC_SECONDS`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(_song(freq))
     return path

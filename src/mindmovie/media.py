@@ -216,10 +216,18 @@ def _audio_problem(path: str, mtime_ns: int, size: int) -> str | None:
         return "not a media file ffmpeg can read"
     if info.audio is None:
         return "has no audio stream"
-    if not _decodes_sound(Path(path)):
+    seconds = _sound_seconds(Path(path), info.audio.sample_rate)
+    if seconds == 0:
         return (
             "has sound that cannot be decoded (the file is damaged, or in a format "
             "this ffmpeg cannot play)"
+        )
+    if info.audio.sample_rate <= 0:  # rate not read: the container's own duration
+        seconds = min(seconds, info.duration) if info.duration > 0 else seconds
+    if seconds < MIN_MUSIC_SECONDS:
+        return (
+            f"has only {seconds * 1000:.3g} ms of sound; music must be at least "
+            f"{MIN_MUSIC_SECONDS:g} s long (it is looped for the whole movie): pick a longer song"
         )
     return None
 
@@ -227,22 +235,34 @@ def _audio_problem(path: str, mtime_ns: int, size: int) -> str | None:
 #: seconds of the music decoded when it is checked: any sound at all will do
 _DECODE_CHECK_SECONDS = 2
 
+#: the shortest music taken. A sound under a second looped for a whole movie is a buzz,
+#: not music, and the compose's loop (`-stream_loop -1`) costs per repeat: ~0.16 ms each
+#: (measured: a 5 ms WAV took 1.3 s for 30 s of movie, 10 samples 21 s, 1 sample over
+#: 120 s), so a few milliseconds of sound made the audio pass crawl or hit its time
+#: limit after every clip was made. At 1 s a 10-minute movie is 600 repeats.
+MIN_MUSIC_SECONDS = 1.0
 
-def _decodes_sound(path: Path) -> bool:
-    """Whether the first audio stream yields any samples. The compose loops the music
-    endlessly and trims it to the movie (`-stream_loop -1`): a stream whose packets all
-    fail to decode (a damaged file whose header is intact) gives no sample to trim, and
-    that ffmpeg ran forever, after every clip was made. Decoding a couple of seconds,
-    as mono to a pipe, takes a few milliseconds. At the file's own rate: resampling
-    holds back its first samples, and a sound of a few ms came out empty."""
+
+def _sound_seconds(path: Path, rate: int) -> float:
+    """Seconds of sound the first audio stream decodes to, up to `_DECODE_CHECK_SECONDS`
+    (0.0: none). The compose loops the music endlessly and trims it to the movie
+    (`-stream_loop -1`): a stream whose packets all fail to decode (a damaged file whose
+    header is intact) gives no sample to trim, and that ffmpeg ran forever, after every
+    clip was made. Decoding a couple of seconds, as mono to a pipe, takes a few
+    milliseconds. At the file's own rate (`rate`, Hz; unknown: any sound counts as the
+    check's whole length): resampling holds back its first samples, and a sound of a few
+    ms came out empty."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "quiet", "-i", str(path)]
     cmd += ["-map", "0:a:0", "-t", str(_DECODE_CHECK_SECONDS), "-ac", "1"]
     cmd += ["-f", "s16le", "-"]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=120)
     except subprocess.TimeoutExpired:
-        return False
-    return len(proc.stdout) > 0
+        return 0.0
+    samples = len(proc.stdout) // 2  # mono, 16-bit
+    if samples == 0:
+        return 0.0
+    return samples / rate if rate > 0 else float(_DECODE_CHECK_SECONDS)
 
 
 def music_problem(path: Path) -> str | None:

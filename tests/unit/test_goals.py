@@ -534,14 +534,52 @@ def test_music_whose_sound_cannot_be_decoded_names_its_line(project: Path) -> No
     assert "calm.m4a" in str(e.value) and "cannot be decoded" in str(e.value)
 
 
-def test_a_sound_of_a_few_milliseconds_is_music_that_decodes(tmp_path: Path) -> None:
+def _short_wav(path: Path, frames: int, rate: int = 44100) -> Path:
+    """A valid 16-bit mono WAV of `frames` samples (a 440 Hz tone), by the stdlib."""
+    import math
+    import struct
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(
+            b"".join(
+                struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
+                for i in range(frames)
+            )
+        )
+    return path
+
+
+def test_music_a_few_milliseconds_long_is_refused_with_its_line(project: Path) -> None:
+    """A 5 ms sound is valid audio, and the compose looped it ~200 times a second of
+    movie (`-stream_loop -1`: 1.3 s of audio pass for 30 s; 10 samples took 21 s, one
+    sample over 120 s), after every clip was made. Music under 1 s is refused on load."""
+    _short_wav(project / "calm.wav", frames=220)  # 5 ms at 44.1 kHz
+    path = write(project, SPEC_EXAMPLE.replace("calm.mp3", "calm.wav"))
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.field == "music" and e.value.line == 16, str(e.value)
+    msg = str(e.value)
+    assert "calm.wav" in msg and "only 4.99 ms of sound" in msg and "at least 1 s" in msg
+    assert "cannot be decoded" not in msg
+    _short_wav(project / "calm.wav", frames=44100)  # one second: music
+    assert load_goals(path).music == project / "calm.wav"
+
+
+def test_a_sound_of_a_few_milliseconds_is_found_too_short_not_undecodable(
+    tmp_path: Path,
+) -> None:
     """The check that the music decodes at all resampled it to 8 kHz: the resampler
-    held back the few samples of a 1 ms sound, and it was refused as undecodable."""
+    held back the few samples of a 1 ms sound, and it was refused as undecodable. It is
+    decoded at its own rate: its samples are counted (and too few for music)."""
     from mindmovie.media import music_problem, run_ffmpeg
 
     tick = tmp_path / "tick.wav"
     run_ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=0.001", str(tick)])
-    assert music_problem(tick) is None
+    assert "has only 0.998 ms of sound" in str(music_problem(tick))  # 44 samples
 
 
 @pytest.mark.parametrize(

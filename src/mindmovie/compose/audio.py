@@ -225,7 +225,8 @@ def audio_args(bed: AudioBed, music: Path, out: Path, *, normalise: bool = True)
 #: of movie. It loops the music (`-stream_loop -1`) until the movie's length, so a
 #: stream that never yields a sample (damaged, though its header reads) would run for
 #: ever, after every clip was made: goals.yaml's music check refuses such a file on
-#: load (`media.music_problem`); this bounds whatever that check cannot foresee.
+#: load (`media.music_problem`), and music under a second (each repeat costs), and
+#: this bounds whatever that check cannot foresee.
 AUDIO_TIMEOUT_BASE, AUDIO_TIMEOUT_PER_SECOND = 120.0, 4.0
 
 
