@@ -6,6 +6,7 @@ person wrote this file by hand and should not have to read a traceback to fix a 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -149,6 +150,41 @@ def _image_problem(path: Path) -> str | None:
             )
         return "is not a picture that can be read (JPEG, PNG, WebP, ...)"
     return None
+
+
+def photo_has_transparency(path: Path) -> bool:
+    """Whether a photo has any pixel that is not opaque. The offline keyframe of a photo
+    with transparent parts shows the painted scene (the prompt's) through them; any other
+    photo keyframe is the photo alone, and its key leaves the prompt out. True when it
+    cannot be told (the key then keeps the prompt, as it always did)."""
+    try:
+        st = path.stat()
+    except (OSError, ValueError):
+        return True
+    return _has_transparency(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _has_transparency(path: str, mtime_ns: int, size: int) -> bool:
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+            with Image.open(path) as im:
+                if "transparency" in im.info:  # a palette or grey value made transparent
+                    return True
+                if "A" not in im.getbands() and "a" not in im.getbands():
+                    return False  # no alpha channel: JPEG, most photos (header only)
+                # an alpha channel that is all opaque (common for PNGs) shows nothing
+                # through it: `local_media.fit_photo` drops it
+                low = im.getchannel("A" if "A" in im.getbands() else "a").getextrema()[0]
+                return not isinstance(low, (int, float)) or low < 255
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        return True  # not told: the key keeps the prompt
 
 
 #: ISO base media brands of HEIF still images (HEIC is HEIF with HEVC)

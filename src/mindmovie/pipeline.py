@@ -36,6 +36,7 @@ from mindmovie.goals import (
     Goals,
     goals_sha256,
     load_goals,
+    photo_has_transparency,
     plan_fingerprint,
     plan_fingerprint_v1,
     presentation,
@@ -86,6 +87,10 @@ Bill = tuple[int, float, dict[str, Any] | None]
 
 #: bump when a stage's output would change for the same inputs (e.g. a renderer fix)
 STAGE_VERSION = {"plan": 1, "keyframe": 1, "clip": 1, "movie": 1}
+
+#: how `local_media.fit_photo` fits a photo to the frame (cover-crop, centred, LANCZOS,
+#: EXIF orientation, ICC to sRGB): in a photo keyframe's key; change it with the fit
+PHOTO_FIT = "cover-centre-lanczos-srgb"
 
 
 class RunLocked(Exception):
@@ -1160,19 +1165,41 @@ class Pipeline:
         """The input keys a finished or kept keyframe of this scene is reused under: its
         `variants`', and those with the goal photo the rule before 2026-12 gave it
         (`plan.source_photo_by_place`), so a keyframe made then is not made (or paid
-        for) again because the rule changed."""
+        for) again because the rule changed; for local keyframes also the keys photo
+        keyframes had before their key left out the prompt (`_keyframe_variants`)."""
         keys = [key for _, key, _ in variants]
+        photos: list[Path | None] = [None]
         old = costs.scene_source_photo(self.goals, list(plan.scenes), scene, by_place=True)
         if old is not None and old != self._source_photo(scene, plan):
+            photos.append(old)
             keys += [key for _, key, _ in self._keyframe_variants(model, scene, plan, old)]
+        if model.name == "local":
+            # a photo keyframe keyed before 2026-12-01 (with the prompt, seed, style and
+            # references, which do not change it): reused while its prompt is unchanged
+            for photo in photos:
+                legacy = self._keyframe_variants(model, scene, plan, photo, legacy=True)
+                keys += [key for _, key, _ in legacy if key not in keys]
         return keys
 
     def _keyframe_variants(
-        self, model: _ModelId, scene: Scene, plan: Plan, photo: Path | None = None
+        self,
+        model: _ModelId,
+        scene: Scene,
+        plan: Plan,
+        photo: Path | None = None,
+        *,
+        legacy: bool = False,
     ) -> list[tuple[str, str, KeyframeRequest]]:
         """(label, input key, request): the request as planned, then the content-filter
         fallback (a softened prompt), each with its own key so either result is reusable.
-        `photo`: the goal photo to make it from, instead of `_source_photo`'s."""
+        `photo`: the goal photo to make it from, instead of `_source_photo`'s.
+
+        A local keyframe made from the goal's photo (with no transparent part for the
+        painted scene to show through) is that photo fitted to the frame: its key holds
+        only the photo's bytes, the frame size and the fit. Before 2026-12-01 it held the
+        prompt too, so an edited image_prompt made the same image again (its clip was
+        reused only as the bytes came out identical). `legacy`: the key as it was then
+        (for reuse only)."""
         w, h = keyframe_size(self.settings)
         refs = tuple(Path(p) for p in scene.reference_photos)
         # the goal's own photo becomes the picture for local keyframes, and is the image
@@ -1205,6 +1232,19 @@ class Pipeline:
             refs=[sha256_file(p) for p in refs if p.exists()],
             source=sha256_file(source) if source else None,
         )
+        fitted = model.name == "local" and source is not None and not legacy
+        if fitted and source is not None and not photo_has_transparency(source):
+            # `local_media.fit_photo`: the photo alone decides the pixels
+            key = input_key(
+                v=STAGE_VERSION["keyframe"],
+                provider=model.name,
+                model=model.model,
+                made="photo",
+                fit=PHOTO_FIT,
+                size=[w, h],
+                source=common["source"],
+            )
+            return [("as planned", key, req)]
         if model.name == "local":  # the painter's palette follows the category
             common["category"] = scene.category.strip().lower()
         out = [("as planned", input_key(prompt=req.prompt, **common), req)]
@@ -1627,9 +1667,20 @@ class Pipeline:
         plan = self.result.plan if self.result is not None else None
         style = plan.style if plan is not None else None
         kf_name = self._keyframe_provider
+        photo = plan is not None and self._photo_keyframe(scene, plan)
         # as plan.yaml has it (a moved folder's paths are rebased only in memory)
         scene = self._plan_yaml_scenes.get(scene.id, scene)
-        store.set_meta(RENDERED_PLAN_META + scene.id, rendered_scene(scene, style, kf_name))
+        store.set_meta(
+            RENDERED_PLAN_META + scene.id, rendered_scene(scene, style, kf_name, photo=photo)
+        )
+
+    def _photo_keyframe(self, scene: Scene, plan: Plan) -> bool:
+        """Whether this scene's keyframe is the goal's photo alone, keyed without its
+        prompt (`_keyframe_variants`): `status` then does not call a prompt edit a redo."""
+        if self._keyframe_provider != "local":
+            return False
+        source = self._source_photo(scene, plan)
+        return source is not None and not photo_has_transparency(source)
 
     async def _clip_once(
         self,

@@ -354,17 +354,35 @@ CLIP_FIELDS = ("motion_prompt", "seconds")
 TEXT_FIELDS = ("affirmation",)
 
 
-def rendered_scene(scene: Scene, style: str | None, keyframe_provider: str) -> str:
+#: fields a keyframe that is the goal's photo alone does not use (see `photo_keyframe`)
+PHOTO_UNUSED_FIELDS = ("style", "image_prompt", "category")
+
+
+def rendered_scene(
+    scene: Scene, style: str | None, keyframe_provider: str, *, photo: bool = False
+) -> str:
     """What a render records when a scene's clip is done (made or reused), for
     `edited_fields` to compare plan.yaml with. Per scene and at that moment, so a render
-    stopped halfway never vouches for scenes it did not finish."""
-    return json.dumps(
-        {
-            "keyframe_provider": keyframe_provider,
-            "style": style,
-            "scene": scene.model_dump(mode="json"),
-        }
-    )
+    stopped halfway never vouches for scenes it did not finish. `photo`: its keyframe is
+    the goal's photo fitted to the frame, whose key holds no prompt or style."""
+    record: dict[str, Any] = {
+        "keyframe_provider": keyframe_provider,
+        "style": style,
+        "scene": scene.model_dump(mode="json"),
+    }
+    if photo:
+        record["keyframe"] = "photo"
+    return json.dumps(record)
+
+
+def photo_keyframe(recorded: str | None) -> bool:
+    """Whether `rendered_scene` recorded a keyframe that is the goal's photo alone: an
+    edit of its `PHOTO_UNUSED_FIELDS` redoes nothing."""
+    try:
+        old = json.loads(recorded or "null")
+    except ValueError:
+        return False
+    return isinstance(old, dict) and old.get("keyframe") == "photo"
 
 
 #: run.db meta key: what the last compose took from plan.yaml besides the scenes' own

@@ -21,6 +21,7 @@ from mindmovie.fsutil import is_file
 from mindmovie.plan import (
     CLIP_FIELDS,
     COMPOSED_PLAN_META,
+    PHOTO_UNUSED_FIELDS,
     RENDERED_PLAN_META,
     TEXT_FIELDS,
     Plan,
@@ -28,6 +29,7 @@ from mindmovie.plan import (
     edited_fields,
     load_plan,
     movie_edits,
+    photo_keyframe,
 )
 from mindmovie.store import Store, StoreError
 from mindmovie.yamlsrc import SourceError
@@ -252,6 +254,8 @@ def collect_status(
             row["edited"] = edited[row["scene_id"]]
         # a clip finished before scenes were recorded (an older run): nothing to compare
         row["recorded"] = bool(recorded.get(row["scene_id"]))
+        if photo_keyframe(recorded.get(row["scene_id"])):
+            row["photo_keyframe"] = True  # its prompt and style do not reach it
         if look is not None and look.plan_kept and row.get("in_plan") is False:
             row["in_new_plan"] = False  # plan.yaml's, which the kept plan replaces
         if look is not None and row.get("in_plan") is not False:
@@ -374,7 +378,7 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             return _from_reuse(row, settings_changed)
         if not row.get("recorded", True):
             return "reuse if inputs unchanged"
-        return _after_edits(row.get("edited", []))
+        return _after_edits(row.get("edited", []), photo=row.get("photo_keyframe", False))
     if kf_bad:
         return f"redo: {kf_bad}, then make the clip"
     reuse = row.get("reuse")
@@ -430,8 +434,21 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
     return "make the keyframe, then the clip"
 
 
-def _after_edits(edited: list[str]) -> str:
-    """A finished scene's next step given the plan.yaml fields edited since its render."""
+def _photo_note(edited: list[str]) -> str:
+    """Why edits of a photo keyframe's unused fields redo nothing."""
+    unused = [f for f in edited if f in PHOTO_UNUSED_FIELDS]
+    return f"{', '.join(unused)} edited, not used by a photo keyframe"
+
+
+def _after_edits(edited: list[str], *, photo: bool = False) -> str:
+    """A finished scene's next step given the plan.yaml fields edited since its render.
+    `photo`: its keyframe is the goal's photo alone (`plan.PHOTO_UNUSED_FIELDS`)."""
+    if photo and any(f in PHOTO_UNUSED_FIELDS for f in edited):
+        rest = [f for f in edited if f not in PHOTO_UNUSED_FIELDS]
+        if all(f in TEXT_FIELDS for f in rest):
+            text = f"; new text ({rest[0]} edited)" if rest else ""
+            return f"reuse if settings unchanged ({_photo_note(edited)}){text}"
+        edited = rest
     if not edited:
         return "reuse if settings unchanged"
     # the first edited field is the earliest stage it redoes (edited_fields' order)
@@ -455,10 +472,17 @@ def _from_reuse(row: dict[str, Any], settings_changed: list[str] | None) -> str:
     if reuse.get("clip"):
         if edited and edited[0] in TEXT_FIELDS:
             return f"reuse; new text ({edited[0]} edited)"
+        if row.get("photo_keyframe") and any(f in PHOTO_UNUSED_FIELDS for f in edited):
+            # e.g. the image prompt of a scene shown as the goal's photo: nothing changes
+            text = [f for f in edited if f in TEXT_FIELDS]
+            more = f"; new text ({text[0]} edited)" if text else ""
+            return f"reuse ({_photo_note(edited)}){more}" + new_plan
         return "reuse" + new_plan
     stage = "redo clip" if reuse.get("keyframe") else "redo"
     if new_plan:
         return stage + new_plan
+    if reuse.get("keyframe") and row.get("photo_keyframe"):
+        edited = [f for f in edited if f not in PHOTO_UNUSED_FIELDS]  # not what redoes it
     if any(f not in TEXT_FIELDS for f in edited):
         return f"{stage}: {', '.join(edited)} edited"
     if not row.get("recorded", True):  # its plan was not recorded: edits unknown

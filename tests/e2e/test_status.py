@@ -101,7 +101,8 @@ def test_status_checks_each_file_and_names_plan_edits(workdir: Path) -> None:
     run = workdir / "run"
     _render(workdir, run)
     ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
-    gone, swapped, edited, *_ = ids[1:]
+    # ids[3] is a photo scene, whose keyframe takes no prompt: ids[4] is painted
+    gone, swapped, edited = ids[1], ids[2], ids[4]
     (run / "scenes" / gone / "clip.mp4").unlink()
     kf = run / "scenes" / swapped / "keyframe.png"
     kf.write_bytes(kf.read_bytes() + b"\0")  # e.g. an image editor saved over it
@@ -322,7 +323,7 @@ def test_status_names_what_each_plan_edit_redoes(workdir: Path) -> None:
     run = workdir / "run"
     _render(workdir, run)
     ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
-    timed, worded, painted = ids[1], ids[2], ids[3]
+    timed, worded, painted = ids[1], ids[2], ids[4]  # ids[3] is a photo scene
 
     def edit(plan: dict[str, Any]) -> None:
         by_id = {s["id"]: s for s in plan["scenes"]}
@@ -507,12 +508,12 @@ def test_after_until_keyframes_an_edited_prompt_says_the_keyframe_is_made_again(
     ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
 
     def edit(plan: dict[str, Any]) -> None:
-        plan["scenes"][1]["image_prompt"] += " A kite."
+        plan["scenes"][2]["image_prompt"] += " A kite."  # painted (ids[1] is a photo)
 
     _edit_plan(run, edit)
     nxt = {s["scene_id"]: s["next"] for s in _status(workdir, run)["scenes"]}
-    assert nxt[ids[1]] == "redo the keyframe (its inputs changed), then make the clip", nxt
-    assert all(nxt[sid] == "make the clip" for sid in ids if sid != ids[1]), nxt
+    assert nxt[ids[2]] == "redo the keyframe (its inputs changed), then make the clip", nxt
+    assert all(nxt[sid] == "make the clip" for sid in ids if sid != ids[2]), nxt
 
 
 def test_status_says_why_a_new_plan_is_made(workdir: Path) -> None:
@@ -637,3 +638,52 @@ def test_status_estimate_and_doctor_start_without_numpy(workdir: Path) -> None:
         # doctor may fail a check on a bare machine; the import is what is tested
         want = "numpy=False" if args[0] == "doctor" else "exit=0 numpy=False"
         assert last.endswith(want), (args, proc.stderr[-2000:])
+
+
+def test_an_image_prompt_edit_of_a_photo_scene_redoes_nothing(workdir: Path) -> None:
+    """A local keyframe made from the goal's photo is that photo fitted to the frame: the
+    prompt does not reach a pixel. Its key held the prompt, so after an edited image_prompt
+    status said "redo: image_prompt edited" and the render made the same image again (its
+    clip and segments were reused only because the bytes came out identical). Now status
+    says reuse, and the render leaves the scene's steps as they were. A painted scene's
+    edit still redoes its keyframe."""
+    run = workdir / "run"
+    _render(workdir, run)
+    st = _status(workdir, run)
+    rows = {s["scene_id"]: s for s in st["scenes"]}
+    photo, painted = "01-health-1", "02-wealth-1"  # examples/goals.yaml: a goal photo, none
+    assert rows[photo].get("photo_keyframe") is True and "photo_keyframe" not in rows[painted]
+    before = {(s["scene_id"], s["stage"]): s for s in st["steps"]}
+    image = (run / "scenes" / photo / "keyframe.png").read_bytes()
+
+    def edit(plan: dict[str, Any]) -> None:
+        by_id = {s["id"]: s for s in plan["scenes"]}
+        by_id[photo]["image_prompt"] += " A red kite in the sky."
+        by_id[painted]["image_prompt"] += " A red kite in the sky."
+
+    _edit_plan(run, edit)
+    st = _status(workdir, run)
+    rows = {s["scene_id"]: s for s in st["scenes"]}
+    assert rows[photo]["next"] == "reuse (image_prompt edited, not used by a photo keyframe)"
+    assert rows[photo]["reuse"] == {"keyframe": True, "clip": True}
+    assert rows[painted]["next"] == "redo: image_prompt edited"
+    text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
+    assert "redo" not in _line(text, photo) and "redo" in _line(text, painted)
+
+    _render(workdir, run)
+    after = _status(workdir, run)
+    steps = {(s["scene_id"], s["stage"]): s for s in after["steps"]}
+    for stage in ("keyframe", "clip"):
+        was, now = before[(photo, stage)], steps[(photo, stage)]
+        assert (now["attempts"], now["run_no"]) == (was["attempts"], was["run_no"]), stage
+        assert now["input_key"] == was["input_key"]
+    assert steps[(painted, "keyframe")]["run_no"] == after["run_no"]
+    segments = {
+        s["scene_id"]
+        for s in after["steps"]
+        if s["stage"] == "segment" and s["run_no"] == after["run_no"]
+    }
+    assert segments and not [sid for sid in segments if photo in sid], segments
+    assert (run / "scenes" / photo / "keyframe.png").read_bytes() == image
+    nxt = {s["scene_id"]: s["next"] for s in after["scenes"]}
+    assert all(n == "reuse" for n in nxt.values()), nxt
