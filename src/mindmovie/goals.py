@@ -187,6 +187,27 @@ def _has_transparency(path: str, mtime_ns: int, size: int) -> bool:
         return True  # not told: the key keeps the prompt
 
 
+def photo_pixels(path: Path) -> tuple[int, int] | None:
+    """A photo's width and height as shown (turned by its EXIF orientation), from its
+    header; None when it cannot be read."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+            with Image.open(path) as im:
+                w, h = im.size
+                # 5-8: turned a quarter (a phone's portrait photo stored landscape)
+                if im.getexif().get(0x0112) in (5, 6, 7, 8):
+                    w, h = h, w
+                return w, h
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        return None
+
+
 #: ISO base media brands of HEIF still images (HEIC is HEIF with HEVC)
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 

@@ -14,6 +14,7 @@ import errno
 import fcntl
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -37,6 +38,7 @@ from mindmovie.goals import (
     goals_sha256,
     load_goals,
     photo_has_transparency,
+    photo_pixels,
     plan_fingerprint,
     plan_fingerprint_v1,
     presentation,
@@ -87,6 +89,12 @@ Bill = tuple[int, float, dict[str, Any] | None]
 
 #: bump when a stage's output would change for the same inputs (e.g. a renderer fix)
 STAGE_VERSION = {"plan": 1, "keyframe": 1, "clip": 1, "movie": 1}
+
+#: a goal photo the offline keyframe enlarges more than this to cover the frame (its
+#: covered width or height under half the frame's) is warned about: at 2x a 640x360
+#: photo in a 1280x720 frame is soft but fair (SD shown on HD); past it each pixel of
+#: the photo is a visible blur of 2x2 or more. It is still used: it is the person's
+SMALL_PHOTO_UPSCALE = 2.0
 
 #: how `local_media.fit_photo` fits a photo to the frame (cover-crop, centred, LANCZOS,
 #: EXIF orientation, ICC to sRGB): in a photo keyframe's key; change it with the fit
@@ -1674,6 +1682,36 @@ class Pipeline:
             RENDERED_PLAN_META + scene.id, rendered_scene(scene, style, kf_name, photo=photo)
         )
 
+    def _warn_small_photos(self, plan: Plan) -> None:
+        """Warn, once per photo, about a goal photo the offline keyframe shows enlarged
+        past `SMALL_PHOTO_UPSCALE`: an 8x8 or 64x48 photo was blown up to the frame
+        without a word, and the movie showed a blurry smear. Not refused: it is the
+        person's photo, and a soft picture may be what they have."""
+        if self._keyframe_provider != "local":
+            return  # remote models make their own picture from it
+        fw, fh = self.settings.output.frame()
+        scenes: dict[Path, list[str]] = {}
+        for sc in plan.scenes:
+            photo = self._source_photo(sc, plan)
+            if photo is not None:
+                scenes.setdefault(photo, []).append(sc.id)
+        base = self.goals_path.absolute().parent
+        for photo, ids in scenes.items():
+            size = photo_pixels(photo)
+            if size is None or min(size) < 1:
+                continue  # not readable: check_plan says so
+            pw, ph = size
+            upscale = max(fw / pw, fh / ph)
+            if upscale <= SMALL_PHOTO_UPSCALE:
+                continue
+            shown = os.path.relpath(photo, base) if photo.is_relative_to(base) else str(photo)
+            need = (math.ceil(fw / SMALL_PHOTO_UPSCALE), math.ceil(fh / SMALL_PHOTO_UPSCALE))
+            self.reporter.warn(
+                f"photo {shown} ({', '.join(ids)}) is {pw}x{ph} pixels and is enlarged "
+                f"{upscale:.1f}x to fill the {fw}x{fh} frame: it will look blurry. Use a "
+                f"photo of at least {need[0]}x{need[1]} pixels ({fw}x{fh} or more is sharp)"
+            )
+
     def _photo_keyframe(self, scene: Scene, plan: Plan) -> bool:
         """Whether this scene's keyframe is the goal's photo alone, keyed without its
         prompt (`_keyframe_variants`): `status` then does not call a prompt edit a redo."""
@@ -2746,6 +2784,7 @@ class Pipeline:
         check_plan(self.run_dir / "plan.yaml", plan, len(self.goals.goals))
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
         self.result = res
+        self._warn_small_photos(plan)
         if until == "plan":
             self._storyboard(store)  # scenes, affirmations and costs, before any picture
             return res

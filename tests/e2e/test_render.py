@@ -757,3 +757,22 @@ def test_render_with_a_model_the_catalog_does_not_know_is_a_mistake_exit_2(
         assert "error: video.model 'seedance-9' is not a known byteplus video model" in (
             proc.stderr
         )
+
+
+def test_a_tiny_photo_is_warned_about_in_plan_and_quiet_render(workdir: Path) -> None:
+    """The warning reaches the person with --quiet (as other warnings do), once per photo
+    per command, and the render still makes the movie with the photo."""
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), (200, 120, 60)).save(workdir / "examples/photos/coastal-run.jpg")
+    run = workdir / "run"
+    said = "warning: photo photos/coastal-run.jpg (01-health-1) is 64x48 pixels"
+    for args in (["plan"], ["render", "-q"]):
+        proc = _cli(
+            args[0], "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), *args[1:],
+            cwd=workdir,
+        )  # fmt: skip
+        assert proc.stderr.count(said) == 1, proc.stderr
+        assert "enlarged 5.0x to fill the 320x180 frame: it will look blurry" in proc.stderr
+        assert proc.stderr.count("will look blurry") == 1, proc.stderr
+    assert (run / "movie.mp4").is_file()

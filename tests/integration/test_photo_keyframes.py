@@ -15,6 +15,7 @@ from PIL import Image
 from mindmovie.config import Settings, load_settings
 from mindmovie.pipeline import Pipeline, _identity
 from mindmovie.plan import Plan, Scene, load_plan
+from mindmovie.progress import NullReporter
 from mindmovie.store import Store
 
 PHOTO, PAINTED = "01-health-1", "02-wealth-1"  # examples/goals.yaml: a goal photo, none
@@ -151,3 +152,66 @@ def test_a_photo_keyframe_keyed_the_old_way_is_reused_until_its_prompt_changes(
         assert store.get(PHOTO, "keyframe").input_key == new_key  # type: ignore[union-attr]
     finally:
         store.close()
+
+
+class _Warnings(NullReporter):
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+
+
+def _small_photo_warnings(rep: _Warnings) -> list[str]:
+    return [w for w in rep.warnings if "will look blurry" in w]
+
+
+def test_a_tiny_goal_photo_is_warned_about_once_per_render(tmp_path: Path) -> None:
+    """An 8x8 or 64x48 photo was blown up to the frame without a word, and the movie
+    showed a blurry smear. It is still used (it is the person's), with one warning per
+    photo in `plan` and in every render (reused keyframes too), naming the file as
+    goals.yaml has it, its scenes, its size, the frame's and the size to use."""
+    goals, settings = _offline(tmp_path)  # a 160x90 frame
+    photos = goals.parent / "photos"
+    # both health scenes are made from the one photo left to the goal
+    goals.write_text(goals.read_text().replace("      - photos/trail-stretch.jpg\n", ""))
+    Image.new("RGB", (8, 8), (200, 120, 60)).save(photos / "coastal-run.jpg")
+    Image.new("RGB", (79, 45), (60, 120, 200)).save(photos / "garden-dinner.jpg")
+    run = tmp_path / "run"
+    for until in ("plan", "movie", "movie"):
+        rep = _Warnings()
+        asyncio.run(Pipeline(goals, settings, out=run, reporter=rep).run(until=until))  # type: ignore[arg-type]
+        assert _small_photo_warnings(rep) == [
+            "photo photos/coastal-run.jpg (01-health-1, 01-health-2) is 8x8 pixels and is "
+            "enlarged 20.0x to fill the 160x90 frame: it will look blurry. Use a photo of "
+            "at least 80x45 pixels (160x90 or more is sharp)",
+            "photo photos/garden-dinner.jpg (03-relationships-1) is 79x45 pixels and is "
+            "enlarged 2.0x to fill the 160x90 frame: it will look blurry. Use a photo of "
+            "at least 80x45 pixels (160x90 or more is sharp)",
+        ], until
+    # half the frame's width and height is enlarged 2x: soft, not warned about
+    Image.new("RGB", (80, 45), (60, 120, 200)).save(photos / "garden-dinner.jpg")
+    rep = _Warnings()
+    asyncio.run(Pipeline(goals, settings, out=run, reporter=rep).run(until="plan"))
+    assert [w.split(" (")[0] for w in _small_photo_warnings(rep)] == [
+        "photo photos/coastal-run.jpg"
+    ]
+
+
+def test_a_turned_photo_is_measured_as_shown(tmp_path: Path) -> None:
+    """A phone's portrait photo is stored landscape with an EXIF turn, and is shown (and
+    fitted) turned: its size as shown decides how much it is enlarged. Stored 300x60 and
+    shown 60x300, a 160x90 frame enlarges it 2.7x; stored 60x300 and shown 300x60, 1.5x."""
+    goals, settings = _offline(tmp_path)
+    photos = goals.parent / "photos"
+    for name, stored in (("coastal-run.jpg", (300, 60)), ("garden-dinner.jpg", (60, 300))):
+        turned = Image.new("RGB", stored, (200, 120, 60))
+        exif = turned.getexif()
+        exif[0x0112] = 6  # shown turned a quarter
+        turned.save(photos / name, exif=exif)
+    rep = _Warnings()
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run, reporter=rep).run(until="plan"))
+    assert [w.split(" and ")[0] for w in _small_photo_warnings(rep)] == [
+        "photo photos/coastal-run.jpg (01-health-1) is 60x300 pixels"
+    ], rep.warnings
