@@ -200,6 +200,16 @@ def _prepare_run_dir(run_dir: Path, given: bool = True) -> None:
     entries aside, so a folder holding other files (e.g. `--out .` where goals.yaml and
     the photos are) must not become one.
     """
+    what = _usable_run_dir(run_dir, given)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunDirError(f"{what}: cannot create the folder: {e.strerror}") from None
+
+
+def _usable_run_dir(run_dir: Path, given: bool) -> str:
+    """Refuse a run folder `render` cannot use (a file, someone else's folder) without
+    creating anything; return how messages name it."""
     what = f"--out {run_dir}" if given else f"run folder {run_dir} (output_dir/<title>)"
     try:
         _check_run_dir(run_dir, what)
@@ -207,10 +217,7 @@ def _prepare_run_dir(run_dir: Path, given: bool = True) -> None:
         # a name longer than the filesystem allows (255 bytes: ~127 accented letters),
         # a folder this user cannot list: Path.exists()/iterdir() raise these
         raise RunDirError(f"{what}: cannot use the folder: {e.strerror or e}") from None
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise RunDirError(f"{what}: cannot create the folder: {e.strerror}") from None
+    return what
 
 
 def _check_run_dir(run_dir: Path, what: str) -> None:
@@ -2981,6 +2988,9 @@ def estimate_for(
     Settings `render` refuses to start with (no clip can have them, a stage option it
     refuses) are refused the same."""
     pipe = Pipeline(goals_path, settings, out=out)
+    # a run folder render refuses (--out a file, or a folder of other files): estimate
+    # priced a render that would stop at once, with exit 0
+    _usable_run_dir(pipe.run_dir, pipe._out_given)
     pipe._check_clip_settings()  # render refuses them: no price for clips never made
     registry.check_options(settings)
     db = pipe.run_dir / "run.db"
