@@ -401,7 +401,15 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a folder path, got {type(v).__name__} {v!r}")
         if isinstance(v, str) and "\0" in v:  # every use of the Path raised ValueError
             raise ValueError(f"must be a folder path, got {v!r} (it holds a NUL character)")
-        return Path(os.path.expanduser(str(v))) if v is not None else v
+        if v is None:
+            # `output_dir: ~` is YAML's null, not the home folder: pydantic said "Input is
+            # not a valid path for <class 'pathlib.Path'>"
+            raise ValueError(
+                "must be a folder path, got null (in YAML a bare ~ or an empty value is "
+                "null: quote a path under your home, '~/movies'; leave the setting out "
+                "for the default, outputs)"
+            )
+        return Path(os.path.expanduser(str(v)))
 
     @classmethod
     def settings_customise_sources(
@@ -802,7 +810,7 @@ def load_settings(
         if first["type"] == "extra_forbidden":
             msg = "unknown setting" + (_key_hint(path) or _suggestion(path))
         elif first["type"] == "literal_error":
-            msg = f"not allowed; {msg[0].lower()}{msg[1:]}"
+            msg = f"not allowed; {msg[0].lower()}{msg[1:]}{_got(first.get('input'), path)}"
         elif first["type"] == "string_pattern_mismatch" and path == ["output", "size"]:
             msg = (
                 f"must be WIDTHxHEIGHT in even pixels, {MIN_SIDE} to {MAX_SIDE} a side"
@@ -810,12 +818,33 @@ def load_settings(
             )
         elif first["type"].startswith(("int_", "float_", "greater_", "less_", "finite_")):
             # 'fps: abc' said only "Input should be a valid integer": which ones are?
-            msg += _bounds(path).replace("; write a smaller one", "")
+            msg += _got(first.get("input"), path) + _bounds(path).replace(
+                "; write a smaller one", ""
+            )
         others = len(err.errors()) - 1
         more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
         if config_path is not None and source == str(config_path):
             source += _line_of(config_path, path)
         raise ConfigError(f"{source}: {loc}: {msg}{more}") from None
+
+
+def _got(value: Any, path: list[str]) -> str:
+    """'; got 969 (...)' for an error message: the value as it was read, which is not
+    always what was written (YAML 1.1 reads `aspect: 16:9` as 969, `fps: yes` as true, a
+    bare `~` as null), so "input should be '16:9'" for `16:9` is explained. '' for a
+    table or a list (the rest of the message says it) or a long text."""
+    if isinstance(value, bool) or value is None:
+        return f"; got {str(value).lower() if value is not None else 'null (no value)'}"
+    if isinstance(value, int) and path[-1:] == ["aspect"] and value >= 60:
+        # PyYAML reads digits:digits as a number in base 60 (YAML 1.1 sexagesimal)
+        written = f"{value // 60}:{value % 60}"
+        return (
+            f"; got {value}: YAML reads an unquoted {written} as a number in base 60, so "
+            f'write it in quotes: "{written}"'
+        )
+    if isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= 40):
+        return f"; got {value!r}"
+    return ""
 
 
 def _key_hint(path: list[str]) -> str:

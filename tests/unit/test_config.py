@@ -877,3 +877,32 @@ def test_two_variables_that_agree_or_set_different_settings_are_both_taken(
     monkeypatch.chdir(tmp_path)
     s = load_settings(None, env=env)
     assert (s.output.fps, s.output.aspect) == (fps, aspect)
+
+
+def test_a_value_yaml_reads_as_something_else_says_what_it_was_read_as(tmp_path: Path) -> None:
+    """`aspect: 9:16` unquoted is the number 556 to PyYAML (base 60, YAML 1.1): the error
+    said "input should be '16:9', '9:16' or '1:1'" to someone who wrote 9:16. A bare
+    `output_dir: ~` is null, not the home folder: it said "Input is not a valid path for
+    <class 'pathlib.Path'>". Each now says what was read and what to write."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output:\n  aspect: 9:16\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == (
+        f"{cfg}:2: output.aspect: not allowed; input should be '16:9', '9:16' or '1:1'; "
+        "got 556: YAML reads an unquoted 9:16 as a number in base 60, so write it in "
+        'quotes: "9:16"'
+    )
+    cfg.write_text("preset: locl\n")  # what was read, for any value not allowed
+    with pytest.raises(ConfigError, match=r"c\.yaml:1: preset: not allowed; .*; got 'locl'$"):
+        load_settings(cfg, env={})
+    cfg.write_text("output:\n  fps: yes\n")  # YAML 1.1: true, which pydantic takes as 1
+    with pytest.raises(ConfigError, match=r"c\.yaml:2: output\.fps: .*; got true; allowed: "):
+        load_settings(cfg, env={})
+    for text in ("output_dir: ~\n", "output_dir:\n"):
+        cfg.write_text(text)
+        with pytest.raises(ConfigError) as e:
+            load_settings(cfg, env={})
+        msg = str(e.value)
+        assert msg.startswith(f"{cfg}:1: output_dir: must be a folder path, got null"), msg
+        assert "'~/movies'" in msg and "class" not in msg
