@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 import yaml
 from pydantic import (
@@ -514,7 +514,7 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of settings")
-    keyed: dict[str, Any] = _text_keys(data)
+    keyed: dict[str, Any] = _empty_blocks_dropped(_text_keys(data), [])
     for key in keyed:
         # pydantic-settings matches top-level names in any case, so `Output:` was read as
         # `output:` but not merged with it: beside an `output:` block, a MINDMOVIE_OUTPUT__
@@ -525,6 +525,31 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
                 f"(did you mean {key.lower()!r}? setting names are lower case)"
             )
     return keyed
+
+
+def _empty_blocks_dropped(data: dict[str, Any], at: list[str]) -> dict[str, Any]:
+    """The file's settings without blocks left empty (`output:` whose every line is
+    commented out, as one does in a copy of config.example.yaml): YAML reads them as
+    null, which was "Input should be a valid dictionary or instance of OutputSettings".
+    An empty block means its defaults, as an empty file does; a null one is left out
+    rather than merged, so it does not drop what the environment sets in it."""
+    from mindmovie.yamlsrc import _model_at
+
+    model = _model_at(Settings, at)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        info = model.model_fields.get(key) if model is not None else None
+        if value is None and info is not None and _is_block(info.annotation):
+            continue
+        out[key] = _empty_blocks_dropped(value, [*at, key]) if isinstance(value, dict) else value
+    return out
+
+
+def _is_block(annotation: Any) -> bool:
+    """Whether a field holds a table of settings (a model, or `options: {}`)."""
+    return get_origin(annotation) is dict or (
+        isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    )
 
 
 def _text_keys(data: Any) -> Any:
@@ -811,6 +836,10 @@ def load_settings(
             msg = "unknown setting" + (_key_hint(path) or _suggestion(path))
         elif first["type"] == "literal_error":
             msg = f"not allowed; {msg[0].lower()}{msg[1:]}{_got(first.get('input'), path)}"
+        elif first["type"] in ("model_type", "dict_type"):
+            # "Input should be a valid dictionary or instance of OutputSettings": a class
+            # name the person never wrote
+            msg = _not_a_block(path, first.get("input"), source.startswith("environment"))
         elif first["type"] == "string_pattern_mismatch" and path == ["output", "size"]:
             msg = (
                 f"must be WIDTHxHEIGHT in even pixels, {MIN_SIDE} to {MAX_SIDE} a side"
@@ -826,6 +855,27 @@ def load_settings(
         if config_path is not None and source == str(config_path):
             source += _line_of(config_path, path)
         raise ConfigError(f"{source}: {loc}: {msg}{more}") from None
+
+
+def _not_a_block(path: list[str], value: Any, from_env: bool) -> str:
+    """The error for a value where a block of settings goes (`output: 5`)."""
+    from mindmovie.yamlsrc import _model_at
+
+    model = _model_at(Settings, path)
+    names = f" ({', '.join(model.model_fields)})" if model is not None else ""
+    example = next(iter(model.model_fields), "name") if model is not None else "name"
+    if from_env:
+        var = "MINDMOVIE_" + "__".join(p.upper() for p in path)
+        how = (
+            f'; give a JSON table, e.g. {{"{example}": ...}}, or one variable per setting, '
+            f"e.g. {var}__{example.upper()}"
+        )
+    else:
+        how = f"; write them indented under `{path[-1]}:` (see config.example.yaml)"
+    what = "a list" if isinstance(value, list) else "a single value"
+    if from_env and isinstance(value, str) and value.lstrip().startswith(("{", "[")):
+        what = "text that is not JSON"  # `{fps: 30}`: JSON wants "fps" in double quotes
+    return f"must be a block of settings{names}, not {what}{_got(value, path)}{how}"
 
 
 def _got(value: Any, path: list[str]) -> str:

@@ -429,7 +429,8 @@ def test_a_variable_of_json_nested_past_the_stack_names_the_variable(
     with pytest.raises(ConfigError) as e:
         load_settings(None, env=env)
     assert str(e.value).startswith(
-        "environment (MINDMOVIE_VIDEO__OPTIONS): video.options: Input should be a valid dictionary"
+        "environment (MINDMOVIE_VIDEO__OPTIONS): video.options: must be a block of settings, "
+        "not text that is not JSON; give a JSON table"
     )
 
 
@@ -906,3 +907,34 @@ def test_a_value_yaml_reads_as_something_else_says_what_it_was_read_as(tmp_path:
         msg = str(e.value)
         assert msg.startswith(f"{cfg}:1: output_dir: must be a folder path, got null"), msg
         assert "'~/movies'" in msg and "class" not in msg
+
+
+def test_a_block_left_empty_is_its_defaults_and_a_value_for_a_block_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commenting out every line of a block of a copied config.example.yaml leaves
+    `output:` (YAML null): that was "Input should be a valid dictionary or instance of
+    OutputSettings". It means the block's defaults now, as an empty file does, and keeps
+    what the environment sets in it; a value where a block goes names the block's
+    settings and not a class."""
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "output:\n#  fps: 30\nproviders:\n  byteplus:\n#    timeout: 5\nvideo:\n  options:\n"
+    )
+    s = load_settings(cfg, env={"MINDMOVIE_OUTPUT__FPS": "30"})
+    assert s.output.fps == 30 and s.providers.byteplus.max_concurrent == 3
+    assert s.video.options == {}
+    cfg.write_text("output: 5\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == (
+        f"{cfg}:1: output: must be a block of settings (aspect, resolution, fps, size), not a "
+        "single value; got 5; write them indented under `output:` (see config.example.yaml)"
+    )
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env={"MINDMOVIE_OUTPUT": "{fps: 30}"})
+    assert str(e.value).startswith(
+        "environment (MINDMOVIE_OUTPUT): output: must be a block of settings (aspect, "
+        "resolution, fps, size), not text that is not JSON; got '{fps: 30}'; give a JSON table"
+    )
