@@ -833,7 +833,8 @@ def load_settings(
             source = str(config_path)
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            msg = "unknown setting" + (_key_hint(path) or _suggestion(path))
+            env_var = source.startswith("environment")
+            msg = "unknown setting" + (_key_hint(path) or _suggestion(path, env_var))
         elif first["type"] == "literal_error":
             msg = f"not allowed; {msg[0].lower()}{msg[1:]}{_got(first.get('input'), path)}"
         elif first["type"] in ("model_type", "dict_type"):
@@ -916,8 +917,10 @@ def _key_hint(path: list[str]) -> str:
     )
 
 
-def _suggestion(path: list[str]) -> str:
-    """' (did you mean 'output'?)' for a mistyped setting name, else the allowed ones."""
+def _suggestion(path: list[str], env_var: bool = False) -> str:
+    """' (did you mean 'output'?)' for a mistyped setting name; for a setting at the
+    wrong level (`fps:` at the top, `output: {quality: ...}`) where it goes; else the
+    allowed ones."""
     from mindmovie.yamlsrc import _closest, _model_at
 
     model = _model_at(Settings, path[:-1])
@@ -927,7 +930,38 @@ def _suggestion(path: list[str]) -> str:
     close = _closest(path[-1], allowed)
     if close:
         return f" (did you mean {close!r}?)"
+    if elsewhere := _settings_named(path[-1].lower()):
+        # the name is right, its place is not: "allowed here: preset, output_dir, ..."
+        # left the person to find that fps is under output
+        return " here; " + _where_it_goes(elsewhere, env_var)
     return f" (allowed here: {', '.join(allowed)})"
+
+
+def _settings_named(name: str, model: type[BaseModel] | None = None) -> list[list[str]]:
+    """Every path of a setting (or block) called `name`, at any level."""
+    from mindmovie.yamlsrc import _model_at
+
+    found: list[list[str]] = []
+    for field in (model or Settings).model_fields:
+        sub = _model_at(model or Settings, [field])
+        if field == name:
+            found.append([field])
+        if sub is not None:
+            found.extend([field, *p] for p in _settings_named(name, sub))
+    return found
+
+
+def _where_it_goes(paths: list[list[str]], env_var: bool) -> str:
+    """'it is output.fps: write it indented under `output:`' (or its variable)."""
+    if len(paths) > 1:
+        shown = ", ".join(".".join(p) for p in paths)
+        return f"it is one of these: {shown}"
+    where = paths[0]
+    if env_var:
+        return f"it is {'.'.join(where)}: set MINDMOVIE_{'__'.join(where).upper()}"
+    if len(where) == 1:
+        return f"{where[0]} is a top-level setting: write it at the start of a line, not indented"
+    return f"it is {'.'.join(where)}: write it indented under `{where[-2]}:`"
 
 
 def _line_of(config_path: Path, path: list[str]) -> str:

@@ -938,3 +938,33 @@ def test_a_block_left_empty_is_its_defaults_and_a_value_for_a_block_says_so(
         "environment (MINDMOVIE_OUTPUT): output: must be a block of settings (aspect, "
         "resolution, fps, size), not text that is not JSON; got '{fps: 30}'; give a JSON table"
     )
+
+
+def test_a_setting_at_the_wrong_level_says_where_it_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fps: 30` at the top level (or `quality:` under output) listed the names allowed
+    there, leaving the person to find that fps is output.fps: each says where it goes."""
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "c.yaml"
+    said = {
+        "fps: 30\n": "1: fps: unknown setting here; it is output.fps: write it indented "
+        "under `output:`",
+        "output:\n  quality: draft\n": "2: output.quality: unknown setting here; it is "
+        "compose.quality: write it indented under `compose:`",
+        "compose:\n  output: {fps: 30}\n": "2: compose.output: unknown setting here; output "
+        "is a top-level setting: write it at the start of a line, not indented",
+        "seed: 3\n": "1: seed: unknown setting here; it is one of these: keyframes.seed, "
+        "video.seed",
+    }
+    for text, error in said.items():
+        cfg.write_text(text)
+        with pytest.raises(ConfigError) as e:
+            load_settings(cfg, env={})
+        assert str(e.value) == f"{cfg}:{error}"
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env={"MINDMOVIE_FPS": "30"})
+    assert str(e.value) == (
+        "environment (MINDMOVIE_FPS): fps: unknown setting here; it is output.fps: set "
+        "MINDMOVIE_OUTPUT__FPS"
+    )
