@@ -790,6 +790,17 @@ def _sets(layer: dict[str, Any], path: list[str]) -> bool:
     return True
 
 
+#: the settings the CLI's flags give (cli._overrides), to name the flag in an error: the
+#: person typed `--fps 0`, and "command line: output.fps" left them to match the two
+_FLAGS: dict[tuple[str, ...], str] = {
+    ("preset",): "--preset",
+    ("output", "aspect"): "--aspect",
+    ("output", "resolution"): "--resolution",
+    ("output", "fps"): "--fps",
+    ("compose", "quality"): "--quality",
+}
+
+
 def load_settings(
     config_path: Path | None = None,
     overrides: dict[str, Any] | None = None,
@@ -824,7 +835,8 @@ def load_settings(
         loc = ".".join(path)
         # name where the bad value came from: the highest layer that sets it
         if _sets(flags, path):
-            source = "command line"
+            flag = _FLAGS.get(tuple(path))
+            source = f"command line ({flag})" if flag else "command line"
         elif config_path is not None and _sets(file_layer, path):
             source = str(config_path)
         elif _sets(env_layer, path):

@@ -247,10 +247,11 @@ def test_bad_setting_names_allowed_values(workdir: Path) -> None:
     proc = _cli("render", "examples/goals.yaml", "--aspect", "4:3", cwd=workdir, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "16:9" in proc.stderr and "9:16" in proc.stderr
-    assert "command line: output.aspect" in proc.stderr  # a flag, not a file, was wrong
+    # a flag, not a file, was wrong: named as it was typed
+    assert "command line (--aspect): output.aspect" in proc.stderr
     # a falsy value is still a given value: checked, not dropped
     proc = _cli("render", "examples/goals.yaml", "--fps", "0", cwd=workdir, check=False)
-    assert proc.returncode == 2 and "command line: output.fps" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "command line (--fps): output.fps" in proc.stderr, proc.stderr
     # contradictory flags are refused before anything runs (no run folder made)
     proc = _cli("render", "examples/goals.yaml", "-q", "-v", cwd=workdir, check=False)
     assert proc.returncode == 2 and "--quiet and --verbose" in proc.stderr, proc.stderr
