@@ -126,7 +126,7 @@ def test_a_partial_provider_block_keeps_that_providers_defaults(tmp_path: Path) 
 def test_an_error_names_where_the_bad_value_came_from(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text("output:\n  fps: 24\n")
-    with pytest.raises(ConfigError, match=r"^command line: output\.fps"):
+    with pytest.raises(ConfigError, match=r"^command line \(--fps\): output\.fps"):
         load_settings(cfg, {"output": {"fps": 99}}, env={})
     with pytest.raises(ConfigError, match=r"^environment \(MINDMOVIE_OUTPU__FPS\): outpu: unknown"):
         load_settings(cfg, env={"MINDMOVIE_OUTPU__FPS": "30"})
