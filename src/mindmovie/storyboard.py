@@ -709,12 +709,30 @@ def board_inputs(run_dir: Path, plan: Plan, costs: Mapping[str, float] | None) -
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
+def _check_is_a_run(run_dir: Path) -> None:
+    """A folder that is no run is said as `status` says it: "nonexist/plan.yaml: file not
+    found" (or "cannot read file (Not a directory)" for a file) read as if a run had lost
+    its plan. A run folder without plan.yaml (run.db there) is load_plan's to say."""
+    from mindmovie.store import StoreError
+
+    try:
+        if run_dir.is_dir() and ((run_dir / "plan.yaml").exists() or (run_dir / "run.db").exists()):
+            return
+        is_file = run_dir.exists() and not run_dir.is_dir()
+    except OSError:  # a name too long, a folder not ours: load_plan says what it can
+        return
+    if is_file:
+        raise StoreError(f"{run_dir}: is a file, not a run folder (outputs/<title>)")
+    raise StoreError(f"{run_dir}: no run here (no plan.yaml). Plan or render a goals.yaml first.")
+
+
 def storyboard_from_run(run_dir: Path, costs: dict[str, float] | None = None) -> tuple[Path, Path]:
     """The storyboard of a run directory: its plan.yaml and whatever keyframes/clips exist.
 
     Without `costs`, the estimates the last render recorded are shown. Raises
     ``PlanError`` when plan.yaml is missing or wrong (same message as ``render``).
     """
+    _check_is_a_run(run_dir)
     plan = load_plan(run_dir / "plan.yaml")
     keyframes, clips = find_artifacts(run_dir, plan)
     if costs is None:

@@ -426,3 +426,22 @@ def test_html_a_long_category_chip_shows_it_is_cut_and_keeps_the_whole_name(
     (cat,) = re.findall(r"\.cat \{([^}]*)\}", css)
     assert "text-overflow: ellipsis" in cat and "display: block" in cat and "flex" not in cat
     assert 'title="my &lt;own&gt; &amp; more">my &lt;own&gt; &amp; more</span>' in page
+
+
+def test_a_folder_that_is_no_run_is_said_so_not_a_missing_plan(tmp_path: Path) -> None:
+    """`storyboard` of a folder that is no run said "x/plan.yaml: file not found" (or
+    "cannot read file (Not a directory)" for a file), as if a run had lost its plan: it
+    says there is no run, as `status` does. Nothing is written."""
+    from mindmovie.store import StoreError
+    from mindmovie.storyboard import storyboard_from_run
+
+    (tmp_path / "notes.txt").write_text("x")
+    for folder, said in (
+        (tmp_path / "missing", "no run here (no plan.yaml). Plan or render a goals.yaml first."),
+        (tmp_path, "no run here (no plan.yaml). Plan or render a goals.yaml first."),
+        (tmp_path / "notes.txt", "is a file, not a run folder (outputs/<title>)"),
+    ):
+        with pytest.raises(StoreError) as e:
+            storyboard_from_run(folder)
+        assert str(e.value) == f"{folder}: {said}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
