@@ -14,6 +14,7 @@ import re
 import sys
 from pathlib import Path
 from typing import Any, Literal, get_origin
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -146,6 +147,27 @@ class ProviderSettings(_Strict):
         """google: Vertex project mode (Application Default Credentials, no API key):
         vertexai with a project or location; express or developer mode use a key."""
         return self.vertexai and bool(self.project or self.location)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        """An address the SDKs can call: `base_url: ark.example.com` (no scheme) or a typo
+        was found only by the first call, after its retries, as "connection failed:
+        APIConnectionError" with exit 1 and no word of the setting."""
+        if v is None:
+            return v
+        try:
+            parts = urlsplit(v)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+            ok = ok and (parts.port is None or parts.port > 0)  # ValueError: not a number
+        except ValueError:  # `http://[::1`, `https://host:port`
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"must be an http:// or https:// address (e.g. https://api.example.com/v1), "
+                f"got {v!r}; null means the provider's own endpoint"
+            )
+        return v
 
     @field_validator("max_concurrent")
     @classmethod

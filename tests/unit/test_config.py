@@ -968,3 +968,22 @@ def test_a_setting_at_the_wrong_level_says_where_it_goes(
         "environment (MINDMOVIE_FPS): fps: unknown setting here; it is output.fps: set "
         "MINDMOVIE_OUTPUT__FPS"
     )
+
+
+def test_a_provider_base_url_that_is_not_an_http_address_is_refused_up_front(
+    tmp_path: Path,
+) -> None:
+    """`base_url: ark.example.com` (no scheme) was found by the first paid call, after its
+    retries, as "connection failed: APIConnectionError" (exit 1, no word of the setting)."""
+    cfg = tmp_path / "c.yaml"
+    for bad in ("ark.example.com/api/v3", "ftp://x", "http://[::1", "https://x:port/v1"):
+        cfg.write_text(f"providers:\n  byteplus:\n    base_url: '{bad}'\n")
+        with pytest.raises(ConfigError) as e:
+            load_settings(cfg, env={})
+        assert str(e.value).startswith(
+            f"{cfg}:3: providers.byteplus.base_url: must be an http:// or https:// address"
+        ), str(e.value)
+        assert repr(bad) in str(e.value)
+    for good in ("https://ark.example.com/api/v3", "http://127.0.0.1:8080", "http://[::1]:9/"):
+        cfg.write_text(f"providers:\n  byteplus:\n    base_url: '{good}'\n")
+        assert load_settings(cfg, env={}).providers.byteplus.base_url == good
