@@ -99,11 +99,11 @@ def _outlook(
     if path is None:
         info["why"] = "run.db does not say which goals.yaml it was made from; give --goals"
         return None, info
-    if not is_file(path):
-        if goals is not None:  # the person's own --goals: a mistake, as `render` says it
-            info["why"] = info["refused"] = f"--goals: {path}: file not found"
-        else:  # the project folder moved since: nothing known to be wrong, just unchecked
-            info["why"] = f"{path}: goals.yaml not found; give --goals"
+    if goals is None and not is_file(path):
+        # only for the one run.db recorded: a --goals given is read as render reads it,
+        # whose error says what is wrong with it ("give --goals" to one who gave it was
+        # no help, and "not found" was wrong for a folder)
+        info["why"] = f"{path}: goals.yaml not found (the last render's); give --goals"
         return None, info
     try:
         look = outlook_for(path, settings, run_dir)

@@ -469,6 +469,11 @@ def test_status_checks_settings_photos_and_goals_as_the_render_does(workdir: Pat
     st = _status(workdir, run)
     assert st["inputs"]["checked"] is False and "goals.yaml not found" in st["inputs"]["why"]
     assert all(s["next"] == "reuse if settings unchanged" for s in st["scenes"])
+    # a --goals that is not there, or a folder: said as render says it ("give --goals"
+    # to the person who gave it was no help, and "not found" was wrong for a folder)
+    for given, why in (("nothere.yaml", "file not found"), ("examples", "is a directory")):
+        st = _status(workdir, run, "--goals", given)
+        assert st["inputs"]["why"] == f"{given}: {why}" + (", not a file" if "dir" in why else "")
     st = _status(workdir, run, "-c", "small.yaml", "--goals", "examples/mine.yaml")
     assert st["inputs"]["checked"] is True
     assert all(s["next"] == "reuse" for s in st["scenes"])
