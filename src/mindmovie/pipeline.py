@@ -220,6 +220,23 @@ def _usable_run_dir(run_dir: Path, given: bool) -> str:
     return what
 
 
+def _check_creatable(run_dir: Path, what: str) -> None:
+    """Refuse, creating nothing, a run folder that cannot be made because a file stands
+    where one of its parent folders would be (`--out afile/run`): render says "cannot
+    create the folder: Not a directory" for it."""
+    for parent in run_dir.parents:
+        try:
+            if not parent.exists():
+                continue
+            if not parent.is_dir():
+                raise RunDirError(
+                    f"{what}: cannot create the folder: {parent} is a file, not a folder"
+                )
+        except OSError:
+            return  # a name too long and the like: _usable_run_dir said it, or render will
+        return
+
+
 def _check_run_dir(run_dir: Path, what: str) -> None:
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"{what}: is a file, not a folder")
@@ -2990,7 +3007,8 @@ def estimate_for(
     pipe = Pipeline(goals_path, settings, out=out)
     # a run folder render refuses (--out a file, or a folder of other files): estimate
     # priced a render that would stop at once, with exit 0
-    _usable_run_dir(pipe.run_dir, pipe._out_given)
+    what = _usable_run_dir(pipe.run_dir, pipe._out_given)
+    _check_creatable(pipe.run_dir, what)
     pipe._check_clip_settings()  # render refuses them: no price for clips never made
     registry.check_options(settings)
     db = pipe.run_dir / "run.db"

@@ -388,7 +388,11 @@ def test_out_must_be_a_run_folder_or_a_new_one(workdir: Path) -> None:
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert "--out" in proc.stderr
     # `estimate` refuses them as render does (it priced a render that could not start)
-    for out, why in ((".", "not a mindmovie run folder"), ("examples/goals.yaml", "is a file")):
+    for out, why in (
+        (".", "not a mindmovie run folder"),
+        ("examples/goals.yaml", "is a file"),
+        ("examples/goals.yaml/run", "cannot create the folder: examples/goals.yaml is a file"),
+    ):
         proc = _cli("estimate", "examples/goals.yaml", "--out", out, cwd=workdir, check=False)
         assert proc.returncode == 2 and f"--out {out}: {why}" in proc.stderr, proc.stderr
     assert (
