@@ -300,8 +300,10 @@ def test_a_run_folder_name_too_long_for_the_filesystem_is_one_line(tmp_path: Pat
     r = runner.invoke(app, ["status", str(run), "-c", str(cfg)])
     assert r.exit_code == 2, (r.output, r.exception)
     assert "File name too long" in r.stderr
+    # estimate refuses the --out render refuses (it priced a render that cannot start)
     r = runner.invoke(app, ["estimate", str(goals), "-c", str(cfg), "-o", str(run)])
-    assert r.exit_code == 0, (r.output, r.exception)  # no run there: the whole estimate
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert r.stderr.strip().endswith("cannot use the folder: File name too long"), r.stderr
 
 
 async def test_a_downloaded_clip_has_the_usual_file_mode(tmp_path: Path, sim: Any) -> None:
