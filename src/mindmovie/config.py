@@ -713,6 +713,29 @@ def _env_names(env: dict[str, str], path: list[str]) -> str:
     return listed + (" both" if len(names) == 2 else " all") + " set it"
 
 
+def _dotenv_source(path: list[str]) -> str | None:
+    """'.env:3 (MINDMOVIE_OUTPUT__FPS)' when the variables that set the setting at `path`
+    all come from ./.env and not the real environment (which wins over it): "environment
+    (MINDMOVIE_OUTPUT__FPS)" sent the person to `env`, where it is not. None otherwise."""
+    dotenv = Path(".env")
+    values = read_dotenv(dotenv)
+    names = [
+        name
+        for name, parts in _env_settings(values)
+        if parts[: len(path)] == path or path[: len(parts)] == parts
+    ]
+    if not names or any(n in os.environ for n in names):
+        return None
+    try:
+        lines = dotenv.read_bytes().decode("utf-8-sig", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    # the last statement of a name is the one python-dotenv keeps
+    at = [i + 1 for i, ln in enumerate(lines) if (m := _DOTENV_NAME.match(ln)) and m[1] in names]
+    where = f"{dotenv}:{at[-1]}" if at else str(dotenv)
+    return f"{where} ({', '.join(names)})"
+
+
 def _env_value(value: str) -> Any:
     """A MINDMOVIE_ variable's value: JSON for a table or a list, else the text."""
     if value.strip().startswith(("{", "[")):
@@ -863,18 +886,21 @@ def load_settings(
             source = str(config_path)
         elif _sets(env_layer, path):
             source = f"environment ({_env_names(e, path)})"
+            if env is None:  # the process's: a variable may come from ./.env
+                source = _dotenv_source(path) or source
         elif config_path is not None:
             source = str(config_path)
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            env_var = source.startswith("environment")
+            env_var = source.startswith(("environment", ".env"))
             msg = "unknown setting" + (_key_hint(path) or _suggestion(path, env_var))
         elif first["type"] == "literal_error":
             msg = f"not allowed; {msg[0].lower()}{msg[1:]}{_got(first.get('input'), path)}"
         elif first["type"] in ("model_type", "dict_type"):
             # "Input should be a valid dictionary or instance of OutputSettings": a class
             # name the person never wrote
-            msg = _not_a_block(path, first.get("input"), source.startswith("environment"))
+            from_env = source.startswith(("environment", ".env"))
+            msg = _not_a_block(path, first.get("input"), from_env)
         elif first["type"] == "string_pattern_mismatch" and path == ["output", "size"]:
             msg = (
                 f"must be WIDTHxHEIGHT in even pixels, {MIN_SIDE} to {MAX_SIDE} a side"

@@ -987,3 +987,22 @@ def test_a_provider_base_url_that_is_not_an_http_address_is_refused_up_front(
     for good in ("https://ark.example.com/api/v3", "http://127.0.0.1:8080", "http://[::1]:9/"):
         cfg.write_text(f"providers:\n  byteplus:\n    base_url: '{good}'\n")
         assert load_settings(cfg, env={}).providers.byteplus.base_url == good
+
+
+def test_a_bad_setting_from_the_dotenv_file_names_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MINDMOVIE_ variable set in ./.env was said as "environment (MINDMOVIE_...)", which
+    sent the person to `env`, where it is not: its file and line are named (the real
+    environment, which wins over .env, is still "environment")."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MINDMOVIE_OUTPUT__FPS", raising=False)
+    monkeypatch.delenv("MINDMOVIE_CONFIG", raising=False)
+    (tmp_path / ".env").write_text("# mindmovie\nGOOD=1\nMINDMOVIE_OUTPUT__FPS=abc\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings()
+    assert str(e.value).startswith(".env:3 (MINDMOVIE_OUTPUT__FPS): output.fps: Input should")
+    monkeypatch.setenv("MINDMOVIE_OUTPUT__FPS", "3")
+    with pytest.raises(ConfigError) as e:
+        load_settings()
+    assert str(e.value).startswith("environment (MINDMOVIE_OUTPUT__FPS): output.fps: ")
