@@ -357,3 +357,32 @@ def test_doctor_estimate_and_status_refuse_options_render_refuses(
     Store(tmp_path / "run" / "run.db").close()
     inputs = collect_status(tmp_path / "run", settings=settings, goals=goals)["inputs"]
     assert not inputs["checked"] and why in inputs["why"], inputs
+
+
+@pytest.mark.parametrize(
+    ("preset", "keys", "code"),
+    [
+        ("local", {}, 0),
+        ("byteplus", {}, 1),
+        ("byteplus", {"ARK_API_KEY": "k"}, 1),  # the planner (Claude) needs its key too
+        ("byteplus", {"ANTHROPIC_API_KEY": "k", "BYTEPLUS_API_KEY": "k"}, 0),  # 2nd name
+        ("google", {"ANTHROPIC_API_KEY": "k"}, 1),
+        ("google", {"GEMINI_API_KEY": "k"}, 1),
+        ("google", {"ANTHROPIC_API_KEY": "k", "GEMINI_API_KEY": "k"}, 0),
+        ("google", {"ANTHROPIC_API_KEY": "k", "GOOGLE_API_KEY": " "}, 1),  # blank: not set
+        ("nope", {}, 2),  # a preset that is not one: a mistake, not "cannot run"
+    ],
+)
+def test_doctor_exit_code_per_preset_and_keys(
+    clean_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    preset: str,
+    keys: dict[str, str],
+    code: int,
+) -> None:
+    """0 only when the preset can run here, 1 when a key it needs is missing, 2 for a
+    mistake in the command (as every command's mistakes); keys never shown."""
+    for name, value in keys.items():
+        monkeypatch.setenv(name, value)
+    r = CliRunner().invoke(app, ["doctor", "--preset", preset])
+    assert r.exit_code == code, r.output
