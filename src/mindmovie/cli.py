@@ -156,6 +156,22 @@ def _overrides(
     return overrides
 
 
+def _located(message: str, config: Path | None, overrides: dict[str, Any]) -> str:
+    """`message` with where its setting was given in front, for the mistakes found after
+    the settings load ("video.model 'seedance-9' is not a known byteplus video model",
+    "keyframes.options: unknown option(s)"): they named the setting but not the file
+    and line (or variable, or flag) to fix, as every other settings error does."""
+    import re
+
+    from mindmovie.config import Settings, setting_origin
+
+    found = re.match(r"([a-z_]+(?:\.[a-z_0-9]+)+)(?=[:' ])", message)
+    if found is None or found[1].split(".")[0] not in Settings.model_fields:
+        return message
+    where = setting_origin(found[1].split("."), config, overrides)
+    return f"{where}: {message}" if where else message
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     from mindmovie.config import ConfigError
     from mindmovie.pipeline import RunDirError, RunLocked
@@ -217,7 +233,9 @@ def _run_pipeline(
     yes: bool = False,
     budget: float | None = None,
     skip_failed: bool = False,
+    located: Callable[[str], str] = str,
 ) -> Any:
+    from mindmovie.config import ConfigError
     from mindmovie.pipeline import (
         BudgetStopped,
         Declined,
@@ -248,12 +266,14 @@ def _run_pipeline(
             except InvalidRequest as e:
                 # a setting naming a model the catalog does not know: a mistake to fix
                 # (exit 2, as `estimate` says it), found before anything runs
-                raise _fail(e.message) from None
+                raise _fail(located(e.message)) from None
             return asyncio.run(
                 pipe.run(fresh=fresh, until=until, skip_failed=skip_failed)  # type: ignore[arg-type]
             )
         finally:
             reporter.close()
+    except ConfigError as e:  # a stage option a provider refuses: where it was set
+        raise _fail(located(str(e))) from None
     except _user_errors() as e:
         raise _fail(str(e)) from None
     except Declined as e:
@@ -327,6 +347,7 @@ def render(
     settings = _settings(
         config, preset=preset, aspect=aspect, resolution=resolution, fps=fps, quality=quality
     )
+    flags = _overrides(preset, aspect, resolution, fps, quality)
     res = _run_pipeline(
         goals,
         settings,
@@ -338,6 +359,7 @@ def render(
         yes=yes,
         budget=budget,
         skip_failed=skip_failed,
+        located=lambda message: _located(message, config, flags),
     )
     ran = len([r for r in res.ran if r[1] in ("keyframe", "clip")])
     reused = len([r for r in res.reused if r[1] in ("keyframe", "clip")])
@@ -384,8 +406,17 @@ def plan(
     Edit plan.yaml, then `render`: only the scenes your edit touches are redone.
     """
     settings = _settings(config, preset=preset)
+    flags = _overrides(preset, None, None, None, None)
     res = _run_pipeline(
-        goals, settings, out_dir, fresh=fresh, until="plan", quiet=True, yes=yes, budget=budget
+        goals,
+        settings,
+        out_dir,
+        fresh=fresh,
+        until="plan",
+        quiet=True,
+        yes=yes,
+        budget=budget,
+        located=lambda message: _located(message, config, flags),
     )
     path = res.run_dir / "plan.yaml"
     table = Table(
@@ -419,18 +450,22 @@ def estimate(
     Uses an edited plan.yaml when the run has one, and leaves out work a previous run
     already finished, so a resumed run shows only what is left to pay for.
     """
+    from mindmovie.config import ConfigError
     from mindmovie.costs import estimate_json, estimate_table
     from mindmovie.pipeline import estimate_for
     from mindmovie.providers.base import InvalidRequest
 
     settings = _settings(config, preset=preset, aspect=aspect, resolution=resolution)
     _warn_environment(settings=settings)
+    flags = _overrides(preset, aspect, resolution, None, None)
     try:
         est = estimate_for(goals, settings, out=out_dir)
+    except ConfigError as e:  # a stage option a provider refuses: where it was set
+        raise _fail(_located(str(e), config, flags)) from None
     except _user_errors() as e:
         raise _fail(str(e)) from None
     except InvalidRequest as e:  # a model the catalog does not know (as `render` says it)
-        raise _fail(e.message) from None
+        raise _fail(_located(e.message, config, flags)) from None
     if as_json:
         sys.stdout.write(json.dumps(estimate_json(est), indent=2) + "\n")
         return

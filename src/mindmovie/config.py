@@ -846,6 +846,54 @@ _FLAGS: dict[tuple[str, ...], str] = {
 }
 
 
+def _config_path(given: Path | None, env: dict[str, str]) -> Path | None:
+    """The config file read: `given`, else `$MINDMOVIE_CONFIG`, else ./config.yaml."""
+    if given is not None:
+        return given
+    if env.get("MINDMOVIE_CONFIG"):
+        return Path(env["MINDMOVIE_CONFIG"])
+    if os.path.lexists("config.yaml"):
+        # not only a file: a folder of that name (docker makes one for a bind mount of
+        # a missing file) or a dangling link was skipped silently, its settings (the
+        # budget, the preset) with it; now it is an error naming it
+        return Path("config.yaml")
+    return None
+
+
+def setting_origin(
+    path: list[str],
+    config_path: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+) -> str | None:
+    """Where the setting at `path` (or the table holding it) was given, as `load_settings`
+    names it in an error: 'config.yaml:12', 'command line (--preset)', 'environment
+    (MINDMOVIE_VIDEO__MODEL)', '.env:3 (...)'; None for a default or what cannot be read.
+    For the mistakes found after the settings load (a model the catalog does not know, a
+    stage option a provider refuses), which named the setting but not where it was set."""
+    e = process_env() if env is None else dict(env)
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    for depth in range(len(path), 0, -1):  # `keyframes.options.foo`, then its table
+        at = path[:depth]
+        if _sets(flags, at):
+            flag = _FLAGS.get(tuple(at))
+            return f"command line ({flag})" if flag else "command line"
+    try:
+        file = _config_path(config_path, e)
+        file_layer = _read_yaml_config(file) if file is not None else {}
+    except ConfigError:
+        return None
+    env_layer = _env_layer(e)
+    for depth in range(len(path), 0, -1):
+        at = path[:depth]
+        if file is not None and _sets(file_layer, at):
+            return f"{file}{_line_of(file, at)}"
+        if _sets(env_layer, at):
+            named = f"environment ({_env_names(e, at)})"
+            return (_dotenv_source(at) or named) if env is None else named
+    return None
+
+
 def load_settings(
     config_path: Path | None = None,
     overrides: dict[str, Any] | None = None,
@@ -858,14 +906,7 @@ def load_settings(
     """
     e = process_env() if env is None else dict(env)
     source = "environment"
-    if config_path is None:
-        if e.get("MINDMOVIE_CONFIG"):
-            config_path = Path(e["MINDMOVIE_CONFIG"])
-        elif os.path.lexists("config.yaml"):
-            # not only a file: a folder of that name (docker makes one for a bind mount of
-            # a missing file) or a dangling link was skipped silently, its settings (the
-            # budget, the preset) with it; now it is an error naming it
-            config_path = Path("config.yaml")
+    config_path = _config_path(config_path, e)
     env_layer = _env_layer(e)
     file_layer = _read_yaml_config(config_path) if config_path is not None else {}
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}

@@ -709,8 +709,19 @@ def test_estimate_with_a_model_the_catalog_does_not_know_is_one_line(workdir: Pa
     proc = _cli("estimate", "examples/goals.yaml", "-c", "model.yaml", "--preset", "byteplus",
                 cwd=workdir, check=False)  # fmt: skip
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert "video.model 'seedance-9' is not a known byteplus video model" in proc.stderr
+    # where it was set, as every settings error says it (it named no file nor line)
+    assert "model.yaml:2: video.model 'seedance-9' is not a known byteplus video model" in (
+        proc.stderr
+    )
     assert "seedance-1-5-pro" in proc.stderr
+    # a stage option a provider refuses: the same (file and line of the option)
+    (workdir / "opts.yaml").write_text("keyframes:\n  options:\n    watermark: maybe\n")
+    proc = _cli("estimate", "examples/goals.yaml", "-c", "opts.yaml", "--preset", "byteplus",
+                cwd=workdir, check=False)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "error: opts.yaml:3: keyframes.options.watermark: 'maybe' is not allowed" in (
+        proc.stderr
+    )
 
 
 def test_options_for_a_local_provider_are_said_to_be_ignored(workdir: Path) -> None:
@@ -763,7 +774,7 @@ def test_render_with_a_model_the_catalog_does_not_know_is_a_mistake_exit_2(
         proc = _cli(cmd, "examples/goals.yaml", "-c", "model.yaml", "--preset", "byteplus",
                     cwd=workdir, check=False)  # fmt: skip
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-        assert "error: video.model 'seedance-9' is not a known byteplus video model" in (
+        assert "error: model.yaml:2: video.model 'seedance-9' is not a known byteplus" in (
             proc.stderr
         )
 
