@@ -537,6 +537,13 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of settings")
     keyed: dict[str, Any] = _empty_blocks_dropped(_text_keys(data), [])
+    if "goals" in keyed and not keyed.keys() & Settings.model_fields.keys():
+        # `render settings.yaml -c goals.yaml`, the two swapped: "title: unknown setting
+        # (allowed here: preset, ...)" did not say what was wrong
+        raise ConfigError(
+            f"{path}{_line_of(path, ['goals'])}: goals: this is a goals file, not settings; "
+            f"give it as GOALS (mindmovie render {path}) and a settings file with --config"
+        )
     for key in keyed:
         # pydantic-settings matches top-level names in any case, so `Output:` was read as
         # `output:` but not merged with it: beside an `output:` block, a MINDMOVIE_OUTPUT__

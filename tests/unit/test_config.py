@@ -1006,3 +1006,19 @@ def test_a_bad_setting_from_the_dotenv_file_names_its_line(
     with pytest.raises(ConfigError) as e:
         load_settings()
     assert str(e.value).startswith("environment (MINDMOVIE_OUTPUT__FPS): output.fps: ")
+
+
+def test_a_goals_file_given_as_the_config_says_so(tmp_path: Path) -> None:
+    """`render settings.yaml -c goals.yaml` (swapped) said "title: unknown setting
+    (allowed here: preset, ...)": it says the file is a goals file and how to give it."""
+    from mindmovie.init_goals import write_template
+
+    goals = write_template(tmp_path)
+    with pytest.raises(ConfigError) as e:
+        load_settings(goals, env={})
+    msg = str(e.value)
+    assert re.fullmatch(
+        rf"{re.escape(str(goals))}:\d+: goals: this is a goals file, not settings; give it as "
+        rf"GOALS \(mindmovie render {re.escape(str(goals))}\) and a settings file with --config",
+        msg,
+    ), msg
