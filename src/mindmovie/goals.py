@@ -262,6 +262,19 @@ def load_goals(path: Path) -> Goals:
 
     goals_raw = data.get("goals")
     no_goals = goals_raw is None or goals_raw == []
+    if no_goals and "goals" not in data and "title" not in data:
+        from mindmovie.config import Settings
+
+        if settings := [str(k) for k in data if str(k) in Settings.model_fields]:
+            # `render config.yaml` (the settings file as GOALS): "goals: no goals (and 2
+            # more problems)" did not say it was the wrong file
+            raise GoalsError(
+                path,
+                doc.line_of((settings[0],)),
+                settings[0],
+                "this is a settings file, not goals; give it with --config and your "
+                "goals.yaml as GOALS (mindmovie init writes one)",
+            )
     if no_goals:
         problems.append(
             Problem(

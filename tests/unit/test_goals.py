@@ -752,3 +752,16 @@ def test_bad_yaml_is_still_worded_by_the_python_loader(tmp_path: Path) -> None:
     with pytest.raises(GoalsError) as err:
         load_goals(bad)
     assert f"{bad}:4: invalid YAML: expected <block end>, but found" in str(err.value)
+
+
+def test_a_settings_file_given_as_goals_says_so(tmp_path: Path) -> None:
+    """`render config.yaml` (the settings file where goals.yaml goes) said "goals: no goals:
+    add at least one ... (and 2 more problems)": it says which file it is instead."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("# settings\npreset: local\noutput: {fps: 30}\n")
+    with pytest.raises(GoalsError) as e:
+        load_goals(cfg)
+    assert str(e.value) == (
+        f"{cfg}:2: preset: this is a settings file, not goals; give it with --config and "
+        "your goals.yaml as GOALS (mindmovie init writes one)"
+    )
