@@ -680,6 +680,13 @@ def _refuse_duplicate_keys(text: str, path: Path) -> None:
         if dup:
             where = f"{path}:{dup[0].line}" if dup[0].line else str(path)
             raise ConfigError(f"{where}: {dup[0].field}: {dup[0].message}") from None
+        # aliases of aliases ("billion laughs"): PyYAML shares them, but every walk of the
+        # settings (_text_keys) expanded them, and a 12-line config.yaml hung the command
+        # (goals.yaml and plan.yaml refused it already)
+        many = [p for p in e.problems if "once aliases (*name) are expanded" in p.message]
+        if many:
+            where = f"{path}:{many[0].line}" if many[0].line else str(path)
+            raise ConfigError(f"{where}: {many[0].message}") from None
 
 
 #: MINDMOVIE_* variables that are not settings: the config file's path, the kill

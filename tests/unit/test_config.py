@@ -1022,3 +1022,20 @@ def test_a_goals_file_given_as_the_config_says_so(tmp_path: Path) -> None:
         rf"GOALS \(mindmovie render {re.escape(str(goals))}\) and a settings file with --config",
         msg,
     ), msg
+
+
+def test_aliases_of_aliases_are_refused_not_expanded(tmp_path: Path) -> None:
+    """Aliases of aliases ("billion laughs", 10 lines) hung every command: the settings
+    walk expanded what PyYAML shares. Refused as goals.yaml refuses them. (Six levels
+    here, 10^6 values: without the check they are expanded, slowly but in time.)"""
+    lines = ["video:", "  options:", "    l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 6):
+        lines.append(f"    l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert re.fullmatch(
+        rf"{re.escape(str(cfg))}:\d+: more than \d+ values once aliases \(\*name\) are expanded",
+        str(e.value),
+    ), str(e.value)
