@@ -268,7 +268,7 @@ def test_status_exits_2_for_seconds_a_setting_or_goals_the_render_refuses(
     assert "inputs not checked: the render refuses them" in text
 
     st, err = _status_refused(workdir, run, "-c", "small.yaml", "--goals", "nope.yaml")
-    assert err == "error: --goals: nope.yaml: file not found\n"
+    assert err == "error: nope.yaml: file not found\n"  # as render says it
 
 
 def test_status_says_the_movie_is_composed_again_for_a_title_or_order_edit(
@@ -471,8 +471,9 @@ def test_status_checks_settings_photos_and_goals_as_the_render_does(workdir: Pat
     assert all(s["next"] == "reuse if settings unchanged" for s in st["scenes"])
     # a --goals that is not there, or a folder: said as render says it ("give --goals"
     # to the person who gave it was no help, and "not found" was wrong for a folder)
+    # and, being the person's mistake, exit 2 as the render would
     for given, why in (("nothere.yaml", "file not found"), ("examples", "is a directory")):
-        st = _status(workdir, run, "--goals", given)
+        st, _ = _status_refused(workdir, run, "--goals", given)
         assert st["inputs"]["why"] == f"{given}: {why}" + (", not a file" if "dir" in why else "")
     st = _status(workdir, run, "-c", "small.yaml", "--goals", "examples/mine.yaml")
     assert st["inputs"]["checked"] is True
