@@ -169,6 +169,20 @@ class ProviderSettings(_Strict):
             )
         return v
 
+    @model_validator(mode="after")
+    def _cap_not_below_first_poll(self) -> ProviderSettings:
+        """Polls wait poll_interval, then longer up to poll_max_interval: a first wait
+        longer than the cap (`poll_interval: 30` with the default cap of 15) was
+        accepted, and the cap silently did not hold for it."""
+        if self.poll_max_interval < self.poll_interval:
+            raise ValueError(
+                f"poll_max_interval ({self.poll_max_interval:g} s) is less than "
+                f"poll_interval ({self.poll_interval:g} s): polls start at poll_interval "
+                "and grow up to poll_max_interval; raise poll_max_interval or lower "
+                "poll_interval"
+            )
+        return self
+
     @field_validator("max_concurrent")
     @classmethod
     def _cpu_count(cls, v: int) -> int:

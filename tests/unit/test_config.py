@@ -1039,3 +1039,21 @@ def test_aliases_of_aliases_are_refused_not_expanded(tmp_path: Path) -> None:
         rf"{re.escape(str(cfg))}:\d+: more than \d+ values once aliases \(\*name\) are expanded",
         str(e.value),
     ), str(e.value)
+
+
+def test_a_first_poll_longer_than_the_poll_cap_is_refused(tmp_path: Path) -> None:
+    """`poll_interval: 30` under the default `poll_max_interval` (15) was accepted: the first
+    wait was then longer than the cap. Said with the block's line, and from a variable."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("providers:\n  byteplus:\n    poll_interval: 30\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).startswith(
+        f"{cfg}:2: providers.byteplus: poll_max_interval (15 s) is less than poll_interval (30 s)"
+    ), str(e.value)
+    env = {"MINDMOVIE_PROVIDERS__GOOGLE__POLL_MAX_INTERVAL": "1"}
+    with pytest.raises(ConfigError, match=r"POLL_MAX_INTERVAL\).*\(1 s\) is less than"):
+        load_settings(None, env=env)
+    cfg.write_text("providers:\n  byteplus:\n    poll_interval: 30\n    poll_max_interval: 30\n")
+    ps = load_settings(cfg, env={}).providers.byteplus
+    assert (ps.poll_interval, ps.poll_max_interval) == (30, 30)
