@@ -36,6 +36,27 @@ def write_music(path: Path, freq: int = 440) -> Path:
     return path
 
 
+def write_wav(path: Path, frames: int, rate: int = 44100) -> Path:
+    """A valid 16-bit mono WAV of `frames` samples (a 440 Hz tone), by the stdlib: for
+    sounds too short to be music (ffmpeg's encoders pad them)."""
+    import math
+    import struct
+    import wave
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(
+            b"".join(
+                struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
+                for i in range(frames)
+            )
+        )
+    return path
+
+
 #: Display P3's colorants, adapted to D50 as ICC profiles hold them (Apple's profile)
 DISPLAY_P3 = ((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841))
 

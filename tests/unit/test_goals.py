@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mindmovie.goals import Goals, GoalsError, goals_sha256, load_goals, plan_fingerprint
-from tests.media import write_music, write_photo
+from tests.media import write_music, write_photo, write_wav
 
 SPEC_EXAMPLE = """\
 title: My Dream Life
@@ -534,30 +534,11 @@ def test_music_whose_sound_cannot_be_decoded_names_its_line(project: Path) -> No
     assert "calm.m4a" in str(e.value) and "cannot be decoded" in str(e.value)
 
 
-def _short_wav(path: Path, frames: int, rate: int = 44100) -> Path:
-    """A valid 16-bit mono WAV of `frames` samples (a 440 Hz tone), by the stdlib."""
-    import math
-    import struct
-    import wave
-
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(
-            b"".join(
-                struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
-                for i in range(frames)
-            )
-        )
-    return path
-
-
 def test_music_a_few_milliseconds_long_is_refused_with_its_line(project: Path) -> None:
     """A 5 ms sound is valid audio, and the compose looped it ~200 times a second of
     movie (`-stream_loop -1`: 1.3 s of audio pass for 30 s; 10 samples took 21 s, one
     sample over 120 s), after every clip was made. Music under 1 s is refused on load."""
-    _short_wav(project / "calm.wav", frames=220)  # 5 ms at 44.1 kHz
+    write_wav(project / "calm.wav", frames=220)  # 5 ms at 44.1 kHz
     path = write(project, SPEC_EXAMPLE.replace("calm.mp3", "calm.wav"))
     with pytest.raises(GoalsError) as e:
         load_goals(path)
@@ -565,7 +546,7 @@ def test_music_a_few_milliseconds_long_is_refused_with_its_line(project: Path) -
     msg = str(e.value)
     assert "calm.wav" in msg and "only 4.99 ms of sound" in msg and "at least 1 s" in msg
     assert "cannot be decoded" not in msg
-    _short_wav(project / "calm.wav", frames=44100)  # one second: music
+    write_wav(project / "calm.wav", frames=44100)  # one second: music
     assert load_goals(path).music == project / "calm.wav"
 
 

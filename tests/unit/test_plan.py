@@ -548,14 +548,9 @@ def test_check_plan_names_a_reference_photo_that_is_no_picture(tmp_path: Path) -
 def test_check_plan_names_music_a_few_milliseconds_long(tmp_path: Path) -> None:
     # plan.yaml's music goes through goals.yaml's check: a hand-edited 5 ms sound is
     # valid audio, but the compose looped it thousands of times (minutes of audio pass)
-    import wave
+    from tests.media import write_wav
 
-    song = tmp_path / "blip.wav"
-    with wave.open(str(song), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\x00\x10" * 40)  # 40 samples at 8 kHz: 5 ms
+    song = write_wav(tmp_path / "blip.wav", frames=40, rate=8000)  # 5 ms
     path = tmp_path / "plan.yaml"
     write_plan(Plan(title="T", closing="C", music=str(song), scenes=[scene(1)]), path)
     line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "blip.wav" in t)
