@@ -838,12 +838,21 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
+def _command_path_from_argv() -> str | None:
+    """`mindmovie <command>` as typed, for an error click raised without its context
+    (`--out` given no value): the first word that names one of the commands."""
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    word = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    return f"mindmovie {word}" if word in names else None
+
+
 def _usage_error(e: Any) -> int:
     """Print a click usage error as one `error:` line naming the command; its exit code."""
     ctx = getattr(e, "ctx", None)
     message = " ".join(str(e.format_message()).split())
-    if ctx is not None:
-        message = f"{ctx.command_path}: {message} (see `{ctx.command_path} --help`)"
+    path = ctx.command_path if ctx is not None else _command_path_from_argv()
+    if path is not None:
+        message = f"{path}: {message} (see `{path} --help`)"
     err.print(
         f"[bold red]error:[/bold red] {escape(message)}",
         markup=True,

@@ -402,6 +402,9 @@ def test_a_control_character_in_the_config_is_one_line_with_its_line(tmp_path: P
         (["render", "g.yaml", "--budget", "-1"], "Invalid value for '--budget': Input should be"),
         (["render", "g.yaml", "--nope"], "No such option: --nope"),
         (["render"], "Missing argument 'GOALS'."),
+        # click's parser raises this one without a context: it lacked the command and hint
+        (["render", "g.yaml", "--out"], "Option '--out' requires an argument."),
+        (["render", "-q", "g.yaml", "-o"], "Option '-o' requires an argument."),
     ],
 )
 def test_a_flag_typer_refuses_is_one_error_line_exit_2(
