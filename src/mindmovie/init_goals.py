@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -166,6 +167,20 @@ def _cannot_write(dest: Path, e: OSError) -> InitPathError:
     return InitPathError(f"cannot write {dest}: {_problem(e)}")
 
 
+def _taken(dest: Path) -> bool:
+    """Whether something is at `dest`: a link to nothing counts (`exists()` says no, and
+    the write replaced the person's link with a file)."""
+    return dest.exists() or dest.is_symlink()
+
+
+def _link_note(dest: Path) -> str:
+    """' (a link to X, which is missing)' for a dangling link, else ''."""
+    if dest.is_symlink() and not dest.exists():
+        with contextlib.suppress(OSError):
+            return f" (a link to {os.readlink(dest)}, which is missing)"
+    return ""
+
+
 def write_template(dest_dir: Path, *, force: bool = False) -> Path:
     """Write the commented template as ``dest_dir/goals.yaml``; return its path.
 
@@ -177,9 +192,10 @@ def write_template(dest_dir: Path, *, force: bool = False) -> Path:
     made = _missing_folders(dest_dir)
     try:
         dest = _ensure_folder(dest_dir)
-        if dest.exists() and not force:
+        if _taken(dest) and not force:
             raise FileExistsError(
-                f"{dest} already exists; not overwriting it (use --force to replace it)"
+                f"{dest} already exists{_link_note(dest)}; not overwriting it "
+                "(use --force to replace it)"
             )
         try:
             atomic_write_text(dest, TEMPLATE)
@@ -301,8 +317,12 @@ def guided(
 
 def _ask_and_write(console: Console, dest: Path, ask: Ask, *, force: bool) -> Path:
     dest_dir = dest.parent
-    if dest.exists() and not force and not _yes(ask, f"{dest} exists. Replace it?", default=False):
-        raise FileExistsError(f"{dest} already exists; left as it was")
+    if (
+        _taken(dest)
+        and not force
+        and not _yes(ask, f"{dest} exists{_link_note(dest)}. Replace it?", default=False)
+    ):
+        raise FileExistsError(f"{dest} already exists{_link_note(dest)}; left as it was")
 
     console.print(
         "[bold]Let's write your goals.[/bold] Short answers are fine; you can edit "

@@ -68,6 +68,20 @@ def test_template_refuses_to_overwrite(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 
+def test_template_refuses_a_link_to_nothing(tmp_path: Path) -> None:
+    # exists() is False for a link whose file is gone: the template replaced the link
+    link = tmp_path / "goals.yaml"
+    link.symlink_to(tmp_path / "elsewhere" / "goals.yaml")
+    with pytest.raises(
+        FileExistsError,
+        match=r"goals\.yaml already exists \(a link to .*elsewhere.*which is missing\).*--force",
+    ):
+        write_template(tmp_path)
+    assert link.is_symlink()
+    write_template(tmp_path, force=True)
+    assert not link.is_symlink() and link.read_text(encoding="utf-8") == TEMPLATE
+
+
 def test_template_creates_missing_folder(tmp_path: Path) -> None:
     path = write_template(tmp_path / "new" / "project")
     load_goals(path)
@@ -191,6 +205,17 @@ def test_guided_with_force_replaces_without_asking(tmp_path: Path) -> None:
     guided(console, tmp_path, ask=script, force=True)
     assert not any("Replace" in q for q in script.questions)
     assert load_goals(mine).title == "New"
+
+
+def test_guided_asks_before_replacing_a_link_to_nothing(tmp_path: Path) -> None:
+    link = tmp_path / "goals.yaml"
+    link.symlink_to(tmp_path / "gone.yaml")
+    console, _out = _console()
+    script = Script(["n"])
+    with pytest.raises(FileExistsError, match=r"a link to .*gone\.yaml, which is missing"):
+        guided(console, tmp_path, ask=script)
+    assert script.questions and "gone.yaml, which is missing). Replace it?" in script.questions[0]
+    assert link.is_symlink()
 
 
 def test_a_file_given_as_the_folder_is_named_as_a_file(tmp_path: Path) -> None:
