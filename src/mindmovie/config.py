@@ -538,6 +538,9 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e)
+        if "for merging" in problem:
+            # PyYAML names the anchor's value (another place); the `<<` line is the mistake
+            _refuse_bad_merge(text, path)
         raise ConfigError(f"{path}{where}: not valid YAML ({problem})") from None
     except (ValueError, TypeError, LookupError, AttributeError):
         # PyYAML's int() of a number longer than Python converts, or a value its explicit
@@ -655,7 +658,7 @@ def _too_long_number(text: str, path: Path) -> str:
         from mindmovie.yamlsrc import SourceError, format_loc, parse_yaml
 
         try:
-            doc = parse_yaml(text, path, SourceError)
+            doc = parse_yaml(text, path, SourceError, merges=True)
         except SourceError:
             doc = None
         if doc is not None:
@@ -681,6 +684,21 @@ def _bounds(path: list[str]) -> str:
     return f"; allowed: {', '.join(said)}" if said else "; write a smaller one"
 
 
+def _refuse_bad_merge(text: str, path: Path) -> None:
+    """'c.yaml:3: output: a merge (<<) takes a mapping...' for a `<<` of a list or a
+    word; returns if it finds no such merge."""
+    from mindmovie.yamlsrc import SourceError, parse_yaml
+
+    try:
+        parse_yaml(text, path, SourceError, merges=True)
+    except SourceError as e:
+        bad = [p for p in e.problems if "a merge (<<)" in p.message]
+        if bad:
+            where = f"{path}:{bad[0].line}" if bad[0].line else str(path)
+            field = f" {bad[0].field}:" if bad[0].field else ""
+            raise ConfigError(f"{where}:{field} {bad[0].message}") from None
+
+
 def _refuse_duplicate_keys(text: str, path: Path) -> None:
     """A setting written twice is an error, as in goals.yaml: PyYAML keeps the last one
     silently, so a second `output:` block (e.g. appended to a copied config.example.yaml)
@@ -688,7 +706,7 @@ def _refuse_duplicate_keys(text: str, path: Path) -> None:
     from mindmovie.yamlsrc import SourceError, parse_yaml
 
     try:
-        parse_yaml(text, path, SourceError)
+        parse_yaml(text, path, SourceError, merges=True)
     except SourceError as e:
         dup = [p for p in e.problems if p.message.startswith("duplicate key")]
         if dup:
@@ -1098,7 +1116,9 @@ def _line_of(config_path: Path, path: list[str]) -> str:
     from mindmovie.yamlsrc import SourceError, parse_yaml
 
     try:
-        doc = parse_yaml(config_path.read_text(encoding="utf-8"), config_path, SourceError)
+        doc = parse_yaml(
+            config_path.read_text(encoding="utf-8"), config_path, SourceError, merges=True
+        )
     except (OSError, SourceError, ValueError):
         return ""
     line = doc.line_of(path)

@@ -168,9 +168,10 @@ class YamlDoc:
 class _Builder:
     """Turns composed YAML nodes into dicts/lists/str/None, recording lines by path."""
 
-    def __init__(self) -> None:
+    def __init__(self, merges: bool = False) -> None:
         self.lines: dict[Loc, int] = {}
         self.problems: list[Problem] = []
+        self.merges = merges
         self._active: set[int] = set()
         self._count = 0
 
@@ -227,9 +228,14 @@ class _Builder:
         if node.tag != _TAG + "map":
             self._problem(node, loc, f"unsupported YAML tag {node.tag!r}")
         out: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
+        merged_lines: dict[Loc, int] = {}
         for knode, vnode in node.value:
             if knode.tag == _TAG + "merge":
-                self._problem(knode, loc, "merge keys (<<) are not supported; write keys out")
+                if self.merges:
+                    self._merge(knode, vnode, loc, merged, merged_lines)
+                else:
+                    self._problem(knode, loc, "merge keys (<<) are not supported; write keys out")
                 continue
             if not isinstance(knode, yaml.ScalarNode):
                 self._problem(knode, loc, "a key must be a plain word, not a list or mapping")
@@ -248,7 +254,41 @@ class _Builder:
                 continue
             self.lines[sub] = kline
             out[key] = self.build(vnode, sub)
+        written = set(out)
+        for key, value in merged.items():  # keys written out win over merged ones
+            if key not in written:
+                out[key] = value
+        for sub, line in merged_lines.items():
+            if sub[len(loc)] not in written:
+                self.lines.setdefault(sub, line)
         return out
+
+    def _merge(
+        self,
+        knode: yaml.Node,
+        vnode: yaml.Node,
+        loc: Loc,
+        merged: dict[str, Any],
+        merged_lines: dict[Loc, int],
+    ) -> None:
+        """`<<: *name` (or a list of them): the keys it brings, each placed on the `<<`
+        line, where it enters this mapping (the anchor's own lines are another place's
+        settings). The first source to bring a key wins, as in PyYAML."""
+        line = knode.start_mark.line + 1
+        sources = vnode.value if isinstance(vnode, yaml.SequenceNode) else [vnode]
+        for src in sources:
+            if not isinstance(src, yaml.MappingNode):
+                self._problem(knode, loc, "a merge (<<) takes a mapping or a list of mappings")
+                continue
+            saved, self.lines = self.lines, {}
+            try:
+                value = self.build(src, loc)
+            finally:
+                got, self.lines = self.lines, saved
+            for key, v in value.items():
+                merged.setdefault(key, v)
+            for sub in got:
+                merged_lines.setdefault(sub, line)
 
 
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
@@ -332,9 +372,13 @@ def nesting_problem(text: str) -> Problem | None:
     return None
 
 
-def parse_yaml(text: str, path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
+def parse_yaml(
+    text: str, path: Path, error: type[SourceError] = SourceError, *, merges: bool = False
+) -> YamlDoc:
     """Parse YAML text into plain data with line numbers; raise ``error`` on bad YAML or
-    duplicate keys. An empty document gives ``data=None``."""
+    duplicate keys. An empty document gives ``data=None``. Merge keys (``<<: *name``)
+    are refused unless ``merges`` (config.yaml reads them, as PyYAML does: goals.yaml
+    and plan.yaml never did)."""
     if deep := nesting_problem(text):
         raise error.from_problems(path, [deep])
     try:
@@ -343,7 +387,7 @@ def parse_yaml(text: str, path: Path, error: type[SourceError] = SourceError) ->
         raise error.from_problems(path, [_yaml_problem(exc, text)]) from None
     if root is None:
         return YamlDoc(None, {})
-    builder = _Builder()
+    builder = _Builder(merges)
     builder.lines[()] = root.start_mark.line + 1
     try:
         data = builder.build(root, ())

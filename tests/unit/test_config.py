@@ -1060,3 +1060,42 @@ def test_a_first_poll_longer_than_the_poll_cap_is_refused(tmp_path: Path) -> Non
     cfg.write_text("providers:\n  byteplus:\n    poll_interval: 30\n    poll_max_interval: 30\n")
     ps = load_settings(cfg, env={}).providers.byteplus
     assert (ps.poll_interval, ps.poll_max_interval) == (30, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        # a merged key that is wrong where it lands: named on the `<<` line (it had no line)
+        (
+            "output: &o\n  fps: 24\ncompose:\n  <<: *o\n",
+            "c.yaml:4: compose.fps: unknown setting here; it is output.fps",
+        ),
+        (
+            "x: &o {fps: abc}\noutput:\n  resolution: 480p\n  <<: *o\n",
+            "c.yaml:4: output.fps: Input should be a valid integer",
+        ),
+        # a merge of a list or a word: PyYAML named the anchor's value, another place
+        ("x: &o [1]\noutput:\n  <<: *o\n", "c.yaml:3: output: a merge (<<) takes a mapping"),
+        ("output:\n  <<: [{fps: 30}, 3]\n", "c.yaml:2: output: a merge (<<) takes a mapping"),
+    ],
+)
+def test_a_merge_key_mistake_is_named_by_its_line(tmp_path: Path, text: str, said: str) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).startswith(str(tmp_path / said)), str(e.value)
+
+
+def test_a_merge_key_still_merges_and_written_keys_win(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "providers:\n  byteplus: &p\n    max_concurrent: 3\n    poll_interval: 5\n"
+        "  google:\n    <<: *p\n    max_concurrent: 2\n"
+    )
+    google = load_settings(cfg, env={}).providers.google
+    assert (google.poll_interval, google.max_concurrent) == (5, 2)
+    # a key written out beside the merge wins, whatever the order, and keeps its own line
+    cfg.write_text("x: &o {fps: 30, resolution: 480p}\noutput:\n  fps: abc\n  <<: *o\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:3: output\.fps: Input should be"):
+        load_settings(cfg, env={})
