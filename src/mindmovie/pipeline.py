@@ -1707,12 +1707,19 @@ class Pipeline:
         )
 
     def _warn_small_photos(self, plan: Plan) -> None:
-        """Warn, once per photo, about a goal photo the offline keyframe shows enlarged
-        past `SMALL_PHOTO_UPSCALE`: an 8x8 or 64x48 photo was blown up to the frame
-        without a word, and the movie showed a blurry smear. Not refused: it is the
-        person's photo, and a soft picture may be what they have."""
+        """Warn, once per photo, about a goal photo the keyframe shows enlarged past
+        `SMALL_PHOTO_UPSCALE`: an 8x8 or 64x48 photo was blown up to the frame without a
+        word, and the movie showed a blurry smear. Not refused: it is the person's photo,
+        and a soft picture may be what they have. For the offline keyframe (the photo,
+        fitted) and for an edit model (SeedEdit restyles the photo itself, at a size of
+        its own table: an 8x8 photo gives it next to nothing of the person to keep); a
+        model that takes photos as references only draws its own picture."""
+        edit_model = ""
         if self._keyframe_provider != "local":
-            return  # remote models make their own picture from it
+            spec = costs.stage_spec(self.settings, "keyframes")
+            if spec is None or not spec.capabilities.image_required:
+                return
+            edit_model = spec.key
         fw, fh = self.settings.output.frame()
         scenes: dict[Path, list[str]] = {}
         for sc in plan.scenes:
@@ -1730,9 +1737,14 @@ class Pipeline:
                 continue
             shown = os.path.relpath(photo, base) if photo.is_relative_to(base) else str(photo)
             need = (math.ceil(fw / SMALL_PHOTO_UPSCALE), math.ceil(fh / SMALL_PHOTO_UPSCALE))
+            effect = (
+                f"{edit_model} restyles it, and has little of the photo to keep"
+                if edit_model
+                else "it will look blurry"
+            )
             self.reporter.warn(
                 f"photo {shown} ({', '.join(ids)}) is {pw}x{ph} pixels and is enlarged "
-                f"{upscale:.1f}x to fill the {fw}x{fh} frame: it will look blurry. Use a "
+                f"{upscale:.1f}x to fill the {fw}x{fh} frame: {effect}. Use a "
                 f"photo of at least {need[0]}x{need[1]} pixels ({fw}x{fh} or more is sharp)"
             )
 

@@ -163,7 +163,7 @@ class _Warnings(NullReporter):
 
 
 def _small_photo_warnings(rep: _Warnings) -> list[str]:
-    return [w for w in rep.warnings if "will look blurry" in w]
+    return [w for w in rep.warnings if "will look blurry" in w or "little of the photo" in w]
 
 
 def test_a_tiny_goal_photo_is_warned_about_once_per_render(tmp_path: Path) -> None:
@@ -196,6 +196,38 @@ def test_a_tiny_goal_photo_is_warned_about_once_per_render(tmp_path: Path) -> No
     assert [w.split(" (")[0] for w in _small_photo_warnings(rep)] == [
         "photo photos/coastal-run.jpg"
     ]
+
+
+def test_a_tiny_photo_an_edit_model_restyles_is_warned_about(tmp_path: Path) -> None:
+    """SeedEdit restyles the goal's photo itself: an 8x8 photo gives it next to nothing
+    of the person to keep, and was not warned about (only the local keyframes were). A
+    model that takes photos as references draws its own picture: not warned about. Told
+    at `plan`, before any keyframe is paid for (no call is made here: a fake key)."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys
+
+    keys = Keys(byteplus=SecretStr("fake-key-never-sent"))
+    for model, warned in (("seededit-3-0-i2i", True), ("seedream-4-0", False)):
+        goals, settings = _offline(
+            tmp_path / model,
+            keyframes={"provider": "byteplus", "model": model},
+            output={"size": "640x360", "fps": 8},
+        )
+        Image.new("RGB", (8, 8), (200, 120, 60)).save(goals.parent / "photos" / "coastal-run.jpg")
+        rep = _Warnings()
+        pipe = Pipeline(goals, settings, out=tmp_path / model / "run", reporter=rep, keys=keys)
+        asyncio.run(pipe.run(until="plan"))
+        assert _small_photo_warnings(rep) == (
+            [
+                "photo photos/coastal-run.jpg (01-health-1) is 8x8 pixels and is enlarged "
+                "80.0x to fill the 640x360 frame: seededit-3-0-i2i restyles it, and has "
+                "little of the photo to keep. Use a photo of at least 320x180 pixels "
+                "(640x360 or more is sharp)"
+            ]
+            if warned
+            else []
+        ), model
 
 
 def test_a_turned_photo_is_measured_as_shown(tmp_path: Path) -> None:
