@@ -187,7 +187,11 @@ class ProviderSettings(_Strict):
     @classmethod
     def _cpu_count(cls, v: int) -> int:
         """0 means one per CPU (how the local providers, which are CPU-bound, default)."""
-        return v or (os.cpu_count() or 2)
+        if v:
+            return v
+        from mindmovie.cpus import usable_cpu_count
+
+        return usable_cpu_count()
 
 
 #: each provider's own defaults (the rest are ProviderSettings' field defaults)

@@ -428,3 +428,26 @@ async def test_a_paid_image_that_cannot_be_saved_is_billed_not_left_in_flight(
         store.close()
     assert rows and len(rows) == sim.stats()["totals"]["images"]
     assert {r["state"] for r in rows} == {"billed"}, rows
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2,
+    reason="needs CPU affinity (Linux) and two CPUs to leave one out",
+)
+def test_a_process_given_one_cpu_plans_for_one(tmp_path: Path) -> None:
+    """os.cpu_count() counts the whole machine: in a container given 2 CPUs of a 64-CPU
+    host (cpuset, taskset) the compositor started 64 encoders of 150-300 MB each and the
+    local providers 64 workers. The affinity mask is what the process may use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n"
+        "from mindmovie.cpus import usable_cpu_count\n"
+        "from mindmovie.config import load_settings\n"
+        "print(usable_cpu_count(), load_settings(env={}).providers.local.max_concurrent)\n"
+    )
+    got = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
+    assert got.stdout.split() == ["1", "1"], got.stderr

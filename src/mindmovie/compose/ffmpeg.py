@@ -28,6 +28,7 @@ from pathlib import Path
 from mindmovie.compose import cards
 from mindmovie.compose.audio import prepare_audio, render_audio
 from mindmovie.compose.timeline import RENDERER_VERSION, Item, Segment, Timeline
+from mindmovie.cpus import usable_cpu_count
 from mindmovie.fsutil import commit_file, tmp_path_for
 from mindmovie.media import probe, run_ffmpeg, run_ffmpeg_watched
 
@@ -519,13 +520,13 @@ def render(
     `on_segment` is called in the caller's thread (never from a pool thread), first for
     reused segments, then for each encoded one as it lands (within ~0.25 s), also for
     those finished when a failure stops the render. `x264_threads` defaults to
-    cpu_count // workers (1 on a fully used pool: measured fastest).
+    usable CPUs // workers (1 on a fully used pool: measured fastest).
     """
     tl = timeline
     for it in tl.items:
         if it.kind == "scene" and (it.clip is None or not it.clip.exists()):
             raise FileNotFoundError(f"{it.id}: clip not found: {it.clip}")
-    cpus = os.cpu_count() or 1
+    cpus = usable_cpu_count()
     workers = max(1, min(workers or cpus, cpus * 2))
     threads = x264_threads or max(1, cpus // workers)
     seg_dir = work_dir / "segments"
