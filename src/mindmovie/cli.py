@@ -60,7 +60,11 @@ EXIT_BUDGET = 3
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Settings file (YAML). Default: ./config.yaml if present."),
+    typer.Option(
+        "--config",
+        "-c",
+        help="Settings file (YAML). Default: $MINDMOVIE_CONFIG, else ./config.yaml if present.",
+    ),
 ]
 RunDirArg = Annotated[
     Path,
