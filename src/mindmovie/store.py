@@ -157,7 +157,13 @@ def _snapshot(path: Path) -> sqlite3.Connection:
     """An in-memory copy of run.db as it is now (a render may be writing it: the copy
     is one consistent read, WAL included), opened without writing anything on disk."""
     uri = path.resolve().as_uri()
-    src = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=5.0)
+    # A read-only connection makes the WAL's run.db-wal and run.db-shm and, as it may
+    # not remove them, leaves them in the run folder. With neither there (no render has
+    # the run open: its connection keeps them), a plain connection that only reads does
+    # as a render's does on close: the last one out removes them (it writes nothing:
+    # the WAL is empty). Else the files are a render's, or a killed one's: kept as they are.
+    idle = not any(os.path.lexists(f"{path}{end}") for end in ("-wal", "-shm"))
+    src = sqlite3.connect(f"{uri}?mode={'rw' if idle else 'ro'}", uri=True, timeout=5.0)
     try:
         try:
             src.execute("SELECT count(*) FROM sqlite_master").fetchone()

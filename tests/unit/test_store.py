@@ -264,6 +264,30 @@ def test_read_only_sees_what_a_running_render_has_journaled(tmp_path: Path) -> N
         writer.close()
 
 
+def test_read_only_leaves_no_wal_files_in_a_run_no_render_has_open(tmp_path: Path) -> None:
+    """`status`, `estimate` and `storyboard` change nothing: a run.db no render has open
+    (no run.db-wal beside it) is read without leaving the WAL's run.db-wal and
+    run.db-shm in the run folder, and run.db stays byte for byte as it was. Before, the
+    read-only connection made both and, not allowed to remove them, left them there."""
+    db = tmp_path / "run.db"
+
+    def db_files() -> list[str]:
+        return sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("run.db"))
+
+    st = Store(db)
+    _paid_done(st, "s1", "k1", b"clip", paid=False)
+    st.close()
+    assert db_files() == ["run.db"]
+    before = db.read_bytes()
+    ro = Store(db, read_only=True)
+    try:
+        assert [(s.scene_id, s.status) for s in ro.steps()] == [("s1", "succeeded")]
+    finally:
+        ro.close()
+    assert db_files() == ["run.db"]
+    assert db.read_bytes() == before
+
+
 def test_a_run_db_that_cannot_be_opened_for_reading_says_read_not_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
