@@ -60,6 +60,7 @@ AUDIO_FILTERS = (
     "aformat",
     "atrim",
     "asetpts",
+    "aloop",
     "volume",
     "adelay",
     "amix",

@@ -236,22 +236,21 @@ def _audio_problem(path: str, mtime_ns: int, size: int) -> str | None:
 _DECODE_CHECK_SECONDS = 2
 
 #: the shortest music taken. A sound under a second looped for a whole movie is a buzz,
-#: not music, and the compose's loop (`-stream_loop -1`) costs per repeat: ~0.16 ms each
-#: (measured: a 5 ms WAV took 1.3 s for 30 s of movie, 10 samples 21 s, 1 sample over
-#: 120 s), so a few milliseconds of sound made the audio pass crawl or hit its time
-#: limit after every clip was made. At 1 s a 10-minute movie is 600 repeats.
+#: not music. (When the compose looped with ffmpeg's `-stream_loop -1`, each repeat also
+#: cost ~0.16 ms: a 5 ms WAV took 1.3 s for 30 s of movie, 10 samples 21 s, 1 sample
+#: over 120 s, so a few milliseconds of sound made the audio pass crawl or hit its time
+#: limit after every clip was made.)
 MIN_MUSIC_SECONDS = 1.0
 
 
 def _sound_seconds(path: Path, rate: int) -> float:
     """Seconds of sound the first audio stream decodes to, up to `_DECODE_CHECK_SECONDS`
-    (0.0: none). The compose loops the music endlessly and trims it to the movie
-    (`-stream_loop -1`): a stream whose packets all fail to decode (a damaged file whose
-    header is intact) gives no sample to trim, and that ffmpeg ran forever, after every
-    clip was made. Decoding a couple of seconds, as mono to a pipe, takes a few
-    milliseconds. At the file's own rate (`rate`, Hz; unknown: any sound counts as the
-    check's whole length): resampling holds back its first samples, and a sound of a few
-    ms came out empty."""
+    (0.0: none). The compose loops the music and trims it to the movie: a stream whose
+    packets all fail to decode (a damaged file whose header is intact) gives no sample
+    to loop (with `-stream_loop -1` that ffmpeg ran forever), after every clip was made.
+    Decoding a couple of seconds, as mono to a pipe, takes a few milliseconds. At the
+    file's own rate (`rate`, Hz; unknown: any sound counts as the check's whole length):
+    resampling holds back its first samples, and a sound of a few ms came out empty."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "quiet", "-i", str(path)]
     cmd += ["-map", "0:a:0", "-t", str(_DECODE_CHECK_SECONDS), "-ac", "1"]
     cmd += ["-f", "s16le", "-"]

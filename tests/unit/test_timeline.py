@@ -193,13 +193,15 @@ def test_without_a_short_item_the_timeline_and_its_keys_are_unchanged(
 ) -> None:
     """The per-transition policy gives the very timeline and keys the whole-movie clamp
     gave when nothing is short: existing runs keep their cached segments. The digests
-    were taken with the whole-movie clamp (commit 311b1e9), renderer version pinned."""
+    were taken with the whole-movie clamp (commit 311b1e9), renderer and audio pass
+    versions pinned."""
     import hashlib
     import json
 
     from mindmovie.compose import timeline
 
     monkeypatch.setattr(timeline, "RENDERER_VERSION", "pinned")
+    monkeypatch.setattr(timeline, "AUDIO_VERSION", "audio-3")  # the audio pass's, then
 
     def digest(movie: MovieInput, spec: OutputSpec) -> str:
         tl = build_timeline(movie, spec)

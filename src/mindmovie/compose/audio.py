@@ -164,15 +164,19 @@ def audio_args(bed: AudioBed, music: Path, out: Path, *, normalise: bool = True)
     target loudness already (loudnorm resamples to 192 kHz: the costliest step here).
     """
     dur = bed.duration
-    args = ["-stream_loop", "-1", "-i", str(music)]
+    args = ["-i", str(music)]
     for c in bed.clips:
         args += ["-i", str(c.clip)]
     fmt = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
-    # the loop's timestamps jump at every seam by the file's duration, not its samples'
-    # (an mp3's encoder delay, a container whose video runs longer): ~25 ms gaps per
-    # loop, so the track came up short and drifted off the picture. Counted samples
-    # make the looped music one continuous stream.
-    chains = [f"[0:a]{fmt},asetpts=N/SR/TB,atrim=0:{dur:.6f}[m]"]
+    # The music is decoded once and looped by `aloop`, sample for sample, over the
+    # movie's length (it keeps at most that much sound: it stops collecting at `size`
+    # samples, and loops what it has when the song ends first). ffmpeg's own
+    # `-stream_loop` restarted the decoder at each repeat: AAC in an mp4 (.m4a, a
+    # music video) then lost the ~17 ms its skipped encoder-delay frame primes, a
+    # dropout at every seam; and its timestamps jumped by the file's duration, not its
+    # samples'. Counted samples make the looped music one continuous stream.
+    size = round(dur * SAMPLE_RATE) + SAMPLE_RATE
+    chains = [f"[0:a]{fmt},aloop=loop=-1:size={size},asetpts=N/SR/TB,atrim=0:{dur:.6f}[m]"]
     mix = ["[m]"]
     for i, c in enumerate(bed.clips, start=1):
         delay = round(c.start * 1000)
@@ -222,11 +226,10 @@ def audio_args(bed: AudioBed, music: Path, out: Path, *, normalise: bool = True)
 
 
 #: the audio pass's own time limit, base + per second of movie: it takes ~1 s per 30 s
-#: of movie. It loops the music (`-stream_loop -1`) until the movie's length, so a
-#: stream that never yields a sample (damaged, though its header reads) would run for
-#: ever, after every clip was made: goals.yaml's music check refuses such a file on
-#: load (`media.music_problem`), and music under a second (each repeat costs), and
-#: this bounds whatever that check cannot foresee.
+#: of movie. goals.yaml's music check refuses, on load, a file whose sound does not
+#: decode (`media.music_problem`), and music under a second; this bounds whatever that
+#: check cannot foresee (with `-stream_loop -1`, as the pass once looped, a damaged
+#: stream that never yielded a sample ran for ever, after every clip was made).
 AUDIO_TIMEOUT_BASE, AUDIO_TIMEOUT_PER_SECOND = 120.0, 4.0
 
 
@@ -271,6 +274,15 @@ def render_audio(bed: AudioBed, work_dir: Path) -> Path:
         raise FFmpegError(
             f"the movie's sound was not made within {limit:.0f} s (it takes about a second "
             f"per 30 s of movie): the music {music} may be damaged; try another file"
+        ) from None
+    except FFmpegError as e:
+        # input #0 is the music: a song damaged after goals.yaml's check (its packets no
+        # longer decode) stops the pass; say which file, not only ffmpeg's log
+        if bed.music is None or "ist#0:" not in str(e):
+            raise
+        raise FFmpegError(
+            f"the movie's sound could not be made: the music {music} does not decode "
+            f"(it may be damaged); try another file. {e}"
         ) from None
     finally:
         tmp.unlink(missing_ok=True)
