@@ -1991,6 +1991,8 @@ class Pipeline:
         timeline = build_timeline(movie, spec, face_for)
         for note in timeline.notes:  # e.g. a very short scene shortens its two crossfades
             self.reporter.warn(note)
+        for note in timeline.text_notes:  # e.g. 2 s scenes between 1 s crossfades
+            self.reporter.warn(note)
         for it in timeline.items:  # e.g. CJK on a machine without a CJK font
             if lacks := undrawable(it.text):
                 self.reporter.warn(

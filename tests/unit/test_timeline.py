@@ -258,6 +258,40 @@ def test_any_lengths_give_bodies_of_at_least_zero_and_the_duration_identity(
     assert sum(1 for c in trans if c < xf) == sum(n.count(">") for n in tl.notes)
 
 
+def test_a_scene_too_short_to_show_its_affirmation_says_so() -> None:
+    """A scene's text fades in once the scene is alone on screen and goes out with it:
+    2 s scenes between 1 s crossfades are never alone, and their affirmations peaked at
+    ~30 % opacity, never readable, with nothing said. The note names them and what
+    length (or crossfade) shows the text; the pixels and keys stay as they were."""
+    tl = build_timeline(_movie((5.0, 2.0, 2.0)), SPEC)
+    peak = {
+        it.id: max(
+            it.text_alpha(local) * w
+            for g in range(it.start, it.end)
+            for shown, local, w in tl.on_screen(g)
+            if shown is it
+        )
+        for it in tl.items
+        if it.kind == "scene"
+    }
+    assert peak["scene:a"] == 1.0 and max(peak["scene:b"], peak["scene:c"]) < 0.35
+    (note,) = tl.text_notes
+    assert note.startswith("scene:b and scene:c last only 2 s: their affirmations are never")
+    # the advice is enough: 2 x 24 crossfade frames + 4 of delay + 14 of fade + 1 = 67
+    assert note.endswith(
+        "set their seconds in plan.yaml to at least 2.8 s, or compose.crossfade to at most 0.58 s)"
+    )
+    assert not build_timeline(_movie((5.0, 2.8, 2.8)), SPEC).text_notes
+    assert not build_timeline(_movie((5.0, 2.0, 2.0)), replace(SPEC, crossfade=0.58)).text_notes
+    assert not tl.notes  # no crossfade was shortened: that note is another matter
+    # a scene with no text has nothing to show; a long enough one says nothing
+    assert not build_timeline(_movie((5.0, 2.0), b=" "), SPEC).text_notes
+    assert not build_timeline(_movie(), SPEC).text_notes
+    # many scenes: one line, not a list of them all
+    (many,) = build_timeline(_movie((2.0,) * 8), SPEC).text_notes
+    assert many.startswith("scene:a, scene:b, scene:c and 5 more scenes last only 2 s")
+
+
 def test_zero_crossfade_gives_hard_cuts() -> None:
     tl = build_timeline(_movie(), replace(SPEC, crossfade=0.0))
     assert all(s.kind == "body" for s in tl.segments)

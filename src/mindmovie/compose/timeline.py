@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,6 +258,9 @@ class Timeline:
     #: the configured crossfade, shortened only next to a short item (build_timeline)
     transition_frames: tuple[int, ...]
     notes: tuple[str, ...] = field(default=())
+    #: scenes too short to show their affirmation (`_unseen_text_notes`): said apart from
+    #: `notes` (the crossfade shortenings), which they do not change
+    text_notes: tuple[str, ...] = field(default=())
 
     @property
     def fps(self) -> int:
@@ -335,6 +339,52 @@ def _shortening_notes(
             f"from {xf / fps:g} s to {became}, as a crossfade is at most half of each "
             f"item it joins (to keep {'them' if len(ts) > 1 else 'it'} whole, set "
             f"{where} to at least {2 * xf / fps:g} s)"
+        )
+    return tuple(notes)
+
+
+def _unseen_text_notes(
+    items: list[Item], trans: tuple[int, ...], xf: int, fps: int
+) -> tuple[str, ...]:
+    """One note per scene length whose affirmations are never fully on screen.
+
+    A scene's text fades in once the scene is alone on screen (after its incoming
+    crossfade, TEXT_DELAY_SECONDS, over TEXT_FADE_SECONDS) and goes out with it in its
+    outgoing crossfade; a scene shorter than its two crossfades plus that is never
+    alone long enough: its text peaked at ~30 % opacity in a 2 s scene between 1 s
+    crossfades, with no word said. The note says how long such a scene needs to be
+    (with the configured crossfade) and, where one would do, what crossfade fits it.
+    """
+    delay, fade = round(TEXT_DELAY_SECONDS * fps), round(TEXT_FADE_SECONDS * fps)
+    short: dict[int, list[str]] = {}
+    for i, it in enumerate(items):
+        if it.kind != "scene" or not it.text.strip():
+            continue
+        body_hi = it.frames - (trans[i] if i < len(trans) else 0)
+        if it.text_in + it.text_fade >= body_hi:  # no frame alone with the text whole
+            short.setdefault(it.frames, []).append(it.id)
+    notes = []
+    for n, ids in short.items():
+        need = 2 * xf + delay + fade + 1  # frames, between two full crossfades
+        fits = (n - delay - fade - 1) // 2  # the longest crossfade this length allows
+        one = len(ids) == 1
+        if one:
+            named = ids[0]
+        elif len(ids) <= 4:
+            named = f"{', '.join(ids[:-1])} and {ids[-1]}"
+        else:  # one line, however many scenes
+            named = f"{', '.join(ids[:3])} and {len(ids) - 3} more scenes"
+        # rounded outwards, so the seconds given are enough once rounded to frames
+        at_least = math.ceil(need / fps * 10 - 1e-9) / 10
+        fix = f"set {'its' if one else 'their'} seconds in plan.yaml to at least {at_least:g} s"
+        at_most = math.floor(fits / fps * 100 + 1e-9) / 100
+        if xf > 0 and at_most >= 0.25:  # a shorter crossfade is next to a cut: not advice
+            fix += f", or compose.crossfade to at most {at_most:g} s"
+        notes.append(
+            f"{named} {'lasts' if one else 'last'} only {n / fps:.3g} s: "
+            f"{'its affirmation is' if one else 'their affirmations are'} never fully on "
+            "screen (a scene's text fades in once it is alone on screen, after its "
+            f"crossfade in, and fades out with it; {fix})"
         )
     return tuple(notes)
 
@@ -477,4 +527,5 @@ def build_timeline(
         clips=clips,
         key=audio_key,
     )
-    return Timeline(spec, tuple(items), tuple(segments), audio, total, trans, notes)
+    text_notes = _unseen_text_notes(items, trans, xf, fps)
+    return Timeline(spec, tuple(items), tuple(segments), audio, total, trans, notes, text_notes)
