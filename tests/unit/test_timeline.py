@@ -350,3 +350,14 @@ def test_a_new_builtin_bed_is_a_new_audio_key(monkeypatch: pytest.MonkeyPatch) -
     before = build_timeline(_movie(), SPEC).audio.key
     monkeypatch.setattr(timeline, "BED_VERSION", "bed-next")
     assert build_timeline(_movie(), SPEC).audio.key != before
+
+
+@pytest.mark.parametrize("title_seconds", [1 / 24, 3 / 24, 0.25])
+def test_a_very_short_title_is_shown_whole(title_seconds: float) -> None:
+    """The title fades in over OPEN_FADE_SECONDS, or over all of a shorter title: a
+    1-frame title was black and a 0.25 s one never reached full brightness."""
+    spec = OutputSpec(1280, 720, fps=24, crossfade=0.0, title_seconds=title_seconds)
+    title = build_timeline(_movie(), spec).items[0]
+    assert title.kind == "title"
+    assert max(title.brightness(k) for k in range(title.frames)) == 1.0
+    assert title.brightness(0) < 1.0 or title.frames == 1

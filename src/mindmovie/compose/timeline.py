@@ -429,7 +429,9 @@ def build_timeline(
         body_lo = trans[i - 1] if i > 0 else 0  # the incoming transition
         body_hi = n - trans[i] if i < len(trans) else n  # up to the outgoing one
         if kind == "title":
-            fin = min(spec.frames(OPEN_FADE_SECONDS), body_hi)
+            # reaches full brightness on a frame of the title: a fade over the whole of
+            # a very short one never showed it whole (a 1-frame title was black)
+            fin = min(spec.frames(OPEN_FADE_SECONDS), body_hi, n - 1)
         if kind == "closing":
             fout = min(spec.frames(CLOSE_FADE_SECONDS), n - body_lo)
         if kind == "scene":
