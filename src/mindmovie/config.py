@@ -688,41 +688,36 @@ def _bounds(path: list[str]) -> str:
     return f"; allowed: {', '.join(said)}" if said else "; write a smaller one"
 
 
-def _refuse_bad_merge(text: str, path: Path) -> None:
-    """'c.yaml:3: output: a merge (<<) takes a mapping...' for a `<<` of a list or a
-    word; returns if it finds no such merge."""
+def _refuse_problems(text: str, path: Path, *kinds: str) -> None:
+    """Raise, as one ConfigError line, the first problem the line-keeping parser finds
+    whose message holds one of `kinds` (in their order); return if there is none."""
     from mindmovie.yamlsrc import SourceError, parse_yaml
 
     try:
         parse_yaml(text, path, SourceError, merges=True)
     except SourceError as e:
-        bad = [p for p in e.problems if "a merge (<<)" in p.message]
-        if bad:
-            where = f"{path}:{bad[0].line}" if bad[0].line else str(path)
-            field = f" {bad[0].field}:" if bad[0].field else ""
-            raise ConfigError(f"{where}:{field} {bad[0].message}") from None
+        for kind in kinds:
+            found = [p for p in e.problems if kind in p.message]
+            if found:
+                where = f"{path}:{found[0].line}" if found[0].line else str(path)
+                field = f" {found[0].field}:" if found[0].field else ""
+                raise ConfigError(f"{where}:{field} {found[0].message}") from None
+
+
+def _refuse_bad_merge(text: str, path: Path) -> None:
+    """'c.yaml:3: output: a merge (<<) takes a mapping...' for a `<<` of a list or a
+    word; returns if it finds no such merge."""
+    _refuse_problems(text, path, "a merge (<<)")
 
 
 def _refuse_duplicate_keys(text: str, path: Path) -> None:
     """A setting written twice is an error, as in goals.yaml: PyYAML keeps the last one
     silently, so a second `output:` block (e.g. appended to a copied config.example.yaml)
-    quietly undid every setting of the first."""
-    from mindmovie.yamlsrc import SourceError, parse_yaml
-
-    try:
-        parse_yaml(text, path, SourceError, merges=True)
-    except SourceError as e:
-        dup = [p for p in e.problems if p.message.startswith("duplicate key")]
-        if dup:
-            where = f"{path}:{dup[0].line}" if dup[0].line else str(path)
-            raise ConfigError(f"{where}: {dup[0].field}: {dup[0].message}") from None
-        # aliases of aliases ("billion laughs"): PyYAML shares them, but every walk of the
-        # settings (_text_keys) expanded them, and a 12-line config.yaml hung the command
-        # (goals.yaml and plan.yaml refused it already)
-        many = [p for p in e.problems if "once aliases (*name) are expanded" in p.message]
-        if many:
-            where = f"{path}:{many[0].line}" if many[0].line else str(path)
-            raise ConfigError(f"{where}: {many[0].message}") from None
+    quietly undid every setting of the first. Also aliases of aliases ("billion
+    laughs"): PyYAML shares them, but every walk of the settings (_text_keys) expanded
+    them, and a 12-line config.yaml hung the command (goals.yaml and plan.yaml refused
+    it already)."""
+    _refuse_problems(text, path, "duplicate key", "once aliases (*name) are expanded")
 
 
 #: MINDMOVIE_* variables that are not settings: the config file's path, the kill

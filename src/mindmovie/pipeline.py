@@ -1989,9 +1989,9 @@ class Pipeline:
             music_sha256=sha256_file(music) if music and music.exists() else None,
         )
         timeline = build_timeline(movie, spec, face_for)
-        for note in timeline.notes:  # e.g. a very short scene shortens its two crossfades
-            self.reporter.warn(note)
-        for note in timeline.text_notes:  # e.g. 2 s scenes between 1 s crossfades
+        # e.g. a very short scene shortens its two crossfades (notes); 2 s scenes between
+        # 1 s crossfades never show their affirmations whole (text_notes)
+        for note in (*timeline.notes, *timeline.text_notes):
             self.reporter.warn(note)
         for it in timeline.items:  # e.g. CJK on a machine without a CJK font
             if lacks := undrawable(it.text):
