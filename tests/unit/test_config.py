@@ -95,6 +95,46 @@ def test_the_shipped_example_config_loads_as_documented() -> None:
     assert s.providers.byteplus.poll_interval == 2 and s.providers.byteplus.poll_max_interval == 15
 
 
+@pytest.mark.parametrize(
+    "section, key",
+    [("output", "fps"), ("plan", "scene_seconds"), ("plan", "scenes_per_goal"),
+     ("compose", "crossfade"), ("compose", "title_seconds"), ("compose", "closing_seconds")],
+)  # fmt: skip
+def test_the_example_config_states_the_bounds_each_setting_enforces(
+    tmp_path: Path, section: str, key: str
+) -> None:
+    """The bounds written beside a setting in config.example.yaml are the ones loading
+    applies: "(a-b)" takes both ends, "over a and at most b" refuses a and takes b."""
+    import re
+
+    example = Path(__file__).resolve().parents[2] / "config.example.yaml"
+    text = example.read_text(encoding="utf-8")
+    block = text[text.index(f"\n{section}:\n") :]
+    line = next(ln for ln in block.splitlines() if ln.strip().startswith(f"{key}:"))
+    if m := re.search(r"\((\d+)-(\d+)[;)]", line):
+        lo, hi, lo_ok = float(m[1]), float(m[2]), True
+    else:
+        m = re.search(r"over (\d+) and at most (\d+)", line)
+        assert m, f"no bounds stated: {line!r}"
+        lo, hi, lo_ok = float(m[1]), float(m[2]), False
+    integer = key in ("fps", "scenes_per_goal")
+    step = 1.0 if integer else 0.5
+
+    def loads(value: float) -> bool:
+        cfg = tmp_path / "c.yaml"
+        shown = int(value) if integer else value
+        cfg.write_text(f"{section}:\n  {key}: {shown}\n")
+        try:
+            load_settings(cfg, env={})
+        except ConfigError:
+            return False
+        return True
+
+    assert loads(lo) is lo_ok
+    assert not loads(lo - step)
+    assert loads(hi) and not loads(hi + step)
+
+
 def test_max_concurrent_zero_means_cpu_count_and_negative_is_refused(tmp_path: Path) -> None:
     import os
 
