@@ -2951,6 +2951,35 @@ class Pipeline:
             raise
         return res
 
+    def _current_clips(self, store: Store, plan: Plan) -> dict[str, str]:
+        """The clips on disk made from the scene's keyframe and inputs as they are now
+        (the ones the next render reuses), by scene id, with their sha256. A clip left
+        from before an edit (`render --until keyframes` after a prompt was changed made a
+        new keyframe, not a new clip) is not one: the storyboard played it beside the
+        new keyframe as if it were that keyframe's clip."""
+        model = self._video_model
+        if model is None:
+            return {}
+        chain = self._chains_frames()
+        scenes = list(plan.scenes)
+        out: dict[str, str] = {}
+        for i, sc in enumerate(scenes):
+            folder = self.run_dir / "scenes" / sc.id
+            kf = folder / "keyframe.png"
+            if not (folder / "clip.mp4").is_file() or not kf.is_file():
+                continue
+            last: Path | None = None
+            if chain and i + 1 < len(scenes):
+                nxt = self.run_dir / "scenes" / scenes[i + 1].id / "keyframe.png"
+                last = nxt if nxt.is_file() else None
+            req = self._video_request(sc, kf, last)
+            for _, key, _ in self._clip_variants(model, sc, req):
+                step = store.reusable(sc.id, "clip", key)
+                if step is not None and step.sha256:
+                    out[sc.id] = step.sha256
+                    break
+        return out
+
     def _storyboard(self, store: Store) -> None:
         """Refresh the contact sheet; a storyboard problem never fails a render.
 
@@ -2958,10 +2987,12 @@ class Pipeline:
         has no settings to price with) to show the same.
         """
         from mindmovie.storyboard import (
+            CLIPS_META,
             COSTS_META,
             HTML_NAME,
             PNG_NAME,
             board_inputs,
+            clips_record,
             costs_record,
             storyboard_from_run,
         )
@@ -2971,12 +3002,14 @@ class Pipeline:
             est = costs.estimate_run(self.settings, self.goals, plan)  # full, not what is left
             per_scene = {s.scene_id: s.total for s in est.scenes}
             store.set_meta(COSTS_META, costs_record(plan, per_scene))
+            current = self._current_clips(store, plan)
+            store.set_meta(CLIPS_META, clips_record(plan, current))
             # drawing it takes ~0.7 s for 7 scenes: not again when nothing it shows changed
-            digest = board_inputs(self.run_dir, plan, per_scene)
+            digest = board_inputs(self.run_dir, plan, per_scene, current)
             drawn = all((self.run_dir / name).is_file() for name in (PNG_NAME, HTML_NAME))
             if drawn and store.get_meta("storyboard_inputs") == digest:
                 return
-            storyboard_from_run(self.run_dir, costs=per_scene)
+            storyboard_from_run(self.run_dir, costs=per_scene, current_clips=current)
             store.set_meta("storyboard_inputs", digest)
         except Exception as e:  # cosmetic output: report and go on
             self.reporter.warn(f"storyboard not written: {e}")

@@ -21,7 +21,7 @@ import json
 import math
 import os
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -68,6 +68,8 @@ CATEGORY_COLOURS: dict[str, RGB] = {
 OTHER_CATEGORY: RGB = (140, 146, 160)
 
 UNKNOWN = "—"
+#: what a card says instead of playing a clip made before its scene was edited
+OLD_CLIP = "clip out of date (made before an edit); the next render makes it again"
 
 
 # ---------------------------------------------------------------------------- layout
@@ -545,9 +547,11 @@ def render_html(
     clips: Mapping[str, Path] | None = None,
     keyframes: Mapping[str, Path] | None = None,
     images: list[Image.Image | None] | None = None,
+    old_clips: Collection[str] = (),
 ) -> str:
     """The storyboard page as text (``write_storyboard`` saves it). ``images``: as for
-    `render_sheet`."""
+    `render_sheet`. ``old_clips``: scene ids whose clip on disk is of earlier inputs
+    (not played: the next render makes it again)."""
     clips = clips or {}
     per_scene = _costs_of(plan, costs)
     if images is None:
@@ -570,6 +574,8 @@ def render_html(
                 f'<video controls preload="metadata" src="{_e(_href(clip, run_dir))}">'
                 f"clip of scene {i}</video>"
             )
+        elif scene.id in old_clips:
+            player = f'<p class="noclip">{OLD_CLIP}</p>'
         else:
             player = '<p class="noclip">no clip yet</p>'
         r, g, b = _category_colour(scene.category)
@@ -618,6 +624,7 @@ def write_storyboard(
     costs: dict[str, float] | None = None,
     clips: dict[str, Path] | None = None,
     keyframes: dict[str, Path] | None = None,
+    old_clips: Collection[str] = (),
 ) -> tuple[Path, Path]:
     """Write ``run_dir/storyboard.png`` and ``run_dir/storyboard.html``; return both paths.
 
@@ -633,7 +640,15 @@ def write_storyboard(
     atomic_write_bytes(png_path, _png_bytes(sheet))
     atomic_write_text(
         html_path,
-        render_html(run_dir, plan, costs=costs, clips=clips, keyframes=keyframes, images=images),
+        render_html(
+            run_dir,
+            plan,
+            costs=costs,
+            clips=clips,
+            keyframes=keyframes,
+            images=images,
+            old_clips=old_clips,
+        ),
     )
     return png_path, html_path
 
@@ -668,16 +683,7 @@ def recorded_costs(run_dir: Path, plan: Plan) -> dict[str, float]:
     The storyboard command has no settings of its own to price with (the preset, the
     models): it shows what the render estimated, and "—" for a scene edited since.
     """
-    db = run_dir / "run.db"
-    if not db.is_file():
-        return {}
-    from mindmovie.store import Store
-
-    store = Store(db, read_only=True)
-    try:
-        raw = store.get_meta(COSTS_META)
-    finally:
-        store.close()
+    raw = _meta(run_dir, COSTS_META)
     try:
         data = json.loads(raw) if raw else {}
         return {
@@ -689,13 +695,74 @@ def recorded_costs(run_dir: Path, plan: Plan) -> dict[str, float]:
         return {}  # an unreadable record: costs unknown, never a failed storyboard
 
 
+#: run.db meta key: the clips the last render found current (made from the scene's
+#: keyframe and inputs as they were then), with what they were made for
+CLIPS_META = "storyboard_clips"
+#: the plan.yaml fields a clip is made from (its keyframe's and its own)
+_CLIP_INPUTS = ("goal", "image_prompt", "reference_photos", "motion_prompt", "seconds")
+
+
+def _clip_inputs(scene: Scene) -> list[object]:
+    return [getattr(scene, name) for name in _CLIP_INPUTS]
+
+
+def clips_record(plan: Plan, current: Mapping[str, str]) -> str:
+    """What `recorded_clips` reads back: each current clip's sha256 and the plan.yaml
+    fields it was made for."""
+    return json.dumps(
+        {
+            s.id: {"sha256": current[s.id], "inputs": _clip_inputs(s)}
+            for s in plan.scenes
+            if s.id in current
+        },
+        default=str,
+    )
+
+
+def recorded_clips(run_dir: Path, plan: Plan) -> dict[str, str] | None:
+    """The clips (sha256 by scene id) the last render found current, for the scenes not
+    edited since; None for a run without the record (drawn before it was kept)."""
+    raw = _meta(run_dir, CLIPS_META)
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+        again = json.loads(clips_record(plan, {s.id: "" for s in plan.scenes}))
+        return {
+            s.id: str(data[s.id]["sha256"])
+            for s in plan.scenes
+            if s.id in data and data[s.id]["inputs"] == again[s.id]["inputs"]
+        }
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _meta(run_dir: Path, key: str) -> str | None:
+    db = run_dir / "run.db"
+    if not db.is_file():
+        return None
+    from mindmovie.store import Store
+
+    store = Store(db, read_only=True)
+    try:
+        return store.get_meta(key)
+    finally:
+        store.close()
+
+
 #: bump when the board is drawn differently, so an unchanged run redraws it once
 BOARD_VERSION = 3
 
 
-def board_inputs(run_dir: Path, plan: Plan, costs: Mapping[str, float] | None) -> str:
+def board_inputs(
+    run_dir: Path,
+    plan: Plan,
+    costs: Mapping[str, float] | None,
+    current_clips: Mapping[str, str] | None = None,
+) -> str:
     """A digest of everything the board shows (plan.yaml, which keyframes and clips exist
-    and their file stamps, the costs): a render skips redrawing an unchanged board."""
+    and their file stamps, the costs, which clips are current): a render skips redrawing
+    an unchanged board."""
     import hashlib
 
     plan_path = run_dir / "plan.yaml"
@@ -705,7 +772,13 @@ def board_inputs(run_dir: Path, plan: Plan, costs: Mapping[str, float] | None) -
         for kind, found in (("k", keyframes), ("c", clips))
         for sid, p in sorted(found.items())
     ]
-    parts = (BOARD_VERSION, plan_path.read_bytes(), stamps, sorted((costs or {}).items()))
+    parts = (
+        BOARD_VERSION,
+        plan_path.read_bytes(),
+        stamps,
+        sorted((costs or {}).items()),
+        sorted((current_clips or {}).items()),
+    )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
@@ -726,15 +799,38 @@ def _check_is_a_run(run_dir: Path) -> None:
     raise StoreError(f"{run_dir}: no run here (no plan.yaml). Plan or render a goals.yaml first.")
 
 
-def storyboard_from_run(run_dir: Path, costs: dict[str, float] | None = None) -> tuple[Path, Path]:
+def storyboard_from_run(
+    run_dir: Path,
+    costs: dict[str, float] | None = None,
+    current_clips: Mapping[str, str] | None = None,
+) -> tuple[Path, Path]:
     """The storyboard of a run directory: its plan.yaml and whatever keyframes/clips exist.
 
-    Without `costs`, the estimates the last render recorded are shown. Raises
-    ``PlanError`` when plan.yaml is missing or wrong (same message as ``render``).
+    Without `costs`, the estimates the last render recorded are shown. A clip is played
+    when it is one of ``current_clips`` (sha256 by scene id; without them, the clips the
+    last render recorded as current, for scenes not edited since, and whose file is the
+    same); a run without that record plays every clip on disk. Raises ``PlanError``
+    when plan.yaml is missing or wrong (same message as ``render``).
     """
     _check_is_a_run(run_dir)
     plan = load_plan(run_dir / "plan.yaml")
     keyframes, clips = find_artifacts(run_dir, plan)
     if costs is None:
         costs = recorded_costs(run_dir, plan)
-    return write_storyboard(run_dir, plan, costs=costs, clips=clips, keyframes=keyframes)
+    if current_clips is None:
+        current_clips = recorded_clips(run_dir, plan)
+        if current_clips is not None:
+            from mindmovie.fsutil import sha256_file
+
+            current_clips = {
+                sid: sha
+                for sid, sha in current_clips.items()
+                if sid in clips and sha256_file(clips[sid]) == sha
+            }
+    old: set[str] = set()
+    if current_clips is not None:
+        old = {sid for sid in clips if sid not in current_clips}
+        clips = {sid: p for sid, p in clips.items() if sid in current_clips}
+    return write_storyboard(
+        run_dir, plan, costs=costs, clips=clips, keyframes=keyframes, old_clips=old
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -320,6 +321,57 @@ def test_storyboard_command_shows_the_estimates_of_the_render(workdir: Path) -> 
     _cli("storyboard", str(run), cwd=workdir)
     costs = _scene_costs(html)
     assert costs[1] == "—" and costs[:1] + costs[2:] == ["free"] * (len(scenes) - 1)
+
+
+def _players(html: Path) -> dict[str, str]:
+    """Each card's clip line: "play <src>" when it plays a clip, else what it says."""
+    out: dict[str, str] = {}
+    for card in html.read_text(encoding="utf-8").split("<article")[1:]:
+        sid = re.search(r'id="scene-([^"]+)"', card)
+        video = re.search(r'<video [^>]*src="([^"]+)"', card)
+        note = re.search(r'<p class="noclip">([^<]*)</p>', card)
+        assert sid is not None and (video or note)
+        out[sid.group(1)] = f"play {video.group(1)}" if video else note.group(1)  # type: ignore[union-attr]
+    return out
+
+
+def test_storyboard_does_not_play_a_clip_made_before_an_edit(workdir: Path) -> None:
+    """`render --until keyframes` after an image prompt was edited makes a new keyframe
+    and leaves the old clip on disk: the board played that clip (of the old picture)
+    beside the new keyframe, as if it were its clip; `status` said "redo clip". The
+    same for `mindmovie storyboard` after a motion prompt was edited."""
+    import yaml
+
+    from mindmovie.storyboard import OLD_CLIP
+
+    run = workdir / "run"
+    html = run / "storyboard.html"
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         cwd=workdir)  # fmt: skip
+    ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
+    every = {sid: f"play scenes/{sid}/clip.mp4" for sid in ids}
+    assert _players(html) == every
+
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    edited = next(s for s in plan["scenes"] if s["category"] == "wealth")  # painted
+    edited["image_prompt"] = "a red balloon over a dark forest at night"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         "--until", "keyframes", cwd=workdir)  # fmt: skip
+    assert (run / "scenes" / edited["id"] / "clip.mp4").is_file()  # the old one, still there
+    assert _players(html) == {**every, edited["id"]: OLD_CLIP}
+    _cli("storyboard", str(run), cwd=workdir)
+    assert _players(html) == {**every, edited["id"]: OLD_CLIP}
+
+    plan["scenes"][0]["motion_prompt"] = "a slow pan to the left"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    _cli("storyboard", str(run), cwd=workdir)
+    assert _players(html) == {**every, edited["id"]: OLD_CLIP, ids[0]: OLD_CLIP}
+
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         cwd=workdir)  # fmt: skip
+    assert _players(html) == every
 
 
 def test_square_brackets_in_user_text_are_text_not_markup(workdir: Path) -> None:
