@@ -584,21 +584,24 @@ def render_html(
             f"  {thumb}\n"
             f'  <div class="body">\n'
             f'    <div class="meta"><span class="num">{i}</span>'
-            f'<span class="cat" style="--c: rgb({r}, {g}, {b})" title="{_e(scene.category)}">'
+            f'<span class="cat" dir="auto" style="--c: rgb({r}, {g}, {b})" '
+            f'title="{_e(scene.category)}">'
             f"{_e(scene.category)}</span>"
             f'<span class="right">{_e(format_seconds(scene.seconds))} · '
             f'<span class="cost">{_e(format_cost(cost))}</span></span></div>\n'
-            f'    <p class="aff">{_e(scene.affirmation)}</p>\n'
+            f'    <p class="aff" dir="auto">{_e(scene.affirmation)}</p>\n'
             f'    <p class="id">{_e(scene.id)}</p>\n'
             f"    {player}\n"
             f"    <details open><summary>Prompts</summary><dl>"
-            f"<dt>Image</dt><dd>{_e(scene.image_prompt)}</dd>"
-            f"<dt>Motion</dt><dd>{_e(scene.motion_prompt)}</dd></dl></details>\n"
+            f'<dt>Image</dt><dd dir="auto">{_e(scene.image_prompt)}</dd>'
+            f'<dt>Motion</dt><dd dir="auto">{_e(scene.motion_prompt)}</dd></dl></details>\n'
             f"  </div>\n"
             f"</article>"
         )
-    style = f'<p class="style">Style: {_e(plan.style)}</p>' if plan.style else ""
-    closing = f"<footer>Closing card: {_e(plan.closing)}</footer>" if plan.closing else ""
+    style = f'<p class="style">Style: <bdi>{_e(plan.style)}</bdi></p>' if plan.style else ""
+    closing = (
+        f"<footer>Closing card: <bdi>{_e(plan.closing)}</bdi></footer>" if plan.closing else ""
+    )
     return (
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -606,7 +609,7 @@ def render_html(
         f"<title>{_e(plan.title)} · storyboard</title>\n"
         f"<style>\n{_CSS}\n.thumb {{ --aspect: {aspect}; }}\n</style>\n"
         "</head>\n<body>\n"
-        f"<header><h1>{_e(plan.title)}</h1>"
+        f'<header><h1 dir="auto">{_e(plan.title)}</h1>'
         f'<p class="totals">{_e(_totals_prefix(plan))}'
         f"<b>{_e(format_total(per_scene))}</b></p>{style}</header>\n"
         '<main class="grid">\n' + "\n".join(cards) + "\n</main>\n"
@@ -751,7 +754,7 @@ def _meta(run_dir: Path, key: str) -> str | None:
 
 
 #: bump when the board is drawn differently, so an unchanged run redraws it once
-BOARD_VERSION = 3
+BOARD_VERSION = 4
 
 
 def board_inputs(

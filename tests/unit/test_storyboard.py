@@ -445,3 +445,29 @@ def test_a_folder_that_is_no_run_is_said_so_not_a_missing_plan(tmp_path: Path) -
             storyboard_from_run(folder)
         assert str(e.value) == f"{folder}: {said}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_html_right_to_left_text_takes_its_own_direction(tmp_path: Path) -> None:
+    """A Hebrew or Arabic affirmation, title, prompt or closing in the page (whose
+    language is English, left to right) showed its closing full stop at the wrong end
+    ("אני לומד עברית כל יום." ending on the right): every text of the user's now has
+    `dir="auto"` (or sits in a <bdi> after an English label)."""
+    from mindmovie.storyboard import render_html
+
+    he, ar = "אני לומד עברית כל יום.", "أنا محبوب ومحاط بعائلتي."
+    scene = Scene(
+        id="01-growth-1",
+        goal=1,
+        category="צמיחה",
+        affirmation=he,
+        image_prompt=ar,
+        motion_prompt=he,
+        seconds=5,
+    )
+    plan = Plan(title=ar, closing=he, style=ar, scenes=[scene])
+    page = render_html(tmp_path, plan)
+    assert f'<h1 dir="auto">{ar}</h1>' in page
+    assert f'<p class="aff" dir="auto">{he}</p>' in page
+    assert f'<dd dir="auto">{ar}</dd>' in page and f'<dd dir="auto">{he}</dd>' in page
+    assert re.search(r'<span class="cat" dir="auto"[^>]*>צמיחה</span>', page)
+    assert f"Style: <bdi>{ar}</bdi>" in page and f"Closing card: <bdi>{he}</bdi>" in page
