@@ -547,7 +547,9 @@ def status(
         if not paid:
             return []
         if not spend:
-            return ["free", "free", *([""] if flying else [])]
+            # nothing asked of a paid provider yet (e.g. after `plan`): "free" here read
+            # as if the scene cost nothing, while the storyboard priced it
+            return ["-", "-", *([""] if flying else [])]
         cells = [format_usd(spend["estimated"]), format_usd(spend["billed"])]
         if flying:
             cells.append(format_usd(spend["in_flight"]) if spend.get("in_flight") else "")

@@ -151,3 +151,25 @@ def test_headers_and_values_are_whole_at_40_80_and_200_columns(
     assert all(sid in first for sid in ids), first
     joined = "".join(ln[col:].strip() for ln in table)
     assert joined.count(JOB) == (0 if paid == "free" else len(ids) - 1), joined
+
+
+def test_a_paid_runs_scene_with_nothing_spent_yet_is_not_called_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `plan` with a paid preset no scene has a ledger row yet: its est. and billed
+    cells said "free", as if the scene would cost nothing (the storyboard priced each at
+    $0.13). They say "-" (nothing yet); a scene with spend shows its dollars."""
+    ids = ["01-health-1", "02-career-1"]
+    info = _info(ids)
+    info["scenes"][1]["spend"] = {"estimated": 0.1296, "billed": 0.0312, "in_flight": 0.0}
+    info["ledger"] = [{}]
+    info["planner_spend"] = {"estimated": 0.02, "billed": 0.0187, "in_flight": 0.0}
+    monkeypatch.setattr("mindmovie.status.collect_status", lambda *a, **k: info)
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=buf, width=120, highlight=False))
+    r = CliRunner().invoke(cli.app, ["status", str(tmp_path)], env={})
+    assert r.exit_code == 0, r.output
+    rows = {ln.split()[0]: ln.split() for ln in buf.getvalue().splitlines() if ln.strip()}
+    assert rows["01-health-1"][4:6] == ["-", "-"], rows["01-health-1"]
+    assert rows["02-career-1"][4:6] == ["$0.13", "$0.03"], rows["02-career-1"]
+    assert "free" not in buf.getvalue()
