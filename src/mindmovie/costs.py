@@ -489,8 +489,19 @@ def video_hold(settings: Settings, seconds: float) -> float:
     return est.usd * (frames + 1) / frames
 
 
+#: the table's cell for a call a run stopping early (`render --until keyframes`) leaves
+#: for later: "free" there, under a paid video model, read as if video cost nothing
+LATER = "later"
+
+
 def _not_this_run(call: CallEstimate) -> CallEstimate:
-    return replace(call, usd=0.0, free=True, formula="not in this run (it stops before this stage)")
+    return replace(
+        call,
+        usd=0.0,
+        free=True,
+        formula="not in this run (it stops before this stage)",
+        inputs={**call.inputs, "later": True},
+    )
 
 
 def _as_done(call: CallEstimate) -> CallEstimate:
@@ -670,6 +681,8 @@ def format_usd(x: float, *, free: bool = False) -> str:
 def _cell(call: CallEstimate) -> str:
     if call.done:
         return "done"
+    if call.inputs.get("later"):
+        return LATER
     return format_usd(call.usd, free=call.free)
 
 

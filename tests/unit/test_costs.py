@@ -409,3 +409,21 @@ def test_local_model_names_are_the_providers_own() -> None:
         "keyframe": LocalKeyframes.model,
         "video": LocalMotion.model,
     } == costs.LOCAL_MODELS
+
+
+def test_until_keyframes_table_says_video_is_later_not_free() -> None:
+    """`render --until keyframes` asks to confirm an estimate without the clips; its
+    table said "free" in every video cell under Seedance, as if video cost nothing.
+    They say "later"; a clip already made still says "done"; the total is the keyframes'."""
+    full = costs.estimate_run(byteplus(), goals(2), done={("01-health-1", "clip")})
+    est = full.upto("keyframes")
+    text = render(est)
+    cells = [[c.strip() for c in ln.split("│")[1:-1]] for ln in text.splitlines()]
+    rows = {r[0]: r for r in cells if r and r[0].endswith("-1")}
+    assert rows["01-health-1"][2:4] == [costs.format_usd(est.scenes[0].keyframe.usd), "done"]
+    assert rows["02-wealth-1"][2:4] == [
+        costs.format_usd(est.scenes[1].keyframe.usd),
+        costs.LATER,
+    ]
+    assert "free" not in text
+    assert est.total == money(sum(s.keyframe.usd for s in full.scenes) + full.planner.usd)  # type: ignore[union-attr]
