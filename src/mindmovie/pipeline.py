@@ -3001,15 +3001,19 @@ class Pipeline:
             plan = load_plan(self.run_dir / "plan.yaml")
             est = costs.estimate_run(self.settings, self.goals, plan)  # full, not what is left
             per_scene = {s.scene_id: s.total for s in est.scenes}
-            store.set_meta(COSTS_META, costs_record(plan, per_scene))
+            # the plan's call too, beside the scenes' total: as `estimate` counts it
+            planner = costs.estimate_planner(self.settings, self.goals).usd
+            store.set_meta(COSTS_META, costs_record(plan, per_scene, planner))
             current = self._current_clips(store, plan)
             store.set_meta(CLIPS_META, clips_record(plan, current))
             # drawing it takes ~0.7 s for 7 scenes: not again when nothing it shows changed
-            digest = board_inputs(self.run_dir, plan, per_scene, current)
+            digest = board_inputs(self.run_dir, plan, per_scene, current, planner)
             drawn = all((self.run_dir / name).is_file() for name in (PNG_NAME, HTML_NAME))
             if drawn and store.get_meta("storyboard_inputs") == digest:
                 return
-            storyboard_from_run(self.run_dir, costs=per_scene, current_clips=current)
+            storyboard_from_run(
+                self.run_dir, costs=per_scene, current_clips=current, planner_cost=planner
+            )
             store.set_meta("storyboard_inputs", digest)
         except Exception as e:  # cosmetic output: report and go on
             self.reporter.warn(f"storyboard not written: {e}")

@@ -168,6 +168,14 @@ def _totals_prefix(plan: Plan) -> str:
     return f"{n} scene{'s' if n != 1 else ''} · {format_seconds(secs)} · estimated "
 
 
+def plan_suffix(planner_cost: float | None) -> str:
+    """`` (+ plan $0.02)`` after the scenes' total when the plan was a paid call: the
+    board's total was the scenes' alone, less than `estimate`'s, with no word why."""
+    if planner_cost is None or not math.isfinite(planner_cost) or planner_cost <= 0:
+        return ""
+    return f" (+ plan {format_cost(planner_cost)})"
+
+
 @functools.lru_cache(maxsize=32)
 def _font(px: int) -> Font:
     """Pillow's built-in scalable font: the same pixels on every machine (a text it cannot
@@ -453,6 +461,7 @@ def render_sheet(
     costs: Mapping[str, float] | None = None,
     *,
     images: list[Image.Image | None] | None = None,
+    planner_cost: float | None = None,
 ) -> Image.Image:
     """The contact sheet as an image (``write_storyboard`` saves it). ``images``: the
     keyframes already opened by `_open_all` (else they are opened here)."""
@@ -470,7 +479,11 @@ def render_sheet(
     d.text((MARGIN, 26), _fit(title, tf, width), font=tf, fill=TEXT)
     prefix = _totals_prefix(plan)
     _draw_text(d, (MARGIN, 72), prefix, 18, MUTED)
-    _draw_text(d, (MARGIN + _text_width(prefix, 18), 72), format_total(per_scene), 18, ACCENT)
+    total = format_total(per_scene)
+    total_x = MARGIN + _text_width(prefix, 18)
+    _draw_text(d, (total_x, 72), total, 18, ACCENT)
+    if suffix := plan_suffix(planner_cost):
+        _draw_text(d, (total_x + _text_width(total, 18), 72), suffix, 18, MUTED)
     for i, (scene, box, img, cost) in enumerate(
         zip(plan.scenes, tile_boxes(n, thumb), images, per_scene, strict=True), start=1
     ):
@@ -548,6 +561,7 @@ def render_html(
     keyframes: Mapping[str, Path] | None = None,
     images: list[Image.Image | None] | None = None,
     old_clips: Collection[str] = (),
+    planner_cost: float | None = None,
 ) -> str:
     """The storyboard page as text (``write_storyboard`` saves it). ``images``: as for
     `render_sheet`. ``old_clips``: scene ids whose clip on disk is of earlier inputs
@@ -611,7 +625,8 @@ def render_html(
         "</head>\n<body>\n"
         f'<header><h1 dir="auto">{_e(plan.title)}</h1>'
         f'<p class="totals">{_e(_totals_prefix(plan))}'
-        f"<b>{_e(format_total(per_scene))}</b></p>{style}</header>\n"
+        f"<b>{_e(format_total(per_scene))}</b>{_e(plan_suffix(planner_cost))}</p>"
+        f"{style}</header>\n"
         '<main class="grid">\n' + "\n".join(cards) + "\n</main>\n"
         f"{closing}\n</body>\n</html>\n"
     )
@@ -628,6 +643,7 @@ def write_storyboard(
     clips: dict[str, Path] | None = None,
     keyframes: dict[str, Path] | None = None,
     old_clips: Collection[str] = (),
+    planner_cost: float | None = None,
 ) -> tuple[Path, Path]:
     """Write ``run_dir/storyboard.png`` and ``run_dir/storyboard.html``; return both paths.
 
@@ -639,7 +655,7 @@ def write_storyboard(
     png_path = run_dir / PNG_NAME
     html_path = run_dir / HTML_NAME
     images = _open_all(plan, keyframes or {})  # once for both
-    sheet = render_sheet(plan, keyframes, costs, images=images)
+    sheet = render_sheet(plan, keyframes, costs, images=images, planner_cost=planner_cost)
     atomic_write_bytes(png_path, _png_bytes(sheet))
     atomic_write_text(
         html_path,
@@ -651,6 +667,7 @@ def write_storyboard(
             keyframes=keyframes,
             images=images,
             old_clips=old_clips,
+            planner_cost=planner_cost,
         ),
     )
     return png_path, html_path
@@ -673,11 +690,28 @@ def find_artifacts(run_dir: Path, plan: Plan) -> tuple[dict[str, Path], dict[str
 COSTS_META = "storyboard_costs"
 
 
-def costs_record(plan: Plan, costs: Mapping[str, float]) -> str:
-    """What `recorded_costs` reads back: each scene's estimate with the seconds it was for."""
-    return json.dumps(
-        {s.id: {"usd": costs[s.id], "seconds": s.seconds} for s in plan.scenes if s.id in costs}
-    )
+#: the record's key of the planner's estimate (no scene id starts with "_")
+_PLAN_KEY = "_plan"
+
+
+def costs_record(plan: Plan, costs: Mapping[str, float], planner_cost: float | None = None) -> str:
+    """What `recorded_costs` reads back: each scene's estimate with the seconds it was for
+    (and `recorded_planner_cost`: the planner's)."""
+    record: dict[str, dict[str, float]] = {
+        s.id: {"usd": costs[s.id], "seconds": s.seconds} for s in plan.scenes if s.id in costs
+    }
+    if planner_cost is not None:
+        record[_PLAN_KEY] = {"usd": planner_cost}
+    return json.dumps(record)
+
+
+def recorded_planner_cost(run_dir: Path) -> float | None:
+    """The planner's estimate the last render showed on the board, if any."""
+    try:
+        data = json.loads(_meta(run_dir, COSTS_META) or "{}")
+        return float(data[_PLAN_KEY]["usd"])
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def recorded_costs(run_dir: Path, plan: Plan) -> dict[str, float]:
@@ -762,6 +796,7 @@ def board_inputs(
     plan: Plan,
     costs: Mapping[str, float] | None,
     current_clips: Mapping[str, str] | None = None,
+    planner_cost: float | None = None,
 ) -> str:
     """A digest of everything the board shows (plan.yaml, which keyframes and clips exist
     and their file stamps, the costs, which clips are current): a render skips redrawing
@@ -781,6 +816,7 @@ def board_inputs(
         stamps,
         sorted((costs or {}).items()),
         sorted((current_clips or {}).items()),
+        planner_cost,
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -806,6 +842,7 @@ def storyboard_from_run(
     run_dir: Path,
     costs: dict[str, float] | None = None,
     current_clips: Mapping[str, str] | None = None,
+    planner_cost: float | None = None,
 ) -> tuple[Path, Path]:
     """The storyboard of a run directory: its plan.yaml and whatever keyframes/clips exist.
 
@@ -820,6 +857,7 @@ def storyboard_from_run(
     keyframes, clips = find_artifacts(run_dir, plan)
     if costs is None:
         costs = recorded_costs(run_dir, plan)
+        planner_cost = recorded_planner_cost(run_dir)
     if current_clips is None:
         current_clips = recorded_clips(run_dir, plan)
         if current_clips is not None:
@@ -835,5 +873,11 @@ def storyboard_from_run(
         old = {sid for sid in clips if sid not in current_clips}
         clips = {sid: p for sid, p in clips.items() if sid in current_clips}
     return write_storyboard(
-        run_dir, plan, costs=costs, clips=clips, keyframes=keyframes, old_clips=old
+        run_dir,
+        plan,
+        costs=costs,
+        clips=clips,
+        keyframes=keyframes,
+        old_clips=old,
+        planner_cost=planner_cost,
     )

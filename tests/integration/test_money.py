@@ -839,3 +839,34 @@ async def test_estimate_counts_a_keyframe_kept_at_its_url_as_a_download_not_a_ne
     asked = await _render_asking(goals, s, run)
     assert asked == []  # nothing left to buy: nothing to ask about
     assert sim.stats()["totals"]["images"] == 1  # and indeed nothing was bought
+
+
+def test_storyboard_total_names_the_plans_cost_as_estimate_counts_it(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`mindmovie estimate` says $0.96 (plan included); the storyboard `plan` drew said
+    "estimated $0.94", the scenes alone, with no word of the plan's call. The board now
+    shows the plan's estimate beside the scenes' total (the `storyboard` command too),
+    and the two add up to `estimate`'s total."""
+    from mindmovie.storyboard import format_cost
+
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    r = CliRunner().invoke(app, ["estimate", str(goals), "-c", str(cfg), "--json"], env={})
+    assert r.exit_code == 0, r.output
+    est = json.loads(r.output)
+    scenes_total = sum(s["total"] for s in est["scenes"])
+    planner = est["planner"]["usd"]
+    assert planner > 0 and est["total"] == pytest.approx(scenes_total + planner, abs=1e-6)
+    run = tmp_path / "run"
+    r = CliRunner().invoke(
+        app, ["plan", str(goals), "-c", str(cfg), "--out", str(run), "--yes"], env=env
+    )
+    assert r.exit_code == 0, r.output
+    want = f"estimated <b>{format_cost(scenes_total)}</b> (+ plan {format_cost(planner)})</p>"
+    page = run / "storyboard.html"
+    assert want in page.read_text(encoding="utf-8")
+    page.unlink()
+    r = CliRunner().invoke(app, ["storyboard", str(run)], env={})
+    assert r.exit_code == 0, r.output
+    assert want in page.read_text(encoding="utf-8")
