@@ -47,6 +47,7 @@ from mindmovie.killpoints import killpoint
 from mindmovie.plan import (
     COMPOSED_PLAN_META,
     DEFAULT_CLOSING,
+    PHOTO_UNUSED_FIELDS,
     RENDERED_PLAN_META,
     Plan,
     PlanError,
@@ -2980,6 +2981,38 @@ class Pipeline:
                     break
         return out
 
+    def _current_keyframes(
+        self, store: Store, plan: Plan
+    ) -> dict[str, tuple[str, dict[str, object]]]:
+        """The keyframes on disk that are this plan.yaml's (sha256 and the fields each was
+        made from, by scene id): the ones this run made or reused, and those an earlier
+        run recorded for fields unchanged since. `mindmovie storyboard` after an edit of
+        an image prompt showed the old picture beside the new prompt as if it were its."""
+        from mindmovie.storyboard import KEYFRAMES_META, keyframe_inputs, recorded_keyframes
+
+        res = self.result
+        made = (
+            {sid for sid, stage in (*res.ran, *res.reused) if stage == "keyframe"} if res else set()
+        )
+        raw = store.get_meta(KEYFRAMES_META)
+        before = recorded_keyframes(self.run_dir, plan, raw=raw) if raw is not None else None
+        out: dict[str, tuple[str, dict[str, object]]] = {}
+        for sc in plan.scenes:
+            kf = self.run_dir / "scenes" / sc.id / "keyframe.png"
+            if not kf.is_file():
+                continue
+            sha = sha256_file(kf)
+            if sc.id in made or before is None:  # no record yet: nothing to say it is old
+                fields = ["goal", "image_prompt", "reference_photos", "style"]
+                if self._keyframe_provider == "local":
+                    fields.append("category")
+                if self._photo_keyframe(sc, plan):
+                    fields = [f for f in fields if f not in PHOTO_UNUSED_FIELDS]
+                out[sc.id] = (sha, keyframe_inputs(sc, plan.style, fields))
+            elif sc.id in before and before[sc.id][0] == sha:
+                out[sc.id] = before[sc.id]
+        return out
+
     def _storyboard(self, store: Store) -> None:
         """Refresh the contact sheet; a storyboard problem never fails a render.
 
@@ -2990,10 +3023,12 @@ class Pipeline:
             CLIPS_META,
             COSTS_META,
             HTML_NAME,
+            KEYFRAMES_META,
             PNG_NAME,
             board_inputs,
             clips_record,
             costs_record,
+            keyframes_record,
             storyboard_from_run,
         )
 
@@ -3006,13 +3041,20 @@ class Pipeline:
             store.set_meta(COSTS_META, costs_record(plan, per_scene, planner))
             current = self._current_clips(store, plan)
             store.set_meta(CLIPS_META, clips_record(plan, current))
+            made = self._current_keyframes(store, plan)
+            store.set_meta(KEYFRAMES_META, keyframes_record(made))
+            kf_current = {sid: sha for sid, (sha, _) in made.items()}
             # drawing it takes ~0.7 s for 7 scenes: not again when nothing it shows changed
-            digest = board_inputs(self.run_dir, plan, per_scene, current, planner)
+            digest = board_inputs(self.run_dir, plan, per_scene, current, planner, kf_current)
             drawn = all((self.run_dir / name).is_file() for name in (PNG_NAME, HTML_NAME))
             if drawn and store.get_meta("storyboard_inputs") == digest:
                 return
             storyboard_from_run(
-                self.run_dir, costs=per_scene, current_clips=current, planner_cost=planner
+                self.run_dir,
+                costs=per_scene,
+                current_clips=current,
+                planner_cost=planner,
+                current_keyframes=kf_current,
             )
             store.set_meta("storyboard_inputs", digest)
         except Exception as e:  # cosmetic output: report and go on

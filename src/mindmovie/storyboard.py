@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
-from mindmovie.fsutil import atomic_write_bytes, atomic_write_text
+from mindmovie.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
 from mindmovie.plan import Plan, Scene, load_plan
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -68,6 +68,8 @@ CATEGORY_COLOURS: dict[str, RGB] = {
 OTHER_CATEGORY: RGB = (140, 146, 160)
 
 UNKNOWN = "—"
+#: what a card says under a keyframe made before its scene's picture fields were edited
+OLD_KEYFRAME = "keyframe made before an edit; the next render makes it again"
 #: what a card says instead of playing a clip made before its scene was edited
 OLD_CLIP = "clip out of date (made before an edit); the next render makes it again"
 
@@ -403,6 +405,7 @@ def _draw_card(
     cost: float | None,
     keyframe: Image.Image | None,
     missing: str = "no keyframe yet",
+    old_keyframe: bool = False,
 ) -> None:
     d = ImageDraw.Draw(sheet)
     cx0, cy0, cx1, cy1 = box.card
@@ -418,6 +421,10 @@ def _draw_card(
         d.text(center, missing, font=_font(18), fill=TEXT, anchor="mm")
     else:
         sheet.paste(ImageOps.fit(keyframe, size, Image.Resampling.LANCZOS), (ix0, iy0), mask)
+        if old_keyframe:  # a band across the picture's foot: this is not the new prompt's
+            d.rectangle((ix0, iy1 - 30, ix1 - 1, iy1 - 1), fill=BACKGROUND)
+            d.text(((ix0 + ix1) / 2, iy1 - 15), "made before an edit: redone next render",
+                   font=_font(15), fill=ACCENT, anchor="mm")  # fmt: skip
 
     pad = 14
     x = cx0 + pad
@@ -462,6 +469,7 @@ def render_sheet(
     *,
     images: list[Image.Image | None] | None = None,
     planner_cost: float | None = None,
+    old_keyframes: Collection[str] = (),
 ) -> Image.Image:
     """The contact sheet as an image (``write_storyboard`` saves it). ``images``: the
     keyframes already opened by `_open_all` (else they are opened here)."""
@@ -487,7 +495,16 @@ def render_sheet(
     for i, (scene, box, img, cost) in enumerate(
         zip(plan.scenes, tile_boxes(n, thumb), images, per_scene, strict=True), start=1
     ):
-        _draw_card(sheet, box, i, scene, cost, img, _missing_text((keyframes or {}).get(scene.id)))
+        _draw_card(
+            sheet,
+            box,
+            i,
+            scene,
+            cost,
+            img,
+            _missing_text((keyframes or {}).get(scene.id)),
+            old_keyframe=scene.id in old_keyframes,
+        )
     return sheet
 
 
@@ -562,6 +579,7 @@ def render_html(
     images: list[Image.Image | None] | None = None,
     old_clips: Collection[str] = (),
     planner_cost: float | None = None,
+    old_keyframes: Collection[str] = (),
 ) -> str:
     """The storyboard page as text (``write_storyboard`` saves it). ``images``: as for
     `render_sheet`. ``old_clips``: scene ids whose clip on disk is of earlier inputs
@@ -582,6 +600,7 @@ def render_html(
         else:
             missing = _missing_text((keyframes or {}).get(scene.id))
             thumb = f'<div class="thumb missing"><span>{missing}</span></div>'
+        stale = img is not None and scene.id in old_keyframes
         clip = clips.get(scene.id)
         if clip is not None and clip.is_file():
             player = (
@@ -603,7 +622,8 @@ def render_html(
             f"{_e(scene.category)}</span>"
             f'<span class="right">{_e(format_seconds(scene.seconds))} · '
             f'<span class="cost">{_e(format_cost(cost))}</span></span></div>\n'
-            f'    <p class="aff" dir="auto">{_e(scene.affirmation)}</p>\n'
+            + (f'    <p class="noclip">{OLD_KEYFRAME}</p>\n' if stale else "")
+            + f'    <p class="aff" dir="auto">{_e(scene.affirmation)}</p>\n'
             f'    <p class="id">{_e(scene.id)}</p>\n'
             f"    {player}\n"
             f"    <details open><summary>Prompts</summary><dl>"
@@ -644,6 +664,7 @@ def write_storyboard(
     keyframes: dict[str, Path] | None = None,
     old_clips: Collection[str] = (),
     planner_cost: float | None = None,
+    old_keyframes: Collection[str] = (),
 ) -> tuple[Path, Path]:
     """Write ``run_dir/storyboard.png`` and ``run_dir/storyboard.html``; return both paths.
 
@@ -655,7 +676,14 @@ def write_storyboard(
     png_path = run_dir / PNG_NAME
     html_path = run_dir / HTML_NAME
     images = _open_all(plan, keyframes or {})  # once for both
-    sheet = render_sheet(plan, keyframes, costs, images=images, planner_cost=planner_cost)
+    sheet = render_sheet(
+        plan,
+        keyframes,
+        costs,
+        images=images,
+        planner_cost=planner_cost,
+        old_keyframes=old_keyframes,
+    )
     atomic_write_bytes(png_path, _png_bytes(sheet))
     atomic_write_text(
         html_path,
@@ -668,6 +696,7 @@ def write_storyboard(
             images=images,
             old_clips=old_clips,
             planner_cost=planner_cost,
+            old_keyframes=old_keyframes,
         ),
     )
     return png_path, html_path
@@ -774,6 +803,49 @@ def recorded_clips(run_dir: Path, plan: Plan) -> dict[str, str] | None:
         return None
 
 
+#: run.db meta key: the keyframes the last render made or reused (current then), with
+#: the plan.yaml fields each was made from
+KEYFRAMES_META = "storyboard_keyframes"
+
+
+def keyframe_inputs(scene: Scene, style: str | None, fields: Sequence[str]) -> dict[str, object]:
+    """The values of ``fields`` (plan.yaml scene fields, and "style") for ``scene``, as
+    JSON has them."""
+    now = scene.model_dump(mode="json")
+    return {f: (style if f == "style" else now.get(f)) for f in fields}
+
+
+def keyframes_record(entries: Mapping[str, tuple[str, Mapping[str, object]]]) -> str:
+    """What `recorded_keyframes` reads: scene id -> (sha256, the fields it was made from)."""
+    return json.dumps(
+        {sid: {"sha256": sha, "inputs": dict(inp)} for sid, (sha, inp) in entries.items()}
+    )
+
+
+def recorded_keyframes(
+    run_dir: Path, plan: Plan, raw: str | None = None
+) -> dict[str, tuple[str, dict[str, object]]] | None:
+    """The keyframes recorded as current whose scene's fields are unchanged since (None:
+    no record, a run drawn before it was kept). ``raw``: the record, else read."""
+    if raw is None:
+        raw = _meta(run_dir, KEYFRAMES_META)
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+        out: dict[str, tuple[str, dict[str, object]]] = {}
+        for s in plan.scenes:
+            entry = data.get(s.id)
+            if not isinstance(entry, dict):
+                continue
+            inputs = dict(entry["inputs"])
+            if keyframe_inputs(s, plan.style, list(inputs)) == inputs:
+                out[s.id] = (str(entry["sha256"]), inputs)
+        return out
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
 def _meta(run_dir: Path, key: str) -> str | None:
     db = run_dir / "run.db"
     if not db.is_file():
@@ -797,6 +869,7 @@ def board_inputs(
     costs: Mapping[str, float] | None,
     current_clips: Mapping[str, str] | None = None,
     planner_cost: float | None = None,
+    current_keyframes: Mapping[str, str] | None = None,
 ) -> str:
     """A digest of everything the board shows (plan.yaml, which keyframes and clips exist
     and their file stamps, the costs, which clips are current): a render skips redrawing
@@ -817,6 +890,7 @@ def board_inputs(
         sorted((costs or {}).items()),
         sorted((current_clips or {}).items()),
         planner_cost,
+        sorted((current_keyframes or {}).items()),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -843,6 +917,7 @@ def storyboard_from_run(
     costs: dict[str, float] | None = None,
     current_clips: Mapping[str, str] | None = None,
     planner_cost: float | None = None,
+    current_keyframes: Mapping[str, str] | None = None,
 ) -> tuple[Path, Path]:
     """The storyboard of a run directory: its plan.yaml and whatever keyframes/clips exist.
 
@@ -861,13 +936,21 @@ def storyboard_from_run(
     if current_clips is None:
         current_clips = recorded_clips(run_dir, plan)
         if current_clips is not None:
-            from mindmovie.fsutil import sha256_file
-
             current_clips = {
                 sid: sha
                 for sid, sha in current_clips.items()
                 if sid in clips and sha256_file(clips[sid]) == sha
             }
+    if current_keyframes is None:
+        found = recorded_keyframes(run_dir, plan)
+        current_keyframes = None if found is None else {k: v[0] for k, v in found.items()}
+    old_keyframes: set[str] = set()
+    if current_keyframes is not None:
+        old_keyframes = {
+            sid
+            for sid, p in keyframes.items()
+            if sid not in current_keyframes or sha256_file(p) != current_keyframes[sid]
+        }
     old: set[str] = set()
     if current_clips is not None:
         old = {sid for sid in clips if sid not in current_clips}
@@ -880,4 +963,5 @@ def storyboard_from_run(
         keyframes=keyframes,
         old_clips=old,
         planner_cost=planner_cost,
+        old_keyframes=old_keyframes,
     )

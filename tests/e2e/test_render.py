@@ -374,6 +374,49 @@ def test_storyboard_does_not_play_a_clip_made_before_an_edit(workdir: Path) -> N
     assert _players(html) == every
 
 
+def test_storyboard_marks_a_keyframe_made_before_its_prompt_was_edited(workdir: Path) -> None:
+    """`mindmovie storyboard` after an image prompt was edited showed the old keyframe
+    beside the new prompt as if the prompt had made it. The card now says the keyframe
+    was made before an edit (the page, and a band across the sheet's picture); an edit
+    that redoes no keyframe (an affirmation, the prompt of a scene shown as its goal's
+    photo) says nothing, nor does the board once `render --until keyframes` made it."""
+    import yaml
+    from PIL import Image
+
+    from mindmovie.storyboard import BACKGROUND, OLD_KEYFRAME, thumb_size, tile_boxes
+
+    run = workdir / "run"
+    html = run / "storyboard.html"
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         cwd=workdir)  # fmt: skip
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    edited = next(i for i, s in enumerate(plan["scenes"]) if s["category"] == "wealth")
+    plan["scenes"][edited]["image_prompt"] = "a red balloon over a dark forest at night"
+    plan["scenes"][0]["image_prompt"] = "a new prompt"  # the goal's photo: not used
+    plan["scenes"][-1]["affirmation"] = "I live by the sea"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+
+    def flagged() -> list[str]:
+        cards = html.read_text(encoding="utf-8").split("<article")[1:]
+        return [s["id"] for s, card in zip(plan["scenes"], cards, strict=True)
+                if OLD_KEYFRAME in card]  # fmt: skip
+
+    def banded() -> list[str]:
+        sheet = Image.open(run / "storyboard.png").convert("RGB")
+        with Image.open(run / "scenes" / plan["scenes"][0]["id"] / "keyframe.png") as kf:
+            thumb = thumb_size(kf.width / kf.height)
+        boxes = tile_boxes(len(plan["scenes"]), thumb)
+        return [s["id"] for s, b in zip(plan["scenes"], boxes, strict=True)
+                if sheet.getpixel((b.image[0] + 4, b.image[3] - 4)) == BACKGROUND]  # fmt: skip
+
+    _cli("storyboard", str(run), cwd=workdir)
+    assert flagged() == banded() == [plan["scenes"][edited]["id"]]
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         "--until", "keyframes", cwd=workdir)  # fmt: skip
+    assert flagged() == banded() == []
+
+
 def test_square_brackets_in_user_text_are_text_not_markup(workdir: Path) -> None:
     """Rich markup in a message or a table cell is the person's text, shown as written:
     '[/bold]' as a key crashed the error printer, '[mine]' vanished from the plan table."""
