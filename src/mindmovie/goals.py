@@ -103,7 +103,10 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
         return None, f"{what} path is empty"
     if "\0" in text:  # Path would raise "embedded null byte"
         return None, f"{what} path contains a NUL character (\\0): {text!r}"
-    written = Path(text).expanduser()
+    try:
+        written = Path(text).expanduser()
+    except RuntimeError:  # `~name/me.jpg` for a user this system does not know
+        return None, f"{what} not found: {text} (no user {text[1:].split('/')[0]!r} here)"
     try:
         full = (written if written.is_absolute() else base / written).resolve()
         if full.is_file():

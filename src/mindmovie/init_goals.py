@@ -25,6 +25,8 @@ from rich.prompt import Prompt
 from mindmovie.config import ConfigError
 from mindmovie.fsutil import atomic_write_text, commit_file, tmp_path_for
 from mindmovie.goals import KNOWN_CATEGORIES, load_goals
+from mindmovie.goals import _find_file as find_file
+from mindmovie.goals import _image_problem as image_problem
 
 GOALS_NAME = "goals.yaml"
 
@@ -257,23 +259,30 @@ def _yes(ask: Ask, question: str, default: bool) -> bool:
 
 
 def _photos(ask: Ask, console: Console, base: Path, question: str) -> list[str]:
-    """Comma-separated photo paths, asked again until every one exists (or none given)."""
+    """Comma-separated photo paths, asked again until every one is a picture goals.yaml
+    can use (or none given): checked as ``load_goals`` checks them, so a file that is not
+    a picture (notes.txt, an iPhone's HEIC) is said here, not after the last question
+    (when the file would not load and every answer was lost)."""
     while True:
         raw = ask(question, default="").strip()
         items = [p.strip() for p in raw.split(",") if p.strip()]
-        missing = []
+        missing, unusable = [], []
         for item in items:
-            written = Path(item).expanduser()
-            full = written if written.is_absolute() else base / written
-            if not full.is_file():
+            found, _why = find_file(item, base, "photo")
+            if found is None:
                 missing.append(item)
-        if not missing:
+            elif bad := image_problem(found):
+                unusable.append(f"{item} {bad}")
+        if not missing and not unusable:
             return items
-        console.print(
-            f"[yellow]Not found (relative to {escape(str(base))}): "
-            f"{escape(', '.join(missing))}. "
-            "Type the paths again, or press Enter for no photos.[/yellow]"
-        )
+        if missing:
+            console.print(
+                f"[yellow]Not found (relative to {escape(str(base))}): "
+                f"{escape(', '.join(missing))}.[/yellow]"
+            )
+        for line in unusable:
+            console.print(f"[yellow]{escape(line)}.[/yellow]")
+        console.print("[yellow]Type the paths again, or press Enter for no photos.[/yellow]")
 
 
 def _category(ask: Ask, console: Console, number: int) -> str | None:

@@ -327,6 +327,21 @@ def test_photo_that_is_a_folder(project: Path) -> None:
     assert "photo is not a file" in err.message
 
 
+def test_photo_and_music_under_a_user_this_system_does_not_know(project: Path) -> None:
+    """`~name/...` with no user `name` made Path.expanduser raise RuntimeError: `plan` and
+    `render` ended in a traceback instead of naming the line."""
+    text = (
+        "title: Me\ngoals:\n  - category: a\n    vision: b\n"
+        "    photos: [~no-such-user-mm/me.jpg]\nmusic: ~no-such-user-mm/calm.mp3\n"
+    )
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].photos[1]")
+    assert err.message.startswith("photo not found: ~no-such-user-mm/me.jpg")
+    assert "(and 1 more problem" in str(err)
+    music = next(p for p in err.problems if p.field == "music")
+    assert music.message.startswith("music file not found: ~no-such-user-mm/calm.mp3")
+
+
 def test_no_goals_empty_list(project: Path) -> None:
     text = "title: Me\nstyle: soft\ngoals: []\n"
     err = load_error(write(project, text))

@@ -136,6 +136,36 @@ def test_guided_writes_goals_that_load(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 
+def test_guided_asks_again_for_a_photo_that_is_not_a_picture(tmp_path: Path) -> None:
+    """notes.txt (or a HEIC, or `~nobody/me.jpg`) given as a photo was taken; after the
+    last question goals.yaml did not load, init said so naming a temp file, and every
+    answer was lost. Each is now said at the photo question, which is asked again."""
+    (tmp_path / "notes.txt").write_text("not a picture")
+    write_photo(tmp_path / "me.jpg")
+    script = Script(
+        [
+            "T",  # title
+            "health",  # category
+            "Strong",  # vision
+            "",  # feelings
+            "",  # affirmation
+            "notes.txt, me.jpg",  # not a picture: asked again
+            "~no-such-user-mm/me.jpg",  # a user this system does not know: asked again
+            "me.jpg",  # photos
+            "",  # no more goals
+            "",  # closing
+        ]
+    )
+    console, out = _console()
+    path = guided(console, tmp_path, ask=script)
+    assert not script.answers
+    assert load_goals(path).goals[0].photos == [(tmp_path / "me.jpg").resolve()]
+    said = out.getvalue()
+    assert "notes.txt is not a picture that can be read" in said
+    assert "~no-such-user-mm/me.jpg" in said
+    assert "me.jpg is not" not in said
+
+
 def test_guided_takes_defaults_and_needs_one_goal(tmp_path: Path) -> None:
     script = Script(
         [
