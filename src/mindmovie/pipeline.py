@@ -2799,6 +2799,10 @@ class Pipeline:
         self._video_model = video_model
         self._check_clip_settings()
         self.gate = BudgetGate(store, self.budget, on_change=self.reporter.money)
+        if any(spent := store.ledger_totals()):
+            # a resumed run: the view's spend is the run's (the ledger's), from the start;
+            # it said $0.00 until this render paid again, then jumped to the run's total
+            self.reporter.money(*spent)
         await self._recover_orphans(store, video_model)
         await self._settle_stale_jobs(store, video_model, last=False)
         # what THIS run would spend: `render --until keyframes` or `plan` stop early

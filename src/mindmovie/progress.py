@@ -65,26 +65,58 @@ class WarningsReporter(NullReporter):
         self.console.print(f"warning: {text}", markup=False)
 
 
+def totals_line(
+    totals: dict[str, int],
+    finished: dict[str, int],
+    failed: int,
+    elapsed: float,
+    billed: float,
+    in_flight: float,
+) -> str:
+    """Each stage's count (done or reused), the scenes failed, elapsed, the spend."""
+    done = [f"{st} {finished.get(st, 0)}/{n}" for st, n in totals.items()]
+    if failed:
+        # not in a stage's count: done + failed is every scene once the render is over
+        done.append(f"{failed} failed")
+    spend = f"  spend ${billed:.2f}" + (f" (+${in_flight:.2f} in flight)" if in_flight else "")
+    counts = f"{', '.join(done)}   " if done else ""
+    return f"{counts}elapsed {elapsed:.0f} s{spend}"
+
+
 class PlainReporter:
-    """One line per event with elapsed seconds: for pipes, CI and --verbose logs."""
+    """One line per event with elapsed seconds: for pipes, CI and --verbose logs. It ends
+    with the live view's totals line (each stage's count, the scenes failed, elapsed,
+    the spend): without it a paid render in a log never said what it had spent."""
 
     def __init__(self, console: Console | None = None, *, verbose: bool = True) -> None:
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self.verbose = verbose
         self.t0 = time.monotonic()
+        self.totals: dict[str, int] = {}
+        self.finished: dict[str, int] = {}  # per stage: done or reused
+        self.failed: set[str] = set()
+        self.billed = 0.0
+        self.in_flight = 0.0
+        self.spent = False  # money() was called: a paid stage ran
 
     def _line(self, text: str) -> None:
         self.console.print(f"[{time.monotonic() - self.t0:6.1f}s] {text}", markup=False)
 
     def stage(self, stage: str, total: int) -> None:
+        self.totals[stage] = total
         self._line(f"{stage}: {total} step(s)")
 
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+        if state in ("done", "reused"):
+            self.finished[stage] = self.finished.get(stage, 0) + 1
+        elif state == "failed":
+            self.failed.add(scene_id)
         if self.verbose or state in ("done", "failed"):
             who = stage if scene_id == stage else f"{stage} {scene_id}"  # not "plan plan"
             self._line(f"{who}: {state}{' - ' + note if note else ''}")
 
     def money(self, billed: float, in_flight: float) -> None:
+        self.billed, self.in_flight, self.spent = billed, in_flight, True
         if self.verbose:
             self._line(f"spend: billed ${billed:.4f}, in flight ${in_flight:.4f}")
 
@@ -95,7 +127,19 @@ class PlainReporter:
         self._line(f"warning: {text}")
 
     def close(self) -> None:
-        pass
+        if self.totals or self.spent:  # a render that got past its plan (or paid for one)
+            elapsed = time.monotonic() - self.t0
+            self._line(
+                "totals: "
+                + totals_line(
+                    self.totals,
+                    self.finished,
+                    len(self.failed),
+                    elapsed,
+                    self.billed,
+                    self.in_flight,
+                )
+            )
 
 
 class RichReporter:
@@ -206,14 +250,14 @@ class RichReporter:
 
     def _totals_line(self, now: float) -> str:
         """Each stage's count (done or reused), the scenes failed, elapsed, the spend."""
-        done = [f"{st} {self.finished.get(st, 0)}/{n}" for st, n in self.totals.items()]
-        if self.failed:
-            # not in a stage's count: done + failed is every scene once the render is over
-            done.append(f"{len(self.failed)} failed")
-        spend = f"  spend ${self.billed:.2f}" + (
-            f" (+${self.in_flight:.2f} in flight)" if self.in_flight else ""
+        return totals_line(
+            self.totals,
+            self.finished,
+            len(self.failed),
+            now - self.t0,
+            self.billed,
+            self.in_flight,
         )
-        return f"{', '.join(done)}   elapsed {now - self.t0:.0f} s{spend}"
 
     def _view(
         self, items: list[tuple[str, list[Any]]], hide: list[tuple[str, str]], now: float

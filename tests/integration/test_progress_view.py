@@ -152,3 +152,27 @@ async def test_a_scene_that_failed_is_counted_in_the_live_totals(
     n = len(pipe.result.plan.scenes)
     (totals,) = [ln for ln in buf.getvalue().splitlines() if "elapsed" in ln]
     assert totals.startswith(f"keyframes {n}/{n}, clips {n - 1}/{n}, 1 failed "), totals
+
+
+async def test_a_resumed_run_shows_what_the_run_has_spent_from_the_start(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Rendered again after paying for its keyframes, a run showed "spend $0.00" (the live
+    view and the log's totals) until it paid for something new, when the figure jumped
+    to the run's whole total (the ledger's, which --budget counts)."""
+    sim.media_scale = 0.25
+    settings = settings_for(
+        "byteplus", sim, planner={"provider": "local"}, video={"provider": "local"}
+    )
+    goals = goals_file(tmp_path, sim)
+    spent = []
+    for _ in range(2):  # paid keyframes, then a render that reuses them all
+        buf = io.StringIO()
+        rep = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+        pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, reporter=rep)
+        try:
+            await pipe.run(until="keyframes")
+        finally:
+            rep.close()
+        spent.append(buf.getvalue().splitlines()[-1].rsplit(" spend ", 1)[1])
+    assert spent[0] != "$0.00" and spent == [spent[0], spent[0]], spent

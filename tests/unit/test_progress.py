@@ -64,6 +64,35 @@ def test_plain_lines_for_pipes() -> None:
     assert len(out) == 2 and "clips 01-health-1: done" in out[0] and "warning: careful" in out[1]
 
 
+def test_the_plain_log_ends_with_the_totals_and_the_spend() -> None:
+    """In a pipe or CI log (no --verbose) a paid render never said what it had spent:
+    the spend lines are --verbose only and the result lines name none. The log now ends
+    with the live view's totals line."""
+    buf = io.StringIO()
+    rep = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+    rep.stage("keyframes", 2)
+    rep.stage("clips", 2)
+    rep.money(0.03, 0.10)
+    rep.step("keyframes", "01-health-1", "reused")
+    rep.step("keyframes", "02-wealth-1", "done")
+    rep.step("clips", "01-health-1", "done")
+    rep.step("scenes", "02-wealth-1", "failed", "content filter")
+    rep.money(0.14, 0.0)
+    rep.close()
+    last = buf.getvalue().splitlines()[-1].split("] ", 1)[1]
+    assert last.startswith("totals: keyframes 2/2, clips 1/2, 1 failed   elapsed "), last
+    assert last.endswith(" spend $0.14"), last
+    assert "in flight" not in buf.getvalue()  # the spend updates stay --verbose only
+
+
+def test_the_plain_log_of_a_plan_only_run_adds_no_totals_line() -> None:
+    buf = io.StringIO()
+    rep = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+    rep.step("plan", "plan", "done", "3 scenes")
+    rep.close()
+    assert len(buf.getvalue().splitlines()) == 1
+
+
 def test_plain_line_names_a_stage_once_when_the_id_is_the_stage() -> None:
     """The planner reports as stage "plan", id "plan": one word, not "plan plan"."""
     buf = io.StringIO()
