@@ -270,6 +270,11 @@ def _google_mode(settings: Settings, keys: Keys) -> Check:
         return Check(
             "google mode", False, f"{text} (not used by this preset)", required=False, info=True
         )
+    # project mode authenticates with ADC: without any, doctor said "ready" and every
+    # google call of the render failed ("no usable Application Default Credentials")
+    adc = ok and used and settings.providers.google.project_mode
+    if adc and (problem := _adc_problem()):
+        return Check("google mode", False, f"{text}: {problem}")
     if ok:
         # the mode must also suit each google stage: Veo refuses developer mode
         stages: tuple[Literal["keyframes", "video"], ...] = ("keyframes", "video")
@@ -281,6 +286,26 @@ def _google_mode(settings: Settings, keys: Keys) -> Check:
             except ConfigError as e:
                 return Check("google mode", False, str(e), required=used)
     return Check("google mode", ok or not used, text, required=used)
+
+
+def _adc_problem() -> str | None:
+    """Why Application Default Credentials cannot be found (None when they can), as the
+    render's first google call finds them (google-genai calls `google.auth.default`).
+    Finding them reads files and the environment; no token is fetched."""
+    try:
+        import google.auth
+        from google.auth import exceptions as gae
+    except ImportError as e:  # pragma: no cover - google-auth comes with google-genai
+        return f"google-auth not importable: {e}"
+    try:
+        google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    except gae.GoogleAuthError as e:
+        return (
+            f"no usable Application Default Credentials ({e}); run "
+            "`gcloud auth application-default login`, or unset providers.google.project "
+            "and location to use express mode with an API key"
+        )
+    return None
 
 
 def _catalog_age(today: dt.date | None = None) -> Check:

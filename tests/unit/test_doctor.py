@@ -100,6 +100,46 @@ def test_google_developer_mode_is_not_ready_for_veo(
     assert r.exit_code == 0, r.output
 
 
+def test_google_project_mode_without_adc_is_not_ready(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """providers.google.project + location authenticate with Application Default
+    Credentials. With none on the machine doctor said "ready" (exit 0) and the render
+    then failed every google call: "no usable Application Default Credentials"."""
+    import google.auth
+    import google.auth.credentials
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    (tmp_path / "c.yaml").write_text(
+        "providers:\n  google: {project: my-proj, location: us-central1}\n"
+    )
+    r = CliRunner().invoke(app, ["doctor", "--preset", "google", "-c", "c.yaml"])
+    assert r.exit_code == 1, r.output
+    settings = load_settings(tmp_path / "c.yaml", overrides={"preset": "google"})
+    (mode,) = [c for c in run_checks(settings) if c.name == "google mode"]
+    assert mode.status == "FAIL" and "Application Default Credentials" in mode.detail
+    assert mode.detail.startswith("vertex project my-proj/us-central1 (ADC): ")
+
+    # with credentials found (as google-genai finds them) the preset can run
+    def found(*args: object, **kwargs: object) -> tuple[object, str]:
+        return google.auth.credentials.AnonymousCredentials(), "adc-project"  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(google.auth, "default", found)
+    r = CliRunner().invoke(app, ["doctor", "--preset", "google", "-c", "c.yaml"])
+    assert r.exit_code == 0, r.output
+    # a preset that does not use google is ready without ADC
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    for k in KEYVARS:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
+    monkeypatch.setenv("ARK_API_KEY", "b")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    r = CliRunner().invoke(app, ["doctor", "--preset", "byteplus", "-c", "c.yaml"])
+    assert r.exit_code == 0, r.output
+
+
 def test_providers_lists_catalog_with_key_state(
     clean_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
