@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -101,6 +102,15 @@ def _problem(e: OSError) -> str:
     return (e.strerror or str(e)).lower()
 
 
+def _exists(path: Path) -> bool:
+    """Whether something is at ``path`` (a link to nothing too); False for a name too
+    long for the system (mkdir then says so)."""
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError:
+        return False
+
+
 def _file_in_the_way(folder: Path) -> Path | None:
     """``folder`` or the nearest of its parents that exists, if that is not a folder."""
     for p in (folder, *folder.parents):
@@ -118,6 +128,12 @@ def _ensure_folder(dest_dir: Path) -> Path:
     Raises ``InitPathError`` naming the path when ``dest_dir`` (or a parent) is a file,
     when it cannot be created, or when goals.yaml there is a folder.
     """
+    if dest_dir.suffix.lower() in (".yaml", ".yml") and not _exists(dest_dir):
+        # `init proj/goals.yaml` made a folder named goals.yaml holding goals.yaml
+        raise InitPathError(
+            f"{dest_dir} names a file; give the folder and init writes {GOALS_NAME} in it "
+            f"(mindmovie init {shlex.quote(str(dest_dir.parent))})"
+        )
     blocker = _file_in_the_way(dest_dir)
     if blocker == dest_dir:
         raise InitPathError(f"{dest_dir} is a file, not a folder; give the folder for goals.yaml")

@@ -261,6 +261,28 @@ def test_a_file_given_as_the_folder_is_named_as_a_file(tmp_path: Path) -> None:
     assert afile.read_text(encoding="utf-8") == "notes\n"
 
 
+def test_a_goals_file_name_given_as_the_folder_is_refused_and_makes_nothing(
+    tmp_path: Path,
+) -> None:
+    """`mindmovie init proj/goals.yaml` made a folder named goals.yaml and wrote
+    proj/goals.yaml/goals.yaml. A name ending in .yaml or .yml that is not there yet is
+    now refused in one line naming the folder to give; an existing folder so named is
+    still used."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    r = CliRunner().invoke(app, ["init", str(tmp_path / "my proj" / "goals.yaml")])
+    assert r.exit_code == 2, r.output
+    assert "goals.yaml names a file; give the folder" in r.output
+    assert f"(mindmovie init '{tmp_path / 'my proj'}')" in r.output
+    with pytest.raises(InitPathError, match=r"Goals\.YML names a file"):
+        guided(_console()[0], tmp_path / "Goals.YML", ask=Script([]))
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "odd.yaml").mkdir()
+    assert write_template(tmp_path / "odd.yaml") == tmp_path / "odd.yaml" / "goals.yaml"
+
+
 def test_a_folder_that_cannot_be_made_or_written_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
