@@ -176,7 +176,16 @@ def _writable(settings: Settings) -> Check:
     """Can renders write under output_dir? Leaves nothing behind: when the folder does not
     exist yet, the nearest folder that does is probed instead (render creates the rest)."""
     d = settings.output_dir
-    shown = d.resolve()
+    try:
+        shown = d.resolve()
+    except OSError as e:
+        # run in a folder that was removed since (`os.getcwd()` fails): a traceback
+        why = (
+            f"({e.strerror or e})"
+            if d.is_absolute()
+            else "(the current folder no longer exists: it was removed or moved; cd to one)"
+        )
+        return Check("output dir", False, f"{d}: cannot be used {why}")
     existing = next((p for p in (d, *d.parents) if p.exists()), Path("."))
     if not existing.is_dir():
         what = "it is a file" if existing == d else f"{existing.resolve()} is a file"

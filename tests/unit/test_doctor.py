@@ -140,6 +140,22 @@ def test_google_project_mode_without_adc_is_not_ready(
     assert r.exit_code == 0, r.output
 
 
+def test_doctor_in_a_folder_that_was_removed_is_a_fail_row_not_a_traceback(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Run in a shell whose folder was deleted meanwhile, doctor ended in a
+    FileNotFoundError traceback (resolving the relative output folder)."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    r = CliRunner().invoke(app, ["doctor"])
+    assert r.exit_code == 1, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    (row,) = [c for c in run_checks(load_settings(None, env={})) if c.name == "output dir"]
+    assert row.status == "FAIL" and "the current folder no longer exists" in row.detail
+
+
 def test_providers_lists_catalog_with_key_state(
     clean_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
