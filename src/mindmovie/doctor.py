@@ -186,7 +186,10 @@ def _writable(settings: Settings) -> Check:
             else "(the current folder no longer exists: it was removed or moved; cd to one)"
         )
         return Check("output dir", False, f"{d}: cannot be used {why}")
-    existing = next((p for p in (d, *d.parents) if p.exists()), Path("."))
+    try:
+        existing = next((p for p in (d, *d.parents) if p.exists()), Path("."))
+    except OSError as e:  # a name longer than the system allows: a traceback here
+        return Check("output dir", False, f"{shown}: cannot be used ({e.strerror or e})")
     if not existing.is_dir():
         what = "it is a file" if existing == d else f"{existing.resolve()} is a file"
         return Check("output dir", False, f"{shown}: cannot be used ({what}, not a folder)")

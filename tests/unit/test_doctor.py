@@ -156,6 +156,21 @@ def test_doctor_in_a_folder_that_was_removed_is_a_fail_row_not_a_traceback(
     assert row.status == "FAIL" and "the current folder no longer exists" in row.detail
 
 
+def test_an_output_folder_name_too_long_for_the_system_is_a_fail_row(
+    clean_env: None, tmp_path: Path
+) -> None:
+    """`output_dir` with a name longer than the system allows: render refuses it in one
+    line ("run folder ...: cannot create the folder"); doctor ended in an OSError
+    (File name too long) traceback."""
+    (tmp_path / "c.yaml").write_text(f"output_dir: {'a' * 300}\n")
+    r = CliRunner().invoke(app, ["doctor", "-c", "c.yaml"])
+    assert r.exit_code == 1, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    settings = load_settings(tmp_path / "c.yaml", env={})
+    (row,) = [c for c in run_checks(settings) if c.name == "output dir"]
+    assert row.status == "FAIL" and "File name too long" in row.detail
+
+
 def test_providers_lists_catalog_with_key_state(
     clean_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
