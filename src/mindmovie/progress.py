@@ -6,6 +6,7 @@ testable and lets CI logs get one line per event instead of a redrawn screen.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any, Protocol
@@ -342,10 +343,15 @@ class RichReporter:
 
 def make_reporter(*, quiet: bool = False, verbose: bool = False) -> Reporter:
     """--quiet: warnings only; a terminal: the live view, or every event with --verbose; a
-    pipe or CI log: a line per stage and per finished step, every event with --verbose."""
+    pipe, CI log or dumb terminal (TERM=dumb): a line per stage and per finished step,
+    every event with --verbose."""
     if quiet:
         return WarningsReporter()
     # stderr closed (`2>&-`): sys.stderr is None; rich writes nowhere, the render goes on
     if verbose or sys.stderr is None or not sys.stderr.isatty():
         return PlainReporter(verbose=verbose)
+    if os.environ.get("TERM", "").lower() in ("dumb", "unknown"):
+        # a terminal that cannot move its cursor (Emacs' shell, some IDE consoles): rich
+        # does not redraw a live view there, so nothing was shown until the render ended
+        return PlainReporter(verbose=False)
     return RichReporter()

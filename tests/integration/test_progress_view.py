@@ -65,7 +65,14 @@ def test_reporter_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(loud, PlainReporter) and loud.verbose
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     monkeypatch.setattr(progress, "RichReporter", lambda: "live view")
+    monkeypatch.setenv("TERM", "xterm-256color")
     assert make_reporter() == "live view"
+    # a terminal that cannot redraw (Emacs' shell): rich showed nothing until the end
+    for term in ("dumb", "unknown"):
+        monkeypatch.setenv("TERM", term)
+        dumb = make_reporter()
+        assert isinstance(dumb, PlainReporter) and not dumb.verbose
+    monkeypatch.setenv("TERM", "xterm-256color")
     tty_verbose = make_reporter(verbose=True)
     assert isinstance(tty_verbose, PlainReporter) and tty_verbose.verbose
 
