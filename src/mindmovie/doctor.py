@@ -172,6 +172,34 @@ def _font_check() -> Check:
     )
 
 
+def _fallback_font_check() -> Check:
+    """Which system font draws what the built-in font cannot (é, ü, —, Cyrillic, CJK...):
+    with none, such letters are drawn as boxes (render warns per text, at compose time).
+    A warning, not a failure: a movie in plain ASCII needs none."""
+    from PIL import ImageFont
+
+    from mindmovie import fonts
+
+    def loadable(face: str) -> bool:  # as compose/cards.py loads it
+        try:
+            ImageFont.truetype(face, 24)
+        except OSError:
+            return False
+        return True
+
+    found = [face for face in fonts.FALLBACK_FONTS if loadable(face)]
+    if found:
+        return Check("fonts (other letters)", True, ", ".join(found), required=False)
+    return Check(
+        "fonts (other letters)",
+        False,
+        "no system font found for letters beyond ASCII (é, ü, —, Cyrillic, CJK): they "
+        "would be drawn as boxes; install one, e.g. DejaVu Sans or Noto Sans "
+        "(apt install fonts-dejavu-core)",
+        required=False,
+    )
+
+
 def _writable(settings: Settings) -> Check:
     """Can renders write under output_dir? Leaves nothing behind: when the folder does not
     exist yet, the nearest folder that does is probed instead (render creates the rest)."""
@@ -342,6 +370,7 @@ def run_checks(settings: Settings, keys: Keys | None = None) -> list[Check]:
         Check("python", py >= (3, 11), f"{py.major}.{py.minor}.{py.micro} (needs 3.11+)"),
         *_ffmpeg_checks(),
         _font_check(),
+        _fallback_font_check(),
         _writable(settings),
         *_dotenv_check(),
         *_key_checks(settings, keys),

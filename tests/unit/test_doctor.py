@@ -171,6 +171,23 @@ def test_an_output_folder_name_too_long_for_the_system_is_a_fail_row(
     assert row.status == "FAIL" and "File name too long" in row.detail
 
 
+def test_no_font_for_letters_beyond_ascii_is_a_warning_row(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The built-in font draws little more than ASCII; an affirmation with é or CJK is
+    drawn with a system font, or as boxes when there is none. doctor said "fonts ok"
+    either way: it now names the fonts found, and warns (exit still 0) when none is."""
+    from mindmovie import fonts
+
+    monkeypatch.setattr(fonts, "FALLBACK_FONTS", ("no-such-font-mm.ttf",))
+    checks = run_checks(load_settings(None, env={}))
+    (row,) = [c for c in checks if c.name == "fonts (other letters)"]
+    assert row.status == "warn" and "drawn as boxes" in row.detail
+    assert can_run(checks)
+    r = CliRunner().invoke(app, ["doctor"])
+    assert r.exit_code == 0 and "fonts (other letters) │ warn" in r.output, r.output
+
+
 def test_providers_lists_catalog_with_key_state(
     clean_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

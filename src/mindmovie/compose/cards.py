@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from mindmovie.fonts import FALLBACK_FONTS
 from mindmovie.fsutil import commit_file, tmp_path_for
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -30,24 +31,6 @@ _PALETTES: dict[str, tuple[tuple[int, int, int], tuple[int, int, int], tuple[int
     "title": ((16, 22, 54), (72, 44, 104), (236, 176, 140)),
     "closing": ((44, 24, 58), (150, 84, 82), (255, 214, 150)),
 }
-
-
-#: System fonts tried, in order, for a text the built-in font cannot draw (Pillow looks
-#: a bare file name up in the system's font folders: Linux, macOS and Windows ones).
-FALLBACK_FONTS = (
-    "DejaVuSans.ttf",
-    "NotoSans-Regular.ttf",
-    "NotoSansCJK-Regular.ttc",
-    "NotoSansCJKsc-Regular.otf",
-    "Arial Unicode.ttf",
-    "arialuni.ttf",
-    "Arial.ttf",
-    "arial.ttf",
-    "LiberationSans-Regular.ttf",
-    "FreeSans.ttf",
-    "msyh.ttc",
-    "PingFang.ttc",
-)
 
 
 @functools.lru_cache(maxsize=64)
