@@ -194,6 +194,8 @@ class RichReporter:
             max((len(self._age(now, r[3])) for _, r in items), default=0),
         )
         if self._fit is not None and self._fit[0] == key:
+            if self._fit[1] > len(order):  # not even the table's header fits: totals only
+                return Text(self._totals_line(now))
             return self._view(items, order[: self._fit[1]], now)
         limit = self.console.height - 1  # one line kept for the cursor below the view
 
@@ -224,8 +226,15 @@ class RichReporter:
                 lo = probe
             probe = (probe - 1 if fit else probe + 1) if first else (lo + hi) // 2
             first = False
+        if best is None:  # every row hidden, not measured yet (a very short terminal)
+            fit, best = fits(n)
+            if not fit:
+                # in a few lines, or columns, the header and the "+ N" line pushed the
+                # totals (the spend) below the screen's edge, where rich cut them
+                self._fit = (key, n + 1)
+                return Text(self._totals_line(now))
         self._fit = (key, hi)
-        return best if best is not None else self._view(items, order[:hi], now)
+        return best
 
     @staticmethod
     def _give_way(items: list[tuple[str, list[Any]]]) -> list[tuple[str, str]]:

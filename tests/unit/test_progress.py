@@ -293,3 +293,23 @@ def test_the_drawn_live_view_is_never_cut_by_rich(height: int) -> None:
     lines = [ln.replace("\x1b[2K", "").strip() for ln in drawn.splitlines()]
     assert "..." not in lines, drawn  # rich's mark for lines cut
     assert any(ln.startswith("keyframes 0/60, clips 39/60, 2 failed") for ln in lines), drawn
+
+
+@pytest.mark.parametrize(("height", "width"), [(5, 40), (6, 30), (8, 20)])
+def test_in_a_very_short_or_narrow_terminal_the_totals_and_spend_stay(
+    height: int, width: int
+) -> None:
+    """With every row hidden the header and the "+ N" line still came first, and in a
+    pane a few lines tall (or narrow, the totals wrapping) they pushed the totals and
+    the spend below the edge, where rich cut them. Then only the totals are drawn."""
+    rep, _ = _many(height, width)
+    try:
+        lines = _drawn(rep)
+        again = _drawn(rep)  # the measured count kept for the next redraw
+    finally:
+        rep.close()
+    assert len(lines) <= height - 1, lines
+    text = " ".join(" ".join(lines).split())
+    assert text.startswith("keyframes 0/60, clips 39/60, 2 failed"), lines
+    assert text.endswith("spend $0.00"), lines
+    assert again == lines
