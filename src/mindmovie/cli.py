@@ -721,6 +721,14 @@ def storyboard(
     )
 
 
+def _end_prompt_line(guided: bool) -> None:
+    """End the question's line on a terminal: Ctrl-D or Ctrl-C at a prompt left the cursor
+    after it, and the message was printed on the question's line ("[health] Your vision,
+    in one line: error: stopped before the last answer")."""
+    if guided and out.is_terminal:
+        out.print()
+
+
 @command()
 def init(
     directory: Annotated[
@@ -744,8 +752,10 @@ def init(
     except FileExistsError as e:
         raise _fail(str(e)) from None
     except EOFError:
+        _end_prompt_line(guided)
         raise _fail("stopped before the last answer; nothing was written") from None
     except KeyboardInterrupt:
+        _end_prompt_line(guided)
         err.print("interrupted before the last answer; nothing was written")
         raise typer.Exit(130) from None
     except _user_errors() as e:

@@ -398,6 +398,25 @@ def test_cli_init_guided_at_the_end_of_its_input_leaves_nothing(tmp_path: Path) 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_cli_init_guided_ends_the_question_line_when_input_ends_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-D at a question on a terminal left the cursor after it, and the error went on
+    the question's line: "[career] Your vision, in one line: error: stopped ..."."""
+    from typer.testing import CliRunner
+
+    from mindmovie import cli
+
+    buf = io.StringIO()
+    term = Console(file=buf, width=200, force_terminal=True, color_system=None)
+    monkeypatch.setattr(cli, "out", term)
+    r = CliRunner().invoke(
+        cli.app, ["init", "--guided", str(tmp_path / "g")], input="Title\ncareer\n"
+    )
+    assert r.exit_code == 2, r.output
+    assert buf.getvalue().endswith("[career] Your vision, in one line: \n"), buf.getvalue()[-200:]
+
+
 def test_guided_asks_again_for_an_answer_that_is_not_text(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
