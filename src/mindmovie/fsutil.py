@@ -13,6 +13,16 @@ import unicodedata
 from pathlib import Path
 
 
+def expanded(text: str) -> Path:
+    """``Path(text).expanduser()``, or the path as written when it names the home of a user
+    this system does not know (``~nobody/calm.mp3``): expanduser raised RuntimeError, a
+    traceback where "not found" belongs."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        return Path(text)
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:

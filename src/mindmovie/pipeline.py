@@ -32,7 +32,7 @@ from mindmovie.budget import BudgetExceeded, BudgetGate
 from mindmovie.catalog import ModelSpec
 from mindmovie.catalog import snap_seconds as catalog_snap
 from mindmovie.config import ConfigError, Keys, Settings
-from mindmovie.fsutil import atomic_write_bytes, folder_name, sha256_file, slugify
+from mindmovie.fsutil import atomic_write_bytes, expanded, folder_name, sha256_file, slugify
 from mindmovie.goals import (
     Goals,
     goals_sha256,
@@ -1981,7 +1981,7 @@ class Pipeline:
                     clip_matrix=clip_matrix(info.video) if info.video else "",
                 )
             )
-        music = Path(plan.music).expanduser() if plan.music else None  # as check_plan
+        music = expanded(plan.music) if plan.music else None  # as check_plan
         movie = MovieInput(
             title=plan.title,
             closing=plan.closing,

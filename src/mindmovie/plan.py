@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mindmovie.fsutil import expanded
 from mindmovie.yamlsrc import (
     NonBlank,
     Problem,
@@ -335,7 +336,7 @@ def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
     if plan.music:
         from mindmovie.media import music_problem
 
-        if bad := music_problem(Path(plan.music).expanduser()):
+        if bad := music_problem(expanded(plan.music)):
             problems.append((("music",), f"music file {bad}: {plan.music}"))
     if problems:
         doc = load_yaml(path, PlanError)
@@ -412,7 +413,7 @@ def _music_digest(music: str | None) -> str | None:
     if not music:
         return None
     try:
-        return sha256_file(Path(music).expanduser())
+        return sha256_file(expanded(music))
     except OSError:
         return f"missing: {music}"
 
@@ -548,7 +549,7 @@ def rebase_paths(
         return hits.pop() if len(hits) == 1 else None
 
     def fix(old: str) -> str:
-        path = Path(old).expanduser()
+        path = expanded(old)
         if not path.is_absolute() or old in current:
             return old
         try:

@@ -562,6 +562,20 @@ def test_check_plan_names_music_a_few_milliseconds_long(tmp_path: Path) -> None:
     )
 
 
+def test_plan_music_under_a_user_this_system_does_not_know_is_named_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """plan.yaml's `music: ~name/calm.mp3` for a user this system does not know made
+    Path.expanduser raise RuntimeError: render and status ended in a traceback."""
+    path = tmp_path / "plan.yaml"
+    music = "~no-such-user-mm/calm.mp3"
+    write_plan(Plan(title="T", closing="C", music=music, scenes=[scene(1)]), path)
+    plan = load_plan(path)
+    with pytest.raises(PlanError, match=r"music: music file not found: ~no-such-user-mm/calm"):
+        check_plan(path, plan, 1)
+    assert movie_edits(composed_plan(plan), plan) == []  # its digest: "missing", no error
+
+
 def test_movie_edits_names_the_title_music_and_order_and_takes_music_by_its_bytes(
     tmp_path: Path,
 ) -> None:
