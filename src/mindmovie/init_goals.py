@@ -227,7 +227,18 @@ def write_template(dest_dir: Path, *, force: bool = False) -> Path:
     return dest
 
 
+#: characters no answer is typed with: controls (the ESC of an arrow key's "\x1b[D", a
+#: backspace that came through as \x7f or \x08) but tab, and lone surrogates (a byte that
+#: is not UTF-8: a terminal set to another encoding)
+_NOT_TEXT = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _rich_ask(console: Console) -> Ask:
+    # line editing for input(): without it the arrow keys typed to correct an answer
+    # went into it as escape codes (a title "My Tilte\x1b[D\x1b[D", drawn on the card)
+    with contextlib.suppress(ImportError):  # not on every platform (Windows)
+        import readline  # noqa: F401
+
     def ask(question: str, *, default: str | None = None) -> str:
         if sys.stdin is None:  # stdin closed (`0<&-`): input() raised RuntimeError
             raise EOFError
@@ -239,13 +250,14 @@ def _rich_ask(console: Console) -> Ask:
                 answer = str(
                     Prompt.ask(text, console=console, default=default, show_default=bool(default))
                 )
-            # a byte that is not UTF-8 (a terminal set to another encoding) arrives as a
-            # lone surrogate: written to goals.yaml it would not load
-            if not re.search("[\ud800-\udfff]", answer):
+            # a byte that is not UTF-8 arrives as a lone surrogate (written to goals.yaml
+            # it would not load); a key that is not a letter as a control character
+            if not _NOT_TEXT.search(answer):
                 return answer
             console.print(
-                "[yellow]Some characters did not come through as text (is the terminal "
-                "set to UTF-8?); please type that again.[/yellow]"
+                "[yellow]Some characters did not come through as text (an arrow or other "
+                "editing key, or a terminal not set to UTF-8?); please type that "
+                "again.[/yellow]"
             )
 
     return ask

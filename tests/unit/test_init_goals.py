@@ -438,6 +438,33 @@ def test_guided_asks_again_for_an_answer_that_is_not_text(
     assert "type that again" in out.getvalue()
 
 
+def test_guided_asks_again_for_an_answer_with_an_editing_key_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without line editing, the arrow keys pressed to correct a typo came in as escape
+    codes: goals.yaml got `title: "My Tilte\\e[D\\e[D..."`, drawn on the title card. A
+    control character (ESC, a raw backspace, NEL) is asked again, as a non-UTF-8 byte is."""
+    import rich.prompt
+
+    typed = ["My Tilte\x1b[D\x1b[D", "My Title", "wealth", "Debt\x7f-free", "Debt-free"]
+    typed += ["ca\x85lm", "calm\tand sure", "", "", "", ""]
+
+    def get_input(
+        cls: object, console: Console, prompt: object, password: bool, stream: object = None
+    ) -> str:
+        return typed.pop(0)
+
+    monkeypatch.setattr(rich.prompt.PromptBase, "get_input", classmethod(get_input))
+    out = io.StringIO()
+    path = guided(Console(file=out, width=200, color_system=None), tmp_path)
+    assert not typed
+    goals = load_goals(path)
+    assert goals.title == "My Title"
+    assert goals.goals[0].vision == "Debt-free"
+    assert goals.goals[0].feelings == "calm\tand sure"  # a tab is text
+    assert out.getvalue().count("please type that again") == 3
+
+
 def test_the_next_command_can_be_pasted_into_a_shell(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
