@@ -266,6 +266,10 @@ def _dotenv_check() -> list[Check]:
     env_file = Path(".env")
     if not os.path.lexists(env_file):
         return []
+    if not env_file.exists():  # a link to nothing: read as an empty file, said "ok"
+        to = os.readlink(env_file) if env_file.is_symlink() else "?"
+        detail = f"{env_file.absolute()}: a link to {to}, which is missing; nothing is set from it"
+        return [Check(".env", False, detail, required=False)]
     problems = dotenv_problems(env_file)
     if not problems:
         return [Check(".env", True, f"{env_file.resolve()}: every statement read")]

@@ -188,6 +188,20 @@ def test_no_font_for_letters_beyond_ascii_is_a_warning_row(
     assert r.exit_code == 0 and "fonts (other letters) │ warn" in r.output, r.output
 
 
+def test_a_dotenv_link_to_nothing_is_a_warning_not_every_statement_read(
+    clean_env: None, tmp_path: Path
+) -> None:
+    """./.env a link whose file is gone: the .env row said "<target>: every statement
+    read" (ok), while nothing was set from it."""
+    (tmp_path / ".env").symlink_to(tmp_path / "gone.env")
+    (row,) = [c for c in run_checks(load_settings(None, env={})) if c.name == ".env"]
+    assert row.status == "warn", row
+    assert row.detail == (
+        f"{tmp_path / '.env'}: a link to {tmp_path / 'gone.env'}, which is missing; "
+        "nothing is set from it"
+    )
+
+
 def test_providers_lists_catalog_with_key_state(
     clean_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
