@@ -286,6 +286,27 @@ def _yes(ask: Ask, question: str, default: bool) -> bool:
             return False
 
 
+def _photo_items(raw: str, base: Path) -> list[str]:
+    """The photo paths of a comma-separated answer. A comma can be part of a file's name
+    ("Beach, 2019.jpg"): pieces are joined again, with the comma, while they name no file
+    and the joined name does; otherwise each piece is a path of its own."""
+    pieces = raw.split(",")
+    items: list[str] = []
+    i = 0
+    while i < len(pieces):
+        item, used = pieces[i].strip(), 1
+        if item and find_file(item, base, "photo")[0] is None:
+            for j in range(i + 1, len(pieces)):
+                joined = ",".join(pieces[i : j + 1]).strip()
+                if find_file(joined, base, "photo")[0] is not None:
+                    item, used = joined, j + 1 - i
+                    break
+        if item:
+            items.append(item)
+        i += used
+    return items
+
+
 def _photos(ask: Ask, console: Console, base: Path, question: str) -> list[str]:
     """Comma-separated photo paths, asked again until every one is a picture goals.yaml
     can use (or none given): checked as ``load_goals`` checks them, so a file that is not
@@ -293,7 +314,7 @@ def _photos(ask: Ask, console: Console, base: Path, question: str) -> list[str]:
     (when the file would not load and every answer was lost)."""
     while True:
         raw = ask(question, default="").strip()
-        items = [p.strip() for p in raw.split(",") if p.strip()]
+        items = _photo_items(raw, base)
         missing, unusable = [], []
         for item in items:
             found, _why = find_file(item, base, "photo")

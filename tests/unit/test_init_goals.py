@@ -166,6 +166,21 @@ def test_guided_asks_again_for_a_photo_that_is_not_a_picture(tmp_path: Path) -> 
     assert "me.jpg is not" not in said
 
 
+def test_guided_takes_a_photo_with_a_comma_in_its_name(tmp_path: Path) -> None:
+    """The photo answer was cut at every comma: "Beach, 2019.jpg" became "Beach" and
+    "2019.jpg", neither found, and the photo could not be given at all."""
+    write_photo(tmp_path / "Beach, 2019.jpg")
+    write_photo(tmp_path / "me.jpg")
+    script = Script(["T", "lifestyle", "By the sea", "", "", "me.jpg, Beach, 2019.jpg", "", ""])
+    console, out = _console()
+    path = guided(console, tmp_path, ask=script)
+    assert not script.answers, out.getvalue()
+    assert load_goals(path).goals[0].photos == [
+        (tmp_path / "me.jpg").resolve(),
+        (tmp_path / "Beach, 2019.jpg").resolve(),
+    ]
+
+
 def test_guided_takes_defaults_and_needs_one_goal(tmp_path: Path) -> None:
     script = Script(
         [
