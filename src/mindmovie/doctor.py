@@ -189,9 +189,9 @@ def _fallback_font_check() -> Check:
 
     found = [face for face in fonts.FALLBACK_FONTS if loadable(face)]
     if found:
-        return Check("fonts (other letters)", True, ", ".join(found), required=False)
+        return Check("fallback fonts", True, ", ".join(found), required=False)
     return Check(
-        "fonts (other letters)",
+        "fallback fonts",
         False,
         "no system font found for letters beyond ASCII (é, ü, —, Cyrillic, CJK): they "
         "would be drawn as boxes; install one, e.g. DejaVu Sans or Noto Sans "
