@@ -317,9 +317,11 @@ def _photos(ask: Ask, console: Console, base: Path, question: str) -> list[str]:
         items = _photo_items(raw, base)
         missing, unusable = [], []
         for item in items:
-            found, _why = find_file(item, base, "photo")
-            if found is None:
+            found, why = find_file(item, base, "photo")
+            if found is None and str(why).startswith("photo not found"):
                 missing.append(item)
+            elif found is None:  # a folder, a name too long: said as goals.yaml says it
+                unusable.append(f"{item}: {why}")
             elif bad := image_problem(found):
                 unusable.append(f"{item} {bad}")
         if not missing and not unusable:

@@ -141,6 +141,7 @@ def test_guided_asks_again_for_a_photo_that_is_not_a_picture(tmp_path: Path) -> 
     last question goals.yaml did not load, init said so naming a temp file, and every
     answer was lost. Each is now said at the photo question, which is asked again."""
     (tmp_path / "notes.txt").write_text("not a picture")
+    (tmp_path / "pics").mkdir()
     write_photo(tmp_path / "me.jpg")
     script = Script(
         [
@@ -151,6 +152,7 @@ def test_guided_asks_again_for_a_photo_that_is_not_a_picture(tmp_path: Path) -> 
             "",  # affirmation
             "notes.txt, me.jpg",  # not a picture: asked again
             "~no-such-user-mm/me.jpg",  # a user this system does not know: asked again
+            "pics",  # a folder: asked again
             "me.jpg",  # photos
             "",  # no more goals
             "",  # closing
@@ -164,6 +166,8 @@ def test_guided_asks_again_for_a_photo_that_is_not_a_picture(tmp_path: Path) -> 
     assert "notes.txt is not a picture that can be read" in said
     assert "~no-such-user-mm/me.jpg" in said
     assert "me.jpg is not" not in said
+    # a folder is said to be one, not "not found"
+    assert "pics: photo is not a file" in said and "): pics." not in said
 
 
 def test_guided_takes_a_photo_with_a_comma_in_its_name(tmp_path: Path) -> None:
