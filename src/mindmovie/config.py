@@ -8,6 +8,7 @@ shell never leak in; provider keys keep their providers' own names (see `keys`).
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import re
@@ -273,11 +274,15 @@ def _read_dotenv(path: Path) -> tuple[dict[str, str], list[str]]:
     try:
         # a stray byte that is not UTF-8 (an accent in a comment, saved as Latin-1) spoils
         # that line at most: strictly decoded, it silently dropped every key in the file
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")  # Notepad: a BOM
+        raw = path.read_bytes()
     except FileNotFoundError:
         return {}, []
     except OSError as e:  # a folder named .env, a file this user cannot read
         return {}, [f"{path}: cannot be read ({e.strerror or e}); no variable is set from it"]
+    # Notepad's "Unicode" is UTF-16 with a byte order mark: read as UTF-8, every line
+    # was "a line with no `=`" and each key "not set", with no word of the encoding
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    text = raw.decode("utf-16" if utf16 else "utf-8-sig", errors="replace")  # Notepad: a BOM
     bindings = list(parse_stream(io.StringIO(text)))
     statements = [(b.key, b.value) for b in bindings if b.key is not None]
     values = resolve_variables(statements, override=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 
@@ -319,6 +320,29 @@ def test_a_dotenv_saved_with_a_bom_gives_its_first_key(
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     keys = Keys.from_env()
     assert keys.anthropic is not None and keys.anthropic.get_secret_value() == "sk-ant-from-file"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_dotenv_saved_as_utf16_gives_its_keys_and_no_warnings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str
+) -> None:
+    """Notepad's "Unicode" saves UTF-16 with a byte order mark. Read as UTF-8, every line
+    was warned as "a line with no `=`" and each key was "not set", with no word of the
+    encoding."""
+    from mindmovie.config import dotenv_problems
+
+    text = "# keys\nANTHROPIC_API_KEY=sk-ant-from-file\nARK_API_KEY='ark é'\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data
+    (tmp_path / ".env").write_bytes(data)
+    monkeypatch.chdir(tmp_path)
+    for name in ("ANTHROPIC_API_KEY", "ARK_API_KEY", "BYTEPLUS_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    keys = Keys.from_env()
+    assert keys.anthropic is not None and keys.anthropic.get_secret_value() == "sk-ant-from-file"
+    assert keys.byteplus is not None and keys.byteplus.get_secret_value() == "ark é"
+    assert dotenv_problems(Path(".env")) == []
 
 
 def test_a_dotenv_is_read_by_python_dotenv_rules(
