@@ -2913,21 +2913,22 @@ class Pipeline:
             raise DiskFull(disk_full_message(self.run_dir))
         composing = until not in ("keyframes", "clips") and bool(clips)
         composing = composing and (not res.failed or skip_failed)
-        board_done: asyncio.Future[None] | None = None
+        board_done: asyncio.Future[bool] | None = None
         if composing:
             # drawn beside the compose: ~1.5 s of Python for 7 scenes that sat between
             # the last clip and the compose's first encoder (the example's render took
             # longer than its movie on a 2-core machine without AVX-512)
             board_done = asyncio.ensure_future(asyncio.to_thread(self._storyboard, store))
+            board_written = True
         else:
-            self._storyboard(store)
+            board_written = self._storyboard(store)
         if until == "keyframes":
             if res.failed:
                 raise RenderFailed(_failed_message(res.failed))
-            self.reporter.info(
-                f"keyframes ready for review: {self.run_dir / 'storyboard.html'}; "
-                "`render` again to continue"
-            )
+            # the board's page when it was written; else (its warning is above) the
+            # keyframes themselves: the page named here did not exist
+            where = self.run_dir / ("storyboard.html" if board_written else "scenes")
+            self.reporter.info(f"keyframes ready for review: {where}; `render` again to continue")
             return res
         if res.failed and not skip_failed:
             raise RenderFailed(
@@ -3017,11 +3018,12 @@ class Pipeline:
                 out[sc.id] = before[sc.id]
         return out
 
-    def _storyboard(self, store: Store) -> None:
+    def _storyboard(self, store: Store) -> bool:
         """Refresh the contact sheet; a storyboard problem never fails a render.
 
         The estimates are recorded in the run, for `mindmovie storyboard RUN_DIR` (which
-        has no settings to price with) to show the same.
+        has no settings to price with) to show the same. Says whether the board is there
+        and current (False after the warning of a problem).
         """
         from mindmovie.storyboard import (
             CLIPS_META,
@@ -3052,7 +3054,7 @@ class Pipeline:
             digest = board_inputs(self.run_dir, plan, per_scene, current, planner, kf_current)
             drawn = all((self.run_dir / name).is_file() for name in (PNG_NAME, HTML_NAME))
             if drawn and store.get_meta("storyboard_inputs") == digest:
-                return
+                return True
             storyboard_from_run(
                 self.run_dir,
                 costs=per_scene,
@@ -3063,6 +3065,8 @@ class Pipeline:
             store.set_meta("storyboard_inputs", digest)
         except Exception as e:  # cosmetic output: report and go on
             self.reporter.warn(f"storyboard not written: {e}")
+            return False
+        return True
 
 
 async def _gather_scenes(

@@ -272,6 +272,33 @@ def test_storyboard_that_cannot_be_written_is_one_line(
     assert str(tmp_path / "run") in line
 
 
+def test_until_keyframes_with_a_storyboard_that_cannot_be_written_names_the_keyframes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The board is cosmetic: a full disk for it is a warning, not a failed render. But
+    `render --until keyframes` then said "keyframes ready for review: .../storyboard.html",
+    a page that did not exist; it now names the folder the keyframes are in."""
+    from mindmovie import storyboard
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "storyboard.png")
+
+    monkeypatch.setattr(storyboard, "atomic_write_bytes", refused)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(TINY)
+    run = tmp_path / "run"
+    args = ["render", str(goals_file(tmp_path)), "-c", str(cfg), "-o", str(run),
+            "--until", "keyframes"]  # fmt: skip
+    r = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+    assert r.exit_code == 0, (r.output, r.exception)
+    assert "storyboard not written" in r.output
+    assert not (run / "storyboard.html").exists()
+    ready = [ln for ln in r.output.splitlines() if "keyframes ready for review" in ln]
+    assert ready and "storyboard.html" not in ready[0], r.output
+    assert str(run / "scenes") in ready[0]
+    assert list((run / "scenes").glob("*/keyframe.png"))
+
+
 def test_a_run_folder_named_with_a_newline_composes(tmp_path: Path) -> None:
     """The final mux reads the segments from a concat list, a line per entry, that held
     their full paths: a run folder whose name has a newline failed it (an FFmpegError
