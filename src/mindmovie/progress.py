@@ -101,7 +101,12 @@ class PlainReporter:
         self.spent = False  # money() was called: a paid stage ran
 
     def _line(self, text: str) -> None:
-        self.console.print(f"[{time.monotonic() - self.t0:6.1f}s] {text}", markup=False)
+        stamp = f"[{time.monotonic() - self.t0:6.1f}s] "
+        # a note of several lines (an ffmpeg error's tail) goes under its event, indented:
+        # its lines started at the margin, with no stamp, like unrelated output
+        first, *more = text.rstrip("\n").split("\n")
+        lines = [stamp + first, *(" " * len(stamp) + ln for ln in more)]
+        self.console.print("\n".join(lines), markup=False)
 
     def stage(self, stage: str, total: int) -> None:
         self.totals[stage] = total

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import pytest
@@ -62,6 +63,26 @@ def test_plain_lines_for_pipes() -> None:
     rep.warn("careful")
     out = buf.getvalue().splitlines()
     assert len(out) == 2 and "clips 01-health-1: done" in out[0] and "warning: careful" in out[1]
+
+
+def test_a_note_of_several_lines_stays_under_its_stamped_event() -> None:
+    """An ffmpeg failure's tail is a note of several lines: its later lines started at
+    the margin with no stamp, like output of something else. Every line of the log now
+    starts with a stamp, or with the indent of one under its event."""
+    buf = io.StringIO()
+    rep = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+    rep.step("clips", "s1", "failed", "ffmpeg failed (1): first line\nsecond line\nthird\n")
+    rep.warn("two\nlines")
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 5, lines
+    stamp = re.compile(r"^\[ *\d+\.\ds\] ")
+    first = stamp.match(lines[0])
+    assert first is not None
+    assert lines[0].endswith("clips s1: failed - ffmpeg failed (1): first line")
+    width = first.end()
+    assert lines[1] == " " * width + "second line" and lines[2] == " " * width + "third"
+    assert stamp.match(lines[3]) and lines[3].endswith("warning: two")
+    assert lines[4] == " " * width + "lines"
 
 
 def test_the_plain_log_ends_with_the_totals_and_the_spend() -> None:
