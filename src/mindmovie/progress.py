@@ -92,7 +92,10 @@ class PlainReporter:
     def __init__(self, console: Console | None = None, *, verbose: bool = True) -> None:
         self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
         self.verbose = verbose
-        self.t0 = time.monotonic()
+        # set by the first line, as the live view's clock is by its first stage or step:
+        # a paid render asks its question before any, and the stamps counted the time
+        # the person took to answer
+        self.t0: float | None = None
         self.totals: dict[str, int] = {}
         self.finished: dict[str, int] = {}  # per stage: done or reused
         self.failed: set[str] = set()
@@ -101,7 +104,10 @@ class PlainReporter:
         self.spent = False  # money() was called: a paid stage ran
 
     def _line(self, text: str) -> None:
-        stamp = f"[{time.monotonic() - self.t0:6.1f}s] "
+        now = time.monotonic()
+        if self.t0 is None:
+            self.t0 = now
+        stamp = f"[{now - self.t0:6.1f}s] "
         # a note of several lines (an ffmpeg error's tail) goes under its event, indented:
         # its lines started at the margin, with no stamp, like unrelated output
         first, *more = text.rstrip("\n").split("\n")
@@ -134,7 +140,7 @@ class PlainReporter:
 
     def close(self) -> None:
         if self.totals or self.spent:  # a render that got past its plan (or paid for one)
-            elapsed = time.monotonic() - self.t0
+            elapsed = time.monotonic() - (self.t0 or time.monotonic())
             self._line(
                 "totals: "
                 + totals_line(

@@ -85,6 +85,26 @@ def test_a_note_of_several_lines_stays_under_its_stamped_event() -> None:
     assert lines[4] == " " * width + "lines"
 
 
+def test_the_plain_log_s_clock_starts_at_its_first_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paid render asks "Spend about $...?" before its first event: with the log piped
+    (`render ... 2>log` at a terminal), its stamps counted the minute taken to answer."""
+    from mindmovie import progress
+
+    clock = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    buf = io.StringIO()
+    rep = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+    clock[0] = 160.0  # the person answers a minute later
+    rep.stage("keyframes", 2)
+    clock[0] = 162.5
+    rep.step("keyframes", "s1", "done")
+    rep.close()
+    lines = buf.getvalue().splitlines()
+    assert lines[0].startswith("[   0.0s] keyframes: 2 step(s)"), lines
+    assert lines[1].startswith("[   2.5s] keyframes s1: done"), lines
+    assert "elapsed 2 s" in lines[-1], lines  # not 62 s
+
+
 def test_the_plain_log_ends_with_the_totals_and_the_spend() -> None:
     """In a pipe or CI log (no --verbose) a paid render never said what it had spent:
     the spend lines are --verbose only and the result lines name none. The log now ends
