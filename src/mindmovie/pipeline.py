@@ -2080,6 +2080,8 @@ class Pipeline:
         with RunLock(self.run_dir):
             if fresh:
                 self._set_aside()
+            elif not (self.run_dir / "run.db").exists():
+                self._set_aside_unjournaled()
             _clean_temp_files(self.run_dir)
             store = Store(self.run_dir / "run.db")
             self._install_sigint()
@@ -2143,8 +2145,38 @@ class Pipeline:
         names = [p for p in self.run_dir.iterdir() if _run_entry(p.name)]
         # run.db last: a kill midway leaves a folder that is still recognisably a run's
         names.sort(key=lambda p: p.name.startswith("run.db"))
+        dest = self._move_aside(names)
+        if dest is not None:
+            self.reporter.info(f"--fresh: the previous run was moved to {dest}")
+
+    def _set_aside_unjournaled(self) -> None:
+        """No run.db (moved away when damaged, as its message says, or deleted) in a folder
+        that holds a run's keyframes, clips or movie: the new journal cannot vouch for
+        them, and the render would write its new files over them (paid ones lost). They
+        move into previous/<time>/ as with --fresh; plan.yaml stays (`_plan` keeps it as
+        plan.previous.yaml when it plans again), and so do its earlier copies."""
+        names = [
+            p
+            for p in self.run_dir.iterdir()
+            if _run_entry(p.name)
+            and p.name != "plan.yaml"
+            and not p.name.startswith("plan.previous.")
+            and not (p.name.startswith(".") and ".tmp" in p.name)
+        ]
+        if not any(p.name in ("scenes", "kept", "movie.mp4") for p in names):
+            return  # nothing made yet (e.g. after `plan`): nothing to lose
+        dest = self._move_aside(names)
+        if dest is not None:
+            self.reporter.warn(
+                "run.db is missing, so the keyframes, clips and movie in this folder cannot "
+                f"be checked: they were moved to {dest} (nothing is deleted) and this render "
+                "makes them again"
+            )
+
+    def _move_aside(self, names: list[Path]) -> Path | None:
+        """Move `names` (in this order) into a new previous/<time>/; return it."""
         if not names:
-            return
+            return None
         stamp = time.strftime("%Y%m%d-%H%M%S")
         dest = self.run_dir / "previous" / stamp
         n = 1
@@ -2154,7 +2186,7 @@ class Pipeline:
         dest.mkdir(parents=True)
         for p in names:
             os.replace(p, dest / p.name)
-        self.reporter.info(f"--fresh: the previous run was moved to {dest}")
+        return dest
 
     GRACE_SECONDS = 5.0
 

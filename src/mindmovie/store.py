@@ -240,7 +240,7 @@ class Store:
             raise StoreError(
                 f"{path} is damaged ({e}). It was not changed. Move it away (e.g. to "
                 f"{path.name}.bad) and render again: the run starts a new journal and redoes "
-                "its steps."
+                "its steps (the files made so far are moved to previous/ first)."
             ) from None
 
     # ------------------------------------------------------------------ schema

@@ -737,3 +737,27 @@ def test_folder_names_of_latin_titles_are_as_before() -> None:
         assert folder_name(title) == slugify(title)
     assert folder_name("Мой год") == "мой-год" and folder_name("🌟✨") == "movie"
     assert len(folder_name("梦" * 500).encode()) <= 255
+
+
+def test_a_run_db_moved_away_keeps_the_paid_files_it_leaves_in_the_folder(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A damaged run.db is moved away as its message says (or deleted by hand): the next
+    render starts a new journal and cannot vouch for the keyframes, clips and movie the
+    folder holds. It used to write its new ones over them: paid files, gone. They are set
+    aside into previous/<time>/ (as --fresh does) and the person is told."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "-q")
+    first = _scene_files(run)
+    movie = (run / "movie.mp4").stat().st_ino
+    (run / "run.db").rename(run / "run.db.bad")
+    out = _render(goals, cfg, run, env, "-q")
+    (old,) = (run / "previous").iterdir()
+    assert _scene_files(old) == first  # the very files bought the first time
+    assert (old / "movie.mp4").stat().st_ino == movie
+    assert str(old) in " ".join(out.split()) and "run.db" in out, out
+    assert (run / "run.db.bad").is_file() and (run / "movie.mp4").is_file()
+    assert (run / "plan.previous.yaml").is_file()  # the plan is kept as before
