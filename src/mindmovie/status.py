@@ -470,14 +470,17 @@ def _from_reuse(row: dict[str, Any], settings_changed: list[str] | None) -> str:
     cause = row.get("new_plan_cause") or "goals.yaml or plan settings changed"
     new_plan = f" (a new plan: {cause})" if row.get("new_plan") else ""
     if reuse.get("clip"):
+        # seconds edited within the clip length the video model makes (4 -> 4.2 s is still
+        # a 4 s Seedance clip): the clip is reused, the movie shows the scene for longer
+        length = "; new length (seconds edited)" if "seconds" in edited else ""
         if edited and edited[0] in TEXT_FIELDS:
             return f"reuse; new text ({edited[0]} edited)"
+        text = [f for f in edited if f in TEXT_FIELDS]
+        more = f"; new text ({text[0]} edited)" if text else ""
         if row.get("photo_keyframe") and any(f in PHOTO_UNUSED_FIELDS for f in edited):
             # e.g. the image prompt of a scene shown as the goal's photo: nothing changes
-            text = [f for f in edited if f in TEXT_FIELDS]
-            more = f"; new text ({text[0]} edited)" if text else ""
-            return f"reuse ({_photo_note(edited)}){more}" + new_plan
-        return "reuse" + new_plan
+            return f"reuse ({_photo_note(edited)}){length}{more}" + new_plan
+        return "reuse" + new_plan + (length + more if length else "")
     stage = "redo clip" if reuse.get("keyframe") else "redo"
     if new_plan:
         return stage + new_plan

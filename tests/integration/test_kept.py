@@ -761,3 +761,30 @@ def test_a_run_db_moved_away_keeps_the_paid_files_it_leaves_in_the_folder(
     assert str(old) in " ".join(out.split()) and "run.db" in out, out
     assert (run / "run.db.bad").is_file() and (run / "movie.mp4").is_file()
     assert (run / "plan.previous.yaml").is_file()  # the plan is kept as before
+
+
+def test_status_says_a_seconds_edit_within_the_clip_length_recomposes_the_movie(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Seedance makes whole-second clips: a scene's seconds edited from 4 to 4.2 keeps its
+    paid clip and only the movie is composed again, with the scene longer. status said
+    plain "reuse" and nothing for the movie, as if the edit did nothing."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "-q")
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    edited = plan["scenes"][0]["id"]
+    assert plan["scenes"][0]["seconds"] == 4
+    plan["scenes"][0]["seconds"] = 4.2
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    r = CliRunner().invoke(app, ["status", str(run), "-c", str(cfg), "--json"], env=env)
+    assert r.exit_code == 0, r.output
+    nexts = {row["scene_id"]: row["next"] for row in json.loads(r.output)["scenes"]}
+    assert nexts[edited] == "reuse; new length (seconds edited)", nexts
+    before = _paid(sim)
+    out = _render(goals, cfg, run, env)
+    assert _paid(sim) == before and "steps run: 0" in out  # the clip was reused
+    assert "movie segments encoded" in out  # and the movie composed again
