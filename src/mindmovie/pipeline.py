@@ -734,6 +734,8 @@ class Pipeline:
         self._stop_event = asyncio.Event()
         #: plan.yaml's scenes as written, when the plan in use has rebased paths
         self._plan_yaml_scenes: dict[str, Scene] = {}
+        #: previous/<time>/ of this render, where files changed by hand are moved
+        self._changed_dir: Path | None = None
         #: the goals.yaml the run folder's last render was made from (None: not known)
         self._last_goals: str | None = None
         #: plan.yaml as read, with goals.yaml's changed title/closing/music (`_with_shown`)
@@ -1286,6 +1288,32 @@ class Pipeline:
             out.append(("softened prompt", input_key(prompt=soft.prompt, **common), soft))
         return out
 
+    def _keep_changed(self, store: Store, scene_id: str, stage: str) -> None:
+        """A finished keyframe or clip whose file is not the one this run made (replaced by
+        hand, e.g. with a picture of the person's own) is about to be made again: move the
+        file into previous/<time>/ first, as --fresh does, instead of writing over it."""
+        step = store.get(scene_id, stage)
+        if step is None or step.status != "succeeded" or store.artifact_problem(step) != "changed":
+            return
+        path = store.artifact_path(step)
+        assert path is not None
+        if self._changed_dir is None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            dest = self.run_dir / "previous" / stamp
+            n = 1
+            while dest.exists():  # never mix this render's files with another's
+                n += 1
+                dest = dest.with_name(f"{stamp}-{n}")
+            self._changed_dir = dest
+        rel = path.relative_to(self.run_dir)
+        moved = self._changed_dir / rel
+        moved.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, moved)
+        self.reporter.warn(
+            f"{rel} is not the file this run made (changed since): it was moved to "
+            f"{moved} and {scene_id}'s {stage} is made again"
+        )
+
     async def _keyframe(
         self, store: Store, model: KeyframeModel, scene: Scene, plan: Plan, res: RenderResult
     ) -> Path:
@@ -1293,9 +1321,10 @@ class Pipeline:
         model, priced = self._keyframe_model_for(model, scene, plan)
         variants = self._keyframe_variants(model, scene, plan)
         keys = self._keyframe_reuse_keys(model, scene, plan, variants)
-        if any(store.reusable(scene.id, "keyframe", key) for key in keys) or any(
-            store.restore(scene.id, "keyframe", key, dest) for key in keys
-        ):
+        reused = any(store.reusable(scene.id, "keyframe", key) for key in keys)
+        if not reused:
+            self._keep_changed(store, scene.id, "keyframe")
+        if reused or any(store.restore(scene.id, "keyframe", key, dest) for key in keys):
             self.reporter.step("keyframes", scene.id, "reused")
             self._mark(res, False, scene.id, "keyframe")
             return dest
@@ -1555,9 +1584,10 @@ class Pipeline:
         planned = self._video_request(scene, keyframe, last_frame)
         variants = self._clip_variants(model, scene, planned)
         every = {key for _, key, _ in variants}  # a fallback is the same scene's next try
-        if any(store.reusable(scene.id, "clip", key) for _, key, _ in variants) or any(
-            store.restore(scene.id, "clip", key, dest) for _, key, _ in variants
-        ):
+        reused = any(store.reusable(scene.id, "clip", key) for _, key, _ in variants)
+        if not reused:
+            self._keep_changed(store, scene.id, "clip")
+        if reused or any(store.restore(scene.id, "clip", key, dest) for _, key, _ in variants):
             self.reporter.step("clips", scene.id, "reused")
             self._mark(res, False, scene.id, "clip")
             self._record_scene(store, scene)

@@ -788,3 +788,28 @@ def test_status_says_a_seconds_edit_within_the_clip_length_recomposes_the_movie(
     out = _render(goals, cfg, run, env)
     assert _paid(sim) == before and "steps run: 0" in out  # the clip was reused
     assert "movie segments encoded" in out  # and the movie composed again
+
+
+def test_a_keyframe_replaced_by_hand_is_moved_aside_not_written_over(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A person puts a picture of their own in place of a scene's keyframe.png: its hash is
+    not the one recorded, so the render makes the keyframe again. It used to write the new
+    one over the person's picture without a word: their file was gone. It is moved into
+    previous/<time>/ and the render says so."""
+    from PIL import Image
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "-q")
+    scene = sorted(p.name for p in (run / "scenes").iterdir())[1]
+    mine = run / "scenes" / scene / "keyframe.png"
+    Image.new("RGB", (320, 180), (200, 10, 10)).save(mine)
+    picture = mine.read_bytes()
+    out = _render(goals, cfg, run, env, "-q")
+    (kept,) = (run / "previous").glob(f"*/scenes/{scene}/keyframe.png")
+    assert kept.read_bytes() == picture
+    assert mine.read_bytes() != picture  # a new keyframe was made
+    assert f"scenes/{scene}/keyframe.png is not the file this run made" in " ".join(out.split())
