@@ -2177,7 +2177,8 @@ class Pipeline:
         names.sort(key=lambda p: p.name.startswith("run.db"))
         dest = self._move_aside(names)
         if dest is not None:
-            self.reporter.info(f"--fresh: the previous run was moved to {dest}")
+            # a warning, shown with --quiet too: where the old run's (paid) work went
+            self.reporter.warn(f"--fresh: the previous run was moved to {dest}")
 
     def _set_aside_unjournaled(self) -> None:
         """No run.db (moved away when damaged, as its message says, or deleted) in a folder

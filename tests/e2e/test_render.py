@@ -441,9 +441,11 @@ def test_fresh_sets_the_old_run_aside_and_never_takes_other_files(workdir: Path)
     _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
     first = (run / "movie.mp4").read_bytes()
     (run / "notes.txt").write_text("mine")
-    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
-         "--fresh", cwd=workdir)  # fmt: skip
+    proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+                "--fresh", cwd=workdir)  # fmt: skip
     (old,) = (run / "previous").iterdir()
+    # said with --quiet too: where the old run (its paid work) went
+    assert f"the previous run was moved to {old}" in " ".join(proc.stderr.split()), proc.stderr
     assert (old / "movie.mp4").read_bytes() == first and (old / "run.db").is_file()
     assert len(list((old / "scenes").glob("*/clip.mp4"))) >= 6  # paid work is kept
     assert (run / "notes.txt").read_text() == "mine" and not (old / "notes.txt").exists()
