@@ -47,6 +47,7 @@ from mindmovie.killpoints import killpoint
 from mindmovie.plan import (
     COMPOSED_PLAN_META,
     DEFAULT_CLOSING,
+    KEYFRAME_FIELDS,
     PHOTO_UNUSED_FIELDS,
     RENDERED_PLAN_META,
     Plan,
@@ -3071,7 +3072,7 @@ class Pipeline:
                 continue
             sha = sha256_file(kf)
             if sc.id in made or before is None:  # no record yet: nothing to say it is old
-                fields = ["goal", "image_prompt", "reference_photos", "style"]
+                fields = [*KEYFRAME_FIELDS, "style"]  # what plan.edited_fields watches
                 if self._keyframe_provider == "local":
                     fields.append("category")
                 if self._photo_keyframe(sc, plan):

@@ -221,19 +221,29 @@ def test_guided_asks_before_replacing(tmp_path: Path) -> None:
     assert load_goals(mine).title == "New"
 
 
-def test_guided_with_rich_prompts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The default asker (rich Prompt.ask on the console) reads typed lines."""
+def _type_into_rich_prompts(
+    monkeypatch: pytest.MonkeyPatch, typed: list[str], *, echo: bool = False
+) -> None:
+    """rich's prompts read the next of `typed` (taken off the list) as the typed line;
+    `echo` also prints the question, as a terminal would show it."""
     import rich.prompt
-
-    typed = ["Rich Title", "wealth", "Debt-free", "calm", "", "", "", ""]
 
     def get_input(
         cls: object, console: Console, prompt: object, password: bool, stream: object = None
     ) -> str:
-        console.print(prompt, end="")
+        if echo:
+            console.print(prompt, end="")
         return typed.pop(0)
 
     monkeypatch.setattr(rich.prompt.PromptBase, "get_input", classmethod(get_input))
+
+
+def test_guided_with_rich_prompts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default asker (rich Prompt.ask on the console) reads typed lines."""
+
+    typed = ["Rich Title", "wealth", "Debt-free", "calm", "", "", "", ""]
+
+    _type_into_rich_prompts(monkeypatch, typed, echo=True)
     out = io.StringIO()
     console = Console(file=out, width=200, color_system=None)
     path = guided(console, tmp_path)
@@ -441,16 +451,10 @@ def test_guided_asks_again_for_an_answer_that_is_not_text(
 ) -> None:
     """A byte a non-UTF-8 terminal sends arrives as a lone surrogate; it was written to
     goals.yaml as "\\uDCFF", which made the render die with a traceback."""
-    import rich.prompt
 
     typed = ["T\udcff", "Title", "wealth", "Debt-free", "", "", "", "", ""]
 
-    def get_input(
-        cls: object, console: Console, prompt: object, password: bool, stream: object = None
-    ) -> str:
-        return typed.pop(0)
-
-    monkeypatch.setattr(rich.prompt.PromptBase, "get_input", classmethod(get_input))
+    _type_into_rich_prompts(monkeypatch, typed)
     out = io.StringIO()
     path = guided(Console(file=out, width=200, color_system=None), tmp_path)
     assert load_goals(path).title == "Title"
@@ -463,17 +467,11 @@ def test_guided_asks_again_for_an_answer_with_an_editing_key_in_it(
     """Without line editing, the arrow keys pressed to correct a typo came in as escape
     codes: goals.yaml got `title: "My Tilte\\e[D\\e[D..."`, drawn on the title card. A
     control character (ESC, a raw backspace, NEL) is asked again, as a non-UTF-8 byte is."""
-    import rich.prompt
 
     typed = ["My Tilte\x1b[D\x1b[D", "My Title", "wealth", "Debt\x7f-free", "Debt-free"]
     typed += ["ca\x85lm", "calm\tand sure", "", "", "", ""]
 
-    def get_input(
-        cls: object, console: Console, prompt: object, password: bool, stream: object = None
-    ) -> str:
-        return typed.pop(0)
-
-    monkeypatch.setattr(rich.prompt.PromptBase, "get_input", classmethod(get_input))
+    _type_into_rich_prompts(monkeypatch, typed)
     out = io.StringIO()
     path = guided(Console(file=out, width=200, color_system=None), tmp_path)
     assert not typed

@@ -39,17 +39,25 @@ def _info(ids: list[str]) -> dict[str, Any]:
     }
 
 
+def _status_table(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, info: dict[str, Any], width: int
+) -> str:
+    """What `mindmovie status` prints for `info` (as collect_status would give it) on a
+    terminal `width` columns wide."""
+    monkeypatch.setattr("mindmovie.status.collect_status", lambda *a, **k: info)
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=buf, width=width, highlight=False))
+    r = CliRunner().invoke(cli.app, ["status", str(tmp_path)], env={})
+    assert r.exit_code == 0, r.output
+    return buf.getvalue()
+
+
 @pytest.mark.parametrize("columns", [60, 80])
 def test_long_scene_ids_are_whole_and_the_next_render_column_stays(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columns: int
 ) -> None:
     ids = [f"{LONG}-{n}" for n in (1, 2, 3)] + ["02-movie-1"]
-    monkeypatch.setattr("mindmovie.status.collect_status", lambda *a, **k: _info(ids))
-    buf = io.StringIO()
-    monkeypatch.setattr(cli, "out", Console(file=buf, width=columns, highlight=False))
-    r = CliRunner().invoke(cli.app, ["status", str(tmp_path)], env={})
-    assert r.exit_code == 0, r.output
-    text = buf.getvalue()
+    text = _status_table(monkeypatch, tmp_path, _info(ids), columns)
     assert "…" not in text
     # each id, read back from its folded rows, is whole (its -1/-2/-3 suffix too)
     rows = [ln for ln in text.splitlines() if ln.strip()]
@@ -74,12 +82,8 @@ def test_a_paid_runs_columns_fit_80_columns_and_the_job_id_loses_no_letter(
         row["spend"] = {"estimated": 0.1296, "billed": 0.0312, "in_flight": 0.1296}
     info["ledger"] = [{}]
     info["money"] = {"billed": 0.06, "in_flight": 0.26, "estimated": 0.26}
-    monkeypatch.setattr("mindmovie.status.collect_status", lambda *a, **k: info)
-    buf = io.StringIO()
-    monkeypatch.setattr(cli, "out", Console(file=buf, width=80, highlight=False))
-    r = CliRunner().invoke(cli.app, ["status", str(tmp_path)], env={})
-    assert r.exit_code == 0, r.output
-    lines = buf.getvalue().splitlines()
+    shown = _status_table(monkeypatch, tmp_path, info, 80)
+    lines = shown.splitlines()
     (header,) = [ln for ln in lines if "next render" in ln]
     assert "in flight" in header and "billed" in header
     col = header.index("next render")
@@ -116,12 +120,7 @@ def test_headers_and_values_are_whole_at_40_80_and_200_columns(
     table of its own below when it does not fit beside them. Wider, one table as before."""
     ids = ["01-health-1", "02-wealth-1", f"{LONG}-1"]
     info = _info(ids) if paid == "free" else _paid_info(ids, paid == "in flight")
-    monkeypatch.setattr("mindmovie.status.collect_status", lambda *a, **k: info)
-    buf = io.StringIO()
-    monkeypatch.setattr(cli, "out", Console(file=buf, width=columns, highlight=False))
-    r = CliRunner().invoke(cli.app, ["status", str(tmp_path)], env={})
-    assert r.exit_code == 0, r.output
-    text = buf.getvalue()
+    text = _status_table(monkeypatch, tmp_path, info, columns)
     # the tables: below the run folder, above the spend line (those are never wrapped)
     lines = text.splitlines()[1:]
     lines = lines[: next(i for i, ln in enumerate(lines) if ln.startswith("spend:"))]
@@ -164,12 +163,8 @@ def test_a_paid_runs_scene_with_nothing_spent_yet_is_not_called_free(
     info["scenes"][1]["spend"] = {"estimated": 0.1296, "billed": 0.0312, "in_flight": 0.0}
     info["ledger"] = [{}]
     info["planner_spend"] = {"estimated": 0.02, "billed": 0.0187, "in_flight": 0.0}
-    monkeypatch.setattr("mindmovie.status.collect_status", lambda *a, **k: info)
-    buf = io.StringIO()
-    monkeypatch.setattr(cli, "out", Console(file=buf, width=120, highlight=False))
-    r = CliRunner().invoke(cli.app, ["status", str(tmp_path)], env={})
-    assert r.exit_code == 0, r.output
-    rows = {ln.split()[0]: ln.split() for ln in buf.getvalue().splitlines() if ln.strip()}
+    shown = _status_table(monkeypatch, tmp_path, info, 120)
+    rows = {ln.split()[0]: ln.split() for ln in shown.splitlines() if ln.strip()}
     assert rows["01-health-1"][4:6] == ["-", "-"], rows["01-health-1"]
     assert rows["02-career-1"][4:6] == ["$0.13", "$0.03"], rows["02-career-1"]
-    assert "free" not in buf.getvalue()
+    assert "free" not in shown
