@@ -331,7 +331,9 @@ def render(
         bool,
         typer.Option("--skip-failed", help="Make the movie without scenes that failed (named)."),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only warnings and the result.")
+    ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Every event on its own line (no live view).")
     ] = False,
@@ -347,7 +349,9 @@ def render(
     if until not in ("plan", "keyframes", "clips", "movie"):
         raise _fail(f"--until: '{until}' is not a stage; allowed: plan, keyframes, clips, movie")
     if quiet and verbose:
-        raise _fail("--quiet and --verbose: give one of them (--quiet prints only the result)")
+        raise _fail(
+            "--quiet and --verbose: give one of them (--quiet prints only warnings and the result)"
+        )
     settings = _settings(
         config, preset=preset, aspect=aspect, resolution=resolution, fps=fps, quality=quality
     )

@@ -6,8 +6,38 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def _commands() -> dict[str, list[str]]:
+    """Each command's long option names, as the CLI parses them."""
+    import typer.main
+
+    from mindmovie.cli import app
+
+    group: Any = typer.main.get_command(app)
+    return {
+        name: [o for p in cmd.params for o in p.opts if o.startswith("--")]
+        for name, cmd in group.commands.items()
+    }
+
+
+def test_every_command_and_option_is_in_the_readme() -> None:
+    """The README names each command in its table and each command's options after
+    "`<command>` flags:" (up to the end of that sentence)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name, options in _commands().items():
+        assert f"| `mindmovie {name}" in readme, f"{name}: no row in the commands table"
+        if not options:
+            continue
+        at = readme.find(f"`{name}` flags:")
+        assert at >= 0, f"{name}: no '`{name}` flags:' sentence"
+        sentence = re.split(r"\.\s", readme[at:], maxsplit=1)[0]
+        missing = [o for o in options if not re.search(rf"`{o}[` ]", sentence)]
+        assert not missing, f"{name}: options not in the README: {missing}"
+    assert "--version" in readme
 
 
 def test_readme_install_and_test_lines_are_what_ci_runs() -> None:
