@@ -87,12 +87,12 @@ def test_keys_are_secret_and_use_provider_variable_names() -> None:
 def test_the_shipped_example_config_loads_as_documented() -> None:
     """config.example.yaml is what a person copies: it must load, and mean what it says
     (e.g. `max_concurrent: 0` for local = one per CPU)."""
-    import os
+    from mindmovie.cpus import usable_cpu_count
 
     example = Path(__file__).resolve().parents[2] / "config.example.yaml"
     s = load_settings(example, env={})
     assert s.preset == "local"
-    assert s.providers.local.max_concurrent == (os.cpu_count() or 2)
+    assert s.providers.local.max_concurrent == usable_cpu_count()
     assert s.providers.byteplus.poll_interval == 2 and s.providers.byteplus.poll_max_interval == 15
 
 
@@ -137,18 +137,18 @@ def test_the_example_config_states_the_bounds_each_setting_enforces(
 
 
 def test_max_concurrent_zero_means_cpu_count_and_negative_is_refused(tmp_path: Path) -> None:
-    import os
+    from mindmovie.cpus import usable_cpu_count
 
     cfg = tmp_path / "c.yaml"
     cfg.write_text("providers:\n  byteplus:\n    max_concurrent: 0\n")
-    assert load_settings(cfg, env={}).providers.byteplus.max_concurrent == (os.cpu_count() or 2)
+    assert load_settings(cfg, env={}).providers.byteplus.max_concurrent == usable_cpu_count()
     cfg.write_text("providers:\n  byteplus:\n    max_concurrent: -1\n")
     with pytest.raises(ConfigError, match="max_concurrent"):
         load_settings(cfg, env={})
 
 
 def test_a_partial_provider_block_keeps_that_providers_defaults(tmp_path: Path) -> None:
-    import os
+    from mindmovie.cpus import usable_cpu_count
 
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
@@ -158,7 +158,7 @@ def test_a_partial_provider_block_keeps_that_providers_defaults(tmp_path: Path) 
     s = load_settings(cfg, env={})
     assert s.providers.byteplus.base_url == "http://127.0.0.1:8765/api/v3"
     assert s.providers.byteplus.max_concurrent == 3  # byteplus' own default, not 2
-    assert s.providers.local.max_concurrent == (os.cpu_count() or 2)
+    assert s.providers.local.max_concurrent == usable_cpu_count()
     env = {"MINDMOVIE_PROVIDERS__GOOGLE__TIMEOUT": "12"}
     g = load_settings(None, env=env).providers.google
     assert g.timeout == 12 and g.max_concurrent == 2

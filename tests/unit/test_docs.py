@@ -8,7 +8,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from mindmovie.config import Settings, load_settings
+
 REPO = Path(__file__).resolve().parents[2]
+SRC = REPO / "src" / "mindmovie"
 
 
 def _commands() -> dict[str, list[str]]:
@@ -48,3 +55,46 @@ def test_readme_install_and_test_lines_are_what_ci_runs() -> None:
     install = next(b for b in blocks if b.startswith("pip install"))
     test = next(b for b in blocks if "pytest" in b)
     assert install in ci and test in ci, (install, test)
+
+
+def _fields(model: type[BaseModel], at: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    for name, info in model.model_fields.items():
+        sub = info.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            out += _fields(sub, (*at, name))
+        else:
+            out.append((*at, name))
+    return out
+
+
+def test_config_example_shows_every_setting_with_the_code_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """config.example.yaml 'documents every setting with its default' (README): it loads
+    to exactly the built-in defaults, and every setting is written in it (the provider
+    blocks show the connection settings each provider reads)."""
+    example = REPO / "config.example.yaml"
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml: the defaults alone
+    assert load_settings(example, env={}) == load_settings(None, env={})
+    data = yaml.safe_load(example.read_text(encoding="utf-8"))
+    # settings a provider never reads need not be shown under it
+    unread = {
+        "local": {"base_url", "timeout", "download_timeout", "job_deadline", "poll_interval",
+                  "poll_max_interval", "vertexai", "project", "location"},
+        "anthropic": {"download_timeout", "job_deadline", "poll_interval",
+                      "poll_max_interval", "vertexai", "project", "location"},
+        "byteplus": {"vertexai", "project", "location"},
+        "google": set(),
+    }  # fmt: skip
+    missing = []
+    for path in _fields(Settings):
+        if path[0] == "providers" and path[2] in unread[path[1]]:
+            continue
+        node: Any = data
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                missing.append(".".join(path))
+                break
+            node = node[part]
+    assert not missing, f"settings not in config.example.yaml: {missing}"
