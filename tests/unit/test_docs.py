@@ -4,6 +4,7 @@ option, setting, module or function fails a test instead of leaving the docs wro
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 from typing import Any
@@ -98,3 +99,84 @@ def test_config_example_shows_every_setting_with_the_code_default(
                 break
             node = node[part]
     assert not missing, f"settings not in config.example.yaml: {missing}"
+
+
+def _code_names() -> tuple[dict[str, Any], dict[str, type]]:
+    """Module short names (`pipeline`, `ffmpeg`) and the classes they define."""
+    modules: dict[str, Any] = {}
+    for path in SRC.rglob("*.py"):
+        if path.stem in ("__init__", "__main__"):
+            continue
+        dotted = ".".join(path.relative_to(SRC.parent).with_suffix("").parts)
+        modules[path.stem] = importlib.import_module(dotted)
+    for pkg in ("compose", "providers"):
+        modules[pkg] = importlib.import_module(f"mindmovie.{pkg}")
+    classes: dict[str, type] = {}
+    for mod in modules.values():
+        for name, value in vars(mod).items():
+            if isinstance(value, type) and value.__module__ == mod.__name__:
+                classes.setdefault(name, value)
+    return modules, classes
+
+
+def _has(obj: Any, name: str) -> tuple[bool, Any]:
+    if hasattr(obj, name):
+        return True, getattr(obj, name)
+    fields = getattr(obj, "model_fields", None) or getattr(obj, "__dataclass_fields__", {})
+    return name in fields, None
+
+
+@pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md"])
+def test_the_code_the_docs_name_exists(doc: str) -> None:
+    """Every `module.name`, `Class.method` and `module.py` a document names is in the
+    code, and every `section.setting` it names is a setting."""
+    text = (REPO / doc).read_text(encoding="utf-8")
+    modules, classes = _code_names()
+    settings = {".".join(p) for p in _fields(Settings)}
+    sections = {p[0] for p in _fields(Settings) if len(p) > 1}
+    files = {p.name for d in (SRC, REPO / "tests") for p in d.rglob("*") if p.is_file()}
+    files |= {p.name for p in REPO.iterdir()}
+    wrong, checked = [], 0
+    for token in sorted(set(re.findall(r"`([^`\s]+)`", text))):
+        name = token.split("(")[0].split("[")[0].rstrip(".,:")
+        if re.fullmatch(r"\w+\.(py|toml)", name):
+            checked += 1
+            if name not in files:
+                wrong.append(token)
+            continue
+        parts = name.split(".")
+        if len(parts) < 2 or not all(p.isidentifier() for p in parts):
+            continue
+        if parts[-1] in ("yaml", "md", "html", "png", "db", "mp4", "env", "example"):
+            continue  # a file name
+        as_setting = parts[0] in sections
+        if as_setting and (name in settings or any(s.startswith(name + ".") for s in settings)):
+            checked += 1
+            continue
+        if parts[0] in ("compose", "providers") and parts[1] in modules:
+            parts = parts[1:]
+        obj = modules.get(parts[0]) or classes.get(parts[0])
+        if obj is None:
+            if as_setting:
+                checked += 1
+                wrong.append(token)
+            continue
+        checked += 1
+        for part in parts[1:]:
+            found, obj = _has(obj, part)
+            if not found:
+                wrong.append(token)
+                break
+            if obj is None:
+                break
+    assert checked > (50 if doc.startswith("docs") else 5)
+    assert not wrong, f"{doc} names what the code does not have: {wrong}"
+
+
+def test_the_architecture_modules_table_covers_every_module() -> None:
+    """docs/architecture.md's module table names every module of the package."""
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = text[text.index("## Modules") : text.index("## Steps")]
+    named = set(re.findall(r"(\w+)\.py", table)) | set(re.findall(r"`(\w+)\.py`", text))
+    have = {p.stem for p in SRC.rglob("*.py")} - {"__init__", "__main__"}
+    assert have <= named, f"not in the modules table: {sorted(have - named)}"
