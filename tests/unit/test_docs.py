@@ -180,3 +180,36 @@ def test_the_architecture_modules_table_covers_every_module() -> None:
     named = set(re.findall(r"(\w+)\.py", table)) | set(re.findall(r"`(\w+)\.py`", text))
     have = {p.stem for p in SRC.rglob("*.py")} - {"__init__", "__main__"}
     assert have <= named, f"not in the modules table: {sorted(have - named)}"
+
+
+def test_the_readme_goals_example_shows_every_goals_field() -> None:
+    """The README's goals.yaml example uses only keys goals.yaml takes, and all of them."""
+    from mindmovie.goals import Goal, Goals, Person
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = yaml.safe_load(re.findall(r"^```yaml\n(.*?)\n```$", readme, flags=re.S | re.M)[0])
+    for shown, model in ((example, Goals), (example["person"], Person)):
+        assert set(shown) == set(model.model_fields), model.__name__
+    assert set().union(*example["goals"]) == set(Goal.model_fields)
+
+
+def test_the_architecture_run_db_schema_is_the_stores(tmp_path: Path) -> None:
+    """docs/architecture.md lists each table of run.db with all of its columns."""
+    import sqlite3
+
+    from mindmovie.store import SCHEMA_VERSION, Store
+
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = text[text.index("## Run folder and run store") : text.index("## Steps")]
+    assert f"`store.SCHEMA_VERSION` {SCHEMA_VERSION}" in section
+    Store(tmp_path / "run.db").close()
+    db = sqlite3.connect(tmp_path / "run.db")
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    tables = [t for t in tables if not t.startswith("sqlite_")]
+    for table in tables:
+        bullet = re.search(rf"^- `{table}` .*?(?=^- |^\n)", section, flags=re.S | re.M)
+        assert bullet, f"table {table} not listed"
+        columns = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        named = set(re.findall(r"`(\w+)`", bullet[0]))
+        assert columns <= named, f"{table}: columns not listed: {sorted(columns - named)}"
+    db.close()
