@@ -213,3 +213,15 @@ def test_the_architecture_run_db_schema_is_the_stores(tmp_path: Path) -> None:
         named = set(re.findall(r"`(\w+)`", bullet[0]))
         assert columns <= named, f"{table}: columns not listed: {sorted(columns - named)}"
     db.close()
+
+
+def test_env_example_names_every_key_variable_and_reads_cleanly() -> None:
+    """.env.example, copied to .env, is read without a warning, sets each provider's key
+    variable (empty) and names its other spelling."""
+    from mindmovie.config import KEY_VARIABLES, dotenv_problems, read_dotenv
+
+    example = REPO / ".env.example"
+    assert dotenv_problems(example) == []
+    assert set(read_dotenv(example)) == {names[0] for names in KEY_VARIABLES.values()}
+    text = example.read_text(encoding="utf-8")
+    assert all(name in text for names in KEY_VARIABLES.values() for name in names)
