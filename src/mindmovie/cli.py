@@ -774,7 +774,8 @@ def doctor(
     config: ConfigOpt = None,
     preset: PresetOpt = None,
 ) -> None:
-    """Check Python, ffmpeg, fonts, the output folder, provider keys and the catalog.
+    """Check Python, ffmpeg, fonts, the output folder, .env, the settings, provider keys
+    (and Google's client mode) and the catalog.
 
     Exits 0 only when the configured preset can run. Keys are shown as set or not set,
     never their values.
