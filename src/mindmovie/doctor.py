@@ -301,6 +301,92 @@ def _model_checks(settings: Settings) -> list[Check]:
     return out
 
 
+def _least_spend(settings: Settings) -> tuple[float, str]:
+    """The smallest budget under which the render's gate (`budget.BudgetGate`: a call is
+    sent only when billed + committed + its hold <= budget) lets any movie be made, for
+    any goals.yaml and plan, on a fresh run: the plan call's hold for the smallest
+    goals; a keyframe's hold; a keyframe's price plus the hold of a clip of the
+    shortest length the video model makes. (USD, what binds, for the row.)"""
+    from mindmovie import catalog, costs
+    from mindmovie.goals import Goal, Goals
+
+    need: list[tuple[float, str]] = []
+    if costs.stage_spec(settings, "planner") is not None:
+        # one goal of one scene, one letter a field: every goals.yaml asks more
+        smallest = Goals(title="x", goals=[Goal(category="x", vision="x", scenes=1)])
+        hold = costs.planner_hold(settings, smallest)
+        need.append((hold, f"the plan call, which holds up to {costs.format_usd(hold)}"))
+    kf_price, kf_what = 0.0, ""  # the cheapest keyframe: its price, and which
+    spec = costs.stage_spec(settings, "keyframes")
+    if spec is not None:
+        # an edit model restyles a photo (one image in); its text-to-image fallback none
+        options = [(settings, 1 if spec.capabilities.image_required else 0)]
+        if (text := costs.text_keyframe_settings(settings)) is not None:
+            options.append((text, 0))
+        kf_price, kf_hold, model = min(
+            (est.usd, costs.keyframe_hold(s, n), est.model)
+            for s, n in options
+            for est in [costs.estimate_keyframe(s)]
+        )
+        kf_what = f"a keyframe ({model})"
+        need.append((kf_hold, f"{kf_what}, which holds up to {costs.format_usd(kf_hold)}"))
+    video = costs.stage_spec(settings, "video")
+    if video is not None:
+        allowed = catalog.allowed_seconds(video)
+        shortest = allowed[0] if allowed else 0.0
+        hold = costs.video_hold(settings, shortest) if shortest else 0.0
+        clip = f"a {shortest:g} s clip ({video.key}'s shortest) up to {costs.format_usd(hold)}"
+        if kf_what:
+            clip = f"{kf_what} at {costs.format_usd(kf_price)} + {clip}"
+        need.append((kf_price + hold, clip))
+    return max(need, default=(0.0, ""))
+
+
+def _budget_check(settings: Settings) -> Check:
+    """budget_usd as the render applies it when no --budget is given (pipeline `_run`
+    and `BudgetGate.reserve`), on a fresh run: a FAIL row when the render would stop
+    before any movie could be made; the figure otherwise; "unset" when unset."""
+    from mindmovie.costs import format_usd
+    from mindmovie.providers.base import InvalidRequest
+
+    cap = settings.budget_usd
+    if cap is None:
+        return Check(
+            "budget", True, "budget_usd: unset, no cap (`render --budget USD` caps one render)"
+        )
+    shown = f"budget_usd: {format_usd(cap)}"
+    paid = sorted(settings.remote_providers())
+    if not paid:
+        return Check("budget", True, f"{shown} (preset {settings.preset} pays for nothing)")
+    if cap <= 1e-9:
+        # the render: "the budget $0.00 is already used", before anything is sent
+        return Check(
+            "budget",
+            False,
+            f"{shown}: render stops before its first paid call ({', '.join(paid)}); "
+            "raise budget_usd or unset it",
+        )
+    try:
+        least, why = _least_spend(settings)
+    except (InvalidRequest, ConfigError, ValueError):
+        # a model or option above is refused (its own FAIL row): nothing to price
+        return Check("budget", False, f"{shown} (not checked: see above)", False, info=True)
+    if cap < least - 1e-9:
+        return Check(
+            "budget",
+            False,
+            f"{shown} is below {format_usd(least)}, the least the render must be let "
+            f"spend before any movie can be made: {why}; it would stop at the budget "
+            "before then. Raise budget_usd",
+        )
+    return Check(
+        "budget",
+        True,
+        f"{shown} (any movie needs at least {format_usd(least)}: {why}; "
+        "`mindmovie estimate` prices the whole run)",
+    )
+
+
 def _google_mode(settings: Settings, keys: Keys) -> Check:
     used = "google" in needed_providers(settings)
     try:
@@ -379,6 +465,7 @@ def run_checks(settings: Settings, keys: Keys | None = None) -> list[Check]:
         *_dotenv_check(),
         *_key_checks(settings, keys),
         *_model_checks(settings),
+        _budget_check(settings),
         _google_mode(settings, keys),
         _catalog_age(),
     ]

@@ -870,3 +870,33 @@ def test_storyboard_total_names_the_plans_cost_as_estimate_counts_it(
     r = CliRunner().invoke(app, ["storyboard", str(run)], env={})
     assert r.exit_code == 0, r.output
     assert want in page.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("under", [True, False])
+def test_doctor_fails_a_budget_exactly_where_the_render_stops_at_it(
+    sim: SimServer, tmp_path: Path, under: bool
+) -> None:
+    """doctor's budget row agrees with the render's gate: a budget a cent under one
+    keyframe's price plus the hold of a clip of the shortest length makes the render
+    stop (exit 3) with no clip, and doctor FAIL; at that figure both go ahead."""
+    sim.media_scale = 0.25
+    goals = _one_goal(tmp_path)
+    settings = settings_for("byteplus", sim, planner={"provider": "local"})
+    least = costs.estimate_keyframe(settings).usd + costs.video_hold(settings, 4)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "preset: byteplus\nplanner: {provider: local}\n"
+        "output: {size: 320x180, fps: 12}\nplan: {scene_seconds: 4}\n"
+        f"budget_usd: {least - 0.01 if under else least:.9f}\n"
+        f"providers:\n  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05}}\n"
+    )
+    env = {"ARK_API_KEY": "b"}
+    doctor = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env=env)
+    assert doctor.exit_code == (1 if under else 0), doctor.output
+    run = tmp_path / "run"
+    r = CliRunner().invoke(
+        app, ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"], env=env
+    )
+    assert r.exit_code == (3 if under else 0), r.output
+    assert (run / "movie.mp4").exists() is not under
+    assert len(ledger_rows(run, "clip")) == (0 if under else 1)

@@ -488,3 +488,60 @@ def test_doctor_exit_code_per_preset_and_keys(
         monkeypatch.setenv(name, value)
     r = CliRunner().invoke(app, ["doctor", "--preset", preset])
     assert r.exit_code == code, r.output
+
+
+@pytest.mark.parametrize(
+    ("preset", "budget", "status", "words"),
+    [
+        ("local", None, "ok", "budget_usd: unset, no cap"),
+        ("byteplus", None, "ok", "budget_usd: unset, no cap"),
+        ("local", "0", "ok", "budget_usd: $0.00 (preset local pays for nothing)"),
+        ("byteplus", "0", "FAIL", "budget_usd: $0.00: render stops before its first paid"),
+        ("google", "0", "FAIL", "budget_usd: $0.00: render stops before its first paid"),
+        # seedream $0.03 + a 4 s seedance clip's hold ($0.10): no clip fits under $0.12
+        ("byteplus", "0.12", "FAIL", "budget_usd: $0.12 is below $0.13"),
+        ("byteplus", "0.2", "ok", "budget_usd: $0.20 (any movie needs at least $0.13"),
+        # gemini image $0.04 + a 4 s veo fast clip ($0.32)
+        ("google", "0.2", "FAIL", "budget_usd: $0.20 is below $0.36"),
+        ("google", "5", "ok", "budget_usd: $5.00 (any movie needs at least $0.36"),
+    ],
+)
+def test_budget_the_render_would_stop_at_is_a_fail_row(
+    clean_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    preset: str,
+    budget: str | None,
+    status: str,
+    words: str,
+) -> None:
+    """budget_usd was not looked at: `budget_usd: 0` with a paid preset (the render:
+    "the budget $0.00 is already used", exit 3, before anything) or one below the
+    least a scene's keyframe and clip hold (the render stops at the gate before any
+    clip) was "ready". The row names the setting and the figure; unset says so."""
+    for name in KEYVARS:
+        monkeypatch.setenv(name, "k")
+    if budget is not None:
+        monkeypatch.setenv("MINDMOVIE_BUDGET_USD", budget)
+    checks = run_checks(load_settings(None, overrides={"preset": preset}))
+    (row,) = [c for c in checks if c.name == "budget"]
+    assert row.status == status and words in row.detail, row
+    r = CliRunner().invoke(app, ["doctor", "--preset", preset])
+    assert r.exit_code == (0 if status == "ok" else 1), r.output
+    assert "budget_usd" in r.output
+
+
+def test_budget_floor_counts_the_plan_call_when_only_it_is_paid(clean_env: None) -> None:
+    """With only the planner paid (local keyframes and clips) the first call the gate
+    holds is the plan: a budget below its hold stops the render before anything."""
+    from mindmovie import costs
+    from mindmovie.goals import Goal, Goals
+
+    local = {"keyframes": {"provider": "local"}, "video": {"provider": "local"}}
+    settings = load_settings(overrides={"preset": "byteplus", **local})
+    smallest = Goals(title="x", goals=[Goal(category="x", vision="x", scenes=1)])
+    hold = costs.planner_hold(settings, smallest)
+    assert 0 < hold < 0.1
+    for cap, status in ((hold * 0.9, "FAIL"), (hold, "ok")):
+        s = settings.model_copy(update={"budget_usd": cap})
+        (row,) = [c for c in run_checks(s) if c.name == "budget"]
+        assert row.status == status and "the plan call" in row.detail, row
