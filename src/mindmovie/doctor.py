@@ -403,8 +403,13 @@ def _google_mode(settings: Settings, keys: Keys) -> Check:
     # project mode authenticates with ADC: without any, doctor said "ready" and every
     # google call of the render failed ("no usable Application Default Credentials")
     adc = ok and used and settings.providers.google.project_mode
-    if adc and (problem := _adc_problem()):
-        return Check("google mode", False, f"{text}: {problem}")
+    if adc:
+        found, where = _adc_lookup()
+        if found == "none":
+            return Check("google mode", False, f"{text}: {where}")
+        if found == "vm":  # not known to work, not known to fail: a warning
+            return Check("google mode", False, f"{text}: {where}", required=False)
+        text += f"; credentials from {where}, found without the network"
     if ok:
         # the mode must also suit each google stage: Veo refuses developer mode
         stages: tuple[Literal["keyframes", "video"], ...] = ("keyframes", "video")
@@ -418,24 +423,88 @@ def _google_mode(settings: Settings, keys: Keys) -> Check:
     return Check("google mode", ok or not used, text, required=used)
 
 
-def _adc_problem() -> str | None:
-    """Why Application Default Credentials cannot be found (None when they can), as the
-    render's first google call finds them (google-genai calls `google.auth.default`).
-    Finding them reads files and the environment; no token is fetched."""
+#: where Linux says which machine this is; google-auth reads it to tell a Compute
+#: Engine VM when its metadata server does not answer (`_metadata.is_on_gce`)
+GCE_PRODUCT_NAME_FILE = Path("/sys/class/dmi/id/product_name")
+
+ADC_FIX = (
+    "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS "
+    "to a key file, or unset providers.google.project and location to use express mode "
+    "with an API key"
+)
+
+
+def _adc_file_problem(path: str) -> str | None:
+    """Why google-auth cannot load this credentials file (None when it can), read as
+    `google.auth.default` reads it but with no request ever sent: no scopes (so an
+    external account's project is not looked up) and a transport that refuses."""
+    import warnings
+
+    from google.auth import exceptions as gae
+    from google.auth import load_credentials_from_file
+
+    def offline(*args: object, **kwargs: object) -> object:
+        raise gae.TransportError("doctor sends no request")  # type: ignore[no-untyped-call]
+
     try:
-        import google.auth
-        from google.auth import exceptions as gae
-    except ImportError as e:  # pragma: no cover - google-auth comes with google-genai
-        return f"google-auth not importable: {e}"
-    try:
-        google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-    except gae.GoogleAuthError as e:
-        return (
-            f"no usable Application Default Credentials ({e}); run "
-            "`gcloud auth application-default login`, or unset providers.google.project "
-            "and location to use express mode with an API key"
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "generic load method" (DeprecationWarning)
+            load_credentials_from_file(path, request=offline)  # type: ignore[no-untyped-call]
+    except gae.TransportError:
+        return None  # loaded; only a network lookup (the project) was left out
+    except (gae.GoogleAuthError, OSError, ValueError) as e:
+        return str(e).rstrip(".") or type(e).__name__
     return None
+
+
+def _adc_lookup() -> tuple[Literal["found", "vm", "none"], str]:
+    """(found, where) for Application Default Credentials, looking only where
+    `google.auth.default` (which google-genai calls in project mode) looks without the
+    network, in its order: GOOGLE_APPLICATION_CREDENTIALS, then gcloud's well-known file.
+    Its last source, the Compute Engine metadata server, is not asked (an HTTP request
+    that takes seconds where that address is blackholed); a machine that says it is a
+    Compute Engine VM is named instead. Reads files and the environment only."""
+    from google.auth import _cloud_sdk, environment_vars
+
+    gcloud_file = _cloud_sdk.get_application_default_credentials_path()  # type: ignore[no-untyped-call]
+    explicit = os.environ.get(environment_vars.CREDENTIALS, "")
+    if explicit and explicit != gcloud_file:
+        # google-auth uses this file or fails: it does not look further
+        where = f"{explicit} (GOOGLE_APPLICATION_CREDENTIALS)"
+        if problem := _adc_file_problem(explicit):
+            return (
+                "none",
+                f"Application Default Credentials in {where} cannot be used: {problem}; {ADC_FIX}",
+            )
+        return "found", where
+    looked = ["GOOGLE_APPLICATION_CREDENTIALS (not set)"] if not explicit else []
+    if os.path.isfile(gcloud_file):
+        where = f"{gcloud_file} (gcloud)"
+        if problem := _adc_file_problem(gcloud_file):
+            return (
+                "none",
+                f"Application Default Credentials in {where} cannot be used: {problem}; {ADC_FIX}",
+            )
+        return "found", where
+    looked.append(f"{gcloud_file} (gcloud; missing)")
+    searched = ", ".join(looked)
+    if os.environ.get(environment_vars.NO_GCE_CHECK) != "True" and _on_gce():
+        return "vm", (
+            f"none in {searched}; this machine says it is a Compute Engine VM "
+            f"({GCE_PRODUCT_NAME_FILE}): the render would ask its metadata server, which "
+            "doctor does not (it sends no request)"
+        )
+    return "none", (
+        f"no Application Default Credentials found: looked in {searched} (local files only; "
+        f"the Compute Engine metadata server is not asked); {ADC_FIX}"
+    )
+
+
+def _on_gce() -> bool:
+    try:
+        return GCE_PRODUCT_NAME_FILE.read_text().strip().startswith("Google")
+    except (OSError, ValueError):
+        return False
 
 
 def _catalog_age(today: dt.date | None = None) -> Check:

@@ -26,6 +26,15 @@ KEYVARS = (
 )
 
 
+#: what `gcloud auth application-default login` writes (no key in it is real)
+AUTHORIZED_USER = {
+    "type": "authorized_user",
+    "client_id": "id.apps.googleusercontent.com",
+    "client_secret": "not-a-secret",
+    "refresh_token": "not-a-token",
+}
+
+
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for k in KEYVARS:
@@ -106,9 +115,6 @@ def test_google_project_mode_without_adc_is_not_ready(
     """providers.google.project + location authenticate with Application Default
     Credentials. With none on the machine doctor said "ready" (exit 0) and the render
     then failed every google call: "no usable Application Default Credentials"."""
-    import google.auth
-    import google.auth.credentials
-
     monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
     (tmp_path / "c.yaml").write_text(
@@ -121,11 +127,9 @@ def test_google_project_mode_without_adc_is_not_ready(
     assert mode.status == "FAIL" and "Application Default Credentials" in mode.detail
     assert mode.detail.startswith("vertex project my-proj/us-central1 (ADC): ")
 
-    # with credentials found (as google-genai finds them) the preset can run
-    def found(*args: object, **kwargs: object) -> tuple[object, str]:
-        return google.auth.credentials.AnonymousCredentials(), "adc-project"  # type: ignore[no-untyped-call]
-
-    monkeypatch.setattr(google.auth, "default", found)
+    # with credentials found (where google-genai finds them) the preset can run
+    (tmp_path / "adc.json").write_text(json.dumps(AUTHORIZED_USER))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "adc.json"))
     r = CliRunner().invoke(app, ["doctor", "--preset", "google", "-c", "c.yaml"])
     assert r.exit_code == 0, r.output
     # a preset that does not use google is ready without ADC
@@ -545,3 +549,97 @@ def test_budget_floor_counts_the_plan_call_when_only_it_is_paid(clean_env: None)
         s = settings.model_copy(update={"budget_usd": cap})
         (row,) = [c for c in run_checks(s) if c.name == "budget"]
         assert row.status == status and "the plan call" in row.detail, row
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every socket connect or name lookup is refused and recorded."""
+    import socket
+
+    tried: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        tried.append(args[1:] if args and isinstance(args[0], socket.socket) else args)
+        raise OSError("this test sends no request")
+
+    for obj, name in (
+        (socket.socket, "connect"),
+        (socket.socket, "connect_ex"),
+        (socket, "create_connection"),
+        (socket, "getaddrinfo"),
+    ):
+        monkeypatch.setattr(obj, name, refuse)
+    return tried
+
+
+EXTERNAL_ACCOUNT = {  # workload identity federation: its project is a network lookup
+    "type": "external_account",
+    "audience": "//iam.googleapis.com/projects/123/locations/global/"
+    "workloadIdentityPools/pool/providers/prov",
+    "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+    "token_url": "https://sts.googleapis.com/v1/token",
+    "credential_source": {"file": "/nowhere/token"},
+}
+
+
+@pytest.mark.parametrize(
+    ("explicit", "gcloud", "vm", "status", "words"),
+    [
+        (AUTHORIZED_USER, None, False, "ok", "adc.json (GOOGLE_APPLICATION_CREDENTIALS), found"),
+        (EXTERNAL_ACCOUNT, None, False, "ok", "adc.json (GOOGLE_APPLICATION_CREDENTIALS), found"),
+        (None, AUTHORIZED_USER, False, "ok", "application_default_credentials.json (gcloud)"),
+        # google-auth does not look further when the variable names a file it cannot use
+        ("{not json", AUTHORIZED_USER, False, "FAIL", "adc.json (GOOGLE_APPLICATION_CRE"),
+        ({"type": "nope"}, None, False, "FAIL", "does not have a valid type"),
+        (None, None, False, "FAIL", "metadata server is not asked"),
+        (None, None, True, "warn", "says it is a Compute Engine VM"),
+    ],
+)
+def test_adc_are_looked_for_in_local_files_only(
+    clean_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    no_network: list[object],
+    explicit: object,
+    gcloud: object,
+    vm: bool,
+    status: str,
+    words: str,
+) -> None:
+    """Vertex project mode: doctor looked for ADC with google.auth.default(), which,
+    with no file found, asks the Compute Engine metadata server (169.254.169.254): ~3.5 s
+    of retries where nothing answers, minutes where the address is blackholed, and a
+    request from a command that sends none. It now reads GOOGLE_APPLICATION_CREDENTIALS
+    and gcloud's file only, in google-auth's order, and says so; none is still a FAIL."""
+    from mindmovie import doctor
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
+    monkeypatch.delenv("NO_GCE_CHECK", raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    machine = tmp_path / "product_name"
+    machine.write_text("Google Compute Engine\n" if vm else "Standard PC (Q35)\n")
+    monkeypatch.setattr(doctor, "GCE_PRODUCT_NAME_FILE", machine, raising=False)
+    if gcloud is not None:
+        (tmp_path / "gcloud").mkdir()
+        well_known = tmp_path / "gcloud" / "application_default_credentials.json"
+        well_known.write_text(json.dumps(gcloud))
+    if explicit is not None:
+        adc = tmp_path / "adc.json"
+        adc.write_text(explicit if isinstance(explicit, str) else json.dumps(explicit))
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
+    else:
+        monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    (tmp_path / "c.yaml").write_text("providers:\n  google: {project: p, location: us-central1}\n")
+    settings = load_settings(tmp_path / "c.yaml", overrides={"preset": "google"})
+    (row,) = [c for c in run_checks(settings) if c.name == "google mode"]
+    assert no_network == []  # not even a name lookup
+    assert row.status == status and words in row.detail, row
+    assert row.detail.startswith("vertex project p/us-central1 (ADC)")
+    if status == "FAIL":
+        assert "gcloud auth application-default login" in row.detail
+    if status == "ok":
+        assert row.detail.endswith("found without the network")
+    r = CliRunner().invoke(app, ["doctor", "--preset", "google", "-c", "c.yaml"])
+    assert r.exit_code == (1 if status == "FAIL" else 0), r.output
+    assert no_network == []
+    assert "not-a-secret" not in r.output and "not-a-token" not in r.output
