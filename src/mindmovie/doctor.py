@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -227,12 +228,36 @@ def _writable(settings: Settings) -> Check:
     except OSError as e:
         return Check("output dir", False, f"{shown}: not writable ({e.strerror})")
     if existing == d:
-        return Check("output dir", True, f"{shown} is writable")
-    return Check(
-        "output dir",
-        True,
-        f"{shown} (created on the first render; {existing.resolve()} is writable)",
-    )
+        detail = f"{shown} is writable"
+    else:
+        detail = f"{shown} (created on the first render; {existing.resolve()} is writable)"
+    return _free_space(settings, existing, detail)
+
+
+def _free_space(settings: Settings, folder: Path, detail: str) -> Check:
+    """The output dir row with the free space of its disk: a render sends no paid call
+    with less than `pipeline.MIN_FREE_BYTES` free there (every scene stops "no space
+    left"), so a paid preset cannot run below it."""
+    from mindmovie.pipeline import MIN_FREE_BYTES
+
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return Check("output dir", True, detail)  # cannot tell: the render cannot either
+    detail += f"; {_size(free)} free"
+    paid = sorted(settings.remote_providers())
+    if free < MIN_FREE_BYTES and paid:
+        return Check(
+            "output dir",
+            False,
+            f"{detail}: render sends no paid call ({', '.join(paid)}) with less than "
+            f"{_size(MIN_FREE_BYTES)} free; free some space or set output_dir to another disk",
+        )
+    return Check("output dir", True, detail)
+
+
+def _size(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
 def needed_providers(settings: Settings) -> set[str]:

@@ -245,7 +245,7 @@ def test_doctor_leaves_nothing_behind(clean_env: None, tmp_path: Path) -> None:
     # an existing output folder is probed in place, and left as it was
     (tmp_path / "outputs").mkdir()
     (row,) = [c for c in run_checks(load_settings(None)) if c.name == "output dir"]
-    assert row.ok and row.detail.endswith("is writable")
+    assert row.ok and row.detail.endswith(" free") and "outputs is writable; " in row.detail
     assert list((tmp_path / "outputs").iterdir()) == []
     # a file where the folder should be cannot hold renders
     (tmp_path / "outputs").rmdir()
@@ -643,3 +643,39 @@ def test_adc_are_looked_for_in_local_files_only(
     assert r.exit_code == (1 if status == "FAIL" else 0), r.output
     assert no_network == []
     assert "not-a-secret" not in r.output and "not-a-token" not in r.output
+
+
+@pytest.mark.parametrize(("preset", "free", "status"), [
+    ("byteplus", 99_000_000, "FAIL"),
+    ("byteplus", 100_000_000, "ok"),
+    ("local", 99_000_000, "ok"),
+])  # fmt: skip
+def test_a_paid_preset_with_too_little_disk_space_cannot_run(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, preset: str, free: int, status: str
+) -> None:
+    """A render sends no paid call with less than 100 MB free on the run's disk (every
+    scene stops "no space left on the disk"), yet doctor said the output folder was
+    writable and the preset "ready". The row now says the free space, and FAILs a paid
+    preset below the render's own threshold."""
+    import shutil
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
+    monkeypatch.setenv("ARK_API_KEY", "b")
+    real = shutil.disk_usage
+
+    def usage(path: object) -> object:
+        return real(path)._replace(free=free)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    (row,) = [
+        c
+        for c in run_checks(load_settings(None, overrides={"preset": preset}))
+        if c.name == "output dir"
+    ]
+    assert row.status == status, row
+    shown = "99 MB free" if free < 100_000_000 else "100 MB free"
+    assert shown in row.detail
+    if status == "FAIL":
+        assert "no paid call (anthropic, byteplus) with less than 100 MB free" in row.detail
+    r = CliRunner().invoke(app, ["doctor", "--preset", preset])
+    assert r.exit_code == (1 if status == "FAIL" else 0), r.output
