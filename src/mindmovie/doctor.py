@@ -502,7 +502,13 @@ def _adc_lookup() -> tuple[Literal["found", "vm", "none"], str]:
                 f"Application Default Credentials in {where} cannot be used: {problem}; {ADC_FIX}",
             )
         return "found", where
-    looked = ["GOOGLE_APPLICATION_CREDENTIALS (not set)"] if not explicit else []
+    looked = []
+    if not explicit:
+        unset = "GOOGLE_APPLICATION_CREDENTIALS (not set"
+        if process_env().get(environment_vars.CREDENTIALS):
+            # mindmovie reads its keys from ./.env, but google-auth reads only os.environ
+            unset += "; ./.env sets it, but google-auth reads only the environment: export it"
+        looked.append(unset + ")")
     if os.path.isfile(gcloud_file):
         where = f"{gcloud_file} (gcloud)"
         if problem := _adc_file_problem(gcloud_file):

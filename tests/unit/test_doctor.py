@@ -679,3 +679,25 @@ def test_a_paid_preset_with_too_little_disk_space_cannot_run(
         assert "no paid call (anthropic, byteplus) with less than 100 MB free" in row.detail
     r = CliRunner().invoke(app, ["doctor", "--preset", preset])
     assert r.exit_code == (1 if status == "FAIL" else 0), r.output
+
+
+def test_adc_named_only_in_dotenv_is_not_found_and_the_row_says_why(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_network: list[object]
+) -> None:
+    """mindmovie reads its keys from ./.env, but google-auth (the render's ADC) reads
+    GOOGLE_APPLICATION_CREDENTIALS from the real environment only: a FAIL that said
+    "not set" beside a .env that sets it. It now says to export it."""
+    from mindmovie import doctor
+
+    monkeypatch.setattr(doctor, "GCE_PRODUCT_NAME_FILE", tmp_path / "none", raising=False)
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    (tmp_path / "adc.json").write_text(json.dumps(AUTHORIZED_USER))
+    (tmp_path / ".env").write_text(
+        f"ANTHROPIC_API_KEY=a\nGOOGLE_APPLICATION_CREDENTIALS={tmp_path / 'adc.json'}\n"
+    )
+    (tmp_path / "c.yaml").write_text("providers:\n  google: {project: p, location: us-central1}\n")
+    settings = load_settings(tmp_path / "c.yaml", overrides={"preset": "google"})
+    (row,) = [c for c in run_checks(settings) if c.name == "google mode"]
+    assert row.status == "FAIL" and "./.env sets it" in row.detail and "export it" in row.detail
+    assert no_network == []
