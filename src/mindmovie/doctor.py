@@ -277,12 +277,29 @@ def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = Non
             out.append(Check(f"key {provider}", True, "project mode: uses ADC, no key needed"))
             continue
         detail = f"{var}: {'set' if is_set else 'not set'}"
-        detail += f" (needed by preset {settings.preset})" if used else " (not used by this preset)"
+        detail += f" ({_needed_by(settings, provider)})" if used else " (not used by this preset)"
         if provider in conflicts:  # set, but which key is meant? (a warning, not a failure)
             out.append(Check(f"key {provider}", False, f"{detail}; {conflicts[provider]}", False))
             continue
         out.append(Check(f"key {provider}", is_set or not used, detail, required=used))
     return out
+
+
+def _needed_by(settings: Settings, provider: str) -> str:
+    """Who needs the provider's key, as the render's "not set" error names it: a stage's
+    own provider setting (`video.provider: byteplus` over the local preset), else the
+    preset."""
+    stages: tuple[Literal["planner", "keyframes", "video"], ...] = (
+        "planner",
+        "keyframes",
+        "video",
+    )
+    using = [s for s in stages if settings.stage_provider(s) == provider]
+    chosen = [f"{s}.provider '{provider}'" for s in using if getattr(settings, s).provider]
+    if len(chosen) == len(using):
+        return f"needed by {' and '.join(chosen)}"
+    preset = f"preset {settings.preset}"
+    return f"needed by {' and '.join([preset, *chosen]) if chosen else preset}"
 
 
 def _dotenv_check() -> list[Check]:

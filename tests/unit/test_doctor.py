@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mindmovie.cli import app
-from mindmovie.config import load_settings
+from mindmovie.config import Keys, load_settings
 from mindmovie.doctor import FILTERS, Check, can_run, doctor_table, run_checks
 
 KEYVARS = (
@@ -701,3 +701,16 @@ def test_adc_named_only_in_dotenv_is_not_found_and_the_row_says_why(
     (row,) = [c for c in run_checks(settings) if c.name == "google mode"]
     assert row.status == "FAIL" and "./.env sets it" in row.detail and "export it" in row.detail
     assert no_network == []
+
+
+def test_a_key_needed_by_a_stage_setting_names_it_not_the_preset(clean_env: None) -> None:
+    """`video.provider: byteplus` over the local preset: the key row said "needed by
+    preset local" (which needs no key); the render names video.provider, as now does
+    the row."""
+    settings = load_settings(overrides={"video": {"provider": "byteplus"}}, env={})
+    (row,) = [c for c in run_checks(settings, Keys()) if c.name == "key byteplus"]
+    assert row.status == "FAIL", row
+    assert row.detail.endswith("not set (needed by video.provider 'byteplus')"), row
+    settings = load_settings(overrides={"preset": "byteplus"}, env={})
+    (row,) = [c for c in run_checks(settings, Keys()) if c.name == "key byteplus"]
+    assert row.detail.endswith("not set (needed by preset byteplus)"), row
