@@ -217,8 +217,18 @@ def _writable(settings: Settings) -> Check:
         return Check("output dir", False, f"{d}: cannot be used {why}")
     try:
         existing = next((p for p in (d, *d.parents) if p.exists()), Path("."))
+        # a link to nothing on the way (`outputs -> /mnt/gone`): render cannot create the
+        # folder through it ("File exists"); it was probed past as if missing, "ready"
+        dangling = next((p for p in (d, *d.parents) if p.is_symlink() or p == existing), existing)
     except OSError as e:  # a name longer than the system allows: a traceback here
         return Check("output dir", False, f"{shown}: cannot be used ({e.strerror or e})")
+    if dangling != existing:
+        return Check(
+            "output dir",
+            False,
+            f"{dangling.absolute()}: cannot be used (a link to {os.readlink(dangling)}, "
+            "which is missing: render cannot create folders through it)",
+        )
     if not existing.is_dir():
         what = "it is a file" if existing == d else f"{existing.resolve()} is a file"
         return Check("output dir", False, f"{shown}: cannot be used ({what}, not a folder)")

@@ -714,3 +714,22 @@ def test_a_key_needed_by_a_stage_setting_names_it_not_the_preset(clean_env: None
     settings = load_settings(overrides={"preset": "byteplus"}, env={})
     (row,) = [c for c in run_checks(settings, Keys()) if c.name == "key byteplus"]
     assert row.detail.endswith("not set (needed by preset byteplus)"), row
+
+
+@pytest.mark.parametrize("output_dir", ["outputs", "outputs/movies"])
+def test_an_output_folder_through_a_link_to_nothing_is_a_fail_row(
+    clean_env: None, tmp_path: Path, output_dir: str
+) -> None:
+    """`outputs` a link to a folder that is gone (an unmounted disk): doctor probed the
+    folder above it, said "created on the first render" and "ready"; render refused
+    ("cannot create the folder: File exists", exit 2)."""
+    (tmp_path / "outputs").symlink_to(tmp_path / "gone")
+    (tmp_path / "goals.yaml").write_text("title: T\ngoals:\n  - category: c\n    vision: v\n")
+    settings = load_settings(overrides={"output_dir": output_dir}, env={})
+    (row,) = [c for c in run_checks(settings) if c.name == "output dir"]
+    assert row.status == "FAIL" and f"a link to {tmp_path / 'gone'}, which is missing" in row.detail
+    env = {"MINDMOVIE_OUTPUT_DIR": output_dir}
+    assert CliRunner().invoke(app, ["doctor"], env=env).exit_code == 1
+    r = CliRunner().invoke(app, ["render", "goals.yaml", "--until", "plan", "-q"], env=env)
+    assert r.exit_code == 2 and "cannot create the folder" in r.output, r.output
+    assert not (tmp_path / "gone").exists()
