@@ -872,25 +872,29 @@ def test_storyboard_total_names_the_plans_cost_as_estimate_counts_it(
     assert want in page.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("under", [True, False])
+@pytest.mark.parametrize(
+    ("preset", "under"), [("byteplus", True), ("byteplus", False), ("google", True)]
+)
 def test_doctor_fails_a_budget_exactly_where_the_render_stops_at_it(
-    sim: SimServer, tmp_path: Path, under: bool
+    sim: SimServer, tmp_path: Path, preset: str, under: bool
 ) -> None:
     """doctor's budget row agrees with the render's gate: a budget a cent under one
     keyframe's price plus the hold of a clip of the shortest length makes the render
-    stop (exit 3) with no clip, and doctor FAIL; at that figure both go ahead."""
+    stop (exit 3) with no clip, and doctor FAIL; at that figure both go ahead (Seedream's
+    flat price is the bill; a Gemini image bills its prompt too, so only a floor)."""
     sim.media_scale = 0.25
     goals = _one_goal(tmp_path)
-    settings = settings_for("byteplus", sim, planner={"provider": "local"})
+    settings = settings_for(preset, sim, planner={"provider": "local"})
     least = costs.estimate_keyframe(settings).usd + costs.video_hold(settings, 4)
+    url = sim.ark_base_url if preset == "byteplus" else sim.base_url
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
-        "preset: byteplus\nplanner: {provider: local}\n"
+        f"preset: {preset}\nplanner: {{provider: local}}\n"
         "output: {size: 320x180, fps: 12}\nplan: {scene_seconds: 4}\n"
         f"budget_usd: {least - 0.01 if under else least:.9f}\n"
-        f"providers:\n  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05}}\n"
+        f"providers:\n  {preset}: {{base_url: '{url}', poll_interval: 0.05}}\n"
     )
-    env = {"ARK_API_KEY": "b"}
+    env = {"ARK_API_KEY": "b", "GOOGLE_API_KEY": "g"}
     doctor = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env=env)
     assert doctor.exit_code == (1 if under else 0), doctor.output
     run = tmp_path / "run"
