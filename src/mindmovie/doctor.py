@@ -7,6 +7,7 @@ preset can run, so scripts can gate on it. Keys are reported as set or not, neve
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -499,13 +500,22 @@ def _adc_file_problem(path: str) -> str | None:
         raise gae.TransportError("doctor sends no request")  # type: ignore[no-untyped-call]
 
     try:
+        with open(path, encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        pass  # google-auth says why in its words, below
+    else:
+        if not isinstance(info, dict):  # google-auth: AttributeError, a traceback
+            return "not a credentials file (its JSON is not an object)"
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "generic load method" (DeprecationWarning)
             load_credentials_from_file(path, request=offline)  # type: ignore[no-untyped-call]
     except gae.TransportError:
         return None  # loaded; only a network lookup (the project) was left out
-    except (gae.GoogleAuthError, OSError, ValueError) as e:
-        return str(e).rstrip(".") or type(e).__name__
+    except Exception as e:  # whatever it is, google-auth cannot use the file
+        first = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
+        return first.rstrip(".") or type(e).__name__
     return None
 
 

@@ -591,6 +591,9 @@ EXTERNAL_ACCOUNT = {  # workload identity federation: its project is a network l
         # google-auth does not look further when the variable names a file it cannot use
         ("{not json", AUTHORIZED_USER, False, "FAIL", "adc.json (GOOGLE_APPLICATION_CRE"),
         ({"type": "nope"}, None, False, "FAIL", "does not have a valid type"),
+        # JSON but not an object: google-auth's AttributeError was doctor's traceback
+        ("[]", None, False, "FAIL", "not a credentials file (its JSON is not an object)"),
+        ("\xff", None, False, "FAIL", "is not a valid json file; run"),
         (None, None, False, "FAIL", "metadata server is not asked"),
         (None, None, True, "warn", "says it is a Compute Engine VM"),
     ],
