@@ -417,7 +417,8 @@ def _budget_check(settings: Settings) -> Check:
             "budget",
             False,
             f"{shown}: render stops before its first paid call ({', '.join(paid)}); "
-            "raise budget_usd or unset it",
+            "raise budget_usd or unset it (only a run with nothing left to pay for, "
+            "composed again, goes ahead)",
         )
     try:
         least, why = _least_spend(settings)
@@ -429,13 +430,13 @@ def _budget_check(settings: Settings) -> Check:
             "budget",
             False,
             f"{shown} is below {format_usd(least)}, the least the render must be let "
-            f"spend before any movie can be made: {why}; it would stop at the budget "
+            f"spend before any new movie can be made: {why}; it would stop at the budget "
             "before then. Raise budget_usd",
         )
     return Check(
         "budget",
         True,
-        f"{shown} (any movie needs at least {format_usd(least)}: {why}; "
+        f"{shown} (a new movie needs at least {format_usd(least)}: {why}; "
         "`mindmovie estimate` prices the whole run)",
     )
 

@@ -504,10 +504,10 @@ def test_doctor_exit_code_per_preset_and_keys(
         ("google", "0", "FAIL", "budget_usd: $0.00: render stops before its first paid"),
         # seedream $0.03 + a 4 s seedance clip's hold ($0.10): no clip fits under $0.12
         ("byteplus", "0.12", "FAIL", "budget_usd: $0.12 is below $0.13"),
-        ("byteplus", "0.2", "ok", "budget_usd: $0.20 (any movie needs at least $0.13"),
+        ("byteplus", "0.2", "ok", "budget_usd: $0.20 (a new movie needs at least $0.13"),
         # gemini image $0.04 + a 4 s veo fast clip ($0.32)
         ("google", "0.2", "FAIL", "budget_usd: $0.20 is below $0.36"),
-        ("google", "5", "ok", "budget_usd: $5.00 (any movie needs at least $0.36"),
+        ("google", "5", "ok", "budget_usd: $5.00 (a new movie needs at least $0.36"),
     ],
 )
 def test_budget_the_render_would_stop_at_is_a_fail_row(
