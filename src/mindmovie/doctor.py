@@ -7,7 +7,6 @@ preset can run, so scripts can gate on it. Keys are reported as set or not, neve
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import shutil
@@ -488,38 +487,6 @@ ADC_FIX = (
 )
 
 
-def _adc_file_problem(path: str) -> str | None:
-    """Why google-auth cannot load this credentials file (None when it can), read as
-    `google.auth.default` reads it but with no request ever sent: no scopes (so an
-    external account's project is not looked up) and a transport that refuses."""
-    import warnings
-
-    from google.auth import exceptions as gae
-    from google.auth import load_credentials_from_file
-
-    def offline(*args: object, **kwargs: object) -> object:
-        raise gae.TransportError("doctor sends no request")  # type: ignore[no-untyped-call]
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            info = json.load(f)
-    except (OSError, ValueError):
-        pass  # google-auth says why in its words, below
-    else:
-        if not isinstance(info, dict):  # google-auth: AttributeError, a traceback
-            return "not a credentials file (its JSON is not an object)"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "generic load method" (DeprecationWarning)
-            load_credentials_from_file(path, request=offline)  # type: ignore[no-untyped-call]
-    except gae.TransportError:
-        return None  # loaded; only a network lookup (the project) was left out
-    except Exception as e:  # whatever it is, google-auth cannot use the file
-        first = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
-        return first.rstrip(".") or type(e).__name__
-    return None
-
-
 def _adc_lookup() -> tuple[Literal["found", "vm", "none"], str]:
     """(found, where) for Application Default Credentials, looking only where
     `google.auth.default` (which google-genai calls in project mode) looks without the
@@ -528,6 +495,8 @@ def _adc_lookup() -> tuple[Literal["found", "vm", "none"], str]:
     that takes seconds where that address is blackholed); a machine that says it is a
     Compute Engine VM is named instead. Reads files and the environment only."""
     from google.auth import _cloud_sdk, environment_vars
+
+    from mindmovie.providers.google import adc_file_problem as _adc_file_problem
 
     gcloud_file = _cloud_sdk.get_application_default_credentials_path()  # type: ignore[no-untyped-call]
     explicit = os.environ.get(environment_vars.CREDENTIALS, "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -502,7 +503,12 @@ async def test_state_from_an_older_run_without_bytes_is_refetched(
 async def test_project_mode_without_adc_is_auth_error(
     gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The call's own mapping, for credentials that go away after the provider is built
+    (a file found unusable at build time is refused there: the test below)."""
+    import mindmovie.providers.google as g
+
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    monkeypatch.setattr(g, "adc_file_in_use", lambda: None)
     s = _settings(gsim, project="my-proj", location="us-central1")
     veo = VeoVideo.from_settings(s, KEY)
     with pytest.raises(AuthError, match="Application Default Credentials"):
@@ -610,3 +616,80 @@ def test_download_timeout_comes_from_the_settings(gsim: SimServer) -> None:
     veo = VeoVideo.from_settings(_settings(gsim, download_timeout=42), KEY)
     assert veo.download_timeout == 42
     assert VeoVideo.from_settings(_settings(gsim), KEY).download_timeout == 120
+
+
+AUTHORIZED_USER = {
+    "type": "authorized_user",
+    "client_id": "id.apps.googleusercontent.com",
+    "client_secret": "not-a-secret",
+    "refresh_token": "not-a-token",
+}
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("[]", "not a credentials file (its JSON is not an object)"),
+        ('"a string"', "not a credentials file (its JSON is not an object)"),
+        ("{not json", "is not a valid json file"),
+        ('{"type": "nope"}', "does not have a valid type"),
+        (None, "was not found"),
+    ],
+)
+def test_project_mode_refuses_unusable_adc_before_anything_runs(
+    gsim: SimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    content: str | None,
+    words: str,
+) -> None:
+    """Vertex project mode with GOOGLE_APPLICATION_CREDENTIALS naming a file google-auth
+    cannot use: the first google call failed, after the planner's paid call, and a JSON
+    that is not an object (`[]`) ended the render in a traceback (an AttributeError
+    inside google-auth). Building the provider, before any work, now refuses it in one
+    line naming the file and the fix; no request is sent."""
+    adc = tmp_path / "adc.json"
+    if content is not None:
+        adc.write_text(content)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
+    s = _settings(gsim, project="my-proj", location="us-central1")
+    for provider in (VeoVideo, GeminiKeyframes):
+        with pytest.raises(ConfigError) as e:
+            provider.from_settings(s, NO_KEY)
+        msg = str(e.value)
+        assert str(adc) in msg and words in msg, msg
+        assert "gcloud auth application-default login" in msg and "\n" not in msg
+    adc.write_text(json.dumps(AUTHORIZED_USER))  # a usable file: built, nothing sent
+    assert VeoVideo.from_settings(s, NO_KEY).mode.kind == "project"
+    assert _google_requests(gsim) == []
+
+
+def test_render_with_unusable_adc_exits_2_before_the_planner_is_paid(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same through the CLI, with the google preset (Claude plans, then Gemini and
+    Veo): exit 2, the one-line error, no traceback, and no request to any provider."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from tests.integration.support import goals_file
+
+    goals = goals_file(tmp_path, sim)
+    adc = tmp_path / "adc.json"
+    adc.write_text("[]")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "preset: google\n"
+        f"providers:\n  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  google: {{base_url: '{sim.base_url}', project: p, location: us-central1}}\n"
+    )
+    r = CliRunner().invoke(
+        app, ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "--yes"]
+    )
+    assert r.exit_code == 2, r.output
+    assert "not a credentials file" in r.output and str(adc) in r.output.replace("\n", "")
+    assert "Traceback" not in r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    assert sim.stats()["requests"] == 0

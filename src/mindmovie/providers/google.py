@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -161,6 +163,51 @@ def describe_mode(settings: Settings, keys: Keys) -> str:
     return text
 
 
+def adc_file_problem(path: str) -> str | None:
+    """Why google-auth cannot load this credentials file (None when it can), read as
+    `google.auth.default` reads it but with no request ever sent: no scopes (so an
+    external account's project is not looked up) and a transport that refuses."""
+    import warnings
+
+    from google.auth import exceptions as gae
+    from google.auth import load_credentials_from_file
+
+    def offline(*args: object, **kwargs: object) -> object:
+        raise gae.TransportError("no request is sent to check a file")  # type: ignore[no-untyped-call]
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            info = json.load(f)
+    except (OSError, ValueError):
+        pass  # google-auth says why in its words, below
+    else:
+        if not isinstance(info, dict):  # google-auth: AttributeError, a traceback
+            return "not a credentials file (its JSON is not an object)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "generic load method" (DeprecationWarning)
+            load_credentials_from_file(path, request=offline)  # type: ignore[no-untyped-call]
+    except gae.TransportError:
+        return None  # loaded; only a network lookup (the project) was left out
+    except Exception as e:  # whatever it is, google-auth cannot use the file
+        first = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
+        return first.rstrip(".") or type(e).__name__
+    return None
+
+
+def adc_file_in_use() -> str | None:
+    """The credentials file `google.auth.default` would load first (its environment
+    variable, else gcloud's well-known file when it exists); None when neither is there
+    (google-auth would then ask the Compute Engine metadata server)."""
+    from google.auth import _cloud_sdk, environment_vars
+
+    explicit = os.environ.get(environment_vars.CREDENTIALS, "")
+    if explicit:
+        return explicit  # used or failed on: google-auth does not look further
+    gcloud_file = str(_cloud_sdk.get_application_default_credentials_path())  # type: ignore[no-untyped-call]
+    return gcloud_file if os.path.isfile(gcloud_file) else None
+
+
 def _stage_label(settings: Settings, stage: Stage) -> str:
     return f"{stage} provider google (preset {settings.preset})"
 
@@ -181,6 +228,17 @@ def _mode_for(settings: Settings, keys: Keys, stage: Stage) -> Mode:
             raise ConfigError(
                 f"{who}: Vertex project mode needs providers.google.{missing} as well "
                 f"(or unset both to use express mode with {KEY_NAMES})"
+            )
+        # a credentials file google-auth cannot load failed the first google call, after
+        # the planner's (paid) call, and a JSON that is not an object did so in a traceback
+        # (AttributeError inside google-auth): refused here, before anything runs
+        path = adc_file_in_use()
+        if path is not None and (problem := adc_file_problem(path)):
+            raise ConfigError(
+                f"{who}: Vertex project mode authenticates with Application Default "
+                f"Credentials, and {path} cannot be used: {problem}; run `gcloud auth "
+                "application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a "
+                f"service-account key file, or unset project and location for {KEY_NAMES}"
             )
         return mode
     if keys.google is None:
