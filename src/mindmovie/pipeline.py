@@ -522,6 +522,10 @@ SETTINGS_META = "settings"
 FOLDER_META = "folder"
 #: run.db meta key prefix: per kept plan's key, the shown fields it was kept with (JSON)
 KEPT_SHOWN_META = "kept_plan_shown:"
+#: run.db meta: "1" while the files a run.db-less folder held wait to be moved aside
+#: (`Pipeline._set_aside_unjournaled`): a render killed at the spend question left its
+#: new run.db, and the next one took those unchecked files for its own
+ASIDE_META = "aside_pending"
 
 
 @dataclass(frozen=True)
@@ -737,6 +741,9 @@ class Pipeline:
         self._plan_yaml_scenes: dict[str, Scene] = {}
         #: previous/<time>/ of this render, where files changed by hand are moved
         self._changed_dir: Path | None = None
+        #: no run.db, and the folder holds a run's keyframes, clips or movie: they are
+        #: moved aside (`_set_aside_unjournaled`) once the spend is agreed to, not before
+        self._aside_pending = False
         #: the goals.yaml the run folder's last render was made from (None: not known)
         self._last_goals: str | None = None
         #: plan.yaml as read, with goals.yaml's changed title/closing/music (`_with_shown`)
@@ -2111,12 +2118,18 @@ class Pipeline:
         with RunLock(self.run_dir):
             if fresh:
                 self._set_aside()
-            elif not (self.run_dir / "run.db").exists():
-                self._set_aside_unjournaled()
+            # no run.db: the files in the folder are moved aside only after the spend
+            # question (`_run`); they were moved before it, and a person who declined
+            # found the folder rearranged for nothing
+            new_db = not (self.run_dir / "run.db").exists()
+            aside = new_db and bool(self._unjournaled_entries())
             _clean_temp_files(self.run_dir)
             store = Store(self.run_dir / "run.db")
             self._install_sigint()
             try:
+                if aside:
+                    store.set_meta(ASIDE_META, "1")
+                self._aside_pending = store.get_meta(ASIDE_META) == "1"
                 return await self._run(store, until, skip_failed)
             except (asyncio.CancelledError, Interrupted):
                 if not self._stopping:
@@ -2128,6 +2141,14 @@ class Pipeline:
             finally:
                 self._remove_sigint()
                 store.close()
+                if self._aside_pending and new_db:
+                    # stopped before the files were moved (declined, Ctrl-C at the
+                    # question, an error before it): nothing was spent, and the run.db
+                    # made meanwhile goes, so the folder is as it was. Left there, it
+                    # made the next render take the unchecked files for its own and
+                    # write over them
+                    for name in ("run.db", "run.db-wal", "run.db-shm", "run.db-journal"):
+                        (self.run_dir / name).unlink(missing_ok=True)
 
     def _follow_title(self) -> None:
         """The title changed since the last render: rename its run folder to the new
@@ -2181,23 +2202,33 @@ class Pipeline:
             # a warning, shown with --quiet too: where the old run's (paid) work went
             self.reporter.warn(f"--fresh: the previous run was moved to {dest}")
 
-    def _set_aside_unjournaled(self) -> None:
+    def _unjournaled_entries(self) -> list[Path]:
         """No run.db (moved away when damaged, as its message says, or deleted) in a folder
-        that holds a run's keyframes, clips or movie: the new journal cannot vouch for
-        them, and the render would write its new files over them (paid ones lost). They
-        move into previous/<time>/ as with --fresh; plan.yaml stays (`_plan` keeps it as
-        plan.previous.yaml when it plans again), and so do its earlier copies."""
+        that holds a run's keyframes, clips or movie: the entries `_set_aside_unjournaled`
+        moves ([] when there is nothing made to lose, e.g. after `plan`). Not plan.yaml
+        (`_plan` keeps it as plan.previous.yaml when it plans again) nor its earlier
+        copies, nor the new run.db this render journals in."""
         names = [
             p
             for p in self.run_dir.iterdir()
             if _run_entry(p.name)
             and p.name != "plan.yaml"
             and not p.name.startswith("plan.previous.")
+            and not p.name.startswith("run.db")
             and not (p.name.startswith(".") and ".tmp" in p.name)
         ]
         if not any(p.name in ("scenes", "kept", "movie.mp4") for p in names):
-            return  # nothing made yet (e.g. after `plan`): nothing to lose
-        dest = self._move_aside(names)
+            return []
+        return names
+
+    def _set_aside_unjournaled(self, store: Store) -> None:
+        """The new journal cannot vouch for the files `_unjournaled_entries` names, and the
+        render would write its new files over them (paid ones lost): they move into
+        previous/<time>/ as with --fresh. Called once the spend is agreed to: a person
+        who declines finds the folder as it was."""
+        dest = self._move_aside(self._unjournaled_entries())
+        self._aside_pending = False
+        store.set_meta(ASIDE_META, "")
         if dest is not None:
             self.reporter.warn(
                 "run.db is missing, so the keyframes, clips and movie in this folder cannot "
@@ -2881,6 +2912,8 @@ class Pipeline:
                 )
             if self.confirm is not None and not self._ask(est):
                 raise Declined("nothing was spent; render again when you are ready")
+        if self._aside_pending:
+            self._set_aside_unjournaled(store)  # agreed to (or free): before anything is made
         try:
             plan = await self._plan(store, planner)
         except BudgetExceeded as e:

@@ -813,3 +813,37 @@ def test_a_keyframe_replaced_by_hand_is_moved_aside_not_written_over(
     assert kept.read_bytes() == picture
     assert mine.read_bytes() != picture  # a new keyframe was made
     assert f"scenes/{scene}/keyframe.png is not the file this run made" in " ".join(out.split())
+
+
+def test_declining_the_spend_leaves_a_folder_without_run_db_as_it_was(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """With no run.db, the paid files the folder holds were moved to previous/<time>/
+    before the spend question: a person who said no found the folder rearranged for
+    nothing (and a new run.db in it, which made the next render take the unchecked
+    files for its own). They move once the spend is agreed to."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "-q")
+    first = _scene_files(run)
+    (run / "run.db").rename(run / "run.db.bad")
+    before = sorted(p.name for p in run.iterdir())
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run)]
+    r = CliRunner().invoke(app, args, env=env)  # no --yes, nobody at a terminal: declined
+    assert r.exit_code != 0 and "--yes" in r.output, r.output
+    assert sorted(p.name for p in run.iterdir()) == before  # no previous/, no run.db
+    assert _scene_files(run) == first
+    paid = _paid(sim)
+    # a render killed at the question leaves its new run.db, marked: the next one still
+    # moves the files before it makes any (it wrote over them, as its own)
+    from mindmovie.pipeline import ASIDE_META
+
+    killed = Store(run / "run.db")
+    killed.set_meta(ASIDE_META, "1")
+    killed.close()
+    out = _render(goals, cfg, run, env, "-q")  # agreed to: now they move
+    (old,) = (run / "previous").iterdir()
+    assert _scene_files(old) == first and str(old) in " ".join(out.split())
+    assert _paid(sim)["images"] > paid["images"]
