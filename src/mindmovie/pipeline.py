@@ -21,7 +21,7 @@ import shutil
 import signal
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -545,6 +545,9 @@ class Outlook:
     restored: frozenset[tuple[str, str]] = frozenset()
     #: `plan` is the one kept for these goals (kept/plan), which replaces plan.yaml
     plan_kept: bool = False
+    #: scene id -> the sha256 of the clip it would reuse (live or put back from kept/):
+    #: what the movie's key holds, not the scene's id (`plan.movie_edits`)
+    clips: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -2044,6 +2047,7 @@ class Pipeline:
                     "ending in '…' (shorten it in plan.yaml)"
                 )
         out = self.run_dir / "movie.mp4"
+        shas = {s.id: s.clip_sha256 for s in scenes}
         key = input_key(
             v=STAGE_VERSION["movie"],
             engine=cs.engine,
@@ -2051,7 +2055,7 @@ class Pipeline:
             audio=repr(timeline.audio),
         )
         if store.reusable("_movie", "movie", key):
-            store.set_meta(COMPOSED_PLAN_META, composed_plan(plan))
+            store.set_meta(COMPOSED_PLAN_META, composed_plan(plan, shas))
             self.reporter.stage("compose", 1)
             self.reporter.step("compose", "movie", "reused")
             self._mark(res, False, "_movie", "movie")
@@ -2081,7 +2085,7 @@ class Pipeline:
         store.succeed(
             "_movie", "movie", out, sha256_file(out), detail={"duration": report.duration}
         )
-        store.set_meta(COMPOSED_PLAN_META, composed_plan(plan))  # for `status`
+        store.set_meta(COMPOSED_PLAN_META, composed_plan(plan, shas))  # for `status`
         if cs.engine == "ffmpeg":
             seg_dir = self.run_dir / "compose" / "segments"
             _prune_segments(seg_dir, {s.path for s in report.segments})
@@ -2769,9 +2773,10 @@ class Pipeline:
             basis = build_plan(self.goals, costs.plan_options(self.settings))
         # a new remote plan has new prompts: nothing made before it is reused
         restored: set[tuple[str, str]] = set()
-        done = self._reused_steps(store, basis, restored) if basis is not None else set()
+        clips: dict[str, str] = {}
+        done = self._reused_steps(store, basis, restored, clips) if basis is not None else set()
         why = "" if plan is not None else self._new_plan_why(store, planner)
-        return Outlook(plan, basis, frozenset(done), why, frozenset(restored), plan_kept)
+        return Outlook(plan, basis, frozenset(done), why, frozenset(restored), plan_kept, clips)
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> str:
         """Why the render would not reuse plan.yaml (the same tests as `_reusable_plan`)."""
@@ -2799,13 +2804,18 @@ class Pipeline:
         return costs.estimate_run(self.settings, self.goals, look.plan, done=set(look.reused))
 
     def _reused_steps(
-        self, store: Store, plan: Plan, restored: set[tuple[str, str]] | None = None
+        self,
+        store: Store,
+        plan: Plan,
+        restored: set[tuple[str, str]] | None = None,
+        clips: dict[str, str] | None = None,
     ) -> set[tuple[str, str]]:
         """(scene, stage) steps a render of `plan` would not pay for: the same input-key
         checks as `_keyframe` and `_clip` (a clip's key holds its keyframe's hash, so a
         keyframe made again means its clip is made again). Those it would put back from
-        kept/ are also added to `restored`."""
+        kept/ are also added to `restored`; the sha256 of each clip reused, to `clips`."""
         restored = set() if restored is None else restored
+        clips = {} if clips is None else clips
         kf_id: _ModelId = _identity(self.settings, "keyframes")
         text = costs.text_keyframe_settings(self.settings)
         text_id = _identity(text, "keyframes") if text is not None else None
@@ -2854,17 +2864,24 @@ class Pipeline:
                     continue  # the next keyframe is made again: so is this clip
                 last = kept[scenes[i + 1].id]
             req = self._video_request(sc, kept[sc.id], last)
-            clip_keys = {key for _, key, _ in self._clip_variants(video_id, sc, req)}
+            ordered = [key for _, key, _ in self._clip_variants(video_id, sc, req)]
+            clip_keys = set(ordered)
             step = store.get(sc.id, "clip")
             # a job in flight, or one whose download (poll, deadline) failed: the render
             # polls it again and pays nothing (what `status` says: Store.resumable_job)
             job = None if step is None else store.resumable_job(step)
             # in the render's order: a kept clip is put back before a job is picked up
-            if any(store.reusable(sc.id, "clip", k) for k in clip_keys):
+            # in the render's order of its variants (`_clip`)
+            live = next((st for k in ordered if (st := store.reusable(sc.id, "clip", k))), None)
+            found = next((f for k in ordered if (f := store.find_kept("clip", k))), None)
+            if live is not None:
                 done.add((sc.id, "clip"))
-            elif any(store.find_kept("clip", k) is not None for k in clip_keys):
+                if live.sha256:
+                    clips[sc.id] = live.sha256
+            elif found is not None:
                 done.add((sc.id, "clip"))
                 restored.add((sc.id, "clip"))
+                clips[sc.id] = found[1]
             elif job is not None and step is not None and step.input_key in clip_keys:
                 done.add((sc.id, "clip"))
         return done

@@ -391,18 +391,29 @@ def photo_keyframe(recorded: str | None) -> bool:
 COMPOSED_PLAN_META = "composed_plan"
 
 
-def composed_plan(plan: Plan) -> str:
+def composed_plan(plan: Plan, clips: Mapping[str, str] | None = None) -> str:
     """What a render records when it has the movie (composed or reused), for
     `movie_edits` to compare plan.yaml with: the cards' words, the music and the scenes'
-    order, which change only the movie."""
-    return json.dumps(
-        {
-            "title": plan.title,
-            "closing": plan.closing,
-            "music": _music_digest(plan.music),
-            "scenes": [sc.id for sc in plan.scenes],
-        }
-    )
+    order, which change only the movie. `clips`: scene id -> its clip's sha256 in the
+    movie; with them the order is also recorded as the movie's key holds it, by content
+    (`_scene_content`), not by id."""
+    out: dict[str, Any] = {
+        "title": plan.title,
+        "closing": plan.closing,
+        "music": _music_digest(plan.music),
+        "scenes": [sc.id for sc in plan.scenes],
+    }
+    if clips is not None:
+        out["content"] = _scene_content(plan, clips)
+    return json.dumps(out)
+
+
+def _scene_content(plan: Plan, clips: Mapping[str, str]) -> list[list[Any]]:
+    """The scenes in order as the movie's key sees them: each one's clip (sha256; None:
+    not known), affirmation and seconds. Not its id: the compose keys segments by what
+    is drawn, so two scenes whose ids were swapped, each with its own content, give the
+    same movie."""
+    return [[clips.get(sc.id), sc.affirmation, sc.seconds] for sc in plan.scenes]
 
 
 def _music_digest(music: str | None) -> str | None:
@@ -418,10 +429,17 @@ def _music_digest(music: str | None) -> str | None:
         return f"missing: {music}"
 
 
-def movie_edits(recorded: str | None, plan: Plan) -> list[str]:
+def movie_edits(
+    recorded: str | None, plan: Plan, clips: Mapping[str, str] | None = None
+) -> list[str]:
     """The plan.yaml edits since the last movie that only the compose redoes: the title,
     the closing, the music, the scenes' order or set ([] when nothing was recorded).
-    Without it `status` said nothing for them, though the render composed again."""
+    Without it `status` said nothing for them, though the render composed again.
+
+    `clips`: scene id -> the sha256 of the clip the next render would use. When every
+    scene's is known and the scenes' content is in the recorded order, ids changed
+    (e.g. two swapped, each keeping its content) are no edit: the render reuses the
+    movie, whose key holds content, not ids."""
     try:
         old = json.loads(recorded or "null")
     except ValueError:
@@ -432,6 +450,11 @@ def movie_edits(recorded: str | None, plan: Plan) -> list[str]:
     changed = [f for f in ("title", "closing", "music") if old.get(f) != now[f]]
     ids = [sc.id for sc in plan.scenes]
     before = old.get("scenes")
+    content = old.get("content")
+    if before != ids and clips is not None and isinstance(content, list):
+        now_content = _scene_content(plan, clips)
+        if all(c[0] is not None for c in now_content) and now_content == content:
+            before = ids  # the same scenes in the same order, under other ids
     if before != ids:
         same_set = isinstance(before, list) and sorted(map(str, before)) == sorted(ids)
         changed.append("scene order" if same_set else "scenes")

@@ -274,7 +274,11 @@ def collect_status(
     movie = next((s for s in steps if s.stage == "movie"), None)
     # the title, closing, music or scene order edited: only the movie is composed again
     # (checked on the plan the render would use, its paths as the render reads them)
-    recomposed = [] if look is None or look.plan is None else movie_edits(composed, look.plan)
+    # by content, as the movie's key is: scenes whose ids were swapped, each keeping its
+    # content (and clip), give the same movie, which the render reuses
+    recomposed = (
+        [] if look is None or look.plan is None else movie_edits(composed, look.plan, look.clips)
+    )
     planner = money.get("_run")
     return {
         "money": totals,

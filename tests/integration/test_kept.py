@@ -847,3 +847,46 @@ def test_declining_the_spend_leaves_a_folder_without_run_db_as_it_was(
     (old,) = (run / "previous").iterdir()
     assert _scene_files(old) == first and str(old) in " ".join(out.split())
     assert _paid(sim)["images"] > paid["images"]
+
+
+def _status_json(run: Path, cfg: Path) -> dict[str, Any]:
+    r = CliRunner().invoke(app, ["status", str(run), "-c", str(cfg), "--json"], env={})
+    assert r.exit_code == 0, r.output
+    data: dict[str, Any] = json.loads(r.output)
+    return data
+
+
+def test_status_says_the_movie_is_reused_when_two_paid_scenes_swap_ids(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Two paid scenes' ids swapped in plan.yaml, each keeping its content: the render
+    puts each one's keyframe and clip back and reuses the movie (its key is made of what
+    is drawn, not of ids), but status compared the ids and said the movie is composed
+    again ("scene order edited")."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "-q")
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    a, b = plan["scenes"][0], plan["scenes"][1]
+    a["id"], b["id"] = b["id"], a["id"]
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    st = _status_json(run, cfg)
+    assert st["movie"]["edited"] == [], st["movie"]
+    paid = _paid(sim)
+    _render(goals, cfg, run, env, "-q")
+    assert _paid(sim) == paid
+    after = _status_json(run, cfg)
+    (movie,) = [s for s in after["steps"] if s["stage"] == "movie"]
+    assert movie["run_no"] == 1  # reused, as status said
+
+    # moved, content and all: the movie is composed again, and status says so
+    plan["scenes"][0], plan["scenes"][1] = plan["scenes"][1], plan["scenes"][0]
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    assert _status_json(run, cfg)["movie"]["edited"] == ["scene order"]
+    _render(goals, cfg, run, env, "-q")
+    after = _status_json(run, cfg)
+    (movie,) = [s for s in after["steps"] if s["stage"] == "movie"]
+    assert movie["run_no"] == after["run_no"] == 3

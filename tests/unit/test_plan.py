@@ -597,3 +597,17 @@ def test_movie_edits_names_the_title_music_and_order_and_takes_music_by_its_byte
     assert movie_edits(made, swapped) == ["title", "scene order"]
     assert movie_edits(made, plan.model_copy(update={"scenes": plan.scenes[:1]})) == ["scenes"]
     assert movie_edits(None, swapped) == []  # a movie from before it was recorded
+    # the movie's key holds what is drawn, not ids: two scenes' ids swapped, each with its
+    # own clip and words, is the same movie (the order compares ids only without clips)
+    one, two = plan.scenes
+    shas = {one.id: "c1", two.id: "c2"}
+    made = composed_plan(plan, shas)
+    renamed = plan.model_copy(
+        update={
+            "scenes": [one.model_copy(update={"id": two.id}), two.model_copy(update={"id": one.id})]
+        }
+    )
+    assert movie_edits(made, renamed, {two.id: "c1", one.id: "c2"}) == []
+    assert movie_edits(made, renamed) == ["scene order"]  # the clips not known
+    assert movie_edits(made, renamed, {two.id: "c1"}) == ["scene order"]
+    assert movie_edits(made, swapped, {one.id: "c1", two.id: "c2"}) == ["title", "scene order"]
