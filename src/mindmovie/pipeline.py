@@ -548,6 +548,9 @@ class Outlook:
     #: scene id -> the sha256 of the clip it would reuse (live or put back from kept/):
     #: what the movie's key holds, not the scene's id (`plan.movie_edits`)
     clips: Mapping[str, str] = field(default_factory=dict)
+    #: scenes whose free local keyframe is painted again (its file gone or changed) and
+    #: whose clip is reused if the new image comes out as the one it was made from
+    if_same: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -1550,7 +1553,16 @@ class Pipeline:
                 "Nothing was spent"
             )
 
-    def _clip_key(self, model: _ModelId, req: VideoRequest) -> str:
+    def _clip_key(
+        self, model: _ModelId, req: VideoRequest, made_as: Mapping[Path, str] | None = None
+    ) -> str:
+        """`made_as`: keyframe path -> the sha256 to key it with instead of its file's (a
+        keyframe to be made again, as `_reused_steps` expects it)."""
+        shas = made_as or {}
+
+        def sha(p: Path) -> str:
+            return shas.get(p) or sha256_file(p)
+
         return input_key(
             v=STAGE_VERSION["clip"],
             provider=model.name,
@@ -1562,24 +1574,28 @@ class Pipeline:
             seed=req.seed,
             audio=req.audio,
             options=self.settings.video.options,
-            keyframe=sha256_file(req.keyframe),
-            last_frame=sha256_file(req.last_frame) if req.last_frame else None,
+            keyframe=sha(req.keyframe),
+            last_frame=sha(req.last_frame) if req.last_frame else None,
         )
 
     def _clip_variants(
-        self, model: _ModelId, scene: Scene, req: VideoRequest
+        self,
+        model: _ModelId,
+        scene: Scene,
+        req: VideoRequest,
+        made_as: Mapping[Path, str] | None = None,
     ) -> list[tuple[str, str, VideoRequest]]:
         """As planned, then one content-filter fallback: audio off (an audio refusal is the
-        usual cause when audio is on), else a softened prompt."""
-        out = [("as planned", self._clip_key(model, req), req)]
+        usual cause when audio is on), else a softened prompt. `made_as`: see `_clip_key`."""
+        out = [("as planned", self._clip_key(model, req, made_as), req)]
         if model.name == "local":
             return out
         if req.audio:
             alt = replace(req, audio=False)
-            out.append(("audio off", self._clip_key(model, alt), alt))
+            out.append(("audio off", self._clip_key(model, alt, made_as), alt))
         else:
             alt = replace(req, prompt=soften_prompt(req.prompt, scene.category))
-            out.append(("softened prompt", self._clip_key(model, alt), alt))
+            out.append(("softened prompt", self._clip_key(model, alt, made_as), alt))
         return out
 
     async def _clip(
@@ -2774,9 +2790,21 @@ class Pipeline:
         # a new remote plan has new prompts: nothing made before it is reused
         restored: set[tuple[str, str]] = set()
         clips: dict[str, str] = {}
-        done = self._reused_steps(store, basis, restored, clips) if basis is not None else set()
+        same: set[str] = set()
+        done = (
+            self._reused_steps(store, basis, restored, clips, same) if basis is not None else set()
+        )
         why = "" if plan is not None else self._new_plan_why(store, planner)
-        return Outlook(plan, basis, frozenset(done), why, frozenset(restored), plan_kept, clips)
+        return Outlook(
+            plan,
+            basis,
+            frozenset(done),
+            why,
+            frozenset(restored),
+            plan_kept,
+            clips,
+            frozenset(same),
+        )
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> str:
         """Why the render would not reuse plan.yaml (the same tests as `_reusable_plan`)."""
@@ -2809,13 +2837,17 @@ class Pipeline:
         plan: Plan,
         restored: set[tuple[str, str]] | None = None,
         clips: dict[str, str] | None = None,
+        if_same: set[str] | None = None,
     ) -> set[tuple[str, str]]:
         """(scene, stage) steps a render of `plan` would not pay for: the same input-key
         checks as `_keyframe` and `_clip` (a clip's key holds its keyframe's hash, so a
         keyframe made again means its clip is made again). Those it would put back from
-        kept/ are also added to `restored`; the sha256 of each clip reused, to `clips`."""
+        kept/ are also added to `restored`; the sha256 of each clip reused, to `clips`; the
+        scenes whose clip is reused if a free local keyframe, made again, comes out as
+        the image it was made from, to `if_same` (not in the set returned: not known)."""
         restored = set() if restored is None else restored
         clips = {} if clips is None else clips
+        remade: dict[str, tuple[Path, str]] = {}
         kf_id: _ModelId = _identity(self.settings, "keyframes")
         text = costs.text_keyframe_settings(self.settings)
         text_id = _identity(text, "keyframes") if text is not None else None
@@ -2853,27 +2885,50 @@ class Pipeline:
                     for _, key, _ in self._keyframe_variants(model, sc, plan)
                 ):
                     done.add((sc.id, "keyframe"))
+                    continue
+                # a local keyframe of these very inputs whose file is gone or changed:
+                # painted again (free), and its clip reused only if the new image's
+                # sha256 is the recorded one (the clip's key holds it), which the render
+                # learns once it is made: `if_same` tells the clips that hinge on it
+                st = store.get(sc.id, "keyframe")
+                if (
+                    model.name == "local"
+                    and st is not None
+                    and st.status == "succeeded"
+                    and st.sha256
+                    and st.input_key in keys
+                ):
+                    remade[sc.id] = (self.run_dir / "scenes" / sc.id / "keyframe.png", st.sha256)
         chain = self._chains_frames(video_id.spec)
         scenes = list(plan.scenes)
+        made_as = {path: sha for path, sha in remade.values()}
         for i, sc in enumerate(scenes):
-            if sc.id not in kept:
-                continue
-            last: Path | None = None
+            frames = [sc.id]
             if chain and i + 1 < len(scenes):
-                if scenes[i + 1].id not in kept:
-                    continue  # the next keyframe is made again: so is this clip
-                last = kept[scenes[i + 1].id]
-            req = self._video_request(sc, kept[sc.id], last)
-            ordered = [key for _, key, _ in self._clip_variants(video_id, sc, req)]
+                frames.append(scenes[i + 1].id)  # the next keyframe is this clip's last frame
+            if any(f not in kept and f not in remade for f in frames):
+                continue  # a keyframe made again (new inputs): so is this clip
+            path = {f: kept[f] if f in kept else remade[f][0] for f in frames}
+            last = path[frames[1]] if len(frames) > 1 else None
+            req = self._video_request(sc, path[sc.id], last)
+            ordered = [key for _, key, _ in self._clip_variants(video_id, sc, req, made_as)]
+            if any(f in remade for f in frames):
+                if if_same is not None and any(store.reusable(sc.id, "clip", k) for k in ordered):
+                    if_same.add(sc.id)
+                continue
             clip_keys = set(ordered)
             step = store.get(sc.id, "clip")
             # a job in flight, or one whose download (poll, deadline) failed: the render
             # polls it again and pays nothing (what `status` says: Store.resumable_job)
             job = None if step is None else store.resumable_job(step)
-            # in the render's order: a kept clip is put back before a job is picked up
-            # in the render's order of its variants (`_clip`)
+            # in the render's order: a kept clip is put back before a job is picked up,
+            # its variants in the render's order (`_clip`)
             live = next((st for k in ordered if (st := store.reusable(sc.id, "clip", k))), None)
-            found = next((f for k in ordered if (f := store.find_kept("clip", k))), None)
+            found = (
+                None
+                if live is not None
+                else next((f for k in ordered if (f := store.find_kept("clip", k))), None)
+            )
             if live is not None:
                 done.add((sc.id, "clip"))
                 if live.sha256:

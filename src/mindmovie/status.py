@@ -262,6 +262,9 @@ def collect_status(
             sid = row["scene_id"]
             row["reuse"] = {st: (sid, st) in look.reused for st in SCENE_STAGES}
             row["restore"] = {st: (sid, st) in look.restored for st in SCENE_STAGES}
+            if sid in look.if_same:
+                # its clip is reused if an offline keyframe made again comes out the same
+                row["reuse_if_same_keyframe"] = True
             if look.plan is None:
                 # goals.yaml or the plan settings changed: plan.yaml is made again
                 row["new_plan"] = True
@@ -373,11 +376,25 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
     if clip == "succeeded":
         if kf_bad and clip_bad:
             return f"redo: {kf_bad}, {clip_bad}"
+        if kf_bad and row.get("reuse_if_same_keyframe"):
+            # the offline painter, given the same inputs, paints the same image: the
+            # render makes it again and keeps the clip if its sha256 is the recorded one
+            return (
+                f"make the keyframe again ({kf_bad}; offline, free); the clip is reused "
+                "if the new image is identical, else made again"
+            )
         if kf_bad:
             # the clip's key holds its keyframe's sha256: an identical new image keeps it
             return f"redo: {kf_bad}; the clip too unless the new image is identical"
         if clip_bad:
             return f"redo: {clip_bad}"
+        if row.get("reuse_if_same_keyframe"):
+            # chained frames: its clip's last frame is the next scene's offline keyframe,
+            # which is made again
+            return (
+                "reuse if the next scene's keyframe, made again (offline, free), is "
+                "identical; else redo the clip (chained frames)"
+            )
         if row.get("reuse") is not None:
             return _from_reuse(row, settings_changed)
         if not row.get("recorded", True):

@@ -116,7 +116,8 @@ def test_status_checks_each_file_and_names_plan_edits(workdir: Path) -> None:
     st = _status(workdir, run)
     nxt = {s["scene_id"]: s["next"] for s in st["scenes"]}
     assert nxt[gone].startswith("redo") and "clip.mp4 missing" in nxt[gone]
-    assert nxt[swapped].startswith("redo") and "keyframe.png changed" in nxt[swapped]
+    # offline: painted again from the same inputs, and its clip kept if it is the same
+    assert nxt[swapped].startswith("make the keyframe again (keyframe.png changed")
     files = {s["scene_id"]: s["files"] for s in st["scenes"]}
     assert files[gone] == {"keyframe": "ok", "clip": "missing"}
     assert files[swapped] == {"keyframe": "changed", "clip": "ok"}
@@ -143,11 +144,54 @@ def test_status_checks_each_file_and_names_plan_edits(workdir: Path) -> None:
         if s["run_no"] == after["run_no"] and s["stage"] in ("keyframe", "clip")
     }
     assert (gone, "clip") in redone and (gone, "keyframe") not in redone
-    assert (swapped, "keyframe") in redone
+    assert (swapped, "keyframe") in redone and (swapped, "clip") not in redone
     assert (edited, "keyframe") in redone
     assert {sid for sid, _ in redone} == {gone, swapped, edited}
     nxt = {s["scene_id"]: s["next"] for s in after["scenes"]}
     assert all(n == "reuse" for n in nxt.values()), nxt
+
+
+def test_status_says_a_deleted_offline_keyframe_is_made_again_and_its_clip_kept_if_same(
+    workdir: Path,
+) -> None:
+    """A deleted local keyframe: the render paints it again from the same inputs and,
+    the image being the same (the clip's key holds its sha256), reuses the clip. Status
+    said "redo: keyframe.png missing; the clip too unless ...", and its JSON that the
+    clip is not reused. It says now what the render does, and what that hinges on; with
+    the motion prompt edited too, the clip is made again whatever the image."""
+    run = workdir / "run"
+    _render(workdir, run)
+    ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
+    gone, moved = ids[1], ids[2]
+    (run / "scenes" / gone / "keyframe.png").unlink()
+    (run / "scenes" / moved / "keyframe.png").unlink()
+
+    def edit(plan: dict[str, Any]) -> None:
+        sc = next(s for s in plan["scenes"] if s["id"] == moved)
+        sc["motion_prompt"] += " Slowly."
+
+    _edit_plan(run, edit)
+    rows = {s["scene_id"]: s for s in _status(workdir, run)["scenes"]}
+    assert rows[gone]["next"] == (
+        "make the keyframe again (keyframe.png missing; offline, free); the clip is reused "
+        "if the new image is identical, else made again"
+    )
+    assert rows[gone]["reuse_if_same_keyframe"] is True
+    assert rows[gone]["reuse"] == {"keyframe": False, "clip": False}  # not known before
+    assert "reuse_if_same_keyframe" not in rows[moved]
+    assert rows[moved]["next"].startswith("redo: keyframe.png missing")
+    text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
+    assert "the clip is reused if the new image is identical" in _line(text, gone)
+
+    _render(workdir, run)
+    after = _status(workdir, run)
+    redone = {
+        (s["scene_id"], s["stage"])
+        for s in after["steps"]
+        if s["run_no"] == after["run_no"] and s["stage"] in ("keyframe", "clip")
+    }
+    assert redone == {(gone, "keyframe"), (moved, "keyframe"), (moved, "clip")}, redone
+    assert all(s["next"] == "reuse" for s in after["scenes"])
 
 
 def test_status_marks_a_scene_removed_from_plan_yaml(workdir: Path) -> None:
