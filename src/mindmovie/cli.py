@@ -668,8 +668,11 @@ def status(
         state = "stopped before it was finished (the next render composes it)"
     if movie and movie.get("file") in ("missing", "changed"):
         state += f", but movie.mp4 is {movie['file']}: the next render composes it again"
-    elif movie and movie.get("edited") and state == "succeeded":
-        state += f"; the next render composes it again ({', '.join(movie['edited'])} edited)"
+    elif movie and (movie.get("edited") or movie.get("settings_changed")) and state == "succeeded":
+        causes: list[str] = [f"{', '.join(movie['edited'])} edited"] if movie.get("edited") else []
+        if movie.get("settings_changed"):
+            causes.append(f"{', '.join(movie['settings_changed'])} changed")
+        state += f"; the next render composes it again ({'; '.join(causes)})"
     _say(f"movie: {state}", markup=False)
     if live:
         _say(f"a render is working on this run now (pid {live})", markup=False)

@@ -2071,7 +2071,9 @@ class Pipeline:
             audio=repr(timeline.audio),
         )
         if store.reusable("_movie", "movie", key):
-            store.set_meta(COMPOSED_PLAN_META, composed_plan(plan, shas))
+            store.set_meta(
+                COMPOSED_PLAN_META, composed_plan(plan, shas, movie_settings(self.settings))
+            )
             self.reporter.stage("compose", 1)
             self.reporter.step("compose", "movie", "reused")
             self._mark(res, False, "_movie", "movie")
@@ -2101,7 +2103,9 @@ class Pipeline:
         store.succeed(
             "_movie", "movie", out, sha256_file(out), detail={"duration": report.duration}
         )
-        store.set_meta(COMPOSED_PLAN_META, composed_plan(plan, shas))  # for `status`
+        store.set_meta(
+            COMPOSED_PLAN_META, composed_plan(plan, shas, movie_settings(self.settings))
+        )  # for `status`
         if cs.engine == "ffmpeg":
             seg_dir = self.run_dir / "compose" / "segments"
             _prune_segments(seg_dir, {s.path for s in report.segments})
@@ -3258,6 +3262,22 @@ def _failed_message(failed: dict[str, str]) -> str:
     lines = [f"{len(failed)} scene(s) failed; finished work is kept, `render` again retries them:"]
     lines += [f"  {sid}: {msg}" for sid, msg in sorted(failed.items())]
     return "\n".join(lines)
+
+
+def movie_settings(settings: Settings) -> dict[str, Any]:
+    """The settings the movie's key holds besides its scenes (`Pipeline._compose`): the
+    compose engine, quality and timings, the frame and its rate (not `workers`)."""
+    cs = settings.compose
+    w, h = settings.output.frame()
+    return {
+        "compose.engine": cs.engine,
+        "compose.quality": cs.quality,
+        "compose.crossfade": cs.crossfade,
+        "compose.title_seconds": cs.title_seconds,
+        "compose.closing_seconds": cs.closing_seconds,
+        "output.size": f"{w}x{h}",
+        "output.fps": settings.output.fps,
+    }
 
 
 def _planner_identity(settings: Settings) -> tuple[str, str]:

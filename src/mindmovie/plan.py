@@ -391,12 +391,17 @@ def photo_keyframe(recorded: str | None) -> bool:
 COMPOSED_PLAN_META = "composed_plan"
 
 
-def composed_plan(plan: Plan, clips: Mapping[str, str] | None = None) -> str:
+def composed_plan(
+    plan: Plan,
+    clips: Mapping[str, str] | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> str:
     """What a render records when it has the movie (composed or reused), for
     `movie_edits` to compare plan.yaml with: the cards' words, the music and the scenes'
     order, which change only the movie. `clips`: scene id -> its clip's sha256 in the
     movie; with them the order is also recorded as the movie's key holds it, by content
-    (`_scene_content`), not by id."""
+    (`_scene_content`), not by id; `settings`: the compose settings the movie was made
+    with (`pipeline.movie_settings`), for `movie_settings_changes`."""
     out: dict[str, Any] = {
         "title": plan.title,
         "closing": plan.closing,
@@ -405,7 +410,24 @@ def composed_plan(plan: Plan, clips: Mapping[str, str] | None = None) -> str:
     }
     if clips is not None:
         out["content"] = _scene_content(plan, clips)
+    if settings is not None:
+        out["settings"] = dict(settings)
     return json.dumps(out)
+
+
+def movie_settings_changes(recorded: str | None, settings: Mapping[str, Any]) -> list[str]:
+    """The compose settings that differ from those the last movie was made with (e.g.
+    "compose.crossfade"): the render composes the movie again for them ([] when none
+    were recorded). `status` said "movie: succeeded" and nothing more for them."""
+    try:
+        old = json.loads(recorded or "null")
+    except ValueError:
+        return []
+    before = old.get("settings") if isinstance(old, dict) else None
+    if not isinstance(before, dict):
+        return []
+    now = json.loads(json.dumps(dict(settings)))  # as recorded (tuples as lists)
+    return [k for k in sorted(before.keys() | now.keys()) if before.get(k) != now.get(k)]
 
 
 def _scene_content(plan: Plan, clips: Mapping[str, str]) -> list[list[Any]]:

@@ -29,6 +29,7 @@ from mindmovie.plan import (
     edited_fields,
     load_plan,
     movie_edits,
+    movie_settings_changes,
     photo_keyframe,
 )
 from mindmovie.store import Store, StoreError
@@ -135,7 +136,7 @@ def collect_status(
 
     With `settings`, each finished scene is also checked against what a render with
     them (of `goals`, by default the goals.yaml the last render recorded) would reuse."""
-    from mindmovie.pipeline import GOALS_META, SETTINGS_META, rendering_pid
+    from mindmovie.pipeline import GOALS_META, SETTINGS_META, movie_settings, rendering_pid
 
     db = run_dir / "run.db"
     try:
@@ -282,6 +283,12 @@ def collect_status(
     recomposed = (
         [] if look is None or look.plan is None else movie_edits(composed, look.plan, look.clips)
     )
+    # compose settings changed (crossfade, quality, card lengths): the movie is made again
+    compose_changed = (
+        []
+        if settings is None or look is None
+        else movie_settings_changes(composed, movie_settings(settings))
+    )
     planner = money.get("_run")
     return {
         "money": totals,
@@ -317,6 +324,7 @@ def collect_status(
             "artifact": movie.artifact,
             "file": files.get((movie.scene_id, movie.stage)),
             "edited": recomposed,
+            "settings_changed": compose_changed,
         },
     }
 

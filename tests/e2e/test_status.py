@@ -351,6 +351,26 @@ def test_status_says_the_movie_is_composed_again_for_a_title_or_order_edit(
     assert nxt == {"reuse (a new plan: plan.yaml deleted)"}, nxt
 
 
+def test_status_says_the_movie_is_composed_again_for_changed_compose_settings(
+    workdir: Path,
+) -> None:
+    """compose.crossfade (or the quality, the cards' lengths) changed: the render composes
+    the movie again, and only that, but status said "movie: succeeded" and nothing more."""
+    run = workdir / "run"
+    _render(workdir, run)
+    (workdir / "soft.yaml").write_text(SMALL.replace("crossfade: 0.5", "crossfade: 0.25"))
+    st = _status(workdir, run, "-c", "soft.yaml")
+    assert st["movie"]["settings_changed"] == ["compose.crossfade"]
+    assert all(s["next"] == "reuse" for s in st["scenes"])
+    text = _cli("status", str(run), "-c", "soft.yaml", cwd=workdir)
+    assert "the next render composes it again (compose.crossfade changed)" in text
+    assert _status(workdir, run)["movie"]["settings_changed"] == []  # the render's own
+    _cli("render", "examples/goals.yaml", "-c", "soft.yaml", "--out", str(run), "-q", cwd=workdir)
+    after = _status(workdir, run, "-c", "soft.yaml")
+    (movie,) = [s for s in after["steps"] if s["stage"] == "movie"]
+    assert movie["run_no"] == 2 and after["movie"]["settings_changed"] == []
+
+
 def test_status_table_says_a_deleted_movie_and_a_broken_plan(workdir: Path) -> None:
     run = workdir / "run"
     _render(workdir, run)
