@@ -750,6 +750,9 @@ class Pipeline:
         #: no run.db, and the folder holds a run's keyframes, clips or movie: they are
         #: moved aside (`_set_aside_unjournaled`) once the spend is agreed to, not before
         self._aside_pending = False
+        #: --fresh: previous/<time>/ and the entries moved there, until the spend is
+        #: agreed to (`_undo_fresh` puts them back if it is not)
+        self._fresh_moved: tuple[Path, list[str]] | None = None
         #: the goals.yaml the run folder's last render was made from (None: not known)
         self._last_goals: str | None = None
         #: plan.yaml as read, with goals.yaml's changed title/closing/music (`_with_shown`)
@@ -2173,6 +2176,7 @@ class Pipeline:
                     # write over them
                     for name in ("run.db", "run.db-wal", "run.db-shm", "run.db-journal"):
                         (self.run_dir / name).unlink(missing_ok=True)
+                self._undo_fresh()
 
     def _follow_title(self) -> None:
         """The title changed since the last render: rename its run folder to the new
@@ -2223,8 +2227,31 @@ class Pipeline:
         names.sort(key=lambda p: p.name.startswith("run.db"))
         dest = self._move_aside(names)
         if dest is not None:
+            self._fresh_moved = (dest, [p.name for p in names])
             # a warning, shown with --quiet too: where the old run's (paid) work went
             self.reporter.warn(f"--fresh: the previous run was moved to {dest}")
+
+    def _undo_fresh(self) -> None:
+        """--fresh, and the render stopped before the spend was agreed to (declined,
+        Ctrl-C at the question, an error before it): nothing was spent, so the old run
+        goes back where it was (its run.db last, as it left), replacing the new empty
+        run.db. Left in previous/, the next render without --fresh started a new run and
+        bought its keyframes and clips again. An entry whose place was taken meanwhile
+        stays in previous/ (nothing is written over)."""
+        if self._fresh_moved is None:
+            return
+        dest, names = self._fresh_moved
+        self._fresh_moved = None
+        for name in ("run.db", "run.db-wal", "run.db-shm", "run.db-journal"):
+            (self.run_dir / name).unlink(missing_ok=True)
+        for name in names:
+            if (dest / name).exists() and not (self.run_dir / name).exists():
+                os.replace(dest / name, self.run_dir / name)
+        with contextlib.suppress(OSError):  # not empty: something stays there
+            dest.rmdir()
+            dest.parent.rmdir()
+        if not dest.exists():
+            self.reporter.warn("--fresh: nothing was spent, so the previous run was put back")
 
     def _unjournaled_entries(self) -> list[Path]:
         """No run.db (moved away when damaged, as its message says, or deleted) in a folder
@@ -2990,6 +3017,7 @@ class Pipeline:
                 raise Declined("nothing was spent; render again when you are ready")
         if self._aside_pending:
             self._set_aside_unjournaled(store)  # agreed to (or free): before anything is made
+        self._fresh_moved = None  # --fresh agreed to: the old run stays in previous/
         try:
             plan = await self._plan(store, planner)
         except BudgetExceeded as e:

@@ -890,3 +890,29 @@ def test_status_says_the_movie_is_reused_when_two_paid_scenes_swap_ids(
     after = _status_json(run, cfg)
     (movie,) = [s for s in after["steps"] if s["stage"] == "movie"]
     assert movie["run_no"] == after["run_no"] == 3
+
+
+def test_declining_the_spend_of_render_fresh_puts_the_old_run_back(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`render --fresh` moved the old run (its paid keyframes and clips) to previous/
+    before the spend question: declined, the folder held a new empty run, and the next
+    render without --fresh bought everything again. Nothing was spent, so the old run is
+    put back, and the next render reuses it."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "-q")
+    first = _scene_files(run)
+    db = (run / "run.db").stat().st_ino
+    before = sorted(p.name for p in run.iterdir())
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--fresh"]
+    r = CliRunner().invoke(app, args, env=env)  # no --yes, nobody at a terminal: declined
+    assert r.exit_code != 0 and "--yes" in r.output, r.output
+    assert "put back" in r.output, r.output
+    assert sorted(p.name for p in run.iterdir()) == before  # no previous/
+    assert _scene_files(run) == first and (run / "run.db").stat().st_ino == db
+    paid = _paid(sim)
+    out = _render(goals, cfg, run, env)
+    assert _paid(sim) == paid and "steps run: 0" in out
