@@ -250,6 +250,14 @@ def collect_status(
         k: round(sum(m[k] for m in money.values()), 6) for k in ("estimated", "billed", "in_flight")
     }
     new_ids = None if look is None or look.basis is None else {s.id for s in look.basis.scenes}
+    if look is not None and look.plan is None and look.basis is not None:
+        # the new plan's scenes (the local planner's, known now) that plan.yaml does not
+        # have (e.g. renumbered after a goal was removed): the render makes them, or puts
+        # their paid files back, but status did not list them at all
+        for sc in look.basis.scenes:
+            row = scenes.setdefault(sc.id, {"scene_id": sc.id, "attempts": 0, "in_plan": False})
+            if row.get("in_plan") is False:
+                row["in_new_plan"] = True
     for row in scenes.values():
         if row["scene_id"] in edited:
             row["edited"] = edited[row["scene_id"]]
@@ -259,7 +267,7 @@ def collect_status(
             row["photo_keyframe"] = True  # its prompt and style do not reach it
         if look is not None and look.plan_kept and row.get("in_plan") is False:
             row["in_new_plan"] = False  # plan.yaml's, which the kept plan replaces
-        if look is not None and row.get("in_plan") is not False:
+        if look is not None and (row.get("in_plan") is not False or row.get("in_new_plan")):
             sid = row["scene_id"]
             row["reuse"] = {st: (sid, st) in look.reused for st in SCENE_STAGES}
             row["restore"] = {st: (sid, st) in look.restored for st in SCENE_STAGES}
@@ -280,8 +288,11 @@ def collect_status(
     # (checked on the plan the render would use, its paths as the render reads them)
     # by content, as the movie's key is: scenes whose ids were swapped, each keeping its
     # content (and clip), give the same movie, which the render reuses
+    # a new plan made by the local planner is known now (`basis`): its movie is checked
+    # too (a goal removed: status said "movie: succeeded", the render composed it again)
+    movie_plan = None if look is None else look.plan or look.basis
     recomposed = (
-        [] if look is None or look.plan is None else movie_edits(composed, look.plan, look.clips)
+        [] if look is None or movie_plan is None else movie_edits(composed, movie_plan, look.clips)
     )
     # compose settings changed (crossfade, quality, card lengths): the movie is made again
     compose_changed = (
@@ -368,7 +379,7 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
     when the row carries the render's own reuse check (`reuse`), else by the render."""
     if row.get("in_new_plan") is False:
         return "none: the new plan has no such scene"
-    if row.get("in_plan") is False:
+    if row.get("in_plan") is False and not row.get("in_new_plan"):
         return "none: not in plan.yaml"
     back = [st for st, yes in (row.get("restore") or {}).items() if yes]
     if (row.get("reuse") or {}).get("clip") and back:

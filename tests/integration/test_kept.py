@@ -916,3 +916,34 @@ def test_declining_the_spend_of_render_fresh_puts_the_old_run_back(
     paid = _paid(sim)
     out = _render(goals, cfg, run, env)
     assert _paid(sim) == paid and "steps run: 0" in out
+
+
+def test_status_lists_the_renumbered_scenes_the_render_puts_back(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A goal removed renumbers the later scenes (the local planner's new plan, known
+    before the render): the render puts their paid files back under the new ids and
+    composes the movie again. Status listed only plan.yaml's old ids ("none: the new
+    plan has no such scene"), not the scenes the render works on, and said "movie:
+    succeeded" as if nothing were composed."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    cfg.write_text(cfg.read_text() + "planner: {provider: local}\n")
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "-q")
+    doc = yaml.safe_load(goals.read_text())
+    doc["goals"] = doc["goals"][1:]  # the first goal (one scene) removed
+    goals.write_text(yaml.safe_dump(doc, sort_keys=False))
+    st = _status_json(run, cfg)
+    rows = {r["scene_id"]: r for r in st["scenes"]}
+    paid = _paid(sim)
+    _render(goals, cfg, run, env, "-q")
+    assert _paid(sim) == paid
+    ids_after = [s["id"] for s in yaml.safe_load((run / "plan.yaml").read_text())["scenes"]]
+    for sid in ids_after:
+        assert rows[sid]["next"].startswith("reuse"), rows[sid]
+    assert st["movie"]["edited"] == ["scenes"]
+    after = _status_json(run, cfg)
+    (movie,) = [s for s in after["steps"] if s["stage"] == "movie"]
+    assert movie["run_no"] == after["run_no"] == 2  # composed again, as status said
