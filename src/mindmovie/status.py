@@ -144,6 +144,15 @@ def collect_status(
     except OSError as e:  # a name longer than the filesystem allows, a folder not ours
         raise StoreError(f"{run_dir}: cannot look in it ({e.strerror or e})") from None
     if not there:
+        made = [n for n in ("scenes", "kept", "movie.mp4") if (run_dir / n).exists()]
+        if made:
+            # a run.db moved away (as a damaged one's message says) or deleted: what the
+            # render does with the files it cannot check (`Pipeline._set_aside_unjournaled`)
+            raise StoreError(
+                f"{run_dir}: no run.db, so the {', '.join(made)} here cannot be checked: the "
+                "next render moves them to previous/<time>/ (once its spend is agreed to) "
+                "and makes them again"
+            )
         raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
     plan, plan_error = _read_plan(run_dir)
     plan_ids = None if plan is None else [s.id for s in plan.scenes]

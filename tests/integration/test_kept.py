@@ -829,6 +829,10 @@ def test_declining_the_spend_leaves_a_folder_without_run_db_as_it_was(
     _render(goals, cfg, run, env, "-q")
     first = _scene_files(run)
     (run / "run.db").rename(run / "run.db.bad")
+    # status said only "no run here (no run.db)", not what the render does with them
+    r = CliRunner().invoke(app, ["status", str(run)], env={})
+    said = " ".join(r.output.split())
+    assert r.exit_code != 0 and "the next render moves them to previous/" in said, said
     before = sorted(p.name for p in run.iterdir())
     args = ["render", str(goals), "-c", str(cfg), "--out", str(run)]
     r = CliRunner().invoke(app, args, env=env)  # no --yes, nobody at a terminal: declined
