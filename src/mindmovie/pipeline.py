@@ -738,6 +738,8 @@ class Pipeline:
         self._job_seconds: dict[str, float] = {}
         #: text-to-image model for scenes an edit keyframe model has no photo for
         self._kf_text: tuple[KeyframeModel, Settings] | None = None
+        #: built by run() before the run folder is touched (`_build_providers`)
+        self._providers: tuple[Planner, KeyframeModel, VideoModel] | None = None
         self._kf_text_told = False
         self._stopping = False
         #: (provider, model) whose key or access the provider refused in this run
@@ -1544,6 +1546,38 @@ class Pipeline:
             return scene.seconds
         return float(catalog_snap(spec, scene.seconds))
 
+    def _build_providers(self) -> tuple[Planner, KeyframeModel, VideoModel]:
+        """Every provider of the render, and ffmpeg checked: what must be there before any
+        work (a missing key, an option a provider refuses, clip settings no clip can have,
+        no ffmpeg). Raises ConfigError / FFmpegError; touches no file."""
+        planner = registry.make_planner(self.settings, self.keys)
+        kf_model = registry.make_keyframes(self.settings, self.keys)
+        self._keyframe_provider = kf_model.name
+        for stage in ("planner", "keyframes", "video"):
+            opts = getattr(self.settings, stage).options
+            if opts and self.settings.stage_provider(stage) == "local":
+                self.reporter.warn(
+                    f"{stage}.options ({', '.join(sorted(opts))}): the local {stage} provider "
+                    "takes no options; they are ignored"
+                )
+        text_settings = costs.text_keyframe_settings(self.settings)
+        if text_settings is not None:
+            self._kf_text = (registry.make_keyframes(text_settings, self.keys), text_settings)
+        video_model = registry.make_video(self.settings, self.keys)
+        self._video_model = video_model
+        self._check_clip_settings()
+        from mindmovie.media import FFmpegError, run_ffmpeg
+
+        try:
+            run_ffmpeg(["-version"])
+        except FFmpegError:
+            raise
+        except OSError as e:  # not there, not executable
+            raise FFmpegError(f"{e.strerror or e}: {e.filename}") from None
+        except RuntimeError as e:  # imageio-ffmpeg: "No ffmpeg exe could be found"
+            raise FFmpegError(str(e)) from None
+        return planner, kf_model, video_model
+
     def _check_clip_settings(self) -> None:
         """Refuse, before anything is paid for, settings no clip of the video model can
         have (`costs.clip_settings_problem`). They were found at each clip's submit,
@@ -2119,6 +2153,21 @@ class Pipeline:
     async def run(
         self, *, fresh: bool = False, until: Until = "movie", skip_failed: bool = False
     ) -> RenderResult:
+        from mindmovie.media import FFmpegError as MediaError
+
+        try:
+            # every provider is built, and ffmpeg found, before the run folder is touched:
+            # a missing key made (or renamed) the folder and its run.db before it was
+            # refused, and a broken ffmpeg was met at the first free step, or with a paid
+            # preset only at the compose, after every keyframe and clip was paid for
+            self._providers = self._build_providers()
+        except MediaError as e:
+            raise ConfigError(
+                f"ffmpeg cannot be run ({e}); mindmovie uses the ffmpeg imageio-ffmpeg ships "
+                "(or the one IMAGEIO_FFMPEG_EXE names): reinstall with the README's install "
+                "line, or fix IMAGEIO_FFMPEG_EXE. `mindmovie doctor` checks it. Nothing was "
+                "made or spent"
+            ) from None
         if not self._out_given and self.run_dir != self._home:
             self._follow_title()
         try:
@@ -2979,23 +3028,7 @@ class Pipeline:
         store.set_meta(GOALS_META, str(self.goals_path.resolve()))
         store.set_meta(SETTINGS_META, json.dumps(self.settings.model_dump(mode="json")))
         store.set_meta(FOLDER_META, "out" if self._out_given else "title")
-        # every provider is built before any work: a missing key fails here, not mid-run
-        planner = registry.make_planner(self.settings, self.keys)
-        kf_model = registry.make_keyframes(self.settings, self.keys)
-        self._keyframe_provider = kf_model.name
-        for stage in ("planner", "keyframes", "video"):
-            opts = getattr(self.settings, stage).options
-            if opts and self.settings.stage_provider(stage) == "local":
-                self.reporter.warn(
-                    f"{stage}.options ({', '.join(sorted(opts))}): the local {stage} provider "
-                    "takes no options; they are ignored"
-                )
-        text_settings = costs.text_keyframe_settings(self.settings)
-        if text_settings is not None:
-            self._kf_text = (registry.make_keyframes(text_settings, self.keys), text_settings)
-        video_model = registry.make_video(self.settings, self.keys)
-        self._video_model = video_model
-        self._check_clip_settings()
+        planner, kf_model, video_model = self._providers or self._build_providers()
         self.gate = BudgetGate(store, self.budget, on_change=self.reporter.money)
         if any(spent := store.ledger_totals()):
             # a resumed run: the view's spend is the run's (the ledger's), from the start;

@@ -490,3 +490,81 @@ async def test_estimate_and_status_refuse_clip_settings_render_refuses(
     inputs = collect_status(tmp_path / "run", settings=bad, goals=goals)["inputs"]
     assert not inputs["checked"] and "ratio 1:1 not allowed" in inputs["why"], inputs
     assert collect_status(tmp_path / "run", settings=good, goals=goals)["inputs"]["checked"]
+
+
+def _cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **keys: str) -> None:
+    """A clean environment: only the given key variables, run from tmp_path (no .env)."""
+    from mindmovie.config import KEY_VARIABLES
+
+    for names in KEY_VARIABLES.values():
+        for name in names:
+            monkeypatch.delenv(name, raising=False)
+    for name, value in keys.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.mark.parametrize("out", [True, False])
+def test_a_missing_key_makes_no_run_folder(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, out: bool
+) -> None:
+    """`render --out DIR` with a key missing made DIR and its run.db before it refused
+    (and without --out, outputs/<title>/ with its run.db): the README says the key is
+    named before anything runs. Now nothing is made, and no request is sent."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    goals = goals_file(tmp_path, sim)
+    _cli_env(monkeypatch, tmp_path, ANTHROPIC_API_KEY="sk-ant-test")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"preset: byteplus\noutput_dir: {tmp_path / 'outputs'}\nproviders:\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  byteplus: {{base_url: '{sim.ark_base_url}'}}\n"
+    )
+    run = tmp_path / "run"
+    args = ["render", str(goals), "-c", str(cfg), "--yes"] + (["--out", str(run)] if out else [])
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 2, r.output
+    assert "ARK_API_KEY" in r.output and "not set" in r.output
+    assert not run.exists() and not (tmp_path / "outputs").exists()
+    assert sim.stats()["requests"] == 0
+
+
+@pytest.mark.parametrize("preset", ["byteplus", "local"])
+def test_a_broken_ffmpeg_is_refused_before_anything_is_made_or_paid(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str
+) -> None:
+    """IMAGEIO_FFMPEG_EXE naming no program (or an uninstalled ffmpeg): a paid render sent
+    the plan, every keyframe and every clip, and only the compose met the missing ffmpeg.
+    It is now refused before the run folder is touched, naming ffmpeg and the fix."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    goals = goals_file(tmp_path, sim)
+    _cli_env(monkeypatch, tmp_path, ANTHROPIC_API_KEY="sk-ant-test", ARK_API_KEY="ark-test")
+    from mindmovie import media
+
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(tmp_path / "no-ffmpeg-here"))
+    media.ffmpeg_exe.cache_clear()  # the path is looked up once a process
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"preset: {preset}\nproviders:\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  byteplus: {{base_url: '{sim.ark_base_url}'}}\n"
+    )
+    run = tmp_path / "run"
+    try:
+        r = CliRunner().invoke(
+            app, ["render", str(goals), "-c", str(cfg), "--yes", "--out", str(run)]
+        )
+    finally:
+        media.ffmpeg_exe.cache_clear()  # the next test looks the real one up again
+    assert r.exit_code == 2, r.output
+    text = " ".join(r.output.split())
+    assert "ffmpeg cannot be run" in text and "no-ffmpeg-here" in text, text
+    assert "IMAGEIO_FFMPEG_EXE" in text and "Nothing was made or spent" in text
+    assert not run.exists()
+    assert sim.stats()["requests"] == 0
