@@ -446,6 +446,14 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a folder path, got {type(v).__name__} {v!r}")
         if isinstance(v, str) and "\0" in v:  # every use of the Path raised ValueError
             raise ValueError(f"must be a folder path, got {v!r} (it holds a NUL character)")
+        if isinstance(v, str) and not v.strip():
+            # "" was the current folder and "   " a folder named with spaces, made beside
+            # goals.yaml: neither is what anyone means
+            raise ValueError(
+                f"must be a folder path, got {'an empty' if not v else 'a blank'} name "
+                f"{v!r} (write . for the current folder; leave the setting out for the "
+                "default, outputs)"
+            )
         if v is None:
             # `output_dir: ~` is YAML's null, not the home folder: pydantic said "Input is
             # not a valid path for <class 'pathlib.Path'>"

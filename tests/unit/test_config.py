@@ -243,6 +243,20 @@ def test_output_dir_must_be_a_path_not_a_list(tmp_path: Path) -> None:
     assert load_settings(cfg, env={}).output_dir == Path.home() / "movies"
 
 
+@pytest.mark.parametrize("value", ["''", "'   '"])
+def test_output_dir_must_not_be_blank(tmp_path: Path, value: str) -> None:
+    """output_dir: '' rendered into the current folder and '   ' into a folder named
+    with three spaces: both are refused, in the file and in the environment."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"output_dir: {value}\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:1: output_dir: must be a folder path, got a"):
+        load_settings(cfg, env={})
+    with pytest.raises(ConfigError, match=r"MINDMOVIE_OUTPUT_DIR.*write \. for the current"):
+        load_settings(None, env={"MINDMOVIE_OUTPUT_DIR": value.strip("'")})
+    cfg.write_text("output_dir: .\n")
+    assert load_settings(cfg, env={}).output_dir == Path(".")
+
+
 def test_a_setting_written_twice_is_an_error_naming_both_lines(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
