@@ -480,6 +480,16 @@ def _google_mode(settings: Settings, keys: Keys) -> Check:
 #: Engine VM when its metadata server does not answer (`_metadata.is_on_gce`)
 GCE_PRODUCT_NAME_FILE = Path("/sys/class/dmi/id/product_name")
 
+#: environment variables of Google's hosted runtimes whose metadata server holds the
+#: credentials (they are not Compute Engine VMs to `_on_gce`): doctor warns there instead
+#: of failing. A Kubernetes pod may be on GKE (Workload Identity) or anywhere else.
+HOSTED_ON_GOOGLE = (
+    ("K_SERVICE", "Cloud Run"),
+    ("FUNCTION_TARGET", "Cloud Functions"),
+    ("GAE_APPLICATION", "App Engine"),
+    ("KUBERNETES_SERVICE_HOST", "a Kubernetes pod (GKE's metadata server, if it is GKE)"),
+)
+
 ADC_FIX = (
     "run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS "
     "to a key file, or unset providers.google.project and location to use express mode "
@@ -526,12 +536,21 @@ def _adc_lookup() -> tuple[Literal["found", "vm", "none"], str]:
         return "found", where
     looked.append(f"{gcloud_file} (gcloud; missing)")
     searched = ", ".join(looked)
-    if os.environ.get(environment_vars.NO_GCE_CHECK) != "True" and _on_gce():
-        return "vm", (
-            f"none in {searched}; this machine says it is a Compute Engine VM "
-            f"({GCE_PRODUCT_NAME_FILE}): the render would ask its metadata server, which "
-            "doctor does not (it sends no request)"
-        )
+    if os.environ.get(environment_vars.NO_GCE_CHECK) != "True":
+        if _on_gce():
+            return "vm", (
+                f"none in {searched}; this machine says it is a Compute Engine VM "
+                f"({GCE_PRODUCT_NAME_FILE}): the render would ask its metadata server, "
+                "which doctor does not (it sends no request)"
+            )
+        if hosted := [
+            f"{what} ({var} is set)" for var, what in HOSTED_ON_GOOGLE if os.environ.get(var)
+        ]:
+            # these serve credentials from a metadata server too, with no VM to read
+            return "vm", (
+                f"none in {searched}; this looks like {hosted[0]}: the render would ask "
+                "its metadata server, which doctor does not (it sends no request)"
+            )
     return "none", (
         f"no Application Default Credentials found: looked in {searched} (local files only; "
         f"the Compute Engine metadata server is not asked); {ADC_FIX}"

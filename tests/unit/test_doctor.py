@@ -618,6 +618,8 @@ def test_adc_are_looked_for_in_local_files_only(
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
     monkeypatch.delenv("NO_GCE_CHECK", raising=False)
+    for var, _ in doctor.HOSTED_ON_GOOGLE:  # a CI runner may well be a Kubernetes pod
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
     machine = tmp_path / "product_name"
     machine.write_text("Google Compute Engine\n" if vm else "Standard PC (Q35)\n")
@@ -646,6 +648,52 @@ def test_adc_are_looked_for_in_local_files_only(
     assert r.exit_code == (1 if status == "FAIL" else 0), r.output
     assert no_network == []
     assert "not-a-secret" not in r.output and "not-a-token" not in r.output
+
+
+@pytest.mark.parametrize(
+    ("var", "words"),
+    [
+        ("K_SERVICE", "Cloud Run (K_SERVICE is set)"),
+        ("FUNCTION_TARGET", "Cloud Functions (FUNCTION_TARGET is set)"),
+        ("GAE_APPLICATION", "App Engine (GAE_APPLICATION is set)"),
+        ("KUBERNETES_SERVICE_HOST", "a Kubernetes pod"),
+    ],
+)
+def test_adc_on_googles_hosted_runtimes_is_a_warning_not_a_failure(
+    clean_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    no_network: list[object],
+    var: str,
+    words: str,
+) -> None:
+    """With no credentials file, Cloud Run, Cloud Functions, App Engine and GKE serve
+    ADC from their metadata server, as a Compute Engine VM does, but only a VM was
+    recognised (by its machine name), so doctor said the preset could not run there.
+    They are now a warning naming the variable that gave them away; nothing is asked."""
+    from mindmovie import doctor
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
+    monkeypatch.delenv("NO_GCE_CHECK", raising=False)
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    for other, _ in doctor.HOSTED_ON_GOOGLE:
+        monkeypatch.delenv(other, raising=False)
+    monkeypatch.setenv(var, "x")
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    machine = tmp_path / "product_name"
+    machine.write_text("Standard PC (Q35)\n")
+    monkeypatch.setattr(doctor, "GCE_PRODUCT_NAME_FILE", machine, raising=False)
+    (tmp_path / "c.yaml").write_text("providers:\n  google: {project: p, location: us-central1}\n")
+    settings = load_settings(tmp_path / "c.yaml", overrides={"preset": "google"})
+    (row,) = [c for c in run_checks(settings) if c.name == "google mode"]
+    assert row.status == "warn" and words in row.detail, row
+    assert "metadata server, which doctor does not" in row.detail
+    r = CliRunner().invoke(app, ["doctor", "--preset", "google", "-c", "c.yaml"])
+    assert r.exit_code == 0, r.output
+    assert no_network == []
+    monkeypatch.setenv("NO_GCE_CHECK", "True")  # google-auth's own "not on Google": FAIL
+    (row,) = [c for c in run_checks(settings) if c.name == "google mode"]
+    assert row.status == "FAIL", row
 
 
 @pytest.mark.parametrize(("preset", "free", "status"), [
