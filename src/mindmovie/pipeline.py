@@ -82,7 +82,7 @@ from mindmovie.providers.base import (
     VideoRequest,
 )
 from mindmovie.retry import with_retry
-from mindmovie.store import Step, Store
+from mindmovie.store import Step, Store, StoreError
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
 T = TypeVar("T")
@@ -526,6 +526,11 @@ KEPT_SHOWN_META = "kept_plan_shown:"
 #: (`Pipeline._set_aside_unjournaled`): a render killed at the spend question left its
 #: new run.db, and the next one took those unchecked files for its own
 ASIDE_META = "aside_pending"
+#: run.db meta (the new run.db of `render --fresh`): where the old run was moved and what,
+#: as JSON, until the spend is agreed to. A render killed at the question left the old
+#: run in previous/, and the next render (without --fresh) started a new run and bought
+#: every keyframe and clip again; it now puts the old run back first
+FRESH_META = "fresh_pending"
 
 
 @dataclass(frozen=True)
@@ -2192,6 +2197,7 @@ class Pipeline:
     async def _run_locked(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:
         _prepare_run_dir(self.run_dir, given=self._out_given)
         with RunLock(self.run_dir):
+            self._put_back_killed_fresh()
             if fresh:
                 self._set_aside()
             # no run.db: the files in the folder are moved aside only after the spend
@@ -2203,6 +2209,9 @@ class Pipeline:
             store = Store(self.run_dir / "run.db")
             self._install_sigint()
             try:
+                if self._fresh_moved is not None:
+                    dest, names = self._fresh_moved
+                    store.set_meta(FRESH_META, json.dumps({"dest": str(dest), "names": names}))
                 if aside:
                     store.set_meta(ASIDE_META, "1")
                 self._aside_pending = store.get_meta(ASIDE_META) == "1"
@@ -2291,6 +2300,40 @@ class Pipeline:
             return
         dest, names = self._fresh_moved
         self._fresh_moved = None
+        if self._put_back(dest, names):
+            self.reporter.warn("--fresh: nothing was spent, so the previous run was put back")
+
+    def _put_back_killed_fresh(self) -> None:
+        """A `render --fresh` killed at its spend question (or before it) left the old run
+        in previous/ and a new run.db that says so (FRESH_META): nothing was agreed to or
+        spent, so the old run goes back first, as if that render had been declined."""
+        db = self.run_dir / "run.db"
+        if not db.is_file():
+            return
+        try:
+            store = Store(db)
+        except StoreError:
+            return  # the render's own open says what is wrong with it
+        try:
+            pending = store.get_meta(FRESH_META)
+        finally:
+            store.close()
+        if not pending:
+            return
+        try:
+            data = json.loads(pending)
+            dest, names = Path(data["dest"]), [str(n) for n in data["names"]]
+        except (ValueError, KeyError, TypeError):
+            return
+        if dest.is_dir() and self._put_back(dest, names):
+            self.reporter.warn(
+                f"a render --fresh was stopped at its spend question, after moving the "
+                f"previous run to {dest}; nothing was spent, so it was put back"
+            )
+
+    def _put_back(self, dest: Path, names: list[str]) -> bool:
+        """Move `names` from `dest` back into the run folder in place of its new run.db;
+        True when `dest` is then gone (everything went back)."""
         for name in ("run.db", "run.db-wal", "run.db-shm", "run.db-journal"):
             (self.run_dir / name).unlink(missing_ok=True)
         for name in names:
@@ -2299,8 +2342,7 @@ class Pipeline:
         with contextlib.suppress(OSError):  # not empty: something stays there
             dest.rmdir()
             dest.parent.rmdir()
-        if not dest.exists():
-            self.reporter.warn("--fresh: nothing was spent, so the previous run was put back")
+        return not dest.exists()
 
     def _unjournaled_entries(self) -> list[Path]:
         """No run.db (moved away when damaged, as its message says, or deleted) in a folder
@@ -2389,6 +2431,7 @@ class Pipeline:
         too) did nothing at "Spend about $X? [y/N]". Python's own handler is in place
         while it is asked (the prompt turns Ctrl-C into its Abort)."""
         assert self.confirm is not None
+        killpoint("ask")  # a person closing the terminal at the question
         installed = getattr(self, "_sigint_installed", False)
         self._remove_sigint()
         self._sigint_installed = False
@@ -3050,7 +3093,9 @@ class Pipeline:
                 raise Declined("nothing was spent; render again when you are ready")
         if self._aside_pending:
             self._set_aside_unjournaled(store)  # agreed to (or free): before anything is made
-        self._fresh_moved = None  # --fresh agreed to: the old run stays in previous/
+        if self._fresh_moved is not None:  # --fresh agreed to: the old run stays aside
+            self._fresh_moved = None
+            store.set_meta(FRESH_META, "")
         try:
             plan = await self._plan(store, planner)
         except BudgetExceeded as e:

@@ -833,3 +833,45 @@ def test_a_recent_create_killed_in_flight_with_no_job_is_waited_for_then_refunde
     check_money_invariants(after, t, SCENES)
     (row,) = [r for r in ledger(after, "clip") if r["id"] == orphan["id"]]
     assert row["state"] == "refunded", row
+
+
+def test_render_fresh_killed_at_its_spend_question_puts_the_old_run_back(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`render --fresh` moves the old run to previous/ before the spend question (the
+    question must price a new run). Declined, it was put back; killed at the question
+    (the terminal closed), it stayed in previous/, and the next render, without --fresh,
+    started a new run and bought every keyframe and clip again. The next render now puts
+    it back first and pays nothing."""
+    rig = make_rig(sim, tmp_path)
+    assert rig.render().returncode == 0, rig.history()
+    paid = rig.totals()
+    before = rig.status()
+    scenes = {p.relative_to(rig.out): p.read_bytes() for p in (rig.out / "scenes").rglob("*.*")}
+    killed = subprocess.run(
+        [*rig.argv(), "--fresh"],
+        env=rig.env("ask"),
+        cwd=rig.tmp,
+        capture_output=True,
+        text=True,
+        timeout=RENDER_TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (rig.out / "previous").is_dir() and not (rig.out / "scenes").exists()
+    r = rig.render(quiet=False)
+    assert r.returncode == 0, rig.history()
+    said = " ".join(r.stderr.split())
+    assert "stopped at its spend question" in said and "it was put back" in said, said
+    assert rig.totals() == paid  # not one more planner call, image or video job
+    assert not (rig.out / "previous").exists()
+    assert {
+        p.relative_to(rig.out): p.read_bytes() for p in (rig.out / "scenes").rglob("*.*")
+    } == scenes
+    _kept_attempts(before, rig.status())
+    # and --fresh agreed to keeps the old run aside, as before
+    assert rig.render().returncode == 0
+    r = subprocess.run([*rig.argv(), "--fresh"], env=rig.env(), cwd=rig.tmp, capture_output=True,
+                       text=True, timeout=RENDER_TIMEOUT, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert (rig.out / "previous").is_dir() and rig.totals()["images"] == 2 * paid["images"]
