@@ -129,6 +129,20 @@ def _outlook(
     return look, info
 
 
+def _killed_fresh(store: Store) -> str | None:
+    """Where a `render --fresh` stopped at its question moved the run (`FRESH_META`)."""
+    from mindmovie.pipeline import FRESH_META
+
+    pending = store.get_meta(FRESH_META)
+    if not pending:
+        return None
+    try:
+        dest = str(json.loads(pending)["dest"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return dest if Path(dest).is_dir() else None
+
+
 def collect_status(
     run_dir: Path, *, settings: Settings | None = None, goals: Path | None = None
 ) -> dict[str, Any]:
@@ -158,6 +172,12 @@ def collect_status(
     plan_ids = None if plan is None else [s.id for s in plan.scenes]
     store = Store(db, read_only=True)
     try:
+        if fresh := _killed_fresh(store):
+            raise StoreError(
+                f"{run_dir}: a render --fresh was stopped at its spend question after moving "
+                f"this run to {fresh}; nothing was spent, and the next render puts it back "
+                "first (with --fresh, it moves it aside again and starts over)"
+            )
         steps = store.steps()
         run_no = int(store.get_meta("run_no") or 0)
         recorded_goals = store.get_meta(GOALS_META)

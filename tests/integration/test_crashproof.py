@@ -859,6 +859,17 @@ def test_render_fresh_killed_at_its_spend_question_puts_the_old_run_back(
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (rig.out / "previous").is_dir() and not (rig.out / "scenes").exists()
+    # status showed an empty new run, every scene to be bought again
+    st = subprocess.run(
+        [sys.executable, "-m", "mindmovie", "status", str(rig.out)],
+        env=rig.env(),
+        cwd=rig.tmp,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    said = " ".join((st.stdout + st.stderr).split())
+    assert "stopped at its spend question" in said and "the next render puts it back" in said
     r = rig.render(quiet=False)
     assert r.returncode == 0, rig.history()
     said = " ".join(r.stderr.split())
