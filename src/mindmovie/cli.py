@@ -668,8 +668,17 @@ def status(
         state = "stopped before it was finished (the next render composes it)"
     if movie and movie.get("file") in ("missing", "changed"):
         state += f", but movie.mp4 is {movie['file']}: the next render composes it again"
-    elif movie and (movie.get("edited") or movie.get("settings_changed")) and state == "succeeded":
+    elif (
+        movie
+        and (movie.get("edited") or movie.get("scenes_changed") or movie.get("settings_changed"))
+        and state == "succeeded"
+    ):
         causes: list[str] = [f"{', '.join(movie['edited'])} edited"] if movie.get("edited") else []
+        if changed := movie.get("scenes_changed"):
+            names = ", ".join(changed[:3]) + (
+                f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+            )
+            causes.append(f"{'scene' if len(changed) == 1 else 'scenes'} {names} changed")
         if movie.get("settings_changed"):
             causes.append(f"{', '.join(movie['settings_changed'])} changed")
         state += f"; the next render composes it again ({'; '.join(causes)})"

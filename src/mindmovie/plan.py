@@ -483,6 +483,37 @@ def movie_edits(
     return changed
 
 
+def movie_scene_changes(
+    recorded: str | None,
+    plan: Plan,
+    clips: Mapping[str, str],
+    if_same: frozenset[str] = frozenset(),
+) -> list[str]:
+    """The scenes (ids, in order) whose part of the movie changed since it was composed:
+    another clip, affirmation or length at the same place. The render composes the movie
+    again for them, but `status` said "movie: succeeded" (only the scene's row told).
+    [] when the scenes' order or set changed (`movie_edits` says that) or nothing was
+    recorded. A scene whose clip is not known yet counts as changed (it is made again),
+    unless it is in `if_same` (reused if its offline keyframe comes out the same)."""
+    try:
+        old = json.loads(recorded or "null")
+    except ValueError:
+        return []
+    if not isinstance(old, dict):
+        return []
+    content = old.get("content")
+    ids = [sc.id for sc in plan.scenes]
+    if old.get("scenes") != ids or not isinstance(content, list) or len(content) != len(ids):
+        return []
+    out = []
+    for sc, was, now in zip(plan.scenes, content, _scene_content(plan, clips), strict=True):
+        if now[0] is None and sc.id in if_same:
+            continue  # not known until its keyframe is made again
+        if now != was:
+            out.append(sc.id)
+    return out
+
+
 def edited_fields(recorded: Mapping[str, str | None], plan: Plan) -> dict[str, list[str]]:
     """Per scene, the plan.yaml fields edited since its clip was made (only those that
     change a keyframe, clip or the scene's text), in stage order. `recorded`: scene id ->

@@ -29,6 +29,7 @@ from mindmovie.plan import (
     edited_fields,
     load_plan,
     movie_edits,
+    movie_scene_changes,
     movie_settings_changes,
     photo_keyframe,
 )
@@ -323,6 +324,13 @@ def collect_status(
     recomposed = (
         [] if look is None or movie_plan is None else movie_edits(composed, movie_plan, look.clips)
     )
+    # a scene's clip, affirmation or length changed: its row says so, and the movie is
+    # composed again too (the movie line said "succeeded", as if it were reused)
+    scenes_changed = (
+        []
+        if recomposed or look is None or movie_plan is None
+        else movie_scene_changes(composed, movie_plan, look.clips, look.if_same)
+    )
     # compose settings changed (crossfade, quality, card lengths): the movie is made again
     compose_changed = (
         []
@@ -364,6 +372,7 @@ def collect_status(
             "artifact": movie.artifact,
             "file": files.get((movie.scene_id, movie.stage)),
             "edited": recomposed,
+            "scenes_changed": scenes_changed,
             "settings_changed": compose_changed,
         },
     }

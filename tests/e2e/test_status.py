@@ -75,7 +75,8 @@ def _status(cwd: Path, run: Path, *opts: str) -> dict[str, Any]:
 
 
 def _line(text: str, scene_id: str) -> str:
-    (line,) = [ln for ln in text.splitlines() if f" {scene_id} " in f" {ln} "]
+    """The scene's row of the table (the movie line may name the scene too)."""
+    (line,) = [ln for ln in text.splitlines() if ln.split()[:1] == [scene_id]]
     return line
 
 
@@ -386,7 +387,9 @@ def test_status_names_what_each_plan_edit_redoes(workdir: Path) -> None:
     the offline painter's keyframe. Then the render does exactly that."""
     run = workdir / "run"
     _render(workdir, run)
-    ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
+    first = _status(workdir, run)
+    assert first["movie"]["scenes_changed"] == []
+    ids = [s["scene_id"] for s in first["scenes"]]
     timed, worded, painted = ids[1], ids[2], ids[4]  # ids[3] is a photo scene
 
     def edit(plan: dict[str, Any]) -> None:
@@ -402,8 +405,16 @@ def test_status_names_what_each_plan_edit_redoes(workdir: Path) -> None:
     assert nxt[timed] == "redo clip: seconds edited"
     assert nxt[worded] == "reuse; new text (affirmation edited)"
     assert nxt[painted] == "redo: category edited"
+    # and the movie, composed again for them: its line said "movie: succeeded"
+    assert _status(workdir, run)["movie"]["scenes_changed"] == [timed, worded, painted]
+    table = " ".join(_cli("status", str(run), "-c", "small.yaml", cwd=workdir).split())
+    said = f"movie: succeeded; the next render composes it again (scenes {timed}, {worded}, "
+    assert said + f"{painted} changed)" in table, table
     _render(workdir, run)
     after = _status(workdir, run)
+    assert after["movie"]["scenes_changed"] == []
+    (movie,) = [s for s in after["steps"] if s["stage"] == "movie"]
+    assert movie["run_no"] == after["run_no"]  # composed again, as status said
     redone = {
         (s["scene_id"], s["stage"])
         for s in after["steps"]
