@@ -708,19 +708,77 @@ def status(
         raise _fail(refused)
 
 
+def _current_work(
+    run_dir: Path, settings: Any, goals: Path | None
+) -> tuple[dict[str, str], dict[str, str]] | None:
+    """(keyframes, clips) by scene id, with their files' sha256, that the next render with
+    `settings` would reuse, as `status` finds them; None when that cannot be checked (no
+    goals.yaml recorded, a mistake the render would stop on): the storyboard then trusts
+    what the last render recorded."""
+    from mindmovie.fsutil import sha256_file
+    from mindmovie.status import collect_status
+
+    try:
+        info = collect_status(run_dir, settings=settings, goals=goals)
+    except _user_errors():
+        return None  # the storyboard says what is wrong with the run
+    if not info["inputs"].get("checked") or info.get("refused"):
+        return None
+    current: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    for row in info["scenes"]:
+        sid, reuse = row["scene_id"], row.get("reuse") or {}
+        for stage, name, found in (("keyframe", "keyframe.png", current[0]),
+                                   ("clip", "clip.mp4", current[1])):  # fmt: skip
+            path = run_dir / "scenes" / sid / name
+            if reuse.get(stage) and path.is_file():
+                found[sid] = sha256_file(path)
+    return current
+
+
 @command()
 def storyboard(
     run_dir: RunDirArg,
+    goals: Annotated[
+        Path | None,
+        typer.Option(
+            "--goals",
+            help="The goals.yaml to compare with (default: the one the last render used).",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    preset: PresetOpt = None,
+    aspect: AspectOpt = None,
+    resolution: ResOpt = None,
+    fps: FpsOpt = None,
+    quality: QualityOpt = None,
 ) -> None:
     """Write storyboard.png and storyboard.html for RUN_DIR: keyframes, affirmations, costs.
 
     Open storyboard.html to review every scene (and play clips that exist) before paying
     for video: `render --until keyframes`, look, edit plan.yaml, then `render`.
+
+    A keyframe or clip made before an edit of plan.yaml is marked out of date (its clip
+    is not played). With --config, --goals or a setting option, so is one the next render
+    with those settings would make again (another preset, size, fps...): checked as
+    `status` checks it, over config.yaml and MINDMOVIE_* variables as `render` reads them.
     """
+    from mindmovie.config import ConfigError, load_settings
     from mindmovie.storyboard import storyboard_from_run
 
+    flags = _overrides(preset, aspect, resolution, fps, quality)
+    current = None
+    if config is not None or goals is not None or any(v is not None for v in flags.values()):
+        try:
+            settings = load_settings(config, flags)
+        except ConfigError as e:
+            raise _fail(str(e)) from None
+        current = _current_work(run_dir, settings, goals)
     try:
-        png, html = storyboard_from_run(run_dir)
+        png, html = storyboard_from_run(
+            run_dir,
+            current_keyframes=None if current is None else current[0],
+            current_clips=None if current is None else current[1],
+        )
     except _user_errors() as e:
         raise _fail(str(e)) from None
     except OSError as e:  # a full disk, a run folder this user cannot write

@@ -374,6 +374,41 @@ def test_storyboard_does_not_play_a_clip_made_before_an_edit(workdir: Path) -> N
     assert _players(html) == every
 
 
+def test_storyboard_with_settings_marks_what_a_render_with_them_makes_again(
+    workdir: Path,
+) -> None:
+    """`mindmovie storyboard` compared the files only with what the last render recorded:
+    with other settings (another fps: every clip is made again; another size: every
+    keyframe and clip) it played every old clip as current. Given the settings
+    (--config or an option), it now marks what a render with them makes again, as
+    `status` says it; without them it shows the run as it stands."""
+    from mindmovie.storyboard import OLD_CLIP, OLD_KEYFRAME
+
+    run = workdir / "run"
+    html = run / "storyboard.html"
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         cwd=workdir)  # fmt: skip
+    ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
+    every = {sid: f"play scenes/{sid}/clip.mp4" for sid in ids}
+
+    def old_keyframes() -> int:
+        cards = html.read_text(encoding="utf-8").split("<article")[1:]
+        return len([card for card in cards if OLD_KEYFRAME in card])
+
+    for args in ([], ["-c", "small.yaml"]):  # as it stands; with the render's settings
+        _cli("storyboard", str(run), *args, cwd=workdir)
+        assert _players(html) == every and old_keyframes() == 0, args
+    _cli("storyboard", str(run), "-c", "small.yaml", "--fps", "10", cwd=workdir)
+    assert _players(html) == dict.fromkeys(ids, OLD_CLIP) and old_keyframes() == 0
+    (workdir / "other.yaml").write_text(SMALL.replace("320x180", "256x144"))
+    _cli("storyboard", str(run), "-c", "other.yaml", cwd=workdir)
+    # every keyframe is made again at the new size (a goal's photo is cut to the new
+    # frame too), and with it every clip: the card says so instead of playing it
+    assert _players(html) == dict.fromkeys(ids, OLD_KEYFRAME) and old_keyframes() == len(ids)
+    _cli("storyboard", str(run), cwd=workdir)
+    assert _players(html) == every and old_keyframes() == 0
+
+
 def test_storyboard_marks_a_keyframe_made_before_its_prompt_was_edited(workdir: Path) -> None:
     """`mindmovie storyboard` after an image prompt was edited showed the old keyframe
     beside the new prompt as if the prompt had made it. The card now says the keyframe
