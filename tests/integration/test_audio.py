@@ -208,6 +208,28 @@ def test_a_looped_aac_song_has_no_dropout_at_its_seams(
     assert level[worst] > 0.6 * np.median(level), f"dropout at {(a + worst) / RATE:.3f} s"
 
 
+def test_a_looped_song_has_no_click_at_its_seams(tmp_path: Path, movie: MovieInput) -> None:
+    """A song shorter than the movie is looped; one whose end does not run on into its
+    start (nearly any song; here a 3 s tone of 441.3 Hz, 1323.9 periods) jumped at every
+    seam: a click every 3 s (the tone's step was 0.44 of its peak). Each seam is now a
+    short crossfade from the song's end into its start."""
+    path, sha = _music(tmp_path, "song", "sine=f=441.3:d=3")
+    m = replace(movie, music=path, music_sha256=sha)
+    m = replace(m, scenes=tuple(replace(s, has_audio=False) for s in m.scenes))
+    tl = build_timeline(m, OutputSpec(64, 36, fps=12))
+    rate = 48000
+    mono = _pcm(render_audio(tl.audio, tmp_path / "work"), rate).mean(axis=0)
+    assert abs(mono.size / rate - tl.duration) < 0.01
+    # a pure tone obeys x[n+1] = 2 cos(w) x[n] - x[n-1]: what breaks that is a click
+    w = 2 * np.pi * 441.3 / rate
+    miss = np.abs(mono[2:] - (2 * np.cos(w) * mono[1:-1] - mono[:-2]))
+    a, b = round(tl.audio.fade_in * rate), round((tl.duration - tl.audio.fade_out) * rate)
+    peak = np.sqrt(2 * np.mean(mono[a:b] ** 2))
+    worst = a + int(np.argmax(miss[a:b]))
+    assert miss[worst] < 0.02 * peak, f"click at {(worst + 1) / rate:.3f} s"
+    assert (b - a) / rate > 6, "the test needs a few seams between the fades"
+
+
 def test_a_clips_sound_keeps_its_place_against_its_picture(tmp_path: Path) -> None:
     """A clip whose sound starts after its picture (here 0.2 s: a beep 0.2 s after a
     flash) is heard where the clip has it: the track used to restart the sound at the

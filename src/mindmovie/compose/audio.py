@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
+import time
 import wave
 from pathlib import Path
 
@@ -17,12 +18,15 @@ import numpy as np
 
 from mindmovie.compose.timeline import BED_VERSION, AudioBed
 from mindmovie.fsutil import commit_file, tmp_path_for
-from mindmovie.media import FFmpegError, run_ffmpeg
+from mindmovie.media import FFmpegError, probe, run_ffmpeg
 
 SAMPLE_RATE = 48000
 #: Clip sound sits under the music.
 CLIP_GAIN = 0.45
 AAC_BITRATE = "192k"
+#: Seconds a looped song's end is crossfaded into its start at every seam: a song whose
+#: last sample does not run on into its first (nearly any song) clicked at each repeat.
+LOOP_CROSSFADE = 0.05
 
 # Four slow chords (MIDI notes): Cmaj9, Am9, Fmaj9, G6sus2 - a calm I-vi-IV-V loop.
 _CHORDS: tuple[tuple[int, ...], ...] = (
@@ -157,14 +161,20 @@ def builtin_music_bed(path: Path, seconds: float) -> Path:
     return _write_wav(path, frames)
 
 
-def audio_args(bed: AudioBed, music: Path, out: Path, *, normalise: bool = True) -> list[str]:
+def audio_args(
+    bed: AudioBed, music: Path, out: Path, *, normalise: bool = True, loop_start: int = 0
+) -> list[str]:
     """ffmpeg arguments for the one audio pass (music must exist; out is an .m4a).
 
     `normalise=False` skips loudnorm: for the built-in bed alone, which is made at the
     target loudness already (loudnorm resamples to 192 kHz: the costliest step here).
+    `loop_start` > 0: `music` is a song made ready to loop by `seamless_loop` (raw
+    stereo float at SAMPLE_RATE, its end crossfaded into its first `loop_start`
+    samples); it is played, and repeated, from that sample on.
     """
     dur = bed.duration
-    args = ["-i", str(music)]
+    raw = ["-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "2"] if loop_start else []
+    args = [*raw, "-i", str(music)]
     for c in bed.clips:
         args += ["-i", str(c.clip)]
     fmt = f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
@@ -175,8 +185,11 @@ def audio_args(bed: AudioBed, music: Path, out: Path, *, normalise: bool = True)
     # music video) then lost the ~17 ms its skipped encoder-delay frame primes, a
     # dropout at every seam; and its timestamps jumped by the file's duration, not its
     # samples'. Counted samples make the looped music one continuous stream.
+    # (aloop's own `start` is not used to skip the crossfaded head: after the first
+    # repeat it looped 640 samples short of the song's end, a click at every seam.)
     size = round(dur * SAMPLE_RATE) + SAMPLE_RATE
-    chains = [f"[0:a]{fmt},aloop=loop=-1:size={size},asetpts=N/SR/TB,atrim=0:{dur:.6f}[m]"]
+    skip = f"atrim=start_sample={loop_start},asetpts=PTS-STARTPTS," if loop_start else ""
+    chains = [f"[0:a]{fmt},{skip}aloop=loop=-1:size={size},asetpts=N/SR/TB,atrim=0:{dur:.6f}[m]"]
     mix = ["[m]"]
     for i, c in enumerate(bed.clips, start=1):
         delay = round(c.start * 1000)
@@ -233,6 +246,50 @@ def audio_args(bed: AudioBed, music: Path, out: Path, *, normalise: bool = True)
 AUDIO_TIMEOUT_BASE, AUDIO_TIMEOUT_PER_SECOND = 120.0, 4.0
 
 
+def _may_loop(music: Path, seconds: float) -> bool:
+    """Whether the song may be shorter than the movie (then it is looped); a song that
+    is clearly longer is not decoded ahead of the pass."""
+    try:
+        return probe(music).duration < seconds + 1.0
+    except FFmpegError:
+        return True  # the decode says (and the pass reports a song that does not decode)
+
+
+def seamless_loop(music: Path, seconds: float, dest: Path, *, timeout: float) -> int:
+    """Decode the song (at most `seconds` + 1 s of it) to `dest` as raw stereo float at
+    SAMPLE_RATE and, if it is shorter than `seconds`, crossfade its last LOOP_CROSSFADE
+    into its start: returns the samples the pass skips (0 = the song is not looped).
+
+    The pass plays the song from that sample on, and repeats it, so each seam runs
+    from the song's end into its start through a raised-cosine crossfade instead of
+    jumping (a click, or a thump, at every repeat). The movie's sound then starts
+    LOOP_CROSSFADE into the song, under its fade-in from silence. Only the seam's
+    samples are read and written: the decoded song is never held in memory.
+    """
+    run_ffmpeg(
+        ["-i", str(music), "-map", "0:a:0", "-vn", "-t", f"{seconds + 1.0:.6f}",
+         "-ac", "2", "-ar", str(SAMPLE_RATE), "-f", "f32le", str(dest)],
+        timeout=timeout,
+    )  # fmt: skip
+    n = dest.stat().st_size // 8
+    if n == 0:
+        raise FFmpegError(f"{music}: no sound decoded (ist#0: no samples)")
+    if n >= round(seconds * SAMPLE_RATE):
+        return 0
+    x = min(round(LOOP_CROSSFADE * SAMPLE_RATE), n // 4)
+    if x < 1:
+        return 0
+    pcm = np.memmap(dest, dtype="<f4", mode="r+", shape=(n, 2))
+    try:
+        gain = (0.5 - 0.5 * np.cos(np.pi * (np.arange(x) + 0.5) / x)).astype(np.float32)
+        head = np.array(pcm[:x])
+        pcm[n - x :] = pcm[n - x :] * (1.0 - gain)[:, None] + head * gain[:, None]
+        pcm.flush()
+    finally:
+        del pcm
+    return x
+
+
 def _track(bed: AudioBed, work_dir: Path) -> Path:
     return work_dir / "audio" / f"{bed.key}.m4a"
 
@@ -266,9 +323,19 @@ def render_audio(bed: AudioBed, work_dir: Path) -> Path:
         raise FileNotFoundError(f"music file not found: {music}")
     normalise = bed.music is not None or bool(bed.clips)
     tmp = tmp_path_for(out)
+    looped = out.with_suffix(".loop.f32")
     limit = AUDIO_TIMEOUT_BASE + AUDIO_TIMEOUT_PER_SECOND * bed.duration
+    deadline = time.monotonic() + limit
+    decoding = False  # the song's own decode (seamless_loop): only the music is read
     try:
-        run_ffmpeg(audio_args(bed, music, tmp, normalise=normalise), timeout=limit)
+        start = 0
+        if bed.music is not None and _may_loop(music, bed.duration):
+            decoding = True
+            start = seamless_loop(music, bed.duration, looped, timeout=limit)
+            decoding = False
+        source = looped if start else music
+        args = audio_args(bed, source, tmp, normalise=normalise, loop_start=start)
+        run_ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()))
         commit_file(tmp, out)
     except subprocess.TimeoutExpired:
         raise FFmpegError(
@@ -278,7 +345,7 @@ def render_audio(bed: AudioBed, work_dir: Path) -> Path:
     except FFmpegError as e:
         # input #0 is the music: a song damaged after goals.yaml's check (its packets no
         # longer decode) stops the pass; say which file, not only ffmpeg's log
-        if bed.music is None or "ist#0:" not in str(e):
+        if bed.music is None or not (decoding or "ist#0:" in str(e)):
             raise
         raise FFmpegError(
             f"the movie's sound could not be made: the music {music} does not decode "
@@ -286,4 +353,5 @@ def render_audio(bed: AudioBed, work_dir: Path) -> Path:
         ) from None
     finally:
         tmp.unlink(missing_ok=True)
+        looped.unlink(missing_ok=True)
     return out
