@@ -436,6 +436,34 @@ def test_text_beyond_ascii_is_drawn_with_its_letters_not_boxes(text: str) -> Non
     assert not np.array_equal(card, np.asarray(cards.card_image(boxes, size, "title")))
 
 
+@pytest.mark.parametrize(
+    ("text", "size", "kind"),
+    [
+        ("Превосходительство", (720, 1280), "title"),  # one long Russian word
+        ("Мой год: Überraschung, Превосходительство", (720, 720), "closing"),
+        ("Ich bin Donaudampfschifffahrtskapitän", (480, 854), "scene"),
+    ],
+)
+def test_a_long_word_makes_the_text_smaller_rather_than_being_split(
+    text: str, size: tuple[int, int], kind: str
+) -> None:
+    """A word wider than the text box at the largest size was broken where the line
+    ran out ('Превосходите' / 'льство' on a 9:16 title card, a lone 'о' on a 1:1 one);
+    the text is now made smaller until every word fits whole, as a block too tall is.
+    A word too wide even at the smallest size (a pasted URL) is still split."""
+    if kind == "scene":
+        lay = cards._overlay_layout(text, size)[0]
+    else:
+        lay = cards._card_layout(text, size, "title" if kind == "title" else "closing")
+    assert sorted(" ".join(lay.lines).split()) == sorted(text.split()), lay.lines
+    assert not lay.cut
+    f = cards.font(lay.px, lay.face)
+    w = size[0] * (0.8 if kind != "scene" else 0.85)
+    assert all(cards._width(f, line) <= w for line in lay.lines)
+    url = cards._overlay_layout("https://example.com/" + "x" * 300, size)[0]
+    assert len(url.lines) > 1 and not url.cut
+
+
 @pytest.mark.skipif(not _system_font(), reason="no DejaVu Sans on this machine")
 def test_an_accent_typed_as_a_combining_mark_is_drawn_as_the_letter() -> None:
     """'e' + U+0301 (how macOS writes file names, and some keyboards type) is drawn as é,

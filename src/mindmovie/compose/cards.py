@@ -153,17 +153,27 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
     mark (e + U+0301, as macOS writes file names) becomes the one letter é.
     """
     text = unicodedata.normalize("NFC", text)
-    px = max(max_px, 1)
-    min_px = max(1, min(min_px, px))
+    top_px = max(max_px, 1)
+    min_px = max(1, min(min_px, top_px))
     face = face_for(text)
-    while True:
-        f = font(px, face)
-        lines = _wrap(text, f, max_w)
-        lh = round(px * 1.28)
-        widest = max((_width(f, ln) for ln in lines), default=0.0)
-        if (len(lines) * lh <= max_h and widest <= max_w) or px <= min_px:
+    # A word is split only when it is wider than the box even at the smallest size (a
+    # pasted URL): a long word (Превосходительство, a German compound) shrinks the text
+    # instead, as a block does that is too tall. It was broken at the largest size,
+    # its last letters alone on the next line.
+    words = text.split()
+    for whole_words in (True, False):
+        px = top_px
+        while True:
+            f = font(px, face)
+            lines = _wrap(text, f, max_w)
+            lh = round(px * 1.28)
+            widest = max((_width(f, ln) for ln in lines), default=0.0)
+            split = whole_words and any(_width(f, w) > max_w for w in words)
+            if (len(lines) * lh <= max_h and widest <= max_w and not split) or px <= min_px:
+                break
+            px = max(min_px, min(px - 1, int(px * 0.92)))
+        if not split:
             break
-        px = max(min_px, min(px - 1, int(px * 0.92)))
     fit = max(1, max_h // lh)
     cut = len(lines) > fit
     if cut:  # still too long at the smallest size: cut, never overflow

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 #: Bump when the renderer draws differently, so cached segments are not reused.
-RENDERER_VERSION = "compose-ffmpeg-9"
+RENDERER_VERSION = "compose-ffmpeg-10"
 #: The built-in music bed's version (compose/audio.py): part of the audio track's key,
 #: so a track cached with an older bed is not reused.
 BED_VERSION = "bed-4"
