@@ -218,7 +218,11 @@ def test_a_looped_song_has_no_click_at_its_seams(tmp_path: Path, movie: MovieInp
     m = replace(m, scenes=tuple(replace(s, has_audio=False) for s in m.scenes))
     tl = build_timeline(m, OutputSpec(64, 36, fps=12))
     rate = 48000
-    mono = _pcm(render_audio(tl.audio, tmp_path / "work"), rate).mean(axis=0)
+    track = render_audio(tl.audio, tmp_path / "work")
+    # the decoded song is a temp file, gone afterwards (a kill leaves a hidden .tmp
+    # file, which the next render removes: pipeline._clean_temp_files)
+    assert [p.name for p in track.parent.iterdir()] == [track.name]
+    mono = _pcm(track, rate).mean(axis=0)
     assert abs(mono.size / rate - tl.duration) < 0.01
     # a pure tone obeys x[n+1] = 2 cos(w) x[n] - x[n-1]: what breaks that is a click
     w = 2 * np.pi * 441.3 / rate

@@ -323,7 +323,9 @@ def render_audio(bed: AudioBed, work_dir: Path) -> Path:
         raise FileNotFoundError(f"music file not found: {music}")
     normalise = bed.music is not None or bool(bed.clips)
     tmp = tmp_path_for(out)
-    looped = out.with_suffix(".loop.f32")
+    # a temp name: a render killed meanwhile leaves a hidden .tmp file the next one
+    # removes (as a plain name it stayed, up to ~70 MB for 3 minutes, once its key went)
+    looped = tmp_path_for(out.with_suffix(".loop.f32"))
     limit = AUDIO_TIMEOUT_BASE + AUDIO_TIMEOUT_PER_SECOND * bed.duration
     deadline = time.monotonic() + limit
     decoding = False  # the song's own decode (seamless_loop): only the music is read
