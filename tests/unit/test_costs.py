@@ -132,6 +132,18 @@ def test_veo_fast_720p_8s_audio_on_and_off() -> None:
     }
 
 
+def test_a_resolution_without_a_price_is_shown_at_the_highest_rate() -> None:
+    """Veo 3.1 fast lists no 480p price: never under-estimated, and the formula (rate,
+    text) shows the rate the total was priced at, $0.30/s (its 4k), not a lower one."""
+    spec = catalog.resolve("google", "video", "veo-3-1-fast")
+    usd, text, inputs = costs._video_price(
+        spec, seconds=8, resolution="480p", ratio="16:9", audio=True, service_tier=None
+    )
+    assert usd == money(0.30 * 8)
+    assert inputs["rate_per_second"] == 0.30
+    assert text == "8 s × $0.3/s (480p, audio on); no price for 480p, the highest rate assumed"
+
+
 def test_named_veo_model_standard() -> None:
     est = costs.estimate_video(google(video={"model": "veo-3-1", "audio": True}), 8)
     assert est.usd == money(0.40 * 8)  # $3.20
@@ -172,6 +184,23 @@ def test_claude_billed_from_known_tokens() -> None:
     assert how == "usage"
     # sonnet 5.5: $2 / $10 per 1M in / out
     assert usd == money(0.012 * 2 + 0.003 * 10)  # $0.054
+    # prompt-cache tokens at their own rates (catalog: $2.50 write, $0.20 read per 1M)
+    cached, how = costs.billed_usd(
+        "planner",
+        spec,
+        {
+            "input_tokens": 12_000,
+            "output_tokens": 3_000,
+            "cache_creation_input_tokens": 4_000,
+            "cache_read_input_tokens": 10_000,
+        },
+        seconds=0,
+        resolution="",
+        ratio="",
+        audio=False,
+    )
+    assert how == "usage"
+    assert cached == pytest.approx(0.054 + 0.004 * 2.5 + 0.010 * 0.20)  # $0.066
 
 
 def test_planner_estimate_uses_its_token_inputs() -> None:
@@ -180,7 +209,8 @@ def test_planner_estimate_uses_its_token_inputs() -> None:
     i = est.inputs
     assert est.model == "claude-sonnet-5-5"
     assert i["output_tokens"] == 100 + 250 * 6  # base + per scene x 6 scenes
-    assert i["input_tokens"] >= i["prompt_chars"] / 4
+    # the prompt, schema and system text at 4 chars a token, plus the tool-use overhead
+    assert i["input_tokens"] == -(-i["prompt_chars"] // 4) + 350
     assert est.usd == money(i["input_tokens"] * 2 / 1e6 + i["output_tokens"] * 10 / 1e6)
     cheaper = costs.estimate_planner(byteplus(planner={"model": "claude-haiku-4-5"}), g)
     assert cheaper.usd == money(i["input_tokens"] * 1 / 1e6 + i["output_tokens"] * 5 / 1e6)
@@ -268,6 +298,9 @@ def test_billed_seedance_from_usage_tokens() -> None:
     assert how == "usage" and usd == money(108_900 * 1.2 * 0.5 / 1_000_000)
     usd, how = costs.billed_usd("video", spec, {}, **kw)
     assert how == "formula" and usd == money(1280 * 720 * 24 * 5 / 1024 * 2.4 / 1_000_000)
+    # no tokens reported, but the task's own duration: the formula at the task's 10 s
+    usd, how = costs.billed_usd("video", spec, {"duration": 10}, **kw)
+    assert how == "formula" and usd == money(1280 * 720 * 24 * 10 / 1024 * 2.4 / 1_000_000)
 
 
 def test_billed_images_and_veo() -> None:
@@ -281,6 +314,11 @@ def test_billed_images_and_veo() -> None:
     gemini = catalog.resolve("google", "keyframes", None)
     usd, how = costs.billed_usd("keyframe", gemini, {"output_tokens": 1290}, **kw)
     assert how == "usage" and usd == money(1290 * 30 / 1_000_000)
+    # the prompt and reference photos it read are billed too, at the input rate ($0.30/1M)
+    usd, how = costs.billed_usd(
+        "keyframe", gemini, {"output_tokens": 1290, "input_tokens": 3000}, **kw
+    )
+    assert how == "usage" and usd == pytest.approx((1290 * 30 + 3000 * 0.30) / 1_000_000)
     veo = catalog.resolve("google", "video", None)
     assert costs.billed_usd("video", veo, {}, **kw) == (money(8 * 0.08), "formula")
     assert costs.billed_usd("video", None, {}, **kw) == (0.0, "formula")
