@@ -73,6 +73,14 @@ def test_spec_rejects_bad_values() -> None:
         OutputSpec(321, 180)
     with pytest.raises(ValueError, match="crossfade"):
         OutputSpec(320, 180, crossfade=-1)
+    for fps in (0, 241):
+        with pytest.raises(ValueError, match=rf"fps {fps}: expected 1\.\.240"):
+            OutputSpec(320, 180, fps=fps)
+    OutputSpec(320, 180, fps=240)  # the bounds themselves are allowed
+    OutputSpec(320, 180, fps=1)
+    for cards in ({"title_seconds": 0.0}, {"closing_seconds": -1.0}):
+        with pytest.raises(ValueError, match="must be > 0"):
+            OutputSpec(320, 180, **cards)  # type: ignore[arg-type]
 
 
 def test_duration_is_cards_plus_scenes_minus_crossfades_to_the_frame() -> None:
