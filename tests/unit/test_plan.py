@@ -19,8 +19,12 @@ from mindmovie.plan import (
     check_plan,
     composed_plan,
     dump_plan,
+    edited_fields,
     load_plan,
     movie_edits,
+    movie_settings_changes,
+    photo_keyframe,
+    rendered_scene,
     source_photo,
     update_plan_fields,
     write_plan,
@@ -610,4 +614,69 @@ def test_movie_edits_names_the_title_music_and_order_and_takes_music_by_its_byte
     assert movie_edits(made, renamed, {two.id: "c1", one.id: "c2"}) == []
     assert movie_edits(made, renamed) == ["scene order"]  # the clips not known
     assert movie_edits(made, renamed, {two.id: "c1"}) == ["scene order"]
+    # content with a clip not known, then and now, is no proof of the same movie
+    unknown = composed_plan(plan, {one.id: "c1"})
+    assert movie_edits(unknown, renamed, {two.id: "c1"}) == ["scene order"]
     assert movie_edits(made, swapped, {one.id: "c1", two.id: "c2"}) == ["title", "scene order"]
+
+
+def test_check_plan_takes_a_goal_number_up_to_the_goals_count_and_not_one_past(
+    tmp_path: Path,
+) -> None:
+    """A scene's goal is 1-based: goal 2 of two goals is fine, goal 2 of one is refused
+    (the e2e test uses goal 99, which an off-by-one check also refuses)."""
+    path = tmp_path / "plan.yaml"
+    plan = Plan(title="T", closing="C", scenes=[scene(1), scene(2, id="02-wealth-1", goal=2)])
+    write_plan(plan, path)
+    check_plan(path, load_plan(path), 2)
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "goal: 2" in t)
+    with pytest.raises(PlanError) as e:
+        check_plan(path, load_plan(path), 1)
+    assert str(e.value) == f"{path}:{line}: scenes[2].goal: goal 2: goals.yaml has 1 goal(s)"
+
+
+def test_edited_fields_compares_plan_yaml_with_what_each_scene_was_made_from() -> None:
+    """`rendered_scene` records a finished scene; `edited_fields` names the fields edited
+    since, in stage order: the style first, the category only for the offline painter
+    (normalised as its key takes it), and `photo_keyframe` reads the photo mark back."""
+    sc = PLAN.scenes[0]
+    painted = rendered_scene(sc, PLAN.style, "local")
+    paid = rendered_scene(sc, PLAN.style, "byteplus")
+    photo = rendered_scene(sc, PLAN.style, "local", photo=True)
+    assert photo_keyframe(photo) is True
+    assert photo_keyframe(painted) is False and photo_keyframe(paid) is False
+    assert photo_keyframe(None) is False and photo_keyframe("{not json") is False
+
+    def plan_with(style: str | None = PLAN.style, **edits: object) -> Plan:
+        return PLAN.model_copy(
+            update={"style": style, "scenes": [sc.model_copy(update=edits), PLAN.scenes[1]]}
+        )
+
+    assert edited_fields({sc.id: painted}, PLAN) == {}
+    # the painter's key takes the category stripped and lower-cased: no edit
+    assert edited_fields({sc.id: painted}, plan_with(category=" Health ")) == {}
+    edited = plan_with(category="wealth", seconds=6.0, image_prompt="a new picture")
+    assert edited_fields({sc.id: painted}, edited) == {
+        sc.id: ["image_prompt", "category", "seconds"]
+    }
+    # a paid model's keyframe does not read the category
+    assert edited_fields({sc.id: paid}, edited) == {sc.id: ["image_prompt", "seconds"]}
+    restyled = plan_with(style="film noir", affirmation="I run every morning")
+    assert edited_fields({sc.id: paid}, restyled) == {sc.id: ["style", "affirmation"]}
+    # nothing recorded (or not readable): nothing said
+    assert edited_fields({sc.id: None}, edited) == {} and edited_fields({}, edited) == {}
+    assert edited_fields({sc.id: "{broken"}, edited) == {}
+
+
+def test_movie_settings_changes_names_settings_changed_added_or_gone() -> None:
+    """The compose settings that differ from the last movie's: changed, new (a setting
+    the last movie's record does not have) or gone; tuples compare as recorded."""
+    made = composed_plan(PLAN, settings={"compose.crossfade": 1.0, "output.size": (320, 180)})
+    assert movie_settings_changes(made, {"compose.crossfade": 1.0, "output.size": (320, 180)}) == []
+    now = {"compose.crossfade": 0.5, "output.size": (320, 180), "compose.engine": "ffmpeg"}
+    assert movie_settings_changes(made, now) == ["compose.crossfade", "compose.engine"]
+    assert movie_settings_changes(made, {"compose.crossfade": 1.0}) == ["output.size"]
+    # nothing recorded, or no settings in the record: nothing said
+    assert movie_settings_changes(None, now) == []
+    assert movie_settings_changes(composed_plan(PLAN), now) == []
+    assert movie_settings_changes("{broken", now) == []
