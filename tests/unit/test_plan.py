@@ -26,6 +26,7 @@ from mindmovie.plan import (
     photo_keyframe,
     rendered_scene,
     source_photo,
+    source_photo_by_place,
     update_plan_fields,
     write_plan,
 )
@@ -481,6 +482,11 @@ def test_source_photo_follows_the_scene_number_not_its_place_or_reference_order(
             photos[0]  # wraps around
         )
     )
+    # the rule before 2026-12 (still used to find keyframes made by it): the scene's
+    # references in their own order, rotated by its place: scenes 2 and 3 swapped photos
+    by_place = [source_photo_by_place(photos, scenes, sc) for sc in scenes]
+    assert by_place == [photos[0], photos[2], photos[1]]
+    assert source_photo_by_place(photos, scenes, scene(1, reference_photos=["/x.jpg"])) is None
 
 
 def test_a_plan_nested_thousands_deep_is_one_line_not_a_recursion_error(tmp_path: Path) -> None:
