@@ -82,6 +82,12 @@ def test_keys_are_secret_and_use_provider_variable_names() -> None:
     assert keys.byteplus is not None and keys.byteplus.get_secret_value() == "sk-secret-1"
     assert keys.google is not None and keys.anthropic is None
     assert "sk-secret-1" not in repr(keys) and "sk-secret-1" not in str(keys.model_dump())
+    # a blank variable is not set (the next name is used), and a key is sent trimmed
+    spaced = Keys.from_env(
+        {"ANTHROPIC_API_KEY": "  \n", "GOOGLE_API_KEY": " ", "GEMINI_API_KEY": " g-3\n"}
+    )
+    assert spaced.anthropic is None
+    assert spaced.google is not None and spaced.google.get_secret_value() == "g-3"
 
 
 def test_the_shipped_example_config_loads_as_documented() -> None:
@@ -423,8 +429,13 @@ def test_an_output_size_out_of_range_is_refused_before_any_work(tmp_path: Path) 
     assert "c.yaml:1: output.size: each side must be 16 to 4096 pixels, got 19200x1080" in str(
         e.value
     )
+    cfg.write_text('output: {size: "320x10"}\n')  # too small a side: refused too
+    with pytest.raises(ConfigError, match="each side must be 16 to 4096 pixels, got 320x10"):
+        load_settings(cfg, env={})
     cfg.write_text('output: {size: "3840x2160"}\n')
     assert load_settings(cfg, env={}).output.frame() == (3840, 2160)
+    cfg.write_text('output: {size: "16x4096"}\n')  # both bounds allowed
+    assert load_settings(cfg, env={}).output.frame() == (16, 4096)
 
 
 def test_a_config_nested_thousands_deep_is_one_line_not_a_recursion_error(
@@ -1177,3 +1188,19 @@ def test_a_merge_key_still_merges_and_written_keys_win(tmp_path: Path) -> None:
     cfg.write_text("x: &o {fps: 30, resolution: 480p}\noutput:\n  fps: abc\n  <<: *o\n")
     with pytest.raises(ConfigError, match=r"c\.yaml:3: output\.fps: Input should be"):
         load_settings(cfg, env={})
+
+
+def test_mindmovie_config_is_read_instead_of_config_yaml_and_config_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: `MINDMOVIE_CONFIG=FILE`, when set, is read instead of `./config.yaml`;
+    `--config` wins over both."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text("output: {fps: 12}\n")
+    (tmp_path / "other.yaml").write_text("output: {fps: 30}\n")
+    (tmp_path / "given.yaml").write_text("output: {fps: 48}\n")
+    assert load_settings(env={}).output.fps == 12
+    env = {"MINDMOVIE_CONFIG": str(tmp_path / "other.yaml")}
+    assert load_settings(env=env).output.fps == 30
+    assert load_settings(tmp_path / "given.yaml", env=env).output.fps == 48
+    assert load_settings(env={"MINDMOVIE_CONFIG": ""}).output.fps == 12  # empty: not set
