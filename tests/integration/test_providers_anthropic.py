@@ -187,7 +187,7 @@ async def test_rate_limit_maps_retry_after_and_sdk_does_not_retry(
     assert len(sim.requests(path=MESSAGES)) == 1
 
 
-@pytest.mark.parametrize("status", [500, 503, 529])
+@pytest.mark.parametrize("status", [408, 409, 500, 503, 529])
 async def test_server_errors_are_transient(sim: SimServer, goals: Goals, status: int) -> None:
     sim.add_fault("http", path=MESSAGES, status=status)
     with pytest.raises(Transient) as e:
@@ -239,6 +239,17 @@ async def test_auth_errors_name_the_variable(sim: SimServer, goals: Goals, statu
         await planner(sim).plan(goals, OPTIONS)
     assert "ANTHROPIC_API_KEY" in str(e.value)
     assert "sk-ant-test" not in str(e.value)
+
+
+async def test_payment_required_is_an_auth_error_naming_billing(
+    sim: SimServer, goals: Goals
+) -> None:
+    """HTTP 402 (no credit): final, and it says where to look, not the key variable."""
+    sim.add_fault("http", path=MESSAGES, status=402, message="credit balance too low")
+    with pytest.raises(AuthError) as e:
+        await planner(sim).plan(goals, OPTIONS)
+    assert "HTTP 402" in str(e.value) and "check the account's billing" in str(e.value)
+    assert len(sim.requests(path=MESSAGES)) == 1
 
 
 async def test_unknown_model_404_names_the_setting(sim: SimServer, goals: Goals) -> None:

@@ -325,8 +325,12 @@ async def test_rate_limit_honours_retry_after_and_sdk_does_not_retry(
     assert created(sim) == 0
 
 
-async def test_server_error_is_transient_one_attempt(sim: SimServer, keyframe: Path) -> None:
-    sim.add_fault("http", path=TASKS, method="POST", status=500)
+@pytest.mark.parametrize("status", [408, 409, 500])
+async def test_server_error_is_transient_one_attempt(
+    sim: SimServer, keyframe: Path, status: int
+) -> None:
+    """5xx, and a request timeout or conflict (408, 409): worth a retry, not final."""
+    sim.add_fault("http", path=TASKS, method="POST", status=status)
     with pytest.raises(Transient) as e:
         await seedance(sim).submit(vreq(keyframe))
     assert not isinstance(e.value, RateLimited)

@@ -27,6 +27,7 @@ from mindmovie.config import ConfigError, Keys, Settings
 from mindmovie.media import probe
 from mindmovie.providers.base import (
     AuthError,
+    ConnectionLost,
     ContentRejected,
     InvalidRequest,
     JobState,
@@ -332,8 +333,10 @@ async def test_429_is_rate_limited_with_retry_after(gsim: SimServer, tmp_path: P
     assert len(gsim.requests(path=":predictLongRunning")) == 1  # the SDK did not retry
 
 
-async def test_500_is_transient_and_the_sdk_does_not_retry(gsim: SimServer) -> None:
-    gsim.add_fault("http", path=":generateContent", status=500, count=None)
+@pytest.mark.parametrize("status", [408, 409, 500])
+async def test_500_is_transient_and_the_sdk_does_not_retry(gsim: SimServer, status: int) -> None:
+    """5xx, and a request timeout or an aborted (conflicting) call: worth a retry."""
+    gsim.add_fault("http", path=":generateContent", status=status, count=None)
     kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
     with pytest.raises(Transient) as ei:
         await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
@@ -356,11 +359,27 @@ async def test_dropped_connection_and_timeout_are_transient(
 ) -> None:
     veo = VeoVideo.from_settings(_settings(gsim, timeout=0.5), KEY)
     gsim.add_fault("drop", path=":predictLongRunning")
-    with pytest.raises(Transient, match="network error"):
+    with pytest.raises(ConnectionLost, match="network error") as dropped:
         await veo.submit(_video_req(tmp_path))
+    assert dropped.value.sent is True  # the create may have reached Google: maybe billed
     gsim.add_fault("delay", path=":fetchPredictOperation", seconds=2.0)
     with pytest.raises(Transient, match="Timeout"):
         await veo.poll("projects/p/locations/l/publishers/google/models/m/operations/x")
+
+
+async def test_a_refused_connection_is_connection_lost_never_sent(tmp_path: Path) -> None:
+    """A port nothing listens on (loopback): the create never left the machine, so the
+    ledger may refund it (`sent` False), unlike a dropped connection above."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: connecting is refused
+    dead = Settings(preset="google", providers={"google": {"base_url": f"http://127.0.0.1:{port}"}})
+    veo = VeoVideo.from_settings(dead, KEY)
+    with pytest.raises(ConnectionLost, match="network error") as refused:
+        await veo.submit(_video_req(tmp_path))
+    assert refused.value.sent is False
 
 
 @pytest.mark.parametrize("status", [401, 403])
