@@ -612,6 +612,32 @@ async def test_project_mode_sends_veo_and_gemini_with_adc_to_the_project_path(
     assert scopes and all("https://www.googleapis.com/auth/cloud-platform" in sc for sc in scopes)
 
 
+@pytest.mark.parametrize("failure", ["transport", "refresh"])
+async def test_an_adc_token_that_cannot_be_fetched_is_retried_only_if_the_network_failed(
+    gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    """ADC's token refresh (google-auth, before any request) failing on the network is a
+    Transient the retry policy may retry; refused credentials are an AuthError naming
+    ADC. Either way nothing reaches the API."""
+    import google.auth.exceptions as gae
+
+    class _BrokenADC(_FakeADC):
+        def refresh(self, request: Any) -> None:
+            if failure == "transport":
+                raise gae.TransportError("metadata server did not answer")
+            raise gae.RefreshError("invalid_grant: token has been expired or revoked")
+
+    monkeypatch.setattr(google.auth, "default", lambda *a, **k: (_BrokenADC(), "p"))
+    veo = VeoVideo.from_settings(_settings(gsim, project="my-proj", location="us-central1"), KEY)
+    with pytest.raises(Transient if failure == "transport" else AuthError) as ei:
+        await veo.submit(_video_req(tmp_path))
+    if failure == "transport":
+        assert not isinstance(ei.value, AuthError) and "credential refresh failed" in str(ei.value)
+    else:
+        assert "Application Default Credentials" in str(ei.value)
+    assert _google_requests(gsim) == []
+
+
 async def test_a_trickling_developer_download_hits_its_deadline(
     gsim: SimServer, tmp_path: Path
 ) -> None:
