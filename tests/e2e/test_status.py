@@ -513,6 +513,19 @@ def test_status_checks_settings_photos_and_goals_as_the_render_does(workdir: Pat
     text = _cli("status", str(run), "-c", "other.yaml", cwd=workdir)
     assert 'setting changed since the last render: output.size: "320x180" -> "256x144"' in text
 
+    # another keyframe seed (the painter draws another picture): every keyframe again;
+    # another clip seed or video option: every clip, on the same keyframes
+    (workdir / "seed.yaml").write_text(SMALL + "keyframes: {seed: 8}\n")
+    seed = _status(workdir, run, "-c", "seed.yaml")
+    painted = {s["scene_id"] for s in st["scenes"] if not s.get("photo_keyframe")}
+    assert painted and painted != set(ids)  # a goal photo fitted to the frame has no seed
+    assert {s["scene_id"]: s["next"] for s in seed["scenes"]} == {
+        sid: "redo: settings changed (keyframes.seed)" if sid in painted else "reuse" for sid in ids
+    }
+    (workdir / "vseed.yaml").write_text(SMALL + "video: {seed: 12}\n")
+    vseed = _status(workdir, run, "-c", "vseed.yaml")
+    assert {s["next"] for s in vseed["scenes"]} == {"redo clip: settings changed (video.seed)"}
+
     # a photo replaced under the same name: only the scene made from it
     plan = yaml.safe_load((run / "plan.yaml").read_text())
     garden = [s["id"] for s in plan["scenes"] if any("garden" in p for p in s["reference_photos"])]
