@@ -459,6 +459,15 @@ def test_plan_fingerprint_follows_what_a_plan_holds_not_the_files_bytes(
     assert fp() == first
     moved = shutil.copytree(project, tmp_path.parent / (tmp_path.name + "-fp-moved"))
     assert fp(moved / "goals.yaml") == first
+    # what is shown, not planned (title, closing, music): a new one keeps the plan
+    write_music(project / "other.mp3")
+    for old, new in (
+        ("title: My Dream Life", "title: My Year"),
+        ("closing: I am grateful for my beautiful life", "closing: Thank you"),
+        ("music: calm.mp3", "music: other.mp3"),
+    ):
+        write(project, SPEC_EXAMPLE.replace(old, new))
+        assert fp() == first, new
     write_photo(project / "run3.jpg")
     write(project, SPEC_EXAMPLE.replace("run2.jpg", "run3.jpg"))
     assert fp() != first
@@ -761,3 +770,32 @@ def test_a_settings_file_given_as_goals_says_so(tmp_path: Path) -> None:
         f"{cfg}:2: preset: this is a settings file, not goals; give it with --config and "
         "your goals.yaml as GOALS (mindmovie init writes one)"
     )
+
+
+def test_photo_has_transparency_reads_the_alpha_channel_and_a_transparent_colour(
+    tmp_path: Path,
+) -> None:
+    """What decides whether a photo keyframe shows the painted scene through it: an alpha
+    channel with a pixel not opaque, or a palette/grey value marked transparent; an
+    all-opaque alpha channel is not transparency; a file that cannot be read says True
+    (the key keeps the prompt)."""
+    from PIL import Image
+
+    from mindmovie.goals import photo_has_transparency
+
+    def saved(name: str, im: Image.Image, **kw: object) -> Path:
+        im.save(tmp_path / name, **kw)  # type: ignore[arg-type]
+        return tmp_path / name
+
+    holed = Image.new("RGBA", (8, 8), (1, 2, 3, 255))
+    holed.putpixel((3, 3), (1, 2, 3, 0))
+    palette = Image.new("P", (8, 8), 1)
+    palette.putpalette([0, 0, 0, 200, 10, 10])
+    assert not photo_has_transparency(saved("rgb.png", Image.new("RGB", (8, 8), (9, 9, 9))))
+    assert not photo_has_transparency(saved("opaque.png", Image.new("RGBA", (8, 8), "red")))
+    assert photo_has_transparency(saved("holed.png", holed))
+    assert photo_has_transparency(saved("keyed.png", palette, transparency=1))
+    assert not photo_has_transparency(saved("plain-palette.png", palette))
+    assert photo_has_transparency(tmp_path / "missing.png")
+    (tmp_path / "notes.png").write_text("not a picture")
+    assert photo_has_transparency(tmp_path / "notes.png")
