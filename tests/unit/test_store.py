@@ -42,6 +42,12 @@ def test_attempts_count_per_input_key(tmp_path: Path) -> None:
     st.begin("a", "clip", "other")
     step = st.get("a", "clip")
     assert step is not None and step.attempts == 1
+    # the content-filter fallback (another key for the same request) is the next try
+    st.fail("a", "clip", "content_rejected", "filtered")
+    step = st.begin("a", "clip", "softened", same_request=("other", "softened"))
+    assert step.attempts == 2 and step.input_key == "softened"
+    step = st.begin("a", "clip", "new-inputs", same_request=("unrelated",))
+    assert step.attempts == 1
 
 
 def test_submitted_remote_id_survives_reopen(tmp_path: Path) -> None:
