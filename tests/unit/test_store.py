@@ -219,6 +219,16 @@ def test_a_step_from_before_the_paid_column_is_kept_when_the_ledger_billed_it(
     _paid_done(st, "free", "k2b", b"local again", paid=None)
     assert (tmp_path / "kept" / "clip" / "k1.mp4").read_bytes() == b"bought"
     assert not (tmp_path / "kept" / "clip" / "k1b.mp4").exists()
+    # a call whose outcome is unknown (committed) may have been billed: kept too; a
+    # refunded one was not
+    _paid_done(st, "unknown", "u1", b"maybe bought", paid=None)
+    st.ledger_commit("unknown", "clip", "byteplus", "m", 0.1)
+    _paid_done(st, "refunded", "r1", b"never billed", paid=None)
+    st.ledger_refund(st.ledger_commit("refunded", "clip", "byteplus", "m", 0.1), "filtered")
+    _paid_done(st, "unknown", "u2", b"next", paid=None)
+    _paid_done(st, "refunded", "r2", b"next", paid=None)
+    assert (tmp_path / "kept" / "clip" / "u1.mp4").read_bytes() == b"maybe bought"
+    assert not (tmp_path / "kept" / "clip" / "r1.mp4").exists()
     st.close()
 
 
