@@ -133,3 +133,62 @@ def test_a_create_sent_before_the_last_run_stopped_is_looked_for_before_a_new_jo
     assert _next_action(same).startswith("wait up to 9 s")
     changed = {**row, "late_job": 120.0, "reuse": {"keyframe": False, "clip": False}}
     assert not _next_action(changed).startswith(("wait", "look"))
+
+
+def test_a_clip_reused_says_a_new_length_and_a_photo_keyframes_unused_edits() -> None:
+    """The render's reuse check says reuse: what the edits still change is named (a
+    longer scene on the same clip, new words), and a photo keyframe's unused fields are
+    said to be unused, not silently passed over."""
+    reuse = {**OK, "reuse": {"keyframe": True, "clip": True}}
+    assert _next_action({**reuse, "edited": ["seconds"]}, []) == (
+        "reuse; new length (seconds edited)"
+    )
+    assert _next_action({**reuse, "edited": ["seconds", "affirmation"]}, []) == (
+        "reuse; new length (seconds edited); new text (affirmation edited)"
+    )
+    photo = {**reuse, "photo_keyframe": True, "edited": ["image_prompt", "affirmation"]}
+    assert _next_action(photo, []) == (
+        "reuse (image_prompt edited, not used by a photo keyframe); new text (affirmation edited)"
+    )
+    # its clip is redone for the motion prompt, not for the unused image prompt
+    clip = {**OK, "reuse": {"keyframe": True, "clip": False}, "photo_keyframe": True}
+    assert _next_action({**clip, "edited": ["image_prompt", "motion_prompt"]}, []) == (
+        "redo clip: motion_prompt edited"
+    )
+
+
+def test_without_the_renders_check_the_edits_alone_decide() -> None:
+    """No reuse check (the goals or settings could not be read): plan.yaml's edits."""
+    photo = {**DONE, "files": {"keyframe": "ok", "clip": "ok"}, "photo_keyframe": True}
+    assert _next_action({**photo, "edited": ["style", "affirmation"]}) == (
+        "reuse if settings unchanged (style edited, not used by a photo keyframe); new text"
+        " (affirmation edited)"
+    )
+    assert _next_action({**photo, "edited": ["image_prompt", "seconds"]}) == (
+        "redo clip: seconds edited"
+    )
+    painted = {**DONE, "files": {"keyframe": "ok", "clip": "ok"}}
+    assert _next_action({**painted, "edited": ["style", "affirmation"]}) == (
+        "redo: style, affirmation edited"
+    )
+    assert _next_action({**painted, "edited": ["goal"]}) == (
+        "redo if its photo changes: goal edited"
+    )
+
+
+def test_settings_changes_names_options_as_one_setting() -> None:
+    """A provider's options are one setting ("video.options"), as the keys hold them."""
+    import json
+
+    from mindmovie.config import Settings
+    from mindmovie.status import settings_changes
+
+    old = Settings(video={"options": {"camera_fixed": False}})  # type: ignore[arg-type]
+    new = Settings(video={"options": {"camera_fixed": True}}, output={"fps": 30})  # type: ignore[arg-type]
+    recorded = json.dumps(old.model_dump(mode="json"))
+    assert settings_changes(recorded, new) == [
+        "output.fps: 24 -> 30",
+        'video.options: {"camera_fixed": false} -> {"camera_fixed": true}',
+    ]
+    assert settings_changes(recorded, old) == []
+    assert settings_changes(None, new) is None and settings_changes("{broken", new) is None
