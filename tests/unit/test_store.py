@@ -385,3 +385,51 @@ def test_a_kept_result_url_counts_as_paid_only_within_its_validity(tmp_path: Pat
     st.ledger_drop_result(row, "gone: HTTP 404")
     assert st.refetchable_result("s1", "keyframe", "k1", now=now) is None
     st.close()
+
+
+def test_a_clip_job_is_picked_up_again_unless_its_provider_already_said_no(
+    tmp_path: Path,
+) -> None:
+    """`resumable_job`: a job in flight, or one whose download or poll failed, is polled
+    again instead of buying a new one; not one the content filter refused, nor one the
+    ledger has the provider's word on (refunded, or billed for a failed job)."""
+    st = Store(tmp_path / "run.db")
+    st.begin("s1", "clip", "k")
+    st.mark_submitted("s1", "clip", "cgt-1")
+    step = st.get("s1", "clip")
+    assert step is not None and st.resumable_job(step) == "cgt-1"  # in flight
+    st.fail("s1", "clip", "transient", "download cut short")
+    step = st.get("s1", "clip")
+    assert step is not None and st.resumable_job(step) == "cgt-1"
+    st.fail("s1", "clip", "content_rejected", "OutputVideoSensitiveContentDetected")
+    step = st.get("s1", "clip")
+    assert step is not None and st.resumable_job(step) is None
+    for state in ("refunded", "failed job billed"):
+        st.begin(f"s-{state}", "clip", "k")
+        row = st.ledger_commit(f"s-{state}", "clip", "byteplus", "m", 0.1)
+        st.mark_submitted(f"s-{state}", "clip", f"cgt-{state}", ledger_row=row)
+        st.fail(f"s-{state}", "clip", "job_failed", "failed")
+        if state == "refunded":
+            st.ledger_refund(row, "the provider says not charged")
+        else:
+            st.ledger_bill(row, 0.1, {"status": "failed"})
+        step = st.get(f"s-{state}", "clip")
+        assert step is not None and st.resumable_job(step) is None, state
+    st.close()
+
+
+def test_a_damaged_file_already_in_kept_is_replaced_when_the_same_clip_is_set_aside(
+    tmp_path: Path,
+) -> None:
+    """kept/ holds the file under its input key; one there with other bytes (damaged, or
+    left half-written) is not taken as the copy: the artifact's own bytes go there."""
+    st = Store(tmp_path / "run.db")
+    kept = tmp_path / "kept" / "clip" / "k1.mp4"
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"damaged")
+    _paid_done(st, "s1", "k1", b"first clip", paid=True)
+    _paid_done(st, "s1", "k2", b"second clip", paid=True)
+    assert kept.read_bytes() == b"first clip"
+    found = st.find_kept("clip", "k1")
+    assert found is not None and found[0].read_bytes() == b"first clip"
+    st.close()
