@@ -132,6 +132,14 @@ def test_the_plain_log_of_a_plan_only_run_adds_no_totals_line() -> None:
     rep.step("plan", "plan", "done", "3 scenes")
     rep.close()
     assert len(buf.getvalue().splitlines()) == 1
+    # but a plan paid for (Claude) says what it cost, with no stage counts
+    buf = io.StringIO()
+    rep = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+    rep.money(0.05, 0.0)
+    rep.step("plan", "plan", "done", "3 scenes")
+    rep.close()
+    last = buf.getvalue().splitlines()[-1].split("] ", 1)[1]
+    assert last.startswith("totals: elapsed ") and last.endswith(" spend $0.05"), last
 
 
 def test_plain_line_names_a_stage_once_when_the_id_is_the_stage() -> None:
