@@ -176,6 +176,25 @@ def test_looped_music_is_one_continuous_stream(
     assert abs(_pcm(track).shape[1] / RATE - tl.duration) < 0.01
 
 
+def test_the_whole_song_is_looped_not_its_start(tmp_path: Path, movie: MovieInput) -> None:
+    """`aloop` keeps at most `size` samples: the song's second half (1000 Hz here, after
+    1.5 s of 440 Hz) must be heard in every pass, not only the first part looped."""
+    path = tmp_path / "song.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=1.5", "-f", "lavfi", "-i",
+                "sine=f=1000:d=1.5", "-filter_complex", "[0:a][1:a]concat=n=2:v=0:a=1",
+                str(path)])  # fmt: skip
+    m = replace(movie, music=path, music_sha256=sha256_file(path))
+    m = replace(m, scenes=tuple(replace(s, has_audio=False) for s in m.scenes))
+    tl = build_timeline(m, OutputSpec(64, 36, fps=12))
+    mono = _pcm(render_audio(tl.audio, tmp_path / "work")).mean(axis=0)
+    start = round((tl.audio.fade_in + 1.0) * RATE)
+    window = mono[start : start + 12 * RATE]  # four passes of the 3 s song
+    assert _level(window, 1000) > 0.3 * _level(window, 440), (
+        _level(window, 1000),
+        _level(window, 440),
+    )
+
+
 @pytest.mark.parametrize(
     "encode",
     [
