@@ -784,3 +784,19 @@ def test_an_output_folder_through_a_link_to_nothing_is_a_fail_row(
     r = CliRunner().invoke(app, ["render", "goals.yaml", "--until", "plan", "-q"], env=env)
     assert r.exit_code == 2 and "cannot create the folder" in r.output, r.output
     assert not (tmp_path / "gone").exists()
+
+
+def test_the_catalog_is_stale_the_day_after_its_limit() -> None:
+    """The prices row warns once the catalog was checked more than CATALOG_STALE_DAYS
+    ago, not later."""
+    import datetime as dt
+
+    from mindmovie.catalog import catalog_checked_date
+    from mindmovie.doctor import CATALOG_STALE_DAYS, _catalog_age
+
+    checked = catalog_checked_date()
+    fresh = _catalog_age(checked + dt.timedelta(days=CATALOG_STALE_DAYS))
+    stale = _catalog_age(checked + dt.timedelta(days=CATALOG_STALE_DAYS + 1))
+    assert fresh.ok and "re-check" not in fresh.detail
+    assert not stale.ok and not stale.required and stale.status == "warn"
+    assert stale.detail.endswith("; re-check prices and model ids before paying")

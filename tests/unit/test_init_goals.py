@@ -566,3 +566,18 @@ def test_cli_init_that_cannot_write_is_one_line_and_leaves_no_folder(tmp_path: P
     assert lines[0].endswith("goals.yaml: file name too long"), r.output
     assert "Traceback" not in r.output and "Errno" not in r.output
     assert list(base.iterdir()) == []
+
+
+def test_a_yes_no_question_takes_the_words_and_asks_again_on_anything_else() -> None:
+    from mindmovie.init_goals import _yes
+
+    for answers, want in (
+        (["YES"], True),
+        (["No"], False),
+        (["maybe", " y "], True),
+        (["sure", "n"], False),
+        ([""], True),  # Enter: the default
+    ):
+        script = Script(answers)
+        assert _yes(script, "Replace it?", default=True) is want, answers
+        assert not script.answers and len(script.questions) == len(answers)
