@@ -220,6 +220,16 @@ def test_cost_formatting() -> None:
     assert format_total([0.0, 0.0]) == "free"
     assert format_total([None, None]) == "—"
     assert format_total([0.5, None]) == "≥ $0.50"
+    # a cost that is not a number (nan, inf) is unknown, never "$nan"
+    assert format_cost(float("nan")) == "—" and format_cost(float("inf")) == "—"
+    assert format_total([0.5, float("nan")]) == "≥ $0.50"
+    from mindmovie.storyboard import _totals_prefix, plan_suffix
+
+    assert plan_suffix(0.02) == " (+ plan $0.02)"
+    assert plan_suffix(None) == plan_suffix(0.0) == plan_suffix(float("nan")) == ""
+    one = _plan().model_copy(update={"scenes": _plan().scenes[:1]})
+    assert _totals_prefix(one) == "1 scene · 6 s · estimated "
+    assert _totals_prefix(_plan()) == "5 scenes · 40 s · estimated "
 
 
 def test_from_run_finds_artifacts_on_disk(tmp_path: Path) -> None:
