@@ -99,3 +99,26 @@ def test_never_connected_only_when_the_connection_was_never_opened() -> None:
     assert not never_connected(chained(httpx.ReadTimeout("no answer")))
     assert not never_connected(chained(httpx.RemoteProtocolError("dropped")))
     assert not never_connected(RuntimeError("other"))
+
+
+def test_backoff_doubles_with_jitter_up_to_its_cap() -> None:
+    """Without a Retry-After: base x 2^(attempt-1), capped, times a jitter in [0.5, 1]."""
+    from tenacity import RetryCallState
+
+    from mindmovie.retry import _wait
+
+    wait = _wait(1.0, 30.0)
+    for attempt, full in ((1, 1.0), (2, 2.0), (4, 8.0), (5, 16.0), (6, 30.0), (9, 30.0)):
+        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+        state.attempt_number = attempt
+        state.set_exception((Transient, Transient("503"), None))
+        waits = [wait(state) for _ in range(200)]
+        assert all(full / 2 <= w <= full for w in waits), (attempt, min(waits), max(waits))
+        assert max(waits) - min(waits) > full / 10  # jittered, not one fixed wait
+
+
+def test_a_retry_after_in_the_past_or_negative_is_no_wait() -> None:
+    past = email.utils.formatdate(time.time() - 60, usegmt=True)
+    assert retry_after_seconds({"retry-after": past}) == 0.0
+    assert retry_after_seconds({"retry-after": "-5"}) == 0.0
+    assert retry_after_seconds({"retry-after-ms": "-300"}) == 0.0
