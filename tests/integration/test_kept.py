@@ -737,6 +737,9 @@ def test_folder_names_of_latin_titles_are_as_before() -> None:
         assert folder_name(title) == slugify(title)
     assert folder_name("Мой год") == "мой-год" and folder_name("🌟✨") == "movie"
     assert len(folder_name("梦" * 500).encode()) <= 255
+    # cut at 60 characters, never ending on the dash where the cut fell
+    assert slugify("a" * 59 + " bcd") == "a" * 59 and slugify("!!") == "movie"
+    assert folder_name("Й" * 59 + " Ж") == "й" * 59
 
 
 def test_a_run_db_moved_away_keeps_the_paid_files_it_leaves_in_the_folder(
