@@ -333,6 +333,19 @@ async def test_429_is_rate_limited_with_retry_after(gsim: SimServer, tmp_path: P
     assert len(gsim.requests(path=":predictLongRunning")) == 1  # the SDK did not retry
 
 
+async def test_429_without_a_header_waits_the_retry_info_delay(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """Google's quota errors say when to come back in a google.rpc.RetryInfo detail
+    (`retryDelay: "31s"`), not a Retry-After header: that delay is the one waited."""
+    gsim.add_fault("http", path=":predictLongRunning", status=429, retry_delay=31)
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    with pytest.raises(RateLimited) as ei:
+        await veo.submit(_video_req(tmp_path))
+    assert ei.value.retry_after == 31.0
+    assert len(gsim.requests(path=":predictLongRunning")) == 1  # the SDK did not retry
+
+
 @pytest.mark.parametrize("status", [408, 409, 500])
 async def test_500_is_transient_and_the_sdk_does_not_retry(gsim: SimServer, status: int) -> None:
     """5xx, and a request timeout or an aborted (conflicting) call: worth a retry."""

@@ -133,6 +133,7 @@ class SimError(Exception):
         code: str | int | None = None,
         param: str | None = None,
         retry_after: float | None = None,
+        retry_delay: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -140,6 +141,7 @@ class SimError(Exception):
         self.code = code
         self.param = param
         self.retry_after = retry_after
+        self.retry_delay = retry_delay
 
 
 class _Drop(Exception):
@@ -268,6 +270,7 @@ class SimServer:
         count: int | None = 1,
         status: int | None = None,
         retry_after: float | None = None,
+        retry_delay: float | None = None,
         code: str | int | None = None,
         message: str | None = None,
         param: str | None = None,
@@ -288,6 +291,7 @@ class SimServer:
                 count=count,
                 status=status,
                 retry_after=retry_after,
+                retry_delay=retry_delay,
                 code=code,
                 message=message,
                 param=param,
@@ -564,6 +568,7 @@ class _Handler(BaseHTTPRequestHandler):
                         code=f.code,
                         param=f.param,
                         retry_after=f.retry_after,
+                        retry_delay=f.retry_delay,
                     )
             if not answered:
                 # the request is carried out (a job is created) but the answer is lost:
@@ -660,6 +665,13 @@ class _Handler(BaseHTTPRequestHandler):
                     "status": str(e.code) if e.code else _GOOGLE_STATUS.get(e.status, "UNKNOWN"),
                 }
             }
+            if e.retry_delay is not None:  # as Google's quota errors say when to come back
+                obj["error"]["details"] = [
+                    {
+                        "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                        "retryDelay": f"{e.retry_delay:g}s",
+                    }
+                ]
         else:
             obj = {
                 "error": {

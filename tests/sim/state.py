@@ -26,7 +26,8 @@ class Fault:
     equals the HTTP method. Fires `count` times (None: forever).
 
     kinds and their parameters:
-      http      status (default 500), retry_after (s → Retry-After header), code, message, param
+      http      status (default 500), retry_after (s → Retry-After header), code, message, param,
+                retry_delay (s → a google.rpc.RetryInfo `retryDelay` in a Google error body)
       drop      close the socket without any response
       drop_after  carry the request out (e.g. create the job), then close the socket
                 without the answer
@@ -57,6 +58,7 @@ class Fault:
     count: int | None = 1
     status: int | None = None
     retry_after: float | None = None
+    retry_delay: float | None = None
     code: str | int | None = None
     message: str | None = None
     param: str | None = None
