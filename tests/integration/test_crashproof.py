@@ -880,9 +880,17 @@ def test_render_fresh_killed_at_its_spend_question_puts_the_old_run_back(
         p.relative_to(rig.out): p.read_bytes() for p in (rig.out / "scenes").rglob("*.*")
     } == scenes
     _kept_attempts(before, rig.status())
-    # and --fresh agreed to keeps the old run aside, as before
-    assert rig.render().returncode == 0
+    # --fresh agreed to keeps the old run aside, and its run.db no longer says a --fresh
+    # is pending (else the next render would put the old run back over the new one)
     r = subprocess.run([*rig.argv(), "--fresh"], env=rig.env(), cwd=rig.tmp, capture_output=True,
                        text=True, timeout=RENDER_TIMEOUT, stdin=subprocess.DEVNULL)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert (rig.out / "previous").is_dir() and rig.totals()["images"] == 2 * paid["images"]
+    from mindmovie.pipeline import FRESH_META
+    from mindmovie.store import Store
+
+    store = Store(rig.out / "run.db", read_only=True)
+    try:
+        assert not store.get_meta(FRESH_META)
+    finally:
+        store.close()
