@@ -12,4 +12,3 @@ __all__ = ["sim", "sim_session"]
 # The suite's processes (the xdist workers, and every command they start) may write
 # bytecode, to the usual __pycache__ folders that git ignores.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-
