@@ -66,6 +66,13 @@ ConfigOpt = Annotated[
         help="Settings file (YAML). Default: $MINDMOVIE_CONFIG, else ./config.yaml if present.",
     ),
 ]
+CompareGoalsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--goals",
+        help="The goals.yaml to compare with (default: the one the last render used).",
+    ),
+]
 RunDirArg = Annotated[
     Path,
     typer.Argument(
@@ -483,13 +490,7 @@ def estimate(
 @command()
 def status(
     run_dir: RunDirArg,
-    goals: Annotated[
-        Path | None,
-        typer.Option(
-            "--goals",
-            help="The goals.yaml to compare with (default: the one the last render used).",
-        ),
-    ] = None,
+    goals: CompareGoalsOpt = None,
     config: ConfigOpt = None,
     preset: PresetOpt = None,
     aspect: AspectOpt = None,
@@ -738,13 +739,7 @@ def _current_work(
 @command()
 def storyboard(
     run_dir: RunDirArg,
-    goals: Annotated[
-        Path | None,
-        typer.Option(
-            "--goals",
-            help="The goals.yaml to compare with (default: the one the last render used).",
-        ),
-    ] = None,
+    goals: CompareGoalsOpt = None,
     config: ConfigOpt = None,
     preset: PresetOpt = None,
     aspect: AspectOpt = None,

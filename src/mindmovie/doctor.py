@@ -497,6 +497,17 @@ ADC_FIX = (
 )
 
 
+def _adc_file_verdict(path: str, where: str) -> tuple[Literal["found", "none"], str]:
+    """(found, where) for the credentials file google-auth would use, or why it cannot."""
+    from mindmovie.providers.google import adc_file_problem
+
+    if problem := adc_file_problem(path):
+        return "none", (
+            f"Application Default Credentials in {where} cannot be used: {problem}; {ADC_FIX}"
+        )
+    return "found", where
+
+
 def _adc_lookup() -> tuple[Literal["found", "vm", "none"], str]:
     """(found, where) for Application Default Credentials, looking only where
     `google.auth.default` (which google-genai calls in project mode) looks without the
@@ -506,19 +517,12 @@ def _adc_lookup() -> tuple[Literal["found", "vm", "none"], str]:
     Compute Engine VM is named instead. Reads files and the environment only."""
     from google.auth import _cloud_sdk, environment_vars
 
-    from mindmovie.providers.google import adc_file_problem as _adc_file_problem
-
     gcloud_file = _cloud_sdk.get_application_default_credentials_path()  # type: ignore[no-untyped-call]
     explicit = os.environ.get(environment_vars.CREDENTIALS, "")
     if explicit and explicit != gcloud_file:
         # google-auth uses this file or fails: it does not look further
         where = f"{explicit} (GOOGLE_APPLICATION_CREDENTIALS)"
-        if problem := _adc_file_problem(explicit):
-            return (
-                "none",
-                f"Application Default Credentials in {where} cannot be used: {problem}; {ADC_FIX}",
-            )
-        return "found", where
+        return _adc_file_verdict(explicit, where)
     looked = []
     if not explicit:
         unset = "GOOGLE_APPLICATION_CREDENTIALS (not set"
@@ -528,12 +532,7 @@ def _adc_lookup() -> tuple[Literal["found", "vm", "none"], str]:
         looked.append(unset + ")")
     if os.path.isfile(gcloud_file):
         where = f"{gcloud_file} (gcloud)"
-        if problem := _adc_file_problem(gcloud_file):
-            return (
-                "none",
-                f"Application Default Credentials in {where} cannot be used: {problem}; {ADC_FIX}",
-            )
-        return "found", where
+        return _adc_file_verdict(gcloud_file, where)
     looked.append(f"{gcloud_file} (gcloud; missing)")
     searched = ", ".join(looked)
     if os.environ.get(environment_vars.NO_GCE_CHECK) != "True":

@@ -415,15 +415,21 @@ def composed_plan(
     return json.dumps(out)
 
 
+def _recorded_movie(recorded: str | None) -> dict[str, Any] | None:
+    """The movie record `composed_plan` holds (None: nothing recorded, or unreadable)."""
+    try:
+        old = json.loads(recorded or "null")
+    except ValueError:
+        return None
+    return old if isinstance(old, dict) else None
+
+
 def movie_settings_changes(recorded: str | None, settings: Mapping[str, Any]) -> list[str]:
     """The compose settings that differ from those the last movie was made with (e.g.
     "compose.crossfade"): the render composes the movie again for them ([] when none
     were recorded). `status` said "movie: succeeded" and nothing more for them."""
-    try:
-        old = json.loads(recorded or "null")
-    except ValueError:
-        return []
-    before = old.get("settings") if isinstance(old, dict) else None
+    old = _recorded_movie(recorded)
+    before = old.get("settings") if old is not None else None
     if not isinstance(before, dict):
         return []
     now = json.loads(json.dumps(dict(settings)))  # as recorded (tuples as lists)
@@ -462,11 +468,8 @@ def movie_edits(
     scene's is known and the scenes' content is in the recorded order, ids changed
     (e.g. two swapped, each keeping its content) are no edit: the render reuses the
     movie, whose key holds content, not ids."""
-    try:
-        old = json.loads(recorded or "null")
-    except ValueError:
-        return []
-    if not isinstance(old, dict):
+    old = _recorded_movie(recorded)
+    if old is None:
         return []
     now = {"title": plan.title, "closing": plan.closing, "music": _music_digest(plan.music)}
     changed = [f for f in ("title", "closing", "music") if old.get(f) != now[f]]
@@ -495,11 +498,8 @@ def movie_scene_changes(
     [] when the scenes' order or set changed (`movie_edits` says that) or nothing was
     recorded. A scene whose clip is not known yet counts as changed (it is made again),
     unless it is in `if_same` (reused if its offline keyframe comes out the same)."""
-    try:
-        old = json.loads(recorded or "null")
-    except ValueError:
-        return []
-    if not isinstance(old, dict):
+    old = _recorded_movie(recorded)
+    if old is None:
         return []
     content = old.get("content")
     ids = [sc.id for sc in plan.scenes]
