@@ -723,6 +723,9 @@ class Pipeline:
         #: outputs/<slug of the title>: where the run goes when run_dir is an earlier run
         #: of these goals under their old title (it is renamed there, see `_follow_title`)
         self._home = settings.output_dir / folder_name(self.goals.title)
+        #: the run folder is renamed to this (`_home`) once the spend is agreed to
+        #: (`_rename_to_title`), not before: declined, the folders stay as they were
+        self._rename_to: Path | None = None
         self.reporter: Reporter = reporter or NullReporter()
         self.result: RenderResult | None = None
         self._sems: dict[str, asyncio.Semaphore] = {}
@@ -2237,10 +2240,13 @@ class Pipeline:
                 self._undo_fresh()
 
     def _follow_title(self) -> None:
-        """The title changed since the last render: rename its run folder to the new
-        title's, so the run (plan, keyframes, clips: everything paid for) goes on there.
-        If it cannot be renamed (another render in it, a folder of that name appeared,
-        the filesystem refuses), the render goes on in the old folder and says so."""
+        """The title changed since the last render: its run folder is to be renamed to the
+        new title's, so the run (plan, keyframes, clips: everything paid for) goes on
+        there. Only checked here; the rename waits for the spend question
+        (`_rename_to_title`): renamed before it, a person who declined found the folder
+        renamed for a render that never happened. If it cannot be renamed (another render
+        in it, a folder of that name exists), the render goes on in the old folder and
+        says so."""
         old, new = self.run_dir, self._home
         why, gone = "", False
         try:
@@ -2251,8 +2257,6 @@ class Pipeline:
                     gone = True
                 elif new.exists():
                     why = f"{new} exists"
-                else:
-                    os.rename(old, new)
         except RunLocked:
             raise
         except (OSError, RunDirError) as e:
@@ -2264,15 +2268,42 @@ class Pipeline:
             self.run_dir = new
             return
         if why:
-            self.reporter.warn(
-                f"the title changed since the last render; going on in {old} "
-                f"(could not rename it to {new.name}: {why})"
-            )
+            self._title_not_followed(new, why)
             return
-        self.run_dir = new
+        self._rename_to = new
+
+    def _rename_to_title(self, store: Store) -> None:
+        """The spend is agreed to (or nothing is paid): rename the run folder to the new
+        title's (`_follow_title` checked it could be). Under this render's lock, whose
+        file moves with the folder, so a render of the new title meets the same lock."""
+        new, self._rename_to = self._rename_to, None
+        if new is None:
+            return
+        old = self.run_dir
+        if new.exists():  # made since the check (os.rename would take an empty one)
+            self._title_not_followed(new, f"{new} exists")
+            return
+        store.close()
+        why = ""
+        try:
+            os.rename(old, new)
+        except OSError as e:
+            why = e.strerror or str(e)
+        else:
+            self.run_dir = new
+        store.reopen(self.run_dir / "run.db")
+        if why:
+            self._title_not_followed(new, why)
+            return
         self.reporter.warn(
             f"the title changed since the last render: its run folder {old.name} is now "
             f"{new.name}, and everything made for it is reused"
+        )
+
+    def _title_not_followed(self, new: Path, why: str) -> None:
+        self.reporter.warn(
+            f"the title changed since the last render; going on in {self.run_dir} "
+            f"(could not rename it to {new.name}: {why})"
         )
 
     def _set_aside(self) -> None:
@@ -3096,6 +3127,7 @@ class Pipeline:
         if self._fresh_moved is not None:  # --fresh agreed to: the old run stays aside
             self._fresh_moved = None
             store.set_meta(FRESH_META, "")
+        self._rename_to_title(store)  # a new title: agreed to (or free), so now
         try:
             plan = await self._plan(store, planner)
         except BudgetExceeded as e:

@@ -293,6 +293,18 @@ class Store:
         with self._lock:
             self._db.close()
 
+    def reopen(self, path: Path) -> None:
+        """Open the journal again at `path` after `close`: its folder was renamed (a new
+        title). SQLite refuses to write a database file moved while it is open
+        (SQLITE_READONLY_DBMOVED), so the render closes it, renames, and reopens."""
+        with self._lock:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self.path, self.root = path, path.parent
+
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str) -> str | None:
         with self._lock:

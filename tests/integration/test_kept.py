@@ -595,6 +595,55 @@ def test_a_render_whose_old_folder_was_renamed_meanwhile_does_not_start_over(
     assert not first.run_dir.exists()
 
 
+def test_a_new_title_renames_the_run_folder_only_once_the_spend_is_agreed_to(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A new title renamed the run folder to outputs/<new title>/ before the spend
+    question: a person who declined (or whose render was killed at the question) found
+    the folder renamed for a render that never happened. It is renamed once the spend is
+    agreed to; declined, both folders are as they were. Only the clips are paid here
+    (local plan and keyframes), and no call is sent."""
+    import asyncio
+
+    from mindmovie.pipeline import BudgetStopped, Declined, Pipeline
+    from tests.integration.support import KEYS, settings_for
+
+    goals = goals_file(tmp_path, sim)
+    outputs = tmp_path / "outputs"
+    settings = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        output_dir=str(outputs),
+    )
+    old, new = outputs / "sim-movie", outputs / "sim-movie-two"
+    asyncio.run(Pipeline(goals, settings, keys=KEYS).run(until="plan"))  # free
+    goals.write_text(goals.read_text().replace("title: Sim Movie", "title: Sim Movie Two"))
+    before = sorted(str(p.relative_to(old)) for p in old.rglob("*"))
+    seen: list[tuple[bool, bool]] = []
+
+    def no(est: Any) -> bool:
+        seen.append(((old / "run.db").is_file(), new.exists()))  # a kill here leaves this
+        return False
+
+    with pytest.raises(Declined):
+        asyncio.run(Pipeline(goals, settings, keys=KEYS, confirm=no).run())
+    assert seen == [(True, False)]
+    assert not new.exists()
+    assert sorted(str(p.relative_to(old)) for p in old.rglob("*")) == before
+    assert yaml.safe_load((old / "plan.yaml").read_text())["title"] == "Sim Movie"
+
+    # agreed to: renamed, before anything is made (a budget too small for one clip
+    # stops the render before the first paid call)
+    pipe = Pipeline(goals, settings, keys=KEYS, confirm=lambda est: True, budget=0.001)
+    with pytest.raises(BudgetStopped):
+        asyncio.run(pipe.run())
+    assert seen == [(True, False)] and not old.exists() and (new / "run.db").is_file()
+    assert yaml.safe_load((new / "plan.yaml").read_text())["title"] == "Sim Movie Two"
+    assert sim.stats()["requests"] == 0
+
+
 def test_a_plan_kept_under_the_older_key_still_comes_back(tmp_path: Path) -> None:
     """Plans kept before the plan key left out the title, closing and music were kept
     under that older key (`plan_fingerprint_v1`); only the current key was looked for,
