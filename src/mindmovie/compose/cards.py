@@ -12,6 +12,7 @@ last resort it is cut with an ellipsis.
 from __future__ import annotations
 
 import functools
+import math
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,6 +233,15 @@ def _draw_block(
         )
 
 
+#: The affirmation overlay's band starts this far down the frame (the bottom third)
+OVERLAY_BAND_TOP = 2 / 3
+#: The closing card's text reaches no higher than this fraction of the frame's height
+CLOSING_TOP = 0.1
+#: How far below its block a card's text draws, per pixel of font size: the last line's
+#: descenders, the outline, and the shadow's offset and blur (measured ~0.5; rounded up)
+CARD_INK_BELOW = 0.6
+
+
 def _overlay_layout(text: str, size: tuple[int, int]) -> tuple[TextLayout, float, int, int]:
     """Layout, centre line, stroke and shadow of the affirmation in the bottom third.
 
@@ -241,7 +251,7 @@ def _overlay_layout(text: str, size: tuple[int, int]) -> tuple[TextLayout, float
     w, h = size
     short = min(w, h)
     margin = max(4, round(short * 0.05))
-    band_top = h * 2 / 3
+    band_top = h * OVERLAY_BAND_TOP
     max_h = int(h - margin - band_top)
     lay = layout_text(text, int(w * 0.85), max_h, round(short * 0.075), max(9, round(short * 0.03)))
     centre = min(band_top + (h - margin - band_top) / 2, h - margin - lay.height / 2)
@@ -319,12 +329,34 @@ def _gradient(size: tuple[int, int], kind: str) -> Image.Image:
     return Image.fromarray(np.clip(img, 0, 255, out=img).astype(np.uint8))
 
 
+def _closing_bottom(size: tuple[int, int]) -> float:
+    """The lowest row the closing card's text block may reach: its ink (shadow included)
+    then ends above the affirmation overlay's band. The last scene dissolves into the
+    closing card with its affirmation still on, so both texts show mid-crossfade; a long
+    closing filled the middle 60% of the frame, down into that band, and the two were
+    drawn over each other (most often in 9:16, where it wraps into many lines)."""
+    w, h = size
+    max_px = round(min(w, h) * 0.085)
+    return h * OVERLAY_BAND_TOP - math.ceil(max_px * CARD_INK_BELOW)
+
+
 def _card_layout(text: str, size: tuple[int, int], kind: CardKind) -> TextLayout:
-    """A card's text fitted to the middle 80% x 60% of the frame."""
+    """A card's text fitted to 80% of the frame's width and, for the title, the middle
+    60% of its height; for the closing, from `CLOSING_TOP` down to `_closing_bottom`."""
     w, h = size
     short = min(w, h)
     max_px = round(short * (0.10 if kind == "title" else 0.085))
-    return layout_text(text, int(w * 0.8), int(h * 0.6), max_px, max(9, round(short * 0.03)))
+    max_h = int(h * 0.6) if kind == "title" else int(_closing_bottom(size) - h * CLOSING_TOP)
+    return layout_text(text, int(w * 0.8), max(1, max_h), max_px, max(9, round(short * 0.03)))
+
+
+def _card_centre(lay: TextLayout, size: tuple[int, int], kind: CardKind) -> float:
+    """The card's text centre line: the middle of the frame, but a closing too tall to
+    end above `_closing_bottom` there is raised just enough."""
+    h = size[1]
+    if kind == "title":
+        return h / 2
+    return min(h / 2, _closing_bottom(size) - lay.height / 2)
 
 
 def text_cut(text: str, size: tuple[int, int], kind: str) -> bool:
@@ -339,15 +371,17 @@ def text_cut(text: str, size: tuple[int, int], kind: str) -> bool:
 
 
 def card_image(text: str, size: tuple[int, int], kind: CardKind) -> Image.Image:
-    """Full-frame RGB card: gradient background, text centred in the middle 80% x 60%."""
-    w, h = size
+    """Full-frame RGB card: gradient background, text centred in the middle 80% x 60%
+    (a long closing's raised above the affirmation band: `_card_centre`)."""
+    w = size[0]
     base = _gradient(size, kind).convert("RGBA")
     if text.strip():
         lay = _card_layout(text, size, kind)
+        centre = _card_centre(lay, size, kind)
         stroke, shadow = max(1, round(lay.px / 22)), max(1, round(lay.px / 8))
-        x0, y0, x1, y1 = _window(lay, h / 2, stroke, shadow, size)
+        x0, y0, x1, y1 = _window(lay, centre, stroke, shadow, size)
         win = base.crop((x0, y0, x1, y1))  # drawn on the text's window, then put back
-        _draw_block(win, lay, h / 2, stroke=stroke, shadow=shadow, frame_w=w, origin=(x0, y0))
+        _draw_block(win, lay, centre, stroke=stroke, shadow=shadow, frame_w=w, origin=(x0, y0))
         base.paste(win, (x0, y0))
     return base.convert("RGB")
 
