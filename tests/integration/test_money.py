@@ -49,6 +49,7 @@ def _ten_goals(tmp_path: Path) -> Path:
 
 async def test_billed_equals_the_simulators_own_counts(sim: SimServer, tmp_path: Path) -> None:
     sim.media_scale = 0.25
+    sim.cache_tokens = (1000, 2000)  # Claude's answer reports cache writes and reads too
     goals = goals_file(tmp_path, sim)
     res = await Pipeline(
         goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS
@@ -64,8 +65,11 @@ async def test_billed_equals_the_simulators_own_counts(sim: SimServer, tmp_path:
     assert sum(r["billed_usd"] for r in video) == pytest.approx(tokens * 1.2 / 1e6, abs=1e-6)
     plan_rows = [r for r in rows if r["stage"] == "plan"]
     claude = next(m for k, m in models.items() if k.startswith("claude"))
-    # claude sonnet 5.5: $2 / $10 per 1M in / out
+    # claude sonnet 5.5: $2 / $10 per 1M in / out, cache write $2.5, cache read $0.2
     want = claude["input_tokens"] * 2 / 1e6 + claude["output_tokens"] * 10 / 1e6
+    want += claude["cache_creation_input_tokens"] * 2.5 / 1e6
+    want += claude["cache_read_input_tokens"] * 0.2 / 1e6
+    assert claude["cache_read_input_tokens"] == 2000
     assert len(plan_rows) == 1 and plan_rows[0]["billed_usd"] == pytest.approx(want, abs=1e-6)
     images = [r for r in rows if r["stage"] == "keyframe"]
     assert len(images) == 4 and sum(r["billed_usd"] for r in images) == pytest.approx(4 * 0.03)

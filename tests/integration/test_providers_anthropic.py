@@ -117,6 +117,8 @@ async def test_request_shape_and_person_words_kept(sim: SimServer, goals: Goals)
     assert p.last_usage == {
         "input_tokens": stats["input_tokens"],
         "output_tokens": stats["output_tokens"],
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
     }
     assert p.last_usage["input_tokens"] > 0
 
@@ -153,6 +155,54 @@ async def test_invalid_scene_gets_one_repair_naming_scene_and_field(
     assert plan.scenes[0].image_prompt == "wide shot at dawn"
     assert len(p.last_calls) == 2
     assert p.last_usage["input_tokens"] == sum(c["input_tokens"] for c in p.last_calls)
+
+
+async def test_cache_tokens_are_summed_and_priced_at_their_own_rates(
+    sim: SimServer, goals: Goals
+) -> None:
+    """A prompt that hits Anthropic's cache reports cache_creation_input_tokens and
+    cache_read_input_tokens beside input_tokens (provider-wire.md §4: each at its own
+    rate). Each call's record (`last_calls`, which the ledger bills) had them, but the
+    plan's summed usage (`last_usage`, the pipeline's fallback for a planner with no
+    per-call records) held input and output tokens only: priced from it, cache tokens
+    went unbilled. Both now agree, and with the simulator's own counts."""
+    from mindmovie import costs
+
+    sim.set_planner(good_plan)
+    sim.cache_tokens = (1200, 3400)
+    sim.add_fault("invalid", path=MESSAGES, field="image_prompt")  # two calls: summed
+    p = planner(sim)
+    await p.plan(goals, OPTIONS)
+    stats = sim.stats()["models"]["claude-sonnet-5-5"]
+    assert stats["messages"] == 2
+    want = {
+        k: stats[k]
+        for k in (
+            "input_tokens",
+            "output_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+        )
+    }
+    assert want["cache_creation_input_tokens"] == 2400
+    assert want["cache_read_input_tokens"] == 6800
+    assert p.last_usage == want
+    for call in p.last_calls:
+        assert call["cache_creation_input_tokens"] == 1200
+        assert call["cache_read_input_tokens"] == 3400
+    usd, how = costs.billed_usd(
+        "planner", p.spec, p.last_usage, seconds=0, resolution="", ratio="", audio=False
+    )
+    # claude-sonnet-5-5 in catalog.toml: $2 in, $10 out, $2.5 cache write, $0.2 cache read
+    price = (
+        want["input_tokens"] * 2.0 + want["output_tokens"] * 10.0 + 2400 * 2.5 + 6800 * 0.2
+    ) / 1e6
+    assert how == "usage" and usd == pytest.approx(price, abs=1e-9)
+    per_call = [
+        costs.billed_usd("planner", p.spec, c, seconds=0, resolution="", ratio="", audio=False)
+        for c in p.last_calls
+    ]
+    assert usd == pytest.approx(sum(u for u, _ in per_call), abs=1e-9)
 
 
 async def test_still_invalid_after_repair_fails_naming_scene_and_field(

@@ -196,6 +196,9 @@ class SimServer:
         self.media_scale = media_scale
         self.min_polls = min_polls
         self.planner: PlannerSpec = planner
+        #: (cache_creation_input_tokens, cache_read_input_tokens) each Messages answer
+        #: reports (and counts), as the API does for a prompt that hit its cache
+        self.cache_tokens: tuple[int, int] = (0, 0)
         self.require_auth = require_auth
         self.verbose = verbose
         self._lock = threading.RLock()
@@ -322,6 +325,7 @@ class SimServer:
         """Clear counters, records, faults, jobs and files; restore constructor settings."""
         with self._lock:
             self.job_seconds, self.media_scale, self.min_polls, self.planner = self._defaults
+            self.cache_tokens = (0, 0)
             self._clear()
 
     def stats(self) -> Json:
@@ -1329,6 +1333,9 @@ class _Handler(BaseHTTPRequestHandler):
         sim._count(model, "messages")
         sim._count(model, "input_tokens", in_tok)
         sim._count(model, "output_tokens", out_tok)
+        cache_write, cache_read = sim.cache_tokens
+        sim._count(model, "cache_creation_input_tokens", cache_write)
+        sim._count(model, "cache_read_input_tokens", cache_read)
         self._json(
             {
                 "id": "msg_sim" + sim._new_id(20),
@@ -1341,8 +1348,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "usage": {
                     "input_tokens": in_tok,
                     "output_tokens": out_tok,
-                    "cache_creation_input_tokens": 0,
-                    "cache_read_input_tokens": 0,
+                    "cache_creation_input_tokens": cache_write,
+                    "cache_read_input_tokens": cache_read,
                     "service_tier": "standard",
                 },
             },

@@ -171,4 +171,6 @@ COUNTER_KEYS = (
     "messages",
     "input_tokens",
     "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
 )

@@ -44,6 +44,15 @@ if TYPE_CHECKING:
 
 PROVIDER = "anthropic"
 TOOL_NAME = "emit_plan"
+#: The token counts of a Messages answer's usage, each billed (costs.billed_usd): cache
+#: writes and reads at their own rates. `last_usage` sums all four over a plan's calls;
+#: it summed input and output only, so a prompt that hit the cache was billed short.
+USAGE_TOKENS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
 #: affirmations longer than this do not fit on screen at a readable size
 MAX_AFFIRMATION = 90
 
@@ -442,7 +451,7 @@ class ClaudePlanner:
         """Ask Claude for the plan; repair once when some scenes are bad; enforce the person's
         words, photos and counts. The repair is a second paid call: `before_repair` is
         awaited first (the pipeline's budget gate); `last_calls` holds each call's usage."""
-        self.last_usage = {"input_tokens": 0, "output_tokens": 0}
+        self.last_usage = dict.fromkeys(USAGE_TOKENS, 0)
         self.last_calls = []
         counts = scene_counts(goals, options)
         total = sum(counts)
@@ -535,7 +544,7 @@ class ClaudePlanner:
             "request_id": getattr(resp, "id", None),
         }
         self.last_calls.append(call)
-        for k in ("input_tokens", "output_tokens"):
+        for k in USAGE_TOKENS:
             self.last_usage[k] = self.last_usage.get(k, 0) + int(call[k] or 0)
         for block in resp.content:
             if block.type == "tool_use" and block.name == TOOL_NAME:
