@@ -140,7 +140,9 @@ class PlainReporter:
 
     def close(self) -> None:
         if self.totals or self.spent:  # a render that got past its plan (or paid for one)
-            elapsed = time.monotonic() - (self.t0 or time.monotonic())
+            # no line yet (a run stopped at its spend question): nothing has run. The
+            # clock read twice, the later reading subtracted, said "elapsed -0 s"
+            elapsed = 0.0 if self.t0 is None else time.monotonic() - self.t0
             self._line(
                 "totals: "
                 + totals_line(

@@ -85,6 +85,24 @@ def test_a_note_of_several_lines_stays_under_its_stamped_event() -> None:
     assert lines[4] == " " * width + "lines"
 
 
+def test_a_totals_line_before_any_other_line_says_0_seconds_not_minus_0(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A resumed paid run that stops at the spend question (declined, or no terminal to
+    ask) prints its totals line (the run's spend) as its first line: its clock was read
+    twice, the later reading subtracted, and the line said "elapsed -0 s"."""
+    from mindmovie import progress
+
+    ticks = iter(range(100, 200))
+    monkeypatch.setattr(progress.time, "monotonic", lambda: float(next(ticks)))
+    buf = io.StringIO()
+    rep = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+    rep.money(0.01, 0.0)
+    rep.close()
+    (line,) = buf.getvalue().splitlines()
+    assert "elapsed 0 s" in line and "-0" not in line, line
+
+
 def test_the_plain_log_s_clock_starts_at_its_first_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """A paid render asks "Spend about $...?" before its first event: with the log piped
     (`render ... 2>log` at a terminal), its stamps counted the minute taken to answer."""
