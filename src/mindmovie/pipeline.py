@@ -2198,6 +2198,10 @@ class Pipeline:
             raise
 
     async def _run_locked(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:
+        if self._rename_to is not None and not (self.run_dir / "run.db").is_file():
+            # another render renamed it since `_follow_title` looked: follow it there,
+            # rather than make the old folder again and start a run from nothing in it
+            self.run_dir, self._rename_to = self._rename_to, None
         _prepare_run_dir(self.run_dir, given=self._out_given)
         with RunLock(self.run_dir):
             self._put_back_killed_fresh()

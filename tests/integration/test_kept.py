@@ -595,6 +595,36 @@ def test_a_render_whose_old_folder_was_renamed_meanwhile_does_not_start_over(
     assert not first.run_dir.exists()
 
 
+def test_a_render_whose_old_folder_is_renamed_after_its_check_follows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rename waits for the spend question, so another render of the new title can
+    rename the folder between this render's check (`_follow_title`) and its lock: it
+    must follow the run there, not make the old folder again and start over in it."""
+    import asyncio
+    import os
+
+    from mindmovie.pipeline import Pipeline
+
+    goals, settings = _offline(tmp_path)
+    outputs = tmp_path / "outputs"
+    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    text = goals.read_text().replace("title: My Year of Becoming", "title: My Brave Year")
+    goals.write_text(text)
+    new = outputs / "my-brave-year"
+    pipe = Pipeline(goals, settings)
+    checked = pipe._follow_title
+
+    def check_then_renamed() -> None:
+        checked()
+        os.rename(first.run_dir, new)  # as the other render does once its spend is agreed
+
+    monkeypatch.setattr(pipe, "_follow_title", check_then_renamed)
+    res = asyncio.run(pipe.run(until="keyframes"))
+    assert res.run_dir == new and not first.run_dir.exists()
+    assert [r for r in res.ran if r[1] in ("plan", "keyframe")] == []
+
+
 def test_a_new_title_renames_the_run_folder_only_once_the_spend_is_agreed_to(
     sim: SimServer, tmp_path: Path
 ) -> None:
