@@ -207,9 +207,7 @@ class Store:
                     "into a new directory."
                 )
             if not read_only:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
-                self._db.execute("PRAGMA busy_timeout=5000")
+                self._set_pragmas()
             self._migrate(existed)
         except sqlite3.DatabaseError as e:
             code = getattr(e, "sqlite_errorcode", 0) & 0xFF
@@ -300,10 +298,15 @@ class Store:
         with self._lock:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            self._set_pragmas()
             self.path, self.root = path, path.parent
+
+    def _set_pragmas(self) -> None:
+        """A writer's settings: WAL (readers never block the render), and a wait on a
+        busy file instead of an immediate error."""
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
 
     # ------------------------------------------------------------------ meta
     def get_meta(self, key: str) -> str | None:
