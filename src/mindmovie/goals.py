@@ -127,6 +127,11 @@ def _image_problem(path: Path) -> str | None:
     from PIL import Image, UnidentifiedImageError
 
     try:
+        if path.stat().st_size == 0:  # a copy that never started: not a format problem
+            return "is empty (0 bytes)"
+    except OSError:
+        pass  # said below, as the open fails
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             # Pillow's own notes on a photo it reads anyway ("Corrupt EXIF data"), printed
@@ -143,7 +148,9 @@ def _image_problem(path: Path) -> str | None:
         limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) // 10**6
         return f"is too large to read safely (over {limit} megapixels); save a smaller copy"
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        if "truncated" in str(e):
+        # "image file is truncated" (JPEG, GIF, TIFF), "Truncated File Read" (PNG),
+        # "Truncated data" (AVIF)
+        if "truncated" in str(e).lower():
             return "is cut short or damaged (the file ends before the picture does)"
         if _is_heif(path):
             # what an iPhone saves by default; Pillow reads it only with a plug-in

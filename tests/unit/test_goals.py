@@ -530,6 +530,41 @@ def test_a_truncated_photo_names_its_line(project: Path) -> None:
     assert "cut short" in str(e.value) and "run1.jpg" in str(e.value)
 
 
+@pytest.mark.parametrize("fmt", ["PNG", "AVIF"])
+def test_a_truncated_png_or_avif_is_called_cut_short(project: Path, fmt: str) -> None:
+    """Pillow says 'Truncated File Read' / 'Truncated data' (capital T) for these; the
+    person was told 'is not a picture that can be read (JPEG, PNG, ...)' of their PNG."""
+    import io
+
+    import numpy as np
+    from PIL import Image, features
+
+    if fmt == "AVIF" and not features.check("avif"):
+        pytest.skip("this Pillow has no AVIF support")
+    rng = np.random.default_rng(1)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8)).save(buf, format=fmt)
+    cut = {"PNG": 0.5, "AVIF": 0.999}[fmt]
+    (project / "run1.jpg").write_bytes(buf.getvalue()[: int(len(buf.getvalue()) * cut)])
+    path = write(project, SPEC_EXAMPLE)
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.field == "goals[1].photos[1]" and e.value.line == 13
+    assert "cut short" in str(e.value) and "run1.jpg" in str(e.value)
+
+
+def test_an_empty_photo_file_is_called_empty(project: Path) -> None:
+    """A zero-byte file (a copy that never started, a sync placeholder) was 'not a
+    picture that can be read (JPEG, PNG, WebP, ...)', which sent the person looking at
+    its format."""
+    (project / "run1.jpg").write_bytes(b"")
+    path = write(project, SPEC_EXAMPLE)
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.field == "goals[1].photos[1]" and e.value.line == 13
+    assert "photo is empty (0 bytes): run1.jpg" in str(e.value)
+
+
 @pytest.mark.parametrize("content", ["text", "picture"])
 def test_music_without_sound_names_its_line(project: Path, content: str) -> None:
     """Found at the compose, it failed the render after every clip was paid for."""
