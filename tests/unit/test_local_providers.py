@@ -840,3 +840,37 @@ def test_a_float_greyscale_photo_in_0_to_1_keeps_its_tones(tmp_path: Path) -> No
     Image.fromarray(np.full((30, 40), 0.5, dtype=np.float32)).save(photo)
     img = np.asarray(Image.open(io.BytesIO(fit_photo(photo, 32, 18))))
     assert (np.abs(img.astype(int) - 128) <= 1).all(), img[0, 0]
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_a_photo_is_fitted_without_full_size_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """A PNG (no reduced decode, unlike a JPEG) was copied whole twice or three times
+    before it was cropped: by exif_transpose with nothing to turn, by convert('RGB') of
+    an RGB picture, and to RGB from greyscale (3x its size). A 48 MP PNG peaked at
+    ~640 MB a keyframe (several run at once). The pixels are the same without them."""
+    from mindmovie.providers.local_media import fit_photo
+
+    rng = np.random.default_rng(3)
+    shape = (300, 400, 3) if mode == "RGB" else (300, 400)
+    photo = tmp_path / f"{mode}.png"
+    Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8)).save(photo)
+    expected = (
+        Image.open(photo)
+        .convert("RGB")
+        .resize((64, 36), Image.Resampling.LANCZOS, box=(0, 37.5, 400, 262.5))
+    )
+    made: list[tuple[int, int]] = []
+    new = Image.Image._new
+
+    def spy(self: Image.Image, im: object) -> Image.Image:
+        out = new(self, im)  # type: ignore[arg-type]
+        made.append(out.size)
+        return out
+
+    monkeypatch.setattr(Image.Image, "_new", spy)
+    data = fit_photo(photo, 64, 36)
+    assert [s for s in made if s[0] * s[1] >= 400 * 300] == []
+    img = Image.open(io.BytesIO(data))
+    assert img.mode == "RGB" and np.array_equal(np.asarray(img), np.asarray(expected))

@@ -337,10 +337,12 @@ def paint_keyframe(prompt: str, seed: int, width: int, height: int, category: st
     return buf.getvalue()
 
 
-def _rgb(im: Image.Image) -> Image.Image:
-    """`im` as 8-bit RGB. Pillow's own convert clips 16-bit greyscale (a scan saved as
-    a 16-bit PNG or TIFF) at 255, which made the whole photo white: it is scaled down;
-    float greyscale in 0..1 is scaled up."""
+def _rgb(im: Image.Image, *, keep_grey: bool = False) -> Image.Image:
+    """`im` as 8-bit RGB (`keep_grey`: 8-bit greyscale stays L, a third of the memory, for
+    the caller to make RGB once it is small). Pillow's own convert clips 16-bit
+    greyscale (a scan saved as a 16-bit PNG or TIFF) at 255, which made the whole photo
+    white: it is scaled down; float greyscale in 0..1 is scaled up. An RGB picture
+    comes back as it is, not copied."""
     if im.mode.startswith("I;16") or im.mode == "I":
         grey = np.asarray(im, dtype=np.float32)
         if im.mode != "I" or grey.max() > 255:  # 32-bit "I" holding 8-bit values: as is
@@ -353,6 +355,8 @@ def _rgb(im: Image.Image) -> Image.Image:
         if grey.max() <= 1.0:
             grey *= np.float32(255.0)
         im = Image.fromarray(np.clip(grey + 0.5, 0, 255).astype(np.uint8))
+    if im.mode == "RGB" or (keep_grey and im.mode == "L"):
+        return im
     return im.convert("RGB")
 
 
@@ -373,7 +377,7 @@ def _rgba(im: Image.Image) -> Image.Image:
         if mask is not None:
             out.putalpha(mask)
         return out
-    return im.convert("RGBA")
+    return im if im.mode == "RGBA" else im.convert("RGBA")
 
 
 #: modes whose embedded ICC profile is applied (others are used as stored)
@@ -430,9 +434,12 @@ def fit_photo(
             with Image.open(path) as im:
                 side = max(width, height)  # square: the photo may be rotated by EXIF
                 im.draft("RGB", (side, side))  # JPEG: decode at a reduced scale if possible
-                turned = _to_srgb(ImageOps.exif_transpose(im))
+                # in place: a photo with nothing to turn is not copied whole (a PNG is
+                # decoded at full size, 144 MB for 48 MP; each copy was as much again)
+                ImageOps.exif_transpose(im, in_place=True)
+                turned = _to_srgb(im)
                 alpha = _has_alpha(turned)
-                photo = _rgba(turned) if alpha else _rgb(turned)
+                photo = _rgba(turned) if alpha else _rgb(turned, keep_grey=True)
     except FileNotFoundError as e:
         raise InvalidRequest(f"photo not found: {path}", provider="local") from e
     except (UnidentifiedImageError, OSError) as e:
@@ -440,6 +447,8 @@ def fit_photo(
     fitted = ImageOps.fit(
         photo, (width, height), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5)
     )
+    if fitted.mode == "L":  # the same pixels as fitting it in RGB (each band alike)
+        fitted = fitted.convert("RGB")
     if alpha and fitted.getchannel("A").getextrema()[0] == 255:
         # saved with an alpha channel but nothing transparent (common for PNGs): the
         # same picture, without painting a backdrop no pixel would show
