@@ -874,3 +874,19 @@ def test_a_photo_is_fitted_without_full_size_copies(
     assert [s for s in made if s[0] * s[1] >= 400 * 300] == []
     img = Image.open(io.BytesIO(data))
     assert img.mode == "RGB" and np.array_equal(np.asarray(img), np.asarray(expected))
+
+
+def test_a_photo_keyframe_from_an_icc_tagged_photo_carries_no_profile(tmp_path: Path) -> None:
+    """The sRGB conversion left Pillow's output profile in the keyframe.png: an sRGB
+    profile made by LittleCMS with the second it was made in its header, so the same
+    photo (an iPhone's, tagged Display P3) gave a different keyframe.png each time, and
+    a keyframe made again (deleted, or after a key change) made its clip again too (the
+    clip's key holds the keyframe's sha256). The pixels are sRGB: no profile says so."""
+    from mindmovie.providers.local_media import fit_photo
+    from tests.media import rgb_icc_profile
+
+    photo = tmp_path / "p3.jpg"
+    Image.new("RGB", (40, 30), (200, 120, 100)).save(photo, icc_profile=rgb_icc_profile())
+    img = Image.open(io.BytesIO(fit_photo(photo, 32, 18)))
+    assert "icc_profile" not in img.info
+    assert (np.abs(np.asarray(img).astype(int) - (214, 116, 95)) <= 4).all()  # converted (JPEG)

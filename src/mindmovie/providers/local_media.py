@@ -460,6 +460,10 @@ def fit_photo(
         else:
             base = Image.new("RGBA", (width, height), (128, 128, 128, 255))
         fitted = Image.alpha_composite(base, fitted).convert("RGB")
+    # the pixels are sRGB, as the movie takes them: no profile in the PNG. The sRGB one
+    # `_to_srgb` leaves in `info` holds the second LittleCMS made it, and the same photo
+    # gave a new keyframe.png (and so a new clip) each time it was made again
+    fitted.info = {}
     buf = io.BytesIO()
     fitted.save(buf, format="PNG", compress_level=3)
     return buf.getvalue()
