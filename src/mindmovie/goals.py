@@ -148,6 +148,10 @@ def _image_problem(path: Path) -> str | None:
         limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) // 10**6
         return f"is too large to read safely (over {limit} megapixels); save a smaller copy"
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, OSError) and e.errno is not None and e.strerror:
+            # the system's refusal (permission denied, an I/O error), not the format's:
+            # "not a picture" sent the person checking a photo that is fine
+            return f"cannot be read ({e.strerror.lower()})"
         # "image file is truncated" (JPEG, GIF, TIFF), "Truncated File Read" (PNG),
         # "Truncated data" (AVIF)
         if "truncated" in str(e).lower():

@@ -834,3 +834,27 @@ def test_photo_has_transparency_reads_the_alpha_channel_and_a_transparent_colour
     assert photo_has_transparency(tmp_path / "missing.png")
     (tmp_path / "notes.png").write_text("not a picture")
     assert photo_has_transparency(tmp_path / "notes.png")
+
+
+def test_a_photo_this_user_may_not_read_says_so(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A photo copied from another account (mode 600, another owner) was 'not a picture
+    that can be read (JPEG, PNG, WebP, ...)': the person checked its format, not its
+    permissions. (Pillow's open is made to fail as it does then: the tests may run as
+    root, whom no permission stops.)"""
+    from PIL import Image
+
+    real_open = Image.open
+
+    def refuse(fp: object, *a: object, **k: object) -> Image.Image:
+        if str(fp).endswith("run1.jpg"):
+            raise PermissionError(13, "Permission denied", str(fp))
+        return real_open(fp, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Image, "open", refuse)
+    path = write(project, SPEC_EXAMPLE)
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.field == "goals[1].photos[1]" and e.value.line == 13
+    assert "photo cannot be read (permission denied): run1.jpg" in str(e.value)
