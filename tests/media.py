@@ -66,6 +66,18 @@ def rgb_icc_profile(
 ) -> bytes:
     """A minimal ICC v2 RGB display profile (three colorants, one gamma curve): what a
     phone or camera embeds in a photo, made here as no profile file ships with the tests."""
+    return _icc_profile(b"RGB ", gamma, colorants)
+
+
+def grey_icc_profile(gamma: float = 1.0) -> bytes:
+    """A minimal ICC v2 greyscale profile (one gamma curve), as a scanner or Photoshop
+    ("Gray Gamma 1.8", "Dot Gain 20%") embeds in a greyscale photo."""
+    return _icc_profile(b"GRAY", gamma)
+
+
+def _icc_profile(
+    space: bytes, gamma: float, colorants: tuple[tuple[float, float, float], ...] = ()
+) -> bytes:
     import struct
 
     def s15(v: float) -> bytes:
@@ -78,17 +90,14 @@ def rgb_icc_profile(
     curv = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
     name = b"test profile\0"
     desc = b"desc\0\0\0\0" + struct.pack(">I", len(name)) + name + b"\0" * 78
-    tags = [
-        (b"desc", desc),
-        (b"wtpt", xyz(d50)),
-        (b"rXYZ", xyz(colorants[0])),
-        (b"gXYZ", xyz(colorants[1])),
-        (b"bXYZ", xyz(colorants[2])),
-        (b"rTRC", curv),
-        (b"gTRC", curv),
-        (b"bTRC", curv),
-        (b"cprt", b"text\0\0\0\0none\0"),
-    ]
+    tags = [(b"desc", desc), (b"wtpt", xyz(d50))]
+    if space == b"GRAY":
+        tags.append((b"kTRC", curv))
+    else:
+        tags += [(b"rXYZ", xyz(colorants[0])), (b"gXYZ", xyz(colorants[1]))]
+        tags += [(b"bXYZ", xyz(colorants[2])), (b"rTRC", curv), (b"gTRC", curv)]
+        tags.append((b"bTRC", curv))
+    tags.append((b"cprt", b"text\0\0\0\0none\0"))
     table, data = b"", b""
     start = 128 + 4 + 12 * len(tags)
     for sig, body in tags:
@@ -97,7 +106,7 @@ def rgb_icc_profile(
         data += body
     body = struct.pack(">I", len(tags)) + table + data
     header = struct.pack(
-        ">I4sI4s4s4s", 128 + len(body), b"\0" * 4, 0x02100000, b"mntr", b"RGB ", b"XYZ "
+        ">I4sI4s4s4s", 128 + len(body), b"\0" * 4, 0x02100000, b"mntr", space, b"XYZ "
     )
     header += b"\0" * 12 + b"acsp" + b"\0" * 28 + b"".join(s15(c) for c in d50) + b"\0" * 48
     assert len(header) == 128

@@ -99,8 +99,10 @@ STAGE_VERSION = {"plan": 1, "keyframe": 1, "clip": 1, "movie": 1}
 SMALL_PHOTO_UPSCALE = 2.0
 
 #: how `local_media.fit_photo` fits a photo to the frame (cover-crop, centred, LANCZOS,
-#: EXIF orientation, ICC to sRGB): in a photo keyframe's key; change it with the fit
-PHOTO_FIT = "cover-centre-lanczos-srgb"
+#: EXIF orientation, ICC to sRGB): in a photo keyframe's key (transparent parts or not);
+#: change it with the fit. -2: palette, tRNS, grey+alpha and 16-bit grey photos are
+#: converted by their ICC profile too (they kept their numbers)
+PHOTO_FIT = "cover-centre-lanczos-srgb-2"
 
 
 class RunLocked(Exception):
@@ -1228,7 +1230,9 @@ class Pipeline:
         `variants`', and those with the goal photo the rule before 2026-12 gave it
         (`plan.source_photo_by_place`), so a keyframe made then is not made (or paid
         for) again because the rule changed; for local keyframes also the keys photo
-        keyframes had before their key left out the prompt (`_keyframe_variants`)."""
+        keyframes had before their key left out the prompt (`_keyframe_variants`), except
+        for a photo with transparent parts: its old key is the one it had until its key
+        took the fit (`PHOTO_FIT`), and would bring back the pixels of an older fit."""
         keys = [key for _, key, _ in variants]
         photos: list[Path | None] = [None]
         old = costs.scene_source_photo(self.goals, list(plan.scenes), scene, by_place=True)
@@ -1239,6 +1243,11 @@ class Pipeline:
             # a photo keyframe keyed before 2026-12-01 (with the prompt, seed, style and
             # references, which do not change it): reused while its prompt is unchanged
             for photo in photos:
+                source = photo or self._source_photo(scene, plan)
+                if source is not None and photo_has_transparency(source):
+                    # its legacy key is the key it had until its fit joined it: reused,
+                    # it would bring back the pixels of the fit before
+                    continue
                 legacy = self._keyframe_variants(model, scene, plan, photo, legacy=True)
                 keys += [key for _, key, _ in legacy if key not in keys]
         return keys
@@ -1309,6 +1318,8 @@ class Pipeline:
             return [("as planned", key, req)]
         if model.name == "local":  # the painter's palette follows the category
             common["category"] = scene.category.strip().lower()
+            if fitted:  # a photo over the painted scene: what the fit makes of it too
+                common["fit"] = PHOTO_FIT
         out = [("as planned", input_key(prompt=req.prompt, **common), req)]
         if model.name != "local":
             soft = replace(req, prompt=soften_prompt(req.prompt, scene.category))

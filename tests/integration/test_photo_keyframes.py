@@ -10,6 +10,7 @@ import asyncio
 import shutil
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from mindmovie.config import Settings, load_settings
@@ -95,6 +96,31 @@ def test_a_photo_with_transparent_parts_keeps_the_prompt_in_its_key(tmp_path: Pa
     cut_out.putpixel((3, 3), (0, 0, 0, 255))
     cut_out.save(photo, format="PNG")
     assert _keys(pipe, settings, kite, PHOTO) == _keys(pipe, settings, plan, PHOTO)
+
+
+def test_a_new_fit_makes_every_photo_keyframe_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`PHOTO_FIT` names what `fit_photo` does to a photo's pixels, and is in the key of
+    a photo with transparent parts too: theirs held no fit, so a keyframe cached before a
+    fix of the fit (the painted backdrop in place of black; the sRGB conversion of a
+    palette or tRNS PNG) was reused with the old pixels, under its key or the legacy one."""
+    pipe, settings, plan = _planned(tmp_path)
+    scene = next(s for s in plan.scenes if s.id == PHOTO)
+    photo = pipe._source_photo(scene, plan)
+    assert photo is not None
+    model = _identity(settings, "keyframes")
+    cut_out = Image.new("RGBA", (64, 48), (200, 120, 60, 255))
+    cut_out.putpixel((3, 3), (0, 0, 0, 0))
+    for transparent in (False, True):
+        cut_out.putpixel((3, 3), (0, 0, 0, 0 if transparent else 255))
+        cut_out.save(photo, format="PNG")
+        monkeypatch.setattr("mindmovie.pipeline.PHOTO_FIT", "the fit before")
+        before = _keys(pipe, settings, plan, PHOTO)
+        monkeypatch.setattr("mindmovie.pipeline.PHOTO_FIT", "a new fit")
+        variants = pipe._keyframe_variants(model, scene, plan)
+        reused = pipe._keyframe_reuse_keys(model, scene, plan, variants)
+        assert not set(before) & set(reused), transparent
 
 
 def test_a_remote_model_keeps_the_prompt_in_its_key(tmp_path: Path) -> None:

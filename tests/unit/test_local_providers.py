@@ -890,3 +890,58 @@ def test_a_photo_keyframe_from_an_icc_tagged_photo_carries_no_profile(tmp_path: 
     img = Image.open(io.BytesIO(fit_photo(photo, 32, 18)))
     assert "icc_profile" not in img.info
     assert (np.abs(np.asarray(img).astype(int) - (214, 116, 95)) <= 4).all()  # converted (JPEG)
+
+
+@pytest.mark.parametrize("kind", ["P", "P tRNS", "LA", "L tRNS", "RGB tRNS", "I;16"])
+def test_a_photo_of_any_mode_is_converted_by_its_icc_profile(tmp_path: Path, kind: str) -> None:
+    """Only RGB, RGBA, CMYK and L photos were converted to sRGB by their profile: a
+    palette PNG, one with a transparent colour (tRNS), greyscale with alpha or 16-bit
+    greyscale kept the numbers of the space they were tagged in (a Display P3 palette
+    PNG, a scan in linear grey, shown far too dark). The oracle is the same colour as an
+    RGB or L photo with the same profile, which were converted already."""
+    from mindmovie.providers.local_media import fit_photo
+    from tests.media import grey_icc_profile, rgb_icc_profile
+
+    grey = kind in ("LA", "L tRNS", "I;16")
+    icc = grey_icc_profile(1.0) if grey else rgb_icc_profile()
+    plain = tmp_path / "plain.png"
+    if grey:
+        Image.new("L", (40, 30), 90).save(plain, icc_profile=icc)
+    else:
+        Image.new("RGB", (40, 30), (200, 120, 100)).save(plain, icc_profile=icc)
+    want = np.asarray(Image.open(io.BytesIO(fit_photo(plain, 32, 18))))[9, 28].astype(int)
+    assert (np.abs(want - ((160,) * 3 if grey else (214, 116, 95))) <= 2).all(), want
+
+    photo = tmp_path / "photo.png"
+    left = np.zeros((30, 40), bool)
+    left[:, :20] = True  # transparent, where the kind can be
+    extra: dict[str, object] = {}
+    if kind in ("P", "P tRNS"):
+        index = np.where(left & (kind == "P tRNS"), 0, 1).astype(np.uint8)
+        im = Image.frombytes("P", (40, 30), index.tobytes())
+        im.putpalette([0, 0, 0, 200, 120, 100])
+        if kind == "P tRNS":
+            extra["transparency"] = 0
+    elif kind == "LA":
+        im = Image.merge(
+            "LA",
+            (
+                Image.new("L", (40, 30), 90),
+                Image.fromarray(np.where(left, 0, 255).astype(np.uint8)),
+            ),
+        )
+    elif kind == "L tRNS":
+        im, extra["transparency"] = Image.fromarray(np.where(left, 0, 90).astype(np.uint8)), 0
+    elif kind == "RGB tRNS":
+        arr = np.zeros((30, 40, 3), np.uint8)
+        arr[~left] = (200, 120, 100)
+        im, extra["transparency"] = Image.fromarray(arr), (0, 0, 0)
+    else:
+        im = Image.fromarray(np.full((30, 40), 90 * 257, np.uint16))
+    im.save(photo, icc_profile=icc, **extra)
+    opened = Image.open(photo)
+    assert opened.mode == kind.split()[0] or opened.mode.startswith(kind), opened.mode
+    img = np.asarray(Image.open(io.BytesIO(fit_photo(photo, 32, 18)))).astype(int)
+    assert (np.abs(img[:, 26:] - want) <= 1).all(), img[9, 28]
+    if kind != "P" and kind != "I;16":  # the transparent half shows the backdrop (grey)
+        assert (np.abs(img[:, :6] - 128) <= 1).all(), img[9, 2]

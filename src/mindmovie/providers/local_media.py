@@ -380,8 +380,12 @@ def _rgba(im: Image.Image) -> Image.Image:
     return im if im.mode == "RGBA" else im.convert("RGBA")
 
 
-#: modes whose embedded ICC profile is applied (others are used as stored)
-_ICC_MODES = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB", "L": "RGB"}
+#: an ICC profile's colour space -> the modes of the pictures it can describe
+_ICC_SPACES = {
+    "RGB": ("RGB", "RGBA", "RGBa", "RGBX", "P", "PA"),
+    "GRAY": ("L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"),
+    "CMYK": ("CMYK",),
+}
 
 
 @functools.cache
@@ -392,25 +396,45 @@ def _srgb_profile() -> Any:
 
 
 def _to_srgb(im: Image.Image) -> Image.Image:
-    """`im` converted to sRGB by its embedded ICC profile, when it has one.
+    """`im` converted to sRGB by its embedded ICC profile, when it has one: RGB, or RGBA
+    when it has transparent parts (their mask kept as it was).
 
     The movie is sRGB/BT.709, and the pixels were used as if the photo were too: a
-    photo tagged Display P3 (an iPhone's), Adobe RGB (many cameras) or a CMYK press
-    profile came out with dulled or shifted colours. A profile that cannot be read or
-    does not fit the picture's mode leaves it as stored, as before.
+    photo tagged Display P3 (an iPhone's), Adobe RGB (many cameras), a CMYK press
+    profile or a grey gamma came out with dulled, shifted or too dark colours. Every
+    mode is converted, not only RGB(A), CMYK and L: a palette PNG, one with a
+    transparent colour (tRNS), greyscale with alpha and 16-bit greyscale kept their
+    numbers. A profile that cannot be read or does not fit the picture's mode (an RGB
+    profile on a greyscale photo) leaves it as stored.
     """
     icc = im.info.get("icc_profile")
-    out_mode = _ICC_MODES.get(im.mode)
-    if not icc or out_mode is None or "transparency" in im.info:
+    if not icc:
         return im
     from PIL import ImageCms
 
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        converted = ImageCms.profileToProfile(im, source, _srgb_profile(), outputMode=out_mode)
+        space = str(source.profile.xcolor_space).strip()
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
         return im
-    return converted if converted is not None else im
+    if im.mode not in _ICC_SPACES.get(space, ()):
+        return im
+    alpha = _rgba(im).getchannel("A") if _has_alpha(im) else None
+    if space == "GRAY":
+        colour = _rgb(im.convert("L") if im.mode in ("LA", "La") else im, keep_grey=True)
+    elif space == "RGB":
+        colour = im if im.mode == "RGB" else im.convert("RGB")
+    else:
+        colour = im
+    try:
+        converted = ImageCms.profileToProfile(colour, source, _srgb_profile(), outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return im
+    if converted is None:
+        return im
+    if alpha is not None:
+        converted.putalpha(alpha)
+    return converted
 
 
 def fit_photo(
