@@ -121,16 +121,33 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
 
 def _image_problem(path: Path) -> str | None:
     """Why a photo cannot be used (None when it can): a file that is not a picture
-    Pillow reads would otherwise fail the render after the plan was paid for."""
+    Pillow reads would otherwise fail the render after the plan was paid for.
+
+    Remembered per file state (the same file unchanged is not decoded again): a command
+    checks each photo twice (load_goals, then check_plan), and a PNG is decoded whole,
+    ~0.5 s for 12 MP."""
+    try:
+        st = path.stat()
+    except OSError:
+        return _image_problem_now(path, 1)  # said there, as the open fails
+    # ctime too: a chmod changes whether it can be read, not its mtime
+    return _image_problem_cached(str(path), st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _image_problem_cached(
+    path: str, ino: int, mtime_ns: int, ctime_ns: int, size: int
+) -> str | None:
+    return _image_problem_now(Path(path), size)
+
+
+def _image_problem_now(path: Path, size: int) -> str | None:
     import warnings
 
     from PIL import Image, UnidentifiedImageError
 
-    try:
-        if path.stat().st_size == 0:  # a copy that never started: not a format problem
-            return "is empty (0 bytes)"
-    except OSError:
-        pass  # said below, as the open fails
+    if size == 0:  # a copy that never started: not a format problem
+        return "is empty (0 bytes)"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

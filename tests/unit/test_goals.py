@@ -858,3 +858,32 @@ def test_a_photo_this_user_may_not_read_says_so(
         load_goals(path)
     assert e.value.field == "goals[1].photos[1]" and e.value.line == 13
     assert "photo cannot be read (permission denied): run1.jpg" in str(e.value)
+
+
+def test_a_photo_is_decoded_once_per_command_until_it_changes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """load_goals and then check_plan (render, status, estimate) each decoded every photo
+    whole (a PNG has no reduced decode): six 12 MP PNGs were 7 s of a `status` whose
+    every step was done. A photo is checked again once its file changes."""
+    import os
+
+    from PIL import Image
+
+    from mindmovie.goals import _image_problem
+
+    opened: list[str] = []
+    real_open = Image.open
+
+    def spy(fp: object, *a: object, **k: object) -> Image.Image:
+        opened.append(str(fp))
+        return real_open(fp, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Image, "open", spy)
+    photo = project / "run1.jpg"
+    assert _image_problem(photo) is None
+    first = len(opened)
+    assert first > 0 and _image_problem(photo) is None and len(opened) == first
+    photo.write_text("not a picture any more")
+    os.utime(photo, ns=(1, 1))
+    assert "not a picture" in (_image_problem(photo) or "")
