@@ -173,6 +173,16 @@ def _image_problem_now(path: Path, size: int) -> str | None:
         # "Truncated data" (AVIF)
         if "truncated" in str(e).lower():
             return "is cut short or damaged (the file ends before the picture does)"
+        if _ftyp_brand(path) in _AVIF_BRANDS:
+            from PIL import features
+
+            if features.check("avif"):
+                return "is an AVIF picture that is damaged or cut short"
+            # Pillow reads AVIF from 11.2; pyproject allows older
+            return (
+                "is an AVIF picture, which cannot be read here (Pillow 11.2 or later "
+                "reads it); export it as JPEG"
+            )
         if _is_heif(path):
             # what an iPhone saves by default; Pillow reads it only with a plug-in
             return (
@@ -248,14 +258,24 @@ def photo_pixels(path: Path) -> tuple[int, int] | None:
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 
 
-def _is_heif(path: Path) -> bool:
-    """A HEIF/HEIC image by its `ftyp` box, whatever its file name says."""
+#: ISO base media brands of AVIF still images and sequences
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+
+def _ftyp_brand(path: Path) -> bytes | None:
+    """The major brand of an ISO base media file (HEIF, AVIF) by its `ftyp` box,
+    whatever its file name says; None for any other file."""
     try:
         with path.open("rb") as f:
             head = f.read(12)
     except OSError:
-        return False
-    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
+        return None
+    return head[8:12] if head[4:8] == b"ftyp" else None
+
+
+def _is_heif(path: Path) -> bool:
+    """A HEIF/HEIC image by its `ftyp` box, whatever its file name says."""
+    return _ftyp_brand(path) in _HEIF_BRANDS
 
 
 def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Problem]:

@@ -912,3 +912,27 @@ def test_photo_pixels_reads_a_png_header_without_decoding_it(
     monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", no_decode)
     assert photo_pixels(plain) == (30, 20)
     assert photo_pixels(turned) == (20, 30)
+
+
+@pytest.mark.parametrize("readable", [True, False])
+def test_an_avif_photo_that_cannot_be_read_says_what_it_is(
+    project: Path, monkeypatch: pytest.MonkeyPatch, readable: bool
+) -> None:
+    """pyproject allows Pillow 10.3, which reads no AVIF (11.2 does): a good AVIF photo
+    was 'not a picture that can be read (JPEG, PNG, WebP, ...)', as was a damaged one
+    with a Pillow that reads AVIF. Told by its ftyp box, as a HEIC is."""
+    from PIL import features
+
+    real_check = features.check
+    monkeypatch.setattr(features, "check", lambda f: readable if f == "avif" else real_check(f))
+    avif = b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + b"\x00" * 64
+    (project / "run1.jpg").write_bytes(avif)
+    path = write(project, SPEC_EXAMPLE)
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.field == "goals[1].photos[1]" and e.value.line == 13
+    if readable:
+        assert "photo is an AVIF picture that is damaged or cut short: run1.jpg" in str(e.value)
+    else:
+        assert "photo is an AVIF picture, which cannot be read here" in str(e.value)
+        assert "export it as JPEG" in str(e.value)
