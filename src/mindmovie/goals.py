@@ -228,6 +228,31 @@ def _has_transparency(path: str, mtime_ns: int, size: int) -> bool:
         return True  # not told: the key keeps the prompt
 
 
+def photo_fit_never_changed(path: Path) -> bool:
+    """Whether `local_media.fit_photo` has made the same pixels of this photo since its
+    first version: an opaque 8-bit photo with no ICC profile. Since then the fit converts
+    by the ICC profile (2026-12-01, all modes 2026-12-02) and scales 16-bit and float
+    greyscale (white or black before); transparent parts are `photo_has_transparency`'s.
+    Keyframes keyed before the fit joined their key are reused only for such a photo.
+    From the header; False when it cannot be read."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+            with Image.open(path) as im:
+                return im.mode in _FIT_NEVER_CHANGED_MODES and not im.info.get("icc_profile")
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        return False
+
+
+#: 8-bit modes `photo_fit_never_changed` holds the same since the first fit
+_FIT_NEVER_CHANGED_MODES = ("RGB", "RGBA", "L", "LA", "P", "PA", "CMYK", "1", "YCbCr")
+
+
 def photo_pixels(path: Path) -> tuple[int, int] | None:
     """A photo's width and height as shown (turned by its EXIF orientation), from its
     header; None when it cannot be read."""

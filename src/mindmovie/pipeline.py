@@ -37,6 +37,7 @@ from mindmovie.goals import (
     Goals,
     goals_sha256,
     load_goals,
+    photo_fit_never_changed,
     photo_has_transparency,
     photo_pixels,
     plan_fingerprint,
@@ -1230,9 +1231,11 @@ class Pipeline:
         `variants`', and those with the goal photo the rule before 2026-12 gave it
         (`plan.source_photo_by_place`), so a keyframe made then is not made (or paid
         for) again because the rule changed; for local keyframes also the keys photo
-        keyframes had before their key left out the prompt (`_keyframe_variants`), except
-        for a photo with transparent parts: its old key is the one it had until its key
-        took the fit (`PHOTO_FIT`), and would bring back the pixels of an older fit."""
+        keyframes had before their key left out the prompt (`_keyframe_variants`), only
+        for a photo the fit has made the same pixels of since (`photo_fit_never_changed`,
+        no transparent parts): for others the old key would bring back the pixels of an
+        older fit (a transparent photo's old key is the one it had until it took the fit,
+        `PHOTO_FIT`)."""
         keys = [key for _, key, _ in variants]
         photos: list[Path | None] = [None]
         old = costs.scene_source_photo(self.goals, list(plan.scenes), scene, by_place=True)
@@ -1244,9 +1247,13 @@ class Pipeline:
             # references, which do not change it): reused while its prompt is unchanged
             for photo in photos:
                 source = photo or self._source_photo(scene, plan)
-                if source is not None and photo_has_transparency(source):
-                    # its legacy key is the key it had until its fit joined it: reused,
-                    # it would bring back the pixels of the fit before
+                if source is not None and (
+                    photo_has_transparency(source) or not photo_fit_never_changed(source)
+                ):
+                    # a photo with transparent parts: its legacy key is the key it had
+                    # until the fit joined it; a photo whose pixels a fix of the fit has
+                    # changed (an ICC profile, 16-bit or float grey): reused, either
+                    # would bring back the pixels of an older fit
                     continue
                 legacy = self._keyframe_variants(model, scene, plan, photo, legacy=True)
                 keys += [key for _, key, _ in legacy if key not in keys]

@@ -123,6 +123,38 @@ def test_a_new_fit_makes_every_photo_keyframe_again(
         assert not set(before) & set(reused), transparent
 
 
+@pytest.mark.parametrize("kind", ["plain", "icc", "16-bit grey", "float grey"])
+def test_only_a_photo_the_fit_never_changed_for_is_reused_under_its_legacy_key(
+    tmp_path: Path, kind: str
+) -> None:
+    """Keyframes keyed before 2026-12-01 (with the prompt, no fit) were made by the fit
+    of their day; fixes since changed the pixels of photos with an ICC profile (sRGB
+    conversion), 16-bit and float greyscale (white or black before), and those keys
+    never changed, so the legacy reuse brought the old pixels back for good. Only a
+    photo none of those fixes touch (8-bit, no profile, opaque) is still reused so."""
+    from tests.media import rgb_icc_profile
+
+    pipe, settings, plan = _planned(tmp_path)
+    scene = next(s for s in plan.scenes if s.id == PHOTO)
+    photo = pipe._source_photo(scene, plan)
+    assert photo is not None
+    if kind == "plain":
+        Image.new("RGB", (64, 48), (200, 120, 60)).save(photo, format="JPEG")
+    elif kind == "icc":
+        Image.new("RGB", (64, 48), (200, 120, 60)).save(
+            photo, format="JPEG", icc_profile=rgb_icc_profile()
+        )
+    elif kind == "16-bit grey":
+        Image.new("I;16", (64, 48), 30000).save(photo, format="PNG")
+    else:
+        Image.new("F", (64, 48), 0.5).save(photo, format="TIFF")
+    model = _identity(settings, "keyframes")
+    ((_, legacy, _),) = pipe._keyframe_variants(model, scene, plan, legacy=True)
+    variants = pipe._keyframe_variants(model, scene, plan)
+    reused = pipe._keyframe_reuse_keys(model, scene, plan, variants)
+    assert (legacy in reused) == (kind == "plain")
+
+
 def test_a_remote_model_keeps_the_prompt_in_its_key(tmp_path: Path) -> None:
     """An edit model restyles the goal's photo as the prompt says: the prompt matters."""
     local, _, plan = _planned(tmp_path)
