@@ -1,7 +1,8 @@
 """End to end, offline: the README's `mindmovie render examples/goals.yaml`, small and fast.
 
 These run the real CLI in a subprocess (as a person would), then probe the MP4 with the
-ffmpeg that imageio-ffmpeg ships and read `status --json`.
+ffmpeg that imageio-ffmpeg ships and read `status --json`. Tests that start from a
+finished render take `finished` (conftest.py): that render, made once per test process.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,14 +21,7 @@ import numpy as np
 import pytest
 
 from mindmovie.media import probe, run_ffmpeg
-
-REPO = Path(__file__).resolve().parents[2]
-FPS = 12
-SMALL = f"""
-output: {{size: "320x180", fps: {FPS}}}
-plan: {{scene_seconds: 2}}
-compose: {{crossfade: 0.5, title_seconds: 1.5, closing_seconds: 1.5, quality: draft}}
-"""
+from tests.e2e.project import FPS, SMALL, new_project
 
 
 def _cli(
@@ -50,9 +43,7 @@ def _cli(
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    shutil.copytree(REPO / "examples", tmp_path / "examples")
-    (tmp_path / "small.yaml").write_text(SMALL)
-    return tmp_path
+    return new_project(tmp_path)
 
 
 def _status(cwd: Path, run: Path) -> dict[str, Any]:
@@ -197,9 +188,8 @@ def test_kill_then_resume_keeps_finished_steps(workdir: Path) -> None:
     assert not list(run.rglob(".chunk-*")), "compose chunk folders left behind"
 
 
-def test_edit_one_affirmation_redoes_only_that_scene(workdir: Path) -> None:
-    run = workdir / "run"
-    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+def test_edit_one_affirmation_redoes_only_that_scene(finished: Path) -> None:
+    workdir, run = finished, finished / "run"
     import yaml
 
     plan_path = run / "plan.yaml"
@@ -269,14 +259,12 @@ def test_python_dash_m_and_help(workdir: Path, monkeypatch: pytest.MonkeyPatch) 
             assert "asked to confirm (every run), unless --yes" in out
 
 
-def test_reference_engine_renders_the_same_timeline(workdir: Path) -> None:
+def test_reference_engine_renders_the_same_timeline(finished: Path) -> None:
     """compose.engine: moviepy (the oracle) is selectable and gives the same frame count."""
+    workdir = finished
     cfg = SMALL.replace("quality: draft}", "quality: draft, engine: moviepy}")
     (workdir / "mp.yaml").write_text(cfg)
-    run_a, run_b = workdir / "a", workdir / "b"
-    _cli(
-        "render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run_a), "-q", cwd=workdir
-    )
+    run_a, run_b = workdir / "run", workdir / "b"  # run: rendered with small.yaml
     _cli("render", "examples/goals.yaml", "-c", "mp.yaml", "--out", str(run_b), "-q", cwd=workdir)
     a = probe(run_a / "movie.mp4", count_frames=True)
     b = probe(run_b / "movie.mp4", count_frames=True)
@@ -335,7 +323,7 @@ def _players(html: Path) -> dict[str, str]:
     return out
 
 
-def test_storyboard_does_not_play_a_clip_made_before_an_edit(workdir: Path) -> None:
+def test_storyboard_does_not_play_a_clip_made_before_an_edit(finished: Path) -> None:
     """`render --until keyframes` after an image prompt was edited makes a new keyframe
     and leaves the old clip on disk: the board played that clip (of the old picture)
     beside the new keyframe, as if it were its clip; `status` said "redo clip". The
@@ -344,10 +332,8 @@ def test_storyboard_does_not_play_a_clip_made_before_an_edit(workdir: Path) -> N
 
     from mindmovie.storyboard import OLD_CLIP
 
-    run = workdir / "run"
+    workdir, run = finished, finished / "run"
     html = run / "storyboard.html"
-    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
-         cwd=workdir)  # fmt: skip
     ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
     every = {sid: f"play scenes/{sid}/clip.mp4" for sid in ids}
     assert _players(html) == every
@@ -375,7 +361,7 @@ def test_storyboard_does_not_play_a_clip_made_before_an_edit(workdir: Path) -> N
 
 
 def test_storyboard_with_settings_marks_what_a_render_with_them_makes_again(
-    workdir: Path,
+    finished: Path,
 ) -> None:
     """`mindmovie storyboard` compared the files only with what the last render recorded:
     with other settings (another fps: every clip is made again; another size: every
@@ -384,10 +370,8 @@ def test_storyboard_with_settings_marks_what_a_render_with_them_makes_again(
     `status` says it; without them it shows the run as it stands."""
     from mindmovie.storyboard import OLD_CLIP, OLD_KEYFRAME
 
-    run = workdir / "run"
+    workdir, run = finished, finished / "run"
     html = run / "storyboard.html"
-    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
-         cwd=workdir)  # fmt: skip
     ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
     every = {sid: f"play scenes/{sid}/clip.mp4" for sid in ids}
 
@@ -409,7 +393,7 @@ def test_storyboard_with_settings_marks_what_a_render_with_them_makes_again(
     assert _players(html) == every and old_keyframes() == 0
 
 
-def test_storyboard_marks_a_keyframe_made_before_its_prompt_was_edited(workdir: Path) -> None:
+def test_storyboard_marks_a_keyframe_made_before_its_prompt_was_edited(finished: Path) -> None:
     """`mindmovie storyboard` after an image prompt was edited showed the old keyframe
     beside the new prompt as if the prompt had made it. The card now says the keyframe
     was made before an edit (the page, and a band across the sheet's picture); an edit
@@ -420,10 +404,8 @@ def test_storyboard_marks_a_keyframe_made_before_its_prompt_was_edited(workdir: 
 
     from mindmovie.storyboard import BACKGROUND, OLD_KEYFRAME, thumb_size, tile_boxes
 
-    run = workdir / "run"
+    workdir, run = finished, finished / "run"
     html = run / "storyboard.html"
-    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
-         cwd=workdir)  # fmt: skip
     plan_path = run / "plan.yaml"
     plan = yaml.safe_load(plan_path.read_text())
     edited = next(i for i, s in enumerate(plan["scenes"]) if s["category"] == "wealth")
@@ -471,9 +453,8 @@ def test_square_brackets_in_user_text_are_text_not_markup(workdir: Path) -> None
     assert "[mine]" in proc.stdout and "[/i]" in proc.stdout and "[b]title[/b]" in proc.stdout
 
 
-def test_fresh_sets_the_old_run_aside_and_never_takes_other_files(workdir: Path) -> None:
-    run = workdir / "run"
-    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+def test_fresh_sets_the_old_run_aside_and_never_takes_other_files(finished: Path) -> None:
+    workdir, run = finished, finished / "run"
     first = (run / "movie.mp4").read_bytes()
     (run / "notes.txt").write_text("mine")
     proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
@@ -611,11 +592,10 @@ def test_music_edited_into_plan_yaml_is_checked_before_any_scene_is_made(workdir
     assert not list(run.glob("scenes/*/keyframe.png"))
 
 
-def test_a_category_edit_repaints_that_scenes_keyframe(workdir: Path) -> None:
+def test_a_category_edit_repaints_that_scenes_keyframe(finished: Path) -> None:
     """The offline painter's palette follows the scene's category: editing it in plan.yaml
     redoes that keyframe (it was reused, stale) and nothing else."""
-    run = workdir / "run"
-    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+    workdir, run = finished, finished / "run"
     import yaml
 
     plan_path = run / "plan.yaml"

@@ -2,7 +2,9 @@
 
 Run dirs are made by the real CLI, offline (the local providers), as in test_render.py.
 Each test then changes the run the way a person would (deletes a file, edits plan.yaml)
-and checks `status` against what the next render actually does.
+and checks `status` against what the next render actually does. Most start from
+`finished` (conftest.py): the run folder `_render` leaves, rendered once per test process
+and copied back to the same path for each test.
 """
 
 from __future__ import annotations
@@ -18,12 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
-SMALL = """
-output: {size: "320x180", fps: 12}
-plan: {scene_seconds: 2}
-compose: {crossfade: 0.5, title_seconds: 1.5, closing_seconds: 1.5, quality: draft}
-"""
+from tests.e2e.project import SMALL, new_project
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -89,18 +86,15 @@ def _edit_plan(run: Path, edit: Any) -> None:
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    shutil.copytree(REPO / "examples", tmp_path / "examples")
-    (tmp_path / "small.yaml").write_text(SMALL)
-    return tmp_path
+    return new_project(tmp_path)
 
 
-def test_status_checks_each_file_and_names_plan_edits(workdir: Path) -> None:
+def test_status_checks_each_file_and_names_plan_edits(finished: Path) -> None:
     """A deleted clip and a replaced keyframe are 'redo' (their sha256 no longer match the
     store); a prompt edited in plan.yaml since the last render is named (the render
     records the plan it worked from); settings it cannot see, so no scene is said to be
     reused unconditionally. The next render does what status said."""
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
     ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
     # ids[3] is a photo scene, whose keyframe takes no prompt: ids[4] is painted
     gone, swapped, edited = ids[1], ids[2], ids[4]
@@ -153,15 +147,14 @@ def test_status_checks_each_file_and_names_plan_edits(workdir: Path) -> None:
 
 
 def test_status_says_a_deleted_offline_keyframe_is_made_again_and_its_clip_kept_if_same(
-    workdir: Path,
+    finished: Path,
 ) -> None:
     """A deleted local keyframe: the render paints it again from the same inputs and,
     the image being the same (the clip's key holds its sha256), reuses the clip. Status
     said "redo: keyframe.png missing; the clip too unless ...", and its JSON that the
     clip is not reused. It says now what the render does, and what that hinges on; with
     the motion prompt edited too, the clip is made again whatever the image."""
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
     ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
     gone, moved = ids[1], ids[2]
     (run / "scenes" / gone / "keyframe.png").unlink()
@@ -195,9 +188,8 @@ def test_status_says_a_deleted_offline_keyframe_is_made_again_and_its_clip_kept_
     assert all(s["next"] == "reuse" for s in after["scenes"])
 
 
-def test_status_marks_a_scene_removed_from_plan_yaml(workdir: Path) -> None:
-    run = workdir / "run"
-    _render(workdir, run)
+def test_status_marks_a_scene_removed_from_plan_yaml(finished: Path) -> None:
+    workdir, run = finished, finished / "run"
     removed: list[str] = []
 
     def edit(plan: dict[str, Any]) -> None:
@@ -237,10 +229,9 @@ def test_status_after_plan_alone_lists_the_scenes_not_started(workdir: Path) -> 
         assert "not started" in _line(text, sid)
 
 
-def test_status_of_a_run_with_a_broken_plan_yaml_still_shows_its_steps(workdir: Path) -> None:
+def test_status_of_a_run_with_a_broken_plan_yaml_still_shows_its_steps(finished: Path) -> None:
     """plan.yaml mid-edit (invalid): status says why and shows the steps as recorded."""
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
     n = len(_status(workdir, run)["scenes"])
     (run / "plan.yaml").write_text("title: x\nscenes: [\n")
     st, _ = _status_refused(workdir, run)  # the render refuses it too (exit 2)
@@ -250,12 +241,11 @@ def test_status_of_a_run_with_a_broken_plan_yaml_still_shows_its_steps(workdir: 
     assert all(s["next"] == "reuse if inputs unchanged" for s in st["scenes"])
 
 
-def test_status_refuses_a_plan_yaml_the_render_refuses(workdir: Path) -> None:
+def test_status_refuses_a_plan_yaml_the_render_refuses(finished: Path) -> None:
     """A goal number past the goals, a reference photo or music that is not there: the
     render stops on them (exit 2) before any step. status said "reuse" for every scene
     and gave no error, so it promised a render that then refused to start."""
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
 
     def edit(plan: dict[str, Any]) -> None:
         plan["scenes"][1]["goal"] = 99
@@ -283,13 +273,12 @@ def test_status_refuses_a_plan_yaml_the_render_refuses(workdir: Path) -> None:
 
 
 def test_status_exits_2_for_seconds_a_setting_or_goals_the_render_refuses(
-    workdir: Path,
+    finished: Path,
 ) -> None:
     """`seconds: abc` in plan.yaml, a setting render refuses, --goals naming no file: the
     render stops with exit 2; status showed the run and exited 0, so a script checking
     `mindmovie status RUN && mindmovie render ...` went on to a render that refused."""
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
     good = (run / "plan.yaml").read_text()
 
     def edit(plan: dict[str, Any]) -> None:
@@ -317,13 +306,12 @@ def test_status_exits_2_for_seconds_a_setting_or_goals_the_render_refuses(
 
 
 def test_status_says_the_movie_is_composed_again_for_a_title_or_order_edit(
-    workdir: Path,
+    finished: Path,
 ) -> None:
     """The title, closing and music, and the scenes' order, change only the movie: the
     render composes it again, but status said "movie: succeeded" and "reuse" for every
     scene, as if the render would do nothing."""
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
     assert _status(workdir, run)["movie"]["edited"] == []
 
     def edit(plan: dict[str, Any]) -> None:
@@ -353,12 +341,11 @@ def test_status_says_the_movie_is_composed_again_for_a_title_or_order_edit(
 
 
 def test_status_says_the_movie_is_composed_again_for_changed_compose_settings(
-    workdir: Path,
+    finished: Path,
 ) -> None:
     """compose.crossfade (or the quality, the cards' lengths) changed: the render composes
     the movie again, and only that, but status said "movie: succeeded" and nothing more."""
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
     (workdir / "soft.yaml").write_text(SMALL.replace("crossfade: 0.5", "crossfade: 0.25"))
     st = _status(workdir, run, "-c", "soft.yaml")
     assert st["movie"]["settings_changed"] == ["compose.crossfade"]
@@ -372,9 +359,8 @@ def test_status_says_the_movie_is_composed_again_for_changed_compose_settings(
     assert movie["run_no"] == 2 and after["movie"]["settings_changed"] == []
 
 
-def test_status_table_says_a_deleted_movie_and_a_broken_plan(workdir: Path) -> None:
-    run = workdir / "run"
-    _render(workdir, run)
+def test_status_table_says_a_deleted_movie_and_a_broken_plan(finished: Path) -> None:
+    workdir, run = finished, finished / "run"
     (run / "movie.mp4").unlink()
     (run / "plan.yaml").write_text("title: x\nscenes: [\n")
     text, err = _refused("status", str(run), "-c", "small.yaml", cwd=workdir)
@@ -382,11 +368,10 @@ def test_status_table_says_a_deleted_movie_and_a_broken_plan(workdir: Path) -> N
     assert "plan.yaml" in err and "invalid YAML" in err
 
 
-def test_status_names_what_each_plan_edit_redoes(workdir: Path) -> None:
+def test_status_names_what_each_plan_edit_redoes(finished: Path) -> None:
     """seconds -> the clip; an affirmation -> only the text on screen; the category ->
     the offline painter's keyframe. Then the render does exactly that."""
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
     first = _status(workdir, run)
     assert first["movie"]["scenes_changed"] == []
     ids = [s["scene_id"] for s in first["scenes"]]
@@ -428,13 +413,12 @@ def test_status_names_what_each_plan_edit_redoes(workdir: Path) -> None:
 
 
 def test_a_render_stopped_early_does_not_vouch_for_scenes_it_did_not_finish(
-    workdir: Path,
+    finished: Path,
 ) -> None:
     """`--until keyframes` after a prompt edit remakes the keyframe, not the clip: status
     still says the clip is to be redone, and why (the plan is recorded per finished clip,
     not at the start of a render)."""
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
     target = _status(workdir, run)["scenes"][2]["scene_id"]
 
     def edit(plan: dict[str, Any]) -> None:
@@ -452,11 +436,10 @@ def test_a_render_stopped_early_does_not_vouch_for_scenes_it_did_not_finish(
     assert nxt[target] == "redo: image_prompt edited", nxt
 
 
-def test_status_edits_that_do_not_change_a_key_are_not_called_redo(workdir: Path) -> None:
+def test_status_edits_that_do_not_change_a_key_are_not_called_redo(finished: Path) -> None:
     """The painter takes the category trimmed and lower-cased; a clip finished before
     scenes were recorded (an older run) is not vouched for."""
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
     ids = [s["scene_id"] for s in _status(workdir, run)["scenes"]]
 
     def edit(plan: dict[str, Any]) -> None:
@@ -491,14 +474,13 @@ def _redo(st: dict[str, Any]) -> set[str]:
     return {s["scene_id"] for s in st["scenes"] if s["next"].startswith("redo")}
 
 
-def test_status_checks_settings_photos_and_goals_as_the_render_does(workdir: Path) -> None:
+def test_status_checks_settings_photos_and_goals_as_the_render_does(finished: Path) -> None:
     """With the settings a render would read, status makes the render's own reuse check:
     a changed setting, a replaced photo and an edited goal are found and named, and the
     next render redoes exactly the scenes status said."""
     from tests.media import write_photo
 
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
     st = _status(workdir, run)
     assert st["inputs"]["checked"] is True and st["inputs"]["settings_changed"] == []
     assert st["inputs"]["goals"] == str((workdir / "examples" / "goals.yaml").resolve())
@@ -627,13 +609,13 @@ def test_status_says_why_a_new_plan_is_made(workdir: Path) -> None:
 
 
 def test_a_copied_project_folder_keeps_its_photos(
-    workdir: Path, tmp_path_factory: pytest.TempPathFactory
+    finished: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """A copy of the project folder (the original still there) holds a plan.yaml naming
     the original's photos: they exist, but are not the copy's goals' photos, so the
     photo scenes were painted instead (with an edit model: paid again with the text
     model), and a photo replaced in the copy was never used. They are the copy's own."""
-    _render(workdir, workdir / "run")
+    workdir = finished
     copy = tmp_path_factory.mktemp("copy") / "project"
     shutil.copytree(workdir, copy)
     run = copy / "run"
@@ -663,14 +645,13 @@ def test_status_with_a_model_the_catalog_does_not_know_is_not_a_traceback(
     assert "video.model 'seedance-9'" in st["inputs"]["why"]
 
 
-def test_status_after_a_kill_says_stopped_not_running(workdir: Path) -> None:
+def test_status_after_a_kill_says_stopped_not_running(finished: Path) -> None:
     """A render killed mid-compose leaves its steps "running" in run.db: status said
     "movie: running" though nothing was. It tells a live render (the lock file's pid, a
     mindmovie process) from a dead one."""
     from mindmovie.store import Store
 
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
     store = Store(run / "run.db")
     try:
         movie = store.get("_movie", "movie")
@@ -734,15 +715,14 @@ def test_status_estimate_and_doctor_start_without_numpy(workdir: Path) -> None:
         assert last.endswith(want), (args, proc.stderr[-2000:])
 
 
-def test_an_image_prompt_edit_of_a_photo_scene_redoes_nothing(workdir: Path) -> None:
+def test_an_image_prompt_edit_of_a_photo_scene_redoes_nothing(finished: Path) -> None:
     """A local keyframe made from the goal's photo is that photo fitted to the frame: the
     prompt does not reach a pixel. Its key held the prompt, so after an edited image_prompt
     status said "redo: image_prompt edited" and the render made the same image again (its
     clip and segments were reused only because the bytes came out identical). Now status
     says reuse, and the render leaves the scene's steps as they were. A painted scene's
     edit still redoes its keyframe."""
-    run = workdir / "run"
-    _render(workdir, run)
+    workdir, run = finished, finished / "run"
     st = _status(workdir, run)
     rows = {s["scene_id"]: s for s in st["scenes"]}
     photo, painted = "01-health-1", "02-wealth-1"  # examples/goals.yaml: a goal photo, none
