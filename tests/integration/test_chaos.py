@@ -5,7 +5,8 @@ jobs at a time, every job 0.3-0.8 s) and kills the render subprocess at a random
 up to MAX_KILLS times, each cycle drawing a stage to aim at (plan, keyframes, clips or
 compose), a delay after that stage's first event (0-1.5 s: submissions, polling,
 downloads and the compose's segments all fall in such windows) and its job latency from
-`random.Random(f"{seed}/{cycle}")`. Then one render runs to the end, and the run must be
+`random.Random(f"{seed}/{cycle}")`. Then one render runs to the end (the cycle whose
+render outlived its kill, or one more after MAX_KILLS kills), and the run must be
 as if nothing had happened: a valid movie, exactly one video job per scene, each
 keyframe, clip and plan billed exactly once, and every other paid call the kills may
 have caused left in the ledger as committed with an unknown outcome, reported.
@@ -177,11 +178,14 @@ def run_schedule(
             # it finished before the kill was due: that must be a success, nothing else
             assert rc == 0, f"{sched.describe()}\nrender exited {rc}: {rig.output(p)}"
             break
-    sim.job_seconds = 0.3
-    r = rig.render()
+    if sched.cycles[-1].killed:  # every cycle was killed: one render runs to the end
+        sim.job_seconds = 0.3
+        r = rig.render()
+        assert r.returncode == 0, f"{sched.describe()}\n{rig.history()}"
+    # (else the last cycle's render, resuming the killed ones, ran to the end: a render
+    # more would only reuse it all, ~2 s a schedule on a loaded machine)
     sched.seconds = time.monotonic() - t0
     msg = sched.describe()
-    assert r.returncode == 0, f"{msg}\n{rig.history()}"
     assert_movie(rig.out / "movie.mp4")
     assert no_temp_litter(rig.out) == [], msg
     st = rig.status()
