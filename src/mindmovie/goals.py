@@ -279,6 +279,17 @@ def photo_pixels(path: Path) -> tuple[int, int] | None:
         return None
 
 
+def cover_kept(size: tuple[int, int], frame: tuple[int, int]) -> float:
+    """The share of a photo's area (`size` as shown, `photo_pixels`) that a centred
+    cover-crop to `frame`'s shape keeps (`local_media.fit_photo`): 1.0 for the frame's
+    own shape, 0.18 for a 10:1 panorama in 16:9. The crop takes the photo's full width
+    or height and as much of the other side as the frame's shape allows, so what is kept
+    is the narrower shape's ratio over the wider's, whatever the sizes."""
+    (pw, ph), (fw, fh) = size, frame
+    photo, shape = pw / ph, fw / fh
+    return min(photo, shape) / max(photo, shape)
+
+
 #: ISO base media brands of HEIF still images (HEIC is HEIF with HEVC)
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 

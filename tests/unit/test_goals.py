@@ -936,3 +936,56 @@ def test_an_avif_photo_that_cannot_be_read_says_what_it_is(
     else:
         assert "photo is an AVIF picture, which cannot be read here" in str(e.value)
         assert "export it as JPEG" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("aspect", "photo", "kept"),
+    [
+        ("16:9", (1600, 900), 1.0),  # the frame's own shape: all of it
+        ("16:9", (4000, 400), 0.178),  # a 10:1 panorama: its middle 18%
+        ("16:9", (300, 400), 0.422),  # a 3:4 portrait photo: its top and bottom go
+        ("16:9", (960, 640), 0.844),  # a 3:2 camera photo: a near miss
+        ("9:16", (1920, 1080), 0.316),  # a landscape video still in a portrait movie
+        ("9:16", (300, 400), 0.75),  # a 3:4 portrait photo: a near miss
+        ("1:1", (1920, 1080), 0.5625),
+        ("1:1", (640, 480), 0.75),
+        ("1:1", (480, 640), 0.75),
+    ],
+)
+def test_cover_kept_is_the_share_of_the_photo_the_crop_keeps(
+    aspect: str, photo: tuple[int, int], kept: float
+) -> None:
+    """The share of a photo's area a centred cover-crop to each output frame keeps (the
+    crop-loss warning's measure), checked against the crop itself: the frame's shape cut
+    from the photo at full width or full height, whichever fits."""
+    from mindmovie.compose.timeline import output_size
+    from mindmovie.goals import cover_kept
+
+    for resolution in ("480p", "720p", "1080p"):
+        frame = output_size(aspect, resolution)
+        share = cover_kept(photo, frame)
+        assert share == pytest.approx(kept, abs=0.002), (aspect, resolution)
+        pw, ph = photo
+        scale = min(pw / frame[0], ph / frame[1])  # the largest frame-shaped cut
+        assert share == pytest.approx(frame[0] * scale * frame[1] * scale / (pw * ph))
+
+
+def test_cover_kept_measures_a_photo_turned_by_exif_as_shown(tmp_path: Path) -> None:
+    """A phone's portrait photo is stored landscape with EXIF orientation 6 and shown
+    (and cropped) portrait: in a 16:9 movie it keeps 42%, not all of it; in 9:16, 75%.
+    Stored portrait and turned landscape, the other way round."""
+    from PIL import Image
+
+    from mindmovie.goals import cover_kept, photo_pixels
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (400, 300)).save(tmp_path / "portrait.jpg", exif=exif)
+    Image.new("RGB", (300, 400)).save(tmp_path / "landscape.jpg", exif=exif)
+    portrait = photo_pixels(tmp_path / "portrait.jpg")
+    landscape = photo_pixels(tmp_path / "landscape.jpg")
+    assert portrait == (300, 400) and landscape == (400, 300)
+    assert cover_kept(portrait, (1280, 720)) == pytest.approx(0.4219, abs=1e-4)
+    assert cover_kept(portrait, (720, 1280)) == pytest.approx(0.75)
+    assert cover_kept(landscape, (1280, 720)) == pytest.approx(0.75)
+    assert cover_kept(landscape, (720, 1280)) == pytest.approx(0.4219, abs=1e-4)
