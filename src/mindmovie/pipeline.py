@@ -35,6 +35,7 @@ from mindmovie.config import ConfigError, Keys, Settings
 from mindmovie.fsutil import atomic_write_bytes, expanded, folder_name, sha256_file, slugify
 from mindmovie.goals import (
     Goals,
+    cover_kept,
     goals_sha256,
     load_goals,
     photo_fit_never_changed,
@@ -98,6 +99,15 @@ STAGE_VERSION = {"plan": 1, "keyframe": 1, "clip": 1, "movie": 1}
 #: photo in a 1280x720 frame is soft but fair (SD shown on HD); past it each pixel of
 #: the photo is a visible blur of 2x2 or more. It is still used: it is the person's
 SMALL_PHOTO_UPSCALE = 2.0
+
+#: a goal photo whose centred cover-crop to the frame keeps less than this share of its
+#: area (`goals.cover_kept`) is warned about. 0.6 lets through the everyday near misses,
+#: which keep 75% or more and lose at most an eighth at each cut edge: a 4:3 or 3:2
+#: landscape photo in 16:9, a 3:4 portrait one in 9:16, either in 1:1. Under 60% more
+#: than a fifth goes at each cut edge, where heads and horizons are: a 3:4 portrait
+#: photo in 16:9 keeps 42%, a 16:9 one in 9:16 32%, a square one in 16:9 56%, a 10:1
+#: panorama 18%. Still used as it is: the person may have framed it for just that
+CROP_KEPT_MIN = 0.6
 
 #: how `local_media.fit_photo` fits a photo to the frame (cover-crop, centred, LANCZOS,
 #: EXIF orientation, ICC to sRGB): in a photo keyframe's key (transparent parts or not);
@@ -1834,7 +1844,12 @@ class Pipeline:
         and a soft picture may be what they have. For the offline keyframe (the photo,
         fitted) and for an edit model (SeedEdit restyles the photo itself, at a size of
         its own table: an 8x8 photo gives it next to nothing of the person to keep); a
-        model that takes photos as references only draws its own picture."""
+        model that takes photos as references only draws its own picture.
+
+        For the offline keyframe also a photo its crop to the frame keeps less than
+        `CROP_KEPT_MIN` of (`_crop_warning`): a portrait photo in a 16:9 movie lost its
+        top and bottom, heads included, without a word. (SeedEdit is sent the photo
+        whole, so its crop is not ours to tell.)"""
         edit_model = ""
         if self._keyframe_provider != "local":
             spec = costs.stage_spec(self.settings, "keyframes")
@@ -1853,21 +1868,55 @@ class Pipeline:
             if size is None or min(size) < 1:
                 continue  # not readable: check_plan says so
             pw, ph = size
-            upscale = max(fw / pw, fh / ph)
-            if upscale <= SMALL_PHOTO_UPSCALE:
-                continue
             shown = os.path.relpath(photo, base) if photo.is_relative_to(base) else str(photo)
-            need = (math.ceil(fw / SMALL_PHOTO_UPSCALE), math.ceil(fh / SMALL_PHOTO_UPSCALE))
-            effect = (
-                f"{edit_model} restyles it, and has little of the photo to keep"
-                if edit_model
-                else "it will look blurry"
-            )
-            self.reporter.warn(
-                f"photo {shown} ({', '.join(ids)}) is {pw}x{ph} pixels and is enlarged "
-                f"{upscale:.1f}x to fill the {fw}x{fh} frame: {effect}. Use a "
-                f"photo of at least {need[0]}x{need[1]} pixels ({fw}x{fh} or more is sharp)"
-            )
+            upscale = max(fw / pw, fh / ph)
+            if upscale > SMALL_PHOTO_UPSCALE:
+                self._warn_small_photo(shown, ids, size, upscale, edit_model)
+            if not edit_model:
+                crop = self._crop_warning(shown, ids, size)
+                if crop is not None:
+                    self.reporter.warn(crop)
+
+    def _warn_small_photo(
+        self, shown: str, ids: list[str], size: tuple[int, int], upscale: float, edit_model: str
+    ) -> None:
+        """The warning of `_warn_small_photos` for one photo enlarged `upscale` times."""
+        fw, fh = self.settings.output.frame()
+        pw, ph = size
+        need = (math.ceil(fw / SMALL_PHOTO_UPSCALE), math.ceil(fh / SMALL_PHOTO_UPSCALE))
+        effect = (
+            f"{edit_model} restyles it, and has little of the photo to keep"
+            if edit_model
+            else "it will look blurry"
+        )
+        self.reporter.warn(
+            f"photo {shown} ({', '.join(ids)}) is {pw}x{ph} pixels and is enlarged "
+            f"{upscale:.1f}x to fill the {fw}x{fh} frame: {effect}. Use a "
+            f"photo of at least {need[0]}x{need[1]} pixels ({fw}x{fh} or more is sharp)"
+        )
+
+    def _crop_warning(self, shown: str, ids: list[str], size: tuple[int, int]) -> str | None:
+        """What to tell of a photo (`size` as shown) whose centred crop to the frame keeps
+        less than `CROP_KEPT_MIN` of it, or None. The frame's shape is named as configured
+        (`output.aspect`) unless `output.size` gives it another; what to do is to crop it
+        to that shape (choosing what shows) or to use a photo turned the frame's way."""
+        fw, fh = self.settings.output.frame()
+        kept = round(100 * cover_kept(size, (fw, fh)))  # in whole percent, as told
+        if kept >= 100 * CROP_KEPT_MIN:  # so never "keeps only its middle 60%"
+            return None
+        pw, ph = size
+        aspect: str = self.settings.output.aspect
+        a, b = (int(n) for n in aspect.split(":"))
+        if abs((fw / fh) / (a / b) - 1) > 0.01:  # an output.size of another shape
+            g = math.gcd(fw, fh)
+            aspect = f"{fw // g}:{fh // g}"
+        cut = "left and right sides" if pw * fh > fw * ph else "top and bottom"
+        turned = "landscape" if fw > fh else "portrait" if fw < fh else "square"
+        return (
+            f"photo {shown} ({', '.join(ids)}) is {pw}x{ph} pixels and is cropped to fill "
+            f"the {aspect} frame, which keeps only its middle {kept}% (its {cut} are cut "
+            f"off). Crop it to {aspect} yourself to choose what shows, or use a {turned} photo"
+        )
 
     def _photo_keyframe(self, scene: Scene, plan: Plan) -> bool:
         """Whether this scene's keyframe is the goal's photo alone, keyed without its

@@ -305,3 +305,96 @@ def test_a_turned_photo_is_measured_as_shown(tmp_path: Path) -> None:
     assert [w.split(" and ")[0] for w in _small_photo_warnings(rep)] == [
         "photo photos/coastal-run.jpg (01-health-1) is 60x300 pixels"
     ], rep.warnings
+
+
+def _crop_warnings(rep: _Warnings) -> list[str]:
+    return [w for w in rep.warnings if "is cropped to fill" in w]
+
+
+def test_a_photo_the_crop_keeps_little_of_is_warned_about(tmp_path: Path) -> None:
+    """A photo far from the frame's shape lost most of itself to the centred crop without
+    a word: a portrait photo in a 16:9 movie its top and bottom (heads), a panorama all
+    but its middle. One warning per photo in `plan` and in every render (reused
+    keyframes too), measured as shown (EXIF-turned); a near miss (4:3 in 16:9 keeps 75%)
+    and the person's photos (references, not keyframes) are not warned about."""
+    goals, settings = _offline(tmp_path)  # a 160x90 frame
+    photos = goals.parent / "photos"
+    Image.new("RGB", (300, 400), (200, 120, 60)).save(photos / "coastal-run.jpg")
+    Image.new("RGB", (640, 480), (60, 120, 200)).save(photos / "trail-stretch.jpg")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a phone's portrait photo, stored landscape
+    Image.new("RGB", (4000, 400), (90, 160, 90)).save(photos / "garden-dinner.jpg", exif=exif)
+    Image.new("RGB", (4000, 400), (90, 90, 160)).save(photos / "me.jpg")
+    run = tmp_path / "run"
+    for until in ("plan", "movie", "movie"):
+        rep = _Warnings()
+        asyncio.run(Pipeline(goals, settings, out=run, reporter=rep).run(until=until))  # type: ignore[arg-type]
+        assert _crop_warnings(rep) == [
+            "photo photos/coastal-run.jpg (01-health-1) is 300x400 pixels and is cropped to "
+            "fill the 16:9 frame, which keeps only its middle 42% (its top and bottom are "
+            "cut off). Crop it to 16:9 yourself to choose what shows, or use a landscape photo",
+            "photo photos/garden-dinner.jpg (03-relationships-1) is 400x4000 pixels and is "
+            "cropped to fill the 16:9 frame, which keeps only its middle 6% (its top and "
+            "bottom are cut off). Crop it to 16:9 yourself to choose what shows, or use a "
+            "landscape photo",
+        ], until
+
+
+def test_the_crop_warning_follows_the_frame(tmp_path: Path) -> None:
+    """The examples' 3:2 camera photos are near misses in 16:9 and 1:1, and lose nearly
+    two thirds in a 9:16 movie (a portrait photo is what it needs) or a 16:5 one (an
+    `output.size` of a shape of its own, named as it is)."""
+    frames = {
+        ("9:16", "90x160"): "is cropped to fill the 9:16 frame, which keeps only its middle "
+        "38% (its left and right sides are cut off). Crop it to 9:16 yourself to choose "
+        "what shows, or use a portrait photo",
+        ("16:9", "320x100"): "is cropped to fill the 16:5 frame, which keeps only its middle "
+        "47% (its top and bottom are cut off). Crop it to 16:5 yourself to choose what "
+        "shows, or use a landscape photo",
+        ("1:1", "90x90"): "",  # a 3:2 photo keeps 67%
+        ("16:9", "160x90"): "",  # 84%
+    }
+    for (aspect, size), warned in frames.items():
+        goals, settings = _offline(
+            tmp_path / size, output={"aspect": aspect, "size": size, "fps": 8}
+        )
+        rep = _Warnings()
+        pipe = Pipeline(goals, settings, out=tmp_path / size / "run", reporter=rep)
+        asyncio.run(pipe.run(until="plan"))
+        assert _crop_warnings(rep) == (
+            [
+                f"photo photos/{name} ({ids}) is 960x640 pixels and {warned}"
+                for name, ids in (
+                    ("coastal-run.jpg", "01-health-1"),
+                    ("trail-stretch.jpg", "01-health-2"),
+                    ("garden-dinner.jpg", "03-relationships-1"),
+                )
+            ]
+            if warned
+            else []
+        ), size
+
+
+def test_only_the_offline_crop_is_told_of(tmp_path: Path) -> None:
+    """The local keyframe is the photo cropped to the frame; SeedEdit is sent the photo
+    whole, and a reference model draws its own picture: their crop is not ours, and is
+    not told of (no call is made: a fake key)."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys
+
+    keys = Keys(byteplus=SecretStr("fake-key-never-sent"))
+    for model in ("local", "seededit-3-0-i2i", "seedream-4-0"):
+        provider = "local" if model == "local" else "byteplus"
+        goals, settings = _offline(
+            tmp_path / model,
+            keyframes={"provider": provider, "model": None if model == "local" else model},
+            output={"size": "640x360", "fps": 8},
+        )
+        Image.new("RGB", (300, 400)).save(goals.parent / "photos" / "coastal-run.jpg")
+        rep = _Warnings()
+        pipe = Pipeline(goals, settings, out=tmp_path / model / "run", reporter=rep, keys=keys)
+        asyncio.run(pipe.run(until="plan"))
+        assert [w.split(" (")[0] for w in _crop_warnings(rep)] == (
+            ["photo photos/coastal-run.jpg"] if model == "local" else []
+        ), model
