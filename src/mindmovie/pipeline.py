@@ -84,7 +84,7 @@ from mindmovie.providers.base import (
     VideoRequest,
 )
 from mindmovie.retry import with_retry
-from mindmovie.store import Step, Store, StoreError
+from mindmovie.store import Step, Store, StoreError, _snapshot
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
 T = TypeVar("T")
@@ -477,18 +477,40 @@ def earlier_run(
                     continue
                 if how is None and not _titled_folder(folder, con):
                     continue  # recorded before FOLDER_META: named for its title?
-                if plan_keys is not None:
-                    plan = con.execute(
-                        "SELECT input_key FROM steps WHERE scene_id='_run' AND stage='plan'"
-                    ).fetchone()
-                    if plan is None or plan[0] not in plan_keys:
-                        continue  # another movie made from a rewritten goals.yaml
+                if plan_keys is not None and _plan_key_of(con) not in plan_keys:
+                    continue  # another movie made from a rewritten goals.yaml
             finally:
                 con.close()
         except (sqlite3.Error, OSError, ValueError):
             continue  # not ours, damaged, locked: not a match
         found.append((db.stat().st_mtime, str(folder)))
     return Path(max(found)[1]) if found else None
+
+
+def _plan_key_of(con: sqlite3.Connection) -> str | None:
+    """The plan key of the run whose run.db `con` reads; for the new run.db of a `render
+    --fresh` killed at its spend question (FRESH_META: the next render puts the old run
+    back), the key of the run it set aside, which has the plan."""
+    plan = con.execute("SELECT input_key FROM steps WHERE scene_id='_run' AND stage='plan'")
+    row = plan.fetchone()
+    if row is not None:
+        return str(row[0])
+    pending = con.execute("SELECT value FROM meta WHERE key=?", (FRESH_META,)).fetchone()
+    if pending is None or not pending[0]:
+        return None
+    try:
+        # read as `status` reads (a read-only connection would leave run.db-wal and
+        # run.db-shm in previous/<time>/, and the put-back could not remove it then)
+        aside = _snapshot(Path(json.loads(pending[0])["dest"]) / "run.db")
+    except (ValueError, KeyError, TypeError, OSError, sqlite3.Error):
+        return None
+    try:
+        row = aside.execute(
+            "SELECT input_key FROM steps WHERE scene_id='_run' AND stage='plan'"
+        ).fetchone()
+    finally:
+        aside.close()
+    return None if row is None else str(row[0])
 
 
 def _titled_folder(folder: Path, con: sqlite3.Connection) -> bool:

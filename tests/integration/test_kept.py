@@ -1033,3 +1033,44 @@ def test_status_lists_the_renumbered_scenes_the_render_puts_back(
     after = _status_json(run, cfg)
     (movie,) = [s for s in after["steps"] if s["stage"] == "movie"]
     assert movie["run_no"] == after["run_no"] == 2  # composed again, as status said
+
+
+def test_a_fresh_render_of_a_new_title_killed_at_the_question_is_put_back(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`render --fresh` after a title change, killed at its spend question: the old run
+    is in outputs/<old title>/previous/<time>/ and that folder's new run.db says so
+    (FRESH_META), but it has no plan, so the next render did not find it as the run of
+    these goals (`earlier_run`) and started a new run in outputs/<new title>/, paying
+    again for everything. It is found, put back and renamed."""
+    import asyncio
+
+    from mindmovie.pipeline import BudgetStopped, Declined, Pipeline
+    from tests.integration.support import KEYS, settings_for
+
+    goals = goals_file(tmp_path, sim)
+    outputs = tmp_path / "outputs"
+    settings = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        output_dir=str(outputs),
+    )
+    old, new = outputs / "sim-movie", outputs / "sim-movie-two"
+    asyncio.run(Pipeline(goals, settings, keys=KEYS).run(until="keyframes"))  # free
+    goals.write_text(goals.read_text().replace("title: Sim Movie", "title: Sim Movie Two"))
+
+    killed = Pipeline(goals, settings, keys=KEYS, confirm=lambda est: False)
+    monkeypatch.setattr(killed, "_undo_fresh", lambda: None)  # a kill runs no cleanup
+    with pytest.raises(Declined):
+        asyncio.run(killed.run(fresh=True))
+    assert not (old / "plan.yaml").exists() and not new.exists()
+
+    pipe = Pipeline(goals, settings, keys=KEYS, confirm=lambda est: True, budget=0.001)
+    with pytest.raises(BudgetStopped):
+        asyncio.run(pipe.run())
+    assert pipe.result is not None and pipe.result.run_dir == new
+    assert not old.exists() and not (new / "previous").exists()
+    assert [r for r in pipe.result.ran if r[1] in ("plan", "keyframe")] == []
+    assert sim.stats()["requests"] == 0
