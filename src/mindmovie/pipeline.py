@@ -694,6 +694,26 @@ def rendering_pid(run_dir: Path) -> int | None:
     return pid if b"mindmovie" in cmdline else None
 
 
+def _same_picture(path: Path, data: bytes) -> bool:
+    """Whether the picture file `path` holds the very pixels of the image `data` (a
+    keyframe made again): size, mode and every pixel; False when it cannot be read."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        if not path.is_file():
+            return False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as old, Image.open(io.BytesIO(data)) as new:
+                same = old.size == new.size and old.mode == new.mode
+                return same and bytes(old.tobytes()) == bytes(new.tobytes())
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        return False
+
+
 def _clean_temp_files(run_dir: Path) -> None:
     """Remove temp files a killed process left behind (they are never referenced)."""
     for pattern in (".*.tmp*", ".*.part"):  # atomic-write temps, partial downloads
@@ -1490,7 +1510,11 @@ class Pipeline:
             store.fail(scene_id, "keyframe", e.kind, str(e))
             raise
         try:
-            atomic_write_bytes(dest, img.data)
+            if not (model.name == "local" and _same_picture(dest, img.data)):
+                # else the file there stays, byte for byte: the same pixels made again
+                # for a new key (a fit's version) keep the key of its clip, the file's
+                # sha256, and a paid video model does not animate it again
+                atomic_write_bytes(dest, img.data)
             # billed with the step's success, in one transaction (see _plan)
             store.succeed(
                 scene_id,

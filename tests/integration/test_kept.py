@@ -1074,3 +1074,40 @@ def test_a_fresh_render_of_a_new_title_killed_at_the_question_is_put_back(
     assert not old.exists() and not (new / "previous").exists()
     assert [r for r in pipe.result.ran if r[1] in ("plan", "keyframe")] == []
     assert sim.stats()["requests"] == 0
+
+
+def test_a_local_keyframe_made_again_with_the_same_pixels_keeps_its_file(
+    tmp_path: Path,
+) -> None:
+    """A local photo keyframe made again for a new key whose pixels came out the same
+    (PHOTO_FIT -2 made every photo keyframe again) was written anew: one made before
+    2026-12-02 from an ICC-tagged photo carried LittleCMS's dated profile, so its bytes,
+    and with them the key of its clip (the keyframe's sha256), changed, and a paid video
+    model animated it again. The file with the same pixels is kept as it is."""
+    import asyncio
+    import io
+
+    from PIL import Image, ImageCms
+
+    from mindmovie.fsutil import sha256_file
+    from mindmovie.pipeline import Pipeline
+
+    goals, settings = _offline(tmp_path)
+    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    store = Store(first.run_dir / "run.db")
+    try:
+        step = next(s for s in store.steps("keyframe") if s.scene_id.startswith("01"))
+        kf = first.run_dir / "scenes" / step.scene_id / "keyframe.png"
+        # as the fit before 2026-12-02 wrote it: the same pixels with a dated sRGB profile
+        buf = io.BytesIO()
+        icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        Image.open(kf).save(buf, format="PNG", icc_profile=icc)
+        kf.write_bytes(buf.getvalue())
+        store.succeed(step.scene_id, "keyframe", kf, sha256_file(kf))
+        store.rekey(step.scene_id, "keyframe", "a key of an older fit")
+    finally:
+        store.close()
+    before = kf.read_bytes()
+    res = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    assert (step.scene_id, "keyframe") in res.ran  # made again, for its new key
+    assert kf.read_bytes() == before
