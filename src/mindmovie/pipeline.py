@@ -2311,12 +2311,8 @@ class Pipeline:
             raise
 
     async def _run_locked(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:
-        if self._rename_to is not None and not (self.run_dir / "run.db").is_file():
-            # another render renamed it since `_follow_title` looked: follow it there,
-            # rather than make the old folder again and start a run from nothing in it
-            self.run_dir, self._rename_to = self._rename_to, None
-        _prepare_run_dir(self.run_dir, given=self._out_given)
-        with RunLock(self.run_dir):
+        with contextlib.ExitStack() as held:
+            self._lock_run_dir(held)
             self._put_back_killed_fresh()
             if fresh:
                 self._set_aside()
@@ -2355,6 +2351,23 @@ class Pipeline:
                     for name in ("run.db", "run.db-wal", "run.db-shm", "run.db-journal"):
                         (self.run_dir / name).unlink(missing_ok=True)
                 self._undo_fresh()
+
+    def _lock_run_dir(self, held: contextlib.ExitStack) -> None:
+        """Take the run folder's lock (`RunLock`, held by `held`). With a rename to the new
+        title pending: another render may have renamed the folder since `_follow_title`
+        looked, before or even while this one took the lock (the lock made the old folder
+        again, empty): the run is followed there, not started from nothing in it."""
+        while True:
+            if self._rename_to is not None and not (self.run_dir / "run.db").is_file():
+                self.run_dir, self._rename_to = self._rename_to, None
+            _prepare_run_dir(self.run_dir, given=self._out_given)
+            held.enter_context(RunLock(self.run_dir))
+            if self._rename_to is None or (self.run_dir / "run.db").is_file():
+                return
+            held.pop_all().close()  # renamed meanwhile: let go of the old folder's lock
+            with contextlib.suppress(OSError):
+                (self.run_dir / ".lock").unlink()
+                self.run_dir.rmdir()
 
     def _follow_title(self) -> None:
         """The title changed since the last render: its run folder is to be renamed to the

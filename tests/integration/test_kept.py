@@ -1111,3 +1111,37 @@ def test_a_local_keyframe_made_again_with_the_same_pixels_keeps_its_file(
     res = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
     assert (step.scene_id, "keyframe") in res.ran  # made again, for its new key
     assert kf.read_bytes() == before
+
+
+def test_a_render_whose_old_folder_is_renamed_as_it_takes_the_lock_follows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, but the other render renames the folder after this one looked for its
+    run.db and before it took the lock, which made the old folder again, empty: the run
+    is followed to the new title's folder, not started over in the old one."""
+    import asyncio
+    import os
+
+    from mindmovie import pipeline
+    from mindmovie.pipeline import Pipeline
+
+    goals, settings = _offline(tmp_path)
+    outputs = tmp_path / "outputs"
+    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    text = goals.read_text().replace("title: My Year of Becoming", "title: My Brave Year")
+    goals.write_text(text)
+    new = outputs / "my-brave-year"
+    prepare = pipeline._prepare_run_dir
+    calls: list[Path] = []
+
+    def prepared_then_renamed(run_dir: Path, given: bool = True) -> None:
+        prepare(run_dir, given)
+        calls.append(run_dir)
+        if len(calls) == 1:
+            os.rename(first.run_dir, new)  # the other render, its spend agreed to
+
+    monkeypatch.setattr(pipeline, "_prepare_run_dir", prepared_then_renamed)
+    res = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    assert calls[0] == first.run_dir
+    assert res.run_dir == new and not first.run_dir.exists()
+    assert [r for r in res.ran if r[1] in ("plan", "keyframe")] == []
