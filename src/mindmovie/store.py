@@ -296,9 +296,16 @@ class Store:
         title). SQLite refuses to write a database file moved while it is open
         (SQLITE_READONLY_DBMOVED), so the render closes it, renames, and reopens."""
         with self._lock:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.row_factory = sqlite3.Row
-            self._set_pragmas()
+            try:
+                self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+                self._db.row_factory = sqlite3.Row
+                self._set_pragmas()
+            except sqlite3.Error as e:
+                # the journal is closed and whole on disk: say where it is, not a traceback
+                raise StoreError(
+                    f"{path} could not be opened again after its folder was renamed ({e}). "
+                    "It was closed cleanly and nothing made is lost: render again."
+                ) from None
             self.path, self.root = path, path.parent
 
     def _set_pragmas(self) -> None:

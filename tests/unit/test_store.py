@@ -433,3 +433,25 @@ def test_a_damaged_file_already_in_kept_is_replaced_when_the_same_clip_is_set_as
     found = st.find_kept("clip", "k1")
     assert found is not None and found[0].read_bytes() == b"first clip"
     st.close()
+
+
+def test_reopen_after_a_rename_keeps_the_journal_and_names_a_failure(tmp_path: Path) -> None:
+    """A new title renames the run folder with run.db closed, then reopens it: the steps
+    are there at the new path, and a reopen that fails is a StoreError (a one-line
+    message) naming the file, not sqlite3's traceback."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    st = Store(old / "run.db")
+    st.next_run_no()
+    _done(st, old, "a", "k1", b"one")
+    st.close()
+    old.rename(new)
+    st.reopen(new / "run.db")
+    assert st.root == new
+    assert st.reusable("a", "keyframe", "k1") is not None
+    st.set_meta("after", "yes")  # writable at the new path
+    st.close()
+    (new / "run.db").unlink()
+    (new / "run.db").mkdir()  # what is there now cannot be opened as a database
+    with pytest.raises(StoreError, match=r"run\.db could not be opened again"):
+        st.reopen(new / "run.db")
