@@ -772,6 +772,8 @@ class Pipeline:
         self.settings = settings
         self.keys = keys
         self._plan_keys_memo: dict[tuple[str, str], tuple[str, ...]] = {}
+        #: `_warn_left_out`'s warnings given: once each, at plan and again at compose not
+        self._left_out_told: set[str] = set()
         keys_now = self._plan_keys(_planner_identity(settings))
         self.run_dir = run_dir_for(self.goals, settings, out, goals_path, keys_now)
         self._out_given = out is not None
@@ -1883,6 +1885,31 @@ class Pipeline:
             RENDERED_PLAN_META + scene.id, rendered_scene(scene, style, kf_name, photo=photo)
         )
 
+    def _warn_left_out(self, plan: Plan) -> None:
+        """Warn, once per item, about emoji and symbols no font here can draw: they are
+        left out of the drawn text (`cards.drawn_text`). Given with the plan, before any
+        keyframe or clip is paid for: before, the movie showed them as boxes and said so
+        only at compose, after the spending."""
+        from mindmovie.compose.cards import drawn_text, left_out
+
+        items = [("title", plan.title), *((sc.id, sc.affirmation) for sc in plan.scenes)]
+        for name, text in [*items, ("closing", plan.closing)]:
+            if not (gone := left_out(text)):
+                continue
+            shown = drawn_text(text)
+            msg = (
+                f"{name}: no font on this machine can draw {gone!r}: left out of the "
+                + (
+                    f"movie's text, which shows {shown!r}"
+                    if shown.strip()
+                    else "movie, so it shows no text"
+                )
+                + " (install a font that has them to show them, or remove them)"
+            )
+            if msg not in self._left_out_told:
+                self._left_out_told.add(msg)
+                self.reporter.warn(msg)
+
     def _warn_small_photos(self, plan: Plan) -> None:
         """Warn, once per photo, about a goal photo the keyframe shows enlarged past
         `SMALL_PHOTO_UPSCALE`: an 8x8 or 64x48 photo was blown up to the frame without a
@@ -2159,7 +2186,7 @@ class Pipeline:
     # ------------------------------------------------------------------ compose
     def _compose(self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult) -> Path:
         from mindmovie.compose import renderer
-        from mindmovie.compose.cards import face_for, text_cut, undrawable
+        from mindmovie.compose.cards import drawn_text, face_for, text_cut, undrawable
         from mindmovie.compose.timeline import (
             MovieInput,
             OutputSpec,
@@ -2204,7 +2231,8 @@ class Pipeline:
             music=music,
             music_sha256=sha256_file(music) if music and music.exists() else None,
         )
-        timeline = build_timeline(movie, spec, face_for)
+        self._warn_left_out(plan)  # said at the plan already: not again
+        timeline = build_timeline(movie, spec, face_for, drawn_text)
         # e.g. a very short scene shortens its two crossfades (notes); 2 s scenes between
         # 1 s crossfades never show their affirmations whole (text_notes)
         for note in (*timeline.notes, *timeline.text_notes):
@@ -3269,6 +3297,7 @@ class Pipeline:
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
         self.result = res
         self._warn_small_photos(plan)
+        self._warn_left_out(plan)
         if until == "plan":
             self._storyboard(store)  # scenes, affirmations and costs, before any picture
             return res

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,3 +67,95 @@ def test_a_short_closing_is_still_centred() -> None:
         assert cards._card_centre(lay, size, "closing") == size[1] / 2
         title = cards._card_layout(CLOSINGS[0], size, "title")
         assert cards._card_centre(title, size, "title") == size[1] / 2
+
+
+def _clear_caches() -> None:
+    """Forget fonts chosen and texts cleaned with the glyphs a test made up."""
+    cards.face_for.cache_clear()
+    if hasattr(cards, "_cleaned"):  # (so these tests fail on their asserts without it)
+        cards._cleaned.cache_clear()
+
+
+@pytest.fixture
+def no_emoji_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No font draws emoji: as on most machines, whatever this one has installed."""
+    real = cards._has_glyph
+
+    def has_glyph(face: str, ch: str) -> bool:
+        return ch not in "🙏✨💛👨👩👧🇫🇷💪🏽\u20e3" and real(face, ch)
+
+    monkeypatch.setattr(cards, "_has_glyph", has_glyph)
+    _clear_caches()
+    yield
+    _clear_caches()
+
+
+@pytest.mark.parametrize(
+    ("text", "drawn", "gone"),
+    [
+        ("I am grateful 🙏", "I am grateful", "🙏"),
+        ("✨ My Best Year ✨", "My Best Year", "✨"),
+        ("Thank you  💛 so much", "Thank you so much", "💛"),
+        ("I love my 👨\u200d👩\u200d👧 family", "I love my family", "👨👩👧"),  # whole, ZWJ too
+        ("Paris 🇫🇷 in spring", "Paris in spring", "🇫🇷"),  # a flag: both halves
+        ("I am 💪🏽 strong", "I am strong", "💪🏽"),  # with its skin tone
+        ("Press 1\ufe0f\u20e3 now", "Press now", "1\u20e3"),  # a keycap, digit and all
+        ("I am calm 🙏\n🙏\nand free", "I am calm\nand free", "🙏"),
+        ("我很平静 🙏", "我很平静", "🙏"),  # letters stay (boxes, warned), emoji go
+        ("I am grateful", "I am grateful", ""),
+    ],
+)
+def test_emoji_no_font_has_are_left_out(
+    no_emoji_font: None, text: str, drawn: str, gone: str
+) -> None:
+    assert cards.drawn_text(text) == drawn
+    assert cards.left_out(text) == gone
+
+
+def test_a_drawn_emoji_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A font that has the emoji draws it, as before: nothing is left out."""
+    monkeypatch.setattr(cards, "_has_glyph", lambda face, ch: True)
+    _clear_caches()
+    try:
+        assert cards.drawn_text("I am grateful 🙏") == "I am grateful 🙏"
+        assert cards.left_out("I am grateful 🙏") == ""
+    finally:
+        _clear_caches()
+
+
+def test_an_emoji_is_drawn_as_nothing_not_as_a_box(no_emoji_font: None) -> None:
+    size = (320, 180)
+    for kind in ("title", "closing"):
+        with_emoji = np.asarray(cards.card_image("I am grateful 🙏", size, kind))
+        assert np.array_equal(with_emoji, np.asarray(cards.card_image("I am grateful", size, kind)))
+    plain = cards.overlay_image("I am grateful", size)
+    assert np.array_equal(np.asarray(cards.overlay_image("I am grateful 🙏", size)), plain)
+
+
+def test_an_affirmation_of_emoji_only_has_no_overlay(no_emoji_font: None, tmp_path: Path) -> None:
+    assert cards.overlay_box("🙏 ✨", (320, 180)) is None
+    assert cards.render_overlay(tmp_path / "o.rgba", "🙏 ✨", (320, 180)) is None
+    assert not cards.text_cut("🙏 ✨", (320, 180), "scene")
+    assert cards.drawn_text("🙏 ✨") == ""
+
+
+def test_only_a_text_with_emoji_left_out_changes_its_key(no_emoji_font: None) -> None:
+    """The items carry the drawn text: "I am grateful 🙏" is keyed as "I am grateful"
+    (the same pixels), a key the boxes' old overlay does not have; other texts keep
+    theirs (RENDERER_VERSION unchanged: no movie is re-encoded for this)."""
+    from mindmovie.compose.timeline import MovieInput, OutputSpec, SceneInput, build_timeline
+
+    def keys(affirmation: str, drawn: bool) -> dict[str, str]:
+        scene = SceneInput("s", affirmation, 2.0, Path("c.mp4"), "0" * 64)
+        movie = MovieInput("My Year", "Thanks", (scene,), None, None)
+        tl = build_timeline(
+            movie, OutputSpec(64, 36, fps=4), cards.face_for, cards.drawn_text if drawn else None
+        )
+        return {it.id: it.text for it in tl.items} | {
+            str(i): s.key for i, s in enumerate(tl.segments)
+        }
+
+    assert keys("I am grateful 🙏", True) == keys("I am grateful", True)
+    assert keys("I am grateful 🙏", True) != keys("I am grateful 🙏", False)
+    assert keys("I am calm", True) == keys("I am calm", False)
+    assert keys("🙏", True)["scene:s"] == ""

@@ -4,7 +4,8 @@ Text uses Pillow's built-in scalable font (`ImageFont.load_default(size=...)`, P
 10.1), so no system font is needed and every machine draws the same pixels. That font
 has little more than ASCII, so a text with other characters (é, ü, —, Cyrillic, CJK,
 Arabic...) is drawn with the first system font of `FALLBACK_FONTS` that has them all
-(else the one that has the most), instead of as boxes. Layout wraps by measured width
+(else the one that has the most), instead of as boxes. Emoji and other symbols no font
+here has are left out (`drawn_text`) rather than drawn as boxes. Layout wraps by measured width
 and shrinks the font until the block fits its box, so text is never off-frame; as a
 last resort it is cut with an ellipsis.
 """
@@ -94,6 +95,101 @@ def undrawable(text: str) -> str:
     return missing_glyphs(text, face_for(text))
 
 
+def _extends(ch: str) -> bool:
+    """Whether `ch` belongs to the emoji before it: a variation selector (U+FE0F), a
+    skin-tone modifier, the keycap's enclosing mark (U+20E3) or a tag (subdivision flags)."""
+    o = ord(ch)
+    return (
+        0xFE00 <= o <= 0xFE0F or 0x1F3FB <= o <= 0x1F3FF or o == 0x20E3 or 0xE0020 <= o <= 0xE007F
+    )
+
+
+def _is_ri(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF  # a regional indicator: two make a flag
+
+
+def _clusters(text: str) -> list[str]:
+    """`text` cut into emoji sequences and single characters: a base with its
+    extenders (`_extends`), joined by ZWJ (U+200D) to the next such, or a pair of
+    regional indicators (a flag), so a family or a flag is kept or left out whole."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i + 1
+        if _is_ri(text[i]) and j < n and _is_ri(text[j]):
+            j += 1
+        while j < n:
+            if _extends(text[j]):
+                j += 1
+            elif text[j] == "\u200d" and j + 1 < n:
+                j += 2
+            else:
+                break
+        out.append(text[i:j])
+        i = j
+    return out
+
+
+def _pictographic(cluster: str) -> bool:
+    """An emoji or other symbol (category So/Sk: 🙏, ✨, a skin tone, a flag) or a keycap
+    (1️⃣): a picture, not a letter, so leaving it out keeps the words' meaning."""
+    return "\u20e3" in cluster or any(unicodedata.category(c) in ("So", "Sk") for c in cluster)
+
+
+def _drop_pictographs(text: str, lacks: str) -> tuple[str, str]:
+    """`text` without its pictographic clusters that have a character of `lacks`, and
+    those characters (each once); spaces tidied where something was left out."""
+    if not lacks:
+        return text, ""
+    dropped: dict[str, None] = {}
+    lines = []
+    for line in text.split("\n"):
+        kept = []
+        for cl in _clusters(line):
+            if _pictographic(cl) and any(c in lacks for c in cl):
+                dropped.update(dict.fromkeys(c for c in cl if _needs_glyph(c)))
+            else:
+                kept.append(cl)
+        new = "".join(kept)
+        if new != line:
+            new = " ".join(new.split())  # no double, leading or trailing space
+            if not new and line.strip():
+                continue  # a line of emoji only: gone, not a blank line
+        lines.append(new)
+    if not dropped:
+        return text, ""
+    return "\n".join(lines), "".join(dropped)
+
+
+@functools.lru_cache(maxsize=256)
+def _cleaned(text: str) -> tuple[str, str]:
+    text = unicodedata.normalize("NFC", text)
+    left_out = ""
+    while True:  # again with the face the shorter text is drawn with (rarely differs)
+        text, gone = _drop_pictographs(text, undrawable(text))
+        if not gone:
+            return text, left_out
+        left_out += "".join(c for c in gone if c not in left_out)
+
+
+def drawn_text(text: str) -> str:
+    """`text` as it is drawn: emoji and other symbols no font here has are left out
+    (spaces tidied) instead of drawn as boxes. Letters no font has (CJK, Arabic... on a
+    machine without such a font) stay, as boxes, and are warned about: leaving words out
+    would change what the affirmation says. Unchanged when nothing is left out."""
+    if not undrawable(text):
+        return text
+    return _cleaned(text)[0]
+
+
+def left_out(text: str) -> str:
+    """The characters `drawn_text` leaves out of `text` (each once, in order): told to
+    the person, naming the item, before anything is paid for."""
+    if not undrawable(text):
+        return ""
+    return _cleaned(text)[1]
+
+
 @dataclass(frozen=True)
 class TextLayout:
     px: int
@@ -153,7 +249,7 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
     The text is drawn composed (NFC): an accent typed or pasted as a separate combining
     mark (e + U+0301, as macOS writes file names) becomes the one letter é.
     """
-    text = unicodedata.normalize("NFC", text)
+    text = drawn_text(unicodedata.normalize("NFC", text))
     top_px = max(max_px, 1)
     min_px = max(1, min(min_px, top_px))
     face = face_for(text)
@@ -283,6 +379,7 @@ def overlay_box(text: str, size: tuple[int, int]) -> tuple[Image.Image, int, int
     by a margin, so its pixels equal the whole-frame drawing's. Offsets and sizes are
     even so the 4:2:0 chroma of the box lines up with the frame's.
     """
+    text = drawn_text(text)  # an overlay of emoji only draws nothing
     if not text.strip():
         return None
     w, _h = size
@@ -363,6 +460,7 @@ def text_cut(text: str, size: tuple[int, int], kind: str) -> bool:
     """Whether `text` is cut short on screen (its card, or for kind "scene" its overlay):
     too long to fit even at the smallest font size, it ends in an ellipsis. The render
     warns, naming the scene: a long affirmation edited into plan.yaml was cut silently."""
+    text = drawn_text(text)
     if not text.strip():
         return False
     if kind == "scene":
@@ -375,6 +473,7 @@ def card_image(text: str, size: tuple[int, int], kind: CardKind) -> Image.Image:
     (a long closing's raised above the affirmation band: `_card_centre`)."""
     w = size[0]
     base = _gradient(size, kind).convert("RGBA")
+    text = drawn_text(text)
     if text.strip():
         lay = _card_layout(text, size, kind)
         centre = _card_centre(lay, size, kind)

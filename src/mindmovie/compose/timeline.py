@@ -391,12 +391,17 @@ def _unseen_text_notes(
 
 
 def build_timeline(
-    movie: MovieInput, spec: OutputSpec, face_for: Callable[[str], str] | None = None
+    movie: MovieInput,
+    spec: OutputSpec,
+    face_for: Callable[[str], str] | None = None,
+    drawn: Callable[[str], str] | None = None,
 ) -> Timeline:
     """Lay out cards and scenes, cut segments and key them, describe the audio bed.
 
     `face_for(text)` names the font a text is drawn with (`cards.face_for`, which looks
     at the system's fonts: passed in so this stays pure); it goes into the keys.
+    `drawn(text)` is the text as drawn (`cards.drawn_text`: emoji no font has left
+    out): the items carry it, so the keys change for such a text only, not for all.
 
     Crossfade policy, per transition: items i and i+1 overlap by
     min(crossfade, len_i // 2, len_i+1 // 2) frames (`_transitions`), so an item's two
@@ -426,6 +431,7 @@ def build_timeline(
     items: list[Item] = []
     start = 0
     for i, ((iid, kind, _sec, sc, text), n) in enumerate(zip(raw, lengths, strict=True)):
+        text = drawn(text) if drawn else text
         fin = fout = t_in = t_fade = 0
         body_lo = trans[i - 1] if i > 0 else 0  # the incoming transition
         body_hi = n - trans[i] if i < len(trans) else n  # up to the outgoing one

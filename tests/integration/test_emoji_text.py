@@ -1,0 +1,78 @@
+"""Emoji no font here can draw are left out of the movie's text, and `plan` says so,
+naming the item, before anything is paid for: the movie showed them as boxes, and the
+warning came only at compose, after the keyframes and clips were bought."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mindmovie.compose import cards
+from mindmovie.config import load_settings
+from mindmovie.pipeline import Pipeline
+from mindmovie.plan import load_plan, write_plan
+from mindmovie.progress import NullReporter
+
+
+class _Warnings(NullReporter):
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+
+
+def _clear_caches() -> None:
+    """Forget fonts chosen and texts cleaned with the glyphs a test made up."""
+    cards.face_for.cache_clear()
+    if hasattr(cards, "_cleaned"):  # (so these tests fail on their asserts without it)
+        cards._cleaned.cache_clear()
+
+
+@pytest.fixture
+def no_emoji_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    real = cards._has_glyph
+    monkeypatch.setattr(cards, "_has_glyph", lambda face, ch: ch not in "🙏✨💛" and real(face, ch))
+    _clear_caches()
+    yield
+    _clear_caches()
+
+
+def test_plan_warns_which_emoji_are_left_out_of_which_item(
+    tmp_path: Path, no_emoji_font: None
+) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    goals.write_text(
+        goals.read_text().replace("title: My Year of Becoming", "title: My Best Year ✨")
+    )
+    overrides: dict[str, object] = {
+        "output_dir": str(tmp_path / "outputs"),
+        "output": {"size": "160x90", "fps": 8},
+        "plan": {"scene_seconds": 2},
+    }
+    settings = load_settings(overrides=overrides, env={})
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    plan = load_plan(run / "plan.yaml")
+    first = plan.scenes[0]
+    scenes = [first.model_copy(update={"affirmation": "🙏"}), *plan.scenes[1:]]
+    write_plan(
+        plan.model_copy(update={"scenes": scenes, "closing": "Thank you 💛"}), run / "plan.yaml"
+    )
+    rep = _Warnings()
+    asyncio.run(Pipeline(goals, settings, out=run, reporter=rep).run(until="plan"))
+    told = [w for w in rep.warnings if "left out" in w]
+    assert told == [
+        "title: no font on this machine can draw '✨': left out of the movie's text, which "
+        "shows 'My Best Year' (install a font that has them to show them, or remove them)",
+        f"{first.id}: no font on this machine can draw '🙏': left out of the movie, so it "
+        "shows no text (install a font that has them to show them, or remove them)",
+        "closing: no font on this machine can draw '💛': left out of the movie's text, which "
+        "shows 'Thank you' (install a font that has them to show them, or remove them)",
+    ], rep.warnings
