@@ -211,7 +211,12 @@ _SUBSTITUTES = {
 
 def _drawable(text: str, px: int) -> str:
     """Replace characters the built-in font lacks (it is mostly ASCII) by near ones
-    (é -> e, — -> -) so the sheet shows letters, not boxes."""
+    (é -> e, — -> -) so the sheet shows letters, not boxes. Emoji no font here has are
+    left out first, as the movie leaves them out (`cards.drawn_text`)."""
+    if not text.isascii():  # the cards module brings numpy: only when it can matter
+        from mindmovie.compose.cards import drawn_text
+
+        text = drawn_text(text)
     out: list[str] = []
     for ch in text:
         if _has_glyph(px, ch):
