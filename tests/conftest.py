@@ -1,6 +1,9 @@
 """Shared fixtures. `sim`/`sim_session`: the loopback provider simulator (tests/sim)."""
 
 import os
+from collections.abc import Iterator
+
+import pytest
 
 from tests.sim.fixtures import sim, sim_session
 
@@ -12,3 +15,31 @@ __all__ = ["sim", "sim_session"]
 # The suite's processes (the xdist workers, and every command they start) may write
 # bytecode, to the usual __pycache__ folders that git ignores.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
+#: emoji the `no_emoji_font` fixture makes every font lack (a ZWJ family, a flag, a skin
+#: tone and the keycap mark among them)
+NO_FONT_EMOJI = "🙏✨💛👨👩👧🇫🇷💪🏽\u20e3"
+
+
+def clear_text_caches() -> None:
+    """Forget fonts chosen and texts cleaned with glyphs a test made up."""
+    from mindmovie.compose import cards  # numpy: only for the tests that draw text
+
+    cards.face_for.cache_clear()
+    if hasattr(cards, "_cleaned"):  # (so these tests fail on their asserts without it)
+        cards._cleaned.cache_clear()
+
+
+@pytest.fixture
+def no_emoji_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No font draws emoji: as on most machines, whatever this one has installed."""
+    from mindmovie.compose import cards
+
+    real = cards._has_glyph
+    monkeypatch.setattr(
+        cards, "_has_glyph", lambda face, ch: ch not in NO_FONT_EMOJI and real(face, ch)
+    )
+    clear_text_caches()
+    yield
+    clear_text_caches()

@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from mindmovie.compose import cards
 from mindmovie.config import load_settings
 from mindmovie.pipeline import Pipeline
 from mindmovie.plan import load_plan, write_plan
@@ -24,22 +20,6 @@ class _Warnings(NullReporter):
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
-
-
-def _clear_caches() -> None:
-    """Forget fonts chosen and texts cleaned with the glyphs a test made up."""
-    cards.face_for.cache_clear()
-    if hasattr(cards, "_cleaned"):  # (so these tests fail on their asserts without it)
-        cards._cleaned.cache_clear()
-
-
-@pytest.fixture
-def no_emoji_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    real = cards._has_glyph
-    monkeypatch.setattr(cards, "_has_glyph", lambda face, ch: ch not in "🙏✨💛" and real(face, ch))
-    _clear_caches()
-    yield
-    _clear_caches()
 
 
 def test_plan_warns_which_emoji_are_left_out_of_which_item(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 
 from mindmovie.compose import cards
 from mindmovie.compose.timeline import ASPECTS, output_size
+from tests.conftest import clear_text_caches
 
 #: every aspect, at the smallest and the largest resolution (the layout scales between)
 SIZES = [output_size(a, r) for a in ASPECTS for r in ("480p", "1080p")]
@@ -69,27 +69,6 @@ def test_a_short_closing_is_still_centred() -> None:
         assert cards._card_centre(title, size, "title") == size[1] / 2
 
 
-def _clear_caches() -> None:
-    """Forget fonts chosen and texts cleaned with the glyphs a test made up."""
-    cards.face_for.cache_clear()
-    if hasattr(cards, "_cleaned"):  # (so these tests fail on their asserts without it)
-        cards._cleaned.cache_clear()
-
-
-@pytest.fixture
-def no_emoji_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No font draws emoji: as on most machines, whatever this one has installed."""
-    real = cards._has_glyph
-
-    def has_glyph(face: str, ch: str) -> bool:
-        return ch not in "🙏✨💛👨👩👧🇫🇷💪🏽\u20e3" and real(face, ch)
-
-    monkeypatch.setattr(cards, "_has_glyph", has_glyph)
-    _clear_caches()
-    yield
-    _clear_caches()
-
-
 @pytest.mark.parametrize(
     ("text", "drawn", "gone"),
     [
@@ -115,12 +94,12 @@ def test_emoji_no_font_has_are_left_out(
 def test_a_drawn_emoji_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     """A font that has the emoji draws it, as before: nothing is left out."""
     monkeypatch.setattr(cards, "_has_glyph", lambda face, ch: True)
-    _clear_caches()
+    clear_text_caches()
     try:
         assert cards.drawn_text("I am grateful 🙏") == "I am grateful 🙏"
         assert cards.left_out("I am grateful 🙏") == ""
     finally:
-        _clear_caches()
+        clear_text_caches()
 
 
 def test_an_emoji_is_drawn_as_nothing_not_as_a_box(no_emoji_font: None) -> None:

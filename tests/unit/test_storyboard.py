@@ -484,25 +484,16 @@ def test_html_right_to_left_text_takes_its_own_direction(tmp_path: Path) -> None
 
 
 def test_an_emoji_no_font_has_is_left_out_of_the_sheet_as_of_the_movie(
-    monkeypatch: pytest.MonkeyPatch,
+    no_emoji_font: None,
 ) -> None:
     """The movie leaves out an emoji no font here can draw (`cards.drawn_text`); the sheet
     drew it as a box, so the review picture showed what the movie does not."""
-    from mindmovie.compose import cards
     from mindmovie.storyboard import render_sheet
 
-    real = cards._has_glyph
-    monkeypatch.setattr(cards, "_has_glyph", lambda face, ch: ch != "🙏" and real(face, ch))
-    cards.face_for.cache_clear()  # fonts chosen and texts cleaned with made-up glyphs
-    cards._cleaned.cache_clear()
     plan = _plan()
 
     def sheet(affirmation: str) -> bytes:
         scenes = [plan.scenes[0].model_copy(update={"affirmation": affirmation})]
         return render_sheet(plan.model_copy(update={"scenes": scenes})).tobytes()
 
-    try:
-        assert sheet("I am grateful 🙏") == sheet("I am grateful")
-    finally:
-        cards.face_for.cache_clear()
-        cards._cleaned.cache_clear()
+    assert sheet("I am grateful 🙏") == sheet("I am grateful")
