@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
@@ -22,6 +22,9 @@ from mindmovie.config import Settings, load_settings
 from mindmovie.store import Store
 from tests.integration.support import claude_answer_for, cli_env, goals_file
 from tests.sim.server import SimServer
+
+if TYPE_CHECKING:
+    from mindmovie.pipeline import RenderResult, Until
 
 
 def _offline(tmp_path: Path) -> tuple[Path, Settings]:
@@ -38,6 +41,45 @@ def _offline(tmp_path: Path) -> tuple[Path, Settings]:
         env={},
     )
     return tmp_path / "ex" / "goals.yaml", settings
+
+
+def _sim_retitled(
+    tmp_path: Path, sim: SimServer, *, until: Until
+) -> tuple[Path, Settings, Path, Path]:
+    """A simulator run (local plan and keyframes: free; byteplus clips) made `until` a
+    stage, then its title changed: (goals.yaml, settings, the run's folder, the new
+    title's folder)."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from tests.integration.support import KEYS, settings_for
+
+    goals = goals_file(tmp_path, sim)
+    outputs = tmp_path / "outputs"
+    settings = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        output_dir=str(outputs),
+    )
+    asyncio.run(Pipeline(goals, settings, keys=KEYS).run(until=until))
+    goals.write_text(goals.read_text().replace("title: Sim Movie", "title: Sim Movie Two"))
+    return goals, settings, outputs / "sim-movie", outputs / "sim-movie-two"
+
+
+def _offline_retitled(tmp_path: Path) -> tuple[Path, Settings, RenderResult, Path]:
+    """An offline run made up to its keyframes, then its title changed: (goals.yaml,
+    settings, the first render's result, the new title's folder)."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+
+    goals, settings = _offline(tmp_path)
+    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    text = goals.read_text().replace("title: My Year of Becoming", "title: My Brave Year")
+    goals.write_text(text)
+    return goals, settings, first, tmp_path / "outputs" / "my-brave-year"
 
 
 def _paid(sim: SimServer) -> dict[str, int]:
@@ -606,12 +648,7 @@ def test_a_render_whose_old_folder_is_renamed_after_its_check_follows_it(
 
     from mindmovie.pipeline import Pipeline
 
-    goals, settings = _offline(tmp_path)
-    outputs = tmp_path / "outputs"
-    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
-    text = goals.read_text().replace("title: My Year of Becoming", "title: My Brave Year")
-    goals.write_text(text)
-    new = outputs / "my-brave-year"
+    goals, settings, first, new = _offline_retitled(tmp_path)
     pipe = Pipeline(goals, settings)
     checked = pipe._follow_title
 
@@ -636,20 +673,9 @@ def test_a_new_title_renames_the_run_folder_only_once_the_spend_is_agreed_to(
     import asyncio
 
     from mindmovie.pipeline import BudgetStopped, Declined, Pipeline
-    from tests.integration.support import KEYS, settings_for
+    from tests.integration.support import KEYS
 
-    goals = goals_file(tmp_path, sim)
-    outputs = tmp_path / "outputs"
-    settings = settings_for(
-        "byteplus",
-        sim,
-        planner={"provider": "local"},
-        keyframes={"provider": "local"},
-        output_dir=str(outputs),
-    )
-    old, new = outputs / "sim-movie", outputs / "sim-movie-two"
-    asyncio.run(Pipeline(goals, settings, keys=KEYS).run(until="plan"))  # free
-    goals.write_text(goals.read_text().replace("title: Sim Movie", "title: Sim Movie Two"))
+    goals, settings, old, new = _sim_retitled(tmp_path, sim, until="plan")
     before = sorted(str(p.relative_to(old)) for p in old.rglob("*"))
     seen: list[tuple[bool, bool]] = []
 
@@ -1046,20 +1072,9 @@ def test_a_fresh_render_of_a_new_title_killed_at_the_question_is_put_back(
     import asyncio
 
     from mindmovie.pipeline import BudgetStopped, Declined, Pipeline
-    from tests.integration.support import KEYS, settings_for
+    from tests.integration.support import KEYS
 
-    goals = goals_file(tmp_path, sim)
-    outputs = tmp_path / "outputs"
-    settings = settings_for(
-        "byteplus",
-        sim,
-        planner={"provider": "local"},
-        keyframes={"provider": "local"},
-        output_dir=str(outputs),
-    )
-    old, new = outputs / "sim-movie", outputs / "sim-movie-two"
-    asyncio.run(Pipeline(goals, settings, keys=KEYS).run(until="keyframes"))  # free
-    goals.write_text(goals.read_text().replace("title: Sim Movie", "title: Sim Movie Two"))
+    goals, settings, old, new = _sim_retitled(tmp_path, sim, until="keyframes")
 
     killed = Pipeline(goals, settings, keys=KEYS, confirm=lambda est: False)
     monkeypatch.setattr(killed, "_undo_fresh", lambda: None)  # a kill runs no cleanup
@@ -1125,12 +1140,7 @@ def test_a_render_whose_old_folder_is_renamed_as_it_takes_the_lock_follows_it(
     from mindmovie import pipeline
     from mindmovie.pipeline import Pipeline
 
-    goals, settings = _offline(tmp_path)
-    outputs = tmp_path / "outputs"
-    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
-    text = goals.read_text().replace("title: My Year of Becoming", "title: My Brave Year")
-    goals.write_text(text)
-    new = outputs / "my-brave-year"
+    goals, settings, first, new = _offline_retitled(tmp_path)
     prepare = pipeline._prepare_run_dir
     calls: list[Path] = []
 
