@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mindmovie.compose.timeline import (
+    Item,
     MovieInput,
     OutputSpec,
     SceneInput,
@@ -360,6 +361,17 @@ def test_a_new_builtin_bed_is_a_new_audio_key(monkeypatch: pytest.MonkeyPatch) -
     assert build_timeline(_movie(), SPEC).audio.key != before
 
 
+def _brightness(item: Item, local: int) -> float:
+    """Fade-from/to-black factor at an item-local frame (1 = full picture), as the
+    renderers' fades (ffmpeg's `fade` filter, moviepy's FadeIn/FadeOut) draw it."""
+    b = 1.0
+    if item.fade_in_frames and local < item.fade_in_frames:
+        b = min(b, local / item.fade_in_frames)
+    if item.fade_out_frames and local >= item.frames - item.fade_out_frames:
+        b = min(b, (item.frames - local) / item.fade_out_frames)
+    return max(0.0, b)
+
+
 @pytest.mark.parametrize("title_seconds", [1 / 24, 3 / 24, 0.25])
 def test_a_very_short_title_is_shown_whole(title_seconds: float) -> None:
     """The title fades in over OPEN_FADE_SECONDS, or over all of a shorter title: a
@@ -367,5 +379,5 @@ def test_a_very_short_title_is_shown_whole(title_seconds: float) -> None:
     spec = OutputSpec(1280, 720, fps=24, crossfade=0.0, title_seconds=title_seconds)
     title = build_timeline(_movie(), spec).items[0]
     assert title.kind == "title"
-    assert max(title.brightness(k) for k in range(title.frames)) == 1.0
-    assert title.brightness(0) < 1.0 or title.frames == 1
+    assert max(_brightness(title, k) for k in range(title.frames)) == 1.0
+    assert _brightness(title, 0) < 1.0 or title.frames == 1

@@ -185,15 +185,6 @@ class Item:
             return 1.0 if local >= self.text_in else 0.0
         return min(1.0, max(0.0, (local - self.text_in) / self.text_fade))
 
-    def brightness(self, local: int) -> float:
-        """Fade-from/to-black factor at an item-local frame (1 = full picture)."""
-        b = 1.0
-        if self.fade_in_frames and local < self.fade_in_frames:
-            b = min(b, local / self.fade_in_frames)
-        if self.fade_out_frames and local >= self.frames - self.fade_out_frames:
-            b = min(b, (self.frames - local) / self.fade_out_frames)
-        return max(0.0, b)
-
 
 @dataclass(frozen=True)
 class Part:
