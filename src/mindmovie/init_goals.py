@@ -49,7 +49,8 @@ TEMPLATE = """\
 title: My Dream Life
 
 # Optional. Who the movie is about: `description` helps image models draw you; `photos`
-# give them your likeness. (The offline render shows a goal's own photos as they are.)
+# give them your likeness. (The offline render shows a goal's own photos, cropped to fill
+# the frame.)
 person:
   description: Tall man, short brown hair, blue eyes
   # photos: [me.jpg]
