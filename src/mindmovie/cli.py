@@ -332,7 +332,11 @@ def render(
     ] = False,
     budget: Annotated[
         float | None,
-        typer.Option("--budget", help="Hard cap in USD for this run's paid calls.", min=0),
+        typer.Option(
+            "--budget",
+            help="Hard cap in USD on the run's paid calls (earlier renders of it count too).",
+            min=0,
+        ),
     ] = None,
     skip_failed: Annotated[
         bool,

@@ -403,8 +403,14 @@ def _budget_check(settings: Settings) -> Check:
 
     cap = settings.budget_usd
     if cap is None:
+        # the cap is the run's (its ledger, earlier renders of it included), not one
+        # render's: "caps one render" had a person resume with the same --budget and
+        # meet "the budget ... is already used"
         return Check(
-            "budget", True, "budget_usd: unset, no cap (`render --budget USD` caps one render)"
+            "budget",
+            True,
+            "budget_usd: unset, no cap (`render --budget USD` caps the run's spend, what "
+            "its earlier renders spent included)",
         )
     shown = f"budget_usd: {format_usd(cap)}"
     paid = sorted(settings.remote_providers())

@@ -497,8 +497,9 @@ def test_doctor_exit_code_per_preset_and_keys(
 @pytest.mark.parametrize(
     ("preset", "budget", "status", "words"),
     [
-        ("local", None, "ok", "budget_usd: unset, no cap"),
-        ("byteplus", None, "ok", "budget_usd: unset, no cap"),
+        # the cap counts the run's earlier renders too (BudgetGate: the run's ledger)
+        ("local", None, "ok", "budget_usd: unset, no cap (`render --budget USD` caps the run's"),
+        ("byteplus", None, "ok", "spend, what its earlier renders spent included)"),
         ("local", "0", "ok", "budget_usd: $0.00 (preset local pays for nothing)"),
         ("byteplus", "0", "FAIL", "budget_usd: $0.00: render stops before its first paid"),
         ("google", "0", "FAIL", "budget_usd: $0.00: render stops before its first paid"),
