@@ -844,7 +844,7 @@ def doctor(
     preset: PresetOpt = None,
 ) -> None:
     """Check Python, ffmpeg, fonts, the output folder, .env, the settings, provider keys
-    (and Google's client mode) and the catalog.
+    (and Google's client mode), budget_usd and the catalog.
 
     Exits 0 only when the configured preset can run. Keys are shown as set or not set,
     never their values.
