@@ -173,6 +173,38 @@ def test_the_code_the_docs_name_exists(doc: str) -> None:
     assert not wrong, f"{doc} names what the code does not have: {wrong}"
 
 
+@pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md"])
+def test_a_module_name_the_docs_give_is_defined_in_that_module(doc: str) -> None:
+    """`module.name` sends the reader to that module: the name is defined there, not
+    only imported (`cards.FALLBACK_FONTS` named fonts.py's list by a module that imports
+    it)."""
+    import inspect
+
+    text = (REPO / doc).read_text(encoding="utf-8")
+    modules, _ = _code_names()
+    wrong = []
+    for token in sorted(set(re.findall(r"`([^`\s]+)`", text))):
+        parts = token.split("(")[0].split("[")[0].rstrip(".,:").split(".")
+        if len(parts) < 2 or not all(p.isidentifier() for p in parts):
+            continue
+        if parts[0] in ("compose", "providers") and len(parts) > 2 and parts[1] in modules:
+            parts = parts[1:]
+        mod = modules.get(parts[0])
+        if mod is None or parts[0] in ("compose", "providers") or not hasattr(mod, parts[1]):
+            continue
+        obj = getattr(mod, parts[1])
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            home = obj.__module__
+        elif inspect.ismodule(obj):
+            continue
+        else:  # a constant: assigned in the module's own text
+            assigned = re.search(rf"^\s*{parts[1]}\s*[:=]", inspect.getsource(mod), re.M)
+            home = mod.__name__ if assigned else "elsewhere"
+        if home != mod.__name__:
+            wrong.append(f"{token} (defined in {home})")
+    assert not wrong, f"{doc} names these under a module that only imports them: {wrong}"
+
+
 def test_the_architecture_modules_table_covers_every_module() -> None:
     """docs/architecture.md's module table names every module of the package."""
     text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
