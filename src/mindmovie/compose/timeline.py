@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-#: Bump when the renderer draws differently, so cached segments are not reused (11: a
-#: long closing card's text is raised clear of the last affirmation's band).
-RENDERER_VERSION = "compose-ffmpeg-11"
+#: Bump when the renderer draws differently, so cached segments are not reused (12: a
+#: clip with millisecond timestamps plays every frame once, see ffmpeg.PTS_SLACK).
+RENDERER_VERSION = "compose-ffmpeg-12"
 #: The built-in music bed's version (compose/audio.py): part of the audio track's key,
 #: so a track cached with an older bed is not reused.
 BED_VERSION = "bed-4"
