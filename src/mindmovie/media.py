@@ -213,7 +213,7 @@ def _audio_problem(path: str, mtime_ns: int, size: int) -> str | None:
     try:
         info = probe(Path(path))
     except FFmpegError:
-        return "not a media file ffmpeg can read"
+        return "is not a sound file ffmpeg can read"
     if info.audio is None:
         return "has no audio stream"
     seconds = _sound_seconds(Path(path), info.audio.sample_rate)
