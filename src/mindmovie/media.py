@@ -86,6 +86,7 @@ class StreamInfo:
 
 @dataclass
 class ProbeResult:
+    #: seconds, as the container says; 0.0 when it does not ("Duration: N/A")
     duration: float
     streams: list[StreamInfo]
     video_frames: int | None = None
@@ -159,9 +160,11 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
     )
     text = proc.stderr.decode("utf-8", "replace")
     m = _DUR.search(text)
-    if not m or "Invalid data" in text:
+    # "Duration: N/A": a file written as a stream (a browser's WebM recording, a live
+    # Matroska, a piped FLAC) does not say its length, yet plays: its duration is 0.0
+    if not (m or "Duration: N/A" in text) or "Invalid data" in text:
         raise FFmpegError(f"{path}: not a readable media file")
-    duration = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
+    duration = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3]) if m else 0.0
     streams: list[StreamInfo] = []
     found = list(_STREAM.finditer(text))
     for sm, nxt in zip(found, [*found[1:], None], strict=True):

@@ -569,7 +569,7 @@ def test_an_empty_photo_file_is_called_empty(project: Path) -> None:
 def test_music_without_sound_names_its_line(project: Path, content: str) -> None:
     """Found at the compose, it failed the render after every clip was paid for. The
     message is a sentence ('music file not a media file ffmpeg can read' lacked its
-    verb, and a picture is a media file ffmpeg reads)."""
+    verb, and was said of a picture too, which ffmpeg reads)."""
     if content == "text":
         (project / "calm.mp3").write_text("not a song")
     else:
@@ -578,7 +578,8 @@ def test_music_without_sound_names_its_line(project: Path, content: str) -> None
     with pytest.raises(GoalsError) as e:
         load_goals(path)
     assert e.value.field == "music" and e.value.line == 16, str(e.value)
-    assert "music file is not a sound file ffmpeg can read: calm.mp3" in str(e.value)
+    said = {"text": "is not a sound file ffmpeg can read", "picture": "has no audio stream"}
+    assert f"music file {said[content]}: calm.mp3" in str(e.value)
 
 
 def test_music_whose_sound_cannot_be_decoded_names_its_line(project: Path) -> None:

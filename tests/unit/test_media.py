@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from mindmovie.media import _PIX_FMT, StreamInfo, _matrix_tag, clip_matrix
+from mindmovie.media import (
+    _PIX_FMT,
+    StreamInfo,
+    _matrix_tag,
+    clip_matrix,
+    music_problem,
+    probe,
+    run_ffmpeg,
+)
 
 
 @pytest.mark.parametrize(
@@ -53,3 +63,15 @@ def test_probe_reads_pixel_format_and_matrix_of_an_rgb_stream() -> None:
         "Video: h264 (High 4:4:4 Predictive), gbrp(pc, gbr/unknown/unknown, progressive), "
     )
     assert m is not None and m[1] == "gbrp" and _matrix_tag(m[2]) == ""
+
+
+def test_a_song_whose_container_does_not_say_its_length_is_music(tmp_path: Path) -> None:
+    """A recording written as a stream (a browser's WebM, a live Matroska, a FLAC piped
+    out of an encoder) has no duration in its header ('Duration: N/A'): probe took it
+    for an unreadable file and goals.yaml refused it as not sound, though it plays."""
+    song = tmp_path / "recording.webm"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=1.5", "-c:a", "libopus", "-live", "1",
+                str(song)])  # fmt: skip
+    info = probe(song)
+    assert info.audio is not None and info.duration == 0.0  # not known
+    assert music_problem(song) is None
