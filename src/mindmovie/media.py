@@ -183,9 +183,12 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
             if pf:
                 info.pix_fmt = pf[1]
                 info.color_matrix = _matrix_tag(pf[2] or "")
-            sar = re.search(r"\[SAR (\d+):(\d+) DAR", rest)
-            if sar and int(sar[1]) > 0 and int(sar[2]) > 0:
-                info.sar = int(sar[1]) / int(sar[2])
+            # the stream's "[SAR 1:1 DAR 3:2]", then the container's ", SAR 32:27 DAR
+            # 16:9" when it differs: ffmpeg (and players) show the picture by the last
+            sars = re.findall(r"SAR (\d+):(\d+) DAR", rest)
+            num, den = (int(sars[-1][0]), int(sars[-1][1])) if sars else (0, 0)
+            if num > 0 and den > 0:
+                info.sar = num / den
             rot = re.search(r"rotation of (-?[\d.]+) degrees", own)
             if rot:
                 info.rotation = float(rot[1])

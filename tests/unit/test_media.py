@@ -75,3 +75,20 @@ def test_a_song_whose_container_does_not_say_its_length_is_music(tmp_path: Path)
     info = probe(song)
     assert info.audio is not None and info.duration == 0.0  # not known
     assert music_problem(song) is None
+
+
+def test_a_pixel_aspect_set_by_the_container_is_the_one_read(tmp_path: Path) -> None:
+    """A clip whose container gives a pixel aspect (an MP4 'pasp' box, Matroska's display
+    size) other than its video stream's: ffmpeg shows it by the container's (as players
+    do), printed after the stream's as ', SAR 32:27 DAR 16:9'. probe read the stream's
+    '[SAR 1:1 ...]', so the reference engine covered with a 3:2 picture what the ffmpeg
+    engine showed 16:9 (17.7 dB apart)."""
+    square = tmp_path / "square.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=72x48:d=0.1", "-vf", "setsar=1",
+                "-c:v", "libx264", "-pix_fmt", "yuv420p", str(square)])  # fmt: skip
+    wide = tmp_path / "wide.mp4"
+    run_ffmpeg(["-i", str(square), "-c", "copy", "-aspect", "16:9", str(wide)])
+    video = probe(wide).video
+    assert video is not None and abs(video.sar - 32 / 27) < 1e-9, video
+    video = probe(square).video
+    assert video is not None and video.sar == 1.0
