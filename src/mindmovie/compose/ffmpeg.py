@@ -37,10 +37,12 @@ _TO709 = "out_color_matrix=bt709:out_range=tv"
 
 #: How late a clip frame's timestamp may be and still count as on screen at an output
 #: frame's time: half a tick of the clip's time base (what rounding a true time to it
-#: may add), at most half a millisecond. Written in ticks 1000 times finer than the
-#: clip's (`settb=intb/1000`), so it is exact whatever the time base: `setpts` truncates
-#: to whole ticks, a whole frame in a file whose time base is its frame rate (an AVI).
-PTS_SLACK = "PTS-min(500\\,0.0005/TB)"
+#: may add), at most half a millisecond. Counted in ticks 1000 times finer than the
+#: clip's (`setpts` truncates to whole ticks: one of the clip's own is a whole frame in
+#: a file whose time base is its frame rate, an AVI); a time base finer than 1 us is
+#: kept (1000 times finer does not fit ffmpeg's rational), and 500 of its ticks are
+#: still at least half of one.
+PTS_SLACK = "settb=expr=if(gte(intb\\,0.000001)\\,intb/1000\\,intb),setpts=PTS-min(500\\,0.0005/TB)"
 
 
 @dataclass
@@ -179,11 +181,12 @@ def _source(
         # start) holds its first frame until then, as players show it, instead of
         # starting at the scene's first frame ahead of the sound (the same frames for
         # a picture that starts with the file).
-        # `settb`/`setpts` first move every frame PTS_SLACK earlier: WebM, MKV and some
-        # MP4s store times in whole milliseconds, so a 30 fps clip's frame 2 is at 67 ms,
-        # after 2/30 s, and `round=up` showed frame 1 twice and skipped frame 2 (a judder
-        # every third frame). A finer time base's slack is far smaller: a 24000/1001
-        # clip's frame 8 at 0.33367 s in a 1/24000 time base truly comes after 1/3 s.
+        # PTS_SLACK first moves every frame a little earlier: a time base that cannot
+        # hold 1/30 s exactly (WebM's and MKV's milliseconds, an MP4's 1/1000000) stores
+        # a 30 fps clip's frame 2 rounded up, after 2/30 s (67 ms), and `round=up` showed
+        # frame 1 twice and skipped frame 2 (a judder every third frame). The slack is
+        # far smaller in a fine time base: a 24000/1001 clip's frame 8 at 0.33367 s in
+        # 1/24000 truly comes after 1/3 s, and is not pulled forward.
         # `reset_sar` covers with the picture as shown: an anamorphic clip (pixels not
         # square, e.g. 720x480 at SAR 32:27 for 16:9) was covered by its stored size,
         # squeezed and cropped (identical pixels for square-pixel clips).
@@ -195,7 +198,7 @@ def _source(
         tag = f"setparams=colorspace={item.clip_matrix}," if item.clip_matrix else ""
         base = (
             f"[{ci}:v:0]{tag}tpad=stop_mode=clone:stop_duration=1,"
-            f"settb=intb/1000,setpts={PTS_SLACK},"
+            f"{PTS_SLACK},"
             f"fps={fps}:start_time=0:round=up,setpts=N,tpad=stop=-1:stop_mode=clone,"
             f"trim=start_frame={a}:end_frame={b},"
             f"scale={w}:{h}:force_original_aspect_ratio=increase:reset_sar=1:flags=bicubic:{_TO709},"
