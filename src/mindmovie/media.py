@@ -167,10 +167,12 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
     duration = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3]) if m else 0.0
     streams: list[StreamInfo] = []
     found = list(_STREAM.finditer(text))
-    for sm, nxt in zip(found, [*found[1:], None], strict=True):
+    if not (m or found):  # no length and nothing to show: the head of a cut-short MP4
+        raise FFmpegError(f"{path}: not a readable media file")
+    for i, sm in enumerate(found):  # none for a file of subtitles only
         kind, codec, rest = sm[1].lower(), sm[2], sm[3]
         # the stream's own metadata and side data lines, up to the next stream
-        own = text[sm.end() : nxt.start() if nxt else len(text)]
+        own = text[sm.end() : found[i + 1].start() if i + 1 < len(found) else len(text)]
         info = StreamInfo(kind=kind, codec=codec)
         if kind == "video":
             size = re.search(r"(\d{2,5})x(\d{2,5})", rest)

@@ -8,6 +8,7 @@ import pytest
 
 from mindmovie.media import (
     _PIX_FMT,
+    FFmpegError,
     StreamInfo,
     _matrix_tag,
     clip_matrix,
@@ -92,3 +93,27 @@ def test_a_pixel_aspect_set_by_the_container_is_the_one_read(tmp_path: Path) -> 
     assert video is not None and abs(video.sar - 32 / 27) < 1e-9, video
     video = probe(square).video
     assert video is not None and video.sar == 1.0
+
+
+def test_a_file_with_no_picture_or_sound_stream_is_an_answer_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    """Subtitles given as music (a Matroska file of them: 'Duration: 00:00:02.00',
+    'Stream #0:0: Subtitle: ass', no video or audio line) crashed probe with a
+    ValueError from its stream loop: a traceback on loading goals.yaml. A bare .srt
+    ('Duration: N/A') and the first bytes of a faststart MP4 (a download cut short:
+    'Duration: N/A' and no stream at all) are not readable files."""
+    srt = tmp_path / "song.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:02,000\nHello\n")
+    subs = tmp_path / "song.mkv"
+    run_ffmpeg(["-i", str(srt), str(subs)])
+    assert probe(subs).streams == []
+    assert music_problem(subs) == "has no audio stream"
+    assert music_problem(srt) == "is not a sound file ffmpeg can read"
+    whole = tmp_path / "whole.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=64x36:d=0.2", "-c:v", "libx264",
+                "-movflags", "+faststart", str(whole)])  # fmt: skip
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[:100])
+    with pytest.raises(FFmpegError, match="not a readable media file"):
+        probe(cut)
