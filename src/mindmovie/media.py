@@ -7,6 +7,7 @@ frames with a stream-copy pass to the null muxer. No system package is needed.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import subprocess
 import tempfile
@@ -26,9 +27,39 @@ class FFmpegError(RuntimeError):
     """ffmpeg exited non-zero; carries the tail of its log for the message."""
 
 
+#: what ffmpeg reads as a protocol name before a colon (libavformat's URL_SCHEME_CHARS)
+_SCHEME = re.compile(r"[A-Za-z0-9+.-]+:")
+
+
+def ffmpeg_path(path: str | Path) -> str:
+    """A path as ffmpeg must be given it: a relative one whose first folder has a colon
+    (`--out take:2`) made absolute.
+
+    ffmpeg reads `take:2/clip.mp4` as the protocol `take` ("Protocol not found"); a path
+    that exists here, or whose folder does, is given as `/abs/take:2/clip.mp4`. Other
+    paths, `pipe:1`, `-` and filter sources come back as they are.
+    """
+    arg = str(path)
+    if not _SCHEME.match(arg):
+        return arg
+    parent = os.path.dirname(arg)
+    if os.path.exists(arg) or (parent and os.path.isdir(parent)):
+        return os.path.abspath(arg)
+    return arg
+
+
+def _command(args: list[str]) -> list[str]:
+    """ffmpeg's command line: its inputs and its output are local files, never URLs."""
+    paths = [
+        ffmpeg_path(a) if (i and args[i - 1] == "-i") or i == len(args) - 1 else a
+        for i, a in enumerate(args)
+    ]
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *paths]
+
+
 def run_ffmpeg(args: list[str], *, timeout: float | None = None, input: bytes | None = None) -> str:
     """Run ffmpeg quietly; raise FFmpegError with the log tail on failure. Returns stderr."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
+    cmd = _command(args)
     if input is not None:
         cmd.remove("-nostdin")
     proc = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout)
@@ -47,7 +78,7 @@ def run_ffmpeg_watched(args: list[str], watch: Callable[[], None], every: float 
     """`run_ffmpeg`, calling `watch()` every `every` seconds while ffmpeg runs (in this
     thread), e.g. to pick up output files as ffmpeg finishes them. If `watch` raises,
     ffmpeg is killed and the error goes up."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
+    cmd = _command(args)
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: nothing to drain meanwhile
         with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log) as proc:
             try:
@@ -156,7 +187,7 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
     if not path.exists() or path.stat().st_size == 0:
         raise FFmpegError(f"{path}: missing or empty")
     proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", ffmpeg_path(path)], capture_output=True
     )
     text = proc.stderr.decode("utf-8", "replace")
     m = _DUR.search(text)
@@ -259,7 +290,7 @@ def _sound_seconds(path: Path, rate: int) -> float:
     Decoding a couple of seconds, as mono to a pipe, takes a few milliseconds. At the
     file's own rate (`rate`, Hz; unknown: any sound counts as the check's whole length):
     resampling holds back its first samples, and a sound of a few ms came out empty."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "quiet", "-i", str(path)]
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "quiet", "-i", ffmpeg_path(path)]
     cmd += ["-map", "0:a:0", "-t", str(_DECODE_CHECK_SECONDS), "-ac", "1"]
     cmd += ["-f", "s16le", "-"]
     try:

@@ -12,6 +12,7 @@ from mindmovie.media import (
     StreamInfo,
     _matrix_tag,
     clip_matrix,
+    ffmpeg_path,
     music_problem,
     probe,
     run_ffmpeg,
@@ -117,3 +118,24 @@ def test_a_file_with_no_picture_or_sound_stream_is_an_answer_not_a_crash(
     cut.write_bytes(whole.read_bytes()[:100])
     with pytest.raises(FFmpegError, match="not a readable media file"):
         probe(cut)
+
+
+def test_a_folder_named_with_a_colon_is_a_folder_to_ffmpeg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--out take:2` (a relative folder whose name has a colon): ffmpeg read
+    `take:2/clip.mp4` as the protocol `take` and every step failed, "Protocol not
+    found". Inputs, outputs and probes under it are given to ffmpeg as absolute paths."""
+    monkeypatch.chdir(tmp_path)
+    Path("take:2").mkdir()
+    clip, song = Path("take:2/clip.mp4"), Path("take:2/song.m4a")
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=64x36:r=8:d=1", "-pix_fmt", "yuv420p",
+                str(clip)])  # fmt: skip
+    run_ffmpeg(["-i", str(clip), "-f", "lavfi", "-i", "sine=d=1", "-map", "1:a",
+                str(song)])  # fmt: skip
+    assert probe(clip, count_frames=True).video_frames == 8
+    assert music_problem(song) is None
+    assert ffmpeg_path(clip) == str(tmp_path / "take:2" / "clip.mp4")
+    # what is not a local path here is left as ffmpeg's to read
+    for arg in ("pipe:1", "-", "sine=d=1", "anullsrc=r=48000:cl=stereo", "/a:b/c.mp4"):
+        assert ffmpeg_path(arg) == arg

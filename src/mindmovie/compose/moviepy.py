@@ -41,7 +41,7 @@ from mindmovie.compose.audio import render_audio
 from mindmovie.compose.ffmpeg import RenderReport, SegmentResult
 from mindmovie.compose.timeline import Item, Timeline
 from mindmovie.fsutil import commit_file, tmp_path_for
-from mindmovie.media import ffmpeg_exe, probe
+from mindmovie.media import ffmpeg_exe, ffmpeg_path, probe
 
 ENGINE_VERSION = "compose-moviepy-4"
 
@@ -87,7 +87,7 @@ def _last_frame_time(path: Path) -> float | None:
     """When a clip's last frame goes on screen (seconds from the file's start, as
     ffmpeg decodes it), from its packets' timestamps (no decoding); None if unknown."""
     proc = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0",
+        [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", ffmpeg_path(path), "-map", "0:v:0",
          "-c", "copy", "-f", "framecrc", "-"],
         capture_output=True, text=True,
     )  # fmt: skip
@@ -136,7 +136,7 @@ class _Reader:
             # variable-rate clip constant at that rate); moviepy's default, the average
             # rate, picked the wrong frames of a variable-rate clip by their number
             self.clip = VideoFileClip(
-                str(self.path), audio=False, target_resolution=size, fps_source="tbr"
+                ffmpeg_path(self.path), audio=False, target_resolution=size, fps_source="tbr"
             )
             # the last frame's time: moviepy's n_frames is int(duration x fps), one
             # short for a 24000/1001 clip of 1.5 s (35 of 36), which held the
@@ -314,11 +314,11 @@ def render(
     try:
         movie = movie_clip(tl, readers)
         movie.write_videofile(
-            str(tmp),
+            ffmpeg_path(tmp),
             fps=tl.spec.fps,
             codec="libx264",
             preset=tl.spec.encoder[0],
-            audio=str(audio),
+            audio=ffmpeg_path(audio),
             audio_codec="copy",
             threads=workers or 0,
             ffmpeg_params=write_params(tl),

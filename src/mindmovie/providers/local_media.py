@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mindmovie.fsutil import commit_file, tmp_path_for
-from mindmovie.media import ffmpeg_exe
+from mindmovie.media import ffmpeg_exe, ffmpeg_path
 from mindmovie.providers.base import (
     ImageResult,
     InvalidRequest,
@@ -752,7 +752,7 @@ def render_ken_burns(
         "+faststart",
         "-f",
         "mp4",
-        str(tmp),
+        ffmpeg_path(tmp),
     ]
     src_w, src_h = src.size
     luma, cb, cr = yuv420_planes(src)
