@@ -411,6 +411,19 @@ async def test_provider_refusal_names_param_and_allowed_values(
     assert "parameter duration" in msg and "allowed 4-12 s" in msg
 
 
+async def test_a_stale_model_id_404_names_the_model_and_the_known_ones(
+    sim: SimServer, keyframe: Path
+) -> None:
+    """lessons.md: hard-coded model ids went stale and 404ed. A 404 on create says which
+    model id was not found and which ones the catalog knows, not "refused the request"."""
+    sim.add_fault("http", path=TASKS, method="POST", status=404, message="model not found")
+    with pytest.raises(InvalidRequest) as e:
+        await seedance(sim, model="seedance-1-5-pro-991231").submit(vreq(keyframe))
+    msg = str(e.value)
+    assert "model seedance-1-5-pro-991231 not found" in msg
+    assert "known: " in msg and "seedance-1-0-pro" in msg
+
+
 async def test_find_pending_lists_recent_tasks(sim: SimServer, keyframe: Path) -> None:
     video = seedance(sim)
     before = time.time() - 5
