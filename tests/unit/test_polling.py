@@ -12,9 +12,11 @@ import statistics
 import time
 from pathlib import Path
 
+import pytest
+
 from mindmovie.config import Settings
 from mindmovie.pipeline import Pipeline
-from mindmovie.providers.base import JobState
+from mindmovie.providers.base import DeadlineExceeded, JobState
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "goals.yaml"
 
@@ -104,3 +106,21 @@ def test_later_jobs_poll_densely_only_near_the_learnt_duration(tmp_path: Path) -
     # and the finish seen within about one short interval, not one backed-off one
     assert t[-1] - model.ends["second"] <= 0.03 + 0.04, t[-1] - model.ends["second"]
     assert pipe._job_seconds[model.model] <= learnt + 1e-9
+
+
+def test_a_job_that_never_finishes_stops_at_its_deadline(tmp_path: Path) -> None:
+    """lessons.md: polling with no deadline. A job still running at `deadline_s` is a
+    DeadlineExceeded naming the job, raised by then (never a sleep past it)."""
+    pipe, model = pipeline(tmp_path), TimedModel(3600)
+    model.start("late")
+
+    async def poll() -> None:
+        await asyncio.wait_for(
+            pipe._poll(model, "late", 0.3, 0.02, 0.1, "late", fresh=True),  # type: ignore[arg-type]
+            timeout=2.0,  # without a deadline the poll would go on for the job's hour
+        )
+
+    t0 = time.monotonic()
+    with pytest.raises(DeadlineExceeded, match="job late not finished after"):
+        asyncio.run(poll())
+    assert time.monotonic() - t0 < 1.0  # stopped at the deadline, not the wait_for
