@@ -16,6 +16,9 @@ def test_defaults_are_the_offline_preset() -> None:
     assert s.preset == "local"
     assert (s.output.aspect, s.output.resolution, s.output.fps) == ("16:9", "720p", 24)
     assert s.stage_provider("video") == "local"
+    # lessons.md: moviepy's per-frame Python compositing ran at ~2x real time or worse;
+    # ffmpeg's filter graphs compose by default (moviepy is the reference engine only)
+    assert s.compose.engine == "ffmpeg"
 
 
 def test_rising_order_env_then_file_then_flags(tmp_path: Path) -> None:
