@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mindmovie.config import ConfigError, Keys, load_settings
+from mindmovie.config import ConfigError, Keys, Settings, load_settings
 
 
 def test_defaults_are_the_offline_preset() -> None:
@@ -54,9 +54,16 @@ def test_aspect_or_resolution_from_a_higher_layer_wins_over_a_lower_size(tmp_pat
     assert s.output.frame() == (200, 100)
 
 
-def test_unprefixed_variables_are_ignored() -> None:
+def test_unprefixed_variables_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = load_settings(env={"FPS": "5", "PRESET": "google", "MODEL": "x"})
     assert s.output.fps == 24 and s.preset == "local"
+    # nor read from the process's own environment, by load_settings or by pydantic-settings
+    # itself (Settings() with an env source and no prefix would take PRESET and OUTPUT)
+    monkeypatch.chdir(tmp_path)  # no config.yaml or .env here
+    for name, value in {"FPS": "5", "PRESET": "google", "MODEL": "x", "OUTPUT": "{}"}.items():
+        monkeypatch.setenv(name, value)
+    for s in (load_settings(), Settings()):
+        assert s.output.fps == 24 and s.preset == "local"
 
 
 def test_bad_value_names_file_field_and_allowed_values(tmp_path: Path) -> None:
