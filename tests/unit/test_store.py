@@ -29,6 +29,14 @@ def test_reuse_needs_same_key_and_intact_artifact(tmp_path: Path) -> None:
     assert st.reusable("a", "keyframe", "k1") is None  # hash mismatch -> redo
     p.unlink()
     assert st.reusable("a", "keyframe", "k1") is None  # missing -> redo
+    # a step left "running" by a crash is redone, never taken as done, even with its file
+    # of an earlier try still in place (lessons: a scene left "generating" never retried)
+    _done(st, tmp_path, "b", "k1", b"two")
+    st.begin("b", "keyframe", "k1")
+    assert st.reusable("b", "keyframe", "k1") is None
+    for status in ("running", "submitted", "failed"):
+        st._update("b", "keyframe", status=status)
+        assert st.reusable("b", "keyframe", "k1") is None, status
 
 
 def test_attempts_count_per_input_key(tmp_path: Path) -> None:
