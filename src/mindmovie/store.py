@@ -9,6 +9,7 @@ redone rather than trusted.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import shutil
@@ -72,6 +73,25 @@ CREATE TABLE IF NOT EXISTS kept (
     PRIMARY KEY (stage, input_key)
 );
 """
+
+
+@functools.cache
+def _schema_columns() -> dict[str, frozenset[str]]:
+    """Each table's columns as `_SCHEMA` makes them (what `Store._check_schema` looks
+    for), read from the schema made in memory."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(_SCHEMA)
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {
+            t: frozenset(r[1] for r in db.execute(f"PRAGMA table_info({t})"))
+            for t in tables
+            if not t.startswith("sqlite_")
+        }
+    finally:
+        db.close()
+
+
 #: a paid artifact replaced by new inputs is kept here (kept/<stage>/<input key>.<ext>), so
 #: going back to those inputs (an edit undone, a preset switched back, another goals.yaml
 #: rendered into the same folder, scenes renumbered) reuses it instead of paying again
@@ -247,6 +267,19 @@ class Store:
         a header but no schema): it is ours to create, not a foreign database."""
         return bool(self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
 
+    def _check_schema(self) -> None:
+        """Every table and column the journal is read with is there: a run.db marked ours
+        and current but missing one (a table dropped by hand, a file pieced together) was
+        an OperationalError traceback at the first query, not a line saying so."""
+        for table, columns in _schema_columns().items():
+            have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+            if not have:
+                raise sqlite3.DatabaseError(f"its table {table!r} is missing")
+            if missing := sorted(columns - have):
+                raise sqlite3.DatabaseError(
+                    f"its table {table!r} has no column {', '.join(map(repr, missing))}"
+                )
+
     def _migrate(self, existed: bool) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
@@ -254,6 +287,9 @@ class Store:
                 f"{self.path} was written by a newer mindmovie (schema {version}, this one "
                 f"knows {SCHEMA_VERSION}). Upgrade mindmovie to continue this run."
             )
+        was = version
+        if was == SCHEMA_VERSION:
+            self._check_schema()  # before the transaction below writes to it
         with self._tx():
             # read again under the write lock: another process may have migrated it
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -273,6 +309,8 @@ class Store:
                             self._db.execute(stmt)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.execute(f"PRAGMA application_id={APP_ID}")
+        if was != SCHEMA_VERSION:
+            self._check_schema()  # a new or older run.db, made or upgraded
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -463,3 +463,29 @@ def test_reopen_after_a_rename_keeps_the_journal_and_names_a_failure(tmp_path: P
     (new / "run.db").mkdir()  # what is there now cannot be opened as a database
     with pytest.raises(StoreError, match=r"run\.db could not be opened again"):
         st.reopen(new / "run.db")
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        ("DROP TABLE steps", "its table 'steps' is missing"),
+        ("ALTER TABLE ledger DROP COLUMN usage", "its table 'ledger' has no column 'usage'"),
+    ],
+)
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_run_db_missing_a_table_or_column_is_called_damaged_not_a_traceback(
+    tmp_path: Path, damage: str, said: str, read_only: bool
+) -> None:
+    """A run.db marked ours and current but without a table or column the journal is
+    read with (dropped by hand) was an OperationalError traceback in status, render and
+    plan; now the damaged-run.db line, and the file is left as it was."""
+    db = tmp_path / "run.db"
+    Store(db).close()
+    con = sqlite3.connect(db)
+    con.execute(damage)
+    con.commit()
+    con.close()
+    before = db.read_bytes()
+    with pytest.raises(StoreError, match=f"damaged \\({said}\\)"):
+        Store(db, read_only=read_only)
+    assert db.read_bytes() == before
