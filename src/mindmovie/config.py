@@ -1005,6 +1005,15 @@ def load_settings(
                 f"must be WIDTHxHEIGHT in even pixels, {MIN_SIDE} to {MAX_SIDE} a side"
                 f" (e.g. 640x360), got {first.get('input')!r}"
             )
+        elif first["type"] in ("bool_parsing", "bool_type", "string_type"):
+            # "Input should be a valid boolean, unable to interpret input": neither the
+            # value read nor the ones allowed
+            value = first.get("input")
+            got = _got(value, path)
+            if isinstance(value, (list, dict)):
+                got = "; got a list" if isinstance(value, list) else "; got a block of settings"
+            what = "text" if first["type"] == "string_type" else "true or false"
+            msg = f"must be {what}{got}"
         elif first["type"].startswith(("int_", "float_", "greater_", "less_", "finite_")):
             # 'fps: abc' said only "Input should be a valid integer": which ones are?
             msg += _got(first.get("input"), path) + _bounds(path).replace(

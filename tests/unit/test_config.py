@@ -599,6 +599,31 @@ def test_a_bad_number_or_size_setting_names_the_allowed_values(
 
 
 @pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("video:\n  audio: maybe\n", "video.audio: must be true or false; got 'maybe'"),
+        ("video:\n  chain_frames: [1]\n", "video.chain_frames: must be true or false; got a list"),
+        ("planner:\n  model: {a: 1}\n", "planner.model: must be text; got a block of settings"),
+    ],
+)
+def test_a_bad_true_false_or_text_setting_names_the_value_and_the_allowed_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, said: str
+) -> None:
+    # was "Input should be a valid boolean, unable to interpret input": neither the value
+    # nor what is allowed
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == f"{cfg}:2: {said}"
+    if "maybe" in text:
+        with pytest.raises(ConfigError) as e:
+            load_settings(None, env={"MINDMOVIE_VIDEO__AUDIO": "maybe"})
+        assert str(e.value) == f"environment (MINDMOVIE_VIDEO__AUDIO): {said}"
+
+
+@pytest.mark.parametrize(
     ("text", "line", "said"),
     [
         ("output:\n  fps: !!int\n", 2, "('' cannot be read as a whole number;"),
