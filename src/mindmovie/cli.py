@@ -771,6 +771,16 @@ def storyboard(
             settings = load_settings(config, flags)
         except ConfigError as e:
             raise _fail(str(e)) from None
+        if goals is not None:
+            # a --goals given that cannot be read (a typo in its name, a mistake in it)
+            # was passed over in silence and the board written as if it were not given;
+            # `status --goals` says what is wrong with it, and so does this
+            from mindmovie.goals import GoalsError, load_goals
+
+            try:
+                load_goals(goals)
+            except GoalsError as e:
+                raise _fail(str(e)) from None
         current = _current_work(run_dir, settings, goals)
     try:
         png, html = storyboard_from_run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import re
 from pathlib import Path
 
@@ -497,3 +498,34 @@ def test_an_emoji_no_font_has_is_left_out_of_the_sheet_as_of_the_movie(
         return render_sheet(plan.model_copy(update={"scenes": scenes})).tobytes()
 
     assert sheet("I am grateful 🙏") == sheet("I am grateful")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (None, "file not found"),
+        ("title: T\ngoals:\n  - category: a\n    visoin: b\n", "4: goals[1].visoin: unknown key"),
+    ],
+)
+def test_a_goals_file_given_that_cannot_be_read_is_said_not_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str | None, said: str
+) -> None:
+    """`storyboard RUN --goals nope.yaml` (or a goals.yaml with a mistake) wrote the
+    board, exit 0, as if --goals had not been given; `status` says what is wrong with
+    it (exit 2), and so does `storyboard`, before writing anything."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
+        monkeypatch.delenv(name)
+    run = tmp_path / "run"
+    _make_run(run)
+    goals = tmp_path / "goals.yaml"
+    if text is not None:
+        goals.write_text(text)
+    r = CliRunner().invoke(app, ["storyboard", str(run), "--goals", str(goals)])
+    assert r.exit_code == 2, r.output
+    assert f"error: {goals}:{' ' if text is None else ''}{said}" in " ".join(r.output.split())
+    assert not (run / "storyboard.png").exists()
