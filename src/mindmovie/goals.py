@@ -24,6 +24,7 @@ from mindmovie.yamlsrc import (
     Problem,
     SourceError,
     YamlDoc,
+    control_problems,
     format_loc,
     load_yaml,
     require_mapping,
@@ -350,7 +351,7 @@ def load_goals(path: Path) -> Goals:
     require_mapping(doc, path, GoalsError, _GOALS_EXAMPLE)
     data: dict[str, Any] = doc.data
     base = path.absolute().parent.resolve()
-    problems: list[Problem] = []
+    problems: list[Problem] = control_problems(doc, paths=("photos", "music"))
 
     goals_raw = data.get("goals")
     no_goals = goals_raw is None or goals_raw == []

@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 import re
 import types
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, Self, TypeVar, Union, get_args, get_origin
@@ -418,6 +418,40 @@ def load_yaml(path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise error(path, line, None, "not UTF-8 text; save the file as UTF-8") from None
     return parse_yaml(text, path, error)
+
+
+#: control characters: a double-quoted escape writes them ("\\a", "\\e", "\\0", "\\x07",
+#: "\\N") though the file may not hold them raw (the reader refuses those with their line);
+#: no font draws one, so a card showed a box. Tab and newline are text.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def control_problems(doc: YamlDoc, paths: Collection[str] = ()) -> list[Problem]:
+    """Each text value of ``doc`` holding a control character (see ``_CONTROL``), with
+    its line and field; not under a key in ``paths`` (file names, which are not drawn
+    and are checked as files)."""
+    problems: list[Problem] = []
+
+    def walk(value: Any, loc: Loc) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                if key not in paths:
+                    walk(sub, (*loc, key))
+        elif isinstance(value, list):
+            for i, sub in enumerate(value):
+                walk(sub, (*loc, i))
+        elif isinstance(value, str) and (bad := _CONTROL.search(value)):
+            problems.append(
+                Problem(
+                    doc.line_of(loc),
+                    format_loc(loc),
+                    f"invalid character {bad.group()!r} (a control character, which no "
+                    "font draws); remove it",
+                )
+            )
+
+    walk(doc.data, ())
+    return problems
 
 
 def require_mapping(doc: YamlDoc, path: Path, error: type[SourceError], example: str) -> None:

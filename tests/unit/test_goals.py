@@ -661,14 +661,21 @@ def test_a_photo_too_large_to_read_safely_names_its_line(
     assert "too large to read safely" in str(e.value)
 
 
-def test_an_escaped_surrogate_is_refused_with_its_line(project: Path) -> None:
+@pytest.mark.parametrize("escape", ["\\uDCFF", "\\a", "\\e[31m", "\\0", "\\x7f", "\\N"])
+def test_an_escaped_surrogate_or_control_character_is_refused_with_its_line(
+    project: Path, escape: str
+) -> None:
     """`"T\\uDCFF"` is what `init --guided` wrote for a byte a non-UTF-8 terminal sent;
-    it loaded, then the render died with a UnicodeEncodeError traceback."""
-    path = write(project, 'title: "T\\uDCFF"\ngoals:\n  - category: a\n    vision: "b"\n')
+    it loaded, then the render died with a UnicodeEncodeError traceback. A control
+    character written as an escape (the file may not hold one raw) loaded and showed as
+    a box on the card; tab and newline are text."""
+    path = write(project, f'title: "T{escape}"\ngoals:\n  - category: a\n    vision: "b"\n')
     with pytest.raises(GoalsError) as e:
         load_goals(path)
-    assert (e.value.line, e.value.field) == (1, "title")
+    assert (e.value.line, e.value.field, e.value.others) == (1, "title", 0)
     assert "invalid character" in str(e.value)
+    write(project, 'title: "T\\tU"\ngoals:\n  - category: a\n    vision: "b\\nc"\n')
+    assert load_goals(path).goals[0].vision == "b\nc"
 
 
 def test_an_empty_required_field_is_not_offered_removal(project: Path) -> None:
