@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,11 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
     except OSError as exc:  # e.g. a name longer than the system allows
         return None, f"{what} cannot be used: {text} ({exc.strerror or exc})"
     where = "" if written.is_absolute() else f" (looked in {base})"
+    if var := re.search(r"\$\{?([A-Za-z_]\w*)", text):
+        # `$HOME/me.jpg` said only "not found (looked in <folder>)"
+        where += (
+            f"; ${var.group(1)} is not replaced by its value here (only ~ is): write the path out"
+        )
     return None, f"{what} not found: {text}{where}"
 
 

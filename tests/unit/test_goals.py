@@ -342,6 +342,22 @@ def test_photo_and_music_under_a_user_this_system_does_not_know(project: Path) -
     assert music.message.startswith("music file not found: ~no-such-user-mm/calm.mp3")
 
 
+def test_a_path_with_an_environment_variable_says_it_is_not_replaced(project: Path) -> None:
+    """`$HOME/me.jpg` said only "not found (looked in <folder>)", as if the file were
+    missing; the variable is what was not read."""
+    text = (
+        "title: Me\ngoals:\n  - category: a\n    vision: b\n"
+        "    photos: [$HOME/me.jpg]\nmusic: ${MUSIC}/calm.mp3\n"
+    )
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].photos[1]")
+    assert err.message.endswith(
+        "$HOME is not replaced by its value here (only ~ is): write the path out"
+    )
+    music = next(p for p in err.problems if p.field == "music")
+    assert "; $MUSIC is not replaced by its value here" in music.message
+
+
 def test_no_goals_empty_list(project: Path) -> None:
     text = "title: Me\nstyle: soft\ngoals: []\n"
     err = load_error(write(project, text))
