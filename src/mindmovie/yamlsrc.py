@@ -539,6 +539,16 @@ def _allowed(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
     return f" (allowed: {', '.join(said)})" if said else ""
 
 
+#: a pattern as a person reads it (plan.yaml's scene id said "does not match the
+#: pattern ^[a-z0-9][a-z0-9-]*$")
+_PATTERN_WORDS = {
+    r"^[a-z0-9][a-z0-9-]*$": (
+        "lower-case letters, digits and dashes, first a letter or digit (a folder name, "
+        "e.g. 01-health-1)"
+    ),
+}
+
+
 def _friendly(err: Any, model: type[BaseModel]) -> str:
     kind: str = err["type"]
     loc: tuple[str | int, ...] = tuple(err["loc"])
@@ -585,6 +595,8 @@ def _friendly(err: Any, model: type[BaseModel]) -> str:
         n = int(ctx.get("max_length", 0))
         return f"must have at most {_plural(n, 'item')}"
     if kind == "string_pattern_mismatch":
+        if shape := _PATTERN_WORDS.get(str(ctx.get("pattern"))):
+            return f"must be {shape}, got {got}"
         return f"{got} does not match the pattern {ctx.get('pattern')}"
     if kind == "list_type":
         return f"must be a list, got {got}"

@@ -332,7 +332,11 @@ def test_plan_bad_scene_id(tmp_path: Path) -> None:
     text = VALID.replace("id: 02-wealth-1", "id: Wealth One")
     err = load_error(write(tmp_path, text))
     assert (err.line, err.field) == (line_of(text, "Wealth One"), "scenes[2].id")
-    assert "'Wealth One' does not match" in err.message
+    # was "'Wealth One' does not match the pattern ^[a-z0-9][a-z0-9-]*$"
+    assert err.message == (
+        "must be lower-case letters, digits and dashes, first a letter or digit (a folder"
+        " name, e.g. 01-health-1), got 'Wealth One'"
+    )
 
 
 def test_plan_duplicate_scene_id_names_both_lines(tmp_path: Path) -> None:
