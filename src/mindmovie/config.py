@@ -529,8 +529,12 @@ def _layer_over(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_yaml_config(path: Path) -> dict[str, Any]:
+    from mindmovie.yamlsrc import SourceTooLarge, read_source
+
     try:
-        raw = path.read_bytes()
+        raw = read_source(path)
+    except SourceTooLarge as e:
+        raise ConfigError(f"{path}: {e.message()}") from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except OSError as e:

@@ -400,10 +400,38 @@ def parse_yaml(
     return YamlDoc(data, builder.lines)
 
 
+#: bytes a hand-written file may have. Ours are a few KB (a plan of 20,000 scenes is
+#: 9 MB); the whole file was read into memory first, so a video given by mistake took
+#: its size in memory and /dev/zero read until the system killed the command
+MAX_SOURCE_BYTES = 32 << 20
+
+
+class SourceTooLarge(OSError):
+    """A file given as goals, plan or settings is larger than ``MAX_SOURCE_BYTES``."""
+
+    def message(self) -> str:
+        return (
+            f"file is larger than {MAX_SOURCE_BYTES >> 20} MB, which no hand-written YAML "
+            "file is: is it the right file?"
+        )
+
+
+def read_source(path: Path) -> bytes:
+    """The bytes of ``path``, at most ``MAX_SOURCE_BYTES`` of them read: a larger file
+    (or an endless one) raises ``SourceTooLarge``; OSError as ``open`` raises it."""
+    with path.open("rb") as f:
+        raw = f.read(MAX_SOURCE_BYTES + 1)
+    if len(raw) > MAX_SOURCE_BYTES:
+        raise SourceTooLarge()
+    return raw
+
+
 def load_yaml(path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
     """Read ``path`` as UTF-8 YAML (see ``parse_yaml``); unreadable files raise ``error``."""
     try:
-        raw = path.read_bytes()
+        raw = read_source(path)
+    except SourceTooLarge as exc:
+        raise error(path, None, None, exc.message()) from None
     except FileNotFoundError:
         raise error(path, None, None, "file not found") from None
     except IsADirectoryError:

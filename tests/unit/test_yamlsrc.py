@@ -77,3 +77,27 @@ def test_a_tab_in_a_plain_value_is_read_and_a_tab_indent_is_still_refused() -> N
     with pytest.raises(SourceError) as err:
         parse_yaml("goals:\n\t- vision: a\n", Path("x.yaml"))
     assert "indent with spaces, not tabs" in str(err.value)
+
+
+def test_a_file_too_large_to_be_hand_written_is_refused_without_reading_it_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """goals.yaml, plan.yaml and the config were read whole before anything else: a video
+    given by mistake took its size in memory, and /dev/zero read until the system killed
+    the command (exit 137). Now at most MAX_SOURCE_BYTES are read, and one line says so."""
+    from mindmovie.config import ConfigError, load_settings
+    from mindmovie.goals import GoalsError, load_goals
+    from mindmovie.plan import PlanError, load_plan
+
+    monkeypatch.setattr(yamlsrc, "MAX_SOURCE_BYTES", 1 << 20)
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    big = tmp_path / "big.yaml"
+    big.write_text("title: T\n" + "# x\n" * (1 << 18))
+    said = "file is larger than 1 MB, which no hand-written YAML file is: is it the right file?"
+    for load, error in ((load_goals, GoalsError), (load_plan, PlanError)):
+        with pytest.raises(error) as e:
+            load(big)
+        assert str(e.value) == f"{big}: {said}"
+    with pytest.raises(ConfigError) as c:
+        load_settings(big, env={})
+    assert str(c.value) == f"{big}: {said}"
