@@ -84,7 +84,7 @@ from mindmovie.providers.base import (
     VideoRequest,
 )
 from mindmovie.retry import with_retry
-from mindmovie.store import Step, Store, StoreError, _snapshot
+from mindmovie.store import Step, Store, StoreError, _snapshot, journal_missing
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
 T = TypeVar("T")
@@ -2347,7 +2347,9 @@ class Pipeline:
             # no run.db: the files in the folder are moved aside only after the spend
             # question (`_run`); they were moved before it, and a person who declined
             # found the folder rearranged for nothing
-            new_db = not (self.run_dir / "run.db").exists()
+            # an empty run.db (0 bytes) is no journal either: taken for one, the render
+            # wrote its new keyframes, clips and movie over the ones the folder held
+            new_db = journal_missing(self.run_dir / "run.db")
             aside = new_db and bool(self._unjournaled_entries())
             _clean_temp_files(self.run_dir)
             store = Store(self.run_dir / "run.db")
@@ -2497,7 +2499,7 @@ class Pipeline:
         in previous/ and a new run.db that says so (FRESH_META): nothing was agreed to or
         spent, so the old run goes back first, as if that render had been declined."""
         db = self.run_dir / "run.db"
-        if not db.is_file():
+        if not db.is_file() or journal_missing(db):  # opening an empty one fills it
             return
         try:
             store = Store(db)
@@ -2562,9 +2564,9 @@ class Pipeline:
         store.set_meta(ASIDE_META, "")
         if dest is not None:
             self.reporter.warn(
-                "run.db is missing, so the keyframes, clips and movie in this folder cannot "
-                f"be checked: they were moved to {dest} (nothing is deleted) and this render "
-                "makes them again"
+                "run.db is missing or empty, so the keyframes, clips and movie in this folder "
+                f"cannot be checked: they were moved to {dest} (nothing is deleted) and this "
+                "render makes them again"
             )
 
     def _move_aside(self, names: list[Path]) -> Path | None:

@@ -33,7 +33,7 @@ from mindmovie.plan import (
     movie_settings_changes,
     photo_keyframe,
 )
-from mindmovie.store import Store, StoreError
+from mindmovie.store import Store, StoreError, journal_missing
 from mindmovie.yamlsrc import SourceError
 
 if TYPE_CHECKING:
@@ -155,7 +155,9 @@ def collect_status(
 
     db = run_dir / "run.db"
     try:
-        there = db.is_file()
+        # an empty run.db is no journal (the render sets the files aside as without one);
+        # a folder named run.db is one `Store` says is wrong
+        there = db.exists() and not journal_missing(db)
     except OSError as e:  # a name longer than the filesystem allows, a folder not ours
         raise StoreError(f"{run_dir}: cannot look in it ({e.strerror or e})") from None
     if not there:
@@ -163,8 +165,9 @@ def collect_status(
         if made:
             # a run.db moved away (as a damaged one's message says) or deleted: what the
             # render does with the files it cannot check (`Pipeline._set_aside_unjournaled`)
+            none = "an empty run.db" if db.exists() else "no run.db"
             raise StoreError(
-                f"{run_dir}: no run.db, so the {', '.join(made)} here cannot be checked: the "
+                f"{run_dir}: {none}, so the {', '.join(made)} here cannot be checked: the "
                 "next render moves them to previous/<time>/ (once its spend is agreed to) "
                 "and makes them again"
             )

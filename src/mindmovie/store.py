@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -147,6 +148,25 @@ class StoreError(Exception):
     """run.db is unusable (corrupt, foreign, or from a newer mindmovie); says what to do."""
 
 
+def journal_missing(db: Path) -> bool:
+    """Whether there is no journal at `db` to go by: no file, or an empty one (0 bytes,
+    with no write-ahead log beside it holding commits; cut short by hand or by a copy
+    that failed), which `Store` makes afresh. Not for a folder or a file that cannot be
+    looked at: `Store` says what is wrong with those."""
+    try:
+        st = db.stat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or st.st_size:
+        return False
+    try:
+        return db.with_name(db.name + "-wal").stat().st_size == 0
+    except OSError:
+        return True
+
+
 @dataclass
 class Step:
     """One row of the journal: a (scene, stage) with what produced it and where it is."""
@@ -213,6 +233,13 @@ class Store:
         self.path = path
         self.root = path.parent
         self._lock = threading.RLock()
+        if path.is_dir():
+            # said "cannot be written ... its folder is read-only or belongs to another
+            # user", which sent the person to the permissions
+            raise StoreError(
+                f"{path} is a folder, not the run's journal (a file). It was not changed: "
+                f"move it away (e.g. to {path.name}.bad) and render again."
+            )
         existed = path.exists() and path.stat().st_size > 0
         try:
             if read_only:

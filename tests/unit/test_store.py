@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -489,3 +490,45 @@ def test_a_run_db_missing_a_table_or_column_is_called_damaged_not_a_traceback(
     with pytest.raises(StoreError, match=f"damaged \\({said}\\)"):
         Store(db, read_only=read_only)
     assert db.read_bytes() == before
+
+
+def test_a_folder_named_run_db_is_said_so_not_called_read_only(tmp_path: Path) -> None:
+    """It said "cannot be written ...: its folder is read-only or belongs to another user",
+    which sent the person to the permissions."""
+    (tmp_path / "run.db").mkdir()
+    for read_only in (False, True):
+        with pytest.raises(StoreError) as e:
+            Store(tmp_path / "run.db", read_only=read_only)
+        assert str(e.value).startswith(f"{tmp_path / 'run.db'} is a folder, not the run's journal")
+
+
+def test_an_empty_run_db_is_no_journal_the_files_it_cannot_vouch_for_are_set_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run.db cut to 0 bytes was taken for a journal (the store fills it afresh), so the
+    render wrote its new keyframes, clips and movie over the ones the folder held (paid
+    ones lost), where a missing run.db has them moved to previous/<time>/ first. It is
+    now treated as missing: status says so, and `plan` moves them aside."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.store import journal_missing
+
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
+        monkeypatch.delenv(name)
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: T\ngoals:\n  - category: a\n    vision: b\n")
+    run = tmp_path / "run"
+    (run / "scenes" / "01-a-1").mkdir(parents=True)
+    (run / "scenes" / "01-a-1" / "keyframe.png").write_bytes(b"paid keyframe")
+    (run / "movie.mp4").write_bytes(b"the movie")
+    (run / "run.db").write_bytes(b"")
+    assert journal_missing(run / "run.db") and not journal_missing(run)
+    r = CliRunner().invoke(app, ["status", str(run)])
+    assert r.exit_code == 2 and "an empty run.db, so the scenes, movie.mp4 here" in r.output
+    r = CliRunner().invoke(app, ["plan", str(goals), "--out", str(run)])
+    assert r.exit_code == 0, r.output
+    (old,) = (run / "previous").iterdir()
+    assert (old / "scenes" / "01-a-1" / "keyframe.png").read_bytes() == b"paid keyframe"
+    assert (old / "movie.mp4").read_bytes() == b"the movie"
