@@ -255,6 +255,14 @@ def _check_creatable(run_dir: Path, what: str) -> None:
 def _check_run_dir(run_dir: Path, what: str) -> None:
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"{what}: is a file, not a folder")
+    plan = run_dir / "plan.yaml"
+    if plan.exists() and not plan.is_file():
+        # the render copies plan.yaml aside before planning again: an IsADirectoryError
+        # traceback, and `status` said "there is no plan.yaml"
+        raise RunDirError(
+            f"{plan}: is a folder, not the run's plan (a file). It was not changed: move it "
+            "away (e.g. to plan.yaml.bad) and render again"
+        )
     if run_dir.is_dir() and not (run_dir / "run.db").exists():
         # what a run wrote (a --fresh killed after moving run.db), a system's dotfiles
         # (.DS_Store) and the run's own leftovers do not make it someone else's folder
@@ -3625,6 +3633,7 @@ def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:
     would reuse. Reads only: no lock, no provider, nothing written. Settings `render`
     refuses to start with are a ConfigError, as there."""
     pipe = Pipeline(goals_path, settings, out=run_dir)
+    _usable_run_dir(run_dir, True)  # a folder named plan.yaml: render refuses it
     pipe._check_clip_settings()
     registry.check_options(settings)
     store = Store(run_dir / "run.db", read_only=True)

@@ -47,7 +47,7 @@ FILE_NAMES = {"keyframe": "keyframe.png", "clip": "clip.mp4"}
 def _read_plan(run_dir: Path) -> tuple[Plan | None, str | None]:
     """(plan.yaml, why it could not be read): the plan None without one."""
     path = run_dir / "plan.yaml"
-    if not path.is_file():
+    if not path.exists():  # a folder named plan.yaml is said to be one, as render says
         return None, None
     try:
         return load_plan(path), None
@@ -93,7 +93,7 @@ def _outlook(
     """The next render's reuse, and what it was checked with (or why it was not)."""
     from mindmovie.config import ConfigError
     from mindmovie.goals import GoalsError
-    from mindmovie.pipeline import outlook_for
+    from mindmovie.pipeline import RunDirError, outlook_for
     from mindmovie.providers.base import InvalidRequest
 
     path = goals if goals is not None else (Path(recorded_goals) if recorded_goals else None)
@@ -112,7 +112,7 @@ def _outlook(
     except PlanError as e:  # plan.yaml as the render refuses it (`check_plan`)
         info["why"] = info["plan_error"] = info["refused"] = str(e)
         return None, info
-    except (SourceError, GoalsError, ConfigError) as e:  # the render stops on these (exit 2)
+    except (SourceError, GoalsError, ConfigError, RunDirError) as e:  # render stops (exit 2)
         info["why"] = info["refused"] = str(e)
         return None, info
     except (ValueError, OSError) as e:  # not known to be a mistake: only unchecked

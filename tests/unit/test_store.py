@@ -532,3 +532,32 @@ def test_an_empty_run_db_is_no_journal_the_files_it_cannot_vouch_for_are_set_asi
     (old,) = (run / "previous").iterdir()
     assert (old / "scenes" / "01-a-1" / "keyframe.png").read_bytes() == b"paid keyframe"
     assert (old / "movie.mp4").read_bytes() == b"the movie"
+
+
+def test_a_folder_named_plan_yaml_is_refused_by_render_and_status_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The render, copying plan.yaml aside to plan again, died with an IsADirectoryError
+    traceback (exit 1), and `status` said "there is no plan.yaml: the next render makes
+    one". Both now name the folder, exit 2, and leave it as it was."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
+        monkeypatch.delenv(name)
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: T\ngoals:\n  - category: a\n    vision: b\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    Store(run / "run.db").close()
+    (run / "plan.yaml").mkdir()
+    said = f"{run / 'plan.yaml'}: is a folder, not the run's plan (a file)"
+    for args in (
+        ["plan", str(goals), "--out", str(run)],
+        ["status", str(run), "--goals", str(goals)],
+    ):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 2 and said in " ".join(r.output.split()), r.output
+    assert (run / "plan.yaml").is_dir() and not any((run / "plan.yaml").iterdir())
