@@ -374,6 +374,16 @@ def load_goals(path: Path) -> Goals:
                 "this is a settings file, not goals; give it with --config and your "
                 "goals.yaml as GOALS (mindmovie init writes one)",
             )
+    if no_goals and "goals" not in data and isinstance(data.get("scenes"), list):
+        # `render outputs/x/plan.yaml`: "goals: no goals (and 1 more problem)" did not
+        # say it was the run's plan, which render reads by itself from the run folder
+        raise GoalsError(
+            path,
+            doc.line_of(("scenes",)),
+            "scenes",
+            "this is a run's plan.yaml, not goals; give your goals.yaml as GOALS (the "
+            "render reads the plan.yaml in its run folder, edits and all)",
+        )
     if no_goals:
         problems.append(
             Problem(

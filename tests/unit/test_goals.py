@@ -833,6 +833,26 @@ def test_a_settings_file_given_as_goals_says_so(tmp_path: Path) -> None:
     )
 
 
+def test_a_plan_yaml_given_as_goals_says_so(tmp_path: Path) -> None:
+    """`render outputs/x/plan.yaml` said "goals: no goals: add at least one ... (and 1
+    more problem)", not that it was the run's plan."""
+    from mindmovie.plan import Plan, Scene, write_plan
+
+    scene = Scene(
+        id="01-a-1", goal=1, category="a", affirmation="I am", image_prompt="p",
+        motion_prompt="m", seconds=5,
+    )  # fmt: skip
+    path = tmp_path / "plan.yaml"
+    write_plan(Plan(title="T", closing="C", scenes=[scene]), path)
+    line = path.read_text().splitlines().index("scenes:") + 1
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert str(e.value) == (
+        f"{path}:{line}: scenes: this is a run's plan.yaml, not goals; give your goals.yaml "
+        "as GOALS (the render reads the plan.yaml in its run folder, edits and all)"
+    )
+
+
 def test_photo_has_transparency_reads_the_alpha_channel_and_a_transparent_colour(
     tmp_path: Path,
 ) -> None:
