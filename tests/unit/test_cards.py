@@ -138,3 +138,28 @@ def test_only_a_text_with_emoji_left_out_changes_its_key(no_emoji_font: None) ->
     assert keys("I am grateful 🙏", True) != keys("I am grateful 🙏", False)
     assert keys("I am calm", True) == keys("I am calm", False)
     assert keys("🙏", True)["scene:s"] == ""
+
+
+def test_a_very_long_affirmation_is_laid_out_in_few_measurements(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 10,000-letter affirmation was wrapped whole at every font size tried, though a
+    dozen lines show: 37 million letters measured, 3 minutes per scene before the render
+    said it was cut short (6.5 minutes for a one-scene movie). Now wrapping stops past
+    the lines that fit; the lines shown are the ones a whole wrap gives."""
+    measured = 0
+    width = cards._width
+
+    def counted(f: cards.Font, s: str) -> float:
+        nonlocal measured
+        measured += len(s)
+        return width(f, s)
+
+    monkeypatch.setattr(cards, "_width", counted)
+    text = "x" * 3_000  # 3.4 million letters measured before
+    lay = cards._overlay_layout(text, (854, 480))[0]
+    assert measured < 300_000 and lay.cut
+    f = cards.font(lay.px, lay.face)
+    whole = cards._wrap(text, f, 854 * 0.85)
+    assert len(whole) > len(lay.lines) and lay.lines[:-1] == tuple(whole[: len(lay.lines) - 1])
+    assert lay.lines[-1].endswith("…") and whole[len(lay.lines) - 1].startswith(lay.lines[-1][:-1])

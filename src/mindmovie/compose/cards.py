@@ -205,42 +205,83 @@ def _width(f: Font, s: str) -> float:
     return float(f.getlength(s))
 
 
-def _wrap(text: str, f: Font, max_w: float) -> list[str]:
-    """Greedy word wrap by measured width; words wider than the box are split."""
+def _wrap(text: str, f: Font, max_w: float, max_lines: int | None = None) -> list[str]:
+    """Greedy word wrap by measured width; words wider than the box are split. With
+    `max_lines`, it stops once it has more lines than that up to its last line with
+    text (the caller cuts them; empty lines at the end are dropped): a 10,000-letter
+    affirmation was wrapped whole at every font size tried, minutes for a block of
+    which a dozen lines show."""
     lines: list[str] = []
+    upto = 0  # lines up to the last one with text
+
+    def add(line: str) -> None:
+        nonlocal upto
+        lines.append(line)
+        if line:
+            upto = len(lines)
+
+    def full() -> bool:
+        return max_lines is not None and upto > max_lines
+
     for para in text.replace("\r", "").split("\n"):
+        if full():
+            break
         words = para.split()
         if not words:
-            lines.append("")
+            add("")
             continue
         cur = ""
         for word in words:
+            if full():
+                break
             trial = f"{cur} {word}" if cur else word
-            if _width(f, trial) <= max_w:
+            if _fits(f, trial, max_w):
                 cur = trial
                 continue
             if cur:
-                lines.append(cur)
+                add(cur)
                 cur = ""
-            while _width(f, word) > max_w and len(word) > 1:
-                # the longest head that fits (at least one character), by bisection: a
-                # scan from the end measured every prefix, and took minutes for one
-                # long pasted token (a URL, or a sentence in a script without spaces)
-                lo, hi = 1, len(word) - 1
-                while lo < hi:
-                    mid = (lo + hi + 1) // 2
-                    if _width(f, word[:mid]) <= max_w:
-                        lo = mid
-                    else:
-                        hi = mid - 1
-                cut = lo
-                lines.append(word[:cut])
+            while not full() and len(word) > 1:
+                cut = _head_that_fits(word, f, max_w)
+                if cut == len(word):
+                    break
+                add(word[:cut])
                 word = word[cut:]
             cur = word
-        lines.append(cur)
+        if not full():
+            add(cur)
     while lines and not lines[-1]:
         lines.pop()
     return lines or [""]
+
+
+def _fits(f: Font, s: str, max_w: float) -> bool:
+    """`_width(f, s) <= max_w`, told from a head of a long `s` when that is already too
+    wide (measuring costs as much as the text is long: ~25 ms for 10,000 letters)."""
+    if len(s) > 256 and _width(f, s[:256]) > max_w:
+        return False
+    return _width(f, s) <= max_w
+
+
+def _head_that_fits(word: str, f: Font, max_w: float) -> int:
+    """The length of the longest head of `word` that fits `max_w` (all of it when it
+    does; at least one character). By bisection (a scan from the end measured every
+    prefix, minutes for one long pasted token: a URL, a sentence in a script without
+    spaces), between heads found by doubling, so no head much longer than a line is
+    measured."""
+    lo, n = 1, 16
+    while n < len(word) and _width(f, word[:n]) <= max_w:
+        lo, n = n, n * 2
+    if n >= len(word) and _width(f, word) <= max_w:
+        return len(word)
+    hi = min(n, len(word)) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if _width(f, word[:mid]) <= max_w:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> TextLayout:
@@ -262,10 +303,10 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
         px = top_px
         while True:
             f = font(px, face)
-            lines = _wrap(text, f, max_w)
             lh = round(px * 1.28)
+            lines = _wrap(text, f, max_w, max(1, max_h // lh))
             widest = max((_width(f, ln) for ln in lines), default=0.0)
-            split = whole_words and any(_width(f, w) > max_w for w in words)
+            split = whole_words and any(not _fits(f, w, max_w) for w in words)
             if (len(lines) * lh <= max_h and widest <= max_w and not split) or px <= min_px:
                 break
             px = max(min_px, min(px - 1, int(px * 0.92)))
