@@ -606,6 +606,9 @@ def _friendly(err: Any, model: type[BaseModel]) -> str:
         "less_than": ("less than", "lt"),
         "less_than_equal": ("at most", "le"),
     }
+    if kind in bounds and isinstance(value, str) and value.strip(" +-").lower() == "nan":
+        # pydantic reads "nan" as a float, which fails every bound: "must be at most 60"
+        return f"must be a number, got {got}{_allowed(model, loc)}"
     if kind in bounds:
         words, key = bounds[kind]
         return f"must be {words} {ctx.get(key)}, got {got}{_allowed(model, loc)}"

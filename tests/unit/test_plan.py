@@ -313,7 +313,16 @@ def test_plan_bad_seconds_text(tmp_path: Path) -> None:
     assert "must be a number, got 'soon'" in str(err)
 
 
-@pytest.mark.parametrize(("value", "words"), [("0", "greater than 0"), ("61", "at most 60")])
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("0", "greater than 0"),
+        ("61", "at most 60"),
+        # was "must be at most 60.0, got 'nan'", as if nan were a number too large
+        ("nan", "must be a number, got 'nan' (allowed: more than 0, at most 60)"),
+        ("-NaN", "must be a number, got '-NaN'"),
+    ],
+)
 def test_plan_seconds_out_of_range(tmp_path: Path, value: str, words: str) -> None:
     text = VALID.replace("seconds: 5", f"seconds: {value}")
     err = load_error(write(tmp_path, text))
