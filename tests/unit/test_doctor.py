@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -33,6 +34,33 @@ AUTHORIZED_USER = {
     "client_secret": "not-a-secret",
     "refresh_token": "not-a-token",
 }
+
+
+#: doctor's ffmpeg rows per ffmpeg executable, as this process first read them
+_FFMPEG_ROWS: dict[str, list[Check]] = {}
+
+
+@pytest.fixture(autouse=True)
+def _ffmpeg_rows_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """doctor's ffmpeg rows run ffmpeg six times (-version, then its filters, encoders,
+    decoders, muxers and demuxers: ~0.4 s, most of a doctor run); the same ffmpeg gives
+    the same rows, so they are read once per executable in this process, by doctor's own
+    code. A test that swaps in another ffmpeg (`_fake_ffmpeg`) gets that one's rows."""
+    import mindmovie.doctor
+    import mindmovie.media
+
+    real = mindmovie.doctor._ffmpeg_checks
+
+    def read_once() -> list[Check]:
+        try:
+            exe = mindmovie.media.ffmpeg_exe()
+        except (OSError, RuntimeError):
+            return real()
+        if exe not in _FFMPEG_ROWS:
+            _FFMPEG_ROWS[exe] = real()
+        return [dataclasses.replace(c) for c in _FFMPEG_ROWS[exe]]
+
+    monkeypatch.setattr(mindmovie.doctor, "_ffmpeg_checks", read_once)
 
 
 @pytest.fixture
