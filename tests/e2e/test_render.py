@@ -7,7 +7,6 @@ finished render take `finished` (conftest.py): that render, made once per test p
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -21,7 +20,7 @@ import numpy as np
 import pytest
 
 from mindmovie.media import probe, run_ffmpeg
-from tests.e2e.project import FPS, SMALL, new_project
+from tests.e2e.project import FPS, SMALL, new_project, status_json
 
 
 def _cli(
@@ -47,8 +46,7 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def _status(cwd: Path, run: Path) -> dict[str, Any]:
-    out: dict[str, Any] = json.loads(_cli("status", str(run), "--json", cwd=cwd).stdout)
-    return out
+    return status_json(cwd, str(run))[0]
 
 
 def _ran_last(st: dict[str, Any]) -> set[tuple[str, str]]:

@@ -9,7 +9,6 @@ and copied back to the same path for each test.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.project import SMALL, new_project
+from tests.e2e.project import SMALL, new_project, status_json
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -54,8 +53,8 @@ def _refused(*args: str, cwd: Path) -> tuple[str, str]:
 def _status_refused(cwd: Path, run: Path, *opts: str) -> tuple[dict[str, Any], str]:
     """status --json of a run the render refuses: (its JSON, its error line)."""
     args = opts or ("-c", "small.yaml")
-    out, err = _refused("status", str(run), *args, "--json", cwd=cwd)
-    st: dict[str, Any] = json.loads(out)
+    st, err = status_json(cwd, str(run), *args, code=2)
+    assert "Traceback" not in err and err.startswith("error: "), err
     assert st["refused"] and st["refused"] in err, (st["refused"], err)
     return st, err
 
@@ -67,8 +66,7 @@ def _render(cwd: Path, run: Path) -> None:
 def _status(cwd: Path, run: Path, *opts: str) -> dict[str, Any]:
     """status --json with the render's settings (or `opts` instead)."""
     args = opts or ("-c", "small.yaml")
-    out: dict[str, Any] = json.loads(_cli("status", str(run), *args, "--json", cwd=cwd))
-    return out
+    return status_json(cwd, str(run), *args)[0]
 
 
 def _line(text: str, scene_id: str) -> str:
