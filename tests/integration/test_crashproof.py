@@ -764,8 +764,9 @@ def test_a_create_killed_in_flight_whose_job_comes_late_is_not_paid_twice(
     late job and takes it: one job per scene, by the simulator's own count."""
     rig = make_rig(sim, tmp_path)
     rig.late_job_grace = 120.0
-    sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=15.0)
-    killed = _kill_during_the_first_create(rig)
+    # the create is held at the provider until the next render waits for it (at most 60 s)
+    late = sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=60.0)
+    _kill_during_the_first_create(rig)
     assert sim.jobs() == [] and len(_orphans(rig)) == 1  # no job yet: it comes late
     (orphan,) = _orphans(rig)
     # status says what the render will do: wait for that job, not buy another at once
@@ -773,13 +774,28 @@ def test_a_create_killed_in_flight_whose_job_comes_late_is_not_paid_twice(
         x for x in rig.status(with_config=True)["scenes"] if x["scene_id"] == orphan["scene_id"]
     ]
     assert scene["next"].startswith("wait up to") and "no new job if it comes" in scene["next"]
-    r2 = rig.render(quiet=False)
-    assert r2.returncode == 0, rig.history()
-    time.sleep(max(0.0, killed + 16.0 - time.monotonic()))  # the late job has been made
+    p = rig.start(quiet=False)
+    try:  # the job is made once the render says it waits for it (or has ended without)
+        _wait_for(
+            lambda: p.poll() is not None or "waiting for it" in rig.output(p)[1],
+            RENDER_TIMEOUT,
+            "the render to wait for the late job",
+        )
+        sim.release(late)
+        rc, _ = _wait_exit(p, timeout=RENDER_TIMEOUT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+    _, err = rig.output(p)
+    assert rc == 0, rig.history() + err
+    # the late job has been made: every create the provider got has become a job
+    posts = sim.requests(path=TASKS, method="POST")
+    _wait_for(lambda: len(sim.jobs()) == len(posts), 30, "the late job")
     t = rig.totals()
     assert t["jobs_created"] == SCENES, rig.history()  # the scene did not pay again
-    assert len(sim.requests(path=TASKS, method="POST")) == SCENES
-    assert "waiting for it" in r2.stderr and "picking it up" in r2.stderr, r2.stderr
+    assert len(posts) == SCENES
+    assert "waiting for it" in err and "picking it up" in err, err
     after = rig.status()
     check_money_invariants(after, t, SCENES)
     jobs = {j.id for j in sim.jobs()}

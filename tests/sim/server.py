@@ -205,6 +205,9 @@ class SimServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._ids = itertools.count(1)
+        #: `delay` faults' holds (see release), by fault id; those a reset let go
+        self._holds: dict[int, threading.Event] = {}
+        self._let_go: set[int] = set()
         self._clear()
 
     # ------------------------------------------------------------------ lifecycle
@@ -307,6 +310,15 @@ class SimServer:
             self._faults.append(f)
             return f
 
+    def release(self, fault: Fault) -> None:
+        """End a `delay` fault's wait now: the requests it holds (and any it catches
+        later) go on at once, as if their `seconds` were over."""
+        self._hold(fault).set()
+
+    def _hold(self, fault: Fault) -> threading.Event:
+        with self._lock:
+            return self._holds.setdefault(fault.id, threading.Event())
+
     def clear_faults(self) -> None:
         """Remove every fault."""
         with self._lock:
@@ -326,6 +338,12 @@ class SimServer:
         with self._lock:
             self.job_seconds, self.media_scale, self.min_polls, self.planner = self._defaults
             self.cache_tokens = (0, 0)
+            # a request a `delay` still holds is let go and dropped, so it cannot reach
+            # the next test's jobs
+            for fid, hold in self._holds.items():
+                self._let_go.add(fid)
+                hold.set()
+            self._holds = {}
             self._clear()
 
     def stats(self) -> Json:
@@ -564,7 +582,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if f.kind == "drop_after":
                     answered = False
                 if f.kind == "delay":
-                    time.sleep(float(f.seconds or 1.0))
+                    sim._hold(f).wait(float(f.seconds or 1.0))
+                    if f.id in sim._let_go:
+                        raise _Drop()
                 if f.kind == "http":
                     raise SimError(
                         int(f.status or 500),

@@ -31,7 +31,7 @@ class Fault:
       drop      close the socket without any response
       drop_after  carry the request out (e.g. create the job), then close the socket
                 without the answer
-      delay     sleep `seconds` before answering
+      delay     sleep `seconds` before answering (SimServer.release ends it sooner)
       slow      the created job takes `seconds` (instead of job_seconds)
       stuck     the created job never finishes (expires if execution_expires_after is set)
       fail      the created job fails: code, message
