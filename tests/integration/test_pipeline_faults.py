@@ -27,6 +27,7 @@ from tests.integration.support import (
     tiny_local_settings,
 )
 from tests.sim.server import SimServer
+from tests.sim.state import Fault
 
 TASKS = "/contents/generations/tasks"
 
@@ -49,17 +50,18 @@ def _byteplus(sim: SimServer, **provider: Any) -> Any:
 
 
 def _one_scene_with_lost_creates(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, count: int, seconds: float
-) -> tuple[Path, Any]:
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, count: int
+) -> tuple[Path, Any, Fault]:
     """A one-scene goals.yaml and `_paid_clips_only` settings, with the first `count`
-    creates delayed `seconds` by the simulator (past the 1 s timeout: answers lost)."""
+    creates held by the simulator past the 1 s timeout (answers lost), each job made
+    only when the test releases the returned fault (`sim.release`; at most 60 s)."""
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     sim.job_seconds = 0.3
     goals = tmp_path / "goals.yaml"
     goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    sim.add_fault("delay", path=TASKS, method="POST", count=count, seconds=seconds)
-    return goals, _paid_clips_only(sim)
+    held = sim.add_fault("delay", path=TASKS, method="POST", count=count, seconds=60.0)
+    return goals, _paid_clips_only(sim), held
 
 
 def _paid_clips_only(sim: SimServer) -> Any:
@@ -675,12 +677,13 @@ async def test_creates_lost_twice_in_a_short_run_are_not_refunded_before_their_j
     late jobs to their rows (billed, unused) without buying anything."""
     import asyncio
 
-    goals, s = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=2, seconds=4.0)
+    goals, s, held = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=2)
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
     assert res.movie is not None
     clips = ledger_rows(res.run_dir, "clip")
     assert len(clips) == 3 and "refunded" not in {r["state"] for r in clips}, clips
 
+    sim.release(held)
     await _until_jobs(sim, 3)  # the two late jobs are made after the run ended
     await asyncio.sleep(sim.job_seconds + 0.3)  # and have finished
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
@@ -700,13 +703,14 @@ async def test_a_scene_whose_creates_were_all_lost_takes_a_late_job_next_render(
     the others, unused."""
     import asyncio
 
-    goals, s = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=4, seconds=6.0)
+    goals, s, held = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=4)
     with pytest.raises(RenderFailed):
         await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
     assert len(sim.requests(path=TASKS, method="POST")) == 4
     clips = ledger_rows(tmp_path / "run", "clip")
     assert len(clips) == 4 and {r["state"] for r in clips} == {"committed"}, clips
 
+    sim.release(held)  # the provider makes the jobs after the run has given up
     await _until_jobs(sim, 4)
     await asyncio.sleep(sim.job_seconds + 0.3)
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
