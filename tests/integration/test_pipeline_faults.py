@@ -50,17 +50,23 @@ def _byteplus(sim: SimServer, **provider: Any) -> Any:
 
 
 def _one_scene_with_lost_creates(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, count: int
+    sim: SimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    count: int,
+    seconds: float = 60.0,
 ) -> tuple[Path, Any, Fault]:
     """A one-scene goals.yaml and `_paid_clips_only` settings, with the first `count`
-    creates held by the simulator past the 1 s timeout (answers lost), each job made
-    only when the test releases the returned fault (`sim.release`; at most 60 s)."""
+    creates held by the simulator past the 1 s timeout (answers lost): each job is made
+    `seconds` after its create, or when the test releases the returned fault
+    (`sim.release`: every job it holds at once, in no set order)."""
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     sim.job_seconds = 0.3
     goals = tmp_path / "goals.yaml"
     goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    held = sim.add_fault("delay", path=TASKS, method="POST", count=count, seconds=60.0)
+    held = sim.add_fault("delay", path=TASKS, method="POST", count=count, seconds=seconds)
     return goals, _paid_clips_only(sim), held
 
 
@@ -703,14 +709,15 @@ async def test_a_scene_whose_creates_were_all_lost_takes_a_late_job_next_render(
     the others, unused."""
     import asyncio
 
-    goals, s, held = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=4)
+    # each job made 6 s after its create: in the order of the creates, which the
+    # scene's late job is told by (released together they would be made in any order)
+    goals, s, _ = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=4, seconds=6.0)
     with pytest.raises(RenderFailed):
         await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
     assert len(sim.requests(path=TASKS, method="POST")) == 4
     clips = ledger_rows(tmp_path / "run", "clip")
     assert len(clips) == 4 and {r["state"] for r in clips} == {"committed"}, clips
 
-    sim.release(held)  # the provider makes the jobs after the run has given up
     await _until_jobs(sim, 4)
     await asyncio.sleep(sim.job_seconds + 0.3)
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
