@@ -284,10 +284,11 @@ def test_doctor_leaves_nothing_behind(clean_env: None, tmp_path: Path) -> None:
 
 
 def _filter_names(graph: str) -> set[str]:
-    """The filters named in a filtergraph (chains split by ';', filters by ',')."""
+    """The filters named in a filtergraph (chains split by ';', filters by ',' that is
+    not escaped: `if(a\\,b\\,c)` is one argument)."""
     names = set()
     for chain in graph.split(";"):
-        for f in chain.split(","):
+        for f in re.split(r"(?<!\\),", chain):
             f = re.sub(r"^(\[[^\]]*\])+", "", f.strip())
             if f and not f[0].isdigit():  # not an argument of the previous filter
                 names.add(re.split(r"[=\[]", f, maxsplit=1)[0])
