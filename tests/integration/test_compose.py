@@ -189,8 +189,11 @@ def test_a_render_killed_mid_chunk_keeps_the_segments_already_done(
         args[graph] = args[graph].replace("[out]", ",realtime=speed=4[out]")
 
         def watch_then_die() -> None:
+            # looked at before `watch`, which then sees 002.mp4 too and commits 000 and
+            # 001: looked at after, a 002.mp4 opened in between died with 001 uncommitted
+            two_closed = (pattern.parent / "002.mp4").exists()
             watch()
-            if (pattern.parent / "002.mp4").exists():  # two segments closed
+            if two_closed:
                 raise _Died
 
         return real(args, watch_then_die, every=0.05)
