@@ -502,6 +502,17 @@ def test_a_folder_named_run_db_is_said_so_not_called_read_only(tmp_path: Path) -
         assert str(e.value).startswith(f"{tmp_path / 'run.db'} is a folder, not the run's journal")
 
 
+def _cli_goals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A one-goal goals.yaml in tmp_path, the working folder, with no MINDMOVIE_ setting
+    (and no ./config.yaml) to reach the CLI."""
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
+        monkeypatch.delenv(name)
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: T\ngoals:\n  - category: a\n    vision: b\n")
+    return goals
+
+
 def test_an_empty_run_db_is_no_journal_the_files_it_cannot_vouch_for_are_set_aside(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -514,11 +525,7 @@ def test_an_empty_run_db_is_no_journal_the_files_it_cannot_vouch_for_are_set_asi
     from mindmovie.cli import app
     from mindmovie.store import journal_missing
 
-    monkeypatch.chdir(tmp_path)  # no ./config.yaml
-    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
-        monkeypatch.delenv(name)
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: T\ngoals:\n  - category: a\n    vision: b\n")
+    goals = _cli_goals(tmp_path, monkeypatch)
     run = tmp_path / "run"
     (run / "scenes" / "01-a-1").mkdir(parents=True)
     (run / "scenes" / "01-a-1" / "keyframe.png").write_bytes(b"paid keyframe")
@@ -544,11 +551,7 @@ def test_a_folder_named_plan_yaml_is_refused_by_render_and_status_alike(
 
     from mindmovie.cli import app
 
-    monkeypatch.chdir(tmp_path)  # no ./config.yaml
-    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
-        monkeypatch.delenv(name)
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: T\ngoals:\n  - category: a\n    vision: b\n")
+    goals = _cli_goals(tmp_path, monkeypatch)
     run = tmp_path / "run"
     run.mkdir()
     Store(run / "run.db").close()
