@@ -559,15 +559,37 @@ def test_second_render_on_the_same_run_is_refused_naming_the_pid(
     sim: SimServer, tmp_path: Path
 ) -> None:
     rig = make_rig(sim, tmp_path, max_concurrent=3, job_seconds=2.0)
+    # Every poll of a video job is held by the simulator until the refused render is
+    # done: the first render cannot finish meanwhile, and once its three video slots are
+    # full and each job's first poll is held, it sends nothing more. (Looked at after
+    # only the first job, its fourth keyframe could still be landing during the refused
+    # render: keyframes have their own slots.) What the simulator records during the
+    # refused render is then exactly what that render sent.
+    polls = sim.add_fault("delay", path=f"{TASKS}/", method="GET", count=None, seconds=60)
     first = rig.start()
     try:
-        _wait_for(lambda: rig.totals()["jobs_created"] >= 1, 60, "the first video job")
-        before = rig.totals()
+        _wait_for(
+            lambda: (
+                first.poll() is not None
+                or (
+                    rig.totals()["images"] == SCENES
+                    and rig.totals()["jobs_created"] == 3
+                    and len(sim.requests(path=f"{TASKS}/", method="GET")) == 3
+                )
+            ),
+            60,
+            "every keyframe and three video jobs, each with its first poll held",
+        )
+        assert first.poll() is None, rig.output(first)
+        paid = ("messages", "images", "jobs_created", "polls", "downloads")
+        before = {k: rig.totals()[k] for k in paid}
+        sent = len(sim.requests())
         r = rig.render(timeout=30)
         assert r.returncode == 2, rig.history()
         assert f"pid {first.pid}" in r.stderr and "another mindmovie process" in r.stderr
-        after = rig.totals()
-        assert (after["messages"], after["images"]) == (before["messages"], before["images"])
+        assert len(sim.requests()) == sent  # the refused render sent nothing
+        assert {k: rig.totals()[k] for k in paid} == before
+        sim.release(polls)
         rc, _ = _wait_exit(first, timeout=RENDER_TIMEOUT)
     finally:
         if first.poll() is None:
