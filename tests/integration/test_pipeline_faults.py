@@ -273,25 +273,71 @@ async def test_lost_answer_to_a_create_adopts_the_job_instead_of_paying_again(
     assert len(clips) == n and {r["state"] for r in clips} == {"billed"}
 
 
+async def _until(cond: Any, what: str, within: float = 60.0) -> None:
+    """Wait (without blocking the pipeline's loop) until `cond()` holds."""
+    import asyncio
+    import time
+
+    t_end = time.monotonic() + within
+    while not cond():
+        assert time.monotonic() < t_end, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+#: the provider's job list (GET .../tasks?page_num=...), not a job's own poll
+JOB_LIST = TASKS + "?"
+
+
+def _every_create_is_a_job(sim: SimServer) -> bool:
+    """Each create the simulator has received has become a job (a request is recorded
+    when it arrives, its job made once its delay is over)."""
+    return len(sim.jobs()) == len(sim.requests(path=TASKS, method="POST"))
+
+
 async def test_a_create_that_times_out_and_becomes_a_job_late_is_not_refunded(
     sim: SimServer, tmp_path: Path
 ) -> None:
     """The create request times out and the provider makes the job a moment later, after
     the pipeline looked at its job list and found nothing. That call used to be refunded
     at once and sent again: two jobs billed, one recorded. Now its row stays committed
-    until the clips stage is over, is looked at again, and bills the late job (unused)."""
+    until the clips stage is over, is looked at again, and bills the late job (unused).
+
+    The order is forced: the create is held until the look at the list has been
+    answered (a 1.5 s delay against the 1 s timeout left the look 0.5 s to be answered
+    in; a slower one saw the job and adopted it), and the look after the clips stage is
+    held until the late job is made."""
+    import asyncio
+
     sim.media_scale = 0.25
     sim.job_seconds = 3.0
     goals = goals_file(tmp_path, sim)
-    sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=1.5)
+    late = sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=60.0)
+    sim.add_fault("delay", path=JOB_LIST, method="GET", count=1, seconds=0.001)  # the first look
+    later = sim.add_fault("delay", path=JOB_LIST, method="GET", count=None, seconds=60.0)
     warnings: list[str] = []
 
     class Rec(NullReporter):
         def warn(self, text: str) -> None:
             warnings.append(text)
 
+    async def make_the_job_after_the_look() -> None:
+        await _until(
+            lambda: any(r["status"] == 200 for r in sim.requests(path=JOB_LIST, method="GET")),
+            "the look at the job list after the lost create",
+        )
+        sim.release(late)  # (other scenes' creates may have made their jobs by now)
+        await _until(lambda: _every_create_is_a_job(sim), "the late job")
+        sim.release(later)
+
+    order = asyncio.ensure_future(make_the_job_after_the_look())
     s = _paid_clips_only(sim)
-    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
+    try:
+        res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
+        await order
+    finally:
+        order.cancel()
+        sim.release(late)
+        sim.release(later)
     n = len(res.plan.scenes)
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == n + 1
     clips = ledger_rows(res.run_dir, "clip")
@@ -299,6 +345,48 @@ async def test_a_create_that_times_out_and_becomes_a_job_late_is_not_refunded(
     assert len({r["remote_id"] for r in clips if r["remote_id"]}) == n + 1, clips
     assert all(r["state"] in ("billed", "committed") for r in clips), clips
     assert any("did reach byteplus after all" in w for w in warnings), warnings
+
+
+async def test_a_create_that_times_out_whose_job_is_listed_at_the_look_is_adopted(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The same timed-out create, with its job made just before the pipeline's look at
+    the job list is answered (the other order of the test above): the job is used for
+    the scene, nothing is sent again, and every row is billed."""
+    import asyncio
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    late = sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=60.0)
+    look = sim.add_fault("delay", path=JOB_LIST, method="GET", count=1, seconds=60.0)
+    infos: list[str] = []
+
+    class Rec(NullReporter):
+        def info(self, text: str) -> None:
+            infos.append(text)
+
+    async def make_the_job_during_the_look() -> None:
+        await _until(lambda: sim.requests(path=JOB_LIST, method="GET"), "the look at the list")
+        sim.release(late)
+        await _until(lambda: _every_create_is_a_job(sim), "the late job")
+        sim.release(look)
+
+    order = asyncio.ensure_future(make_the_job_during_the_look())
+    s = _paid_clips_only(sim)
+    try:
+        res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
+        await order
+    finally:
+        order.cancel()
+        sim.release(late)
+        sim.release(look)
+    n = len(res.plan.scenes)
+    assert res.movie is not None
+    assert len(sim.requests(path=TASKS, method="POST")) == n  # not sent again
+    assert sim.stats()["totals"]["jobs_created"] == n
+    assert any("answer to the job request was lost" in i for i in infos), infos
+    clips = ledger_rows(res.run_dir, "clip")
+    assert len(clips) == n and {r["state"] for r in clips} == {"billed"}, clips
 
 
 async def test_request_lost_before_the_job_is_made_is_sent_again(
