@@ -734,19 +734,60 @@ async def test_a_scene_whose_request_is_lost_twice_takes_its_own_late_job(
 ) -> None:
     """A one-scene movie: its create times out and the job is made late; the request
     sent again times out too. The one new job listed then is the first request's, made
-    from the same inputs: it is used, not a third job paid for."""
+    from the same inputs: it is used, not a third job paid for.
+
+    The order is forced (with delays of 1.5 s against the 1 s timeout, the first look
+    had 0.5 s to be answered before the first job appeared, and the second job came
+    within ~0.05 s of the run's last look when the retry's backoff drew near its 1 s
+    most): each create is held until the look after it has been answered, and each next
+    look until the job released before it exists."""
+    import asyncio
+
     sim.media_scale = 0.25
     sim.job_seconds = 2.0
     goals = tmp_path / "goals.yaml"
     goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    sim.add_fault("delay", path=TASKS, method="POST", count=2, seconds=1.5)
+    first = sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=60.0)
+    second = sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=60.0)
+    sim.add_fault("delay", path=JOB_LIST, method="GET", count=1, seconds=0.001)
+    look2 = sim.add_fault("delay", path=JOB_LIST, method="GET", count=1, seconds=60.0)
+    look3 = sim.add_fault("delay", path=JOB_LIST, method="GET", count=None, seconds=60.0)
+
+    def answered_looks() -> int:
+        return sum(r["status"] == 200 for r in sim.requests(path=JOB_LIST, method="GET"))
+
+    async def each_job_between_two_looks() -> None:
+        for n, (create, look) in enumerate(((first, look2), (second, look3)), 1):
+            await _until(lambda n=n: answered_looks() >= n, f"look {n}")
+            sim.release(create)
+            await _until(
+                lambda n=n: len(sim.jobs()) == n and _every_create_is_a_job(sim),
+                f"job {n}",
+            )
+            sim.release(look)
+
+    order = asyncio.ensure_future(each_job_between_two_looks())
     s = _paid_clips_only(sim)
-    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    try:
+        res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+        await order
+    finally:
+        order.cancel()
+        for f in (first, second, look2, look3):
+            sim.release(f)
     assert res.movie is not None and len(res.plan.scenes) == 1
     jobs = sim.jobs()
     assert len(sim.requests(path=TASKS, method="POST")) == 2 and len(jobs) == 2
     clips = ledger_rows(res.run_dir, "clip")
     assert {r["remote_id"] for r in clips if r["remote_id"]} == {j.id for j in jobs}, clips
+    # the scene's clip is the first request's job; the second's is on the lost row
+    store = Store(res.run_dir / "run.db", read_only=True)
+    try:
+        step = store.get(res.plan.scenes[0].id, "clip")
+    finally:
+        store.close()
+    made = sorted(jobs, key=lambda j: j.created)
+    assert step is not None and step.remote_id == made[0].id, (step, made)
 
 
 async def _until_jobs(sim: SimServer, n: int, within: float = 20.0) -> None:
