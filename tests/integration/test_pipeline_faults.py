@@ -852,7 +852,10 @@ async def test_a_scene_whose_creates_were_all_lost_takes_a_late_job_next_render(
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
     assert res.movie is not None
     assert len(sim.requests(path=TASKS, method="POST")) == 4  # no fifth job bought
-    jobs = sorted(sim.jobs(), key=lambda j: j.created)
+    # "first" as the provider's list tells it: created_at is in whole seconds, so two
+    # jobs made ~1 s apart can share a second (a held create's thread waking a little
+    # late), and then the lower id comes first whichever was made first
+    jobs = sorted(sim.jobs(), key=lambda j: (j.created_wall, j.id))
     store = Store(res.run_dir / "run.db", read_only=True)
     try:
         step = store.get(res.plan.scenes[0].id, "clip")
