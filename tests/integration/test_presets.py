@@ -305,24 +305,56 @@ async def test_storyboard_shows_the_keyframes_while_clips_are_made(
     sim: SimServer, tmp_path: Path
 ) -> None:
     """With a paid video model the board is drawn once every keyframe exists, while the
-    clips are still being made (it was drawn only after the last clip)."""
+    clips are still being made (it was drawn only after the last clip).
+
+    Every poll of a video job is held by the simulator until the board shows all four
+    keyframes, so no clip can land first: with 2 s jobs instead, the board (drawn in a
+    thread, ~0.15 s here) had to be written within the first job's 2 s, which a loaded
+    machine need not do. Drawn only after the last clip, it never appears and the test
+    fails waiting for it."""
+    import asyncio
+    import time
+
     from mindmovie.progress import NullReporter
 
     seen: dict[str, str] = {}
     run = tmp_path / "run"
+    html = run / "storyboard.html"
 
     class Rec(NullReporter):
         def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
             if stage == "clips" and state == "done" and not seen:
-                html = run / "storyboard.html"
                 seen["board"] = html.read_text(encoding="utf-8") if html.exists() else ""
 
+    def board_shows_every_keyframe() -> bool:  # written atomically: whole or absent
+        page = html.read_text(encoding="utf-8") if html.exists() else ""
+        return page.count("data:image/jpeg;base64,") == 4
+
+    async def release_the_polls_once_the_board_is_drawn() -> None:
+        t_end = time.monotonic() + 30
+        try:
+            while not board_shows_every_keyframe():
+                assert time.monotonic() < t_end, "no board while the clips were being made"
+                await asyncio.sleep(0.02)
+            assert not seen  # no clip has landed yet
+        finally:
+            sim.release(polls)
+
     sim.media_scale = 0.25
-    sim.job_seconds = 2.0  # every clip takes 2 s; keyframes come back at once
+    sim.job_seconds = 0.3
+    polls = sim.add_fault(
+        "delay", path="/contents/generations/tasks/", method="GET", count=None, seconds=60
+    )
     goals = goals_file(tmp_path, sim)
-    res = await Pipeline(
-        goals, settings_for("byteplus", sim), out=run, keys=KEYS, reporter=Rec()
-    ).run(until="clips")
+    board = asyncio.ensure_future(release_the_polls_once_the_board_is_drawn())
+    try:
+        res = await Pipeline(
+            goals, settings_for("byteplus", sim), out=run, keys=KEYS, reporter=Rec()
+        ).run(until="clips")
+        await board
+    finally:
+        board.cancel()
+        sim.release(polls)
     assert not res.failed
     page = seen["board"]  # as it was when the first clip landed
     assert all(sc.id in page for sc in res.plan.scenes)
