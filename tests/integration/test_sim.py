@@ -78,6 +78,36 @@ def text(prompt: str) -> list[Any]:
     return [{"type": "text", "text": prompt}]
 
 
+class SimClock:
+    """The simulator's monotonic clock, moved by the test (`advance`) instead of by
+    time: a job's status at each poll is then exact, however slowly a loaded machine
+    runs the test between two polls."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from tests.sim import server, state
+
+        self.now = time.monotonic()
+        clock = self
+
+        class _Time:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(time, name)
+
+            def monotonic(self) -> float:
+                return clock.now
+
+        monkeypatch.setattr(server, "time", _Time())
+        monkeypatch.setattr(state, "time", _Time())
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def sim_clock(monkeypatch: pytest.MonkeyPatch) -> SimClock:
+    return SimClock(monkeypatch)
+
+
 def wait_ark(client: Ark, task_id: str, timeout: float = 10) -> tuple[Any, list[str]]:
     """Poll until terminal; returns the task and the statuses seen."""
     seen: list[str] = []
@@ -152,7 +182,9 @@ def plan_call(client: anthropic.Anthropic, **kw: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- Ark video
-def test_ark_video_lifecycle_real_media(sim: SimServer, tmp_path: Path) -> None:
+def test_ark_video_lifecycle_real_media(
+    sim: SimServer, sim_clock: SimClock, tmp_path: Path
+) -> None:
     sim.job_seconds = 0.6
     client = ark(sim)
     created = client.content_generation.tasks.create(
@@ -164,8 +196,14 @@ def test_ark_video_lifecycle_real_media(sim: SimServer, tmp_path: Path) -> None:
         generate_audio=True,
         seed=7,
     )
-    task, seen = wait_ark(client, created.id)
-    assert seen[0] == "queued" and "running" in seen and seen[-1] == "succeeded"
+    # queued for the first half of the job's time, then running, then done (the sim's
+    # clock: polled on the wall clock, the first poll had to come within 0.3 s)
+    seen = []
+    for step in (0.0, 0.35, 0.3):
+        sim_clock.advance(step)
+        task = client.content_generation.tasks.get(task_id=created.id)
+        seen.append(task.status)
+    assert seen == ["queued", "running", "succeeded"]
     assert task.framespersecond == 24 and task.resolution == "480p" and task.seed == 7
     assert task.usage.completion_tokens == 864 * 496 * 24 * 5 // 1024
     data = httpx.get(task.content.video_url).content
@@ -427,20 +465,20 @@ def test_ark_failed_and_rejected_jobs(sim: SimServer, kind: str, code: str, coun
     assert st[counter] == 1 and st["jobs_created"] == 1 and st["completion_tokens"] == 0
 
 
-def test_ark_slow_stuck_and_expired_jobs(sim: SimServer) -> None:
+def test_ark_slow_stuck_and_expired_jobs(sim: SimServer, sim_clock: SimClock) -> None:
     client = ark(sim)
     tasks = client.content_generation.tasks
     sim.add_fault("slow", seconds=0.5)
     slow = tasks.create(model=SEEDANCE_10, content=text("x"))
-    assert tasks.get(task_id=slow.id).status in ("queued", "running")
+    assert tasks.get(task_id=slow.id).status == "queued"  # (on the wall clock: < 0.25 s)
     sim.add_fault("stuck", count=2)
     stuck = tasks.create(model=SEEDANCE_10, content=text("x"))
     expiring = tasks.create(model=SEEDANCE_10, content=text("x"), execution_expires_after=1)
-    time.sleep(0.55)
+    sim_clock.advance(0.55)
     assert tasks.get(task_id=slow.id).status == "succeeded"
     assert tasks.get(task_id=stuck.id).status == "queued"
     assert tasks.get(task_id=stuck.id).status == "running"
-    time.sleep(0.5)
+    sim_clock.advance(0.5)
     assert tasks.get(task_id=stuck.id).status == "running"
     assert tasks.get(task_id=expiring.id).status == "expired"
     assert sim.stats()["in_flight"] == 1
