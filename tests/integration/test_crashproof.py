@@ -232,12 +232,16 @@ def _kill_then_resume(rig: Rig, point: str) -> tuple[dict[str, Any], dict[str, A
     assert r.returncode == -signal.SIGKILL, rig.history()
     assert not (rig.out / "movie.mp4").exists()
     # the dead process's last requests may still be in the simulator's threads: wait
-    # until its counters stop moving before taking them
+    # until every file request it recorded is counted as a download, and its counters
+    # stop moving, before taking them
+    deadline = time.monotonic() + 10
     while True:
         rig.at_kill = rig.totals()
         time.sleep(0.1)
-        if rig.totals() == rig.at_kill:
+        gets = len(rig.sim.requests(path="/_sim/files/", method="GET"))
+        if rig.totals() == rig.at_kill and gets == rig.at_kill["downloads"]:
             break
+        assert time.monotonic() < deadline, (gets, rig.at_kill)
     before = rig.status() if (rig.out / "run.db").exists() else {"steps": [], "ledger": []}
     r2 = rig.render(quiet=False)  # not quiet: what the person is told goes to stderr
     assert r2.returncode == 0, rig.history()
