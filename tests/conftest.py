@@ -5,9 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.sim.fixtures import sim, sim_session
+from tests.sim.fixtures import sim, sim_clock, sim_session
 
-__all__ = ["sim", "sim_session"]
+__all__ = ["sim", "sim_clock", "sim_session"]
 
 # The suite starts `python -m mindmovie` a few hundred times. Where the environment sets
 # PYTHONDONTWRITEBYTECODE (some CI images and sandboxes do), each of those processes

@@ -36,6 +36,7 @@ from mindmovie.providers.base import (
 from mindmovie.providers.byteplus import SeedanceVideo, SeedreamKeyframes
 from mindmovie.retry import with_retry
 from tests.sim import SimServer
+from tests.sim.fixtures import SimClock
 
 TASKS = "/contents/generations/tasks"
 IMAGES = "/images/generations"
@@ -253,16 +254,21 @@ async def test_a_useless_download_is_transient_and_refetch_reuses_the_job(
 
 
 async def test_a_stuck_task_past_its_deadline_is_status_expired(
-    sim: SimServer, keyframe: Path
+    sim: SimServer, sim_clock: SimClock, keyframe: Path
 ) -> None:
     """execution_expires_after (an option) reaches the task; a task that never finishes
-    is reported "expired" by the provider, and poll says so (not a generic failure)."""
+    is reported "expired" by the provider, and poll says so (not a generic failure).
+    The simulator's clock is moved by the test: on the wall clock the first poll had to
+    come within the second the task lives, which a loaded machine need not manage."""
     sim.add_fault("stuck", path=TASKS)
     video = seedance(sim, options={"execution_expires_after": 1})
     rid = await video.submit(vreq(keyframe))
     assert sim.requests(path=TASKS, method="POST")[0]["body"]["execution_expires_after"] == 1
     assert (await video.poll(rid)).status == "queued"
-    st = await wait_done(video, rid, timeout=5)
+    sim_clock.advance(0.9)
+    assert (await video.poll(rid)).status == "running"  # not expired before its time
+    sim_clock.advance(0.2)
+    st = await video.poll(rid)
     assert st.status == "expired" and st.video_url is None
     assert st.error is not None and "TaskExpired" in st.error
     assert sim.stats()["totals"]["jobs_expired"] == 1

@@ -42,7 +42,7 @@ from PIL import Image
 
 from mindmovie.media import FFmpegError, probe
 from tests.sim import SimServer
-from tests.sim.fixtures import sim, sim_session
+from tests.sim.fixtures import SimClock, sim, sim_session
 from tests.sim.planner import drop_field, generate
 
 __all__ = ["sim", "sim_session"]  # fixtures, imported for use here
@@ -76,36 +76,6 @@ def claude(sim: SimServer) -> anthropic.Anthropic:
 
 def text(prompt: str) -> list[Any]:
     return [{"type": "text", "text": prompt}]
-
-
-class SimClock:
-    """The simulator's monotonic clock, moved by the test (`advance`) instead of by
-    time: a job's status at each poll is then exact, however slowly a loaded machine
-    runs the test between two polls."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from tests.sim import server, state
-
-        self.now = time.monotonic()
-        clock = self
-
-        class _Time:
-            def __getattr__(self, name: str) -> Any:
-                return getattr(time, name)
-
-            def monotonic(self) -> float:
-                return clock.now
-
-        monkeypatch.setattr(server, "time", _Time())
-        monkeypatch.setattr(state, "time", _Time())
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture
-def sim_clock(monkeypatch: pytest.MonkeyPatch) -> SimClock:
-    return SimClock(monkeypatch)
 
 
 def wait_ark(client: Ark, task_id: str, timeout: float = 10) -> tuple[Any, list[str]]:

@@ -5,7 +5,9 @@ from tests.sim.fixtures import sim, sim_session  # noqa: F401  (in a test module
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -25,3 +27,33 @@ def sim(sim_session: SimServer) -> Iterator[SimServer]:
     sim_session.reset()
     yield sim_session
     sim_session.reset()
+
+
+class SimClock:
+    """The simulator's monotonic clock, moved by the test (`advance`) instead of by
+    time: a job's status at each poll is then exact, however slowly a loaded machine
+    runs the test between two polls."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from tests.sim import server, state
+
+        self.now = time.monotonic()
+        clock = self
+
+        class _Time:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(time, name)
+
+            def monotonic(self) -> float:
+                return clock.now
+
+        monkeypatch.setattr(server, "time", _Time())
+        monkeypatch.setattr(state, "time", _Time())
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def sim_clock(monkeypatch: pytest.MonkeyPatch) -> SimClock:
+    return SimClock(monkeypatch)
