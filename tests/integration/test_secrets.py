@@ -1,0 +1,142 @@
+"""A provider key leaves the process only in its request's header.
+
+The standard: keys are `SecretStr`, never printed, never stored, never in tracebacks. The
+unit tests check the `Keys` object's repr; these run the real CLI (subprocesses, the real
+SDKs, the simulator) through a paid render, its failures and the commands that read a
+run, and look for the keys in everything a person or a file could see: stdout, stderr
+and every byte under the run folder.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.integration.support import goals_file
+from tests.sim import SimServer
+
+#: the part every key shares: found anywhere, a key (or the middle of one) leaked
+MARK = "SeCrEtVaLuE"
+KEYS = {
+    "ANTHROPIC_API_KEY": f"sk-ant-api03-{MARK}-anthropic-0001",
+    "ARK_API_KEY": f"ark-{MARK}-byteplus-0002",
+    "GEMINI_API_KEY": f"AIza{MARK}-google-0003",
+}
+
+
+def _env() -> dict[str, str]:
+    drop = ("MINDMOVIE_", "ANTHROPIC_", "ARK_", "GEMINI_", "GOOGLE_", "BYTEPLUS_", "VOLC")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    return {**env, **KEYS, "COLUMNS": "200"}
+
+
+def _config(tmp: Path, sim: SimServer, preset: str) -> Path:
+    cfg = tmp / f"{preset}.yaml"
+    cfg.write_text(
+        f"preset: {preset}\n"
+        "output: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 4}\n"
+        "compose: {crossfade: 0.5, title_seconds: 1.0, closing_seconds: 1.0, quality: draft}\n"
+        "providers:\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05,"
+        " poll_max_interval: 0.2, job_deadline: 60}\n"
+        f"  google: {{base_url: '{sim.base_url}', poll_interval: 0.05,"
+        " poll_max_interval: 0.2, job_deadline: 60}\n"
+    )
+    return cfg
+
+
+def _mindmovie(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mindmovie", *args],
+        env=_env(),
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _leaks_in_files(folder: Path) -> list[str]:
+    mark = MARK.encode()
+    return [str(p) for p in folder.rglob("*") if p.is_file() and mark in p.read_bytes()]
+
+
+def _check(r: subprocess.CompletedProcess[str]) -> None:
+    assert MARK not in r.stdout and MARK not in r.stderr, (r.args, r.stdout, r.stderr)
+
+
+def test_a_paid_render_and_every_command_after_it_show_no_key(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg = _config(tmp_path, sim, "byteplus")
+    out = tmp_path / "run"
+    r = _mindmovie(tmp_path, "render", str(goals), "-c", str(cfg), "--out", str(out),
+                   "--yes", "--verbose")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    _check(r)
+    assert (out / "movie.mp4").is_file()
+    # the key did go out, in the header the provider reads (the simulator redacts it)
+    assert sim.requests(path="/images/generations")
+    for cmd in (
+        ["status", str(out), "--json", "-c", str(cfg)],
+        ["status", str(out), "-c", str(cfg)],
+        ["storyboard", str(out), "-c", str(cfg)],
+        ["estimate", str(goals), "-c", str(cfg)],
+        ["doctor", "-c", str(cfg)],
+        ["providers", "--json"],
+    ):
+        done = _mindmovie(tmp_path, *cmd)
+        assert done.returncode == 0, (cmd, done.stdout, done.stderr)
+        _check(done)
+    assert _leaks_in_files(tmp_path) == []
+
+
+def test_refused_and_failing_calls_name_no_key(sim: SimServer, tmp_path: Path) -> None:
+    """The provider's answers to a bad key, and to calls that keep failing, become
+    messages, ledger notes and step errors: none holds the key."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg = _config(tmp_path, sim, "byteplus")
+    # a key the provider refuses, at the first keyframe
+    sim.add_fault("http", path="/images/generations", status=401, code="AuthenticationError",
+                  message="The API key or AK/SK in the request is missing or invalid.")  # fmt: skip
+    r = _mindmovie(tmp_path, "render", str(goals), "-c", str(cfg), "--out",
+                   str(tmp_path / "refused"), "--yes", "--verbose")  # fmt: skip
+    assert r.returncode != 0 and "ARK_API_KEY" in r.stdout + r.stderr, (r.stdout, r.stderr)
+    _check(r)
+    # video creates that fail on every try (server errors, then a bad request)
+    sim.clear_faults()
+    sim.add_fault("http", path="/contents/generations/tasks", method="POST", status=500,
+                  count=None)  # fmt: skip
+    r = _mindmovie(tmp_path, "render", str(goals), "-c", str(cfg), "--out",
+                   str(tmp_path / "failing"), "--yes", "--verbose")  # fmt: skip
+    assert r.returncode != 0, r.stdout
+    _check(r)
+    status = _mindmovie(tmp_path, "status", str(tmp_path / "failing"), "--json")
+    assert status.returncode == 0 and "HTTP 500" in status.stdout, status.stdout
+    _check(status)
+    assert _leaks_in_files(tmp_path) == []
+
+
+def test_a_google_render_refused_shows_no_key(sim: SimServer, tmp_path: Path) -> None:
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg = _config(tmp_path, sim, "google")
+    sim.add_fault("http", status=403, message="Permission denied on resource.",
+                  path=":generateContent")  # fmt: skip
+    r = _mindmovie(tmp_path, "render", str(goals), "-c", str(cfg), "--out",
+                   str(tmp_path / "run"), "--yes", "--verbose")  # fmt: skip
+    assert r.returncode != 0, r.stdout
+    assert "403" in r.stderr and "GEMINI_API_KEY" in r.stderr, r.stderr
+    _check(r)
+    doctor = _mindmovie(tmp_path, "doctor", "-c", str(cfg))
+    assert "GEMINI_API_KEY" in doctor.stdout, doctor.stdout
+    _check(doctor)
+    assert _leaks_in_files(tmp_path) == []
