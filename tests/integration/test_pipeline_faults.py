@@ -7,6 +7,7 @@ affects only its scene; a truncated download is re-fetched from the same job.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +289,19 @@ async def _until(cond: Any, what: str, within: float = 60.0) -> None:
 JOB_LIST = TASKS + "?"
 
 
+async def _run_in_order(pipe: Pipeline, order: Coroutine[Any, Any, None]) -> Any:
+    """Run `pipe` while `order` lets the simulator's held requests go in its order."""
+    import asyncio
+
+    task = asyncio.ensure_future(order)
+    try:
+        res = await pipe.run()
+        await task
+    finally:
+        task.cancel()  # (a request still held is dropped by the sim fixture's reset)
+    return res
+
+
 def _every_create_is_a_job(sim: SimServer) -> bool:
     """Each create the simulator has received has become a job (a request is recorded
     when it arrives, its job made once its delay is over)."""
@@ -306,8 +320,6 @@ async def test_a_create_that_times_out_and_becomes_a_job_late_is_not_refunded(
     answered (a 1.5 s delay against the 1 s timeout left the look 0.5 s to be answered
     in; a slower one saw the job and adopted it), and the look after the clips stage is
     held until the late job is made."""
-    import asyncio
-
     sim.media_scale = 0.25
     sim.job_seconds = 3.0
     goals = goals_file(tmp_path, sim)
@@ -329,13 +341,9 @@ async def test_a_create_that_times_out_and_becomes_a_job_late_is_not_refunded(
         await _until(lambda: _every_create_is_a_job(sim), "the late job")
         sim.release(later)
 
-    order = asyncio.ensure_future(make_the_job_after_the_look())
     s = _paid_clips_only(sim)
-    try:
-        res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
-        await order
-    finally:
-        order.cancel()  # (a request still held is dropped by the sim fixture's reset)
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec())
+    res = await _run_in_order(pipe, make_the_job_after_the_look())
     n = len(res.plan.scenes)
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == n + 1
     clips = ledger_rows(res.run_dir, "clip")
@@ -351,8 +359,6 @@ async def test_a_create_that_times_out_whose_job_is_listed_at_the_look_is_adopte
     """The same timed-out create, with its job made just before the pipeline's look at
     the job list is answered (the other order of the test above): the job is used for
     the scene, nothing is sent again, and every row is billed."""
-    import asyncio
-
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     late = sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=60.0)
@@ -370,13 +376,9 @@ async def test_a_create_that_times_out_whose_job_is_listed_at_the_look_is_adopte
         await _until(lambda: _every_create_is_a_job(sim), "the late job")
         sim.release(look)
 
-    order = asyncio.ensure_future(make_the_job_during_the_look())
     s = _paid_clips_only(sim)
-    try:
-        res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
-        await order
-    finally:
-        order.cancel()  # (a request still held is dropped by the sim fixture's reset)
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec())
+    res = await _run_in_order(pipe, make_the_job_during_the_look())
     n = len(res.plan.scenes)
     assert res.movie is not None
     assert len(sim.requests(path=TASKS, method="POST")) == n  # not sent again
@@ -738,8 +740,6 @@ async def test_a_scene_whose_request_is_lost_twice_takes_its_own_late_job(
     within ~0.05 s of the run's last look when the retry's backoff drew near its 1 s
     most): each create is held until the look after it has been answered, and each next
     look until the job released before it exists."""
-    import asyncio
-
     sim.media_scale = 0.25
     sim.job_seconds = 2.0
     goals = tmp_path / "goals.yaml"
@@ -761,13 +761,10 @@ async def test_a_scene_whose_request_is_lost_twice_takes_its_own_late_job(
             await _until(lambda n=n: len(sim.jobs()) == n, f"job {n}")
             sim.release(look)
 
-    order = asyncio.ensure_future(each_job_between_two_looks())
     s = _paid_clips_only(sim)
-    try:
-        res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
-        await order
-    finally:
-        order.cancel()  # (a request still held is dropped by the sim fixture's reset)
+    res = await _run_in_order(
+        Pipeline(goals, s, out=tmp_path / "run", keys=KEYS), each_job_between_two_looks()
+    )
     assert res.movie is not None and len(res.plan.scenes) == 1
     jobs = sim.jobs()
     assert len(sim.requests(path=TASKS, method="POST")) == 2 and len(jobs) == 2
