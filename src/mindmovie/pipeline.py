@@ -475,7 +475,9 @@ def earlier_run(
     for folder in folders:
         db = folder / "run.db"
         try:
-            con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+            # read as `status` reads: a read-only connection left run.db-wal and
+            # run.db-shm in every other run folder under output_dir it looked at
+            con = _snapshot(db)
             try:
                 row = con.execute("SELECT value FROM meta WHERE key=?", (GOALS_META,)).fetchone()
                 if row is None or row[0] != want:

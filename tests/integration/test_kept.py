@@ -1155,3 +1155,29 @@ def test_a_render_whose_old_folder_is_renamed_as_it_takes_the_lock_follows_it(
     assert calls[0] == first.run_dir
     assert res.run_dir == new and not first.run_dir.exists()
     assert [r for r in res.ran if r[1] in ("plan", "keyframe")] == []
+
+
+def test_looking_for_the_run_of_a_goals_file_leaves_other_runs_untouched(tmp_path: Path) -> None:
+    """A render looks through every run under output_dir for the one its goals.yaml made
+    last (`earlier_run`). It opened each run.db read-only, which made the WAL's
+    run.db-wal and run.db-shm beside it and, not allowed to remove them, left them in
+    every other movie's folder. They are read as `status` reads them now: the other
+    run's folder keeps only its own files, and its run.db stays byte for byte."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+
+    goals, settings = _offline(tmp_path)
+    asyncio.run(Pipeline(goals, settings).run(until="plan"))
+    (first,) = [p for p in (tmp_path / "outputs").iterdir() if p.is_dir()]
+    db = first / "run.db"
+    before = db.read_bytes()
+    files = sorted(p.name for p in first.iterdir())
+    assert "run.db-wal" not in files and "run.db-shm" not in files
+
+    other = goals.with_name("other.yaml")
+    other.write_text(goals.read_text().replace("title: My Year of Becoming", "title: Another"))
+    asyncio.run(Pipeline(other, settings).run(until="plan"))
+    assert (tmp_path / "outputs" / "another" / "plan.yaml").is_file()
+    assert sorted(p.name for p in first.iterdir()) == files
+    assert db.read_bytes() == before
