@@ -1,6 +1,7 @@
 """The documents a person reads say what the code does: README.md, config.example.yaml,
-docs/architecture.md and .ci/run are checked against the code here, so a renamed
-option, setting, module or function fails a test instead of leaving the docs wrong."""
+.env.example, docs/architecture.md, bench/README.md's run lines and .ci/run are checked
+against the code here, so a renamed option, setting, variable, module, function, file or
+test fails a test instead of leaving the docs wrong."""
 
 from __future__ import annotations
 
@@ -257,3 +258,171 @@ def test_env_example_names_every_key_variable_and_reads_cleanly() -> None:
     assert set(read_dotenv(example)) == {names[0] for names in KEY_VARIABLES.values()}
     text = example.read_text(encoding="utf-8")
     assert all(name in text for names in KEY_VARIABLES.values() for name in names)
+
+
+def _def_in(path: Path, name: str) -> bool:
+    source = path.read_text(encoding="utf-8")
+    return re.search(rf"^\s*(async\s+)?def {name}\(", source, re.M) is not None
+
+
+#: a path's first folder, for the paths the documents name that are the repository's
+_REPO_DIRS = ("src", "tests", "bench", "docs", "examples", ".ci", "compose", "providers")
+
+
+@pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md", "bench/README.md"])
+def test_the_repository_paths_the_docs_name_exist(doc: str) -> None:
+    """Every repository file a document names by its path (`tests/unit/test_polling.py`,
+    `providers/base.py`, `bench/schedule.py`), every `module/path.name` it names
+    (`compose/timeline.build_timeline`) and every `file.py::test_name` is there."""
+    text = (REPO / doc).read_text(encoding="utf-8")
+    roots = (REPO, SRC)  # `compose/audio.py` and `providers/...` are the package's
+    tests = {p.name: p for p in (REPO / "tests").rglob("*.py")}
+    wrong, checked = [], 0
+    for token in sorted(set(re.findall(r"`([^`\s]+)`", text))):
+        if found := re.fullmatch(r"(\w+\.py)::(\w+)", token):
+            checked += 1
+            path = tests.get(found[1])
+            if path is None or not _def_in(path, found[2]):
+                wrong.append(token)
+            continue
+        if "/" not in token or "<" in token or token.startswith(("/", "$", "..", "http")):
+            continue
+        if token.split("/")[0] not in _REPO_DIRS:
+            continue
+        if found := re.fullmatch(r"([\w/]+)\.(\w+)", token):
+            module, attr = found[1], found[2]
+            if attr not in ("py", "md", "toml", "yaml", "txt") and any(
+                (r / f"{module}.py").is_file() for r in roots
+            ):
+                checked += 1
+                dotted = "mindmovie." + module.removeprefix("src/mindmovie/").replace("/", ".")
+                if not hasattr(importlib.import_module(dotted), attr):
+                    wrong.append(token)
+                continue
+        if not re.search(r"\.\w+$", token):
+            continue  # a folder (`compose/` is also the run folder's cache): not checked
+        checked += 1
+        if not any((r / token).exists() for r in roots):
+            wrong.append(token)
+    assert checked >= 3
+    assert not wrong, f"{doc} names files or tests that are not there: {wrong}"
+
+
+def test_the_bench_run_lines_use_each_scripts_own_options() -> None:
+    """bench/README's command lines (its indented blocks: how to run) give each bench
+    script only options it defines."""
+    text = (REPO / "bench" / "README.md").read_text(encoding="utf-8")
+    lines = re.findall(r"^    \S*python (bench/\w+\.py)(.*)$", text, flags=re.M)
+    assert len(lines) >= 5
+    wrong = []
+    for script, args in lines:
+        source = (REPO / script).read_text(encoding="utf-8")
+        for option in re.findall(r"(?<!\S)(--[\w-]+)", args.split("#")[0]):
+            if f'"{option}"' not in source:
+                wrong.append(f"{script} {option}")
+    assert not wrong, f"options the bench scripts do not have: {wrong}"
+
+
+def test_the_architecture_meta_keys_are_the_codes() -> None:
+    """docs/architecture.md's `meta` bullet names every run.db meta key the code writes
+    (each module's `*_META` constant; `storyboard_*` covers the storyboard's)."""
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    bullet = re.search(r"^- `meta` .*?(?=^\S|^\n)", text, flags=re.S | re.M)
+    assert bullet
+    named = re.findall(r"`([\w:*<>]+)`", bullet[0])
+    modules, _ = _code_names()
+    keys = {
+        value
+        for mod in modules.values()
+        for name, value in vars(mod).items()
+        if name.endswith("_META") and isinstance(value, str)
+    }
+    assert len(keys) >= 10
+    prefixes = [p for n in named if (p := n.split("<")[0].rstrip("*"))]
+    missing = [k for k in sorted(keys) if not any(k.startswith(p) for p in prefixes)]
+    assert not missing, f"meta keys not in the architecture's meta bullet: {missing}"
+
+
+def test_the_readme_live_view_states_are_the_pipelines() -> None:
+    """The README's list of a scene row's states is every state the pipeline reports for
+    a scene's keyframe or clip (and no other)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"a row per scene: (.*?); totals", readme, flags=re.S)
+    assert found
+    listed = set(re.findall(r"[a-z]+", re.sub(r"\(.*?\)", "", found[1], flags=re.S)))
+    listed -= {"or"}
+    source = (SRC / "pipeline.py").read_text(encoding="utf-8")
+    states = set(
+        re.findall(r'reporter\.step\(\s*"(?:keyframes|clips|scenes)",[^,]+,\s*"(\w+)"', source)
+    )
+    assert {"queued", "done", "failed"} <= states
+    resumed = re.search(r"\((or \w+)", found[1])
+    shown = listed | ({resumed[1].split()[1]} if resumed else set())
+    assert shown == states, f"README {sorted(shown)} != pipeline {sorted(states)}"
+
+
+def test_the_readme_quality_table_and_frame_sizes_are_the_compositors() -> None:
+    """The README's quality table gives each quality's x264 preset and CRF, and the
+    README and config.example.yaml give each aspect's frame sizes, as the code has them."""
+    from mindmovie.compose.timeline import ASPECTS, QUALITY, output_size
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = (REPO / "config.example.yaml").read_text(encoding="utf-8")
+    for quality, (preset, crf) in QUALITY.items():
+        assert re.search(rf"^\| `{quality}`.*?\| {preset} / {crf} \|", readme, re.M), quality
+    for aspect in ASPECTS:
+        sizes = " / ".join(
+            "{}x{}".format(*output_size(aspect, r)) for r in ("480p", "720p", "1080p")
+        )
+        assert f"{sizes} ({aspect})" in readme, aspect
+        assert ", ".join(sizes.split(" / ")) in example, aspect
+
+
+def test_the_mindmovie_variables_the_docs_name_are_read() -> None:
+    """Every MINDMOVIE_* variable a document names is a setting (MINDMOVIE_A__B) or one
+    the process reads itself (the config file, the crash tests' knobs)."""
+    from mindmovie.config import _NOT_SETTINGS
+
+    settings = {"MINDMOVIE_" + "__".join(p).upper() for p in _fields(Settings)}
+    sections = {"MINDMOVIE_" + p[0].upper() for p in _fields(Settings) if len(p) > 1}
+    wrong = []
+    for doc in ("README.md", "docs/architecture.md", "config.example.yaml", ".env.example"):
+        text = (REPO / doc).read_text(encoding="utf-8")
+        for name in set(re.findall(r"MINDMOVIE_\w+", text)):
+            if name == "MINDMOVIE_" or name.upper() in settings | sections | _NOT_SETTINGS:
+                continue
+            wrong.append(f"{doc}: {name}")
+    assert not wrong, f"variables mindmovie does not read: {wrong}"
+
+
+def test_the_architecture_flow_names_code_that_exists() -> None:
+    """The names in docs/architecture.md's flow diagram (`load_goals`, `Planner.plan`,
+    `compose/ffmpeg.render`) are the code's."""
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    flow = text[text.index("## Flow") :].split("```")[1]
+    modules, classes = _code_names()
+    wrong, checked = [], 0
+    for name in sorted(set(re.findall(r"[A-Za-z_][\w/]*(?:\.\w+)?", flow))):
+        if re.search(r"\.(yaml|png|mp4)$", name) or name in ("id", "scenes", "goals"):
+            continue
+        head, _, attr = name.partition(".")
+        if "/" in head and head.split("/")[0] not in ("compose", "providers"):
+            continue  # a run folder's path
+        if "/" in head:
+            obj: Any = importlib.import_module("mindmovie." + head.replace("/", "."))
+        elif head in classes:
+            obj = classes[head]
+        elif "_" in head:
+            obj, attr = None, head
+            found = [m for m in modules.values() if hasattr(m, head)]
+            checked += 1
+            if not found:
+                wrong.append(name)
+            continue
+        else:
+            continue
+        checked += 1
+        if attr and not hasattr(obj, attr):
+            wrong.append(name)
+    assert checked >= 5
+    assert not wrong, f"the flow diagram names what the code does not have: {wrong}"
