@@ -426,3 +426,25 @@ def test_the_architecture_flow_names_code_that_exists() -> None:
             wrong.append(name)
     assert checked >= 5
     assert not wrong, f"the flow diagram names what the code does not have: {wrong}"
+
+
+@pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md"])
+def test_the_bare_code_names_the_docs_give_are_in_the_code(doc: str) -> None:
+    """A snake_case name a document gives alone (`_recover_orphans`, `soften_prompt`,
+    `sim_session`) is a word of the package's, the tests' or the bench's source."""
+    text = (REPO / doc).read_text(encoding="utf-8")
+    source = "\n".join(
+        p.read_text(encoding="utf-8")
+        for d in ("src", "tests", "bench")
+        for p in (REPO / d).rglob("*")
+        if p.suffix in (".py", ".toml")
+    )
+    wrong, checked = [], 0
+    for token in sorted(set(re.findall(r"`([^`\s]+)`", text))):
+        name = token.split("(")[0].rstrip(".,:")
+        if re.fullmatch(r"_?[a-z][a-z0-9]*(_[a-z0-9]+)+|_[a-z][a-z0-9]*", name):
+            checked += 1
+            if not re.search(rf"\b{re.escape(name)}\b", source):
+                wrong.append(token)
+    assert checked >= 3
+    assert not wrong, f"{doc} names what the code does not have: {wrong}"
