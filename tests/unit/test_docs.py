@@ -447,3 +447,36 @@ def test_the_bare_code_names_the_docs_give_are_in_the_code(doc: str) -> None:
                 wrong.append(token)
     assert checked >= 3
     assert not wrong, f"{doc} names what the code does not have: {wrong}"
+
+
+def test_the_readme_option_values_short_forms_and_presets_are_the_clis() -> None:
+    """The README's `--until` stages and default, its short forms (`-c` (`--config`))
+    and its presets table are what the CLI and the settings take."""
+    import typing
+
+    import typer.main
+
+    from mindmovie.cli import app
+    from mindmovie.config import PRESETS
+    from mindmovie.pipeline import Until
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    group: Any = typer.main.get_command(app)
+    render = {p.name: p for p in group.commands["render"].params}
+    found = re.search(r"`--until ([\w|]+)` \(default `(\w+)`\)", readme)
+    assert found, "no `--until a|b` (default `x`) in the README"
+    assert found[1].split("|") == list(typing.get_args(Until))
+    assert found[2] == render["until"].default
+    shorts = {
+        s: long
+        for cmd in group.commands.values()
+        for p in cmd.params
+        for long in p.opts
+        if long.startswith("--")
+        for s in (*p.opts, *p.secondary_opts)
+        if re.fullmatch(r"-\w", s)
+    }
+    said = dict(re.findall(r"`(-\w)`\s+\(`(--[\w-]+)`\)", readme))
+    assert said == shorts, f"README {said} != CLI {shorts}"
+    table = readme[readme.index("| preset | planner") :].split("\n\n")[0]
+    assert re.findall(r"^\| `(\w+)`", table, flags=re.M) == list(PRESETS)
