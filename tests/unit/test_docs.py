@@ -480,3 +480,21 @@ def test_the_readme_option_values_short_forms_and_presets_are_the_clis() -> None
     assert said == shorts, f"README {said} != CLI {shorts}"
     table = readme[readme.index("| preset | planner") :].split("\n\n")[0]
     assert re.findall(r"^\| `(\w+)`", table, flags=re.M) == list(PRESETS)
+
+
+def test_the_readme_exit_codes_are_the_clis() -> None:
+    """The README's exit codes of `render` are the CLI's own constants."""
+    import inspect
+
+    from mindmovie import cli
+
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    said = readme[readme.index("`render`'s exit codes") :].split("`doctor` exits")[0]
+    for code, what in (
+        (cli.EXIT_USAGE, "a mistake to fix"),
+        (cli.EXIT_FAILED, "a failure"),
+        (cli.EXIT_BUDGET, "stopped at the budget"),
+        (130, "interrupted"),
+    ):
+        assert f"{code} {what}" in said, (code, what)
+    assert "typer.Exit(130)" in inspect.getsource(cli)
