@@ -498,3 +498,39 @@ def test_the_readme_exit_codes_are_the_clis() -> None:
     ):
         assert f"{code} {what}" in said, (code, what)
     assert "typer.Exit(130)" in inspect.getsource(cli)
+
+
+def _bounds_of(path: tuple[str, ...]) -> tuple[float | None, float | None]:
+    """(lowest, highest) a setting allows, from its field's ge/gt and le/lt."""
+    model: Any = Settings
+    for part in path[:-1]:
+        model = model.model_fields[part].annotation
+    lo = hi = None
+    for m in model.model_fields[path[-1]].metadata:
+        lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
+        lo = getattr(m, "gt", None) if getattr(m, "gt", None) is not None else lo
+        hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
+    return lo, hi
+
+
+def test_config_example_ranges_are_the_settings_bounds() -> None:
+    """A range config.example.yaml gives on a setting's line, `(8-60)` or `over 0 and at
+    most 30`, is the setting's own bounds."""
+    lines = (REPO / "config.example.yaml").read_text(encoding="utf-8").splitlines()
+    at: list[str] = []
+    checked, wrong = 0, []
+    for line in lines:
+        found = re.match(r"^( *)(\w+):(.*)$", line)
+        if not found:
+            continue
+        depth = len(found[1]) // 2
+        at = [*at[:depth], found[2]]
+        comment = found[3].partition("#")[2]
+        ranges = re.findall(r"\((\d+)-(\d+)[;)]", comment)
+        ranges += [("0", n) for n in re.findall(r"over 0 and at most (\d+)", comment)]
+        for lo, hi in ranges:
+            checked += 1
+            if _bounds_of(tuple(at)) != (float(lo), float(hi)):
+                wrong.append(f"{'.'.join(at)}: ({lo}-{hi}) but {_bounds_of(tuple(at))}")
+    assert checked >= 6
+    assert not wrong, f"config.example.yaml ranges that are not the settings': {wrong}"
