@@ -134,6 +134,31 @@ async def test_declined_confirmation_is_asked_again_next_run(
     assert sim.stats()["requests"] == 0  # nothing was sent either time
 
 
+async def test_a_dry_run_estimate_does_not_approve_the_render_after_it(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """lessons.md: after a dry run the next run started every paid job without asking.
+    `estimate` is mindmovie's dry run: the render after it still asks, on a new folder
+    and on one a declined render has used, and a "no" sends nothing."""
+    from mindmovie.pipeline import estimate_for
+
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    run = tmp_path / "run"
+    asked: list[float] = []
+
+    def no(est: Any) -> bool:
+        asked.append(est.total)
+        return False
+
+    for _ in range(2):
+        assert estimate_for(goals, settings, out=run).paid
+        with pytest.raises(Declined):
+            await Pipeline(goals, settings, out=run, keys=KEYS, confirm=no).run()
+    assert len(asked) == 2 and asked[0] > 0
+    assert sim.stats()["requests"] == 0
+
+
 async def test_confirmation_shows_what_this_run_will_spend(sim: SimServer, tmp_path: Path) -> None:
     """`plan` is asked about the planner call only; `--until keyframes` about the plan
     and the keyframes, not the videos it will not make; a full render about everything."""
