@@ -110,6 +110,25 @@ def test_output_streams_size_and_exact_length(
     assert "bt709" in text
 
 
+def test_a_clip_smaller_than_the_frame_and_of_another_shape_covers_it(tmp_path: Path) -> None:
+    """lessons.md: clips differ in size by provider (Seedance 1.0's 720p is 1248x704, not
+    1280x720). Here a quarter of that, 312x176, smaller than the 320x180 frame both ways:
+    it is scaled up to cover the frame, edge to edge, with no border."""
+    clip = tmp_path / "seedance.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=312x176:r=24:d=2", "-c:v", "libx264",
+                "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(clip)])  # fmt: skip
+    tl = build_timeline(_movie({"red": clip}), SPEC)
+    report = render(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=1)
+    info = probe(report.out)
+    assert info.video is not None and (info.video.width, info.video.height) == (W, H)
+    body = next(s for s in tl.segments if s.id == "body:scene:red")
+    frame = _frame(report.out, (body.start + body.end) // 2)
+    top = frame[: H // 2]  # clear of the affirmation in the bottom third
+    for edge in (top[:2], top[:, :2], top[:, -2:]):  # the top row and both side columns
+        colour = edge.reshape(-1, 3).mean(axis=0)
+        assert colour[0] > 180 and colour[1] < 60 and colour[2] < 60, colour
+
+
 def test_crossfade_shows_both_pictures_and_never_dips_to_black(
     rendered: tuple[Timeline, RenderReport, Path],
 ) -> None:
