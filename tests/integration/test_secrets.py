@@ -140,3 +140,39 @@ def test_a_google_render_refused_shows_no_key(sim: SimServer, tmp_path: Path) ->
     assert "GEMINI_API_KEY" in doctor.stdout, doctor.stdout
     _check(doctor)
     assert _leaks_in_files(tmp_path) == []
+
+
+#: runs `mindmovie ARGS...` with the planner's construction replaced by a bug that holds
+#: the key in a local variable, so the CLI ends in its pretty traceback
+_BUG_WITH_A_KEY_IN_A_LOCAL = """
+import runpy, sys
+from mindmovie.providers.anthropic import ClaudePlanner
+
+def from_settings(cls, settings, keys):
+    key = keys.anthropic.get_secret_value()
+    raise RuntimeError(f"an unexpected bug ({len(key)})")
+
+ClaudePlanner.from_settings = classmethod(from_settings)
+sys.argv = ["mindmovie", *sys.argv[1:]]
+runpy.run_module("mindmovie", run_name="__main__")
+"""
+
+
+def test_a_traceback_of_an_unexpected_bug_shows_no_key(tmp_path: Path) -> None:
+    """lessons.md: keys showed up in rich tracebacks' locals. A bug (not a provider
+    error, so no one-line message) ends in typer's pretty traceback, which shows each
+    frame's code but not its locals: the key in `key` is not printed."""
+    (tmp_path / "goals.yaml").write_text(
+        "title: T\ngoals:\n  - category: health\n    vision: I run\n"
+    )
+    (tmp_path / "c.yaml").write_text("preset: byteplus\n")
+    (tmp_path / "bug.py").write_text(_BUG_WITH_A_KEY_IN_A_LOCAL)  # a file: its lines are shown
+    r = subprocess.run(
+        [sys.executable, "bug.py", "render", "goals.yaml", "-c", "c.yaml", "--yes"],
+        env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert r.returncode == 1 and "an unexpected bug" in r.stderr, (r.stdout, r.stderr)
+    assert "Traceback" in r.stderr and "key = keys.anthropic" in r.stderr  # the frame is shown
+    _check(r)
+    assert _leaks_in_files(tmp_path) == []
