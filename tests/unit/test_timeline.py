@@ -58,6 +58,7 @@ def _keys(tl: Timeline) -> dict[str, str]:
 def test_output_size_table(aspect: str, res: str, size: tuple[int, int]) -> None:
     assert output_size(aspect, res) == size
     assert size[0] % 2 == 0 and size[1] % 2 == 0
+    assert (OutputSpec(*size).width, OutputSpec(*size).height) == size  # a frame it accepts
 
 
 def test_output_size_rejects_unknown_values_naming_the_allowed_ones() -> None:
@@ -79,9 +80,20 @@ def test_spec_rejects_bad_values() -> None:
             OutputSpec(320, 180, fps=fps)
     OutputSpec(320, 180, fps=240)  # the bounds themselves are allowed
     OutputSpec(320, 180, fps=1)
-    for cards in ({"title_seconds": 0.0}, {"closing_seconds": -1.0}):
+    for cards in ({"title_seconds": 0.0}, {"closing_seconds": -1.0}, {"closing_seconds": 0.0}):
         with pytest.raises(ValueError, match="must be > 0"):
             OutputSpec(320, 180, **cards)  # type: ignore[arg-type]
+    for width, height in ((0, 180), (320, 0), (-2, 180), (320, 181)):
+        with pytest.raises(ValueError, match="positive and even"):
+            OutputSpec(width, height)
+
+
+def test_a_better_quality_encodes_with_a_lower_crf() -> None:
+    """draft is for a quick look, high for a final export: the crf the encoder is given
+    goes down from one to the next, and each names its own x264 preset."""
+    encoders = [OutputSpec(320, 180, quality=q).encoder for q in ("draft", "standard", "high")]
+    assert encoders[0][1] > encoders[1][1] > encoders[2][1]
+    assert len({preset for preset, _ in encoders}) == 3
 
 
 def test_duration_is_cards_plus_scenes_minus_crossfades_to_the_frame() -> None:
@@ -105,6 +117,11 @@ def test_seconds_are_rounded_to_frames() -> None:
     tl = build_timeline(_movie((2.02, 1.98)), replace(SPEC, fps=12, crossfade=0.5))
     assert [it.frames for it in tl.items] == [36, 24, 24, 36]
     assert tl.total_frames == 36 + 24 + 24 + 36 - 3 * 6
+    # a scene shorter than half a frame is still on screen, for one frame
+    assert [it.frames for it in build_timeline(_movie((0.01,)), SPEC).items] == [72, 1, 72]
+    for seconds in (0.0, -1.0):
+        with pytest.raises(ValueError, match="seconds must be > 0"):
+            build_timeline(_movie((5.0, seconds)), SPEC)
 
 
 def test_editing_one_affirmation_changes_exactly_its_body_and_two_transitions() -> None:
@@ -185,6 +202,21 @@ def test_a_short_title_card_shortens_only_the_first_crossfade() -> None:
     assert tl.items[1].text_in == 12 + round(0.15 * 24)  # text after its own crossfade
 
 
+def test_two_equally_short_neighbours_share_the_blame_first_one_first() -> None:
+    """A shortened crossfade between two items of one length is put down to the
+    first: each note names the crossfades that setting its own length would restore."""
+    tl = build_timeline(_movie((5.0, 0.5, 0.5, 5.0)), SPEC)
+    assert tl.transition_frames == (24, 6, 6, 6, 24)
+    assert [n.split(" shortened")[0] for n in tl.notes] == [
+        "scene:b lasts only 0.5 s: crossfades scene:a>scene:b and scene:b>scene:c",
+        "scene:c lasts only 0.5 s: crossfade scene:c>scene:d",
+    ]
+    # not a tie: the shorter of the two, here the second, is named
+    b, c = build_timeline(_movie((5.0, 20 / 24, 10 / 24, 5.0)), SPEC).notes
+    assert b.startswith("scene:b lasts only 0.833 s: crossfade scene:a>scene:b shortened")
+    assert c.startswith("scene:c lasts only 0.417 s: crossfades scene:b>scene:c and ")
+
+
 def test_a_one_frame_item_gets_hard_cuts_and_says_so() -> None:
     tl = build_timeline(_movie((5.0, 1 / 24, 6.0)), SPEC)
     assert tl.transition_frames == (24, 0, 0, 24)
@@ -255,6 +287,18 @@ def test_any_lengths_give_bodies_of_at_least_zero_and_the_duration_identity(
         incoming = trans[i - 1] if i > 0 else 0
         outgoing = trans[i] if i < len(trans) else 0
         assert incoming + outgoing <= it.frames  # the body is >= 0: no transitions meet
+        # the title is whole on a frame of its own, after its fade from black and before
+        # its crossfade out; the closing fades to black only once it is alone on screen
+        assert 0 <= it.fade_in_frames <= min(it.frames - 1, it.frames - outgoing)
+        assert 0 <= it.fade_out_frames <= it.frames - incoming
+        # a scene's text starts on one of its frames (moviepy shows it for
+        # frames - text_in), is never seen in its incoming crossfade, and no item's
+        # text is ever more or less than opaque..transparent
+        assert 0 <= it.text_in < it.frames or it.kind != "scene"
+        alphas = [it.text_alpha(k) for k in range(it.frames)]
+        assert all(0.0 <= a <= 1.0 for a in alphas)
+        assert not any(alphas[:incoming])
+        assert it.kind == "scene" or not any(alphas)
     for a, b, c in zip(tl.items, tl.items[1:], trans, strict=False):
         assert a.end - b.start == c
     for a, c in zip(tl.items, tl.items[2:], strict=False):
@@ -296,9 +340,32 @@ def test_a_scene_too_short_to_show_its_affirmation_says_so() -> None:
     # a scene with no text has nothing to show; a long enough one says nothing
     assert not build_timeline(_movie((5.0, 2.0), b=" "), SPEC).text_notes
     assert not build_timeline(_movie(), SPEC).text_notes
-    # many scenes: one line, not a list of them all
+    # many scenes: one line, not a list of them all; up to four are named
     (many,) = build_timeline(_movie((2.0,) * 8), SPEC).text_notes
     assert many.startswith("scene:a, scene:b, scene:c and 5 more scenes last only 2 s")
+    (four,) = build_timeline(_movie((5.0, 2.0, 2.0, 2.0, 2.0, 5.0)), SPEC).text_notes
+    assert four.startswith("scene:b, scene:c, scene:d and scene:e last only 2 s")
+    (five,) = build_timeline(_movie((5.0, *(2.0,) * 5, 5.0)), SPEC).text_notes
+    assert five.startswith("scene:b, scene:c, scene:d and 2 more scenes last only 2 s")
+
+
+def test_the_advice_for_an_unseen_affirmation_is_the_nearest_that_works() -> None:
+    """The length and the crossfade the note advises show the text, and the next
+    shorter length or the next longer crossfade (a frame, at 10 fps) would not: the
+    advice is neither short of enough nor more than needed."""
+    spec = replace(SPEC, fps=10, crossfade=1.5, title_seconds=4.0, closing_seconds=4.0)
+    (note,) = build_timeline(_movie((5.0, 3.3)), spec).text_notes
+    assert note.startswith("scene:b lasts only 3.3 s: its affirmation is never fully on screen")
+    assert note.endswith(
+        "set its seconds in plan.yaml to at least 3.9 s, or compose.crossfade to at most 1.2 s)"
+    )
+    assert not build_timeline(_movie((5.0, 3.9)), spec).text_notes
+    assert build_timeline(_movie((5.0, 3.8)), spec).text_notes
+    assert not build_timeline(_movie((5.0, 3.3)), replace(spec, crossfade=1.2)).text_notes
+    assert build_timeline(_movie((5.0, 3.3)), replace(spec, crossfade=1.3)).text_notes
+    # a scene too short for any crossfade to help is told its length only
+    (tiny,) = build_timeline(_movie((5.0, 0.5, 5.0)), SPEC).text_notes
+    assert tiny.endswith("set its seconds in plan.yaml to at least 2.8 s)")
 
 
 def test_zero_crossfade_gives_hard_cuts() -> None:
@@ -316,6 +383,17 @@ def test_on_screen_is_a_true_crossfade() -> None:
     assert [w for _, _, w in mid] == pytest.approx([0.5, 0.5])
     assert tl.on_screen(seg.start - 1)[0][2] == 1.0
     assert tl.on_screen(seg.end)[0][0].id == "scene:b"
+    # the first and last frames are the cards alone; a frame outside the movie is none
+    assert [(it.id, k, w) for it, k, w in tl.on_screen(0)] == [("title", 0, 1.0)]
+    last = tl.total_frames - 1
+    assert [(it.id, k, w) for it, k, w in tl.on_screen(last)] == [("closing", 71, 1.0)]
+    for frame in (-1, tl.total_frames):
+        with pytest.raises(IndexError, match=rf"frame {frame} outside 0\.\.{last}$"):
+            tl.on_screen(frame)
+    # at a hard cut the next item is alone on screen from its first frame
+    cut = build_timeline(_movie(), replace(SPEC, crossfade=0.0))
+    b = cut.items[2]
+    assert [(it.id, k, w) for it, k, w in cut.on_screen(b.start)] == [("scene:b", 0, 1.0)]
 
 
 def test_audio_bed_description() -> None:
@@ -346,6 +424,19 @@ def test_clip_sound_fades_over_its_own_crossfades_next_to_a_short_scene() -> Non
     assert fades == pytest.approx([1.0, 0.25, 0.25, 0.25, 0.25, 1.0])
 
 
+def test_clip_sound_at_a_hard_cut_still_fades_but_within_its_scene() -> None:
+    """A sound that starts or stops dead clicks: at a hard cut the clip's sound
+    still fades, over a few milliseconds, and never over more than half its scene."""
+    movie = _movie((5.0, 1 / 120, 6.0))
+    movie = replace(movie, scenes=tuple(replace(s, has_audio=True) for s in movie.scenes))
+    tl = build_timeline(movie, replace(SPEC, fps=120, crossfade=0.0))
+    a, b, c = tl.audio.clips
+    for clip in (a, c):
+        assert 0 < clip.fade_in <= 0.05 and 0 < clip.fade_out <= 0.05
+    assert b.seconds == pytest.approx(1 / 120)
+    assert 0 < b.fade_in <= b.seconds / 2 and 0 < b.fade_out <= b.seconds / 2
+
+
 def test_duplicate_scene_ids_are_rejected() -> None:
     movie = _movie()
     with pytest.raises(ValueError, match="unique"):
@@ -359,6 +450,42 @@ def test_a_new_builtin_bed_is_a_new_audio_key(monkeypatch: pytest.MonkeyPatch) -
     before = build_timeline(_movie(), SPEC).audio.key
     monkeypatch.setattr(timeline, "BED_VERSION", "bed-next")
     assert build_timeline(_movie(), SPEC).audio.key != before
+
+
+def test_the_music_key_follows_the_musics_content_and_the_beds_fit_a_short_movie() -> None:
+    """A track is made again when the music's bytes change (same path), not when the
+    same music moves; music and the built-in bed are different tracks. In a short movie
+    the music's fade in and fade out do not meet."""
+    movie = _movie()
+
+    def key(music: str | None, sha: str | None) -> str:
+        m = replace(movie, music=Path(music) if music else None, music_sha256=sha)
+        return build_timeline(m, SPEC).audio.key
+
+    assert key("/m/song.mp3", "sha-1") != key("/m/song.mp3", "sha-2")
+    assert key("/m/song.mp3", "sha-1") == key("/elsewhere/song.mp3", "sha-1")
+    assert len({key(None, None), key("/m/song.mp3", "sha-1")}) == 2
+    long = build_timeline(movie, SPEC).audio
+    assert (long.fade_in, long.fade_out) == (2.0, 3.0)
+    short = build_timeline(_movie((1.0,)), replace(SPEC, title_seconds=1.0, closing_seconds=1.0))
+    assert short.audio.fade_in > 0 and short.audio.fade_out > 0
+    assert short.audio.fade_in + short.audio.fade_out < short.audio.duration
+
+
+def test_each_item_carries_its_drawn_text_and_its_clips_matrix() -> None:
+    """The text drawn (`drawn`: what a font can show) and the matrix a clip is read
+    with are what the renderers use, and part of the keys."""
+    movie = _movie()
+    movie = replace(
+        movie, scenes=(replace(movie.scenes[0], clip_matrix="bt709"), *movie.scenes[1:])
+    )
+    tl = build_timeline(movie, SPEC, drawn=str.upper)
+    assert [it.text for it in tl.items][:2] == ["MY MOVIE", "I AM A"]
+    assert [it.clip_matrix for it in tl.items] == ["", "bt709", "", "", ""]
+    assert tl.fps == 24
+    plain = _keys(build_timeline(replace(movie, scenes=_movie().scenes), SPEC, drawn=str.upper))
+    changed = {k for k, v in _keys(tl).items() if plain[k] != v}
+    assert changed == {"body:scene:a", "xfade:title>scene:a", "xfade:scene:a>scene:b"}
 
 
 def _brightness(item: Item, local: int) -> float:
