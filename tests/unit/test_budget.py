@@ -51,3 +51,39 @@ async def test_the_gate_counts_holds_and_closes_when_nothing_is_in_flight(
         "budget $1.00 reached: billed $0.60, unsettled $0.00; keyframe for s3 not started"
     )
     st.close()
+
+
+async def test_a_call_that_fills_the_budget_to_the_cent_is_sent(tmp_path: Path) -> None:
+    """The cap is spendable to the last cent (float sums like 0.1 + 0.2 included), an
+    estimate above a lower hold is still counted, and every change is reported."""
+    st = Store(tmp_path / "run.db")
+    seen: list[tuple[float, float]] = []
+    gate = BudgetGate(st, cap=0.3, on_change=lambda b, c: seen.append((b, c)))
+    first = await gate.reserve("s1", "clip", "byteplus", "m", 0.1)
+    await gate.bill(first, 0.1, None)
+    await gate.reserve("s2", "clip", "byteplus", "m", 0.2)  # 0.1 + 0.2 == 0.3: fits
+    assert [(round(b, 6), round(c, 6)) for b, c in seen] == [(0, 0.1), (0.1, 0), (0.1, 0.2)]
+    # a hold below the estimate does not let a call slip past the cap on its hold
+    roomy = BudgetGate(Store(tmp_path / "other.db"), cap=1.0)
+    with pytest.raises(BudgetExceeded, match=r"needs up to \$1\.50"):
+        await roomy.reserve("s1", "clip", "byteplus", "m", 1.5, hold=0.5)
+    roomy.store.close()
+    st.close()
+
+
+async def test_adopting_a_settled_or_unknown_job_does_not_make_a_call_wait(
+    tmp_path: Path,
+) -> None:
+    """Only a job still in flight is waited for: an id the ledger does not know is no
+    row, and a job already billed cannot free room, so a call that does not fit stops
+    the run at once instead of waiting forever."""
+    st = Store(tmp_path / "run.db")
+    earlier = st.ledger_commit("s1", "clip", "byteplus", "m", 1.0, held_usd=1.0)
+    st.ledger_set_remote(earlier, "cgt-1")
+    st.ledger_bill(earlier, 1.0, None)
+    gate = BudgetGate(st, cap=1.5)
+    assert gate.adopt("cgt-unknown") is None
+    assert gate.adopt("cgt-1") == earlier
+    with pytest.raises(BudgetExceeded):
+        await asyncio.wait_for(gate.reserve("s2", "clip", "byteplus", "m", 0.9), 1.0)
+    st.close()
