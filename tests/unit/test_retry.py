@@ -60,6 +60,10 @@ async def test_gives_up_after_the_policy_attempts() -> None:
     with pytest.raises(Transient):
         await with_retry(down, attempts=3, base_delay=0.001)
     assert calls == 3
+    calls = 0  # the policy every provider call gets: four tries in all
+    with pytest.raises(Transient):
+        await with_retry(down, base_delay=0.001)
+    assert calls == 4
     assert MAX_RETRY_AFTER <= 300  # a hostile Retry-After cannot stall a run for hours
 
 
@@ -75,6 +79,10 @@ def test_a_huge_retry_after_is_capped() -> None:
     assert _wait(1.0, 30.0)(state) == MAX_RETRY_AFTER
     state.set_exception((RateLimited, RateLimited("429", retry_after=3.0), None))
     assert _wait(1.0, 30.0)(state) == 3.0
+    # "now" or a negative value is no wait, not a wait of its own
+    for asked in (0.0, -5.0):
+        state.set_exception((RateLimited, RateLimited("429", retry_after=asked), None))
+        assert _wait(1.0, 30.0)(state) == 0.0
 
 
 def test_never_connected_only_when_the_connection_was_never_opened() -> None:
@@ -115,6 +123,8 @@ def test_backoff_doubles_with_jitter_up_to_its_cap() -> None:
         waits = [wait(state) for _ in range(200)]
         assert all(full / 2 <= w <= full for w in waits), (attempt, min(waits), max(waits))
         assert max(waits) - min(waits) > full / 10  # jittered, not one fixed wait
+        # over the whole [0.5, 1] band (each bound missed by 200 draws: p < 1e-9)
+        assert min(waits) < 0.6 * full and max(waits) > 0.9 * full
 
 
 def test_a_retry_after_in_the_past_or_negative_is_no_wait() -> None:
