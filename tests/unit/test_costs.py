@@ -331,6 +331,8 @@ def test_format_usd() -> None:
     assert costs.format_usd(0.0, free=True) == "free"
     assert costs.format_usd(0.0) == "$0.00"
     assert costs.format_usd(1234.5) == "$1,234.50"
+    # a cent and more is read in cents
+    assert costs.format_usd(0.01) == "$0.01" and costs.format_usd(0.0125) == "$0.01"
 
 
 def render(est: costs.RunEstimate) -> str:
@@ -345,6 +347,10 @@ def test_table_has_scene_planner_and_total_rows() -> None:
     assert table.row_count == len(est.scenes) + 2
     text = render(est)
     assert "01-health-1" in text and "plan" in text and "total" in text
+    assert str(table.caption).startswith(
+        "planner anthropic/claude-sonnet-5-5, keyframe byteplus/seedream-4-0, "
+        "video byteplus/seedance-1-5-pro. Catalog prices (checked "
+    )
     assert costs.format_usd(est.total) in text
     resumed = costs.estimate_run(byteplus(), goals(2), done={("01-health-1", "clip")})
     assert "done" in render(resumed)
@@ -465,3 +471,207 @@ def test_until_keyframes_table_says_video_is_later_not_free() -> None:
     ]
     assert "free" not in text
     assert est.total == money(sum(s.keyframe.usd for s in full.scenes) + full.planner.usd)  # type: ignore[union-attr]
+
+
+# ====================================================================== found by mutation
+def test_the_formula_text_and_rates_shown_are_the_ones_priced() -> None:
+    """The formula a person checks the arithmetic with names the rate, tier and audio
+    the price was computed at, for each switch: not the audio-on rate for a silent clip,
+    not a suffix about a missing price where there is one."""
+    off = costs.estimate_video(byteplus(video={"audio": False}), 5)
+    assert off.formula == (
+        "1280×720 px × 24 fps × 5 s / 1024 = 108,000 tokens × $1.2/1M tokens, audio off"
+    )
+    assert off.inputs["rate_per_mtok"] == 1.2 and off.inputs["list_rate_per_mtok"] == 1.2
+    flex = costs.estimate_video(
+        byteplus(video={"audio": True, "options": {"service_tier": "flex"}}), 5
+    )
+    assert flex.formula == (
+        "1280×720 px × 24 fps × 5 s / 1024 = 108,000 tokens × $2.4/1M tokens"
+        " × 0.5 (flex tier), audio on"
+    )
+    assert flex.inputs["rate_per_mtok"] == 1.2 and flex.inputs["list_rate_per_mtok"] == 2.4
+    veo = costs.estimate_video(google(video={"audio": False}), 8)
+    assert veo.formula == "8 s × $0.08/s (720p, audio off)"
+    assert veo.inputs["rate_per_second"] == 0.08
+
+
+def test_billed_amounts_follow_every_reported_figure() -> None:
+    """A bill is what the provider counted, to the token: the reported tokens, the
+    task's own resolution and ratio, the tier it ran on (else the one asked for), the
+    cache and input tokens; and a malformed or missing figure is not read as one."""
+    seedance = catalog.resolve("byteplus", "video", "seedance-1-5-pro")
+    kw: dict[str, Any] = {"seconds": 5, "resolution": "720p", "ratio": "16:9", "audio": True}
+    usd, how = costs.billed_usd("video", seedance, {"completion_tokens": 108_900}, **kw)
+    assert (usd, how) == (pytest.approx(108_900 * 2.4 / 1e6), "usage")  # not 108,000's
+    # the task's own size: 1080p, and 21:9 (1470x630 at 720p), over the arguments
+    usd, _ = costs.billed_usd("video", seedance, {"resolution": "1080p"}, **kw)
+    assert usd == pytest.approx(1920 * 1080 * 24 * 5 / 1024 * 2.4 / 1e6)
+    usd, _ = costs.billed_usd("video", seedance, {"ratio": "21:9"}, **kw)
+    assert usd == pytest.approx(round(1470 * 630 * 24 * 5 / 1024) * 2.4 / 1e6)
+    plain = 1280 * 720 * 24 * 5 / 1024 * 2.4 / 1e6
+    for blank in ({"resolution": ""}, {"ratio": ""}, {"resolution": 1080}):
+        assert costs.billed_usd("video", seedance, blank, **kw)[0] == pytest.approx(plain)
+    # a flex run whose task does not say its tier (or says "") is billed at flex
+    for usage in ({}, {"service_tier": ""}):
+        usd, _ = costs.billed_usd("video", seedance, usage, **kw, service_tier="flex")
+        assert usd == pytest.approx(plain * 0.5)
+
+    claude = catalog.default_model("anthropic", "planner")
+    kw = {"seconds": 0, "resolution": "", "ratio": "", "audio": False}
+    assert costs.billed_usd("planner", claude, {"output_tokens": 3_000}, **kw) == (
+        pytest.approx(0.003 * 10),
+        "usage",
+    )
+    assert costs.billed_usd("planner", claude, {"input_tokens": 12_000}, **kw) == (
+        pytest.approx(0.012 * 2),
+        "usage",
+    )
+    assert costs.billed_usd("planner", claude, {}, **kw) == (0.0, "formula")
+    assert costs.billed_usd("planner", claude, {"input_tokens": True}, **kw) == (0.0, "formula")
+
+    gemini = catalog.resolve("google", "keyframes", None)
+    usd, how = costs.billed_usd("keyframe", gemini, {"output_tokens": 1290}, **kw)
+    assert (usd, how) == (pytest.approx(1290 * 30 / 1e6), "usage")
+    # Seedream reports the tokens of its picture too; it is billed per image all the same
+    seedream = catalog.resolve("byteplus", "keyframes", "seedream-4-0")
+    usage = {"generated_images": 1, "output_tokens": 16_384}
+    assert costs.billed_usd("keyframe", seedream, usage, **kw) == (pytest.approx(0.03), "usage")
+    assert costs.billed_usd("keyframe", seedream, {"generated_images": True}, **kw) == (
+        pytest.approx(0.03),
+        "formula",
+    )
+
+
+def test_what_a_run_stopping_early_or_resumed_shows() -> None:
+    """`--until plan` spends the planner only; a full run is the whole estimate; the
+    JSON of a run whose plan is made has no planner; a local run's plan is a free call."""
+    est = costs.estimate_run(byteplus(), goals(2))
+    assert est.planner is not None
+    only_plan = est.upto("plan")
+    assert only_plan.scenes == [] and only_plan.total == pytest.approx(est.planner.usd)
+    assert est.upto("render") == est and est.upto("clips") == est
+    resumed = costs.estimate_run(byteplus(), goals(2), plan_done=True)
+    assert costs.estimate_json(resumed)["planner"] is None
+    local = costs.estimate_run(Settings(preset="local"), goals(2))
+    assert local.planner is not None and local.planner.free and local.planner.usd == 0
+    assert local.scenes[0].keyframe.inputs == {"images": 1}
+    # keyframes all made: a run to keyframes has nothing left to pay for
+    made = {(s.scene_id, "keyframe") for s in est.scenes}
+    later = costs.estimate_run(byteplus(), goals(2), done=made, plan_done=True).upto("keyframes")
+    assert later.total == 0 and later.paid is False
+
+
+def test_settings_no_clip_can_be_made_with_are_named_and_scene_seconds_allowed() -> None:
+    assert costs.clip_settings_problem(google(output={"resolution": "480p"})) == (
+        "veo-3-1-fast: resolution 480p not allowed; allowed 720p, 1080p, 4k"
+    )
+    assert costs.clip_settings_problem(byteplus()) is None
+    assert costs.clip_settings_problem(Settings(preset="local")) is None
+    assert costs.plan_options(Settings(preset="local")).allowed_seconds is None
+    assert costs.plan_options(byteplus()).allowed_seconds == tuple(float(s) for s in range(4, 13))
+
+
+def test_planner_inputs_count_every_part_of_the_prompt_and_every_scene() -> None:
+    from mindmovie.providers.anthropic import SYSTEM_PROMPT, build_prompt
+
+    s = byteplus(plan={"scenes_per_goal": 2})
+    for n in (1, 2, 3, 4):  # prompt lengths that are and are not a multiple of 4
+        g = goals(n)
+        est = costs.estimate_planner(s, g)
+        chars = est.inputs["prompt_chars"]
+        assert chars > len(SYSTEM_PROMPT) + len(build_prompt(g, costs.plan_options(s))) + 100
+        assert est.inputs["input_tokens"] == -(-chars // 4) + 350  # rounded up
+        assert est.inputs["scenes"] == 2 * n
+    one = costs.estimate_planner(byteplus(), goals(3))
+    assert one.inputs["scenes"] == 3  # scenes_per_goal 1
+
+
+def test_a_local_stage_holds_nothing_and_gemini_holds_its_prompt_without_photos() -> None:
+    local = Settings(preset="local")
+    assert costs.planner_hold(local, goals(2)) == 0.0
+    assert costs.keyframe_hold(local, 2) == 0.0
+    assert costs.keyframe_hold(google(), 0) == pytest.approx(0.039 + 2000 * 0.30 / 1e6)
+
+
+def test_an_edit_model_prices_scenes_without_a_photo_at_the_text_model() -> None:
+    """SeedEdit restyles a goal's own photo: a scene that references none is made, and
+    priced, by the provider's text-to-image model instead."""
+    from pathlib import Path
+
+    g = Goals(title="t", goals=[Goal(category="health", vision="v", photos=[Path("/p/a.jpg")])])
+
+    def scene(i: int, refs: list[str]) -> Scene:
+        return Scene(
+            id=f"01-health-{i}",
+            goal=1,
+            category="health",
+            affirmation="a",
+            image_prompt="i",
+            motion_prompt="m",
+            seconds=5,
+            reference_photos=refs,
+        )
+
+    plan = Plan(title="T", closing="C", scenes=[scene(1, ["/p/a.jpg"]), scene(2, [])])
+    edit = byteplus(keyframes={"model": "seededit-3-0-i2i"})
+    text = costs.text_keyframe_settings(edit)
+    assert text is not None and text.keyframes.model == "seedream-4-0"
+    assert costs.text_keyframe_settings(byteplus()) is None
+    assert costs.text_keyframe_settings(Settings(preset="local")) is None
+    est = costs.estimate_run(edit, g, plan)
+    assert [s.keyframe.model for s in est.scenes] == ["seededit-3-0-i2i", "seedream-4-0"]
+    plain = costs.estimate_run(byteplus(), g, plan)
+    assert [s.keyframe.model for s in plain.scenes] == ["seedream-4-0", "seedream-4-0"]
+
+
+def test_a_scenes_source_photo_is_its_own_goals_by_the_current_rule() -> None:
+    from pathlib import Path
+
+    a, b = Path("/p/a.jpg"), Path("/p/b.jpg")
+    g = Goals(
+        title="t",
+        goals=[Goal(category="health", vision="v", photos=[a, b]), Goal(category="w", vision="v")],
+    )
+
+    def scene(goal: int, refs: list[str]) -> Scene:
+        return Scene(
+            id=f"0{goal}-x-1",
+            goal=goal,
+            category="x",
+            affirmation="a",
+            image_prompt="i",
+            motion_prompt="m",
+            seconds=5,
+            reference_photos=refs,
+        )
+
+    first = scene(1, [str(b), str(a)])  # Claude lists the scene's own photo first
+    assert costs.scene_source_photo(g, [first], first) == a  # 1st scene: 1st photo
+    assert costs.scene_source_photo(g, [first], first, by_place=True) == b  # the old rule
+    for other in (scene(2, [str(a)]), scene(3, [str(a)])):
+        assert costs.scene_source_photo(g, [other], other) is None  # no photos / no goal
+
+
+def test_the_table_rows_say_done_for_what_is_made_and_a_price_for_the_rest() -> None:
+    """The plan row shows the planner's price, or "done" when the plan is made; a
+    scene's total is "done" only when both its steps are; a scene with nothing left to
+    pay in this run is $0.00, never "free" under paid models."""
+
+    def rows(est: costs.RunEstimate) -> dict[str, list[str]]:
+        cells = [[c.strip() for c in ln.split("│")[1:-1]] for ln in render(est).splitlines()]
+        return {r[0]: r[1:] for r in cells if r and r[0]}
+
+    g = goals(2)
+    fresh = costs.estimate_run(byteplus(), g)
+    assert fresh.planner is not None
+    assert rows(fresh)["plan"][-1] == costs.format_usd(fresh.planner.usd)
+    done = {("01-health-1", "keyframe"), ("01-health-1", "clip"), ("02-wealth-1", "keyframe")}
+    resumed = costs.estimate_run(byteplus(), g, done=done, plan_done=True)
+    table = rows(resumed)
+    assert table["plan"][-1] == "done"
+    assert table["01-health-1"][1:] == ["done", "done", "done"]
+    clip = costs.format_usd(resumed.scenes[1].video.usd)
+    assert table["02-wealth-1"][1:] == ["done", clip, clip]
+    later = resumed.upto("keyframes")
+    assert rows(later)["02-wealth-1"][1:] == ["done", costs.LATER, "$0.00"]
