@@ -312,6 +312,29 @@ def test_photo_not_found_points_at_the_list_item(project: Path) -> None:
     assert "goals.yaml" in str(err)
 
 
+def test_an_empty_or_absolute_photo_path_is_said_as_it_is(project: Path) -> None:
+    """An empty path is said to be empty (not "not a file: ." for the folder), and a
+    missing absolute path is not said to have been looked for in the project folder."""
+    missing = project / "gone" / "me.jpg"
+    text = f'title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: ["", "{missing}"]\n'
+    first, second = load_error(write(project, text)).problems
+    assert (first.field, first.message) == ("goals[1].photos[1]", "photo path is empty")
+    assert (second.field, second.message) == ("goals[1].photos[2]", f"photo not found: {missing}")
+
+
+def test_goals_built_in_code_hold_the_same_rules_as_goals_yaml() -> None:
+    """`photos: me.jpg` is one photo, and a movie needs at least one goal, whether
+    the goals come from goals.yaml or are built by the code (init, tests)."""
+    from pydantic import ValidationError
+
+    from mindmovie.goals import Goal, Person
+
+    assert Goal(category="a", vision="b", photos="run.jpg").photos == [Path("run.jpg")]
+    assert Person(photos=Path("me.jpg")).photos == [Path("me.jpg")]
+    with pytest.raises(ValidationError, match="at least 1 item"):
+        Goals(title="t", goals=[])
+
+
 def test_person_photo_not_found(project: Path) -> None:
     text = "title: Me\nperson:\n  photos: selfie.png\ngoals:\n  - {category: a, vision: b}\n"
     err = load_error(write(project, text))
@@ -336,7 +359,9 @@ def test_photo_and_music_under_a_user_this_system_does_not_know(project: Path) -
     )
     err = load_error(write(project, text))
     assert (err.line, err.field) == (5, "goals[1].photos[1]")
-    assert err.message.startswith("photo not found: ~no-such-user-mm/me.jpg")
+    assert (
+        err.message == "photo not found: ~no-such-user-mm/me.jpg (no user 'no-such-user-mm' here)"
+    )
     assert "(and 1 more problem" in str(err)
     music = next(p for p in err.problems if p.field == "music")
     assert music.message.startswith("music file not found: ~no-such-user-mm/calm.mp3")
@@ -445,6 +470,53 @@ def test_sha_follows_music_and_text(project: Path) -> None:
     assert second != first
     write(project, SPEC_EXAMPLE.replace("Vibrant", "Vital"))
     assert goals_sha256(load_goals(path)) not in (first, second)
+
+
+def test_goals_without_a_person_or_photos_have_fingerprints_too(project: Path) -> None:
+    """The smallest goals.yaml (no person, no photos, no music) is fingerprinted like
+    any other: its words decide it."""
+    path = write(project, "title: Me\ngoals:\n  - category: a\n    vision: b\n")
+    first = (goals_sha256(load_goals(path)), plan_fingerprint(load_goals(path), project))
+    write(project, "title: Me\ngoals:\n  - category: a\n    vision: c\n")
+    second = (goals_sha256(load_goals(path)), plan_fingerprint(load_goals(path), project))
+    assert first[0] != second[0] and first[1] != second[1]
+
+
+def test_plan_fingerprints_are_the_ones_runs_on_disk_were_keyed_with(project: Path) -> None:
+    """A run keeps its plan (and the planner call paid for it) while its goals'
+    fingerprint matches the one stored with it: a change to how the fingerprint is
+    computed is a new plan for every existing run. Digests of the spec example, taken
+    with the code that keyed them (paths relative to the folder, so any folder)."""
+    from mindmovie.goals import plan_fingerprint_v1
+
+    goals = load_goals(write(project, SPEC_EXAMPLE))
+    base = project.resolve()
+    assert plan_fingerprint(goals, base) == (
+        "f1829e71e3a53e1e77efd0819716f06bea96f7b9dbed5e134269667fc6e15506"
+    )
+    assert plan_fingerprint_v1(goals, base) == (
+        "72b59c06f617dbc964593905334aa9daf0e4834c7e5810ba88252e75109205c6"
+    )
+    # words beyond ASCII are fingerprinted as written (UTF-8), as they were keyed
+    text = "title: Glück\ngoals:\n  - category: a\n    vision: Ich bin glücklich\n"
+    assert plan_fingerprint(load_goals(write(project, text, "de.yaml")), base) == (
+        "d8fb255173dd31cfdb67b1ba510311befb51358d835abca789f3557f57413187"
+    )
+    # what the fingerprint leaves out is recorded as written, the song relative
+    from mindmovie.goals import presentation
+
+    assert presentation(goals, base) == {
+        "title": "My Dream Life",
+        "closing": "I am grateful for my beautiful life",
+        "music": "calm.mp3",
+    }
+    bare = load_goals(write(project, "title: Me\ngoals:\n  - category: a\n    vision: b\n"))
+    assert presentation(bare, base) == {"title": "Me", "closing": None, "music": None}
+
+
+def test_goals_that_are_not_a_list_say_so_on_their_line(project: Path) -> None:
+    err = load_error(write(project, "title: Me\ngoals: run every day\n"))
+    assert (err.line, err.field) == (2, "goals")
 
 
 def test_sha_ignores_comments_and_folder_location(project: Path, tmp_path: Path) -> None:
@@ -677,6 +749,22 @@ def test_a_photo_too_large_to_read_safely_names_its_line(
     assert "too large to read safely" in str(e.value)
 
 
+def test_a_photo_too_large_says_the_limit_pillow_refuses_it_at(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pillow refuses a picture over twice MAX_IMAGE_PIXELS: with the limit at 1 MP, a
+    2.1 MP photo is "over 2 megapixels", the size a person must go under."""
+    from PIL import Image
+
+    Image.new("RGB", (1500, 1400), (90, 120, 150)).save(project / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)
+    text = "title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: [big.png]\n"
+    err = load_error(write(project, text))
+    assert err.message == (
+        "photo is too large to read safely (over 2 megapixels); save a smaller copy: big.png"
+    )
+
+
 @pytest.mark.parametrize("escape", ["\\uDCFF", "\\a", "\\e[31m", "\\0", "\\x7f", "\\N"])
 def test_an_escaped_surrogate_or_control_character_is_refused_with_its_line(
     project: Path, escape: str
@@ -831,6 +919,14 @@ def test_a_settings_file_given_as_goals_says_so(tmp_path: Path) -> None:
         f"{cfg}:2: preset: this is a settings file, not goals; give it with --config and "
         "your goals.yaml as GOALS (mindmovie init writes one)"
     )
+    # goals.yaml with a setting written into it (and no title) is still goals.yaml: its
+    # own mistakes are named, not the other file
+    mixed = tmp_path / "goals.yaml"
+    mixed.write_text("goals:\n  - category: a\n    vision: b\noutput: {fps: 30}\n")
+    with pytest.raises(GoalsError) as e:
+        load_goals(mixed)
+    assert "settings file" not in str(e.value)
+    assert {p.field for p in e.value.problems} == {"title", "output"}
 
 
 def test_a_plan_yaml_given_as_goals_says_so(tmp_path: Path) -> None:
@@ -870,6 +966,9 @@ def test_photo_has_transparency_reads_the_alpha_channel_and_a_transparent_colour
 
     holed = Image.new("RGBA", (8, 8), (1, 2, 3, 255))
     holed.putpixel((3, 3), (1, 2, 3, 0))
+    almost = Image.new("RGBA", (8, 8), (1, 2, 3, 255))
+    almost.putpixel((3, 3), (1, 2, 3, 254))  # one pixel a shade from opaque
+    assert photo_has_transparency(saved("almost.png", almost))
     palette = Image.new("P", (8, 8), 1)
     palette.putpalette([0, 0, 0, 200, 10, 10])
     assert not photo_has_transparency(saved("rgb.png", Image.new("RGB", (8, 8), (9, 9, 9))))
@@ -880,6 +979,29 @@ def test_photo_has_transparency_reads_the_alpha_channel_and_a_transparent_colour
     assert photo_has_transparency(tmp_path / "missing.png")
     (tmp_path / "notes.png").write_text("not a picture")
     assert photo_has_transparency(tmp_path / "notes.png")
+
+
+def test_photo_fit_never_changed_only_for_an_opaque_8_bit_photo_without_a_profile(
+    tmp_path: Path,
+) -> None:
+    """Keyframes keyed before the fit joined their key are reused only for photos the
+    fit has always made the same pixels of: 8-bit, no ICC profile. A profile or 16-bit
+    greyscale changed what the fit makes; an unreadable file is never vouched for."""
+    from PIL import Image, ImageCms
+
+    from mindmovie.goals import photo_fit_never_changed
+
+    plain, profiled, deep = tmp_path / "plain.png", tmp_path / "icc.png", tmp_path / "16.png"
+    Image.new("RGB", (8, 8), (9, 9, 9)).save(plain)
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.new("RGB", (8, 8), (9, 9, 9)).save(profiled, icc_profile=srgb)
+    Image.new("I;16", (8, 8), 3000).save(deep)
+    (tmp_path / "notes.png").write_text("not a picture")
+    assert photo_fit_never_changed(plain)
+    assert not photo_fit_never_changed(profiled)
+    assert not photo_fit_never_changed(deep)
+    assert not photo_fit_never_changed(tmp_path / "notes.png")
+    assert not photo_fit_never_changed(tmp_path / "missing.png")
 
 
 def test_a_photo_this_user_may_not_read_says_so(
@@ -958,6 +1080,16 @@ def test_photo_pixels_reads_a_png_header_without_decoding_it(
     monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", no_decode)
     assert photo_pixels(plain) == (30, 20)
     assert photo_pixels(turned) == (20, 30)
+    # a JPEG is turned only by an orientation that turns it a quarter (5-8; 2-4 mirror
+    # it or turn it upside down, which keeps its width and height)
+    for orientation in (None, *range(1, 9)):
+        shown = (20, 30) if orientation and orientation >= 5 else (30, 20)
+        jpeg = tmp_path / f"o{orientation}.jpg"
+        tags = Image.Exif()
+        if orientation:
+            tags[0x0112] = orientation
+        Image.new("RGB", (30, 20)).save(jpeg, exif=tags)
+        assert photo_pixels(jpeg) == shown
 
 
 @pytest.mark.parametrize("readable", [True, False])
