@@ -564,3 +564,105 @@ def test_a_folder_named_plan_yaml_is_refused_by_render_and_status_alike(
         r = CliRunner().invoke(app, args)
         assert r.exit_code == 2 and said in " ".join(r.output.split()), r.output
     assert (run / "plan.yaml").is_dir() and not any((run / "plan.yaml").iterdir())
+
+
+def test_an_empty_run_db_with_commits_in_its_write_ahead_log_is_a_journal(
+    tmp_path: Path,
+) -> None:
+    """run.db of 0 bytes is no journal only when no write-ahead log beside it holds
+    commits: with a non-empty run.db-wal the run's steps are there to be read."""
+    from mindmovie.store import journal_missing
+
+    db = tmp_path / "run.db"
+    db.write_bytes(b"")
+    assert journal_missing(db)
+    wal = tmp_path / "run.db-wal"
+    wal.write_bytes(b"")
+    assert journal_missing(db)
+    wal.write_bytes(b"\0" * 32)
+    assert not journal_missing(db)
+
+
+def test_run_numbers_count_up_and_steps_are_listed_by_stage(tmp_path: Path) -> None:
+    st = Store(tmp_path / "run.db")
+    assert (st.next_run_no(), st.next_run_no()) == (1, 2) and st.run_no == 2
+    _done(st, tmp_path, "a", "k1", b"one")
+    st.begin("a", "clip", "c1")
+    assert [(s.scene_id, s.stage) for s in st.steps("clip")] == [("a", "clip")]
+    assert [s.stage for s in st.steps()] == ["keyframe", "clip"]
+    clip = st.get("a", "clip")
+    assert clip is not None and st.artifact_path(clip) is None  # not made yet
+    keyframe = st.get("a", "keyframe")
+    assert keyframe is not None and st.artifact_path(keyframe) == tmp_path / "a.bin"
+    st.close()
+
+
+def test_a_disk_with_no_room_left_is_told_from_one_that_cannot_be_measured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import shutil
+
+    from mindmovie import store
+
+    def usage(free: int) -> object:
+        return lambda _p: shutil._ntuple_diskusage(10**12, 10**12 - free, free)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(store.shutil, "disk_usage", usage(4096))
+    assert store._disk_is_full(tmp_path)
+    monkeypatch.setattr(store.shutil, "disk_usage", usage(100 << 20))
+    assert not store._disk_is_full(tmp_path)
+
+    def broken(_p: object) -> object:
+        raise OSError("not measured")
+
+    monkeypatch.setattr(store.shutil, "disk_usage", broken)
+    assert not store._disk_is_full(tmp_path)
+
+
+def test_a_kept_copy_of_plan_yaml_comes_back_with_the_run_that_made_it(tmp_path: Path) -> None:
+    """A plan.yaml with hand edits, replaced by a new plan, is kept as it was and put
+    back, edits and all, when its goals come back; the step says the run and tries that
+    made it, not the render that put it back. Nothing is kept of a file not there."""
+    st = Store(tmp_path / "run.db")
+    st.next_run_no()
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("title: Mine  # edited by hand\n")
+    st.begin("_run", "plan", "goals-1")
+    st.succeed("_run", "plan", plan, sha256_file(plan))
+    st.keep_copy("_run", "plan", "goals-1", plan)
+    st.keep_copy("_run", "plan", "goals-9", tmp_path / "gone.yaml")
+    assert st.find_kept("plan", "goals-9") is None
+    st.next_run_no()
+    plan.write_text("title: Another plan\n")
+    st.begin("_run", "plan", "goals-2")
+    st.succeed("_run", "plan", plan, sha256_file(plan))
+    st.next_run_no()
+    assert st.restore("_run", "plan", "goals-1", plan)
+    assert plan.read_text() == "title: Mine  # edited by hand\n"
+    back = st.get("_run", "plan")
+    assert back is not None and (back.input_key, back.status) == ("goals-1", "succeeded")
+    assert (back.run_no, back.attempts) == (1, 1)
+    st.close()
+
+
+def test_a_run_db_is_marked_mmv1_as_every_mindmovie_reads_it(tmp_path: Path) -> None:
+    """Every version of mindmovie recognises its run.db by application_id "MMV1": a
+    different mark would turn every existing run into "not a mindmovie run store"."""
+    Store(tmp_path / "run.db").close()
+    db = sqlite3.connect(tmp_path / "run.db")
+    assert db.execute("PRAGMA application_id").fetchone()[0] == int.from_bytes(b"MMV1", "big")
+    db.close()
+
+
+def test_forget_stage_drops_only_the_rows_not_kept_and_a_hold_is_never_below_its_estimate(
+    tmp_path: Path,
+) -> None:
+    st = Store(tmp_path / "run.db")
+    for seg in ("a", "b", "c"):
+        st.begin(seg, "segment", f"k-{seg}")
+    st.begin("a", "clip", "k")
+    st.forget_stage("segment", keep={"b"})
+    assert sorted((s.scene_id, s.stage) for s in st.steps()) == [("a", "clip"), ("b", "segment")]
+    st.ledger_commit("a", "clip", "byteplus", "m", 1.0, held_usd=0.5)
+    assert st.ledger_totals() == (0.0, pytest.approx(1.0))
+    st.close()
