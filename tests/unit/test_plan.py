@@ -214,6 +214,54 @@ def test_update_plan_fields_keeps_the_persons_comments_and_edits(
     assert "  affirmation: I am strong  # shortened by hand\n" in text
 
 
+def test_update_plan_fields_changes_only_the_lines_of_its_fields(tmp_path: Path) -> None:
+    """Byte for byte: the song's line goes whole (no blank line left, also as the last
+    line with no line end), a title is written as typed (not \\u escapes), a file that
+    starts with its first key is edited in place, and "\\n" files stay "\\n"."""
+    path = write(tmp_path, COMMENTED)
+    update_plan_fields(path, {"music": None})
+    assert path.read_bytes() == COMMENTED.replace(
+        "music: music/calm.mp3  # relative: next to plan.yaml\n", ""
+    ).encode("utf-8")
+    bare = COMMENTED.split("\n", 1)[1]  # no comment before `title:`
+    path = write(tmp_path, bare)
+    update_plan_fields(path, {"title": "Ich bin glücklich"})
+    assert path.read_bytes() == bare.replace(
+        "title: My Dream Life", "title: Ich bin glücklich"
+    ).encode("utf-8")
+    last = VALID + "music: /songs/calm.mp3"  # after the scenes, no line end
+    path = write(tmp_path, last)
+    update_plan_fields(path, {"music": None})
+    assert path.read_text(encoding="utf-8") == VALID
+
+
+def test_a_plan_yaml_is_written_for_a_person_to_edit() -> None:
+    """Keys in the model's order (title first, each scene's id first), text as typed,
+    several lines as a `|` block, nothing empty or null written out."""
+    plan = PLAN.model_copy(
+        update={
+            "style": None,
+            "closing": "Thank you\nfor everything",
+            "scenes": [scene(1, affirmation="Ich bin glücklich")],
+        }
+    )
+    text = dump_plan(plan)
+    body = text.removeprefix(PLAN_HEADER)
+    assert body.startswith("title: My Dream Life\nclosing: |-\n  Thank you\n  for everything\n")
+    assert "\n- id: 01-health-1\n  goal: 1\n" in body
+    assert "affirmation: Ich bin glücklich\n" in body
+    assert "null" not in body and "style" not in body and "reference_photos" not in body
+
+
+def test_a_scene_of_goal_0_or_a_plan_without_scenes_is_refused() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        scene(1, goal=0)
+    with pytest.raises(ValidationError, match="at least 1 item"):
+        PLAN.model_validate({**PLAN.model_dump(), "scenes": []})
+
+
 def test_update_plan_fields_keeps_windows_line_endings(tmp_path: Path) -> None:
     # plan.yaml saved by a Windows editor (CRLF): a new title from goals.yaml changed
     # every line ending of the file to "\n"
@@ -358,6 +406,24 @@ def test_plan_duplicate_scene_id_names_both_lines(tmp_path: Path) -> None:
     )
 
 
+def test_a_scene_that_is_not_a_mapping_is_named_with_its_line(tmp_path: Path) -> None:
+    text = VALID + "- just a line of text\n"
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field) == (line_of(text, "just a line"), "scenes[3]")
+
+
+def test_scenes_that_are_not_a_list_are_named(tmp_path: Path) -> None:
+    text = "title: T\nclosing: C\nscenes: run every day\n"
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field) == (3, "scenes")
+
+
+def test_a_plan_read_as_written_keeps_its_relative_paths(tmp_path: Path) -> None:
+    path = write(tmp_path, COMMENTED)
+    assert load_plan(path, as_written=True).music == "music/calm.mp3"
+    assert load_plan(path).music == str(tmp_path / "music" / "calm.mp3")
+
+
 def test_plan_duplicate_key(tmp_path: Path) -> None:
     text = VALID.replace("  seconds: 5\n", "  seconds: 5\n  seconds: 6\n")
     err = load_error(write(tmp_path, text))
@@ -424,6 +490,28 @@ def test_rebase_paths_finds_moved_files_by_their_place_beside_goals_yaml(tmp_pat
         update={"reference_photos": ["/old/photos/me.jpg"]})])  # fmt: skip
     assert rebase_paths(alone, [me], new).scenes[0].reference_photos == [str(me)]
     assert rebase_paths(alone, [me, twin], new).scenes[0].reference_photos == ["/old/photos/me.jpg"]
+
+
+def test_rebase_paths_leaves_an_old_copy_of_the_project_for_the_new_one(tmp_path: Path) -> None:
+    """A project folder copied (the old one still there): plan.yaml's paths name the
+    old copy's files, which exist; they are pointed at the new copy's, by their place
+    beside its goals.yaml, only when the old folder holds a goals.yaml of that name."""
+    from mindmovie.plan import rebase_paths
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    for folder in (old, new):
+        (folder / "photos").mkdir(parents=True)
+        (folder / "photos" / "me.jpg").write_bytes(b"x")
+        (folder / "goals.yaml").write_text("title: t\n")
+    (tmp_path / "loose").mkdir()
+    (tmp_path / "loose" / "me.jpg").write_bytes(b"x")  # no goals.yaml beside it
+    mine = new / "photos" / "me.jpg"
+    refs = [str(old / "photos" / "me.jpg"), str(tmp_path / "loose" / "me.jpg"), str(mine)]
+    plan = Plan(title="t", closing="c", scenes=[scene(1, reference_photos=refs)])
+    out = rebase_paths(plan, [mine], new, "goals.yaml")
+    assert out.scenes[0].reference_photos == [str(mine), refs[1], str(mine)]
+    assert rebase_paths(plan, [mine], new).scenes[0].reference_photos == refs  # no name
+    assert rebase_paths(plan, [mine], new, "other.yaml").scenes[0].reference_photos == refs
 
 
 def test_relative_paths_in_plan_yaml_are_relative_to_its_folder(tmp_path: Path) -> None:
@@ -500,6 +588,9 @@ def test_source_photo_follows_the_scene_number_not_its_place_or_reference_order(
     by_place = [source_photo_by_place(photos, scenes, sc) for sc in scenes]
     assert by_place == [photos[0], photos[2], photos[1]]
     assert source_photo_by_place(photos, scenes, scene(1, reference_photos=["/x.jpg"])) is None
+    # a hand-written id numbered 0 is not a number the planners give: its place counts
+    zero = scene(1, id="01-health-0", reference_photos=[str(p) for p in photos])
+    assert source_photo(photos, [zero], zero) == photos[0]
 
 
 def test_a_plan_nested_thousands_deep_is_one_line_not_a_recursion_error(tmp_path: Path) -> None:
@@ -620,6 +711,12 @@ def test_movie_edits_names_the_title_music_and_order_and_takes_music_by_its_byte
     assert movie_edits(made, swapped) == ["title", "scene order"]
     assert movie_edits(made, plan.model_copy(update={"scenes": plan.scenes[:1]})) == ["scenes"]
     assert movie_edits(None, swapped) == []  # a movie from before it was recorded
+    # a movie made with no song, then one named; a song whose file is gone, then none
+    silent = plan.model_copy(update={"music": None})
+    assert movie_edits(composed_plan(silent), silent) == []
+    assert movie_edits(composed_plan(silent), plan) == ["music"]
+    gone = plan.model_copy(update={"music": str(tmp_path / "gone.mp3")})
+    assert movie_edits(composed_plan(gone), silent) == ["music"]
     # the movie's key holds what is drawn, not ids: two scenes' ids swapped, each with its
     # own clip and words, is the same movie (the order compares ids only without clips)
     one, two = plan.scenes
@@ -687,6 +784,30 @@ def test_edited_fields_compares_plan_yaml_with_what_each_scene_was_made_from() -
     assert edited_fields({sc.id: "{broken"}, edited) == {}
 
 
+def test_movie_scene_changes_names_the_scenes_whose_part_of_the_movie_changed() -> None:
+    """Another clip or affirmation at the same place is that scene's change; a scene
+    whose clip is not known yet counts as changed unless it may come out the same; a
+    new order, or nothing recorded, is movie_edits' to say."""
+    from mindmovie.plan import movie_scene_changes
+
+    plan = Plan(title="T", closing="C", scenes=[scene(1), scene(2), scene(3)])
+    clips = {sc.id: f"sha-{sc.id}" for sc in plan.scenes}
+    made = composed_plan(plan, clips)
+    assert movie_scene_changes(made, plan, clips) == []
+    assert movie_scene_changes(made, plan, {**clips, "02-health-1": "new"}) == ["02-health-1"]
+    worded = plan.model_copy(
+        update={"scenes": [plan.scenes[0], plan.scenes[1], scene(3, affirmation="I am new")]}
+    )
+    assert movie_scene_changes(made, worded, clips) == ["03-health-1"]
+    unknown = {k: v for k, v in clips.items() if k != "01-health-1"}
+    assert movie_scene_changes(made, plan, unknown) == ["01-health-1"]
+    assert movie_scene_changes(made, plan, unknown, frozenset({"01-health-1"})) == []
+    reordered = plan.model_copy(update={"scenes": plan.scenes[::-1]})
+    assert movie_scene_changes(made, reordered, clips) == []
+    assert movie_scene_changes(None, plan, {}) == []
+    assert movie_scene_changes(composed_plan(plan), plan, clips) == []  # no content kept
+
+
 def test_movie_settings_changes_names_settings_changed_added_or_gone() -> None:
     """The compose settings that differ from the last movie's: changed, new (a setting
     the last movie's record does not have) or gone; tuples compare as recorded."""
@@ -699,3 +820,6 @@ def test_movie_settings_changes_names_settings_changed_added_or_gone() -> None:
     assert movie_settings_changes(None, now) == []
     assert movie_settings_changes(composed_plan(PLAN), now) == []
     assert movie_settings_changes("{broken", now) == []
+    for not_a_record in ("[1, 2]", "5", '"text"'):  # JSON, but no record
+        assert movie_settings_changes(not_a_record, now) == []
+        assert movie_edits(not_a_record, PLAN) == []
