@@ -600,12 +600,17 @@ def test_run_numbers_count_up_and_steps_are_listed_by_stage(tmp_path: Path) -> N
 def test_a_disk_with_no_room_left_is_told_from_one_that_cannot_be_measured(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import shutil
+    from typing import NamedTuple
 
     from mindmovie import store
 
+    class Usage(NamedTuple):  # shutil.disk_usage's fields, without its private type
+        total: int
+        used: int
+        free: int
+
     def usage(free: int) -> object:
-        return lambda _p: shutil._ntuple_diskusage(10**12, 10**12 - free, free)  # type: ignore[attr-defined]
+        return lambda _p: Usage(10**12, 10**12 - free, free)
 
     monkeypatch.setattr(store.shutil, "disk_usage", usage(4096))
     assert store._disk_is_full(tmp_path)
