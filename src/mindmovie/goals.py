@@ -117,6 +117,8 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
             return None, f"{what} is not a file: {text} ({full})"
     except OSError as exc:  # e.g. a name longer than the system allows
         return None, f"{what} cannot be used: {text} ({exc.strerror or exc})"
+    except RuntimeError:  # Python 3.11/3.12's resolve() on a symlink loop (OSError from 3.13)
+        return None, f"{what} cannot be used: {text} (a symbolic link that leads back to itself)"
     where = "" if written.is_absolute() else f" (looked in {base})"
     if var := re.search(r"\$\{?([A-Za-z_]\w*)", text):
         # `$HOME/me.jpg` said only "not found (looked in <folder>)"

@@ -350,6 +350,20 @@ def test_photo_that_is_a_folder(project: Path) -> None:
     assert "photo is not a file" in err.message
 
 
+def test_photo_and_music_that_are_symlink_loops(project: Path) -> None:
+    """A photo or the music naming a symbolic link that leads back to itself made
+    Path.resolve raise RuntimeError (Python 3.11, 3.12): `plan` and `render` ended in a
+    traceback instead of naming the line."""
+    (project / "a.jpg").symlink_to("b.jpg")
+    (project / "b.jpg").symlink_to("a.jpg")
+    text = "title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: [a.jpg]\nmusic: b.jpg\n"
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].photos[1]")
+    assert err.message.startswith("photo cannot be used: a.jpg (")
+    assert [(p.line, p.field) for p in err.problems] == [(5, "goals[1].photos[1]"), (6, "music")]
+    assert err.problems[1].message.startswith("music file cannot be used: b.jpg (")
+
+
 def test_photo_and_music_under_a_user_this_system_does_not_know(project: Path) -> None:
     """`~name/...` with no user `name` made Path.expanduser raise RuntimeError: `plan` and
     `render` ended in a traceback instead of naming the line."""
