@@ -131,6 +131,19 @@ RUN_ENTRIES = frozenset(
 )  # fmt: skip
 
 
+def _readable_file(path: Path) -> bool:
+    """A file whose bytes can be read: not a folder (a render's look at what it reuses
+    hashed one, a traceback before `check_plan` could say so), a pipe or a file this user
+    may not open."""
+    try:
+        if not path.is_file():
+            return False
+        with path.open("rb"):
+            return True
+    except OSError:
+        return False
+
+
 def _shown_unknown(detail: str | None, *, missing: bool = False) -> bool:
     """Does the plan step's basis say its shown fields are unknown (`"shown": null`: a
     kept plan put back)? With `missing`, also true when the basis has no such entry."""
@@ -1371,7 +1384,9 @@ class Pipeline:
             size=[w, h],
             seed=self.settings.keyframes.seed,
             options=self.settings.keyframes.options,
-            refs=[sha256_file(p) for p in refs if p.exists()],
+            # a path that is no readable file (a folder, edited into plan.yaml) is left
+            # out as a missing one is: `check_plan` refuses both before any step is made
+            refs=[sha256_file(p) for p in refs if _readable_file(p)],
             source=sha256_file(source) if source else None,
         )
         fitted = model.name == "local" and source is not None and not legacy

@@ -301,6 +301,14 @@ def _is_file(path: str) -> bool:
         return False
 
 
+def _exists(path: str) -> bool:
+    """`Path(path).exists()`, False (not an OSError) for a name too long for the system."""
+    try:
+        return Path(path).exists()
+    except OSError:
+        return False
+
+
 def _photo_problem(path: str) -> str | None:
     """Why a reference photo is no picture that can be read (None when it is one)."""
     from mindmovie.goals import _image_problem
@@ -328,6 +336,8 @@ def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
         for j, ref in enumerate(sc.reference_photos):
             if not _is_file(ref):  # as the render reads it
                 msg = f"photo not found: {ref} (a full path: correct it if the photos moved)"
+                if _exists(ref):  # a folder: "not found" sent the person looking for it
+                    msg = f"photo is not a file: {ref}"
                 problems.append((("scenes", i, "reference_photos", j), msg))
             elif bad := _photo_problem(ref):
                 # as goals.yaml's photos are checked: a hand-edited path to a file that is

@@ -709,6 +709,30 @@ def test_reference_photos_that_are_nowhere_are_an_error_not_a_painted_scene(
     assert not list(run.glob("scenes/*/keyframe.png"))
 
 
+def test_a_reference_photo_edited_to_a_folder_is_an_error_naming_its_line(workdir: Path) -> None:
+    """`reference_photos: ['']` (or a folder's path) in plan.yaml: the render hashed the
+    folder while it looked at what it could reuse, before `check_plan`, and ended in an
+    IsADirectoryError traceback."""
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    plan_path = run / "plan.yaml"
+    real = str(workdir / "examples" / "photos" / "coastal-run.jpg")
+    folder = str(workdir / "examples" / "photos")
+    plan_path.write_text(plan_path.read_text().replace(real, folder, 1))
+    proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+                cwd=workdir, check=False)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    line = next(
+        i
+        for i, ln in enumerate(plan_path.read_text().splitlines(), 1)
+        if ln.strip() == f"- {folder}"
+    )
+    assert f"plan.yaml:{line}: scenes[1].reference_photos[1]: photo is not a file: {folder}" in (
+        proc.stderr
+    )
+    assert not list(run.glob("scenes/*/keyframe.png"))
+
+
 def test_plan_alone_writes_a_storyboard_to_read_before_any_picture(workdir: Path) -> None:
     run = workdir / "run"
     _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
