@@ -1356,7 +1356,7 @@ class Pipeline:
         reused only as the bytes came out identical). `legacy`: the key as it was then
         (for reuse only)."""
         w, h = keyframe_size(self.settings)
-        refs = tuple(Path(p) for p in scene.reference_photos)
+        refs = tuple(expanded(p) for p in scene.reference_photos)  # "~/me.jpg" as check_plan
         # the goal's own photo becomes the picture for local keyframes, and is the image
         # an edit model (SeedEdit: image_required) restyles; others get it as a reference
         spec = getattr(model, "spec", None)

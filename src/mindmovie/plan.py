@@ -294,17 +294,19 @@ def _anchor_paths(plan: Plan, base: Path) -> Plan:
 
 
 def _is_file(path: str) -> bool:
-    """`Path(path).is_file()`, False (not an OSError) for a name too long for the system."""
+    """`Path(path).is_file()` ("~" expanded, as the render reads it), False (not an
+    OSError) for a name too long for the system."""
     try:
-        return Path(path).is_file()
+        return expanded(path).is_file()
     except OSError:
         return False
 
 
 def _exists(path: str) -> bool:
-    """`Path(path).exists()`, False (not an OSError) for a name too long for the system."""
+    """`Path(path).exists()` ("~" expanded), False (not an OSError) for a name too long
+    for the system."""
     try:
-        return Path(path).exists()
+        return expanded(path).exists()
     except OSError:
         return False
 
@@ -313,7 +315,7 @@ def _photo_problem(path: str) -> str | None:
     """Why a reference photo is no picture that can be read (None when it is one)."""
     from mindmovie.goals import _image_problem
 
-    return _image_problem(Path(path))
+    return _image_problem(expanded(path))
 
 
 def check_plan(path: Path, plan: Plan, goal_count: int) -> None:

@@ -659,6 +659,31 @@ def test_check_plan_names_a_reference_photo_that_is_no_picture(tmp_path: Path) -
     )
 
 
+def test_check_plan_reads_a_reference_photo_under_home_as_the_render_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reference_photos: ['~/me.jpg']` is kept as written (see `_anchor_paths`), as
+    plan.yaml's music is, but check_plan looked for a file named "~" and refused the photo
+    as "photo not found: ~/me.jpg" while it was there; a folder was "not found" too."""
+    from tests.media import write_photo
+
+    home = tmp_path / "home"
+    home.mkdir()
+    write_photo(home / "me.jpg")
+    (home / "pics").mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    path = tmp_path / "plan.yaml"
+    write_plan(Plan(title="T", closing="C", scenes=[scene(1, reference_photos=["~/me.jpg"])]), path)
+    check_plan(path, load_plan(path), 1)
+    write_plan(Plan(title="T", closing="C", scenes=[scene(1, reference_photos=["~/pics"])]), path)
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if "~/pics" in t)
+    with pytest.raises(PlanError) as e:
+        check_plan(path, load_plan(path), 1)
+    assert (
+        str(e.value) == f"{path}:{line}: scenes[1].reference_photos[1]: photo is not a file: ~/pics"
+    )
+
+
 def test_check_plan_names_music_a_few_milliseconds_long(tmp_path: Path) -> None:
     # plan.yaml's music goes through goals.yaml's check: a hand-edited 5 ms sound is
     # valid audio, but the compose looped it thousands of times (minutes of audio pass)
