@@ -305,6 +305,24 @@ def test_a_clips_sound_fades_with_its_picture(tmp_path: Path, crossfade: float) 
         assert 0.3 * full < rms(end - 0.28, end - 0.22) < 0.7 * full
 
 
+def test_silent_music_in_a_movie_under_3_s_makes_a_silent_track(tmp_path: Path) -> None:
+    """A silent song (digital zeros) in a movie shorter than loudnorm's 3 s window: its
+    gain was NaN, the AAC encoder refused it and the render ended in an FFmpegError
+    traceback after every clip was made. The track is silence instead."""
+    path = tmp_path / "clip.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=64x36:r=12:d=1.5", "-c:v", "libx264",
+                "-preset", "ultrafast", str(path)])  # fmt: skip
+    scene = SceneInput("s0", "I am", 1.5, path, sha256_file(path))
+    song, sha = _music(tmp_path, "silent", "anullsrc=r=44100:cl=stereo:d=4")
+    movie = MovieInput("T", "C", (scene,), song, sha)
+    spec = OutputSpec(64, 36, fps=12, crossfade=0.5, title_seconds=1.0, closing_seconds=1.0)
+    tl = build_timeline(movie, spec)
+    assert tl.audio.duration < 3.0
+    track = render_audio(tl.audio, tmp_path / "work")
+    pcm = _pcm(track)
+    assert pcm.shape[1] > 0 and np.abs(pcm).max() == 0.0
+
+
 def test_music_that_does_not_decode_stops_the_audio_pass_with_a_message(
     tmp_path: Path, movie: MovieInput, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -337,7 +337,17 @@ def render_audio(bed: AudioBed, work_dir: Path) -> Path:
             decoding = False
         source = looped if start else music
         args = audio_args(bed, source, tmp, normalise=normalise, loop_start=start)
-        run_ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()))
+        try:
+            run_ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()))
+        except FFmpegError as e:
+            # loudnorm measures digital silence as -inf LUFS: under its 3 s window its
+            # gain is NaN, which the AAC encoder refuses ("Input contains (near) NaN"), so
+            # a silent song in a movie under 3 s stopped the compose after every clip was
+            # made. Silence needs no normalising: the pass again without it
+            if not (normalise and "NaN" in str(e)):
+                raise
+            args = audio_args(bed, source, tmp, normalise=False, loop_start=start)
+            run_ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()))
         commit_file(tmp, out)
     except subprocess.TimeoutExpired:
         raise FFmpegError(
