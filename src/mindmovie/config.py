@@ -733,8 +733,16 @@ def _refuse_duplicate_keys(text: str, path: Path) -> None:
     quietly undid every setting of the first. Also aliases of aliases ("billion
     laughs"): PyYAML shares them, but every walk of the settings (_text_keys) expanded
     them, and a 12-line config.yaml hung the command (goals.yaml and plan.yaml refused
-    it already)."""
-    _refuse_problems(text, path, "duplicate key", "once aliases (*name) are expanded")
+    it already). And an alias inside its own anchor (`output: &o` then `x: *o` under
+    it): PyYAML builds a mapping that holds itself, and that walk was a RecursionError
+    traceback."""
+    _refuse_problems(
+        text,
+        path,
+        "duplicate key",
+        "once aliases (*name) are expanded",
+        "an alias refers to itself",
+    )
 
 
 #: MINDMOVIE_* variables that are not settings: the config file's path, the kill

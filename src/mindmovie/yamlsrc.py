@@ -183,7 +183,11 @@ class _Builder:
             self._problem(node, loc[:1], f"nested more than {MAX_DEPTH} levels deep")
             return None
         if id(node) in self._active:
-            self._problem(node, loc, "an alias refers to itself (recursive data)")
+            # on the line of the key or item holding the alias (the anchor's node starts
+            # where it was defined, lines above)
+            line = self.lines.get(loc, node.start_mark.line + 1)
+            message = "an alias refers to itself (recursive data)"
+            self.problems.append(Problem(line, format_loc(loc), message))
             return None
         self._active.add(id(node))
         try:

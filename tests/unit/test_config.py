@@ -1168,6 +1168,19 @@ def test_aliases_of_aliases_are_refused_not_expanded(tmp_path: Path) -> None:
     ), str(e.value)
 
 
+def test_an_alias_inside_its_own_anchor_is_one_line_not_a_recursion_error(
+    tmp_path: Path,
+) -> None:
+    """`output: &o` with `x: *o` under it: PyYAML builds a mapping that holds itself, and
+    the settings walk (_text_keys) ended in a RecursionError traceback. Said on the
+    alias's line, as goals.yaml says it."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("preset: local\noutput: &o\n  x: *o\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == f"{cfg}:3: output.x: an alias refers to itself (recursive data)"
+
+
 def test_a_first_poll_longer_than_the_poll_cap_is_refused(tmp_path: Path) -> None:
     """`poll_interval: 30` under the default `poll_max_interval` (15) was accepted: the first
     wait was then longer than the cap. Said with the block's line, and from a variable."""
