@@ -284,6 +284,10 @@ class _Builder:
             if not isinstance(src, yaml.MappingNode):
                 self._problem(knode, loc, "a merge (<<) takes a mapping or a list of mappings")
                 continue
+            if id(src) in self._active:  # `x: &o` with `<<: *o` under it: built, it was None
+                message = "an alias refers to itself (recursive data)"
+                self.problems.append(Problem(line, format_loc(loc), message))
+                continue
             saved, self.lines = self.lines, {}
             try:
                 value = self.build(src, loc)

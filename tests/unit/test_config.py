@@ -1181,6 +1181,16 @@ def test_an_alias_inside_its_own_anchor_is_one_line_not_a_recursion_error(
     assert str(e.value) == f"{cfg}:3: output.x: an alias refers to itself (recursive data)"
 
 
+def test_a_merge_of_its_own_anchor_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """`output: &o` with `<<: *o` under it: the merge built the mapping it is in, got
+    nothing back, and read it as one (AttributeError traceback). Said on the `<<` line."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("preset: local\noutput: &o\n  fps: 30\n  <<: *o\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == f"{cfg}:4: output: an alias refers to itself (recursive data)"
+
+
 def test_a_first_poll_longer_than_the_poll_cap_is_refused(tmp_path: Path) -> None:
     """`poll_interval: 30` under the default `poll_max_interval` (15) was accepted: the first
     wait was then longer than the cap. Said with the block's line, and from a variable."""
