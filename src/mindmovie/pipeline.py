@@ -232,7 +232,26 @@ def _prepare_run_dir(run_dir: Path, given: bool = True) -> None:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise RunDirError(f"{what}: cannot create the folder: {e.strerror}") from None
+        raise RunDirError(
+            f"{what}: cannot create the folder: {_why_not_made(run_dir, e)}"
+        ) from None
+
+
+def _why_not_made(run_dir: Path, e: OSError) -> str:
+    """Why `run_dir` could not be made: a symbolic link on its way that leads nowhere (to
+    a folder gone, or back to itself) named with where it leads, as "File exists" or
+    "Too many levels of symbolic links" did not say which link; a file where a folder on
+    its way would be (as `estimate` says it, "Not a directory" before); else the
+    system's words."""
+    for p in (run_dir, *run_dir.parents):
+        try:
+            if p.is_symlink() and not p.exists():
+                return f"{p} is a link to {os.readlink(p)}, which is missing or leads back to it"
+            if p != run_dir and p.exists() and not p.is_dir():
+                return f"{p} is a file, not a folder"
+        except OSError:
+            break
+    return str(e.strerror or e)
 
 
 def _usable_run_dir(run_dir: Path, given: bool) -> str:

@@ -513,6 +513,24 @@ def test_out_must_be_a_run_folder_or_a_new_one(workdir: Path) -> None:
     assert sorted(p.relative_to(workdir) for p in workdir.rglob("*")) == before
 
 
+def test_out_through_a_link_to_nothing_names_the_link(workdir: Path) -> None:
+    """`--out` through a symbolic link to a folder that is gone, or to itself, said only
+    "cannot create the folder: File exists" (or "Too many levels of symbolic links"),
+    and through a file "Not a directory": which link, or file, was not said."""
+    (workdir / "gone").symlink_to(workdir / "unmounted")
+    (workdir / "loop").symlink_to("loop")
+    for out, why in (
+        ("gone", f"gone is a link to {workdir / 'unmounted'}, which is missing"),
+        ("gone/run", f"gone is a link to {workdir / 'unmounted'}, which is missing"),
+        ("loop/run", "loop is a link to loop, which is missing or leads back to it"),
+        ("examples/goals.yaml/run", "examples/goals.yaml is a file, not a folder"),
+    ):
+        proc = _cli("plan", "examples/goals.yaml", "--out", out, cwd=workdir, check=False)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"--out {out}: cannot create the folder: {why}" in proc.stderr, proc.stderr
+    assert not (workdir / "unmounted").exists()
+
+
 def test_hand_edits_survive_any_number_of_replans(workdir: Path) -> None:
     """Each goals change plans again; every replaced plan.yaml is kept (plan.previous.yaml,
     then plan.previous.1.yaml, ...) and the person is told, also by `plan`."""
