@@ -87,6 +87,24 @@ def workdir(tmp_path: Path) -> Path:
     return new_project(tmp_path)
 
 
+def test_status_of_a_file_says_it_is_not_a_run_folder(workdir: Path) -> None:
+    """`mindmovie status examples/goals.yaml` (the goals, not the run) said "no run here
+    (no run.db). Render a goals.yaml first.", which sent the person to render; storyboard
+    says what is wrong."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    here = Path.cwd()
+    os.chdir(workdir)
+    try:
+        r = CliRunner().invoke(app, ["status", "examples/goals.yaml"])
+    finally:
+        os.chdir(here)
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
+    assert "examples/goals.yaml: is a file, not a run folder (outputs/<title>)" in r.output
+
+
 def test_status_checks_each_file_and_names_plan_edits(finished: Path) -> None:
     """A deleted clip and a replaced keyframe are 'redo' (their sha256 no longer match the
     store); a prompt edited in plan.yaml since the last render is named (the render
