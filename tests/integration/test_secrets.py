@@ -165,7 +165,12 @@ def test_a_traceback_of_an_unexpected_bug_shows_no_key(tmp_path: Path) -> None:
     (tmp_path / "goals.yaml").write_text(
         "title: T\ngoals:\n  - category: health\n    vision: I run\n"
     )
-    (tmp_path / "c.yaml").write_text("preset: byteplus\n")
+    # every provider at a closed loopback port: nothing can reach the internet even if
+    # a call came before the planner's
+    closed = "{base_url: 'http://127.0.0.1:9'}"
+    (tmp_path / "c.yaml").write_text(
+        f"preset: byteplus\nproviders:\n  anthropic: {closed}\n  byteplus: {closed}\n"
+    )
     (tmp_path / "bug.py").write_text(_BUG_WITH_A_KEY_IN_A_LOCAL)  # a file: its lines are shown
     r = subprocess.run(
         [sys.executable, "bug.py", "render", "goals.yaml", "-c", "c.yaml", "--yes"],
