@@ -462,6 +462,13 @@ class Settings(BaseSettings):
                 "null: quote a path under your home, '~/movies'; leave the setting out "
                 "for the default, outputs)"
             )
+        if isinstance(v, str) and (var := re.search(r"\$\{?([A-Za-z_]\w*)", v)):
+            # `$HOME/movies` made a folder named `$HOME` in the current one (goals.yaml's
+            # photo paths say the same when not found; a folder is made, never "not found")
+            raise ValueError(
+                f"got {v!r}: ${var.group(1)} is not replaced by its value here (only ~ "
+                "is): write the path out"
+            )
         return Path(os.path.expanduser(str(v)))
 
     @classmethod

@@ -273,6 +273,24 @@ def test_output_dir_must_not_be_blank(tmp_path: Path, value: str) -> None:
     assert load_settings(cfg, env={}).output_dir == Path(".")
 
 
+@pytest.mark.parametrize("value", ["$HOME/movies", "${XDG_VIDEOS_DIR}/mm", "~/$USER"])
+def test_output_dir_with_a_variable_says_it_is_not_replaced(tmp_path: Path, value: str) -> None:
+    """`output_dir: $HOME/movies` made a folder named `$HOME` in the current folder and
+    put the runs there. It is refused, naming the variable, in the file and in the
+    environment; a `$` not followed by a name stays part of the folder's name."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"output_dir: '{value}'\n")
+    name = value.split("$", 1)[1].strip("{").split("}")[0].split("/")[0]
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).startswith(f"{cfg}:1: output_dir: ")
+    assert f"${name} is not replaced by its value here (only ~ is)" in str(e.value)
+    with pytest.raises(ConfigError, match=r"MINDMOVIE_OUTPUT_DIR.*write the path out"):
+        load_settings(None, env={"MINDMOVIE_OUTPUT_DIR": value})
+    cfg.write_text("output_dir: 'movies $5'\n")
+    assert load_settings(cfg, env={}).output_dir == Path("movies $5")
+
+
 def test_a_setting_written_twice_is_an_error_naming_both_lines(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
