@@ -87,7 +87,9 @@ def workdir(tmp_path: Path) -> Path:
     return new_project(tmp_path)
 
 
-def test_status_of_a_file_says_it_is_not_a_run_folder(workdir: Path) -> None:
+def test_status_of_a_file_says_it_is_not_a_run_folder(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`mindmovie status examples/goals.yaml` (the goals, not the run) said "no run here
     (no run.db). Render a goals.yaml first.", which sent the person to render; storyboard
     says what is wrong."""
@@ -95,12 +97,8 @@ def test_status_of_a_file_says_it_is_not_a_run_folder(workdir: Path) -> None:
 
     from mindmovie.cli import app
 
-    here = Path.cwd()
-    os.chdir(workdir)
-    try:
-        r = CliRunner().invoke(app, ["status", "examples/goals.yaml"])
-    finally:
-        os.chdir(here)
+    monkeypatch.chdir(workdir)
+    r = CliRunner().invoke(app, ["status", "examples/goals.yaml"])
     assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
     assert "examples/goals.yaml: is a file, not a run folder (outputs/<title>)" in r.output
 
