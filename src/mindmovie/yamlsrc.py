@@ -165,6 +165,10 @@ class YamlDoc:
             key = key[:-1]
 
 
+#: an alias inside its own anchor (`&o` ... `*o` or `<<: *o` under it)
+_SELF_ALIAS = "an alias refers to itself (recursive data)"
+
+
 class _Builder:
     """Turns composed YAML nodes into dicts/lists/str/None, recording lines by path."""
 
@@ -186,8 +190,7 @@ class _Builder:
             # on the line of the key or item holding the alias (the anchor's node starts
             # where it was defined, lines above)
             line = self.lines.get(loc, node.start_mark.line + 1)
-            message = "an alias refers to itself (recursive data)"
-            self.problems.append(Problem(line, format_loc(loc), message))
+            self.problems.append(Problem(line, format_loc(loc), _SELF_ALIAS))
             return None
         self._active.add(id(node))
         try:
@@ -285,8 +288,7 @@ class _Builder:
                 self._problem(knode, loc, "a merge (<<) takes a mapping or a list of mappings")
                 continue
             if id(src) in self._active:  # `x: &o` with `<<: *o` under it: built, it was None
-                message = "an alias refers to itself (recursive data)"
-                self.problems.append(Problem(line, format_loc(loc), message))
+                self.problems.append(Problem(line, format_loc(loc), _SELF_ALIAS))
                 continue
             saved, self.lines = self.lines, {}
             try:

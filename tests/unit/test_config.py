@@ -1186,27 +1186,23 @@ def test_aliases_of_aliases_are_refused_not_expanded(tmp_path: Path) -> None:
     ), str(e.value)
 
 
-def test_an_alias_inside_its_own_anchor_is_one_line_not_a_recursion_error(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [("  x: *o\n", "3: output.x"), ("  fps: 30\n  <<: *o\n", "4: output")],
+)
+def test_an_alias_inside_its_own_anchor_is_one_line_not_a_traceback(
+    tmp_path: Path, text: str, where: str
 ) -> None:
     """`output: &o` with `x: *o` under it: PyYAML builds a mapping that holds itself, and
-    the settings walk (_text_keys) ended in a RecursionError traceback. Said on the
-    alias's line, as goals.yaml says it."""
+    the settings walk (_text_keys) ended in a RecursionError traceback. With `<<: *o`:
+    the merge built the mapping it is in, got nothing back, and read it as one
+    (AttributeError traceback). Said on the alias's (or the `<<`'s) line, as goals.yaml
+    says it."""
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("preset: local\noutput: &o\n  x: *o\n")
+    cfg.write_text("preset: local\noutput: &o\n" + text)
     with pytest.raises(ConfigError) as e:
         load_settings(cfg, env={})
-    assert str(e.value) == f"{cfg}:3: output.x: an alias refers to itself (recursive data)"
-
-
-def test_a_merge_of_its_own_anchor_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    """`output: &o` with `<<: *o` under it: the merge built the mapping it is in, got
-    nothing back, and read it as one (AttributeError traceback). Said on the `<<` line."""
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text("preset: local\noutput: &o\n  fps: 30\n  <<: *o\n")
-    with pytest.raises(ConfigError) as e:
-        load_settings(cfg, env={})
-    assert str(e.value) == f"{cfg}:4: output: an alias refers to itself (recursive data)"
+    assert str(e.value) == f"{cfg}:{where}: an alias refers to itself (recursive data)"
 
 
 def test_a_first_poll_longer_than_the_poll_cap_is_refused(tmp_path: Path) -> None:
