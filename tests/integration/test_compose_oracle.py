@@ -471,3 +471,30 @@ def test_a_clip_shorter_than_its_scene_holds_its_last_frame(tmp_path: Path, paus
     assert len(held) >= 2
     scores = [psnr(fast[k], ref[k]) for k in held]
     assert min(scores) >= MIN_PSNR, scores
+
+
+@pytest.mark.parametrize("fmt", ["h264", "matroska"], ids=["raw-h264", "streamed-mkv"])
+def test_a_clip_that_does_not_say_its_length_is_drawn_like_ffmpeg_draws_it(
+    tmp_path: Path, fmt: str
+) -> None:
+    """A raw .h264 stream and a Matroska written to a pipe have no length in their
+    header ("Duration: N/A"). The ffmpeg engine played them; moviepy's reader refused
+    them, so the reference could not draw such a scene at all. Both engines now show
+    every frame once, in order (frame n's grey is 16 + 4n; B-frames, so a copy of the
+    raw stream's packets would show each one a frame early)."""
+    src = "color=c=black:s=64x36:r=24:d=2,geq=lum=16+4*N:cb=128:cr=128"
+    cmd = [ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", src, "-c:v", "libx264",
+           "-preset", "medium", "-crf", "1", "-pix_fmt", "yuv420p", "-f", fmt, "-"]  # fmt: skip
+    clip = tmp_path / ("clip.h264" if fmt == "h264" else "clip.mkv")
+    clip.write_bytes(subprocess.run(cmd, capture_output=True, check=True).stdout)
+    assert probe(clip).duration == 0.0  # "Duration: N/A"
+    spec = OutputSpec(W, H, fps=24, crossfade=0.0, title_seconds=0.1, closing_seconds=0.1)
+    scene = SceneInput("s", "", 1.5, clip, sha256_file(clip), clip_matrix="bt709")
+    tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), spec)
+    item = tl.items[1]
+    for engine in ("ffmpeg", "moviepy"):
+        rep = renderer(engine)(tl, tmp_path / engine, tmp_path / f"{engine}.mp4")
+        raw = _decode(rep.out, "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray")
+        grey = np.frombuffer(raw, np.uint8).reshape(-1, H, W)[item.start : item.end]
+        shown = [round(float(np.median(f)) * 219 / 255 / 4) for f in grey]
+        assert shown == list(range(item.frames)), (engine, shown)

@@ -13,6 +13,8 @@ Choices, so both renderers mean the same thing (`Timeline.on_screen` is the cont
 * the frame of a clip shown at clip time t is the one *on screen* at t (what
   `VideoFileClip.get_frame` returns); a clip shorter than its scene holds its last
   frame; scaling to cover is bicubic, like the ffmpeg renderer's `scale`;
+* a clip whose file does not say its length (a raw .h264, a streamed MKV), which
+  moviepy cannot open, is read from a lossless copy of it as ffmpeg decodes it;
 * cards and overlays are the same Pillow images `cards.py` draws for the ffmpeg
   renderer (text layout is not what this oracle checks);
 * audio is the shared one-pass track from `audio.render_audio`, handed to
@@ -25,8 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +45,7 @@ from mindmovie.compose.audio import render_audio
 from mindmovie.compose.ffmpeg import RenderReport, SegmentResult
 from mindmovie.compose.timeline import Item, Timeline
 from mindmovie.fsutil import commit_file, tmp_path_for
-from mindmovie.media import ffmpeg_exe, ffmpeg_path, probe
+from mindmovie.media import FFmpegError, ffmpeg_exe, ffmpeg_path, probe, run_ffmpeg
 
 ENGINE_VERSION = "compose-moviepy-4"
 
@@ -99,6 +103,31 @@ def _last_frame_time(path: Path) -> float | None:
     return max(0, max(pts)) * int(tb[1]) / int(tb[2])
 
 
+def _with_length(path: Path) -> Path:
+    """A copy of a clip that does not say its length ("Duration: N/A": a raw .h264
+    stream, a Matroska or WebM written as a stream) in an MP4 that does, for moviepy.
+
+    moviepy's reader refuses such a clip ("Error passing `ffmpeg -i` command output")
+    where ffmpeg plays it; its option to decode the whole file for the length instead
+    reads a raw stream at ffmpeg's "tbr" (48 for a 24 fps H.264: every other frame
+    skipped). Copying the packets does not do either: a raw stream's have no
+    timestamps, and with B-frames the copy showed each frame one frame early. So the
+    copy is the clip as ffmpeg decodes it (the frames and times the ffmpeg engine's
+    graph gets), encoded losslessly. The caller deletes it.
+    """
+    fd, name = tempfile.mkstemp(prefix="mindmovie-clip-", suffix=".mp4")
+    os.close(fd)
+    out = Path(name)
+    try:
+        run_ffmpeg(["-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough",
+                    "-enc_time_base", "demux", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-qp", "0", "-f", "mp4", str(out)])  # fmt: skip
+    except FFmpegError as err:
+        out.unlink(missing_ok=True)
+        raise FFmpegError(f"{path}: does not say its length, and copying it failed: {err}") from err
+    return out
+
+
 class _Reader:
     """A scene's `VideoFileClip`, opened on its first frame and closed once it is over.
 
@@ -115,10 +144,15 @@ class _Reader:
         self.clip: Any = None
         self.last = 0.0
         self.fix: np.ndarray[Any, Any] | None = None
+        self.copy: Path | None = None  # `_with_length`'s copy of the clip, if it needed one
 
     def frame(self, t: float) -> np.ndarray[Any, Any]:
         if self.clip is None:
             info = probe(self.path, count_frames=True)
+            source = self.path
+            if not info.duration:
+                self.copy = source = _with_length(self.path)
+                info = probe(source, count_frames=True)  # the copy is what moviepy reads
             video = info.video
             size = None
             if video is not None and video.width and video.height:
@@ -136,12 +170,12 @@ class _Reader:
             # variable-rate clip constant at that rate); moviepy's default, the average
             # rate, picked the wrong frames of a variable-rate clip by their number
             self.clip = VideoFileClip(
-                ffmpeg_path(self.path), audio=False, target_resolution=size, fps_source="tbr"
+                ffmpeg_path(source), audio=False, target_resolution=size, fps_source="tbr"
             )
             # the last frame's time: moviepy's n_frames is int(duration x fps), one
             # short for a 24000/1001 clip of 1.5 s (35 of 36), which held the
             # last-but-one frame; a count of frames is wrong for a variable rate
-            last = _last_frame_time(self.path)
+            last = _last_frame_time(source)
             if last is None:
                 frames = info.video_frames or int(self.clip.reader.n_frames)
                 last = max(0, frames - 1) / float(self.clip.fps)
@@ -161,6 +195,9 @@ class _Reader:
         if self.clip is not None:
             self.clip.close()
             self.clip = None
+        if self.copy is not None:
+            self.copy.unlink(missing_ok=True)
+            self.copy = None
 
 
 class _LazyScene:
