@@ -272,6 +272,33 @@ def test_a_clips_sound_keeps_its_place_against_its_picture(tmp_path: Path) -> No
     assert abs(onset - 0.7) < 0.01, onset
 
 
+@pytest.mark.parametrize("clip_audio", [False, True], ids=["music", "music+clip"])
+def test_a_normalised_track_lasts_exactly_as_long_as_the_movie(
+    tmp_path: Path, clip_audio: bool
+) -> None:
+    """Music of one's own (or a clip's sound) goes through loudnorm, whose frames'
+    times had a gap: the track, cut to the movie's length by time, was short by what
+    its length lacks of a whole 0.1 s (50 ms of this 6.25 s movie: its last frame's
+    sound, and the end of its fade out). It is now the movie's length to the sample."""
+    clip = tmp_path / "tone.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=64x36:r=12:d=2",
+                "-f", "lavfi", "-i", "sine=f=440:r=48000:d=2",
+                "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clip)])  # fmt: skip
+    song, sha = _music(tmp_path, "song", "sine=f=220:r=48000:d=4")
+    scenes = tuple(
+        SceneInput(f"s{i}", "I am", 2.0, clip, sha256_file(clip), has_audio=clip_audio)
+        for i in range(3)
+    )
+    spec = OutputSpec(64, 36, fps=12, crossfade=0.25, title_seconds=0.5, closing_seconds=0.75)
+    tl = build_timeline(MovieInput("T", "C", scenes, song, sha), spec)
+    track = render_audio(tl.audio, tmp_path / "work")
+    pcm = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(track), "-f", "s16le", "-ac", "1", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    assert len(pcm) // 2 == round(tl.audio.duration * 48000)
+
+
 @pytest.mark.parametrize("crossfade", [0.5, 0.0])
 def test_a_clips_sound_fades_with_its_picture(tmp_path: Path, crossfade: float) -> None:
     """A clip's own sound comes in and goes out over its scene's crossfades (a short

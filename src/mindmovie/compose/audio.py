@@ -211,8 +211,13 @@ def audio_args(
     else:
         src = "[m]"
     fade_out_start = max(0.0, dur - bed.fade_out)
+    # `asetpts=N/SR/TB`: the samples' times counted from the first. loudnorm's have a
+    # gap (its 100 ms frames: a short one before its last, timed as a whole one); the
+    # fades and the cut to the movie's length go by them, so the track ended short of
+    # the picture by what the movie lacks of a whole 0.1 s (50 ms of a 6.25 s one)
     chains.append(
         f"{src}{'loudnorm=I=-16:TP=-1.5:LRA=11,' if normalise else ''}aresample={SAMPLE_RATE},"
+        "asetpts=N/SR/TB,"
         f"afade=t=in:st=0:d={bed.fade_in:.3f},"
         f"afade=t=out:st={fade_out_start:.6f}:d={bed.fade_out:.3f},"
         f"apad=whole_dur={dur:.6f},atrim=0:{dur:.6f}[a]"

@@ -33,8 +33,9 @@ RENDERER_VERSION = "compose-ffmpeg-12"
 #: so a track cached with an older bed is not reused.
 BED_VERSION = "bed-4"
 #: The audio pass's version (compose/audio.py's filter graph): part of the audio track's
-#: key, so a track made by an older pass is made again (video segments are kept).
-AUDIO_VERSION = "audio-5"
+#: key, so a track made by an older pass is made again (video segments are kept). (6:
+#: the track is the movie's length to the sample, after loudnorm too.)
+AUDIO_VERSION = "audio-6"
 
 #: quality -> (x264 preset, crf). "standard" is `faster`: on 2 cores it encodes 720p
 #: several times faster than real time with no visible loss at CRF 21 on soft, slow
