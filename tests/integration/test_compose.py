@@ -110,6 +110,29 @@ def test_output_streams_size_and_exact_length(
     assert "bt709" in text
 
 
+def test_scenes_of_awkward_seconds_make_a_movie_of_the_exact_length(
+    tmp_path: Path, clips: dict[str, Path]
+) -> None:
+    """Ten 0.61 s scenes at 25 fps with 0.23 s crossfades and 0.5 s cards: 4.57 s, 114.25
+    frames. Each item and crossfade rounded apiece made 108 frames (0.24 s short); the
+    movie now has 114, and its sound (music and the scenes' own) lasts as long."""
+    spec = OutputSpec(160, 90, fps=25, crossfade=0.23, title_seconds=0.5, closing_seconds=0.5,
+                      quality="draft")  # fmt: skip
+    blue = clips["blue"]  # has sound: each scene's is placed and cut by the timeline
+    scenes = tuple(
+        SceneInput(f"s{i}", "", 0.61, blue, sha256_file(blue), has_audio=True) for i in range(10)
+    )
+    tl = build_timeline(MovieInput("Title", "Thanks", scenes, None, None), spec)
+    out = render(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2).out
+    assert count_video_frames(out) == tl.total_frames == 114  # round(114.25)
+    pcm = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(out), "-map", "0:a:0", "-ac", "1", "-ar", "48000",
+         "-f", "s16le", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    assert abs(len(pcm) / 2 / 48000 - 114 / 25) < 1 / 25
+
+
 def test_a_clip_smaller_than_the_frame_and_of_another_shape_covers_it(tmp_path: Path) -> None:
     """lessons.md: clips differ in size by provider (Seedance 1.0's 720p is 1248x704, not
     1280x720). Here a quarter of that, 312x176, smaller than the 320x180 frame both ways:

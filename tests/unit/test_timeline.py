@@ -117,11 +117,41 @@ def test_seconds_are_rounded_to_frames() -> None:
     tl = build_timeline(_movie((2.02, 1.98)), replace(SPEC, fps=12, crossfade=0.5))
     assert [it.frames for it in tl.items] == [36, 24, 24, 36]
     assert tl.total_frames == 36 + 24 + 24 + 36 - 3 * 6
-    # a scene shorter than half a frame is still on screen, for one frame
-    assert [it.frames for it in build_timeline(_movie((0.01,)), SPEC).items] == [72, 1, 72]
+    # a scene shorter than half a frame is still on screen, for one frame; the closing
+    # gives that frame back, so the movie is its exact 6.01 s (144.24 frames) rounded
+    tl = build_timeline(_movie((0.01,)), SPEC)
+    assert [it.frames for it in tl.items] == [72, 1, 71] and tl.total_frames == 144
     for seconds in (0.0, -1.0):
         with pytest.raises(ValueError, match="seconds must be > 0"):
             build_timeline(_movie((5.0, seconds)), SPEC)
+
+
+@pytest.mark.parametrize("fps", [24, 25, 30, 60])
+@pytest.mark.parametrize(("seconds", "crossfade"), [(2.37, 0.7), (2.37, 0.0), (1.61, 0.7)])
+def test_many_scenes_of_awkward_seconds_add_up_to_the_exact_length(
+    fps: int, seconds: float, crossfade: float
+) -> None:
+    """Each item and each crossfade was rounded to frames apiece and the errors added
+    up: 50 scenes of 2.37 s with 0.7 s crossfades made 2182 frames at 25 fps for an
+    exact 2220 (1.5 s short), 1.61 s scenes 150 frames short. Every item now starts
+    within half a frame of its exact start, so the movie, and the sound made to its
+    frames, are within a frame of the exact length; each clip's sound starts and ends
+    with its scene's picture."""
+    movie = _movie()
+    scenes = tuple(
+        replace(movie.scenes[0], id=f"s{i}", seconds=seconds, has_audio=True) for i in range(50)
+    )
+    spec = replace(SPEC, fps=fps, crossfade=crossfade)
+    tl = build_timeline(replace(movie, scenes=scenes), spec)
+    exact = 3.0 + 50 * seconds + 3.0 - 51 * crossfade  # seconds
+    assert abs(tl.total_frames - exact * fps) < 1, (tl.total_frames, exact * fps)
+    assert tl.audio.duration == tl.total_frames / fps == tl.duration
+    for i, it in enumerate(tl.items[1:], 1):  # the title starts at 0
+        assert abs(it.start - (3.0 + (i - 1) * seconds - i * crossfade) * fps) <= 0.5 + 1e-9
+    for clip, it in zip(tl.audio.clips, tl.items[1:-1], strict=True):
+        ends = (clip.start, clip.start + clip.seconds)
+        assert ends == pytest.approx((it.start / fps, it.end / fps))
+    assert {round(crossfade * fps)} == set(tl.transition_frames)  # all the same length
 
 
 def test_editing_one_affirmation_changes_exactly_its_body_and_two_transitions() -> None:
@@ -278,11 +308,18 @@ def test_any_lengths_give_bodies_of_at_least_zero_and_the_duration_identity(
     )
     tl = build_timeline(_movie(tuple(n / fps for n in scenes)), spec)
     lengths = [it.frames for it in tl.items]
-    assert lengths == frames
     xf = round(crossfade * fps)
     trans = tl.transition_frames
     assert list(trans) == [min(xf, a // 2, b // 2) for a, b in itertools.pairwise(frames)]
-    assert tl.total_frames == sum(frames) - sum(trans)  # to the frame
+    assert tl.total_frames == sum(lengths) - sum(trans)  # to the frame
+    # the movie is within a frame of its exact length (a crossfade of whole frames is
+    # its configured seconds; a shortened one, its frames), and every item within a
+    # frame of its own seconds: exactly them when the crossfade is whole frames
+    overlap = sum(crossfade * fps if c == xf and xf else c for c in trans)
+    assert abs(tl.total_frames - (sum(frames) - overlap)) < 1
+    assert all(abs(a - b) <= 1 for a, b in zip(lengths, frames, strict=True))
+    if crossfade * fps == xf:
+        assert lengths == frames
     for i, it in enumerate(tl.items):
         incoming = trans[i - 1] if i > 0 else 0
         outgoing = trans[i] if i < len(trans) else 0
