@@ -428,7 +428,9 @@ def test_the_reference_shows_a_variable_rate_clip_by_time(tmp_path: Path) -> Non
     assert min(scores) >= 25, (int(np.argmin(scores)), min(scores))
 
 
-@pytest.mark.parametrize("timescale", [1000, 1_000_000_000], ids=["ms", "ns"])
+@pytest.mark.parametrize(
+    "timescale", [1000, 1_000_000_000, 16000], ids=["ms", "ns", "ms-remuxed-to-16k"]
+)
 def test_a_clip_whose_time_base_rounds_its_frames_plays_every_frame_once(
     tmp_path: Path, timescale: int
 ) -> None:
@@ -437,12 +439,17 @@ def test_a_clip_whose_time_base_rounds_its_frames_plays_every_frame_once(
     movie showed frame 1 twice, then frame 3 (frame 2 was 'not yet on screen' at its own
     time): every third frame repeated and the next one skipped, a steady judder. So did
     nanoseconds (rounded up by a third of one); a time base 1000 times finer than those
-    does not fit ffmpeg's rational, and the slack must still be counted."""
+    does not fit ffmpeg's rational, and the slack must still be counted. An MKV remuxed
+    into an MP4 keeps its millisecond times in a finer base (1/16000): it juddered too."""
     clip = tmp_path / "clip.mp4"
     # frame n's luma is 16 + 6n: its number can be read back from the movie
+    made = tmp_path / "made.mkv" if timescale == 16000 else clip
     run_ffmpeg(["-f", "lavfi", "-i", "color=c=black:s=64x36:r=30:d=1,geq=lum=16+6*N:cb=128:cr=128",
                 "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p",
-                "-video_track_timescale", str(timescale), str(clip)])  # fmt: skip
+                *(["-video_track_timescale", str(timescale)] if made == clip else []),
+                str(made)])  # fmt: skip
+    if made != clip:  # the MKV's packets as they are, in an MP4 of 1/16000
+        run_ffmpeg(["-i", str(made), "-c", "copy", "-video_track_timescale", "16000", str(clip)])
     spec = OutputSpec(W, H, fps=30, crossfade=0.0, title_seconds=0.1, closing_seconds=0.1)
     scene = SceneInput("ms", "", 1.0, clip, sha256_file(clip), clip_matrix="bt709")
     tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), spec)

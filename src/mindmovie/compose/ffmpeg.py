@@ -41,8 +41,15 @@ _TO709 = "out_color_matrix=bt709:out_range=tv"
 #: clip's (`setpts` truncates to whole ticks: one of the clip's own is a whole frame in
 #: a file whose time base is its frame rate, an AVI); a time base finer than 1 us is
 #: kept (1000 times finer does not fit ffmpeg's rational), and 500 of its ticks are
-#: still at least half of one.
-PTS_SLACK = "settb=expr=if(gte(intb\\,0.000001)\\,intb/1000\\,intb),setpts=PTS-min(500\\,0.0005/TB)"
+#: still at least half of one. A frame at a whole millisecond may be half a millisecond
+#: late whatever the time base: a WebM or MKV remuxed into an MP4 keeps its times
+#: rounded to the ms in a finer base (1/16000), and a 24 fps clip juddered (frames 0, 0,
+#: 2, 3, 3, 5...) as a ms one did before; a true time is rarely a whole ms.
+PTS_SLACK = (
+    "settb=expr=if(gte(intb\\,0.000001)\\,intb/1000\\,intb),"
+    "setpts=PTS-if(lt(abs(PTS*TB*1000-round(PTS*TB*1000))\\,0.000001)"
+    "\\,0.0005/TB\\,min(500\\,0.0005/TB))"
+)
 
 
 @dataclass

@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import Literal
 
 #: Bump when the renderer draws differently, so cached segments are not reused (12: a
-#: clip with millisecond timestamps plays every frame once, see ffmpeg.PTS_SLACK).
-RENDERER_VERSION = "compose-ffmpeg-12"
+#: clip with millisecond timestamps plays every frame once, see ffmpeg.PTS_SLACK; 13:
+#: so does one whose millisecond times were remuxed into a finer time base).
+RENDERER_VERSION = "compose-ffmpeg-13"
 #: The built-in music bed's version (compose/audio.py): part of the audio track's key,
 #: so a track cached with an older bed is not reused.
 BED_VERSION = "bed-4"
