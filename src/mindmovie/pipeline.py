@@ -85,6 +85,7 @@ from mindmovie.providers.base import (
 )
 from mindmovie.retry import with_retry
 from mindmovie.store import Step, Store, StoreError, _snapshot, journal_missing
+from mindmovie.yamlsrc import given_text
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
 T = TypeVar("T")
@@ -1119,7 +1120,7 @@ class Pipeline:
         g = self.goals
         want: dict[str, str | None] = {
             "title": g.title,
-            "closing": (g.closing or "").strip() or (None if direct else DEFAULT_CLOSING),
+            "closing": given_text(g.closing) or (None if direct else DEFAULT_CLOSING),
             "music": str(g.music) if g.music is not None else None,
         }
         if direct:

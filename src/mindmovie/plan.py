@@ -24,6 +24,7 @@ from mindmovie.yamlsrc import (
     SourceError,
     YamlDoc,
     format_loc,
+    is_blank,
     load_yaml,
     require_mapping,
     validate,
@@ -54,7 +55,7 @@ class Scene(BaseModel):
     @classmethod
     def _strip(cls, v: str) -> str:
         v = v.strip()
-        if not v:
+        if is_blank(v):  # a zero-width space alone passed strip() and showed nothing
             raise ValueError("must not be empty")
         return v
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import re
 import types
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +32,23 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ValidationError
 
 
+def is_blank(text: str) -> bool:
+    """Whether nothing of ``text`` would be seen: only whitespace and invisible format
+    characters (Unicode category Cf: zero-width space U+200B, joiners, word joiner
+    U+2060, BOM U+FEFF). `str.strip` keeps those, so a title of one zero-width space
+    passed as text and made an empty card. Joiners inside real text (an emoji ZWJ
+    sequence, a Persian ZWNJ) stay: only text with nothing visible is blank."""
+    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
+
+
+def given_text(text: str | None) -> str | None:
+    """``text`` stripped, or None when it is absent or blank (`is_blank`): an optional
+    field (affirmation, closing, person description) left blank means "not given"."""
+    return None if text is None or is_blank(text) else text.strip()
+
+
 def _non_blank(v: str) -> str:
-    if not v.strip():
+    if is_blank(v):
         raise ValueError("must not be blank")
     return v
 

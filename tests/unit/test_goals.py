@@ -741,6 +741,41 @@ def test_blank_text_is_no_answer(project: Path, text: str, line: int, field: str
     assert (e.value.line, e.value.field) == (line, field) and "blank" in str(e.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "field"),
+    [
+        ('title: "\\u200b"\ngoals:\n  - {category: a, vision: b}\n', 1, "title"),
+        (
+            'title: T\ngoals:\n  - category: "\\u200c\\u200d"\n    vision: v\n',
+            3,
+            "goals[1].category",
+        ),
+        (
+            'title: T\ngoals:\n  - category: a\n    vision: "\\u2060 \\ufeff"\n',
+            4,
+            "goals[1].vision",
+        ),
+    ],
+)
+def test_invisible_text_is_blank(project: Path, text: str, line: int, field: str) -> None:
+    """A zero-width space (or joiner, word joiner, BOM) alone passed `strip()`: the movie
+    opened on an empty title card, and a scene was planned from nothing."""
+    with pytest.raises(GoalsError) as e:
+        load_goals(write(project, text))
+    assert (e.value.line, e.value.field) == (line, field)
+    assert str(e.value).endswith(f"{field}: must not be blank")
+
+
+def test_joiners_inside_real_text_are_text(project: Path) -> None:
+    """An emoji ZWJ sequence and a Persian word with a ZWNJ are visible: not blank."""
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    goals = load_goals(
+        write(project, f"title: {family}\ngoals:\n  - category: a\n    vision: {persian}\n")
+    )
+    assert (goals.title, goals.goals[0].vision) == (family, persian)
+
+
 def test_bad_yaml_at_the_end_names_the_last_line_not_one_past_it(project: Path) -> None:
     path = write(project, 'title: T\ngoals:\n  - category: a\n    vision: "unclosed\n')
     with pytest.raises(GoalsError) as e:

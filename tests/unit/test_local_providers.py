@@ -945,3 +945,18 @@ def test_a_photo_of_any_mode_is_converted_by_its_icc_profile(tmp_path: Path, kin
     assert (np.abs(img[:, 26:] - want) <= 1).all(), img[9, 28]
     if kind != "P" and kind != "I;16":  # the transparent half shows the backdrop (grey)
         assert (np.abs(img[:, :6] - 128) <= 1).all(), img[9, 2]
+
+
+async def test_invisible_optional_text_is_not_given(tmp_path: Path) -> None:
+    """A closing, affirmation or person description of a zero-width space alone passed
+    `strip()`: the movie closed on an empty card, the first scene showed no words and
+    every picture was "of \u200b" instead of "of a person"."""
+    goals = make_goals(tmp_path, closing="\u200b\u2060")
+    goals.goals[0].affirmation = "\ufeff "
+    assert goals.person is not None
+    goals.person.description = "\u200d"
+    plan = await LocalPlanner().plan(goals, PlanOptions())
+    assert plan.closing == DEFAULT_CLOSING
+    first = plan.scene("01-health-1")
+    assert first.affirmation.startswith("I ") and "\ufeff" not in first.affirmation
+    assert all(" of a person." in s.image_prompt for s in plan.scenes)

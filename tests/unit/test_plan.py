@@ -385,6 +385,15 @@ def test_plan_empty_affirmation(tmp_path: Path) -> None:
     assert "must not be empty" in err.message
 
 
+@pytest.mark.parametrize("invisible", ["\\u200b", "\\u2060\\ufeff", " \\u200d "])
+def test_plan_invisible_affirmation_is_empty(tmp_path: Path, invisible: str) -> None:
+    """A zero-width space alone passed `strip()`: a scene showed no affirmation at all."""
+    text = VALID.replace("affirmation: I am free", f'affirmation: "{invisible}"')
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field) == (line_of(text, 'affirmation: "'), "scenes[2].affirmation")
+    assert err.message == "must not be empty"
+
+
 def test_plan_bad_scene_id(tmp_path: Path) -> None:
     text = VALID.replace("id: 02-wealth-1", "id: Wealth One")
     err = load_error(write(tmp_path, text))
@@ -436,7 +445,7 @@ def test_plan_no_scenes(tmp_path: Path) -> None:
     assert str(err) == f"{tmp_path / 'plan.yaml'}:3: scenes: no scenes"
 
 
-@pytest.mark.parametrize("title", ["''", "'   '"])
+@pytest.mark.parametrize("title", ["''", "'   '", '"\\u200b"'])
 def test_plan_empty_title_is_refused_as_goals_yaml_refuses_it(tmp_path: Path, title: str) -> None:
     """goals.yaml refused `title: ''` (file, line, field) while plan.yaml took it, and the
     movie opened on an empty title card."""

@@ -38,6 +38,7 @@ from mindmovie.providers.base import (
     unknown_options,
 )
 from mindmovie.retry import retry_after_seconds
+from mindmovie.yamlsrc import given_text, is_blank
 
 if TYPE_CHECKING:
     import anthropic
@@ -91,7 +92,7 @@ class _LLMScene(BaseModel):
     @classmethod
     def _not_blank(cls, v: str) -> str:
         v = " ".join(v.split())
-        if not v:
+        if is_blank(v):
             raise ValueError("must not be empty")
         return v
 
@@ -316,8 +317,8 @@ def assemble_plan(
                 sid, k = f"{base}-{k}", k + 1
             used.add(sid)
             affirmation = s.affirmation
-            if n == 1 and goal.affirmation and goal.affirmation.strip():
-                affirmation = goal.affirmation.strip()
+            if n == 1 and (own := given_text(goal.affirmation)):
+                affirmation = own
             if goal_photos:
                 k0 = (n - 1) % len(goal_photos)
                 refs = goal_photos[k0:] + goal_photos[:k0]
@@ -335,7 +336,7 @@ def assemble_plan(
                     reference_photos=refs,
                 )
             )
-    closing = (goals.closing or "").strip() or str(value.get("closing") or "").strip()
+    closing = given_text(goals.closing) or given_text(str(value.get("closing") or "")) or ""
     return Plan(
         title=goals.title,
         closing=closing or DEFAULT_CLOSING,

@@ -26,6 +26,7 @@ from mindmovie.plan import DEFAULT_CLOSING, Plan, Scene
 from mindmovie.providers.base import (
     PlanOptions,
 )
+from mindmovie.yamlsrc import given_text
 
 #: the offline models' names (in every input key): here, so estimates and status name
 #: them without importing the painter (numpy and Pillow: ~0.2 s of a command's start)
@@ -811,8 +812,8 @@ def _beats(goal: Goal) -> list[_Beat]:
     """Candidate beats for a goal, best first: the person's own words before generic lines."""
     vision = " ".join(goal.vision.split())
     out: list[_Beat] = []
-    if goal.affirmation and goal.affirmation.strip():
-        out.append(_Beat(goal.affirmation.strip()))
+    if own := given_text(goal.affirmation):
+        out.append(_Beat(own))
     else:
         out.append(_Beat(first_person(vision)))
     actions = _action_items(goal.actions) if goal.actions else []
@@ -886,7 +887,7 @@ def build_plan(goals: Goals, options: PlanOptions) -> Plan:
     """The plan itself, synchronous and pure (same goals and options -> identical plan)."""
     seconds = snap_seconds(options.scene_seconds, options.allowed_seconds)
     person = goals.person
-    subject = (person.description.strip() if person and person.description else "") or "a person"
+    subject = (given_text(person.description) if person else None) or "a person"
     person_photos = [_abs_str(p) for p in person.photos] if person else []
     style = (goals.style or "").strip() or (
         "cinematic photorealism, natural light, shallow depth of field, 16:9"
@@ -936,7 +937,7 @@ def build_plan(goals: Goals, options: PlanOptions) -> Plan:
             )
     return Plan(
         title=goals.title,
-        closing=(goals.closing or "").strip() or DEFAULT_CLOSING,
+        closing=given_text(goals.closing) or DEFAULT_CLOSING,
         style=goals.style,
         music=str(goals.music) if goals.music else None,
         scenes=scenes,
