@@ -556,7 +556,7 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
     if deep := nesting_problem(text):
         raise ConfigError(f"{path}:{deep.line}: {deep.message}")
     try:
-        data = safe_load_yaml(text)
+        data = safe_load_yaml(text, keys_as_written=True)
     except yaml.reader.ReaderError as e:  # its str() is two lines with no line number
         line = text.count("\n", 0, e.position) + 1
         raise ConfigError(

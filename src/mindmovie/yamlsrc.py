@@ -23,7 +23,7 @@ import difflib
 import re
 import types
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, NamedTuple, Self, TypeVar, Union, get_args, get_origin
@@ -367,9 +367,55 @@ def compose_yaml(text: str) -> yaml.Node | None:
     return _fast_first(lambda loader: yaml.compose(text, Loader=loader))
 
 
-def safe_load_yaml(text: str) -> Any:
+class _KeysAsWritten(yaml.constructor.SafeConstructor):
+    """Mapping keys that YAML reads as something other than text (`~:`, `null:`,
+    `true:`, `1:`) kept as written: config.yaml's errors named them ``None`` and
+    ``True``, which the person never wrote. Values are read as YAML reads them."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)  # merge keys (<<), as SafeConstructor does
+        out: dict[Any, Any] = {}
+        for knode, vnode in node.value:
+            key = self.construct_object(knode, deep=deep)
+            if not isinstance(key, str) and isinstance(knode, yaml.ScalarNode):
+                key = knode.value
+            if not isinstance(key, Hashable):
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    "found unhashable key",
+                    knode.start_mark,
+                )
+            out[key] = self.construct_object(vnode, deep=deep)
+        return out
+
+
+class _PyKeysAsWritten(_KeysAsWritten, yaml.SafeLoader):
+    pass
+
+
+_WRITTEN_KEY_LOADERS: list[type[yaml.SafeLoader]] = [_PyKeysAsWritten]
+if _FAST_LOADER is not None:
+
+    class _CKeysAsWritten(_KeysAsWritten, _FAST_LOADER):  # type: ignore[misc,valid-type]
+        pass
+
+    _WRITTEN_KEY_LOADERS.insert(0, _CKeysAsWritten)
+
+
+def safe_load_yaml(text: str, *, keys_as_written: bool = False) -> Any:
     """``yaml.safe_load`` on libyaml when it can; bad YAML raises the pure-Python
-    loader's own error (see `compose_yaml`)."""
+    loader's own error (see `compose_yaml`). `keys_as_written`: every mapping key is
+    text, as written in the file (`_KeysAsWritten`)."""
+    if keys_as_written:
+        *fast, python = _WRITTEN_KEY_LOADERS
+        for loader in fast:
+            try:
+                return yaml.load(text, Loader=loader)
+            except (yaml.YAMLError, ValueError):
+                pass
+        return yaml.load(text, Loader=python)
     return _fast_first(lambda loader: yaml.load(text, Loader=loader))
 
 

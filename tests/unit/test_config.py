@@ -485,6 +485,28 @@ def test_a_setting_name_yaml_reads_as_a_number_is_an_unknown_setting(tmp_path: P
     assert str(e.value).startswith(f"{cfg}:3: 1: unknown setting (allowed here: preset, ")
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("~: 1\n", "1: ~"),
+        ("true: 1\n", "1: true"),
+        ("output:\n  null: 1\n", "2: output.null"),
+        ("output:\n  fps: 30\n  Yes: 1\n", "3: output.Yes"),
+        ("output:\n  0x10: 1\n", "2: output.0x10"),
+    ],
+)
+def test_a_setting_name_yaml_reads_as_null_or_true_is_shown_as_written(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    """`~:` and `true:` were named `None` and `True` (and `null:` on its block's line):
+    names the person never wrote."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).startswith(f"{cfg}:{where}: unknown setting (allowed here: ")
+
+
 def test_a_number_of_thousands_of_digits_names_its_line_setting_and_range(
     tmp_path: Path,
 ) -> None:
