@@ -569,6 +569,8 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
         if "for merging" in problem:
             # PyYAML names the anchor's value (another place); the `<<` line is the mistake
             _refuse_bad_merge(text, path)
+        # `!!python/name:x`, `!mine`: "could not determine a constructor", no setting named
+        _refuse_problems(text, path, "unsupported YAML tag")
         raise ConfigError(f"{path}{where}: not valid YAML ({problem})") from None
     except (ValueError, TypeError, LookupError, AttributeError):
         # PyYAML's int() of a number longer than Python converts, or a value its explicit
@@ -742,13 +744,16 @@ def _refuse_duplicate_keys(text: str, path: Path) -> None:
     them, and a 12-line config.yaml hung the command (goals.yaml and plan.yaml refused
     it already). And an alias inside its own anchor (`output: &o` then `x: *o` under
     it): PyYAML builds a mapping that holds itself, and that walk was a RecursionError
-    traceback."""
+    traceback. And a tag no setting is (`!!set`, `!!binary`, `!!omap`): PyYAML builds a
+    set, bytes or pairs, which was "must be a block of settings" or "got b'...'" with
+    no line."""
     _refuse_problems(
         text,
         path,
         "duplicate key",
         "once aliases (*name) are expanded",
         "an alias refers to itself",
+        "unsupported YAML tag",
     )
 
 

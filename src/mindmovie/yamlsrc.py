@@ -181,6 +181,14 @@ class YamlDoc:
             key = key[:-1]
 
 
+def _unsupported_tag(node: yaml.Node) -> str:
+    """The message for a tag our files do not read (`!!set`, `!!binary`, `!!omap`,
+    `!!python/name:x`, `!mine`), the tag as written."""
+    tag = str(node.tag)
+    shown = "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
+    return f"unsupported YAML tag {shown!r}; remove it"
+
+
 #: an alias inside its own anchor (`&o` ... `*o` or `<<: *o` under it)
 _SELF_ALIAS = "an alias refers to itself (recursive data)"
 
@@ -225,7 +233,7 @@ class _Builder:
         if node.tag == _TAG + "null":
             return None
         if node.tag not in _SCALAR_TAGS:
-            self._problem(node, loc, f"unsupported YAML tag {node.tag!r}")
+            self._problem(node, loc, _unsupported_tag(node))
             return None
         value: str = node.value
         if bad := _SURROGATE.search(value):
@@ -239,7 +247,7 @@ class _Builder:
 
     def _sequence(self, node: yaml.SequenceNode, loc: Loc) -> list[Any]:
         if node.tag != _TAG + "seq":
-            self._problem(node, loc, f"unsupported YAML tag {node.tag!r}")
+            self._problem(node, loc, _unsupported_tag(node))
         items: list[Any] = []
         for i, child in enumerate(node.value):
             sub = (*loc, i)
@@ -249,7 +257,7 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
         if node.tag != _TAG + "map":
-            self._problem(node, loc, f"unsupported YAML tag {node.tag!r}")
+            self._problem(node, loc, _unsupported_tag(node))
         out: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         merged_lines: dict[Loc, int] = {}

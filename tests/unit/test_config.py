@@ -507,6 +507,28 @@ def test_a_setting_name_yaml_reads_as_null_or_true_is_shown_as_written(
     assert str(e.value).startswith(f"{cfg}:{where}: unknown setting (allowed here: ")
 
 
+@pytest.mark.parametrize(
+    ("text", "where", "tag"),
+    [
+        ("output: !!set {a, b}\n", "1: output", "!!set"),
+        ("output:\n  fps: !!python/name:os.system\n", "2: output.fps", "!!python/name:os.system"),
+        ("output:\n  size: !!binary aGVsbG8=\n", "2: output.size", "!!binary"),
+        ("output: !!omap [a: 1]\n", "1: output", "!!omap"),
+        ("keyframes:\n  options: !mine {a: 1}\n", "2: keyframes.options", "!mine"),
+    ],
+)
+def test_an_unsupported_yaml_tag_names_its_line_and_setting(
+    tmp_path: Path, text: str, where: str, tag: str
+) -> None:
+    """A set, bytes or pairs said "must be a block of settings" or "got b'hello'" with no
+    line, and `!!python/name:` named no setting."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == f"{cfg}:{where}: unsupported YAML tag {tag!r}; remove it"
+
+
 def test_a_number_of_thousands_of_digits_names_its_line_setting_and_range(
     tmp_path: Path,
 ) -> None:

@@ -776,6 +776,37 @@ def test_joiners_inside_real_text_are_text(project: Path) -> None:
     assert (goals.title, goals.goals[0].vision) == (family, persian)
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "field", "tag"),
+    [
+        ("title: !!set {a, b}\ngoals:\n  - {category: a, vision: v}\n", 1, "title", "!!set"),
+        ("title: T\ngoals: !!omap\n  - a: 1\n", 2, "goals", "!!omap"),
+        (
+            "title: !!binary aGVsbG8=\ngoals:\n  - {category: a, vision: v}\n",
+            1,
+            "title",
+            "!!binary",
+        ),
+        (
+            "title: T\ngoals:\n  - category: a\n    vision: !!python/name:os.system\n",
+            4,
+            "goals[1].vision",
+            "!!python/name:os.system",
+        ),
+    ],
+)
+def test_an_unsupported_yaml_tag_is_named_as_written(
+    project: Path, text: str, line: int, field: str, tag: str
+) -> None:
+    """The tag was shown as PyYAML spells it inside ('tag:yaml.org,2002:set')."""
+    err = load_error(write(project, text))
+    assert (err.line, err.field, err.message) == (
+        line,
+        field,
+        f"unsupported YAML tag {tag!r}; remove it",
+    )
+
+
 def test_bad_yaml_at_the_end_names_the_last_line_not_one_past_it(project: Path) -> None:
     path = write(project, 'title: T\ngoals:\n  - category: a\n    vision: "unclosed\n')
     with pytest.raises(GoalsError) as e:
