@@ -103,14 +103,23 @@ class PlannerSettings(StageSettings):
     provider: Literal["local", "anthropic"] | None = None
 
 
+#: the seeds the image models take: Seedream's [-1, 2**31 - 1] (-1: a random one), inside
+#: Gemini's int32. Unbounded, a seed past it was sent and refused by the API at the first
+#: paid call, after the plan
+KEYFRAME_SEEDS = (-1, 2**31 - 1)
+#: the seeds the video models take: Seedance's [-1, 2**32 - 1]; Veo (Vertex) takes a
+#: uint32 (google.py sends the seed modulo 2**32, so -1 is 2**32 - 1 there)
+VIDEO_SEEDS = (-1, 2**32 - 1)
+
+
 class KeyframeSettings(StageSettings):
     provider: Literal["local", "byteplus", "google"] | None = None
-    seed: int = 7
+    seed: int = Field(7, ge=KEYFRAME_SEEDS[0], le=KEYFRAME_SEEDS[1])
 
 
 class VideoSettings(StageSettings):
     provider: Literal["local", "byteplus", "google"] | None = None
-    seed: int = 11
+    seed: int = Field(11, ge=VIDEO_SEEDS[0], le=VIDEO_SEEDS[1])
     audio: bool = False
     chain_frames: bool = False
 

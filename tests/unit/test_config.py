@@ -152,6 +152,32 @@ def test_the_example_config_states_the_bounds_each_setting_enforces(
     assert loads(hi) and not loads(hi + step)
 
 
+@pytest.mark.parametrize(
+    ("stage", "lo", "hi"), [("keyframes", -1, 2**31 - 1), ("video", -1, 2**32 - 1)]
+)
+def test_a_seed_outside_what_the_apis_take_is_refused_naming_the_range(
+    tmp_path: Path, stage: str, lo: int, hi: int
+) -> None:
+    """Seeds were any int: one past Seedream's [-1, 2**31 - 1] or Seedance's
+    [-1, 2**32 - 1] went to the API and was refused at the first paid call."""
+    cfg = tmp_path / "c.yaml"
+    allowed = f"allowed: at least {lo}, at most {hi}"
+    for ok in (lo, 0, hi):
+        cfg.write_text(f"{stage}:\n  seed: {ok}\n")
+        assert getattr(load_settings(cfg, env={}), stage).seed == ok
+    for bad in (lo - 1, hi + 1, 10**30):
+        cfg.write_text(f"{stage}:\n  seed: {bad}\n")
+        with pytest.raises(ConfigError) as e:
+            load_settings(cfg, env={})
+        assert str(e.value).startswith(f"{cfg}:2: {stage}.seed: ")
+        assert str(e.value).endswith(f"got {bad}; {allowed}")
+        var = f"MINDMOVIE_{stage.upper()}__SEED"
+        with pytest.raises(ConfigError) as e:
+            load_settings(None, env={var: str(bad)})
+        assert str(e.value).startswith(f"environment ({var}): {stage}.seed: ")
+        assert str(e.value).endswith(f"got '{bad}'; {allowed}")
+
+
 def test_max_concurrent_zero_means_cpu_count_and_negative_is_refused(tmp_path: Path) -> None:
     from mindmovie.cpus import usable_cpu_count
 
