@@ -280,13 +280,18 @@ def _read_dotenv(path: Path) -> tuple[dict[str, str], list[str]]:
     from dotenv.main import resolve_variables
     from dotenv.parser import parse_stream
 
+    from mindmovie.yamlsrc import NotAFile, SourceTooLarge, read_source
+
     try:
         # a stray byte that is not UTF-8 (an accent in a comment, saved as Latin-1) spoils
-        # that line at most: strictly decoded, it silently dropped every key in the file
-        raw = path.read_bytes()
+        # that line at most: strictly decoded, it silently dropped every key in the file.
+        # read_source: a named pipe called .env hung every command, waiting for a writer
+        raw = read_source(path)
     except FileNotFoundError:
         return {}, []
-    except OSError as e:  # a folder named .env, a file this user cannot read
+    except (NotAFile, SourceTooLarge) as e:
+        return {}, [f"{path}: {e.message()}; no variable is set from it"]
+    except OSError as e:  # a file this user cannot read
         return {}, [f"{path}: cannot be read ({e.strerror or e}); no variable is set from it"]
     # Notepad's "Unicode" is UTF-16 with a byte order mark: read as UTF-8, every line
     # was "a line with no `=`" and each key "not set", with no word of the encoding
@@ -545,12 +550,14 @@ def _layer_over(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_yaml_config(path: Path) -> dict[str, Any]:
-    from mindmovie.yamlsrc import SourceTooLarge, read_source
+    from mindmovie.yamlsrc import NotAFile, SourceTooLarge, read_source
 
     try:
         raw = read_source(path)
     except SourceTooLarge as e:
         raise ConfigError(f"{path}: {e.message()}") from None
+    except NotAFile as e:
+        raise ConfigError(f"{path}: config file {e.message()}") from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except OSError as e:

@@ -310,4 +310,8 @@ def music_problem(path: Path) -> str | None:
         st = path.stat()
     except (OSError, ValueError):  # ValueError: a NUL in the path
         return "not found"
+    from mindmovie.yamlsrc import not_a_file
+
+    if kind := not_a_file(st.st_mode):  # plan.yaml's music: a pipe was "not a sound file"
+        return f"is {kind}, not a file"
     return _audio_problem(str(path), st.st_mtime_ns, st.st_size)

@@ -85,7 +85,7 @@ from mindmovie.providers.base import (
 )
 from mindmovie.retry import with_retry
 from mindmovie.store import Step, Store, StoreError, _snapshot, journal_missing
-from mindmovie.yamlsrc import given_text
+from mindmovie.yamlsrc import given_text, not_a_file
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
 T = TypeVar("T")
@@ -291,9 +291,11 @@ def _check_run_dir(run_dir: Path, what: str) -> None:
     plan = run_dir / "plan.yaml"
     if plan.exists() and not plan.is_file():
         # the render copies plan.yaml aside before planning again: an IsADirectoryError
-        # traceback, and `status` said "there is no plan.yaml"
+        # traceback, and `status` said "there is no plan.yaml". A named pipe (or socket,
+        # device) was called a folder too
+        kind = "a folder" if plan.is_dir() else not_a_file(plan.stat().st_mode)
         raise RunDirError(
-            f"{plan}: is a folder, not the run's plan (a file). It was not changed: move it "
+            f"{plan}: is {kind}, not the run's plan (a file). It was not changed: move it "
             "away (e.g. to plan.yaml.bad) and render again"
         )
     if run_dir.is_dir() and not (run_dir / "run.db").exists():
@@ -574,9 +576,10 @@ def _titled_folder(folder: Path, con: sqlite3.Connection) -> bool:
     try:
         import yaml
 
-        from mindmovie.yamlsrc import safe_load_yaml
+        from mindmovie.yamlsrc import read_source, safe_load_yaml
 
-        data = safe_load_yaml((folder / "plan.yaml").read_text(encoding="utf-8"))
+        # read_source: a named pipe there waited for a writer for ever
+        data = safe_load_yaml(read_source(folder / "plan.yaml").decode("utf-8"))
         if isinstance(data, dict):
             titles.append(data.get("title"))
     except (OSError, ValueError, yaml.YAMLError):

@@ -20,7 +20,10 @@ Two deliberate choices:
 from __future__ import annotations
 
 import difflib
+import errno
+import os
 import re
+import stat
 import types
 import unicodedata
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
@@ -496,10 +499,72 @@ class SourceTooLarge(OSError):
         )
 
 
+class NotAFile(OSError):
+    """A path given as goals, plan or settings (or ./.env) is a named pipe, a socket or
+    a device, not a regular file (a folder is IsADirectoryError, as `open` says it)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+    def message(self) -> str:
+        return f"is {self.kind}, not a file"
+
+
+def not_a_file(mode: int) -> str | None:
+    """What a file of this ``st_mode`` is when it is not a regular file (None when it is)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def _is_null_device(st: os.stat_result) -> bool:
+    """Whether ``st`` is the null device's (/dev/null, by its device number)."""
+    try:
+        return os.stat(os.devnull).st_rdev == st.st_rdev
+    except OSError:
+        return False
+
+
 def read_source(path: Path) -> bytes:
     """The bytes of ``path``, at most ``MAX_SOURCE_BYTES`` of them read: a larger file
-    (or an endless one) raises ``SourceTooLarge``; OSError as ``open`` raises it."""
-    with path.open("rb") as f:
+    (or an endless one) raises ``SourceTooLarge``, a folder, pipe, socket or device
+    ``NotAFile``; OSError as ``open`` raises it.
+
+    Opened without blocking and checked before reading: a named pipe (`mkfifo
+    goals.yaml`) waited for a writer for ever, the command hung with no word (and a
+    terminal, /dev/tty, for a line). The null device reads as the empty file it is
+    (`--config /dev/null`: no settings file)."""
+    try:
+        first = os.stat(path).st_mode
+    except (OSError, ValueError):
+        first = None  # `open` says why
+    if first is not None and stat.S_ISSOCK(first):  # "No such device or address" from open
+        raise NotAFile("a socket")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):  # as `open` says it, which each caller words already
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if stat.S_ISCHR(st.st_mode) and _is_null_device(st):
+            os.close(fd)
+            return b""
+        if kind := not_a_file(st.st_mode):
+            raise NotAFile(kind)
+        os.set_blocking(fd, True)
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
         raw = f.read(MAX_SOURCE_BYTES + 1)
     if len(raw) > MAX_SOURCE_BYTES:
         raise SourceTooLarge()
@@ -510,7 +575,7 @@ def load_yaml(path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
     """Read ``path`` as UTF-8 YAML (see ``parse_yaml``); unreadable files raise ``error``."""
     try:
         raw = read_source(path)
-    except SourceTooLarge as exc:
+    except (SourceTooLarge, NotAFile) as exc:
         raise error(path, None, None, exc.message()) from None
     except FileNotFoundError:
         raise error(path, None, None, "file not found") from None

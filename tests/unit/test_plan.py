@@ -710,6 +710,21 @@ def test_check_plan_names_music_a_few_milliseconds_long(tmp_path: Path) -> None:
     )
 
 
+def test_check_plan_names_music_that_is_a_named_pipe_or_a_folder(tmp_path: Path) -> None:
+    """A hand-edited music path to a named pipe (or a folder) was "not a sound file
+    ffmpeg can read", which sent the person checking the song."""
+    import os
+
+    pipe = tmp_path / "song.mp3"
+    os.mkfifo(pipe)
+    for music, kind in ((pipe, "a named pipe (FIFO)"), (tmp_path, "a directory")):
+        path = tmp_path / "plan.yaml"
+        write_plan(Plan(title="T", closing="C", music=str(music), scenes=[scene(1)]), path)
+        with pytest.raises(PlanError) as e:
+            check_plan(path, load_plan(path), 1)
+        assert str(e.value).endswith(f"music: music file is {kind}, not a file: {music}")
+
+
 def test_plan_music_under_a_user_this_system_does_not_know_is_named_not_a_traceback(
     tmp_path: Path,
 ) -> None:

@@ -566,6 +566,26 @@ def test_a_folder_named_plan_yaml_is_refused_by_render_and_status_alike(
     assert (run / "plan.yaml").is_dir() and not any((run / "plan.yaml").iterdir())
 
 
+def test_a_named_pipe_as_plan_yaml_is_named_as_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A named pipe at plan.yaml was called "a folder"; `status` waited on it for ever."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    goals = _cli_goals(tmp_path, monkeypatch)
+    run = tmp_path / "run"
+    run.mkdir()
+    Store(run / "run.db").close()
+    os.mkfifo(run / "plan.yaml")
+    r = CliRunner().invoke(app, ["plan", str(goals), "--out", str(run)])
+    said = f"{run / 'plan.yaml'}: is a named pipe (FIFO), not the run's plan (a file)"
+    assert r.exit_code == 2 and said in " ".join(r.output.split()), r.output
+
+
 def test_an_empty_run_db_with_commits_in_its_write_ahead_log_is_a_journal(
     tmp_path: Path,
 ) -> None:

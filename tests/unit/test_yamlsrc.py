@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,83 @@ def test_a_file_too_large_to_be_hand_written_is_refused_without_reading_it_all(
     with pytest.raises(ConfigError) as c:
         load_settings(big, env={})
     assert str(c.value) == f"{big}: {said}"
+
+
+@pytest.fixture
+def no_hang() -> Iterator[None]:
+    """Fail (instead of hanging the suite) when a read waits for ever: 5 s, then an
+    exception in the main thread."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        # not TimeoutError: an OSError, which the code under test may catch and go on
+        raise AssertionError("the read blocked for 5 s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, 5)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _special_files(tmp_path: Path) -> list[tuple[Path, str]]:
+    import os
+    import socket
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    sock_path = tmp_path / "sock.yaml"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    sock.close()
+    return [
+        (fifo, "is a named pipe (FIFO), not a file"),
+        (sock_path, "is a socket, not a file"),
+        (Path("/dev/zero"), "is a device, not a file"),
+    ]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no named pipes here")
+def test_a_pipe_socket_or_device_is_refused_without_waiting_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_hang: None
+) -> None:
+    """`mkfifo goals.yaml` (or config.yaml, plan.yaml): the command waited for a writer
+    for ever, with no word; a socket said "No such device or address"."""
+    from mindmovie.config import ConfigError, load_settings
+    from mindmovie.goals import GoalsError, load_goals
+    from mindmovie.plan import PlanError, load_plan
+
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    for path, said in _special_files(tmp_path):
+        for load, error in ((load_goals, GoalsError), (load_plan, PlanError)):
+            with pytest.raises(error) as e:
+                load(path)
+            assert str(e.value) == f"{path}: {said}"
+        with pytest.raises(ConfigError) as c:
+            load_settings(path, env={})
+        assert str(c.value) == f"{path}: config file {said}"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no named pipes here")
+def test_a_dotenv_that_is_a_pipe_is_a_warning_not_a_hang(tmp_path: Path, no_hang: None) -> None:
+    import os
+
+    from mindmovie.config import dotenv_problems, read_dotenv
+
+    env = tmp_path / ".env"
+    os.mkfifo(env)
+    assert read_dotenv(env) == {}
+    assert dotenv_problems(env) == [
+        f"{env}: is a named pipe (FIFO), not a file; no variable is set from it"
+    ]
+
+
+def test_the_null_device_is_an_empty_settings_file() -> None:
+    """`--config /dev/null` (no settings file) keeps working: it reads as empty."""
+    import os
+
+    from mindmovie.config import Settings, load_settings
+
+    assert load_settings(Path(os.devnull), env={}) == Settings()
