@@ -763,11 +763,14 @@ def _refuse_duplicate_keys(text: str, path: Path) -> None:
     traceback. And a tag no setting is (`!!set`, `!!binary`, `!!omap`): PyYAML builds a
     set, bytes or pairs, which was "must be a block of settings" or "got b'...'" with
     no line."""
+    from mindmovie.yamlsrc import ALIASES_EXPANDED, TOO_MANY_VALUES
+
     _refuse_problems(
         text,
         path,
         "duplicate key",
-        "once aliases (*name) are expanded",
+        ALIASES_EXPANDED,
+        TOO_MANY_VALUES,
         "an alias refers to itself",
         "unsupported YAML tag",
     )

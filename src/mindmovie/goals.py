@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -34,14 +34,29 @@ from mindmovie.yamlsrc import (
 
 KNOWN_CATEGORIES = ("health", "wealth", "career", "relationships", "growth", "lifestyle")
 
+#: the limits of a goals.yaml, so that whatever it holds can be planned, written to
+#: plan.yaml and read back (before, 2,500 goals of 6 scenes made a plan its own reader
+#: refused): a mind movie is a few dozen scenes, and 30 goals of 6 is 180 (15 minutes)
+MAX_GOALS = 30
+#: scenes one goal may ask for (`scenes:`; config's `plan.scenes_per_goal` too)
+MAX_SCENES_PER_GOAL = 6
+#: photos per goal and for the person: no model takes more than 10 references, and a
+#: goal's photos rotate over its scenes (6 at most)
+MAX_PHOTOS = 10
+#: characters in one text field: a paragraph; each goal's texts go into every one of its
+#: scenes' prompts, so this bounds plan.yaml's size (and no image model reads more)
+MAX_TEXT = 2000
+
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+
 
 class Person(BaseModel):
     """Who the movie is about; photos (absolute paths after loading) give likeness."""
 
     model_config = ConfigDict(extra="forbid")
 
-    description: str | None = None
-    photos: list[Path] = Field(default_factory=list)
+    description: Text | None = None
+    photos: list[Path] = Field(default_factory=list, max_length=MAX_PHOTOS)
 
     @field_validator("photos", mode="before")
     @classmethod
@@ -55,14 +70,14 @@ class Goal(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    category: NonBlank
-    vision: NonBlank
-    details: str | None = None
-    actions: str | None = None
-    feelings: str | None = None
-    affirmation: str | None = None
-    photos: list[Path] = Field(default_factory=list)
-    scenes: int | None = Field(default=None, ge=1, le=6)
+    category: Annotated[NonBlank, Field(max_length=MAX_TEXT)]
+    vision: Annotated[NonBlank, Field(max_length=MAX_TEXT)]
+    details: Text | None = None
+    actions: Text | None = None
+    feelings: Text | None = None
+    affirmation: Text | None = None
+    photos: list[Path] = Field(default_factory=list, max_length=MAX_PHOTOS)
+    scenes: int | None = Field(default=None, ge=1, le=MAX_SCENES_PER_GOAL)
 
     @field_validator("photos", mode="before")
     @classmethod
@@ -76,11 +91,11 @@ class Goals(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: NonBlank
+    title: Annotated[NonBlank, Field(max_length=MAX_TEXT)]
     person: Person | None = None
-    style: str | None = None
-    goals: list[Goal] = Field(min_length=1)
-    closing: str | None = None
+    style: Text | None = None
+    goals: list[Goal] = Field(min_length=1, max_length=MAX_GOALS)
+    closing: Text | None = None
     music: Path | None = None
 
 

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mindmovie.fsutil import expanded
+from mindmovie.goals import MAX_GOALS, MAX_PHOTOS, MAX_SCENES_PER_GOAL
 from mindmovie.yamlsrc import (
     NonBlank,
     Problem,
@@ -29,6 +30,9 @@ from mindmovie.yamlsrc import (
     require_mapping,
     validate,
 )
+
+#: scenes a plan.yaml may hold: as many as the largest goals.yaml asks for
+MAX_SCENES = MAX_GOALS * MAX_SCENES_PER_GOAL
 
 
 class Scene(BaseModel):
@@ -49,7 +53,8 @@ class Scene(BaseModel):
     image_prompt: str = Field(min_length=1)
     motion_prompt: str = Field(min_length=1)
     seconds: float = Field(gt=0, le=60)
-    reference_photos: list[str] = Field(default_factory=list)
+    #: the planners give a goal's photos or the person's (`MAX_PHOTOS`); a hand edit both
+    reference_photos: list[str] = Field(default_factory=list, max_length=2 * MAX_PHOTOS)
 
     @field_validator("affirmation", "image_prompt", "motion_prompt")
     @classmethod
@@ -73,7 +78,9 @@ class Plan(BaseModel):
     closing: str
     style: str | None = None
     music: str | None = None
-    scenes: list[Scene] = Field(min_length=1)
+    #: what the largest goals.yaml plans: a plan of 14,000 scenes was written that its own
+    #: reader refused ("more than 100000 values once aliases are expanded": it had none)
+    scenes: list[Scene] = Field(min_length=1, max_length=MAX_SCENES)
 
     def scene(self, scene_id: str) -> Scene:
         for s in self.scenes:

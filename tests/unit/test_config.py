@@ -555,6 +555,18 @@ def test_an_unsupported_yaml_tag_names_its_line_and_setting(
     assert str(e.value) == f"{cfg}:{where}: unsupported YAML tag {tag!r}; remove it"
 
 
+def test_a_config_of_too_many_values_without_aliases_is_too_large(tmp_path: Path) -> None:
+    """It was "once aliases (*name) are expanded", with no alias in the file."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("keyframes:\n  options:\n    x: [" + "0, " * 100_001 + "]\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == (
+        f"{cfg}:3: file is too large: more than 100000 values, which no hand-written YAML "
+        "file holds: is it the right file?"
+    )
+
+
 def test_a_number_of_thousands_of_digits_names_its_line_setting_and_range(
     tmp_path: Path,
 ) -> None:

@@ -807,6 +807,55 @@ def test_an_unsupported_yaml_tag_is_named_as_written(
     )
 
 
+def _largest_goals(project: Path, goals: int, text: int, photos: int) -> Path:
+    """A goals.yaml of `goals` goals of 6 scenes, each text `text` characters of a 4-byte
+    emoji, each goal and the person with `photos` photos."""
+    names = [f"p{i:02d}.jpg" for i in range(photos)]
+    for name in names:
+        write_photo(project / name)
+    t = "\U0001f600" * text
+    shown = f"[{', '.join(names)}]"
+    lines = [f"title: {t}", f"person: {{description: {t}, photos: {shown}}}", f"style: {t}"]
+    lines += [f"closing: {t}", "goals:"]
+    for _ in range(goals):
+        lines += [f"  - category: {t}", f"    vision: {t}", f"    details: {t}"]
+        lines += [f"    actions: {t}", f"    feelings: {t}", f"    affirmation: {t}"]
+        lines += [f"    photos: {shown}", "    scenes: 6"]
+    return write(project, "\n".join(lines) + "\n")
+
+
+def test_the_largest_goals_yaml_plans_a_plan_that_reads_back(project: Path) -> None:
+    """Whatever goals.yaml takes can be planned, written and read back: 2,500 goals made a
+    plan.yaml its own reader refused."""
+    from mindmovie.goals import MAX_GOALS, MAX_PHOTOS, MAX_TEXT
+    from mindmovie.plan import MAX_SCENES, load_plan, write_plan
+    from mindmovie.providers.base import PlanOptions
+    from mindmovie.providers.local import build_plan
+
+    goals = load_goals(_largest_goals(project, MAX_GOALS, MAX_TEXT, MAX_PHOTOS))
+    plan = build_plan(goals, PlanOptions())
+    assert len(plan.scenes) == MAX_SCENES
+    write_plan(plan, project / "plan.yaml")
+    assert load_plan(project / "plan.yaml") == plan
+
+
+@pytest.mark.parametrize(
+    ("size", "line", "field", "message"),
+    [
+        ((31, 1, 1), 5, "goals", "must have at most 30 goals, got 31"),
+        ((1, 2001, 1), 1, "title", "must be at most 2000 characters, got 2001"),
+        ((1, 1, 11), 2, "person.photos", "must have at most 10 photos, got 11"),
+    ],
+)
+def test_more_goals_photos_or_text_than_a_plan_can_hold_are_refused(
+    project: Path, size: tuple[int, int, int], line: int, field: str, message: str
+) -> None:
+    """No limit: 2,500 goals made a plan of 15,000 scenes that plan.yaml's reader refused,
+    and said "once aliases are expanded" (there were none)."""
+    err = load_error(_largest_goals(project, *size))
+    assert (err.line, err.field, err.message) == (line, field, message)
+
+
 def test_bad_yaml_at_the_end_names_the_last_line_not_one_past_it(project: Path) -> None:
     path = write(project, 'title: T\ngoals:\n  - category: a\n    vision: "unclosed\n')
     with pytest.raises(GoalsError) as e:

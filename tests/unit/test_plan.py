@@ -624,6 +624,41 @@ def test_a_plan_whose_aliases_expand_to_millions_of_values_is_refused(tmp_path: 
         load_plan(path)
 
 
+def test_a_plan_of_more_scenes_than_goals_yaml_makes_names_the_limit(tmp_path: Path) -> None:
+    """A plan of 14,000 scenes was refused as "more than 100000 values once aliases are
+    expanded": it had no aliases. More scenes than goals.yaml can ask for (180) are
+    refused naming the field; a file of more values, as too large."""
+    from mindmovie.plan import MAX_SCENES
+
+    path = tmp_path / "plan.yaml"
+    one = dump_plan(Plan(title="T", closing="C", scenes=[scene(1)]))
+    head, body = one.split("scenes:\n")
+    for n in (MAX_SCENES + 1, 14_000):
+        ids = [f"{i}-health-1" for i in range(n)]
+        path.write_text(head + "scenes:\n" + "".join(body.replace("01-health-1", i) for i in ids))
+        with pytest.raises(PlanError) as e:
+            load_plan(path)
+        if n == MAX_SCENES + 1:
+            line = head.count("\n") + 1
+            assert str(e.value) == f"{path}:{line}: scenes: must have at most 180 scenes, got 181"
+        else:
+            assert e.value.field is None and e.value.message == (
+                "file is too large: more than 100000 values, which no hand-written YAML file "
+                "holds: is it the right file?"
+            )
+
+
+def test_a_scene_of_more_reference_photos_than_two_photo_lists_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "plan.yaml"
+    refs = [f"/p/{i}.jpg" for i in range(21)]
+    text = dump_plan(Plan(title="T", closing="C", scenes=[scene(1)]))
+    path.write_text(text + f"  reference_photos: [{', '.join(refs)}]\n")
+    with pytest.raises(PlanError) as e:
+        load_plan(path)
+    assert e.value.field == "scenes[1].reference_photos"
+    assert e.value.message == "must have at most 20 reference photos, got 21"
+
+
 def test_check_plan_names_a_reference_photo_too_long_for_the_system(tmp_path: Path) -> None:
     # Path.is_file() raised OSError (File name too long): a traceback before any render
     path = tmp_path / "plan.yaml"
