@@ -25,9 +25,10 @@ from rich.prompt import Prompt
 
 from mindmovie.config import ConfigError
 from mindmovie.fsutil import atomic_write_text, commit_file, tmp_path_for
-from mindmovie.goals import KNOWN_CATEGORIES, load_goals
+from mindmovie.goals import KNOWN_CATEGORIES, MAX_GOALS, MAX_PHOTOS, MAX_TEXT, load_goals
 from mindmovie.goals import _find_file as find_file
 from mindmovie.goals import _image_problem as image_problem
+from mindmovie.yamlsrc import given_text, is_blank
 
 GOALS_NAME = "goals.yaml"
 
@@ -264,17 +265,35 @@ def _rich_ask(console: Console) -> Ask:
     return ask
 
 
+def _too_long(console: Console, answer: str) -> bool:
+    """Whether an answer is longer than goals.yaml takes (`MAX_TEXT`): said, to ask again
+    (written, the file would not load and every answer was lost)."""
+    if len(answer) <= MAX_TEXT:
+        return False
+    console.print(
+        f"[yellow]That is {len(answer)} characters; goals.yaml takes at most {MAX_TEXT} "
+        "here. Please write it shorter.[/yellow]"
+    )
+    return True
+
+
 def _required(ask: Ask, console: Console, question: str, default: str | None = None) -> str:
-    """Ask until the answer is not blank."""
+    """Ask until the answer is not blank (a zero-width space alone is: `is_blank`) and
+    not longer than goals.yaml takes."""
     while True:
         answer = ask(question, default=default).strip()
-        if answer:
+        if is_blank(answer):
+            console.print("[yellow]Please write something here.[/yellow]")
+        elif not _too_long(console, answer):
             return answer
-        console.print("[yellow]Please write something here.[/yellow]")
 
 
-def _optional(ask: Ask, question: str) -> str | None:
-    return ask(question, default="").strip() or None
+def _optional(ask: Ask, question: str, console: Console) -> str | None:
+    """An answer that may be left out (blank: None); asked again while too long."""
+    while True:
+        answer = given_text(ask(question, default=""))
+        if answer is None or not _too_long(console, answer):
+            return answer
 
 
 def _yes(ask: Ask, question: str, default: bool) -> bool:
@@ -316,6 +335,12 @@ def _photos(ask: Ask, console: Console, base: Path, question: str) -> list[str]:
     while True:
         raw = ask(question, default="").strip()
         items = _photo_items(raw, base)
+        if len(items) > MAX_PHOTOS:
+            console.print(
+                f"[yellow]That is {len(items)} photos; a goal takes at most {MAX_PHOTOS}. "
+                "Type the paths again, or press Enter for no photos.[/yellow]"
+            )
+            continue
         missing, unusable = [], []
         for item in items:
             found, why = find_file(item, base, "photo")
@@ -343,9 +368,10 @@ def _category(ask: Ask, console: Console, number: int) -> str | None:
     if number == 1:
         answer = _required(ask, console, question)
     else:
-        answer = ask(f"{question}; Enter when done", default="").strip()
-        if not answer:
+        done = _optional(ask, f"{question}; Enter when done", console)
+        if done is None:
             return None
+        answer = done
     return answer.lower() if answer.lower() in KNOWN_CATEGORIES else answer
 
 
@@ -395,22 +421,24 @@ def _ask_and_write(console: Console, dest: Path, ask: Ask, *, force: bool) -> Pa
         f"Photo paths are relative to {escape(str(dest_dir))}."
     )
     goals: list[dict[str, Any]] = []
-    while (category := _category(ask, console, len(goals) + 1)) is not None:
+    while len(goals) < MAX_GOALS and (category := _category(ask, console, len(goals) + 1)):
         goal: dict[str, Any] = {
             "category": category,
             "vision": _required(ask, console, f"[{category}] Your vision, in one line"),
         }
-        feelings = _optional(ask, f"[{category}] How does it feel? (optional)")
+        feelings = _optional(ask, f"[{category}] How does it feel? (optional)", console)
         if feelings:
             goal["feelings"] = feelings
-        affirmation = _optional(ask, f"[{category}] Your own affirmation (optional)")
+        affirmation = _optional(ask, f"[{category}] Your own affirmation (optional)", console)
         if affirmation:
             goal["affirmation"] = affirmation
         photos = _photos(ask, console, dest_dir, f"[{category}] Photos, comma-separated (optional)")
         if photos:
             goal["photos"] = photos
         goals.append(goal)
-    closing = _optional(ask, "Closing line (optional)")
+        if len(goals) == MAX_GOALS:  # a 31st would make a goals.yaml that does not load
+            console.print(f"That is {MAX_GOALS} goals, the most one movie takes.")
+    closing = _optional(ask, "Closing line (optional)", console)
 
     data: dict[str, Any] = {"title": title, "goals": goals}
     if closing:

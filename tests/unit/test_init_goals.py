@@ -581,3 +581,49 @@ def test_a_yes_no_question_takes_the_words_and_asks_again_on_anything_else() -> 
         script = Script(answers)
         assert _yes(script, "Replace it?", default=True) is want, answers
         assert not script.answers and len(script.questions) == len(answers)
+
+
+def test_guided_asks_again_for_what_goals_yaml_would_refuse(tmp_path: Path) -> None:
+    """A zero-width space as the title, a vision longer than goals.yaml takes, or more
+    photos than a goal takes were written, and the file then did not load: every answer
+    was lost at the last question."""
+    from mindmovie.goals import MAX_PHOTOS, MAX_TEXT
+
+    write_photo(tmp_path / "me.jpg")
+    script = Script(
+        [
+            "\u200b",  # title: nothing visible, asked again
+            "T",
+            "health",
+            "v" * (MAX_TEXT + 1),  # vision: too long, asked again
+            "Fit",
+            "\u200b\u2060",  # feelings: nothing visible, left out
+            "a" * (MAX_TEXT + 1),  # affirmation: too long, asked again
+            "",
+            ", ".join(["me.jpg"] * (MAX_PHOTOS + 1)),  # photos: too many, asked again
+            "me.jpg",
+            "\ufeff",  # no more goals
+            "\u200b",  # closing: nothing visible, left out
+        ]
+    )
+    console, out = _console()
+    goals = load_goals(guided(console, tmp_path, ask=script))
+    assert not script.answers
+    assert (goals.title, goals.goals[0].vision, goals.closing) == ("T", "Fit", None)
+    assert goals.goals[0].feelings is None and goals.goals[0].affirmation is None
+    said = " ".join(out.getvalue().split())
+    assert f"{MAX_TEXT + 1} characters; goals.yaml takes at most {MAX_TEXT}" in said
+    assert f"{MAX_PHOTOS + 1} photos; a goal takes at most {MAX_PHOTOS}" in said
+
+
+def test_guided_stops_asking_for_goals_at_the_most_a_movie_takes(tmp_path: Path) -> None:
+    from mindmovie.goals import MAX_GOALS
+
+    answers = ["T"]
+    for n in range(MAX_GOALS):
+        answers += [f"goal{n}", "vision", "", "", ""]
+    script = Script([*answers, ""])  # then the closing: no "next goal" question
+    console, out = _console()
+    goals = load_goals(guided(console, tmp_path, ask=script))
+    assert len(goals.goals) == MAX_GOALS and not script.answers
+    assert f"That is {MAX_GOALS} goals, the most one movie takes." in out.getvalue()
