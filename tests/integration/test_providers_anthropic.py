@@ -378,3 +378,23 @@ def test_a_bad_planner_option_is_one_line_before_any_request(
     assert r.exit_code == 2, (r.output, r.exception)
     assert said in r.output and "Traceback" not in r.output, r.output
     assert sim.stats()["requests"] == 0
+
+
+def test_blank_words_are_not_put_to_claude(goals: Goals) -> None:
+    """A person description, style or closing of a zero-width space alone was sent as
+    the person's words ("person": "\u200b"), as were spaces; blank, it is left out."""
+    from mindmovie.providers.anthropic import build_prompt
+    from mindmovie.providers.base import PlanOptions
+
+    assert goals.person is not None
+    blank = goals.model_copy(
+        update={
+            "person": goals.person.model_copy(update={"description": "\u200b"}),
+            "style": "\u2060 ",
+            "closing": "\ufeff",
+        }
+    )
+    prompt = build_prompt(blank, PlanOptions())
+    assert "\u200b" not in prompt and "\u2060" not in prompt and "\ufeff" not in prompt
+    assert '"person"' not in prompt and '"style"' not in prompt and '"closing"' not in prompt
+    assert '"person"' in build_prompt(goals, PlanOptions())

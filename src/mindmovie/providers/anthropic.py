@@ -171,11 +171,12 @@ def build_prompt(goals: Goals, options: PlanOptions) -> str:
     """The user message: the person's goals (no file paths, no keys), counts and limits."""
     counts = scene_counts(goals, options)
     brief: dict[str, Any] = {"title": goals.title}
-    if goals.person and goals.person.description:
+    # blank (spaces, a zero-width space) is not given: Claude was asked to picture "\u200b"
+    if goals.person and goals.person.description and not is_blank(goals.person.description):
         brief["person"] = goals.person.description
-    if goals.style:
+    if goals.style and not is_blank(goals.style):
         brief["style"] = goals.style
-    if goals.closing:
+    if goals.closing and not is_blank(goals.closing):
         brief["closing"] = goals.closing
     brief["goals"] = [
         _goal_brief(i, g, c) for i, (g, c) in enumerate(zip(goals.goals, counts, strict=True), 1)
