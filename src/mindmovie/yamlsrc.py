@@ -501,9 +501,10 @@ def parse_yaml(
     return YamlDoc(data, builder.lines)
 
 
-#: bytes a hand-written file may have. Ours are a few KB (a plan of 20,000 scenes is
-#: 9 MB); the whole file was read into memory first, so a video given by mistake took
-#: its size in memory and /dev/zero read until the system killed the command
+#: bytes a hand-written file may have. Ours are a few KB (the largest plan goals.yaml's
+#: limits allow, 180 scenes of 2000-character texts of emoji, is 10 MB); the whole file
+#: was read into memory first, so a video given by mistake took its size in memory and
+#: /dev/zero read until the system killed the command
 MAX_SOURCE_BYTES = 32 << 20
 
 
