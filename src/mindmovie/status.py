@@ -185,7 +185,7 @@ def collect_status(
                 "first (with --fresh, it moves it aside again and starts over)"
             )
         steps = store.steps()
-        run_no = int(store.get_meta("run_no") or 0)
+        run_no = store.last_run_no()
         recorded_goals = store.get_meta(GOALS_META)
         recorded_settings = store.get_meta(SETTINGS_META)
         composed = store.get_meta(COMPOSED_PLAN_META)

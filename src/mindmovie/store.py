@@ -394,11 +394,35 @@ class Store:
                 (key, value),
             )
 
+    def last_run_no(self) -> int:
+        """The number of the last render (0: none yet).
+
+        A tolerant read: a `run_no` that is not a whole number (edited by hand) was a
+        ValueError traceback from `status` and every render. It is only a counter (which
+        steps ran in the last render), and each step records its own run number, so the
+        highest of those stands in for it and nothing is lost."""
+        with self._lock:
+            return self._run_no_in(self._db)
+
+    @staticmethod
+    def _run_no_in(db: sqlite3.Connection) -> int:
+        """`last_run_no`, read through `db` (inside a transaction, or not)."""
+        row = db.execute("SELECT value FROM meta WHERE key='run_no'").fetchone()
+        if row is None:
+            return 0
+        try:
+            return int(row[0])
+        except (TypeError, ValueError):
+            got = db.execute(
+                "SELECT MAX(run_no) FROM steps WHERE typeof(run_no)='integer'"
+            ).fetchone()
+            return int(got[0] or 0)
+
     def next_run_no(self) -> int:
-        """Count render invocations, so `status` can tell which steps ran in the last one."""
+        """Count render invocations, so `status` can tell which steps ran in the last one
+        (a damaged count is taken up from the steps': see `last_run_no`)."""
         with self._tx() as db:
-            row = db.execute("SELECT value FROM meta WHERE key='run_no'").fetchone()
-            n = (int(row[0]) if row else 0) + 1
+            n = self._run_no_in(db) + 1
             db.execute(
                 "INSERT INTO meta(key,value) VALUES('run_no',?) "
                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value",

@@ -1,0 +1,97 @@
+"""A run folder damaged by hand (a run.db value edited, a file where a folder belongs, a
+link that leads back to itself): `status` and `render` say what is wrong in one line
+naming the path, never a traceback, and lose nothing."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.project import status_json
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "mindmovie", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def _render(project: Path) -> subprocess.CompletedProcess[str]:
+    return _cli(
+        "render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q", cwd=project
+    )
+
+
+def _sql(db: Path, query: str, *args: object) -> list[tuple[object, ...]]:
+    con = sqlite3.connect(db)
+    try:
+        with con:
+            return list(con.execute(query, args).fetchall())
+    finally:
+        con.close()
+
+
+#: every meta key a render writes (scene keys: one scene's), and those other renders do
+META_KEYS = (
+    "run_no",
+    "goals_path",
+    "settings",
+    "folder",
+    "rendered_scene:01-health-1",
+    "composed_plan",
+    "storyboard_costs",
+    "storyboard_clips",
+    "storyboard_keyframes",
+    "storyboard_inputs",
+    "fresh_pending",
+    "aside_pending",
+)
+
+
+def test_the_damaged_meta_tests_cover_every_key_a_render_writes(finished: Path) -> None:
+    """A key added to run.db's meta later is damaged by the test below too."""
+    keys = {str(k) for (k,) in _sql(finished / "run" / "run.db", "SELECT key FROM meta")}
+    scene_keys = {k.split(":")[0] + ":" for k in keys if ":" in k}
+    assert {k for k in keys if ":" not in k} | scene_keys <= {
+        k.split(":")[0] + (":" if ":" in k else "") for k in META_KEYS
+    }
+
+
+#: the keys whose value is JSON: damaged also as JSON of the wrong shape
+_JSON_KEYS = {"settings", "rendered_scene:01-health-1", "composed_plan", "fresh_pending"}
+_JSON_KEYS |= {k for k in META_KEYS if k.startswith("storyboard_") and k != "storyboard_inputs"}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [(k, "x") for k in META_KEYS] + [(k, "[1]") for k in META_KEYS if k in _JSON_KEYS],
+)
+def test_a_meta_value_damaged_by_hand_is_no_traceback(finished: Path, key: str, value: str) -> None:
+    """`UPDATE meta SET value='x' WHERE key='run_no'` made `status` and every render a
+    ValueError traceback. Every meta value is read tolerantly (each is a record that can
+    be made again; run_no is taken up from the steps' own run numbers): status shows the
+    run, the render reuses everything, and the ledger and files are as they were."""
+    db = finished / "run" / "run.db"
+    _sql(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", key, value)
+    steps = _sql(db, "SELECT scene_id, stage, sha256 FROM steps WHERE stage IN ('keyframe','clip')")
+    st, _ = status_json(finished, "run")
+    assert st["run_no"] == 1
+    r = _render(finished)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    st, _ = status_json(finished, "run")
+    assert st["run_no"] == 2
+    made = [s for s in st["steps"] if s["stage"] in ("keyframe", "clip") and s["run_no"] == 2]
+    assert not made, made
+    after = _sql(db, "SELECT scene_id, stage, sha256 FROM steps WHERE stage IN ('keyframe','clip')")
+    assert sorted(after) == sorted(steps)
