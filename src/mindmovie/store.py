@@ -789,6 +789,31 @@ class Store:
                     db.execute("DELETE FROM steps WHERE scene_id=? AND stage=?", (r[0], stage))
 
     # ------------------------------------------------------------------ ledger
+    def _usage(self, row_id: object, raw: object) -> dict[str, Any] | None:
+        """A ledger row's `usage` (a JSON object, or nothing recorded: None).
+
+        Strict, not tolerant: it holds what a later render acts on instead of paying
+        again (a result URL to download, a lost job to look for), so a value damaged by
+        hand read as "nothing noted" could pay twice, and the writers that add to it
+        would overwrite it. It was a JSONDecodeError traceback (or an AttributeError for
+        JSON that is no object) from `status` and every render."""
+        if raw is None or raw == "":
+            return None
+        try:
+            usage = json.loads(str(raw))
+        except ValueError:
+            usage = raw
+        if usage is None or isinstance(usage, dict):
+            return usage
+        shown = str(raw) if len(str(raw)) <= 60 else str(raw)[:57] + "..."
+        raise StoreError(
+            f"{self.path}: ledger row {row_id} has a damaged usage ({shown!r} is not a "
+            "JSON object). It was not changed. Put back the value it had, or clear it "
+            f'(sqlite3 {self.path} "UPDATE ledger SET usage=NULL WHERE id={row_id}"): the '
+            "money it records stays counted, only its notes (a result to download again, "
+            "a lost job to look for) are forgotten."
+        )
+
     def ledger_commit(
         self,
         scene_id: str,
@@ -851,8 +876,7 @@ class Store:
         next render of those inputs downloads it from there instead of paying again."""
         with self._tx() as db:
             row = db.execute("SELECT usage FROM ledger WHERE id=?", (row_id,)).fetchone()
-            usage = json.loads(row[0]) if row is not None and row[0] else {}
-            usage = usage if isinstance(usage, dict) else {}
+            usage = (self._usage(row_id, row[0]) if row is not None else None) or {}
             usage.update(result_url=url, input_key=input_key, result_at=time.time())
             if valid_for is not None:
                 usage["result_valid_for"] = valid_for
@@ -902,8 +926,7 @@ class Store:
         row stays billed, and no render tries that URL again."""
         with self._tx() as db:
             row = db.execute("SELECT usage FROM ledger WHERE id=?", (row_id,)).fetchone()
-            usage = json.loads(row[0]) if row is not None and row[0] else {}
-            usage = usage if isinstance(usage, dict) else {}
+            usage = (self._usage(row_id, row[0]) if row is not None else None) or {}
             usage.pop("result_url", None)
             usage["result_url_outcome"] = outcome[:300]
             db.execute(
@@ -916,7 +939,7 @@ class Store:
             row = self._db.execute(
                 "SELECT * FROM ledger WHERE remote_id=? ORDER BY id DESC LIMIT 1", (remote_id,)
             ).fetchone()
-        return None if row is None else dict(row)
+        return None if row is None else {**dict(row), "usage": self._usage(row["id"], row["usage"])}
 
     def resumable_job(self, step: Step) -> str | None:
         """The paid job a render picks up for this clip step instead of buying a new one
@@ -936,7 +959,7 @@ class Store:
             return None
         row = self.ledger_by_remote(step.remote_id)
         if row is not None:
-            usage = json.loads(row["usage"]) if row.get("usage") else {}
+            usage = row["usage"]
             if row["state"] == "refunded" or (
                 row["state"] == "billed" and isinstance(usage, dict) and "status" in usage
             ):
@@ -949,7 +972,7 @@ class Store:
         out = []
         for r in rows:
             d = dict(r)
-            d["usage"] = json.loads(d["usage"]) if d.get("usage") else None
+            d["usage"] = self._usage(d["id"], d.get("usage"))
             out.append(d)
         return out
 

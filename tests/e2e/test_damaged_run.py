@@ -33,6 +33,26 @@ def _render(project: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _status_error(project: Path) -> str:
+    """`mindmovie status run` in `project`, which must stop with exit 2 and no
+    exception: its stderr, on one line."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINDMOVIE_")}
+    env["COLUMNS"] = "200"
+    here = Path.cwd()
+    os.chdir(project)
+    try:
+        r = CliRunner().invoke(app, ["status", "run"], env=env)
+    finally:
+        os.chdir(here)
+    assert isinstance(r.exception, SystemExit), (r.exception, r.stderr)
+    assert r.exit_code == 2, (r.exit_code, r.stdout, r.stderr)
+    return " ".join(r.stderr.split())
+
+
 def _sql(db: Path, query: str, *args: object) -> list[tuple[object, ...]]:
     con = sqlite3.connect(db)
     try:
@@ -95,3 +115,31 @@ def test_a_meta_value_damaged_by_hand_is_no_traceback(finished: Path, key: str, 
     assert not made, made
     after = _sql(db, "SELECT scene_id, stage, sha256 FROM steps WHERE stage IN ('keyframe','clip')")
     assert sorted(after) == sorted(steps)
+
+
+@pytest.mark.parametrize("usage", ["x", "[1]", "5"])
+def test_a_ledger_usage_damaged_by_hand_is_named_and_kept(finished: Path, usage: str) -> None:
+    """A paid call's `usage` edited to no JSON object was a JSONDecodeError (or
+    AttributeError) traceback from `status` and every render. It holds what a render
+    acts on instead of paying again, so both stop (exit 2) on one line naming run.db,
+    the row and what to do, and the row is left as it was."""
+    db = finished / "run" / "run.db"
+    row = (
+        "INSERT INTO ledger(scene_id, stage, provider, model, remote_id, state,"
+        " estimated_usd, billed_usd, usage, created_at, updated_at)"
+        " VALUES('01-health-1', 'clip', 'byteplus', 'seedance', 'job-1', 'billed',"
+        " 0.5, 0.5, ?, 1, 1)"
+    )
+    _sql(db, row, usage)
+    before = _sql(db, "SELECT * FROM ledger")
+    said = (
+        f"run/run.db: ledger row 1 has a damaged usage ({usage!r} is not a JSON object). "
+        "It was not changed. Put back the value it had, or clear it (sqlite3 run/run.db "
+        '"UPDATE ledger SET usage=NULL WHERE id=1")'
+    )
+    assert said in _status_error(finished)
+    r = _render(finished)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert said in " ".join(r.stderr.split()), r.stderr
+    assert _sql(db, "SELECT * FROM ledger") == before
+    assert (finished / "run" / "movie.mp4").is_file()
