@@ -84,7 +84,14 @@ from mindmovie.providers.base import (
     VideoRequest,
 )
 from mindmovie.retry import with_retry
-from mindmovie.store import Step, Store, StoreError, _snapshot, journal_missing
+from mindmovie.store import (
+    Step,
+    Store,
+    StoreError,
+    _snapshot,
+    check_journal_link,
+    journal_missing,
+)
 from mindmovie.yamlsrc import given_text, not_a_file
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
@@ -288,6 +295,7 @@ def _check_creatable(run_dir: Path, what: str) -> None:
 def _check_run_dir(run_dir: Path, what: str) -> None:
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"{what}: is a file, not a folder")
+    check_journal_link(run_dir / "run.db")  # "not empty" or "cannot be written" said
     plan = run_dir / "plan.yaml"
     if plan.exists() and not plan.is_file():
         # the render copies plan.yaml aside before planning again: an IsADirectoryError

@@ -33,7 +33,7 @@ from mindmovie.plan import (
     movie_settings_changes,
     photo_keyframe,
 )
-from mindmovie.store import Store, StoreError, journal_missing
+from mindmovie.store import Store, StoreError, check_journal_link, journal_missing
 from mindmovie.yamlsrc import SourceError
 
 if TYPE_CHECKING:
@@ -154,6 +154,7 @@ def collect_status(
     from mindmovie.pipeline import GOALS_META, SETTINGS_META, movie_settings, rendering_pid
 
     db = run_dir / "run.db"
+    check_journal_link(db)
     try:
         # an empty run.db is no journal (the render sets the files aside as without one);
         # a folder named run.db is one `Store` says is wrong

@@ -148,6 +148,47 @@ class StoreError(Exception):
     """run.db is unusable (corrupt, foreign, or from a newer mindmovie); says what to do."""
 
 
+def link_loop(path: Path) -> str | None:
+    """`path`'s links as they lead back to themselves ("run.db -> b -> run.db") when it
+    is a symbolic link that never reaches a file; None otherwise (a link to something,
+    a link to nothing, no link)."""
+    try:
+        if not path.is_symlink():
+            return None
+        path.stat()
+        return None
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            return None
+    hops, cur, seen = [path.name], path, {os.path.abspath(path)}
+    try:
+        for _ in range(40):  # the most links the system follows
+            target = os.readlink(cur)
+            hops.append(target)
+            cur = cur.parent / target
+            if os.path.abspath(cur) in seen or not cur.is_symlink():
+                break
+            seen.add(os.path.abspath(cur))
+    except OSError:
+        pass
+    return " -> ".join(hops)
+
+
+def check_journal_link(db: Path) -> None:
+    """Refuse a run.db that is a symbolic link leading back to itself (`ln -s run.db
+    run.db`, or a -> b -> a), in the same words from `status`, `render`, `estimate` and
+    `storyboard`: status said "no run.db", render "cannot be written ... read-only",
+    or with --out "not empty (b)", none of them naming the link."""
+    chain = link_loop(db)
+    if chain is not None:
+        raise StoreError(
+            f"{db} is a symbolic link that leads back to itself ({chain}), so there is no "
+            "journal to read. It was not changed: put the run's run.db in its place, or "
+            "remove the link (the next render then starts a new journal, first moving the "
+            "files made here to previous/<time>/)."
+        )
+
+
 def journal_missing(db: Path) -> bool:
     """Whether there is no journal at `db` to go by: no file, or an empty one (0 bytes,
     with no write-ahead log beside it holding commits; cut short by hand or by a copy
@@ -233,6 +274,7 @@ class Store:
         self.path = path
         self.root = path.parent
         self._lock = threading.RLock()
+        check_journal_link(path)
         if path.is_dir():
             # said "cannot be written ... its folder is read-only or belongs to another
             # user", which sent the person to the permissions

@@ -904,8 +904,9 @@ def _check_is_a_run(run_dir: Path) -> None:
     """A folder that is no run is said as `status` says it: "nonexist/plan.yaml: file not
     found" (or "cannot read file (Not a directory)" for a file) read as if a run had lost
     its plan. A run folder without plan.yaml (run.db there) is load_plan's to say."""
-    from mindmovie.store import StoreError
+    from mindmovie.store import StoreError, check_journal_link
 
+    check_journal_link(run_dir / "run.db")  # drawn as if the run had no journal
     try:
         if run_dir.is_dir() and ((run_dir / "plan.yaml").exists() or (run_dir / "run.db").exists()):
             return

@@ -143,3 +143,36 @@ def test_a_ledger_usage_damaged_by_hand_is_named_and_kept(finished: Path, usage:
     assert said in " ".join(r.stderr.split()), r.stderr
     assert _sql(db, "SELECT * FROM ledger") == before
     assert (finished / "run" / "movie.mp4").is_file()
+
+
+@pytest.mark.parametrize("links", [["run.db"], ["b", "run.db"]], ids=["self", "a-b-a"])
+def test_run_db_as_a_link_loop_is_said_alike_by_status_render_and_storyboard(
+    finished: Path, links: list[str]
+) -> None:
+    """`ln -s run.db run.db` (or run.db -> b -> run.db) in a run folder: status said
+    "no run.db", render "cannot be written ... read-only" (with --out: "not empty (b)"),
+    storyboard drew the run as one with no journal. All say it in the same line, naming
+    the link and that it leads back to itself (exit 2), and nothing is moved."""
+    run = finished / "run"
+    (run / "run.db").rename(run / "run.db.real")
+    (run / "run.db").symlink_to(links[0])
+    if len(links) > 1:
+        (run / links[0]).symlink_to(links[1])
+    chain = " -> ".join(["run.db", *links])
+    said = (
+        f"run/run.db is a symbolic link that leads back to itself ({chain}), so there is no "
+        "journal to read. It was not changed: put the run's run.db in its place, or remove "
+        "the link (the next render then starts a new journal, first moving the files made "
+        "here to previous/<time>/)."
+    )
+    before = sorted(p.name for p in run.iterdir())
+    assert said in _status_error(finished)
+    for args in (
+        ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"),
+        ("storyboard", "run"),
+    ):
+        r = _cli(*args, cwd=finished)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert " ".join(r.stderr.split()) == f"error: {said}"
+    assert sorted(p.name for p in run.iterdir()) == before
+    assert (run / "run.db").is_symlink()
