@@ -292,10 +292,45 @@ def _check_creatable(run_dir: Path, what: str) -> None:
         return
 
 
+def _not_a_folder(path: Path, holds: str) -> str | None:
+    """Why `path`, where the render keeps a folder that `holds` these files, cannot be
+    one (a file, or a link leading nowhere: the render's mkdir said only "[Errno 17] File
+    exists" or "Not a directory", and the scene failed); None when it is a folder or not
+    there yet."""
+    try:
+        if path.is_symlink() and not path.exists():
+            return (
+                f"{path}: is a link to {os.readlink(path)}, which is missing or leads back "
+                f"to it, where the folder for {holds} belongs. It was not changed: remove "
+                "the link (or point it at a folder) and render again"
+            )
+        if path.exists() and not path.is_dir():
+            return (
+                f"{path}: is a file, not the folder for {holds}. It was not changed: move "
+                f"it away (e.g. to {path.name}.bad beside it) and render again"
+            )
+    except OSError:
+        return None  # a name too long and the like: the render says what it can
+    return None
+
+
+def check_scene_folders(run_dir: Path, scene_ids: Collection[str]) -> None:
+    """Refuse (before any keyframe or clip is paid for, or priced) a run folder whose
+    scenes/ or scenes/<scene id> is a file or a link to nothing: each scene's render
+    failed at its mkdir with raw Errno text, after the spend question."""
+    scenes = run_dir / "scenes"
+    if why := _not_a_folder(scenes, "every scene's keyframe.png and clip.mp4"):
+        raise RunDirError(why)
+    for sid in scene_ids:
+        if why := _not_a_folder(scenes / sid, f"scene {sid}'s keyframe.png and clip.mp4"):
+            raise RunDirError(why)
+
+
 def _check_run_dir(run_dir: Path, what: str) -> None:
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"{what}: is a file, not a folder")
     check_journal_link(run_dir / "run.db")  # "not empty" or "cannot be written" said
+    check_scene_folders(run_dir, ())  # scenes/ itself: known before any plan
     plan = run_dir / "plan.yaml"
     if plan.exists() and not plan.is_file():
         # the render copies plan.yaml aside before planning again: an IsADirectoryError
@@ -3359,6 +3394,7 @@ class Pipeline:
         if until == "plan":
             self._storyboard(store)  # scenes, affirmations and costs, before any picture
             return res
+        check_scene_folders(self.run_dir, [sc.id for sc in plan.scenes])
         n = len(plan.scenes)
         self.reporter.stage("keyframes", n)
         if until != "keyframes":
@@ -3673,6 +3709,8 @@ def estimate_for(
         # photo or music that is not there) is refused here too, as `status` does: it
         # was priced, and the render stopped with exit 2
         check_plan(pipe.run_dir / "plan.yaml", look.plan, len(pipe.goals.goals))
+    if (scenes := look.plan or look.basis) is not None:
+        check_scene_folders(pipe.run_dir, [sc.id for sc in scenes.scenes])
     return costs.estimate_run(settings, pipe.goals, look.plan, done=set(look.reused))
 
 
@@ -3694,4 +3732,6 @@ def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:
         # music that is not there) is refused here too: status said "reuse" for such a
         # plan.yaml, and the render it promised stopped with exit 2
         check_plan(run_dir / "plan.yaml", look.plan, len(pipe.goals.goals))
+    if (scenes := look.plan or look.basis) is not None:
+        check_scene_folders(run_dir, [sc.id for sc in scenes.scenes])  # as render refuses
     return look

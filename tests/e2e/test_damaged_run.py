@@ -176,3 +176,45 @@ def test_run_db_as_a_link_loop_is_said_alike_by_status_render_and_storyboard(
         assert " ".join(r.stderr.split()) == f"error: {said}"
     assert sorted(p.name for p in run.iterdir()) == before
     assert (run / "run.db").is_symlink()
+
+
+@pytest.mark.parametrize("where", ["scenes/02-wealth-1", "scenes", "link"])
+def test_a_file_where_a_scene_folder_belongs_is_named_before_any_step(
+    finished: Path, where: str
+) -> None:
+    """scenes/<scene id> (or scenes/ itself) replaced by a file, or by a link to nothing:
+    the scene failed at its mkdir with "[Errno 17] File exists: ..." (exit 1, after the
+    spend question), and status said "redo: clip.mp4 missing". status, estimate and
+    render now refuse it (exit 2) on one line naming the path and what to do, and
+    nothing is changed."""
+    run = finished / "run"
+    folder = run / ("scenes/02-wealth-1" if where == "link" else where)
+    folder.rename(run / "moved")
+    if where == "link":
+        folder.symlink_to("nowhere")
+        said = (
+            "run/scenes/02-wealth-1: is a link to nowhere, which is missing or leads back "
+            "to it, where the folder for scene 02-wealth-1's keyframe.png and clip.mp4 "
+            "belongs. It was not changed: remove the link (or point it at a folder) and "
+            "render again"
+        )
+    else:
+        folder.write_text("not a folder\n")
+        holds = "every scene's" if where == "scenes" else "scene 02-wealth-1's"
+        said = (
+            f"run/{where}: is a file, not the folder for {holds} keyframe.png and "
+            f"clip.mp4. It was not changed: move it away (e.g. to {folder.name}.bad "
+            "beside it) and render again"
+        )
+    db = run / "run.db"
+    steps = _sql(db, "SELECT * FROM steps ORDER BY scene_id, stage")
+    assert said in _status_error(finished)
+    for args in (
+        ("estimate", "examples/goals.yaml", "-c", "small.yaml", "--out", "run"),
+        ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"),
+    ):
+        r = _cli(*args, cwd=finished)
+        assert r.returncode == 2 and "Errno" not in r.stderr, r.stderr
+        assert " ".join(r.stderr.split()).endswith(f"error: {said}"), r.stderr
+    assert _sql(db, "SELECT * FROM steps ORDER BY scene_id, stage") == steps
+    assert folder.is_symlink() if where == "link" else folder.read_text() == "not a folder\n"
