@@ -314,6 +314,22 @@ def _not_a_folder(path: Path, holds: str) -> str | None:
     return None
 
 
+def _not_a_file(path: Path, what: str) -> str | None:
+    """Why `path`, where the render writes `what` (a file, put in place by a rename),
+    cannot take it: a folder there (not a link to one: the rename replaces a link) made
+    the rename fail with raw "[Errno 21] Is a directory" text, after the work was done.
+    None when it can."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            return (
+                f"{path}: is a folder, not {what} (a file). It was not changed: move it "
+                f"away (e.g. to {path.name}.bad beside it) and render again"
+            )
+    except OSError:
+        return None  # a name too long and the like: the render says what it can
+    return None
+
+
 def check_scene_folders(run_dir: Path, scene_ids: Collection[str]) -> None:
     """Refuse (before any keyframe or clip is paid for, or priced) a run folder whose
     scenes/ or scenes/<scene id> is a file or a link to nothing: each scene's render
@@ -341,6 +357,9 @@ def _check_run_dir(run_dir: Path, what: str) -> None:
             f"{plan}: is {kind}, not the run's plan (a file). It was not changed: move it "
             "away (e.g. to plan.yaml.bad) and render again"
         )
+    # the movie was composed in full, then its rename failed: an IsADirectoryError traceback
+    if why := _not_a_file(run_dir / "movie.mp4", "the movie"):
+        raise RunDirError(why)
     if run_dir.is_dir() and not (run_dir / "run.db").exists():
         # what a run wrote (a --fresh killed after moving run.db), a system's dotfiles
         # (.DS_Store) and the run's own leftovers do not make it someone else's folder

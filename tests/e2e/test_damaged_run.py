@@ -218,3 +218,23 @@ def test_a_file_where_a_scene_folder_belongs_is_named_before_any_step(
         assert " ".join(r.stderr.split()).endswith(f"error: {said}"), r.stderr
     assert _sql(db, "SELECT * FROM steps ORDER BY scene_id, stage") == steps
     assert folder.is_symlink() if where == "link" else folder.read_text() == "not a folder\n"
+
+
+def test_movie_mp4_as_a_folder_is_named_before_anything_is_composed(finished: Path) -> None:
+    """A folder named movie.mp4 in the run folder: the render composed the whole movie,
+    then its rename failed with an IsADirectoryError traceback. status and render
+    refuse it first (exit 2) naming it, and what it holds is left as it was."""
+    run = finished / "run"
+    movie = run / "movie.mp4"
+    movie.rename(run / "old.mp4")
+    movie.mkdir()
+    (movie / "notes.txt").write_text("mine\n")
+    said = (
+        "run/movie.mp4: is a folder, not the movie (a file). It was not changed: move it "
+        "away (e.g. to movie.mp4.bad beside it) and render again"
+    )
+    assert said in _status_error(finished)
+    r = _render(finished)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert " ".join(r.stderr.split()).endswith(f"error: {said}"), r.stderr
+    assert [p.name for p in movie.iterdir()] == ["notes.txt"]
