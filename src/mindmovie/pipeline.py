@@ -330,6 +330,20 @@ def _not_a_file(path: Path, what: str) -> str | None:
     return None
 
 
+#: the folders a render makes in a run folder besides scenes/, with what each holds:
+#: one replaced by a file or a link to nothing was a FileExistsError (or "Not a
+#: directory") traceback at the compose, after every clip was made, or raw Errno text
+#: when a paid artifact was kept
+WORK_FOLDERS = {
+    "kept": "the paid keyframes and clips kept for going back to",
+    "compose": "the movie's work files",
+    "compose/segments": "the movie's finished pieces",
+    "compose/cards": "the movie's text cards",
+    "compose/overlays": "the movie's text overlays",
+    "compose/audio": "the movie's sound",
+}
+
+
 def check_scene_folders(run_dir: Path, scene_ids: Collection[str]) -> None:
     """Refuse (before any keyframe or clip is paid for, or priced) a run folder whose
     scenes/ or scenes/<scene id> is a file or a link to nothing: each scene's render
@@ -347,6 +361,9 @@ def _check_run_dir(run_dir: Path, what: str) -> None:
         raise RunDirError(f"{what}: is a file, not a folder")
     check_journal_link(run_dir / "run.db")  # "not empty" or "cannot be written" said
     check_scene_folders(run_dir, ())  # scenes/ itself: known before any plan
+    for name, holds in WORK_FOLDERS.items():
+        if why := _not_a_folder(run_dir / name, holds):
+            raise RunDirError(why)
     plan = run_dir / "plan.yaml"
     if plan.exists() and not plan.is_file():
         # the render copies plan.yaml aside before planning again: an IsADirectoryError

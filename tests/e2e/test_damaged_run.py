@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from mindmovie.pipeline import WORK_FOLDERS
 from tests.e2e.project import status_json
 
 
@@ -238,3 +239,45 @@ def test_movie_mp4_as_a_folder_is_named_before_anything_is_composed(finished: Pa
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert " ".join(r.stderr.split()).endswith(f"error: {said}"), r.stderr
     assert [p.name for p in movie.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [(name, "file") for name in WORK_FOLDERS] + [("compose/segments", "loop")],
+)
+def test_a_file_where_a_work_folder_belongs_is_named_before_any_step(
+    finished: Path, name: str, kind: str
+) -> None:
+    """compose/, its segments/ cache (cards/, overlays/, audio/) or kept/ replaced by a
+    file or a link leading back to itself: with an affirmation edited (the movie is
+    composed again) the render made it to the compose and stopped there on a
+    FileExistsError or NotADirectoryError traceback (kept/: raw Errno text when a paid
+    artifact was kept). status and render refuse it first (exit 2), naming the path."""
+    run = finished / "run"
+    plan = run / "plan.yaml"
+    plan.write_text(plan.read_text().replace("I am strong, healthy", "I am strong, well"))
+    folder = run / name
+    if folder.exists():
+        folder.rename(run / "moved")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    holds = WORK_FOLDERS[name]
+    if kind == "loop":
+        folder.symlink_to(folder.name)
+        said = (
+            f"run/{name}: is a link to {folder.name}, which is missing or leads back to it, "
+            f"where the folder for {holds} belongs. It was not changed: remove the link (or "
+            "point it at a folder) and render again"
+        )
+    else:
+        folder.write_text("not a folder\n")
+        said = (
+            f"run/{name}: is a file, not the folder for {holds}. It was not changed: move "
+            f"it away (e.g. to {folder.name}.bad beside it) and render again"
+        )
+    steps = _sql(run / "run.db", "SELECT * FROM steps ORDER BY scene_id, stage")
+    assert said in _status_error(finished)
+    r = _render(finished)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert " ".join(r.stderr.split()).endswith(f"error: {said}"), r.stderr
+    assert _sql(run / "run.db", "SELECT * FROM steps ORDER BY scene_id, stage") == steps
+    assert folder.is_symlink() if kind == "loop" else folder.read_text() == "not a folder\n"
