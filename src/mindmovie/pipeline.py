@@ -346,14 +346,21 @@ WORK_FOLDERS = {
 
 def check_scene_folders(run_dir: Path, scene_ids: Collection[str]) -> None:
     """Refuse (before any keyframe or clip is paid for, or priced) a run folder whose
-    scenes/ or scenes/<scene id> is a file or a link to nothing: each scene's render
-    failed at its mkdir with raw Errno text, after the spend question."""
+    scenes/ or scenes/<scene id> is a file or a link to nothing (each scene's render
+    failed at its mkdir with raw Errno text, after the spend question), or whose
+    scenes/<scene id>/keyframe.png or clip.mp4 is a folder."""
     scenes = run_dir / "scenes"
     if why := _not_a_folder(scenes, "every scene's keyframe.png and clip.mp4"):
         raise RunDirError(why)
     for sid in scene_ids:
         if why := _not_a_folder(scenes / sid, f"scene {sid}'s keyframe.png and clip.mp4"):
             raise RunDirError(why)
+        # a folder where the keyframe or clip goes: the picture or clip was made (paid
+        # for, with a paid model) and then lost at its rename, the scene failed with raw
+        # "[Errno 21] Is a directory" text
+        for name, what in (("keyframe.png", "keyframe"), ("clip.mp4", "clip")):
+            if why := _not_a_file(scenes / sid / name, f"scene {sid}'s {what}"):
+                raise RunDirError(why)
 
 
 def _check_run_dir(run_dir: Path, what: str) -> None:

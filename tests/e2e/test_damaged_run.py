@@ -281,3 +281,29 @@ def test_a_file_where_a_work_folder_belongs_is_named_before_any_step(
     assert " ".join(r.stderr.split()).endswith(f"error: {said}"), r.stderr
     assert _sql(run / "run.db", "SELECT * FROM steps ORDER BY scene_id, stage") == steps
     assert folder.is_symlink() if kind == "loop" else folder.read_text() == "not a folder\n"
+
+
+@pytest.mark.parametrize(("name", "what"), [("keyframe.png", "keyframe"), ("clip.mp4", "clip")])
+def test_a_folder_where_a_keyframe_or_clip_belongs_is_named_before_any_step(
+    finished: Path, name: str, what: str
+) -> None:
+    """scenes/<scene id>/keyframe.png (or clip.mp4) replaced by a folder: the scene's
+    picture or clip was made again (with a paid model, paid for) and lost at its rename,
+    the scene failing with raw "[Errno 21] Is a directory" text (exit 1). status and
+    render refuse it first (exit 2), naming the path and what to do."""
+    run = finished / "run"
+    path = run / "scenes" / "01-health-1" / name
+    path.rename(run / "moved")
+    path.mkdir()
+    said = (
+        f"run/scenes/01-health-1/{name}: is a folder, not scene 01-health-1's {what} (a "
+        f"file). It was not changed: move it away (e.g. to {name}.bad beside it) and "
+        "render again"
+    )
+    steps = _sql(run / "run.db", "SELECT * FROM steps ORDER BY scene_id, stage")
+    assert said in _status_error(finished)
+    r = _render(finished)
+    assert r.returncode == 2 and "Errno" not in r.stderr, r.stderr
+    assert " ".join(r.stderr.split()).endswith(f"error: {said}"), r.stderr
+    assert _sql(run / "run.db", "SELECT * FROM steps ORDER BY scene_id, stage") == steps
+    assert path.is_dir()
