@@ -58,6 +58,7 @@ from mindmovie.plan import (
     check_plan,
     composed_plan,
     load_plan,
+    plan_not_a_file,
     rebase_paths,
     rendered_scene,
     update_plan_fields,
@@ -92,7 +93,7 @@ from mindmovie.store import (
     check_journal_link,
     journal_missing,
 )
-from mindmovie.yamlsrc import given_text, not_a_file
+from mindmovie.yamlsrc import given_text
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
 T = TypeVar("T")
@@ -371,16 +372,10 @@ def _check_run_dir(run_dir: Path, what: str) -> None:
     for name, holds in WORK_FOLDERS.items():
         if why := _not_a_folder(run_dir / name, holds):
             raise RunDirError(why)
-    plan = run_dir / "plan.yaml"
-    if plan.exists() and not plan.is_file():
-        # the render copies plan.yaml aside before planning again: an IsADirectoryError
-        # traceback, and `status` said "there is no plan.yaml". A named pipe (or socket,
-        # device) was called a folder too
-        kind = "a folder" if plan.is_dir() else not_a_file(plan.stat().st_mode)
-        raise RunDirError(
-            f"{plan}: is {kind}, not the run's plan (a file). It was not changed: move it "
-            "away (e.g. to plan.yaml.bad) and render again"
-        )
+    # the render copies plan.yaml aside before planning again: an IsADirectoryError
+    # traceback, and `status` said "there is no plan.yaml"
+    if why := plan_not_a_file(run_dir / "plan.yaml"):
+        raise RunDirError(f"{run_dir / 'plan.yaml'}: {why}")
     # the movie was composed in full, then its rename failed: an IsADirectoryError traceback
     if why := _not_a_file(run_dir / "movie.mp4", "the movie"):
         raise RunDirError(why)

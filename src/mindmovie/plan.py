@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from mindmovie.yamlsrc import (
     format_loc,
     is_blank,
     load_yaml,
+    not_a_file,
     require_mapping,
     validate,
 )
@@ -252,6 +254,25 @@ def _duplicate_ids(scenes: list[Any], doc: YamlDoc) -> list[Problem]:
     return problems
 
 
+def plan_not_a_file(path: Path) -> str | None:
+    """Why (after "`path`: ") the run's plan.yaml at `path` cannot be read or replaced,
+    when something other than a file stands there: a folder (the render's copy aside
+    was an IsADirectoryError traceback) or a named pipe, socket or device (`status` and
+    `storyboard` waited forever to read a pipe, and the render called it a folder).
+    None for a file, nothing there, or a path that cannot be looked at (the read says)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kind = "a folder" if stat.S_ISDIR(mode) else not_a_file(mode)
+    return (
+        f"is {kind}, not the run's plan (a file). It was not changed: move it away (e.g. "
+        f"to {path.name}.bad) and render again"
+    )
+
+
 def load_plan(path: Path, anchor: Path | None = None, *, as_written: bool = False) -> Plan:
     """Load and check plan.yaml (as written by ``write_plan`` and edited by the person).
 
@@ -263,6 +284,8 @@ def load_plan(path: Path, anchor: Path | None = None, *, as_written: bool = Fals
     duplicate keys, unknown keys (with a did-you-mean), missing or wrongly typed fields
     (e.g. ``seconds``), no scenes, and duplicate scene ids (naming both lines).
     """
+    if why := plan_not_a_file(path):
+        raise PlanError(path, None, None, why)
     doc = load_yaml(path, PlanError)
     require_mapping(doc, path, PlanError, _PLAN_EXAMPLE)
     data: dict[str, Any] = doc.data

@@ -16,14 +16,14 @@ from mindmovie.pipeline import WORK_FOLDERS
 from tests.e2e.project import status_json
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
     return subprocess.run(
         [sys.executable, "-m", "mindmovie", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         env=env,
     )
 
@@ -307,3 +307,35 @@ def test_a_folder_where_a_keyframe_or_clip_belongs_is_named_before_any_step(
     assert " ".join(r.stderr.split()).endswith(f"error: {said}"), r.stderr
     assert _sql(run / "run.db", "SELECT * FROM steps ORDER BY scene_id, stage") == steps
     assert path.is_dir()
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"), [("folder", "a folder"), ("fifo", "a named pipe (FIFO)")]
+)
+def test_plan_yaml_that_is_no_file_is_said_alike_by_status_storyboard_and_render(
+    finished: Path, kind: str, said: str
+) -> None:
+    """plan.yaml replaced by a named pipe: `status` and `storyboard` waited forever to
+    read it and the render called it "a folder"; a folder was "is a directory, not a
+    file" from storyboard. All three say what it is in the render's words (exit 2), and
+    it is left as it was."""
+    run = finished / "run"
+    plan = run / "plan.yaml"
+    plan.rename(run / "moved.yaml")
+    if kind == "folder":
+        plan.mkdir()
+    else:
+        os.mkfifo(plan)
+    line = (
+        f"error: run/plan.yaml: is {said}, not the run's plan (a file). It was not changed: "
+        "move it away (e.g. to plan.yaml.bad) and render again"
+    )
+    for args in (
+        ("status", "run", "-c", "small.yaml"),
+        ("storyboard", "run"),
+        ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"),
+    ):
+        r = _cli(*args, cwd=finished, timeout=60)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert " ".join(r.stderr.split()).endswith(line), r.stderr
+    assert plan.is_dir() if kind == "folder" else plan.is_fifo()
