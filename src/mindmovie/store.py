@@ -174,6 +174,40 @@ def link_loop(path: Path) -> str | None:
     return " -> ".join(hops)
 
 
+#: the files SQLite keeps beside run.db, by suffix
+SIDE_FILES = {
+    "-wal": "run.db's write-ahead log",
+    "-shm": "run.db's shared-memory index",
+    "-journal": "run.db's rollback journal",
+}
+
+
+def check_side_files(db: Path) -> None:
+    """Refuse a folder, or a link leading back to itself, where SQLite keeps one of
+    run.db's side files (`SIDE_FILES`): the render said "run.db cannot be written ...
+    its folder is read-only or belongs to another user", which sent the person to the
+    permissions, and named neither the file nor what it is. (Neither holds a journal
+    that a render would need: SQLite could not have written one there.)"""
+    for end, what in SIDE_FILES.items():
+        side = db.with_name(db.name + end)
+        try:
+            chain = link_loop(side)
+            folder = chain is None and side.is_dir() and not side.is_symlink()
+        except OSError:
+            continue
+        if chain is not None:
+            raise StoreError(
+                f"{side} is a symbolic link that leads back to itself ({chain}), where "
+                f"{what} (a file SQLite makes) belongs. It was not changed: remove the link "
+                "and render again"
+            )
+        if folder:
+            raise StoreError(
+                f"{side}: is a folder, not {what} (a file SQLite makes). It was not "
+                f"changed: move it away (e.g. to {side.name}.bad beside it) and render again"
+            )
+
+
 def check_journal_link(db: Path) -> None:
     """Refuse a run.db that is a symbolic link leading back to itself (`ln -s run.db
     run.db`, or a -> b -> a), in the same words from `status`, `render`, `estimate` and
@@ -275,6 +309,8 @@ class Store:
         self.root = path.parent
         self._lock = threading.RLock()
         check_journal_link(path)
+        if not read_only:  # a read-only copy is read without them (see `_snapshot`)
+            check_side_files(path)
         if path.is_dir():
             # said "cannot be written ... its folder is read-only or belongs to another
             # user", which sent the person to the permissions

@@ -339,3 +339,38 @@ def test_plan_yaml_that_is_no_file_is_said_alike_by_status_storyboard_and_render
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
         assert " ".join(r.stderr.split()).endswith(line), r.stderr
     assert plan.is_dir() if kind == "folder" else plan.is_fifo()
+
+
+@pytest.mark.parametrize("end", ["-wal", "-shm", "-journal"])
+@pytest.mark.parametrize("kind", ["folder", "loop"])
+def test_a_folder_or_loop_where_run_db_side_files_go_is_named(
+    finished: Path, end: str, kind: str
+) -> None:
+    """A folder (or a link leading back to itself) named run.db-wal, run.db-shm or
+    run.db-journal: the render said "run.db cannot be written ... its folder is read-only
+    or belongs to another user", sending the person to the permissions. It names the
+    file and what it is (exit 2), and leaves run.db and it as they were."""
+    from mindmovie.store import SIDE_FILES
+
+    run = finished / "run"
+    side = run / f"run.db{end}"
+    what = SIDE_FILES[end]
+    if kind == "folder":
+        side.mkdir()
+        said = (
+            f"run/run.db{end}: is a folder, not {what} (a file SQLite makes). It was not "
+            f"changed: move it away (e.g. to run.db{end}.bad beside it) and render again"
+        )
+    else:
+        side.symlink_to(side.name)
+        said = (
+            f"run/run.db{end} is a symbolic link that leads back to itself (run.db{end} -> "
+            f"run.db{end}), where {what} (a file SQLite makes) belongs. It was not changed: "
+            "remove the link and render again"
+        )
+    before = (run / "run.db").read_bytes()
+    r = _render(finished)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert " ".join(r.stderr.split()) == f"error: {said}", r.stderr
+    assert (run / "run.db").read_bytes() == before
+    assert side.is_dir() if kind == "folder" else side.is_symlink()
