@@ -92,6 +92,7 @@ from mindmovie.store import (
     _snapshot,
     check_journal_link,
     journal_missing,
+    link_loop,
 )
 from mindmovie.yamlsrc import given_text
 
@@ -763,6 +764,16 @@ class RunLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:  # a read-only mount, another user's folder
+            if chain := link_loop(self.path):
+                # said "cannot write in the run folder (Too many levels of symbolic
+                # links); check its permissions"
+                raise RunDirError(
+                    f"{self.path} is a symbolic link that leads back to itself ({chain}), "
+                    "where the run's lock file belongs. It was not changed: remove the link "
+                    "and render again"
+                ) from None
+            if why := _not_a_file(self.path, "the run's lock"):  # "Is a directory"
+                raise RunDirError(why) from None
             raise RunDirError(
                 f"{self.path.parent}: cannot write in the run folder ({e.strerror}); "
                 "check its permissions, or give another with --out"

@@ -374,3 +374,31 @@ def test_a_folder_or_loop_where_run_db_side_files_go_is_named(
     assert " ".join(r.stderr.split()) == f"error: {said}", r.stderr
     assert (run / "run.db").read_bytes() == before
     assert side.is_dir() if kind == "folder" else side.is_symlink()
+
+
+@pytest.mark.parametrize("kind", ["folder", "loop"])
+def test_a_folder_or_loop_named_lock_is_named_not_a_permissions_problem(
+    finished: Path, kind: str
+) -> None:
+    """A folder (or a link leading back to itself) named .lock in the run folder: the
+    render said "run: cannot write in the run folder (Is a directory); check its
+    permissions". It names .lock and what to do (exit 2), and leaves it as it was."""
+    run = finished / "run"
+    lock = run / ".lock"
+    lock.unlink(missing_ok=True)
+    if kind == "folder":
+        lock.mkdir()
+        said = (
+            "run/.lock: is a folder, not the run's lock (a file). It was not changed: move "
+            "it away (e.g. to .lock.bad beside it) and render again"
+        )
+    else:
+        lock.symlink_to(".lock")
+        said = (
+            "run/.lock is a symbolic link that leads back to itself (.lock -> .lock), where "
+            "the run's lock file belongs. It was not changed: remove the link and render again"
+        )
+    r = _render(finished)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert " ".join(r.stderr.split()) == f"error: {said}", r.stderr
+    assert lock.is_dir() if kind == "folder" else lock.is_symlink()

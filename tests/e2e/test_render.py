@@ -805,12 +805,13 @@ def test_plan_music_with_a_tilde_is_the_same_file_for_the_check_and_the_compose(
 
 def test_a_run_folder_that_cannot_be_written_is_one_line(workdir: Path) -> None:
     """The run lock is the first thing written: a folder it cannot be made in (a read-only
-    mount, another user's run; here its name is taken by a folder) is exit 2, no traceback."""
+    mount, another user's run; here its name is taken by a folder, which is named as
+    such: test_damaged_run.py) is exit 2, no traceback."""
     run = workdir / "run"
     (run / ".lock").mkdir(parents=True)
     proc = _cli("plan", "examples/goals.yaml", "--out", str(run), cwd=workdir, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert "cannot write in the run folder" in proc.stderr
+    assert "/.lock: is a folder, not the run's lock (a file)" in proc.stderr
 
 
 def test_a_run_folder_from_output_dir_is_not_called_out(workdir: Path) -> None:
