@@ -402,3 +402,30 @@ def test_a_folder_or_loop_named_lock_is_named_not_a_permissions_problem(
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert " ".join(r.stderr.split()) == f"error: {said}", r.stderr
     assert lock.is_dir() if kind == "folder" else lock.is_symlink()
+
+
+@pytest.mark.parametrize(
+    ("name", "what"), [("storyboard.png", "picture"), ("storyboard.html", "page")]
+)
+def test_a_folder_where_the_storyboard_goes_is_named(finished: Path, name: str, what: str) -> None:
+    """A folder named storyboard.png (or .html): the render warned "storyboard not
+    written: [Errno 21] Is a directory: 'run/.storyboard.png.123.tmp.png' -> ...", and
+    `storyboard` said "cannot write in run (Is a directory)" (exit 1), as if the folder
+    were read-only. Both name it and what to do (the render still makes the movie;
+    storyboard exits 2), and it is left as it was."""
+    run = finished / "run"
+    path = run / name
+    path.unlink()
+    path.mkdir()
+    plan = run / "plan.yaml"  # an edit: the board is drawn again
+    plan.write_text(plan.read_text().replace("I am strong, healthy", "I am strong, well"))
+    said = (
+        f"run/{name}: is a folder, not the storyboard's {what} (a file). It was not "
+        f"changed: move it away (e.g. to {name}.bad beside it) and render again"
+    )
+    r = _render(finished)
+    assert r.returncode == 0, r.stderr
+    assert f"warning: storyboard not written: {said}" in " ".join(r.stderr.split())
+    r = _cli("storyboard", "run", cwd=finished)
+    assert r.returncode == 2 and " ".join(r.stderr.split()) == f"error: {said}", r.stderr
+    assert path.is_dir() and (run / "movie.mp4").is_file()
