@@ -335,9 +335,10 @@ def _not_a_file(path: Path, what: str) -> str | None:
 #: the folders a render makes in a run folder besides scenes/, with what each holds:
 #: one replaced by a file or a link to nothing was a FileExistsError (or "Not a
 #: directory") traceback at the compose, after every clip was made, or raw Errno text
-#: when a paid artifact was kept
+#: when a paid artifact was kept (previous/: a traceback from `render --fresh`)
 WORK_FOLDERS = {
     "kept": "the paid keyframes and clips kept for going back to",
+    "previous": "the earlier runs set aside (render --fresh)",
     "compose": "the movie's work files",
     "compose/segments": "the movie's finished pieces",
     "compose/cards": "the movie's text cards",

@@ -429,3 +429,27 @@ def test_a_folder_where_the_storyboard_goes_is_named(finished: Path, name: str, 
     r = _cli("storyboard", "run", cwd=finished)
     assert r.returncode == 2 and " ".join(r.stderr.split()) == f"error: {said}", r.stderr
     assert path.is_dir() and (run / "movie.mp4").is_file()
+
+
+@pytest.mark.parametrize("kind", ["file", "loop"])
+def test_render_fresh_with_previous_that_is_no_folder_moves_nothing(
+    finished: Path, kind: str
+) -> None:
+    """previous/ replaced by a file (or a link leading back to itself): `render --fresh`
+    stopped on a NotADirectoryError (or "Too many levels of symbolic links") traceback
+    making previous/<time>. It refuses first (exit 2), naming previous, and the run
+    is left where it is."""
+    run = finished / "run"
+    previous = run / "previous"
+    if kind == "file":
+        previous.write_text("mine\n")
+    else:
+        previous.symlink_to("previous")
+    before = sorted(p.name for p in run.iterdir())
+    r = _cli(
+        "render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q", "--fresh",
+        "--yes", cwd=finished,
+    )  # fmt: skip
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert " ".join(r.stderr.split()).startswith("error: run/previous: is a "), r.stderr
+    assert sorted(p.name for p in run.iterdir()) == before
