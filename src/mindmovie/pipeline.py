@@ -347,6 +347,34 @@ WORK_FOLDERS = {
 }
 
 
+#: the compose cache folders (of `WORK_FOLDERS`): only files that mindmovie makes again
+#: when they are missing
+CACHE_FOLDERS = ("compose/segments", "compose/cards", "compose/overlays", "compose/audio")
+
+
+def _folder_in_cache(run_dir: Path) -> str | None:
+    """Why a folder inside a compose cache folder stops the render: one where a cached
+    file goes (or any *.mp4 one in segments/, which the render prunes) was an
+    IsADirectoryError traceback at the compose, or once the movie was made. None when
+    there is none."""
+    for name in CACHE_FOLDERS:
+        folder = run_dir / name
+        try:
+            found = next(
+                (p for p in sorted(folder.iterdir()) if p.is_dir() and not p.is_symlink()),
+                None,
+            )
+        except OSError:  # not there (yet), or not a folder: `_check_run_dir` says so
+            continue
+        if found is not None:
+            return (
+                f"{found}: is a folder inside {name}/, the folder for {WORK_FOLDERS[name]}, "
+                "which holds only files mindmovie makes again when they are missing. It "
+                "was not changed: move it out of there and render again"
+            )
+    return None
+
+
 def check_scene_folders(run_dir: Path, scene_ids: Collection[str]) -> None:
     """Refuse (before any keyframe or clip is paid for, or priced) a run folder whose
     scenes/ or scenes/<scene id> is a file or a link to nothing (each scene's render
@@ -374,6 +402,8 @@ def _check_run_dir(run_dir: Path, what: str) -> None:
     for name, holds in WORK_FOLDERS.items():
         if why := _not_a_folder(run_dir / name, holds):
             raise RunDirError(why)
+    if why := _folder_in_cache(run_dir):
+        raise RunDirError(why)
     # the render copies plan.yaml aside before planning again: an IsADirectoryError
     # traceback, and `status` said "there is no plan.yaml"
     if why := plan_not_a_file(run_dir / "plan.yaml"):

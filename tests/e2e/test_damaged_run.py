@@ -453,3 +453,32 @@ def test_render_fresh_with_previous_that_is_no_folder_moves_nothing(
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert " ".join(r.stderr.split()).startswith("error: run/previous: is a "), r.stderr
     assert sorted(p.name for p in run.iterdir()) == before
+
+
+@pytest.mark.parametrize("folder", ["segments", "cards", "audio", "mine.mp4"])
+def test_a_folder_inside_a_compose_cache_folder_is_named_before_any_step(
+    finished: Path, folder: str
+) -> None:
+    """A cached segment, card or sound file of the movie replaced by a folder (or any
+    folder named *.mp4 in compose/segments/, which the render prunes): with an edit, the
+    render stopped at the compose (or once the movie was made) on an IsADirectoryError
+    traceback, or ffmpeg's "Is a directory". It refuses first (exit 2), naming it."""
+    run = finished / "run"
+    plan = run / "plan.yaml"
+    plan.write_text(plan.read_text().replace("I am strong, healthy", "I am strong, well"))
+    if folder == "mine.mp4":
+        name, path = "compose/segments", run / "compose" / "segments" / "mine.mp4"
+    else:
+        name = f"compose/{folder}"
+        path = sorted((run / name).iterdir())[0]
+        path.unlink()
+    path.mkdir()
+    said = (
+        f"run/{name}/{path.name}: is a folder inside {name}/, the folder for "
+        f"{WORK_FOLDERS[name]}, which holds only files mindmovie makes again when they are "
+        "missing. It was not changed: move it out of there and render again"
+    )
+    r = _render(finished)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert " ".join(r.stderr.split()) == f"error: {said}", r.stderr
+    assert path.is_dir()
