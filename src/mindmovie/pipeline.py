@@ -361,7 +361,12 @@ def _folder_in_cache(run_dir: Path) -> str | None:
         folder = run_dir / name
         try:
             found = next(
-                (p for p in sorted(folder.iterdir()) if p.is_dir() and not p.is_symlink()),
+                (
+                    p
+                    for p in sorted(folder.iterdir())
+                    # a compose chunk's working folder a kill left: the render removes it
+                    if not p.name.startswith(".chunk-") and p.is_dir() and not p.is_symlink()
+                ),
                 None,
             )
         except OSError:  # not there (yet), or not a folder: `_check_run_dir` says so
