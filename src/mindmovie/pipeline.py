@@ -413,6 +413,11 @@ def _check_run_dir(run_dir: Path, what: str) -> None:
     # traceback, and `status` said "there is no plan.yaml"
     if why := plan_not_a_file(run_dir / "plan.yaml"):
         raise RunDirError(f"{run_dir / 'plan.yaml'}: {why}")
+    # planning again copies plan.yaml there, after comparing the two: a folder was an
+    # IsADirectoryError traceback, a named pipe a render that waited forever
+    previous = run_dir / "plan.previous.yaml"
+    if why := plan_not_a_file(previous, "the copy of plan.yaml kept when planning again"):
+        raise RunDirError(f"{previous}: {why}")
     # the movie was composed in full, then its rename failed: an IsADirectoryError traceback
     if why := _not_a_file(run_dir / "movie.mp4", "the movie"):
         raise RunDirError(why)

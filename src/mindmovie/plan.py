@@ -254,12 +254,13 @@ def _duplicate_ids(scenes: list[Any], doc: YamlDoc) -> list[Problem]:
     return problems
 
 
-def plan_not_a_file(path: Path) -> str | None:
+def plan_not_a_file(path: Path, what: str = "the run's plan") -> str | None:
     """Why (after "`path`: ") the run's plan.yaml at `path` cannot be read or replaced,
     when something other than a file stands there: a folder (the render's copy aside
     was an IsADirectoryError traceback) or a named pipe, socket or device (`status` and
     `storyboard` waited forever to read a pipe, and the render called it a folder).
-    None for a file, nothing there, or a path that cannot be looked at (the read says)."""
+    None for a file, nothing there, or a path that cannot be looked at (the read says).
+    `what`: how the message names the file (plan.previous.yaml is the render's copy)."""
     try:
         mode = path.stat().st_mode
     except OSError:
@@ -268,7 +269,7 @@ def plan_not_a_file(path: Path) -> str | None:
         return None
     kind = "a folder" if stat.S_ISDIR(mode) else not_a_file(mode)
     return (
-        f"is {kind}, not the run's plan (a file). It was not changed: move it away (e.g. "
+        f"is {kind}, not {what} (a file). It was not changed: move it away (e.g. "
         f"to {path.name}.bad) and render again"
     )
 

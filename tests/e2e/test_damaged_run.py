@@ -482,3 +482,45 @@ def test_a_folder_inside_a_compose_cache_folder_is_named_before_any_step(
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert " ".join(r.stderr.split()) == f"error: {said}", r.stderr
     assert path.is_dir()
+
+
+@pytest.mark.parametrize(("kind", "said"), [("folder", "a folder"), ("fifo", "a named pipe")])
+def test_plan_previous_yaml_that_is_no_file_is_named_before_planning_again(
+    finished: Path, kind: str, said: str
+) -> None:
+    """plan.previous.yaml replaced by a folder (or a named pipe), then goals.yaml edited:
+    planning again, the render compared plan.yaml with it and stopped on an
+    IsADirectoryError traceback (a pipe: it waited forever, and SIGTERM did not stop
+    it). It refuses first (exit 2) naming it, and plan.yaml is left as it was."""
+    run = finished / "run"
+    goals = finished / "examples" / "goals.yaml"
+    goals.write_text(goals.read_text().replace("the coastal trail", "the mountain trail"))
+    previous = run / "plan.previous.yaml"
+    if kind == "folder":
+        previous.mkdir()
+    else:
+        os.mkfifo(previous)
+    plan = (run / "plan.yaml").read_bytes()
+    line = (
+        f"error: run/plan.previous.yaml: is {said}, not the copy of plan.yaml kept when "
+        "planning again (a file). It was not changed: move it away (e.g. to "
+        "plan.previous.yaml.bad) and render again"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    argv = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mindmovie", *argv],
+        cwd=finished,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # the pipe held it past SIGTERM (no-op once it ended)
+    assert proc.returncode == 2 and "Traceback" not in stderr, stderr
+    assert " ".join(stderr.split()) == line, stderr
+    assert (run / "plan.yaml").read_bytes() == plan
+    assert previous.is_dir() if kind == "folder" else previous.is_fifo()
