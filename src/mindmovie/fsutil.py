@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import unicodedata
 from pathlib import Path
 
@@ -21,6 +22,24 @@ def expanded(text: str) -> Path:
         return Path(text).expanduser()
     except RuntimeError:
         return Path(text)
+
+
+def special_kind(path: Path) -> str | None:
+    """What `path` is when something other than a regular file is there (links
+    followed): "a folder", "a named pipe", "a socket" or "a device". None for a file,
+    nothing there, or a path that cannot be looked at. (Opening a named pipe to read it
+    waits for a writer forever: a run's own files are looked at with this first.)"""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    return "a socket" if stat.S_ISSOCK(mode) else "a device"
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

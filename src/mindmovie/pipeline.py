@@ -32,7 +32,14 @@ from mindmovie.budget import BudgetExceeded, BudgetGate
 from mindmovie.catalog import ModelSpec
 from mindmovie.catalog import snap_seconds as catalog_snap
 from mindmovie.config import ConfigError, Keys, Settings
-from mindmovie.fsutil import atomic_write_bytes, expanded, folder_name, sha256_file, slugify
+from mindmovie.fsutil import (
+    atomic_write_bytes,
+    expanded,
+    folder_name,
+    sha256_file,
+    slugify,
+    special_kind,
+)
 from mindmovie.goals import (
     Goals,
     cover_kept,
@@ -801,6 +808,13 @@ class RunLock:
         self.fd: int | None = None
 
     def __enter__(self) -> RunLock:
+        if kind := special_kind(self.path):
+            # a folder: "cannot write in the run folder (Is a directory); check its
+            # permissions"; a named pipe: an OSError traceback (EINVAL) at its truncate
+            raise RunDirError(
+                f"{self.path}: is {kind}, not the run's lock (a file). It was not changed: "
+                f"move it away (e.g. to {self.path.name}.bad beside it) and render again"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -813,8 +827,6 @@ class RunLock:
                     "where the run's lock file belongs. It was not changed: remove the link "
                     "and render again"
                 ) from None
-            if why := _not_a_file(self.path, "the run's lock"):  # "Is a directory"
-                raise RunDirError(why) from None
             raise RunDirError(
                 f"{self.path.parent}: cannot write in the run folder ({e.strerror}); "
                 "check its permissions, or give another with --out"
@@ -854,8 +866,11 @@ def rendering_pid(run_dir: Path) -> int | None:
     (`status` must not take the lock: a render starting that instant would be refused):
     the pid the lock file names, if that process is alive and (where /proc tells) a
     mindmovie process, not an unrelated one that got the pid of a render since killed."""
+    lock = run_dir / ".lock"
+    if special_kind(lock) is not None:  # a named pipe: `status` waited forever to read it
+        return None
     try:
-        pid = int((run_dir / ".lock").read_text(encoding="ascii", errors="replace").strip())
+        pid = int(lock.read_text(encoding="ascii", errors="replace").strip())
     except (OSError, ValueError):
         return None
     if pid <= 0 or pid == os.getpid():

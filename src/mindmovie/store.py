@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mindmovie.fsutil import commit_file, sha256_file, tmp_path_for
+from mindmovie.fsutil import commit_file, sha256_file, special_kind, tmp_path_for
 from mindmovie.killpoints import killpoint
 
 SCHEMA_VERSION = 3
@@ -183,16 +183,17 @@ SIDE_FILES = {
 
 
 def check_side_files(db: Path) -> None:
-    """Refuse a folder, or a link leading back to itself, where SQLite keeps one of
-    run.db's side files (`SIDE_FILES`): the render said "run.db cannot be written ...
-    its folder is read-only or belongs to another user", which sent the person to the
-    permissions, and named neither the file nor what it is. (Neither holds a journal
+    """Refuse a folder, a named pipe (or socket, device), or a link leading back to
+    itself, where SQLite keeps one of run.db's side files (`SIDE_FILES`): the render
+    said "run.db cannot be written ... its folder is read-only or belongs to another
+    user" (a pipe: "the disk reported an error ... check the disk"), which named
+    neither the file nor what it is. (Neither holds a journal
     that a render would need: SQLite could not have written one there.)"""
     for end, what in SIDE_FILES.items():
         side = db.with_name(db.name + end)
         try:
             chain = link_loop(side)
-            folder = chain is None and side.is_dir() and not side.is_symlink()
+            kind = None if chain is not None else special_kind(side)
         except OSError:
             continue
         if chain is not None:
@@ -201,9 +202,9 @@ def check_side_files(db: Path) -> None:
                 f"{what} (a file SQLite makes) belongs. It was not changed: remove the link "
                 "and render again"
             )
-        if folder:
+        if kind is not None:
             raise StoreError(
-                f"{side}: is a folder, not {what} (a file SQLite makes). It was not "
+                f"{side}: is {kind}, not {what} (a file SQLite makes). It was not "
                 f"changed: move it away (e.g. to {side.name}.bad beside it) and render again"
             )
 

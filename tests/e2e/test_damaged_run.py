@@ -524,3 +524,57 @@ def test_plan_previous_yaml_that_is_no_file_is_named_before_planning_again(
     assert " ".join(stderr.split()) == line, stderr
     assert (run / "plan.yaml").read_bytes() == plan
     assert previous.is_dir() if kind == "folder" else previous.is_fifo()
+
+
+def _ends(argv: list[str], cwd: Path) -> tuple[int, str]:
+    """(exit code, stderr) of `mindmovie ARGV`, killed after 60 s: a named pipe read
+    waits for a writer forever, and SIGTERM does not end that wait."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mindmovie", *argv],
+        cwd=cwd,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # a no-op once it ended
+    return proc.returncode, stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "what"),
+    [
+        (".lock", "the run's lock"),
+        ("run.db-wal", "run.db's write-ahead log (a file SQLite makes)"),
+        ("run.db-shm", "run.db's shared-memory index (a file SQLite makes)"),
+    ],
+)
+def test_a_named_pipe_where_the_lock_or_a_side_file_goes_is_named(
+    finished: Path, name: str, what: str
+) -> None:
+    """A named pipe named .lock: `status` waited forever to read the pid in it, and the
+    render stopped on an OSError traceback ("[Errno 22] Invalid argument"). Named
+    run.db-wal (or -shm): the render said "the disk reported an error ... check the
+    disk". status shows the run, and the render names the pipe (exit 2)."""
+    run = finished / "run"
+    path = run / name
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+    code, stderr = _ends(["status", "run"], finished)
+    assert code == 0 and "Traceback" not in stderr, stderr
+    code, stderr = _ends(
+        ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"], finished
+    )
+    assert code == 2 and "Traceback" not in stderr, stderr
+    if name == ".lock":
+        what += " (a file)"
+    said = (
+        f"error: run/{name}: is a named pipe, not {what}. It was not changed: move it away "
+        f"(e.g. to {name}.bad beside it) and render again"
+    )
+    assert " ".join(stderr.split()) == said, stderr
+    assert path.is_fifo()
