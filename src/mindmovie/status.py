@@ -172,7 +172,9 @@ def collect_status(
                 "next render moves them to previous/<time>/ (once its spend is agreed to) "
                 "and makes them again"
             )
-        if run_dir.is_file():  # `status goals.yaml`: said "no run here", to render
+        # `status goals.yaml`: said "no run here", to render (a named pipe too, which
+        # storyboard and render call a file)
+        if run_dir.exists() and not run_dir.is_dir():
             raise StoreError(f"{run_dir}: is a file, not a run folder (outputs/<title>)")
         raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
     plan, plan_error = _read_plan(run_dir)

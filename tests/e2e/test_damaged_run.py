@@ -578,3 +578,18 @@ def test_a_named_pipe_where_the_lock_or_a_side_file_goes_is_named(
     )
     assert " ".join(stderr.split()) == said, stderr
     assert path.is_fifo()
+
+
+def test_status_of_a_named_pipe_says_it_is_no_run_folder_as_storyboard_does(
+    tmp_path: Path,
+) -> None:
+    """`status PIPE` said "no run here (no run.db). Render a goals.yaml first.", while
+    storyboard and render said it is a file, not a folder. status says it as storyboard
+    does (exit 2)."""
+    os.mkfifo(tmp_path / "ff")
+    for cmd in ("status", "storyboard"):
+        code, stderr = _ends([cmd, "ff"], tmp_path)
+        assert code == 2, stderr
+        assert " ".join(stderr.split()) == (
+            "error: ff: is a file, not a run folder (outputs/<title>)"
+        ), stderr
