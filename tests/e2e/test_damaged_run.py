@@ -484,7 +484,9 @@ def test_a_folder_inside_a_compose_cache_folder_is_named_before_any_step(
     assert path.is_dir()
 
 
-@pytest.mark.parametrize(("kind", "said"), [("folder", "a folder"), ("fifo", "a named pipe")])
+@pytest.mark.parametrize(
+    ("kind", "said"), [("folder", "a folder"), ("fifo", "a named pipe (FIFO)")]
+)
 def test_plan_previous_yaml_that_is_no_file_is_named_before_planning_again(
     finished: Path, kind: str, said: str
 ) -> None:

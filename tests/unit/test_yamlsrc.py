@@ -152,10 +152,16 @@ def test_a_pipe_socket_or_device_is_refused_without_waiting_for_it(
 
     monkeypatch.chdir(tmp_path)  # no ./config.yaml
     for path, said in _special_files(tmp_path):
-        for load, error in ((load_goals, GoalsError), (load_plan, PlanError)):
-            with pytest.raises(error) as e:
-                load(path)
-            assert str(e.value) == f"{path}: {said}"
+        with pytest.raises(GoalsError) as g:
+            load_goals(path)
+        assert str(g.value) == f"{path}: {said}"
+        with pytest.raises(PlanError) as p:  # in the run's words (plan.plan_not_a_file)
+            load_plan(path)
+        kind = said.removesuffix(", not a file")
+        assert str(p.value) == (
+            f"{path}: {kind}, not the run's plan (a file). It was not changed: move it "
+            f"away (e.g. to {path.name}.bad) and render again"
+        )
         with pytest.raises(ConfigError) as c:
             load_settings(path, env={})
         assert str(c.value) == f"{path}: config file {said}"
