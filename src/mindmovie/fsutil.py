@@ -24,22 +24,33 @@ def expanded(text: str) -> Path:
         return Path(text)
 
 
-def special_kind(path: Path) -> str | None:
-    """What `path` is when something other than a regular file is there (links
-    followed): "a folder", "a named pipe", "a socket" or "a device". None for a file,
-    nothing there, or a path that cannot be looked at. (Opening a named pipe to read it
-    waits for a writer forever: a run's own files are looked at with this first.)"""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return None
+def kind_of(mode: int, folder: str = "a folder") -> str | None:
+    """What a file of this ``st_mode`` is when it is not a regular file (None when it
+    is): `folder` (a message may say "a directory", as `open` does), "a named pipe
+    (FIFO)", "a socket", "a device" or "a special file". One wording for every input
+    the person gives and every file a run keeps."""
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
-        return "a folder"
+        return folder
     if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    return "a socket" if stat.S_ISSOCK(mode) else "a device"
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def special_kind(path: Path) -> str | None:
+    """What `path` is when something other than a regular file is there (links
+    followed; `kind_of`). None for a file, nothing there, or a path that cannot be
+    looked at. (Opening a named pipe to read it waits for a writer forever: a run's own
+    files are looked at with this first.)"""
+    try:
+        return kind_of(path.stat().st_mode)
+    except (OSError, ValueError):
+        return None
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

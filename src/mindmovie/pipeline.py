@@ -323,7 +323,7 @@ def _not_a_folder(path: Path, holds: str) -> str | None:
     return None
 
 
-def _not_a_file(path: Path, what: str) -> str | None:
+def folder_where_file_goes(path: Path, what: str) -> str | None:
     """Why `path`, where the render writes `what` (a file, put in place by a rename),
     cannot take it: a folder there (not a link to one: the rename replaces a link) made
     the rename fail with raw "[Errno 21] Is a directory" text, after the work was done.
@@ -402,7 +402,7 @@ def check_scene_folders(run_dir: Path, scene_ids: Collection[str]) -> None:
         # for, with a paid model) and then lost at its rename, the scene failed with raw
         # "[Errno 21] Is a directory" text
         for name, what in (("keyframe.png", "keyframe"), ("clip.mp4", "clip")):
-            if why := _not_a_file(scenes / sid / name, f"scene {sid}'s {what}"):
+            if why := folder_where_file_goes(scenes / sid / name, f"scene {sid}'s {what}"):
                 raise RunDirError(why)
 
 
@@ -426,7 +426,7 @@ def _check_run_dir(run_dir: Path, what: str) -> None:
     if why := plan_not_a_file(previous, "the copy of plan.yaml kept when planning again"):
         raise RunDirError(f"{previous}: {why}")
     # the movie was composed in full, then its rename failed: an IsADirectoryError traceback
-    if why := _not_a_file(run_dir / "movie.mp4", "the movie"):
+    if why := folder_where_file_goes(run_dir / "movie.mp4", "the movie"):
         raise RunDirError(why)
     if run_dir.is_dir() and not (run_dir / "run.db").exists():
         # what a run wrote (a --fresh killed after moving run.db), a system's dotfiles

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mindmovie.fsutil import expanded
+from mindmovie.fsutil import expanded, special_kind
 from mindmovie.goals import MAX_GOALS, MAX_PHOTOS, MAX_SCENES_PER_GOAL
 from mindmovie.yamlsrc import (
     NonBlank,
@@ -28,7 +27,6 @@ from mindmovie.yamlsrc import (
     format_loc,
     is_blank,
     load_yaml,
-    not_a_file,
     require_mapping,
     validate,
 )
@@ -261,13 +259,9 @@ def plan_not_a_file(path: Path, what: str = "the run's plan") -> str | None:
     `storyboard` waited forever to read a pipe, and the render called it a folder).
     None for a file, nothing there, or a path that cannot be looked at (the read says).
     `what`: how the message names the file (plan.previous.yaml is the render's copy)."""
-    try:
-        mode = path.stat().st_mode
-    except OSError:
+    kind = special_kind(path)
+    if kind is None:
         return None
-    if stat.S_ISREG(mode):
-        return None
-    kind = "a folder" if stat.S_ISDIR(mode) else not_a_file(mode)
     return (
         f"is {kind}, not {what} (a file). It was not changed: move it away (e.g. "
         f"to {path.name}.bad) and render again"

@@ -677,7 +677,7 @@ def write_storyboard(
     (paths by scene id; a missing keyframe shows as "no keyframe yet", a file that is no
     picture as "keyframe unreadable", a missing clip as "no clip yet") are all optional.
     """
-    from mindmovie.pipeline import RunDirError, _not_a_file
+    from mindmovie.pipeline import RunDirError, folder_where_file_goes
 
     run_dir.mkdir(parents=True, exist_ok=True)
     png_path = run_dir / PNG_NAME
@@ -685,7 +685,7 @@ def write_storyboard(
     for path, what in ((png_path, "picture"), (html_path, "page")):
         # a folder there: "[Errno 21] Is a directory: '.storyboard.png.123.tmp.png' ->
         # ..." from the render, "cannot write in RUN (Is a directory)" from storyboard
-        if why := _not_a_file(path, f"the storyboard's {what}"):
+        if why := folder_where_file_goes(path, f"the storyboard's {what}"):
             raise RunDirError(why)
     images = _open_all(plan, keyframes or {})  # once for both
     sheet = render_sheet(

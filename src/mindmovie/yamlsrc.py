@@ -34,6 +34,8 @@ from typing import Annotated, Any, NamedTuple, Self, TypeVar, Union, get_args, g
 import yaml
 from pydantic import AfterValidator, BaseModel, ValidationError
 
+from mindmovie.fsutil import kind_of
+
 
 def is_blank(text: str) -> bool:
     """Whether nothing of ``text`` would be seen: only whitespace and invisible format
@@ -531,18 +533,9 @@ class NotAFile(OSError):
 
 
 def not_a_file(mode: int) -> str | None:
-    """What a file of this ``st_mode`` is when it is not a regular file (None when it is)."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "a special file"
+    """What a file of this ``st_mode`` is when it is not a regular file (None when it
+    is), a folder said "a directory" as `open` says it (`fsutil.kind_of`)."""
+    return kind_of(mode, folder="a directory")
 
 
 def _is_null_device(st: os.stat_result) -> bool:

@@ -575,7 +575,7 @@ def test_a_named_pipe_where_the_lock_or_a_side_file_goes_is_named(
     if name == ".lock":
         what += " (a file)"
     said = (
-        f"error: run/{name}: is a named pipe, not {what}. It was not changed: move it away "
+        f"error: run/{name}: is a named pipe (FIFO), not {what}. It was not changed: move it away "
         f"(e.g. to {name}.bad beside it) and render again"
     )
     assert " ".join(stderr.split()) == said, stderr

@@ -30,6 +30,7 @@ from mindmovie.plan import (
     update_plan_fields,
     write_plan,
 )
+from mindmovie.yamlsrc import is_blank
 
 
 def scene(n: int, **kw: object) -> Scene:
@@ -127,7 +128,7 @@ _text = st.text(st.characters(codec="utf-8"), max_size=40)
 # paths as the planner writes them: absolute (relative ones are anchored to plan.yaml's
 # folder on load: test_relative_paths_in_plan_yaml_are_relative_to_its_folder)
 _path = _text.map(lambda t: "/" + t.replace("\x00", ""))
-_words = _text.map(str.strip).filter(bool)
+_words = _text.map(str.strip).filter(lambda t: not is_blank(t))  # a soft hyphen is blank
 _scenes = st.builds(
     Scene,
     id=st.from_regex(r"[a-z0-9][a-z0-9-]{0,15}", fullmatch=True),
@@ -141,7 +142,7 @@ _scenes = st.builds(
 )
 _plans = st.builds(
     Plan,
-    title=_text.filter(str.strip),
+    title=_text.filter(lambda t: not is_blank(t)),
     closing=_text,
     style=st.none() | _text,
     music=st.none() | _path,
@@ -299,7 +300,7 @@ def test_update_plan_fields_rewrites_a_file_it_cannot_edit_in_place(tmp_path: Pa
 
 
 @settings(max_examples=100, deadline=None)
-@given(title=_text.filter(str.strip), closing=_text, music=st.none() | _path)
+@given(title=_text.filter(lambda t: not is_blank(t)), closing=_text, music=st.none() | _path)
 def test_update_plan_fields_reads_back_exactly_any_text(
     title: str, closing: str, music: str | None
 ) -> None:
