@@ -36,14 +36,28 @@ from pydantic import AfterValidator, BaseModel, ValidationError
 
 from mindmovie.fsutil import kind_of
 
+#: characters drawn as nothing that are neither whitespace nor format (Cf): Unicode's
+#: default-ignorable letters and marks (the Hangul fillers U+115F, U+1160, U+3164 and
+#: U+FFA0, the combining grapheme joiner, Khmer inherent vowels, Mongolian and other
+#: variation selectors) and the blank Braille pattern U+2800, a common "invisible name"
+_BLANK_LOOKING = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
+
 
 def is_blank(text: str) -> bool:
-    """Whether nothing of ``text`` would be seen: only whitespace and invisible format
+    """Whether nothing of ``text`` would be seen: only whitespace, invisible format
     characters (Unicode category Cf: zero-width space U+200B, joiners, word joiner
-    U+2060, BOM U+FEFF). `str.strip` keeps those, so a title of one zero-width space
-    passed as text and made an empty card. Joiners inside real text (an emoji ZWJ
-    sequence, a Persian ZWNJ) stay: only text with nothing visible is blank."""
-    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
+    U+2060, BOM U+FEFF) and letters drawn as nothing (`_BLANK_LOOKING`: a Hangul filler,
+    a blank Braille cell). `str.strip` keeps those, so a title of one zero-width space
+    passed as text and made an empty card. Joiners and variation selectors inside real
+    text (an emoji ZWJ sequence, a Persian ZWNJ) stay: only text with nothing visible is
+    blank."""
+    return all(
+        ch.isspace() or ch in _BLANK_LOOKING or unicodedata.category(ch) == "Cf" for ch in text
+    )
 
 
 def given_text(text: str | None) -> str | None:

@@ -755,6 +755,9 @@ def test_blank_text_is_no_answer(project: Path, text: str, line: int, field: str
             4,
             "goals[1].vision",
         ),
+        ('title: "\\u3164\\u3164"\ngoals:\n  - {category: a, vision: b}\n', 1, "title"),
+        ('title: T\ngoals:\n  - {category: "\\u2800", vision: v}\n', 3, "goals[1].category"),
+        ('title: T\ngoals:\n  - {category: a, vision: "\\u115f\\ufe0f"}\n', 3, "goals[1].vision"),
     ],
 )
 def test_invisible_text_is_blank(project: Path, text: str, line: int, field: str) -> None:
@@ -768,7 +771,7 @@ def test_invisible_text_is_blank(project: Path, text: str, line: int, field: str
 
 def test_joiners_inside_real_text_are_text(project: Path) -> None:
     """An emoji ZWJ sequence and a Persian word with a ZWNJ are visible: not blank."""
-    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u2764\ufe0f"
     persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
     goals = load_goals(
         write(project, f"title: {family}\ngoals:\n  - category: a\n    vision: {persian}\n")
