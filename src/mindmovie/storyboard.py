@@ -209,17 +209,23 @@ _SUBSTITUTES = {
 }
 
 
-def _drawable(text: str, px: int) -> str:
+def _drawable(text: str, px: int, *, system: bool = False) -> str:
     """Replace characters the built-in font lacks (it is mostly ASCII) by near ones
     (é -> e, — -> -) so the sheet shows letters, not boxes. Emoji no font here has are
-    left out first, as the movie leaves them out (`cards.drawn_text`)."""
+    left out first, as the movie leaves them out (`cards.drawn_text`). ``system``: the
+    text is drawn with `_text_font`, so a character the movie's fallback font for it
+    has is kept as it is: the movie's cards show "Café", and the sheet showed "Cafe"."""
+    keep = ""
     if not text.isascii():  # the cards module brings numpy: only when it can matter
-        from mindmovie.compose.cards import drawn_text
+        from mindmovie.compose import cards
 
-        text = drawn_text(text)
+        text = cards.drawn_text(text)
+        if system and (face := cards.face_for(text)):
+            lacks = cards.missing_glyphs(text, face)
+            keep = "".join(ch for ch in set(text) if ch not in lacks)
     out: list[str] = []
     for ch in text:
-        if _has_glyph(px, ch):
+        if ch in keep or _has_glyph(px, ch):
             out.append(ch)
             continue
         sub = _SUBSTITUTES.get(ch)
@@ -445,7 +451,7 @@ def _draw_card(
     right_w = _text_width(right, 16) + _text_width(cost_text, 16)
     chip_x = x + badge_w + 8
     chip_max = inner_w - badge_w - 8 - right_w - 10
-    category = _drawable(scene.category, 15)
+    category = _drawable(scene.category, 15, system=True)
     cf = _text_font(category, 15)
     category = _fit(category, cf, max(20, chip_max - 20))
     chip_w = round(_width(cf, category)) + 20
@@ -457,7 +463,7 @@ def _draw_card(
     _draw_text(d, (rx + _text_width(right, 16), y + 5), cost_text, 16, TEXT)
     # Affirmation, wrapped to three lines.
     y += 36
-    affirmation = _drawable(scene.affirmation, 18)
+    affirmation = _drawable(scene.affirmation, 18, system=True)
     f = _text_font(affirmation, 18)
     for line in _wrap(affirmation, f, inner_w, 3):
         d.text((x, y), line, font=f, fill=TEXT)
@@ -487,7 +493,7 @@ def render_sheet(
     d = ImageDraw.Draw(sheet)
     per_scene = _costs_of(plan, costs)
     width = sheet.width - 2 * MARGIN
-    title = _drawable(plan.title, 34)
+    title = _drawable(plan.title, 34, system=True)
     tf = _text_font(title, 34)
     d.text((MARGIN, 26), _fit(title, tf, width), font=tf, fill=TEXT)
     prefix = _totals_prefix(plan)

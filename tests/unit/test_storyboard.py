@@ -427,6 +427,22 @@ def test_text_the_built_in_font_lacks_is_drawn_with_the_movies_fallback_font(
     assert drawn != boxes.crop(area).tobytes()
 
 
+def test_accented_letters_are_drawn_as_the_movie_draws_them_not_stripped() -> None:
+    """The built-in font lacks é: the sheet wrote "Cafe" (an accent stripped) while the
+    movie's cards draw "Café" with their fallback font. Text drawn with that font keeps
+    its letters; a label drawn with the built-in font only is still stripped."""
+    from mindmovie.compose import cards
+    from mindmovie.storyboard import _drawable, _text_font
+
+    if cards.undrawable("Café à Noël"):
+        pytest.skip("no system font here has é")
+    assert _drawable("Café à Noël", 18, system=True) == "Café à Noël"
+    assert _text_font("Café à Noël", 18) is cards.font(18, cards.face_for("Café à Noël"))
+    assert _drawable("Café", 18) == "Cafe"
+    assert _drawable("\u2014 x", 18, system=True) == "\u2014 x"  # as the cards draw it
+    assert _drawable("plain", 18, system=True) == "plain"
+
+
 def test_html_a_long_category_chip_shows_it_is_cut_and_keeps_the_whole_name(
     board: tuple[Path, Plan, Path, Path],
 ) -> None:
