@@ -416,6 +416,27 @@ def test_ark_fault_drop_and_poll_faults(sim: SimServer) -> None:
         client.content_generation.tasks.get(task_id=t.id, timeout=0.3)
 
 
+def test_ark_fault_late_drops_the_answer_and_makes_the_job_later(sim: SimServer) -> None:
+    """`late`: the client sees the connection break after sending; the job is made only
+    when the fault's hold ends (here: release). Each create records the earlier creates
+    whose job was still to come when it arrived (`pending`), and the job it made."""
+    client = ark(sim)
+    late = sim.add_fault("late", method="POST", path="/contents/generations/tasks", seconds=60)
+    with pytest.raises(ArkAPIConnectionError):
+        client.content_generation.tasks.create(model=SEEDANCE_10, content=text("x"))
+    assert sim.jobs() == []
+    t = client.content_generation.tasks.create(model=SEEDANCE_10, content=text("y"))
+    sim.release(late)
+    deadline = time.monotonic() + 10
+    while len(sim.jobs()) < 2:
+        assert time.monotonic() < deadline, "the late job was not made"
+        time.sleep(0.02)
+    first, second = sim.requests(method="POST")
+    assert first["status"] == "dropped" and first["pending"] == []
+    assert second["pending"] == [first["index"]]  # the first's job was still to come
+    assert second["job"] == t.id and first["job"] in {j.id for j in sim.jobs()} - {t.id}
+
+
 @pytest.mark.parametrize(
     ("kind", "code", "counter"),
     [

@@ -153,6 +153,11 @@ def _nonnull(d: Any) -> Json:
     return {k: v for k, v in d.items() if v is not None} if isinstance(d, dict) else {}
 
 
+def _is_create(path: str) -> bool:
+    """A video create: an Ark task or a Veo long-running operation."""
+    return path.endswith("/contents/generations/tasks") or path.endswith(":predictLongRunning")
+
+
 def _api_of(path: str) -> str:
     if path.startswith("/api/v3"):
         return "ark"
@@ -205,7 +210,7 @@ class SimServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._ids = itertools.count(1)
-        #: `delay` faults' holds (see release), by fault id; those a reset let go
+        #: `delay` and `late` faults' holds (see release), by fault id; those a reset let go
         self._holds: dict[int, threading.Event] = {}
         self._let_go: set[int] = set()
         self._clear()
@@ -311,8 +316,8 @@ class SimServer:
             return f
 
     def release(self, fault: Fault) -> None:
-        """End a `delay` fault's wait now: the requests it holds (and any it catches
-        later) go on at once, as if their `seconds` were over."""
+        """End a `delay` or `late` fault's wait now: the requests it holds (and any it
+        catches later) go on at once, as if their `seconds` were over."""
         self._hold(fault).set()
 
     def _hold(self, fault: Fault) -> threading.Event:
@@ -393,7 +398,12 @@ class SimServer:
             }
 
     def requests(self, *, path: str | None = None, method: str | None = None) -> list[Json]:
-        """Recorded requests (auth header values redacted), optionally filtered."""
+        """Recorded requests (auth header values redacted), optionally filtered.
+
+        Each video create (Ark task, Veo operation) also has `index` (its place among
+        all recorded requests), `pending`: the indexes of the earlier creates whose job
+        was not made yet when it arrived (held, or to be made late), and `job`: the id
+        of the job it made, once made."""
         with self._lock:
             out = [copy.deepcopy(r) for r in self._records]
         if path:
@@ -413,6 +423,8 @@ class SimServer:
         self._records: list[Json] = []
         self._jobs: dict[str, Job] = {}
         self._files: dict[str, FileEntry] = {}
+        #: indexes of the create requests whose job is not made yet (see `requests`)
+        self._unmade: set[int] = set()
         self._counters: dict[str, dict[str, float]] = defaultdict(
             lambda: dict.fromkeys(COUNTER_KEYS, 0)
         )
@@ -455,8 +467,9 @@ class SimServer:
         m2 = _MODEL_IN_PATH.search(path)
         return m2[1] if m2 else None
 
-    def _add_job(self, job: Job) -> None:
-        """Register a job and update the in-flight maxima.
+    def _add_job(self, job: Job, made_by: int | None = None) -> None:
+        """Register a job and update the in-flight maxima. `made_by`: the index of the
+        create request (see `requests`) that made it.
 
         Exact: the largest overlap is at some job's start, so the overlap is counted at
         this job's start and at every start after it (concurrent handlers take their
@@ -464,6 +477,9 @@ class SimServer:
         """
         with self._lock:
             self._jobs[job.id] = job
+            if made_by is not None and made_by in self._unmade:
+                self._unmade.discard(made_by)
+                self._records[made_by]["job"] = job.id
             c = self._counters[job.model]
             c["jobs_created"] += 1
             jobs = list(self._jobs.values())
@@ -568,7 +584,14 @@ class _Handler(BaseHTTPRequestHandler):
             "body": body,
             "status": None,
         }
+        create = method == "POST" and _is_create(path)
+        held_late = False
         with sim._lock:
+            self._rec_idx = len(sim._records)
+            if create:
+                rec["index"] = self._rec_idx
+                rec["pending"] = sorted(sim._unmade)
+                sim._unmade.add(self._rec_idx)
             sim._records.append(rec)
         try:
             if bad_json:
@@ -581,6 +604,10 @@ class _Handler(BaseHTTPRequestHandler):
                     raise _Drop()
                 if f.kind == "drop_after":
                     answered = False
+                if f.kind == "late":
+                    self._carry_out_later(f, method, path, query, body, model)
+                    held_late = True
+                    raise _Drop()
                 if f.kind == "delay":
                     sim._hold(f).wait(float(f.seconds or 1.0))
                     if f.id in sim._let_go:
@@ -612,7 +639,33 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(e)
         except Exception as e:  # a bug in the sim: answer 500 with the reason
             self._error(SimError(500, f"sim internal error: {type(e).__name__}: {e}"))
+        finally:
+            if create and not held_late:
+                with sim._lock:
+                    sim._unmade.discard(self._rec_idx)  # answered (or failed) without a job
         rec["status"] = self._status_sent
+
+    def _carry_out_later(
+        self, f: Fault, method: str, path: str, query: Any, body: Any, model: str | None
+    ) -> None:
+        """A `late` fault: carry the request out (make the job) once its hold ends, in a
+        thread of its own; the connection is closed now, with no answer."""
+        sim, idx = self.sim, self._rec_idx
+        hold = sim._hold(f)
+
+        def later() -> None:
+            hold.wait(float(f.seconds if f.seconds is not None else 5.0))
+            try:
+                if f.id not in sim._let_go:  # (a reset let it go: no job)
+                    self.wfile = io.BytesIO()  # the client is gone; the answer goes nowhere
+                    self._route(method, path, query, body, model)
+            except Exception:
+                pass  # an invalid request makes no job, as it would have at once
+            finally:
+                with sim._lock:
+                    sim._unmade.discard(idx)
+
+        threading.Thread(target=later, daemon=True).start()
 
     def _auth(self, api: str, query: dict[str, list[str]]) -> None:
         if not self.sim.require_auth or api == "sim":
@@ -901,7 +954,7 @@ class _Handler(BaseHTTPRequestHandler):
             mw, mh = job.media_size
             sim._files[lid] = FileEntry(model, "image/png", lambda: media.png(mw, mh, 1))
         sim._job_faults(job, sim._take(JOB_KINDS, "POST", self.path, model))
-        sim._add_job(job)
+        sim._add_job(job, made_by=self._rec_idx)
         self._json({"id": jid})
 
     def _register_video(self, fid: str, job: Job) -> None:
@@ -1158,7 +1211,7 @@ class _Handler(BaseHTTPRequestHandler):
             job.file_ids.append(fid)
             self._register_video(fid, job)
         sim._job_faults(job, sim._take(JOB_KINDS, "POST", self.path, model))
-        sim._add_job(job)
+        sim._add_job(job, made_by=self._rec_idx)
         self._json({"name": name})
 
     def _google_op(self, oid: str, *, vertex: bool) -> None:

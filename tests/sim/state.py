@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: fault kinds, by the phase in which they are consulted
-REQUEST_KINDS = frozenset({"http", "drop", "drop_after", "delay"})
+REQUEST_KINDS = frozenset({"http", "drop", "drop_after", "delay", "late"})
 JOB_KINDS = frozenset({"slow", "stuck", "fail", "reject"})
 DOWNLOAD_KINDS = frozenset({"truncate", "trickle", "corrupt", "empty"})
 PLANNER_KINDS = frozenset({"wrap", "invalid"})
@@ -32,6 +32,9 @@ class Fault:
       drop_after  carry the request out (e.g. create the job), then close the socket
                 without the answer
       delay     sleep `seconds` before answering (SimServer.release ends it sooner)
+      late      close the socket at once without an answer (the client sees the connection
+                break after sending) and carry the request out `seconds` later (default
+                5; SimServer.release: now): a job the provider lists only late
       slow      the created job takes `seconds` (instead of job_seconds)
       stuck     the created job never finishes (expires if execution_expires_after is set)
       fail      the created job fails: code, message
