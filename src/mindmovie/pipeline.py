@@ -991,6 +991,12 @@ class Pipeline:
         #: those of the rows that an earlier run sent (carried over by _recover_orphans):
         #: their scene waits for the late job before paying again (`_await_late_job`)
         self._carried: set[int] = set()
+        #: scenes in `_await_late_job` -> the input keys (variants) they take a late job of
+        self._asking: dict[str, Collection[str]] = {}
+        #: lost rows the person was told the provider's submissions wait for
+        self._told_waiting: set[int] = set()
+        #: per provider: one scene at a time looks at the job list for late jobs
+        self._watch_locks: dict[str, asyncio.Lock] = {}
         #: see LATE_JOB_GRACE (tests shorten it)
         self.late_job_grace = _late_job_grace()
         #: shortest observed job duration per model in this run (for polling near the end)
@@ -1025,6 +1031,11 @@ class Pipeline:
         if provider not in self._submit_locks:
             self._submit_locks[provider] = asyncio.Lock()
         return self._submit_locks[provider]
+
+    def _watch_lock(self, provider: str) -> asyncio.Lock:
+        if provider not in self._watch_locks:
+            self._watch_locks[provider] = asyncio.Lock()
+        return self._watch_locks[provider]
 
     def _sem(self, provider: str, stage: str) -> asyncio.Semaphore:
         """The concurrency limit for a provider's stage.
@@ -1983,90 +1994,165 @@ class Pipeline:
         """This scene's create sent by an earlier run (killed before its answer was
         journaled, or whose answer was lost) is carried over with no job listed yet and
         still within LATE_JOB_GRACE (`_no_job_found`): its job may still appear. Wait for
-        it instead of paying for another one. Found, it becomes the clip step's job (the
-        caller polls it and pays nothing more; further such jobs are tied to their rows,
-        to bill unused); none when the grace is over, the rows are refunded and the clip
-        is made. Not while another scene's or other inputs' lost request is unsettled (a
-        job listed may be that one's, see `_lost_submission`): their rows are settled
-        after the clips stage. The look is made under the submit lock, so no create of
-        this run is in flight unjournaled meanwhile."""
-
-        def mine() -> list[int]:
-            return sorted(
-                r
-                for r in self._carried
-                if r in self._lost_rows
-                and self._lost_requests.get(r, ("", ""))[0] == scene_id
-                and self._lost_requests[r][1] in keys
-            )
-
-        if not mine():
+        it instead of paying for another one (`_wait_for_late_jobs`). Waiting here, before
+        the clip's request is chosen, lets a late job of any of the scene's `keys` (the
+        content-filter fallback's too) become the clip step's job: the caller then polls
+        it and pays nothing more. A scene whose own job is journaled polls that at once."""
+        if not any(sid == scene_id and k in keys for sid, k in self._lost_requests.values()):
             return
         step = store.get(scene_id, "clip")
         if step is not None and step.input_key in keys and store.resumable_job(step):
             return  # its own job is journaled: polled; the rows are settled after the clips
+
+        def has_job() -> bool:
+            st = store.get(scene_id, "clip")
+            return st is not None and st.input_key in keys and st.status == "submitted"
+
+        self._asking[scene_id] = keys
+        try:
+            await self._wait_for_late_jobs(store, model, scene_id, done=has_job)
+        finally:
+            self._asking.pop(scene_id, None)
+
+    def _forget_lost(self, row: int) -> None:
+        """A lost request's row is settled: nothing waits for it any more."""
+        self._lost_rows.pop(row, None)
+        self._lost_requests.pop(row, None)
+        self._carried.discard(row)
+
+    def _takes_late_job(self, store: Store, scene_id: str, key: str) -> bool:
+        """Does the scene's clip step still want a job made from `key` (no clip, no job
+        journaled; those inputs, or a variant the scene waits for in `_await_late_job`)?"""
+        step = store.get(scene_id, "clip")
+        if step is None:
+            return key in self._asking.get(scene_id, ())
+        if step.remote_id or step.status == "succeeded":
+            return False
+        return step.input_key == key or key in self._asking.get(scene_id, ())
+
+    async def _wait_for_late_jobs(
+        self,
+        store: Store,
+        model: VideoModel,
+        scene_id: str,
+        *,
+        done: Callable[[], bool] = lambda: False,
+    ) -> bool:
+        """Hold `scene_id`'s create until no lost request of this provider is unsettled
+        (or `done()`, e.g. the scene's step has been given its late job). True if it
+        waited.
+
+        The provider's job list shows no prompts: a job that appears while requests of
+        two scenes (or two inputs) are unsettled cannot be given to either, and was paid
+        twice (billed unused, the clip made again). So at every moment all unsettled
+        requests are of one scene and inputs, and a job listed is theirs. A request
+        settles when its job is listed (`_look_for_late_jobs`) or when LATE_JOB_GRACE
+        has passed since it was sent (refunded). The cost is latency: a lost answer can
+        hold the provider's submissions for up to the grace. One waiter looks at the
+        list (`_watch_lock`), under the submit lock, backing off from `poll_interval`."""
+        if not self._lost_rows or done():
+            return False
         ps = self.settings.provider_settings(model.name)
         delay = ps.poll_interval
-        told = False
-        while True:
-            self._check_stop()
-            async with self._submit_lock(model.name):
-                rows = mine()
-                if not rows:
-                    return
-                key = self._lost_requests[rows[0]][1]
-                if any(req != (scene_id, key) for req in self._lost_requests.values()):
-                    return
-                since = min(self._lost_rows[r] for r in rows) - 60
-                try:
-                    jobs = await self._unjournaled_jobs(store, model, since)
-                except ProviderError:
-                    return
-                if jobs is None or len(jobs) > len(rows):
-                    return
-                if jobs:
-                    jobs.sort(key=lambda t: (t.created_at, str(t.remote_id)))
-                    rid = str(jobs[0].remote_id)
-                    step = store.get(scene_id, "clip")
-                    if step is None or step.input_key != key:
-                        store.begin(scene_id, "clip", key, same_request=keys)
-                    store.mark_submitted(scene_id, "clip", rid, ledger_row=rows[0])
-                    for r, job in zip(rows[1:], jobs[1:], strict=False):
-                        store.ledger_set_remote(r, str(job.remote_id))
-                    for r in rows[: len(jobs)]:
-                        self._lost_rows.pop(r, None)
-                        self._lost_requests.pop(r, None)
-                        self._carried.discard(r)
-                    self.reporter.info(
-                        f"{scene_id}: job {rid} was made late from a request sent before the "
-                        "last run stopped; picking it up instead of paying again"
+        self.reporter.step("clips", scene_id, "queued", "waiting for a late job")
+        async with self._watch_lock(model.name):
+            while True:
+                self._check_stop()
+                async with self._submit_lock(model.name):
+                    if not self._lost_rows or done():
+                        return True
+                    await self._look_for_late_jobs(store, model)
+                    if not self._lost_rows or done():
+                        return True
+                    now = time.time()
+                    left = {
+                        r: sent + self.late_job_grace - now for r, sent in self._lost_rows.items()
+                    }
+                for r in sorted(set(left) - self._told_waiting):
+                    self._told_waiting.add(r)
+                    sid = self._lost_requests.get(r, ("?", ""))[0]
+                    sent = (
+                        "sent before the last run stopped"
+                        if r in self._carried
+                        else "whose answer was lost"
                     )
-                    if len(jobs) > 1:
-                        self.reporter.warn(
-                            f"{scene_id}: job(s) "
-                            f"{', '.join(str(t.remote_id) for t in jobs[1:])} were made from "
-                            "earlier requests too (and bill); their results are not used"
-                        )
-                    return
-                left = max(self._lost_rows[r] for r in rows) + self.late_job_grace - time.time()
-                if left <= 0:
-                    for r in rows:
-                        await self.gate.refund(r, "never reached the provider (no job found)")
-                        self._lost_rows.pop(r, None)
-                        self._lost_requests.pop(r, None)
-                        self._carried.discard(r)
-                    return
-            if not told:
-                told = True
-                self.reporter.warn(
-                    f"{scene_id}: a job request sent before the last run stopped may still "
-                    f"become a job at {model.name}; waiting for it (up to {left:.0f} s) "
-                    "instead of paying again"
+                    self.reporter.warn(
+                        f"{sid}: a job request to {model.name} {sent} may still become a "
+                        f"job; waiting for it (up to {max(0.0, left[r]):.0f} s) instead of "
+                        f"paying again. No other clip is sent to {model.name} meanwhile "
+                        "(which scene a new job is for could not be told)"
+                    )
+                killpoint("late_job_wait")
+                self.reporter.step("clips", scene_id, "queued", "waiting for a late job")
+                wait = max(0.01, min(delay, min(left.values())))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_event.wait(), timeout=wait)
+                delay = min(ps.poll_max_interval, delay * 1.5)
+
+    async def _look_for_late_jobs(self, store: Store, model: VideoModel) -> None:
+        """One look at the job list for the unsettled lost requests (the caller holds the
+        submit lock, so no create of this run is in flight unjournaled). A job listed is
+        theirs (`_wait_for_late_jobs`): the first becomes the clip step's job when the
+        scene still asks for those inputs (it is polled, nothing more is paid), else it
+        is tied to its row and billed unused; further ones are tied to further rows. None
+        listed: a row whose grace is over is refunded. Rows of several requests (carried
+        from a run of an older version) or more jobs than rows: which is whose cannot be
+        told; the jobs are tied to the rows (billed unused), the others stay committed
+        with an unknown outcome, and the clips are made."""
+        rows = sorted(self._lost_rows)
+        if not rows:
+            return
+        jobs = await self._unjournaled_jobs(store, model, min(self._lost_rows.values()) - 60)
+        if jobs is None:  # cannot list (never noted so): the outcome stays unknown
+            for r in rows:
+                store.ledger_mark_unknown(r)
+                self._forget_lost(r)
+            return
+        if not jobs:
+            now = time.time()
+            for r in rows:
+                if now - self._lost_rows[r] >= self.late_job_grace:
+                    await self.gate.refund(r, "never reached the provider (no job found)")
+                    self._forget_lost(r)
+            return
+        jobs.sort(key=lambda t: (t.created_at, str(t.remote_id)))
+        requests = {self._lost_requests[r] for r in rows}
+        if len(requests) > 1 or len(jobs) > len(rows):
+            tied = rows[-len(jobs) :] if len(jobs) <= len(rows) else []
+            for r, job in zip(tied, jobs, strict=False):
+                store.ledger_set_remote(r, str(job.remote_id))
+            for r in rows[: len(rows) - len(tied)]:
+                store.ledger_mark_unknown(r)
+            for r in rows:
+                self._forget_lost(r)
+            self.reporter.warn(
+                f"{model.name} shows {len(jobs)} job(s) no scene knows "
+                f"({', '.join(str(t.remote_id) for t in jobs)}; they bill) for job requests of "
+                f"{', '.join(sorted({sid for sid, _ in requests}))} whose answers were lost. "
+                "Which request each is for cannot be told, so those clips are made again"
+            )
+            return
+        ((scene_id, key),) = requests
+        for i, (r, job) in enumerate(zip(rows, jobs, strict=False)):
+            rid = str(job.remote_id)
+            if i == 0 and self._takes_late_job(store, scene_id, key):
+                step = store.get(scene_id, "clip")
+                if step is None or step.input_key != key:
+                    store.begin(scene_id, "clip", key, same_request=self._asking[scene_id])
+                store.mark_submitted(scene_id, "clip", rid, ledger_row=r)
+                self.reporter.info(
+                    f"{scene_id}: job {rid} was made late from a request whose answer was "
+                    "lost (or sent before the last run stopped); picking it up instead of "
+                    "paying again"
                 )
-            self.reporter.step("clips", scene_id, "queued", "waiting for a late job")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop_event.wait(), timeout=min(delay, left))
-            delay = min(ps.poll_max_interval, delay * 1.5)
+            else:
+                store.ledger_set_remote(r, rid)
+                self.reporter.warn(
+                    f"{scene_id}: job {rid}, made late from a request whose answer was lost, "
+                    f"was made at {model.name} (and bills); the scene no longer asks for it, "
+                    "so its result is not used"
+                )
+            self._forget_lost(r)
 
     def _record_scene(self, store: Store, scene: Scene) -> None:
         """The plan entry this scene's finished clip came from, for `status` to name the
@@ -2232,26 +2318,51 @@ class Pipeline:
         async def submit() -> str:
             # One unjournaled submission per provider at a time: if the process dies
             # between "sent" and "id stored", exactly one job is unaccounted for, and
-            # the next run can adopt it without guessing (see _recover_orphans).
+            # the next run can adopt it without guessing (see _recover_orphans). And none
+            # while a lost request is unsettled (`_wait_for_late_jobs`): every job that
+            # appears in the list is then that one request's.
             nonlocal row
-            async with self._submit_lock(model.name):
-                row = await self._reserve(scene_id, "clip", model, estimate, hold)
-                sent_at = time.time()
-                try:
-                    rid = await self._settle_errors(row, model.submit(req), model)
-                except ConnectionLost as e:
-                    if not e.sent:
-                        raise  # never connected: no job, the row is refunded; send again
-                    # the answer was lost, not necessarily the request: find the job
-                    # before sending another (with_retry sends again only if none exists)
-                    found = await self._lost_submission(store, model, row, scene_id, sent_at, key)
-                    if found is None:
-                        raise
-                    rid = found
-                killpoint("submit")
-                # the id goes on the ledger row and the step in ONE transaction
-                store.mark_submitted(scene_id, "clip", rid, ledger_row=row)
-            return rid
+            while True:
+                if await self._wait_for_late_jobs(
+                    store, model, scene_id, done=lambda: adopted() is not None
+                ):
+                    self.reporter.step("clips", scene_id, "submitting")
+                async with self._submit_lock(model.name):
+                    late = adopted()
+                    if late is not None:
+                        # this scene's lost request became a job after all: that job is
+                        # the clip (its row is the lost request's); nothing is sent
+                        rid, row = late
+                        return rid
+                    if self._lost_rows:
+                        continue  # (a look by another scene has not settled it yet)
+                    row = await self._reserve(scene_id, "clip", model, estimate, hold)
+                    sent_at = time.time()
+                    try:
+                        rid = await self._settle_errors(row, model.submit(req), model)
+                    except ConnectionLost as e:
+                        if not e.sent:
+                            raise  # never connected: no job, the row is refunded; send again
+                        # the answer was lost, not necessarily the request: find the job
+                        # before sending another. None listed yet: the row is noted lost,
+                        # and the retry waits for its late job (or its grace) first
+                        found = await self._lost_submission(
+                            store, model, row, scene_id, sent_at, key
+                        )
+                        if found is None:
+                            raise
+                        rid = found
+                    killpoint("submit")
+                    # the id goes on the ledger row and the step in ONE transaction
+                    store.mark_submitted(scene_id, "clip", rid, ledger_row=row)
+                return rid
+
+        def adopted() -> tuple[str, int | None] | None:
+            """The job (and its ledger row) a late-job look gave this step meanwhile."""
+            st = store.get(scene_id, "clip")
+            if st is None or st.input_key != key or st.status != "submitted" or not st.remote_id:
+                return None
+            return st.remote_id, self.gate.adopt(st.remote_id)
 
         submitted_here = remote_id is None
         try:
@@ -2858,25 +2969,16 @@ class Pipeline:
     ) -> str | None:
         """The job a submit whose answer was lost created, if the provider shows it.
 
-        Submissions are serialised per provider, so at most one job is unaccounted for.
-        None means "send again": the provider lists no such job (the row is refunded), or
-        it cannot tell (the row stays committed with an unknown outcome, and we say so).
+        Submissions are serialised per provider, and none is sent while a lost one is
+        unsettled (`_wait_for_late_jobs`), so at most one job is unaccounted for: this
+        request's. None means "not found": none listed yet (the row is noted lost, and
+        the retry waits for its late job, up to LATE_JOB_GRACE, before sending again), or
+        the provider cannot tell (the row stays committed with an unknown outcome, we say
+        so, and the request is sent again).
         """
         if row is None:
             return None
         jobs = await self._unjournaled_jobs(store, video, sent_at - 60)
-        others = {r for r, req in self._lost_requests.items() if req != (scene_id, key)}
-        if jobs and others and len(jobs) <= len(self._lost_rows) + 1:
-            # an earlier lost request of this run for other inputs (another scene's) may
-            # have become one of these jobs late: which one is this request's cannot be
-            # told (the list shows no prompts), and adopting the wrong one would put
-            # another scene's clip in this one's place. Send again; the row is settled
-            # after the clips stage. (Earlier lost requests for these same inputs made
-            # the same clip: any of their jobs is this one's.)
-            self._lost_rows[row] = sent_at
-            self._lost_requests[row] = (scene_id, key)
-            store.ledger_note_lost(row, key, sent_at)
-            return None
         if jobs is not None and len(jobs) == 1:
             self.reporter.info(
                 f"{scene_id}: the answer to the job request was lost, but the job "
@@ -2885,9 +2987,9 @@ class Pipeline:
             return str(jobs[0].remote_id)
         if jobs == []:
             # not refunded yet: a request that timed out may still be turned into a job
-            # after this look (the provider was slow, not absent). It stays committed and
-            # is settled after the clips stage (_settle_lost_submissions), or by the next
-            # run's _recover_orphans if this one dies first.
+            # after this look (the provider was slow, not absent). It stays committed;
+            # the retry waits for it (`_wait_for_late_jobs`), and so do the other scenes'
+            # creates. If this run dies first, the next run's _recover_orphans looks.
             self._lost_rows[row] = sent_at
             self._lost_requests[row] = (scene_id, key)
             store.ledger_note_lost(row, key, sent_at)

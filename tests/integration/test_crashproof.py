@@ -879,6 +879,41 @@ def test_a_create_killed_in_flight_whose_job_comes_late_is_not_paid_twice(
     assert {r["remote_id"] for r in ledger(after, "clip")} == jobs
 
 
+def test_a_render_killed_while_waiting_for_a_late_job_takes_it_next_run(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The answer to a video create is lost (the connection breaks after it was sent)
+    and the provider lists the job only later. The render waits for it, holding every
+    other create, and is killed during that wait. The next render finds the late job
+    and gives it to the scene: one job per scene, by the simulator's own count, and no
+    create ever reached the provider while another's job was still to come."""
+    rig = make_rig(sim, tmp_path, max_concurrent=2)
+    rig.late_job_grace = 120.0
+    late = sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=60.0)
+    r = rig.render(kill_at="late_job_wait")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    assert sim.jobs() == [] and len(sim.requests(path=TASKS, method="POST")) == 1
+    (orphan,) = _orphans(rig)
+    assert "lost" in (orphan["usage"] or {}), orphan  # what it asked for is noted
+    sim.release(late)
+    _wait_for(lambda: len(sim.jobs()) == 1, 30, "the late job")
+    r2 = rig.render(quiet=False)
+    assert r2.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    assert "picking it up" in r2.stderr, r2.stderr
+    t = rig.totals()
+    after = rig.status()
+    check_money_invariants(after, t, SCENES)
+    posts = sim.requests(path=TASKS, method="POST")
+    assert len(posts) == SCENES and all(p["pending"] == [] for p in posts), posts
+    (row,) = [x for x in ledger(after, "clip") if x["id"] == orphan["id"]]
+    assert row["remote_id"] == posts[0]["job"] and row["state"] == "billed", row
+    step = next(
+        s for s in after["steps"] if s["stage"] == "clip" and s["scene_id"] == orphan["scene_id"]
+    )
+    assert step["remote_id"] == posts[0]["job"], step
+
+
 def test_an_old_create_killed_in_flight_with_no_job_is_refunded(
     sim: SimServer, tmp_path: Path
 ) -> None:
