@@ -776,11 +776,12 @@ def test_a_killed_compose_chunks_folder_is_removed_and_its_done_segments_kept(
 def test_kill_after_a_lost_request_does_not_give_one_scene_anothers_job(
     sim: SimServer, tmp_path: Path
 ) -> None:
-    """A create's connection drops after it was sent (no job was made): its ledger row
-    stays committed until the clips stage ends (the job may come late). Another scene's
-    create is sent meanwhile, and the process is killed before that job's id is stored.
-    The next run finds two orphan rows and one job: it must not give the job to the
-    first row's scene (its clip would be another scene's prompt and keyframe)."""
+    """A create's connection drops after it was sent (no job was made). Its row used to
+    stay committed while another scene's create was sent, and a kill before that job's
+    id was stored left two orphan rows and one job, which must not be given to the
+    first row's scene (its clip would be another scene's prompt and keyframe). Now no
+    create is sent until the lost one is settled (here: its grace, 3 s, is over and it
+    is refunded), so the kill leaves one orphan, whose job goes to its own scene."""
     rig = make_rig(sim, tmp_path, max_concurrent=2)
     sim.add_fault("drop", path="/contents/generations/tasks", method="POST", count=1)
     r = rig.render(kill_at="submit")
@@ -804,6 +805,9 @@ def test_kill_after_a_lost_request_does_not_give_one_scene_anothers_job(
     st = rig.status()
     assert {x["remote_id"] for x in ledger(st, "clip") if x["remote_id"]} == set(jobs)
     assert ledger(st, "clip", "committed") == unknown_rows(st, "clip")
+    # one job per scene; the lost request was refunded, not left to guess about
+    check_money_invariants(st, rig.totals(), SCENES)
+    assert len(ledger(st, "clip", "refunded")) == 1, ledger(st, "clip")
 
 
 # ------------------------------------------------ a create in flight at the kill
