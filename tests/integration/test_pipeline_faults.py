@@ -898,6 +898,38 @@ async def test_a_late_job_seen_after_the_clips_stage_goes_to_the_scene_still_ask
     assert clip_row["remote_id"] == rid and clip_row["state"] == "billed", clip_row
 
 
+async def test_every_create_losing_its_answer_still_makes_one_job_per_scene(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Every create's answer is lost and each job is listed a moment later, three
+    scenes at a time. Before, the scenes' lost requests were unsettled together (in the
+    same second, too), so the jobs that appeared could not be told apart: billed unused,
+    and the clips bought again. Now one scene's lost request is settled before any
+    other create is sent: each scene takes its own job, one job per scene."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("late", path=TASKS, method="POST", count=None, seconds=0.3)
+    res = await Pipeline(
+        goals, _byteplus(sim, max_concurrent=3), out=tmp_path / "run", keys=KEYS
+    ).run()
+    n = len(res.plan.scenes)
+    assert res.movie is not None
+    unsettled = _unsettled_at_each_create(sim, res.plan)
+    assert all(pending == [] for _, pending in unsettled), unsettled
+    assert len(unsettled) == n and sim.stats()["totals"]["jobs_created"] == n
+    prompts = {sc.id: sc.motion_prompt for sc in res.plan.scenes}
+    jobs = {j.id: j for j in sim.jobs()}
+    store = Store(res.run_dir / "run.db", read_only=True)
+    try:
+        for sid, prompt in prompts.items():
+            step = store.get(sid, "clip")
+            assert step is not None and prompt in jobs[str(step.remote_id)].text, sid
+    finally:
+        store.close()
+    clips = ledger_rows(res.run_dir, "clip")
+    assert len(clips) == n and {r["state"] for r in clips} == {"billed"}, clips
+
+
 async def test_a_scene_with_a_journaled_job_does_not_wait_for_an_earlier_requests_late_job(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
