@@ -58,7 +58,8 @@ class Rig:
     logs: list[str] = field(default_factory=list)
     #: MINDMOVIE_LATE_JOB_GRACE for the renders (None: the default, 300 s). A kill after
     #: a create's ledger row is made but before the request reaches the simulator leaves
-    #: a row whose job never comes; the next render waits out the grace for it
+    #: a row whose job never comes; the next render's creates wait out the grace for it
+    #: (so does a create whose answer is lost and whose job never comes)
     late_job_grace: float | None = 3.0
     #: the simulator's totals right after the killed render (set by _kill_then_resume)
     at_kill: dict[str, Any] = field(default_factory=dict)
