@@ -289,6 +289,7 @@ class SimServer:
         length: int | None = None,
         field: str | None = None,
         billed: bool = False,
+        body: dict[str, Any] | None = None,
     ) -> Fault:
         """Inject a fault (see `Fault` for kinds and matching). Returns it (see .fired)."""
         if kind not in ALL_KINDS:
@@ -310,6 +311,7 @@ class SimServer:
                 length=length,
                 field=field,
                 billed=billed,
+                body=body,
                 id=next(self._ids),
             )
             self._faults.append(f)
@@ -570,6 +572,7 @@ class _Handler(BaseHTTPRequestHandler):
         api = _api_of(path)
         self._api = api
         self._status_sent = 0
+        self._patch: Json | None = None
         if api == "sim" and not _SIM_FILE_RE.match(path):
             self._control(method, path, body)
             return
@@ -608,6 +611,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self._carry_out_later(f, method, path, query, body, model)
                     held_late = True
                     raise _Drop()
+                if f.kind == "patch":
+                    self._patch = dict(f.body or {})
                 if f.kind == "delay":
                     sim._hold(f).wait(float(f.seconds or 1.0))
                     if f.id in sim._let_go:
@@ -717,6 +722,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True  # the server closes the socket: a short body
 
     def _json(self, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> None:
+        patch = getattr(self, "_patch", None)
+        if patch is not None and status < 400 and isinstance(obj, dict):
+            obj = {k: v for k, v in {**obj, **patch}.items() if v is not None}
         self._send(status, json.dumps(obj).encode(), "application/json", headers)
 
     def _error(self, e: SimError) -> None:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: fault kinds, by the phase in which they are consulted
-REQUEST_KINDS = frozenset({"http", "drop", "drop_after", "delay", "late"})
+REQUEST_KINDS = frozenset({"http", "drop", "drop_after", "delay", "late", "patch"})
 JOB_KINDS = frozenset({"slow", "stuck", "fail", "reject"})
 DOWNLOAD_KINDS = frozenset({"truncate", "trickle", "corrupt", "empty"})
 PLANNER_KINDS = frozenset({"wrap", "invalid"})
@@ -35,6 +35,10 @@ class Fault:
       late      close the socket at once without an answer (the client sees the connection
                 break after sending) and carry the request out `seconds` later (default
                 5; SimServer.release: now): a job the provider lists only late
+      patch     the request is carried out as usual, and its (successful) JSON answer gets
+                the top-level keys of `body`, a None value removing the key: an answer
+                the real API may give that the simulator never makes by itself (an
+                unknown task status, a success without its result, a text answer)
       slow      the created job takes `seconds` (instead of job_seconds)
       stuck     the created job never finishes (expires if execution_expires_after is set)
       fail      the created job fails: code, message
@@ -69,6 +73,7 @@ class Fault:
     length: int | None = None
     field: str | None = None
     billed: bool = False
+    body: dict[str, Any] | None = None
     id: int = 0
     fired: int = 0
 
