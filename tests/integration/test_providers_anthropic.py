@@ -102,6 +102,8 @@ async def test_request_shape_and_person_words_kept(sim: SimServer, goals: Goals)
         "seconds",
     }
     assert item["properties"]["seconds"]["enum"] == [4, 6, 8]
+    scenes = schema["properties"]["scenes"]
+    assert scenes["minItems"] == scenes["maxItems"] == 3  # exactly the person's count
     assert reqs[0]["headers"].get("x-stainless-retry-count") == "0"
     assert "me.png" not in json.dumps(body)  # no local paths leave the machine
 
@@ -109,7 +111,8 @@ async def test_request_shape_and_person_words_kept(sim: SimServer, goals: Goals)
     assert plan.scenes[0].affirmation == "I am strong and I finish my marathon with joy"
     assert plan.scenes[1].affirmation == "I cross the line smiling"
     assert plan.title == "My Year" and plan.closing == "Thank you for this life"
-    assert all(s.seconds in (4.0, 6.0, 8.0) for s in plan.scenes)  # 5 snapped
+    # 5 s snapped to an allowed length; halfway between two, the longer one wins
+    assert [s.seconds for s in plan.scenes] == [6.0, 6.0, 6.0]
     assert Path(plan.scenes[0].reference_photos[0]).name == "run.png"
     assert Path(plan.scenes[2].reference_photos[0]).name == "me.png"  # person's photo
 
@@ -320,6 +323,7 @@ async def test_bad_request_is_invalid_request(sim: SimServer, goals: Goals) -> N
     with pytest.raises(InvalidRequest) as e:
         await planner(sim).plan(goals, OPTIONS)
     assert "max_tokens: too large" in str(e.value)
+    assert "(request req_sim" in str(e.value)  # the id Anthropic's support asks for
 
 
 def test_missing_key_is_one_line_config_error() -> None:
@@ -353,6 +357,7 @@ def test_unknown_configured_model_is_config_error() -> None:
     ("options", "said"),
     [
         ("{max_tokens: lots}", "planner.options.max_tokens: 'lots' is not allowed"),
+        ("{max_tokens: 0}", "planner.options.max_tokens: 0 is not allowed"),
         ("{maxtokens: 4000}", "unknown option(s) for anthropic: maxtokens; allowed: max_tokens"),
     ],
 )
@@ -398,3 +403,117 @@ def test_blank_words_are_not_put_to_claude(goals: Goals) -> None:
     assert "\u200b" not in prompt and "\u2060" not in prompt and "\ufeff" not in prompt
     assert '"person"' not in prompt and '"style"' not in prompt and '"closing"' not in prompt
     assert '"person"' in build_prompt(goals, PlanOptions())
+
+
+# ---------------------------------------------------------------- found by a mutation audit
+async def test_connection_failures_say_whether_the_request_was_sent(
+    sim: SimServer, goals: Goals
+) -> None:
+    """ConnectionLost.sent decides whether the ledger may refund the call: a dropped
+    connection (the request reached the server) is sent, a refused one (a port nothing
+    listens on) was never sent. Both are ConnectionLost, not a generic Transient."""
+    import socket
+
+    sim.add_fault("drop", path=MESSAGES)
+    with pytest.raises(ConnectionLost) as dropped:
+        await planner(sim).plan(goals, OPTIONS)
+    assert dropped.value.sent is True
+    assert len(sim.requests(path=MESSAGES)) == 1
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: connecting is refused
+    dead = ClaudePlanner(api_key="sk-ant-test", base_url=f"http://127.0.0.1:{port}", timeout=5)
+    with pytest.raises(ConnectionLost) as refused:
+        await dead.plan(goals, OPTIONS)
+    assert refused.value.sent is False
+
+
+async def test_max_tokens_on_the_wire_is_the_one_the_budget_holds(
+    sim: SimServer, goals: Goals
+) -> None:
+    """The budget holds planner.options.max_tokens of output, else planner_max_tokens of
+    the scene count (costs.planner_hold): the request must ask for no more than that."""
+    from mindmovie.providers.anthropic import planner_max_tokens
+
+    sim.set_planner(good_plan)
+    await planner(sim).plan(goals, OPTIONS)
+    await planner(sim, max_tokens=1234).plan(goals, OPTIONS)
+    default, configured = (r["body"]["max_tokens"] for r in sim.requests(path=MESSAGES))
+    assert default == planner_max_tokens(3)  # 2 + 1 scenes
+    assert configured == 1234
+
+
+async def test_usage_is_that_of_the_last_plan_only(sim: SimServer, goals: Goals) -> None:
+    """One planner object plans twice (a re-plan): last_usage and last_calls are those
+    of the second plan, not both summed, or the second plan would be billed twice."""
+    sim.set_planner(good_plan)
+    p = planner(sim)
+    sim.add_fault("invalid", path=MESSAGES, field="image_prompt")  # first plan: two calls
+    await p.plan(goals, OPTIONS)
+    assert len(p.last_calls) == 2
+    first = sim.stats()["models"]["claude-sonnet-5-5"]["input_tokens"]
+    await p.plan(goals, OPTIONS)
+    assert len(p.last_calls) == 1
+    second = sim.stats()["models"]["claude-sonnet-5-5"]["input_tokens"] - first
+    assert p.last_usage["input_tokens"] == p.last_calls[0]["input_tokens"] == second
+
+
+async def test_before_repair_is_awaited_once_before_the_repair_call(
+    sim: SimServer, goals: Goals
+) -> None:
+    """The repair is a second paid call: the pipeline's budget gate (before_repair) runs
+    after the first call and before the second; a plan without repair never calls it."""
+    seen: list[int] = []
+
+    async def gate() -> None:
+        seen.append(len(sim.requests(path=MESSAGES)))
+
+    sim.set_planner(good_plan)
+    await planner(sim).plan(goals, OPTIONS, before_repair=gate)
+    assert seen == []
+    sim.add_fault("invalid", path=MESSAGES, field="image_prompt")
+    await planner(sim).plan(goals, OPTIONS, before_repair=gate)
+    assert seen == [2]  # one call before it (this plan's first), its repair after it
+    assert len(sim.requests(path=MESSAGES)) == 3
+
+
+async def test_an_answer_that_is_not_an_object_fails_after_one_repair(
+    sim: SimServer, goals: Goals
+) -> None:
+    """A tool input that is no object at all, twice: JobFailed naming it, not a plan made
+    silently of the local planner's scenes."""
+    sim.set_planner(lambda body: ["not", "a", "plan"])
+    with pytest.raises(JobFailed, match="plan: the tool input is not an object"):
+        await planner(sim).plan(goals, OPTIONS)
+    assert len(sim.requests(path=MESSAGES)) == 2
+
+
+async def test_a_plan_answered_as_json_text_is_used(sim: SimServer, goals: Goals) -> None:
+    """Claude answering with the plan as JSON text instead of calling the tool: the
+    plan is read from the text, and no repair call is paid for."""
+    text = json.dumps(good_plan({}))
+    sim.add_fault(
+        "patch",
+        path=MESSAGES,
+        body={"content": [{"type": "text", "text": text}], "stop_reason": "end_turn"},
+    )
+    plan = await planner(sim).plan(goals, OPTIONS)
+    assert [s.affirmation for s in plan.scenes][1:] == [
+        "I cross the line smiling",
+        "I lead with calm",
+    ]
+    assert len(sim.requests(path=MESSAGES)) == 1
+
+
+async def test_an_answer_without_the_tool_or_json_fails_naming_the_stop_reason(
+    sim: SimServer, goals: Goals
+) -> None:
+    sim.add_fault(
+        "patch",
+        path=MESSAGES,
+        body={"content": [{"type": "text", "text": "I can't help."}], "stop_reason": "refusal"},
+    )
+    with pytest.raises(JobFailed, match=r"without calling emit_plan \(stop_reason refusal\)"):
+        await planner(sim).plan(goals, OPTIONS)
+    assert len(sim.requests(path=MESSAGES)) == 1
