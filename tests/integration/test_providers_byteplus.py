@@ -393,8 +393,9 @@ async def test_unknown_task_poll_is_job_failed(sim: SimServer) -> None:
         await seedance(sim).poll("cgt-does-not-exist")
 
 
-async def test_auth_error_names_the_variable(sim: SimServer, keyframe: Path) -> None:
-    sim.add_fault("http", path=TASKS, status=401)
+@pytest.mark.parametrize("status", [401, 403])
+async def test_auth_error_names_the_variable(sim: SimServer, keyframe: Path, status: int) -> None:
+    sim.add_fault("http", path=TASKS, status=status)
     with pytest.raises(AuthError) as e:
         await seedance(sim).submit(vreq(keyframe))
     assert "ARK_API_KEY" in str(e.value) and "ark-test" not in str(e.value)
@@ -654,3 +655,266 @@ async def test_a_trickling_image_download_has_a_deadline(
     assert res.data.startswith(b"\x89PNG")
     assert sim.stats()["totals"]["images"] == 1
     assert len(sim.requests(path="/_sim/files/")) == 2
+
+
+# ====================================================================== mutation audit
+async def test_audio_off_is_sent_as_false_on_a_model_with_audio(
+    sim: SimServer, keyframe: Path
+) -> None:
+    """Seedance 1.5 pro makes audio unless told not to (and audio costs more): a scene
+    without audio sends generate_audio false, and the task reports it for the bill."""
+    video = seedance(sim)  # seedance-1-5-pro: audio = true in the catalog
+    st = await wait_done(video, await video.submit(vreq(keyframe, audio=False)))
+    assert sim.requests(path=TASKS, method="POST")[0]["body"]["generate_audio"] is False
+    assert st.usage["generate_audio"] is False
+
+
+async def test_poll_reports_what_the_bill_is_computed_from(sim: SimServer, keyframe: Path) -> None:
+    """costs.billed_usd prices a Seedance clip from the task's own duration, resolution,
+    ratio, service tier and audio (over what was asked): poll hands all of them on, and
+    keeps the last poll's usage per task for the ledger."""
+    video = seedance(sim, "seedance-1-0-pro", options={"service_tier": "flex"})
+    rid = await video.submit(vreq(keyframe, seconds=4, resolution="720p", aspect="9:16"))
+    st = await wait_done(video, rid)
+    assert video.usage[rid] == st.usage  # kept for the ledger
+    usage = dict(st.usage)
+    assert usage.pop("completion_tokens") > 0
+    assert usage == {
+        "duration": 4,
+        "resolution": "720p",
+        "ratio": "9:16",
+        "service_tier": "flex",
+        "generate_audio": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("param", "allowed"),
+    [
+        ("resolution", "allowed 480p, 720p, 1080p"),
+        ("ratio", "allowed 16:9, 9:16, 1:1, 4:3, 3:4, 21:9, adaptive"),
+        ("generate_audio", "this model has no audio"),
+    ],
+)
+async def test_a_refused_parameter_names_the_allowed_values(
+    sim: SimServer, keyframe: Path, param: str, allowed: str
+) -> None:
+    """The provider's 400 names a parameter: the message names it and what the catalog
+    allows for this model, so the person knows what to change."""
+    sim.add_fault("http", path=TASKS, method="POST", status=400, param=param, message="bad")
+    with pytest.raises(InvalidRequest) as e:
+        await seedance(sim, "seedance-1-0-pro").submit(vreq(keyframe))
+    assert f"(parameter {param})" in str(e.value) and allowed in str(e.value)
+
+
+async def test_connection_failures_say_whether_the_create_was_sent(
+    sim: SimServer, keyframe: Path
+) -> None:
+    """A dropped create may have made (and billed) a task: ConnectionLost, sent. A
+    refused connection sent nothing: ConnectionLost, not sent (the ledger refunds it)."""
+    import socket
+
+    sim.add_fault("drop", path=TASKS, method="POST")
+    with pytest.raises(ConnectionLost) as dropped:
+        await seedance(sim).submit(vreq(keyframe))
+    assert dropped.value.sent is True
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: connecting is refused
+    dead = SeedanceVideo(api_key="ark-test", base_url=f"http://127.0.0.1:{port}/api/v3")
+    with pytest.raises(ConnectionLost) as refused:
+        await dead.submit(vreq(keyframe))
+    assert refused.value.sent is False
+
+
+async def test_return_last_frame_option_reaches_the_task(sim: SimServer, keyframe: Path) -> None:
+    await seedance(sim, options={"return_last_frame": True}).submit(vreq(keyframe))
+    await seedance(sim).submit(vreq(keyframe))
+    on, off = (r["body"] for r in sim.requests(path=TASKS, method="POST"))
+    assert on["return_last_frame"] is True and off["return_last_frame"] is None
+
+
+async def test_fetch_of_an_unfinished_task_downloads_nothing(
+    sim: SimServer, keyframe: Path, tmp_path: Path
+) -> None:
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    failed = JobState(st.remote_id, "failed", video_url=st.video_url)
+    with pytest.raises(JobFailed, match="task is failed, nothing to download"):
+        await video.fetch(failed, req, tmp_path / "clip.mp4")
+    assert sim.requests(path="/_sim/files/") == []
+
+
+async def test_an_expired_video_url_is_refreshed_by_one_poll(
+    sim: SimServer, keyframe: Path, tmp_path: Path
+) -> None:
+    """A signed video_url that answers 404 (expired) is JobFailed, so fetch polls the task
+    once for a fresh URL and downloads from that; the task is never created again."""
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    assert st.video_url is not None
+    stale = JobState(st.remote_id, "succeeded", video_url=st.video_url.replace(".mp4", "0.mp4"))
+    polls = len(sim.requests(path=f"{TASKS}/{st.remote_id}"))
+    dest = await video.fetch(stale, req, tmp_path / "clip.mp4")
+    assert probe(dest).video is not None
+    assert len(sim.requests(path=f"{TASKS}/{st.remote_id}")) == polls + 1
+    assert [r["status"] for r in sim.requests(path="/_sim/files/")] == [404, 200]
+    assert created(sim) == 1
+
+
+@pytest.mark.parametrize(("status", "error"), [(429, RateLimited), (503, Transient)])
+async def test_a_download_refused_for_a_passing_reason_is_retried_not_refreshed(
+    sim: SimServer, keyframe: Path, tmp_path: Path, status: int, error: type[Exception]
+) -> None:
+    """429 and 5xx on the video URL: RateLimited / Transient (fetched again later), not
+    JobFailed (which would poll for a new URL) and nothing left on disk."""
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    polls = len(sim.requests(path=f"{TASKS}/{st.remote_id}"))
+    sim.add_fault("http", path="/_sim/files/", status=status)
+    with pytest.raises(error) as e:
+        await video.fetch(st, req, tmp_path / "clip.mp4")
+    assert not isinstance(e.value, JobFailed)
+    assert isinstance(e.value, RateLimited) == (status == 429)
+    assert len(sim.requests(path=f"{TASKS}/{st.remote_id}")) == polls
+    assert list(tmp_path.iterdir()) == [keyframe]
+
+
+def _age_tasks(sim: SimServer, now: int, ages: list[int]) -> None:
+    """Give the sim's tasks (oldest first) these ages in seconds (created_at = now - age)."""
+    jobs = sorted(sim.jobs(), key=lambda j: j.created)
+    assert len(jobs) == len(ages)
+    for job, age in zip(jobs, ages, strict=True):
+        job.created_wall = now - age
+
+
+async def test_find_pending_pages_stop_at_the_first_task_too_old(
+    sim: SimServer, keyframe: Path
+) -> None:
+    """Tasks come newest first: paging stops once a page reaches a task created before
+    `created_after` (one created exactly then is included), or once `total` is read."""
+    video = seedance(sim)
+    ids = [await video.submit(vreq(keyframe)) for _ in range(4)]
+    now = int(time.time())
+    _age_tasks(sim, now, [400, 300, 200, 100])
+    found = await video.find_pending(now - 200, page_size=1)
+    assert [t.remote_id for t in found] == [ids[3], ids[2]]  # newest first, 200 s included
+    assert [t.created_at for t in found] == [now - 100, now - 200]
+    assert len(sim.requests(path=TASKS, method="GET")) == 3  # the page with the 300 s one
+    everything = await video.find_pending(0, page_size=2)
+    assert [t.remote_id for t in everything] == ids[::-1]
+    assert len(sim.requests(path=TASKS, method="GET")) == 3 + 2  # no empty third page
+
+
+async def test_find_pending_lists_the_asked_model_only(sim: SimServer, keyframe: Path) -> None:
+    video = seedance(sim)  # seedance-1-5-pro
+    mine = await video.submit(vreq(keyframe))
+    other = await seedance(sim, "seedance-1-0-pro").submit(vreq(keyframe))
+    assert [t.remote_id for t in await video.find_pending(0)] == [mine]
+    found = await video.find_pending(0, model="seedance-1-0-pro-250528")
+    assert [(t.remote_id, t.model) for t in found] == [(other, "seedance-1-0-pro-250528")]
+    assert found[0].status in ("queued", "running", "succeeded")
+
+
+async def test_seedream_4_sends_one_image_and_bills_what_it_reports(sim: SimServer) -> None:
+    """Seedream 4 makes a series of images unless sequential_image_generation is
+    "disabled": it is sent, and the usage handed to the bill is the answer's."""
+    kf = seedream(sim, options={"optimize_prompt": False})
+    res = await kf.generate(
+        KeyframeRequest(scene_id="s", prompt="p", width=1280, height=720, seed=1, aspect="16:9")
+    )
+    body = sim.requests(path=IMAGES)[0]["body"]
+    assert body["sequential_image_generation"] == "disabled"
+    assert body["optimize_prompt"] is False
+    assert res.usage["generated_images"] == 1 and res.usage["output_tokens"] > 0
+    assert res.usage["model"] == "seedream-4-0-250828" and res.usage["size"] == "2560x1440"
+
+
+async def test_an_image_whose_download_keeps_failing_is_charged_and_refetchable(
+    sim: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A url-format Seedream image is made (and paid) before it is downloaded: when the
+    download still fails after the retries, the error is charged and carries the URL,
+    and `refetch` gets the image from it later without buying it again. A URL that is
+    gone (404) is JobFailed on refetch: the image must be bought again."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    kf = seedream(sim, "seedream-3-0-t2i", options={"response_format": "url"})
+    req = KeyframeRequest(scene_id="s", prompt="p", width=720, height=1280, seed=3, aspect="9:16")
+    sim.add_fault("http", path="/_sim/files/", status=503, count=None)
+    with pytest.raises(JobFailed) as e:
+        await kf.generate(req)
+    assert e.value.charged is True and e.value.scene_id == "s"
+    assert e.value.result_url is not None and "/_sim/files/" in e.value.result_url
+    assert sim.stats()["totals"]["images"] == 1
+    sim.clear_faults()
+    data = await kf.refetch(e.value.result_url, req)
+    assert data.startswith(b"\x89PNG") and sim.stats()["totals"]["images"] == 1
+    with pytest.raises(JobFailed, match="HTTP 404"):
+        await kf.refetch(e.value.result_url.replace(".png", "0.png"), req)
+
+
+async def test_a_task_status_the_client_does_not_know_is_failed_and_named(
+    sim: SimServer, keyframe: Path
+) -> None:
+    """ "pending" (or no status yet) is still in flight; any other status the client does
+    not know ends the task as failed, naming the status, rather than polling forever."""
+    video = seedance(sim)
+    rid = await video.submit(vreq(keyframe))
+    sim.add_fault("patch", path=f"{TASKS}/{rid}", body={"status": "pending"})
+    sim.add_fault("patch", path=f"{TASKS}/{rid}", body={"status": "Paused"})
+    pending = await video.poll(rid)
+    assert pending.status == "running" and pending.error is None
+    paused = await video.poll(rid)
+    assert paused.status == "failed" and paused.done
+    assert paused.error == "unknown task status 'paused'"
+
+
+async def test_a_success_without_a_video_url_is_failed(sim: SimServer, keyframe: Path) -> None:
+    video = seedance(sim)
+    rid = await video.submit(vreq(keyframe))
+    assert (await wait_done(video, rid)).status == "succeeded"
+    sim.add_fault("patch", path=f"{TASKS}/{rid}", body={"content": None})
+    st = await video.poll(rid)
+    assert (st.status, st.error, st.video_url) == ("failed", "succeeded without a video_url", None)
+
+
+async def test_a_create_answer_without_a_task_id_is_job_failed(
+    sim: SimServer, keyframe: Path
+) -> None:
+    """The task was made (and will be billed) but the answer has no id: JobFailed
+    telling to look for the orphan, never a Transient a retry would pay for again."""
+    sim.add_fault("patch", path=TASKS, method="POST", body={"id": None})
+    with pytest.raises(JobFailed, match="carries no task id") as e:
+        await seedance(sim).submit(vreq(keyframe))
+    assert not isinstance(e.value, Transient) and e.value.scene_id == "01-health-1"
+    assert created(sim) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [("OutputImageSensitiveContentDetected", ContentRejected), ("InternalServiceError", JobFailed)],
+)
+async def test_a_seedream_image_item_error_is_mapped(
+    sim: SimServer, code: str, error: type[Exception]
+) -> None:
+    """An answered image item carrying its own error: the content filter's code is
+    ContentRejected (not billed), any other code JobFailed, each naming the code."""
+    sim.add_fault("patch", path=IMAGES, body={"data": [{"error": {"code": code, "message": "no"}}]})
+    with pytest.raises(error, match=f"image: {code}: no") as e:
+        await seedream(sim).generate(
+            KeyframeRequest(scene_id="s", prompt="p", width=64, height=64, seed=1, aspect="1:1")
+        )
+    assert isinstance(e.value, ContentRejected) == (error is ContentRejected)
+
+
+async def test_a_seedream_answer_without_images_is_job_failed(sim: SimServer) -> None:
+    sim.add_fault("patch", path=IMAGES, body={"data": []})
+    with pytest.raises(JobFailed, match="returned no image"):
+        await seedream(sim).generate(
+            KeyframeRequest(scene_id="s", prompt="p", width=64, height=64, seed=1, aspect="1:1")
+        )
