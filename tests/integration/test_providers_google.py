@@ -30,6 +30,7 @@ from mindmovie.providers.base import (
     ConnectionLost,
     ContentRejected,
     InvalidRequest,
+    JobFailed,
     JobState,
     KeyframeRequest,
     RateLimited,
@@ -751,3 +752,262 @@ def test_render_with_unusable_adc_exits_2_before_the_planner_is_paid(
     assert "Traceback" not in r.output
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
     assert sim.stats()["requests"] == 0
+
+
+# ---------------------------------------------------------------------------- mutation audit
+async def test_gemini_keyframe_sends_seed_style_and_image_options(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """What the person configured reaches generateContent: the seed (a re-render makes
+    the same picture), the style line, keyframes.options image_size/person_generation."""
+    settings = _settings(gsim)
+    settings.keyframes.options = {"image_size": "2K", "person_generation": "ALLOW_ADULT"}
+    kf = GeminiKeyframes.from_settings(settings, KEY)
+    await kf.generate(KeyframeRequest("s1", "a fox", 1344, 768, 1234, style="watercolour"))
+    (rec,) = _google_requests(gsim)
+    gen = rec["body"]["generationConfig"]
+    assert gen["seed"] == 1234
+    assert gen["imageConfig"]["imageSize"] == "2K"
+    assert gen["imageConfig"]["personGeneration"] == "ALLOW_ADULT"
+    text = rec["body"]["contents"][0]["parts"][0]["text"]
+    assert text == "a fox\nStyle: watercolour"
+    await kf.aclose()
+
+
+async def test_gemini_safety_block_says_it_was_the_content_filter(gsim: SimServer) -> None:
+    gsim.add_fault("reject", path=":generateContent")
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    with pytest.raises(ContentRejected) as ei:
+        await kf.generate(KeyframeRequest("s3", "something", 1344, 768, 7))
+    assert "blocked by the content filter (finish reason IMAGE_SAFETY)" in str(ei.value)
+
+
+async def test_gemini_source_photo_counts_against_the_reference_limit(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """gemini-2.5-flash-image takes at most 3 inline photos: 3 references and a source
+    photo are 4, refused before any request (not sent and refused, or paid for)."""
+    refs = tuple(_png(tmp_path / f"r{i}.png", variant=i) for i in range(3))
+    src = _png(tmp_path / "src.png", variant=9)
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    with pytest.raises(InvalidRequest, match="4 reference images not allowed; allowed at most 3"):
+        await kf.generate(
+            KeyframeRequest("s1", "x", 1344, 768, 7, reference_photos=refs, source_photo=src)
+        )
+    assert _google_requests(gsim) == []
+
+
+async def test_veo_sends_the_video_options_and_a_uint32_seed(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """video.options person_generation and enhance_prompt (false) reach the create; the
+    seed -1 (settings allow Seedance's -1) is sent as Veo's uint32 2**32 - 1."""
+    settings = _settings(gsim)
+    settings.video.options = {"person_generation": "allow_adult", "enhance_prompt": False}
+    await VeoVideo.from_settings(settings, KEY).submit(_video_req(tmp_path, seed=-1))
+    (create,) = gsim.requests(path=":predictLongRunning")
+    params = create["body"]["parameters"]
+    assert params["personGeneration"] == "allow_adult"
+    assert params["enhancePrompt"] is False
+    assert params["seed"] == 2**32 - 1
+
+
+async def test_veo_in_developer_mode_is_refused_by_the_sdk_with_the_fix(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """A VeoVideo built on a developer-mode client (not through from_settings, which
+    refuses it): the SDK's ValueError is an InvalidRequest that says how to fix it, and
+    nothing is sent."""
+    veo, _ = await _developer_veo(gsim)
+    before = len(gsim.requests(path=":predictLongRunning"))
+    with pytest.raises(InvalidRequest, match=r"Veo needs Vertex mode: set providers\.google"):
+        await veo.submit(_video_req(tmp_path))
+    assert len(gsim.requests(path=":predictLongRunning")) == before
+
+
+async def test_veo_operation_error_naming_a_policy_is_rejected(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """A finished operation whose error says the prompt broke the usage guidelines is a
+    content refusal (rejected: soften the prompt), not a failure to retry as is."""
+    gsim.add_fault(
+        "fail",
+        path=":predictLongRunning",
+        code=3,
+        message="The prompt could not be submitted: it violates our usage guidelines.",
+    )
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    state = await veo.poll(await veo.submit(_video_req(tmp_path)))
+    assert state.status == "rejected"
+    assert (
+        state.error
+        == "The prompt could not be submitted: it violates our usage guidelines. (code 3)"
+    )
+
+
+async def test_project_mode_auth_error_names_adc_and_the_project(
+    gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 403 in project mode is about ADC and the project's access, not an API key."""
+    monkeypatch.setattr(google.auth, "default", lambda *a, **k: (_FakeADC(), "p"))
+    gsim.add_fault("http", path=":predictLongRunning", status=403)
+    veo = VeoVideo.from_settings(_settings(gsim, project="my-proj", location="us-central1"), KEY)
+    with pytest.raises(AuthError) as ei:
+        await veo.submit(_video_req(tmp_path))
+    msg = str(ei.value)
+    assert "Application Default Credentials" in msg and "project my-proj" in msg
+    assert "GOOGLE_API_KEY" not in msg
+
+
+async def test_gemini_usage_is_the_answers_token_counts(gsim: SimServer) -> None:
+    """Gemini images are billed per token, input and output at their own rates: usage
+    carries the answer's prompt and candidate counts, each in its own key."""
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    img = await kf.generate(KeyframeRequest("s1", "a fox", 1344, 768, 7))
+    stats = gsim.stats()["models"][kf.model]
+    assert img.usage == {
+        "input_tokens": stats["input_tokens"],
+        "output_tokens": stats["output_tokens"],
+        "total_tokens": stats["input_tokens"] + stats["output_tokens"],
+    }
+    assert img.usage["input_tokens"] != img.usage["output_tokens"]
+
+
+async def test_gemini_text_answer_without_an_image_is_rejected_and_billed(gsim: SimServer) -> None:
+    """An answer of text only (no image, no filter reason) still billed its output
+    tokens: ContentRejected, billed, quoting what the model said."""
+    gsim.add_fault(
+        "patch",
+        path=":generateContent",
+        body={
+            "candidates": [
+                {
+                    "content": {"role": "model", "parts": [{"text": "I would rather not."}]},
+                    "finishReason": "STOP",
+                    "index": 0,
+                }
+            ],
+            "usageMetadata": {
+                "promptTokenCount": 20,
+                "candidatesTokenCount": 6,
+                "totalTokenCount": 26,
+            },
+        },
+    )
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    with pytest.raises(ContentRejected) as ei:
+        await kf.generate(KeyframeRequest("s2", "x", 1344, 768, 7))
+    msg = str(ei.value)
+    assert "no image in the answer (finish reason STOP); model said: I would rather not." in msg
+    assert ei.value.billed is True and ei.value.scene_id == "s2"
+
+
+async def test_veo_refusal_before_any_request_names_the_scene(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    with pytest.raises(InvalidRequest) as ei:
+        await veo.submit(_video_req(tmp_path, scene_id="02-career-1", seconds=5.0))
+    assert ei.value.scene_id == "02-career-1"
+    assert _google_requests(gsim) == []
+
+
+async def test_veo_state_usage_says_what_was_made(gsim: SimServer, tmp_path: Path) -> None:
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    state = await veo.poll(await veo.submit(_video_req(tmp_path)))
+    assert state.status == "succeeded" and state.usage == {"videos": 1, "model": veo.model}
+    gsim.add_fault("reject", path=":predictLongRunning")
+    state = await veo.poll(await veo.submit(_video_req(tmp_path)))
+    assert state.status == "rejected" and state.usage == {"rai_media_filtered_count": 1}
+
+
+async def test_veo_filter_reasons_without_a_count_are_still_the_filter(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """A done operation with raiMediaFilteredReasons and no count is a content-filter
+    rejection naming the reason; one with neither (and no video) is rejected too."""
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    rid = await veo.submit(_video_req(tmp_path))
+    gsim.add_fault(
+        "patch",
+        path=":fetchPredictOperation",
+        body={"response": {"raiMediaFilteredReasons": ["Child safety."]}},
+    )
+    gsim.add_fault("patch", path=":fetchPredictOperation", body={"response": {}})
+    first = await veo.poll(rid)
+    assert (first.status, first.error) == ("rejected", "content filter: Child safety.")
+    second = await veo.poll(rid)
+    assert second.status == "rejected"
+    assert second.error == "finished without a video and without a reason"
+
+
+async def test_veo_create_answer_without_a_name_is_job_failed(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """The create was carried out (the operation may be billed) but the answer names no
+    operation: JobFailed, never a Transient that a retry would pay for again."""
+    gsim.add_fault("patch", path=":predictLongRunning", body={"name": None})
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    with pytest.raises(JobFailed, match="the create answer has no operation name") as ei:
+        await veo.submit(_video_req(tmp_path))
+    assert not isinstance(ei.value, Transient) and ei.value.scene_id == "s1"
+    assert len(gsim.jobs()) == 1
+
+
+async def test_veo_fetch_of_a_failed_operation_names_its_error(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    gsim.add_fault("fail", path=":predictLongRunning", code=13, message="backend exploded")
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    req = _video_req(tmp_path)
+    rid = await veo.submit(req)
+    with pytest.raises(JobFailed, match=r"is failed: backend exploded \(code 13\)"):
+        await veo.fetch(JobState(rid, "succeeded"), req, tmp_path / "clip.mp4")
+    assert not (tmp_path / "clip.mp4").exists()
+
+
+async def test_veo_video_only_in_cloud_storage_is_job_failed(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """Vertex answers a gcsUri instead of inline bytes only when output_gcs_uri is set
+    (never by mindmovie): fetch says so rather than download the gs:// URI."""
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    req = _video_req(tmp_path)
+    rid = await veo.submit(req)
+    gcs = {"done": True, "response": {"videos": [{"gcsUri": "gs://b/v.mp4"}]}}
+    gsim.add_fault("patch", path=":fetchPredictOperation", body=gcs, count=2)
+    state = await veo.poll(rid)
+    assert state.status == "succeeded" and state.video_url == "gs://b/v.mp4"
+    assert not state.video_bytes
+    with pytest.raises(JobFailed, match=r"only at gs://b/v\.mp4; fetching it needs Cloud Storage"):
+        await veo.fetch(state, req, tmp_path / "clip.mp4")
+
+
+async def test_veo_fetch_of_audio_without_video_is_transient(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """Bytes that play, but have no video stream (here a WAV), are a bad download."""
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 8000 * 4)
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    req = _video_req(tmp_path)
+    state = JobState("op", "succeeded", video_bytes=buf.getvalue())
+    with pytest.raises(Transient, match="downloaded clip no video stream"):
+        await veo.fetch(state, req, tmp_path / "clip.mp4")
+    assert state.video_bytes is None and not (tmp_path / "clip.mp4").exists()
+
+
+@pytest.mark.parametrize("vertexai", [True, False])
+def test_missing_key_says_adc_is_the_other_way_in_express_mode_only(
+    gsim: SimServer, vertexai: bool
+) -> None:
+    with pytest.raises(ConfigError) as ei:
+        GeminiKeyframes.from_settings(_settings(gsim, vertexai=vertexai), NO_KEY)
+    hint = "(or set providers.google.project and location to use ADC)"
+    assert (hint in str(ei.value)) is vertexai
