@@ -918,3 +918,18 @@ async def test_a_seedream_answer_without_images_is_job_failed(sim: SimServer) ->
         await seedream(sim).generate(
             KeyframeRequest(scene_id="s", prompt="p", width=64, height=64, seed=1, aspect="1:1")
         )
+
+
+async def test_cancelling_a_task_that_is_gone_says_the_task_not_the_model(
+    sim: SimServer, keyframe: Path
+) -> None:
+    """A 404 on DELETE .../tasks/{id} is about the task (deleted, or never made), as on a
+    poll: JobFailed "task not found". It read "model seedance-… not found or not
+    activated", sending the person to check a model that works."""
+    video = seedance(sim)
+    rid = await video.submit(vreq(keyframe))
+    await wait_done(video, rid)
+    await video.cancel(rid)  # a finished task's record is deleted
+    with pytest.raises(JobFailed, match=f"cancel {rid}: task not found") as e:
+        await video.cancel(rid)
+    assert "model" not in str(e.value)

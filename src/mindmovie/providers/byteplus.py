@@ -196,7 +196,8 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
             f"(a valid key, with {spec.id} activated for it)",
             provider=PROVIDER,
         )
-    if status == 404 and during.startswith(("poll", "fetch")):
+    if status == 404 and during.startswith(("poll", "cancel")):
+        # the task is gone (deleted, or never made), not the model
         return JobFailed(f"{during}: task not found ({detail})", provider=PROVIDER)
     if status == 404:
         return InvalidRequest(
