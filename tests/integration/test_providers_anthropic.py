@@ -155,6 +155,9 @@ async def test_invalid_scene_gets_one_repair_naming_scene_and_field(
     assert result["type"] == "tool_result" and result["is_error"] is True
     assert result["tool_use_id"] == repair[1]["content"][0]["id"]
     assert "scene 1 (goal 1): image_prompt" in result["content"]
+    echoed = repair[1]["content"][0]["input"]  # the model sees its own answer again
+    assert "image_prompt" not in echoed["scenes"][0]
+    assert echoed["scenes"][1:] == good_plan({})["scenes"][1:]
     assert plan.scenes[0].image_prompt == "wide shot at dawn"
     assert len(p.last_calls) == 2
     assert p.last_usage["input_tokens"] == sum(c["input_tokens"] for c in p.last_calls)
@@ -517,3 +520,32 @@ async def test_an_answer_without_the_tool_or_json_fails_naming_the_stop_reason(
     with pytest.raises(JobFailed, match=r"without calling emit_plan \(stop_reason refusal\)"):
         await planner(sim).plan(goals, OPTIONS)
     assert len(sim.requests(path=MESSAGES)) == 1
+
+
+@pytest.mark.parametrize("shape", ["wrapped twice", "wrapped as a JSON string"])
+async def test_a_plan_wrapped_twice_or_as_a_string_is_accepted(
+    sim: SimServer, goals: Goals, shape: str
+) -> None:
+    """unwrap takes up to three wrappers, a JSON string among them: no repair is paid."""
+    plan = good_plan({})
+    value: Any = (
+        {"output": {"plan": plan}} if shape == "wrapped twice" else {"output": json.dumps(plan)}
+    )
+    block = {"type": "tool_use", "id": "toolu_x", "name": "emit_plan", "input": value}
+    sim.add_fault("patch", path=MESSAGES, body={"content": [block]})
+    result = await planner(sim).plan(goals, OPTIONS)
+    assert [s.affirmation for s in result.scenes][1:] == [
+        "I cross the line smiling",
+        "I lead with calm",
+    ]
+    assert len(sim.requests(path=MESSAGES)) == 1
+
+
+async def test_each_call_records_its_message_id(sim: SimServer, goals: Goals) -> None:
+    """last_calls (one ledger row each) keep the answer's message id, for a dispute."""
+    sim.set_planner(good_plan)
+    sim.add_fault("invalid", path=MESSAGES, field="image_prompt")
+    p = planner(sim)
+    await p.plan(goals, OPTIONS)
+    ids = [c["request_id"] for c in p.last_calls]
+    assert len(ids) == 2 and all(i.startswith("msg_sim") for i in ids) and ids[0] != ids[1]
