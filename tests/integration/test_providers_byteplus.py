@@ -620,11 +620,12 @@ def test_an_unknown_option_is_refused_and_the_allowed_ones_named(
     [
         ("video", SeedanceVideo, "watermark", "false"),
         ("video", SeedanceVideo, "execution_expires_after", "soon"),
+        ("video", SeedanceVideo, "execution_expires_after", 0),
         ("keyframes", SeedreamKeyframes, "guidance_scale", "high"),
     ],
 )
 def test_an_option_of_the_wrong_type_is_refused_before_spend(
-    stage: str, cls: type[SeedanceVideo] | type[SeedreamKeyframes], option: str, value: str
+    stage: str, cls: type[SeedanceVideo] | type[SeedreamKeyframes], option: str, value: object
 ) -> None:
     """`watermark: "false"` was sent as true (bool("false")) on a paid clip;
     `execution_expires_after: soon` raised ValueError inside submit, after the budget
@@ -933,3 +934,94 @@ async def test_cancelling_a_task_that_is_gone_says_the_task_not_the_model(
     with pytest.raises(JobFailed, match=f"cancel {rid}: task not found") as e:
         await video.cancel(rid)
     assert "model" not in str(e.value)
+
+
+async def test_an_empty_image_download_is_fetched_again_not_bought_again(
+    sim: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A url-format image whose download answers 200 with no body: the same URL is
+    downloaded again (the image is paid for), not generated again."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    kf = seedream(sim, "seedream-3-0-t2i", options={"response_format": "url"})
+    sim.add_fault("empty", path="/_sim/files/")
+    res = await kf.generate(
+        KeyframeRequest(scene_id="s", prompt="p", width=720, height=1280, seed=3, aspect="9:16")
+    )
+    assert res.data.startswith(b"\x89PNG")
+    assert sim.stats()["totals"]["images"] == 1
+    assert len(sim.requests(path="/_sim/files/")) == 2
+
+
+async def test_a_failed_task_listing_is_an_error_not_an_empty_list(
+    sim: SimServer, keyframe: Path
+) -> None:
+    """find_pending decides whether a lost create made a task: a listing that failed
+    must not read as "no task" (which would send the create, and pay, again)."""
+    video = seedance(sim)
+    await video.submit(vreq(keyframe))
+    sim.add_fault("http", path=TASKS, method="GET", status=503)
+    with pytest.raises(Transient):
+        await video.find_pending(0)
+    assert len(await video.find_pending(0)) == 1
+
+
+def test_a_downloaded_clip_without_a_video_stream_is_transient(tmp_path: Path) -> None:
+    """Bytes that play but hold no video (here a WAV) are a bad download, fetched again."""
+    import wave
+
+    from mindmovie.providers.byteplus import _check_clip
+
+    wav = tmp_path / "clip.mp4"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 8000 * 4)
+    with pytest.raises(Transient, match="downloaded clip has no video stream"):
+        _check_clip(wav, 4.0)
+
+
+async def test_find_pending_stops_at_an_empty_page_whatever_total_says(sim: SimServer) -> None:
+    """A listing whose `total` promises more than its pages hold: an empty page ends
+    the paging (one request), it does not ask for the next page forever."""
+    sim.add_fault("patch", path=TASKS, method="GET", body={"items": [], "total": 500}, count=None)
+    found = await asyncio.wait_for(seedance(sim).find_pending(0), timeout=5)
+    assert found == [] and len(sim.requests(path=TASKS, method="GET")) == 1
+
+
+@pytest.mark.parametrize(
+    ("model", "guidance"), [("seedream-3-0-t2i", 3.0), ("seededit-3-0-i2i", 3.0)]
+)
+async def test_a_configured_guidance_scale_is_sent(
+    sim: SimServer, tmp_path: Path, model: str, guidance: float
+) -> None:
+    """keyframes.options.guidance_scale reaches the request, for SeedEdit too (whose
+    default, when unset, is 5.5)."""
+    photo = png(tmp_path / "me.png")
+    kf = seedream(sim, model, options={"guidance_scale": guidance})
+    await kf.generate(
+        KeyframeRequest(scene_id="s", prompt="p", width=64, height=36, seed=1, source_photo=photo)
+        if model.startswith("seededit")
+        else KeyframeRequest(scene_id="s", prompt="p", width=64, height=36, seed=1)
+    )
+    assert sim.requests(path=IMAGES)[0]["body"]["guidance_scale"] == guidance
+
+
+async def test_a_jpeg_photo_is_sent_as_jpeg_whatever_its_name(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A person's photo is usually a JPEG: its data URI says image/jpeg from its bytes,
+    even when the file is named .png."""
+    photo = tmp_path / "me.png"
+    Image.new("RGB", (64, 36), (1, 2, 3)).save(photo, "JPEG")
+    kf = seedream(sim)
+    await kf.generate(
+        KeyframeRequest(
+            scene_id="s", prompt="p", width=64, height=36, seed=1, reference_photos=(photo,)
+        )
+    )
+    (uri,) = sim.requests(path=IMAGES)[0]["body"]["image"]
+    assert uri.startswith("data:image/jpeg;base64,")
+    assert base64.b64decode(uri.split(",", 1)[1]) == photo.read_bytes()
