@@ -1011,3 +1011,29 @@ def test_missing_key_says_adc_is_the_other_way_in_express_mode_only(
         GeminiKeyframes.from_settings(_settings(gsim, vertexai=vertexai), NO_KEY)
     hint = "(or set providers.google.project and location to use ADC)"
     assert (hint in str(ei.value)) is vertexai
+
+
+async def test_a_jpeg_keyframe_and_photo_are_sent_as_jpeg(gsim: SimServer, tmp_path: Path) -> None:
+    """MIME types come from the bytes: a JPEG named .png is sent as image/jpeg, to
+    Gemini (inline reference) and to Veo (the keyframe)."""
+    from PIL import Image
+
+    jpeg = tmp_path / "photo.png"
+    Image.new("RGB", (64, 36), (1, 2, 3)).save(jpeg, "JPEG")
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7, reference_photos=(jpeg,)))
+    await VeoVideo.from_settings(_settings(gsim), KEY).submit(_video_req(tmp_path, keyframe=jpeg))
+    (gen,) = gsim.requests(path=":generateContent")
+    (inline,) = [p["inlineData"] for p in gen["body"]["contents"][0]["parts"] if "inlineData" in p]
+    assert inline.get("mime_type", inline.get("mimeType")) == "image/jpeg"
+    (create,) = gsim.requests(path=":predictLongRunning")
+    assert create["body"]["instances"][0]["image"]["mimeType"] == "image/jpeg"
+
+
+async def test_a_retry_after_header_wins_over_the_retry_info_delay(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    gsim.add_fault("http", path=":predictLongRunning", status=429, retry_after=2, retry_delay=31)
+    with pytest.raises(RateLimited) as ei:
+        await VeoVideo.from_settings(_settings(gsim), KEY).submit(_video_req(tmp_path))
+    assert ei.value.retry_after == 2.0
