@@ -1025,3 +1025,27 @@ async def test_a_jpeg_photo_is_sent_as_jpeg_whatever_its_name(
     (uri,) = sim.requests(path=IMAGES)[0]["body"]["image"]
     assert uri.startswith("data:image/jpeg;base64,")
     assert base64.b64decode(uri.split(",", 1)[1]) == photo.read_bytes()
+
+
+async def test_a_download_sent_compressed_is_not_mistaken_for_a_truncated_one(
+    sim: SimServer, keyframe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx asks for gzip and hands on the decoded bytes; Content-Length counts the
+    bytes on the wire. Compared with the decoded count, a clip or an image sent
+    compressed read as "truncated" on every try: a paid result never downloaded."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    sim.media_scale = 0.25
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    sim.add_fault("gzip", path="/_sim/files/")
+    dest = await video.fetch(st, req, tmp_path / "clip.mp4")
+    assert probe(dest).video is not None and sim.stats()["totals"]["downloads"] == 1
+    kf = seedream(sim, "seedream-3-0-t2i", options={"response_format": "url"})
+    sim.add_fault("gzip", path="/_sim/files/")
+    res = await kf.generate(
+        KeyframeRequest(scene_id="s", prompt="p", width=720, height=1280, seed=3, aspect="9:16")
+    )
+    assert res.data.startswith(b"\x89PNG") and sim.stats()["totals"]["downloads"] == 2

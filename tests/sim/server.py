@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import copy
 import functools
+import gzip
 import io
 import itertools
 import json
@@ -1157,6 +1158,7 @@ class _Handler(BaseHTTPRequestHandler):
         sim._count(entry.model, "downloads")
         cut = None
         trickle = None
+        headers: dict[str, str] = {}
         for f in sim._take(DOWNLOAD_KINDS, "GET", self.path, entry.model):
             if f.kind == "trickle":
                 trickle = float(f.seconds if f.seconds is not None else 5.0)
@@ -1164,9 +1166,12 @@ class _Handler(BaseHTTPRequestHandler):
                 data = (_NOT_MEDIA * (len(data) // len(_NOT_MEDIA) + 1))[: len(data)]
             elif f.kind == "empty":
                 data = b""
+            elif f.kind == "gzip":
+                data = gzip.compress(data)
+                headers["Content-Encoding"] = "gzip"
             else:
                 cut = int(f.length) if f.length is not None else len(data) // 2
-        self._send(200, data, entry.mime, send_bytes=cut, trickle=trickle)
+        self._send(200, data, entry.mime, headers, send_bytes=cut, trickle=trickle)
 
     # ------------------------------------------------------------------ Google
     def _veo_create(self, model: str, body: Json, *, vertex: bool) -> None:

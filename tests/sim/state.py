@@ -11,7 +11,7 @@ from typing import Any
 #: fault kinds, by the phase in which they are consulted
 REQUEST_KINDS = frozenset({"http", "drop", "drop_after", "delay", "late", "patch"})
 JOB_KINDS = frozenset({"slow", "stuck", "fail", "reject"})
-DOWNLOAD_KINDS = frozenset({"truncate", "trickle", "corrupt", "empty"})
+DOWNLOAD_KINDS = frozenset({"truncate", "trickle", "corrupt", "empty", "gzip"})
 PLANNER_KINDS = frozenset({"wrap", "invalid"})
 ALL_KINDS = REQUEST_KINDS | JOB_KINDS | DOWNLOAD_KINDS | PLANNER_KINDS
 
@@ -53,6 +53,8 @@ class Fault:
       corrupt   a download answers 200 with as many bytes as the real file, and a matching
                 Content-Length, but the bytes are not a video/image (a broken CDN object)
       empty     a download answers 200 with an empty body (Content-Length: 0)
+      gzip      a download is sent compressed (Content-Encoding: gzip), its Content-Length
+                the compressed size, as a CDN may send any file to a client that accepts it
       wrap      the planner's tool input comes back wrapped as {"output": {...}}
       invalid   the planner's tool input misses a field (`field`, default the last key of
                 the first array item, i.e. of the first scene)

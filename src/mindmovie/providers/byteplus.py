@@ -498,10 +498,11 @@ async def _download_bytes(url: str, timeout: float) -> bytes:
             if r.status_code >= 400:
                 raise _status_error(r.status_code, "image download")
             data = b"".join([chunk async for chunk in r.aiter_bytes()])
-            want = r.headers.get("content-length")
-            if want is not None and want.isdigit() and int(want) != len(data):
+            # Content-Length counts the bytes on the wire: fewer than `data` when gzipped
+            want, sent = r.headers.get("content-length"), r.num_bytes_downloaded
+            if want is not None and want.isdigit() and int(want) != sent:
                 raise Transient(
-                    f"image download truncated ({len(data)} of {want} bytes)", provider=PROVIDER
+                    f"image download truncated ({sent} of {want} bytes)", provider=PROVIDER
                 )
             return data
     except httpx.HTTPError as e:
@@ -722,7 +723,8 @@ class SeedanceVideo:
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
-            got = 0
+            got = 0  # bytes of the clip, decoded
+            sent = 0  # bytes on the wire, which Content-Length counts (gzip: fewer)
             want: str | None = None
             with os.fdopen(fd, "wb") as f:
                 try:
@@ -742,6 +744,7 @@ class SeedanceVideo:
                             f.write(chunk)
                             got += len(chunk)
                             killpoint("download")
+                        sent = r.num_bytes_downloaded
                 except httpx.HTTPError as e:
                     raise Transient(
                         f"video download failed after {got} bytes ({type(e).__name__})",
@@ -757,9 +760,9 @@ class SeedanceVideo:
                 os.fsync(f.fileno())
             if got == 0:
                 raise Transient("video download was empty", provider=PROVIDER)
-            if want is not None and want.isdigit() and int(want) != got:
+            if want is not None and want.isdigit() and int(want) != sent:
                 raise Transient(
-                    f"video download truncated ({got} of {want} bytes)", provider=PROVIDER
+                    f"video download truncated ({sent} of {want} bytes)", provider=PROVIDER
                 )
             await asyncio.to_thread(_check_clip, tmp, float(request.seconds))
             os.replace(tmp, dest)
