@@ -1037,3 +1037,17 @@ async def test_a_retry_after_header_wins_over_the_retry_info_delay(
     with pytest.raises(RateLimited) as ei:
         await VeoVideo.from_settings(_settings(gsim), KEY).submit(_video_req(tmp_path))
     assert ei.value.retry_after == 2.0
+
+
+async def test_polling_an_operation_that_is_gone_says_the_operation_not_the_model(
+    gsim: SimServer,
+) -> None:
+    """A journaled operation name the API no longer knows (404 on the poll) is about the
+    operation, as Seedance's "task not found": JobFailed naming it. It read "model
+    'veo-…' not found; set video.model to one of …", sending the person to change a
+    model that works."""
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    name = f"projects/p/locations/l/publishers/google/models/{veo.model}/operations/gone1"
+    with pytest.raises(JobFailed, match=f"operation {name} not found") as ei:
+        await veo.poll(name)
+    assert "video.model" not in str(ei.value)

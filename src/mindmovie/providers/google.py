@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -306,6 +307,8 @@ class _Ctx:
     stage: Stage
     model: str
     mode: Mode
+    #: the operation a call reads (a poll): a 404 is then about it, not the model
+    operation: str | None = None
 
 
 def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
@@ -332,6 +335,10 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             raise AuthError(f"{what}: {msg}; check {cred}", provider=PROVIDER) from e
         if code == 400 and _POLICY_WORDS.search(str(e.message or "")):
             raise ContentRejected(f"{what}: {msg}", provider=PROVIDER) from e
+        if code == 404 and ctx.operation:
+            raise JobFailed(
+                f"{what}: operation {ctx.operation} not found ({msg})", provider=PROVIDER
+            ) from e
         if code == 404:
             ids = ", ".join(_catalog_ids(ctx.stage)) or "see `mindmovie doctor`"
             raise InvalidRequest(
@@ -650,7 +657,8 @@ class VeoVideo(_GoogleModel):
     async def _get(self, remote_id: str) -> types.GenerateVideosOperation:
         # rebuilt from the journaled name (model_validate: the field lives on an ABC mixin)
         op = types.GenerateVideosOperation.model_validate({"name": remote_id})
-        return await _call(self._ctx, lambda: self.client.aio.operations.get(op))
+        ctx = dataclasses.replace(self._ctx, operation=remote_id)
+        return await _call(ctx, lambda: self.client.aio.operations.get(op))
 
     async def poll(self, remote_id: str) -> JobState:
         """One status read, mapped onto JobState (bytes kept when Vertex inlines them)."""
