@@ -321,11 +321,13 @@ async def test_unknown_model_404_names_the_setting(sim: SimServer, goals: Goals)
     assert "not found; set planner.model to one of" in msg and "claude-haiku-4-5" in msg
 
 
-async def test_bad_request_is_invalid_request(sim: SimServer, goals: Goals) -> None:
-    sim.add_fault("http", path=MESSAGES, status=400, message="max_tokens: too large")
+@pytest.mark.parametrize("status", [400, 413])
+async def test_bad_request_is_invalid_request(sim: SimServer, goals: Goals, status: int) -> None:
+    """400, and 413 (request too large): final, never retried as is."""
+    sim.add_fault("http", path=MESSAGES, status=status, message="max_tokens: too large")
     with pytest.raises(InvalidRequest) as e:
         await planner(sim).plan(goals, OPTIONS)
-    assert "max_tokens: too large" in str(e.value)
+    assert f"HTTP {status}: max_tokens: too large" in str(e.value)
     assert "(request req_sim" in str(e.value)  # the id Anthropic's support asks for
 
 

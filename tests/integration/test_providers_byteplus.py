@@ -1049,3 +1049,21 @@ async def test_a_download_sent_compressed_is_not_mistaken_for_a_truncated_one(
         KeyframeRequest(scene_id="s", prompt="p", width=720, height=1280, seed=3, aspect="9:16")
     )
     assert res.data.startswith(b"\x89PNG") and sim.stats()["totals"]["downloads"] == 2
+
+
+async def test_refetch_retries_a_passing_failure_on_the_same_url(
+    sim: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """refetch (an image paid for in an earlier render) rides out a 503 on its URL by
+    downloading it again; no image is generated."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    kf = seedream(sim, "seedream-3-0-t2i", options={"response_format": "url"})
+    req = KeyframeRequest(scene_id="s", prompt="p", width=720, height=1280, seed=3, aspect="9:16")
+    await kf.generate(req)
+    (url,) = {r["path"] for r in sim.requests(path="/_sim/files/")}
+    sim.add_fault("http", path="/_sim/files/", status=503)
+    data = await kf.refetch(f"{sim.base_url}{url}", req)
+    assert data.startswith(b"\x89PNG") and sim.stats()["totals"]["images"] == 1
+    assert [r["status"] for r in sim.requests(path="/_sim/files/")] == [200, 503, 200]
