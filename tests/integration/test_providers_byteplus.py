@@ -1067,3 +1067,24 @@ async def test_refetch_retries_a_passing_failure_on_the_same_url(
     data = await kf.refetch(f"{sim.base_url}{url}", req)
     assert data.startswith(b"\x89PNG") and sim.stats()["totals"]["images"] == 1
     assert [r["status"] for r in sim.requests(path="/_sim/files/")] == [200, 503, 200]
+
+
+async def test_a_refused_image_size_names_the_sizes_the_model_takes(sim: SimServer) -> None:
+    sim.add_fault("http", path=IMAGES, status=400, param="size", message="bad size")
+    with pytest.raises(InvalidRequest) as e:
+        await seedream(sim, "seedream-3-0-t2i").generate(
+            KeyframeRequest(scene_id="s", prompt="p", width=64, height=36, seed=1)
+        )
+    assert "(parameter size)" in str(e.value) and "allowed 1280x720, 720x1280" in str(e.value)
+
+
+async def test_an_unreadable_keyframe_is_refused_before_any_request(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A keyframe that cannot be read is the request's fault: InvalidRequest naming the
+    file and the scene, no task created (not an OSError traceback mid-render)."""
+    missing = tmp_path / "gone.png"
+    with pytest.raises(InvalidRequest, match=r"cannot read image .*gone\.png") as e:
+        await seedance(sim).submit(vreq(missing))
+    assert e.value.scene_id == "01-health-1"
+    assert sim.requests(path=TASKS) == []

@@ -1051,3 +1051,18 @@ async def test_polling_an_operation_that_is_gone_says_the_operation_not_the_mode
     with pytest.raises(JobFailed, match=f"operation {name} not found") as ei:
         await veo.poll(name)
     assert "video.model" not in str(ei.value)
+
+
+async def test_gemini_unreadable_photo_and_refusal_name_the_scene_before_any_request(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """A reference photo that cannot be read is InvalidRequest naming it (not an OSError
+    traceback); a ratio the model refuses names the scene. Nothing is sent."""
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    gone = tmp_path / "gone.png"
+    with pytest.raises(InvalidRequest, match=r"cannot read reference photo .*gone\.png"):
+        await kf.generate(KeyframeRequest("s4", "x", 1344, 768, 7, reference_photos=(gone,)))
+    with pytest.raises(InvalidRequest) as ei:
+        await kf.generate(KeyframeRequest("s5", "x", 100, 100, 1, aspect="7:3"))
+    assert ei.value.scene_id == "s5"
+    assert _google_requests(gsim) == []
