@@ -1088,3 +1088,29 @@ async def test_an_unreadable_keyframe_is_refused_before_any_request(
         await seedance(sim).submit(vreq(missing))
     assert e.value.scene_id == "01-health-1"
     assert sim.requests(path=TASKS) == []
+
+
+async def test_a_filtered_task_that_reports_tokens_hands_them_to_the_bill(
+    sim: SimServer, keyframe: Path
+) -> None:
+    """A task the filter rejected after generating may still report (and bill) its
+    tokens: the rejected state carries them, so the ledger bills what was charged."""
+    sim.add_fault("reject", path=TASKS, billed=True)
+    video = seedance(sim)
+    rid = await video.submit(vreq(keyframe))
+    st = await wait_done(video, rid)
+    assert st.status == "rejected" and st.usage["completion_tokens"] > 0
+    assert video.usage[rid]["completion_tokens"] == st.usage["completion_tokens"]
+    sim.add_fault("reject", path=TASKS)  # one that reports nothing bills nothing
+    st = await wait_done(video, await video.submit(vreq(keyframe)))
+    assert st.status == "rejected" and "completion_tokens" not in st.usage
+
+
+async def test_a_task_error_without_a_code_is_its_message(sim: SimServer, keyframe: Path) -> None:
+    video = seedance(sim)
+    rid = await video.submit(vreq(keyframe))
+    sim.add_fault(
+        "patch", path=f"{TASKS}/{rid}", body={"status": "failed", "error": {"message": "quota"}}
+    )
+    st = await video.poll(rid)
+    assert (st.status, st.error) == ("failed", "quota")
