@@ -933,3 +933,20 @@ def test_doctor_fails_a_budget_exactly_where_the_render_stops_at_it(
     assert r.exit_code == (3 if under else 0), r.output
     assert (run / "movie.mp4").exists() is not under
     assert len(ledger_rows(run, "clip")) == (0 if under else 1)
+
+
+async def test_a_plan_whose_answer_broke_off_stays_owed_and_is_asked_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Claude's streamed answer breaks off (overloaded mid-answer): that call may be billed,
+    so its row stays committed, never refunded; the retry is its own row, billed from its
+    usage, and the plan is made."""
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("midstream", path="/v1/messages", code="overloaded_error")
+    await Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS).run(
+        until="plan"
+    )
+    assert len(sim.requests(path="/v1/messages")) == 2
+    plan_rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "plan"]
+    assert [r["state"] for r in plan_rows] == ["committed", "billed"]
+    assert plan_rows[0]["estimated_usd"] > 0 and not plan_rows[0]["billed_usd"]

@@ -76,7 +76,7 @@ def good_plan(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def planner(sim: SimServer, **kw: Any) -> ClaudePlanner:
-    return ClaudePlanner(api_key="sk-ant-test", base_url=sim.base_url, timeout=10, **kw)
+    return ClaudePlanner(api_key="sk-ant-test", base_url=sim.base_url, **{"timeout": 10, **kw})
 
 
 OPTIONS = PlanOptions(scene_seconds=5, scenes_per_goal=1, allowed_seconds=(4.0, 6.0, 8.0))
@@ -551,3 +551,68 @@ async def test_each_call_records_its_message_id(sim: SimServer, goals: Goals) ->
     await p.plan(goals, OPTIONS)
     ids = [c["request_id"] for c in p.last_calls]
     assert len(ids) == 2 and all(i.startswith("msg_sim") for i in ids) and ids[0] != ids[1]
+
+
+# ---------------------------------------------------------------- a streamed answer
+async def test_a_plan_slower_to_write_than_the_timeout_arrives_whole(
+    sim: SimServer, goals: Goals
+) -> None:
+    """Claude writing a long plan for longer than providers.anthropic.timeout: the
+    answer is streamed, so the timeout bounds each silence, not the whole answer. (Sent
+    unstreamed, nothing came before the end: every long plan was cut at the timeout and
+    the retry paid for it again.)"""
+    sim.set_planner(good_plan)
+    sim.add_fault("generating", path=MESSAGES, seconds=1.5)
+    plan = await planner(sim, timeout=0.6).plan(goals, OPTIONS)
+    assert [s.affirmation for s in plan.scenes][1:] == [
+        "I cross the line smiling",
+        "I lead with calm",
+    ]
+    (req,) = sim.requests(path=MESSAGES)
+    assert req["body"]["stream"] is True
+
+
+async def test_a_streamed_answer_keeps_the_usage_the_bill_is_made_from(
+    sim: SimServer, goals: Goals
+) -> None:
+    """Usage comes in two pieces (input tokens at message_start, output tokens at
+    message_delta): the call's record has both, as Claude counted them."""
+    sim.set_planner(good_plan)
+    p = planner(sim)
+    await p.plan(goals, OPTIONS)
+    counted = sim.stats()["models"]["claude-sonnet-5-5"]
+    (call,) = p.last_calls
+    assert call["input_tokens"] == counted["input_tokens"] > 0
+    assert call["output_tokens"] == counted["output_tokens"] > 1
+    assert str(call["request_id"]).startswith("msg_sim")
+
+
+@pytest.mark.parametrize("code", ["overloaded_error", None])
+async def test_an_answer_that_breaks_off_may_be_billed_and_is_worth_a_retry(
+    sim: SimServer, goals: Goals, code: str | None
+) -> None:
+    """A stream that ends in an `error` event (Claude overloaded mid-answer) or a closed
+    socket: the answer had begun, so the call is ConnectionLost with sent=True (the
+    ledger keeps it committed, never refunds it) and a Transient the retry may repeat."""
+    sim.add_fault("midstream", path=MESSAGES, code=code, message="Overloaded")
+    with pytest.raises(ConnectionLost) as e:
+        await planner(sim).plan(goals, OPTIONS)
+    assert e.value.sent is True and isinstance(e.value, Transient)
+    assert "broke off" in str(e.value)
+    if code:
+        assert "overloaded_error: Overloaded" in str(e.value)
+    assert len(sim.requests(path=MESSAGES)) == 1
+
+
+async def test_a_silence_longer_than_the_timeout_mid_answer_is_connection_lost(
+    sim: SimServer, goals: Goals
+) -> None:
+    """The stream began, then nothing for longer than the timeout: ConnectionLost at
+    that silence (sent, maybe billed), not a wait for the rest of a stuck answer."""
+    sim.set_planner(good_plan)
+    sim.add_fault("generating", path=MESSAGES, seconds=30)  # seconds between pieces
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionLost) as e:
+        await planner(sim, timeout=0.3).plan(goals, OPTIONS)
+    assert e.value.sent is True
+    assert time.monotonic() - t0 < 10

@@ -1396,8 +1396,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif choice.get("type") == "any" and tools:
             tool = tools[0]
         content: list[Json]
+        fired = sim._take(PLANNER_KINDS, "POST", self.path, model)
         if tool is not None:
-            value = self._planner_output(body, tool.get("input_schema") or {})
+            value = self._planner_output(body, tool.get("input_schema") or {}, fired)
             content = [
                 {
                     "type": "tool_use",
@@ -1408,7 +1409,7 @@ class _Handler(BaseHTTPRequestHandler):
             ]
             stop = "tool_use"
         elif fmt.get("type") == "json_schema":
-            value = self._planner_output(body, fmt.get("schema") or {})
+            value = self._planner_output(body, fmt.get("schema") or {}, fired)
             content = [{"type": "text", "text": json.dumps(value)}]
             stop = "end_turn"
         else:
@@ -1422,27 +1423,125 @@ class _Handler(BaseHTTPRequestHandler):
         cache_write, cache_read = sim.cache_tokens
         sim._count(model, "cache_creation_input_tokens", cache_write)
         sim._count(model, "cache_read_input_tokens", cache_read)
-        self._json(
-            {
-                "id": "msg_sim" + sim._new_id(20),
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": content,
-                "stop_reason": stop,
-                "stop_sequence": None,
-                "usage": {
-                    "input_tokens": in_tok,
-                    "output_tokens": out_tok,
-                    "cache_creation_input_tokens": cache_write,
-                    "cache_read_input_tokens": cache_read,
-                    "service_tier": "standard",
-                },
+        msg: Json = {
+            "id": "msg_sim" + sim._new_id(20),
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": in_tok,
+                "output_tokens": out_tok,
+                "cache_creation_input_tokens": cache_write,
+                "cache_read_input_tokens": cache_read,
+                "service_tier": "standard",
             },
-            headers={"request-id": "req_sim" + sim._new_id(16)},
-        )
+        }
+        headers = {"request-id": "req_sim" + sim._new_id(16)}
+        seconds = next((float(f.seconds or 2.0) for f in fired if f.kind == "generating"), 0.0)
+        broken = next((f for f in fired if f.kind == "midstream"), None)
+        if body.get("stream") is True:
+            self._stream_message(msg, headers, seconds, broken)
+            return
+        time.sleep(seconds)  # an unstreamed answer: nothing is sent before all of it is
+        if broken is not None:
+            if not broken.code:
+                raise _Drop()
+            status = 529 if broken.code == "overloaded_error" else 500
+            raise SimError(status, broken.message or str(broken.code), code=broken.code)
+        self._json(msg, headers=headers)
 
-    def _planner_output(self, body: Json, schema: Json) -> Any:
+    def _stream_message(
+        self, msg: Json, headers: dict[str, str], seconds: float, broken: Fault | None
+    ) -> None:
+        """The answer as the Messages API streams it (SSE): message_start, each content
+        block as start / deltas / stop, message_delta with the stop reason and the output
+        tokens, message_stop; `seconds` spread over the deltas, with pings between."""
+        patch = getattr(self, "_patch", None)
+        if patch is not None:
+            msg = {k: v for k, v in {**msg, **patch}.items() if v is not None}
+        events: list[tuple[str, Json]] = []
+        start = {**msg, "content": [], "stop_reason": None, "stop_sequence": None}
+        start["usage"] = {**_nonnull(msg.get("usage")), "output_tokens": 1}
+        events.append(("message_start", {"type": "message_start", "message": start}))
+        for i, block in enumerate(msg.get("content") or []):
+            if block.get("type") == "tool_use":
+                shell = {**block, "input": {}}
+                text = json.dumps(block.get("input"))
+                delta_type, key = "input_json_delta", "partial_json"
+            else:
+                shell = {**block, "text": ""}
+                text = str(block.get("text", ""))
+                delta_type, key = "text_delta", "text"
+            events.append(
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": i, "content_block": shell},
+                )
+            )
+            step = max(1, -(-len(text) // 8))  # about eight pieces a block
+            for j in range(0, len(text), step):
+                delta = {"type": delta_type, key: text[j : j + step]}
+                events.append(
+                    (
+                        "content_block_delta",
+                        {"type": "content_block_delta", "index": i, "delta": delta},
+                    )
+                )
+            events.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
+        usage = _nonnull(msg.get("usage"))
+        events.append(
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {
+                        "stop_reason": msg.get("stop_reason"),
+                        "stop_sequence": msg.get("stop_sequence"),
+                    },
+                    "usage": {"output_tokens": usage.get("output_tokens", 0)},
+                },
+            )
+        )
+        events.append(("message_stop", {"type": "message_stop"}))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")  # no length: the body ends with the socket
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self._status_sent = 200
+        self.close_connection = True
+        pieces = sum(1 for name, _ in events if name == "content_block_delta")
+        pause = seconds / max(1, pieces)
+        sent_deltas = 0
+        for name, data in events:
+            if broken is not None and name == "content_block_delta" and sent_deltas == 2:
+                if not broken.code:
+                    self.wfile.flush()
+                    raise _Drop()
+                err = {
+                    "type": "error",
+                    "error": {
+                        "type": str(broken.code),
+                        "message": broken.message or str(broken.code),
+                    },
+                }
+                self.wfile.write(f"event: error\ndata: {json.dumps(err)}\n\n".encode())
+                self.wfile.flush()
+                return
+            if name == "content_block_delta":
+                sent_deltas += 1
+                if pause:
+                    time.sleep(pause)
+                    self.wfile.write(b'event: ping\ndata: {"type": "ping"}\n\n')
+            self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+            self.wfile.flush()
+
+    def _planner_output(self, body: Json, schema: Json, fired: list[Fault]) -> Any:
         sim = self.sim
         spec = sim.planner
         if callable(spec):
@@ -1451,7 +1550,6 @@ class _Handler(BaseHTTPRequestHandler):
             value = copy.deepcopy(spec)
         else:
             value = planner.generate(schema)
-        fired = sim._take(PLANNER_KINDS, "POST", self.path, body.get("model"))
         for f in fired:
             if f.kind == "invalid":
                 value = planner.drop_field(value, f.field)

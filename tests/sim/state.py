@@ -12,7 +12,7 @@ from typing import Any
 REQUEST_KINDS = frozenset({"http", "drop", "drop_after", "delay", "late", "patch"})
 JOB_KINDS = frozenset({"slow", "stuck", "fail", "reject"})
 DOWNLOAD_KINDS = frozenset({"truncate", "trickle", "corrupt", "empty", "gzip"})
-PLANNER_KINDS = frozenset({"wrap", "invalid"})
+PLANNER_KINDS = frozenset({"wrap", "invalid", "generating", "midstream"})
 ALL_KINDS = REQUEST_KINDS | JOB_KINDS | DOWNLOAD_KINDS | PLANNER_KINDS
 
 
@@ -58,6 +58,14 @@ class Fault:
       wrap      the planner's tool input comes back wrapped as {"output": {...}}
       invalid   the planner's tool input misses a field (`field`, default the last key of
                 the first array item, i.e. of the first scene)
+      generating  Claude takes `seconds` (default 2) to write its answer: a streamed
+                answer (`"stream": true`) starts at once and sends its pieces, with pings,
+                over that time; an unstreamed one is sent whole at the end, as the real
+                API does (no byte before the whole answer is written)
+      midstream a streamed answer breaks off after its first pieces: with `code` (e.g.
+                overloaded_error) an SSE `error` event says so, without one the socket is
+                closed; an unstreamed answer is that error as an HTTP status (529 or 500)
+                or a dropped connection
     """
 
     kind: str

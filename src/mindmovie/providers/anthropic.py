@@ -380,6 +380,15 @@ def check_options(settings: Settings, stage: str = "planner") -> None:
     configured_max_tokens(settings.planner.options)
 
 
+def _broken_answer(e: BaseException) -> bool:
+    """Whether `e` is the transport failing while a streamed answer was being read (the
+    SDK lets httpx's own errors through there: a read timeout, a closed socket), or the
+    streamed pieces not adding up to JSON. By name: the SDK vendors its own httpx."""
+    if isinstance(e, ValueError):
+        return True
+    return any(c.__module__.startswith(("httpx", "httpcore")) for c in type(e).__mro__)
+
+
 class ClaudePlanner:
     """Planner on Anthropic's Messages API (forced tool use for structured output)."""
 
@@ -516,11 +525,17 @@ class ClaudePlanner:
     async def _call(
         self, messages: list[dict[str, Any]], tool: dict[str, Any], max_tokens: int
     ) -> tuple[Any, str]:
-        """One messages.create with the forced tool; returns (tool input, tool_use id or "")."""
+        """One streamed messages call with the forced tool; returns (tool input, tool_use
+        id or "").
+
+        Streamed because a plan of many scenes takes Claude longer to write than the
+        timeout: unstreamed, no byte comes before the whole answer, so `timeout` would cut
+        (and a retry pay for) every long plan. Streamed, the timeout bounds each silence
+        instead, and a large planner.options.max_tokens is not refused by the SDK."""
         import anthropic
 
         try:
-            resp = await self._client().messages.create(
+            async with self._client().messages.stream(
                 model=self.model,
                 max_tokens=max_tokens,
                 system=SYSTEM_PROMPT,
@@ -530,11 +545,23 @@ class ClaudePlanner:
                 # per request too: with only the client-level timeout, SDK 2.14 sends the
                 # header x-stainless-timeout: NOT_GIVEN instead of the seconds
                 timeout=self._timeout,
-            )
+            ) as stream:
+                resp = await stream.get_final_message()
         except anthropic.APIError as e:
             raise self._map_error(e) from None
-        except ValueError as e:  # the SDK refuses client-side (e.g. max_tokens too large)
-            raise InvalidRequest(f"planner request refused: {e}", provider=PROVIDER) from None
+        except Exception as e:
+            if not _broken_answer(e):
+                raise
+            # the answer had begun (and so may be billed) when its stream broke
+            raise ConnectionLost(
+                f"the answer broke off: {type(e).__name__}", provider=PROVIDER, sent=True
+            ) from None
+        if getattr(resp, "stop_reason", None) is None:
+            # the stream ended without its message_delta: a cut answer (its tool input is
+            # only the part that came), not one to plan from
+            raise ConnectionLost(
+                "the answer broke off before its end", provider=PROVIDER, sent=True
+            )
         usage = getattr(resp, "usage", None)
         call = {
             "input_tokens": int(getattr(usage, "input_tokens", 0) or 0),
@@ -579,6 +606,14 @@ class ClaudePlanner:
         status = e.status_code
         detail = e.api_message or type(e).__name__
         rid = f" (request {e.request_id})" if e.request_id else ""
+        if status < 400:
+            # an `error` event in a stream that began as 200 (e.g. overloaded_error): the
+            # answer had begun, so the call may be billed; worth another try
+            return ConnectionLost(
+                f"the answer broke off: {getattr(e, 'type', None) or 'error'}: {detail}{rid}",
+                provider=PROVIDER,
+                sent=True,
+            )
         if status == 429:
             return RateLimited(
                 f"rate limited: {detail}{rid}",
