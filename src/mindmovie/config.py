@@ -779,7 +779,9 @@ def _refuse_duplicate_keys(text: str, path: Path) -> None:
 #: MINDMOVIE_* variables that are not settings: the config file's path, the kill
 #: points of the crash tests (mindmovie.killpoints) and the late-job grace they shorten
 #: (pipeline.LATE_JOB_GRACE), read by the process, not by Settings
-_NOT_SETTINGS = frozenset({"MINDMOVIE_CONFIG", "MINDMOVIE_KILL_AT", "MINDMOVIE_LATE_JOB_GRACE"})
+_NOT_SETTINGS = frozenset(
+    {"MINDMOVIE_CONFIG", "MINDMOVIE_KILL_AT", "MINDMOVIE_KILL_HOW", "MINDMOVIE_LATE_JOB_GRACE"}
+)
 
 
 def _env_settings(env: dict[str, str]) -> list[tuple[str, list[str]]]:

@@ -20,6 +20,7 @@ import re
 import shutil
 import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
@@ -2895,13 +2896,21 @@ class Pipeline:
 
     def _install_sigint(self) -> None:
         """First Ctrl-C: stop new work, let in-flight calls land for a few seconds, exit.
-        Second Ctrl-C: exit at once (the store is transactional, so that is safe too)."""
+        Second Ctrl-C: exit at once (the store is transactional, so that is safe too).
+
+        A Python-level handler (`signal.signal`), not the loop's `add_signal_handler`:
+        the loop's runs only when the loop does, so while the loop's thread was blocked
+        in a synchronous call (a read that never returns) every Ctrl-C and SIGTERM was
+        queued unseen, and even the second did not end the process. This one runs in
+        the main thread at the interrupted call, counts the signal, and hands the
+        graceful stop to the loop (`call_soon_threadsafe`); the second exits there."""
         loop = asyncio.get_running_loop()
         main = asyncio.current_task()
+        seen = [0]
 
         def on_sigint(signum: int) -> None:
             if self._stopping:
-                os._exit(128 + signum)
+                return
             self._stopping = True
             self._stop_event.set()
             again = "Press Ctrl-C again" if signum == signal.SIGINT else "Send it again"
@@ -2912,16 +2921,21 @@ class Pipeline:
             if main is not None:
                 loop.call_later(self.GRACE_SECONDS, main.cancel)
 
-        try:
-            # SIGTERM (kill, timeout, systemd, docker stop) and SIGHUP (the terminal or
-            # ssh session closed) stop the same way: they killed the process at once,
-            # with no resume line, and left the compose's ffmpeg encoders running on as
-            # orphans
-            for sig in STOP_SIGNALS:
-                loop.add_signal_handler(sig, on_sigint, int(sig))
-            self._sigint_installed = True
-        except (NotImplementedError, RuntimeError, ValueError):
-            self._sigint_installed = False  # not the main thread (tests): default handling
+        def handler(signum: int, frame: object) -> None:
+            seen[0] += 1
+            if seen[0] > 1:
+                os._exit(128 + signum)
+            loop.call_soon_threadsafe(on_sigint, signum)
+
+        if threading.current_thread() is not threading.main_thread():
+            self._sigint_installed = False  # (tests): signals go to the main thread only
+            return
+        # SIGTERM (kill, timeout, systemd, docker stop) and SIGHUP (the terminal or ssh
+        # session closed) stop the same way: they killed the process at once, with no
+        # resume line, and left the compose's ffmpeg encoders running on as orphans
+        self._before_signals = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+        self._signal_handler: Callable[[int, object], None] | None = handler
+        self._sigint_installed = True
 
     def _ask(self, est: costs.RunEstimate) -> bool:
         """`confirm`, with Ctrl-C interrupting it: the question blocks the event loop, so
@@ -2930,20 +2944,24 @@ class Pipeline:
         while it is asked (the prompt turns Ctrl-C into its Abort)."""
         assert self.confirm is not None
         killpoint("ask")  # a person closing the terminal at the question
-        installed = getattr(self, "_sigint_installed", False)
-        self._remove_sigint()
-        self._sigint_installed = False
+        ours = self._signal_handler if getattr(self, "_sigint_installed", False) else None
+        if ours is not None:
+            for sig in STOP_SIGNALS:
+                signal.signal(
+                    sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
+                )
         try:
             return self.confirm(est)
         finally:
-            if installed:
-                self._install_sigint()
+            if ours is not None:
+                for sig in STOP_SIGNALS:
+                    signal.signal(sig, ours)
 
     def _remove_sigint(self) -> None:
         if getattr(self, "_sigint_installed", False):
-            loop = asyncio.get_running_loop()
-            for sig in STOP_SIGNALS:
-                loop.remove_signal_handler(sig)
+            for sig, before in self._before_signals.items():
+                # (None: set from outside Python; the default is the nearest to it)
+                signal.signal(sig, signal.SIG_DFL if before is None else before)
 
     async def _unjournaled_jobs(
         self, store: Store, video: VideoModel, since: float

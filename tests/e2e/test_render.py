@@ -949,3 +949,42 @@ def test_a_tiny_photo_is_warned_about_in_plan_and_quiet_render(workdir: Path) ->
         assert "enlarged 5.0x to fill the 320x180 frame: it will look blurry" in proc.stderr
         assert proc.stderr.count("will look blurry") == 1, proc.stderr
     assert (run / "movie.mp4").is_file()
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_a_second_signal_ends_a_render_stuck_in_a_blocking_read(
+    workdir: Path, signame: str
+) -> None:
+    """The render's thread blocked in a read that never returns (a named pipe): the
+    first SIGTERM or Ctrl-C asks for the graceful stop, which cannot run while the loop
+    is blocked; the second must end the process at once, as the first message
+    promises. Both were queued for the loop and never seen: the process waited on for
+    good, and only SIGKILL ended it."""
+    signum = getattr(signal, signame)
+    pipe = workdir / "never-written"
+    os.mkfifo(pipe)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env |= {"MINDMOVIE_KILL_AT": "plan", "MINDMOVIE_KILL_HOW": f"block:{pipe}"}
+    argv = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mindmovie", *argv],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        t_end = time.monotonic() + 120
+        while not Path(f"{pipe}.reached").exists():
+            assert proc.poll() is None and time.monotonic() < t_end, "never reached the plan"
+            time.sleep(0.02)
+        time.sleep(0.3)  # into the blocking open() itself
+        proc.send_signal(signum)
+        time.sleep(0.5)
+        assert proc.poll() is None  # the graceful stop waits for the loop
+        proc.send_signal(signum)
+        rc = proc.wait(timeout=10)
+    finally:
+        proc.kill()  # a no-op once it ended
+    assert rc == 128 + signum
+    assert _cli("status", "run", "--json", cwd=workdir).returncode == 0
