@@ -2893,6 +2893,8 @@ class Pipeline:
         return dest
 
     GRACE_SECONDS = 5.0
+    #: a stop signal the loop has not taken up after this long is said to be unheard
+    UNHEARD_SECONDS = 2.0
 
     def _install_sigint(self) -> None:
         """First Ctrl-C: stop new work, let in-flight calls land for a few seconds, exit.
@@ -2921,11 +2923,24 @@ class Pipeline:
             if main is not None:
                 loop.call_later(self.GRACE_SECONDS, main.cancel)
 
+        def unheard(signum: int) -> None:
+            if not self._stopping:  # the loop has not run since: it is blocked
+                again = "Press Ctrl-C again" if signum == signal.SIGINT else "Send it again"
+                with contextlib.suppress(OSError):
+                    os.write(
+                        2,
+                        f"\nwarning: cannot stop gracefully: the render is blocked in a "
+                        f"call that does not return. {again} to quit at once.\n".encode(),
+                    )
+
         def handler(signum: int, frame: object) -> None:
             seen[0] += 1
             if seen[0] > 1:
                 os._exit(128 + signum)
             loop.call_soon_threadsafe(on_sigint, signum)
+            timer = threading.Timer(self.UNHEARD_SECONDS, unheard, (signum,))
+            timer.daemon = True
+            timer.start()
 
         if threading.current_thread() is not threading.main_thread():
             self._sigint_installed = False  # (tests): signals go to the main thread only

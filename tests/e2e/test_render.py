@@ -971,7 +971,8 @@ def test_a_second_signal_ends_a_render_stuck_in_a_blocking_read(
         cwd=workdir,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         t_end = time.monotonic() + 120
@@ -982,9 +983,17 @@ def test_a_second_signal_ends_a_render_stuck_in_a_blocking_read(
         proc.send_signal(signum)
         time.sleep(0.5)
         assert proc.poll() is None  # the graceful stop waits for the loop
+        assert proc.stderr is not None
+        said = proc.stderr.readline() + proc.stderr.readline()  # said within ~2 s
+        assert proc.poll() is None
         proc.send_signal(signum)
         rc = proc.wait(timeout=10)
     finally:
         proc.kill()  # a no-op once it ended
     assert rc == 128 + signum
+    again = "Press Ctrl-C again" if signame == "SIGINT" else "Send it again"
+    assert " ".join(said.split()) == (
+        "warning: cannot stop gracefully: the render is blocked in a call that does not "
+        f"return. {again} to quit at once."
+    )
     assert _cli("status", "run", "--json", cwd=workdir).returncode == 0
