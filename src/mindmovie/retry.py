@@ -1,7 +1,8 @@
 """The one retry policy for every provider call (the SDKs' own retries are turned off).
 
-Transient failures are retried with jittered exponential backoff; a RateLimited error's
-Retry-After is honoured (capped, so a hostile header cannot stall a run for hours).
+Transient failures are retried with jittered exponential backoff; the Retry-After a 429
+or 503 carried (`Transient.retry_after`) is honoured (capped, so a hostile header cannot
+stall a run for hours).
 Everything else (content rejection, bad request, auth) is final and surfaces at once.
 """
 
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
-from mindmovie.providers.base import RateLimited, Transient
+from mindmovie.providers.base import Transient
 
 T = TypeVar("T")
 
@@ -50,7 +51,7 @@ def retry_after_seconds(headers: Any) -> float | None:
 def _wait(base: float, cap: float) -> Callable[[RetryCallState], float]:
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        if isinstance(exc, Transient) and exc.retry_after is not None:
             return min(max(exc.retry_after, 0.0), MAX_RETRY_AFTER)
         n = state.attempt_number
         return float(min(cap, base * 2 ** (n - 1)) * (0.5 + random.random() / 2))

@@ -249,6 +249,20 @@ async def test_server_errors_are_transient(sim: SimServer, goals: Goals, status:
     with pytest.raises(Transient) as e:
         await planner(sim).plan(goals, OPTIONS)
     assert not isinstance(e.value, RateLimited)
+    assert e.value.retry_after is None
+    assert len(sim.requests(path=MESSAGES)) == 1
+
+
+@pytest.mark.parametrize("status", [503, 529])
+async def test_an_overload_with_retry_after_carries_it(
+    sim: SimServer, goals: Goals, status: int
+) -> None:
+    """An overloaded API saying when to come back (Retry-After) is Transient with that
+    wait, which mindmovie.retry honours as a 429's; before, a 5xx dropped it."""
+    sim.add_fault("http", path=MESSAGES, status=status, retry_after=4)
+    with pytest.raises(Transient) as e:
+        await planner(sim).plan(goals, OPTIONS)
+    assert not isinstance(e.value, RateLimited) and e.value.retry_after == 4.0
     assert len(sim.requests(path=MESSAGES)) == 1
 
 

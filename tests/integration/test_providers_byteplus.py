@@ -340,7 +340,18 @@ async def test_server_error_is_transient_one_attempt(
     with pytest.raises(Transient) as e:
         await seedance(sim).submit(vreq(keyframe))
     assert not isinstance(e.value, RateLimited)
+    assert e.value.retry_after is None  # no header: the retry policy's own backoff
     assert len(sim.requests(path=TASKS, method="POST")) == 1
+
+
+async def test_a_503_with_retry_after_carries_it(sim: SimServer, keyframe: Path) -> None:
+    """A 503 saying when to come back (Retry-After) is Transient with that wait, which
+    mindmovie.retry honours as it does a 429's; before, only a 429 kept it."""
+    sim.add_fault("http", path=TASKS, method="POST", status=503, retry_after=12)
+    with pytest.raises(Transient) as e:
+        await seedance(sim).submit(vreq(keyframe))
+    assert not isinstance(e.value, RateLimited) and e.value.retry_after == 12.0
+    assert len(sim.requests(path=TASKS, method="POST")) == 1 and created(sim) == 0
 
 
 @pytest.mark.parametrize("stage", ["video", "image"])
@@ -1114,3 +1125,70 @@ async def test_a_task_error_without_a_code_is_its_message(sim: SimServer, keyfra
     )
     st = await video.poll(rid)
     assert (st.status, st.error) == ("failed", "quota")
+
+
+def _record_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits mindmovie.retry's policy chooses, recorded; none is slept (the test
+    stays fast while showing the wait a Retry-After header asked for)."""
+    from mindmovie import retry
+
+    waits: list[float] = []
+    real = retry._wait
+
+    def wait(base: float, cap: float) -> Any:
+        chosen = real(base, cap)
+
+        def record(state: Any) -> float:
+            waits.append(chosen(state))
+            return 0.0
+
+        return record
+
+    monkeypatch.setattr(retry, "_wait", wait)
+    return waits
+
+
+@pytest.mark.parametrize(("status", "error"), [(429, RateLimited), (503, Transient)])
+async def test_a_clip_download_refused_with_retry_after_waits_what_it_asks(
+    sim: SimServer,
+    keyframe: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    error: type[Transient],
+) -> None:
+    """A 429 (or 503) on the clip's URL with Retry-After: 7 carries those 7 s, and the
+    retry policy waits them before downloading the SAME task's clip again (before, the
+    header was dropped and the policy's own short backoff hit the limit again)."""
+    waits = _record_waits(monkeypatch)
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    sim.add_fault("http", path="/_sim/files/", status=status, retry_after=7)
+    with pytest.raises(error) as e:
+        await video.fetch(st, req, tmp_path / "clip.mp4")
+    assert e.value.retry_after == 7.0
+    sim.add_fault("http", path="/_sim/files/", status=status, retry_after=7)
+    dest = await with_retry(lambda: video.fetch(st, req, tmp_path / "clip.mp4"))
+    assert probe(dest).video is not None
+    assert waits == [7.0]
+    assert created(sim) == 1
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_an_image_download_refused_with_retry_after_waits_what_it_asks(
+    sim: SimServer, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    """The same for a Seedream result URL (response_format url) and for `refetch`: the
+    Retry-After of a 429/503 on the image URL is the wait before it is downloaded again."""
+    waits = _record_waits(monkeypatch)
+    kf = seedream(sim, "seedream-3-0-t2i", options={"response_format": "url"})
+    req = KeyframeRequest(scene_id="s", prompt="p", width=720, height=1280, seed=3, aspect="9:16")
+    sim.add_fault("http", path="/_sim/files/", status=status, retry_after=9)
+    res = await kf.generate(req)
+    assert res.data.startswith(b"\x89PNG") and waits == [9.0]
+    (url,) = {r["path"] for r in sim.requests(path="/_sim/files/")}
+    sim.add_fault("http", path="/_sim/files/", status=status, retry_after=2.5)
+    data = await kf.refetch(f"{sim.base_url}{url}", req)
+    assert data.startswith(b"\x89PNG") and waits == [9.0, 2.5]
+    assert sim.stats()["totals"]["images"] == 1

@@ -1066,3 +1066,31 @@ async def test_gemini_unreadable_photo_and_refusal_name_the_scene_before_any_req
         await kf.generate(KeyframeRequest("s5", "x", 100, 100, 1, aspect="7:3"))
     assert ei.value.scene_id == "s5"
     assert _google_requests(gsim) == []
+
+
+@pytest.mark.parametrize(("status", "error"), [(429, RateLimited), (503, Transient)])
+async def test_a_developer_download_refused_with_retry_after_carries_it(
+    gsim: SimServer, tmp_path: Path, status: int, error: type[Transient]
+) -> None:
+    """A 429 or 503 on files.download saying when to come back: the error carries that
+    wait (mindmovie.retry waits it before fetching the SAME operation's file again)."""
+    veo, state = await _developer_veo(gsim)
+    req = _video_req(tmp_path)
+    gsim.add_fault("http", path=":download", status=status, retry_after=6)
+    with pytest.raises(error) as ei:
+        await veo.fetch(state, req, tmp_path / "clip.mp4")
+    assert ei.value.retry_after == 6.0
+    assert not (tmp_path / "clip.mp4").exists()
+    out = await veo.fetch(state, req, tmp_path / "clip.mp4")
+    assert abs(probe(out).duration - 4.0) <= 0.5
+
+
+async def test_a_503_with_retry_after_carries_it(gsim: SimServer, tmp_path: Path) -> None:
+    """A 503 with Retry-After (or a RetryInfo delay) is Transient with that wait, as a
+    429's is; before, a 5xx dropped it and the retry came back at once."""
+    gsim.add_fault("http", path=":predictLongRunning", status=503, retry_after=5)
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    with pytest.raises(Transient) as ei:
+        await veo.submit(_video_req(tmp_path))
+    assert not isinstance(ei.value, RateLimited) and ei.value.retry_after == 5.0
+    assert len(gsim.requests(path=":predictLongRunning")) == 1  # the SDK did not retry

@@ -83,6 +83,11 @@ def test_a_huge_retry_after_is_capped() -> None:
     for asked in (0.0, -5.0):
         state.set_exception((RateLimited, RateLimited("429", retry_after=asked), None))
         assert _wait(1.0, 30.0)(state) == 0.0
+    # a 503's Retry-After (a Transient that is not RateLimited) is waited and capped too
+    state.set_exception((Transient, Transient("503", retry_after=4.0), None))
+    assert _wait(1.0, 30.0)(state) == 4.0
+    state.set_exception((Transient, Transient("503", retry_after=86400.0), None))
+    assert _wait(1.0, 30.0)(state) == MAX_RETRY_AFTER
 
 
 def test_never_connected_only_when_the_connection_was_never_opened() -> None:

@@ -621,7 +621,11 @@ class ClaudePlanner:
                 provider=PROVIDER,
             )
         if status >= 500 or status in (408, 409):
-            return Transient(f"HTTP {status}: {detail}{rid}", provider=PROVIDER)
+            return Transient(
+                f"HTTP {status}: {detail}{rid}",
+                retry_after=retry_after_seconds(e.response.headers),
+                provider=PROVIDER,
+            )
         if status in (401, 403):
             return AuthError(
                 f"HTTP {status}: {detail}; check ANTHROPIC_API_KEY "

@@ -59,9 +59,16 @@ class ProviderError(Exception):
 
 
 class Transient(ProviderError):
-    """Worth retrying as is (5xx, dropped connection, timeout)."""
+    """Worth retrying as is (5xx, dropped connection, timeout).
+
+    `retry_after`: the seconds the provider asked to wait first (a 429's or 503's
+    Retry-After), which mindmovie.retry waits (capped) instead of its own backoff."""
 
     kind = "transient"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
 
 
 class ConnectionLost(Transient):
@@ -104,10 +111,6 @@ class RateLimited(Transient):
     """429: retry after `retry_after` seconds when the provider says so."""
 
     kind = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.retry_after = retry_after
 
 
 class ContentRejected(ProviderError):

@@ -189,7 +189,11 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
             provider=PROVIDER,
         )
     if status >= 500 or status in (408, 409):
-        return Transient(f"{during}: HTTP {status} {detail}", provider=PROVIDER)
+        return Transient(
+            f"{during}: HTTP {status} {detail}",
+            retry_after=retry_after_seconds(e.response.headers),
+            provider=PROVIDER,
+        )
     if status in (401, 403):
         return AuthError(
             f"{during}: HTTP {status} {detail}; check {KEY_HINT} "
@@ -496,7 +500,7 @@ async def _download_bytes(url: str, timeout: float) -> bytes:
             client.stream("GET", url) as r,
         ):
             if r.status_code >= 400:
-                raise _status_error(r.status_code, "image download")
+                raise _status_error(r, "image download")
             data = b"".join([chunk async for chunk in r.aiter_bytes()])
             # Content-Length counts the bytes on the wire: fewer than `data` when gzipped
             want, sent = r.headers.get("content-length"), r.num_bytes_downloaded
@@ -522,14 +526,18 @@ async def _download_image(url: str, timeout: float) -> bytes:
     return data
 
 
-def _status_error(status: int, what: str) -> ProviderError:
+def _status_error(r: httpx.Response, what: str) -> ProviderError:
+    """A result URL's refusal; a 429's or 5xx's Retry-After is the wait before the SAME
+    URL is tried again (before, it was dropped and the retry came back too soon)."""
+    status = r.status_code
     if status in (403, 404, 410):
         return JobFailed(
             f"{what}: HTTP {status} (the result URL expired or is gone)", provider=PROVIDER
         )
+    wait = retry_after_seconds(r.headers)
     if status == 429:
-        return RateLimited(f"{what}: HTTP 429", provider=PROVIDER)
-    return Transient(f"{what}: HTTP {status}", provider=PROVIDER)
+        return RateLimited(f"{what}: HTTP 429", retry_after=wait, provider=PROVIDER)
+    return Transient(f"{what}: HTTP {status}", retry_after=wait, provider=PROVIDER)
 
 
 # ---------------------------------------------------------------- Seedance video
@@ -738,7 +746,7 @@ class SeedanceVideo:
                         client.stream("GET", url) as r,
                     ):
                         if r.status_code >= 400:
-                            raise _status_error(r.status_code, "video download")
+                            raise _status_error(r, "video download")
                         want = r.headers.get("content-length")
                         async for chunk in r.aiter_bytes():
                             f.write(chunk)

@@ -324,7 +324,7 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
                 f"{what}: rate limited, {msg}", retry_after=_retry_after(e), provider=PROVIDER
             ) from e
         if code in (408, 409) or code >= 500 or isinstance(e, genai_errors.ServerError):
-            raise Transient(f"{what}: {msg}", provider=PROVIDER) from e
+            raise Transient(f"{what}: {msg}", retry_after=_retry_after(e), provider=PROVIDER) from e
         if code in (401, 403):
             cred = (
                 "Application Default Credentials (gcloud auth application-default login) "
