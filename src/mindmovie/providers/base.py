@@ -65,6 +65,7 @@ class Transient(ProviderError):
     Retry-After), which mindmovie.retry waits (capped) instead of its own backoff."""
 
     kind = "transient"
+    retry_after: float | None = None
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
