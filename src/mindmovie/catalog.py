@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import tomllib
+from collections.abc import Sequence
 from importlib import resources
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -21,6 +22,8 @@ Provider = Literal["anthropic", "byteplus", "google"]
 Stage = Literal["planner", "keyframes", "video"]
 Formula = Literal["tokens_video", "per_second", "per_image", "per_mtok"]
 SizeMode = Literal["preset+wxh", "wxh", "adaptive", "ratio"]
+
+_T = TypeVar("_T")
 
 #: pseudo-resolution under which image models list their output sizes
 IMAGE_SIZES = "default"
@@ -348,6 +351,21 @@ def validate_image(
         )
     if problems:
         raise InvalidRequest(f"{spec.key}: " + "; ".join(problems), provider=spec.provider)
+
+
+def references_sent(
+    model: ModelSpec | str, photos: Sequence[_T], *, source_photo: bool = False
+) -> tuple[list[_T], list[_T]]:
+    """(sent, left out): the reference photos a keyframe model is sent, the first ones up
+    to its `max_references` (a source photo it also takes counts against that limit),
+    and those past it: all of them for a model that takes none. An edit model
+    (`image_required`, SeedEdit) leaves none out: it restyles the source photo, which is
+    one of them, and is not drawing from the others."""
+    cap = _spec(model).capabilities
+    if cap.image_required:
+        return [], []
+    room = max(0, cap.max_references - int(source_photo)) if cap.reference_images else 0
+    return list(photos[:room]), list(photos[room:])
 
 
 def output_pixels(model: ModelSpec | str, resolution: str, ratio: str) -> tuple[int, int]:

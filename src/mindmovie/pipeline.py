@@ -30,7 +30,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from mindmovie import costs
 from mindmovie.budget import BudgetExceeded, BudgetGate
-from mindmovie.catalog import ModelSpec
+from mindmovie.catalog import ModelSpec, references_sent
 from mindmovie.catalog import snap_seconds as catalog_snap
 from mindmovie.config import ConfigError, Keys, Settings
 from mindmovie.fsutil import (
@@ -2193,6 +2193,48 @@ class Pipeline:
                 self._left_out_told.add(msg)
                 self.reporter.warn(msg)
 
+    def _warn_extra_references(self, plan: Plan, model: KeyframeModel) -> None:
+        """Warn, once per scene, about reference photos its keyframe model is not sent:
+        those past the model's limit (`catalog.references_sent`, as the provider leaves
+        them out). Given with the plan, before any keyframe is paid for; before, a person
+        who gave 8 photos to a model that takes 4 got no word of it (and Gemini failed the
+        scene). An edit model (SeedEdit) restyles the goal's photo: nothing is left out."""
+        base = self.goals_path.absolute().parent
+        unsent: dict[str, list[str]] = {}
+        for sc in plan.scenes:
+            if not sc.reference_photos:
+                continue
+            # the model that makes this scene's keyframe (an edit model's text model for a
+            # scene without a photo of its own), told without `_keyframe_model_for`'s note
+            m = model
+            if self._kf_text is not None and self._source_photo(sc, plan) is None:
+                m = self._kf_text[0]
+            spec = getattr(m, "spec", None)
+            if m.name == "local" or not isinstance(spec, ModelSpec):
+                continue  # the offline keyframe shows the goal's own photo, sends none
+            refs = [expanded(p) for p in sc.reference_photos]
+            sent, left = references_sent(spec, refs)
+            if not left:
+                continue
+            shown = ", ".join(
+                os.path.relpath(p, base) if p.is_relative_to(base) else str(p) for p in left
+            )
+            n, cap = len(refs), len(sent)
+            if cap == 0:  # the model takes none: said once, below
+                unsent.setdefault(spec.key, []).append(sc.id)
+                continue
+            self.reporter.warn(
+                f"{sc.id}: {n} reference photos, and {spec.key} takes at most {cap}: "
+                f"{shown} left out (the first {cap} are sent; to choose them, put them "
+                "first in the scene's reference_photos in plan.yaml)"
+            )
+        for key, ids in unsent.items():
+            self.reporter.warn(
+                f"{key} takes no reference photos: those of {', '.join(ids)} are left out "
+                "(their keyframes are drawn from the prompts alone; a keyframes.model that "
+                "takes reference photos uses them)"
+            )
+
     def _warn_small_photos(self, plan: Plan) -> None:
         """Warn, once per photo, about a goal photo the keyframe shows enlarged past
         `SMALL_PHOTO_UPSCALE`: an 8x8 or 64x48 photo was blown up to the frame without a
@@ -3630,6 +3672,7 @@ class Pipeline:
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
         self.result = res
         self._warn_small_photos(plan)
+        self._warn_extra_references(plan, kf_model)
         self._warn_left_out(plan)
         if until == "plan":
             self._storyboard(store)  # scenes, affirmations and costs, before any picture

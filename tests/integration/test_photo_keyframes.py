@@ -398,3 +398,71 @@ def test_only_the_offline_crop_is_told_of(tmp_path: Path) -> None:
         assert [w.split(" (")[0] for w in _crop_warnings(rep)] == (
             ["photo photos/coastal-run.jpg"] if model == "local" else []
         ), model
+
+
+def _left_out_warnings(rep: _Warnings) -> list[str]:
+    return [w for w in rep.warnings if "reference photos" in w]
+
+
+def test_reference_photos_past_the_models_limit_are_named_before_any_keyframe(
+    tmp_path: Path,
+) -> None:
+    """A scene with more reference photos than its keyframe model takes is sent the first
+    ones; the rest were dropped without a word (Seedream) or failed the scene (Gemini).
+    Told once per scene at `plan` and in every render, before any keyframe is paid for
+    (no call is made here: a fake key), naming the scene, how many photos it has, how
+    many the model takes, and the ones left out, as goals.yaml names them."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys
+
+    keys = Keys(google=SecretStr("fake-key-never-sent"), byteplus=SecretStr("fake"))
+    goals, settings = _offline(
+        tmp_path, keyframes={"provider": "google", "model": "gemini-2-5-flash-image"}
+    )
+    photos = goals.parent / "photos"
+    extra = ["a.jpg", "b.jpg", "c.jpg"]
+    for name in extra:
+        Image.new("RGB", (320, 180), (90, 90, 90)).save(photos / name)
+    text = goals.read_text()
+    goals.write_text(
+        text.replace(
+            "      - photos/trail-stretch.jpg\n",
+            "      - photos/trail-stretch.jpg\n" + "".join(f"      - photos/{n}\n" for n in extra),
+        )
+    )
+    run = tmp_path / "run"
+    rep = _Warnings()
+    asyncio.run(Pipeline(goals, settings, out=run, reporter=rep, keys=keys).run(until="plan"))
+    plan = load_plan(run / "plan.yaml")
+    health = [s for s in plan.scenes if s.goal == 1]
+    assert len(health) == 2 and all(len(s.reference_photos) == 5 for s in health)
+    want = []
+    for sc in health:
+        left = ", ".join(f"photos/{Path(p).name}" for p in sc.reference_photos[3:])
+        want.append(
+            f"{sc.id}: 5 reference photos, and gemini-2-5-flash-image takes at most 3: "
+            f"{left} left out (the first 3 are sent; to choose them, put them first in "
+            "the scene's reference_photos in plan.yaml)"
+        )
+    assert _left_out_warnings(rep) == want
+    rep = _Warnings()  # and again in the next render (the plan reused)
+    asyncio.run(Pipeline(goals, settings, out=run, reporter=rep, keys=keys).run(until="plan"))
+    assert _left_out_warnings(rep) == want
+    # a model that takes them all: no word; one that takes none: one word for all scenes
+    said = {}
+    for model in ("seedream-4-0", "seedream-3-0-t2i"):
+        g, st = _offline(tmp_path / model, keyframes={"provider": "byteplus", "model": model})
+        rep = _Warnings()
+        pipe = Pipeline(g, st, out=tmp_path / model / "run", reporter=rep, keys=keys)
+        asyncio.run(pipe.run(until="plan"))
+        said[model] = _left_out_warnings(rep)
+        ids = [s.id for s in load_plan(tmp_path / model / "run" / "plan.yaml").scenes]
+    assert said == {
+        "seedream-4-0": [],
+        "seedream-3-0-t2i": [
+            f"seedream-3-0-t2i takes no reference photos: those of {', '.join(ids)} are "
+            "left out (their keyframes are drawn from the prompts alone; a keyframes.model "
+            "that takes reference photos uses them)"
+        ],
+    }

@@ -782,19 +782,28 @@ async def test_gemini_safety_block_says_it_was_the_content_filter(gsim: SimServe
     assert "blocked by the content filter (finish reason IMAGE_SAFETY)" in str(ei.value)
 
 
-async def test_gemini_source_photo_counts_against_the_reference_limit(
+async def test_gemini_is_sent_the_photos_it_takes_and_the_rest_left_out(
     gsim: SimServer, tmp_path: Path
 ) -> None:
-    """gemini-2.5-flash-image takes at most 3 inline photos: 3 references and a source
-    photo are 4, refused before any request (not sent and refused, or paid for)."""
-    refs = tuple(_png(tmp_path / f"r{i}.png", variant=i) for i in range(3))
+    """gemini-2.5-flash-image takes at most 3 inline photos, a source photo counted: a
+    scene with more is sent the first ones (the source photo first) and the rest are left
+    out, as Seedream does (the pipeline warns of them, naming them, before any keyframe
+    is paid for). Before, the scene failed: a goal with 4 photos could never be drawn."""
+    refs = tuple(_png(tmp_path / f"r{i}.png", variant=i) for i in range(5))
     src = _png(tmp_path / "src.png", variant=9)
     kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
-    with pytest.raises(InvalidRequest, match="4 reference images not allowed; allowed at most 3"):
-        await kf.generate(
-            KeyframeRequest("s1", "x", 1344, 768, 7, reference_photos=refs, source_photo=src)
+    for source, sent in ((None, refs[:3]), (src, (src, *refs[:2]))):
+        gsim.reset()
+        gsim.media_scale = 0.125
+        img = await kf.generate(
+            KeyframeRequest("s1", "x", 1344, 768, 7, reference_photos=refs, source_photo=source)
         )
-    assert _google_requests(gsim) == []
+        assert img.data.startswith(b"\x89PNG")
+        (rec,) = _google_requests(gsim)
+        parts = rec["body"]["contents"][0]["parts"]
+        inline = [_b64(p["inlineData"]["data"]) for p in parts if "inlineData" in p]
+        assert inline == [p.read_bytes() for p in sent], source
+    await kf.aclose()
 
 
 async def test_veo_sends_the_video_options_and_a_uint32_seed(

@@ -198,3 +198,18 @@ checked = 2026-01-01
         parse_catalog(row.replace("audio_off", "audio_on"))
     with pytest.raises(CatalogError):
         parse_catalog(row.replace('stage = "video"', 'stage = "music"'))
+
+
+def test_references_sent_splits_at_the_models_limit() -> None:
+    """The photos a keyframe model is sent and those left out (which the pipeline names):
+    the first up to max_references, a source photo counted; all left out by a model
+    that takes none; none by an edit model (it restyles its source photo)."""
+    photos = [f"p{i}" for i in range(5)]
+    assert catalog.references_sent("gemini-2-5-flash-image", photos) == (photos[:3], photos[3:])
+    assert catalog.references_sent("gemini-2-5-flash-image", photos, source_photo=True) == (
+        photos[:2],
+        photos[2:],
+    )
+    assert catalog.references_sent("seedream-4-0", photos) == (photos, [])
+    assert catalog.references_sent("seedream-3-0-t2i", photos) == ([], photos)
+    assert catalog.references_sent("seededit-3-0-i2i", photos) == ([], [])

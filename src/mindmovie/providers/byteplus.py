@@ -385,7 +385,8 @@ class SeedreamKeyframes:
             if guidance is None:
                 guidance = 5.5
         elif cap.reference_images and request.reference_photos:
-            refs = list(request.reference_photos)[: cap.max_references]
+            # those past the model's limit are left out (the pipeline has named them)
+            refs, _ = catalog.references_sent(self.spec, request.reference_photos)
             image = [data_uri(p) for p in refs]
         kwargs: dict[str, Any] = {
             "model": self.model,

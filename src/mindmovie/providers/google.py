@@ -509,7 +509,12 @@ class GeminiKeyframes(_GoogleModel):
         photos: list[tuple[Path, str]] = []
         if req.source_photo is not None:
             photos.append((req.source_photo, "source photo"))
-        photos += [(p, "reference photo") for p in req.reference_photos]
+        # those past the model's limit (the source photo counted) are left out, as
+        # Seedream leaves them: the pipeline has named them before any keyframe was paid
+        refs, _ = catalog.references_sent(
+            self.spec, req.reference_photos, source_photo=req.source_photo is not None
+        )
+        photos += [(p, "reference photo") for p in refs]
         text = req.prompt
         if req.style:
             text += f"\nStyle: {req.style}"
@@ -537,12 +542,8 @@ class GeminiKeyframes(_GoogleModel):
 
     async def generate(self, request: KeyframeRequest) -> ImageResult:
         """One generateContent call; the first inline image, or ContentRejected."""
-        try:  # before any spend: ratio and number of inline photos the model takes
-            catalog.validate_image(
-                self.spec,
-                ratio=request.aspect,
-                references=len(request.reference_photos) + (request.source_photo is not None),
-            )
+        try:  # before any spend: a ratio the model takes
+            catalog.validate_image(self.spec, ratio=request.aspect)
         except InvalidRequest as e:
             e.scene_id = request.scene_id
             raise
