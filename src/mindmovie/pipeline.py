@@ -2193,6 +2193,40 @@ class Pipeline:
                 self._left_out_told.add(msg)
                 self.reporter.warn(msg)
 
+    def _scene_spec(self, model: KeyframeModel, own_photo: bool) -> ModelSpec | None:
+        """The catalog entry of the model that makes a scene's keyframe (an edit model's
+        text model for a scene without a photo of its own), None for the offline one;
+        without `_keyframe_model_for`'s note."""
+        m = model
+        if self._kf_text is not None and not own_photo:
+            m = self._kf_text[0]
+        spec = getattr(m, "spec", None)
+        return spec if m.name != "local" and isinstance(spec, ModelSpec) else None
+
+    def _warn_extra_goal_photos(self, model: KeyframeModel) -> None:
+        """Before the spend question, when a paid planner is still to make the plan: a goal
+        whose scenes will have more reference photos than the keyframe model takes (each
+        scene gets the goal's photos, else the person's; both planners do so). The plan's
+        scenes, named by `_warn_extra_references`, come only after the planner is paid;
+        this lets the person give the goal fewer before anything is spent."""
+        person = list(self.goals.person.photos) if self.goals.person else []
+        for gi, goal in enumerate(self.goals.goals, 1):
+            photos = list(goal.photos) or person
+            spec = self._scene_spec(model, bool(goal.photos)) if photos else None
+            if spec is None:
+                continue
+            sent, left = references_sent(spec, photos)
+            if not left or not sent:  # none taken: `_warn_extra_references` says it once
+                continue
+            whose = "" if goal.photos else "the person's "
+            k = len(sent)
+            self.reporter.warn(
+                f"goal {gi} ({goal.category}): {whose}{len(photos)} reference photos, and "
+                f"{spec.key} takes at most {k}: each of its scenes is sent {k} of them and "
+                f"the others are left out (give the goal the {k} that matter most, or choose "
+                "per scene in plan.yaml; `plan` names them)"
+            )
+
     def _warn_extra_references(self, plan: Plan, model: KeyframeModel) -> None:
         """Warn, once per scene, about reference photos its keyframe model is not sent:
         those past the model's limit (`catalog.references_sent`, as the provider leaves
@@ -2204,13 +2238,8 @@ class Pipeline:
         for sc in plan.scenes:
             if not sc.reference_photos:
                 continue
-            # the model that makes this scene's keyframe (an edit model's text model for a
-            # scene without a photo of its own), told without `_keyframe_model_for`'s note
-            m = model
-            if self._kf_text is not None and self._source_photo(sc, plan) is None:
-                m = self._kf_text[0]
-            spec = getattr(m, "spec", None)
-            if m.name == "local" or not isinstance(spec, ModelSpec):
+            spec = self._scene_spec(model, self._source_photo(sc, plan) is not None)
+            if spec is None:
                 continue  # the offline keyframe shows the goal's own photo, sends none
             refs = [expanded(p) for p in sc.reference_photos]
             sent, left = references_sent(spec, refs)
@@ -3645,6 +3674,8 @@ class Pipeline:
         await self._settle_stale_jobs(store, video_model, last=False)
         # what THIS run would spend: `render --until keyframes` or `plan` stop early
         est = self.estimate(store, planner).upto(until)
+        if est.planner is not None and est.planner.payable:
+            self._warn_extra_goal_photos(kf_model)  # the plan's own warnings: once paid
         if est.paid:
             billed, committed = store.ledger_totals()
             if self.budget is not None and billed + committed >= self.budget - 1e-9:

@@ -14,10 +14,12 @@ import pytest
 from PIL import Image
 
 from mindmovie.config import Settings, load_settings
-from mindmovie.pipeline import Pipeline, _identity
+from mindmovie.pipeline import Declined, Pipeline, _identity
 from mindmovie.plan import Plan, Scene, load_plan
 from mindmovie.progress import NullReporter
 from mindmovie.store import Store
+from tests.integration.support import KEYS, settings_for
+from tests.sim import SimServer
 
 PHOTO, PAINTED = "01-health-1", "02-wealth-1"  # examples/goals.yaml: a goal photo, none
 
@@ -466,3 +468,41 @@ def test_reference_photos_past_the_models_limit_are_named_before_any_keyframe(
             "that takes reference photos uses them)"
         ],
     }
+
+
+def test_photos_past_the_limit_are_told_before_the_spend_question(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """When a paid planner is still to make the plan, the scenes' photos are not known
+    yet but their count is (each scene of a goal gets the goal's photos, else the
+    person's): a goal with more than the keyframe model takes is told before the
+    question, so the person can give it fewer before anything is spent. Declined here:
+    nothing was sent."""
+    goals, _ = _offline(tmp_path)
+    photos = goals.parent / "photos"
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        Image.new("RGB", (320, 180), (90, 90, 90)).save(photos / name)
+    goals.write_text(
+        goals.read_text().replace(
+            "      - photos/trail-stretch.jpg\n",
+            "      - photos/trail-stretch.jpg\n"
+            + "".join(f"      - photos/{n}\n" for n in ("a.jpg", "b.jpg", "c.jpg")),
+        )
+    )
+    settings = settings_for("google", sim, output={"size": "320x180", "fps": 8})
+    rep = _Warnings()
+    at_question: list[str] = []
+
+    def no(est: object) -> bool:
+        at_question.extend(_left_out_warnings(rep))
+        return False
+
+    pipe = Pipeline(goals, settings, out=tmp_path / "run", reporter=rep, keys=KEYS, confirm=no)
+    with pytest.raises(Declined):
+        asyncio.run(pipe.run())
+    assert at_question == [
+        "goal 1 (health): 5 reference photos, and gemini-2-5-flash-image takes at most 3: "
+        "each of its scenes is sent 3 of them and the others are left out (give the goal "
+        "the 3 that matter most, or choose per scene in plan.yaml; `plan` names them)"
+    ]
+    assert sim.stats()["requests"] == 0
