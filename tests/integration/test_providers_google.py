@@ -1103,3 +1103,19 @@ async def test_a_503_with_retry_after_carries_it(gsim: SimServer, tmp_path: Path
         await veo.submit(_video_req(tmp_path))
     assert not isinstance(ei.value, RateLimited) and ei.value.retry_after == 5.0
     assert len(gsim.requests(path=":predictLongRunning")) == 1  # the SDK did not retry
+
+
+async def test_a_developer_download_404_is_the_file_gone_not_the_model(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """files.download answering 404 (the generated file deleted or expired) said
+    "model 'veo-3.0-generate-001' not found; set video.model to one of ...", sending the
+    person to change a model that works (as a poll's 404 did before). It is JobFailed
+    naming the operation's video, as Seedance's gone URL is."""
+    veo, state = await _developer_veo(gsim)
+    gsim.add_fault("http", path=":download", status=404)
+    with pytest.raises(JobFailed) as ei:
+        await veo.fetch(state, _video_req(tmp_path), tmp_path / "clip.mp4")
+    msg = str(ei.value)
+    assert f"the video of {state.remote_id} is gone" in msg and "video.model" not in msg
+    assert not (tmp_path / "clip.mp4").exists()

@@ -309,6 +309,9 @@ class _Ctx:
     mode: Mode
     #: the operation a call reads (a poll): a 404 is then about it, not the model
     operation: str | None = None
+    #: the call downloads the operation's video: a 404 is the file gone (deleted or
+    #: expired), not the model or the operation
+    download: bool = False
 
 
 def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
@@ -335,6 +338,12 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             raise AuthError(f"{what}: {msg}; check {cred}", provider=PROVIDER) from e
         if code == 400 and _POLICY_WORDS.search(str(e.message or "")):
             raise ContentRejected(f"{what}: {msg}", provider=PROVIDER) from e
+        if code == 404 and ctx.download:
+            raise JobFailed(
+                f"{what}: the video of {ctx.operation} is gone ({msg}); it can no longer "
+                "be downloaded",
+                provider=PROVIDER,
+            ) from e
         if code == 404 and ctx.operation:
             raise JobFailed(
                 f"{what}: operation {ctx.operation} not found ({msg})", provider=PROVIDER
@@ -729,8 +738,9 @@ class VeoVideo(_GoogleModel):
             )
         try:
             # bytes that keep trickling never trip a per-read timeout: bound the whole
+            ctx = dataclasses.replace(self._ctx, operation=state.remote_id, download=True)
             async with asyncio.timeout(self.download_timeout):
-                data = await _call(self._ctx, lambda: self.client.aio.files.download(file=video))
+                data = await _call(ctx, lambda: self.client.aio.files.download(file=video))
         except TimeoutError:
             raise Transient(
                 f"{self.model}: video download took longer than {self.download_timeout:.0f} s",
