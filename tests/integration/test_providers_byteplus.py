@@ -1192,3 +1192,27 @@ async def test_an_image_download_refused_with_retry_after_waits_what_it_asks(
     data = await kf.refetch(f"{sim.base_url}{url}", req)
     assert data.startswith(b"\x89PNG") and waits == [9.0, 2.5]
     assert sim.stats()["totals"]["images"] == 1
+
+
+async def test_an_image_download_that_is_no_picture_is_fetched_again_not_kept(
+    sim: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A result URL answering 200 with bytes that are no image (a broken CDN object, an
+    HTML page) was handed back as the keyframe, "image/png", and written as keyframe.png:
+    the clip was then asked of a first frame that is no picture. It is a failed download,
+    tried again on the SAME URL (not bought again), as a clip that is no video is; one
+    that stays so is charged and keeps its URL for the next render."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    kf = seedream(sim, "seedream-3-0-t2i", options={"response_format": "url"})
+    req = KeyframeRequest(scene_id="s", prompt="p", width=720, height=1280, seed=3, aspect="9:16")
+    sim.add_fault("corrupt", path="/_sim/files/")
+    res = await kf.generate(req)
+    assert res.data.startswith(b"\x89PNG") and res.mime == "image/png"
+    assert sim.stats()["totals"]["images"] == 1
+    assert len(sim.requests(path="/_sim/files/")) == 2
+    sim.add_fault("corrupt", path="/_sim/files/", count=None)
+    with pytest.raises(JobFailed, match="not an image") as e:
+        await kf.generate(req)
+    assert e.value.charged is True and e.value.result_url is not None

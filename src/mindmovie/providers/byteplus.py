@@ -117,14 +117,19 @@ def is_content_filter(code: object) -> bool:
     return isinstance(code, str) and "SensitiveContent" in code
 
 
-def _mime_of(data: bytes, fallback: str = "image/png") -> str:
+def _sniffed_mime(data: bytes) -> str | None:
+    """The image type its first bytes say (PNG, JPEG, WebP), or None: not an image."""
     if data.startswith(b"\x89PNG"):
         return "image/png"
     if data.startswith(b"\xff\xd8"):
         return "image/jpeg"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
-    return fallback
+    return None
+
+
+def _mime_of(data: bytes, fallback: str = "image/png") -> str:
+    return _sniffed_mime(data) or fallback
 
 
 def data_uri(path: Path) -> str:
@@ -519,11 +524,16 @@ async def _download_bytes(url: str, timeout: float) -> bytes:
 
 
 async def _download_image(url: str, timeout: float) -> bytes:
-    """A result URL's image; an empty body is a failed download (tried again on the same
-    URL, not a reason to pay for the image again)."""
+    """A result URL's image; an empty body, or one that is no PNG, JPEG or WebP, is a
+    failed download (tried again on the same URL, not a reason to pay for the image again)."""
     data = await _download_bytes(url, timeout)
     if not data:
         raise Transient("image download was empty", provider=PROVIDER)
+    if _sniffed_mime(data) is None:  # an HTML page, a broken CDN object: not the image
+        raise Transient(
+            f"image download is not an image ({len(data)} bytes starting {data[:12]!r})",
+            provider=PROVIDER,
+        )
     return data
 
 
