@@ -472,13 +472,15 @@ def estimate(
     from mindmovie.config import ConfigError
     from mindmovie.costs import estimate_json, estimate_table
     from mindmovie.pipeline import estimate_for
+    from mindmovie.progress import WarningsReporter
     from mindmovie.providers.base import InvalidRequest
 
     settings = _settings(config, preset=preset, aspect=aspect, resolution=resolution)
     _warn_environment(settings=settings)
     flags = _overrides(preset, aspect, resolution, None, None)
     try:
-        est = estimate_for(goals, settings, out=out_dir)
+        # what render warns of before any keyframe is paid (stderr, so --json stays JSON)
+        est = estimate_for(goals, settings, out=out_dir, warn=WarningsReporter().warn)
     except ConfigError as e:  # a stage option a provider refuses: where it was set
         raise _fail(_located(str(e), config, flags)) from None
     except _user_errors() as e:

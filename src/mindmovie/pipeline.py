@@ -2193,76 +2193,19 @@ class Pipeline:
                 self._left_out_told.add(msg)
                 self.reporter.warn(msg)
 
-    def _scene_spec(self, model: KeyframeModel, own_photo: bool) -> ModelSpec | None:
-        """The catalog entry of the model that makes a scene's keyframe (an edit model's
-        text model for a scene without a photo of its own), None for the offline one;
-        without `_keyframe_model_for`'s note."""
-        m = model
-        if self._kf_text is not None and not own_photo:
-            m = self._kf_text[0]
-        spec = getattr(m, "spec", None)
-        return spec if m.name != "local" and isinstance(spec, ModelSpec) else None
+    def _warn_extra_goal_photos(self) -> None:
+        """Before the spend question, when a paid planner is still to make the plan:
+        `goal_photo_warnings`. The plan's scenes (`_warn_extra_references`) come only
+        after the planner is paid; this lets the person give a goal fewer photos before
+        anything is spent."""
+        for text in goal_photo_warnings(self.settings, self.goals):
+            self.reporter.warn(text)
 
-    def _warn_extra_goal_photos(self, model: KeyframeModel) -> None:
-        """Before the spend question, when a paid planner is still to make the plan: a goal
-        whose scenes will have more reference photos than the keyframe model takes (each
-        scene gets the goal's photos, else the person's; both planners do so). The plan's
-        scenes, named by `_warn_extra_references`, come only after the planner is paid;
-        this lets the person give the goal fewer before anything is spent."""
-        person = list(self.goals.person.photos) if self.goals.person else []
-        for gi, goal in enumerate(self.goals.goals, 1):
-            photos = list(goal.photos) or person
-            spec = self._scene_spec(model, bool(goal.photos)) if photos else None
-            if spec is None:
-                continue
-            sent, left = references_sent(spec, photos)
-            if not left or not sent:  # none taken: `_warn_extra_references` says it once
-                continue
-            whose = "" if goal.photos else "the person's "
-            k = len(sent)
-            self.reporter.warn(
-                f"goal {gi} ({goal.category}): {whose}{len(photos)} reference photos, and "
-                f"{spec.key} takes at most {k}: each of its scenes is sent {k} of them and "
-                f"the others are left out (give the goal the {k} that matter most, or choose "
-                "per scene in plan.yaml; `plan` names them)"
-            )
-
-    def _warn_extra_references(self, plan: Plan, model: KeyframeModel) -> None:
-        """Warn, once per scene, about reference photos its keyframe model is not sent:
-        those past the model's limit (`catalog.references_sent`, as the provider leaves
-        them out). Given with the plan, before any keyframe is paid for; before, a person
-        who gave 8 photos to a model that takes 4 got no word of it (and Gemini failed the
-        scene). An edit model (SeedEdit) restyles the goal's photo: nothing is left out."""
+    def _warn_extra_references(self, plan: Plan) -> None:
+        """`reference_photo_warnings` for the plan, before any keyframe is paid for."""
         base = self.goals_path.absolute().parent
-        unsent: dict[str, list[str]] = {}
-        for sc in plan.scenes:
-            if not sc.reference_photos:
-                continue
-            spec = self._scene_spec(model, self._source_photo(sc, plan) is not None)
-            if spec is None:
-                continue  # the offline keyframe shows the goal's own photo, sends none
-            refs = [expanded(p) for p in sc.reference_photos]
-            sent, left = references_sent(spec, refs)
-            if not left:
-                continue
-            shown = ", ".join(
-                os.path.relpath(p, base) if p.is_relative_to(base) else str(p) for p in left
-            )
-            n, cap = len(refs), len(sent)
-            if cap == 0:  # the model takes none: said once, below
-                unsent.setdefault(spec.key, []).append(sc.id)
-                continue
-            self.reporter.warn(
-                f"{sc.id}: {n} reference photos, and {spec.key} takes at most {cap}: "
-                f"{shown} left out (the first {cap} are sent; to choose them, put them "
-                "first in the scene's reference_photos in plan.yaml)"
-            )
-        for key, ids in unsent.items():
-            self.reporter.warn(
-                f"{key} takes no reference photos: those of {', '.join(ids)} are left out "
-                "(their keyframes are drawn from the prompts alone; a keyframes.model that "
-                "takes reference photos uses them)"
-            )
+        for text in reference_photo_warnings(self.settings, self.goals, plan, base):
+            self.reporter.warn(text)
 
     def _warn_small_photos(self, plan: Plan) -> None:
         """Warn, once per photo, about a goal photo the keyframe shows enlarged past
@@ -3675,7 +3618,7 @@ class Pipeline:
         # what THIS run would spend: `render --until keyframes` or `plan` stop early
         est = self.estimate(store, planner).upto(until)
         if est.planner is not None and est.planner.payable:
-            self._warn_extra_goal_photos(kf_model)  # the plan's own warnings: once paid
+            self._warn_extra_goal_photos()  # the plan's own warnings: once it is paid for
         if est.paid:
             billed, committed = store.ledger_totals()
             if self.budget is not None and billed + committed >= self.budget - 1e-9:
@@ -3703,7 +3646,7 @@ class Pipeline:
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)
         self.result = res
         self._warn_small_photos(plan)
-        self._warn_extra_references(plan, kf_model)
+        self._warn_extra_references(plan)
         self._warn_left_out(plan)
         if until == "plan":
             self._storyboard(store)  # scenes, affirmations and costs, before any picture
@@ -3992,13 +3935,95 @@ def _planner_identity(settings: Settings) -> tuple[str, str]:
     return settings.stage_provider("planner"), model
 
 
+def _keyframe_spec(settings: Settings, own_photo: bool) -> ModelSpec | None:
+    """The catalog entry of the model that makes a scene's keyframe: an edit model's
+    text-to-image model for a scene without a photo of its own (as `_keyframe_model_for`
+    chooses), None for the offline keyframes."""
+    text = None if own_photo else costs.text_keyframe_settings(settings)
+    return costs.stage_spec(text or settings, "keyframes")
+
+
+def reference_photo_warnings(settings: Settings, goals: Goals, plan: Plan, base: Path) -> list[str]:
+    """One warning per scene with more reference photos than its keyframe model takes:
+    those past its limit are left out (`catalog.references_sent`, as the providers leave
+    them out). Before, a person who gave 8 photos to a model that takes 4 got no word of
+    it (and Gemini failed the scene). The scene, how many photos, how many the model
+    takes, the ones left out (as goals.yaml names them, relative to `base`); a model
+    that takes none is one warning naming the scenes. An edit model (SeedEdit) restyles
+    the goal's photo: nothing is left out."""
+    out: list[str] = []
+    unsent: dict[str, list[str]] = {}
+    scenes = list(plan.scenes)
+    for sc in scenes:
+        if not sc.reference_photos:
+            continue
+        own = costs.scene_source_photo(goals, scenes, sc) is not None
+        spec = _keyframe_spec(settings, own)
+        if spec is None:
+            continue  # the offline keyframe shows the goal's own photo, sends none
+        refs = [expanded(p) for p in sc.reference_photos]
+        sent, left = references_sent(spec, refs)
+        if not left:
+            continue
+        if not sent:  # the model takes none: said once, below
+            unsent.setdefault(spec.key, []).append(sc.id)
+            continue
+        shown = ", ".join(
+            os.path.relpath(p, base) if p.is_relative_to(base) else str(p) for p in left
+        )
+        k = len(sent)
+        out.append(
+            f"{sc.id}: {len(refs)} reference photos, and {spec.key} takes at most {k}: "
+            f"{shown} left out (the first {k} are sent; to choose them, put them first in "
+            "the scene's reference_photos in plan.yaml)"
+        )
+    for key, ids in unsent.items():
+        out.append(
+            f"{key} takes no reference photos: those of {', '.join(ids)} are left out "
+            "(their keyframes are drawn from the prompts alone; a keyframes.model that "
+            "takes reference photos uses them)"
+        )
+    return out
+
+
+def goal_photo_warnings(settings: Settings, goals: Goals) -> list[str]:
+    """Before there is a plan: one warning per goal whose scenes will have more reference
+    photos than the keyframe model takes (each scene gets the goal's photos, else the
+    person's: both planners do so). Which are left out is the plan's to say."""
+    out: list[str] = []
+    person = list(goals.person.photos) if goals.person else []
+    for gi, goal in enumerate(goals.goals, 1):
+        photos = list(goal.photos) or person
+        spec = _keyframe_spec(settings, bool(goal.photos)) if photos else None
+        if spec is None:
+            continue
+        sent, left = references_sent(spec, photos)
+        if not left or not sent:  # none taken: `reference_photo_warnings` says it once
+            continue
+        whose = "" if goal.photos else "the person's "
+        k = len(sent)
+        out.append(
+            f"goal {gi} ({goal.category}): {whose}{len(photos)} reference photos, and "
+            f"{spec.key} takes at most {k}: each of its scenes is sent {k} of them and the "
+            f"others are left out (give the goal the {k} that matter most, or choose per "
+            "scene in plan.yaml; `plan` names them)"
+        )
+    return out
+
+
 def estimate_for(
-    goals_path: Path, settings: Settings, *, out: Path | None = None
+    goals_path: Path,
+    settings: Settings,
+    *,
+    out: Path | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> costs.RunEstimate:
     """`mindmovie estimate`: the run's remaining cost, without a lock, a planner call or
     any other spending; an existing run's plan.yaml and finished steps are taken into account.
     Settings `render` refuses to start with (no clip can have them, a stage option it
-    refuses) are refused the same."""
+    refuses) are refused the same. `warn` is told what `render` would warn of before any
+    keyframe is paid for: reference photos the keyframe model is not sent (per scene of
+    the plan that would be used, else per goal)."""
     pipe = Pipeline(goals_path, settings, out=out)
     # a run folder render refuses (--out a file, or a folder of other files): estimate
     # priced a render that would stop at once, with exit 0
@@ -4012,6 +4037,9 @@ def estimate_for(
     except OSError:  # a folder name longer than the filesystem allows: no run there
         there = False
     if not there:
+        if warn is not None:
+            for text in goal_photo_warnings(settings, pipe.goals):
+                warn(text)
         return costs.estimate_run(settings, pipe.goals)
     store = Store(db, read_only=True)
     try:
@@ -4025,6 +4053,15 @@ def estimate_for(
         check_plan(pipe.run_dir / "plan.yaml", look.plan, len(pipe.goals.goals))
     if (scenes := look.plan or look.basis) is not None:
         check_scene_folders(pipe.run_dir, [sc.id for sc in scenes.scenes])
+    if warn is not None:
+        base = pipe.goals_path.absolute().parent
+        texts = (
+            reference_photo_warnings(settings, pipe.goals, look.plan, base)
+            if look.plan is not None
+            else goal_photo_warnings(settings, pipe.goals)
+        )
+        for text in texts:
+            warn(text)
     return costs.estimate_run(settings, pipe.goals, look.plan, done=set(look.reused))
 
 

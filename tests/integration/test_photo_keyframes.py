@@ -506,3 +506,70 @@ def test_photos_past_the_limit_are_told_before_the_spend_question(
         "the 3 that matter most, or choose per scene in plan.yaml; `plan` names them)"
     ]
     assert sim.stats()["requests"] == 0
+
+
+def test_estimate_tells_of_photos_past_the_limit_too(tmp_path: Path) -> None:
+    """`mindmovie estimate` (which spends nothing) says the same: per goal before there
+    is a plan, per scene, naming the photos left out, once plan.yaml is made."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys
+    from mindmovie.pipeline import estimate_for
+
+    goals, settings = _offline(
+        tmp_path, keyframes={"provider": "google", "model": "gemini-2-5-flash-image"}
+    )
+    photos = goals.parent / "photos"
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        Image.new("RGB", (320, 180), (90, 90, 90)).save(photos / name)
+    goals.write_text(
+        goals.read_text().replace(
+            "      - photos/trail-stretch.jpg\n",
+            "      - photos/trail-stretch.jpg\n"
+            + "".join(f"      - photos/{n}\n" for n in ("a.jpg", "b.jpg", "c.jpg")),
+        )
+    )
+    run = tmp_path / "run"
+    said: list[str] = []
+    estimate_for(goals, settings, out=run, warn=said.append)
+    assert said == [
+        "goal 1 (health): 5 reference photos, and gemini-2-5-flash-image takes at most 3: "
+        "each of its scenes is sent 3 of them and the others are left out (give the goal "
+        "the 3 that matter most, or choose per scene in plan.yaml; `plan` names them)"
+    ]
+    keys = Keys(google=SecretStr("fake-key-never-sent"))
+    rep = _Warnings()
+    asyncio.run(Pipeline(goals, settings, out=run, reporter=rep, keys=keys).run(until="plan"))
+    said.clear()
+    estimate_for(goals, settings, out=run, warn=said.append)
+    assert said == _left_out_warnings(rep) and len(said) == 2
+    assert [w.split(":")[0] for w in said] == ["01-health-1", "01-health-2"]
+
+
+def test_the_estimate_command_says_it_on_stderr(tmp_path: Path) -> None:
+    """`mindmovie estimate --json` keeps its JSON on stdout; the warning is on stderr."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    goals, _ = _offline(tmp_path)
+    photos = goals.parent / "photos"
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        Image.new("RGB", (320, 180), (90, 90, 90)).save(photos / name)
+    goals.write_text(
+        goals.read_text().replace(
+            "      - photos/trail-stretch.jpg\n",
+            "      - photos/trail-stretch.jpg\n"
+            + "".join(f"      - photos/{n}\n" for n in ("a.jpg", "b.jpg", "c.jpg")),
+        )
+    )
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("preset: google\n")
+    r = CliRunner().invoke(
+        app, ["estimate", str(goals), "-c", str(cfg), "--out", str(tmp_path / "r"), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["paid"] is True
+    assert "warning: goal 1 (health): 5 reference photos, and gemini-2-5-flash-image" in (r.stderr)
