@@ -739,11 +739,23 @@ async def test_connection_failures_say_whether_the_create_was_sent(
     assert refused.value.sent is False
 
 
-async def test_return_last_frame_option_reaches_the_task(sim: SimServer, keyframe: Path) -> None:
-    await seedance(sim, options={"return_last_frame": True}).submit(vreq(keyframe))
-    await seedance(sim).submit(vreq(keyframe))
-    on, off = (r["body"] for r in sim.requests(path=TASKS, method="POST"))
-    assert on["return_last_frame"] is True and off["return_last_frame"] is None
+def test_return_last_frame_is_refused_as_its_frame_would_be_thrown_away() -> None:
+    """video.options.return_last_frame was accepted and sent, and the last frame Seedance
+    returned was never fetched or kept: an option that did nothing the person could see.
+    It is refused before any spend, naming the options that are read."""
+    s = Settings(preset="byteplus", video={"options": {"return_last_frame": True}})
+    with pytest.raises(ConfigError) as e:
+        SeedanceVideo.from_settings(s, Keys.from_env({"ARK_API_KEY": "k"}))
+    assert str(e.value) == (
+        "video.options: unknown option(s) for byteplus: return_last_frame; "
+        "allowed: camera_fixed, execution_expires_after, service_tier, watermark"
+    )
+
+
+async def test_no_last_frame_is_asked_for(sim: SimServer, keyframe: Path) -> None:
+    await seedance(sim, options={"camera_fixed": True}).submit(vreq(keyframe))
+    (req,) = sim.requests(path=TASKS, method="POST")
+    assert req["body"].get("return_last_frame") is None
 
 
 async def test_fetch_of_an_unfinished_task_downloads_nothing(

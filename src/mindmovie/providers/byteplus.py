@@ -71,13 +71,14 @@ _STATUSES: dict[str, JobStatus] = {
 SEEDREAM_OPTIONS = frozenset(
     {"response_format", "size", "guidance_scale", "watermark", "optimize_prompt"}
 )
+#: (not `return_last_frame`: the frame it returns is not used, so it is refused, not sent)
 SEEDANCE_OPTIONS = frozenset(
-    {"camera_fixed", "watermark", "service_tier", "execution_expires_after", "return_last_frame"}
+    {"camera_fixed", "watermark", "service_tier", "execution_expires_after"}
 )
 
 
 # ---------------------------------------------------------------- shared helpers
-_BOOL_OPTIONS = frozenset({"camera_fixed", "watermark", "return_last_frame", "optimize_prompt"})
+_BOOL_OPTIONS = frozenset({"camera_fixed", "watermark", "optimize_prompt"})
 
 
 def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: str) -> None:
@@ -645,8 +646,6 @@ class SeedanceVideo:
             params["service_tier"] = str(self.options["service_tier"])
         if self.options.get("execution_expires_after"):
             params["execution_expires_after"] = int(self.options["execution_expires_after"])
-        if self.options.get("return_last_frame"):
-            params["return_last_frame"] = True
         return params
 
     # ------------------------------------------------------------ API
