@@ -107,8 +107,8 @@ class BudgetGate:
         """The row was billed by the store together with its step (Store.succeed(bill=))."""
         await self._settled(row_id)
 
-    async def refund(self, row_id: int, reason: str) -> None:
-        self.store.ledger_refund(row_id, reason)
+    async def refund(self, row_id: int, reason: str, *, lost: dict[str, Any] | None = None) -> None:
+        self.store.ledger_refund(row_id, reason, lost=lost)
         await self._settled(row_id)
 
     async def unknown(self, row_id: int) -> None:

@@ -475,6 +475,12 @@ MIN_FREE_BYTES = 100_000_000
 LATE_JOB_GRACE = 300.0
 
 
+#: seconds after a lost create during which a job the provider lists that no row knows
+#: is still put back on its row, refunded once the grace was over (`ledger_refund(lost=)`,
+#: `Pipeline._find_jobs_made_after_refund`): the job bills, so the row must say so
+LATE_JOB_HORIZON = 24 * 3600.0
+
+
 def _late_job_grace() -> float:
     raw = os.environ.get("MINDMOVIE_LATE_JOB_GRACE")
     try:
@@ -2015,6 +2021,10 @@ class Pipeline:
         finally:
             self._asking.pop(scene_id, None)
 
+    def _lost_note(self, row: int) -> dict[str, Any]:
+        """What a lost request asked for and when it was sent (`Store.ledger_note_lost`)."""
+        return {"input_key": self._lost_requests[row][1], "sent_at": self._lost_rows[row]}
+
     def _forget_lost(self, row: int) -> None:
         """A lost request's row is settled: nothing waits for it any more."""
         self._lost_rows.pop(row, None)
@@ -2113,7 +2123,9 @@ class Pipeline:
             now = time.time()
             for r in rows:
                 if now - self._lost_rows[r] >= self.late_job_grace:
-                    await self.gate.refund(r, "never reached the provider (no job found)")
+                    await self.gate.refund(
+                        r, "never reached the provider (no job found)", lost=self._lost_note(r)
+                    )
                     self._forget_lost(r)
             return
         jobs.sort(key=lambda t: (t.created_at, str(t.remote_id)))
@@ -2993,14 +3005,18 @@ class Pipeline:
                 signal.signal(sig, signal.SIG_DFL if before is None else before)
 
     async def _unjournaled_jobs(
-        self, store: Store, video: VideoModel, since: float
+        self, store: Store, video: VideoModel, since: float, model: str | None = None
     ) -> list[Any] | None:
-        """Jobs the provider lists as created since `since` (epoch s) that no step or
-        ledger row knows; None when the provider cannot list its jobs."""
+        """Jobs of `model` (default: the run's) the provider lists as created since `since`
+        (epoch s) that no step or ledger row knows; None when the provider cannot list its
+        jobs."""
         finder = getattr(video, "find_pending", None)
         if finder is None:
             return None
-        tasks = await with_retry(partial(finder, created_after=since))
+        if model is not None and model != video.model:
+            tasks = await with_retry(partial(finder, created_after=since, model=model))
+        else:
+            tasks = await with_retry(partial(finder, created_after=since))
         known = {x["remote_id"] for x in store.ledger_rows() if x["remote_id"]}
         known |= {st.remote_id for st in store.steps() if st.remote_id}
         return [t for t in tasks if t.remote_id not in known]
@@ -3099,7 +3115,11 @@ class Pipeline:
                     "not used"
                 )
             elif jobs == [] and time.time() - sent_at >= self.late_job_grace:
-                await self.gate.refund(row_id, "connection lost before the provider made a job")
+                await self.gate.refund(
+                    row_id,
+                    "connection lost before the provider made a job",
+                    lost=self._lost_note(row_id),
+                )
             elif jobs == []:
                 # too soon to tell: a short run looks before a slow provider makes the
                 # job, and a refunded row's late job was then on no row at all. It stays
@@ -3115,6 +3135,7 @@ class Pipeline:
                 store.ledger_mark_unknown(row_id)
         self._lost_rows.clear()
         self._lost_requests.clear()
+        await self._find_jobs_made_after_refund(store, video)
 
     async def _settle_stale_jobs(self, store: Store, video: VideoModel, *, last: bool) -> None:
         """Jobs paid for that no step uses any more (the scene's inputs were edited, or it
@@ -3220,6 +3241,84 @@ class Pipeline:
                 f"last run stopped; its outcome is unknown and it may have been billed "
                 f"(about {costs.format_usd(r['estimated_usd'])}). It is counted as committed."
             )
+        await self._find_jobs_made_after_refund(store, video)
+
+    async def _find_jobs_made_after_refund(self, store: Store, video: VideoModel) -> None:
+        """Lost creates refunded once their grace was over with no job listed
+        (`Store.ledger_refund(lost=)`) whose job the provider made even later: the job
+        bills, and it billed on no row (the ledger's spend below the provider's bill, and
+        the job, unknown to every row, was taken for the next lost request's). Each job
+        listed that no row knows, made after such a request was sent (within
+        LATE_JOB_HORIZON), is put back on its row (`Store.ledger_reopen`), the oldest job
+        to the oldest request: committed again, billed unused by `_settle_stale_jobs`,
+        or, when every such row asked for the inputs its scene's clip step still asks
+        for with no job (e.g. it failed, or the run stopped), the step's job: polled,
+        not paid again. Looked at when the run starts and after its clips stage, when no
+        lost request of this run is unsettled (a job listed is then no other's)."""
+        if video.name == "local" or self._lost_rows:
+            return
+        now = time.time()
+
+        def sent(r: dict[str, Any]) -> float:
+            lost = (r.get("usage") or {}).get("lost") or {}
+            return float(lost.get("sent_at") or r["created_at"])
+
+        every = [r for r in store.ledger_rows() if r["stage"] == "clip"]
+        if any(
+            r["state"] == "committed"
+            and r["provider"] == video.name
+            and not r["remote_id"]
+            and not (r.get("usage") or {}).get("unknown_outcome")
+            for r in every
+        ):
+            return  # a lost request still unsettled (looked for by the next render)
+        rows = [
+            r
+            for r in every
+            if r["provider"] == video.name
+            and r["state"] == "refunded"
+            and not r["remote_id"]
+            and isinstance((r.get("usage") or {}).get("lost"), dict)
+            and now - sent(r) < LATE_JOB_HORIZON
+        ]
+        for model in sorted({str(r["model"]) for r in rows}):
+            group = sorted(
+                (r for r in rows if r["model"] == model), key=lambda r: (sent(r), r["id"])
+            )
+            try:
+                jobs = await self._unjournaled_jobs(
+                    store, video, min(sent(r) for r in group) - 60, model=model
+                )
+            except ProviderError:
+                continue  # not now: the next look (the next render) tries again
+            if not jobs:
+                continue
+            jobs.sort(key=lambda t: (t.created_at, str(t.remote_id)))
+            one = len({(r["scene_id"], _asked_key(store, r)) for r in group}) == 1
+            for job in jobs:
+                # made after its request was sent (a minute's leeway for the clocks)
+                r = next((r for r in group if sent(r) - 60 <= job.created_at), None)
+                if r is None:
+                    continue
+                group.remove(r)
+                rid, sid = str(job.remote_id), str(r["scene_id"])
+                if one and _still_asks(store, r):
+                    store.ledger_reopen(int(r["id"]), rid, scene_id=sid)
+                    one = False  # one job per step
+                    self.reporter.warn(
+                        f"{sid}: a job request whose answer was lost, refunded when no job "
+                        f"came for it, did reach {video.name} after all: job {rid} was made "
+                        "(and bills); it is the scene's clip, not paid again"
+                    )
+                else:
+                    store.ledger_reopen(int(r["id"]), rid)
+                    self.reporter.warn(
+                        f"{sid}: a job request whose answer was lost, refunded when no job "
+                        f"came for it, did reach {video.name} after all: job {rid} was made "
+                        "(and bills, about "
+                        f"{costs.format_usd(float(r['estimated_usd']))}); its result is not used"
+                    )
+                self.reporter.money(*store.ledger_totals())
 
     async def _settle_mixed_orphans(
         self, store: Store, video: VideoModel, rows: list[dict[str, Any]]
@@ -3292,7 +3391,11 @@ class Pipeline:
             self._lost_requests[row_id] = (str(r["scene_id"]), key)
             self._carried.add(row_id)
             return
-        store.ledger_refund(row_id, "never reached the provider (no job found)")
+        store.ledger_refund(
+            row_id,
+            "never reached the provider (no job found)",
+            lost={"input_key": key, "sent_at": sent_at},
+        )
 
     async def _settle_scene_orphans(
         self, store: Store, video: VideoModel, rows: list[dict[str, Any]]

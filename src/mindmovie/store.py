@@ -928,11 +928,40 @@ class Store:
             row_id, state="billed", billed_usd=billed_usd, usage=json.dumps(usage or {})
         )
 
-    def ledger_refund(self, row_id: int, reason: str) -> None:
-        """The provider says this call is not charged (error before acceptance, filter)."""
-        self._ledger_update(
-            row_id, state="refunded", billed_usd=0.0, usage=json.dumps({"reason": reason})
-        )
+    def ledger_refund(
+        self, row_id: int, reason: str, *, lost: dict[str, Any] | None = None
+    ) -> None:
+        """The provider says this call is not charged (error before acceptance, filter).
+        `lost`: a video create whose answer was lost and whose job was not listed within
+        the grace (`Pipeline._look_for_late_jobs`): its note (the inputs it asked for,
+        when it was sent) is kept, so that a job the provider makes even later is put
+        back on this row (`ledger_reopen`) instead of billing on none."""
+        usage: dict[str, Any] = {"reason": reason}
+        if lost is not None:
+            usage["lost"] = lost
+        self._ledger_update(row_id, state="refunded", billed_usd=0.0, usage=json.dumps(usage))
+
+    def ledger_reopen(self, row_id: int, remote_id: str, *, scene_id: str | None = None) -> None:
+        """A refunded lost create's job appeared after all (`ledger_refund(lost=)`): the
+        row is committed again, with that job's id (it bills). With `scene_id`, the job is
+        also that scene's clip step's (polled, not paid again), in the same transaction:
+        a kill never leaves the job on the row only (billed unused, the clip paid again)."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT usage FROM ledger WHERE id=?", (row_id,)).fetchone()
+            was = (self._usage(row_id, row[0]) if row is not None else None) or {}
+            usage = {"late_after_refund": True, "refund_reason": was.get("reason")}
+            db.execute(
+                "UPDATE ledger SET state='committed', billed_usd=NULL, remote_id=?, usage=?, "
+                "updated_at=? WHERE id=?",
+                (remote_id, json.dumps(usage), now, row_id),
+            )
+            if scene_id is not None:
+                db.execute(
+                    "UPDATE steps SET status='submitted', remote_id=?, updated_at=? "
+                    "WHERE scene_id=? AND stage='clip'",
+                    (remote_id, now, scene_id),
+                )
 
     def ledger_note_lost(self, row_id: int, input_key: str, sent_at: float) -> None:
         """A video create whose answer was lost (its job may appear late): keep, on its

@@ -960,3 +960,72 @@ async def test_a_scene_with_a_journaled_job_does_not_wait_for_an_earlier_request
     rows = {r["id"]: r for r in ledger_rows(run, "clip")}
     assert rows[row]["state"] == "billed" and rows[row]["remote_id"] == rid, rows
     assert rows[lost]["state"] == "committed" and not rows[lost]["remote_id"], rows
+
+
+async def test_a_late_job_made_after_its_rows_refund_is_put_back_on_that_row(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-scene movie: its create's answer is lost and no job is listed within the
+    grace (shortened), so the row is refunded and the request sent again. The provider
+    makes the first request's job after all, once the render is over. That job bills,
+    but its row said refunded: the ledger's spend was below what the provider bills.
+    The next render finds it and puts it back on its row (billed, unused: the scene has
+    its clip); every job the provider made is on a billed row."""
+    import asyncio
+
+    from mindmovie import pipeline
+
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 1.0)
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    late = sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=60.0)
+    s = _byteplus(sim)
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None
+    assert [r["state"] for r in ledger_rows(res.run_dir, "clip")] == ["refunded", "billed"]
+    sim.release(late)  # the first request's job, made late
+    await _until_jobs(sim, 2)
+    await asyncio.sleep(0.5)  # (and finished)
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None
+    assert len(sim.requests(path=TASKS, method="POST")) == 2  # nothing bought again
+    creates = sim.requests(path=TASKS, method="POST")
+    first, second = ledger_rows(res.run_dir, "clip")
+    assert first["remote_id"] == creates[0]["job"] and first["state"] == "billed", first
+    assert (first["usage"] or {}).get("unused"), first
+    assert second["remote_id"] == creates[1]["job"] and second["state"] == "billed", second
+    assert {j.id for j in sim.jobs()} == {first["remote_id"], second["remote_id"]}
+
+
+async def test_a_late_job_made_after_its_rows_refund_is_seen_in_the_same_render(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same, with the first request's job made while the request sent again is
+    still a job: the render's look after its clips stage finds it and puts it back on
+    the refunded row (it bills: counted as committed, or billed once it is done)."""
+    from mindmovie import pipeline
+
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 1.0)
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 1.0
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    late = sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=60.0)
+
+    async def make_the_first_job_once_it_was_sent_again() -> None:
+        await _until(lambda: len(sim.jobs()) == 1, "the request sent again")
+        sim.release(late)
+
+    pipe = Pipeline(goals, _byteplus(sim), out=tmp_path / "run", keys=KEYS)
+    res = await _run_in_order(pipe, make_the_first_job_once_it_was_sent_again())
+    assert res.movie is not None
+    creates = sim.requests(path=TASKS, method="POST")
+    assert len(creates) == 2 and len(sim.jobs()) == 2
+    first, second = ledger_rows(res.run_dir, "clip")
+    assert first["remote_id"] == creates[0]["job"], first
+    assert first["state"] in ("committed", "billed"), first
+    assert second["remote_id"] == creates[1]["job"] and second["state"] == "billed", second
