@@ -3203,7 +3203,13 @@ class Pipeline:
             and not r["remote_id"]
             and not (r["usage"] or {}).get("unknown_outcome")
         ]
-        clip_orphans = [r for r in orphans if r["stage"] == "clip" and r["provider"] == video.name]
+        # the job list is read per model: a row of another model (video.model changed
+        # since) is looked for with its own, one by one; its job is no other row's
+        clip_orphans = [
+            r
+            for r in orphans
+            if r["stage"] == "clip" and r["provider"] == video.name and r["model"] == video.model
+        ]
         if len({r["scene_id"] for r in clip_orphans}) > 1:
             if await self._settle_mixed_orphans(store, video, clip_orphans):
                 orphans = [r for r in orphans if r not in clip_orphans]
@@ -3212,7 +3218,9 @@ class Pipeline:
         for r in orphans:
             unknown = None
             if r["stage"] == "clip" and r["provider"] == video.name:
-                unknown = await self._unjournaled_jobs(store, video, float(r["created_at"]) - 60)
+                unknown = await self._unjournaled_jobs(
+                    store, video, float(r["created_at"]) - 60, model=str(r["model"])
+                )
             if unknown is not None:
                 if len(unknown) == 1:
                     rid = str(unknown[0].remote_id)
@@ -3233,7 +3241,7 @@ class Pipeline:
                         )
                     continue
                 if not unknown:
-                    self._no_job_found(store, r)
+                    self._no_job_found(store, r, video)
                     continue
             store.ledger_mark_unknown(r["id"])
             self.reporter.warn(
@@ -3336,7 +3344,7 @@ class Pipeline:
             return False
         if not unknown:
             for r in rows:
-                self._no_job_found(store, r)
+                self._no_job_found(store, r, video)
             return True
         ordered = sorted(rows, key=lambda r: int(r["id"]))
         unknown.sort(key=lambda t: (t.created_at, str(t.remote_id)))
@@ -3359,7 +3367,7 @@ class Pipeline:
         )
         return True
 
-    def _no_job_found(self, store: Store, r: dict[str, Any]) -> None:
+    def _no_job_found(self, store: Store, r: dict[str, Any], video: VideoModel) -> None:
         """An orphan clip row with no job in the provider's list: refunded, unless it was
         sent too recently to tell (LATE_JOB_GRACE): a create whose answer was lost
         (`Store.ledger_note_lost`), or one in flight when the last run was killed (sent
@@ -3368,7 +3376,10 @@ class Pipeline:
         before paying again (`_await_late_job`), and it is looked at again after this
         run's clips stage, as this run's own lost requests are. Before, a killed create
         was refunded at once, and its late job billed on no row while the scene paid
-        for another."""
+        for another. A row of another model (video.model changed since) is refunded at
+        once: the job list is read per model, so its job cannot be taken for this
+        model's, and nothing waits for it; a job of it listed later is put back on it
+        (`_find_jobs_made_after_refund`). Refunded, the row keeps its note for that."""
         lost = (r.get("usage") or {}).get("lost")
         if isinstance(lost, dict):
             sent_at = float(lost.get("sent_at") or r["created_at"])
@@ -3377,7 +3388,7 @@ class Pipeline:
             sent_at = float(r["created_at"])
             key = _asked_key(store, r)
         row_id = int(r["id"])
-        if time.time() - sent_at < self.late_job_grace:
+        if time.time() - sent_at < self.late_job_grace and r["model"] == video.model:
             if not isinstance(lost, dict):
                 store.ledger_note_lost(row_id, key, sent_at)
                 self.reporter.warn(
@@ -3446,7 +3457,7 @@ class Pipeline:
                 "are not used"
             )
         for r in ordered[len(unknown) :]:
-            self._no_job_found(store, r)
+            self._no_job_found(store, r, video)
         return True
 
     def _reusable_plan(self, store: Store, planner: Planner | tuple[str, str]) -> Plan | None:

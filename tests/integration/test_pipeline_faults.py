@@ -1029,3 +1029,43 @@ async def test_a_late_job_made_after_its_rows_refund_is_seen_in_the_same_render(
     assert first["remote_id"] == creates[0]["job"], first
     assert first["state"] in ("committed", "billed"), first
     assert second["remote_id"] == creates[1]["job"] and second["state"] == "billed", second
+
+
+async def test_a_lost_request_of_another_video_model_does_not_hold_the_creates(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render's create is lost (its job made later) and Ctrl-C stops it while it waits;
+    the person then switches video.model and renders again within the grace. The job
+    list was read for the new model only: the old model's job was never seen, every
+    create waited out the grace, and the row was refunded while its job bills. Now the
+    row is looked for with its own model: its job is put on it (billed, unused: the
+    scene asks for the new model's clip), and nothing waits."""
+    import time
+
+    from mindmovie import pipeline
+    from mindmovie.pipeline import Interrupted
+
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 30.0)
+    goals, s, held = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=1)
+
+    class CtrlC(NullReporter):
+        def warn(self, text: str) -> None:
+            if "waiting for it" in text:  # as the SIGINT handler does
+                pipe._stopping = True
+                pipe._stop_event.set()
+
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=CtrlC())
+    with pytest.raises(Interrupted):
+        await pipe.run()
+    sim.release(held)
+    await _until_jobs(sim, 1)
+    (old,) = sim.jobs()
+    other = s.model_copy(update={"video": s.video.model_copy(update={"model": "seedance-1-0-pro"})})
+    t0 = time.monotonic()
+    res = await Pipeline(goals, other, out=tmp_path / "run", keys=KEYS).run()
+    took = time.monotonic() - t0
+    assert res.movie is not None
+    assert took < 20.0, f"the creates waited {took:.1f} s for another model's request"
+    first, second = ledger_rows(res.run_dir, "clip")
+    assert first["remote_id"] == old.id and first["state"] in ("committed", "billed"), first
+    assert second["state"] == "billed" and second["model"] != first["model"], second
