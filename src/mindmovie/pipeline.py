@@ -2076,6 +2076,9 @@ class Pipeline:
                     if not self._lost_rows or done():
                         return True
                     now = time.time()
+                    for r, sent in self._lost_rows.items():
+                        # the clock set back meanwhile: the grace is counted from now
+                        self._lost_rows[r] = min(sent, now)
                     left = {
                         r: sent + self.late_job_grace - now for r, sent in self._lost_rows.items()
                     }
@@ -3388,6 +3391,10 @@ class Pipeline:
             sent_at = float(r["created_at"])
             key = _asked_key(store, r)
         row_id = int(r["id"])
+        # noted by the clock of the run that sent it: one set ahead then (corrected
+        # since, or the folder moved to another machine) made the wait for its job
+        # last that much more than the grace, holding every create meanwhile
+        sent_at = min(sent_at, time.time())
         if time.time() - sent_at < self.late_job_grace and r["model"] == video.model:
             if not isinstance(lost, dict):
                 store.ledger_note_lost(row_id, key, sent_at)

@@ -943,10 +943,11 @@ async def test_a_scene_with_a_journaled_job_does_not_wait_for_an_earlier_request
 
     monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 20.0)
     goals, s, run, sc, _, req, key = await _one_scene_keyframed(sim, tmp_path, monkeypatch)
+    model = pipeline._identity(s, "video").model
     store = Store(run / "run.db")
     try:
         store.begin(sc.id, "clip", key)
-        lost = store.ledger_commit(sc.id, "clip", "byteplus", "seedance", 0.1)
+        lost = store.ledger_commit(sc.id, "clip", "byteplus", model, 0.1)
         store.ledger_note_lost(lost, key, time.time())
         rid = await registry.make_video(s, KEYS).submit(req)
         row = store.ledger_commit(sc.id, "clip", "byteplus", "seedance", 0.1)
@@ -1069,3 +1070,33 @@ async def test_a_lost_request_of_another_video_model_does_not_hold_the_creates(
     first, second = ledger_rows(res.run_dir, "clip")
     assert first["remote_id"] == old.id and first["state"] in ("committed", "billed"), first
     assert second["state"] == "billed" and second["model"] != first["model"], second
+
+
+async def test_a_lost_request_noted_as_sent_in_the_future_is_waited_for_no_longer_than_the_grace(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lost create's row notes when it was sent by the clock of the run that sent it;
+    a clock set an hour ahead then (corrected since, or the folder moved to another
+    machine) made the next render wait for its job an hour and the grace, holding
+    every create: the wait is counted from now at the latest, so it lasts the grace."""
+    import asyncio
+    import time
+
+    from mindmovie import pipeline
+
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 1.0)
+    goals, s, run, sc, _, _, key = await _one_scene_keyframed(sim, tmp_path, monkeypatch)
+    store = Store(run / "run.db")
+    try:
+        store.begin(sc.id, "clip", key)
+        model = pipeline._identity(s, "video").model
+        lost = store.ledger_commit(sc.id, "clip", "byteplus", model, 0.1)
+        store.ledger_note_lost(lost, key, time.time() + 3600)
+        store.fail(sc.id, "clip", "connection_lost", "the answer to the create was lost")
+    finally:
+        store.close()
+    res = await asyncio.wait_for(Pipeline(goals, s, out=run, keys=KEYS).run(), 30.0)
+    assert res.movie is not None
+    assert len(sim.requests(path=TASKS, method="POST")) == 1
+    rows = {r["id"]: r for r in ledger_rows(run, "clip")}
+    assert rows[lost]["state"] == "refunded", rows
