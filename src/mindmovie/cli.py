@@ -692,6 +692,26 @@ def status(
     _say(f"movie: {state}", markup=False)
     if live:
         _say(f"a render is working on this run now (pid {live})", markup=False)
+    for wait in info.get("late_wait") or []:
+        # no clip is sent to the provider meanwhile: without this line every other scene
+        # looked stuck for up to the grace (5 minutes)
+        names = wait["scenes"]
+        whose = f"scene{'s' if len(names) > 1 else ''} {', '.join(names)}"
+        name = wait["provider"]
+        if live:
+            _say(
+                f"waiting for a lost request of {whose} to show up at {name} (up to "
+                f"{wait['seconds']:.0f} s more): no clip is sent to {name} until its job is "
+                "listed (it is then the scene's clip, not paid again) or the wait is over",
+                markup=False,
+            )
+        else:
+            _say(
+                f"the next render first waits up to {wait['seconds']:.0f} s for a lost "
+                f"request of {whose} to show up at {name} (its job is then the scene's clip, "
+                f"not paid again); no clip is sent to {name} meanwhile",
+                markup=False,
+            )
     if info.get("plan_error") and info["plan_error"] != refused:  # else the error line
         _say(f"plan.yaml: {info['plan_error']}", markup=False)
     inputs = info["inputs"]

@@ -2065,7 +2065,7 @@ class Pipeline:
             return False
         ps = self.settings.provider_settings(model.name)
         delay = ps.poll_interval
-        self.reporter.step("clips", scene_id, "queued", "waiting for a late job")
+        self.reporter.step("clips", scene_id, "queued", self._wait_note(scene_id))
         async with self._watch_lock(model.name):
             while True:
                 self._check_stop()
@@ -2076,12 +2076,10 @@ class Pipeline:
                     if not self._lost_rows or done():
                         return True
                     now = time.time()
-                    for r, sent in self._lost_rows.items():
+                    for r, at in self._lost_rows.items():
                         # the clock set back meanwhile: the grace is counted from now
-                        self._lost_rows[r] = min(sent, now)
-                    left = {
-                        r: sent + self.late_job_grace - now for r, sent in self._lost_rows.items()
-                    }
+                        self._lost_rows[r] = min(at, now)
+                    left = {r: at + self.late_job_grace - now for r, at in self._lost_rows.items()}
                 for r in sorted(set(left) - self._told_waiting):
                     self._told_waiting.add(r)
                     sid = self._lost_requests.get(r, ("?", ""))[0]
@@ -2097,11 +2095,25 @@ class Pipeline:
                         "(which scene a new job is for could not be told)"
                     )
                 killpoint("late_job_wait")
-                self.reporter.step("clips", scene_id, "queued", "waiting for a late job")
+                self.reporter.step("clips", scene_id, "queued", self._wait_note(scene_id))
                 wait = max(0.01, min(delay, min(left.values())))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop_event.wait(), timeout=wait)
                 delay = min(ps.poll_max_interval, delay * 1.5)
+
+    def _wait_note(self, scene_id: str) -> str:
+        """What a scene held by `_wait_for_late_jobs` waits for, for the live view: a
+        scene held for another scene's lost request looked stuck for up to the grace."""
+        now = time.time()
+        left = max(
+            (sent + self.late_job_grace - now for sent in self._lost_rows.values()), default=0.0
+        )
+        scenes = sorted({sid for sid, _ in self._lost_requests.values()})
+        if scenes == [scene_id]:
+            whose = "its lost request"
+        else:
+            whose = f"a lost request of scene{'s' if len(scenes) > 1 else ''} {', '.join(scenes)}"
+        return f"waiting for {whose} to show up (up to {max(0.0, left):.0f} s)"
 
     async def _look_for_late_jobs(self, store: Store, model: VideoModel) -> None:
         """One look at the job list for the unsettled lost requests (the caller holds the

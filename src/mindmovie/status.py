@@ -209,6 +209,7 @@ def collect_status(
         # the clip jobs a render picks up rather than buys again (as the estimate counts)
         jobs = {s.scene_id: store.resumable_job(s) for s in steps if s.stage == "clip"}
         late = _late_jobs(store, ledger)
+        waits = _late_waits(ledger, _video_model(settings))
         # keyframes paid for whose download failed: the render downloads them from the
         # URL kept on their ledger row (as the estimate counts: Store.refetchable_result)
         refetch = {
@@ -370,6 +371,10 @@ def collect_status(
             for s in steps
         ],
         "scenes": list(scenes.values()),
+        #: video creates held until a lost request's job shows up (or its grace is over):
+        #: per provider, the scenes whose requests are waited for and the seconds left,
+        #: by a render working now (`rendering`), else by the next render
+        "late_wait": waits,
         #: the pid of a render working on this run now; None: steps left "running" were
         #: stopped (the render was killed) and the next render takes them up
         "rendering": rendering_pid(run_dir),
@@ -416,6 +421,48 @@ def _late_jobs(store: Store, ledger: list[dict[str, Any]]) -> dict[str, float]:
         left = max(0.0, sent_at + grace - time.time())
         out[str(r["scene_id"])] = max(left, out.get(str(r["scene_id"]), 0.0))
     return out
+
+
+def _video_model(settings: Settings | None) -> str | None:
+    """The video model id a render with `settings` uses (None: not known)."""
+    if settings is None:
+        return None
+    from mindmovie.pipeline import _identity
+
+    try:
+        return _identity(settings, "video").model
+    except Exception:  # settings the render refuses: it says so; this only narrows
+        return None
+
+
+def _late_waits(ledger: list[dict[str, Any]], model: str | None) -> list[dict[str, Any]]:
+    """Video creates whose answer was lost (or which were in flight at a kill) and whose
+    job no look has found yet, within LATE_JOB_GRACE: a render sends no video create to
+    their provider until the job shows up or the grace is over
+    (`Pipeline._wait_for_late_jobs`), so every other scene's clip waits too. Per
+    provider: {"provider", "scenes" (whose requests), "seconds" (the most left)}. Rows of
+    another video model than `model` are not waited for (`Pipeline._no_job_found`)."""
+    from mindmovie.pipeline import _late_job_grace
+
+    grace = _late_job_grace()
+    now = time.time()
+    out: dict[str, dict[str, Any]] = {}
+    for r in ledger:
+        usage = r.get("usage") or {}
+        if r["stage"] != "clip" or r["state"] != "committed" or r["remote_id"]:
+            continue
+        if usage.get("unknown_outcome") or (model is not None and r["model"] != model):
+            continue
+        lost = usage.get("lost")
+        sent_at = float(lost.get("sent_at") or 0) if isinstance(lost, dict) else 0.0
+        left = min(sent_at or float(r["created_at"]), now) + grace - now
+        if left <= 0:
+            continue  # looked for once, then refunded: nothing waits
+        w = out.setdefault(r["provider"], {"provider": r["provider"], "scenes": [], "seconds": 0.0})
+        if r["scene_id"] not in w["scenes"]:
+            w["scenes"].append(str(r["scene_id"]))
+        w["seconds"] = round(max(w["seconds"], left), 1)
+    return list(out.values())
 
 
 def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None) -> str:

@@ -1032,3 +1032,42 @@ def test_render_fresh_killed_at_its_spend_question_puts_the_old_run_back(
         assert not store.get_meta(FRESH_META)
     finally:
         store.close()
+
+
+def test_status_of_a_render_waiting_for_a_lost_request_says_so(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A render waits for the job of a create whose answer was lost, holding every other
+    create to the provider for up to the grace. `status` of the run showed the scenes'
+    steps and nothing of the wait: the render looked stuck. It now says whose lost
+    request is waited for and for how long at most."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    rig = make_rig(sim, tmp_path, max_concurrent=2)
+    rig.late_job_grace = 120.0
+    late = sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=60.0)
+    p = rig.start(quiet=False)
+    try:
+        _wait_for(
+            lambda: p.poll() is not None or "waiting for it" in rig.output(p)[1],
+            RENDER_TIMEOUT,
+            "the render to wait for the late job",
+        )
+        env: dict[str, str | None] = dict.fromkeys(os.environ)
+        env.update(rig.env())
+        r = CliRunner().invoke(app, ["status", str(rig.out), "-c", str(rig.cfg)], env=env)
+        sim.release(late)
+        rc, _ = _wait_exit(p, timeout=RENDER_TIMEOUT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+    assert rc == 0, rig.history() + rig.output(p)[1]
+    assert r.exit_code == 0, (r.output, r.exception)
+    text = " ".join(r.output.split())
+    assert "a render is working on this run now" in text, r.output
+    assert "waiting for a lost request of scene " in text, r.output
+    assert "to show up at byteplus (up to 1" in text, r.output
+    assert "no clip is sent to byteplus until its job is listed" in text, r.output

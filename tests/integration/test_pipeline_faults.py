@@ -1100,3 +1100,90 @@ async def test_a_lost_request_noted_as_sent_in_the_future_is_waited_for_no_longe
     assert len(sim.requests(path=TASKS, method="POST")) == 1
     rows = {r["id"]: r for r in ledger_rows(run, "clip")}
     assert rows[lost]["state"] == "refunded", rows
+
+
+async def test_the_live_view_says_which_lost_request_the_scenes_wait_for(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a lost request's job is waited for, every other scene's create is held too.
+    The live view said "queued - waiting for a late job" (or nothing, for the scenes
+    held), for up to 5 minutes: now each held scene says whose request it waits for and
+    for how long at most; then, once status is asked, the next render's wait too."""
+    import re
+
+    from mindmovie import pipeline
+
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 2.0)
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("drop", path=TASKS, method="POST", count=1)
+    notes: list[tuple[str, str, str]] = []
+
+    class Rec(NullReporter):
+        def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+            notes.append((scene_id, state, note))
+
+    res = await Pipeline(
+        goals, _byteplus(sim, max_concurrent=4), out=tmp_path / "run", keys=KEYS, reporter=Rec()
+    ).run()
+    assert res.movie is not None
+    prompts = {sc.id: sc.motion_prompt for sc in res.plan.scenes}
+    lost = _scene_of(sim.requests(path=TASKS, method="POST")[0]["body"], prompts)
+    own = [n for sid, st, n in notes if sid == lost and "waiting" in n]
+    mine = r"waiting for its lost request to show up \(up to [012] s\)"
+    assert own and all(re.fullmatch(mine, n) for n in own), own
+    held = [(sid, n) for sid, st, n in notes if sid != lost and "waiting" in n]
+    assert held, notes
+    for sid, n in held:
+        assert re.fullmatch(
+            rf"waiting for a lost request of scene {lost} to show up \(up to [012] s\)", n
+        ), (sid, n)
+
+
+async def test_status_says_the_next_render_waits_for_a_lost_request_first(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render stopped while it waited for a lost request's job: status said what that
+    scene's next render does, not that every other clip waits for it. It says so now, in
+    its report and in --json ("late_wait")."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from mindmovie import pipeline
+    from mindmovie.cli import app
+    from mindmovie.pipeline import Interrupted
+
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 120.0)
+    monkeypatch.setenv("MINDMOVIE_LATE_JOB_GRACE", "120")
+    goals, s, _ = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=1)
+
+    class CtrlC(NullReporter):
+        def warn(self, text: str) -> None:
+            if "waiting for it" in text:  # as the SIGINT handler does
+                pipe._stopping = True
+                pipe._stop_event.set()
+
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=CtrlC())
+    with pytest.raises(Interrupted):
+        await pipe.run()
+    # the render's video model (status checks the next render with these settings)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("preset: byteplus\nplanner: {provider: local}\nkeyframes: {provider: local}\n")
+    info = collect_status(tmp_path / "run")
+    (sc,) = info["scenes"]
+    (wait,) = info["late_wait"]
+    assert wait["provider"] == "byteplus" and wait["scenes"] == [sc["scene_id"]], wait
+    assert 100 < wait["seconds"] <= 120, wait
+    args = ["status", str(tmp_path / "run"), "-c", str(cfg)]
+    r = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert (
+        "the next render first waits up to 1" in text
+        and f"for a lost request of scene {sc['scene_id']} to show up at byteplus" in text
+        and "no clip is sent to byteplus meanwhile" in text
+    ), r.output
+    r = CliRunner().invoke(app, [*args, "--json"])
+    (shown,) = json.loads(r.stdout)["late_wait"]
+    assert shown["scenes"] == [sc["scene_id"]] and shown["provider"] == "byteplus", shown
