@@ -406,6 +406,7 @@ def _late_jobs(store: Store, ledger: list[dict[str, Any]]) -> dict[str, float]:
     (`Pipeline._recover_orphans`), and waits for it while the grace lasts. Scene -> the
     seconds of grace left (0: over, the render looks once)."""
     from mindmovie.pipeline import _late_job_grace, _still_asks
+    from mindmovie.providers.registry import lists_jobs
 
     grace = _late_job_grace()
     out: dict[str, float] = {}
@@ -413,6 +414,8 @@ def _late_jobs(store: Store, ledger: list[dict[str, Any]]) -> dict[str, float]:
         usage = r.get("usage") or {}
         if r["stage"] != "clip" or r["state"] != "committed" or r["remote_id"]:
             continue
+        if not lists_jobs(str(r["provider"])):
+            continue  # (Veo) its job cannot be looked for: outcome unknown, clip made again
         if usage.get("unknown_outcome") or not _still_asks(store, r):
             continue
         lost = usage.get("lost")
@@ -443,6 +446,7 @@ def _late_waits(ledger: list[dict[str, Any]], model: str | None) -> list[dict[st
     provider: {"provider", "scenes" (whose requests), "seconds" (the most left)}. Rows of
     another video model than `model` are not waited for (`Pipeline._no_job_found`)."""
     from mindmovie.pipeline import _late_job_grace
+    from mindmovie.providers.registry import lists_jobs
 
     grace = _late_job_grace()
     now = time.time()
@@ -451,6 +455,8 @@ def _late_waits(ledger: list[dict[str, Any]], model: str | None) -> list[dict[st
         usage = r.get("usage") or {}
         if r["stage"] != "clip" or r["state"] != "committed" or r["remote_id"]:
             continue
+        if not lists_jobs(str(r["provider"])):
+            continue  # (Veo) nothing is waited for: its outcome stays unknown
         if usage.get("unknown_outcome") or (model is not None and r["model"] != model):
             continue
         lost = usage.get("lost")

@@ -1187,3 +1187,38 @@ async def test_status_says_the_next_render_waits_for_a_lost_request_first(
     r = CliRunner().invoke(app, [*args, "--json"])
     (shown,) = json.loads(r.stdout)["late_wait"]
     assert shown["scenes"] == [sc["scene_id"]] and shown["provider"] == "byteplus", shown
+
+
+async def test_status_does_not_promise_a_wait_for_a_veo_request_in_flight_at_a_kill(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Veo create in flight when the last render was killed (its row committed, no
+    operation name stored). Veo lists no operations, so the next render cannot look for
+    its job: it says the outcome is unknown and makes the clip again, at once. status
+    said it would "wait up to 300 s for the job ... (no new job if it comes)", and that
+    every other clip waited too: neither happens."""
+    import time
+
+    from mindmovie import pipeline
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
+    run = tmp_path / "run"
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    (sc,) = res.plan.scenes
+    store = Store(run / "run.db")
+    try:
+        store.begin(sc.id, "clip", "the clip's inputs")
+        model = pipeline._identity(s, "video").model
+        row = store.ledger_commit(sc.id, "clip", "google", model, 0.4)
+        assert time.time() - store.ledger_rows()[-1]["created_at"] < 5
+    finally:
+        store.close()
+    info = collect_status(run, settings=s)
+    (scene,) = info["scenes"]
+    assert not scene["next"].startswith(("wait up to", "look for the job")), scene["next"]
+    assert info["late_wait"] == [], info["late_wait"]
+    assert row

@@ -27,6 +27,21 @@ FACTORIES: dict[str, dict[str, str]] = {
 }
 
 
+def lists_jobs(provider: str) -> bool:
+    """Can `provider`'s video model list the jobs made (`find_pending`)? Only then can a
+    create whose answer was lost be looked for, and waited for, by a render: Veo lists
+    no operations, so such a create's outcome stays unknown and the clip is made again."""
+    path = FACTORIES["video"].get(provider)
+    if path is None or provider == "local":
+        return False
+    module_name, cls_name = path.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return False
+    return hasattr(getattr(module, cls_name), "find_pending")
+
+
 def _load(stage: str, settings: Settings, keys: Keys | None) -> Any:
     provider = settings.stage_provider(stage)  # type: ignore[arg-type]
     table = FACTORIES[stage]
