@@ -1222,3 +1222,24 @@ async def test_status_does_not_promise_a_wait_for_a_veo_request_in_flight_at_a_k
     assert not scene["next"].startswith(("wait up to", "look for the job")), scene["next"]
     assert info["late_wait"] == [], info["late_wait"]
     assert row
+
+
+async def test_a_create_answered_504_whose_job_was_made_is_not_paid_twice(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gateway answers a video create 504 (it gave up waiting for the backend), and the
+    backend made the job all the same. The 504 was taken for "not accepted": the row was
+    refunded and the request sent again, so the scene paid for two jobs while the first
+    billed on no row. A 504 to a create is a lost answer: the job is looked for and
+    used. One job per scene, every clip row billed, none refunded."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    sim.add_fault("http_after", path=TASKS, method="POST", count=1, status=504)
+    res = await Pipeline(goals, _paid_clips_only(sim), out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None
+    (job,) = sim.jobs()
+    (row,) = ledger_rows(res.run_dir, "clip")
+    assert row["remote_id"] == job.id and row["state"] == "billed", row

@@ -603,11 +603,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._auth(api, query)
             model = sim._model_for(path, body)
             answered = True
+            after: Fault | None = None
             for f in sim._take(REQUEST_KINDS, method, full, model):
                 if f.kind == "drop":
                     raise _Drop()
                 if f.kind == "drop_after":
                     answered = False
+                if f.kind == "http_after":
+                    after = f
                 if f.kind == "late":
                     self._carry_out_later(f, method, path, query, body, model)
                     held_late = True
@@ -627,15 +630,22 @@ class _Handler(BaseHTTPRequestHandler):
                         retry_after=f.retry_after,
                         retry_delay=f.retry_delay,
                     )
-            if not answered:
+            if not answered or after is not None:
                 # the request is carried out (a job is created) but the answer is lost:
-                # what a client sees when the connection breaks after sending
+                # what a client sees when the connection breaks after sending (or a
+                # gateway's error, when it gave up waiting for the backend)
                 real, self.wfile = self.wfile, io.BytesIO()
                 try:
                     self._route(method, path, query, body, model)
                 finally:
                     self.wfile = real
-                raise _Drop()
+                if after is None:
+                    raise _Drop()
+                raise SimError(
+                    int(after.status or 504),
+                    after.message or f"simulated {after.status or 504}",
+                    code=after.code,
+                )
             self._route(method, path, query, body, model)
         except _Drop:
             self.close_connection = True

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: fault kinds, by the phase in which they are consulted
-REQUEST_KINDS = frozenset({"http", "drop", "drop_after", "delay", "late", "patch"})
+REQUEST_KINDS = frozenset({"http", "http_after", "drop", "drop_after", "delay", "late", "patch"})
 JOB_KINDS = frozenset({"slow", "stuck", "fail", "reject"})
 DOWNLOAD_KINDS = frozenset({"truncate", "trickle", "corrupt", "empty", "gzip"})
 PLANNER_KINDS = frozenset({"wrap", "invalid", "generating", "midstream"})
@@ -28,6 +28,9 @@ class Fault:
     kinds and their parameters:
       http      status (default 500), retry_after (s → Retry-After header), code, message, param,
                 retry_delay (s → a google.rpc.RetryInfo `retryDelay` in a Google error body)
+      http_after  carry the request out (e.g. create the job), then answer the error of
+                `http` (status default 504): a gateway that timed out waiting for a
+                backend which did the work
       drop      close the socket without any response
       drop_after  carry the request out (e.g. create the job), then close the socket
                 without the answer

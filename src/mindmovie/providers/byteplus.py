@@ -194,6 +194,12 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
             retry_after=retry_after_seconds(e.response.headers),
             provider=PROVIDER,
         )
+    if status == 504 and during == "submit":
+        # a gateway that gave up waiting for the backend: the backend may have made the
+        # job (and bills it). A lost answer, not "not accepted": the pipeline looks for
+        # the job before paying again (taken for a refusal, the create was refunded and
+        # sent again, and the scene paid for two jobs, one on no ledger row)
+        return ConnectionLost(f"{during}: HTTP {status} {detail}", provider=PROVIDER, sent=True)
     if status >= 500 or status in (408, 409):
         return Transient(
             f"{during}: HTTP {status} {detail}",
