@@ -3056,7 +3056,14 @@ class Pipeline:
         """
         if row is None:
             return None
-        jobs = await self._unjournaled_jobs(store, video, sent_at - 60)
+        try:
+            jobs = await self._unjournaled_jobs(store, video, sent_at - 60)
+        except Transient:
+            # the look failed (its retries too), not the request: it is no less likely
+            # to become a job. Forgotten here, the retry sent it again at once, and every
+            # other scene's create went out, while its late job was still to come (paid
+            # twice). Noted lost, the retry waits for it and looks again
+            jobs = []
         if jobs is not None and len(jobs) == 1:
             self.reporter.info(
                 f"{scene_id}: the answer to the job request was lost, but the job "

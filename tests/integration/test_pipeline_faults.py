@@ -1243,3 +1243,44 @@ async def test_a_create_answered_504_whose_job_was_made_is_not_paid_twice(
     (job,) = sim.jobs()
     (row,) = ledger_rows(res.run_dir, "clip")
     assert row["remote_id"] == job.id and row["state"] == "billed", row
+
+
+async def test_a_lost_create_whose_first_look_fails_is_still_waited_for(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create's answer is lost, and the look at the job list that follows fails too (a
+    500 on every retry). The request was then forgotten: the retry sent it again at once
+    (and every other scene's create went out), so when the provider made the first
+    request's job late the scene had paid for two. The request is noted lost first: the
+    retry waits for its job (the next look works) and takes it. One job, one create."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    late = sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=60.0)
+    sim.add_fault("http", path=JOB_LIST, method="GET", count=4, status=500)
+    told: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            told.append(text)
+
+    async def make_the_job_once_it_is_waited_for() -> None:
+        await _until(
+            lambda: (
+                any("waiting for it" in t for t in told)
+                or len(sim.requests(path=TASKS, method="POST")) > 1
+            ),
+            "the wait (or a second create)",
+        )
+        sim.release(late)
+
+    pipe = Pipeline(goals, _byteplus(sim), out=tmp_path / "run", keys=KEYS, reporter=Rec())
+    res = await _run_in_order(pipe, make_the_job_once_it_is_waited_for())
+    assert res.movie is not None
+    assert len(sim.requests(path=TASKS, method="POST")) == 1, told
+    await _until_jobs(sim, 1)
+    (job,) = sim.jobs()
+    (row,) = ledger_rows(res.run_dir, "clip")
+    assert row["remote_id"] == job.id and row["state"] == "billed", row
