@@ -1000,6 +1000,9 @@ class Pipeline:
         self._carried: set[int] = set()
         #: scenes in `_await_late_job` -> the input keys (variants) they take a late job of
         self._asking: dict[str, Collection[str]] = {}
+        #: scenes held in `_wait_for_late_jobs`: the one that looks updates every one's
+        #: note (the seconds left), not only its own
+        self._held: set[str] = set()
         #: lost rows the person was told the provider's submissions wait for
         self._told_waiting: set[int] = set()
         #: per provider: one scene at a time looks at the job list for late jobs
@@ -2063,9 +2066,19 @@ class Pipeline:
         list (`_watch_lock`), under the submit lock, backing off from `poll_interval`."""
         if not self._lost_rows or done():
             return False
+        self.reporter.step("clips", scene_id, "queued", self._wait_note(scene_id))
+        self._held.add(scene_id)
+        try:
+            return await self._hold_for_late_jobs(store, model, scene_id, done)
+        finally:
+            self._held.discard(scene_id)
+
+    async def _hold_for_late_jobs(
+        self, store: Store, model: VideoModel, scene_id: str, done: Callable[[], bool]
+    ) -> bool:
+        """`_wait_for_late_jobs`' wait: look, tell, sleep, until nothing is unsettled."""
         ps = self.settings.provider_settings(model.name)
         delay = ps.poll_interval
-        self.reporter.step("clips", scene_id, "queued", self._wait_note(scene_id))
         async with self._watch_lock(model.name):
             while True:
                 self._check_stop()
@@ -2095,7 +2108,8 @@ class Pipeline:
                         "(which scene a new job is for could not be told)"
                     )
                 killpoint("late_job_wait")
-                self.reporter.step("clips", scene_id, "queued", self._wait_note(scene_id))
+                for sid in sorted(self._held):
+                    self.reporter.step("clips", sid, "queued", self._wait_note(sid))
                 wait = max(0.01, min(delay, min(left.values())))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop_event.wait(), timeout=wait)

@@ -1113,7 +1113,7 @@ async def test_the_live_view_says_which_lost_request_the_scenes_wait_for(
 
     from mindmovie import pipeline
 
-    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 2.0)
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 3.0)
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     sim.add_fault("drop", path=TASKS, method="POST", count=1)
@@ -1130,13 +1130,16 @@ async def test_the_live_view_says_which_lost_request_the_scenes_wait_for(
     prompts = {sc.id: sc.motion_prompt for sc in res.plan.scenes}
     lost = _scene_of(sim.requests(path=TASKS, method="POST")[0]["body"], prompts)
     own = [n for sid, st, n in notes if sid == lost and "waiting" in n]
-    mine = r"waiting for its lost request to show up \(up to [012] s\)"
+    mine = r"waiting for its lost request to show up \(up to [0-3] s\)"
     assert own and all(re.fullmatch(mine, n) for n in own), own
     held = [(sid, n) for sid, st, n in notes if sid != lost and "waiting" in n]
     assert held, notes
+    # every held scene's note counts down, not only the note of the scene that looks
+    for sid in {sid for sid, _ in held}:
+        assert len({n for s, n in held if s == sid}) > 1, (sid, held)
     for sid, n in held:
         assert re.fullmatch(
-            rf"waiting for a lost request of scene {lost} to show up \(up to [012] s\)", n
+            rf"waiting for a lost request of scene {lost} to show up \(up to [0-3] s\)", n
         ), (sid, n)
 
 
