@@ -1071,3 +1071,37 @@ def test_status_of_a_render_waiting_for_a_lost_request_says_so(
     assert "waiting for a lost request of scene " in text, r.output
     assert "to show up at byteplus (up to 1" in text, r.output
     assert "no clip is sent to byteplus until its job is listed" in text, r.output
+
+
+def test_a_request_refunded_on_resume_whose_job_comes_even_later_is_put_back_on_its_row(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A render is killed while it waits for the job of a create whose answer was lost.
+    The next render comes after the grace: no job is listed, so the row is refunded and
+    the clip bought again. The provider makes the first request's job after all, later
+    still: it bills, and the ledger said refunded. The render after that puts it back
+    on its row: billed (unused), and every job the provider made is on a billed row."""
+    rig = make_rig(sim, tmp_path, max_concurrent=2)
+    rig.late_job_grace = 2.0
+    late = sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=60.0)
+    r = rig.render(kill_at="late_job_wait")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    (orphan,) = _orphans(rig)
+    time.sleep(2.5)  # the grace is over
+    r2 = rig.render(quiet=False)
+    assert r2.returncode == 0, rig.history()
+    (row,) = [x for x in ledger(rig.status(), "clip") if x["id"] == orphan["id"]]
+    assert row["state"] == "refunded", row
+    sim.release(late)
+    _wait_for(lambda: len(sim.jobs()) == SCENES + 1, 30, "the late job")
+    time.sleep(0.5)  # (finished)
+    r3 = rig.render(quiet=False)
+    assert r3.returncode == 0, rig.history()
+    posts = sim.requests(path=TASKS, method="POST")
+    assert len(posts) == SCENES + 1, posts  # nothing bought by the third render
+    after = rig.status()
+    (row,) = [x for x in ledger(after, "clip") if x["id"] == orphan["id"]]
+    assert row["remote_id"] == posts[0]["job"] and row["state"] == "billed", row
+    assert (row["usage"] or {}).get("unused"), row
+    billed = {x["remote_id"] for x in ledger(after, "clip", "billed")}
+    assert billed == {j.id for j in sim.jobs()}, (billed, sim.jobs())
