@@ -1287,3 +1287,32 @@ async def test_a_lost_create_whose_first_look_fails_is_still_waited_for(
     (job,) = sim.jobs()
     (row,) = ledger_rows(res.run_dir, "clip")
     assert row["remote_id"] == job.id and row["state"] == "billed", row
+
+
+async def test_a_veo_create_answered_504_stays_counted_as_committed(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same 504 to a Veo create: the operation may have been made (and bills), and
+    Veo lists no operations to find it. It was refunded as "not accepted". Its row now
+    stays committed with an unknown outcome (the person is told), and the clip is made
+    again: the ledger does not say $0 for what may be billed."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
+    sim.add_fault("http_after", path="predictLongRunning", method="POST", count=1, status=504)
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
+    assert res.movie is not None
+    assert len(sim.jobs()) == 2  # the first operation was made; Veo cannot list it
+    first, second = ledger_rows(res.run_dir, "clip")
+    assert first["state"] == "committed" and (first["usage"] or {}).get("unknown_outcome"), first
+    assert second["state"] == "billed", second
+    assert any("may have made (and will bill) that job" in w for w in warned), warned

@@ -312,6 +312,8 @@ class _Ctx:
     #: the call downloads the operation's video: a 404 is the file gone (deleted or
     #: expired), not the model or the operation
     download: bool = False
+    #: the call creates a paid operation (a video create): a 504 is a lost answer
+    creates: bool = False
 
 
 def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
@@ -326,6 +328,10 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             raise RateLimited(
                 f"{what}: rate limited, {msg}", retry_after=_retry_after(e), provider=PROVIDER
             ) from e
+        if code == 504 and ctx.creates:
+            # a gateway that gave up waiting for the backend, which may have made the
+            # operation (and bills it): a lost answer, kept committed, not refunded
+            raise ConnectionLost(f"{what}: {msg}", provider=PROVIDER, sent=True) from e
         if code in (408, 409) or code >= 500 or isinstance(e, genai_errors.ServerError):
             raise Transient(f"{what}: {msg}", retry_after=_retry_after(e), provider=PROVIDER) from e
         if code in (401, 403):
@@ -649,7 +655,7 @@ class VeoVideo(_GoogleModel):
             prompt=request.prompt, image=_read_image(request.keyframe, "keyframe")
         )
         op = await _call(
-            self._ctx,
+            dataclasses.replace(self._ctx, creates=True),
             lambda: self.client.aio.models.generate_videos(
                 model=self.model, source=source, config=config
             ),
