@@ -314,9 +314,10 @@ def validate_video(
     if cap.ratios and ratio not in cap.ratios:
         problems.append(f"ratio {ratio} not allowed; allowed {', '.join(cap.ratios)}")
     if audio and not cap.audio:
-        with_audio = [m.key for m in models(stage="video") if m.capabilities.audio]
+        with_audio = [m.key for m in models(spec.provider, "video") if m.capabilities.audio]
         problems.append(
-            "audio not supported; set video.audio: false or use one of: " + ", ".join(with_audio)
+            "audio not supported; set video.audio: false or use one of: "
+            + (", ".join(with_audio) or "none")
         )
     if last_frame and not cap.last_frame:
         with_last = [m.key for m in models(spec.provider, "video") if m.capabilities.last_frame]

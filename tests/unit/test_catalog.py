@@ -101,6 +101,16 @@ def test_validate_video_names_allowed_values(args: tuple[object, ...], message: 
     assert message in str(e.value)
 
 
+def test_validate_video_names_only_the_providers_own_models_with_audio() -> None:
+    """A byteplus model without audio names the byteplus models with it: a Veo model is
+    refused as video.model of the byteplus provider, so naming one misleads."""
+    with pytest.raises(InvalidRequest) as e:
+        catalog.validate_video("seedance-1-0-pro", 5, "720p", "16:9", audio=True)
+    assert str(e.value).endswith(
+        "audio not supported; set video.audio: false or use one of: seedance-1-5-pro"
+    ), str(e.value)
+
+
 def test_validate_video_reports_every_problem_at_once() -> None:
     with pytest.raises(InvalidRequest) as e:
         catalog.validate_video("seedance-1-5-pro", 1, "4k", "2:1")
