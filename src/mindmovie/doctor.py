@@ -175,7 +175,7 @@ def _font_check() -> Check:
 
 def _fallback_font_check() -> Check:
     """Which system font draws what the built-in font cannot (é, ü, —, Cyrillic, CJK...):
-    with none, such letters are drawn as boxes (render warns per text, at compose time).
+    with none, such letters are drawn as boxes (`plan` and `render` warn per text, with the plan).
     A warning, not a failure: a movie in plain ASCII needs none."""
     from PIL import ImageFont
 

@@ -2209,15 +2209,32 @@ class Pipeline:
             RENDERED_PLAN_META + scene.id, rendered_scene(scene, style, kf_name, photo=photo)
         )
 
+    def _warn_boxes(self, name: str, shown: str) -> None:
+        """Warn, once per item, about the letters of its drawn text no font here has (CJK
+        on a machine without a CJK font): they stay, drawn as boxes. Said with the plan
+        and again at compose, not twice in one render."""
+        from mindmovie.compose.cards import undrawable
+
+        if lacks := undrawable(shown):
+            msg = (
+                f"{name}: no font on this machine has {lacks!r}: shown as boxes in the "
+                "movie (install a font that has them, then render again)"
+            )
+            if msg not in self._left_out_told:
+                self._left_out_told.add(msg)
+                self.reporter.warn(msg)
+
     def _warn_left_out(self, plan: Plan) -> None:
         """Warn, once per item, about emoji and symbols no font here can draw: they are
-        left out of the drawn text (`cards.drawn_text`). Given with the plan, before any
-        keyframe or clip is paid for: before, the movie showed them as boxes and said so
-        only at compose, after the spending."""
+        left out of the drawn text (`cards.drawn_text`); and about letters no font has,
+        which stay as boxes (`_warn_boxes`). Given with the plan, before any keyframe or
+        clip is paid for: before, the movie showed them as boxes and said so only at
+        compose, after the spending."""
         from mindmovie.compose.cards import drawn_text, left_out
 
         items = [("title", plan.title), *((sc.id, sc.affirmation) for sc in plan.scenes)]
         for name, text in [*items, ("closing", plan.closing)]:
+            self._warn_boxes(name, drawn_text(text))
             if not (gone := left_out(text)):
                 continue
             shown = drawn_text(text)
@@ -2549,7 +2566,7 @@ class Pipeline:
     # ------------------------------------------------------------------ compose
     def _compose(self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult) -> Path:
         from mindmovie.compose import renderer
-        from mindmovie.compose.cards import drawn_text, face_for, text_cut, undrawable
+        from mindmovie.compose.cards import drawn_text, face_for, text_cut
         from mindmovie.compose.timeline import (
             MovieInput,
             OutputSpec,
@@ -2601,11 +2618,7 @@ class Pipeline:
         for note in (*timeline.notes, *timeline.text_notes):
             self.reporter.warn(note)
         for it in timeline.items:  # e.g. CJK on a machine without a CJK font
-            if lacks := undrawable(it.text):
-                self.reporter.warn(
-                    f"{it.id}: no font on this machine has {lacks!r}: shown as boxes in "
-                    "the movie (install a font that has them, then render again)"
-                )
+            self._warn_boxes(it.id.removeprefix("scene:"), it.text)
             if text_cut(it.text, (w, h), it.kind):  # e.g. a long affirmation edited in
                 self.reporter.warn(
                     f"{it.id}: its text is too long for a {w}x{h} frame: shown cut short, "

@@ -8,10 +8,13 @@ import asyncio
 import shutil
 from pathlib import Path
 
+import pytest
+
 from mindmovie.config import load_settings
 from mindmovie.pipeline import Pipeline
 from mindmovie.plan import load_plan, write_plan
 from mindmovie.progress import NullReporter
+from tests.conftest import clear_text_caches
 
 
 class _Warnings(NullReporter):
@@ -55,4 +58,39 @@ def test_plan_warns_which_emoji_are_left_out_of_which_item(
         "shows no text (install a font that has them to show them, or remove them)",
         "closing: no font on this machine can draw '💛': left out of the movie's text, which "
         "shows 'Thank you' (install a font that has them to show them, or remove them)",
+    ], rep.warnings
+
+
+def test_plan_warns_which_letters_no_font_has_before_anything_is_paid_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Letters no font here has (Chinese on a machine without a CJK font) stay in the text
+    and are drawn as boxes: `plan` says so per item, as it does for emoji it leaves out,
+    before any keyframe or clip is paid for; the warning came only at compose, after."""
+    from mindmovie.compose import cards
+
+    real = cards._has_glyph
+    monkeypatch.setattr(
+        cards, "_has_glyph", lambda face, ch: ch not in "我很健康" and real(face, ch)
+    )
+    clear_text_caches()
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    goals.write_text(
+        goals.read_text().replace("I am strong, healthy and full of energy", "我很健康")
+    )
+    settings = load_settings(
+        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
+        env={},
+    )
+    rep = _Warnings()
+    try:
+        asyncio.run(Pipeline(goals, settings, out=tmp_path / "run", reporter=rep).run(until="plan"))
+    finally:
+        clear_text_caches()
+    told = [w for w in rep.warnings if "no font" in w]
+    assert told == [
+        "01-health-1: no font on this machine has '我很健康': shown as boxes in the movie "
+        "(install a font that has them, then render again)"
     ], rep.warnings
