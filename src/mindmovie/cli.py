@@ -437,12 +437,14 @@ def plan(
         budget=budget,
         located=lambda message: _located(message, config, flags),
     )
+    from mindmovie.yamlsrc import plural
+
     path = res.run_dir / "plan.yaml"
     table = Table(
         "scene",
         "seconds",
         "affirmation",
-        title=f"{escape(res.plan.title)}: {len(res.plan.scenes)} scenes",
+        title=f"{escape(res.plan.title)}: {plural(len(res.plan.scenes), 'scene')}",
     )
     for sc in res.plan.scenes:
         table.add_row(Text(sc.id), f"{sc.seconds:g}", Text(sc.affirmation))

@@ -102,7 +102,7 @@ from mindmovie.store import (
     journal_missing,
     link_loop,
 )
-from mindmovie.yamlsrc import given_text
+from mindmovie.yamlsrc import given_text, plural
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
 T = TypeVar("T")
@@ -1461,7 +1461,7 @@ class Pipeline:
         store.succeed("_run", "plan", plan_path, sha256_file(plan_path), detail=basis, bills=bills)
         for b in bills:
             await self.gate.settled(b[0])
-        self.reporter.step("plan", "plan", "done", f"{len(plan.scenes)} scenes")
+        self.reporter.step("plan", "plan", "done", plural(len(plan.scenes), "scene"))
         return plan
 
     # ------------------------------------------------------------------ keyframes

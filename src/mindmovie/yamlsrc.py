@@ -126,7 +126,8 @@ class Problem(NamedTuple):
     message: str
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
+    """`n` and `word`, plural unless n is 1 ("1 scene", "2 scenes")."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
@@ -179,7 +180,7 @@ class SourceError(Exception):
     def __str__(self) -> str:
         where = str(self.path) if self.line is None else f"{self.path}:{self.line}"
         what = self.message if not self.field else f"{self.field}: {self.message}"
-        more = f" (and {_plural(self.others, 'more problem')})" if self.others else ""
+        more = f" (and {plural(self.others, 'more problem')})" if self.others else ""
         return f"{where}: {what}{more}"
 
 
@@ -792,14 +793,14 @@ def _friendly(err: Any, model: type[BaseModel]) -> str:
         )
     if kind == "too_short":
         n = int(ctx.get("min_length", 1))
-        return f"must have at least {_plural(n, 'item')}"
+        return f"must have at least {plural(n, 'item')}"
     if kind == "too_long":
         n = int(ctx.get("max_length", 0))
         if isinstance(value, str):  # a length checked after a validator (NonBlank's)
             return f"must be at most {n} characters, got {len(value)}"
         # "goals: must have at most 30 goals, got 31": the field names what it holds
         noun = str(loc[-1]).replace("_", " ") if loc and isinstance(loc[-1], str) else ""
-        what = f"{n} {noun}" if noun.endswith("s") and n != 1 else _plural(n, "item")
+        what = f"{n} {noun}" if noun.endswith("s") and n != 1 else plural(n, "item")
         return f"must have at most {what}" + (
             f", got {len(value)}" if isinstance(value, list) else ""
         )

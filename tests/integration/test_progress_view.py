@@ -183,3 +183,25 @@ async def test_a_resumed_run_shows_what_the_run_has_spent_from_the_start(
             rep.close()
         spent.append(buf.getvalue().splitlines()[-1].rsplit(" spend ", 1)[1])
     assert spent[0] != "$0.00" and spent == [spent[0], spent[0]], spent
+
+
+def test_a_one_scene_plan_is_one_scene_not_1_scenes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`plan`'s table title and `render`'s plan line said "1 scenes"."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
+        monkeypatch.delenv(name)
+    (tmp_path / "goals.yaml").write_text("title: T\ngoals:\n  - category: a\n    vision: b\n")
+    r = CliRunner().invoke(app, ["plan", "goals.yaml", "--out", "run"])
+    assert r.exit_code == 0 and "T: 1 scene " in r.output, r.output
+    assert "1 scenes" not in r.output
+    r = CliRunner().invoke(app, ["render", "goals.yaml", "--out", "run2", "--until", "plan"])
+    assert r.exit_code == 0 and "plan: done - 1 scene\n" in r.stderr, r.stderr
+    assert "1 scenes" not in r.stderr
