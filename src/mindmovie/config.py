@@ -901,12 +901,35 @@ def _same_value(a: Any, b: Any) -> bool:
         return ta.lower() == tb.lower() and ta.lower() in ("true", "false")
 
 
-def _env_clash(env: dict[str, str], higher: list[dict[str, Any]]) -> str | None:
+def _dotenv_lines(names: list[str]) -> dict[str, str]:
+    """Where in ./.env each of `names` that comes from it (not from the real environment,
+    which wins over it) is set: {'MINDMOVIE_OUTPUT__FPS': '.env:3'}."""
+    dotenv = Path(".env")
+    values = read_dotenv(dotenv)
+    ours = [n for n in names if n in values and n not in os.environ]
+    if not ours:
+        return {}
+    try:
+        lines = dotenv.read_bytes().decode("utf-8-sig", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    out = {}
+    for name in ours:  # the last statement of a name is the one python-dotenv keeps
+        at = [i + 1 for i, ln in enumerate(lines) if (m := _DOTENV_NAME.match(ln)) and m[1] == name]
+        out[name] = f"{dotenv}:{at[-1]}" if at else str(dotenv)
+    return out
+
+
+def _env_clash(
+    env: dict[str, str], higher: list[dict[str, Any]], dotenv: bool = False
+) -> str | None:
     """The error for one setting that two MINDMOVIE_ variables give different values
     (two spellings of a name, a JSON table and one of its settings), unless a higher
     layer (config file, flag) sets it. Which would win depends on the order of the
     environment, which the person does not choose: so neither is taken, as a setting
-    written twice in config.yaml is refused. The values are not shown."""
+    written twice in config.yaml is refused. The values are not shown. With `dotenv`
+    (the environment is the process's, over ./.env) a variable set in .env is named
+    with its line: "environment (...)" alone sent the person to `env`, where it is not."""
     given: dict[tuple[str, ...], list[tuple[str, Any]]] = {}
     for name, parts in _env_settings(env):
         for path, value in _env_leaves(_env_value(env[name]), parts):
@@ -917,6 +940,8 @@ def _env_clash(env: dict[str, str], higher: list[dict[str, Any]]) -> str | None:
         if all(_same_value(sets[0][1], v) for _, v in sets[1:]):
             continue  # the same value twice: nothing to choose
         names = [n for n, _ in sets]
+        lines = _dotenv_lines(names) if dotenv else {}
+        names = [f"{n} ({lines[n]})" if n in lines else n for n in names]
         listed = ", ".join(names[:-1]) + " and " + names[-1]
         both = "both" if len(names) == 2 else "all"
         return (
@@ -1013,7 +1038,7 @@ def load_settings(
     env_layer = _env_layer(e)
     file_layer = _read_yaml_config(config_path) if config_path is not None else {}
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
-    if clash := _env_clash(e, [file_layer, flags]):
+    if clash := _env_clash(e, [file_layer, flags], dotenv=env is None):
         raise ConfigError(clash)
     layers = _layer_over(_layer_over(env_layer, file_layer), flags)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from pathlib import Path
 
@@ -1233,6 +1234,36 @@ def test_a_bad_setting_from_the_dotenv_file_names_its_line(
     with pytest.raises(ConfigError) as e:
         load_settings()
     assert str(e.value).startswith("environment (MINDMOVIE_OUTPUT__FPS): output.fps: ")
+
+
+def test_two_values_for_one_setting_from_the_dotenv_file_name_its_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two spellings of one setting with different values in ./.env were said as
+    "environment (MINDMOVIE_output__fps and MINDMOVIE_OUTPUT__FPS both set it)", which sent
+    the person to `env`, where neither is: each variable set in .env names its line (one
+    in the real environment is named bare, as before)."""
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
+        monkeypatch.delenv(name)
+    (tmp_path / ".env").write_text(
+        "# mindmovie\nMINDMOVIE_output__fps=30\nMINDMOVIE_OUTPUT__FPS=25\n"
+    )
+    with pytest.raises(ConfigError) as e:
+        load_settings()
+    assert str(e.value).startswith(
+        "environment (MINDMOVIE_output__fps (.env:2) and MINDMOVIE_OUTPUT__FPS (.env:3) both "
+        "set it): output.fps: set to different values"
+    ), str(e.value)
+    (tmp_path / ".env").write_text("MINDMOVIE_OUTPUT__FPS=25\n")
+    monkeypatch.setenv("MINDMOVIE_output__fps", "30")
+    with pytest.raises(ConfigError) as e:
+        load_settings()
+    assert "MINDMOVIE_OUTPUT__FPS (.env:1) and MINDMOVIE_output__fps both set it" in str(
+        e.value
+    ) or "MINDMOVIE_output__fps and MINDMOVIE_OUTPUT__FPS (.env:1) both set it" in str(e.value), (
+        str(e.value)
+    )
 
 
 def test_a_goals_file_given_as_the_config_says_so(tmp_path: Path) -> None:
