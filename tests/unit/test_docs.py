@@ -558,3 +558,26 @@ def test_config_example_lists_the_options_each_provider_reads() -> None:
         stage = m[1] or stage
         said[(stage, m[2])] = frozenset(x.strip() for x in m[3].split(","))
     assert said == want
+
+
+def test_the_readme_doctor_exit_codes_are_the_doctors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README: `doctor` exits 0 when the preset can run, 1 when it cannot, 2 when the
+    settings cannot be read."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "`doctor` exits 1 when the preset cannot run, and 2" in readme
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith(("MINDMOVIE_", "ANTHROPIC_"))]:
+        monkeypatch.delenv(name)
+    (tmp_path / "bad.yaml").write_text("output:\n  fps: 7\n")
+    r = CliRunner().invoke(app, ["doctor", "-c", "bad.yaml"])
+    assert r.exit_code == 2 and "bad.yaml:2: output.fps" in r.stderr, r.stderr
+    r = CliRunner().invoke(app, ["doctor", "--preset", "byteplus"])
+    assert r.exit_code == 1, r.output
