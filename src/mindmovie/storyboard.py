@@ -68,10 +68,11 @@ CATEGORY_COLOURS: dict[str, RGB] = {
 OTHER_CATEGORY: RGB = (140, 146, 160)
 
 UNKNOWN = "—"
-#: what a card says under a keyframe made before its scene's picture fields were edited
-OLD_KEYFRAME = "keyframe made before an edit; the next render makes it again"
-#: what a card says instead of playing a clip made before its scene was edited
-OLD_CLIP = "clip out of date (made before an edit); the next render makes it again"
+#: what a card says under a keyframe the next render makes again: made before its scene's
+#: picture fields were edited, or (`storyboard` given settings) with other settings
+OLD_KEYFRAME = "keyframe out of date; the next render makes it again"
+#: what a card says instead of playing a clip the next render makes again (as above)
+OLD_CLIP = "clip out of date; the next render makes it again"
 
 
 # ---------------------------------------------------------------------------- layout
@@ -432,9 +433,9 @@ def _draw_card(
         d.text(center, missing, font=_font(18), fill=TEXT, anchor="mm")
     else:
         sheet.paste(ImageOps.fit(keyframe, size, Image.Resampling.LANCZOS), (ix0, iy0), mask)
-        if old_keyframe:  # a band across the picture's foot: this is not the new prompt's
+        if old_keyframe:  # a band across the picture's foot: not what the next render shows
             d.rectangle((ix0, iy1 - 30, ix1 - 1, iy1 - 1), fill=BACKGROUND)
-            d.text(((ix0 + ix1) / 2, iy1 - 15), "made before an edit: redone next render",
+            d.text(((ix0 + ix1) / 2, iy1 - 15), "out of date: redone next render",
                    font=_font(15), fill=ACCENT, anchor="mm")  # fmt: skip
 
     pad = 14

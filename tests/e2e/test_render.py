@@ -394,7 +394,7 @@ def test_storyboard_with_settings_marks_what_a_render_with_them_makes_again(
 def test_storyboard_marks_a_keyframe_made_before_its_prompt_was_edited(finished: Path) -> None:
     """`mindmovie storyboard` after an image prompt was edited showed the old keyframe
     beside the new prompt as if the prompt had made it. The card now says the keyframe
-    was made before an edit (the page, and a band across the sheet's picture); an edit
+    is out of date, made before an edit (the page, and a band across the sheet's picture); an edit
     that redoes no keyframe (an affirmation, the prompt of a scene shown as its goal's
     photo) says nothing, nor does the board once `render --until keyframes` made it."""
     import yaml

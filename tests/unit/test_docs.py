@@ -581,3 +581,13 @@ def test_the_readme_doctor_exit_codes_are_the_doctors(
     assert r.exit_code == 2 and "bad.yaml:2: output.fps" in r.stderr, r.stderr
     r = CliRunner().invoke(app, ["doctor", "--preset", "byteplus"])
     assert r.exit_code == 1, r.output
+
+
+def test_the_readme_storyboard_labels_are_the_boards() -> None:
+    """The README quotes the storyboard's labels for out-of-date keyframes and clips."""
+    from mindmovie.storyboard import OLD_CLIP, OLD_KEYFRAME
+
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    for label in (OLD_KEYFRAME, OLD_CLIP):
+        shown = label.split(";")[0]
+        assert f"`{shown}`" in readme, shown

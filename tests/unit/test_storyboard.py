@@ -250,6 +250,21 @@ def test_from_run_finds_artifacts_on_disk(tmp_path: Path) -> None:
     assert sheet.getpixel(((box[0] + box[2]) // 2, (box[1] + box[3]) // 2)) == COLOURS[0]
 
 
+def test_work_a_render_with_other_settings_makes_again_is_not_said_to_be_edited(
+    tmp_path: Path,
+) -> None:
+    """`storyboard --preset google` (or --aspect, --config...) marks the keyframes and
+    clips such a render makes again; they were labelled "made before an edit" (the page
+    and the sheet), though nothing was edited: they are "out of date"."""
+    run = tmp_path / "run"
+    _make_run(run)
+    _png, html_path = storyboard_from_run(run, current_keyframes={}, current_clips={})
+    page = html_path.read_text(encoding="utf-8")
+    assert "made before an edit" not in page
+    assert page.count("keyframe out of date; the next render makes it again") == 4, page
+    assert page.count("clip out of date; the next render makes it again") == 2, page
+
+
 def test_unreadable_keyframe_is_a_placeholder(tmp_path: Path) -> None:
     run = tmp_path / "run"
     plan = _make_run(run)
