@@ -356,6 +356,21 @@ def test_a_missing_filter_or_muxer_is_reported(
     assert r.exit_code == 1 and "missing: extractplanes" in r.output
 
 
+def test_google_project_mode_with_half_its_place_shows_no_none(clean_env: None) -> None:
+    """providers.google.project without location (or the other way) read "vertex project
+    my-proj/None (ADC)": Python's None, not a word of the settings."""
+    for place, shown in (({"project": "my-proj"}, "my-proj/?"), ({"location": "eu"}, "?/eu")):
+        settings = load_settings(
+            None, overrides={"preset": "google", "providers": {"google": place}}, env={}
+        )
+        (row,) = [c for c in run_checks(settings) if c.name == "google mode"]
+        assert row.status == "FAIL" and "None" not in row.detail, row.detail
+        assert row.detail == (
+            f"vertex project {shown} (ADC): set both providers.google.project and "
+            "providers.google.location"
+        ), row.detail
+
+
 def test_google_mode_is_not_ok_when_its_key_is_missing(clean_env: None) -> None:
     """Unused by the preset and missing its key: 'info', never 'ok' beside 'not set';
     the preset still runs. Used by the preset: FAIL."""

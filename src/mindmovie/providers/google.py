@@ -139,7 +139,8 @@ class Mode:
 
     def describe(self) -> str:
         if self.kind == "project":
-            return f"vertex project {self.project}/{self.location} (ADC)"
+            where = "/".join(part or "?" for part in (self.project, self.location))
+            return f"vertex project {where} (ADC)"
         if self.kind == "express":
             return "vertex express (API key)"
         return "developer (API key)"
