@@ -591,3 +591,30 @@ def test_the_readme_storyboard_labels_are_the_boards() -> None:
     for label in (OLD_KEYFRAME, OLD_CLIP):
         shown = label.split(";")[0]
         assert f"`{shown}`" in readme, shown
+
+
+def test_config_example_names_every_stage_option_each_provider_reads() -> None:
+    """config.example.yaml lists, per stage and provider, the `options` that provider
+    reads (and refuses any other): the same names as the code's sets."""
+    from mindmovie.providers import anthropic, byteplus, google
+
+    text = (REPO / "config.example.yaml").read_text(encoding="utf-8")
+    block = text[text.index("# options:") : text.index("# The local provider")]
+    listed: dict[tuple[str, str], set[str]] = {}
+    stage = ""
+    for line in block.splitlines()[1:]:
+        body = line.lstrip("#").strip()
+        if found := re.match(r"(planner|keyframes|video)\s+(.*)", body):
+            stage, body = found[1], found[2]
+        if found := re.match(r"(\w+): (.*)", body):
+            provider, body = found[1], found[2]
+        listed.setdefault((stage, provider), set()).update(
+            n for n in re.split(r"[,\s]+", body) if n
+        )
+    assert listed == {
+        ("planner", "anthropic"): set(anthropic.PLANNER_OPTIONS),
+        ("keyframes", "byteplus"): set(byteplus.SEEDREAM_OPTIONS),
+        ("keyframes", "google"): set(google.KEYFRAME_OPTIONS),
+        ("video", "byteplus"): set(byteplus.SEEDANCE_OPTIONS),
+        ("video", "google"): set(google.VIDEO_OPTIONS),
+    }
