@@ -618,3 +618,48 @@ def test_config_example_names_every_stage_option_each_provider_reads() -> None:
         ("video", "byteplus"): set(byteplus.SEEDANCE_OPTIONS),
         ("video", "google"): set(google.VIDEO_OPTIONS),
     }
+
+
+def _readme_quotes() -> str:
+    """The README with each run of white space as one space (a quoted message is
+    wrapped across lines there)."""
+    return " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+
+
+def test_the_readme_goals_errors_are_the_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's quoted goals.yaml errors (a misspelt key, too many goals) are what
+    load_goals says for such a file."""
+    from mindmovie.goals import GoalsError, load_goals
+
+    readme = _readme_quotes()
+    monkeypatch.chdir(tmp_path)
+    goals = Path("goals.yaml")
+    goals.write_text("title: T\ngoals:\n  - category: health\n    visoin: x\n")
+    with pytest.raises(GoalsError) as e:
+        load_goals(goals)
+    assert f"`{e.value}`" in readme, str(e.value)
+    many = [{"category": "c", "vision": "v"}] * 31
+    goals.write_text("#\n" * 6 + yaml.safe_dump({"title": "T", "goals": many}))
+    with pytest.raises(GoalsError) as e:
+        load_goals(goals)
+    assert f"`{e.value}`" in readme, str(e.value)
+
+
+def test_the_readme_key_and_dotenv_messages_are_the_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's quoted missing-key error and .env warning are the code's."""
+    from mindmovie.config import dotenv_problems
+    from mindmovie.providers.byteplus import missing_key_error
+
+    readme = _readme_quotes()
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    byteplus = load_settings(None, {"preset": "byteplus"}, env={})
+    error = missing_key_error("keyframes", "Seedream", byteplus)
+    assert f"`{error}`" in readme, str(error)
+    env = Path(".env")
+    env.write_text('A=1\nB=2\nC=3\nARK_API_KEY="abc\n')
+    (problem,) = dotenv_problems(env)
+    assert f"`{problem}`" in readme, problem
