@@ -687,10 +687,12 @@ def _cell(call: CallEstimate) -> str:
 
 
 def _models_line(est: RunEstimate) -> str:
-    seen: dict[str, str] = {}
+    """'planner anthropic/..., keyframe byteplus/..., video ...': every model a stage's
+    calls are priced at (an edit model's scenes without a photo are Seedream's)."""
+    seen: dict[str, dict[str, None]] = {}
     for c in est.calls():
-        seen.setdefault(c.stage, f"{c.stage} {c.provider}/{c.model}")
-    return ", ".join(seen.values())
+        seen.setdefault(c.stage, {})[f"{c.provider}/{c.model}"] = None
+    return ", ".join(f"{stage} {' and '.join(models)}" for stage, models in seen.items())
 
 
 #: below this many columns the estimate table drops its borders (`estimate_table`)

@@ -623,6 +623,12 @@ def test_an_edit_model_prices_scenes_without_a_photo_at_the_text_model() -> None
     assert [s.keyframe.model for s in est.scenes] == ["seededit-3-0-i2i", "seedream-4-0"]
     plain = costs.estimate_run(byteplus(), g, plan)
     assert [s.keyframe.model for s in plain.scenes] == ["seedream-4-0", "seedream-4-0"]
+    # the table's caption names both keyframe models: it named SeedEdit alone, though
+    # the scene without a photo is priced (and made) with Seedream
+    caption = str(costs.estimate_table(est).caption)
+    assert "keyframe byteplus/seededit-3-0-i2i and byteplus/seedream-4-0," in caption, caption
+    caption = str(costs.estimate_table(plain).caption)
+    assert "keyframe byteplus/seedream-4-0," in caption and " and " not in caption, caption
 
 
 def test_a_scenes_source_photo_is_its_own_goals_by_the_current_rule() -> None:
