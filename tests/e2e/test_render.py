@@ -640,7 +640,7 @@ def test_a_very_short_scene_says_which_crossfades_it_shortens(workdir: Path) -> 
     plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
     proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
                 cwd=workdir)  # fmt: skip
-    ids = [f"scene:{sc['id']}" for sc in plan["scenes"]]
+    ids = [sc["id"] for sc in plan["scenes"]]  # as plan.yaml names them
     (line,) = [ln for ln in proc.stderr.splitlines() if "shortened" in ln]
     assert f"{ids[3]} lasts only 0.5 s: crossfades {ids[2]}>{ids[3]} and {ids[3]}>{ids[4]}" in line
     assert "from 0.5 s to 0.25 s" in line and "set its seconds in plan.yaml to at least 1 s" in line

@@ -202,8 +202,8 @@ def test_one_short_scene_shortens_only_its_own_two_crossfades() -> None:
     }
     assert tl.total_frames == (72 + 120 + 12 + 144 + 72) - (24 + 6 + 6 + 24)
     (note,) = tl.notes
-    assert note.startswith("scene:b lasts only 0.5 s: crossfades ")
-    assert "scene:a>scene:b and scene:b>scene:c shortened from 1 s to 0.25 s" in note
+    assert note.startswith("b lasts only 0.5 s: crossfades ")
+    assert "a>b and b>c shortened from 1 s to 0.25 s" in note
     assert "title>" not in note and ">closing" not in note
     assert note.endswith("(to keep them whole, set its seconds in plan.yaml to at least 2 s)")
     # the segments away from the short scene are exactly those of a movie without it
@@ -225,7 +225,7 @@ def test_a_short_title_card_shortens_only_the_first_crossfade() -> None:
     # the title's 24 frames allow 12; every other item (>= 3 s) allows the whole 36
     assert tl.transition_frames == (12, 36, 36, 36)
     (note,) = tl.notes
-    assert note.startswith("title lasts only 1 s: crossfade title>scene:a shortened from")
+    assert note.startswith("title lasts only 1 s: crossfade title>a shortened from")
     assert "1.5 s to 0.5 s (12 frames)" in note
     assert note.endswith("(to keep it whole, set compose.title_seconds to at least 3 s)")
     assert tl.items[0].fade_in_frames == 12  # the open fade stays inside the title's body
@@ -238,13 +238,13 @@ def test_two_equally_short_neighbours_share_the_blame_first_one_first() -> None:
     tl = build_timeline(_movie((5.0, 0.5, 0.5, 5.0)), SPEC)
     assert tl.transition_frames == (24, 6, 6, 6, 24)
     assert [n.split(" shortened")[0] for n in tl.notes] == [
-        "scene:b lasts only 0.5 s: crossfades scene:a>scene:b and scene:b>scene:c",
-        "scene:c lasts only 0.5 s: crossfade scene:c>scene:d",
+        "b lasts only 0.5 s: crossfades a>b and b>c",
+        "c lasts only 0.5 s: crossfade c>d",
     ]
     # not a tie: the shorter of the two, here the second, is named
     b, c = build_timeline(_movie((5.0, 20 / 24, 10 / 24, 5.0)), SPEC).notes
-    assert b.startswith("scene:b lasts only 0.833 s: crossfade scene:a>scene:b shortened")
-    assert c.startswith("scene:c lasts only 0.417 s: crossfades scene:b>scene:c and ")
+    assert b.startswith("b lasts only 0.833 s: crossfade a>b shortened")
+    assert c.startswith("c lasts only 0.417 s: crossfades b>c and ")
 
 
 def test_a_one_frame_item_gets_hard_cuts_and_says_so() -> None:
@@ -366,7 +366,7 @@ def test_a_scene_too_short_to_show_its_affirmation_says_so() -> None:
     }
     assert peak["scene:a"] == 1.0 and max(peak["scene:b"], peak["scene:c"]) < 0.35
     (note,) = tl.text_notes
-    assert note.startswith("scene:b and scene:c last only 2 s: their affirmations are never")
+    assert note.startswith("b and c last only 2 s: their affirmations are never")
     # the advice is enough: 2 x 24 crossfade frames + 4 of delay + 14 of fade + 1 = 67
     assert note.endswith(
         "set their seconds in plan.yaml to at least 2.8 s, or compose.crossfade to at most 0.58 s)"
@@ -379,11 +379,11 @@ def test_a_scene_too_short_to_show_its_affirmation_says_so() -> None:
     assert not build_timeline(_movie(), SPEC).text_notes
     # many scenes: one line, not a list of them all; up to four are named
     (many,) = build_timeline(_movie((2.0,) * 8), SPEC).text_notes
-    assert many.startswith("scene:a, scene:b, scene:c and 5 more scenes last only 2 s")
+    assert many.startswith("a, b, c and 5 more scenes last only 2 s")
     (four,) = build_timeline(_movie((5.0, 2.0, 2.0, 2.0, 2.0, 5.0)), SPEC).text_notes
-    assert four.startswith("scene:b, scene:c, scene:d and scene:e last only 2 s")
+    assert four.startswith("b, c, d and e last only 2 s")
     (five,) = build_timeline(_movie((5.0, *(2.0,) * 5, 5.0)), SPEC).text_notes
-    assert five.startswith("scene:b, scene:c, scene:d and 2 more scenes last only 2 s")
+    assert five.startswith("b, c, d and 2 more scenes last only 2 s")
 
 
 def test_the_advice_for_an_unseen_affirmation_is_the_nearest_that_works() -> None:
@@ -392,7 +392,7 @@ def test_the_advice_for_an_unseen_affirmation_is_the_nearest_that_works() -> Non
     advice is neither short of enough nor more than needed."""
     spec = replace(SPEC, fps=10, crossfade=1.5, title_seconds=4.0, closing_seconds=4.0)
     (note,) = build_timeline(_movie((5.0, 3.3)), spec).text_notes
-    assert note.startswith("scene:b lasts only 3.3 s: its affirmation is never fully on screen")
+    assert note.startswith("b lasts only 3.3 s: its affirmation is never fully on screen")
     assert note.endswith(
         "set its seconds in plan.yaml to at least 3.9 s, or compose.crossfade to at most 1.2 s)"
     )

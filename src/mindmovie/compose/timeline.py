@@ -346,6 +346,12 @@ def _place(
     return placed
 
 
+def _shown(item_id: str) -> str:
+    """An item as a note names it: a scene by its plan.yaml id (`01-health-1`, not the
+    timeline's `scene:01-health-1`), the cards as `title` and `closing`."""
+    return item_id.removeprefix("scene:")
+
+
 def _shortening_notes(
     ids: list[str], lengths: list[int], trans: tuple[int, ...], xf: int, fps: int
 ) -> tuple[str, ...]:
@@ -360,16 +366,17 @@ def _shortening_notes(
         if c < xf:
             by_item.setdefault(t if lengths[t] <= lengths[t + 1] else t + 1, []).append(t)
     notes = []
+    shown = [_shown(i) for i in ids]
     for k, ts in by_item.items():
         c = trans[ts[0]]
-        names = " and ".join(f"{ids[t]}>{ids[t + 1]}" for t in ts)
+        names = " and ".join(f"{shown[t]}>{shown[t + 1]}" for t in ts)
         became = f"{c / fps:.3g} s ({c} frames)" if c else "a hard cut"
         what = "crossfades" if len(ts) > 1 else "crossfade"
         # where the length is set: the cards' in the config, a scene's in plan.yaml
         setting = {"title": "compose.title_seconds", "closing": "compose.closing_seconds"}
         where = setting.get(ids[k], "its seconds in plan.yaml")
         notes.append(
-            f"{ids[k]} lasts only {lengths[k] / fps:.3g} s: {what} {names} shortened "
+            f"{shown[k]} lasts only {lengths[k] / fps:.3g} s: {what} {names} shortened "
             f"from {xf / fps:g} s to {became}, as a crossfade is at most half of each "
             f"item it joins (to keep {'them' if len(ts) > 1 else 'it'} whole, set "
             f"{where} to at least {2 * xf / fps:g} s)"
@@ -398,7 +405,7 @@ def _unseen_text_notes(
         if it.text_in + it.text_fade >= body_hi:  # no frame alone with the text whole
             # by its seconds rounded (`lengths`): scenes of the same seconds are one
             # note, though `_place` may have given them a frame more or less apiece
-            short.setdefault(lengths[i], []).append(it.id)
+            short.setdefault(lengths[i], []).append(_shown(it.id))
     notes = []
     for n, ids in short.items():
         need = 2 * xf + delay + fade + 1  # frames, between two full crossfades
