@@ -567,7 +567,7 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         raise ConfigError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
-    from mindmovie.yamlsrc import nesting_problem, safe_load_yaml
+    from mindmovie.yamlsrc import nesting_problem, safe_load_yaml, yaml_hint
 
     if deep := nesting_problem(text):
         raise ConfigError(f"{path}:{deep.line}: {deep.message}")
@@ -587,7 +587,9 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
             _refuse_bad_merge(text, path)
         # `!!python/name:x`, `!mine`: "could not determine a constructor", no setting named
         _refuse_problems(text, path, "unsupported YAML tag")
-        raise ConfigError(f"{path}{where}: not valid YAML ({problem})") from None
+        raise ConfigError(
+            f"{path}{where}: not valid YAML ({problem}){yaml_hint(problem)}"
+        ) from None
     except (ValueError, TypeError, LookupError, AttributeError):
         # PyYAML's int() of a number longer than Python converts, or a value its explicit
         # tag cannot be (`!!float abc`, `!!bool maybe`, a bare `!!float`: IndexError)

@@ -364,6 +364,22 @@ class _Builder:
                 merged_lines.setdefault(sub, line)
 
 
+def yaml_hint(problem: str) -> str:
+    """What to do about a PyYAML problem of a hand-written file, as '; ...' (or ''): its
+    own words name no mistake a person made (a tab indent, an unquoted ': ' in a value,
+    a key indented unlike its neighbours)."""
+    if "'\\t'" in problem:
+        return "; indent with spaces, not tabs"
+    if "mapping values are not allowed" in problem:
+        return (
+            "; a value with ': ' in it must be quoted (vision: \"Run: every day\"), "
+            "and a key must line up with the keys beside it"
+        )
+    if "expected <block end>" in problem:
+        return "; a key here is indented unlike the keys beside it: line up the keys of one item"
+    return ""
+
+
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
@@ -375,8 +391,7 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
             cm = exc.context_mark
             at = f" at line {cm.line + 1}" if cm is not None and cm.line + 1 != line else ""
             msg += f" ({exc.context}{at})"
-        if "'\\t'" in msg:
-            msg += "; indent with spaces, not tabs"
+        msg += yaml_hint(msg)
         return Problem(line, None, msg)
     if isinstance(exc, yaml.reader.ReaderError):
         line = text.count("\n", 0, exc.position) + 1

@@ -1389,3 +1389,24 @@ def test_mindmovie_config_is_read_instead_of_config_yaml_and_config_wins(
     assert load_settings(env=env).output.fps == 30
     assert load_settings(tmp_path / "given.yaml", env=env).output.fps == 48
     assert load_settings(env={"MINDMOVIE_CONFIG": ""}).output.fps == 12  # empty: not set
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ('output:\n  fps: 30\n   aspect: "9:16"\n', "must be quoted"),
+        ('output:\n  fps: 30\n aspect: "9:16"\n', "line up the keys"),
+        ("output:\n\tfps: 30\n", "indent with spaces, not tabs"),
+    ],
+)
+def test_a_config_yaml_mistake_says_what_to_do_as_goals_yaml_does(
+    tmp_path: Path, text: str, hint: str
+) -> None:
+    """A key indented unlike its neighbours (or a tab) in config.yaml was said in
+    PyYAML's words alone ("not valid YAML (expected <block end>, but found '<block
+    mapping start>')"); it gets the hint goals.yaml's errors give."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert hint in str(e.value), str(e.value)

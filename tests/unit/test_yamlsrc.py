@@ -80,6 +80,26 @@ def test_a_tab_in_a_plain_value_is_read_and_a_tab_indent_is_still_refused() -> N
     assert "indent with spaces, not tabs" in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        # an unquoted ': ' in a value, and a key indented deeper than its neighbours
+        ("goals:\n  - category: c\n    vision: Run: every day\n", "must be quoted"),
+        ("goals:\n  - category: c\n      vision: v\n", "line up"),
+        ("title: T\n goals:\n  - category: c\n", "line up"),
+        # a key indented less than the item it belongs to
+        ("goals:\n  - category: c\n  vision: v\n", "line up"),
+    ],
+)
+def test_the_yaml_errors_of_hand_written_mistakes_say_what_to_do(text: str, hint: str) -> None:
+    """PyYAML's "mapping values are not allowed here" and "expected <block end>, but
+    found '?'" name no mistake a person made: a colon in a value that is not quoted,
+    a key indented unlike its neighbours. The message says what to do, as for a tab."""
+    with pytest.raises(SourceError) as err:
+        parse_yaml(text, Path("x.yaml"))
+    assert hint in str(err.value), str(err.value)
+
+
 def test_a_file_too_large_to_be_hand_written_is_refused_without_reading_it_all(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
