@@ -372,7 +372,7 @@ def yaml_hint(problem: str) -> str:
         return "; indent with spaces, not tabs"
     if "mapping values are not allowed" in problem:
         return (
-            "; a value with ': ' in it must be quoted (vision: \"Run: every day\"), "
+            "; a value with ': ' in it must be quoted (\"Run: every day\"), "
             "and a key must line up with the keys beside it"
         )
     if "expected <block end>" in problem:
