@@ -571,7 +571,7 @@ def test_the_readme_doctor_exit_codes_are_the_doctors(
 
     from mindmovie.cli import app
 
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    readme = _readme_quotes()
     assert "`doctor` exits 1 when the preset cannot run, and 2" in readme
     monkeypatch.chdir(tmp_path)
     for name in [k for k in os.environ if k.startswith(("MINDMOVIE_", "ANTHROPIC_"))]:
