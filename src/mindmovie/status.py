@@ -33,7 +33,7 @@ from mindmovie.plan import (
     movie_settings_changes,
     photo_keyframe,
 )
-from mindmovie.store import Store, StoreError, check_journal_link, journal_missing
+from mindmovie.store import Store, StoreError, check_journal_link, journal_missing, runs_inside
 from mindmovie.yamlsrc import SourceError
 
 if TYPE_CHECKING:
@@ -176,6 +176,8 @@ def collect_status(
         # storyboard and render call a file)
         if run_dir.exists() and not run_dir.is_dir():
             raise StoreError(f"{run_dir}: is a file, not a run folder (outputs/<title>)")
+        if inside := runs_inside(run_dir, "status"):
+            raise StoreError(f"{run_dir}: no run here; {inside}")
         raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
     plan, plan_error = _read_plan(run_dir)
     plan_ids = None if plan is None else [s.id for s in plan.scenes]

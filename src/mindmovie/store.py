@@ -209,6 +209,24 @@ def check_side_files(db: Path) -> None:
             )
 
 
+def runs_inside(folder: Path, command: str) -> str | None:
+    """'it holds the runs outputs/a and outputs/b (mindmovie status outputs/a)' when
+    `folder`, given for a run, is a folder of runs (`outputs/`: a first user's guess),
+    or None: what to say after "no run here". At most four are named."""
+    try:
+        runs = sorted(p for p in folder.iterdir() if p.is_dir() and (p / "run.db").is_file())
+    except OSError:
+        return None
+    if not runs:
+        return None
+    names = [str(p) for p in runs[:4]]
+    if len(runs) > 4:
+        names.append(f"{len(runs) - 4} more")
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    what = "the run" if len(runs) == 1 else "the runs"
+    return f"it holds {what} {listed} (mindmovie {command} {runs[0]})"
+
+
 def check_journal_link(db: Path) -> None:
     """Refuse a run.db that is a symbolic link leading back to itself (`ln -s run.db
     run.db`, or a -> b -> a), in the same words from `status`, `render`, `estimate` and

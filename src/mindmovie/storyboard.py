@@ -918,7 +918,7 @@ def _check_is_a_run(run_dir: Path) -> None:
     """A folder that is no run is said as `status` says it: "nonexist/plan.yaml: file not
     found" (or "cannot read file (Not a directory)" for a file) read as if a run had lost
     its plan. A run folder without plan.yaml (run.db there) is load_plan's to say."""
-    from mindmovie.store import StoreError, check_journal_link
+    from mindmovie.store import StoreError, check_journal_link, runs_inside
 
     check_journal_link(run_dir / "run.db")  # drawn as if the run had no journal
     try:
@@ -929,6 +929,8 @@ def _check_is_a_run(run_dir: Path) -> None:
         return
     if is_file:
         raise StoreError(f"{run_dir}: is a file, not a run folder (outputs/<title>)")
+    if inside := runs_inside(run_dir, "storyboard"):
+        raise StoreError(f"{run_dir}: no run here; {inside}")
     raise StoreError(f"{run_dir}: no run here (no plan.yaml). Plan or render a goals.yaml first.")
 
 

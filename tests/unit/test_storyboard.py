@@ -489,6 +489,31 @@ def test_a_folder_that_is_no_run_is_said_so_not_a_missing_plan(tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+def test_the_outputs_folder_given_for_a_run_names_the_runs_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mindmovie status outputs` (the folder of runs, not a run: a first user's guess)
+    said "no run here (no run.db). Render a goals.yaml first." beside the runs it holds;
+    `status` and `storyboard` now name them, and the command to give."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.store import Store
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("my-year", "другой"):
+        (tmp_path / "outputs" / name).mkdir(parents=True)
+        Store(tmp_path / "outputs" / name / "run.db").close()
+    (tmp_path / "outputs" / "notes").mkdir()  # no run: not named
+    for command in ("status", "storyboard"):
+        r = CliRunner().invoke(app, [command, "outputs"])
+        assert r.exit_code == 2, r.output
+        assert (
+            f"outputs: no run here; it holds the runs outputs/my-year and outputs/другой "
+            f"(mindmovie {command} outputs/my-year)"
+        ) in " ".join(r.stderr.split()), r.stderr
+
+
 def test_html_right_to_left_text_takes_its_own_direction(tmp_path: Path) -> None:
     """A Hebrew or Arabic affirmation, title, prompt or closing in the page (whose
     language is English, left to right) showed its closing full stop at the wrong end
