@@ -363,6 +363,25 @@ def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Pro
     return problems
 
 
+def _folder_as_goals(path: Path) -> str | None:
+    """What to give instead of a folder given as GOALS: `render proj` after `init proj`
+    (its goals.yaml), or `render outputs/<title>` to resume a run (said only "is a
+    directory, not a file"); None for any other path."""
+    try:
+        if not path.is_dir():
+            return None
+        if (path / "goals.yaml").is_file():
+            return f"is a folder, not a file; give the goals.yaml in it: {path / 'goals.yaml'}"
+        if (path / "run.db").is_file():
+            return (
+                "is a run folder, not goals; give the goals.yaml it was made from (the same "
+                "command resumes it)"
+            )
+    except OSError:
+        return None
+    return None
+
+
 def load_goals(path: Path) -> Goals:
     """Load and check goals.yaml; photo and music paths come back absolute and existing.
 
@@ -370,7 +389,12 @@ def load_goals(path: Path) -> Goals:
     file, bad YAML, duplicate keys, top level not a mapping, unknown keys (with a
     did-you-mean), missing or wrongly typed fields, no goals, missing photo/music files.
     """
-    doc = load_yaml(path, GoalsError)
+    try:
+        doc = load_yaml(path, GoalsError)
+    except GoalsError as e:
+        if (why := _folder_as_goals(path)) is None:
+            raise
+        raise GoalsError(path, None, None, why) from e
     require_mapping(doc, path, GoalsError, _GOALS_EXAMPLE)
     data: dict[str, Any] = doc.data
     base = path.absolute().parent.resolve()

@@ -1299,3 +1299,33 @@ def test_cover_kept_measures_a_photo_turned_by_exif_as_shown(tmp_path: Path) -> 
     assert cover_kept(portrait, (720, 1280)) == pytest.approx(0.75)
     assert cover_kept(landscape, (1280, 720)) == pytest.approx(0.75)
     assert cover_kept(landscape, (720, 1280)) == pytest.approx(0.4219, abs=1e-4)
+
+
+def test_a_folder_given_as_goals_names_its_goals_file_or_says_it_is_a_run(
+    tmp_path: Path,
+) -> None:
+    """`render proj` after `init proj`, or `render outputs/<title>` to resume a run, said
+    only "is a directory, not a file": the folder's goals.yaml is named, and a run folder
+    is said to be one, with what to give instead."""
+    from mindmovie.init_goals import write_template
+    from mindmovie.store import Store
+
+    proj = tmp_path / "proj"
+    write_template(proj)
+    with pytest.raises(GoalsError) as e:
+        load_goals(proj)
+    assert str(e.value) == (
+        f"{proj}: is a folder, not a file; give the goals.yaml in it: {proj / 'goals.yaml'}"
+    )
+    run = tmp_path / "outputs" / "my-dream-life"
+    run.mkdir(parents=True)
+    Store(run / "run.db").close()
+    with pytest.raises(GoalsError) as e:
+        load_goals(run)
+    assert str(e.value) == (
+        f"{run}: is a run folder, not goals; give the goals.yaml it was made from (the "
+        "same command resumes it)"
+    )
+    with pytest.raises(GoalsError) as e:
+        load_goals(tmp_path)
+    assert str(e.value) == f"{tmp_path}: is a directory, not a file"
