@@ -536,30 +536,6 @@ def test_config_example_ranges_are_the_settings_bounds() -> None:
     assert not wrong, f"config.example.yaml ranges that are not the settings': {wrong}"
 
 
-def test_config_example_lists_the_options_each_provider_reads() -> None:
-    """Stage options were documented nowhere but in the refusal of a wrong one; the
-    list in config.example.yaml must be the sets the providers check them against."""
-    from mindmovie.providers import anthropic, byteplus, google
-
-    want = {
-        ("planner", "anthropic"): anthropic.PLANNER_OPTIONS,
-        ("keyframes", "byteplus"): byteplus.SEEDREAM_OPTIONS,
-        ("keyframes", "google"): google.KEYFRAME_OPTIONS,
-        ("video", "byteplus"): byteplus.SEEDANCE_OPTIONS,
-        ("video", "google"): google.VIDEO_OPTIONS,
-    }
-    text = (REPO / "config.example.yaml").read_text()
-    block = text.split("# options: what the stage's provider reads", 1)[1].split("\nplanner:")[0]
-    said: dict[tuple[str, str], frozenset[str]] = {}
-    stage = ""
-    for line in block.splitlines()[1:]:
-        m = re.match(r"#\s+(?:(planner|keyframes|video)\s+)?(\w+): (.+)$", line)
-        assert m, line
-        stage = m[1] or stage
-        said[(stage, m[2])] = frozenset(x.strip() for x in m[3].split(","))
-    assert said == want
-
-
 def test_the_readme_doctor_exit_codes_are_the_doctors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
