@@ -358,16 +358,24 @@ def _least_spend(settings: Settings) -> tuple[float, str]:
     sent only when billed + committed + its hold <= budget) lets any movie be made, for
     any goals.yaml and plan, on a fresh run: the plan call's hold for the smallest
     goals; a keyframe's hold; a keyframe's price plus the hold of a clip of the
-    shortest length the video model makes. (USD, what binds, for the row.)"""
+    shortest length the video model makes. A paid plan is billed before any keyframe is
+    asked for, so the keyframe and clip figures come on top of what its prompt bills
+    (its input tokens, estimated for the smallest goals): without it, a budget of
+    exactly the figure passed here and the render stopped before its first clip.
+    (USD, what binds, for the row.)"""
     from mindmovie import catalog, costs
     from mindmovie.goals import Goal, Goals
 
     need: list[tuple[float, str]] = []
-    if costs.stage_spec(settings, "planner") is not None:
+    plan_usd, plan_what = 0.0, ""  # the least the plan bills before the keyframes
+    if (planner := costs.stage_spec(settings, "planner")) is not None:
         # one goal of one scene, one letter a field: every goals.yaml asks more
         smallest = Goals(title="x", goals=[Goal(category="x", vision="x", scenes=1)])
         hold = costs.planner_hold(settings, smallest)
         need.append((hold, f"the plan call, which holds up to {costs.format_usd(hold)}"))
+        prompt, _, _ = costs.planner_tokens(smallest, costs.plan_options(settings))
+        plan_usd = planner.price.tokens_usd(prompt, 0)
+        plan_what = f"the plan call's prompt at about {costs.format_usd(plan_usd)} + "
     kf_price, kf_what = 0.0, ""  # the cheapest keyframe: its price, and which
     spec = costs.stage_spec(settings, "keyframes")
     if spec is not None:
@@ -381,7 +389,12 @@ def _least_spend(settings: Settings) -> tuple[float, str]:
             for est in [costs.estimate_keyframe(s)]
         )
         kf_what = f"a keyframe ({model})"
-        need.append((kf_hold, f"{kf_what}, which holds up to {costs.format_usd(kf_hold)}"))
+        need.append(
+            (
+                plan_usd + kf_hold,
+                f"{plan_what}{kf_what}, which holds up to {costs.format_usd(kf_hold)}",
+            )
+        )
     video = costs.stage_spec(settings, "video")
     if video is not None:
         allowed = catalog.allowed_seconds(video)
@@ -390,7 +403,7 @@ def _least_spend(settings: Settings) -> tuple[float, str]:
         clip = f"a {shortest:g} s clip ({video.key}'s shortest) up to {costs.format_usd(hold)}"
         if kf_what:
             clip = f"{kf_what} at {costs.format_usd(kf_price)} + {clip}"
-        need.append((kf_price + hold, clip))
+        need.append((plan_usd + kf_price + hold, plan_what + clip))
     return max(need, default=(0.0, ""))
 
 

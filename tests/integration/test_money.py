@@ -935,6 +935,35 @@ def test_doctor_fails_a_budget_exactly_where_the_render_stops_at_it(
     assert len(ledger_rows(run, "clip")) == (0 if under else 1)
 
 
+def test_doctor_counts_the_paid_plan_billed_before_the_first_keyframe(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """With Claude planning, the plan is billed before any keyframe is asked for: a budget
+    of exactly one keyframe's price plus the shortest clip's hold was passed by doctor
+    ("ok"), and the render, the plan billed, stopped before its first clip (exit 3)."""
+    sim.media_scale = 0.25
+    goals = _one_goal(tmp_path)
+    settings = settings_for("byteplus", sim)
+    least = costs.estimate_keyframe(settings).usd + costs.video_hold(settings, 4)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "preset: byteplus\noutput: {size: 320x180, fps: 12}\nplan: {scene_seconds: 4}\n"
+        f"budget_usd: {least:.9f}\n"
+        f"providers:\n  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05}}\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+    )
+    env = {"ARK_API_KEY": "b", "ANTHROPIC_API_KEY": "a"}
+    doctor = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env=env)
+    assert doctor.exit_code == 1, doctor.output
+    assert "the plan call's prompt at about" in " ".join(doctor.output.split())
+    run = tmp_path / "run"
+    r = CliRunner().invoke(
+        app, ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"], env=env
+    )
+    assert r.exit_code == 3, r.output
+    assert ledger_rows(run, "clip") == []
+
+
 async def test_a_plan_whose_answer_broke_off_stays_owed_and_is_asked_again(
     sim: SimServer, tmp_path: Path
 ) -> None:
