@@ -916,7 +916,7 @@ def providers(
         table.add_column(c, overflow="fold", no_wrap=c in ("provider", "stage", "model"))
     keys: dict[str, str] = {}
     for r in rows:
-        model = str(r["model"]).replace(" / ", " /\n").replace(" (default)", "\n(default)")
+        model = str(r["model"]) + ("\n(default)" if r["default"] and r["stage"] != "all" else "")
         price = r["price"] + (f" (checked {r['price_checked']})" if r["price_checked"] else "")
         cells = (r["provider"], r["stage"], model, r["capabilities"], price)
         table.add_row(*(Text(str(v)) for v in cells))

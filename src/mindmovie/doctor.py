@@ -15,7 +15,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from rich.table import Table
 from rich.text import Text
@@ -635,17 +635,20 @@ def doctor_table(checks: list[Check], preset: str) -> Table:
     return table
 
 
-def providers_rows(keys: Keys | None = None) -> list[dict[str, str]]:
+def providers_rows(keys: Keys | None = None) -> list[dict[str, Any]]:
     """The catalog as rows for `mindmovie providers` (key presence, never values), with
-    each price's source and the date it was checked."""
+    each price's source and the date it was checked. `model` is the id config.yaml
+    takes ("seedance-1-5-pro", not "seedance-1-5-pro (default)", which a script reading
+    --json had to cut), and `default` says whether the preset picks it."""
     from mindmovie.catalog import models
 
     keys = keys or Keys.from_env()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "provider": "local",
             "stage": "all",
-            "model": "local planner / painter / Ken Burns",
+            "model": "local",
+            "default": True,
             "capabilities": "offline; your photos as keyframes",
             "price": "free",
             "key": "none needed",
@@ -684,7 +687,8 @@ def providers_rows(keys: Keys | None = None) -> list[dict[str, str]]:
             {
                 "provider": m.provider,
                 "stage": m.stage,
-                "model": m.key + (" (default)" if m.default else ""),
+                "model": m.key,
+                "default": m.default,
                 "capabilities": ", ".join(bits) or "-",
                 "price": f"{rates} {unit}" + (" (3rd-party source)" if p.third_party else ""),
                 "key": f"{var} {'set' if getattr(keys, m.provider) else 'not set'}",

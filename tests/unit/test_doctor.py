@@ -846,3 +846,21 @@ def test_the_catalog_is_stale_the_day_after_its_limit() -> None:
     assert fresh.ok and "re-check" not in fresh.detail
     assert not stale.ok and not stale.required and stale.status == "warn"
     assert stale.detail.endswith("; re-check prices and model ids before paying")
+
+
+def test_providers_json_gives_model_ids_and_the_default_apart(clean_env: None) -> None:
+    """`providers --json` gave "claude-sonnet-5-5 (default)" as the model, which is no id
+    config.yaml takes, and the local row's model was a phrase: a script had to cut them.
+    Each row's model is what `planner.model` etc. take, and `default` is a flag."""
+    from mindmovie.catalog import models
+
+    rows = json.loads(CliRunner().invoke(app, ["providers", "--json"]).output)
+    ids = {m.key for m in models()}
+    assert [r["model"] for r in rows] == ["local", *[m.key for m in models()]]
+    assert all(isinstance(r["default"], bool) for r in rows)
+    paid = [r for r in rows if r["provider"] != "local"]
+    assert all(r["model"] in ids for r in paid)
+    defaults = [(r["provider"], r["stage"]) for r in paid if r["default"]]
+    assert defaults and len(defaults) == len(set(defaults))  # one per provider and stage
+    table = CliRunner().invoke(app, ["providers"], env={"COLUMNS": "120"}).output
+    assert "(default)" in table
