@@ -560,6 +560,11 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: config file {e.message()}") from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        # (`-c ''` reaches here as ".", the folder the command runs in)
+        raise ConfigError(
+            f"{path}: is a folder, not a config file (a YAML file of settings)"
+        ) from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read config file ({e.strerror})") from None
     try:

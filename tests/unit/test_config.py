@@ -799,7 +799,7 @@ def test_a_config_yaml_that_is_a_folder_is_an_error_not_skipped(
     without the settings (budget, preset) the person put there."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "config.yaml").mkdir()
-    with pytest.raises(ConfigError, match=r"config\.yaml: cannot read config file"):
+    with pytest.raises(ConfigError, match=r"config\.yaml: is a folder, not a config file"):
         load_settings(None, env={})
     (tmp_path / "config.yaml").rmdir()
     (tmp_path / "config.yaml").symlink_to(tmp_path / "gone.yaml")
@@ -1410,3 +1410,20 @@ def test_a_config_yaml_mistake_says_what_to_do_as_goals_yaml_does(
     with pytest.raises(ConfigError) as e:
         load_settings(cfg, env={})
     assert hint in str(e.value), str(e.value)
+
+
+def test_an_empty_config_path_is_said_to_be_the_folder_not_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-c ''` (an unset variable in a script: `-c "$CFG"`) reaches the settings as ".",
+    and the error was the OS's "cannot read config file (Is a directory)"."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["doctor", "-c", ""])
+    assert r.exit_code == 2
+    assert " ".join(r.stderr.split()) == (
+        "error: .: is a folder, not a config file (a YAML file of settings)"
+    )
