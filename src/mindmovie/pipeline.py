@@ -1314,18 +1314,19 @@ class Pipeline:
         self._shown_changed = sorted(changed)
         return raw.model_copy(update={f: want[f] for f in changed}) if changed else raw
 
-    @staticmethod
-    def _replan_reason(recorded: str | None, now: dict[str, Any]) -> str:
-        """Why the plan is made again, from the plan step's recorded basis."""
+    def _replan_reason(self, recorded: str | None, now: dict[str, Any]) -> str:
+        """Why the plan is made again, from the plan step's recorded basis. The goals file
+        by its own name (a person's `pg.yaml` was said to be "goals.yaml")."""
+        name = self.goals_path.name
         try:
             was = json.loads(recorded or "null")
         except ValueError:
             was = None
         if not isinstance(was, dict) or "goals" not in was:
-            return "goals.yaml or the plan settings changed"
+            return f"{name} or the plan settings changed"
         why = []
         if was.get("goals") != now["goals"]:
-            why.append("goals.yaml")
+            why.append(name)
         if was.get("planner") != now["planner"]:
             why.append(f"the planner ({was.get('planner')} -> {now['planner']})")
         opts = was.get("options")

@@ -908,3 +908,25 @@ def test_movie_settings_changes_names_settings_changed_added_or_gone() -> None:
     for not_a_record in ("[1, 2]", "5", '"text"'):  # JSON, but no record
         assert movie_settings_changes(not_a_record, now) == []
         assert movie_edits(not_a_record, PLAN) == []
+
+
+def test_a_replan_names_the_goals_file_by_its_own_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Goals in `pg.yaml`, edited: the new plan was said to come because "goals.yaml
+    changed", a file the person does not have."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    goals = tmp_path / "pg.yaml"
+    goals.write_text("title: T\ngoals:\n  - category: health\n    vision: I run\n")
+    argv = ["plan", "pg.yaml", "--out", "run"]
+    assert CliRunner().invoke(app, argv).exit_code == 0
+    goals.write_text(goals.read_text().replace("I run", "I swim"))
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert "pg.yaml changed since the last plan: planning again" in said, said
+    assert "goals.yaml" not in said
