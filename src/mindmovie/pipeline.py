@@ -3062,7 +3062,50 @@ class Pipeline:
             tasks = await with_retry(partial(finder, created_after=since))
         known = {x["remote_id"] for x in store.ledger_rows() if x["remote_id"]}
         known |= {st.remote_id for st in store.steps() if st.remote_id}
-        return [t for t in tasks if t.remote_id not in known]
+        unknown = [t for t in tasks if t.remote_id not in known]
+        if unknown:
+            others = self._jobs_other_runs_know()
+            unknown = [t for t in unknown if str(t.remote_id) not in others]
+        return unknown
+
+    def _jobs_other_runs_know(self) -> set[str]:
+        """Job ids journaled by the other runs on this disk: those under output_dir and
+        beside this run folder, and the runs `--fresh` set aside in their previous/.
+        The provider's list shows every job of the account: another movie rendered the
+        same day was "a job no row knows", taken for this run's lost request (put on
+        its refunded row, billed unused here, or even made its scene's clip). Read as
+        `status` reads, without writing anything there."""
+        this = (self.run_dir / "run.db").absolute()
+        folders: set[Path] = set()
+        for parent in {Path(self.settings.output_dir), self.run_dir.absolute().parent}:
+            try:
+                folders |= {p for p in parent.iterdir() if p.is_dir() and not p.is_symlink()}
+            except OSError:
+                continue
+        dbs: list[Path] = []
+        for folder in folders:
+            dbs.append(folder / "run.db")
+            with contextlib.suppress(OSError):
+                dbs += [p / "run.db" for p in (folder / "previous").iterdir()]
+        known: set[str] = set()
+        for db in dbs:
+            try:
+                if db.absolute() == this or not db.is_file() or db.is_symlink():
+                    continue
+                con = _snapshot(db)
+                try:
+                    for table in ("ledger", "steps"):
+                        known |= {
+                            str(r[0])
+                            for r in con.execute(
+                                f"SELECT remote_id FROM {table} WHERE remote_id IS NOT NULL"
+                            )
+                        }
+                finally:
+                    con.close()
+            except (sqlite3.Error, OSError, ValueError):
+                continue  # not a run, damaged, locked: it knows nothing we can read
+        return known
 
     async def _lost_submission(
         self,

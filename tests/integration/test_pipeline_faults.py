@@ -1001,6 +1001,45 @@ async def test_a_late_job_made_after_its_rows_refund_is_put_back_on_that_row(
     assert {j.id for j in sim.jobs()} == {first["remote_id"], second["remote_id"]}
 
 
+async def test_another_movies_job_is_not_taken_for_a_refunded_lost_request(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refunded lost request's job is looked for in the account's job list for a day
+    (`_find_jobs_made_after_refund`). Another movie rendered meanwhile on the same
+    account made a job no row of this run knows: the next render of this movie put it
+    on the refunded row (billed here, said to have "reached byteplus after all"). Jobs
+    other runs on this disk journaled are no lost request's."""
+    from mindmovie import pipeline
+
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 1.0)
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=600.0)  # never made
+    s = _byteplus(sim)
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert [r["state"] for r in ledger_rows(res.run_dir, "clip")] == ["refunded", "billed"]
+    other = tmp_path / "other.yaml"
+    other.write_text(
+        "title: Two\ngoals:\n  - category: career\n    vision: I lead\n    scenes: 1\n"
+    )
+    two = await Pipeline(other, s, out=tmp_path / "run2", keys=KEYS).run()
+    assert two.movie is not None and len(sim.jobs()) == 2  # this run's second, and its own
+    notes: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            notes.append(text)
+
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
+    first, second = ledger_rows(res.run_dir, "clip")
+    assert first["state"] == "refunded" and not first["remote_id"], first
+    assert second["state"] == "billed"
+    assert not [n for n in notes if "after all" in n], notes
+
+
 async def test_a_late_job_made_after_its_rows_refund_is_seen_in_the_same_render(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
