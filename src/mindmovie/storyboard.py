@@ -921,9 +921,19 @@ def _check_is_a_run(run_dir: Path) -> None:
     from mindmovie.store import StoreError, check_journal_link, runs_inside
 
     check_journal_link(run_dir / "run.db")  # drawn as if the run had no journal
+    plan = run_dir / "plan.yaml"
     try:
-        if run_dir.is_dir() and ((run_dir / "plan.yaml").exists() or (run_dir / "run.db").exists()):
+        if run_dir.is_dir() and plan.exists():
             return
+        if run_dir.is_dir() and (run_dir / "run.db").exists():
+            if os.path.lexists(plan):
+                return  # a broken link, say: load_plan says what is wrong with it
+            # a run whose plan.yaml was moved away: "file not found" alone, where status
+            # says the next render makes one
+            raise StoreError(
+                f"{plan}: not there, so there is no plan to draw; the next `plan` or "
+                "`render` of its goals.yaml makes one (`status` says which goals.yaml)"
+            )
         is_file = run_dir.exists() and not run_dir.is_dir()
     except OSError:  # a name too long, a folder not ours: load_plan says what it can
         return

@@ -489,6 +489,24 @@ def test_a_folder_that_is_no_run_is_said_so_not_a_missing_plan(tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+def test_a_run_whose_plan_was_moved_away_says_what_makes_one(tmp_path: Path) -> None:
+    """A run folder (run.db there) whose plan.yaml was moved away: `storyboard` said only
+    "run/plan.yaml: file not found", where `status` says the next render makes one."""
+    from mindmovie.store import Store, StoreError
+    from mindmovie.storyboard import storyboard_from_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+    Store(run / "run.db").close()
+    with pytest.raises(StoreError) as e:
+        storyboard_from_run(run)
+    assert str(e.value) == (
+        f"{run / 'plan.yaml'}: not there, so there is no plan to draw; the next `plan` or "
+        "`render` of its goals.yaml makes one (`status` says which goals.yaml)"
+    )
+    assert sorted(p.name for p in run.iterdir()) == ["run.db"]
+
+
 def test_the_outputs_folder_given_for_a_run_names_the_runs_in_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
