@@ -344,6 +344,30 @@ async def test_server_error_is_transient_one_attempt(
     assert len(sim.requests(path=TASKS, method="POST")) == 1
 
 
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_a_create_answered_a_5xx_that_may_have_made_the_task_is_connection_lost(
+    sim: SimServer, keyframe: Path, status: int
+) -> None:
+    """A 500, 502 or 504 to a create can come after the backend made the task (it bills):
+    ConnectionLost, sent, so the pipeline looks for the task before paying again. Only
+    504 was; a 500 or 502 was Transient, refunded and sent again: two tasks paid."""
+    sim.add_fault("http_after", path=TASKS, method="POST", status=status)
+    with pytest.raises(ConnectionLost, match=f"HTTP {status}") as e:
+        await seedance(sim).submit(vreq(keyframe))
+    assert e.value.sent is True
+    assert len(sim.requests(path=TASKS, method="POST")) == 1 and created(sim) == 1
+
+
+async def test_a_503_to_a_create_is_not_taken_for_a_lost_answer(
+    sim: SimServer, keyframe: Path
+) -> None:
+    """503 (unavailable) turns the request away: sent again, not looked for."""
+    sim.add_fault("http", path=TASKS, method="POST", status=503)
+    with pytest.raises(Transient) as e:
+        await seedance(sim).submit(vreq(keyframe))
+    assert not isinstance(e.value, ConnectionLost)
+
+
 async def test_a_503_with_retry_after_carries_it(sim: SimServer, keyframe: Path) -> None:
     """A 503 saying when to come back (Retry-After) is Transient with that wait, which
     mindmovie.retry honours as it does a 429's; before, only a 429 kept it."""

@@ -358,6 +358,24 @@ async def test_500_is_transient_and_the_sdk_does_not_retry(gsim: SimServer, stat
     assert len(gsim.requests(path=":generateContent")) == 1
 
 
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_a_veo_create_answered_a_5xx_that_may_have_made_it_is_connection_lost(
+    gsim: SimServer, tmp_path: Path, status: int
+) -> None:
+    """A 500, 502 or 504 to a Veo create can come after the operation was made (it
+    bills): ConnectionLost, sent, so its row stays committed. Only 504 was; a 500 or 502
+    was Transient and refunded. A 503 is still a plain Transient (turned away)."""
+    gsim.add_fault("http_after", path=":predictLongRunning", status=status)
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    with pytest.raises(ConnectionLost) as ei:
+        await veo.submit(_video_req(tmp_path))
+    assert ei.value.sent is True and len(gsim.jobs()) == 1
+    gsim.add_fault("http", path=":predictLongRunning", status=503)
+    with pytest.raises(Transient) as unavailable:
+        await veo.submit(_video_req(tmp_path))
+    assert not isinstance(unavailable.value, ConnectionLost)
+
+
 async def test_one_500_then_success_under_the_retry_policy(gsim: SimServer) -> None:
     gsim.add_fault("http", path=":generateContent", status=503, count=1)
     kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)

@@ -111,16 +111,17 @@ def test_refused_and_failing_calls_name_no_key(sim: SimServer, tmp_path: Path) -
                    str(tmp_path / "refused"), "--yes", "--verbose")  # fmt: skip
     assert r.returncode != 0 and "ARK_API_KEY" in r.stdout + r.stderr, (r.stdout, r.stderr)
     _check(r)
-    # video creates that fail on every try (server errors, then a bad request)
+    # video creates that fail on every try (server errors, then a bad request); 503: a
+    # 500 may have made the task, and the render would wait for it (up to 300 s)
     sim.clear_faults()
-    sim.add_fault("http", path="/contents/generations/tasks", method="POST", status=500,
+    sim.add_fault("http", path="/contents/generations/tasks", method="POST", status=503,
                   count=None)  # fmt: skip
     r = _mindmovie(tmp_path, "render", str(goals), "-c", str(cfg), "--out",
                    str(tmp_path / "failing"), "--yes", "--verbose")  # fmt: skip
     assert r.returncode != 0, r.stdout
     _check(r)
     status = _mindmovie(tmp_path, "status", str(tmp_path / "failing"), "--json")
-    assert status.returncode == 0 and "HTTP 500" in status.stdout, status.stdout
+    assert status.returncode == 0 and "HTTP 503" in status.stdout, status.stdout
     _check(status)
     assert _leaks_in_files(tmp_path) == []
 

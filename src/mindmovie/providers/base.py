@@ -88,6 +88,18 @@ class ConnectionLost(Transient):
         self.sent = sent
 
 
+def made_maybe(status: int) -> bool:
+    """Whether an HTTP error answer to a create may come from a server that made the
+    paid job before failing: every 5xx but 503. 504 (a gateway gave up waiting for the
+    backend) and 502 (it got a broken answer from the backend) say the backend had the
+    request; a 500 is the server's own unexpected error, part way through. None says
+    the job was not made, and no create carries a key the provider could tell a second
+    send by (provider-wire.md: Ark's X-Client-Request-Id is new on every attempt), so
+    sending again can pay twice. A 503 (unavailable: AIP-194's one status a call that
+    is not idempotent may be sent again after) turned the request away."""
+    return status >= 500 and status != 503
+
+
 def never_connected(e: BaseException) -> bool:
     """Whether an SDK's connection error (or one it was raised from) is httpx failing to
     *open* the connection, so no byte of the request was sent. A timeout while connecting

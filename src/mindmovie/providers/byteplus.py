@@ -43,6 +43,7 @@ from mindmovie.providers.base import (
     RateLimited,
     Transient,
     VideoRequest,
+    made_maybe,
     never_connected,
     unknown_options,
 )
@@ -194,11 +195,14 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
             retry_after=retry_after_seconds(e.response.headers),
             provider=PROVIDER,
         )
-    if status == 504 and during == "submit":
-        # a gateway that gave up waiting for the backend: the backend may have made the
-        # job (and bills it). A lost answer, not "not accepted": the pipeline looks for
-        # the job before paying again (taken for a refusal, the create was refunded and
-        # sent again, and the scene paid for two jobs, one on no ledger row)
+    if during == "submit" and made_maybe(status):
+        # a 5xx to a create other than 503: the request reached a server that may have
+        # made the job (and bills it) before it failed: 504, a gateway that gave up
+        # waiting for the backend; 502, one that got a broken answer from it; 500, the
+        # service's own unexpected error. A lost answer, not "not accepted": the
+        # pipeline looks for the job before paying again (taken for a refusal, the
+        # create was refunded and sent again, and the scene paid for two jobs, one on
+        # no ledger row). A 503 (unavailable) turned the request away: sent again
         return ConnectionLost(f"{during}: HTTP {status} {detail}", provider=PROVIDER, sent=True)
     if status >= 500 or status in (408, 409):
         return Transient(

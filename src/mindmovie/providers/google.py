@@ -46,6 +46,7 @@ from mindmovie.providers.base import (
     RateLimited,
     Transient,
     VideoRequest,
+    made_maybe,
     never_connected,
     unknown_options,
 )
@@ -313,7 +314,7 @@ class _Ctx:
     #: the call downloads the operation's video: a 404 is the file gone (deleted or
     #: expired), not the model or the operation
     download: bool = False
-    #: the call creates a paid operation (a video create): a 504 is a lost answer
+    #: the call creates a paid operation (a video create): a 5xx but 503 is a lost answer
     creates: bool = False
 
 
@@ -329,9 +330,10 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             raise RateLimited(
                 f"{what}: rate limited, {msg}", retry_after=_retry_after(e), provider=PROVIDER
             ) from e
-        if code == 504 and ctx.creates:
-            # a gateway that gave up waiting for the backend, which may have made the
-            # operation (and bills it): a lost answer, kept committed, not refunded
+        if ctx.creates and made_maybe(code):
+            # a 5xx but 503 (`made_maybe`): the backend may have made the operation
+            # (and bills it) before the error: a lost answer, kept committed, not
+            # refunded (Veo lists no operations to find it by)
             raise ConnectionLost(f"{what}: {msg}", provider=PROVIDER, sent=True) from e
         if code in (408, 409) or code >= 500 or isinstance(e, genai_errors.ServerError):
             raise Transient(f"{what}: {msg}", retry_after=_retry_after(e), provider=PROVIDER) from e
