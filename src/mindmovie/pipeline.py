@@ -950,6 +950,12 @@ def _still_asks(store: Store, r: dict[str, Any]) -> bool:
     return _asked_key(store, r) == step.input_key
 
 
+def _lost_sent_at(r: Mapping[str, Any]) -> float:
+    """When a clip row's request was sent: its lost note's time, else the row's."""
+    lost = (r.get("usage") or {}).get("lost") or {}
+    return float(lost.get("sent_at") or r["created_at"])
+
+
 class Pipeline:
     """One render of one goals file into one run directory."""
 
@@ -2160,7 +2166,7 @@ class Pipeline:
             return
         jobs.sort(key=lambda t: (t.created_at, str(t.remote_id)))
         requests = {self._lost_requests[r] for r in rows}
-        if len(requests) > 1 or len(jobs) > len(rows):
+        if len(requests) > 1:
             tied = rows[-len(jobs) :] if len(jobs) <= len(rows) else []
             for r, job in zip(tied, jobs, strict=False):
                 store.ledger_set_remote(r, str(job.remote_id))
@@ -2176,6 +2182,10 @@ class Pipeline:
             )
             return
         ((scene_id, key),) = requests
+        # more jobs than rows (a second job made for a request, a refunded request's
+        # very late one): the earliest go to the rows, the rest are booked as made,
+        # unused. Before, every row was left unknown and the clip made again
+        like = next(r for r in store.ledger_rows() if r["id"] == rows[0])
         for i, (r, job) in enumerate(zip(rows, jobs, strict=False)):
             rid = str(job.remote_id)
             if i == 0 and self._takes_late_job(store, scene_id, key):
@@ -2196,6 +2206,7 @@ class Pipeline:
                     "so its result is not used"
                 )
             self._forget_lost(r)
+        self._book_extra_jobs(store, model, like, jobs[len(rows) :])
 
     def _record_scene(self, store: Store, scene: Scene) -> None:
         """The plan entry this scene's finished clip came from, for `status` to name the
@@ -3135,12 +3146,20 @@ class Pipeline:
             # other scene's create went out, while its late job was still to come (paid
             # twice). Noted lost, the retry waits for it and looks again
             jobs = []
-        if jobs is not None and len(jobs) == 1:
+        if jobs:
+            # one job: this request's. More (a second job made for it, a refunded
+            # request's very late one, another client's): the earliest is taken, and
+            # the others are booked as made, unused (`_book_extra_jobs`); before, the
+            # row was left unknown and the request sent again, a third job paid
+            jobs.sort(key=lambda t: (t.created_at, str(t.remote_id)))
+            took = str(jobs[0].remote_id)
+            like = next(r for r in store.ledger_rows() if r["id"] == row)
+            self._book_extra_jobs(store, video, like, jobs[1:])
             self.reporter.info(
                 f"{scene_id}: the answer to the job request was lost, but the job "
-                f"{jobs[0].remote_id} exists; using it instead of paying again"
+                f"{took} exists; using it instead of paying again"
             )
-            return str(jobs[0].remote_id)
+            return took
         if jobs == []:
             # not refunded yet: a request that timed out may still be turned into a job
             # after this look (the provider was slow, not absent). It stays committed;
@@ -3158,6 +3177,66 @@ class Pipeline:
             "committed. Sending the request again."
         )
         return None
+
+    def _book_extra_jobs(
+        self,
+        store: Store,
+        video: VideoModel,
+        like: Mapping[str, Any],
+        jobs: Collection[Any],
+    ) -> None:
+        """Jobs no row knows listed for ONE lost request (or one scene's rows) beyond
+        the ones its rows take: a second
+        job the provider made for the request, a refunded request's very late one,
+        another client's. Which is which the list cannot tell (it shows no prompts), and
+        each bills: each is put back on a refunded lost request's row it can be (made
+        after that request was sent, the oldest first: `Store.ledger_reopen`, as
+        `_find_jobs_made_after_refund` does), else on a row of its own for `like`'s
+        scene (`Store.ledger_add_job`), unused; `_settle_stale_jobs` bills it. Before,
+        the request's row was left with an unknown outcome, the clip was made again (a
+        third job paid), and these jobs billed on no row."""
+        if not jobs:
+            return
+        now = time.time()
+        model = str(like["model"])
+        refunded = sorted(
+            (
+                r
+                for r in store.ledger_rows()
+                if r["stage"] == "clip"
+                and r["provider"] == video.name
+                and r["model"] == model
+                and r["state"] == "refunded"
+                and not r["remote_id"]
+                and isinstance((r.get("usage") or {}).get("lost"), dict)
+                and now - _lost_sent_at(r) < LATE_JOB_HORIZON
+            ),
+            key=lambda r: (_lost_sent_at(r), r["id"]),
+        )
+        for job in jobs:
+            rid = str(job.remote_id)
+            r = next((r for r in refunded if _lost_sent_at(r) - 60 <= job.created_at), None)
+            if r is not None:
+                refunded.remove(r)
+                store.ledger_reopen(int(r["id"]), rid)
+            else:
+                store.ledger_add_job(
+                    str(like["scene_id"]),
+                    video.name,
+                    model,
+                    rid,
+                    float(like["estimated_usd"]),
+                    like.get("held_usd"),
+                )
+        ids = ", ".join(str(t.remote_id) for t in jobs)
+        self.reporter.warn(
+            f"{like['scene_id']}: {video.name} also lists job(s) {ids}, which no row knows, "
+            "made after a job request of this scene whose answer was lost (a second job "
+            "made for it, or another request's late one: the list cannot tell). They bill "
+            f"(about {costs.format_usd(len(jobs) * float(like['estimated_usd']))}) and are "
+            "counted, unused; no clip is bought again for them"
+        )
+        self.reporter.money(*store.ledger_totals())
 
     async def _settle_lost_submissions(self, store: Store, video: VideoModel) -> None:
         """Submissions whose answer was lost and whose job was not listed at the time: look
@@ -3180,6 +3259,9 @@ class Pipeline:
                     f"{', '.join(str(t.remote_id) for t in late)} were made (and bill); "
                     "their results are not used"
                 )
+        # the rows are of one request (as `_wait_for_late_jobs` keeps them): more jobs
+        # than it can take are booked as made, unused (`_book_extra_jobs`)
+        one_request = len(set(self._lost_requests.values())) == 1
         for row_id, sent_at in sorted(self._lost_rows.items()):
             row = next((r for r in store.ledger_rows() if r["id"] == row_id), None)
             if row is None or row["state"] != "committed" or row["remote_id"]:
@@ -3188,8 +3270,10 @@ class Pipeline:
                 jobs = await self._unjournaled_jobs(store, video, sent_at - 60)
             except ProviderError:
                 continue  # left committed without an id: the next run's _recover_orphans
-            if jobs is not None and len(jobs) == 1:
+            if jobs and (len(jobs) == 1 or one_request):
+                jobs.sort(key=lambda t: (t.created_at, str(t.remote_id)))
                 rid = str(jobs[0].remote_id)
+                extra = jobs[1:]
                 if _still_asks(store, row):
                     # the scene has no clip and no job yet (it failed, or this run
                     # stopped before its clip): the late job is its clip, not a bill for
@@ -3200,6 +3284,7 @@ class Pipeline:
                         f"{video.name} after all: job {rid} was made (and bills); the next "
                         "render picks it up instead of paying again"
                     )
+                    self._book_extra_jobs(store, video, row, extra)
                     continue
                 store.ledger_set_remote(row_id, rid)
                 self.reporter.warn(
@@ -3207,6 +3292,7 @@ class Pipeline:
                     f"{video.name} after all: job {rid} was made (and bills); its result is "
                     "not used"
                 )
+                self._book_extra_jobs(store, video, row, extra)
             elif jobs == [] and time.time() - sent_at >= self.late_job_grace:
                 await self.gate.refund(
                     row_id,
@@ -3308,6 +3394,11 @@ class Pipeline:
                 orphans = [r for r in orphans if r not in clip_orphans]
         elif len(clip_orphans) > 1 and await self._settle_scene_orphans(store, video, clip_orphans):
             orphans = [r for r in orphans if r not in clip_orphans]
+        # a clip row alone for its model is one request: more jobs listed than it asked
+        # for (a second job made for it, a refunded request's late one) are booked as
+        # made, unused (`_book_extra_jobs`); before, the row was left unknown and the
+        # clip made again, a third job paid
+        alone = [(r["provider"], r["model"]) for r in orphans if r["stage"] == "clip"]
         for r in orphans:
             unknown = None
             if r["stage"] == "clip" and r["provider"] == video.name:
@@ -3315,7 +3406,8 @@ class Pipeline:
                     store, video, float(r["created_at"]) - 60, model=str(r["model"])
                 )
             if unknown is not None:
-                if len(unknown) == 1:
+                if unknown and (len(unknown) == 1 or alone.count((r["provider"], r["model"])) == 1):
+                    unknown.sort(key=lambda t: (t.created_at, str(t.remote_id)))
                     rid = str(unknown[0].remote_id)
                     if _still_asks(store, r):
                         store.mark_submitted(r["scene_id"], "clip", rid, ledger_row=r["id"])
@@ -3332,6 +3424,7 @@ class Pipeline:
                             f"stopped, was made at {video.name} (and bills); the scene "
                             "no longer asks for it, so its result is not used"
                         )
+                    self._book_extra_jobs(store, video, r, unknown[1:])
                     continue
                 if not unknown:
                     self._no_job_found(store, r, video)
@@ -3359,11 +3452,7 @@ class Pipeline:
         if video.name == "local" or self._lost_rows:
             return
         now = time.time()
-
-        def sent(r: dict[str, Any]) -> float:
-            lost = (r.get("usage") or {}).get("lost") or {}
-            return float(lost.get("sent_at") or r["created_at"])
-
+        sent = _lost_sent_at
         every = [r for r in store.ledger_rows() if r["stage"] == "clip"]
         if any(
             r["state"] == "committed"
@@ -3515,11 +3604,12 @@ class Pipeline:
         asked for by this scene: when the rows asked for the inputs its clip step has now,
         the first job goes to the step (polled, not paid again); the others are tied to
         their rows (billed, unused, by _settle_stale_jobs). Rows with no job: see
-        `_no_job_found`. False (the rows are looked at one by one) when the provider
-        cannot list its jobs or lists more jobs than there are rows."""
+        `_no_job_found`. Jobs beyond the rows are booked as made, unused
+        (`_book_extra_jobs`). False (the rows are looked at one by one) when the
+        provider cannot list its jobs."""
         since = min(float(r["created_at"]) for r in rows) - 60
         unknown = await self._unjournaled_jobs(store, video, since)
-        if unknown is None or len(unknown) > len(rows):
+        if unknown is None:
             return False
         scene_id = str(rows[0]["scene_id"])
         ordered = sorted(rows, key=lambda r: int(r["id"]))
@@ -3546,7 +3636,10 @@ class Pipeline:
                 )
             else:
                 store.ledger_set_remote(r["id"], rid)
-        unused = [str(t.remote_id) for t in unknown[1 if adopt else 0 :]]
+        # more jobs than rows: the rest are booked as made, unused (before, every row
+        # was left unknown and the clip made again)
+        self._book_extra_jobs(store, video, ordered[0], unknown[len(ordered) :])
+        unused = [str(t.remote_id) for t in unknown[1 if adopt else 0 : len(ordered)]]
         if unused:
             self.reporter.warn(
                 f"{scene_id}: job request(s) whose answers were lost did reach {video.name} "

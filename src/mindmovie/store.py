@@ -981,6 +981,32 @@ class Store:
                     (remote_id, now, scene_id),
                 )
 
+    def ledger_add_job(
+        self,
+        scene_id: str,
+        provider: str,
+        model: str,
+        remote_id: str,
+        estimated_usd: float,
+        held_usd: float | None = None,
+    ) -> int:
+        """A clip job the provider made (and bills) that no request row can take: more
+        jobs listed for a lost request than it asked for (`Pipeline._book_extra_jobs`).
+        A row of its own, committed with the job's id and marked unused, in one
+        transaction; billed from its usage once it ends (`Pipeline._settle_stale_jobs`).
+        The money is spent already, so no budget check: the gate's totals include it."""
+        now = time.time()
+        held = max(estimated_usd, held_usd if held_usd is not None else estimated_usd)
+        usage = json.dumps({"unused": True, "extra_job": True})
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO ledger(scene_id,stage,provider,model,remote_id,state,"
+                "estimated_usd,held_usd,usage,created_at,updated_at) "
+                "VALUES(?,'clip',?,?,?,'committed',?,?,?,?,?)",
+                (scene_id, provider, model, remote_id, estimated_usd, held, usage, now, now),
+            )
+            return int(cur.lastrowid or 0)
+
     def ledger_note_lost(self, row_id: int, input_key: str, sent_at: float) -> None:
         """A video create whose answer was lost (its job may appear late): keep, on its
         still-committed row, the inputs it asked for and when it was sent, so that a

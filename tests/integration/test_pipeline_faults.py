@@ -1355,3 +1355,134 @@ async def test_a_veo_create_answered_504_stays_counted_as_committed(
     assert first["state"] == "committed" and (first["usage"] or {}).get("unknown_outcome"), first
     assert second["state"] == "billed", second
     assert any("may have made (and will bill) that job" in w for w in warned), warned
+
+
+def _clip_job_and_rows(run: Path, scene_id: str) -> tuple[str | None, list[dict[str, Any]]]:
+    """The scene's clip step's job, and the run's clip ledger rows."""
+    store = Store(run / "run.db", read_only=True)
+    try:
+        step = store.get(scene_id, "clip")
+    finally:
+        store.close()
+    return (step.remote_id if step else None), ledger_rows(run, "clip")
+
+
+def _one_taken_one_booked(sim: SimServer, run: Path, scene_id: str, creates: int) -> None:
+    """Every job the simulator made (no more than `creates` creates) is on a row; the
+    scene's clip is one of them, billed, and the others are booked as unused."""
+    assert len(sim.requests(path=TASKS, method="POST")) == creates  # nothing bought again
+    jobs = {j.id for j in sim.jobs()}
+    taken, rows = _clip_job_and_rows(run, scene_id)
+    assert taken in jobs, (taken, jobs)
+    assert {r["remote_id"] for r in rows if r["remote_id"]} == jobs, rows
+    # the clip's billed; the others counted: billed, or committed while still running
+    states = {r["remote_id"]: r["state"] for r in rows if r["remote_id"]}
+    assert states.pop(taken) == "billed", rows
+    assert set(states.values()) <= {"billed", "committed"}, rows
+    unused = [r for r in rows if (r["usage"] or {}).get("unused")]
+    assert {r["remote_id"] for r in unused} == jobs - {taken}, rows
+
+
+async def test_two_jobs_listed_for_one_lost_create_are_taken_and_booked_not_bought_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create is answered 502 after its job was made, and the job list shows two jobs
+    no row knows made since (here one made from the same request just before: a second
+    job the provider made for it, or another request's late one: the list cannot tell).
+    The row was left with an unknown outcome and the request sent again: a third job
+    paid, the two on no row. Now the earliest is the scene's clip and the other is
+    booked on a row of its own, billed unused: no create is sent again."""
+    from mindmovie.providers import registry
+
+    goals, s, run, sc, _, req, _ = await _one_scene_keyframed(sim, tmp_path, monkeypatch)
+    await registry.make_video(s, KEYS).submit(req)  # a job no row knows
+    sim.add_fault("http_after", path=TASKS, method="POST", count=1, status=502)
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    _one_taken_one_booked(sim, run, sc.id, creates=2)
+
+
+async def test_two_jobs_showing_up_at_once_for_a_waited_for_request_are_taken_and_booked(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create's answer is lost with no job listed yet, and the scene waits for it. Two
+    jobs no row knows then show up in one look: every row was left unknown and the clip
+    made again (a third job). Now one is the scene's clip and the other booked unused."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _byteplus(sim)
+    late = sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=60.0)
+    told: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            told.append(text)
+
+    async def make_two_jobs_between_two_looks() -> None:
+        await _until(lambda: any("waiting for it" in t for t in told), "the wait")
+        looks = len(sim.requests(path=JOB_LIST, method="GET"))
+        held = sim.add_fault("delay", path=JOB_LIST, method="GET", count=1, seconds=30.0)
+        await _until(lambda: len(sim.requests(path=JOB_LIST, method="GET")) > looks, "a look")
+        (create,) = sim.requests(path=TASKS, method="POST")
+        await _post_create(sim, create["body"])
+        sim.release(late)
+        await _until(lambda: len(sim.jobs()) == 2, "both jobs")
+        sim.release(held)
+
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec())
+    res = await _run_in_order(pipe, make_two_jobs_between_two_looks())
+    assert res.movie is not None
+    _one_taken_one_booked(sim, res.run_dir, res.plan.scenes[0].id, creates=2)
+    assert any("also lists job(s)" in t for t in told), told
+
+
+async def _post_create(sim: SimServer, body: Any) -> None:
+    """Send the simulator a Seedance create as a client did (a job no row knows)."""
+    import httpx
+
+    assert KEYS.byteplus is not None
+    auth = {"Authorization": f"Bearer {KEYS.byteplus.get_secret_value()}"}
+    async with httpx.AsyncClient() as client:
+        r = await client.post(f"{sim.ark_base_url}{TASKS}", json=body, headers=auth)
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("when", ["next render", "after the clips stage"])
+async def test_two_jobs_found_for_one_lost_request_later_are_taken_and_booked(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """A scene's create whose answer was lost (its row noted, no job then), and two jobs
+    no row knows listed when it is looked for again: by the next render
+    (`_recover_orphans`), or by the look after the clips stage
+    (`_settle_lost_submissions`). The row was left with an unknown outcome and the clip
+    made again: a third job. Now one is the scene's clip (polled, not paid again) and
+    the other is booked unused: two jobs, both counted, no create sent by the render."""
+    import time
+
+    from mindmovie.budget import BudgetGate
+    from mindmovie.providers import registry
+
+    goals, s, run, sc, pipe, req, key = await _one_scene_keyframed(sim, tmp_path, monkeypatch)
+    video = registry.make_video(s, KEYS)
+    store = Store(run / "run.db")
+    try:
+        store.begin(sc.id, "clip", key)
+        row = store.ledger_commit(sc.id, "clip", "byteplus", video.model, 0.1)
+        sent_at = time.time()
+        store.ledger_note_lost(row, key, sent_at)
+        store.fail(sc.id, "clip", "connection_lost", "the answer to the create was lost")
+        for _ in range(2):  # made after all, and a second one no row knows
+            await video.submit(req)
+        if when == "after the clips stage":
+            pipe.gate = BudgetGate(store, None)
+            pipe._lost_rows[row] = sent_at
+            pipe._lost_requests[row] = (sc.id, key)
+            await pipe._settle_lost_submissions(store, video)
+    finally:
+        store.close()
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    _one_taken_one_booked(sim, run, sc.id, creates=2)
