@@ -3186,15 +3186,15 @@ class Pipeline:
         jobs: Collection[Any],
     ) -> None:
         """Jobs no row knows listed for ONE lost request (or one scene's rows) beyond
-        the ones its rows take: a second
-        job the provider made for the request, a refunded request's very late one,
-        another client's. Which is which the list cannot tell (it shows no prompts), and
-        each bills: each is put back on a refunded lost request's row it can be (made
-        after that request was sent, the oldest first: `Store.ledger_reopen`, as
-        `_find_jobs_made_after_refund` does), else on a row of its own for `like`'s
-        scene (`Store.ledger_add_job`), unused; `_settle_stale_jobs` bills it. Before,
-        the request's row was left with an unknown outcome, the clip was made again (a
-        third job paid), and these jobs billed on no row."""
+        the ones its rows take: a second job the provider made for the request, a
+        refunded request's very late one, another client's. Which is which the list
+        cannot tell (it shows no prompts), and each bills: each is put back on a
+        refunded lost request's row it can be (made after that request was sent, the
+        oldest first: `Store.ledger_reopen`, as `_find_jobs_made_after_refund` does),
+        else on a row of its own for `like`'s scene (`Store.ledger_add_job`), unused;
+        `_settle_stale_jobs` bills it. Before, the request's row was left with an
+        unknown outcome, the clip was made again (a third job paid), and these jobs
+        billed on no row."""
         if not jobs:
             return
         now = time.time()
