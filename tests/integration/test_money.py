@@ -22,7 +22,7 @@ from mindmovie.goals import load_goals
 from mindmovie.media import probe
 from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed
 from mindmovie.progress import NullReporter
-from mindmovie.providers.base import ProviderError
+from mindmovie.providers.base import JobFailed, ProviderError
 from mindmovie.status import collect_status
 from mindmovie.store import Store
 from tests.integration.support import (
@@ -979,3 +979,20 @@ async def test_a_plan_whose_answer_broke_off_stays_owed_and_is_asked_again(
     plan_rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "plan"]
     assert [r["state"] for r in plan_rows] == ["committed", "billed"]
     assert plan_rows[0]["estimated_usd"] > 0 and not plan_rows[0]["billed_usd"]
+
+
+async def test_a_plan_cut_at_max_tokens_is_billed_once_and_not_asked_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Claude's answer stopped at max_tokens (stop_reason max_tokens, the tool input cut):
+    the call is billed from its usage, and neither a repair nor a retry pays to be cut
+    again; the failure names planner.options.max_tokens."""
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("cut", path="/v1/messages", count=None)
+    with pytest.raises(JobFailed, match=r"planner\.options\.max_tokens"):
+        await Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS).run(
+            until="plan"
+        )
+    assert len(sim.requests(path="/v1/messages")) == 1
+    plan_rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "plan"]
+    assert [r["state"] for r in plan_rows] == ["billed"] and plan_rows[0]["billed_usd"] > 0

@@ -630,3 +630,42 @@ async def test_a_silence_longer_than_the_timeout_mid_answer_is_connection_lost(
         await planner(sim, timeout=0.3).plan(goals, OPTIONS)
     assert e.value.sent is True
     assert time.monotonic() - t0 < 10
+
+
+@pytest.mark.parametrize("cut_at", ["mid_scene", "between_scenes", "last_number", "whole"])
+async def test_an_answer_cut_at_max_tokens_is_billed_once_and_names_the_setting(
+    sim: SimServer, goals: Goals, cut_at: str
+) -> None:
+    """stop_reason max_tokens: the tool input is only what Claude wrote before the cap (the
+    SDK parses it partially: whole scenes, a number cut short). It was taken for a plan
+    to repair: the repair, as long, was cut too and paid for, then the plan failed as
+    'Field required' or, cut between scenes, was filled from the local planner without a
+    word. It is one billed call and a failure naming planner.options.max_tokens."""
+    sim.set_planner(good_plan)
+    full = json.dumps(good_plan({}))
+    length = {
+        "mid_scene": len(full) // 2,
+        "between_scenes": full.index('{"goal": 2') - 2,
+        "last_number": len(full) - 3,  # ..."seconds": 5 (of 50?)
+        "whole": len(full),
+    }[cut_at]
+    sim.add_fault("cut", path=MESSAGES, count=None, length=length)
+    p = planner(sim)
+    with pytest.raises(JobFailed) as e:
+        await p.plan(goals, OPTIONS)
+    assert "max_tokens" in str(e.value) and "planner.options.max_tokens" in str(e.value)
+    assert len(sim.requests(path=MESSAGES)) == 1
+    (call,) = p.last_calls  # answered: the ledger bills it from its usage
+    assert call["output_tokens"] > 1
+
+
+async def test_an_answer_refused_mid_plan_is_not_repaired(sim: SimServer, goals: Goals) -> None:
+    """stop_reason refusal after part of the tool input (Claude's classifier stopped the
+    answer): the part is no plan to repair (a second paid call, refused as well); one
+    billed call and a failure naming the stop reason."""
+    sim.set_planner(good_plan)
+    sim.add_fault("cut", path=MESSAGES, code="refusal")
+    p = planner(sim)
+    with pytest.raises(JobFailed, match="stop_reason refusal"):
+        await p.plan(goals, OPTIONS)
+    assert len(sim.requests(path=MESSAGES)) == 1 and len(p.last_calls) == 1

@@ -1452,8 +1452,11 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"request-id": "req_sim" + sim._new_id(16)}
         seconds = next((float(f.seconds or 2.0) for f in fired if f.kind == "generating"), 0.0)
         broken = next((f for f in fired if f.kind == "midstream"), None)
+        cut = next((f for f in fired if f.kind == "cut"), None)
+        if cut is not None:
+            msg["stop_reason"] = str(cut.code or "max_tokens")
         if body.get("stream") is True:
-            self._stream_message(msg, headers, seconds, broken)
+            self._stream_message(msg, headers, seconds, broken, cut)
             return
         time.sleep(seconds)  # an unstreamed answer: nothing is sent before all of it is
         if broken is not None:
@@ -1464,7 +1467,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(msg, headers=headers)
 
     def _stream_message(
-        self, msg: Json, headers: dict[str, str], seconds: float, broken: Fault | None
+        self,
+        msg: Json,
+        headers: dict[str, str],
+        seconds: float,
+        broken: Fault | None,
+        cut: Fault | None = None,
     ) -> None:
         """The answer as the Messages API streams it (SSE): message_start, each content
         block as start / deltas / stop, message_delta with the stop reason and the output
@@ -1480,6 +1488,8 @@ class _Handler(BaseHTTPRequestHandler):
             if block.get("type") == "tool_use":
                 shell = {**block, "input": {}}
                 text = json.dumps(block.get("input"))
+                if cut is not None:  # the tool input as far as max_tokens let it come
+                    text = text[: cut.length if cut.length is not None else len(text) // 2]
                 delta_type, key = "input_json_delta", "partial_json"
             else:
                 shell = {**block, "text": ""}

@@ -12,7 +12,7 @@ from typing import Any
 REQUEST_KINDS = frozenset({"http", "http_after", "drop", "drop_after", "delay", "late", "patch"})
 JOB_KINDS = frozenset({"slow", "stuck", "fail", "reject"})
 DOWNLOAD_KINDS = frozenset({"truncate", "trickle", "corrupt", "empty", "gzip"})
-PLANNER_KINDS = frozenset({"wrap", "invalid", "generating", "midstream"})
+PLANNER_KINDS = frozenset({"wrap", "invalid", "generating", "midstream", "cut"})
 ALL_KINDS = REQUEST_KINDS | JOB_KINDS | DOWNLOAD_KINDS | PLANNER_KINDS
 
 
@@ -69,6 +69,9 @@ class Fault:
                 overloaded_error) an SSE `error` event says so, without one the socket is
                 closed; an unstreamed answer is that error as an HTTP status (529 or 500)
                 or a dropped connection
+      cut       the answer stops short, as at max_tokens: its stop_reason is `code`
+                (default "max_tokens") and a streamed tool input is only its first `length`
+                characters (default half); an unstreamed one keeps its whole input
     """
 
     kind: str

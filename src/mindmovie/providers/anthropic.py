@@ -54,6 +54,8 @@ USAGE_TOKENS = (
     "cache_creation_input_tokens",
     "cache_read_input_tokens",
 )
+#: stop reasons of an answer cut before its end: its tool input is only a part of the plan
+CUT_STOP_REASONS = ("max_tokens", "model_context_window_exceeded")
 #: affirmations longer than this do not fit on screen at a readable size
 MAX_AFFIRMATION = 90
 
@@ -575,6 +577,25 @@ class ClaudePlanner:
         self.last_calls.append(call)
         for k in USAGE_TOKENS:
             self.last_usage[k] = self.last_usage.get(k, 0) + int(call[k] or 0)
+        stop = getattr(resp, "stop_reason", None)
+        if stop in CUT_STOP_REASONS:
+            # answered (and billed, `last_calls` has it) but cut: its tool input is only the
+            # part written (the SDK parses it partially: whole scenes, a number cut short).
+            # A repair or a retry at the same max_tokens would pay to be cut again.
+            raise JobFailed(
+                f"the plan was cut off at max_tokens ({max_tokens} output tokens, "
+                f"stop_reason {stop}) before Claude finished it; set "
+                "planner.options.max_tokens higher, or plan fewer scenes",
+                provider=PROVIDER,
+            )
+        if stop == "refusal" and any(b.type == "tool_use" for b in resp.content):
+            # stopped mid-plan by Claude's safety classifier: a part of a plan, not one
+            # to repair (a repair of the same goals is refused as well)
+            raise JobFailed(
+                f"model {self.model} stopped writing the plan (stop_reason refusal); "
+                "reword the goals it declined and render again",
+                provider=PROVIDER,
+            )
         for block in resp.content:
             if block.type == "tool_use" and block.name == TOOL_NAME:
                 return block.input, str(block.id)
