@@ -211,7 +211,8 @@ def collect_status(
         # the clip jobs a render picks up rather than buys again (as the estimate counts)
         jobs = {s.scene_id: store.resumable_job(s) for s in steps if s.stage == "clip"}
         late = _late_jobs(store, ledger)
-        waits = _late_waits(ledger, _video_model(settings))
+        live = rendering_pid(run_dir)
+        waits = _late_waits(ledger, _video_model(settings), live=live is not None)
         # keyframes paid for whose download failed: the render downloads them from the
         # URL kept on their ledger row (as the estimate counts: Store.refetchable_result)
         refetch = {
@@ -379,7 +380,7 @@ def collect_status(
         "late_wait": waits,
         #: the pid of a render working on this run now; None: steps left "running" were
         #: stopped (the render was killed) and the next render takes them up
-        "rendering": rendering_pid(run_dir),
+        "rendering": live,
         "movie": None
         if movie is None
         else {
@@ -440,13 +441,18 @@ def _video_model(settings: Settings | None) -> str | None:
         return None
 
 
-def _late_waits(ledger: list[dict[str, Any]], model: str | None) -> list[dict[str, Any]]:
+def _late_waits(
+    ledger: list[dict[str, Any]], model: str | None, *, live: bool = False
+) -> list[dict[str, Any]]:
     """Video creates whose answer was lost (or which were in flight at a kill) and whose
     job no look has found yet, within LATE_JOB_GRACE: a render sends no video create to
     their provider until the job shows up or the grace is over
     (`Pipeline._wait_for_late_jobs`), so every other scene's clip waits too. Per
     provider: {"provider", "scenes" (whose requests), "seconds" (the most left)}. Rows of
-    another video model than `model` are not waited for (`Pipeline._no_job_found`)."""
+    another video model than `model` are not waited for (`Pipeline._no_job_found`).
+    `live`: a render works on the run now; it waits only for the requests it noted lost
+    (`Store.ledger_note_lost`, its own or a killed run's, noted when it starts): a row
+    without the note is its create in flight, its answer still to come."""
     from mindmovie.pipeline import _late_job_grace
     from mindmovie.providers.registry import lists_jobs
 
@@ -462,6 +468,8 @@ def _late_waits(ledger: list[dict[str, Any]], model: str | None) -> list[dict[st
         if usage.get("unknown_outcome") or (model is not None and r["model"] != model):
             continue
         lost = usage.get("lost")
+        if live and not isinstance(lost, dict):
+            continue  # a create in flight now, not a lost one
         sent_at = float(lost.get("sent_at") or 0) if isinstance(lost, dict) else 0.0
         left = min(sent_at or float(r["created_at"]), now) + grace - now
         if left <= 0:

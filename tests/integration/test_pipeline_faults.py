@@ -1486,3 +1486,43 @@ async def test_two_jobs_found_for_one_lost_request_later_are_taken_and_booked(
     res = await Pipeline(goals, s, out=run, keys=KEYS).run()
     assert res.movie is not None
     _one_taken_one_booked(sim, run, sc.id, creates=2)
+
+
+async def test_status_of_a_render_working_now_does_not_take_its_create_in_flight_for_lost(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render working now has a video create in flight (its row committed, no job id
+    yet: the answer is still to come). That is no lost request, and the render holds no
+    clip for it; status said "waiting for a lost request of scene ... to show up at
+    byteplus (up to 300 s more): no clip is sent to byteplus until its job is listed".
+    A working render waits only for the requests it noted lost (`ledger_note_lost`)."""
+    import asyncio
+
+    from mindmovie import pipeline
+
+    goals, _, held = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=1)
+    slow = {"base_url": sim.ark_base_url, "timeout": 30.0, "poll_interval": 0.05}
+    s = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        providers={"byteplus": {**slow, "poll_max_interval": 0.2}},
+    )
+    run = tmp_path / "run"
+    task = asyncio.create_task(Pipeline(goals, s, out=run, keys=KEYS).run())
+    try:
+        for _ in range(1000):  # the create reached the simulator, its answer held
+            if held.fired:
+                break
+            await asyncio.sleep(0.01)
+        assert held.fired
+        monkeypatch.setattr(pipeline, "rendering_pid", lambda run_dir: 4242)  # working now
+        info = collect_status(run, settings=s)
+        assert info["rendering"] == 4242
+        rows = [r for r in info["ledger"] if r["stage"] == "clip"]
+        assert [(r["state"], r["remote_id"]) for r in rows] == [("committed", None)], rows
+        assert info["late_wait"] == [], info["late_wait"]
+    finally:
+        sim.release(held)
+        await task
