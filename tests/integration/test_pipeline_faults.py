@@ -1526,3 +1526,26 @@ async def test_status_of_a_render_working_now_does_not_take_its_create_in_flight
     finally:
         sim.release(held)
         await task
+
+
+@pytest.mark.parametrize("preset", ["byteplus", "google"])
+async def test_a_keyframe_answered_504_is_not_refunded(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str
+) -> None:
+    """A gateway answers an image call (Seedream, Gemini: made while the call waits) 504:
+    it gave up waiting for the backend, which may have made the image, and bills it. It
+    was refunded as "not accepted", so the ledger said $0 for an image the provider
+    billed (two images made, one on the ledger). Like a video create's 504, it is a lost
+    answer: the row stays committed (outcome unknown), and the keyframe is asked again."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    path = "/images/generations" if preset == "byteplus" else ":generateContent"
+    sim.add_fault("http_after", path=path, method="POST", count=1, status=504)
+    s = settings_for(preset, sim, planner={"provider": "local"})
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
+    assert len(sim.requests(path=path, method="POST")) == 2  # both made an image
+    first, second = ledger_rows(res.run_dir, "keyframe")
+    assert first["state"] == "committed", first
+    assert second["state"] == "billed", second

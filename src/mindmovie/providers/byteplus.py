@@ -195,14 +195,15 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
             retry_after=retry_after_seconds(e.response.headers),
             provider=PROVIDER,
         )
-    if during == "submit" and made_maybe(status):
+    if during in ("submit", "image") and made_maybe(status):
         # a 5xx to a create other than 503: the request reached a server that may have
         # made the job (and bills it) before it failed: 504, a gateway that gave up
         # waiting for the backend; 502, one that got a broken answer from it; 500, the
         # service's own unexpected error. A lost answer, not "not accepted": the
         # pipeline looks for the job before paying again (taken for a refusal, the
         # create was refunded and sent again, and the scene paid for two jobs, one on
-        # no ledger row). A 503 (unavailable) turned the request away: sent again
+        # no ledger row). An image, made while the call waits, stays committed (outcome
+        # unknown), not refunded. A 503 (unavailable) turned the request away: sent again
         return ConnectionLost(f"{during}: HTTP {status} {detail}", provider=PROVIDER, sent=True)
     if status >= 500 or status in (408, 409):
         return Transient(
