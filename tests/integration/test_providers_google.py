@@ -376,6 +376,22 @@ async def test_a_veo_create_answered_a_5xx_that_may_have_made_it_is_connection_l
     assert not isinstance(unavailable.value, ConnectionLost)
 
 
+@pytest.mark.parametrize("status", [429, 502, 503])
+async def test_an_error_body_not_in_googles_shape_is_still_mapped(
+    gsim: SimServer, status: int
+) -> None:
+    """A proxy in front of the API answers with its own JSON ({"error": "Bad gateway"}:
+    a string where Google puts an object). Looking in it for a RetryInfo delay raised
+    AttributeError, a traceback instead of a retry; since 5xx answers were read for
+    their wait too (ae57641), for every such 5xx."""
+    gsim.add_fault("http", path=":generateContent", status=status, body={"error": "Bad gateway"})
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    with pytest.raises(Transient) as ei:
+        await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
+    assert ei.value.retry_after is None
+    assert isinstance(ei.value, RateLimited) == (status == 429)
+
+
 async def test_one_500_then_success_under_the_retry_policy(gsim: SimServer) -> None:
     gsim.add_fault("http", path=":generateContent", status=503, count=1)
     kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)

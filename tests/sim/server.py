@@ -135,6 +135,7 @@ class SimError(Exception):
         param: str | None = None,
         retry_after: float | None = None,
         retry_delay: float | None = None,
+        body: Any = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -143,6 +144,8 @@ class SimError(Exception):
         self.param = param
         self.retry_after = retry_after
         self.retry_delay = retry_delay
+        #: the JSON body as given instead of the API's error shape (a proxy's own)
+        self.body = body
 
 
 class _Drop(Exception):
@@ -629,6 +632,7 @@ class _Handler(BaseHTTPRequestHandler):
                         param=f.param,
                         retry_after=f.retry_after,
                         retry_delay=f.retry_delay,
+                        body=f.body,
                     )
             if not answered or after is not None:
                 # the request is carried out (a job is created) but the answer is lost:
@@ -779,6 +783,8 @@ class _Handler(BaseHTTPRequestHandler):
                     "type": _ARK_TYPE.get(e.status, "Error"),
                 }
             }
+        if e.body is not None:
+            obj = e.body
         self._json(obj, e.status, headers)
 
     def _host_url(self) -> str:

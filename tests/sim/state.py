@@ -27,7 +27,8 @@ class Fault:
 
     kinds and their parameters:
       http      status (default 500), retry_after (s → Retry-After header), code, message, param,
-                retry_delay (s → a google.rpc.RetryInfo `retryDelay` in a Google error body)
+                retry_delay (s → a google.rpc.RetryInfo `retryDelay` in a Google error body);
+                `body`: the JSON answered instead of the API's error shape (a proxy's own)
       http_after  carry the request out (e.g. create the job), then answer the error of
                 `http` (status default 504): a gateway that timed out waiting for a
                 backend which did the work

@@ -293,7 +293,9 @@ def _retry_after(e: genai_errors.APIError) -> float | None:
     from_header = retry_after_seconds(getattr(resp, "headers", None))
     if from_header is not None:
         return from_header
-    details = e.details.get("error", {}).get("details") if isinstance(e.details, dict) else None
+    # (a proxy's own body may put a string where Google puts the error object)
+    error = e.details.get("error") if isinstance(e.details, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
     for d in details if isinstance(details, list) else []:
         delay = d.get("retryDelay") if isinstance(d, dict) else None
         if isinstance(delay, str) and delay.endswith("s"):
