@@ -3027,8 +3027,14 @@ class Pipeline:
             return
         # SIGTERM (kill, timeout, systemd, docker stop) and SIGHUP (the terminal or ssh
         # session closed) stop the same way: they killed the process at once, with no
-        # resume line, and left the compose's ffmpeg encoders running on as orphans
-        self._before_signals = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+        # resume line, and left the compose's ffmpeg encoders running on as orphans.
+        # Not a signal the render was started ignoring (`nohup`: SIGHUP; a script's
+        # background job: SIGINT): it was told to go on through it, and stopped there
+        self._before_signals = {
+            sig: signal.signal(sig, handler)
+            for sig in STOP_SIGNALS
+            if signal.getsignal(sig) != signal.SIG_IGN
+        }
         self._signal_handler: Callable[[int, object], None] | None = handler
         self._sigint_installed = True
 
@@ -3041,7 +3047,7 @@ class Pipeline:
         killpoint("ask")  # a person closing the terminal at the question
         ours = self._signal_handler if getattr(self, "_sigint_installed", False) else None
         if ours is not None:
-            for sig in STOP_SIGNALS:
+            for sig in self._before_signals:
                 signal.signal(
                     sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
                 )
@@ -3049,7 +3055,7 @@ class Pipeline:
             return self.confirm(est)
         finally:
             if ours is not None:
-                for sig in STOP_SIGNALS:
+                for sig in self._before_signals:
                     signal.signal(sig, ours)
 
     def _remove_sigint(self) -> None:

@@ -153,6 +153,49 @@ async def test_sigterm_stops_a_render_like_ctrl_c(
     assert collect_status(tmp_path / "run")["scenes"][0]["clip"] == "succeeded"
 
 
+@pytest.mark.parametrize("signame", ["SIGHUP", "SIGINT"])
+async def test_a_signal_the_render_was_started_ignoring_stays_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signame: str
+) -> None:
+    """`nohup mindmovie render ...` (SIGHUP ignored: the render is to outlive the ssh
+    session), or a script's `mindmovie render ... &` (SIGINT ignored by the shell for a
+    background job): the render put its own stop handler over the ignored signal, so
+    logging out (or the script's Ctrl-C) stopped the render it was told to leave alone.
+    An ignored signal stays ignored; the movie is made."""
+    import os
+    import signal
+    import time
+
+    signum = getattr(signal, signame)
+    from mindmovie import compose
+    from mindmovie.pipeline import Pipeline
+
+    pipe = Pipeline(goals_file(tmp_path), tiny_local_settings(), out=tmp_path / "run")
+    seen: list[tuple[bool, Any]] = []
+    real = compose.renderer
+
+    def renderer(engine: Any) -> Any:
+        make = real(engine)
+
+        def hung_up(*args: Any, **kwargs: Any) -> Any:
+            os.kill(os.getpid(), signum)  # the session closed (or the script's Ctrl-C)
+            time.sleep(0.5)  # the loop runs meanwhile (the compose is in a thread)
+            seen.append((pipe._stopping, signal.getsignal(signum)))
+            return make(*args, **kwargs)
+
+        return hung_up
+
+    before = signal.signal(signum, signal.SIG_IGN)
+    try:
+        monkeypatch.setattr(compose, "renderer", renderer)
+        res = await pipe.run()
+        assert signal.getsignal(signum) == signal.SIG_IGN  # as it was before the render
+    finally:
+        signal.signal(signum, before)
+    assert seen == [(False, signal.SIG_IGN)]
+    assert res.movie is not None and res.movie.is_file()
+
+
 def test_a_closed_stdin_at_the_spend_question_is_nobody_to_confirm(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
