@@ -1155,7 +1155,23 @@ class Pipeline:
                 await self.gate.refund(row, f"content filter: {error.message}"[:300])
         elif isinstance(error, ConnectionLost) and not error.sent:
             await self.gate.refund(row, "never reached the provider (could not connect)")
-        elif isinstance(error, ConnectionLost) or not isinstance(error, ProviderError):
+        elif isinstance(error, ConnectionLost):
+            # may have been accepted: stays committed. A plan or keyframe call is told
+            # now and marked so (a video create's lost answer has its own look:
+            # `_lost_submission`): else the next render called it a call "in flight when
+            # the last run stopped", of scene "_run", though this run went on
+            r = next((x for x in self.gate.store.ledger_rows() if x["id"] == row), None)
+            if r is not None and r["stage"] != "clip":
+                self.gate.store.ledger_mark_unknown(row)
+                who = "plan" if r["stage"] == "plan" else r["scene_id"]
+                self.reporter.warn(
+                    f"{who}: the answer of the {r['stage']} call to {r['provider']} was "
+                    f"lost ({error.message}); it may have been billed (about "
+                    f"{costs.format_usd(float(r['estimated_usd']))}) and stays counted as "
+                    "committed"
+                )
+            await self.gate.unknown(row)
+        elif not isinstance(error, ProviderError):
             await self.gate.unknown(row)  # may have been accepted: stays committed
         else:
             await self.gate.refund(row, f"{error.kind}: not accepted")

@@ -996,3 +996,54 @@ async def test_a_plan_cut_at_max_tokens_is_billed_once_and_not_asked_again(
     assert len(sim.requests(path="/v1/messages")) == 1
     plan_rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "plan"]
     assert [r["state"] for r in plan_rows] == ["billed"] and plan_rows[0]["billed_usd"] > 0
+
+
+async def test_a_plan_whose_answer_broke_off_is_told_now_not_as_a_stopped_run(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The answer that broke off may be billed: the person is told so when it happens
+    (it was not), and the next render no longer says "_run: a plan call to anthropic was
+    in flight when the last run stopped": the run did not stop, it asked again."""
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("midstream", path="/v1/messages", code="overloaded_error")
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    s = settings_for("byteplus", sim)
+    await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run(until="plan")
+    (told,) = warned
+    assert told.startswith("plan: the answer of the plan call to anthropic was lost"), told
+    assert "may have been billed (about $" in told and "_run" not in told, told
+    warned.clear()
+    await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run(until="plan")
+    assert warned == [], warned
+    plan_rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "plan"]
+    assert [r["state"] for r in plan_rows] == ["committed", "billed"]
+
+
+async def test_a_keyframe_whose_answer_was_lost_is_told_by_its_scene(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The same for a keyframe call whose connection broke after it was sent (the image
+    may be made and billed): told at once, under its scene, not next render as a call
+    "in flight when the last run stopped"."""
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("drop_after", path="/images/generations", count=1)
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    s = settings_for("byteplus", sim, planner={"provider": "local"})
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS, reporter=Rec()).run(until="keyframes")
+    told = [w for w in warned if "was lost" in w]
+    assert len(told) == 1 and " keyframe call to byteplus was lost (" in told[0], warned
+    assert told[0].split(":")[0] in {sc["scene_id"] for sc in collect_status(run)["scenes"]}
+    warned.clear()
+    await Pipeline(goals, s, out=run, keys=KEYS, reporter=Rec()).run(until="keyframes")
+    assert not [w for w in warned if "in flight" in w], warned
