@@ -87,6 +87,22 @@ closing: I am grateful for my beautiful life
 """
 
 
+#: the template's line saying how to render it (`template_for` names the file in it)
+_RENDER_LINE = "#   mindmovie render goals.yaml\n"
+
+
+def template_for(dest: Path) -> str:
+    """`TEMPLATE` written to ``dest``: its render line names ``dest`` as `init` was given
+    it, shell-quoted, as the "next:" line `init` prints does. `init proj` wrote a file
+    saying `mindmovie render goals.yaml`, a file the person did not have where they typed
+    it. A path that cannot stand in one comment line (a newline in it, a byte that is not
+    text) leaves the line as it is."""
+    shown = shlex.quote(str(dest))
+    if not shown.isprintable():
+        return TEMPLATE
+    return TEMPLATE.replace(_RENDER_LINE, f"#   mindmovie render {shown}\n", 1)
+
+
 class InitPathError(ConfigError):
     """The folder given to ``init`` cannot hold a goals.yaml (it is a file, or cannot be
     created or written). ``str()`` names the path and the problem in one line; a
@@ -204,6 +220,8 @@ def _link_note(dest: Path) -> str:
 def write_template(dest_dir: Path, *, force: bool = False) -> Path:
     """Write the commented template as ``dest_dir/goals.yaml``; return its path.
 
+    Its render line names the file as ``dest_dir`` was given (`template_for`).
+
     Raises ``FileExistsError`` if goals.yaml is already there (a person's goals are never
     overwritten by accident), unless ``force``; ``InitPathError`` if ``dest_dir`` is a
     file or cannot be created or written. When goals.yaml cannot be written, the folders
@@ -218,7 +236,7 @@ def write_template(dest_dir: Path, *, force: bool = False) -> Path:
                 "(use --force to replace it)"
             )
         try:
-            atomic_write_text(dest, TEMPLATE)
+            atomic_write_text(dest, template_for(dest))
         except OSError as e:
             raise _cannot_write(dest, e) from None
     except BaseException:

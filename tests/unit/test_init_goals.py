@@ -15,7 +15,7 @@ import yaml
 from rich.console import Console
 
 from mindmovie.goals import KNOWN_CATEGORIES, load_goals
-from mindmovie.init_goals import TEMPLATE, InitPathError, guided, write_template
+from mindmovie.init_goals import TEMPLATE, InitPathError, guided, template_for, write_template
 from tests.media import write_photo
 
 
@@ -41,7 +41,7 @@ def _console() -> tuple[Console, io.StringIO]:
 def test_template_loads_with_every_field(tmp_path: Path) -> None:
     path = write_template(tmp_path)
     assert path == tmp_path / "goals.yaml"
-    assert path.read_text(encoding="utf-8") == TEMPLATE
+    assert path.read_text(encoding="utf-8") == template_for(path)
     goals = load_goals(path)
     assert goals.title and goals.person and goals.person.description and goals.style
     assert 2 <= len(goals.goals) <= 3
@@ -64,7 +64,7 @@ def test_template_refuses_to_overwrite(tmp_path: Path) -> None:
         write_template(tmp_path)
     assert mine.read_text(encoding="utf-8") == "title: mine\n"
     write_template(tmp_path, force=True)
-    assert mine.read_text(encoding="utf-8") == TEMPLATE
+    assert mine.read_text(encoding="utf-8") == template_for(mine)
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 
 
@@ -79,7 +79,7 @@ def test_template_refuses_a_link_to_nothing(tmp_path: Path) -> None:
         write_template(tmp_path)
     assert link.is_symlink()
     write_template(tmp_path, force=True)
-    assert not link.is_symlink() and link.read_text(encoding="utf-8") == TEMPLATE
+    assert not link.is_symlink() and link.read_text(encoding="utf-8") == template_for(link)
 
 
 def test_template_creates_missing_folder(tmp_path: Path) -> None:
@@ -500,6 +500,38 @@ def test_the_next_command_can_be_pasted_into_a_shell(
     assert shlex.split(line.removeprefix("next: ")) == [
         "mindmovie", "render", str(Path("my movie") / "goals.yaml")
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (["init"], "mindmovie render goals.yaml"),
+        (["init", "."], "mindmovie render goals.yaml"),
+        (["init", "proj"], "mindmovie render proj/goals.yaml"),
+        (["init", "./a/b/"], "mindmovie render a/b/goals.yaml"),
+        (["init", "my movie"], "mindmovie render 'my movie/goals.yaml'"),
+        (["init", "line\nbreak"], "mindmovie render goals.yaml"),
+    ],
+)
+def test_the_template_names_the_goals_file_as_the_person_types_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], command: str
+) -> None:
+    """`mindmovie init proj` wrote a proj/goals.yaml whose header said `mindmovie render
+    goals.yaml`: typed where init was run, that file is not there. The header names the
+    file as the `next:` line does; a path that cannot stand in one comment line (a
+    newline in it) keeps the plain name, and every template loads as written."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    (path,) = tmp_path.rglob("goals.yaml")
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines()[2] == f"#   {command}", text.splitlines()[:4]
+    assert text.replace(text.splitlines()[2], "#   mindmovie render goals.yaml", 1) == TEMPLATE
+    assert load_goals(path).title == "My Dream Life"
 
 
 def test_a_folder_name_too_long_for_the_system_is_an_init_path_error(tmp_path: Path) -> None:
