@@ -101,6 +101,22 @@ def _say(text: str, *, markup: bool = True, highlight: bool = False) -> None:
     out.print(text, markup=markup, highlight=highlight, soft_wrap=True)
 
 
+def _check_budget(budget: float | None) -> None:
+    """Refuse a --budget that is no cap in dollars, first thing (`render`, `plan`): nan
+    (every call compared with it is refused), inf (no cap, written as one) and below 0.
+    Checked here rather than by typer's `min=0`, which caught nan first and said
+    "Input should be greater than or equal to 0" of it."""
+    if budget is None:
+        return
+    if not math.isfinite(budget):
+        raise _fail(f"--budget: {budget:g} is not a number of dollars; leave it out for no cap")
+    if budget < 0:
+        raise _fail(
+            f"--budget: {budget:g} is below $0; give the most the run may spend, in dollars "
+            "(0 or more), or leave it out for no cap"
+        )
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     err.print(
         f"[bold red]error:[/bold red] {escape(message)}",
@@ -258,8 +274,6 @@ def _run_pipeline(
     from mindmovie.progress import make_reporter
     from mindmovie.providers.base import InvalidRequest, ProviderError
 
-    if budget is not None and not math.isfinite(budget):  # nan refuses every call
-        raise _fail(f"--budget: {budget} is not a number of dollars; leave it out for no cap")
     cap = budget if budget is not None else settings.budget_usd
     try:
         reporter = make_reporter(quiet=quiet, verbose=verbose)
@@ -335,7 +349,6 @@ def render(
         typer.Option(
             "--budget",
             help="Hard cap in USD on the run's paid calls (earlier renders of it count too).",
-            min=0,
         ),
     ] = None,
     skip_failed: Annotated[
@@ -357,6 +370,7 @@ def render(
     Resumes the same run directory when run again: finished steps are reused, and only
     what changed (in goals.yaml, plan.yaml or settings) is redone.
     """
+    _check_budget(budget)
     if until not in ("plan", "keyframes", "clips", "movie"):
         raise _fail(f"--until: '{until}' is not a stage; allowed: plan, keyframes, clips, movie")
     if quiet and verbose:
@@ -416,14 +430,13 @@ def plan(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Accept the planner call's cost without asking.")
     ] = False,
-    budget: Annotated[
-        float | None, typer.Option("--budget", help="Hard cap in USD.", min=0)
-    ] = None,
+    budget: Annotated[float | None, typer.Option("--budget", help="Hard cap in USD.")] = None,
 ) -> None:
     """Write plan.yaml (scenes, affirmations, prompts, seconds) without rendering.
 
     Edit plan.yaml, then `render`: only the scenes your edit touches are redone.
     """
+    _check_budget(budget)
     settings = _settings(config, preset=preset)
     flags = _overrides(preset, None, None, None, None)
     res = _run_pipeline(
@@ -952,7 +965,7 @@ def main() -> None:
     except NoArgsIsHelpError as e:  # the help was printed (as typer does)
         sys.exit(e.exit_code)
     except ClickException as e:
-        # a flag's bad value (`--fps abc`, `--budget -1`), an unknown option, a missing
+        # a flag's bad value (`--fps abc`, `--budget abc`), an unknown option, a missing
         # argument: one line, like every other mistake; typer drew a boxed panel under
         # a usage line (five lines and more) for these
         sys.exit(_usage_error(e))

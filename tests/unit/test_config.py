@@ -599,7 +599,10 @@ def test_a_control_character_in_the_config_is_one_line_with_its_line(tmp_path: P
             ["render", "g.yaml", "--fps", "abc"],
             "Invalid value for '--fps': Input should be a valid",
         ),
-        (["render", "g.yaml", "--budget", "-1"], "Invalid value for '--budget': Input should be"),
+        (
+            ["render", "g.yaml", "--budget", "abc"],
+            "Invalid value for '--budget': Input should be a valid number",
+        ),
         (["render", "g.yaml", "--nope"], "No such option: --nope"),
         (["render"], "Missing argument 'GOALS'."),
         # click's parser raises this one without a context: it lacked the command and hint
@@ -789,6 +792,45 @@ def test_infinite_or_nan_settings_are_refused(
         cli.main()
     assert ex.value.code == 2
     assert "--budget: inf is not a number of dollars" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["render", "plan"])
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("nan", "nan is not a number of dollars; leave it out for no cap"),
+        ("NaN", "nan is not a number of dollars; leave it out for no cap"),
+        ("-nan", "nan is not a number of dollars; leave it out for no cap"),
+        ("-inf", "-inf is not a number of dollars; leave it out for no cap"),
+        ("1e999", "inf is not a number of dollars; leave it out for no cap"),
+        (
+            "-1",
+            "-1 is below $0; give the most the run may spend, in dollars (0 or more), or "
+            "leave it out for no cap",
+        ),
+    ],
+)
+def test_a_budget_flag_of_no_dollars_says_so_in_its_own_words(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    value: str,
+    said: str,
+) -> None:
+    """`--budget nan` said "Invalid value for '--budget': Input should be greater than
+    or equal to 0" (typer's `min=0` caught it before the command's own "not a number of
+    dollars"); `-inf` and `-1` the same. Every command taking --budget says what the
+    value is, in one line, exit 2, before anything is read (no goals.yaml here)."""
+    from mindmovie import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", ["mindmovie", command, "nope.yaml", "--budget", value])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [f"error: --budget: {said}"]
+    assert not list(tmp_path.iterdir())
 
 
 def test_a_config_yaml_that_is_a_folder_is_an_error_not_skipped(
