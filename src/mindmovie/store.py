@@ -287,6 +287,31 @@ class Step:
         return asdict(self)
 
 
+def _count(value: object) -> int:
+    """A journal's whole-number column as read: one edited by hand to anything else
+    ('x', 1.5) reads as 0 (see `_step`)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _step(row: sqlite3.Row) -> Step:
+    """A steps row as a `Step`, its number columns read tolerantly, as run.db's meta
+    values are: `UPDATE steps SET attempts='x'` made `status` a TypeError traceback and
+    every render of the scene fail with "can only concatenate str (not "int") to str".
+    A damaged count (tries, run number) reads as 0 and a time as 0.0: they are records
+    for the person, and the next try writes them again. A damaged `paid` reads as not
+    recorded (None): the ledger then tells whether a paid call made it."""
+    d = dict(row)
+    d["attempts"] = _count(d["attempts"])
+    d["run_no"] = _count(d["run_no"])
+    for name in ("created_at", "updated_at"):
+        value = d[name]
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        d[name] = float(value) if ok else 0.0
+    if d.get("paid") not in (None, 0, 1):
+        d["paid"] = None
+    return Step(**d)
+
+
 def _snapshot(path: Path) -> sqlite3.Connection:
     """An in-memory copy of run.db as it is now (a render may be writing it: the copy
     is one consistent read, WAL included), opened without writing anything on disk."""
@@ -536,13 +561,13 @@ class Store:
             row = self._db.execute(
                 "SELECT * FROM steps WHERE scene_id=? AND stage=?", (scene_id, stage)
             ).fetchone()
-        return None if row is None else Step(**dict(row))
+        return None if row is None else _step(row)
 
     def steps(self, stage: str | None = None) -> list[Step]:
         q = "SELECT * FROM steps" + (" WHERE stage=?" if stage else "") + " ORDER BY rowid"
         with self._lock:
             rows = self._db.execute(q, (stage,) if stage else ()).fetchall()
-        return [Step(**dict(r)) for r in rows]
+        return [_step(r) for r in rows]
 
     def artifact_path(self, step: Step) -> Path | None:
         return None if step.artifact is None else self.root / step.artifact
@@ -593,7 +618,7 @@ class Store:
                 )
             else:
                 same = row["input_key"] == input_key or row["input_key"] in same_request
-                attempts = row["attempts"] + 1 if same else 1
+                attempts = _count(row["attempts"]) + 1 if same else 1
                 db.execute(
                     "UPDATE steps SET input_key=?, status='running', attempts=?, remote_id=NULL,"
                     " error_kind=NULL, error=NULL, run_no=?, updated_at=? "
@@ -805,7 +830,7 @@ class Store:
                 ).fetchall()
             ]
             live = [
-                Step(**dict(r))
+                _step(r)
                 for r in self._db.execute(
                     "SELECT * FROM steps WHERE stage=? AND input_key=? AND status='succeeded'"
                     " AND artifact IS NOT NULL AND sha256 IS NOT NULL",

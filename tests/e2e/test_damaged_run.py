@@ -118,6 +118,29 @@ def test_a_meta_value_damaged_by_hand_is_no_traceback(finished: Path, key: str, 
     assert sorted(after) == sorted(steps)
 
 
+@pytest.mark.parametrize("column", ["attempts", "run_no", "created_at", "updated_at", "paid"])
+def test_a_step_number_damaged_by_hand_is_no_traceback(finished: Path, column: str) -> None:
+    """`UPDATE steps SET attempts='x'` made `status` a TypeError traceback, and a render
+    that made the scene's clip again failed it with "can only concatenate str (not
+    "int") to str", every time. A step's numbers are read tolerantly, as the meta
+    values are: status shows the run, and the render makes only what is missing."""
+    db = finished / "run" / "run.db"
+    _sql(db, f"UPDATE steps SET {column}='x' WHERE scene_id='01-health-1'")
+    st, _ = status_json(finished, "run")
+    (clip,) = [s for s in st["steps"] if (s["scene_id"], s["stage"]) == ("01-health-1", "clip")]
+    assert isinstance(clip[column], int | float | None), clip
+    (finished / "run" / "scenes" / "01-health-1" / "clip.mp4").unlink()
+    r = _render(finished)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    st, _ = status_json(finished, "run")
+    made = {(s["scene_id"], s["stage"]) for s in st["steps"] if s["run_no"] == 2}
+    assert made & {("01-health-1", "keyframe"), ("01-health-1", "clip")} == {
+        ("01-health-1", "clip")
+    }, made
+    (clip,) = [s for s in st["steps"] if (s["scene_id"], s["stage"]) == ("01-health-1", "clip")]
+    assert clip["status"] == "succeeded" and clip["attempts"] >= 1, clip
+
+
 @pytest.mark.parametrize("usage", ["x", "[1]", "5"])
 def test_a_ledger_usage_damaged_by_hand_is_named_and_kept(finished: Path, usage: str) -> None:
     """A paid call's `usage` edited to no JSON object was a JSONDecodeError (or
