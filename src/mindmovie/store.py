@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -142,6 +143,10 @@ def _link_or_copy(src: Path, dest: Path, *, commit: bool = True, link: bool = Tr
         shutil.copyfile(src, tmp)
     if commit:
         commit_file(tmp, dest)
+
+
+#: a ledger row's states (DESIGN.md §2): sent, outcome unknown; billed; not charged
+LEDGER_STATES = ("committed", "billed", "refunded")
 
 
 class StoreError(Exception):
@@ -936,6 +941,37 @@ class Store:
             "a lost job to look for) are forgotten."
         )
 
+    def _money(self, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` (a ledger row), after checking what the budget counts: its state and
+        its dollar amounts.
+
+        Strict, as `_usage` is: `UPDATE ledger SET billed_usd='x'` made `status` a
+        TypeError traceback, and the budget gate's sum (SQLite's, which reads text as 0)
+        counted that call as free, so a paid render could spend past --budget. A state
+        other than the three (the call counted nowhere) the same. Neither can be guessed:
+        the person puts back the value it had."""
+        row_id = row["id"]
+        state = row["state"]
+        if state not in LEDGER_STATES:
+            raise self._damaged(row_id, "state", state, "committed, billed or refunded")
+        for column in ("estimated_usd", "held_usd", "billed_usd"):
+            usd = row[column]
+            if usd is None and column != "estimated_usd":
+                continue
+            number = isinstance(usd, int | float) and not isinstance(usd, bool)
+            if not number or not math.isfinite(usd) or usd < 0:
+                raise self._damaged(row_id, column, usd, "an amount of dollars")
+        return row
+
+    def _damaged(self, row_id: object, column: str, raw: object, what: str) -> StoreError:
+        shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:57] + "..."
+        return StoreError(
+            f"{self.path}: ledger row {row_id} has a damaged {column} ({shown} is not "
+            f"{what}). It was not changed. Put back the value it had (sqlite3 {self.path} "
+            f'"SELECT * FROM ledger WHERE id={row_id}" shows the row): it is money the '
+            "budget counts, so it is not guessed."
+        )
+
     def ledger_commit(
         self,
         scene_id: str,
@@ -1116,7 +1152,9 @@ class Store:
             row = self._db.execute(
                 "SELECT * FROM ledger WHERE remote_id=? ORDER BY id DESC LIMIT 1", (remote_id,)
             ).fetchone()
-        return None if row is None else {**dict(row), "usage": self._usage(row["id"], row["usage"])}
+        if row is None:
+            return None
+        return {**self._money(dict(row)), "usage": self._usage(row["id"], row["usage"])}
 
     def resumable_job(self, step: Step) -> str | None:
         """The paid job a render picks up for this clip step instead of buying a new one
@@ -1148,7 +1186,7 @@ class Store:
             rows = self._db.execute("SELECT * FROM ledger ORDER BY id").fetchall()
         out = []
         for r in rows:
-            d = dict(r)
+            d = self._money(dict(r))
             d["usage"] = self._usage(d["id"], d.get("usage"))
             out.append(d)
         return out
@@ -1157,9 +1195,8 @@ class Store:
         """(billed, committed): money spent, and money held for calls sent whose outcome is
         not known yet (at the most each can bill: see `ledger_commit`)."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT COALESCE(SUM(CASE WHEN state='billed' THEN billed_usd END),0),"
-                " COALESCE(SUM(CASE WHEN state='committed'"
-                " THEN COALESCE(held_usd, estimated_usd) END),0) FROM ledger"
-            ).fetchone()
-        return float(row[0]), float(row[1])
+            rows = [self._money(dict(r)) for r in self._db.execute("SELECT * FROM ledger")]
+        billed = sum(float(r["billed_usd"] or 0.0) for r in rows if r["state"] == "billed")
+        held = [r["held_usd"] if r["held_usd"] is not None else r["estimated_usd"] for r in rows
+                if r["state"] == "committed"]  # fmt: skip
+        return billed, float(sum(held))

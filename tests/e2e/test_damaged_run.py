@@ -169,6 +169,44 @@ def test_a_ledger_usage_damaged_by_hand_is_named_and_kept(finished: Path, usage:
     assert (finished / "run" / "movie.mp4").is_file()
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "said"),
+    [
+        ("billed_usd", "x", "'x' is not an amount of dollars"),
+        ("estimated_usd", "x", "'x' is not an amount of dollars"),
+        ("state", "paid", "'paid' is not committed, billed or refunded"),
+    ],
+)
+def test_a_ledger_amount_damaged_by_hand_is_named_and_kept(
+    finished: Path, column: str, value: str, said: str
+) -> None:
+    """A paid call's billed_usd edited to 'x' was a TypeError traceback from `status`,
+    and the budget gate (SQLite's SUM reads text as 0) counted the call as free. status
+    and render stop (exit 2) on one line naming run.db, the row and the column, and the
+    row is left as it was."""
+    db = finished / "run" / "run.db"
+    _sql(
+        db,
+        "INSERT INTO ledger(scene_id, stage, provider, model, remote_id, state,"
+        " estimated_usd, billed_usd, usage, created_at, updated_at)"
+        " VALUES('01-health-1', 'clip', 'byteplus', 'seedance', 'job-1', 'billed',"
+        " 0.5, 0.5, NULL, 1, 1)",
+    )
+    _sql(db, f"UPDATE ledger SET {column}=? WHERE id=1", value)
+    before = _sql(db, "SELECT * FROM ledger")
+    said = (
+        f"run/run.db: ledger row 1 has a damaged {column} ({said}). It was not changed. "
+        'Put back the value it had (sqlite3 run/run.db "SELECT * FROM ledger WHERE id=1" '
+        "shows the row): it is money the budget counts, so it is not guessed."
+    )
+    assert said in _status_error(finished)
+    r = _render(finished)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert " ".join(r.stderr.split()) == f"error: {said}", r.stderr
+    assert _sql(db, "SELECT * FROM ledger") == before
+    assert (finished / "run" / "movie.mp4").is_file()
+
+
 @pytest.mark.parametrize("links", [["run.db"], ["b", "run.db"]], ids=["self", "a-b-a"])
 def test_run_db_as_a_link_loop_is_said_alike_by_status_render_and_storyboard(
     finished: Path, links: list[str]

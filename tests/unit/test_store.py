@@ -691,3 +691,39 @@ def test_forget_stage_drops_only_the_rows_not_kept_and_a_hold_is_never_below_its
     st.ledger_commit("a", "clip", "byteplus", "m", 1.0, held_usd=0.5)
     assert st.ledger_totals() == (0.0, pytest.approx(1.0))
     st.close()
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "said"),
+    [
+        ("billed_usd", "x", "'x' is not an amount of dollars"),
+        ("billed_usd", "-1", "-1.0 is not an amount of dollars"),
+        ("estimated_usd", "", "'' is not an amount of dollars"),
+        ("state", "paid", "'paid' is not committed, billed or refunded"),
+    ],
+)
+def test_a_ledger_amount_damaged_by_hand_is_refused_not_counted_as_free(
+    tmp_path: Path, column: str, value: str, said: str
+) -> None:
+    """`UPDATE ledger SET billed_usd='x'`: SQLite's SUM reads the text as 0, so the
+    budget gate counted a billed call as free (a paid render could spend past --budget),
+    and `status` was a TypeError traceback; a state other than the three counted the
+    call nowhere. The ledger's money is read strictly, as its usage is: every read of it
+    (the gate's totals, the rows status shows) names run.db, the row and the column."""
+    st = Store(tmp_path / "run.db")
+    st.next_run_no()
+    row = st.ledger_commit("s1", "clip", "byteplus", "m", 0.10)
+    st.ledger_bill(row, 0.09, None)
+    assert st.ledger_totals() == pytest.approx((0.09, 0.0))
+    con = sqlite3.connect(tmp_path / "run.db")
+    with con:
+        con.execute(f"UPDATE ledger SET {column}=? WHERE id=?", (value, row))
+    con.close()
+    st = Store(tmp_path / "run.db")
+    for read in (st.ledger_totals, st.ledger_rows):
+        with pytest.raises(StoreError) as e:
+            read()
+        assert str(e.value).startswith(
+            f"{tmp_path / 'run.db'}: ledger row {row} has a damaged {column} ({said}). "
+            "It was not changed."
+        ), e.value
