@@ -298,14 +298,44 @@ def _count(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _step(row: sqlite3.Row) -> Step:
-    """A steps row as a `Step`, its number columns read tolerantly, as run.db's meta
-    values are: `UPDATE steps SET attempts='x'` made `status` a TypeError traceback and
-    every render of the scene fail with "can only concatenate str (not "int") to str".
-    A damaged count (tries, run number) reads as 0 and a time as 0.0: they are records
-    for the person, and the next try writes them again. A damaged `paid` reads as not
-    recorded (None): the ledger then tells whether a paid call made it."""
+#: where each stage's file is, in the run folder (a step's `artifact` as written)
+_ARTIFACT_OF = {
+    "keyframe": "scenes/{}/keyframe.png",
+    "clip": "scenes/{}/clip.mp4",
+    "plan": "plan.yaml",
+    "movie": "movie.mp4",
+}
+
+
+def _step(row: sqlite3.Row, journal: Path) -> Step:
+    """A steps row of ``journal`` as a `Step`, its number columns read tolerantly, as
+    run.db's meta values are: `UPDATE steps SET attempts='x'` made `status` a TypeError
+    traceback and every render of the scene fail with "can only concatenate str (not
+    "int") to str". A damaged count (tries, run number) reads as 0 and a time as 0.0:
+    they are records for the person, and the next try writes them again. A damaged
+    `paid` reads as not recorded (None): the ledger then tells whether a paid call made
+    it.
+
+    Its `artifact`, strictly: a path leading out of the run folder (`../notes.txt`, an
+    absolute one) had the render move that file, the person's, into previous/ as "not
+    the file this run made" (an absolute one failed the scene with a ValueError's words,
+    every render). Read as no file, a paid step would be bought again, so it is an
+    error naming the row and what to do (`StoreError`)."""
     d = dict(row)
+    art = d["artifact"]
+    if art is not None and (
+        not isinstance(art, str) or not art or Path(art).is_absolute() or ".." in Path(art).parts
+    ):
+        sid, stage = str(d["scene_id"]), str(d["stage"])
+        usual = _ARTIFACT_OF.get(stage, "").format(sid)
+        raise StoreError(
+            f"{journal}: the {stage} step of {sid} names its file {art!r}, which is not a "
+            "path inside the run folder. It was not changed. Put back the path it had"
+            + (f" ({usual})" if usual else "")
+            + f', or remove the step (sqlite3 {journal} "DELETE FROM steps WHERE '
+            f"scene_id='{sid.replace(chr(39), chr(39) * 2)}' AND stage='{stage}'\"): it "
+            "is then made again (on a paid preset, paid for again)."
+        )
     d["attempts"] = _count(d["attempts"])
     d["run_no"] = _count(d["run_no"])
     for name in ("created_at", "updated_at"):
@@ -566,13 +596,13 @@ class Store:
             row = self._db.execute(
                 "SELECT * FROM steps WHERE scene_id=? AND stage=?", (scene_id, stage)
             ).fetchone()
-        return None if row is None else _step(row)
+        return None if row is None else _step(row, self.path)
 
     def steps(self, stage: str | None = None) -> list[Step]:
         q = "SELECT * FROM steps" + (" WHERE stage=?" if stage else "") + " ORDER BY rowid"
         with self._lock:
             rows = self._db.execute(q, (stage,) if stage else ()).fetchall()
-        return [_step(r) for r in rows]
+        return [_step(r, self.path) for r in rows]
 
     def artifact_path(self, step: Step) -> Path | None:
         return None if step.artifact is None else self.root / step.artifact
@@ -835,7 +865,7 @@ class Store:
                 ).fetchall()
             ]
             live = [
-                _step(r)
+                _step(r, self.path)
                 for r in self._db.execute(
                     "SELECT * FROM steps WHERE stage=? AND input_key=? AND status='succeeded'"
                     " AND artifact IS NOT NULL AND sha256 IS NOT NULL",

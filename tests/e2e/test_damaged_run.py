@@ -141,6 +141,37 @@ def test_a_step_number_damaged_by_hand_is_no_traceback(finished: Path, column: s
     assert clip["status"] == "succeeded" and clip["attempts"] >= 1, clip
 
 
+@pytest.mark.parametrize("where", ["../notes.txt", "absolute"])
+def test_a_step_file_path_leading_out_of_the_run_is_named_and_nothing_moved(
+    finished: Path, where: str
+) -> None:
+    """A clip step's artifact edited to `../notes.txt`: the render moved that file, the
+    person's, beside the run folder, into previous/ ("not the file this run made"); an
+    absolute path failed the scene with a ValueError's words at every render. status
+    and render stop (exit 2) on one line naming the row, the path it should hold and how
+    to remove the step, and nothing is moved."""
+    notes = finished / "notes.txt"
+    notes.write_text("mine\n")
+    art = str(notes) if where == "absolute" else where
+    db = finished / "run" / "run.db"
+    _sql(db, "UPDATE steps SET artifact=? WHERE scene_id='01-health-1' AND stage='clip'", art)
+    steps = _sql(db, "SELECT * FROM steps ORDER BY scene_id, stage")
+    said = (
+        f"run/run.db: the clip step of 01-health-1 names its file {art!r}, which is not a "
+        "path inside the run folder. It was not changed. Put back the path it had "
+        '(scenes/01-health-1/clip.mp4), or remove the step (sqlite3 run/run.db "DELETE '
+        "FROM steps WHERE scene_id='01-health-1' AND stage='clip'\"): it is then made "
+        "again (on a paid preset, paid for again)."
+    )
+    assert said in _status_error(finished)
+    r = _render(finished)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert " ".join(r.stderr.split()) == f"error: {said}", r.stderr
+    assert notes.read_text() == "mine\n"
+    assert not (finished / "run" / "previous").exists()
+    assert _sql(db, "SELECT * FROM steps ORDER BY scene_id, stage") == steps
+
+
 @pytest.mark.parametrize("usage", ["x", "[1]", "5"])
 def test_a_ledger_usage_damaged_by_hand_is_named_and_kept(finished: Path, usage: str) -> None:
     """A paid call's `usage` edited to no JSON object was a JSONDecodeError (or
