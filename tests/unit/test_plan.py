@@ -649,6 +649,28 @@ def test_a_plan_of_more_scenes_than_goals_yaml_makes_names_the_limit(tmp_path: P
             )
 
 
+def test_a_huge_plan_with_a_few_aliases_is_too_large_not_an_alias_bomb(tmp_path: Path) -> None:
+    """A plan of 14,000 scenes written by a script with PyYAML, each scene's photo list
+    the same list (dumped once as `&id001` and then `*id001`), was refused as "more than
+    100000 values once aliases (*name) are expanded": most of its values are written in
+    the file, so it is the file's size that is refused, as for one with no aliases."""
+    path = tmp_path / "plan.yaml"
+    one = dump_plan(Plan(title="T", closing="C", scenes=[scene(1)]))
+    head, body = one.split("scenes:\n")
+    first = body.replace("01-health-1", "0-x-1") + "  reference_photos: &id001 [/p/a.jpg]\n"
+    rest = "".join(
+        body.replace("01-health-1", f"{i}-x-1") + "  reference_photos: *id001\n"
+        for i in range(1, 14_000)
+    )
+    path.write_text(head + "scenes:\n" + first + rest)
+    with pytest.raises(PlanError) as e:
+        load_plan(path)
+    assert e.value.message == (
+        "file is too large: more than 100000 values, which no hand-written YAML file "
+        "holds: is it the right file?"
+    )
+
+
 def test_a_scene_of_more_reference_photos_than_two_photo_lists_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "plan.yaml"
     refs = [f"/p/{i}.jpg" for i in range(21)]
