@@ -10,7 +10,6 @@ import asyncio
 import inspect
 import json
 import math
-import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -861,7 +860,7 @@ def init(
 ) -> None:
     """Start a goals.yaml: a commented template, or (--guided) your answers to a few questions."""
     from mindmovie.init_goals import guided as run_guided
-    from mindmovie.init_goals import write_template
+    from mindmovie.init_goals import typed, write_template
 
     try:
         path = (
@@ -881,8 +880,8 @@ def init(
     except _user_errors() as e:
         raise _fail(str(e)) from None
     _say(f"[bold green]goals:[/bold green] {escape(str(path))}")
-    # quoted for a shell ("my movie/goals.yaml" pasted as it was printed was two args)
-    _say(f"next: mindmovie render {shlex.quote(str(path))}", markup=False)
+    # one shell word ("my movie/goals.yaml" pasted as it was printed was two args)
+    _say(f"next: mindmovie render {typed(path)}", markup=False)
 
 
 @command()

@@ -91,13 +91,21 @@ closing: I am grateful for my beautiful life
 _RENDER_LINE = "#   mindmovie render goals.yaml\n"
 
 
+def typed(path: Path) -> str:
+    """``path`` as one shell word a command takes as a file: quoted where the shell
+    splits it (`my movie/goals.yaml`), and `./` before a name starting with "-"
+    (`mindmovie render -x/goals.yaml` was "No such option: -x")."""
+    text = str(path)
+    return shlex.quote(f"./{text}" if text.startswith("-") else text)
+
+
 def template_for(dest: Path) -> str:
     """`TEMPLATE` written to ``dest``: its render line names ``dest`` as `init` was given
     it, shell-quoted, as the "next:" line `init` prints does. `init proj` wrote a file
     saying `mindmovie render goals.yaml`, a file the person did not have where they typed
     it. A path that cannot stand in one comment line (a newline in it, a byte that is not
     text) leaves the line as it is."""
-    shown = shlex.quote(str(dest))
+    shown = typed(dest)
     if not shown.isprintable():
         return TEMPLATE
     return TEMPLATE.replace(_RENDER_LINE, f"#   mindmovie render {shown}\n", 1)

@@ -511,6 +511,7 @@ def test_the_next_command_can_be_pasted_into_a_shell(
         (["init", "./a/b/"], "mindmovie render a/b/goals.yaml"),
         (["init", "my movie"], "mindmovie render 'my movie/goals.yaml'"),
         (["init", "line\nbreak"], "mindmovie render goals.yaml"),
+        (["init", "--", "-x"], "mindmovie render ./-x/goals.yaml"),
     ],
 )
 def test_the_template_names_the_goals_file_as_the_person_types_it(
@@ -532,6 +533,8 @@ def test_the_template_names_the_goals_file_as_the_person_types_it(
     assert text.splitlines()[2] == f"#   {command}", text.splitlines()[:4]
     assert text.replace(text.splitlines()[2], "#   mindmovie render goals.yaml", 1) == TEMPLATE
     assert load_goals(path).title == "My Dream Life"
+    if "\n" not in args[-1]:  # the line init prints says the same
+        assert f"next: {command}" in r.stdout.splitlines()
 
 
 def test_a_folder_name_too_long_for_the_system_is_an_init_path_error(tmp_path: Path) -> None:
