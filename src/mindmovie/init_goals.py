@@ -158,7 +158,7 @@ def _ensure_folder(dest_dir: Path) -> Path:
         # `init proj/goals.yaml` made a folder named goals.yaml holding goals.yaml
         raise InitPathError(
             f"{dest_dir} names a file; give the folder and init writes {GOALS_NAME} in it "
-            f"(mindmovie init {shlex.quote(str(dest_dir.parent))})"
+            f"(mindmovie init {typed(dest_dir.parent)})"
         )
     blocker = _file_in_the_way(dest_dir)
     if blocker == dest_dir:

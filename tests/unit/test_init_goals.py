@@ -305,6 +305,9 @@ def test_a_goals_file_name_given_as_the_folder_is_refused_and_makes_nothing(
     assert r.exit_code == 2, r.output
     assert "goals.yaml names a file; give the folder" in r.output
     assert f"(mindmovie init '{tmp_path / 'my proj'}')" in r.output
+    # a folder starting with "-" is given as ./-x, not read as an option
+    with pytest.raises(InitPathError, match=r"\(mindmovie init \./-x\)$"):
+        write_template(Path("-x") / "goals.yaml")
     with pytest.raises(InitPathError, match=r"Goals\.YML names a file"):
         guided(_console()[0], tmp_path / "Goals.YML", ask=Script([]))
     assert list(tmp_path.iterdir()) == []
