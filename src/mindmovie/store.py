@@ -604,6 +604,17 @@ class Store:
             rows = self._db.execute(q, (stage,) if stage else ()).fetchall()
         return [_step(r, self.path) for r in rows]
 
+    def _inside(self, path: Path) -> str:
+        """``path``'s place in the run folder, as the journal records it: by its names
+        under the run folder, so a scenes/ (or scenes/<id>) that is a link to a folder
+        on another disk stays scenes/...; else as both resolve (the run folder given
+        through a link). Resolving first failed every keyframe and clip made into such
+        a linked folder with "... is not in the subpath of ...", at every render."""
+        try:
+            return str(Path(os.path.abspath(path)).relative_to(os.path.abspath(self.root)))
+        except ValueError:
+            return str(path.resolve().relative_to(self.root.resolve()))
+
     def artifact_path(self, step: Step) -> Path | None:
         return None if step.artifact is None else self.root / step.artifact
 
@@ -719,7 +730,7 @@ class Store:
         e.g. a plan and its repair): a call is billed exactly when its result is kept, so a
         kill in between leaves it committed (unknown), which the next run reports, rather
         than billed for an artifact that was lost."""
-        rel = artifact.resolve().relative_to(self.root.resolve())
+        rel = self._inside(artifact)
         now = time.time()
         with self._tx() as db:
             for row_id, usd, usage in [*bills, *([bill] if bill is not None else [])]:
@@ -747,7 +758,7 @@ class Store:
     ) -> None:
         """Upsert a succeeded step without counting an attempt (e.g. a cached segment)."""
         now = time.time()
-        rel = str(artifact.resolve().relative_to(self.root.resolve()))
+        rel = self._inside(artifact)
         with self._tx() as db:
             db.execute(
                 "INSERT INTO steps(scene_id,stage,input_key,status,attempts,artifact,sha256,"
@@ -913,7 +924,7 @@ class Store:
             tmp.unlink(missing_ok=True)
         killpoint("restore")  # in place, not yet journaled
         now = time.time()
-        rel = str(dest.resolve().relative_to(self.root.resolve()))
+        rel = self._inside(dest)
         with self._tx() as db:
             db.execute(
                 "INSERT INTO steps(scene_id,stage,input_key,status,attempts,artifact,sha256,"

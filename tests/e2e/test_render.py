@@ -257,6 +257,37 @@ def test_python_dash_m_and_help(workdir: Path, monkeypatch: pytest.MonkeyPatch) 
             assert "asked to confirm (every run), unless --yes" in out
 
 
+@pytest.mark.parametrize("linked", ["scenes", "scenes/02-wealth-1"])
+def test_a_scene_folder_linked_to_another_disk_is_rendered_into(
+    finished: Path, tmp_path: Path, linked: str
+) -> None:
+    """scenes/ (or one scene's folder) moved to another disk and left as a symbolic link
+    to it: the run was reused, but every keyframe or clip made into it failed its scene
+    with "... is not in the subpath of ... OR one path is relative and the other is
+    absolute" (the journal's path was taken after resolving the link), at every render.
+    The file is made there, journaled under its name in the run, and reused after."""
+    run = finished / "run"
+    away = tmp_path / "other-disk" / "scenes"
+    away.parent.mkdir()
+    (run / linked).rename(away)
+    (run / linked).symlink_to(away)
+    clip = run / "scenes" / "02-wealth-1" / "clip.mp4"
+    clip.unlink()
+    r = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q",
+             cwd=finished, check=False)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert clip.is_file() and (run / linked).is_symlink()
+    st = _status(finished, run)
+    assert _ran_last(st) & {("02-wealth-1", "clip"), ("02-wealth-1", "keyframe")} == {
+        ("02-wealth-1", "clip")
+    }
+    (step,) = [s for s in st["steps"] if (s["scene_id"], s["stage"]) == ("02-wealth-1", "clip")]
+    assert step["artifact"] == "scenes/02-wealth-1/clip.mp4"
+    r = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run",
+             cwd=finished)  # fmt: skip
+    assert "steps run: 0, reused: 14" in r.stdout, r.stdout
+
+
 def test_reference_engine_renders_the_same_timeline(finished: Path) -> None:
     """compose.engine: moviepy (the oracle) is selectable and gives the same frame count."""
     workdir = finished
