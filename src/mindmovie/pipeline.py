@@ -315,8 +315,10 @@ def _not_a_folder(path: Path, holds: str) -> str | None:
                 "the link (or point it at a folder) and render again"
             )
         if path.exists() and not path.is_dir():
+            # a named pipe there was "a file" too
+            kind = special_kind(path) or "a file"
             return (
-                f"{path}: is a file, not the folder for {holds}. It was not changed: move "
+                f"{path}: is {kind}, not the folder for {holds}. It was not changed: move "
                 f"it away (e.g. to {path.name}.bad beside it) and render again"
             )
     except OSError:

@@ -271,7 +271,7 @@ def test_run_db_as_a_link_loop_is_said_alike_by_status_render_and_storyboard(
     assert (run / "run.db").is_symlink()
 
 
-@pytest.mark.parametrize("where", ["scenes/02-wealth-1", "scenes", "link"])
+@pytest.mark.parametrize("where", ["scenes/02-wealth-1", "scenes", "link", "pipe"])
 def test_a_file_where_a_scene_folder_belongs_is_named_before_any_step(
     finished: Path, where: str
 ) -> None:
@@ -281,7 +281,7 @@ def test_a_file_where_a_scene_folder_belongs_is_named_before_any_step(
     render now refuse it (exit 2) on one line naming the path and what to do, and
     nothing is changed."""
     run = finished / "run"
-    folder = run / ("scenes/02-wealth-1" if where == "link" else where)
+    folder = run / ("scenes/02-wealth-1" if where in ("link", "pipe") else where)
     folder.rename(run / "moved")
     if where == "link":
         folder.symlink_to("nowhere")
@@ -290,6 +290,13 @@ def test_a_file_where_a_scene_folder_belongs_is_named_before_any_step(
             "to it, where the folder for scene 02-wealth-1's keyframe.png and clip.mp4 "
             "belongs. It was not changed: remove the link (or point it at a folder) and "
             "render again"
+        )
+    elif where == "pipe":  # was "is a file" too
+        os.mkfifo(folder)
+        said = (
+            "run/scenes/02-wealth-1: is a named pipe (FIFO), not the folder for scene "
+            "02-wealth-1's keyframe.png and clip.mp4. It was not changed: move it away (e.g. "
+            "to 02-wealth-1.bad beside it) and render again"
         )
     else:
         folder.write_text("not a folder\n")
@@ -310,7 +317,10 @@ def test_a_file_where_a_scene_folder_belongs_is_named_before_any_step(
         assert r.returncode == 2 and "Errno" not in r.stderr, r.stderr
         assert " ".join(r.stderr.split()).endswith(f"error: {said}"), r.stderr
     assert _sql(db, "SELECT * FROM steps ORDER BY scene_id, stage") == steps
-    assert folder.is_symlink() if where == "link" else folder.read_text() == "not a folder\n"
+    if where == "pipe":
+        assert folder.is_fifo()
+    else:
+        assert folder.is_symlink() if where == "link" else folder.read_text() == "not a folder\n"
 
 
 def test_movie_mp4_as_a_folder_is_named_before_anything_is_composed(finished: Path) -> None:
