@@ -1528,24 +1528,47 @@ async def test_status_of_a_render_working_now_does_not_take_its_create_in_flight
         await task
 
 
-@pytest.mark.parametrize("preset", ["byteplus", "google"])
-async def test_a_keyframe_answered_504_is_not_refunded(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_a_seedream_image_answered_a_5xx_is_not_refunded(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int
 ) -> None:
-    """A gateway answers an image call (Seedream, Gemini: made while the call waits) 504:
-    it gave up waiting for the backend, which may have made the image, and bills it. It
-    was refunded as "not accepted", so the ledger said $0 for an image the provider
-    billed (two images made, one on the ledger). Like a video create's 504, it is a lost
-    answer: the row stays committed (outcome unknown), and the keyframe is asked again."""
+    """A Seedream image call (the image is made while the call waits) answered 504 by a
+    gateway that gave up on the backend, 502, or the service's own 500: the image may
+    have been made, and BytePlus publishes no rule that a failed call is not billed. It
+    was refunded as "not accepted", so the ledger said $0 for an image that may bill
+    (two images made, one on the ledger). The row stays committed (outcome unknown),
+    and the keyframe is asked again."""
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = tmp_path / "goals.yaml"
     goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    path = "/images/generations" if preset == "byteplus" else ":generateContent"
-    sim.add_fault("http_after", path=path, method="POST", count=1, status=504)
-    s = settings_for(preset, sim, planner={"provider": "local"})
+    path = "/images/generations"
+    sim.add_fault("http_after", path=path, method="POST", count=1, status=status)
+    s = settings_for("byteplus", sim, planner={"provider": "local"})
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
     assert len(sim.requests(path=path, method="POST")) == 2  # both made an image
     first, second = ledger_rows(res.run_dir, "keyframe")
     assert first["state"] == "committed", first
+    assert second["state"] == "billed", second
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_a_gemini_image_answered_a_5xx_is_refunded_as_google_bills_no_failed_call(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    """Google bills no failed generateContent call ("If your request fails with a 400
+    or 500 error, you won't be charged for the tokens used": the Gemini API billing
+    FAQ), so a Gemini image answered a 5xx is refunded and asked again; kept committed,
+    it counted against --budget an image Google does not bill."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    path = ":generateContent"
+    sim.add_fault("http_after", path=path, method="POST", count=1, status=status)
+    s = settings_for("google", sim, planner={"provider": "local"})
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
+    assert len(sim.requests(path=path, method="POST")) == 2
+    first, second = ledger_rows(res.run_dir, "keyframe")
+    assert first["state"] == "refunded", first
     assert second["state"] == "billed", second

@@ -316,8 +316,7 @@ class _Ctx:
     #: the call downloads the operation's video: a 404 is the file gone (deleted or
     #: expired), not the model or the operation
     download: bool = False
-    #: the call creates a paid operation or image (a video create, an image made while
-    #: the call waits): a 5xx but 503 is a lost answer
+    #: the call creates a paid operation (a video create): a 5xx but 503 is a lost answer
     creates: bool = False
 
 
@@ -571,8 +570,10 @@ class GeminiKeyframes(_GoogleModel):
         contents = types.Content(role="user", parts=self._parts(request))
         config = self._config(request)
         resp = await _call(
-            # the image is made while the call waits: a 5xx but 503 may come after it was made
-            dataclasses.replace(self._ctx, creates=True),
+            # not `creates`: Google bills no failed generateContent ("If your request fails
+            # with a 400 or 500 error, you won't be charged", ai.google.dev/gemini-api/docs/
+            # billing), so a 5xx is refunded and asked again, unlike Seedream's
+            self._ctx,
             lambda: self.client.aio.models.generate_content(
                 model=self.model, contents=contents, config=config
             ),
