@@ -476,11 +476,26 @@ MIN_FREE_BYTES = 100_000_000
 #: crash tests shorten it)
 LATE_JOB_GRACE = 300.0
 
+#: the grace for a create the service itself answered 500 (`ConnectionLost.answered`):
+#: no part of the request is still in flight, so a job it made is listed at once; the
+#: few seconds cover a list a moment behind. With the whole grace, a provider answering
+#: 500 to every create held each one 300 s before it failed (6 scenes, 3 tries: 90 min)
+ANSWERED_GRACE = 30.0
+
 
 #: seconds after a lost create during which a job the provider lists that no row knows
 #: is still put back on its row, refunded once the grace was over (`ledger_refund(lost=)`,
 #: `Pipeline._find_jobs_made_after_refund`): the job bills, so the row must say so
 LATE_JOB_HORIZON = 24 * 3600.0
+
+
+def _note_grace(lost: Mapping[str, Any]) -> float | None:
+    """A lost note's own grace (`ANSWERED_GRACE`, for a create the service answered),
+    None for the whole grace; a damaged value is the whole grace (the safe side)."""
+    raw = lost.get("grace")
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+        return None
+    return max(0.0, float(raw))
 
 
 def _late_job_grace() -> float:
@@ -1003,6 +1018,8 @@ class Pipeline:
         self._lost_rows: dict[int, float] = {}
         #: those rows' requests: (scene id, input key)
         self._lost_requests: dict[int, tuple[str, str]] = {}
+        #: lost rows waited for less than the grace: answered by the service (a 500)
+        self._lost_grace: dict[int, float] = {}
         #: those of the rows that an earlier run sent (carried over by _recover_orphans):
         #: their scene waits for the late job before paying again (`_await_late_job`)
         self._carried: set[int] = set()
@@ -2051,12 +2068,21 @@ class Pipeline:
 
     def _lost_note(self, row: int) -> dict[str, Any]:
         """What a lost request asked for and when it was sent (`Store.ledger_note_lost`)."""
-        return {"input_key": self._lost_requests[row][1], "sent_at": self._lost_rows[row]}
+        note = {"input_key": self._lost_requests[row][1], "sent_at": self._lost_rows[row]}
+        if row in self._lost_grace:
+            note["grace"] = self._lost_grace[row]
+        return note
+
+    def _grace(self, row: int) -> float:
+        """How long a lost row's job is waited for: the grace, or less for a create the
+        service answered (`ANSWERED_GRACE`)."""
+        return min(self.late_job_grace, self._lost_grace.get(row, self.late_job_grace))
 
     def _forget_lost(self, row: int) -> None:
         """A lost request's row is settled: nothing waits for it any more."""
         self._lost_rows.pop(row, None)
         self._lost_requests.pop(row, None)
+        self._lost_grace.pop(row, None)
         self._carried.discard(row)
 
     def _takes_late_job(self, store: Store, scene_id: str, key: str) -> bool:
@@ -2117,7 +2143,7 @@ class Pipeline:
                     for r, at in self._lost_rows.items():
                         # the clock set back meanwhile: the grace is counted from now
                         self._lost_rows[r] = min(at, now)
-                    left = {r: at + self.late_job_grace - now for r, at in self._lost_rows.items()}
+                    left = {r: at + self._grace(r) - now for r, at in self._lost_rows.items()}
                 for r in sorted(set(left) - self._told_waiting):
                     self._told_waiting.add(r)
                     sid = self._lost_requests.get(r, ("?", ""))[0]
@@ -2145,7 +2171,7 @@ class Pipeline:
         scene held for another scene's lost request looked stuck for up to the grace."""
         now = time.time()
         left = max(
-            (sent + self.late_job_grace - now for sent in self._lost_rows.values()), default=0.0
+            (sent + self._grace(r) - now for r, sent in self._lost_rows.items()), default=0.0
         )
         scenes = sorted({sid for sid, _ in self._lost_requests.values()})
         if scenes == [scene_id]:
@@ -2176,7 +2202,7 @@ class Pipeline:
         if not jobs:
             now = time.time()
             for r in rows:
-                if now - self._lost_rows[r] >= self.late_job_grace:
+                if now - self._lost_rows[r] >= self._grace(r):
                     await self.gate.refund(
                         r, "never reached the provider (no job found)", lost=self._lost_note(r)
                     )
@@ -2450,7 +2476,7 @@ class Pipeline:
                         # before sending another. None listed yet: the row is noted lost,
                         # and the retry waits for its late job (or its grace) first
                         found = await self._lost_submission(
-                            store, model, row, scene_id, sent_at, key
+                            store, model, row, scene_id, sent_at, key, answered=e.answered
                         )
                         if found is None:
                             raise
@@ -3150,6 +3176,8 @@ class Pipeline:
         scene_id: str,
         sent_at: float,
         key: str,
+        *,
+        answered: bool = False,
     ) -> str | None:
         """The job a submit whose answer was lost created, if the provider shows it.
 
@@ -3191,7 +3219,9 @@ class Pipeline:
             # creates. If this run dies first, the next run's _recover_orphans looks.
             self._lost_rows[row] = sent_at
             self._lost_requests[row] = (scene_id, key)
-            store.ledger_note_lost(row, key, sent_at)
+            if answered:  # a 500: a job it made is listed at once, waited for briefly
+                self._lost_grace[row] = ANSWERED_GRACE
+            store.ledger_note_lost(row, key, sent_at, grace=self._lost_grace.get(row))
             return None
         store.ledger_mark_unknown(row)
         self.reporter.warn(
@@ -3317,7 +3347,7 @@ class Pipeline:
                     "not used"
                 )
                 self._book_extra_jobs(store, video, row, extra)
-            elif jobs == [] and time.time() - sent_at >= self.late_job_grace:
+            elif jobs == [] and time.time() - sent_at >= self._grace(row_id):
                 await self.gate.refund(
                     row_id,
                     "connection lost before the provider made a job",
@@ -3587,18 +3617,21 @@ class Pipeline:
         model's, and nothing waits for it; a job of it listed later is put back on it
         (`_find_jobs_made_after_refund`). Refunded, the row keeps its note for that."""
         lost = (r.get("usage") or {}).get("lost")
+        row_id = int(r["id"])
         if isinstance(lost, dict):
             sent_at = float(lost.get("sent_at") or r["created_at"])
             key = str(lost.get("input_key") or "")
+            short = _note_grace(lost)
+            if short is not None:  # a create the service answered (a 500)
+                self._lost_grace[row_id] = short
         else:
             sent_at = float(r["created_at"])
             key = _asked_key(store, r)
-        row_id = int(r["id"])
         # noted by the clock of the run that sent it: one set ahead then (corrected
         # since, or the folder moved to another machine) made the wait for its job
         # last that much more than the grace, holding every create meanwhile
         sent_at = min(sent_at, time.time())
-        if time.time() - sent_at < self.late_job_grace and r["model"] == video.model:
+        if time.time() - sent_at < self._grace(row_id) and r["model"] == video.model:
             if not isinstance(lost, dict):
                 store.ledger_note_lost(row_id, key, sent_at)
                 self.reporter.warn(
@@ -3612,6 +3645,7 @@ class Pipeline:
             self._lost_requests[row_id] = (str(r["scene_id"]), key)
             self._carried.add(row_id)
             return
+        self._lost_grace.pop(row_id, None)
         store.ledger_refund(
             row_id,
             "never reached the provider (no job found)",

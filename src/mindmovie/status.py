@@ -453,7 +453,7 @@ def _late_waits(
     `live`: a render works on the run now; it waits only for the requests it noted lost
     (`Store.ledger_note_lost`, its own or a killed run's, noted when it starts): a row
     without the note is its create in flight, its answer still to come."""
-    from mindmovie.pipeline import _late_job_grace
+    from mindmovie.pipeline import _late_job_grace, _note_grace
     from mindmovie.providers.registry import lists_jobs
 
     grace = _late_job_grace()
@@ -471,7 +471,9 @@ def _late_waits(
         if live and not isinstance(lost, dict):
             continue  # a create in flight now, not a lost one
         sent_at = float(lost.get("sent_at") or 0) if isinstance(lost, dict) else 0.0
-        left = min(sent_at or float(r["created_at"]), now) + grace - now
+        own = _note_grace(lost) if isinstance(lost, dict) else None  # a 500's: shorter
+        wait = grace if own is None else min(grace, own)
+        left = min(sent_at or float(r["created_at"]), now) + wait - now
         if left <= 0:
             continue  # looked for once, then refunded: nothing waits
         w = out.setdefault(r["provider"], {"provider": r["provider"], "scenes": [], "seconds": 0.0})

@@ -1109,13 +1109,17 @@ class Store:
             )
             return int(cur.lastrowid or 0)
 
-    def ledger_note_lost(self, row_id: int, input_key: str, sent_at: float) -> None:
+    def ledger_note_lost(
+        self, row_id: int, input_key: str, sent_at: float, *, grace: float | None = None
+    ) -> None:
         """A video create whose answer was lost (its job may appear late): keep, on its
         still-committed row, the inputs it asked for and when it was sent, so that a
-        later render can give a late job to the scene that asked for it."""
-        self._ledger_update(
-            row_id, usage=json.dumps({"lost": {"input_key": input_key, "sent_at": sent_at}})
-        )
+        later render can give a late job to the scene that asked for it; and `grace`, when
+        its job is waited for less than the whole grace (a create the service answered)."""
+        lost: dict[str, Any] = {"input_key": input_key, "sent_at": sent_at}
+        if grace is not None:
+            lost["grace"] = grace
+        self._ledger_update(row_id, usage=json.dumps({"lost": lost}))
 
     def ledger_mark_unknown(self, row_id: int) -> None:
         """Keep the row committed but remember the person was told its outcome is unknown."""

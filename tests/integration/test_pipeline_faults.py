@@ -7,6 +7,8 @@ affects only its scene; a truncated download is re-fetched from the same job.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -447,6 +449,48 @@ async def test_request_lost_before_the_job_is_made_is_sent_again_once_its_grace_
     clips = ledger_rows(res.run_dir, "clip")
     assert sorted(r["state"] for r in clips) == ["billed"] * n + ["refunded"], clips
     assert any("waiting for it" in w for w in warnings), warnings
+
+
+async def test_a_create_the_service_answered_500_is_waited_for_briefly_not_the_whole_grace(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create answered 500 by the service itself (no job made): it may have made the
+    job, so the list is looked at and the row stays committed; but nothing of the
+    request is still in flight, so a job it made would be listed at once. It was waited
+    for the whole grace (300 s) like a gateway's 504, holding every create: a provider
+    answering 500 to each create took 6 scenes x 3 tries x 300 s to fail. It is waited
+    for ANSWERED_GRACE; its note says so, for a later render and for `status`."""
+    from mindmovie import pipeline
+
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 120.0)
+    monkeypatch.setattr(pipeline, "ANSWERED_GRACE", 0.5)
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("http", path=TASKS, method="POST", count=1, status=500)
+    s = _byteplus(sim)
+    run = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    res = await asyncio.wait_for(run, timeout=60)  # the whole grace: 120 s
+    n = len(res.plan.scenes)
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == n
+    clips = ledger_rows(res.run_dir, "clip")
+    assert sorted(r["state"] for r in clips) == ["billed"] * n + ["refunded"], clips
+    (refunded,) = [r for r in clips if r["state"] == "refunded"]
+    assert refunded["usage"]["lost"]["grace"] == 0.5, refunded
+
+
+def test_status_counts_a_500s_wait_by_its_own_grace() -> None:
+    """`status` says how long a render would hold the creates for a lost request: for a
+    create the service answered 500, its note's grace, not the whole one."""
+    from mindmovie.status import _late_waits
+
+    now = time.time()
+    row = {"stage": "clip", "state": "committed", "remote_id": None, "provider": "byteplus",
+           "model": "m", "scene_id": "s1", "created_at": now}  # fmt: skip
+    whole = _late_waits([{**row, "usage": {"lost": {"sent_at": now}}}], "m")
+    brief = _late_waits([{**row, "usage": {"lost": {"sent_at": now, "grace": 30.0}}}], "m")
+    assert 290 < whole[0]["seconds"] <= 300, whole
+    assert 20 < brief[0]["seconds"] <= 30, brief
 
 
 async def test_concurrency_limit_holds_and_overlaps(sim: SimServer, tmp_path: Path) -> None:

@@ -355,6 +355,8 @@ async def test_a_create_answered_a_5xx_that_may_have_made_the_task_is_connection
     with pytest.raises(ConnectionLost, match=f"HTTP {status}") as e:
         await seedance(sim).submit(vreq(keyframe))
     assert e.value.sent is True
+    # the service's own 500: a job it made is listed at once (a short wait for it)
+    assert e.value.answered is (status == 500)
     assert len(sim.requests(path=TASKS, method="POST")) == 1 and created(sim) == 1
 
 

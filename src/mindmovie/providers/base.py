@@ -77,15 +77,25 @@ class ConnectionLost(Transient):
     outcome, and so its charge, is unknown. The ledger keeps such a call `committed`.
 
     `sent` is False when the connection was never made (refused, no route, DNS, TLS
-    handshake: `never_connected`): nothing reached the provider, so nothing is owed."""
+    handshake: `never_connected`): nothing reached the provider, so nothing is owed.
+    `answered`: the service itself gave a final answer (a 500): nothing of the request is
+    still in flight, so a job it made is listed at once (a lost answer's job is waited
+    for `ANSWERED_GRACE`, not the whole grace a gateway's 504 or a timeout needs)."""
 
     kind = "connection"
 
     def __init__(
-        self, message: str, *, provider: str = "", scene_id: str | None = None, sent: bool = True
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        scene_id: str | None = None,
+        sent: bool = True,
+        answered: bool = False,
     ) -> None:
         super().__init__(message, provider=provider, scene_id=scene_id)
         self.sent = sent
+        self.answered = answered
 
 
 def made_maybe(status: int) -> bool:

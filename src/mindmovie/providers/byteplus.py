@@ -203,8 +203,14 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
         # pipeline looks for the job before paying again (taken for a refusal, the
         # create was refunded and sent again, and the scene paid for two jobs, one on
         # no ledger row). An image, made while the call waits, stays committed (outcome
-        # unknown), not refunded. A 503 (unavailable) turned the request away: sent again
-        return ConnectionLost(f"{during}: HTTP {status} {detail}", provider=PROVIDER, sent=True)
+        # unknown), not refunded. A 503 (unavailable) turned the request away: sent again.
+        # A 500 is the service's own final answer: a job it made is listed at once
+        return ConnectionLost(
+            f"{during}: HTTP {status} {detail}",
+            provider=PROVIDER,
+            sent=True,
+            answered=status == 500,
+        )
     if status >= 500 or status in (408, 409):
         return Transient(
             f"{during}: HTTP {status} {detail}",
