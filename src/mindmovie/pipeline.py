@@ -3029,7 +3029,14 @@ class Pipeline:
         in a synchronous call (a read that never returns) every Ctrl-C and SIGTERM was
         queued unseen, and even the second did not end the process. This one runs in
         the main thread at the interrupted call, counts the signal, and hands the
-        graceful stop to the loop (`call_soon_threadsafe`); the second exits there."""
+        graceful stop to the loop (`call_soon_threadsafe`); the second exits there.
+
+        The handler starts no thread and takes no lock: it runs between two bytecodes of
+        the main thread, which may hold a lock at that moment (threading's own, taken to
+        start a thread: `asyncio.to_thread`'s workers), and a handler waiting on it never
+        returned. The "cannot stop gracefully" warning, a `threading.Timer` it started,
+        is said by a watcher thread started here, which the handler wakes by writing the
+        signal's number to a pipe (`os.write`, safe in a signal handler)."""
         loop = asyncio.get_running_loop()
         main = asyncio.current_task()
         seen = [0]
@@ -3057,18 +3064,33 @@ class Pipeline:
                         f"call that does not return. {again} to quit at once.\n".encode(),
                     )
 
+        if threading.current_thread() is not threading.main_thread():
+            self._sigint_installed = False  # (tests): signals go to the main thread only
+            return
+        read_fd, write_fd = os.pipe()
+        done = threading.Event()
+
+        def watch() -> None:
+            try:
+                while True:
+                    got = os.read(read_fd, 16)
+                    if not got or done.wait(self.UNHEARD_SECONDS):
+                        return  # the handlers were removed
+                    unheard(got[-1])
+            finally:
+                os.close(read_fd)
+
         def handler(signum: int, frame: object) -> None:
             seen[0] += 1
             if seen[0] > 1:
                 os._exit(128 + signum)
             loop.call_soon_threadsafe(on_sigint, signum)
-            timer = threading.Timer(self.UNHEARD_SECONDS, unheard, (signum,))
-            timer.daemon = True
-            timer.start()
+            with contextlib.suppress(OSError):
+                os.write(write_fd, bytes([signum]))
 
-        if threading.current_thread() is not threading.main_thread():
-            self._sigint_installed = False  # (tests): signals go to the main thread only
-            return
+        watcher = threading.Thread(target=watch, name="mindmovie-unheard", daemon=True)
+        watcher.start()
+        self._watcher = (watcher, done, write_fd)
         # SIGTERM (kill, timeout, systemd, docker stop) and SIGHUP (the terminal or ssh
         # session closed) stop the same way: they killed the process at once, with no
         # resume line, and left the compose's ffmpeg encoders running on as orphans.
@@ -3107,6 +3129,13 @@ class Pipeline:
             for sig, before in self._before_signals.items():
                 # (None: set from outside Python; the default is the nearest to it)
                 signal.signal(sig, signal.SIG_DFL if before is None else before)
+            # the handler is no longer called (Python calls the one set now), so the
+            # pipe it wrote to can close: the watcher reads its end and returns
+            watcher, done, write_fd = self._watcher
+            done.set()
+            os.close(write_fd)
+            watcher.join(timeout=5)
+            self._sigint_installed = False
 
     async def _unjournaled_jobs(
         self, store: Store, video: VideoModel, since: float, model: str | None = None

@@ -770,6 +770,58 @@ async def test_ctrl_c_at_the_spend_question_interrupts_it(sim: SimServer, tmp_pa
     assert reached and sim.stats()["requests"] == 0
 
 
+async def test_the_stop_signal_handler_starts_no_thread_and_the_warning_still_comes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The handler runs between two bytecodes of the main thread, which may hold one of
+    threading's own locks then (the one taken to start a thread: `asyncio.to_thread`'s
+    workers): the handler started a `threading.Timer` for the "cannot stop gracefully"
+    warning, which takes that lock, and waited on it for good. The handler starts no
+    thread; the warning still comes when the loop does not take the stop up, from a
+    watcher that ends when the handlers are removed."""
+    import asyncio
+    import os
+    import signal
+    import threading
+    import time
+
+    pipe = Pipeline(goals_file(tmp_path), tiny_local_settings(), out=tmp_path / "run")
+    pipe.UNHEARD_SECONDS = 0.2  # type: ignore[misc]
+
+    async def install() -> None:  # a task of its own: the graceful stop cancels it
+        pipe._install_sigint()
+
+    await asyncio.create_task(install())
+    if not pipe._sigint_installed:
+        pytest.skip("the loop cannot take signal handlers here")
+    before = set(threading.enumerate())
+    try:
+
+        def no_thread(self: threading.Thread) -> None:
+            raise AssertionError(f"the signal handler started a thread ({self!r})")
+
+        with monkeypatch.context() as m:
+            m.setattr(threading.Thread, "start", no_thread)
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(100):  # (the handler runs at the next bytecode of this thread)
+                pass
+        t_end = time.monotonic() + 30  # the loop blocked: the stop is not taken up
+        err = ""
+        while "cannot stop" not in err and time.monotonic() < t_end:
+            time.sleep(0.05)
+            err += capfd.readouterr().err
+        assert " ".join(err.split()) == (
+            "warning: cannot stop gracefully: the render is blocked in a call that does "
+            "not return. Send it again to quit at once."
+        )
+        assert set(threading.enumerate()) == before
+    finally:
+        pipe._remove_sigint()
+    assert not any(t.name == "mindmovie-unheard" for t in threading.enumerate())
+    await asyncio.sleep(0)  # the stop the handler handed to the loop
+    assert pipe._stopping
+
+
 async def test_a_late_job_of_one_scene_is_not_taken_for_another_scenes(
     sim: SimServer, tmp_path: Path
 ) -> None:
