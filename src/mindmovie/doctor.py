@@ -359,23 +359,24 @@ def _least_spend(settings: Settings) -> tuple[float, str]:
     any goals.yaml and plan, on a fresh run: the plan call's hold for the smallest
     goals; a keyframe's hold; a keyframe's price plus the hold of a clip of the
     shortest length the video model makes. A paid plan is billed before any keyframe is
-    asked for, so the keyframe and clip figures come on top of what its prompt bills
-    (its input tokens, estimated for the smallest goals): without it, a budget of
-    exactly the figure passed here and the render stopped before its first clip.
-    (USD, what binds, for the row.)"""
+    asked for, so the keyframe and clip figures come on top of what it bills, estimated
+    for the smallest goals by `costs.estimate_planner`, as the render's gate estimates
+    it (its prompt's input tokens and the output tokens Claude bills for the plan it
+    writes): without either, a budget of exactly the figure passed here and the render
+    stopped before its first clip. (USD, what binds, for the row.)"""
     from mindmovie import catalog, costs
     from mindmovie.goals import Goal, Goals
 
     need: list[tuple[float, str]] = []
     plan_usd, plan_what = 0.0, ""  # the least the plan bills before the keyframes
-    if (planner := costs.stage_spec(settings, "planner")) is not None:
+    if costs.stage_spec(settings, "planner") is not None:
         # one goal of one scene, one letter a field: every goals.yaml asks more
         smallest = Goals(title="x", goals=[Goal(category="x", vision="x", scenes=1)])
         hold = costs.planner_hold(settings, smallest)
         need.append((hold, f"the plan call, which holds up to {costs.format_usd(hold)}"))
-        prompt, _, _ = costs.planner_tokens(smallest, costs.plan_options(settings))
-        plan_usd = planner.price.tokens_usd(prompt, 0)
-        plan_what = f"the plan call's prompt at about {costs.format_usd(plan_usd)} + "
+        # what the render's gate takes the plan to bill (its reservation's estimate)
+        plan_usd = costs.estimate_planner(settings, smallest).usd
+        plan_what = f"the plan call at about {costs.format_usd(plan_usd)} + "
     kf_price, kf_what = 0.0, ""  # the cheapest keyframe: its price, and which
     spec = costs.stage_spec(settings, "keyframes")
     if spec is not None:

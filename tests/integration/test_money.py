@@ -955,13 +955,48 @@ def test_doctor_counts_the_paid_plan_billed_before_the_first_keyframe(
     env = {"ARK_API_KEY": "b", "ANTHROPIC_API_KEY": "a"}
     doctor = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env=env)
     assert doctor.exit_code == 1, doctor.output
-    assert "the plan call's prompt at about" in " ".join(doctor.output.split())
+    assert "the plan call at about" in " ".join(doctor.output.split())
     run = tmp_path / "run"
     r = CliRunner().invoke(
         app, ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"], env=env
     )
     assert r.exit_code == 3, r.output
     assert ledger_rows(run, "clip") == []
+
+
+def test_a_budget_of_exactly_doctors_figure_makes_a_clip_after_a_paid_plan(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """doctor's least budget counted the plan's prompt (input tokens) but not the output
+    tokens Claude bills for the plan it writes: a budget of exactly the figure doctor
+    passed ("ok") had the render, the plan billed, stop before its first clip (exit 3).
+    The plan is counted as the render's gate estimates it (`costs.estimate_planner`)."""
+    from mindmovie.config import load_settings
+    from mindmovie.doctor import _least_spend
+
+    sim.media_scale = 0.25
+    goals = tmp_path / "one.yaml"  # doctor's smallest goals: one goal of one scene
+    goals.write_text("title: x\ngoals:\n  - category: x\n    vision: x\n    scenes: 1\n")
+    cfg = tmp_path / "c.yaml"
+    base = (
+        "preset: byteplus\noutput: {size: 320x180, fps: 12}\nplan: {scene_seconds: 4}\n"
+        f"providers:\n  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05}}\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+    )
+    cfg.write_text(base)
+    least, _ = _least_spend(load_settings(config_path=cfg, env={}))
+    cfg.write_text(base + f"budget_usd: {least:.9f}\n")
+    env = {"ARK_API_KEY": "b", "ANTHROPIC_API_KEY": "a"}
+    doctor = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env=env)
+    assert doctor.exit_code == 0, doctor.output
+    run = tmp_path / "run"
+    r = CliRunner().invoke(
+        app, ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"], env=env
+    )
+    assert r.exit_code == 0, r.output
+    (plan,) = ledger_rows(run, "plan")
+    assert plan["usage"]["output_tokens"] > 0  # billed with the prompt
+    assert len(ledger_rows(run, "clip")) == 1 and (run / "movie.mp4").is_file()
 
 
 async def test_a_plan_whose_answer_broke_off_stays_owed_and_is_asked_again(

@@ -547,11 +547,11 @@ def test_doctor_exit_code_per_preset_and_keys(
         ("local", "0", "ok", "budget_usd: $0.00 (preset local pays for nothing)"),
         ("byteplus", "0", "FAIL", "budget_usd: $0.00: render stops before its first paid"),
         ("google", "0", "FAIL", "budget_usd: $0.00: render stops before its first paid"),
-        # the plan's prompt (~$0.005, billed first) + seedream $0.03 + a 4 s seedance
-        # clip's hold ($0.10): no clip fits under $0.12
+        # the plan (its prompt and answer, ~$0.005, billed first) + seedream $0.03 + a 4 s
+        # seedance clip's hold ($0.10): no clip fits under $0.12
         ("byteplus", "0.12", "FAIL", "budget_usd: $0.12 is below $0.14"),
         ("byteplus", "0.2", "ok", "budget_usd: $0.20 (a new movie needs at least $0.14"),
-        # the plan's prompt + gemini image $0.04 + a 4 s veo fast clip ($0.32)
+        # the plan + gemini image $0.04 + a 4 s veo fast clip ($0.32)
         ("google", "0.2", "FAIL", "budget_usd: $0.20 is below $0.36"),
         ("google", "5", "ok", "budget_usd: $5.00 (a new movie needs at least $0.36"),
     ],
