@@ -219,6 +219,23 @@ def _drop_damaged_segments(store: Store) -> None:
                 path.unlink(missing_ok=True)
 
 
+def _db_signature(db: Path) -> tuple[object, ...]:
+    """What changes whenever a transaction is written to `db` (SQLite): each of run.db and
+    its -wal, their inode, size and time changed, and the headers SQLite changes on every
+    write the size may not show: run.db's change counter (rollback journal: a page
+    rewritten in place), the -wal's salts (a WAL begun again from its start after a
+    checkpoint). In WAL mode a commit appends to the -wal (its size grows)."""
+    sig: list[object] = []
+    for path, head in ((db, 100), (db.with_name(db.name + "-wal"), 32)):
+        try:
+            with path.open("rb") as f:
+                st = os.fstat(f.fileno())
+                sig += [st.st_ino, st.st_size, st.st_mtime_ns, f.read(head)]
+        except FileNotFoundError:
+            sig.append(None)
+    return tuple(sig)
+
+
 def _run_entry(name: str) -> bool:
     """Something a run wrote in its folder: what --fresh sets aside."""
     return (
@@ -1060,6 +1077,9 @@ class Pipeline:
         #: plan.yaml as read, with goals.yaml's changed title/closing/music (`_with_shown`)
         self._plan_raw: Plan | None = None
         self._shown_changed: list[str] = []
+        #: other runs' run.db -> (what it was when read, `_db_signature`; the job ids it
+        #: journals): `_jobs_other_runs_know` reads each again only once it changed
+        self._other_runs: dict[Path, tuple[tuple[object, ...], frozenset[str]]] = {}
 
     # ------------------------------------------------------------------ helpers
     def _submit_lock(self, provider: str) -> asyncio.Lock:
@@ -3154,7 +3174,7 @@ class Pipeline:
         known |= {st.remote_id for st in store.steps() if st.remote_id}
         unknown = [t for t in tasks if t.remote_id not in known]
         if unknown:
-            others = self._jobs_other_runs_know()
+            others = await asyncio.to_thread(self._jobs_other_runs_know)
             unknown = [t for t in unknown if str(t.remote_id) not in others]
         return unknown
 
@@ -3164,7 +3184,12 @@ class Pipeline:
         The provider's list shows every job of the account: another movie rendered the
         same day was "a job no row knows", taken for this run's lost request (put on
         its refunded row, billed unused here, or even made its scene's clip). Read as
-        `status` reads, without writing anything there."""
+        `status` reads, without writing anything there.
+
+        Called off the event loop (`asyncio.to_thread`): it was run on it at every look
+        at the job list of a late-job wait, with every scene's polls held meanwhile. A
+        run.db is read again only when `_db_signature` says it changed since this
+        render read it (another render journaling a job there, meanwhile)."""
         this = (self.run_dir / "run.db").absolute()
         folders: set[Path] = set()
         for parent in {Path(self.settings.output_dir), self.run_dir.absolute().parent}:
@@ -3182,10 +3207,16 @@ class Pipeline:
             try:
                 if db.absolute() == this or not db.is_file() or db.is_symlink():
                     continue
+                sig = _db_signature(db)
+                seen = self._other_runs.get(db)
+                if seen is not None and seen[0] == sig:
+                    known |= seen[1]
+                    continue
+                ids: set[str] = set()
                 con = _snapshot(db)
                 try:
                     for table in ("ledger", "steps"):
-                        known |= {
+                        ids |= {
                             str(r[0])
                             for r in con.execute(
                                 f"SELECT remote_id FROM {table} WHERE remote_id IS NOT NULL"
@@ -3193,6 +3224,8 @@ class Pipeline:
                         }
                 finally:
                     con.close()
+                self._other_runs[db] = (sig, frozenset(ids))
+                known |= ids
             except (sqlite3.Error, OSError, ValueError):
                 continue  # not a run, damaged, locked: it knows nothing we can read
         return known

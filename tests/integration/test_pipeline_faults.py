@@ -1136,6 +1136,61 @@ async def test_another_movies_job_is_not_taken_for_a_refunded_lost_request(
     assert not [n for n in notes if "after all" in n], notes
 
 
+async def test_other_runs_journals_are_read_off_the_loop_and_again_only_when_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every look at the job list during a late-job wait read every other run.db on the
+    disk, on the event loop (every scene's polls held meanwhile). Each is read in a
+    worker thread, and again only once it changed: another render journaling a job
+    there meanwhile is still seen at the next look."""
+    import threading
+    from dataclasses import dataclass
+
+    from mindmovie import pipeline
+
+    @dataclass
+    class Job:
+        remote_id: str
+
+    class Video:
+        model = "seedance"
+
+        async def find_pending(self, created_after: float) -> list[Job]:
+            return [Job("job-a"), Job("job-b"), Job("job-c")]
+
+    reads: list[tuple[str, bool]] = []
+    snapshot = pipeline._snapshot
+
+    def counted(db: Path) -> Any:
+        reads.append((db.parent.name, threading.current_thread() is threading.main_thread()))
+        return snapshot(db)
+
+    monkeypatch.setattr(pipeline, "_snapshot", counted)
+    out = tmp_path / "out"
+    (out / "other").mkdir(parents=True)
+    other = Store(out / "other" / "run.db")  # another movie's render, running
+    other.begin("01-x-1", "clip", "k1")
+    other.mark_submitted("01-x-1", "clip", "job-a")
+    pipe = Pipeline(goals_file(tmp_path), tiny_local_settings(), out=out / "run")
+    pipe.run_dir.mkdir(parents=True)
+    store = Store(pipe.run_dir / "run.db")
+    try:
+        video: Any = Video()
+        for _ in range(3):
+            jobs = await pipe._unjournaled_jobs(store, video, 0.0)
+            assert [j.remote_id for j in jobs or []] == ["job-b", "job-c"]
+        assert reads == [("other", False)]  # once, and not on the loop's thread
+        other.begin("01-x-2", "clip", "k2")  # the other render journals a new job
+        other.mark_submitted("01-x-2", "clip", "job-b")
+        for _ in range(2):
+            jobs = await pipe._unjournaled_jobs(store, video, 0.0)
+            assert [j.remote_id for j in jobs or []] == ["job-c"]
+        assert reads == [("other", False)] * 2
+    finally:
+        store.close()
+        other.close()
+
+
 async def test_a_late_job_made_after_its_rows_refund_is_seen_in_the_same_render(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
