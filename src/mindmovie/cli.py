@@ -530,7 +530,8 @@ def status(
     plan.yaml, goals.yaml, --goals or the settings, as `render` refuses them): the run is
     shown all the same (with --json as JSON, its "refused" field saying why), then the
     render's own error line. 2 also when RUN_DIR holds no run. Otherwise 0, also when the
-    inputs could not be checked (e.g. the goals.yaml moved: said in the report).
+    inputs could not be checked (e.g. the goals.yaml moved: said in the report), and when
+    a key the settings use is not set (named in the report, never its value).
     """
     from mindmovie.config import ConfigError, load_settings
     from mindmovie.status import collect_status
@@ -548,6 +549,17 @@ def status(
     if settings_error is not None:
         info["inputs"]["why"] = f"settings: {settings_error}"
         info["refused"] = settings_error  # the render stops on its settings first
+    # a key the settings use and that is not set: the next render refuses to start (exit
+    # 2, naming it), and status said nothing of it. Named here, no value; exit 0 still
+    # (the README's exit 2 is for a mistake in the files or settings: status is also
+    # run to look at a run where the keys are not, e.g. another shell or machine)
+    lacking: list[dict[str, Any]] | None = None
+    if settings is not None:
+        from mindmovie.config import Keys
+        from mindmovie.doctor import missing_keys
+
+        lacking = missing_keys(settings, Keys.from_env())
+    info["missing_keys"] = lacking
     # a mistake the render stops on: the run is shown all the same, then the render's own
     # error line and exit code (2), so a script sees what `render` would say
     refused: str | None = info.get("refused")
@@ -704,6 +716,15 @@ def status(
             causes.append(f"{', '.join(movie['settings_changed'])} changed")
         state += f"; the next render composes it again ({'; '.join(causes)})"
     _say(f"movie: {state}", markup=False)
+    for key in lacking or []:
+        var, *also = key["variables"]
+        names = var + (f" (or {', '.join(also)})" if also else "")
+        _say(
+            f"key: {names} is not set: {key['provider']}'s key, which {key['needed_by']} "
+            f"uses for {' and '.join(key['stages'])}; the next render refuses to start "
+            "until it is set",
+            markup=False,
+        )
     if live:
         _say(f"a render is working on this run now (pid {live})", markup=False)
     for wait in info.get("late_wait") or []:

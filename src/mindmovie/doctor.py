@@ -295,6 +295,33 @@ def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = Non
     return out
 
 
+def missing_keys(settings: Settings, keys: Keys) -> list[dict[str, Any]]:
+    """The keys `settings` use that `keys` lack: the render refuses to start without them
+    (exit 2, naming the variable, before any step), however much of the run is done. Per
+    provider: its variables (`variable` the one named first), the stages that use it
+    and who asks for it (`_needed_by`). Names only, never a value (`status`)."""
+    stages: tuple[Literal["planner", "keyframes", "video"], ...] = (
+        "planner",
+        "keyframes",
+        "video",
+    )
+    out: list[dict[str, Any]] = []
+    for provider in sorted(settings.key_providers()):
+        if getattr(keys, provider, None) is not None:
+            continue
+        names = KEY_VARIABLES[provider]
+        out.append(
+            {
+                "provider": provider,
+                "variable": names[0],
+                "variables": list(names),
+                "stages": [s for s in stages if settings.stage_provider(s) == provider],
+                "needed_by": _needed_by(settings, provider).removeprefix("needed by "),
+            }
+        )
+    return out
+
+
 def _needed_by(settings: Settings, provider: str) -> str:
     """Who needs the provider's key, as the render's "not set" error names it: a stage's
     own provider setting (`video.provider: byteplus` over the local preset), else the

@@ -9,6 +9,7 @@ and copied back to the same path for each test.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -657,6 +658,60 @@ def test_status_with_a_model_the_catalog_does_not_know_is_not_a_traceback(
     st, _ = _status_refused(workdir, run, "-c", "model.yaml")
     assert st["plan"] is not None and not st["inputs"]["checked"]
     assert "video.model 'seedance-9'" in st["inputs"]["why"]
+
+
+def test_status_names_a_key_the_next_render_needs_and_is_not_set(workdir: Path) -> None:
+    """A run whose settings use a paid provider whose key is not set: the next render
+    refuses to start (exit 2, naming the variable), and `status`, whose job is to say
+    what the next render does, exited 0 with no word of it. It names each such key
+    (one line; `missing_keys` in --json), never a key's value, and exits 0 still."""
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    keys = ("ANTHROPIC_API_KEY", "ARK_API_KEY", "BYTEPLUS_API_KEY", "GOOGLE_API_KEY")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_") and k not in keys}
+
+    def mindmovie(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mindmovie", *args],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**base, "COLUMNS": "200", **env},
+        )
+
+    paid = ("-c", "small.yaml", "--preset", "byteplus")
+    proc = mindmovie("status", str(run), *paid)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("key: ")]
+    assert lines == [
+        "key: ANTHROPIC_API_KEY is not set: anthropic's key, which preset byteplus uses for "
+        "planner; the next render refuses to start until it is set",
+        "key: ARK_API_KEY (or BYTEPLUS_API_KEY) is not set: byteplus's key, which preset "
+        "byteplus uses for keyframes and video; the next render refuses to start until it "
+        "is set",
+    ], proc.stdout
+    proc = mindmovie("status", str(run), *paid, "--json")
+    assert proc.returncode == 0, proc.stderr
+    missing = json.loads(proc.stdout)["missing_keys"]
+    assert [(k["provider"], k["variable"], k["stages"]) for k in missing] == [
+        ("anthropic", "ANTHROPIC_API_KEY", ["planner"]),
+        ("byteplus", "ARK_API_KEY", ["keyframes", "video"]),
+    ]
+    # the render it speaks of refuses, naming a variable status named
+    proc = mindmovie("render", "examples/goals.yaml", *paid, "--out", str(run), "-q")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("error: ANTHROPIC_API_KEY is not set"), proc.stderr
+    # one key set: only the other is named, and no value is shown
+    secret = "sk-ant-do-not-print-0123456789"
+    proc = mindmovie("status", str(run), *paid, ANTHROPIC_API_KEY=secret)
+    assert proc.returncode == 0, proc.stderr
+    assert "ANTHROPIC_API_KEY" not in proc.stdout and "ARK_API_KEY (or" in proc.stdout
+    assert secret not in proc.stdout + proc.stderr
+    proc = mindmovie("status", str(run), *paid, "--json", ANTHROPIC_API_KEY=secret, ARK_API_KEY="a")
+    assert json.loads(proc.stdout)["missing_keys"] == [] and secret not in proc.stdout
+    proc = mindmovie("status", str(run), "-c", "small.yaml")  # the local preset: no key
+    assert proc.returncode == 0 and "key: " not in proc.stdout, proc.stdout
 
 
 def test_status_after_a_kill_says_stopped_not_running(finished: Path) -> None:
