@@ -1,6 +1,7 @@
 """Shared fixtures. `sim`/`sim_session`: the loopback provider simulator (tests/sim)."""
 
 import os
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,20 @@ __all__ = ["sim", "sim_clock", "sim_session"]
 # The suite's processes (the xdist workers, and every command they start) may write
 # bytecode, to the usual __pycache__ folders that git ignores.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop signals as a person's terminal has them, whatever started the suite. A
+    render keeps a stop signal it was started ignoring (`nohup`: SIGHUP; a script's
+    background job `cmd &`: SIGINT), as Python itself does; the suite started that way
+    (`nohup .ci/run &`) ran every Ctrl-C test against a render that rightly ignored it,
+    and one waited out its 600 s timeout. Each xdist worker runs this too, and the
+    commands the tests start inherit it."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    for sig in (signal.SIGHUP, signal.SIGTERM):
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            signal.signal(sig, signal.SIG_DFL)
 
 
 #: emoji the `no_emoji_font` fixture makes every font lack (a ZWJ family, a flag, a skin
