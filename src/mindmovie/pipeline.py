@@ -88,6 +88,7 @@ from mindmovie.providers.base import (
     PlanOptions,
     ProviderError,
     RefetchesResults,
+    ResultGone,
     Transient,
     VideoModel,
     VideoRequest,
@@ -816,6 +817,9 @@ class RenderResult:
     movie: Path | None
     plan: Plan
     failed: dict[str, str] = field(default_factory=dict)
+    #: the failed scenes whose paid result is gone (`ResultGone`): another render does
+    #: not retry them, it buys them again (with the spend question)
+    gone: set[str] = field(default_factory=set)
     ran: list[tuple[str, str]] = field(default_factory=list)
     reused: list[tuple[str, str]] = field(default_factory=list)
 
@@ -2553,6 +2557,23 @@ class Pipeline:
                 raise  # the job id stays journaled (submitted): the next run polls it
             store.fail(scene_id, "clip", kind, str(e))
             raise
+        except ResultGone as e:
+            # the job finished and was billed (`_settle_job`), but what it made can no
+            # longer be downloaded: polling it again gave the same answer at every
+            # render, for ever. The step lets go of it (the row stays billed, unused),
+            # and the clip is bought again only by a render whose estimate counts it
+            # (the spend question, --yes, --budget), never here behind the person's back
+            assert remote_id is not None  # gone is a download's answer: there is a job
+            again = costs.estimate_video(self.settings, req.seconds).usd
+            gone = ResultGone(
+                f"the result of job {remote_id} is gone at {model.name} ({e.message}); "
+                f"it was billed. The next render buys the clip again (about "
+                f"{costs.format_usd(again)}), counted in its estimate and spend question",
+                provider=e.provider or model.name,
+                scene_id=scene_id,
+            )
+            store.result_gone(scene_id, "clip", remote_id, str(gone), estimated_usd=again)
+            raise gone from None
         except ProviderError as e:
             e.scene_id = e.scene_id or scene_id
             store.fail(scene_id, "clip", e.kind, str(e))
@@ -4149,6 +4170,8 @@ class Pipeline:
             if isinstance(outcome, BaseException):
                 msg = str(outcome)
                 res.failed[scene_id] = msg
+                if isinstance(outcome, ResultGone):
+                    res.gone.add(scene_id)
                 self.reporter.step("scenes", scene_id, "failed", msg)
             elif outcome is not None:
                 clips[scene_id] = outcome
@@ -4169,7 +4192,7 @@ class Pipeline:
             board_written = self._storyboard(store)
         if until == "keyframes":
             if res.failed:
-                raise RenderFailed(_failed_message(res.failed))
+                raise RenderFailed(_failed_message(res.failed, res.gone))
             # the board's page when it was written; else (its warning is above) the
             # keyframes themselves: the page named here did not exist
             where = self.run_dir / ("storyboard.html" if board_written else "scenes")
@@ -4177,7 +4200,7 @@ class Pipeline:
             return res
         if res.failed and not skip_failed:
             raise RenderFailed(
-                _failed_message(res.failed)
+                _failed_message(res.failed, res.gone)
                 + "\n(or `render --skip-failed` to make the movie without them)"
             )
         if res.failed:
@@ -4330,9 +4353,22 @@ async def _gather_scenes(
     return out
 
 
-def _failed_message(failed: dict[str, str]) -> str:
-    lines = [f"{len(failed)} scene(s) failed; finished work is kept, `render` again retries them:"]
-    lines += [f"  {sid}: {msg}" for sid, msg in sorted(failed.items())]
+def _failed_message(failed: dict[str, str], gone: Collection[str] = ()) -> str:
+    """The render's last word on its failed scenes. `gone`: those whose paid result can
+    no longer be downloaded (`ResultGone`): rendering again does not retry them, it buys
+    them again, which their own lines say (with the spend question first); the line
+    "`render` again retries them" was said of them too, and was not true."""
+    retried = {sid: msg for sid, msg in failed.items() if sid not in gone}
+    lost = {sid: msg for sid, msg in failed.items() if sid in gone}
+    lines = [f"{len(failed)} scene(s) failed; finished work is kept"]
+    if retried:
+        lines[0] += ", `render` again retries " + ("them:" if not lost else "these:")
+        lines += [f"  {sid}: {msg}" for sid, msg in sorted(retried.items())]
+    if lost:
+        lines[0] += ":" if not retried else ""
+        if retried:
+            lines.append("and these, whose paid result is gone, are bought again:")
+        lines += [f"  {sid}: {msg}" for sid, msg in sorted(lost.items())]
     return "\n".join(lines)
 
 

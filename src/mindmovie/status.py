@@ -266,6 +266,9 @@ def collect_status(
         row["attempts"] = max(row["attempts"], st.attempts)
         if st.error:
             row["error"] = f"{st.stage}: {st.error}"
+        if st.error_kind == "result_gone" and st.status == "failed":
+            # its paid result can no longer be downloaded: bought again, not retried
+            row.setdefault("gone", {})[st.stage] = _gone_detail(st.detail)
         if st.remote_id:
             row["remote_id"] = st.remote_id
         if st.stage == "clip" and jobs.get(st.scene_id):
@@ -483,6 +486,17 @@ def _late_waits(
     return list(out.values())
 
 
+def _gone_detail(detail: str | None) -> dict[str, Any]:
+    """What `Store.result_gone` noted on a step (the job let go of, a new clip's
+    estimate); {} for a keyframe, or a detail that is no such record."""
+    try:
+        got = json.loads(detail or "{}")
+    except ValueError:
+        return {}
+    gone = got.get("result_gone") if isinstance(got, dict) else None
+    return dict(gone) if isinstance(gone, dict) else {}
+
+
 def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None) -> str:
     """What the next `render` would do for this scene, in the person's words.
 
@@ -544,6 +558,21 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
         if reuse is not None and not reuse.get("clip"):
             return f"make the clip (a new job: its inputs changed since job {row['remote_id']})"
         return f"poll job {row['remote_id']} and download it (no new job)"
+    gone = row.get("gone") or {}
+    if clip == "failed" and "clip" in gone:
+        # Store.result_gone: the job, billed, is let go of; a new one is counted in the
+        # estimate and bought only after the spend question (or --yes / --budget)
+        from mindmovie.costs import format_usd
+
+        was = gone["clip"]
+        which = f"job {was['job']}" if was.get("job") else "its job"
+        usd = ""
+        if isinstance(was.get("estimated_usd"), int | float):
+            usd = f" (about {format_usd(float(was['estimated_usd']))})"
+        return (
+            f"buy the clip again{usd}: the result of {which} is gone (it was billed); "
+            "counted in the spend question"
+        )
     if clip in ("failed", "running"):
         err = row.get("error") or ""
         # its paid job, which the render polls again (Store.resumable_job: not one the

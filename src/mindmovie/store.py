@@ -948,6 +948,36 @@ class Store:
     def fail(self, scene_id: str, stage: str, error_kind: str, error: str) -> None:
         self._update(scene_id, stage, status="failed", error_kind=error_kind, error=error[:2000])
 
+    def result_gone(
+        self, scene_id: str, stage: str, remote_id: str, error: str, *, estimated_usd: float
+    ) -> None:
+        """A finished, billed job whose result can no longer be downloaded (404/410, or
+        past its URL's validity: `providers.base.ResultGone`). In one transaction: the
+        step fails (`result_gone`) and loses the job id, so no render polls that job
+        again (it failed the scene the same way at every render) and the estimate
+        counts a new clip for it (`resumable_job`: no job), bought only with consent;
+        the job's ledger row stays billed, marked unused with why. `detail` keeps the
+        job, its provider's word and `estimated_usd` (a new clip) for `status`."""
+        now = time.time()
+        detail = {"result_gone": {"job": remote_id, "estimated_usd": estimated_usd}}
+        with self._tx() as db:
+            db.execute(
+                "UPDATE steps SET status='failed', error_kind='result_gone', error=?,"
+                " remote_id=NULL, detail=?, updated_at=? WHERE scene_id=? AND stage=?",
+                (error[:2000], json.dumps(detail), now, scene_id, stage),
+            )
+            row = db.execute(
+                "SELECT id, usage FROM ledger WHERE remote_id=? ORDER BY id DESC LIMIT 1",
+                (remote_id,),
+            ).fetchone()
+            if row is not None:
+                usage = self._usage(row[0], row[1]) or {}
+                usage.update(unused=True, result_gone=error[:300])
+                db.execute(
+                    "UPDATE ledger SET usage=?, updated_at=? WHERE id=?",
+                    (json.dumps(usage), now, row[0]),
+                )
+
     def forget_stage(self, stage: str, keep: set[str]) -> None:
         """Drop rows of `stage` whose scene is not in `keep` (e.g. segments no longer used)."""
         with self._tx() as db:

@@ -697,9 +697,11 @@ async def test_a_failed_clip_whose_job_is_journaled_is_not_counted_as_a_clip_to_
     goals = goals_file(tmp_path, sim)
     s = seedance_only(sim)
     run = tmp_path / "run"
-    # every clip's result URL answers 404 (also after a fresh poll): each scene fails
-    # with its job made, billed and journaled
-    sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)
+    # every clip's result URL answers 403 (also after a fresh poll), not known to be
+    # expired (a clock difference?): each scene fails with its job made, billed and
+    # journaled. (A 404, gone for good, lets go of the job: see
+    # test_pipeline_faults.py::test_a_clip_whose_result_is_gone_is_bought_again_only_with_consent)
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=403, count=None)
     with pytest.raises(RenderFailed):
         await Pipeline(goals, s, out=run, keys=KEYS).run()
     made = sim.stats()["totals"]["jobs_created"]

@@ -1723,3 +1723,71 @@ async def test_a_gemini_image_answered_a_5xx_is_refunded_as_google_bills_no_fail
     first, second = ledger_rows(res.run_dir, "keyframe")
     assert first["state"] == "refunded", first
     assert second["state"] == "billed", second
+
+
+async def test_a_clip_whose_result_is_gone_is_bought_again_only_with_consent(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job succeeded (and billed), but its video_url answers 404 for good (as Veo's
+    file does: "the video of <operation> is gone", which the installed SDK's Vertex mode
+    does not reach: its bytes come inline; see test_providers_google.py::
+    test_a_developer_download_404_is_the_file_gone_not_the_model). Before,
+    the step kept the job: every render polled it again, failed the scene the same way
+    and said "`render` again retries them", for ever (only --fresh, buying everything
+    again, got out). Now the step lets go of the job (its row stays billed, unused),
+    the message says the result is gone and the next render buys the clip again, and
+    that render counts it in its estimate: declined, nothing is sent; agreed, one new
+    job makes the clip."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    gone = sim.add_fault("http", path=".mp4", method="GET", status=404, count=None)
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    msg = str(ei.value)
+    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    assert f"the result of job {job} is gone at byteplus" in msg, msg
+    assert "it was billed" in msg and "next render buys the clip again (about $" in msg, msg
+    assert "retries" not in msg, msg
+    (row,) = ledger_rows(run, "clip")
+    assert row["state"] == "billed" and row["remote_id"] == job
+    assert row["usage"]["unused"] is True
+    (scene,) = collect_status(run)["scenes"]
+    assert scene["next"].startswith("buy the clip again (about $"), scene["next"]
+    assert job in scene["next"]
+    sim.clear_faults()
+    asked: list[float] = []
+    with pytest.raises(Exception, match="nothing was spent"):
+        await Pipeline(
+            goals, s, out=run, keys=KEYS, confirm=lambda e: asked.append(e.total) and False
+        ).run()
+    assert asked and asked[0] > 0  # the new clip is in the spend question
+    assert sim.stats()["totals"]["jobs_created"] == 1
+    res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=lambda e: True).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 2
+    assert gone.fired >= 1
+    rows = ledger_rows(run, "clip")
+    assert [r["state"] for r in rows] == ["billed", "billed"]
+
+
+def test_the_failed_scenes_message_says_retries_only_of_those_it_retries() -> None:
+    """ "`render` again retries them" was said of every failed scene, also of those whose
+    paid result is gone (`ResultGone`), which another render buys again instead."""
+    from mindmovie.pipeline import _failed_message
+
+    failed = {"01": "byteplus: HTTP 503", "02": "the result of job j is gone at byteplus"}
+    msg = _failed_message(failed, {"02"})
+    head, one, also, two = msg.splitlines()
+    assert head == "2 scene(s) failed; finished work is kept, `render` again retries these:"
+    assert one == "  01: byteplus: HTTP 503"
+    assert also == "and these, whose paid result is gone, are bought again:"
+    assert two == "  02: the result of job j is gone at byteplus"
+    assert _failed_message({"01": "x"}).startswith(
+        "1 scene(s) failed; finished work is kept, `render` again retries them:"
+    )
+    assert "retries" not in _failed_message({"02": "gone"}, {"02"})

@@ -30,8 +30,10 @@ from mindmovie.providers.base import (
     JobState,
     KeyframeRequest,
     RateLimited,
+    ResultGone,
     Transient,
     VideoRequest,
+    url_expired,
 )
 from mindmovie.providers.byteplus import SeedanceVideo, SeedreamKeyframes
 from mindmovie.retry import with_retry
@@ -889,7 +891,7 @@ async def test_an_image_whose_download_keeps_failing_is_charged_and_refetchable(
     """A url-format Seedream image is made (and paid) before it is downloaded: when the
     download still fails after the retries, the error is charged and carries the URL,
     and `refetch` gets the image from it later without buying it again. A URL that is
-    gone (404) is JobFailed on refetch: the image must be bought again."""
+    gone (404) is ResultGone on refetch: the image must be bought again."""
     from mindmovie import retry
 
     monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
@@ -904,7 +906,7 @@ async def test_an_image_whose_download_keeps_failing_is_charged_and_refetchable(
     sim.clear_faults()
     data = await kf.refetch(e.value.result_url, req)
     assert data.startswith(b"\x89PNG") and sim.stats()["totals"]["images"] == 1
-    with pytest.raises(JobFailed, match="HTTP 404"):
+    with pytest.raises(ResultGone, match="HTTP 404"):
         await kf.refetch(e.value.result_url.replace(".png", "0.png"), req)
 
 
@@ -1254,3 +1256,84 @@ async def test_an_image_download_that_is_no_picture_is_fetched_again_not_kept(
     with pytest.raises(JobFailed, match="not an image") as e:
         await kf.generate(req)
     assert e.value.charged is True and e.value.result_url is not None
+
+
+@pytest.mark.parametrize("status", [404, 410])
+async def test_a_video_url_gone_for_good_is_result_gone_after_one_fresh_poll(
+    sim: SimServer, keyframe: Path, tmp_path: Path, status: int
+) -> None:
+    """404/410 on the result URL, and again on the URL a fresh poll gives: the task's
+    video is gone for good (`ResultGone`, which lets the pipeline stop polling it). It
+    was a plain JobFailed, which kept the task journaled and every render failed the
+    same way."""
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    sim.add_fault("http", path="/_sim/files/", status=status, count=None)
+    with pytest.raises(ResultGone, match=f"HTTP {status}, the result URL is gone"):
+        await video.fetch(st, req, tmp_path / "clip.mp4")
+    assert not (tmp_path / "clip.mp4").exists() and created(sim) == 1
+
+
+async def test_a_403_not_known_to_be_expired_is_not_taken_for_gone(
+    sim: SimServer, keyframe: Path, tmp_path: Path
+) -> None:
+    """A 403 on a URL that carries no expiry, of a task that finished just now (a clock
+    difference, a proxy): JobFailed but not `ResultGone`, so nothing is bought again."""
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    assert st.finished_at is not None and abs(st.finished_at - time.time()) < 60
+    sim.add_fault("http", path="/_sim/files/", status=403, count=None)
+    with pytest.raises(JobFailed) as e:
+        await video.fetch(st, req, tmp_path / "clip.mp4")
+    assert not isinstance(e.value, ResultGone) and "HTTP 403" in str(e.value)
+
+
+async def test_a_403_past_the_urls_own_expiry_is_gone(
+    sim: SimServer, keyframe: Path, tmp_path: Path
+) -> None:
+    """A signed URL (TOS: X-Tos-Date + X-Tos-Expires) refused with 403 after the expiry
+    it carries, as the fresh poll gives it again: the result is gone for good."""
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    assert st.video_url is not None
+    signed = f"{st.video_url}?X-Tos-Date=20261101T000000Z&X-Tos-Expires=86400&X-Tos-Signature=x"
+    sim.add_fault("patch", path=f"{TASKS}/{st.remote_id}", body={"content": {"video_url": signed}})
+    sim.add_fault("http", path="X-Tos-Expires", status=403, count=None)
+    with pytest.raises(ResultGone, match="past the expiry it carries"):
+        await video.fetch(
+            JobState(st.remote_id, "succeeded", video_url=signed), req, tmp_path / "c.mp4"
+        )
+
+
+async def test_a_403_a_day_after_the_task_finished_is_gone(
+    sim: SimServer, keyframe: Path, tmp_path: Path
+) -> None:
+    """Seedance's video_url is valid 24 h after the task finished (its updated_at): a
+    403 past that is the URL expired, whatever the URL carries."""
+    video = seedance(sim)
+    req = vreq(keyframe)
+    rid = await video.submit(req)
+    await wait_done(video, rid)
+    old = int(time.time()) - 25 * 3600
+    sim.add_fault("patch", path=f"{TASKS}/{rid}", body={"updated_at": old}, count=None)
+    st = await video.poll(rid)
+    assert st.finished_at == old
+    sim.add_fault("http", path="/_sim/files/", status=403, count=None)
+    with pytest.raises(ResultGone, match="the task finished 25 h ago"):
+        await video.fetch(st, req, tmp_path / "clip.mp4")
+
+
+def test_a_signed_urls_own_expiry_is_read() -> None:
+    """TOS and SigV4 sign a start and a lifetime; SigV2 an epoch; none: not expired."""
+    from calendar import timegm
+
+    start = timegm(time.strptime("20261101T000000Z", "%Y%m%dT%H%M%SZ"))
+    for p in ("X-Tos", "X-Amz", "x-amz"):
+        url = f"https://b.example/v.mp4?{p}-Date=20261101T000000Z&{p}-Expires=3600"
+        assert not url_expired(url, now=start + 3599) and url_expired(url, now=start + 3601)
+    assert url_expired(f"https://b.example/v.mp4?Expires={start}", now=start + 1)
+    assert not url_expired("https://b.example/v.mp4", now=start + 10**9)
+    assert not url_expired("https://b.example/v.mp4?X-Tos-Date=junk&X-Tos-Expires=1")

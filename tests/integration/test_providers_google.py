@@ -34,6 +34,7 @@ from mindmovie.providers.base import (
     JobState,
     KeyframeRequest,
     RateLimited,
+    ResultGone,
     Transient,
     VideoRequest,
 )
@@ -1139,16 +1140,19 @@ async def test_a_503_with_retry_after_carries_it(gsim: SimServer, tmp_path: Path
     assert len(gsim.requests(path=":predictLongRunning")) == 1  # the SDK did not retry
 
 
+@pytest.mark.parametrize("status", [404, 410])
 async def test_a_developer_download_404_is_the_file_gone_not_the_model(
-    gsim: SimServer, tmp_path: Path
+    gsim: SimServer, tmp_path: Path, status: int
 ) -> None:
     """files.download answering 404 (the generated file deleted or expired) said
     "model 'veo-3.0-generate-001' not found; set video.model to one of ...", sending the
     person to change a model that works (as a poll's 404 did before). It is JobFailed
-    naming the operation's video, as Seedance's gone URL is."""
+    naming the operation's video, as Seedance's gone URL is: `ResultGone` (for good:
+    the pipeline stops polling the operation, which gave the same file at every
+    render), a 410 too (it was an InvalidRequest)."""
     veo, state = await _developer_veo(gsim)
-    gsim.add_fault("http", path=":download", status=404)
-    with pytest.raises(JobFailed) as ei:
+    gsim.add_fault("http", path=":download", status=status)
+    with pytest.raises(ResultGone) as ei:
         await veo.fetch(state, _video_req(tmp_path), tmp_path / "clip.mp4")
     msg = str(ei.value)
     assert f"the video of {state.remote_id} is gone" in msg and "video.model" not in msg

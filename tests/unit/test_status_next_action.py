@@ -192,3 +192,14 @@ def test_settings_changes_names_options_as_one_setting() -> None:
     ]
     assert settings_changes(recorded, old) == []
     assert settings_changes(None, new) is None and settings_changes("{broken", new) is None
+
+
+def test_a_clip_whose_paid_result_is_gone_is_bought_again_not_retried() -> None:
+    """`Store.result_gone`: the step let go of its job; the next render buys the clip
+    again (counted in its spend question), it does not re-poll or "retry" it."""
+    gone = {"clip": {"job": "cgt-1", "estimated_usd": 0.1}}
+    row = {"keyframe": "succeeded", "clip": "failed", "gone": gone, "files": {"keyframe": "ok"}}
+    assert _next_action(row) == (
+        "buy the clip again (about $0.10): the result of job cgt-1 is gone (it was billed); "
+        "counted in the spend question"
+    )

@@ -7,6 +7,7 @@ exactly one retry policy and one place that decides what a failure means for the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +165,47 @@ class JobFailed(ProviderError):
     kind = "job_failed"
 
 
+class ResultGone(JobFailed):
+    """A paid result that can no longer be downloaded, for good: its URL answered 404 or
+    410, or 403 once past its validity (its own expiry parameter, or the provider's
+    keeping time after the job finished: `url_expired`). The job (or image) was billed;
+    polling it again gives nothing new, so only a new one makes the scene's clip or
+    keyframe, and that is bought only with the person's consent (the next render's
+    estimate counts it). A 403 within the URL's validity (a clock difference, a proxy)
+    is a plain `JobFailed`: the next render tries the same result again."""
+
+    kind = "result_gone"
+
+
+def url_expired(url: str, now: float | None = None) -> bool:
+    """Has a signed URL passed the expiry it carries itself? Volcengine TOS and AWS SigV4
+    sign a start (`X-Tos-Date`/`X-Amz-Date`, 20250101T000000Z) and a lifetime in seconds
+    (`X-Tos-Expires`/`X-Amz-Expires`); SigV2-style URLs an `Expires` epoch time. False
+    when the URL carries none of them (unknown), or they do not parse."""
+    from calendar import timegm
+    from urllib.parse import parse_qsl, urlsplit
+
+    try:
+        query = {k.lower(): v for k, v in parse_qsl(urlsplit(url).query)}
+    except ValueError:
+        return False
+    now = time.time() if now is None else now
+    for scheme in ("x-tos", "x-amz"):
+        date, life = query.get(f"{scheme}-date"), query.get(f"{scheme}-expires")
+        if date and life:
+            try:
+                start = timegm(time.strptime(date, "%Y%m%dT%H%M%SZ"))
+                return now > start + float(life)
+            except (ValueError, OverflowError):
+                return False
+    if (epoch := query.get("expires")) is not None:
+        try:
+            return now > float(epoch)
+        except ValueError:
+            return False
+    return False
+
+
 class DeadlineExceeded(JobFailed):
     """A job did not finish within its deadline."""
 
@@ -229,6 +271,9 @@ class JobState:
     video_bytes: bytes | None = None
     error: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
+    #: when the job finished (epoch s), when the provider says: its result URL's
+    #: validity counts from then
+    finished_at: float | None = None
 
     @property
     def done(self) -> bool:

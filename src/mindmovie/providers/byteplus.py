@@ -18,6 +18,7 @@ import base64
 import contextlib
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +42,13 @@ from mindmovie.providers.base import (
     KeyframeRequest,
     ProviderError,
     RateLimited,
+    ResultGone,
     Transient,
     VideoRequest,
     made_maybe,
     never_connected,
     unknown_options,
+    url_expired,
 )
 from mindmovie.retry import retry_after_seconds, with_retry
 
@@ -524,7 +527,7 @@ async def _download_bytes(url: str, timeout: float) -> bytes:
             client.stream("GET", url) as r,
         ):
             if r.status_code >= 400:
-                raise _status_error(r, "image download")
+                raise _status_error(r, "image download", url)
             data = b"".join([chunk async for chunk in r.aiter_bytes()])
             # Content-Length counts the bytes on the wire: fewer than `data` when gzipped
             want, sent = r.headers.get("content-length"), r.num_bytes_downloaded
@@ -555,13 +558,23 @@ async def _download_image(url: str, timeout: float) -> bytes:
     return data
 
 
-def _status_error(r: httpx.Response, what: str) -> ProviderError:
+def _status_error(r: httpx.Response, what: str, url: str) -> ProviderError:
     """A result URL's refusal; a 429's or 5xx's Retry-After is the wait before the SAME
-    URL is tried again (before, it was dropped and the retry came back too soon)."""
+    URL is tried again (before, it was dropped and the retry came back too soon).
+
+    404/410, and a 403 once `url` is past the expiry it carries (`url_expired`), are
+    the result gone for good (`ResultGone`); a 403 within it, or with no expiry to go
+    by, may be a clock difference or a proxy's: `JobFailed`, and nothing is bought
+    again for it (the caller may still know the URL's age: `SeedanceVideo.fetch`)."""
     status = r.status_code
-    if status in (403, 404, 410):
+    if status in (404, 410) or (status == 403 and url_expired(url)):
+        why = "gone" if status != 403 else "past the expiry it carries"
+        return ResultGone(f"{what}: HTTP {status}, the result URL is {why}", provider=PROVIDER)
+    if status == 403:
         return JobFailed(
-            f"{what}: HTTP {status} (the result URL expired or is gone)", provider=PROVIDER
+            f"{what}: HTTP 403, refused before the result URL is known to expire (a clock "
+            "difference?)",
+            provider=PROVIDER,
         )
     wait = retry_after_seconds(r.headers)
     if status == 429:
@@ -584,6 +597,8 @@ class SeedanceVideo:
     """Seedance image-to-video: the keyframe is the first frame (and optionally the last)."""
 
     name = PROVIDER
+    #: a task's video_url is valid for 24 hours after it finished (provider-wire.md)
+    result_url_seconds = 24 * 3600.0
 
     def __init__(
         self,
@@ -721,19 +736,29 @@ class SeedanceVideo:
             status, error = "failed", "succeeded without a video_url"
         if usage:
             self.usage[remote_id] = usage
+        finished_at: float | None = None
+        if status == "succeeded":
+            # the task's last change is its finish: its video_url is valid 24 h from then
+            with contextlib.suppress(TypeError, ValueError):
+                finished_at = float(getattr(t, "updated_at", None) or 0) or None
         return JobState(
             remote_id=remote_id,
             status=status,
             video_url=str(video_url) if video_url else None,
             error=error,
             usage=usage,
+            finished_at=finished_at,
         )
 
     async def fetch(self, state: JobState, request: VideoRequest, dest: Path) -> Path:
         """Download the clip to a temp file beside `dest`, validate it, rename it into place.
 
         A truncated or unreadable download raises Transient: the caller fetches the SAME
-        task again. An expired URL (403/404) is refreshed once by polling the task again.
+        task again. A refused URL (403/404/410) is refreshed once by polling the task
+        again. Still refused: `ResultGone` when it is gone for good (404/410, or a 403
+        past the URL's own expiry or more than `result_url_seconds` after the task
+        finished): the task was billed and only a new one makes the clip. A 403 within
+        the URL's validity stays `JobFailed` (a clock difference?): tried again later.
         """
         with _for_scene(request.scene_id):
             if state.status != "succeeded" or not state.video_url:
@@ -745,12 +770,27 @@ class SeedanceVideo:
             url = state.video_url
             try:
                 await self._download(url, dest, request)
-            except JobFailed:
+            except JobFailed as e:
                 fresh = await self.poll(state.remote_id)  # the signed URL may have expired
                 if fresh.status != "succeeded" or not fresh.video_url or fresh.video_url == url:
-                    raise
-                await self._download(fresh.video_url, dest, request)
+                    raise self._gone(e, fresh if fresh.finished_at else state) from None
+                try:
+                    await self._download(fresh.video_url, dest, request)
+                except JobFailed as again:
+                    raise self._gone(again, fresh) from None
             return dest
+
+    def _gone(self, e: JobFailed, state: JobState) -> JobFailed:
+        """`e` (a refused download of `state`'s video), as `ResultGone` when its result
+        is gone for good: a 403 more than `result_url_seconds` after the
+        task finished is (its URL expired), whatever the URL carries."""
+        age = time.time() - state.finished_at if state.finished_at else None
+        if not isinstance(e, ResultGone) and (age is None or age <= self.result_url_seconds):
+            return e
+        why = e.message
+        if age is not None and not isinstance(e, ResultGone):
+            why += f"; the task finished {age / 3600:.0f} h ago, and its URL is valid 24 h"
+        return ResultGone(why, provider=PROVIDER, scene_id=e.scene_id)
 
     async def _download(self, url: str, dest: Path, request: VideoRequest) -> None:
         # not mkstemp: its 0600 made every clip.mp4 unreadable to the run folder's other
@@ -773,7 +813,7 @@ class SeedanceVideo:
                         client.stream("GET", url) as r,
                     ):
                         if r.status_code >= 400:
-                            raise _status_error(r, "video download")
+                            raise _status_error(r, "video download", url)
                         want = r.headers.get("content-length")
                         async for chunk in r.aiter_bytes():
                             f.write(chunk)

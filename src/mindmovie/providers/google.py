@@ -44,6 +44,7 @@ from mindmovie.providers.base import (
     KeyframeRequest,
     ProviderError,
     RateLimited,
+    ResultGone,
     Transient,
     VideoRequest,
     made_maybe,
@@ -349,8 +350,10 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             raise AuthError(f"{what}: {msg}; check {cred}", provider=PROVIDER) from e
         if code == 400 and _POLICY_WORDS.search(str(e.message or "")):
             raise ContentRejected(f"{what}: {msg}", provider=PROVIDER) from e
-        if code == 404 and ctx.download:
-            raise JobFailed(
+        if code in (404, 410) and ctx.download:
+            # for good: the operation was billed, and reading it again gives the same
+            # file (`ResultGone`: the scene's clip is bought again, with consent)
+            raise ResultGone(
                 f"{what}: the video of {ctx.operation} is gone ({msg}); it can no longer "
                 "be downloaded",
                 provider=PROVIDER,
