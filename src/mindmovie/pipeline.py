@@ -1751,7 +1751,8 @@ class Pipeline:
         self.reporter.step("keyframes", scene_id, "running")
         store.begin(scene_id, "keyframe", key, same_request=same_request)
         try:
-            if await self._refetch_kept(store, model, req, key, dest):
+            again = costs.estimate_keyframe(priced).usd
+            if await self._refetch_kept(store, model, req, key, dest, again):
                 return
         except ProviderError as e:
             e.scene_id = e.scene_id or scene_id
@@ -1826,28 +1827,49 @@ class Pipeline:
             await self.gate.settled(bill[0])
 
     async def _refetch_kept(
-        self, store: Store, model: KeyframeModel, req: KeyframeRequest, key: str, dest: Path
+        self,
+        store: Store,
+        model: KeyframeModel,
+        req: KeyframeRequest,
+        key: str,
+        dest: Path,
+        again: float,
     ) -> bool:
         """A keyframe paid for in an earlier render whose download failed: downloaded from
         the result URL kept on its ledger row (`Store.ledger_keep_result`) instead of
-        bought again. False when there is none, or when its URL answers that it is gone
-        (403/404/410) or is past its validity: then a new image is bought, and the
-        person is told why. A URL that still fails for a passing reason within its
-        validity fails the scene again, buying nothing."""
+        bought again. False when there is none, or when its URL is past its validity and
+        fails: the estimate counted a new image then (`Store.refetchable_result`), which
+        is bought, and the person is told why. Within its validity the estimate counted
+        it as paid, so a new one is not bought behind the spend question's back: a URL
+        gone for good (`ResultGone`: 404/410, a 403 past its own expiry, no image again)
+        loses its URL and fails the scene saying the next render buys a new one (about
+        `again`); one that still fails for a passing reason (a 403 within its expiry
+        too) fails the scene again, buying nothing."""
         kept = store.kept_result(req.scene_id, "keyframe", key)
         if kept is None or not isinstance(model, RefetchesResults):
             return False
         row, usage = int(kept["id"]), dict(kept["usage"])
         url = str(usage["result_url"])
         age = time.time() - float(usage.get("result_at") or 0)
+        valid_for = float(usage.get("result_valid_for") or model.result_url_seconds)
+        valid = age < valid_for
         self.reporter.step("keyframes", req.scene_id, "downloading", "paid in an earlier run")
         try:
             data = await model.refetch(url, req)
-        except JobFailed as e:
+        except ResultGone as e:
             why = e.message
-        except Transient as e:
-            if age < model.result_url_seconds:
-                left = (model.result_url_seconds - age) / 3600
+            if valid:
+                store.ledger_drop_result(row, f"gone: {why}")
+                raise ResultGone(
+                    f"the keyframe paid for in an earlier run is gone at {model.name} ({why}); "
+                    f"it was billed. The next render buys a new one (about "
+                    f"{costs.format_usd(again)}), counted in its estimate and spend question",
+                    provider=e.provider or model.name,
+                    scene_id=req.scene_id,
+                ) from None
+        except (Transient, JobFailed) as e:
+            if valid:
+                left = (valid_for - age) / 3600
                 raise Transient(
                     f"the keyframe paid for in an earlier run still could not be downloaded "
                     f"from its result URL ({e.message}); nothing new was bought. Render again "
@@ -1857,7 +1879,7 @@ class Pipeline:
                 ) from None
             why = (
                 f"{e.message}, and the URL is {age / 3600:.0f} h old (valid for "
-                f"{model.result_url_seconds / 3600:.0f} h)"
+                f"{valid_for / 3600:.0f} h)"
             )
         else:
             atomic_write_bytes(dest, data)

@@ -607,6 +607,11 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             "download the keyframe paid for before from its kept URL (a new image only if "
             "it is gone), then make the clip"
         )
+    if kf == "failed" and "keyframe" in gone:
+        return (
+            "buy a new keyframe (the one paid for before is gone; it was billed), "
+            "then make the clip"
+        )
     if kf in ("failed", "running"):
         return "retry the keyframe, then make the clip"
     if kf is None and clip is None:

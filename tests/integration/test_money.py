@@ -769,8 +769,10 @@ async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_rend
     """An image billed whose result URL still failed after the retries used to be lost:
     the next render bought a new one. Its URL is now kept on its billed ledger row, and
     the next render downloads it from there (a URL that still fails for a passing reason
-    fails the scene again, buying nothing); only a URL that now answers 404 (expired,
-    gone) makes it buy a new image, and it says so."""
+    fails the scene again, buying nothing). A URL that now answers 404 (gone) within its
+    24 h was counted as paid by that render's estimate: the scene fails saying the next
+    render buys a new image, and that render's spend question counts it (before, it was
+    bought at once, past the estimate the person agreed to)."""
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = _one_goal(tmp_path)
@@ -793,23 +795,26 @@ async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_rend
     sim.clear_faults()
     if resume == "gone":
         sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=1)
-    warned: list[str] = []
+        with pytest.raises(RenderFailed) as e:
+            await Pipeline(goals, s, out=run, keys=KEYS).run()
+        msg = str(e.value)
+        assert "the keyframe paid for in an earlier run is gone at byteplus" in msg, msg
+        assert "HTTP 404" in msg and "next render buys a new one (about $" in msg, msg
+        assert "retries" not in msg, msg
+        assert sim.stats()["totals"]["images"] == 1  # nothing bought past the estimate
+        (scene,) = collect_status(run)["scenes"]
+        assert scene["next"].startswith("buy a new keyframe"), scene["next"]
 
-    class Rec(NullReporter):
-        def warn(self, text: str) -> None:
-            warned.append(text)
-
-    res = await Pipeline(goals, s, out=run, keys=KEYS, reporter=Rec()).run()
-    assert res.movie is not None
+    asked = await _render_asking(goals, s, run)
     rows = ledger_rows(run, "keyframe")
     assert all(r["state"] == "billed" and "result_url" not in r["usage"] for r in rows), rows
     if resume == "downloaded":
         assert sim.stats()["totals"]["images"] == 1  # exactly one image paid for
-        assert len(rows) == 1 and not warned, warned
+        assert len(rows) == 1
     else:
+        assert asked and asked[0] > 0  # the new image is in the spend question
         assert sim.stats()["totals"]["images"] == 2  # the first one's URL was gone
         assert len(rows) == 2
-        assert any("cannot be downloaded any more" in w and "HTTP 404" in w for w in warned)
 
 
 async def test_an_empty_seedream_download_is_fetched_again_not_bought_again(

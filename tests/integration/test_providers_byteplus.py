@@ -1337,3 +1337,23 @@ def test_a_signed_urls_own_expiry_is_read() -> None:
     assert url_expired(f"https://b.example/v.mp4?Expires={start}", now=start + 1)
     assert not url_expired("https://b.example/v.mp4", now=start + 10**9)
     assert not url_expired("https://b.example/v.mp4?X-Tos-Date=junk&X-Tos-Expires=1")
+
+
+async def test_a_refetched_image_url_that_still_serves_no_image_is_gone(
+    sim: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept result URL that, in a later render, still answers with bytes that are no
+    image: `ResultGone` (the image is bought again, with consent), not a Transient that
+    held the scene until the URL's 24 h were over."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
+    kf = seedream(sim, "seedream-3-0-t2i", options={"response_format": "url"})
+    req = KeyframeRequest(scene_id="s", prompt="p", width=720, height=1280, seed=3, aspect="9:16")
+    sim.add_fault("corrupt", path="/_sim/files/", count=None)
+    with pytest.raises(JobFailed, match="not an image") as e:
+        await kf.generate(req)
+    assert e.value.result_url is not None
+    with pytest.raises(ResultGone, match="still serves no image"):
+        await kf.refetch(e.value.result_url, req)
+    assert sim.stats()["totals"]["images"] == 1

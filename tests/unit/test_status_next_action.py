@@ -194,7 +194,7 @@ def test_settings_changes_names_options_as_one_setting() -> None:
     assert settings_changes(None, new) is None and settings_changes("{broken", new) is None
 
 
-def test_a_clip_whose_paid_result_is_gone_is_bought_again_not_retried() -> None:
+def test_a_clip_or_keyframe_whose_paid_result_is_gone_is_bought_again_not_retried() -> None:
     """`Store.result_gone`: the step let go of its job; the next render buys the clip
     again (counted in its spend question), it does not re-poll or "retry" it."""
     gone = {"clip": {"job": "cgt-1", "estimated_usd": 0.1}}
@@ -203,3 +203,5 @@ def test_a_clip_whose_paid_result_is_gone_is_bought_again_not_retried() -> None:
         "buy the clip again (about $0.10): the result of job cgt-1 is gone (it was billed); "
         "counted in the spend question"
     )
+    kf = {"keyframe": "failed", "gone": {"keyframe": {}}}
+    assert _next_action(kf).startswith("buy a new keyframe (the one paid for before is gone")

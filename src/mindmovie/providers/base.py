@@ -325,9 +325,10 @@ class RefetchesResults(Protocol):
     result_url_seconds: float
 
     async def refetch(self, url: str, request: KeyframeRequest) -> bytes:
-        """The image at `url`, downloaded with retries. `JobFailed` when the URL answers
-        403/404/410 (expired or gone: the image must be bought again); `Transient` when
-        it still fails for a passing reason."""
+        """The image at `url`, downloaded with retries. `ResultGone` when it is gone for
+        good (404/410, a 403 past the URL's own expiry, or bytes that are still no
+        image: the image must be bought again); `JobFailed` for a 403 within it;
+        `Transient` when it still fails for a passing reason."""
         ...
 
 

@@ -495,7 +495,15 @@ class SeedreamKeyframes:
         """An image paid for in an earlier render, from the result URL its download
         failed on (see `RefetchesResults`): valid for 24 h, so no new image is bought."""
         with _for_scene(request.scene_id):
-            return await with_retry(lambda: _download_image(url, self.timeout))
+            try:
+                return await with_retry(lambda: _download_image(url, self.timeout))
+            except NotAnImage as e:
+                # a render after the one that kept the URL, and every retry of this one:
+                # what the URL holds is not the image, and waiting out its validity
+                # (24 h) only held the scene up
+                raise ResultGone(
+                    f"its result URL still serves no image ({e.message})", provider=PROVIDER
+                ) from None
 
 
 @contextlib.contextmanager
@@ -544,6 +552,11 @@ async def _download_bytes(url: str, timeout: float) -> bytes:
         ) from None
 
 
+class NotAnImage(Transient):
+    """A result URL answered 200 with bytes that are no PNG, JPEG or WebP (an HTML page,
+    a broken object): fetched again, and on a later render's refetch `ResultGone`."""
+
+
 async def _download_image(url: str, timeout: float) -> bytes:
     """A result URL's image; an empty body, or one that is no PNG, JPEG or WebP, is a
     failed download (tried again on the same URL, not a reason to pay for the image again)."""
@@ -551,7 +564,7 @@ async def _download_image(url: str, timeout: float) -> bytes:
     if not data:
         raise Transient("image download was empty", provider=PROVIDER)
     if _sniffed_mime(data) is None:  # an HTML page, a broken CDN object: not the image
-        raise Transient(
+        raise NotAnImage(
             f"image download is not an image ({len(data)} bytes starting {data[:12]!r})",
             provider=PROVIDER,
         )
