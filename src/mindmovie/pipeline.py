@@ -1287,8 +1287,12 @@ class Pipeline:
         )
         return usd
 
-    async def _adoptable(self, model: VideoModel, remote_id: str, status: str) -> str | None:
-        """Can an earlier job be picked up? Yes unless the provider says it failed.
+    async def _adoptable(
+        self, model: VideoModel, remote_id: str, status: str
+    ) -> str | JobState | ProviderError | None:
+        """Can an earlier job be picked up? Its id if so; else what the provider said:
+        the job's state (it ended failed, cancelled, expired, refused) or the error of
+        the look (the job not found: deleted at the provider); None for local clips.
 
         A look that fails for a passing reason (5xx, 429, a dropped connection) raises:
         the job is not known to have failed, and guessing so would pay for a second one;
@@ -1301,9 +1305,42 @@ class Pipeline:
             state = await with_retry(lambda: model.poll(remote_id))
         except Transient:
             raise
-        except ProviderError:
-            return None
-        return remote_id if state.status in ("queued", "running", "succeeded") else None
+        except ProviderError as e:
+            return e
+        return remote_id if state.status in ("queued", "running", "succeeded") else state
+
+    async def _let_go_of_job(
+        self, store: Store, model: VideoModel, req: VideoRequest, prev: Step, said: Any
+    ) -> ResultGone:
+        """The scene's journaled job, which the estimate (and the spend question) of this
+        render counted as picked up at no cost (`Store.resumable_job`), cannot be: the
+        provider says it ended failed, or no longer knows it (`said`: its state, or the
+        look's error). Buying the clip here would spend past what was agreed to, so the
+        step lets go of the job (`Store.result_gone`; its row, when still in flight, is
+        settled by what the provider said) and the scene fails saying the next render
+        buys the clip again, counted in its estimate. Before, it was bought at once."""
+        rid = str(prev.remote_id)
+        before = store.ledger_by_remote(rid)
+        if isinstance(said, JobState):
+            if before is not None and before["state"] == "committed":
+                # in flight until now: refunded, or billed from what it reports
+                await self._settle_job(self.gate.adopt(rid), said, req, model)
+            why = f"it ended {said.status}: {said.error or 'no reason given'}"
+        else:
+            why = said.message if isinstance(said, ProviderError) else str(said)
+        row = store.ledger_by_remote(rid)
+        billed = row is not None and row["state"] == "billed"
+        again = costs.estimate_video(self.settings, req.seconds).usd
+        gone = ResultGone(
+            f"job {rid} can no longer be picked up at {model.name} ({why})"
+            + ("; it was billed" if billed else "")
+            + f". The next render buys the clip again (about {costs.format_usd(again)}), "
+            "counted in its estimate and spend question",
+            provider=model.name,
+            scene_id=req.scene_id,
+        )
+        store.result_gone(req.scene_id, "clip", rid, str(gone), estimated_usd=again, billed=billed)
+        return gone
 
     # ------------------------------------------------------------------ plan
     def _plan_key(self, planner: Planner | tuple[str, str], *, legacy: int = 0) -> str:
@@ -2475,12 +2512,18 @@ class Pipeline:
         if prev is not None and prev.input_key == key and prev.remote_id:
             # a job already paid for (in flight, or finished but not downloaded):
             # poll it again and fetch it; never create a second one for the same inputs
+            counted = store.resumable_job(prev) is not None  # by this render's estimate
             try:
-                remote_id = await self._adoptable(model, prev.remote_id, prev.status)
+                found = await self._adoptable(model, prev.remote_id, prev.status)
             except ProviderError as e:  # could not tell: keep the job journaled, pay nothing
                 e.scene_id = e.scene_id or scene_id
                 store.fail(scene_id, "clip", e.kind, str(e))
                 raise
+            if isinstance(found, str):
+                remote_id = found
+            elif found is not None and counted:
+                # counted as costing nothing: a new clip waits for the next estimate
+                raise await self._let_go_of_job(store, model, req, prev, found)
         if remote_id is not None:
             store.mark_submitted(scene_id, "clip", remote_id)
             self.reporter.step("clips", scene_id, "resumed", remote_id)
@@ -4389,7 +4432,7 @@ def _failed_message(failed: dict[str, str], gone: Collection[str] = ()) -> str:
     if lost:
         lines[0] += ":" if not retried else ""
         if retried:
-            lines.append("and these, whose paid result is gone, are bought again:")
+            lines.append("and these, which the next render buys again (counted in its estimate):")
         lines += [f"  {sid}: {msg}" for sid, msg in sorted(lost.items())]
     return "\n".join(lines)
 

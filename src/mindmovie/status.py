@@ -569,10 +569,12 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
         usd = ""
         if isinstance(was.get("estimated_usd"), int | float):
             usd = f" (about {format_usd(float(was['estimated_usd']))})"
-        return (
-            f"buy the clip again{usd}: the result of {which} is gone (it was billed); "
-            "counted in the spend question"
+        why = (
+            f"the result of {which} is gone (it was billed)"
+            if was.get("billed", True)
+            else f"{which} can no longer be picked up"
         )
+        return f"buy the clip again{usd}: {why}; counted in the spend question"
     if clip in ("failed", "running"):
         err = row.get("error") or ""
         # its paid job, which the render polls again (Store.resumable_job: not one the

@@ -949,17 +949,26 @@ class Store:
         self._update(scene_id, stage, status="failed", error_kind=error_kind, error=error[:2000])
 
     def result_gone(
-        self, scene_id: str, stage: str, remote_id: str, error: str, *, estimated_usd: float
+        self,
+        scene_id: str,
+        stage: str,
+        remote_id: str,
+        error: str,
+        *,
+        estimated_usd: float,
+        billed: bool = True,
     ) -> None:
         """A finished, billed job whose result can no longer be downloaded (404/410, or
         past its URL's validity: `providers.base.ResultGone`). In one transaction: the
         step fails (`result_gone`) and loses the job id, so no render polls that job
         again (it failed the scene the same way at every render) and the estimate
         counts a new clip for it (`resumable_job`: no job), bought only with consent;
-        the job's ledger row stays billed, marked unused with why. `detail` keeps the
-        job, its provider's word and `estimated_usd` (a new clip) for `status`."""
+        the job's ledger row stays billed (or in flight), marked unused with why.
+        `detail` keeps the job, whether it was `billed` and `estimated_usd` (a new clip)
+        for `status`."""
         now = time.time()
-        detail = {"result_gone": {"job": remote_id, "estimated_usd": estimated_usd}}
+        gone = {"job": remote_id, "estimated_usd": estimated_usd, "billed": billed}
+        detail = {"result_gone": gone}
         with self._tx() as db:
             db.execute(
                 "UPDATE steps SET status='failed', error_kind='result_gone', error=?,"
@@ -967,7 +976,8 @@ class Store:
                 (error[:2000], json.dumps(detail), now, scene_id, stage),
             )
             row = db.execute(
-                "SELECT id, usage FROM ledger WHERE remote_id=? ORDER BY id DESC LIMIT 1",
+                "SELECT id, usage FROM ledger WHERE remote_id=? AND state!='refunded'"
+                " ORDER BY id DESC LIMIT 1",
                 (remote_id,),
             ).fetchone()
             if row is not None:
@@ -1235,8 +1245,10 @@ class Store:
         """The paid job a render picks up for this clip step instead of buying a new one
         (`Pipeline._clip_once`), or None. A job in flight (`submitted`) is polled as it
         is; a step that failed after its job was made (the download, a poll, the
-        deadline) has its job polled again and downloaded, and a new job is made only if
-        the provider then says it failed. Not when the content filter refused it (the
+        deadline) has its job polled again and downloaded. If the provider then says it
+        failed (or no longer knows it, or its result is gone) the step lets go of it
+        (`result_gone`) and the NEXT render, whose estimate counts it, buys the clip:
+        not that one, whose estimate counted none. Not when the content filter refused it (the
         render goes on to the fallback request), nor when the ledger already has the
         provider's word that the job ended failed (its row refunded, or billed for a
         failed job): polled again, it is failed again. `status` and the estimate both ask

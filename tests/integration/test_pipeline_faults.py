@@ -1785,9 +1785,54 @@ def test_the_failed_scenes_message_says_retries_only_of_those_it_retries() -> No
     head, one, also, two = msg.splitlines()
     assert head == "2 scene(s) failed; finished work is kept, `render` again retries these:"
     assert one == "  01: byteplus: HTTP 503"
-    assert also == "and these, whose paid result is gone, are bought again:"
+    assert also == "and these, which the next render buys again (counted in its estimate):"
     assert two == "  02: the result of job j is gone at byteplus"
     assert _failed_message({"01": "x"}).startswith(
         "1 scene(s) failed; finished work is kept, `render` again retries them:"
     )
     assert "retries" not in _failed_message({"02": "gone"}, {"02"})
+
+
+async def test_a_journaled_job_the_provider_no_longer_knows_is_not_bought_again_unasked(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip whose download failed (a 403 not known to be expired) keeps its billed job,
+    and the next render's estimate counts it as picked up at no cost. When that render
+    finds the task deleted at the provider (a poll's 404), it bought a new clip at once:
+    spent past the estimate the person agreed to (with --yes, nothing was even asked).
+    Now the step lets go of the job and the scene fails saying the next render buys the
+    clip again; that render counts it in its spend question."""
+    import httpx
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed, match="retries them"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    sim.clear_faults()
+    httpx.delete(f"{sim.ark_base_url}{TASKS}/{job}", headers={"Authorization": "Bearer k"})
+    asked: list[float] = []
+
+    def ask(e: Any) -> bool:
+        asked.append(e.total)
+        return True
+
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
+    msg = str(ei.value)
+    assert f"job {job} can no longer be picked up at byteplus" in msg, msg
+    assert "task not found" in msg and "it was billed" in msg, msg
+    assert "next render buys the clip again (about $" in msg and "retries" not in msg, msg
+    assert asked == [] and sim.stats()["totals"]["jobs_created"] == 1  # nothing bought
+    (scene,) = collect_status(run)["scenes"]
+    assert scene["next"].startswith("buy the clip again (about $"), scene["next"]
+    res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
+    assert res.movie is not None and asked and asked[0] > 0
+    assert sim.stats()["totals"]["jobs_created"] == 2
+    assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed", "billed"]

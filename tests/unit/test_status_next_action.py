@@ -205,3 +205,14 @@ def test_a_clip_or_keyframe_whose_paid_result_is_gone_is_bought_again_not_retrie
     )
     kf = {"keyframe": "failed", "gone": {"keyframe": {}}}
     assert _next_action(kf).startswith("buy a new keyframe (the one paid for before is gone")
+
+
+def test_a_clip_whose_job_can_no_longer_be_picked_up_is_bought_again() -> None:
+    """A job let go of because the provider no longer knows it (or says it failed) and
+    was not billed: not said to be a result that was billed."""
+    gone = {"clip": {"job": "cgt-2", "estimated_usd": 0.1, "billed": False}}
+    row = {"keyframe": "succeeded", "clip": "failed", "gone": gone, "files": {"keyframe": "ok"}}
+    assert _next_action(row) == (
+        "buy the clip again (about $0.10): job cgt-2 can no longer be picked up; "
+        "counted in the spend question"
+    )
