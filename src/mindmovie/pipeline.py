@@ -1830,6 +1830,20 @@ class Pipeline:
                 store.ledger_keep_result(
                     last_row, e.result_url, key, getattr(model, "result_url_seconds", None)
                 )
+            if isinstance(e, ResultGone) and e.charged:
+                # made and billed, but its URL answered that it is gone: said as such, with
+                # what the next render does (buys a new one, counted in its estimate)
+                gone = ResultGone(
+                    f"the image made for this scene is gone at {model.name} before it could "
+                    f"be downloaded ({e.message}); it was billed. The next render buys a new "
+                    f"one (about {costs.format_usd(estimate)}), counted in its estimate and "
+                    "spend question",
+                    provider=e.provider or model.name,
+                    scene_id=scene_id,
+                )
+                gone.charged = True
+                store.fail(scene_id, "keyframe", gone.kind, str(gone))
+                raise gone from None
             store.fail(scene_id, "keyframe", e.kind, str(e))
             raise
         try:

@@ -817,6 +817,32 @@ async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_rend
         assert len(rows) == 2
 
 
+async def test_a_seedream_image_gone_before_its_first_download_says_it_was_billed(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image made (and billed) whose result URL answers 404 at once: the scene failed
+    with "image download: HTTP 404 (the result URL expired or is gone)" under "`render`
+    again retries them", not saying it was paid for nor what the next render does. It
+    says so now; the next render buys a new image, counted in its spend question."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = _one_goal(tmp_path)
+    s = _seedream_by_url(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)
+    with pytest.raises(RenderFailed) as e:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    msg = str(e.value)
+    assert "the image made for this scene is gone at byteplus" in msg, msg
+    assert "it was billed. The next render buys a new one (about $" in msg, msg
+    assert "retries" not in msg, msg
+    (row,) = ledger_rows(run, "keyframe")
+    assert row["state"] == "billed" and sim.stats()["totals"]["images"] == 1
+    sim.clear_faults()
+    asked = await _render_asking(goals, s, run)
+    assert asked and asked[0] > 0 and sim.stats()["totals"]["images"] == 2
+
+
 async def test_an_empty_seedream_download_is_fetched_again_not_bought_again(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
