@@ -2597,11 +2597,19 @@ class Pipeline:
             return st.remote_id, self.gate.adopt(st.remote_id)
 
         submitted_here = remote_id is None
+        # when an earlier render billed this job (read before this one bills it again)
+        booked = None if remote_id is None else store.ledger_by_remote(remote_id)
+        billed_at = (
+            float(booked["updated_at"])
+            if booked is not None and booked["state"] == "billed"
+            else None
+        )
         try:
             if remote_id is None:
                 self.reporter.step("clips", scene_id, "submitting")
                 remote_id = await with_retry(submit)
-            elif model.name != "local":
+            elif model.name != "local" and billed_at is None:
+                # (a job an earlier render billed keeps its bill, and the time of it)
                 row = self.gate.adopt(remote_id)
             state = await self._poll(
                 model,
@@ -2627,6 +2635,11 @@ class Pipeline:
                 )
             if slot is not None and model.name != "local":
                 slot.release()  # the job is finished; local "fetch" is the work itself
+            if state.finished_at is None:
+                # the provider does not say when it finished (Veo): no later than the
+                # job was billed by an earlier render, which tells the result's age
+                # (a lower bound: a result is never taken for gone too early)
+                state.finished_at = billed_at
             self.reporter.step("clips", scene_id, "downloading")
             done_state = state
             await with_retry(lambda: model.fetch(done_state, req, dest))

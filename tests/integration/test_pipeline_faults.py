@@ -1836,3 +1836,46 @@ async def test_a_journaled_job_the_provider_no_longer_knows_is_not_bought_again_
     assert res.movie is not None and asked and asked[0] > 0
     assert sim.stats()["totals"]["jobs_created"] == 2
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed", "billed"]
+
+
+async def test_a_403_on_a_job_billed_over_a_day_ago_is_its_result_gone(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider that does not say when a job finished (Veo; here a task answer without
+    updated_at): the job was billed by an earlier render, which bounds its finish. A 403
+    on its result more than the provider keeps it after that is the result gone (the
+    scene is bought again with consent), not one more "`render` again retries them"."""
+    import sqlite3
+    import time
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed, match="retries them"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+
+    def billed_hours_ago(hours: float) -> None:
+        db = sqlite3.connect(run / "run.db")
+        with db:
+            db.execute("UPDATE ledger SET updated_at=?", (time.time() - hours * 3600,))
+        db.close()
+
+    sim.add_fault("patch", path=f"{TASKS}/{job}", body={"updated_at": None}, count=None)
+    billed_hours_ago(20)  # within its 24 h: tried again, and its bill (and time) kept
+    with pytest.raises(RenderFailed, match="retries them"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (row,) = ledger_rows(run, "clip")
+    assert abs(time.time() - row["updated_at"] - 20 * 3600) < 600, row
+    billed_hours_ago(25)
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    msg = str(ei.value)
+    assert f"the result of job {job} is gone at byteplus" in msg, msg
+    assert "finished 25 h ago" in msg and "retries" not in msg, msg
+    assert sim.stats()["totals"]["jobs_created"] == 1

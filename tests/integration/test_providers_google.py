@@ -1157,3 +1157,21 @@ async def test_a_developer_download_404_is_the_file_gone_not_the_model(
     msg = str(ei.value)
     assert f"the video of {state.remote_id} is gone" in msg and "video.model" not in msg
     assert not (tmp_path / "clip.mp4").exists()
+
+
+async def test_a_developer_download_403_two_days_after_the_operation_is_the_video_gone(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """The Files API answers a file it no longer has (it keeps a generated video 2 days)
+    403 "... or it may not exist". Past those 2 days that is the video gone for good
+    (`ResultGone`, not an AuthError sending the person to check a key that works, at
+    every render); within them it stays the AuthError it was."""
+    veo, state = await _developer_veo(gsim)
+    msg = "You do not have permission to access the File x or it may not exist."
+    gsim.add_fault("http", path=":download", status=403, message=msg, count=None)
+    state.finished_at = time.time() - 3 * 24 * 3600
+    with pytest.raises(ResultGone, match=f"the video of {state.remote_id} is gone"):
+        await veo.fetch(state, _video_req(tmp_path), tmp_path / "clip.mp4")
+    state.finished_at = time.time() - 3600
+    with pytest.raises(AuthError):
+        await veo.fetch(state, _video_req(tmp_path), tmp_path / "clip.mp4")

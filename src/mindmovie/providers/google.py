@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -628,6 +629,8 @@ class VeoVideo(_GoogleModel):
 
     STAGE: Stage = "video"
     OPTIONS = VIDEO_OPTIONS
+    #: the Gemini API keeps a generated video (and its file) for 2 days
+    result_url_seconds = 2 * 24 * 3600.0
 
     # ------------------------------------------------------------------ submit
     def _config(self, req: VideoRequest) -> types.GenerateVideosConfig:
@@ -758,6 +761,17 @@ class VeoVideo(_GoogleModel):
             ctx = dataclasses.replace(self._ctx, operation=state.remote_id, download=True)
             async with asyncio.timeout(self.download_timeout):
                 data = await _call(ctx, lambda: self.client.aio.files.download(file=video))
+        except AuthError as e:
+            # the Files API answers a file it no longer has 403 "... or it may not
+            # exist": past the 2 days it keeps a video, that is the video gone for good
+            age = time.time() - state.finished_at if state.finished_at else None
+            if age is None or age <= self.result_url_seconds:
+                raise
+            raise ResultGone(
+                f"{self.model}: the video of {state.remote_id} is gone ({e.message}); the "
+                f"operation finished {age / 3600:.0f} h ago, and its video is kept 48 h",
+                provider=PROVIDER,
+            ) from None
         except TimeoutError:
             raise Transient(
                 f"{self.model}: video download took longer than {self.download_timeout:.0f} s",
