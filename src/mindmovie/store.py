@@ -958,8 +958,9 @@ class Store:
         estimated_usd: float,
         billed: bool = True,
     ) -> None:
-        """A finished, billed job whose result can no longer be downloaded (404/410, or
-        past its URL's validity: `providers.base.ResultGone`). In one transaction: the
+        """A job whose result can no longer be had: finished and billed but gone at its
+        URL (404/410, or past its validity: `providers.base.ResultGone`), or unknown to
+        the provider or failed (`Pipeline._let_go_of_job`). In one transaction: the
         step fails (`result_gone`) and loses the job id, so no render polls that job
         again (it failed the scene the same way at every render) and the estimate
         counts a new clip for it (`resumable_job`: no job), bought only with consent;

@@ -1357,3 +1357,26 @@ async def test_a_refetched_image_url_that_still_serves_no_image_is_gone(
     with pytest.raises(ResultGone, match="still serves no image"):
         await kf.refetch(e.value.result_url, req)
     assert sim.stats()["totals"]["images"] == 1
+
+
+async def test_a_403_on_the_fresh_url_goes_by_the_finish_the_caller_knows(
+    sim: SimServer, keyframe: Path, tmp_path: Path
+) -> None:
+    """The task answers without updated_at; the caller knows it finished over a day ago
+    (an earlier render billed it): a 403 on the fresh URL the re-poll gives is the
+    result gone too, not only one on the URL it was given."""
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    assert st.video_url is not None
+    sim.add_fault("patch", path=f"{TASKS}/{st.remote_id}", body={"updated_at": None}, count=None)
+    sim.add_fault("http", path="/_sim/files/", status=403, count=None)
+    old = JobState(
+        st.remote_id,
+        "succeeded",
+        video_url=st.video_url.replace(".mp4", "0.mp4"),
+        finished_at=time.time() - 25 * 3600,
+    )
+    with pytest.raises(ResultGone, match="the task finished 25 h ago"):
+        await video.fetch(old, req, tmp_path / "clip.mp4")
+    assert len(sim.requests(path="/_sim/files/")) == 2  # the given URL, then the fresh one

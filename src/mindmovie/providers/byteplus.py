@@ -790,13 +790,14 @@ class SeedanceVideo:
                 try:
                     await self._download(fresh.video_url, dest, request)
                 except JobFailed as again:
-                    raise self._gone(again, fresh) from None
+                    raise self._gone(again, fresh if fresh.finished_at else state) from None
             return dest
 
     def _gone(self, e: JobFailed, state: JobState) -> JobFailed:
         """`e` (a refused download of `state`'s video), as `ResultGone` when its result
-        is gone for good: a 403 more than `result_url_seconds` after the
-        task finished is (its URL expired), whatever the URL carries."""
+        is gone for good: a 403 more than `result_url_seconds` after the task finished
+        is (its URL expired), whatever the URL carries. `state.finished_at`: the task's
+        own, else the time an earlier render billed it (`Pipeline._clip_once`)."""
         age = time.time() - state.finished_at if state.finished_at else None
         if not isinstance(e, ResultGone) and (age is None or age <= self.result_url_seconds):
             return e
