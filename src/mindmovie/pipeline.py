@@ -81,6 +81,7 @@ from mindmovie.providers.base import (
     DeadlineExceeded,
     ImageResult,
     JobFailed,
+    JobNotFound,
     JobState,
     KeyframeModel,
     KeyframeRequest,
@@ -3549,7 +3550,16 @@ class Pipeline:
         """Jobs paid for that no step uses any more (the scene's inputs were edited, or it
         left the plan): look at each once, so the ledger shows what it cost instead of
         counting it as in flight for ever. `last`: the run's final sweep (says so when a
-        job is still running: it will bill, and the next render settles it)."""
+        job is still running: it will bill, and the next render settles it).
+
+        A job the provider says ended failed (cancelled, expired, refused, not charged)
+        is refunded with its reason. One it no longer knows (a poll's 404: deleted, or
+        past the time it keeps a task's record; `JobNotFound`) was never seen to finish
+        (a finish seen bills the row at once), so whether it billed cannot be told:
+        it is booked at its hold, the most it could have cost, marked `unknown_outcome`
+        (`_book_forgotten_job`), and told once. Before, every such poll's error left the
+        row committed: counted as in flight at every render and in `status`, for ever.
+        A poll that fails for any other reason is tried again by the next render."""
         if video.name == "local":
             return
         held = {st.remote_id for st in store.steps() if st.remote_id}
@@ -3566,6 +3576,9 @@ class Pipeline:
             rid = str(r["remote_id"])
             try:
                 state = await with_retry(partial(video.poll, rid))
+            except JobNotFound as e:
+                await self._book_forgotten_job(r, e)
+                continue
             except ProviderError:
                 continue  # not now; the next render tries again
             if not state.done:
@@ -3593,6 +3606,31 @@ class Pipeline:
                 f"{r['scene_id']}: job {rid} (for an earlier version of the scene) finished "
                 f"and was billed {costs.format_usd(usd)}; its result is not used"
             )
+
+    async def _book_forgotten_job(self, r: dict[str, Any], e: JobNotFound) -> None:
+        """A job no step uses whose row is still committed, and which the provider no
+        longer knows (`_settle_stale_jobs`). Refunded, a job that finished and billed
+        would be spend the ledger does not show; left committed, it is in flight at
+        every render for ever. So it is billed at its hold (the most it could have
+        cost: never under the real bill), its usage saying the outcome is unknown and
+        why, and the person is told once (a billed row is not looked at again)."""
+        rid = str(r["remote_id"])
+        held = r.get("held_usd")
+        usd = float(held if held is not None else r["estimated_usd"])
+        usage = {
+            **(r.get("usage") or {}),
+            "unused": True,
+            "unknown_outcome": True,
+            "not_found": e.message[:300],
+            "booked_at_hold": True,
+        }
+        await self.gate.bill(r["id"], usd, usage)
+        self.reporter.warn(
+            f"{r['scene_id']}: job {rid} (no longer used by the scene) is no longer known at "
+            f"{r['provider']} ({e.message}) and was never seen to finish, so whether it was "
+            f"billed cannot be told: the ledger books it at the most it could cost, "
+            f"{costs.format_usd(usd)}, and no longer counts it as in flight"
+        )
 
     async def _recover_orphans(self, store: Store, video: VideoModel) -> None:
         """Paid calls a killed run sent but never journaled an id for.

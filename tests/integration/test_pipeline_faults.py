@@ -1838,6 +1838,65 @@ async def test_a_journaled_job_the_provider_no_longer_knows_is_not_bought_again_
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed", "billed"]
 
 
+@pytest.mark.parametrize("said", ["not found", "failed"])
+async def test_a_let_go_job_still_in_flight_is_settled_not_counted_for_ever(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, said: str
+) -> None:
+    """A job whose scene stopped waiting (its deadline) keeps its row committed; the
+    next render finds the provider no longer knows it (a poll's 404) or says it failed,
+    and lets go of it. A failed job is refunded with its reason. One not found was
+    never seen to finish: whether it billed cannot be told. Its row stayed committed
+    for ever (the sweep of jobs no step uses skipped every poll error): counted as in
+    flight at every render and in `status`. It is now billed at its hold (never under
+    the real bill), marked unknown, told once and not looked at again."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _paid_clips_only(sim)
+    s.providers.byteplus.job_deadline = 1.0
+    run = tmp_path / "run"
+    sim.add_fault("stuck", path=TASKS, method="POST", count=1)
+    with pytest.raises(RenderFailed, match="not finished after 1 s"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    ((job, held),) = [(r["remote_id"], r["held_usd"]) for r in ledger_rows(run, "clip")]
+    assert ledger_rows(run, "clip")[0]["state"] == "committed"
+    if said == "not found":
+        sim.add_fault("http", path=f"{TASKS}/{job}", method="GET", status=404, count=None)
+    else:
+        body = {"status": "failed", "error": {"code": "InternalError", "message": "boom"}}
+        sim.add_fault("patch", path=f"{TASKS}/{job}", method="GET", body=body, count=None)
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    def render() -> Coroutine[Any, Any, Any]:
+        return Pipeline(goals, s, out=run, keys=KEYS, reporter=Rec(), confirm=lambda e: True).run()
+
+    with pytest.raises(RenderFailed, match=f"job {job} can no longer be picked up"):
+        await render()
+    (row,) = [r for r in ledger_rows(run, "clip") if r["remote_id"] == job]
+    assert row["state"] != "committed", row  # not in flight for ever
+    st = collect_status(run)
+    assert st["money"]["in_flight"] == 0, st["money"]
+    if said == "failed":
+        assert row["state"] == "refunded" and "boom" in str(row["usage"]), row
+    else:
+        assert row["state"] == "billed" and row["billed_usd"] == pytest.approx(held), row
+        assert row["usage"]["unknown_outcome"] and "task not found" in row["usage"]["not_found"]
+    told = [w for w in warned if job in w and "no longer known" in w]
+    assert len(told) == (said == "not found"), warned
+    polls = len(sim.requests(path=f"{TASKS}/{job}"))
+    res = await render()
+    assert res.movie is not None
+    assert len(sim.requests(path=f"{TASKS}/{job}")) == polls  # settled: not looked at again
+    assert [w for w in warned if job in w and "no longer known" in w] == told  # told once
+    assert sim.stats()["totals"]["jobs_created"] == 2
+
+
 async def test_a_403_on_a_job_billed_over_a_day_ago_is_its_result_gone(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

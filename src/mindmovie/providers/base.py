@@ -165,6 +165,12 @@ class JobFailed(ProviderError):
     kind = "job_failed"
 
 
+class JobNotFound(JobFailed):
+    """A poll's 404: the provider no longer knows the job (deleted, or past the time it
+    keeps a task's record). What it did before is unknown: a job never seen to finish
+    may have been billed (`Pipeline._settle_stale_jobs` books it at its hold)."""
+
+
 class ResultGone(JobFailed):
     """A paid result that can no longer be downloaded, for good: its URL answered 404 or
     410, or 403 once past its validity (its own expiry parameter, or the provider's

@@ -37,6 +37,7 @@ from mindmovie.providers.base import (
     ImageResult,
     InvalidRequest,
     JobFailed,
+    JobNotFound,
     JobState,
     JobStatus,
     KeyframeRequest,
@@ -228,7 +229,7 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
         )
     if status == 404 and during.startswith(("poll", "cancel")):
         # the task is gone (deleted, or never made), not the model
-        return JobFailed(f"{during}: task not found ({detail})", provider=PROVIDER)
+        return JobNotFound(f"{during}: task not found ({detail})", provider=PROVIDER)
     if status == 404:
         return InvalidRequest(
             f"{during}: model {spec.id} not found or not activated ({detail})"

@@ -41,6 +41,7 @@ from mindmovie.providers.base import (
     ImageResult,
     InvalidRequest,
     JobFailed,
+    JobNotFound,
     JobState,
     KeyframeRequest,
     ProviderError,
@@ -360,7 +361,7 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
                 provider=PROVIDER,
             ) from e
         if code == 404 and ctx.operation:
-            raise JobFailed(
+            raise JobNotFound(
                 f"{what}: operation {ctx.operation} not found ({msg})", provider=PROVIDER
             ) from e
         if code == 404:
