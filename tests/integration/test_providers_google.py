@@ -1165,7 +1165,8 @@ async def test_a_developer_download_403_two_days_after_the_operation_is_the_vide
     """The Files API answers a file it no longer has (it keeps a generated video 2 days)
     403 "... or it may not exist". Past those 2 days that is the video gone for good
     (`ResultGone`, not an AuthError sending the person to check a key that works, at
-    every render); within them it stays the AuthError it was."""
+    every render); within them a failed download of this one job (`JobFailed`, kept:
+    see the next test)."""
     veo, state = await _developer_veo(gsim)
     msg = "You do not have permission to access the File x or it may not exist."
     gsim.add_fault("http", path=":download", status=403, message=msg, count=None)
@@ -1173,5 +1174,42 @@ async def test_a_developer_download_403_two_days_after_the_operation_is_the_vide
     with pytest.raises(ResultGone, match=f"the video of {state.remote_id} is gone"):
         await veo.fetch(state, _video_req(tmp_path), tmp_path / "clip.mp4")
     state.finished_at = time.time() - 3600
-    with pytest.raises(AuthError):
+    with pytest.raises(JobFailed) as ei:
         await veo.fetch(state, _video_req(tmp_path), tmp_path / "clip.mp4")
+    assert not isinstance(ei.value, ResultGone)
+
+
+@pytest.mark.parametrize("hours", [None, 1.0, 47.0])
+async def test_a_developer_download_403_within_two_days_is_no_key_problem(
+    gsim: SimServer, tmp_path: Path, hours: float | None
+) -> None:
+    """Within the 2 days the Files API keeps a video (or when its age is unknown: Veo
+    does not say when an operation finished), a 403 on the video's download was an
+    AuthError "check GOOGLE_API_KEY": the person sent to a key that had just read the
+    operation, and the scene's failure taken for the key's. It is a `JobFailed` of
+    that one job, saying the key is not the cause and that the job is kept (the next
+    fetch of the same operation downloads it; nothing is created again). A 403 on the
+    operation's read itself is still the key's (`AuthError`)."""
+    veo, state = await _developer_veo(gsim)
+    req = _video_req(tmp_path)
+    msg = "You do not have permission to access the File x or it may not exist."
+    fault = gsim.add_fault("http", path=":download", status=403, message=msg, count=None)
+    state.finished_at = None if hours is None else time.time() - hours * 3600
+    with pytest.raises(JobFailed) as ei:
+        await veo.fetch(state, req, tmp_path / "clip.mp4")
+    e = ei.value
+    assert not isinstance(e, (AuthError, ResultGone)), e
+    text = str(e)
+    assert f"the video of {state.remote_id} could not be downloaded" in text, text
+    assert "403" in text and "may not exist" in text, text
+    assert "the key is not the cause" in text and "the job is kept" in text, text
+    assert "check" not in text and "GOOGLE_API_KEY" not in text, text
+    assert not (tmp_path / "clip.mp4").exists()
+    gsim.clear_faults()
+    assert fault.fired >= 1
+    out = await veo.fetch(state, req, tmp_path / "clip.mp4")  # the same job, downloaded
+    assert abs(probe(out).duration - 4.0) <= 0.5
+    assert len(gsim.requests(path=":predictLongRunning")) == 1  # nothing created again
+    gsim.add_fault("http", path="/operations/", method="GET", status=403, count=None)
+    with pytest.raises(AuthError, match="check"):
+        await veo.fetch(state, req, tmp_path / "clip2.mp4")

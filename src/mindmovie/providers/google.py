@@ -764,10 +764,23 @@ class VeoVideo(_GoogleModel):
                 data = await _call(ctx, lambda: self.client.aio.files.download(file=video))
         except AuthError as e:
             # the Files API answers a file it no longer has 403 "... or it may not
-            # exist": past the 2 days it keeps a video, that is the video gone for good
+            # exist": past the 2 days it keeps a video, that is the video gone for good.
+            # Within them it is no key problem either: the same key has just read the
+            # operation (`_get` above). An AuthError ("check GOOGLE_API_KEY") sent the
+            # person to a key that works; the scene fails, the job is kept (nothing is
+            # bought) and the next render downloads it again
             age = time.time() - state.finished_at if state.finished_at else None
             if age is None or age <= self.result_url_seconds:
-                raise
+                # the answer without the model (named here) and the key advice
+                said = e.message.split("; check ")[0].split(": ", 1)[-1]
+                raise JobFailed(
+                    f"{self.model}: the video of {state.remote_id} could not be downloaded "
+                    f"({said}), though the same key has just read "
+                    "the operation, so the key is not the cause; the job is kept and the "
+                    "next render downloads its video again (nothing is bought again; Veo "
+                    "keeps a video 48 h)",
+                    provider=PROVIDER,
+                ) from None
             raise ResultGone(
                 f"{self.model}: the video of {state.remote_id} is gone ({e.message}); the "
                 f"operation finished {age / 3600:.0f} h ago, and its video is kept 48 h",
