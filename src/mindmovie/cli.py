@@ -691,9 +691,12 @@ def status(
     for line in errors:
         _say(f"[red]error[/red] {escape(line)}", highlight=False)
     money = info["money"]
+    # calls whose answer was lost and which nothing can settle: counted by the budget
+    unknown = money.get("unknown") or 0.0
+    maybe = f", outcome unknown {format_usd(unknown)} (counted as spent)" if unknown else ""
     _say(
         f"spend: billed {format_usd(money['billed'])}, in flight {format_usd(money['in_flight'])}"
-        f" (estimated {format_usd(money['estimated'])})"
+        f"{maybe} (estimated {format_usd(money['estimated'])})"
     )
     movie = info.get("movie")
     state = movie["status"] if movie else "not yet composed"

@@ -281,18 +281,26 @@ def collect_status(
             row.setdefault("files", {})[st.stage] = files[(st.scene_id, st.stage)]
     money: dict[str, dict[str, float]] = {}
     for row in ledger:
-        m = money.setdefault(row["scene_id"], {"estimated": 0.0, "billed": 0.0, "in_flight": 0.0})
+        m = money.setdefault(
+            row["scene_id"], {"estimated": 0.0, "billed": 0.0, "in_flight": 0.0, "unknown": 0.0}
+        )
         m["estimated"] += row["estimated_usd"]
         if row["state"] == "billed":
             m["billed"] += row["billed_usd"] or 0.0
         elif row["state"] == "committed":
-            # what the budget gate holds for it (at least the estimate)
-            m["in_flight"] += row.get("held_usd") or row["estimated_usd"]
+            # what the budget gate holds for it (at least the estimate). A call whose
+            # answer was lost and which no look can settle (a Seedream image's 5xx, a Veo
+            # create's) is no longer in flight: it was shown so for ever. It is counted
+            # apart, as the budget still counts it: its outcome is unknown
+            held = row.get("held_usd") or row["estimated_usd"]
+            unknown = bool((row.get("usage") or {}).get("unknown_outcome"))
+            m["unknown" if unknown else "in_flight"] += held
     for sid, m in money.items():
         if sid in scenes:
             scenes[sid]["spend"] = {k: round(v, 6) for k, v in m.items()}
     totals = {
-        k: round(sum(m[k] for m in money.values()), 6) for k in ("estimated", "billed", "in_flight")
+        k: round(sum(m[k] for m in money.values()), 6)
+        for k in ("estimated", "billed", "in_flight", "unknown")
     }
     new_ids = None if look is None or look.basis is None else {s.id for s in look.basis.scenes}
     if look is not None and look.plan is None and look.basis is not None:

@@ -1701,6 +1701,10 @@ async def test_a_seedream_image_answered_a_5xx_is_not_refunded(
     first, second = ledger_rows(res.run_dir, "keyframe")
     assert first["state"] == "committed", first
     assert second["state"] == "billed", second
+    # counted (the budget holds it), but not shown in flight for ever: outcome unknown
+    money = collect_status(res.run_dir)["money"]
+    assert money["in_flight"] == 0, money
+    assert money["unknown"] == pytest.approx(first["held_usd"] or first["estimated_usd"]), money
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])

@@ -168,3 +168,20 @@ def test_a_paid_runs_scene_with_nothing_spent_yet_is_not_called_free(
     assert rows["01-health-1"][4:6] == ["-", "-"], rows["01-health-1"]
     assert rows["02-career-1"][4:6] == ["$0.13", "$0.03"], rows["02-career-1"]
     assert "free" not in shown
+
+
+def test_a_call_whose_outcome_is_unknown_is_not_shown_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call whose answer was lost and which nothing can settle (a Seedream image's
+    5xx, a Veo create's) stays committed, so the budget counts it; status showed it "in
+    flight" at every look, for ever. Its amount is said apart: outcome unknown."""
+    info = _info(["01-health-1"])
+    info["ledger"] = [{}]
+    info["money"] = {"billed": 0.03, "in_flight": 0.0, "unknown": 0.04, "estimated": 0.07}
+    shown = _status_table(monkeypatch, tmp_path, info, 120)
+    (line,) = [ln for ln in shown.splitlines() if ln.startswith("spend:")]
+    assert "in flight $0.00" in line and "outcome unknown $0.04 (counted as spent)" in line
+    info["money"] = {"billed": 0.03, "in_flight": 0.0, "unknown": 0.0, "estimated": 0.07}
+    shown = _status_table(monkeypatch, tmp_path, info, 120)
+    assert "unknown" not in shown
