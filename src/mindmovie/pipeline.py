@@ -1295,19 +1295,23 @@ class Pipeline:
         the job's state (it ended failed, cancelled, expired, refused) or the error of
         the look (the job not found: deleted at the provider); None for local clips.
 
-        A look that fails for a passing reason (5xx, 429, a dropped connection) raises:
-        the job is not known to have failed, and guessing so would pay for a second one;
-        the scene fails for this run and the journal keeps the job for the next."""
+        A look that fails for a passing reason (5xx, 429, a dropped connection), or is
+        refused for the key (`AuthError`), raises: the job is not known to have failed,
+        and guessing so would pay for a second one; the scene fails for this run and the
+        journal keeps the job for the next."""
         if model.name == "local":
             return None
         if status == "submitted":
             return remote_id
         try:
             state = await with_retry(lambda: model.poll(remote_id))
-        except Transient:
-            raise
-        except ProviderError as e:
+        except JobFailed as e:  # the job not found (deleted at the provider)
             return e
+        except ProviderError:
+            # a passing failure, or a look refused for the key (a 401/403: a key revoked,
+            # or of another account) that says nothing of the job: it stays journaled,
+            # and was let go of (its paid result lost, the clip bought again) before
+            raise
         return remote_id if state.status in ("queued", "running", "succeeded") else state
 
     async def _let_go_of_job(

@@ -1942,3 +1942,33 @@ async def test_a_403_on_a_job_billed_over_a_day_ago_is_its_result_gone(
     assert f"the result of job {job} is gone at byteplus" in msg, msg
     assert "finished 25 h ago" in msg and "retries" not in msg, msg
     assert sim.stats()["totals"]["jobs_created"] == 1
+
+
+async def test_a_journaled_job_is_kept_when_its_poll_is_refused_for_the_key(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll answered 401 (a key revoked, or one of another account) says nothing of the
+    job: it was let go of as one the provider no longer knows (`_let_go_of_job`), and the
+    render after the key was put right bought the clip again, the paid job lost. The
+    scene fails keeping its job, which the next render picks up: one job paid."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed, match="retries them"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    sim.clear_faults()
+    sim.add_fault("http", path=f"{TASKS}/{job}", method="GET", status=401, count=None)
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert "can no longer be picked up" not in str(ei.value), ei.value
+    sim.clear_faults()
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 1
+    assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
