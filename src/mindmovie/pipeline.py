@@ -1906,8 +1906,13 @@ class Pipeline:
             return False
         row, usage = int(kept["id"]), dict(kept["usage"])
         url = str(usage["result_url"])
-        age = time.time() - float(usage.get("result_at") or 0)
-        valid_for = float(usage.get("result_valid_for") or model.result_url_seconds)
+        try:
+            age = time.time() - float(usage.get("result_at") or 0)
+            valid_for = float(usage.get("result_valid_for") or model.result_url_seconds)
+        except (TypeError, ValueError):
+            # a time edited by hand: past its validity, as the estimate takes it
+            # (`Store.refetchable_result`); it failed the scene at every render
+            age, valid_for = math.inf, model.result_url_seconds
         valid = age < valid_for
         self.reporter.step("keyframes", req.scene_id, "downloading", "paid in an earlier run")
         try:
@@ -1936,6 +1941,8 @@ class Pipeline:
             why = (
                 f"{e.message}, and the URL is {age / 3600:.0f} h old (valid for "
                 f"{valid_for / 3600:.0f} h)"
+                if math.isfinite(age)
+                else f"{e.message}, and the time it was kept is not recorded"
             )
         else:
             atomic_write_bytes(dest, data)

@@ -1115,3 +1115,28 @@ async def test_a_keyframe_whose_answer_was_lost_is_told_by_its_scene(
     warned.clear()
     await Pipeline(goals, s, out=run, keys=KEYS, reporter=Rec()).run(until="keyframes")
     assert not [w for w in warned if "in flight" in w], warned
+
+
+async def test_a_kept_keyframe_url_with_a_damaged_time_is_bought_as_the_estimate_counts(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept result URL whose `result_at` (or `result_valid_for`) is no number (edited by
+    hand) is counted by the estimate as a new image (`Store.refetchable_result`), but the
+    render failed the scene with "could not convert string to float" at every render,
+    buying nothing. It is taken as past its validity, as the estimate takes it: tried
+    once, then a new image is bought."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = _one_goal(tmp_path)
+    s = _seedream_by_url(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
+    with pytest.raises((ProviderError, RenderFailed)):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (row,) = ledger_rows(run, "keyframe")
+    _set_usage(run, row["id"], {**row["usage"], "result_at": "x"})
+    sim.clear_faults()
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=1)  # gone
+    asked = await _render_asking(goals, s, run)
+    assert asked and asked[0] > 0  # the new image, counted and asked about
+    assert sim.stats()["totals"]["images"] == 2
