@@ -1732,7 +1732,9 @@ class Pipeline:
         rel = path.relative_to(self.run_dir)
         moved = self._changed_dir / rel
         moved.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, moved)
+        # (scenes/ may be a link to another disk: os.replace failed the scene there,
+        # "Invalid cross-device link", at every render; shutil.move copies then)
+        shutil.move(path, moved)
         self.reporter.warn(
             f"{rel} is not the file this run made (changed since): it was moved to "
             f"{moved} and {scene_id}'s {stage} is made again"

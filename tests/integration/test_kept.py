@@ -1181,3 +1181,38 @@ def test_looking_for_the_run_of_a_goals_file_leaves_other_runs_untouched(tmp_pat
     assert (tmp_path / "outputs" / "another" / "plan.yaml").is_file()
     assert sorted(p.name for p in first.iterdir()) == files
     assert db.read_bytes() == before
+
+
+def test_a_file_replaced_by_hand_in_scenes_linked_to_another_disk_is_moved_aside(
+    tmp_path: Path,
+) -> None:
+    """scenes/ moved to another disk and left as a link to it (a run rendered into since
+    84099bf), and a keyframe there replaced by hand: the render moves the person's file
+    into previous/<time>/ on the run's disk, which os.replace cannot do across disks
+    ("Invalid cross-device link"): the scene failed at every render. It is moved (copied,
+    then removed) all the same."""
+    import asyncio
+    import os
+    import tempfile
+
+    from PIL import Image
+
+    from mindmovie.pipeline import Pipeline
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs a second file system (/dev/shm)")
+    goals, settings = _offline(tmp_path)
+    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    run = first.run_dir
+    with tempfile.TemporaryDirectory(dir=shm) as away:
+        shutil.move(run / "scenes", Path(away) / "scenes")  # (a copy across disks)
+        (run / "scenes").symlink_to(Path(away) / "scenes")
+        scene = sorted(p.name for p in (run / "scenes").iterdir())[0]
+        mine = run / "scenes" / scene / "keyframe.png"
+        Image.new("RGB", (160, 90), (200, 10, 10)).save(mine)
+        picture = mine.read_bytes()
+        asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+        (kept,) = (run / "previous").glob(f"*/scenes/{scene}/keyframe.png")
+        assert kept.read_bytes() == picture
+        assert mine.read_bytes() != picture
