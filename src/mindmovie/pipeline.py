@@ -989,10 +989,25 @@ def _still_asks(store: Store, r: dict[str, Any]) -> bool:
     return _asked_key(store, r) == step.input_key
 
 
+def _a_time(raw: object) -> float | None:
+    """A time read from run.db (a lost note's `sent_at`, a row's `created_at`), None when
+    missing or not a time (edited by hand: a ValueError traceback from status and from
+    every render before)."""
+    if isinstance(raw, bool):
+        return None
+    try:
+        t = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return t if math.isfinite(t) and t > 0 else None
+
+
 def _lost_sent_at(r: Mapping[str, Any]) -> float:
-    """When a clip row's request was sent: its lost note's time, else the row's."""
-    lost = (r.get("usage") or {}).get("lost") or {}
-    return float(lost.get("sent_at") or r["created_at"])
+    """When a clip row's request was sent: its lost note's time, else the row's, else
+    now (a damaged time: its job is then waited for the whole grace, the safe side)."""
+    lost = (r.get("usage") or {}).get("lost")
+    sent = _a_time(lost.get("sent_at")) if isinstance(lost, dict) else None
+    return sent or _a_time(r.get("created_at")) or time.time()
 
 
 class Pipeline:
@@ -3845,7 +3860,7 @@ class Pipeline:
         lost = (r.get("usage") or {}).get("lost")
         row_id = int(r["id"])
         if isinstance(lost, dict):
-            sent_at = float(lost.get("sent_at") or r["created_at"])
+            sent_at = _lost_sent_at(r)
             key = str(lost.get("input_key") or "")
             short = _note_grace(lost)
             if short is not None:  # a create the service answered (a 500)

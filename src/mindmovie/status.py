@@ -419,7 +419,7 @@ def _late_jobs(store: Store, ledger: list[dict[str, Any]]) -> dict[str, float]:
     lost): the next render looks for that job before paying for another
     (`Pipeline._recover_orphans`), and waits for it while the grace lasts. Scene -> the
     seconds of grace left (0: over, the render looks once)."""
-    from mindmovie.pipeline import _late_job_grace, _still_asks
+    from mindmovie.pipeline import _late_job_grace, _lost_sent_at, _still_asks
     from mindmovie.providers.registry import lists_jobs
 
     grace = _late_job_grace()
@@ -432,9 +432,7 @@ def _late_jobs(store: Store, ledger: list[dict[str, Any]]) -> dict[str, float]:
             continue  # (Veo) its job cannot be looked for: outcome unknown, clip made again
         if usage.get("unknown_outcome") or not _still_asks(store, r):
             continue
-        lost = usage.get("lost")
-        sent_at = float(lost.get("sent_at") or r["created_at"]) if isinstance(lost, dict) else 0.0
-        sent_at = sent_at or float(r["created_at"])
+        sent_at = _lost_sent_at(r)
         left = max(0.0, sent_at + grace - time.time())
         out[str(r["scene_id"])] = max(left, out.get(str(r["scene_id"]), 0.0))
     return out
@@ -464,7 +462,7 @@ def _late_waits(
     `live`: a render works on the run now; it waits only for the requests it noted lost
     (`Store.ledger_note_lost`, its own or a killed run's, noted when it starts): a row
     without the note is its create in flight, its answer still to come."""
-    from mindmovie.pipeline import _late_job_grace, _note_grace
+    from mindmovie.pipeline import _late_job_grace, _lost_sent_at, _note_grace
     from mindmovie.providers.registry import lists_jobs
 
     grace = _late_job_grace()
@@ -481,10 +479,9 @@ def _late_waits(
         lost = usage.get("lost")
         if live and not isinstance(lost, dict):
             continue  # a create in flight now, not a lost one
-        sent_at = float(lost.get("sent_at") or 0) if isinstance(lost, dict) else 0.0
         own = _note_grace(lost) if isinstance(lost, dict) else None  # a 500's: shorter
         wait = grace if own is None else min(grace, own)
-        left = min(sent_at or float(r["created_at"]), now) + wait - now
+        left = min(_lost_sent_at(r), now) + wait - now
         if left <= 0:
             continue  # looked for once, then refunded: nothing waits
         w = out.setdefault(r["provider"], {"provider": r["provider"], "scenes": [], "seconds": 0.0})

@@ -4,6 +4,7 @@ naming the path, never a traceback, and lose nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -139,6 +140,34 @@ def test_a_step_number_damaged_by_hand_is_no_traceback(finished: Path, column: s
     }, made
     (clip,) = [s for s in st["steps"] if (s["scene_id"], s["stage"]) == ("01-health-1", "clip")]
     assert clip["status"] == "succeeded" and clip["attempts"] >= 1, clip
+
+
+@pytest.mark.parametrize("sent_at", ["x", None, -1, True])
+def test_a_lost_requests_time_damaged_by_hand_is_no_traceback(
+    finished: Path, sent_at: object
+) -> None:
+    """A lost video create's note (`usage.lost.sent_at`: when it was sent, from which
+    the wait for its late job is counted) edited by hand to no time: `status` was a
+    ValueError traceback ("could not convert string to float"), as was every render's
+    look for late jobs. The row's own time stands in for it, and the row is left as it
+    was (it is money: committed, counted). (The row's model is the one status's
+    settings name, so its wait is counted.)"""
+    db = finished / "run" / "run.db"
+    note = json.dumps({"lost": {"input_key": "k", "sent_at": sent_at}})
+    _sql(
+        db,
+        "INSERT INTO ledger(scene_id, stage, provider, model, remote_id, state,"
+        " estimated_usd, billed_usd, usage, created_at, updated_at)"
+        " VALUES('01-health-1', 'clip', 'byteplus', 'local-kenburns-1', NULL, 'committed',"
+        " 0.5, NULL, ?, strftime('%s','now'), strftime('%s','now'))",
+        note,
+    )
+    before = _sql(db, "SELECT * FROM ledger")
+    st, _ = status_json(finished, "run")
+    assert st["money"]["in_flight"] == 0.5, st["money"]
+    (wait,) = st["late_wait"]
+    assert wait["scenes"] == ["01-health-1"] and 0 < wait["seconds"] <= 300, wait
+    assert _sql(db, "SELECT * FROM ledger") == before
 
 
 @pytest.mark.parametrize("where", ["../notes.txt", "absolute"])
