@@ -86,6 +86,26 @@ def _paid_clips_only(sim: SimServer) -> Any:
     )
 
 
+async def _a_clip_whose_download_failed(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Any, Path, str]:
+    """A one-scene render (`_paid_clips_only`) whose clip job finished, was billed and
+    journaled, and whose download failed (403 within the URL's validity: a passing
+    failure, "`render` again retries them"): (goals, settings, run folder, the job)."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed, match="retries them"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    return goals, s, run, str(job)
+
+
 async def _one_scene_keyframed(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Path, Any, Path, Any, Pipeline, Any, str]:
@@ -1808,17 +1828,7 @@ async def test_a_journaled_job_the_provider_no_longer_knows_is_not_bought_again_
     clip again; that render counts it in its spend question."""
     import httpx
 
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    s = _paid_clips_only(sim)
-    run = tmp_path / "run"
-    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
-    with pytest.raises(RenderFailed, match="retries them"):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()
-    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    goals, s, run, job = await _a_clip_whose_download_failed(sim, tmp_path, monkeypatch)
     sim.clear_faults()
     httpx.delete(f"{sim.ark_base_url}{TASKS}/{job}", headers={"Authorization": "Bearer k"})
     asked: list[float] = []
@@ -1911,17 +1921,7 @@ async def test_a_403_on_a_job_billed_over_a_day_ago_is_its_result_gone(
     import sqlite3
     import time
 
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    s = _paid_clips_only(sim)
-    run = tmp_path / "run"
-    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
-    with pytest.raises(RenderFailed, match="retries them"):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()
-    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    goals, s, run, job = await _a_clip_whose_download_failed(sim, tmp_path, monkeypatch)
 
     def billed_hours_ago(hours: float) -> None:
         db = sqlite3.connect(run / "run.db")
@@ -1951,17 +1951,7 @@ async def test_a_journaled_job_is_kept_when_its_poll_is_refused_for_the_key(
     job: it was let go of as one the provider no longer knows (`_let_go_of_job`), and the
     render after the key was put right bought the clip again, the paid job lost. The
     scene fails keeping its job, which the next render picks up: one job paid."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    s = _paid_clips_only(sim)
-    run = tmp_path / "run"
-    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
-    with pytest.raises(RenderFailed, match="retries them"):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()
-    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    goals, s, run, job = await _a_clip_whose_download_failed(sim, tmp_path, monkeypatch)
     sim.clear_faults()
     sim.add_fault("http", path=f"{TASKS}/{job}", method="GET", status=401, count=None)
     with pytest.raises(RenderFailed) as ei:
