@@ -756,6 +756,24 @@ def _seedream_by_url(sim: SimServer) -> Any:
     )
 
 
+async def _a_keyframe_kept_at_its_url(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Any, Path, dict[str, Any]]:
+    """A one-goal render (`_seedream_by_url`) whose Seedream image was made and billed
+    but whose download kept failing (500): its URL is kept on its ledger row. (goals,
+    settings, run folder, that row)."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = _one_goal(tmp_path)
+    s = _seedream_by_url(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
+    with pytest.raises((ProviderError, RenderFailed)):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (row,) = ledger_rows(run, "keyframe")
+    return goals, s, run, row
+
+
 def _one_goal(tmp_path: Path) -> Path:
     g = tmp_path / "one.yaml"
     g.write_text("title: One\ngoals:\n  - category: health\n    vision: Strong and rested\n")
@@ -773,16 +791,8 @@ async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_rend
     24 h was counted as paid by that render's estimate: the scene fails saying the next
     render buys a new image, and that render's spend question counts it (before, it was
     bought at once, past the estimate the person agreed to)."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    goals = _one_goal(tmp_path)
-    s = _seedream_by_url(sim)
-    run = tmp_path / "run"
-    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
-    with pytest.raises((ProviderError, RenderFailed)):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    goals, s, run, row = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
     assert sim.stats()["totals"]["images"] == 1
-    (row,) = ledger_rows(run, "keyframe")
     assert row["state"] == "billed" and row["usage"]["result_url"].endswith(".png"), row
     if resume == "downloaded":
         # the URL still failing for a passing reason (and not yet 24 h old): the scene
@@ -871,15 +881,7 @@ async def test_estimate_counts_a_keyframe_kept_at_its_url_as_a_download_not_a_ne
 
     from mindmovie.pipeline import estimate_for
 
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    goals = _one_goal(tmp_path)
-    s = _seedream_by_url(sim)
-    run = tmp_path / "run"
-    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
-    with pytest.raises((ProviderError, RenderFailed)):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()
-    (row,) = ledger_rows(run, "keyframe")
+    goals, s, run, row = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
     assert row["state"] == "billed" and row["usage"]["result_url"], row
 
     est = estimate_for(goals, s, out=run)
@@ -1125,15 +1127,7 @@ async def test_a_kept_keyframe_url_with_a_damaged_time_is_bought_as_the_estimate
     render failed the scene with "could not convert string to float" at every render,
     buying nothing. It is taken as past its validity, as the estimate takes it: tried
     once, then a new image is bought."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    goals = _one_goal(tmp_path)
-    s = _seedream_by_url(sim)
-    run = tmp_path / "run"
-    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
-    with pytest.raises((ProviderError, RenderFailed)):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()
-    (row,) = ledger_rows(run, "keyframe")
+    goals, s, run, row = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
     _set_usage(run, row["id"], {**row["usage"], "result_at": "x"})
     sim.clear_faults()
     sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=1)  # gone
