@@ -485,13 +485,19 @@ def _wait_for(cond: Any, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
+def _kill(p: subprocess.Popen[str]) -> None:
+    """End a render a test started, if it still runs (a failed test leaves no orphan)."""
+    if p.poll() is None:
+        p.kill()
+        p.wait(timeout=10)
+
+
 def _wait_exit(p: subprocess.Popen[str], timeout: float) -> tuple[int, float]:
     t0 = time.monotonic()
     try:
         rc = p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        p.kill()
-        p.wait(timeout=10)
+        _kill(p)
         raise AssertionError(f"render did not exit within {timeout:.0f} s") from None
     return rc, time.monotonic() - t0
 
@@ -599,9 +605,7 @@ def test_second_render_on_the_same_run_is_refused_naming_the_pid(
         sim.release(polls)
         rc, _ = _wait_exit(first, timeout=RENDER_TIMEOUT)
     finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait(timeout=10)
+        _kill(first)
     assert rc == 0, rig.output(first)
     assert_movie(rig.out / "movie.mp4")
     assert rig.totals()["jobs_created"] == SCENES  # the refused render sent nothing
@@ -827,8 +831,7 @@ def _kill_during_the_first_create(rig: Rig) -> float:
             lambda: len(rig.sim.requests(path=TASKS, method="POST")) >= 1, 120, "a video create"
         )
     finally:
-        p.kill()
-        p.wait(timeout=10)
+        _kill(p)
     assert p.returncode == -signal.SIGKILL, rig.history()
     return time.monotonic()
 
@@ -867,9 +870,7 @@ def test_a_create_killed_in_flight_whose_job_comes_late_is_not_paid_twice(
         sim.release(late)
         rc, _ = _wait_exit(p, timeout=RENDER_TIMEOUT)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait(timeout=10)
+        _kill(p)
     _, err = rig.output(p)
     assert rc == 0, rig.history() + err
     # the late job has been made: every create the provider got has become a job
@@ -1063,9 +1064,7 @@ def test_status_of_a_render_waiting_for_a_lost_request_says_so(
         sim.release(late)
         rc, _ = _wait_exit(p, timeout=RENDER_TIMEOUT)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait(timeout=10)
+        _kill(p)
     assert rc == 0, rig.history() + rig.output(p)[1]
     assert r.exit_code == 0, (r.output, r.exception)
     text = " ".join(r.output.split())
