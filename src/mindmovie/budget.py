@@ -33,7 +33,7 @@ class BudgetGate:
         self,
         store: Store,
         cap: float | None,
-        on_change: Callable[[float, float], None] | None = None,
+        on_change: Callable[[float, float, float], None] | None = None,
     ) -> None:
         self.store = store
         self.cap = cap
@@ -91,7 +91,7 @@ class BudgetGate:
 
     def _changed(self) -> None:
         if self.on_change is not None:
-            self.on_change(*self.totals())
+            self.on_change(*self.store.ledger_split())
 
     async def _settled(self, row_id: int) -> None:
         async with self._cond:

@@ -3494,7 +3494,7 @@ class Pipeline:
             f"(about {costs.format_usd(len(jobs) * float(like['estimated_usd']))}) and are "
             "counted, unused; no clip is bought again for them"
         )
-        self.reporter.money(*store.ledger_totals())
+        self.reporter.money(*store.ledger_split())
 
     async def _settle_lost_submissions(self, store: Store, video: VideoModel) -> None:
         """Submissions whose answer was lost and whose job was not listed at the time: look
@@ -3803,7 +3803,7 @@ class Pipeline:
                         "(and bills, about "
                         f"{costs.format_usd(float(r['estimated_usd']))}); its result is not used"
                     )
-                self.reporter.money(*store.ledger_totals())
+                self.reporter.money(*store.ledger_split())
 
     async def _settle_mixed_orphans(
         self, store: Store, video: VideoModel, rows: list[dict[str, Any]]
@@ -4212,7 +4212,7 @@ class Pipeline:
         store.set_meta(FOLDER_META, "out" if self._out_given else "title")
         planner, kf_model, video_model = self._providers or self._build_providers()
         self.gate = BudgetGate(store, self.budget, on_change=self.reporter.money)
-        if any(spent := store.ledger_totals()):
+        if any(spent := store.ledger_split()):
             # a resumed run: the view's spend is the run's (the ledger's), from the start;
             # it said $0.00 until this render paid again, then jumped to the run's total
             self.reporter.money(*spent)

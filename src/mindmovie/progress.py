@@ -23,8 +23,9 @@ class Reporter(Protocol):
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
         """A step changed state: queued/running/submitted/polling/downloading/done/reused/failed."""
 
-    def money(self, billed: float, in_flight: float) -> None:
-        """Spend so far: billed, and sent but not settled."""
+    def money(self, billed: float, in_flight: float, unknown: float = 0.0) -> None:
+        """Spend so far: billed, sent but not settled, and lost answers nothing can
+        settle (counted as spent: `Store.ledger_split`)."""
 
     def info(self, text: str) -> None: ...
 
@@ -42,7 +43,7 @@ class NullReporter:
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
         pass
 
-    def money(self, billed: float, in_flight: float) -> None:
+    def money(self, billed: float, in_flight: float, unknown: float = 0.0) -> None:
         pass
 
     def info(self, text: str) -> None:
@@ -73,13 +74,17 @@ def totals_line(
     elapsed: float,
     billed: float,
     in_flight: float,
+    unknown: float = 0.0,
 ) -> str:
     """Each stage's count (done or reused), the scenes failed, elapsed, the spend."""
     done = [f"{st} {finished.get(st, 0)}/{n}" for st, n in totals.items()]
     if failed:
         # not in a stage's count: done + failed is every scene once the render is over
         done.append(f"{failed} failed")
-    spend = f"  spend ${billed:.2f}" + (f" (+${in_flight:.2f} in flight)" if in_flight else "")
+    held = [f"+${in_flight:.2f} in flight"] if in_flight else []
+    if unknown:  # as `status` says it: the budget counts it, no look can settle it
+        held.append(f"+${unknown:.2f} outcome unknown")
+    spend = f"  spend ${billed:.2f}" + (f" ({', '.join(held)})" if held else "")
     counts = f"{', '.join(done)}   " if done else ""
     return f"{counts}elapsed {elapsed:.0f} s{spend}"
 
@@ -101,6 +106,7 @@ class PlainReporter:
         self.failed: set[str] = set()
         self.billed = 0.0
         self.in_flight = 0.0
+        self.unknown = 0.0
         self.spent = False  # money() was called: a paid stage ran
 
     def _line(self, text: str) -> None:
@@ -127,10 +133,11 @@ class PlainReporter:
             who = stage if scene_id == stage else f"{stage} {scene_id}"  # not "plan plan"
             self._line(f"{who}: {state}{' - ' + note if note else ''}")
 
-    def money(self, billed: float, in_flight: float) -> None:
-        self.billed, self.in_flight, self.spent = billed, in_flight, True
+    def money(self, billed: float, in_flight: float, unknown: float = 0.0) -> None:
+        self.billed, self.in_flight, self.unknown, self.spent = billed, in_flight, unknown, True
         if self.verbose:
-            self._line(f"spend: billed ${billed:.4f}, in flight ${in_flight:.4f}")
+            lost = f", outcome unknown ${unknown:.4f}" if unknown else ""
+            self._line(f"spend: billed ${billed:.4f}, in flight ${in_flight:.4f}{lost}")
 
     def info(self, text: str) -> None:
         self._line(text)
@@ -152,6 +159,7 @@ class PlainReporter:
                     elapsed,
                     self.billed,
                     self.in_flight,
+                    self.unknown,
                 )
             )
 
@@ -173,6 +181,7 @@ class RichReporter:
         self.rows: dict[str, list[Any]] = {}
         self.billed = 0.0
         self.in_flight = 0.0
+        self.unknown = 0.0
         self.closing = False  # the final view: every row, however tall
         #: (what the view's height depends on, the rows hidden for it to fit): measured
         self._fit: tuple[Any, int] | None = None
@@ -280,6 +289,7 @@ class RichReporter:
             now - self.t0,
             self.billed,
             self.in_flight,
+            self.unknown,
         )
 
     def _view(
@@ -349,8 +359,8 @@ class RichReporter:
             self.failed.add(scene_id)
             self.console.print(f"[red]✗ {stage} {escape(scene_id)}[/red]: {escape(note)}")
 
-    def money(self, billed: float, in_flight: float) -> None:
-        self.billed, self.in_flight = billed, in_flight
+    def money(self, billed: float, in_flight: float, unknown: float = 0.0) -> None:
+        self.billed, self.in_flight, self.unknown = billed, in_flight, unknown
 
     def info(self, text: str) -> None:
         self.console.print(text, markup=False, highlight=False)

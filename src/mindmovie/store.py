@@ -1281,10 +1281,26 @@ class Store:
 
     def ledger_totals(self) -> tuple[float, float]:
         """(billed, committed): money spent, and money held for calls sent whose outcome is
-        not known yet (at the most each can bill: see `ledger_commit`)."""
+        not known yet (at the most each can bill: see `ledger_commit`). What the budget
+        counts."""
+        billed, in_flight, unknown = self.ledger_split()
+        return billed, in_flight + unknown
+
+    def ledger_split(self) -> tuple[float, float, float]:
+        """(billed, in flight, outcome unknown): `ledger_totals` with its held money told
+        apart, for the person. A committed row whose answer was lost and which nothing
+        can settle (``usage.unknown_outcome``: a Seedream image's 5xx, a Veo create's) is
+        not in flight: the live view said so of it for the whole render, `status` did not."""
         with self._lock:
             rows = [self._money(dict(r)) for r in self._db.execute("SELECT * FROM ledger")]
         billed = sum(float(r["billed_usd"] or 0.0) for r in rows if r["state"] == "billed")
-        held = [r["held_usd"] if r["held_usd"] is not None else r["estimated_usd"] for r in rows
-                if r["state"] == "committed"]  # fmt: skip
-        return billed, float(sum(held))
+        in_flight = unknown = 0.0
+        for r in rows:
+            if r["state"] != "committed":
+                continue
+            held = float(r["held_usd"] if r["held_usd"] is not None else r["estimated_usd"])
+            if (self._usage(r["id"], r.get("usage")) or {}).get("unknown_outcome"):
+                unknown += held
+            else:
+                in_flight += held
+        return billed, in_flight, unknown

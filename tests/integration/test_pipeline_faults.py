@@ -8,15 +8,17 @@ affects only its scene; a truncated download is re-fetched from the same job.
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from mindmovie.pipeline import Pipeline, RenderFailed
-from mindmovie.progress import NullReporter
+from mindmovie.progress import NullReporter, PlainReporter
 from mindmovie.status import collect_status
 from mindmovie.store import Store
 from tests.integration.support import (
@@ -1725,6 +1727,33 @@ async def test_a_seedream_image_answered_a_5xx_is_not_refunded(
     money = collect_status(res.run_dir)["money"]
     assert money["in_flight"] == 0, money
     assert money["unknown"] == pytest.approx(first["held_usd"] or first["estimated_usd"]), money
+
+
+async def test_the_render_log_says_a_lost_image_answer_apart_from_money_in_flight(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same lost Seedream answer, as the render's own view says it: `status` said
+    "outcome unknown", but the live view and the log's totals line counted its hold as
+    "in flight" for the whole render and at its end, when nothing was in flight."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    path = "/images/generations"
+    sim.add_fault("http_after", path=path, method="POST", count=1, status=500)
+    s = settings_for("byteplus", sim, planner={"provider": "local"})
+    buf = io.StringIO()
+    rep = PlainReporter(Console(file=buf, width=300, color_system=None), verbose=False)
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=rep).run(
+        until="keyframes"
+    )
+    rep.close()
+    first, second = ledger_rows(res.run_dir, "keyframe")
+    held = first["held_usd"] or first["estimated_usd"]
+    assert (rep.in_flight, rep.unknown) == (0.0, pytest.approx(held)), buf.getvalue()
+    assert rep.billed == pytest.approx(second["billed_usd"])
+    last = buf.getvalue().splitlines()[-1]
+    assert f"(+${held:.2f} outcome unknown)" in last and "in flight" not in last, last
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])

@@ -58,7 +58,7 @@ async def test_a_call_that_fills_the_budget_to_the_cent_is_sent(tmp_path: Path) 
     estimate above a lower hold is still counted, and every change is reported."""
     st = Store(tmp_path / "run.db")
     seen: list[tuple[float, float]] = []
-    gate = BudgetGate(st, cap=0.3, on_change=lambda b, c: seen.append((b, c)))
+    gate = BudgetGate(st, cap=0.3, on_change=lambda b, c, u: seen.append((b, c + u)))
     first = await gate.reserve("s1", "clip", "byteplus", "m", 0.1)
     await gate.bill(first, 0.1, None)
     await gate.reserve("s2", "clip", "byteplus", "m", 0.2)  # 0.1 + 0.2 == 0.3: fits

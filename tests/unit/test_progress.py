@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 from rich.live import Live
 
-from mindmovie.progress import PlainReporter, RichReporter
+from mindmovie.progress import PlainReporter, RichReporter, totals_line
 from mindmovie.status import _next_action
 
 
@@ -380,3 +380,13 @@ def test_in_a_very_short_or_narrow_terminal_the_totals_and_spend_stay(
     assert text.startswith("keyframes 0/60, clips 39/60, 2 failed"), lines
     assert text.endswith("spend $0.00"), lines
     assert again == lines
+
+
+def test_the_totals_line_says_a_lost_answer_apart_from_money_in_flight() -> None:
+    """A held call whose answer was lost and that nothing can settle is not in flight;
+    the view says it as `status` does, and still counts it (it may bill)."""
+    line = totals_line({"clips": 2}, {"clips": 1}, 0, 5.0, 0.5, 0.25, 0.04)
+    assert line.endswith("spend $0.50 (+$0.25 in flight, +$0.04 outcome unknown)"), line
+    line = totals_line({"clips": 2}, {"clips": 2}, 0, 5.0, 0.5, 0.0, 0.04)
+    assert line.endswith("spend $0.50 (+$0.04 outcome unknown)"), line
+    assert totals_line({}, {}, 0, 1.0, 0.5, 0.0).endswith("spend $0.50")
