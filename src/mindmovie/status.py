@@ -418,11 +418,14 @@ def _late_jobs(store: Store, ledger: list[dict[str, Any]]) -> dict[str, float]:
     stopped asked for, and whose job id was never stored (killed in flight, or its answer
     lost): the next render looks for that job before paying for another
     (`Pipeline._recover_orphans`), and waits for it while the grace lasts. Scene -> the
-    seconds of grace left (0: over, the render looks once)."""
-    from mindmovie.pipeline import _late_job_grace, _lost_sent_at, _still_asks
+    seconds of grace left (0: over, the render looks once), counted as the render counts
+    them (`Pipeline._no_job_found`): a create the service answered by its note's own
+    grace, and from now at the latest (a send time noted by a clock set ahead)."""
+    from mindmovie.pipeline import _late_job_grace, _lost_sent_at, _note_grace, _still_asks
     from mindmovie.providers.registry import lists_jobs
 
     grace = _late_job_grace()
+    now = time.time()
     out: dict[str, float] = {}
     for r in ledger:
         usage = r.get("usage") or {}
@@ -432,8 +435,10 @@ def _late_jobs(store: Store, ledger: list[dict[str, Any]]) -> dict[str, float]:
             continue  # (Veo) its job cannot be looked for: outcome unknown, clip made again
         if usage.get("unknown_outcome") or not _still_asks(store, r):
             continue
-        sent_at = _lost_sent_at(r)
-        left = max(0.0, sent_at + grace - time.time())
+        lost = usage.get("lost")
+        own = _note_grace(lost) if isinstance(lost, dict) else None  # a 500's: shorter
+        wait = grace if own is None else min(grace, own)
+        left = max(0.0, min(_lost_sent_at(r), now) + wait - now)
         out[str(r["scene_id"])] = max(left, out.get(str(r["scene_id"]), 0.0))
     return out
 

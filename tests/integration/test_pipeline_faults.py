@@ -515,6 +515,37 @@ def test_status_counts_a_500s_wait_by_its_own_grace() -> None:
     assert 20 < brief[0]["seconds"] <= 30, brief
 
 
+def test_status_says_a_scenes_wait_by_its_notes_grace_and_from_now_at_the_latest(
+    tmp_path: Path,
+) -> None:
+    """The scene's own line ("wait up to N s for the job of a request sent before the
+    last run stopped") counts as the render waits (`Pipeline._no_job_found`): a create
+    the service answered 500 by its note's grace, and a send time noted ahead of now
+    (a clock set ahead) from now. It counted the whole grace from the noted time: 300 s
+    where the render waits 30 s (and the line below the table said 30), an hour more
+    for a clock an hour ahead."""
+    from mindmovie.status import _late_jobs
+    from mindmovie.store import Store
+
+    store = Store(tmp_path / "run.db")
+    store.begin("s1", "clip", "k1")
+    store.begin("s2", "clip", "k2")
+    now = time.time()
+    row = {"stage": "clip", "state": "committed", "remote_id": None, "provider": "byteplus",
+           "model": "m", "created_at": now}  # fmt: skip
+    late = _late_jobs(
+        store,
+        [
+            {**row, "scene_id": "s1", "usage": {"lost": {"input_key": "k1", "sent_at": now,
+                                                          "grace": 30.0}}},
+            {**row, "scene_id": "s2", "usage": {"lost": {"input_key": "k2",
+                                                          "sent_at": now + 3600}}},
+        ],
+    )  # fmt: skip
+    assert 20 < late["s1"] <= 30, late
+    assert 290 < late["s2"] <= 300, late
+
+
 async def test_concurrency_limit_holds_and_overlaps(sim: SimServer, tmp_path: Path) -> None:
     """9 scenes, max_concurrent 3, 1 s jobs: never more than 3 in flight, ~3 waves."""
     sim.media_scale = 0.25
