@@ -1812,9 +1812,10 @@ async def test_a_gemini_image_answered_a_5xx_is_refunded_as_google_bills_no_fail
 async def test_a_clip_whose_result_is_gone_is_bought_again_only_with_consent(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The job succeeded (and billed), but its video_url answers 404 for good (as Veo's
-    file does: "the video of <operation> is gone", which the installed SDK's Vertex mode
-    does not reach: its bytes come inline; see test_providers_google.py::
+    """The job succeeded (and billed) over a day ago (its task's updated_at; past the
+    24 h its URL is valid), and its video_url answers 404 for good (as Veo's file does:
+    "the video of <operation> is gone", which the installed SDK's Vertex mode does not
+    reach: its bytes come inline; see test_providers_google.py::
     test_a_developer_download_404_is_the_file_gone_not_the_model). Before,
     the step kept the job: every render polled it again, failed the scene the same way
     and said "`render` again retries them", for ever (only --fresh, buying everything
@@ -1829,6 +1830,8 @@ async def test_a_clip_whose_result_is_gone_is_bought_again_only_with_consent(
     goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
     s = _paid_clips_only(sim)
     run = tmp_path / "run"
+    old = {"updated_at": int(time.time()) - 25 * 3600}
+    sim.add_fault("patch", path=f"{TASKS}/", method="GET", body=old, count=None)
     gone = sim.add_fault("http", path=".mp4", method="GET", status=404, count=None)
     with pytest.raises(RenderFailed) as ei:
         await Pipeline(goals, s, out=run, keys=KEYS).run()
@@ -1857,6 +1860,54 @@ async def test_a_clip_whose_result_is_gone_is_bought_again_only_with_consent(
     assert gone.fired >= 1
     rows = ledger_rows(run, "clip")
     assert [r["state"] for r in rows] == ["billed", "billed"]
+
+
+@pytest.mark.parametrize("updated_at", [True])
+async def test_a_404_on_a_clip_just_made_is_retried_by_the_next_render_not_bought_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, updated_at: bool
+) -> None:
+    """The job has just succeeded (and billed), and its video URL, valid 24 h, answers
+    404, also after the one refresh by polling: far likelier a storage or CDN delay, or
+    a proxy's, than the result gone. It was `ResultGone` at once: the job let go of,
+    "the next render buys the clip again", and `status` said "buy the clip again". Now
+    the scene fails "`render` again retries them", saying the result should still be
+    there; the job stays journaled and billed once, `status` says to poll it again, the
+    render downloaded it once (no loop), and the next render downloads the SAME job,
+    buying nothing. Without the task's updated_at (as Veo, which does not say when an
+    operation finished), the finish is this render's own: it created the job."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    if not updated_at:
+        sim.add_fault(
+            "patch", path=f"{TASKS}/", method="GET", body={"updated_at": None}, count=None
+        )
+    sim.add_fault("http", path=".mp4", method="GET", status=404, count=None)
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    msg = str(ei.value)
+    assert "`render` again retries them" in msg, msg
+    assert "HTTP 404, the result was not found, though it should still be there" in msg, msg
+    assert "next render tries it again" in msg and "buys the clip again" not in msg, msg
+    assert len(sim.requests(path=".mp4", method="GET")) == 1  # one download, no loop
+    (row,) = ledger_rows(run, "clip")
+    job = row["remote_id"]
+    assert row["state"] == "billed" and not row["usage"].get("unused"), row
+    (scene,) = collect_status(run)["scenes"]
+    assert scene["next"] == f"re-poll job {job}; a new job only if the provider says it failed"
+    sim.clear_faults()
+    asked: list[float] = []
+    res = await Pipeline(
+        goals, s, out=run, keys=KEYS, confirm=lambda e: asked.append(e.total) or True
+    ).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 1  # the same job, downloaded
+    assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
+    assert not any(asked), asked  # nothing new to pay for
 
 
 def test_the_failed_scenes_message_says_retries_only_of_those_it_retries() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -1262,17 +1263,84 @@ async def test_an_image_download_that_is_no_picture_is_fetched_again_not_kept(
 async def test_a_video_url_gone_for_good_is_result_gone_after_one_fresh_poll(
     sim: SimServer, keyframe: Path, tmp_path: Path, status: int
 ) -> None:
-    """404/410 on the result URL, and again on the URL a fresh poll gives: the task's
-    video is gone for good (`ResultGone`, which lets the pipeline stop polling it). It
-    was a plain JobFailed, which kept the task journaled and every render failed the
-    same way."""
+    """404/410 on the result URL of a task that finished over a day ago (past the 24 h
+    its URL is valid), and again on the URL a fresh poll gives: the task's video is gone
+    for good (`ResultGone`, which lets the pipeline stop polling it). It was a plain
+    JobFailed, which kept the task journaled and every render failed the same way."""
     video = seedance(sim)
     req = vreq(keyframe)
-    st = await wait_done(video, await video.submit(req))
+    rid = await video.submit(req)
+    await wait_done(video, rid)
+    old = int(time.time()) - 25 * 3600
+    sim.add_fault("patch", path=f"{TASKS}/{rid}", body={"updated_at": old}, count=None)
+    st = await video.poll(rid)
     sim.add_fault("http", path="/_sim/files/", status=status, count=None)
     with pytest.raises(ResultGone, match=f"HTTP {status}, the result URL is gone"):
         await video.fetch(st, req, tmp_path / "clip.mp4")
     assert not (tmp_path / "clip.mp4").exists() and created(sim) == 1
+
+
+@pytest.mark.parametrize("status", [404, 410])
+async def test_a_404_just_after_the_task_finished_is_tried_again_not_gone(
+    sim: SimServer, keyframe: Path, tmp_path: Path, status: int
+) -> None:
+    """A task that has just succeeded, whose video URL (valid 24 h) answers 404/410, and
+    again after the one refresh by polling: far likelier the object store or CDN not
+    having the object everywhere yet, or a proxy's, than the result gone. It was
+    `ResultGone` at once: the clip counted lost and the next render offered to buy it
+    again. It is a `JobFailed` saying it should still be there and that the next render
+    tries it again (nothing bought); one download and one refresh, no loop; and the same
+    task downloads once the URL answers."""
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    assert st.finished_at is not None and abs(st.finished_at - time.time()) < 60
+    fault = sim.add_fault("http", path="/_sim/files/", status=status, count=None)
+    polls = len(sim.requests(path=f"{TASKS}/{st.remote_id}"))
+    with pytest.raises(JobFailed) as e:
+        await with_retry(lambda: video.fetch(st, req, tmp_path / "clip.mp4"), base_delay=0.01)
+    assert not isinstance(e.value, ResultGone), e.value
+    text = str(e.value)
+    assert f"HTTP {status}, the result was not found, though it should still be there" in text
+    assert re.search(r"the task finished \d+ s ago and its video is kept 24 h", text), text
+    assert "next render tries it again" in text and "nothing is bought again" in text, text
+    assert fault.fired == 1  # the URL once (the fresh poll gives the same one): no loop
+    assert len(sim.requests(path=f"{TASKS}/{st.remote_id}")) == polls + 1  # one refresh
+    sim.clear_faults()
+    out = await video.fetch(st, req, tmp_path / "clip.mp4")
+    assert out.exists() and created(sim) == 1
+
+
+async def test_a_404_on_a_url_past_its_own_expiry_is_gone_however_new_the_task(
+    sim: SimServer, keyframe: Path, tmp_path: Path
+) -> None:
+    """A 404 on a signed URL whose own expiry (X-Tos-Date + X-Tos-Expires) has passed is
+    the result gone, even when the task's updated_at says it finished just now."""
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    assert st.video_url is not None and st.finished_at is not None
+    signed = f"{st.video_url}?X-Tos-Date=20261101T000000Z&X-Tos-Expires=3600&X-Tos-Signature=x"
+    sim.add_fault("patch", path=f"{TASKS}/{st.remote_id}", body={"content": {"video_url": signed}})
+    sim.add_fault("http", path="X-Tos-Expires", status=404, count=None)
+    fresh = JobState(st.remote_id, "succeeded", video_url=signed, finished_at=st.finished_at)
+    with pytest.raises(ResultGone, match="HTTP 404, the result URL is gone"):
+        await video.fetch(fresh, req, tmp_path / "c.mp4")
+
+
+async def test_a_404_of_a_task_whose_finish_is_unknown_is_still_gone(
+    sim: SimServer, keyframe: Path, tmp_path: Path
+) -> None:
+    """No updated_at and no finish from the caller: nothing bounds the result's age, so
+    a 404 stays `ResultGone` (the pipeline supplies the finish when it knows one)."""
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    sim.add_fault("patch", path=f"{TASKS}/{st.remote_id}", body={"updated_at": None}, count=None)
+    sim.add_fault("http", path="/_sim/files/", status=404, count=None)
+    st.finished_at = None
+    with pytest.raises(ResultGone, match="HTTP 404, the result URL is gone"):
+        await video.fetch(st, req, tmp_path / "clip.mp4")
 
 
 async def test_a_403_not_known_to_be_expired_is_not_taken_for_gone(

@@ -572,6 +572,16 @@ async def _download_image(url: str, timeout: float) -> bytes:
     return data
 
 
+class NotFoundAtUrl(ResultGone):
+    """A result URL answered 404/410: gone for good (`ResultGone`), unless the caller
+    knows the result should still be there (`SeedanceVideo._gone`)."""
+
+    def __init__(self, what: str, status: int) -> None:
+        super().__init__(f"{what}: HTTP {status}, the result URL is gone", provider=PROVIDER)
+        self.what = what
+        self.status = status
+
+
 def _status_error(r: httpx.Response, what: str, url: str) -> ProviderError:
     """A result URL's refusal; a 429's or 5xx's Retry-After is the wait before the SAME
     URL is tried again (before, it was dropped and the retry came back too soon).
@@ -579,11 +589,15 @@ def _status_error(r: httpx.Response, what: str, url: str) -> ProviderError:
     404/410, and a 403 once `url` is past the expiry it carries (`url_expired`), are
     the result gone for good (`ResultGone`); a 403 within it, or with no expiry to go
     by, may be a clock difference or a proxy's: `JobFailed`, and nothing is bought
-    again for it (the caller may still know the URL's age: `SeedanceVideo.fetch`)."""
+    again for it. A caller that knows the result's age may tell otherwise: a clip's
+    404 soon after its task finished is tried again (`SeedanceVideo._gone`)."""
     status = r.status_code
-    if status in (404, 410) or (status == 403 and url_expired(url)):
-        why = "gone" if status != 403 else "past the expiry it carries"
-        return ResultGone(f"{what}: HTTP {status}, the result URL is {why}", provider=PROVIDER)
+    if status in (404, 410):
+        return NotFoundAtUrl(what, status)
+    if status == 403 and url_expired(url):
+        return ResultGone(
+            f"{what}: HTTP 403, the result URL is past the expiry it carries", provider=PROVIDER
+        )
     if status == 403:
         return JobFailed(
             f"{what}: HTTP 403, refused before the result URL is known to expire (a clock "
@@ -769,10 +783,11 @@ class SeedanceVideo:
 
         A truncated or unreadable download raises Transient: the caller fetches the SAME
         task again. A refused URL (403/404/410) is refreshed once by polling the task
-        again. Still refused: `ResultGone` when it is gone for good (404/410, or a 403
-        past the URL's own expiry or more than `result_url_seconds` after the task
-        finished): the task was billed and only a new one makes the clip. A 403 within
-        the URL's validity stays `JobFailed` (a clock difference?): tried again later.
+        again; still refused, `_gone` tells a result gone for good (`ResultGone`: the
+        task was billed and only a new one makes the clip) from one that should still be
+        there (`JobFailed`: nothing is bought, the next render tries it again). One
+        refresh per call: a JobFailed is not retried within the render (`with_retry`
+        retries only Transient), so a URL that keeps refusing is no loop.
         """
         with _for_scene(request.scene_id):
             if state.status != "succeeded" or not state.video_url:
@@ -786,25 +801,52 @@ class SeedanceVideo:
                 await self._download(url, dest, request)
             except JobFailed as e:
                 fresh = await self.poll(state.remote_id)  # the signed URL may have expired
-                if fresh.status != "succeeded" or not fresh.video_url or fresh.video_url == url:
-                    raise self._gone(e, fresh if fresh.finished_at else state) from None
+                known = fresh if fresh.finished_at else state
+                kept = fresh.status == "succeeded" and bool(fresh.video_url)
+                if not kept or fresh.video_url == url:
+                    raise self._gone(e, known, url, kept=kept) from None
+                assert fresh.video_url is not None
                 try:
                     await self._download(fresh.video_url, dest, request)
                 except JobFailed as again:
-                    raise self._gone(again, fresh if fresh.finished_at else state) from None
+                    raise self._gone(again, known, fresh.video_url, kept=True) from None
             return dest
 
-    def _gone(self, e: JobFailed, state: JobState) -> JobFailed:
-        """`e` (a refused download of `state`'s video), as `ResultGone` when its result
-        is gone for good: a 403 more than `result_url_seconds` after the task finished
-        is (its URL expired), whatever the URL carries. `state.finished_at`: the task's
-        own, else the time an earlier render billed it (`Pipeline._clip_once`)."""
+    def _gone(self, e: JobFailed, state: JobState, url: str, *, kept: bool) -> JobFailed:
+        """`e`, a refused download of `state`'s video at `url`, as what it means for the
+        task's result. `state.finished_at`: the task's own `updated_at`, else the time an
+        earlier render billed it, or this render created it (`Pipeline._clip_once`).
+
+        - A 403 more than `result_url_seconds` after the task finished: `ResultGone`
+          (its URL expired), whatever the URL carries; within them a plain `JobFailed`.
+        - A 404/410 (`NotFoundAtUrl`, from `_status_error`) of a task that still reports
+          its video (`kept`: the fresh poll says succeeded) and finished less than
+          `result_url_seconds` ago, on a URL whose own expiry (`url_expired`) has not
+          passed: a `JobFailed`, tried again by the next render, nothing bought. The URL
+          should still be there; a 404 minutes after the finish is far likelier the
+          object store or CDN not having the object everywhere yet, or a proxy's, than
+          the result gone, and taking it for gone bought the clip again.
+        - A 404/410 past that validity, on a URL past its own expiry, or of a task that
+          no longer reports a video: `ResultGone`. So too when the finish is unknown:
+          nothing then bounds the result's age (a task found after a crash may have
+          finished days ago), and a `JobFailed` would say "render again retries" of a
+          result that may be long gone, render after render, with no time to end it."""
         age = time.time() - state.finished_at if state.finished_at else None
-        if not isinstance(e, ResultGone) and (age is None or age <= self.result_url_seconds):
+        within = age is not None and age <= self.result_url_seconds
+        if isinstance(e, NotFoundAtUrl) and within and kept and not url_expired(url):
+            assert age is not None
+            return JobFailed(
+                f"{e.what}: HTTP {e.status}, the result was not found, though it should "
+                f"still be there: the task finished {_ago(age)} ago and its video is kept "
+                f"{self.result_url_seconds / 3600:.0f} h (a delay at the provider's storage, "
+                "or a proxy's?). The job is kept and the next render tries it again; "
+                "nothing is bought again",
+                provider=PROVIDER,
+                scene_id=e.scene_id,
+            )
+        if isinstance(e, ResultGone) or age is None or within:
             return e
-        why = e.message
-        if age is not None and not isinstance(e, ResultGone):
-            why += f"; the task finished {age / 3600:.0f} h ago, and its URL is valid 24 h"
+        why = f"{e.message}; the task finished {age / 3600:.0f} h ago, and its URL is valid 24 h"
         return ResultGone(why, provider=PROVIDER, scene_id=e.scene_id)
 
     async def _download(self, url: str, dest: Path, request: VideoRequest) -> None:
@@ -905,6 +947,15 @@ class SeedanceVideo:
             if not items or page * page_size >= total or oldest < created_after:
                 return out
             page += 1
+
+
+def _ago(seconds: float) -> str:
+    """A result's age for a message: "40 s", "12 min", "3 h"."""
+    if seconds < 120:
+        return f"{max(0.0, seconds):.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
 
 
 def _check_clip(path: Path, seconds: float) -> None:
