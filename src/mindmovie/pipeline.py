@@ -2665,10 +2665,20 @@ class Pipeline:
             if slot is not None and model.name != "local":
                 slot.release()  # the job is finished; local "fetch" is the work itself
             if state.finished_at is None:
-                # the provider does not say when it finished (Veo): no later than the
-                # job was billed by an earlier render, which tells the result's age
-                # (a lower bound: a result is never taken for gone too early)
-                state.finished_at = billed_at
+                # the provider does not say when it finished (Veo; a Seedance task
+                # without updated_at): no later than an earlier render billed the job,
+                # or, for one this render created, than now (it finished during this
+                # render). Either is a lower bound of the result's age: a result is
+                # never taken for gone too early, and a 404 soon after the finish is
+                # tried again by the next render, not bought again (`ResultGone` vs
+                # `JobFailed`: SeedanceVideo._gone, VeoVideo._bytes). A job an earlier
+                # render journaled and none billed (it stopped first) may have finished
+                # at any time, days ago: its finish stays unknown, and a 404 on it stays
+                # the result gone, as nothing bounds how long ago it was made
+                if billed_at is not None:
+                    state.finished_at = billed_at
+                elif submitted_here:
+                    state.finished_at = time.time()
             self.reporter.step("clips", scene_id, "downloading")
             done_state = state
             await with_retry(lambda: model.fetch(done_state, req, dest))

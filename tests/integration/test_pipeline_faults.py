@@ -1862,7 +1862,7 @@ async def test_a_clip_whose_result_is_gone_is_bought_again_only_with_consent(
     assert [r["state"] for r in rows] == ["billed", "billed"]
 
 
-@pytest.mark.parametrize("updated_at", [True])
+@pytest.mark.parametrize("updated_at", [True, False])
 async def test_a_404_on_a_clip_just_made_is_retried_by_the_next_render_not_bought_again(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, updated_at: bool
 ) -> None:
