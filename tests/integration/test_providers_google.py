@@ -1149,14 +1149,49 @@ async def test_a_developer_download_404_is_the_file_gone_not_the_model(
     person to change a model that works (as a poll's 404 did before). It is JobFailed
     naming the operation's video, as Seedance's gone URL is: `ResultGone` (for good:
     the pipeline stops polling the operation, which gave the same file at every
-    render), a 410 too (it was an InvalidRequest)."""
+    render), a 410 too (it was an InvalidRequest). So past the 2 days the Files API
+    keeps a video, and when the operation's finish is unknown (nothing bounds the
+    video's age); within them see the next test."""
     veo, state = await _developer_veo(gsim)
-    gsim.add_fault("http", path=":download", status=status)
-    with pytest.raises(ResultGone) as ei:
-        await veo.fetch(state, _video_req(tmp_path), tmp_path / "clip.mp4")
-    msg = str(ei.value)
-    assert f"the video of {state.remote_id} is gone" in msg and "video.model" not in msg
-    assert not (tmp_path / "clip.mp4").exists()
+    gsim.add_fault("http", path=":download", status=status, count=None)
+    for finished_at in (None, time.time() - 3 * 24 * 3600):
+        state.finished_at = finished_at
+        with pytest.raises(ResultGone) as ei:
+            await veo.fetch(state, _video_req(tmp_path), tmp_path / "clip.mp4")
+        msg = str(ei.value)
+        assert f"the video of {state.remote_id} is gone" in msg and "video.model" not in msg
+        assert not (tmp_path / "clip.mp4").exists()
+
+
+@pytest.mark.parametrize("status", [404, 410])
+@pytest.mark.parametrize("hours", [0.0, 47.0])
+async def test_a_developer_download_404_soon_after_the_operation_is_tried_again(
+    gsim: SimServer, tmp_path: Path, status: int, hours: float
+) -> None:
+    """files.download answering 404/410 for an operation that finished less than the 2
+    days the Files API keeps its video ago (as the pipeline knows it: this render made
+    it, or an earlier render billed it): far likelier a storage delay, or a proxy's,
+    than the video gone. It was `ResultGone` at once: the clip counted lost and the next
+    render offered to buy it again. It is a `JobFailed` saying the video should still
+    be there and the next render downloads it again (nothing bought); one read of the
+    operation and one download, no loop; and the same operation downloads later."""
+    veo, state = await _developer_veo(gsim)
+    req = _video_req(tmp_path)
+    fault = gsim.add_fault("http", path=":download", status=status, count=None)
+    state.finished_at = time.time() - hours * 3600
+    reads = len(gsim.requests(path="/operations/"))
+    with pytest.raises(JobFailed) as ei:
+        await with_retry(lambda: veo.fetch(state, req, tmp_path / "clip.mp4"), base_delay=0.01)
+    assert not isinstance(ei.value, ResultGone), ei.value
+    text = str(ei.value)
+    assert f"the video of {state.remote_id} was not found ({status}" in text, text
+    assert "though it should still be there" in text and "keeps a video 48 h" in text, text
+    assert "next render downloads its video again; nothing is bought again" in text, text
+    assert fault.fired == 1 and len(gsim.requests(path="/operations/")) == reads + 1
+    gsim.clear_faults()
+    out = await veo.fetch(state, req, tmp_path / "clip.mp4")
+    assert abs(probe(out).duration - 4.0) <= 0.5
+    assert len(gsim.requests(path=":predictLongRunning")) == 1  # nothing created again
 
 
 async def test_a_developer_download_403_two_days_after_the_operation_is_the_video_gone(

@@ -183,6 +183,15 @@ class ResultGone(JobFailed):
     kind = "result_gone"
 
 
+def age_text(seconds: float) -> str:
+    """A result's age for a message: "40 s", "12 min", "3 h"."""
+    if seconds < 120:
+        return f"{max(0.0, seconds):.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
+
+
 def url_expired(url: str, now: float | None = None) -> bool:
     """Has a signed URL passed the expiry it carries itself? Volcengine TOS and AWS SigV4
     sign a start (`X-Tos-Date`/`X-Amz-Date`, 20250101T000000Z) and a lifetime in seconds

@@ -46,6 +46,7 @@ from mindmovie.providers.base import (
     ResultGone,
     Transient,
     VideoRequest,
+    age_text,
     made_maybe,
     never_connected,
     unknown_options,
@@ -837,7 +838,7 @@ class SeedanceVideo:
             assert age is not None
             return JobFailed(
                 f"{e.what}: HTTP {e.status}, the result was not found, though it should "
-                f"still be there: the task finished {_ago(age)} ago and its video is kept "
+                f"still be there: the task finished {age_text(age)} ago and its video is kept "
                 f"{self.result_url_seconds / 3600:.0f} h (a delay at the provider's storage, "
                 "or a proxy's?). The job is kept and the next render tries it again; "
                 "nothing is bought again",
@@ -947,15 +948,6 @@ class SeedanceVideo:
             if not items or page * page_size >= total or oldest < created_after:
                 return out
             page += 1
-
-
-def _ago(seconds: float) -> str:
-    """A result's age for a message: "40 s", "12 min", "3 h"."""
-    if seconds < 120:
-        return f"{max(0.0, seconds):.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.0f} h"
 
 
 def _check_clip(path: Path, seconds: float) -> None:

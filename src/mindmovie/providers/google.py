@@ -49,9 +49,11 @@ from mindmovie.providers.base import (
     ResultGone,
     Transient,
     VideoRequest,
+    age_text,
     made_maybe,
     never_connected,
     unknown_options,
+    url_expired,
 )
 from mindmovie.retry import retry_after_seconds
 
@@ -354,7 +356,8 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             raise ContentRejected(f"{what}: {msg}", provider=PROVIDER) from e
         if code in (404, 410) and ctx.download:
             # for good: the operation was billed, and reading it again gives the same
-            # file (`ResultGone`: the scene's clip is bought again, with consent)
+            # file (`ResultGone`: the scene's clip is bought again, with consent); but
+            # not within the 48 h the file is kept (`VeoVideo._bytes`)
             raise ResultGone(
                 f"{what}: the video of {ctx.operation} is gone ({msg}); it can no longer "
                 "be downloaded",
@@ -762,6 +765,33 @@ class VeoVideo(_GoogleModel):
             ctx = dataclasses.replace(self._ctx, operation=state.remote_id, download=True)
             async with asyncio.timeout(self.download_timeout):
                 data = await _call(ctx, lambda: self.client.aio.files.download(file=video))
+        except ResultGone as e:
+            # a 404/410: gone for good once past the 2 days the Files API keeps a video.
+            # Within them (the operation, read just above, still reports it) the file
+            # should still be there: a 404 soon after the finish is far likelier a
+            # storage delay, or a proxy's, than the video gone, and taking it for gone
+            # bought the clip again. The scene fails, the job is kept and the next
+            # render downloads it again (one read of the operation and one download per
+            # fetch: a JobFailed is not retried within the render). With the finish
+            # unknown (Veo does not say it; `Pipeline._clip_once` gives it when it can)
+            # nothing bounds the video's age: it stays gone, as before
+            age = time.time() - state.finished_at if state.finished_at else None
+            if age is None or age > self.result_url_seconds or url_expired(video.uri):
+                raise
+            cause = e.__cause__
+            said = (
+                f"{cause.code} {cause.status or ''}: {cause.message}".replace(" :", ":")
+                if isinstance(cause, genai_errors.APIError)
+                else e.message
+            )
+            raise JobFailed(
+                f"{self.model}: the video of {state.remote_id} was not found ({said}), "
+                f"though it should still be there: the operation finished {age_text(age)} "
+                f"ago and Veo keeps a video {self.result_url_seconds / 3600:.0f} h (a delay "
+                "at the Files API, or a proxy's?). The job is kept and the next render "
+                "downloads its video again; nothing is bought again",
+                provider=PROVIDER,
+            ) from None
         except AuthError as e:
             # the Files API answers a file it no longer has 403 "... or it may not
             # exist": past the 2 days it keeps a video, that is the video gone for good.
