@@ -177,8 +177,9 @@ class ResultGone(JobFailed):
     keeping time after the job finished: `url_expired`). The job (or image) was billed;
     polling it again gives nothing new, so only a new one makes the scene's clip or
     keyframe, and that is bought only with the person's consent (the next render's
-    estimate counts it). A 403 within the URL's validity (a clock difference, a proxy)
-    is a plain `JobFailed`: the next render tries the same result again."""
+    estimate counts it). A 403 within the URL's validity (a clock difference, a proxy),
+    and a clip's 404/410 within it (a storage delay: `SeedanceVideo._gone`,
+    `VeoVideo._bytes`), are a plain `JobFailed`: the next render tries it again."""
 
     kind = "result_gone"
 
