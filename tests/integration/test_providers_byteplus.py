@@ -1328,19 +1328,28 @@ async def test_a_404_on_a_url_past_its_own_expiry_is_gone_however_new_the_task(
         await video.fetch(fresh, req, tmp_path / "c.mp4")
 
 
-async def test_a_404_of_a_task_whose_finish_is_unknown_is_still_gone(
-    sim: SimServer, keyframe: Path, tmp_path: Path
+@pytest.mark.parametrize("hours", [None, 25.0, 20.0])
+async def test_a_404_of_a_task_without_updated_at_goes_by_the_finish_the_caller_knows(
+    sim: SimServer, keyframe: Path, tmp_path: Path, hours: float | None
 ) -> None:
-    """No updated_at and no finish from the caller: nothing bounds the result's age, so
-    a 404 stays `ResultGone` (the pipeline supplies the finish when it knows one)."""
+    """A task answering without updated_at: the caller's finish (an earlier render's
+    bill) decides. Within the 24 h (20 h ago) a 404 is a `JobFailed`, tried again; past
+    them (25 h) `ResultGone`; with no finish at all nothing bounds the result's age, so
+    a 404 stays `ResultGone` (as before; the pipeline supplies one when it knows it)."""
     video = seedance(sim)
     req = vreq(keyframe)
     st = await wait_done(video, await video.submit(req))
     sim.add_fault("patch", path=f"{TASKS}/{st.remote_id}", body={"updated_at": None}, count=None)
     sim.add_fault("http", path="/_sim/files/", status=404, count=None)
-    st.finished_at = None
-    with pytest.raises(ResultGone, match="HTTP 404, the result URL is gone"):
+    st.finished_at = None if hours is None else time.time() - hours * 3600
+    with pytest.raises(JobFailed) as e:
         await video.fetch(st, req, tmp_path / "clip.mp4")
+    if hours == 20.0:
+        assert not isinstance(e.value, ResultGone), e.value
+        assert "the task finished 20 h ago and its video is kept 24 h" in str(e.value)
+    else:
+        assert isinstance(e.value, ResultGone), e.value
+        assert "HTTP 404, the result URL is gone" in str(e.value)
 
 
 async def test_a_403_not_known_to_be_expired_is_not_taken_for_gone(
