@@ -572,7 +572,13 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         raise ConfigError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
-    from mindmovie.yamlsrc import nesting_problem, safe_load_yaml, yaml_hint
+    from mindmovie.yamlsrc import (
+        UNCLOSED_QUOTE,
+        nesting_problem,
+        safe_load_yaml,
+        unclosed_quote_line,
+        yaml_hint,
+    )
 
     if deep := nesting_problem(text):
         raise ConfigError(f"{path}:{deep.line}: {deep.message}")
@@ -584,6 +590,8 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
             f"{path}:{line}: not valid YAML (invalid character {chr(e.character)!r})"
         ) from None
     except yaml.YAMLError as e:
+        if (quote := unclosed_quote_line(e)) is not None:
+            raise ConfigError(f"{path}:{quote}: not valid YAML ({UNCLOSED_QUOTE})") from None
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e)

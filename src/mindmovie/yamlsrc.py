@@ -384,7 +384,27 @@ def yaml_hint(problem: str) -> str:
     return ""
 
 
+#: what a quote never closed is said as, on the line it opens on
+UNCLOSED_QUOTE = "the quote opened on this line is never closed (the file ends inside it)"
+
+
+def unclosed_quote_line(exc: yaml.YAMLError) -> int | None:
+    """The line a quote that is never closed opens on (`title: "My year`), or None.
+    PyYAML's problem is at the end of the file ("found unexpected end of stream"), the
+    line named first, which sent the person to the last line instead of the quote's."""
+    if (
+        isinstance(exc, yaml.MarkedYAMLError)
+        and exc.context == "while scanning a quoted scalar"
+        and exc.problem == "found unexpected end of stream"
+        and exc.context_mark is not None
+    ):
+        return int(exc.context_mark.line) + 1
+    return None
+
+
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
+    if (quote := unclosed_quote_line(exc)) is not None:
+        return Problem(quote, None, f"invalid YAML: {UNCLOSED_QUOTE}")
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -1454,6 +1454,19 @@ def test_a_config_yaml_mistake_says_what_to_do_as_goals_yaml_does(
     assert hint in str(e.value), str(e.value)
 
 
+def test_a_config_yaml_quote_never_closed_is_named_on_its_own_line(tmp_path: Path) -> None:
+    """`base_url: "http://...` with no closing quote was "c.yaml:4: not valid YAML (found
+    unexpected end of stream)": the last line, and no word of a quote."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text('output:\n  aspect: "9:16\n  fps: 30\npreset: local\n')
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == (
+        f"{cfg}:2: not valid YAML (the quote opened on this line is never closed "
+        "(the file ends inside it))"
+    )
+
+
 def test_an_empty_config_path_is_said_to_be_the_folder_not_a_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -201,6 +201,25 @@ def test_tab_indentation_hint(project: Path) -> None:
     assert "tabs" in str(err)
 
 
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_a_quote_never_closed_is_named_on_its_own_line(project: Path, quote: str) -> None:
+    """`title: "My year` with no closing quote was said at the file's last line ("found
+    unexpected end of stream"), the quote's own line only in passing."""
+    text = f"""\
+        title: {quote}My year
+        goals:
+          - category: health
+            vision: Run every day
+        closing: Thank you
+        """
+    err = load_error(write(project, text))
+    assert err.line == 1, str(err)
+    assert str(err) == (
+        f"{project / 'goals.yaml'}:1: invalid YAML: the quote opened on this line is never "
+        "closed (the file ends inside it)"
+    )
+
+
 def test_top_level_not_a_mapping(project: Path) -> None:
     err = load_error(write(project, "- title: Me\n"))
     assert "goals.yaml:1:" in str(err) and "top level must be a mapping" in str(err)
