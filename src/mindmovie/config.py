@@ -549,7 +549,7 @@ def _layer_over(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_yaml_config(path: Path) -> dict[str, Any]:
+def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     from mindmovie.yamlsrc import NotAFile, SourceTooLarge, read_source
 
     try:
@@ -559,7 +559,7 @@ def _read_yaml_config(path: Path) -> dict[str, Any]:
     except NotAFile as e:
         raise ConfigError(f"{path}: config file {e.message()}") from None
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: config file not found{named_by}") from None
     except IsADirectoryError:
         # (`-c ''` reaches here as ".", the folder the command runs in)
         raise ConfigError(
@@ -1049,9 +1049,14 @@ def load_settings(
     """
     e = process_env() if env is None else dict(env)
     source = "environment"
+    # a file MINDMOVIE_CONFIG names that is not there was "x.yaml: config file not found",
+    # with no word of the variable (set long ago, or in .env) that asked for it
+    named_by = (
+        " (named by MINDMOVIE_CONFIG)" if config_path is None and e.get("MINDMOVIE_CONFIG") else ""
+    )
     config_path = _config_path(config_path, e)
     env_layer = _env_layer(e)
-    file_layer = _read_yaml_config(config_path) if config_path is not None else {}
+    file_layer = _read_yaml_config(config_path, named_by) if config_path is not None else {}
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
     if clash := _env_clash(e, [file_layer, flags], dotenv=env is None):
         raise ConfigError(clash)

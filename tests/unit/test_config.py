@@ -1467,6 +1467,20 @@ def test_a_config_yaml_quote_never_closed_is_named_on_its_own_line(tmp_path: Pat
     )
 
 
+def test_a_missing_config_file_named_by_mindmovie_config_names_the_variable(
+    tmp_path: Path,
+) -> None:
+    """MINDMOVIE_CONFIG naming a file that is not there was "x.yaml: config file not
+    found", no word of the variable (exported long ago, or in .env) that asked for it."""
+    gone = tmp_path / "gone.yaml"
+    with pytest.raises(ConfigError) as e:
+        load_settings(env={"MINDMOVIE_CONFIG": str(gone)})
+    assert str(e.value) == f"{gone}: config file not found (named by MINDMOVIE_CONFIG)"
+    with pytest.raises(ConfigError) as e:  # --config wins over the variable: it is named
+        load_settings(gone, env={"MINDMOVIE_CONFIG": str(tmp_path / "other.yaml")})
+    assert str(e.value) == f"{gone}: config file not found"
+
+
 def test_an_empty_config_path_is_said_to_be_the_folder_not_a_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
