@@ -213,6 +213,47 @@ _PROVIDER_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+#: the connection settings each provider reads (ProviderSettings holds every one, for
+#: google); one set for another provider (`providers.byteplus.project`, a google one, or
+#: `providers.local.timeout`) was taken without a word and did nothing
+PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
+    "local": ("max_concurrent",),
+    "anthropic": ("base_url", "max_concurrent", "timeout"),
+    "byteplus": (
+        "base_url",
+        "max_concurrent",
+        "timeout",
+        "job_deadline",
+        "download_timeout",
+        "poll_interval",
+        "poll_max_interval",
+    ),
+    "google": tuple(ProviderSettings.model_fields),
+}
+
+
+def _unread_provider_setting(layers: dict[str, Any]) -> tuple[list[str], str] | None:
+    """The first provider setting given for a provider that does not read it, as its
+    path and what to say: ``(["providers", "byteplus", "project"], "...")``."""
+    providers = layers.get("providers")
+    if not isinstance(providers, dict):
+        return None
+    for provider, block in providers.items():
+        reads = PROVIDER_FIELDS.get(provider)
+        if reads is None or not isinstance(block, dict):
+            continue  # an unknown provider or a block that is not one: pydantic says so
+        for name in block:
+            if name in ProviderSettings.model_fields and name not in reads:
+                others = [p for p, fields in PROVIDER_FIELDS.items() if name in fields]
+                return (
+                    ["providers", provider, name],
+                    f"{provider} does not use this setting, so it would do nothing "
+                    f"({provider} reads only {', '.join(reads)}; {name} is for "
+                    f"{' and '.join(others)})",
+                )
+    return None
+
+
 class ProvidersSettings(_Strict):
     local: ProviderSettings = Field(
         default_factory=lambda: ProviderSettings(**_PROVIDER_DEFAULTS["local"])
@@ -1048,7 +1089,6 @@ def load_settings(
     Every mistake becomes a ConfigError naming the file (or variable) and the field.
     """
     e = process_env() if env is None else dict(env)
-    source = "environment"
     # a file MINDMOVIE_CONFIG names that is not there was "x.yaml: config file not found",
     # with no word of the variable (set long ago, or in .env) that asked for it
     named_by = (
@@ -1061,13 +1101,10 @@ def load_settings(
     if clash := _env_clash(e, [file_layer, flags], dotenv=env is None):
         raise ConfigError(clash)
     layers = _layer_over(_layer_over(env_layer, file_layer), flags)
-    try:
-        return Settings(**layers)
-    except ValidationError as err:
-        first = err.errors()[0]
-        path = [str(x) for x in first["loc"]]
-        loc = ".".join(path)
-        # name where the bad value came from: the highest layer that sets it
+
+    def source_of(path: list[str]) -> str:
+        """Where the value at `path` came from: the highest layer that sets it."""
+        source = "environment"
         if _sets(flags, path):
             flag = _FLAGS.get(tuple(path))
             source = f"command line ({flag})" if flag else "command line"
@@ -1079,6 +1116,20 @@ def load_settings(
                 source = _dotenv_source(path) or source
         elif config_path is not None:
             source = str(config_path)
+        if config_path is not None and source == str(config_path):
+            source += _line_of(config_path, path)
+        return source
+
+    if unread := _unread_provider_setting(layers):
+        path, msg = unread
+        raise ConfigError(f"{source_of(path)}: {'.'.join(path)}: {msg}")
+    try:
+        return Settings(**layers)
+    except ValidationError as err:
+        first = err.errors()[0]
+        path = [str(x) for x in first["loc"]]
+        loc = ".".join(path)
+        source = source_of(path)  # the config file with its line, a flag or a variable
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             env_var = source.startswith(("environment", ".env"))
@@ -1111,8 +1162,6 @@ def load_settings(
             )
         others = len(err.errors()) - 1
         more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
-        if config_path is not None and source == str(config_path):
-            source += _line_of(config_path, path)
         raise ConfigError(f"{source}: {loc}: {msg}{more}") from None
 
 

@@ -196,7 +196,7 @@ def test_a_partial_provider_block_keeps_that_providers_defaults(tmp_path: Path) 
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
         "providers:\n  byteplus: {base_url: 'http://127.0.0.1:8765/api/v3'}\n"
-        "  local: {timeout: 30}\n"
+        "  local: {}\n"  # (local reads max_concurrent alone: an empty block keeps its 0)
     )
     s = load_settings(cfg, env={})
     assert s.providers.byteplus.base_url == "http://127.0.0.1:8765/api/v3"
@@ -1479,6 +1479,63 @@ def test_a_missing_config_file_named_by_mindmovie_config_names_the_variable(
     with pytest.raises(ConfigError) as e:  # --config wins over the variable: it is named
         load_settings(gone, env={"MINDMOVIE_CONFIG": str(tmp_path / "other.yaml")})
     assert str(e.value) == f"{gone}: config file not found"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "providers:\n  byteplus:\n    max_concurrent: 3\n    project: my-project\n",
+            "c.yaml:4: providers.byteplus.project: byteplus does not use this setting, so it "
+            "would do nothing (byteplus reads only base_url, max_concurrent, timeout, "
+            "job_deadline, download_timeout, poll_interval, poll_max_interval; project is "
+            "for google)",
+        ),
+        (
+            "providers:\n  local:\n    timeout: 5\n",
+            "c.yaml:3: providers.local.timeout: local does not use this setting, so it would "
+            "do nothing (local reads only max_concurrent; timeout is for anthropic and "
+            "byteplus and google)",
+        ),
+        (
+            "providers:\n  anthropic:\n    job_deadline: 30\n",
+            "c.yaml:3: providers.anthropic.job_deadline: anthropic does not use this setting, "
+            "so it would do nothing (anthropic reads only base_url, max_concurrent, timeout; "
+            "job_deadline is for byteplus and google)",
+        ),
+    ],
+)
+def test_a_provider_setting_its_provider_does_not_read_is_refused(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    """`providers.byteplus.project` (a google setting), `providers.local.timeout` or
+    `providers.anthropic.job_deadline` was taken without a word and did nothing: every
+    provider block took every provider's connection settings."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == f"{tmp_path}/{said}"
+
+
+def test_a_provider_setting_its_provider_does_not_read_names_its_variable() -> None:
+    with pytest.raises(ConfigError) as e:
+        load_settings(env={"MINDMOVIE_PROVIDERS__BYTEPLUS__VERTEXAI": "false"})
+    assert str(e.value).startswith(
+        "environment (MINDMOVIE_PROVIDERS__BYTEPLUS__VERTEXAI): providers.byteplus.vertexai: "
+        "byteplus does not use this setting"
+    ), str(e.value)
+    # what each provider reads is taken as before
+    s = load_settings(
+        env={
+            "MINDMOVIE_PROVIDERS__GOOGLE__PROJECT": "p",
+            "MINDMOVIE_PROVIDERS__BYTEPLUS__JOB_DEADLINE": "60",
+            "MINDMOVIE_PROVIDERS__ANTHROPIC__TIMEOUT": "30",
+            "MINDMOVIE_PROVIDERS__LOCAL__MAX_CONCURRENT": "1",
+        }
+    )
+    assert s.providers.google.project == "p" and s.providers.byteplus.job_deadline == 60
+    assert s.providers.anthropic.timeout == 30 and s.providers.local.max_concurrent == 1
 
 
 def test_an_empty_config_path_is_said_to_be_the_folder_not_a_file(
