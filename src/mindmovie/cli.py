@@ -368,6 +368,10 @@ def render(
 
     Resumes the same run directory when run again: finished steps are reused, and only
     what changed (in goals.yaml, plan.yaml or settings) is redone.
+
+    Exit codes: 0 done; 2 a mistake to fix (goals.yaml, plan.yaml, a setting, a missing
+    key, a run already rendering); 1 a failure (a scene, the compose, a provider, the
+    spend declined or not confirmable); 3 stopped at the budget; 130 interrupted.
     """
     _check_budget(budget)
     if until not in ("plan", "keyframes", "clips", "movie"):
@@ -916,8 +920,9 @@ def doctor(
     """Check Python, ffmpeg, fonts, the output folder, .env, the settings, provider keys
     (and Google's client mode), budget_usd and the catalog.
 
-    Exits 0 only when the configured preset can run. Keys are shown as set or not set,
-    never their values.
+    Exits 0 only when the configured preset can run, 1 when it cannot (the FAIL rows
+    say why), 2 with the error line and no table when the settings cannot be read (a
+    bad value, an unknown setting). Keys are shown as set or not set, never their values.
     """
     from mindmovie.doctor import can_run, doctor_table, run_checks
 
