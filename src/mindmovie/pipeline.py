@@ -2019,6 +2019,7 @@ class Pipeline:
         """Every provider of the render, and ffmpeg checked: what must be there before any
         work (a missing key, an option a provider refuses, clip settings no clip can have,
         no ffmpeg). Raises ConfigError / FFmpegError; touches no file."""
+        self._check_keys()
         planner = registry.make_planner(self.settings, self.keys)
         kf_model = registry.make_keyframes(self.settings, self.keys)
         self._keyframe_provider = kf_model.name
@@ -2046,6 +2047,30 @@ class Pipeline:
         except RuntimeError as e:  # imageio-ffmpeg: "No ffmpeg exe could be found"
             raise FFmpegError(str(e)) from None
         return planner, kf_model, video_model
+
+    def _check_keys(self) -> None:
+        """Two or more keys not set are named in one message: each provider named only its
+        own, so a person with none set (the byteplus preset) learnt ANTHROPIC_API_KEY, set
+        it, rendered again and only then learnt ARK_API_KEY. One key not set is named by
+        its provider, as before (its message says what it is needed for)."""
+        from mindmovie.doctor import missing_keys
+
+        lacking = missing_keys(self.settings, self.keys or Keys.from_env())
+        if len(lacking) < 2:
+            return
+        parts = []
+        for key in lacking:
+            var, *also = key["variables"]
+            names = var + (f" (or {', '.join(also)})" if also else "")
+            parts.append(
+                f"{names} ({key['provider']}'s key, needed by {key['needed_by']} for "
+                f"{' and '.join(key['stages'])})"
+            )
+        raise ConfigError(
+            f"{len(lacking)} keys are not set: {'; '.join(parts)}. Set them in the "
+            "environment or in .env (see .env.example), or choose the local preset "
+            "(--preset local), which needs none"
+        )
 
     def _check_clip_settings(self) -> None:
         """Refuse, before anything is paid for, settings no clip of the video model can

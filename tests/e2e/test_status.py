@@ -698,10 +698,22 @@ def test_status_names_a_key_the_next_render_needs_and_is_not_set(workdir: Path) 
         ("anthropic", "ANTHROPIC_API_KEY", ["planner"]),
         ("byteplus", "ARK_API_KEY", ["keyframes", "video"]),
     ]
-    # the render it speaks of refuses, naming a variable status named
+    # the render it speaks of refuses, naming both variables status named at once (it
+    # named the first only: set it, render again, and only then learn of the second)
     proc = mindmovie("render", "examples/goals.yaml", *paid, "--out", str(run), "-q")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-    assert proc.stderr.startswith("error: ANTHROPIC_API_KEY is not set"), proc.stderr
+    assert proc.stderr.startswith("error: 2 keys are not set: ANTHROPIC_API_KEY ("), proc.stderr
+    both = (
+        "; ARK_API_KEY (or BYTEPLUS_API_KEY) (byteplus's key, needed by preset byteplus for "
+        "keyframes and video)"
+    )
+    assert both in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
+    # one not set: its provider names it, saying what for
+    proc = mindmovie(
+        "render", "examples/goals.yaml", *paid, "--out", str(run), "-q", ANTHROPIC_API_KEY="x"
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("error: ARK_API_KEY (or BYTEPLUS_API_KEY) is not set; ")
     # one key set: only the other is named, and no value is shown
     secret = "sk-ant-do-not-print-0123456789"
     proc = mindmovie("status", str(run), *paid, ANTHROPIC_API_KEY=secret)
