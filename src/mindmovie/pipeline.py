@@ -2381,6 +2381,8 @@ class Pipeline:
         # very late one): the earliest go to the rows, the rest are booked as made,
         # unused. Before, every row was left unknown and the clip made again
         like = next(r for r in store.ledger_rows() if r["id"] == rows[0])
+        # booked before the rows take theirs (`_book_extra_jobs`: a kill between)
+        self._book_extra_jobs(store, model, like, jobs[len(rows) :])
         for i, (r, job) in enumerate(zip(rows, jobs, strict=False)):
             rid = str(job.remote_id)
             if i == 0 and self._takes_late_job(store, scene_id, key):
@@ -2401,7 +2403,6 @@ class Pipeline:
                     "so its result is not used"
                 )
             self._forget_lost(r)
-        self._book_extra_jobs(store, model, like, jobs[len(rows) :])
 
     def _record_scene(self, store: Store, scene: Scene) -> None:
         """The plan entry this scene's finished clip came from, for `status` to name the
@@ -3487,7 +3488,12 @@ class Pipeline:
         else on a row of its own for `like`'s scene (`Store.ledger_add_job`), unused;
         `_settle_stale_jobs` bills it. Before, the request's row was left with an
         unknown outcome, the clip was made again (a third job paid), and these jobs
-        billed on no row."""
+        billed on no row.
+
+        Called BEFORE the request's row takes its own job: each is its own transaction,
+        and a kill after the row had its job left these on no row for good (no look
+        was made again: nothing was left unsettled). Killed before, the row is still
+        lost, and the next look sees every job again."""
         if not jobs:
             return
         now = time.time()
@@ -3566,7 +3572,8 @@ class Pipeline:
             if jobs and (len(jobs) == 1 or one_request):
                 jobs.sort(key=lambda t: (t.created_at, str(t.remote_id)))
                 rid = str(jobs[0].remote_id)
-                extra = jobs[1:]
+                # booked before the row takes its job (`_book_extra_jobs`: a kill between)
+                self._book_extra_jobs(store, video, row, jobs[1:])
                 if _still_asks(store, row):
                     # the scene has no clip and no job yet (it failed, or this run
                     # stopped before its clip): the late job is its clip, not a bill for
@@ -3577,7 +3584,6 @@ class Pipeline:
                         f"{video.name} after all: job {rid} was made (and bills); the next "
                         "render picks it up instead of paying again"
                     )
-                    self._book_extra_jobs(store, video, row, extra)
                     continue
                 store.ledger_set_remote(row_id, rid)
                 self.reporter.warn(
@@ -3585,7 +3591,6 @@ class Pipeline:
                     f"{video.name} after all: job {rid} was made (and bills); its result is "
                     "not used"
                 )
-                self._book_extra_jobs(store, video, row, extra)
             elif jobs == [] and time.time() - sent_at >= self._grace(row_id):
                 await self.gate.refund(
                     row_id,
@@ -3739,6 +3744,9 @@ class Pipeline:
                 if unknown and (len(unknown) == 1 or alone.count((r["provider"], r["model"])) == 1):
                     unknown.sort(key=lambda t: (t.created_at, str(t.remote_id)))
                     rid = str(unknown[0].remote_id)
+                    # booked before the row takes its job (`_book_extra_jobs`: a kill
+                    # between the two writes)
+                    self._book_extra_jobs(store, video, r, unknown[1:])
                     if _still_asks(store, r):
                         store.mark_submitted(r["scene_id"], "clip", rid, ledger_row=r["id"])
                         self.reporter.info(
@@ -3754,7 +3762,6 @@ class Pipeline:
                             f"stopped, was made at {video.name} (and bills); the scene "
                             "no longer asks for it, so its result is not used"
                         )
-                    self._book_extra_jobs(store, video, r, unknown[1:])
                     continue
                 if not unknown:
                     self._no_job_found(store, r, video)
@@ -3960,6 +3967,10 @@ class Pipeline:
             and step.status != "succeeded"
             and asked == {step.input_key}
         )
+        # more jobs than rows: the rest are booked as made, unused (before, every row
+        # was left unknown and the clip made again); before the rows take theirs
+        # (`_book_extra_jobs`: a kill between)
+        self._book_extra_jobs(store, video, ordered[0], unknown[len(ordered) :])
         for i, (r, job) in enumerate(zip(ordered, unknown, strict=False)):
             rid = str(job.remote_id)
             if i == 0 and adopt:
@@ -3970,9 +3981,6 @@ class Pipeline:
                 )
             else:
                 store.ledger_set_remote(r["id"], rid)
-        # more jobs than rows: the rest are booked as made, unused (before, every row
-        # was left unknown and the clip made again)
-        self._book_extra_jobs(store, video, ordered[0], unknown[len(ordered) :])
         unused = [str(t.remote_id) for t in unknown[1 if adopt else 0 : len(ordered)]]
         if unused:
             self.reporter.warn(

@@ -1692,6 +1692,56 @@ async def test_two_jobs_found_for_one_lost_request_later_are_taken_and_booked(
     _one_taken_one_booked(sim, run, sc.id, creates=2)
 
 
+class _Killed(BaseException):
+    """A process killed at this point (SIGKILL: no cleanup, nothing more written)."""
+
+
+@pytest.mark.parametrize("when", ["next render", "after the clips stage"])
+async def test_a_kill_between_taking_a_lost_requests_job_and_booking_the_other_loses_neither(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """Two jobs no row knows listed for one lost request: the earliest was given to the
+    scene's step (its own transaction) before the other was booked (another). Killed
+    between the two writes, the other job billed on no row for good: the next look
+    found the row settled (it has a job) and nothing left to look for. The others are
+    booked first now: killed between, the row is still lost and the look is made again."""
+    import time
+
+    from mindmovie.budget import BudgetGate
+    from mindmovie.providers import registry
+
+    goals, s, run, sc, pipe, req, key = await _one_scene_keyframed(sim, tmp_path, monkeypatch)
+    video = registry.make_video(s, KEYS)
+    store = Store(run / "run.db")
+    try:
+        store.begin(sc.id, "clip", key)
+        row = store.ledger_commit(sc.id, "clip", "byteplus", video.model, 0.1)
+        sent_at = time.time()
+        store.ledger_note_lost(row, key, sent_at)
+        store.fail(sc.id, "clip", "connection_lost", "the answer to the create was lost")
+        for _ in range(2):  # made after all, and a second one no row knows
+            await video.submit(req)
+
+        def killed(*args: Any, **kwargs: Any) -> Any:
+            raise _Killed
+
+        with monkeypatch.context() as m:
+            m.setattr(Store, "ledger_add_job", killed)  # the process dies at that write
+            with pytest.raises(_Killed):
+                if when == "after the clips stage":
+                    pipe.gate = BudgetGate(store, None)
+                    pipe._lost_rows[row] = sent_at
+                    pipe._lost_requests[row] = (sc.id, key)
+                    await pipe._settle_lost_submissions(store, video)
+                else:
+                    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    finally:
+        store.close()
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    _one_taken_one_booked(sim, run, sc.id, creates=2)
+
+
 async def test_status_of_a_render_working_now_does_not_take_its_create_in_flight_for_lost(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
