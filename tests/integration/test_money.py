@@ -853,6 +853,30 @@ async def test_a_seedream_image_gone_before_its_first_download_says_it_was_bille
     assert asked and asked[0] > 0 and sim.stats()["totals"]["images"] == 2
 
 
+async def test_a_seedream_image_refused_403_at_its_first_download_is_kept_at_its_url(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image made (and billed) whose result URL answers 403, not past the expiry it
+    carries (a clock difference, a proxy's: `_status_error` says so, "nothing is bought
+    again for it"): its URL was dropped, the scene failed naming only the 403, and the
+    next render bought a second image. The URL is kept on its billed row now, as for a
+    download failing for any passing reason: the next render downloads it from there."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = _one_goal(tmp_path)
+    s = _seedream_by_url(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=403, count=1)
+    with pytest.raises((ProviderError, RenderFailed)):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (row,) = ledger_rows(run, "keyframe")
+    assert row["state"] == "billed" and sim.stats()["totals"]["images"] == 1
+    assert row["usage"]["result_url"].endswith(".png"), row
+    asked = await _render_asking(goals, s, run)
+    assert asked == []  # nothing to buy: the image is paid for
+    assert sim.stats()["totals"]["images"] == 1  # downloaded, not bought again
+
+
 async def test_an_empty_seedream_download_is_fetched_again_not_bought_again(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

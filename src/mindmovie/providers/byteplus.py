@@ -479,7 +479,12 @@ class SeedreamKeyframes:
         elif url:
             try:
                 data = await with_retry(lambda: _download_image(str(url), self.timeout))
-            except Transient as e:
+            except ResultGone:
+                raise  # gone for good (404/410, a 403 past its expiry): nothing to keep
+            except (Transient, JobFailed) as e:
+                # a 403 within the URL's expiry too (`_status_error`: a clock difference,
+                # a proxy's): the URL was dropped, and the next render bought the image
+                # again though it may still be there
                 failed = JobFailed(
                     f"the generated image could not be downloaded ({e.message}); it is "
                     "paid for, and the next render downloads it from its URL again",
