@@ -1002,6 +1002,15 @@ def _a_time(raw: object) -> float | None:
     return t if math.isfinite(t) and t > 0 else None
 
 
+def _row_made_at(r: Mapping[str, Any]) -> float:
+    """When a ledger row was made, to look for its job from (the list from then on): its
+    `created_at`, else its `updated_at`, else LATE_JOB_HORIZON back (a job made for it
+    is no later than that: listed, not missed). A time edited by hand was a ValueError
+    traceback from every render's look for a create in flight at a kill."""
+    made = _a_time(r.get("created_at")) or _a_time(r.get("updated_at"))
+    return made or time.time() - LATE_JOB_HORIZON
+
+
 def _lost_sent_at(r: Mapping[str, Any]) -> float:
     """When a clip row's request was sent: its lost note's time, else the row's, else
     now (a damaged time: its job is then waited for the whole grace, the safe side)."""
@@ -2654,16 +2663,15 @@ class Pipeline:
         submitted_here = remote_id is None
         # when an earlier render billed this job (read before this one bills it again)
         booked = None if remote_id is None else store.ledger_by_remote(remote_id)
-        billed_at = (
-            float(booked["updated_at"])
-            if booked is not None and booked["state"] == "billed"
-            else None
-        )
+        billed = booked is not None and booked["state"] == "billed"
+        # (a time edited by hand: not known, so its result is not taken for gone; it
+        # failed the scene with "could not convert string to float", every render)
+        billed_at = _a_time(booked["updated_at"]) if booked is not None and billed else None
         try:
             if remote_id is None:
                 self.reporter.step("clips", scene_id, "submitting")
                 remote_id = await with_retry(submit)
-            elif model.name != "local" and billed_at is None:
+            elif model.name != "local" and not billed:
                 # (a job an earlier render billed keeps its bill, and the time of it)
                 row = self.gate.adopt(remote_id)
             state = await self._poll(
@@ -3738,7 +3746,7 @@ class Pipeline:
             unknown = None
             if r["stage"] == "clip" and r["provider"] == video.name:
                 unknown = await self._unjournaled_jobs(
-                    store, video, float(r["created_at"]) - 60, model=str(r["model"])
+                    store, video, _row_made_at(r) - 60, model=str(r["model"])
                 )
             if unknown is not None:
                 if unknown and (len(unknown) == 1 or alone.count((r["provider"], r["model"])) == 1):
@@ -3857,7 +3865,7 @@ class Pipeline:
         is tied to a row (the latest sent first: the request in flight at the kill), to
         bill unused; rows left over stay committed with an unknown outcome; the scenes'
         clips are made again. False when the provider cannot list its jobs."""
-        since = min(float(r["created_at"]) for r in rows) - 60
+        since = min(_row_made_at(r) for r in rows) - 60
         unknown = await self._unjournaled_jobs(store, video, since)
         if unknown is None:
             return False
@@ -3908,7 +3916,7 @@ class Pipeline:
             if short is not None:  # a create the service answered (a 500)
                 self._lost_grace[row_id] = short
         else:
-            sent_at = float(r["created_at"])
+            sent_at = _lost_sent_at(r)  # (a damaged time: now, the whole grace)
             key = _asked_key(store, r)
         # noted by the clock of the run that sent it: one set ahead then (corrected
         # since, or the folder moved to another machine) made the wait for its job
@@ -3948,7 +3956,7 @@ class Pipeline:
         `_no_job_found`. Jobs beyond the rows are booked as made, unused
         (`_book_extra_jobs`). False (the rows are looked at one by one) when the
         provider cannot list its jobs."""
-        since = min(float(r["created_at"]) for r in rows) - 60
+        since = min(_row_made_at(r) for r in rows) - 60
         unknown = await self._unjournaled_jobs(store, video, since)
         if unknown is None:
             return False

@@ -2123,3 +2123,60 @@ async def test_a_journaled_job_is_kept_when_its_poll_is_refused_for_the_key(
     assert res.movie is not None
     assert sim.stats()["totals"]["jobs_created"] == 1
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
+
+
+def _set_ledger(run: Path, row_id: int, column: str, value: object) -> None:
+    """One ledger value edited by hand."""
+    import sqlite3
+
+    con = sqlite3.connect(run / "run.db")
+    try:
+        con.execute(f"UPDATE ledger SET {column}=? WHERE id=?", (value, row_id))
+        con.commit()
+    finally:
+        con.close()
+
+
+async def test_a_create_in_flight_at_a_kill_whose_row_time_is_damaged_is_no_traceback(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A video create in flight when a render was killed (its row committed, no job id)
+    whose `created_at` was edited by hand to no time: every render was a ValueError
+    traceback ("could not convert string to float") from its look for the job, though
+    `_lost_sent_at` reads such a time tolerantly. It is looked for from the row's other
+    time (else 24 h back); its wait is the whole grace (shortened here), as for a
+    damaged note; no job: refunded, and the clip is made."""
+    from mindmovie.providers import registry
+
+    goals, s, run, sc, _, _, key = await _one_scene_keyframed(sim, tmp_path, monkeypatch)
+    monkeypatch.setenv("MINDMOVIE_LATE_JOB_GRACE", "0.5")
+    store = Store(run / "run.db")
+    try:
+        store.begin(sc.id, "clip", key)
+        row = store.ledger_commit(
+            sc.id, "clip", "byteplus", registry.make_video(s, KEYS).model, 0.1
+        )
+    finally:
+        store.close()
+    _set_ledger(run, row, "created_at", "x")
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 1
+    states = {r["id"]: r["state"] for r in ledger_rows(run, "clip")}
+    assert states.pop(row) == "refunded" and list(states.values()) == ["billed"], states
+
+
+async def test_a_billed_job_whose_row_time_is_damaged_is_still_downloaded(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip job billed by an earlier render whose download failed, its row's
+    `updated_at` (the time it was billed, which tells its result's age) edited by hand
+    to no time: the scene failed with "could not convert string to float: 'x'" at every
+    render, downloading nothing. The age is then not known (no result taken for gone)."""
+    goals, s, run, job = await _a_clip_whose_download_failed(sim, tmp_path, monkeypatch)
+    (row,) = ledger_rows(run, "clip")
+    _set_ledger(run, row["id"], "updated_at", "x")
+    sim.clear_faults()
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 1
+    (after,) = ledger_rows(run, "clip")  # its bill as it was: not billed again
+    assert after["remote_id"] == job and after["billed_usd"] == row["billed_usd"], after
