@@ -546,6 +546,34 @@ def test_status_says_a_scenes_wait_by_its_notes_grace_and_from_now_at_the_latest
     assert 290 < late["s2"] <= 300, late
 
 
+async def test_status_says_a_scenes_wait_for_a_500s_request_by_its_own_grace(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scene whose create the service answered 500 (its note's grace: ANSWERED_GRACE):
+    the next render waits for its job that long, and status's late_wait said so, but
+    the scene's own line said "wait up to 300 s for the job of a request sent before
+    the last run stopped": the whole grace. Both go by the note's grace now."""
+    from mindmovie.providers import registry
+
+    goals, s, run, sc, _, _, key = await _one_scene_keyframed(sim, tmp_path, monkeypatch)
+    store = Store(run / "run.db")
+    try:
+        store.begin(sc.id, "clip", key)
+        row = store.ledger_commit(
+            sc.id, "clip", "byteplus", registry.make_video(s, KEYS).model, 0.1
+        )
+        store.ledger_note_lost(row, key, time.time(), grace=30.0)
+        store.fail(sc.id, "clip", "connection_lost", "the answer to the create was lost")
+    finally:
+        store.close()
+    st = collect_status(run, settings=s, goals=goals)
+    (wait,) = st["late_wait"]
+    assert 20 < wait["seconds"] <= 30, wait
+    (scene,) = st["scenes"]
+    assert scene["next"].startswith("wait up to 3"), scene["next"]
+    assert 20 < float(scene["next"].split()[3]) <= 30, scene["next"]
+
+
 async def test_concurrency_limit_holds_and_overlaps(sim: SimServer, tmp_path: Path) -> None:
     """9 scenes, max_concurrent 3, 1 s jobs: never more than 3 in flight, ~3 waves."""
     sim.media_scale = 0.25
