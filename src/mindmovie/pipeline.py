@@ -1194,12 +1194,16 @@ class Pipeline:
         row: int | None,
         call: Awaitable[T],
         model: KeyframeModel | VideoModel | None = None,
+        *,
+        keep_key: str | None = None,
     ) -> T:
         """Run a paid call; on failure settle its ledger row by what the error means.
 
         On success the row stays open: the caller bills it (at once for images and plans,
         when the job ends for video, which keeps it counted as in flight until then).
         An auth refusal of `model` stops its later calls in this run (see `_reserve`).
+        `keep_key`: the inputs a charged result still at its URL was made from (see
+        `_settle_failed`).
         """
         try:
             result = await call
@@ -1207,15 +1211,34 @@ class Pipeline:
             if isinstance(e, AuthError) and model is not None:
                 self._refused.setdefault((model.name, model.model), e)
             if row is not None:
-                await self._settle_failed(row, e)
+                valid_for = getattr(model, "result_url_seconds", None)
+                await self._settle_failed(row, e, keep_key=keep_key, valid_for=valid_for)
             raise
         return result
 
-    async def _settle_failed(self, row: int, error: BaseException) -> None:
-        """Settle a paid call that raised instead of answering, by what the error means."""
+    async def _settle_failed(
+        self,
+        row: int,
+        error: BaseException,
+        *,
+        keep_key: str | None = None,
+        valid_for: float | None = None,
+    ) -> None:
+        """Settle a paid call that raised instead of answering, by what the error means.
+
+        A charged result still at its URL (`ProviderError.result_url`) made from
+        `keep_key` is kept on the row as `Store.ledger_keep_result` keeps it, in the
+        same write as its bill: billed in one transaction and kept in the next, a kill
+        between them lost the URL, and the next render bought the result again."""
         if isinstance(error, ProviderError) and error.charged:
             # answered (and charged) before it failed here, e.g. its download: owed
-            await self.gate.bill(row, self.store_row_estimate(row), {"failed_after": error.kind})
+            usage: dict[str, Any] = {"failed_after": error.kind}
+            if error.result_url and keep_key is not None:
+                usage.update(result_url=error.result_url, input_key=keep_key)
+                usage["result_at"] = time.time()
+                if valid_for is not None:
+                    usage["result_valid_for"] = valid_for
+            await self.gate.bill(row, self.store_row_estimate(row), usage)
         elif isinstance(error, ContentRejected):
             if error.billed:
                 await self.gate.bill(row, self.store_row_estimate(row), {"rejected": True})
@@ -1829,12 +1852,10 @@ class Pipeline:
         estimate = costs.estimate_keyframe(priced).usd
         images_in = len(req.reference_photos) + (1 if req.source_photo else 0)
         hold = costs.keyframe_hold(priced, images_in)
-        last_row: int | None = None
 
         async def attempt() -> tuple[ImageResult, Bill | None]:
-            nonlocal last_row
-            row = last_row = await self._reserve(scene_id, "keyframe", model, estimate, hold)
-            img = await self._settle_errors(row, model.generate(req), model)
+            row = await self._reserve(scene_id, "keyframe", model, estimate, hold)
+            img = await self._settle_errors(row, model.generate(req), model, keep_key=key)
             if row is None:
                 return img, None
             usd, _ = costs.billed_usd(
@@ -1856,11 +1877,8 @@ class Pipeline:
             raise
         except ProviderError as e:
             e.scene_id = e.scene_id or scene_id
-            if e.result_url and e.charged and last_row is not None:
-                # paid, and still at its URL: the next render downloads it from there
-                store.ledger_keep_result(
-                    last_row, e.result_url, key, getattr(model, "result_url_seconds", None)
-                )
+            # (paid, and still at its URL: kept on its row with its bill, `_settle_failed`;
+            # the next render downloads it from there)
             if isinstance(e, ResultGone) and e.charged:
                 # made and billed, but its URL answered that it is gone: said as such, with
                 # what the next render does (buys a new one, counted in its estimate)

@@ -877,6 +877,51 @@ async def test_a_seedream_image_refused_403_at_its_first_download_is_kept_at_its
     assert sim.stats()["totals"]["images"] == 1  # downloaded, not bought again
 
 
+class _Killed(BaseException):
+    """A process killed at this point (SIGKILL: no cleanup, nothing more written)."""
+
+
+async def test_a_seedream_image_billed_then_killed_keeps_its_url(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image made and billed whose download failed: its row was billed in one
+    transaction and its result URL kept on it in the next. Killed between the two, the
+    URL was lost and the next render bought a second image. Both are one write now."""
+    from contextlib import contextmanager
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = _one_goal(tmp_path)
+    s = _seedream_by_url(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
+    armed = [False]
+    bill, tx = Store.ledger_bill, Store._tx
+
+    def billed(self: Store, *args: Any, **kwargs: Any) -> None:
+        bill(self, *args, **kwargs)
+        armed[0] = True  # the next write is never made: the process dies here
+
+    @contextmanager
+    def killed_after_the_bill(self: Store) -> Any:
+        if armed[0]:
+            raise _Killed
+        with tx(self) as db:
+            yield db
+
+    with monkeypatch.context() as m:
+        m.setattr(Store, "ledger_bill", billed)
+        m.setattr(Store, "_tx", killed_after_the_bill)
+        with pytest.raises(_Killed):
+            await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert armed[0] and sim.stats()["totals"]["images"] == 1
+    (row,) = ledger_rows(run, "keyframe")
+    assert row["state"] == "billed" and row["usage"]["result_url"].endswith(".png"), row
+    sim.clear_faults()
+    asked = await _render_asking(goals, s, run)
+    assert asked == [] and sim.stats()["totals"]["images"] == 1  # downloaded, not bought
+
+
 async def test_an_empty_seedream_download_is_fetched_again_not_bought_again(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
