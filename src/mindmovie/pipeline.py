@@ -2366,8 +2366,9 @@ class Pipeline:
         is tied to its row and billed unused; further ones are tied to further rows. None
         listed: a row whose grace is over is refunded. Rows of several requests (carried
         from a run of an older version) or more jobs than rows: which is whose cannot be
-        told; the jobs are tied to the rows (billed unused), the others stay committed
-        with an unknown outcome, and the clips are made."""
+        told; the jobs are tied to the rows (billed unused), rows left over stay
+        committed with an unknown outcome, jobs left over are booked unused
+        (`_book_extra_jobs`), and the clips are made."""
         rows = sorted(self._lost_rows)
         if not rows:
             return
@@ -2389,7 +2390,12 @@ class Pipeline:
         jobs.sort(key=lambda t: (t.created_at, str(t.remote_id)))
         requests = {self._lost_requests[r] for r in rows}
         if len(requests) > 1:
-            tied = rows[-len(jobs) :] if len(jobs) <= len(rows) else []
+            # more jobs than rows: the rows take the earliest, the others are booked as
+            # made, unused, first (`_book_extra_jobs`). Before, no row took any: the rows
+            # stayed unknown for good and the jobs billed on no row
+            tied = rows[-len(jobs) :] if len(jobs) <= len(rows) else rows
+            like = next(r for r in store.ledger_rows() if r["id"] == rows[-1])
+            self._book_extra_jobs(store, model, like, jobs[len(tied) :])
             for r, job in zip(tied, jobs, strict=False):
                 store.ledger_set_remote(r, str(job.remote_id))
             for r in rows[: len(rows) - len(tied)]:
@@ -3881,8 +3887,9 @@ class Pipeline:
         one). The provider's list shows no prompts, so a job found cannot be given to a
         scene: it may be another scene's clip. None found: all are refunded. Else each job
         is tied to a row (the latest sent first: the request in flight at the kill), to
-        bill unused; rows left over stay committed with an unknown outcome; the scenes'
-        clips are made again. False when the provider cannot list its jobs."""
+        bill unused; rows left over stay committed with an unknown outcome; jobs left over
+        are booked unused (`_book_extra_jobs`); the scenes' clips are made again. False
+        when the provider cannot list its jobs."""
         since = min(_row_made_at(r) for r in rows) - 60
         unknown = await self._unjournaled_jobs(store, video, since)
         if unknown is None:
@@ -3893,7 +3900,11 @@ class Pipeline:
             return True
         ordered = sorted(rows, key=lambda r: int(r["id"]))
         unknown.sort(key=lambda t: (t.created_at, str(t.remote_id)))
-        tied = ordered[-len(unknown) :] if len(unknown) <= len(rows) else []
+        # more jobs than rows: the rows take the earliest, and the others are booked as
+        # made, unused, first (`_book_extra_jobs`, as for one scene's request). Before,
+        # no row took any: the rows stayed unknown for good, the jobs on no row
+        tied = ordered[-len(unknown) :] if len(unknown) <= len(rows) else ordered
+        self._book_extra_jobs(store, video, ordered[-1], unknown[len(tied) :])
         for r, job in zip(tied, unknown, strict=False):
             store.ledger_set_remote(r["id"], str(job.remote_id))
         for r in ordered[: len(ordered) - len(tied)]:

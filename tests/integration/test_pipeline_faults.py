@@ -2208,3 +2208,105 @@ async def test_a_billed_job_whose_row_time_is_damaged_is_still_downloaded(
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 1
     (after,) = ledger_rows(run, "clip")  # its bill as it was: not billed again
     assert after["remote_id"] == job and after["billed_usd"] == row["billed_usd"], after
+
+
+async def test_more_jobs_than_the_orphan_creates_of_two_scenes_are_each_on_a_row(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creates of two scenes in flight when a render was killed (rows committed, no job
+    id), and three jobs no row knows listed since (a second job made for one of them, or
+    another request's late one). With no more jobs than rows each job is tied to a row;
+    with more, none was: both rows stayed committed with an unknown outcome for good and
+    the three jobs, which bill, were on no row (the ledger below what was billed). Each
+    is on a row now: the rows take the earliest, the other is booked as made, unused
+    (`_book_extra_jobs`), as for one scene's request; the clips are made again."""
+    from mindmovie.pipeline import _identity
+    from mindmovie.providers import registry
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    video = registry.make_video(s, KEYS)
+    store = Store(run / "run.db")
+    try:
+        reqs = []
+        for sc in res.plan.scenes:
+            req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
+            ((_, key, _), *_) = pipe._clip_variants(_identity(s, "video"), sc, req)
+            store.begin(sc.id, "clip", key)
+            store.ledger_commit(sc.id, "clip", "byteplus", video.model, 0.1)
+            reqs.append(req)
+    finally:
+        store.close()
+    for req in [reqs[0], reqs[1], reqs[0]]:  # made after all, and one more
+        await video.submit(req)
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert len(sim.requests(path=TASKS, method="POST")) == 5  # the two clips made again
+    rows = ledger_rows(run, "clip")
+    assert {r["remote_id"] for r in rows} == {j.id for j in sim.jobs()}, rows
+    assert {r["state"] for r in rows} == {"billed"}, rows  # each settled: none for ever
+
+
+async def test_more_jobs_than_the_waited_for_requests_of_two_scenes_are_each_on_a_row(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creates of two scenes in flight when a render was killed, no job listed yet: the
+    next render waits for both (`_no_job_found`). Three jobs no row knows then show up
+    in one look: with more jobs than rows none was tied, both rows stayed unknown for
+    good and the jobs billed on no row. The rows take the earliest, the other is booked
+    unused, and the clips are made again."""
+    from mindmovie.pipeline import _identity
+    from mindmovie.providers import registry
+
+    no_retry_waits(monkeypatch)
+    monkeypatch.setenv("MINDMOVIE_LATE_JOB_GRACE", "60")
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    video = registry.make_video(s, KEYS)
+    store = Store(run / "run.db")
+    try:
+        reqs = []
+        for sc in res.plan.scenes:
+            req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
+            ((_, key, _), *_) = pipe._clip_variants(_identity(s, "video"), sc, req)
+            store.begin(sc.id, "clip", key)
+            store.ledger_commit(sc.id, "clip", "byteplus", video.model, 0.1)
+            reqs.append(req)
+    finally:
+        store.close()
+    told: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            told.append(text)
+
+    async def make_three_jobs_between_two_looks() -> None:
+        await _until(lambda: any("waiting for it" in t for t in told), "the wait")
+        looks = len(sim.requests(path=JOB_LIST, method="GET"))
+        held = sim.add_fault("delay", path=JOB_LIST, method="GET", count=1, seconds=30.0)
+        await _until(lambda: len(sim.requests(path=JOB_LIST, method="GET")) > looks, "a look")
+        for req in [reqs[0], reqs[1], reqs[0]]:  # made after all, and one more
+            await video.submit(req)
+        sim.release(held)
+
+    pipe = Pipeline(goals, s, out=run, keys=KEYS, reporter=Rec())
+    res = await _run_in_order(pipe, make_three_jobs_between_two_looks())
+    assert res.movie is not None
+    assert any("shows 3 job(s) no scene knows" in t for t in told), told
+    assert len(sim.requests(path=TASKS, method="POST")) == 5  # the two clips made again
+    rows = ledger_rows(run, "clip")
+    assert {r["remote_id"] for r in rows} == {j.id for j in sim.jobs()}, rows
+    assert {r["state"] for r in rows} == {"billed"}, rows  # each settled: none for ever
