@@ -3574,15 +3574,24 @@ class Pipeline:
         again now. A job that arrived late is tied to its row (and billed, unused, by
         _settle_stale_jobs); none is refunded; more than one unknown job stays committed.
         As many late jobs as rows are tied in order (the rows' scenes used other jobs)."""
+        one_request = len(set(self._lost_requests.values())) == 1
         if len(self._lost_rows) > 1:
             first = min(self._lost_rows.values())
             try:
                 late = await self._unjournaled_jobs(store, video, first - 60)
             except ProviderError:
                 late = None
-            if late is not None and len(late) == len(self._lost_rows):
+            n = len(self._lost_rows)
+            if late is not None and (len(late) == n or (len(late) > n and not one_request)):
                 late.sort(key=lambda t: (t.created_at, str(t.remote_id)))
-                for (row_id, _), job in zip(sorted(self._lost_rows.items()), late, strict=True):
+                # more jobs than the rows of several requests: the others are booked as
+                # made, unused, first (`_book_extra_jobs`). Before, each row was left
+                # unknown for good (the look below cannot tell whose is whose) and the
+                # jobs billed on no row. (One request's rows: the look below)
+                lost = sorted(self._lost_rows)
+                like = next(r for r in store.ledger_rows() if r["id"] == lost[-1])
+                self._book_extra_jobs(store, video, like, late[len(lost) :])
+                for row_id, job in zip(lost, late, strict=False):
                     store.ledger_set_remote(row_id, str(job.remote_id))
                 self.reporter.warn(
                     f"{len(late)} job requests whose answers were lost did reach "
@@ -3592,7 +3601,6 @@ class Pipeline:
                 )
         # the rows are of one request (as `_wait_for_late_jobs` keeps them): more jobs
         # than it can take are booked as made, unused (`_book_extra_jobs`)
-        one_request = len(set(self._lost_requests.values())) == 1
         for row_id, sent_at in sorted(self._lost_rows.items()):
             row = next((r for r in store.ledger_rows() if r["id"] == row_id), None)
             if row is None or row["state"] != "committed" or row["remote_id"]:

@@ -2310,3 +2310,50 @@ async def test_more_jobs_than_the_waited_for_requests_of_two_scenes_are_each_on_
     rows = ledger_rows(run, "clip")
     assert {r["remote_id"] for r in rows} == {j.id for j in sim.jobs()}, rows
     assert {r["state"] for r in rows} == {"billed"}, rows  # each settled: none for ever
+
+
+async def test_more_jobs_than_two_scenes_lost_requests_after_the_clips_stage_are_on_rows(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lost creates of two scenes still unsettled after the clips stage (carried from a
+    killed render, their scenes made no clip), and three jobs no row knows listed then:
+    each row was left with an unknown outcome for good and the jobs billed on no row.
+    The rows take the earliest, the other is booked as made, unused."""
+    import time
+
+    from mindmovie.budget import BudgetGate
+    from mindmovie.pipeline import _identity
+    from mindmovie.providers import registry
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    video = registry.make_video(s, KEYS)
+    store = Store(run / "run.db")
+    try:
+        pipe.gate = BudgetGate(store, None)
+        reqs = []
+        for sc in res.plan.scenes:
+            req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
+            ((_, key, _), *_) = pipe._clip_variants(_identity(s, "video"), sc, req)
+            store.begin(sc.id, "clip", key)
+            row = store.ledger_commit(sc.id, "clip", "byteplus", video.model, 0.1)
+            sent_at = time.time()
+            store.ledger_note_lost(row, key, sent_at)
+            pipe._lost_rows[row] = sent_at
+            pipe._lost_requests[row] = (sc.id, key)
+            reqs.append(req)
+        for req in [reqs[0], reqs[1], reqs[0]]:  # made after all, and one more
+            await video.submit(req)
+        await pipe._settle_lost_submissions(store, video)
+        rows = [r for r in store.ledger_rows() if r["stage"] == "clip"]
+    finally:
+        store.close()
+    assert {r["remote_id"] for r in rows} == {j.id for j in sim.jobs()}, rows
+    assert not any((r["usage"] or {}).get("unknown_outcome") for r in rows), rows
