@@ -1109,6 +1109,9 @@ class Pipeline:
         #: other runs' run.db -> (what it was when read, `_db_signature`; the job ids it
         #: journals): `_jobs_other_runs_know` reads each again only once it changed
         self._other_runs: dict[Path, tuple[tuple[object, ...], frozenset[str]]] = {}
+        #: when this render's estimate (and spend question) was made: a kept result
+        #: URL it counted as paid is taken as such for the whole render (`_refetch_kept`)
+        self._estimated_at: float | None = None
 
     # ------------------------------------------------------------------ helpers
     def _submit_lock(self, provider: str) -> asyncio.Lock:
@@ -1951,7 +1954,10 @@ class Pipeline:
         row, usage = int(kept["id"]), dict(kept["usage"])
         url = str(usage["result_url"])
         try:
-            age = time.time() - float(usage.get("result_at") or 0)
+            # its age when the estimate counted it (paid, or a new image): a URL that
+            # turned 24 h old since, failing, was bought again at once, unasked
+            now = self._estimated_at or time.time()
+            age = now - float(usage.get("result_at") or 0)
             valid_for = float(usage.get("result_valid_for") or model.result_url_seconds)
         except (TypeError, ValueError):
             # a time edited by hand: past its validity, as the estimate takes it
@@ -4307,6 +4313,7 @@ class Pipeline:
         await self._recover_orphans(store, video_model)
         await self._settle_stale_jobs(store, video_model, last=False)
         # what THIS run would spend: `render --until keyframes` or `plan` stop early
+        self._estimated_at = time.time()
         est = self.estimate(store, planner).upto(until)
         if est.planner is not None and est.planner.payable:
             self._warn_extra_goal_photos()  # the plan's own warnings: once it is paid for

@@ -7,7 +7,9 @@ must be asked again next time.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -772,6 +774,40 @@ async def _a_keyframe_kept_at_its_url(
         await Pipeline(goals, s, out=run, keys=KEYS).run()
     (row,) = ledger_rows(run, "keyframe")
     return goals, s, run, row
+
+
+async def test_a_kept_keyframe_url_turning_24_h_old_during_the_render_is_not_bought_unasked(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A keyframe kept at its result URL, within its validity when the render's estimate
+    counted it as paid ($0, nothing asked), but past it by the time its scene got to it
+    (a render's later scenes start minutes after its estimate): its URL failing (gone),
+    a new image was bought at once, past the estimate agreed to. The render goes by
+    the validity its estimate went by: the scene fails saying the next render buys a
+    new one, which that render's estimate counts."""
+    goals, s, run, row = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
+    usage = row["usage"]
+    age = time.time() - usage["result_at"]
+    _set_usage(run, row["id"], {**usage, "result_valid_for": age + 1.0})  # 1 s left
+    refetch = Pipeline._refetch_kept
+
+    async def later(self: Pipeline, *args: Any, **kwargs: Any) -> bool:
+        await asyncio.sleep(1.5)  # the scene's turn comes after the URL's validity
+        return await refetch(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "_refetch_kept", later)
+    sim.clear_faults()
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=1)
+    asked: list[float] = []
+
+    def ask(e: Any) -> bool:
+        asked.append(e.total)
+        return True
+
+    with pytest.raises(RenderFailed) as e:
+        await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
+    assert asked == [] and sim.stats()["totals"]["images"] == 1, asked  # nothing unasked
+    assert "next render buys a new one" in str(e.value), e.value
 
 
 def _one_goal(tmp_path: Path) -> Path:
