@@ -1247,6 +1247,18 @@ class Pipeline:
                 await self.gate.bill(row, self.store_row_estimate(row), {"rejected": True})
             else:
                 await self.gate.refund(row, f"content filter: {error.message}"[:300])
+        elif isinstance(error, ProviderError) and error.made:
+            # answered without the id of the job it made (it bills): refunded as "not
+            # accepted", it was counted nowhere (ledger, --budget, status). Committed,
+            # outcome unknown, as a create whose answer was lost and no look can settle
+            self.gate.store.ledger_mark_unknown(row)
+            self.reporter.warn(
+                f"{error.scene_id or 'a scene'}: {error.provider} made a job but did not say "
+                f"which ({error.message}); it bills (about "
+                f"{costs.format_usd(self.store_row_estimate(row))}) and stays counted as "
+                "committed"
+            )
+            await self.gate.unknown(row)
         elif isinstance(error, ConnectionLost) and not error.sent:
             await self.gate.refund(row, "never reached the provider (could not connect)")
         elif isinstance(error, ConnectionLost):

@@ -2357,3 +2357,27 @@ async def test_more_jobs_than_two_scenes_lost_requests_after_the_clips_stage_are
         store.close()
     assert {r["remote_id"] for r in rows} == {j.id for j in sim.jobs()}, rows
     assert not any((r["usage"] or {}).get("unknown_outcome") for r in rows), rows
+
+
+async def test_a_create_answered_without_a_job_id_stays_counted(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create answered 200 with no task id: the task was made and bills (the provider
+    says so: "check the BytePlus console for an orphan task"), but its row was refunded
+    as "job_failed: not accepted", so the ledger, the budget and status counted nothing
+    for it. It stays committed with an unknown outcome, and the person is told."""
+    goals, s, run, sc, _, _, _ = await _one_scene_keyframed(sim, tmp_path, monkeypatch)
+    sim.add_fault("patch", path=TASKS, method="POST", body={"id": None}, count=1)
+    told: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            told.append(text)
+
+    with pytest.raises(RenderFailed, match="carries no task id"):
+        await Pipeline(goals, s, out=run, keys=KEYS, reporter=Rec()).run()
+    assert sim.stats()["totals"]["jobs_created"] == 1
+    (row,) = ledger_rows(run, "clip")
+    assert row["state"] == "committed" and row["usage"]["unknown_outcome"], row
+    assert collect_status(run)["money"]["unknown"] == pytest.approx(row["held_usd"])
+    assert any(sc.id in t and "stays counted as committed" in t for t in told), told

@@ -45,6 +45,10 @@ class ProviderError(Exception):
     #: reason): the pipeline journals it, and the next render downloads it from there
     #: (`RefetchesResults`) before it pays for the result again
     result_url: str | None = None
+    #: the provider made the paid job, but the answer does not say which (a create
+    #: answered without its id): it bills, so the ledger keeps the call committed (outcome
+    #: unknown), not refunded as a call not accepted
+    made: bool = False
 
     def __init__(self, message: str, *, provider: str = "", scene_id: str | None = None) -> None:
         super().__init__(message)

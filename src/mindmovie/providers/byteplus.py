@@ -727,11 +727,13 @@ class SeedanceVideo:
                 raise
             task_id = getattr(task, "id", None)
             if not task_id:  # not Transient: a blind retry could pay for a second task
-                raise JobFailed(
+                failed = JobFailed(
                     "submit: the answer carries no task id; check the BytePlus console for "
                     "an orphan task before rendering again",
                     provider=PROVIDER,
                 )
+                failed.made = True  # it bills: kept counted (`ProviderError.made`)
+                raise failed
             return str(task_id)
 
     async def poll(self, remote_id: str) -> JobState:

@@ -680,11 +680,13 @@ class VeoVideo(_GoogleModel):
         )
         if not op.name:
             # not Transient: the job may exist and be billed; a blind retry could pay twice
-            raise JobFailed(
+            failed = JobFailed(
                 f"{self.model}: the create answer has no operation name",
                 provider=PROVIDER,
                 scene_id=request.scene_id,
             )
+            failed.made = True  # it bills: kept counted (`ProviderError.made`)
+            raise failed
         return op.name
 
     # ------------------------------------------------------------------ poll
