@@ -862,6 +862,33 @@ async def test_find_pending_pages_stop_at_the_first_task_too_old(
     assert len(sim.requests(path=TASKS, method="GET")) == 3 + 2  # no empty third page
 
 
+async def test_find_pending_lists_a_task_once_when_one_is_made_between_two_pages(
+    sim: SimServer, keyframe: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages are read newest first: a task made between two page reads (another
+    create, of this render or another client's) moves every older task one place on,
+    and the last of a page came again first on the next. Listed twice, one task was
+    two "jobs no row knows" for a lost request: taken, and booked on a row of its own
+    as well (`Pipeline._book_extra_jobs`), one job on two rows. Each is listed once."""
+    video = seedance(sim)
+    ids = [await video.submit(vreq(keyframe)) for _ in range(2)]
+    tasks = video._ark.get().content_generation.tasks
+    pages = tasks.list
+    read = [0]
+
+    async def listing(*args: Any, **kwargs: Any) -> Any:
+        got = await pages(*args, **kwargs)
+        read[0] += 1
+        if read[0] == 1:  # made between the first page and the second
+            await seedance(sim).submit(vreq(keyframe))
+        return got
+
+    monkeypatch.setattr(tasks, "list", listing)
+    found = [t.remote_id for t in await video.find_pending(0, page_size=1)]
+    assert read[0] > 1 and sorted(set(found)) == sorted(found), found
+    assert set(ids) <= set(found), found
+
+
 async def test_find_pending_lists_the_asked_model_only(sim: SimServer, keyframe: Path) -> None:
     video = seedance(sim)  # seedance-1-5-pro
     mine = await video.submit(vreq(keyframe))

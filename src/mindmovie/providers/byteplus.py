@@ -926,8 +926,13 @@ class SeedanceVideo:
 
         For crash recovery when a task id was lost between create and journaling: the
         caller matches them to scenes (the list does not echo prompts or frames).
+
+        Each task once: a task made between two page reads moves the older ones one
+        place on, and the last of a page came again on the next (one job counted as two,
+        booked on two rows).
         """
         out: list[PendingTask] = []
+        seen: set[str] = set()
         page = 1
         while True:
             try:
@@ -941,7 +946,8 @@ class SeedanceVideo:
             items = list(getattr(resp, "items", None) or [])
             for t in items:
                 created = int(getattr(t, "created_at", 0) or 0)
-                if created >= created_after:
+                if created >= created_after and str(t.id) not in seen:
+                    seen.add(str(t.id))
                     out.append(
                         PendingTask(
                             remote_id=str(t.id),
