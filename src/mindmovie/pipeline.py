@@ -3590,8 +3590,10 @@ class Pipeline:
     async def _settle_lost_submissions(self, store: Store, video: VideoModel) -> None:
         """Submissions whose answer was lost and whose job was not listed at the time: look
         again now. A job that arrived late is tied to its row (and billed, unused, by
-        _settle_stale_jobs); none is refunded; more than one unknown job stays committed.
-        As many late jobs as rows are tied in order (the rows' scenes used other jobs)."""
+        _settle_stale_jobs); none is refunded. Rows of several requests take the late jobs
+        in order when there are at least as many; one request's row takes the earliest of
+        its jobs. Jobs beyond the rows are booked as made, unused (`_book_extra_jobs`),
+        before any row takes its own, so a kill between leaves none on no row."""
         one_request = len(set(self._lost_requests.values())) == 1
         if len(self._lost_rows) > 1:
             first = min(self._lost_rows.values())
