@@ -788,7 +788,9 @@ async def test_a_kept_keyframe_url_turning_24_h_old_during_the_render_is_not_bou
     goals, s, run, row = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
     usage = row["usage"]
     age = time.time() - usage["result_at"]
-    _set_usage(run, row["id"], {**usage, "result_valid_for": age + 1.0})  # 1 s left
+    # 1 s left; its URL signed to an expiry now past, so the 404 below is it gone
+    expired = f"{usage['result_url']}?Expires={int(time.time()) - 60}"
+    _set_usage(run, row["id"], {**usage, "result_valid_for": age + 1.0, "result_url": expired})
     refetch = Pipeline._refetch_kept
 
     async def later(self: Pipeline, *args: Any, **kwargs: Any) -> bool:
@@ -816,17 +818,20 @@ def _one_goal(tmp_path: Path) -> Path:
     return g
 
 
-@pytest.mark.parametrize("resume", ["downloaded", "gone"])
+@pytest.mark.parametrize("resume", ["downloaded", "gone", "not found"])
 async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_render(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resume: str
 ) -> None:
     """An image billed whose result URL still failed after the retries used to be lost:
     the next render bought a new one. Its URL is now kept on its billed ledger row, and
     the next render downloads it from there (a URL that still fails for a passing reason
-    fails the scene again, buying nothing). A URL that now answers 404 (gone) within its
-    24 h was counted as paid by that render's estimate: the scene fails saying the next
-    render buys a new image, and that render's spend question counts it (before, it was
-    bought at once, past the estimate the person agreed to)."""
+    fails the scene again, buying nothing). A URL that now answers 404 past the expiry
+    it carries (gone) within its 24 h was counted as paid by that render's estimate: the
+    scene fails saying the next render buys a new image, and that render's spend
+    question counts it (before, it was bought at once, past the estimate the person
+    agreed to). A 404 on a URL within its own expiry and its 24 h is not the image gone
+    by itself (a storage delay, a proxy's): nothing is bought, the URL stays kept, and
+    the next render downloads it (before, a second image was bought)."""
     goals, s, run, row = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
     assert sim.stats()["totals"]["images"] == 1
     assert row["state"] == "billed" and row["usage"]["result_url"].endswith(".png"), row
@@ -839,7 +844,20 @@ async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_rend
         assert sim.stats()["totals"]["images"] == 1
 
     sim.clear_faults()
+    if resume == "not found":
+        sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=1)
+        with pytest.raises(RenderFailed) as e:
+            await Pipeline(goals, s, out=run, keys=KEYS).run()
+        msg = str(e.value)
+        assert "HTTP 404" in msg and "should be there for 24 h" in msg, msg
+        assert "nothing new was bought" in msg and "buys a new one" not in msg, msg
+        assert sim.stats()["totals"]["images"] == 1
+        (kept,) = ledger_rows(run, "keyframe")
+        assert kept["usage"]["result_url"] == row["usage"]["result_url"], kept
     if resume == "gone":
+        usage = row["usage"]
+        expired = f"{usage['result_url']}?Expires={int(time.time()) - 60}"
+        _set_usage(run, row["id"], {**usage, "result_url": expired})
         sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=1)
         with pytest.raises(RenderFailed) as e:
             await Pipeline(goals, s, out=run, keys=KEYS).run()
@@ -854,7 +872,7 @@ async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_rend
     asked = await _render_asking(goals, s, run)
     rows = ledger_rows(run, "keyframe")
     assert all(r["state"] == "billed" and "result_url" not in r["usage"] for r in rows), rows
-    if resume == "downloaded":
+    if resume != "gone":
         assert sim.stats()["totals"]["images"] == 1  # exactly one image paid for
         assert len(rows) == 1
     else:
@@ -866,15 +884,17 @@ async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_rend
 async def test_a_seedream_image_gone_before_its_first_download_says_it_was_billed(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An image made (and billed) whose result URL answers 404 at once: the scene failed
-    with "image download: HTTP 404 (the result URL expired or is gone)" under "`render`
-    again retries them", not saying it was paid for nor what the next render does. It
-    says so now; the next render buys a new image, counted in its spend question."""
+    """An image made (and billed) whose result URL answers 404, on a URL past the expiry
+    it carries: the scene failed with "image download: HTTP 404 (the result URL expired
+    or is gone)" under "`render` again retries them", not saying it was paid for nor
+    what the next render does. It says so now; the next render buys a new image,
+    counted in its spend question."""
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = _one_goal(tmp_path)
     s = _seedream_by_url(sim)
     run = tmp_path / "run"
+    sim.image_url_query = f"Expires={int(time.time()) - 60}"
     sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)
     with pytest.raises(RenderFailed) as e:
         await Pipeline(goals, s, out=run, keys=KEYS).run()
@@ -887,6 +907,35 @@ async def test_a_seedream_image_gone_before_its_first_download_says_it_was_bille
     sim.clear_faults()
     asked = await _render_asking(goals, s, run)
     assert asked and asked[0] > 0 and sim.stats()["totals"]["images"] == 2
+
+
+async def test_a_seedream_image_not_found_at_its_first_download_is_kept_at_its_url(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image made this moment whose signed result URL (valid 24 h, its own expiry
+    ahead) answers 404: far likelier the storage not having it everywhere yet, or a
+    proxy's, than the image gone. It was taken for gone and the next render bought a
+    second image; its URL is kept now, and the next render downloads the one paid for."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = _one_goal(tmp_path)
+    s = _seedream_by_url(sim)
+    run = tmp_path / "run"
+    signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    sim.image_url_query = f"X-Tos-Date={signed}&X-Tos-Expires=86400&X-Tos-Signature=x"
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)
+    with pytest.raises(RenderFailed) as e:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    msg = str(e.value)
+    assert "not found at its result URL" in msg and "should be there for 24 h" in msg, msg
+    assert "buys a new one" not in msg, msg
+    (row,) = ledger_rows(run, "keyframe")
+    assert row["state"] == "billed" and "X-Tos-Expires" in row["usage"]["result_url"], row
+    sim.clear_faults()
+    asked = await _render_asking(goals, s, run)
+    assert asked == [] and sim.stats()["totals"]["images"] == 1  # the one paid for
+    (row,) = ledger_rows(run, "keyframe")
+    assert "result_url" not in row["usage"], row
 
 
 async def test_a_seedream_image_refused_403_at_its_first_download_is_kept_at_its_url(

@@ -918,8 +918,9 @@ async def test_an_image_whose_download_keeps_failing_is_charged_and_refetchable(
 ) -> None:
     """A url-format Seedream image is made (and paid) before it is downloaded: when the
     download still fails after the retries, the error is charged and carries the URL,
-    and `refetch` gets the image from it later without buying it again. A URL that is
-    gone (404) is ResultGone on refetch: the image must be bought again."""
+    and `refetch` gets the image from it later without buying it again. A 404 on refetch
+    is not taken for the image gone by itself (the caller knows the URL's age: within
+    its 24 h it buys nothing); on a URL past the expiry it carries it is ResultGone."""
     from mindmovie import retry
 
     monkeypatch.setattr(retry, "_wait", lambda base, cap: lambda state: 0.0)
@@ -934,8 +935,12 @@ async def test_an_image_whose_download_keeps_failing_is_charged_and_refetchable(
     sim.clear_faults()
     data = await kf.refetch(e.value.result_url, req)
     assert data.startswith(b"\x89PNG") and sim.stats()["totals"]["images"] == 1
+    missing = e.value.result_url.replace(".png", "0.png")
+    with pytest.raises(JobFailed, match=r"HTTP 404.*should be there for 24 h") as nf:
+        await kf.refetch(missing, req)
+    assert not isinstance(nf.value, ResultGone)
     with pytest.raises(ResultGone, match="HTTP 404"):
-        await kf.refetch(e.value.result_url.replace(".png", "0.png"), req)
+        await kf.refetch(f"{missing}?Expires={int(time.time()) - 60}", req)
 
 
 async def test_a_task_status_the_client_does_not_know_is_failed_and_named(

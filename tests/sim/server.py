@@ -208,6 +208,10 @@ class SimServer:
         #: (cache_creation_input_tokens, cache_read_input_tokens) each Messages answer
         #: reports (and counts), as the API does for a prompt that hit its cache
         self.cache_tokens: tuple[int, int] = (0, 0)
+        #: a query the Ark image result URLs carry, as real ones carry their signature
+        #: (`X-Tos-Date=...&X-Tos-Expires=...`): '' for none. Set to an expired one, a
+        #: 404 on the URL is the image gone for good (`base.url_expired`)
+        self.image_url_query = ""
         self.require_auth = require_auth
         self.verbose = verbose
         self._lock = threading.RLock()
@@ -349,6 +353,7 @@ class SimServer:
         with self._lock:
             self.job_seconds, self.media_scale, self.min_polls, self.planner = self._defaults
             self.cache_tokens = (0, 0)
+            self.image_url_query = ""
             # a request a `delay` still holds is let go and dropped, so it cannot reach
             # the next test's jobs
             for fid, hold in self._holds.items():
@@ -1150,7 +1155,8 @@ class _Handler(BaseHTTPRequestHandler):
                     sim._files[fid] = FileEntry(
                         model, "image/png", functools.partial(media.png, mw, mh, v)
                     )
-                item["url"] = f"{host}/_sim/files/{fid}.png"
+                query = f"?{sim.image_url_query}" if sim.image_url_query else ""
+                item["url"] = f"{host}/_sim/files/{fid}.png{query}"
             data.append(item)
         sim._count(model, "images", n)
         tokens = n * models.image_tokens(w, h)

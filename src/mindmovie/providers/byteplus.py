@@ -479,8 +479,20 @@ class SeedreamKeyframes:
         elif url:
             try:
                 data = await with_retry(lambda: _download_image(str(url), self.timeout))
-            except ResultGone:
-                raise  # gone for good (404/410, a 403 past its expiry): nothing to keep
+            except ResultGone as e:
+                if not _not_found_yet(e, str(url)):
+                    raise  # gone for good (a 403 past its expiry, no image): nothing kept
+                # a 404/410 of an image made this moment, on a URL valid 24 h: the
+                # storage not having it everywhere yet, or a proxy's, far likelier than
+                # the image gone; dropped, the next render bought a second image
+                failed = JobFailed(
+                    f"the generated image was not found at its result URL ({e.message}), "
+                    "though it should be there for 24 h; it is paid for, and the next "
+                    "render downloads it from its URL again",
+                    provider=PROVIDER,
+                )
+                failed.result_url = str(url)
+                raise failed from None
             except (Transient, JobFailed) as e:
                 # a 403 within the URL's expiry too (`_status_error`: a clock difference,
                 # a proxy's): the URL was dropped, and the next render bought the image
@@ -511,6 +523,21 @@ class SeedreamKeyframes:
                 raise ResultGone(
                     f"its result URL still serves no image ({e.message})", provider=PROVIDER
                 ) from None
+            except ResultGone as e:
+                if not _not_found_yet(e, url):
+                    raise
+                # the caller (`Pipeline._refetch_kept`) knows the URL's age: within its
+                # 24 h a 404 buys nothing (render again later), past them a new image
+                raise JobFailed(
+                    f"{e.message}, though it should be there for 24 h", provider=PROVIDER
+                ) from None
+
+
+def _not_found_yet(e: ResultGone, url: str) -> bool:
+    """A 404/410 (`NotFoundAtUrl`) on a result URL whose own expiry has not passed: not
+    taken for the image gone by itself (see `SeedanceVideo._gone`); whoever knows how old
+    the URL is decides."""
+    return isinstance(e, NotFoundAtUrl) and not url_expired(url)
 
 
 @contextlib.contextmanager
