@@ -5,10 +5,14 @@ Sizes are small (320x180, 1-2 s clips) so the whole file runs in a few seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
+import json
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -669,6 +673,31 @@ async def test_pull_out_and_pans_follow_the_prompt(tmp_path: Path) -> None:
     assert_smooth(c.mean(axis=1), rising=False, max_jerk=0.25)
 
 
+#: (prompt, key) pairs naming no move: each scene's move comes from the hash
+_HASHED_MOVES = [("she smiles", "x"), ("she smiles", "y"), ("a calm desk", "01-growth-1")] + [
+    ("the ocean at noon", str(i)) for i in range(12)
+]
+
+
+def _moves_in_another_process(seed: str) -> list[tuple[object, ...]]:
+    """choose_move's moves for _HASHED_MOVES in a new Python with PYTHONHASHSEED=seed."""
+    code = (
+        "import dataclasses, json, sys\n"
+        "from mindmovie.providers.local_media import choose_move\n"
+        "pairs = json.loads(sys.argv[1])\n"
+        "print(json.dumps([dataclasses.astuple(choose_move(p, k)) for p, k in pairs]))\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    out = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(_HASHED_MOVES)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [tuple(m) for m in json.loads(out)]
+
+
 def test_move_choice() -> None:
     assert choose_move("Slow push in toward her", "a").name == "push-in"
     assert choose_move("zoom in on the desk", "a").name == "push-in"
@@ -677,8 +706,13 @@ def test_move_choice() -> None:
     assert choose_move("pan right across the room", "a").name == "pan-right"
     assert choose_move("pan left, then the sun will rise", "a").name == "pan-left"
     assert choose_move("Slow pull out at sunrise", "a").name == "pull-out"
-    # unknown wording: a deterministic move from the hash
-    assert choose_move("she smiles", "x").name == choose_move("she smiles", "x").name
+    # unknown wording: a move from the hash, the same in every process (a resumed render
+    # is a new process; Python's own hash() is salted per process)
+    assert choose_move("she smiles", "x") == choose_move("she smiles", "x")
+    assert _moves_in_another_process(seed="1") == _moves_in_another_process(seed="2")
+    assert _moves_in_another_process(seed="3") == [
+        dataclasses.astuple(choose_move(p, k)) for p, k in _HASHED_MOVES
+    ]
     assert len({choose_move("she smiles", str(i)).name for i in range(40)}) >= 4
     assert ease(0.0) == 0.0 and ease(1.0) == pytest.approx(1.0)
     ts = np.linspace(0, 1, 50)
