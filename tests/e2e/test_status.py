@@ -746,6 +746,18 @@ def test_status_after_a_kill_says_stopped_not_running(finished: Path) -> None:
     text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
     assert "movie: stopped before it was finished" in text, text
     assert _status(workdir, run)["rendering"] is None
+    # the pid of the killed render, taken since by a live process that is no mindmovie
+    # (its command line, in /proc, names no mindmovie): still stopped, not running
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        (run / ".lock").write_text(str(other.pid))
+        assert b"mindmovie" not in Path(f"/proc/{other.pid}/cmdline").read_bytes()
+        text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
+        assert "movie: stopped before it was finished" in text, text
+        assert _status(workdir, run)["rendering"] is None
+    finally:
+        other.kill()
+        other.wait()
     # a live render (here a process whose command line names mindmovie) is told apart
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "mindmovie"])
     try:
