@@ -258,7 +258,9 @@ def test_a_removed_goal_does_not_pay_again_for_the_scenes_renumbered_after_it(
 
 
 def test_free_local_work_is_not_kept(tmp_path: Path) -> None:
-    """Only paid artifacts are kept: local ones cost nothing to make again."""
+    """Only paid artifacts are kept: local ones cost nothing to make again. (Every
+    scene's prompts are edited: scene 1's keyframe is its goal's photo, which its image
+    prompt does not change, so an edit of that prompt alone replaced nothing.)"""
     from mindmovie.pipeline import Pipeline
 
     goals, settings = _offline(tmp_path)
@@ -267,11 +269,20 @@ def test_free_local_work_is_not_kept(tmp_path: Path) -> None:
     run = tmp_path / "run"
     asyncio.run(Pipeline(goals, settings, out=run).run())
     plan = yaml.safe_load((run / "plan.yaml").read_text())
-    plan["scenes"][0]["image_prompt"] += ", at dusk"
+    for scene in plan["scenes"]:
+        scene["image_prompt"] += ", at dusk"
+        scene["motion_prompt"] += " slowly"
     (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
-    asyncio.run(Pipeline(goals, settings, out=run).run())
-    assert not (run / "kept" / "keyframe").exists()
-    assert not (run / "kept" / "clip").exists()
+    res = asyncio.run(Pipeline(goals, settings, out=run).run())
+    # local keyframes and clips were replaced by new ones ...
+    assert {"keyframe", "clip"} <= {stage for _, stage in res.ran}, res.ran
+    # ... and none of them kept
+    assert not (run / "kept").exists()
+    store = Store(run / "run.db", read_only=True)
+    try:
+        assert not [s for s in store.steps() if s.paid], "local work recorded as paid"
+    finally:
+        store.close()
 
 
 def test_a_new_title_renames_the_run_folder_and_reuses_everything(tmp_path: Path) -> None:
