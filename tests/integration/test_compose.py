@@ -305,12 +305,25 @@ def test_a_failing_chunk_stops_the_others_and_the_audio_at_once(
         args[graph] = args[graph].replace("[out]", ",realtime=speed=0.25[out]")  # ~16 s
         return args
 
+    real_watched = ff.run_ffmpeg_watched
+    ends: list[str] = []  # how each encoder that was started ended
+
+    def watched(args: list[str], watch: Callable[[], None], every: float = 0.2) -> str:
+        try:
+            out = real_watched(args, watch, every)
+        except BaseException as e:
+            ends.append(type(e).__name__)
+            raise
+        ends.append("finished its chunk")
+        return out
+
     monkeypatch.setattr(ff, "chunk_args", args_or_fail)
+    monkeypatch.setattr(ff, "run_ffmpeg_watched", watched)
     tl = build_timeline(_movie(clips), SPEC)
-    t0 = time.monotonic()
     with pytest.raises(ValueError, match="a broken card"):
         render(tl, tmp_path, tmp_path / "movie.mp4", workers=2)
-    assert time.monotonic() - t0 < 8.0  # the slow chunk alone would take ~16 s
+    # every encoder running was killed by the stop (each chunk would take ~16 s)
+    assert ends and set(ends) == {"_Stopped"}, ends
     assert not list((tmp_path / "audio").glob("*.m4a"))
     assert not list((tmp_path / "segments").glob(".chunk-*"))
 
