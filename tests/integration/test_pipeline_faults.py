@@ -48,12 +48,15 @@ class _Steps(NullReporter):
 
 
 class _Said(NullReporter):
-    """Records the warnings and each scene's "queued" notes: what the person is told."""
+    """Records the warnings, notes and each scene's "queued" notes: what the person is told."""
 
     def __init__(self) -> None:
         self.said: list[str] = []
 
     def warn(self, text: str) -> None:
+        self.said.append(text)
+
+    def info(self, text: str) -> None:
         self.said.append(text)
 
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
@@ -936,8 +939,13 @@ async def test_a_late_job_of_one_scene_is_not_taken_for_another_scenes(
     goals = goals_file(tmp_path, sim)
     sim.add_fault("delay", path=TASKS, method="POST", count=2, seconds=1.5)
     s = _paid_clips_only(sim)
-    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    rep = _Said()
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=rep).run()
     assert res.movie is not None
+    # the two creates' answers were lost (held past the 1 s timeout) and each scene took
+    # its own late job: the case this test is about happened, not just a plain render
+    late = [t for t in rep.said if "was made late from a request whose answer was lost" in t]
+    assert len(late) == 2 and len({t.split(":")[0] for t in late}) == 2, rep.said
     jobs = {j.id: j for j in sim.jobs()}
     prompts = {sc.id: sc.motion_prompt for sc in res.plan.scenes}
     store = Store(res.run_dir / "run.db", read_only=True)
