@@ -416,6 +416,26 @@ def test_ark_fault_drop_and_poll_faults(sim: SimServer) -> None:
         client.content_generation.tasks.get(task_id=t.id, timeout=0.3)
 
 
+def test_a_fault_fires_only_on_the_method_and_model_it_names(sim: SimServer) -> None:
+    """`method` and `model` narrow a fault: a GET fault leaves the create alone, and a
+    fault of another model this model's requests. The provider tests aim their faults
+    with them; a matcher ignored faulted whichever request came first, and every one of
+    those tests still passed."""
+    client = ark(sim)
+    tasks = "/contents/generations/tasks"
+    poll = sim.add_fault("http", method="GET", path=tasks, status=500)
+    other = sim.add_fault("http", model=SEEDANCE_15, status=500)
+    t = client.content_generation.tasks.create(model=SEEDANCE_10, content=text("x"))
+    assert (poll.fired, other.fired) == (0, 0)
+    with pytest.raises(ArkInternalServerError):
+        client.content_generation.tasks.get(task_id=t.id)
+    assert (poll.fired, other.fired) == (1, 0)  # the job's model is SEEDANCE_10
+    with pytest.raises(ArkInternalServerError):
+        client.content_generation.tasks.create(model=SEEDANCE_15, content=text("y"))
+    assert other.fired == 1
+    assert [r["status"] for r in sim.requests(path=tasks)] == [200, 500, 500]
+
+
 def test_ark_fault_late_drops_the_answer_and_makes_the_job_later(sim: SimServer) -> None:
     """`late`: the client sees the connection break after sending; the job is made only
     when the fault's hold ends (here: release). Each create records the earlier creates
