@@ -212,6 +212,9 @@ class SimServer:
         #: (`X-Tos-Date=...&X-Tos-Expires=...`): '' for none. Set to an expired one, a
         #: 404 on the URL is the image gone for good (`base.url_expired`)
         self.image_url_query = ""
+        #: a job (Ark task, Veo operation) is known only to the key that made it, as an
+        #: account's (project's) own: polled or listed with another key, it is not found
+        self.jobs_per_key = False
         self.require_auth = require_auth
         self.verbose = verbose
         self._lock = threading.RLock()
@@ -354,6 +357,7 @@ class SimServer:
             self.job_seconds, self.media_scale, self.min_polls, self.planner = self._defaults
             self.cache_tokens = (0, 0)
             self.image_url_query = ""
+            self.jobs_per_key = False
             # a request a `delay` still holds is let go and dropped, so it cannot reach
             # the next test's jobs
             for fid, hold in self._holds.items():
@@ -984,6 +988,7 @@ class _Handler(BaseHTTPRequestHandler):
             mw, mh = job.media_size
             sim._files[lid] = FileEntry(model, "image/png", lambda: media.png(mw, mh, 1))
         sim._job_faults(job, sim._take(JOB_KINDS, "POST", self.path, model))
+        job.owner = self._credential()
         sim._add_job(job, made_by=self._rec_idx)
         self._json({"id": jid})
 
@@ -999,9 +1004,20 @@ class _Handler(BaseHTTPRequestHandler):
     def _ark_job(self, jid: str) -> Job:
         with self.sim._lock:
             job = self.sim._jobs.get(jid)
-        if job is None or job.deleted or job.api != "ark":
+        if job is None or job.deleted or job.api != "ark" or not self._owns(job):
             raise SimError(404, "The specified task is not found.", code="ResourceNotFound")
         return job
+
+    def _credential(self) -> str:
+        """The key this request carries (Bearer, x-api-key or x-goog-api-key)."""
+        bearer = self.headers.get("Authorization", "")
+        if bearer.lower().startswith("bearer "):
+            return bearer[7:].strip()
+        return (self.headers.get("x-goog-api-key") or self.headers.get("x-api-key") or "").strip()
+
+    def _owns(self, job: Job) -> bool:
+        """Whether this request's key may see `job` (`SimServer.jobs_per_key`)."""
+        return not self.sim.jobs_per_key or job.owner == self._credential()
 
     def _ark_task(self, job: Job, now: float) -> Json:
         st = job.status(now)
@@ -1056,7 +1072,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise SimError(400, "page_num/page_size must be integers", param="page_num") from e
         now = time.monotonic()
         with self.sim._lock:
-            jobs = [j for j in self.sim._jobs.values() if j.api == "ark" and not j.deleted]
+            jobs = [
+                j
+                for j in self.sim._jobs.values()
+                if j.api == "ark" and not j.deleted and self._owns(j)
+            ]
         status, model, tier = one("filter.status"), one("filter.model"), one("filter.service_tier")
         ids = set(query.get("filter.task_ids", []))
         items = []
@@ -1246,6 +1266,7 @@ class _Handler(BaseHTTPRequestHandler):
             job.file_ids.append(fid)
             self._register_video(fid, job)
         sim._job_faults(job, sim._take(JOB_KINDS, "POST", self.path, model))
+        job.owner = self._credential()
         sim._add_job(job, made_by=self._rec_idx)
         self._json({"name": name})
 
@@ -1253,7 +1274,7 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.sim
         with sim._lock:
             job = sim._jobs.get(oid)
-            if job is None or job.api == "ark":
+            if job is None or job.api == "ark" or not self._owns(job):
                 raise SimError(404, f"Operation {oid} not found.")
             job.polls += 1
             sim._counters[job.model]["polls"] += 1

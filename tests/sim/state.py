@@ -141,6 +141,7 @@ class Job:
     last_frame_id: str | None = None
     info: dict[str, Any] = field(default_factory=dict)  # echoed task fields (Ark)
     text: str = ""  # the request's prompt text (for tests; not echoed)
+    owner: str = ""  # the key that made it (`SimServer.jobs_per_key`)
 
     def finish_at(self) -> float:
         """Monotonic time at which the job stops being in flight (inf if never)."""
