@@ -87,6 +87,7 @@ from mindmovie.providers.base import (
     KeyframeRequest,
     Planner,
     PlanOptions,
+    ProviderChanged,
     ProviderError,
     RefetchesResults,
     ResultGone,
@@ -1057,6 +1058,10 @@ class Pipeline:
         self.result: RenderResult | None = None
         self._sems: dict[str, asyncio.Semaphore] = {}
         self._video_model: VideoModel | None = None
+        #: provider -> (where it makes a video job now, its fields' names): `_origin`
+        self._origins: dict[str, tuple[dict[str, str], dict[str, str]] | None] = {}
+        #: jobs no step uses kept as made with other settings, told of (once a render)
+        self._told_elsewhere: set[str] = set()
         self._keyframe_provider = ""  # the keyframe model's provider in this render
         self._submit_locks: dict[str, asyncio.Lock] = {}
         #: ledger rows of submissions whose answer was lost and whose job the provider
@@ -1180,7 +1185,74 @@ class Pipeline:
                 f"{refused.message} (not sent: refused earlier in this run)",
                 provider=refused.provider,
             )
-        return await self.gate.reserve(scene_id, stage, model.name, model.model, usd, hold)
+        # a clip's job can be polled only where it was made: keep where that is
+        origin = self._origin(model.name) if stage == "clip" else None
+        return await self.gate.reserve(
+            scene_id, stage, model.name, model.model, usd, hold, origin=origin
+        )
+
+    def _origin(self, provider: str) -> dict[str, str] | None:
+        """Where `provider` makes a video job with this render's settings and keys
+        (`registry.job_origin`: base URL, Google mode/project/location, a salted
+        fingerprint of the key, never the key); None for local. Made once a render."""
+        if provider not in self._origins:
+            from mindmovie.config import Keys
+
+            keys = self.keys if self.keys is not None else Keys.from_env()
+            salt = self.gate.store.origin_salt()
+            made = registry.job_origin(provider, self.settings, keys, salt)
+            self._origins[provider] = made
+        made = self._origins[provider]
+        return None if made is None else made[0]
+
+    def _origin_change(self, rid: str, provider: str) -> list[str]:
+        """What differs between where job `rid` was made and where this render asks
+        (the settings' names, never a key or its fingerprint); [] when nothing does, or
+        when it is not known where the job was made (not recorded: an older run)."""
+        row = self.gate.store.ledger_by_remote(rid)
+        if row is None or row["provider"] != provider:
+            return []
+        then = self.gate.store.job_origin(int(row["id"]))
+        now = self._origin(provider)
+        made = self._origins.get(provider)
+        if then is None or now is None or made is None:
+            return []
+        names = made[1]
+        changed = []
+        for field_name in sorted(set(then) | set(now)):
+            was, is_ = then.get(field_name, ""), now.get(field_name, "")
+            if was == is_:
+                continue
+            name = names.get(field_name, field_name)
+            if field_name == "key":
+                # (the key is never shown, nor its fingerprint: only that it differs;
+                # a mode that uses none, Vertex project mode, is said by the mode)
+                if field_name in then and field_name in now:
+                    changed.append(f"the key ({name}) is not the one it was made with")
+            else:
+                changed.append(f"{name} was {was or '(not set)'!r}, now {is_ or '(not set)'!r}")
+        return changed
+
+    def _kept_elsewhere(
+        self, rid: str, provider: str, e: JobNotFound, scene_id: str | None = None
+    ) -> ProviderChanged | None:
+        """A poll's 404 on journaled job `rid`: the job kept (`ProviderChanged`) when it
+        was made with other settings than now (another base URL or region, key, Google
+        mode, project or location), where it may well be running or done, and bill;
+        None when they are the same (or not known): the provider's word that it no
+        longer knows the job, let go of as before."""
+        changed = self._origin_change(rid, provider)
+        if not changed:
+            return None
+        return ProviderChanged(
+            f"{provider} does not know job {rid} ({e.message}), but the job was made with "
+            f"other settings: {'; '.join(changed)}. If you changed them since, put them "
+            "back and render again: the job is kept (it may be running or done, and it "
+            "bills), and nothing was bought in its place. If they cannot be put back, "
+            "`render --fresh` starts the run over (asking before it buys the clip again)",
+            provider=provider,
+            scene_id=scene_id,
+        )
 
     def _check_free_space(self) -> None:
         """Before a paid call: room on the run's disk for what it returns. A picture or
@@ -2639,6 +2711,12 @@ class Pipeline:
                 e.scene_id = e.scene_id or scene_id
                 store.fail(scene_id, "clip", e.kind, str(e))
                 raise
+            if isinstance(found, JobNotFound) and counted:
+                # not known where this render asks: kept when it was made elsewhere
+                kept = self._kept_elsewhere(prev.remote_id, model.name, found, scene_id)
+                if kept is not None:
+                    store.fail(scene_id, "clip", kept.kind, str(kept))
+                    raise kept
             if isinstance(found, str):
                 remote_id = found
             elif found is not None and counted:
@@ -2783,9 +2861,15 @@ class Pipeline:
             raise gone from None
         except ProviderError as e:
             e.scene_id = e.scene_id or scene_id
-            store.fail(scene_id, "clip", e.kind, str(e))
+            kept = None
+            if isinstance(e, JobNotFound) and not submitted_here and remote_id is not None:
+                # a journaled job not known where this render asks: was it made elsewhere?
+                kept = self._kept_elsewhere(remote_id, model.name, e, scene_id)
+            store.fail(scene_id, "clip", (kept or e).kind, str(kept or e))
             if row is not None:
                 await self.gate.unknown(row)  # e.g. deadline: the job may still bill
+            if kept is not None:
+                raise kept from None
             raise
         except BaseException:
             # anything else (a full disk, a bug): the job may bill; this run stops
@@ -3576,6 +3660,7 @@ class Pipeline:
                     rid,
                     float(like["estimated_usd"]),
                     like.get("held_usd"),
+                    origin=self._origin(video.name),  # listed here: made where we ask
                 )
         ids = ", ".join(str(t.remote_id) for t in jobs)
         self.reporter.warn(
@@ -3705,6 +3790,18 @@ class Pipeline:
             try:
                 state = await with_retry(partial(video.poll, rid))
             except JobNotFound as e:
+                if changed := self._origin_change(rid, video.name):
+                    # made with other settings: its provider is not the one asked now
+                    if rid not in self._told_elsewhere:
+                        self._told_elsewhere.add(rid)
+                        self.reporter.warn(
+                            f"{r['scene_id']}: job {rid} (no longer used by the scene) is "
+                            f"not known at {video.name} as now set, but it was made with "
+                            f"other settings: {'; '.join(changed)}. It is kept, counted as "
+                            "in flight (it may be running or done, and bill), until a render "
+                            "with those settings put back records what it cost"
+                        )
+                    continue
                 await self._book_forgotten_job(r, e)
                 continue
             except ProviderError:

@@ -102,6 +102,13 @@ KEPT_DIR = "kept"
 #: made a kept artifact, so a restored step keeps them (see `Store._record_kept`)
 KEPT_MADE_META = "kept_made:"
 
+#: meta key prefix (+ ledger row id): where the row's video job is made (`job_origin`:
+#: base URL, Google mode/project/location, a salted fingerprint of the key), as JSON; in
+#: meta, not on the row, so that `status` (which lists rows) never shows a fingerprint
+JOB_ORIGIN_META = "job_origin:"
+#: meta key: the run's own random salt of key fingerprints (`base.key_fingerprint`)
+ORIGIN_SALT_META = "origin_salt"
+
 STATUSES = ("pending", "running", "submitted", "succeeded", "failed")
 
 #: SQLite primary result codes of a run.db that is fine but cannot be opened for writing
@@ -1062,9 +1069,12 @@ class Store:
         model: str,
         estimated_usd: float,
         held_usd: float | None = None,
+        *,
+        origin: dict[str, str] | None = None,
     ) -> int:
         """A paid call is about to be sent: record it as committed (outcome unknown), with
-        what the budget holds for it until it settles (the most it can bill)."""
+        what the budget holds for it until it settles (the most it can bill). `origin`:
+        where a video job is made (`job_origin`), kept with the row in one transaction."""
         now = time.time()
         held = max(estimated_usd, held_usd if held_usd is not None else estimated_usd)
         with self._tx() as db:
@@ -1073,7 +1083,49 @@ class Store:
                 "held_usd,created_at,updated_at) VALUES(?,?,?,?,'committed',?,?,?,?)",
                 (scene_id, stage, provider, model, estimated_usd, held, now, now),
             )
-            return int(cur.lastrowid or 0)
+            row = int(cur.lastrowid or 0)
+            if origin is not None:
+                self._set_origin(db, row, origin)
+            return row
+
+    @staticmethod
+    def _set_origin(db: sqlite3.Connection, row_id: int, origin: dict[str, str]) -> None:
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (f"{JOB_ORIGIN_META}{row_id}", json.dumps(origin, sort_keys=True)),
+        )
+
+    def job_origin(self, row_id: int) -> dict[str, str] | None:
+        """Where the video job of ledger row `row_id` was made (`ledger_commit(origin=)`),
+        or None: not recorded (a row made before mindmovie recorded it), or unreadable."""
+        raw = self.get_meta(f"{JOB_ORIGIN_META}{row_id}")
+        if raw is None:
+            return None
+        try:
+            origin = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(origin, dict):
+            return None
+        return {str(k): str(v) for k, v in origin.items()}
+
+    def origin_salt(self) -> bytes:
+        """The run's random salt of key fingerprints, made at its first use."""
+        with self._tx() as db:
+            row = db.execute("SELECT value FROM meta WHERE key=?", (ORIGIN_SALT_META,)).fetchone()
+            if row is not None:
+                try:
+                    return bytes.fromhex(str(row[0]))
+                except ValueError:
+                    pass  # edited by hand: a new one (fingerprints made with it differ)
+            salt = os.urandom(16)
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES(?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (ORIGIN_SALT_META, salt.hex()),
+            )
+            return salt
 
     def _ledger_update(self, row_id: int, **fields: Any) -> None:
         fields["updated_at"] = time.time()
@@ -1132,6 +1184,8 @@ class Store:
         remote_id: str,
         estimated_usd: float,
         held_usd: float | None = None,
+        *,
+        origin: dict[str, str] | None = None,
     ) -> int:
         """A clip job the provider made (and bills) that no request row can take: more
         jobs listed for a lost request than it asked for (`Pipeline._book_extra_jobs`).
@@ -1148,7 +1202,10 @@ class Store:
                 "VALUES(?,'clip',?,?,?,'committed',?,?,?,?,?)",
                 (scene_id, provider, model, remote_id, estimated_usd, held, usage, now, now),
             )
-            return int(cur.lastrowid or 0)
+            row = int(cur.lastrowid or 0)
+            if origin is not None:
+                self._set_origin(db, row, origin)
+            return row
 
     def ledger_note_lost(
         self, row_id: int, input_key: str, sent_at: float, *, grace: float | None = None

@@ -2125,6 +2125,180 @@ async def test_a_let_go_job_still_in_flight_is_settled_not_counted_for_ever(
     assert sim.stats()["totals"]["jobs_created"] == 2
 
 
+def _set_step(run: Path, **fields: Any) -> None:
+    """The clip step's columns edited by hand (a kill's journal, set up)."""
+    import sqlite3
+
+    con = sqlite3.connect(run / "run.db")
+    with con:
+        cols = ", ".join(f"{k}=?" for k in fields)
+        con.execute(f"UPDATE steps SET {cols} WHERE stage='clip'", tuple(fields.values()))
+    con.close()
+
+
+@pytest.mark.parametrize("step", ["failed", "submitted"])
+async def test_a_journaled_job_is_kept_when_the_base_url_changed_since_it_was_made(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """A render after providers.byteplus.base_url changed (another region: ModelArk's
+    endpoints each know only their own tasks) polls the journaled job where it is not
+    known: a 404. It was taken for the provider having forgotten the job: let go of
+    (`_let_go_of_job`), and the next render bought the clip again, the job (billed, or
+    still running) paid twice. Now the job is kept, nothing is bought, and the scene
+    fails saying the base URL changed and to put it back; once put back, the job is
+    picked up: one job paid. `step`: the job's step failed (its download) or still in
+    flight (a killed render's: polled without a first look)."""
+    goals, s, run, job = await _a_clip_whose_download_failed(sim, tmp_path, monkeypatch)
+    sim.clear_faults()
+    if step == "submitted":
+        _set_step(run, status="submitted", error_kind=None, error=None)
+    asked: list[float] = []
+
+    def ask(e: Any) -> bool:
+        asked.append(e.total)
+        return True
+
+    with SimServer() as other:  # another region's endpoint
+        moved = _paid_clips_only(sim)
+        moved.providers.byteplus.base_url = other.ark_base_url
+        for _ in range(2):  # not let go of at a second render either
+            with pytest.raises(RenderFailed) as ei:
+                await Pipeline(goals, moved, out=run, keys=KEYS, confirm=ask).run()
+            msg = str(ei.value)
+            assert f"byteplus does not know job {job}" in msg, msg
+            assert "made with other settings: providers.byteplus.base_url" in msg, msg
+            assert f"was '{sim.ark_base_url}', now '{other.ark_base_url}'" in msg, msg
+            assert "put them back" in msg and "the job is kept" in msg, msg
+            assert "can no longer be picked up" not in msg, msg
+            assert "next render buys the clip again" not in msg, msg
+            assert other.stats()["totals"]["jobs_created"] == 0  # nothing bought
+            assert not any(asked), asked
+            (row,) = ledger_rows(run, "clip")
+            assert row["remote_id"] == job and not row["usage"].get("unused"), row
+            (scene,) = collect_status(run)["scenes"]
+            assert scene.get("remote_id") == job and "gone" not in scene, scene
+    res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 1  # the same job, picked up
+    assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
+
+
+async def test_a_journaled_job_is_kept_when_the_key_changed_since_it_was_made(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ARK_API_KEY of another account (project) since the job was made: the provider
+    answers 404 for it. The job is kept, the message names the key's variable (never
+    the key), and with the key put back the job is picked up, not bought again."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys
+
+    sim.jobs_per_key = True
+    goals, s, run, job = await _a_clip_whose_download_failed(sim, tmp_path, monkeypatch)
+    sim.clear_faults()
+    other = Keys(byteplus=SecretStr("ark-of-another-project-5ecret"))
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=other, confirm=lambda e: True).run()
+    msg = str(ei.value)
+    assert f"byteplus does not know job {job}" in msg, msg
+    assert "the key (ARK_API_KEY (or BYTEPLUS_API_KEY)) is not the one it was made" in msg
+    assert "5ecret" not in msg and "base_url" not in msg, msg
+    assert sim.stats()["totals"]["jobs_created"] == 1  # nothing bought
+    db = (run / "run.db").read_bytes()
+    assert b"5ecret" not in db and b"ark-of" not in db  # never stored
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 1
+    assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
+
+
+async def test_a_veo_operation_is_kept_when_the_google_key_changed_since_it_was_made(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Veo operation in flight when its render stopped waiting (its deadline), polled
+    by a render with GOOGLE_API_KEY of another project: 404. It was let go of, and the
+    clip bought again by the next render. Now it is kept and the scene fails naming the
+    key's variable; with the key put back the operation is picked up, not bought."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys
+
+    no_retry_waits(monkeypatch)
+    sim.jobs_per_key = True
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
+    s.providers.google.job_deadline = 1.0
+    run = tmp_path / "run"
+    sim.add_fault("slow", path="predictLongRunning", method="POST", count=1, seconds=2.5)
+    with pytest.raises(RenderFailed, match="not finished after 1 s"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    other = Keys(google=SecretStr("g-of-another-project"))
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=other, confirm=lambda e: True).run()
+    msg = str(ei.value)
+    assert f"google does not know job {job}" in msg, msg
+    assert "the key (GOOGLE_API_KEY (or GEMINI_API_KEY)) is not the one it was made" in msg
+    assert "can no longer be picked up" not in msg, msg
+    assert len(sim.jobs()) == 1  # nothing bought
+    time.sleep(2.0)  # the operation finishes
+    s.providers.google.job_deadline = 60.0
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert len(sim.jobs()) == 1  # the same operation, picked up
+    assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
+
+
+async def test_a_job_no_step_uses_is_not_booked_forgotten_when_the_base_url_changed(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job no step uses any more (its scene moved on), still in flight, polled by the
+    sweep after the base URL changed: the 404 was taken for the job forgotten, and its
+    row booked at its hold with its outcome unknown (`_book_forgotten_job`), never
+    looked at again. Now it is kept, counted as in flight and told once a render; with
+    the base URL put back it is settled from what it cost."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _paid_clips_only(sim)
+    s.providers.byteplus.job_deadline = 1.0
+    run = tmp_path / "run"
+    sim.add_fault("slow", path=TASKS, method="POST", count=1, seconds=3.0)
+    with pytest.raises(RenderFailed, match="not finished after 1 s"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    _set_step(run, remote_id=None, input_key="edited")  # the scene moved on
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    with SimServer() as other:
+        other.media_scale = 0.25
+        moved = _paid_clips_only(sim)
+        moved.providers.byteplus.base_url = other.ark_base_url
+        res = await Pipeline(
+            goals, moved, out=run, keys=KEYS, reporter=Rec(), confirm=lambda e: True
+        ).run()
+        assert res.movie is not None  # the scene's new clip, made at the new endpoint
+    (row, _new) = ledger_rows(run, "clip")
+    assert row["remote_id"] == job and row["state"] == "committed", row
+    assert not (row["usage"] or {}).get("unknown_outcome"), row
+    told = [w for w in warned if job in w]
+    assert len(told) == 1 and "providers.byteplus.base_url (its region) was" in told[0], warned
+    assert "it is kept, counted as in flight" in told[0].lower(), told
+    time.sleep(3.0)  # the job finishes
+    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (row, _new) = ledger_rows(run, "clip")
+    assert row["state"] == "billed" and row["usage"].get("unused"), row
+    assert not row["usage"].get("unknown_outcome"), row
+
+
 async def test_a_403_on_a_job_billed_over_a_day_ago_is_its_result_gone(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -182,3 +182,38 @@ def test_a_traceback_of_an_unexpected_bug_shows_no_key(tmp_path: Path) -> None:
     assert "Traceback" in r.stderr and "key = keys.anthropic" in r.stderr  # the frame is shown
     _check(r)
     assert _leaks_in_files(tmp_path) == []
+
+
+def test_a_jobs_origin_holds_no_key_only_a_salted_one_way_fingerprint() -> None:
+    """Where a video job is made is recorded with its ledger row (to tell a poll's 404
+    asked of other settings from a job forgotten): the key only as a fingerprint, which
+    differs per run (salt) and per key, and holds no part of the key."""
+    import json
+
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys, load_settings
+    from mindmovie.providers import byteplus, google
+
+    keys = Keys(byteplus=SecretStr(KEYS["ARK_API_KEY"]), google=SecretStr(KEYS["GEMINI_API_KEY"]))
+    s = load_settings(overrides={"preset": "byteplus"}, env={})
+    made = byteplus.job_origin(s, keys, b"salt-of-run-1")
+    assert made["base_url"] == byteplus.DEFAULT_BASE_URL, made
+    assert MARK not in json.dumps(made) and len(made["key"]) == 32, made
+    assert byteplus.job_origin(s, keys, b"salt-of-run-1") == made  # the same key: the same
+    assert byteplus.job_origin(s, keys, b"salt-of-run-2")["key"] != made["key"]
+    other = Keys(byteplus=SecretStr(KEYS["ARK_API_KEY"] + "x"))
+    assert byteplus.job_origin(s, other, b"salt-of-run-1")["key"] != made["key"]
+    g = load_settings(overrides={"preset": "google"}, env={})
+    express = google.job_origin(g, keys, b"salt")
+    assert express["mode"] == "express" and MARK not in json.dumps(express), express
+    g = load_settings(
+        overrides={"preset": "google", "providers": {"google": {"project": "p", "location": "l"}}},
+        env={},
+    )
+    assert google.job_origin(g, keys, b"salt") == {
+        "mode": "project",
+        "base_url": "",
+        "project": "p",
+        "location": "l",
+    }

@@ -175,6 +175,17 @@ class JobNotFound(JobFailed):
     may have been billed (`Pipeline._settle_stale_jobs` books it at its hold)."""
 
 
+class ProviderChanged(ProviderError):
+    """A poll's 404 on a journaled job that was made with other provider settings than
+    now (another base URL or region, another key, another Google mode, project or
+    location: `job_origin`). Such a 404 says nothing of the job: the provider asked is
+    not the one that has it, and the job may be running or done, and bill. The job is
+    kept (its step and ledger row), nothing is bought for it, and the scene fails saying
+    what changed and to put it back."""
+
+    kind = "provider_changed"
+
+
 class ResultGone(JobFailed):
     """A paid result that can no longer be downloaded, for good: its URL answered 404 or
     410, or 403 once past its validity (its own expiry parameter, or the provider's
@@ -186,6 +197,24 @@ class ResultGone(JobFailed):
     `VeoVideo._bytes`), are a plain `JobFailed`: the next render tries it again."""
 
     kind = "result_gone"
+
+
+#: PBKDF2 rounds of a key's fingerprint (`key_fingerprint`): slow enough that a short
+#: key cannot be found by trying, fast enough (about 0.05 s) to make once a render
+KEY_FINGERPRINT_ROUNDS = 100_000
+
+
+def key_fingerprint(key: str | None, salt: bytes) -> str:
+    """A one-way fingerprint of an API key, to tell later whether the key changed without
+    ever keeping the key: PBKDF2-HMAC-SHA256 with a salt of the run's own (so the same
+    key gives different fingerprints in different runs), cut to 128 bits. "" for no
+    key. Never printed."""
+    import hashlib
+
+    if not key:
+        return ""
+    digest = hashlib.pbkdf2_hmac("sha256", key.encode(), salt, KEY_FINGERPRINT_ROUNDS)
+    return digest.hex()[:32]
 
 
 def age_text(seconds: float) -> str:

@@ -47,6 +47,7 @@ from mindmovie.providers.base import (
     Transient,
     VideoRequest,
     age_text,
+    key_fingerprint,
     made_maybe,
     never_connected,
     unknown_options,
@@ -242,6 +243,23 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
         f"{during}: {spec.key} refused the request{where}: {detail}{_allowed_for(spec, param)}",
         provider=PROVIDER,
     )
+
+
+#: what each field of a task's `job_origin` is, for a message saying which one changed
+ORIGIN_NAMES = {"base_url": f"providers.{PROVIDER}.base_url (its region)", "key": KEY_HINT}
+
+
+def job_origin(settings: Settings, keys: Keys, salt: bytes) -> dict[str, str]:
+    """Where a Seedance task is made, and so the only place it can be polled: the base
+    URL (ModelArk's regional endpoints know only their own tasks) and the key (a key is
+    one account's project: another's tasks answer 404). The key only as a salted
+    one-way fingerprint (`key_fingerprint`), never itself."""
+    ps = settings.provider_settings(PROVIDER)
+    key = keys.byteplus.get_secret_value() if keys.byteplus is not None else None
+    return {
+        "base_url": (ps.base_url or DEFAULT_BASE_URL).rstrip("/"),
+        "key": key_fingerprint(key, salt),
+    }
 
 
 class _ArkClients:

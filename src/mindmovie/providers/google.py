@@ -50,6 +50,7 @@ from mindmovie.providers.base import (
     Transient,
     VideoRequest,
     age_text,
+    key_fingerprint,
     made_maybe,
     never_connected,
     unknown_options,
@@ -259,6 +260,32 @@ def _mode_for(settings: Settings, keys: Keys, stage: Stage) -> Mode:
             )
         )
     return Mode(mode.kind, api_key=keys.google.get_secret_value())
+
+
+#: what each field of an operation's `job_origin` is, for a message saying which changed
+ORIGIN_NAMES = {
+    "mode": "the mode (providers.google.vertexai, project and location)",
+    "base_url": "providers.google.base_url",
+    "project": "providers.google.project",
+    "location": "providers.google.location",
+    "key": KEY_NAMES,
+}
+
+
+def job_origin(settings: Settings, keys: Keys, salt: bytes) -> dict[str, str]:
+    """Where a Veo operation is made, and so the only place it can be polled: the mode
+    (Vertex express, project/location, or developer: each its own operations), the
+    base URL, the project and location, and the key (another project's key does not
+    see the operation). The key only as a salted one-way fingerprint, never itself."""
+    mode = _resolve_mode(settings)
+    ps = settings.providers.google
+    origin = {"mode": mode.kind, "base_url": (ps.base_url or "").rstrip("/")}
+    if mode.kind == "project":
+        origin.update(project=mode.project or "", location=mode.location or "")
+    else:
+        key = keys.google.get_secret_value() if keys.google is not None else None
+        origin["key"] = key_fingerprint(key, salt)
+    return origin
 
 
 def _make_client(settings: Settings, mode: Mode) -> genai.Client:

@@ -42,6 +42,27 @@ def lists_jobs(provider: str) -> bool:
     return hasattr(getattr(module, cls_name), "find_pending")
 
 
+def job_origin(
+    provider: str, settings: Settings, keys: Keys, salt: bytes
+) -> tuple[dict[str, str], dict[str, str]] | None:
+    """Where `provider` makes a video job with these settings and keys (the fields that
+    decide which jobs a poll can see; a key only as a salted one-way fingerprint), and
+    what each field is called in a message; None for a provider that has no such notion
+    (local) or whose SDK is missing."""
+    path = FACTORIES["video"].get(provider)
+    if path is None or provider == "local":
+        return None
+    try:
+        module = importlib.import_module(path.split(":")[0])
+    except ModuleNotFoundError:
+        return None
+    if not hasattr(module, "job_origin"):
+        return None
+    origin: dict[str, str] = module.job_origin(settings, keys, salt)
+    names: dict[str, str] = module.ORIGIN_NAMES
+    return origin, names
+
+
 def _load(stage: str, settings: Settings, keys: Keys | None) -> Any:
     provider = settings.stage_provider(stage)  # type: ignore[arg-type]
     table = FACTORIES[stage]
