@@ -507,6 +507,13 @@ ANSWERED_GRACE = 30.0
 #: is still put back on its row, refunded once the grace was over (`ledger_refund(lost=)`,
 #: `Pipeline._find_jobs_made_after_refund`): the job bills, so the row must say so
 LATE_JOB_HORIZON = 24 * 3600.0
+#: a job made this recently is surely still known where it was made (Seedance keeps a
+#: task's result 24 h, Veo 2 days): a 404 on it, while the run's other jobs of that age
+#: answer 404 too, is taken for the settings changed (`Pipeline._none_known`), for jobs
+#: made by an older mindmovie, which did not record where it made them
+KNOWN_JOB_SECONDS = 24 * 3600.0
+#: how many other jobs `Pipeline._none_known` polls, at most, to tell
+_PROBES = 3
 
 
 def _note_grace(lost: Mapping[str, Any]) -> float | None:
@@ -1060,6 +1067,8 @@ class Pipeline:
         self._video_model: VideoModel | None = None
         #: provider -> (where it makes a video job now, its fields' names): `_origin`
         self._origins: dict[str, tuple[dict[str, str], dict[str, str]] | None] = {}
+        #: journaled jobs polled by `_none_known` this render: known (True) or a 404
+        self._known: dict[str, bool] = {}
         #: jobs no step uses kept as made with other settings, told of (once a render)
         self._told_elsewhere: set[str] = set()
         self._keyframe_provider = ""  # the keyframe model's provider in this render
@@ -1233,23 +1242,78 @@ class Pipeline:
                 changed.append(f"{name} was {was or '(not set)'!r}, now {is_ or '(not set)'!r}")
         return changed
 
+    async def _elsewhere(self, rid: str, model: VideoModel) -> str | None:
+        """Why a poll's 404 on journaled job `rid` may say nothing of the job, or None
+        (the provider's word that it no longer knows it). The job was made with other
+        settings than now (another base URL or region, key, Google mode, project or
+        location: `_origin_change`), where it may well be running or done, and bill. Or,
+        for a job an older mindmovie made (where is not recorded), made within the time
+        every provider keeps a job (`KNOWN_JOB_SECONDS`): the other such jobs of the run
+        answer 404 as well and none answers otherwise (`_none_known`), which is what
+        every job answers when the settings changed."""
+        if changed := self._origin_change(rid, model.name):
+            return f"the job was made with other settings: {'; '.join(changed)}"
+        if others := await self._none_known(rid, model):
+            return (
+                f"nor does it know any other job of this run it made in the last "
+                f"{KNOWN_JOB_SECONDS / 3600:.0f} h ({', '.join(others)}), which the "
+                f"provider that made them still keeps: were providers.{model.name}.base_url, "
+                "the key"
+                + (", the mode, project or location" if model.name == "google" else "")
+                + " changed since they were made?"
+            )
+        return None
+
+    async def _none_known(self, rid: str, model: VideoModel) -> list[str]:
+        """For job `rid` (a poll's 404) made by an older mindmovie (no `job_origin`)
+        within KNOWN_JOB_SECONDS: the other jobs of the run made as it was (by an older
+        mindmovie, within that time), each polled once a render (at most
+        `_PROBES`), when none of them is known now either; [] when one is (the provider
+        asked sees the run's jobs: the 404 is its word), or there are none to ask."""
+        store = self.gate.store
+        now = time.time()
+        row = store.ledger_by_remote(rid)
+        if row is None or store.job_origin(int(row["id"])) is not None:
+            return []
+        if now - float(row["created_at"]) > KNOWN_JOB_SECONDS:
+            return []
+        self._known[rid] = False
+        others = [
+            str(r["remote_id"])
+            for r in reversed(store.ledger_rows())
+            if r["stage"] == "clip"
+            and r["provider"] == model.name
+            and r["remote_id"]
+            and str(r["remote_id"]) != rid
+            and r["state"] != "refunded"
+            and not (r["usage"] or {}).get("not_found")
+            and now - float(r["created_at"]) <= KNOWN_JOB_SECONDS
+            and store.job_origin(int(r["id"])) is None
+        ][:_PROBES]
+        for other in others:
+            if other not in self._known:
+                try:
+                    await with_retry(partial(model.poll, other))
+                    self._known[other] = True
+                except JobNotFound:
+                    self._known[other] = False
+                except ProviderError:
+                    continue  # cannot tell
+            if self._known[other]:
+                return []
+        return [o for o in others if self._known.get(o) is False]
+
     def _kept_elsewhere(
-        self, rid: str, provider: str, e: JobNotFound, scene_id: str | None = None
-    ) -> ProviderChanged | None:
-        """A poll's 404 on journaled job `rid`: the job kept (`ProviderChanged`) when it
-        was made with other settings than now (another base URL or region, key, Google
-        mode, project or location), where it may well be running or done, and bill;
-        None when they are the same (or not known): the provider's word that it no
-        longer knows the job, let go of as before."""
-        changed = self._origin_change(rid, provider)
-        if not changed:
-            return None
+        self, rid: str, provider: str, e: JobNotFound, why: str, scene_id: str | None = None
+    ) -> ProviderChanged:
+        """The scene's error for journaled job `rid`, not known where this render asks
+        (`why`: `_elsewhere`): the job is kept, nothing is bought."""
         return ProviderChanged(
-            f"{provider} does not know job {rid} ({e.message}), but the job was made with "
-            f"other settings: {'; '.join(changed)}. If you changed them since, put them "
-            "back and render again: the job is kept (it may be running or done, and it "
-            "bills), and nothing was bought in its place. If they cannot be put back, "
-            "`render --fresh` starts the run over (asking before it buys the clip again)",
+            f"{provider} does not know job {rid} ({e.message}), but {why}. If you changed "
+            "them since, put them back and render again: the job is kept (it may be "
+            "running or done, and it bills), and nothing was bought in its place. If they "
+            "cannot be put back, `render --fresh` starts the run over (asking before it "
+            "buys the clip again)",
             provider=provider,
             scene_id=scene_id,
         )
@@ -2713,8 +2777,9 @@ class Pipeline:
                 raise
             if isinstance(found, JobNotFound) and counted:
                 # not known where this render asks: kept when it was made elsewhere
-                kept = self._kept_elsewhere(prev.remote_id, model.name, found, scene_id)
-                if kept is not None:
+                why = await self._elsewhere(prev.remote_id, model)
+                if why is not None:
+                    kept = self._kept_elsewhere(prev.remote_id, model.name, found, why, scene_id)
                     store.fail(scene_id, "clip", kept.kind, str(kept))
                     raise kept
             if isinstance(found, str):
@@ -2861,15 +2926,17 @@ class Pipeline:
             raise gone from None
         except ProviderError as e:
             e.scene_id = e.scene_id or scene_id
-            kept = None
+            elsewhere: ProviderChanged | None = None
             if isinstance(e, JobNotFound) and not submitted_here and remote_id is not None:
                 # a journaled job not known where this render asks: was it made elsewhere?
-                kept = self._kept_elsewhere(remote_id, model.name, e, scene_id)
-            store.fail(scene_id, "clip", (kept or e).kind, str(kept or e))
+                why = await self._elsewhere(remote_id, model)
+                if why is not None:
+                    elsewhere = self._kept_elsewhere(remote_id, model.name, e, why, scene_id)
+            store.fail(scene_id, "clip", (elsewhere or e).kind, str(elsewhere or e))
             if row is not None:
                 await self.gate.unknown(row)  # e.g. deadline: the job may still bill
-            if kept is not None:
-                raise kept from None
+            if elsewhere is not None:
+                raise elsewhere from None
             raise
         except BaseException:
             # anything else (a full disk, a bug): the job may bill; this run stops
@@ -3790,14 +3857,14 @@ class Pipeline:
             try:
                 state = await with_retry(partial(video.poll, rid))
             except JobNotFound as e:
-                if changed := self._origin_change(rid, video.name):
+                if why := await self._elsewhere(rid, video):
                     # made with other settings: its provider is not the one asked now
                     if rid not in self._told_elsewhere:
                         self._told_elsewhere.add(rid)
                         self.reporter.warn(
                             f"{r['scene_id']}: job {rid} (no longer used by the scene) is "
-                            f"not known at {video.name} as now set, but it was made with "
-                            f"other settings: {'; '.join(changed)}. It is kept, counted as "
+                            f"not known at {video.name} as now set, but {why}. It is "
+                            "kept, counted as "
                             "in flight (it may be running or done, and bill), until a render "
                             "with those settings put back records what it cost"
                         )

@@ -2212,6 +2212,62 @@ async def test_a_journaled_job_is_kept_when_the_key_changed_since_it_was_made(
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
 
 
+@pytest.mark.parametrize("what", ["base_url changed", "one deleted"])
+async def test_jobs_of_an_older_mindmovie_are_kept_when_none_is_known_any_more(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    """Jobs an older mindmovie journaled record nothing of where they were made. After
+    the base URL changed each of them answers 404, and each was let go of (the clips
+    bought again by the next render). A job made within a day is still known where it
+    was made: when the run's other such jobs answer 404 as well, the settings changed,
+    and the jobs are kept. One the provider deleted, while the others are known, is let
+    go of as before."""
+    import sqlite3
+
+    import httpx
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed, match="retries them"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    sim.clear_faults()
+    jobs = [str(r["remote_id"]) for r in ledger_rows(run, "clip")]
+    assert len(jobs) == 2, jobs
+    con = sqlite3.connect(run / "run.db")
+    with con:  # as an older mindmovie left it
+        con.execute("DELETE FROM meta WHERE key LIKE 'job_origin:%'")
+    con.close()
+    if what == "one deleted":
+        httpx.delete(f"{sim.ark_base_url}{TASKS}/{jobs[0]}", headers={"Authorization": "Bearer k"})
+        with pytest.raises(RenderFailed) as ei:
+            await Pipeline(goals, s, out=run, keys=KEYS, confirm=lambda e: True).run()
+        msg = str(ei.value)
+        assert f"job {jobs[0]} can no longer be picked up" in msg, msg  # let go of
+        assert jobs[1] not in msg and "does not know" not in msg, msg  # downloaded
+        return
+    with SimServer() as other:
+        moved = _paid_clips_only(sim)
+        moved.providers.byteplus.base_url = other.ark_base_url
+        with pytest.raises(RenderFailed) as ei:
+            await Pipeline(goals, moved, out=run, keys=KEYS, confirm=lambda e: True).run()
+        assert other.stats()["totals"]["jobs_created"] == 0
+    msg = str(ei.value)
+    for job in jobs:
+        assert f"byteplus does not know job {job}" in msg, msg
+    assert "nor does it know any other job of this run it made in the last 24 h" in msg, msg
+    assert "were providers.byteplus.base_url, the key changed" in msg, msg
+    assert "can no longer be picked up" not in msg, msg
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 2  # the same jobs, picked up
+
+
 async def test_a_veo_operation_is_kept_when_the_google_key_changed_since_it_was_made(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
