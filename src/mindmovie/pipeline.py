@@ -1019,6 +1019,14 @@ def _row_made_at(r: Mapping[str, Any]) -> float:
     return made or time.time() - LATE_JOB_HORIZON
 
 
+def _recent(r: Mapping[str, Any], now: float) -> bool:
+    """Was ledger row `r` made within KNOWN_JOB_SECONDS? A time edited by hand to no time
+    is taken as recent: its job's age unknown, a 404 is not taken for it forgotten (it
+    was a ValueError traceback from the render that polled it)."""
+    made_at = _a_time(r.get("created_at"))
+    return made_at is None or now - made_at <= KNOWN_JOB_SECONDS
+
+
 def _lost_sent_at(r: Mapping[str, Any]) -> float:
     """When a clip row's request was sent: its lost note's time, else the row's, else
     now (a damaged time: its job is then waited for the whole grace, the safe side)."""
@@ -1275,7 +1283,7 @@ class Pipeline:
         row = store.ledger_by_remote(rid)
         if row is None or store.job_origin(int(row["id"])) is not None:
             return []
-        if now - float(row["created_at"]) > KNOWN_JOB_SECONDS:
+        if not _recent(row, now):
             return []
         self._known[rid] = False
         others = [
@@ -1287,7 +1295,7 @@ class Pipeline:
             and str(r["remote_id"]) != rid
             and r["state"] != "refunded"
             and not (r["usage"] or {}).get("not_found")
-            and now - float(r["created_at"]) <= KNOWN_JOB_SECONDS
+            and _recent(r, now)
             and store.job_origin(int(r["id"])) is None
         ][:_PROBES]
         for other in others:

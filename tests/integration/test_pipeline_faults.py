@@ -2212,7 +2212,7 @@ async def test_a_journaled_job_is_kept_when_the_key_changed_since_it_was_made(
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
 
 
-@pytest.mark.parametrize("what", ["base_url changed", "one deleted"])
+@pytest.mark.parametrize("what", ["base_url changed", "one deleted", "times damaged"])
 async def test_jobs_of_an_older_mindmovie_are_kept_when_none_is_known_any_more(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
 ) -> None:
@@ -2221,7 +2221,8 @@ async def test_jobs_of_an_older_mindmovie_are_kept_when_none_is_known_any_more(
     bought again by the next render). A job made within a day is still known where it
     was made: when the run's other such jobs answer 404 as well, the settings changed,
     and the jobs are kept. One the provider deleted, while the others are known, is let
-    go of as before."""
+    go of as before. Rows whose time was edited by hand to no time are taken as recent
+    (their age unknown): kept, not a traceback."""
     import sqlite3
 
     import httpx
@@ -2242,6 +2243,8 @@ async def test_jobs_of_an_older_mindmovie_are_kept_when_none_is_known_any_more(
     con = sqlite3.connect(run / "run.db")
     with con:  # as an older mindmovie left it
         con.execute("DELETE FROM meta WHERE key LIKE 'job_origin:%'")
+        if what == "times damaged":
+            con.execute("UPDATE ledger SET created_at='x' WHERE stage='clip'")
     con.close()
     if what == "one deleted":
         httpx.delete(f"{sim.ark_base_url}{TASKS}/{jobs[0]}", headers={"Authorization": "Bearer k"})
