@@ -1035,6 +1035,28 @@ def _lost_sent_at(r: Mapping[str, Any]) -> float:
     return sent or _a_time(r.get("created_at")) or time.time()
 
 
+def origin_changes(
+    then: Mapping[str, str], now: Mapping[str, str], names: Mapping[str, str]
+) -> list[str]:
+    """What differs between where a video job was made (`then`, run.db's `job_origin`)
+    and where it would be asked now (`now`), each said by its setting's name (`names`):
+    a base URL, mode, project or location with its values; a key only as "not the one it
+    was made with" (never the key, nor its fingerprint; a mode that uses none, Vertex
+    project mode, is said by the mode). [] when nothing does."""
+    changed = []
+    for field_name in sorted(set(then) | set(now)):
+        was, is_ = then.get(field_name, ""), now.get(field_name, "")
+        if was == is_:
+            continue
+        name = names.get(field_name, field_name)
+        if field_name == "key":
+            if field_name in then and field_name in now:
+                changed.append(f"the key ({name}) is not the one it was made with")
+        else:
+            changed.append(f"{name} was {was or '(not set)'!r}, now {is_ or '(not set)'!r}")
+    return changed
+
+
 class Pipeline:
     """One render of one goals file into one run directory."""
 
@@ -1079,6 +1101,9 @@ class Pipeline:
         self._known: dict[str, bool] = {}
         #: jobs no step uses kept as made with other settings, told of (once a render)
         self._told_elsewhere: set[str] = set()
+        #: creates with no job id (answer lost, or in flight at a kill) made with other
+        #: settings than now, kept: scene -> [(row, what changed)] (`_keep_lost_elsewhere`)
+        self._lost_elsewhere: dict[str, list[tuple[int, str]]] = {}
         self._keyframe_provider = ""  # the keyframe model's provider in this render
         self._submit_locks: dict[str, asyncio.Lock] = {}
         #: ledger rows of submissions whose answer was lost and whose job the provider
@@ -1227,28 +1252,21 @@ class Pipeline:
         (the settings' names, never a key or its fingerprint); [] when nothing does, or
         when it is not known where the job was made (not recorded: an older run)."""
         row = self.gate.store.ledger_by_remote(rid)
-        if row is None or row["provider"] != provider:
+        if row is None:
+            return []
+        return self._row_origin_change(row, provider)
+
+    def _row_origin_change(self, row: Mapping[str, Any], provider: str) -> list[str]:
+        """`_origin_change` for ledger row `row` (a lost or killed create has no job id
+        to find it by)."""
+        if row["provider"] != provider:
             return []
         then = self.gate.store.job_origin(int(row["id"]))
         now = self._origin(provider)
         made = self._origins.get(provider)
         if then is None or now is None or made is None:
             return []
-        names = made[1]
-        changed = []
-        for field_name in sorted(set(then) | set(now)):
-            was, is_ = then.get(field_name, ""), now.get(field_name, "")
-            if was == is_:
-                continue
-            name = names.get(field_name, field_name)
-            if field_name == "key":
-                # (the key is never shown, nor its fingerprint: only that it differs;
-                # a mode that uses none, Vertex project mode, is said by the mode)
-                if field_name in then and field_name in now:
-                    changed.append(f"the key ({name}) is not the one it was made with")
-            else:
-                changed.append(f"{name} was {was or '(not set)'!r}, now {is_ or '(not set)'!r}")
-        return changed
+        return origin_changes(then, now, made[1])
 
     async def _elsewhere(self, rid: str, model: VideoModel) -> str | None:
         """Why a poll's 404 on journaled job `rid` may say nothing of the job, or None
@@ -2340,6 +2358,8 @@ class Pipeline:
             self._record_scene(store, scene)
             return dest
         if model.name != "local":
+            # a request of an earlier run with other settings: not bought again
+            self._check_lost_elsewhere(store, scene.id, every)
             # a request of an earlier run for these inputs may still become a job
             await self._await_late_job(store, model, scene.id, [k for _, k, _ in variants])
         prev = store.get(scene.id, "clip")
@@ -3949,6 +3969,10 @@ class Pipeline:
             and not r["remote_id"]
             and not (r["usage"] or {}).get("unknown_outcome")
         ]
+        # a create made with other settings (base URL, key, ...): its job is not listed
+        # here, so not finding it says nothing. Kept, not looked for (`_keep_lost_elsewhere`)
+        elsewhere = [r for r in orphans if self._keep_lost_elsewhere(store, r, video)]
+        orphans = [r for r in orphans if r not in elsewhere]
         # the job list is read per model: a row of another model (video.model changed
         # since) is looked for with its own, one by one; its job is no other row's
         clip_orphans = [
@@ -4005,6 +4029,70 @@ class Pipeline:
                 f"(about {costs.format_usd(r['estimated_usd'])}). It is counted as committed."
             )
         await self._find_jobs_made_after_refund(store, video)
+
+    def _keep_lost_elsewhere(self, store: Store, r: dict[str, Any], video: VideoModel) -> bool:
+        """An orphan clip row (a create whose answer was lost, or in flight at a kill: no
+        job id) of `video`'s provider made with other settings than now (another base
+        URL or region, key, Google mode, project or location: `_row_origin_change`). Its
+        job, if made, is at the place it was sent to: not listed here, so no job found
+        says nothing of it. Before, it was refunded once the grace was over ("no job
+        found") while the job may bill there, and the scene's clip was bought again
+        here: paid twice. It stays committed (counted against the budget), is not looked
+        for, and its scene's clip is not bought while it asks for what the row asked
+        (`_check_lost_elsewhere`: the scene fails, ProviderChanged); with the settings
+        put back, the next render looks for it as for any other. True when kept."""
+        if r["stage"] != "clip" or r["provider"] != video.name:
+            return False
+        changed = self._row_origin_change(r, video.name)
+        if not changed:
+            return False
+        why = "; ".join(changed)
+        sid = str(r["scene_id"])
+        self._lost_elsewhere.setdefault(sid, []).append((int(r["id"]), why))
+        what = (
+            "whose answer was lost"
+            if isinstance((r.get("usage") or {}).get("lost"), dict)
+            else "in flight when a render stopped"
+        )
+        self.reporter.warn(
+            f"{sid}: a job request to {video.name} {what} was made with other settings "
+            f"({why}); its job, if made, is not listed where this render asks, so it "
+            "cannot be looked for. It is kept, counted as committed (about "
+            f"{costs.format_usd(float(r['estimated_usd']))}), and not refunded. Put them "
+            "back and render again so the job can be looked for, or `render --fresh`"
+        )
+        return True
+
+    def _check_lost_elsewhere(self, store: Store, scene_id: str, keys: Collection[str]) -> None:
+        """Fail the scene (ProviderChanged) rather than buy its clip while a create of it
+        made with other settings, asking for these inputs (`keys`), may have made a job
+        there (`_keep_lost_elsewhere`): the job would be paid twice. A row that asked
+        for other inputs (the scene edited since) does not hold the clip: its job would
+        not be used either way."""
+        kept = self._lost_elsewhere.get(scene_id)
+        if not kept:
+            return
+        step = store.get(scene_id, "clip")
+        if step is not None and (step.remote_id or step.status == "succeeded"):
+            return  # its own job is journaled (polled), or its clip is made
+        rows = {int(r["id"]): r for r in store.ledger_rows()}
+        for row_id, why in kept:
+            r = rows.get(row_id)
+            if r is None or r["state"] != "committed" or r["remote_id"]:
+                continue
+            if _asked_key(store, r) not in keys:
+                continue
+            raise ProviderChanged(
+                f"a job request for this clip was sent to {r['provider']} with other "
+                f"settings than now ({why}), and its answer never came: a job it made "
+                "is not listed where this render asks, so it cannot be looked for. It is "
+                "kept, counted as committed, and the clip is not bought again (it would "
+                "be paid twice). Put them back and render again so the job can be looked "
+                "for, or `render --fresh` to start the run over (asking before it buys "
+                "the clip again)",
+                provider=str(r["provider"]),
+                scene_id=scene_id,
+            )
 
     async def _find_jobs_made_after_refund(self, store: Store, video: VideoModel) -> None:
         """Lost creates refunded once their grace was over with no job listed

@@ -2212,6 +2212,117 @@ async def test_a_journaled_job_is_kept_when_the_key_changed_since_it_was_made(
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
 
 
+async def _a_lost_create_whose_job_came_late(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> tuple[Path, Any, Path, str]:
+    """A one-scene render whose clip create's answer was lost, stopped while it waited
+    for the job, which the simulator made afterwards: the row committed with no job id.
+    `how`: "answer lost" (the row's lost note kept) or "killed in flight" (the note
+    taken off: a create in flight when a render was killed). (goals, settings, run
+    folder, the job)."""
+    import sqlite3
+
+    from mindmovie import pipeline
+    from mindmovie.pipeline import Interrupted
+
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 120.0)
+    goals, s, held = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=1)
+
+    class CtrlC(NullReporter):
+        def warn(self, text: str) -> None:
+            if "waiting for it" in text:  # as the SIGINT handler does
+                pipe._stopping = True
+                pipe._stop_event.set()
+
+    run = tmp_path / "run"
+    pipe = Pipeline(goals, s, out=run, keys=KEYS, reporter=CtrlC())
+    with pytest.raises(Interrupted):
+        await pipe.run()
+    sim.release(held)
+    await _until_jobs(sim, 1)
+    (job,) = sim.jobs()
+    (row,) = ledger_rows(run, "clip")
+    assert row["state"] == "committed" and not row["remote_id"], row
+    if how == "killed in flight":
+        con = sqlite3.connect(run / "run.db")
+        with con:
+            con.execute("UPDATE ledger SET usage=NULL WHERE stage='clip'")
+        con.close()
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 0.5)  # over: looked for once
+    return goals, s, run, job.id
+
+
+@pytest.mark.parametrize("how", ["answer lost", "killed in flight"])
+async def test_a_lost_create_is_kept_when_the_base_url_changed_since_it_was_sent(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A clip create whose answer was lost (or in flight at a kill) has no job id: the
+    next render looks for its job in the provider's list. After
+    providers.byteplus.base_url changed (another region), the list is the other
+    region's: no job there, so the row was refunded ("no job found") and the clip
+    bought again there, while the job made at the first region billed: paid twice.
+    Now the row stays committed, the scene fails naming the setting changed, nothing is
+    bought; with the base URL put back, the job is found and used: one job paid."""
+    goals, s, run, job = await _a_lost_create_whose_job_came_late(sim, tmp_path, monkeypatch, how)
+    said = _Said()
+    with SimServer() as other:  # another region's endpoint
+        moved = _paid_clips_only(sim)
+        moved.providers.byteplus.base_url = other.ark_base_url
+        for _ in range(2):  # not refunded at a second render either
+            with pytest.raises(RenderFailed) as ei:
+                await Pipeline(goals, moved, out=run, keys=KEYS, reporter=said).run()
+            msg = str(ei.value)
+            assert "providers.byteplus.base_url" in msg, msg
+            assert f"was '{sim.ark_base_url}', now '{other.ark_base_url}'" in msg, msg
+            assert "put them back and render again" in msg.lower(), msg
+            assert "render --fresh" in msg, msg
+            assert other.stats()["totals"]["jobs_created"] == 0  # nothing bought
+            assert not other.requests(path=TASKS, method="POST")
+            (row,) = ledger_rows(run, "clip")
+            assert row["state"] == "committed" and not row["remote_id"], row
+        (scene,) = collect_status(run)["scenes"]
+        assert any(scene["scene_id"] in t and "base_url" in t for t in said.said), said.said
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert len(sim.requests(path=TASKS, method="POST")) == 1  # nothing bought again
+    assert sim.stats()["totals"]["jobs_created"] == 1
+    (row,) = ledger_rows(run, "clip")
+    assert row["remote_id"] == job and row["state"] == "billed", row
+
+
+async def test_a_lost_create_is_kept_when_the_key_changed_since_it_was_sent(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ARK_API_KEY of another account since a create whose answer was lost: its job is
+    not in that account's list, and was taken for "no job" (refunded, the clip bought
+    again). Now it is kept; the scene's message names the key's variable, never the
+    key; with the key put back, the job is found and used."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys
+
+    sim.jobs_per_key = True
+    goals, s, run, job = await _a_lost_create_whose_job_came_late(
+        sim, tmp_path, monkeypatch, "answer lost"
+    )
+    other = Keys(byteplus=SecretStr("ark-of-another-project-5ecret"))
+    said = _Said()
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=other, reporter=said).run()
+    msg = str(ei.value)
+    assert "the key (ARK_API_KEY (or BYTEPLUS_API_KEY)) is not the one it was made" in msg
+    assert "5ecret" not in msg and "base_url" not in msg, msg
+    assert not any("5ecret" in t for t in said.said), said.said
+    assert sim.stats()["totals"]["jobs_created"] == 1  # nothing bought
+    (row,) = ledger_rows(run, "clip")
+    assert row["state"] == "committed" and not row["remote_id"], row
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 1
+    (row,) = ledger_rows(run, "clip")
+    assert row["remote_id"] == job and row["state"] == "billed", row
+
+
 @pytest.mark.parametrize("what", ["base_url changed", "one deleted", "times damaged"])
 async def test_jobs_of_an_older_mindmovie_are_kept_when_none_is_known_any_more(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
