@@ -151,7 +151,13 @@ def collect_status(
 
     With `settings`, each finished scene is also checked against what a render with
     them (of `goals`, by default the goals.yaml the last render recorded) would reuse."""
-    from mindmovie.pipeline import GOALS_META, SETTINGS_META, movie_settings, rendering_pid
+    from mindmovie.pipeline import (
+        GOALS_META,
+        SETTINGS_META,
+        _still_asks,
+        movie_settings,
+        rendering_pid,
+    )
 
     db = run_dir / "run.db"
     check_journal_link(db)
@@ -210,9 +216,19 @@ def collect_status(
         }
         # the clip jobs a render picks up rather than buys again (as the estimate counts)
         jobs = {s.scene_id: store.resumable_job(s) for s in steps if s.stage == "clip"}
-        late = _late_jobs(store, ledger)
+        # creates with no job id made with other settings than these: kept, not looked
+        # for, nor waited for, and their scenes' clips not bought (a render fails them)
+        elsewhere = _lost_elsewhere(store, ledger, settings)
+        kept_ids = set(elsewhere)
+        ledger_here = [r for r in ledger if int(r["id"]) not in kept_ids]
+        late = _late_jobs(store, ledger_here)
         live = rendering_pid(run_dir)
-        waits = _late_waits(ledger, _video_model(settings), live=live is not None)
+        waits = _late_waits(ledger_here, _video_model(settings), live=live is not None)
+        lost_elsewhere = {
+            str(r["scene_id"]): elsewhere[int(r["id"])]
+            for r in ledger
+            if int(r["id"]) in kept_ids and _still_asks(store, r)
+        }
         # keyframes paid for whose download failed: the render downloads them from the
         # URL kept on their ledger row (as the estimate counts: Store.refetchable_result)
         refetch = {
@@ -275,6 +291,8 @@ def collect_status(
             row["job"] = jobs[st.scene_id]
         if st.stage == "clip" and st.scene_id in late:
             row["late_job"] = late[st.scene_id]
+        if st.stage == "clip" and st.scene_id in lost_elsewhere:
+            row["lost_elsewhere"] = lost_elsewhere[st.scene_id]
         if st.stage == "keyframe" and st.scene_id in refetch:
             row["refetch"] = True
         if (st.scene_id, st.stage) in files:
@@ -443,6 +461,50 @@ def _late_jobs(store: Store, ledger: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
+def _lost_elsewhere(
+    store: Store, ledger: list[dict[str, Any]], settings: Settings | None
+) -> dict[int, str]:
+    """Clip creates with no job id (their answer lost, or in flight at a kill) made with
+    other settings than `settings` and the keys in the environment (another base URL,
+    key, Google mode, project or location): a render keeps them committed, does not
+    look for their jobs (not listed where it asks) nor wait for them, and does not buy
+    their scenes' clips (`Pipeline._keep_lost_elsewhere`). Ledger row -> what changed,
+    by the settings' names (never a key). A key not in the environment is not compared
+    (the render says it is missing)."""
+    if settings is None:
+        return {}
+    from mindmovie.config import Keys
+    from mindmovie.pipeline import origin_changes
+    from mindmovie.providers.registry import job_origin
+    from mindmovie.store import ORIGIN_SALT_META
+
+    try:
+        salt = bytes.fromhex(store.get_meta(ORIGIN_SALT_META) or "")
+        provider = settings.stage_provider("video")
+        made = job_origin(provider, settings, Keys.from_env(), salt) if salt else None
+    except Exception:  # settings or keys the render refuses: it says so
+        return {}
+    if made is None:
+        return {}
+    now, names = made
+    out: dict[int, str] = {}
+    for r in ledger:
+        if r["stage"] != "clip" or r["state"] != "committed" or r["remote_id"]:
+            continue
+        if r["provider"] != provider or (r.get("usage") or {}).get("unknown_outcome"):
+            continue
+        then = store.job_origin(int(r["id"]))
+        if then is None:
+            continue  # not recorded (an older run): looked for as before
+        here = now
+        if not now.get("key"):  # no key set here: not compared
+            then = {k: v for k, v in then.items() if k != "key"}
+            here = {k: v for k, v in now.items() if k != "key"}
+        if changed := origin_changes(then, here, names):
+            out[int(r["id"])] = "; ".join(changed)
+    return out
+
+
 def _video_model(settings: Settings | None) -> str | None:
     """The video model id a render with `settings` uses (None: not known)."""
     if settings is None:
@@ -585,6 +647,14 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             else f"{which} can no longer be picked up"
         )
         return f"buy the clip again{usd}: {why}; counted in the spend question"
+    if clip in ("failed", "running") and row.get("lost_elsewhere") and not row.get("job"):
+        # Pipeline._keep_lost_elsewhere: its job cannot be looked for with these settings
+        return (
+            "none: a job request for this clip was sent with other settings "
+            f"({row['lost_elsewhere']}); it is kept, counted as committed, and the clip is "
+            "not bought again. Put them back and render again so the job can be looked "
+            "for, or `render --fresh`"
+        )
     if clip in ("failed", "running"):
         err = row.get("error") or ""
         # its paid job, which the render polls again (Store.resumable_job: not one the

@@ -2282,6 +2282,23 @@ async def test_a_lost_create_is_kept_when_the_base_url_changed_since_it_was_sent
             assert row["state"] == "committed" and not row["remote_id"], row
         (scene,) = collect_status(run)["scenes"]
         assert any(scene["scene_id"] in t and "base_url" in t for t in said.said), said.said
+        # status with those settings: no wait for it (the render waits for nothing, even
+        # within the grace), and the scene's next step says why and what to do
+        monkeypatch.setenv("MINDMOVIE_LATE_JOB_GRACE", "600")
+        info = collect_status(run, settings=moved)
+        monkeypatch.delenv("MINDMOVIE_LATE_JOB_GRACE")
+        assert info["late_wait"] == [], info["late_wait"]
+        (scene,) = info["scenes"]
+        assert "late_job" not in scene, scene
+        assert "providers.byteplus.base_url" in scene["next"], scene
+        assert "put them back and render again" in scene["next"].lower(), scene
+        # with the settings it was made with: looked for, as before
+        monkeypatch.setenv("MINDMOVIE_LATE_JOB_GRACE", "600")
+        info = collect_status(run, settings=s)
+        monkeypatch.delenv("MINDMOVIE_LATE_JOB_GRACE")
+        assert [w["scenes"] for w in info["late_wait"]] == [[scene["scene_id"]]], info
+        (scene,) = info["scenes"]
+        assert scene["next"].startswith("wait up to"), scene
     res = await Pipeline(goals, s, out=run, keys=KEYS).run()
     assert res.movie is not None
     assert len(sim.requests(path=TASKS, method="POST")) == 1  # nothing bought again
