@@ -4043,6 +4043,8 @@ class Pipeline:
         put back, the next render looks for it as for any other. True when kept."""
         if r["stage"] != "clip" or r["provider"] != video.name:
             return False
+        if not registry.lists_jobs(video.name):
+            return False  # (Veo) never looked for: its outcome unknown, as before
         changed = self._row_origin_change(r, video.name)
         if not changed:
             return False

@@ -475,12 +475,14 @@ def _lost_elsewhere(
         return {}
     from mindmovie.config import Keys
     from mindmovie.pipeline import origin_changes
-    from mindmovie.providers.registry import job_origin
+    from mindmovie.providers.registry import job_origin, lists_jobs
     from mindmovie.store import ORIGIN_SALT_META
 
     try:
         salt = bytes.fromhex(store.get_meta(ORIGIN_SALT_META) or "")
         provider = settings.stage_provider("video")
+        if not lists_jobs(provider):
+            return {}  # (Veo) never looked for: its outcome unknown, the clip made again
         made = job_origin(provider, settings, Keys.from_env(), salt) if salt else None
     except Exception:  # settings or keys the render refuses: it says so
         return {}

@@ -2340,6 +2340,45 @@ async def test_a_lost_create_is_kept_when_the_key_changed_since_it_was_sent(
     assert row["remote_id"] == job and row["state"] == "billed", row
 
 
+async def test_a_veo_create_in_flight_at_a_kill_with_another_key_is_settled_as_before(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Veo lists no operations: a create in flight at a kill is never looked for, with
+    any settings (its outcome unknown, the clip made again at once). Made with another
+    key than now, it is not set aside as one that could be looked for once the key is
+    put back (that render would not look either, and status would say "put them
+    back"): it is settled as before, its outcome unknown."""
+    from pydantic import SecretStr
+
+    from mindmovie import pipeline
+    from mindmovie.config import Keys
+    from mindmovie.providers import registry
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
+    run = tmp_path / "run"
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    (sc,) = res.plan.scenes
+    store = Store(run / "run.db")
+    try:
+        made = registry.job_origin("google", s, KEYS, store.origin_salt())
+        assert made is not None
+        store.begin(sc.id, "clip", "the clip's inputs")
+        model = pipeline._identity(s, "video").model
+        store.ledger_commit(sc.id, "clip", "google", model, 0.4, origin=made[0])
+    finally:
+        store.close()
+    other = Keys(google=SecretStr("g-of-another-project"))
+    res = await Pipeline(goals, s, out=run, keys=other).run()
+    assert res.movie is not None
+    first, made_now = ledger_rows(run, "clip")
+    assert first["state"] == "committed" and first["usage"].get("unknown_outcome"), first
+    assert made_now["state"] == "billed", made_now
+
+
 @pytest.mark.parametrize("what", ["base_url changed", "one deleted", "times damaged"])
 async def test_jobs_of_an_older_mindmovie_are_kept_when_none_is_known_any_more(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
