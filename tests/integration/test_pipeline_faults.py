@@ -1466,9 +1466,13 @@ async def test_status_says_the_next_render_waits_for_a_lost_request_first(
     pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=CtrlC())
     with pytest.raises(Interrupted):
         await pipe.run()
-    # the render's video model (status checks the next render with these settings)
+    # the render's video model and endpoint (status checks the next render with these
+    # settings; at another base URL the request is not waited for: it cannot be listed)
     cfg = tmp_path / "config.yaml"
-    cfg.write_text("preset: byteplus\nplanner: {provider: local}\nkeyframes: {provider: local}\n")
+    cfg.write_text(
+        "preset: byteplus\nplanner: {provider: local}\nkeyframes: {provider: local}\n"
+        f"providers: {{byteplus: {{base_url: '{sim.ark_base_url}'}}}}\n"
+    )
     info = collect_status(tmp_path / "run")
     (sc,) = info["scenes"]
     (wait,) = info["late_wait"]
