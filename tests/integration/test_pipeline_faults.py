@@ -2311,6 +2311,56 @@ async def test_a_lost_create_is_kept_when_the_base_url_changed_since_it_was_sent
     assert row["remote_id"] == job and row["state"] == "billed", row
 
 
+async def test_a_lost_create_kept_for_other_settings_holds_no_other_scenes_clip(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two scenes; the first create's answer is lost and the render stopped while it
+    waited. After the base URL changed, that scene fails (its clip not bought) and the
+    other scene's clip is made at the new endpoint at once: the kept request is not
+    waited for (no wait could settle it in this render)."""
+    from mindmovie import pipeline
+    from mindmovie.pipeline import Interrupted
+
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 120.0)
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    s = _paid_clips_only(sim)
+    held = sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=60.0)
+
+    class CtrlC(NullReporter):
+        def warn(self, text: str) -> None:
+            if "waiting for it" in text:
+                pipe._stopping = True
+                pipe._stop_event.set()
+
+    run = tmp_path / "run"
+    pipe = Pipeline(goals, s, out=run, keys=KEYS, reporter=CtrlC())
+    with pytest.raises(Interrupted):
+        await pipe.run()
+    sim.release(held)
+    await _until_jobs(sim, 1)
+    (lost,) = [r for r in ledger_rows(run, "clip") if not r["remote_id"]]
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 20.0)  # still within it
+    with SimServer() as other:
+        moved = _paid_clips_only(sim)
+        moved.providers.byteplus.base_url = other.ark_base_url
+        said = _Said()
+        t0 = time.monotonic()
+        with pytest.raises(RenderFailed) as ei:
+            await Pipeline(goals, moved, out=run, keys=KEYS, reporter=said).run()
+        assert time.monotonic() - t0 < 10, "waited for the kept request"
+        assert f"{lost['scene_id']}:" in str(ei.value), ei.value
+        assert not said.waits(), said.said
+        made = [r for r in ledger_rows(run, "clip") if r["scene_id"] != lost["scene_id"]]
+        assert [r["state"] for r in made][-1:] == ["billed"], made
+        assert other.stats()["totals"]["jobs_created"] == 1  # the other scene's only
+    (row,) = [r for r in ledger_rows(run, "clip") if r["id"] == lost["id"]]
+    assert row["state"] == "committed" and not row["remote_id"], row
+
+
 async def test_a_lost_create_is_kept_when_the_key_changed_since_it_was_sent(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
