@@ -1095,8 +1095,9 @@ class Pipeline:
         self.result: RenderResult | None = None
         self._sems: dict[str, asyncio.Semaphore] = {}
         self._video_model: VideoModel | None = None
-        #: provider -> (where it makes a video job now, its fields' names): `_origin`
-        self._origins: dict[str, tuple[dict[str, str], dict[str, str]] | None] = {}
+        #: (provider, salt) -> (where it makes a video job now, its fields' names): `_origin`
+        self._origins: dict[tuple[str, str], tuple[dict[str, str], dict[str, str]] | None] = {}
+        self._salt: str | None = None  # the run's `origin_salt`, hex
         #: journaled jobs polled by `_none_known` this render: known (True) or a 404
         self._known: dict[str, bool] = {}
         #: jobs no step uses kept as made with other settings, told of (once a render)
@@ -1233,24 +1234,42 @@ class Pipeline:
             scene_id, stage, model.name, model.model, usd, hold, origin=origin
         )
 
-    def _origin(self, provider: str) -> dict[str, str] | None:
+    def _origin(self, provider: str, salt: str | None = None) -> dict[str, str] | None:
         """Where `provider` makes a video job with this render's settings and keys
         (`registry.job_origin`: base URL, Google mode/project/location, a salted
-        fingerprint of the key, never the key); None for local. Made once a render."""
-        if provider not in self._origins:
+        fingerprint of the key, never the key); None for local. Made once a render.
+        `salt` (hex): another salt than the run's (`origin_salt`), as an origin recorded
+        with its own salt compares. An origin with a key fingerprint records the salt it
+        was made with (`salt`): the run's salt edited by hand (or made anew, unreadable)
+        made the same key's fingerprint differ, and a job the provider forgot was then
+        kept for ever as "the key is not the one it was made with"."""
+        made = self._origin_made(provider, salt)
+        return None if made is None else made[0]
+
+    def _origin_made(
+        self, provider: str, salt: str | None = None
+    ) -> tuple[dict[str, str], dict[str, str]] | None:
+        """`_origin` and its fields' names (`registry.job_origin`), made once a render."""
+        if salt is None:
+            if self._salt is None:
+                self._salt = self.gate.store.origin_salt().hex()
+            salt = self._salt
+        if (provider, salt) not in self._origins:
             from mindmovie.config import Keys
 
             keys = self.keys if self.keys is not None else Keys.from_env()
-            salt = self.gate.store.origin_salt()
-            made = registry.job_origin(provider, self.settings, keys, salt)
-            self._origins[provider] = made
-        made = self._origins[provider]
-        return None if made is None else made[0]
+            made = registry.job_origin(provider, self.settings, keys, bytes.fromhex(salt))
+            if made is not None and "key" in made[0]:
+                made = ({**made[0], "salt": salt}, made[1])
+            self._origins[(provider, salt)] = made
+        return self._origins[(provider, salt)]
 
     def _origin_change(self, rid: str, provider: str) -> list[str]:
         """What differs between where job `rid` was made and where this render asks
         (the settings' names, never a key or its fingerprint); [] when nothing does, or
-        when it is not known where the job was made (not recorded: an older run)."""
+        when it is not known where the job was made (not recorded: an older run). The
+        key's fingerprints are compared under the salt the job's was made with; a salt
+        not readable (edited by hand) leaves the key out: not known to differ."""
         row = self.gate.store.ledger_by_remote(rid)
         if row is None:
             return []
@@ -1262,10 +1281,19 @@ class Pipeline:
         if row["provider"] != provider:
             return []
         then = self.gate.store.job_origin(int(row["id"]))
-        now = self._origin(provider)
-        made = self._origins.get(provider)
-        if then is None or now is None or made is None:
+        if then is None:
+            return []  # not recorded (an older run), or unreadable: `_none_known`
+        salt = then.pop("salt", None)
+        if salt is not None:
+            try:
+                bytes.fromhex(salt)
+            except ValueError:
+                salt = None
+                then.pop("key", None)
+        made = self._origin_made(provider, salt)
+        if made is None:
             return []
+        now = {k: v for k, v in made[0].items() if k != "salt"}
         return origin_changes(then, now, made[1])
 
     async def _elsewhere(self, rid: str, model: VideoModel) -> str | None:

@@ -1098,7 +1098,10 @@ class Store:
 
     def job_origin(self, row_id: int) -> dict[str, str] | None:
         """Where the video job of ledger row `row_id` was made (`ledger_commit(origin=)`),
-        or None: not recorded (a row made before mindmovie recorded it), or unreadable."""
+        or None: not recorded (a row made before mindmovie recorded it), or unreadable
+        (edited by hand: not JSON, not an object of strings, or without the base URL
+        every origin records; `{}` or `{"base_url": null}` was compared as a base URL
+        "(not set)" or "None", a change that no setting put back could end)."""
         raw = self.get_meta(f"{JOB_ORIGIN_META}{row_id}")
         if raw is None:
             return None
@@ -1106,9 +1109,11 @@ class Store:
             origin = json.loads(raw)
         except ValueError:
             return None
-        if not isinstance(origin, dict):
+        if not isinstance(origin, dict) or not isinstance(origin.get("base_url"), str):
             return None
-        return {str(k): str(v) for k, v in origin.items()}
+        if not all(isinstance(v, str) for v in origin.values()):
+            return None
+        return {str(k): v for k, v in origin.items()}
 
     def origin_salt(self) -> bytes:
         """The run's random salt of key fingerprints, made at its first use."""

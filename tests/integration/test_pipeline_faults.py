@@ -2579,6 +2579,43 @@ async def test_a_job_no_step_uses_is_not_booked_forgotten_when_the_base_url_chan
     assert not row["usage"].get("unknown_outcome"), row
 
 
+@pytest.mark.parametrize(
+    "edited", ["another salt", "salt not hex", "origin {}", "origin base_url null"]
+)
+async def test_a_run_whose_origin_meta_was_edited_lets_go_of_a_job_the_provider_forgot(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edited: str
+) -> None:
+    """run.db's `origin_salt` edited by hand (another value, or not hex: a new one was
+    made). The key's fingerprint recorded with the job was compared with the same key's
+    fingerprint under the new salt: they differ, and a job the provider really forgot
+    (deleted) was kept for ever as "the key is not the one it was made with", which no
+    key put back could end. Now each origin records the salt its fingerprint was made
+    with: the same key is the same, and the 404 is the provider's word. Likewise an
+    origin edited to `{}` or to a base URL null was compared as a base URL "(not set)" or
+    'None': now it is unreadable, as not recorded."""
+    import sqlite3
+
+    import httpx
+
+    goals, s, run, job = await _a_clip_whose_download_failed(sim, tmp_path, monkeypatch)
+    sim.clear_faults()
+    con = sqlite3.connect(run / "run.db")
+    with con:
+        if edited.startswith("origin"):
+            value = "{}" if edited == "origin {}" else '{"base_url": null, "key": "x"}'
+            con.execute("UPDATE meta SET value=? WHERE key LIKE 'job_origin:%'", (value,))
+        else:
+            value = "00" * 16 if edited == "another salt" else "zz-edited"
+            con.execute("UPDATE meta SET value=? WHERE key='origin_salt'", (value,))
+    con.close()
+    httpx.delete(f"{sim.ark_base_url}{TASKS}/{job}", headers={"Authorization": "Bearer k"})
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS, confirm=lambda e: True).run()
+    msg = str(ei.value)
+    assert f"job {job} can no longer be picked up" in msg, msg  # let go of
+    assert "not the one it was made with" not in msg and "put them back" not in msg, msg
+
+
 async def test_a_403_on_a_job_billed_over_a_day_ago_is_its_result_gone(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
