@@ -213,7 +213,59 @@ def test_a_jobs_origin_holds_no_key_only_a_salted_one_way_fingerprint() -> None:
     )
     assert google.job_origin(g, keys, b"salt") == {
         "mode": "project",
-        "base_url": "",
+        "base_url": "https://l-aiplatform.googleapis.com",  # google-genai's for location l
         "project": "p",
         "location": "l",
     }
+
+
+def test_a_jobs_origin_is_the_same_for_the_same_place_however_it_is_written() -> None:
+    """Where a job is made, written another way that says the same (the provider's own
+    endpoint given explicitly or left out, a trailing slash, the host's case or its
+    default port, the key under GOOGLE_API_KEY or GEMINI_API_KEY or with spaces around
+    it), is the same origin: a difference would keep a job the provider really forgot
+    for ever, asking to put back a setting that never changed. Veo's endpoint left out
+    is the one google-genai calls for the mode: aiplatform.googleapis.com (express, or
+    location global), <location>-aiplatform.googleapis.com, or the multi-region's."""
+    from mindmovie.config import Keys, load_settings
+    from mindmovie.providers import byteplus, google
+
+    salt = b"salt"
+    keys = Keys.from_env({"ARK_API_KEY": KEYS["ARK_API_KEY"], "GOOGLE_API_KEY": "g-1"})
+    spaced = Keys.from_env({"ARK_API_KEY": f" {KEYS['ARK_API_KEY']}\n", "GEMINI_API_KEY": "g-1 "})
+
+    def ark(base_url: str | None, k: Keys = keys) -> dict[str, str]:
+        s = load_settings(
+            overrides={"preset": "byteplus", "providers": {"byteplus": {"base_url": base_url}}},
+            env={},
+        )
+        return byteplus.job_origin(s, k, salt)
+
+    same = ark(None)
+    for written in (
+        byteplus.DEFAULT_BASE_URL,
+        byteplus.DEFAULT_BASE_URL + "/",
+        byteplus.DEFAULT_BASE_URL.replace("https://ark", "HTTPS://Ark"),
+        byteplus.DEFAULT_BASE_URL.replace(".com/", ".com:443/"),
+    ):
+        assert ark(written) == same, written
+    assert ark(None, spaced) == same
+
+    def veo(base_url: str | None, k: Keys = keys, **place: str) -> dict[str, str]:
+        g = {"base_url": base_url, **place}
+        s = load_settings(overrides={"preset": "google", "providers": {"google": g}}, env={})
+        return google.job_origin(s, k, salt)
+
+    for place, written in (
+        ({}, "https://aiplatform.googleapis.com/"),
+        ({}, "https://aiplatform.googleapis.com"),
+        (
+            {"project": "p", "location": "us-central1"},
+            "https://us-central1-aiplatform.googleapis.com/",
+        ),
+        ({"project": "p", "location": "global"}, "https://aiplatform.googleapis.com/"),
+        ({"project": "p", "location": "eu"}, "https://aiplatform.eu.rep.googleapis.com/"),
+    ):
+        assert veo(written, **place) == veo(None, **place), (place, written)
+    assert veo(None, spaced) == veo(None)
+    assert veo("https://proxy.example.com") != veo(None)  # another place: differs

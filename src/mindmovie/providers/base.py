@@ -204,6 +204,31 @@ class ResultGone(JobFailed):
 KEY_FINGERPRINT_ROUNDS = 100_000
 
 
+def origin_url(url: str | None, default: str = "") -> str:
+    """A base URL as a job's origin compares it (`job_origin`): `default` (the provider's
+    own endpoint) when not set, the scheme and host in lower case, the scheme's default
+    port and a trailing slash left out, so that the same endpoint written another way is
+    the same place; "" for none. (A difference keeps a job the provider forgot for ever,
+    asking to put back a setting that never changed.)"""
+    from urllib.parse import urlsplit, urlunsplit
+
+    given = (url or default).strip()
+    if not given:
+        return ""
+    try:
+        parts = urlsplit(given)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return given.rstrip("/")
+    scheme = parts.scheme.lower()
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address, as written
+    if port is not None and (scheme, port) not in (("https", 443), ("http", 80)):
+        host = f"{host}:{port}"
+    return urlunsplit((scheme, host, parts.path.rstrip("/"), parts.query, ""))
+
+
 def key_fingerprint(key: str | None, salt: bytes) -> str:
     """A one-way fingerprint of an API key, to tell later whether the key changed without
     ever keeping the key: PBKDF2-HMAC-SHA256 with a salt of the run's own (so the same

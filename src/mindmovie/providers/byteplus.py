@@ -50,6 +50,7 @@ from mindmovie.providers.base import (
     key_fingerprint,
     made_maybe,
     never_connected,
+    origin_url,
     unknown_options,
     url_expired,
 )
@@ -257,7 +258,7 @@ def job_origin(settings: Settings, keys: Keys, salt: bytes) -> dict[str, str]:
     ps = settings.provider_settings(PROVIDER)
     key = keys.byteplus.get_secret_value() if keys.byteplus is not None else None
     return {
-        "base_url": (ps.base_url or DEFAULT_BASE_URL).rstrip("/"),
+        "base_url": origin_url(ps.base_url, DEFAULT_BASE_URL),
         "key": key_fingerprint(key, salt),
     }
 

@@ -53,6 +53,7 @@ from mindmovie.providers.base import (
     key_fingerprint,
     made_maybe,
     never_connected,
+    origin_url,
     unknown_options,
     url_expired,
 )
@@ -272,6 +273,19 @@ ORIGIN_NAMES = {
 }
 
 
+def _sdk_base_url(mode: Mode) -> str:
+    """The endpoint google-genai calls in `mode` when base_url is not set (its
+    `BaseApiClient`): the one an explicit base_url of the same value is the same as."""
+    if mode.kind == "developer":
+        return "https://generativelanguage.googleapis.com/"
+    location = mode.location if mode.kind == "project" else None
+    if not location or location == "global":
+        return "https://aiplatform.googleapis.com/"
+    if location in ("us", "eu"):  # google-genai's multi-regional locations
+        return f"https://aiplatform.{location}.rep.googleapis.com/"
+    return f"https://{location}-aiplatform.googleapis.com/"
+
+
 def job_origin(settings: Settings, keys: Keys, salt: bytes) -> dict[str, str]:
     """Where a Veo operation is made, and so the only place it can be polled: the mode
     (Vertex express, project/location, or developer: each its own operations), the
@@ -279,7 +293,7 @@ def job_origin(settings: Settings, keys: Keys, salt: bytes) -> dict[str, str]:
     see the operation). The key only as a salted one-way fingerprint, never itself."""
     mode = _resolve_mode(settings)
     ps = settings.providers.google
-    origin = {"mode": mode.kind, "base_url": (ps.base_url or "").rstrip("/")}
+    origin = {"mode": mode.kind, "base_url": origin_url(ps.base_url, _sdk_base_url(mode))}
     if mode.kind == "project":
         origin.update(project=mode.project or "", location=mode.location or "")
     else:
