@@ -289,6 +289,10 @@ def collect_status(
             row["remote_id"] = st.remote_id
         if st.stage == "clip" and jobs.get(st.scene_id):
             row["job"] = jobs[st.scene_id]
+            if st.error_kind == "provider_changed":
+                # its job is not known with the provider settings its last render had
+                # (`ProviderChanged`): kept, and picked up only where it was made
+                row["kept_elsewhere"] = True
         if st.stage == "clip" and st.scene_id in late:
             row["late_job"] = late[st.scene_id]
         if st.stage == "clip" and st.scene_id in lost_elsewhere:
@@ -679,6 +683,14 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             )
         if job and reuse is not None and not reuse.get("clip"):
             return f"make the clip (a new job: its inputs changed since job {job})"
+        if job and row.get("kept_elsewhere"):
+            # (said "a new job only if the provider says it failed": with the settings
+            # still changed the render fails the scene again, and buys nothing)
+            return (
+                f"re-poll job {job} (kept: the provider settings changed since it was made, "
+                "see its error); picked up once they are put back, else the scene fails "
+                "again; no new job"
+            )
         if job:
             return f"re-poll job {job}; a new job only if the provider says it failed"
         if "content filter" in err or "content_rejected" in err:

@@ -2179,8 +2179,12 @@ async def test_a_journaled_job_is_kept_when_the_base_url_changed_since_it_was_ma
             assert not any(asked), asked
             (row,) = ledger_rows(run, "clip")
             assert row["remote_id"] == job and not row["usage"].get("unused"), row
-            (scene,) = collect_status(run)["scenes"]
+            (scene,) = collect_status(run, settings=moved)["scenes"]
             assert scene.get("remote_id") == job and "gone" not in scene, scene
+            # what the next render does (it said "a new job only if the provider says
+            # it failed": with the settings still changed, the scene fails again)
+            assert scene["next"].startswith(f"re-poll job {job} (kept: the provider"), scene
+            assert "else the scene fails again; no new job" in scene["next"], scene
     res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
     assert res.movie is not None
     assert sim.stats()["totals"]["jobs_created"] == 1  # the same job, picked up
