@@ -1308,6 +1308,14 @@ class Pipeline:
         if changed := self._origin_change(rid, model.name):
             return f"the job was made with other settings: {'; '.join(changed)}"
         if others := await self._none_known(rid, model):
+            if all(o.endswith(": could not be asked") for o in others):
+                asked = ", ".join(o.removesuffix(": could not be asked") for o in others)
+                return (
+                    f"it may have been made with other settings (providers.{model.name}"
+                    ".base_url, the key changed since), which the run's other jobs of the "
+                    f"last {KNOWN_JOB_SECONDS / 3600:.0f} h would tell, and they could not "
+                    f"be asked now ({asked}): the next render asks again"
+                )
             return (
                 f"nor does it know any other job of this run it made in the last "
                 f"{KNOWN_JOB_SECONDS / 3600:.0f} h ({', '.join(others)}), which the "
@@ -1323,7 +1331,9 @@ class Pipeline:
         within KNOWN_JOB_SECONDS: the other jobs of the run made as it was (by an older
         mindmovie, within that time), each polled once a render (at most
         `_PROBES`), when none of them is known now either; [] when one is (the provider
-        asked sees the run's jobs: the 404 is its word), or there are none to ask."""
+        asked sees the run's jobs: the 404 is its word), or there are none to ask. One
+        whose poll fails for another reason (a 5xx) tells nothing: listed as not asked,
+        so the job is kept this render, not let go of."""
         store = self.gate.store
         now = time.time()
         row = store.ledger_by_remote(rid)
@@ -1344,6 +1354,7 @@ class Pipeline:
             and _recent(r, now)
             and store.job_origin(int(r["id"])) is None
         ][:_PROBES]
+        untold: list[str] = []
         for other in others:
             if other not in self._known:
                 try:
@@ -1352,10 +1363,17 @@ class Pipeline:
                 except JobNotFound:
                     self._known[other] = False
                 except ProviderError:
-                    continue  # cannot tell
+                    # cannot tell: not taken for known (it was, and the job was let go
+                    # of, its clip bought again); asked again by the next render
+                    untold.append(other)
+                    continue
             if self._known[other]:
                 return []
-        return [o for o in others if self._known.get(o) is False]
+        return [
+            o if self._known.get(o) is False else f"{o}: could not be asked"
+            for o in others
+            if self._known.get(o) is False or o in untold
+        ]
 
     def _kept_elsewhere(
         self, rid: str, provider: str, e: JobNotFound, why: str, scene_id: str | None = None

@@ -2496,6 +2496,49 @@ async def test_jobs_of_an_older_mindmovie_are_kept_when_none_is_known_any_more(
     assert sim.stats()["totals"]["jobs_created"] == 2  # the same jobs, picked up
 
 
+async def test_an_older_mindmovies_job_is_not_let_go_of_when_its_probe_cannot_be_asked(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two jobs an older mindmovie journaled (where they were made not recorded), and
+    the base URL changed since: each answers 404. The one scene's 404 is told from the
+    job forgotten by polling the run's other job (`_none_known`); that poll failing for
+    a passing reason (a 5xx) was taken as that job known: the first job was let go of,
+    and the next render bought its clip again, the job paid twice. A probe that cannot
+    be asked tells nothing: the job is kept, and the next render asks again."""
+    import sqlite3
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed, match="retries them"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    sim.clear_faults()
+    jobs = [str(r["remote_id"]) for r in ledger_rows(run, "clip")]
+    con = sqlite3.connect(run / "run.db")
+    with con:  # as an older mindmovie left it
+        con.execute("DELETE FROM meta WHERE key LIKE 'job_origin:%'")
+    con.close()
+    with SimServer() as other:
+        other.add_fault("http", path=f"{TASKS}/{jobs[1]}", method="GET", status=500, count=None)
+        moved = _paid_clips_only(sim)
+        moved.providers.byteplus.base_url = other.ark_base_url
+        with pytest.raises(RenderFailed) as ei:
+            await Pipeline(goals, moved, out=run, keys=KEYS, confirm=lambda e: True).run()
+        assert other.stats()["totals"]["jobs_created"] == 0
+    msg = str(ei.value)
+    assert "can no longer be picked up" not in msg, msg  # neither job let go of
+    assert f"byteplus does not know job {jobs[0]}" in msg, msg
+    assert f"could not be asked now ({jobs[1]})" in msg, msg
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 2  # the same jobs, picked up
+
+
 async def test_a_veo_operation_is_kept_when_the_google_key_changed_since_it_was_made(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
