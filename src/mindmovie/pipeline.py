@@ -514,6 +514,8 @@ LATE_JOB_HORIZON = 24 * 3600.0
 KNOWN_JOB_SECONDS = 24 * 3600.0
 #: how many other jobs `Pipeline._none_known` polls, at most, to tell
 _PROBES = 3
+#: `Pipeline._none_known`'s answer for a job with no other of the run to ask
+_NONE_TO_ASK = "(no other job to ask)"
 
 
 def _note_grace(lost: Mapping[str, Any]) -> float | None:
@@ -1308,6 +1310,17 @@ class Pipeline:
         if changed := self._origin_change(rid, model.name):
             return f"the job was made with other settings: {'; '.join(changed)}"
         if others := await self._none_known(rid, model):
+            if others == [_NONE_TO_ASK]:
+                return (
+                    f"where it was made is not recorded (an older mindmovie made it), and "
+                    f"it was made in the last {KNOWN_JOB_SECONDS / 3600:.0f} h, while the "
+                    "provider that made it "
+                    f"still keeps it, and no other job of the run can tell: were "
+                    f"providers.{model.name}.base_url, the key"
+                    + (", the mode, project or location" if model.name == "google" else "")
+                    + " changed since it was made? (Once it is older, a 404 is taken for "
+                    "the job forgotten)"
+                )
             if all(o.endswith(": could not be asked") for o in others):
                 asked = ", ".join(o.removesuffix(": could not be asked") for o in others)
                 return (
@@ -1331,7 +1344,8 @@ class Pipeline:
         within KNOWN_JOB_SECONDS: the other jobs of the run made as it was (by an older
         mindmovie, within that time), each polled once a render (at most
         `_PROBES`), when none of them is known now either; [] when one is (the provider
-        asked sees the run's jobs: the 404 is its word), or there are none to ask. One
+        asked sees the run's jobs: the 404 is its word); [_NONE_TO_ASK] when there are
+        none to ask (kept: it was let go of, and paid twice if the settings changed). One
         whose poll fails for another reason (a 5xx) tells nothing: listed as not asked,
         so the job is kept this render, not let go of."""
         store = self.gate.store
@@ -1354,6 +1368,11 @@ class Pipeline:
             and _recent(r, now)
             and store.job_origin(int(r["id"])) is None
         ][:_PROBES]
+        if not others:
+            # a lone job: a 404 within the time every provider keeps it is the settings
+            # changed as likely as the job deleted; let go of, it was paid twice when they
+            # had changed (kept, it is let go of once older than KNOWN_JOB_SECONDS)
+            return [_NONE_TO_ASK]
         untold: list[str] = []
         for other in others:
             if other not in self._known:

@@ -2539,6 +2539,37 @@ async def test_an_older_mindmovies_job_is_not_let_go_of_when_its_probe_cannot_be
     assert sim.stats()["totals"]["jobs_created"] == 2  # the same jobs, picked up
 
 
+async def test_a_lone_job_of_an_older_mindmovie_is_kept_when_the_base_url_changed(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's only job, journaled by an older mindmovie (where it was made not
+    recorded) and billed, polled after the base URL changed: a 404, and no other job of
+    the run to ask (`_none_known`). It was let go of, and the next render bought the
+    clip again: paid twice. Made within a day, when every provider still keeps it, it is
+    kept; with the base URL put back it is picked up."""
+    import sqlite3
+
+    goals, s, run, job = await _a_clip_whose_download_failed(sim, tmp_path, monkeypatch)
+    sim.clear_faults()
+    con = sqlite3.connect(run / "run.db")
+    with con:  # as an older mindmovie left it
+        con.execute("DELETE FROM meta WHERE key LIKE 'job_origin:%'")
+    con.close()
+    with SimServer() as other:
+        moved = _paid_clips_only(sim)
+        moved.providers.byteplus.base_url = other.ark_base_url
+        with pytest.raises(RenderFailed) as ei:
+            await Pipeline(goals, moved, out=run, keys=KEYS, confirm=lambda e: True).run()
+        assert other.stats()["totals"]["jobs_created"] == 0
+    msg = str(ei.value)
+    assert "can no longer be picked up" not in msg, msg
+    assert f"byteplus does not know job {job}" in msg, msg
+    assert "where it was made is not recorded" in msg and "providers.byteplus.base_url" in msg
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 1  # the same job, picked up
+
+
 async def test_a_veo_operation_is_kept_when_the_google_key_changed_since_it_was_made(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -2639,7 +2670,9 @@ async def test_a_run_whose_origin_meta_was_edited_lets_go_of_a_job_the_provider_
     key put back could end. Now each origin records the salt its fingerprint was made
     with: the same key is the same, and the 404 is the provider's word. Likewise an
     origin edited to `{}` or to a base URL null was compared as a base URL "(not set)" or
-    'None': now it is unreadable, as not recorded."""
+    'None', a change no setting put back could end: now it is unreadable, as not
+    recorded (an older mindmovie's job: a lone one made within a day is kept until it
+    is a day old)."""
     import sqlite3
 
     import httpx
@@ -2659,6 +2692,11 @@ async def test_a_run_whose_origin_meta_was_edited_lets_go_of_a_job_the_provider_
     with pytest.raises(RenderFailed) as ei:
         await Pipeline(goals, s, out=run, keys=KEYS, confirm=lambda e: True).run()
     msg = str(ei.value)
+    if edited.startswith("origin"):
+        # as not recorded: a lone job made within a day is kept (until a day old)
+        assert "where it was made is not recorded" in msg, msg
+        assert "can no longer be picked up" not in msg, msg
+        return
     assert f"job {job} can no longer be picked up" in msg, msg  # let go of
     assert "not the one it was made with" not in msg and "put them back" not in msg, msg
 
