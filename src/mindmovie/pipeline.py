@@ -1059,6 +1059,31 @@ def origin_changes(
     return changed
 
 
+def recorded_origin_changes(
+    then: Mapping[str, str],
+    origin_for: Callable[[str | None], tuple[dict[str, str], dict[str, str]] | None],
+) -> list[str]:
+    """`origin_changes` of a recorded origin (`then`, run.db's `job_origin`) and where a
+    job is asked now, made by `origin_for(salt)`: with the salt `then`'s key fingerprint
+    was made with (None: the run's). A salt not readable (edited by hand) leaves the key
+    out: not known to differ. The render and `status` both: `status` compared the
+    recorded salt itself as a setting, and said a request made with the very settings
+    it was given was made with others."""
+    then = dict(then)
+    salt = then.pop("salt", None)
+    if salt is not None:
+        try:
+            bytes.fromhex(salt)
+        except ValueError:
+            salt = None
+            then.pop("key", None)
+    made = origin_for(salt)
+    if made is None:
+        return []
+    now = {k: v for k, v in made[0].items() if k != "salt"}
+    return origin_changes(then, now, made[1])
+
+
 class Pipeline:
     """One render of one goals file into one run directory."""
 
@@ -1285,18 +1310,7 @@ class Pipeline:
         then = self.gate.store.job_origin(int(row["id"]))
         if then is None:
             return []  # not recorded (an older run), or unreadable: `_none_known`
-        salt = then.pop("salt", None)
-        if salt is not None:
-            try:
-                bytes.fromhex(salt)
-            except ValueError:
-                salt = None
-                then.pop("key", None)
-        made = self._origin_made(provider, salt)
-        if made is None:
-            return []
-        now = {k: v for k, v in made[0].items() if k != "salt"}
-        return origin_changes(then, now, made[1])
+        return recorded_origin_changes(then, partial(self._origin_made, provider))
 
     async def _elsewhere(self, rid: str, model: VideoModel) -> str | None:
         """Why a poll's 404 on journaled job `rid` may say nothing of the job, or None

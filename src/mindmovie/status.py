@@ -478,7 +478,7 @@ def _lost_elsewhere(
     if settings is None:
         return {}
     from mindmovie.config import Keys
-    from mindmovie.pipeline import origin_changes
+    from mindmovie.pipeline import recorded_origin_changes
     from mindmovie.providers.registry import job_origin, lists_jobs
     from mindmovie.store import ORIGIN_SALT_META
 
@@ -487,12 +487,19 @@ def _lost_elsewhere(
         provider = settings.stage_provider("video")
         if not lists_jobs(provider):
             return {}  # (Veo) never looked for: its outcome unknown, the clip made again
-        made = job_origin(provider, settings, Keys.from_env(), salt) if salt else None
+        keys = Keys.from_env()
+        made = job_origin(provider, settings, keys, salt) if salt else None
     except Exception:  # settings or keys the render refuses: it says so
         return {}
     if made is None:
         return {}
-    now, names = made
+    now = made[0]
+
+    def origin_for(own: str | None) -> tuple[dict[str, str], dict[str, str]] | None:
+        """Where a job is asked with `settings`, its key fingerprinted with salt `own`
+        (the one the row's was made with), else the run's."""
+        return job_origin(provider, settings, keys, bytes.fromhex(own) if own else salt)
+
     out: dict[int, str] = {}
     for r in ledger:
         if r["stage"] != "clip" or r["state"] != "committed" or r["remote_id"]:
@@ -502,11 +509,9 @@ def _lost_elsewhere(
         then = store.job_origin(int(r["id"]))
         if then is None:
             continue  # not recorded (an older run): looked for as before
-        here = now
         if not now.get("key"):  # no key set here: not compared
             then = {k: v for k, v in then.items() if k != "key"}
-            here = {k: v for k, v in now.items() if k != "key"}
-        if changed := origin_changes(then, here, names):
+        if changed := recorded_origin_changes(then, origin_for):
             out[int(r["id"])] = "; ".join(changed)
     return out
 
