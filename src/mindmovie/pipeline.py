@@ -2335,13 +2335,30 @@ class Pipeline:
         return planner, kf_model, video_model
 
     def _check_keys(self) -> None:
-        """Two or more keys not set are named in one message: each provider named only its
+        """A key that cannot be sent (not ASCII) is refused before any call. Two or more
+        keys not set are named in one message: each provider named only its
         own, so a person with none set (the byteplus preset) learnt ANTHROPIC_API_KEY, set
         it, rendered again and only then learnt ARK_API_KEY. One key not set is named by
         its provider, as before (its message says what it is needed for)."""
+        from mindmovie.config import KEY_VARIABLES
         from mindmovie.doctor import missing_keys
 
-        lacking = missing_keys(self.settings, self.keys or Keys.from_env())
+        keys = self.keys or Keys.from_env()
+        for provider in sorted(self.settings.key_providers()):
+            key = getattr(keys, provider, None)
+            if key is not None and not key.get_secret_value().isascii():
+                # an HTTP header holds ASCII only: every call failed in the client before
+                # it was sent, each taken for a lost answer that "may have been billed"
+                # (the plan call three times), and named by a UnicodeEncodeError whose
+                # position told where in the key the stray character was
+                var, *also = KEY_VARIABLES[provider]
+                names = var + (f" (or {', '.join(also)})" if also else "")
+                raise ConfigError(
+                    f"{names}: {provider}'s key holds a character that is not plain ASCII "
+                    "(a key is letters, digits and - or _ only): pasted with a stray or "
+                    "typographic character, or saved in another encoding? Set it again"
+                )
+        lacking = missing_keys(self.settings, keys)
         if len(lacking) < 2:
             return
         parts = []

@@ -2982,3 +2982,32 @@ async def test_a_create_answered_without_a_job_id_stays_counted(
     assert row["state"] == "committed" and row["usage"]["unknown_outcome"], row
     assert collect_status(run)["money"]["unknown"] == pytest.approx(row["held_usd"])
     assert any(sc.id in t and "stays counted as committed" in t for t in told), told
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "byteplus"])
+async def test_a_key_that_is_not_ascii_is_refused_before_any_call(
+    sim: SimServer, tmp_path: Path, provider: str
+) -> None:
+    """A key with a stray non-ASCII character (pasted with a typographic dash, a .env
+    saved in another encoding) cannot go in an HTTP header: every call failed in the
+    client before it was sent, and each was taken for a lost answer that "may have been
+    billed" (the plan call three times, $0.21 counted as outcome unknown) under a
+    UnicodeEncodeError naming the character's position in the key. It is refused before
+    anything, naming the variable, never the key; nothing is sent or counted."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import ConfigError, Keys
+
+    goals = goals_file(tmp_path, sim)
+    bad = "sk\u2013ant-5ecret" if provider == "anthropic" else "ark-5ecret\udcff"
+    keys = Keys(
+        **{**{"anthropic": KEYS.anthropic, "byteplus": KEYS.byteplus}, provider: SecretStr(bad)}
+    )
+    s = settings_for("byteplus", sim)
+    with pytest.raises(ConfigError) as e:
+        await Pipeline(goals, s, out=tmp_path / "run", keys=keys).run()
+    var = "ANTHROPIC_API_KEY" if provider == "anthropic" else "ARK_API_KEY (or BYTEPLUS_API_KEY)"
+    assert str(e.value).startswith(f"{var}: {provider}'s key holds a character that is not "), e
+    assert "5ecret" not in str(e.value)
+    assert sim.requests() == []
+    assert not (tmp_path / "run" / "run.db").exists() or ledger_rows(tmp_path / "run", "plan") == []
