@@ -2811,16 +2811,12 @@ async def test_a_billed_job_whose_row_time_is_damaged_is_still_downloaded(
     assert after["remote_id"] == job and after["billed_usd"] == row["billed_usd"], after
 
 
-async def test_more_jobs_than_the_orphan_creates_of_two_scenes_are_each_on_a_row(
+async def _two_scenes_up_to_their_clips(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Creates of two scenes in flight when a render was killed (rows committed, no job
-    id), and three jobs no row knows listed since (a second job made for one of them, or
-    another request's late one). With no more jobs than rows each job is tied to a row;
-    with more, none was: both rows stayed committed with an unknown outcome for good and
-    the three jobs, which bill, were on no row (the ledger below what was billed). Each
-    is on a row now: the rows take the earliest, the other is booked as made, unused
-    (`_book_extra_jobs`), as for one scene's request; the clips are made again."""
+) -> tuple[Path, Any, Path, Pipeline, Any, list[tuple[Any, Any, str]]]:
+    """A two-scene run of paid clips rendered to its keyframes, for tests that stage
+    clip creates by hand: (goals, settings, run folder, a pipeline of it, its video
+    model, each scene with its clip request and the clip step's input key)."""
     from mindmovie.pipeline import _identity
     from mindmovie.providers import registry
 
@@ -2833,18 +2829,41 @@ async def test_more_jobs_than_the_orphan_creates_of_two_scenes_are_each_on_a_row
     run = tmp_path / "run"
     res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
     pipe = Pipeline(goals, s, out=run, keys=KEYS)
-    video = registry.make_video(s, KEYS)
+    scenes = []
+    for sc in res.plan.scenes:
+        req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
+        ((_, key, _), *_) = pipe._clip_variants(_identity(s, "video"), sc, req)
+        scenes.append((sc, req, key))
+    return goals, s, run, pipe, registry.make_video(s, KEYS), scenes
+
+
+def _commit_clip_creates(run: Path, video: Any, scenes: list[tuple[Any, Any, str]]) -> list[Any]:
+    """Each scene's clip create as a render killed in flight leaves it (step begun, row
+    committed, no job id); their requests."""
     store = Store(run / "run.db")
     try:
-        reqs = []
-        for sc in res.plan.scenes:
-            req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
-            ((_, key, _), *_) = pipe._clip_variants(_identity(s, "video"), sc, req)
+        for sc, _, key in scenes:
             store.begin(sc.id, "clip", key)
             store.ledger_commit(sc.id, "clip", "byteplus", video.model, 0.1)
-            reqs.append(req)
     finally:
         store.close()
+    return [req for _, req, _ in scenes]
+
+
+async def test_more_jobs_than_the_orphan_creates_of_two_scenes_are_each_on_a_row(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creates of two scenes in flight when a render was killed (rows committed, no job
+    id), and three jobs no row knows listed since (a second job made for one of them, or
+    another request's late one). With no more jobs than rows each job is tied to a row;
+    with more, none was: both rows stayed committed with an unknown outcome for good and
+    the three jobs, which bill, were on no row (the ledger below what was billed). Each
+    is on a row now: the rows take the earliest, the other is booked as made, unused
+    (`_book_extra_jobs`), as for one scene's request; the clips are made again."""
+    goals, s, run, _, video, scenes = await _two_scenes_up_to_their_clips(
+        sim, tmp_path, monkeypatch
+    )
+    reqs = _commit_clip_creates(run, video, scenes)
     for req in [reqs[0], reqs[1], reqs[0]]:  # made after all, and one more
         await video.submit(req)
     res = await Pipeline(goals, s, out=run, keys=KEYS).run()
@@ -2863,31 +2882,11 @@ async def test_more_jobs_than_the_waited_for_requests_of_two_scenes_are_each_on_
     in one look: with more jobs than rows none was tied, both rows stayed unknown for
     good and the jobs billed on no row. The rows take the earliest, the other is booked
     unused, and the clips are made again."""
-    from mindmovie.pipeline import _identity
-    from mindmovie.providers import registry
-
-    no_retry_waits(monkeypatch)
     monkeypatch.setenv("MINDMOVIE_LATE_JOB_GRACE", "60")
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
-    s = _paid_clips_only(sim)
-    run = tmp_path / "run"
-    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
-    pipe = Pipeline(goals, s, out=run, keys=KEYS)
-    video = registry.make_video(s, KEYS)
-    store = Store(run / "run.db")
-    try:
-        reqs = []
-        for sc in res.plan.scenes:
-            req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
-            ((_, key, _), *_) = pipe._clip_variants(_identity(s, "video"), sc, req)
-            store.begin(sc.id, "clip", key)
-            store.ledger_commit(sc.id, "clip", "byteplus", video.model, 0.1)
-            reqs.append(req)
-    finally:
-        store.close()
+    goals, s, run, _, video, scenes = await _two_scenes_up_to_their_clips(
+        sim, tmp_path, monkeypatch
+    )
+    reqs = _commit_clip_creates(run, video, scenes)
     told: list[str] = []
 
     class Rec(NullReporter):
@@ -2923,26 +2922,13 @@ async def test_more_jobs_than_two_scenes_lost_requests_after_the_clips_stage_are
     import time
 
     from mindmovie.budget import BudgetGate
-    from mindmovie.pipeline import _identity
-    from mindmovie.providers import registry
 
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
-    s = _paid_clips_only(sim)
-    run = tmp_path / "run"
-    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
-    pipe = Pipeline(goals, s, out=run, keys=KEYS)
-    video = registry.make_video(s, KEYS)
+    _, _, run, pipe, video, scenes = await _two_scenes_up_to_their_clips(sim, tmp_path, monkeypatch)
     store = Store(run / "run.db")
     try:
         pipe.gate = BudgetGate(store, None)
         reqs = []
-        for sc in res.plan.scenes:
-            req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
-            ((_, key, _), *_) = pipe._clip_variants(_identity(s, "video"), sc, req)
+        for sc, req, key in scenes:
             store.begin(sc.id, "clip", key)
             row = store.ledger_commit(sc.id, "clip", "byteplus", video.model, 0.1)
             sent_at = time.time()
