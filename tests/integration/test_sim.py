@@ -914,3 +914,27 @@ def test_schema_generator_and_drop_field() -> None:
     assert bounded == {"n": 3, "x": 2.0, "tags": ["sim", "sim", "sim"], "opt": False}
     assert drop_field({"a": 1, "s": [{"x": 1, "y": 2}]}) == {"a": 1, "s": [{"x": 1}]}
     assert drop_field({"a": 1, "b": 2}, "a") == {"b": 2}
+
+
+def test_a_request_record_has_its_status_once_the_answer_is_sent(
+    sim: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that has its answer may look at the records at once: the status must be
+    there by then. It was set after the handler returned, so a test that read the
+    records right after a 500 now and then saw None (seen in a full-suite run)."""
+    from tests.sim import server
+
+    seen: list[Any] = []
+    real = server._Handler._send
+
+    def send(self: Any, status: int, *args: Any, **kwargs: Any) -> None:
+        real(self, status, *args, **kwargs)
+        seen.append(sim.requests()[-1]["status"])  # the answer is out
+
+    monkeypatch.setattr(server._Handler, "_send", send)
+    client = ark(sim)
+    sim.add_fault("http", method="GET", path="/contents/generations/tasks", status=500)
+    t = client.content_generation.tasks.create(model=SEEDANCE_10, content=text("x"))
+    with pytest.raises(ArkInternalServerError):
+        client.content_generation.tasks.get(task_id=t.id)
+    assert seen == [200, 500]

@@ -585,6 +585,7 @@ class _Handler(BaseHTTPRequestHandler):
         api = _api_of(path)
         self._api = api
         self._status_sent = 0
+        self._rec: Json | None = None
         self._patch: Json | None = None
         if api == "sim" and not _SIM_FILE_RE.match(path):
             self._control(method, path, body)
@@ -600,6 +601,7 @@ class _Handler(BaseHTTPRequestHandler):
             "body": body,
             "status": None,
         }
+        self._rec = rec
         create = method == "POST" and _is_create(path)
         held_late = False
         with sim._lock:
@@ -674,6 +676,14 @@ class _Handler(BaseHTTPRequestHandler):
                     sim._unmade.discard(self._rec_idx)  # answered (or failed) without a job
         rec["status"] = self._status_sent
 
+    def _sent(self, status: int) -> None:
+        """The status this request is answered with, in its record before the answer goes
+        out: a client that reads the records once it has the answer sees it (set after
+        the handler returned, the record still said None to a test that looked at once)."""
+        self._status_sent = status
+        if self._rec is not None:
+            self._rec["status"] = status
+
     def _carry_out_later(
         self, f: Fault, method: str, path: str, query: Any, body: Any, model: str | None
     ) -> None:
@@ -687,6 +697,7 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 if f.id not in sim._let_go:  # (a reset let it go: no job)
                     self.wfile = io.BytesIO()  # the client is gone; the answer goes nowhere
+                    self._rec = None  # its record stays "dropped": that is what it got
                     self._route(method, path, query, body, model)
             except Exception:
                 pass  # an invalid request makes no job, as it would have at once
@@ -724,13 +735,13 @@ class _Handler(BaseHTTPRequestHandler):
         send_bytes: int | None = None,
         trickle: float | None = None,
     ) -> None:
+        self._sent(status)
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self._status_sent = status
         if trickle is not None:  # a slow link: ten pieces spread over `trickle` seconds
             step = max(1, -(-len(data) // 10))
             for i in range(0, len(data), step):
@@ -1559,6 +1570,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
         )
         events.append(("message_stop", {"type": "message_stop"}))
+        self._sent(200)
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -1566,7 +1578,6 @@ class _Handler(BaseHTTPRequestHandler):
         for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()
-        self._status_sent = 200
         self.close_connection = True
         pieces = sum(1 for name, _ in events if name == "content_block_delta")
         pause = seconds / max(1, pieces)
