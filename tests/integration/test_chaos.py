@@ -134,7 +134,7 @@ def _reached(stderr: str, anchor: str, *, work: bool = False) -> bool:
     return False
 
 
-def _wait_for_stage(rig: Any, p: subprocess.Popen[str], anchor: str, *, work: bool) -> None:
+def _wait_for_stage(rig: Any, p: Any, anchor: str, *, work: bool) -> None:
     """Until the render reaches `anchor` (see _reached) or exits."""
     deadline = time.monotonic() + STAGE_TIMEOUT
     while p.poll() is None and not _reached(rig.output(p)[1], anchor, work=work):

@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from mindmovie.media import probe
+from tests import mindmovie_fork
 from tests.integration.support import goals_file
 from tests.sim.server import SimServer
 
@@ -72,47 +73,36 @@ class Rig:
             env["MINDMOVIE_LATE_JOB_GRACE"] = str(self.late_job_grace)
         return env
 
-    def argv(self, *, quiet: bool = True) -> list[str]:
-        cmd = [sys.executable, "-m", "mindmovie", "render", str(self.goals)]
-        cmd += ["-c", str(self.cfg), "--out", str(self.out), "--yes"]
+    def args(self, *, quiet: bool = True) -> list[str]:
+        """`render` and its arguments, for `python -m mindmovie`."""
+        cmd = ["render", str(self.goals), "-c", str(self.cfg), "--out", str(self.out), "--yes"]
         return [*cmd, "-q"] if quiet else cmd
 
     def render(
         self, *, kill_at: str | None = None, quiet: bool = True, timeout: float = RENDER_TIMEOUT
     ) -> subprocess.CompletedProcess[str]:
-        r = subprocess.run(
-            self.argv(quiet=quiet),
-            env=self.env(kill_at),
-            cwd=self.tmp,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
+        r = mindmovie_fork.run(
+            self.args(quiet=quiet), env=self.env(kill_at), cwd=self.tmp, timeout=timeout
         )
         self.logs.append(f"$ render kill_at={kill_at} -> {r.returncode}\n{r.stdout}{r.stderr}")
         return r
 
-    def start(self, *, kill_at: str | None = None, quiet: bool = True) -> subprocess.Popen[str]:
-        """Start a render in the background; its output goes to files (read with .output)."""
+    def start(self, *, kill_at: str | None = None, quiet: bool = True) -> Any:
+        """Start a render in the background (a subprocess.Popen or its forked equivalent,
+        tests/mindmovie_fork.py); its output goes to files (read with .output)."""
         n = len(self.logs)
-        stdout = (self.tmp / f"render{n}.out").open("w")
-        stderr = (self.tmp / f"render{n}.err").open("w")
         self.logs.append(f"$ render (background #{n}) kill_at={kill_at}")
-        p = subprocess.Popen(
-            self.argv(quiet=quiet),
+        p = mindmovie_fork.start(
+            self.args(quiet=quiet),
             env=self.env(kill_at),
             cwd=self.tmp,
-            stdout=stdout,
-            stderr=stderr,
-            stdin=subprocess.DEVNULL,
-            text=True,
+            out=self.tmp / f"render{n}.out",
+            err=self.tmp / f"render{n}.err",
         )
-        stdout.close()
-        stderr.close()
-        p.args = n  # type: ignore[assignment]  # remembers which log files are its own
+        p.args = n  # remembers which log files are its own
         return p
 
-    def output(self, p: subprocess.Popen[str]) -> tuple[str, str]:
+    def output(self, p: Any) -> tuple[str, str]:
         n = p.args
         return (self.tmp / f"render{n}.out").read_text(), (self.tmp / f"render{n}.err").read_text()
 
@@ -485,14 +475,14 @@ def _wait_for(cond: Any, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
-def _kill(p: subprocess.Popen[str]) -> None:
+def _kill(p: Any) -> None:
     """End a render a test started, if it still runs (a failed test leaves no orphan)."""
     if p.poll() is None:
         p.kill()
         p.wait(timeout=10)
 
 
-def _wait_exit(p: subprocess.Popen[str], timeout: float) -> tuple[int, float]:
+def _wait_exit(p: Any, timeout: float) -> tuple[int, float]:
     t0 = time.monotonic()
     try:
         rc = p.wait(timeout=timeout)
@@ -989,14 +979,8 @@ def test_render_fresh_killed_at_its_spend_question_puts_the_old_run_back(
     paid = rig.totals()
     before = rig.status()
     scenes = {p.relative_to(rig.out): p.read_bytes() for p in (rig.out / "scenes").rglob("*.*")}
-    killed = subprocess.run(
-        [*rig.argv(), "--fresh"],
-        env=rig.env("ask"),
-        cwd=rig.tmp,
-        capture_output=True,
-        text=True,
-        timeout=RENDER_TIMEOUT,
-        stdin=subprocess.DEVNULL,
+    killed = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env("ask"), cwd=rig.tmp, timeout=RENDER_TIMEOUT
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (rig.out / "previous").is_dir() and not (rig.out / "scenes").exists()
@@ -1023,8 +1007,9 @@ def test_render_fresh_killed_at_its_spend_question_puts_the_old_run_back(
     _kept_attempts(before, rig.status())
     # --fresh agreed to keeps the old run aside, and its run.db no longer says a --fresh
     # is pending (else the next render would put the old run back over the new one)
-    r = subprocess.run([*rig.argv(), "--fresh"], env=rig.env(), cwd=rig.tmp, capture_output=True,
-                       text=True, timeout=RENDER_TIMEOUT, stdin=subprocess.DEVNULL)  # fmt: skip
+    r = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
     assert r.returncode == 0, r.stderr
     assert (rig.out / "previous").is_dir() and rig.totals()["images"] == 2 * paid["images"]
     from mindmovie.pipeline import FRESH_META

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import mindmovie_fork
 from tests.integration.support import goals_file
 from tests.sim import SimServer
 
@@ -50,15 +51,9 @@ def _config(tmp: Path, sim: SimServer, preset: str) -> Path:
 
 
 def _mindmovie(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mindmovie", *args],
-        env=_env(),
-        cwd=tmp,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    """`python -m mindmovie ARGS` in its own process (forked with the SDKs imported:
+    tests/mindmovie_fork.py)."""
+    return mindmovie_fork.run(list(args), env=_env(), cwd=tmp, timeout=120)
 
 
 def _leaks_in_files(folder: Path) -> list[str]:
