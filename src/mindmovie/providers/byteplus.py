@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import os
 import secrets
+import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -293,6 +295,18 @@ class _ArkClients:
 
 def _http_timeout(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(10.0, seconds))
+
+
+def _tls() -> ssl.SSLContext:
+    """The TLS context of every download client: httpx's default one (certifi's CA
+    bundle, or SSL_CERT_FILE / SSL_CERT_DIR), built once per setting. A client per
+    download built its own, loading the CA bundle each time: ~45 ms of CPU a download."""
+    return _tls_for(os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_for(cert_file: str, cert_dir: str) -> ssl.SSLContext:
+    return httpx.create_ssl_context()  # (it reads the two variables itself)
 
 
 # ---------------------------------------------------------------- Seedream keyframes
@@ -584,7 +598,9 @@ async def _download_bytes(url: str, timeout: float) -> bytes:
     try:
         async with (
             asyncio.timeout(timeout),
-            httpx.AsyncClient(timeout=_http_timeout(timeout), follow_redirects=True) as client,
+            httpx.AsyncClient(
+                timeout=_http_timeout(timeout), follow_redirects=True, verify=_tls()
+            ) as client,
             client.stream("GET", url) as r,
         ):
             if r.status_code >= 400:
@@ -919,7 +935,9 @@ class SeedanceVideo:
                     async with (
                         asyncio.timeout(self.download_timeout),
                         httpx.AsyncClient(
-                            timeout=_http_timeout(self.download_timeout), follow_redirects=True
+                            timeout=_http_timeout(self.download_timeout),
+                            follow_redirects=True,
+                            verify=_tls(),
                         ) as client,
                         client.stream("GET", url) as r,
                     ):
