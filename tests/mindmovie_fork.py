@@ -18,7 +18,7 @@ its /proc/PID/cmdline names mindmovie (pipeline.py). A fork has the fork server'
 command line, which names this module among its preloads: a forked render is taken for
 the render it is.
 
-MINDMOVIE_TEST_NO_FORK=1 runs every render as a plain subprocess instead (to compare).
+TESTS_NO_FORK=1 runs every render as a plain subprocess instead (to compare).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ _context: ForkServerContext | None = None
 
 
 def forking() -> bool:
-    return not os.environ.get("MINDMOVIE_TEST_NO_FORK")
+    return not os.environ.get("TESTS_NO_FORK")
 
 
 def _ctx() -> ForkServerContext:

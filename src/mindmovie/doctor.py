@@ -275,6 +275,14 @@ def needed_providers(settings: Settings) -> set[str]:
     return settings.remote_providers()
 
 
+#: why a key that is not plain ASCII cannot be sent (an HTTP header holds ASCII only):
+#: the render refuses it before any call, doctor fails it
+NOT_ASCII = (
+    "holds a character that is not plain ASCII (a key is letters, digits and - or _ "
+    "only): pasted with a stray or typographic character, or saved in another encoding?"
+)
+
+
 def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = None) -> list[Check]:
     need = needed_providers(settings)
     conflicts = key_conflicts(process_env() if env is None else env)
@@ -288,6 +296,13 @@ def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = Non
             continue
         detail = f"{var}: {'set' if is_set else 'not set'}"
         detail += f" ({_needed_by(settings, provider)})" if used else " (not used by this preset)"
+        key = getattr(keys, provider)
+        if key is not None and not key.get_secret_value().isascii():
+            # every call would fail in the client before it is sent (render refuses it)
+            bad = f"{var}: set, but it {NOT_ASCII} Set it again"
+            bad += f" ({_needed_by(settings, provider)})" if used else " (not used by this preset)"
+            out.append(Check(f"key {provider}", False, bad, required=used))
+            continue
         if provider in conflicts:  # set, but which key is meant? (a warning, not a failure)
             out.append(Check(f"key {provider}", False, f"{detail}; {conflicts[provider]}", False))
             continue

@@ -2341,7 +2341,7 @@ class Pipeline:
         it, rendered again and only then learnt ARK_API_KEY. One key not set is named by
         its provider, as before (its message says what it is needed for)."""
         from mindmovie.config import KEY_VARIABLES
-        from mindmovie.doctor import missing_keys
+        from mindmovie.doctor import NOT_ASCII, missing_keys
 
         keys = self.keys or Keys.from_env()
         for provider in sorted(self.settings.key_providers()):
@@ -2353,11 +2353,7 @@ class Pipeline:
                 # position told where in the key the stray character was
                 var, *also = KEY_VARIABLES[provider]
                 names = var + (f" (or {', '.join(also)})" if also else "")
-                raise ConfigError(
-                    f"{names}: {provider}'s key holds a character that is not plain ASCII "
-                    "(a key is letters, digits and - or _ only): pasted with a stray or "
-                    "typographic character, or saved in another encoding? Set it again"
-                )
+                raise ConfigError(f"{names}: {provider}'s key {NOT_ASCII} Set it again")
         lacking = missing_keys(self.settings, keys)
         if len(lacking) < 2:
             return

@@ -96,6 +96,31 @@ def test_paid_preset_with_keys_present_passes(
     assert "very-secret" not in r.output
 
 
+def test_a_key_that_is_not_ascii_fails_naming_its_variable_not_its_value(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The render refuses a key that is not plain ASCII before any call (it cannot go
+    in an HTTP header); doctor said "set" and "ready". A used one fails (exit 1), an
+    unused one is a warning; the key itself is never shown."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk\u2013ant-very-secret")  # a typographic dash
+    monkeypatch.setenv("ARK_API_KEY", "ark-very-secret")
+    monkeypatch.setenv("GEMINI_API_KEY", "gem-very-secr\u00e9t")
+    r = CliRunner().invoke(app, ["doctor", "--preset", "byteplus"])
+    assert r.exit_code == 1, r.output
+    assert "ready" not in r.output and "very-secr" not in r.output
+    rows = {c.name: c for c in run_checks(load_settings(None, overrides={"preset": "byteplus"}))}
+    bad = "set, but it holds a character that is not plain ASCII"
+    assert rows["key anthropic"].status == "FAIL", rows["key anthropic"]
+    assert rows["key anthropic"].detail.startswith(f"ANTHROPIC_API_KEY: {bad}")
+    assert rows["key google"].status == "warn" and bad in rows["key google"].detail
+    assert rows["key byteplus"].status == "ok"
+    assert not [c for c in rows.values() if "very-secr" in c.detail]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret")
+    r = CliRunner().invoke(app, ["doctor", "--preset", "byteplus"])
+    assert r.exit_code == 0, r.output  # Gemini's is not used by this preset: a warning
+    assert "very-secr" not in r.output
+
+
 def test_a_model_the_catalog_does_not_know_is_not_ready(
     clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
