@@ -2437,6 +2437,37 @@ async def test_a_veo_create_in_flight_at_a_kill_with_another_key_is_settled_as_b
     assert made_now["state"] == "billed", made_now
 
 
+def _forget_origins(run: Path) -> None:
+    """Leave run.db as an older mindmovie did: where each job was made not recorded."""
+    import sqlite3
+
+    con = sqlite3.connect(run / "run.db")
+    with con:
+        con.execute("DELETE FROM meta WHERE key LIKE 'job_origin:%'")
+    con.close()
+
+
+async def _two_older_jobs(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Any, Path, list[str]]:
+    """A two-scene run whose two clip jobs finished, were billed and journaled (their
+    downloads failed: a 403, "render again retries them") by an older mindmovie
+    (`_forget_origins`): (goals, `_paid_clips_only` settings, run folder, the jobs)."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed, match="retries them"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    sim.clear_faults()
+    _forget_origins(run)
+    return goals, s, run, [str(r["remote_id"]) for r in ledger_rows(run, "clip")]
+
+
 @pytest.mark.parametrize("what", ["base_url changed", "one deleted", "times damaged"])
 async def test_jobs_of_an_older_mindmovie_are_kept_when_none_is_known_any_more(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
@@ -2452,25 +2483,13 @@ async def test_jobs_of_an_older_mindmovie_are_kept_when_none_is_known_any_more(
 
     import httpx
 
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
-    s = _paid_clips_only(sim)
-    run = tmp_path / "run"
-    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
-    with pytest.raises(RenderFailed, match="retries them"):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()
-    sim.clear_faults()
-    jobs = [str(r["remote_id"]) for r in ledger_rows(run, "clip")]
+    goals, s, run, jobs = await _two_older_jobs(sim, tmp_path, monkeypatch)
     assert len(jobs) == 2, jobs
-    con = sqlite3.connect(run / "run.db")
-    with con:  # as an older mindmovie left it
-        con.execute("DELETE FROM meta WHERE key LIKE 'job_origin:%'")
-        if what == "times damaged":
+    if what == "times damaged":
+        con = sqlite3.connect(run / "run.db")
+        with con:
             con.execute("UPDATE ledger SET created_at='x' WHERE stage='clip'")
-    con.close()
+        con.close()
     if what == "one deleted":
         httpx.delete(f"{sim.ark_base_url}{TASKS}/{jobs[0]}", headers={"Authorization": "Bearer k"})
         with pytest.raises(RenderFailed) as ei:
@@ -2505,24 +2524,7 @@ async def test_an_older_mindmovies_job_is_not_let_go_of_when_its_probe_cannot_be
     a passing reason (a 5xx) was taken as that job known: the first job was let go of,
     and the next render bought its clip again, the job paid twice. A probe that cannot
     be asked tells nothing: the job is kept, and the next render asks again."""
-    import sqlite3
-
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
-    s = _paid_clips_only(sim)
-    run = tmp_path / "run"
-    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
-    with pytest.raises(RenderFailed, match="retries them"):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()
-    sim.clear_faults()
-    jobs = [str(r["remote_id"]) for r in ledger_rows(run, "clip")]
-    con = sqlite3.connect(run / "run.db")
-    with con:  # as an older mindmovie left it
-        con.execute("DELETE FROM meta WHERE key LIKE 'job_origin:%'")
-    con.close()
+    goals, s, run, jobs = await _two_older_jobs(sim, tmp_path, monkeypatch)
     with SimServer() as other:
         other.add_fault("http", path=f"{TASKS}/{jobs[1]}", method="GET", status=500, count=None)
         moved = _paid_clips_only(sim)
@@ -2547,14 +2549,9 @@ async def test_a_lone_job_of_an_older_mindmovie_is_kept_when_the_base_url_change
     the run to ask (`_none_known`). It was let go of, and the next render bought the
     clip again: paid twice. Made within a day, when every provider still keeps it, it is
     kept; with the base URL put back it is picked up."""
-    import sqlite3
-
     goals, s, run, job = await _a_clip_whose_download_failed(sim, tmp_path, monkeypatch)
     sim.clear_faults()
-    con = sqlite3.connect(run / "run.db")
-    with con:  # as an older mindmovie left it
-        con.execute("DELETE FROM meta WHERE key LIKE 'job_origin:%'")
-    con.close()
+    _forget_origins(run)
     with SimServer() as other:
         moved = _paid_clips_only(sim)
         moved.providers.byteplus.base_url = other.ark_base_url
