@@ -211,6 +211,39 @@ async def test_downloads_share_one_tls_context(
     assert len(built) == before + 1 and built[-1] == certifi.where(), built
 
 
+async def test_the_sdk_clients_share_the_tls_context_too(
+    sim: SimServer, keyframe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Ark SDK's own client loaded the CA bundle again for each client it made (one a
+    render and event loop, ~45 ms of CPU each). Its client now has the downloads' one
+    context: new Seedance and Seedream models, each with a new SDK client, build none."""
+    import ssl
+
+    built: list[object] = []
+    real = ssl.create_default_context
+
+    def counted(*a: Any, **kw: Any) -> ssl.SSLContext:
+        built.append(kw.get("cafile"))
+        return real(*a, **kw)
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    req = vreq(keyframe, seconds=4)
+    before = 0
+    for n in range(3):
+        if n == 1:
+            before = len(built)  # the shared context, if no test built it before
+        video = seedance(sim, "seedance-1-0-pro")
+        kf = seedream(sim, "seedream-3-0-t2i", options={"response_format": "url"})
+        st = await wait_done(video, await video.submit(req))
+        await video.fetch(st, req, tmp_path / f"clip{n}.mp4")
+        await kf.generate(KeyframeRequest(scene_id="s", prompt="p", width=720, height=1280,
+                                          seed=n, aspect="9:16"))  # fmt: skip
+    assert len(built) == before, built  # two new models each time, no new context
+    assert created(sim) == 3
+
+
 async def test_truncated_download_is_transient_and_refetch_reuses_the_job(
     sim: SimServer, keyframe: Path, tmp_path: Path
 ) -> None:
