@@ -259,6 +259,7 @@ def _run_pipeline(
     yes: bool = False,
     budget: float | None = None,
     skip_failed: bool = False,
+    let_go: bool = False,
     located: Callable[[str], str] = str,
 ) -> Any:
     from mindmovie.config import ConfigError
@@ -292,7 +293,12 @@ def _run_pipeline(
                 # (exit 2, as `estimate` says it), found before anything runs
                 raise _fail(located(e.message)) from None
             return asyncio.run(
-                pipe.run(fresh=fresh, until=until, skip_failed=skip_failed)  # type: ignore[arg-type]
+                pipe.run(
+                    fresh=fresh,
+                    until=until,  # type: ignore[arg-type]
+                    skip_failed=skip_failed,
+                    let_go=let_go,
+                )
             )
         finally:
             reporter.close()
@@ -354,6 +360,16 @@ def render(
         bool,
         typer.Option("--skip-failed", help="Make the movie without scenes that failed (named)."),
     ] = False,
+    let_go: Annotated[
+        bool,
+        typer.Option(
+            "--let-go",
+            help="For this render only: let go of the clip jobs (and lost job requests) kept "
+            "because the provider settings changed since they were made, when the old "
+            "settings cannot be put back. They stay counted as spent; their scenes' clips "
+            "are bought again (in the estimate, asked first). Other scenes are untouched.",
+        ),
+    ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only warnings and the result.")
     ] = False,
@@ -395,6 +411,7 @@ def render(
         yes=yes,
         budget=budget,
         skip_failed=skip_failed,
+        let_go=let_go,
         located=lambda message: _located(message, config, flags),
     )
     ran = len([r for r in res.ran if r[1] in ("keyframe", "clip")])

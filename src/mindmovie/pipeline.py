@@ -1132,6 +1132,11 @@ class Pipeline:
         #: creates with no job id (answer lost, or in flight at a kill) made with other
         #: settings than now, kept: scene -> [(row, what changed)] (`_keep_lost_elsewhere`)
         self._lost_elsewhere: dict[str, list[tuple[int, str]]] = {}
+        #: `render --let-go`: this render lets go of the jobs and lost creates kept only
+        #: because the provider settings changed since they were made (never remembered)
+        self._let_go = False
+        #: those jobs, found before the estimate (`_find_let_go`): job id -> why kept
+        self._letting_go: dict[str, str] = {}
         self._keyframe_provider = ""  # the keyframe model's provider in this render
         self._submit_locks: dict[str, asyncio.Lock] = {}
         #: ledger rows of submissions whose answer was lost and whose job the provider
@@ -1417,11 +1422,48 @@ class Pipeline:
             f"{provider} does not know job {rid} ({e.message}), but {why}. If you changed "
             "them since, put them back and render again: the job is kept (it may be "
             "running or done, and it bills), and nothing was bought in its place. If they "
-            "cannot be put back, `render --fresh` starts the run over (asking before it "
-            "buys the clip again)",
+            "cannot be put back, `render --let-go` lets go of the job (it stays counted "
+            "as spent) and buys this scene's clip again, asking first",
             provider=provider,
             scene_id=scene_id,
         )
+
+    async def _find_let_go(self, store: Store, video: VideoModel) -> None:
+        """`render --let-go`, before the estimate: the clip steps' journaled jobs that a
+        render keeps only because the provider settings changed since they were made (a
+        poll's 404 here, and `_elsewhere` says why it says nothing of the job). The
+        estimate counts their scenes' clips as bought again (`_reused_steps`), and
+        `_clip_once` lets go of each (`Store.let_go_job`) just before its new create, once
+        the spend is agreed to. A job known here, or whose poll fails otherwise, is not
+        touched; nor is any other scene's or job."""
+        if video.name == "local":
+            return
+        for st in store.steps():
+            rid = store.resumable_job(st)
+            if rid is None:
+                continue
+            row = store.ledger_by_remote(rid)
+            if row is None or row["provider"] != video.name:
+                continue
+            try:
+                await with_retry(partial(video.poll, rid))
+            except JobNotFound:
+                if why := await self._elsewhere(rid, video):
+                    self._letting_go[rid] = why
+            except ProviderError:
+                continue  # not known to be gone: the render polls it as before
+
+    def _let_go_of_kept(self, store: Store, scene_id: str, rid: str, provider: str) -> None:
+        """`render --let-go`: job `rid`, found by `_find_let_go`, is let go of (committed
+        before the new job's create is sent: `Store.let_go_job`)."""
+        why = self._letting_go.pop(rid)
+        said = (
+            f"job {rid} was let go of (render --let-go): {provider} does not know it where "
+            f"this render asks, and {why}. It stays counted as spent (it may have run and "
+            "billed where it was made); the clip is bought again"
+        )
+        store.let_go_job(scene_id, rid, said, why)
+        self.reporter.warn(f"{scene_id}: {said}")
 
     def _check_free_space(self) -> None:
         """Before a paid call: room on the run's disk for what it returns. A picture or
@@ -2884,6 +2926,16 @@ class Pipeline:
         ps = self.settings.provider_settings(model.name)
         self._check_stop()
         prev = store.get(scene_id, "clip")
+        if (
+            prev is not None
+            and prev.input_key == key
+            and prev.remote_id is not None
+            and prev.remote_id in self._letting_go
+        ):
+            # render --let-go: the job kept for the settings changed is let go of, and
+            # this step buys the clip again (counted in the estimate and spend question)
+            self._let_go_of_kept(store, scene_id, prev.remote_id, model.name)
+            prev = store.get(scene_id, "clip")
         remote_id: str | None = None
         if prev is not None and prev.input_key == key and prev.remote_id:
             # a job already paid for (in flight, or finished but not downloaded):
@@ -3251,9 +3303,17 @@ class Pipeline:
 
     # ------------------------------------------------------------------ the run
     async def run(
-        self, *, fresh: bool = False, until: Until = "movie", skip_failed: bool = False
+        self,
+        *,
+        fresh: bool = False,
+        until: Until = "movie",
+        skip_failed: bool = False,
+        let_go: bool = False,
     ) -> RenderResult:
+        """`let_go` (`render --let-go`): see `_find_let_go`; for this render only."""
         from mindmovie.media import FFmpegError as MediaError
+
+        self._let_go = let_go
 
         try:
             # every provider is built, and ffmpeg found, before the run folder is touched:
@@ -3979,7 +4039,7 @@ class Pipeline:
             except JobNotFound as e:
                 if why := await self._elsewhere(rid, video):
                     # made with other settings: its provider is not the one asked now
-                    if rid not in self._told_elsewhere:
+                    if rid not in self._told_elsewhere and not (r["usage"] or {}).get("let_go"):
                         self._told_elsewhere.add(rid)
                         self.reporter.warn(
                             f"{r['scene_id']}: job {rid} (no longer used by the scene) is "
@@ -4152,8 +4212,14 @@ class Pipeline:
             f"{sid}: a job request to {video.name} {what} was made with other settings "
             f"({why}); its job, if made, is not listed where this render asks, so it "
             "cannot be looked for. It is kept, counted as committed (about "
-            f"{costs.format_usd(float(r['estimated_usd']))}), and not refunded. Put them "
-            "back and render again so the job can be looked for, or `render --fresh`"
+            f"{costs.format_usd(float(r['estimated_usd']))}), and not refunded. "
+            + (
+                "With --let-go, it is let go of when its scene's clip is bought again"
+                if self._let_go
+                else "Put them back and render again so the job can be looked for, or, if "
+                "they cannot be put back, `render --let-go` to let go of it and buy the "
+                "clip again"
+            )
         )
         return True
 
@@ -4176,14 +4242,25 @@ class Pipeline:
                 continue
             if _asked_key(store, r) not in keys:
                 continue
+            if self._let_go:
+                # render --let-go: committed (the spend agreed to) before the new create
+                # is sent; the row stays counted, its outcome unknown, never looked for
+                store.let_go_row(row_id, why)
+                self.reporter.warn(
+                    f"{scene_id}: a job request for this clip sent to {r['provider']} with "
+                    f"other settings than now ({why}) was let go of (render --let-go): it "
+                    "stays counted as committed (it may have made a job there, which "
+                    "bills); the clip is bought again"
+                )
+                continue
             raise ProviderChanged(
                 f"a job request for this clip was sent to {r['provider']} with other "
                 f"settings than now ({why}), and its answer never came: a job it made "
                 "is not listed where this render asks, so it cannot be looked for. It is "
                 "kept, counted as committed, and the clip is not bought again (it would "
                 "be paid twice). Put them back and render again so the job can be looked "
-                "for, or `render --fresh` to start the run over (asking before it buys "
-                "the clip again)",
+                "for, or, if they cannot be put back, `render --let-go` to let go of it "
+                "(it stays counted) and buy the clip again, asking first",
                 provider=str(r["provider"]),
                 scene_id=scene_id,
             )
@@ -4645,6 +4722,8 @@ class Pipeline:
             # a job in flight, or one whose download (poll, deadline) failed: the render
             # polls it again and pays nothing (what `status` says: Store.resumable_job)
             job = None if step is None else store.resumable_job(step)
+            if job is not None and job in self._letting_go:
+                job = None  # `render --let-go`: let go of, the clip bought again
             # in the render's order: a kept clip is put back before a job is picked up,
             # its variants in the render's order (`_clip`)
             live = next((st for k in ordered if (st := store.reusable(sc.id, "clip", k))), None)
@@ -4680,6 +4759,8 @@ class Pipeline:
             self.reporter.money(*spent)
         await self._recover_orphans(store, video_model)
         await self._settle_stale_jobs(store, video_model, last=False)
+        if self._let_go and until in ("clips", "movie"):
+            await self._find_let_go(store, video_model)
         # what THIS run would spend: `render --until keyframes` or `plan` stop early
         self._estimated_at = time.time()
         est = self.estimate(store, planner).upto(until)

@@ -664,7 +664,8 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             "none: a job request for this clip was sent with other settings "
             f"({row['lost_elsewhere']}); it is kept, counted as committed, and the clip is "
             "not bought again. Put them back and render again so the job can be looked "
-            "for, or `render --fresh`"
+            "for, or, if they cannot be put back, `render --let-go` to let go of it and "
+            "buy the clip again"
         )
     if clip in ("failed", "running"):
         err = row.get("error") or ""
@@ -694,7 +695,8 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             return (
                 f"re-poll job {job} (kept: the provider settings changed since it was made, "
                 "see its error); picked up once they are put back, else the scene fails "
-                "again; no new job"
+                "again; no new job (if they cannot be put back, `render --let-go` lets go "
+                "of it and buys the clip again)"
             )
         if job:
             return f"re-poll job {job}; a new job only if the provider says it failed"

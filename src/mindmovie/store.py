@@ -996,6 +996,55 @@ class Store:
                     (json.dumps(usage), now, row[0]),
                 )
 
+    def let_go_job(self, scene_id: str, remote_id: str, error: str, note: str) -> None:
+        """`render --let-go`: the clip step's journaled job, kept only because the provider
+        settings changed since it was made (`Pipeline._find_let_go`), is let go of by the
+        person. In one transaction, before the new job's create is journaled: the step
+        fails (`let_go`) and loses the job id, so the clip is bought again (once); the
+        job's ledger row stays as it is (committed or billed: never refunded), marked
+        unused and `let_go` (`note`: why it was kept). A kill after it: the next render
+        counts the new clip in its estimate and asks, as for any clip."""
+        now = time.time()
+        detail = {"let_go": {"job": remote_id, "why": note[:300]}}
+        with self._tx() as db:
+            db.execute(
+                "UPDATE steps SET status='failed', error_kind='let_go', error=?,"
+                " remote_id=NULL, detail=?, updated_at=? WHERE scene_id=? AND stage='clip'"
+                " AND remote_id=?",
+                (error[:2000], json.dumps(detail), now, scene_id, remote_id),
+            )
+            row = db.execute(
+                "SELECT id, usage FROM ledger WHERE remote_id=? AND state!='refunded'"
+                " ORDER BY id DESC LIMIT 1",
+                (remote_id,),
+            ).fetchone()
+            if row is not None:
+                usage = self._usage(row[0], row[1]) or {}
+                usage.update(unused=True, let_go=f"let go of by the person: {note}"[:400])
+                db.execute(
+                    "UPDATE ledger SET usage=?, updated_at=? WHERE id=?",
+                    (json.dumps(usage), now, row[0]),
+                )
+
+    def let_go_row(self, row_id: int, note: str) -> None:
+        """`render --let-go`: a create with no job id (its answer lost, or in flight at a
+        kill) sent with other provider settings than now (`Pipeline._keep_lost_elsewhere`)
+        is let go of by the person: its row stays committed (it may have made a job where
+        it was sent, which bills), its outcome unknown (never looked for again, nor its
+        job taken for any scene's), marked `let_go`."""
+        with self._tx() as db:
+            row = db.execute("SELECT usage FROM ledger WHERE id=?", (row_id,)).fetchone()
+            usage = (self._usage(row_id, row[0]) if row is not None else None) or {}
+            usage.update(
+                unused=True,
+                unknown_outcome=True,
+                let_go=f"let go of by the person: {note}"[:400],
+            )
+            db.execute(
+                "UPDATE ledger SET usage=?, updated_at=? WHERE id=?",
+                (json.dumps(usage), time.time(), row_id),
+            )
+
     def forget_stage(self, stage: str, keep: set[str]) -> None:
         """Drop rows of `stage` whose scene is not in `keep` (e.g. segments no longer used)."""
         with self._tx() as db:
@@ -1134,8 +1183,16 @@ class Store:
 
     def _ledger_update(self, row_id: int, **fields: Any) -> None:
         fields["updated_at"] = time.time()
-        cols = ", ".join(f"{k}=?" for k in fields)
         with self._tx() as db:
+            if "usage" in fields:
+                # a row let go of (`let_go`) says so for good, whatever settles it later
+                row = db.execute("SELECT usage FROM ledger WHERE id=?", (row_id,)).fetchone()
+                was = (self._usage(row_id, row[0]) if row is not None else None) or {}
+                if "let_go" in was:
+                    usage = json.loads(fields["usage"] or "{}")
+                    if isinstance(usage, dict) and "let_go" not in usage:
+                        fields["usage"] = json.dumps({**usage, "let_go": was["let_go"]})
+            cols = ", ".join(f"{k}=?" for k in fields)
             db.execute(f"UPDATE ledger SET {cols} WHERE id=?", (*fields.values(), row_id))
 
     def ledger_set_remote(self, row_id: int, remote_id: str) -> None:

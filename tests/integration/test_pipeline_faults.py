@@ -2283,7 +2283,7 @@ async def test_a_lost_create_is_kept_when_the_base_url_changed_since_it_was_sent
             assert "providers.byteplus.base_url" in msg, msg
             assert f"was '{sim.ark_base_url}', now '{other.ark_base_url}'" in msg, msg
             assert "put them back and render again" in msg.lower(), msg
-            assert "render --fresh" in msg, msg
+            assert "render --let-go" in msg, msg
             assert other.stats()["totals"]["jobs_created"] == 0  # nothing bought
             assert not other.requests(path=TASKS, method="POST")
             (row,) = ledger_rows(run, "clip")
@@ -2994,3 +2994,235 @@ async def test_a_key_that_is_not_ascii_is_refused_before_any_call(
     assert "5ecret" not in str(e.value)
     assert sim.requests() == []
     assert not (tmp_path / "run" / "run.db").exists() or ledger_rows(tmp_path / "run", "plan") == []
+
+
+async def _two_scenes_one_clip_kept(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Any, Path, str, str]:
+    """A two-scene render (`_paid_clips_only`): the first scene's clip made and used,
+    the second's job finished, billed and journaled, its download failed (a 403 within
+    the URL's validity, at every render): (goals, settings, run folder, the second
+    scene's id, its job)."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    every = sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed, match="retries them"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    sim.clear_faults()
+    assert every.fired
+    rows = ledger_rows(run, "clip")
+    assert len(rows) == 2 and all(r["remote_id"] for r in rows), rows
+    kept = rows[-1]
+    (made,) = [j for j in sim.jobs() if j.id == kept["remote_id"]]
+    sim.add_fault("http", path=f"{made.file_ids[0]}.mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed, match="retries them") as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert f"{kept['scene_id']}:" in str(ei.value), ei.value
+    sim.clear_faults()
+    assert sim.stats()["totals"]["jobs_created"] == 2
+    return goals, s, run, str(kept["scene_id"]), str(kept["remote_id"])
+
+
+@pytest.mark.parametrize("what", ["base_url", "key"])
+async def test_let_go_buys_again_only_the_clip_whose_job_is_kept_for_changed_settings(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    """The settings a scene's job was made with cannot be put back (the old region or
+    account is gone): without `--let-go` the scene fails and names the option, buying
+    nothing; with it (`Pipeline.run(let_go=True)`), the job is let go of (its row stays
+    billed, marked let go of by the person) and that scene's clip alone is bought again:
+    counted in the spend question, one new job, the other scene reused (no job)."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys
+
+    sim.jobs_per_key = True
+    goals, s, run, scene, job = await _two_scenes_one_clip_kept(sim, tmp_path, monkeypatch)
+    asked: list[Any] = []
+
+    def ask(e: Any) -> bool:
+        asked.append(e)
+        return True
+
+    with SimServer() as other:
+        other.media_scale = 0.25
+        other.job_seconds = 0.3
+        moved, keys, where = s, KEYS, sim
+        if what == "base_url":
+            moved = _paid_clips_only(sim)
+            moved.providers.byteplus.base_url = other.ark_base_url
+            where = other
+        else:
+            keys = Keys(byteplus=SecretStr("ark-of-another-project-5ecret"))
+        made_before = where.stats()["totals"]["jobs_created"]
+        with pytest.raises(RenderFailed) as ei:
+            await Pipeline(goals, moved, out=run, keys=keys, confirm=ask).run()
+        msg = str(ei.value)
+        assert f"does not know job {job}" in msg and "the job is kept" in msg, msg
+        assert "`render --let-go` lets go of the job" in msg, msg
+        assert where.stats()["totals"]["jobs_created"] == made_before  # nothing bought
+        (kept,) = [r for r in ledger_rows(run, "clip") if r["remote_id"] == job]
+        assert "let_go" not in kept["usage"], kept
+        info = collect_status(run, settings=moved)
+        (shown,) = [sc for sc in info["scenes"] if sc["scene_id"] == scene]
+        assert "render --let-go" in shown["next"], shown
+        said = _Said()
+        asked.clear()
+        res = await Pipeline(goals, moved, out=run, keys=keys, confirm=ask, reporter=said).run(
+            let_go=True
+        )
+        assert res.movie is not None
+        # asked first, and the estimate counted that scene's clip, and only it
+        (est,) = asked
+        assert [sc.scene_id for sc in est.scenes if sc.video.payable] == [scene], est
+        assert est.total > 0
+        assert where.stats()["totals"]["jobs_created"] == made_before + 1  # one new job
+        new = [r for r in where.requests(path=TASKS, method="POST")]
+        assert len(new) == (1 if what == "base_url" else 3), new
+        rows = ledger_rows(run, "clip")
+        (kept,) = [r for r in rows if r["remote_id"] == job]
+        assert kept["state"] == "billed" and kept["billed_usd"] > 0, kept  # stays spent
+        assert kept["usage"]["let_go"].startswith("let go of by the person"), kept
+        assert kept["usage"]["unused"], kept
+        assert [r["scene_id"] for r in rows if r["remote_id"] != job].count(scene) == 1, rows
+        assert [r["state"] for r in rows] == ["billed"] * 3, rows
+        assert any(scene in t and "render --let-go" in t for t in said.said), said.said
+        # rendered again (with or without the option): all reused, nothing bought
+        for let_go in (False, True):
+            res = await Pipeline(goals, moved, out=run, keys=keys).run(let_go=let_go)
+            assert res.movie is not None
+        assert where.stats()["totals"]["jobs_created"] == made_before + 1
+        assert len(ledger_rows(run, "clip")) == 3
+
+
+async def test_let_go_declined_lets_go_of_nothing(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--let-go` and the spend question declined: nothing is let go of (the option is
+    for that render only, and its marks are written after the spend is agreed to); the
+    next render without it keeps the job as before."""
+    from mindmovie.pipeline import Declined
+
+    goals, _, run, _, job = await _two_scenes_one_clip_kept(sim, tmp_path, monkeypatch)
+    with SimServer() as other:
+        moved = _paid_clips_only(sim)
+        moved.providers.byteplus.base_url = other.ark_base_url
+        with pytest.raises(Declined):
+            await Pipeline(goals, moved, out=run, keys=KEYS, confirm=lambda e: False).run(
+                let_go=True
+            )
+        (kept,) = [r for r in ledger_rows(run, "clip") if r["remote_id"] == job]
+        assert "let_go" not in kept["usage"], kept
+        with pytest.raises(RenderFailed, match="render --let-go"):
+            await Pipeline(goals, moved, out=run, keys=KEYS, confirm=lambda e: True).run()
+        assert other.stats()["totals"]["jobs_created"] == 0
+
+
+@pytest.mark.parametrize("how", ["answer lost", "killed in flight"])
+async def test_let_go_buys_again_the_clip_of_a_lost_create_sent_with_other_settings(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A create whose answer was lost, sent with a base URL that cannot be put back:
+    `--let-go` keeps its row committed (it may have made a job there), marked let go of
+    with its outcome unknown, and buys the clip at the new endpoint: one job, asked
+    first; the next render looks for the row's job no more."""
+    goals, _, run, job = await _a_lost_create_whose_job_came_late(sim, tmp_path, monkeypatch, how)
+    (lost,) = ledger_rows(run, "clip")
+    asked: list[Any] = []
+
+    def ask(e: Any) -> bool:
+        asked.append(e)
+        return True
+
+    with SimServer() as other:
+        other.media_scale = 0.25
+        other.job_seconds = 0.3
+        moved = _paid_clips_only(sim)
+        moved.providers.byteplus.base_url = other.ark_base_url
+        with pytest.raises(RenderFailed, match="`render --let-go` to let go of it"):
+            await Pipeline(goals, moved, out=run, keys=KEYS, confirm=ask).run()
+        assert other.stats()["totals"]["jobs_created"] == 0
+        (scene,) = collect_status(run, settings=moved)["scenes"]
+        assert "`render --let-go` to let go of it" in scene["next"], scene
+        said = _Said()
+        asked.clear()
+        res = await Pipeline(goals, moved, out=run, keys=KEYS, confirm=ask, reporter=said).run(
+            let_go=True
+        )
+        assert res.movie is not None
+        (est,) = asked
+        assert [sc.video.payable for sc in est.scenes] == [True], est
+        assert other.stats()["totals"]["jobs_created"] == 1
+        assert len(other.requests(path=TASKS, method="POST")) == 1
+        rows = ledger_rows(run, "clip")
+        (row,) = [r for r in rows if r["id"] == lost["id"]]
+        assert row["state"] == "committed" and not row["remote_id"], row  # stays counted
+        assert row["usage"]["let_go"].startswith("let go of by the person"), row
+        assert row["usage"]["unknown_outcome"], row
+        assert [r["state"] for r in rows if r["id"] != lost["id"]] == ["billed"], rows
+        assert any("was let go of (render --let-go)" in t for t in said.said), said.said
+        res = await Pipeline(goals, moved, out=run, keys=KEYS).run()
+        assert res.movie is not None
+        assert other.stats()["totals"]["jobs_created"] == 1
+    # the job the lost create made at the old endpoint is never taken for the scene's
+    assert job not in {r["remote_id"] for r in ledger_rows(run, "clip")}
+
+
+async def test_let_go_buys_again_the_clip_of_a_veo_operation_kept_for_another_key(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Veo operation in flight, polled with GOOGLE_API_KEY of another project (404):
+    kept, and the message names `--let-go`; with it, the operation is let go of (its row
+    stays committed: it may run and bill in the old project), and one new operation is
+    bought with the key now set, asked first."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys
+
+    no_retry_waits(monkeypatch)
+    sim.jobs_per_key = True
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
+    s.providers.google.job_deadline = 1.0
+    run = tmp_path / "run"
+    sim.add_fault("slow", path="predictLongRunning", method="POST", count=1, seconds=2.5)
+    with pytest.raises(RenderFailed, match="not finished after 1 s"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    s.providers.google.job_deadline = 60.0
+    other = Keys(google=SecretStr("g-of-another-project"))
+    with pytest.raises(RenderFailed, match="`render --let-go` lets go of the job"):
+        await Pipeline(goals, s, out=run, keys=other, confirm=lambda e: True).run()
+    assert len(sim.jobs()) == 1
+    asked: list[Any] = []
+
+    def ask(e: Any) -> bool:
+        asked.append(e)
+        return True
+
+    said = _Said()
+    res = await Pipeline(goals, s, out=run, keys=other, confirm=ask, reporter=said).run(let_go=True)
+    assert res.movie is not None
+    (est,) = asked
+    assert [sc.video.payable for sc in est.scenes] == [True], est
+    assert len(sim.jobs()) == 2  # one new operation
+    (old, new) = ledger_rows(run, "clip")
+    assert old["remote_id"] == job and old["state"] == "committed", old  # never refunded
+    assert old["usage"]["let_go"].startswith("let go of by the person"), old
+    assert new["state"] == "billed" and new["remote_id"] != job, new
+    # let go of: not told again as a job kept in flight (the person chose)
+    assert not [t for t in said.said if job in t and "counted as in flight" in t], said.said
+    # the key put back: the old operation is settled (billed, unused), still let go of
+    time.sleep(2.5)  # the operation finishes (`slow`: 2.5 s after it was made)
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None and len(sim.jobs()) == 2
+    (old, _) = ledger_rows(run, "clip")
+    assert old["state"] == "billed" and old["usage"]["unused"], old
+    assert old["usage"]["let_go"].startswith("let go of by the person"), old

@@ -639,3 +639,18 @@ def test_the_readme_key_and_dotenv_messages_are_the_codes(
     env.write_text('A=1\nB=2\nC=3\nARK_API_KEY="abc\n')
     (problem,) = dotenv_problems(env)
     assert f"`{problem}`" in readme, problem
+
+
+def test_render_help_explains_let_go() -> None:
+    """`render --help` says what `--let-go` does: for the jobs kept because the provider
+    settings changed, counted as spent, the clips bought again after the question."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    r = CliRunner().invoke(app, ["render", "--help"], env={"COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.stdout.split())
+    assert "--let-go" in text, text
+    assert "provider settings changed" in text and "counted as spent" in text, text
+    assert "asked first" in text, text
