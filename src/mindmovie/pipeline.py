@@ -1463,6 +1463,7 @@ class Pipeline:
             "billed where it was made); the clip is bought again"
         )
         store.let_go_job(scene_id, rid, said, why)
+        killpoint("let_go")
         self.reporter.warn(f"{scene_id}: {said}")
 
     def _check_free_space(self) -> None:
@@ -4246,6 +4247,7 @@ class Pipeline:
                 # render --let-go: committed (the spend agreed to) before the new create
                 # is sent; the row stays counted, its outcome unknown, never looked for
                 store.let_go_row(row_id, why)
+                killpoint("let_go")
                 self.reporter.warn(
                     f"{scene_id}: a job request for this clip sent to {r['provider']} with "
                     f"other settings than now ({why}) was let go of (render --let-go): it "

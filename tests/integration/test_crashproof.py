@@ -1091,3 +1091,50 @@ def test_a_request_refunded_on_resume_whose_job_comes_even_later_is_put_back_on_
     assert (row["usage"] or {}).get("unused"), row
     billed = {x["remote_id"] for x in ledger(after, "clip", "billed")}
     assert billed == {j.id for j in sim.jobs()}, (billed, sim.jobs())
+
+
+@pytest.mark.parametrize("point", ["let_go", "submit"])
+def test_render_let_go_killed_keeps_its_note_and_buys_the_clip_once(
+    sim: SimServer, tmp_path: Path, point: str
+) -> None:
+    """`render --let-go` after providers.byteplus.base_url changed for good, SIGKILLed
+    right after it let go of a scene's kept job (`let_go`: the mark committed, no create
+    sent yet) or right after the new create was sent (`submit`: its id not journaled).
+    The next render, WITHOUT the option, finishes the movie: the old job's row stays
+    billed and marked let go of, and the new endpoint made exactly one job (found and
+    picked up after `submit`, bought once after `let_go`); the other scenes bought
+    nothing again."""
+    rig = make_rig(sim, tmp_path)
+    every = sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    assert rig.render().returncode != 0, rig.history()
+    sim.clear_faults()
+    assert every.fired
+    st = rig.status()
+    kept = ledger(st, "clip")[-1]  # its scene's download fails again below
+    (job,) = [j for j in sim.jobs() if j.id == kept["remote_id"]]
+    sim.add_fault("http", path=f"{job.file_ids[0]}.mp4", method="GET", status=403, count=None)
+    assert rig.render().returncode != 0, rig.history()
+    sim.clear_faults()
+    made = rig.totals()
+    assert made["jobs_created"] == SCENES
+    with SimServer() as other:
+        other.media_scale = 0.25
+        rig.cfg.write_text(rig.cfg.read_text().replace(sim.ark_base_url, other.ark_base_url))
+        r = mindmovie_fork.run(
+            [*rig.args(), "--let-go"], env=rig.env(point), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+        )
+        rig.logs.append(f"$ render --let-go kill_at={point} -> {r.returncode}\n{r.stderr}")
+        assert r.returncode == -signal.SIGKILL, rig.history()
+        (row,) = [x for x in ledger(rig.status(), "clip") if x["id"] == kept["id"]]
+        assert row["usage"]["let_go"].startswith("let go of by the person"), row
+        r = rig.render(quiet=False)  # no --let-go: the note and the new create are journaled
+        assert r.returncode == 0, rig.history()
+        assert_movie(rig.out / "movie.mp4")
+        assert other.stats()["totals"]["jobs_created"] == 1, rig.history()
+        st = rig.status()
+    assert rig.totals()["jobs_created"] == SCENES  # nothing more at the old endpoint
+    assert rig.totals()["images"] == made["images"] and rig.totals()["messages"] == 1
+    (row,) = [x for x in ledger(st, "clip") if x["id"] == kept["id"]]
+    assert row["state"] == "billed" and row["usage"]["let_go"], row
+    assert len(ledger(st, "clip", "billed")) == SCENES + 1
+    assert ledger(st, "clip", "committed") == []
