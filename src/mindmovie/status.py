@@ -285,6 +285,9 @@ def collect_status(
         if st.error_kind == "result_gone" and st.status == "failed":
             # its paid result can no longer be downloaded: bought again, not retried
             row.setdefault("gone", {})[st.stage] = _gone_detail(st.detail)
+        if st.error_kind == "let_go" and st.status == "failed" and st.stage == "clip":
+            # `render --let-go` let go of its job (`Store.let_go_job`): bought again
+            row["let_go"] = _let_go_detail(st.detail)
         if st.remote_id:
             row["remote_id"] = st.remote_id
         if st.stage == "clip" and jobs.get(st.scene_id):
@@ -580,6 +583,17 @@ def _gone_detail(detail: str | None) -> dict[str, Any]:
     return dict(gone) if isinstance(gone, dict) else {}
 
 
+def _let_go_detail(detail: str | None) -> dict[str, Any]:
+    """What `Store.let_go_job` noted on a clip step (the job let go of, why it was
+    kept); {} for a detail that is no such record."""
+    try:
+        got = json.loads(detail or "{}")
+    except ValueError:
+        return {}
+    let_go = got.get("let_go") if isinstance(got, dict) else None
+    return dict(let_go) if isinstance(let_go, dict) else {}
+
+
 def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None) -> str:
     """What the next `render` would do for this scene, in the person's words.
 
@@ -658,6 +672,14 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             else f"{which} can no longer be picked up"
         )
         return f"buy the clip again{usd}: {why}; counted in the spend question"
+    if clip == "failed" and "let_go" in row and not row.get("job"):
+        # a render --let-go stopped after it let go of the job, before the new one
+        was = row["let_go"].get("job")
+        which = f"job {was}" if was else "its job"
+        return (
+            f"buy the clip again: {which} was let go of (render --let-go; it stays "
+            "counted as spent); counted in the spend question"
+        )
     if clip in ("failed", "running") and row.get("lost_elsewhere") and not row.get("job"):
         # Pipeline._keep_lost_elsewhere: its job cannot be looked for with these settings
         return (

@@ -1125,8 +1125,12 @@ def test_render_let_go_killed_keeps_its_note_and_buys_the_clip_once(
         )
         rig.logs.append(f"$ render --let-go kill_at={point} -> {r.returncode}\n{r.stderr}")
         assert r.returncode == -signal.SIGKILL, rig.history()
-        (row,) = [x for x in ledger(rig.status(), "clip") if x["id"] == kept["id"]]
+        st = rig.status(with_config=True)
+        (row,) = [x for x in ledger(st, "clip") if x["id"] == kept["id"]]
         assert row["usage"]["let_go"].startswith("let go of by the person"), row
+        if point == "let_go":  # no new job yet: status says the clip is bought again
+            (scene,) = [sc for sc in st["scenes"] if sc["scene_id"] == kept["scene_id"]]
+            assert scene["next"].startswith(f"buy the clip again: job {job.id} was let go"), scene
         r = rig.render(quiet=False)  # no --let-go: the note and the new create are journaled
         assert r.returncode == 0, rig.history()
         assert_movie(rig.out / "movie.mp4")

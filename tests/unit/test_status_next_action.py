@@ -216,3 +216,12 @@ def test_a_clip_whose_job_can_no_longer_be_picked_up_is_bought_again() -> None:
         "buy the clip again (about $0.10): job cgt-2 can no longer be picked up; "
         "counted in the spend question"
     )
+
+
+def test_a_clip_whose_job_was_let_go_of_is_bought_again() -> None:
+    """A `render --let-go` stopped after it let go of the scene's job (`Store.let_go_job`)
+    and before the new one: the next render buys the clip, counted in its question."""
+    row = {"keyframe": "succeeded", "clip": "failed", "let_go": {"job": "cgt-1", "why": "x"}}
+    said = _next_action(row)
+    assert said.startswith("buy the clip again: job cgt-1 was let go of (render --let-go"), said
+    assert "counted in the spend question" in said, said
