@@ -543,7 +543,10 @@ def test_ctrl_c_twice_exits_at_once_and_resume_creates_no_second_job(
     p.send_signal(signal.SIGINT)
     rc, took = _wait_exit(p, timeout=5)
     assert rc == 130
-    assert took < 1.0, took  # at once, not after the poll or the grace
+    # at once, not after the poll (~2.7 s of its 3 s were left) or the grace (5 s); 2 s,
+    # not 1: a loaded machine (the suite runs a process more than it has cores) may take
+    # a second to end a process that has stopped
+    assert took < 2.0, took
     sim.clear_faults()
     sim.job_seconds = 0.2  # jobs created from here on: keep the resume short
     r = rig.render()
