@@ -18,6 +18,10 @@ its /proc/PID/cmdline names mindmovie (pipeline.py). A fork has the fork server'
 command line, which names this module among its preloads: a forked render is taken for
 the render it is.
 
+The e2e tests' commands (tests/e2e: `mindmovie render`, `status`, `plan`, ...) run the
+same way, except the few that need what only a fresh interpreter shows: the example's
+first render, the modules a command imports (numpy), a terminal, stdin, a signal.
+
 TESTS_NO_FORK=1 runs every render as a plain subprocess instead (to compare).
 """
 
@@ -33,10 +37,30 @@ import tempfile
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
-#: imported once by the fork server: the slow SDKs, none of which reads the environment
-#: or starts a thread when imported (not mindmovie: see above; not numpy, whose BLAS
-#: starts threads at import)
-PRELOAD = ["anthropic", "byteplussdkarkruntime", "google.genai", "httpx"]
+#: imported once by the fork server: the slow SDKs, and the libraries every command
+#: imports (~0.6 s of CPU a start; the e2e tests start ~240 commands), none of which
+#: starts a thread when imported, nor reads the environment a test varies (not mindmovie:
+#: see above; not numpy, whose BLAS starts threads at import)
+PRELOAD = [
+    "anthropic",
+    "byteplussdkarkruntime",
+    "google.genai",
+    "httpx",
+    "typer",
+    "rich.console",
+    "rich.live",
+    "rich.progress",
+    "rich.table",
+    "pydantic",
+    "pydantic_settings",
+    "yaml",
+    "PIL.Image",
+    "PIL.ImageDraw",
+    "PIL.ImageFont",
+    "tenacity",
+    "asyncio",
+    "sqlite3",
+]
 
 _context: ForkServerContext | None = None
 

@@ -14,19 +14,15 @@ from pathlib import Path
 import pytest
 
 from mindmovie.pipeline import WORK_FOLDERS
+from tests import mindmovie_fork
 from tests.e2e.project import status_json
 
 
 def _cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`python -m mindmovie ARGS` in its own process (a fork of one with the libraries
+    imported: tests/mindmovie_fork.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "mindmovie", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    return mindmovie_fork.run(list(args), env=env, cwd=cwd, timeout=timeout)
 
 
 def _render(project: Path) -> subprocess.CompletedProcess[str]:

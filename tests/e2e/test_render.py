@@ -20,21 +20,27 @@ import numpy as np
 import pytest
 
 from mindmovie.media import probe, run_ffmpeg
+from tests import mindmovie_fork
 from tests.e2e.project import FPS, SMALL, new_project, status_json
 
 
 def _cli(
-    *args: str, cwd: Path, check: bool = True, timeout: float = 300
+    *args: str, cwd: Path, check: bool = True, timeout: float = 300, fork: bool = True
 ) -> subprocess.CompletedProcess[str]:
+    """`python -m mindmovie ARGS` in its own process: a fork of one with the libraries
+    imported (tests/mindmovie_fork.py), or with `fork=False` a fresh interpreter."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "mindmovie", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    if fork:
+        proc = mindmovie_fork.run(list(args), env=env, cwd=cwd, timeout=timeout)
+    else:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mindmovie", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
     if check and proc.returncode != 0:
         raise AssertionError(f"mindmovie {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
     return proc
@@ -70,7 +76,9 @@ def _frame(video: Path, t: float, size: tuple[int, int]) -> np.ndarray:
 
 def test_render_example_offline(workdir: Path) -> None:
     run = workdir / "run"
-    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q", cwd=workdir)
+    # a fresh interpreter, as the README's command starts it
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+         cwd=workdir, fork=False)  # fmt: skip
     movie = run / "movie.mp4"
     info = probe(movie, count_frames=True)
     assert [s.kind for s in info.streams].count("video") == 1

@@ -20,20 +20,16 @@ from typing import Any
 import pytest
 import yaml
 
+from tests import mindmovie_fork
 from tests.e2e.project import SMALL, new_project, status_json
 
 
 def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m mindmovie ARGS` in its own process (a fork of one with the libraries
+    imported: tests/mindmovie_fork.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
     env["COLUMNS"] = "200"  # the status table on one line per scene
-    return subprocess.run(
-        [sys.executable, "-m", "mindmovie", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    return mindmovie_fork.run(list(args), env=env, cwd=cwd, timeout=300)
 
 
 def _cli(*args: str, cwd: Path) -> str:
