@@ -284,10 +284,10 @@ def collect_status(
             row["error"] = f"{st.stage}: {st.error}"
         if st.error_kind == "result_gone" and st.status == "failed":
             # its paid result can no longer be downloaded: bought again, not retried
-            row.setdefault("gone", {})[st.stage] = _gone_detail(st.detail)
+            row.setdefault("gone", {})[st.stage] = _detail_record(st.detail, "result_gone")
         if st.error_kind == "let_go" and st.status == "failed" and st.stage == "clip":
             # `render --let-go` let go of its job (`Store.let_go_job`): bought again
-            row["let_go"] = _let_go_detail(st.detail)
+            row["let_go"] = _detail_record(st.detail, "let_go")
         if st.remote_id:
             row["remote_id"] = st.remote_id
         if st.stage == "clip" and jobs.get(st.scene_id):
@@ -572,26 +572,16 @@ def _late_waits(
     return list(out.values())
 
 
-def _gone_detail(detail: str | None) -> dict[str, Any]:
-    """What `Store.result_gone` noted on a step (the job let go of, a new clip's
-    estimate); {} for a keyframe, or a detail that is no such record."""
+def _detail_record(detail: str | None, kind: str) -> dict[str, Any]:
+    """What `Store.result_gone` (`kind` "result_gone": the job let go of, a new clip's
+    estimate) or `Store.let_go_job` ("let_go": the job, why it was kept) noted on a
+    step; {} for a detail that is no such record."""
     try:
         got = json.loads(detail or "{}")
     except ValueError:
         return {}
-    gone = got.get("result_gone") if isinstance(got, dict) else None
-    return dict(gone) if isinstance(gone, dict) else {}
-
-
-def _let_go_detail(detail: str | None) -> dict[str, Any]:
-    """What `Store.let_go_job` noted on a clip step (the job let go of, why it was
-    kept); {} for a detail that is no such record."""
-    try:
-        got = json.loads(detail or "{}")
-    except ValueError:
-        return {}
-    let_go = got.get("let_go") if isinstance(got, dict) else None
-    return dict(let_go) if isinstance(let_go, dict) else {}
+    record = got.get(kind) if isinstance(got, dict) else None
+    return dict(record) if isinstance(record, dict) else {}
 
 
 def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None) -> str:

@@ -974,27 +974,10 @@ class Store:
         the job's ledger row stays billed (or in flight), marked unused with why.
         `detail` keeps the job, whether it was `billed` and `estimated_usd` (a new clip)
         for `status`."""
-        now = time.time()
         gone = {"job": remote_id, "estimated_usd": estimated_usd, "billed": billed}
-        detail = {"result_gone": gone}
-        with self._tx() as db:
-            db.execute(
-                "UPDATE steps SET status='failed', error_kind='result_gone', error=?,"
-                " remote_id=NULL, detail=?, updated_at=? WHERE scene_id=? AND stage=?",
-                (error[:2000], json.dumps(detail), now, scene_id, stage),
-            )
-            row = db.execute(
-                "SELECT id, usage FROM ledger WHERE remote_id=? AND state!='refunded'"
-                " ORDER BY id DESC LIMIT 1",
-                (remote_id,),
-            ).fetchone()
-            if row is not None:
-                usage = self._usage(row[0], row[1]) or {}
-                usage.update(unused=True, result_gone=error[:300])
-                db.execute(
-                    "UPDATE ledger SET usage=?, updated_at=? WHERE id=?",
-                    (json.dumps(usage), now, row[0]),
-                )
+        self._drop_job(
+            scene_id, stage, remote_id, "result_gone", error, gone, result_gone=error[:300]
+        )
 
     def let_go_job(self, scene_id: str, remote_id: str, error: str, note: str) -> None:
         """`render --let-go`: the clip step's journaled job, kept only because the provider
@@ -1004,15 +987,50 @@ class Store:
         job's ledger row stays as it is (committed or billed: never refunded), marked
         unused and `let_go` (`note`: why it was kept). A kill after it: the next render
         counts the new clip in its estimate and asks, as for any clip."""
+        self._drop_job(
+            scene_id,
+            "clip",
+            remote_id,
+            "let_go",
+            error,
+            {"job": remote_id, "why": note[:300]},
+            only_that_job=True,
+            let_go=f"let go of by the person: {note}"[:400],
+        )
+
+    def _drop_job(
+        self,
+        scene_id: str,
+        stage: str,
+        remote_id: str,
+        kind: str,
+        error: str,
+        record: dict[str, Any],
+        *,
+        only_that_job: bool = False,
+        **marks: Any,
+    ) -> None:
+        """`result_gone` and `let_go_job`, in one transaction: the step fails (`kind`,
+        its detail `{kind: record}`) and loses its job id (`only_that_job`: only while
+        the step still holds `remote_id`), and the job's ledger row (the latest not
+        refunded) is marked unused and with `marks`."""
         now = time.time()
-        detail = {"let_go": {"job": remote_id, "why": note[:300]}}
+        sql = (
+            "UPDATE steps SET status='failed', error_kind=?, error=?, remote_id=NULL,"
+            " detail=?, updated_at=? WHERE scene_id=? AND stage=?"
+        )
+        args: tuple[Any, ...] = (
+            kind,
+            error[:2000],
+            json.dumps({kind: record}),
+            now,
+            scene_id,
+            stage,
+        )
+        if only_that_job:
+            sql, args = sql + " AND remote_id=?", (*args, remote_id)
         with self._tx() as db:
-            db.execute(
-                "UPDATE steps SET status='failed', error_kind='let_go', error=?,"
-                " remote_id=NULL, detail=?, updated_at=? WHERE scene_id=? AND stage='clip'"
-                " AND remote_id=?",
-                (error[:2000], json.dumps(detail), now, scene_id, remote_id),
-            )
+            db.execute(sql, args)
             row = db.execute(
                 "SELECT id, usage FROM ledger WHERE remote_id=? AND state!='refunded'"
                 " ORDER BY id DESC LIMIT 1",
@@ -1020,7 +1038,7 @@ class Store:
             ).fetchone()
             if row is not None:
                 usage = self._usage(row[0], row[1]) or {}
-                usage.update(unused=True, let_go=f"let go of by the person: {note}"[:400])
+                usage.update(unused=True, **marks)
                 db.execute(
                     "UPDATE ledger SET usage=?, updated_at=? WHERE id=?",
                     (json.dumps(usage), now, row[0]),

@@ -2567,17 +2567,11 @@ async def test_a_lone_job_of_an_older_mindmovie_is_kept_when_the_base_url_change
     assert sim.stats()["totals"]["jobs_created"] == 1  # the same job, picked up
 
 
-async def test_a_veo_operation_is_kept_when_the_google_key_changed_since_it_was_made(
+async def _veo_operation_in_flight(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A Veo operation in flight when its render stopped waiting (its deadline), polled
-    by a render with GOOGLE_API_KEY of another project: 404. It was let go of, and the
-    clip bought again by the next render. Now it is kept and the scene fails naming the
-    key's variable; with the key put back the operation is picked up, not bought."""
-    from pydantic import SecretStr
-
-    from mindmovie.config import Keys
-
+) -> tuple[Path, Any, Path, str]:
+    """A one-scene Veo render (sim.jobs_per_key) that stopped waiting for its operation
+    (a 1 s deadline; the create took 2.5 s): (goals, settings, run folder, the job)."""
     no_retry_waits(monkeypatch)
     sim.jobs_per_key = True
     sim.media_scale = 0.25
@@ -2590,6 +2584,21 @@ async def test_a_veo_operation_is_kept_when_the_google_key_changed_since_it_was_
     with pytest.raises(RenderFailed, match="not finished after 1 s"):
         await Pipeline(goals, s, out=run, keys=KEYS).run()
     (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    return goals, s, run, str(job)
+
+
+async def test_a_veo_operation_is_kept_when_the_google_key_changed_since_it_was_made(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Veo operation in flight when its render stopped waiting (its deadline), polled
+    by a render with GOOGLE_API_KEY of another project: 404. It was let go of, and the
+    clip bought again by the next render. Now it is kept and the scene fails naming the
+    key's variable; with the key put back the operation is picked up, not bought."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys
+
+    goals, s, run, job = await _veo_operation_in_flight(sim, tmp_path, monkeypatch)
     other = Keys(google=SecretStr("g-of-another-project"))
     with pytest.raises(RenderFailed) as ei:
         await Pipeline(goals, s, out=run, keys=other, confirm=lambda e: True).run()
@@ -3184,18 +3193,7 @@ async def test_let_go_buys_again_the_clip_of_a_veo_operation_kept_for_another_ke
 
     from mindmovie.config import Keys
 
-    no_retry_waits(monkeypatch)
-    sim.jobs_per_key = True
-    sim.media_scale = 0.25
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
-    s.providers.google.job_deadline = 1.0
-    run = tmp_path / "run"
-    sim.add_fault("slow", path="predictLongRunning", method="POST", count=1, seconds=2.5)
-    with pytest.raises(RenderFailed, match="not finished after 1 s"):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()
-    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    goals, s, run, job = await _veo_operation_in_flight(sim, tmp_path, monkeypatch)
     s.providers.google.job_deadline = 60.0
     other = Keys(google=SecretStr("g-of-another-project"))
     with pytest.raises(RenderFailed, match="`render --let-go` lets go of the job"):

@@ -174,12 +174,9 @@ async def test_submit_poll_fetch_roundtrip(sim: SimServer, keyframe: Path, tmp_p
     assert created(sim) == 1
 
 
-async def test_downloads_share_one_tls_context(
-    sim: SimServer, keyframe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every result download's client had a TLS context of its own: the CA bundle loaded
-    again each time (~45 ms of CPU a download, a seventh of some test files' time).
-    Clips and images now share one; a changed SSL_CERT_FILE gets its own."""
+def _count_tls_contexts(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every TLS context built from here on (its CA file), with SSL_CERT_FILE and
+    SSL_CERT_DIR unset."""
     import ssl
 
     built: list[object] = []
@@ -192,6 +189,16 @@ async def test_downloads_share_one_tls_context(
     monkeypatch.setattr(ssl, "create_default_context", counted)
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    return built
+
+
+async def test_downloads_share_one_tls_context(
+    sim: SimServer, keyframe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every result download's client had a TLS context of its own: the CA bundle loaded
+    again each time (~45 ms of CPU a download, a seventh of some test files' time).
+    Clips and images now share one; a changed SSL_CERT_FILE gets its own."""
+    built = _count_tls_contexts(monkeypatch)
     video = seedance(sim, "seedance-1-0-pro")
     kf = seedream(sim, "seedream-3-0-t2i", options={"response_format": "url"})
     req = vreq(keyframe, seconds=4)
@@ -217,18 +224,7 @@ async def test_the_sdk_clients_share_the_tls_context_too(
     """The Ark SDK's own client loaded the CA bundle again for each client it made (one a
     render and event loop, ~45 ms of CPU each). Its client now has the downloads' one
     context: new Seedance and Seedream models, each with a new SDK client, build none."""
-    import ssl
-
-    built: list[object] = []
-    real = ssl.create_default_context
-
-    def counted(*a: Any, **kw: Any) -> ssl.SSLContext:
-        built.append(kw.get("cafile"))
-        return real(*a, **kw)
-
-    monkeypatch.setattr(ssl, "create_default_context", counted)
-    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    built = _count_tls_contexts(monkeypatch)
     req = vreq(keyframe, seconds=4)
     before = 0
     for n in range(3):
