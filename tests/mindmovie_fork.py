@@ -9,9 +9,14 @@ test process, and every render is a fork of it that runs the CLI exactly as `pyt
 mindmovie` does: its own pid (a kill is a real SIGKILL of a real process), its own
 working directory, environment (os.environ replaced, so ffmpeg and every setting read at
 run time see the test's), stdin at /dev/null and stdout/stderr written to files, and an
-exit status as a subprocess's (-9 after SIGKILL). mindmovie itself is imported fresh in
-each fork, after its environment is set, so nothing of it is shared: its consoles read
-the test's COLUMNS, its kill points the test's MINDMOVIE_KILL_AT.
+exit status as a subprocess's (-9 after SIGKILL). mindmovie's CLI module is imported
+fresh in each fork, after its environment is set: its consoles read the test's COLUMNS
+and terminal when it is imported. The rest of mindmovie that imports no numpy (the
+pipeline, store, settings, plan and goals models, status, storyboard, doctor: ~0.3 s of
+CPU a start, mostly pydantic building its models) is imported by the server too: none
+of it reads the environment, the working directory or the clock, or starts a thread,
+when imported (its settings, kill points, consoles and ffmpeg path are read when used),
+which test_fork_preload.py checks.
 
 A run's lock file holds the render's pid, and mindmovie takes a pid for a render only if
 its /proc/PID/cmdline names mindmovie (pipeline.py). A fork has the fork server's
@@ -37,10 +42,11 @@ import tempfile
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
-#: imported once by the fork server: the slow SDKs, and the libraries every command
-#: imports (~0.6 s of CPU a start; the e2e tests start ~240 commands), none of which
-#: starts a thread when imported, nor reads the environment a test varies (not mindmovie:
-#: see above; not numpy, whose BLAS starts threads at import)
+#: imported once by the fork server: the slow SDKs, the libraries every command imports
+#: (~0.6 s of CPU a start; the e2e tests start ~240 commands), and mindmovie's own
+#: modules but the CLI (see above), none of which starts a thread when imported, nor reads
+#: the environment a test varies (not numpy, whose BLAS starts threads at import, nor
+#: the modules that import it: the compose engines, the local providers)
 PRELOAD = [
     "anthropic",
     "byteplussdkarkruntime",
@@ -60,6 +66,12 @@ PRELOAD = [
     "tenacity",
     "asyncio",
     "sqlite3",
+    "mindmovie.pipeline",
+    "mindmovie.status",
+    "mindmovie.storyboard",
+    "mindmovie.doctor",
+    "mindmovie.budget",
+    "mindmovie.init_goals",
 ]
 
 _context: ForkServerContext | None = None

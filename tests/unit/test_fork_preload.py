@@ -1,0 +1,69 @@
+"""The fork server's preloads (tests/mindmovie_fork.py) must be safe to share: a module
+imported there is imported once for every forked command, so if importing it read the
+environment, the working directory or the clock, or started a thread, each test's
+command would run with the server's view of them (or a thread its fork never has)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.mindmovie_fork import PRELOAD
+
+_PROBE = r"""
+import importlib, json, os, sys, threading, time
+
+mine = [m for m in PRELOAD if m.split(".")[0] == "mindmovie"]
+for m in PRELOAD:
+    if m not in mine:
+        importlib.import_module(m)
+
+read = []
+
+
+class Recording(os._Environ):
+    def __getitem__(self, key):
+        read.append(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        read.append(key)
+        return super().__contains__(key)
+
+
+env = os.environ
+os.environ = Recording(env._data, env.encodekey, env.decodekey, env.encodevalue, env.decodevalue)
+cwd_calls = []
+real_getcwd, real_time = os.getcwd, time.time
+os.getcwd = lambda: cwd_calls.append("getcwd") or real_getcwd()
+time.time = lambda: cwd_calls.append("time") or real_time()
+for m in mine:
+    importlib.import_module(m)
+print(json.dumps({
+    "mine": mine,
+    "env_read": sorted(set(read)),
+    "cwd_or_clock": cwd_calls,
+    "threads": threading.active_count(),
+    "numpy": "numpy" in sys.modules,
+    "cli": "mindmovie.cli" in sys.modules,
+}))
+"""
+
+
+def test_the_preloaded_mindmovie_modules_read_nothing_a_test_varies() -> None:
+    r = subprocess.run(
+        [sys.executable, "-c", f"PRELOAD = {PRELOAD!r}\n{_PROBE}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.splitlines()[-1])
+    assert "mindmovie.pipeline" in got["mine"]  # what the preload is for
+    # pydantic's own switch, read as each model is built: no test sets it
+    assert [k for k in got["env_read"] if k != "PYDANTIC_DISABLE_PLUGINS"] == [], got
+    assert got["cwd_or_clock"] == [], got
+    assert got["threads"] == 1, got
+    assert not got["numpy"], got  # its BLAS starts threads when imported
+    assert not got["cli"], got  # its consoles read COLUMNS and the terminal when imported
