@@ -916,7 +916,9 @@ async def test_the_stop_signal_handler_starts_no_thread_and_the_warning_still_co
             "warning: cannot stop gracefully: the render is blocked in a call that does "
             "not return. Send it again to quit at once."
         )
-        assert set(threading.enumerate()) == before
+        # no thread started (threads of earlier tests may have ended meanwhile: the
+        # simulator's keep-alive handlers end when a collected client's socket closes)
+        assert set(threading.enumerate()) <= before
     finally:
         pipe._remove_sigint()
     assert not any(t.name == "mindmovie-unheard" for t in threading.enumerate())
