@@ -3329,6 +3329,13 @@ class Pipeline:
                 "line, or fix IMAGEIO_FFMPEG_EXE. `mindmovie doctor` checks it. Nothing was "
                 "made or spent"
             ) from None
+        try:
+            return await self._run_built(fresh=fresh, until=until, skip_failed=skip_failed)
+        finally:
+            await self._close_providers()
+
+    async def _run_built(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:
+        """run(), its providers built: the run folder's errors made a person's."""
         if not self._out_given and self.run_dir != self._home:
             self._follow_title()
         try:
@@ -3349,6 +3356,22 @@ class Pipeline:
                     "render into another folder with --out"
                 ) from None
             raise
+
+    async def _close_providers(self) -> None:
+        """Close the providers' HTTP clients, on the loop they were used in. Left to the
+        garbage collector, their keep-alive connections stayed open after the render, in
+        a process that goes on (a test's, a program's that renders twice) until a full
+        collection: the simulator counted them. A close that fails changes nothing of
+        the render's outcome."""
+        built: list[object] = [*(self._providers or ())]
+        if self._kf_text is not None:
+            built.append(self._kf_text[0])
+        self._providers = None  # closed: a later run() builds its own
+        for provider in built:
+            close = getattr(provider, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
 
     async def _run_locked(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:
         with contextlib.ExitStack() as held:

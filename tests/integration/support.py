@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,18 @@ def settings_for(preset: str, sim: SimServer, **extra: Any) -> Any:
     for k, v in extra.items():
         overrides[k] = {**overrides.get(k, {}), **v} if isinstance(v, dict) else v
     return load_settings(overrides=overrides, env={})
+
+
+async def left_open(sim: SimServer, before: set[int], wait: float = 5.0) -> set[int]:
+    """The simulator's connections opened since `before` that are still open once the
+    server has had `wait` seconds to see the clients' closes (its handler threads read
+    the end of each connection in their own time)."""
+    import asyncio
+
+    deadline = time.monotonic() + wait
+    while (left := sim.connections() - before) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    return left
 
 
 def tiny_local_settings() -> Any:

@@ -15,7 +15,13 @@ import pytest
 from mindmovie.media import probe
 from mindmovie.pipeline import Pipeline, RenderFailed, soften_prompt
 from mindmovie.progress import NullReporter
-from tests.integration.support import KEYS, claude_answer_for, goals_file, settings_for
+from tests.integration.support import (
+    KEYS,
+    claude_answer_for,
+    goals_file,
+    left_open,
+    settings_for,
+)
 from tests.sim.server import SimServer
 
 
@@ -26,8 +32,12 @@ async def test_preset_renders_through_real_sdks(
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     settings = settings_for(preset, sim)
+    open_before = sim.connections()  # (earlier tests' clients the collector has not closed)
     pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS)
     res = await pipe.run()
+    # the render closed the connections it opened (the SDK clients' keep-alive pools),
+    # though `pipe` still holds its providers
+    assert await left_open(sim, open_before) == set()
     assert res.movie is not None
     info = probe(res.movie, count_frames=True)
     assert info.video is not None and info.audio is not None

@@ -265,6 +265,12 @@ class SimServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def connections(self) -> set[int]:
+        """The client connections open now (a keep-alive one stays open until the client
+        closes it), by serial number: a test takes them before and after a render to see
+        that the render closed every connection it opened."""
+        return self._httpd.open_serials() if self._httpd is not None else set()
+
     @property
     def port(self) -> int:
         """The bound port."""
@@ -530,6 +536,27 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: the connections open now, each by its serial number (`SimServer.connections`)
+        self.open: dict[Any, int] = {}
+        self._serials = itertools.count(1)
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self.open[request] = next(self._serials)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self.open.pop(request, None)
+        super().shutdown_request(request)
+
+    def open_serials(self) -> set[int]:
+        with self._open_lock:
+            return set(self.open.values())
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up (e.g. on a dropped or truncated answer) are not errors."""

@@ -453,6 +453,14 @@ class ClaudePlanner:
             self._clients = {loop: client}
         return client
 
+    async def aclose(self) -> None:
+        """Close this loop's client (its keep-alive connections); one of a loop that is
+        gone is only dropped: its sockets cannot be closed from another loop."""
+        clients, self._clients = self._clients, {}
+        client = clients.get(id(asyncio.get_running_loop()))
+        if client is not None:
+            await client.close()
+
     # ------------------------------------------------------------ API
     async def plan(
         self,

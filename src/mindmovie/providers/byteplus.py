@@ -294,6 +294,14 @@ class _ArkClients:
             self._clients = {loop: client}
         return client
 
+    async def aclose(self) -> None:
+        """Close this loop's client (its keep-alive connections); one of a loop that is
+        gone is only dropped: its sockets cannot be closed from another loop."""
+        clients, self._clients = self._clients, {}
+        client = clients.get(id(asyncio.get_running_loop()))
+        if client is not None:
+            await client.close()
+
 
 class _ArkHttp(httpx.AsyncClient):
     """The Ark client's httpx client: the SDK's own defaults (its connection limits,
@@ -407,6 +415,10 @@ class SeedreamKeyframes:
                 raise InvalidRequest(
                     f"keyframes.options.size: {e.message}", provider=PROVIDER
                 ) from None
+
+    async def aclose(self) -> None:
+        """Close the Ark client's connections (the pipeline does, at the end of a render)."""
+        await self._ark.aclose()
 
     def __repr__(self) -> str:
         return f"SeedreamKeyframes(model={self.model!r})"
@@ -743,6 +755,10 @@ class SeedanceVideo:
             )
         #: the last poll's reported usage per task id, for the cost ledger
         self.usage: dict[str, dict[str, Any]] = {}
+
+    async def aclose(self) -> None:
+        """Close the Ark client's connections (the pipeline does, at the end of a render)."""
+        await self._ark.aclose()
 
     def __repr__(self) -> str:
         return f"SeedanceVideo(model={self.model!r})"
