@@ -2365,10 +2365,10 @@ class Pipeline:
         video_model = registry.make_video(self.settings, self.keys)
         self._video_model = video_model
         self._check_clip_settings()
-        from mindmovie.media import FFmpegError, run_ffmpeg
+        from mindmovie.media import FFmpegError, check_ffmpeg
 
         try:
-            run_ffmpeg(["-version"])
+            check_ffmpeg()
         except FFmpegError:
             raise
         except OSError as e:  # not there, not executable
@@ -3201,7 +3201,7 @@ class Pipeline:
             SceneInput,
             build_timeline,
         )
-        from mindmovie.media import clip_matrix, probe
+        from mindmovie.media import clip_facts
 
         w, h = self.settings.output.frame()
         cs = self.settings.compose
@@ -3219,16 +3219,17 @@ class Pipeline:
             if sc.id not in clips:
                 continue
             clip = clips[sc.id]
-            info = probe(clip)
+            sha = sha256_file(clip)
+            has_audio, matrix = clip_facts(clip, sha)
             scenes.append(
                 SceneInput(
                     id=sc.id,
                     affirmation=sc.affirmation,
                     seconds=sc.seconds,
                     clip=clip,
-                    clip_sha256=sha256_file(clip),
-                    has_audio=info.audio is not None,
-                    clip_matrix=clip_matrix(info.video) if info.video else "",
+                    clip_sha256=sha,
+                    has_audio=has_audio,
+                    clip_matrix=matrix,
                 )
             )
         music = expanded(plan.music) if plan.music else None  # as check_plan

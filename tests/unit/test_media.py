@@ -139,3 +139,71 @@ def test_a_folder_named_with_a_colon_is_a_folder_to_ffmpeg(
     # what is not a local path here is left as ffmpeg's to read
     for arg in ("pipe:1", "-", "sine=d=1", "anullsrc=r=48000:cl=stereo", "/a:b/c.mp4"):
         assert ffmpeg_path(arg) == arg
+
+
+def test_clip_facts_are_the_bytes_facts_wherever_they_lie(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compositor's facts of a clip (has it sound, which YUV matrix) are remembered
+    by its sha256: the same bytes at another path are not probed again, and other bytes
+    written over the same path are (a regenerated clip with sound must be mixed in)."""
+    from mindmovie import media
+    from mindmovie.fsutil import sha256_file
+
+    probed: list[Path] = []
+    real_probe = media.probe
+
+    def counting_probe(path: Path, **kw: bool) -> media.ProbeResult:
+        probed.append(path)
+        return real_probe(path, **kw)
+
+    monkeypatch.setattr(media, "probe", counting_probe)
+    monkeypatch.setattr(media, "_CLIP_FACTS", {})
+    clip = tmp_path / "a" / "clip.mp4"
+    clip.parent.mkdir()
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=64x36:r=8:d=0.5", "-pix_fmt", "yuv420p",
+                str(clip)])  # fmt: skip
+    assert media.clip_facts(clip, sha256_file(clip)) == (False, "smpte170m")
+    copy = tmp_path / "b" / "clip.mp4"
+    copy.parent.mkdir()
+    copy.write_bytes(clip.read_bytes())
+    assert media.clip_facts(copy, sha256_file(copy)) == (False, "smpte170m")
+    assert probed == [clip]  # the same bytes: not probed again
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=64x36:r=8:d=0.5", "-f", "lavfi", "-i",
+                "sine=d=0.5", "-pix_fmt", "yuv420p", "-colorspace", "bt709", "-shortest",
+                str(tmp_path / "c.mp4")])  # fmt: skip
+    (tmp_path / "c.mp4").replace(clip)  # new bytes over the same path
+    assert media.clip_facts(clip, sha256_file(clip)) == (True, "bt709")
+    assert probed == [clip, clip]
+
+
+def test_ffmpeg_is_checked_once_a_binary_and_a_failure_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each render runs `ffmpeg -version` before it touches anything; a process that
+    renders many times runs it once for the binary as it is on disk. A broken binary
+    is refused each time, and the same path, mended, is checked again."""
+    import os
+
+    from mindmovie import media
+
+    real = media.ffmpeg_exe()
+    log = tmp_path / "runs.log"
+    exe = tmp_path / "ffmpeg"
+    exe.write_text("#!/bin/sh\necho broken >&2\nexit 1\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(exe))
+    media.ffmpeg_exe.cache_clear()
+    try:
+        for _ in range(2):
+            with pytest.raises(FFmpegError, match="broken"):
+                media.check_ffmpeg()
+        exe.write_text(f'#!/bin/sh\necho run >> "{log}"\nexec "{real}" "$@"\n')
+        for _ in range(3):
+            media.check_ffmpeg()
+        assert log.read_text() == "run\n"
+        os.utime(exe, ns=(1, 1))  # replaced (another change time): checked again
+        media.check_ffmpeg()
+        assert log.read_text() == "run\nrun\n"
+    finally:
+        media.ffmpeg_exe.cache_clear()
