@@ -201,6 +201,9 @@ class YamlDoc:
 
     data: Any
     lines: dict[Loc, int] = field(default_factory=dict)
+    #: the comment after a value left empty on its line (`vision: #1 in my field`), by
+    #: path: what the person meant as the value, which YAML reads as a comment
+    comments: dict[Loc, str] = field(default_factory=dict)
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
         """Line of ``loc``, or of its nearest recorded ancestor (e.g. a missing field's
@@ -229,8 +232,10 @@ _SELF_ALIAS = "an alias refers to itself (recursive data)"
 class _Builder:
     """Turns composed YAML nodes into dicts/lists/str/None, recording lines by path."""
 
-    def __init__(self, merges: bool = False) -> None:
+    def __init__(self, merges: bool = False, text: str = "") -> None:
         self.lines: dict[Loc, int] = {}
+        self.comments: dict[Loc, str] = {}
+        self.text = text
         self.problems: list[Problem] = []
         self.merges = merges
         self._active: set[int] = set()
@@ -274,6 +279,12 @@ class _Builder:
 
     def _scalar(self, node: yaml.Node, loc: Loc) -> str | None:
         if node.tag == _TAG + "null":
+            if node.value == "":  # nothing written: is a comment on its line?
+                at = node.start_mark.index
+                end = self.text.find("\n", at)
+                rest = self.text[at : None if end < 0 else end]
+                if rest.lstrip(" \t").startswith("#"):
+                    self.comments[loc] = rest.strip(" \t\r")
             return None
         if node.tag not in _SCALAR_TAGS:
             self._problem(node, loc, _unsupported_tag(node))
@@ -545,7 +556,7 @@ def parse_yaml(
         raise error.from_problems(path, [_yaml_problem(exc, text)]) from None
     if root is None:
         return YamlDoc(None, {})
-    builder = _Builder(merges)
+    builder = _Builder(merges, text)
     builder.lines[()] = root.start_mark.line + 1
     try:
         data = builder.build(root, ())
@@ -554,7 +565,7 @@ def parse_yaml(
         raise error.from_problems(path, [problem]) from None
     if builder.problems:
         raise error.from_problems(path, builder.problems)
-    return YamlDoc(data, builder.lines)
+    return YamlDoc(data, builder.lines, builder.comments)
 
 
 #: bytes a hand-written file may have. Ours are a few KB (the largest plan goals.yaml's
@@ -880,7 +891,15 @@ def problems_from_validation(
         loc = tuple(seg for seg in err["loc"] if isinstance(seg, (str, int)))
         if err["type"] == "missing" and loc in implied:
             continue
-        out.append(Problem(doc.line_of(loc), format_loc(loc), _friendly(err, model)))
+        message = _friendly(err, model)
+        if (comment := doc.comments.get(loc)) and message.startswith("has no value"):
+            # `vision: #1 in my field` said "write one after the colon": one was written
+            shown = comment if len(comment) <= 40 else comment[:37] + "..."
+            message = (
+                f"has no value: YAML reads {shown!r} as a comment; to make it the text, "
+                f'quote it: "{shown}"'
+            )
+        out.append(Problem(doc.line_of(loc), format_loc(loc), message))
     return out
 
 

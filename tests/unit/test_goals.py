@@ -947,6 +947,23 @@ def test_an_empty_required_field_is_not_offered_removal(project: Path) -> None:
     )
 
 
+def test_a_value_yaml_reads_as_a_comment_is_named_as_one(project: Path) -> None:
+    """`vision: #1 in my field` is a comment to YAML, so the vision is empty: the error
+    said "write one after the colon", where one was written. It names the comment and
+    says to quote it; a value left empty with no comment keeps the plain message."""
+    text = "title: T\ngoals:\n  - category: career\n    vision: #1 in my field\n"
+    assert str(load_error(write(project, text))).endswith(
+        "goals.yaml:4: goals[1].vision: has no value: YAML reads '#1 in my field' as a "
+        'comment; to make it the text, quote it: "#1 in my field"'
+    )
+    text = "title: T\ngoals:\n  - category: a\n    vision: b\n    photos:\n      - #1.jpg\n"
+    assert "YAML reads '#1.jpg' as a comment" in str(load_error(write(project, text)))
+    text = "title:\n# a comment line\ngoals:\n  - category: a\n    vision: b\n"
+    assert str(load_error(write(project, text))).endswith(
+        "title: has no value; write one after the colon"
+    )
+
+
 def test_plan_fingerprint_keeps_a_photo_outside_the_folder_when_the_folder_moves(
     project: Path, tmp_path: Path
 ) -> None:

@@ -386,6 +386,14 @@ def test_plan_empty_affirmation(tmp_path: Path) -> None:
     assert "must not be empty" in err.message
 
 
+def test_plan_affirmation_yaml_reads_as_a_comment_says_so(tmp_path: Path) -> None:
+    """`affirmation: #1 dad` is a comment to YAML: "write one after the colon" was wrong."""
+    text = VALID.replace("affirmation: I am free", "affirmation: #1 dad")
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field) == (line_of(text, "#1 dad"), "scenes[2].affirmation")
+    assert err.message.startswith("has no value: YAML reads '#1 dad' as a comment")
+
+
 @pytest.mark.parametrize("invisible", ["\\u200b", "\\u2060\\ufeff", " \\u200d "])
 def test_plan_invisible_affirmation_is_empty(tmp_path: Path, invisible: str) -> None:
     """A zero-width space alone passed `strip()`: a scene showed no affirmation at all."""
