@@ -12,10 +12,10 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from mindmovie.fsutil import expanded, special_kind
 from mindmovie.goals import MAX_GOALS, MAX_PHOTOS, MAX_SCENES_PER_GOAL
@@ -33,6 +33,17 @@ from mindmovie.yamlsrc import (
 
 #: scenes a plan.yaml may hold: as many as the largest goals.yaml asks for
 MAX_SCENES = MAX_GOALS * MAX_SCENES_PER_GOAL
+
+
+def _photo_path(v: str) -> str:
+    if not v.strip():
+        raise ValueError("photo path is empty")
+    return v
+
+
+#: a reference photo's path: an empty one was anchored to plan.yaml's folder and refused
+#: as "photo is not a file: <the run folder>", a path the person never wrote
+PhotoPath = Annotated[str, AfterValidator(_photo_path)]
 
 
 class Scene(BaseModel):
@@ -54,7 +65,7 @@ class Scene(BaseModel):
     motion_prompt: str = Field(min_length=1)
     seconds: float = Field(gt=0, le=60)
     #: the planners give a goal's photos or the person's (`MAX_PHOTOS`); a hand edit both
-    reference_photos: list[str] = Field(default_factory=list, max_length=2 * MAX_PHOTOS)
+    reference_photos: list[PhotoPath] = Field(default_factory=list, max_length=2 * MAX_PHOTOS)
 
     @field_validator("affirmation", "image_prompt", "motion_prompt")
     @classmethod

@@ -403,6 +403,21 @@ def test_plan_invisible_affirmation_is_empty(tmp_path: Path, invisible: str) -> 
     assert err.message == "must not be empty"
 
 
+@pytest.mark.parametrize("written", ['""', "' '"])
+def test_plan_empty_reference_photo_path_is_named_as_empty(tmp_path: Path, written: str) -> None:
+    """An emptied `reference_photos` item was read as plan.yaml's own folder and refused
+    by check_plan as "photo is not a file: <the run folder>", a path never written."""
+    text = VALID.replace(
+        "affirmation: I am free", f"affirmation: I am free\n  reference_photos: [{written}]"
+    )
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field) == (
+        line_of(text, "reference_photos"),
+        "scenes[2].reference_photos[1]",
+    )
+    assert err.message == "photo path is empty"
+
+
 def test_plan_bad_scene_id(tmp_path: Path) -> None:
     text = VALID.replace("id: 02-wealth-1", "id: Wealth One")
     err = load_error(write(tmp_path, text))
