@@ -413,6 +413,28 @@ def unclosed_quote_line(exc: yaml.YAMLError) -> int | None:
     return None
 
 
+def _quote_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """'; ...' when more text follows a closing quote on its line (`vision: 'I'm
+    strong'`: the value is 'I', then `m strong'`), else ''. PyYAML's "expected <block
+    end>, but found '<scalar>'" got the indentation hint, sending the person to line up
+    keys that were lined up."""
+    mark = exc.problem_mark
+    if mark is None or "'<scalar>'" not in str(exc.problem):
+        return ""
+    before = text[: mark.index].rsplit("\n", 1)[-1].rstrip(" \t")
+    if before.endswith("'"):
+        return (
+            "; a ' inside a value quoted with ' ends it: write it twice ('I''m here'), "
+            "or leave the quotes off"
+        )
+    if before.endswith('"'):
+        return (
+            '; a " inside a value quoted with " ends it: write it as \\" ("say \\"yes\\""), '
+            "or quote the value with ' instead"
+        )
+    return ""
+
+
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
     if (quote := unclosed_quote_line(exc)) is not None:
         return Problem(quote, None, f"invalid YAML: {UNCLOSED_QUOTE}")
@@ -426,7 +448,7 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
             cm = exc.context_mark
             at = f" at line {cm.line + 1}" if cm is not None and cm.line + 1 != line else ""
             msg += f" ({exc.context}{at})"
-        msg += yaml_hint(msg)
+        msg += _quote_hint(exc, text) or yaml_hint(msg)
         return Problem(line, None, msg)
     if isinstance(exc, yaml.reader.ReaderError):
         line = text.count("\n", 0, exc.position) + 1

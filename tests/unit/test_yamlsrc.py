@@ -89,6 +89,12 @@ def test_a_tab_in_a_plain_value_is_read_and_a_tab_indent_is_still_refused() -> N
         ("title: T\n goals:\n  - category: c\n", "line up"),
         # a key indented less than the item it belongs to
         ("goals:\n  - category: c\n  vision: v\n", "line up"),
+        # a quote inside a quoted value, which ends it (said "line up" the keys)
+        ("goals:\n  - category: c\n    vision: 'I'm strong'\n", "write it twice ('I''m"),
+        ("title: 'It' s'\n", "write it twice"),
+        ("goals:\n  - 'I'm'\n", "write it twice"),
+        ("photos: ['a'b.jpg']\n", "write it twice"),
+        ('title: "say "yes" now"\n', 'write it as \\" ("say'),
     ],
 )
 def test_the_yaml_errors_of_hand_written_mistakes_say_what_to_do(text: str, hint: str) -> None:
@@ -98,6 +104,7 @@ def test_the_yaml_errors_of_hand_written_mistakes_say_what_to_do(text: str, hint
     with pytest.raises(SourceError) as err:
         parse_yaml(text, Path("x.yaml"))
     assert hint in str(err.value), str(err.value)
+    assert str(err.value).count("; ") == 1, str(err.value)  # one hint, not two
 
 
 def test_a_file_too_large_to_be_hand_written_is_refused_without_reading_it_all(
