@@ -435,9 +435,51 @@ def _quote_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
     return ""
 
 
+#: a line whose key has no space after its colon (`vision:Strong`, YAML's plain text
+#: "vision:Strong", not a key) or whose list dash has none (`-category: health`)
+_NO_SPACE = (
+    (re.compile(r"^\s*(?:- +)?[A-Za-z_][\w-]*:(?=[^\s:/])"), "a key needs a space after its colon"),
+    (re.compile(r"^\s*-(?=[^\s-])"), "a list item needs a space after its dash"),
+)
+
+
+def _missing_space(exc: yaml.MarkedYAMLError, text: str) -> Problem | None:
+    """The line missing the space after a key's colon or a list dash, when that is what
+    the error comes from: PyYAML said "could not find expected ':'" (of a line that has
+    one) or "mapping values are not allowed here", on the line after (with the hint to
+    quote a value's ': '). Blamed only if the file, that space added, reads further."""
+    mark = exc.problem_mark
+    if mark is None:
+        return None
+    if exc.problem == "could not find expected ':'" and exc.context_mark is not None:
+        suspects = [exc.context_mark.line]
+    elif exc.problem == "mapping values are not allowed here":
+        suspects = [mark.line - 1, mark.line]
+    else:
+        return None
+    lines = text.split("\n")
+    for n in suspects:
+        for pattern, what in _NO_SPACE:
+            if not 0 <= n < len(lines) or not (m := pattern.match(lines[n])):
+                continue
+            fixed = lines[n][: m.end()] + " " + lines[n][m.end() :]
+            try:
+                compose_yaml("\n".join([*lines[:n], fixed, *lines[n + 1 :]]))
+            except yaml.MarkedYAMLError as again:
+                if again.problem_mark is None or again.problem_mark.line <= mark.line:
+                    continue
+            except yaml.YAMLError:
+                continue
+            shown = fixed.strip() if len(fixed.strip()) <= 40 else fixed.strip()[:37] + "..."
+            return Problem(n + 1, None, f"invalid YAML: {what}: write {shown}")
+    return None
+
+
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
     if (quote := unclosed_quote_line(exc)) is not None:
         return Problem(quote, None, f"invalid YAML: {UNCLOSED_QUOTE}")
+    if isinstance(exc, yaml.MarkedYAMLError) and (space := _missing_space(exc, text)):
+        return space
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -107,6 +107,27 @@ def test_the_yaml_errors_of_hand_written_mistakes_say_what_to_do(text: str, hint
     assert str(err.value).count("; ") == 1, str(err.value)  # one hint, not two
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "said"),
+    [
+        ("title: T\ngoals:\n  - category: c\n    vision:Strong\n", 4, "write vision: Strong"),
+        ("title: T\ngoals:\n  - category: c\n    vision:Strong\n    scenes: 2\n", 4, "vision: "),
+        ("title:T\ngoals:\n  - category: c\n", 1, "write title: T"),
+        ("title: T\ngoals:\n  - category:c\n    vision: v\n", 3, "write - category: c"),
+        ("title: T\ngoals:\n  -category: c\n    vision: v\n", 3, "space after its dash"),
+    ],
+)
+def test_a_key_or_dash_without_its_space_is_named_on_its_own_line(
+    text: str, line: int, said: str
+) -> None:
+    """`vision:Strong` is the text "vision:Strong" to YAML, not a key: PyYAML said "could
+    not find expected ':'" (of a line with one) or "mapping values are not allowed here"
+    with the hint to quote a value's ': ', and on the line after the mistake."""
+    with pytest.raises(SourceError) as err:
+        parse_yaml(text, Path("x.yaml"))
+    assert (err.value.line, said in err.value.message) == (line, True), str(err.value)
+
+
 def test_a_file_too_large_to_be_hand_written_is_refused_without_reading_it_all(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
