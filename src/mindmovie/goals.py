@@ -135,6 +135,10 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
     except RuntimeError:  # Python 3.11/3.12's resolve() on a symlink loop (OSError from 3.13)
         return None, f"{what} cannot be used: {text} (a symbolic link that leads back to itself)"
     where = "" if written.is_absolute() else f" (looked in {base})"
+    if text != text.strip():
+        # `"me.jpg "` said "not found: me.jpg  (looked in ...)": the space did not show
+        where += "; the path starts or ends with a space, which is part of a file name"
+        text = repr(text)
     if var := re.search(r"\$\{?([A-Za-z_]\w*)", text):
         # `$HOME/me.jpg` said only "not found (looked in <folder>)"
         where += (

@@ -341,6 +341,16 @@ def test_an_empty_or_absolute_photo_path_is_said_as_it_is(project: Path) -> None
     assert (second.field, second.message) == ("goals[1].photos[2]", f"photo not found: {missing}")
 
 
+def test_a_photo_path_with_a_space_at_its_end_shows_the_space(project: Path) -> None:
+    """`"me.jpg "` said "photo not found: me.jpg  (looked in ...)" beside a me.jpg that is
+    there: the space did not show. The path is quoted and the space named."""
+    text = 'title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: ["run1.jpg "]\n'
+    assert load_error(write(project, text)).message == (
+        f"photo not found: 'run1.jpg ' (looked in {project.resolve()}); the path starts or "
+        "ends with a space, which is part of a file name"
+    )
+
+
 def test_goals_built_in_code_hold_the_same_rules_as_goals_yaml() -> None:
     """`photos: me.jpg` is one photo, and a movie needs at least one goal, whether
     the goals come from goals.yaml or are built by the code (init, tests)."""
