@@ -420,12 +420,26 @@ def guided(
     made = _missing_folders(dest_dir)
     try:
         dest = _ensure_folder(dest_dir)  # before any question: a folder it cannot make is said
+        _check_writable(dest)  # and one that takes no file
         return _ask_and_write(console, dest, ask, force=force)
     except BaseException:
         # stdin closed (EOF), Ctrl-C or any failure before goals.yaml is in place: the
         # folders made for it went too (they were left behind, empty)
         _remove_if_empty(made)
         raise
+
+
+def _check_writable(dest: Path) -> None:
+    """Make and remove goals.yaml's temp file beside ``dest``: a folder that takes no new
+    file (read-only, another user's, a path too long) was found only when the answers
+    were written, after every question, and all the answers typed were lost."""
+    tmp = tmp_path_for(dest)
+    try:
+        tmp.touch()
+    except OSError as e:
+        raise _cannot_write(dest, e) from None
+    with contextlib.suppress(OSError):
+        tmp.unlink()
 
 
 def _ask_and_write(console: Console, dest: Path, ask: Ask, *, force: bool) -> Path:

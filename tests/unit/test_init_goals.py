@@ -606,6 +606,20 @@ def test_cli_init_that_cannot_write_is_one_line_and_leaves_no_folder(tmp_path: P
     assert list(base.iterdir()) == []
 
 
+def test_guided_says_a_folder_it_cannot_write_before_the_first_question(tmp_path: Path) -> None:
+    """`init --guided` into a folder that takes no file (read-only, another user's) asked
+    every question, then failed to write goals.yaml: every answer typed was lost. It is
+    said before the first question (as root, a path whose temp name passes PATH_MAX)."""
+    base = tmp_path / "base"
+    base.mkdir()
+    folder = _deep_folder(base, 4080)  # goals.yaml fits under 4096; its temp name does not
+    script = Script([])
+    with pytest.raises(InitPathError, match=r"cannot write .*goals\.yaml: file name too long"):
+        guided(_console()[0], folder, ask=script)
+    assert script.questions == []
+    assert list(base.iterdir()) == []
+
+
 def test_a_yes_no_question_takes_the_words_and_asks_again_on_anything_else() -> None:
     from mindmovie.init_goals import _yes
 
