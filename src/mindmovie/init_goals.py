@@ -148,6 +148,18 @@ def _file_in_the_way(folder: Path) -> Path | None:
     return None
 
 
+def _link_to_nothing(folder: Path) -> Path | None:
+    """``folder`` or the nearest of its parents that is a symbolic link leading nowhere
+    (to a folder gone, or back to itself), or None."""
+    for p in (folder, *folder.parents):
+        try:
+            if p.is_symlink() and not p.exists():
+                return p
+        except OSError:
+            return None
+    return None
+
+
 def _ensure_folder(dest_dir: Path) -> Path:
     """Create ``dest_dir`` if needed; return ``dest_dir/goals.yaml``.
 
@@ -169,7 +181,10 @@ def _ensure_folder(dest_dir: Path) -> Path:
         dest_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         why = _problem(e)
-        if e.errno == errno.ENOENT:  # e.g. under /proc: the parent is there but says no
+        if (link := _link_to_nothing(dest_dir)) is not None:
+            # "file exists" or "too many levels of symbolic links" named no link
+            why = f"{link} is a link to {os.readlink(link)}, which is missing or leads back to it"
+        elif e.errno == errno.ENOENT:  # e.g. under /proc: the parent is there but says no
             parent = next((p for p in dest_dir.parents if p.is_dir()), None)
             if parent is not None:
                 why += f" ({parent} does not accept new folders)"

@@ -339,6 +339,24 @@ def test_a_folder_that_cannot_be_made_or_written_says_why(
             write_template(Path("/proc/nope"))
 
 
+def test_a_link_to_nothing_given_as_the_folder_is_named(tmp_path: Path) -> None:
+    """`init DIR` where DIR (or a folder on its way) is a link to a folder gone, or to
+    itself, said "cannot create folder DIR: file exists", naming no link."""
+    (tmp_path / "gone").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    for folder, link in (
+        (tmp_path / "gone", "gone"),
+        (tmp_path / "gone" / "sub", "gone"),
+        (tmp_path / "loop", "loop"),
+    ):
+        for make in (write_template, lambda d: guided(_console()[0], d, ask=Script([]))):
+            with pytest.raises(
+                InitPathError, match=rf"{link} is a link to .*, which is missing or leads back"
+            ):
+                make(folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gone", "loop"]
+
+
 def test_cli_init_path_problems_are_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
