@@ -945,7 +945,7 @@ def doctor(
 
     settings = _settings(config, preset=preset)
     checks = run_checks(settings)
-    out.print(doctor_table(checks, settings.preset))
+    out.print(doctor_table(checks, settings.preset, out.width))
     if not can_run(checks):
         raise _fail(f"the {settings.preset} preset cannot run here; fix the FAIL rows above", 1)
     _say(f"[bold green]ready:[/bold green] the {settings.preset} preset can run")

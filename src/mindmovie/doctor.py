@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -666,10 +667,27 @@ def can_run(checks: list[Check]) -> bool:
 _MARKS: dict[Status, str] = {"ok": "green", "FAIL": "red", "warn": "yellow", "info": "cyan"}
 
 
-def doctor_table(checks: list[Check], preset: str) -> Table:
+#: the fewest columns a check's detail is given in the table (a word of it on a line)
+_DETAIL_MIN = 10
+
+
+def doctor_table(checks: list[Check], preset: str, width: int | None = None) -> Table | Group:
     """The `doctor` table: a row per check. Details are never cut short (a path folds
-    onto the next line instead of ending in "…") nor read as rich markup."""
-    table = Table(title=f"mindmovie doctor (preset {preset})")
+    onto the next line instead of ending in "…") nor read as rich markup.
+
+    On a terminal of `width` columns too narrow for the check names, the status and
+    `_DETAIL_MIN` of detail (`COLUMNS=30`), a line per check instead ("ok python: ..."):
+    the table gave the detail one letter a line or none at all, and cut the status to
+    "…", so a FAIL row said neither that it failed nor why."""
+    title = f"mindmovie doctor (preset {preset})"
+    # two edges, two rules between the three columns, a space either side of each cell
+    needs = max((len(c.name) for c in checks), default=0) + len("FAIL") + _DETAIL_MIN + 10
+    if width is not None and width < needs:
+        lines = [Text(title, style="italic")]
+        for c in checks:
+            lines.append(Text.assemble((c.status, _MARKS[c.status]), f" {c.name}: ", c.detail))
+        return Group(*lines)
+    table = Table(title=title)
     table.add_column("check", no_wrap=True)
     table.add_column("", no_wrap=True)
     table.add_column("detail", overflow="fold")

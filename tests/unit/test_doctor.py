@@ -446,6 +446,34 @@ def test_table_shows_long_paths_whole_at_80_columns() -> None:
     assert re.search(r"│ ffmpeg +│ ok +│", text) and re.search(r"│ google mode +│ info +│", text)
 
 
+@pytest.mark.parametrize("columns", [20, 30])
+def test_a_narrow_terminal_shows_each_checks_status_and_detail(
+    monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    """At 30 columns (COLUMNS=30) the table gave the detail one letter a line, at 20 none,
+    and cut the status to "…": a FAIL row said neither that it failed nor why. A line per
+    check instead, the status first."""
+    from rich.console import Console
+
+    from mindmovie import cli
+
+    checks = [
+        Check("python", True, "3.11.7 (needs 3.11+)"),
+        Check("ffmpeg demuxers", False, "missing: concat"),
+        Check("google mode", False, "[not markup] not set", required=False, info=True),
+    ]
+    monkeypatch.setattr("mindmovie.doctor.run_checks", lambda settings: checks)
+    buf = io.StringIO()
+    monkeypatch.setattr(cli, "out", Console(file=buf, width=columns, color_system=None))
+    r = CliRunner().invoke(app, ["doctor"], env={})
+    assert r.exit_code == 1, r.output
+    text = " ".join(buf.getvalue().split())  # the lines as the terminal wraps them
+    assert "…" not in buf.getvalue()
+    assert "ok python: 3.11.7 (needs 3.11+)" in text, buf.getvalue()
+    assert "FAIL ffmpeg demuxers: missing: concat" in text, buf.getvalue()
+    assert "info google mode: [not markup] not set" in text, buf.getvalue()
+
+
 def test_doctor_in_a_pipe_shows_the_whole_ffmpeg_path(tmp_path: Path) -> None:
     from mindmovie.media import ffmpeg_exe
 
