@@ -653,6 +653,10 @@ def status(
     # own below, scene by scene, when the id (8 at least) and "next render" (12) would
     # not fit beside it.
     apart = bool(money_columns) and 8 + beside(widths + money_widths) + 12 > out.width
+    # Narrower still, not even the steps fit beside an id of 8 and "render" (the header's
+    # longest word): rich cut "done" to "do…" and dropped "next render" (COLUMNS=30). A
+    # line a scene then, each value named, wrapped by the terminal.
+    listed = 8 + beside(widths) + len("render") > out.width
     beside_columns = [] if apart else money_columns
     ids = [r[0] for r in rows] + ["scene"]
     longest_id = max(len(i) for i in ids)
@@ -706,9 +710,16 @@ def status(
         if apart:
             spend_table.add_row(Text(scene), *money_row)
     _say(str(run_dir), markup=False)
-    out.print(table)
-    if apart:
-        out.print(spend_table)
+    if listed:
+        for scene, states, money_row, nxt in rows:
+            named = [] if scene == "(planner)" else list(zip(state_columns, states, strict=True))
+            named += [(h, v) for h, v in zip(money_columns, money_row, strict=True) if v]
+            facts = ", ".join(f"{h} {v}" for h, v in named)
+            _say(f"{scene}: {facts}" + (f"; next render: {nxt}" if nxt else ""), markup=False)
+    else:
+        out.print(table)
+        if apart:
+            out.print(spend_table)
     for line in errors:
         _say(f"[red]error[/red] {escape(line)}", highlight=False)
     money = info["money"]

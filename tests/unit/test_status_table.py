@@ -185,3 +185,34 @@ def test_a_call_whose_outcome_is_unknown_is_not_shown_in_flight(
     info["money"] = {"billed": 0.03, "in_flight": 0.0, "unknown": 0.0, "estimated": 0.07}
     shown = _status_table(monkeypatch, tmp_path, info, 120)
     assert "unknown" not in shown
+
+
+@pytest.mark.parametrize("columns", [20, 30])
+@pytest.mark.parametrize("paid", ["free", "in flight"])
+def test_a_terminal_too_narrow_for_the_table_gets_a_line_a_scene(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columns: int, paid: str
+) -> None:
+    """At 30 columns (COLUMNS=30) rich cut "done" to "do…" and dropped the "next render"
+    column: what the next render does was not said at all. A line a scene instead, each
+    value named; the terminal wraps it."""
+    ids = ["01-health-1", f"{LONG}-1"]
+    info = _info(ids) if paid == "free" else _paid_info(ids, True)
+    text = _status_table(monkeypatch, tmp_path, info, columns)
+    assert "…" not in text, text
+    lines = text.splitlines()
+    assert lines[0] == str(tmp_path)
+    if paid == "free":
+        for sid in ids:
+            want = f"{sid}: image done, clip -, tries 1; next render: make the clip"
+            assert want in lines, text
+    else:
+        money = "est. $0.13, billed $0.03, in flight $0.13"
+        assert (
+            f"01-health-1: image done, clip -, tries 1, {money}; next render: make the clip"
+            in lines
+        )
+        assert (
+            f"{LONG}-1: image done, clip -, tries 1, {money}; next render: poll job {JOB} "
+            "(sent before the last run stopped)"
+        ) in lines, text
+        assert "(planner): est. $0.02, billed $0.02" in lines, text
