@@ -897,10 +897,11 @@ def storyboard(
 
 
 def _end_prompt_line(guided: bool) -> None:
-    """End the question's line on a terminal: Ctrl-D or Ctrl-C at a prompt left the cursor
-    after it, and the message was printed on the question's line ("[health] Your vision,
-    in one line: error: stopped before the last answer")."""
-    if guided and out.is_terminal:
+    """End the question's line: Ctrl-D or Ctrl-C at a prompt left the cursor after it, and
+    the message was printed on the question's line ("[health] Your vision, in one line:
+    error: stopped before the last answer"), on a terminal and in a log or pipe taking
+    both outputs (`init --guided < answers.txt 2>&1 | tee init.log`) alike."""
+    if guided:
         out.print()
 
 

@@ -444,6 +444,8 @@ def test_cli_init_guided_at_the_end_of_its_input_leaves_nothing(tmp_path: Path) 
     r = CliRunner().invoke(app, ["init", "--guided", str(tmp_path / "g")], input="Title\ncareer\n")
     assert r.exit_code == 2, r.output
     assert r.output.rstrip().endswith("stopped before the last answer; nothing was written")
+    # on a line of its own in a pipe too (the output and the error in one log)
+    assert "[career] Your vision, in one line: \nerror: stopped" in r.output, r.output
     assert r.output.count("error") == 1, r.output
     assert list(tmp_path.iterdir()) == []
 
