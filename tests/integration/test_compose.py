@@ -211,6 +211,30 @@ def test_every_segment_file_holds_its_frames_and_starts_on_a_keyframe(
         assert "iskey:1" in log and "type:I" in log, seg.id
 
 
+def _parameter_sets(video: Path) -> bytes:
+    """The SPS and PPS NAL units the file's first frame is decoded with (Annex B)."""
+    annexb = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(video), "-map", "0:v:0", "-c", "copy",
+         "-bsf:v", "h264_mp4toannexb", "-frames:v", "1", "-f", "h264", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    nals = annexb.replace(b"\x00\x00\x00\x01", b"\x00\x00\x01").split(b"\x00\x00\x01")
+    return b"|".join(n for n in nals if n and n[0] & 0x1F in (7, 8))
+
+
+def test_every_segment_has_the_same_parameter_sets(
+    rendered: tuple[Timeline, RenderReport, Path],
+) -> None:
+    """Concat by copy keeps each segment's SPS: a card's chunk (no sample aspect ratio)
+    and a scene's (SAR 1:1) gave the movie a different SPS at each such join."""
+    _, report, _ = rendered
+    groups: dict[bytes, list[str]] = {}
+    for res in report.segments:
+        groups.setdefault(_parameter_sets(res.path), []).append(res.id)
+    assert b"" not in groups
+    assert len(groups) == 1, list(groups.values())
+
+
 class _Died(Exception):
     """Stands in for the process dying in the middle of a chunk."""
 

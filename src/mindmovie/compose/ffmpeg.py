@@ -342,7 +342,10 @@ def chunk_args(
         else:
             pieces.append(f"[p{si}_0]")
     n = len(pieces)
-    chains.append(f"{''.join(pieces)}concat=n={n}:v=1:a=0,setparams={_COLOR}[out]")
+    # `setsar=1`: concat passes on its first input's sample aspect ratio, which a card's
+    # raw frames do not have, so a chunk opening on a card wrote an SPS without one and
+    # the others SAR 1:1: the movie's SPS changed at such joins (concat copies them)
+    chains.append(f"{''.join(pieces)}concat=n={n}:v=1:a=0,setsar=1,setparams={_COLOR}[out]")
     cuts, at = [], 0
     for seg in chunk.segments[:-1]:
         at += seg.frames
