@@ -391,3 +391,32 @@ def test_an_audio_pass_past_its_time_limit_is_stopped_with_a_message(
     with pytest.raises(FFmpegError) as err:
         render_audio(tl.audio, tmp_path / "work")
     assert "not made within 3 s" in str(err.value) and str(song) in str(err.value)
+
+
+def test_music_that_opens_in_silence_comes_in_at_its_level(
+    tmp_path: Path, movie: MovieInput
+) -> None:
+    """A song that opens with seconds of silence: loudnorm's single pass adapts its gain
+    over a 3 s window, so the song came in ~3.5 dB too loud for 2-3 s after its silence,
+    then settled. Measured first, the song gets one gain for its whole length (loudnorm's
+    linear mode): it comes in at the level it keeps."""
+    # a tone that swells and fades every 2 s (music has a loudness range: a steady tone
+    # has none), after 4 s of digital silence
+    source = "aevalsrc='if(gte(t,4),0.1*sin(2*PI*330*t)*(0.75+0.25*sin(PI*t)),0)':s=48000:d=40"
+    path, sha = _music(tmp_path, "late", source)
+    m = replace(movie, music=path, music_sha256=sha,
+                scenes=tuple(replace(s, has_audio=False) for s in movie.scenes))  # fmt: skip
+    tl = build_timeline(m, OutputSpec(64, 36, fps=12))
+    assert tl.audio.fade_in < 4.0
+    track = render_audio(tl.audio, tmp_path / "work")
+    assert abs(_loudness(track) - -16.0) <= 1.5
+    mono = _pcm(track).mean(axis=0)
+
+    def db(t0: float, t1: float) -> float:
+        return float(
+            20 * np.log10(np.sqrt(np.mean(mono[round(t0 * RATE) : round(t1 * RATE)] ** 2)))
+        )
+
+    settled = db(16.0, 20.0)  # (whole swells)
+    for t in (4.0, 6.0, 8.0):
+        assert abs(db(t, t + 2.0) - settled) < 1.0, (t, db(t, t + 2.0), settled)

@@ -9,6 +9,9 @@ and mixed a little under the music, loudness normalised to about -16 LUFS (EBU R
 from __future__ import annotations
 
 import functools
+import json
+import math
+import re
 import subprocess
 import time
 import wave
@@ -161,13 +164,25 @@ def builtin_music_bed(path: Path, seconds: float) -> Path:
     return _write_wav(path, frames)
 
 
+#: EBU R128 loudness normalisation: -16 LUFS integrated, true peak under -1.5 dBTP
+LOUDNORM = "loudnorm=I=-16:TP=-1.5:LRA=11"
+
+
 def audio_args(
-    bed: AudioBed, music: Path, out: Path, *, normalise: bool = True, loop_start: int = 0
+    bed: AudioBed,
+    music: Path,
+    out: Path,
+    *,
+    normalise: bool = True,
+    loop_start: int = 0,
+    measured: str = "",
 ) -> list[str]:
     """ffmpeg arguments for the one audio pass (music must exist; out is an .m4a).
 
     `normalise=False` skips loudnorm: for the built-in bed alone, which is made at the
     target loudness already (loudnorm resamples to 192 kHz: the costliest step here).
+    `measured`: loudnorm's own options after its targets (`measure_loudness`' answer,
+    for one gain over the whole track; or `:print_format=json` to measure).
     `loop_start` > 0: `music` is a song made ready to loop by `seamless_loop` (raw
     stereo float at SAMPLE_RATE, its end crossfaded into its first `loop_start`
     samples); it is played, and repeated, from that sample on.
@@ -216,7 +231,7 @@ def audio_args(
     # fades and the cut to the movie's length go by them, so the track ended short of
     # the picture by what the movie lacks of a whole 0.1 s (50 ms of a 6.25 s one)
     chains.append(
-        f"{src}{'loudnorm=I=-16:TP=-1.5:LRA=11,' if normalise else ''}aresample={SAMPLE_RATE},"
+        f"{src}{LOUDNORM + measured + ',' if normalise else ''}aresample={SAMPLE_RATE},"
         "asetpts=N/SR/TB,"
         f"afade=t=in:st=0:d={bed.fade_in:.3f},"
         f"afade=t=out:st={fade_out_start:.6f}:d={bed.fade_out:.3f},"
@@ -295,6 +310,36 @@ def seamless_loop(music: Path, seconds: float, dest: Path, *, timeout: float) ->
     return x
 
 
+def measure_loudness(bed: AudioBed, music: Path, *, loop_start: int, timeout: float) -> str | None:
+    """The track's loudness as loudnorm measures it, as its options for a second pass
+    (`:measured_I=...:linear=true`), from a pass that writes nothing; None for silence
+    (nothing to normalise). Without it loudnorm adapts its gain as it goes, over a 3 s
+    window: a song that opens in silence, or quietly, came in far off its level (6.6 dB
+    under it at 4 s, still 1.5 dB under at 14 s) and crept up to it. Measured, the
+    whole track gets one gain (loudnorm's linear mode), unless its true peak would then
+    pass the limit: then loudnorm adapts as before. Raises ValueError if ffmpeg printed
+    no measurement."""
+    args = audio_args(bed, music, Path("-"), loop_start=loop_start, measured=":print_format=json")
+    args = [*args[: args.index("-map")], "-map", "[a]", "-f", "null", "-"]
+    err = run_ffmpeg(args, timeout=timeout)
+    found = re.findall(r"\{[^{}]*\"input_i\"[^{}]*\}", err)
+    if not found:
+        raise ValueError("loudnorm printed no measurement")
+    m = json.loads(found[-1])
+    values = [float(m[k]) for k in ("input_i", "input_tp", "input_lra", "input_thresh")]
+    offset = float(m["target_offset"])
+    if not all(math.isfinite(v) for v in [*values, offset]):
+        return None  # digital silence: -inf LUFS
+    i, tp, lra, thresh = values
+    # loudnorm takes a measured range of exactly 0 (a steady tone) for "not given" and
+    # adapts as it goes: a range that small is well within the target's
+    lra = max(lra, 0.01)
+    return (
+        f":measured_I={i:.2f}:measured_TP={tp:.2f}:measured_LRA={lra:.2f}"
+        f":measured_thresh={thresh:.2f}:offset={offset:.2f}:linear=true"
+    )
+
+
 def _track(bed: AudioBed, work_dir: Path) -> Path:
     return work_dir / "audio" / f"{bed.key}.m4a"
 
@@ -341,7 +386,20 @@ def render_audio(bed: AudioBed, work_dir: Path) -> Path:
             start = seamless_loop(music, bed.duration, looped, timeout=limit)
             decoding = False
         source = looped if start else music
-        args = audio_args(bed, source, tmp, normalise=normalise, loop_start=start)
+        measured = ""
+        if normalise:
+            try:
+                left = max(1.0, deadline - time.monotonic())
+                got = measure_loudness(bed, source, loop_start=start, timeout=left)
+            except (ValueError, KeyError):
+                got = ""  # no measurement read: loudnorm adapts as it goes
+            if got is None:
+                normalise = False  # silence: nothing to bring to the target
+            else:
+                measured = got
+        args = audio_args(
+            bed, source, tmp, normalise=normalise, loop_start=start, measured=measured
+        )
         try:
             run_ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()))
         except FFmpegError as e:

@@ -41,8 +41,9 @@ RENDERER_VERSION = "compose-ffmpeg-14"
 BED_VERSION = "bed-4"
 #: The audio pass's version (compose/audio.py's filter graph): part of the audio track's
 #: key, so a track made by an older pass is made again (video segments are kept). (6:
-#: the track is the movie's length to the sample, after loudnorm too.)
-AUDIO_VERSION = "audio-6"
+#: the track is the movie's length to the sample, after loudnorm too; 7: measured
+#: first, one gain for the whole track, see audio.render_audio.)
+AUDIO_VERSION = "audio-7"
 
 #: quality -> (x264 preset, crf). "standard" is `faster`: on 2 cores it encodes 720p
 #: several times faster than real time with no visible loss at CRF 21 on soft, slow
