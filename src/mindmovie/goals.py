@@ -139,6 +139,9 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
         # `"me.jpg "` said "not found: me.jpg  (looked in ...)": the space did not show
         where += "; the path starts or ends with a space, which is part of a file name"
         text = repr(text)
+    if re.match(r"(?i)(https?|ftp)://", text.strip()):
+        # a link copied from a browser said only "not found (looked in <folder>)"
+        where += "; a web address is not read: download the file and give its path"
     if var := re.search(r"\$\{?([A-Za-z_]\w*)", text):
         # `$HOME/me.jpg` said only "not found (looked in <folder>)"
         where += (

@@ -426,6 +426,21 @@ def test_a_path_with_an_environment_variable_says_it_is_not_replaced(project: Pa
     assert "; $MUSIC is not replaced by its value here" in music.message
 
 
+def test_a_web_address_as_a_path_says_to_download_it(project: Path) -> None:
+    """A link pasted as a photo or the music said only "not found (looked in
+    <folder>)", as if a file of that name were missing there."""
+    text = (
+        "title: Me\ngoals:\n  - category: a\n    vision: b\n"
+        "    photos: ['https://example.com/me.jpg']\nmusic: HTTP://example.com/calm.mp3\n"
+    )
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].photos[1]")
+    assert err.message.startswith("photo not found: https://example.com/me.jpg")
+    assert err.message.endswith("; a web address is not read: download the file and give its path")
+    music = next(p for p in err.problems if p.field == "music")
+    assert "a web address is not read" in music.message
+
+
 def test_no_goals_empty_list(project: Path) -> None:
     text = "title: Me\nstyle: soft\ngoals: []\n"
     err = load_error(write(project, text))
