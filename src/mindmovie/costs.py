@@ -697,6 +697,8 @@ def _models_line(est: RunEstimate) -> str:
 
 #: below this many columns the estimate table drops its borders (`estimate_table`)
 NARROW_TABLE = 64
+#: the estimate table's columns
+HEADS = ("scene", "seconds", "keyframe", "video", "total")
 
 
 def estimate_table(est: RunEstimate) -> Table:
@@ -704,15 +706,28 @@ def estimate_table(est: RunEstimate) -> Table:
     from rich import box
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.table import Table
+    from rich.text import Text
+
+    rows: list[tuple[str, ...]] = []
 
     class FittedTable(Table):
         """Without side borders and with one space between columns on a narrow terminal:
-        boxed, at 40 columns the money columns were cut to '$0.…', the total too."""
+        boxed, at 40 columns the money columns were cut to '$0.…', the total too. Where
+        not even the numbers and their heads fit beside an id of 8 (COLUMNS=30: 'sec…';
+        20: 'f…' for free), a line a row, each value named."""
 
         def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            numbers = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADS)]
+            if 8 + sum(numbers[1:]) + len(numbers) - 1 > options.max_width:
+                yield Text(str(self.title))
+                for r in rows:
+                    named = [f"{h} {v}" for h, v in zip(HEADS[1:], r[1:], strict=True) if v]
+                    yield Text(f"{r[0]}: {', '.join(named)}")
+                yield Text(str(self.caption))
+                return
             if options.max_width < NARROW_TABLE:
                 self.box, self.collapse_padding, self.pad_edge = box.SIMPLE_HEAD, True, False
-            return super().__rich_console__(console, options)
+            yield from super().__rich_console__(console, options)
 
     table = FittedTable(
         title=f"Estimated cost ({est.currency})", title_justify="left", caption_justify="left"
@@ -720,24 +735,21 @@ def estimate_table(est: RunEstimate) -> Table:
     # folded, not ellipsed: a long id (a category of 60+ letters) lost its -1/-2/-3
     # suffix at 80 columns, so a goal's scenes read as one id three times
     table.add_column("scene", overflow="fold")
-    table.add_column("seconds", justify="right")
-    table.add_column("keyframe", justify="right")
-    table.add_column("video", justify="right")
-    table.add_column("total", justify="right")
-    if est.planner is not None:
-        p = est.planner
-        table.add_row("plan", "", "", "", _cell(p), end_section=True)
-    else:
-        table.add_row("plan", "", "", "", "done", end_section=True)
+    for head in HEADS[1:]:
+        table.add_column(head, justify="right")
+    rows.append(("plan", "", "", "", _cell(est.planner) if est.planner is not None else "done"))
+    table.add_row(*rows[-1], end_section=True)
     for s in est.scenes:
         all_free = s.keyframe.free and s.video.free
         all_done = s.keyframe.done and s.video.done
         total = "done" if all_done else format_usd(s.total, free=all_free)
-        table.add_row(s.scene_id, f"{s.seconds:g}", _cell(s.keyframe), _cell(s.video), total)
+        rows.append((s.scene_id, f"{s.seconds:g}", _cell(s.keyframe), _cell(s.video), total))
+        table.add_row(*rows[-1])
     free = not any(not c.free for c in est.calls())
     table.add_section()
     secs = sum(s.seconds for s in est.scenes)
-    table.add_row("total", f"{secs:g}", "", "", format_usd(est.total, free=free), style="bold")
+    rows.append(("total", f"{secs:g}", "", "", format_usd(est.total, free=free)))
+    table.add_row(*rows[-1], style="bold")
     checked = catalog.catalog_checked_date().isoformat()
     table.caption = (
         f"{_models_line(est)}. Catalog prices (checked {checked}); billed amounts may differ."

@@ -681,3 +681,21 @@ def test_the_table_rows_say_done_for_what_is_made_and_a_price_for_the_rest() -> 
     assert table["02-wealth-1"][1:] == ["done", clip, clip]
     later = resumed.upto("keyframes")
     assert rows(later)["02-wealth-1"][1:] == ["done", costs.LATER, "$0.00"]
+
+
+@pytest.mark.parametrize("width", [30, 20])
+def test_a_terminal_too_narrow_for_the_table_gets_a_line_a_row(width: int) -> None:
+    """At 30 columns rich cut the heads to 'sec…', 'key…', at 20 the prices to 'f…' and
+    '$…': no price could be read. A line a row then, each value named and whole."""
+    est = costs.estimate_run(byteplus(), goals(2))
+    console = Console(width=width, record=True, color_system=None)
+    console.print(costs.estimate_table(est))
+    text = " ".join(console.export_text().split())
+    assert "…" not in text
+    for s in est.scenes:
+        assert (
+            f"{s.scene_id}: seconds {s.seconds:g}, keyframe {costs.format_usd(s.keyframe.usd)}, "
+            f"video {costs.format_usd(s.video.usd)}, total {costs.format_usd(s.total)}"
+        ) in text, text
+    assert f"total: seconds {sum(s.seconds for s in est.scenes):g}, total " in text
+    assert costs.format_usd(est.total) in text and "Catalog prices" in text
