@@ -615,12 +615,16 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
         raise ConfigError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
     from mindmovie.yamlsrc import (
         UNCLOSED_QUOTE,
+        UTF16_TEXT,
         nesting_problem,
         safe_load_yaml,
         unclosed_quote_line,
+        utf16_without_bom,
         yaml_hint,
     )
 
+    if utf16_without_bom(raw):
+        raise ConfigError(f"{path}:1: {UTF16_TEXT}")
     if deep := nesting_problem(text):
         raise ConfigError(f"{path}:{deep.line}: {deep.message}")
     try:

@@ -731,7 +731,23 @@ def load_yaml(path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise error(path, line, None, "not UTF-8 text; save the file as UTF-8") from None
+    if utf16_without_bom(raw):
+        # ASCII saved as UTF-16 with no byte-order mark decodes as UTF-8 with a NUL
+        # after (or before) each letter: "invalid character '\x00'" said nothing of why
+        raise error(path, 1, None, UTF16_TEXT) from None
     return parse_yaml(text, path, error)
+
+
+UTF16_TEXT = "saved as UTF-16 text (a NUL byte beside each letter); save the file as UTF-8"
+
+
+def utf16_without_bom(raw: bytes) -> bool:
+    """Whether ``raw`` reads like UTF-16 text with no byte-order mark: a NUL in every
+    other byte (of the first 200), which no UTF-8 text has."""
+    head = raw[:200]
+    if len(head) < 4:
+        return False
+    return any(head[i::2].count(0) >= 0.9 * len(head[i::2]) for i in (0, 1))
 
 
 #: control characters: a double-quoted escape writes them ("\\a", "\\e", "\\0", "\\x07",

@@ -275,6 +275,11 @@ def test_a_config_file_that_is_not_utf8_is_one_line_with_its_line(tmp_path: Path
         load_settings(cfg, env={})
     cfg.write_bytes(b"\xef\xbb\xbfoutput:\n  fps: 30\n")  # a BOM is fine
     assert load_settings(cfg, env={}).output.fps == 30
+    cfg.write_bytes("output:\n  fps: 30\n".encode("utf-16-le"))  # UTF-16 with no BOM
+    with pytest.raises(
+        ConfigError, match=r"c\.yaml:1: saved as UTF-16 text .*save the file as UTF-8"
+    ):
+        load_settings(cfg, env={})
 
 
 def test_output_dir_must_be_a_path_not_a_list(tmp_path: Path) -> None:

@@ -633,6 +633,19 @@ def test_not_utf8(project: Path) -> None:
     assert err.line == 2 and "UTF-8" in err.message
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_named(project: Path, encoding: str) -> None:
+    """UTF-16 with no byte-order mark decodes as UTF-8 (a NUL beside each letter) and
+    was refused as "invalid character '\\x00' in file", with no word of the encoding."""
+    path = project / "goals.yaml"
+    path.write_bytes("title: Me\ngoals:\n  - category: a\n    vision: b\n".encode(encoding))
+    err = load_error(path)
+    assert (err.line, err.field) == (1, None)
+    assert err.message == (
+        "saved as UTF-16 text (a NUL byte beside each letter); save the file as UTF-8"
+    )
+
+
 def test_a_photo_that_is_not_a_picture_names_its_line(project: Path) -> None:
     (project / "run1.jpg").write_text("not a picture")
     path = write(project, SPEC_EXAMPLE)
