@@ -34,6 +34,7 @@ from mindmovie.providers.base import (
     ProviderError,
     RateLimited,
     Transient,
+    close_loop_client,
     never_connected,
     unknown_options,
 )
@@ -454,12 +455,8 @@ class ClaudePlanner:
         return client
 
     async def aclose(self) -> None:
-        """Close this loop's client (its keep-alive connections); one of a loop that is
-        gone is only dropped: its sockets cannot be closed from another loop."""
-        clients, self._clients = self._clients, {}
-        client = clients.get(id(asyncio.get_running_loop()))
-        if client is not None:
-            await client.close()
+        """Close this loop's client (its keep-alive connections)."""
+        await close_loop_client(self._clients)
 
     # ------------------------------------------------------------ API
     async def plan(

@@ -7,6 +7,7 @@ exactly one retry policy and one place that decides what a failure means for the
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -113,6 +114,16 @@ def made_maybe(status: int) -> bool:
     sending again can pay twice. A 503 (unavailable: AIP-194's one status a call that
     is not idempotent may be sent again after) turned the request away."""
     return status >= 500 and status != 503
+
+
+async def close_loop_client(clients: dict[int, Any]) -> None:
+    """Close the running loop's SDK client of ``clients`` (one per event loop, by the
+    loop's id: an httpx pool must not cross loops) and forget them all. One of a loop
+    that is gone is only dropped: its sockets cannot be closed from another loop."""
+    client = clients.pop(id(asyncio.get_running_loop()), None)
+    clients.clear()
+    if client is not None:
+        await client.close()
 
 
 def never_connected(e: BaseException) -> bool:

@@ -49,6 +49,7 @@ from mindmovie.providers.base import (
     Transient,
     VideoRequest,
     age_text,
+    close_loop_client,
     key_fingerprint,
     made_maybe,
     never_connected,
@@ -295,12 +296,8 @@ class _ArkClients:
         return client
 
     async def aclose(self) -> None:
-        """Close this loop's client (its keep-alive connections); one of a loop that is
-        gone is only dropped: its sockets cannot be closed from another loop."""
-        clients, self._clients = self._clients, {}
-        client = clients.get(id(asyncio.get_running_loop()))
-        if client is not None:
-            await client.close()
+        """Close this loop's client (its keep-alive connections)."""
+        await close_loop_client(self._clients)
 
 
 class _ArkHttp(httpx.AsyncClient):
