@@ -336,6 +336,8 @@ def test_any_lengths_give_bodies_of_at_least_zero_and_the_duration_identity(
         assert all(0.0 <= a <= 1.0 for a in alphas)
         assert not any(alphas[:incoming])
         assert it.kind == "scene" or not any(alphas)
+    closing = tl.items[-1]  # seen whole on a frame of its own before the fade to black
+    assert any(_brightness(closing, k) == 1.0 for k in range(trans[-1], closing.frames))
     for a, b, c in zip(tl.items, tl.items[1:], trans, strict=False):
         assert a.end - b.start == c
     for a, c in zip(tl.items, tl.items[2:], strict=False):
@@ -545,3 +547,16 @@ def test_a_very_short_title_is_shown_whole(title_seconds: float) -> None:
     assert title.kind == "title"
     assert max(_brightness(title, k) for k in range(title.frames)) == 1.0
     assert _brightness(title, 0) < 1.0 or title.frames == 1
+
+
+def test_a_closing_card_of_two_frames_is_not_lost_in_its_crossfade() -> None:
+    """0.07 s at 24 fps rounds to 2 frames and a crossfade in of 1; placing it at the
+    movie's exact end (0.3 s crossfades, each 7.2 frames) made it 1 frame, wholly inside
+    that crossfade at weight 0: the closing card was never on screen."""
+    spec = OutputSpec(1280, 720, fps=24, crossfade=0.3, title_seconds=1.0, closing_seconds=0.07)
+    tl = build_timeline(_movie((1.3, 2.0)), spec)
+    closing = tl.items[-1]
+    assert closing.kind == "closing" and tl.transition_frames[-1] == 1
+    last = tl.total_frames - 1
+    assert [(it.kind, w) for it, _k, w in tl.on_screen(last)] == [("closing", 1.0)]
+    assert _brightness(closing, closing.frames - 1) == 1.0

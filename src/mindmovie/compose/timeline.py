@@ -328,7 +328,8 @@ def _place(
     a frame of its exact length. Lengths that are whole frames (5 s, a 1 s crossfade)
     come out as they did. A crossfade is `trans` frames (the configured one, `xf`, is
     taken as its exact `crossfade` seconds; a shortened one as its frames). An item
-    never gets so short that its two crossfades meet, nor under one frame.
+    never gets so short that its two crossfades meet, nor under one frame; the last
+    one keeps a frame after its crossfade in.
     """
     x = Fraction(crossfade)
     exact = Fraction(0)  # the item's exact start, seconds
@@ -338,7 +339,9 @@ def _place(
         incoming = trans[i - 1] if i > 0 else 0
         if i == len(trans):  # the last item
             end = round((exact + Fraction(sec)) * fps)
-            placed.append((start, max(end, start + incoming, start + 1)))
+            # a frame of its own after its crossfade in: the closing card lying wholly
+            # in that crossfade (a 2-frame one rounded to 1) was never seen at all
+            placed.append((start, max(end, start + incoming + 1)))
             break
         c = trans[i]
         exact += Fraction(sec) - (x if c == xf and xf > 0 else Fraction(c, fps))
