@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from mindmovie.fsutil import sha256_file
 from mindmovie.media import music_problem
@@ -97,6 +97,12 @@ class Goals(BaseModel):
     goals: list[Goal] = Field(min_length=1, max_length=MAX_GOALS)
     closing: Text | None = None
     music: Path | None = None
+    #: what loaded but may not be what the person meant (`load_goals`): said as warnings
+    _notes: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        return self._notes
 
 
 class GoalsError(SourceError):
@@ -461,7 +467,25 @@ def load_goals(path: Path) -> Goals:
     problems += invalid
     if problems or goals is None:
         raise GoalsError.from_problems(path, problems)
+    goals._notes = _hashtag_notes(path, doc)
     return goals
+
+
+def _hashtag_notes(path: Path, doc: YamlDoc) -> list[str]:
+    """An optional field written `affirmation: #blessed` loads empty: YAML reads `#...`
+    after a space as a comment. A comment with no space after its `#`, in the place of
+    a value, reads like text (a hashtag, `#1 in my field`), so say so; `details: # todo`
+    is a comment as meant and is not mentioned."""
+    notes: list[str] = []
+    for loc, comment in doc.comments.items():
+        if len(comment) < 2 or comment[1].isspace() or comment[1] == "#":
+            continue
+        shown = comment if len(comment) <= 40 else comment[:37] + "..."
+        notes.append(
+            f"{path}:{doc.line_of(loc)}: {format_loc(loc)}: YAML reads {shown!r} as a "
+            f'comment, so this is left empty; to make it the text, quote it: "{shown}"'
+        )
+    return notes
 
 
 def _hash_file(path: Path) -> dict[str, str]:

@@ -1119,6 +1119,8 @@ class Pipeline:
         #: (`_rename_to_title`), not before: declined, the folders stay as they were
         self._rename_to: Path | None = None
         self.reporter: Reporter = reporter or NullReporter()
+        for note in self.goals.notes:  # loaded, but maybe not as meant (`#blessed`)
+            self.reporter.warn(note)
         self.result: RenderResult | None = None
         self._sems: dict[str, asyncio.Semaphore] = {}
         self._video_model: VideoModel | None = None

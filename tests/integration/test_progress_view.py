@@ -205,3 +205,27 @@ def test_a_one_scene_plan_is_one_scene_not_1_scenes(
     r = CliRunner().invoke(app, ["render", "goals.yaml", "--out", "run2", "--until", "plan"])
     assert r.exit_code == 0 and "plan: done - 1 scene\n" in r.stderr, r.stderr
     assert "1 scenes" not in r.stderr
+
+
+def test_a_hashtag_left_as_a_comment_is_a_warning_at_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`affirmation: #blessed` loads empty (YAML reads it as a comment): `plan` says so
+    on stderr, with the line and how to quote it, and goes on."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
+        monkeypatch.delenv(name)
+    text = "title: T\ngoals:\n  - category: a\n    vision: b\n    affirmation: #blessed\n"
+    (tmp_path / "goals.yaml").write_text(text)
+    r = CliRunner().invoke(app, ["plan", "goals.yaml", "--out", "run"])
+    assert r.exit_code == 0, r.output
+    assert (
+        "warning: goals.yaml:5: goals[1].affirmation: YAML reads '#blessed' as a comment"
+    ) in " ".join(r.stderr.split()), r.stderr
+    assert (tmp_path / "run" / "plan.yaml").is_file()

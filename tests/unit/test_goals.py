@@ -1002,6 +1002,28 @@ def test_a_value_yaml_reads_as_a_comment_is_named_as_one(project: Path) -> None:
     )
 
 
+def test_an_optional_field_written_as_a_hashtag_loads_empty_and_says_so(project: Path) -> None:
+    """`affirmation: #blessed` is a YAML comment, so the goal loads with no affirmation
+    and the planner writes its own: silently, until now. A comment as meant (`# ...`, a
+    space after the mark) says nothing, and the notes change no fingerprint."""
+    text = (
+        "title: T\ngoals:\n  - category: a\n    vision: b\n    affirmation: #blessed\n"
+        "    details: # to do\n    feelings: ## later\nstyle: #1 in my field\n"
+    )
+    path = write(project, text)
+    goals = load_goals(path)
+    assert goals.goals[0].affirmation is None and goals.style is None
+    assert goals.notes == [
+        f"{path}:5: goals[1].affirmation: YAML reads '#blessed' as a comment, so this is "
+        'left empty; to make it the text, quote it: "#blessed"',
+        f"{path}:8: style: YAML reads '#1 in my field' as a comment, so this is left "
+        'empty; to make it the text, quote it: "#1 in my field"',
+    ]
+    quiet = load_goals(write(project, text.replace("#blessed", "").replace("#1 in my field", "")))
+    assert quiet.notes == []
+    assert plan_fingerprint(goals, project) == plan_fingerprint(quiet, project)
+
+
 def test_plan_fingerprint_keeps_a_photo_outside_the_folder_when_the_folder_moves(
     project: Path, tmp_path: Path
 ) -> None:
