@@ -616,7 +616,9 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     from mindmovie.yamlsrc import (
         UNCLOSED_QUOTE,
         UTF16_TEXT,
+        missing_space,
         nesting_problem,
+        quote_hint,
         safe_load_yaml,
         unclosed_quote_line,
         utf16_without_bom,
@@ -637,6 +639,10 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     except yaml.YAMLError as e:
         if (quote := unclosed_quote_line(e)) is not None:
             raise ConfigError(f"{path}:{quote}: not valid YAML ({UNCLOSED_QUOTE})") from None
+        if isinstance(e, yaml.MarkedYAMLError) and (space := missing_space(e, text)):
+            # `aspect:9:16`, `-x`: goals.yaml's hint, on the line missing the space
+            said = space.message.removeprefix("invalid YAML: ")
+            raise ConfigError(f"{path}:{space.line}: not valid YAML ({said})") from None
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e)
@@ -645,9 +651,11 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
             _refuse_bad_merge(text, path)
         # `!!python/name:x`, `!mine`: "could not determine a constructor", no setting named
         _refuse_problems(text, path, "unsupported YAML tag")
-        raise ConfigError(
-            f"{path}{where}: not valid YAML ({problem}){yaml_hint(problem)}"
-        ) from None
+        # `title: 'I'm in'`: a quote inside a quoted value, goals.yaml's hint too
+        hint = (quote_hint(e, text) if isinstance(e, yaml.MarkedYAMLError) else "") or yaml_hint(
+            problem
+        )
+        raise ConfigError(f"{path}{where}: not valid YAML ({problem}){hint}") from None
     except (ValueError, TypeError, LookupError, AttributeError):
         # PyYAML's int() of a number longer than Python converts, or a value its explicit
         # tag cannot be (`!!float abc`, `!!bool maybe`, a bare `!!float`: IndexError)

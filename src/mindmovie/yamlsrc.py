@@ -413,7 +413,7 @@ def unclosed_quote_line(exc: yaml.YAMLError) -> int | None:
     return None
 
 
-def _quote_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
+def quote_hint(exc: yaml.MarkedYAMLError, text: str) -> str:
     """'; ...' when more text follows a closing quote on its line (`vision: 'I'm
     strong'`: the value is 'I', then `m strong'`), else ''. PyYAML's "expected <block
     end>, but found '<scalar>'" got the indentation hint, sending the person to line up
@@ -443,7 +443,7 @@ _NO_SPACE = (
 )
 
 
-def _missing_space(exc: yaml.MarkedYAMLError, text: str) -> Problem | None:
+def missing_space(exc: yaml.MarkedYAMLError, text: str) -> Problem | None:
     """The line missing the space after a key's colon or a list dash, when that is what
     the error comes from: PyYAML said "could not find expected ':'" (of a line that has
     one) or "mapping values are not allowed here", on the line after (with the hint to
@@ -478,7 +478,7 @@ def _missing_space(exc: yaml.MarkedYAMLError, text: str) -> Problem | None:
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
     if (quote := unclosed_quote_line(exc)) is not None:
         return Problem(quote, None, f"invalid YAML: {UNCLOSED_QUOTE}")
-    if isinstance(exc, yaml.MarkedYAMLError) and (space := _missing_space(exc, text)):
+    if isinstance(exc, yaml.MarkedYAMLError) and (space := missing_space(exc, text)):
         return space
     if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
@@ -490,7 +490,7 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
             cm = exc.context_mark
             at = f" at line {cm.line + 1}" if cm is not None and cm.line + 1 != line else ""
             msg += f" ({exc.context}{at})"
-        msg += _quote_hint(exc, text) or yaml_hint(msg)
+        msg += quote_hint(exc, text) or yaml_hint(msg)
         return Problem(line, None, msg)
     if isinstance(exc, yaml.reader.ReaderError):
         line = text.count("\n", 0, exc.position) + 1

@@ -508,6 +508,43 @@ def test_a_config_nested_thousands_deep_is_one_line_not_a_recursion_error(
     assert str(e.value) == f"{cfg}:2: lists or mappings nested more than 100 levels deep"
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "output:\n  aspect: '9:16'\n  resolution: '480p's\n",
+            "3: not valid YAML (expected <block end>, but found '<scalar>'); a ' inside a "
+            "value quoted with ' ends it: write it twice ('I''m here'), or leave the quotes off",
+        ),
+        (
+            'output_dir: "my "best" out"\n',
+            "1: not valid YAML (expected <block end>, but found '<scalar>'); a \" inside a "
+            'value quoted with " ends it: write it as \\" ("say \\"yes\\""), or quote the '
+            "value with ' instead",
+        ),
+        (
+            "output:\n  aspect:'9:16'\n  fps: 24\n",
+            "2: not valid YAML (a key needs a space after its colon: write aspect: '9:16')",
+        ),
+        (
+            "output:\n  fps:24\n  aspect: '1:1'\n",
+            "2: not valid YAML (a key needs a space after its colon: write fps: 24)",
+        ),
+    ],
+)
+def test_a_config_gets_the_quote_and_colon_hints_goals_yaml_gets(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    """A quote inside a quoted value was told to line up its keys, and a key with no
+    space after its colon was blamed on the line after it: goals.yaml had said both
+    right since the yamlsrc fixes; the config loader did not use them."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == f"{cfg}:{said}"
+
+
 def test_a_setting_name_yaml_reads_as_a_number_is_an_unknown_setting(tmp_path: Path) -> None:
     # `1:` is an int key to YAML: Settings(**data) raised TypeError (keywords must be strings)
     cfg = tmp_path / "c.yaml"
