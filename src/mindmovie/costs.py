@@ -726,7 +726,9 @@ def estimate_table(est: RunEstimate) -> Table:
                 yield Text(str(self.caption))
                 return
             if options.max_width < NARROW_TABLE:
-                self.box, self.collapse_padding, self.pad_edge = box.SIMPLE_HEAD, True, False
+                # one space between columns (the box's blank divider; no padding, no
+                # edges): with padding beside it too, 'keyframe' was cut to 'keyfr…' at 40
+                self.box, self.show_edge, self.padding = box.SIMPLE_HEAD, False, (0, 0)
             yield from super().__rich_console__(console, options)
 
     table = FittedTable(
