@@ -2,7 +2,8 @@
 
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -68,3 +69,30 @@ def no_emoji_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     clear_text_caches()
     yield
     clear_text_caches()
+
+
+@pytest.fixture
+async def providers_closed(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[object]]:
+    """Close every provider the test builds, after it, on its own event loop, as
+    `Pipeline.run` closes the ones it builds. A test that built a provider and left it
+    left the SDK's keep-alive sockets to the garbage collector (a ResourceWarning each
+    under `-W always`) and the simulator's handler threads waiting on them, ending at
+    some later test's collection."""
+    from mindmovie.providers.anthropic import ClaudePlanner
+    from mindmovie.providers.byteplus import SeedanceVideo, SeedreamKeyframes
+    from mindmovie.providers.google import GeminiKeyframes, VeoVideo
+
+    built: dict[int, object] = {}
+    for cls in (ClaudePlanner, SeedreamKeyframes, SeedanceVideo, GeminiKeyframes, VeoVideo):
+        real = cls.__init__
+
+        def init(self: object, *args: object, _real: Any = real, **kw: object) -> None:
+            _real(self, *args, **kw)
+            built[id(self)] = self
+
+        monkeypatch.setattr(cls, "__init__", init)
+    yield list(built.values())
+    for provider in built.values():
+        # one built in a loop the test has ended (its own asyncio.run) has nothing open
+        # here; its client is only dropped (`close_loop_client`)
+        await provider.aclose()  # type: ignore[attr-defined]

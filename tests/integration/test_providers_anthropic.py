@@ -29,6 +29,8 @@ from mindmovie.providers.base import (
 )
 from tests.sim import SimServer
 
+pytestmark = pytest.mark.usefixtures("providers_closed")
+
 MESSAGES = "/v1/messages"
 
 

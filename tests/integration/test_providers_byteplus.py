@@ -41,6 +41,8 @@ from mindmovie.retry import with_retry
 from tests.sim import SimServer
 from tests.sim.fixtures import SimClock
 
+pytestmark = pytest.mark.usefixtures("providers_closed")
+
 TASKS = "/contents/generations/tasks"
 IMAGES = "/images/generations"
 

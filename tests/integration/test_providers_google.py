@@ -42,6 +42,8 @@ from mindmovie.providers.google import GeminiKeyframes, Mode, VeoVideo, describe
 from mindmovie.retry import with_retry
 from tests.sim import SimServer, media
 
+pytestmark = pytest.mark.usefixtures("providers_closed")
+
 KEY = Keys(google=SecretStr("test-google-key"))
 NO_KEY = Keys()
 
