@@ -848,29 +848,29 @@ def test_standalone_server() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-m", "tests.sim", "--port", str(port), "--job-seconds", "0"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                stats = httpx.get(f"http://127.0.0.1:{port}/_sim/stats", timeout=1).json()
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        assert stats["totals"]["jobs_created"] == 0
-        client = Ark(base_url=f"http://127.0.0.1:{port}/api/v3", api_key="k", max_retries=0)
-        t = client.content_generation.tasks.create(model=SEEDANCE_10, content=text("x"))
-        assert client.content_generation.tasks.get(task_id=t.id).status == "succeeded"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    ) as proc:  # closes its pipes: left to the collector before
+        try:
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    stats = httpx.get(f"http://127.0.0.1:{port}/_sim/stats", timeout=1).json()
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise
+                    time.sleep(0.1)
+            assert stats["totals"]["jobs_created"] == 0
+            client = Ark(base_url=f"http://127.0.0.1:{port}/api/v3", api_key="k", max_retries=0)
+            t = client.content_generation.tasks.create(model=SEEDANCE_10, content=text("x"))
+            assert client.content_generation.tasks.get(task_id=t.id).status == "succeeded"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def test_in_process_server_context_manager() -> None:

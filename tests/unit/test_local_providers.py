@@ -737,7 +737,8 @@ async def test_a_16_bit_greyscale_photo_keeps_its_tones(tmp_path: Path) -> None:
     arr[:, 80:] = 50000  # light grey (195 of 255)
     photo = tmp_path / "scan16.png"
     Image.fromarray(arr).save(photo)
-    assert Image.open(photo).mode.startswith("I;16")
+    with Image.open(photo) as im:
+        assert im.mode.startswith("I;16")
     img = decode(
         (await LocalKeyframes().generate(kreq(width=160, height=90, source_photo=photo))).data
     )
@@ -772,7 +773,8 @@ async def test_a_16_bit_greyscale_photo_with_a_transparent_key_keeps_its_tones(
     arr[:, :20] = 0  # the transparent value
     photo = tmp_path / "scan16t.png"
     Image.fromarray(arr).save(photo, transparency=0)
-    assert Image.open(photo).mode.startswith("I;16") and "transparency" in Image.open(photo).info
+    with Image.open(photo) as im:
+        assert im.mode.startswith("I;16") and "transparency" in im.info
     req = kreq(width=160, height=90, source_photo=photo)
     img = decode((await LocalKeyframes().generate(req)).data)
     assert abs(int(img[45, 50, 0]) - 39) <= 3 and abs(int(img[45, 140, 0]) - 195) <= 3
@@ -973,8 +975,8 @@ def test_a_photo_of_any_mode_is_converted_by_its_icc_profile(tmp_path: Path, kin
     else:
         im = Image.fromarray(np.full((30, 40), 90 * 257, np.uint16))
     im.save(photo, icc_profile=icc, **extra)
-    opened = Image.open(photo)
-    assert opened.mode == kind.split()[0] or opened.mode.startswith(kind), opened.mode
+    with Image.open(photo) as opened:
+        assert opened.mode == kind.split()[0] or opened.mode.startswith(kind), opened.mode
     img = np.asarray(Image.open(io.BytesIO(fit_photo(photo, 32, 18)))).astype(int)
     assert (np.abs(img[:, 26:] - want) <= 1).all(), img[9, 28]
     if kind != "P" and kind != "I;16":  # the transparent half shows the backdrop (grey)
