@@ -590,6 +590,27 @@ def _layer_over(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _block_under(lower: dict[str, Any], higher: dict[str, Any], at: list[str]) -> list[str] | None:
+    """The path of a block of settings to which the `lower` layer gives a single value or
+    a list while the `higher` one gives a table: merging takes the table and drops the
+    value without a word (`output: 720p` in config.yaml beside `--fps 30`, which was
+    refused without the flag). None when there is none."""
+    from mindmovie.yamlsrc import _model_at
+
+    model = _model_at(Settings, at)
+    for key, over in higher.items():
+        info = model.model_fields.get(key) if model is not None else None
+        if info is None or not isinstance(over, dict) or not _is_block(info.annotation):
+            continue
+        under = lower.get(key)
+        if isinstance(under, dict):
+            if found := _block_under(under, over, [*at, key]):
+                return found
+        elif under is not None:
+            return [*at, key]
+    return None
+
+
 def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     from mindmovie.yamlsrc import NotAFile, SourceTooLarge, read_source
 
@@ -1132,6 +1153,19 @@ def load_settings(
             source += _line_of(config_path, path)
         return source
 
+    below = _layer_over(env_layer, file_layer)
+    for lower, higher in ((env_layer, file_layer), (below, flags)):
+        if (block := _block_under(lower, higher, [])) is None:
+            continue
+        value: Any = lower
+        for part in block:
+            value = value[part]
+        if lower is below and config_path is not None and _sets(file_layer, block):
+            where, from_env = f"{config_path}{_line_of(config_path, block)}", False
+        else:
+            where, from_env = f"environment ({_env_names(e, block)})", True
+            where = (_dotenv_source(block) or where) if env is None else where
+        raise ConfigError(f"{where}: {'.'.join(block)}: {_not_a_block(block, value, from_env)}")
     if unread := _unread_provider_setting(layers):
         path, msg = unread
         raise ConfigError(f"{source_of(path)}: {'.'.join(path)}: {msg}")

@@ -1252,6 +1252,40 @@ def test_a_block_left_empty_is_its_defaults_and_a_value_for_a_block_says_so(
     )
 
 
+def test_a_value_for_a_block_is_refused_when_a_higher_layer_sets_a_setting_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`output: 720p` in config.yaml was refused, but with `--fps 30` the flag's table
+    took the place of the value and it was dropped without a word (so too a
+    MINDMOVIE_OUTPUT=720p under a config file's `output:` block): it is the same error,
+    naming the layer that wrote the value, not the one above it."""
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml, no ./.env
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("preset: local\noutput: 720p\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, {"output": {"fps": 30}}, env={})
+    assert str(e.value) == (
+        f"{cfg}:2: output: must be a block of settings (aspect, resolution, fps, size), not a "
+        "single value; got '720p'; write them indented under `output:` (see config.example.yaml)"
+    )
+    cfg.write_text("compose: high\n")
+    with pytest.raises(ConfigError, match=r"c.yaml:1: compose: must be a block of settings"):
+        load_settings(cfg, {"compose": {"quality": "draft"}}, env={})
+    cfg.write_text("output:\n  fps: 30\n")
+    env = {"MINDMOVIE_OUTPUT": "720p"}
+    for config, flags in ((cfg, {}), (None, {"output": {"fps": 30}})):
+        with pytest.raises(ConfigError) as e:
+            load_settings(config, flags, env=env)
+        assert str(e.value).startswith(
+            "environment (MINDMOVIE_OUTPUT): output: must be a block of settings (aspect, "
+            "resolution, fps, size), not a single value; got '720p'; give a JSON table"
+        )
+    # a value the higher layer replaces whole, or a table under a table, is no mistake
+    cfg.write_text("output:\n  fps: 30\n")
+    s = load_settings(cfg, {"output": {"fps": 12}}, env={"MINDMOVIE_OUTPUT__FPS": "abc"})
+    assert s.output.fps == 12
+
+
 def test_a_setting_at_the_wrong_level_says_where_it_goes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
