@@ -636,6 +636,25 @@ def test_quality_picks_the_x264_preset_and_crf(
     assert all(sign in options for sign in _PRESET_SIGNS[preset]), (preset, options)
 
 
+def test_moviepy_workers_past_the_cpus_are_capped_at_twice_them(
+    tmp_path: Path, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compose.workers is x264's threads with the moviepy engine: `workers: 100000` gave
+    x264 its maximum of 128 threads on 2 CPUs (a compose 10x slower, 2.5x the memory).
+    It is capped at 2x the usable CPUs, as the ffmpeg engine caps its encoders; read back
+    from the x264 settings string of the stream."""
+    from mindmovie.compose import moviepy
+
+    monkeypatch.setattr(moviepy, "usable_cpu_count", lambda: 2, raising=False)
+    tl = build_timeline(_movie({"red": clips["red"]}), SPEC)
+    out = tmp_path / "movie.mp4"
+    moviepy.render(tl, tmp_path / "work", out, workers=100000)
+    data = out.read_bytes()
+    at = data.find(b"x264 - core")
+    options = data[at : data.find(b"\x00", at)].decode("ascii", "replace").split()
+    assert "threads=4" in options, options
+
+
 def test_a_clip_whose_picture_starts_after_its_sound_keeps_that_offset(tmp_path: Path) -> None:
     """Players start a clip at its file's start: a picture that begins 0.3 s after the
     sound shows its first frame until then. The renderer started the picture at the
