@@ -940,6 +940,25 @@ def _env_value(value: str) -> Any:
     return value
 
 
+#: the text of a number, as YAML would read it in config.yaml
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+|[0-9]*\.[0-9]+(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)")
+
+
+def _option_value(value: str) -> Any:
+    """A stage option given by its own variable (MINDMOVIE_VIDEO__OPTIONS__WATERMARK=true):
+    true/false and numbers as config.yaml gives them, other text as it is. An option is
+    passed on as given, not converted by its setting's type as other variables are, so
+    each typed one was refused from a variable ("'true' is not allowed; allowed true or
+    false", "'8000' is not allowed; a whole number of tokens")."""
+    text = value.strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if _NUMBER.fullmatch(text):
+        number = float(text)
+        return int(text) if re.fullmatch(r"[-+]?[0-9]+", text) else number
+    return value
+
+
 def _env_layer(env: dict[str, str]) -> dict[str, Any]:
     """MINDMOVIE_A__B=v -> {"a": {"b": "v"}} (lower-cased), so it can sit under the file.
     A JSON table is merged with the settings other variables give under it (one given
@@ -954,6 +973,8 @@ def _env_layer(env: dict[str, str]) -> dict[str, Any]:
             cur = nxt
         else:
             v = _env_value(env[name])
+            if len(parts) == 3 and parts[1] == "options" and isinstance(v, str):
+                v = _option_value(v)
             before = cur.get(parts[-1])
             if isinstance(v, dict) and isinstance(before, dict):
                 v = _deep_merge(before, v)

@@ -1286,6 +1286,33 @@ def test_a_value_for_a_block_is_refused_when_a_higher_layer_sets_a_setting_in_it
     assert s.output.fps == 12
 
 
+def test_a_stage_option_from_its_own_variable_is_read_as_config_yaml_reads_it() -> None:
+    """Options are passed on as given, not converted by a setting's type, and a variable
+    is text: MINDMOVIE_VIDEO__OPTIONS__WATERMARK=true was refused with "'true' is not
+    allowed; allowed true or false", and so every typed option (max_tokens=8000,
+    guidance_scale=3.5). true/false and numbers are now read as config.yaml reads them;
+    other text stays text, and a wrong value is still refused."""
+    from mindmovie.providers.registry import check_options
+
+    env = {
+        "MINDMOVIE_PRESET": "byteplus",
+        "MINDMOVIE_PLANNER__OPTIONS__MAX_TOKENS": "8000",
+        "MINDMOVIE_KEYFRAMES__OPTIONS__WATERMARK": "False",
+        "MINDMOVIE_KEYFRAMES__OPTIONS__GUIDANCE_SCALE": "3.5",
+        "MINDMOVIE_KEYFRAMES__OPTIONS__SIZE": "2048x2048",
+        "MINDMOVIE_VIDEO__OPTIONS__EXECUTION_EXPIRES_AFTER": "3600",
+        "MINDMOVIE_VIDEO__OPTIONS__SERVICE_TIER": "flex",
+    }
+    s = load_settings(env=env)
+    check_options(s)
+    assert s.planner.options == {"max_tokens": 8000}
+    assert s.keyframes.options == {"watermark": False, "guidance_scale": 3.5, "size": "2048x2048"}
+    assert s.video.options == {"execution_expires_after": 3600, "service_tier": "flex"}
+    s = load_settings(env={**env, "MINDMOVIE_VIDEO__OPTIONS__WATERMARK": "maybe"})
+    with pytest.raises(ConfigError, match=r"video\.options\.watermark: 'maybe' is not allowed"):
+        check_options(s)
+
+
 def test_a_setting_at_the_wrong_level_says_where_it_goes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
