@@ -1203,6 +1203,7 @@ def load_settings(
             msg = "unknown setting" + (_key_hint(path) or _suggestion(path, env_var))
         elif first["type"] == "literal_error":
             msg = f"not allowed; {msg[0].lower()}{msg[1:]}{_got(first.get('input'), path)}"
+            msg += _one_value(first.get("input"), path, source)
         elif first["type"] in ("model_type", "dict_type"):
             # "Input should be a valid dictionary or instance of OutputSettings": a class
             # name the person never wrote
@@ -1224,12 +1225,27 @@ def load_settings(
             msg = f"must be {what}{got}"
         elif first["type"].startswith(("int_", "float_", "greater_", "less_", "finite_")):
             # 'fps: abc' said only "Input should be a valid integer": which ones are?
-            msg += _got(first.get("input"), path) + _bounds(path).replace(
-                "; write a smaller one", ""
-            )
+            msg += _got(first.get("input"), path) + _one_value(first.get("input"), path, source)
+            msg += _bounds(path).replace("; write a smaller one", "")
         others = len(err.errors()) - 1
         more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
         raise ConfigError(f"{source}: {loc}: {msg}{more}") from None
+
+
+def _one_value(value: Any, path: list[str], source: str) -> str:
+    """'; got a list' or '; got a block of settings: output.fps is one value, ...' for a
+    table or a list where one value goes ('' for anything else). `fps: {x: 1}` and
+    MINDMOVIE_OUTPUT__FPS__X=1 (a level too deep) said only "Input should be a valid
+    integer", of a 1; `fps: [24]` did not say it was read as a list."""
+    if isinstance(value, list):
+        return "; got a list (write one value, not a list)"
+    if not isinstance(value, dict):
+        return ""
+    said = f"; got a block of settings: {'.'.join(path)} is one value, with no settings under it"
+    var = "MINDMOVIE_" + "__".join(p.upper() for p in path)
+    if "MINDMOVIE_" in source and f"{var}__" in source.upper():
+        said += f" (a variable named {var}__... goes a level too deep: set {var})"
+    return said
 
 
 def _not_a_block(path: list[str], value: Any, from_env: bool) -> str:

@@ -1313,6 +1313,54 @@ def test_a_stage_option_from_its_own_variable_is_read_as_config_yaml_reads_it() 
         check_options(s)
 
 
+@pytest.mark.parametrize(
+    ("text", "env", "said"),
+    [
+        (
+            "output:\n  fps:\n    x: 1\n",
+            {},
+            "c.yaml:2: output.fps: Input should be a valid integer; got a block of settings: "
+            "output.fps is one value, with no settings under it; allowed: at least 8, at most 60",
+        ),
+        (
+            "",
+            {"MINDMOVIE_OUTPUT__FPS__X": "1"},
+            "environment (MINDMOVIE_OUTPUT__FPS__X): output.fps: Input should be a valid "
+            "integer; got a block of settings: output.fps is one value, with no settings under "
+            "it (a variable named MINDMOVIE_OUTPUT__FPS__... goes a level too deep: set "
+            "MINDMOVIE_OUTPUT__FPS); allowed: at least 8, at most 60",
+        ),
+        (
+            "",
+            {"MINDMOVIE_COMPOSE__QUALITY__X": "high"},
+            "environment (MINDMOVIE_COMPOSE__QUALITY__X): compose.quality: not allowed; input "
+            "should be 'draft', 'standard' or 'high'; got a block of settings: compose.quality "
+            "is one value, with no settings under it (a variable named "
+            "MINDMOVIE_COMPOSE__QUALITY__... goes a level too deep: set "
+            "MINDMOVIE_COMPOSE__QUALITY)",
+        ),
+        (
+            "compose:\n  crossfade: [1]\n",
+            {},
+            "c.yaml:2: compose.crossfade: Input should be a valid number; got a list (write one "
+            "value, not a list); allowed: at least 0.0, at most 5.0",
+        ),
+    ],
+)
+def test_a_block_or_a_list_where_one_value_goes_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, env: dict[str, str], said: str
+) -> None:
+    """`fps: {x: 1}` and MINDMOVIE_OUTPUT__FPS__X=1 (a variable a level too deep) said
+    "output.fps: Input should be a valid integer", of a 1, and `crossfade: [1]` did not
+    say it was read as a list: each says what it got, and the variable the one to set."""
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env=env)
+    assert str(e.value).removeprefix(f"{tmp_path}/") == said
+
+
 def test_a_setting_at_the_wrong_level_says_where_it_goes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
