@@ -14,7 +14,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Literal, get_origin
+from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 import yaml
@@ -24,9 +24,11 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -45,9 +47,25 @@ PRESETS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _refuse_bool_number(model: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+    """true or false where a number goes is refused: pydantic reads it as 1 or 0, so
+    `budget_usd: off` (YAML's false) was a $0 cap and `budget_usd: yes` a $1 one,
+    `scene_seconds: yes` 1 s scenes, `timeout: true` a 1 s timeout, without a word."""
+    field = model.model_fields.get(info.field_name or "")
+    kinds = (get_args(field.annotation) or (field.annotation,)) if field is not None else ()
+    if isinstance(value, bool) and any(t in (int, float) for t in kinds):
+        raise PydanticCustomError("bool_as_number", "a number, not true or false")
+    return value
+
+
 class _Strict(BaseModel):
     # .inf / .nan are no setting's value: an infinite poll interval sleeps for ever
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_number(cls, v: Any, info: ValidationInfo) -> Any:
+        return _refuse_bool_number(cls, v, info)
 
 
 #: explicit output.size limits (pixels per side): 4096 holds every resolution offered
@@ -493,6 +511,11 @@ class Settings(BaseSettings):
     video: VideoSettings = Field(default_factory=VideoSettings)
     compose: ComposeSettings = Field(default_factory=ComposeSettings)
     providers: ProvidersSettings = Field(default_factory=ProvidersSettings)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_number(cls, v: Any, info: ValidationInfo) -> Any:
+        return _refuse_bool_number(cls, v, info)
 
     @field_validator("output_dir", mode="before")
     @classmethod
@@ -1223,6 +1246,13 @@ def load_settings(
                 got = "; got a list" if isinstance(value, list) else "; got a block of settings"
             what = "text" if first["type"] == "string_type" else "true or false"
             msg = f"must be {what}{got}"
+        elif first["type"] == "bool_as_number":
+            msg = f"must be {msg}{_got(first.get('input'), path)}"
+            msg += _bounds(path).replace("; write a smaller one", "")
+            if path == ["budget_usd"]:
+                msg += "; null means no cap"
+            if not source.startswith(("environment", ".env")):
+                msg += " (YAML reads an unquoted yes, no, on or off as true or false)"
         elif first["type"].startswith(("int_", "float_", "greater_", "less_", "finite_")):
             # 'fps: abc' said only "Input should be a valid integer": which ones are?
             msg += _got(first.get("input"), path) + _one_value(first.get("input"), path, source)

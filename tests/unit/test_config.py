@@ -1361,6 +1361,47 @@ def test_a_block_or_a_list_where_one_value_goes_says_so(
     assert str(e.value).removeprefix(f"{tmp_path}/") == said
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "budget_usd: off\n",
+            "c.yaml:1: budget_usd: must be a number, not true or false; got false; allowed: at "
+            "least 0; null means no cap (YAML reads an unquoted yes, no, on or off as true or "
+            "false)",
+        ),
+        (
+            "budget_usd: yes\n",
+            "c.yaml:1: budget_usd: must be a number, not true or false; got true",
+        ),
+        ("plan:\n  scene_seconds: yes\n", "c.yaml:2: plan.scene_seconds: must be a number"),
+        ("plan:\n  scenes_per_goal: true\n", "c.yaml:2: plan.scenes_per_goal: must be a number"),
+        ("compose:\n  workers: on\n", "c.yaml:2: compose.workers: must be a number"),
+        ("keyframes:\n  seed: false\n", "c.yaml:2: keyframes.seed: must be a number"),
+        (
+            "providers:\n  byteplus:\n    download_timeout: yes\n",
+            "c.yaml:3: providers.byteplus.download_timeout: must be a number",
+        ),
+    ],
+)
+def test_true_or_false_where_a_number_goes_is_refused_not_read_as_1_or_0(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, said: str
+) -> None:
+    """pydantic takes true as 1 and false as 0, and YAML reads yes/no/on/off as them: so
+    `budget_usd: off` was a $0 cap and `budget_usd: yes` a $1 one, `scene_seconds: yes`
+    1 s scenes, `seed: false` seed 0, all without a word. Each is refused, with its line,
+    what was read and what is allowed; true/false settings still take them."""
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).removeprefix(f"{tmp_path}/").startswith(said), str(e.value)
+    cfg.write_text("video:\n  audio: yes\nproviders:\n  google:\n    vertexai: off\n")
+    s = load_settings(cfg, env={})
+    assert s.video.audio is True and s.providers.google.vertexai is False
+
+
 def test_a_setting_at_the_wrong_level_says_where_it_goes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
