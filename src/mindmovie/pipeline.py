@@ -2410,10 +2410,23 @@ class Pipeline:
                 f"{names} ({key['provider']}'s key, needed by {key['needed_by']} for "
                 f"{' and '.join(key['stages'])})"
             )
+        # a stage's own provider outlasts the preset: with `video.provider: byteplus`,
+        # "choose the local preset, which needs none" sent the person to --preset local,
+        # which still needed ARK_API_KEY
+        chosen = [
+            f"{stage}.provider"
+            for stage in ("planner", "keyframes", "video")
+            if getattr(self.settings, stage).provider not in (None, "local")
+        ]
+        local = (
+            f"choose the local preset (--preset local) and set {' and '.join(chosen)} to "
+            "local or null"
+            if chosen
+            else "choose the local preset (--preset local), which needs none"
+        )
         raise ConfigError(
             f"{len(lacking)} keys are not set: {'; '.join(parts)}. Set them in the "
-            "environment or in .env (see .env.example), or choose the local preset "
-            "(--preset local), which needs none"
+            f"environment or in .env (see .env.example), or {local}"
         )
 
     def _check_clip_settings(self) -> None:

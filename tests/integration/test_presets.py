@@ -171,6 +171,28 @@ async def test_missing_key_fails_before_any_request(sim: SimServer, tmp_path: Pa
     assert sim.stats()["requests"] == 0
 
 
+async def test_missing_keys_advice_names_a_stage_provider_the_local_preset_keeps(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Two keys missing ended "or choose the local preset (--preset local), which needs
+    none", also with `video.provider: byteplus`, which the preset does not change: that
+    render still needed ARK_API_KEY. The advice names the stage's setting then."""
+    from mindmovie.config import ConfigError, Keys
+
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    with pytest.raises(ConfigError) as e:
+        await Pipeline(goals, settings, out=tmp_path / "run", keys=Keys()).run()
+    assert str(e.value).endswith("choose the local preset (--preset local), which needs none")
+    settings = settings_for("byteplus", sim, video={"provider": "byteplus"})
+    with pytest.raises(ConfigError) as e:
+        await Pipeline(goals, settings, out=tmp_path / "run", keys=Keys()).run()
+    assert str(e.value).endswith(
+        "choose the local preset (--preset local) and set video.provider to local or null"
+    )
+    assert sim.stats()["requests"] == 0
+
+
 async def test_seededit_restyles_the_goals_own_photo(sim: SimServer, tmp_path: Path) -> None:
     """keyframes.model seededit: the goal's photo is the image SeedEdit restyles; the
     scenes with no photo of their own get a Seedream keyframe instead of failing, are
