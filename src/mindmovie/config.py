@@ -707,6 +707,7 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
             raise ConfigError(_too_long_number(text, path)) from None
         raise ConfigError(_untyped_value(text, path)) from None
     _refuse_duplicate_keys(text, path)
+    _refuse_octal(text, path)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -729,6 +730,44 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
                 f"(did you mean {key.lower()!r}? setting names are lower case)"
             )
     return keyed
+
+
+#: an unquoted number with a leading 0, which YAML 1.1 (PyYAML) reads in base 8
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")
+
+
+def _refuse_octal(text: str, path: Path) -> None:
+    """A number written with a leading 0 (`fps: 030`) is an error with its line: PyYAML
+    reads it in base 8, so it was 24 frames a second, and `budget_usd: 010` an $8 cap,
+    without a word. One whose value is the same either way (`seed: 07`) is taken."""
+    from mindmovie.yamlsrc import compose_yaml, format_loc
+
+    root = compose_yaml(text)
+    stack: list[tuple[yaml.Node, list[str | int]]] = [(root, [])] if root is not None else []
+    seen: set[int] = set()
+    while stack:
+        node, at = stack.pop()
+        if id(node) in seen:  # an alias: its anchor's node, walked once
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((v, at if k.value == "<<" else [*at, k.value]) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((v, [*at, i]) for i, v in enumerate(node.value))
+        elif (
+            isinstance(node, yaml.ScalarNode)
+            and node.tag.endswith(":int")
+            and not node.style  # plain: None (PyYAML) or "" (libyaml); quoted is text
+            and _OCTAL.fullmatch(node.value)
+        ):
+            digits = node.value.replace("_", "")
+            if int(digits, 8) != int(digits, 10):
+                raise ConfigError(
+                    f"{path}:{node.start_mark.line + 1}: {format_loc(at) or 'value'}: "
+                    f"{node.value} is read as {int(digits, 8)} (YAML reads a number written "
+                    f"with a leading 0 in base 8); write {int(digits, 10)}, or quote it "
+                    "if it is text"
+                )
 
 
 def _empty_blocks_dropped(data: dict[str, Any], at: list[str]) -> dict[str, Any]:

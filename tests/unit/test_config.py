@@ -1402,6 +1402,33 @@ def test_true_or_false_where_a_number_goes_is_refused_not_read_as_1_or_0(
     assert s.video.audio is True and s.providers.google.vertexai is False
 
 
+def test_a_number_with_a_leading_zero_is_refused_not_read_in_base_8(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyYAML reads an unquoted 030 in base 8: `fps: 030` was 24 frames a second and
+    `budget_usd: 010` an $8 cap, without a word. Each is refused with its line, what it
+    is read as and what to write; quoted, or the same in base 8 and 10 (07), it is
+    taken."""
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("preset: local\noutput:\n  fps: 030\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == (
+        f"{cfg}:3: output.fps: 030 is read as 24 (YAML reads a number written with a "
+        "leading 0 in base 8); write 30, or quote it if it is text"
+    )
+    cfg.write_text("budget_usd: 010\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml:1: budget_usd: 010 is read as 8 "):
+        load_settings(cfg, env={})
+    cfg.write_text("video:\n  options:\n    execution_expires_after: 0600\n")
+    with pytest.raises(ConfigError, match=r":3: video\.options\.execution_expires_after: 0600"):
+        load_settings(cfg, env={})
+    cfg.write_text("output:\n  fps: '030'\nkeyframes:\n  seed: 07\n")
+    s = load_settings(cfg, env={})
+    assert (s.output.fps, s.keyframes.seed) == (30, 7)
+
+
 def test_a_setting_at_the_wrong_level_says_where_it_goes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
