@@ -1386,6 +1386,10 @@ def _suggestion(path: list[str], env_var: bool = False) -> str:
     if model is None:
         return ""
     allowed = list(model.model_fields)
+    if path[-1] not in allowed and path[-1].lower() in allowed:
+        # `output: {FPS: 30}` was told "it is output.fps: write it indented under
+        # `output:`", where it was: its case is the mistake
+        return f" (did you mean {path[-1].lower()!r}? setting names are lower case)"
     close = _closest(path[-1], allowed)
     if close:
         return f" (did you mean {close!r}?)"

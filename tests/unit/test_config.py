@@ -1429,6 +1429,25 @@ def test_a_number_with_a_leading_zero_is_refused_not_read_in_base_8(
     assert (s.output.fps, s.keyframes.seed) == (30, 7)
 
 
+def test_a_setting_name_in_capitals_under_its_block_says_names_are_lower_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`output: {FPS: 30}` was told "unknown setting here; it is output.fps: write it
+    indented under `output:`", where it was written: its case is what is wrong, as the
+    top level already said (`Output:`)."""
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output:\n  FPS: 30\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == (
+        f"{cfg}:2: output.FPS: unknown setting (did you mean 'fps'? setting names are lower case)"
+    )
+    cfg.write_text("providers:\n  byteplus:\n    Timeout: 5\n")
+    with pytest.raises(ConfigError, match=r":3: providers\.byteplus\.Timeout: .* lower case\)$"):
+        load_settings(cfg, env={})
+
+
 def test_a_setting_at_the_wrong_level_says_where_it_goes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
