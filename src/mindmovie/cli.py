@@ -87,7 +87,12 @@ PresetOpt = Annotated[
 ]
 AspectOpt = Annotated[str | None, typer.Option("--aspect", help="16:9 (default), 9:16 or 1:1.")]
 ResOpt = Annotated[str | None, typer.Option("--resolution", help="480p, 720p (default) or 1080p.")]
-FpsOpt = Annotated[int | None, typer.Option("--fps", help="Frames per second (default 24).")]
+#: text, checked by the settings as config.yaml's fps is: as an int, typer's parser said
+#: only "Input should be a valid integer" of `--fps 24.5`, without the value or the range
+FpsOpt = Annotated[
+    str | None,
+    typer.Option("--fps", help="Frames per second, 8 to 60 (default 24).", metavar="<int>"),
+]
 QualityOpt = Annotated[
     str | None, typer.Option("--quality", help="Encoder quality: draft, standard (default), high.")
 ]
@@ -100,20 +105,30 @@ def _say(text: str, *, markup: bool = True, highlight: bool = False) -> None:
     out.print(text, markup=markup, highlight=highlight, soft_wrap=True)
 
 
-def _check_budget(budget: float | None) -> None:
-    """Refuse a --budget that is no cap in dollars, first thing (`render`, `plan`): nan
-    (every call compared with it is refused), inf (no cap, written as one) and below 0.
-    Checked here rather than by typer's `min=0`, which caught nan first and said
-    "Input should be greater than or equal to 0" of it."""
-    if budget is None:
-        return
+def _check_budget(given: str | None) -> float | None:
+    """The --budget cap in dollars, refused first thing (`render`, `plan`) when it is no
+    cap: not a number, nan (every call compared with it is refused), infinite (no cap,
+    written as one; `1e999` too) or below 0. Taken as text and read here: typer's float
+    said "Input should be a valid number" of `--budget 5$` without the value, and its
+    `min=0` caught nan first and said "Input should be greater than or equal to 0"."""
+    if given is None:
+        return None
+    try:
+        # no thousands separator: `1,5` is one and a half dollars in much of the world
+        budget = float(given.strip().removeprefix("$"))
+    except ValueError:
+        raise _fail(
+            f"--budget: {given!r} is not a number of dollars; give the most the run may "
+            "spend (like 5 or 12.50), or leave it out for no cap"
+        ) from None
     if not math.isfinite(budget):
-        raise _fail(f"--budget: {budget:g} is not a number of dollars; leave it out for no cap")
+        raise _fail(f"--budget: {given} is not a number of dollars; leave it out for no cap")
     if budget < 0:
         raise _fail(
-            f"--budget: {budget:g} is below $0; give the most the run may spend, in dollars "
+            f"--budget: {given} is below $0; give the most the run may spend, in dollars "
             "(0 or more), or leave it out for no cap"
         )
+    return budget
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -145,7 +160,7 @@ def _settings(
     preset: str | None = None,
     aspect: str | None = None,
     resolution: str | None = None,
-    fps: int | None = None,
+    fps: str | None = None,
     quality: str | None = None,
 ) -> Any:
     """Settings as `load_settings` builds them; a mistake is one error line (exit 2),
@@ -164,7 +179,7 @@ def _overrides(
     preset: str | None,
     aspect: str | None,
     resolution: str | None,
-    fps: int | None,
+    fps: str | None,
     quality: str | None,
 ) -> dict[str, Any]:
     """The settings flags as a config layer (the highest)."""
@@ -350,10 +365,11 @@ def render(
         bool, typer.Option("--yes", "-y", help="Accept the cost estimate without asking.")
     ] = False,
     budget: Annotated[
-        float | None,
+        str | None,
         typer.Option(
             "--budget",
             help="Hard cap in USD on the run's paid calls (earlier renders of it count too).",
+            metavar="<float>",
         ),
     ] = None,
     skip_failed: Annotated[
@@ -389,7 +405,7 @@ def render(
     key, a run already rendering); 1 a failure (a scene, the compose, a provider, the
     spend declined or not confirmable); 3 stopped at the budget; 130 interrupted.
     """
-    _check_budget(budget)
+    cap = _check_budget(budget)
     if until not in ("plan", "keyframes", "clips", "movie"):
         raise _fail(f"--until: '{until}' is not a stage; allowed: plan, keyframes, clips, movie")
     if quiet and verbose:
@@ -409,7 +425,7 @@ def render(
         quiet=quiet,
         verbose=verbose,
         yes=yes,
-        budget=budget,
+        budget=cap,
         skip_failed=skip_failed,
         let_go=let_go,
         located=lambda message: _located(message, config, flags),
@@ -450,13 +466,15 @@ def plan(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Accept the planner call's cost without asking.")
     ] = False,
-    budget: Annotated[float | None, typer.Option("--budget", help="Hard cap in USD.")] = None,
+    budget: Annotated[
+        str | None, typer.Option("--budget", help="Hard cap in USD.", metavar="<float>")
+    ] = None,
 ) -> None:
     """Write plan.yaml (scenes, affirmations, prompts, seconds) without rendering.
 
     Edit plan.yaml, then `render`: only the scenes your edit touches are redone.
     """
-    _check_budget(budget)
+    cap = _check_budget(budget)
     settings = _settings(config, preset=preset)
     flags = _overrides(preset, None, None, None, None)
     res = _run_pipeline(
@@ -467,7 +485,7 @@ def plan(
         until="plan",
         quiet=True,
         yes=yes,
-        budget=budget,
+        budget=cap,
         located=lambda message: _located(message, config, flags),
     )
     from mindmovie.yamlsrc import plural
