@@ -956,12 +956,20 @@ def storyboard_from_run(
     Without `costs`, the estimates the last render recorded are shown. A clip is played
     when it is one of ``current_clips`` (sha256 by scene id; without them, the clips the
     last render recorded as current, for scenes not edited since, and whose file is the
-    same); a run without that record plays every clip on disk. Raises ``PlanError``
-    when plan.yaml is missing or wrong (same message as ``render``).
+    same); a run without that record plays every clip on disk, and one without run.db
+    none (the next render makes them all again). Raises ``PlanError`` when plan.yaml is
+    missing or wrong (same message as ``render``).
     """
+    from mindmovie.store import journal_missing
+
     _check_is_a_run(run_dir)
     plan = load_plan(run_dir / "plan.yaml")
     keyframes, clips = find_artifacts(run_dir, plan)
+    if journal_missing(run_dir / "run.db"):
+        # no journal to vouch for them: the next render moves every keyframe and clip
+        # aside and makes them again (Pipeline._set_aside_unjournaled), as status says
+        current_clips = {} if current_clips is None else current_clips
+        current_keyframes = {} if current_keyframes is None else current_keyframes
     if costs is None:
         costs = recorded_costs(run_dir, plan)
         planner_cost = recorded_planner_cost(run_dir)

@@ -58,9 +58,13 @@ def _plan() -> Plan:
 
 
 def _make_run(run: Path) -> Plan:
-    """A run directory as the pipeline leaves it: plan.yaml, 4 keyframes, 2 clips."""
+    """A run directory as the pipeline leaves it: plan.yaml, 4 keyframes, 2 clips, and a
+    run.db (with no storyboard records: as drawn before they were kept)."""
+    from mindmovie.store import Store
+
     plan = _plan()
     write_plan(plan, run / "plan.yaml")
+    Store(run / "run.db").close()
     for i, (scene, colour) in enumerate(zip(plan.scenes, COLOURS, strict=True), 1):
         folder = run / "scenes" / scene.id
         folder.mkdir(parents=True)
@@ -263,6 +267,21 @@ def test_work_a_render_with_other_settings_makes_again_is_not_said_to_be_edited(
     assert "made before an edit" not in page
     assert page.count("keyframe out of date; the next render makes it again") == 4, page
     assert page.count("clip out of date; the next render makes it again") == 2, page
+
+
+def test_a_run_whose_run_db_is_gone_shows_its_work_as_made_again(tmp_path: Path) -> None:
+    """run.db deleted (or moved away when damaged): the next render moves the keyframes
+    and clips aside and makes them again, as `status` says, but `storyboard` drew every
+    keyframe as current and played every clip. They are marked out of date now."""
+    run = tmp_path / "run"
+    _make_run(run)
+    (run / "run.db").unlink()
+    png, html_path = storyboard_from_run(run)
+    page = html_path.read_text(encoding="utf-8")
+    assert "<video" not in page
+    assert page.count("keyframe out of date; the next render makes it again") == 4, page
+    assert page.count("clip out of date; the next render makes it again") == 2, page
+    assert png.is_file()
 
 
 def test_unreadable_keyframe_is_a_placeholder(tmp_path: Path) -> None:
