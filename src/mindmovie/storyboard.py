@@ -332,10 +332,13 @@ def _open_rgb(path: Path | None) -> Image.Image | None:
     return rgb
 
 
-def _missing_text(path: Path | None) -> str:
+def _missing_text(path: Path | None, failed: str | None = None) -> str:
     """What a tile without a picture says: a keyframe file that is there but is no
     picture (a failed download, a file replaced by hand) is not "no keyframe yet", which
-    said the next render would simply make one; `status` calls it changed."""
+    said the next render would simply make one; `status` calls it changed. ``failed``:
+    the scene's note from `failed_steps`."""
+    if failed is not None and failed.startswith("keyframe"):
+        return "keyframe failed"
     if path is not None and path.is_file():
         return "keyframe unreadable"
     return "no keyframe yet"
@@ -482,9 +485,11 @@ def render_sheet(
     images: list[Image.Image | None] | None = None,
     planner_cost: float | None = None,
     old_keyframes: Collection[str] = (),
+    failed: Mapping[str, str] | None = None,
 ) -> Image.Image:
     """The contact sheet as an image (``write_storyboard`` saves it). ``images``: the
-    keyframes already opened by `_open_all` (else they are opened here)."""
+    keyframes already opened by `_open_all` (else they are opened here). ``failed``: as
+    `failed_steps` returns."""
     if images is None:
         images = _open_all(plan, keyframes or {})
     first = next((im for im in images if im is not None), None)
@@ -514,7 +519,7 @@ def render_sheet(
             scene,
             cost,
             img,
-            _missing_text((keyframes or {}).get(scene.id)),
+            _missing_text((keyframes or {}).get(scene.id), (failed or {}).get(scene.id)),
             old_keyframe=scene.id in old_keyframes,
         )
     return sheet
@@ -554,6 +559,7 @@ h1 { margin: 0 0 6px; font-size: 30px; font-weight: 650; letter-spacing: .2px; }
 .id { margin: 0; color: #969baa; font: 12px/1.3 ui-monospace, Menlo, Consolas, monospace; }
 video { width: 100%; border-radius: 8px; background: #000; }
 .noclip { margin: 0; color: #969baa; font-size: 13px; }
+.noclip.failed { color: #f08c8c; overflow-wrap: anywhere; }
 details { color: #c4c8d4; font-size: 13px; }
 summary { cursor: pointer; color: #969baa; }
 dl { margin: 6px 0 0; }
@@ -592,11 +598,13 @@ def render_html(
     old_clips: Collection[str] = (),
     planner_cost: float | None = None,
     old_keyframes: Collection[str] = (),
+    failed: Mapping[str, str] | None = None,
 ) -> str:
     """The storyboard page as text (``write_storyboard`` saves it). ``images``: as for
     `render_sheet`. ``old_clips``: scene ids whose clip on disk is of earlier inputs
-    (not played: the next render makes it again)."""
+    (not played: the next render makes it again). ``failed``: as `failed_steps`."""
     clips = clips or {}
+    failed = failed or {}
     per_scene = _costs_of(plan, costs)
     if images is None:
         images = _open_all(plan, keyframes or {})
@@ -610,7 +618,7 @@ def render_html(
                 f'alt="{_e(f"Keyframe of scene {i}: {scene.affirmation}")}"></div>'
             )
         else:
-            missing = _missing_text((keyframes or {}).get(scene.id))
+            missing = _missing_text((keyframes or {}).get(scene.id), failed.get(scene.id))
             thumb = f'<div class="thumb missing"><span>{missing}</span></div>'
         stale = img is not None and scene.id in old_keyframes
         clip = clips.get(scene.id)
@@ -619,6 +627,8 @@ def render_html(
                 f'<video controls preload="metadata" src="{_e(_href(clip, run_dir))}">'
                 f"clip of scene {i}</video>"
             )
+        elif scene.id in failed:  # not "no clip yet": e.g. refused by the content filter
+            player = f'<p class="noclip failed">{_e(failed[scene.id])}</p>'
         elif scene.id in old_clips:
             player = f'<p class="noclip">{OLD_CLIP}</p>'
         else:
@@ -677,6 +687,7 @@ def write_storyboard(
     old_clips: Collection[str] = (),
     planner_cost: float | None = None,
     old_keyframes: Collection[str] = (),
+    failed: Mapping[str, str] | None = None,
 ) -> tuple[Path, Path]:
     """Write ``run_dir/storyboard.png`` and ``run_dir/storyboard.html``; return both paths.
 
@@ -702,6 +713,7 @@ def write_storyboard(
         images=images,
         planner_cost=planner_cost,
         old_keyframes=old_keyframes,
+        failed=failed,
     )
     atomic_write_bytes(png_path, _png_bytes(sheet))
     atomic_write_text(
@@ -716,6 +728,7 @@ def write_storyboard(
             old_clips=old_clips,
             planner_cost=planner_cost,
             old_keyframes=old_keyframes,
+            failed=failed,
         ),
     )
     return png_path, html_path
@@ -878,6 +891,30 @@ def _meta(run_dir: Path, key: str) -> str | None:
         store.close()
 
 
+def failed_steps(run_dir: Path, plan: Plan) -> dict[str, str]:
+    """By scene id, what a scene whose keyframe (first) or clip step failed says on the
+    board ("clip failed: <error>"): a clip the content filter refused twice was shown
+    as "no clip yet", as if the next render would simply make it."""
+    from mindmovie.store import Store, journal_missing
+
+    db = run_dir / "run.db"
+    if journal_missing(db):
+        return {}
+    store = Store(db, read_only=True)
+    try:
+        steps = store.steps()
+    finally:
+        store.close()
+    ids = {s.id for s in plan.scenes}
+    out: dict[str, str] = {}
+    for st in steps:
+        if st.scene_id not in ids or st.status != "failed" or st.stage not in ("keyframe", "clip"):
+            continue
+        if st.stage == "keyframe" or st.scene_id not in out:
+            out[st.scene_id] = f"{st.stage} failed: {st.error or 'no reason was recorded'}"
+    return out
+
+
 #: bump when the board is drawn differently, so an unchanged run redraws it once
 BOARD_VERSION = 4
 
@@ -891,8 +928,8 @@ def board_inputs(
     current_keyframes: Mapping[str, str] | None = None,
 ) -> str:
     """A digest of everything the board shows (plan.yaml, which keyframes and clips exist
-    and their file stamps, the costs, which clips are current): a render skips redrawing
-    an unchanged board."""
+    and their file stamps, the costs, which clips are current, the steps that failed): a
+    render skips redrawing an unchanged board."""
     import hashlib
 
     plan_path = run_dir / "plan.yaml"
@@ -910,6 +947,7 @@ def board_inputs(
         sorted((current_clips or {}).items()),
         planner_cost,
         sorted((current_keyframes or {}).items()),
+        sorted(failed_steps(run_dir, plan).items()),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -998,6 +1036,7 @@ def storyboard_from_run(
     return write_storyboard(
         run_dir,
         plan,
+        failed=failed_steps(run_dir, plan),
         costs=costs,
         clips=clips,
         keyframes=keyframes,

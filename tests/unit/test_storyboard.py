@@ -284,6 +284,36 @@ def test_a_run_whose_run_db_is_gone_shows_its_work_as_made_again(tmp_path: Path)
     assert png.is_file()
 
 
+def test_a_failed_keyframe_or_clip_says_it_failed_and_why(tmp_path: Path) -> None:
+    """A clip the content filter refused (twice: the scene failed) was "no clip yet" on
+    the board, and a keyframe that failed "no keyframe yet", as if the next render would
+    simply make them: the page says the step failed, with its error (escaped), and the
+    sheet's placeholder says "keyframe failed"."""
+    from mindmovie.store import Store
+
+    run = tmp_path / "run"
+    plan = _make_run(run)
+    boxes = tile_boxes(5, thumb_size(640 / 360))
+    png, _html = storyboard_from_run(run)
+    with Image.open(png) as im:
+        before = im.convert("RGB").crop(boxes[3].image).tobytes()
+    store = Store(run / "run.db")
+    store.begin(plan.scenes[1].id, "clip", "k1")
+    store.fail(plan.scenes[1].id, "clip", "content_rejected", "refused <by> the filter")
+    store.begin(plan.scenes[3].id, "keyframe", "k2")
+    store.fail(plan.scenes[3].id, "keyframe", "provider", "HTTP 500 & more")
+    store.close()
+    png, html_path = storyboard_from_run(run)
+    page = html_path.read_text(encoding="utf-8")
+    assert "clip failed: refused &lt;by&gt; the filter" in page, page
+    assert "keyframe failed: HTTP 500 &amp; more" in page, page
+    assert '<div class="thumb missing"><span>keyframe failed</span></div>' in page
+    assert page.count("no clip yet") == 1  # scene 5's; scene 4's keyframe failed
+    with Image.open(png) as im:
+        after = im.convert("RGB").crop(boxes[3].image).tobytes()
+    assert after != before
+
+
 def test_unreadable_keyframe_is_a_placeholder(tmp_path: Path) -> None:
     run = tmp_path / "run"
     plan = _make_run(run)
