@@ -5004,7 +5004,8 @@ class Pipeline:
         made from, by scene id): the ones this run made or reused, and those an earlier
         run recorded for fields unchanged since. `mindmovie storyboard` after an edit of
         an image prompt showed the old picture beside the new prompt as if it were its."""
-        from mindmovie.storyboard import KEYFRAMES_META, keyframe_inputs, recorded_keyframes
+        from mindmovie.plan import KEYFRAMES_META
+        from mindmovie.storyboard import keyframe_inputs, recorded_keyframes
 
         res = self.result
         made = (
@@ -5036,11 +5037,11 @@ class Pipeline:
         has no settings to price with) to show the same. Says whether the board is there
         and current (False after the warning of a problem).
         """
+        from mindmovie.plan import KEYFRAMES_META
         from mindmovie.storyboard import (
             CLIPS_META,
             COSTS_META,
             HTML_NAME,
-            KEYFRAMES_META,
             PNG_NAME,
             board_inputs,
             clips_record,

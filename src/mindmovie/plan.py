@@ -589,6 +589,37 @@ def edited_fields(recorded: Mapping[str, str | None], plan: Plan) -> dict[str, l
     return out
 
 
+#: run.db meta key: the keyframes the last render made or reused (current then), with
+#: the plan.yaml fields each was made from (written and read by storyboard.py)
+KEYFRAMES_META = "storyboard_keyframes"
+
+
+def keyframe_edits(raw: str | None, plan: Plan) -> dict[str, list[str]]:
+    """Per scene, the fields (and "style") that differ from those its keyframe was made
+    from, as the `KEYFRAMES_META` record ``raw`` holds them: after `render --until
+    keyframes` no clip recorded its scene (`edited_fields`), and `status` said only "its
+    inputs changed" for an edited image prompt."""
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    out: dict[str, list[str]] = {}
+    if not isinstance(data, dict):
+        return out
+    for sc in plan.scenes:
+        entry = data.get(sc.id)
+        inputs = entry.get("inputs") if isinstance(entry, dict) else None
+        if not isinstance(inputs, dict):
+            continue
+        now = sc.model_dump(mode="json")
+        changed = [
+            f for f, v in inputs.items() if (plan.style if f == "style" else now.get(f)) != v
+        ]
+        if changed:
+            out[sc.id] = changed
+    return out
+
+
 #: a planned scene id's number within its goal: 01-health-2 is the goal's 2nd scene
 _SCENE_NUMBER = re.compile(r"-(\d+)$")
 

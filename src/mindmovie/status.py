@@ -21,12 +21,14 @@ from mindmovie.fsutil import is_file
 from mindmovie.plan import (
     CLIP_FIELDS,
     COMPOSED_PLAN_META,
+    KEYFRAMES_META,
     PHOTO_UNUSED_FIELDS,
     RENDERED_PLAN_META,
     TEXT_FIELDS,
     Plan,
     PlanError,
     edited_fields,
+    keyframe_edits,
     load_plan,
     movie_edits,
     movie_scene_changes,
@@ -207,6 +209,7 @@ def collect_status(
             else {sc.id: store.get_meta(RENDERED_PLAN_META + sc.id) for sc in plan.scenes}
         )
         edited = {} if plan is None else edited_fields(recorded, plan)
+        keyframe_record = store.get_meta(KEYFRAMES_META)
         ledger = store.ledger_rows()
         # a finished step is reused only if its file is intact: check it as the render does
         files = {
@@ -336,9 +339,12 @@ def collect_status(
             row = scenes.setdefault(sc.id, {"scene_id": sc.id, "attempts": 0, "in_plan": False})
             if row.get("in_plan") is False:
                 row["in_new_plan"] = True
+    kf_edits = {} if plan is None else keyframe_edits(keyframe_record, plan)
     for row in scenes.values():
         if row["scene_id"] in edited:
             row["edited"] = edited[row["scene_id"]]
+        if row["scene_id"] in kf_edits:  # named after `render --until keyframes` too
+            row["keyframe_edited"] = kf_edits[row["scene_id"]]
         # a clip finished before scenes were recorded (an older run): nothing to compare
         row["recorded"] = bool(recorded.get(row["scene_id"]))
         if photo_keyframe(recorded.get(row["scene_id"])):
@@ -640,6 +646,8 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
         if settings_changed:
             names = ", ".join(c.split(":", 1)[0] for c in settings_changed[:3])
             return f"redo the keyframe (settings changed: {names}), then make the clip"
+        if fields := row.get("keyframe_edited"):
+            return f"redo the keyframe ({', '.join(fields)} edited), then make the clip"
         return "redo the keyframe (its inputs changed), then make the clip"
     if clip == "submitted" and row.get("remote_id"):
         if reuse is not None and not reuse.get("clip"):

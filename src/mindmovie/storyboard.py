@@ -29,7 +29,7 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from mindmovie.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
-from mindmovie.plan import Plan, Scene, load_plan
+from mindmovie.plan import KEYFRAMES_META, Plan, Scene, load_plan
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 RGB = tuple[int, int, int]
@@ -833,11 +833,6 @@ def recorded_clips(run_dir: Path, plan: Plan) -> dict[str, str] | None:
         }
     except (ValueError, TypeError, KeyError):
         return None
-
-
-#: run.db meta key: the keyframes the last render made or reused (current then), with
-#: the plan.yaml fields each was made from
-KEYFRAMES_META = "storyboard_keyframes"
 
 
 def keyframe_inputs(scene: Scene, style: str | None, fields: Sequence[str]) -> dict[str, object]:

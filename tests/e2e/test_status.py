@@ -599,7 +599,8 @@ def test_after_until_keyframes_an_edited_prompt_says_the_keyframe_is_made_again(
 
     _edit_plan(run, edit)
     nxt = {s["scene_id"]: s["next"] for s in _status(workdir, run)["scenes"]}
-    assert nxt[ids[2]] == "redo the keyframe (its inputs changed), then make the clip", nxt
+    # the field named, as after a whole render ("its inputs changed" before 2026-12-04)
+    assert nxt[ids[2]] == "redo the keyframe (image_prompt edited), then make the clip", nxt
     assert all(nxt[sid] == "make the clip" for sid in ids if sid != ids[2]), nxt
 
 

@@ -85,6 +85,34 @@ def test_a_keyframe_without_its_clip_that_would_be_made_again_says_so() -> None:
     assert _next_action(stale, ["output.size: 1 -> 2"]) == (
         "redo the keyframe (settings changed: output.size), then make the clip"
     )
+    # the fields the keyframe record (storyboard_keyframes) says were edited since
+    edited = {**stale, "keyframe_edited": ["image_prompt", "style"]}
+    assert _next_action(edited, []) == (
+        "redo the keyframe (image_prompt, style edited), then make the clip"
+    )
+
+
+def test_keyframe_edits_names_the_fields_changed_since_the_keyframe_was_made() -> None:
+    """After `render --until keyframes` no clip recorded its scene's plan entry: status
+    said only "its inputs changed" for an edited image prompt. The keyframe record the
+    storyboard keeps names the fields."""
+    import json
+
+    from mindmovie.plan import Plan, Scene, keyframe_edits
+
+    def scene(sid: str, prompt: str) -> Scene:
+        return Scene(id=sid, goal=1, category="health", affirmation="I am", seconds=5,
+                     image_prompt=prompt, motion_prompt="drift")  # fmt: skip
+
+    plan = Plan(
+        title="T", closing="C", style="warm", scenes=[scene("01-a-1", "new"), scene("01-a-2", "b")]
+    )
+    raw = json.dumps({
+        "01-a-1": {"sha256": "x", "inputs": {"image_prompt": "old", "style": "warm"}},
+        "01-a-2": {"sha256": "y", "inputs": {"image_prompt": "b", "style": "cold"}},
+    })  # fmt: skip
+    assert keyframe_edits(raw, plan) == {"01-a-1": ["image_prompt"], "01-a-2": ["style"]}
+    assert keyframe_edits(None, plan) == {} and keyframe_edits("not json", plan) == {}
 
 
 def test_a_clip_job_or_failed_clip_whose_inputs_changed_is_not_picked_up() -> None:
