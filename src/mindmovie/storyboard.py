@@ -256,6 +256,13 @@ def _width(f: Font, s: str) -> float:
     return float(f.getlength(s))
 
 
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks (and other runs of white space) as one space: a title
+    or category drawn as given ("Line one\\nLine two") spilled its lines over the text
+    and tiles below it."""
+    return " ".join(text.split())
+
+
 def _fit(text: str, f: Font, max_w: float) -> str:
     """``text`` cut with an ellipsis so it fits ``max_w``."""
     if _width(f, text) <= max_w:
@@ -455,7 +462,7 @@ def _draw_card(
     right_w = _text_width(right, 16) + _text_width(cost_text, 16)
     chip_x = x + badge_w + 8
     chip_max = inner_w - badge_w - 8 - right_w - 10
-    category = _drawable(scene.category, 15, system=True)
+    category = _drawable(_one_line(scene.category), 15, system=True)
     cf = _text_font(category, 15)
     category = _fit(category, cf, max(20, chip_max - 20))
     chip_w = round(_width(cf, category)) + 20
@@ -499,7 +506,7 @@ def render_sheet(
     d = ImageDraw.Draw(sheet)
     per_scene = _costs_of(plan, costs)
     width = sheet.width - 2 * MARGIN
-    title = _drawable(plan.title, 34, system=True)
+    title = _drawable(_one_line(plan.title), 34, system=True)
     tf = _text_font(title, 34)
     d.text((MARGIN, 26), _fit(title, tf, width), font=tf, fill=TEXT)
     prefix = _totals_prefix(plan)
@@ -911,7 +918,7 @@ def failed_steps(run_dir: Path, plan: Plan) -> dict[str, str]:
 
 
 #: bump when the board is drawn differently, so an unchanged run redraws it once
-BOARD_VERSION = 4
+BOARD_VERSION = 5
 
 
 def board_inputs(

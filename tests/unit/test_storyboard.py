@@ -389,6 +389,24 @@ def test_pill_is_whole_at_every_width(radius: int) -> None:
             assert ring.getpixel((x, 5 + height // 2)) == 0, (w, x)  # hollow inside
 
 
+def test_a_title_or_category_with_line_breaks_stays_on_its_one_line() -> None:
+    """A quoted title with "\\n" in goals.yaml (or plan.yaml) was drawn as three lines:
+    the second over the totals line and the third over the first row of keyframes; a
+    category with one spilled out of its chip. They are drawn on one line, as the page
+    shows them (the breaks as spaces)."""
+    from mindmovie.storyboard import render_sheet
+
+    def sheet(title: str, category: str) -> bytes:
+        scene = Scene(id="01-own-1", goal=1, category=category, affirmation="I am",
+                      image_prompt="p", motion_prompt="m", seconds=5)  # fmt: skip
+        plan = Plan(title=title, closing="c", scenes=[scene])
+        return render_sheet(plan).tobytes()
+
+    assert sheet("Line one\nLine two\nLine three", "my\nown") == sheet(
+        "Line one Line two Line three", "my own"
+    )
+
+
 def test_png_badges_have_no_gap(board: tuple[Path, Plan, Path, Path]) -> None:
     """Each scene-number badge is one solid pill: no column of it is left card-coloured
     (Pillow drew a one-digit badge with a vertical line through the number)."""
