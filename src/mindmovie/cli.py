@@ -692,6 +692,10 @@ def status(
             return None, None
         if nxt is None:
             return max(8, room), None
+        if longest_id <= 28 and room - longest_id >= 12:
+            # a short id whole ("next render" 12 at least): squeezed to 8 so that "next
+            # render" kept 20, a paid run's ids were folded at 80 columns ("01-healt" "h-1")
+            return None, room - longest_id
         # "next render" whole when short ("make the clip"), else 12 at least and what an
         # id of 28 leaves; the id (8 at least) the rest
         nxt = min(nxt, max(12, room - min(longest_id, 28), min(nxt, 20)), max(1, room - 8))

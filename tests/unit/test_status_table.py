@@ -93,6 +93,31 @@ def test_a_paid_runs_columns_fit_80_columns_and_the_job_id_loses_no_letter(
     assert joined.count(job) == len(ids), joined
 
 
+def test_a_paid_runs_short_scene_ids_are_not_folded_at_80_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paid run with clip jobs in flight, in a pipe (80 columns): the id column was
+    squeezed to 8 so that "next render" kept 20, and every id was folded mid-word
+    ("01-healt" / "h-1", "(planner" / ")"). An id of up to 28 stays whole when "next
+    render" still gets 12 columns."""
+    job = "cgt-20261204010247-valy5"
+    ids = ["01-health-1", "02-career-1", "03-lifestyle-1"]
+    info = _info(ids)
+    for row in info["scenes"]:
+        row["next"] = f"poll job {job} and download it (no new job)"
+        row["spend"] = {"estimated": 0.13, "billed": 0.03, "in_flight": 0.1}
+    info["ledger"] = [{}]
+    info["planner_spend"] = {"estimated": 0.0129, "billed": 0.0066, "in_flight": 0.0}
+    info["money"] = {"billed": 0.13, "in_flight": 0.31, "estimated": 0.44}
+    lines = _status_table(monkeypatch, tmp_path, info, 80).splitlines()
+    assert all(len(ln.rstrip()) <= 80 for ln in lines)
+    firsts = [ln.split()[0] for ln in lines if ln.split()]
+    for sid in [*ids, "(planner)"]:
+        assert sid in firsts, lines
+    (header,) = [ln for ln in lines if "next render" in ln]
+    assert "in flight" in header
+
+
 JOB = "cgt-20261201123456-abcde"
 
 
