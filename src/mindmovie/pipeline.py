@@ -5046,6 +5046,7 @@ class Pipeline:
             board_inputs,
             clips_record,
             costs_record,
+            failed_notes,
             keyframes_record,
             storyboard_from_run,
         )
@@ -5062,8 +5063,11 @@ class Pipeline:
             made = self._current_keyframes(store, plan)
             store.set_meta(KEYFRAMES_META, keyframes_record(made))
             kf_current = {sid: sha for sid, (sha, _) in made.items()}
+            failed = failed_notes(store.steps(), plan)
             # drawing it takes ~0.7 s for 7 scenes: not again when nothing it shows changed
-            digest = board_inputs(self.run_dir, plan, per_scene, current, planner, kf_current)
+            digest = board_inputs(
+                self.run_dir, plan, per_scene, current, planner, kf_current, failed
+            )
             drawn = all((self.run_dir / name).is_file() for name in (PNG_NAME, HTML_NAME))
             if drawn and store.get_meta("storyboard_inputs") == digest:
                 return True
@@ -5073,6 +5077,7 @@ class Pipeline:
                 current_clips=current,
                 planner_cost=planner,
                 current_keyframes=kf_current,
+                failed=failed,
             )
             store.set_meta("storyboard_inputs", digest)
         except Exception as e:  # cosmetic output: report and go on

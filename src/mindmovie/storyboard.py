@@ -21,15 +21,19 @@ import json
 import math
 import os
 import unicodedata
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from mindmovie.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
 from mindmovie.plan import KEYFRAMES_META, Plan, Scene, load_plan
+
+if TYPE_CHECKING:
+    from mindmovie.store import Step
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 RGB = tuple[int, int, int]
@@ -894,9 +898,7 @@ def _meta(run_dir: Path, key: str) -> str | None:
 
 
 def failed_steps(run_dir: Path, plan: Plan) -> dict[str, str]:
-    """By scene id, what a scene whose keyframe (first) or clip step failed says on the
-    board ("clip failed: <error>"): a clip the content filter refused twice was shown
-    as "no clip yet", as if the next render would simply make it."""
+    """`failed_notes` of the run's journal ({} without one)."""
     from mindmovie.store import Store, journal_missing
 
     db = run_dir / "run.db"
@@ -904,9 +906,15 @@ def failed_steps(run_dir: Path, plan: Plan) -> dict[str, str]:
         return {}
     store = Store(db, read_only=True)
     try:
-        steps = store.steps()
+        return failed_notes(store.steps(), plan)
     finally:
         store.close()
+
+
+def failed_notes(steps: Iterable[Step], plan: Plan) -> dict[str, str]:
+    """By scene id, what a scene whose keyframe (first) or clip step failed says on the
+    board ("clip failed: <error>"): a clip the content filter refused twice was shown
+    as "no clip yet", as if the next render would simply make it."""
     ids = {s.id for s in plan.scenes}
     out: dict[str, str] = {}
     for st in steps:
@@ -928,6 +936,7 @@ def board_inputs(
     current_clips: Mapping[str, str] | None = None,
     planner_cost: float | None = None,
     current_keyframes: Mapping[str, str] | None = None,
+    failed: Mapping[str, str] | None = None,
 ) -> str:
     """A digest of everything the board shows (plan.yaml, which keyframes and clips exist
     and their file stamps, the costs, which clips are current, the steps that failed): a
@@ -949,7 +958,7 @@ def board_inputs(
         sorted((current_clips or {}).items()),
         planner_cost,
         sorted((current_keyframes or {}).items()),
-        sorted(failed_steps(run_dir, plan).items()),
+        sorted((failed or {}).items()),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -990,6 +999,7 @@ def storyboard_from_run(
     current_clips: Mapping[str, str] | None = None,
     planner_cost: float | None = None,
     current_keyframes: Mapping[str, str] | None = None,
+    failed: Mapping[str, str] | None = None,
 ) -> tuple[Path, Path]:
     """The storyboard of a run directory: its plan.yaml and whatever keyframes/clips exist.
 
@@ -997,8 +1007,9 @@ def storyboard_from_run(
     when it is one of ``current_clips`` (sha256 by scene id; without them, the clips the
     last render recorded as current, for scenes not edited since, and whose file is the
     same); a run without that record plays every clip on disk, and one without run.db
-    none (the next render makes them all again). Raises ``PlanError`` when plan.yaml is
-    missing or wrong (same message as ``render``).
+    none (the next render makes them all again). ``failed``: as `failed_notes` gives
+    it (else read from run.db). Raises ``PlanError`` when plan.yaml is missing or wrong
+    (same message as ``render``).
     """
     from mindmovie.store import journal_missing
 
@@ -1038,7 +1049,7 @@ def storyboard_from_run(
     return write_storyboard(
         run_dir,
         plan,
-        failed=failed_steps(run_dir, plan),
+        failed=failed_steps(run_dir, plan) if failed is None else failed,
         costs=costs,
         clips=clips,
         keyframes=keyframes,

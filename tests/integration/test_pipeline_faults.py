@@ -256,6 +256,10 @@ async def test_content_rejection_twice_affects_only_that_scene(
     assert pipe.result is not None and len(pipe.result.failed) == 1
     failed = next(iter(pipe.result.failed))
     assert len(list((tmp_path / "run").glob("scenes/*/clip.mp4"))) == 3
+    # the render's own storyboard says so, not "no clip yet" (its board digest counts it)
+    page = (tmp_path / "run" / "storyboard.html").read_text(encoding="utf-8")
+    assert page.count('<p class="noclip failed">clip failed: ') == 1, page
+    assert "no clip yet" not in page
     # --skip-failed composes the movie without it, and says which
     notes: list[str] = []
 
