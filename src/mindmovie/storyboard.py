@@ -293,6 +293,22 @@ def _fit_id(scene_id: str, f: Font, max_w: float) -> str:
     return _fit(scene_id[: len(scene_id) - len(tail)], f, max_w - _width(f, tail)) + tail
 
 
+def _head_that_fits(text: str, f: Font, max_w: float) -> int:
+    """How many leading characters of ``text`` fit ``max_w`` (1 at least): by doubling,
+    then bisection, so a 20,000-letter word costs a few short measurements."""
+    lo, hi = 1, 2
+    while hi <= len(text) and _width(f, text[:hi]) <= max_w:
+        lo, hi = hi, hi * 2
+    hi = min(hi, len(text) + 1)  # text[:hi] does not fit (len + 1: all of it fits)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _width(f, text[:mid]) <= max_w:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def _wrap(text: str, f: Font, max_w: float, max_lines: int) -> list[str]:
     """Greedy word wrap by measured width, at most ``max_lines`` (the last one ellipsed)."""
     lines: list[str] = []
@@ -304,7 +320,12 @@ def _wrap(text: str, f: Font, max_w: float, max_lines: int) -> list[str]:
             continue
         if cur:
             lines.append(cur)
-        cur = word if _width(f, word) <= max_w else _fit(word, f, max_w)
+        cur = word
+        # a word wider than the line (unspaced: Chinese, Japanese, a long compound) is
+        # broken where the line ends; it was cut to one line, the tile's others empty
+        while len(lines) < max_lines and (n := _head_that_fits(cur, f, max_w)) < len(cur):
+            lines.append(cur[:n])
+            cur = cur[n:]
     if cur:
         lines.append(cur)
     if len(lines) > max_lines:

@@ -426,6 +426,22 @@ def test_png_badges_have_no_gap(board: tuple[Path, Plan, Path, Path]) -> None:
                 assert sheet.getpixel((col, row)) == ACCENT, (box.card, col, row)
 
 
+def test_an_affirmation_without_spaces_is_broken_across_its_lines_not_cut_to_one() -> None:
+    """A word wider than the tile (a long unspaced word; Chinese or Japanese, written
+    without spaces) was cut to one line with an ellipsis, the tile's other two lines left
+    empty: it fills them, broken where the line ends, and only what is left is cut."""
+    from mindmovie.storyboard import _font, _width, _wrap
+
+    f, max_w = _font(18), 300.0
+    word = "abcdefghij" * 20  # about four lines' worth
+    lines = _wrap(word, f, max_w, 3)
+    assert len(lines) == 3 and all(_width(f, ln) <= max_w for ln in lines), lines
+    assert not lines[0].endswith("…") and lines[-1].endswith("…"), lines
+    assert word.startswith(lines[0] + lines[1]), lines
+    short = _wrap("I am " + "x" * 40, f, max_w, 3)  # a shorter one: whole, no ellipsis
+    assert "".join(short).replace(" ", "") == "Iam" + "x" * 40, short
+
+
 def test_a_very_long_title_and_affirmation_are_cut_in_few_measurements(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
