@@ -19,7 +19,13 @@ from PIL import Image, ImageFont
 from mindmovie.compose import cards
 from mindmovie.compose.audio import builtin_music_bed, render_audio
 from mindmovie.compose.cards import overlay_image
-from mindmovie.compose.ffmpeg import MAX_CHUNK_SEGMENTS, RenderReport, plan_chunks, render
+from mindmovie.compose.ffmpeg import (
+    MAX_CHUNK_SEGMENTS,
+    RenderReport,
+    SegmentResult,
+    plan_chunks,
+    render,
+)
 from mindmovie.compose.timeline import (
     MovieInput,
     OutputSpec,
@@ -459,6 +465,30 @@ def test_incremental_recompose_reencodes_only_three_segments(
     # nothing changed: everything reused, and the movie is still produced
     report3 = render(tl2, work, work / "movie3.mp4")
     assert all(s.reused for s in report3.segments)
+
+
+def test_two_scenes_alike_share_a_segment_reported_once_it_is_on_disk(
+    tmp_path: Path, clips: dict[str, Path]
+) -> None:
+    """A scene block duplicated in plan.yaml (a paid keyframe and clip reused for it: the
+    same clip, text and seconds) gives two bodies of one key, encoded once. The second was
+    reported reused before the first landed, and the pipeline's `on_segment`, hashing its
+    file, raised FileNotFoundError: every render of that plan failed in its compose."""
+    movie = _movie(clips)
+    scenes = list(movie.scenes)
+    scenes[1] = replace(scenes[0], id="blue")  # the red scene's block, under another id
+    tl = build_timeline(replace(movie, scenes=tuple(scenes)), SPEC)
+    bodies = [s for s in tl.segments if s.id in ("body:scene:red", "body:scene:blue")]
+    assert bodies[0].key == bodies[1].key
+    hashed: dict[str, str] = {}
+
+    def on_segment(r: SegmentResult) -> None:  # as Pipeline._compose records each one
+        hashed[r.id] = sha256_file(r.path)
+
+    report = render(tl, tmp_path, tmp_path / "movie.mp4", workers=2, on_segment=on_segment)
+    assert sorted(hashed) == sorted(s.id for s in tl.segments)
+    assert hashed["body:scene:red"] == hashed["body:scene:blue"]
+    assert probe(report.out, count_frames=True).video_frames == tl.total_frames
 
 
 @pytest.mark.parametrize("size", [(320, 180), (720, 1280), (1280, 720)])

@@ -567,9 +567,17 @@ def render(
             on_segment(res)
 
     cached, chunks = plan_chunks(tl, seg_dir, workers)
+    # A key shared with a segment being encoded now (two scenes of the same clip, text and
+    # seconds: a scene block duplicated in plan.yaml) is "reused" once that one lands:
+    # reported before, its file did not exist yet, and `on_segment` hashing it failed the
+    # compose of every render of that plan.
+    encoding = {s.key for c in chunks for s in c.segments}
+    waiting: dict[str, list[Segment]] = {}
     for seg in cached:
-        # a key shared with a segment being encoded now is "reused" once that one lands
-        report(SegmentResult(seg.id, seg.key, seg_dir / f"{seg.key}.mp4", True, 0.0))
+        if seg.key in encoding:
+            waiting.setdefault(seg.key, []).append(seg)
+        else:
+            report(SegmentResult(seg.id, seg.key, seg_dir / f"{seg.key}.mp4", True, 0.0))
 
     # The audio pass is queued after the chunks: it runs in the first slot a chunk
     # frees, filling the core the pool's last round leaves idle (chunks are contiguous
@@ -634,7 +642,10 @@ def render(
         def drain() -> None:
             while not sig.finished.empty():
                 seg, secs = sig.finished.get()
-                report(SegmentResult(seg.id, seg.key, seg_dir / f"{seg.key}.mp4", False, secs))
+                path = seg_dir / f"{seg.key}.mp4"
+                report(SegmentResult(seg.id, seg.key, path, False, secs))
+                for twin in waiting.pop(seg.key, []):
+                    report(SegmentResult(twin.id, twin.key, path, True, 0.0))
 
         try:
             while pending:
