@@ -2050,6 +2050,22 @@ class Pipeline:
                 source=common["source"],
             )
             return [("as planned", key, req)]
+        if model.name == "local" and source is None and not legacy:
+            # `local_media.paint_keyframe`: the prompt, seed, size and category alone
+            # decide the pixels. With the plan's style, the reference photos and the
+            # options in its key too (`legacy`: still looked up), an edit of them painted
+            # every keyframe again, byte for byte, and `status` called it a redo.
+            key = input_key(
+                v=STAGE_VERSION["keyframe"],
+                provider=model.name,
+                model=model.model,
+                made="painted",
+                prompt=req.prompt,
+                size=[w, h],
+                seed=self.settings.keyframes.seed,
+                category=scene.category.strip().lower(),
+            )
+            return [("as planned", key, req)]
         if model.name == "local":  # the painter's palette follows the category
             common["category"] = scene.category.strip().lower()
             if fitted:  # a photo over the painted scene: what the fit makes of it too
@@ -5025,6 +5041,8 @@ class Pipeline:
                     fields.append("category")
                 if self._photo_keyframe(sc, plan):
                     fields = [f for f in fields if f not in PHOTO_UNUSED_FIELDS]
+                elif self._keyframe_provider == "local" and self._source_photo(sc, plan) is None:
+                    fields.remove("style")  # not painted (`_keyframe_variants`)
                 out[sc.id] = (sha, keyframe_inputs(sc, plan.style, fields))
             elif sc.id in before and before[sc.id][0] == sha:
                 out[sc.id] = before[sc.id]

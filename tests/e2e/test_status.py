@@ -851,3 +851,46 @@ def test_an_image_prompt_edit_of_a_photo_scene_redoes_nothing(finished: Path) ->
     assert (run / "scenes" / photo / "keyframe.png").read_bytes() == image
     nxt = {s["scene_id"]: s["next"] for s in after["scenes"]}
     assert all(n == "reuse" for n in nxt.values()), nxt
+
+
+def test_a_style_or_reference_photo_edit_of_a_painted_scene_redoes_nothing(
+    finished: Path,
+) -> None:
+    """The offline painter draws from the prompt, seed, size and category alone. Its key
+    also held the plan's style, the reference photos and the keyframe options, so a style
+    edit in plan.yaml painted every painted keyframe again, byte for byte (their clips
+    reused only because the bytes came out the same), status said "redo: style edited"
+    for each, and the storyboard marked each keyframe out of date. Now nothing is redone,
+    and status and the board say so."""
+    workdir, run = finished, finished / "run"
+    painted = "02-wealth-1"  # examples/goals.yaml: a goal with no photos of its own
+    st = _status(workdir, run)
+    before = {(s["scene_id"], s["stage"]): s for s in st["steps"]}
+    other = str((workdir / "examples" / "photos" / "garden-dinner.jpg").resolve())
+
+    _edit_plan(run, lambda plan: plan.update(style="oil painting, thick brush strokes"))
+    _cli("storyboard", str(run), cwd=workdir)
+    assert "keyframe out of date" not in (run / "storyboard.html").read_text()
+
+    def edit(plan: dict[str, Any]) -> None:
+        by_id = {s["id"]: s for s in plan["scenes"]}
+        by_id[painted]["reference_photos"] = [*by_id[painted].get("reference_photos", []), other]
+
+    _edit_plan(run, edit)
+    st = _status(workdir, run)
+    rows = {s["scene_id"]: s for s in st["scenes"]}
+    assert rows[painted]["reuse"] == {"keyframe": True, "clip": True}, rows[painted]
+    assert rows[painted]["next"] == "reuse", rows[painted]
+
+    _render(workdir, run)
+    after = _status(workdir, run)
+    steps = {(s["scene_id"], s["stage"]): s for s in after["steps"]}
+    redone = [
+        k
+        for k, v in steps.items()
+        if k[1] in ("keyframe", "clip") and v["run_no"] == after["run_no"]
+    ]
+    assert not redone, redone
+    for stage in ("keyframe", "clip"):
+        was, now = before[(painted, stage)], steps[(painted, stage)]
+        assert (now["attempts"], now["run_no"]) == (was["attempts"], was["run_no"]), stage

@@ -2,7 +2,8 @@
 changes its pixels (the photo's bytes, the frame size, the fit), not the prompt: an
 edited image_prompt made the same image again (status said redo).
 Painted keyframes, photos with transparent parts (the painted scene shows through) and
-remote models (which read the prompt) keep the prompt in their key."""
+remote models (which read the prompt) keep the prompt in their key; a painted one holds
+only what the painter reads (prompt, seed, size, category), not the plan's style."""
 
 from __future__ import annotations
 
@@ -573,3 +574,29 @@ def test_the_estimate_command_says_it_on_stderr(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["paid"] is True
     assert "warning: goal 1 (health): 5 reference photos, and gemini-2-5-flash-image" in (r.stderr)
+
+
+def test_a_painted_keyframe_keyed_the_old_way_is_reused_and_style_is_not_in_its_key(
+    tmp_path: Path,
+) -> None:
+    """The painter draws from the prompt, seed, size and category alone: the plan's style
+    and reference photos are not in a painted keyframe's key (an edit of them painted it
+    again, byte for byte). A run that recorded it under the key that held them reuses it."""
+    goals, settings = _offline(tmp_path)
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run).run())
+    plan = load_plan(run / "plan.yaml")
+    pipe = Pipeline(goals, settings, out=run)
+    styled = plan.model_copy(update={"style": "oil painting"})
+    assert _keys(pipe, settings, styled, PAINTED) == _keys(pipe, settings, plan, PAINTED)
+    scene = next(s for s in plan.scenes if s.id == PAINTED)
+    model = _identity(settings, "keyframes")
+    ((_, old_key, _),) = pipe._keyframe_variants(model, scene, plan, legacy=True)
+    store = Store(run / "run.db")
+    try:  # as a mindmovie from before 2026-12-04 recorded it
+        assert old_key != store.get(PAINTED, "keyframe").input_key  # type: ignore[union-attr]
+        store.rekey(PAINTED, "keyframe", old_key)
+    finally:
+        store.close()
+    res = asyncio.run(Pipeline(goals, settings, out=run).run())
+    assert (PAINTED, "keyframe") in res.reused and (PAINTED, "clip") in res.reused
