@@ -4062,7 +4062,14 @@ class Pipeline:
         self._lost_requests.clear()
         await self._find_jobs_made_after_refund(store, video)
 
-    async def _settle_stale_jobs(self, store: Store, video: VideoModel, *, last: bool) -> None:
+    async def _settle_stale_jobs(
+        self,
+        store: Store,
+        video: VideoModel,
+        *,
+        last: bool,
+        plan_ids: Collection[str] | None = None,
+    ) -> None:
         """Jobs paid for that no step uses any more (the scene's inputs were edited, or it
         left the plan): look at each once, so the ledger shows what it cost instead of
         counting it as in flight for ever. `last`: the run's final sweep (says so when a
@@ -4075,10 +4082,19 @@ class Pipeline:
         it is booked at its hold, the most it could have cost, marked `unknown_outcome`
         (`_book_forgotten_job`), and told once. Before, every such poll's error left the
         row committed: counted as in flight at every render and in `status`, for ever.
-        A poll that fails for any other reason is tried again by the next render."""
+        A poll that fails for any other reason is tried again by the next render.
+
+        `plan_ids`: the scenes of the plan rendered; the step of a scene not among them (a
+        scene deleted from plan.yaml, or its id edited, while its job ran) no longer
+        uses its job. Before, that step held the job for ever: its row stayed committed,
+        in flight at every render and in `status`, and its bill never recorded."""
         if video.name == "local":
             return
-        held = {st.remote_id for st in store.steps() if st.remote_id}
+        held = {
+            st.remote_id
+            for st in store.steps()
+            if st.remote_id and (plan_ids is None or st.scene_id in plan_ids)
+        }
         stale = [
             r
             for r in store.ledger_rows()
@@ -4923,7 +4939,9 @@ class Pipeline:
         # jobs this run replaced (a scene's inputs were edited), or made from a request
         # whose answer was lost, have had the clips stage to finish: record what they cost
         await self._settle_lost_submissions(store, video_model)
-        await self._settle_stale_jobs(store, video_model, last=True)
+        await self._settle_stale_jobs(
+            store, video_model, last=True, plan_ids={sc.id for sc in plan.scenes}
+        )
         clips: dict[str, Path] = {}
         for scene_id, outcome in results.items():
             if isinstance(outcome, BaseException):

@@ -755,6 +755,36 @@ def test_a_job_replaced_by_an_edit_is_settled_not_left_in_flight(
     assert new["remote_id"] != old["remote_id"] and new["status"] == "succeeded"
 
 
+def test_a_job_of_a_scene_deleted_from_the_plan_is_settled_not_left_in_flight(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed while a job runs; then the person deletes that scene from plan.yaml (or
+    changes its id). Its step, no longer in the plan, still held the job, so the job was
+    never looked at: its row stayed committed, in flight at every render and in status,
+    and its bill was never recorded. Now it is billed, as a job replaced by an edit is."""
+    from mindmovie.plan import load_plan, write_plan
+
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    sim.min_polls = 2  # the first poll always sees the job running: the kill is mid-job
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    before = rig.status()
+    old = next(s for s in before["steps"] if s["stage"] == "clip" and s["remote_id"])
+    plan_path = rig.out / "plan.yaml"
+    plan = load_plan(plan_path)
+    kept = [sc for sc in plan.scenes if sc.id != old["scene_id"]]
+    write_plan(plan.model_copy(update={"scenes": kept}), plan_path)
+    r2 = rig.render(quiet=False)
+    assert r2.returncode == 0, rig.history()
+    assert (rig.out / "movie.mp4").is_file()  # of one scene fewer
+    after = rig.status()
+    rows = {r["remote_id"]: r for r in ledger(after, "clip")}
+    assert rows[old["remote_id"]]["state"] == "billed", rows  # the deleted scene's job
+    assert ledger(after, "clip", "committed") == []  # nothing left "in flight"
+    assert after["money"]["in_flight"] == 0, after["money"]
+    assert rig.totals()["jobs_created"] == SCENES  # no job made again
+
+
 def test_a_killed_compose_chunks_folder_is_removed_and_its_done_segments_kept(
     tmp_path: Path,
 ) -> None:
