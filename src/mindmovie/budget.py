@@ -57,12 +57,13 @@ class BudgetGate:
         hold: float | None = None,
         *,
         origin: dict[str, str] | None = None,
+        job_input: dict[str, Any] | None = None,
     ) -> int:
         """Record the call as committed and return its ledger id, or raise BudgetExceeded.
 
         `hold` (>= estimate) is the most the call can bill (`costs.*_hold`): the gate
         counts that, so a bill that comes in above its estimate still stays under the cap.
-        `origin`: where a video job is made (`Store.ledger_commit`).
+        `origin`: where a video job is made, `job_input` what from (`Store.ledger_commit`).
         """
         need = max(estimate, hold if hold is not None else estimate)
         async with self._cond:
@@ -74,7 +75,14 @@ class BudgetGate:
                 billed, committed = self.totals()
                 if self.cap is None or billed + committed + need <= self.cap + 1e-9:
                     row = self.store.ledger_commit(
-                        scene_id, stage, provider, model, estimate, held_usd=need, origin=origin
+                        scene_id,
+                        stage,
+                        provider,
+                        model,
+                        estimate,
+                        held_usd=need,
+                        origin=origin,
+                        job_input=job_input,
                     )
                     self._open.add(row)
                     self._changed()

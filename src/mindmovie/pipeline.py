@@ -97,6 +97,7 @@ from mindmovie.providers.base import (
 )
 from mindmovie.retry import with_retry
 from mindmovie.store import (
+    KEPT_DIR,
     Step,
     Store,
     StoreError,
@@ -1247,9 +1248,11 @@ class Pipeline:
         model: Planner | KeyframeModel | VideoModel,
         usd: float,
         hold: float | None = None,
+        job_input: dict[str, Any] | None = None,
     ) -> int | None:
         """Pass the budget gate before a paid call (local calls are free and skip it).
-        `hold`: the most the call can bill (see costs.*_hold), what the gate counts."""
+        `hold`: the most the call can bill (see costs.*_hold), what the gate counts;
+        `job_input`: what a clip job is made from (`Store.job_input`)."""
         self._check_stop()
         if model.name == "local":
             return None
@@ -1265,7 +1268,7 @@ class Pipeline:
         # a clip's job can be polled only where it was made: keep where that is
         origin = self._origin(model.name) if stage == "clip" else None
         return await self.gate.reserve(
-            scene_id, stage, model.name, model.model, usd, hold, origin=origin
+            scene_id, stage, model.name, model.model, usd, hold, origin=origin, job_input=job_input
         )
 
     def _origin(self, provider: str, salt: str | None = None) -> dict[str, str] | None:
@@ -3021,7 +3024,14 @@ class Pipeline:
                         return rid
                     if self._lost_rows:
                         continue  # (a look by another scene has not settled it yet)
-                    row = await self._reserve(scene_id, "clip", model, estimate, hold)
+                    row = await self._reserve(
+                        scene_id,
+                        "clip",
+                        model,
+                        estimate,
+                        hold,
+                        job_input={"input_key": key, "seconds": req.seconds},
+                    )
                     sent_at = time.time()
                     try:
                         rid = await self._settle_errors(row, model.submit(req), model)
@@ -4145,11 +4155,55 @@ class Pipeline:
                 bool(usage.get("generate_audio") or False),
             )
             usd = usd if usd > 0 else float(r["estimated_usd"])
-            await self.gate.bill(r["id"], usd, {**state.usage, "unused": True})
+            kept = await self._keep_stale_result(store, video, r, state)
+            usage = {**state.usage, "unused": True, **({"kept": True} if kept else {})}
+            await self.gate.bill(r["id"], usd, usage)
             self.reporter.info(
                 f"{r['scene_id']}: job {rid} (for an earlier version of the scene) finished "
-                f"and was billed {costs.format_usd(usd)}; its result is not used"
+                f"and was billed {costs.format_usd(usd)}; "
+                + (
+                    "its clip is kept: that version of the scene, if it comes back (an edit "
+                    "undone, an id renamed back), takes it without paying again"
+                    if kept
+                    else "its result is not used"
+                )
             )
+
+    async def _keep_stale_result(
+        self, store: Store, video: VideoModel, r: dict[str, Any], state: JobState
+    ) -> bool:
+        """Download a finished job no step wants any more into kept/, under the inputs it
+        was made from (`Store.job_input`), as a clip replaced once made is kept: an edit
+        undone or an id renamed while the job ran then takes it, not a new job. It was
+        billed and thrown away, and the inputs coming back paid a second time. False
+        when its inputs were not recorded or the download fails (billed as unused)."""
+        made = store.job_input(int(r["id"]))
+        if made is None:
+            return False
+        key, seconds = made
+        if store.find_kept("clip", key) is not None:
+            return True  # kept already (by a render stopped before it billed the row)
+        w, h = self.settings.output.frame()
+        req = VideoRequest(
+            scene_id=str(r["scene_id"]),
+            prompt="",
+            keyframe=Path(),
+            seconds=seconds,
+            width=w,
+            height=h,
+            fps=self.settings.output.fps,
+            seed=0,
+        )
+        dest = self.run_dir / KEPT_DIR / "clip" / f".fetch-{r['id']}.mp4"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            await with_retry(lambda: video.fetch(state, req, dest))
+            store.keep_copy(str(r["scene_id"]), "clip", key, dest)
+        except ProviderError:
+            return False
+        finally:
+            dest.unlink(missing_ok=True)
+        return store.find_kept("clip", key) is not None
 
     async def _book_forgotten_job(self, r: dict[str, Any], e: JobNotFound) -> None:
         """A job no step uses whose row is still committed, and which the provider no

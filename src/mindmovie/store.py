@@ -13,6 +13,7 @@ import functools
 import json
 import math
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -108,6 +109,10 @@ KEPT_MADE_META = "kept_made:"
 JOB_ORIGIN_META = "job_origin:"
 #: meta key: the run's own random salt of key fingerprints (`base.key_fingerprint`)
 ORIGIN_SALT_META = "origin_salt"
+#: meta key prefix (+ ledger row id): what a clip job was made from ({"input_key",
+#: "seconds"}), so that a job its scene no longer wants (edited, renamed, deleted while
+#: it ran) can still be kept under those inputs when it finishes (`job_input`)
+JOB_INPUT_META = "job_input:"
 
 STATUSES = ("pending", "running", "submitted", "succeeded", "failed")
 
@@ -1138,10 +1143,12 @@ class Store:
         held_usd: float | None = None,
         *,
         origin: dict[str, str] | None = None,
+        job_input: dict[str, Any] | None = None,
     ) -> int:
         """A paid call is about to be sent: record it as committed (outcome unknown), with
         what the budget holds for it until it settles (the most it can bill). `origin`:
-        where a video job is made (`job_origin`), kept with the row in one transaction."""
+        where a video job is made (`job_origin`), and `job_input`: what it is made from
+        (`job_input`), kept with the row in one transaction."""
         now = time.time()
         held = max(estimated_usd, held_usd if held_usd is not None else estimated_usd)
         with self._tx() as db:
@@ -1153,7 +1160,31 @@ class Store:
             row = int(cur.lastrowid or 0)
             if origin is not None:
                 self._set_origin(db, row, origin)
+            if job_input is not None:
+                db.execute(
+                    "INSERT INTO meta(key, value) VALUES(?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (f"{JOB_INPUT_META}{row}", json.dumps(job_input, sort_keys=True)),
+                )
             return row
+
+    def job_input(self, row_id: int) -> tuple[str, float] | None:
+        """(input key, seconds) the clip job of ledger row `row_id` was made from
+        (`ledger_commit(job_input=)`), or None: not recorded (a row made before mindmovie
+        recorded it) or unreadable."""
+        raw = self.get_meta(f"{JOB_INPUT_META}{row_id}")
+        try:
+            data = json.loads(raw) if raw is not None else None
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        key, seconds = data.get("input_key"), data.get("seconds")
+        if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{16,128}", key):
+            return None  # it names a file under kept/: nothing else
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds <= 0:
+            return None
+        return key, float(seconds)
 
     @staticmethod
     def _set_origin(db: sqlite3.Connection, row_id: int, origin: dict[str, str]) -> None:

@@ -755,6 +755,51 @@ def test_a_job_replaced_by_an_edit_is_settled_not_left_in_flight(
     assert new["remote_id"] != old["remote_id"] and new["status"] == "succeeded"
 
 
+def test_a_job_replaced_by_an_edit_is_kept_and_the_edit_undone_takes_it(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed while a job runs; the person edits that scene's motion prompt and renders
+    (a new job), then undoes the edit. The first job finished and was billed: its clip
+    was thrown away ("its result is not used"), and the undo paid for a third job of
+    inputs already bought. Now it is kept under the inputs it was made from, and the
+    undo takes it: no new job, the simulator's own count says so."""
+    from mindmovie.plan import load_plan, write_plan
+
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    sim.min_polls = 2  # the first poll always sees the job running: the kill is mid-job
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    old = next(s for s in rig.status()["steps"] if s["stage"] == "clip" and s["remote_id"])
+    plan_path = rig.out / "plan.yaml"
+    original = plan_path.read_text()
+    plan = load_plan(plan_path)
+    edited = [
+        sc.model_copy(update={"motion_prompt": sc.motion_prompt + ", slower"})
+        if sc.id == old["scene_id"]
+        else sc
+        for sc in plan.scenes
+    ]
+    write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
+    r2 = rig.render(quiet=False)
+    assert r2.returncode == 0, rig.history()
+    assert "its clip is kept" in " ".join(r2.stderr.split()), r2.stderr
+    assert rig.totals()["jobs_created"] == SCENES + 1
+
+    plan_path.write_text(original)  # the edit undone
+    r3 = rig.render()
+    assert r3.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    assert rig.totals()["jobs_created"] == SCENES + 1  # the kept job's clip: no new job
+    after = rig.status()
+    step = next(
+        s for s in after["steps"] if s["scene_id"] == old["scene_id"] and s["stage"] == "clip"
+    )
+    assert step["status"] == "succeeded"
+    rows = {r["remote_id"]: r for r in ledger(after, "clip")}
+    assert rows[old["remote_id"]]["state"] == "billed"  # billed once, as it was
+    assert len(ledger(after, "clip", "billed")) == SCENES + 1
+
+
 def test_a_job_of_a_scene_deleted_from_the_plan_is_settled_not_left_in_flight(
     sim: SimServer, tmp_path: Path
 ) -> None:

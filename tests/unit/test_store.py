@@ -727,3 +727,30 @@ def test_a_ledger_amount_damaged_by_hand_is_refused_not_counted_as_free(
             f"{tmp_path / 'run.db'}: ledger row {row} has a damaged {column} ({said}). "
             "It was not changed."
         ), e.value
+
+
+def test_a_clip_rows_job_input_round_trips_and_hand_edits_read_as_none(tmp_path: Path) -> None:
+    """What a clip job was made from is kept with its row (in one transaction) and read
+    back; anything else (not recorded, edited into junk, a key that is not a hash and so
+    could name another file under kept/) reads as not recorded."""
+    from mindmovie.store import JOB_INPUT_META
+
+    st = Store(tmp_path / "run.db")
+    try:
+        key = "ab" * 32
+        row = st.ledger_commit(
+            "s1", "clip", "byteplus", "m", 0.1, job_input={"input_key": key, "seconds": 5}
+        )
+        assert st.job_input(row) == (key, 5.0)
+        assert st.job_input(st.ledger_commit("s2", "clip", "byteplus", "m", 0.1)) is None
+        for junk in (
+            "not json",
+            "[1]",
+            '{"input_key": "../../movie", "seconds": 5}',
+            f'{{"input_key": "{key}", "seconds": true}}',
+            f'{{"input_key": "{key}", "seconds": -1}}',
+        ):
+            st.set_meta(f"{JOB_INPUT_META}{row}", junk)
+            assert st.job_input(row) is None, junk
+    finally:
+        st.close()
