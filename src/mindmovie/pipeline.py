@@ -2994,6 +2994,11 @@ class Pipeline:
             elif found is not None and counted:
                 # counted as costing nothing: a new clip waits for the next estimate
                 raise await self._let_go_of_job(store, model, req, prev, found)
+        if remote_id is None and (unwanted := self._unwanted_job(store, model, key)):
+            # a job of exactly these inputs that no scene holds any more (an edit undone,
+            # an id renamed, while it ran): polled and taken, not bought again
+            store.begin(scene_id, "clip", key, same_request=same_request)
+            remote_id = unwanted
         if remote_id is not None:
             store.mark_submitted(scene_id, "clip", remote_id)
             self.reporter.step("clips", scene_id, "resumed", remote_id)
@@ -4168,6 +4173,36 @@ class Pipeline:
                     else "its result is not used"
                 )
             )
+
+    def _unwanted_job(self, store: Store, model: VideoModel, key: str) -> str | None:
+        """A clip job still in flight that was made from exactly the inputs `key` and
+        that no step holds (its scene edited, renamed or deleted while it ran: see
+        `_settle_stale_jobs`), made where this render asks (its origin unchanged), or
+        None. Taken by the scene that wants those inputs again: a new job for them was
+        the same clip paid twice. (The estimate and `status` count a new clip for such
+        a scene: over, never under, what the render spends.)"""
+        if model.name == "local":
+            return None
+        held = {st.remote_id for st in store.steps() if st.remote_id}
+        for r in reversed(store.ledger_rows()):
+            rid = r["remote_id"]
+            if (
+                r["stage"] != "clip"
+                or r["state"] != "committed"
+                or not rid
+                or rid in held
+                or rid in self._letting_go
+                or r["provider"] != model.name
+                or (r["usage"] or {}).get("let_go")
+            ):
+                continue
+            made = store.job_input(int(r["id"]))
+            if made is None or made[0] != key:
+                continue
+            if store.job_origin(int(r["id"])) is None or self._row_origin_change(r, model.name):
+                continue  # made elsewhere: not known where this render asks
+            return str(rid)
+        return None
 
     async def _keep_stale_result(
         self, store: Store, video: VideoModel, r: dict[str, Any], state: JobState

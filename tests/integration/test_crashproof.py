@@ -800,6 +800,55 @@ def test_a_job_replaced_by_an_edit_is_kept_and_the_edit_undone_takes_it(
     assert len(ledger(after, "clip", "billed")) == SCENES + 1
 
 
+def test_an_edit_undone_while_the_first_job_still_runs_takes_that_job(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed while job A runs; the scene edited, rendered (job B) and killed again; the
+    edit undone while A still runs. The render made a third job for A's very inputs
+    (the same clip paid twice); now the scene takes A again and polls it."""
+    from mindmovie.plan import load_plan, write_plan
+
+    rig = make_rig(sim, tmp_path)
+    sim.min_polls = 10**6  # every job runs until the test lets it finish
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    a = next(s for s in rig.status()["steps"] if s["stage"] == "clip" and s["remote_id"])
+    plan_path = rig.out / "plan.yaml"
+    original = plan_path.read_text()
+    plan = load_plan(plan_path)
+    edited = [
+        sc.model_copy(update={"motion_prompt": sc.motion_prompt + ", slower"})
+        if sc.id == a["scene_id"]
+        else sc
+        for sc in plan.scenes
+    ]
+    write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
+    r2 = rig.render(kill_at="poll")
+    assert r2.returncode == -signal.SIGKILL, rig.history()
+    assert rig.totals()["jobs_created"] == 2, rig.history()  # A, and B for the edit
+
+    plan_path.write_text(original)  # the edit undone while A still runs
+    sim.min_polls = 0
+    jobs = {j.id: j for j in sim.jobs()}
+    job_a = jobs[a["remote_id"]]
+    job_a.min_polls = job_a.polls + 2  # running at the render's first look, then done
+    for j in jobs.values():
+        if j is not job_a:
+            j.min_polls = 0
+    r3 = rig.render(quiet=False)
+    assert r3.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    assert rig.totals()["jobs_created"] == SCENES + 1  # A taken again: B the only extra
+    after = rig.status()
+    step = next(
+        s for s in after["steps"] if s["scene_id"] == a["scene_id"] and s["stage"] == "clip"
+    )
+    assert step["status"] == "succeeded" and step["remote_id"] == a["remote_id"], step
+    rows = {row["remote_id"]: row for row in ledger(after, "clip")}
+    assert rows[a["remote_id"]]["state"] == "billed"
+    assert ledger(after, "clip", "committed") == []
+
+
 def test_a_job_of_a_scene_deleted_from_the_plan_is_settled_not_left_in_flight(
     sim: SimServer, tmp_path: Path
 ) -> None:
