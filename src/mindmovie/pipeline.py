@@ -2521,7 +2521,14 @@ class Pipeline:
         reused = any(store.reusable(scene.id, "clip", key) for _, key, _ in variants)
         if not reused:
             self._keep_changed(store, scene.id, "clip")
-        if reused or any(store.restore(scene.id, "clip", key, dest) for _, key, _ in variants):
+        back = None
+        if not reused:
+            back = next(
+                (k for _, k, _ in variants if store.restore(scene.id, "clip", k, dest)), None
+            )
+        if back is not None:
+            store.ledger_kept_used(back)  # a job kept when no scene wanted it: used now
+        if reused or back is not None:
             self.reporter.step("clips", scene.id, "reused")
             self._mark(res, False, scene.id, "clip")
             self._record_scene(store, scene)
@@ -3171,6 +3178,9 @@ class Pipeline:
             detail=state.usage or None,
             paid=model.name != "local",
         )
+        if booked is not None and billed:
+            # a job billed unused (its scene left the plan meanwhile) is used after all
+            store.ledger_used(int(booked["id"]))
 
     async def _poll(
         self,

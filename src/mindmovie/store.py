@@ -1330,6 +1330,32 @@ class Store:
             lost["grace"] = grace
         self._ledger_update(row_id, usage=json.dumps({"lost": lost}))
 
+    def ledger_used(self, row_id: int) -> None:
+        """A billed job marked unused (and kept) whose clip a scene uses after all (its
+        scene put back, an edit undone): the mark is dropped, so the ledger does not say
+        a clip in the movie was paid for nothing."""
+        with self._lock:
+            raw = self._db.execute("SELECT usage FROM ledger WHERE id=?", (row_id,)).fetchone()
+        usage = (self._usage(row_id, raw[0]) if raw is not None else None) or {}
+        if usage.get("unused") or usage.get("kept"):
+            left = {k: v for k, v in usage.items() if k not in ("unused", "kept")}
+            self._ledger_update(row_id, usage=json.dumps(left))
+
+    def ledger_kept_used(self, input_key: str) -> None:
+        """`ledger_used` for the clip jobs kept under `input_key` (billed unused when no
+        scene wanted them: `Pipeline._keep_stale_result`) now that a scene takes it."""
+        for row in self.ledger_rows():
+            usage = row["usage"]
+            if (
+                row["stage"] == "clip"
+                and row["state"] == "billed"
+                and isinstance(usage, dict)
+                and usage.get("kept")
+                and (made := self.job_input(int(row["id"]))) is not None
+                and made[0] == input_key
+            ):
+                self.ledger_used(int(row["id"]))
+
     def ledger_mark_unknown(self, row_id: int) -> None:
         """Keep the row committed but remember the person was told its outcome is unknown."""
         self._ledger_update(row_id, usage=json.dumps({"unknown_outcome": True}))

@@ -866,6 +866,7 @@ def test_a_job_of_a_scene_deleted_from_the_plan_is_settled_not_left_in_flight(
     old = next(s for s in before["steps"] if s["stage"] == "clip" and s["remote_id"])
     plan_path = rig.out / "plan.yaml"
     plan = load_plan(plan_path)
+    original = plan_path.read_text()
     kept = [sc for sc in plan.scenes if sc.id != old["scene_id"]]
     write_plan(plan.model_copy(update={"scenes": kept}), plan_path)
     r2 = rig.render(quiet=False)
@@ -874,9 +875,18 @@ def test_a_job_of_a_scene_deleted_from_the_plan_is_settled_not_left_in_flight(
     after = rig.status()
     rows = {r["remote_id"]: r for r in ledger(after, "clip")}
     assert rows[old["remote_id"]]["state"] == "billed", rows  # the deleted scene's job
+    assert rows[old["remote_id"]]["usage"]["unused"] is True
     assert ledger(after, "clip", "committed") == []  # nothing left "in flight"
     assert after["money"]["in_flight"] == 0, after["money"]
     assert rig.totals()["jobs_created"] == SCENES  # no job made again
+
+    plan_path.write_text(original)  # the scene put back: its job's clip is used after all
+    r3 = rig.render()
+    assert r3.returncode == 0, rig.history()
+    assert rig.totals()["jobs_created"] == SCENES
+    rows = {r["remote_id"]: r for r in ledger(rig.status(), "clip")}
+    assert rows[old["remote_id"]]["state"] == "billed"
+    assert "unused" not in rows[old["remote_id"]]["usage"], rows[old["remote_id"]]
 
 
 def test_a_killed_compose_chunks_folder_is_removed_and_its_done_segments_kept(
