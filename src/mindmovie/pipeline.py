@@ -2380,6 +2380,12 @@ class Pipeline:
                     f"{stage}.options ({', '.join(sorted(opts))}): the local {stage} provider "
                     "takes no options; they are ignored"
                 )
+        if self.settings.video.audio and self.settings.stage_provider("video") == "local":
+            # silently ignored before: the person asked for sound and got none, unsaid
+            self.reporter.warn(
+                "video.audio: the local video provider makes no sound; it is ignored (the "
+                "movie's sound is its music)"
+            )
         text_settings = costs.text_keyframe_settings(self.settings)
         if text_settings is not None:
             self._kf_text = (registry.make_keyframes(text_settings, self.keys), text_settings)

@@ -229,3 +229,27 @@ def test_a_hashtag_left_as_a_comment_is_a_warning_at_plan(
         "warning: goals.yaml:5: goals[1].affirmation: YAML reads '#blessed' as a comment"
     ) in " ".join(r.stderr.split()), r.stderr
     assert (tmp_path / "run" / "plan.yaml").is_file()
+
+
+def test_sound_asked_of_the_local_video_provider_is_said_to_be_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`video.audio: true` with the local preset was dropped without a word."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
+        monkeypatch.delenv(name)
+    (tmp_path / "goals.yaml").write_text("title: T\ngoals:\n  - category: a\n    vision: b\n")
+    (tmp_path / "c.yaml").write_text("video: {audio: true}\n")
+    r = CliRunner().invoke(app, ["plan", "goals.yaml", "-c", "c.yaml", "--out", "run"])
+    assert r.exit_code == 0, r.output
+    assert "warning: video.audio: the local video provider makes no sound; it is ignored" in (
+        " ".join(r.stderr.split())
+    ), r.stderr
+    r = CliRunner().invoke(app, ["plan", "goals.yaml", "--out", "run2"])
+    assert r.exit_code == 0 and "video.audio" not in r.stderr, r.stderr
