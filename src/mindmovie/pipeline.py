@@ -2365,6 +2365,33 @@ class Pipeline:
             return scene.seconds
         return float(catalog_snap(spec, scene.seconds))
 
+    def _size_shape_warning(self) -> str | None:
+        """An `output.size` of another shape than `output.aspect`, with a paid keyframe or
+        video model: the models are asked for pictures of `output.aspect` (the shapes
+        they make), cropped to the frame, so much of what is paid for is cut off (a
+        360x640 frame keeps 32% of a 16:9 picture) without a word. Said before any call,
+        with the aspect that fits (the frame itself is as set)."""
+        out = self.settings.output
+        paid = {self.settings.stage_provider(s) for s in ("keyframes", "video")} - {"local"}
+        if not out.size or not paid:
+            return None
+        fw, fh = out.frame()
+
+        def kept_of(aspect: str) -> float:
+            a, b = aspect.split(":")
+            return cover_kept((int(a), int(b)), (fw, fh))
+
+        kept = kept_of(out.aspect)
+        if kept > 0.9:
+            return None
+        best = max(("16:9", "9:16", "1:1"), key=kept_of)
+        return (
+            f"output.size {out.size} is not of output.aspect {out.aspect}'s shape: the "
+            f"{' and '.join(sorted(paid))} models make {out.aspect} pictures, cropped to "
+            f"the frame, which keeps only {round(100 * kept)}% of each; set output.aspect "
+            f"to {best} for this frame"
+        )
+
     def _build_providers(self) -> tuple[Planner, KeyframeModel, VideoModel]:
         """Every provider of the render, and ffmpeg checked: what must be there before any
         work (a missing key, an option a provider refuses, clip settings no clip can have,
@@ -2380,6 +2407,8 @@ class Pipeline:
                     f"{stage}.options ({', '.join(sorted(opts))}): the local {stage} provider "
                     "takes no options; they are ignored"
                 )
+        if (shape := self._size_shape_warning()) is not None:
+            self.reporter.warn(shape)
         if self.settings.video.audio and self.settings.stage_provider("video") == "local":
             # silently ignored before: the person asked for sound and got none, unsaid
             self.reporter.warn(

@@ -1248,6 +1248,35 @@ async def test_a_plan_whose_answer_broke_off_is_told_now_not_as_a_stopped_run(
     assert [r["state"] for r in plan_rows] == ["committed", "billed"]
 
 
+async def test_an_output_size_of_another_shape_than_the_aspect_is_told_before_paying(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`output: {size: 180x320}` with the default 16:9 aspect and a paid preset: the
+    models made 16:9 keyframes and clips, cropped to the portrait frame (32% of each
+    kept), and nothing said so. Told before any call now; with the aspect that fits, not."""
+    goals = goals_file(tmp_path, sim)
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    s = settings_for("byteplus", sim, output={"size": "180x320"})
+    await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run(until="plan")
+    assert warned == [
+        "output.size 180x320 is not of output.aspect 16:9's shape: the byteplus models make "
+        "16:9 pictures, cropped to the frame, which keeps only 32% of each; set "
+        "output.aspect to 9:16 for this frame"
+    ], warned
+    warned.clear()
+    s = settings_for("byteplus", sim, output={"size": "180x320", "aspect": "9:16"})
+    await Pipeline(goals, s, out=tmp_path / "run2", keys=KEYS, reporter=Rec()).run(until="plan")
+    assert warned == [], warned
+    s = settings_for("local", sim, output={"size": "180x320"})  # free: the frame is as set
+    await Pipeline(goals, s, out=tmp_path / "run3", reporter=Rec()).run(until="plan")
+    assert warned == [], warned
+
+
 async def test_a_keyframe_whose_answer_was_lost_is_told_by_its_scene(
     sim: SimServer, tmp_path: Path
 ) -> None:
