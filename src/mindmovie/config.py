@@ -944,7 +944,15 @@ def _env_settings(env: dict[str, str]) -> list[tuple[str, list[str]]]:
             continue
         if name.startswith("MINDMOVIE_SIM_"):  # the test simulator's own knobs
             continue
-        out.append((name, name[len("MINDMOVIE_") :].lower().split("__")))
+        parts = name[len("MINDMOVIE_") :].lower().split("__")
+        if "" in parts:
+            # `MINDMOVIE_=1`, `MINDMOVIE_OUTPUT__=30`: "environment (MINDMOVIE_): :
+            # unknown setting", a setting of no name
+            raise ConfigError(
+                f"environment ({name}): names no setting (write MINDMOVIE_ and the "
+                "setting's name, a block and its setting joined by __: MINDMOVIE_OUTPUT__FPS)"
+            )
+        out.append((name, parts))
     return out
 
 

@@ -1817,3 +1817,14 @@ def test_an_empty_config_path_is_said_to_be_the_folder_not_a_file(
     assert " ".join(r.stderr.split()) == (
         "error: .: is a folder, not a config file (a YAML file of settings)"
     )
+
+
+@pytest.mark.parametrize("name", ["MINDMOVIE_", "MINDMOVIE_OUTPUT__", "MINDMOVIE___OUTPUT"])
+def test_a_variable_with_an_empty_setting_name_says_it_names_no_setting(name: str) -> None:
+    """`MINDMOVIE_=1` said "environment (MINDMOVIE_): : unknown setting"."""
+    with pytest.raises(ConfigError) as e:
+        load_settings(env={name: "1"})
+    assert str(e.value) == (
+        f"environment ({name}): names no setting (write MINDMOVIE_ and the setting's name, a "
+        "block and its setting joined by __: MINDMOVIE_OUTPUT__FPS)"
+    )
