@@ -35,7 +35,14 @@ from mindmovie.plan import (
     movie_settings_changes,
     photo_keyframe,
 )
-from mindmovie.store import Store, StoreError, check_journal_link, journal_missing, runs_inside
+from mindmovie.store import (
+    Store,
+    StoreError,
+    check_journal_link,
+    journal_missing,
+    not_a_run_folder,
+    runs_inside,
+)
 from mindmovie.yamlsrc import SourceError
 
 if TYPE_CHECKING:
@@ -183,7 +190,7 @@ def collect_status(
         # `status goals.yaml`: said "no run here", to render (a named pipe too, which
         # storyboard and render call a file)
         if run_dir.exists() and not run_dir.is_dir():
-            raise StoreError(f"{run_dir}: is a file, not a run folder (outputs/<title>)")
+            raise StoreError(not_a_run_folder(run_dir, "status"))
         if inside := runs_inside(run_dir, "status"):
             raise StoreError(f"{run_dir}: no run here; {inside}")
         raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")

@@ -244,6 +244,21 @@ def runs_inside(folder: Path, command: str) -> str | None:
     return f"it holds {what} {listed} (mindmovie {command} {runs[0]})"
 
 
+def not_a_run_folder(path: Path, command: str) -> str:
+    """What to say of a file given for a run folder; when it is a run's own file (its
+    plan.yaml, run.db or movie.mp4: the name a person sees and tab-completes), the run
+    folder to give instead."""
+    said = f"{path}: is a file, not a run folder (outputs/<title>)"
+    folder = path.parent
+    try:
+        is_run = (folder / "run.db").is_file() or (folder / "plan.yaml").is_file()
+    except OSError:
+        is_run = False
+    if is_run:
+        said += f"; it is in the run {folder}: mindmovie {command} {folder}"
+    return said
+
+
 def check_journal_link(db: Path) -> None:
     """Refuse a run.db that is a symbolic link leading back to itself (`ln -s run.db
     run.db`, or a -> b -> a), in the same words from `status`, `render`, `estimate` and

@@ -988,7 +988,7 @@ def _check_is_a_run(run_dir: Path) -> None:
     """A folder that is no run is said as `status` says it: "nonexist/plan.yaml: file not
     found" (or "cannot read file (Not a directory)" for a file) read as if a run had lost
     its plan. A run folder without plan.yaml (run.db there) is load_plan's to say."""
-    from mindmovie.store import StoreError, check_journal_link, runs_inside
+    from mindmovie.store import StoreError, check_journal_link, not_a_run_folder, runs_inside
 
     check_journal_link(run_dir / "run.db")  # drawn as if the run had no journal
     plan = run_dir / "plan.yaml"
@@ -1008,7 +1008,7 @@ def _check_is_a_run(run_dir: Path) -> None:
     except OSError:  # a name too long, a folder not ours: load_plan says what it can
         return
     if is_file:
-        raise StoreError(f"{run_dir}: is a file, not a run folder (outputs/<title>)")
+        raise StoreError(not_a_run_folder(run_dir, "storyboard"))
     if inside := runs_inside(run_dir, "storyboard"):
         raise StoreError(f"{run_dir}: no run here; {inside}")
     raise StoreError(f"{run_dir}: no run here (no plan.yaml). Plan or render a goals.yaml first.")

@@ -584,6 +584,28 @@ def test_a_folder_that_is_no_run_is_said_so_not_a_missing_plan(tmp_path: Path) -
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+def test_a_runs_own_file_given_for_the_run_names_its_folder(tmp_path: Path) -> None:
+    """`status run/plan.yaml` (or run.db, the names a person sees and tab-completes) said
+    only "is a file, not a run folder": it names the run folder to give instead, for
+    `status` and `storyboard` alike."""
+    from mindmovie.status import collect_status
+    from mindmovie.store import Store, StoreError
+    from mindmovie.storyboard import storyboard_from_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+    Store(run / "run.db").close()
+    (run / "plan.yaml").write_text("x")
+    for given in (run / "plan.yaml", run / "run.db"):
+        for call, command in ((collect_status, "status"), (storyboard_from_run, "storyboard")):
+            with pytest.raises(StoreError) as e:
+                call(given)
+            assert str(e.value) == (
+                f"{given}: is a file, not a run folder (outputs/<title>); it is in the run "
+                f"{run}: mindmovie {command} {run}"
+            )
+
+
 def test_a_run_whose_plan_was_moved_away_says_what_makes_one(tmp_path: Path) -> None:
     """A run folder (run.db there) whose plan.yaml was moved away: `storyboard` said only
     "run/plan.yaml: file not found", where `status` says the next render makes one."""
