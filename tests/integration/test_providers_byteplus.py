@@ -730,6 +730,8 @@ def test_an_unknown_option_is_refused_and_the_allowed_ones_named(
         ("video", SeedanceVideo, "execution_expires_after", "soon"),
         ("video", SeedanceVideo, "execution_expires_after", 0),
         ("keyframes", SeedreamKeyframes, "guidance_scale", "high"),
+        ("keyframes", SeedreamKeyframes, "guidance_scale", float("nan")),
+        ("keyframes", SeedreamKeyframes, "guidance_scale", float("inf")),
     ],
 )
 def test_an_option_of_the_wrong_type_is_refused_before_spend(

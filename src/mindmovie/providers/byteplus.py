@@ -17,6 +17,7 @@ import asyncio
 import base64
 import contextlib
 import functools
+import math
 import os
 import secrets
 import ssl
@@ -104,7 +105,10 @@ def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: str)
             ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
             want = "a whole number of seconds"
         elif name == "guidance_scale":
+            # .nan / .inf are no number JSON can carry: the request was refused at the
+            # first paid call, after the plan was paid for
             ok = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = ok and math.isfinite(value)
             want = "a number"
         else:
             continue
