@@ -854,6 +854,42 @@ def _current_work(
     return current
 
 
+def _board_costs(
+    run_dir: Path, settings: Any, goals: Path | None
+) -> tuple[dict[str, float], float] | None:
+    """Each scene's whole cost and the plan call's, priced with `settings` (the board
+    drawn with --preset byteplus for a run rendered offline said "estimated free": it
+    showed the costs the last render recorded), or None when the plan or its goals.yaml
+    (given, or the one the run recorded) cannot be read: the recorded costs then."""
+    from mindmovie import costs
+    from mindmovie.goals import load_goals
+    from mindmovie.pipeline import GOALS_META
+    from mindmovie.plan import load_plan
+    from mindmovie.store import Store
+
+    unreadable: tuple[type[BaseException], ...] = (*_user_errors(), OSError)
+    try:
+        if goals is None:
+            db = run_dir / "run.db"
+            if not db.is_file():
+                return None
+            store = Store(db, read_only=True)
+            try:
+                recorded = store.get_meta(GOALS_META)
+            finally:
+                store.close()
+            if not recorded:
+                return None
+            goals = Path(recorded)
+        g = load_goals(goals)
+        plan = load_plan(run_dir / "plan.yaml")
+        est = costs.estimate_run(settings, g, plan)  # whole, not what is left
+        planner = costs.estimate_planner(settings, g).usd
+    except unreadable:
+        return None
+    return {s.scene_id: s.total for s in est.scenes}, planner
+
+
 @command()
 def storyboard(
     run_dir: RunDirArg,
@@ -879,7 +915,7 @@ def storyboard(
     from mindmovie.storyboard import storyboard_from_run
 
     flags = _overrides(preset, aspect, resolution, fps, quality)
-    current = None
+    current = priced = None
     if config is not None or goals is not None or any(v is not None for v in flags.values()):
         try:
             settings = load_settings(config, flags)
@@ -896,9 +932,12 @@ def storyboard(
             except GoalsError as e:
                 raise _fail(str(e)) from None
         current = _current_work(run_dir, settings, goals)
+        priced = _board_costs(run_dir, settings, goals)
     try:
         png, html = storyboard_from_run(
             run_dir,
+            costs=None if priced is None else priced[0],
+            planner_cost=None if priced is None else priced[1],
             current_keyframes=None if current is None else current[0],
             current_clips=None if current is None else current[1],
         )

@@ -720,3 +720,46 @@ def test_a_goals_file_given_that_cannot_be_read_is_said_not_passed_over(
     assert r.exit_code == 2, r.output
     assert f"error: {goals}:{' ' if text is None else ''}{said}" in " ".join(r.output.split())
     assert not (run / "storyboard.png").exists()
+
+
+def test_a_board_drawn_with_other_settings_is_priced_with_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`storyboard RUN --preset byteplus` of a run planned offline said "estimated free"
+    for every scene: it showed the costs the last render recorded. Priced with the
+    settings given now; without any, as recorded."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from mindmovie import costs
+    from mindmovie.cli import app
+    from mindmovie.config import load_settings
+    from mindmovie.goals import load_goals
+    from mindmovie.plan import load_plan
+    from mindmovie.storyboard import format_cost
+
+    monkeypatch.chdir(tmp_path)
+    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
+        monkeypatch.delenv(name)
+    text = "title: T\ngoals:\n  - category: health\n    vision: Strong\n    scenes: 2\n"
+    (tmp_path / "goals.yaml").write_text(text)
+    r = CliRunner().invoke(app, ["plan", "goals.yaml", "--out", "run"])
+    assert r.exit_code == 0, r.output
+    page = tmp_path / "run" / "storyboard.html"
+
+    def shown() -> list[str]:
+        return re.findall(r'class="cost">([^<]*)<', page.read_text())
+
+    r = CliRunner().invoke(app, ["storyboard", "run", "--preset", "byteplus"])
+    assert r.exit_code == 0, r.output
+    est = costs.estimate_run(
+        load_settings(overrides={"preset": "byteplus"}, env={}),
+        load_goals(tmp_path / "goals.yaml"),
+        load_plan(tmp_path / "run" / "plan.yaml"),
+    )
+    assert shown() == [format_cost(s.total) for s in est.scenes]
+    assert all(c != "free" for c in shown()), shown()
+    r = CliRunner().invoke(app, ["storyboard", "run"])
+    assert r.exit_code == 0, r.output
+    assert shown() == ["free", "free"]
