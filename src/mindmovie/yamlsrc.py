@@ -131,6 +131,10 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+#: the other problems' places a SourceError names after its first (then "...")
+MORE_SHOWN = 5
+
+
 class SourceError(Exception):
     """A hand-written file is wrong; ``str()`` is one line a person can act on.
 
@@ -180,7 +184,20 @@ class SourceError(Exception):
     def __str__(self) -> str:
         where = str(self.path) if self.line is None else f"{self.path}:{self.line}"
         what = self.message if not self.field else f"{self.field}: {self.message}"
-        more = f" (and {plural(self.others, 'more problem')})" if self.others else ""
+        more = ""
+        if self.others:
+            # where the others are, so one edit can mend them all: "(and 2 more
+            # problems)" alone made the person render again to learn each next one
+            rest = self.problems[1:]  # (from_problems puts the one reported first)
+            shown = [
+                " ".join(x for x in (p.line and f"line {p.line}", p.field) if x)
+                for p in rest[:MORE_SHOWN]
+            ]
+            shown = [x for x in shown if x]
+            if len(rest) > MORE_SHOWN:
+                shown.append("...")
+            named = f": {', '.join(shown)}" if shown else ""
+            more = f" (and {plural(self.others, 'more problem')}{named})"
         return f"{where}: {what}{more}"
 
 

@@ -268,7 +268,7 @@ def test_status_refuses_a_plan_yaml_the_render_refuses(finished: Path) -> None:
     err = st["plan_error"] or ""
     # the first problem in full (scenes are counted from 1), then how many more
     assert "plan.yaml:" in err and "scenes[2].goal: goal 99" in err
-    assert "(and 2 more problems)" in err
+    assert "(and 2 more problems: line " in err and "scenes[3].reference_photos" in err
     assert st["inputs"]["checked"] is False and st["refused"] == err
     # the table still shows the run; the error is said once, on stderr, as render says it
     text, text_err = _refused("status", str(run), "-c", "small.yaml", cwd=workdir)

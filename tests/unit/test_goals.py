@@ -497,7 +497,9 @@ def test_several_problems_reports_first_by_line_and_counts_the_rest(project: Pat
     err = load_error(write(project, text))
     assert err.line == 5 and err.field == "goals[1].scenes"
     assert err.others == 3
-    assert str(err).endswith("(and 3 more problems)")
+    assert str(err).endswith(
+        "(and 3 more problems: line 6 goals[1].photos[1], line 7 music, line 8 closing)"
+    )
     assert [p.line for p in err.problems] == [5, 6, 7, 8]
 
 
@@ -1425,3 +1427,16 @@ def test_a_folder_given_as_goals_names_its_goals_file_or_says_it_is_a_run(
     with pytest.raises(GoalsError) as e:
         load_goals(tmp_path)
     assert str(e.value) == f"{tmp_path}: is a directory, not a file"
+
+
+def test_more_than_five_other_problems_name_five_places_then_dots(project: Path) -> None:
+    """The places of the problems after the first are named (five at most), so one edit
+    can mend them all; the line stays one line."""
+    goals = "".join(f"  - category: c{i}\n    vision: v\n    scenes: x\n" for i in range(8))
+    err = load_error(write(project, f"title: T\ngoals:\n{goals}"))
+    assert err.others == 7
+    assert str(err).endswith(
+        "(and 7 more problems: line 8 goals[2].scenes, line 11 goals[3].scenes, line 14 "
+        "goals[4].scenes, line 17 goals[5].scenes, line 20 goals[6].scenes, ...)"
+    )
+    assert "\n" not in str(err)

@@ -494,7 +494,8 @@ def test_plan_several_problems_counted(tmp_path: Path) -> None:
     text = VALID.replace("seconds: 5", "seconds: x").replace("goal: 2", "goal: two")
     err = load_error(write(tmp_path, text))
     assert err.field == "scenes[1].seconds" and err.others == 1
-    assert str(err).endswith("(and 1 more problem)")
+    # where the other one is, so one edit mends both (it said only "(and 1 more problem)")
+    assert str(err).endswith("(and 1 more problem: line 12 scenes[2].goal)")
 
 
 def test_rebase_paths_finds_moved_files_by_their_place_beside_goals_yaml(tmp_path: Path) -> None:
