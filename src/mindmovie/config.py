@@ -1304,8 +1304,14 @@ def load_settings(
             # 'fps: abc' said only "Input should be a valid integer": which ones are?
             msg += _got(first.get("input"), path) + _one_value(first.get("input"), path, source)
             msg += _bounds(path).replace("; write a smaller one", "")
-        others = len(err.errors()) - 1
-        more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
+        from mindmovie.yamlsrc import MORE_SHOWN
+
+        rest = [".".join(str(x) for x in e["loc"]) for e in err.errors()[1:]]
+        more = ""
+        if rest:
+            # which settings, as goals.yaml's errors name where its others are
+            named = ", ".join([*rest[:MORE_SHOWN], *(["..."] if len(rest) > MORE_SHOWN else [])])
+            more = f" (and {len(rest)} more problem{'s' if len(rest) > 1 else ''}: {named})"
         raise ConfigError(f"{source}: {loc}: {msg}{more}") from None
 
 

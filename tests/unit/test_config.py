@@ -374,7 +374,7 @@ def test_a_provider_key_written_as_a_setting_says_where_keys_go(tmp_path: Path) 
         load_settings(cfg, env={})
     assert "_API_KEY" not in str(e.value) and "allowed here" in str(e.value)
     cfg.write_text("output:\n  fps: 1\n  aspect: x\n")
-    with pytest.raises(ConfigError, match=r"\(and 1 more problem\)$"):
+    with pytest.raises(ConfigError, match=r"\(and 1 more problem: output\.fps\)$"):
         load_settings(cfg, env={})
 
 
