@@ -508,6 +508,78 @@ def test_unknown_model_and_option_are_config_errors(gsim: SimServer) -> None:
         VeoVideo.from_settings(s, KEY)
 
 
+@pytest.mark.parametrize(
+    ("stage", "name", "value", "allowed"),
+    [
+        ("video", "person_generation", "everyone", "allow_adult, dont_allow, allow_all"),
+        ("video", "person_generation", "ALLOW_ADULT", "allow_adult, dont_allow, allow_all"),
+        ("keyframes", "person_generation", "allow_adult", "ALLOW_ALL, ALLOW_ADULT, ALLOW_NONE"),
+        ("keyframes", "image_size", "2k", "1K, 2K, 4K"),
+        ("keyframes", "image_size", "8K", "1K, 2K, 4K"),
+    ],
+)
+def test_an_option_value_the_api_refuses_is_refused_naming_the_allowed_ones(
+    gsim: SimServer, stage: str, name: str, value: str, allowed: str
+) -> None:
+    """person_generation and image_size were sent as written: a value the API refuses
+    (400) failed each scene only at its first paid call of that stage, after the
+    planner and, for Veo, every keyframe were paid. Building the provider (render, and
+    doctor / estimate through check_options) now refuses it naming the allowed values."""
+    from mindmovie.providers.google import check_options
+
+    s = _settings(gsim)
+    getattr(s, stage).options = {name: value}
+    cls = VeoVideo if stage == "video" else GeminiKeyframes
+    want = f"{stage}.options.{name}: {value!r} is not allowed; allowed {allowed}"
+    with pytest.raises(ConfigError) as e:
+        cls.from_settings(s, KEY)
+    assert str(e.value) == want
+    with pytest.raises(ConfigError, match="is not allowed"):
+        check_options(s, stage)  # type: ignore[arg-type]
+    assert _google_requests(gsim) == []
+
+
+async def test_an_option_set_to_null_is_left_out_of_the_request(gsim: SimServer) -> None:
+    """`image_size:` / `person_generation:` left empty in YAML (null) were sent as the
+    string "None", which the API refuses; now they are left out."""
+    s = _settings(gsim)
+    s.keyframes.options = {"image_size": None, "person_generation": None}
+    kf = GeminiKeyframes.from_settings(s, KEY)
+    await kf.generate(KeyframeRequest("s1", "a fox", 1344, 768, 7))
+    (rec,) = _google_requests(gsim)
+    assert rec["body"]["generationConfig"]["imageConfig"] == {"aspectRatio": "16:9"}
+    await kf.aclose()
+
+
+def test_render_with_a_refused_option_value_exits_2_before_the_planner_is_paid(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the CLI with the google preset: exit 2, one line naming the allowed
+    values, and no request to any provider (the planner is not paid)."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from tests.integration.support import goals_file
+
+    goals = goals_file(tmp_path, sim)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.setenv("GOOGLE_API_KEY", "g")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "preset: google\n"
+        "video: {options: {person_generation: everyone}}\n"
+        f"providers:\n  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  google: {{base_url: '{sim.base_url}'}}\n"
+    )
+    r = CliRunner().invoke(
+        app, ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "--yes"]
+    )
+    assert r.exit_code == 2, r.output
+    assert "allowed allow_adult, dont_allow, allow_all" in r.output.replace("\n", "")
+    assert "Traceback" not in r.output
+    assert sim.stats()["requests"] == 0
+
+
 def test_project_mode_uses_adc_not_the_key(gsim: SimServer) -> None:
     s = _settings(gsim, project="my-proj", location="us-central1")
     veo = VeoVideo.from_settings(s, KEY)  # builds without credentials (loaded on first call)

@@ -501,9 +501,28 @@ def check_options(settings: Settings, stage: Stage) -> None:
     _check_options(stage_settings.options, allowed, stage)
 
 
+#: the values each stage's enumerated options take, as the API spells them (google-genai's
+#: GenerateVideosConfig and ImageConfig): any other was sent as given and refused by the
+#: API (400) only at the first paid call of its stage, after the planner and, for Veo,
+#: every keyframe were paid
+OPTION_VALUES: dict[Stage, dict[str, tuple[str, ...]]] = {
+    "keyframes": {
+        "image_size": ("1K", "2K", "4K"),
+        "person_generation": ("ALLOW_ALL", "ALLOW_ADULT", "ALLOW_NONE"),
+    },
+    "video": {"person_generation": ("allow_adult", "dont_allow", "allow_all")},
+}
+
+
 def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: Stage) -> None:
     if bad := unknown_options(f"{stage}.options", "google", options, allowed):
         raise ConfigError(bad)
+    for name, values in OPTION_VALUES[stage].items():
+        value = options.get(name)
+        if value is not None and value not in values:
+            raise ConfigError(
+                f"{stage}.options.{name}: {value!r} is not allowed; allowed {', '.join(values)}"
+            )
     # bool("false") is True: a quoted switch would be sent the other way round
     value = options.get("enhance_prompt")
     if value is not None and not isinstance(value, bool):
@@ -599,9 +618,10 @@ class GeminiKeyframes(_GoogleModel):
 
     def _config(self, req: KeyframeRequest) -> types.GenerateContentConfig:
         image = types.ImageConfig(aspect_ratio=req.aspect)
-        if "image_size" in self.options:
+        # an option set to null is left out (it was sent as the string "None")
+        if self.options.get("image_size") is not None:
             image.image_size = str(self.options["image_size"])
-        if "person_generation" in self.options:
+        if self.options.get("person_generation") is not None:
             image.person_generation = str(self.options["person_generation"])
         return types.GenerateContentConfig(
             response_modalities=["TEXT", "IMAGE"],
