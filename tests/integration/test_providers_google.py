@@ -55,6 +55,17 @@ def gsim(sim: SimServer) -> SimServer:
     return sim
 
 
+@pytest.fixture
+def adc_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A usable Application Default Credentials file (google-auth loads it without the
+    network), named by GOOGLE_APPLICATION_CREDENTIALS: project mode builds only with
+    credentials it can find."""
+    path = tmp_path / "adc.json"
+    path.write_text(json.dumps(AUTHORIZED_USER))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    return path
+
+
 def _settings(sim: SimServer, **google: Any) -> Settings:
     prov = {"base_url": sim.base_url, "timeout": 30, **google}
     return Settings(preset="google", providers={"google": prov})
@@ -580,7 +591,7 @@ def test_render_with_a_refused_option_value_exits_2_before_the_planner_is_paid(
     assert sim.stats()["requests"] == 0
 
 
-def test_project_mode_uses_adc_not_the_key(gsim: SimServer) -> None:
+def test_project_mode_uses_adc_not_the_key(gsim: SimServer, adc_file: Path) -> None:
     s = _settings(gsim, project="my-proj", location="us-central1")
     veo = VeoVideo.from_settings(s, KEY)  # builds without credentials (loaded on first call)
     assert veo.mode.kind == "project" and veo.mode.api_key is None
@@ -606,7 +617,10 @@ def test_no_sdk_retry_options(gsim: SimServer) -> None:
 
 
 def test_the_sdk_does_not_repeat_the_two_key_variables_warning(
-    gsim: SimServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    gsim: SimServer,
+    adc_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """google-genai logs "Both GOOGLE_API_KEY and GEMINI_API_KEY are set" for each client
     it builds (keyframes and video: twice a render), with the key passed explicitly and
@@ -643,16 +657,13 @@ async def test_state_from_an_older_run_without_bytes_is_refetched(
 
 
 async def test_project_mode_without_adc_is_auth_error(
-    gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gsim: SimServer, tmp_path: Path, adc_file: Path
 ) -> None:
     """The call's own mapping, for credentials that go away after the provider is built
     (a file found unusable at build time is refused there: the test below)."""
-    import mindmovie.providers.google as g
-
-    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
-    monkeypatch.setattr(g, "adc_file_in_use", lambda: None)
     s = _settings(gsim, project="my-proj", location="us-central1")
     veo = VeoVideo.from_settings(s, KEY)
+    adc_file.unlink()
     with pytest.raises(AuthError, match="Application Default Credentials"):
         await veo.submit(_video_req(tmp_path))
     assert _google_requests(gsim) == []
@@ -672,7 +683,7 @@ class _FakeADC(google.auth.credentials.Credentials):
 
 
 async def test_project_mode_sends_veo_and_gemini_with_adc_to_the_project_path(
-    gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gsim: SimServer, adc_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """providers.google.project + location: ADC (faked, refreshed offline) authenticates;
     the Veo create and the Gemini keyframe go to /v1beta1/projects/<p>/locations/<l>/...,
@@ -737,7 +748,7 @@ async def test_project_mode_sends_veo_and_gemini_with_adc_to_the_project_path(
 
 @pytest.mark.parametrize("failure", ["transport", "refresh"])
 async def test_an_adc_token_that_cannot_be_fetched_is_retried_only_if_the_network_failed(
-    gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+    gsim: SimServer, adc_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
     """ADC's token refresh (google-auth, before any request) failing on the network is a
     Transient the retry policy may retry; refused credentials are an AuthError naming
@@ -863,6 +874,68 @@ def test_render_with_unusable_adc_exits_2_before_the_planner_is_paid(
     assert sim.stats()["requests"] == 0
 
 
+def _no_adc_here(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, vm: bool) -> None:
+    """No credentials file anywhere google-auth looks, on a machine that does (vm) or
+    does not say it is a Compute Engine VM, and no hosted runtime's variable."""
+    from mindmovie import doctor
+
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.delenv("NO_GCE_CHECK", raising=False)
+    for var, _ in doctor.HOSTED_ON_GOOGLE:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    machine = tmp_path / "product_name"
+    machine.write_text("Google Compute Engine\n" if vm else "Standard PC (Q35)\n")
+    monkeypatch.setattr(doctor, "GCE_PRODUCT_NAME_FILE", machine)
+
+
+def test_project_mode_without_any_adc_is_refused_where_doctor_fails(
+    gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Vertex project mode with no credentials file and no metadata server to ask:
+    doctor said FAIL, yet the provider built, so a render paid the planner and then
+    every google call failed ("no usable Application Default Credentials"). Building
+    now refuses it in doctor's words; a Compute Engine VM (credentials from its
+    metadata server, which nothing asks before the render) still builds."""
+    _no_adc_here(monkeypatch, tmp_path, vm=False)
+    s = _settings(gsim, project="my-proj", location="us-central1")
+    for provider in (VeoVideo, GeminiKeyframes):
+        with pytest.raises(ConfigError) as e:
+            provider.from_settings(s, KEY)
+        msg = str(e.value)
+        assert "no Application Default Credentials found" in msg and "\n" not in msg
+        assert "gcloud auth application-default login" in msg
+    _no_adc_here(monkeypatch, tmp_path, vm=True)
+    assert VeoVideo.from_settings(s, KEY).mode.kind == "project"
+    assert _google_requests(gsim) == []
+
+
+def test_render_in_project_mode_without_any_adc_exits_2_before_the_planner_is_paid(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from tests.integration.support import goals_file
+
+    goals = goals_file(tmp_path, sim)
+    _no_adc_here(monkeypatch, tmp_path, vm=False)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "preset: google\n"
+        f"providers:\n  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  google: {{base_url: '{sim.base_url}', project: p, location: us-central1}}\n"
+    )
+    r = CliRunner().invoke(
+        app, ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "--yes"]
+    )
+    assert r.exit_code == 2, r.output
+    assert "no Application Default Credentials found" in r.output.replace("\n", " ")
+    assert "Traceback" not in r.output
+    assert sim.stats()["requests"] == 0
+
+
 # ---------------------------------------------------------------------------- mutation audit
 async def test_gemini_keyframe_sends_seed_style_and_image_options(
     gsim: SimServer, tmp_path: Path
@@ -964,7 +1037,7 @@ async def test_veo_operation_error_naming_a_policy_is_rejected(
 
 
 async def test_project_mode_auth_error_names_adc_and_the_project(
-    gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gsim: SimServer, adc_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A 403 in project mode is about ADC and the project's access, not an API key."""
     monkeypatch.setattr(google.auth, "default", lambda *a, **k: (_FakeADC(), "p"))

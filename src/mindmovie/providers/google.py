@@ -250,6 +250,15 @@ def _mode_for(settings: Settings, keys: Keys, stage: Stage) -> Mode:
                 "application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a "
                 f"service-account key file, or unset project and location for {KEY_NAMES}"
             )
+        if path is None:
+            # no file at all, on a machine that is not Google's (whose metadata server
+            # could serve them): doctor said FAIL, and the render paid the planner, then
+            # every google call failed "no usable Application Default Credentials"
+            from mindmovie.doctor import _adc_lookup
+
+            found, where = _adc_lookup()
+            if found == "none":
+                raise ConfigError(f"{who}: Vertex project mode needs credentials; {where}")
         return mode
     if keys.google is None:
         raise ConfigError(
