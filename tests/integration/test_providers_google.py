@@ -936,6 +936,57 @@ def test_render_in_project_mode_without_any_adc_exits_2_before_the_planner_is_pa
     assert sim.stats()["requests"] == 0
 
 
+async def test_an_imagen_keyframe_is_asked_by_predict_not_generate_content(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """keyframes.model imagen-4-0 (in the catalog) was sent generateContent, which Imagen
+    does not answer (provider-wire.md §2: Imagen is :predict, generate_images): every
+    keyframe failed after the planner was paid. It now goes to :predict with the ratio,
+    one sample, the seed (the watermark off, which a seed needs) and the options;
+    reference photos are not sent (the model takes none)."""
+    s = _settings(gsim)
+    s.keyframes.model = "imagen-4-0"
+    s.keyframes.options = {"image_size": "2K", "person_generation": "ALLOW_NONE"}
+    kf = GeminiKeyframes.from_settings(s, KEY)
+    req = KeyframeRequest(
+        "s1", "a fox", 1408, 768, 7, style="ink", reference_photos=[_png(tmp_path / "r.png")]
+    )
+    img = await kf.generate(req)
+    assert img.data.startswith(b"\x89PNG\r\n\x1a\n") and img.mime == "image/png"
+    assert img.usage == {"generated_images": 1}
+    (rec,) = _google_requests(gsim)
+    assert rec["path"] == "/v1beta1/publishers/google/models/imagen-4.0-generate-001:predict"
+    assert rec["body"]["instances"] == [{"prompt": "a fox\nStyle: ink"}]
+    params = rec["body"]["parameters"]
+    assert params["sampleCount"] == 1 and params["aspectRatio"] == "16:9"
+    assert params["seed"] == 7 and params["addWatermark"] is False
+    assert params["sampleImageSize"] == "2K" and params["personGeneration"] == "DONT_ALLOW"
+    gsim.add_fault(
+        "patch",
+        path=":predict",
+        body={"predictions": [{"raiFilteredReason": "Filtered (58061214)"}]},
+    )
+    with pytest.raises(ContentRejected, match="Filtered \\(58061214\\)") as e:
+        await kf.generate(req)
+    assert e.value.scene_id == "s1" and not e.value.billed
+    await kf.aclose()
+
+
+def test_an_imagen_keyframe_model_in_developer_mode_is_refused_before_any_request(
+    gsim: SimServer,
+) -> None:
+    """google-genai refuses generate_images in developer mode (a ValueError at each call,
+    after the planner was paid): refused when the provider is built, naming the fix."""
+    s = _settings(gsim, vertexai=False)
+    s.keyframes.model = "imagen-4-0-fast"
+    with pytest.raises(ConfigError, match="imagen-4-0-fast needs Vertex mode") as e:
+        GeminiKeyframes.from_settings(s, KEY)
+    assert "providers.google.vertexai: true" in str(e.value) and "\n" not in str(e.value)
+    s.keyframes.model = None  # Gemini keyframes work in developer mode
+    assert GeminiKeyframes.from_settings(s, KEY).mode.kind == "developer"
+    assert _google_requests(gsim) == []
+
+
 # ---------------------------------------------------------------------------- mutation audit
 async def test_gemini_keyframe_sends_seed_style_and_image_options(
     gsim: SimServer, tmp_path: Path

@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,9 @@ class _SaidOnce(logging.Filter):
 
 
 logging.getLogger("google_genai._api_client").addFilter(_SaidOnce())
+# google-genai 3.x warns at every Imagen call that generate_images will go in its next
+# major version; Imagen's :predict is still the way Imagen is called (provider-wire.md §2)
+warnings.filterwarnings("ignore", message="The generate_images method is deprecated")
 
 #: how far a fetched clip's playable length may be from the requested seconds
 DURATION_TOLERANCE = 1.0
@@ -226,6 +230,17 @@ def _mode_for(settings: Settings, keys: Keys, stage: Stage) -> Mode:
     """The usable mode for `stage`, or a one-line ConfigError saying what to set."""
     mode = _resolve_mode(settings)
     who = _stage_label(settings, stage)
+    if mode.kind == "developer" and stage == "keyframes":
+        with contextlib.suppress(InvalidRequest):  # an unknown model is said elsewhere
+            model = catalog.resolve(PROVIDER, "keyframes", settings.keyframes.model)
+            if _is_imagen(model.id):
+                # google-genai refuses generate_images in developer mode, at each call
+                raise ConfigError(
+                    f"{who}: {model.key} needs Vertex mode (google-genai refuses Imagen in "
+                    "developer mode); set providers.google.vertexai: true and use "
+                    f"{KEY_NAMES} (express mode), or choose keyframes.model "
+                    "gemini-2-5-flash-image"
+                )
     if mode.kind == "developer" and stage == "video":
         raise ConfigError(
             f"{who}: Veo needs Vertex mode (google-genai 3.x refuses it in developer mode); "
@@ -645,6 +660,8 @@ class GeminiKeyframes(_GoogleModel):
         except InvalidRequest as e:
             e.scene_id = request.scene_id
             raise
+        if _is_imagen(self.model):
+            return await self._imagen(request)
         contents = types.Content(role="user", parts=self._parts(request))
         config = self._config(request)
         resp = await _call(
@@ -688,9 +705,59 @@ class GeminiKeyframes(_GoogleModel):
             billed=bool(usage.get("output_tokens")),
         )
 
+    async def _imagen(self, request: KeyframeRequest) -> ImageResult:
+        """An Imagen keyframe: :predict (generate_images), the way Imagen is called; it
+        answers no generateContent. From the prompt alone (the catalog lists it taking no
+        photo, like Seedream 3.0's text-to-image)."""
+        text = request.prompt + (f"\nStyle: {request.style}" if request.style else "")
+        config = types.GenerateImagesConfig(
+            number_of_images=1,
+            aspect_ratio=request.aspect,
+            output_mime_type="image/png",
+            include_rai_reason=True,
+            # a seed is refused while the watermark is on (its default)
+            add_watermark=False,
+            seed=request.seed % 2**32,
+        )
+        if self.options.get("image_size") is not None:
+            config.image_size = str(self.options["image_size"])
+        person = self.options.get("person_generation")
+        if person is not None:  # Gemini's ALLOW_NONE is Imagen's DONT_ALLOW
+            config.person_generation = types.PersonGeneration(
+                "DONT_ALLOW" if person == "ALLOW_NONE" else str(person)
+            )
+        resp = await _call(
+            self._ctx,
+            lambda: self.client.aio.models.generate_images(
+                model=self.model, prompt=text, config=config
+            ),
+        )
+        reasons: list[str] = []
+        for gen in resp.generated_images or []:
+            if gen.image is not None and gen.image.image_bytes:
+                data = gen.image.image_bytes
+                return ImageResult(
+                    data=data,
+                    mime=gen.image.mime_type or _image_mime(data),
+                    usage={"generated_images": 1},
+                )
+            if gen.rai_filtered_reason:
+                reasons.append(gen.rai_filtered_reason)
+        raise ContentRejected(
+            f"{self.model}: blocked by the content filter ({'; '.join(reasons) or 'no image'})",
+            provider=PROVIDER,
+            scene_id=request.scene_id,
+            billed=False,
+        )
+
     async def aclose(self) -> None:
         """Close the SDK's HTTP clients."""
         await self.client.aio.aclose()
+
+
+def _is_imagen(model_id: str) -> bool:
+    """An Imagen model: called by generate_images (:predict), Vertex mode only."""
+    return model_id.startswith("imagen-")
 
 
 def _enum_name(v: Any) -> str:
