@@ -329,6 +329,7 @@ def collect_status(
             # apart, as the budget still counts it: its outcome is unknown
             held = row.get("held_usd") or row["estimated_usd"]
             unknown = bool((row.get("usage") or {}).get("unknown_outcome"))
+            unknown = unknown or (live is None and _left_by_a_stopped_render(row))
             m["unknown" if unknown else "in_flight"] += held
     for sid, m in money.items():
         if sid in scenes:
@@ -542,6 +543,18 @@ def _video_model(settings: Settings | None) -> str | None:
         return _identity(settings, "video").model
     except Exception:  # settings the render refuses: it says so; this only narrows
         return None
+
+
+def _left_by_a_stopped_render(row: dict[str, Any]) -> bool:
+    """A committed call with no job id that no look can settle (a plan or keyframe call,
+    a create to a provider that lists no jobs: Veo) in a run no render works on: it was
+    in flight when its render stopped, and the next render marks it outcome unknown
+    (`Pipeline._recover_orphans`). Shown as in flight, no render was waiting on it."""
+    from mindmovie.providers.registry import lists_jobs
+
+    if row["state"] != "committed" or row["remote_id"]:
+        return False
+    return row["stage"] != "clip" or not lists_jobs(str(row["provider"]))
 
 
 def _late_waits(

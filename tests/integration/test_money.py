@@ -1317,3 +1317,30 @@ async def test_a_kept_keyframe_url_with_a_damaged_time_is_bought_as_the_estimate
     asked = await _render_asking(goals, s, run)
     assert asked and asked[0] > 0  # the new image, counted and asked about
     assert sim.stats()["totals"]["images"] == 2
+
+
+async def test_a_keyframe_call_a_stopped_render_left_in_flight_is_shown_as_outcome_unknown(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A keyframe call in flight when its render stopped (Ctrl-C past the few seconds it
+    waits, a kill) is left committed with no answer: nothing will settle it, and the
+    next render marks it outcome unknown. `status` showed it as "in flight" until then
+    (money.in_flight, the scene's "in flight" column) though no render was waiting on
+    it; it is counted apart as unknown, as the render counts it."""
+    goals = goals_file(tmp_path, sim)
+    s = settings_for("byteplus", sim, planner={"provider": "local"})
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    store = Store(run / "run.db")
+    # what a render stopped between sending a Seedream image and its answer leaves
+    store.ledger_commit("01-health-1", "keyframe", "byteplus", "seedream-4-0-250828", 0.03)
+    store.close()
+    st = collect_status(run)
+    (scene,) = [sc for sc in st["scenes"] if sc["scene_id"] == "01-health-1"]
+    assert st["money"]["in_flight"] == 0 and st["money"]["unknown"] == pytest.approx(0.03)
+    assert scene["spend"]["in_flight"] == 0 and scene["spend"]["unknown"] == pytest.approx(0.03)
+    # the next render marks it so in the ledger: status counts it the same after
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    again = collect_status(run)
+    assert again["money"]["unknown"] == st["money"]["unknown"]
+    assert again["money"]["in_flight"] == 0
