@@ -319,7 +319,10 @@ def collect_status(
         m = money.setdefault(
             row["scene_id"], {"estimated": 0.0, "billed": 0.0, "in_flight": 0.0, "unknown": 0.0}
         )
-        m["estimated"] += row["estimated_usd"]
+        if row["state"] != "refunded":
+            # a refunded call (turned away, failed unbilled) cost nothing: counted, a
+            # 429 retried showed its scene estimated at two clips, billed for one
+            m["estimated"] += row["estimated_usd"]
         if row["state"] == "billed":
             m["billed"] += row["billed_usd"] or 0.0
         elif row["state"] == "committed":

@@ -1344,3 +1344,27 @@ async def test_a_keyframe_call_a_stopped_render_left_in_flight_is_shown_as_outco
     again = collect_status(run)
     assert again["money"]["unknown"] == st["money"]["unknown"]
     assert again["money"]["in_flight"] == 0
+
+
+async def test_status_estimates_only_the_calls_that_cost_or_may_cost(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip request turned away (429: not accepted, refunded) and sent again is one
+    clip, estimated once. `status` added the refused request's estimate too: the scene
+    showed "est. $0.21, billed $0.10" and the run "(estimated ...)" a clip above what
+    the render estimated and the ledger billed. Refunded calls cost nothing, and are
+    not counted in the estimated spend."""
+    no_retry_waits(monkeypatch)
+    goals = goals_file(tmp_path, sim)
+    s = seedance_only(sim)
+    sim.add_fault("http", path="/contents/generations/tasks", method="POST", status=429, count=1)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    clips = ledger_rows(run, "clip")
+    assert sorted(r["state"] for r in clips) == ["billed"] * 4 + ["refunded"]
+    per_clip = estimate_video(s, 4).usd
+    st = collect_status(run)
+    assert st["money"]["estimated"] == pytest.approx(4 * per_clip, abs=1e-6)
+    for scene in st["scenes"]:
+        assert scene["spend"]["estimated"] == pytest.approx(per_clip, abs=1e-6), scene
+        assert scene["spend"]["billed"] == pytest.approx(per_clip, abs=1e-6), scene
