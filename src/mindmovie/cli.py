@@ -253,7 +253,8 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
 
     def ask(est: RunEstimate) -> bool:
         err.print(estimate_table(est))  # even with --quiet: the person is asked about it
-        cap = f" (budget {format_usd(budget)})" if budget is not None else ""
+        spent = f", {format_usd(est.spent)} of it spent already" if est.spent > 0 else ""
+        cap = f" (budget {format_usd(budget)}{spent})" if budget is not None else ""
         try:
             return bool(typer.confirm(f"Spend about {format_usd(est.total)}{cap}?", default=False))
         except typer.Abort:  # Ctrl-C (or end of input) at the question

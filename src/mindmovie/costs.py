@@ -139,6 +139,9 @@ class RunEstimate:
     planner: CallEstimate | None
     scenes: list[SceneEstimate]
     currency: str = CURRENCY
+    #: what the run's ledger already counts (billed, or held for calls not settled),
+    #: earlier renders' included: the budget counts it, so the spend question says it
+    spent: float = 0.0
 
     def calls(self) -> Iterator[CallEstimate]:
         """Every call of the run, planner first."""

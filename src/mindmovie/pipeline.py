@@ -4981,6 +4981,7 @@ class Pipeline:
                     f"(billed {costs.format_usd(billed)}); render again with a bigger --budget "
                     f"to finish (about {costs.format_usd(est.total)} left to do)"
                 )
+            est = replace(est, spent=billed + committed)
             if self.confirm is not None and not self._ask(est):
                 raise Declined("nothing was spent; render again when you are ready")
         if self._aside_pending:

@@ -1368,3 +1368,41 @@ async def test_status_estimates_only_the_calls_that_cost_or_may_cost(
     for scene in st["scenes"]:
         assert scene["spend"]["estimated"] == pytest.approx(per_clip, abs=1e-6), scene
         assert scene["spend"]["billed"] == pytest.approx(per_clip, abs=1e-6), scene
+
+
+async def test_the_spend_question_says_what_of_the_budget_earlier_renders_spent(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The budget counts what earlier renders of the run billed. Asked "Spend about
+    $0.21 (budget $0.36)?" after $0.21 of it was billed, a person agreed to a render that
+    stopped after one of its two clips: the question did not say that only $0.16 of the
+    budget was left. It says what was spent of it already."""
+    import sys
+
+    from mindmovie import cli
+
+    asked: list[str] = []
+
+    def confirm(text: str, default: bool = False) -> bool:
+        asked.append(text)
+        return False
+
+    monkeypatch.setattr(cli.typer, "confirm", confirm)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    goals = goals_file(tmp_path, sim)
+    s = seedance_only(sim)
+    per_clip = estimate_video(s, 4).usd
+    run = tmp_path / "run"
+    with pytest.raises(BudgetStopped):
+        await Pipeline(goals, s, out=run, keys=KEYS, budget=2.5 * per_clip).run()
+    billed = collect_status(run)["money"]["billed"]
+    assert billed == pytest.approx(2 * per_clip, abs=1e-6)
+    budget = 3.5 * per_clip
+    ask = cli._confirmer(False, budget, True)
+    with pytest.raises(Declined):
+        await Pipeline(goals, s, out=run, keys=KEYS, budget=budget, confirm=ask).run()
+    (question,) = asked
+    assert question == (
+        f"Spend about {costs.format_usd(2 * per_clip)} (budget {costs.format_usd(budget)}, "
+        f"{costs.format_usd(billed)} of it spent already)?"
+    ), question
