@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -466,9 +466,28 @@ def planner_hold(settings: Settings, goals: Goals) -> float:
     return spec.price.tokens_usd(math.ceil(input_tokens * 1.5) + max_out, max_out)
 
 
-def keyframe_hold(settings: Settings, images_in: int) -> float:
+#: Gemini's count of an image sent in: 258 tokens for one of at most 384 px a side, else
+#: 258 a 768 x 768 tile (Google's token guide for Gemini 2.x; later models count a
+#: fixed ~1,100 an image, under `tokens_per_image`)
+GEMINI_IMAGE_TILE, GEMINI_TILE_TOKENS, GEMINI_SMALL_SIDE = 768, 258, 384
+
+
+def gemini_image_tokens(size: tuple[int, int]) -> int:
+    """Input tokens Gemini may count for an image of `size` pixels sent whole."""
+    w, h = size
+    if w <= GEMINI_SMALL_SIDE and h <= GEMINI_SMALL_SIDE:
+        return GEMINI_TILE_TOKENS
+    tiles = -(-w // GEMINI_IMAGE_TILE) * -(-h // GEMINI_IMAGE_TILE)
+    return tiles * GEMINI_TILE_TOKENS
+
+
+def keyframe_hold(
+    settings: Settings, images_in: int, sizes: Sequence[tuple[int, int]] = ()
+) -> float:
     """Flat per-image prices are exact; a token-priced image (Gemini) also bills its input:
-    the prompt and `images_in` reference/source images at up to tokens_per_image each."""
+    the prompt and `images_in` reference/source images at up to tokens_per_image each, or
+    what its tiles count when more (`sizes`: the images' pixels, where known; a 12 MP
+    phone photo is 24 tiles, 6,192 tokens, which a hold of 1,290 did not cover)."""
     est = estimate_keyframe(settings)
     spec = stage_spec(settings, "keyframes")
     if spec is None:
@@ -476,8 +495,9 @@ def keyframe_hold(settings: Settings, images_in: int) -> float:
     rates = spec.price.rates
     if "input_per_mtok" not in rates:
         return est.usd
-    per_image = rates.get("tokens_per_image", 1290)
-    tokens = GEMINI_PROMPT_TOKENS + per_image * max(0, images_in)
+    per_image = int(rates.get("tokens_per_image", 1290))
+    counted = [max(per_image, gemini_image_tokens(size)) for size in sizes[: max(0, images_in)]]
+    tokens = GEMINI_PROMPT_TOKENS + sum(counted) + per_image * max(0, images_in - len(counted))
     return est.usd + tokens * rates["input_per_mtok"] / 1_000_000
 
 

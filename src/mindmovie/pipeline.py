@@ -2170,8 +2170,10 @@ class Pipeline:
             store.fail(scene_id, "keyframe", e.kind, str(e))
             raise
         estimate = costs.estimate_keyframe(priced).usd
-        images_in = len(req.reference_photos) + (1 if req.source_photo else 0)
-        hold = costs.keyframe_hold(priced, images_in)
+        sent = [*req.reference_photos, *([req.source_photo] if req.source_photo else [])]
+        # each image's pixels: a token-priced model counts a big photo's tiles
+        sizes = [size for p in sent if (size := photo_pixels(p)) is not None]
+        hold = costs.keyframe_hold(priced, len(sent), sizes)
 
         async def attempt() -> tuple[ImageResult, Bill | None]:
             row = await self._reserve(scene_id, "keyframe", model, estimate, hold)

@@ -1277,6 +1277,27 @@ async def test_an_output_size_of_another_shape_than_the_aspect_is_told_before_pa
     assert warned == [], warned
 
 
+async def test_a_big_reference_photo_is_held_at_what_gemini_may_count_for_it(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A 12 MP person photo sent to Gemini with every keyframe: the gate held 1,290 input
+    tokens for it, and the call may count its 24 tiles (6,192), billing over its hold
+    and so past a --budget. Each keyframe's hold now counts the photo's tiles."""
+    from PIL import Image
+
+    from mindmovie import costs
+
+    goals = goals_file(tmp_path, sim)
+    Image.new("RGB", (4032, 3024), (180, 140, 120)).save(tmp_path / "photos" / "portrait.jpg")
+    s = settings_for("google", sim, planner={"provider": "local"})
+    await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
+    rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "keyframe"]
+    assert rows
+    want = costs.keyframe_hold(s, 1, [(4032, 3024)])
+    assert want > costs.keyframe_hold(s, 1)
+    assert all(r["held_usd"] == pytest.approx(want) for r in rows), rows
+
+
 async def test_a_keyframe_whose_answer_was_lost_is_told_by_its_scene(
     sim: SimServer, tmp_path: Path
 ) -> None:

@@ -431,6 +431,22 @@ def test_keyframe_hold_adds_gemini_input_tokens_only() -> None:
     assert costs.keyframe_hold(gemini, 2) == pytest.approx(want)
 
 
+def test_a_big_photo_sent_to_gemini_is_held_at_its_tiles() -> None:
+    """A 12 MP phone photo (4032 x 3024) is 6 x 4 tiles of 768 px, 258 tokens each:
+    6,192 input tokens, where the hold counted 1,290 an image; a bill over its hold can
+    take the run past its --budget. Small ones stay at tokens_per_image."""
+    assert costs.gemini_image_tokens((4032, 3024)) == 24 * 258
+    assert costs.gemini_image_tokens((384, 384)) == 258
+    assert costs.gemini_image_tokens((1536, 1536)) == 4 * 258
+    gemini = google()
+    small = costs.keyframe_hold(gemini, 2, [(800, 600), (1024, 1024)])
+    assert small == pytest.approx(costs.keyframe_hold(gemini, 2))
+    big = costs.keyframe_hold(gemini, 2, [(4032, 3024)])  # the other's size unknown
+    assert big == pytest.approx(0.039 + (2000 + 24 * 258 + 1290) * 0.30 / 1e6)
+    seedream = byteplus()  # a flat price per image: exact whatever is sent
+    assert costs.keyframe_hold(seedream, 1, [(4032, 3024)]) == 0.03
+
+
 def test_planner_hold_is_max_tokens_of_output() -> None:
     g = goals(2, scenes=2)
     s = byteplus()
