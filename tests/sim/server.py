@@ -123,6 +123,31 @@ _RAI_MSG = "Unable to generate videos because the output could violate our polic
 _NOT_MEDIA = b"mindmovie-sim: not a video or image, a corrupt download\n"
 
 
+def _gemini_prompt_tokens(contents: list[Any]) -> int:
+    """Input tokens as Gemini counts them: text at ~4 characters a token, an inline image
+    by its pixels (258 tokens at most 384 px a side, else 258 a 768 px tile: Google's
+    token guide). The base64 of a photo counted as text made a small photo ~14,000
+    tokens, and Gemini keyframe bills far above any real one."""
+    from PIL import Image
+
+    tokens = 0
+    for content in contents:
+        parts = content.get("parts") if isinstance(content, dict) else None
+        for part in parts if isinstance(parts, list) else [content]:
+            blob = part.get("inlineData") if isinstance(part, dict) else None
+            if isinstance(blob, dict) and isinstance(blob.get("data"), str):
+                try:
+                    with Image.open(io.BytesIO(base64.b64decode(blob["data"]))) as im:
+                        w, h = im.size
+                except (OSError, ValueError):
+                    w = h = 0
+                tiles = 1 if w <= 384 and h <= 384 else -(-w // 768) * -(-h // 768)
+                tokens += 258 * tiles
+            else:
+                tokens += len(json.dumps(part)) // 4
+    return max(1, tokens)
+
+
 class SimError(Exception):
     """An HTTP error answer, rendered in the shape of the API that was called."""
 
@@ -1379,7 +1404,7 @@ class _Handler(BaseHTTPRequestHandler):
         cfg = _nonnull(body.get("generationConfig"))
         modalities = [str(m).upper() for m in cfg.get("responseModalities") or []]
         want_image = "IMAGE" in modalities or (not modalities and "image" in model)
-        prompt_tokens = max(1, len(json.dumps(contents)) // 4)
+        prompt_tokens = _gemini_prompt_tokens(contents)
         usage: Json = {"promptTokenCount": prompt_tokens}
         if want_image and sim._take(frozenset({"reject"}), "POST", self.path, model):
             usage.update(candidatesTokenCount=0, totalTokenCount=prompt_tokens)
