@@ -3963,8 +3963,14 @@ class Pipeline:
             store.ledger_note_lost(row, key, sent_at, grace=self._lost_grace.get(row))
             return None
         store.ledger_mark_unknown(row)
+        # a 500 is the service's own answer, not a broken connection (Veo's create)
+        what = (
+            "the service answered HTTP 500 to the job request"
+            if answered
+            else "the connection broke after the job request was sent"
+        )
         self.reporter.warn(
-            f"{scene_id}: the connection broke after the job request was sent; "
+            f"{scene_id}: {what}; "
             f"{video.name} may have made (and will bill) that job, about "
             f"{costs.format_usd(self.store_row_estimate(row))}; it stays counted as "
             "committed. Sending the request again."

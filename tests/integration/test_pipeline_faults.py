@@ -1622,6 +1622,34 @@ async def test_a_veo_create_answered_504_stays_counted_as_committed(
     assert first["state"] == "committed" and (first["usage"] or {}).get("unknown_outcome"), first
     assert second["state"] == "billed", second
     assert any("may have made (and will bill) that job" in w for w in warned), warned
+    assert any("the connection broke after the job request was sent" in w for w in warned)
+
+
+async def test_a_veo_create_answered_500_is_not_called_a_broken_connection(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 500 to a Veo create is the service's own answer: counted as maybe made, as a
+    504 is, but the warning said "the connection broke after the job request was sent"."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
+    sim.add_fault("http_after", path="predictLongRunning", method="POST", count=1, status=500)
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
+    assert res.movie is not None
+    told = [w for w in warned if "may have made (and will bill) that job" in w]
+    assert told and all("the service answered HTTP 500 to the job request" in w for w in told), (
+        warned
+    )
+    assert not any("connection broke" in w for w in warned), warned
 
 
 def _clip_job_and_rows(run: Path, scene_id: str) -> tuple[str | None, list[dict[str, Any]]]:

@@ -406,7 +406,10 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             # a 5xx but 503 (`made_maybe`): the backend may have made the operation
             # (and bills it) before the error: a lost answer, kept committed, not
             # refunded (Veo lists no operations to find it by)
-            raise ConnectionLost(f"{what}: {msg}", provider=PROVIDER, sent=True) from e
+            # (a 500 is the service's own answer, as Ark's is: `answered`)
+            raise ConnectionLost(
+                f"{what}: {msg}", provider=PROVIDER, sent=True, answered=code == 500
+            ) from e
         if code in (408, 409) or code >= 500 or isinstance(e, genai_errors.ServerError):
             raise Transient(f"{what}: {msg}", retry_after=_retry_after(e), provider=PROVIDER) from e
         if code in (401, 403):
