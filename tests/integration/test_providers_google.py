@@ -550,6 +550,28 @@ def test_an_option_value_the_api_refuses_is_refused_naming_the_allowed_ones(
     assert _google_requests(gsim) == []
 
 
+def test_imagen_is_refused_a_4k_image_size_gemini_takes(gsim: SimServer) -> None:
+    """google-genai's GenerateImagesConfig (Imagen) takes image_size 1K and 2K; the check
+    allowed Gemini's 4K for every keyframe model, so Imagen was sent 4K and refused at its
+    first paid call. Gemini keeps 4K."""
+    from mindmovie.providers.google import check_options
+
+    s = _settings(gsim)
+    s.keyframes.model = "imagen-4-0"
+    s.keyframes.options = {"image_size": "4K"}
+    want = "keyframes.options.image_size: '4K' is not allowed; allowed 1K, 2K"
+    with pytest.raises(ConfigError) as e:
+        GeminiKeyframes.from_settings(s, KEY)
+    assert str(e.value) == want
+    with pytest.raises(ConfigError) as e:
+        check_options(s, "keyframes")
+    assert str(e.value) == want
+    s.keyframes.model = None  # the catalog's Gemini default
+    GeminiKeyframes.from_settings(s, KEY)
+    check_options(s, "keyframes")
+    assert _google_requests(gsim) == []
+
+
 async def test_an_option_set_to_null_is_left_out_of_the_request(gsim: SimServer) -> None:
     """`image_size:` / `person_generation:` left empty in YAML (null) were sent as the
     string "None", which the API refuses; now they are left out."""

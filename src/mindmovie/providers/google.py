@@ -525,7 +525,10 @@ def check_options(settings: Settings, stage: Stage) -> None:
     a key or a client: for doctor, estimate and status."""
     stage_settings = settings.keyframes if stage == "keyframes" else settings.video
     allowed = KEYFRAME_OPTIONS if stage == "keyframes" else VIDEO_OPTIONS
-    _check_options(stage_settings.options, allowed, stage)
+    model_id = ""
+    with contextlib.suppress(InvalidRequest):  # an unknown model is said elsewhere
+        model_id = catalog.resolve(PROVIDER, stage, stage_settings.model).id
+    _check_options(stage_settings.options, allowed, stage, model_id)
 
 
 #: the values each stage's enumerated options take, as the API spells them (google-genai's
@@ -541,10 +544,19 @@ OPTION_VALUES: dict[Stage, dict[str, tuple[str, ...]]] = {
 }
 
 
-def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: Stage) -> None:
+#: Imagen's image sizes (google-genai's GenerateImagesConfig: "1K and 2K"); Gemini's
+#: ImageConfig takes 4K too
+IMAGEN_SIZES = ("1K", "2K")
+
+
+def _check_options(
+    options: dict[str, Any], allowed: frozenset[str], stage: Stage, model_id: str = ""
+) -> None:
     if bad := unknown_options(f"{stage}.options", "google", options, allowed):
         raise ConfigError(bad)
     for name, values in OPTION_VALUES[stage].items():
+        if name == "image_size" and _is_imagen(model_id):
+            values = IMAGEN_SIZES  # 4K passed the check and was refused at the call
         value = options.get(name)
         if value is not None and value not in values:
             raise ConfigError(
@@ -602,7 +614,7 @@ class _GoogleModel:
         option, or a client mode the stage cannot use (Veo in developer mode)."""
         stage_settings = settings.keyframes if cls.STAGE == "keyframes" else settings.video
         spec = _model_spec(cls.STAGE, stage_settings.model)
-        _check_options(stage_settings.options, cls.OPTIONS, cls.STAGE)
+        _check_options(stage_settings.options, cls.OPTIONS, cls.STAGE, spec.id)
         mode = _mode_for(settings, keys, cls.STAGE)
         ps = settings.providers.google
         return cls(
