@@ -715,14 +715,26 @@ def test_foreign_sqlite_file_is_not_taken_for_a_run_store(tmp_path: Path) -> Non
     assert (rig.out / "run.db").read_bytes() == data
 
 
+def _slow_down(plan_path: Path, scene_id: str) -> None:
+    """Edit one scene's motion prompt in plan.yaml, as a person would: a new clip."""
+    from mindmovie.plan import load_plan, write_plan
+
+    plan = load_plan(plan_path)
+    edited = [
+        sc.model_copy(update={"motion_prompt": sc.motion_prompt + ", slower"})
+        if sc.id == scene_id
+        else sc
+        for sc in plan.scenes
+    ]
+    write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
+
+
 def test_a_job_replaced_by_an_edit_is_settled_not_left_in_flight(
     sim: SimServer, tmp_path: Path
 ) -> None:
     """Killed while a job runs; then the person edits that scene's motion prompt: the
     resume makes a new job for the new prompt, and the old job (paid for, no longer
     wanted) is looked at and billed in the ledger, not counted as in flight for ever."""
-    from mindmovie.plan import load_plan, write_plan
-
     rig = make_rig(sim, tmp_path, job_seconds=0.5)
     sim.min_polls = 2  # the first poll always sees the job running: the kill is mid-job
     r = rig.render(kill_at="poll")
@@ -730,14 +742,7 @@ def test_a_job_replaced_by_an_edit_is_settled_not_left_in_flight(
     before = rig.status()
     old = next(s for s in before["steps"] if s["stage"] == "clip" and s["remote_id"])
     plan_path = rig.out / "plan.yaml"
-    plan = load_plan(plan_path)
-    edited = [
-        sc.model_copy(update={"motion_prompt": sc.motion_prompt + ", slower"})
-        if sc.id == old["scene_id"]
-        else sc
-        for sc in plan.scenes
-    ]
-    write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
+    _slow_down(plan_path, old["scene_id"])
     r2 = rig.render(quiet=False)
     assert r2.returncode == 0, rig.history()
     assert_movie(rig.out / "movie.mp4")
@@ -763,8 +768,6 @@ def test_a_job_replaced_by_an_edit_is_kept_and_the_edit_undone_takes_it(
     was thrown away ("its result is not used"), and the undo paid for a third job of
     inputs already bought. Now it is kept under the inputs it was made from, and the
     undo takes it: no new job, the simulator's own count says so."""
-    from mindmovie.plan import load_plan, write_plan
-
     rig = make_rig(sim, tmp_path, job_seconds=0.5)
     sim.min_polls = 2  # the first poll always sees the job running: the kill is mid-job
     r = rig.render(kill_at="poll")
@@ -772,14 +775,7 @@ def test_a_job_replaced_by_an_edit_is_kept_and_the_edit_undone_takes_it(
     old = next(s for s in rig.status()["steps"] if s["stage"] == "clip" and s["remote_id"])
     plan_path = rig.out / "plan.yaml"
     original = plan_path.read_text()
-    plan = load_plan(plan_path)
-    edited = [
-        sc.model_copy(update={"motion_prompt": sc.motion_prompt + ", slower"})
-        if sc.id == old["scene_id"]
-        else sc
-        for sc in plan.scenes
-    ]
-    write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
+    _slow_down(plan_path, old["scene_id"])
     r2 = rig.render(quiet=False)
     assert r2.returncode == 0, rig.history()
     assert "its clip is kept" in " ".join(r2.stderr.split()), r2.stderr
@@ -806,8 +802,6 @@ def test_an_edit_undone_while_the_first_job_still_runs_takes_that_job(
     """Killed while job A runs; the scene edited, rendered (job B) and killed again; the
     edit undone while A still runs. The render made a third job for A's very inputs
     (the same clip paid twice); now the scene takes A again and polls it."""
-    from mindmovie.plan import load_plan, write_plan
-
     rig = make_rig(sim, tmp_path)
     sim.min_polls = 10**6  # every job runs until the test lets it finish
     r = rig.render(kill_at="poll")
@@ -815,14 +809,7 @@ def test_an_edit_undone_while_the_first_job_still_runs_takes_that_job(
     a = next(s for s in rig.status()["steps"] if s["stage"] == "clip" and s["remote_id"])
     plan_path = rig.out / "plan.yaml"
     original = plan_path.read_text()
-    plan = load_plan(plan_path)
-    edited = [
-        sc.model_copy(update={"motion_prompt": sc.motion_prompt + ", slower"})
-        if sc.id == a["scene_id"]
-        else sc
-        for sc in plan.scenes
-    ]
-    write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
+    _slow_down(plan_path, a["scene_id"])
     r2 = rig.render(kill_at="poll")
     assert r2.returncode == -signal.SIGKILL, rig.history()
     assert rig.totals()["jobs_created"] == 2, rig.history()  # A, and B for the edit

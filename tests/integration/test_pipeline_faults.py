@@ -1595,20 +1595,18 @@ async def test_a_lost_create_whose_first_look_fails_is_still_waited_for(
     assert row["remote_id"] == job.id and row["state"] == "billed", row
 
 
-async def test_a_veo_create_answered_504_stays_counted_as_committed(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The same 504 to a Veo create: the operation may have been made (and bills), and
-    Veo lists no operations to find it. It was refunded as "not accepted". Its row now
-    stays committed with an unknown outcome (the person is told), and the clip is made
-    again: the ledger does not say $0 for what may be billed."""
+async def _veo_create_answered(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int
+) -> tuple[Any, list[str]]:
+    """Render one Veo scene whose first create is made and then answered `status`: the
+    result and the warnings given."""
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     sim.job_seconds = 0.3
     goals = tmp_path / "goals.yaml"
     goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
     s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
-    sim.add_fault("http_after", path="predictLongRunning", method="POST", count=1, status=504)
+    sim.add_fault("http_after", path="predictLongRunning", method="POST", count=1, status=status)
     warned: list[str] = []
 
     class Rec(NullReporter):
@@ -1616,6 +1614,17 @@ async def test_a_veo_create_answered_504_stays_counted_as_committed(
             warned.append(text)
 
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
+    return res, warned
+
+
+async def test_a_veo_create_answered_504_stays_counted_as_committed(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same 504 to a Veo create: the operation may have been made (and bills), and
+    Veo lists no operations to find it. It was refunded as "not accepted". Its row now
+    stays committed with an unknown outcome (the person is told), and the clip is made
+    again: the ledger does not say $0 for what may be billed."""
+    res, warned = await _veo_create_answered(sim, tmp_path, monkeypatch, 504)
     assert res.movie is not None
     assert len(sim.jobs()) == 2  # the first operation was made; Veo cannot list it
     first, second = ledger_rows(res.run_dir, "clip")
@@ -1630,20 +1639,7 @@ async def test_a_veo_create_answered_500_is_not_called_a_broken_connection(
 ) -> None:
     """A 500 to a Veo create is the service's own answer: counted as maybe made, as a
     504 is, but the warning said "the connection broke after the job request was sent"."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
-    s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
-    sim.add_fault("http_after", path="predictLongRunning", method="POST", count=1, status=500)
-    warned: list[str] = []
-
-    class Rec(NullReporter):
-        def warn(self, text: str) -> None:
-            warned.append(text)
-
-    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
+    res, warned = await _veo_create_answered(sim, tmp_path, monkeypatch, 500)
     assert res.movie is not None
     told = [w for w in warned if "may have made (and will bill) that job" in w]
     assert told and all("the service answered HTTP 500 to the job request" in w for w in told), (

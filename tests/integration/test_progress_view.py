@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -185,10 +186,9 @@ async def test_a_resumed_run_shows_what_the_run_has_spent_from_the_start(
     assert spent[0] != "$0.00" and spent == [spent[0], spent[0]], spent
 
 
-def test_a_one_scene_plan_is_one_scene_not_1_scenes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`plan`'s table title and `render`'s plan line said "1 scenes"."""
+def _cli_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, goals: str) -> Any:
+    """A folder with this goals.yaml, no MINDMOVIE_ variables, and the CLI run in it:
+    `cli("plan", "goals.yaml")` is that command's result (stdout and stderr apart)."""
     import os
 
     from typer.testing import CliRunner
@@ -198,11 +198,19 @@ def test_a_one_scene_plan_is_one_scene_not_1_scenes(
     monkeypatch.chdir(tmp_path)
     for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
         monkeypatch.delenv(name)
-    (tmp_path / "goals.yaml").write_text("title: T\ngoals:\n  - category: a\n    vision: b\n")
-    r = CliRunner().invoke(app, ["plan", "goals.yaml", "--out", "run"])
+    (tmp_path / "goals.yaml").write_text(goals)
+    return lambda *args: CliRunner().invoke(app, list(args))
+
+
+def test_a_one_scene_plan_is_one_scene_not_1_scenes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`plan`'s table title and `render`'s plan line said "1 scenes"."""
+    cli = _cli_in(tmp_path, monkeypatch, "title: T\ngoals:\n  - category: a\n    vision: b\n")
+    r = cli("plan", "goals.yaml", "--out", "run")
     assert r.exit_code == 0 and "T: 1 scene " in r.output, r.output
     assert "1 scenes" not in r.output
-    r = CliRunner().invoke(app, ["render", "goals.yaml", "--out", "run2", "--until", "plan"])
+    r = cli("render", "goals.yaml", "--out", "run2", "--until", "plan")
     assert r.exit_code == 0 and "plan: done - 1 scene\n" in r.stderr, r.stderr
     assert "1 scenes" not in r.stderr
 
@@ -212,18 +220,8 @@ def test_a_hashtag_left_as_a_comment_is_a_warning_at_plan(
 ) -> None:
     """`affirmation: #blessed` loads empty (YAML reads it as a comment): `plan` says so
     on stderr, with the line and how to quote it, and goes on."""
-    import os
-
-    from typer.testing import CliRunner
-
-    from mindmovie.cli import app
-
-    monkeypatch.chdir(tmp_path)
-    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
-        monkeypatch.delenv(name)
     text = "title: T\ngoals:\n  - category: a\n    vision: b\n    affirmation: #blessed\n"
-    (tmp_path / "goals.yaml").write_text(text)
-    r = CliRunner().invoke(app, ["plan", "goals.yaml", "--out", "run"])
+    r = _cli_in(tmp_path, monkeypatch, text)("plan", "goals.yaml", "--out", "run")
     assert r.exit_code == 0, r.output
     assert (
         "warning: goals.yaml:5: goals[1].affirmation: YAML reads '#blessed' as a comment"
@@ -235,21 +233,12 @@ def test_sound_asked_of_the_local_video_provider_is_said_to_be_ignored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`video.audio: true` with the local preset was dropped without a word."""
-    import os
-
-    from typer.testing import CliRunner
-
-    from mindmovie.cli import app
-
-    monkeypatch.chdir(tmp_path)
-    for name in [k for k in os.environ if k.startswith("MINDMOVIE_")]:
-        monkeypatch.delenv(name)
-    (tmp_path / "goals.yaml").write_text("title: T\ngoals:\n  - category: a\n    vision: b\n")
+    cli = _cli_in(tmp_path, monkeypatch, "title: T\ngoals:\n  - category: a\n    vision: b\n")
     (tmp_path / "c.yaml").write_text("video: {audio: true}\n")
-    r = CliRunner().invoke(app, ["plan", "goals.yaml", "-c", "c.yaml", "--out", "run"])
+    r = cli("plan", "goals.yaml", "-c", "c.yaml", "--out", "run")
     assert r.exit_code == 0, r.output
     assert "warning: video.audio: the local video provider makes no sound; it is ignored" in (
         " ".join(r.stderr.split())
     ), r.stderr
-    r = CliRunner().invoke(app, ["plan", "goals.yaml", "--out", "run2"])
+    r = cli("plan", "goals.yaml", "--out", "run2")
     assert r.exit_code == 0 and "video.audio" not in r.stderr, r.stderr
