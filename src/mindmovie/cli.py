@@ -608,7 +608,7 @@ def status(
         if refused:
             raise _fail(refused)
         return
-    from mindmovie.costs import format_usd
+    from mindmovie.costs import NARROW_TABLE, format_usd
 
     # Narrow on purpose (80 columns in a pipe): the job id goes in "next render", the
     # errors below the table in full; money columns only when the run has paid calls.
@@ -662,10 +662,16 @@ def status(
     widths = [whole(h, [r[1][i] for r in rows]) for i, h in enumerate(state_columns)]
     money_widths = [whole(h, [r[2][i] for r in rows]) for i, h in enumerate(money_columns)]
 
+    # Under 64 columns, as the estimate's table: one space between columns (the box's
+    # blank divider; no padding, no edges). With two, at 40 columns "next render" had 8
+    # and its words were folded mid-word ("01-healt" "h-1", "cgt-2026" "12011234").
+    narrow = out.width < NARROW_TABLE
+    gap, edges = (1, 0) if narrow else (2, 2)
+
     def beside(values: list[int], folded: int = 2) -> int:
-        """What the value columns take with two spaces before each column but the first
-        (a cell's padding, the box's space) and the table's two edges."""
-        return sum(values) + 2 * (len(values) + folded - 1) + 2
+        """What the value columns take with the space(s) before each column but the first
+        (a cell's padding, the box's space) and the table's edges."""
+        return sum(values) + gap * (len(values) + folded - 1) + edges
 
     # The money beside the steps needs more than a narrow terminal has (at 40 columns
     # every header and money value was cut to "es…", "$0…"): it goes in a table of its
@@ -693,6 +699,8 @@ def status(
             return None, None
         if nxt is None:
             return max(8, room), None
+        if narrow:
+            return words_widths(room, nxt)
         if longest_id <= 28 and room - longest_id >= 12:
             # a short id whole ("next render" 12 at least): squeezed to 8 so that "next
             # render" kept 20, a paid run's ids were folded at 80 columns ("01-healt" "h-1")
@@ -702,7 +710,26 @@ def status(
         nxt = min(nxt, max(12, room - min(longest_id, 28), min(nxt, 20)), max(1, room - 8))
         return max(8, min(longest_id, room - nxt)), nxt
 
+    def words_widths(room: int, nxt: int) -> tuple[int, int]:
+        """On a narrow terminal, the split of `room` between the id and "next render" that
+        folds the fewest words that would fit whole (an id counted twice: it names the
+        row), the id as narrow as that allows; a word longer than its column can be is
+        folded wherever the split falls."""
+        words = [len(w) for r in rows for w in r[3].split()]
+        lengths = [len(i) for i in ids]
+
+        def cost(scene_w: int) -> int:
+            next_w = room - scene_w
+            folded_ids = sum(scene_w < n <= room - 6 for n in lengths)
+            return 2 * folded_ids + sum(next_w < n <= room - 8 for n in words)
+
+        scene_w = min(range(8, max(9, room - 5)), key=lambda w: (cost(w), w))
+        next_w = max(1, min(nxt, room - scene_w))
+        return max(8, room - next_w), next_w
+
     def new_table() -> Table:
+        if narrow:
+            return Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0))
         # no side borders, and no padding at the table's edges
         return Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
 
@@ -740,9 +767,10 @@ def status(
             facts = ", ".join(f"{h} {v}" for h, v in named)
             _say(f"{scene}: {facts}" + (f"; next render: {nxt}" if nxt else ""), markup=False)
     else:
-        out.print(table)
-        if apart:
-            out.print(spend_table)
+        for shown_table in [table, *([spend_table] if apart else [])]:
+            if narrow:  # the blank line above each table its edges gave
+                out.print()
+            out.print(shown_table)
     for line in errors:
         _say(f"[red]error[/red] {escape(line)}", highlight=False)
     money = info["money"]

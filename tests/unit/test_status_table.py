@@ -241,3 +241,29 @@ def test_a_terminal_too_narrow_for_the_table_gets_a_line_a_scene(
             "(sent before the last run stopped)"
         ) in lines, text
         assert "(planner): est. $0.02, billed $0.02" in lines, text
+
+
+@pytest.mark.parametrize("paid", ["free", "in flight"])
+def test_at_40_columns_no_word_that_fits_is_folded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paid: str
+) -> None:
+    """At 40 columns "next render" had 8 columns (two spaces between columns, edges) and
+    the id 8: "01-healt" / "h-1", "cgt-2026" / "12011234". One space apart (as the
+    estimate's table under 64 columns), each id and each word of "next render" that fits
+    its column is whole; only the job id, longer than any column could be, is folded."""
+    ids = ["01-health-1", "02-wealth-1", f"{LONG}-1"]
+    info = _info(ids) if paid == "free" else _paid_info(ids, True)
+    lines = _status_table(monkeypatch, tmp_path, info, 40).splitlines()
+    (header,) = [ln for ln in lines if "image" in ln]
+    rule = lines.index(header) + 1
+    # the table ends at a blank line (the money's table below) or at the spend line
+    end = next(i for i, ln in enumerate(lines) if i > rule and (not ln.strip() or "spend:" in ln))
+    table = lines[rule + 1 : end]
+    assert all(len(ln.rstrip()) <= 40 for ln in [header, *table]), "\n".join(lines)
+    image, nxt = header.index("image"), header.index("tries") + len("tries")
+    id_words = {w for ln in table for w in ln[:image].split()}
+    next_words = {w for ln in table for w in ln[nxt:].split()}
+    assert {"01-health-1", "02-wealth-1"} <= id_words, "\n".join(lines)
+    said = {w for row in info["scenes"] for w in row["next"].split() if w != JOB}
+    assert said <= next_words, "\n".join(lines)
+    assert header.split()[-2:] == ["next", "render"], header
