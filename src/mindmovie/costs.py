@@ -718,6 +718,19 @@ def _models_line(est: RunEstimate) -> str:
     return ", ".join(f"{stage} {' and '.join(models)}" for stage, models in seen.items())
 
 
+def _packed(chunks: list[str], width: int) -> list[str]:
+    """`chunks` one space apart in lines of at most `width`, broken only between chunks:
+    wrapped by rich, a line a row split a pair from its amount ('keyframe' / '$0.03').
+    A chunk wider than the line is on a line of its own (rich folds it)."""
+    lines: list[str] = []
+    for chunk in chunks:
+        if lines and len(lines[-1]) + 1 + len(chunk) <= width:
+            lines[-1] += " " + chunk
+        else:
+            lines.append(chunk)
+    return lines
+
+
 #: below this many columns the estimate table drops its borders (`estimate_table`)
 NARROW_TABLE = 64
 #: the estimate table's columns
@@ -745,7 +758,9 @@ def estimate_table(est: RunEstimate) -> Table:
                 yield Text(str(self.title))
                 for r in rows:
                     named = [f"{h} {v}" for h, v in zip(HEADS[1:], r[1:], strict=True) if v]
-                    yield Text(f"{r[0]}: {', '.join(named)}")
+                    chunks = [f"{r[0]}:", *(f"{n}," for n in named[:-1]), *named[-1:]]
+                    for line in _packed(chunks, options.max_width):
+                        yield Text(line)
                 yield Text(str(self.caption))
                 return
             if options.max_width < NARROW_TABLE:

@@ -718,3 +718,22 @@ def test_a_terminal_too_narrow_for_the_table_gets_a_line_a_row(width: int) -> No
         ) in text, text
     assert f"total: seconds {sum(s.seconds for s in est.scenes):g}, total " in text
     assert costs.format_usd(est.total) in text and "Catalog prices" in text
+
+
+@pytest.mark.parametrize("width", [36, 30, 20])
+def test_a_line_a_row_keeps_each_label_beside_its_amount(width: int) -> None:
+    """Wrapped by rich, at 36 columns a row's line broke between 'keyframe' and '$0.03'
+    (at 20 'seconds' / '5,', 'total' / '$0.16'): the amount read as the next label's.
+    Each pair is kept on one line; lines break only between pairs."""
+    est = costs.estimate_run(byteplus(), goals(2))
+    console = Console(width=width, record=True, color_system=None)
+    console.print(costs.estimate_table(est))
+    lines = console.export_text().splitlines()
+    rows = lines[1 : next(i for i, ln in enumerate(lines) if ln.startswith("planner"))]
+    assert len(rows) > len(est.scenes) + 2, lines  # wrapped: the case under test
+    for ln in rows:
+        words = ln.split()
+        assert words[-1] not in costs.HEADS, lines  # a label, its amount on the next line
+        amount = words[0].startswith("$") or words[0].rstrip(",").isdigit()
+        assert not amount, lines  # an amount without its label
+        assert len(ln.rstrip()) <= width, lines
