@@ -282,6 +282,25 @@ NOT_ASCII = (
     "holds a character that is not plain ASCII (a key is letters, digits and - or _ "
     "only): pasted with a stray or typographic character, or saved in another encoding?"
 )
+#: why a key with a space or control character inside cannot be right: a space went to
+#: the provider, whose 401 was the first word of it (after the plan was paid for); a line
+#: break or other control character cannot go in an HTTP header at all. Blanks at the
+#: key's two ends are not this: `Keys.from_env` drops them (a paste's trailing newline).
+NOT_ONE_WORD = (
+    "holds a space, tab, line break or other control character inside it (a key is "
+    "letters, digits and - or _ only): two values pasted together, or a quoted .env "
+    "value that runs over a line?"
+)
+
+
+def key_flaw(key: str) -> str | None:
+    """Why `key` cannot be a provider's key (`NOT_ASCII`, `NOT_ONE_WORD`), None when it
+    can: checked by doctor and by the render before any call, never shown."""
+    if not key.isascii():
+        return NOT_ASCII
+    if any(c.isspace() or not c.isprintable() for c in key):
+        return NOT_ONE_WORD
+    return None
 
 
 def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = None) -> list[Check]:
@@ -298,9 +317,10 @@ def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = Non
         detail = f"{var}: {'set' if is_set else 'not set'}"
         detail += f" ({_needed_by(settings, provider)})" if used else " (not used by this preset)"
         key = getattr(keys, provider)
-        if key is not None and not key.get_secret_value().isascii():
-            # every call would fail in the client before it is sent (render refuses it)
-            bad = f"{var}: set, but it {NOT_ASCII} Set it again"
+        flaw = key_flaw(key.get_secret_value()) if key is not None else None
+        if flaw:
+            # every call would fail in the client or at the provider (render refuses it)
+            bad = f"{var}: set, but it {flaw} Set it again"
             bad += f" ({_needed_by(settings, provider)})" if used else " (not used by this preset)"
             out.append(Check(f"key {provider}", False, bad, required=used))
             continue

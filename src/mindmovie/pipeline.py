@@ -2436,25 +2436,28 @@ class Pipeline:
         return planner, kf_model, video_model
 
     def _check_keys(self) -> None:
-        """A key that cannot be sent (not ASCII) is refused before any call. Two or more
+        """A key that cannot be sent (not ASCII), or cannot be a key (a space or control
+        character inside: `key_flaw`), is refused before any call. Two or more
         keys not set are named in one message: each provider named only its
         own, so a person with none set (the byteplus preset) learnt ANTHROPIC_API_KEY, set
         it, rendered again and only then learnt ARK_API_KEY. One key not set is named by
         its provider, as before (its message says what it is needed for)."""
         from mindmovie.config import KEY_VARIABLES
-        from mindmovie.doctor import NOT_ASCII, missing_keys
+        from mindmovie.doctor import key_flaw, missing_keys
 
         keys = self.keys or Keys.from_env()
         for provider in sorted(self.settings.key_providers()):
             key = getattr(keys, provider, None)
-            if key is not None and not key.get_secret_value().isascii():
+            flaw = key_flaw(key.get_secret_value()) if key is not None else None
+            if flaw:
                 # an HTTP header holds ASCII only: every call failed in the client before
                 # it was sent, each taken for a lost answer that "may have been billed"
                 # (the plan call three times), and named by a UnicodeEncodeError whose
-                # position told where in the key the stray character was
+                # position told where in the key the stray character was; a space inside
+                # went to the provider, whose 401 came after the plan was paid for
                 var, *also = KEY_VARIABLES[provider]
                 names = var + (f" (or {', '.join(also)})" if also else "")
-                raise ConfigError(f"{names}: {provider}'s key {NOT_ASCII} Set it again")
+                raise ConfigError(f"{names}: {provider}'s key {flaw} Set it again")
         lacking = missing_keys(self.settings, keys)
         if len(lacking) < 2:
             return

@@ -3035,6 +3035,39 @@ async def test_a_key_that_is_not_ascii_is_refused_before_any_call(
     assert not (tmp_path / "run" / "run.db").exists() or ledger_rows(tmp_path / "run", "plan") == []
 
 
+@pytest.mark.parametrize(
+    ("provider", "bad"),
+    [
+        ("byteplus", "ark-5ecret ark-0ther"),  # two values pasted together
+        ("byteplus", "ark-5ecret\nark-0ther"),  # a quoted .env value over two lines
+        ("anthropic", "sk-ant-5ecret\x1b[A"),  # a terminal's arrow key, pasted in
+    ],
+)
+async def test_a_key_with_a_space_or_control_character_inside_is_refused_before_any_call(
+    sim: SimServer, tmp_path: Path, provider: str, bad: str
+) -> None:
+    """A key with a space, line break or control character inside passed the key check
+    (it is ASCII): it was sent, and only the provider's 401 named the variable (for
+    Ark's key, after the plan was paid for). Refused before anything, naming the
+    variable, never the key; nothing is sent. (Blanks at its ends are dropped when it
+    is read: test_secrets.)"""
+    from pydantic import SecretStr
+
+    from mindmovie.config import ConfigError, Keys
+
+    goals = goals_file(tmp_path, sim)
+    keys = Keys(
+        **{**{"anthropic": KEYS.anthropic, "byteplus": KEYS.byteplus}, provider: SecretStr(bad)}
+    )
+    s = settings_for("byteplus", sim)
+    with pytest.raises(ConfigError) as e:
+        await Pipeline(goals, s, out=tmp_path / "run", keys=keys).run()
+    var = "ANTHROPIC_API_KEY" if provider == "anthropic" else "ARK_API_KEY (or BYTEPLUS_API_KEY)"
+    assert str(e.value).startswith(f"{var}: {provider}'s key holds a space, tab, line "), e
+    assert "5ecret" not in str(e.value) and "0ther" not in str(e.value)
+    assert sim.requests() == []
+
+
 async def _two_scenes_one_clip_kept(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Path, Any, Path, str, str]:

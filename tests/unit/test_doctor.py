@@ -121,6 +121,25 @@ def test_a_key_that_is_not_ascii_fails_naming_its_variable_not_its_value(
     assert "very-secr" not in r.output
 
 
+def test_a_key_with_a_space_inside_fails_naming_its_variable_not_its_value(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two values pasted into ARK_API_KEY (a space between them) was "set" and "ready":
+    the render refuses it before any call now, and doctor fails it, never showing it.
+    Blanks at its ends are dropped when it is read, so a paste's trailing newline is ok."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret\n")
+    monkeypatch.setenv("ARK_API_KEY", "ark-very-secret ark-other")
+    r = CliRunner().invoke(app, ["doctor", "--preset", "byteplus"])
+    assert r.exit_code == 1, r.output
+    assert "very-secr" not in r.output and "ark-other" not in r.output
+    rows = {c.name: c for c in run_checks(load_settings(None, overrides={"preset": "byteplus"}))}
+    assert rows["key byteplus"].status == "FAIL", rows["key byteplus"]
+    assert rows["key byteplus"].detail.startswith(
+        "ARK_API_KEY or BYTEPLUS_API_KEY: set, but it holds a space, tab, line break"
+    ), rows["key byteplus"]
+    assert rows["key anthropic"].status == "ok", rows["key anthropic"]
+
+
 def test_a_model_the_catalog_does_not_know_is_not_ready(
     clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
