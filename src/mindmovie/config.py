@@ -1029,6 +1029,17 @@ def _option_value(value: str) -> Any:
     return value
 
 
+#: the settings whose null says something (no budget cap) that a variable can say too:
+#: MINDMOVIE_BUDGET_USD= was refused ("got ''"), as was "null", so a variable could set a
+#: cap but not lift one that a .env or a shell profile set
+_NULL_FROM_ENV = {("budget_usd",)}
+
+
+def _is_null(text: str) -> bool:
+    """Whether a variable's text is YAML's null: empty (or blanks), null (any case), ~."""
+    return text.strip().lower() in ("", "null", "~")
+
+
 def _env_layer(env: dict[str, str]) -> dict[str, Any]:
     """MINDMOVIE_A__B=v -> {"a": {"b": "v"}} (lower-cased), so it can sit under the file.
     A JSON table is merged with the settings other variables give under it (one given
@@ -1043,6 +1054,8 @@ def _env_layer(env: dict[str, str]) -> dict[str, Any]:
             cur = nxt
         else:
             v = _env_value(env[name])
+            if tuple(parts) in _NULL_FROM_ENV and isinstance(v, str) and _is_null(v):
+                v = None
             if len(parts) == 3 and parts[1] == "options" and isinstance(v, str):
                 v = _option_value(v)
             before = cur.get(parts[-1])
@@ -1304,6 +1317,9 @@ def load_settings(
             # 'fps: abc' said only "Input should be a valid integer": which ones are?
             msg += _got(first.get("input"), path) + _one_value(first.get("input"), path, source)
             msg += _bounds(path).replace("; write a smaller one", "")
+            if path == ["budget_usd"]:  # how to say "no cap" ('none' was only refused)
+                from_env = source.startswith(("environment", ".env"))
+                msg += "; empty or null means no cap" if from_env else "; null means no cap"
         from mindmovie.yamlsrc import MORE_SHOWN
 
         rest = [".".join(str(x) for x in e["loc"]) for e in err.errors()[1:]]

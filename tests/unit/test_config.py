@@ -1828,3 +1828,25 @@ def test_a_variable_with_an_empty_setting_name_says_it_names_no_setting(name: st
         f"environment ({name}): names no setting (write MINDMOVIE_ and the setting's name, a "
         "block and its setting joined by __: MINDMOVIE_OUTPUT__FPS)"
     )
+
+
+@pytest.mark.parametrize("value", ["", " ", "null", "NULL", "~"])
+def test_an_empty_or_null_budget_variable_means_no_cap(value: str) -> None:
+    """`budget_usd: null` (or empty) in config.yaml is no cap, but MINDMOVIE_BUDGET_USD=
+    was refused ("budget_usd: Input should be a valid number ... got ''"), so a variable
+    could not lift a cap a .env set. Empty or YAML's null there is no cap too."""
+    assert load_settings(None, env={"MINDMOVIE_BUDGET_USD": value}).budget_usd is None
+    assert load_settings(None, env={"MINDMOVIE_BUDGET_USD": "2.5"}).budget_usd == 2.5
+
+
+def test_a_budget_that_is_not_a_number_says_how_to_write_no_cap(tmp_path: Path) -> None:
+    """'none' for no cap was refused without a word of how to write it."""
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env={"MINDMOVIE_BUDGET_USD": "none"})
+    assert str(e.value).startswith("environment (MINDMOVIE_BUDGET_USD): budget_usd: "), e
+    assert str(e.value).endswith("got 'none'; allowed: at least 0; empty or null means no cap")
+    config = tmp_path / "config.yaml"
+    config.write_text("budget_usd: none\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(config, env={})
+    assert str(e.value).endswith("got 'none'; allowed: at least 0; null means no cap"), e
