@@ -845,6 +845,13 @@ async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_rend
 
     sim.clear_faults()
     if resume == "not found":
+        # signed, as Ark's URLs are, its own expiry ahead: an unsigned URL's 404 is the
+        # image gone (test_a_kept_keyframe_url_unsigned_and_not_found_is_gone)
+        signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        query = f"?X-Tos-Date={signed}&X-Tos-Expires=86400&X-Tos-Signature=x"
+        usage = {**row["usage"], "result_url": row["usage"]["result_url"] + query}
+        _set_usage(run, row["id"], usage)
+        row = {**row, "usage": usage}
         sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=1)
         with pytest.raises(RenderFailed) as e:
             await Pipeline(goals, s, out=run, keys=KEYS).run()
@@ -881,6 +888,30 @@ async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_rend
         assert len(rows) == 2
 
 
+async def test_a_kept_keyframe_url_unsigned_and_not_found_is_gone(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A keyframe kept at its result URL (its download failed), that URL not signed
+    (no expiry of its own) and now answering 404: the scene failed "render again later:
+    the URL is valid for about 24 h more" at every render for a day. Gone at once: the
+    URL is dropped, the message says the image was billed and the next render buys a
+    new one, which that render's spend question counts."""
+    goals, s, run, row = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
+    assert "?" not in row["usage"]["result_url"], row  # the sim's URLs are unsigned
+    sim.clear_faults()
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=1)
+    with pytest.raises(RenderFailed) as e:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    msg = str(e.value)
+    assert "the keyframe paid for in an earlier run is gone at byteplus" in msg, msg
+    assert "carries no expiry" in msg and "next render buys a new one (about $" in msg, msg
+    assert "valid for about" not in msg and sim.stats()["totals"]["images"] == 1, msg
+    (kept,) = ledger_rows(run, "keyframe")
+    assert kept["state"] == "billed" and "result_url" not in kept["usage"], kept
+    asked = await _render_asking(goals, s, run)
+    assert asked and asked[0] > 0 and sim.stats()["totals"]["images"] == 2
+
+
 async def test_a_seedream_image_gone_before_its_first_download_says_it_was_billed(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -904,6 +935,37 @@ async def test_a_seedream_image_gone_before_its_first_download_says_it_was_bille
     assert "retries" not in msg, msg
     (row,) = ledger_rows(run, "keyframe")
     assert row["state"] == "billed" and sim.stats()["totals"]["images"] == 1
+    sim.clear_faults()
+    asked = await _render_asking(goals, s, run)
+    assert asked and asked[0] > 0 and sim.stats()["totals"]["images"] == 2
+
+
+async def test_a_seedream_image_not_found_at_an_unsigned_url_is_gone_at_once(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 404 on a result URL that carries no expiry of its own (not signed, as real Ark
+    URLs are): it was taken for a storage delay within the 24 h Ark gives its URLs, the
+    URL kept, and every render for 24 h failed the scene on it again. Nothing says that
+    URL will ever serve the image: it fails at once, saying the image was billed and
+    that the next render buys a new one (counted in its spend question)."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = _one_goal(tmp_path)
+    s = _seedream_by_url(sim)
+    run = tmp_path / "run"
+    sim.image_url_query = ""  # unsigned
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)
+    with pytest.raises(RenderFailed) as e:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    msg = str(e.value)
+    assert "the image made for this scene is gone at byteplus" in msg, msg
+    assert "HTTP 404" in msg and "carries no expiry" in msg, msg
+    assert "it was billed. The next render buys a new one (about $" in msg, msg
+    assert "should be there for 24 h" not in msg and "retries" not in msg, msg
+    assert len(sim.requests(path="/_sim/files/", method="GET")) == 1  # not tried again
+    (row,) = ledger_rows(run, "keyframe")
+    assert row["state"] == "billed" and "result_url" not in row["usage"], row
+    assert sim.stats()["totals"]["images"] == 1
     sim.clear_faults()
     asked = await _render_asking(goals, s, run)
     assert asked and asked[0] > 0 and sim.stats()["totals"]["images"] == 2

@@ -1006,11 +1006,15 @@ async def test_an_image_whose_download_keeps_failing_is_charged_and_refetchable(
     data = await kf.refetch(e.value.result_url, req)
     assert data.startswith(b"\x89PNG") and sim.stats()["totals"]["images"] == 1
     missing = e.value.result_url.replace(".png", "0.png")
+    ahead = f"{missing}?Expires={int(time.time()) + 3600}"  # signed, its expiry ahead
     with pytest.raises(JobFailed, match=r"HTTP 404.*should be there for 24 h") as nf:
-        await kf.refetch(missing, req)
+        await kf.refetch(ahead, req)
     assert not isinstance(nf.value, ResultGone)
     with pytest.raises(ResultGone, match="HTTP 404"):
         await kf.refetch(f"{missing}?Expires={int(time.time()) - 60}", req)
+    # unsigned: with no expiry of its own nothing says the image may still come: gone
+    with pytest.raises(ResultGone, match=r"HTTP 404.*carries no expiry"):
+        await kf.refetch(missing, req)
 
 
 async def test_a_task_status_the_client_does_not_know_is_failed_and_named(

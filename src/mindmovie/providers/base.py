@@ -262,33 +262,38 @@ def age_text(seconds: float) -> str:
     return f"{seconds / 3600:.0f} h"
 
 
-def url_expired(url: str, now: float | None = None) -> bool:
-    """Has a signed URL passed the expiry it carries itself? Volcengine TOS and AWS SigV4
+def url_expiry(url: str) -> float | None:
+    """The expiry a signed URL carries itself (epoch seconds): Volcengine TOS and AWS SigV4
     sign a start (`X-Tos-Date`/`X-Amz-Date`, 20250101T000000Z) and a lifetime in seconds
-    (`X-Tos-Expires`/`X-Amz-Expires`); SigV2-style URLs an `Expires` epoch time. False
-    when the URL carries none of them (unknown), or they do not parse."""
+    (`X-Tos-Expires`/`X-Amz-Expires`); SigV2-style URLs an `Expires` epoch time. None
+    when the URL carries none of them (not signed), or they do not parse."""
     from calendar import timegm
     from urllib.parse import parse_qsl, urlsplit
 
     try:
         query = {k.lower(): v for k, v in parse_qsl(urlsplit(url).query)}
     except ValueError:
-        return False
-    now = time.time() if now is None else now
+        return None
     for scheme in ("x-tos", "x-amz"):
         date, life = query.get(f"{scheme}-date"), query.get(f"{scheme}-expires")
         if date and life:
             try:
-                start = timegm(time.strptime(date, "%Y%m%dT%H%M%SZ"))
-                return now > start + float(life)
+                return timegm(time.strptime(date, "%Y%m%dT%H%M%SZ")) + float(life)
             except (ValueError, OverflowError):
-                return False
+                return None
     if (epoch := query.get("expires")) is not None:
         try:
-            return now > float(epoch)
+            return float(epoch)
         except ValueError:
-            return False
-    return False
+            return None
+    return None
+
+
+def url_expired(url: str, now: float | None = None) -> bool:
+    """Has a signed URL passed the expiry it carries itself (`url_expiry`)? False when
+    it carries none (unknown), or it does not parse."""
+    expiry = url_expiry(url)
+    return expiry is not None and (time.time() if now is None else now) > expiry
 
 
 class DeadlineExceeded(JobFailed):

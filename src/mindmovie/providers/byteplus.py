@@ -57,6 +57,7 @@ from mindmovie.providers.base import (
     origin_url,
     unknown_options,
     url_expired,
+    url_expiry,
 )
 from mindmovie.retry import retry_after_seconds, with_retry
 
@@ -549,7 +550,9 @@ class SeedreamKeyframes:
                 data = await with_retry(lambda: _download_image(str(url), self.timeout))
             except ResultGone as e:
                 if not _not_found_yet(e, str(url)):
-                    raise  # gone for good (a 403 past its expiry, no image): nothing kept
+                    # gone for good (a 403 or 404 past its expiry, a 404 on a URL with
+                    # none, no image): nothing kept
+                    raise _gone_for_good(e, str(url)) from None
                 # a 404/410 of an image made this moment, on a URL valid 24 h: the
                 # storage not having it everywhere yet, or a proxy's, far likelier than
                 # the image gone; dropped, the next render bought a second image
@@ -593,7 +596,7 @@ class SeedreamKeyframes:
                 ) from None
             except ResultGone as e:
                 if not _not_found_yet(e, url):
-                    raise
+                    raise _gone_for_good(e, url) from None
                 # the caller (`Pipeline._refetch_kept`) knows the URL's age: within its
                 # 24 h a 404 buys nothing (render again later), past them a new image
                 raise JobFailed(
@@ -602,10 +605,25 @@ class SeedreamKeyframes:
 
 
 def _not_found_yet(e: ResultGone, url: str) -> bool:
-    """A 404/410 (`NotFoundAtUrl`) on a result URL whose own expiry has not passed: not
-    taken for the image gone by itself (see `SeedanceVideo._gone`); whoever knows how old
-    the URL is decides."""
-    return isinstance(e, NotFoundAtUrl) and not url_expired(url)
+    """A 404/410 (`NotFoundAtUrl`) on a signed result URL whose own expiry has not
+    passed: not taken for the image gone by itself (see `SeedanceVideo._gone`); whoever
+    knows how old the URL is decides."""
+    expiry = url_expiry(url)
+    return isinstance(e, NotFoundAtUrl) and expiry is not None and time.time() <= expiry
+
+
+def _gone_for_good(e: ResultGone, url: str) -> ResultGone:
+    """`e` as said of `url`: a 404/410 on a URL that carries no expiry (not signed, as
+    Ark's are) is the image gone, not a delay in its storage. It was taken for one (kept,
+    and failed again at every render for 24 h, the validity Ark gives its signed URLs);
+    nothing says such a URL will ever serve the image."""
+    if isinstance(e, NotFoundAtUrl) and url_expiry(url) is None:
+        return ResultGone(
+            f"{e.message} (a URL that carries no expiry: not a delay in its storage, the "
+            "image is gone)",
+            provider=PROVIDER,
+        )
+    return e
 
 
 @contextlib.contextmanager
