@@ -333,6 +333,29 @@ async def test_google_veo_refused_twice_fails_only_that_scene(
     assert sim.stats()["totals"]["jobs_rejected"] == 2
 
 
+async def test_google_veo_done_without_video_or_reason_fails_without_a_softened_retry(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A Veo operation done with no video and no filter count or reason is a failed job,
+    not a content-filter refusal: that scene fails saying so, and no second job is bought
+    with a softened prompt."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("patch", path=":fetchPredictOperation", body={"done": True, "response": {}})
+    rec = _Warnings()
+    pipe = Pipeline(goals, _google_one_at_a_time(sim), out=tmp_path / "run", keys=KEYS,
+                    reporter=rec)  # fmt: skip
+    with pytest.raises(RenderFailed) as e:
+        await pipe.run()
+    assert pipe.result is not None and len(pipe.result.failed) == 1
+    msg = str(e.value)
+    assert "a failed job, not a refusal" in msg and "content filter" not in msg
+    assert not [w for w in rec.warnings if "content filter" in w]
+    creates = sim.requests(path=VEO_CREATE, method="POST")
+    assert len(creates) == len(pipe.result.plan.scenes)  # one job a scene, no fallback
+    assert not any("calm, wholesome" in c["body"]["instances"][0]["prompt"] for c in creates)
+
+
 async def test_storyboard_shows_the_keyframes_while_clips_are_made(
     sim: SimServer, tmp_path: Path
 ) -> None:

@@ -877,8 +877,15 @@ class VeoVideo(_GoogleModel):
                     error=f"content filter: {why}",
                     usage={"rai_media_filtered_count": filtered},
                 )
+            # no filtered count and no reason (the fields google-genai's
+            # GenerateVideosResponse has for a refusal, "if any videos were filtered due
+            # to RAI policies"): nothing says the filter refused it, so it is a failed
+            # job. Taken for a refusal, the scene was bought again with a softened prompt
             return JobState(
-                remote_id, "rejected", error="finished without a video and without a reason"
+                remote_id,
+                "failed",
+                error="Veo finished the job without a video and gave no reason (no content-"
+                "filter count or reason): a failed job, not a refusal",
             )
         video = videos[0]
         return JobState(
