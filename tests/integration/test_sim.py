@@ -708,6 +708,31 @@ def test_generate_content_image(
     assert sim.stats()["models"][model]["images"] == 1
 
 
+@pytest.mark.parametrize(
+    ("make", "version"),
+    [(lambda s: developer(s, "v1beta"), "v1beta"), (lambda s: vertex(s), "v1beta1")],
+)
+def test_generate_content_refuses_an_imagen_model(
+    sim: SimServer, make: Callable[[SimServer], genai.Client], version: str
+) -> None:
+    """Imagen answers only :predict; the real API answers its generateContent 404
+    NOT_FOUND "... is not supported for generateContent" (googleapis/python-genai#43,
+    langchain-google#877). The simulator made it an image, so a provider sending Imagen
+    to generateContent passed every test."""
+    client = make(sim)
+    model = "imagen-4.0-generate-001"
+    cfg = types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"])
+    with pytest.raises(genai_errors.ClientError) as e:
+        client.models.generate_content(model=model, contents="a fox", config=cfg)
+    assert (e.value.code, e.value.status) == (404, "NOT_FOUND")
+    assert e.value.message == (
+        f"models/{model} is not found for API version {version}, or is not supported for "
+        "generateContent. Call ListModels to see the list of available models and their "
+        "supported methods."
+    )
+    assert model not in sim.stats()["models"] or not sim.stats()["models"][model]["images"]
+
+
 @pytest.mark.filterwarnings("ignore:The generate_images method is deprecated")
 def test_vertex_imagen(sim: SimServer) -> None:
     client = vertex(sim)  # keep a reference: a collected genai Client closes its transport

@@ -14,7 +14,8 @@ Wire formats follow shared/reference/provider-wire.md. URL layout (all on one po
     GET    /{v}/{operation name}                       Developer poll
     POST   /{v}/…/models/{m}:fetchPredictOperation     Vertex poll (inline video bytes)
     GET    /{v}/files/{id}:download?alt=media          Developer video download
-    POST   /{v}/…/models/{m}:generateContent           image output (inlineData PNG)
+    POST   /{v}/…/models/{m}:generateContent           image output (inlineData PNG);
+                                                       an imagen-* model: 404, as Google
     POST   /{v}/…/models/{m}:predict                   Imagen
   Anthropic (x-api-key or Authorization: Bearer)
     POST   /v1/messages
@@ -931,7 +932,7 @@ class _Handler(BaseHTTPRequestHandler):
                 name = str(b.get("operationName", ""))
                 return self._google_op(name.rsplit("/", 1)[-1], vertex=True)
             if verb == "generateContent":
-                return self._generate_content(m["model"], b)
+                return self._generate_content(m["model"], b, version=m["ver"])
             if verb == "predict":
                 return self._imagen(m["model"], b)
         if (m := _GOOGLE_OP_RE.match(path)) and method == "GET":
@@ -1396,8 +1397,18 @@ class _Handler(BaseHTTPRequestHandler):
             }
         self._json(out)
 
-    def _generate_content(self, model: str, body: Json) -> None:
+    def _generate_content(self, model: str, body: Json, *, version: str) -> None:
         sim = self.sim
+        if model.startswith("imagen-"):
+            # Imagen answers only :predict; the real API's answer to its generateContent
+            # (googleapis/python-genai#43, langchain-google#877; the Vertex wording is
+            # not on record, so both modes give this one)
+            raise SimError(
+                404,
+                f"models/{model} is not found for API version {version}, or is not "
+                "supported for generateContent. Call ListModels to see the list of "
+                "available models and their supported methods.",
+            )
         contents = body.get("contents")
         if not isinstance(contents, list) or not contents:
             raise SimError(400, "contents is not specified")
