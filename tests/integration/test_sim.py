@@ -708,6 +708,26 @@ def test_generate_content_image(
     assert sim.stats()["models"][model]["images"] == 1
 
 
+def test_generate_content_counts_a_big_photo_by_its_tiles(sim: SimServer) -> None:
+    """google-genai sends inline bytes URL-safe base64 ("_9j_" for a JPEG's "/9j/"); the
+    simulator decoded it as standard base64, which drops "-" and "_": garbage, counted
+    as one small image (258 tokens), so a 12 MP photo (24 tiles) was billed 258."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4032, 3024), (180, 140, 120)).save(buf, "JPEG")
+    client = vertex(sim)
+    photo = types.Part.from_bytes(data=buf.getvalue(), mime_type="image/jpeg")
+    cfg = types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"])
+    r = client.models.generate_content(
+        model="gemini-2.5-flash-image", contents=["abcd" * 10, photo], config=cfg
+    )
+    sent = sim.requests(path=":generateContent")[0]["body"]["contents"][0]["parts"][1]
+    assert sent["inlineData"]["data"].startswith("_9j_")  # URL-safe, as the SDK sends it
+    text = len('{"text": "' + "abcd" * 10 + '"}') // 4  # ~4 characters a token
+    assert r.usage_metadata.prompt_token_count == 24 * 258 + text
+
+
 @pytest.mark.parametrize(
     ("make", "version"),
     [(lambda s: developer(s, "v1beta"), "v1beta"), (lambda s: vertex(s), "v1beta1")],

@@ -137,8 +137,11 @@ def _gemini_prompt_tokens(contents: list[Any]) -> int:
         for part in parts if isinstance(parts, list) else [content]:
             blob = part.get("inlineData") if isinstance(part, dict) else None
             if isinstance(blob, dict) and isinstance(blob.get("data"), str):
+                # google-genai sends URL-safe base64 ("_9j_" for a JPEG): decoded as
+                # standard base64 ("-" and "_" dropped) it was garbage, counted as 258
+                raw = blob["data"].replace("-", "+").replace("_", "/")
                 try:
-                    with Image.open(io.BytesIO(base64.b64decode(blob["data"]))) as im:
+                    with Image.open(io.BytesIO(base64.b64decode(raw))) as im:
                         w, h = im.size
                 except (OSError, ValueError):
                     w = h = 0
