@@ -327,13 +327,69 @@ def _image_price(spec: ModelSpec, count: int) -> tuple[float, str, dict[str, Any
 
 
 # ====================================================================== estimates
-def estimate_keyframe(settings: Settings) -> CallEstimate:
-    """One scene's keyframe: one image (Seedream is sent with sequential generation off)."""
+def estimate_keyframe(
+    settings: Settings,
+    prompt: str | None = None,
+    photo_sizes: Sequence[tuple[int, int] | None] = (),
+) -> CallEstimate:
+    """One scene's keyframe: one image (Seedream is sent with sequential generation off).
+
+    A token-priced image (Gemini) also bills its input: `prompt` (the text it is sent,
+    `gemini_keyframe_text`) and the photos sent with it (`photo_sizes`, their pixels,
+    None where unknown) are counted at the model's input price, so the estimate is about
+    what is billed; without a prompt only the image is counted (no scene to price)."""
     spec = stage_spec(settings, "keyframes")
     if spec is None:
         return _local("keyframe", {"images": 1})
     usd, text, inputs = _image_price(spec, 1)
+    rate_in = spec.price.rates.get("input_per_mtok")
+    if rate_in is not None and prompt is not None:
+        per_image = int(spec.price.rates.get("tokens_per_image", 1290))
+        tokens = gemini_text_tokens(prompt) + sum(
+            gemini_image_tokens(size) if size is not None else per_image for size in photo_sizes
+        )
+        usd += tokens * rate_in / 1_000_000
+        text += f" + {tokens:,} input tokens × {_rate(rate_in)}/M"
+        inputs = {**inputs, "input_tokens": tokens, "rate_input_per_mtok": rate_in}
     return CallEstimate("keyframe", spec.provider, spec.key, usd, text, inputs)
+
+
+def gemini_keyframe_text(prompt: str, style: str | None, *, source: bool, photos: int) -> str:
+    """The text a Gemini keyframe call is sent (`GeminiKeyframes._parts` sends this very
+    text, so what the estimate counts is what is billed)."""
+    text = prompt + (f"\nStyle: {style}" if style else "")
+    if source:
+        return text + "\nRestyle the first attached photo into this scene, keeping its subject."
+    if photos:
+        return text + "\nUse the attached photo(s) as the likeness reference for the people."
+    return text
+
+
+def gemini_text_tokens(text: str) -> int:
+    """Gemini's count of a text part, at ~4 characters a token (Google's token guide)."""
+    return max(1, len(text) // 4)
+
+
+def request_keyframe_estimate(
+    settings: Settings,
+    prompt: str,
+    style: str | None,
+    reference_photos: Sequence[str | Path],
+    source: Path | None = None,
+) -> CallEstimate:
+    """`estimate_keyframe` for one keyframe request: its prompt and the photos the model
+    is sent (the reference photos up to the model's limit, and `source`, the photo an
+    edit model restyles). Photos are read (headers only) just for a token-priced model."""
+    spec = stage_spec(settings, "keyframes")
+    if spec is None or "input_per_mtok" not in spec.price.rates:
+        return estimate_keyframe(settings)
+    from mindmovie.goals import photo_pixels
+
+    refs = [Path(p).expanduser() for p in reference_photos]
+    sent, _ = catalog.references_sent(spec, refs, source_photo=source is not None)
+    photos = ([source] if source is not None else []) + sent
+    text = gemini_keyframe_text(prompt, style, source=source is not None, photos=len(photos))
+    return estimate_keyframe(settings, text, [photo_pixels(p) for p in photos])
 
 
 def text_keyframe_settings(settings: Settings) -> Settings | None:
@@ -565,11 +621,12 @@ def estimate_run(
     """
     scenes: list[Scene]
     if plan is not None:
-        scenes = list(plan.scenes)
+        planned = plan
     else:
         from mindmovie.providers.local import build_plan
 
-        scenes = list(build_plan(goals, plan_options(settings)).scenes)
+        planned = build_plan(goals, plan_options(settings))
+    scenes = list(planned.scenes)
     if plan_done is None:
         plan_done = plan is not None
     planner = None if plan_done else estimate_planner(settings, goals)
@@ -580,6 +637,10 @@ def estimate_run(
     rows: list[SceneEstimate] = []
     for sc in scenes:
         kf = keyframe
+        if keyframe.payable:
+            kf = request_keyframe_estimate(
+                settings, sc.image_prompt, planned.style, sc.reference_photos
+            )
         if text_settings is not None and scene_source_photo(goals, scenes, sc) is None:
             kf = text_keyframe  # no photo to edit: the text-to-image model makes it
         if any((sc.id, st) in finished for st in _KEYFRAME_STAGES):

@@ -2169,11 +2169,15 @@ class Pipeline:
             e.scene_id = e.scene_id or scene_id
             store.fail(scene_id, "keyframe", e.kind, str(e))
             raise
-        estimate = costs.estimate_keyframe(priced).usd
+        # with the prompt's and photos' input tokens where the model bills them (Gemini)
+        estimate = costs.request_keyframe_estimate(
+            priced, req.prompt, req.style, req.reference_photos, req.source_photo
+        ).usd
         sent = [*req.reference_photos, *([req.source_photo] if req.source_photo else [])]
         # each image's pixels: a token-priced model counts a big photo's tiles
         sizes = [size for p in sent if (size := photo_pixels(p)) is not None]
-        hold = costs.keyframe_hold(priced, len(sent), sizes)
+        # (a prompt past the hold's generous 2,000 tokens: never held below its estimate)
+        hold = max(estimate, costs.keyframe_hold(priced, len(sent), sizes))
 
         async def attempt() -> tuple[ImageResult, Bill | None]:
             row = await self._reserve(scene_id, "keyframe", model, estimate, hold)

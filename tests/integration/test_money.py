@@ -1360,6 +1360,31 @@ async def test_a_big_reference_photo_is_held_at_what_gemini_may_count_for_it(
     assert all(r["held_usd"] == pytest.approx(want) for r in rows), rows
 
 
+async def test_a_gemini_keyframe_is_estimated_with_its_input_tokens_as_billed(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Gemini bills a keyframe's input too: its prompt, and its reference photo by tiles
+    (a 12 MP photo is 24 tiles, 6,192 tokens). The estimate (the table, and each ledger
+    row's) counted the image alone: $0.039 against a bill of ~$0.0406. Both now count the
+    prompt and the photos at the model's input price; what is left is the published
+    $0.039 an image against its 1,290 output tokens at $30/M ($0.0387)."""
+    from PIL import Image
+
+    goals = goals_file(tmp_path, sim)
+    Image.new("RGB", (4032, 3024), (180, 140, 120)).save(tmp_path / "photos" / "portrait.jpg")
+    s = settings_for("google", sim, planner={"provider": "local"})
+    table = {sc.scene_id: sc.keyframe.usd for sc in costs.estimate_run(s, load_goals(goals)).scenes}
+    await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
+    rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "keyframe"]
+    assert len(rows) == len(table) == 4
+    rounding = 0.039 - 1290 * 30.0 / 1e6  # the flat image price over its output tokens
+    for r in rows:
+        assert r["billed_usd"] > 0.0387 + 6192 * 0.30 / 1e6  # the photo's tiles were billed
+        assert table[r["scene_id"]] - r["billed_usd"] == pytest.approx(rounding, abs=5e-6), r
+        assert r["estimated_usd"] == pytest.approx(table[r["scene_id"]]), r
+        assert r["held_usd"] >= r["estimated_usd"]
+
+
 async def test_a_keyframe_whose_answer_was_lost_is_told_by_its_scene(
     sim: SimServer, tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ from google.genai import types
 from mindmovie import catalog
 from mindmovie.catalog import ModelSpec
 from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
+from mindmovie.costs import gemini_keyframe_text
 from mindmovie.providers.base import (
     AuthError,
     ConnectionLost,
@@ -642,13 +643,10 @@ class GeminiKeyframes(_GoogleModel):
             self.spec, req.reference_photos, source_photo=req.source_photo is not None
         )
         photos += [(p, "reference photo") for p in refs]
-        text = req.prompt
-        if req.style:
-            text += f"\nStyle: {req.style}"
-        if req.source_photo is not None:
-            text += "\nRestyle the first attached photo into this scene, keeping its subject."
-        elif photos:
-            text += "\nUse the attached photo(s) as the likeness reference for the people."
+        # the text the estimate counts (`costs.gemini_keyframe_text`): what is billed
+        text = gemini_keyframe_text(
+            req.prompt, req.style, source=req.source_photo is not None, photos=len(photos)
+        )
         parts = [types.Part.from_text(text=text)]
         for path, what in photos:
             data, mime = _read_bytes(path, what)
