@@ -932,6 +932,39 @@ def test_project_mode_without_any_adc_is_refused_where_doctor_fails(
     assert _google_requests(gsim) == []
 
 
+@pytest.mark.parametrize(
+    ("given", "missing"), [("project: p", "location"), ("location: us-central1", "project")]
+)
+def test_project_mode_missing_half_is_told_at_the_config_line_of_the_other(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str, missing: str
+) -> None:
+    """providers.google.project without location (or the other way round): the error
+    named no file or line, unlike every other settings mistake. It now starts with where
+    the half that is set was written, as `_located` puts it for the others."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from tests.integration.support import goals_file
+
+    goals = goals_file(tmp_path, sim)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "preset: google\n"
+        f"providers:\n  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  google:\n    base_url: '{sim.base_url}'\n    {given}\n"
+    )
+    r = CliRunner().invoke(
+        app, ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "--yes"]
+    )
+    assert r.exit_code == 2, r.output
+    key = given.split(":")[0]
+    assert f"error: {cfg}:6: providers.google.{key}: " in r.output, r.output
+    assert f"needs providers.google.{missing}" in r.output
+    assert "Traceback" not in r.output
+    assert sim.stats()["requests"] == 0
+
+
 def test_render_in_project_mode_without_any_adc_exits_2_before_the_planner_is_paid(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -250,10 +250,17 @@ def _mode_for(settings: Settings, keys: Keys, stage: Stage) -> Mode:
         )
     if mode.kind == "project":
         if not (mode.project and mode.location):
-            missing = "location (e.g. us-central1)" if mode.project else "project"
+            # led by the half that is set, as other settings errors are led by their
+            # setting: the CLI puts where it was written (file:line, variable) in front
+            given, missing = (
+                ("project", "location (e.g. us-central1)")
+                if mode.project
+                else ("location", "project")
+            )
             raise ConfigError(
-                f"{who}: Vertex project mode needs providers.google.{missing} as well "
-                f"(or unset both to use express mode with {KEY_NAMES})"
+                f"providers.google.{given}: {who}: Vertex project mode needs "
+                f"providers.google.{missing} as well (or unset {given} to use express "
+                f"mode with {KEY_NAMES})"
             )
         # a credentials file google-auth cannot load failed the first google call, after
         # the planner's (paid) call, and a JSON that is not an object did so in a traceback
