@@ -656,3 +656,24 @@ def test_render_help_explains_let_go() -> None:
     assert "--let-go" in text, text
     assert "provider settings changed" in text and "counted as spent" in text, text
     assert "asked first" in text, text
+
+
+@pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md", "bench/README.md"])
+def test_the_tests_the_docs_name_are_tests(doc: str) -> None:
+    """Each `test_file.py::test_name` a document names (the lessons table names the test
+    that proves each trap designed out) is a test function of that file in tests/: a
+    renamed or removed test would leave the table vouching for nothing."""
+    text = (REPO / doc).read_text(encoding="utf-8")
+    files: dict[str, list[Path]] = {}
+    for p in (REPO / "tests").rglob("test_*.py"):
+        files.setdefault(p.name, []).append(p)
+    named = set(re.findall(r"`(test_\w+\.py)::(test_\w+)`", text))
+    wrong = []
+    for name, test in sorted(named):
+        paths = files.get(name, [])
+        pattern = rf"^(async )?def {test}\("
+        if not any(re.search(pattern, p.read_text(encoding="utf-8"), re.M) for p in paths):
+            wrong.append(f"{name}::{test}" + ("" if paths else " (no such file)"))
+    if doc == "docs/architecture.md":
+        assert len(named) > 50, len(named)
+    assert not wrong, f"{doc} names tests that are not there: {wrong}"
