@@ -634,6 +634,31 @@ async def test_a_silence_longer_than_the_timeout_mid_answer_is_connection_lost(
     assert time.monotonic() - t0 < 10
 
 
+async def test_an_answer_that_trickles_past_its_deadline_is_connection_lost(
+    sim: SimServer, goals: Goals
+) -> None:
+    """lessons.md: "downloads with no timeout". A streamed answer whose pieces come just
+    inside the timeout never trips it (a stalled answer kept alive by pings), so the
+    whole answer has a deadline too: the timeout plus max_tokens at a slow writing rate
+    (`ANSWER_TOKENS_PER_SECOND`). Past it: ConnectionLost, sent (maybe billed), not a
+    render that waits as long as the stream goes on."""
+    sim.set_planner(good_plan)
+    # ~1 s between pieces (under the 2 s timeout), 9 s in all; deadline 2 + 20/10 = 4 s
+    sim.add_fault("generating", path=MESSAGES, seconds=9)
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionLost) as e:
+        await planner(sim, timeout=2.0, max_tokens=20).plan(goals, OPTIONS)
+    waited = time.monotonic() - t0
+    assert e.value.sent is True and isinstance(e.value, Transient)
+    assert "took longer than 4 s" in str(e.value), str(e.value)
+    assert 4.0 - 1e-3 <= waited < 7.0, waited
+    assert len(sim.requests(path=MESSAGES)) == 1
+    # let the sim finish writing the slow answer so it cannot count into the next test
+    deadline = time.monotonic() + 10
+    while sim.stats()["totals"]["messages"] == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+
+
 @pytest.mark.parametrize("cut_at", ["mid_scene", "between_scenes", "last_number", "whole"])
 async def test_an_answer_cut_at_max_tokens_is_billed_once_and_names_the_setting(
     sim: SimServer, goals: Goals, cut_at: str

@@ -360,6 +360,12 @@ def planner_max_tokens(scenes: int) -> int:
 #: the `planner.options` the Claude planner reads
 PLANNER_OPTIONS = frozenset({"max_tokens"})
 
+#: the slowest writing rate a streamed answer is waited for, in output tokens a second:
+#: the whole answer's deadline is the timeout plus max_tokens at this rate (Claude writes
+#: several times faster), so an answer kept alive by pieces that each come inside the
+#: timeout (a stalled stream's pings) still ends ("downloads with no timeout", lessons.md)
+ANSWER_TOKENS_PER_SECOND = 10.0
+
 
 def configured_max_tokens(options: dict[str, Any]) -> int | None:
     """`planner.options.max_tokens` as a positive int (None when unset); an unknown option
@@ -541,21 +547,34 @@ class ClaudePlanner:
         instead, and a large planner.options.max_tokens is not refused by the SDK."""
         import anthropic
 
+        deadline = self._timeout + max_tokens / ANSWER_TOKENS_PER_SECOND
         try:
-            async with self._client().messages.stream(
-                model=self.model,
-                max_tokens=max_tokens,
-                system=SYSTEM_PROMPT,
-                messages=cast(Any, messages),
-                tools=cast(Any, [tool]),
-                tool_choice={"type": "tool", "name": TOOL_NAME},
-                # per request too: with only the client-level timeout, SDK 2.14 sends the
-                # header x-stainless-timeout: NOT_GIVEN instead of the seconds
-                timeout=self._timeout,
-            ) as stream:
+            async with (
+                asyncio.timeout(deadline),
+                self._client().messages.stream(
+                    model=self.model,
+                    max_tokens=max_tokens,
+                    system=SYSTEM_PROMPT,
+                    messages=cast(Any, messages),
+                    tools=cast(Any, [tool]),
+                    tool_choice={"type": "tool", "name": TOOL_NAME},
+                    # per request too: with only the client-level timeout, SDK 2.14 sends the
+                    # header x-stainless-timeout: NOT_GIVEN instead of the seconds
+                    timeout=self._timeout,
+                ) as stream,
+            ):
                 resp = await stream.get_final_message()
         except anthropic.APIError as e:
             raise self._map_error(e) from None
+        except TimeoutError:
+            # the whole answer's deadline (each silence has the timeout): it had begun,
+            # or was at least sent, so it may be billed
+            raise ConnectionLost(
+                f"the answer took longer than {deadline:.0f} s (the timeout plus "
+                f"max_tokens {max_tokens} at {ANSWER_TOKENS_PER_SECOND:.0f} tokens a second)",
+                provider=PROVIDER,
+                sent=True,
+            ) from None
         except Exception as e:
             if not _broken_answer(e):
                 raise
