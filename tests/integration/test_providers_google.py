@@ -813,6 +813,30 @@ async def test_a_trickling_developer_download_hits_its_deadline(
     assert len(gsim.requests(path=":download")) == 2
 
 
+async def test_a_vertex_poll_carrying_the_video_that_trickles_hits_its_deadline(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """lessons.md: "downloads with no timeout". In Vertex mode (the only one Veo runs in)
+    the finished operation's poll answer carries the video inline: it is the download,
+    and the SDK's timeout is per read, so an answer sent a piece at a time inside it
+    never ended. Each call's answer has a deadline (the timeout plus download_timeout):
+    past it the poll is a ConnectionLost (a Transient: the SAME operation is polled
+    again), and the next poll gets the video."""
+    veo = VeoVideo.from_settings(_settings(gsim, timeout=2, download_timeout=2), KEY)
+    rid = await veo.submit(_video_req(tmp_path))
+    # ten pieces 0.8 s apart (each inside the 2 s timeout), 8 s in all; deadline 4 s
+    gsim.add_fault("slow_answer", path=":fetchPredictOperation", seconds=8.0, count=1)
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionLost, match="took longer than 4 s") as e:
+        await veo.poll(rid)
+    assert isinstance(e.value, Transient)
+    assert 4.0 - 1e-3 <= time.monotonic() - t0 < 7.0
+    state = await veo.poll(rid)
+    assert state.status == "succeeded" and state.video_bytes
+    assert len(gsim.requests(path=":predictLongRunning")) == 1
+    await veo.aclose()
+
+
 def test_download_timeout_comes_from_the_settings(gsim: SimServer) -> None:
     veo = VeoVideo.from_settings(_settings(gsim, download_timeout=42), KEY)
     assert veo.download_timeout == 42

@@ -643,6 +643,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._status_sent = 0
         self._rec: Json | None = None
         self._patch: Json | None = None
+        self._slow_answer: float | None = None
         if api == "sim" and not _SIM_FILE_RE.match(path):
             self._control(method, path, body)
             return
@@ -687,6 +688,8 @@ class _Handler(BaseHTTPRequestHandler):
                     raise _Drop()
                 if f.kind == "patch":
                     self._patch = dict(f.body or {})
+                if f.kind == "slow_answer":
+                    self._slow_answer = float(f.seconds if f.seconds is not None else 5.0)
                 if f.kind == "delay":
                     sim._hold(f).wait(float(f.seconds or 1.0))
                     if f.id in sim._let_go:
@@ -816,7 +819,8 @@ class _Handler(BaseHTTPRequestHandler):
         patch = getattr(self, "_patch", None)
         if patch is not None and status < 400 and isinstance(obj, dict):
             obj = {k: v for k, v in {**obj, **patch}.items() if v is not None}
-        self._send(status, json.dumps(obj).encode(), "application/json", headers)
+        trickle = getattr(self, "_slow_answer", None)
+        self._send(status, json.dumps(obj).encode(), "application/json", headers, trickle=trickle)
 
     def _error(self, e: SimError) -> None:
         headers: dict[str, str] = {}

@@ -9,7 +9,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: fault kinds, by the phase in which they are consulted
-REQUEST_KINDS = frozenset({"http", "http_after", "drop", "drop_after", "delay", "late", "patch"})
+REQUEST_KINDS = frozenset(
+    {"http", "http_after", "drop", "drop_after", "delay", "late", "patch", "slow_answer"}
+)
 JOB_KINDS = frozenset({"slow", "stuck", "fail", "reject"})
 DOWNLOAD_KINDS = frozenset({"truncate", "trickle", "corrupt", "empty", "gzip"})
 PLANNER_KINDS = frozenset({"wrap", "invalid", "generating", "midstream", "cut"})
@@ -43,6 +45,9 @@ class Fault:
                 the top-level keys of `body`, a None value removing the key: an answer
                 the real API may give that the simulator never makes by itself (an
                 unknown task status, a success without its result, a text answer)
+      slow_answer  the request is carried out as usual and its JSON answer is sent in 10
+                pieces over `seconds` (default 5): a slow link under an API answer (a
+                Veo operation carrying its video inline, a Gemini image)
       slow      the created job takes `seconds` (instead of job_seconds)
       stuck     the created job never finishes (expires if execution_expires_after is set)
       fail      the created job fails: code, message

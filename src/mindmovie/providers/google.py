@@ -396,6 +396,10 @@ class _Ctx:
     download: bool = False
     #: the call creates a paid operation (a video create): a 5xx but 503 is a lost answer
     creates: bool = False
+    #: seconds one call's whole answer may take (the SDK's timeout is per HTTP read, so
+    #: an answer sent a piece at a time, e.g. a poll carrying its video inline, never
+    #: trips it); None: no deadline of its own
+    deadline: float | None = None
 
 
 def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
@@ -488,11 +492,21 @@ def _google_auth_errors() -> tuple[type[BaseException], type[BaseException]] | N
 
 
 async def _call(ctx: _Ctx, fn: Callable[[], Awaitable[T]]) -> T:
-    """Await one SDK call, translating whatever it raises."""
+    """Await one SDK call within `ctx.deadline`, translating whatever it raises."""
     try:
-        return await fn()
+        async with asyncio.timeout(ctx.deadline):
+            return await fn()
     except (asyncio.CancelledError, KeyboardInterrupt):
         raise
+    except TimeoutError:
+        # the whole answer's deadline: the request went out, so a create may have made
+        # (and be billed for) its operation, as when a connection breaks mid-answer
+        raise ConnectionLost(
+            f"{ctx.model}: the answer took longer than {ctx.deadline or 0:.0f} s "
+            "(providers.google.timeout plus download_timeout)",
+            provider=PROVIDER,
+            sent=True,
+        ) from None
     except Exception as e:
         _raise_mapped(e, ctx)
 
@@ -606,6 +620,7 @@ class _GoogleModel:
         mode: Mode,
         options: dict[str, Any] | None = None,
         download_timeout: float = 120.0,
+        answer_deadline: float | None = None,
     ) -> None:
         self.client = client
         self.spec = spec
@@ -614,7 +629,8 @@ class _GoogleModel:
         self.options = dict(options or {})
         #: a deadline on a whole clip download (the SDK's timeout is per HTTP read)
         self.download_timeout = download_timeout
-        self._ctx = _Ctx(self.STAGE, self.model, mode)
+        #: a deadline on each call's whole answer (`_Ctx.deadline`)
+        self._ctx = _Ctx(self.STAGE, self.model, mode, deadline=answer_deadline)
 
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> Self:
@@ -625,12 +641,14 @@ class _GoogleModel:
         _check_options(stage_settings.options, cls.OPTIONS, cls.STAGE, spec.id)
         mode = _mode_for(settings, keys, cls.STAGE)
         ps = settings.providers.google
+        download_timeout = ps.download_timeout or max(ps.timeout, 120.0)
         return cls(
             _make_client(settings, mode),
             spec=spec,
             mode=mode,
             options=stage_settings.options,
-            download_timeout=ps.download_timeout or max(ps.timeout, 120.0),
+            download_timeout=download_timeout,
+            answer_deadline=ps.timeout + download_timeout,
         )
 
 
