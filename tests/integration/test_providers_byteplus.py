@@ -593,6 +593,41 @@ async def test_seedream_url_response_is_downloaded(sim: SimServer) -> None:
     assert res.data.startswith(b"\x89PNG")
 
 
+@pytest.mark.parametrize("stage", ["keyframes", "video"])
+async def test_an_answer_that_trickles_past_its_deadline_is_connection_lost(
+    sim: SimServer, keyframe: Path, stage: str
+) -> None:
+    """lessons.md: "downloads with no timeout". Seedream's image comes inline in its
+    answer (b64_json, the default) and httpx's timeout is per read: an answer sent a
+    piece at a time inside it never ended. Each Ark call's whole answer has a deadline
+    (`answer_deadline`: the timeout plus download_timeout from the settings); past it
+    the call is ConnectionLost, sent (a create may have made its task), at the deadline."""
+    path = IMAGES if stage == "keyframes" else TASKS
+    # ten pieces 0.8 s apart (each inside the 2 s timeout), 8 s in all; deadline 4 s
+    sim.add_fault("slow_answer", path=path, method="POST", seconds=8.0, count=1)
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionLost) as e:
+        if stage == "video":
+            await seedance(sim, timeout=2, answer_deadline=4).submit(vreq(keyframe))
+        else:
+            await seedream(sim, timeout=2, answer_deadline=4).generate(
+                KeyframeRequest(scene_id="01-health-1", prompt="p", width=64, height=36, seed=1)
+            )
+    assert e.value.sent is True
+    assert 4.0 - 1e-3 <= time.monotonic() - t0 < 7.0
+    assert len(sim.requests(path=path, method="POST")) == 1
+
+
+def test_the_answer_deadline_comes_from_the_settings() -> None:
+    """The timeout plus download_timeout (null: max(timeout, 120)), for both stages."""
+    for stage, cls in (("keyframes", SeedreamKeyframes), ("video", SeedanceVideo)):
+        s = Settings(preset="byteplus", providers={"byteplus": {"timeout": 30}})
+        keys = Keys.from_env({"ARK_API_KEY": "k"})
+        assert cls.from_settings(s, keys).answer_deadline == 30 + 120, stage
+        s.providers.byteplus.download_timeout = 45
+        assert cls.from_settings(s, keys).answer_deadline == 30 + 45, stage
+
+
 async def test_seedream_content_rejection(sim: SimServer) -> None:
     sim.add_fault("reject", path=IMAGES)
     with pytest.raises(ContentRejected) as e:

@@ -274,10 +274,13 @@ def job_origin(settings: Settings, keys: Keys, salt: bytes) -> dict[str, str]:
 class _ArkClients:
     """One AsyncArk per event loop (an httpx pool must not cross loops); retries off."""
 
-    def __init__(self, api_key: str, base_url: str | None, timeout: float) -> None:
+    def __init__(
+        self, api_key: str, base_url: str | None, timeout: float, answer_deadline: float
+    ) -> None:
         self._api_key = api_key
         self._base_url = base_url or DEFAULT_BASE_URL
         self.timeout = timeout
+        self.answer_deadline = answer_deadline
         self._clients: dict[int, AsyncArk] = {}
 
     def __repr__(self) -> str:  # never show the key
@@ -295,7 +298,7 @@ class _ArkClients:
                 api_key=self._api_key,
                 max_retries=0,
                 timeout=timeout,
-                http_client=_ArkHttp(timeout=timeout),
+                http_client=_ArkHttp(timeout=timeout, answer_deadline=self.answer_deadline),
             )
             self._clients = {loop: client}
         return client
@@ -311,13 +314,27 @@ class _ArkHttp(httpx.AsyncClient):
     SDK's default client loaded the CA bundle for each client, one per render and event
     loop: ~45 ms of CPU each, 12 s of four test files' 87 s of CPU (profiled)."""
 
-    def __init__(self, *, timeout: httpx.Timeout) -> None:
+    def __init__(self, *, timeout: httpx.Timeout, answer_deadline: float) -> None:
         super().__init__(
             timeout=timeout,
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
             follow_redirects=True,
             verify=_tls(),
         )
+        self.answer_deadline = answer_deadline
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        """One call's whole answer within `answer_deadline`: httpx's timeout is per read,
+        so an answer sent a piece at a time (Seedream's image comes inline) never tripped
+        it. Past the deadline it is a read timeout, which the SDK reports as its
+        ArkAPITimeoutError (ConnectionLost, sent: a create may have made its task)."""
+        try:
+            async with asyncio.timeout(self.answer_deadline):
+                return await super().send(request, **kwargs)
+        except TimeoutError:
+            raise httpx.ReadTimeout(
+                f"the answer took longer than {self.answer_deadline:.0f} s", request=request
+            ) from None
 
     def __del__(self) -> None:
         # as the SDK's own client does: its pool closed on the loop it was used in
@@ -367,6 +384,9 @@ def _from_settings(
     stage_settings = settings.keyframes if stage == "keyframes" else settings.video
     # only videos are downloaded as files big enough to need their own deadline
     extra: dict[str, Any] = {"download_timeout": ps.download_timeout} if stage == "video" else {}
+    # each call's whole answer (Seedream's inline image, a task's JSON): the timeout for
+    # the wait before it and download_timeout for its transfer
+    extra["answer_deadline"] = ps.timeout + (ps.download_timeout or max(ps.timeout, 120.0))
     try:
         return cls(
             api_key=keys.byteplus.get_secret_value(),
@@ -395,13 +415,16 @@ class SeedreamKeyframes:
         base_url: str | None = None,
         timeout: float = 60.0,
         options: dict[str, Any] | None = None,
+        answer_deadline: float | None = None,
     ) -> None:
         self.spec = catalog.resolve(PROVIDER, "keyframes", model)
         self.model = self.spec.id
         self.options: dict[str, Any] = dict(options or {})
         _check_options(self.options, SEEDREAM_OPTIONS, "keyframes")
         self.timeout = timeout
-        self._ark = _ArkClients(api_key, base_url, timeout)
+        #: seconds one call's whole answer may take (`_ArkHttp.send`)
+        self.answer_deadline = answer_deadline or timeout + max(timeout, 120.0)
+        self._ark = _ArkClients(api_key, base_url, timeout, self.answer_deadline)
         fmt = self.options.get("response_format", "b64_json")
         if fmt not in ("b64_json", "url"):
             raise InvalidRequest(
@@ -758,6 +781,7 @@ class SeedanceVideo:
         timeout: float = 60.0,
         download_timeout: float | None = None,
         options: dict[str, Any] | None = None,
+        answer_deadline: float | None = None,
     ) -> None:
         self.spec = catalog.resolve(PROVIDER, "video", model)
         self.model = self.spec.id
@@ -765,7 +789,9 @@ class SeedanceVideo:
         _check_options(self.options, SEEDANCE_OPTIONS, "video")
         self.timeout = timeout
         self.download_timeout = download_timeout or max(timeout, 120.0)
-        self._ark = _ArkClients(api_key, base_url, timeout)
+        #: seconds one call's whole answer may take (`_ArkHttp.send`)
+        self.answer_deadline = answer_deadline or timeout + self.download_timeout
+        self._ark = _ArkClients(api_key, base_url, timeout, self.answer_deadline)
         tier = self.options.get("service_tier")
         if tier is not None and tier not in ("default", "flex"):
             raise InvalidRequest(
