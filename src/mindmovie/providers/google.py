@@ -498,11 +498,13 @@ async def _call(ctx: _Ctx, fn: Callable[[], Awaitable[T]]) -> T:
             return await fn()
     except (asyncio.CancelledError, KeyboardInterrupt):
         raise
-    except TimeoutError:
+    except TimeoutError as e:
+        if ctx.deadline is None:  # not ours: mapped as any other failure
+            _raise_mapped(e, ctx)
         # the whole answer's deadline: the request went out, so a create may have made
         # (and be billed for) its operation, as when a connection breaks mid-answer
         raise ConnectionLost(
-            f"{ctx.model}: the answer took longer than {ctx.deadline or 0:.0f} s "
+            f"{ctx.model}: the answer took longer than {ctx.deadline:.0f} s "
             "(providers.google.timeout plus download_timeout)",
             provider=PROVIDER,
             sent=True,
