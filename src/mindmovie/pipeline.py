@@ -3098,7 +3098,14 @@ class Pipeline:
                         # before sending another. None listed yet: the row is noted lost,
                         # and the retry waits for its late job (or its grace) first
                         found = await self._lost_submission(
-                            store, model, row, scene_id, sent_at, key, answered=e.answered
+                            store,
+                            model,
+                            row,
+                            scene_id,
+                            sent_at,
+                            key,
+                            answered=e.answered,
+                            status=e.status,
                         )
                         if found is None:
                             raise
@@ -3924,8 +3931,10 @@ class Pipeline:
         key: str,
         *,
         answered: bool = False,
+        status: int | None = None,
     ) -> str | None:
         """The job a submit whose answer was lost created, if the provider shows it.
+        `answered`: the service answered (HTTP `status`: a 500, or Ark's 503).
 
         Submissions are serialised per provider, and none is sent while a lost one is
         unsettled (`_wait_for_late_jobs`), so at most one job is unaccounted for: this
@@ -3953,9 +3962,13 @@ class Pipeline:
             took = str(jobs[0].remote_id)
             like = next(r for r in store.ledger_rows() if r["id"] == row)
             self._book_extra_jobs(store, video, like, jobs[1:])
+            said = (
+                f"the service answered HTTP {status or 500} to the job request"
+                if answered
+                else "the answer to the job request was lost"
+            )
             self.reporter.info(
-                f"{scene_id}: the answer to the job request was lost, but the job "
-                f"{took} exists; using it instead of paying again"
+                f"{scene_id}: {said}, but the job {took} exists; using it instead of paying again"
             )
             return took
         if jobs == []:
@@ -3965,14 +3978,14 @@ class Pipeline:
             # creates. If this run dies first, the next run's _recover_orphans looks.
             self._lost_rows[row] = sent_at
             self._lost_requests[row] = (scene_id, key)
-            if answered:  # a 500: a job it made is listed at once, waited for briefly
+            if answered:  # a 500 (503): a job it made is listed at once, waited for briefly
                 self._lost_grace[row] = ANSWERED_GRACE
             store.ledger_note_lost(row, key, sent_at, grace=self._lost_grace.get(row))
             return None
         store.ledger_mark_unknown(row)
         # a 500 is the service's own answer, not a broken connection (Veo's create)
         what = (
-            "the service answered HTTP 500 to the job request"
+            f"the service answered HTTP {status or 500} to the job request"
             if answered
             else "the connection broke after the job request was sent"
         )

@@ -1554,6 +1554,35 @@ async def test_a_create_answered_504_whose_job_was_made_is_not_paid_twice(
     assert row["remote_id"] == job.id and row["state"] == "billed", row
 
 
+async def test_a_create_answered_503_whose_job_was_made_is_not_paid_twice(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ark answers a Seedance create 503 after it made the job (the SDK retries every
+    5xx, 503 too: nothing on the wire says a 503 made no job). The 503 was taken for
+    "turned away": the row was refunded and the request sent again, so 4 scenes made 5
+    jobs and the ledger billed 4 (the fifth on a refunded row). The job is now looked
+    for in the task list, as after a 500, and used: one job per scene, each on a
+    billed row, none refunded."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(
+        "title: Four\ngoals:\n  - category: health\n    vision: I run\n    scenes: 4\n"
+    )
+    sim.add_fault("http_after", path=TASKS, method="POST", count=1, status=503)
+    said = _Said()
+    pipe = Pipeline(goals, _paid_clips_only(sim), out=tmp_path / "run", keys=KEYS, reporter=said)
+    res = await pipe.run()
+    assert res.movie is not None
+    jobs = {j.id for j in sim.jobs()}
+    rows = ledger_rows(res.run_dir, "clip")
+    assert len(jobs) == 4, (len(jobs), [(r["state"], r["remote_id"]) for r in rows])
+    assert {r["remote_id"] for r in rows if r["state"] == "billed"} == jobs, rows
+    assert not [r for r in rows if r["state"] == "refunded"], rows
+    assert any("HTTP 503" in t and "exists; using it" in t for t in said.said), said.said
+
+
 async def test_a_lost_create_whose_first_look_fails_is_still_waited_for(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

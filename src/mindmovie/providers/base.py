@@ -84,9 +84,11 @@ class ConnectionLost(Transient):
 
     `sent` is False when the connection was never made (refused, no route, DNS, TLS
     handshake: `never_connected`): nothing reached the provider, so nothing is owed.
-    `answered`: the service itself gave a final answer (a 500): nothing of the request is
-    still in flight, so a job it made is listed at once (a lost answer's job is waited
-    for `ANSWERED_GRACE`, not the whole grace a gateway's 504 or a timeout needs)."""
+    `answered`: the service itself gave a final answer (a 500, or Ark's 503): nothing of
+    the request is still in flight, so a job it made is listed at once (a lost answer's
+    job is waited for `ANSWERED_GRACE`, not the whole grace a gateway's 504 or a timeout
+    needs). `status`: that answer's HTTP status, to say which it was; `retry_after`: its
+    Retry-After, as `Transient` carries it."""
 
     kind = "connection"
 
@@ -98,10 +100,13 @@ class ConnectionLost(Transient):
         scene_id: str | None = None,
         sent: bool = True,
         answered: bool = False,
+        status: int | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, provider=provider, scene_id=scene_id)
+        super().__init__(message, provider=provider, scene_id=scene_id, retry_after=retry_after)
         self.sent = sent
         self.answered = answered
+        self.status = status
 
 
 def made_maybe(status: int) -> bool:
@@ -112,7 +117,9 @@ def made_maybe(status: int) -> bool:
     the job was not made, and no create carries a key the provider could tell a second
     send by (provider-wire.md: Ark's X-Client-Request-Id is new on every attempt), so
     sending again can pay twice. A 503 (unavailable: AIP-194's one status a call that
-    is not idempotent may be sent again after) turned the request away."""
+    is not idempotent may be sent again after) turned the request away: Google's rule.
+    Ark makes no such promise (its SDK retries every 5xx alike), and a Seedance create
+    answered 503 may have made its job: `byteplus.map_ark_error` looks for it."""
     return status >= 500 and status != 503
 
 

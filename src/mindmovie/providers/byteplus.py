@@ -210,6 +210,20 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
             retry_after=retry_after_seconds(e.response.headers),
             provider=PROVIDER,
         )
+    if during == "submit" and status == 503:
+        # Ark answered a video create 503: unlike Google (AIP-194), Ark does not say a
+        # 503 made no job, and one it made and then answered 503 for was refunded as
+        # "turned away" and bought again (5 jobs for 4 scenes, one on no bill). Its
+        # task list can tell: looked at at once, as after a 500 (the service's own
+        # answer), so a 503 to every create holds each for ANSWERED_GRACE at most
+        return ConnectionLost(
+            f"{during}: HTTP {status} {detail}",
+            provider=PROVIDER,
+            sent=True,
+            answered=True,
+            status=status,
+            retry_after=retry_after_seconds(e.response.headers),
+        )
     if during in ("submit", "image") and made_maybe(status):
         # a 5xx to a create other than 503: the request reached a server that may have
         # made the job (and bills it) before it failed: 504, a gateway that gave up
@@ -225,6 +239,7 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
             provider=PROVIDER,
             sent=True,
             answered=status == 500,
+            status=status,
         )
     if status >= 500 or status in (408, 409):
         return Transient(

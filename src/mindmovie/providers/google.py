@@ -420,7 +420,7 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             # refunded (Veo lists no operations to find it by)
             # (a 500 is the service's own answer, as Ark's is: `answered`)
             raise ConnectionLost(
-                f"{what}: {msg}", provider=PROVIDER, sent=True, answered=code == 500
+                f"{what}: {msg}", provider=PROVIDER, sent=True, answered=code == 500, status=code
             ) from e
         if code in (408, 409) or code >= 500 or isinstance(e, genai_errors.ServerError):
             raise Transient(f"{what}: {msg}", retry_after=_retry_after(e), provider=PROVIDER) from e
