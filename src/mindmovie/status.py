@@ -231,6 +231,7 @@ def collect_status(
         elsewhere = _lost_elsewhere(store, ledger, settings)
         kept_ids = set(elsewhere)
         ledger_here = [r for r in ledger if int(r["id"]) not in kept_ids]
+        video = _video_provider(settings)
         late = _late_jobs(store, ledger_here)
         live = rendering_pid(run_dir)
         waits = _late_waits(ledger_here, _video_model(settings), live=live is not None)
@@ -332,7 +333,7 @@ def collect_status(
             # apart, as the budget still counts it: its outcome is unknown
             held = row.get("held_usd") or row["estimated_usd"]
             unknown = bool((row.get("usage") or {}).get("unknown_outcome"))
-            unknown = unknown or (live is None and _left_by_a_stopped_render(row))
+            unknown = unknown or (live is None and _left_by_a_stopped_render(row, video))
             m["unknown" if unknown else "in_flight"] += held
     for sid, m in money.items():
         if sid in scenes:
@@ -548,16 +549,30 @@ def _video_model(settings: Settings | None) -> str | None:
         return None
 
 
-def _left_by_a_stopped_render(row: dict[str, Any]) -> bool:
+def _video_provider(settings: Settings | None) -> str | None:
+    """The video provider a render with `settings` uses (None: not known)."""
+    if settings is None:
+        return None
+    try:
+        return settings.stage_provider("video")
+    except Exception:  # settings the render refuses: it says so; this only narrows
+        return None
+
+
+def _left_by_a_stopped_render(row: dict[str, Any], video: str | None = None) -> bool:
     """A committed call with no job id that no look can settle (a plan or keyframe call,
-    a create to a provider that lists no jobs: Veo) in a run no render works on: it was
-    in flight when its render stopped, and the next render marks it outcome unknown
-    (`Pipeline._recover_orphans`). Shown as in flight, no render was waiting on it."""
+    a create to a provider that lists no jobs: Veo, or to another provider than `video`,
+    the one the render uses: it lists only its own jobs) in a run no render works on: it
+    was in flight when its render stopped, and the next render marks it outcome unknown
+    (`Pipeline._recover_orphans`). Shown as in flight, no render was waiting on it (a
+    Seedance create left when the preset was switched to local, for one)."""
     from mindmovie.providers.registry import lists_jobs
 
     if row["state"] != "committed" or row["remote_id"]:
         return False
-    return row["stage"] != "clip" or not lists_jobs(str(row["provider"]))
+    if row["stage"] != "clip" or not lists_jobs(str(row["provider"])):
+        return True
+    return video is not None and row["provider"] != video
 
 
 def _late_waits(

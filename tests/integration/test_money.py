@@ -1454,6 +1454,32 @@ async def test_a_keyframe_call_a_stopped_render_left_in_flight_is_shown_as_outco
     assert again["money"]["in_flight"] == 0
 
 
+async def test_a_clip_create_of_a_provider_switched_away_from_is_shown_as_outcome_unknown(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A Seedance create in flight when its render stopped (no job id), then the preset
+    switched to local: the next render cannot look for its job (it lists the local
+    provider's) and marks it outcome unknown (`Pipeline._recover_orphans`). `status`
+    with those settings showed it "in flight" (money.in_flight 0.5, unknown 0) until
+    then, as if a render would settle it; it counts it as the render does."""
+    goals = goals_file(tmp_path, sim)
+    s = settings_for("local", sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    store = Store(run / "run.db")
+    # what a byteplus render stopped between sending a Seedance create and its answer left
+    store.ledger_commit("01-health-1", "clip", "byteplus", "seedance-1-0-pro-250528", 0.5)
+    store.close()
+    st = collect_status(run, settings=s)
+    (scene,) = [sc for sc in st["scenes"] if sc["scene_id"] == "01-health-1"]
+    assert (st["money"]["in_flight"], st["money"]["unknown"]) == (0, pytest.approx(0.5))
+    assert scene["spend"]["in_flight"] == 0 and scene["spend"]["unknown"] == pytest.approx(0.5)
+    assert collect_status(run)["money"]["in_flight"] == 0.5  # (no settings: not known)
+    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    again = collect_status(run, settings=s)
+    assert (again["money"]["in_flight"], again["money"]["unknown"]) == (0, pytest.approx(0.5))
+
+
 async def test_status_estimates_only_the_calls_that_cost_or_may_cost(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
