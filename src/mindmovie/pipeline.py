@@ -3623,6 +3623,70 @@ class Pipeline:
             # a warning, shown with --quiet too: where the old run's (paid) work went
             self.reporter.warn(f"--fresh: the previous run was moved to {dest}")
 
+    def _carry_fresh_jobs(self, store: Store, dest: Path) -> list[tuple[int, int]]:
+        """`render --fresh` agreed to: the clip jobs still in flight in the run it set
+        aside in `dest` (committed rows with a job id; a run killed mid-job) go on this
+        run's ledger (`Store.ledger_carry`), with where and what from they were made. In
+        the set-aside run.db no render polled them again: their clips, paid for, were
+        never downloaded nor their bills recorded, and the fresh run bought the same
+        clips again. Here a scene asking for the same inputs takes its job
+        (`_unwanted_job`), and any other is billed unused with its clip kept
+        (`_settle_stale_jobs`). Returns (set-aside row, new row) pairs for
+        `_mark_carried`; [] when the set-aside run.db cannot be read (as before)."""
+        db = dest / "run.db"
+        if not db.is_file():
+            return []
+        try:
+            old = Store(db)
+        except (StoreError, sqlite3.Error, OSError):
+            return []
+        carried: list[tuple[int, int]] = []
+        try:
+            for r in old.ledger_rows():
+                if (
+                    r["stage"] != "clip"
+                    or r["state"] != "committed"
+                    or not r["remote_id"]
+                    or r["provider"] == "local"
+                ):
+                    continue
+                row = int(r["id"])
+                new = store.ledger_carry(
+                    r,
+                    origin=old.job_origin(row),
+                    job_input=old.job_input(row),
+                    carried_from=str(db),
+                )
+                carried.append((row, new))
+        finally:
+            old.close()
+        if carried:
+            self.reporter.warn(
+                f"--fresh: {len(carried)} clip job(s) of the previous run still in flight "
+                "(paid for) are carried into this run: a scene asking for the same inputs "
+                "takes its job, any other is billed unused and its clip kept"
+            )
+        return carried
+
+    def _mark_carried(self, dest: Path, carried: list[tuple[int, int]]) -> None:
+        """The set-aside run's rows `_carry_fresh_jobs` carried say where they went and
+        count nothing there (`Store.ledger_carried_away`): one job, one ledger's count."""
+        if not carried:
+            return
+        try:
+            old = Store(dest / "run.db")
+            try:
+                for row, new in carried:
+                    old.ledger_carried_away(row, str(self.run_dir / "run.db"), new)
+            finally:
+                old.close()
+        except (StoreError, sqlite3.Error, OSError) as e:
+            # (counted in both ledgers: over, never under; this run settles the jobs)
+            self.reporter.warn(
+                f"--fresh: could not note in {dest / 'run.db'} that its jobs were carried "
+                f"here ({e}); its ledger still counts them"
+            )
+
     def _undo_fresh(self) -> None:
         """--fresh, and the render stopped before the spend was agreed to (declined,
         Ctrl-C at the question, an error before it): nothing was spent, so the old run
@@ -5015,8 +5079,15 @@ class Pipeline:
         if self._aside_pending:
             self._set_aside_unjournaled(store)  # agreed to (or free): before anything is made
         if self._fresh_moved is not None:  # --fresh agreed to: the old run stays aside
+            dest = self._fresh_moved[0]
+            # its clip jobs still in flight are carried here first: killed before the
+            # meta is cleared, the next render puts the old run back (this run.db, and
+            # what it carried, gone with it); after, before the old rows say so, both
+            # ledgers count a job (over, never under)
+            carried = self._carry_fresh_jobs(store, dest)
             self._fresh_moved = None
             store.set_meta(FRESH_META, "")
+            self._mark_carried(dest, carried)
         self._rename_to_title(store)  # a new title: agreed to (or free), so now
         try:
             plan = await self._plan(store, planner)

@@ -19,7 +19,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -1332,6 +1332,68 @@ class Store:
             if origin is not None:
                 self._set_origin(db, row, origin)
             return row
+
+    def ledger_carry(
+        self,
+        row: Mapping[str, Any],
+        *,
+        origin: dict[str, str] | None,
+        job_input: tuple[str, float] | None,
+        carried_from: str,
+    ) -> int:
+        """A clip job still in flight in the run `render --fresh` set aside (`row`, of that
+        run's ledger), carried into this run's: committed with its job id, its estimate,
+        hold and time, where it was made (`origin`, with the salt it was fingerprinted
+        with) and what from (`job_input`), in one transaction. No step holds it: a scene
+        asking for those inputs takes it (`Pipeline._unwanted_job`), else it is billed
+        unused and its clip kept (`Pipeline._settle_stale_jobs`). Left in the set-aside
+        run.db, it was polled by no render: its paid clip never downloaded, its bill never
+        recorded. The money is spent already, so no budget check."""
+        now = time.time()
+        usage = json.dumps({"carried_from": carried_from, "carried_row": int(row["id"])})
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO ledger(scene_id,stage,provider,model,remote_id,state,"
+                "estimated_usd,held_usd,usage,created_at,updated_at) "
+                "VALUES(?,'clip',?,?,?,'committed',?,?,?,?,?)",
+                (
+                    str(row["scene_id"]),
+                    str(row["provider"]),
+                    str(row["model"]),
+                    str(row["remote_id"]),
+                    float(row["estimated_usd"]),
+                    row.get("held_usd"),
+                    usage,
+                    float(row["created_at"]),
+                    now,
+                ),
+            )
+            new = int(cur.lastrowid or 0)
+            if origin is not None:
+                self._set_origin(db, new, origin)
+            if job_input is not None:
+                db.execute(
+                    "INSERT INTO meta(key, value) VALUES(?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (
+                        f"{JOB_INPUT_META}{new}",
+                        json.dumps(
+                            {"input_key": job_input[0], "seconds": job_input[1]}, sort_keys=True
+                        ),
+                    ),
+                )
+            return new
+
+    def ledger_carried_away(self, row_id: int, to: str, new_row: int) -> None:
+        """This (set-aside) run's in-flight clip job was carried into the run at `to`, as
+        its row `new_row` (`ledger_carry`): that ledger counts and settles it now, so this
+        one counts nothing for it (refunded here, saying where it went)."""
+        usage = {
+            "reason": f"carried to the fresh run's ledger ({to}, row {new_row}), which bills it",
+            "carried_to": to,
+            "carried_row": new_row,
+        }
+        self._ledger_update(row_id, state="refunded", billed_usd=0.0, usage=json.dumps(usage))
 
     def ledger_note_lost(
         self, row_id: int, input_key: str, sent_at: float, *, grace: float | None = None

@@ -1266,3 +1266,66 @@ def test_render_let_go_killed_keeps_its_note_and_buys_the_clip_once(
     assert row["state"] == "billed" and row["usage"]["let_go"], row
     assert len(ledger(st, "clip", "billed")) == SCENES + 1
     assert ledger(st, "clip", "committed") == []
+
+
+def test_render_fresh_while_a_clip_job_runs_takes_that_paid_job(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed while a clip job runs, then `render --fresh`. The job's row stayed
+    committed in previous/<time>/run.db, never polled: its clip (paid for) was never
+    downloaded, its bill never recorded, and the fresh run bought the same clip again
+    (one job more than scenes). The fresh run now carries the job over: the scene asking
+    for the inputs it was made from takes it (one job per scene), billed on the new
+    run's ledger; the set-aside row says where it went and counts nothing."""
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    sim.min_polls = 2  # the first poll always sees the job running: the kill is mid-job
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    old = next(s for s in rig.status()["steps"] if s["stage"] == "clip" and s["remote_id"])
+    r2 = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh -> {r2.returncode}\n{r2.stdout}{r2.stderr}")
+    assert r2.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    after = rig.status()
+    rows = {r["remote_id"]: r for r in ledger(after, "clip")}
+    assert rows.get(old["remote_id"], {}).get("state") == "billed", (old, rows)
+    assert rig.totals()["jobs_created"] == SCENES, rig.history()
+    assert len(ledger(after, "clip", "billed")) == SCENES and not ledger(after, "clip", "committed")
+    (aside,) = (rig.out / "previous").iterdir()
+    con = sqlite3.connect(aside / "run.db")
+    try:
+        state, billed = con.execute(
+            "SELECT state, billed_usd FROM ledger WHERE remote_id=?", (old["remote_id"],)
+        ).fetchone()
+    finally:
+        con.close()
+    assert (state, billed) == ("refunded", 0.0)  # counted once: in the fresh run's ledger
+
+
+def test_render_fresh_with_other_inputs_bills_the_carried_job_and_keeps_its_clip(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The same, with the frame rate changed before `render --fresh`: no scene asks for
+    what the running job was made from. It stayed committed in previous/ for good, its
+    clip never downloaded; now it is billed on the fresh run's ledger, unused, and its
+    clip kept under its inputs (kept/), as a job replaced by an edit is."""
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    sim.min_polls = 2
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    old = next(s for s in rig.status()["steps"] if s["stage"] == "clip" and s["remote_id"])
+    rig.cfg.write_text(rig.cfg.read_text().replace("fps: 12", "fps: 10"))
+    r2 = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh -> {r2.returncode}\n{r2.stdout}{r2.stderr}")
+    assert r2.returncode == 0, rig.history()
+    after = rig.status()
+    rows = {r["remote_id"]: r for r in ledger(after, "clip")}
+    row = rows.get(old["remote_id"], {})
+    assert row.get("state") == "billed" and row["usage"].get("kept") is True, (old, row)
+    assert rig.totals()["jobs_created"] == SCENES + 1
+    assert len(ledger(after, "clip", "billed")) == SCENES + 1
+    assert [p for p in (rig.out / "kept" / "clip").iterdir() if not p.name.startswith(".")]
