@@ -146,20 +146,22 @@ def test_a_lost_requests_time_damaged_by_hand_is_no_traceback(
     the wait for its late job is counted) edited by hand to no time: `status` was a
     ValueError traceback ("could not convert string to float"), as was every render's
     look for late jobs. The row's own time stands in for it, and the row is left as it
-    was (it is money: committed, counted). (The row's model is the one status's
-    settings name, so its wait is counted.)"""
+    was (it is money: committed, counted). (The row's provider and model are the ones
+    status's settings name, --preset byteplus, so it is in flight and its wait counted:
+    a create to another provider than the settings' is outcome unknown, as the render
+    marks it.)"""
     db = finished / "run" / "run.db"
     note = json.dumps({"lost": {"input_key": "k", "sent_at": sent_at}})
     _sql(
         db,
         "INSERT INTO ledger(scene_id, stage, provider, model, remote_id, state,"
         " estimated_usd, billed_usd, usage, created_at, updated_at)"
-        " VALUES('01-health-1', 'clip', 'byteplus', 'local-kenburns-1', NULL, 'committed',"
-        " 0.5, NULL, ?, strftime('%s','now'), strftime('%s','now'))",
+        " VALUES('01-health-1', 'clip', 'byteplus', 'seedance-1-5-pro-251215', NULL,"
+        " 'committed', 0.5, NULL, ?, strftime('%s','now'), strftime('%s','now'))",
         note,
     )
     before = _sql(db, "SELECT * FROM ledger")
-    st, _ = status_json(finished, "run")
+    st, _ = status_json(finished, "run", "--preset", "byteplus")
     assert st["money"]["in_flight"] == 0.5, st["money"]
     (wait,) = st["late_wait"]
     assert wait["scenes"] == ["01-health-1"] and 0 < wait["seconds"] <= 300, wait
