@@ -501,6 +501,8 @@ def plan(
     for sc in res.plan.scenes:
         table.add_row(Text(sc.id), f"{sc.seconds:g}", Text(sc.affirmation))
     out.print(table)
+    for note in res.notes:  # run quiet: the render's information, said here instead
+        err.print(note, markup=False, highlight=False, soft_wrap=True)
     _say(f"[bold green]plan:[/bold green] {escape(str(path))}")
 
 

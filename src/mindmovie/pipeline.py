@@ -58,6 +58,7 @@ from mindmovie.plan import (
     COMPOSED_PLAN_META,
     DEFAULT_CLOSING,
     KEYFRAME_FIELDS,
+    PAINT_UNUSED_FIELDS,
     PHOTO_UNUSED_FIELDS,
     RENDERED_PLAN_META,
     Plan,
@@ -834,6 +835,9 @@ class RenderResult:
     gone: set[str] = field(default_factory=set)
     ran: list[tuple[str, str]] = field(default_factory=list)
     reused: list[tuple[str, str]] = field(default_factory=list)
+    #: what the reporter was told as information (`Pipeline._note_painted`): `plan`
+    #: runs quiet, and prints them under its table
+    notes: list[str] = field(default_factory=list)
 
 
 class _Slot:
@@ -2846,10 +2850,12 @@ class Pipeline:
         style = plan.style if plan is not None else None
         kf_name = self._keyframe_provider
         photo = plan is not None and self._photo_keyframe(scene, plan)
+        painted = plan is not None and self._painted_keyframe(scene, plan)
         # as plan.yaml has it (a moved folder's paths are rebased only in memory)
         scene = self._plan_yaml_scenes.get(scene.id, scene)
         store.set_meta(
-            RENDERED_PLAN_META + scene.id, rendered_scene(scene, style, kf_name, photo=photo)
+            RENDERED_PLAN_META + scene.id,
+            rendered_scene(scene, style, kf_name, photo=photo, painted=painted),
         )
 
     def _warn_boxes(self, name: str, shown: str) -> None:
@@ -2907,6 +2913,17 @@ class Pipeline:
         base = self.goals_path.absolute().parent
         for text in reference_photo_warnings(self.settings, self.goals, plan, base):
             self.reporter.warn(text)
+
+    def _note_painted(self, plan: Plan) -> None:
+        """Say once, at plan and render, that the offline painter follows neither the
+        style nor the reference photos (the person's photos, for a goal with none of its
+        own): the plan.yaml had both, `status` said a bare "reuse" after an edit of them,
+        and nothing said why a movie "of me" showed landscapes."""
+        painted = [sc for sc in plan.scenes if self._painted_keyframe(sc, plan)]
+        if note := painted_note(plan, painted):
+            self.reporter.info(note)
+            if self.result is not None:
+                self.result.notes.append(note)
 
     def _warn_small_photos(self, plan: Plan) -> None:
         """Warn, once per photo, about a goal photo the keyframe shows enlarged past
@@ -2996,6 +3013,23 @@ class Pipeline:
             return False
         source = self._source_photo(scene, plan)
         return source is not None and not photo_has_transparency(source)
+
+    def _unused_fields(self, plan: Plan) -> dict[str, tuple[str, ...]]:
+        """By scene id, the plan.yaml fields its keyframe is made without (a photo
+        keyframe's, a painted one's): the storyboard does not mark it out of date
+        for their edit, as the render redoes nothing."""
+        out: dict[str, tuple[str, ...]] = {}
+        for sc in plan.scenes:
+            if self._photo_keyframe(sc, plan):
+                out[sc.id] = PHOTO_UNUSED_FIELDS
+            elif self._painted_keyframe(sc, plan):
+                out[sc.id] = PAINT_UNUSED_FIELDS
+        return out
+
+    def _painted_keyframe(self, scene: Scene, plan: Plan) -> bool:
+        """Whether the offline painter draws this scene's keyframe (no goal photo), keyed
+        without the plan's style and the reference photos (`_keyframe_variants`)."""
+        return self._keyframe_provider == "local" and self._source_photo(scene, plan) is None
 
     async def _clip_once(
         self,
@@ -5101,6 +5135,7 @@ class Pipeline:
         self.result = res
         self._warn_small_photos(plan)
         self._warn_extra_references(plan)
+        self._note_painted(plan)
         self._warn_left_out(plan)
         if until == "plan":
             self._storyboard(store)  # scenes, affirmations and costs, before any picture
@@ -5282,6 +5317,7 @@ class Pipeline:
         raw = store.get_meta(KEYFRAMES_META)
         before = recorded_keyframes(self.run_dir, plan, raw=raw) if raw is not None else None
         out: dict[str, tuple[str, dict[str, object]]] = {}
+        unused = self._unused_fields(plan)
         for sc in plan.scenes:
             kf = self.run_dir / "scenes" / sc.id / "keyframe.png"
             if not kf.is_file():
@@ -5291,10 +5327,10 @@ class Pipeline:
                 fields = [*KEYFRAME_FIELDS, "style"]  # what plan.edited_fields watches
                 if self._keyframe_provider == "local":
                     fields.append("category")
-                if self._photo_keyframe(sc, plan):
-                    fields = [f for f in fields if f not in PHOTO_UNUSED_FIELDS]
-                elif self._keyframe_provider == "local" and self._source_photo(sc, plan) is None:
-                    fields.remove("style")  # not painted (`_keyframe_variants`)
+                # not what it is made from (`_keyframe_variants`): the board marked a
+                # painted keyframe out of date after a reference_photos edit status
+                # called reuse
+                fields = [f for f in fields if f not in unused.get(sc.id, ())]
                 out[sc.id] = (sha, keyframe_inputs(sc, plan.style, fields))
             elif sc.id in before and before[sc.id][0] == sha:
                 out[sc.id] = before[sc.id]
@@ -5329,7 +5365,7 @@ class Pipeline:
             planner = costs.estimate_planner(self.settings, self.goals).usd
             store.set_meta(COSTS_META, costs_record(plan, per_scene, planner))
             current = self._current_clips(store, plan)
-            store.set_meta(CLIPS_META, clips_record(plan, current))
+            store.set_meta(CLIPS_META, clips_record(plan, current, self._unused_fields(plan)))
             made = self._current_keyframes(store, plan)
             store.set_meta(KEYFRAMES_META, keyframes_record(made))
             kf_current = {sid: sha for sid, (sha, _) in made.items()}
@@ -5463,6 +5499,26 @@ def reference_photo_warnings(settings: Settings, goals: Goals, plan: Plan, base:
             "takes reference photos uses them)"
         )
     return out
+
+
+def painted_note(plan: Plan, painted: list[Scene]) -> str | None:
+    """The one note of `Pipeline._note_painted` for the `painted` scenes of `plan` (None:
+    no painted scene, or none with a style or reference photos it would leave unused)."""
+    unused = []
+    if (plan.style or "").strip():
+        unused.append("the style")
+    if any(sc.reference_photos for sc in painted):
+        unused.append("reference photos (goals.yaml's person.photos, plan.yaml's reference_photos)")
+    if not painted or not unused:
+        return None
+    ids = [sc.id for sc in painted]
+    shown = ", ".join(ids[:4]) + (f" +{len(ids) - 4}" if len(ids) > 4 else "")
+    return (
+        f"offline keyframes: {len(ids)} scene(s) without a goal photo ({shown}) are painted, "
+        f"a calm landscape in the goal's colours; the painter does not use "
+        f"{' or '.join(unused)}: only a paid keyframe model takes them (--preset byteplus "
+        "or google). To show your own photo in a scene offline, give its goal `photos:`"
+    )
 
 
 def goal_photo_warnings(settings: Settings, goals: Goals) -> list[str]:

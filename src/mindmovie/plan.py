@@ -404,17 +404,29 @@ CLIP_FIELDS = ("motion_prompt", "seconds")
 TEXT_FIELDS = ("affirmation",)
 
 
-#: fields a keyframe that is the goal's photo alone does not use (see `photo_keyframe`)
-PHOTO_UNUSED_FIELDS = ("style", "image_prompt", "category")
+#: fields a keyframe that is the goal's photo alone does not use (see `photo_keyframe`):
+#: its key holds the photo's bytes, the frame size and the fit (`pipeline.PHOTO_FIT`)
+PHOTO_UNUSED_FIELDS = ("style", "image_prompt", "category", "reference_photos")
+#: fields the offline painter does not draw from (see `painted_keyframe`): its key holds
+#: the prompt, seed, size and category (`local_media.paint_keyframe`). The plan's style
+#: and the reference photos (the person's, for a goal with none of its own) are for a
+#: paid keyframe model; an edit of them redoes nothing offline
+PAINT_UNUSED_FIELDS = ("style", "reference_photos")
 
 
 def rendered_scene(
-    scene: Scene, style: str | None, keyframe_provider: str, *, photo: bool = False
+    scene: Scene,
+    style: str | None,
+    keyframe_provider: str,
+    *,
+    photo: bool = False,
+    painted: bool = False,
 ) -> str:
     """What a render records when a scene's clip is done (made or reused), for
     `edited_fields` to compare plan.yaml with. Per scene and at that moment, so a render
     stopped halfway never vouches for scenes it did not finish. `photo`: its keyframe is
-    the goal's photo fitted to the frame, whose key holds no prompt or style."""
+    the goal's photo fitted to the frame, whose key holds no prompt or style; `painted`:
+    the offline painter drew it, from neither the style nor the reference photos."""
     record: dict[str, Any] = {
         "keyframe_provider": keyframe_provider,
         "style": style,
@@ -422,17 +434,30 @@ def rendered_scene(
     }
     if photo:
         record["keyframe"] = "photo"
+    elif painted:
+        record["keyframe"] = "painted"
     return json.dumps(record)
+
+
+def _recorded_keyframe(recorded: str | None) -> object:
+    """How `rendered_scene` recorded the scene's keyframe was made (None: not said)."""
+    try:
+        old = json.loads(recorded or "null")
+    except ValueError:
+        return None
+    return old.get("keyframe") if isinstance(old, dict) else None
 
 
 def photo_keyframe(recorded: str | None) -> bool:
     """Whether `rendered_scene` recorded a keyframe that is the goal's photo alone: an
     edit of its `PHOTO_UNUSED_FIELDS` redoes nothing."""
-    try:
-        old = json.loads(recorded or "null")
-    except ValueError:
-        return False
-    return isinstance(old, dict) and old.get("keyframe") == "photo"
+    return _recorded_keyframe(recorded) == "photo"
+
+
+def painted_keyframe(recorded: str | None) -> bool:
+    """Whether `rendered_scene` recorded a keyframe the offline painter drew: an edit of
+    its `PAINT_UNUSED_FIELDS` redoes nothing (status said a bare "reuse" for it)."""
+    return _recorded_keyframe(recorded) == "painted"
 
 
 #: run.db meta key: what the last compose took from plan.yaml besides the scenes' own

@@ -22,6 +22,7 @@ from mindmovie.plan import (
     CLIP_FIELDS,
     COMPOSED_PLAN_META,
     KEYFRAMES_META,
+    PAINT_UNUSED_FIELDS,
     PHOTO_UNUSED_FIELDS,
     RENDERED_PLAN_META,
     TEXT_FIELDS,
@@ -33,6 +34,7 @@ from mindmovie.plan import (
     movie_edits,
     movie_scene_changes,
     movie_settings_changes,
+    painted_keyframe,
     photo_keyframe,
 )
 from mindmovie.store import (
@@ -361,6 +363,8 @@ def collect_status(
         row["recorded"] = bool(recorded.get(row["scene_id"]))
         if photo_keyframe(recorded.get(row["scene_id"])):
             row["photo_keyframe"] = True  # its prompt and style do not reach it
+        elif painted_keyframe(recorded.get(row["scene_id"])):
+            row["painted_keyframe"] = True  # nor the style and references this one
         if look is not None and look.plan_kept and row.get("in_plan") is False:
             row["in_new_plan"] = False  # plan.yaml's, which the kept plan replaces
         if look is not None and (row.get("in_plan") is not False or row.get("in_new_plan")):
@@ -674,7 +678,7 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             return _from_reuse(row, settings_changed)
         if not row.get("recorded", True):
             return "reuse if inputs unchanged"
-        return _after_edits(row.get("edited", []), photo=row.get("photo_keyframe", False))
+        return _after_edits(row.get("edited", []), unused=_unused_fields(row))
     if kf_bad:
         return f"redo: {kf_bad}, then make the clip"
     reuse = row.get("reuse")
@@ -780,20 +784,38 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
     return "make the keyframe, then the clip"
 
 
-def _photo_note(edited: list[str]) -> str:
-    """Why edits of a photo keyframe's unused fields redo nothing."""
-    unused = [f for f in edited if f in PHOTO_UNUSED_FIELDS]
-    return f"{', '.join(unused)} edited, not used by a photo keyframe"
+#: what a keyframe made without some plan.yaml fields is called in status's note
+_PHOTO = "a photo keyframe"
+_PAINTER = "the offline painter"
 
 
-def _after_edits(edited: list[str], *, photo: bool = False) -> str:
+def _unused_fields(row: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
+    """The plan.yaml fields the scene's keyframe was made without, and what made it: a
+    goal's photo alone (`plan.PHOTO_UNUSED_FIELDS`) or the offline painter
+    (`plan.PAINT_UNUSED_FIELDS`); None for a keyframe that takes them all."""
+    if row.get("photo_keyframe"):
+        return PHOTO_UNUSED_FIELDS, _PHOTO
+    if row.get("painted_keyframe"):
+        return PAINT_UNUSED_FIELDS, _PAINTER
+    return None
+
+
+def _photo_note(edited: list[str], unused: tuple[tuple[str, ...], str] | None = None) -> str:
+    """Why edits of a keyframe's unused fields redo nothing (a photo keyframe's unless
+    `unused` says otherwise)."""
+    fields, what = unused or (PHOTO_UNUSED_FIELDS, _PHOTO)
+    names = [f for f in edited if f in fields]
+    return f"{', '.join(names)} edited, not used by {what}"
+
+
+def _after_edits(edited: list[str], *, unused: tuple[tuple[str, ...], str] | None = None) -> str:
     """A finished scene's next step given the plan.yaml fields edited since its render.
-    `photo`: its keyframe is the goal's photo alone (`plan.PHOTO_UNUSED_FIELDS`)."""
-    if photo and any(f in PHOTO_UNUSED_FIELDS for f in edited):
-        rest = [f for f in edited if f not in PHOTO_UNUSED_FIELDS]
+    `unused`: the fields its keyframe was made without (`_unused_fields`)."""
+    if unused is not None and any(f in unused[0] for f in edited):
+        rest = [f for f in edited if f not in unused[0]]
         if all(f in TEXT_FIELDS for f in rest):
             text = f"; new text ({rest[0]} edited)" if rest else ""
-            return f"reuse if settings unchanged ({_photo_note(edited)}){text}"
+            return f"reuse if settings unchanged ({_photo_note(edited, unused)}){text}"
         edited = rest
     if not edited:
         return "reuse if settings unchanged"
@@ -823,15 +845,17 @@ def _from_reuse(row: dict[str, Any], settings_changed: list[str] | None) -> str:
             return f"reuse; new text ({edited[0]} edited)"
         text = [f for f in edited if f in TEXT_FIELDS]
         more = f"; new text ({text[0]} edited)" if text else ""
-        if row.get("photo_keyframe") and any(f in PHOTO_UNUSED_FIELDS for f in edited):
-            # e.g. the image prompt of a scene shown as the goal's photo: nothing changes
-            return f"reuse ({_photo_note(edited)}){length}{more}" + new_plan
+        unused = _unused_fields(row)
+        if unused is not None and any(f in unused[0] for f in edited):
+            # e.g. the image prompt of a scene shown as the goal's photo, the style of a
+            # painted one: nothing changes
+            return f"reuse ({_photo_note(edited, unused)}){length}{more}" + new_plan
         return "reuse" + new_plan + (length + more if length else "")
     stage = "redo clip" if reuse.get("keyframe") else "redo"
     if new_plan:
         return stage + new_plan
-    if reuse.get("keyframe") and row.get("photo_keyframe"):
-        edited = [f for f in edited if f not in PHOTO_UNUSED_FIELDS]  # not what redoes it
+    if reuse.get("keyframe") and (unused := _unused_fields(row)) is not None:
+        edited = [f for f in edited if f not in unused[0]]  # not what redoes it
     if any(f not in TEXT_FIELDS for f in edited):
         return f"{stage}: {', '.join(edited)} edited"
     if not row.get("recorded", True):  # its plan was not recorded: edits unknown

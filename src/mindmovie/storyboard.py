@@ -833,15 +833,35 @@ _CLIP_INPUTS = ("goal", "image_prompt", "reference_photos", "motion_prompt", "se
 
 
 def _clip_inputs(scene: Scene) -> list[object]:
+    """The inputs as records before 2026-12-04 held them: every `_CLIP_INPUTS` field."""
     return [getattr(scene, name) for name in _CLIP_INPUTS]
 
 
-def clips_record(plan: Plan, current: Mapping[str, str]) -> str:
+def _clip_fields(scene: Scene, unused: Collection[str] = ()) -> dict[str, object]:
+    """The `_CLIP_INPUTS` fields of `scene` its clip was made from, by name, as JSON has
+    them: without `unused`, those its keyframe was made without (a goal photo's prompt,
+    a painted keyframe's reference photos)."""
+    return {
+        name: json.loads(json.dumps(getattr(scene, name), default=str))
+        for name in _CLIP_INPUTS
+        if name not in unused
+    }
+
+
+def clips_record(
+    plan: Plan, current: Mapping[str, str], unused: Mapping[str, Collection[str]] | None = None
+) -> str:
     """What `recorded_clips` reads back: each current clip's sha256 and the plan.yaml
-    fields it was made for."""
+    fields it was made for. `unused`: by scene id, fields its keyframe was made without
+    (`plan.PHOTO_UNUSED_FIELDS`, `plan.PAINT_UNUSED_FIELDS`): their edit leaves the clip
+    current (the board marked a painted scene's clip out of date after a reference_photos
+    edit that status rightly called reuse)."""
     return json.dumps(
         {
-            s.id: {"sha256": current[s.id], "inputs": _clip_inputs(s)}
+            s.id: {
+                "sha256": current[s.id],
+                "inputs": _clip_fields(s, (unused or {}).get(s.id, ())),
+            }
             for s in plan.scenes
             if s.id in current
         },
@@ -857,13 +877,20 @@ def recorded_clips(run_dir: Path, plan: Plan) -> dict[str, str] | None:
         return None
     try:
         data = json.loads(raw)
-        again = json.loads(clips_record(plan, {s.id: "" for s in plan.scenes}))
-        return {
-            s.id: str(data[s.id]["sha256"])
-            for s in plan.scenes
-            if s.id in data and data[s.id]["inputs"] == again[s.id]["inputs"]
-        }
-    except (ValueError, TypeError, KeyError):
+        out: dict[str, str] = {}
+        for s in plan.scenes:
+            entry = data.get(s.id)
+            if not isinstance(entry, dict):
+                continue
+            was = entry["inputs"]
+            if isinstance(was, dict):
+                now: object = _clip_fields(s, [f for f in _CLIP_INPUTS if f not in was])
+            else:  # a record of every field, written before 2026-12-04
+                now = json.loads(json.dumps(_clip_inputs(s), default=str))
+            if was == now:
+                out[s.id] = str(entry["sha256"])
+        return out
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None
 
 

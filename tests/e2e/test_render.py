@@ -1036,3 +1036,21 @@ def test_a_second_signal_ends_a_render_stuck_in_a_blocking_read(
         f"return. {again} to quit at once."
     )
     assert _cli("status", "run", "--json", cwd=workdir).returncode == 0
+
+
+def test_plan_and_render_say_once_what_the_offline_painter_leaves_unused(workdir: Path) -> None:
+    """examples/goals.yaml has a style and the person's photo, which every scene of a goal
+    without photos takes as its reference photos: offline, those scenes are painted
+    landscapes that use neither, and nothing said so (a movie "of me" showed no me)."""
+    note = (
+        "offline keyframes: 4 scene(s) without a goal photo (02-wealth-1, 04-career-1, "
+        "05-growth-1, 06-lifestyle-1) are painted, a calm landscape in the goal's colours; "
+        "the painter does not use the style or reference photos"
+    )
+    run = workdir / "run"
+    args = ("examples/goals.yaml", "-c", "small.yaml", "--out", str(run))
+    planned = _cli("plan", *args, cwd=workdir)
+    assert planned.stderr.count(note) == 1, planned.stderr
+    assert "warning" not in planned.stderr, planned.stderr
+    rendered = _cli("render", *args, cwd=workdir)
+    assert rendered.stderr.count(note) == 1, rendered.stderr

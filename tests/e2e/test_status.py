@@ -880,7 +880,9 @@ def test_a_style_or_reference_photo_edit_of_a_painted_scene_redoes_nothing(
     st = _status(workdir, run)
     rows = {s["scene_id"]: s for s in st["scenes"]}
     assert rows[painted]["reuse"] == {"keyframe": True, "clip": True}, rows[painted]
-    assert rows[painted]["next"] == "reuse", rows[painted]
+    assert rows[painted]["next"] == (
+        "reuse (style, reference_photos edited, not used by the offline painter)"
+    ), rows[painted]
 
     _render(workdir, run)
     after = _status(workdir, run)
@@ -894,3 +896,37 @@ def test_a_style_or_reference_photo_edit_of_a_painted_scene_redoes_nothing(
     for stage in ("keyframe", "clip"):
         was, now = before[(painted, stage)], steps[(painted, stage)]
         assert (now["attempts"], now["run_no"]) == (was["attempts"], was["run_no"]), stage
+
+
+def test_a_reference_photos_edit_leaves_the_board_current_and_status_says_why(
+    finished: Path,
+) -> None:
+    """A painted keyframe is drawn from its prompt, seed, size and category, a goal-photo
+    keyframe from the photo alone: neither from the scene's reference_photos. After an
+    edit of them the render rightly redid nothing, but `storyboard` (the record the
+    render left) marked the painted scene's keyframe and both scenes' clips "out of
+    date; the next render makes it again", and status said a bare "reuse" for both."""
+    workdir, run = finished, finished / "run"
+    painted, photo = "02-wealth-1", "03-relationships-1"  # examples/goals.yaml
+    extra = str((workdir / "examples" / "photos" / "me.jpg").resolve())
+
+    def edit(plan: dict[str, Any]) -> None:
+        for sc in plan["scenes"]:
+            if sc["id"] in (painted, photo):
+                sc["reference_photos"] = [*sc.get("reference_photos", []), extra]
+
+    _edit_plan(run, edit)
+    _cli("storyboard", str(run), cwd=workdir)
+    page = (run / "storyboard.html").read_text()
+    assert "out of date" not in page, [ln for ln in page.splitlines() if "out of date" in ln]
+    rows = {s["scene_id"]: s for s in _status(workdir, run)["scenes"]}
+    assert rows[painted]["next"] == (
+        "reuse (reference_photos edited, not used by the offline painter)"
+    ), rows[painted]
+    assert rows[photo]["next"] == (
+        "reuse (reference_photos edited, not used by a photo keyframe)"
+    ), rows[photo]
+    # what the painter does use still marks it: the board is not blind to edits
+    _edit_plan(run, lambda plan: plan["scenes"][2].update(image_prompt="A red barn."))
+    _cli("storyboard", str(run), cwd=workdir)
+    assert "keyframe out of date" in (run / "storyboard.html").read_text()
