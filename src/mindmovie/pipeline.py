@@ -5516,8 +5516,9 @@ def painted_note(plan: Plan, painted: list[Scene]) -> str | None:
     return (
         f"offline keyframes: {len(ids)} scene(s) without a goal photo ({shown}) are painted, "
         f"a calm landscape in the goal's colours; the painter does not use "
-        f"{' or '.join(unused)}: only a paid keyframe model takes them (--preset byteplus "
-        "or google). To show your own photo in a scene offline, give its goal `photos:`"
+        f"{' or '.join(unused)}: only a paid keyframe model uses "
+        f"{'it' if len(unused) == 1 else 'them'} (--preset byteplus or google). To show "
+        "your own photo in a scene offline, give its goal `photos:`"
     )
 
 

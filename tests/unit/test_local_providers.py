@@ -996,3 +996,29 @@ async def test_invisible_optional_text_is_not_given(tmp_path: Path) -> None:
     first = plan.scene("01-health-1")
     assert first.affirmation.startswith("I ") and "\ufeff" not in first.affirmation
     assert all(" of a person." in s.image_prompt for s in plan.scenes)
+
+
+def test_the_painted_note_names_what_the_painter_leaves_unused_in_good_english() -> None:
+    """`pipeline.painted_note`: said once at plan and render. With a style and no
+    reference photos it said "does not use the style: only a paid keyframe model takes
+    them"; no note when nothing is left unused or no scene is painted."""
+    from mindmovie.pipeline import painted_note
+    from mindmovie.plan import Plan, Scene
+
+    def scene(i: int, refs: list[str]) -> Scene:
+        return Scene(
+            id=f"0{i}-health-1", goal=i, category="health", affirmation="I am well",
+            image_prompt="A coast.", motion_prompt="Slow push in.", seconds=5,
+            reference_photos=refs,
+        )  # fmt: skip
+
+    bare, with_refs = scene(1, []), scene(2, ["/x/me.jpg"])
+    styled = Plan(title="T", closing="Thanks", style="oil", scenes=[bare, with_refs])
+    note = painted_note(styled, [bare])
+    assert note is not None and "does not use the style: only a paid keyframe model" in note
+    assert "uses it (--preset byteplus or google)" in note and "1 scene(s)" in note
+    both = painted_note(styled, [bare, with_refs])
+    assert both is not None and "does not use the style or reference photos" in both
+    assert "uses them (--preset" in both
+    assert painted_note(Plan(title="T", closing="Thanks", scenes=[bare, with_refs]), [bare]) is None
+    assert painted_note(styled, []) is None
