@@ -631,10 +631,12 @@ def render_html(
     planner_cost: float | None = None,
     old_keyframes: Collection[str] = (),
     failed: Mapping[str, str] | None = None,
+    painted: Sequence[str] = (),
 ) -> str:
     """The storyboard page as text (``write_storyboard`` saves it). ``images``: as for
     `render_sheet`. ``old_clips``: scene ids whose clip on disk is of earlier inputs
-    (not played: the next render makes it again). ``failed``: as `failed_steps`."""
+    (not played: the next render makes it again). ``failed``: as `failed_steps`.
+    ``painted``: scenes whose keyframe the offline painter drew (`painted_scenes`)."""
     clips = clips or {}
     failed = failed or {}
     per_scene = _costs_of(plan, costs)
@@ -687,6 +689,11 @@ def render_html(
             f"</article>"
         )
     style = f'<p class="style">Style: <bdi>{_e(plan.style)}</bdi></p>' if plan.style else ""
+    if painted:
+        # the board showed the style over landscapes that do not follow it, and the
+        # person's photos nowhere, without a word (status and render say it too)
+        note = PAINTED_NOTE.format(n=len(painted), ids=", ".join(painted))
+        style += f'<p class="style">{_e(note)}</p>'
     closing = (
         f"<footer>Closing card: <bdi>{_e(plan.closing)}</bdi></footer>" if plan.closing else ""
     )
@@ -720,6 +727,7 @@ def write_storyboard(
     planner_cost: float | None = None,
     old_keyframes: Collection[str] = (),
     failed: Mapping[str, str] | None = None,
+    painted: Sequence[str] = (),
 ) -> tuple[Path, Path]:
     """Write ``run_dir/storyboard.png`` and ``run_dir/storyboard.html``; return both paths.
 
@@ -761,6 +769,7 @@ def write_storyboard(
             planner_cost=planner_cost,
             old_keyframes=old_keyframes,
             failed=failed,
+            painted=painted,
         ),
     )
     return png_path, html_path
@@ -932,6 +941,32 @@ def recorded_keyframes(
         return None
 
 
+#: the page's line for the scenes the offline painter drew
+PAINTED_NOTE = (
+    "Painted offline ({n} scene(s): {ids}): a landscape in the goal's colours, drawn from "
+    "the prompt; the painter uses neither the style nor the reference photos (the "
+    "person's photos), which only a paid keyframe model takes."
+)
+
+
+def painted_scenes(run_dir: Path, plan: Plan) -> list[str]:
+    """The scenes of `plan` whose keyframe on record the offline painter drew: its record
+    (`keyframes_record`) holds the prompt and category but not the style, as
+    `Pipeline._current_keyframes` writes it for a painted keyframe alone (a paid one
+    holds the style, a goal photo's neither prompt nor category)."""
+    try:
+        data = json.loads(_meta(run_dir, KEYFRAMES_META) or "{}")
+        return [
+            s.id
+            for s in plan.scenes
+            if isinstance(entry := data.get(s.id), dict)
+            and {"image_prompt", "category"} <= set(entry["inputs"])
+            and "style" not in entry["inputs"]
+        ]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return []
+
+
 def _meta(run_dir: Path, key: str) -> str | None:
     db = run_dir / "run.db"
     if not db.is_file():
@@ -974,7 +1009,7 @@ def failed_notes(steps: Iterable[Step], plan: Plan) -> dict[str, str]:
 
 
 #: bump when the board is drawn differently, so an unchanged run redraws it once
-BOARD_VERSION = 5
+BOARD_VERSION = 6
 
 
 def board_inputs(
@@ -1104,4 +1139,5 @@ def storyboard_from_run(
         old_clips=old,
         planner_cost=planner_cost,
         old_keyframes=old_keyframes,
+        painted=painted_scenes(run_dir, plan),
     )

@@ -930,3 +930,19 @@ def test_a_reference_photos_edit_leaves_the_board_current_and_status_says_why(
     _edit_plan(run, lambda plan: plan["scenes"][2].update(image_prompt="A red barn."))
     _cli("storyboard", str(run), cwd=workdir)
     assert "keyframe out of date" in (run / "storyboard.html").read_text()
+
+
+def test_the_board_of_an_offline_render_says_which_scenes_are_painted(finished: Path) -> None:
+    """The board showed the plan's style above landscapes that do not follow it, and the
+    person's photos nowhere, with no word of why; it now says which scenes the painter
+    drew and that it uses neither (the render's board and `storyboard`'s alike)."""
+    workdir, run = finished, finished / "run"
+    line = (
+        "Painted offline (4 scene(s): 02-wealth-1, 04-career-1, 05-growth-1, "
+        "06-lifestyle-1): a landscape in the goal&#x27;s colours, drawn from the prompt; "
+        "the painter uses neither the style nor the reference photos"
+    )
+    assert (run / "storyboard.html").read_text().count(line) == 1
+    (run / "storyboard.html").unlink()
+    _cli("storyboard", str(run), cwd=workdir)
+    assert (run / "storyboard.html").read_text().count(line) == 1
