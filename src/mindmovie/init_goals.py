@@ -395,7 +395,7 @@ def _photos(ask: Ask, console: Console, base: Path, question: str) -> list[str]:
             return items
         if missing:
             console.print(
-                f"[yellow]Not found (relative to {escape(str(base))}): "
+                f"[yellow]Not found (relative to {escape(str(base.absolute()))}): "
                 f"{escape(', '.join(missing))}.[/yellow]"
             )
         for line in unusable:
@@ -473,7 +473,8 @@ def _ask_and_write(console: Console, dest: Path, ask: Ask, *, force: bool) -> Pa
     title = _required(ask, console, "Title of your movie", default="My Dream Life")
     console.print(
         "Categories: " + ", ".join(KNOWN_CATEGORIES) + ", or your own word. "
-        f"Photo paths are relative to {escape(str(dest_dir))}."
+        # the folder in full: `init --guided` (here) said "relative to ."
+        f"Photo paths are relative to {escape(str(dest_dir.absolute()))}."
     )
     goals: list[dict[str, Any]] = []
     while len(goals) < MAX_GOALS and (category := _category(ask, console, len(goals) + 1)):

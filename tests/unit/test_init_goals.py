@@ -699,3 +699,19 @@ def test_guided_stops_asking_for_goals_at_the_most_a_movie_takes(tmp_path: Path)
     goals = load_goals(guided(console, tmp_path, ask=script))
     assert len(goals.goals) == MAX_GOALS and not script.answers
     assert f"That is {MAX_GOALS} goals, the most one movie takes." in out.getvalue()
+
+
+def test_guided_here_names_the_folder_photos_are_relative_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mindmovie init --guided` in the folder itself (DIR "."): it said "Photo paths are
+    relative to ." and "Not found (relative to .)"; now the folder in full."""
+    monkeypatch.chdir(tmp_path)
+    script = Script(["", "health", "Run daily", "", "", "nope.jpg", "", "", ""])
+    out = io.StringIO()  # wide: a long tmp_path is folded at 100 columns
+    console = Console(file=out, width=1000, force_terminal=False, color_system=None)
+    guided(console, Path("."), ask=script)
+    text = " ".join(out.getvalue().split())
+    assert f"Photo paths are relative to {tmp_path}." in text, text
+    assert f"Not found (relative to {tmp_path}): nope.jpg." in text, text
+    assert "relative to ." not in text
