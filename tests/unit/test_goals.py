@@ -168,6 +168,16 @@ def test_file_not_found(tmp_path: Path) -> None:
     assert err.line is None
 
 
+def test_a_goals_yml_not_there_names_the_goals_yaml_that_is(tmp_path: Path) -> None:
+    """`render goals.yml` beside a goals.yaml said "file not found" alone."""
+    (tmp_path / "goals.yaml").write_text("title: T\ngoals: [{category: health, vision: V}]\n")
+    err = load_error(tmp_path / "goals.yml")
+    assert (
+        str(err) == f"{tmp_path / 'goals.yml'}: file not found; there is {tmp_path / 'goals.yaml'}"
+    )
+    assert str(load_error(tmp_path / "other.yml")).endswith("other.yml: file not found")
+
+
 def test_bad_yaml_reports_the_line(project: Path) -> None:
     text = """\
         title: Me
