@@ -635,7 +635,7 @@ def _block_under(lower: dict[str, Any], higher: dict[str, Any], at: list[str]) -
 
 
 def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
-    from mindmovie.yamlsrc import NotAFile, SourceTooLarge, read_source
+    from mindmovie.yamlsrc import NotAFile, SourceTooLarge, other_suffix, read_source
 
     try:
         raw = read_source(path)
@@ -644,7 +644,7 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     except NotAFile as e:
         raise ConfigError(f"{path}: config file {e.message()}") from None
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found{named_by}") from None
+        raise ConfigError(f"{path}: config file not found{named_by}{other_suffix(path)}") from None
     except IsADirectoryError:
         # (`-c ''` reaches here as ".", the folder the command runs in)
         raise ConfigError(

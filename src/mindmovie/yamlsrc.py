@@ -729,7 +729,7 @@ def read_source(path: Path) -> bytes:
     return raw
 
 
-def _other_suffix(path: Path) -> str:
+def other_suffix(path: Path) -> str:
     """ "; there is goals.yaml" for a `goals.yml` not there beside a goals.yaml that is
     (and the other way round): `render goals.yml` said "file not found" alone, of a
     file the person could see."""
@@ -751,7 +751,7 @@ def load_yaml(path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
     except (SourceTooLarge, NotAFile) as exc:
         raise error(path, None, None, exc.message()) from None
     except FileNotFoundError:
-        raise error(path, None, None, "file not found" + _other_suffix(path)) from None
+        raise error(path, None, None, "file not found" + other_suffix(path)) from None
     except IsADirectoryError:
         raise error(path, None, None, "is a directory, not a file") from None
     except PermissionError:

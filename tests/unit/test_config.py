@@ -1745,6 +1745,15 @@ def test_a_missing_config_file_named_by_mindmovie_config_names_the_variable(
     assert str(e.value) == f"{gone}: config file not found"
 
 
+def test_a_config_yml_not_there_names_the_config_yaml_that_is(tmp_path: Path) -> None:
+    """`-c config.yml` beside a config.yaml said "config file not found" alone."""
+    (tmp_path / "config.yaml").write_text("preset: local\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(tmp_path / "config.yml", env={})
+    there = tmp_path / "config.yaml"
+    assert str(e.value) == f"{tmp_path / 'config.yml'}: config file not found; there is {there}"
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
