@@ -691,9 +691,12 @@ def render_html(
     style = f'<p class="style">Style: <bdi>{_e(plan.style)}</bdi></p>' if plan.style else ""
     if painted:
         # the board showed the style over landscapes that do not follow it, and the
-        # person's photos nowhere, without a word (status and render say it too)
-        note = PAINTED_NOTE.format(n=len(painted), ids=", ".join(painted))
-        style += f'<p class="style">{_e(note)}</p>'
+        # person's photos nowhere, without a word: the note plan and render give
+        from mindmovie.pipeline import painted_note
+
+        ids = set(painted)
+        if note := painted_note(plan, [sc for sc in plan.scenes if sc.id in ids]):
+            style += f'<p class="style">{_e(note)}</p>'
     closing = (
         f"<footer>Closing card: <bdi>{_e(plan.closing)}</bdi></footer>" if plan.closing else ""
     )
@@ -939,14 +942,6 @@ def recorded_keyframes(
         return out
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
-
-
-#: the page's line for the scenes the offline painter drew
-PAINTED_NOTE = (
-    "Painted offline ({n} scene(s): {ids}): a landscape in the goal's colours, drawn from "
-    "the prompt; the painter uses neither the style nor the reference photos (the "
-    "person's photos), which only a paid keyframe model takes."
-)
 
 
 def painted_scenes(run_dir: Path, plan: Plan) -> list[str]:

@@ -938,11 +938,21 @@ def test_the_board_of_an_offline_render_says_which_scenes_are_painted(finished: 
     drew and that it uses neither (the render's board and `storyboard`'s alike)."""
     workdir, run = finished, finished / "run"
     line = (
-        "Painted offline (4 scene(s): 02-wealth-1, 04-career-1, 05-growth-1, "
-        "06-lifestyle-1): a landscape in the goal&#x27;s colours, drawn from the prompt; "
-        "the painter uses neither the style nor the reference photos"
+        "offline keyframes: 4 scene(s) without a goal photo (02-wealth-1, 04-career-1, "
+        "05-growth-1, 06-lifestyle-1) are painted, a calm landscape in the goal&#x27;s "
+        "colours; the painter does not use the style or reference photos"
     )
     assert (run / "storyboard.html").read_text().count(line) == 1
     (run / "storyboard.html").unlink()
     _cli("storyboard", str(run), cwd=workdir)
     assert (run / "storyboard.html").read_text().count(line) == 1
+    # with no style and no reference photos there is nothing unused to speak of
+
+    def bare(plan: dict[str, Any]) -> None:
+        plan["style"] = None
+        for sc in plan["scenes"]:
+            sc["reference_photos"] = []
+
+    _edit_plan(run, bare)
+    _cli("storyboard", str(run), cwd=workdir)
+    assert "offline keyframes" not in (run / "storyboard.html").read_text()
