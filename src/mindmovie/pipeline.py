@@ -822,6 +822,9 @@ class Outlook:
     #: scenes whose free local keyframe is painted again (its file gone or changed) and
     #: whose clip is reused if the new image comes out as the one it was made from
     if_same: frozenset[str] = frozenset()
+    #: what changed since plan.yaml was made ("plan.scene_seconds changed"), when that is
+    #: why a new plan is made: `status` names it on each scene's row
+    new_plan_cause: str = ""
 
 
 @dataclass
@@ -4928,7 +4931,7 @@ class Pipeline:
         done = (
             self._reused_steps(store, basis, restored, clips, same) if basis is not None else set()
         )
-        why = "" if plan is not None else self._new_plan_why(store, planner)
+        why, cause = ("", "") if plan is not None else self._new_plan_why(store, planner)
         return Outlook(
             plan,
             basis,
@@ -4938,25 +4941,27 @@ class Pipeline:
             plan_kept,
             clips,
             frozenset(same),
+            cause,
         )
 
-    def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> str:
-        """Why the render would not reuse plan.yaml (the same tests as `_reusable_plan`)."""
+    def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> tuple[str, str]:
+        """Why the render would not reuse plan.yaml (the same tests as `_reusable_plan`),
+        and what changed ("plan.scene_seconds changed") when that is the cause."""
         step = store.get("_run", "plan")
         if not (self.run_dir / "plan.yaml").is_file():
-            return "there is no plan.yaml: the next render makes one"
+            return "there is no plan.yaml: the next render makes one", ""
         if step is None:
             return (
                 "plan.yaml is not in this run's journal (run.db is new): the next render "
                 "makes a new plan (the old one is kept as plan.previous.yaml)"
-            )
+            ), ""
         if step.status != "succeeded":
-            return "the last plan did not finish: the next render makes a new plan"
+            return "the last plan did not finish: the next render makes a new plan", ""
+        cause = self._replan_reason(step.detail, self._plan_basis(planner))
         return (
-            f"{self._replan_reason(step.detail, self._plan_basis(planner))} since plan.yaml "
-            "was made: the next render makes a new plan (the old one is kept as "
-            "plan.previous.yaml)"
-        )
+            f"{cause} since plan.yaml was made: the next render makes a new plan (the old "
+            "one is kept as plan.previous.yaml)"
+        ), cause
 
     def estimate(self, store: Store, planner: Planner | tuple[str, str]) -> costs.RunEstimate:
         """What this render will still cost: steps it would reuse, and jobs in flight for

@@ -380,6 +380,10 @@ def collect_status(
                 if plan_ids is None and plan_error is None:
                     # plan.yaml deleted: not goals.yaml or a setting, as said before
                     row["new_plan_cause"] = "plan.yaml deleted"
+                elif look.new_plan_cause:
+                    # "plan.scene_seconds changed", as the line under the table says it:
+                    # each row said "goals.yaml or plan settings changed", either of them
+                    row["new_plan_cause"] = look.new_plan_cause
                 if new_ids is not None and sid not in new_ids:
                     row["in_new_plan"] = False
         row["next"] = _next_action(row, inputs.get("settings_changed"))

@@ -956,3 +956,16 @@ def test_the_board_of_an_offline_render_says_which_scenes_are_painted(finished: 
     _edit_plan(run, bare)
     _cli("storyboard", str(run), cwd=workdir)
     assert "offline keyframes" not in (run / "storyboard.html").read_text()
+
+
+def test_a_new_plan_row_names_what_changed_as_the_line_under_the_table_does(
+    finished: Path,
+) -> None:
+    """`status RUN` without the render's config (scene_seconds 5, not 2): the line under
+    the table said "plan.scene_seconds changed since plan.yaml was made", and each row
+    "redo (a new plan: goals.yaml or plan settings changed)", as if it were unknown."""
+    workdir, run = finished, finished / "run"
+    st = _status(workdir, run, "--preset", "local")
+    nxt = {s["next"] for s in st["scenes"]}
+    assert nxt == {"redo (a new plan: plan.scene_seconds changed)"}, nxt
+    assert st["inputs"]["new_plan_why"].startswith("plan.scene_seconds changed since"), st
