@@ -105,6 +105,30 @@ def _say(text: str, *, markup: bool = True, highlight: bool = False) -> None:
     out.print(text, markup=markup, highlight=highlight, soft_wrap=True)
 
 
+def _scene_lines(scene: str, facts: list[str], nxt: str, width: int) -> list[str]:
+    """`status`'s line a scene (a terminal too narrow for its table), broken only between
+    a label and the next: one long line, the terminal wrapped it anywhere, so at 30
+    columns 'clip' ended a line and its '-,' began the next. "next render:" is kept with
+    the first word of what it says when both fit; a word wider than the terminal (a job
+    id at 20 columns) is on a line of its own, folded by the terminal. The lines after a
+    scene's first are indented two spaces, so that each scene's first line stands out."""
+    from mindmovie.costs import packed
+
+    chunks = [f"{scene}:", *(f"{f}," for f in facts[:-1])]
+    if facts:
+        chunks.append(facts[-1] + (";" if nxt else ""))
+    words = nxt.split()
+    if words:
+        head = "next render:"
+        if len(head) + 1 + len(words[0]) <= width:
+            chunks.append(f"{head} {words.pop(0)}")
+        else:
+            chunks.append(head)
+        chunks += words
+    first, *rest = packed(chunks, width - 2)
+    return [first, *(f"  {line}" for line in rest)]
+
+
 def _check_budget(given: str | None) -> float | None:
     """The --budget cap in dollars, refused first thing (`render`, `plan`) when it is no
     cap: not a number, nan (every call compared with it is refused), infinite (no cap,
@@ -766,8 +790,8 @@ def status(
         for scene, states, money_row, nxt in rows:
             named = [] if scene == "(planner)" else list(zip(state_columns, states, strict=True))
             named += [(h, v) for h, v in zip(money_columns, money_row, strict=True) if v]
-            facts = ", ".join(f"{h} {v}" for h, v in named)
-            _say(f"{scene}: {facts}" + (f"; next render: {nxt}" if nxt else ""), markup=False)
+            for line in _scene_lines(scene, [f"{h} {v}" for h, v in named], nxt, out.width):
+                _say(line, markup=False)
     else:
         for shown_table in [table, *([spend_table] if apart else [])]:
             if narrow:  # the blank line above each table its edges gave

@@ -779,9 +779,10 @@ def _models_line(est: RunEstimate) -> str:
     return ", ".join(f"{stage} {' and '.join(models)}" for stage, models in seen.items())
 
 
-def _packed(chunks: list[str], width: int) -> list[str]:
+def packed(chunks: list[str], width: int) -> list[str]:
     """`chunks` one space apart in lines of at most `width`, broken only between chunks:
-    wrapped by rich, a line a row split a pair from its amount ('keyframe' / '$0.03').
+    wrapped by rich (or the terminal), a line a row split a pair from its amount
+    ('keyframe' / '$0.03'). Also `status`'s line a scene.
     A chunk wider than the line is on a line of its own (rich folds it)."""
     lines: list[str] = []
     for chunk in chunks:
@@ -820,7 +821,7 @@ def estimate_table(est: RunEstimate) -> Table:
                 for r in rows:
                     named = [f"{h} {v}" for h, v in zip(HEADS[1:], r[1:], strict=True) if v]
                     chunks = [f"{r[0]}:", *(f"{n}," for n in named[:-1]), *named[-1:]]
-                    for line in _packed(chunks, options.max_width):
+                    for line in packed(chunks, options.max_width):
                         yield Text(line)
                 yield Text(str(self.caption))
                 return

@@ -219,12 +219,12 @@ def test_a_terminal_too_narrow_for_the_table_gets_a_line_a_scene(
 ) -> None:
     """At 30 columns (COLUMNS=30) rich cut "done" to "do…" and dropped the "next render"
     column: what the next render does was not said at all. A line a scene instead, each
-    value named; the terminal wraps it."""
+    value named (its lines joined back: they are broken between labels)."""
     ids = ["01-health-1", f"{LONG}-1"]
     info = _info(ids) if paid == "free" else _paid_info(ids, True)
     text = _status_table(monkeypatch, tmp_path, info, columns)
     assert "…" not in text, text
-    lines = text.splitlines()
+    lines = _joined(text.splitlines())
     assert lines[0] == str(tmp_path)
     if paid == "free":
         for sid in ids:
@@ -241,6 +241,17 @@ def test_a_terminal_too_narrow_for_the_table_gets_a_line_a_scene(
             "(sent before the last run stopped)"
         ) in lines, text
         assert "(planner): est. $0.02, billed $0.02" in lines, text
+
+
+def _joined(lines: list[str]) -> list[str]:
+    """A line a scene's lines, each continued line (indented) put back on its scene's."""
+    whole: list[str] = []
+    for ln in lines:
+        if ln.startswith("  ") and whole:
+            whole[-1] += " " + ln.strip()
+        else:
+            whole.append(ln)
+    return whole
 
 
 @pytest.mark.parametrize("paid", ["free", "in flight"])
@@ -267,3 +278,40 @@ def test_at_40_columns_no_word_that_fits_is_folded(
     said = {w for row in info["scenes"] for w in row["next"].split() if w != JOB}
     assert said <= next_words, "\n".join(lines)
     assert header.split()[-2:] == ["next", "render"], header
+
+
+@pytest.mark.parametrize("columns", [30, 24, 20])
+def test_a_line_a_scene_keeps_each_label_beside_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    """Under ~32 columns status prints a line a scene; printed as one long line, the
+    terminal wrapped it anywhere: at 30 columns 'clip' ended a line and '-,' began the
+    next, 'in flight' / '$0.13'. Each line now fits the terminal and is broken only
+    between a label and the next (continued lines indented), as estimate's line a row."""
+    ids = ["01-health-1", "02-wealth-1"]
+    text = _status_table(monkeypatch, tmp_path, _paid_info(ids, True), columns)
+    lines = text.splitlines()
+    start = 1  # below the run folder
+    end = next(i for i, ln in enumerate(lines) if ln.startswith("spend:"))
+    scene_lines = lines[start:end]
+    assert len(scene_lines) > len(ids) + 1, lines  # folded: the case under test
+    in_next = False  # in what "next render:" says (words, broken anywhere between)
+    for ln in scene_lines:
+        if ln.strip() != JOB:  # the one word wider than 20 columns
+            assert len(ln) <= columns, lines
+        words = ln.split()
+        if not ln.startswith(" "):
+            in_next = False
+        if words[0] == "next":
+            in_next = True
+            assert words[1:2] == ["render:"] and len(words) > 2, lines  # with its first word
+        if not in_next:  # a line ends with a pair's ',' or ';' (or the id's ':')
+            assert ln[-1] in ",;:" or ln.endswith("billed $0.02"), lines
+        value = words[0].startswith("$") or words[0].rstrip(",;") in {"-", "done", "1"}
+        assert not value, lines
+    starts = [ln.split(":")[0] for ln in scene_lines if not ln.startswith(" ")]
+    assert starts == [*ids, "(planner)"], lines
+    # every value still there, in order
+    joined = " ".join(" ".join(ln.split()) for ln in scene_lines)
+    assert "image done, clip -, tries 1, est. $0.13, billed $0.03, in flight $0.13;" in joined
+    assert f"next render: poll job {JOB} (sent before the last run stopped)" in joined
