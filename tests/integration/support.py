@@ -131,6 +131,13 @@ def cli_env(sim: SimServer, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return cfg, env
 
 
+def sign_video_urls(sim: SimServer) -> None:
+    """The sim's Seedance video URLs signed as Ark's are (X-Tos-Date now, 24 h): a 404
+    on an unsigned one is the clip gone at once (`SeedanceVideo._gone`)."""
+    now = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    sim.video_url_query = f"X-Tos-Date={now}&X-Tos-Expires=86400&X-Tos-Signature=x"
+
+
 def no_retry_waits(monkeypatch: Any) -> None:
     """Retries go again at once: a test of what is retried need not sleep through it."""
     from mindmovie import retry

@@ -29,6 +29,7 @@ from tests.integration.support import (
     no_retry_waits,
     seedance_only,
     settings_for,
+    sign_video_urls,
     tiny_local_settings,
 )
 from tests.sim.server import SimServer
@@ -2040,10 +2041,12 @@ async def test_a_404_on_a_clip_just_made_is_retried_by_the_next_render_not_bough
     there; the job stays journaled and billed once, `status` says to poll it again, the
     render downloaded it once (no loop), and the next render downloads the SAME job,
     buying nothing. Without the task's updated_at (as Veo, which does not say when an
-    operation finished), the finish is this render's own: it created the job."""
+    operation finished), the finish is this render's own: it created the job. The URL
+    signed, as Ark's are (unsigned: test_a_404_on_an_unsigned_clip_url_fails_it_at_once)."""
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     sim.job_seconds = 0.3
+    sign_video_urls(sim)
     goals = tmp_path / "goals.yaml"
     goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
     s = _paid_clips_only(sim)
@@ -2074,6 +2077,44 @@ async def test_a_404_on_a_clip_just_made_is_retried_by_the_next_render_not_bough
     assert sim.stats()["totals"]["jobs_created"] == 1  # the same job, downloaded
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
     assert not any(asked), asked  # nothing new to pay for
+
+
+async def test_a_404_on_an_unsigned_clip_url_fails_it_at_once(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip just made (and billed) whose video URL carries no expiry (not signed, as
+    Ark's are) answers 404: it was kept as a storage delay within the 24 h and every
+    render failed the scene on it again for a day. Now, as a Seedream image's: the scene
+    fails at once saying the clip was billed and the next render buys it again; the job
+    stays on the ledger billed (once), the download was tried once, and the next render
+    asks before buying the new clip."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    sim.add_fault("http", path=".mp4", method="GET", status=404, count=None)
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    msg = str(ei.value)
+    assert "HTTP 404, the result URL is gone: it carries no expiry" in msg, msg
+    assert "it was billed. The next render buys the clip again (about $" in msg, msg
+    assert "should still be there" not in msg and "retries them" not in msg, msg
+    assert len(sim.requests(path=".mp4", method="GET")) == 1  # not tried again
+    (row,) = ledger_rows(run, "clip")
+    assert row["state"] == "billed", row
+    (scene,) = collect_status(run)["scenes"]
+    assert "buy the clip again" in scene["next"], scene
+    sim.clear_faults()
+    asked: list[float] = []
+    res = await Pipeline(
+        goals, s, out=run, keys=KEYS, confirm=lambda e: asked.append(e.total) or True
+    ).run()
+    assert res.movie is not None and asked and asked[0] > 0, asked
+    assert sim.stats()["totals"]["jobs_created"] == 2
+    assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed", "billed"]
 
 
 def test_the_failed_scenes_message_says_retries_only_of_those_it_retries() -> None:

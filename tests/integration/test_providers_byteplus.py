@@ -38,6 +38,7 @@ from mindmovie.providers.base import (
 )
 from mindmovie.providers.byteplus import SeedanceVideo, SeedreamKeyframes
 from mindmovie.retry import with_retry
+from tests.integration.support import sign_video_urls
 from tests.sim import SimServer
 from tests.sim.fixtures import SimClock
 
@@ -1434,7 +1435,9 @@ async def test_a_404_just_after_the_task_finished_is_tried_again_not_gone(
     `ResultGone` at once: the clip counted lost and the next render offered to buy it
     again. It is a `JobFailed` saying it should still be there and that the next render
     tries it again (nothing bought); one download and one refresh, no loop; and the same
-    task downloads once the URL answers."""
+    task downloads once the URL answers. (Its URL signed, as Ark's are: unsigned, see
+    test_a_404_on_an_unsigned_video_url_is_the_clip_gone_at_once.)"""
+    sign_video_urls(sim)
     video = seedance(sim)
     req = vreq(keyframe)
     st = await wait_done(video, await video.submit(req))
@@ -1479,7 +1482,9 @@ async def test_a_404_of_a_task_without_updated_at_goes_by_the_finish_the_caller_
     """A task answering without updated_at: the caller's finish (an earlier render's
     bill) decides. Within the 24 h (20 h ago) a 404 is a `JobFailed`, tried again; past
     them (25 h) `ResultGone`; with no finish at all nothing bounds the result's age, so
-    a 404 stays `ResultGone` (as before; the pipeline supplies one when it knows it)."""
+    a 404 stays `ResultGone` (as before; the pipeline supplies one when it knows it).
+    The URL signed, as Ark's are, its own expiry ahead."""
+    sign_video_urls(sim)
     video = seedance(sim)
     req = vreq(keyframe)
     st = await wait_done(video, await video.submit(req))
@@ -1494,6 +1499,30 @@ async def test_a_404_of_a_task_without_updated_at_goes_by_the_finish_the_caller_
     else:
         assert isinstance(e.value, ResultGone), e.value
         assert "HTTP 404, the result URL is gone" in str(e.value)
+
+
+@pytest.mark.parametrize("status", [404, 410])
+async def test_a_404_on_an_unsigned_video_url_is_the_clip_gone_at_once(
+    sim: SimServer, keyframe: Path, tmp_path: Path, status: int
+) -> None:
+    """A task that has just succeeded, its video URL carrying no expiry of its own (not
+    signed, as Ark's are) and answering 404/410, also after the refresh: it was taken
+    for a storage delay within the task's 24 h (a `JobFailed`, the job kept, every
+    render failing on it again for a day), as a Seedream image's was before 8384b06.
+    Nothing says such a URL will ever serve the clip: `ResultGone` at once, saying so."""
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    assert st.video_url is not None and "?" not in st.video_url, st  # unsigned
+    assert st.finished_at is not None and abs(st.finished_at - time.time()) < 60
+    sim.add_fault("http", path="/_sim/files/", status=status, count=None)
+    with pytest.raises(JobFailed) as e:
+        await video.fetch(st, req, tmp_path / "clip.mp4")
+    assert isinstance(e.value, ResultGone), e.value
+    text = str(e.value)
+    assert f"HTTP {status}, the result URL is gone: it carries no expiry" in text, text
+    assert "should still be there" not in text, text
+    assert not (tmp_path / "clip.mp4").exists() and created(sim) == 1
 
 
 async def test_a_403_not_known_to_be_expired_is_not_taken_for_gone(

@@ -241,6 +241,10 @@ class SimServer:
         #: (`X-Tos-Date=...&X-Tos-Expires=...`): '' for none. Set to an expired one, a
         #: 404 on the URL is the image gone for good (`base.url_expired`)
         self.image_url_query = ""
+        #: the same for the Seedance video URLs: '' for none (a 404 on such a URL is the
+        #: clip gone, `SeedanceVideo._gone`); a signed one within its expiry, a 404 is
+        #: taken for a storage delay within the task's 24 h
+        self.video_url_query = ""
         #: a job (Ark task, Veo operation) is known only to the key that made it, as an
         #: account's (project's) own: polled or listed with another key, it is not found
         self.jobs_per_key = False
@@ -392,6 +396,7 @@ class SimServer:
             self.job_seconds, self.media_scale, self.min_polls, self.planner = self._defaults
             self.cache_tokens = (0, 0)
             self.image_url_query = ""
+            self.video_url_query = ""
             self.jobs_per_key = False
             # a request a `delay` still holds is let go and dropped, so it cannot reach
             # the next test's jobs
@@ -1103,7 +1108,8 @@ class _Handler(BaseHTTPRequestHandler):
         }
         host = self._host_url()
         if st == "succeeded":
-            content: Json = {"video_url": f"{host}/_sim/files/{job.file_ids[0]}.mp4"}
+            query = f"?{self.sim.video_url_query}" if self.sim.video_url_query else ""
+            content: Json = {"video_url": f"{host}/_sim/files/{job.file_ids[0]}.mp4{query}"}
             if job.last_frame_id:
                 content["last_frame_url"] = f"{host}/_sim/files/{job.last_frame_id}.png"
             d["content"] = content

@@ -989,18 +989,29 @@ class SeedanceVideo:
           (its URL expired), whatever the URL carries; within them a plain `JobFailed`.
         - A 404/410 (`NotFoundAtUrl`, from `_status_error`) of a task that still reports
           its video (`kept`: the fresh poll says succeeded) and finished less than
-          `result_url_seconds` ago, on a URL whose own expiry (`url_expired`) has not
-          passed: a `JobFailed`, tried again by the next render, nothing bought. The URL
+          `result_url_seconds` ago, on a signed URL whose own expiry (`url_expired`) has
+          not passed: a `JobFailed`, tried again by the next render, nothing bought. The URL
           should still be there; a 404 minutes after the finish is far likelier the
           object store or CDN not having the object everywhere yet, or a proxy's, than
           the result gone, and taking it for gone bought the clip again.
-        - A 404/410 past that validity, on a URL past its own expiry, or of a task that
+        - A 404/410 past that validity, on a URL past its own expiry or carrying none
+          (not signed: nothing says it will ever serve the clip), or of a task that
           no longer reports a video: `ResultGone`. So too when the finish is unknown:
           nothing then bounds the result's age (a task found after a crash may have
           finished days ago), and a `JobFailed` would say "render again retries" of a
           result that may be long gone, render after render, with no time to end it."""
         age = time.time() - state.finished_at if state.finished_at else None
         within = age is not None and age <= self.result_url_seconds
+        if isinstance(e, NotFoundAtUrl) and url_expiry(url) is None:
+            # as a keyframe's (`_gone_for_good`): a URL that carries no expiry (not
+            # signed, as Ark's are) was taken for a storage delay within the 24 h, the
+            # job kept, and every render failed the scene on it again for a day
+            return ResultGone(
+                f"{e.message}: it carries no expiry (not signed, as Ark's are), so no "
+                "delay in its storage",
+                provider=PROVIDER,
+                scene_id=e.scene_id,
+            )
         if isinstance(e, NotFoundAtUrl) and within and kept and not url_expired(url):
             assert age is not None
             return JobFailed(
