@@ -831,10 +831,18 @@ def status(
     for key in lacking or []:
         var, *also = key["variables"]
         names = var + (f" (or {', '.join(also)})" if also else "")
+        whose = f"{key['provider']}'s key, which {key['needed_by']} uses for " + " and ".join(
+            key["stages"]
+        )
+        if key["why"]:  # set with a flaw (a space inside): status called it set, said nothing
+            _say(
+                f"key: {names} is set but unusable ({whose}): it {key['why']} The next "
+                "render refuses to start until it is set again",
+                markup=False,
+            )
+            continue
         _say(
-            f"key: {names} is not set: {key['provider']}'s key, which {key['needed_by']} "
-            f"uses for {' and '.join(key['stages'])}; the next render refuses to start "
-            "until it is set",
+            f"key: {names} is not set: {whose}; the next render refuses to start until it is set",
             markup=False,
         )
     if live:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import SecretStr
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -335,7 +336,9 @@ def missing_keys(settings: Settings, keys: Keys) -> list[dict[str, Any]]:
     """The keys `settings` use that `keys` lack: the render refuses to start without them
     (exit 2, naming the variable, before any step), however much of the run is done. Per
     provider: its variables (`variable` the one named first), the stages that use it
-    and who asks for it (`_needed_by`). Names only, never a value (`status`)."""
+    and who asks for it (`_needed_by`), and `state`: "not set", or "unusable" for a key
+    set with a flaw the render refuses (`key_flaw`, said in `why`; status called such a
+    key set and said nothing). Names only, never a value (`status`)."""
     stages: tuple[Literal["planner", "keyframes", "video"], ...] = (
         "planner",
         "keyframes",
@@ -343,7 +346,9 @@ def missing_keys(settings: Settings, keys: Keys) -> list[dict[str, Any]]:
     )
     out: list[dict[str, Any]] = []
     for provider in sorted(settings.key_providers()):
-        if getattr(keys, provider, None) is not None:
+        key = getattr(keys, provider, None)
+        flaw = key_flaw(key.get_secret_value()) if key is not None else None
+        if key is not None and flaw is None:
             continue
         names = KEY_VARIABLES[provider]
         out.append(
@@ -353,9 +358,20 @@ def missing_keys(settings: Settings, keys: Keys) -> list[dict[str, Any]]:
                 "variables": list(names),
                 "stages": [s for s in stages if settings.stage_provider(s) == provider],
                 "needed_by": _needed_by(settings, provider).removeprefix("needed by "),
+                "state": "unusable" if flaw else "not set",
+                "why": flaw,
             }
         )
     return out
+
+
+def key_state(key: str | None) -> str:
+    """A key as `providers` says it: "set", "not set", or "set but unusable" with why
+    (`key_flaw`), never its value; a key with a space inside was listed as set."""
+    if key is None:
+        return "not set"
+    flaw = key_flaw(key)
+    return f"set but unusable: it {flaw}" if flaw else "set"
 
 
 def _needed_by(settings: Settings, provider: str) -> str:
@@ -716,6 +732,10 @@ def doctor_table(checks: list[Check], preset: str, width: int | None = None) -> 
     return table
 
 
+def _secret(key: SecretStr | None) -> str | None:
+    return key.get_secret_value() if key is not None else None
+
+
 def providers_rows(keys: Keys | None = None) -> list[dict[str, Any]]:
     """The catalog as rows for `mindmovie providers` (key presence, never values), with
     each price's source and the date it was checked. `model` is the id config.yaml
@@ -772,7 +792,7 @@ def providers_rows(keys: Keys | None = None) -> list[dict[str, Any]]:
                 "default": m.default,
                 "capabilities": ", ".join(bits) or "-",
                 "price": f"{rates} {unit}" + (" (3rd-party source)" if p.third_party else ""),
-                "key": f"{var} {'set' if getattr(keys, m.provider) else 'not set'}",
+                "key": f"{var} {key_state(_secret(getattr(keys, m.provider)))}",
                 "price_source": p.source,
                 "price_checked": p.checked.isoformat(),
             }

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from mindmovie.doctor import NOT_ONE_WORD
 from tests import mindmovie_fork
 from tests.e2e.project import SMALL, new_project, status_json
 
@@ -721,6 +722,53 @@ def test_status_names_a_key_the_next_render_needs_and_is_not_set(workdir: Path) 
     assert json.loads(proc.stdout)["missing_keys"] == [] and secret not in proc.stdout
     proc = mindmovie("status", str(run), "-c", "small.yaml")  # the local preset: no key
     assert proc.returncode == 0 and "key: " not in proc.stdout, proc.stdout
+
+
+def test_status_and_providers_say_a_key_with_a_space_inside_is_unusable(
+    workdir: Path,
+) -> None:
+    """A key with a space inside (doctor.key_flaw) is refused by the render before any
+    call, but `status` had no word of it (missing_keys empty, no key line) and
+    `providers` listed it as "ANTHROPIC_API_KEY set". Both say it is set but unusable,
+    and why, never printing the key."""
+    run = workdir / "run"
+    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    keys = ("ANTHROPIC_API_KEY", "ARK_API_KEY", "BYTEPLUS_API_KEY", "GOOGLE_API_KEY")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_") and k not in keys}
+    secret = "sk-ant-do-not-print 0123456789"
+    env = {**base, "COLUMNS": "200", "ANTHROPIC_API_KEY": secret, "ARK_API_KEY": "ark-fine"}
+
+    def mindmovie(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mindmovie", *args],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        assert "do-not-print" not in proc.stdout + proc.stderr
+        return proc
+
+    paid = ("-c", "small.yaml", "--preset", "byteplus")
+    text = mindmovie("status", str(run), *paid).stdout
+    lines = [ln for ln in text.splitlines() if ln.startswith("key")]
+    assert lines == [
+        "key: ANTHROPIC_API_KEY is set but unusable (anthropic's key, which preset byteplus "
+        f"uses for planner): it {NOT_ONE_WORD} The next render refuses to start until it is "
+        "set again"
+    ], lines
+    missing = json.loads(mindmovie("status", str(run), *paid, "--json").stdout)["missing_keys"]
+    assert [(k["variable"], k["state"], k["why"]) for k in missing] == [
+        ("ANTHROPIC_API_KEY", "unusable", NOT_ONE_WORD)
+    ], missing
+    rows = json.loads(mindmovie("providers", "--json").stdout)
+    said = {r["provider"]: r["key"] for r in rows}
+    assert said["anthropic"] == f"ANTHROPIC_API_KEY set but unusable: it {NOT_ONE_WORD}", said
+    assert said["byteplus"] == "ARK_API_KEY or BYTEPLUS_API_KEY set", said
+    text = mindmovie("providers").stdout
+    assert f"key (anthropic): ANTHROPIC_API_KEY set but unusable: it {NOT_ONE_WORD}" in text
 
 
 def test_status_after_a_kill_says_stopped_not_running(finished: Path) -> None:
