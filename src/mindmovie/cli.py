@@ -10,6 +10,7 @@ import asyncio
 import inspect
 import json
 import math
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -597,7 +598,7 @@ def status(
     shown all the same (with --json as JSON, its "refused" field saying why), then the
     render's own error line. 2 also when RUN_DIR holds no run. Otherwise 0, also when the
     inputs could not be checked (e.g. the goals.yaml moved: said in the report), and when
-    a key the settings use is not set (named in the report, never its value).
+    a key the settings use is not set or unusable (named in the report, never its value).
     """
     from mindmovie.config import ConfigError, load_settings
     from mindmovie.status import collect_status
@@ -1075,7 +1076,8 @@ def doctor(
 
     Exits 0 only when the configured preset can run, 1 when it cannot (the FAIL rows
     say why), 2 with the error line and no table when the settings cannot be read (a
-    bad value, an unknown setting). Keys are shown as set or not set, never their values.
+    bad value, an unknown setting). Keys are shown as set, not set or unusable (a space
+    inside, say), never their values.
     """
     from mindmovie.doctor import can_run, doctor_table, run_checks
 
@@ -1092,7 +1094,7 @@ def providers(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable rows.")] = False,
 ) -> None:
     """List the model catalog: stage, capabilities, price (date checked; --json adds the
-    source), and whether its key is set."""
+    source), and whether its key is set (and usable)."""
     from mindmovie.doctor import providers_rows
 
     _warn_environment()  # a key this lists as not set may be on a .env line it skipped
@@ -1130,6 +1132,10 @@ def _main(
         raise typer.Exit(0)
 
 
+#: below this many columns `--help` is click's plain text, not typer's boxed panels
+NARROW_HELP = 60
+
+
 def main() -> None:
     """Console-script entry point."""
     # A path whose name is not UTF-8 (Python decodes its bytes to surrogates) is printed
@@ -1140,9 +1146,16 @@ def main() -> None:
             reconfigure(errors="backslashreplace")
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
+    # Under 60 columns (COLUMNS=40) typer's boxed rich help cut option names and their
+    # help to "--resolu…", "$MINDMO…", "(defaul…": click's plain help instead, wrapped to
+    # the terminal (click's own floor of 50 columns overflowed a 40-column one)
+    columns = shutil.get_terminal_size().columns
+    narrow = columns < NARROW_HELP
+    app.rich_markup_mode = None if narrow else "rich"
+    width = {"terminal_width": max(columns - 2, 20)} if narrow else {}
     try:
         # named as the docs name it, also under `python -m mindmovie` (or a test runner)
-        code = app(prog_name="mindmovie", standalone_mode=False)
+        code = app(prog_name="mindmovie", standalone_mode=False, **width)
     except NoArgsIsHelpError as e:  # the help was printed (as typer does)
         sys.exit(e.exit_code)
     except ClickException as e:

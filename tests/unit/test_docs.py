@@ -677,3 +677,46 @@ def test_the_tests_the_docs_name_are_tests(doc: str) -> None:
     if doc == "docs/architecture.md":
         assert len(named) > 50, len(named)
     assert not wrong, f"{doc} names tests that are not there: {wrong}"
+
+
+COMMANDS = ["render", "plan", "estimate", "status", "storyboard", "init", "doctor", "providers"]
+
+
+def _help(monkeypatch: pytest.MonkeyPatch, capsys: Any, args: list[str], columns: int) -> str:
+    """What `mindmovie ARGS --help` prints (the console script's `main`) at `columns`."""
+    import sys
+
+    from mindmovie import cli
+
+    monkeypatch.setattr(cli.app, "rich_markup_mode", "rich")  # main sets it: put back
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.setattr(sys, "argv", ["mindmovie", *args, "--help"])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 0
+    text: str = capsys.readouterr().out
+    return text
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_at_40_columns_cuts_no_option_nor_its_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any, command: str
+) -> None:
+    """At 40 columns (COLUMNS=40) typer's boxed help cut the options' names and help
+    with an ellipsis: '--resolu…', '$MINDMO…', '(defaul…', 'byteplu…'. Under 60 columns
+    the help is click's plain text, wrapped to the terminal: nothing cut, no line over
+    40 columns, each option named whole."""
+    text = _help(monkeypatch, capsys, [command] if command else [], 40)
+    assert "…" not in text, text
+    assert all(len(line) <= 40 for line in text.splitlines()), text
+    if command in ("render", "status"):
+        for option in ("--config", "--preset", "--resolution", "--quality", "--fps"):
+            assert f"  {option}" in text or f", {option}" in text, text
+        assert "local (default), byteplus, google." in " ".join(text.split()), text
+
+
+def test_help_at_80_columns_is_as_it_was(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+    """The boxed rich help from 60 columns up (the narrow help does not leak into it)."""
+    text = _help(monkeypatch, capsys, ["render"], 80)
+    assert "╭─ Options" in text and "--resolution" in text, text
