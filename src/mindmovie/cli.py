@@ -58,11 +58,24 @@ EXIT_USAGE = 2
 EXIT_FAILED = 1
 EXIT_BUDGET = 3
 
+
+def _path(given: str) -> Path:
+    """A path given on the command line; an empty one refused: Path("") is ".", so an
+    unset variable (`--out "$OUT"`) was taken for the current folder and the error named
+    '.', which was never typed (`render ""`: ".: is a folder, not a file"), or a run
+    was written into the current folder."""
+    if given == "":
+        raise typer.BadParameter("is empty (an unset variable?); give a path")
+    return Path(given)
+
+
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
         "--config",
         "-c",
+        parser=_path,
+        metavar="<path>",
         help="Settings file (YAML). Default: $MINDMOVIE_CONFIG, else ./config.yaml if present.",
     ),
 ]
@@ -70,18 +83,29 @@ CompareGoalsOpt = Annotated[
     Path | None,
     typer.Option(
         "--goals",
+        parser=_path,
+        metavar="<path>",
         help="The goals.yaml to compare with (default: the one the last render used).",
     ),
 ]
 RunDirArg = Annotated[
     Path,
     typer.Argument(
-        help="A run directory (outputs/<title>).", show_default=False, metavar="RUN_DIR"
+        help="A run directory (outputs/<title>).",
+        show_default=False,
+        metavar="RUN_DIR",
+        parser=_path,
     ),
 ]
 OutOpt = Annotated[
     Path | None,
-    typer.Option("--out", "-o", help="Run directory. Default: <output_dir>/<slug of the title>."),
+    typer.Option(
+        "--out",
+        "-o",
+        parser=_path,
+        metavar="<path>",
+        help="Run directory. Default: <output_dir>/<slug of the title>.",
+    ),
 ]
 PresetOpt = Annotated[
     str | None, typer.Option("--preset", help="Provider preset: local (default), byteplus, google.")
@@ -366,7 +390,8 @@ def _run_pipeline(
 @command()
 def render(
     goals: Annotated[
-        Path, typer.Argument(help="Your goals.yaml.", show_default=False, metavar="GOALS")
+        Path,
+        typer.Argument(help="Your goals.yaml.", show_default=False, metavar="GOALS", parser=_path),
     ],
     config: ConfigOpt = None,
     out_dir: OutOpt = None,
@@ -475,7 +500,8 @@ def render(
 @command()
 def plan(
     goals: Annotated[
-        Path, typer.Argument(help="Your goals.yaml.", show_default=False, metavar="GOALS")
+        Path,
+        typer.Argument(help="Your goals.yaml.", show_default=False, metavar="GOALS", parser=_path),
     ],
     config: ConfigOpt = None,
     out_dir: OutOpt = None,
@@ -534,7 +560,8 @@ def plan(
 @command()
 def estimate(
     goals: Annotated[
-        Path, typer.Argument(help="Your goals.yaml.", show_default=False, metavar="GOALS")
+        Path,
+        typer.Argument(help="Your goals.yaml.", show_default=False, metavar="GOALS", parser=_path),
     ],
     config: ConfigOpt = None,
     out_dir: OutOpt = None,
@@ -1033,7 +1060,10 @@ def _end_prompt_line(guided: bool) -> None:
 @command()
 def init(
     directory: Annotated[
-        Path, typer.Argument(help="Where to write goals.yaml (default: here).", metavar="DIR")
+        Path,
+        typer.Argument(
+            help="Where to write goals.yaml (default: here).", metavar="DIR", parser=_path
+        ),
     ] = Path("."),
     guided: Annotated[
         bool, typer.Option("--guided", help="Ask a few questions and write your answers.")

@@ -1811,23 +1811,6 @@ def test_a_provider_setting_its_provider_does_not_read_names_its_variable() -> N
     assert s.providers.anthropic.timeout == 30 and s.providers.local.max_concurrent == 1
 
 
-def test_an_empty_config_path_is_said_to_be_the_folder_not_a_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`-c ''` (an unset variable in a script: `-c "$CFG"`) reaches the settings as ".",
-    and the error was the OS's "cannot read config file (Is a directory)"."""
-    from typer.testing import CliRunner
-
-    from mindmovie.cli import app
-
-    monkeypatch.chdir(tmp_path)
-    r = CliRunner().invoke(app, ["doctor", "-c", ""])
-    assert r.exit_code == 2
-    assert " ".join(r.stderr.split()) == (
-        "error: .: is a folder, not a config file (a YAML file of settings)"
-    )
-
-
 @pytest.mark.parametrize("name", ["MINDMOVIE_", "MINDMOVIE_OUTPUT__", "MINDMOVIE___OUTPUT"])
 def test_a_variable_with_an_empty_setting_name_says_it_names_no_setting(name: str) -> None:
     """`MINDMOVIE_=1` said "environment (MINDMOVIE_): : unknown setting"."""
@@ -1859,3 +1842,47 @@ def test_a_budget_that_is_not_a_number_says_how_to_write_no_cap(tmp_path: Path) 
     with pytest.raises(ConfigError) as e:
         load_settings(config, env={})
     assert str(e.value).endswith("got 'none'; allowed: at least 0; null means no cap"), e
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["render", ""], "'GOALS'"),
+        (["plan", ""], "'GOALS'"),
+        (["estimate", ""], "'GOALS'"),
+        (["render", "goals.yaml", "--out", ""], "'--out' / '-o'"),
+        (["plan", "goals.yaml", "-c", ""], "'--config' / '-c'"),
+        (["doctor", "-c", ""], "'--config' / '-c'"),
+        (["status", ""], "'RUN_DIR'"),
+        (["status", "run", "--goals", ""], "'--goals'"),
+        (["storyboard", ""], "'RUN_DIR'"),
+        (["init", ""], "'DIR'"),
+    ],
+)
+def test_an_empty_path_is_refused_not_taken_for_the_current_folder(
+    args: list[str],
+    name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An empty path (an unset variable: `--out "$OUT"`) was Path(""), the current
+    folder: `render ""` said '.: is a folder, not a file', `status ""` '.: no run here',
+    `--out ""` took the current folder for the run's (into it when empty), `-c ""`
+    '.: is a folder, not a config file' (which replaced the OS's "Is a directory"). One
+    line, exit 2, naming the argument; nothing written."""
+    from mindmovie import cli
+    from mindmovie.init_goals import write_template
+
+    monkeypatch.chdir(tmp_path)
+    write_template(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    monkeypatch.setattr("sys.argv", ["mindmovie", *args])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: mindmovie {args[0]}: Invalid value for {name}: "), lines
+    assert "is empty (an unset variable?); give a path" in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
