@@ -13,6 +13,7 @@ when that goals.yaml cannot be read, status says only what the run directory tel
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -195,6 +196,8 @@ def collect_status(
             raise StoreError(not_a_run_folder(run_dir, "status"))
         if inside := runs_inside(run_dir, "status"):
             raise StoreError(f"{run_dir}: no run here; {inside}")
+        if not os.path.lexists(run_dir):  # a typo: "no run here" read as if it were there
+            raise StoreError(f"{run_dir}: no such folder; give a run folder (outputs/<title>)")
         raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
     plan, plan_error = _read_plan(run_dir)
     plan_ids = None if plan is None else [s.id for s in plan.scenes]

@@ -1068,6 +1068,8 @@ def _check_is_a_run(run_dir: Path) -> None:
         raise StoreError(not_a_run_folder(run_dir, "storyboard"))
     if inside := runs_inside(run_dir, "storyboard"):
         raise StoreError(f"{run_dir}: no run here; {inside}")
+    if not os.path.lexists(run_dir):  # a typo: "no run here" read as if it were there
+        raise StoreError(f"{run_dir}: no such folder; give a run folder (outputs/<title>)")
     raise StoreError(f"{run_dir}: no run here (no plan.yaml). Plan or render a goals.yaml first.")
 
 

@@ -315,3 +315,27 @@ def test_a_line_a_scene_keeps_each_label_beside_its_value(
     joined = " ".join(" ".join(ln.split()) for ln in scene_lines)
     assert "image done, clip -, tries 1, est. $0.13, billed $0.03, in flight $0.13;" in joined
     assert f"next render: poll job {JOB} (sent before the last run stopped)" in joined
+
+
+@pytest.mark.parametrize("command", ["status", "storyboard"])
+def test_a_run_folder_that_does_not_exist_is_said_to_be_no_such_folder(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    """`status outptus/my-run` (a typo) said "no run here (no run.db). Render a goals.yaml
+    first.", as if the folder were there and only the run missing. It says there is no
+    such folder; one line, exit 2. A folder that is there keeps "no run here"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    said: list[str] = []
+    for folder in ("outptus/my-run", "empty"):
+        monkeypatch.setattr("sys.argv", ["mindmovie", command, folder])
+        with pytest.raises(SystemExit) as e:
+            cli.main()
+        assert e.value.code == 2
+        (line,) = capsys.readouterr().err.splitlines()
+        said.append(line)
+    assert said[0] == "error: outptus/my-run: no such folder; give a run folder (outputs/<title>)"
+    assert said[1].startswith("error: empty: no run here (no "), said

@@ -574,7 +574,7 @@ def test_a_folder_that_is_no_run_is_said_so_not_a_missing_plan(tmp_path: Path) -
 
     (tmp_path / "notes.txt").write_text("x")
     for folder, said in (
-        (tmp_path / "missing", "no run here (no plan.yaml). Plan or render a goals.yaml first."),
+        (tmp_path / "missing", "no such folder; give a run folder (outputs/<title>)"),
         (tmp_path, "no run here (no plan.yaml). Plan or render a goals.yaml first."),
         (tmp_path / "notes.txt", "is a file, not a run folder (outputs/<title>)"),
     ):
