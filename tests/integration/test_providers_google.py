@@ -989,6 +989,42 @@ def test_project_mode_missing_half_is_told_at_the_config_line_of_the_other(
     assert sim.stats()["requests"] == 0
 
 
+@pytest.mark.parametrize(
+    ("keyframes", "said"),
+    [("", "Veo needs Vertex mode"), ("keyframes: {model: imagen-4-0-fast}\n", "imagen-4-0-fast")],
+)
+def test_developer_mode_refusals_are_told_at_the_config_line_of_vertexai(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keyframes: str, said: str
+) -> None:
+    """providers.google.vertexai: false (developer mode) with Veo, or with an Imagen
+    keyframe model: both errors named no file or line, unlike every other settings
+    mistake. They now start with the setting, and the CLI puts where it was written in
+    front (vertexai defaults to true, so developer mode is always written somewhere)."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from tests.integration.support import goals_file
+
+    goals = goals_file(tmp_path, sim)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.setenv("GOOGLE_API_KEY", "g-test")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"preset: google\n{keyframes}"
+        f"providers:\n  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  google:\n    base_url: '{sim.base_url}'\n    vertexai: false\n"
+    )
+    r = CliRunner().invoke(
+        app, ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "--yes"]
+    )
+    assert r.exit_code == 2, r.output
+    line = 7 if keyframes else 6
+    assert f"error: {cfg}:{line}: providers.google.vertexai: " in r.output, r.output
+    assert said in r.output and "needs Vertex mode" in r.output
+    assert "Traceback" not in r.output
+    assert sim.stats()["requests"] == 0
+
+
 def test_render_in_project_mode_without_any_adc_exits_2_before_the_planner_is_paid(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -231,21 +231,27 @@ def _mode_for(settings: Settings, keys: Keys, stage: Stage) -> Mode:
     """The usable mode for `stage`, or a one-line ConfigError saying what to set."""
     mode = _resolve_mode(settings)
     who = _stage_label(settings, stage)
+    # developer mode is only ever asked for (vertexai defaults to true): its refusals are
+    # led by providers.google.vertexai, as other settings errors are led by their
+    # setting, so the CLI puts where it was set (file:line, variable) in front
+    developer = "providers.google.vertexai: false (developer mode)"
     if mode.kind == "developer" and stage == "keyframes":
         with contextlib.suppress(InvalidRequest):  # an unknown model is said elsewhere
             model = catalog.resolve(PROVIDER, "keyframes", settings.keyframes.model)
             if _is_imagen(model.id):
                 # google-genai refuses generate_images in developer mode, at each call
                 raise ConfigError(
-                    f"{who}: {model.key} needs Vertex mode (google-genai refuses Imagen in "
-                    "developer mode); set providers.google.vertexai: true and use "
+                    f"{developer}: {who}: {model.key} needs Vertex mode (google-genai "
+                    "refuses Imagen in developer mode); set providers.google.vertexai: "
+                    "true and use "
                     f"{KEY_NAMES} (express mode), or choose keyframes.model "
                     "gemini-2-5-flash-image"
                 )
     if mode.kind == "developer" and stage == "video":
         raise ConfigError(
-            f"{who}: Veo needs Vertex mode (google-genai 3.x refuses it in developer mode); "
-            f"set providers.google.vertexai: true and use {KEY_NAMES} (express mode), "
+            f"{developer}: {who}: Veo needs Vertex mode (google-genai 3.x refuses it in "
+            f"developer mode); set providers.google.vertexai: true and use {KEY_NAMES} "
+            "(express mode), "
             "or set providers.google.project and location with Application Default Credentials"
         )
     if mode.kind == "project":
