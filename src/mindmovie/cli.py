@@ -1112,7 +1112,8 @@ def doctor(
     from mindmovie.doctor import can_run, doctor_table, run_checks
 
     settings = _settings(config, preset=preset)
-    checks = run_checks(settings)
+    flags = _overrides(preset, None, None, None, None)
+    checks = run_checks(settings, located=lambda message: _located(message, config, flags))
     out.print(doctor_table(checks, settings.preset, out.width))
     if not can_run(checks):
         raise _fail(f"the {settings.preset} preset cannot run here; fix the FAIL rows above", 1)

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -539,7 +540,12 @@ def _budget_check(settings: Settings) -> Check:
     )
 
 
-def _google_mode(settings: Settings, keys: Keys) -> Check:
+def _google_mode(
+    settings: Settings, keys: Keys, located: Callable[[str], str] = lambda message: message
+) -> Check:
+    """The google client mode row. `located` puts where a setting leading a message was
+    written (file:line, variable, flag) in front, as the CLI does for render's errors:
+    a half-set project/location and a stage the mode refuses name their setting."""
     used = "google" in needed_providers(settings)
     try:
         from mindmovie.providers.google import _mode_for, describe_mode
@@ -547,6 +553,10 @@ def _google_mode(settings: Settings, keys: Keys) -> Check:
         return Check("google mode", False, f"google-genai not importable: {e}", required=used)
     text = describe_mode(settings, keys)
     ok = ":" not in text  # describe_mode appends ": <problem>" when something is missing
+    ps = settings.providers.google
+    if ps.project_mode and not (ps.project and ps.location):
+        # led by the half that is set, as render's error is: it named no file or line
+        text = located(f"providers.google.{'project' if ps.project else 'location'}: {text}")
     if not ok and not used:
         # not a pass (the detail says what is missing) and not a failure: unused here
         return Check(
@@ -571,7 +581,7 @@ def _google_mode(settings: Settings, keys: Keys) -> Check:
             try:
                 _mode_for(settings, keys, stage)
             except ConfigError as e:
-                return Check("google mode", False, str(e), required=used)
+                return Check("google mode", False, located(str(e)), required=used)
     return Check("google mode", ok or not used, text, required=used)
 
 
@@ -677,7 +687,12 @@ def _catalog_age(today: dt.date | None = None) -> Check:
     )
 
 
-def run_checks(settings: Settings, keys: Keys | None = None) -> list[Check]:
+def run_checks(
+    settings: Settings,
+    keys: Keys | None = None,
+    located: Callable[[str], str] = lambda message: message,
+) -> list[Check]:
+    """Every row of `doctor`; `located` as for `_google_mode` (the CLI's `_located`)."""
     keys = keys or Keys.from_env()
     py = sys.version_info
     checks = [
@@ -690,7 +705,7 @@ def run_checks(settings: Settings, keys: Keys | None = None) -> list[Check]:
         *_key_checks(settings, keys),
         *_model_checks(settings),
         _budget_check(settings),
-        _google_mode(settings, keys),
+        _google_mode(settings, keys, located),
         _catalog_age(),
     ]
     return checks

@@ -410,9 +410,37 @@ def test_google_project_mode_with_half_its_place_shows_no_none(clean_env: None) 
         (row,) = [c for c in run_checks(settings) if c.name == "google mode"]
         assert row.status == "FAIL" and "None" not in row.detail, row.detail
         assert row.detail == (
-            f"vertex project {shown} (ADC): set both providers.google.project and "
-            "providers.google.location"
+            f"providers.google.{next(iter(place))}: vertex project {shown} (ADC): set both "
+            "providers.google.project and providers.google.location"
         ), row.detail
+
+
+@pytest.mark.parametrize(
+    ("google", "line", "said"),
+    [
+        ("project: p", 4, "set both providers.google.project and providers.google.location"),
+        ("location: eu", 4, "set both providers.google.project and providers.google.location"),
+        ("vertexai: false", 4, "Veo needs Vertex mode"),
+    ],
+)
+def test_doctor_names_the_config_line_of_a_google_mode_mistake(
+    clean_env: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    google: str,
+    line: int,
+    said: str,
+) -> None:
+    """doctor's google mode row for a half-set project/location (or Veo in developer
+    mode) named no file or line, where render's error for the same mistake does."""
+    monkeypatch.setenv("GOOGLE_API_KEY", "g-test")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"preset: google\nproviders:\n  google:\n    {google}\n")
+    r = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env={"COLUMNS": "400"})
+    (row,) = [ln for ln in r.output.splitlines() if "google mode" in ln]
+    key = google.split(":")[0]
+    assert f"{cfg}:{line}: providers.google.{key}: " in row, r.output
+    assert said in row and r.exit_code == 1
 
 
 def test_google_mode_is_not_ok_when_its_key_is_missing(clean_env: None) -> None:
@@ -481,7 +509,7 @@ def test_a_narrow_terminal_shows_each_checks_status_and_detail(
         Check("ffmpeg demuxers", False, "missing: concat"),
         Check("google mode", False, "[not markup] not set", required=False, info=True),
     ]
-    monkeypatch.setattr("mindmovie.doctor.run_checks", lambda settings: checks)
+    monkeypatch.setattr("mindmovie.doctor.run_checks", lambda settings, **kw: checks)
     buf = io.StringIO()
     monkeypatch.setattr(cli, "out", Console(file=buf, width=columns, color_system=None))
     r = CliRunner().invoke(app, ["doctor"], env={})
