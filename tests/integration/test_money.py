@@ -349,6 +349,39 @@ async def test_a_failed_plan_still_bills_the_calls_claude_answered(
     assert sum(r["billed_usd"] for r in plan_rows) == pytest.approx(_claude_usd(sim), abs=1e-6)
 
 
+async def test_a_repair_answered_529_is_retried_without_buying_the_first_answer_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The first answer needs a repair and the repair is answered 529 (overloaded): the
+    retry called plan() again, which bought a new first answer (the paid one thrown
+    away) before any repair. Now the retry sends only the repair, of the same first
+    answer; the ledger bills the two answered calls and refunds the 529."""
+    goals = goals_file(tmp_path, sim)
+    canned = sim.planner
+    answered = 0
+
+    def answer(body: dict[str, Any]) -> Any:
+        nonlocal answered
+        answered += 1
+        if answered == 1:  # the next request (the repair) is answered 529
+            sim.add_fault("http", path="/v1/messages", status=529)
+        return canned
+
+    sim.set_planner(answer)
+    sim.add_fault("invalid", path="/v1/messages", field="image_prompt")
+    res = await Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS).run(
+        until="plan"
+    )
+    reqs = sim.requests(path="/v1/messages")
+    # the first call, the repair (529), the repair again: never a second first call
+    assert [len(r["body"]["messages"]) for r in reqs] == [1, 3, 3]
+    assert reqs[2]["body"]["messages"] == reqs[1]["body"]["messages"]
+    plan_rows = [r for r in collect_status(res.run_dir)["ledger"] if r["stage"] == "plan"]
+    assert [r["state"] for r in plan_rows] == ["billed", "refunded", "billed"]
+    assert sum(r["billed_usd"] for r in plan_rows) == pytest.approx(_claude_usd(sim), abs=1e-6)
+    assert res.plan is not None and len(res.plan.scenes) == 4
+
+
 async def test_a_repair_the_budget_cannot_cover_is_not_sent(sim: SimServer, tmp_path: Path) -> None:
     """A budget of exactly one planner call (its hold): the repair is refused by the gate before it
     is sent; the first call (answered) is billed; the run stops cleanly."""

@@ -423,6 +423,10 @@ class ClaudePlanner:
         self.last_usage: dict[str, int] = {}
         #: one entry per API call of the last plan(): {"input_tokens", "output_tokens", ...}
         self.last_calls: list[dict[str, Any]] = []
+        #: a first answer (tool input, tool_use id) that needed a repair whose call failed
+        #: for a passing reason, by its request: paid for, so the retry of plan() (the
+        #: pipeline's mindmovie.retry) sends only the repair instead of buying it again
+        self._unrepaired: dict[str, tuple[Any, str]] = {}
 
     def __repr__(self) -> str:  # never show the key
         return f"ClaudePlanner(model={self.model!r})"
@@ -474,7 +478,9 @@ class ClaudePlanner:
     ) -> Plan:
         """Ask Claude for the plan; repair once when some scenes are bad; enforce the person's
         words, photos and counts. The repair is a second paid call: `before_repair` is
-        awaited first (the pipeline's budget gate); `last_calls` holds each call's usage."""
+        awaited first (the pipeline's budget gate); `last_calls` holds each call's usage.
+        A repair that failed for a passing reason (`Transient`) is all the next plan() of
+        the same goals sends: the first answer, paid for, is kept for it."""
         self.last_usage = dict.fromkeys(USAGE_TOKENS, 0)
         self.last_calls = []
         counts = scene_counts(goals, options)
@@ -486,7 +492,16 @@ class ClaudePlanner:
         }
         messages: list[dict[str, Any]] = [{"role": "user", "content": build_prompt(goals, options)}]
         max_tokens = self._max_tokens or planner_max_tokens(total)
-        first, block_id = await self._call(messages, tool, max_tokens)
+        request = json.dumps([self.model, messages, tool, max_tokens], sort_keys=True)
+        held = self._unrepaired.pop(request, None)
+        self._unrepaired = {}
+        if held is None:
+            first, block_id = await self._call(messages, tool, max_tokens)
+        else:
+            # this plan's first answer came (and was billed) in the last plan(), whose
+            # repair failed for a passing reason: only the repair is sent again. The call
+            # the pipeline made room for before plan() is that repair: no before_repair
+            first, block_id = held
         parsed, problems, value = check_scenes(first, counts)
         if problems:
             listing = "\n".join(f"- {p}" for p in problems)
@@ -521,9 +536,15 @@ class ClaudePlanner:
                     {"role": "assistant", "content": json.dumps(first, ensure_ascii=False)},
                     {"role": "user", "content": ask},
                 ]
-            if before_repair is not None:
+            if before_repair is not None and held is None:
                 await before_repair()
-            second, _ = await self._call(messages, tool, max_tokens)
+            try:
+                second, _ = await self._call(messages, tool, max_tokens)
+            except Transient:
+                # a 429, 5xx or dropped connection, which mindmovie.retry retries by
+                # calling plan() again: that bought the first answer a second time
+                self._unrepaired = {request: (first, block_id)}
+                raise
             parsed, problems, value = check_scenes(second, counts)
             # too few scenes for a goal is filled from the local planner below; a bad field
             # in a scene the model did write is the model's failure, named for the person

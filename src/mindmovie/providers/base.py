@@ -401,7 +401,9 @@ class Planner(Protocol):
         before_repair: Callable[[], Awaitable[None]] | None = None,
     ) -> Plan:
         """The plan. A planner that makes a second paid call (a repair) awaits
-        `before_repair` first, so the budget gate sees every call, not just the first."""
+        `before_repair` first, so the budget gate sees every call, not just the first.
+        Called again after a `Transient` failure of the repair, it may send only the
+        repair (the first answer kept): the room made for its first call is the repair's."""
         ...
 
 
