@@ -533,11 +533,33 @@ async def test_an_answer_without_the_tool_or_json_fails_naming_the_stop_reason(
     sim.add_fault(
         "patch",
         path=MESSAGES,
-        body={"content": [{"type": "text", "text": "I can't help."}], "stop_reason": "refusal"},
+        body={"content": [{"type": "text", "text": "Here it is."}], "stop_reason": "end_turn"},
     )
-    with pytest.raises(JobFailed, match=r"without calling emit_plan \(stop_reason refusal\)"):
+    with pytest.raises(JobFailed, match=r"without calling emit_plan \(stop_reason end_turn\)"):
         await planner(sim).plan(goals, OPTIONS)
     assert len(sim.requests(path=MESSAGES)) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [([{"type": "text", "text": "I can't help\nwith that."}], "I can't help with that."), ([], "")],
+)
+async def test_a_refusal_before_any_plan_says_to_reword_the_goals(
+    sim: SimServer, goals: Goals, content: list[dict[str, Any]], said: str
+) -> None:
+    """stop_reason refusal with a text or nothing (no tool call): Claude declined the
+    goals. It was told 'answered without calling emit_plan (stop_reason refusal)', with
+    no word of what to change; now as a refusal mid-plan is: reword the goals. Billed
+    (last_calls), not repaired."""
+    sim.add_fault("patch", path=MESSAGES, body={"content": content, "stop_reason": "refusal"})
+    p = planner(sim)
+    with pytest.raises(JobFailed) as e:
+        await p.plan(goals, OPTIONS)
+    msg = str(e.value)
+    assert "declined to write the plan (stop_reason refusal" in msg, msg
+    assert "reword the goals" in msg and "\n" not in msg
+    assert (f'it said "{said}"' in msg) if said else ("said" not in msg)
+    assert len(sim.requests(path=MESSAGES)) == 1 and len(p.last_calls) == 1
 
 
 @pytest.mark.parametrize("shape", ["wrapped twice", "wrapped as a JSON string"])

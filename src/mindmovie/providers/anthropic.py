@@ -633,12 +633,20 @@ class ClaudePlanner:
                 "planner.options.max_tokens higher, or plan fewer scenes",
                 provider=PROVIDER,
             )
-        if stop == "refusal" and any(b.type == "tool_use" for b in resp.content):
-            # stopped mid-plan by Claude's safety classifier: a part of a plan, not one
-            # to repair (a repair of the same goals is refused as well)
+        if stop == "refusal":
+            # declined by Claude's safety classifier, mid-plan (a part of a plan, not one
+            # to repair: a repair of the same goals is refused as well) or before any of
+            # it (a text or nothing): either way the goals are what to change. The second
+            # was told "answered without calling emit_plan", with no word of what to do
+            said = " ".join(
+                " ".join(t.split())
+                for b in resp.content
+                if isinstance(t := getattr(b, "text", None), str) and t.strip()
+            )
             raise JobFailed(
-                f"model {self.model} stopped writing the plan (stop_reason refusal); "
-                "reword the goals it declined and render again",
+                f"model {self.model} declined to write the plan (stop_reason refusal"
+                + (f'; it said "{said[:200]}"' if said else "")
+                + "); reword the goals it declined and render again",
                 provider=PROVIDER,
             )
         for block in resp.content:
