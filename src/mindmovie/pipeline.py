@@ -1566,11 +1566,17 @@ class Pipeline:
             if r is not None and r["stage"] != "clip":
                 self.gate.store.ledger_mark_unknown(row)
                 who = "plan" if r["stage"] == "plan" else r["scene_id"]
+                about = costs.format_usd(float(r["estimated_usd"]))
+                # counted at its hold (the most it can bill), as the totals line and
+                # `status` count it: a lost plan call "about $0.01" was $0.04 there
+                held = costs.format_usd(float(r.get("held_usd") or r["estimated_usd"]))
+                counted = f"; the budget counts it at {held}, the most it can cost" * (
+                    held != about
+                )
                 self.reporter.warn(
                     f"{who}: the answer of the {r['stage']} call to {r['provider']} was "
-                    f"lost ({error.message}); it may have been billed (about "
-                    f"{costs.format_usd(float(r['estimated_usd']))}) and stays counted as "
-                    "committed"
+                    f"lost ({error.message}); it may have been billed (about {about}"
+                    f"{counted}) and stays counted as committed"
                 )
             await self.gate.unknown(row)
         elif not isinstance(error, ProviderError):

@@ -1317,6 +1317,35 @@ async def test_a_plan_cut_at_max_tokens_is_billed_once_and_not_asked_again(
     assert [r["state"] for r in plan_rows] == ["billed"] and plan_rows[0]["billed_usd"] > 0
 
 
+async def test_a_lost_plan_answer_is_told_at_what_the_budget_counts_it(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A plan call whose answer broke off was told 'may have been billed (about $0.01)'
+    while the totals line and the budget count it at its hold, the most it can bill
+    ($0.15 for four such calls). The warning now says that amount too."""
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("midstream", path="/v1/messages", code="overloaded_error")
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    s = settings_for("byteplus", sim)
+    await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run(until="plan")
+    (told,) = warned
+    (lost, _) = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "plan"]
+    assert lost["state"] == "committed" and lost["held_usd"] > lost["estimated_usd"]
+    about, held = costs.format_usd(lost["estimated_usd"]), costs.format_usd(lost["held_usd"])
+    assert about != held
+    assert f"(about {about}; the budget counts it at {held}, the most it can cost)" in told, told
+    store = Store(tmp_path / "run" / "run.db")
+    try:
+        assert store.ledger_split()[2] == pytest.approx(lost["held_usd"])
+    finally:
+        store.close()
+
+
 async def test_a_plan_whose_answer_broke_off_is_told_now_not_as_a_stopped_run(
     sim: SimServer, tmp_path: Path
 ) -> None:
