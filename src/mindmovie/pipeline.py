@@ -1934,6 +1934,16 @@ class Pipeline:
         for b in bills:
             await self.gate.settled(b[0])
         self.reporter.step("plan", "plan", "done", plural(len(plan.scenes), "scene"))
+        if filled := list(getattr(planner, "last_filled", []) or []):
+            # Claude gave too few scenes even after its repair: the local planner's
+            # template scenes kept the person's counts, and were paid for as Claude's
+            # without a word
+            self.reporter.warn(
+                f"plan: {planner.name} gave too few scenes, so {plural(len(filled), 'scene')} "
+                f"({', '.join(filled)}) came from the local planner's templates; edit their "
+                f"prompts in {plan_path} to make them your own (an edit redoes only what it "
+                "touches)"
+            )
         return plan
 
     # ------------------------------------------------------------------ keyframes

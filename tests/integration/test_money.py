@@ -382,6 +382,33 @@ async def test_a_repair_answered_529_is_retried_without_buying_the_first_answer_
     assert res.plan is not None and len(res.plan.scenes) == 4
 
 
+async def test_scenes_the_local_planner_filled_in_are_named(sim: SimServer, tmp_path: Path) -> None:
+    """Claude gives one scene short (goal 2 asks for 2) in its answer and in its repair:
+    the local planner's template scene fills the gap, and keyframes and clips are paid
+    for it. That was said nowhere; the person is now told which scene it is."""
+    goals = goals_file(tmp_path, sim)
+    full = sim.planner
+    assert isinstance(full, dict)
+    sim.set_planner({**full, "scenes": [sc for i, sc in enumerate(full["scenes"]) if i != 2]})
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    s = settings_for("byteplus", sim)
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run(
+        until="plan"
+    )
+    assert len(sim.requests(path="/v1/messages")) == 2  # the answer and its repair
+    assert res.plan is not None
+    filled = [sc.id for sc in res.plan.scenes if not sc.image_prompt.endswith(", cinematic")]
+    assert filled == ["02-career-2"]
+    (told,) = [w for w in warned if "local planner" in w]
+    assert "gave too few scenes, so 1 scene (02-career-2) came from the local planner" in told
+    assert str(tmp_path / "run" / "plan.yaml") in told, told
+
+
 async def test_a_repair_the_budget_cannot_cover_is_not_sent(sim: SimServer, tmp_path: Path) -> None:
     """A budget of exactly one planner call (its hold): the repair is refused by the gate before it
     is sent; the first call (answered) is billed; the run stops cleanly."""

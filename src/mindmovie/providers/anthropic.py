@@ -280,9 +280,14 @@ def _snap(seconds: float, allowed: tuple[float, ...] | None) -> float:
 
 
 def assemble_plan(
-    goals: Goals, options: PlanOptions, parsed: list[_LLMScene | None], value: dict[str, Any]
+    goals: Goals,
+    options: PlanOptions,
+    parsed: list[_LLMScene | None],
+    value: dict[str, Any],
+    filled: list[str] | None = None,
 ) -> Plan:
-    """Build the Plan, keeping the person's affirmation, photos and counts, with our ids."""
+    """Build the Plan, keeping the person's affirmation, photos and counts, with our ids.
+    The ids of the scenes the local planner gave (the model gave too few) go in `filled`."""
     counts = scene_counts(goals, options)
     by_goal: dict[int, list[_LLMScene]] = {i: [] for i in range(1, len(counts) + 1)}
     for s in parsed:
@@ -314,12 +319,15 @@ def assemble_plan(
                 )
                 for sc in local[len(mine) : counts[gi - 1]]
             ]
+        written = len(by_goal[gi][: counts[gi - 1]])  # the model's; the rest: the local's
         for n, s in enumerate(mine, 1):
             base = f"{gi:02d}-{slugify(category, 30)}-{n}"
             sid, k = base, 2
             while sid in used:
                 sid, k = f"{base}-{k}", k + 1
             used.add(sid)
+            if n > written and filled is not None:
+                filled.append(sid)
             affirmation = s.affirmation
             if n == 1 and (own := given_text(goal.affirmation)):
                 affirmation = own
@@ -423,6 +431,9 @@ class ClaudePlanner:
         self.last_usage: dict[str, int] = {}
         #: one entry per API call of the last plan(): {"input_tokens", "output_tokens", ...}
         self.last_calls: list[dict[str, Any]] = []
+        #: the scenes of the last plan() the local planner wrote, Claude having given too
+        #: few even after the repair: the pipeline tells the person which
+        self.last_filled: list[str] = []
         #: a first answer (tool input, tool_use id) that needed a repair whose call failed
         #: for a passing reason, by its request: paid for, so the retry of plan() (the
         #: pipeline's mindmovie.retry) sends only the repair instead of buying it again
@@ -483,6 +494,7 @@ class ClaudePlanner:
         the same goals sends: the first answer, paid for, is kept for it."""
         self.last_usage = dict.fromkeys(USAGE_TOKENS, 0)
         self.last_calls = []
+        self.last_filled = []
         counts = scene_counts(goals, options)
         total = sum(counts)
         tool = {
@@ -554,7 +566,7 @@ class ClaudePlanner:
                     "plan still invalid after one repair: " + "; ".join(str(p) for p in problems),
                     provider=PROVIDER,
                 )
-        return assemble_plan(goals, options, parsed, value)
+        return assemble_plan(goals, options, parsed, value, self.last_filled)
 
     async def _call(
         self, messages: list[dict[str, Any]], tool: dict[str, Any], max_tokens: int
