@@ -213,6 +213,41 @@ async def test_cache_tokens_are_summed_and_priced_at_their_own_rates(
     assert usd == pytest.approx(sum(u for u, _ in per_call), abs=1e-9)
 
 
+@pytest.mark.parametrize("shape", ["empty", "blank", "left out"])
+async def test_the_persons_own_affirmation_scene_needs_no_affirmation_from_claude(
+    sim: SimServer, goals: Goals, shape: str
+) -> None:
+    """Goal 1's first scene shows the person's own affirmation whatever Claude writes
+    there. Claude leaving it empty (or out) was a bad scene: a paid repair, and with the
+    same answer again the plan failed ('scene 1 (goal 1): affirmation: ...'). It is one
+    call and the person's words. Another scene's empty affirmation is still repaired."""
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        plan = good_plan(body)
+        first = plan["scenes"][0]
+        if shape == "left out":
+            del first["affirmation"]
+        else:
+            first["affirmation"] = "" if shape == "empty" else "  \u200b "
+        return plan
+
+    sim.set_planner(answer)
+    p = planner(sim)
+    plan = await p.plan(goals, OPTIONS)
+    assert len(sim.requests(path=MESSAGES)) == 1 and len(p.last_calls) == 1
+    assert plan.scenes[0].affirmation == "I am strong and I finish my marathon with joy"
+
+    def second_scene_empty(body: dict[str, Any]) -> dict[str, Any]:
+        plan = good_plan(body)
+        plan["scenes"][1]["affirmation"] = ""  # goal 1's second scene: Claude's words
+        return plan
+
+    sim.set_planner(second_scene_empty)
+    with pytest.raises(JobFailed, match=r"scene 2 \(goal 1\): affirmation"):
+        await p.plan(goals, OPTIONS)
+    assert len(sim.requests(path=MESSAGES)) == 3  # its answer and the repair
+
+
 async def test_still_invalid_after_repair_fails_naming_scene_and_field(
     sim: SimServer, goals: Goals
 ) -> None:

@@ -232,10 +232,15 @@ class SceneProblem:
 
 
 def check_scenes(
-    raw: Any, counts: list[int]
+    raw: Any, counts: list[int], own: dict[int, str] | None = None
 ) -> tuple[list[_LLMScene | None], list[SceneProblem], dict[str, Any]]:
-    """Validate each scene on its own; also report goals with too few scenes."""
+    """Validate each scene on its own; also report goals with too few scenes.
+
+    `own`: the person's affirmation by goal number. The first scene of such a goal shows
+    it whatever the model wrote there (`assemble_plan`), so the model's affirmation of
+    that scene is not checked: blank or left out, it cost a repair and then the plan."""
     problems: list[SceneProblem] = []
+    own = dict(own or {})
     value = unwrap(raw)
     if not isinstance(value, dict):
         return [], [SceneProblem(0, None, "plan", "the tool input is not an object")], {}
@@ -246,6 +251,8 @@ def check_scenes(
     for i, item in enumerate(scenes_raw, 1):
         goal = item.get("goal") if isinstance(item, dict) else None
         goal_n = goal if isinstance(goal, int) else None
+        if goal_n in own and isinstance(item, dict):
+            item = {**item, "affirmation": own.pop(goal_n)}  # only the goal's first scene
         try:
             one = _LLMScene.model_validate(item)
             if one.goal > len(counts):
@@ -514,7 +521,8 @@ class ClaudePlanner:
             # repair failed for a passing reason: only the repair is sent again. The call
             # the pipeline made room for before plan() is that repair: no before_repair
             first, block_id = held
-        parsed, problems, value = check_scenes(first, counts)
+        own = {i: t for i, g in enumerate(goals.goals, 1) if (t := given_text(g.affirmation))}
+        parsed, problems, value = check_scenes(first, counts, own)
         if problems:
             listing = "\n".join(f"- {p}" for p in problems)
             ask = (
@@ -557,7 +565,7 @@ class ClaudePlanner:
                 # calling plan() again: that bought the first answer a second time
                 self._unrepaired = {request: (first, block_id)}
                 raise
-            parsed, problems, value = check_scenes(second, counts)
+            parsed, problems, value = check_scenes(second, counts, own)
             # too few scenes for a goal is filled from the local planner below; a bad field
             # in a scene the model did write is the model's failure, named for the person
             problems = [p for p in problems if p.field != "scenes" or p.index != 0]
