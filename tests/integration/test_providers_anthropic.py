@@ -743,6 +743,24 @@ async def test_an_answer_cut_at_max_tokens_is_billed_once_and_names_the_setting(
     assert call["output_tokens"] > 1
 
 
+async def test_an_answer_cut_at_the_context_window_does_not_ask_for_more_max_tokens(
+    sim: SimServer, goals: Goals
+) -> None:
+    """stop_reason model_context_window_exceeded: the answer stopped at the model's
+    context window, below max_tokens. It was told as 'cut off at max_tokens ...; set
+    planner.options.max_tokens higher', which cannot help. One billed call, not
+    repaired, and a failure saying what can."""
+    sim.set_planner(good_plan)
+    sim.add_fault("cut", path=MESSAGES, code="model_context_window_exceeded")
+    p = planner(sim)
+    with pytest.raises(JobFailed) as e:
+        await p.plan(goals, OPTIONS)
+    msg = str(e.value)
+    assert "context window" in msg and "model_context_window_exceeded" in msg, msg
+    assert "max_tokens higher" not in msg and "plan fewer scenes" in msg, msg
+    assert len(sim.requests(path=MESSAGES)) == 1 and len(p.last_calls) == 1
+
+
 async def test_an_answer_refused_mid_plan_is_not_repaired(sim: SimServer, goals: Goals) -> None:
     """stop_reason refusal after part of the tool input (Claude's classifier stopped the
     answer): the part is no plan to repair (a second paid call, refused as well); one

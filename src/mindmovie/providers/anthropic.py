@@ -647,10 +647,20 @@ class ClaudePlanner:
             # answered (and billed, `last_calls` has it) but cut: its tool input is only the
             # part written (the SDK parses it partially: whole scenes, a number cut short).
             # A repair or a retry at the same max_tokens would pay to be cut again.
+            if stop == "max_tokens":
+                raise JobFailed(
+                    f"the plan was cut off at max_tokens ({max_tokens} output tokens, "
+                    f"stop_reason {stop}) before Claude finished it; set "
+                    "planner.options.max_tokens higher, or plan fewer scenes",
+                    provider=PROVIDER,
+                )
+            # the model's context window was full, not max_tokens: a higher max_tokens
+            # (what it was told to set) cannot help, a shorter plan or request can
             raise JobFailed(
-                f"the plan was cut off at max_tokens ({max_tokens} output tokens, "
-                f"stop_reason {stop}) before Claude finished it; set "
-                "planner.options.max_tokens higher, or plan fewer scenes",
+                f"the plan was cut off at the context window of model {self.model} "
+                f"(stop_reason {stop}) before Claude finished it, below max_tokens "
+                f"({max_tokens}); plan fewer scenes, shorten the goals, or choose a "
+                "planner.model with a larger context window",
                 provider=PROVIDER,
             )
         if stop == "refusal":
