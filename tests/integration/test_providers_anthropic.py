@@ -562,6 +562,27 @@ async def test_a_plan_answered_as_json_text_is_used(sim: SimServer, goals: Goals
     assert len(sim.requests(path=MESSAGES)) == 1
 
 
+@pytest.mark.parametrize("fence", ["```json\n", "```\n"])
+async def test_a_plan_answered_as_fenced_json_text_is_used(
+    sim: SimServer, goals: Goals, fence: str
+) -> None:
+    """The plan as JSON text in a Markdown code fence, with a line before it, as Claude
+    writes JSON in text: it failed the render ('answered without calling emit_plan'),
+    the answer billed and thrown away. It is read from inside the fence."""
+    text = f"Here is the plan:\n{fence}{json.dumps(good_plan({}), indent=1)}\n```\n"
+    sim.add_fault(
+        "patch",
+        path=MESSAGES,
+        body={"content": [{"type": "text", "text": text}], "stop_reason": "end_turn"},
+    )
+    plan = await planner(sim).plan(goals, OPTIONS)
+    assert [s.affirmation for s in plan.scenes][1:] == [
+        "I cross the line smiling",
+        "I lead with calm",
+    ]
+    assert len(sim.requests(path=MESSAGES)) == 1
+
+
 async def test_an_answer_without_the_tool_or_json_fails_naming_the_stop_reason(
     sim: SimServer, goals: Goals
 ) -> None:

@@ -404,6 +404,15 @@ def check_options(settings: Settings, stage: str = "planner") -> None:
     configured_max_tokens(settings.planner.options)
 
 
+def _fenced(text: str) -> list[str]:
+    """The insides of the Markdown code fences in `text` (```json ... ```), as Claude
+    writes JSON in a text answer: read as the whole text, such a plan (answered, billed)
+    failed the render with 'answered without calling emit_plan'."""
+    import re
+
+    return re.findall(r"```[A-Za-z0-9_-]*[ \t]*\n(.*?)```", text, flags=re.DOTALL)
+
+
 def _broken_answer(e: BaseException) -> bool:
     """Whether `e` is the transport failing while a streamed answer was being read (the
     SDK lets httpx's own errors through there: a read timeout, a closed socket), or the
@@ -685,10 +694,11 @@ class ClaudePlanner:
         for block in resp.content:  # no tool call: maybe JSON in text
             text = getattr(block, "text", None)
             if isinstance(text, str):
-                try:
-                    return json.loads(text), ""
-                except ValueError:
-                    continue
+                for candidate in (text, *_fenced(text)):
+                    try:
+                        return json.loads(candidate), ""
+                    except ValueError:
+                        continue
         raise JobFailed(
             f"model {self.model} answered without calling {TOOL_NAME} "
             f"(stop_reason {getattr(resp, 'stop_reason', None)})",
