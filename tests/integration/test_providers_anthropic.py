@@ -583,6 +583,27 @@ async def test_a_plan_answered_as_fenced_json_text_is_used(
     assert len(sim.requests(path=MESSAGES)) == 1
 
 
+async def test_scenes_given_as_json_text_in_the_tool_input_need_no_repair(
+    sim: SimServer, goals: Goals
+) -> None:
+    """The tool input's scenes array given as its JSON text ("scenes": "[{...}]"), as
+    Claude sometimes gives a nested array: it was 'scenes: missing or not a list', a
+    paid repair. It is read as the array: one call."""
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        plan = good_plan(body)
+        return {**plan, "scenes": json.dumps(plan["scenes"])}
+
+    sim.set_planner(answer)
+    p = planner(sim)
+    plan = await p.plan(goals, OPTIONS)
+    assert [s.affirmation for s in plan.scenes][1:] == [
+        "I cross the line smiling",
+        "I lead with calm",
+    ]
+    assert len(sim.requests(path=MESSAGES)) == 1 and len(p.last_calls) == 1
+
+
 async def test_an_answer_without_the_tool_or_json_fails_naming_the_stop_reason(
     sim: SimServer, goals: Goals
 ) -> None:

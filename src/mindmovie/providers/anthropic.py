@@ -12,6 +12,7 @@ The SDK's own retries are off (`max_retries=0`): mindmovie.retry owns that polic
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -245,6 +246,11 @@ def check_scenes(
     if not isinstance(value, dict):
         return [], [SceneProblem(0, None, "plan", "the tool input is not an object")], {}
     scenes_raw = value.get("scenes")
+    if isinstance(scenes_raw, str):
+        # the array given as its JSON text ("scenes": "[{...}]"), as Claude's tool input
+        # sometimes gives a nested array: it cost a repair ("missing or not a list")
+        with contextlib.suppress(ValueError):
+            scenes_raw = json.loads(scenes_raw)
     if not isinstance(scenes_raw, list):
         return [], [SceneProblem(0, None, "scenes", "missing or not a list")], value
     parsed: list[_LLMScene | None] = []
