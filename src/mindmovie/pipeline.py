@@ -3685,34 +3685,37 @@ class Pipeline:
         clips again. Here a scene asking for the same inputs takes its job
         (`_unwanted_job`), and any other is billed unused with its clip kept
         (`_settle_stale_jobs`). Returns (set-aside row, new row) pairs for
-        `_mark_carried`; [] when the set-aside run.db cannot be read (as before)."""
+        `_mark_carried`; [] when the set-aside run.db cannot be read (as before): all
+        of it is read before anything is carried, and a ledger damaged by hand (which
+        every render of that run refuses: `Store._usage`, `Store._money`) stopped the
+        fresh run too, at every try, so a person could not leave the damaged run."""
         db = dest / "run.db"
         if not db.is_file():
             return []
+        found: list[tuple[dict[str, Any], dict[str, str] | None, tuple[str, float] | None]]
         try:
             old = Store(db)
-        except (StoreError, sqlite3.Error, OSError):
+            try:
+                found = [
+                    (r, old.job_origin(int(r["id"])), old.job_input(int(r["id"])))
+                    for r in old.ledger_rows()
+                    if r["stage"] == "clip"
+                    and r["state"] == "committed"
+                    and r["remote_id"]
+                    and r["provider"] != "local"
+                ]
+            finally:
+                old.close()
+        except (StoreError, sqlite3.Error, OSError) as e:
+            self.reporter.warn(
+                f"--fresh: the clip jobs still in flight in {db} (if any) could not be "
+                f"carried into this run ({e}); that ledger still counts them"
+            )
             return []
         carried: list[tuple[int, int]] = []
-        try:
-            for r in old.ledger_rows():
-                if (
-                    r["stage"] != "clip"
-                    or r["state"] != "committed"
-                    or not r["remote_id"]
-                    or r["provider"] == "local"
-                ):
-                    continue
-                row = int(r["id"])
-                new = store.ledger_carry(
-                    r,
-                    origin=old.job_origin(row),
-                    job_input=old.job_input(row),
-                    carried_from=str(db),
-                )
-                carried.append((row, new))
-        finally:
-            old.close()
+        for r, origin, job_input in found:
+            new = store.ledger_carry(r, origin=origin, job_input=job_input, carried_from=str(db))
+            carried.append((int(r["id"]), new))
         if carried:
             self.reporter.warn(
                 f"--fresh: {len(carried)} clip job(s) of the previous run still in flight "

@@ -1329,3 +1329,30 @@ def test_render_fresh_with_other_inputs_bills_the_carried_job_and_keeps_its_clip
     assert rig.totals()["jobs_created"] == SCENES + 1
     assert len(ledger(after, "clip", "billed")) == SCENES + 1
     assert [p for p in (rig.out / "kept" / "clip").iterdir() if not p.name.startswith(".")]
+
+
+def test_render_fresh_from_a_run_whose_ledger_is_damaged_still_renders(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`render --fresh` is how a person leaves a run behind, a damaged one too: a ledger
+    row damaged by hand (its usage no JSON object) is refused by every render of that
+    run (`Store._usage`), and --fresh sets it aside. Carrying its in-flight clip jobs
+    read that ledger, and its StoreError stopped the fresh run too, at every try (the
+    old run put back each time). Now what cannot be read is not carried, and said."""
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    sim.min_polls = 2
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    con = sqlite3.connect(rig.out / "run.db")
+    try:
+        with con:
+            con.execute("UPDATE ledger SET usage='x' WHERE id=(SELECT MIN(id) FROM ledger)")
+    finally:
+        con.close()
+    r2 = mindmovie_fork.run(
+        [*rig.args(quiet=False), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh -> {r2.returncode}\n{r2.stdout}{r2.stderr}")
+    assert r2.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    assert "could not be carried" in r2.stdout + r2.stderr, rig.history()
