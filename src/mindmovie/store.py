@@ -1176,11 +1176,7 @@ class Store:
             if origin is not None:
                 self._set_origin(db, row, origin)
             if job_input is not None:
-                db.execute(
-                    "INSERT INTO meta(key, value) VALUES(?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                    (f"{JOB_INPUT_META}{row}", json.dumps(job_input, sort_keys=True)),
-                )
+                self._set_row_meta(db, f"{JOB_INPUT_META}{row}", job_input)
             return row
 
     def job_input(self, row_id: int) -> tuple[str, float] | None:
@@ -1203,10 +1199,16 @@ class Store:
 
     @staticmethod
     def _set_origin(db: sqlite3.Connection, row_id: int, origin: dict[str, str]) -> None:
+        Store._set_row_meta(db, f"{JOB_ORIGIN_META}{row_id}", origin)
+
+    @staticmethod
+    def _set_row_meta(db: sqlite3.Connection, key: str, value: Mapping[str, Any]) -> None:
+        """A ledger row's note in meta (its origin, its job input), as JSON, within the
+        caller's transaction: one writer for `ledger_commit` and `ledger_carry`."""
         db.execute(
             "INSERT INTO meta(key, value) VALUES(?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (f"{JOB_ORIGIN_META}{row_id}", json.dumps(origin, sort_keys=True)),
+            (key, json.dumps(value, sort_keys=True)),
         )
 
     def job_origin(self, row_id: int) -> dict[str, str] | None:
@@ -1372,16 +1374,8 @@ class Store:
             if origin is not None:
                 self._set_origin(db, new, origin)
             if job_input is not None:
-                db.execute(
-                    "INSERT INTO meta(key, value) VALUES(?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                    (
-                        f"{JOB_INPUT_META}{new}",
-                        json.dumps(
-                            {"input_key": job_input[0], "seconds": job_input[1]}, sort_keys=True
-                        ),
-                    ),
-                )
+                made = {"input_key": job_input[0], "seconds": job_input[1]}
+                self._set_row_meta(db, f"{JOB_INPUT_META}{new}", made)
             return new
 
     def ledger_carried_away(self, row_id: int, to: str, new_row: int) -> None:
