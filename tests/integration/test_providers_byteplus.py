@@ -622,6 +622,30 @@ async def test_an_answer_that_trickles_past_its_deadline_is_connection_lost(
     assert len(sim.requests(path=path, method="POST")) == 1
 
 
+@pytest.mark.parametrize("stage", ["keyframes", "video"])
+async def test_the_answer_deadline_counts_from_the_answer_not_the_wait_before_it(
+    sim: SimServer, keyframe: Path, stage: str
+) -> None:
+    """The answer's deadline bounds the answer (its body, sent a piece at a time), not
+    what comes before its first byte: the request's upload (Seedream is sent up to 10
+    reference photos inline, ~5 MB each as base64 over a home uplink) and the model's
+    work, each bounded by httpx's own timeouts. Counted from the start, an upload and
+    generation that took most of timeout + download_timeout left the image no time,
+    and a slow uplink failed every call, each a lost answer. Here the answer begins
+    3 s in (inside the 5 s timeout), past a 2 s answer deadline, and comes at once."""
+    path = IMAGES if stage == "keyframes" else TASKS
+    sim.add_fault("delay", path=path, method="POST", seconds=3.0, count=1)
+    if stage == "video":
+        rid = await seedance(sim, timeout=5, answer_deadline=2).submit(vreq(keyframe))
+        assert rid
+    else:
+        res = await seedream(sim, timeout=5, answer_deadline=2).generate(
+            KeyframeRequest(scene_id="01-health-1", prompt="p", width=64, height=36, seed=1)
+        )
+        assert res.data.startswith(b"\x89PNG")
+    assert len(sim.requests(path=path, method="POST")) == 1
+
+
 def test_the_answer_deadline_comes_from_the_settings() -> None:
     """The timeout plus download_timeout (null: max(timeout, 120)), for both stages."""
     for stage, cls in (("keyframes", SeedreamKeyframes), ("video", SeedanceVideo)):

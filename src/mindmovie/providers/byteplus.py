@@ -339,17 +339,28 @@ class _ArkHttp(httpx.AsyncClient):
         self.answer_deadline = answer_deadline
 
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        """One call's whole answer within `answer_deadline`: httpx's timeout is per read,
-        so an answer sent a piece at a time (Seedream's image comes inline) never tripped
-        it. Past the deadline it is a read timeout, which the SDK reports as its
-        ArkAPITimeoutError (ConnectionLost, sent: a create may have made its task)."""
+        """One call's answer within `answer_deadline` from its first byte: httpx's
+        timeout is per read, so an answer sent a piece at a time (Seedream's image comes
+        inline) never tripped it. Past the deadline it is a read timeout, which the SDK
+        reports as its ArkAPITimeoutError (ConnectionLost, sent: a create may have made
+        its task). What comes before the answer, the request's upload (up to 10 reference
+        photos inline) and the model's work, keeps httpx's own timeouts: counted in the
+        deadline, a slow uplink failed every call."""
+        if kwargs.get("stream"):
+            return await super().send(request, **kwargs)  # the caller reads the body
+        response = await super().send(request, **{**kwargs, "stream": True})
         try:
             async with asyncio.timeout(self.answer_deadline):
-                return await super().send(request, **kwargs)
+                await response.aread()
         except TimeoutError:
+            await response.aclose()
             raise httpx.ReadTimeout(
                 f"the answer took longer than {self.answer_deadline:.0f} s", request=request
             ) from None
+        except BaseException:
+            await response.aclose()
+            raise
+        return response
 
     def __del__(self) -> None:
         # as the SDK's own client does: its pool closed on the loop it was used in
@@ -399,8 +410,8 @@ def _from_settings(
     stage_settings = settings.keyframes if stage == "keyframes" else settings.video
     # only videos are downloaded as files big enough to need their own deadline
     extra: dict[str, Any] = {"download_timeout": ps.download_timeout} if stage == "video" else {}
-    # each call's whole answer (Seedream's inline image, a task's JSON): the timeout for
-    # the wait before it and download_timeout for its transfer
+    # each call's whole answer (Seedream's inline image, a task's JSON), from its first
+    # byte (`_ArkHttp.send`): the timeout plus download_timeout for its transfer
     extra["answer_deadline"] = ps.timeout + (ps.download_timeout or max(ps.timeout, 120.0))
     try:
         return cls(
