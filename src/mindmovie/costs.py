@@ -383,9 +383,10 @@ def request_keyframe_estimate(
     spec = stage_spec(settings, "keyframes")
     if spec is None or "input_per_mtok" not in spec.price.rates:
         return estimate_keyframe(settings)
+    from mindmovie.fsutil import expanded
     from mindmovie.goals import photo_pixels
 
-    refs = [Path(p).expanduser() for p in reference_photos]
+    refs = [expanded(str(p)) for p in reference_photos]
     sent, _ = catalog.references_sent(spec, refs, source_photo=source is not None)
     photos = ([source] if source is not None else []) + sent
     text = gemini_keyframe_text(prompt, style, source=source is not None, photos=len(photos))

@@ -737,3 +737,14 @@ def test_a_line_a_row_keeps_each_label_beside_its_amount(width: int) -> None:
         amount = words[0].startswith("$") or words[0].rstrip(",").isdigit()
         assert not amount, lines  # an amount without its label
         assert len(ln.rstrip()) <= width, lines
+
+
+def test_a_reference_photo_under_an_unknown_users_home_is_priced_not_a_traceback() -> None:
+    """`~nosuchuser/me.jpg` (a user this system does not know): Path.expanduser raised
+    RuntimeError in the Gemini keyframe estimate; the photo is priced as unreadable (at
+    tokens_per_image), as a missing one is."""
+    gemini = google()
+    missing = costs.request_keyframe_estimate(gemini, "a run", None, ["/nonexistent/me.jpg"])
+    unknown = costs.request_keyframe_estimate(gemini, "a run", None, ["~nosuchuser9/me.jpg"])
+    assert unknown.usd == pytest.approx(missing.usd)
+    assert unknown.usd > costs.request_keyframe_estimate(gemini, "a run", None, []).usd
