@@ -163,3 +163,51 @@ def test_a_very_long_affirmation_is_laid_out_in_few_measurements(
     whole = cards._wrap(text, f, 854 * 0.85)
     assert len(whole) > len(lay.lines) and lay.lines[:-1] == tuple(whole[: len(lay.lines) - 1])
     assert lay.lines[-1].endswith("…") and whole[len(lay.lines) - 1].startswith(lay.lines[-1][:-1])
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "kind"),
+    [
+        (
+            "我每天都变得更加健康和快乐，我的家人也很幸福，我的工作让我充满活力。",
+            (480, 854),
+            "scene",
+        ),
+        ("私は毎日健康で幸せになり、家族と一緒に笑顔で過ごしています。", (720, 1280), "scene"),
+        ("我感恩我美好的生活，感恩我爱的人，感恩每一个新的日子。", (720, 1280), "title"),
+    ],
+    ids=["chinese-scene", "japanese-scene", "chinese-title"],
+)
+def test_chinese_or_japanese_text_wraps_between_its_letters_at_the_largest_size(
+    text: str, size: tuple[int, int], kind: str
+) -> None:
+    """Chinese and Japanese are written without spaces: a sentence was one 'word', which
+    since words are kept whole was shrunk to fit one line (an affirmation at 24 px on a
+    9:16 480p frame, 36 px the largest) instead of wrapped at the largest size. Lines
+    now break between its characters, never before a closing mark (，。、)."""
+    if kind == "scene":
+        lay = cards._overlay_layout(text, size)[0]
+        top = round(min(size) * 0.075)
+        assert lay.px == top, (lay.px, lay.lines)
+    else:
+        lay = cards._card_layout(text, size, "title")
+        assert lay.px == cards._card_layout("I am well", size, "title").px, lay.lines
+    assert len(lay.lines) > 1 and not lay.cut
+    assert "".join(lay.lines) == text
+    assert not any(line[0] in "，。、" for line in lay.lines), lay.lines
+    f = cards.font(lay.px, lay.face)
+    box_w = size[0] * (0.85 if kind == "scene" else 0.8)
+    assert all(cards._width(f, line) <= box_w for line in lay.lines)
+
+
+def test_a_line_break_moves_the_letter_before_a_closing_mark_with_it() -> None:
+    """A break that falls just before '，' takes the letter before along (kinsoku): a
+    line that opens with a comma reads as a typo. Latin words are still kept whole."""
+    f = cards.font(20)
+    head = "我每天都很快乐"
+    max_w = cards._width(f, head) + 0.5  # the greedy break would fall before '，'
+    lines = cards._wrap(head + "，我的家人也很幸福。", f, max_w)
+    assert lines[0] == head[:-1] and lines[1].startswith("乐，"), lines
+    assert cards._units("Donaudampfschiff,") == ["Donaudampfschiff,"]
+    assert cards._units("「東京」へ") == ["「東", "京」", "へ"]
+    assert cards._units("안녕하세요") == ["안녕하세요"]  # Korean: words, by spaces

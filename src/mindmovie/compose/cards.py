@@ -6,8 +6,9 @@ has little more than ASCII, so a text with other characters (é, ü, —, Cyrill
 Arabic...) is drawn with the first system font of `FALLBACK_FONTS` that has them all
 (else the one that has the most), instead of as boxes. Emoji and other symbols no font
 here has are left out (`drawn_text`) rather than drawn as boxes. Layout wraps by measured width
-and shrinks the font until the block fits its box, so text is never off-frame; as a
-last resort it is cut with an ellipsis.
+(between words, and between Chinese or Japanese characters, which have no spaces) and
+shrinks the font until the block fits its box, so text is never off-frame; as a last
+resort it is cut with an ellipsis.
 """
 
 from __future__ import annotations
@@ -205,8 +206,52 @@ def _width(f: Font, s: str) -> float:
     return float(f.getlength(s))
 
 
+#: characters a line may not start with (closing brackets and punctuation, the prolonged
+#: sound mark, small kana) or end with (opening brackets): a break next to them moves
+#: the character before (after) along with them, as CJK line breaking (kinsoku) does
+_NO_LINE_START = frozenset(
+    "、。，．,.：；:;！？!?）」』】〕〉》〗〙〛｝］ー々〻ゝゞヽヾ・…‥"
+    "ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ"
+)
+_NO_LINE_END = frozenset("（「『【〔〈《〖〘〚｛［")
+
+
+def _ideographic(ch: str) -> bool:
+    """Whether a line may break before or after `ch` with no space: Chinese and Japanese
+    (ideographs, kana, their full-width punctuation) are written without spaces between
+    words. Korean writes spaces, and its words are kept whole as Latin ones are."""
+    if unicodedata.east_asian_width(ch) not in ("W", "F"):
+        return False
+    o = ord(ch)
+    hangul = 0x1100 <= o <= 0x11FF or 0x3130 <= o <= 0x318F or 0xAC00 <= o <= 0xD7AF
+    return not hangul and unicodedata.category(ch)[0] in "LPN"
+
+
+def _units(word: str) -> list[str]:
+    """`word` (a run without spaces) cut where a line may break inside it: between
+    Chinese or Japanese characters (`_ideographic`), not before a closing mark or after
+    an opening one (`_NO_LINE_START`, `_NO_LINE_END`). Other words are one unit. A
+    sentence of Chinese is one "word" to `str.split`: it was shrunk to fit one line
+    (at the smallest size on a 9:16 frame) instead of wrapped at the largest."""
+    units: list[str] = []
+    start = 0
+    for i in range(1, len(word)):
+        a, b = word[i - 1], word[i]
+        if (
+            (_ideographic(a) or _ideographic(b))
+            and b not in _NO_LINE_START
+            and a not in _NO_LINE_END
+            and not unicodedata.combining(b)
+        ):
+            units.append(word[start:i])
+            start = i
+    units.append(word[start:])
+    return units
+
+
 def _wrap(text: str, f: Font, max_w: float, max_lines: int | None = None) -> list[str]:
-    """Greedy word wrap by measured width; words wider than the box are split. With
+    """Greedy word wrap by measured width, between words and between Chinese or Japanese
+    characters (`_units`); units wider than the box are split. With
     `max_lines`, it stops once it has more lines than that up to its last line with
     text (the caller cuts them; empty lines at the end are dropped): a 10,000-letter
     affirmation was wrapped whole at every font size tried, minutes for a block of
@@ -231,10 +276,12 @@ def _wrap(text: str, f: Font, max_w: float, max_lines: int | None = None) -> lis
             add("")
             continue
         cur = ""
-        for word in words:
+        # units of one word join with no space (Chinese, Japanese), words with one
+        units = ((u, " " if k == 0 else "") for w in words for k, u in enumerate(_units(w)))
+        for word, sep in units:
             if full():
                 break
-            trial = f"{cur} {word}" if cur else word
+            trial = f"{cur}{sep}{word}" if cur else word
             if _fits(f, trial, max_w):
                 cur = trial
                 continue
@@ -298,7 +345,7 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
     # pasted URL): a long word (Превосходительство, a German compound) shrinks the text
     # instead, as a block does that is too tall. It was broken at the largest size,
     # its last letters alone on the next line.
-    words = text.split()
+    words = [u for w in text.split() for u in _units(w)]
     for whole_words in (True, False):
         px = top_px
         while True:
