@@ -120,6 +120,8 @@ def test_same_length_and_streams(timeline: Timeline, movies: dict[str, RenderRep
             [ffmpeg_exe(), "-hide_banner", "-i", str(rep.out)], capture_output=True, text=True
         ).stderr
         assert "yuv420p(tv, bt709, progressive)" in text, (engine, text)
+        # square pixels, said: the reference's movie had no pixel aspect at all
+        assert f"{W}x{H} [SAR 1:1 DAR 16:9]" in text, (engine, text)
     assert abs(movies["ffmpeg"].duration - movies["moviepy"].duration) <= 1 / FPS
 
 

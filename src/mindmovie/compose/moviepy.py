@@ -48,7 +48,7 @@ from mindmovie.cpus import usable_cpu_count
 from mindmovie.fsutil import commit_file, tmp_path_for
 from mindmovie.media import FFmpegError, ffmpeg_exe, ffmpeg_path, probe, run_ffmpeg
 
-ENGINE_VERSION = "compose-moviepy-4"
+ENGINE_VERSION = "compose-moviepy-5"
 
 
 def fit_cover(img: np.ndarray[Any, Any], width: int, height: int) -> np.ndarray[Any, Any]:
@@ -316,7 +316,9 @@ def write_params(tl: Timeline) -> list[str]:
         "-crf", str(crf), "-profile:v", "high", "-g", str(spec.fps * 4),
         # the frames carry the tags: ffmpeg (7+) lets the filtered frames' colour
         # properties override -color_primaries/-color_trc, which left them "unknown"
-        "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+        # `setsar=1`: moviepy pipes raw frames, which have no pixel aspect, and x264 then
+        # wrote none (players guess square); the ffmpeg engine's movie says 1:1
+        "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,setsar=1,"
         "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv",
         "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
         "-color_range", "tv",
