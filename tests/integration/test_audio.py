@@ -332,6 +332,40 @@ def test_a_clips_sound_fades_with_its_picture(tmp_path: Path, crossfade: float) 
         assert 0.3 * full < rms(end - 0.28, end - 0.22) < 0.7 * full
 
 
+def test_a_clip_shorter_than_its_scene_fades_its_sound_out_where_it_ends(
+    tmp_path: Path,
+) -> None:
+    """A clip shorter than its scene holds its last frame; its sound ran at full level
+    to its last sample and stopped dead there (a click, mid-scene), as the fade out was
+    placed at the scene's end, after the sound had gone. It now fades out over its own
+    end, as it does at the scene's end when the clip is long enough."""
+    clip = tmp_path / "tone.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=64x36:r=12:d=1.5",
+                "-f", "lavfi", "-i", "sine=f=440:r=48000:d=1.5",
+                "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clip)])  # fmt: skip
+    silence, sha = _music(tmp_path, "silence", "anullsrc=r=48000:cl=stereo:d=6")
+    mute = SceneInput("m", "I am", 6.0, clip, sha256_file(clip), has_audio=False)
+    scene = SceneInput("s", "I am", 3.0, clip, sha256_file(clip), has_audio=True)
+    spec = OutputSpec(64, 36, fps=12, crossfade=0.5, title_seconds=1, closing_seconds=1)
+    movie = MovieInput("T", "C", (mute, scene, replace(mute, id="n")), silence, sha)
+    tl = build_timeline(movie, spec)
+    (placed,) = tl.audio.clips
+    assert placed.seconds == 3.0 and placed.fade_out == 0.5
+    mono = _pcm(render_audio(tl.audio, tmp_path / "work")).mean(axis=0)
+
+    def rms(t0: float, t1: float) -> float:
+        part = mono[round((placed.start + t0) * RATE) : round((placed.start + t1) * RATE)]
+        return float(np.sqrt(np.mean(part**2)))
+
+    full = rms(0.8, 1.0)
+    assert full > 0.01
+    # the clip's sound ends at 1.5 s: its last 5 ms were at full level (0.145 of 0.143)
+    last = rms(1.49, 1.495)
+    assert last < 0.2 * full, (last, full)
+    assert 0.3 * full < rms(1.22, 1.28) < 0.7 * full  # halfway through its fade
+    assert rms(1.6, 3.0) < 0.01 * full  # then silence, as before
+
+
 def test_silent_music_in_a_movie_under_3_s_makes_a_silent_track(tmp_path: Path) -> None:
     """A silent song (digital zeros) in a movie shorter than loudnorm's 3 s window: its
     gain was NaN, the AAC encoder refused it and the render ended in an FFmpegError

@@ -210,11 +210,15 @@ def audio_args(
         delay = round(c.start * 1000)
         chains.append(
             # a sound that starts after the clip's picture starts that much into the
-            # scene (first_pts=0 pads it with silence), not at the scene's first frame
+            # scene (first_pts=0 pads it with silence), not at the scene's first frame.
+            # The fade out is over the sound's own end (a fade in of it reversed): that
+            # is the scene's end, or before it for a clip shorter than its scene, whose
+            # sound stopped dead at full level mid-scene (the fade after it was gone).
+            # `areverse` holds the scene's sound, a few MB.
             f"[{i}:a]aresample={SAMPLE_RATE}:async=1:first_pts=0,{fmt},"
             f"atrim=0:{c.seconds:.6f},asetpts=PTS-STARTPTS,"
             f"afade=t=in:st=0:d={c.fade_in:.6f},"
-            f"afade=t=out:st={max(0.0, c.seconds - c.fade_out):.6f}:d={c.fade_out:.6f},"
+            f"areverse,afade=t=in:st=0:d={c.fade_out:.6f},areverse,asetpts=N/SR/TB,"
             f"volume={CLIP_GAIN},adelay={delay}:all=1[c{i}]"
         )
         mix.append(f"[c{i}]")

@@ -43,8 +43,9 @@ BED_VERSION = "bed-4"
 #: The audio pass's version (compose/audio.py's filter graph): part of the audio track's
 #: key, so a track made by an older pass is made again (video segments are kept). (6:
 #: the track is the movie's length to the sample, after loudnorm too; 7: measured
-#: first, one gain for the whole track, see audio.render_audio.)
-AUDIO_VERSION = "audio-7"
+#: first, one gain for the whole track, see audio.render_audio; 8: a clip's sound fades
+#: out over its own end, also when that is before its scene's, see audio.audio_args.)
+AUDIO_VERSION = "audio-8"
 
 #: quality -> (x264 preset, crf). "standard" is `faster`: on 2 cores it encodes 720p
 #: several times faster than real time with no visible loss at CRF 21 on soft, slow
@@ -231,7 +232,8 @@ class AudioClip:
     start: float
     seconds: float
     #: the sound fades in and out with the picture: over the crossfades into and out of
-    #: its scene (at least `CLIP_DECLICK` at a cut), so it never starts or stops dead
+    #: its scene (at least `CLIP_DECLICK` at a cut), so it never starts or stops dead;
+    #: the fade out ends where the sound does (before the scene's end for a short clip)
     fade_in: float = 0.0
     fade_out: float = 0.0
 
