@@ -345,7 +345,8 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
     # pasted URL): a long word (Превосходительство, a German compound) shrinks the text
     # instead, as a block does that is too tall. It was broken at the largest size,
     # its last letters alone on the next line.
-    words = [u for w in text.split() for u in _units(w)]
+    # each distinct unit once: a long Chinese text is thousands of units of a few letters
+    words = list(dict.fromkeys(u for w in text.split() for u in _units(w)))
     for whole_words in (True, False):
         px = top_px
         while True:
