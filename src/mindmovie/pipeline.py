@@ -503,6 +503,12 @@ LATE_JOB_GRACE = 300.0
 #: few seconds cover a list a moment behind. With the whole grace, a provider answering
 #: 500 to every create held each one 300 s before it failed (6 scenes, 3 tries: 90 min)
 ANSWERED_GRACE = 30.0
+#: the grace for such a create once one of the same provider in this render listed no
+#: job within `ANSWERED_GRACE`: the service answers so without making jobs (an outage),
+#: and waiting 30 s at each try held a render of 4 scenes 450 s before it failed. The
+#: looks still happen (a job listed is taken), and a later one is put back on its row
+#: (`_find_jobs_made_after_refund`)
+ANSWERED_AGAIN_GRACE = 0.0
 
 
 #: seconds after a lost create during which a job the provider lists that no row knows
@@ -1156,6 +1162,10 @@ class Pipeline:
         self._lost_requests: dict[int, tuple[str, str]] = {}
         #: lost rows waited for less than the grace: answered by the service (a 500)
         self._lost_grace: dict[int, float] = {}
+        #: providers a create answered 500/503 of which, in this render, listed no job
+        #: within `ANSWERED_GRACE`: their such answers made no job here, so later ones
+        #: are refunded at the next look, not waited for again (`ANSWERED_AGAIN_GRACE`)
+        self._answered_empty: set[str] = set()
         #: those of the rows that an earlier run sent (carried over by _recover_orphans):
         #: their scene waits for the late job before paying again (`_await_late_job`)
         self._carried: set[int] = set()
@@ -2807,6 +2817,8 @@ class Pipeline:
             now = time.time()
             for r in rows:
                 if now - self._lost_rows[r] >= self._grace(r):
+                    if r in self._lost_grace:  # an answered create: its service said so
+                        self._answered_empty.add(model.name)
                     await self.gate.refund(
                         r, "never reached the provider (no job found)", lost=self._lost_note(r)
                     )
@@ -4099,7 +4111,8 @@ class Pipeline:
             self._lost_rows[row] = sent_at
             self._lost_requests[row] = (scene_id, key)
             if answered:  # a 500 (503): a job it made is listed at once, waited for briefly
-                self._lost_grace[row] = ANSWERED_GRACE
+                again = video.name in self._answered_empty
+                self._lost_grace[row] = ANSWERED_AGAIN_GRACE if again else ANSWERED_GRACE
             store.ledger_note_lost(row, key, sent_at, grace=self._lost_grace.get(row))
             return None
         store.ledger_mark_unknown(row)

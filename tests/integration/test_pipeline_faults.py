@@ -1584,6 +1584,42 @@ async def test_a_create_answered_503_whose_job_was_made_is_not_paid_twice(
     assert any("HTTP 503" in t and "exists; using it" in t for t in said.said), said.said
 
 
+async def test_a_503_to_every_create_is_waited_for_once_not_at_every_try(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ark answers every Seedance create 503 (an outage). Each such create is looked for,
+    as one may have made its job; each was also waited for ANSWERED_GRACE (30 s) before
+    its retry, so 4 scenes failed after 450 s (test_secrets timed out). Once one's grace
+    passed with no job listed, the later ones are refunded at the next look: the first
+    lost note says the grace, the later ones 0."""
+    from mindmovie import pipeline
+
+    no_retry_waits(monkeypatch)
+    monkeypatch.setattr(pipeline, "ANSWERED_GRACE", 0.5)
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(
+        "title: Four\ngoals:\n  - category: health\n    vision: I run\n    scenes: 4\n"
+    )
+    sim.add_fault("http", path=TASKS, method="POST", count=None, status=503, retry_after=0.01)
+    pipe = Pipeline(goals, _paid_clips_only(sim), out=tmp_path / "run", keys=KEYS)
+    with pytest.raises(RenderFailed, match="HTTP 503"):
+        await pipe.run()
+    assert sim.jobs() == []
+    rows = ledger_rows(tmp_path / "run", "clip")
+    refunded = [r for r in rows if r["state"] == "refunded"]
+    assert len(refunded) >= 4, rows
+    graces = []
+    store = Store(tmp_path / "run" / "run.db")
+    try:
+        for r in store.ledger_rows():
+            if r["stage"] == "clip" and r["state"] == "refunded":
+                graces.append((r["usage"] or {}).get("lost", {}).get("grace"))
+    finally:
+        store.close()
+    assert graces[0] == 0.5 and set(graces[1:]) == {0.0}, graces
+
+
 async def test_a_lost_create_whose_first_look_fails_is_still_waited_for(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

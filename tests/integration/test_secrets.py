@@ -106,9 +106,9 @@ def test_refused_and_failing_calls_name_no_key(sim: SimServer, tmp_path: Path) -
                    str(tmp_path / "refused"), "--yes", "--verbose")  # fmt: skip
     assert r.returncode != 0 and "ARK_API_KEY" in r.stdout + r.stderr, (r.stdout, r.stderr)
     _check(r)
-    # video creates that fail on every try (server errors, then a bad request); 503: a
-    # 500 may have made the task, and the render would wait for it (up to 300 s); a
-    # short Retry-After, honoured, so the retries do not wait out their backoff (~7 s)
+    # video creates that fail on every try (server errors); a 503 may have made the task
+    # (looked for, waited for 30 s once, then not again: ANSWERED_AGAIN_GRACE); a short
+    # Retry-After, honoured, so the retries do not wait out their backoff (~7 s)
     sim.clear_faults()
     sim.add_fault("http", path="/contents/generations/tasks", method="POST", status=503,
                   count=None, retry_after=0.05)  # fmt: skip
