@@ -71,6 +71,7 @@ AUDIO_FILTERS = (
     "loudnorm",
     "afade",
     "apad",
+    "areverse",
 )
 FILTERS = VIDEO_FILTERS + AUDIO_FILTERS
 #: x264 for every segment and local clip, AAC for the soundtrack
