@@ -22,7 +22,7 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -99,6 +99,7 @@ from mindmovie.providers.base import (
 from mindmovie.retry import with_retry
 from mindmovie.store import (
     KEPT_DIR,
+    ORIGIN_SALT_META,
     Step,
     Store,
     StoreError,
@@ -1096,6 +1097,17 @@ def recorded_origin_changes(
         return []
     now = {k: v for k, v in made[0].items() if k != "salt"}
     return origin_changes(then, now, made[1])
+
+
+def first_try(step: Step | None, variants: Sequence[tuple[str, float]]) -> tuple[str, float]:
+    """The (input key, seconds) a render's `_clip` asks first: the planned request, or
+    its fallback when the planned one was refused by the content filter last time. An
+    unheld job counts as paid (`Pipeline._reused_steps`) only for that request: one for
+    another variant is not taken before a new job is bought."""
+    if step is not None and step.error_kind == "content_rejected":
+        rest = [v for v in variants if v[0] != step.input_key]
+        return (rest or list(variants))[0]
+    return variants[0]
 
 
 class Pipeline:
@@ -3110,7 +3122,7 @@ class Pipeline:
             elif found is not None and counted:
                 # counted as costing nothing: a new clip waits for the next estimate
                 raise await self._let_go_of_job(store, model, req, prev, found)
-        if remote_id is None and (unwanted := self._unwanted_job(store, model, key)):
+        if remote_id is None and (unwanted := self._unwanted_job(store, model, key, req.seconds)):
             # a job of exactly these inputs that no scene holds any more (an edit undone,
             # an id renamed, while it ran): polled and taken, not bought again
             store.begin(scene_id, "clip", key, same_request=same_request)
@@ -4380,14 +4392,35 @@ class Pipeline:
                 )
             )
 
-    def _unwanted_job(self, store: Store, model: VideoModel, key: str) -> str | None:
-        """A clip job still in flight that was made from exactly the inputs `key` and
-        that no step holds (its scene edited, renamed or deleted while it ran: see
-        `_settle_stale_jobs`), made where this render asks (its origin unchanged), or
-        None. Taken by the scene that wants those inputs again: a new job for them was
-        the same clip paid twice. (The estimate and `status` count a new clip for such
-        a scene: over, never under, what the render spends.)"""
+    def _unwanted_job(
+        self, store: Store, model: VideoModel, key: str, seconds: float
+    ) -> str | None:
+        """A clip job still in flight that was made from exactly the inputs `key` (and
+        `seconds`) and that no step holds (its scene edited, renamed or deleted while it
+        ran: see `_settle_stale_jobs`; or carried by `render --fresh`), made where this
+        render asks (its origin unchanged), or None. Taken by the scene that wants those
+        inputs again: a new job for them was the same clip paid twice. The estimate and
+        `status` count such a scene's clip as paid by the same test (`_unheld_job`)."""
         if model.name == "local":
+            return None
+        return self._unheld_job(store, model.name, key, seconds)
+
+    def _unheld_job(
+        self,
+        store: Store,
+        provider: str,
+        key: str,
+        seconds: float,
+        taken: Collection[str] = (),
+    ) -> str | None:
+        """The job `_unwanted_job` takes for inputs `key`/`seconds` with video provider
+        `provider`, the one test shared by the render and what it is said to cost
+        (`_reused_steps`: the estimate, the spend question, `status`); those counted a new
+        clip for such a scene, and after `render --fresh` carried a job in flight the
+        spend question asked to pay again for a clip already paid. Reads only `store`
+        (`status` and `estimate` open it read-only, with no budget gate). `taken`: jobs
+        already counted for another scene (one job, one scene)."""
+        if provider == "local":
             return None
         held = {st.remote_id for st in store.steps() if st.remote_id}
         for r in reversed(store.ledger_rows()):
@@ -4397,18 +4430,33 @@ class Pipeline:
                 or r["state"] != "committed"
                 or not rid
                 or rid in held
+                or rid in taken
                 or rid in self._letting_go
-                or r["provider"] != model.name
+                or r["provider"] != provider
                 or (r["usage"] or {}).get("let_go")
             ):
                 continue
             made = store.job_input(int(r["id"]))
-            if made is None or made[0] != key:
+            if made is None or made[0] != key or abs(made[1] - seconds) > 1e-6:
                 continue
-            if store.job_origin(int(r["id"])) is None or self._row_origin_change(r, model.name):
+            then = store.job_origin(int(r["id"]))
+            if then is None or self._origin_changes_in(store, then, provider):
                 continue  # made elsewhere: not known where this render asks
             return str(rid)
         return None
+
+    def _origin_changes_in(self, store: Store, then: Mapping[str, str], provider: str) -> list[str]:
+        """`_row_origin_change` read from `store` alone: no budget gate, no write (the
+        run's salt read, not made: a row recorded without its own salt and a run with
+        none compares its key under no salt, so it differs: counted as made elsewhere)."""
+        run_salt = store.get_meta(ORIGIN_SALT_META) or ""
+        try:
+            bytes.fromhex(run_salt)
+        except ValueError:
+            run_salt = ""
+        return recorded_origin_changes(
+            then, lambda salt: self._origin_made(provider, salt or run_salt or "00")
+        )
 
     async def _keep_stale_result(
         self, store: Store, video: VideoModel, r: dict[str, Any], state: JobState
@@ -5025,6 +5073,7 @@ class Pipeline:
         video_id = _identity(self.settings, "video")
         done: set[tuple[str, str]] = set()
         kept: dict[str, Path] = {}
+        adopted: set[str] = set()  # unheld jobs counted for a scene: one job, one scene
         for sc in plan.scenes:
             model = kf_id
             if text_id is not None and self._source_photo(sc, plan) is None:
@@ -5082,7 +5131,11 @@ class Pipeline:
             path = {f: kept[f] if f in kept else remade[f][0] for f in frames}
             last = path[frames[1]] if len(frames) > 1 else None
             req = self._video_request(sc, path[sc.id], last)
-            ordered = [key for _, key, _ in self._clip_variants(video_id, sc, req, made_as)]
+            variants = [
+                (key, float(r.seconds))
+                for _, key, r in self._clip_variants(video_id, sc, req, made_as)
+            ]
+            ordered = [key for key, _ in variants]
             if any(f in remade for f in frames):
                 if if_same is not None and any(store.reusable(sc.id, "clip", k) for k in ordered):
                     if_same.add(sc.id)
@@ -5111,6 +5164,16 @@ class Pipeline:
                 restored.add((sc.id, "clip"))
                 clips[sc.id] = found[1]
             elif job is not None and step is not None and step.input_key in clip_keys:
+                done.add((sc.id, "clip"))
+            elif (
+                unheld := self._unheld_job(
+                    store, video_id.name, *first_try(step, variants), taken=adopted
+                )
+            ) is not None:
+                # a paid job in flight that no step holds, made from the very inputs the
+                # render asks first (an edit undone while it ran; one `render --fresh`
+                # carried): the render takes it (`_unwanted_job`), pays nothing
+                adopted.add(unheld)
                 done.add((sc.id, "clip"))
         return done
 

@@ -1356,3 +1356,68 @@ def test_render_fresh_from_a_run_whose_ledger_is_damaged_still_renders(
     assert r2.returncode == 0, rig.history()
     assert_movie(rig.out / "movie.mp4")
     assert "could not be carried" in r2.stdout + r2.stderr, rig.history()
+
+
+def _estimate_json(rig: Rig, *extra: str) -> dict[str, Any]:
+    """`estimate --json` of the rig's run with its config (read-only: in this process,
+    as `Rig.status`)."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    args = ["estimate", str(rig.goals), "-c", str(rig.cfg), "--out", str(rig.out), "--json", *extra]
+    env: dict[str, str | None] = dict.fromkeys(os.environ)
+    env.update(rig.env())
+    cwd = Path.cwd()
+    os.chdir(rig.tmp)
+    try:
+        r = CliRunner().invoke(app, args, env=env)
+    finally:
+        os.chdir(cwd)
+    assert r.exit_code == 0, (r.output, r.exception)
+    return dict(json.loads(r.stdout))
+
+
+def test_a_job_render_fresh_carried_is_counted_paid_by_the_estimate_and_status(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed while a clip job runs, `render --fresh --until keyframes` carries the job
+    into the new run, unheld: the next render's scene asking for its inputs takes it
+    (`_unwanted_job`). `estimate`, `status` and the spend question priced a new clip for
+    that scene all the same (the job already paid, in flight); now the same test as the
+    render's says it is paid, and the render makes no new job for it."""
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    sim.min_polls = 2
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    old = next(s for s in rig.status()["steps"] if s["stage"] == "clip" and s["remote_id"])
+    for job in sim.jobs():
+        job.min_polls = 4  # still running at the next render's first look (_settle_stale_jobs)
+    r2 = mindmovie_fork.run(
+        [*rig.args(), "--fresh", "--until", "keyframes"],
+        env=rig.env(),
+        cwd=rig.tmp,
+        timeout=RENDER_TIMEOUT,
+    )
+    rig.logs.append(
+        f"$ render --fresh --until keyframes -> {r2.returncode}\n{r2.stdout}{r2.stderr}"
+    )
+    assert r2.returncode == 0, rig.history()
+    mid = rig.status(with_config=True)
+    row = next(r for r in ledger(mid, "clip") if r["remote_id"] == old["remote_id"])
+    assert row["state"] == "committed", row  # carried, no step holds it yet
+    est = _estimate_json(rig)
+    video = {s["scene_id"]: s["video"] for s in est["scenes"]}
+    assert video[old["scene_id"]]["done"] is True, video[old["scene_id"]]
+    assert video[old["scene_id"]]["usd"] == 0, video[old["scene_id"]]
+    others = [v for sid, v in video.items() if sid != old["scene_id"]]
+    assert len(others) == SCENES - 1 and all(v["usd"] > 0 and not v["done"] for v in others)
+    scene = next(s for s in mid["scenes"] if s["scene_id"] == old["scene_id"])
+    assert scene["reuse"]["clip"] is True, scene
+    before = rig.totals()["jobs_created"]
+    r3 = rig.render()
+    assert r3.returncode == 0, rig.history()
+    assert rig.totals()["jobs_created"] - before == SCENES - 1, rig.history()
+    after = rig.status()
+    taken = next(r for r in ledger(after, "clip") if r["remote_id"] == old["remote_id"])
+    assert taken["state"] == "billed" and not taken["usage"].get("unused"), taken
