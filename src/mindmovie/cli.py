@@ -571,6 +571,15 @@ def estimate(
     as_json: Annotated[
         bool, typer.Option("--json", help="Numbers and formula inputs as JSON.")
     ] = False,
+    let_go: Annotated[
+        bool,
+        typer.Option(
+            "--let-go",
+            help="Price what `render --let-go` would buy: the clips of jobs kept because the "
+            "provider settings changed since they were made (asks no provider: every such "
+            "job is counted as let go of, so this is never below what that render buys).",
+        ),
+    ] = False,
 ) -> None:
     """What rendering GOALS would cost, scene by scene. Spends nothing.
 
@@ -588,7 +597,9 @@ def estimate(
     flags = _overrides(preset, aspect, resolution, None, None)
     try:
         # what render warns of before any keyframe is paid (stderr, so --json stays JSON)
-        est = estimate_for(goals, settings, out=out_dir, warn=WarningsReporter().warn)
+        est = estimate_for(
+            goals, settings, out=out_dir, warn=WarningsReporter().warn, let_go=let_go
+        )
     except ConfigError as e:  # a stage option a provider refuses: where it was set
         raise _fail(_located(str(e), config, flags)) from None
     except _user_errors() as e:

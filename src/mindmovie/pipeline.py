@@ -1153,6 +1153,9 @@ class Pipeline:
         #: (provider, salt) -> (where it makes a video job now, its fields' names): `_origin`
         self._origins: dict[tuple[str, str], tuple[dict[str, str], dict[str, str]] | None] = {}
         self._salt: str | None = None  # the run's `origin_salt`, hex
+        #: `estimate --let-go`: price what `render --let-go` buys, asking no provider
+        #: (`_may_let_go`)
+        self._let_go_guess = False
         #: journaled jobs polled by `_none_known` this render: known (True) or a 404
         self._known: dict[str, bool] = {}
         #: jobs no step uses kept as made with other settings, told of (once a render)
@@ -1486,6 +1489,24 @@ class Pipeline:
                     self._letting_go[rid] = why
             except ProviderError:
                 continue  # not known to be gone: the render polls it as before
+
+    def _may_let_go(self, store: Store, rid: str, provider: str) -> bool:
+        """`estimate --let-go`, which polls nothing: could `_find_let_go` let go of
+        journaled job `rid`? It does when a poll's 404 is explained by `_elsewhere`: the
+        job made with other settings than now (its recorded origin), or made by an older
+        mindmovie (none recorded) within KNOWN_JOB_SECONDS. Those are counted as bought
+        again: over, never under, what `render --let-go` buys (a job still known where
+        this render asks is kept by it, and its clip costs nothing). Before, `estimate`
+        had no --let-go and counted every kept job's clip as paid."""
+        if provider == "local":
+            return False
+        row = store.ledger_by_remote(rid)
+        if row is None or row["provider"] != provider:
+            return False
+        then = store.job_origin(int(row["id"]))
+        if then is None:
+            return _recent(row, time.time())
+        return bool(self._origin_changes_in(store, then, provider))
 
     def _let_go_of_kept(self, store: Store, scene_id: str, rid: str, provider: str) -> None:
         """`render --let-go`: job `rid`, found by `_find_let_go`, is let go of (committed
@@ -5145,7 +5166,10 @@ class Pipeline:
             # a job in flight, or one whose download (poll, deadline) failed: the render
             # polls it again and pays nothing (what `status` says: Store.resumable_job)
             job = None if step is None else store.resumable_job(step)
-            if job is not None and job in self._letting_go:
+            if job is not None and (
+                job in self._letting_go
+                or (self._let_go_guess and self._may_let_go(store, job, video_id.name))
+            ):
                 job = None  # `render --let-go`: let go of, the clip bought again
             # in the render's order: a kept clip is put back before a job is picked up,
             # its variants in the render's order (`_clip`)
@@ -5653,14 +5677,17 @@ def estimate_for(
     *,
     out: Path | None = None,
     warn: Callable[[str], None] | None = None,
+    let_go: bool = False,
 ) -> costs.RunEstimate:
     """`mindmovie estimate`: the run's remaining cost, without a lock, a planner call or
     any other spending; an existing run's plan.yaml and finished steps are taken into account.
     Settings `render` refuses to start with (no clip can have them, a stage option it
     refuses) are refused the same. `warn` is told what `render` would warn of before any
     keyframe is paid for: reference photos the keyframe model is not sent (per scene of
-    the plan that would be used, else per goal)."""
+    the plan that would be used, else per goal). `let_go`: what `render --let-go` would
+    buy, asking no provider (`Pipeline._may_let_go`: over, never under)."""
     pipe = Pipeline(goals_path, settings, out=out)
+    pipe._let_go_guess = let_go
     # a run folder render refuses (--out a file, or a folder of other files): estimate
     # priced a render that would stop at once, with exit 0
     what = _usable_run_dir(pipe.run_dir, pipe._out_given)

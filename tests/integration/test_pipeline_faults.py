@@ -3301,6 +3301,46 @@ async def test_let_go_declined_lets_go_of_nothing(
         assert other.stats()["totals"]["jobs_created"] == 0
 
 
+async def test_estimate_let_go_prices_what_render_let_go_buys(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scene's job kept for a base URL that cannot be put back. `estimate` counts its
+    clip as paid (the render without --let-go buys nothing); `estimate` had no
+    --let-go, so what `render --let-go` buys (that clip again) could not be priced.
+    `estimate_for(let_go=True)` prices that scene's clip alone, the same amount as the
+    render's own spend question, and not below what the render then bills."""
+    from mindmovie.pipeline import estimate_for
+
+    goals, _, run, scene, job = await _two_scenes_one_clip_kept(sim, tmp_path, monkeypatch)
+    with SimServer() as other:
+        other.media_scale = 0.25
+        other.job_seconds = 0.3
+        moved = _paid_clips_only(sim)
+        moved.providers.byteplus.base_url = other.ark_base_url
+        plain = estimate_for(goals, moved, out=run)
+        assert [sc.scene_id for sc in plain.scenes if sc.video.payable] == [], plain
+        ahead = estimate_for(goals, moved, out=run, let_go=True)
+        assert [sc.scene_id for sc in ahead.scenes if sc.video.payable] == [scene], ahead
+        asked: list[Any] = []
+
+        def ask(e: Any) -> bool:
+            asked.append(e)
+            return True
+
+        before = {r["id"] for r in ledger_rows(run, "clip")}
+        res = await Pipeline(goals, moved, out=run, keys=KEYS, confirm=ask).run(let_go=True)
+        assert res.movie is not None
+        (est,) = asked
+        assert ahead.total == pytest.approx(est.total), (ahead, est)
+        new = [r for r in ledger_rows(run, "clip") if r["id"] not in before]
+        assert [r["scene_id"] for r in new] == [scene], new
+        assert other.stats()["totals"]["jobs_created"] == 1
+        billed = sum(r["billed_usd"] for r in new)
+        assert 0 < billed <= ahead.total + 1e-9, (billed, ahead.total)
+        (kept,) = [r for r in ledger_rows(run, "clip") if r["remote_id"] == job]
+        assert kept["usage"]["let_go"], kept
+
+
 @pytest.mark.parametrize("how", ["answer lost", "killed in flight"])
 async def test_let_go_buys_again_the_clip_of_a_lost_create_sent_with_other_settings(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
