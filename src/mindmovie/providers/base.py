@@ -91,6 +91,9 @@ class ConnectionLost(Transient):
     Retry-After, as `Transient` carries it."""
 
     kind = "connection"
+    #: the status of the service's own answer (`answered`); None when none came. Declared
+    #: on the class too, so the docs' `ConnectionLost.status` names an attribute it has
+    status: int | None = None
 
     def __init__(
         self,
