@@ -1352,7 +1352,16 @@ class Store:
         run.db, it was polled by no render: its paid clip never downloaded, its bill never
         recorded. The money is spent already, so no budget check."""
         now = time.time()
-        usage = json.dumps({"carried_from": carried_from, "carried_row": int(row["id"])})
+        # what its row said there goes with it (a job let go of by `render --let-go`
+        # stays let go of: its marks were dropped, and the new run took it for another)
+        was = row.get("usage")
+        usage = json.dumps(
+            {
+                **(was if isinstance(was, dict) else {}),
+                "carried_from": carried_from,
+                "carried_row": int(row["id"]),
+            }
+        )
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO ledger(scene_id,stage,provider,model,remote_id,state,"

@@ -754,3 +754,31 @@ def test_a_clip_rows_job_input_round_trips_and_hand_edits_read_as_none(tmp_path:
             assert st.job_input(row) is None, junk
     finally:
         st.close()
+
+
+def test_a_carried_job_keeps_what_its_row_said_in_the_set_aside_run(tmp_path: Path) -> None:
+    """`render --fresh` carries a clip job still in flight into the new run's ledger
+    (`ledger_carry`). Its row there began with a blank usage: a job the person had let
+    go of (`render --let-go`: `let_go`, `unused`) lost those marks, so the new run took
+    it for a job no one had let go of (`Pipeline._unwanted_job` and `_settle_stale_jobs`
+    read them). Now the marks go with it, beside where it came from."""
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    old_dir.mkdir()
+    new_dir.mkdir()
+    old = Store(old_dir / "run.db")
+    old.begin("s1", "clip", "k1")
+    row = old.ledger_commit("s1", "clip", "byteplus", "m", 0.10, held_usd=0.2)
+    old.ledger_set_remote(row, "cgt-1")
+    old.mark_submitted("s1", "clip", "cgt-1")
+    old.let_go_job("s1", "cgt-1", "let go of", "the base URL changed")
+    (r,) = old.ledger_rows()
+    assert r["state"] == "committed" and r["usage"]["let_go"], r
+    new = Store(new_dir / "run.db")
+    carried = new.ledger_carry(r, origin=None, job_input=None, carried_from=str(old_dir))
+    (c,) = new.ledger_rows()
+    assert c["id"] == carried and c["remote_id"] == "cgt-1" and c["state"] == "committed"
+    assert c["usage"]["let_go"] == r["usage"]["let_go"], c
+    assert c["usage"]["unused"] is True, c
+    assert c["usage"]["carried_from"] == str(old_dir) and c["usage"]["carried_row"] == row, c
+    old.close()
+    new.close()
