@@ -832,6 +832,10 @@ class Outlook:
     #: what changed since plan.yaml was made ("plan.scene_seconds changed"), when that is
     #: why a new plan is made: `status` names it on each scene's row
     new_plan_cause: str = ""
+    #: scene id -> a paid clip job in flight that no step holds and that the render takes
+    #: for the scene (`Pipeline._unheld_job`: an edit undone while it ran, a job
+    #: `render --fresh` carried): its clip counts as paid, and `status` names that job
+    jobs: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -5029,8 +5033,11 @@ class Pipeline:
         restored: set[tuple[str, str]] = set()
         clips: dict[str, str] = {}
         same: set[str] = set()
+        jobs: dict[str, str] = {}
         done = (
-            self._reused_steps(store, basis, restored, clips, same) if basis is not None else set()
+            self._reused_steps(store, basis, restored, clips, same, jobs)
+            if basis is not None
+            else set()
         )
         why, cause = ("", "") if plan is not None else self._new_plan_why(store, planner)
         return Outlook(
@@ -5043,6 +5050,7 @@ class Pipeline:
             clips,
             frozenset(same),
             cause,
+            jobs,
         )
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> tuple[str, str]:
@@ -5078,13 +5086,15 @@ class Pipeline:
         restored: set[tuple[str, str]] | None = None,
         clips: dict[str, str] | None = None,
         if_same: set[str] | None = None,
+        jobs: dict[str, str] | None = None,
     ) -> set[tuple[str, str]]:
         """(scene, stage) steps a render of `plan` would not pay for: the same input-key
         checks as `_keyframe` and `_clip` (a clip's key holds its keyframe's hash, so a
         keyframe made again means its clip is made again). Those it would put back from
         kept/ are also added to `restored`; the sha256 of each clip reused, to `clips`; the
         scenes whose clip is reused if a free local keyframe, made again, comes out as
-        the image it was made from, to `if_same` (not in the set returned: not known)."""
+        the image it was made from, to `if_same` (not in the set returned: not known); the
+        job in flight no step holds that a scene's clip takes (`_unheld_job`), to `jobs`."""
         restored = set() if restored is None else restored
         clips = {} if clips is None else clips
         remade: dict[str, tuple[Path, str]] = {}
@@ -5199,6 +5209,8 @@ class Pipeline:
                 # carried): the render takes it (`_unwanted_job`), pays nothing
                 adopted.add(unheld)
                 done.add((sc.id, "clip"))
+                if jobs is not None:
+                    jobs[sc.id] = unheld
         return done
 
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:

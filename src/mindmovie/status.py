@@ -374,6 +374,9 @@ def collect_status(
             sid = row["scene_id"]
             row["reuse"] = {st: (sid, st) in look.reused for st in SCENE_STAGES}
             row["restore"] = {st: (sid, st) in look.restored for st in SCENE_STAGES}
+            if sid in look.jobs:
+                # a paid job in flight no step holds, made from these inputs: taken
+                row["take_job"] = look.jobs[sid]
             if sid in look.if_same:
                 # its clip is reused if an offline keyframe made again comes out the same
                 row["reuse_if_same_keyframe"] = True
@@ -659,6 +662,13 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
         return "reuse the kept keyframe (made before from these inputs), then make the clip"
     kf, clip = row.get("keyframe"), row.get("clip")
     kf_bad, clip_bad = _file_problem(row, "keyframe"), _file_problem(row, "clip")
+    if (taken := row.get("take_job")) and not kf_bad:
+        # Pipeline._unwanted_job: not the step's own job (if any), and no new one
+        return (
+            f"take job {taken} (paid, in flight, made from these very inputs, held by no "
+            "step: an edit undone, or carried by render --fresh), poll and download it "
+            "(no new job)"
+        )
     if clip == "succeeded":
         if kf_bad and clip_bad:
             return f"redo: {kf_bad}, {clip_bad}"

@@ -815,6 +815,10 @@ def test_an_edit_undone_while_the_first_job_still_runs_takes_that_job(
     assert rig.totals()["jobs_created"] == 2, rig.history()  # A, and B for the edit
 
     plan_path.write_text(original)  # the edit undone while A still runs
+    shown = rig.status(with_config=True)
+    (scene,) = [s for s in shown["scenes"] if s["scene_id"] == a["scene_id"]]
+    # A is taken, not the step's own job B (status named B: "poll job B")
+    assert scene["next"].startswith(f"take job {a['remote_id']} "), scene["next"]
     sim.min_polls = 0
     jobs = {j.id: j for j in sim.jobs()}
     job_a = jobs[a["remote_id"]]
@@ -1414,6 +1418,7 @@ def test_a_job_render_fresh_carried_is_counted_paid_by_the_estimate_and_status(
     assert len(others) == SCENES - 1 and all(v["usd"] > 0 and not v["done"] for v in others)
     scene = next(s for s in mid["scenes"] if s["scene_id"] == old["scene_id"])
     assert scene["reuse"]["clip"] is True, scene
+    assert scene["next"].startswith(f"take job {old['remote_id']} "), scene["next"]
     before = rig.totals()["jobs_created"]
     r3 = rig.render()
     assert r3.returncode == 0, rig.history()
