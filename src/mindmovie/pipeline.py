@@ -1103,6 +1103,18 @@ def recorded_origin_changes(
     return origin_changes(then, now, made[1])
 
 
+def _carried_on(r: Mapping[str, Any]) -> bool:
+    """Is ledger row `r`, of the run `render --fresh` sets aside, a clip job still in
+    flight that the new run carries (`Pipeline._carry_fresh_jobs`) and whose hold it
+    counts from then on (`Pipeline._fresh_carry_held`)?"""
+    return (
+        r["stage"] == "clip"
+        and r["state"] == "committed"
+        and bool(r["remote_id"])
+        and r["provider"] != "local"
+    )
+
+
 def first_try(step: Step | None, variants: Sequence[tuple[str, float]]) -> tuple[str, float]:
     """The (input key, seconds) a render's `_clip` asks first: the planned request, or
     its fallback when the planned one was refused by the content filter last time. An
@@ -3748,10 +3760,7 @@ class Pipeline:
                 found = [
                     (r, old.job_origin(int(r["id"])), old.job_input(int(r["id"])))
                     for r in old.ledger_rows()
-                    if r["stage"] == "clip"
-                    and r["state"] == "committed"
-                    and r["remote_id"]
-                    and r["provider"] != "local"
+                    if _carried_on(r)
                 ]
             finally:
                 old.close()
@@ -3772,6 +3781,33 @@ class Pipeline:
                 "takes its job, any other is billed unused and its clip kept"
             )
         return carried
+
+    def _fresh_carry_held(self) -> float:
+        """`render --fresh`, before its spend question: what the clip jobs
+        `_carry_fresh_jobs` will carry into this run hold (`Store.ledger_totals` counts
+        them here once carried, the budget gate with them). The question said nothing of
+        them ("budget $X", none spent) and the budget check left them out: a render let
+        through stopped at its first paid call, the old run set aside. 0.0 when no run
+        was set aside or its run.db cannot be read (then nothing is carried either)."""
+        if self._fresh_moved is None:
+            return 0.0
+        db = self._fresh_moved[0] / "run.db"
+        if not db.is_file():
+            return 0.0
+        try:
+            old = Store(db, read_only=True)
+        except (StoreError, sqlite3.Error, OSError):
+            return 0.0
+        try:
+            return sum(
+                float(r.get("held_usd") or r["estimated_usd"])
+                for r in old.ledger_rows()
+                if _carried_on(r)
+            )
+        except (StoreError, sqlite3.Error, OSError):  # (a ledger damaged by hand: none)
+            return 0.0
+        finally:
+            old.close()
 
     def _mark_carried(self, dest: Path, carried: list[tuple[int, int]]) -> None:
         """The set-aside run's rows `_carry_fresh_jobs` carried say where they went and
@@ -5237,11 +5273,19 @@ class Pipeline:
             self._warn_extra_goal_photos()  # the plan's own warnings: once it is paid for
         if est.paid:
             billed, committed = store.ledger_totals()
+            carry = self._fresh_carry_held()  # --fresh: counted here once carried
+            committed += carry
             if self.budget is not None and billed + committed >= self.budget - 1e-9:
+                held = (
+                    f", {costs.format_usd(carry)} held for clip jobs of the previous run "
+                    "still in flight, which this run takes over"
+                    if carry
+                    else ""
+                )
                 raise BudgetStopped(
                     f"the budget {costs.format_usd(self.budget)} is already used "
-                    f"(billed {costs.format_usd(billed)}); render again with a bigger --budget "
-                    f"to finish (about {costs.format_usd(est.total)} left to do)"
+                    f"(billed {costs.format_usd(billed)}{held}); render again with a bigger "
+                    f"--budget to finish (about {costs.format_usd(est.total)} left to do)"
                 )
             est = replace(est, spent=billed + committed)
             if self.confirm is not None and not self._ask(est):

@@ -1426,3 +1426,42 @@ def test_a_job_render_fresh_carried_is_counted_paid_by_the_estimate_and_status(
     after = rig.status()
     taken = next(r for r in ledger(after, "clip") if r["remote_id"] == old["remote_id"])
     assert taken["state"] == "billed" and not taken["usage"].get("unused"), taken
+
+
+def test_render_fresh_counts_the_jobs_it_carries_against_the_budget_before_asking(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed while a clip job runs, then `render --fresh --budget` below what that job
+    holds. The budget check and the spend question left out the job the fresh run
+    carries (its ledger counted nothing yet): the render went on, set the old run aside
+    for good, carried the job, and stopped at its first paid call. Now the carried hold
+    is counted before the question: the render stops there, saying so, nothing is sent,
+    and the old run is put back."""
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    sim.min_polls = 2
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    st = rig.status()
+    (row,) = ledger(st, "clip", "committed")
+    cap = (row["held_usd"] or row["estimated_usd"]) / 2
+    sent = rig.totals()
+    r2 = mindmovie_fork.run(
+        [*rig.args(), "--fresh", "--budget", f"{cap:.4f}"],
+        env=rig.env(),
+        cwd=rig.tmp,
+        timeout=RENDER_TIMEOUT,
+    )
+    rig.logs.append(f"$ render --fresh --budget {cap:.4f} -> {r2.returncode}\n{r2.stderr}")
+    assert r2.returncode != 0, rig.history()
+    assert "held for clip jobs of the previous run" in r2.stderr, rig.history()
+    assert "Traceback" not in r2.stderr
+    after = rig.totals()
+    assert (after["messages"], after["images"], after["jobs_created"]) == (
+        sent["messages"],
+        sent["images"],
+        sent["jobs_created"],
+    )
+    # nothing agreed to: the old run is back (it stayed in previous/), its job on its ledger
+    aside = rig.out / "previous"
+    assert not aside.exists() or not any(aside.iterdir()), list(aside.iterdir())
+    assert [r["remote_id"] for r in ledger(rig.status(), "clip", "committed")] == [row["remote_id"]]
