@@ -177,6 +177,36 @@ class SimError(Exception):
         self.body = body
 
 
+def _missing_model(api: str, model: str, why: str, path: str) -> SimError:
+    """The real API's answer to a call naming a model id the account cannot call: Ark's
+    InvalidEndpointOrModel.NotFound or ModelNotOpen (its error-code table), Google's
+    404 NOT_FOUND "models/X is not found for API version ...", Anthropic's 404
+    not_found_error "model: X"."""
+    if api == "anthropic":
+        return SimError(404, f"model: {model}")
+    if api == "google":
+        ver = path.split("/")[1]
+        verb = path.rsplit(":", 1)[-1]
+        return SimError(
+            404,
+            f"models/{model} is not found for API version {ver}, or is not supported for "
+            f"{verb}. Call ListModels to see the list of available models and their "
+            "supported methods.",
+        )
+    if why == "not_activated":
+        return SimError(
+            404,
+            f"Your account has not activated the model {model}. Please activate the model "
+            "service in the Ark Console.",
+            code="ModelNotOpen",
+        )
+    return SimError(
+        404,
+        f"The model or endpoint {model} does not exist or you do not have access to it.",
+        code="InvalidEndpointOrModel.NotFound",
+    )
+
+
 class _Drop(Exception):
     """Close the connection without an answer."""
 
@@ -248,6 +278,10 @@ class SimServer:
         #: a job (Ark task, Veo operation) is known only to the key that made it, as an
         #: account's (project's) own: polled or listed with another key, it is not found
         self.jobs_per_key = False
+        #: model ids this account cannot call, answered as each API answers them (see
+        #: `_missing_model`): "not_found" (no such model, or not this key's) or, on Ark,
+        #: "not_activated" (ModelNotOpen: not activated in the ModelArk console)
+        self.missing_models: dict[str, str] = {}
         self.require_auth = require_auth
         self.verbose = verbose
         self._lock = threading.RLock()
@@ -398,6 +432,7 @@ class SimServer:
             self.image_url_query = ""
             self.video_url_query = ""
             self.jobs_per_key = False
+            self.missing_models = {}
             # a request a `delay` still holds is let go and dropped, so it cannot reach
             # the next test's jobs
             for fid, hold in self._holds.items():
@@ -678,6 +713,8 @@ class _Handler(BaseHTTPRequestHandler):
                 raise SimError(400, "request body is not valid JSON")
             self._auth(api, query)
             model = sim._model_for(path, body)
+            if method == "POST" and model in sim.missing_models:
+                raise _missing_model(api, model, sim.missing_models[model], path)
             answered = True
             after: Fault | None = None
             for f in sim._take(REQUEST_KINDS, method, full, model):
