@@ -377,6 +377,12 @@ def _run_pipeline(
         raise _fail(str(e), EXIT_BUDGET) from None
     except (RenderFailed, DiskFull) as e:
         raise _fail(str(e), EXIT_FAILED) from None
+    except InvalidRequest as e:
+        if e.setting:
+            # the person's setting, refused by the provider (a model id it does not
+            # know, an option it refuses): a mistake to fix, said where it was written
+            raise _fail(located(e.message)) from None
+        raise _fail(str(e), EXIT_FAILED) from None
     except ProviderError as e:
         raise _fail(str(e), EXIT_FAILED) from None
     except Interrupted as e:

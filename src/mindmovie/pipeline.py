@@ -81,6 +81,7 @@ from mindmovie.providers.base import (
     ContentRejected,
     DeadlineExceeded,
     ImageResult,
+    InvalidRequest,
     JobFailed,
     JobNotFound,
     JobState,
@@ -1221,6 +1222,17 @@ class Pipeline:
         self._stopping = False
         #: (provider, model) whose key or access the provider refused in this run
         self._refused: dict[tuple[str, str], AuthError] = {}
+        #: (provider, model) a call of which the provider refused for the person's own
+        #: setting in this run (a model id not found or not activated, an option it
+        #: refuses: `InvalidRequest.setting`): every other call would be refused alike
+        self._refused_setting: dict[tuple[str, str], InvalidRequest] = {}
+        #: (provider, model) that answered a paid call in this run; until one has, its
+        #: calls go one at a time (`_first_call`), so a setting it refuses is told once
+        #: with one request sent, not by every scene's call sent at once
+        self._answered: set[tuple[str, str]] = set()
+        self._first_locks: dict[tuple[str, str], asyncio.Lock] = {}
+        #: ledger row -> the first-call lock its call holds until answered
+        self._first_held: dict[int, asyncio.Lock] = {}
         self._stop_event = asyncio.Event()
         #: plan.yaml's scenes as written, when the plan in use has rebased paths
         self._plan_yaml_scenes: dict[str, Scene] = {}
@@ -1313,11 +1325,63 @@ class Pipeline:
                 f"{refused.message} (not sent: refused earlier in this run)",
                 provider=refused.provider,
             )
-        # a clip's job can be polled only where it was made: keep where that is
-        origin = self._origin(model.name) if stage == "clip" else None
-        return await self.gate.reserve(
-            scene_id, stage, model.name, model.model, usd, hold, origin=origin, job_input=job_input
-        )
+        if stage == "plan":
+            self._check_refused_setting(model)
+            return await self.gate.reserve(
+                scene_id, stage, model.name, model.model, usd, hold, job_input=job_input
+            )
+        # (waited for before the row is made: a call never sent has no ledger row)
+        first = await self._first_call(model)
+        try:
+            self._check_refused_setting(model)
+            # a clip's job can be polled only where it was made: keep where that is
+            origin = self._origin(model.name) if stage == "clip" else None
+            row = await self.gate.reserve(
+                scene_id,
+                stage,
+                model.name,
+                model.model,
+                usd,
+                hold,
+                origin=origin,
+                job_input=job_input,
+            )
+        except BaseException:
+            if first is not None:
+                first.release()
+            raise
+        if first is not None:
+            if row is None:
+                first.release()
+            else:
+                self._first_held[row] = first  # released once answered: `_settle_errors`
+        return row
+
+    def _check_refused_setting(self, model: Planner | KeyframeModel | VideoModel) -> None:
+        """Raise, without sending, the refusal of the person's setting that a call of
+        `model` got in this run (`InvalidRequest.setting`): six scenes told six times
+        that keyframes.model does not exist, each after a request of its own."""
+        refused = self._refused_setting.get((model.name, model.model))
+        if refused is not None:
+            raise InvalidRequest(
+                refused.message, setting=refused.setting, provider=refused.provider
+            )
+
+    async def _first_call(self, model: Planner | KeyframeModel | VideoModel) -> asyncio.Lock | None:
+        """The lock the first paid calls of `model` in this run take one at a time (held:
+        `_reserve` takes it, `_settle_errors` releases it when the call is answered),
+        None once the model has answered one. Scenes start at once, so a model id the
+        provider does not know was sent by every scene in flight before the first
+        refusal came back (6 requests for one typo)."""
+        key = (model.name, model.model)
+        if key in self._answered:
+            return None
+        lock = self._first_locks.setdefault(key, asyncio.Lock())
+        await lock.acquire()
+        if key in self._answered:
+            lock.release()
+            return None
+        return lock
 
     def _origin(self, provider: str, salt: str | None = None) -> dict[str, str] | None:
         """Where `provider` makes a video job with this render's settings and keys
@@ -1563,15 +1627,25 @@ class Pipeline:
         `keep_key`: the inputs a charged result still at its URL was made from (see
         `_settle_failed`).
         """
+        first = self._first_held.pop(row, None) if row is not None else None
         try:
             result = await call
         except BaseException as e:
             if isinstance(e, AuthError) and model is not None:
                 self._refused.setdefault((model.name, model.model), e)
+            if isinstance(e, InvalidRequest) and e.setting and model is not None:
+                self._refused_setting.setdefault((model.name, model.model), e)
+            elif model is not None:
+                self._answered.add((model.name, model.model))
             if row is not None:
                 valid_for = getattr(model, "result_url_seconds", None)
                 await self._settle_failed(row, e, keep_key=keep_key, valid_for=valid_for)
             raise
+        finally:
+            if first is not None:
+                first.release()
+        if model is not None:
+            self._answered.add((model.name, model.model))
         return result
 
     async def _settle_failed(
@@ -5405,6 +5479,17 @@ class Pipeline:
             # not a scene's fault: every scene left is stopped by it, and so would the
             # compose be (--skip-failed included); say which disk, not "N scenes failed"
             raise DiskFull(disk_full_message(self.run_dir))
+        refused = [o for o in results.values() if isinstance(o, InvalidRequest) and o.setting]
+        if refused:
+            # the person's setting, refused by the provider: not a scene's fault, and
+            # every scene would fail of it (--skip-failed included): said once, with
+            # its setting first (the CLI puts where it was written in front)
+            raise InvalidRequest(
+                f"{refused[0].message}. {len(refused)} scene(s) not made for it; finished "
+                "work is kept: change the setting and render again",
+                setting=refused[0].setting,
+                provider=refused[0].provider,
+            )
         composing = until not in ("keyframes", "clips") and bool(clips)
         composing = composing and (not res.failed or skip_failed)
         board_done: asyncio.Future[bool] | None = None

@@ -369,7 +369,9 @@ async def test_unknown_model_404_names_the_setting(sim: SimServer, goals: Goals)
     with pytest.raises(InvalidRequest) as e:
         await planner(sim).plan(goals, OPTIONS)
     msg = str(e.value)
-    assert "not found; set planner.model to one of" in msg and "claude-haiku-4-5" in msg
+    assert "planner.model: anthropic answered not_found_error" in msg
+    assert "choose another (known: " in msg and "claude-haiku-4-5" in msg
+    assert e.value.setting == "planner.model"
 
 
 @pytest.mark.parametrize("status", [400, 413])

@@ -539,7 +539,8 @@ async def test_a_stale_model_id_404_names_the_model_and_the_known_ones(
     with pytest.raises(InvalidRequest) as e:
         await seedance(sim, model="seedance-1-5-pro-991231").submit(vreq(keyframe))
     msg = str(e.value)
-    assert "model seedance-1-5-pro-991231 not found" in msg
+    assert "the model 'seedance-1-5-pro-991231' does not exist" in msg
+    assert e.value.setting == "video.model"
     assert "known: " in msg and "seedance-1-0-pro" in msg
 
 

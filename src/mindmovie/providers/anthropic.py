@@ -756,8 +756,13 @@ class ClaudePlanner:
             return AuthError(f"HTTP 402: {detail}; check the account's billing", provider=PROVIDER)
         if status == 404:
             known = ", ".join(m.key for m in catalog.models(PROVIDER, "planner"))
+            # the person's planner.model (a 404 not_found_error bills nothing): told as
+            # that setting, so the CLI says where it was written
             return InvalidRequest(
-                f"model {self.model} not found; set planner.model to one of: {known}{rid}",
+                f"planner.model: {PROVIDER} answered {getattr(e, 'type', None) or 'HTTP 404'}: "
+                f"the model '{self.model}' does not exist or this key has no access to it "
+                f"({detail}{rid}); choose another (known: {known}); nothing was billed for it",
                 provider=PROVIDER,
+                setting="planner.model",
             )
         return InvalidRequest(f"HTTP {status}: {detail}{rid}", provider=PROVIDER)

@@ -173,9 +173,20 @@ class ContentRejected(ProviderError):
 
 
 class InvalidRequest(ProviderError):
-    """A parameter the provider refuses; the message says what to change."""
+    """A parameter the provider refuses; the message says what to change.
+
+    `setting`: the person's setting the refusal is about ("video.model",
+    "keyframes.options.guidance_scale"), when it came from one. The message then starts
+    with it, so the CLI can put where it was written in front (`cli._located`), and the
+    pipeline sends no other call of that model in the render: every one would be refused
+    the same way (`Pipeline._reserve`)."""
 
     kind = "invalid_request"
+    setting: str | None = None
+
+    def __init__(self, message: str, *, setting: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.setting = setting
 
 
 class AuthError(ProviderError):

@@ -179,8 +179,17 @@ def _allowed_for(spec: ModelSpec, param: str | None) -> str:
     return ""
 
 
-def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderError:
-    """Ark SDK exception -> our taxonomy (provider-wire.md §1 table)."""
+#: Ark's error codes for a model id the account cannot call: one that does not exist (or
+#: is not this key's), and one not activated in the ModelArk console
+MODEL_NOT_FOUND_CODES = ("InvalidEndpointOrModel", "ModelNotOpen")
+
+
+def map_ark_error(
+    e: Exception, spec: ModelSpec, *, during: str, options: dict[str, Any] | None = None
+) -> ProviderError:
+    """Ark SDK exception -> our taxonomy (provider-wire.md §1 table). `options`: the
+    stage's `*.options` sent with the call: a parameter Ark refuses that came from one
+    is told as that setting (`InvalidRequest.setting`)."""
     from byteplussdkarkruntime._exceptions import (
         ArkAPIConnectionError,
         ArkAPIError,
@@ -247,6 +256,24 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
             retry_after=retry_after_seconds(e.response.headers),
             provider=PROVIDER,
         )
+    if code.startswith(MODEL_NOT_FOUND_CODES) or (
+        status == 404 and not during.startswith(("poll", "cancel"))
+    ):
+        # the model id of the person's setting: every call of it is refused alike
+        # (InvalidEndpointOrModel.NotFound, ModelNotOpen); a 4xx create bills nothing
+        said = (
+            f"the model '{spec.id}' is not activated for this account; activate it in the "
+            "ModelArk console or choose another"
+            if code == "ModelNotOpen"
+            else f"the model '{spec.id}' does not exist or this key has no access to it; "
+            "choose another"
+        )
+        return InvalidRequest(
+            f"{spec.stage}.model: {PROVIDER} answered {code or f'HTTP {status}'}: {said} "
+            f"({_allowed_for(spec, 'model')[2:]}); nothing was billed for it",
+            provider=PROVIDER,
+            setting=f"{spec.stage}.model",
+        )
     if status in (401, 403):
         return AuthError(
             f"{during}: HTTP {status} {detail}; check {KEY_HINT} "
@@ -256,11 +283,14 @@ def map_ark_error(e: Exception, spec: ModelSpec, *, during: str) -> ProviderErro
     if status == 404 and during.startswith(("poll", "cancel")):
         # the task is gone (deleted, or never made), not the model
         return JobNotFound(f"{during}: task not found ({detail})", provider=PROVIDER)
-    if status == 404:
+    if status == 400 and param and param in (options or {}):
+        # a parameter of the person's `*.options`: told as that setting, where written
+        setting = f"{spec.stage}.options.{param}"
         return InvalidRequest(
-            f"{during}: model {spec.id} not found or not activated ({detail})"
-            f"{_allowed_for(spec, 'model')}",
+            f"{setting}: {PROVIDER} refused {(options or {})[param]!r} for {spec.key} "
+            f"({detail}){_allowed_for(spec, param)}; nothing was billed for it",
             provider=PROVIDER,
+            setting=setting,
         )
     where = f" (parameter {param})" if param else ""
     return InvalidRequest(
@@ -552,7 +582,7 @@ class SeedreamKeyframes:
             resp = await self._ark.get().images.generate(**kwargs)
         except Exception as e:
             if _is_ark_error(e):
-                raise map_ark_error(e, self.spec, during="image") from None
+                raise map_ark_error(e, self.spec, during="image", options=self.options) from None
             raise
         items = list(getattr(resp, "data", None) or [])
         if not items:
@@ -894,7 +924,9 @@ class SeedanceVideo:
                 task = await self._ark.get().content_generation.tasks.create(**params)
             except Exception as e:
                 if _is_ark_error(e):
-                    raise map_ark_error(e, self.spec, during="submit") from None
+                    raise map_ark_error(
+                        e, self.spec, during="submit", options=self.options
+                    ) from None
                 raise
             task_id = getattr(task, "id", None)
             if not task_id:  # not Transient: a blind retry could pay for a second task

@@ -455,10 +455,14 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             ) from e
         if code == 404:
             ids = ", ".join(_catalog_ids(ctx.stage)) or "see `mindmovie doctor`"
+            # the person's model id: every call of it is refused alike (a 404 bills
+            # nothing), told as that setting so the CLI says where it was written
             raise InvalidRequest(
-                f"{what}: model '{ctx.model}' not found ({msg}); set {ctx.stage}.model to one "
-                f"of the catalog's google models: {ids}",
+                f"{ctx.stage}.model: {PROVIDER} answered {e.code} {e.status or ''}: the "
+                f"model '{ctx.model}' is not found for {ctx.mode.describe()} ({e.message}); "
+                f"choose another (known: {ids}); nothing was billed for it",
                 provider=PROVIDER,
+                setting=f"{ctx.stage}.model",
             ) from e
         raise InvalidRequest(f"{what}: {msg}", provider=PROVIDER) from e
     if isinstance(e, _TRANSPORT_ERRORS):

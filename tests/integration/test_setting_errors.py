@@ -1,0 +1,159 @@
+"""A provider's refusal of the person's own setting (a model id it does not know or has
+not activated, a `*.options` parameter it refuses) names the setting and where it was
+written, as the settings' own errors do, and stops the render after one request.
+
+Through the CLI, the real SDKs and the simulator, which answers a missing model as each
+real API does (`SimServer.missing_models`). Before, such an error was printed once per
+scene without file:line ("6 scene(s) failed ... `render` again retries them"), after
+one request per scene in flight."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mindmovie.cli import app
+from tests.integration.support import claude_answer_for, cli_env, goals_file, ledger_rows
+from tests.sim.server import SimServer
+
+
+def _six_scenes(tmp_path: Path, sim: SimServer) -> Path:
+    """The support goals with 6 scenes, and Claude's plan for them."""
+    goals = goals_file(tmp_path, sim)
+    goals.write_text(
+        goals.read_text().replace("Living by the sea\n", "Living by the sea\n    scenes: 3\n")
+    )
+    claude_answer_for(sim, goals)
+    return goals
+
+
+def _render(goals: Path, cfg: Path, run: Path, env: dict[str, str]) -> tuple[int, str]:
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
+    r = CliRunner().invoke(app, args, env=env)
+    return r.exit_code, " ".join(r.output.split())
+
+
+def _line_of(cfg: Path, text: str) -> int:
+    return next(i for i, ln in enumerate(cfg.read_text().splitlines(), 1) if text in ln)
+
+
+def test_a_keyframes_model_ark_does_not_know_is_told_where_set_after_one_request(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    goals = _six_scenes(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    cfg.write_text(cfg.read_text() + "keyframes: {model: seedream-4-0-250101}\n")
+    sim.missing_models["seedream-4-0-250101"] = "not_found"
+    code, out = _render(goals, cfg, tmp_path / "run", env)
+    print(code, out)
+    assert code == 2, out
+    assert (
+        f"{cfg}:{_line_of(cfg, 'seedream-4-0-250101')}: keyframes.model: byteplus answered "
+        "InvalidEndpointOrModel.NotFound: the model 'seedream-4-0-250101' does not exist"
+    ) in out
+    assert "nothing was billed for it" in out and "6 scene(s) not made" in out
+    assert out.count("InvalidEndpointOrModel") == 1  # said once, not once a scene
+    assert "Traceback" not in out
+    sent = sim.requests(path="/images/generations")
+    assert len(sent) == 1, f"{len(sent)} image requests sent for one model typo"
+    rows = ledger_rows(tmp_path / "run", "keyframe")
+    assert [r["state"] for r in rows] == ["refunded"], rows
+    assert sim.stats()["totals"]["images"] == 0
+
+
+def test_a_video_model_not_activated_is_told_where_set_and_keyframes_are_kept(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    goals = _six_scenes(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    cfg.write_text(cfg.read_text() + "video:\n  model: seedance-1-0-pro\n")
+    sim.missing_models["seedance-1-0-pro-250528"] = "not_activated"
+    code, out = _render(goals, cfg, tmp_path / "run", env)
+    print(code, out)
+    assert code == 2, out
+    assert (
+        f"{cfg}:{_line_of(cfg, 'seedance-1-0-pro')}: video.model: byteplus answered "
+        "ModelNotOpen: the model 'seedance-1-0-pro-250528' is not activated for this "
+        "account; activate it in the ModelArk console or choose another (known: "
+    ) in out
+    assert out.count("ModelNotOpen") == 1
+    assert len(sim.requests(path="/contents/generations/tasks", method="POST")) == 1
+    assert sim.stats()["totals"]["jobs_created"] == 0
+    # the keyframes were paid for and are kept: the next render does not buy them again
+    assert sim.stats()["totals"]["images"] == 6
+    assert [r["state"] for r in ledger_rows(tmp_path / "run", "keyframe")] == ["billed"] * 6
+    assert [r["state"] for r in ledger_rows(tmp_path / "run", "clip")] == ["refunded"]
+
+
+def test_a_planner_model_anthropic_does_not_know_is_told_where_set(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    cfg.write_text(cfg.read_text() + "planner:\n  model: claude-haiku-4-5-20990101\n")
+    sim.missing_models["claude-haiku-4-5-20990101"] = "not_found"
+    code, out = _render(goals, cfg, tmp_path / "run", env)
+    print(code, out)
+    assert code == 2, out
+    assert (
+        f"{cfg}:{_line_of(cfg, 'claude-haiku-4-5-2099')}: planner.model: anthropic answered "
+        "not_found_error: the model 'claude-haiku-4-5-20990101' does not exist"
+    ) in out
+    assert "nothing was billed for it" in out
+    assert len(sim.requests(path="/v1/messages")) == 1
+
+
+def test_a_google_model_not_found_set_by_a_variable_names_the_variable(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    goals = goals_file(tmp_path, sim)
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text(
+        "preset: google\n"
+        "output: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 4}\n"
+        "planner: {provider: local}\n"
+        "keyframes: {provider: local}\n"
+        "providers:\n"
+        f"  google: {{base_url: '{sim.base_url}', poll_interval: 0.05}}\n"
+    )
+    env = {"GOOGLE_API_KEY": "g", "MINDMOVIE_VIDEO__MODEL": "veo-3-1-fast-preview-0101"}
+    sim.missing_models["veo-3-1-fast-preview-0101"] = "not_found"
+    code, out = _render(goals, cfg, tmp_path / "run", env)
+    print(code, out)
+    assert code == 2, out
+    assert (
+        "environment (MINDMOVIE_VIDEO__MODEL): video.model: google answered 404 NOT_FOUND: "
+        "the model 'veo-3-1-fast-preview-0101' is not found for "
+    ) in out
+    assert "is not found for API version" in out  # Google's own words kept
+    assert out.count("NOT_FOUND") == 1
+    assert len(sim.requests(path=":predictLongRunning")) == 1
+
+
+def test_an_option_ark_refuses_is_told_as_that_option_where_set(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    goals = _six_scenes(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    cfg.write_text(cfg.read_text() + "keyframes:\n  options:\n    guidance_scale: 40\n")
+    sim.add_fault(
+        "http",
+        path="/images/generations",
+        status=400,
+        code="InvalidParameter",
+        param="guidance_scale",
+        message="The parameter `guidance_scale` specified in the request is not valid.",
+        count=None,
+    )
+    code, out = _render(goals, cfg, tmp_path / "run", env)
+    print(code, out)
+    assert code == 2, out
+    assert (
+        f"{cfg}:{_line_of(cfg, 'guidance_scale')}: keyframes.options.guidance_scale: "
+        "byteplus refused 40 for seedream-4-0 (InvalidParameter: The parameter "
+        "`guidance_scale` specified in the request is not valid."
+    ) in out
+    assert "nothing was billed for it" in out
+    assert len(sim.requests(path="/images/generations")) == 1
