@@ -157,3 +157,28 @@ def test_an_option_ark_refuses_is_told_as_that_option_where_set(
     ) in out
     assert "nothing was billed for it" in out
     assert len(sim.requests(path="/images/generations")) == 1
+
+
+def test_a_max_tokens_anthropic_refuses_is_told_as_the_planner_option_where_set(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    cfg.write_text(cfg.read_text() + "planner:\n  options: {max_tokens: 100000}\n")
+    sim.add_fault(
+        "http",
+        path="/v1/messages",
+        status=400,
+        message="max_tokens: 100000 > 64000, which is the maximum allowed number of output "
+        "tokens for claude-sonnet-4-6",
+        count=None,
+    )
+    code, out = _render(goals, cfg, tmp_path / "run", env)
+    print(code, out)
+    assert code == 2, out
+    assert (
+        f"{cfg}:{_line_of(cfg, 'max_tokens')}: planner.options.max_tokens: anthropic refused "
+        "100000 for "
+    ) in out
+    assert "set it lower or leave it out; nothing was billed for it" in out
+    assert len(sim.requests(path="/v1/messages")) == 1

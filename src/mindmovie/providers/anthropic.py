@@ -765,4 +765,14 @@ class ClaudePlanner:
                 provider=PROVIDER,
                 setting="planner.model",
             )
+        if self._max_tokens is not None and detail.startswith("max_tokens:"):
+            # ("max_tokens: 100000 > 64000, which is the maximum allowed number of output
+            # tokens for ..."): the person's planner.options.max_tokens, told as it
+            return InvalidRequest(
+                f"planner.options.max_tokens: {PROVIDER} refused {self._max_tokens} for "
+                f"{self.model} ({getattr(e, 'type', None) or f'HTTP {status}'}: "
+                f"{detail}{rid}); set it lower or leave it out; nothing was billed for it",
+                provider=PROVIDER,
+                setting="planner.options.max_tokens",
+            )
         return InvalidRequest(f"HTTP {status}: {detail}{rid}", provider=PROVIDER)
