@@ -1333,6 +1333,8 @@ class Pipeline:
         # (waited for before the row is made: a call never sent has no ledger row)
         first = await self._first_call(model)
         try:
+            # (again: Ctrl-C may have come while this call waited for the model's first)
+            self._check_stop()
             self._check_refused_setting(model)
             # a clip's job can be polled only where it was made: keep where that is
             origin = self._origin(model.name) if stage == "clip" else None

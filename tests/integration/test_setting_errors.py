@@ -182,3 +182,37 @@ def test_a_max_tokens_anthropic_refuses_is_told_as_the_planner_option_where_set(
     ) in out
     assert "set it lower or leave it out; nothing was billed for it" in out
     assert len(sim.requests(path="/v1/messages")) == 1
+
+
+async def test_ctrl_c_while_the_first_call_of_a_model_is_alone_sends_no_other(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The scenes waiting for a model's first call (`Pipeline._first_call`) had passed
+    the Ctrl-C check before they waited: once that call was answered, each went on and
+    sent a paid call after the person had said stop. Now none is sent."""
+    import asyncio
+
+    import pytest
+
+    from mindmovie.pipeline import Interrupted, Pipeline
+    from tests.integration.support import KEYS, settings_for
+
+    goals = _six_scenes(tmp_path, sim)
+    s = settings_for("byteplus", sim, planner={"provider": "local"}, video={"provider": "local"})
+    held = sim.add_fault("delay", path="/images/generations", count=1, seconds=60)
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS)
+
+    async def ctrl_c_during_the_first_call() -> None:
+        while not sim.requests(path="/images/generations"):
+            await asyncio.sleep(0.05)
+        pipe._stopping = True  # as the SIGINT handler does
+        pipe._stop_event.set()
+        sim.release(held)
+
+    stopper = asyncio.ensure_future(ctrl_c_during_the_first_call())
+    with pytest.raises(Interrupted):
+        await asyncio.wait_for(pipe.run(until="keyframes"), timeout=60)
+    await stopper
+    sent = sim.requests(path="/images/generations")
+    assert len(sent) == 1, f"{len(sent)} image requests sent, {len(sent) - 1} after Ctrl-C"
+    assert [r["state"] for r in ledger_rows(tmp_path / "run", "keyframe")] == ["billed"]
