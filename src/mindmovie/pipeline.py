@@ -1317,14 +1317,7 @@ class Pipeline:
         if model.name == "local":
             return None
         self._check_free_space()
-        refused = self._refused.get((model.name, model.model))
-        if refused is not None:
-            # the provider refused this key or model already in this run: every other
-            # scene's call would be refused the same way (one error, not one per scene)
-            raise AuthError(
-                f"{refused.message} (not sent: refused earlier in this run)",
-                provider=refused.provider,
-            )
+        self._check_refused_key(model)
         if stage == "plan":
             self._check_refused_setting(model)
             return await self.gate.reserve(
@@ -1333,8 +1326,10 @@ class Pipeline:
         # (waited for before the row is made: a call never sent has no ledger row)
         first = await self._first_call(model)
         try:
-            # (again: Ctrl-C may have come while this call waited for the model's first)
+            # (again: Ctrl-C, or the first call's refusal of the key, may have come while
+            # this call waited for it; those waiting were each sent after a 401)
             self._check_stop()
+            self._check_refused_key(model)
             self._check_refused_setting(model)
             # a clip's job can be polled only where it was made: keep where that is
             origin = self._origin(model.name) if stage == "clip" else None
@@ -1358,6 +1353,17 @@ class Pipeline:
             else:
                 self._first_held[row] = first  # released once answered: `_settle_errors`
         return row
+
+    def _check_refused_key(self, model: Planner | KeyframeModel | VideoModel) -> None:
+        """Raise, without sending, the refusal of this key or model (`AuthError`) that a
+        call of `model` got in this run: every other scene's call would be refused the
+        same way (one error, not one per scene)."""
+        refused = self._refused.get((model.name, model.model))
+        if refused is not None:
+            raise AuthError(
+                f"{refused.message} (not sent: refused earlier in this run)",
+                provider=refused.provider,
+            )
 
     def _check_refused_setting(self, model: Planner | KeyframeModel | VideoModel) -> None:
         """Raise, without sending, the refusal of the person's setting that a call of

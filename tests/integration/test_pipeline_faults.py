@@ -813,6 +813,25 @@ async def test_a_refused_key_is_asked_once_not_once_per_scene(
     assert sim.stats()["totals"]["images"] == 0 and sim.stats()["totals"]["jobs_created"] == 0
 
 
+async def test_a_refused_key_is_asked_once_with_scenes_sent_at_once(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """As above with the keyframe slots the preset has (4 scenes at once): the scenes
+    waiting for the model's first call (`Pipeline._first_call`) had passed the check of
+    a refused key before they waited, and each sent its own request once the 401 came
+    back. Now they fail at `_reserve`, not sent."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("http", path="/images/generations", status=401, count=None)
+    with pytest.raises(RenderFailed) as e:
+        await asyncio.wait_for(
+            Pipeline(goals, _byteplus(sim), out=tmp_path / "run", keys=KEYS).run(), timeout=60
+        )
+    sent = sim.requests(path="/images/generations", method="POST")
+    assert len(sent) == 1, f"{len(sent)} image requests sent with a key refused at the first"
+    assert str(e.value).count("(not sent: refused earlier in this run)") == 3, e.value
+
+
 async def test_ctrl_c_at_a_terminal_during_the_compose_is_an_interrupt_not_a_crash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
