@@ -409,6 +409,27 @@ async def test_scenes_the_local_planner_filled_in_are_named(sim: SimServer, tmp_
     assert str(tmp_path / "run" / "plan.yaml") in told, told
 
 
+async def test_a_planner_that_gives_no_scenes_twice_stops_before_any_picture_is_bought(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Claude answers with no scenes, and again to the repair: every scene would be the
+    local planner's template, and the render went on to buy a keyframe and a clip of
+    each under Claude's name (a warning said so). It now stops there: both answers are
+    billed, nothing else is sent, and the error says how to go on."""
+    goals = goals_file(tmp_path, sim)
+    full = sim.planner
+    assert isinstance(full, dict)
+    sim.set_planner({**full, "scenes": []})
+    with pytest.raises(ProviderError, match="gave no scenes, in its answer or its repair") as e:
+        await Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS).run()
+    assert "planner.provider: local" in str(e.value)
+    assert len(sim.requests(path="/v1/messages")) == 2  # the answer and its repair
+    assert sim.requests(path="/api/v3/images/generations") == []
+    assert sim.jobs() == []
+    plan_rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "plan"]
+    assert [r["state"] for r in plan_rows] == ["billed", "billed"]
+
+
 async def test_a_repair_the_budget_cannot_cover_is_not_sent(sim: SimServer, tmp_path: Path) -> None:
     """A budget of exactly one planner call (its hold): the repair is refused by the gate before it
     is sent; the first call (answered) is billed; the run stops cleanly."""

@@ -589,6 +589,16 @@ class ClaudePlanner:
                     "plan still invalid after one repair: " + "; ".join(str(p) for p in problems),
                     provider=PROVIDER,
                 )
+            if not any(s is not None for s in parsed):
+                # no scene at all, twice: a plan made wholly of the local planner's
+                # templates (which cost nothing) would then buy every keyframe and clip
+                # from prompts the person never asked Claude for, under Claude's name
+                raise JobFailed(
+                    f"plan: {PROVIDER} gave no scenes, in its answer or its repair (both "
+                    "billed); render again to ask again, or set planner.provider: local "
+                    "for the free template plan",
+                    provider=PROVIDER,
+                )
         return assemble_plan(goals, options, parsed, value, self.last_filled)
 
     async def _call(
