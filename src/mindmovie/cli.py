@@ -744,19 +744,22 @@ def status(
         (a cell's padding, the box's space) and the table's edges."""
         return sum(values) + gap * (len(values) + folded - 1) + edges
 
+    ids = [r[0] for r in rows] + ["scene"]
+    longest_id = max(len(i) for i in ids)
+    longest_next = max(len(w) for w in ["next render", *(r[3] for r in rows)])
     # The money beside the steps needs more than a narrow terminal has (at 40 columns
     # every header and money value was cut to "es…", "$0…"): it goes in a table of its
-    # own below, scene by scene, when the id (8 at least) and "next render" (12) would
-    # not fit beside it.
-    apart = bool(money_columns) and 8 + beside(widths + money_widths) + 12 > out.width
+    # own below, scene by scene, when the id (8 at least; whole when it is up to 28, as
+    # `folded_widths` keeps it) and "next render" (12) would not fit beside it. With 8
+    # for a short id, a paid run stopped with clip jobs "in job" had every id folded at
+    # 80 columns ("01-healt" "h-1", "(planner" ")") and each job id in two.
+    id_w = longest_id if longest_id <= 28 else 8
+    apart = bool(money_columns) and id_w + beside(widths + money_widths) + 12 > out.width
     # Narrower still, not even the steps fit beside an id of 8 and "render" (the header's
     # longest word): rich cut "done" to "do…" and dropped "next render" (COLUMNS=30). A
     # line a scene then, each value named, wrapped by the terminal.
     listed = 8 + beside(widths) + len("render") > out.width
     beside_columns = [] if apart else money_columns
-    ids = [r[0] for r in rows] + ["scene"]
-    longest_id = max(len(i) for i in ids)
-    longest_next = max(len(w) for w in ["next render", *(r[3] for r in rows)])
 
     def folded_widths(room: int, nxt: int | None) -> tuple[int | None, int | None]:
         """The widths of the id and "next render" (None: as wide as their text) in `room`

@@ -118,6 +118,42 @@ def test_a_paid_runs_short_scene_ids_are_not_folded_at_80_columns(
     assert "in flight" in header
 
 
+def test_a_paid_run_stopped_with_jobs_in_flight_keeps_its_ids_whole_at_80_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The examples' paid render stopped by SIGTERM, then `status` in a pipe (80
+    columns): with the clip column "in job" (6) and "in flight" beside "est." and
+    "billed", "03-relationships-1" (18) and "next render" (12) did not both fit, and the
+    id was squeezed to 8: every id folded ("01-healt" "h-1", "03-relat" "ionships" "-1",
+    "(planner" ")"). The money now goes in its own table below, as on a narrow terminal,
+    and each id and job id is whole on one line."""
+    ids = ["01-health-1", "01-health-2", "02-wealth-1", "03-relationships-1", "04-career-1"]
+    info = _info(ids)
+    jobs = {}
+    for i, row in enumerate(info["scenes"]):
+        if i % 2 == 0:
+            jobs[row["scene_id"]] = f"cgt-20261204104445-{i:05d}"
+            row["clip"] = "submitted"
+            row["next"] = f"poll job {jobs[row['scene_id']]} and download it (no new job)"
+        row["spend"] = {"estimated": 0.08, "billed": 0.03, "in_flight": 0.05 * (i % 2 == 0)}
+    info["ledger"] = [{}]
+    info["planner_spend"] = {"estimated": 0.04, "billed": 0.01, "in_flight": 0.0}
+    info["money"] = {"billed": 0.16, "in_flight": 0.15, "estimated": 0.41}
+    lines = _status_table(monkeypatch, tmp_path, info, 80).splitlines()
+    assert all(len(ln.rstrip()) <= 80 for ln in lines)
+    heads = [ln for ln in lines if ln.split()[:1] == ["scene"]]
+    assert len(heads) == 2, lines  # the steps' table, and the money's below it
+    spend_head = heads[1]
+    assert "in flight" in spend_head and "next render" in heads[0]
+    main = lines[: lines.index(spend_head)]
+    rows = {ln.split()[0]: ln for ln in main if ln.split() and ln.split()[0] in ids}
+    assert set(rows) == set(ids), lines
+    for sid, job in jobs.items():
+        assert job in rows[sid], rows[sid]  # the job id beside its scene, in one piece
+    spend_rows = [ln.split()[0] for ln in lines[lines.index(spend_head) :] if ln.split()]
+    assert [*ids, "(planner)"] == [r for r in spend_rows if r in [*ids, "(planner)"]]
+
+
 JOB = "cgt-20261201123456-abcde"
 
 
