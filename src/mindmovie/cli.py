@@ -716,9 +716,16 @@ def status(
 
     # (scene, [image, clip, tries], [money...], next render)
     rows: list[tuple[str, list[str], list[str], str]] = []
+    below = info["inputs"].get("new_plan_why", "") if info["inputs"].get("checked") else ""
     for row in info["scenes"]:
         states = [cell(row, "keyframe"), cell(row, "clip"), str(row.get("attempts", ""))]
-        rows.append((row["scene_id"], states, money_cells(row.get("spend")), row.get("next", "")))
+        nxt = str(row.get("next", ""))
+        cause = str(row.get("new_plan_cause") or "")
+        if len(cause) > 30 and cause in below:
+            # the line under the table says it once; in each row it took 6-8 lines of
+            # "next render" at 80 columns ("the planner (anthropic/claude-sonne" ...)
+            nxt = nxt.replace(f"(a new plan: {cause})", "(a new plan: see below)")
+        rows.append((row["scene_id"], states, money_cells(row.get("spend")), nxt))
         if row.get("error"):
             errors.append(f"{row['scene_id']}: {row['error']}")
     plan = info.get("planner_spend")

@@ -375,3 +375,41 @@ def test_a_run_folder_that_does_not_exist_is_said_to_be_no_such_folder(
         said.append(line)
     assert said[0] == "error: outptus/my-run: no such folder; give a run folder (outputs/<title>)"
     assert said[1].startswith("error: empty: no run here (no "), said
+
+
+def test_a_long_new_plan_cause_is_said_once_under_the_table_not_in_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`status` of a paid run read with other settings (no --config): every row's "next
+    render" repeated the new plan's whole cause, 6-8 lines each at 80 columns, though the
+    line under the table says it. The rows now point at that line; a short cause ("plan.yaml
+    deleted") stays in the row."""
+    cause = (
+        "the planner (anthropic/claude-sonnet-5-5 -> local/local-planner-1) and the video "
+        "model's clip lengths changed"
+    )
+    ids = ["01-health-1", "02-wealth-1", "03-relationships-1"]
+    info = _info(ids)
+    for row in info["scenes"]:
+        row["clip"] = "succeeded"
+        row["new_plan"] = True
+        row["new_plan_cause"] = cause
+        row["next"] = f"redo (a new plan: {cause})"
+    info["inputs"] = {
+        "checked": True,
+        "goals": str(tmp_path / "goals.yaml"),
+        "new_plan": True,
+        "new_plan_why": f"{cause} since plan.yaml was made: the next render makes a new plan",
+    }
+    text = _status_table(monkeypatch, tmp_path, info, 80)
+    flat = " ".join(text.split())
+    assert flat.count("anthropic/claude-sonnet-5-5") == 1, text
+    assert flat.count("redo (a new plan: see below)") == len(ids), text
+    assert "the next render makes a new plan" in flat
+    short = _info(ids)
+    for row in short["scenes"]:
+        row["new_plan_cause"] = "plan.yaml deleted"
+        row["next"] = "reuse (a new plan: plan.yaml deleted)"
+    short["inputs"] = {**info["inputs"], "new_plan_why": "plan.yaml deleted: a new plan"}
+    flat = " ".join(_status_table(monkeypatch, tmp_path, short, 80).split())
+    assert flat.count("reuse (a new plan: plan.yaml deleted)") == len(ids), flat
