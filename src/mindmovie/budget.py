@@ -10,6 +10,8 @@ awaits between the check and the write, so concurrent scenes cannot race past th
 When the cap would be crossed, the call waits for this run's in-flight calls to settle
 (their real bill is often below the estimate); if it still does not fit, the gate closes
 for good and the run stops cleanly, keeping everything already paid for.
+A call that waits is checked for the stop (Ctrl-C) again when it wakes (`check`): it
+had passed the check before it waited, and was sent after the person had said stop.
 """
 
 from __future__ import annotations
@@ -34,10 +36,14 @@ class BudgetGate:
         store: Store,
         cap: float | None,
         on_change: Callable[[float, float, float], None] | None = None,
+        check: Callable[[], None] | None = None,
     ) -> None:
+        """`check` raises when no new call may be sent any more (the pipeline's stop):
+        called before each call is let through, after any wait."""
         self.store = store
         self.cap = cap
         self.on_change = on_change
+        self.check = check
         self._cond = asyncio.Condition()
         #: ledger rows this run reserved and has not settled yet
         self._open: set[int] = set()
@@ -68,6 +74,8 @@ class BudgetGate:
         need = max(estimate, hold if hold is not None else estimate)
         async with self._cond:
             while True:
+                if self.check is not None:
+                    self.check()  # (again after a wait: the stop may have come meanwhile)
                 if self.closed_reason is not None:
                     # this call's own scene and stage: each stopped scene says why it
                     # stopped, not which call first hit the cap
@@ -99,6 +107,12 @@ class BudgetGate:
                     f"needs up to {format_usd(need)}"
                 )
                 raise BudgetExceeded(self.closed_reason)
+
+    async def wake(self) -> None:
+        """Wake the calls waiting for room (the stop: each raises at its `check`, and
+        does not wait for in-flight calls to settle, which a stopped render may not)."""
+        async with self._cond:
+            self._cond.notify_all()
 
     def _changed(self) -> None:
         if self.on_change is not None:

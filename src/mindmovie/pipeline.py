@@ -3700,7 +3700,11 @@ class Pipeline:
                 if aside:
                     store.set_meta(ASIDE_META, "1")
                 self._aside_pending = store.get_meta(ASIDE_META) == "1"
-                return await self._run(store, until, skip_failed)
+                waker = asyncio.ensure_future(self._wake_gate_on_stop())
+                try:
+                    return await self._run(store, until, skip_failed)
+                finally:
+                    waker.cancel()
             except (asyncio.CancelledError, Interrupted):
                 if not self._stopping:
                     raise
@@ -3720,6 +3724,16 @@ class Pipeline:
                     for name in ("run.db", "run.db-wal", "run.db-shm", "run.db-journal"):
                         (self.run_dir / name).unlink(missing_ok=True)
                 self._undo_fresh()
+
+    async def _wake_gate_on_stop(self) -> None:
+        """At the stop, the scenes waiting in the budget gate for room stop waiting
+        (`BudgetGate.wake`: they raise at its check); a stopped render's clip jobs are
+        not settled, so they waited for the grace's end, after everything else had
+        stopped."""
+        await self._stop_event.wait()
+        gate: BudgetGate | None = getattr(self, "gate", None)
+        if gate is not None:
+            await gate.wake()
 
     def _lock_run_dir(self, held: contextlib.ExitStack) -> None:
         """Take the run folder's lock (`RunLock`, held by `held`). With a rename to the new
@@ -5339,7 +5353,9 @@ class Pipeline:
         store.set_meta(SETTINGS_META, json.dumps(self.settings.model_dump(mode="json")))
         store.set_meta(FOLDER_META, "out" if self._out_given else "title")
         planner, kf_model, video_model = self._providers or self._build_providers()
-        self.gate = BudgetGate(store, self.budget, on_change=self.reporter.money)
+        self.gate = BudgetGate(
+            store, self.budget, on_change=self.reporter.money, check=self._check_stop
+        )
         if any(spent := store.ledger_split()):
             # a resumed run: the view's spend is the run's (the ledger's), from the start;
             # it said $0.00 until this render paid again, then jumped to the run's total

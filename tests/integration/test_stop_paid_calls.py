@@ -1,0 +1,127 @@
+"""Ctrl-C (the stop) and paid calls: after the stop no paid call is sent, whatever it
+was waiting for when the person said stop, and a paid call already sent is not thrown
+away by the stop.
+
+Through the real SDKs and the simulator; the stop is set as the SIGINT handler sets it
+(`Pipeline._install_sigint`'s `on_sigint`), since the tests do not run in the main
+thread's signal handling."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from mindmovie import costs
+from mindmovie.pipeline import Interrupted, Pipeline
+from tests.integration.support import (
+    KEYS,
+    claude_answer_for,
+    goals_file,
+    ledger_rows,
+    seedance_only,
+    settings_for,
+)
+from tests.sim.server import SimServer
+
+IMAGES = "/images/generations"
+TASKS = "/contents/generations/tasks"
+
+
+def _six_scenes(tmp_path: Path, sim: SimServer) -> Path:
+    """The support goals with 6 scenes."""
+    goals = goals_file(tmp_path, sim)
+    goals.write_text(
+        goals.read_text().replace("Living by the sea\n", "Living by the sea\n    scenes: 3\n")
+    )
+    claude_answer_for(sim, goals)
+    return goals
+
+
+def _stop(pipe: Pipeline) -> None:
+    """What the SIGINT handler does on the first Ctrl-C (`on_sigint`)."""
+    pipe._stopping = True
+    pipe._stop_event.set()
+
+
+async def _until(cond: object, timeout: float = 30.0) -> None:
+    assert callable(cond)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        assert loop.time() < end, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_scene_waiting_in_the_budget_gate_sends_nothing_after_ctrl_c(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A scene whose image did not fit the budget waited in the gate (`BudgetGate.reserve`)
+    for an unsettled call to settle; it had passed the Ctrl-C check before it waited, so
+    when that call was refunded after the stop, it sent its paid call anyway."""
+    goals = _six_scenes(tmp_path, sim)
+    s = settings_for("byteplus", sim, planner={"provider": "local"}, video={"provider": "local"})
+    price = costs.estimate_keyframe(s).usd
+    # the first image billed, one more in flight: a third fits only once that one settles
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, budget=price * 2.5)
+    first = sim.add_fault("delay", path=IMAGES, count=1, seconds=60)
+
+    async def ctrl_c_while_scenes_wait_in_the_gate() -> None:
+        await _until(lambda: len(sim.requests(path=IMAGES)) == 1)
+        # the second image request: held, then refused with a 429 (nothing billed)
+        second = sim.add_fault("delay", path=IMAGES, count=1, seconds=60)
+        sim.add_fault("http", path=IMAGES, count=1, status=429, retry_after=0)
+        sim.release(first)
+        await _until(lambda: len(sim.requests(path=IMAGES)) == 2)
+        await asyncio.sleep(0.3)  # the other scenes reach the gate and wait there
+        assert pipe.gate._open, "the second image is not in flight"
+        _stop(pipe)
+        sim.release(second)  # refunded: the gate lets a waiting scene on
+
+    stopper = asyncio.ensure_future(ctrl_c_while_scenes_wait_in_the_gate())
+    with pytest.raises(Interrupted):
+        await asyncio.wait_for(pipe.run(until="keyframes"), timeout=60)
+    await stopper
+    await asyncio.sleep(0.5)  # (a request sent late would be counted)
+    sent = sim.requests(path=IMAGES)
+    assert len(sent) == 2, f"{len(sent)} image requests sent, {len(sent) - 2} after Ctrl-C"
+    states = sorted(r["state"] for r in ledger_rows(tmp_path / "run", "keyframe"))
+    assert states == ["billed", "refunded"], states
+
+
+async def test_ctrl_c_ends_the_wait_in_the_budget_gate_for_a_job_that_is_not_settled(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A stopped render stops polling its clip jobs and leaves them unsettled (journaled,
+    for the next render): a scene waiting in the gate for one of them to settle waited on
+    after everything else had stopped. The stop wakes it, and it sends nothing."""
+    goals = _six_scenes(tmp_path, sim)
+    s = seedance_only(sim)
+    hold = costs.video_hold(s, 4)
+    # one clip job in flight at a time: the next scene's clip waits in the gate
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, budget=hold * 1.5)
+    sim.add_fault("stuck", path=TASKS, count=None)
+
+    async def ctrl_c_once_a_clip_waits_in_the_gate() -> None:
+        await _until(lambda: len(sim.requests(path=TASKS, method="POST")) == 1)
+        # the job polled a few times: the other scenes' keyframes (local) are made, and
+        # their clips wait in the gate for it
+        await _until(lambda: len(sim.requests(path=TASKS + "/", method="GET")) >= 3)
+        await asyncio.sleep(0.3)
+        _stop(pipe)
+        stopped_at.append(loop.time())
+
+    loop = asyncio.get_running_loop()
+    stopped_at: list[float] = []
+    stopper = asyncio.ensure_future(ctrl_c_once_a_clip_waits_in_the_gate())
+    # (a timeout cancels the run, which after the stop is told as Interrupted too)
+    with pytest.raises(Interrupted):
+        await asyncio.wait_for(pipe.run(until="clips"), timeout=20)
+    took = loop.time() - stopped_at[0]
+    await stopper
+    # no grace is waited for here (the tests install no signal handler): without the
+    # wake the scene waited until the test's timeout cancelled the run
+    assert took < 3, f"the render ended {took:.1f} s after Ctrl-C"
+    sent = sim.requests(path=TASKS, method="POST")
+    assert len(sent) == 1, f"{len(sent)} clip jobs created, {len(sent) - 1} after Ctrl-C"
