@@ -1234,6 +1234,11 @@ class Pipeline:
         #: ledger row -> the first-call lock its call holds until answered
         self._first_held: dict[int, asyncio.Lock] = {}
         self._stop_event = asyncio.Event()
+        #: paid calls whose answer is the result (an image: no task to poll later) in
+        #: flight: ledger row -> (what, the loop time by which it is answered or has
+        #: failed: `_answer_seconds`). The stop's grace waits for them (`_grace_over`)
+        self._paid_in_flight: dict[int, tuple[str, float]] = {}
+        self._told_paid_wait = False
         #: plan.yaml's scenes as written, when the plan in use has rebased paths
         self._plan_yaml_scenes: dict[str, Scene] = {}
         #: previous/<time>/ of this render, where files changed by hand are moved
@@ -1353,6 +1358,47 @@ class Pipeline:
             else:
                 self._first_held[row] = first  # released once answered: `_settle_errors`
         return row
+
+    def _answer_seconds(self, provider: str) -> float:
+        """The longest one paid call of `provider` may take before it fails by itself:
+        the wait for its answer's first byte (`timeout`, httpx's per read) plus the whole
+        answer's deadline (`timeout` plus `download_timeout`, or max(timeout, 120): an
+        inline image coming slowly), as the providers' clients set them."""
+        ps = self.settings.provider_settings(provider)
+        return ps.timeout + ps.timeout + (ps.download_timeout or max(ps.timeout, 120.0))
+
+    def _paid_call(self, row: int, what: str, provider: str) -> None:
+        """Note a paid call whose answer is its result as in flight (see
+        `_paid_in_flight`); the caller removes it once the result is saved."""
+        end = asyncio.get_running_loop().time() + self._answer_seconds(provider)
+        self._paid_in_flight[row] = (what, end)
+
+    def _grace_over(self, main: asyncio.Task[Any], again: str) -> None:
+        """The stop's grace is over: cancel the render, unless a paid call whose answer
+        is its result (an image) is still in flight. Cancelled, it was paid for and lost,
+        and the next render bought it again; it is waited for (up to its own deadline,
+        `_answer_seconds`) and saved, and then the render is cancelled. A second Ctrl-C
+        still quits at once (the signal handler's `os._exit`)."""
+        if main.done():
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        left = [(what, end) for what, end in self._paid_in_flight.values() if end > now]
+        if not left:
+            main.cancel()
+            return
+        if not self._told_paid_wait:
+            self._told_paid_wait = True
+            n = len(left)
+            kinds = sorted({what for what, _ in left})
+            what = kinds[0] if len(kinds) == 1 else "result"
+            press = again[0].lower() + again[1:]
+            self.reporter.warn(
+                f"waiting up to {max(end for _, end in left) - now:.0f} s for {n} "
+                f"{what}{'s' * (n != 1)} already paid for; {press} to quit at once and "
+                f"lose {'it' if n == 1 else 'them'}"
+            )
+        loop.call_later(0.1, self._grace_over, main, again)
 
     def _check_refused_key(self, model: Planner | KeyframeModel | VideoModel) -> None:
         """Raise, without sending, the refusal of this key or model (`AuthError`) that a
@@ -2343,9 +2389,20 @@ class Pipeline:
         # (a prompt past the hold's generous 2,000 tokens: never held below its estimate)
         hold = max(estimate, costs.keyframe_hold(priced, len(sent), sizes))
 
+        rows: list[int] = []  # this keyframe's paid calls (one a try)
+
         async def attempt() -> tuple[ImageResult, Bill | None]:
             row = await self._reserve(scene_id, "keyframe", model, estimate, hold)
-            img = await self._settle_errors(row, model.generate(req), model, keep_key=key)
+            if row is not None:
+                # in flight until saved (below): the stop's grace waits for it
+                rows.append(row)
+                self._paid_call(row, "image", model.name)
+            try:
+                img = await self._settle_errors(row, model.generate(req), model, keep_key=key)
+            except BaseException:
+                if row is not None:  # settled (or lost): nothing to wait for, nor save
+                    self._paid_in_flight.pop(row, None)
+                raise
             if row is None:
                 return img, None
             usd, _ = costs.billed_usd(
@@ -2359,6 +2416,25 @@ class Pipeline:
             )
             return img, (row, usd, img.usage)
 
+        try:
+            await self._keyframe_paid(store, model, req, key, dest, attempt, estimate)
+        finally:
+            for row in rows:
+                self._paid_in_flight.pop(row, None)
+
+    async def _keyframe_paid(
+        self,
+        store: Store,
+        model: KeyframeModel,
+        req: KeyframeRequest,
+        key: str,
+        dest: Path,
+        attempt: Callable[[], Awaitable[tuple[ImageResult, Bill | None]]],
+        estimate: float,
+    ) -> None:
+        """`_keyframe_once`'s paid call (`attempt`, with retries) and the saving of its
+        image, while the call counts as in flight (`_paid_in_flight`)."""
+        scene_id = req.scene_id
         try:
             img, bill = await with_retry(attempt)
         except (BudgetExceeded, Interrupted) as e:
@@ -4064,7 +4140,8 @@ class Pipeline:
                 f"(up to {self.GRACE_SECONDS:.0f} s). {again} to quit at once."
             )
             if main is not None:
-                loop.call_later(self.GRACE_SECONDS, main.cancel)
+                # (then the paid images still in flight are waited for: `_grace_over`)
+                loop.call_later(self.GRACE_SECONDS, self._grace_over, main, again)
 
         def unheard(signum: int) -> None:
             if not self._stopping:  # the loop has not run since: it is blocked

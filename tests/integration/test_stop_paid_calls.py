@@ -15,6 +15,7 @@ import pytest
 
 from mindmovie import costs
 from mindmovie.pipeline import Interrupted, Pipeline
+from mindmovie.progress import NullReporter
 from tests.integration.support import (
     KEYS,
     claude_answer_for,
@@ -37,6 +38,16 @@ def _six_scenes(tmp_path: Path, sim: SimServer) -> Path:
     )
     claude_answer_for(sim, goals)
     return goals
+
+
+class _Lines(NullReporter):
+    """A reporter keeping the warnings (what the person reads)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def warn(self, text: str) -> None:
+        self.lines.append(text)
 
 
 def _stop(pipe: Pipeline) -> None:
@@ -125,3 +136,48 @@ async def test_ctrl_c_ends_the_wait_in_the_budget_gate_for_a_job_that_is_not_set
     assert took < 3, f"the render ended {took:.1f} s after Ctrl-C"
     sent = sim.requests(path=TASKS, method="POST")
     assert len(sent) == 1, f"{len(sent)} clip jobs created, {len(sent) - 1} after Ctrl-C"
+
+
+async def test_an_image_in_flight_past_the_grace_is_waited_for_and_kept(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A Seedream image is its answer: there is no task to poll later. In flight when
+    the Ctrl-C grace (5 s) ran out, it was cancelled with the rest, and the next render
+    bought it again. It is now waited for (up to its own timeout), saved as the scene's
+    keyframe, and the next render makes no second request for it."""
+    import os
+    import signal
+
+    goals = _six_scenes(tmp_path, sim)
+    s = settings_for("byteplus", sim, planner={"provider": "local"}, video={"provider": "local"})
+    lines: list[str] = []
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=_Lines(lines))
+    # the first image (sent alone: `_first_call`) is answered 3 s after the grace's end
+    sim.add_fault("delay", path=IMAGES, count=1, seconds=Pipeline.GRACE_SECONDS + 3)
+
+    async def ctrl_c_while_the_image_is_made() -> None:
+        await _until(lambda: len(sim.requests(path=IMAGES)) == 1)
+        # the test runs in the main thread, as the CLI does: no handler is a failure
+        assert pipe._sigint_installed, "the render installed no stop-signal handler"
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stopper = asyncio.ensure_future(ctrl_c_while_the_image_is_made())
+    with pytest.raises(Interrupted, match="run the same command again"):
+        await asyncio.wait_for(pipe.run(until="keyframes"), timeout=60)
+    await stopper
+    print("\n".join(lines))
+    assert len(sim.requests(path=IMAGES)) == 1
+    first_run = [r["state"] for r in ledger_rows(tmp_path / "run", "keyframe")]
+
+    again = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS)
+    res = await asyncio.wait_for(again.run(until="keyframes"), timeout=60)
+    sent = sim.requests(path=IMAGES)
+    assert len(sent) == 6, f"{len(sent)} image requests for 6 scenes: one bought twice"
+    assert len(res.reused) == 1, res.reused
+    assert sim.stats()["totals"]["images"] == 6
+    assert first_run == ["billed"], first_run  # (not committed: paid, outcome unknown)
+    # what the person was told when the grace ran out
+    told = [ln for ln in lines if "already paid for" in ln]
+    assert len(told) == 1, lines
+    assert told[0].startswith("waiting up to ") and " s for 1 image already paid for; " in told[0]
+    assert told[0].endswith("press Ctrl-C again to quit at once and lose it"), told
