@@ -138,10 +138,11 @@ async def test_ctrl_c_ends_the_wait_in_the_budget_gate_for_a_job_that_is_not_set
     assert len(sent) == 1, f"{len(sent)} clip jobs created, {len(sent) - 1} after Ctrl-C"
 
 
+@pytest.mark.parametrize(("preset", "path"), [("byteplus", IMAGES), ("google", ":generateContent")])
 async def test_an_image_in_flight_past_the_grace_is_waited_for_and_kept(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, tmp_path: Path, preset: str, path: str
 ) -> None:
-    """A Seedream image is its answer: there is no task to poll later. In flight when
+    """A Seedream or Gemini image is its answer: there is no task to poll later. In flight when
     the Ctrl-C grace (5 s) ran out, it was cancelled with the rest, and the next render
     bought it again. It is now waited for (up to its own timeout), saved as the scene's
     keyframe, and the next render makes no second request for it."""
@@ -149,14 +150,14 @@ async def test_an_image_in_flight_past_the_grace_is_waited_for_and_kept(
     import signal
 
     goals = _six_scenes(tmp_path, sim)
-    s = settings_for("byteplus", sim, planner={"provider": "local"}, video={"provider": "local"})
+    s = settings_for(preset, sim, planner={"provider": "local"}, video={"provider": "local"})
     lines: list[str] = []
     pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=_Lines(lines))
     # the first image (sent alone: `_first_call`) is answered 3 s after the grace's end
-    sim.add_fault("delay", path=IMAGES, count=1, seconds=Pipeline.GRACE_SECONDS + 3)
+    sim.add_fault("delay", path=path, count=1, seconds=Pipeline.GRACE_SECONDS + 3)
 
     async def ctrl_c_while_the_image_is_made() -> None:
-        await _until(lambda: len(sim.requests(path=IMAGES)) == 1)
+        await _until(lambda: len(sim.requests(path=path)) == 1)
         # the test runs in the main thread, as the CLI does: no handler is a failure
         assert pipe._sigint_installed, "the render installed no stop-signal handler"
         os.kill(os.getpid(), signal.SIGINT)
@@ -166,12 +167,12 @@ async def test_an_image_in_flight_past_the_grace_is_waited_for_and_kept(
         await asyncio.wait_for(pipe.run(until="keyframes"), timeout=60)
     await stopper
     print("\n".join(lines))
-    assert len(sim.requests(path=IMAGES)) == 1
+    assert len(sim.requests(path=path)) == 1
     first_run = [r["state"] for r in ledger_rows(tmp_path / "run", "keyframe")]
 
     again = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS)
     res = await asyncio.wait_for(again.run(until="keyframes"), timeout=60)
-    sent = sim.requests(path=IMAGES)
+    sent = sim.requests(path=path)
     assert len(sent) == 6, f"{len(sent)} image requests for 6 scenes: one bought twice"
     assert len(res.reused) == 1, res.reused
     assert sim.stats()["totals"]["images"] == 6
