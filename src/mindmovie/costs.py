@@ -212,8 +212,22 @@ def clip_settings_problem(settings: Settings) -> str | None:
             settings.video.audio,
         )
     except InvalidRequest as e:
-        return e.message
+        return f"{_clip_culprit(settings, spec)}: {e.message}"
     return None
+
+
+def _clip_culprit(settings: Settings, spec: ModelSpec) -> str:
+    """The setting that `validate_video` refused first, to lead the message: it began
+    "settings: veo-3-1-fast: resolution 480p not allowed", and so was not told where the
+    person wrote `resolution: 480p` (the CLI's `_located` finds a leading setting)."""
+    cap = spec.capabilities
+    if cap.resolutions and settings.output.resolution not in cap.resolutions:
+        return "output.resolution"
+    if cap.ratios and settings.output.aspect not in cap.ratios:
+        return "output.aspect"
+    if settings.video.audio and not cap.audio:
+        return "video.audio"
+    return "video.model"
 
 
 def plan_options(settings: Settings) -> PlanOptions:

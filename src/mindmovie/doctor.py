@@ -409,9 +409,12 @@ def _dotenv_check() -> list[Check]:
     return [Check(".env", False, problem, required=False) for problem in problems]
 
 
-def _model_checks(settings: Settings) -> list[Check]:
+def _model_checks(
+    settings: Settings, located: Callable[[str], str] = lambda message: message
+) -> list[Check]:
     """A FAIL row per stage whose configured model the catalog does not know (`render`
-    refuses to start with it); nothing when every model resolves."""
+    refuses to start with it); nothing when every model resolves. `located` as for
+    `_google_mode`."""
     from mindmovie.costs import clip_settings_problem, stage_spec
     from mindmovie.providers.base import InvalidRequest
 
@@ -423,7 +426,7 @@ def _model_checks(settings: Settings) -> list[Check]:
             out.append(Check(f"model {stage}", False, e.message))
     if not out and (problem := clip_settings_problem(settings)):
         # every clip would be refused (render refuses to start): the preset cannot run
-        out.append(Check("clip settings", False, problem))
+        out.append(Check("clip settings", False, located(problem)))
     if not out:
         from mindmovie.providers.registry import check_options
 
@@ -704,7 +707,7 @@ def run_checks(
         _writable(settings),
         *_dotenv_check(),
         *_key_checks(settings, keys),
-        *_model_checks(settings),
+        *_model_checks(settings, located),
         _budget_check(settings),
         _google_mode(settings, keys, located),
         _catalog_age(),

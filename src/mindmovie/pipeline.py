@@ -2739,7 +2739,7 @@ class Pipeline:
         render (`--aspect 1:1` with Veo)."""
         if problem := costs.clip_settings_problem(self.settings):
             raise ConfigError(
-                f"settings: {problem}; change output.aspect / output.resolution / "
+                f"{problem}; change output.aspect / output.resolution / "
                 "video.audio (or --aspect / --resolution), or pick another video.model. "
                 "Nothing was spent"
             )

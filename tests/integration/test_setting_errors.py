@@ -216,3 +216,45 @@ async def test_ctrl_c_while_the_first_call_of_a_model_is_alone_sends_no_other(
     sent = sim.requests(path="/images/generations")
     assert len(sent) == 1, f"{len(sent)} image requests sent, {len(sent) - 1} after Ctrl-C"
     assert [r["state"] for r in ledger_rows(tmp_path / "run", "keyframe")] == ["billed"]
+
+
+def test_clip_settings_the_video_model_cannot_make_are_told_where_they_were_written(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`resolution: 480p` (or `aspect: 1:1`) with Veo is refused before anything is sent;
+    the message began "settings: veo-3-1-fast: resolution 480p not allowed" and did not
+    say which file and line to change, as every other settings error does. It leads with
+    the setting now, so render and doctor say where it was written."""
+    goals = goals_file(tmp_path, sim)
+    cfg = tmp_path / "google.yaml"
+    cfg.write_text(
+        "preset: google\n"
+        "plan: {scene_seconds: 4}\n"
+        "output:\n"
+        "  fps: 12\n"
+        "  resolution: 480p\n"
+        "providers:\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  google: {{base_url: '{sim.base_url}'}}\n"
+    )
+    env = {"ANTHROPIC_API_KEY": "a", "GOOGLE_API_KEY": "b"}
+    code, out = _render(goals, cfg, tmp_path / "run", env)
+    print(code, out)
+    assert code == 2, out
+    assert (
+        f"{cfg}:5: output.resolution: veo-3-1-fast: resolution 480p not allowed; allowed "
+        "720p, 1080p, 4k"
+    ) in out
+    assert "Nothing was spent" in out and "Traceback" not in out
+    assert sim.stats()["requests"] == 0
+    r = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env=env)
+    assert r.exit_code == 1, r.output
+    cells = "".join(ln.split("│")[3] for ln in r.output.splitlines() if ln.count("│") > 3)
+    # (the detail column folds the long path anywhere: compared without spaces)
+    assert f"{cfg}:5:output.resolution:veo-3-1-fast" in "".join(cells.split()), r.output
+    # a flag is named as the flag
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "--yes"]
+    r = CliRunner().invoke(app, [*args, "--resolution", "720p", "--aspect", "1:1"], env=env)
+    flat = " ".join(r.output.split())
+    assert r.exit_code == 2, flat
+    assert "command line (--aspect): output.aspect: veo-3-1-fast: ratio 1:1 not allowed" in flat

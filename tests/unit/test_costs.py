@@ -583,7 +583,11 @@ def test_what_a_run_stopping_early_or_resumed_shows() -> None:
 
 def test_settings_no_clip_can_be_made_with_are_named_and_scene_seconds_allowed() -> None:
     assert costs.clip_settings_problem(google(output={"resolution": "480p"})) == (
-        "veo-3-1-fast: resolution 480p not allowed; allowed 720p, 1080p, 4k"
+        "output.resolution: veo-3-1-fast: resolution 480p not allowed; allowed 720p, 1080p, 4k"
+    )
+    # led by the setting refused first (the CLI puts where it was written in front)
+    assert costs.clip_settings_problem(google(output={"aspect": "1:1"})) == (
+        "output.aspect: veo-3-1-fast: ratio 1:1 not allowed; allowed 16:9, 9:16"
     )
     assert costs.clip_settings_problem(byteplus()) is None
     assert costs.clip_settings_problem(Settings(preset="local")) is None
