@@ -480,6 +480,30 @@ async def test_400_is_invalid_request_unless_it_is_a_policy_refusal(
         await veo.submit(_video_req(tmp_path))
 
 
+async def test_a_400_naming_an_option_is_that_setting_only_when_the_person_set_it(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """Google names the field ("`negativePrompt` isn't supported by this model."): the
+    person's video.options.negative_prompt is that setting; the same answer with no
+    such option set (a field mindmovie sends itself) is no setting of theirs."""
+    said = "`negativePrompt` isn't supported by this model. Please remove it."
+    gsim.add_fault("http", path=":predictLongRunning", status=400, message=said, count=2)
+    s = _settings(gsim)
+    s.video.options = {"negative_prompt": "blurry"}
+    veo = VeoVideo.from_settings(s, KEY)
+    with pytest.raises(InvalidRequest) as ei:
+        await veo.submit(_video_req(tmp_path))
+    assert ei.value.setting == "video.options.negative_prompt"
+    assert ei.value.message.startswith(
+        f"video.options.negative_prompt: google refused 'blurry' for {veo.model} "
+        f"(400 INVALID_ARGUMENT: {said}); set another value or leave it out"
+    )
+    plain = VeoVideo.from_settings(_settings(gsim), KEY)
+    with pytest.raises(InvalidRequest) as ei:
+        await plain.submit(_video_req(tmp_path))
+    assert ei.value.setting is None and said in str(ei.value)
+
+
 # ---------------------------------------------------------------------------- config
 def test_developer_mode_veo_is_config_error_before_any_request(gsim: SimServer) -> None:
     with pytest.raises(ConfigError) as ei:

@@ -132,6 +132,94 @@ def test_a_google_model_not_found_set_by_a_variable_names_the_variable(
     assert len(sim.requests(path=":predictLongRunning")) == 1
 
 
+def _google_cfg(tmp_path: Path, sim: SimServer, stages: str) -> Path:
+    """A google preset config making `stages` at Google and the rest locally."""
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text(
+        "preset: google\n"
+        "output: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 4}\n"
+        "planner: {provider: local}\n" + stages + "providers:\n"
+        f"  google: {{base_url: '{sim.base_url}', poll_interval: 0.05}}\n"
+    )
+    return cfg
+
+
+def test_a_video_option_veo_refuses_is_told_as_that_option_where_set(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Google's 400 INVALID_ARGUMENT names the field in its message, in the API's
+    spelling ("allow_all for personGeneration is currently not supported.", what the
+    Gemini API answers where allow_all is not allowed)."""
+    goals = _six_scenes(tmp_path, sim)
+    cfg = _google_cfg(
+        tmp_path,
+        sim,
+        "keyframes: {provider: local}\nvideo:\n  options:\n    person_generation: allow_all\n",
+    )
+    sim.add_fault(
+        "http",
+        path=":predictLongRunning",
+        status=400,
+        message="allow_all for personGeneration is currently not supported.",
+        count=None,
+    )
+    code, out = _render(goals, cfg, tmp_path / "run", {"GOOGLE_API_KEY": "g"})
+    print(code, out)
+    assert code == 2, out
+    assert (
+        f"{cfg}:{_line_of(cfg, 'person_generation')}: video.options.person_generation: "
+        "google refused 'allow_all' for veo-"
+    ) in out
+    assert "(400 INVALID_ARGUMENT: allow_all for personGeneration is currently not" in out
+    assert "nothing was billed for it" in out and "scene(s) not made" in out
+    assert out.count("INVALID_ARGUMENT") == 1
+    assert len(sim.requests(path=":predictLongRunning")) == 1
+
+
+def test_a_keyframes_option_gemini_refuses_in_a_field_violation_is_told_where_set(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A 400 whose google.rpc.BadRequest detail names the field (fieldViolations), the
+    message saying only "Request contains an invalid argument."."""
+    goals = _six_scenes(tmp_path, sim)
+    cfg = _google_cfg(
+        tmp_path, sim, "keyframes:\n  options: {image_size: 4K}\nvideo: {provider: local}\n"
+    )
+    violation = {
+        "@type": "type.googleapis.com/google.rpc.BadRequest",
+        "fieldViolations": [
+            {
+                "field": "generation_config.image_config.image_size",
+                "description": "4K is not supported by this model",
+            }
+        ],
+    }
+    sim.add_fault(
+        "http",
+        path=":generateContent",
+        status=400,
+        body={
+            "error": {
+                "code": 400,
+                "message": "Request contains an invalid argument.",
+                "status": "INVALID_ARGUMENT",
+                "details": [violation],
+            }
+        },
+        count=None,
+    )
+    code, out = _render(goals, cfg, tmp_path / "run", {"GOOGLE_API_KEY": "g"})
+    print(code, out)
+    assert code == 2, out
+    assert (
+        f"{cfg}:{_line_of(cfg, 'image_size')}: keyframes.options.image_size: google "
+        "refused '4K' for gemini-"
+    ) in out
+    assert "nothing was billed for it" in out
+    assert len(sim.requests(path=":generateContent")) == 1
+
+
 def test_an_option_ark_refuses_is_told_as_that_option_where_set(
     sim: SimServer, tmp_path: Path
 ) -> None:

@@ -406,6 +406,43 @@ class _Ctx:
     #: an answer sent a piece at a time, e.g. a poll carrying its video inline, never
     #: trips it); None: no deadline of its own
     deadline: float | None = None
+    #: the stage's `*.options` sent with the call: a 400 naming one of them is about
+    #: that setting (`_refused_option`)
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+#: the JSON fields google-genai sends each option as (Veo's parameters, Gemini's
+#: imageConfig, Imagen's parameters), which Google's 400 names
+_OPTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "negative_prompt": ("negativePrompt",),
+    "person_generation": ("personGeneration",),
+    "enhance_prompt": ("enhancePrompt",),
+    "image_size": ("imageSize", "sampleImageSize"),
+}
+
+
+def _refused_option(e: genai_errors.APIError, ctx: _Ctx) -> tuple[str, Any] | None:
+    """The option (name, value as set) a 400 INVALID_ARGUMENT names, if one the person
+    set: in a google.rpc.BadRequest detail's fieldViolations[].field, or in the message
+    ("allow_all for personGeneration is currently not supported.", "`negativePrompt`
+    isn't supported by this model."). Google names the field, not the option, so both
+    the wire name and the option's own are looked for, as whole words."""
+    texts = [str(e.message or "")]
+    error = e.details.get("error") if isinstance(e.details, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for d in details if isinstance(details, list) else []:
+        violations = d.get("fieldViolations") if isinstance(d, dict) else None
+        for v in violations if isinstance(violations, list) else []:
+            if isinstance(v, dict) and v.get("field"):
+                texts.append(str(v["field"]))
+    said = " ".join(texts)
+    for name, value in ctx.options.items():
+        if value is None:  # not sent (`_config`)
+            continue
+        names = "|".join(re.escape(n) for n in (name, *_OPTION_FIELDS.get(name, ())))
+        if re.search(rf"(?<![A-Za-z0-9_])(?:{names})(?![A-Za-z0-9_])", said):
+            return name, value
+    return None
 
 
 def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
@@ -440,6 +477,18 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             raise AuthError(f"{what}: {msg}; check {cred}", provider=PROVIDER) from e
         if code == 400 and _POLICY_WORDS.search(str(e.message or "")):
             raise ContentRejected(f"{what}: {msg}", provider=PROVIDER) from e
+        if code == 400 and (refused := _refused_option(e, ctx)) is not None:
+            # an option of the person's `*.options`: every call with it is refused alike
+            # (a 400 bills nothing), told as that setting so the CLI says where it was
+            # written, and the render stops after this one request
+            name, value = refused
+            setting = f"{ctx.stage}.options.{name}"
+            raise InvalidRequest(
+                f"{setting}: {PROVIDER} refused {value!r} for {ctx.model} ({msg}); set "
+                "another value or leave it out; nothing was billed for it",
+                provider=PROVIDER,
+                setting=setting,
+            ) from e
         if code in (404, 410) and ctx.download:
             # for good: the operation was billed, and reading it again gives the same
             # file (`ResultGone`: the scene's clip is bought again, with consent); but
@@ -642,7 +691,9 @@ class _GoogleModel:
         #: a deadline on a whole clip download (the SDK's timeout is per HTTP read)
         self.download_timeout = download_timeout
         #: a deadline on each call's whole answer (`_Ctx.deadline`)
-        self._ctx = _Ctx(self.STAGE, self.model, mode, deadline=answer_deadline)
+        self._ctx = _Ctx(
+            self.STAGE, self.model, mode, deadline=answer_deadline, options=self.options
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> Self:
