@@ -8,6 +8,7 @@ images, durationSeconds, ...) and that a refused configuration sent nothing at a
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import time
@@ -859,6 +860,34 @@ async def test_a_vertex_poll_carrying_the_video_that_trickles_hits_its_deadline(
     assert state.status == "succeeded" and state.video_bytes
     assert len(gsim.requests(path=":predictLongRunning")) == 1
     await veo.aclose()
+
+
+@pytest.mark.parametrize("stage", ["keyframes", "video"])
+async def test_the_answer_deadline_counts_from_the_answer_not_the_wait_before_it(
+    gsim: SimServer, tmp_path: Path, stage: str
+) -> None:
+    """The answer's deadline bounds the answer (its body, sent a piece at a time), not
+    what comes before its first byte: the request's upload (reference photos, Veo's
+    keyframe, inline as base64) and the model's work, each bounded by the SDK's own
+    timeout. Counted from the call, a slow uplink failed every call as a lost answer (a
+    Veo create then kept as maybe billed). Here the answer begins 3 s in (inside the 5 s
+    timeout), past a 2 s answer deadline, and comes at once."""
+    path = ":generateContent" if stage == "keyframes" else ":predictLongRunning"
+    gsim.add_fault("delay", path=path, method="POST", seconds=3.0, count=1)
+    s = _settings(gsim, timeout=5)
+    model: GeminiKeyframes | VeoVideo
+    if stage == "keyframes":
+        model = GeminiKeyframes.from_settings(s, KEY)
+    else:
+        model = VeoVideo.from_settings(s, KEY)
+    model._ctx = dataclasses.replace(model._ctx, deadline=2.0)
+    if isinstance(model, VeoVideo):
+        assert await model.submit(_video_req(tmp_path))
+    else:
+        req = KeyframeRequest(scene_id="s1", prompt="p", width=64, height=36, seed=1)
+        assert (await model.generate(req)).data.startswith(b"\x89PNG")
+    assert len(gsim.requests(path=path)) == 1
+    await model.aclose()
 
 
 def test_download_timeout_comes_from_the_settings(gsim: SimServer) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import json
 import logging
@@ -340,10 +341,32 @@ def job_origin(settings: Settings, keys: Keys, salt: bytes) -> dict[str, str]:
     return origin
 
 
+#: set by `_call` while its SDK call runs: what to do when the call's answer begins
+_ANSWER_STARTED: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "google_answer_started", default=None
+)
+
+
+async def _answer_started(response: Any) -> None:
+    """httpx's response hook: called once the answer's headers are in (the request is
+    sent and the model's work done), before its body is read; `_call`'s deadline starts
+    here. The hook runs in the task that awaits the SDK call, so it sees `_call`'s
+    context."""
+    started = _ANSWER_STARTED.get()
+    if started is not None:
+        started()
+
+
 def _make_client(settings: Settings, mode: Mode) -> genai.Client:
-    """A client with our timeout and base_url and NO retry options (one policy retries)."""
+    """A client with our timeout and base_url and NO retry options (one policy retries).
+    Its httpx client tells `_call` when each answer begins (`_answer_started`); with
+    aiohttp installed the SDK talks through aiohttp, which drops the hook (it keeps only
+    the arguments aiohttp takes) and bounds each call by the timeout as a whole."""
     ps = settings.providers.google
-    http = types.HttpOptions(timeout=int(ps.timeout * 1000))
+    http = types.HttpOptions(
+        timeout=int(ps.timeout * 1000),
+        async_client_args={"event_hooks": {"response": [_answer_started]}},
+    )
     if ps.base_url:
         http.base_url = ps.base_url
     try:
@@ -402,9 +425,9 @@ class _Ctx:
     download: bool = False
     #: the call creates a paid operation (a video create): a 5xx but 503 is a lost answer
     creates: bool = False
-    #: seconds one call's whole answer may take (the SDK's timeout is per HTTP read, so
-    #: an answer sent a piece at a time, e.g. a poll carrying its video inline, never
-    #: trips it); None: no deadline of its own
+    #: seconds one call's whole answer may take from its first byte (the SDK's timeout is
+    #: per HTTP read, so an answer sent a piece at a time, e.g. a poll carrying its video
+    #: inline, never trips it); None: no deadline of its own
     deadline: float | None = None
     #: the stage's `*.options` sent with the call: a 400 naming one of them is about
     #: that setting (`_refused_option`)
@@ -551,14 +574,29 @@ def _google_auth_errors() -> tuple[type[BaseException], type[BaseException]] | N
 
 
 async def _call(ctx: _Ctx, fn: Callable[[], Awaitable[T]]) -> T:
-    """Await one SDK call within `ctx.deadline`, translating whatever it raises."""
+    """Await one SDK call, its answer within `ctx.deadline` from the answer's first byte
+    (`_answer_started`), translating whatever it raises. What comes before the answer,
+    the request's upload (a keyframe's reference photos, Veo's keyframe, inline) and the
+    model's work, keeps the SDK's own timeout (per read and write): counted in the
+    deadline, a slow uplink failed every call as a lost answer, as Ark's did (b9d5a69)."""
+    deadline = asyncio.timeout(None)
     try:
-        async with asyncio.timeout(ctx.deadline):
-            return await fn()
+        async with deadline:
+
+            def answer_started() -> None:
+                # the first answer of the call (a download redirected has two)
+                if ctx.deadline is not None and deadline.when() is None:
+                    deadline.reschedule(asyncio.get_running_loop().time() + ctx.deadline)
+
+            token = _ANSWER_STARTED.set(answer_started)
+            try:
+                return await fn()
+            finally:
+                _ANSWER_STARTED.reset(token)
     except (asyncio.CancelledError, KeyboardInterrupt):
         raise
     except TimeoutError as e:
-        if ctx.deadline is None:  # not ours: mapped as any other failure
+        if ctx.deadline is None or not deadline.expired():  # not ours: as any other
             _raise_mapped(e, ctx)
         # the whole answer's deadline: the request went out, so a create may have made
         # (and be billed for) its operation, as when a connection breaks mid-answer
