@@ -142,6 +142,10 @@ class RunEstimate:
     #: what the run's ledger already counts (billed, or held for calls not settled),
     #: earlier renders' included: the budget counts it, so the spend question says it
     spent: float = 0.0
+    #: what the person must know before agreeing, said under the table: a clip bought
+    #: again while an earlier request of it may have made a job that bills and cannot
+    #: be found (`pipeline.unfindable_notes`)
+    notes: tuple[str, ...] = ()
 
     def calls(self) -> Iterator[CallEstimate]:
         """Every call of the run, planner first."""
@@ -870,7 +874,7 @@ def estimate_table(est: RunEstimate) -> Table:
     checked = catalog.catalog_checked_date().isoformat()
     table.caption = (
         f"{_models_line(est)}. Catalog prices (checked {checked}); billed amounts may differ."
-    )
+    ) + "".join(f"\nNote: {n}" for n in est.notes)
     return table
 
 

@@ -5286,7 +5286,8 @@ class Pipeline:
         the same inputs, are excluded; a step made with another model, prompt or keyframe
         (a changed preset, an edited plan.yaml) is counted, because it will be paid again."""
         look = self.outlook(store, planner)
-        return costs.estimate_run(self.settings, self.goals, look.plan, done=set(look.reused))
+        est = costs.estimate_run(self.settings, self.goals, look.plan, done=set(look.reused))
+        return replace(est, notes=unfindable_notes(store, est))
 
     def _reused_steps(
         self,
@@ -5967,7 +5968,45 @@ def estimate_for(
         )
         for text in texts:
             warn(text)
-    return costs.estimate_run(settings, pipe.goals, look.plan, done=set(look.reused))
+    est = costs.estimate_run(settings, pipe.goals, look.plan, done=set(look.reused))
+    store = Store(db, read_only=True)
+    try:
+        return replace(est, notes=unfindable_notes(store, est))
+    finally:
+        store.close()
+
+
+def unfindable_notes(store: Store, est: costs.RunEstimate) -> tuple[str, ...]:
+    """For each scene whose clip `est` buys: its earlier clip requests, at a provider
+    that lists no jobs (Veo: neither the Gemini API nor Vertex lists the operations of
+    a model, and google-genai has no such call), whose answer never came (committed with
+    no job id: lost, or in flight when a render stopped). Each may have made a job that
+    bills, which cannot be found and used, so the clip is bought again and may be paid
+    twice. The spend question said only the table and "+$X outcome unknown" before;
+    now it says this under the table, before anything is sent."""
+    buying = {s.scene_id for s in est.scenes if s.video.payable}
+    lost: dict[str, list[dict[str, Any]]] = {}
+    for r in store.ledger_rows():
+        if r["stage"] != "clip" or r["state"] != "committed" or r["remote_id"]:
+            continue
+        if str(r["scene_id"]) not in buying or registry.lists_jobs(str(r["provider"])):
+            continue
+        if (r["usage"] or {}).get("let_go"):
+            continue  # the person let go of it (render --let-go), knowing
+        lost.setdefault(str(r["scene_id"]), []).append(r)
+    notes = []
+    for sid, rows in lost.items():
+        usd = sum(float(r.get("held_usd") or r["estimated_usd"]) for r in rows)
+        who = rows[0]["provider"]
+        many = len(rows) > 1
+        notes.append(
+            f"{sid}: {len(rows)} earlier clip request{'s' * many} to {who} got no answer "
+            f"and may have made {'jobs that bill' if many else 'a job that bills'} "
+            f"(counted as spent: {costs.format_usd(usd)}); {who} lists no jobs, so "
+            f"{'they' if many else 'it'} cannot be found and used: this clip is bought "
+            "again and may be paid twice"
+        )
+    return tuple(notes)
 
 
 def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:

@@ -1733,6 +1733,52 @@ async def test_a_veo_create_answered_500_is_not_called_a_broken_connection(
     assert not any("connection broke" in w for w in warned), warned
 
 
+def test_the_next_spend_question_says_a_lost_veo_request_may_bill_and_is_bought_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Veo lists no operations (neither the Gemini API nor Vertex has a list of a
+    model's operations; google-genai has no such call), so a create whose answer was
+    lost cannot be found: the next render buys the clip again, and may pay twice. Its
+    spend question showed only the table ("$0.32" for the clip), with nothing of the
+    earlier requests that may bill; now a note under the table says so before
+    anything is sent."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text(
+        "preset: google\noutput: {size: 320x180, fps: 12}\nplan: {scene_seconds: 4}\n"
+        "planner: {provider: local}\nkeyframes: {provider: local}\nproviders:\n"
+        f"  google: {{base_url: '{sim.base_url}', poll_interval: 0.05}}\n"
+    )
+    env = {"GOOGLE_API_KEY": "g", "COLUMNS": "200"}
+    lost = sim.add_fault("drop_after", path=":predictLongRunning", method="POST", count=None)
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run")]
+    first = CliRunner().invoke(app, [*args, "--yes"], env=env)
+    assert first.exit_code == 1, first.output
+    made = len(sim.jobs())  # each create made its operation; every answer was lost
+    assert made >= 2, made
+    lost.count = 0
+    again = CliRunner().invoke(app, args, env=env)  # no one to say yes: asked, refused
+    out = " ".join(again.output.split())
+    print(out)
+    assert again.exit_code == 1 and "nobody is here to confirm it" in out, out
+    assert (
+        f"Note: 01-health-1: {made} earlier clip requests to google got no answer and may "
+        "have made jobs that bill (counted as spent: $"
+    ) in out
+    assert "google lists no jobs, so they cannot be found and used: this clip is bought " in out
+    assert len(sim.jobs()) == made  # nothing sent at the question
+    est = CliRunner().invoke(app, ["estimate", *args[1:]], env=env)  # says it too
+    assert f"Note: 01-health-1: {made} earlier clip requests" in " ".join(est.output.split())
+
+
 def _clip_job_and_rows(run: Path, scene_id: str) -> tuple[str | None, list[dict[str, Any]]]:
     """The scene's clip step's job, and the run's clip ledger rows."""
     store = Store(run / "run.db", read_only=True)
