@@ -76,6 +76,7 @@ from mindmovie.plan import (
 from mindmovie.progress import NullReporter, Reporter
 from mindmovie.providers import registry
 from mindmovie.providers.base import (
+    AnswerLost,
     AuthError,
     ConnectionLost,
     ContentRejected,
@@ -4317,9 +4318,9 @@ class Pipeline:
         Submissions are serialised per provider, and none is sent while a lost one is
         unsettled (`_wait_for_late_jobs`), so at most one job is unaccounted for: this
         request's. None means "not found": none listed yet (the row is noted lost, and
-        the retry waits for its late job, up to LATE_JOB_GRACE, before sending again), or
-        the provider cannot tell (the row stays committed with an unknown outcome, we say
-        so, and the request is sent again).
+        the retry waits for its late job, up to LATE_JOB_GRACE, before sending again).
+        A provider that cannot tell (lists no jobs: Veo) raises `AnswerLost`: the row
+        stays committed with an unknown outcome and the scene fails, not sent again.
         """
         if row is None:
             return None
@@ -4368,13 +4369,20 @@ class Pipeline:
             if answered
             else "the connection broke after the job request was sent"
         )
-        self.reporter.warn(
-            f"{scene_id}: {what}; "
-            f"{video.name} may have made (and will bill) that job, about "
-            f"{costs.format_usd(self.store_row_estimate(row))}; it stays counted as "
-            "committed. Sending the request again."
+        # Not sent again by this render: a provider that lists no jobs (Veo) cannot show
+        # the job this request may have made, and the retry sent it again at once, up to
+        # 4 creates (4 jobs that bill) for one clip without a word to the person. The
+        # scene fails; the next render's spend question says the request may bill and
+        # that the clip would be bought again (`unfindable_notes`), before it is
+        raise AnswerLost(
+            f"{what}; {video.name} may have made (and will bill) that job, about "
+            f"{costs.format_usd(self.store_row_estimate(row))}, and lists no jobs, so it "
+            "cannot be found. Not sent again by this render, which could pay for it "
+            "twice: it stays counted as spent, and `render` again asks again (its spend "
+            "question says so first)",
+            provider=video.name,
+            scene_id=scene_id,
         )
-        return None
 
     def _book_extra_jobs(
         self,

@@ -207,6 +207,15 @@ class JobNotFound(JobFailed):
     may have been billed (`Pipeline._settle_stale_jobs` books it at its hold)."""
 
 
+class AnswerLost(JobFailed):
+    """A job request whose answer was lost (or answered 5xx after it was sent), at a
+    provider that lists no jobs (Veo): the job it may have made, which bills, cannot be
+    found. The scene fails rather than send it again in the same render (paid twice
+    without a word); the next render's spend question names the risk first."""
+
+    kind = "answer_lost"
+
+
 class ProviderChanged(ProviderError):
     """A poll's 404 on a journaled job that was made with other provider settings than
     now (another base URL or region, another key, another Google mode, project or
