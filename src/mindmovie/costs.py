@@ -884,4 +884,7 @@ def estimate_json(est: RunEstimate) -> dict[str, Any]:
     out["scene_count"] = len(est.scenes)
     out["seconds"] = _num(sum(s.seconds for s in est.scenes))
     out["catalog_checked"] = catalog.catalog_checked_date().isoformat()
+    # what the table's "Note:" lines say (a lost request that may bill): a script reading
+    # the JSON to decide whether to render was not told
+    out["notes"] = list(est.notes)
     return out

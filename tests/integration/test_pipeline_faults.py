@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -1780,6 +1781,9 @@ def test_the_next_spend_question_says_a_lost_veo_request_may_bill_and_is_bought_
     assert len(sim.jobs()) == made  # nothing sent at the question
     est = CliRunner().invoke(app, ["estimate", *args[1:]], env=env)  # says it too
     assert "Note: 01-health-1: 1 earlier clip request" in " ".join(est.output.split())
+    js = CliRunner().invoke(app, ["estimate", *args[1:], "--json"], env=env)
+    (note,) = json.loads(js.stdout)["notes"]
+    assert note.startswith("01-health-1: 1 earlier clip request to google got no answer"), note
 
 
 def _clip_job_and_rows(run: Path, scene_id: str) -> tuple[str | None, list[dict[str, Any]]]:
