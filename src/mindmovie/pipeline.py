@@ -1235,7 +1235,7 @@ class Pipeline:
         #: ledger row -> the first-call lock its call holds until answered
         self._first_held: dict[int, asyncio.Lock] = {}
         self._stop_event = asyncio.Event()
-        #: paid calls whose answer is the result (an image: no task to poll later) in
+        #: paid calls whose answer is the result (an image, a plan: no task to poll later) in
         #: flight: ledger row -> (what, the loop time by which it is answered or has
         #: failed: `_answer_seconds`). The stop's grace waits for them (`_grace_over`)
         self._paid_in_flight: dict[int, tuple[str, float]] = {}
@@ -2063,6 +2063,16 @@ class Pipeline:
 
         hold = costs.planner_hold(self.settings, self.goals)
         call_usd = self._planner_usd
+        # the plan's paid calls: in flight until plan.yaml is written, as a keyframe
+        # image is (`_paid_in_flight`). The answer is the plan, with no task to poll later:
+        # cancelled at the grace's end, it was paid for and the next render asked again.
+        # (Waited for up to `_answer_seconds`, not Claude's own longer deadline for a big
+        # max_tokens: a plan still being written then is cancelled, as before)
+        paid: list[int] = []
+
+        def in_flight(row: int) -> None:
+            paid.append(row)
+            self._paid_call(row, "plan", planner.name)
 
         async def attempt() -> tuple[Plan, list[Bill]]:
             # one ledger row per paid call: the first, and the repair if one is needed
@@ -2070,6 +2080,7 @@ class Pipeline:
             row = await self._reserve("_run", "plan", planner, estimate, hold)
             if row is not None:
                 rows.append(row)
+                in_flight(row)
 
             billed_early: set[int] = set()
 
@@ -2085,12 +2096,15 @@ class Pipeline:
                 extra = await self._reserve("_run", "plan", planner, estimate, hold)
                 if extra is not None:
                     rows.append(extra)
+                    in_flight(extra)
 
             try:
                 result = await planner.plan(
                     self.goals, self._plan_options(), before_repair=before_repair
                 )
             except BaseException as e:
+                for r in rows:  # settled (or lost): nothing to wait for, nor save
+                    self._paid_in_flight.pop(r, None)
                 await self._settle_planner_failure(rows, planner, e, skip=billed_early)
                 raise
             calls: list[dict[str, Any]] = list(getattr(planner, "last_calls", []) or [])
@@ -2102,6 +2116,33 @@ class Pipeline:
                 if r not in billed_early
             ]
 
+        try:
+            plan = await self._plan_paid(store, attempt, plan_path, basis)
+        finally:
+            for r in paid:
+                self._paid_in_flight.pop(r, None)
+        self.reporter.step("plan", "plan", "done", plural(len(plan.scenes), "scene"))
+        if filled := list(getattr(planner, "last_filled", []) or []):
+            # Claude gave too few scenes even after its repair: the local planner's
+            # template scenes kept the person's counts, and were paid for as Claude's
+            # without a word
+            self.reporter.warn(
+                f"plan: {planner.name} gave too few scenes, so {plural(len(filled), 'scene')} "
+                f"({', '.join(filled)}) came from the local planner's templates; edit their "
+                f"prompts in {plan_path} to make them your own (an edit redoes only what it "
+                "touches)"
+            )
+        return plan
+
+    async def _plan_paid(
+        self,
+        store: Store,
+        attempt: Callable[[], Awaitable[tuple[Plan, list[Bill]]]],
+        plan_path: Path,
+        basis: dict[str, Any],
+    ) -> Plan:
+        """`_plan`'s paid calls (`attempt`, with retries) and the writing of their plan,
+        while the calls count as in flight (`_paid_in_flight`)."""
         try:
             plan, bills = await with_retry(attempt)
         except (ProviderError, BudgetExceeded) as e:
@@ -2121,17 +2162,6 @@ class Pipeline:
         store.succeed("_run", "plan", plan_path, sha256_file(plan_path), detail=basis, bills=bills)
         for b in bills:
             await self.gate.settled(b[0])
-        self.reporter.step("plan", "plan", "done", plural(len(plan.scenes), "scene"))
-        if filled := list(getattr(planner, "last_filled", []) or []):
-            # Claude gave too few scenes even after its repair: the local planner's
-            # template scenes kept the person's counts, and were paid for as Claude's
-            # without a word
-            self.reporter.warn(
-                f"plan: {planner.name} gave too few scenes, so {plural(len(filled), 'scene')} "
-                f"({', '.join(filled)}) came from the local planner's templates; edit their "
-                f"prompts in {plan_path} to make them your own (an edit redoes only what it "
-                "touches)"
-            )
         return plan
 
     # ------------------------------------------------------------------ keyframes

@@ -182,3 +182,44 @@ async def test_an_image_in_flight_past_the_grace_is_waited_for_and_kept(
     assert len(told) == 1, lines
     assert told[0].startswith("waiting up to ") and " s for 1 image already paid for; " in told[0]
     assert told[0].endswith("press Ctrl-C again to quit at once and lose it"), told
+
+
+async def test_a_plan_in_flight_past_the_grace_is_waited_for_and_kept(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Claude's plan is its answer, as an image is: there is no task to poll later. In
+    flight when the Ctrl-C grace (5 s) ran out, it was cancelled with the rest (paid,
+    its row left committed) and the next render asked Claude again and paid again. It
+    is waited for as a paid image is (`_grace_over`), saved, and the next render reuses
+    it."""
+    import os
+    import signal
+
+    goals = goals_file(tmp_path, sim)
+    claude_answer_for(sim, goals)
+    s = settings_for("byteplus", sim, keyframes={"provider": "local"}, video={"provider": "local"})
+    lines: list[str] = []
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=_Lines(lines))
+    path = "/v1/messages"
+    # the plan is answered 3 s after the grace's end
+    sim.add_fault("delay", path=path, count=1, seconds=Pipeline.GRACE_SECONDS + 3)
+
+    async def ctrl_c_while_the_plan_is_made() -> None:
+        await _until(lambda: len(sim.requests(path=path)) == 1)
+        assert pipe._sigint_installed, "the render installed no stop-signal handler"
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stopper = asyncio.ensure_future(ctrl_c_while_the_plan_is_made())
+    with pytest.raises(Interrupted, match="run the same command again"):
+        await asyncio.wait_for(pipe.run(until="keyframes"), timeout=60)
+    await stopper
+    first_run = [r["state"] for r in ledger_rows(tmp_path / "run", "plan")]
+
+    again = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS)
+    res = await asyncio.wait_for(again.run(until="keyframes"), timeout=60)
+    sent = sim.requests(path=path)
+    assert len(sent) == 1, f"{len(sent)} plan requests: the plan bought twice"
+    assert res.plan is not None and res.plan.title == "Sim Movie", res.plan
+    assert first_run == ["billed"], first_run  # (not committed: paid, outcome unknown)
+    told = [ln for ln in lines if "already paid for" in ln]
+    assert len(told) == 1 and " s for 1 plan already paid for; " in told[0], lines
