@@ -1240,6 +1240,8 @@ class Pipeline:
         #: failed: `_answer_seconds`). The stop's grace waits for them (`_grace_over`)
         self._paid_in_flight: dict[int, tuple[str, float]] = {}
         self._told_paid_wait = False
+        #: the stop's pending grace timer (`_grace_over`), cancelled when the render ends
+        self._grace_timer: asyncio.TimerHandle | None = None
         #: plan.yaml's scenes as written, when the plan in use has rebased paths
         self._plan_yaml_scenes: dict[str, Scene] = {}
         #: previous/<time>/ of this render, where files changed by hand are moved
@@ -1399,7 +1401,7 @@ class Pipeline:
                 f"{what}{'s' * (n != 1)} already paid for; {press} to quit at once and "
                 f"lose {'it' if n == 1 else 'them'}"
             )
-        loop.call_later(0.1, self._grace_over, main, again)
+        self._grace_timer = loop.call_later(0.1, self._grace_over, main, again)
 
     def _check_refused_key(self, model: Planner | KeyframeModel | VideoModel) -> None:
         """Raise, without sending, the refusal of this key or model (`AuthError`) that a
@@ -4172,7 +4174,9 @@ class Pipeline:
             )
             if main is not None:
                 # (then the paid images still in flight are waited for: `_grace_over`)
-                loop.call_later(self.GRACE_SECONDS, self._grace_over, main, again)
+                self._grace_timer = loop.call_later(
+                    self.GRACE_SECONDS, self._grace_over, main, again
+                )
 
         def unheard(signum: int) -> None:
             if not self._stopping:  # the loop has not run since: it is blocked
@@ -4245,6 +4249,12 @@ class Pipeline:
                     signal.signal(sig, ours)
 
     def _remove_sigint(self) -> None:
+        if self._grace_timer is not None:
+            # the render is over: left set, the timer cancelled the task that had awaited
+            # the render (`main`) when it was not done, whatever that task did by then
+            # (a program's next step; under Python 3.12 a caller's `wait_for`)
+            self._grace_timer.cancel()
+            self._grace_timer = None
         if getattr(self, "_sigint_installed", False):
             for sig, before in self._before_signals.items():
                 # (None: set from outside Python; the default is the nearest to it)

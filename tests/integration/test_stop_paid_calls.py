@@ -223,3 +223,37 @@ async def test_a_plan_in_flight_past_the_grace_is_waited_for_and_kept(
     assert first_run == ["billed"], first_run  # (not committed: paid, outcome unknown)
     told = [ln for ln in lines if "already paid for" in ln]
     assert len(told) == 1 and " s for 1 plan already paid for; " in told[0], lines
+
+
+async def test_a_render_stopped_within_the_grace_does_not_cancel_its_caller_later(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A stopped render that ended within the grace (its image answered in 1 s) left the
+    grace's timer (`_grace_over`) set: 5 s after Ctrl-C it cancelled the task that had
+    called the render, whatever it was doing by then (a program's next step, a second
+    render)."""
+    import os
+    import signal
+
+    goals = _six_scenes(tmp_path, sim)
+    s = settings_for("byteplus", sim, planner={"provider": "local"}, video={"provider": "local"})
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS)
+    sim.add_fault("delay", path=IMAGES, count=1, seconds=1)
+
+    async def ctrl_c_while_the_image_is_made() -> None:
+        await _until(lambda: len(sim.requests(path=IMAGES)) == 1)
+        assert pipe._sigint_installed, "the render installed no stop-signal handler"
+        os.kill(os.getpid(), signal.SIGINT)
+
+    loop = asyncio.get_running_loop()
+    stopper = asyncio.ensure_future(ctrl_c_while_the_image_is_made())
+    # awaited in this task, as the CLI's asyncio.run awaits it in its only task (and
+    # Python 3.12's wait_for in the caller's)
+    with pytest.raises(Interrupted):
+        await pipe.run(until="keyframes")
+    await stopper
+    ended = loop.time()
+    try:
+        await asyncio.sleep(Pipeline.GRACE_SECONDS + 1)  # the caller goes on
+    except asyncio.CancelledError:
+        pytest.fail(f"the caller was cancelled {loop.time() - ended:.1f} s after the render ended")
