@@ -3977,7 +3977,9 @@ class Pipeline:
             return []
         carried: list[tuple[int, int]] = []
         for r, origin, job_input in found:
-            new = store.ledger_carry(r, origin=origin, job_input=job_input, carried_from=str(db))
+            new = store.ledger_carry(
+                r, origin=origin, job_input=job_input, carried_from=str(db.absolute())
+            )
             carried.append((int(r["id"]), new))
         if carried:
             self.reporter.warn(
@@ -4016,22 +4018,50 @@ class Pipeline:
 
     def _mark_carried(self, dest: Path, carried: list[tuple[int, int]]) -> None:
         """The set-aside run's rows `_carry_fresh_jobs` carried say where they went and
-        count nothing there (`Store.ledger_carried_away`): one job, one ledger's count."""
-        if not carried:
-            return
+        count nothing there (`Store.ledger_carried_away`): one job, one ledger's count.
+        And the rows it had itself been carried from by an earlier `render --fresh` now
+        name where it went (`_repoint_carried`)."""
+        here = str((self.run_dir / "run.db").absolute())
         try:
             old = Store(dest / "run.db")
             try:
                 for row, new in carried:
-                    old.ledger_carried_away(row, str(self.run_dir / "run.db"), new)
+                    old.ledger_carried_away(row, here, new)
+                came = old.carried_in()
             finally:
                 old.close()
         except (StoreError, sqlite3.Error, OSError) as e:
-            # (counted in both ledgers: over, never under; this run settles the jobs)
-            self.reporter.warn(
-                f"--fresh: could not note in {dest / 'run.db'} that its jobs were carried "
-                f"here ({e}); its ledger still counts them"
-            )
+            if carried:
+                # (counted in both ledgers: over, never under; this run settles the jobs)
+                self.reporter.warn(
+                    f"--fresh: could not note in {dest / 'run.db'} that its jobs were "
+                    f"carried here ({e}); its ledger still counts them"
+                )
+            return
+        self._repoint_carried(came, here, str((dest / "run.db").absolute()))
+
+    def _repoint_carried(self, came: list[tuple[str, int]], was: str, now: str) -> None:
+        """Run B, which took clip jobs an earlier `render --fresh` carried from run A, is
+        set aside in turn (from `was`, this run folder's run.db, to `now`): A's rows said
+        `carried_to` `was`, which is this fresh run from here on, not B, that took them
+        (and a row number of B's, which here holds another job or none). They now name
+        B where it went. Only a pointer: no money moves, and one not fixed (a kill
+        before, A unreadable) stays as it was, with a warning for the latter."""
+        for src, row in came:
+            db = Path(src)
+            if not db.is_file():
+                continue  # (moved or deleted by hand: nothing to point)
+            try:
+                prior = Store(db)
+                try:
+                    prior.ledger_carried_moved(row, was, now)
+                finally:
+                    prior.close()
+            except (StoreError, sqlite3.Error, OSError) as e:
+                self.reporter.warn(
+                    f"--fresh: could not note in {db} that the run its job (row {row}) "
+                    f"was carried to is now at {now} ({e})"
+                )
 
     def _undo_fresh(self) -> None:
         """--fresh, and the render stopped before the spend was agreed to (declined,

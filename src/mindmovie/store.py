@@ -113,6 +113,12 @@ ORIGIN_SALT_META = "origin_salt"
 #: "seconds"}), so that a job its scene no longer wants (edited, renamed, deleted while
 #: it ran) can still be kept under those inputs when it finishes (`job_input`)
 JOB_INPUT_META = "job_input:"
+#: meta key prefix (+ ledger row id): the set-aside run.db and row a clip job was
+#: carried from by `render --fresh` ({"db", "row"}; `Store.ledger_carry`). Kept apart
+#: from the row's usage, which its bill replaces, so that when this run is set aside
+#: in turn the row it came from can be pointed at where this run went
+#: (`Store.carried_in`, `Store.ledger_carried_moved`)
+CARRIED_FROM_META = "carried_from:"
 
 STATUSES = ("pending", "running", "submitted", "succeeded", "failed")
 
@@ -1251,13 +1257,17 @@ class Store:
         fields["updated_at"] = time.time()
         with self._tx() as db:
             if "usage" in fields:
-                # a row let go of (`let_go`) says so for good, whatever settles it later
+                # a row let go of (`let_go`) says so for good, whatever settles it later;
+                # one `render --fresh` carried in says where from (`ledger_carry`) once
+                # billed or carried on too: its bill replaced that, and `status` of the
+                # run showed a billed job no render of it had made
                 row = db.execute("SELECT usage FROM ledger WHERE id=?", (row_id,)).fetchone()
                 was = (self._usage(row_id, row[0]) if row is not None else None) or {}
-                if "let_go" in was:
-                    usage = json.loads(fields["usage"] or "{}")
-                    if isinstance(usage, dict) and "let_go" not in usage:
-                        fields["usage"] = json.dumps({**usage, "let_go": was["let_go"]})
+                for mark in ("let_go", "carried_from"):
+                    if mark in was:
+                        usage = json.loads(fields["usage"] or "{}")
+                        if isinstance(usage, dict) and mark not in usage:
+                            fields["usage"] = json.dumps({**usage, mark: was[mark]})
             cols = ", ".join(f"{k}=?" for k in fields)
             db.execute(f"UPDATE ledger SET {cols} WHERE id=?", (*fields.values(), row_id))
 
@@ -1385,12 +1395,58 @@ class Store:
             if job_input is not None:
                 made = {"input_key": job_input[0], "seconds": job_input[1]}
                 self._set_row_meta(db, f"{JOB_INPUT_META}{new}", made)
+            came = {"db": carried_from, "row": int(row["id"])}
+            self._set_row_meta(db, f"{CARRIED_FROM_META}{new}", came)
             return new
+
+    def carried_in(self) -> list[tuple[str, int]]:
+        """(set-aside run.db, its row) of each clip job `render --fresh` carried into
+        this run (`ledger_carry`), whatever became of it here since; unreadable notes
+        (edited by hand) are left out: they only point the way back."""
+        with self._lock:
+            raw = self._db.execute(
+                "SELECT value FROM meta WHERE key LIKE ?", (f"{CARRIED_FROM_META}%",)
+            ).fetchall()
+        out: list[tuple[str, int]] = []
+        for (value,) in raw:
+            try:
+                data = json.loads(value)
+            except ValueError:
+                continue
+            if not isinstance(data, dict):
+                continue
+            src, row = data.get("db"), data.get("row")
+            if isinstance(src, str) and isinstance(row, int) and not isinstance(row, bool):
+                out.append((src, row))
+        return out
+
+    def ledger_carried_moved(self, row_id: int, was: str, now: str) -> bool:
+        """The run this row's job was carried to (`ledger_carried_away`, at `was`) was
+        itself set aside, to `now`: the row says so. Its `carried_to` named the live
+        run.db, which the next fresh run then is. Only a row still naming `was` changes;
+        True when it did."""
+        with self._tx() as db:
+            got = db.execute("SELECT usage FROM ledger WHERE id=?", (row_id,)).fetchone()
+            usage = (self._usage(row_id, got[0]) if got is not None else None) or {}
+            to = usage.get("carried_to")
+            if not isinstance(to, str) or os.path.abspath(to) != os.path.abspath(was):
+                return False
+            usage = {
+                **usage,
+                "carried_to": now,
+                "reason": str(usage.get("reason", "")).replace(to, now),
+            }
+            db.execute(
+                "UPDATE ledger SET usage=?, updated_at=? WHERE id=?",
+                (json.dumps(usage), time.time(), row_id),
+            )
+            return True
 
     def ledger_carried_away(self, row_id: int, to: str, new_row: int) -> None:
         """This (set-aside) run's in-flight clip job was carried into the run at `to`, as
         its row `new_row` (`ledger_carry`): that ledger counts and settles it now, so this
-        one counts nothing for it (refunded here, saying where it went)."""
+        one counts nothing for it (refunded here, saying where it went: `carried_row` is
+        the row at `carried_to`; a `carried_from` it had is kept, `_ledger_update`)."""
         usage = {
             "reason": f"carried to the fresh run's ledger ({to}, row {new_row}), which bills it",
             "carried_to": to,

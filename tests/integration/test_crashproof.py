@@ -1465,3 +1465,72 @@ def test_render_fresh_counts_the_jobs_it_carries_against_the_budget_before_askin
     aside = rig.out / "previous"
     assert not aside.exists() or not any(aside.iterdir()), list(aside.iterdir())
     assert [r["remote_id"] for r in ledger(rig.status(), "clip", "committed")] == [row["remote_id"]]
+
+
+def _status_at(rig: Rig, run: Path) -> dict[str, Any]:
+    """`status --json` of another run folder (a set-aside one), in this process."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    env: dict[str, str | None] = dict.fromkeys(os.environ)
+    env.update(rig.env())
+    r = CliRunner().invoke(app, ["status", str(run), "--json"], env=env)
+    assert r.exit_code == 0, (r.output, r.exception)
+    return dict(json.loads(r.stdout))
+
+
+def _fresh_twice_mid_job(rig: Rig) -> tuple[str, Path, Path]:
+    """Killed while clip job J runs; `render --fresh` carries J and its scene takes it,
+    killed again while J still runs; J then finishes. Returns J and the two set-aside run
+    folders, oldest first (A: the run that made J; B: the first --fresh, that took it)."""
+    rig.sim.min_polls = 2
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    (job,) = rig.sim.jobs()
+    job.min_polls = 50  # still running through the whole first --fresh
+    r2 = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env("poll"), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh kill_at=poll -> {r2.returncode}\n{r2.stderr}")
+    assert r2.returncode == -signal.SIGKILL, rig.history()
+    (b_job,) = [s["remote_id"] for s in rig.status()["steps"] if s["remote_id"]]
+    assert b_job == job.id, rig.history()  # the first --fresh took it: its scene polled it
+    assert len(rig.sim.jobs()) == 1
+    job.min_polls = 0  # done at the next look
+    (a_dir,) = (rig.out / "previous").iterdir()
+    return job.id, a_dir, rig.out / "previous"
+
+
+def test_render_fresh_twice_while_a_carried_job_runs_keeps_the_chain_of_who_took_it(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed mid-job (run A), `render --fresh` (run B) carries the job and takes it,
+    killed again while it runs, then `render --fresh` again (run C). A's row said
+    `carried_to` <out>/run.db row N: written when that was B, read once C is there, it
+    named C (and C's row N, whatever it holds), not B in previous/, which took the job.
+    Now, when B is set aside, the rows it was carried from are pointed at where it went.
+    The job is bought once, billed once (in C), counted by no set-aside run."""
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    job, a_dir, previous = _fresh_twice_mid_job(rig)
+    r3 = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh -> {r3.returncode}\n{r3.stderr}")
+    assert r3.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    assert rig.totals()["jobs_created"] == SCENES, rig.history()  # J not bought again
+    (b_dir,) = [p for p in previous.iterdir() if p != a_dir]
+    runs = {"A": a_dir / "run.db", "B": b_dir / "run.db", "C": rig.out / "run.db"}
+    rows: dict[str, dict[str, Any]] = {}
+    for name, db in runs.items():
+        st = _status_at(rig, db.parent)
+        (rows[name],) = [x for x in ledger(st, "clip") if x["remote_id"] == job]
+    assert rows["C"]["state"] == "billed" and rows["C"]["billed_usd"] > 0, rows["C"]
+    for name, nxt in (("A", "B"), ("B", "C")):
+        row = rows[name]
+        assert (row["state"], row["billed_usd"]) == ("refunded", 0.0), (name, row)
+        # where it went: that run's own run.db and the row there holding the job
+        assert row["usage"]["carried_to"] == str(runs[nxt]), (name, row["usage"], runs)
+        assert row["usage"]["carried_row"] == rows[nxt]["id"], (name, row, rows[nxt])
+        assert rows[nxt]["usage"]["carried_from"] == str(runs[name]), (nxt, rows[nxt])
