@@ -4030,6 +4030,7 @@ class Pipeline:
                 came = old.carried_in()
             finally:
                 old.close()
+            killpoint("fresh_marked")  # the rows it came from not yet pointed on
         except (StoreError, sqlite3.Error, OSError) as e:
             if carried:
                 # (counted in both ledgers: over, never under; this run settles the jobs)
@@ -5553,8 +5554,10 @@ class Pipeline:
             # what it carried, gone with it); after, before the old rows say so, both
             # ledgers count a job (over, never under)
             carried = self._carry_fresh_jobs(store, dest)
+            killpoint("fresh_carried")  # carried, not agreed to for good: put back
             self._fresh_moved = None
             store.set_meta(FRESH_META, "")
+            killpoint("fresh_kept")  # counted in both ledgers (over, never under)
             self._mark_carried(dest, carried)
         self._rename_to_title(store)  # a new title: agreed to (or free), so now
         try:

@@ -1534,3 +1534,66 @@ def test_render_fresh_twice_while_a_carried_job_runs_keeps_the_chain_of_who_took
         assert row["usage"]["carried_to"] == str(runs[nxt]), (name, row["usage"], runs)
         assert row["usage"]["carried_row"] == rows[nxt]["id"], (name, row, rows[nxt])
         assert rows[nxt]["usage"]["carried_from"] == str(runs[name]), (nxt, rows[nxt])
+
+
+def _follow_carried(rig: Rig, db: Path, job: str) -> list[Path]:
+    """The run.db a set-aside ledger's row of `job` was carried to, and on, until the
+    ledger that kept it: each step checked to hold `job` at the row it is said to be."""
+    chain = [db]
+    while True:
+        (row,) = [
+            x for x in ledger(_status_at(rig, chain[-1].parent), "clip") if x["remote_id"] == job
+        ]
+        to = (row["usage"] or {}).get("carried_to")
+        if row["state"] != "refunded" or not to:
+            return chain
+        con = sqlite3.connect(to)
+        try:
+            there = con.execute(
+                "SELECT remote_id FROM ledger WHERE id=?", (row["usage"]["carried_row"],)
+            ).fetchone()
+        finally:
+            con.close()
+        assert there == (job,), (chain, row, there)
+        assert Path(to) not in chain, (chain, to)
+        chain.append(Path(to))
+
+
+@pytest.mark.parametrize("point", ["fresh_carried", "fresh_kept", "fresh_marked"])
+def test_render_fresh_twice_killed_in_the_carry_buys_the_job_once_and_bills_it_once(
+    sim: SimServer, tmp_path: Path, point: str
+) -> None:
+    """The second `render --fresh` of test_render_fresh_twice_... SIGKILLed in the carry:
+    its rows written but not agreed to for good (`fresh_carried`: the next render puts
+    the first fresh run back, which polls the job), agreed to but the set-aside rows not
+    yet marked (`fresh_kept`: counted in both ledgers, over, never under), or marked but
+    the rows they came from not yet pointed on (`fresh_marked`). The next render, without
+    --fresh, finishes the movie with the job bought once, billed once in the live ledger,
+    and each set-aside row of it either still counting it (committed) or pointing,
+    through the runs it went, to a ledger that holds it."""
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    job, a_dir, previous = _fresh_twice_mid_job(rig)
+    r3 = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env(point), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh kill_at={point} -> {r3.returncode}\n{r3.stderr}")
+    assert r3.returncode == -signal.SIGKILL, rig.history()
+    r4 = rig.render(quiet=False)
+    assert r4.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    assert rig.totals()["jobs_created"] == SCENES, rig.history()  # J not bought again
+    live = rig.status()
+    (row,) = [x for x in ledger(live, "clip") if x["remote_id"] == job]
+    assert row["state"] == "billed" and row["billed_usd"] > 0, row
+    assert ledger(live, "clip", "committed") == [], live["ledger"]
+    billed = {x["remote_id"] for x in ledger(live, "clip", "billed")}
+    assert billed == {j.id for j in sim.jobs()}, (billed, sim.jobs())
+    for aside in previous.iterdir():
+        chain = _follow_carried(rig, aside / "run.db", job)
+        (last,) = [
+            x for x in ledger(_status_at(rig, chain[-1].parent), "clip") if x["remote_id"] == job
+        ]
+        if last["state"] == "committed":
+            assert point == "fresh_kept" and chain[-1].parent != a_dir, (point, chain)
+        else:
+            assert chain[-1] == rig.out / "run.db" and last["state"] == "billed", (chain, last)
