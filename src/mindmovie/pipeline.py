@@ -100,6 +100,7 @@ from mindmovie.providers.base import (
 )
 from mindmovie.retry import with_retry
 from mindmovie.store import (
+    CARRY_MARKED_META,
     KEPT_DIR,
     ORIGIN_SALT_META,
     Step,
@@ -3950,8 +3951,8 @@ class Pipeline:
         never downloaded nor their bills recorded, and the fresh run bought the same
         clips again. Here a scene asking for the same inputs takes its job
         (`_unwanted_job`), and any other is billed unused with its clip kept
-        (`_settle_stale_jobs`). Returns (set-aside row, new row) pairs for
-        `_mark_carried`; [] when the set-aside run.db cannot be read (as before): all
+        (`_settle_stale_jobs`); `_settle_carry_notes` marks the set-aside rows. Returns
+        (set-aside row, new row) pairs; [] when the set-aside run.db cannot be read (as before): all
         of it is read before anything is carried, and a ledger damaged by hand (which
         every render of that run refuses: `Store._usage`, `Store._money`) stopped the
         fresh run too, at every try, so a person could not leave the damaged run."""
@@ -4016,30 +4017,54 @@ class Pipeline:
         finally:
             old.close()
 
-    def _mark_carried(self, dest: Path, carried: list[tuple[int, int]]) -> None:
-        """The set-aside run's rows `_carry_fresh_jobs` carried say where they went and
-        count nothing there (`Store.ledger_carried_away`): one job, one ledger's count.
-        And the rows it had itself been carried from by an earlier `render --fresh` now
-        name where it went (`_repoint_carried`)."""
-        here = str((self.run_dir / "run.db").absolute())
-        try:
-            old = Store(dest / "run.db")
-            try:
-                for row, new in carried:
-                    old.ledger_carried_away(row, here, new)
-                came = old.carried_in()
-            finally:
-                old.close()
-            killpoint("fresh_marked")  # the rows it came from not yet pointed on
-        except (StoreError, sqlite3.Error, OSError) as e:
-            if carried:
-                # (counted in both ledgers: over, never under; this run settles the jobs)
-                self.reporter.warn(
-                    f"--fresh: could not note in {dest / 'run.db'} that its jobs were "
-                    f"carried here ({e}); its ledger still counts them"
-                )
+    def _settle_carry_notes(self, store: Store, dest: Path | None) -> None:
+        """The set-aside rows the clip jobs `_carry_fresh_jobs` carried into this run came
+        from say where they went and count nothing there (`Store.ledger_carried_away`):
+        one job, one ledger's count. Done once the fresh run is agreed to for good
+        (FRESH_META cleared), and by the next render when one was killed in between
+        (`CARRY_MARKED_META` unset): the rows stayed committed there for good, counted
+        in both ledgers. `dest`: the run this `render --fresh` set aside; the rows it
+        had itself been carried from now name where it went (`_repoint_carried`)."""
+        came = [] if store.get_meta(CARRY_MARKED_META) else store.carried_in()
+        if came:
+            here = str((self.run_dir / "run.db").absolute())
+            jobs = {int(r["id"]): r["remote_id"] for r in store.ledger_rows()}
+            done = True
+            for row, src, srow in came:
+                job, db = jobs.get(row), Path(src)
+                if not job or not db.is_file():
+                    continue  # (moved or deleted by hand: nothing to mark)
+                try:
+                    old = Store(db)
+                    try:
+                        old.ledger_carried_away(srow, here, row, str(job))
+                    finally:
+                        old.close()
+                except (StoreError, sqlite3.Error, OSError) as e:
+                    done = False
+                    # (counted in both ledgers: over, never under; this run settles it)
+                    self.reporter.warn(
+                        f"--fresh: could not note in {db} that its job {job} was carried "
+                        f"here ({e}); its ledger still counts it"
+                    )
+            if done:
+                store.set_meta(CARRY_MARKED_META, "1")
+        if dest is None or not (dest / "run.db").is_file():
             return
-        self._repoint_carried(came, here, str((dest / "run.db").absolute()))
+        killpoint("fresh_marked")  # the rows it came from not yet pointed on
+        try:
+            aside = Store(dest / "run.db", read_only=True)
+            try:
+                before = aside.carried_in()
+            finally:
+                aside.close()
+        except (StoreError, sqlite3.Error, OSError):
+            return  # (its jobs were not carried either: `_carry_fresh_jobs`)
+        self._repoint_carried(
+            [(src, srow) for _, src, srow in before],
+            str((self.run_dir / "run.db").absolute()),
+            str((dest / "run.db").absolute()),
+        )
 
     def _repoint_carried(self, came: list[tuple[str, int]], was: str, now: str) -> None:
         """Run B, which took clip jobs an earlier `render --fresh` carried from run A, is
@@ -5552,13 +5577,15 @@ class Pipeline:
             # its clip jobs still in flight are carried here first: killed before the
             # meta is cleared, the next render puts the old run back (this run.db, and
             # what it carried, gone with it); after, before the old rows say so, both
-            # ledgers count a job (over, never under)
-            carried = self._carry_fresh_jobs(store, dest)
+            # ledgers count a job (over, never under) until a render marks them
+            self._carry_fresh_jobs(store, dest)
             killpoint("fresh_carried")  # carried, not agreed to for good: put back
             self._fresh_moved = None
             store.set_meta(FRESH_META, "")
-            killpoint("fresh_kept")  # counted in both ledgers (over, never under)
-            self._mark_carried(dest, carried)
+            killpoint("fresh_kept")  # counted in both ledgers until marked
+            self._settle_carry_notes(store, dest)
+        else:
+            self._settle_carry_notes(store, None)  # (a --fresh killed before it marked)
         self._rename_to_title(store)  # a new title: agreed to (or free), so now
         try:
             plan = await self._plan(store, planner)

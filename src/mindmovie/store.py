@@ -119,6 +119,9 @@ JOB_INPUT_META = "job_input:"
 #: in turn the row it came from can be pointed at where this run went
 #: (`Store.carried_in`, `Store.ledger_carried_moved`)
 CARRIED_FROM_META = "carried_from:"
+#: meta key: "1" once the set-aside rows this run's carried jobs came from are all
+#: marked carried away (`Pipeline._settle_carry_notes`; a kill before leaves it unset)
+CARRY_MARKED_META = "carry_marked"
 
 STATUSES = ("pending", "running", "submitted", "succeeded", "failed")
 
@@ -1399,17 +1402,18 @@ class Store:
             self._set_row_meta(db, f"{CARRIED_FROM_META}{new}", came)
             return new
 
-    def carried_in(self) -> list[tuple[str, int]]:
-        """(set-aside run.db, its row) of each clip job `render --fresh` carried into
-        this run (`ledger_carry`), whatever became of it here since; unreadable notes
-        (edited by hand) are left out: they only point the way back."""
+    def carried_in(self) -> list[tuple[int, str, int]]:
+        """(row here, set-aside run.db, its row there) of each clip job `render --fresh`
+        carried into this run (`ledger_carry`), whatever became of it here since;
+        unreadable notes (edited by hand) are left out: they only point the way back."""
         with self._lock:
             raw = self._db.execute(
-                "SELECT value FROM meta WHERE key LIKE ?", (f"{CARRIED_FROM_META}%",)
+                "SELECT key, value FROM meta WHERE key LIKE ?", (f"{CARRIED_FROM_META}%",)
             ).fetchall()
-        out: list[tuple[str, int]] = []
-        for (value,) in raw:
+        out: list[tuple[int, str, int]] = []
+        for key, value in raw:
             try:
+                here = int(str(key).removeprefix(CARRIED_FROM_META))
                 data = json.loads(value)
             except ValueError:
                 continue
@@ -1417,8 +1421,8 @@ class Store:
                 continue
             src, row = data.get("db"), data.get("row")
             if isinstance(src, str) and isinstance(row, int) and not isinstance(row, bool):
-                out.append((src, row))
-        return out
+                out.append((here, src, row))
+        return sorted(out)
 
     def ledger_carried_moved(self, row_id: int, was: str, now: str) -> bool:
         """The run this row's job was carried to (`ledger_carried_away`, at `was`) was
@@ -1442,17 +1446,26 @@ class Store:
             )
             return True
 
-    def ledger_carried_away(self, row_id: int, to: str, new_row: int) -> None:
-        """This (set-aside) run's in-flight clip job was carried into the run at `to`, as
-        its row `new_row` (`ledger_carry`): that ledger counts and settles it now, so this
-        one counts nothing for it (refunded here, saying where it went: `carried_row` is
-        the row at `carried_to`; a `carried_from` it had is kept, `_ledger_update`)."""
+    def ledger_carried_away(self, row_id: int, to: str, new_row: int, job: str) -> bool:
+        """This (set-aside) run's in-flight clip job `job` was carried into the run at
+        `to`, as its row `new_row` (`ledger_carry`): that ledger counts and settles it
+        now, so this one counts nothing for it (refunded here, saying where it went:
+        `carried_row` is the row at `carried_to`; a `carried_from` it had is kept,
+        `_ledger_update`). Only a row still committed with that job changes (marked
+        already, the call is a no-op); True when it did."""
+        with self._lock:
+            got = self._db.execute(
+                "SELECT state, remote_id FROM ledger WHERE id=?", (row_id,)
+            ).fetchone()
+        if got is None or (got[0], got[1]) != ("committed", job):
+            return False
         usage = {
             "reason": f"carried to the fresh run's ledger ({to}, row {new_row}), which bills it",
             "carried_to": to,
             "carried_row": new_row,
         }
         self._ledger_update(row_id, state="refunded", billed_usd=0.0, usage=json.dumps(usage))
+        return True
 
     def ledger_note_lost(
         self, row_id: int, input_key: str, sent_at: float, *, grace: float | None = None
