@@ -276,9 +276,22 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
     from mindmovie.costs import RunEstimate, estimate_table, format_usd
     from mindmovie.pipeline import Declined, Interrupted
 
+    def carried(est: RunEstimate) -> None:
+        # `render --fresh` carrying paid clip jobs: the total counts their scenes' clips
+        # as bought, which they are only if the new inputs differ (`carried_may_cover`)
+        if est.carried_may_cover > 0:
+            err.print(
+                f"Up to {format_usd(est.carried_may_cover)} of it may not be spent: clip "
+                "jobs of the previous run still in flight (paid there) are carried into "
+                "this run, and a scene whose new plan and keyframe ask for the very clip "
+                "one makes takes it instead of a new one (known once its keyframe is made).",
+                markup=False,
+            )
+
     def show(est: RunEstimate) -> None:
         if not quiet:
             err.print(estimate_table(est))
+            carried(est)
 
     def accept(est: RunEstimate) -> bool:
         show(est)
@@ -302,6 +315,7 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
 
     def ask(est: RunEstimate) -> bool:
         err.print(estimate_table(est))  # even with --quiet: the person is asked about it
+        carried(est)
         spent = f", {format_usd(est.spent)} of it spent already" if est.spent > 0 else ""
         cap = f" (budget {format_usd(budget)}{spent})" if budget is not None else ""
         try:

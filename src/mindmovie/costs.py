@@ -146,6 +146,12 @@ class RunEstimate:
     #: again while an earlier request of it may have made a job that bills and cannot
     #: be found (`pipeline.unfindable_notes`)
     notes: tuple[str, ...] = ()
+    #: `render --fresh`: the most of `total` the clip jobs it carries from the run it
+    #: set aside (in flight, paid there) may save: a scene whose new plan and keyframe
+    #: ask for the very clip one is making takes it instead of a new clip. Not taken off
+    #: `total`: whether they do is known only once the keyframe is made, and a question
+    #: that counted it and was wrong would have the render spend more than agreed to
+    carried_may_cover: float = 0.0
 
     def calls(self) -> Iterator[CallEstimate]:
         """Every call of the run, planner first."""

@@ -3997,25 +3997,48 @@ class Pipeline:
         them ("budget $X", none spent) and the budget check left them out: a render let
         through stopped at its first paid call, the old run set aside. 0.0 when no run
         was set aside or its run.db cannot be read (then nothing is carried either)."""
+        return sum(float(r.get("held_usd") or r["estimated_usd"]) for r, _ in self._fresh_carried())
+
+    def _fresh_carried(self) -> list[tuple[dict[str, Any], tuple[str, float] | None]]:
+        """The rows (and recorded job inputs) `_carry_fresh_jobs` will carry from the run
+        this `render --fresh` set aside, read before its spend question; [] when none
+        was set aside or its run.db cannot be read (then nothing is carried either)."""
         if self._fresh_moved is None:
-            return 0.0
+            return []
         db = self._fresh_moved[0] / "run.db"
         if not db.is_file():
-            return 0.0
+            return []
         try:
             old = Store(db, read_only=True)
         except (StoreError, sqlite3.Error, OSError):
-            return 0.0
+            return []
         try:
-            return sum(
-                float(r.get("held_usd") or r["estimated_usd"])
-                for r in old.ledger_rows()
-                if _carried_on(r)
-            )
+            return [(r, old.job_input(int(r["id"]))) for r in old.ledger_rows() if _carried_on(r)]
         except (StoreError, sqlite3.Error, OSError):  # (a ledger damaged by hand: none)
-            return 0.0
+            return []
         finally:
             old.close()
+
+    def _fresh_carry_covers(self, est: costs.RunEstimate) -> float:
+        """The most the clip jobs this `render --fresh` carries may save of `est`
+        (`RunEstimate.carried_may_cover`): each job, of this video provider and made
+        for a clip of its length, may be taken by one scene whose clip is to be bought
+        (its own scene first), if that scene's new inputs come out as the job's. The
+        question counted those clips bought, and said nothing of the jobs: after a
+        second `render --fresh` killed mid-job the person was asked to pay for clips
+        that the render then took from the jobs already paid."""
+        video = self.settings.stage_provider("video")
+        open_ = {s.scene_id: s for s in est.scenes if s.video.payable}
+        covered = 0.0
+        for r, made in self._fresh_carried():
+            if r["provider"] != video or made is None:
+                continue
+            fits = [s for s in open_.values() if abs(s.seconds - made[1]) < 1e-6]
+            fits.sort(key=lambda s: (s.scene_id != r["scene_id"], -s.video.usd))
+            if fits:
+                covered += fits[0].video.usd
+                del open_[fits[0].scene_id]
+        return covered
 
     def _settle_carry_notes(self, store: Store, dest: Path | None) -> None:
         """The set-aside rows the clip jobs `_carry_fresh_jobs` carried into this run came
@@ -5568,6 +5591,8 @@ class Pipeline:
                     f"--budget to finish (about {costs.format_usd(est.total)} left to do)"
                 )
             est = replace(est, spent=billed + committed)
+            if carry:
+                est = replace(est, carried_may_cover=self._fresh_carry_covers(est))
             if self.confirm is not None and not self._ask(est):
                 raise Declined("nothing was spent; render again when you are ready")
         if self._aside_pending:

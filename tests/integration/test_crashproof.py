@@ -1287,10 +1287,12 @@ def test_render_fresh_while_a_clip_job_runs_takes_that_paid_job(
     assert r.returncode == -signal.SIGKILL, rig.history()
     old = next(s for s in rig.status()["steps"] if s["stage"] == "clip" and s["remote_id"])
     r2 = mindmovie_fork.run(
-        [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+        [*rig.args(quiet=False), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
     )
     rig.logs.append(f"$ render --fresh -> {r2.returncode}\n{r2.stdout}{r2.stderr}")
     assert r2.returncode == 0, rig.history()
+    # (under the estimate: the clip it priced for that scene may be the carried job's)
+    assert "Up to $0.10 of it may not be spent" in " ".join(r2.stderr.split()), r2.stderr
     assert_movie(rig.out / "movie.mp4")
     after = rig.status()
     rows = {r["remote_id"]: r for r in ledger(after, "clip")}
@@ -1597,3 +1599,54 @@ def test_render_fresh_twice_killed_in_the_carry_buys_the_job_once_and_bills_it_o
             x for x in ledger(_status_at(rig, chain[-1].parent), "clip") if x["remote_id"] == job
         ]
         assert chain[-1] == rig.out / "run.db" and last["state"] == "billed", (chain, last)
+
+
+def test_render_fresh_twice_says_what_the_carried_jobs_may_save_of_its_question(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The second `render --fresh` of test_render_fresh_twice_... asks before it carries
+    the job (its scene's clip, already paid). Its question priced every scene's clip as
+    bought, said nothing of the job, and the render then took it and bought one clip
+    fewer (the simulator's plan and keyframes come out the same). The question's figure
+    still counts that clip (whether it is taken is known only once the keyframe is made:
+    never under), and now says how much of it the carried jobs may save: the figure less
+    that is exactly what the render then paid the simulator for keyframes and clips."""
+    import asyncio
+
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys, load_settings
+    from mindmovie.costs import RunEstimate
+    from mindmovie.pipeline import Pipeline
+
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    job, _, _ = _fresh_twice_mid_job(rig)
+    made = {j.id for j in sim.jobs()}
+    asked: list[RunEstimate] = []
+
+    def ask(est: RunEstimate) -> bool:
+        asked.append(est)
+        return True
+
+    settings = load_settings(rig.cfg, env=rig.env())
+    keys = Keys(anthropic=SecretStr("sk-ant-sim"), byteplus=SecretStr("ark-sim"))
+    pipe = Pipeline(rig.goals, settings, out=rig.out, keys=keys, confirm=ask)
+    asyncio.run(pipe.run(fresh=True))
+    assert_movie(rig.out / "movie.mp4")
+    (est,) = asked
+    new = [x for x in rig.status()["ledger"] if x["remote_id"] not in made]
+    bought = {
+        stage: sum(x["billed_usd"] for x in new if x["stage"] == stage and x["state"] == "billed")
+        for stage in ("keyframe", "clip")
+    }
+    priced_clips = sum(s.video.usd for s in est.scenes if s.video.payable)
+    priced_keyframes = sum(s.keyframe.usd for s in est.scenes if s.keyframe.payable)
+    assert [j.id for j in sim.jobs() if j.id not in made] and job in made
+    assert len(sim.jobs()) - len(made) == SCENES - 1  # the carried job was taken
+    assert priced_keyframes == pytest.approx(bought["keyframe"])
+    assert est.carried_may_cover > 0, (priced_clips, bought)
+    assert priced_clips - est.carried_may_cover == pytest.approx(bought["clip"]), (
+        priced_clips,
+        est.carried_may_cover,
+        bought,
+    )
