@@ -782,3 +782,41 @@ def test_a_carried_job_keeps_what_its_row_said_in_the_set_aside_run(tmp_path: Pa
     assert c["usage"]["carried_from"] == str(old_dir) and c["usage"]["carried_row"] == row, c
     old.close()
     new.close()
+
+
+def test_a_carried_job_says_where_from_once_billed_and_is_marked_away_once(
+    tmp_path: Path,
+) -> None:
+    """A job `render --fresh` carried: its bill replaced the row's usage, so the run's
+    ledger (and `status`) no longer said where the billed job came from; `carried_in`
+    (meta) keeps the way back for the next `--fresh`. The set-aside row is marked carried
+    away only while it is still committed with that job (a render finishing a killed
+    --fresh marks it again: a no-op), and its `carried_to` is pointed on only from the
+    run it names."""
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    old_dir.mkdir()
+    new_dir.mkdir()
+    old = Store(old_dir / "run.db")
+    row = old.ledger_commit("s1", "clip", "byteplus", "m", 0.10, held_usd=0.2)
+    old.ledger_set_remote(row, "cgt-1")
+    (r,) = old.ledger_rows()
+    new = Store(new_dir / "run.db")
+    src = str(old_dir / "run.db")
+    carried = new.ledger_carry(r, origin=None, job_input=None, carried_from=src)
+    assert new.carried_in() == [(carried, src, row)]
+    new.ledger_bill(carried, 0.1, {"duration": 4})
+    (c,) = new.ledger_rows()
+    assert c["usage"] == {"duration": 4, "carried_from": src}, c
+    here = str(new_dir / "run.db")
+    assert not old.ledger_carried_away(row, here, carried, "cgt-other")
+    assert old.ledger_carried_away(row, here, carried, "cgt-1")
+    assert not old.ledger_carried_away(row, here, carried, "cgt-1")  # marked already
+    (o,) = old.ledger_rows()
+    assert (o["state"], o["usage"]["carried_to"]) == ("refunded", here), o
+    moved = str(tmp_path / "aside" / "run.db")
+    assert not old.ledger_carried_moved(row, str(tmp_path / "elsewhere" / "run.db"), moved)
+    assert old.ledger_carried_moved(row, here, moved)
+    (o,) = old.ledger_rows()
+    assert o["usage"]["carried_to"] == moved and moved in o["usage"]["reason"], o
+    old.close()
+    new.close()
