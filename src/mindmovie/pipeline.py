@@ -3432,6 +3432,14 @@ class Pipeline:
         # when an earlier render billed this job (read before this one bills it again)
         booked = None if remote_id is None else store.ledger_by_remote(remote_id)
         billed = booked is not None and booked["state"] == "billed"
+        # a job `render --fresh` carried away from this (set-aside) run: the fresh run's
+        # ledger bills it. A render of this run (the person finishing the old version)
+        # downloads its clip, free, and billed it here too: one job in two ledgers
+        carried_away = (
+            booked is not None
+            and booked["state"] == "refunded"
+            and bool((booked["usage"] or {}).get("carried_to"))
+        )
         # (a time edited by hand: not known, so its result is not taken for gone; it
         # failed the scene with "could not convert string to float", every render)
         billed_at = _a_time(booked["updated_at"]) if booked is not None and billed else None
@@ -3439,7 +3447,7 @@ class Pipeline:
             if remote_id is None:
                 self.reporter.step("clips", scene_id, "submitting")
                 remote_id = await with_retry(submit)
-            elif model.name != "local" and not billed:
+            elif model.name != "local" and not billed and not carried_away:
                 # (a job an earlier render billed keeps its bill, and the time of it)
                 row = self.gate.adopt(remote_id)
             state = await self._poll(

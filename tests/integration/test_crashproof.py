@@ -1650,3 +1650,33 @@ def test_render_fresh_twice_says_what_the_carried_jobs_may_save_of_its_question(
         est.carried_may_cover,
         bought,
     )
+
+
+def test_a_run_set_aside_whose_job_was_carried_away_is_finished_without_billing_it_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """After the two `render --fresh` of test_render_fresh_twice_..., the person renders
+    the first run, set aside, to finish that version (`--out previous/<time>`). Its step
+    still holds the job (carried to the fresh run, which billed it): the render polls and
+    downloads it, free, and billed it on its row there too, which said "carried to ...":
+    one job of the provider's, billed in two ledgers. Now the row stays as it was."""
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    job, a_dir, _ = _fresh_twice_mid_job(rig)
+    r3 = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh -> {r3.returncode}\n{r3.stderr}")
+    assert r3.returncode == 0, rig.history()
+    (billed,) = [x for x in ledger(rig.status(), "clip", "billed") if x["remote_id"] == job]
+    made = len(sim.jobs())
+    args = rig.args()
+    args[args.index("--out") + 1] = str(a_dir)
+    r4 = mindmovie_fork.run(args, env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT)
+    rig.logs.append(f"$ render --out {a_dir} -> {r4.returncode}\n{r4.stderr}")
+    assert r4.returncode == 0, rig.history()
+    assert_movie(a_dir / "movie.mp4")
+    assert len(sim.jobs()) - made == SCENES - 1, rig.history()  # the job's clip: no new one
+    (row,) = [x for x in ledger(_status_at(rig, a_dir), "clip") if x["remote_id"] == job]
+    assert (row["state"], row["billed_usd"]) == ("refunded", 0.0), row
+    assert _follow_carried(rig, a_dir / "run.db", job)[-1] == rig.out / "run.db"
+    assert billed["billed_usd"] > 0  # billed once: in the fresh run's ledger
