@@ -366,6 +366,46 @@ def test_a_clip_shorter_than_its_scene_fades_its_sound_out_where_it_ends(
     assert rms(1.6, 3.0) < 0.01 * full  # then silence, as before
 
 
+@pytest.mark.parametrize("crossfade", [0.0, 0.5])
+def test_a_sound_that_starts_after_its_picture_fades_in_where_it_starts(
+    tmp_path: Path, crossfade: float
+) -> None:
+    """A clip whose sound starts 0.2 s after its picture, loud from its first sample:
+    its fade in was placed at the scene's start, over the silence before the sound, so
+    the sound came in at the level that fade had reached (a click: its first ms at
+    0.167 RMS, full level 0.182, at a cut). It is now declicked where it starts, as it
+    fades out where it ends."""
+    clip = tmp_path / "late.mp4"
+    loud = "aevalsrc='0.8*cos(2*PI*440*t)':s=48000:d=3"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=64x36:r=12:d=3",
+                "-f", "lavfi", "-itsoffset", "0.2", "-i", loud,
+                "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clip)])  # fmt: skip
+    silence, sha = _music(tmp_path, "silence", "anullsrc=r=48000:cl=stereo:d=6")
+    mute = SceneInput("m", "I am", 6.0, clip, sha256_file(clip), has_audio=False)
+    scene = SceneInput("s", "I am", 3.0, clip, sha256_file(clip), has_audio=True)
+    spec = OutputSpec(64, 36, fps=12, crossfade=crossfade, title_seconds=1, closing_seconds=1)
+    movie = MovieInput("T", "C", (mute, scene, replace(mute, id="n")), silence, sha)
+    tl = build_timeline(movie, spec)
+    (placed,) = tl.audio.clips
+    assert placed.fade_in == max(crossfade, 0.01)
+    rate = 48000  # to the sample: the fade at a cut is 10 ms
+    mono = _pcm(render_audio(tl.audio, tmp_path / "work"), rate).mean(axis=0)
+
+    def rms(t0: float, t1: float) -> float:
+        part = mono[round((placed.start + t0) * rate) : round((placed.start + t1) * rate)]
+        return float(np.sqrt(np.mean(part**2)))
+
+    full = rms(1.5, 2.5)
+    assert full > 0.05
+    assert rms(0.0, 0.17) < 0.01 * full  # silence before the sound, as before
+    first = rms(0.2, 0.201)
+    assert first < 0.15 * full, (first, full)
+    # 20 ms later: at the level of its fade with the picture (full at a cut)
+    after = rms(0.22, 0.23) / full
+    assert abs(after - min(1.0, 0.225 / placed.fade_in)) < 0.1, after
+    assert rms(max(0.25, placed.fade_in + 0.01), 1.0) > 0.9 * full
+
+
 def test_silent_music_in_a_movie_under_3_s_makes_a_silent_track(tmp_path: Path) -> None:
     """A silent song (digital zeros) in a movie shorter than loudnorm's 3 s window: its
     gain was NaN, the AAC encoder refused it and the render ended in an FFmpegError

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mindmovie.compose.timeline import BED_VERSION, AudioBed
+from mindmovie.compose.timeline import BED_VERSION, CLIP_DECLICK, AudioBed
 from mindmovie.fsutil import commit_file, tmp_path_for
 from mindmovie.media import FFmpegError, probe, run_ffmpeg
 
@@ -168,6 +168,30 @@ def builtin_music_bed(path: Path, seconds: float) -> Path:
 LOUDNORM = "loudnorm=I=-16:TP=-1.5:LRA=11"
 
 
+#: where a clip's sound starts, for its declick: its first sample at least this loud
+#: (-34 dBFS) on either side. A smaller step is no click under the music; what comes
+#: before it is silence or a codec's pre-roll (AAC's pre-echo, about -50 dB RMS)
+SOUND_ONSET = 0.02
+
+
+def _declick_onset() -> str:
+    """A linear fade in over CLIP_DECLICK from where the sound starts (its first sample
+    above SOUND_ONSET), on top of its fade with the picture from the scene's start.
+
+    That fade (`afade`) goes by timestamps, over the silence the sound is padded with up
+    to its scene's start (`first_pts=0`): a sound that starts after its picture came in
+    at the level the fade had reached, full at a cut (a click: 0.167 RMS in its first
+    ms of 0.182 full, 0.2 s into a scene). Nor is a sound's first decoded sample where it
+    starts: an AAC stream that starts late decodes its encoder's pre-roll first (21 ms
+    of near-silence, which a declick there was spent on). `aeval` runs before the
+    padding: the first expression to see the onset stores its sample count
+    (`st(0, n)`; each side's expression sees both sides, so both find the same one).
+    """
+    onset = f"if(not(ld(1))*gte(max(abs(val(0)),abs(val(1))),{SOUND_ONSET}),st(1,1)+st(0,n),0)"
+    ramp = f"ld(1)*clip((n-ld(0))/s/{CLIP_DECLICK},0,1)"
+    return f"aeval=exprs='{onset};val(0)*{ramp}|{onset};val(1)*{ramp}':c=same"
+
+
 def audio_args(
     bed: AudioBed,
     music: Path,
@@ -215,7 +239,7 @@ def audio_args(
             # is the scene's end, or before it for a clip shorter than its scene, whose
             # sound stopped dead at full level mid-scene (the fade after it was gone).
             # `areverse` holds the scene's sound, a few MB.
-            f"[{i}:a]aresample={SAMPLE_RATE}:async=1:first_pts=0,{fmt},"
+            f"[{i}:a]{fmt},{_declick_onset()},aresample={SAMPLE_RATE}:async=1:first_pts=0,"
             f"atrim=0:{c.seconds:.6f},asetpts=PTS-STARTPTS,"
             f"afade=t=in:st=0:d={c.fade_in:.6f},"
             f"areverse,afade=t=in:st=0:d={c.fade_out:.6f},areverse,asetpts=N/SR/TB,"

@@ -44,8 +44,10 @@ BED_VERSION = "bed-4"
 #: key, so a track made by an older pass is made again (video segments are kept). (6:
 #: the track is the movie's length to the sample, after loudnorm too; 7: measured
 #: first, one gain for the whole track, see audio.render_audio; 8: a clip's sound fades
-#: out over its own end, also when that is before its scene's, see audio.audio_args.)
-AUDIO_VERSION = "audio-8"
+#: out over its own end, also when that is before its scene's, see audio.audio_args;
+#: 9: and is declicked where it starts, also when that is after its scene's start,
+#: see audio._declick_onset.)
+AUDIO_VERSION = "audio-9"
 
 #: quality -> (x264 preset, crf). "standard" is `faster`: on 2 cores it encodes 720p
 #: several times faster than real time with no visible loss at CRF 21 on soft, slow
@@ -233,7 +235,9 @@ class AudioClip:
     seconds: float
     #: the sound fades in and out with the picture: over the crossfades into and out of
     #: its scene (at least `CLIP_DECLICK` at a cut), so it never starts or stops dead;
-    #: the fade out ends where the sound does (before the scene's end for a short clip)
+    #: the fade out ends where the sound does (before the scene's end for a short clip),
+    #: and it is declicked where it starts (after the scene's start for a sound that
+    #: starts after its picture)
     fade_in: float = 0.0
     fade_out: float = 0.0
 
