@@ -106,6 +106,8 @@ class StreamInfo:
     pix_fmt: str = ""
     #: the stream's colour matrix tag (e.g. "bt709", "smpte170m"); "" when untagged
     color_matrix: str = ""
+    #: the stream's transfer tag (e.g. "bt709", "smpte2084"); "" when untagged
+    color_transfer: str = ""
     sample_rate: int = 0
     #: the display matrix's rotation in degrees (side data; 0 when none): a phone's
     #: portrait clip is stored landscape and shown turned (ffmpeg turns it on decode)
@@ -167,6 +169,28 @@ def _matrix_tag(props: str) -> str:
     return ""
 
 
+#: HDR transfers (PQ, HLG): a clip tagged with one is tone mapped to BT.709 SDR
+HDR_TRANSFERS = frozenset(["smpte2084", "arib-std-b67"])
+
+
+def _transfer_tag(props: str) -> str:
+    """The transfer in a stream's "(tv, bt2020nc/bt2020/smpte2084, ...)" part: the
+    third of "matrix/primaries/transfer", or the one name ffmpeg prints when all three
+    are the same ("bt709")."""
+    for token in props.split(","):
+        parts = token.strip().split("/")
+        if len(parts) == 3:
+            return parts[2] if parts[2] != "unknown" else ""
+        if parts[0] in MATRICES:
+            return parts[0]
+    return ""
+
+
+def clip_hdr(info: StreamInfo) -> str:
+    """The clip's HDR transfer ("smpte2084" or "arib-std-b67"), "" for SDR."""
+    return info.color_transfer if info.color_transfer in HDR_TRANSFERS else ""
+
+
 def clip_matrix(info: StreamInfo) -> str:
     """The matrix a clip's YUV should be read with: its tag, else what players assume.
 
@@ -183,17 +207,19 @@ def clip_matrix(info: StreamInfo) -> str:
 
 
 #: `clip_facts` by the clip's sha256 (facts of the bytes, wherever they lie); bounded
-_CLIP_FACTS: dict[str, tuple[bool, str]] = {}
+_CLIP_FACTS: dict[str, tuple[bool, str, str]] = {}
 
 
-def clip_facts(path: Path, sha256: str) -> tuple[bool, str]:
-    """What the compositor needs to know of a clip: (has an audio stream, `clip_matrix`).
+def clip_facts(path: Path, sha256: str) -> tuple[bool, str, str]:
+    """What the compositor needs to know of a clip: (has an audio stream, `clip_matrix`,
+    `clip_hdr`).
     Remembered by the clip's sha256 for the process: each compose probed every clip, a
     resumed render with nothing to redo included, ~18 ms of ffmpeg each."""
     facts = _CLIP_FACTS.get(sha256)
     if facts is None:
         info = probe(path)
-        facts = (info.audio is not None, clip_matrix(info.video) if info.video else "")
+        v = info.video
+        facts = (info.audio is not None, clip_matrix(v) if v else "", clip_hdr(v) if v else "")
         if len(_CLIP_FACTS) >= 1024:
             _CLIP_FACTS.clear()
         _CLIP_FACTS[sha256] = facts
@@ -249,6 +275,7 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
             if pf:
                 info.pix_fmt = pf[1]
                 info.color_matrix = _matrix_tag(pf[2] or "")
+                info.color_transfer = _transfer_tag(pf[2] or "")
             # the stream's "[SAR 1:1 DAR 3:2]", then the container's ", SAR 32:27 DAR
             # 16:9" when it differs: ffmpeg (and players) show the picture by the last
             sars = re.findall(r"SAR (\d+):(\d+) DAR", rest)

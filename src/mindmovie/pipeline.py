@@ -3641,7 +3641,7 @@ class Pipeline:
                 continue
             clip = clips[sc.id]
             sha = sha256_file(clip)
-            has_audio, matrix = clip_facts(clip, sha)
+            has_audio, matrix, hdr = clip_facts(clip, sha)
             scenes.append(
                 SceneInput(
                     id=sc.id,
@@ -3651,6 +3651,7 @@ class Pipeline:
                     clip_sha256=sha,
                     has_audio=has_audio,
                     clip_matrix=matrix,
+                    clip_hdr=hdr,
                 )
             )
         music = expanded(plan.music) if plan.music else None  # as check_plan

@@ -22,7 +22,7 @@ from mindmovie.compose.ffmpeg import RenderReport
 from mindmovie.compose.ffmpeg import render as render_ffmpeg
 from mindmovie.compose.timeline import MovieInput, OutputSpec, SceneInput, Timeline, build_timeline
 from mindmovie.fsutil import sha256_file
-from mindmovie.media import clip_matrix, ffmpeg_exe, probe, run_ffmpeg
+from mindmovie.media import clip_hdr, clip_matrix, ffmpeg_exe, probe, run_ffmpeg
 
 W, H, FPS = 320, 180, 12
 SPEC = OutputSpec(
@@ -257,6 +257,32 @@ def test_an_untagged_clip_keeps_the_colours_a_player_shows(
     rep = renderer(engine)(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2)
     shown = _scene_colour(rep, tl)
     assert np.abs(shown - player).max() <= 3, (engine, shown, player)
+
+
+@pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
+@pytest.mark.parametrize("transfer", ["smpte2084", "arib-std-b67"], ids=["pq", "hlg"])
+def test_an_hdr_clip_is_tone_mapped_to_the_colours_it_shows(
+    engine: str, transfer: str, tmp_path: Path
+) -> None:
+    """A clip tagged HDR (PQ or HLG transfer, BT.2020 primaries: a paid model's, or a
+    phone's) is converted to BT.709 SDR: it was read as BT.709, its colours washed out
+    (this blue, made HDR within SDR's range, showed as (65, 72, 98) in PQ and as
+    (52, 58, 101) in HLG, in both engines)."""
+    blue = np.array([64.0, 96.0, 160.0])
+    clip = tmp_path / "hdr.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=0x4060a0:s=640x360:r=12:d=1.5", "-vf",
+                f"format=gbrpf32le,zscale=tin=bt709:pin=bt709:t={transfer}:p=bt2020:"
+                "m=bt2020nc:r=tv:npl=100,format=yuv420p10le",
+                "-colorspace", "bt2020nc", "-color_primaries", "bt2020", "-color_trc", transfer,
+                "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", str(clip)])  # fmt: skip
+    video = probe(clip).video
+    assert video is not None and video.color_transfer == transfer
+    scene = SceneInput("s", "I am calm", 1.5, clip, sha256_file(clip),
+                       clip_matrix=clip_matrix(video), clip_hdr=clip_hdr(video))  # fmt: skip
+    tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
+    rep = renderer(engine)(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2)
+    shown = _scene_colour(rep, tl)
+    assert np.abs(shown - blue).max() <= 6, (engine, shown)
 
 
 def test_a_scene_body_encoded_alone_is_converted_like_in_the_whole_movie(tmp_path: Path) -> None:

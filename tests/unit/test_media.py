@@ -11,6 +11,8 @@ from mindmovie.media import (
     FFmpegError,
     StreamInfo,
     _matrix_tag,
+    _transfer_tag,
+    clip_hdr,
     clip_matrix,
     ffmpeg_path,
     music_problem,
@@ -33,6 +35,25 @@ from mindmovie.media import (
 )
 def test_matrix_tag_is_read_from_the_stream_properties(props: str, tag: str) -> None:
     assert _matrix_tag(props) == tag
+
+
+@pytest.mark.parametrize(
+    ("props", "transfer", "hdr"),
+    [
+        ("tv, bt2020nc/bt2020/smpte2084, progressive", "smpte2084", "smpte2084"),  # PQ
+        ("tv, bt2020nc/bt2020/arib-std-b67", "arib-std-b67", "arib-std-b67"),  # HLG
+        ("tv, bt2020nc/bt2020/bt2020-10", "bt2020-10", ""),  # wide gamut, SDR
+        ("tv, bt709, progressive", "bt709", ""),
+        ("pc, smpte170m/unknown/unknown, progressive", "", ""),
+        ("progressive", "", ""),
+    ],
+)
+def test_an_hdr_transfer_is_read_from_the_stream_properties(
+    props: str, transfer: str, hdr: str
+) -> None:
+    assert _transfer_tag(props) == transfer
+    info = StreamInfo("video", "h264", 1920, 1080, pix_fmt="yuv420p10le", color_transfer=transfer)
+    assert clip_hdr(info) == hdr
 
 
 @pytest.mark.parametrize(
@@ -163,17 +184,17 @@ def test_clip_facts_are_the_bytes_facts_wherever_they_lie(
     clip.parent.mkdir()
     run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=64x36:r=8:d=0.5", "-pix_fmt", "yuv420p",
                 str(clip)])  # fmt: skip
-    assert media.clip_facts(clip, sha256_file(clip)) == (False, "smpte170m")
+    assert media.clip_facts(clip, sha256_file(clip)) == (False, "smpte170m", "")
     copy = tmp_path / "b" / "clip.mp4"
     copy.parent.mkdir()
     copy.write_bytes(clip.read_bytes())
-    assert media.clip_facts(copy, sha256_file(copy)) == (False, "smpte170m")
+    assert media.clip_facts(copy, sha256_file(copy)) == (False, "smpte170m", "")
     assert probed == [clip]  # the same bytes: not probed again
     run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=64x36:r=8:d=0.5", "-f", "lavfi", "-i",
                 "sine=d=0.5", "-pix_fmt", "yuv420p", "-colorspace", "bt709", "-shortest",
                 str(tmp_path / "c.mp4")])  # fmt: skip
     (tmp_path / "c.mp4").replace(clip)  # new bytes over the same path
-    assert media.clip_facts(clip, sha256_file(clip)) == (True, "bt709")
+    assert media.clip_facts(clip, sha256_file(clip)) == (True, "bt709", "")
     assert probed == [clip, clip]
 
 

@@ -154,6 +154,24 @@ class _Assets:
             return self._placed[path]
 
 
+def hdr_to_sdr(transfer: str, matrix: str) -> str:
+    """Filters that tone map an HDR clip (PQ or HLG transfer, BT.2020 primaries) to
+    BT.709 SDR, for the rest of the chain to read as BT.709.
+
+    Read as BT.709, as it was, an HDR clip's colours came out washed out and flat (a
+    (64, 96, 160) blue made PQ showed as (65, 72, 98), made HLG as (52, 58, 101)).
+    zscale (in imageio-ffmpeg's ffmpeg) makes it linear light, 100 nits = 1.0, and
+    BT.709 primaries; `tonemap`'s mobius curve leaves what is within SDR's range as it
+    is and rolls the highlights above it off smoothly (hable darkened mid-tones too).
+    """
+    m = matrix if matrix.startswith("bt2020") else "bt2020nc"
+    return (
+        f"zscale=tin={transfer}:pin=bt2020:min={m}:rin=tv:t=linear:npl=100,"
+        "format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=mobius:desat=0,"
+        "zscale=t=bt709:m=bt709:r=tv,format=yuv444p,setparams=colorspace=bt709"
+    )
+
+
 def _source(
     tl: Timeline,
     idx: int,
@@ -203,6 +221,8 @@ def _source(
         # default BT.601 on every frame (measured ~1.3 ms a 720p frame, and wrong colours
         # for HD) because the BT.709 overlay makes the graph agree on one matrix.
         tag = f"setparams=colorspace={item.clip_matrix}," if item.clip_matrix else ""
+        if item.clip_hdr:
+            tag = hdr_to_sdr(item.clip_hdr, item.clip_matrix) + ","
         base = (
             f"[{ci}:v:0]{tag}tpad=stop_mode=clone:stop_duration=1,"
             f"{PTS_SLACK},"

@@ -42,7 +42,7 @@ from PIL import Image
 
 from mindmovie.compose import cards
 from mindmovie.compose.audio import render_audio
-from mindmovie.compose.ffmpeg import RenderReport, SegmentResult
+from mindmovie.compose.ffmpeg import RenderReport, SegmentResult, hdr_to_sdr
 from mindmovie.compose.timeline import Item, Timeline
 from mindmovie.cpus import usable_cpu_count
 from mindmovie.fsutil import commit_file, tmp_path_for
@@ -104,7 +104,7 @@ def _last_frame_time(path: Path) -> float | None:
     return max(0, max(pts)) * int(tb[1]) / int(tb[2])
 
 
-def _with_length(path: Path) -> Path:
+def _with_length(path: Path, hdr: str = "", matrix: str = "") -> Path:
     """A copy of a clip that does not say its length ("Duration: N/A": a raw .h264
     stream, a Matroska or WebM written as a stream) in an MP4 that does, for moviepy.
 
@@ -115,17 +115,24 @@ def _with_length(path: Path) -> Path:
     timestamps, and with B-frames the copy showed each frame one frame early. So the
     copy is the clip as ffmpeg decodes it (the frames and times the ffmpeg engine's
     graph gets), encoded losslessly. The caller deletes it.
+
+    `hdr` (`Item.clip_hdr`): the copy is also tone mapped to BT.709 SDR by the ffmpeg
+    engine's own filters (`ffmpeg.hdr_to_sdr`) and tagged so; moviepy's reader read an
+    HDR clip as BT.709, washed out.
     """
+    tone = ["-vf", hdr_to_sdr(hdr, matrix), "-colorspace", "bt709", "-color_primaries",
+            "bt709", "-color_trc", "bt709", "-color_range", "tv"] if hdr else []  # fmt: skip
     fd, name = tempfile.mkstemp(prefix="mindmovie-clip-", suffix=".mp4")
     os.close(fd)
     out = Path(name)
     try:
         run_ffmpeg(["-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough",
-                    "-enc_time_base", "demux", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-enc_time_base", "demux", *tone, "-c:v", "libx264", "-preset", "ultrafast",
                     "-qp", "0", "-f", "mp4", str(out)])  # fmt: skip
     except FFmpegError as err:
         out.unlink(missing_ok=True)
-        raise FFmpegError(f"{path}: does not say its length, and copying it failed: {err}") from err
+        why = "is HDR" if hdr else "does not say its length"
+        raise FFmpegError(f"{path}: {why}, and copying it failed: {err}") from err
     return out
 
 
@@ -138,10 +145,11 @@ class _Reader:
     most the two clips of a crossfade are open at once.
     """
 
-    def __init__(self, path: Path, end: float, matrix: str = "") -> None:
+    def __init__(self, path: Path, end: float, matrix: str = "", hdr: str = "") -> None:
         self.path = path
         self.end = end  # movie time (s) after which the clip is not shown again
         self.matrix = matrix  # Item.clip_matrix: what the clip's YUV is to be read as
+        self.hdr = hdr  # Item.clip_hdr: read from a copy tone mapped to SDR
         self.clip: Any = None
         self.last = 0.0
         self.fix: np.ndarray[Any, Any] | None = None
@@ -151,8 +159,8 @@ class _Reader:
         if self.clip is None:
             info = probe(self.path, count_frames=True)
             source = self.path
-            if not info.duration:
-                self.copy = source = _with_length(self.path)
+            if not info.duration or self.hdr:
+                self.copy = source = _with_length(self.path, self.hdr, self.matrix)
                 info = probe(source, count_frames=True)  # the copy is what moviepy reads
             video = info.video
             size = None
@@ -232,7 +240,7 @@ def _scene(
     w, h = size
     seconds = item.frames / fps
     assert item.clip is not None
-    reader = _Reader(item.clip, item.end / fps, item.clip_matrix)
+    reader = _Reader(item.clip, item.end / fps, item.clip_matrix, item.clip_hdr)
     readers.append(reader)
 
     def build() -> VideoClip:

@@ -136,6 +136,9 @@ class SceneInput:
     has_audio: bool = False
     #: the matrix to read the clip's YUV with (`media.clip_matrix`); "" = ffmpeg's default
     clip_matrix: str = ""
+    #: the clip's HDR transfer (`media.clip_hdr`: PQ or HLG), tone mapped to BT.709 SDR;
+    #: "" for SDR
+    clip_hdr: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,7 @@ class Item:
     clip_sha256: str | None = None
     has_audio: bool = False
     clip_matrix: str = ""
+    clip_hdr: str = ""
     #: the font the text is drawn with (`cards.face_for`; "" = the built-in one): a part
     #: of the key, so installing a font that has the text's characters redraws it
     face: str = ""
@@ -188,6 +192,8 @@ class Item:
             "frames": self.frames,
             "fade": [self.fade_in_frames, self.fade_out_frames],
             "text_fade": [self.text_in, self.text_fade],
+            # only when set: an SDR clip's segments keep their keys (and cache)
+            **({"clip_hdr": self.clip_hdr} if self.clip_hdr else {}),
         }
 
     def text_alpha(self, local: int) -> float:
@@ -510,6 +516,7 @@ def build_timeline(
                 clip_sha256=sc.clip_sha256 if sc else None,
                 has_audio=sc.has_audio if sc else False,
                 clip_matrix=sc.clip_matrix if sc else "",
+                clip_hdr=sc.clip_hdr if sc else "",
                 face=face_for(text) if face_for and text.strip() else "",
                 fade_in_frames=fin,
                 fade_out_frames=fout,
