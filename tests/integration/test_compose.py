@@ -6,6 +6,7 @@ shorter than its scene, to prove scaling, cropping, retiming and padding.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -465,6 +466,38 @@ def test_incremental_recompose_reencodes_only_three_segments(
     # nothing changed: everything reused, and the movie is still produced
     report3 = render(tl2, work, work / "movie3.mp4")
     assert all(s.reused for s in report3.segments)
+
+
+def _frames_at_rate(video: Path) -> int:
+    """Frames a decode at the movie's constant rate gives (a frame that lasts longer
+    than 1/FPS is shown again)."""
+    err = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(video), "-map", "0:v", "-fps_mode", "cfr",
+         "-r", str(FPS), "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    return int(re.findall(r"frame=\s*(\d+)", err)[-1])
+
+
+@pytest.mark.parametrize("crossfade", [0.0, 0.5])
+def test_a_one_frame_card_encoded_alone_is_one_frame_at_the_movie_s_rate(
+    tmp_path: Path, clips: dict[str, Path], crossfade: float
+) -> None:
+    """A 1-frame closing card encoded alone (its neighbour's segment cached) got decode
+    times 2 frames later than every other segment's (x264 sets the B-frame delay from
+    the frames it has seen): the frame before it lasted 3 frames, and a decode at the
+    movie's rate showed it 3 times (76 frames of 74 here)."""
+    spec = replace(SPEC, crossfade=crossfade, title_seconds=1 / FPS, closing_seconds=1 / FPS)
+    tl = build_timeline(_movie(clips), spec)
+    work = tmp_path / "work"
+    render(tl, work, tmp_path / "a.mp4", workers=2)
+    closing = tl.segments[-1]
+    assert closing.id == "body:closing" and closing.frames == 1
+    (work / "segments" / f"{closing.key}.mp4").unlink()
+    rep = render(tl, work, tmp_path / "b.mp4", workers=2)
+    assert [r.id for r in rep.segments if not r.reused] == ["body:closing"]
+    assert count_video_frames(rep.out) == tl.total_frames
+    assert _frames_at_rate(rep.out) == tl.total_frames
 
 
 def test_two_scenes_alike_share_a_segment_reported_once_it_is_on_disk(

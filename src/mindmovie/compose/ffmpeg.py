@@ -321,6 +321,16 @@ def _dissolve(a: str, b: str, seconds: float, out: str) -> list[str]:
     return chains
 
 
+#: fewest frames a chunk is encoded with: a shorter one is padded with copies of its last
+#: frame, cut off into a file that is not kept. x264 sets its first frames' decode times
+#: (dts) a B-frame delay (2 frames) before their presentation times from the frames it
+#: has seen; a chunk of 1 frame (a 1-frame card encoded alone: its neighbour cached)
+#: got dts = pts, 2 frames later than every other segment's, and the concat joined it
+#: with a 2-frame gap in dts: the frame before it lasted 3 frames, and a decode at the
+#: movie's rate showed it 3 times (114 frames of a 112-frame movie at 24 fps).
+MIN_CHUNK_FRAMES = 8
+
+
 def chunk_args(
     tl: Timeline, chunk: _Chunk, assets: _Assets, pattern: str, threads: int
 ) -> list[str]:
@@ -365,12 +375,14 @@ def chunk_args(
     # `setsar=1`: concat passes on its first input's sample aspect ratio, which a card's
     # raw frames do not have, so a chunk opening on a card wrote an SPS without one and
     # the others SAR 1:1: the movie's SPS changed at such joins (concat copies them)
-    chains.append(f"{''.join(pieces)}concat=n={n}:v=1:a=0,setsar=1,setparams={_COLOR}[out]")
+    total = sum(s.frames for s in chunk.segments)
+    pad = max(0, MIN_CHUNK_FRAMES - total)  # frames encoded after the last segment's, and cut off
+    tail = f",tpad=stop={pad}:stop_mode=clone" if pad else ""
+    chains.append(f"{''.join(pieces)}concat=n={n}:v=1:a=0,setsar=1,setparams={_COLOR}{tail}[out]")
     cuts, at = [], 0
-    for seg in chunk.segments[:-1]:
+    for seg in chunk.segments if pad else chunk.segments[:-1]:
         at += seg.frames
         cuts.append(at)
-    total = sum(s.frames for s in chunk.segments)
     split = ["-force_key_frames", "expr:" + ("+".join(f"eq(n,{c})" for c in cuts) or "0"),
              "-forced-idr", "1",
              "-f", "segment", "-segment_format", "mp4",
@@ -385,7 +397,7 @@ def chunk_args(
         "-filter_threads", "1", "-filter_complex_threads", "1",
         *(arg for inp in inputs for arg in inp),
         "-filter_complex", ";".join(chains),
-        "-map", "[out]", "-frames:v", str(total), *x264_args(tl, threads), *split, pattern,
+        "-map", "[out]", "-frames:v", str(total + pad), *x264_args(tl, threads), *split, pattern,
     ]  # fmt: skip
 
 

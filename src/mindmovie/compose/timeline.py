@@ -35,8 +35,10 @@ from typing import Literal
 #: clip with millisecond timestamps plays every frame once, see ffmpeg.PTS_SLACK; 13:
 #: so does one whose millisecond times were remuxed into a finer time base; 14: every
 #: segment is encoded with the same SPS, a card's too, see ffmpeg.chunk_args; 15: Chinese
-#: and Japanese text wraps between its characters, see cards._units).
-RENDERER_VERSION = "compose-ffmpeg-15"
+#: and Japanese text wraps between its characters, see cards._units; 16: a chunk of
+#: under 8 frames is encoded padded, so its decode times are those of every other
+#: segment, see ffmpeg.MIN_CHUNK_FRAMES).
+RENDERER_VERSION = "compose-ffmpeg-16"
 #: The built-in music bed's version (compose/audio.py): part of the audio track's key,
 #: so a track cached with an older bed is not reused.
 BED_VERSION = "bed-4"
