@@ -72,6 +72,7 @@ AUDIO_FILTERS = (
     "afade",
     "apad",
     "areverse",
+    "aeval",
 )
 FILTERS = VIDEO_FILTERS + AUDIO_FILTERS
 #: x264 for every segment and local clip, AAC for the soundtrack

@@ -186,10 +186,13 @@ def _declick_onset() -> str:
     of near-silence, which a declick there was spent on). `aeval` runs before the
     padding: the first expression to see the onset stores its sample count
     (`st(0, n)`; each side's expression sees both sides, so both find the same one).
+    `0*onset+...`: ffmpeg's expressions evaluate a sum's left side first (no `;`, which
+    splits a filtergraph's chains, and commas escaped, as elsewhere in the graph).
     """
     onset = f"if(not(ld(1))*gte(max(abs(val(0)),abs(val(1))),{SOUND_ONSET}),st(1,1)+st(0,n),0)"
     ramp = f"ld(1)*clip((n-ld(0))/s/{CLIP_DECLICK},0,1)"
-    return f"aeval=exprs='{onset};val(0)*{ramp}|{onset};val(1)*{ramp}':c=same"
+    exprs = f"0*{onset}+val(0)*{ramp}|0*{onset}+val(1)*{ramp}".replace(",", "\\,")
+    return f"aeval=exprs={exprs}:c=same"
 
 
 def audio_args(
