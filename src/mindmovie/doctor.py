@@ -130,6 +130,20 @@ def _present(kind: str, wanted: tuple[str, ...], have: set[str], all_shown: bool
     return Check(f"ffmpeg {kind}", not missing, detail)
 
 
+def _hdr_check(have: set[str]) -> Check:
+    """The HDR clip filters: a warning only, as a render without an HDR clip needs none
+    (with one, the render says so and shows it unconverted)."""
+    from mindmovie.media import HDR_FILTERS
+
+    missing = [f for f in HDR_FILTERS if f not in have]
+    detail = (
+        f"missing: {', '.join(missing)} (an HDR clip is shown unconverted, washed out)"
+        if missing
+        else ", ".join(HDR_FILTERS)
+    )
+    return Check("ffmpeg HDR filters", not missing, detail, required=False)
+
+
 def _ffmpeg_checks() -> list[Check]:
     from mindmovie.media import FFmpegError, ffmpeg_exe, run_ffmpeg
 
@@ -153,6 +167,7 @@ def _ffmpeg_checks() -> list[Check]:
     return [
         Check("ffmpeg", True, f"{exe}"),
         _present("filters", FILTERS, filters, all_shown=False),
+        _hdr_check(filters),
         _present("encoders", ENCODERS, set(re.findall(codecs, listing("-encoders"), re.M)), True),
         _present("decoders", DECODERS, set(re.findall(codecs, listing("-decoders"), re.M)), True),
         _present("muxers", MUXERS, _format_names(listing("-muxers")), all_shown=True),

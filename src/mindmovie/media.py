@@ -191,6 +191,28 @@ def clip_hdr(info: StreamInfo) -> str:
     return info.color_transfer if info.color_transfer in HDR_TRANSFERS else ""
 
 
+#: the filters `compose.ffmpeg.hdr_to_sdr` tone maps an HDR clip with (zscale needs
+#: ffmpeg built with zimg: imageio-ffmpeg's is; a system ffmpeg may not be)
+HDR_FILTERS = ("zscale", "tonemap")
+
+
+def hdr_filters_missing() -> tuple[str, ...]:
+    """Which of HDR_FILTERS the ffmpeg in use lacks (asked once a process for a binary)."""
+    return _filters_missing(ffmpeg_exe(), HDR_FILTERS)
+
+
+@functools.lru_cache(maxsize=8)
+def _filters_missing(exe: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        listing = subprocess.run(
+            [exe, "-hide_banner", "-filters"], capture_output=True, text=True, timeout=60
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        listing = ""
+    have = set(re.findall(r"^\s*[TSC.|]{2,3}\s+(\S+)", listing, re.M))
+    return tuple(n for n in names if n not in have)
+
+
 def clip_matrix(info: StreamInfo) -> str:
     """The matrix a clip's YUV should be read with: its tag, else what players assume.
 

@@ -3622,7 +3622,7 @@ class Pipeline:
             SceneInput,
             build_timeline,
         )
-        from mindmovie.media import clip_facts
+        from mindmovie.media import clip_facts, hdr_filters_missing
 
         w, h = self.settings.output.frame()
         cs = self.settings.compose
@@ -3642,6 +3642,14 @@ class Pipeline:
             clip = clips[sc.id]
             sha = sha256_file(clip)
             has_audio, matrix, hdr = clip_facts(clip, sha)
+            if hdr and (missing := hdr_filters_missing()):
+                # composed as before (read as BT.709) rather than failing the render
+                self.reporter.warn(
+                    f"scene {sc.id}: its clip {clip.name} is HDR ({hdr}), and this ffmpeg "
+                    f"has no {' or '.join(missing)} to convert it to SDR: its colours will "
+                    "look washed out (use imageio-ffmpeg's ffmpeg, or one built with zimg)"
+                )
+                hdr = ""
             scenes.append(
                 SceneInput(
                     id=sc.id,

@@ -400,6 +400,27 @@ def test_a_missing_filter_or_muxer_is_reported(
     assert r.exit_code == 1 and "missing: extractplanes" in r.output
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell-script ffmpeg")
+def test_an_ffmpeg_without_the_hdr_filters_is_a_warning(
+    clean_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """zscale needs an ffmpeg built with zimg: without it only an HDR clip is affected
+    (composed unconverted, with a warning), so doctor warns and does not fail."""
+    import mindmovie.media
+
+    fake = _fake_ffmpeg(tmp_path, r"^ *[TSC.|]{2,3} +zscale ")
+    monkeypatch.setattr(mindmovie.media, "ffmpeg_exe", lambda: fake)
+    assert mindmovie.media.hdr_filters_missing() == ("zscale",)
+    checks = {c.name: c for c in run_checks(load_settings(None))}
+    row = checks["ffmpeg HDR filters"]
+    assert row.status == "warn" and row.detail.startswith("missing: zscale"), row.detail
+    assert checks["ffmpeg filters"].ok
+    r = CliRunner().invoke(app, ["doctor"])
+    assert r.exit_code == 0 and "missing: zscale" in r.output, r.output
+    monkeypatch.undo()
+    assert mindmovie.media.hdr_filters_missing() == ()
+
+
 def test_google_project_mode_with_half_its_place_shows_no_none(clean_env: None) -> None:
     """providers.google.project without location (or the other way) read "vertex project
     my-proj/None (ADC)": Python's None, not a word of the settings."""
