@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -198,6 +199,35 @@ def test_chinese_or_japanese_text_wraps_between_its_letters_at_the_largest_size(
     f = cards.font(lay.px, lay.face)
     box_w = size[0] * (0.85 if kind == "scene" else 0.8)
     assert all(cards._width(f, line) <= box_w for line in lay.lines)
+
+
+#: Thai and Lao are written without spaces between words; long enough that the
+#: layout splits them where the line is full (no break opportunity is known)
+THAI = "ฉันมีความสุขและมีสุขภาพที่แข็งแรงทุกวันฉันได้รับความรักและความเจริญรุ่งเรืองในชีวิตของฉัน" * 3
+LAO = "ຂ້ອຍມີຄວາມສຸກແລະມີສຸຂະພາບແຂງແຮງທຸກໆມື້ຂ້ອຍໄດ້ຮັບຄວາມຮັກແລະຄວາມຈະເລີນຮຸ່ງເຮືອງໃນຊີວິດ" * 3
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("text", [THAI, LAO], ids=["thai", "lao"])
+def test_thai_and_lao_wrap_inside_the_frame_between_letters_with_their_marks(
+    size: tuple[int, int], text: str
+) -> None:
+    """A long Thai or Lao affirmation stays inside the frame, and each line break falls
+    between grapheme clusters: the cut by letters put a vowel or tone mark (the ี and ่
+    of ที่) at the start of the next line, apart from its consonant (2 of 5 lines at
+    1280x720). Here no Thai font may be installed (DejaVu has Lao, not Thai): the width
+    bound is checked with what is drawn, boxes or glyphs."""
+    lay = cards._overlay_layout(text, size)[0]
+    assert "".join(lay.lines) == text and not lay.cut
+    marks = [ln[:2] for ln in lay.lines if unicodedata.category(ln[0]).startswith("M")]
+    assert not marks, (marks, lay.lines)
+    f = cards.font(lay.px, lay.face)
+    assert all(cards._width(f, line) <= size[0] * 0.85 for line in lay.lines)
+    placed = cards.overlay_box(text, size)
+    assert placed is not None
+    box, x, _y = placed
+    bbox = box.getchannel("A").getbbox()
+    assert bbox is not None and x + bbox[0] >= 0 and x + bbox[2] <= size[0], (x, bbox)
 
 
 def test_a_line_break_moves_the_letter_before_a_closing_mark_with_it() -> None:

@@ -6,7 +6,8 @@ has little more than ASCII, so a text with other characters (é, ü, —, Cyrill
 Arabic...) is drawn with the first system font of `FALLBACK_FONTS` that has them all
 (else the one that has the most), instead of as boxes. Emoji and other symbols no font
 here has are left out (`drawn_text`) rather than drawn as boxes. Layout wraps by measured width
-(between words, and between Chinese or Japanese characters, which have no spaces) and
+(between words, and between Chinese or Japanese characters, which have no spaces; a run
+wider than the box, e.g. Thai or Lao, at a grapheme cluster's edge) and
 shrinks the font until the block fits its box, so text is never off-frame; as a last
 resort it is cut with an ellipsis.
 """
@@ -292,6 +293,7 @@ def _wrap(text: str, f: Font, max_w: float, max_lines: int | None = None) -> lis
                 cut = _head_that_fits(word, f, max_w)
                 if cut == len(word):
                     break
+                cut = _cluster_start(word, cut)
                 add(word[:cut])
                 word = word[cut:]
             cur = word
@@ -300,6 +302,36 @@ def _wrap(text: str, f: Font, max_w: float, max_lines: int | None = None) -> lis
     while lines and not lines[-1]:
         lines.pop()
     return lines or [""]
+
+
+def _joins_previous(word: str, i: int) -> bool:
+    """Whether `word[i]` belongs to the character before it: a combining mark (Thai and
+    Lao vowel and tone marks, an accent; categories Mn, Mc, Me; and Thai and Lao AM,
+    letters Unicode counts as spacing marks), a variation selector or emoji extender, or
+    a character joined by ZWJ."""
+    ch = word[i]
+    mark = unicodedata.category(ch) in ("Mn", "Mc", "Me") or ch in "\u0e33\u0eb3"
+    if mark or _extends(ch) or ch == "\u200d":
+        return True
+    return i > 0 and word[i - 1] == "\u200d"
+
+
+def _cluster_start(word: str, cut: int) -> int:
+    """`cut` moved back to the start of the grapheme cluster it falls in (forward to
+    its end if the cluster is the head itself). Thai and Lao have no spaces between
+    words: a sentence wider than the box is split where it fills the line, and that
+    cut by letters put a vowel or tone mark (ที่'s ี and ่) at the start of the next
+    line, apart from the consonant it is written on (2 of 5 lines of a long Thai
+    affirmation began with one)."""
+    i = cut
+    while 0 < i < len(word) and _joins_previous(word, i):
+        i -= 1
+    if i > 0:
+        return i
+    i = cut
+    while i < len(word) and _joins_previous(word, i):
+        i += 1
+    return i
 
 
 def _fits(f: Font, s: str, max_w: float) -> bool:

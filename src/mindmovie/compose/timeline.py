@@ -37,8 +37,9 @@ from typing import Literal
 #: segment is encoded with the same SPS, a card's too, see ffmpeg.chunk_args; 15: Chinese
 #: and Japanese text wraps between its characters, see cards._units; 16: a chunk of
 #: under 8 frames is encoded padded, so its decode times are those of every other
-#: segment, see ffmpeg.MIN_CHUNK_FRAMES).
-RENDERER_VERSION = "compose-ffmpeg-16"
+#: segment, see ffmpeg.MIN_CHUNK_FRAMES; 17: a run of letters wider than the box is
+#: split between grapheme clusters, see cards._cluster_start).
+RENDERER_VERSION = "compose-ffmpeg-17"
 #: The built-in music bed's version (compose/audio.py): part of the audio track's key,
 #: so a track cached with an older bed is not reused.
 BED_VERSION = "bed-4"
