@@ -406,6 +406,33 @@ def test_a_sound_that_starts_after_its_picture_fades_in_where_it_starts(
     assert rms(max(0.25, placed.fade_in + 0.01), 1.0) > 0.9 * full
 
 
+def test_a_quiet_sound_that_never_reaches_the_onset_level_is_still_heard(
+    tmp_path: Path,
+) -> None:
+    """A clip whose whole sound stays under SOUND_ONSET (-34 dBFS; a quiet room tone,
+    soft wind): the declick found no onset, held its gain at 0 for good, and the sound
+    was gone from the movie (silent music: the track came out digital silence). What
+    comes before an onset is below the level the declick is for: it is kept."""
+    quiet = "aevalsrc='0.012*sin(2*PI*440*t)':s=48000:d=3"  # -38 dBFS peak
+    run_ffmpeg(["-f", "lavfi", "-i", "color=c=gray:s=64x36:r=12:d=3",
+                "-f", "lavfi", "-i", quiet,
+                "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "pcm_s16le",
+                str(tmp_path / "quiet.mov")])  # fmt: skip
+    clip = tmp_path / "quiet.mov"
+    silence, sha = _music(tmp_path, "silence", "anullsrc=r=48000:cl=stereo:d=5")
+    mute = SceneInput("m", "I am", 1.0, clip, sha256_file(clip), has_audio=False)
+    scene = SceneInput("s", "I am", 3.0, clip, sha256_file(clip), has_audio=True)
+    spec = OutputSpec(64, 36, fps=12, crossfade=0.0, title_seconds=1, closing_seconds=1)
+    movie = MovieInput("T", "C", (mute, scene), silence, sha)
+    tl = build_timeline(movie, spec)
+    (placed,) = tl.audio.clips
+    rate = 48000
+    mono = _pcm(render_audio(tl.audio, tmp_path / "work"), rate).mean(axis=0)
+    part = mono[round((placed.start + 1.0) * rate) : round((placed.start + 2.0) * rate)]
+    level = float(np.sqrt(np.mean(part**2)))
+    assert level > 0.01, level  # brought up by the track's loudness pass, not silence
+
+
 def test_silent_music_in_a_movie_under_3_s_makes_a_silent_track(tmp_path: Path) -> None:
     """A silent song (digital zeros) in a movie shorter than loudnorm's 3 s window: its
     gain was NaN, the AAC encoder refused it and the render ended in an FFmpegError

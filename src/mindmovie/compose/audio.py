@@ -177,6 +177,8 @@ SOUND_ONSET = 0.02
 def _declick_onset() -> str:
     """A linear fade in over CLIP_DECLICK from where the sound starts (its first sample
     above SOUND_ONSET), on top of its fade with the picture from the scene's start.
+    The samples before it, quieter than that, are left as they are: a sound that never
+    reaches SOUND_ONSET (a quiet room tone) was silenced whole.
 
     That fade (`afade`) goes by timestamps, over the silence the sound is padded with up
     to its scene's start (`first_pts=0`): a sound that starts after its picture came in
@@ -190,7 +192,9 @@ def _declick_onset() -> str:
     splits a filtergraph's chains, and commas escaped, as elsewhere in the graph).
     """
     onset = f"if(not(ld(1))*gte(max(abs(val(0)),abs(val(1))),{SOUND_ONSET}),st(1,1)+st(0,n),0)"
-    ramp = f"ld(1)*clip((n-ld(0))/s/{CLIP_DECLICK},0,1)"
+    # before an onset the gain is 1: those samples are under SOUND_ONSET (no click);
+    # at 0 a sound that never reaches it (a quiet room tone) was gone from the movie
+    ramp = f"if(ld(1),clip((n-ld(0))/s/{CLIP_DECLICK},0,1),1)"
     exprs = f"0*{onset}+val(0)*{ramp}|0*{onset}+val(1)*{ramp}".replace(",", "\\,")
     return f"aeval=exprs={exprs}:c=same"
 
