@@ -4071,7 +4071,7 @@ class Pipeline:
             jobs = {int(r["id"]): r["remote_id"] for r in store.ledger_rows()}
             done = True
             for row, src, srow in came:
-                job, db = jobs.get(row), Path(src)
+                job, db = jobs.get(row), self._set_aside_db(src)
                 if not job or not db.is_file():
                     continue  # (moved or deleted by hand: nothing to mark)
                 try:
@@ -4106,21 +4106,38 @@ class Pipeline:
             str((dest / "run.db").absolute()),
         )
 
+    def _set_aside_db(self, noted: str) -> Path:
+        """The set-aside run.db a carry note names (`Store.carried_in`: the absolute path
+        it had when written), or, when the run folder was moved or renamed since (by
+        hand, or to a new title: `_rename_to_title`), the same previous/<time>/run.db
+        of this run folder: a note not found was taken for a run deleted, and a row
+        there never marked stayed committed for good, its job billed here too."""
+        db = Path(noted)
+        if db.is_file() or len(db.parts) < 3 or db.parts[-3] != "previous":
+            return db
+        top = self.run_dir
+        if top.parent.name == "previous":  # (this run is itself a set-aside one)
+            top = top.parent.parent
+        return top / "previous" / db.parts[-2] / db.name
+
     def _repoint_carried(self, came: list[tuple[str, int]], was: str, now: str) -> None:
         """Run B, which took clip jobs an earlier `render --fresh` carried from run A, is
         set aside in turn (from `was`, this run folder's run.db, to `now`): A's rows said
         `carried_to` `was`, which is this fresh run from here on, not B, that took them
         (and a row number of B's, which here holds another job or none). They now name
         B where it went. Only a pointer: no money moves, and one not fixed (a kill
-        before, A unreadable) stays as it was, with a warning for the latter."""
+        before, A unreadable) stays as it was, with a warning for the latter. With the
+        run folder moved or renamed since A's rows were marked, they name its run.db
+        where it was then, next to the previous/ A was noted in."""
         for src, row in came:
-            db = Path(src)
+            db = self._set_aside_db(src)
             if not db.is_file():
-                continue  # (moved or deleted by hand: nothing to point)
+                continue  # (deleted by hand: nothing to point)
+            names = (was, str(Path(src).parents[2] / "run.db")) if db != Path(src) else was
             try:
                 prior = Store(db)
                 try:
-                    prior.ledger_carried_moved(row, was, now)
+                    prior.ledger_carried_moved(row, names, now)
                 finally:
                     prior.close()
             except (StoreError, sqlite3.Error, OSError) as e:

@@ -1424,16 +1424,18 @@ class Store:
                 out.append((here, src, row))
         return sorted(out)
 
-    def ledger_carried_moved(self, row_id: int, was: str, now: str) -> bool:
+    def ledger_carried_moved(self, row_id: int, was: str | tuple[str, ...], now: str) -> bool:
         """The run this row's job was carried to (`ledger_carried_away`, at `was`) was
         itself set aside, to `now`: the row says so. Its `carried_to` named the live
-        run.db, which the next fresh run then is. Only a row still naming `was` changes;
-        True when it did."""
+        run.db, which the next fresh run then is. Only a row still naming `was` (one of
+        them: the run folder's run.db where it is now, and where it was when the row was
+        marked, before the folder was moved or renamed) changes; True when it did."""
+        names = {os.path.abspath(w) for w in ((was,) if isinstance(was, str) else was)}
         with self._tx() as db:
             got = db.execute("SELECT usage FROM ledger WHERE id=?", (row_id,)).fetchone()
             usage = (self._usage(row_id, got[0]) if got is not None else None) or {}
             to = usage.get("carried_to")
-            if not isinstance(to, str) or os.path.abspath(to) != os.path.abspath(was):
+            if not isinstance(to, str) or os.path.abspath(to) not in names:
                 return False
             usage = {
                 **usage,

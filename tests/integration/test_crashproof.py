@@ -1680,3 +1680,68 @@ def test_a_run_set_aside_whose_job_was_carried_away_is_finished_without_billing_
     assert (row["state"], row["billed_usd"]) == ("refunded", 0.0), row
     assert _follow_carried(rig, a_dir / "run.db", job)[-1] == rig.out / "run.db"
     assert billed["billed_usd"] > 0  # billed once: in the fresh run's ledger
+
+
+def test_render_fresh_killed_before_marking_then_the_run_folder_moved_marks_the_old_row(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed mid-job (run A), `render --fresh` (B) carries the job and is killed after
+    the carry was agreed to but before A's row was marked (`fresh_kept`); then the person
+    moves the run folder (outputs/ moved, or renamed) and renders it there. The note of
+    where the job came from held the old absolute path of previous/<A>/run.db: the next
+    render found no file there, skipped it, and called the marking done. A's row stayed
+    committed for good (counted against its budget; `status` said the job was in
+    flight, and a render of A would have billed it again), while B billed it. The
+    set-aside run is looked for in this run folder's previous/ too."""
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    sim.min_polls = 2
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    (job,) = sim.jobs()
+    r2 = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env("fresh_kept"), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh kill_at=fresh_kept -> {r2.returncode}\n{r2.stderr}")
+    assert r2.returncode == -signal.SIGKILL, rig.history()
+    moved = tmp_path / "moved" / "run"
+    moved.parent.mkdir()
+    rig.out.rename(moved)
+    rig.out = moved
+    r3 = rig.render()
+    assert r3.returncode == 0, rig.history()
+    assert_movie(moved / "movie.mp4")
+    assert rig.totals()["jobs_created"] == SCENES, rig.history()  # the job bought once
+    (row,) = [x for x in ledger(rig.status(), "clip") if x["remote_id"] == job.id]
+    assert row["state"] == "billed" and row["billed_usd"] > 0, row
+    (a_dir,) = (moved / "previous").iterdir()
+    (old,) = [x for x in ledger(_status_at(rig, a_dir), "clip") if x["remote_id"] == job.id]
+    assert (old["state"], old["billed_usd"]) == ("refunded", 0.0), old
+    assert old["usage"]["carried_to"] == str(moved / "run.db"), old["usage"]
+    assert old["usage"]["carried_row"] == row["id"], (old, row)
+
+
+def test_render_fresh_twice_with_the_run_folder_moved_between_keeps_the_chain(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """test_render_fresh_twice_while_a_carried_job_runs_keeps_the_chain_of_who_took_it,
+    with the run folder moved (or renamed: a new title) after the first `render --fresh`.
+    The notes held the old absolute paths: the second --fresh found no previous/<A> at
+    the noted place, and A's row named the old <out>/run.db, not B in previous/."""
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    job, a_dir, _ = _fresh_twice_mid_job(rig)
+    moved = tmp_path / "moved" / "run"
+    moved.parent.mkdir()
+    rig.out.rename(moved)
+    rig.out = moved
+    a_dir, previous = moved / "previous" / a_dir.name, moved / "previous"
+    r3 = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh -> {r3.returncode}\n{r3.stderr}")
+    assert r3.returncode == 0, rig.history()
+    assert rig.totals()["jobs_created"] == SCENES, rig.history()
+    (b_dir,) = [p for p in previous.iterdir() if p != a_dir]
+    (row,) = [x for x in ledger(_status_at(rig, a_dir), "clip") if x["remote_id"] == job]
+    assert (row["state"], row["billed_usd"]) == ("refunded", 0.0), row
+    assert row["usage"]["carried_to"] == str(b_dir / "run.db"), (row["usage"], b_dir)
+    assert _follow_carried(rig, a_dir / "run.db", job)[-1] == moved / "run.db"
