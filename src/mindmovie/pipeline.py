@@ -4065,29 +4065,19 @@ class Pipeline:
         (`CARRY_MARKED_META` unset): the rows stayed committed there for good, counted
         in both ledgers. `dest`: the run this `render --fresh` set aside; the rows it
         had itself been carried from now name where it went (`_repoint_carried`)."""
-        came = [] if store.get_meta(CARRY_MARKED_META) else store.carried_in()
-        if came:
-            here = str((self.run_dir / "run.db").absolute())
-            jobs = {int(r["id"]): r["remote_id"] for r in store.ledger_rows()}
-            done = True
-            for row, src, srow in came:
-                job, db = jobs.get(row), self._set_aside_db(src)
-                if not job or not db.is_file():
-                    continue  # (moved or deleted by hand: nothing to mark)
-                try:
-                    old = Store(db)
-                    try:
-                        old.ledger_carried_away(srow, here, row, str(job))
-                    finally:
-                        old.close()
-                except (StoreError, sqlite3.Error, OSError) as e:
-                    done = False
-                    # (counted in both ledgers: over, never under; this run settles it)
-                    self.reporter.warn(
-                        f"--fresh: could not note in {db} that its job {job} was carried "
-                        f"here ({e}); its ledger still counts it"
-                    )
-            if done:
+        if not store.get_meta(CARRY_MARKED_META):
+            came = store.carried_in()
+            done = self._mark_came(store, self.run_dir / "run.db", came)
+            # the runs those jobs came from, and the one this --fresh set aside: one
+            # killed before it marked its own notes (`fresh_kept`) and set aside then
+            # (the same `render --fresh` run again) is rendered no more, and the rows its
+            # jobs came from stayed committed for good, each job billed here too
+            asides = {self._set_aside_db(src) for _, src, _ in came}
+            if dest is not None:
+                asides.add(dest / "run.db")
+            for db in sorted(asides):
+                done = self._settle_aside_notes(db) and done
+            if done and (came or dest is not None):
                 store.set_meta(CARRY_MARKED_META, "1")
         if dest is None or not (dest / "run.db").is_file():
             return
@@ -4105,6 +4095,52 @@ class Pipeline:
             str((self.run_dir / "run.db").absolute()),
             str((dest / "run.db").absolute()),
         )
+
+    def _mark_came(self, store: Store, here: Path, came: list[tuple[int, str, int]]) -> bool:
+        """Marks the set-aside rows `came` (`store.carried_in()`) carried into `store`, the
+        run at `here` (`Store.ledger_carried_away`); False when one could not be."""
+        if not came:
+            return True
+        jobs = {int(r["id"]): r["remote_id"] for r in store.ledger_rows()}
+        done = True
+        for row, src, srow in came:
+            job, db = jobs.get(row), self._set_aside_db(src)
+            if not job or not db.is_file():
+                continue  # (deleted by hand: nothing to mark)
+            try:
+                old = Store(db)
+                try:
+                    old.ledger_carried_away(srow, str(here.absolute()), row, str(job))
+                finally:
+                    old.close()
+            except (StoreError, sqlite3.Error, OSError) as e:
+                done = False
+                # (counted in both ledgers: over, never under; this run settles it)
+                self.reporter.warn(
+                    f"--fresh: could not note in {db} that its job {job} was carried "
+                    f"here ({e}); its ledger still counts it"
+                )
+        return done
+
+    def _settle_aside_notes(self, db: Path) -> bool:
+        """`_settle_carry_notes` for the set-aside run at `db`, when it had not done its
+        own (killed between its carry and its marks): False when it could not."""
+        if not db.is_file():
+            return True
+        try:
+            aside = Store(db)
+            try:
+                if aside.get_meta(CARRY_MARKED_META):
+                    return True
+                if self._mark_came(aside, db, aside.carried_in()):
+                    aside.set_meta(CARRY_MARKED_META, "1")
+                    return True
+                return False
+            finally:
+                aside.close()
+        except (StoreError, sqlite3.Error, OSError) as e:
+            self.reporter.warn(f"--fresh: could not read the carry notes of {db} ({e})")
+            return False
 
     def _set_aside_db(self, noted: str) -> Path:
         """The set-aside run.db a carry note names (`Store.carried_in`: the absolute path

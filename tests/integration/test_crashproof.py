@@ -1745,3 +1745,38 @@ def test_render_fresh_twice_with_the_run_folder_moved_between_keeps_the_chain(
     assert (row["state"], row["billed_usd"]) == ("refunded", 0.0), row
     assert row["usage"]["carried_to"] == str(b_dir / "run.db"), (row["usage"], b_dir)
     assert _follow_carried(rig, a_dir / "run.db", job)[-1] == moved / "run.db"
+
+
+def test_render_fresh_killed_before_marking_then_fresh_again_marks_the_first_run_s_row(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed mid-job (run A), `render --fresh` (B) carries the job and is killed after
+    the carry was agreed to but before A's row was marked (`fresh_kept`); the person runs
+    the same `render --fresh` again (C), which sets B aside and carries the job on. B's
+    unmarked notes were left to B's next render, which none makes: A's row stayed
+    committed for good (A's status: the job in flight; a render of A bills it again)
+    while C billed it. C now marks them, naming B where it went."""
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    sim.min_polls = 2
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    (job,) = sim.jobs()
+    r2 = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env("fresh_kept"), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh kill_at=fresh_kept -> {r2.returncode}\n{r2.stderr}")
+    assert r2.returncode == -signal.SIGKILL, rig.history()
+    (a_dir,) = (rig.out / "previous").iterdir()
+    r3 = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh -> {r3.returncode}\n{r3.stderr}")
+    assert r3.returncode == 0, rig.history()
+    assert rig.totals()["jobs_created"] == SCENES, rig.history()  # the job bought once
+    (row,) = [x for x in ledger(rig.status(), "clip") if x["remote_id"] == job.id]
+    assert row["state"] == "billed" and row["billed_usd"] > 0, row
+    for aside in (rig.out / "previous").iterdir():
+        chain = _follow_carried(rig, aside / "run.db", job.id)
+        assert chain[-1] == rig.out / "run.db", (aside, chain)
+    (old,) = [x for x in ledger(_status_at(rig, a_dir), "clip") if x["remote_id"] == job.id]
+    assert (old["state"], old["billed_usd"]) == ("refunded", 0.0), old
