@@ -4045,10 +4045,15 @@ class Pipeline:
         second `render --fresh` killed mid-job the person was asked to pay for clips
         that the render then took from the jobs already paid."""
         video = self.settings.stage_provider("video")
+        spec = costs.stage_spec(self.settings, "video")
         open_ = {s.scene_id: s for s in est.scenes if s.video.payable}
         covered = 0.0
         for r, made in self._fresh_carried():
             if r["provider"] != video or made is None:
+                continue
+            if spec is not None and r["model"] != spec.id:
+                # made by another video model: no clip of this render is keyed as it
+                # (the model is in the clip's input key), so it is never taken here
                 continue
             fits = [s for s in open_.values() if abs(s.seconds - made[1]) < 1e-6]
             fits.sort(key=lambda s: (s.scene_id != r["scene_id"], -s.video.usd))

@@ -1652,6 +1652,43 @@ def test_render_fresh_twice_says_what_the_carried_jobs_may_save_of_its_question(
     )
 
 
+def test_render_fresh_with_another_video_model_says_its_carried_jobs_save_nothing(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The second `render --fresh` of test_render_fresh_twice_... with another video model
+    (seedance-1-0-pro, which makes 4 s clips too): the carried job, made by
+    seedance-1-5-pro, can be taken by no scene (the model is in the clip's key), yet the
+    question said "Up to $X of it may not be spent" (the provider and seconds matched).
+    Now it counts nothing for it, and the render indeed buys every clip."""
+    import asyncio
+
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys, load_settings
+    from mindmovie.costs import RunEstimate
+    from mindmovie.pipeline import Pipeline
+
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    job, _, _ = _fresh_twice_mid_job(rig)
+    made = {j.id for j in sim.jobs()}
+    asked: list[RunEstimate] = []
+
+    def ask(est: RunEstimate) -> bool:
+        asked.append(est)
+        return True
+
+    settings = load_settings(
+        rig.cfg, overrides={"video": {"model": "seedance-1-0-pro"}}, env=rig.env()
+    )
+    keys = Keys(anthropic=SecretStr("sk-ant-sim"), byteplus=SecretStr("ark-sim"))
+    pipe = Pipeline(rig.goals, settings, out=rig.out, keys=keys, confirm=ask)
+    asyncio.run(pipe.run(fresh=True))
+    assert_movie(rig.out / "movie.mp4")
+    (est,) = asked
+    assert job in made and len(sim.jobs()) - len(made) == SCENES  # every clip bought
+    assert est.carried_may_cover == 0, est.carried_may_cover
+
+
 def test_a_run_set_aside_whose_job_was_carried_away_is_finished_without_billing_it_again(
     sim: SimServer, tmp_path: Path
 ) -> None:
