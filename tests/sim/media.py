@@ -69,18 +69,22 @@ def _disk_dir() -> Path:
     return d
 
 
-def mp4(width: int, height: int, fps: int, duration: float, audio: bool) -> bytes:
-    """A valid MP4: H.264 testsrc2 of width×height at fps for duration s, AAC sine if audio."""
-    key = (width, height, fps, float(duration), bool(audio))
+def mp4(
+    width: int, height: int, fps: int, duration: float, audio: bool, transfer: str = ""
+) -> bytes:
+    """A valid MP4: H.264 testsrc2 of width×height at fps for duration s, AAC sine if audio;
+    `transfer` ("smpte2084", "arib-std-b67"): tagged HDR (BT.2020) as such a model's are."""
+    key = (width, height, fps, float(duration), bool(audio), transfer)
     with _key_lock(("mp4", *key)):
         if key in _mp4_cache:
             return _mp4_cache[key]
-        name = hashlib.sha256(repr(("v1", *key)).encode()).hexdigest()[:20] + ".mp4"
+        parts = ("v2", *key) if transfer else ("v1", *key[:5])  # SDR keeps its cached name
+        name = hashlib.sha256(repr(parts).encode()).hexdigest()[:20] + ".mp4"
         path = _disk_dir() / name
         if path.exists() and path.stat().st_size > 0:
             data = path.read_bytes()
         else:
-            data = _encode(width, height, fps, duration, audio)
+            data = _encode(width, height, fps, duration, audio, transfer)
             tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
             tmp.write_bytes(data)
             os.replace(tmp, path)
@@ -88,7 +92,9 @@ def mp4(width: int, height: int, fps: int, duration: float, audio: bool) -> byte
         return data
 
 
-def _encode(width: int, height: int, fps: int, duration: float, audio: bool) -> bytes:
+def _encode(
+    width: int, height: int, fps: int, duration: float, audio: bool, transfer: str = ""
+) -> bytes:
     with tempfile.TemporaryDirectory(prefix="simmp4-") as td:
         out = Path(td) / "out.mp4"
         cmd = [
@@ -119,6 +125,10 @@ def _encode(width: int, height: int, fps: int, duration: float, audio: bool) -> 
             "-r",
             str(fps),
         ]
+        if transfer:  # tags only, what the compositor reads to tone map (the frames'
+            # own: x264 wrote -color_trc's as "unknown" from frames that had none)
+            cmd += ["-vf", f"setparams=color_trc={transfer}:color_primaries=bt2020:"
+                    "colorspace=bt2020nc"]  # fmt: skip
         if audio:
             cmd += ["-c:a", "aac", "-b:a", "48k", "-ac", "2"]
         cmd += ["-movflags", "+faststart", str(out)]

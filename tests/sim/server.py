@@ -275,6 +275,9 @@ class SimServer:
         #: clip gone, `SeedanceVideo._gone`); a signed one within its expiry, a 404 is
         #: taken for a storage delay within the task's 24 h
         self.video_url_query = ""
+        #: the transfer the clips are tagged with: '' (SDR, BT.709 as made), or an HDR one
+        #: ("smpte2084", "arib-std-b67"), as a model making HDR video tags its clips
+        self.video_transfer = ""
         #: a job (Ark task, Veo operation) is known only to the key that made it, as an
         #: account's (project's) own: polled or listed with another key, it is not found
         self.jobs_per_key = False
@@ -431,6 +434,7 @@ class SimServer:
             self.cache_tokens = (0, 0)
             self.image_url_query = ""
             self.video_url_query = ""
+            self.video_transfer = ""
             self.jobs_per_key = False
             self.missing_models = {}
             # a request a `delay` still holds is let go and dropped, so it cannot reach
@@ -1109,7 +1113,7 @@ class _Handler(BaseHTTPRequestHandler):
         mw, mh = job.media_size
 
         def make() -> bytes:
-            return media.mp4(mw, mh, job.fps, job.duration, job.audio)
+            return media.mp4(mw, mh, job.fps, job.duration, job.audio, self.sim.video_transfer)
 
         with self.sim._lock:
             self.sim._files[fid] = FileEntry(job.model, "video/mp4", make)
