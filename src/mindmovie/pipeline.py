@@ -4055,6 +4055,8 @@ class Pipeline:
                 # made by another video model: no clip of this render is keyed as it
                 # (the model is in the clip's input key), so it is never taken here
                 continue
+            if (r["usage"] or {}).get("let_go"):
+                continue  # let go of by the person: `_unheld_job` never takes it
             fits = [s for s in open_.values() if abs(s.seconds - made[1]) < 1e-6]
             fits.sort(key=lambda s: (s.scene_id != r["scene_id"], -s.video.usd))
             if fits:

@@ -1689,6 +1689,45 @@ def test_render_fresh_with_another_video_model_says_its_carried_jobs_save_nothin
     assert est.carried_may_cover == 0, est.carried_may_cover
 
 
+def test_render_fresh_says_a_carried_job_let_go_of_saves_nothing(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The second `render --fresh` of test_render_fresh_twice_... when the job it carries
+    was let go of by the person (`render --let-go`: its row committed, marked `let_go`,
+    a mark the carry keeps): no scene takes such a job (`_unheld_job`), yet the question
+    said "Up to $X of it may not be spent" for it. Now it counts nothing for it, and the
+    render indeed buys every clip."""
+    import asyncio
+
+    from pydantic import SecretStr
+
+    from mindmovie.config import Keys, load_settings
+    from mindmovie.costs import RunEstimate
+    from mindmovie.pipeline import Pipeline
+
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    job, _, _ = _fresh_twice_mid_job(rig)
+    (row,) = [x for x in ledger(rig.status(), "clip", "committed") if x["remote_id"] == job]
+    with sqlite3.connect(rig.out / "run.db") as db:  # as `Store.let_go_job` marks it
+        usage = dict(row["usage"] or {}, unused=True, let_go="let go of by the person: test")
+        db.execute("UPDATE ledger SET usage=? WHERE id=?", (json.dumps(usage), row["id"]))
+    made = {j.id for j in sim.jobs()}
+    asked: list[RunEstimate] = []
+
+    def ask(est: RunEstimate) -> bool:
+        asked.append(est)
+        return True
+
+    settings = load_settings(rig.cfg, env=rig.env())
+    keys = Keys(anthropic=SecretStr("sk-ant-sim"), byteplus=SecretStr("ark-sim"))
+    pipe = Pipeline(rig.goals, settings, out=rig.out, keys=keys, confirm=ask)
+    asyncio.run(pipe.run(fresh=True))
+    assert_movie(rig.out / "movie.mp4")
+    (est,) = asked
+    assert job in made and len(sim.jobs()) - len(made) == SCENES  # every clip bought
+    assert est.carried_may_cover == 0, est.carried_may_cover
+
+
 def test_a_run_set_aside_whose_job_was_carried_away_is_finished_without_billing_it_again(
     sim: SimServer, tmp_path: Path
 ) -> None:
