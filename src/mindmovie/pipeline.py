@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 from mindmovie import costs
 from mindmovie.budget import BudgetExceeded, BudgetGate
@@ -114,6 +114,9 @@ from mindmovie.store import (
 from mindmovie.yamlsrc import given_text, plural
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
+#: the stages whose provider a render may call (`Pipeline._providers_needed`)
+_Stage = Literal["planner", "keyframes", "video"]
+_STAGES: tuple[_Stage, ...] = ("planner", "keyframes", "video")
 T = TypeVar("T")
 #: a paid call's (ledger row, billed usd, usage), settled together with its step's success
 Bill = tuple[int, float, dict[str, Any] | None]
@@ -839,6 +842,10 @@ class Outlook:
     #: for the scene (`Pipeline._unheld_job`: an edit undone while it ran, a job
     #: `render --fresh` carried): its clip counts as paid, and `status` names that job
     jobs: Mapping[str, str] = field(default_factory=dict)
+    #: scenes whose keyframe counts as paid because it is downloaded again from the
+    #: result URL it was bought at (`Pipeline._refetch_kept`): free, but its provider's
+    #: client downloads it (`Pipeline._providers_needed`)
+    refetched: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -1220,6 +1227,12 @@ class Pipeline:
         self._kf_text: tuple[KeyframeModel, Settings] | None = None
         #: built by run() before the run folder is touched (`_build_providers`)
         self._providers: tuple[Planner, KeyframeModel, VideoModel] | None = None
+        #: provider -> the placeholder built in its place: its key is not set, and this
+        #: render calls it for nothing (`_keyless_spare`, `registry.Keyless`)
+        self._keyless: dict[str, registry.Keyless] = {}
+        #: run()'s `until` and `fresh`, which `_providers_needed` goes by
+        self._until: Until = "movie"
+        self._fresh = False
         self._kf_text_told = False
         self._stopping = False
         #: (provider, model) whose key or access the provider refused in this run
@@ -1325,6 +1338,8 @@ class Pipeline:
         self._check_stop()
         if model.name == "local":
             return None
+        if isinstance(model, registry.Keyless):
+            model.refuse()  # before any ledger row: nothing sent, nothing to settle
         self._check_free_space()
         self._check_refused_key(model)
         if stage == "plan":
@@ -1456,7 +1471,12 @@ class Pipeline:
     def _origin_made(
         self, provider: str, salt: str | None = None
     ) -> tuple[dict[str, str], dict[str, str]] | None:
-        """`_origin` and its fields' names (`registry.job_origin`), made once a render."""
+        """`_origin` and its fields' names (`registry.job_origin`), made once a render.
+        Not for a provider whose key is not set (`_keyless`): its origin without the key
+        would differ from every job's ("the key is not the one it was made with"), and
+        such a job was kept aside, its clip bought again."""
+        if provider in self._keyless:
+            self._keyless[provider].refuse()
         if salt is None:
             if self._salt is None:
                 self._salt = self.gate.store.origin_salt().hex()
@@ -2675,10 +2695,13 @@ class Pipeline:
     def _build_providers(self) -> tuple[Planner, KeyframeModel, VideoModel]:
         """Every provider of the render, and ffmpeg checked: what must be there before any
         work (a missing key, an option a provider refuses, clip settings no clip can have,
-        no ffmpeg). Raises ConfigError / FFmpegError; touches no file."""
-        self._check_keys()
-        planner = registry.make_planner(self.settings, self.keys)
-        kf_model = registry.make_keyframes(self.settings, self.keys)
+        no ffmpeg). Raises ConfigError / FFmpegError; touches no file. A provider whose
+        key is not set and which this render does not call is a placeholder
+        (`_keyless_spare`)."""
+        spare = self._keyless_spare()
+        self._check_keys(spare)
+        planner = cast(Planner, self._make("planner", self.settings, spare))
+        kf_model = cast(KeyframeModel, self._make("keyframes", self.settings, spare))
         self._keyframe_provider = kf_model.name
         for stage in ("planner", "keyframes", "video"):
             opts = getattr(self.settings, stage).options
@@ -2697,8 +2720,9 @@ class Pipeline:
             )
         text_settings = costs.text_keyframe_settings(self.settings)
         if text_settings is not None:
-            self._kf_text = (registry.make_keyframes(text_settings, self.keys), text_settings)
-        video_model = registry.make_video(self.settings, self.keys)
+            text_model = cast(KeyframeModel, self._make("keyframes", text_settings, spare))
+            self._kf_text = (text_model, text_settings)
+        video_model = cast(VideoModel, self._make("video", self.settings, spare))
         self._video_model = video_model
         self._check_clip_settings()
         from mindmovie.media import FFmpegError, check_ffmpeg
@@ -2713,7 +2737,117 @@ class Pipeline:
             raise FFmpegError(str(e)) from None
         return planner, kf_model, video_model
 
-    def _check_keys(self) -> None:
+    def _make(self, stage: _Stage, settings: Settings, spare: set[str]) -> object:
+        """`stage`'s model built with `settings` (`registry.make_*`); for a provider in
+        `spare` whose building fails (its key is not set), a `registry.Keyless` that
+        raises that very error when it is called."""
+        makers = {
+            "planner": registry.make_planner,
+            "keyframes": registry.make_keyframes,
+            "video": registry.make_video,
+        }
+        try:
+            return makers[stage](settings, self.keys)
+        except ConfigError as e:
+            provider = settings.stage_provider(stage)
+            if provider not in spare:
+                raise
+            if stage == "planner":
+                model, spec = _planner_identity(settings)[1], costs.stage_spec(settings, stage)
+            else:
+                ident = _identity(settings, stage)
+                model, spec = ident.model, ident.spec
+            made = registry.keyless(stage, settings, model, spec, e)
+            self._keyless.setdefault(provider, made)
+            return made
+
+    def _keyless_spare(self) -> set[str]:
+        """The providers whose key is not set that this render may do without: none of
+        their stages is called (`_providers_needed`), so a render that only recomposes
+        (an affirmation edited, output settings changed, the run folder moved to a
+        machine without the keys) is not refused for a key it never sends. A key that
+        is set is used as before; a key set with a flaw is refused as before. Never with
+        --fresh or --let-go, which set work aside or let it go."""
+        from mindmovie.doctor import missing_keys
+
+        keys = self.keys or Keys.from_env()
+        lacking = [k for k in missing_keys(self.settings, keys) if k["state"] == "not set"]
+        if not lacking or self._fresh or self._let_go:
+            return set()
+        needed = self._providers_needed()
+        return {k["provider"] for k in lacking if needed.isdisjoint(k["stages"])}
+
+    def _providers_needed(self) -> set[str]:
+        """The stages ("planner", "keyframes", "video") whose provider this render would
+        call, read from run.db READ-ONLY and plan.yaml, before the lock: a stage all of
+        whose steps are reused (the estimate's own checks: `outlook`) is not. Whatever is
+        not certain counts as needed: no run.db, one that cannot be read, a plan to make,
+        a step open or failed, a call whose outcome is unknown (a job to poll or settle),
+        a keyframe to download from its kept result URL. Checked again under the lock
+        (`_check_keyless`)."""
+        db = self.run_dir / "run.db"
+        try:
+            if journal_missing(db):
+                return set(_STAGES)
+            store = Store(db, read_only=True)
+        except Exception:
+            return set(_STAGES)
+        try:
+            return self._needed_in(store)
+        except Exception:  # a row, plan.yaml or file that cannot be read: not certain
+            return set(_STAGES)
+        finally:
+            store.close()
+
+    def _needed_in(self, store: Store) -> set[str]:
+        """`_providers_needed`, from `store`."""
+        needed: set[str] = set()
+        of = {"plan": "planner", "keyframe": "keyframes", "clip": "video"}
+        for r in store.ledger_rows():
+            if r["state"] not in ("billed", "refunded"):  # in flight, outcome unknown
+                stage = of.get(str(r["stage"]))
+                needed.update(_STAGES if stage is None else (stage,))
+        for st in store.steps():
+            # open, in flight, failed: made again or polled (the movie's own steps,
+            # "movie" and "segment", are the compose's: no provider)
+            if st.status != "succeeded" and st.stage in of:
+                needed.add(of[st.stage])
+        look = self.outlook(store, _planner_identity(self.settings))
+        if look.plan is None:
+            return set(_STAGES)  # a new plan: every scene made anew
+        ids = [sc.id for sc in look.plan.scenes]
+        if self._until != "plan" and (
+            look.refetched or any((sid, "keyframe") not in look.reused for sid in ids)
+        ):
+            needed.add("keyframes")
+        if self._until not in ("plan", "keyframes") and (
+            look.jobs or any(sid not in look.clips for sid in ids)
+        ):
+            needed.add("video")  # a clip to buy, or a job to poll (not in `clips`)
+        return needed
+
+    def _check_keyless(self, store: Store) -> None:
+        """Under the lock, before anything is sent or written: a provider left without
+        its key (`_keyless_spare`) that the render needs after all (plan.yaml or run.db
+        changed since they were read) stops it with the message the key check gives,
+        once for the render, not once a scene."""
+        if not self._keyless:
+            return
+        try:
+            needed = self._needed_in(store)
+        except Exception:
+            needed = set(_STAGES)
+        wanted = {
+            p: m
+            for p, m in self._keyless.items()
+            if any(self.settings.stage_provider(s) == p for s in _STAGES if s in needed)
+        }
+        if not wanted:
+            return
+        self._check_keys({p for p in self._keyless if p not in wanted})
+        next(iter(wanted.values())).refuse()
+
+    def _check_keys(self, spare: Collection[str] = ()) -> None:
         """A key that cannot be sent (not ASCII), or cannot be a key (a space or control
         character inside: `key_flaw`), is refused before any call. Two or more
         keys not set are named in one message: each provider named only its
@@ -2736,7 +2870,7 @@ class Pipeline:
                 var, *also = KEY_VARIABLES[provider]
                 names = var + (f" (or {', '.join(also)})" if also else "")
                 raise ConfigError(f"{names}: {provider}'s key {flaw} Set it again")
-        lacking = missing_keys(self.settings, keys)
+        lacking = [k for k in missing_keys(self.settings, keys) if k["provider"] not in spare]
         if len(lacking) < 2:
             return
         parts = []
@@ -3746,6 +3880,8 @@ class Pipeline:
         from mindmovie.media import FFmpegError as MediaError
 
         self._let_go = let_go
+        self._until = until
+        self._fresh = fresh
 
         try:
             # every provider is built, and ffmpeg found, before the run folder is touched:
@@ -5447,8 +5583,9 @@ class Pipeline:
         clips: dict[str, str] = {}
         same: set[str] = set()
         jobs: dict[str, str] = {}
+        refetched: set[str] = set()
         done = (
-            self._reused_steps(store, basis, restored, clips, same, jobs)
+            self._reused_steps(store, basis, restored, clips, same, jobs, refetched)
             if basis is not None
             else set()
         )
@@ -5464,6 +5601,7 @@ class Pipeline:
             frozenset(same),
             cause,
             jobs,
+            frozenset(refetched),
         )
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> tuple[str, str]:
@@ -5501,6 +5639,7 @@ class Pipeline:
         clips: dict[str, str] | None = None,
         if_same: set[str] | None = None,
         jobs: dict[str, str] | None = None,
+        refetched: set[str] | None = None,
     ) -> set[tuple[str, str]]:
         """(scene, stage) steps a render of `plan` would not pay for: the same input-key
         checks as `_keyframe` and `_clip` (a clip's key holds its keyframe's hash, so a
@@ -5508,7 +5647,8 @@ class Pipeline:
         kept/ are also added to `restored`; the sha256 of each clip reused, to `clips`; the
         scenes whose clip is reused if a free local keyframe, made again, comes out as
         the image it was made from, to `if_same` (not in the set returned: not known); the
-        job in flight no step holds that a scene's clip takes (`_unheld_job`), to `jobs`."""
+        job in flight no step holds that a scene's clip takes (`_unheld_job`), to `jobs`;
+        the scenes whose keyframe is downloaded from a kept result URL, to `refetched`."""
         restored = set() if restored is None else restored
         clips = {} if clips is None else clips
         remade: dict[str, tuple[Path, str]] = {}
@@ -5550,6 +5690,8 @@ class Pipeline:
                     for _, key, _ in self._keyframe_variants(model, sc, plan)
                 ):
                     done.add((sc.id, "keyframe"))
+                    if refetched is not None:
+                        refetched.add(sc.id)
                     continue
                 # a local keyframe of these very inputs whose file is gone or changed:
                 # painted again (free), and its clip reused only if the new image's
@@ -5628,6 +5770,7 @@ class Pipeline:
         return done
 
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
+        self._check_keyless(store)
         store.next_run_no()
         self._last_goals = store.get_meta(GOALS_META)
         # for `status`: which goals.yaml and settings the next render is compared with
@@ -5758,6 +5901,11 @@ class Pipeline:
                 board.cancel()  # a flow ended before its keyframe (Ctrl-C)
         if self._stopping:
             raise Interrupted("stopped by Ctrl-C")
+        keyless = [o for o in results.values() if isinstance(o, registry.KeyNotSet)]
+        if keyless:
+            # a provider left without its key was needed after all (`registry.Keyless`):
+            # the key check's message, once for the render, not once a scene
+            raise keyless[0]
         stopped = {k: v for k, v in results.items() if isinstance(v, BudgetExceeded)}
         if stopped:
             self._storyboard(store)

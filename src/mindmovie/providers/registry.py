@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import inspect
+from typing import Any, NoReturn
 
 from mindmovie.config import ConfigError, Keys, Settings
 from mindmovie.providers.base import KeyframeModel, Planner, VideoModel
@@ -79,6 +80,68 @@ def _load(stage: str, settings: Settings, keys: Keys | None) -> Any:
     if provider == "local":
         return cls()
     return cls.from_settings(settings, keys or Keys.from_env())
+
+
+class KeyNotSet(ConfigError):
+    """A provider's key is not set, met where the provider was to be called: raised by a
+    `Keyless` placeholder with the very message building the provider gave."""
+
+
+class Keyless:
+    """Stands in for a provider whose key is not set, built for a render that calls no such
+    provider (every step of its stages is reused: `Pipeline._providers_needed`). A person
+    who only edited an affirmation, or moved the run folder to a machine without the
+    key, was refused a render that sends nothing. It has the real model's name, model id
+    and catalog entry (a step's input key holds them: the reuse checks must see the same
+    model), and the real class's shape (what the render asks with getattr/hasattr is
+    answered alike); every call of it raises `KeyNotSet` with the missing-key message
+    the person would have got, before anything is sent: the safety net for a render
+    that needs the provider after all (plan.yaml or run.db changed since they were read)."""
+
+    def __init__(self, real: type, name: str, model: str, spec: Any, error: ConfigError) -> None:
+        self._real = real
+        self.name = name
+        self.model = model
+        self.spec = spec
+        self.error = error
+
+    def refuse(self) -> NoReturn:
+        """Raise the missing-key error: a fresh one each time (each scene's own)."""
+        raise KeyNotSet(str(self.error))
+
+    def __getattr__(self, attr: str) -> Any:
+        """The real class's attributes: its constants as they are, its methods (and
+        properties) refusing. Not the real class's: not here either (hasattr False)."""
+        if attr.startswith("_") or not hasattr(self._real, attr):
+            raise AttributeError(attr)
+        static = inspect.getattr_static(self._real, attr)
+        if isinstance(static, property):
+            self.refuse()
+        value = getattr(self._real, attr)
+        if not callable(value):
+            return value  # e.g. result_url_seconds
+        if inspect.iscoroutinefunction(value):
+
+            async def refused_async(*args: Any, **kwargs: Any) -> NoReturn:
+                self.refuse()
+
+            return refused_async
+
+        def refused(*args: Any, **kwargs: Any) -> NoReturn:
+            self.refuse()
+
+        return refused
+
+    async def aclose(self) -> None:
+        """Nothing to close: no client was made."""
+
+
+def keyless(stage: str, settings: Settings, model: str, spec: Any, error: ConfigError) -> Keyless:
+    """A `Keyless` for `stage`'s provider in `settings`, shaped as its real model class."""
+    provider = settings.stage_provider(stage)  # type: ignore[arg-type]
+    module_name, cls_name = FACTORIES[stage][provider].split(":")
+    real = getattr(importlib.import_module(module_name), cls_name)
+    return Keyless(real, provider, model, spec, error)
 
 
 def make_planner(settings: Settings, keys: Keys | None = None) -> Planner:

@@ -1,0 +1,280 @@
+"""A render that calls no provider needs no key.
+
+A run fully made (plan, keyframes and clips reused) whose affirmation was edited in
+plan.yaml, or that is rendered again to recompose, calls no provider; it was refused for
+keys it never sends (moved to another machine with the run folder, a key expired). These
+render the paid presets through the real SDKs against the simulator with the keys, then
+again with none set: nothing is sent, and a render that does need a provider is still
+refused with the usual message before anything is sent or billed (`Pipeline.
+_providers_needed`, `_keyless_spare`; `registry.Keyless` the net under it).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mindmovie.cli import app
+from mindmovie.config import ConfigError, Keys, load_settings
+from mindmovie.pipeline import Pipeline, _identity
+from mindmovie.providers import registry
+from mindmovie.providers.base import VideoRequest
+from mindmovie.store import Store
+from tests.integration.support import goals_file
+from tests.sim import media
+from tests.sim.server import SimServer
+
+#: every variable a provider's key is read from (`config.KEY_VARIABLES`)
+KEY_VARS = (
+    "ANTHROPIC_API_KEY",
+    "ARK_API_KEY",
+    "BYTEPLUS_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+)
+WITH_KEYS = {"ANTHROPIC_API_KEY": "sk-ant", "ARK_API_KEY": "ark", "GEMINI_API_KEY": "g"}
+
+
+def _config(tmp: Path, sim: SimServer, preset: str) -> Path:
+    cfg = tmp / f"{preset}.yaml"
+    cfg.write_text(
+        f"preset: {preset}\n"
+        "output: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 4}\n"
+        "compose: {crossfade: 0.5, title_seconds: 1.0, closing_seconds: 1.0, quality: draft}\n"
+        "providers:\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05,"
+        " poll_max_interval: 0.2, job_deadline: 60}\n"
+        f"  google: {{base_url: '{sim.base_url}', poll_interval: 0.05,"
+        " poll_max_interval: 0.2, job_deadline: 60}\n"
+    )
+    return cfg
+
+
+@pytest.fixture
+def no_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No key in the environment, and no ./.env to supply one (`config.process_env`)."""
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert not (tmp_path / ".env").exists()
+    assert Keys.from_env() == Keys()
+
+
+def _render(goals: Path, cfg: Path, run: Path, env: dict[str, str]) -> Any:
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes"]
+    return CliRunner().invoke(app, args, env=env)
+
+
+def _made(
+    sim: SimServer, tmp_path: Path, preset: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Path, Path]:
+    """A run of `preset` rendered to its movie with the keys: (goals, config, run). The
+    simulator tints each image by its arrival (it tints by seed, which every scene
+    shares): a keyframe bought again is another image, and its clip is bought again."""
+    png, order = media.png, itertools.count()
+    monkeypatch.setattr(media, "png", lambda w, h, variant=0: png(w, h, next(order)))
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg = _config(tmp_path, sim, preset)
+    run = tmp_path / "run"
+    r = _render(goals, cfg, run, WITH_KEYS)
+    assert r.exit_code == 0, r.output
+    assert (run / "movie.mp4").is_file()
+    return goals, cfg, run
+
+
+def _edit_scene(run: Path, field: str, text: str, index: int = 0) -> str:
+    """Edit one scene's `field` in plan.yaml, as a person does: its scene id."""
+    path = run / "plan.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["scenes"][index][field] = text
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return str(data["scenes"][index]["id"])
+
+
+def _steps(run: Path) -> dict[tuple[str, str], tuple[str, int, str | None]]:
+    """Each keyframe and clip step: (status, attempts, input key)."""
+    store = Store(run / "run.db", read_only=True)
+    try:
+        return {
+            (st.scene_id, st.stage): (st.status, st.attempts, st.input_key)
+            for st in store.steps()
+            if st.stage in ("keyframe", "clip", "plan")
+        }
+    finally:
+        store.close()
+
+
+def _ledger(run: Path) -> list[tuple[Any, ...]]:
+    store = Store(run / "run.db", read_only=True)
+    try:
+        return [(r["id"], r["stage"], r["scene_id"], r["state"]) for r in store.ledger_rows()]
+    finally:
+        store.close()
+
+
+def _movie_key(run: Path) -> str | None:
+    store = Store(run / "run.db", read_only=True)
+    try:
+        st = store.get("_movie", "movie")
+        return None if st is None else st.input_key
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("preset", ["byteplus", "google"])
+def test_an_affirmation_edited_renders_again_with_no_key_set(
+    preset: str, sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    goals, cfg, run = _made(sim, tmp_path, preset, monkeypatch)
+    steps, ledger, movie_key = _steps(run), _ledger(run), _movie_key(run)
+    movie = (run / "movie.mp4").read_bytes()
+    _edit_scene(run, "affirmation", "I am calm and brave")
+    sent = len(sim.requests())
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./.env supplies one
+    r = _render(goals, cfg, run, {})
+    assert r.exit_code == 0, r.output
+    assert "API_KEY" not in r.output, r.output
+    assert len(sim.requests()) == sent  # nothing sent: no poll, no plan, no image, no job
+    assert _steps(run) == steps and _ledger(run) == ledger  # nothing made or billed again
+    # the movie is composed anew, with the new text (the movie's key holds each scene's)
+    assert _movie_key(run) != movie_key
+    assert (run / "movie.mp4").read_bytes() != movie
+    assert "I am calm and brave" in (run / "storyboard.html").read_text()
+    # and again, with nothing changed: free, no key
+    r = _render(goals, cfg, run, {})
+    assert r.exit_code == 0, r.output
+    assert len(sim.requests()) == sent
+
+
+def test_a_render_that_needs_a_provider_is_refused_with_its_key_named_and_resumes(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_keys: None
+) -> None:
+    """An image_prompt edited: that scene's keyframe and clip are bought again, so the
+    byteplus key is needed, and named (the planner's is not: its plan is reused); nothing
+    is sent or billed. Once the key is set, the render goes on from where the run was."""
+    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    steps, ledger = _steps(run), _ledger(run)
+    edited = _edit_scene(run, "image_prompt", "a lighthouse at dawn, cinematic")
+    sent = len(sim.requests())
+    r = _render(goals, cfg, run, {})
+    assert r.exit_code == 2, r.output
+    assert "ARK_API_KEY (or BYTEPLUS_API_KEY) is not set" in r.output, r.output
+    assert "ANTHROPIC_API_KEY" not in r.output, r.output  # the plan is reused: not needed
+    assert len(sim.requests()) == sent
+    assert _steps(run) == steps and _ledger(run) == ledger
+    # a clip gone is a clip to buy: the key is needed
+    (run / "scenes" / edited / "clip.mp4").unlink()
+    r = _render(goals, cfg, run, {})
+    assert r.exit_code == 2 and "ARK_API_KEY" in r.output, r.output
+    assert len(sim.requests()) == sent
+    # with the key: only the edited scene is bought again, the others reused as they were
+    images, jobs = sim.stats()["totals"]["images"], sim.stats()["totals"]["jobs_created"]
+    r = _render(goals, cfg, run, WITH_KEYS)
+    assert r.exit_code == 0, r.output
+    totals = sim.stats()["totals"]
+    assert (totals["images"], totals["jobs_created"]) == (images + 1, jobs + 1)
+    after = _steps(run)
+    for (sid, stage), was in steps.items():
+        if sid not in (edited, "_run"):
+            assert after[(sid, stage)] == was, (sid, stage)
+    assert after[(edited, "keyframe")][0] == after[(edited, "clip")][0] == "succeeded"
+
+
+def test_the_need_found_after_the_check_stops_the_render_before_any_call(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_keys: None
+) -> None:
+    """plan.yaml edited between the read before the lock and the render under it (the
+    read's answer stale): the render stops under the lock with the key's message, once,
+    before anything is sent, written or billed."""
+    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    steps, ledger = _steps(run), _ledger(run)
+    sent = len(sim.requests())
+    lock = Pipeline._lock_run_dir
+
+    def edit_once_locked(self: Pipeline, held: Any) -> None:
+        lock(self, held)
+        if not (run / "edited").exists():
+            (run / "edited").touch()
+            _edit_scene(run, "image_prompt", "a lighthouse at dawn, cinematic", index=1)
+
+    monkeypatch.setattr(Pipeline, "_lock_run_dir", edit_once_locked)
+    r = _render(goals, cfg, run, {})
+    assert r.exit_code == 2, r.output
+    assert r.output.count("ARK_API_KEY (or BYTEPLUS_API_KEY) is not set") == 1, r.output
+    assert len(sim.requests()) == sent
+    assert _steps(run) == steps and _ledger(run) == ledger
+    monkeypatch.setattr(Pipeline, "_lock_run_dir", lock)
+    images, jobs = sim.stats()["totals"]["images"], sim.stats()["totals"]["jobs_created"]
+    r = _render(goals, cfg, run, WITH_KEYS)
+    assert r.exit_code == 0, r.output
+    totals = sim.stats()["totals"]
+    assert (totals["images"], totals["jobs_created"]) == (images + 1, jobs + 1)
+
+
+def test_the_placeholder_refuses_every_call_before_anything_is_paid(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_keys: None
+) -> None:
+    """The net under the check: told wrongly that no provider is needed (both before and
+    under the lock), the render meets the placeholder at the first paid call, which it
+    refuses before a ledger row is made: one message for the render, not one a scene;
+    nothing sent or billed, no finished step touched; resumed with the key, the scenes
+    are bought once each."""
+    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    steps, ledger = _steps(run), _ledger(run)
+    edited = {
+        _edit_scene(run, "image_prompt", "a lighthouse at dawn, cinematic", index=0),
+        _edit_scene(run, "image_prompt", "a harbour at noon, cinematic", index=2),
+    }
+    sent = len(sim.requests())
+    needed_in = Pipeline._needed_in
+    monkeypatch.setattr(Pipeline, "_needed_in", lambda self, store: set())
+    r = _render(goals, cfg, run, {})
+    assert r.exit_code == 2, r.output
+    assert r.output.count("ARK_API_KEY (or BYTEPLUS_API_KEY) is not set") == 1, r.output
+    assert len(sim.requests()) == sent
+    assert _ledger(run) == ledger
+    after = _steps(run)
+    for (sid, stage), was in steps.items():
+        if sid not in edited:
+            assert after[(sid, stage)] == was, (sid, stage)
+    monkeypatch.setattr(Pipeline, "_needed_in", needed_in)
+    images, jobs = sim.stats()["totals"]["images"], sim.stats()["totals"]["jobs_created"]
+    r = _render(goals, cfg, run, WITH_KEYS)
+    assert r.exit_code == 0, r.output
+    totals = sim.stats()["totals"]
+    assert (totals["images"], totals["jobs_created"]) == (images + 2, jobs + 2)
+
+
+async def test_the_placeholder_raises_the_key_check_s_own_error(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Each call of a `Keyless`, and the origin of its provider's jobs (which without
+    the key would differ from every job's: kept aside, bought again), raise the message
+    building the provider gave; it has the real class's shape."""
+    goals = goals_file(tmp_path, sim)
+    settings = load_settings(overrides={"preset": "byteplus"}, env={})
+    with pytest.raises(ConfigError) as built:
+        registry.make_video(settings, Keys())
+    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=Keys())
+    model = pipe._make("video", settings, {"byteplus"})
+    assert isinstance(model, registry.Keyless)
+    assert (model.name, model.model) == ("byteplus", _identity(settings, "video").model)
+    assert hasattr(model, "find_pending") and not hasattr(model, "no_such_method")
+    req = VideoRequest("s1", "p", tmp_path / "k.png", 4, 320, 180, 12, 1)
+    for call in (model.submit(req), model.poll("job-1")):
+        with pytest.raises(registry.KeyNotSet) as e:
+            await call
+        assert str(e.value) == str(built.value)
+    with pytest.raises(registry.KeyNotSet):
+        pipe._origin("byteplus", "00")
+    await model.aclose()  # nothing to close
