@@ -12,6 +12,8 @@ _providers_needed`, `_keyless_spare`; `registry.Keyless` the net under it).
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from mindmovie.pipeline import Pipeline, _identity
 from mindmovie.providers import registry
 from mindmovie.providers.base import VideoRequest
 from mindmovie.store import Store
+from tests import mindmovie_fork
 from tests.integration.support import goals_file
 from tests.sim import media
 from tests.sim.server import SimServer
@@ -278,3 +281,36 @@ async def test_the_placeholder_raises_the_key_check_s_own_error(
     with pytest.raises(registry.KeyNotSet):
         pipe._origin("byteplus", "00")
     await model.aclose()  # nothing to close
+
+
+def test_a_job_still_to_settle_needs_the_key_though_every_clip_is_reused(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip job in flight that no scene uses any more (a motion_prompt edited, the
+    render killed while it polled, the edit undone: the old clip comes back from kept/)
+    is polled and settled by the next render: the key is needed, though every step is
+    reused. Refused with nothing sent; with the key, the job is settled, not made again."""
+    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    plan_text = (run / "plan.yaml").read_text()
+    _edit_scene(run, "motion_prompt", "the camera rises slowly over the sea")
+    drop = ("MINDMOVIE_", "ANTHROPIC_", "ARK_", "GEMINI_", "GOOGLE_", "BYTEPLUS_")
+    bare = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
+    sim.min_polls = 2  # the first poll sees the job running: killed mid-job
+    env = {**bare, **WITH_KEYS, "MINDMOVIE_KILL_AT": "poll"}
+    r = mindmovie_fork.run(args, env=env, cwd=tmp_path, timeout=120)
+    assert r.returncode == -signal.SIGKILL, (r.stdout, r.stderr)
+    jobs = sim.stats()["totals"]["jobs_created"]
+    assert jobs == 5  # the edited scene's new job, in flight
+    (run / "plan.yaml").write_text(plan_text)  # the edit undone
+    steps, ledger, sent = _steps(run), _ledger(run), len(sim.requests())
+    assert any(row[3] == "committed" for row in ledger), ledger
+    r = mindmovie_fork.run(args, env=bare, cwd=tmp_path, timeout=120)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.startswith("error: ARK_API_KEY (or BYTEPLUS_API_KEY) is not set"), r.stderr
+    assert len(sim.requests()) == sent  # not even a poll
+    assert _steps(run) == steps and _ledger(run) == ledger
+    r = mindmovie_fork.run(args, env={**bare, **WITH_KEYS}, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert sim.stats()["totals"]["jobs_created"] == jobs  # settled, not made again
+    assert all(row[3] != "committed" for row in _ledger(run)), _ledger(run)
