@@ -684,6 +684,16 @@ def status(
         from mindmovie.doctor import missing_keys
 
         lacking = missing_keys(settings, Keys.from_env())
+        # a key not set that the next render does not ask for: none of its stages is
+        # called (every step reused, `Pipeline._keyless_spare`); a key set with a flaw is
+        # refused whatever the render calls
+        needed = info["inputs"].get("stages_needed")
+        for key in lacking:
+            key["needed"] = (
+                key["state"] != "not set"
+                or needed is None
+                or not set(needed).isdisjoint(key["stages"])
+            )
     info["missing_keys"] = lacking
     # a mistake the render stops on: the run is shown all the same, then the render's own
     # error line and exit code (2), so a script sees what `render` would say
@@ -907,6 +917,13 @@ def status(
             _say(
                 f"key: {names} is set but unusable ({whose}): it {key['why']} The next "
                 "render refuses to start until it is set again",
+                markup=False,
+            )
+            continue
+        if not key["needed"]:
+            _say(
+                f"key: {names} is not set: {whose}; the next render calls none of them "
+                "(every step is reused), so it does not need it",
                 markup=False,
             )
             continue

@@ -6367,6 +6367,15 @@ def unfindable_notes(store: Store, est: costs.RunEstimate) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def stages_needed_for(goals_path: Path, settings: Settings, run_dir: Path) -> set[str]:
+    """`mindmovie status`: the stages ("planner", "keyframes", "video") whose provider a
+    render of goals_path with these settings into run_dir would call
+    (`Pipeline._providers_needed`, the render's own test). A key not set whose stages are
+    none of them is not asked for; status said "the next render refuses to start until
+    it is set" of a run that only recomposes. Reads only."""
+    return Pipeline(goals_path, settings, out=run_dir)._providers_needed()
+
+
 def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:
     """`mindmovie status`: what a render of goals_path with these settings into run_dir
     would reuse. Reads only: no lock, no provider, nothing written. Settings `render`

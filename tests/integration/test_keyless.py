@@ -12,6 +12,7 @@ _providers_needed`, `_keyless_spare`; `registry.Keyless` the net under it).
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 from pathlib import Path
@@ -123,6 +124,25 @@ def _ledger(run: Path) -> list[tuple[Any, ...]]:
         store.close()
 
 
+def _key_lines(cfg: Path, run: Path) -> dict[str, tuple[bool, str]]:
+    """`status`'s word on each key not set: variable -> (needed in --json, what its line
+    says the next render does). It said "refuses to start until it is set" of a run
+    whose next render only recomposes (`stages_needed_for`)."""
+    args = ["status", str(run), "-c", str(cfg)]
+    shown = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+    assert shown.exit_code == 0, shown.output
+    as_json = CliRunner().invoke(app, [*args, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    needed = {k["variable"]: k["needed"] for k in json.loads(as_json.output)["missing_keys"]}
+    said = {}
+    for line in shown.output.splitlines():
+        if line.startswith("key: "):
+            var = line.split()[1]
+            said[var] = (needed.pop(var), line.rsplit("; ", 1)[1])
+    assert not needed, needed  # each key of the JSON has its line
+    return {var: (need, text.split(" (")[0].split(",")[0]) for var, (need, text) in said.items()}
+
+
 def _movie_key(run: Path) -> str | None:
     store = Store(run / "run.db", read_only=True)
     try:
@@ -167,7 +187,16 @@ def test_a_render_that_needs_a_provider_is_refused_with_its_key_named_and_resume
     is sent or billed. Once the key is set, the render goes on from where the run was."""
     goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
     steps, ledger = _steps(run), _ledger(run)
+    # status says what the next render asks for: nothing yet, so neither key
+    assert _key_lines(cfg, run) == {
+        "ANTHROPIC_API_KEY": (False, "the next render calls none of them"),
+        "ARK_API_KEY": (False, "the next render calls none of them"),
+    }
     edited = _edit_scene(run, "image_prompt", "a lighthouse at dawn, cinematic")
+    assert _key_lines(cfg, run) == {
+        "ANTHROPIC_API_KEY": (False, "the next render calls none of them"),
+        "ARK_API_KEY": (True, "the next render refuses to start until it is set"),
+    }
     sent = len(sim.requests())
     r = _render(goals, cfg, run, {})
     assert r.exit_code == 2, r.output
