@@ -63,10 +63,14 @@ def _path(given: str) -> Path:
     """A path given on the command line; an empty one refused: Path("") is ".", so an
     unset variable (`--out "$OUT"`) was taken for the current folder and the error named
     '.', which was never typed (`render ""`: ".: is a folder, not a file"), or a run
-    was written into the current folder."""
+    was written into the current folder. A leading `~` is the home folder, as in
+    `output_dir` and goals.yaml's paths: the shell leaves it as typed in `--out=~/movies`
+    (and in quotes), and the run went into a folder named `~` in the current one."""
     if given == "":
         raise typer.BadParameter("is empty (an unset variable?); give a path")
-    return Path(given)
+    from mindmovie.fsutil import expanded
+
+    return expanded(given)
 
 
 ConfigOpt = Annotated[

@@ -1172,7 +1172,10 @@ def _config_path(given: Path | None, env: dict[str, str]) -> Path | None:
     if given is not None:
         return given
     if env.get("MINDMOVIE_CONFIG"):
-        return Path(env["MINDMOVIE_CONFIG"])
+        from mindmovie.fsutil import expanded
+
+        # `~` is the home folder here too: a shell leaves it as written in quotes
+        return expanded(env["MINDMOVIE_CONFIG"])
     if os.path.lexists("config.yaml"):
         # not only a file: a folder of that name (docker makes one for a bind mount of
         # a missing file) or a dangling link was skipped silently, its settings (the

@@ -1886,3 +1886,45 @@ def test_an_empty_path_is_refused_not_taken_for_the_current_folder(
     assert lines[0].startswith(f"error: mindmovie {args[0]}: Invalid value for {name}: "), lines
     assert "is empty (an unset variable?); give a path" in lines[0], lines
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    "args, env, run",
+    [
+        (["plan", "goals.yaml", "--out=~/run"], {}, "run"),
+        (["plan", "~/goals.yaml", "-o", "~/run"], {}, "run"),
+        (["plan", "goals.yaml", "--config=~/c.yaml"], {}, "my-dream-life"),
+        (["plan", "goals.yaml"], {"MINDMOVIE_CONFIG": "~/c.yaml"}, "my-dream-life"),
+    ],
+)
+def test_a_path_given_with_a_tilde_is_in_the_home_folder(
+    args: list[str],
+    env: dict[str, str],
+    run: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The shell leaves `~` as typed in `--out=~/run` (and in quotes, and in a variable
+    set in quotes): the run went into a folder named `~` in the current one (and a
+    config or goals.yaml so named was "not found"), where output_dir and goals.yaml's
+    photos take `~` for the home folder."""
+    from mindmovie import cli
+    from mindmovie.init_goals import write_template
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    write_template(work)
+    write_template(home)
+    # the config puts runs in the home folder: read, the plan lands there
+    (home / "c.yaml").write_text(f"output_dir: {home}\n", encoding="utf-8")
+    monkeypatch.chdir(work)
+    monkeypatch.setattr("sys.argv", ["mindmovie", *args])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code in (0, None)
+    plans = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("plan.yaml"))
+    assert plans == [f"home/{run}/plan.yaml"]
