@@ -450,6 +450,32 @@ def test_cli_init_guided_at_the_end_of_its_input_leaves_nothing(tmp_path: Path) 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_cli_init_guided_from_a_pipe_shows_each_answer_on_its_question_s_line(
+    tmp_path: Path,
+) -> None:
+    """Answers read from a pipe or a file (`init --guided < answers.txt`) are not echoed
+    by a terminal: every question ran into the next on one line, and no answer was
+    shown. Each is now printed after its question, which ends the line."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    typed = "\n".join(["Title", "career", "Lead a kind team", "", "", "", "", "Thanks"]) + "\n"
+    r = CliRunner().invoke(app, ["init", "--guided", str(tmp_path / "g")], input=typed)
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    for line in (
+        "Title of your movie (My Dream Life): Title",
+        "Goal 1: category (a word from the list, or your own): career",
+        "[career] Your vision, in one line: Lead a kind team",
+        "[career] How does it feel? (optional): ",
+        "Goal 2: category (a word from the list, or your own); Enter when done: ",
+        "Closing line (optional): Thanks",
+    ):
+        assert line in lines, r.output
+    assert load_goals(tmp_path / "g" / "goals.yaml").closing == "Thanks"
+
+
 def test_cli_init_guided_ends_the_question_line_when_input_ends_on_a_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
