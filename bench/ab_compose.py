@@ -7,7 +7,7 @@ per-round ratios is the figure. Use it to decide whether a change to src/mindmov
 is worth keeping before running the full bench:
 
     git worktree add /tmp/base HEAD~1
-    /work/venv/bin/python bench/ab_compose.py /tmp/base . --n 6 --rounds 12
+    python bench/ab_compose.py /tmp/base . --n 6 --rounds 12
 
 Prints each run's wall and CPU time, then the B/A medians.
 """

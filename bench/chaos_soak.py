@@ -8,7 +8,7 @@ exactly one video job per scene, each paid step billed exactly once, every other
 call left committed (unknown outcome) and reported. Every schedule's seed is printed;
 replay one with `CHAOS_SEED=<seed> pytest tests/integration/test_chaos.py`.
 
-    /work/venv/bin/python bench/chaos_soak.py --cycles 200 --seed 1000
+    python bench/chaos_soak.py --cycles 200 --seed 1000
 """
 
 from __future__ import annotations

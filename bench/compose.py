@@ -14,9 +14,9 @@ re-encode, with ratios against the targets. Then the incremental case: recompose
 changing one affirmation out of 12. `--parts` picks what runs (the moviepy engine alone
 takes minutes).
 
-    /work/venv/bin/python bench/compose.py --n 6 24                 # everything
-    /work/venv/bin/python bench/compose.py --parts engines incremental
-    /work/venv/bin/python bench/compose.py --parts scaling --n 6    # no moviepy
+    python bench/compose.py --n 6 24                 # everything
+    python bench/compose.py --parts engines incremental
+    python bench/compose.py --parts scaling --n 6    # no moviepy
 """
 
 from __future__ import annotations

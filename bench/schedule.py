@@ -14,8 +14,8 @@ planner) runs against an in-process SimServer: image requests are delayed K s by
 "delay" fault on /images/generations (count=None), video jobs take V s (job_seconds).
 Measured = wall time from the start of the keyframe stage to the last clip on disk.
 
-    /work/venv/bin/python bench/schedule.py                       # the default scenarios
-    /work/venv/bin/python bench/schedule.py --n 10 --c 3 --k 0.5 --v 2 --repeat 3
+    python bench/schedule.py                       # the default scenarios
+    python bench/schedule.py --n 10 --c 3 --k 0.5 --v 2 --repeat 3
 """
 
 from __future__ import annotations

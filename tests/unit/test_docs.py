@@ -310,10 +310,15 @@ def test_the_repository_paths_the_docs_name_exist(doc: str) -> None:
 
 def test_the_bench_run_lines_use_each_scripts_own_options() -> None:
     """bench/README's command lines (its indented blocks: how to run) give each bench
-    script only options it defines."""
+    script only options it defines, run by `python` (the virtual environment's, as the
+    README installs it), never one machine's own path: `/work/venv/bin/python` is not
+    there in anyone's clone. The scripts' own usage lines too."""
     text = (REPO / "bench" / "README.md").read_text(encoding="utf-8")
     lines = re.findall(r"^    \S*python (bench/\w+\.py)(.*)$", text, flags=re.M)
     assert len(lines) >= 5
+    for doc in [REPO / "bench" / "README.md", *sorted((REPO / "bench").glob("*.py"))]:
+        shown = re.findall(r"^    (\S*python) bench/", doc.read_text(encoding="utf-8"), flags=re.M)
+        assert set(shown) <= {"python"}, f"{doc.name} runs the bench with {set(shown)}"
     wrong = []
     for script, args in lines:
         source = (REPO / script).read_text(encoding="utf-8")
