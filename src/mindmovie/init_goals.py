@@ -297,7 +297,10 @@ def _rich_ask(console: Console) -> Ask:
                 # answers read from a file or a pipe are not echoed as typed ones are:
                 # each question ran into the next on one line ("...(My Dream Life): Goal
                 # 1: category ...: [health] Your vision..."), no answer shown
-                console.print(answer, markup=False, highlight=False, soft_wrap=True)
+                # (what is not text, an ESC or a stray byte, shown as such, not sent
+                # to a terminal as part of an escape code)
+                shown = _NOT_TEXT.sub("\N{REPLACEMENT CHARACTER}", answer)
+                console.print(shown, markup=False, highlight=False, soft_wrap=True)
             # a byte that is not UTF-8 arrives as a lone surrogate (written to goals.yaml
             # it would not load); a key that is not a letter as a control character
             if not _NOT_TEXT.search(answer):

@@ -460,11 +460,14 @@ def test_cli_init_guided_from_a_pipe_shows_each_answer_on_its_question_s_line(
 
     from mindmovie.cli import app
 
-    typed = "\n".join(["Title", "career", "Lead a kind team", "", "", "", "", "Thanks"]) + "\n"
+    answers = ["Tilte\x1b[D\x1b[D", "Title", "career", "Lead a kind team", "", "", "", "", "Thanks"]
+    typed = "\n".join(answers) + "\n"
     r = CliRunner().invoke(app, ["init", "--guided", str(tmp_path / "g")], input=typed)
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
+    assert "\x1b" not in r.output  # an answer's escape code is shown, not sent to a terminal
     for line in (
+        "Title of your movie (My Dream Life): Tilte\ufffd[D\ufffd[D",
         "Title of your movie (My Dream Life): Title",
         "Goal 1: category (a word from the list, or your own): career",
         "[career] Your vision, in one line: Lead a kind team",
