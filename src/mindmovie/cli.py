@@ -434,6 +434,7 @@ def render(
             "--until",
             help="Stop after a stage: plan, keyframes, clips or movie (default). "
             "Review keyframes before paying for video, then render again to continue.",
+            show_default=False,  # said in the help: "[default: movie]" said it twice
         ),
     ] = "movie",
     yes: Annotated[
@@ -1124,7 +1125,10 @@ def init(
     directory: Annotated[
         Path,
         typer.Argument(
-            help="Where to write goals.yaml (default: here).", metavar="DIR", parser=_path
+            help="Where to write goals.yaml (default: here).",
+            metavar="DIR",
+            parser=_path,
+            show_default=False,  # "(default: here). [default: .]" said it twice
         ),
     ] = Path("."),
     guided: Annotated[

@@ -721,6 +721,17 @@ def test_help_at_40_columns_cuts_no_option_nor_its_help(
         assert "local (default), byteplus, google." in " ".join(text.split()), text
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_says_each_default_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any, command: str
+) -> None:
+    """A default the help text gives in words was said again by typer: `init`'s DIR
+    "Where to write goals.yaml (default: here). [default: .]", `render --until`'s
+    "... or movie (default). ... [default: movie]"."""
+    text = " ".join(_help(monkeypatch, capsys, [command], 80).split())
+    assert "[default:" not in text, text
+
+
 def test_help_at_80_columns_is_as_it_was(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     """The boxed rich help from 60 columns up (the narrow help does not leak into it)."""
     text = _help(monkeypatch, capsys, ["render"], 80)
