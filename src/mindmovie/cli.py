@@ -1248,6 +1248,7 @@ def main() -> None:
     # the terminal (click's own floor of 50 columns overflowed a 40-column one)
     columns = shutil.get_terminal_size().columns
     narrow = columns < NARROW_HELP
+    _flags_without_type()
     app.rich_markup_mode = None if narrow else "rich"
     width = {"terminal_width": max(columns - 2, 20)} if narrow else {}
     try:
@@ -1264,6 +1265,25 @@ def main() -> None:
         err.print("Aborted!", markup=False, highlight=False)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _flags_without_type() -> None:
+    """typer (0.29) shows a flag's type in the boxed help as for a value, `--yes -y
+    <bool>` (even `--help <bool>`), so a person typed `--yes true` and was told "Got
+    unexpected extra argument(s) (true)": a flag takes no value, so none is shown.
+    Values keep theirs (`--fps <int>`). Through typer's own hook, when it has it."""
+    import typer.core
+
+    option = getattr(typer.core, "TyperOption", None)
+    shown = getattr(option, "display_type_rich", None)
+    if option is None or shown is None or getattr(shown, "_mindmovie", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    display_type_rich._mindmovie = True  # type: ignore[attr-defined]
+    option.display_type_rich = display_type_rich
 
 
 def _command_path_from_argv() -> str | None:

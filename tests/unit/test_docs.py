@@ -736,3 +736,17 @@ def test_help_at_80_columns_is_as_it_was(monkeypatch: pytest.MonkeyPatch, capsys
     """The boxed rich help from 60 columns up (the narrow help does not leak into it)."""
     text = _help(monkeypatch, capsys, ["render"], 80)
     assert "╭─ Options" in text and "--resolution" in text, text
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_shows_no_type_for_a_flag(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any, command: str
+) -> None:
+    """typer 0.29 gave a flag a value's type in the boxed help (`--yes -y <bool>`, even
+    `--help <bool>`), and `--yes true` was then refused as an extra argument. A flag
+    shows none; an option that takes a value keeps its type."""
+    text = _help(monkeypatch, capsys, [command], 120)
+    assert "<bool>" not in text, text
+    assert "--help" in text, text
+    if command == "render":
+        assert "<int>" in text, text  # --fps
