@@ -2849,15 +2849,17 @@ class Pipeline:
 
     def _check_keys(self, spare: Collection[str] = ()) -> None:
         """A key that cannot be sent (not ASCII), or cannot be a key (a space or control
-        character inside: `key_flaw`), is refused before any call. Two or more
-        keys not set are named in one message: each provider named only its
-        own, so a person with none set (the byteplus preset) learnt ANTHROPIC_API_KEY, set
-        it, rendered again and only then learnt ARK_API_KEY. One key not set is named by
+        character inside: `key_flaw`), is refused before any call, with any key not set
+        named in the same message. Two or more keys not set are named in one message:
+        each provider named only its own, so a person with none set (the byteplus
+        preset) learnt ANTHROPIC_API_KEY, set it, rendered again and only then learnt
+        ARK_API_KEY. One key not set is named by
         its provider, as before (its message says what it is needed for)."""
         from mindmovie.config import KEY_VARIABLES
         from mindmovie.doctor import key_flaw, missing_keys
 
         keys = self.keys or Keys.from_env()
+        flawed: list[str] = []
         for provider in sorted(self.settings.key_providers()):
             key = getattr(keys, provider, None)
             flaw = key_flaw(key.get_secret_value()) if key is not None else None
@@ -2869,18 +2871,25 @@ class Pipeline:
                 # went to the provider, whose 401 came after the plan was paid for
                 var, *also = KEY_VARIABLES[provider]
                 names = var + (f" (or {', '.join(also)})" if also else "")
-                raise ConfigError(f"{names}: {provider}'s key {flaw} Set it again")
+                flawed.append(f"{names}: {provider}'s key {flaw} Set it again")
         lacking = [k for k in missing_keys(self.settings, keys) if k["provider"] not in spare]
-        if len(lacking) < 2:
-            return
         parts = []
         for key in lacking:
+            if key["state"] != "not set":
+                continue  # (set with a flaw: in `flawed`)
             var, *also = key["variables"]
             names = var + (f" (or {', '.join(also)})" if also else "")
             parts.append(
                 f"{names} ({key['provider']}'s key, needed by {key['needed_by']} for "
                 f"{' and '.join(key['stages'])})"
             )
+        if flawed:
+            # a key not set beside it was named only once this one was set again: one
+            # more render to learn of it
+            also_unset = f"; and not set: {'; '.join(parts)}" if parts else ""
+            raise ConfigError("; ".join(flawed) + also_unset)
+        if len(lacking) < 2:
+            return
         # a stage's own provider outlasts the preset: with `video.provider: byteplus`,
         # "choose the local preset, which needs none" sent the person to --preset local,
         # which still needed ARK_API_KEY

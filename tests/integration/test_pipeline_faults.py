@@ -3246,6 +3246,29 @@ async def test_a_key_with_a_space_or_control_character_inside_is_refused_before_
     assert sim.requests() == []
 
 
+async def test_a_key_with_a_flaw_and_another_not_set_are_named_together(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """ANTHROPIC_API_KEY set with a space inside and ARK_API_KEY not set (the byteplus
+    preset): only the flawed key was named; once it was set again, the next render
+    named the other (seen by the new-user audit). Both are named in one message, never
+    a key's value, and nothing is sent."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import ConfigError, Keys
+
+    goals = goals_file(tmp_path, sim)
+    keys = Keys(anthropic=SecretStr("sk-ant-5ecret x"))
+    s = settings_for("byteplus", sim)
+    with pytest.raises(ConfigError) as e:
+        await Pipeline(goals, s, out=tmp_path / "run", keys=keys).run()
+    msg = str(e.value)
+    assert msg.startswith("ANTHROPIC_API_KEY: anthropic's key holds a space, tab, "), msg
+    assert "; and not set: ARK_API_KEY (or BYTEPLUS_API_KEY) (byteplus's key, needed by " in msg
+    assert "5ecret" not in msg
+    assert sim.requests() == []
+
+
 async def _two_scenes_one_clip_kept(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Path, Any, Path, str, str]:
