@@ -738,6 +738,8 @@ def status(
         """The step's state; for a finished step whose file is gone or not the one made,
         the file's ("missing", "changed"): "done" there read as if nothing were to redo."""
         state = row.get(stage, "-")
+        if state == "failed" and stage in row.get("stopped", {}):
+            return "stopped"  # by the budget or Ctrl-C: the error line says which
         file = row.get("files", {}).get(stage)
         if state == "succeeded" and file not in (None, "ok"):
             return str(file)

@@ -301,6 +301,10 @@ def collect_status(
         row["attempts"] = max(row["attempts"], st.attempts)
         if st.error:
             row["error"] = f"{st.stage}: {st.error}"
+        if st.error_kind in ("budget", "interrupted") and st.status == "failed":
+            # stopped by the budget or Ctrl-C, most not even started: "failed" read as if
+            # the provider had refused them (`status --json` keeps the journal's status)
+            row.setdefault("stopped", {})[st.stage] = st.error_kind
         if st.error_kind == "result_gone" and st.status == "failed":
             # its paid result can no longer be downloaded: bought again, not retried
             row.setdefault("gone", {})[st.stage] = _detail_record(st.detail, "result_gone")

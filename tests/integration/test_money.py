@@ -109,6 +109,14 @@ async def test_budget_for_four_of_ten_scenes_bills_exactly_four(
     assert "6 scene(s) left" in msg and "bigger --budget" in msg
     assert sim.stats()["totals"]["jobs_created"] == 4
     assert len(list(run.glob("scenes/*/clip.mp4"))) == 4
+    # status's table says the six clips were stopped, not "failed" as if refused (its
+    # error lines say by what: "budget $... reached")
+    table = CliRunner().invoke(app, ["status", str(run)], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    rows = [line.split() for line in table.output.splitlines()]
+    clips = [r[2] for r in rows if r and r[0].endswith("-growth-1")]
+    assert sorted(clips) == ["done"] * 4 + ["stopped"] * 6, table.output
+    assert table.output.count("budget $") == 6, table.output
 
     # a bigger budget finishes the movie, with no job created twice
     res = await Pipeline(goals, settings, out=run, keys=KEYS, budget=20 * per_clip).run()
