@@ -1113,6 +1113,21 @@ def recorded_origin_changes(
     return origin_changes(then, now, made[1])
 
 
+def _looked_for_after_refund(r: Mapping[str, Any], provider: str, now: float) -> bool:
+    """A clip create of `provider` whose answer was lost, refunded with no job listed,
+    whose job the render still looks for in the provider's job list
+    (`Pipeline._find_jobs_made_after_refund`, within LATE_JOB_HORIZON): a call to the
+    provider, so its key is needed (`Pipeline._needed_in`)."""
+    return (
+        r["stage"] == "clip"
+        and r["provider"] == provider
+        and r["state"] == "refunded"
+        and not r["remote_id"]
+        and isinstance((r.get("usage") or {}).get("lost"), dict)
+        and now - _lost_sent_at(r) < LATE_JOB_HORIZON
+    )
+
+
 def _carried_on(r: Mapping[str, Any]) -> bool:
     """Is ledger row `r`, of the run `render --fresh` sets aside, a clip job still in
     flight that the new run carries (`Pipeline._carry_fresh_jobs`) and whose hold it
@@ -2783,7 +2798,8 @@ class Pipeline:
         whose steps are reused (the estimate's own checks: `outlook`) is not. Whatever is
         not certain counts as needed: no run.db, one that cannot be read, a plan to make,
         a step open or failed, a call whose outcome is unknown (a job to poll or settle),
-        a keyframe to download from its kept result URL. Checked again under the lock
+        a keyframe to download from its kept result URL, a refunded lost create whose
+        late job is still looked for (`_looked_for_after_refund`). Checked again under the lock
         (`_check_keyless`)."""
         db = self.run_dir / "run.db"
         try:
@@ -2803,10 +2819,13 @@ class Pipeline:
         """`_providers_needed`, from `store`."""
         needed: set[str] = set()
         of = {"plan": "planner", "keyframe": "keyframes", "clip": "video"}
+        video, now = self.settings.stage_provider("video"), time.time()
         for r in store.ledger_rows():
             if r["state"] not in ("billed", "refunded"):  # in flight, outcome unknown
                 stage = of.get(str(r["stage"]))
                 needed.update(_STAGES if stage is None else (stage,))
+            elif _looked_for_after_refund(r, video, now):
+                needed.add("video")  # a lost create's late job, looked for in the job list
         for st in store.steps():
             # open, in flight, failed: made again or polled (the movie's own steps,
             # "movie" and "segment", are the compose's: no provider)
@@ -5289,15 +5308,7 @@ class Pipeline:
             for r in every
         ):
             return  # a lost request still unsettled (looked for by the next render)
-        rows = [
-            r
-            for r in every
-            if r["provider"] == video.name
-            and r["state"] == "refunded"
-            and not r["remote_id"]
-            and isinstance((r.get("usage") or {}).get("lost"), dict)
-            and now - sent(r) < LATE_JOB_HORIZON
-        ]
+        rows = [r for r in every if _looked_for_after_refund(r, video.name, now)]
         for model in sorted({str(r["model"]) for r in rows}):
             group = sorted(
                 (r for r in rows if r["model"] == model), key=lambda r: (sent(r), r["id"])

@@ -27,7 +27,7 @@ from mindmovie.config import ConfigError, Keys, load_settings
 from mindmovie.pipeline import Pipeline, _identity
 from mindmovie.providers import registry
 from mindmovie.providers.base import VideoRequest
-from mindmovie.store import Store
+from mindmovie.store import Store, _snapshot
 from tests import mindmovie_fork
 from tests.integration.support import goals_file
 from tests.sim import media
@@ -141,6 +141,28 @@ def _key_lines(cfg: Path, run: Path) -> dict[str, tuple[bool, str]]:
             said[var] = (needed.pop(var), line.rsplit("; ", 1)[1])
     assert not needed, needed  # each key of the JSON has its line
     return {var: (need, text.split(" (")[0].split(",")[0]) for var, (need, text) in said.items()}
+
+
+def _journal(run: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of run.db, read without writing (`store._snapshot`)."""
+    con = _snapshot(run / "run.db")
+    try:
+        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {n: sorted(map(tuple, con.execute(f"SELECT * FROM {n}")), key=repr) for n in names}
+    finally:
+        con.close()
+
+
+def _changed(
+    was: dict[str, list[tuple[Any, ...]]], now: dict[str, list[tuple[Any, ...]]]
+) -> list[str]:
+    """What `_journal` says changed: the tables, and each meta key by name."""
+    out = [t for t in sorted({*was, *now}) if t != "meta" and was.get(t) != now.get(t)]
+    meta_was, meta_now = dict(was.get("meta", [])), dict(now.get("meta", []))
+    out += [
+        f"meta {k}" for k in sorted({*meta_was, *meta_now}) if meta_was.get(k) != meta_now.get(k)
+    ]
+    return out
 
 
 def _movie_key(run: Path) -> str | None:
@@ -343,3 +365,38 @@ def test_a_job_still_to_settle_needs_the_key_though_every_clip_is_reused(
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert sim.stats()["totals"]["jobs_created"] == jobs  # settled, not made again
     assert all(row[3] != "committed" for row in _ledger(run)), _ledger(run)
+
+
+def test_a_refunded_lost_request_still_looked_for_needs_the_key(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip create whose answer was lost, refunded once its grace was over with no job
+    listed, is looked for in the provider's job list by every render for a day
+    (`_find_jobs_made_after_refund`): the render calls the provider though every step is
+    reused. status said the key was not needed, and the render, spared the key, was
+    refused by the placeholder at that look, after it had counted a run in run.db."""
+    from mindmovie import pipeline
+
+    monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 1.0)
+    sim.add_fault("drop", path="/contents/generations/tasks", method="POST", count=1)
+    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    lost = [r for r in _ledger(run) if r[1] == "clip" and r[3] == "refunded"]
+    assert len(lost) == 1, _ledger(run)  # the lost create, refunded; its clip bought again
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./.env supplies one
+    said = _key_lines(cfg, run)["ARK_API_KEY"]
+    journal = _journal(run)
+    sent = len(sim.requests())
+    r = _render(goals, cfg, run, {})
+    assert r.exit_code == 2, r.output
+    assert "ARK_API_KEY (or BYTEPLUS_API_KEY) is not set" in r.output, r.output
+    assert len(sim.requests()) == sent
+    assert not _changed(journal, _journal(run))  # nothing written
+    assert said == (True, "the next render refuses to start until it is set")
+    # with the key: looked for (no job came of it), nothing bought again
+    creates = len(sim.requests(path="/contents/generations/tasks", method="POST"))
+    r = _render(goals, cfg, run, WITH_KEYS)
+    assert r.exit_code == 0, r.output
+    assert len(sim.requests(path="/contents/generations/tasks", method="POST")) == creates
+    assert len(sim.requests()) > sent  # the job list was read
