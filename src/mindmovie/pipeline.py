@@ -2712,7 +2712,9 @@ class Pipeline:
         work (a missing key, an option a provider refuses, clip settings no clip can have,
         no ffmpeg). Raises ConfigError / FFmpegError; touches no file. A provider whose
         key is not set and which this render does not call is a placeholder
-        (`_keyless_spare`)."""
+        (`_keyless_spare`); none is left from an earlier run() of this Pipeline, whose
+        keys or run folder may have been other than now."""
+        self._keyless = {}
         spare = self._keyless_spare()
         self._check_keys(spare)
         planner = cast(Planner, self._make("planner", self.settings, spare))

@@ -29,7 +29,7 @@ from mindmovie.providers import registry
 from mindmovie.providers.base import VideoRequest
 from mindmovie.store import Store, _snapshot
 from tests import mindmovie_fork
-from tests.integration.support import goals_file
+from tests.integration.support import KEYS, goals_file, settings_for
 from tests.sim import media
 from tests.sim.server import SimServer
 
@@ -400,3 +400,32 @@ def test_a_refunded_lost_request_still_looked_for_needs_the_key(
     assert r.exit_code == 0, r.output
     assert len(sim.requests(path="/contents/generations/tasks", method="POST")) == creates
     assert len(sim.requests()) > sent  # the job list was read
+
+
+async def test_a_pipeline_run_again_with_the_key_set_since_uses_it(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_keys: None
+) -> None:
+    """One Pipeline run twice (as `run` allows: its providers are built again each time),
+    keys read from the environment: first with none set, every step reused (spared: a
+    placeholder for each), then with the keys set and an image_prompt edited. The
+    second run's key check went by the first run's placeholders: refused with
+    "ARK_API_KEY (or BYTEPLUS_API_KEY) is not set" while it was set."""
+    png, order = media.png, itertools.count()
+    monkeypatch.setattr(media, "png", lambda w, h, variant=0: png(w, h, next(order)))
+    sim.media_scale = 0.25
+    goals, run = goals_file(tmp_path, sim), tmp_path / "run"
+    settings = settings_for("byteplus", sim)
+    made = await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    assert made.movie is not None
+    pipe = Pipeline(goals, settings, out=run)  # keys from the environment, at each run
+    sent = len(sim.requests())
+    res = await pipe.run()
+    assert res.movie is not None and len(sim.requests()) == sent  # free: no key asked
+    _edit_scene(run, "image_prompt", "a lighthouse at dawn, cinematic")
+    for var, value in WITH_KEYS.items():
+        monkeypatch.setenv(var, value)
+    images, jobs = sim.stats()["totals"]["images"], sim.stats()["totals"]["jobs_created"]
+    res = await pipe.run()
+    assert res.movie is not None
+    totals = sim.stats()["totals"]
+    assert (totals["images"], totals["jobs_created"]) == (images + 1, jobs + 1)
