@@ -2828,14 +2828,18 @@ class Pipeline:
                 needed.update(_STAGES if stage is None else (stage,))
             elif _looked_for_after_refund(r, video, now):
                 needed.add("video")  # a lost create's late job, looked for in the job list
-        for st in store.steps():
-            # open, in flight, failed: made again or polled (the movie's own steps,
-            # "movie" and "segment", are the compose's: no provider)
-            if st.status != "succeeded" and st.stage in of:
-                needed.add(of[st.stage])
         look = self.outlook(store, _planner_identity(self.settings))
         if look.plan is None:
             return set(_STAGES)  # a new plan: every scene made anew
+        for st in store.steps():
+            # open, in flight, failed: made again or polled (the movie's own steps,
+            # "movie" and "segment", are the compose's: no provider); not one with no
+            # job that is put back from kept/ (a render killed while it put it back:
+            # `Store.restore` begins the step before the file is in place)
+            if st.status != "succeeded" and st.stage in of:
+                if st.remote_id is None and (st.scene_id, st.stage) in look.restored:
+                    continue
+                needed.add(of[st.stage])
         ids = [sc.id for sc in look.plan.scenes]
         if self._until != "plan" and (
             look.refetched or any((sid, "keyframe") not in look.reused for sid in ids)

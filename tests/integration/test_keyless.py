@@ -429,3 +429,29 @@ async def test_a_pipeline_run_again_with_the_key_set_since_uses_it(
     assert res.movie is not None
     totals = sim.stats()["totals"]
     assert (totals["images"], totals["jobs_created"]) == (images + 1, jobs + 1)
+
+
+def test_a_render_with_no_key_killed_while_it_put_a_kept_clip_back_renders_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit undone brings the old clip back from kept/, with no call: a render with no
+    key set does it. Killed once the clip is in place and before its step says so (the
+    step begun for its inputs), the next render with no key set puts it back again."""
+    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    plan_text, made = (run / "plan.yaml").read_text(), _steps(run)
+    edited = _edit_scene(run, "motion_prompt", "the camera rises slowly over the sea")
+    assert _render(goals, cfg, run, WITH_KEYS).exit_code == 0  # a new clip; the old kept
+    (run / "plan.yaml").write_text(plan_text)  # the edit undone
+    drop = ("MINDMOVIE_", "ANTHROPIC_", "ARK_", "GEMINI_", "GOOGLE_", "BYTEPLUS_")
+    bare = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
+    ledger, sent = _ledger(run), len(sim.requests())
+    r = mindmovie_fork.run(
+        args, env={**bare, "MINDMOVIE_KILL_AT": "restore"}, cwd=tmp_path, timeout=120
+    )
+    assert r.returncode == -signal.SIGKILL, (r.stdout, r.stderr)
+    r = mindmovie_fork.run(args, env=bare, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert len(sim.requests()) == sent and _ledger(run) == ledger
+    status, _, key = _steps(run)[(edited, "clip")]
+    assert (status, key) == ("succeeded", made[(edited, "clip")][2])  # the old clip, back
