@@ -2831,16 +2831,20 @@ class Pipeline:
         look = self.outlook(store, _planner_identity(self.settings))
         if look.plan is None:
             return set(_STAGES)  # a new plan: every scene made anew
+        ids = [sc.id for sc in look.plan.scenes]
         for st in store.steps():
             # open, in flight, failed: made again or polled (the movie's own steps,
             # "movie" and "segment", are the compose's: no provider); not one with no
             # job that is put back from kept/ (a render killed while it put it back:
-            # `Store.restore` begins the step before the file is in place)
+            # `Store.restore` begins the step before the file is in place), nor one with
+            # no job of a scene no longer in the plan (a failed scene taken out of it)
             if st.status != "succeeded" and st.stage in of:
-                if st.remote_id is None and (st.scene_id, st.stage) in look.restored:
+                if st.remote_id is None and (
+                    (st.scene_id, st.stage) in look.restored
+                    or (st.stage != "plan" and st.scene_id not in ids)
+                ):
                     continue
                 needed.add(of[st.stage])
-        ids = [sc.id for sc in look.plan.scenes]
         if self._until != "plan" and (
             look.refetched or any((sid, "keyframe") not in look.reused for sid in ids)
         ):

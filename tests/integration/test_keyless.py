@@ -455,3 +455,30 @@ def test_a_render_with_no_key_killed_while_it_put_a_kept_clip_back_renders_again
     assert len(sim.requests()) == sent and _ledger(run) == ledger
     status, _, key = _steps(run)[(edited, "clip")]
     assert (status, key) == ("succeeded", made[(edited, "clip")][2])  # the old clip, back
+
+
+def test_a_failed_scene_taken_out_of_the_plan_needs_no_key(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scene whose clip the content filter refused (both tries: failed, no job) taken
+    out of plan.yaml to make the movie without it: the render calls nothing for it (its
+    step is no scene's any more), so the movie is composed with no key set."""
+    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    gone = _edit_scene(run, "motion_prompt", "a fight on the pier", index=3)
+    refused = {"status": 400, "code": "InputTextSensitiveContentDetected", "message": "no"}
+    sim.add_fault("http", path="/contents/generations/tasks", method="POST", count=2, **refused)
+    r = _render(goals, cfg, run, WITH_KEYS)
+    assert r.exit_code == 1 and gone in r.output, r.output
+    assert _steps(run)[(gone, "clip")][0] == "failed"
+    data = yaml.safe_load((run / "plan.yaml").read_text())
+    data["scenes"] = [sc for sc in data["scenes"] if sc["id"] != gone]
+    (run / "plan.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./.env supplies one
+    sent, ledger, failed = len(sim.requests()), _ledger(run), _steps(run)[(gone, "clip")]
+    assert _key_lines(cfg, run)["ARK_API_KEY"][0] is False
+    r = _render(goals, cfg, run, {})
+    assert r.exit_code == 0 and "movie:" in r.output, r.output
+    assert len(sim.requests()) == sent and _ledger(run) == ledger
+    assert _steps(run)[(gone, "clip")] == failed  # left as it was, attempts and all
