@@ -2841,6 +2841,7 @@ class Pipeline:
             if st.status != "succeeded" and st.stage in of:
                 if st.remote_id is None and (
                     (st.scene_id, st.stage) in look.restored
+                    or (st.stage == "plan" and look.plan_kept)
                     or (st.stage != "plan" and st.scene_id not in ids)
                 ):
                     continue

@@ -482,3 +482,31 @@ def test_a_failed_scene_taken_out_of_the_plan_needs_no_key(
     assert r.exit_code == 0 and "movie:" in r.output, r.output
     assert len(sim.requests()) == sent and _ledger(run) == ledger
     assert _steps(run)[(gone, "clip")] == failed  # left as it was, attempts and all
+
+
+def test_a_render_with_no_key_killed_while_it_put_the_kept_plan_back_renders_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """goals.yaml edited (a new plan bought, the old one kept) and then put back: the
+    render puts the kept plan back with no call, and needs no key. Killed once plan.yaml
+    is in place and before its step says so, the next render with no key set puts it
+    back again."""
+    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    text, made = goals.read_text(), _steps(run)
+    goals.write_text(text.replace("Living by the sea", "Living by the sea, in Lisbon"))
+    assert _render(goals, cfg, run, WITH_KEYS).exit_code == 0  # a new plan; the old kept
+    goals.write_text(text)  # the edit undone
+    drop = ("MINDMOVIE_", "ANTHROPIC_", "ARK_", "GEMINI_", "GOOGLE_", "BYTEPLUS_")
+    bare = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
+    ledger, sent = _ledger(run), len(sim.requests())
+    r = mindmovie_fork.run(
+        args, env={**bare, "MINDMOVIE_KILL_AT": "restore"}, cwd=tmp_path, timeout=120
+    )
+    assert r.returncode == -signal.SIGKILL, (r.stdout, r.stderr)
+    assert _steps(run)[("_run", "plan")][0] == "running"
+    r = mindmovie_fork.run(args, env=bare, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert len(sim.requests()) == sent and _ledger(run) == ledger
+    status, _, key = _steps(run)[("_run", "plan")]
+    assert (status, key) == ("succeeded", made[("_run", "plan")][2])  # the old plan, back
