@@ -2832,13 +2832,16 @@ class Pipeline:
         if look.plan is None:
             return set(_STAGES)  # a new plan: every scene made anew
         ids = [sc.id for sc in look.plan.scenes]
+        # the stages whose steps this render goes through (`--until`): a step of a later
+        # one is not touched (a job it holds, in flight, is the ledger rule's above)
+        upto = {"plan": 1, "keyframes": 2}.get(self._until, 3)
         for st in store.steps():
             # open, in flight, failed: made again or polled (the movie's own steps,
             # "movie" and "segment", are the compose's: no provider); not one with no
             # job that is put back from kept/ (a render killed while it put it back:
             # `Store.restore` begins the step before the file is in place), nor one with
             # no job of a scene no longer in the plan (a failed scene taken out of it)
-            if st.status != "succeeded" and st.stage in of:
+            if st.status != "succeeded" and st.stage in of and _STAGES.index(of[st.stage]) < upto:
                 if st.remote_id is None and (
                     (st.scene_id, st.stage) in look.restored
                     or (st.stage == "plan" and look.plan_kept)

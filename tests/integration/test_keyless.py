@@ -510,3 +510,32 @@ def test_a_render_with_no_key_killed_while_it_put_the_kept_plan_back_renders_aga
     assert len(sim.requests()) == sent and _ledger(run) == ledger
     status, _, key = _steps(run)[("_run", "plan")]
     assert (status, key) == ("succeeded", made[("_run", "plan")][2])  # the old plan, back
+
+
+def test_a_failed_clip_needs_no_key_for_a_render_that_stops_before_the_clips(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scene whose clip failed (the content filter refused both tries: no job): `plan`
+    and `render --until keyframes` call nothing for it, and need no key; they were
+    refused "ARK_API_KEY ... needs it for keyframes" (the failed clip step counted
+    whatever the render's --until). The render that makes the clips still needs it."""
+    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    failed = _edit_scene(run, "motion_prompt", "a fight on the pier", index=3)
+    refused = {"status": 400, "code": "InputTextSensitiveContentDetected", "message": "no"}
+    sim.add_fault("http", path="/contents/generations/tasks", method="POST", count=2, **refused)
+    assert _render(goals, cfg, run, WITH_KEYS).exit_code == 1
+    assert _steps(run)[(failed, "clip")][0] == "failed"
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./.env supplies one
+    sent, steps, ledger = len(sim.requests()), _steps(run), _ledger(run)
+    common = [str(goals), "-c", str(cfg), "--out", str(run), "--yes"]
+    for args in (["plan", *common], ["render", *common, "--until", "keyframes"]):
+        r = CliRunner().invoke(app, args, env={})
+        assert r.exit_code == 0, (args, r.output)
+    assert len(sim.requests()) == sent and _steps(run) == steps and _ledger(run) == ledger
+    r = _render(goals, cfg, run, {})
+    assert r.exit_code == 2 and "ARK_API_KEY" in r.output, r.output
+    jobs = sim.stats()["totals"]["jobs_created"]
+    assert _render(goals, cfg, run, WITH_KEYS).exit_code == 0  # the clip bought now
+    assert sim.stats()["totals"]["jobs_created"] == jobs + 1
