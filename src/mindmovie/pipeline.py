@@ -479,7 +479,13 @@ STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
 
 
 class Interrupted(Exception):
-    """Ctrl-C: stop sending new work; what is in flight is journaled for the next run."""
+    """Ctrl-C: stop sending new work; what is in flight is journaled for the next run.
+    `said`: the message already says what the stop kept, and is shown as it is (not
+    replaced by the run's general resume line)."""
+
+    def __init__(self, message: str, *, said: bool = False) -> None:
+        super().__init__(message)
+        self.said = said
 
 
 class Declined(Exception):
@@ -4010,8 +4016,10 @@ class Pipeline:
                     return await self._run(store, until, skip_failed)
                 finally:
                     waker.cancel()
-            except (asyncio.CancelledError, Interrupted):
+            except (asyncio.CancelledError, Interrupted) as e:
                 if not self._stopping:
+                    raise
+                if isinstance(e, Interrupted) and e.said:
                     raise
                 raise Interrupted(
                     "stopped. Jobs already sent are journaled and nothing paid for is lost; "
@@ -5872,6 +5880,15 @@ class Pipeline:
             raise BudgetStopped(
                 f"{e}; nothing else was sent. Raise --budget and render again"
             ) from None
+        if self._stopping:
+            # the planner's answer landed in the stop's grace (or, paid, was waited for
+            # past it) and plan.yaml was written: a stop all the same, not a finished
+            # `render --until plan` (or `plan`), which exited 0 as if nothing was stopped
+            raise Interrupted(
+                f"stopped after the plan: {self.run_dir / 'plan.yaml'} is kept and the next "
+                "render reuses it (not asked for again); run the same command again to go on",
+                said=True,
+            )
         # before any keyframe or clip is paid for
         check_plan(self.run_dir / "plan.yaml", plan, len(self.goals.goals))
         res = RenderResult(run_dir=self.run_dir, movie=None, plan=plan)

@@ -560,6 +560,55 @@ def test_ctrl_c_twice_exits_at_once_and_resume_creates_no_second_job(
     check_money_invariants(st, t, SCENES)
 
 
+@pytest.mark.parametrize(
+    ("command", "answer_after"),
+    [("render --until plan", 2.0), ("plan", 5.0 + 2.0)],  # within and past the 5 s grace
+)
+def test_ctrl_c_while_the_planner_answers_is_an_interrupt_and_keeps_the_plan(
+    sim: SimServer, tmp_path: Path, command: str, answer_after: float
+) -> None:
+    """Ctrl-C during `render --until plan` (or `plan`) with Claude's answer still to
+    come: the answer landed in the grace (or was waited for past it, being paid), the
+    plan was written, and the render ended as if it had finished: exit 0, "stopped
+    after plan" (`plan`: its plan: line), where a stop at any other stage is an
+    interrupt (exit 130). It is now an interrupt that says the plan was kept, and the
+    next render reuses it without asking Claude again."""
+    rig = make_rig(sim, tmp_path)
+    argv = [*command.split(), *rig.args(quiet=False)[1:]]  # (`plan` has no --quiet)
+    sim.add_fault("delay", path="/v1/messages", count=1, seconds=answer_after)
+    n = len(rig.logs)
+    rig.logs.append(f"$ {command} (background #{n})")
+    p = mindmovie_fork.start(
+        argv,
+        env=rig.env(),
+        cwd=rig.tmp,
+        out=rig.tmp / f"render{n}.out",
+        err=rig.tmp / f"render{n}.err",
+    )
+    p.args = n
+    try:
+        _wait_for(
+            lambda: sim.requests(path="/v1/messages") or p.poll() is not None,
+            60,
+            "the planner's request",
+        )
+        assert p.poll() is None, rig.output(p)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        rc, _ = _wait_exit(p, timeout=30)
+    finally:
+        _kill(p)
+    out, err = rig.output(p)
+    assert rc == 130, (out, err)
+    assert "stopped after plan" not in out, out
+    assert "plan.yaml" in err and "kept" in err, err
+    assert (rig.out / "plan.yaml").is_file()
+    assert [r["state"] for r in ledger(rig.status(), "plan")] == ["billed"]
+    r = rig.render()
+    assert r.returncode == 0, rig.history()
+    assert rig.totals()["messages"] == 1  # the plan was not bought twice
+
+
 # --------------------------------------------------------------------- the run lock
 def test_second_render_on_the_same_run_is_refused_naming_the_pid(
     sim: SimServer, tmp_path: Path
