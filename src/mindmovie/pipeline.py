@@ -3900,7 +3900,12 @@ class Pipeline:
         _drop_damaged_segments(store)
         workers = cs.workers or None
         report = renderer(cs.engine)(
-            timeline, self.run_dir / "compose", out, workers=workers, on_segment=on_segment
+            timeline,
+            self.run_dir / "compose",
+            out,
+            workers=workers,
+            on_segment=on_segment,
+            stopped=lambda: self._stopping,  # the compose is free: stopped at once
         )
         store.forget_stage("segment", {s.id for s in report.segments})
         store.succeed(

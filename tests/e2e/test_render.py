@@ -1056,3 +1056,65 @@ def test_plan_and_render_say_once_what_the_offline_painter_leaves_unused(workdir
     assert "warning" not in planned.stderr, planned.stderr
     rendered = _cli("render", *args, cwd=workdir)
     assert rendered.stderr.count(note) == 1, rendered.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
+def test_sigterm_to_the_render_alone_stops_the_compose_s_encoders(workdir: Path) -> None:
+    """SIGTERM sent to the render alone (`kill PID`, `timeout`, `docker stop`), unlike a
+    terminal's Ctrl-C, does not reach the compose's ffmpeg encoders. The render said
+    "stopping: ... (up to 5 s)", cancelled its wait for the compose at the grace's end,
+    closed run.db under the compose thread and then waited for that thread, that is for
+    the encoder in hand to finish its whole chunk (minutes of a long movie; an encoder
+    that does not end: for good). The compose now stops at the stop: its encoders are
+    killed, the render ends as interrupted (130), and the next render makes the movie
+    from the clips already made."""
+    import imageio_ffmpeg
+
+    real = imageio_ffmpeg.get_ffmpeg_exe()
+    encoder = workdir / "encoder.pid"
+    # imageio-ffmpeg's ffmpeg, but an encoder of segments (the compose's chunks) that
+    # takes two minutes (it writes its pid first: the test checks it was ended)
+    slow = workdir / "ffmpeg-slow"
+    slow.write_text(
+        "#!/bin/sh\n"
+        'for a in "$@"; do\n'
+        f'  [ "$a" = "segment" ] && {{ echo $$ > "{encoder}"; exec sleep 120; }}\n'
+        "done\n"
+        f'exec "{real}" "$@"\n'
+    )
+    slow.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["IMAGEIO_FFMPEG_EXE"] = str(slow)
+    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
+    out, err = workdir / "render.out", workdir / "render.err"
+    proc = mindmovie_fork.start(args, env=env, cwd=workdir, out=out, err=err)
+    try:
+        t_end = time.monotonic() + 120
+        while not (encoder.is_file() and encoder.read_text().strip()):
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, "the compose never started an encoder"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running 20 s after SIGTERM: {err.read_text()}") from None
+        took = time.monotonic() - t0
+    finally:
+        proc.kill()  # a no-op once it ended
+    said = err.read_text()
+    assert rc == 130, said
+    assert took < 5.0, took  # not the grace's end, nor the encoder's
+    assert "interrupted:" in said and "run the same command again" in said, said
+    assert "Traceback" not in said, said
+    pid = int(encoder.read_text())
+    assert not Path(f"/proc/{pid}").exists(), "the compose's encoder was left running"
+    st = _status(workdir, workdir / "run")
+    clips = [s for s in st["steps"] if s["stage"] == "clip"]
+    assert clips and all(s["status"] == "succeeded" for s in clips), clips
+    _cli(*args, cwd=workdir)
+    st = _status(workdir, workdir / "run")
+    assert not {stage for _, stage in _ran_last(st)} & {"keyframe", "clip"}, _ran_last(st)
+    assert (workdir / "run" / "movie.mp4").is_file()

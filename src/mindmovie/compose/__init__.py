@@ -25,7 +25,8 @@ ENGINES = ("ffmpeg", "moviepy")
 
 
 def renderer(engine: str) -> Callable[..., RenderReport]:
-    """The `render(timeline, work_dir, out, *, workers=None, on_segment=None)` of an engine.
+    """The `render(timeline, work_dir, out, *, workers=None, on_segment=None, stopped=None)`
+    of an engine (`stopped`: asked while composing; True ends it with `ComposeStopped`).
 
     Imported lazily so that choosing ffmpeg never imports moviepy (slow to import).
     """

@@ -68,6 +68,14 @@ class RenderReport:
     duration: float
 
 
+class ComposeStopped(Exception):
+    """The render was stopped (`stopped()` said so) while composing: the encoders are
+    killed and the segments finished so far are kept (reported through `on_segment`)."""
+
+    def __init__(self) -> None:
+        super().__init__("the compose was stopped")
+
+
 def _digest(*parts: object) -> str:
     return hashlib.sha256(repr((RENDERER_VERSION, *parts)).encode()).hexdigest()[:32]
 
@@ -572,6 +580,7 @@ def render(
     workers: int | None = None,
     on_segment: Callable[[SegmentResult], None] | None = None,
     x264_threads: int | None = None,
+    stopped: Callable[[], bool] | None = None,
 ) -> RenderReport:
     """Render `timeline` to `out` (written atomically), reusing cached segments.
 
@@ -579,7 +588,17 @@ def render(
     reused segments, then for each encoded one as it lands (within ~0.25 s), also for
     those finished when a failure stops the render. `x264_threads` defaults to
     usable CPUs // workers (1 on a fully used pool: measured fastest).
+
+    `stopped`, asked every ~0.25 s, ends the compose with `ComposeStopped` (encoders
+    killed) once it says so: a stop signal sent to the render alone (`kill`, `docker
+    stop`) does not reach the encoders, as a terminal's Ctrl-C does, and the render
+    waited for the chunk in hand to finish (minutes) after saying it was stopping.
     """
+
+    def check_stop() -> None:
+        if stopped is not None and stopped():
+            raise ComposeStopped
+
     tl = timeline
     for it in tl.items:
         if it.kind == "scene" and (it.clip is None or not it.clip.exists()):
@@ -681,6 +700,7 @@ def render(
 
         try:
             while pending:
+                check_stop()
                 done, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
                 drain()
                 for fut in done:
@@ -688,7 +708,10 @@ def render(
                     # the chunk that failed, not one stopped because of it
                     if exc is not None and not isinstance(exc, _Stopped):
                         raise exc
+            while not wait([afut], timeout=0.25).done:
+                check_stop()
             audio_path = afut.result()
+            check_stop()
         except BaseException:
             sig.stop.set()  # running encoders are killed within a poll
             pool.shutdown(wait=True, cancel_futures=True)

@@ -42,7 +42,7 @@ from PIL import Image
 
 from mindmovie.compose import cards
 from mindmovie.compose.audio import render_audio
-from mindmovie.compose.ffmpeg import RenderReport, SegmentResult, hdr_to_sdr
+from mindmovie.compose.ffmpeg import ComposeStopped, RenderReport, SegmentResult, hdr_to_sdr
 from mindmovie.compose.timeline import Item, Timeline
 from mindmovie.cpus import usable_cpu_count
 from mindmovie.fsutil import commit_file, tmp_path_for
@@ -342,6 +342,7 @@ def render(
     *,
     workers: int | None = None,
     on_segment: Callable[[SegmentResult], None] | None = None,
+    stopped: Callable[[], bool] | None = None,
 ) -> RenderReport:
     """Render `timeline` to `out` (atomically) with moviepy; no caching of pieces.
 
@@ -349,7 +350,9 @@ def render(
     most 2x the usable CPUs, as the ffmpeg engine caps its encoders: `workers: 100000`
     gave x264 its maximum of 128 threads on 2 CPUs, a compose 10x slower (51 s, not 5 s).
     `on_segment` is called once, for the whole movie as a single "segment", after
-    `out` is written.
+    `out` is written. `stopped` is asked before each frame: once it says so the compose
+    ends with `ComposeStopped` (a stop signal sent to the render alone, which waited for
+    the whole movie to be written before it ended).
     """
     tl = timeline
     for it in tl.items:
@@ -363,6 +366,15 @@ def render(
     readers: list[_Reader] = []
     try:
         movie = movie_clip(tl, readers)
+        if stopped is not None:
+            frame_of = movie.get_frame
+
+            def get_frame(t: float) -> Any:
+                if stopped():
+                    raise ComposeStopped
+                return frame_of(t)
+
+            movie.get_frame = get_frame  # what write_videofile asks each frame of
         movie.write_videofile(
             ffmpeg_path(tmp),
             fps=tl.spec.fps,
