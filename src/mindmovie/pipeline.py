@@ -6043,12 +6043,21 @@ class Pipeline:
             res.movie = await asyncio.to_thread(self._compose, store, plan, clips, res)
             if board_done is not None:
                 await board_done
-        except Exception:
+        except Exception as e:
             # Ctrl-C at a terminal reaches the whole process group: the compose's ffmpeg
             # processes die of it too, and their failure is the interrupt, not an error
             # (it was a traceback and exit 1 instead of the resume line and 130)
             if self._stopping:
                 raise Interrupted("stopped by Ctrl-C during the compose") from None
+            from mindmovie.media import FFmpegError
+
+            if isinstance(e, FFmpegError) and not is_disk_full(e):
+                # (a full disk is said as such by `_run_built`). It was a traceback,
+                # after every paid keyframe and clip was made, saying nothing of them
+                raise RenderFailed(
+                    f"the compose failed; every keyframe and clip is kept and the next "
+                    f"render only composes (`mindmovie doctor` checks ffmpeg): {e}"
+                ) from None
             raise
         return res
 

@@ -1058,6 +1058,52 @@ def test_plan_and_render_say_once_what_the_offline_painter_leaves_unused(workdir
     assert rendered.stderr.count(note) == 1, rendered.stderr
 
 
+def _ffmpeg_whose_encoder(folder: Path, does: str) -> Path:
+    """imageio-ffmpeg's ffmpeg, but a stand-in (a shell script) for the compose's chunk
+    encoders (the segment muxer's runs), which does `does` (shell) instead."""
+    import imageio_ffmpeg
+
+    real = imageio_ffmpeg.get_ffmpeg_exe()
+    exe = folder / "ffmpeg-stand-in"
+    exe.write_text(
+        "#!/bin/sh\n"
+        'for a in "$@"; do\n'
+        f'  [ "$a" = "segment" ] && {{ {does}; }}\n'
+        "done\n"
+        f'exec "{real}" "$@"\n'
+    )
+    exe.chmod(0o755)
+    return exe
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
+def test_an_ffmpeg_failing_the_compose_is_one_error_line_and_the_next_render_composes(
+    workdir: Path,
+) -> None:
+    """ffmpeg failing in the compose (one without a filter the movie needs, a song that
+    no longer decodes, a crash) ended the render with a traceback of ~150 lines and
+    exit 1, after every keyframe and clip was made, without saying those are kept. It
+    is one error line (exit 1) with ffmpeg's reason; the next render only composes."""
+    failing = _ffmpeg_whose_encoder(
+        workdir, 'echo "Error initializing filtergraph: no such filter" >&2; exit 1'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["IMAGEIO_FFMPEG_EXE"] = str(failing)
+    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
+    r = mindmovie_fork.run(args, env=env, cwd=workdir, timeout=300)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+    said = " ".join(r.stderr.split())
+    assert said.startswith("error: the compose failed"), said
+    assert "Error initializing filtergraph: no such filter" in said, said
+    assert "kept" in said, said
+    assert not (workdir / "run" / "movie.mp4").exists()
+    _cli(*args, cwd=workdir)
+    st = _status(workdir, workdir / "run")
+    assert {stage for _, stage in _ran_last(st)} <= {"segment", "movie"}, _ran_last(st)
+    assert (workdir / "run" / "movie.mp4").is_file()
+
+
 @pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
 def test_sigterm_to_the_render_alone_stops_the_compose_s_encoders(workdir: Path) -> None:
     """SIGTERM sent to the render alone (`kill PID`, `timeout`, `docker stop`), unlike a
@@ -1068,21 +1114,9 @@ def test_sigterm_to_the_render_alone_stops_the_compose_s_encoders(workdir: Path)
     that does not end: for good). The compose now stops at the stop: its encoders are
     killed, the render ends as interrupted (130), and the next render makes the movie
     from the clips already made."""
-    import imageio_ffmpeg
-
-    real = imageio_ffmpeg.get_ffmpeg_exe()
     encoder = workdir / "encoder.pid"
-    # imageio-ffmpeg's ffmpeg, but an encoder of segments (the compose's chunks) that
-    # takes two minutes (it writes its pid first: the test checks it was ended)
-    slow = workdir / "ffmpeg-slow"
-    slow.write_text(
-        "#!/bin/sh\n"
-        'for a in "$@"; do\n'
-        f'  [ "$a" = "segment" ] && {{ echo $$ > "{encoder}"; exec sleep 120; }}\n'
-        "done\n"
-        f'exec "{real}" "$@"\n'
-    )
-    slow.chmod(0o755)
+    # an encoder that takes two minutes (it writes its pid first: checked it was ended)
+    slow = _ffmpeg_whose_encoder(workdir, f'echo $$ > "{encoder}"; exec sleep 120')
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
     env["IMAGEIO_FFMPEG_EXE"] = str(slow)
     args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
