@@ -571,10 +571,10 @@ def is_disk_full(e: BaseException) -> bool:
         )
     from mindmovie.media import FFmpegError
 
-    # ffmpeg's own writes (segments, the final mux) end in its log's strerror text
-    return isinstance(e, FFmpegError) and any(
-        why in str(e) for why in ("No space left on device", "Disk quota exceeded")
-    )
+    # ffmpeg's own writes (segments, the final mux) end in its log's strerror text; so do
+    # the offline clips' (made here, not by a service: `local` clip failures carry it)
+    here = isinstance(e, FFmpegError) or (isinstance(e, ProviderError) and e.provider == "local")
+    return here and any(why in str(e) for why in ("No space left on device", "Disk quota exceeded"))
 
 
 def _mount_point(path: Path) -> Path:

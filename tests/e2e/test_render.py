@@ -1058,9 +1058,10 @@ def test_plan_and_render_say_once_what_the_offline_painter_leaves_unused(workdir
     assert rendered.stderr.count(note) == 1, rendered.stderr
 
 
-def _ffmpeg_whose_encoder(folder: Path, does: str) -> Path:
-    """imageio-ffmpeg's ffmpeg, but a stand-in (a shell script) for the compose's chunk
-    encoders (the segment muxer's runs), which does `does` (shell) instead."""
+def _ffmpeg_whose_encoder(folder: Path, does: str, *, of: str = "segment") -> Path:
+    """imageio-ffmpeg's ffmpeg, but a stand-in (a shell script) for the runs given the
+    argument `of` (`segment`: the compose's chunk encoders; `rawvideo`: the offline
+    clips' encoder), which do `does` (shell) instead."""
     import imageio_ffmpeg
 
     real = imageio_ffmpeg.get_ffmpeg_exe()
@@ -1068,7 +1069,7 @@ def _ffmpeg_whose_encoder(folder: Path, does: str) -> Path:
     exe.write_text(
         "#!/bin/sh\n"
         'for a in "$@"; do\n'
-        f'  [ "$a" = "segment" ] && {{ {does}; }}\n'
+        f'  [ "$a" = "{of}" ] && {{ {does}; }}\n'
         "done\n"
         f'exec "{real}" "$@"\n'
     )
@@ -1151,4 +1152,28 @@ def test_sigterm_to_the_render_alone_stops_the_compose_s_encoders(workdir: Path)
     _cli(*args, cwd=workdir)
     st = _status(workdir, workdir / "run")
     assert not {stage for _, stage in _ran_last(st)} & {"keyframe", "clip"}, _ran_last(st)
+    assert (workdir / "run" / "movie.mp4").is_file()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
+def test_a_full_disk_under_the_offline_clips_names_the_disk(workdir: Path) -> None:
+    """The offline preset's clips are encoded on this machine: on a full disk (seen on a
+    2 MB tmpfs) their ffmpeg failed with "Error writing trailer: No space left on device",
+    which the render took for scenes that failed ("2 scene(s) failed: local scene ...:
+    ffmpeg failed (228) ..."), suggesting --skip-failed, which composes onto the same
+    full disk. It is said as every other full disk is: which disk, what to do."""
+    full = _ffmpeg_whose_encoder(
+        workdir,
+        'echo "[out#0/mp4 @ 0x1] Error writing trailer: No space left on device" >&2; exit 228',
+        of="rawvideo",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["IMAGEIO_FFMPEG_EXE"] = str(full)
+    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
+    r = mindmovie_fork.run(args, env=env, cwd=workdir, timeout=300)
+    assert r.returncode == 1, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: no space left on the disk holding "), r.stderr
+    assert "--skip-failed" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    _cli(*args, cwd=workdir)  # room again: the render goes on
     assert (workdir / "run" / "movie.mp4").is_file()
