@@ -4579,15 +4579,16 @@ class Pipeline:
         """`confirm`, with Ctrl-C interrupting it: the question blocks the event loop, so
         the loop's SIGINT handler never ran while it waited and Ctrl-C (pressed twice,
         too) did nothing at "Spend about $X? [y/N]". Python's own handler is in place
-        while it is asked (the prompt turns Ctrl-C into its Abort)."""
+        while it is asked (the prompt turns Ctrl-C into its Abort), and SIGTERM and SIGHUP
+        are taken as Ctrl-C too: with their defaults they killed the render at the
+        question, without a word, and `--fresh` left the old run aside until the next
+        render put it back."""
         assert self.confirm is not None
         killpoint("ask")  # a person closing the terminal at the question
         ours = self._signal_handler if getattr(self, "_sigint_installed", False) else None
         if ours is not None:
             for sig in self._before_signals:
-                signal.signal(
-                    sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
-                )
+                signal.signal(sig, signal.default_int_handler)  # KeyboardInterrupt
         try:
             return self.confirm(est)
         finally:

@@ -1199,6 +1199,59 @@ def test_render_fresh_killed_at_its_spend_question_puts_the_old_run_back(
         store.close()
 
 
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_a_stop_signal_at_the_spend_question_is_an_interrupt_that_puts_the_old_run_back(
+    sim: SimServer, tmp_path: Path, signame: str
+) -> None:
+    """SIGTERM (or SIGHUP) while the person is asked "Spend about $X?" killed the render
+    at once (the question put the signals' defaults back, so that Ctrl-C reaches the
+    prompt): no line said why, the exit status was the signal's, and `render --fresh`
+    left the old run in previous/ until a next render put it back. It now ends as Ctrl-C
+    at the question does: 'interrupted: nothing was spent', exit 130, the old run back
+    in place at once."""
+    import pty
+
+    rig = make_rig(sim, tmp_path)
+    assert rig.render().returncode == 0, rig.history()
+    paid = rig.totals()
+    scenes = sorted(p.relative_to(rig.out) for p in (rig.out / "scenes").rglob("*.*"))
+    # not --yes: asked on a terminal (stdin a pty; the question, on stdout, to a file)
+    args = [a for a in rig.args() if a != "--yes"]
+    primary, secondary = pty.openpty()
+    out, err = tmp_path / "asked.out", tmp_path / "asked.err"
+    with out.open("w") as o, err.open("w") as e:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "mindmovie", *args, "--fresh"],
+            stdin=secondary,
+            stdout=o,
+            stderr=e,
+            env=rig.env(),
+            cwd=rig.tmp,
+        )
+    os.close(secondary)
+    try:
+        _wait_for(
+            lambda: "Spend about" in out.read_text() or p.poll() is not None,
+            RENDER_TIMEOUT,
+            "the spend question",
+        )
+        assert p.poll() is None, err.read_text()
+        time.sleep(0.3)  # into the prompt's read
+        p.send_signal(getattr(signal, signame))
+        rc, _ = _wait_exit(p, timeout=30)
+    finally:
+        _kill(p)
+        os.close(primary)
+    said = err.read_text()
+    assert rc == 130, said
+    assert said.strip().splitlines()[-1] == (
+        "interrupted: nothing was spent; render again when you are ready"
+    ), said
+    assert not (rig.out / "previous").exists()  # the old run is back, not left aside
+    assert sorted(p.relative_to(rig.out) for p in (rig.out / "scenes").rglob("*.*")) == scenes
+    assert rig.totals() == paid
+
+
 def test_status_of_a_render_waiting_for_a_lost_request_says_so(
     sim: SimServer, tmp_path: Path
 ) -> None:
