@@ -478,6 +478,13 @@ STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
 )
 
 
+#: said by a second stop signal, which quits at once (`Pipeline._install_sigint`)
+QUIT_AT_ONCE = (
+    b"\ninterrupted at once; run the same command again to resume (a paid call cut off in "
+    b"flight stays counted as spent, outcome unknown: the next render says which)\n"
+)
+
+
 class Interrupted(Exception):
     """Ctrl-C: stop sending new work; what is in flight is journaled for the next run.
     `said`: the message already says what the stop kept, and is shown as it is (not
@@ -4554,6 +4561,10 @@ class Pipeline:
         def handler(signum: int, frame: object) -> None:
             seen[0] += 1
             if seen[0] > 1:
+                # the last line: the stop's warning was, and a log ended there as if the
+                # render had hung or been killed from outside
+                with contextlib.suppress(OSError):
+                    os.write(2, QUIT_AT_ONCE)
                 os._exit(128 + signum)
             loop.call_soon_threadsafe(on_sigint, signum)
             with contextlib.suppress(OSError):

@@ -543,6 +543,9 @@ def test_ctrl_c_twice_exits_at_once_and_resume_creates_no_second_job(
     p.send_signal(signal.SIGINT)
     rc, took = _wait_exit(p, timeout=5)
     assert rc == 130
+    # the last line says so (the stop's warning was, as if the render had hung)
+    last = rig.output(p)[1].strip().splitlines()[-1]
+    assert last.startswith("interrupted at once; run the same command again to resume"), last
     # at once, not after the poll (~2.7 s of its 3 s were left) or the grace (5 s); 2 s,
     # not 1: a loaded machine (the suite runs a process more than it has cores) may take
     # a second to end a process that has stopped
