@@ -6037,7 +6037,9 @@ class Pipeline:
             where = self.run_dir / ("storyboard.html" if board_written else "scenes")
             self.reporter.info(f"keyframes ready for review: {where}; `render` again to continue")
             return res
-        if res.failed and not skip_failed:
+        if res.failed and (not skip_failed or until == "clips"):
+            # (--skip-failed is the movie's: `--until clips` makes none, and said it was
+            # "composing without" the failed scenes, then ended as done)
             raise RenderFailed(
                 _failed_message(res.failed, res.gone)
                 + "\n(or `render --skip-failed` to make the movie without them)"

@@ -282,6 +282,41 @@ async def test_content_rejection_twice_affects_only_that_scene(
     assert any("--skip-failed" in n and failed in n for n in notes)
 
 
+async def test_until_clips_with_a_failed_scene_fails_even_with_skip_failed(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`render --until clips --skip-failed` with a scene whose clip failed warned
+    "--skip-failed: composing without 1 scene(s)", composed nothing (it stops after the
+    clips) and ended as done (exit 0, "stopped after clips"). --skip-failed is about the
+    movie: a clips stage with a failed scene fails, as `--until keyframes` does, naming
+    the scene (the next render retries it)."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("reject", path=TASKS, method="POST", count=2)  # one scene: try, fallback
+    one = {
+        "providers": {
+            "byteplus": {"base_url": sim.ark_base_url, "max_concurrent": 1, "poll_interval": 0.05}
+        }
+    }
+    notes: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            notes.append(text)
+
+    s = settings_for(
+        "byteplus", sim, planner={"provider": "local"}, keyframes={"provider": "local"}, **one
+    )
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec())
+    with pytest.raises(RenderFailed) as e:
+        await pipe.run(until="clips", skip_failed=True)
+    assert pipe.result is not None and len(pipe.result.failed) == 1
+    (failed,) = pipe.result.failed
+    assert failed in str(e.value) and "content filter" in str(e.value), e.value
+    assert not any("composing" in n for n in notes), notes
+    assert len(list((tmp_path / "run").glob("scenes/*/clip.mp4"))) == 3
+
+
 async def test_truncated_download_refetches_the_same_job(sim: SimServer, tmp_path: Path) -> None:
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
