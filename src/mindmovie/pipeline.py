@@ -5853,6 +5853,9 @@ class Pipeline:
         est = self.estimate(store, planner).upto(until)
         if est.planner is not None and est.planner.payable:
             self._warn_extra_goal_photos()  # the plan's own warnings: once it is paid for
+        # a stop while the earlier jobs were looked at: not asked "Spend about $X?" (the
+        # question the person just said stop to), nor anything agreed to
+        self._check_stop()
         if est.paid:
             billed, committed = store.ledger_totals()
             carry = self._fresh_carry_held()  # --fresh: counted here once carried

@@ -932,6 +932,38 @@ async def test_ctrl_c_at_the_spend_question_interrupts_it(sim: SimServer, tmp_pa
     assert reached and sim.stats()["requests"] == 0
 
 
+async def test_ctrl_c_before_the_spend_question_is_not_asked_it(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while a resumed render looks at its earlier jobs (`_recover_orphans`, calls
+    to the provider, before the estimate): the render went on to ask "Spend about $X?"
+    anyway, the question the person had just said stop to (and with --yes went on to
+    the plan, stopped only at its first paid call). The stop ends it before the
+    question, as interrupted, with nothing sent."""
+    from mindmovie.pipeline import Interrupted
+
+    asked: list[Any] = []
+
+    def ask(est: Any) -> bool:
+        asked.append(est)
+        return True
+
+    goals = goals_file(tmp_path, sim)
+    pipe = Pipeline(goals, _byteplus(sim), out=tmp_path / "run", keys=KEYS, confirm=ask)
+    real = Pipeline._recover_orphans
+
+    async def ctrl_c_while_looking(self: Pipeline, *args: Any) -> None:
+        self._stopping = True  # as the SIGINT handler does
+        self._stop_event.set()
+        await real(self, *args)
+
+    monkeypatch.setattr(Pipeline, "_recover_orphans", ctrl_c_while_looking)
+    with pytest.raises(Interrupted, match="run the same command again"):
+        await pipe.run()
+    assert asked == []
+    assert sim.stats()["requests"] == 0
+
+
 async def test_the_stop_signal_handler_starts_no_thread_and_the_warning_still_comes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
