@@ -5996,6 +5996,9 @@ class Pipeline:
         await self._settle_stale_jobs(
             store, video_model, last=True, plan_ids={sc.id for sc in plan.scenes}
         )
+        # a stop while they were settled (within the grace): an interrupt, not a render
+        # that ended as done after `--until keyframes` or `clips`
+        self._check_stop()
         clips: dict[str, Path] = {}
         for scene_id, outcome in results.items():
             if isinstance(outcome, BaseException):

@@ -964,6 +964,30 @@ async def test_ctrl_c_before_the_spend_question_is_not_asked_it(
     assert sim.stats()["requests"] == 0
 
 
+@pytest.mark.parametrize("until", ["keyframes", "clips"])
+async def test_ctrl_c_while_the_clip_jobs_are_settled_is_an_interrupt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, until: str
+) -> None:
+    """Ctrl-C after the scenes' last step, while the run settled its clip jobs (looks at
+    the provider's job list, `_settle_lost_submissions`, `_settle_stale_jobs`): within the
+    grace the render went on and ended as done ("stopped after keyframes", exit 0), where
+    a stop at any other moment is an interrupt (130)."""
+    from mindmovie.pipeline import Interrupted
+
+    pipe = Pipeline(goals_file(tmp_path), tiny_local_settings(), out=tmp_path / "run")
+    real = Pipeline._settle_lost_submissions
+
+    async def ctrl_c_while_settling(self: Pipeline, *args: Any) -> None:
+        self._stopping = True  # as the SIGINT handler does
+        self._stop_event.set()
+        await real(self, *args)
+
+    monkeypatch.setattr(Pipeline, "_settle_lost_submissions", ctrl_c_while_settling)
+    with pytest.raises(Interrupted, match="run the same command again"):
+        await pipe.run(until=until)  # type: ignore[arg-type]
+    assert {r[until[:-1]] for r in collect_status(tmp_path / "run")["scenes"]} == {"succeeded"}
+
+
 async def test_the_stop_signal_handler_starts_no_thread_and_the_warning_still_comes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
