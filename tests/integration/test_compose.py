@@ -736,3 +736,35 @@ def test_a_clip_whose_picture_starts_after_its_sound_keeps_that_offset(tmp_path:
         k for k in range(item.frames) if _picture(_frame(report.out, item.start + k)).min() > 200
     ]
     assert white and white[0] == 10, white  # the first frame on screen at or after 0.8 s
+
+
+@pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
+def test_a_compose_told_to_stop_stops_and_writes_no_movie(
+    tmp_path: Path, clips: dict[str, Path], engine: str
+) -> None:
+    """The render's stop reaches the compose through `stopped` (a signal sent to the
+    render alone does not reach its encoders): the ffmpeg engine stops once a segment
+    has landed (kept, and reported; at the latest before the final mux), the moviepy
+    engine between two frames; neither
+    writes the movie nor leaves a temp file or chunk folder."""
+    from mindmovie.compose import renderer
+    from mindmovie.compose.ffmpeg import ComposeStopped
+
+    tl = build_timeline(_movie(clips), SPEC)
+    landed: list[SegmentResult] = []
+    asked = [0]
+
+    def stopped() -> bool:
+        asked[0] += 1
+        return bool(landed) if engine == "ffmpeg" else asked[0] > 5
+
+    out = tmp_path / "movie.mp4"
+    with pytest.raises(ComposeStopped):
+        renderer(engine)(
+            tl, tmp_path / "work", out, workers=1, on_segment=landed.append, stopped=stopped
+        )
+    assert not out.exists()
+    left = [p.name for p in tmp_path.rglob("*") if p.name.startswith(".") or "tmp" in p.name]
+    assert left == [], left
+    if engine == "ffmpeg":
+        assert landed and all(s.path.is_file() for s in landed)  # kept for the next compose
