@@ -66,6 +66,27 @@ def run_ffmpeg(args: list[str], *, timeout: float | None = None, input: bytes | 
     return _checked(proc.returncode, proc.stderr)
 
 
+#: lines of an ffmpeg log tail that say nothing of why it failed: an encoder's closing
+#: statistics (x264 writes ~15, the whole tail kept), indented stream listings, progress
+_NOT_A_CAUSE = re.compile(
+    r"^\s|^\[(?:libx264|aac) @ [^\]]*\] (?!.*(?:[Ee]rror|failed|[Ii]nvalid))"
+    r"|^(?:frame|size)=|^(?:Input|Output) #\d"
+)
+
+
+def failure_line(e: FFmpegError) -> str:
+    """`e` as one line for the person: `ffmpeg failed (N): <cause>; Conversion failed!`,
+    the log lines that may say why joined with "; ". An ffmpeg that failed while it
+    encoded ended its log with the encoder's statistics, and the render printed them as a
+    traceback of fifteen lines of `[libx264 @ 0x...] mb P I16..4: ...`."""
+    text = str(e)
+    head, sep, tail = text.partition("): ")
+    if not (sep and head.startswith("ffmpeg failed (")):
+        return "; ".join(ln.strip() for ln in text.splitlines() if ln.strip())
+    said = [ln.strip() for ln in tail.splitlines() if ln.strip() and not _NOT_A_CAUSE.match(ln)]
+    return f"{head}): " + ("; ".join(said) or "(no reason in its log)")
+
+
 def _checked(returncode: int, stderr: bytes) -> str:
     err = stderr.decode("utf-8", "replace")
     if returncode != 0:

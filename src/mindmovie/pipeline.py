@@ -6069,14 +6069,20 @@ class Pipeline:
             # (it was a traceback and exit 1 instead of the resume line and 130)
             if self._stopping:
                 raise Interrupted("stopped by Ctrl-C during the compose") from None
-            from mindmovie.media import FFmpegError
+            if board_done is not None:
+                # the board drawn beside the compose is finished while the run's store
+                # is open: cut short, it warned "storyboard not written: Cannot operate
+                # on a closed database" above the compose's error (3 runs in 4)
+                await board_done
+            from mindmovie.media import FFmpegError, failure_line
 
             if isinstance(e, FFmpegError) and not is_disk_full(e):
                 # (a full disk is said as such by `_run_built`). It was a traceback,
                 # after every paid keyframe and clip was made, saying nothing of them
                 raise RenderFailed(
                     f"the compose failed; every keyframe and clip is kept and the next "
-                    f"render only composes (`mindmovie doctor` checks ffmpeg): {e}"
+                    f"render only composes (`mindmovie doctor` checks ffmpeg): "
+                    f"{failure_line(e)}"
                 ) from None
             raise
         return res

@@ -231,6 +231,55 @@ def test_edit_one_affirmation_redoes_only_that_scene(finished: Path) -> None:
     }
 
 
+@pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
+def test_an_ffmpeg_that_fails_in_the_compose_is_one_line_exit_1(
+    finished: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ffmpeg that failed while composing (here a crossfade's, as one stopped by a run
+    folder removed under it) was a traceback ending in the last 15 lines of its log,
+    x264's closing statistics: `FFmpegError: ffmpeg failed (1): [libx264 @ 0x...] mb I
+    I16..4: ...`. Now one line naming ffmpeg's own reason, exit 1, the clips kept."""
+    import imageio_ffmpeg
+    import yaml
+
+    workdir, run = finished, finished / "run"
+    real = imageio_ffmpeg.get_ffmpeg_exe()
+    exe = workdir / "ffmpeg-fails-xfade"
+    exe.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *xfade*)\n'
+        "  echo '[fc#0 @ 0x1] Error while filtering: Cannot allocate memory' >&2\n"
+        "  echo '[libx264 @ 0x2] frame I:1     Avg QP:20.00  size: 28443' >&2\n"
+        "  echo '[libx264 @ 0x2] mb I  I16..4: 10.9% 50.1% 39.0%' >&2\n"
+        "  echo '[libx264 @ 0x2] kb/s:1896.79' >&2\n"
+        "  echo 'Conversion failed!' >&2; exit 1;;\n"
+        "esac\n"
+        f'exec "{real}" "$@"\n'
+    )
+    exe.chmod(0o755)
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    plan["scenes"][1]["affirmation"] = "I am calm and free"  # its crossfades are made again
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    clips = {c: c.stat().st_mtime_ns for c in run.glob("scenes/*/clip.mp4")}
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(exe))
+    args = ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q")
+    proc = _cli(*args, cwd=workdir, check=False, fork=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "libx264" not in proc.stderr, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: the compose failed; every keyframe and clip is kept"), lines
+    assert "checks ffmpeg): ffmpeg failed (1): [fc#0 @ 0x1] Error while" in lines[0], lines
+    assert "Error while filtering: Cannot allocate memory; Conversion failed!" in lines[0]
+    assert clips and {c: c.stat().st_mtime_ns for c in clips} == clips  # kept as they were
+    st = _status(workdir, run)
+    assert st["movie"]["status"] != "succeeded", st["movie"]
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE")
+    _cli(*args, cwd=workdir)  # and the next render composes it
+    assert _status(workdir, run)["movie"]["status"] == "succeeded"
+
+
 def test_bad_goals_is_one_line_exit_2(workdir: Path) -> None:
     bad = workdir / "bad.yaml"
     bad.write_text("title: T\ngoals:\n  - category: health\n    visoin: x\n")
