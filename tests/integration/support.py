@@ -103,6 +103,25 @@ async def left_open(sim: SimServer, before: set[int], wait: float = 5.0) -> set[
     return left
 
 
+def preset_config(tmp: Path, sim: SimServer, preset: str) -> Path:
+    """A config.yaml for `preset` at a small size, every provider pointed at `sim`
+    with quick polls: what a person writes, read by the CLI as theirs."""
+    cfg = tmp / f"{preset}.yaml"
+    cfg.write_text(
+        f"preset: {preset}\n"
+        "output: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 4}\n"
+        "compose: {crossfade: 0.5, title_seconds: 1.0, closing_seconds: 1.0, quality: draft}\n"
+        "providers:\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05,"
+        " poll_max_interval: 0.2, job_deadline: 60}\n"
+        f"  google: {{base_url: '{sim.base_url}', poll_interval: 0.05,"
+        " poll_max_interval: 0.2, job_deadline: 60}\n"
+    )
+    return cfg
+
+
 def tiny_local_settings() -> Any:
     """The offline preset at 160x90, 8 fps, 2 s scenes, draft quality: a whole render in
     seconds, for tests of how a render stops."""

@@ -1716,29 +1716,11 @@ def test_render_fresh_twice_says_what_the_carried_jobs_may_save_of_its_question(
     still counts that clip (whether it is taken is known only once the keyframe is made:
     never under), and now says how much of it the carried jobs may save: the figure less
     that is exactly what the render then paid the simulator for keyframes and clips."""
-    import asyncio
-
-    from pydantic import SecretStr
-
-    from mindmovie.config import Keys, load_settings
-    from mindmovie.costs import RunEstimate
-    from mindmovie.pipeline import Pipeline
 
     rig = make_rig(sim, tmp_path, job_seconds=0.5)
     job, _, _ = _fresh_twice_mid_job(rig)
     made = {j.id for j in sim.jobs()}
-    asked: list[RunEstimate] = []
-
-    def ask(est: RunEstimate) -> bool:
-        asked.append(est)
-        return True
-
-    settings = load_settings(rig.cfg, env=rig.env())
-    keys = Keys(anthropic=SecretStr("sk-ant-sim"), byteplus=SecretStr("ark-sim"))
-    pipe = Pipeline(rig.goals, settings, out=rig.out, keys=keys, confirm=ask)
-    asyncio.run(pipe.run(fresh=True))
-    assert_movie(rig.out / "movie.mp4")
-    (est,) = asked
+    est = _render_fresh_asked(rig)
     new = [x for x in rig.status()["ledger"] if x["remote_id"] not in made]
     bought = {
         stage: sum(x["billed_usd"] for x in new if x["stage"] == stage and x["state"] == "billed")
@@ -1757,14 +1739,9 @@ def test_render_fresh_twice_says_what_the_carried_jobs_may_save_of_its_question(
     )
 
 
-def test_render_fresh_with_another_video_model_says_its_carried_jobs_save_nothing(
-    sim: SimServer, tmp_path: Path
-) -> None:
-    """The second `render --fresh` of test_render_fresh_twice_... with another video model
-    (seedance-1-0-pro, which makes 4 s clips too): the carried job, made by
-    seedance-1-5-pro, can be taken by no scene (the model is in the clip's key), yet the
-    question said "Up to $X of it may not be spent" (the provider and seconds matched).
-    Now it counts nothing for it, and the render indeed buys every clip."""
+def _render_fresh_asked(rig: Rig, overrides: dict[str, Any] | None = None) -> Any:
+    """`render --fresh` of the rig in this process (with `overrides` of its settings) to
+    its movie, the spend question answered yes: the one estimate it was asked with."""
     import asyncio
 
     from pydantic import SecretStr
@@ -1773,23 +1750,34 @@ def test_render_fresh_with_another_video_model_says_its_carried_jobs_save_nothin
     from mindmovie.costs import RunEstimate
     from mindmovie.pipeline import Pipeline
 
-    rig = make_rig(sim, tmp_path, job_seconds=0.5)
-    job, _, _ = _fresh_twice_mid_job(rig)
-    made = {j.id for j in sim.jobs()}
     asked: list[RunEstimate] = []
 
     def ask(est: RunEstimate) -> bool:
         asked.append(est)
         return True
 
-    settings = load_settings(
-        rig.cfg, overrides={"video": {"model": "seedance-1-0-pro"}}, env=rig.env()
-    )
+    settings = load_settings(rig.cfg, overrides=overrides, env=rig.env())
     keys = Keys(anthropic=SecretStr("sk-ant-sim"), byteplus=SecretStr("ark-sim"))
     pipe = Pipeline(rig.goals, settings, out=rig.out, keys=keys, confirm=ask)
     asyncio.run(pipe.run(fresh=True))
     assert_movie(rig.out / "movie.mp4")
     (est,) = asked
+    return est
+
+
+def test_render_fresh_with_another_video_model_says_its_carried_jobs_save_nothing(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The second `render --fresh` of test_render_fresh_twice_... with another video model
+    (seedance-1-0-pro, which makes 4 s clips too): the carried job, made by
+    seedance-1-5-pro, can be taken by no scene (the model is in the clip's key), yet the
+    question said "Up to $X of it may not be spent" (the provider and seconds matched).
+    Now it counts nothing for it, and the render indeed buys every clip."""
+
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    job, _, _ = _fresh_twice_mid_job(rig)
+    made = {j.id for j in sim.jobs()}
+    est = _render_fresh_asked(rig, {"video": {"model": "seedance-1-0-pro"}})
     assert job in made and len(sim.jobs()) - len(made) == SCENES  # every clip bought
     assert est.carried_may_cover == 0, est.carried_may_cover
 
@@ -1802,13 +1790,6 @@ def test_render_fresh_says_a_carried_job_let_go_of_saves_nothing(
     a mark the carry keeps): no scene takes such a job (`_unheld_job`), yet the question
     said "Up to $X of it may not be spent" for it. Now it counts nothing for it, and the
     render indeed buys every clip."""
-    import asyncio
-
-    from pydantic import SecretStr
-
-    from mindmovie.config import Keys, load_settings
-    from mindmovie.costs import RunEstimate
-    from mindmovie.pipeline import Pipeline
 
     rig = make_rig(sim, tmp_path, job_seconds=0.5)
     job, _, _ = _fresh_twice_mid_job(rig)
@@ -1817,18 +1798,7 @@ def test_render_fresh_says_a_carried_job_let_go_of_saves_nothing(
         usage = dict(row["usage"] or {}, unused=True, let_go="let go of by the person: test")
         db.execute("UPDATE ledger SET usage=? WHERE id=?", (json.dumps(usage), row["id"]))
     made = {j.id for j in sim.jobs()}
-    asked: list[RunEstimate] = []
-
-    def ask(est: RunEstimate) -> bool:
-        asked.append(est)
-        return True
-
-    settings = load_settings(rig.cfg, env=rig.env())
-    keys = Keys(anthropic=SecretStr("sk-ant-sim"), byteplus=SecretStr("ark-sim"))
-    pipe = Pipeline(rig.goals, settings, out=rig.out, keys=keys, confirm=ask)
-    asyncio.run(pipe.run(fresh=True))
-    assert_movie(rig.out / "movie.mp4")
-    (est,) = asked
+    est = _render_fresh_asked(rig)
     assert job in made and len(sim.jobs()) - len(made) == SCENES  # every clip bought
     assert est.carried_may_cover == 0, est.carried_may_cover
 

@@ -29,7 +29,7 @@ from mindmovie.providers import registry
 from mindmovie.providers.base import VideoRequest
 from mindmovie.store import Store, _snapshot
 from tests import mindmovie_fork
-from tests.integration.support import KEYS, goals_file, settings_for
+from tests.integration.support import KEYS, goals_file, preset_config, settings_for
 from tests.sim import media
 from tests.sim.server import SimServer
 
@@ -42,23 +42,6 @@ KEY_VARS = (
     "GEMINI_API_KEY",
 )
 WITH_KEYS = {"ANTHROPIC_API_KEY": "sk-ant", "ARK_API_KEY": "ark", "GEMINI_API_KEY": "g"}
-
-
-def _config(tmp: Path, sim: SimServer, preset: str) -> Path:
-    cfg = tmp / f"{preset}.yaml"
-    cfg.write_text(
-        f"preset: {preset}\n"
-        "output: {size: 320x180, fps: 12}\n"
-        "plan: {scene_seconds: 4}\n"
-        "compose: {crossfade: 0.5, title_seconds: 1.0, closing_seconds: 1.0, quality: draft}\n"
-        "providers:\n"
-        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
-        f"  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05,"
-        " poll_max_interval: 0.2, job_deadline: 60}\n"
-        f"  google: {{base_url: '{sim.base_url}', poll_interval: 0.05,"
-        " poll_max_interval: 0.2, job_deadline: 60}\n"
-    )
-    return cfg
 
 
 @pytest.fixture
@@ -86,7 +69,7 @@ def _made(
     monkeypatch.setattr(media, "png", lambda w, h, variant=0: png(w, h, next(order)))
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
-    cfg = _config(tmp_path, sim, preset)
+    cfg = preset_config(tmp_path, sim, preset)
     run = tmp_path / "run"
     r = _render(goals, cfg, run, WITH_KEYS)
     assert r.exit_code == 0, r.output
@@ -165,6 +148,15 @@ def _changed(
     return out
 
 
+def _bought_with_keys(sim: SimServer, goals: Path, cfg: Path, run: Path) -> tuple[int, int]:
+    """`render` with the keys, to its movie: the (images, clip jobs) it bought."""
+    before = sim.stats()["totals"]
+    r = _render(goals, cfg, run, WITH_KEYS)
+    assert r.exit_code == 0, r.output
+    after = sim.stats()["totals"]
+    return after["images"] - before["images"], after["jobs_created"] - before["jobs_created"]
+
+
 def _movie_key(run: Path) -> str | None:
     store = Store(run / "run.db", read_only=True)
     try:
@@ -232,11 +224,7 @@ def test_a_render_that_needs_a_provider_is_refused_with_its_key_named_and_resume
     assert r.exit_code == 2 and "ARK_API_KEY" in r.output, r.output
     assert len(sim.requests()) == sent
     # with the key: only the edited scene is bought again, the others reused as they were
-    images, jobs = sim.stats()["totals"]["images"], sim.stats()["totals"]["jobs_created"]
-    r = _render(goals, cfg, run, WITH_KEYS)
-    assert r.exit_code == 0, r.output
-    totals = sim.stats()["totals"]
-    assert (totals["images"], totals["jobs_created"]) == (images + 1, jobs + 1)
+    assert _bought_with_keys(sim, goals, cfg, run) == (1, 1)
     after = _steps(run)
     for (sid, stage), was in steps.items():
         if sid not in (edited, "_run"):
@@ -268,11 +256,7 @@ def test_the_need_found_after_the_check_stops_the_render_before_any_call(
     assert len(sim.requests()) == sent
     assert _steps(run) == steps and _ledger(run) == ledger
     monkeypatch.setattr(Pipeline, "_lock_run_dir", lock)
-    images, jobs = sim.stats()["totals"]["images"], sim.stats()["totals"]["jobs_created"]
-    r = _render(goals, cfg, run, WITH_KEYS)
-    assert r.exit_code == 0, r.output
-    totals = sim.stats()["totals"]
-    assert (totals["images"], totals["jobs_created"]) == (images + 1, jobs + 1)
+    assert _bought_with_keys(sim, goals, cfg, run) == (1, 1)
 
 
 def test_the_placeholder_refuses_every_call_before_anything_is_paid(
@@ -302,11 +286,7 @@ def test_the_placeholder_refuses_every_call_before_anything_is_paid(
         if sid not in edited:
             assert after[(sid, stage)] == was, (sid, stage)
     monkeypatch.setattr(Pipeline, "_needed_in", needed_in)
-    images, jobs = sim.stats()["totals"]["images"], sim.stats()["totals"]["jobs_created"]
-    r = _render(goals, cfg, run, WITH_KEYS)
-    assert r.exit_code == 0, r.output
-    totals = sim.stats()["totals"]
-    assert (totals["images"], totals["jobs_created"]) == (images + 2, jobs + 2)
+    assert _bought_with_keys(sim, goals, cfg, run) == (2, 2)
 
 
 async def test_the_placeholder_raises_the_key_check_s_own_error(
@@ -431,6 +411,19 @@ async def test_a_pipeline_run_again_with_the_key_set_since_uses_it(
     assert (totals["images"], totals["jobs_created"]) == (images + 1, jobs + 1)
 
 
+def _killed_at_restore_with_no_key(goals: Path, cfg: Path, run: Path) -> Any:
+    """`render` with no key set, in its own process, SIGKILLed as it puts a kept result
+    back (`restore`: the file in place, its step not yet done). Returns the same render
+    with no key and no kill, to run next."""
+    drop = ("MINDMOVIE_", "ANTHROPIC_", "ARK_", "GEMINI_", "GOOGLE_", "BYTEPLUS_")
+    bare = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
+    cwd = run.parent
+    r = mindmovie_fork.run(args, env={**bare, "MINDMOVIE_KILL_AT": "restore"}, cwd=cwd, timeout=120)
+    assert r.returncode == -signal.SIGKILL, (r.stdout, r.stderr)
+    return lambda: mindmovie_fork.run(args, env=bare, cwd=cwd, timeout=120)
+
+
 def test_a_render_with_no_key_killed_while_it_put_a_kept_clip_back_renders_again(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -442,19 +435,25 @@ def test_a_render_with_no_key_killed_while_it_put_a_kept_clip_back_renders_again
     edited = _edit_scene(run, "motion_prompt", "the camera rises slowly over the sea")
     assert _render(goals, cfg, run, WITH_KEYS).exit_code == 0  # a new clip; the old kept
     (run / "plan.yaml").write_text(plan_text)  # the edit undone
-    drop = ("MINDMOVIE_", "ANTHROPIC_", "ARK_", "GEMINI_", "GOOGLE_", "BYTEPLUS_")
-    bare = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
     ledger, sent = _ledger(run), len(sim.requests())
-    r = mindmovie_fork.run(
-        args, env={**bare, "MINDMOVIE_KILL_AT": "restore"}, cwd=tmp_path, timeout=120
-    )
-    assert r.returncode == -signal.SIGKILL, (r.stdout, r.stderr)
-    r = mindmovie_fork.run(args, env=bare, cwd=tmp_path, timeout=120)
+    again = _killed_at_restore_with_no_key(goals, cfg, run)
+    r = again()
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert len(sim.requests()) == sent and _ledger(run) == ledger
     status, _, key = _steps(run)[(edited, "clip")]
     assert (status, key) == ("succeeded", made[(edited, "clip")][2])  # the old clip, back
+
+
+def _a_clip_refused(sim: SimServer, goals: Path, cfg: Path, run: Path) -> str:
+    """The fourth scene's motion_prompt edited and its new clip refused by the content
+    filter (both tries: no job), with the keys: its step failed. Its scene id."""
+    failed = _edit_scene(run, "motion_prompt", "a fight on the pier", index=3)
+    refused = {"status": 400, "code": "InputTextSensitiveContentDetected", "message": "no"}
+    sim.add_fault("http", path="/contents/generations/tasks", method="POST", count=2, **refused)
+    r = _render(goals, cfg, run, WITH_KEYS)
+    assert r.exit_code == 1 and failed in r.output, r.output
+    assert _steps(run)[(failed, "clip")][0] == "failed"
+    return failed
 
 
 def test_a_failed_scene_taken_out_of_the_plan_needs_no_key(
@@ -464,12 +463,7 @@ def test_a_failed_scene_taken_out_of_the_plan_needs_no_key(
     out of plan.yaml to make the movie without it: the render calls nothing for it (its
     step is no scene's any more), so the movie is composed with no key set."""
     goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
-    gone = _edit_scene(run, "motion_prompt", "a fight on the pier", index=3)
-    refused = {"status": 400, "code": "InputTextSensitiveContentDetected", "message": "no"}
-    sim.add_fault("http", path="/contents/generations/tasks", method="POST", count=2, **refused)
-    r = _render(goals, cfg, run, WITH_KEYS)
-    assert r.exit_code == 1 and gone in r.output, r.output
-    assert _steps(run)[(gone, "clip")][0] == "failed"
+    gone = _a_clip_refused(sim, goals, cfg, run)
     data = yaml.safe_load((run / "plan.yaml").read_text())
     data["scenes"] = [sc for sc in data["scenes"] if sc["id"] != gone]
     (run / "plan.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
@@ -496,16 +490,10 @@ def test_a_render_with_no_key_killed_while_it_put_the_kept_plan_back_renders_aga
     goals.write_text(text.replace("Living by the sea", "Living by the sea, in Lisbon"))
     assert _render(goals, cfg, run, WITH_KEYS).exit_code == 0  # a new plan; the old kept
     goals.write_text(text)  # the edit undone
-    drop = ("MINDMOVIE_", "ANTHROPIC_", "ARK_", "GEMINI_", "GOOGLE_", "BYTEPLUS_")
-    bare = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
     ledger, sent = _ledger(run), len(sim.requests())
-    r = mindmovie_fork.run(
-        args, env={**bare, "MINDMOVIE_KILL_AT": "restore"}, cwd=tmp_path, timeout=120
-    )
-    assert r.returncode == -signal.SIGKILL, (r.stdout, r.stderr)
+    again = _killed_at_restore_with_no_key(goals, cfg, run)
     assert _steps(run)[("_run", "plan")][0] == "running"
-    r = mindmovie_fork.run(args, env=bare, cwd=tmp_path, timeout=120)
+    r = again()
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert len(sim.requests()) == sent and _ledger(run) == ledger
     status, _, key = _steps(run)[("_run", "plan")]
@@ -520,11 +508,7 @@ def test_a_failed_clip_needs_no_key_for_a_render_that_stops_before_the_clips(
     refused "ARK_API_KEY ... needs it for keyframes" (the failed clip step counted
     whatever the render's --until). The render that makes the clips still needs it."""
     goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
-    failed = _edit_scene(run, "motion_prompt", "a fight on the pier", index=3)
-    refused = {"status": 400, "code": "InputTextSensitiveContentDetected", "message": "no"}
-    sim.add_fault("http", path="/contents/generations/tasks", method="POST", count=2, **refused)
-    assert _render(goals, cfg, run, WITH_KEYS).exit_code == 1
-    assert _steps(run)[(failed, "clip")][0] == "failed"
+    _a_clip_refused(sim, goals, cfg, run)
     for var in KEY_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)  # no ./.env supplies one

@@ -932,6 +932,19 @@ async def test_ctrl_c_at_the_spend_question_interrupts_it(sim: SimServer, tmp_pa
     assert reached and sim.stats()["requests"] == 0
 
 
+def _ctrl_c_in(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    """Ctrl-C as the render enters `Pipeline.<method>` (a coroutine): the stop set as the
+    SIGINT handler sets it, then the method goes on as it would."""
+    real = getattr(Pipeline, method)
+
+    async def ctrl_c_then(self: Pipeline, *args: Any) -> Any:
+        self._stopping = True  # as the SIGINT handler does
+        self._stop_event.set()
+        return await real(self, *args)
+
+    monkeypatch.setattr(Pipeline, method, ctrl_c_then)
+
+
 async def test_ctrl_c_before_the_spend_question_is_not_asked_it(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -950,14 +963,7 @@ async def test_ctrl_c_before_the_spend_question_is_not_asked_it(
 
     goals = goals_file(tmp_path, sim)
     pipe = Pipeline(goals, _byteplus(sim), out=tmp_path / "run", keys=KEYS, confirm=ask)
-    real = Pipeline._recover_orphans
-
-    async def ctrl_c_while_looking(self: Pipeline, *args: Any) -> None:
-        self._stopping = True  # as the SIGINT handler does
-        self._stop_event.set()
-        await real(self, *args)
-
-    monkeypatch.setattr(Pipeline, "_recover_orphans", ctrl_c_while_looking)
+    _ctrl_c_in(monkeypatch, "_recover_orphans")
     with pytest.raises(Interrupted, match="run the same command again"):
         await pipe.run()
     assert asked == []
@@ -975,14 +981,7 @@ async def test_ctrl_c_while_the_clip_jobs_are_settled_is_an_interrupt(
     from mindmovie.pipeline import Interrupted
 
     pipe = Pipeline(goals_file(tmp_path), tiny_local_settings(), out=tmp_path / "run")
-    real = Pipeline._settle_lost_submissions
-
-    async def ctrl_c_while_settling(self: Pipeline, *args: Any) -> None:
-        self._stopping = True  # as the SIGINT handler does
-        self._stop_event.set()
-        await real(self, *args)
-
-    monkeypatch.setattr(Pipeline, "_settle_lost_submissions", ctrl_c_while_settling)
+    _ctrl_c_in(monkeypatch, "_settle_lost_submissions")
     with pytest.raises(Interrupted, match="run the same command again"):
         await pipe.run(until=until)  # type: ignore[arg-type]
     assert {r[until[:-1]] for r in collect_status(tmp_path / "run")["scenes"]} == {"succeeded"}

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from tests import mindmovie_fork
-from tests.integration.support import goals_file
+from tests.integration.support import goals_file, preset_config
 from tests.sim import SimServer
 
 #: the part every key shares: found anywhere, a key (or the middle of one) leaked
@@ -31,23 +31,6 @@ def _env() -> dict[str, str]:
     drop = ("MINDMOVIE_", "ANTHROPIC_", "ARK_", "GEMINI_", "GOOGLE_", "BYTEPLUS_", "VOLC")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     return {**env, **KEYS, "COLUMNS": "200"}
-
-
-def _config(tmp: Path, sim: SimServer, preset: str) -> Path:
-    cfg = tmp / f"{preset}.yaml"
-    cfg.write_text(
-        f"preset: {preset}\n"
-        "output: {size: 320x180, fps: 12}\n"
-        "plan: {scene_seconds: 4}\n"
-        "compose: {crossfade: 0.5, title_seconds: 1.0, closing_seconds: 1.0, quality: draft}\n"
-        "providers:\n"
-        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
-        f"  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05,"
-        " poll_max_interval: 0.2, job_deadline: 60}\n"
-        f"  google: {{base_url: '{sim.base_url}', poll_interval: 0.05,"
-        " poll_max_interval: 0.2, job_deadline: 60}\n"
-    )
-    return cfg
 
 
 def _mindmovie(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -70,7 +53,7 @@ def test_a_paid_render_and_every_command_after_it_show_no_key(
 ) -> None:
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
-    cfg = _config(tmp_path, sim, "byteplus")
+    cfg = preset_config(tmp_path, sim, "byteplus")
     out = tmp_path / "run"
     r = _mindmovie(tmp_path, "render", str(goals), "-c", str(cfg), "--out", str(out),
                    "--yes", "--verbose")  # fmt: skip
@@ -98,7 +81,7 @@ def test_refused_and_failing_calls_name_no_key(sim: SimServer, tmp_path: Path) -
     messages, ledger notes and step errors: none holds the key."""
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
-    cfg = _config(tmp_path, sim, "byteplus")
+    cfg = preset_config(tmp_path, sim, "byteplus")
     # a key the provider refuses, at the first keyframe
     sim.add_fault("http", path="/images/generations", status=401, code="AuthenticationError",
                   message="The API key or AK/SK in the request is missing or invalid.")  # fmt: skip
@@ -125,7 +108,7 @@ def test_refused_and_failing_calls_name_no_key(sim: SimServer, tmp_path: Path) -
 def test_a_google_render_refused_shows_no_key(sim: SimServer, tmp_path: Path) -> None:
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
-    cfg = _config(tmp_path, sim, "google")
+    cfg = preset_config(tmp_path, sim, "google")
     sim.add_fault("http", status=403, message="Permission denied on resource.",
                   path=":generateContent")  # fmt: skip
     r = _mindmovie(tmp_path, "render", str(goals), "-c", str(cfg), "--out",
