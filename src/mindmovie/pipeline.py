@@ -598,18 +598,20 @@ def _mount_point(path: Path) -> Path:
     return path
 
 
-def disk_full_message(run_dir: Path) -> str:
-    """One line for a full disk: which filesystem, how much is free, what to do."""
+def disk_full_message(run_dir: Path, paid: bool = True) -> str:
+    """One line for a full disk: which filesystem, how much is free, what to do. `paid`:
+    the render calls a paid provider, whose calls wait for MIN_FREE_BYTES (said to an
+    offline render, that rule was of no use to it)."""
     mount = _mount_point(run_dir)
     try:
         free = f", {shutil.disk_usage(mount).free / 1e6:.1f} MB free"
     except OSError:
         free = ""
+    rule = f" (a paid call is sent only with {MIN_FREE_BYTES / 1e6:.0f} MB free)" if paid else ""
     return (
         f"no space left on the disk holding {run_dir} (the filesystem mounted at "
-        f"{mount}{free}); finished work is kept: free some space (a paid call is sent "
-        f"only with {MIN_FREE_BYTES / 1e6:.0f} MB free), or render into another disk with "
-        "--out, and run the same command again to resume"
+        f"{mount}{free}); finished work is kept: free some space{rule}, or render into "
+        "another disk with --out, and run the same command again to resume"
     )
 
 
@@ -2893,6 +2895,10 @@ class Pipeline:
         self._check_keys({p for p in self._keyless if p not in wanted})
         next(iter(wanted.values())).refuse()
 
+    def _paid(self) -> bool:
+        """Does this render's settings call a paid provider (any stage not local)?"""
+        return any(self.settings.stage_provider(s) != "local" for s in _STAGES)
+
     def _check_keys(self, spare: Collection[str] = ()) -> None:
         """A key that cannot be sent (not ASCII), or cannot be a key (a space or control
         character inside: `key_flaw`), is refused before any call, with any key not set
@@ -3969,7 +3975,7 @@ class Pipeline:
             return await self._run_locked(fresh=fresh, until=until, skip_failed=skip_failed)
         except Exception as e:
             if is_disk_full(e):
-                raise DiskFull(disk_full_message(self.run_dir)) from None
+                raise DiskFull(disk_full_message(self.run_dir, self._paid())) from None
             if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 # a part of the run folder this user cannot write (made by another user,
                 # or with sudo; a read-only mount): the folder's problem, not a crash
@@ -6012,7 +6018,7 @@ class Pipeline:
         if any(isinstance(o, BaseException) and is_disk_full(o) for o in results.values()):
             # not a scene's fault: every scene left is stopped by it, and so would the
             # compose be (--skip-failed included); say which disk, not "N scenes failed"
-            raise DiskFull(disk_full_message(self.run_dir))
+            raise DiskFull(disk_full_message(self.run_dir, self._paid()))
         refused = [o for o in results.values() if isinstance(o, InvalidRequest) and o.setting]
         if refused:
             # the person's setting, refused by the provider: not a scene's fault, and

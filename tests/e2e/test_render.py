@@ -1224,5 +1224,6 @@ def test_a_full_disk_under_the_offline_clips_names_the_disk(workdir: Path) -> No
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("error: no space left on the disk holding "), r.stderr
     assert "--skip-failed" not in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert "a paid call" not in last, last  # (an offline render sends none)
     _cli(*args, cwd=workdir)  # room again: the render goes on
     assert (workdir / "run" / "movie.mp4").is_file()
