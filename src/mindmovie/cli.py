@@ -353,6 +353,7 @@ def _run_pipeline(
         Interrupted,
         Pipeline,
         RenderFailed,
+        RunDirGone,
     )
     from mindmovie.progress import make_reporter
     from mindmovie.providers.base import InvalidRequest, ProviderError
@@ -393,7 +394,7 @@ def _run_pipeline(
         raise _fail(str(e), EXIT_FAILED) from None
     except BudgetStopped as e:
         raise _fail(str(e), EXIT_BUDGET) from None
-    except (RenderFailed, DiskFull) as e:
+    except (RenderFailed, DiskFull, RunDirGone) as e:
         raise _fail(str(e), EXIT_FAILED) from None
     except InvalidRequest as e:
         if e.setting:

@@ -284,6 +284,16 @@ def _prepare_run_dir(run_dir: Path, given: bool = True) -> None:
         ) from None
 
 
+def _folder_id(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the folder at `path`, None when there is none: a folder
+    renamed keeps it, one deleted and made again at the path does not."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def _why_not_made(run_dir: Path, e: OSError) -> str:
     """Why `run_dir` could not be made: a symbolic link on its way that leads nowhere (to
     a folder gone, or back to itself) named with where it leads, as "File exists" or
@@ -561,6 +571,15 @@ def _late_job_grace() -> float:
         return max(0.0, float(raw)) if raw else LATE_JOB_GRACE
     except ValueError:
         return LATE_JOB_GRACE
+
+
+class RunDirGone(Exception):
+    """The run folder went away during the render (deleted, moved or renamed): the
+    render stopped, for nothing it made could be kept there. The message names it."""
+
+
+#: seconds between two looks at the run folder during a render (`_watch_run_dir`)
+RUN_DIR_LOOK_SECONDS = 0.25
 
 
 class DiskFull(Exception):
@@ -1279,6 +1298,8 @@ class Pipeline:
         #: ledger row -> the first-call lock its call holds until answered
         self._first_held: dict[int, asyncio.Lock] = {}
         self._stop_event = asyncio.Event()
+        #: (device, inode) of the run folder this render locked (`_run_dir_gone`)
+        self._run_dir_id: tuple[int, int] | None = None
         #: paid calls whose answer is the result (an image, a plan: no task to poll later) in
         #: flight: ledger row -> (what, the loop time by which it is answered or has
         #: failed: `_answer_seconds`). The stop's grace waits for them (`_grace_over`)
@@ -3969,11 +3990,16 @@ class Pipeline:
 
     async def _run_built(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:
         """run(), its providers built: the run folder's errors made a person's."""
+        self._run_dir_id = None  # not locked yet (`_run_dir_gone`)
         if not self._out_given and self.run_dir != self._home:
             self._follow_title()
         try:
             return await self._run_locked(fresh=fresh, until=until, skip_failed=skip_failed)
         except Exception as e:
+            if self._run_dir_gone():
+                # what failed of it (a compose chunk, a keyframe not found, ffmpeg's
+                # output) was a traceback or "N scenes failed; finished work is kept"
+                raise RunDirGone(self._gone_message()) from None
             if is_disk_full(e):
                 raise DiskFull(disk_full_message(self.run_dir, self._paid())) from None
             if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -4030,13 +4056,21 @@ class Pipeline:
                     store.set_meta(ASIDE_META, "1")
                 self._aside_pending = store.get_meta(ASIDE_META) == "1"
                 waker = asyncio.ensure_future(self._wake_gate_on_stop())
+                self._run_dir_id = _folder_id(self.run_dir)
+                looker = asyncio.ensure_future(self._watch_run_dir(asyncio.current_task()))
                 try:
-                    return await self._run(store, until, skip_failed)
+                    res = await self._run(store, until, skip_failed)
                 finally:
                     waker.cancel()
+                    looker.cancel()
+                if self._run_dir_gone():  # in its last moments: the movie is not there
+                    raise RunDirGone(self._gone_message())
+                return res
             except (asyncio.CancelledError, Interrupted) as e:
                 if not self._stopping:
                     raise
+                if self._run_dir_gone():
+                    raise RunDirGone(self._gone_message()) from None
                 if isinstance(e, Interrupted) and e.said:
                     raise
                 raise Interrupted(
@@ -4055,6 +4089,37 @@ class Pipeline:
                     for name in ("run.db", "run.db-wal", "run.db-shm", "run.db-journal"):
                         (self.run_dir / name).unlink(missing_ok=True)
                 self._undo_fresh()
+
+    def _run_dir_gone(self) -> bool:
+        """Is the run folder this render locked no longer at its path (deleted, moved,
+        renamed, or another folder put there)? False before it was locked."""
+        was = self._run_dir_id
+        return was is not None and _folder_id(self.run_dir) != was
+
+    def _gone_message(self) -> str:
+        return (
+            f"the run folder {self.run_dir} went away during the render (deleted, moved or "
+            "renamed), so the render stopped: nothing more is made or paid for. If it was "
+            "moved, render again with --out at its new place to resume there; if it was "
+            "deleted, render again to start anew"
+        )
+
+    async def _watch_run_dir(self, main: asyncio.Task[Any] | None) -> None:
+        """Stop the render, as a Ctrl-C does, once its run folder is gone. It went on
+        without it: every keyframe, clip and movie written into a folder its mkdirs made
+        again at the path, journaled nowhere (the run.db deleted) or in a run.db
+        elsewhere (moved), and every paid call sent meanwhile bought for nothing."""
+        while not self._stopping:
+            await asyncio.sleep(RUN_DIR_LOOK_SECONDS)
+            if not self._run_dir_gone():
+                continue
+            self._stopping = True
+            self._stop_event.set()
+            self.reporter.warn(f"the run folder {self.run_dir} went away: stopping")
+            if main is not None:
+                # (the paid images still in flight are waited for, as at a Ctrl-C)
+                self._grace_over(main, "Press Ctrl-C")
+            return
 
     async def _wake_gate_on_stop(self) -> None:
         """At the stop, the scenes waiting in the budget gate for room stop waiting
@@ -6002,6 +6067,10 @@ class Pipeline:
         await self._settle_stale_jobs(
             store, video_model, last=True, plan_ids={sc.id for sc in plan.scenes}
         )
+        if any(isinstance(o, BaseException) for o in results.values()) and self._run_dir_gone():
+            # each scene's "keyframe not found" or ffmpeg's log of a folder that is gone,
+            # said as its failure, before the watcher's next look said why
+            raise RunDirGone(self._gone_message())
         # a stop while they were settled (within the grace): an interrupt, not a render
         # that ended as done after `--until keyframes` or `clips`
         self._check_stop()

@@ -1,0 +1,102 @@
+"""A person's files are not always where the render left them: the run folder deleted or
+moved while a render runs. The render stops with one line naming the folder, exit 1,
+never a traceback, and a folder moved is resumed where it went."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests import mindmovie_fork
+from tests.e2e.project import new_project, status_json
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+
+
+def _render_and(project: Path, out: str, said: str, then: str) -> tuple[int, str]:
+    """`mindmovie render examples/goals.yaml -c small.yaml --out OUT` in the background;
+    once its progress says `said`, `then` ("delete" or "move": to OUT-moved) its run
+    folder. Its exit status and stderr."""
+    err = project / "render.err"
+    argv = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", out]
+    proc = mindmovie_fork.start(argv, env=_env(), cwd=project, out=project / "render.out", err=err)
+    try:
+        t_end = time.monotonic() + 120
+        while said not in err.read_text():
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, f"never said {said!r}"
+            time.sleep(0.02)
+        if then == "delete":
+            was = os.stat(project / out).st_ino
+            # (again while the render writes a file into it meanwhile: "not empty")
+            while _inode(project / out) == was:
+                shutil.rmtree(project / out, ignore_errors=True)
+        else:
+            os.rename(project / out, project / f"{out}-moved")
+        rc = proc.wait(timeout=120)
+    finally:
+        proc.kill()  # a no-op once it ended
+    return rc, err.read_text()
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return None
+
+
+def _last_lines(stderr: str) -> list[str]:
+    """stderr's lines that are not progress lines ("[  1.2s] ...")."""
+    return [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("[")]
+
+
+@pytest.mark.parametrize("said", ["keyframes: ", "clips 01-health-1: done", "compose: "])
+def test_a_run_folder_deleted_during_the_render_is_one_line_exit_1(
+    tmp_path: Path, said: str
+) -> None:
+    """`rm -rf` of the run folder while the render ran: during the compose a
+    FileNotFoundError (compose/segments/.chunk-...) or FFmpegError traceback; during the
+    clips "4 scene(s) failed; finished work is kept" (nothing was kept); during the
+    keyframes exit 0, a movie made in a folder its mkdirs made again, with no run.db.
+    The render stops there, saying the folder went away."""
+    project = new_project(tmp_path / "project")
+    rc, stderr = _render_and(project, "run", said, "delete")
+    assert "Traceback" not in stderr and "failed" not in stderr, stderr
+    assert _last_lines(stderr) == [
+        "error: the run folder run went away during the render (deleted, "
+        "moved or renamed), so the render stopped: nothing more is made or paid for. If it "
+        "was moved, render again with --out at its new place to resume there; if it was "
+        "deleted, render again to start anew"
+    ], stderr
+    assert rc == 1
+    assert not (project / "run" / "movie.mp4").exists()
+
+
+def test_a_run_folder_moved_during_the_render_is_resumed_where_it_went(tmp_path: Path) -> None:
+    """`mv run run-moved` during the clips: the render went on writing into a `run` its
+    mkdirs made again while it journaled into run-moved's run.db. It stops, and a render
+    into run-moved reuses every keyframe made before the move."""
+    project = new_project(tmp_path / "project")
+    rc, stderr = _render_and(project, "run", "clips 01-health-1: done", "move")
+    assert "Traceback" not in stderr, stderr
+    assert rc == 1, stderr
+    assert "went away during the render" in _last_lines(stderr)[-1], stderr
+    moved = project / "run-moved"
+    proc = mindmovie_fork.run(
+        ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run-moved", "-q"],
+        env=_env(),
+        cwd=project,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    st, _ = status_json(project, str(moved))
+    redone = {s["scene_id"] for s in st["steps"] if s["stage"] == "keyframe" and s["run_no"] == 2}
+    assert not redone, redone
+    assert (moved / "movie.mp4").is_file()
