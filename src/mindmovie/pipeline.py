@@ -712,15 +712,25 @@ def run_dir_for(
     (`earlier_run`, whose plan has one of `plan_keys`): a new title must not start the
     movie, and its payments, over."""
     if out is not None:
-        return out
-    home = settings.output_dir / folder_name(goals.title)
+        return _not_an_option(out)
+    home = _not_an_option(settings.output_dir / folder_name(goals.title))
     try:
         has_run = (home / "run.db").is_file()
     except OSError:  # a name too long for the system: _prepare_run_dir says so
         return home
     if goals_path is not None and not has_run:
-        return earlier_run(settings.output_dir, goals_path, plan_keys) or home
+        earlier = earlier_run(settings.output_dir, goals_path, plan_keys)
+        return home if earlier is None else _not_an_option(earlier)
     return home
+
+
+def _not_an_option(run_dir: Path) -> Path:
+    """`run_dir`, made absolute when it is relative and starts with a dash (`--out
+    -weird`): every path of the run is passed to ffmpeg, which took `-weird/scenes/...`
+    for an option ("Unrecognized option"), and every scene failed of it."""
+    if not run_dir.is_absolute() and run_dir.parts and run_dir.parts[0].startswith("-"):
+        return Path(os.path.abspath(run_dir))
+    return run_dir
 
 
 def earlier_run(
@@ -1215,7 +1225,7 @@ class Pipeline:
         self._out_given = out is not None
         #: outputs/<slug of the title>: where the run goes when run_dir is an earlier run
         #: of these goals under their old title (it is renamed there, see `_follow_title`)
-        self._home = settings.output_dir / folder_name(self.goals.title)
+        self._home = _not_an_option(settings.output_dir / folder_name(self.goals.title))
         #: the run folder is renamed to this (`_home`) once the spend is agreed to
         #: (`_rename_to_title`), not before: declined, the folders stay as they were
         self._rename_to: Path | None = None

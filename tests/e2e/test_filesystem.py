@@ -100,3 +100,27 @@ def test_a_run_folder_moved_during_the_render_is_resumed_where_it_went(tmp_path:
     redone = {s["scene_id"] for s in st["steps"] if s["stage"] == "keyframe" and s["run_no"] == 2}
     assert not redone, redone
     assert (moved / "movie.mp4").is_file()
+
+
+@pytest.mark.parametrize("where", ["--out", "output_dir"])
+def test_a_run_folder_whose_name_starts_with_a_dash_is_rendered(tmp_path: Path, where: str) -> None:
+    """`--out -weird` (or output_dir: -movies): every scene failed, "ffmpeg failed (8)
+    rendering clip.mp4: Unrecognized option 'weird/scenes/01-health-1/.clip.mp4...'"
+    (ffmpeg took the relative path for an option). The run folder is made absolute."""
+    project = new_project(tmp_path / "project")
+    argv = ["render", "examples/goals.yaml", "-c", "small.yaml", "-q"]
+    if where == "--out":
+        argv += ["--out", "-weird"]
+        run = project / "-weird"
+    else:
+        with (project / "small.yaml").open("a") as f:
+            f.write("output_dir: -movies\n")
+        run = project / "-movies" / "my-year-of-becoming"
+    r = mindmovie_fork.run(argv, env=_env(), cwd=project, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"movie: {run / 'movie.mp4'}", r.stdout
+    again = mindmovie_fork.run(argv, env=_env(), cwd=project, timeout=300)
+    assert again.returncode == 0, again.stderr
+    st, _ = status_json(project, str(run))
+    assert st["run_no"] == 2
+    assert not [s for s in st["steps"] if s["run_no"] == 2 and s["attempts"] > 0], st["steps"]
