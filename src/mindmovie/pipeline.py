@@ -6161,6 +6161,17 @@ class Pipeline:
                 await board_done
             from mindmovie.media import FFmpegError, failure_line
 
+            gone = [str(c) for _, c in sorted(clips.items()) if not c.is_file()]
+            if gone and not is_disk_full(e):
+                # deleted or made a folder after its step was done: "every keyframe and
+                # clip is kept and the next render only composes" was not so, and sent
+                # the person to `mindmovie doctor`
+                them = "it" if len(gone) == 1 else "them"
+                raise RenderFailed(
+                    f"the compose failed: {', '.join(gone)} went away during the render "
+                    f"(deleted, moved or replaced); the next render makes {them} again, "
+                    "and reuses everything else"
+                ) from None
             if isinstance(e, FFmpegError) and not is_disk_full(e):
                 # (a full disk is said as such by `_run_built`). It was a traceback,
                 # after every paid keyframe and clip was made, saying nothing of them

@@ -1,6 +1,7 @@
-"""The run folder moved or deleted while a paid render (byteplus, against the
-simulator) has clip jobs in flight: the render stops with one line, and a render into
-the moved folder polls the same jobs, paying for none of them again."""
+"""Files gone during a render. The run folder moved or deleted while a paid render
+(byteplus, against the simulator) has clip jobs in flight: the render stops with one
+line, and a render into the moved folder polls the same jobs, paying for none of them
+again. A clip gone before the compose read it: named, not said to be kept."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests import mindmovie_fork
-from tests.integration.support import cli_env, goals_file
+from tests.integration.support import cli_env, goals_file, tiny_local_settings
 from tests.sim.server import SimServer
 
 
@@ -66,3 +68,48 @@ def test_a_run_folder_gone_with_clip_jobs_in_flight_stops_and_pays_nothing_twice
     assert r.returncode == 0, r.stderr
     assert sim.stats()["totals"]["jobs_created"] == created  # the same jobs, polled
     assert (tmp_path / "moved" / "movie.mp4").is_file()
+
+
+@pytest.mark.parametrize("how", ["deleted", "a folder"])
+async def test_a_clip_gone_before_the_compose_is_named_not_said_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A scene's clip.mp4 deleted (or replaced by a folder) once its step was done, before
+    the compose read it: a FileNotFoundError traceback ("scene:02-career-1: clip not
+    found"), or, made a folder, "the compose failed; every keyframe and clip is kept and
+    the next render only composes (`mindmovie doctor` checks ffmpeg): ffmpeg failed ...",
+    though that clip was not kept and the next render makes it again. The error names
+    the clip; the next render makes it and the movie."""
+    from mindmovie import compose
+    from mindmovie.pipeline import Pipeline, RenderFailed
+
+    real = compose.renderer
+
+    def clip_gone_first(engine: str) -> Any:
+        render = real(engine)
+
+        def gone_then_render(*args: Any, **kwargs: Any) -> Any:
+            clip = tmp_path / "run" / "scenes" / "02-career-1" / "clip.mp4"
+            clip.unlink()
+            if how == "a folder":
+                clip.mkdir()
+            return render(*args, **kwargs)
+
+        return gone_then_render
+
+    monkeypatch.setattr(compose, "renderer", clip_gone_first)
+    goals = goals_file(tmp_path)
+    with pytest.raises(RenderFailed) as failed:
+        await Pipeline(goals, tiny_local_settings(), out=tmp_path / "run").run()
+    said = str(failed.value)
+    clip = tmp_path / "run" / "scenes" / "02-career-1" / "clip.mp4"
+    assert said == (
+        f"the compose failed: {clip} went away during the render (deleted, moved or "
+        "replaced); the next render makes it again, and reuses everything else"
+    ), said
+    monkeypatch.setattr(compose, "renderer", real)
+    if how == "a folder":
+        clip.rmdir()
+    res = await Pipeline(goals, tiny_local_settings(), out=tmp_path / "run").run()
+    assert res.movie is not None and res.movie.is_file()
+    assert {s for s, stage in res.ran if stage in ("keyframe", "clip")} == {"02-career-1"}
