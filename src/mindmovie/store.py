@@ -281,6 +281,33 @@ def check_journal_link(db: Path) -> None:
             "remove the link (the next render then starts a new journal, first moving the "
             "files made here to previous/<time>/)."
         )
+    if (dest := _link_to_nothing(db)) is not None:
+        # the journal kept elsewhere, not there now: status said "no run.db" and that the
+        # render moves the files aside, which it did (making a new journal through the
+        # link) when the link's folder was there; else "cannot be written ... read-only"
+        raise StoreError(
+            f"{db} is a symbolic link to {dest}, which is not there (a disk not mounted, "
+            "a file moved?), so there is no journal to read. It was not changed: put the "
+            "run's run.db there, or remove the link (the next render then starts a new "
+            "journal, first moving the files made here to previous/<time>/)."
+        )
+
+
+def _link_to_nothing(path: Path) -> str | None:
+    """Where `path` leads when it is a symbolic link to nothing (the file it names, or a
+    folder on its way, is not there); None otherwise."""
+    try:
+        if not path.is_symlink():
+            return None
+        path.stat()
+        return None
+    except OSError as e:
+        if e.errno not in (errno.ENOENT, errno.ENOTDIR):
+            return None
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
 
 
 def journal_missing(db: Path) -> bool:

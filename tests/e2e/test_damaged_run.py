@@ -298,6 +298,43 @@ def test_run_db_as_a_link_loop_is_said_alike_by_status_render_and_storyboard(
     assert (run / "run.db").is_symlink()
 
 
+@pytest.mark.parametrize("target", ["elsewhere/run.db", "missing/run.db"])
+def test_run_db_as_a_link_to_nothing_is_said_alike_by_status_render_and_storyboard(
+    finished: Path, target: str
+) -> None:
+    """run.db a symbolic link to a journal that is not there (kept on a disk not mounted
+    now, or moved): status said "no run.db, so the scenes, movie.mp4 here cannot be
+    checked: the next render moves them to previous/<time>/", storyboard drew the run
+    as one with no journal, and render said "run/run.db cannot be written (unable to open
+    database file): its folder is read-only ..." (with the link's folder there, it made
+    a new journal through the link and moved every file aside). All say the link leads
+    to nothing, naming where (exit 2), and nothing is moved or made."""
+    run = finished / "run"
+    (finished / "elsewhere").mkdir()
+    (run / "run.db").rename(finished / "run.db.real")
+    for side in ("-wal", "-shm"):
+        (run / f"run.db{side}").unlink(missing_ok=True)
+    dest = finished / target
+    (run / "run.db").symlink_to(dest)
+    said = (
+        f"run/run.db is a symbolic link to {dest}, which is not there (a disk not mounted, "
+        "a file moved?), so there is no journal to read. It was not changed: put the run's "
+        "run.db there, or remove the link (the next render then starts a new journal, "
+        "first moving the files made here to previous/<time>/)."
+    )
+    before = sorted(p.name for p in run.iterdir())
+    assert said in _status_error(finished)
+    for args in (
+        ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"),
+        ("storyboard", "run"),
+    ):
+        r = _cli(*args, cwd=finished)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert " ".join(r.stderr.split()) == f"error: {said}"
+    assert sorted(p.name for p in run.iterdir()) == before
+    assert not dest.exists()
+
+
 @pytest.mark.parametrize("where", ["scenes/02-wealth-1", "scenes", "link", "pipe"])
 def test_a_file_where_a_scene_folder_belongs_is_named_before_any_step(
     finished: Path, where: str
