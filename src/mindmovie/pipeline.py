@@ -4090,6 +4090,12 @@ class Pipeline:
             finally:
                 self._remove_sigint()
                 store.close()
+                if self._run_dir_gone():
+                    # the folder at the path is not this render's (swapped for another
+                    # run's at the spend question): undoing the new run.db there deleted
+                    # that run's journal, and --fresh put entries back into it
+                    self._fresh_moved = None
+                    self._aside_pending = False
                 if self._aside_pending and new_db:
                     # stopped before the files were moved (declined, Ctrl-C at the
                     # question, an error before it): nothing was spent, and the run.db

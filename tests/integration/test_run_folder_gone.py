@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests import mindmovie_fork
-from tests.integration.support import cli_env, goals_file, tiny_local_settings
+from tests.integration.support import KEYS, cli_env, goals_file, settings_for, tiny_local_settings
 from tests.sim.server import SimServer
 
 
@@ -113,3 +113,40 @@ async def test_a_clip_gone_before_the_compose_is_named_not_said_kept(
     res = await Pipeline(goals, tiny_local_settings(), out=tmp_path / "run").run()
     assert res.movie is not None and res.movie.is_file()
     assert {s for s, stage in res.ran if stage in ("keyframe", "clip")} == {"02-career-1"}
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+async def test_a_run_folder_swapped_at_the_spend_question_is_left_as_it_was(
+    sim: SimServer, tmp_path: Path, fresh: bool
+) -> None:
+    """At "Spend about $X?" the person swapped the run folder for another run's (`mv run
+    run-new; mv run-old run`) and said no. A render into a folder holding files and no
+    run.db undoes its new run.db once declined, and `--fresh` puts the old run back: both
+    acted on the folder now at the path, and deleted run-old's run.db, its journal of
+    everything paid for. They leave a folder that is no longer the render's alone."""
+    from mindmovie.pipeline import Pipeline, RunDirGone
+
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    run, old = tmp_path / "run", tmp_path / "run-old"
+    if fresh:
+        await Pipeline(goals, settings, out=run, keys=KEYS, confirm=lambda est: True).run(
+            until="plan"
+        )
+    else:
+        (run / "scenes").mkdir(parents=True)  # files and no run.db: set aside if agreed
+    old.mkdir()
+    (old / "run.db").write_bytes(b"the old run's journal")
+    (old / "previous").mkdir()
+
+    def swap_and_decline(est: Any) -> bool:
+        run.rename(tmp_path / "run-new")
+        old.rename(run)
+        return False
+
+    with pytest.raises(RunDirGone, match="went away during the render"):
+        await Pipeline(goals, settings, out=run, keys=KEYS, confirm=swap_and_decline).run(
+            fresh=fresh
+        )
+    assert (run / "run.db").read_bytes() == b"the old run's journal"
+    assert sorted(p.name for p in run.iterdir()) == ["previous", "run.db"]
