@@ -983,6 +983,36 @@ class RunLock:
         self.fd = fd
         return self
 
+    def kept(self, run_dir: Path) -> str | None:
+        """Is the lock still the file at `run_dir`/.lock (deleted by hand, a cleaner of
+        dotfiles)? Taken again when it is not: a second render took the file made in its
+        place, and two renders paid for the same work. None when held; else who holds
+        the new one."""
+        if self.fd is None:
+            return None
+        path = run_dir / ".lock"
+        try:
+            held, there = os.fstat(self.fd), os.stat(path)
+            if (held.st_dev, held.st_ino) == (there.st_dev, there.st_ino):
+                return None
+        except OSError:
+            pass
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # no mkdir: the folder is there
+        except OSError:
+            return None  # the folder gone: `Pipeline._run_dir_gone` says so
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            other = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            return other
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        os.close(self.fd)
+        self.fd = fd
+        return None
+
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
@@ -1310,6 +1340,10 @@ class Pipeline:
         self._stop_event = asyncio.Event()
         #: (device, inode) of the run folder this render locked (`_run_dir_gone`)
         self._run_dir_id: tuple[int, int] | None = None
+        #: the run folder's lock this render holds, and why it stopped when another
+        #: render took the folder (its .lock deleted: `_watch_run_dir`)
+        self._run_lock: RunLock | None = None
+        self._lock_taken = ""
         #: paid calls whose answer is the result (an image, a plan: no task to poll later) in
         #: flight: ledger row -> (what, the loop time by which it is answered or has
         #: failed: `_answer_seconds`). The stop's grace waits for them (`_grace_over`)
@@ -4001,6 +4035,7 @@ class Pipeline:
     async def _run_built(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:
         """run(), its providers built: the run folder's errors made a person's."""
         self._run_dir_id = None  # not locked yet (`_run_dir_gone`)
+        self._run_lock, self._lock_taken = None, ""
         if not self._out_given and self.run_dir != self._home:
             self._follow_title()
         try:
@@ -4010,6 +4045,8 @@ class Pipeline:
                 # what failed of it (a compose chunk, a keyframe not found, ffmpeg's
                 # output) was a traceback or "N scenes failed; finished work is kept"
                 raise RunDirGone(self._gone_message()) from None
+            if self._lock_taken:  # (a compose it stopped: "failed")
+                raise RunLocked(self._lock_taken) from None
             if is_disk_full(e):
                 raise DiskFull(disk_full_message(self.run_dir, self._paid())) from None
             if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -4081,6 +4118,8 @@ class Pipeline:
                     raise
                 if self._run_dir_gone():
                     raise RunDirGone(self._gone_message()) from None
+                if self._lock_taken:
+                    raise RunLocked(self._lock_taken) from None
                 if isinstance(e, Interrupted) and e.said:
                     raise
                 raise Interrupted(
@@ -4127,11 +4166,21 @@ class Pipeline:
         elsewhere (moved), and every paid call sent meanwhile bought for nothing."""
         while not self._stopping:
             await asyncio.sleep(RUN_DIR_LOOK_SECONDS)
-            if not self._run_dir_gone():
+            if self._run_dir_gone():
+                what = f"the run folder {self.run_dir} went away"
+            elif (lock := self._run_lock) is not None and (other := lock.kept(self.run_dir)):
+                self._lock_taken = (
+                    f"another mindmovie process (pid {other}) took {self.run_dir} during this "
+                    "render, its .lock deleted meanwhile: this render stopped so that two do "
+                    "not pay for the same work; what it made is journaled. Wait for that one "
+                    "to finish, then render again"
+                )
+                what = f"another render took {self.run_dir}"
+            else:
                 continue
             self._stopping = True
             self._stop_event.set()
-            self.reporter.warn(f"the run folder {self.run_dir} went away: stopping")
+            self.reporter.warn(f"{what}: stopping")
             if main is not None:
                 # (the paid images still in flight are waited for, as at a Ctrl-C)
                 self._grace_over(main, "Press Ctrl-C")
@@ -4156,7 +4205,7 @@ class Pipeline:
             if self._rename_to is not None and not (self.run_dir / "run.db").is_file():
                 self.run_dir, self._rename_to = self._rename_to, None
             _prepare_run_dir(self.run_dir, given=self._out_given)
-            held.enter_context(RunLock(self.run_dir))
+            self._run_lock = held.enter_context(RunLock(self.run_dir))
             if self._rename_to is None or (self.run_dir / "run.db").is_file():
                 return
             held.pop_all().close()  # renamed meanwhile: let go of the old folder's lock

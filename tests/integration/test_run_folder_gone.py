@@ -150,3 +150,37 @@ async def test_a_run_folder_swapped_at_the_spend_question_is_left_as_it_was(
         )
     assert (run / "run.db").read_bytes() == b"the old run's journal"
     assert sorted(p.name for p in run.iterdir()) == ["previous", "run.db"]
+
+
+def test_a_run_lock_deleted_during_the_render_still_keeps_a_second_render_out(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """run/.lock deleted while a render runs (by hand, a cleaner of dotfiles): a second
+    render made a new .lock, locked it and ran in the same folder beside the first, both
+    reserving and paying for the same steps. The first render takes its lock again: the
+    second is refused as with the lock in place, and nothing is bought twice."""
+    sim.media_scale = 0.25
+    sim.add_fault("slow", seconds=3.0, count=None)  # every clip job
+    goals = goals_file(tmp_path, sim)
+    cfg, keys = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
+    err = tmp_path / "render.err"
+    p = mindmovie_fork.start(args, env=_env(keys), cwd=tmp_path, out=tmp_path / "o", err=err)
+    try:
+        t_end = time.monotonic() + 120
+        while len(sim.jobs()) < 4:
+            assert p.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, err.read_text()
+            time.sleep(0.02)
+        (run / ".lock").unlink()
+        time.sleep(1.0)  # the first render's look at it
+        second = mindmovie_fork.run(args, env=_env(keys), cwd=tmp_path, timeout=120)
+        rc = p.wait(timeout=120)
+    finally:
+        p.kill()
+    assert rc == 0, err.read_text()
+    assert second.returncode == 2, second.stderr
+    assert second.stderr.startswith("error: another mindmovie process (pid "), second.stderr
+    assert sim.stats()["totals"]["jobs_created"] == 4
+    assert sim.stats()["totals"]["images"] == 4
