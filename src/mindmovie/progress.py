@@ -373,15 +373,24 @@ class RichReporter:
         self.live.stop()
 
 
+def _in_ci() -> bool:
+    """CI=true (GitHub Actions, GitLab, most CI services set it; '0'/'false' do not count)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def make_reporter(*, quiet: bool = False, verbose: bool = False) -> Reporter:
     """--quiet: warnings only; a terminal: the live view, or every event with --verbose; a
-    pipe, CI log or dumb terminal (TERM=dumb): a line per stage and per finished step,
-    every event with --verbose."""
+    pipe, CI log (CI=true, even on a terminal) or dumb terminal (TERM=dumb): a line per
+    stage and per finished step, every event with --verbose."""
     if quiet:
         return WarningsReporter()
     # stderr closed (`2>&-`): sys.stderr is None; rich writes nowhere, the render goes on
     if verbose or sys.stderr is None or not sys.stderr.isatty():
         return PlainReporter(verbose=verbose)
+    if _in_ci():
+        # a CI job given a terminal (docker run -t, a runner's pty): its log is kept as
+        # text, where the live view's redraws were hundreds of frames of cursor codes
+        return PlainReporter(verbose=False)
     if os.environ.get("TERM", "").lower() in ("dumb", "unknown"):
         # a terminal that cannot move its cursor (Emacs' shell, some IDE consoles): rich
         # does not redraw a live view there, so nothing was shown until the render ended

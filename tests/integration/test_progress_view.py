@@ -57,7 +57,7 @@ async def test_the_compose_row_ends_done_for_each_engine_and_on_reuse(
 
 def test_reporter_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     """--quiet: warnings only; a pipe: finished steps only unless --verbose; a terminal: the live
-    view unless --verbose."""
+    view unless --verbose, or CI=true."""
     assert isinstance(make_reporter(quiet=True, verbose=True), WarningsReporter)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     pipe = make_reporter()
@@ -67,7 +67,18 @@ def test_reporter_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     monkeypatch.setattr(progress, "RichReporter", lambda: "live view")
     monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("CI", raising=False)
     assert make_reporter() == "live view"
+    # a CI job given a terminal (docker run -t): its kept log was the live view's
+    # redraws, cursor codes and all
+    for ci in ("true", "1", "True"):
+        monkeypatch.setenv("CI", ci)
+        log = make_reporter()
+        assert isinstance(log, PlainReporter) and not log.verbose, ci
+    for not_ci in ("", "0", "false"):
+        monkeypatch.setenv("CI", not_ci)
+        assert make_reporter() == "live view", not_ci
+    monkeypatch.delenv("CI")
     # a terminal that cannot redraw (Emacs' shell): rich showed nothing until the end
     for term in ("dumb", "unknown"):
         monkeypatch.setenv("TERM", term)
