@@ -6115,6 +6115,10 @@ class Pipeline:
             raise keyless[0]
         stopped = {k: v for k, v in results.items() if isinstance(v, BudgetExceeded)}
         if stopped:
+            for scene_id in stopped:
+                # as status says them: their rows kept the state they waited at the
+                # gate in ("clips submitting", for a clip never sent)
+                self.reporter.step("scenes", scene_id, "stopped", "budget reached, not sent")
             self._storyboard(store)
             billed, committed = store.ledger_totals()
             left = self.estimate(store, planner)

@@ -21,7 +21,8 @@ class Reporter(Protocol):
         """A stage begins with `total` steps (some may be reused)."""
 
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
-        """A step changed state: queued/running/submitted/polling/downloading/done/reused/failed."""
+        """A step changed state: queued/running/submitting/resumed/polling/downloading/
+        done/reused/failed, or stopped (a scene the budget stopped before it was sent)."""
 
     def money(self, billed: float, in_flight: float, unknown: float = 0.0) -> None:
         """Spend so far: billed, sent but not settled, and lost answers nothing can

@@ -253,3 +253,33 @@ def test_sound_asked_of_the_local_video_provider_is_said_to_be_ignored(
     ), r.stderr
     r = cli("plan", "goals.yaml", "--out", "run2")
     assert r.exit_code == 0 and "video.audio" not in r.stderr, r.stderr
+
+
+async def test_scenes_stopped_by_the_budget_do_not_end_as_submitting(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """At the budget the scenes not sent kept the state they had when they began to
+    wait for the gate: the final view said 'clips submitting' for clips never sent
+    ('clip for 02-... not started', the error below it said). They end 'stopped',
+    as status says them."""
+    from mindmovie.costs import estimate_video
+    from mindmovie.pipeline import BudgetStopped
+    from tests.integration.support import seedance_only
+
+    sim.media_scale = 0.25
+    settings = seedance_only(sim)
+    per_clip = estimate_video(settings, 4).usd
+    buf = io.StringIO()
+    rep = RichReporter(Console(file=buf, width=120, height=40, color_system=None))
+    pipe = Pipeline(goals_file(tmp_path, sim), settings, out=tmp_path / "run", keys=KEYS,
+                    reporter=rep, budget=per_clip * 1.5)  # fmt: skip
+    try:
+        with pytest.raises(BudgetStopped):
+            await pipe.run()
+    finally:
+        rep.close()
+    final = buf.getvalue().split("scene ")[-1].splitlines()  # the view rich left drawn
+    rows = [ln.split() for ln in final if ln[:2].isdigit()]
+    assert len(rows) == 4, final
+    assert sorted(r[2] for r in rows) == ["done"] + ["stopped"] * 3, final
+    assert not [ln for ln in final if "submitting" in ln or "queued" in ln], final
