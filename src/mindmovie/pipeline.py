@@ -6095,11 +6095,26 @@ class Pipeline:
             if not self._stopping:
                 await asyncio.to_thread(self._storyboard, store)
 
+        told: set[str] = set()  # the scenes whose failure the reporter has been told
+
+        async def reported_flow(sc: Scene) -> tuple[str, Path | None]:
+            # a failed scene is said when its flow ends: said after every flow had
+            # ended, its row read "clips polling running" (seconds counting on) for a
+            # job that had ended long before. Not a stop (Ctrl-C, the budget, a key not
+            # set): those are said once, for the render, below
+            try:
+                return await scene_flow(sc)
+            except Exception as e:
+                if not self._stopping and not isinstance(e, (BudgetExceeded, registry.KeyNotSet)):
+                    told.add(sc.id)
+                    self.reporter.step("scenes", sc.id, "failed", str(e))
+                raise
+
         board = None
         if until != "keyframes" and video_model.name != "local":
             board = asyncio.ensure_future(board_once_keyframes_are_done())
         results = await _gather_scenes(
-            [scene_flow(sc) for sc in plan.scenes], [sc.id for sc in plan.scenes]
+            [reported_flow(sc) for sc in plan.scenes], [sc.id for sc in plan.scenes]
         )
         if board is not None:
             if all(f.done() for f in keyframes.values()):
@@ -6150,7 +6165,8 @@ class Pipeline:
                 res.failed[scene_id] = msg
                 if isinstance(outcome, ResultGone):
                     res.gone.add(scene_id)
-                self.reporter.step("scenes", scene_id, "failed", msg)
+                if scene_id not in told:
+                    self.reporter.step("scenes", scene_id, "failed", msg)
             elif outcome is not None:
                 clips[scene_id] = outcome
         if any(isinstance(o, BaseException) and is_disk_full(o) for o in results.values()):

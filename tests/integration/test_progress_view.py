@@ -283,3 +283,37 @@ async def test_scenes_stopped_by_the_budget_do_not_end_as_submitting(
     assert len(rows) == 4, final
     assert sorted(r[2] for r in rows) == ["done"] + ["stopped"] * 3, final
     assert not [ln for ln in final if "submitting" in ln or "queued" in ln], final
+
+
+async def test_a_scene_is_shown_failed_when_it_fails_not_when_the_others_end(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A scene whose clip was refused twice kept its last row, 'clips polling running',
+    and its 'for' seconds counted on, until every other scene had finished: the
+    pipeline said it failed only after all the flows ended. (At 30 scenes, two such
+    rows read 'polling 28 s' for jobs that had ended in the first seconds.)"""
+    from mindmovie.pipeline import RenderFailed
+    from mindmovie.progress import NullReporter
+
+    events: list[tuple[str, str, str]] = []
+
+    class Rec(NullReporter):
+        def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+            events.append((stage, scene_id, state))
+
+    sim.media_scale = 0.25
+    sim.add_fault("reject", path="/contents/generations/tasks", method="POST", count=2)
+    fast = {"max_concurrent": 1, "poll_interval": 0.05, "poll_max_interval": 0.1}
+    one = {"providers": {"byteplus": {"base_url": sim.ark_base_url, **fast}}}
+    settings = settings_for("byteplus", sim, **one)
+    pipe = Pipeline(goals_file(tmp_path, sim), settings, out=tmp_path / "run", keys=KEYS,
+                    reporter=Rec())  # fmt: skip
+    with pytest.raises(RenderFailed):
+        await pipe.run()
+    assert pipe.result is not None
+    (gone,) = pipe.result.failed
+    failed = [i for i, e in enumerate(events) if e[1:] == (gone, "failed")]
+    clips_done = [i for i, e in enumerate(events) if e[0] == "clips" and e[2] == "done"]
+    assert len(failed) == 1 and len(clips_done) == len(pipe.result.plan.scenes) - 1, events
+    # refused first (one clip at a time), it is said as soon as its flow ends
+    assert failed[0] < clips_done[-1], events
