@@ -6122,6 +6122,11 @@ class Pipeline:
             else:
                 board.cancel()  # a flow ended before its keyframe (Ctrl-C)
         if self._stopping:
+            for scene_id, outcome in results.items():
+                if isinstance(outcome, BaseException) and scene_id not in told:
+                    # their rows, left on the screen above "interrupted: ...", said the
+                    # state the stop found them in ("clips polling queued")
+                    self.reporter.step("scenes", scene_id, "stopped", "interrupted")
             raise Interrupted("stopped by Ctrl-C")
         keyless = [o for o in results.values() if isinstance(o, registry.KeyNotSet)]
         if keyless:

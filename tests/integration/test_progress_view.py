@@ -14,7 +14,7 @@ from mindmovie import progress
 from mindmovie.config import load_settings
 from mindmovie.pipeline import Declined, Pipeline
 from mindmovie.progress import PlainReporter, RichReporter, WarningsReporter, make_reporter
-from tests.integration.support import KEYS, goals_file, settings_for
+from tests.integration.support import KEYS, goals_file, seedance_only, settings_for
 from tests.sim.server import SimServer
 
 
@@ -317,3 +317,32 @@ async def test_a_scene_is_shown_failed_when_it_fails_not_when_the_others_end(
     assert len(failed) == 1 and len(clips_done) == len(pipe.result.plan.scenes) - 1, events
     # refused first (one clip at a time), it is said as soon as its flow ends
     assert failed[0] < clips_done[-1], events
+
+
+async def test_scenes_cut_short_by_ctrl_c_end_stopped_not_polling(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Ctrl-C while the clips ran: the live view's last frame, left on the screen above
+    'interrupted: ...', said 'clips polling queued' (or 'queued', 'submitting') for
+    every scene not finished, though the render had stopped polling and exited."""
+    import os
+    import signal
+
+    from mindmovie.pipeline import Interrupted
+    from mindmovie.progress import NullReporter
+
+    last: dict[str, str] = {}
+
+    class CtrlCAtFirstPoll(NullReporter):
+        def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+            if state == "polling" and "polling" not in last.values():
+                os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C
+            last[scene_id] = state
+
+    sim.media_scale, sim.job_seconds = 0.25, 1.0  # polled a few times
+    pipe = Pipeline(goals_file(tmp_path, sim), seedance_only(sim), out=tmp_path / "run",
+                    keys=KEYS, reporter=CtrlCAtFirstPoll())  # fmt: skip
+    with pytest.raises(Interrupted):
+        await pipe.run()
+    scenes = {k: v for k, v in last.items() if k != "plan"}
+    assert len(scenes) == 4 and set(scenes.values()) <= {"done", "stopped"}, last
