@@ -37,13 +37,17 @@ class BudgetGate:
         cap: float | None,
         on_change: Callable[[float, float, float], None] | None = None,
         check: Callable[[], None] | None = None,
+        on_wait: Callable[[str, str, bool], None] | None = None,
     ) -> None:
         """`check` raises when no new call may be sent any more (the pipeline's stop):
-        called before each call is let through, after any wait."""
+        called before each call is let through, after any wait. `on_wait(scene_id,
+        stage, waiting)`: a call begins (True) or ends (False) waiting for room, which
+        can be minutes (a clip job in flight); the live view said it was being sent."""
         self.store = store
         self.cap = cap
         self.on_change = on_change
         self.check = check
+        self.on_wait = on_wait
         self._cond = asyncio.Condition()
         #: ledger rows this run reserved and has not settled yet
         self._open: set[int] = set()
@@ -72,6 +76,7 @@ class BudgetGate:
         `origin`: where a video job is made, `job_input` what from (`Store.ledger_commit`).
         """
         need = max(estimate, hold if hold is not None else estimate)
+        waited = False
         async with self._cond:
             while True:
                 if self.check is not None:
@@ -94,8 +99,13 @@ class BudgetGate:
                     )
                     self._open.add(row)
                     self._changed()
+                    if waited and self.on_wait is not None:
+                        self.on_wait(scene_id, stage, False)
                     return row
                 if self._open:
+                    if not waited and self.on_wait is not None:
+                        self.on_wait(scene_id, stage, True)
+                    waited = True
                     await self._cond.wait()  # an in-flight call may come in under its estimate
                     continue
                 self._closed_at = (

@@ -1412,6 +1412,18 @@ class Pipeline:
     def _mark(self, res: RenderResult, ran: bool, scene_id: str, stage: str) -> None:
         (res.ran if ran else res.reused).append((scene_id, stage))
 
+    def _budget_wait(self, scene_id: str, stage: str, waiting: bool) -> None:
+        """A scene's paid call waits at the budget gate for calls in flight to settle
+        (minutes, for a clip job): it is queued, not being sent ('clips submitting'
+        for as long, as the live view said), and is sent once let through."""
+        step = {"clip": "clips", "keyframe": "keyframes"}.get(stage)
+        if step is None:  # the plan: nothing is in flight before it
+            return
+        if waiting:
+            self.reporter.step(step, scene_id, "queued", "waiting for the budget")
+        else:
+            self.reporter.step(step, scene_id, "submitting" if step == "clips" else "running")
+
     def _check_stop(self) -> None:
         """After Ctrl-C nothing new starts; raising here unwinds the scene's flow."""
         if self._stopping:
@@ -5974,7 +5986,11 @@ class Pipeline:
         store.set_meta(FOLDER_META, "out" if self._out_given else "title")
         planner, kf_model, video_model = self._providers or self._build_providers()
         self.gate = BudgetGate(
-            store, self.budget, on_change=self.reporter.money, check=self._check_stop
+            store,
+            self.budget,
+            on_change=self.reporter.money,
+            check=self._check_stop,
+            on_wait=self._budget_wait,
         )
         if any(spent := store.ledger_split()):
             # a resumed run: the view's spend is the run's (the ledger's), from the start;

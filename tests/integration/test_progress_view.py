@@ -346,3 +346,35 @@ async def test_scenes_cut_short_by_ctrl_c_end_stopped_not_polling(
         await pipe.run()
     scenes = {k: v for k, v in last.items() if k != "plan"}
     assert len(scenes) == 4 and set(scenes.values()) <= {"done", "stopped"}, last
+
+
+async def test_a_clip_waiting_for_the_budget_is_queued_not_submitting(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Near the cap a clip waits at the budget gate until the calls in flight settle
+    (minutes, for real clip jobs): its row said 'clips submitting' all that time,
+    though nothing was sent. It says 'queued - waiting for the budget'."""
+    from mindmovie.costs import estimate_video
+    from mindmovie.pipeline import BudgetStopped
+    from mindmovie.progress import NullReporter
+
+    events: list[tuple[str, str, str, str]] = []
+
+    class Rec(NullReporter):
+        def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+            events.append((stage, scene_id, state, note))
+
+    sim.media_scale, sim.job_seconds = 0.25, 0.5  # the first clip in flight a while
+    settings = seedance_only(sim)
+    per_clip = estimate_video(settings, 4).usd
+    pipe = Pipeline(goals_file(tmp_path, sim), settings, out=tmp_path / "run", keys=KEYS,
+                    reporter=Rec(), budget=per_clip * 1.5)  # fmt: skip
+    with pytest.raises(BudgetStopped):
+        await pipe.run()
+    waited = [
+        e[1] for e in events if e[0] == "clips" and e[2:] == ("queued", "waiting for the budget")
+    ]
+    assert waited and sim.stats()["totals"]["jobs_created"] == 1, events
+    for scene_id in waited:  # then stopped at the cap, not left "submitting"
+        mine = [e for e in events if e[1] == scene_id]
+        assert mine[-2][2] == "queued" and mine[-1][2] == "stopped", mine
