@@ -82,10 +82,13 @@ def totals_line(
     if failed:
         # not in a stage's count: done + failed is every scene once the render is over
         done.append(f"{failed} failed")
-    held = [f"+${in_flight:.2f} in flight"] if in_flight else []
+    from mindmovie.costs import format_usd
+
+    # as `status` says amounts: "$0.0049" below a cent (a paid plan read "$0.00")
+    held = [f"+{format_usd(in_flight)} in flight"] if in_flight else []
     if unknown:  # as `status` says it: the budget counts it, no look can settle it
-        held.append(f"+${unknown:.2f} outcome unknown")
-    spend = f"  spend ${billed:.2f}" + (f" ({', '.join(held)})" if held else "")
+        held.append(f"+{format_usd(unknown)} outcome unknown")
+    spend = f"  spend {format_usd(billed)}" + (f" ({', '.join(held)})" if held else "")
     counts = f"{', '.join(done)}   " if done else ""
     return f"{counts}elapsed {elapsed:.0f} s{spend}"
 

@@ -390,3 +390,13 @@ def test_the_totals_line_says_a_lost_answer_apart_from_money_in_flight() -> None
     line = totals_line({"clips": 2}, {"clips": 2}, 0, 5.0, 0.5, 0.0, 0.04)
     assert line.endswith("spend $0.50 (+$0.04 outcome unknown)"), line
     assert totals_line({}, {}, 0, 1.0, 0.5, 0.0).endswith("spend $0.50")
+
+
+def test_the_totals_line_says_a_spend_below_a_cent_as_status_does() -> None:
+    """A render stopped after its paid plan (about half a cent) said 'spend $0.00' in the
+    live view and the log's totals, where `status` says 'billed $0.0049' and the
+    estimate '$0.01': a paid call read as free."""
+    line = totals_line({}, {}, 0, 7.0, 0.004944, 0.0333, 0.0021)  # (in flight: a cent or more)
+    assert line.endswith("spend $0.0049 (+$0.03 in flight, +$0.0021 outcome unknown)"), line
+    assert totals_line({}, {}, 0, 1.0, 0.0, 0.0).endswith("spend $0.00")
+    assert totals_line({}, {}, 0, 1.0, 12.5, 0.0).endswith("spend $12.50")
