@@ -6249,6 +6249,8 @@ class Pipeline:
             # processes die of it too, and their failure is the interrupt, not an error
             # (it was a traceback and exit 1 instead of the resume line and 130)
             if self._stopping:
+                # (its row, left on the screen, said "encoding 16/63")
+                self.reporter.step("compose", "movie", "stopped", "interrupted")
                 raise Interrupted("stopped by Ctrl-C during the compose") from None
             if board_done is not None:
                 # the board drawn beside the compose is finished while the run's store

@@ -343,9 +343,11 @@ class RichReporter:
                 self.finished[stage] = self.finished.get(stage, 0) + 1
             n, total = self.finished.get(stage, 0), self.totals.get(stage, 0)
             done = total and n >= total
+            # stopped (Ctrl-C): the segments made are kept; "encoding" was left drawn
+            shown = "stopped" if state == "stopped" else "done" if done else "encoding"
             self.rows["movie"] = [
                 stage,
-                "done" if done else "encoding",
+                shown,
                 f"{n}/{total}",
                 self.rows.get("movie", [0, 0, 0, time.monotonic()])[3],
             ]

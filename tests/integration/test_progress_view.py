@@ -378,3 +378,30 @@ async def test_a_clip_waiting_for_the_budget_is_queued_not_submitting(
     for scene_id in waited:  # then stopped at the cap, not left "submitting"
         mine = [e for e in events if e[1] == scene_id]
         assert mine[-2][2] == "queued" and mine[-1][2] == "stopped", mine
+
+
+async def test_the_movie_row_ends_stopped_after_ctrl_c_in_the_compose(tmp_path: Path) -> None:
+    """Ctrl-C while the segments were encoded: the live view's last frame, left above
+    'interrupted: stopped. ...', said 'movie compose encoding 16/63' (in a terminal),
+    or 'done 11/11' here (every segment made before the stop was seen; no movie)."""
+    import os
+    import signal
+
+    from mindmovie.pipeline import Interrupted
+
+    class CtrlCAtFirstSegment(RichReporter):
+        def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+            super().step(stage, scene_id, state, note)
+            if stage == "compose" and state == "done" and self.finished[stage] == 1:
+                os.kill(os.getpid(), signal.SIGINT)  # as a terminal's Ctrl-C
+
+    buf = io.StringIO()
+    rep = CtrlCAtFirstSegment(Console(file=buf, width=120, color_system=None))
+    pipe = Pipeline(goals_file(tmp_path), _settings("ffmpeg"), out=tmp_path / "run", reporter=rep)
+    try:
+        with pytest.raises(Interrupted):
+            await pipe.run()
+    finally:
+        rep.close()
+    (row,) = [ln for ln in buf.getvalue().splitlines() if ln.startswith("movie")]
+    assert row.split()[1:3] == ["compose", "stopped"], row
