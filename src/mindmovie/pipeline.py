@@ -6252,6 +6252,9 @@ class Pipeline:
                 # (its row, left on the screen, said "encoding 16/63")
                 self.reporter.step("compose", "movie", "stopped", "interrupted")
                 raise Interrupted("stopped by Ctrl-C during the compose") from None
+            # (the error line says why; the row said "encoding 3/9", or "done 9/9"
+            # when the final join failed)
+            self.reporter.step("compose", "movie", "failed")
             if board_done is not None:
                 # the board drawn beside the compose is finished while the run's store
                 # is open: cut short, it warned "storyboard not written: Cannot operate

@@ -131,7 +131,7 @@ class PlainReporter:
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
         if state in ("done", "reused"):
             self.finished[stage] = self.finished.get(stage, 0) + 1
-        elif state == "failed":
+        elif state == "failed" and stage != "compose":  # scenes failed, not the movie
             self.failed.add(scene_id)
         if self.verbose or state in ("done", "failed"):
             who = stage if scene_id == stage else f"{stage} {scene_id}"  # not "plan plan"
@@ -339,12 +339,13 @@ class RichReporter:
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
         self._show()
         if stage == "compose":  # one row for the movie, not one per segment
-            if state in self.FINAL:
+            if state in ("done", "reused"):
                 self.finished[stage] = self.finished.get(stage, 0) + 1
             n, total = self.finished.get(stage, 0), self.totals.get(stage, 0)
             done = total and n >= total
-            # stopped (Ctrl-C): the segments made are kept; "encoding" was left drawn
-            shown = "stopped" if state == "stopped" else "done" if done else "encoding"
+            # stopped (Ctrl-C) or failed (the error line below says why): the segments
+            # made are kept; "encoding" (or "done") was left drawn
+            shown = state if state in ("stopped", "failed") else "done" if done else "encoding"
             self.rows["movie"] = [
                 stage,
                 shown,

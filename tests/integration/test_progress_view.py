@@ -405,3 +405,36 @@ async def test_the_movie_row_ends_stopped_after_ctrl_c_in_the_compose(tmp_path: 
         rep.close()
     (row,) = [ln for ln in buf.getvalue().splitlines() if ln.startswith("movie")]
     assert row.split()[1:3] == ["compose", "stopped"], row
+
+
+async def test_the_movie_row_ends_failed_when_the_compose_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compose that failed left the movie row as it was ('encoding 3/9', 'done 9/9'
+    when the final join failed; none before the first segment) above the error line.
+    It ends 'failed', and the totals count no failed scene for it."""
+    from mindmovie import compose
+    from mindmovie.media import FFmpegError
+    from mindmovie.pipeline import RenderFailed
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise FFmpegError("ffmpeg failed (1): Invalid argument")
+
+    monkeypatch.setattr(compose, "renderer", lambda engine: fails)
+    live = RichReporter(Console(file=io.StringIO(), width=120, color_system=None))
+    buf = io.StringIO()
+    log = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+    for n, rep in enumerate((live, log)):
+        (tmp_path / str(n)).mkdir()
+        pipe = Pipeline(goals_file(tmp_path / str(n)), _settings("ffmpeg"),
+                        out=tmp_path / str(n) / "run", reporter=rep)  # fmt: skip
+        try:
+            with pytest.raises(RenderFailed, match="the compose failed"):
+                await pipe.run()
+        finally:
+            rep.close()
+    (row,) = [ln for ln in live.console.file.getvalue().splitlines() if ln.startswith("movie")]
+    assert row.split()[1:3] == ["compose", "failed"], row
+    lines = buf.getvalue().splitlines()
+    assert any(ln.endswith("compose movie: failed") for ln in lines), lines
+    assert "failed" not in lines[-1], lines[-1]  # the totals: no scene failed
