@@ -306,9 +306,12 @@ class RichReporter:
         # folded, not ellipsed: a long id (a category of 60+ letters) lost its -1/-2/-3
         table.add_column("scene", overflow="fold")
         table.add_column("stage")
-        table.add_column("state")
-        table.add_column("for", justify="right")
         out = {scene for scene, _ in hide}
+        # as wide as its longest state word (not a note's): at 40 columns rich cut
+        # the word ("submitti…")
+        shown = [r[1] for s, r in items if s not in out]
+        table.add_column("state", min_width=max(map(len, shown), default=0))
+        table.add_column("for", justify="right")
         for scene, (stage, state, note, since) in items:
             if scene in out:
                 continue

@@ -400,3 +400,23 @@ def test_the_totals_line_says_a_spend_below_a_cent_as_status_does() -> None:
     assert line.endswith("spend $0.0049 (+$0.03 in flight, +$0.0021 outcome unknown)"), line
     assert totals_line({}, {}, 0, 1.0, 0.0, 0.0).endswith("spend $0.00")
     assert totals_line({}, {}, 0, 1.0, 12.5, 0.0).endswith("spend $12.50")
+
+
+def test_a_state_word_is_not_cut_in_a_narrow_terminal() -> None:
+    """At 40 columns (30 scenes, keyframes and clips at once) the state column was 9
+    wide and rich cut the word: 'submitti…', 'downloa…'."""
+    con = Console(file=io.StringIO(), width=40, height=40, color_system=None)
+    rep = RichReporter(con)
+    try:
+        rep.stage("keyframes", 3)
+        rep.stage("clips", 3)
+        rep.step("clips", "01-goal0-1", "submitting")
+        rep.step("clips", "02-goal1-1", "downloading")
+        rep.step("keyframes", "11-goal10-1", "running")
+        buf = io.StringIO()
+        Console(file=buf, width=40, color_system=None).print(rep._render())
+    finally:
+        rep.close()
+    text = buf.getvalue()
+    assert "…" not in text, text
+    assert "submitting" in text and "downloading" in text, text
