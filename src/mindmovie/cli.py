@@ -1101,13 +1101,22 @@ def storyboard(
     except _user_errors() as e:
         raise _fail(str(e)) from None
     except OSError as e:  # a full disk, a run folder this user cannot write
+        import errno
+
         from mindmovie.pipeline import disk_full_message, is_disk_full
 
-        why = (
-            disk_full_message(run_dir)
-            if is_disk_full(e)
-            else f"cannot write in {run_dir} ({e.strerror or e})"
-        )
+        if is_disk_full(e):  # (the board sends no paid call: no word of their rule)
+            raise _fail(
+                f"storyboard not written: {disk_full_message(run_dir, paid=False)}", EXIT_FAILED
+            ) from None
+        why = f"cannot write in {run_dir} ({e.strerror or e})"
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            # the folder's problem, as `render` says it (exit 2, a person's to fix): it
+            # was exit 1 here, as if the board itself had failed
+            raise _fail(
+                f"storyboard not written: {why}; check the run folder's permissions, or "
+                "copy the run folder somewhere you can write"
+            ) from None
         raise _fail(f"storyboard not written: {why}", EXIT_FAILED) from None
     _say(
         f"[bold green]storyboard:[/bold green] {escape(str(png))}\n            {escape(str(html))}"
