@@ -68,6 +68,21 @@ class WarningsReporter(NullReporter):
         self.console.print(f"warning: {text}", markup=False)
 
 
+#: the stage the pipeline names when a scene's flow ended (failed, or stopped by the
+#: budget or Ctrl-C), whichever stage it was in
+SCENES = "scenes"
+
+
+def scene_stage(at: dict[str, str], stage: str, scene_id: str) -> str:
+    """The stage to show for `stage` of `scene_id`: a scene's end ("scenes") is shown in
+    the stage it was in (`at`: each scene's last stage, kept up to date here). The rows
+    said "scenes failed" / "✗ scenes 01-...", not whether its keyframe or clip failed."""
+    if stage == SCENES:
+        return at.get(scene_id, stage)
+    at[scene_id] = stage
+    return stage
+
+
 def totals_line(
     totals: dict[str, int],
     finished: dict[str, int],
@@ -112,6 +127,8 @@ class PlainReporter:
         self.in_flight = 0.0
         self.unknown = 0.0
         self.spent = False  # money() was called: a paid stage ran
+        #: each scene's last stage (`scene_stage`)
+        self.at: dict[str, str] = {}
 
     def _line(self, text: str) -> None:
         now = time.monotonic()
@@ -129,6 +146,7 @@ class PlainReporter:
         self._line(f"{stage}: {total} step(s)")
 
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+        stage = scene_stage(self.at, stage, scene_id)
         if state in ("done", "reused"):
             self.finished[stage] = self.finished.get(stage, 0) + 1
         elif state == "failed" and stage != "compose":  # scenes failed, not the movie
@@ -357,6 +375,8 @@ class RichReporter:
             ]
             return
         row = self.rows.get(scene_id)
+        if stage == SCENES and row is not None:
+            stage = row[0]  # failed or stopped in the stage its row shows
         if row is None or row[0] != stage or row[1] != state:
             self.rows[scene_id] = [stage, state, note, time.monotonic()]
         else:

@@ -420,3 +420,33 @@ def test_a_state_word_is_not_cut_in_a_narrow_terminal() -> None:
     text = buf.getvalue()
     assert "…" not in text, text
     assert "submitting" in text and "downloading" in text, text
+
+
+def test_a_scene_s_end_is_shown_in_the_stage_it_was_in() -> None:
+    """The pipeline says a scene failed (or stopped) once its flow ended, as stage
+    "scenes": the live view's row and its ✗ line, and the plain log, said "scenes
+    failed" / "✗ scenes 01-..." / "scenes 01-...: failed", not that the clip failed."""
+    live = io.StringIO()
+    rep = RichReporter(Console(file=live, width=120, color_system=None))
+    try:
+        rep.stage("keyframes", 2)
+        rep.stage("clips", 2)
+        rep.step("keyframes", "01-health-1", "done")
+        rep.step("clips", "01-health-1", "polling", "running")
+        rep.step("scenes", "01-health-1", "failed", "refused by the content filter")
+        rep.step("scenes", "02-wealth-1", "failed", "no row before")  # (none to go by)
+        rows = _text(rep._render())
+    finally:
+        rep.close()
+    (row,) = [ln for ln in rows.splitlines() if "01-health-1" in ln]
+    assert "clips" in row and "failed" in row and "scenes" not in row, rows
+    assert "✗ clips 01-health-1: refused by the content filter" in live.getvalue()
+    assert "1/2" not in row and "2 failed" in rows, rows  # counted as failed, once each
+    buf = io.StringIO()
+    plain = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+    plain.step("keyframes", "01-health-1", "done")
+    plain.step("scenes", "01-health-1", "stopped", "budget reached, not sent")
+    plain.step("clips", "02-wealth-1", "submitting")
+    plain.step("scenes", "02-wealth-1", "failed", "refused")
+    assert "clips 02-wealth-1: failed - refused" in buf.getvalue(), buf.getvalue()
+    assert "scenes" not in buf.getvalue(), buf.getvalue()
