@@ -4163,6 +4163,22 @@ class Pipeline:
         was = self._run_dir_id
         return was is not None and _folder_id(self.run_dir) != was
 
+    async def _gone_under(self, e: BaseException) -> bool:
+        """Did `e` come of the run folder going away? A file of the run not found (`rm -rf`
+        of the folder: its files go first, the folder itself last) is waited on for up to
+        a second for the folder to be gone: the compose's failure was told ("movie
+        failed") a moment before the folder went, above the line saying it went."""
+        if self._run_dir_gone():
+            return True
+        missing = isinstance(e, FileNotFoundError) or "No such file or directory" in str(e)
+        if not missing or self._run_dir_id is None:
+            return False
+        for _ in range(int(1.0 / 0.05)):
+            await asyncio.sleep(0.05)
+            if self._run_dir_gone():
+                return True
+        return False
+
     def _gone_message(self) -> str:
         return (
             f"the run folder {self.run_dir} went away during the render (deleted, moved or "
@@ -6121,7 +6137,16 @@ class Pipeline:
             try:
                 return await scene_flow(sc)
             except Exception as e:
-                if not self._stopping and not isinstance(e, (BudgetExceeded, registry.KeyNotSet)):
+                if (
+                    # a provider's answer (a refusal, a failed job): a file of the run
+                    # not found, or the offline provider's ffmpeg failing on one, may be
+                    # the run folder going away (`rm -rf` midway), said once as
+                    # RunDirGone after the flows end, not as each scene's failure
+                    isinstance(e, ProviderError)
+                    and (e.provider or "local") != "local"
+                    and not self._stopping
+                    and not self._run_dir_gone()
+                ):
                     told.add(sc.id)
                     self.reporter.step("scenes", sc.id, "failed", str(e))
                 raise
@@ -6252,6 +6277,10 @@ class Pipeline:
                 # (its row, left on the screen, said "encoding 16/63")
                 self.reporter.step("compose", "movie", "stopped", "interrupted")
                 raise Interrupted("stopped by Ctrl-C during the compose") from None
+            if await self._gone_under(e):
+                # not the compose's failure: the folder it wrote in went away (said once)
+                self.reporter.step("compose", "movie", "stopped", "the run folder went away")
+                raise RunDirGone(self._gone_message()) from None
             # (the error line says why; the row said "encoding 3/9", or "done 9/9"
             # when the final join failed)
             self.reporter.step("compose", "movie", "failed")
