@@ -23,6 +23,7 @@ bench/chaos_soak.py runs the same loop for longer.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -167,8 +168,12 @@ def run_schedule(
             _wait_for_stage(rig, p, anchor, work=bool(aim))
             rc = p.wait(timeout=delay)
         except subprocess.TimeoutExpired:
-            os.kill(p.pid, signal.SIGKILL)  # like a crash: the process alone, no warning
+            # like a crash: the process alone, no warning. It may have exited (and been
+            # reaped by the fork server) since the wait: then it finished, not killed
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p.pid, signal.SIGKILL)
             rc = p.wait(timeout=30)
+        if rc == -signal.SIGKILL:
             phase = phase_of(rig.output(p)[1])
             cycle = Cycle(f"{seed}/{i}", delay, sim.job_seconds, True, phase, anchor)
         else:
