@@ -2915,6 +2915,14 @@ class Pipeline:
         of = {"plan": "planner", "keyframe": "keyframes", "clip": "video"}
         video, now = self.settings.stage_provider("video"), time.time()
         for r in store.ledger_rows():
+            if (
+                r["state"] == "committed"
+                and r["stage"] in ("plan", "keyframe")
+                and (r["usage"] or {}).get("unknown_outcome")
+            ):
+                # a planner or image call reported as of unknown outcome: nothing settles
+                # it and no render asks the provider about it again (_recover_orphans)
+                continue
             if r["state"] not in ("billed", "refunded"):  # in flight, outcome unknown
                 stage = of.get(str(r["stage"]))
                 needed.update(_STAGES if stage is None else (stage,))

@@ -250,6 +250,31 @@ def _kept_attempts(before: dict[str, Any], after: dict[str, Any]) -> None:
         assert now[key] == (1, s["run_no"]) == (s["attempts"], s["run_no"]), key
 
 
+def test_a_call_of_unknown_outcome_once_reported_needs_no_key_to_recompose(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A render killed with a planner (or Seedream) call in flight leaves its ledger row
+    committed; the resume reports it as an unknown outcome, for good (nothing can settle
+    it, and no render asks the provider about it again). Such a run, finished, was refused
+    for ever after with no key set: an affirmation edited in plan.yaml (a recompose that
+    calls nothing) said "ARK_API_KEY ... is not set" (found by the chaos soak, --keyless,
+    with a keyframe's row: a Seedream call has no kill point of its own, the plan has)."""
+    rig = make_rig(sim, tmp_path)
+    _, after, _ = _kill_then_resume(rig, "plan")
+    assert len(unknown_rows(after, "plan")) == 1
+    plan = rig.out / "plan.yaml"
+    data = yaml.safe_load(plan.read_text())
+    data["scenes"][0]["affirmation"] = "I am calm and brave"
+    plan.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    sent = len(sim.requests())
+    env = {k: v for k, v in rig.env().items() if not k.endswith("_API_KEY")}
+    r = mindmovie_fork.run(rig.args(), env=env, cwd=rig.tmp, timeout=RENDER_TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    assert len(sim.requests()) == sent  # nothing sent
+    assert "I am calm and brave" in (rig.out / "storyboard.html").read_text()
+    assert rig.status()["ledger"] == after["ledger"]  # nothing billed or reserved
+
+
 def test_kill_at_plan_costs_one_more_planner_call_reported_as_unknown(
     sim: SimServer, tmp_path: Path
 ) -> None:
