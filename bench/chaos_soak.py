@@ -91,7 +91,9 @@ def keyless_rounds(sim: SimServer, workdir: Path, sched: Schedule) -> None:
     """Kill renders of the schedule's finished run with no key set, each after an
     affirmation edit in plan.yaml, then render to the end: nothing may be sent or billed,
     and the movie must carry the last edit. Adds its cycles to `sched`; AssertionError
-    (with the seeds) on a broken promise."""
+    (with the seeds) on a broken promise. A run whose next render does call a provider
+    (`status --json`'s missing_keys `needed`) must instead be refused naming the key,
+    with nothing sent or changed."""
     tmp = workdir / "keyless"
     tmp.mkdir()
     rig = KeylessRig(
@@ -102,6 +104,24 @@ def keyless_rounds(sim: SimServer, workdir: Path, sched: Schedule) -> None:
         out=workdir / "run",
     )
     sent, totals, steps = len(sim.requests()), rig.totals(), _paid_steps(rig.status())
+    needed = [
+        str(k["variable"])
+        for k in rig.status(with_config=True).get("missing_keys") or []
+        if k.get("needed")
+    ]
+    if needed:
+        # the next render calls a provider (a lost clip create refunded less than a day
+        # ago: its late job is still looked for in the job list), as status says: then
+        # the promise is the key named before anything is sent or changed
+        p = rig.start(quiet=False)
+        rc = p.wait(timeout=120)
+        said = rig.output(p)[1]
+        msg = f"{sched.describe()}\n{rig.history()}\n{said[-3000:]}"
+        assert rc == 2 and needed[0] in said, f"keyless render exited {rc}\n{msg}"
+        assert len(sim.requests()) == sent and rig.totals() == totals, msg
+        assert _paid_steps(rig.status()) == steps, msg
+        sched.cycles.append(Cycle(f"{sched.seed}/keyless", 0.0, 0, False, "key needed", ""))
+        return
     text = ""
     for i in range(KEYLESS_KILLS + 1):
         rng = random.Random(f"{sched.seed}/keyless/{i}")
@@ -200,6 +220,9 @@ def main() -> int:
         f"{extra_messages} (unknown plan rows {sum(s.unknown_plans for s in done)}); "
         f"video jobs created twice: {sum(s.totals['jobs_created'] - 4 for s in done)}"
     )
+    if args.keyless:
+        refused = sum(c.phase == "key needed" for s in done for c in s.cycles)
+        print(f"keyless: {refused} run(s) whose next render needs a key, refused as it should")
     for s, msg in failed:
         again = f"--seed {s} --cycles 1 --keyless" if args.keyless else f"CHAOS_SEED={s}"
         print(f"FAILED seed {s}: replay with {again}\n{msg}")
