@@ -1319,6 +1319,8 @@ class Pipeline:
         #: provider -> the placeholder built in its place: its key is not set, and this
         #: render calls it for nothing (`_keyless_spare`, `registry.Keyless`)
         self._keyless: dict[str, registry.Keyless] = {}
+        #: the stages this render calls whose provider's key is not set (`_keyless_spare`)
+        self._stages_needed: set[str] | None = None
         #: run()'s `until` and `fresh`, which `_providers_needed` goes by
         self._until: Until = "movie"
         self._fresh = False
@@ -2806,9 +2808,16 @@ class Pipeline:
         key is not set and which this render does not call is a placeholder
         (`_keyless_spare`); none is left from an earlier run() of this Pipeline, whose
         keys or run folder may have been other than now."""
-        self._keyless = {}
+        self._keyless, self._stages_needed = {}, None
         spare = self._keyless_spare()
         self._check_keys(spare)
+        for stage in _STAGES:
+            if stage in (self._stages_needed or ()):
+                # a key not set that this render needs for a later stage only (a clip
+                # job's late creation still looked for): named by that stage's provider,
+                # which says what for; the first stage's said "for keyframes (Seedream)".
+                # (Its key not set: the build raises, nothing is made.)
+                self._make(stage, self.settings, spare)
         planner = cast(Planner, self._make("planner", self.settings, spare))
         kf_model = cast(KeyframeModel, self._make("keyframes", self.settings, spare))
         self._keyframe_provider = kf_model.name
@@ -2884,6 +2893,9 @@ class Pipeline:
         if not lacking or self._fresh or self._let_go:
             return set()
         needed = self._providers_needed()
+        self._stages_needed = {
+            s for k in lacking if not needed.isdisjoint(k["stages"]) for s in k["stages"]
+        } & needed
         return {k["provider"] for k in lacking if needed.isdisjoint(k["stages"])}
 
     def _providers_needed(self) -> set[str]:

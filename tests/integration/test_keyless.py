@@ -523,3 +523,24 @@ def test_a_failed_clip_needs_no_key_for_a_render_that_stops_before_the_clips(
     jobs = sim.stats()["totals"]["jobs_created"]
     assert _render(goals, cfg, run, WITH_KEYS).exit_code == 0  # the clip bought now
     assert sim.stats()["totals"]["jobs_created"] == jobs + 1
+
+
+def test_a_key_needed_for_the_clips_only_is_named_for_the_clips(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose next render calls the video provider only (a clip create lost and
+    refunded less than a day ago: its late job is looked for in the job list): the key
+    is needed, and was named by the provider's first stage, "for keyframes (Seedream)",
+    though every keyframe is reused. It is named for the stage that needs it."""
+    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    monkeypatch.setattr(Pipeline, "_needed_in", lambda self, store: {"video"})
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./.env supplies one
+    sent, ledger = len(sim.requests()), _ledger(run)
+    r = _render(goals, cfg, run, {})
+    assert r.exit_code == 2, r.output
+    said = " ".join(r.output.split())
+    assert "ARK_API_KEY (or BYTEPLUS_API_KEY) is not set" in said, said
+    assert "video" in said and "keyframes" not in said, said
+    assert len(sim.requests()) == sent and _ledger(run) == ledger
