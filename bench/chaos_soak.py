@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo's tests
 
 import yaml
 
+from mindmovie.config import KEY_VARIABLES
 from tests.integration.test_chaos import (
     Cycle,
     Schedule,
@@ -53,14 +54,8 @@ from tests.integration.test_crashproof import (
 )
 from tests.sim.server import SimServer
 
-#: every variable a provider's key is read from (config.KEY_VARIABLES)
-KEY_VARS = (
-    "ANTHROPIC_API_KEY",
-    "ARK_API_KEY",
-    "BYTEPLUS_API_KEY",
-    "GOOGLE_API_KEY",
-    "GEMINI_API_KEY",
-)
+#: every variable a provider's key is read from
+KEY_VARS = tuple(v for names in KEY_VARIABLES.values() for v in names)
 
 
 #: a keyless render only recomposes the edited scene's segments (~0.4 s after its first

@@ -174,18 +174,25 @@ class StoreError(Exception):
     """run.db is unusable (corrupt, foreign, or from a newer mindmovie); says what to do."""
 
 
-def link_loop(path: Path) -> str | None:
-    """`path`'s links as they lead back to themselves ("run.db -> b -> run.db") when it
-    is a symbolic link that never reaches a file; None otherwise (a link to something,
-    a link to nothing, no link)."""
+def _broken_link(path: Path) -> int | None:
+    """The errno of following `path` when it is a symbolic link that reaches no file (a
+    loop: ELOOP; nothing there: ENOENT, ENOTDIR); None for a link to something, or no
+    link."""
     try:
         if not path.is_symlink():
             return None
         path.stat()
         return None
     except OSError as e:
-        if e.errno != errno.ELOOP:
-            return None
+        return e.errno
+
+
+def link_loop(path: Path) -> str | None:
+    """`path`'s links as they lead back to themselves ("run.db -> b -> run.db") when it
+    is a symbolic link that never reaches a file; None otherwise (a link to something,
+    a link to nothing, no link)."""
+    if _broken_link(path) != errno.ELOOP:
+        return None
     hops, cur, seen = [path.name], path, {os.path.abspath(path)}
     try:
         for _ in range(40):  # the most links the system follows
@@ -296,14 +303,8 @@ def check_journal_link(db: Path) -> None:
 def _link_to_nothing(path: Path) -> str | None:
     """Where `path` leads when it is a symbolic link to nothing (the file it names, or a
     folder on its way, is not there); None otherwise."""
-    try:
-        if not path.is_symlink():
-            return None
-        path.stat()
+    if _broken_link(path) not in (errno.ENOENT, errno.ENOTDIR):
         return None
-    except OSError as e:
-        if e.errno not in (errno.ENOENT, errno.ENOTDIR):
-            return None
     try:
         return os.readlink(path)
     except OSError:

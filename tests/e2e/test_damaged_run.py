@@ -265,6 +265,22 @@ def test_a_ledger_amount_damaged_by_hand_is_named_and_kept(
     assert (finished / "run" / "movie.mp4").is_file()
 
 
+def _all_refuse_alike(finished: Path, said: str) -> None:
+    """status, render and storyboard of the run each refuse it with `said` (exit 2, no
+    traceback), and nothing in the run folder is moved or made."""
+    run = finished / "run"
+    before = sorted(p.name for p in run.iterdir())
+    assert said in _status_error(finished)
+    for args in (
+        ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"),
+        ("storyboard", "run"),
+    ):
+        r = _cli(*args, cwd=finished)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert " ".join(r.stderr.split()) == f"error: {said}"
+    assert sorted(p.name for p in run.iterdir()) == before
+
+
 @pytest.mark.parametrize("links", [["run.db"], ["b", "run.db"]], ids=["self", "a-b-a"])
 def test_run_db_as_a_link_loop_is_said_alike_by_status_render_and_storyboard(
     finished: Path, links: list[str]
@@ -285,16 +301,7 @@ def test_run_db_as_a_link_loop_is_said_alike_by_status_render_and_storyboard(
         "the link (the next render then starts a new journal, first moving the files made "
         "here to previous/<time>/)."
     )
-    before = sorted(p.name for p in run.iterdir())
-    assert said in _status_error(finished)
-    for args in (
-        ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"),
-        ("storyboard", "run"),
-    ):
-        r = _cli(*args, cwd=finished)
-        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-        assert " ".join(r.stderr.split()) == f"error: {said}"
-    assert sorted(p.name for p in run.iterdir()) == before
+    _all_refuse_alike(finished, said)
     assert (run / "run.db").is_symlink()
 
 
@@ -322,16 +329,7 @@ def test_run_db_as_a_link_to_nothing_is_said_alike_by_status_render_and_storyboa
         "run.db there, or remove the link (the next render then starts a new journal, "
         "first moving the files made here to previous/<time>/)."
     )
-    before = sorted(p.name for p in run.iterdir())
-    assert said in _status_error(finished)
-    for args in (
-        ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"),
-        ("storyboard", "run"),
-    ):
-        r = _cli(*args, cwd=finished)
-        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-        assert " ".join(r.stderr.split()) == f"error: {said}"
-    assert sorted(p.name for p in run.iterdir()) == before
+    _all_refuse_alike(finished, said)
     assert not dest.exists()
 
 

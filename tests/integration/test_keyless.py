@@ -23,7 +23,7 @@ import yaml
 from typer.testing import CliRunner
 
 from mindmovie.cli import app
-from mindmovie.config import ConfigError, Keys, load_settings
+from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, load_settings
 from mindmovie.pipeline import Pipeline, _identity
 from mindmovie.providers import registry
 from mindmovie.providers.base import VideoRequest
@@ -33,14 +33,8 @@ from tests.integration.support import KEYS, goals_file, preset_config, settings_
 from tests.sim import media
 from tests.sim.server import SimServer
 
-#: every variable a provider's key is read from (`config.KEY_VARIABLES`)
-KEY_VARS = (
-    "ANTHROPIC_API_KEY",
-    "ARK_API_KEY",
-    "BYTEPLUS_API_KEY",
-    "GOOGLE_API_KEY",
-    "GEMINI_API_KEY",
-)
+#: every variable a provider's key is read from
+KEY_VARS = tuple(v for names in KEY_VARIABLES.values() for v in names)
 WITH_KEYS = {"ANTHROPIC_API_KEY": "sk-ant", "ARK_API_KEY": "ark", "GEMINI_API_KEY": "g"}
 
 
