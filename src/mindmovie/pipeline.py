@@ -2921,8 +2921,8 @@ class Pipeline:
         finally:
             store.close()
 
-    def _needed_in(self, store: Store) -> set[str]:
-        """`_providers_needed`, from `store`."""
+    def _needed_in(self, store: Store, look: Outlook | None = None) -> set[str]:
+        """`_providers_needed`, from `store` (and `look`, its outlook when made already)."""
         needed: set[str] = set()
         of = {"plan": "planner", "keyframe": "keyframes", "clip": "video"}
         video, now = self.settings.stage_provider("video"), time.time()
@@ -2940,7 +2940,8 @@ class Pipeline:
                 needed.update(_STAGES if stage is None else (stage,))
             elif _looked_for_after_refund(r, video, now):
                 needed.add("video")  # a lost create's late job, looked for in the job list
-        look = self.outlook(store, _planner_identity(self.settings))
+        if look is None:
+            look = self.outlook(store, _planner_identity(self.settings))
         if look.plan is None:
             return set(_STAGES)  # a new plan: every scene made anew
         ids = [sc.id for sc in look.plan.scenes]
@@ -6704,19 +6705,12 @@ def unfindable_notes(store: Store, est: costs.RunEstimate) -> tuple[str, ...]:
     return tuple(notes)
 
 
-def stages_needed_for(goals_path: Path, settings: Settings, run_dir: Path) -> set[str]:
-    """`mindmovie status`: the stages ("planner", "keyframes", "video") whose provider a
-    render of goals_path with these settings into run_dir would call
-    (`Pipeline._providers_needed`, the render's own test). A key not set whose stages are
-    none of them is not asked for; status said "the next render refuses to start until
-    it is set" of a run that only recomposes. Reads only."""
-    return Pipeline(goals_path, settings, out=run_dir)._providers_needed()
-
-
-def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:
+def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> tuple[Outlook, set[str]]:
     """`mindmovie status`: what a render of goals_path with these settings into run_dir
-    would reuse. Reads only: no lock, no provider, nothing written. Settings `render`
-    refuses to start with are a ConfigError, as there."""
+    would reuse, and the stages ("planner", "keyframes", "video") whose provider it
+    would call (`Pipeline._needed_in`, the render's own test: a key not set for none of
+    them is not asked for). Reads only: no lock, no provider, nothing written. Settings
+    `render` refuses to start with are a ConfigError, as there."""
     pipe = Pipeline(goals_path, settings, out=run_dir)
     _usable_run_dir(run_dir, True)  # a folder named plan.yaml: render refuses it
     pipe._check_clip_settings()
@@ -6724,6 +6718,10 @@ def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:
     store = Store(run_dir / "run.db", read_only=True)
     try:
         look = pipe.outlook(store, _planner_identity(settings))
+        try:
+            needed = pipe._needed_in(store, look)
+        except Exception:  # a row that cannot be read: not certain (`_providers_needed`)
+            needed = set(_STAGES)
     finally:
         store.close()
     if look.plan is not None and not look.plan_kept:
@@ -6733,4 +6731,4 @@ def outlook_for(goals_path: Path, settings: Settings, run_dir: Path) -> Outlook:
         check_plan(run_dir / "plan.yaml", look.plan, len(pipe.goals.goals))
     if (scenes := look.plan or look.basis) is not None:
         check_scene_folders(run_dir, [sc.id for sc in scenes.scenes])  # as render refuses
-    return look
+    return look, needed

@@ -105,7 +105,7 @@ def _outlook(
     """The next render's reuse, and what it was checked with (or why it was not)."""
     from mindmovie.config import ConfigError
     from mindmovie.goals import GoalsError
-    from mindmovie.pipeline import RunDirError, outlook_for, stages_needed_for
+    from mindmovie.pipeline import RunDirError, outlook_for
     from mindmovie.providers.base import InvalidRequest
 
     path = goals if goals is not None else (Path(recorded_goals) if recorded_goals else None)
@@ -120,7 +120,7 @@ def _outlook(
         info["why"] = f"{path}: goals.yaml not found (the last render's); give --goals"
         return None, info
     try:
-        look = outlook_for(path, settings, run_dir)
+        look, needed = outlook_for(path, settings, run_dir)
     except PlanError as e:  # plan.yaml as the render refuses it (`check_plan`)
         info["why"] = info["plan_error"] = info["refused"] = str(e)
         return None, info
@@ -136,7 +136,7 @@ def _outlook(
     info["checked"] = True
     # the stages whose provider the render calls: a key not set for none of them is not
     # asked for (`Pipeline._keyless_spare`)
-    info["stages_needed"] = sorted(stages_needed_for(path, settings, run_dir))
+    info["stages_needed"] = sorted(needed)
     info["new_plan"] = look.plan is None
     if look.plan_kept:
         info["plan_kept"] = True

@@ -104,7 +104,7 @@ def _ledger(run: Path) -> list[tuple[Any, ...]]:
 def _key_lines(cfg: Path, run: Path) -> dict[str, tuple[bool, str]]:
     """`status`'s word on each key not set: variable -> (needed in --json, what its line
     says the next render does). It said "refuses to start until it is set" of a run
-    whose next render only recomposes (`stages_needed_for`)."""
+    whose next render only recomposes (`outlook_for`)."""
     args = ["status", str(run), "-c", str(cfg)]
     shown = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
     assert shown.exit_code == 0, shown.output
