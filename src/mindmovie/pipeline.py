@@ -22,7 +22,7 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -1285,6 +1285,14 @@ class Pipeline:
         self._letting_go: dict[str, str] = {}
         self._keyframe_provider = ""  # the keyframe model's provider in this render
         self._submit_locks: dict[str, asyncio.Lock] = {}
+        #: the clips queued behind one waiting at the budget gate for their turn to send
+        #: (said "waiting for the budget"), until let through (`_budget_wait`)
+        self._behind_gate: set[str] = set()
+        #: the scenes whose call waits at the budget gate now (`_budget_wait`)
+        self._at_gate: set[str] = set()
+        #: per provider: the scene whose turn it is to send, the scenes waiting for it
+        self._turn_holder: dict[str, str] = {}
+        self._turn_waiters: dict[str, set[str]] = {}
         #: ledger rows of submissions whose answer was lost and whose job the provider
         #: did not list yet (row -> time sent): settled after the clips stage
         self._lost_rows: dict[int, float] = {}
@@ -1381,6 +1389,32 @@ class Pipeline:
             self._submit_locks[provider] = asyncio.Lock()
         return self._submit_locks[provider]
 
+    @contextlib.asynccontextmanager
+    async def _turn_to_send(self, provider: str, scene_id: str) -> AsyncIterator[None]:
+        """A clip's turn to send (`_submit_lock`), kept track of: while the scene whose
+        turn it is waits at the budget gate (minutes, for clip jobs in flight), the scenes
+        waiting for the turn wait for the budget too. They said 'clips submitting'."""
+        waiters = self._turn_waiters.setdefault(provider, set())
+        waiters.add(scene_id)
+        if self._turn_holder.get(provider) in self._at_gate:
+            self._queued_behind_gate(scene_id)
+        try:
+            async with self._submit_lock(provider):
+                waiters.discard(scene_id)
+                self._turn_holder[provider] = scene_id
+                try:
+                    yield
+                finally:
+                    del self._turn_holder[provider]
+        finally:
+            waiters.discard(scene_id)
+
+    def _queued_behind_gate(self, scene_id: str) -> None:
+        """Say a clip waits for its turn behind one waiting at the budget gate."""
+        if scene_id not in self._behind_gate:
+            self._behind_gate.add(scene_id)
+            self.reporter.step("clips", scene_id, "queued", "waiting for the budget")
+
     def _watch_lock(self, provider: str) -> asyncio.Lock:
         if provider not in self._watch_locks:
             self._watch_locks[provider] = asyncio.Lock()
@@ -1422,8 +1456,15 @@ class Pipeline:
         if step is None:  # the plan: nothing is in flight before it
             return
         if waiting:
+            self._at_gate.add(scene_id)
             self.reporter.step(step, scene_id, "queued", "waiting for the budget")
+            for provider, holder in self._turn_holder.items():
+                if holder == scene_id:  # those waiting for its turn wait for the budget too
+                    for waiter in sorted(self._turn_waiters.get(provider, ())):
+                        self._queued_behind_gate(waiter)
         else:
+            self._at_gate.discard(scene_id)
+            self._behind_gate.discard(scene_id)
             self.reporter.step(step, scene_id, "submitting" if step == "clips" else "running")
 
     def _check_stop(self) -> None:
@@ -3670,7 +3711,7 @@ class Pipeline:
                     store, model, scene_id, done=lambda: adopted() is not None
                 ):
                     self.reporter.step("clips", scene_id, "submitting")
-                async with self._submit_lock(model.name):
+                async with self._turn_to_send(model.name, scene_id):
                     late = adopted()
                     if late is not None:
                         # this scene's lost request became a job after all: that job is
@@ -3687,6 +3728,8 @@ class Pipeline:
                         hold,
                         job_input={"input_key": key, "seconds": req.seconds},
                     )
+                    if scene_id in self._behind_gate:  # let through without a wait of its own
+                        self._budget_wait(scene_id, "clip", False)
                     sent_at = time.time()
                     try:
                         rid = await self._settle_errors(row, model.submit(req), model)

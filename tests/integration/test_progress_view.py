@@ -438,3 +438,37 @@ async def test_the_movie_row_ends_failed_when_the_compose_fails(
     lines = buf.getvalue().splitlines()
     assert any(ln.endswith("compose movie: failed") for ln in lines), lines
     assert "failed" not in lines[-1], lines[-1]  # the totals: no scene failed
+
+
+async def test_a_clip_queued_behind_one_waiting_for_the_budget_is_not_submitting(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Clips are sent one at a time per provider, and the one at the budget gate waits
+    there holding its turn: the scenes behind it said 'clips submitting' all that time,
+    though they waited for the same budget and nothing of theirs was sent. They say
+    'queued - waiting for the budget' too (or 'queued' for a provider slot)."""
+    from mindmovie.costs import estimate_video
+    from mindmovie.pipeline import BudgetStopped
+    from mindmovie.progress import NullReporter
+
+    rows: dict[str, tuple[str, str]] = {}
+    seen: list[dict[str, tuple[str, str]]] = []  # the rows as the first clip was polled
+
+    class Rec(NullReporter):
+        def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+            rows[scene_id] = (state, note)
+            if stage == "clips" and state == "polling":
+                seen.append(dict(rows))
+
+    sim.media_scale, sim.job_seconds = 0.25, 0.5  # the first clip in flight a while
+    settings = seedance_only(sim)
+    per_clip = estimate_video(settings, 4).usd
+    pipe = Pipeline(goals_file(tmp_path, sim), settings, out=tmp_path / "run", keys=KEYS,
+                    reporter=Rec(), budget=per_clip * 1.5)  # fmt: skip
+    with pytest.raises(BudgetStopped):
+        await pipe.run()
+    assert sim.stats()["totals"]["jobs_created"] == 1 and seen, rows
+    (polled,) = {s for s, (state, _) in seen[-1].items() if state == "polling"}
+    others = {s: r for s, r in seen[-1].items() if s not in ("plan", polled)}
+    assert len(others) == 3 and {r[0] for r in others.values()} == {"queued"}, seen[-1]
+    assert ("queued", "waiting for the budget") in others.values(), seen[-1]
