@@ -151,7 +151,9 @@ class PlainReporter:
             self.finished[stage] = self.finished.get(stage, 0) + 1
         elif state == "failed" and stage != "compose":  # scenes failed, not the movie
             self.failed.add(scene_id)
-        if self.verbose or state in ("done", "failed"):
+        # a scene stopped (the budget, Ctrl-C) says so as a failed one does: a log
+        # without -v said nothing of it, as if it had never been asked for
+        if self.verbose or state in ("done", "failed", "stopped"):
             who = stage if scene_id == stage else f"{stage} {scene_id}"  # not "plan plan"
             self._line(f"{who}: {state}{' - ' + note if note else ''}")
 
@@ -411,7 +413,7 @@ def _in_ci() -> bool:
 def make_reporter(*, quiet: bool = False, verbose: bool = False) -> Reporter:
     """--quiet: warnings only; a terminal: the live view, or every event with --verbose; a
     pipe, CI log (CI=true, even on a terminal) or dumb terminal (TERM=dumb): a line per
-    stage and per finished step, every event with --verbose."""
+    stage and per step done, failed or stopped, every event with --verbose."""
     if quiet:
         return WarningsReporter()
     # stderr closed (`2>&-`): sys.stderr is None; rich writes nowhere, the render goes on

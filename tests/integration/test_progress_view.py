@@ -472,3 +472,31 @@ async def test_a_clip_queued_behind_one_waiting_for_the_budget_is_not_submitting
     others = {s: r for s, r in seen[-1].items() if s not in ("plan", polled)}
     assert len(others) == 3 and {r[0] for r in others.values()} == {"queued"}, seen[-1]
     assert ("queued", "waiting for the budget") in others.values(), seen[-1]
+
+
+async def test_the_plain_log_says_each_scene_stopped_by_the_budget(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """In a pipe (no -v) a scene that failed got a line and one stopped by the budget
+    (or Ctrl-C) none: the log said 'clips 01-health-1: done' and nothing of the other
+    three. Each scene that did not finish says what happened to it."""
+    from mindmovie.costs import estimate_video
+    from mindmovie.pipeline import BudgetStopped
+
+    sim.media_scale = 0.25
+    settings = seedance_only(sim)
+    per_clip = estimate_video(settings, 4).usd
+    buf = io.StringIO()
+    rep = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+    pipe = Pipeline(goals_file(tmp_path, sim), settings, out=tmp_path / "run", keys=KEYS,
+                    reporter=rep, budget=per_clip * 1.5)  # fmt: skip
+    try:
+        with pytest.raises(BudgetStopped):
+            await pipe.run()
+    finally:
+        rep.close()
+    lines = [ln.split("] ", 1)[-1] for ln in buf.getvalue().splitlines()]
+    ended = [ln for ln in lines if ln.startswith("clips ")]
+    assert len(ended) == 4, lines
+    stopped = [ln for ln in ended if ln.endswith(": stopped - budget reached, not sent")]
+    assert len(stopped) == 3, lines
