@@ -192,6 +192,8 @@ class RichReporter:
     """One live view: a row per scene (stage, state, time in state), totals, spend."""
 
     FINAL = ("done", "reused", "failed")
+    #: the scene column's width (its id folded) below which the other columns give way
+    SCENE_MIN = 8
 
     def __init__(self, console: Console | None = None) -> None:
         from rich.live import Live
@@ -323,26 +325,60 @@ class RichReporter:
         from rich.table import Table
 
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-        # folded, not ellipsed: a long id (a category of 60+ letters) lost its -1/-2/-3
-        table.add_column("scene", overflow="fold")
-        table.add_column("stage")
         out = {scene for scene, _ in hide}
-        # as wide as its longest state word (not a note's): at 40 columns rich cut
-        # the word ("submitti…")
-        shown = [r[1] for s, r in items if s not in out]
-        table.add_column("state", min_width=max(map(len, shown), default=0))
-        table.add_column("for", justify="right")
-        for scene, (stage, state, note, since) in items:
-            if scene in out:
-                continue
+        rows = [(s, r) for s, r in items if s not in out]
+
+        # Widths set here, not left to rich: short of room it narrows every column
+        # alike, and cut the words ("submitti…" at 40 columns; "cli…" and the seconds
+        # as "0" over "s" at 24). The stage and the seconds are as wide as their longest
+        # word, the state no narrower than its longest word (a note's words wrap under
+        # it, a long one folded), the scene id whole when the room allows, else folded.
+        # In a narrow terminal the seconds give way first, then the stage column: its
+        # word goes first in the state cell.
+        def longest(texts: Any, least: str) -> int:
+            return max([len(least), *map(len, texts)])
+
+        stage_w = longest((r[0] for _, r in rows), "stage")
+        # a note's short words ("4 scenes") too: a column narrower cut them ("scen…");
+        # a long one (a path in an error) is folded at the column's edge
+        state_w = longest(
+            (w for _, r in rows for w in (r[1], *str(r[2]).split()) if len(w) <= 12), "state"
+        )
+        age_w = longest((self._age(now, r[3]) for _, r in rows), "for")
+        scene_max = longest((s for s, _ in rows), "scene")
+        scene_w = min(self.SCENE_MIN, scene_max)
+        width = self.console.width
+        # the seconds only beside an id shown whole (up to twice SCENE_MIN): folded, an
+        # id takes two lines a row, and fewer rows fit
+        id_w = min(scene_max, 2 * self.SCENE_MIN)
+        with_age = id_w + stage_w + state_w + age_w + 6 <= width  # 2 between columns
+        with_stage = with_age or scene_w + stage_w + state_w + 4 <= width
+        if not with_stage:
+            state_w = max(state_w, stage_w)
+
+        def label(stage: str, state: str, note: str) -> str:
+            return " ".join(w for w in (stage if not with_stage else "", state, note) if w)
+
+        label_max = longest((label(*r[:3]) for _, r in rows), "state")
+        room = width - (stage_w + 2 if with_stage else 0) - (age_w + 2 if with_age else 0) - 2
+        scene_fit = min(scene_max, max(scene_w, room - state_w))  # an id whole if it can be
+        # folded, not ellipsed: a long id (a category of 60+ letters) lost its -1/-2/-3
+        table.add_column("scene", overflow="fold", width=scene_fit)
+        if with_stage:
+            table.add_column("stage", width=stage_w, no_wrap=True)
+        table.add_column(
+            "state", width=max(state_w, min(label_max, room - scene_fit)), overflow="fold"
+        )
+        if with_age:
+            table.add_column("for", justify="right", width=age_w, no_wrap=True)
+        for scene, (stage, state, note, since) in rows:
             style = {"failed": "red", "done": "green", "reused": "dim"}.get(state, "")
-            label = escape(f"{state} {note}".strip())  # notes carry error text: not markup
-            table.add_row(
-                escape(scene),
-                stage,
-                f"[{style}]{label}[/{style}]" if style else label,
-                self._age(now, since),
-            )
+            said = escape(label(stage, state, note))  # notes carry error text: not markup
+            cells = [escape(scene), *([stage] if with_stage else [])]
+            cells.append(f"[{style}]{said}[/{style}]" if style else said)
+            if with_age:
+                cells.append(self._age(now, since))
+            table.add_row(*cells)
         parts: list[Any] = [table]
         if hide:
             # a line of its own, not a row: its text widened the scene column

@@ -450,3 +450,29 @@ def test_a_scene_s_end_is_shown_in_the_stage_it_was_in() -> None:
     plain.step("scenes", "02-wealth-1", "failed", "refused")
     assert "clips 02-wealth-1: failed - refused" in buf.getvalue(), buf.getvalue()
     assert "scenes" not in buf.getvalue(), buf.getvalue()
+
+
+@pytest.mark.parametrize("width", [24, 30, 40, 60])
+def test_a_row_stays_readable_in_a_narrow_terminal(width: int) -> None:
+    """At 24 columns rich cut the stage and state words ('cli…', 'com…', 'sta…' in the
+    header) and wrapped the seconds under themselves ('0' / 's'). The seconds give way
+    first, then the stage goes into the state cell: every word is shown whole."""
+    con = Console(file=io.StringIO(), width=width, height=40, color_system=None)
+    rep = RichReporter(con)
+    try:
+        rep.stage("keyframes", 3)
+        rep.stage("clips", 3)
+        rep.step("plan", "plan", "done", "3 scenes")
+        rep.step("keyframes", "01-health-1", "running")
+        rep.step("clips", "02-career-1", "downloading")
+        rep.step("clips", "03-lifestyle-1", "queued", "waiting for the budget")
+        rep.step("compose", "movie", "done")
+        text = "\n".join(_drawn(rep))
+    finally:
+        rep.close()
+    assert "…" not in text, text
+    words = set(text.split())
+    want = {"keyframes", "running", "clips", "downloading", "queued", "compose", "budget"}
+    want |= {"scenes"}  # a note's word too ('scen…' at 24 columns)
+    assert want <= words, (want - words, text)
+    assert not [ln for ln in text.splitlines() if ln.split() in (["s"], ["0"])], text
