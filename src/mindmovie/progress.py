@@ -7,6 +7,7 @@ testable and lets CI logs get one line per event instead of a redrawn screen.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from typing import Any, Protocol
@@ -425,16 +426,33 @@ class RichReporter:
             # the pipeline says a scene failed once its flow ended, as stage "scenes"
             # (not a stage the totals line counts): counted once per scene, on its own
             self.failed.add(scene_id)
-            self.console.print(f"[red]✗ {stage} {escape(scene_id)}[/red]: {escape(note)}")
+            self._say(Text.assemble((f"✗ {stage} {scene_id}", "red"), f": {note}"))
 
     def money(self, billed: float, in_flight: float, unknown: float = 0.0) -> None:
         self.billed, self.in_flight, self.unknown = billed, in_flight, unknown
 
     def info(self, text: str) -> None:
-        self.console.print(text, markup=False, highlight=False)
+        self._say(Text(text))
 
     def warn(self, text: str) -> None:
-        self.console.print(f"[yellow]warning:[/yellow] {escape(text)}")
+        self._say(Text.assemble(("warning:", "yellow"), f" {text}"))
+
+    def _say(self, text: Text) -> None:
+        """A line above the view, wrapped at spaces only. Rich's wrap cut a word longer
+        than the line where the line ended: a path came out in pieces ('.../2024-summer-h'
+        over 'oliday/IMG_...'), not copyable. Such a word is written whole, on a line of
+        its own, and the terminal folds it (a copy of it is the path)."""
+        width = max(1, self.console.width)
+        for para in text.split("\n", allow_blank=True):
+            breaks, col = [], 0
+            for word in re.finditer(r"\S+\s*", para.plain):
+                if col and col + len(word.group().rstrip()) > width:
+                    breaks.append(word.start())
+                    col = 0
+                col += len(word.group())
+            for line in para.divide(breaks):
+                line.rstrip()
+                self.console.print(line, no_wrap=True, overflow="ignore", crop=False)
 
     def close(self) -> None:
         self.closing = True

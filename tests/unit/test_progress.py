@@ -476,3 +476,28 @@ def test_a_row_stays_readable_in_a_narrow_terminal(width: int) -> None:
     want |= {"scenes"}  # a note's word too ('scen…' at 24 columns)
     assert want <= words, (want - words, text)
     assert not [ln for ln in text.splitlines() if ln.split() in (["s"], ["0"])], text
+
+
+def test_a_long_error_line_wraps_at_words_and_keeps_a_path_whole() -> None:
+    """The live view's error and warning lines went through rich's wrap, which cuts a
+    word longer than the line where the line ends: a photo's path came out as
+    '.../2024-summer-ho' over 'liday/IMG_...-b' over 'each-sunset...', not copyable.
+    They wrap at spaces; a longer word is written whole (the terminal folds it, and a
+    copy of it is the path)."""
+    path = "/home/someone/my-vision-board/photos/2024-summer-holiday/IMG_20240812-beach.jpg"
+    note = f"could not read {path}: the file is not an image; fix the path in goals.yaml"
+    buf = io.StringIO()
+    rep = RichReporter(Console(file=buf, width=50, color_system=None))
+    try:
+        rep.step("keyframes", "01-health-1", "failed", note)
+        rep.warn(f"{path} is not used offline; only a paid keyframe model uses it")
+    finally:
+        rep.close()
+    lines = buf.getvalue().split("scene ")[0].splitlines()  # above the view
+    assert [ln.strip() for ln in lines].count(path + ":") == 1, lines
+    assert [ln.strip() for ln in lines].count(path) == 1, lines
+    assert all(len(ln) <= 50 for ln in lines if path not in ln), lines
+    said = " ".join(" ".join(lines).split())
+    assert said == f"✗ keyframes 01-health-1: {note} warning: " + (
+        f"{path} is not used offline; only a paid keyframe model uses it"
+    ), said
