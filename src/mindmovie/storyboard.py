@@ -169,10 +169,13 @@ def format_total(per_scene: Sequence[float | None]) -> str:
 
 
 def _totals_prefix(plan: Plan) -> str:
-    """``5 scenes · 30 s · estimated `` (the total estimate follows)."""
+    """``5 scenes · 30 s of scenes · estimated `` (the total estimate follows). The
+    scenes' seconds, said as theirs: "· 35 s" read as the movie's length, which is not
+    their sum (crossfades overlap them, the title and closing cards add; a board has
+    no compose settings to work it out from)."""
     n = len(plan.scenes)
     secs = sum(s.seconds for s in plan.scenes)
-    return f"{n} scene{'s' if n != 1 else ''} · {format_seconds(secs)} · estimated "
+    return f"{n} scene{'s' if n != 1 else ''} · {format_seconds(secs)} of scenes · estimated "
 
 
 def plan_suffix(planner_cost: float | None) -> str:

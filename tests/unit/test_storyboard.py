@@ -212,7 +212,9 @@ def test_html_costs_and_totals(board: tuple[Path, Plan, Path, Path]) -> None:
     page = html_path.read_text(encoding="utf-8")
     assert "$0.42" in page and "$1.20" in page and "free" in page
     assert page.count('<span class="cost">—</span>') == 2  # scenes 4 and 5: unknown
-    assert "5 scenes · 40 s · estimated <b>≥ $1.62</b>" in page
+    # the scenes' seconds, said as theirs: "40 s" read as the movie's length, which the
+    # crossfades shorten and the title and closing cards lengthen
+    assert "5 scenes · 40 s of scenes · estimated <b>≥ $1.62</b>" in page
 
 
 def test_cost_formatting() -> None:
@@ -233,8 +235,8 @@ def test_cost_formatting() -> None:
     assert plan_suffix(0.02) == " (+ plan $0.02)"
     assert plan_suffix(None) == plan_suffix(0.0) == plan_suffix(float("nan")) == ""
     one = _plan().model_copy(update={"scenes": _plan().scenes[:1]})
-    assert _totals_prefix(one) == "1 scene · 6 s · estimated "
-    assert _totals_prefix(_plan()) == "5 scenes · 40 s · estimated "
+    assert _totals_prefix(one) == "1 scene · 6 s of scenes · estimated "
+    assert _totals_prefix(_plan()) == "5 scenes · 40 s of scenes · estimated "
 
 
 def test_from_run_finds_artifacts_on_disk(tmp_path: Path) -> None:
