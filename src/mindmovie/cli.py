@@ -579,7 +579,9 @@ def plan(
         table.add_row(Text(sc.id), f"{sc.seconds:g}", Text(sc.affirmation))
     out.print(table)
     for note in res.notes:  # run quiet: the render's information, said here instead
-        err.print(note, markup=False, highlight=False, soft_wrap=True)
+        # wrapped at words on a terminal (one line of 300-400 characters, the terminal cut
+        # it anywhere); in a pipe or a log one line, as every line of a log is
+        err.print(note, markup=False, highlight=False, soft_wrap=not err.is_terminal)
     _say(f"[bold green]plan:[/bold green] {escape(str(path))}")
 
 

@@ -500,3 +500,32 @@ async def test_the_plain_log_says_each_scene_stopped_by_the_budget(
     assert len(ended) == 4, lines
     stopped = [ln for ln in ended if ln.endswith(": stopped - budget reached, not sent")]
     assert len(stopped) == 3, lines
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_plan_s_painted_keyframes_note_is_wrapped_at_words_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    """`plan` printed the offline painter's note (what it leaves unused, what to do) as
+    one line of 300-400 characters, which a terminal cut anywhere ('... the goal's co' /
+    'lours ...'). On a terminal it is wrapped at words; in a pipe it stays one line."""
+    from mindmovie import cli as cli_module
+
+    buf = io.StringIO()
+    monkeypatch.setattr(
+        cli_module, "err", Console(file=buf, width=60, force_terminal=terminal, color_system=None)
+    )
+    goals = "title: T\nstyle: oil painting\ngoals:\n  - category: a\n    vision: b\n"
+    r = _cli_in(tmp_path, monkeypatch, goals)("plan", "goals.yaml", "--out", "run")
+    assert r.exit_code == 0, r.output
+    from mindmovie.pipeline import painted_note
+    from mindmovie.plan import load_plan
+
+    plan = load_plan(tmp_path / "run" / "plan.yaml")
+    note = painted_note(plan, list(plan.scenes))
+    assert note is not None and note.startswith("offline keyframes: 1 scene(s)"), note
+    lines = [ln.rstrip() for ln in buf.getvalue().splitlines() if ln.strip()]
+    shown = lines[[ln.startswith("offline keyframes:") for ln in lines].index(True) :]
+    assert " ".join(shown).split() == note.split(), lines  # every word whole, nothing else
+    if terminal:
+        assert len(shown) > 1 and all(len(ln) <= 60 for ln in shown), lines
