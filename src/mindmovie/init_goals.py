@@ -16,12 +16,13 @@ import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.prompt import Prompt
+from rich.text import TextType
 
 from mindmovie.config import ConfigError
 from mindmovie.fsutil import atomic_write_text, commit_file, tmp_path_for
@@ -276,6 +277,33 @@ def write_template(dest_dir: Path, *, force: bool = False) -> Path:
 _NOT_TEXT = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
+class _Prompt(Prompt):
+    """rich's Prompt, but on a terminal with line editing (readline) the question is
+    input()'s own prompt. rich printed it and readline read with no prompt, and then
+    Enter on an empty answer wrote no newline: the next question ran on on the same
+    line ('[career] How does it feel? (optional): [career] Your own affirmation ...')."""
+
+    @classmethod
+    def get_input(
+        cls, console: Console, prompt: TextType, password: bool, stream: TextIO | None = None
+    ) -> str:
+        if (
+            password
+            or stream is not None
+            or "readline" not in sys.modules
+            or console.file is not sys.stdout
+            or not console.is_terminal
+            or sys.stdin is None
+            or not sys.stdin.isatty()
+        ):
+            return super().get_input(console, prompt, password, stream)
+        with console.capture() as shown:
+            console.print(prompt, end="")
+        # readline counts the prompt's width to edit the line: its style codes are
+        # marked as taking no room (\001 ... \002)
+        return input(re.sub(r"(\x1b\[[0-9;]*m)", "\x01\\1\x02", shown.get()))
+
+
 def _rich_ask(console: Console) -> Ask:
     # line editing for input(): without it the arrow keys typed to correct an answer
     # went into it as escape codes (a title "My Tilte\x1b[D\x1b[D", drawn on the card)
@@ -288,10 +316,10 @@ def _rich_ask(console: Console) -> Ask:
         text = escape(question)  # "[y/n]" and "[health]" are words here, not rich markup
         while True:
             if default is None:
-                answer = str(Prompt.ask(text, console=console))
+                answer = str(_Prompt.ask(text, console=console))
             else:
                 answer = str(
-                    Prompt.ask(text, console=console, default=default, show_default=bool(default))
+                    _Prompt.ask(text, console=console, default=default, show_default=bool(default))
                 )
             if not sys.stdin.isatty():
                 # answers read from a file or a pipe are not echoed as typed ones are:

@@ -744,3 +744,61 @@ def test_guided_here_names_the_folder_photos_are_relative_to(
     assert f"Photo paths are relative to {tmp_path}." in text, text
     assert f"Not found (relative to {tmp_path}): nope.jpg." in text, text
     assert "relative to ." not in text
+
+
+def test_init_guided_on_a_terminal_shows_each_answer_once_and_ends_each_line(
+    tmp_path: Path,
+) -> None:
+    """On a terminal (a pty: stdin and stdout), each answer is shown once, by the
+    terminal (the program's own echo is for answers from a pipe), and each question is
+    on a line of its own. Enter on an optional question left the cursor after it: rich
+    printed the question and readline read with no prompt of its own, and for an empty
+    line readline wrote no newline: '[career] How does it feel? (optional): [career]
+    Your own affirmation (optional): ...' on one line."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import time
+
+    answers = ["Zebra Movie", "career", "Lead a kind team", "", "", "", "", "Thanks Zed"]
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env.update(TERM="xterm", NO_COLOR="1", COLUMNS="200")
+    p = subprocess.Popen(
+        [sys.executable, "-m", "mindmovie", "init", "--guided", str(tmp_path / "g")],
+        stdin=secondary, stdout=secondary, stderr=secondary, env=env, start_new_session=True,
+    )  # fmt: skip
+    os.close(secondary)
+    out = b""
+
+    def read_until(done: bytes, seconds: float = 20) -> None:
+        """Read until the output ends with `done` and nothing more comes for a while (a
+        question waits for its answer; 'Goal 1: ' alone is a question being written)."""
+        nonlocal out
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([primary], [], [], 0.5)[0]:
+                try:
+                    out += os.read(primary, 65536)
+                except OSError:  # the program ended: the pty is closed
+                    return
+            elif out.endswith(done):
+                return
+
+    try:
+        for n, answer in enumerate(answers):
+            read_until(b": ", 20)  # its question is asked
+            asked, out = out, b""
+            assert asked.rstrip().endswith(b":"), (n, asked)
+            os.write(primary, answer.encode() + b"\r")
+            if n:  # the answer before it, shown once, and the end of its line
+                said = asked.decode().replace("\r\n", "\n")
+                assert "\n" in said and said.split("\n")[0] == answers[n - 1], (n, said)
+        read_until(b"goals.yaml\r\n")
+        assert p.wait(timeout=20) == 0, out
+    finally:
+        if p.poll() is None:
+            p.kill()
+        os.close(primary)
+    assert load_goals(tmp_path / "g" / "goals.yaml").closing == "Thanks Zed"
