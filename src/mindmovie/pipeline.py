@@ -6196,12 +6196,16 @@ class Pipeline:
         async def reported_flow(sc: Scene) -> tuple[str, Path | None]:
             # a failed scene is said when its flow ends: said after every flow had
             # ended, its row read "clips polling running" (seconds counting on) for a
-            # job that had ended long before. Not a stop (Ctrl-C, the budget, a key not
-            # set): those are said once, for the render, below
+            # job that had ended long before. So is a scene stopped by the budget (its
+            # row said "waiting for the budget" while the last clip in flight was polled
+            # and downloaded). Not Ctrl-C or a key not set: said once, for the render
             try:
                 return await scene_flow(sc)
             except Exception as e:
-                if (
+                if isinstance(e, BudgetExceeded) and not self._stopping:
+                    told.add(sc.id)
+                    self.reporter.step("scenes", sc.id, "stopped", "budget reached, not sent")
+                elif (
                     # a provider's answer (a refusal, a failed job): a file of the run
                     # not found, or the offline provider's ffmpeg failing on one, may be
                     # the run folder going away (`rm -rf` midway), said once as
@@ -6240,7 +6244,7 @@ class Pipeline:
             raise keyless[0]
         stopped = {k: v for k, v in results.items() if isinstance(v, BudgetExceeded)}
         if stopped:
-            for scene_id in stopped:
+            for scene_id in [s for s in stopped if s not in told]:
                 # as status says them: their rows kept the state they waited at the
                 # gate in ("clips submitting", for a clip never sent)
                 self.reporter.step("scenes", scene_id, "stopped", "budget reached, not sent")

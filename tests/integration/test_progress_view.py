@@ -529,3 +529,32 @@ def test_plan_s_painted_keyframes_note_is_wrapped_at_words_on_a_terminal(
     assert " ".join(shown).split() == note.split(), lines  # every word whole, nothing else
     if terminal:
         assert len(shown) > 1 and all(len(ln) <= 60 for ln in shown), lines
+
+
+async def test_a_scene_stopped_by_the_budget_is_shown_stopped_when_it_stops(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """At the cap, the scenes not sent were said 'stopped' only once every flow had
+    ended: while the last clip in flight was polled and downloaded (minutes, for real
+    clip jobs) their rows still said 'queued - waiting for the budget' for a render
+    that would send them nothing more."""
+    from mindmovie.costs import estimate_video
+    from mindmovie.pipeline import BudgetStopped
+    from mindmovie.progress import NullReporter
+
+    events: list[tuple[str, str, str]] = []
+
+    class Rec(NullReporter):
+        def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+            events.append((stage, scene_id, state))
+
+    sim.media_scale, sim.job_seconds = 0.25, 0.5
+    settings = seedance_only(sim)
+    per_clip = estimate_video(settings, 4).usd
+    pipe = Pipeline(goals_file(tmp_path, sim), settings, out=tmp_path / "run", keys=KEYS,
+                    reporter=Rec(), budget=per_clip * 1.5)  # fmt: skip
+    with pytest.raises(BudgetStopped):
+        await pipe.run()
+    stopped = [i for i, e in enumerate(events) if e[2] == "stopped"]
+    (done,) = [i for i, e in enumerate(events) if e[0] == "clips" and e[2] == "done"]
+    assert len(stopped) == 3 and max(stopped) < done, events
