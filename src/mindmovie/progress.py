@@ -367,14 +367,13 @@ class RichReporter:
         table.add_column("scene", overflow="fold", width=scene_fit)
         if with_stage:
             table.add_column("stage", width=stage_w, no_wrap=True)
-        table.add_column(
-            "state", width=max(state_w, min(label_max, room - scene_fit)), overflow="fold"
-        )
+        state_fit = max(state_w, min(label_max, room - scene_fit))
+        table.add_column("state", width=state_fit, overflow="fold")
         if with_age:
             table.add_column("for", justify="right", width=age_w, no_wrap=True)
         for scene, (stage, state, note, since) in rows:
             style = {"failed": "red", "done": "green", "reused": "dim"}.get(state, "")
-            said = escape(label(stage, state, note))  # notes carry error text: not markup
+            said = escape(_path_ends(label(stage, state, note), state_fit))  # not markup
             cells = [escape(scene), *([stage] if with_stage else [])]
             cells.append(f"[{style}]{said}[/{style}]" if style else said)
             if with_age:
@@ -457,6 +456,22 @@ class RichReporter:
     def close(self) -> None:
         self.closing = True
         self.live.stop()
+
+
+def _path_ends(text: str, width: int) -> str:
+    """`text` with each path longer than `width` shown by its end ('…/IMG_1234.jpg:'): a
+    row's note folded one at the column's edge, anywhere ('.../IMG_20240812-beach' over
+    '-sunset.jpg', as if broken at a hyphen). The error line above the view has it whole."""
+
+    def end(m: re.Match[str]) -> str:
+        word = m.group()
+        if len(word) <= width or "/" not in word.rstrip("/"):
+            return word
+        core = word.rstrip(":,;.)'\"")
+        short = "…/" + core.rstrip("/").rsplit("/", 1)[-1] + word[len(core) :]
+        return short if len(short) <= width else "…" + short[len(short) - width + 1 :]
+
+    return re.sub(r"\S+", end, text)
 
 
 def _in_ci() -> bool:

@@ -501,3 +501,25 @@ def test_a_long_error_line_wraps_at_words_and_keeps_a_path_whole() -> None:
     assert said == f"✗ keyframes 01-health-1: {note} warning: " + (
         f"{path} is not used offline; only a paid keyframe model uses it"
     ), said
+
+
+def test_a_path_in_a_row_s_note_is_not_broken_across_lines() -> None:
+    """A failed row's note (the error, printed whole above the view) folded a path at the
+    state column's edge: '.../IMG_20240812-beach' over '-sunset-long-name.jpg:', as
+    if broken at a hyphen. In a row a path longer than the column is shown by its end
+    ('…/IMG_...jpg:'), on one line."""
+    name = "IMG_20240812-beach-sunset-long-name.jpg"
+    path = f"/home/someone/projects/my-vision-board/photos/2024-summer-holiday/{name}"
+    note = f"could not read {path}: the file is not an image"
+    rep = RichReporter(Console(file=io.StringIO(), width=80, height=40, color_system=None))
+    try:
+        rep.step("keyframes", "01-health-1", "failed", note)
+        rep.step("keyframes", "02-career-1", "running")
+        lines = _drawn(rep)
+    finally:
+        rep.close()
+    rows = lines[[ln.startswith("scene") for ln in lines].index(True) :]
+    assert any(f"…/{name}:" in ln for ln in rows), rows
+    assert not [ln for ln in rows if ln.split() and ln.split()[-1].startswith("-")], rows
+    said = " ".join(" ".join(rows).split())
+    assert "failed could not read" in said and "the file is not an image" in said, said
