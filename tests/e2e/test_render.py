@@ -1205,6 +1205,45 @@ def test_sigterm_to_the_render_alone_stops_the_compose_s_encoders(workdir: Path)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
+def test_sigterm_in_the_compose_s_audio_pass_kills_its_ffmpeg(workdir: Path) -> None:
+    """The compose's audio pass (the movie's sound, one ffmpeg after the chunks) was
+    not stopped as its video encoders are: a SIGTERM (or Ctrl-C) while it ran waited
+    for its ffmpeg to finish, minutes for a long movie with a song, for good with one
+    that does not end. It is killed at the stop, and the render ends as interrupted."""
+    audio = workdir / "audio.pid"
+    # the audio pass alone ("-vn": no video) takes two minutes; it writes its pid first
+    slow = _ffmpeg_whose_encoder(workdir, f'echo $$ > "{audio}"; exec sleep 120', of="-vn")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["IMAGEIO_FFMPEG_EXE"] = str(slow)
+    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
+    out, err = workdir / "render.out", workdir / "render.err"
+    proc = mindmovie_fork.start(args, env=env, cwd=workdir, out=out, err=err)
+    try:
+        t_end = time.monotonic() + 120
+        while not (audio.is_file() and audio.read_text().strip()):
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, "the compose never started its audio pass"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running 20 s after SIGTERM: {err.read_text()}") from None
+        took = time.monotonic() - t0
+    finally:
+        proc.kill()  # a no-op once it ended
+    said = err.read_text()
+    assert rc == 130, said
+    assert took < 5.0, took
+    assert "interrupted:" in said and "Traceback" not in said, said
+    pid = int(audio.read_text())
+    assert not Path(f"/proc/{pid}").exists(), "the audio pass's ffmpeg was left running"
+    assert not (workdir / "run" / "movie.mp4").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
 def test_a_full_disk_under_the_offline_clips_names_the_disk(workdir: Path) -> None:
     """The offline preset's clips are encoded on this machine: on a full disk (seen on a
     2 MB tmpfs) their ffmpeg failed with "Error writing trailer: No space left on device",

@@ -15,13 +15,14 @@ import re
 import subprocess
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from mindmovie.compose.timeline import BED_VERSION, CLIP_DECLICK, AudioBed
 from mindmovie.fsutil import commit_file, tmp_path_for
-from mindmovie.media import FFmpegError, probe, run_ffmpeg
+from mindmovie.media import FFmpegError, probe, run_ffmpeg, run_ffmpeg_watched
 
 SAMPLE_RATE = 48000
 #: Clip sound sits under the music.
@@ -301,6 +302,23 @@ def audio_args(
 AUDIO_TIMEOUT_BASE, AUDIO_TIMEOUT_PER_SECOND = 120.0, 4.0
 
 
+def _ffmpeg(args: list[str], *, timeout: float, check: Callable[[], None] | None) -> str:
+    """`run_ffmpeg` with `timeout`, calling `check` every ~0.25 s while ffmpeg runs: what
+    it raises kills ffmpeg and goes up. The compose's stop asks it, as it asks its
+    encoders: a stop during the audio pass waited for this ffmpeg to finish (minutes of
+    a long movie's song; for good with a stream that never ends)."""
+    if check is None:
+        return run_ffmpeg(args, timeout=timeout)
+    end = time.monotonic() + timeout
+
+    def watch() -> None:
+        check()
+        if time.monotonic() > end:
+            raise subprocess.TimeoutExpired(args, timeout)
+
+    return run_ffmpeg_watched(args, watch, every=0.25)
+
+
 def _may_loop(music: Path, seconds: float) -> bool:
     """Whether the song may be shorter than the movie (then it is looped); a song that
     is clearly longer is not decoded ahead of the pass."""
@@ -310,7 +328,14 @@ def _may_loop(music: Path, seconds: float) -> bool:
         return True  # the decode says (and the pass reports a song that does not decode)
 
 
-def seamless_loop(music: Path, seconds: float, dest: Path, *, timeout: float) -> int:
+def seamless_loop(
+    music: Path,
+    seconds: float,
+    dest: Path,
+    *,
+    timeout: float,
+    check: Callable[[], None] | None = None,
+) -> int:
     """Decode the song (at most `seconds` + 1 s of it) to `dest` as raw stereo float at
     SAMPLE_RATE and, if it is shorter than `seconds`, crossfade its last LOOP_CROSSFADE
     into its start: returns the samples the pass skips (0 = the song is not looped).
@@ -321,10 +346,11 @@ def seamless_loop(music: Path, seconds: float, dest: Path, *, timeout: float) ->
     LOOP_CROSSFADE into the song, under its fade-in from silence. Only the seam's
     samples are read and written: the decoded song is never held in memory.
     """
-    run_ffmpeg(
+    _ffmpeg(
         ["-i", str(music), "-map", "0:a:0", "-vn", "-t", f"{seconds + 1.0:.6f}",
          "-ac", "2", "-ar", str(SAMPLE_RATE), "-f", "f32le", str(dest)],
         timeout=timeout,
+        check=check,
     )  # fmt: skip
     n = dest.stat().st_size // 8
     if n == 0:
@@ -345,7 +371,14 @@ def seamless_loop(music: Path, seconds: float, dest: Path, *, timeout: float) ->
     return x
 
 
-def measure_loudness(bed: AudioBed, music: Path, *, loop_start: int, timeout: float) -> str | None:
+def measure_loudness(
+    bed: AudioBed,
+    music: Path,
+    *,
+    loop_start: int,
+    timeout: float,
+    check: Callable[[], None] | None = None,
+) -> str | None:
     """The track's loudness as loudnorm measures it, as its options for a second pass
     (`:measured_I=...:linear=true`), from a pass that writes nothing; None for silence
     (nothing to normalise). Without it loudnorm adapts its gain as it goes, over a 3 s
@@ -356,7 +389,7 @@ def measure_loudness(bed: AudioBed, music: Path, *, loop_start: int, timeout: fl
     no measurement."""
     args = audio_args(bed, music, Path("-"), loop_start=loop_start, measured=":print_format=json")
     args = [*args[: args.index("-map")], "-map", "[a]", "-f", "null", "-"]
-    err = run_ffmpeg(args, timeout=timeout)
+    err = _ffmpeg(args, timeout=timeout, check=check)
     found = re.findall(r"\{[^{}]*\"input_i\"[^{}]*\}", err)
     if not found:
         raise ValueError("loudnorm printed no measurement")
@@ -394,8 +427,10 @@ def prepare_audio(bed: AudioBed, work_dir: Path) -> None:
         builtin_bed_cycle(_bed_file(work_dir))
 
 
-def render_audio(bed: AudioBed, work_dir: Path) -> Path:
-    """The full-length AAC track at work_dir/audio/<key>.m4a (cached by the bed's key)."""
+def render_audio(bed: AudioBed, work_dir: Path, *, check: Callable[[], None] | None = None) -> Path:
+    """The full-length AAC track at work_dir/audio/<key>.m4a (cached by the bed's key).
+    `check` is called every ~0.25 s while an ffmpeg of it runs: what it raises (the
+    compose stopped) kills that ffmpeg and goes up."""
     out = _track(bed, work_dir)
     if out.exists() and out.stat().st_size > 0:
         return out
@@ -418,14 +453,14 @@ def render_audio(bed: AudioBed, work_dir: Path) -> Path:
         start = 0
         if bed.music is not None and _may_loop(music, bed.duration):
             decoding = True
-            start = seamless_loop(music, bed.duration, looped, timeout=limit)
+            start = seamless_loop(music, bed.duration, looped, timeout=limit, check=check)
             decoding = False
         source = looped if start else music
         measured = ""
         if normalise:
             try:
                 left = max(1.0, deadline - time.monotonic())
-                got = measure_loudness(bed, source, loop_start=start, timeout=left)
+                got = measure_loudness(bed, source, loop_start=start, timeout=left, check=check)
             except (ValueError, KeyError):
                 got = ""  # no measurement read: loudnorm adapts as it goes
             if got is None:
@@ -436,7 +471,7 @@ def render_audio(bed: AudioBed, work_dir: Path) -> Path:
             bed, source, tmp, normalise=normalise, loop_start=start, measured=measured
         )
         try:
-            run_ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()))
+            _ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()), check=check)
         except FFmpegError as e:
             # loudnorm measures digital silence as -inf LUFS: under its 3 s window its
             # gain is NaN, which the AAC encoder refuses ("Input contains (near) NaN"), so
@@ -445,7 +480,7 @@ def render_audio(bed: AudioBed, work_dir: Path) -> Path:
             if not (normalise and "NaN" in str(e)):
                 raise
             args = audio_args(bed, source, tmp, normalise=False, loop_start=start)
-            run_ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()))
+            _ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()), check=check)
         commit_file(tmp, out)
     except subprocess.TimeoutExpired:
         raise FFmpegError(

@@ -677,11 +677,16 @@ def render(
     drawer = threading.Thread(target=draw, name="compose-draw", daemon=True)
     drawer.start()
 
-    def audio() -> Path:
-        warmer.join()
+    def audio_stopped() -> None:
         if sig.stop.is_set():
             raise _Stopped
-        return render_audio(tl.audio, work_dir)
+
+    def audio() -> Path:
+        warmer.join()
+        audio_stopped()
+        # its ffmpeg killed at a stop, as the encoders are: the pool's shutdown waited
+        # for the whole pass (a long movie's song) after the render said it was stopping
+        return render_audio(tl.audio, work_dir, check=audio_stopped)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compose") as pool:
         pending: set[Future[float]] = {

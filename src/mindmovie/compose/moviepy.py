@@ -360,7 +360,12 @@ def render(
             raise FileNotFoundError(f"{it.id}: clip not found: {it.clip}")
     t0 = time.monotonic()
     work_dir.mkdir(parents=True, exist_ok=True)
-    audio = render_audio(tl.audio, work_dir)
+
+    def audio_stopped() -> None:
+        if stopped is not None and stopped():
+            raise ComposeStopped
+
+    audio = render_audio(tl.audio, work_dir, check=audio_stopped)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path_for(out)
     readers: list[_Reader] = []
