@@ -7,6 +7,8 @@ run already in progress) ends as one readable line and exit code 2, never a trac
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import inspect
 import json
 import math
@@ -42,11 +44,25 @@ def _unwrapped(doc: str | None) -> str:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
-def command() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`app.command()` with the function's docstring unwrapped as its help."""
+def command(
+    interrupted: str = "interrupted; nothing was changed or spent",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`app.command()` with the function's docstring unwrapped as its help. A Ctrl-C (or
+    SIGTERM, SIGHUP: `main`) the command does not take up itself is said in one line,
+    `interrupted`, exit 130: typer turned it into a silent Exit(130), and a log ended
+    as if the command had hung."""
 
     def register(f: Callable[..., Any]) -> Callable[..., Any]:
-        return app.command(help=_unwrapped(f.__doc__))(f)
+        @functools.wraps(f)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return f(*args, **kwargs)
+            except KeyboardInterrupt:
+                with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
+                    err.print(interrupted, markup=False, highlight=False, soft_wrap=True)
+                raise typer.Exit(130) from None
+
+        return app.command(help=_unwrapped(f.__doc__))(run)
 
     return register
 
@@ -412,7 +428,7 @@ def _run_pipeline(
         raise typer.Exit(130) from None
 
 
-@command()
+@command("interrupted before anything was made or spent")
 def render(
     goals: Annotated[
         Path,
@@ -523,7 +539,7 @@ def render(
         )
 
 
-@command()
+@command("interrupted before anything was made or spent")
 def plan(
     goals: Annotated[
         Path,
@@ -1049,7 +1065,10 @@ def _board_costs(
     return {s.scene_id: s.total for s in est.scenes}, planner
 
 
-@command()
+@command(
+    "interrupted; storyboard.png and storyboard.html are each written whole or not at "
+    "all: run it again for both"
+)
 def storyboard(
     run_dir: RunDirArg,
     goals: CompareGoalsOpt = None,
@@ -1134,7 +1153,7 @@ def _end_prompt_line(guided: bool) -> None:
         out.print()
 
 
-@command()
+@command("interrupted; nothing was written")
 def init(
     directory: Annotated[
         Path,
@@ -1255,6 +1274,7 @@ def main() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
+    _stop_signals_interrupt()
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
     # Under 60 columns (COLUMNS=40) typer's boxed rich help cut option names and their
@@ -1279,6 +1299,30 @@ def main() -> None:
         err.print("Aborted!", markup=False, highlight=False)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_signals_interrupt() -> None:
+    """Ctrl-C, SIGTERM (kill, timeout, docker stop) and SIGHUP (the terminal closed)
+    raise KeyboardInterrupt wherever the command is, until the render puts its own
+    graceful stop in place (and again after it): SIGTERM and SIGHUP killed every command
+    but a running render without a word (-15, -1), and asyncio's own Ctrl-C handler
+    only asked the render's task to stop when the loop next ran, which a blocking check
+    (ffmpeg's, before the run folder) held up, after which the render went on into the
+    plan. A signal the command was started ignoring (`nohup`, a background job) stays
+    ignored."""
+    import signal
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) in (
+            signal.SIG_DFL,
+            signal.default_int_handler,
+        ):
+            signal.signal(sig, _interrupt)
 
 
 def _flags_without_type() -> None:

@@ -1244,6 +1244,112 @@ def test_sigterm_in_the_compose_s_audio_pass_kills_its_ffmpeg(workdir: Path) -> 
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["doctor"], "interrupted; nothing was changed or spent"),
+        # before the render's own handlers: its check of ffmpeg, before the run folder
+        (
+            ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run"],
+            "interrupted; run the same command again to resume where it stopped",
+        ),
+    ],
+    ids=["doctor", "render"],
+)
+def test_a_stop_signal_outside_the_render_s_handlers_is_one_line_exit_130(
+    workdir: Path, signame: str, argv: list[str], said: str
+) -> None:
+    """Ctrl-C in `doctor` (or status, estimate, storyboard) exited 130 with no line at
+    all (typer's silent Exit(130)); SIGTERM killed it (-15, no line), and so did SIGTERM
+    to a render before its handlers were installed. A Ctrl-C there (the render's check
+    of ffmpeg) waited for the check to end and then went on into the plan. Each is one
+    line and exit 130 at once, the command's ffmpeg ended, no run folder made."""
+    reached = workdir / "ffmpeg.pid"
+    slow = workdir / "ffmpeg-stand-in"
+    slow.write_text(f'#!/bin/sh\necho $$ > "{reached}"\nexec sleep 120\n')
+    slow.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["IMAGEIO_FFMPEG_EXE"] = str(slow)
+    out, err = workdir / "cmd.out", workdir / "cmd.err"
+    proc = mindmovie_fork.start(argv, env=env, cwd=workdir, out=out, err=err)
+    try:
+        t_end = time.monotonic() + 60
+        while not (reached.is_file() and reached.read_text().strip()):
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, "ffmpeg never started"
+            time.sleep(0.05)
+        proc.send_signal(getattr(signal, signame))
+        try:
+            rc = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running 10 s after {signame}: {err.read_text()}") from None
+    finally:
+        proc.kill()  # a no-op once it ended
+    lines = err.read_text().splitlines()
+    assert (rc, lines[-1:]) == (130, [said]), (rc, lines)
+    assert "Traceback" not in err.read_text()
+    assert not (workdir / "run").exists()
+    stat = Path(f"/proc/{int(reached.read_text())}/stat")
+    # killed (a zombie once its parent is gone, till the container's init reaps it)
+    t_end = time.monotonic() + 5
+    while True:
+        try:
+            if stat.read_text().rpartition(")")[2].split()[0] == "Z":
+                break
+        except FileNotFoundError:
+            break
+        assert time.monotonic() < t_end, "its ffmpeg was left running"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("argv", "where", "said"),
+    [
+        (["status", "run"], "collect_status", "interrupted; nothing was changed or spent"),
+        (
+            ["estimate", "examples/goals.yaml", "-c", "small.yaml", "--out", "run"],
+            "estimate_for",
+            "interrupted; nothing was changed or spent",
+        ),
+        (
+            ["storyboard", "run"],
+            "storyboard_from_run",
+            "interrupted; storyboard.png and storyboard.html are each written whole or not "
+            "at all: run it again for both",
+        ),
+    ],
+    ids=["status", "estimate", "storyboard"],
+)
+def test_ctrl_c_in_a_command_that_reads_the_run_is_one_line_exit_130(
+    finished: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], where: str, said: str
+) -> None:
+    """Ctrl-C (the KeyboardInterrupt it raises) while status, estimate or storyboard
+    read the run: exit 130 with no line at all. Each says it was interrupted, and what
+    that left (the board's files are each written whole: temp name and rename)."""
+    from typer.testing import CliRunner
+
+    import mindmovie.pipeline
+    import mindmovie.status
+    import mindmovie.storyboard
+    from mindmovie.cli import app
+
+    def ctrl_c(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    for module in (mindmovie.status, mindmovie.pipeline, mindmovie.storyboard):
+        if hasattr(module, where):
+            monkeypatch.setattr(module, where, ctrl_c)
+    monkeypatch.chdir(finished)
+    board = (finished / "run" / "storyboard.png").read_bytes()
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINDMOVIE_")}
+    r = CliRunner().invoke(app, argv, env=env)
+    assert isinstance(r.exception, SystemExit), r.exception
+    assert (r.exit_code, r.stderr.splitlines()) == (130, [said])
+    assert (finished / "run" / "storyboard.png").read_bytes() == board
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
 def test_a_full_disk_under_the_offline_clips_names_the_disk(workdir: Path) -> None:
     """The offline preset's clips are encoded on this machine: on a full disk (seen on a
     2 MB tmpfs) their ffmpeg failed with "Error writing trailer: No space left on device",
