@@ -44,22 +44,33 @@ def _unwrapped(doc: str | None) -> str:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
+#: what the command in hand has finished (the render's movie): a stop signal after it
+#: is said with it (`command`), not as a stop of the work
+_finished: list[str] = []
+
+
 def command(
     interrupted: str = "interrupted; nothing was changed or spent",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`app.command()` with the function's docstring unwrapped as its help. A Ctrl-C (or
     SIGTERM, SIGHUP: `main`) the command does not take up itself is said in one line,
-    `interrupted`, exit 130: typer turned it into a silent Exit(130), and a log ended
-    as if the command had hung."""
+    `interrupted` (or, once the render has ended, what it made), exit 130: typer
+    turned it into a silent Exit(130), and a log ended as if the command had hung."""
 
     def register(f: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(f)
         def run(*args: Any, **kwargs: Any) -> Any:
+            _finished.clear()
             try:
                 return f(*args, **kwargs)
             except KeyboardInterrupt:
+                said = (
+                    f"interrupted after the render had finished; {_finished[-1]}"
+                    if _finished
+                    else interrupted
+                )
                 with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
-                    err.print(interrupted, markup=False, highlight=False, soft_wrap=True)
+                    err.print(said, markup=False, highlight=False, soft_wrap=True)
                 raise typer.Exit(130) from None
 
         return app.command(help=_unwrapped(f.__doc__))(run)
@@ -375,6 +386,7 @@ def _run_pipeline(
     from mindmovie.providers.base import InvalidRequest, ProviderError
 
     cap = budget if budget is not None else settings.budget_usd
+    pipe: Pipeline | None = None
     try:
         reporter = make_reporter(quiet=quiet, verbose=verbose)
         _warn_environment(reporter, settings)
@@ -392,7 +404,7 @@ def _run_pipeline(
                 # a setting naming a model the catalog does not know: a mistake to fix
                 # (exit 2, as `estimate` says it), found before anything runs
                 raise _fail(located(e.message)) from None
-            return asyncio.run(
+            res = asyncio.run(
                 pipe.run(
                     fresh=fresh,
                     until=until,  # type: ignore[arg-type]
@@ -400,6 +412,8 @@ def _run_pipeline(
                     let_go=let_go,
                 )
             )
+            _finished.append(_made(res, until))
+            return res
         finally:
             reporter.close()
     except ConfigError as e:  # a stage option a provider refuses: where it was set
@@ -424,8 +438,23 @@ def _run_pipeline(
         err.print(f"interrupted: {e}", markup=False, soft_wrap=True)  # one line in a log
         raise typer.Exit(130) from None
     except KeyboardInterrupt:
+        if pipe is not None and pipe.finished is not None:
+            # a stop signal once the render had ended (its graceful stop removed, run.db
+            # and the providers being closed): it stopped nothing, which was said as a
+            # stop ("resume where it stopped") of a render whose movie was made
+            _finished.append(_made(pipe.finished, until))
+            raise  # said by `command`, exit 130: the signal was sent all the same
         err.print("interrupted; run the same command again to resume where it stopped")
         raise typer.Exit(130) from None
+
+
+def _made(res: Any, until: str) -> str:
+    """What a render that ended as done made, said if a stop signal came after."""
+    if res.movie is not None:
+        return f"the movie is made: {res.movie}"
+    if until == "plan":
+        return f"the plan is made: {res.run_dir / 'plan.yaml'}"
+    return f"it stopped after {until}, as asked: {res.run_dir}"
 
 
 @command("interrupted before anything was made or spent")

@@ -1263,6 +1263,9 @@ class Pipeline:
         for note in self.goals.notes:  # loaded, but maybe not as meant (`#blessed`)
             self.reporter.warn(note)
         self.result: RenderResult | None = None
+        #: the render's result once it has ended as done (`run` returns it): a stop signal
+        #: after that, its graceful stop removed, stops nothing of it (the CLI says so)
+        self.finished: RenderResult | None = None
         self._sems: dict[str, asyncio.Semaphore] = {}
         self._video_model: VideoModel | None = None
         #: (provider, salt) -> (where it makes a video job now, its fields' names): `_origin`
@@ -4188,6 +4191,7 @@ class Pipeline:
                     looker.cancel()
                 if self._run_dir_gone():  # in its last moments: the movie is not there
                     raise RunDirGone(self._gone_message())
+                self.finished = res
                 return res
             except (asyncio.CancelledError, Interrupted) as e:
                 if not self._stopping:
@@ -4204,6 +4208,7 @@ class Pipeline:
                 ) from None
             finally:
                 self._remove_sigint()
+                killpoint("signals_removed")  # a stop signal once the render has ended
                 store.close()
                 if self._run_dir_gone():
                     # the folder at the path is not this render's (swapped for another

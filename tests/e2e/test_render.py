@@ -1303,6 +1303,42 @@ def test_a_stop_signal_outside_the_render_s_handlers_is_one_line_exit_130(
         time.sleep(0.05)
 
 
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_stop_signal_once_the_render_has_ended_says_the_movie_is_made(
+    workdir: Path, signame: str
+) -> None:
+    """A Ctrl-C or SIGTERM arriving once the render had ended (its graceful stop removed,
+    run.db and the providers being closed) said "interrupted; run the same command again
+    to resume where it stopped", though the movie was made and nothing was left to
+    resume. It is still exit 130 (the signal was sent), and the line says the movie
+    is made."""
+    pipe = workdir / "paused"
+    os.mkfifo(pipe)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env |= {"MINDMOVIE_KILL_AT": "signals_removed", "MINDMOVIE_KILL_HOW": f"block:{pipe}"}
+    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
+    out, err = workdir / "render.out", workdir / "render.err"
+    proc = mindmovie_fork.start(args, env=env, cwd=workdir, out=out, err=err)
+    try:
+        t_end = time.monotonic() + 120
+        while not Path(f"{pipe}.reached").exists():
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, "the render never ended"
+            time.sleep(0.05)
+        time.sleep(0.3)  # into the blocking open() itself
+        proc.send_signal(getattr(signal, signame))
+        rc = proc.wait(timeout=20)
+    finally:
+        proc.kill()  # a no-op once it ended
+    lines = err.read_text().splitlines()
+    movie = Path("run") / "movie.mp4"
+    made = f"interrupted after the render had finished; the movie is made: {movie}"
+    assert (rc, lines[-1:]) == (130, [made]), (rc, lines)
+    assert (workdir / movie).is_file()
+    _cli(*args, cwd=workdir)
+    assert not _ran_last(_status(workdir, workdir / "run"))
+
+
 @pytest.mark.parametrize(
     ("argv", "where", "said"),
     [
