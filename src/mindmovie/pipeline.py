@@ -4173,6 +4173,7 @@ class Pipeline:
             aside = new_db and bool(self._unjournaled_entries())
             _clean_temp_files(self.run_dir)
             store = Store(self.run_dir / "run.db")
+            rows_before = max((r["id"] for r in store.ledger_rows()), default=0)
             self._install_sigint()
             try:
                 if self._fresh_moved is not None:
@@ -4202,6 +4203,27 @@ class Pipeline:
                     raise RunLocked(self._lock_taken) from None
                 if isinstance(e, Interrupted) and e.said:
                     raise
+                # a plan or image sent, whose answer (its result: no job to pick up later)
+                # did not come by the stop's wait for it: paid and not kept, which "nothing
+                # paid for is lost" said it was not
+                cut = [
+                    r
+                    for r in store.ledger_rows()
+                    if r["id"] > rows_before
+                    and r["stage"] in ("plan", "keyframe")
+                    and r["state"] == "committed"
+                ]
+                if cut:
+                    what = ", ".join(
+                        sorted({"plan" if r["stage"] == "plan" else "image" for r in cut})
+                    )
+                    raise Interrupted(
+                        f"stopped. {len(cut)} paid call(s) ({what}) had not answered when "
+                        "the render stopped: counted as spent, outcome unknown (`mindmovie "
+                        "status` shows them), and the next render asks again for what they "
+                        "were to make. Jobs already sent are journaled; run the same "
+                        "command again to resume"
+                    ) from None
                 raise Interrupted(
                     "stopped. Jobs already sent are journaled and nothing paid for is lost; "
                     "run the same command again to resume"

@@ -257,3 +257,39 @@ async def test_a_render_stopped_within_the_grace_does_not_cancel_its_caller_late
         await asyncio.sleep(Pipeline.GRACE_SECONDS + 1)  # the caller goes on
     except asyncio.CancelledError:
         pytest.fail(f"the caller was cancelled {loop.time() - ended:.1f} s after the render ended")
+
+
+async def test_a_plan_cut_off_after_ctrl_c_is_not_said_to_be_kept(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Claude's plan sent, then Ctrl-C, and no answer came within the planner's own
+    deadline (or the stop's wait for it, `_answer_seconds`): the call is counted as paid
+    (its row left committed, outcome unknown) and no plan was kept, but the render ended
+    saying "Jobs already sent are journaled and nothing paid for is lost". It says the
+    paid call had not answered and is counted as spent."""
+    import os
+    import signal
+
+    goals = goals_file(tmp_path, sim)
+    claude_answer_for(sim, goals)
+    s = settings_for("byteplus", sim, keyframes={"provider": "local"}, video={"provider": "local"})
+    s.providers.anthropic.timeout = 1.0  # its answer's silence ends it within the grace
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS)
+    path = "/v1/messages"
+    sim.add_fault("delay", path=path, count=1, seconds=8)
+
+    async def ctrl_c_while_the_plan_is_made() -> None:
+        await _until(lambda: len(sim.requests(path=path)) == 1)
+        assert pipe._sigint_installed, "the render installed no stop-signal handler"
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stopper = asyncio.ensure_future(ctrl_c_while_the_plan_is_made())
+    with pytest.raises(Interrupted) as stopped:
+        await asyncio.wait_for(pipe.run(until="keyframes"), timeout=60)
+    await stopper
+    said = str(stopped.value)
+    assert [r["state"] for r in ledger_rows(tmp_path / "run", "plan")] == ["committed"]
+    assert not (tmp_path / "run" / "plan.yaml").exists()
+    assert "nothing paid for is lost" not in said, said
+    assert said.startswith("stopped. 1 paid call(s) (plan) had not answered"), said
+    assert "counted as spent, outcome unknown" in said, said
