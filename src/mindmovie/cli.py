@@ -65,7 +65,7 @@ def command(
                 return f(*args, **kwargs)
             except KeyboardInterrupt:
                 said = (
-                    f"interrupted after the render had finished; {_finished[-1]}"
+                    f"interrupted as the render ended; {_finished[-1]}"
                     if _finished
                     else interrupted
                 )
@@ -413,6 +413,12 @@ def _run_pipeline(
                 )
             )
             _finished.append(_made(res, until))
+            if pipe.stopped:
+                # a stop signal came as the render ended, which it did as done all the
+                # same: exit 130 as for any stop (said by `command`, once the live view is
+                # closed), with what was made. It was exit 0 after "stopping: nothing new
+                # is sent", or 130 a moment later, once its handlers were removed
+                raise KeyboardInterrupt
             return res
         finally:
             reporter.close()
@@ -442,7 +448,8 @@ def _run_pipeline(
             # a stop signal once the render had ended (its graceful stop removed, run.db
             # and the providers being closed): it stopped nothing, which was said as a
             # stop ("resume where it stopped") of a render whose movie was made
-            _finished.append(_made(pipe.finished, until))
+            if not _finished:
+                _finished.append(_made(pipe.finished, until))
             raise  # said by `command`, exit 130: the signal was sent all the same
         err.print("interrupted; run the same command again to resume where it stopped")
         raise typer.Exit(130) from None

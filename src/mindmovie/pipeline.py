@@ -1470,6 +1470,12 @@ class Pipeline:
             self._behind_gate.discard(scene_id)
             self.reporter.step(step, scene_id, "submitting" if step == "clips" else "running")
 
+    @property
+    def stopped(self) -> bool:
+        """A stop signal came during the render, which may have ended as done all the
+        same (its last step finished in the stop's grace, or before the stop was heard)."""
+        return self._stopping
+
     def _check_stop(self) -> None:
         """After Ctrl-C nothing new starts; raising here unwinds the scene's flow."""
         if self._stopping:
@@ -4192,6 +4198,7 @@ class Pipeline:
                     looker.cancel()
                 if self._run_dir_gone():  # in its last moments: the movie is not there
                     raise RunDirGone(self._gone_message())
+                killpoint("ended")  # its work done, its stop handlers still in place
                 self.finished = res
                 return res
             except (asyncio.CancelledError, Interrupted) as e:
@@ -4775,6 +4782,11 @@ class Pipeline:
             if self._stopping:
                 return
             self._stopping = True
+            if self.finished is not None:
+                # heard once the render had ended as done (the signal came while its last
+                # step held the loop: the plan's storyboard): nothing is left to stop, and
+                # "stopping: nothing new is sent" was followed by the result and exit 0
+                return
             self._stop_event.set()
             again = "Press Ctrl-C again" if signum == signal.SIGINT else "Send it again"
             self.reporter.warn(

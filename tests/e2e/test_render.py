@@ -1332,11 +1332,47 @@ def test_a_stop_signal_once_the_render_has_ended_says_the_movie_is_made(
         proc.kill()  # a no-op once it ended
     lines = err.read_text().splitlines()
     movie = Path("run") / "movie.mp4"
-    made = f"interrupted after the render had finished; the movie is made: {movie}"
+    made = f"interrupted as the render ended; the movie is made: {movie}"
     assert (rc, lines[-1:]) == (130, [made]), (rc, lines)
     assert (workdir / movie).is_file()
     _cli(*args, cwd=workdir)
     assert not _ran_last(_status(workdir, workdir / "run"))
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_stop_heard_as_the_render_ends_is_an_interrupt_that_says_what_was_made(
+    workdir: Path, signame: str
+) -> None:
+    """A Ctrl-C or SIGTERM while the render's last step held its loop (`plan`: the
+    storyboard drawn after the plan) was heard once the render had ended as done: it
+    said "stopping: nothing new is sent ...", then printed the plan and exited 0, where
+    the same signal a moment later is exit 130. It is 130 too, says nothing of stopping,
+    and says the plan is made."""
+    pipe = workdir / "paused"
+    os.mkfifo(pipe)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env |= {"MINDMOVIE_KILL_AT": "ended", "MINDMOVIE_KILL_HOW": f"block:{pipe}"}
+    args = ["plan", "examples/goals.yaml", "-c", "small.yaml", "--out", "run"]
+    out, err = workdir / "plan.out", workdir / "plan.err"
+    proc = mindmovie_fork.start(args, env=env, cwd=workdir, out=out, err=err)
+    try:
+        t_end = time.monotonic() + 120
+        while not Path(f"{pipe}.reached").exists():
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, "the plan never ended"
+            time.sleep(0.05)
+        time.sleep(0.3)  # into the blocking open() itself
+        proc.send_signal(getattr(signal, signame))
+        time.sleep(0.3)
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))  # lets the plan go on
+        rc = proc.wait(timeout=20)
+    finally:
+        proc.kill()  # a no-op once it ended
+    lines = err.read_text().splitlines()
+    made = f"interrupted as the render ended; the plan is made: {Path('run') / 'plan.yaml'}"
+    assert (rc, lines[-1:]) == (130, [made]), (rc, lines)
+    assert not [ln for ln in lines if "stopping" in ln], lines
+    assert (workdir / "run" / "plan.yaml").is_file()
 
 
 @pytest.mark.parametrize(
