@@ -4179,9 +4179,10 @@ class Pipeline:
             aside = new_db and bool(self._unjournaled_entries())
             _clean_temp_files(self.run_dir)
             store = Store(self.run_dir / "run.db")
-            rows_before = max((r["id"] for r in store.ledger_rows()), default=0)
             self._install_sigint()
+            rows_before = 0  # the ledger's rows before this render's (said at a stop)
             try:
+                rows_before = max((r["id"] for r in store.ledger_rows()), default=0)
                 if self._fresh_moved is not None:
                     dest, names = self._fresh_moved
                     store.set_meta(FRESH_META, json.dumps({"dest": str(dest), "names": names}))

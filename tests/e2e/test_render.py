@@ -1279,6 +1279,9 @@ def test_a_stop_signal_outside_the_render_s_handlers_is_one_line_exit_130(
             assert proc.poll() is None, err.read_text()
             assert time.monotonic() < t_end, "ffmpeg never started"
             time.sleep(0.05)
+        # into the wait for it: a signal while Popen itself is still starting it (its
+        # script already running) leaves it running, as Python's subprocess does
+        time.sleep(0.3)
         proc.send_signal(getattr(signal, signame))
         try:
             rc = proc.wait(timeout=10)
