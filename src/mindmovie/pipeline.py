@@ -4178,16 +4178,21 @@ class Pipeline:
             new_db = journal_missing(self.run_dir / "run.db")
             aside = new_db and bool(self._unjournaled_entries())
             _clean_temp_files(self.run_dir)
-            store = Store(self.run_dir / "run.db")
+            # the marks a new run.db must never be without (a kill between its creation
+            # and their own write left a journal that took the files found for its own,
+            # or forgot where --fresh moved the run): written as it is made
+            marks: dict[str, str] = {}
+            if self._fresh_moved is not None:
+                dest, names = self._fresh_moved
+                marks[FRESH_META] = json.dumps({"dest": str(dest), "names": names})
+            if aside:
+                marks[ASIDE_META] = "1"
+            store = Store(self.run_dir / "run.db", meta=marks)
+            killpoint("store_opened")
             self._install_sigint()
             rows_before = 0  # the ledger's rows before this render's (said at a stop)
             try:
                 rows_before = max((r["id"] for r in store.ledger_rows()), default=0)
-                if self._fresh_moved is not None:
-                    dest, names = self._fresh_moved
-                    store.set_meta(FRESH_META, json.dumps({"dest": str(dest), "names": names}))
-                if aside:
-                    store.set_meta(ASIDE_META, "1")
                 self._aside_pending = store.get_meta(ASIDE_META) == "1"
                 waker = asyncio.ensure_future(self._wake_gate_on_stop())
                 self._run_dir_id = _folder_id(self.run_dir)

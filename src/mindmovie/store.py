@@ -30,6 +30,9 @@ from mindmovie.killpoints import killpoint
 
 SCHEMA_VERSION = 3
 APP_ID = 0x4D4D5631  # "MMV1": marks a run.db as ours, so a foreign file is never used
+_UPSERT_META_SQL = (
+    "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -440,13 +443,19 @@ def _snapshot(path: Path) -> sqlite3.Connection:
 class Store:
     """Thread-safe access to one run's run.db. Artifact paths are stored relative to the run."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path, *, read_only: bool = False, meta: Mapping[str, str] | None = None
+    ) -> None:
         """Open (or create) the run's journal.
 
         `read_only` (status, estimate, storyboard): the file is read into memory and
         never written: an older run.db is upgraded in the copy only (an upgrade on disk
         would lock out the older mindmovie that made it), and a run folder this user
         cannot write can still be looked at.
+        `meta`: values written in the transaction that opens it (that creates it, for a
+        new journal): a mark a new run.db must never be without (the files found beside
+        it go aside, the run --fresh moved), which a kill between its creation and a
+        later write took away.
         """
         self.path = path
         self.root = path.parent
@@ -476,7 +485,7 @@ class Store:
                 )
             if not read_only:
                 self._set_pragmas()
-            self._migrate(existed)
+            self._migrate(existed, meta or {})
         except sqlite3.DatabaseError as e:
             code = getattr(e, "sqlite_errorcode", 0) & 0xFF
             if not read_only and (code == _FULL or (code == _IOERR and _disk_is_full(self.root))):
@@ -528,7 +537,7 @@ class Store:
                     f"its table {table!r} has no column {', '.join(map(repr, missing))}"
                 )
 
-    def _migrate(self, existed: bool) -> None:
+    def _migrate(self, existed: bool, meta: Mapping[str, str]) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StoreError(
@@ -557,6 +566,8 @@ class Store:
                             self._db.execute(stmt)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.execute(f"PRAGMA application_id={APP_ID}")
+            for key, value in meta.items():
+                self._db.execute(_UPSERT_META_SQL, (key, value))
         if was != SCHEMA_VERSION:
             self._check_schema()  # a new or older run.db, made or upgraded
 
@@ -609,11 +620,7 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO meta(key,value) VALUES(?,?) "
-                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                (key, value),
-            )
+            db.execute(_UPSERT_META_SQL, (key, value))
 
     def last_run_no(self) -> int:
         """The number of the last render (0: none yet).

@@ -1956,3 +1956,57 @@ def test_render_fresh_killed_before_marking_then_fresh_again_marks_the_first_run
         assert chain[-1] == rig.out / "run.db", (aside, chain)
     (old,) = [x for x in ledger(_status_at(rig, a_dir), "clip") if x["remote_id"] == job.id]
     assert (old["state"], old["billed_usd"]) == ("refunded", 0.0), old
+
+
+def _scene_inodes(run: Path) -> dict[str, tuple[int, int]]:
+    """Each scene's keyframe and clip as files (inodes): the simulator's media are alike
+    for any prompt, so bytes could not tell a file bought again from the first."""
+    return {
+        d.name: ((d / "keyframe.png").stat().st_ino, (d / "clip.mp4").stat().st_ino)
+        for d in sorted((run / "scenes").iterdir())
+        if (d / "clip.mp4").exists()
+    }
+
+
+def test_killed_as_its_new_run_db_is_made_the_files_found_without_one_are_still_set_aside(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A folder holding a run's paid files but no run.db (moved away): the render makes a
+    new run.db and marks in it that those files go to previous/ once the spend is agreed
+    to (ASIDE_META). Killed after the run.db was made and before the mark, the next render
+    found a journal without the mark, took the files for its own and wrote over them: the
+    keyframes and clips paid for were gone. The mark is written with the new journal."""
+    rig = make_rig(sim, tmp_path)
+    assert rig.render().returncode == 0, rig.history()
+    first = _scene_inodes(rig.out)
+    assert len(first) == SCENES
+    (rig.out / "run.db").rename(rig.tmp / "run.db.moved")
+    r = rig.render(kill_at="store_opened")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    assert rig.render().returncode == 0, rig.history()
+    (old,) = (rig.out / "previous").iterdir()
+    assert _scene_inodes(old) == first, rig.history()  # kept, not written over
+    assert_movie(rig.out / "movie.mp4")
+
+
+def test_render_fresh_killed_as_its_new_run_db_is_made_puts_the_old_run_back(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`render --fresh` moves the run to previous/<time>/ and marks in its new run.db
+    where it went (FRESH_META), so a render killed before the spend is agreed to puts it
+    back. Killed after the run.db was made and before the mark, the next render (without
+    --fresh) started a new run: every keyframe and clip bought again, the run that had
+    them left in previous/. The mark is written with the new journal."""
+    rig = make_rig(sim, tmp_path)
+    assert rig.render().returncode == 0, rig.history()
+    first = _scene_inodes(rig.out)
+    bought = rig.totals()
+    r = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env("store_opened"), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh kill_at=store_opened -> {r.returncode}\n{r.stderr}")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    assert rig.render().returncode == 0, rig.history()
+    assert rig.totals()["jobs_created"] == bought["jobs_created"], rig.history()
+    assert _scene_inodes(rig.out) == first, rig.history()
+    assert_movie(rig.out / "movie.mp4")

@@ -342,7 +342,7 @@ def test_a_disk_error_opening_run_db_does_not_say_move_it_away(
     db = tmp_path / "run.db"
     Store(db).close()
 
-    def io_error(self: Store, existed: bool) -> None:
+    def io_error(self: Store, *args: object) -> None:
         e = sqlite3.OperationalError("disk I/O error")
         e.sqlite_errorcode = 10 | (3 << 8)  # SQLITE_IOERR_WRITE
         raise e
