@@ -2693,6 +2693,11 @@ class Pipeline:
         except BaseException as e:
             if bill is not None:
                 if isinstance(e, OSError):
+                    if not is_disk_full(e):
+                        # not saved where it goes (a folder put there, scenes/ made a file
+                        # during the render): kept for the next render, not bought again
+                        with contextlib.suppress(OSError, sqlite3.Error):
+                            store.keep_result(scene_id, "keyframe", key, img.data, dest.suffix)
                     # answered and charged, but not saved (a full disk): billed, so the
                     # ledger does not show it in flight for ever
                     try:
@@ -6259,6 +6264,8 @@ class Pipeline:
                     and (e.provider or "local") != "local"
                     and not self._stopping
                     and not self._run_dir_gone()
+                    # (a file of the run of the wrong kind: said once, below)
+                    and not _wrong_kind(e)
                 ):
                     told.add(sc.id)
                     self.reporter.step("scenes", sc.id, "failed", str(e))
@@ -6314,6 +6321,17 @@ class Pipeline:
             # each scene's "keyframe not found" or ffmpeg's log of a folder that is gone,
             # said as its failure, before the watcher's next look said why
             raise RunDirGone(self._gone_message())
+        if any(_wrong_kind(o) for o in results.values() if isinstance(o, BaseException)):
+            # a folder put where a keyframe or clip goes, or scenes/ made a file, during
+            # the render: each scene failed with raw "[Errno 21] Is a directory" (or
+            # "Not a directory") text; the next render refuses it before any step
+            try:
+                check_scene_folders(self.run_dir, [sc.id for sc in plan.scenes])
+            except RunDirError as e:
+                raise RenderFailed(
+                    f"{e} (it was put there during the render: what was made and paid for "
+                    "is kept, and the next render reuses it)"
+                ) from None
         # a stop while they were settled (within the grace): an interrupt, not a render
         # that ended as done after `--until keyframes` or `clips`
         self._check_stop()
@@ -6561,6 +6579,19 @@ async def _gather_scenes(
         else:
             out[o[0]] = o[1]
     return out
+
+
+#: what a scene's failure says when a file of the run is where a folder goes (or a
+#: folder where a file goes)
+_WRONG_KIND_ERRNOS = (errno.ENOTDIR, errno.EISDIR, errno.EEXIST)
+
+
+def _wrong_kind(e: BaseException) -> bool:
+    """Did `e` come of a file of the run being of the wrong kind (a folder where a file
+    goes, a file where a folder goes)? Raised, or in a provider's or ffmpeg's words."""
+    if isinstance(e, OSError) and e.errno in _WRONG_KIND_ERRNOS:
+        return True
+    return any(os.strerror(n) in str(e) for n in _WRONG_KIND_ERRNOS)
 
 
 def _failed_message(failed: dict[str, str], gone: Collection[str] = ()) -> str:

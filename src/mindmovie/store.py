@@ -888,6 +888,22 @@ class Store:
         made = step if step is not None and step.input_key == input_key else None
         self._record_kept(scene_id, stage, input_key, dest, sha256_file(dest), made)
 
+    def keep_result(
+        self, scene_id: str, stage: str, input_key: str, data: bytes, suffix: str
+    ) -> None:
+        """Keep a paid result that could not be put in its place (a folder put where the
+        keyframe goes, or scenes/ made a file, during the render) under kept/, for
+        `restore`: the image was paid for and lost, and the next render bought it again."""
+        dest = self.root / KEPT_DIR / stage / f"{input_key}{suffix}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = tmp_path_for(dest)
+        try:
+            tmp.write_bytes(data)
+            commit_file(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        self._record_kept(scene_id, stage, input_key, dest, sha256_file(dest), None)
+
     def _record_kept(
         self,
         scene_id: str,

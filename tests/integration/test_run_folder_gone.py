@@ -184,3 +184,118 @@ def test_a_run_lock_deleted_during_the_render_still_keeps_a_second_render_out(
     assert second.stderr.startswith("error: another mindmovie process (pid "), second.stderr
     assert sim.stats()["totals"]["jobs_created"] == 4
     assert sim.stats()["totals"]["images"] == 4
+
+
+@pytest.mark.parametrize(
+    ("what", "when"),
+    [("keyframe.png", "images"), ("scenes", "images"), ("scenes", "clip jobs")],
+)
+def test_a_file_or_folder_put_in_the_run_during_the_render_is_named_and_nothing_paid_lost(
+    sim: SimServer, tmp_path: Path, what: str, when: str
+) -> None:
+    """scenes/<id>/keyframe.png made a folder, or scenes/ replaced by a file, while the
+    Seedream images (or the Seedance clip jobs) were in flight: every scene failed with
+    raw "[Errno 21] Is a directory: '.../.keyframe.png.<pid>.tmp.png' -> ..." or "[Errno
+    20] Not a directory" text, and the images paid for were lost: the next render bought
+    them again. The render says the path and what to do in one line (exit 1), and once
+    it is put right the next render buys nothing twice."""
+    sim.media_scale = 0.25
+    if when == "images":
+        held = sim.add_fault("delay", path="/api/v3/images/generations", seconds=60, count=1)
+    else:
+        sim.add_fault("slow", seconds=5.0, count=None)  # every clip job
+    goals = goals_file(tmp_path, sim)
+    cfg, keys = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes"]
+    err = tmp_path / "render.err"
+    p = mindmovie_fork.start(args, env=_env(keys), cwd=tmp_path, out=tmp_path / "o", err=err)
+    path = run / "scenes" / ("01-health-1/keyframe.png" if what == "keyframe.png" else "")
+    try:
+        t_end = time.monotonic() + 120
+        # the first image held (the others are asked for after it), or 3 clip jobs made
+        images = "/api/v3/images/generations"
+        while (len(sim.requests(path=images)) < 1) if when == "images" else len(sim.jobs()) < 3:
+            assert p.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, err.read_text()
+            time.sleep(0.02)
+        time.sleep(0.3)  # (the clip jobs' ids journaled)
+        if what == "keyframe.png":
+            path.mkdir(parents=True)
+        else:
+            if path.exists():
+                path.rename(tmp_path / "scenes-moved")
+            path.write_text("not a folder\n")
+        if when == "images":
+            sim.release(held)
+        rc = p.wait(timeout=60)
+    finally:
+        p.kill()
+    stderr = err.read_text()
+    if what == "keyframe.png":
+        said = (
+            f"{path}: is a folder, not scene 01-health-1's keyframe (a file). It was not "
+            "changed: move it away (e.g. to keyframe.png.bad beside it) and render again"
+        )
+    else:
+        said = (
+            f"{path}: is a file, not the folder for every scene's keyframe.png and clip.mp4. "
+            "It was not changed: move it away (e.g. to scenes.bad beside it) and render again"
+        )
+    said += (
+        " (it was put there during the render: what was made and paid for is kept, and "
+        "the next render reuses it)"
+    )
+    assert "Traceback" not in stderr, stderr
+    for raw in ("Errno", "Is a directory", "Not a directory"):
+        assert raw not in stderr, stderr
+    assert stderr.splitlines()[-1] == f"error: {said}", stderr
+    assert rc == 1
+    made = sim.stats()["totals"]
+    if what == "keyframe.png":
+        path.rmdir()
+    else:
+        path.unlink()
+        if (tmp_path / "scenes-moved").exists():
+            (tmp_path / "scenes-moved").rename(path)
+    sim.clear_faults()
+    r = mindmovie_fork.run([*args, "-q"], env=_env(keys), cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert sim.stats()["totals"]["images"] == made["images"] == 4
+    assert sim.stats()["totals"]["jobs_created"] == 4
+    assert (run / "movie.mp4").is_file()
+
+
+@pytest.mark.parametrize("what", ["keyframe.png", "scenes"])
+async def test_a_file_or_folder_put_in_the_run_during_the_offline_clips_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    """The same with the offline preset: scenes/02-career-1/keyframe.png made a folder
+    (or scenes/ a file) once the keyframes were made, before its clip was: the scenes
+    failed with ffmpeg's or Python's raw "Is a directory" / "Not a directory" text."""
+    from mindmovie.pipeline import Pipeline, RenderFailed
+    from mindmovie.providers import local_media
+
+    run = tmp_path / "run"
+    path = run / "scenes" / ("02-career-1/keyframe.png" if what == "keyframe.png" else "")
+    real = local_media.LocalMotion.submit
+    put: list[bool] = []
+
+    async def put_then_submit(self: Any, request: Any) -> str:
+        if not put:
+            put.append(True)
+            if what == "keyframe.png":
+                path.rename(tmp_path / "moved.png")
+                path.mkdir()
+            else:
+                path.rename(tmp_path / "scenes-moved")
+                path.write_text("not a folder\n")
+        return await real(self, request)
+
+    monkeypatch.setattr(local_media.LocalMotion, "submit", put_then_submit)
+    goals = goals_file(tmp_path)
+    with pytest.raises(RenderFailed) as failed:
+        await Pipeline(goals, tiny_local_settings(), out=run).run()
+    said = str(failed.value)
+    assert "Errno" not in said and said.startswith(f"{path}: is a "), said
+    assert said.endswith("and the next render reuses it)"), said
