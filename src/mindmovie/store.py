@@ -301,6 +301,37 @@ def check_journal_link(db: Path) -> None:
             "run's run.db there, or remove the link (the next render then starts a new "
             "journal, first moving the files made here to previous/<time>/)."
         )
+    if (other := _other_runs_journal(db)) is not None:
+        # taken for this run's journal: a render here went on with that run's number and
+        # steps, and one in each folder wrote the same journal, each under its own lock
+        raise StoreError(
+            f"{db} is a symbolic link to {other}, the journal of another run folder "
+            f"({other.parent}): this run would be taken for that one. It was not changed: "
+            "remove the link (the next render then starts a new journal here, first moving "
+            "the files made here to previous/<time>/), or render that run with --out "
+            f"{other.parent}."
+        )
+
+
+#: what a run folder holds besides run.db: a journal beside them is another run's
+_RUN_FOLDER_MARKS = ("plan.yaml", "scenes", ".lock", "movie.mp4")
+
+
+def _other_runs_journal(db: Path) -> Path | None:
+    """Where `db` leads when it is a symbolic link to a file in another run folder (one
+    holding a plan, scenes, a lock or a movie); None otherwise. A link to a file inside
+    its own run folder, or to a journal kept alone on another disk, is this run's."""
+    try:
+        # (os.lstat: Path.is_symlink raised "File name too long" for a name past 255 bytes)
+        if not stat.S_ISLNK(os.lstat(db).st_mode):
+            return None
+        dest = db.resolve(strict=True)
+        own = db.parent.resolve(strict=True)
+        if own == dest.parent or own in dest.parents:
+            return None
+        return dest if any((dest.parent / n).exists() for n in _RUN_FOLDER_MARKS) else None
+    except (OSError, RuntimeError):
+        return None  # not there, a name too long, a loop or nothing at its end: said elsewhere
 
 
 def _link_to_nothing(path: Path) -> str | None:

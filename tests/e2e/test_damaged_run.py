@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -331,6 +332,52 @@ def test_run_db_as_a_link_to_nothing_is_said_alike_by_status_render_and_storyboa
     )
     _all_refuse_alike(finished, said)
     assert not dest.exists()
+
+
+@pytest.mark.parametrize("how", ["absolute", "relative"])
+def test_run_db_as_a_link_to_another_run_s_journal_is_said_alike_by_status_render_and_storyboard(
+    finished: Path, how: str
+) -> None:
+    """run/run.db a symbolic link to another run folder's run.db (`ln -s ../other/run.db
+    run/run.db`): `render --out run` took that run's journal for this one's (its run
+    number went on, its steps said what was made here), status showed the other run's
+    steps as this one's, and two renders, one in each folder, would write the same
+    journal, each under its own lock. All refuse it in one line naming both (exit 2),
+    and nothing in either folder is changed."""
+    run, other = finished / "run", finished / "other"
+    shutil.copytree(run, other, symlinks=True)
+    (run / "run.db").unlink()
+    for side in ("-wal", "-shm"):
+        (run / f"run.db{side}").unlink(missing_ok=True)
+    (run / "run.db").symlink_to(other / "run.db" if how == "absolute" else "../other/run.db")
+    journal = (other / "run.db").read_bytes()
+    dest = Path(os.path.realpath(other / "run.db"))
+    said = (
+        f"run/run.db is a symbolic link to {dest}, the journal of another run folder "
+        f"({dest.parent}): this run would be taken for that one. It was not changed: "
+        "remove the link (the next render then starts a new journal here, first moving "
+        "the files made here to previous/<time>/), or render that run with --out "
+        f"{dest.parent}."
+    )
+    _all_refuse_alike(finished, said)
+    assert (other / "run.db").read_bytes() == journal
+    assert (run / "run.db").is_symlink()
+
+
+def test_run_db_as_a_link_inside_its_own_run_folder_is_used(finished: Path) -> None:
+    """run.db a symbolic link to a file inside its own run folder (`ln -s journal.db
+    run.db`): the same journal, so it is used as it was: the render reuses every step."""
+    run = finished / "run"
+    (run / "run.db").rename(run / "journal.db")
+    (run / "run.db").symlink_to("journal.db")
+    st, _ = status_json(finished, "run")
+    assert st["run_no"] == 1
+    r = _render(finished)
+    assert r.returncode == 0, r.stderr
+    st, _ = status_json(finished, "run")
+    assert st["run_no"] == 2
+    assert not [s for s in st["steps"] if s["run_no"] == 2 and s["attempts"] > 0], st["steps"]
+    assert (run / "run.db").is_symlink()
 
 
 @pytest.mark.parametrize("where", ["scenes/02-wealth-1", "scenes", "link", "pipe"])
