@@ -431,6 +431,10 @@ def _run_pipeline(
     except BudgetStopped as e:
         raise _fail(str(e), EXIT_BUDGET) from None
     except (RenderFailed, DiskFull, RunDirGone) as e:
+        if isinstance(e, RunDirGone):
+            # every thread of the render's loop has ended (asyncio.run waited for them):
+            # what they wrote at the path after the render looked is not left there
+            e.remove_remade()
         raise _fail(str(e), EXIT_FAILED) from None
     except InvalidRequest as e:
         if e.setting:

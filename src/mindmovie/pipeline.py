@@ -20,6 +20,7 @@ import re
 import shutil
 import signal
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
@@ -575,7 +576,43 @@ def _late_job_grace() -> float:
 
 class RunDirGone(Exception):
     """The run folder went away during the render (deleted, moved or renamed): the
-    render stopped, for nothing it made could be kept there. The message names it."""
+    render stopped, for nothing it made could be kept there. The message names it.
+    `run_dir`, `since`: the path and when the render took the folder there, for
+    `remove_remade` once every writer of the render has ended."""
+
+    def __init__(self, message: str, run_dir: Path | None = None, since: float | None = None):
+        super().__init__(message)
+        self.run_dir, self.since = run_dir, since
+
+    def remove_remade(self) -> None:
+        """`remove_remade` of this render's run folder path."""
+        if self.run_dir is not None and self.since is not None:
+            remove_remade(self.run_dir, self.since)
+
+
+def remove_remade(path: Path, since: float) -> None:
+    """The run folder gone, remove what the render's writers made again at its path
+    before the watcher's look (each write's mkdir made the folder again: a new `run`
+    holding scenes/<id>/, compose/ files, the storyboard): the person found a run folder
+    they had deleted, or beside the one they moved a second one, holding pieces of a
+    run with no journal. Only a folder holding nothing but a run's own entries, all
+    written since the render took its folder (`since`), and no run.db, is taken for
+    that: one put there by the person (another run's, moved back) is left as it is."""
+    if path.is_symlink() or not path.is_dir():
+        return
+    try:
+        top = [p.name for p in path.iterdir()]
+        if any(n.startswith("run.db") for n in top) or not all(_run_owned(n) for n in top):
+            return
+        for root, dirs, files in os.walk(path):
+            for name in [*dirs, *files]:
+                st = os.lstat(os.path.join(root, name))
+                # (a link, or a file older than the render: not one it wrote)
+                if stat.S_ISLNK(st.st_mode) or st.st_mtime < since - 1:
+                    return
+        shutil.rmtree(path)
+    except OSError:
+        return  # written to meanwhile, or not this user's: left as it is
 
 
 #: seconds between two looks at the run folder during a render (`_watch_run_dir`)
@@ -1353,6 +1390,8 @@ class Pipeline:
         self._stop_event = asyncio.Event()
         #: (device, inode) of the run folder this render locked (`_run_dir_gone`)
         self._run_dir_id: tuple[int, int] | None = None
+        #: when it locked it: what is written at the path since may be its own (`remove_remade`)
+        self._locked_at: float | None = None
         #: the run folder's lock this render holds, and why it stopped when another
         #: render took the folder (its .lock deleted: `_watch_run_dir`)
         self._run_lock: RunLock | None = None
@@ -4134,7 +4173,11 @@ class Pipeline:
             if self._run_dir_gone():
                 # what failed of it (a compose chunk, a keyframe not found, ffmpeg's
                 # output) was a traceback or "N scenes failed; finished work is kept"
-                raise RunDirGone(self._gone_message()) from None
+                gone = RunDirGone(self._gone_message(), self.run_dir, self._locked_at)
+                # (again by the CLI once its loop's threads have ended: one still
+                # painting a keyframe wrote it after this)
+                gone.remove_remade()
+                raise gone from None
             if self._lock_taken:  # (a compose it stopped: "failed")
                 raise RunLocked(self._lock_taken) from None
             if is_disk_full(e):
@@ -4201,6 +4244,7 @@ class Pipeline:
                 self._aside_pending = store.get_meta(ASIDE_META) == "1"
                 waker = asyncio.ensure_future(self._wake_gate_on_stop())
                 self._run_dir_id = _folder_id(self.run_dir)
+                self._locked_at = time.time()
                 looker = asyncio.ensure_future(self._watch_run_dir(asyncio.current_task()))
                 try:
                     res = await self._run(store, until, skip_failed)
@@ -6407,10 +6451,16 @@ class Pipeline:
             if self._stopping:
                 # (its row, left on the screen, said "encoding 16/63")
                 self.reporter.step("compose", "movie", "stopped", "interrupted")
+                if board_done is not None:
+                    # drawn beside the compose: ended first (with the run folder gone it
+                    # wrote a storyboard into a folder made again after it was removed)
+                    await asyncio.gather(board_done, return_exceptions=True)
                 raise Interrupted("stopped by Ctrl-C during the compose") from None
             if await self._gone_under(e):
                 # not the compose's failure: the folder it wrote in went away (said once)
                 self.reporter.step("compose", "movie", "stopped", "the run folder went away")
+                if board_done is not None:
+                    await asyncio.gather(board_done, return_exceptions=True)  # (as above)
                 raise RunDirGone(self._gone_message()) from None
             # (the error line says why; the row said "encoding 3/9", or "done 9/9"
             # when the final join failed)

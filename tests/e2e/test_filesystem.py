@@ -65,7 +65,9 @@ def test_a_run_folder_deleted_during_the_render_is_one_line_exit_1(
     FileNotFoundError (compose/segments/.chunk-...) or FFmpegError traceback; during the
     clips "4 scene(s) failed; finished work is kept" (nothing was kept); during the
     keyframes exit 0, a movie made in a folder its mkdirs made again, with no run.db.
-    The render stops there, saying the folder went away."""
+    The render stops there, saying the folder went away, and what its writers made
+    again at the path before it knew (a new run/ holding scenes/<id>/, compose/ files,
+    the storyboard) is not left there: the person finds no run folder."""
     project = new_project(tmp_path / "project")
     rc, stderr = _render_and(project, "run", said, "delete")
     assert "Traceback" not in stderr and "failed" not in stderr, stderr
@@ -76,18 +78,20 @@ def test_a_run_folder_deleted_during_the_render_is_one_line_exit_1(
         "deleted, render again to start anew"
     ], stderr
     assert rc == 1
-    assert not (project / "run" / "movie.mp4").exists()
+    assert not (project / "run").exists(), sorted(p.name for p in (project / "run").iterdir())
 
 
 def test_a_run_folder_moved_during_the_render_is_resumed_where_it_went(tmp_path: Path) -> None:
     """`mv run run-moved` during the clips: the render went on writing into a `run` its
-    mkdirs made again while it journaled into run-moved's run.db. It stops, and a render
-    into run-moved reuses every keyframe made before the move."""
+    mkdirs made again while it journaled into run-moved's run.db. It stops, leaving no
+    `run` made again beside run-moved, and a render into run-moved reuses every keyframe
+    made before the move."""
     project = new_project(tmp_path / "project")
     rc, stderr = _render_and(project, "run", "clips 01-health-1: done", "move")
     assert "Traceback" not in stderr, stderr
     assert rc == 1, stderr
     assert "went away during the render" in _last_lines(stderr)[-1], stderr
+    assert not (project / "run").exists(), sorted(p.name for p in (project / "run").iterdir())
     moved = project / "run-moved"
     proc = mindmovie_fork.run(
         ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run-moved", "-q"],

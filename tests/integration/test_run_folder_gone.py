@@ -24,6 +24,13 @@ def _env(keys: dict[str, str]) -> dict[str, str]:
     return {**env, **keys, "COLUMNS": "200"}
 
 
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return None
+
+
 @pytest.mark.parametrize("then", ["move", "delete"])
 def test_a_run_folder_gone_with_clip_jobs_in_flight_stops_and_pays_nothing_twice(
     sim: SimServer, tmp_path: Path, then: str
@@ -46,7 +53,10 @@ def test_a_run_folder_gone_with_clip_jobs_in_flight_stops_and_pays_nothing_twice
         if then == "move":
             os.rename(run, tmp_path / "moved")
         else:
-            shutil.rmtree(run)
+            was = os.stat(run).st_ino
+            # (again while the render writes a file into it meanwhile: "not empty")
+            while _inode(run) == was:
+                shutil.rmtree(run, ignore_errors=True)
         rc = p.wait(timeout=60)
     finally:
         p.kill()
@@ -59,6 +69,7 @@ def test_a_run_folder_gone_with_clip_jobs_in_flight_stops_and_pays_nothing_twice
         "moved, render again with --out at its new place to resume there; if it was "
         "deleted, render again to start anew"
     ), stderr
+    assert not run.exists(), sorted(str(p.relative_to(run)) for p in run.rglob("*"))
     created = sim.stats()["totals"]["jobs_created"]
     assert created == 4
     if then == "delete":
@@ -299,3 +310,49 @@ async def test_a_file_or_folder_put_in_the_run_during_the_offline_clips_is_named
     said = str(failed.value)
     assert "Errno" not in said and said.startswith(f"{path}: is a "), said
     assert said.endswith("and the next render reuses it)"), said
+
+
+@pytest.mark.parametrize("then", ["move", "delete"])
+def test_what_the_render_wrote_again_at_a_run_folder_gone_is_not_left_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, then: str
+) -> None:
+    """The run folder deleted (or moved) while the keyframes were being made: those in
+    flight were written on at the path before the render's watcher looked (and the
+    clips begun meanwhile by their threads after it), their mkdirs making a new `run`
+    (scenes/<id>/keyframe.png, .clip.mp4.<pid>.tmp.mp4) that the person found after the
+    render said the folder went away. What the render wrote again there is removed; a
+    moved folder is as it was moved. (`mindmovie render`, in this process: the last
+    removal is the CLI's, once the render's threads have ended.)"""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.providers import local_media
+
+    run, moved = tmp_path / "run", tmp_path / "moved"
+    real = local_media.LocalKeyframes.generate
+
+    async def gone_then_generate(self: Any, request: Any) -> Any:
+        img = await real(self, request)
+        if request.scene_id == "02-career-1":  # its picture is then written at the path
+            if then == "move":
+                run.rename(moved)
+            else:
+                shutil.rmtree(run)
+        return img
+
+    monkeypatch.setattr(local_media.LocalKeyframes, "generate", gone_then_generate)
+    goals = goals_file(tmp_path)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        "preset: local\noutput: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\n"
+        "compose: {quality: draft}\n"
+    )
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINDMOVIE_")}
+    r = CliRunner().invoke(
+        app, ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"], env=env
+    )
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), (r.exception, r.stderr)
+    assert "went away during the render" in r.stderr, r.stderr
+    assert not run.exists(), sorted(str(p.relative_to(run)) for p in run.rglob("*"))
+    if then == "move":
+        assert (moved / "run.db").is_file() and (moved / "plan.yaml").is_file()

@@ -721,6 +721,9 @@ def render(
             sig.stop.set()  # running encoders are killed within a poll
             pool.shutdown(wait=True, cancel_futures=True)
             drawer.join()  # stops after the drawing in hand: nothing writes once we return
+            for _ in range(workers):  # the audio's head start: not waiting for encoders
+                sig.launched.release()
+            warmer.join()  # (it wrote compose/audio/ after the compose had stopped)
             with contextlib.suppress(Exception):
                 drain()  # segments finished meanwhile are on disk: say so (the store keeps them)
             raise
