@@ -311,6 +311,29 @@ def check_journal_link(db: Path) -> None:
             "the files made here to previous/<time>/), or render that run with --out "
             f"{other.parent}."
         )
+    if (names := _hard_linked(db)) > 1:
+        # a second name for the journal (`ln`, `cp -al`): taken for this run's as through
+        # a symbolic link, and a render at each name wrote the one file with its own -wal
+        # beside its own name (two logs of what is not yet in the file)
+        own = db.with_name(db.name + ".own")
+        raise StoreError(
+            f"{db} is a hard link: the same file has {names} names (another run folder's "
+            "run.db, or a copy made with `cp -al` or a snapshot tool?), so a render here "
+            "would write that journal too, and take that run for this one. It was not "
+            f"changed: give this run a journal of its own (cp {db} {own} && mv {own} {db}), "
+            "or remove the other name."
+        )
+
+
+def _hard_linked(db: Path) -> int:
+    """How many names the file at `db` has (itself, not a symbolic link's file): more
+    than one is a file mindmovie never makes (it links keyframes and clips, never
+    run.db). 1 when there is none to look at."""
+    try:
+        st = os.lstat(db)
+    except OSError:
+        return 1
+    return st.st_nlink if stat.S_ISREG(st.st_mode) else 1
 
 
 #: what a run folder holds besides run.db: a journal beside them is another run's

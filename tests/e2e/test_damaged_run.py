@@ -364,6 +364,34 @@ def test_run_db_as_a_link_to_another_run_s_journal_is_said_alike_by_status_rende
     assert (run / "run.db").is_symlink()
 
 
+def test_run_db_as_a_hard_link_is_said_alike_by_status_render_and_storyboard(
+    finished: Path,
+) -> None:
+    """run/run.db a hard link to another run folder's run.db (`ln other/run.db run/`, or
+    a copy of the run folder made with `cp -al`): `render --out run` took that run's
+    journal for this one's, as through a symbolic link, and a render in each folder
+    wrote the one file, each with its own -wal beside its own name (SQLite's log of
+    what is not yet in the file: two of them for one file). All refuse it in one line
+    naming the file and how to give it a journal of its own (exit 2), changing nothing."""
+    run, other = finished / "run", finished / "other"
+    shutil.copytree(run, other, symlinks=True)
+    (run / "run.db").unlink()
+    for side in ("-wal", "-shm"):
+        (run / f"run.db{side}").unlink(missing_ok=True)
+    os.link(other / "run.db", run / "run.db")
+    journal = (other / "run.db").read_bytes()
+    said = (
+        "run/run.db is a hard link: the same file has 2 names (another run folder's "
+        "run.db, or a copy made with `cp -al` or a snapshot tool?), so a render here would "
+        "write that journal too, and take that run for this one. It was not changed: give "
+        "this run a journal of its own (cp run/run.db run/run.db.own && mv run/run.db.own "
+        "run/run.db), or remove the other name."
+    )
+    _all_refuse_alike(finished, said)
+    assert (other / "run.db").read_bytes() == journal
+    assert os.stat(run / "run.db").st_nlink == 2
+
+
 def test_run_db_as_a_link_inside_its_own_run_folder_is_used(finished: Path) -> None:
     """run.db a symbolic link to a file inside its own run folder (`ln -s journal.db
     run.db`): the same journal, so it is used as it was: the render reuses every step."""
