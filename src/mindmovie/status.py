@@ -180,6 +180,9 @@ def collect_status(
         # an empty run.db is no journal (the render sets the files aside as without one);
         # a folder named run.db is one `Store` says is wrong
         there = db.exists() and not journal_missing(db)
+        # (nothing journaled in it, SQLite's header and no table: a render killed in its
+        # first transaction, or its write-ahead log deleted after a kill)
+        header_only = not there and db.is_file() and db.stat().st_size > 0
     except OSError as e:  # a name longer than the filesystem allows, a folder not ours
         raise StoreError(f"{run_dir}: cannot look in it ({e.strerror or e})") from None
     if not there:
@@ -193,6 +196,8 @@ def collect_status(
                 "next render moves them to previous/<time>/ (once its spend is agreed to) "
                 "and makes them again"
             )
+    # such a journal and nothing made: the empty run it is, shown as before
+    if not there and not header_only:
         # `status goals.yaml`: said "no run here", to render (a named pipe too, which
         # storyboard and render call a file)
         if run_dir.exists() and not run_dir.is_dir():

@@ -370,21 +370,39 @@ def _link_to_nothing(path: Path) -> str | None:
 
 def journal_missing(db: Path) -> bool:
     """Whether there is no journal at `db` to go by: no file, or an empty one (0 bytes,
-    with no write-ahead log beside it holding commits; cut short by hand or by a copy
-    that failed), which `Store` makes afresh. Not for a folder or a file that cannot be
-    looked at: `Store` says what is wrong with those."""
+    cut short by hand or by a copy that failed; or SQLite's header and no table, all it
+    held being in a write-ahead log deleted after a kill), with no write-ahead log
+    beside it holding commits, which `Store` makes afresh. Not for a folder or a file
+    that cannot be looked at: `Store` says what is wrong with those."""
     try:
         st = db.stat()
     except FileNotFoundError:
         return True
     except OSError:
         return False
-    if not stat.S_ISREG(st.st_mode) or st.st_size:
+    if not stat.S_ISREG(st.st_mode):
         return False
     try:
-        return db.with_name(db.name + "-wal").stat().st_size == 0
+        if db.with_name(db.name + "-wal").stat().st_size:
+            return False
     except OSError:
-        return True
+        pass
+    return st.st_size == 0 or _no_table(db)
+
+
+def _no_table(db: Path) -> bool:
+    """Does the SQLite file `db` (with no write-ahead log beside it) hold no table? Read
+    as immutable: no lock taken, no -shm made. A file that is no database is not said to
+    hold none (`Store` names it)."""
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            (tables,) = con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return int(tables) == 0
+        finally:
+            con.close()
+    except (sqlite3.Error, OSError):
+        return False
 
 
 @dataclass

@@ -541,6 +541,41 @@ def test_an_empty_run_db_is_no_journal_the_files_it_cannot_vouch_for_are_set_asi
     assert (old / "movie.mp4").read_bytes() == b"the movie"
 
 
+def test_a_run_db_whose_write_ahead_log_was_deleted_is_no_journal_its_files_set_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render killed before SQLite copied its log into run.db (everything it journaled
+    was in run.db-wal; run.db its 4096-byte header, no table), then run.db-wal and
+    run.db-shm deleted as leftovers: status said every scene "not started" though their
+    keyframes and clips were there, and the render wrote its new ones over them (paid
+    ones lost), as with a 0-byte run.db before. A run.db with no table and no log
+    beside it is no journal: status says so, and `plan` moves the files aside."""
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.store import journal_missing
+
+    goals = _cli_goals(tmp_path, monkeypatch)
+    run = tmp_path / "run"
+    (run / "scenes" / "01-a-1").mkdir(parents=True)
+    (run / "scenes" / "01-a-1" / "keyframe.png").write_bytes(b"paid keyframe")
+    con = sqlite3.connect(run / "run.db")
+    con.execute("PRAGMA journal_mode=WAL")  # the header only, as the kill left it
+    con.close()
+    assert (run / "run.db").stat().st_size > 0 and not (run / "run.db-wal").exists()
+    assert journal_missing(run / "run.db")
+    r = CliRunner().invoke(app, ["status", str(run)])
+    assert r.exit_code == 2 and "an empty run.db, so the scenes here" in r.output, r.output
+    r = CliRunner().invoke(app, ["plan", str(goals), "--out", str(run)])
+    assert r.exit_code == 0, r.output
+    (old,) = (run / "previous").iterdir()
+    assert (old / "scenes" / "01-a-1" / "keyframe.png").read_bytes() == b"paid keyframe"
+    Store(run / "run.db").close()  # a journal with its tables is one
+    assert not journal_missing(run / "run.db")
+
+
 def test_a_folder_named_plan_yaml_is_refused_by_render_and_status_alike(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
