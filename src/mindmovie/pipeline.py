@@ -430,6 +430,31 @@ def _folder_in_cache(run_dir: Path) -> str | None:
     return None
 
 
+def _another_runs_folder(path: Path, run_dir: Path) -> str | None:
+    """Why `path` (scenes/ or scenes/<id>), a symbolic link into another run folder (one
+    holding a run.db), cannot be this run's: a render here wrote its keyframes and clips
+    over that run's, whose next render took them for changed, moved them aside and made
+    them again (paid again). A link to a folder in no run (another disk) is used."""
+    try:
+        if not stat.S_ISLNK(os.lstat(path).st_mode):
+            return None
+        dest = path.resolve(strict=True)
+        own = run_dir.resolve(strict=True)
+        if dest == own or own in dest.parents:
+            return None
+        other = next((p for p in dest.parents if (p / "run.db").is_file()), None)
+    except (OSError, RuntimeError):
+        return None  # not there, a loop, nothing at its end: `_not_a_folder` says so
+    if other is None:
+        return None
+    return (
+        f"{path} is a symbolic link to {dest}, in another run folder ({other}): a render "
+        "here would write over that run's keyframes and clips, and its next render would "
+        "make them again. It was not changed: remove the link (this run then makes its "
+        f"own), or render that run with --out {other}"
+    )
+
+
 def check_scene_folders(run_dir: Path, scene_ids: Collection[str]) -> None:
     """Refuse (before any keyframe or clip is paid for, or priced) a run folder whose
     scenes/ or scenes/<scene id> is a file or a link to nothing (each scene's render
@@ -438,8 +463,12 @@ def check_scene_folders(run_dir: Path, scene_ids: Collection[str]) -> None:
     scenes = run_dir / "scenes"
     if why := _not_a_folder(scenes, "every scene's keyframe.png and clip.mp4"):
         raise RunDirError(why)
+    if why := _another_runs_folder(scenes, run_dir):
+        raise RunDirError(why)
     for sid in scene_ids:
         if why := _not_a_folder(scenes / sid, f"scene {sid}'s keyframe.png and clip.mp4"):
+            raise RunDirError(why)
+        if why := _another_runs_folder(scenes / sid, run_dir):
             raise RunDirError(why)
         # a folder where the keyframe or clip goes: the picture or clip was made (paid
         # for, with a paid model) and then lost at its rename, the scene failed with raw

@@ -460,6 +460,39 @@ def test_a_file_where_a_scene_folder_belongs_is_named_before_any_step(
         assert folder.is_symlink() if where == "link" else folder.read_text() == "not a folder\n"
 
 
+@pytest.mark.parametrize("where", ["scenes", "scenes/01-health-1"])
+def test_a_scene_folder_linked_into_another_run_is_named_before_any_step(
+    finished: Path, where: str
+) -> None:
+    """run/scenes (or scenes/<id>) a symbolic link into another run folder (`ln -s
+    ../other/scenes run/scenes`, to share its pictures): a render of run with a scene's
+    seconds edited wrote its new clip over other's, whose next render said "clip.mp4
+    changed", moved it to previous/ and made it again (paid again, with a paid model).
+    status and render refuse it (exit 2) naming both, and nothing is changed."""
+    run, other = finished / "run", finished / "other"
+    shutil.copytree(run, other, symlinks=True)
+    shutil.rmtree(run / where)
+    target = other / where
+    (run / where).symlink_to(os.path.relpath(target, (run / where).parent))
+    dest = Path(os.path.realpath(target))
+    home = dest.parents[where.count("/")]  # other, resolved
+    said = (
+        f"run/{where} is a symbolic link to {dest}, in another run folder ({home}): a "
+        "render here would write over that run's keyframes and clips, and its next "
+        "render would make them again. It was not changed: remove the link (this run then "
+        f"makes its own), or render that run with --out {home}"
+    )
+    plan = run / "plan.yaml"
+    plan.write_text(plan.read_text().replace("seconds: 2.0", "seconds: 3.0", 1))
+    clip = (other / "scenes" / "01-health-1" / "clip.mp4").read_bytes()
+    assert said in _status_error(finished)
+    r = _render(finished)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert " ".join(r.stderr.split()).endswith(f"error: {said}"), r.stderr
+    assert (other / "scenes" / "01-health-1" / "clip.mp4").read_bytes() == clip
+    assert (run / where).is_symlink()
+
+
 def test_movie_mp4_as_a_folder_is_named_before_anything_is_composed(finished: Path) -> None:
     """A folder named movie.mp4 in the run folder: the render composed the whole movie,
     then its rename failed with an IsADirectoryError traceback. status and render
