@@ -6401,10 +6401,7 @@ class Pipeline:
             try:
                 check_scene_folders(self.run_dir, [sc.id for sc in plan.scenes])
             except RunDirError as e:
-                raise RenderFailed(
-                    f"{e} (it was put there during the render: what was made and paid for "
-                    "is kept, and the next render reuses it)"
-                ) from None
+                raise RenderFailed(f"{e}{_PUT_DURING_THE_RENDER}") from None
         # a stop while they were settled (within the grace): an interrupt, not a render
         # that ended as done after `--until keyframes` or `clips`
         self._check_stop()
@@ -6512,6 +6509,14 @@ class Pipeline:
                     f"(deleted, moved or replaced); the next render makes {them} again, "
                     "and reuses everything else"
                 ) from None
+            if _wrong_kind(e):
+                # a work folder made a file (or a folder put where a file goes) during
+                # the compose: raw "[Errno 17] File exists: '.../compose/segments'" text;
+                # said as the next render's refusal says it
+                try:
+                    _check_run_dir(self.run_dir, str(self.run_dir))
+                except RunDirError as bad:
+                    raise RenderFailed(f"{bad}{_PUT_DURING_THE_RENDER}") from None
             if isinstance(e, FFmpegError) and not is_disk_full(e):
                 # (a full disk is said as such by `_run_built`). It was a traceback,
                 # after every paid keyframe and clip was made, saying nothing of them
@@ -6659,6 +6664,12 @@ async def _gather_scenes(
             out[o[0]] = o[1]
     return out
 
+
+#: said after the refusal of a file of the wrong kind met during the render
+_PUT_DURING_THE_RENDER = (
+    " (it was put there during the render: what was made and paid for is kept, and the "
+    "next render reuses it)"
+)
 
 #: what a scene's failure says when a file of the run is where a folder goes (or a
 #: folder where a file goes)

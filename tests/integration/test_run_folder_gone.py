@@ -356,3 +356,43 @@ def test_what_the_render_wrote_again_at_a_run_folder_gone_is_not_left_there(
     assert not run.exists(), sorted(str(p.relative_to(run)) for p in run.rglob("*"))
     if then == "move":
         assert (moved / "run.db").is_file() and (moved / "plan.yaml").is_file()
+
+
+@pytest.mark.parametrize("name", ["compose", "compose/segments", "compose/cards"])
+async def test_a_file_put_where_a_work_folder_goes_during_the_compose_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """compose/ (or its segments/ or cards/ cache) replaced by a file as the compose
+    began: the render ended in raw "[Errno 17] File exists: '.../compose/segments'" (or
+    "[Errno 20] Not a directory") text. It says the path and what to do in the line
+    the next render's refusal says (`_check_run_dir`), and the clips are kept."""
+    from mindmovie import compose
+    from mindmovie.pipeline import WORK_FOLDERS, Pipeline, RenderFailed
+
+    run = tmp_path / "run"
+    real = compose.renderer
+
+    def file_then_render(engine: str) -> Any:
+        render = real(engine)
+
+        def put_then_render(*args: Any, **kwargs: Any) -> Any:
+            path = run / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("not a folder\n")
+            return render(*args, **kwargs)
+
+        return put_then_render
+
+    monkeypatch.setattr(compose, "renderer", file_then_render)
+    with pytest.raises(RenderFailed) as failed:
+        await Pipeline(goals_file(tmp_path), tiny_local_settings(), out=run).run()
+    said = str(failed.value)
+    assert said == (
+        f"{run / name}: is a file, not the folder for {WORK_FOLDERS[name]}. It was not "
+        f"changed: move it away (e.g. to {Path(name).name}.bad beside it) and render again "
+        "(it was put there during the render: what was made and paid for is kept, and the "
+        "next render reuses it)"
+    ), said
+    assert len(list(run.glob("scenes/*/clip.mp4"))) == 4
