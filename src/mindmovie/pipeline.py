@@ -2454,13 +2454,19 @@ class Pipeline:
         for a photo the fit has made the same pixels of since (`photo_fit_never_changed`,
         no transparent parts): for others the old key would bring back the pixels of an
         older fit (a transparent photo's old key is the one it had until it took the fit,
-        `PHOTO_FIT`)."""
+        `PHOTO_FIT`); for paid keyframes also the keys with the frame size they had
+        until 2026-12-04 (`_keyframe_variants`), so a run made then is not paid again."""
         keys = [key for _, key, _ in variants]
         photos: list[Path | None] = [None]
         old = costs.scene_source_photo(self.goals, list(plan.scenes), scene, by_place=True)
         if old is not None and old != self._source_photo(scene, plan):
             photos.append(old)
             keys += [key for _, key, _ in self._keyframe_variants(model, scene, plan, old)]
+        if model.name != "local":
+            # a paid keyframe keyed by the frame size, before 2026-12-04: reused at that size
+            for photo in photos:
+                legacy = self._keyframe_variants(model, scene, plan, photo, legacy=True)
+                keys += [key for _, key, _ in legacy if key not in keys]
         if model.name == "local":
             # a photo keyframe keyed before 2026-12-01 (with the prompt, seed, style and
             # references, which do not change it): reused while its prompt is unchanged
@@ -2496,7 +2502,8 @@ class Pipeline:
         only the photo's bytes, the frame size and the fit. Before 2026-12-01 it held the
         prompt too, so an edited image_prompt made the same image again (its clip was
         reused only as the bytes came out identical). `legacy`: the key as it was then
-        (for reuse only)."""
+        (for reuse only); for a paid model, the key with the frame size, as it was until
+        2026-12-04 (now the aspect, which is what is sent)."""
         w, h = keyframe_size(self.settings)
         refs = tuple(expanded(p) for p in scene.reference_photos)  # "~/me.jpg" as check_plan
         # the goal's own photo becomes the picture for local keyframes, and is the image
@@ -2518,12 +2525,20 @@ class Pipeline:
             reference_photos=refs,
             source_photo=source,
         )
+        # a remote model is sent the aspect (and its `size` option), never the frame size,
+        # and its image is kept as made: keyed by the frame size (`legacy`: as until
+        # 2026-12-04, still looked up), a new resolution bought every keyframe again
+        frame: dict[str, Any] = (
+            {"size": [w, h]}
+            if model.name == "local" or legacy
+            else {"aspect": self.settings.output.aspect}
+        )
         common = dict(
             v=STAGE_VERSION["keyframe"],
             provider=model.name,
             model=model.model,
             style=plan.style,
-            size=[w, h],
+            **frame,
             seed=self.settings.keyframes.seed,
             options=self.settings.keyframes.options,
             # a path that is no readable file (a folder, edited into plan.yaml) is left

@@ -655,3 +655,53 @@ def test_a_broken_ffmpeg_is_refused_before_anything_is_made_or_paid(
     assert "IMAGEIO_FFMPEG_EXE" in text and "Nothing was made or spent" in text
     assert not run.exists()
     assert sim.stats()["requests"] == 0
+
+
+@pytest.mark.parametrize(
+    ("preset", "first", "then"), [("byteplus", "480p", "720p"), ("google", "720p", "1080p")]
+)
+async def test_paid_keyframes_are_reused_at_another_resolution(
+    preset: str, first: str, then: str, sim: SimServer, tmp_path: Path
+) -> None:
+    """`render --until keyframes` at 480p, then `render --resolution 720p`: Seedream and
+    Gemini are sent the aspect, never the frame size, and their image is kept as they
+    made it, so the keyframes fit the new resolution as they are. They were bought
+    again (the key held the frame size), and the spend question priced them anew."""
+    from mindmovie.pipeline import estimate_for
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    low = settings_for(preset, sim, output={"size": None, "resolution": first})
+    res = await Pipeline(goals, low, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed and sim.stats()["totals"]["images"] == 4
+    before = {p: p.read_bytes() for p in run.glob("scenes/*/keyframe.png")}
+    high = settings_for(preset, sim, output={"size": None, "resolution": then})
+    est = estimate_for(goals, high, out=run)
+    assert [(s.scene_id, s.keyframe.usd) for s in est.scenes if s.keyframe.usd] == []
+    res = await Pipeline(goals, high, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed and res.ran == []
+    assert sim.stats()["totals"]["images"] == 4  # nothing bought twice
+    assert {p: p.read_bytes() for p in run.glob("scenes/*/keyframe.png")} == before
+
+
+async def test_paid_keyframes_keyed_by_the_frame_size_before_are_not_paid_for_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose paid keyframes were keyed by the frame size (until 2026-12-04) keeps
+    them: that key is still looked up, so the upgrade costs nothing."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    run = tmp_path / "run"
+    variants = Pipeline._keyframe_variants
+    with monkeypatch.context() as m:
+        m.setattr(
+            Pipeline,
+            "_keyframe_variants",
+            lambda self, *a, legacy=False: variants(self, *a, legacy=True),  # as it was
+        )
+        res = await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed and sim.stats()["totals"]["images"] == 4
+    res = await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed and res.ran == [] and sim.stats()["totals"]["images"] == 4
