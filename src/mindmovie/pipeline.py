@@ -3210,23 +3210,37 @@ class Pipeline:
             )
 
     def _clip_key(
-        self, model: _ModelId, req: VideoRequest, made_as: Mapping[Path, str] | None = None
+        self,
+        model: _ModelId,
+        req: VideoRequest,
+        made_as: Mapping[Path, str] | None = None,
+        *,
+        legacy: bool = False,
     ) -> str:
         """`made_as`: keyframe path -> the sha256 to key it with instead of its file's (a
-        keyframe to be made again, as `_reused_steps` expects it)."""
+        keyframe to be made again, as `_reused_steps` expects it).
+
+        A remote model is sent the aspect and resolution, never the fps or the frame
+        size, and its clip is kept as made (the compose fits it to the frame): its key
+        holds those. Until 2026-12-04 it held the fps and frame size (`legacy`), and
+        `render --fps 30` bought every paid clip again."""
         shas = made_as or {}
 
         def sha(p: Path) -> str:
             return shas.get(p) or sha256_file(p)
 
+        frame: dict[str, Any] = (
+            {"size": [req.width, req.height], "fps": req.fps}
+            if model.name == "local" or legacy
+            else {"aspect": req.aspect, "resolution": req.resolution}
+        )
         return input_key(
             v=STAGE_VERSION["clip"],
             provider=model.name,
             model=model.model,
             prompt=req.prompt,
             seconds=req.seconds,
-            size=[req.width, req.height],
-            fps=req.fps,
+            **frame,
             seed=req.seed,
             audio=req.audio,
             options=self.settings.video.options,
@@ -3240,18 +3254,26 @@ class Pipeline:
         scene: Scene,
         req: VideoRequest,
         made_as: Mapping[Path, str] | None = None,
+        store: Store | None = None,
     ) -> list[tuple[str, str, VideoRequest]]:
         """As planned, then one content-filter fallback: audio off (an audio refusal is the
-        usual cause when audio is on), else a softened prompt. `made_as`: see `_clip_key`."""
+        usual cause when audio is on), else a softened prompt. `made_as`: see `_clip_key`.
+        `store`: a variant whose step (done, in flight, failed) holds its key as it was
+        until 2026-12-04 (`_clip_key`'s `legacy`) is given that key, so every check of
+        the step, its job and its ledger rows finds it as before."""
         out = [("as planned", self._clip_key(model, req, made_as), req)]
-        if model.name == "local":
-            return out
-        if req.audio:
-            alt = replace(req, audio=False)
-            out.append(("audio off", self._clip_key(model, alt, made_as), alt))
-        else:
-            alt = replace(req, prompt=soften_prompt(req.prompt, scene.category))
-            out.append(("softened prompt", self._clip_key(model, alt, made_as), alt))
+        if model.name != "local":
+            if req.audio:
+                alt = replace(req, audio=False)
+                out.append(("audio off", self._clip_key(model, alt, made_as), alt))
+            else:
+                alt = replace(req, prompt=soften_prompt(req.prompt, scene.category))
+                out.append(("softened prompt", self._clip_key(model, alt, made_as), alt))
+            step = store.get(scene.id, "clip") if store is not None else None
+            if step is not None and step.input_key not in {k for _, k, _ in out}:
+                for i, (label, _, r) in enumerate(out):
+                    if self._clip_key(model, r, made_as, legacy=True) == step.input_key:
+                        out[i] = (label, step.input_key, r)
         return out
 
     async def _clip(
@@ -3265,9 +3287,16 @@ class Pipeline:
     ) -> Path:
         dest = self.run_dir / "scenes" / scene.id / "clip.mp4"
         planned = self._video_request(scene, keyframe, last_frame)
-        variants = self._clip_variants(model, scene, planned)
+        variants = self._clip_variants(model, scene, planned, store=store)
         every = {key for _, key, _ in variants}  # a fallback is the same scene's next try
         reused = any(store.reusable(scene.id, "clip", key) for _, key, _ in variants)
+        if reused and model.name != "local":
+            # a clip keyed as until 2026-12-04 takes its key of now: reused at another fps
+            for (_, key, _), (_, now, _) in zip(
+                variants, self._clip_variants(model, scene, planned), strict=True
+            ):
+                if key != now and store.reusable(scene.id, "clip", key):
+                    store.rekey(scene.id, "clip", now)
         if not reused:
             self._keep_changed(store, scene.id, "clip")
         back = None
@@ -6145,7 +6174,7 @@ class Pipeline:
             req = self._video_request(sc, path[sc.id], last)
             variants = [
                 (key, float(r.seconds))
-                for _, key, r in self._clip_variants(video_id, sc, req, made_as)
+                for _, key, r in self._clip_variants(video_id, sc, req, made_as, store)
             ]
             ordered = [key for key, _ in variants]
             if any(f in remade for f in frames):
@@ -6565,7 +6594,7 @@ class Pipeline:
                 nxt = self.run_dir / "scenes" / scenes[i + 1].id / "keyframe.png"
                 last = nxt if nxt.is_file() else None
             req = self._video_request(sc, kf, last)
-            for _, key, _ in self._clip_variants(model, sc, req):
+            for _, key, _ in self._clip_variants(model, sc, req, store=store):
                 step = store.reusable(sc.id, "clip", key)
                 if step is not None and step.sha256:
                     out[sc.id] = step.sha256

@@ -1443,7 +1443,7 @@ def test_render_fresh_while_a_clip_job_runs_takes_that_paid_job(
 def test_render_fresh_with_other_inputs_bills_the_carried_job_and_keeps_its_clip(
     sim: SimServer, tmp_path: Path
 ) -> None:
-    """The same, with the frame rate changed before `render --fresh`: no scene asks for
+    """The same, with the video seed changed before `render --fresh`: no scene asks for
     what the running job was made from. It stayed committed in previous/ for good, its
     clip never downloaded; now it is billed on the fresh run's ledger, unused, and its
     clip kept under its inputs (kept/), as a job replaced by an edit is."""
@@ -1452,7 +1452,8 @@ def test_render_fresh_with_other_inputs_bills_the_carried_job_and_keeps_its_clip
     r = rig.render(kill_at="poll")
     assert r.returncode == -signal.SIGKILL, rig.history()
     old = next(s for s in rig.status()["steps"] if s["stage"] == "clip" and s["remote_id"])
-    rig.cfg.write_text(rig.cfg.read_text().replace("fps: 12", "fps: 10"))
+    # (not the fps: a paid clip is made at the aspect and resolution, whatever the fps)
+    rig.cfg.write_text(rig.cfg.read_text() + "video: {seed: 7}\n")
     r2 = mindmovie_fork.run(
         [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
     )

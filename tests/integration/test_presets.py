@@ -705,3 +705,57 @@ async def test_paid_keyframes_keyed_by_the_frame_size_before_are_not_paid_for_ag
     assert not res.failed and sim.stats()["totals"]["images"] == 4
     res = await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
     assert not res.failed and res.ran == [] and sim.stats()["totals"]["images"] == 4
+
+
+@pytest.mark.parametrize("preset", ["byteplus", "google"])
+async def test_paid_clips_are_reused_at_another_fps_or_frame_size(
+    preset: str, sim: SimServer, tmp_path: Path
+) -> None:
+    """A movie made, then `render --fps 24` (or another output.size at the same aspect
+    and resolution): Seedance and Veo are sent the aspect and resolution, never the fps
+    or the frame size, and their clip is kept as they made it (the compose fits it to
+    the frame), so every clip is reused. Each was bought again (the key held the fps
+    and frame size), and the spend question priced every clip anew."""
+    from mindmovie.pipeline import estimate_for
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    res = await Pipeline(goals, settings_for(preset, sim), out=run, keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
+    clips = {p: p.read_bytes() for p in run.glob("scenes/*/clip.mp4")}
+    for output in ({"fps": 24}, {"size": "640x360"}):
+        other = settings_for(preset, sim, output=output)
+        est = estimate_for(goals, other, out=run)
+        assert [(s.scene_id, s.video.usd) for s in est.scenes if s.video.usd] == []
+        res = await Pipeline(goals, other, out=run, keys=KEYS).run()
+        assert res.movie is not None
+        assert sim.stats()["totals"]["jobs_created"] == 4  # nothing bought twice
+        assert probe(res.movie).video.width == int(other.output.frame()[0])  # type: ignore[union-attr]
+    assert {p: p.read_bytes() for p in run.glob("scenes/*/clip.mp4")} == clips
+
+
+async def test_paid_clips_keyed_by_the_fps_before_are_not_paid_for_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose paid clips were keyed by the fps and frame size (until 2026-12-04)
+    keeps them: that key is still found, and once reused the clip takes its key of now,
+    so a later `--fps` costs nothing either."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    run = tmp_path / "run"
+    key = Pipeline._clip_key
+    with monkeypatch.context() as m:
+        m.setattr(
+            Pipeline,
+            "_clip_key",
+            lambda self, *a, legacy=False: key(self, *a, legacy=True),  # as it was
+        )
+        res = await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
+    res = await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    assert res.movie is not None and not [r for r in res.ran if r[1] == "clip"]
+    other = settings_for("byteplus", sim, output={"fps": 24})
+    res = await Pipeline(goals, other, out=run, keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
