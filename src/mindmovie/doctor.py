@@ -311,14 +311,25 @@ NOT_ONE_WORD = (
     "value that runs over a line?"
 )
 
+#: why a key with a quote in it cannot be right: no provider's key holds one, and the
+#: quotes pasted with it (a docker --env-file or systemd EnvironmentFile keeps them as
+#: part of the value; python-dotenv, which reads .env, drops them) went to the provider,
+#: whose 401 was the first word of it (after the plan was paid for, for Ark's key)
+QUOTED = (
+    "holds a quote (\" or ') (a key is letters, digits and - or _ only): its quotes "
+    "kept as part of the value, as a docker --env-file or systemd EnvironmentFile does?"
+)
+
 
 def key_flaw(key: str) -> str | None:
-    """Why `key` cannot be a provider's key (`NOT_ASCII`, `NOT_ONE_WORD`), None when it
-    can: checked by doctor and by the render before any call, never shown."""
+    """Why `key` cannot be a provider's key (`NOT_ASCII`, `NOT_ONE_WORD`, `QUOTED`), None
+    when it can: checked by doctor and by the render before any call, never shown."""
     if not key.isascii():
         return NOT_ASCII
     if any(c.isspace() or not c.isprintable() for c in key):
         return NOT_ONE_WORD
+    if '"' in key or "'" in key:
+        return QUOTED
     return None
 
 

@@ -3336,6 +3336,39 @@ async def test_a_key_with_a_space_or_control_character_inside_is_refused_before_
     assert sim.requests() == []
 
 
+@pytest.mark.parametrize(
+    ("provider", "bad"),
+    [
+        ("byteplus", '"ark-5ecret"'),  # docker --env-file / systemd keep the quotes
+        ("anthropic", "'sk-ant-5ecret'"),  # export K="'...'": quotes inside the quotes
+    ],
+)
+async def test_a_key_with_its_quotes_pasted_in_is_refused_before_any_call(
+    sim: SimServer, tmp_path: Path, provider: str, bad: str
+) -> None:
+    """A key with its quotes as part of the value (a docker --env-file or systemd
+    EnvironmentFile keeps them; python-dotenv, which reads .env, drops them) passed the
+    key check: doctor said `set`, the render sent it, and only the provider's 401 named
+    the variable, after the plan was paid for when it was Ark's key. No provider's key
+    holds a quote: refused before anything, naming the variable and the quotes, never
+    the key; nothing is sent."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import ConfigError, Keys
+
+    goals = goals_file(tmp_path, sim)
+    keys = Keys(
+        **{**{"anthropic": KEYS.anthropic, "byteplus": KEYS.byteplus}, provider: SecretStr(bad)}
+    )
+    s = settings_for("byteplus", sim)
+    with pytest.raises(ConfigError) as e:
+        await Pipeline(goals, s, out=tmp_path / "run", keys=keys).run()
+    var = "ANTHROPIC_API_KEY" if provider == "anthropic" else "ARK_API_KEY (or BYTEPLUS_API_KEY)"
+    assert str(e.value).startswith(f"{var}: {provider}'s key holds a quote ("), e
+    assert "5ecret" not in str(e.value) and "\n" not in str(e.value)
+    assert sim.requests() == []
+
+
 async def test_a_key_with_a_flaw_and_another_not_set_are_named_together(
     sim: SimServer, tmp_path: Path
 ) -> None:
