@@ -654,6 +654,10 @@ def _detail_record(detail: str | None, kind: str) -> dict[str, Any]:
     return dict(record) if isinstance(record, dict) else {}
 
 
+#: a step the budget stopped: its call was refused by the gate, before it was sent
+_NOT_SENT = "not sent: the budget was reached"
+
+
 def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None) -> str:
     """What the next `render` would do for this scene, in the person's words.
 
@@ -791,6 +795,10 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             )
         if job:
             return f"re-poll job {job}; a new job only if the provider says it failed"
+        if (row.get("stopped") or {}).get("clip") == "budget":
+            # the gate refuses a call before it is sent: "retry ... (attempt 2)" read as
+            # if one had been tried, and paid for
+            return f"make the clip ({_NOT_SENT})"
         if "content filter" in err or "content_rejected" in err:
             return "retry the clip once with the content-filter fallback"
         return f"retry the clip (attempt {int(row.get('attempts', 0)) + 1})"
@@ -806,6 +814,8 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             "buy a new keyframe (the one paid for before is gone; it was billed), "
             "then make the clip"
         )
+    if kf in ("failed", "running") and (row.get("stopped") or {}).get("keyframe") == "budget":
+        return f"make the keyframe ({_NOT_SENT}), then the clip"
     if kf in ("failed", "running"):
         return "retry the keyframe, then make the clip"
     if kf is None and clip is None:

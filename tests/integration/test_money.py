@@ -117,6 +117,10 @@ async def test_budget_for_four_of_ten_scenes_bills_exactly_four(
     clips = [r[2] for r in rows if r and r[0].endswith("-growth-1")]
     assert sorted(clips) == ["done"] * 4 + ["stopped"] * 6, table.output
     assert table.output.count("budget $") == 6, table.output
+    # and the next render makes those clips, never sent: it said "retry the clip
+    # (attempt 2)", as if one had been tried (and paid for)
+    nexts = [s["next"] for s in collect_status(run)["scenes"] if s.get("clip") != "succeeded"]
+    assert nexts == ["make the clip (not sent: the budget was reached)"] * 6, nexts
 
     # a bigger budget finishes the movie, with no job created twice
     res = await Pipeline(goals, settings, out=run, keys=KEYS, budget=20 * per_clip).run()
