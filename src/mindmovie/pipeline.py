@@ -6083,7 +6083,9 @@ class Pipeline:
         (a changed preset, an edited plan.yaml) is counted, because it will be paid again."""
         look = self.outlook(store, planner)
         est = costs.estimate_run(self.settings, self.goals, look.plan, done=set(look.reused))
-        return replace(est, notes=unfindable_notes(store, est))
+        return replace(
+            est, notes=(*replan_notes(self.run_dir, look, est), *unfindable_notes(store, est))
+        )
 
     def _reused_steps(
         self,
@@ -6924,9 +6926,24 @@ def estimate_for(
     est = costs.estimate_run(settings, pipe.goals, look.plan, done=set(look.reused))
     store = Store(db, read_only=True)
     try:
-        return replace(est, notes=unfindable_notes(store, est))
+        notes = (*replan_notes(pipe.run_dir, look, est), *unfindable_notes(store, est))
+        return replace(est, notes=notes)
     finally:
         store.close()
+
+
+def replan_notes(run_dir: Path, look: Outlook, est: costs.RunEstimate) -> tuple[str, ...]:
+    """Why the plan.yaml there is bought again (`Outlook.new_plan_why`, as `status` says it), when
+    `est` buys a plan: a new preset's clip lengths, goals.yaml edited. The spend question
+    priced the plan with no word of it, and the render's warning came after the yes,
+    when the plan.yaml the person had reviewed and edited was already being replaced."""
+    if est.planner is None or look.plan is not None or not look.new_plan_why:
+        return ()
+    try:
+        there = (run_dir / "plan.yaml").is_file()
+    except OSError:
+        there = False
+    return (look.new_plan_why,) if there else ()
 
 
 def unfindable_notes(store: Store, est: costs.RunEstimate) -> tuple[str, ...]:

@@ -1662,3 +1662,42 @@ async def test_the_spend_question_says_what_of_the_budget_earlier_renders_spent(
         f"Spend about {costs.format_usd(2 * per_clip)} (budget {costs.format_usd(budget)}, "
         f"{costs.format_usd(billed)} of it spent already)?"
     ), question
+
+
+async def test_the_spend_question_says_why_a_plan_made_before_is_made_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`render --until keyframes` with byteplus, the storyboard reviewed and plan.yaml
+    edited, then `render --preset google`: Veo makes other clip lengths than Seedance,
+    so a new plan is bought and the edited one set aside as plan.previous.yaml. The
+    spend question priced the plan with no word of why; the warning came only after
+    the yes. It says why under the table (as `status` does), before anything is sent;
+    `estimate` too."""
+    from mindmovie.pipeline import estimate_for
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, settings_for("byteplus", sim), out=run, keys=KEYS).run(until="keyframes")
+    asked: list[Any] = []
+
+    def no(est: Any) -> bool:
+        asked.append(est)
+        return False
+
+    calls = sim.stats()["requests"]
+    google = settings_for("google", sim)
+    with pytest.raises(Declined):
+        await Pipeline(goals, google, out=run, keys=KEYS, confirm=no).run()
+    assert sim.stats()["requests"] == calls  # nothing sent
+    (est,) = asked
+    assert est.planner is not None and est.planner.usd > 0  # a new plan is bought
+    why = (
+        "the video model's clip lengths changed since plan.yaml was made: the next "
+        "render makes a new plan (the old one is kept as plan.previous.yaml)"
+    )
+    assert why in est.notes, est.notes
+    assert why in estimate_for(goals, google, out=run).notes
+    # a render that reuses plan.yaml says nothing of it
+    again = estimate_for(goals, settings_for("byteplus", sim), out=run)
+    assert again.planner is None and again.notes == ()
