@@ -777,7 +777,11 @@ def status(
     if not live:  # no render is running: a "running" step was stopped by a kill
         shown["running"] = "stopped"
     flying = paid and info["money"]["in_flight"] > 0
-    money_columns = ["est.", "billed", *(["in flight"] if flying else [])] if paid else []
+    # calls of unknown outcome (an answer lost: counted as spent): per scene, as money in
+    # flight is; only the line under the table said it, and a row did not add up
+    unsure = paid and (info["money"].get("unknown") or 0.0) > 0
+    extra = [*(["in flight"] if flying else []), *(["unknown"] if unsure else [])]
+    money_columns = ["est.", "billed", *extra] if paid else []
 
     def money_cells(spend: dict[str, float] | None) -> list[str]:
         if not paid:
@@ -785,10 +789,12 @@ def status(
         if not spend:
             # nothing asked of a paid provider yet (e.g. after `plan`): "free" here read
             # as if the scene cost nothing, while the storyboard priced it
-            return ["-", "-", *([""] if flying else [])]
+            return ["-", "-", *([""] * len(extra))]
         cells = [format_usd(spend["estimated"]), format_usd(spend["billed"])]
         if flying:
             cells.append(format_usd(spend["in_flight"]) if spend.get("in_flight") else "")
+        if unsure:
+            cells.append(format_usd(spend["unknown"]) if spend.get("unknown") else "")
         return cells
 
     errors: list[str] = []

@@ -1701,3 +1701,29 @@ async def test_the_spend_question_says_why_a_plan_made_before_is_made_again(
     # a render that reuses plan.yaml says nothing of it
     again = estimate_for(goals, settings_for("byteplus", sim), out=run)
     assert again.planner is None and again.notes == ()
+
+
+async def test_status_shows_each_scene_s_spend_of_unknown_outcome_in_its_row(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A Veo clip request whose answer was lost may have made a job that bills (Veo
+    lists no jobs): its hold stays counted as spent, outcome unknown. The status table
+    showed the scene's `est.` and `billed` only, so its row did not add up ($0.32 of it
+    nowhere in the row) and only the line under the table named the money, not the
+    scene. An `unknown` column shows it per scene, as `in flight` does money in flight."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
+    sim.add_fault("drop_after", path="predictLongRunning", method="POST", count=1)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    st = collect_status(tmp_path / "run")
+    (lost,) = [x for x in st["scenes"] if (x.get("spend") or {}).get("unknown")]
+    usd = costs.format_usd(lost["spend"]["unknown"])
+    table = CliRunner().invoke(app, ["status", str(tmp_path / "run")], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    lines = table.output.splitlines()
+    (header,) = [line for line in lines if line.split()[:1] == ["scene"]]
+    assert header.split()[4:7] == ["est.", "billed", "unknown"], header
+    (row,) = [line.split() for line in lines if line.split()[:1] == [lost["scene_id"]]]
+    assert row[6] == usd, (row, usd)
