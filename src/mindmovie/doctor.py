@@ -321,15 +321,25 @@ QUOTED = (
 )
 
 
-def key_flaw(key: str) -> str | None:
-    """Why `key` cannot be a provider's key (`NOT_ASCII`, `NOT_ONE_WORD`, `QUOTED`), None
-    when it can: checked by doctor and by the render before any call, never shown."""
+#: how only one provider's keys start, by provider (and its name): a key pasted into
+#: another provider's variable (the byteplus preset's two keys swapped) was sent, and
+#: the provider's 401 came after the plan was paid for
+KEY_STARTS = {"anthropic": ("Anthropic", "sk-ant-"), "google": ("Google", "AIza")}
+
+
+def key_flaw(key: str, provider: str | None = None) -> str | None:
+    """Why `key` cannot be a provider's key (`NOT_ASCII`, `NOT_ONE_WORD`, `QUOTED`; for
+    `provider`'s key, one that starts as only another's do), None when it can: checked
+    by doctor and by the render before any call, never shown (nor how it starts)."""
     if not key.isascii():
         return NOT_ASCII
     if any(c.isspace() or not c.isprintable() for c in key):
         return NOT_ONE_WORD
     if '"' in key or "'" in key:
         return QUOTED
+    for other, (name, start) in KEY_STARTS.items():
+        if provider is not None and other != provider and key.startswith(start):
+            return f"starts as {name}'s keys do: {name}'s key, pasted into the wrong variable?"
     return None
 
 
@@ -347,7 +357,7 @@ def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = Non
         detail = f"{var}: {'set' if is_set else 'not set'}"
         detail += f" ({_needed_by(settings, provider)})" if used else " (not used by this preset)"
         key = getattr(keys, provider)
-        flaw = key_flaw(key.get_secret_value()) if key is not None else None
+        flaw = key_flaw(key.get_secret_value(), provider) if key is not None else None
         if flaw:
             # every call would fail in the client or at the provider (render refuses it)
             bad = f"{var}: set, but it {flaw} Set it again"
@@ -376,7 +386,7 @@ def missing_keys(settings: Settings, keys: Keys) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for provider in sorted(settings.key_providers()):
         key = getattr(keys, provider, None)
-        flaw = key_flaw(key.get_secret_value()) if key is not None else None
+        flaw = key_flaw(key.get_secret_value(), provider) if key is not None else None
         if key is not None and flaw is None:
             continue
         names = KEY_VARIABLES[provider]
@@ -394,12 +404,12 @@ def missing_keys(settings: Settings, keys: Keys) -> list[dict[str, Any]]:
     return out
 
 
-def key_state(key: str | None) -> str:
+def key_state(key: str | None, provider: str | None = None) -> str:
     """A key as `providers` says it: "set", "not set", or "set but unusable" with why
     (`key_flaw`), never its value; a key with a space inside was listed as set."""
     if key is None:
         return "not set"
-    flaw = key_flaw(key)
+    flaw = key_flaw(key, provider)
     return f"set but unusable: it {flaw}" if flaw else "set"
 
 
@@ -838,7 +848,7 @@ def providers_rows(keys: Keys | None = None) -> list[dict[str, Any]]:
                 "default": m.default,
                 "capabilities": ", ".join(bits) or "-",
                 "price": f"{rates} {unit}" + (" (3rd-party source)" if p.third_party else ""),
-                "key": f"{var} {key_state(_secret(getattr(keys, m.provider)))}",
+                "key": f"{var} {key_state(_secret(getattr(keys, m.provider)), m.provider)}",
                 "price_source": p.source,
                 "price_checked": p.checked.isoformat(),
             }

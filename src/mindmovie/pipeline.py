@@ -3150,7 +3150,7 @@ class Pipeline:
         flawed: list[str] = []
         for provider in sorted(self.settings.key_providers()):
             key = getattr(keys, provider, None)
-            flaw = key_flaw(key.get_secret_value()) if key is not None else None
+            flaw = key_flaw(key.get_secret_value(), provider) if key is not None else None
             if flaw:
                 # an HTTP header holds ASCII only: every call failed in the client before
                 # it was sent, each taken for a lost answer that "may have been billed"

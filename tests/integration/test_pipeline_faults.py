@@ -3369,6 +3369,38 @@ async def test_a_key_with_its_quotes_pasted_in_is_refused_before_any_call(
     assert sim.requests() == []
 
 
+@pytest.mark.parametrize(
+    ("provider", "bad", "whose"),
+    [
+        ("byteplus", "sk-ant-api03-5ecret", "Anthropic"),  # the planner's key, pasted here
+        ("anthropic", "AIzaSy5ecret", "Google"),
+    ],
+)
+async def test_another_provider_s_key_is_refused_before_any_call(
+    sim: SimServer, tmp_path: Path, provider: str, bad: str, whose: str
+) -> None:
+    """ARK_API_KEY set to the Anthropic key (the two keys of the byteplus preset,
+    pasted into each other's variable): the plan was made and paid for with Claude,
+    then every keyframe was refused with a 401 saying only "check ARK_API_KEY". A key
+    that starts as only another provider's keys do is refused before anything, naming
+    the variable and whose key it looks like, never the key; nothing is sent."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import ConfigError, Keys
+
+    goals = goals_file(tmp_path, sim)
+    keys = Keys(
+        **{**{"anthropic": KEYS.anthropic, "byteplus": KEYS.byteplus}, provider: SecretStr(bad)}
+    )
+    s = settings_for("byteplus", sim)
+    with pytest.raises(ConfigError) as e:
+        await Pipeline(goals, s, out=tmp_path / "run", keys=keys).run()
+    var = "ANTHROPIC_API_KEY" if provider == "anthropic" else "ARK_API_KEY (or BYTEPLUS_API_KEY)"
+    assert str(e.value).startswith(f"{var}: {provider}'s key starts as {whose}'s keys do"), e
+    assert "5ecret" not in str(e.value) and bad[:4] not in str(e.value)
+    assert sim.requests() == []
+
+
 async def test_a_key_with_a_flaw_and_another_not_set_are_named_together(
     sim: SimServer, tmp_path: Path
 ) -> None:
