@@ -6499,9 +6499,12 @@ class Pipeline:
         if res.failed and (not skip_failed or until == "clips"):
             # (--skip-failed is the movie's: `--until clips` makes none, and said it was
             # "composing without" the failed scenes, then ended as done)
+            # --skip-failed offered only where it makes a movie: of the scenes that have
+            # a clip (every scene failed of a refused key: it ended "no scene has a clip")
+            offer = clips and until != "clips"
             raise RenderFailed(
                 _failed_message(res.failed, res.gone)
-                + "\n(or `render --skip-failed` to make the movie without them)"
+                + ("\n(or `render --skip-failed` to make the movie without them)" if offer else "")
             )
         if res.failed:
             self.reporter.warn(
