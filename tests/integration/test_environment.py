@@ -278,7 +278,7 @@ def test_a_full_disk_when_opening_run_db_is_not_a_damaged_run_db(
     r = _render(tmp_path)
     assert r.exit_code == 0, r.output
 
-    def full(self: Store, existed: bool) -> None:
+    def full(self: Store, *args: object) -> None:
         e = sqlite3.OperationalError("disk I/O error" if code != 13 else "disk is full")
         e.sqlite_errorcode = code
         raise e
