@@ -2484,6 +2484,22 @@ class Pipeline:
                 keys += [key for _, key, _ in legacy if key not in keys]
         return keys
 
+    def _keyframe_keys_before(
+        self,
+        model: _ModelId,
+        scene: Scene,
+        plan: Plan,
+        variants: list[tuple[str, str, KeyframeRequest]],
+    ) -> dict[str, str]:
+        """A paid keyframe request's key -> the key the same request had until 2026-12-04
+        (with the frame size, `_keyframe_variants`' `legacy`). A result URL kept on a
+        ledger row (`_refetch_kept`) is found by its key: one kept in a run made then was
+        not found, and the render bought the image again."""
+        if model.name == "local":
+            return {}
+        legacy = self._keyframe_variants(model, scene, plan, legacy=True)
+        return {key: old for (_, key, _), (_, old, _) in zip(variants, legacy, strict=True)}
+
     def _keyframe_variants(
         self,
         model: _ModelId,
@@ -2631,11 +2647,19 @@ class Pipeline:
         if sem.locked():
             self.reporter.step("keyframes", scene.id, "queued")  # waiting for a slot
         every = {key for _, key, _ in variants}  # a fallback is the same scene's next try
+        before = self._keyframe_keys_before(model, scene, plan, variants)
         async with sem:
             for i, (_, key, req) in enumerate(variants):
                 try:
                     await self._keyframe_once(
-                        store, model, req, key, dest, priced, same_request=every
+                        store,
+                        model,
+                        req,
+                        key,
+                        dest,
+                        priced,
+                        same_request=every,
+                        key_before=before.get(key),
                     )
                     break
                 except ContentRejected as e:
@@ -2659,9 +2683,11 @@ class Pipeline:
         priced: Settings | None = None,
         *,
         same_request: Collection[str] = (),
+        key_before: str | None = None,
     ) -> None:
         """One keyframe call (with retries); `priced`: the settings that price `model`;
-        `same_request`: the keys of the scene's other variants (see `Store.begin`)."""
+        `same_request`: the keys of the scene's other variants (see `Store.begin`);
+        `key_before`: this request's key until 2026-12-04 (`_keyframe_keys_before`)."""
         scene_id = req.scene_id
         priced = priced or self.settings
         self._check_stop()
@@ -2669,7 +2695,7 @@ class Pipeline:
         store.begin(scene_id, "keyframe", key, same_request=same_request)
         try:
             again = costs.estimate_keyframe(priced).usd
-            if await self._refetch_kept(store, model, req, key, dest, again):
+            if await self._refetch_kept(store, model, req, key, dest, again, key_before):
                 return
         except ProviderError as e:
             e.scene_id = e.scene_id or scene_id
@@ -2801,10 +2827,12 @@ class Pipeline:
         key: str,
         dest: Path,
         again: float,
+        key_before: str | None = None,
     ) -> bool:
         """A keyframe paid for in an earlier render whose download failed: downloaded from
         the result URL kept on its ledger row (`Store.ledger_keep_result`) instead of
-        bought again. False when there is none, or when its URL is past its validity and
+        bought again (kept under `key`, or `key_before`: the key as until 2026-12-04; the
+        step takes `key`). False when there is none, or when its URL is past its validity and
         fails: the estimate counted a new image then (`Store.refetchable_result`), which
         is bought, and the person is told why. Within its validity the estimate counted
         it as paid, so a new one is not bought behind the spend question's back: a URL
@@ -2813,6 +2841,8 @@ class Pipeline:
         `again`); one that still fails for a passing reason (a 403 within its expiry
         too) fails the scene again, buying nothing."""
         kept = store.kept_result(req.scene_id, "keyframe", key)
+        if kept is None and key_before is not None:
+            kept = store.kept_result(req.scene_id, "keyframe", key_before)
         if kept is None or not isinstance(model, RefetchesResults):
             return False
         row, usage = int(kept["id"]), dict(kept["usage"])
@@ -6141,9 +6171,13 @@ class Pipeline:
                 # nothing, unless the URL is past its validity (or answers that it is
                 # gone, which only the download tells). Its clip is still to make: the
                 # clip's key holds the image's hash, not known before the download
+                asked = self._keyframe_variants(model, sc, plan)
+                before = self._keyframe_keys_before(model, sc, plan, asked)
                 if any(
-                    store.refetchable_result(sc.id, "keyframe", key) is not None
-                    for _, key, _ in self._keyframe_variants(model, sc, plan)
+                    store.refetchable_result(sc.id, "keyframe", k) is not None
+                    for _, key, _ in asked
+                    for k in (key, before.get(key))
+                    if k is not None
                 ):
                     done.add((sc.id, "keyframe"))
                     if refetched is not None:

@@ -1727,3 +1727,32 @@ async def test_status_shows_each_scene_s_spend_of_unknown_outcome_in_its_row(
     assert header.split()[4:7] == ["est.", "billed", "unknown"], header
     (row,) = [line.split() for line in lines if line.split()[:1] == [lost["scene_id"]]]
     assert row[6] == usd, (row, usd)
+
+
+async def test_a_keyframe_kept_at_its_url_under_the_frame_size_key_is_downloaded(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Seedream image billed whose download failed, in a run made while a paid
+    keyframe's key held the frame size (until 2026-12-04): its URL is kept on its row
+    under that key. The render, the estimate and status looked for it under the key of
+    now (the aspect) only, so after the upgrade the estimate priced a new image, the
+    render bought it, and status said to download the one paid for."""
+    from mindmovie.pipeline import estimate_for
+
+    variants = Pipeline._keyframe_variants
+    with monkeypatch.context() as m:
+        m.setattr(
+            Pipeline,
+            "_keyframe_variants",
+            lambda self, *a, legacy=False: variants(self, *a, legacy=True),  # as it was
+        )
+        goals, s, run, row = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
+    assert row["state"] == "billed" and row["usage"]["result_url"], row
+    assert sim.stats()["totals"]["images"] == 1
+    sim.clear_faults()
+    est = estimate_for(goals, s, out=run)
+    assert [sc.keyframe.usd for sc in est.scenes] == [0]
+    (scene,) = collect_status(run, settings=s, goals=goals)["scenes"]
+    assert scene["next"].startswith("download the keyframe paid for before"), scene
+    asked = await _render_asking(goals, s, run)
+    assert asked == [] and sim.stats()["totals"]["images"] == 1  # downloaded, not bought
