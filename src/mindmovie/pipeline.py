@@ -2637,7 +2637,15 @@ class Pipeline:
         variants = self._keyframe_variants(model, scene, plan)
         keys = self._keyframe_reuse_keys(model, scene, plan, variants)
         reused = any(store.reusable(scene.id, "keyframe", key) for key in keys)
-        if not reused:
+        before = self._keyframe_keys_before(model, scene, plan, variants)
+        if reused:
+            # a paid keyframe keyed by the frame size (until 2026-12-04) takes its key of
+            # now, as a clip does (`_clip`): else a later --resolution bought it again
+            for now, old in before.items():
+                if store.reusable(scene.id, "keyframe", old):
+                    store.rekey(scene.id, "keyframe", now)
+                    break
+        else:
             self._keep_changed(store, scene.id, "keyframe")
         if reused or any(store.restore(scene.id, "keyframe", key, dest) for key in keys):
             self.reporter.step("keyframes", scene.id, "reused")
@@ -2647,7 +2655,6 @@ class Pipeline:
         if sem.locked():
             self.reporter.step("keyframes", scene.id, "queued")  # waiting for a slot
         every = {key for _, key, _ in variants}  # a fallback is the same scene's next try
-        before = self._keyframe_keys_before(model, scene, plan, variants)
         async with sem:
             for i, (_, key, req) in enumerate(variants):
                 try:

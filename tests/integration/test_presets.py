@@ -759,3 +759,34 @@ async def test_paid_clips_keyed_by_the_fps_before_are_not_paid_for_again(
     other = settings_for("byteplus", sim, output={"fps": 24})
     res = await Pipeline(goals, other, out=run, keys=KEYS).run()
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
+
+
+async def test_paid_keyframes_keyed_by_the_frame_size_before_take_the_key_of_now(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose paid keyframes were keyed by the frame size (until 2026-12-04),
+    rendered once since (reused under that key): a later `--resolution` bought every
+    keyframe again, as before the change, where a paid clip reused so takes its key of
+    now (`_clip`'s rekey). A keyframe reused under its old key takes its key of now too."""
+    from mindmovie.pipeline import estimate_for
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    low = settings_for("byteplus", sim, output={"size": None, "resolution": "480p"})
+    run = tmp_path / "run"
+    variants = Pipeline._keyframe_variants
+    with monkeypatch.context() as m:
+        m.setattr(
+            Pipeline,
+            "_keyframe_variants",
+            lambda self, *a, legacy=False: variants(self, *a, legacy=True),  # as it was
+        )
+        res = await Pipeline(goals, low, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed and sim.stats()["totals"]["images"] == 4
+    res = await Pipeline(goals, low, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed and res.ran == [] and sim.stats()["totals"]["images"] == 4
+    high = settings_for("byteplus", sim, output={"size": None, "resolution": "720p"})
+    est = estimate_for(goals, high, out=run)
+    assert [(s.scene_id, s.keyframe.usd) for s in est.scenes if s.keyframe.usd] == []
+    res = await Pipeline(goals, high, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed and res.ran == [] and sim.stats()["totals"]["images"] == 4
