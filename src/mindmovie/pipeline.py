@@ -3313,6 +3313,20 @@ class Pipeline:
                         out[i] = (label, step.input_key, r)
         return out
 
+    def _clip_keys_before(
+        self,
+        model: _ModelId,
+        variants: list[tuple[str, str, VideoRequest]],
+        made_as: Mapping[Path, str] | None = None,
+    ) -> dict[str, str]:
+        """Each variant's key -> the key its request had until 2026-12-04 (`_clip_key`'s
+        `legacy`; itself for a local model). A clip kept under such a key (kept/clip/: an
+        edit of a run made then) is looked up under it: only a step's own key was
+        (`_clip_variants`), and an edit undone after the upgrade bought the clip again."""
+        if model.name == "local":
+            return {key: key for _, key, _ in variants}
+        return {key: self._clip_key(model, r, made_as, legacy=True) for _, key, r in variants}
+
     async def _clip(
         self,
         store: Store,
@@ -3338,11 +3352,20 @@ class Pipeline:
             self._keep_changed(store, scene.id, "clip")
         back = None
         if not reused:
+            before = self._clip_keys_before(model, variants)
             back = next(
-                (k for _, k, _ in variants if store.restore(scene.id, "clip", k, dest)), None
+                (
+                    (k, now)
+                    for _, now, _ in variants
+                    for k in dict.fromkeys((now, before[now]))
+                    if store.restore(scene.id, "clip", k, dest)
+                ),
+                None,
             )
         if back is not None:
-            store.ledger_kept_used(back)  # a job kept when no scene wanted it: used now
+            store.ledger_kept_used(back[0])  # a job kept when no scene wanted it: used now
+            if back[0] != back[1]:  # kept under its key until 2026-12-04: the key of now
+                store.rekey(scene.id, "clip", back[1])
         if reused or back is not None:
             self.reporter.step("clips", scene.id, "reused")
             self._mark(res, False, scene.id, "clip")
@@ -6215,11 +6238,11 @@ class Pipeline:
             path = {f: kept[f] if f in kept else remade[f][0] for f in frames}
             last = path[frames[1]] if len(frames) > 1 else None
             req = self._video_request(sc, path[sc.id], last)
-            variants = [
-                (key, float(r.seconds))
-                for _, key, r in self._clip_variants(video_id, sc, req, made_as, store)
-            ]
+            requests = self._clip_variants(video_id, sc, req, made_as, store)
+            variants = [(key, float(r.seconds)) for _, key, r in requests]
             ordered = [key for key, _ in variants]
+            before = self._clip_keys_before(video_id, requests, made_as)
+            kept_as = [k for key in ordered for k in dict.fromkeys((key, before[key]))]
             if any(f in remade for f in frames):
                 if if_same is not None and any(store.reusable(sc.id, "clip", k) for k in ordered):
                     if_same.add(sc.id)
@@ -6240,7 +6263,7 @@ class Pipeline:
             found = (
                 None
                 if live is not None
-                else next((f for k in ordered if (f := store.find_kept("clip", k))), None)
+                else next((f for k in kept_as if (f := store.find_kept("clip", k))), None)
             )
             if live is not None:
                 done.add((sc.id, "clip"))

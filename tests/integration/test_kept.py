@@ -1227,3 +1227,44 @@ def test_a_file_replaced_by_hand_in_scenes_linked_to_another_disk_is_moved_aside
         (kept,) = (run / "previous").glob(f"*/scenes/{scene}/keyframe.png")
         assert kept.read_bytes() == picture
         assert mine.read_bytes() != picture
+
+
+def test_a_clip_kept_under_its_key_with_the_fps_comes_back_when_the_edit_is_undone(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run made while a paid clip's key held the fps and frame size (until
+    2026-12-04): a motion_prompt edit kept the paid clip under that key (kept/clip/).
+    Only a step's own key was looked up as it was (`_clip_variants`), so once the edit
+    was undone the kept clip was not found: the estimate priced a new clip and the
+    render bought it."""
+    from mindmovie.pipeline import Pipeline
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    plan_path = run / "plan.yaml"
+    key = Pipeline._clip_key
+    with monkeypatch.context() as m:
+        m.setattr(
+            Pipeline,
+            "_clip_key",
+            lambda self, *a, legacy=False: key(self, *a, legacy=True),  # as it was
+        )
+        _render(goals, cfg, run, env, "-q")
+        first = _scene_files(run)
+        original = plan_path.read_text()
+        plan = yaml.safe_load(original)
+        edited = plan["scenes"][1]["id"]
+        plan["scenes"][1]["motion_prompt"] += ", slowly"
+        plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+        _render(goals, cfg, run, env, "-q")
+    after_edit = _paid(sim)
+    assert after_edit["jobs_created"] == 5 and _scene_files(run)[edited] != first[edited]
+
+    plan_path.write_text(original)  # the edit undone, by the mindmovie of now
+    est = _estimate(goals, cfg, run)
+    assert [s["scene_id"] for s in est["scenes"] if not s["video"]["done"]] == []
+    _render(goals, cfg, run, env, "-q")
+    assert _paid(sim) == after_edit  # nothing paid again
+    assert _scene_files(run) == first  # the very clip bought the first time
