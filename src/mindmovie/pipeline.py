@@ -285,6 +285,17 @@ def _prepare_run_dir(run_dir: Path, given: bool = True) -> None:
         ) from None
 
 
+def _open_folder(path: Path) -> int | None:
+    """The run folder opened, to write into it wherever it is moved during the render
+    (`Store.keep_result_at`); None where a folder cannot be opened so (Windows)."""
+    if os.open not in os.supports_dir_fd:
+        return None
+    try:
+        return os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+
+
 def _folder_id(path: Path) -> tuple[int, int] | None:
     """(device, inode) of the folder at `path`, None when there is none: a folder
     renamed keeps it, one deleted and made again at the path does not."""
@@ -1419,6 +1430,8 @@ class Pipeline:
         self._stop_event = asyncio.Event()
         #: (device, inode) of the run folder this render locked (`_run_dir_gone`)
         self._run_dir_id: tuple[int, int] | None = None
+        #: the run folder open while `_run` runs (`_open_folder`)
+        self._run_dir_fd: int | None = None
         #: when it locked it: what is written at the path since may be its own (`remove_remade`)
         self._locked_at: float | None = None
         #: the run folder's lock this render holds, and why it stopped when another
@@ -2790,6 +2803,22 @@ class Pipeline:
                 raise gone from None
             store.fail(scene_id, "keyframe", e.kind, str(e))
             raise
+        # the run folder moved: written at its old path, the paid image was journaled as
+        # made in the moved run.db with no file there, and bought again by the render
+        # into it (what was written at the old path is removed): kept in the moved
+        # folder instead, which that render puts back (`Store.restore`)
+        fd = self._run_dir_fd
+        if (
+            bill is not None
+            and fd is not None
+            and self._run_dir_gone()
+            and store.keep_result_at(fd, scene_id, "keyframe", key, img.data, dest.suffix)
+        ):
+            try:
+                await self.gate.bill(*bill)
+            except Exception:
+                await self.gate.unknown(bill[0])
+            raise RunDirGone(self._gone_message())
         try:
             if not (model.name == "local" and _same_picture(dest, img.data)):
                 # else the file there stays, byte for byte: the same pixels made again
@@ -4377,6 +4406,7 @@ class Pipeline:
                 self._aside_pending = store.get_meta(ASIDE_META) == "1"
                 waker = asyncio.ensure_future(self._wake_gate_on_stop())
                 self._run_dir_id = _folder_id(self.run_dir)
+                self._run_dir_fd = _open_folder(self.run_dir)
                 self._locked_at = time.time()
                 looker = asyncio.ensure_future(self._watch_run_dir(asyncio.current_task()))
                 try:
@@ -4384,6 +4414,9 @@ class Pipeline:
                 finally:
                     waker.cancel()
                     looker.cancel()
+                    fd, self._run_dir_fd = self._run_dir_fd, None
+                    if fd is not None:
+                        os.close(fd)
                 if self._run_dir_gone():  # in its last moments: the movie is not there
                     raise RunDirGone(self._gone_message())
                 killpoint("ended")  # its work done, its stop handlers still in place

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import hashlib
 import json
 import math
 import os
@@ -20,7 +21,7 @@ import stat
 import threading
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -975,6 +976,35 @@ class Store:
         finally:
             tmp.unlink(missing_ok=True)
         self._record_kept(scene_id, stage, input_key, dest, sha256_file(dest), None)
+
+    def keep_result_at(
+        self, dir_fd: int, scene_id: str, stage: str, input_key: str, data: bytes, suffix: str
+    ) -> bool:
+        """`keep_result` into the run folder open as `dir_fd`, wherever it is now: the run
+        folder moved during the render, a paid result written at its old path was lost
+        to the render into the moved folder (it bought the image again), and what was
+        written there is removed (`pipeline.remove_remade`). False when it cannot be
+        written there (the folder deleted: nothing to resume)."""
+        kept = f"{KEPT_DIR}/{stage}"
+        rel = f"{kept}/{input_key}{suffix}"
+        tmp = f"{rel}.{os.getpid()}.tmp"
+        try:
+            for d in (KEPT_DIR, kept):
+                with suppress(FileExistsError):
+                    os.mkdir(d, dir_fd=dir_fd)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=dir_fd)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, rel, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except OSError:
+            with suppress(OSError):
+                os.unlink(tmp, dir_fd=dir_fd)
+            return False
+        sha = hashlib.sha256(data).hexdigest()
+        self._record_kept(scene_id, stage, input_key, self.root / rel, sha, None)
+        return True
 
     def _record_kept(
         self,

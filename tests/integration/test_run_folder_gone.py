@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from tests import mindmovie_fork
-from tests.integration.support import KEYS, cli_env, goals_file, settings_for, tiny_local_settings
+from tests.integration.support import (
+    KEYS,
+    cli_env,
+    goals_file,
+    ledger_rows,
+    settings_for,
+    tiny_local_settings,
+)
 from tests.sim.server import SimServer
 
 
@@ -396,3 +403,39 @@ async def test_a_file_put_where_a_work_folder_goes_during_the_compose_is_named(
         "next render reuses it)"
     ), said
     assert len(list(run.glob("scenes/*/clip.mp4"))) == 4
+
+
+async def test_a_paid_keyframe_answered_as_the_run_folder_is_moved_is_not_paid_for_twice(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run folder moved while a paid Seedream image was being made: its answer was
+    written at the old path (its mkdir making a new `run`) and journaled as made in the
+    moved run.db, whose folder has no such file; the render then removed what it wrote
+    at the old path (`remove_remade`), and the render into the moved folder, as the
+    error line says to run, found the paid keyframe missing and bought it again."""
+    from mindmovie.pipeline import Pipeline, RunDirGone
+    from mindmovie.providers.byteplus import SeedreamKeyframes
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    run, moved = tmp_path / "run", tmp_path / "moved"
+    real = SeedreamKeyframes.generate
+
+    async def generate_then_moved(self: Any, request: Any) -> Any:
+        img = await real(self, request)
+        if request.scene_id == "02-career-1":
+            run.rename(moved)
+        return img
+
+    monkeypatch.setattr(SeedreamKeyframes, "generate", generate_then_moved)
+    with pytest.raises(RunDirGone):
+        await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
+    bought = sim.stats()["totals"]["images"]
+    assert not run.exists()
+    monkeypatch.setattr(SeedreamKeyframes, "generate", real)
+    res = await Pipeline(goals, settings, out=moved, keys=KEYS).run(until="keyframes")
+    assert not res.failed
+    assert sim.stats()["totals"]["images"] == 4, bought  # each image bought once
+    rows = ledger_rows(moved, "keyframe")
+    assert len(rows) == 4 and all(r["state"] == "billed" for r in rows), rows
