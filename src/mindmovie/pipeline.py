@@ -637,12 +637,16 @@ def remove_remade(path: Path, since: float) -> None:
     they had deleted, or beside the one they moved a second one, holding pieces of a
     run with no journal. Only a folder holding nothing but a run's own entries, all
     written since the render took its folder (`since`), and no run.db, is taken for
-    that: one put there by the person (another run's, moved back) is left as it is."""
+    that: one put there by the person (another run's, moved back) is left as it is, and
+    so is one whose `.lock` a render holds (`_lock_held`: a render started at the path
+    meanwhile, before it made its run.db)."""
     if path.is_symlink() or not path.is_dir():
         return
     try:
         top = [p.name for p in path.iterdir()]
         if any(n.startswith("run.db") for n in top) or not all(_run_owned(n) for n in top):
+            return
+        if _lock_held(path / ".lock"):
             return
         for root, dirs, files in os.walk(path):
             for name in [*dirs, *files]:
@@ -653,6 +657,28 @@ def remove_remade(path: Path, since: float) -> None:
         shutil.rmtree(path)
     except OSError:
         return  # written to meanwhile, or not this user's: left as it is
+
+
+def _lock_held(lock: Path) -> bool:
+    """Does a render hold the run lock file `lock` now (`RunLock`)? Asked of the file's
+    flock, not of the pid it names: a render that has let go of its own lock (as at
+    `remove_remade`) is told from another's holding one. A lock file that cannot be
+    opened (none, another kind) is held by none."""
+    try:
+        fd = os.open(lock, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # (a lock taken here goes with it)
+    return False
 
 
 #: seconds between two looks at the run folder during a render (`_watch_run_dir`)

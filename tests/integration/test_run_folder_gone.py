@@ -439,3 +439,22 @@ async def test_a_paid_keyframe_answered_as_the_run_folder_is_moved_is_not_paid_f
     assert sim.stats()["totals"]["images"] == 4, bought  # each image bought once
     rows = ledger_rows(moved, "keyframe")
     assert len(rows) == 4 and all(r["state"] == "billed" for r in rows), rows
+
+
+def test_another_render_s_folder_at_the_path_is_not_removed_as_remade(tmp_path: Path) -> None:
+    """The run folder deleted during a render, and a second render started at the same
+    path (as the first one's line says: "render again to start anew") while the first
+    was still stopping: the second's new folder held its `.lock` and no run.db yet (it
+    makes it after the lock) when the first removed what it took for its own writes
+    made again at the path (`remove_remade`, by the render and again by the CLI once
+    its threads ended). The live render's folder went, its lock with it, so a third
+    render could start there beside it. A folder whose lock a render holds is left."""
+    from mindmovie.pipeline import RunLock, remove_remade
+
+    run = tmp_path / "run"
+    since = time.time() - 5  # the first render took its folder then
+    with RunLock(run):  # the second render, at the path, holding its lock
+        remove_remade(run, since)
+        assert (run / ".lock").is_file()
+    remove_remade(run, since)  # its lock let go of (a render killed): as before
+    assert not run.exists()
