@@ -1154,6 +1154,35 @@ def test_an_ffmpeg_failing_the_compose_is_one_error_line_and_the_next_render_com
     assert (workdir / "run" / "movie.mp4").is_file()
 
 
+def _sigterm_once_started(
+    workdir: Path, args: list[str], ffmpeg: Path, pidfile: Path
+) -> tuple[int, float, str]:
+    """Render `args` with `ffmpeg` (a stand-in whose slow part writes its pid to
+    `pidfile` first), SIGTERM it once that part runs: (exit code, seconds it took to
+    end after the signal, its stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["IMAGEIO_FFMPEG_EXE"] = str(ffmpeg)
+    out, err = workdir / "render.out", workdir / "render.err"
+    proc = mindmovie_fork.start(args, env=env, cwd=workdir, out=out, err=err)
+    try:
+        t_end = time.monotonic() + 120
+        while not (pidfile.is_file() and pidfile.read_text().strip()):
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, f"the render never wrote {pidfile.name}"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running 20 s after SIGTERM: {err.read_text()}") from None
+        took = time.monotonic() - t0
+    finally:
+        proc.kill()  # a no-op once it ended
+    return rc, took, err.read_text()
+
+
 @pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
 def test_sigterm_to_the_render_alone_stops_the_compose_s_encoders(workdir: Path) -> None:
     """SIGTERM sent to the render alone (`kill PID`, `timeout`, `docker stop`), unlike a
@@ -1167,28 +1196,8 @@ def test_sigterm_to_the_render_alone_stops_the_compose_s_encoders(workdir: Path)
     encoder = workdir / "encoder.pid"
     # an encoder that takes two minutes (it writes its pid first: checked it was ended)
     slow = _ffmpeg_whose_encoder(workdir, f'echo $$ > "{encoder}"; exec sleep 120')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    env["IMAGEIO_FFMPEG_EXE"] = str(slow)
     args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
-    out, err = workdir / "render.out", workdir / "render.err"
-    proc = mindmovie_fork.start(args, env=env, cwd=workdir, out=out, err=err)
-    try:
-        t_end = time.monotonic() + 120
-        while not (encoder.is_file() and encoder.read_text().strip()):
-            assert proc.poll() is None, err.read_text()
-            assert time.monotonic() < t_end, "the compose never started an encoder"
-            time.sleep(0.05)
-        time.sleep(0.3)
-        t0 = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            rc = proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"still running 20 s after SIGTERM: {err.read_text()}") from None
-        took = time.monotonic() - t0
-    finally:
-        proc.kill()  # a no-op once it ended
-    said = err.read_text()
+    rc, took, said = _sigterm_once_started(workdir, args, slow, encoder)
     assert rc == 130, said
     assert took < 5.0, took  # not the grace's end, nor the encoder's
     assert "interrupted:" in said and "run the same command again" in said, said
@@ -1213,28 +1222,8 @@ def test_sigterm_in_the_compose_s_audio_pass_kills_its_ffmpeg(workdir: Path) -> 
     audio = workdir / "audio.pid"
     # the audio pass alone ("-vn": no video) takes two minutes; it writes its pid first
     slow = _ffmpeg_whose_encoder(workdir, f'echo $$ > "{audio}"; exec sleep 120', of="-vn")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    env["IMAGEIO_FFMPEG_EXE"] = str(slow)
     args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
-    out, err = workdir / "render.out", workdir / "render.err"
-    proc = mindmovie_fork.start(args, env=env, cwd=workdir, out=out, err=err)
-    try:
-        t_end = time.monotonic() + 120
-        while not (audio.is_file() and audio.read_text().strip()):
-            assert proc.poll() is None, err.read_text()
-            assert time.monotonic() < t_end, "the compose never started its audio pass"
-            time.sleep(0.05)
-        time.sleep(0.3)
-        t0 = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            rc = proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"still running 20 s after SIGTERM: {err.read_text()}") from None
-        took = time.monotonic() - t0
-    finally:
-        proc.kill()  # a no-op once it ended
-    said = err.read_text()
+    rc, took, said = _sigterm_once_started(workdir, args, slow, audio)
     assert rc == 130, said
     assert took < 5.0, took
     assert "interrupted:" in said and "Traceback" not in said, said

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import SecretStr
 
 from mindmovie.config import Keys, load_settings
@@ -176,3 +179,15 @@ def seedance_only(sim: SimServer) -> Any:
     return settings_for(
         "byteplus", sim, planner={"provider": "local"}, keyframes={"provider": "local"}
     )
+
+
+@contextlib.contextmanager
+def keyed_as_before(monkeypatch: pytest.MonkeyPatch, method: str) -> Iterator[None]:
+    """Within it, Pipeline's `method` (`_keyframe_variants`, `_clip_key`) makes its keys as
+    until 2026-12-04 (its `legacy` form, with the frame size and fps): a run made then."""
+    from mindmovie.pipeline import Pipeline
+
+    real = getattr(Pipeline, method)
+    with monkeypatch.context() as m:
+        m.setattr(Pipeline, method, lambda self, *a, legacy=False: real(self, *a, legacy=True))
+        yield

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from mindmovie.cli import app
 from mindmovie.config import Settings, load_settings
 from mindmovie.store import Store
-from tests.integration.support import claude_answer_for, cli_env, goals_file
+from tests.integration.support import claude_answer_for, cli_env, goals_file, keyed_as_before
 from tests.sim.server import SimServer
 
 if TYPE_CHECKING:
@@ -1237,20 +1237,12 @@ def test_a_clip_kept_under_its_key_with_the_fps_comes_back_when_the_edit_is_undo
     Only a step's own key was looked up as it was (`_clip_variants`), so once the edit
     was undone the kept clip was not found: the estimate priced a new clip and the
     render bought it."""
-    from mindmovie.pipeline import Pipeline
-
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     cfg, env = cli_env(sim, tmp_path)
     run = tmp_path / "run"
     plan_path = run / "plan.yaml"
-    key = Pipeline._clip_key
-    with monkeypatch.context() as m:
-        m.setattr(
-            Pipeline,
-            "_clip_key",
-            lambda self, *a, legacy=False: key(self, *a, legacy=True),  # as it was
-        )
+    with keyed_as_before(monkeypatch, "_clip_key"):
         _render(goals, cfg, run, env, "-q")
         first = _scene_files(run)
         original = plan_path.read_text()

@@ -32,6 +32,7 @@ from tests.integration.support import (
     claude_answer_for,
     cli_env,
     goals_file,
+    keyed_as_before,
     ledger_rows,
     no_retry_waits,
     seedance_only,
@@ -1739,13 +1740,7 @@ async def test_a_keyframe_kept_at_its_url_under_the_frame_size_key_is_downloaded
     render bought it, and status said to download the one paid for."""
     from mindmovie.pipeline import estimate_for
 
-    variants = Pipeline._keyframe_variants
-    with monkeypatch.context() as m:
-        m.setattr(
-            Pipeline,
-            "_keyframe_variants",
-            lambda self, *a, legacy=False: variants(self, *a, legacy=True),  # as it was
-        )
+    with keyed_as_before(monkeypatch, "_keyframe_variants"):
         goals, s, run, row = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
     assert row["state"] == "billed" and row["usage"]["result_url"], row
     assert sim.stats()["totals"]["images"] == 1

@@ -19,6 +19,7 @@ from tests.integration.support import (
     KEYS,
     claude_answer_for,
     goals_file,
+    keyed_as_before,
     left_open,
     settings_for,
 )
@@ -694,13 +695,7 @@ async def test_paid_keyframes_keyed_by_the_frame_size_before_are_not_paid_for_ag
     goals = goals_file(tmp_path, sim)
     settings = settings_for("byteplus", sim)
     run = tmp_path / "run"
-    variants = Pipeline._keyframe_variants
-    with monkeypatch.context() as m:
-        m.setattr(
-            Pipeline,
-            "_keyframe_variants",
-            lambda self, *a, legacy=False: variants(self, *a, legacy=True),  # as it was
-        )
+    with keyed_as_before(monkeypatch, "_keyframe_variants"):
         res = await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
     assert not res.failed and sim.stats()["totals"]["images"] == 4
     res = await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
@@ -745,13 +740,7 @@ async def test_paid_clips_keyed_by_the_fps_before_are_not_paid_for_again(
     goals = goals_file(tmp_path, sim)
     settings = settings_for("byteplus", sim)
     run = tmp_path / "run"
-    key = Pipeline._clip_key
-    with monkeypatch.context() as m:
-        m.setattr(
-            Pipeline,
-            "_clip_key",
-            lambda self, *a, legacy=False: key(self, *a, legacy=True),  # as it was
-        )
+    with keyed_as_before(monkeypatch, "_clip_key"):
         res = await Pipeline(goals, settings, out=run, keys=KEYS).run()
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
     res = await Pipeline(goals, settings, out=run, keys=KEYS).run()
@@ -774,13 +763,7 @@ async def test_paid_keyframes_keyed_by_the_frame_size_before_take_the_key_of_now
     goals = goals_file(tmp_path, sim)
     low = settings_for("byteplus", sim, output={"size": None, "resolution": "480p"})
     run = tmp_path / "run"
-    variants = Pipeline._keyframe_variants
-    with monkeypatch.context() as m:
-        m.setattr(
-            Pipeline,
-            "_keyframe_variants",
-            lambda self, *a, legacy=False: variants(self, *a, legacy=True),  # as it was
-        )
+    with keyed_as_before(monkeypatch, "_keyframe_variants"):
         res = await Pipeline(goals, low, out=run, keys=KEYS).run(until="keyframes")
     assert not res.failed and sim.stats()["totals"]["images"] == 4
     res = await Pipeline(goals, low, out=run, keys=KEYS).run(until="keyframes")
