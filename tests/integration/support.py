@@ -191,3 +191,14 @@ def keyed_as_before(monkeypatch: pytest.MonkeyPatch, method: str) -> Iterator[No
     with monkeypatch.context() as m:
         m.setattr(Pipeline, method, lambda self, *a, legacy=False: real(self, *a, legacy=True))
         yield
+
+
+def scene_files(run: Path) -> dict[str, tuple[int, int]]:
+    """Each scene's keyframe and clip as files (inode numbers): the simulator's media
+    are alike for any prompt, so bytes could not tell a file bought again from the one
+    bought first. Kept and restored files are hard links to the very file bought."""
+    return {
+        d.name: ((d / "keyframe.png").stat().st_ino, (d / "clip.mp4").stat().st_ino)
+        for d in sorted((run / "scenes").iterdir())
+        if (d / "clip.mp4").exists()
+    }

@@ -30,7 +30,7 @@ import yaml
 
 from mindmovie.media import probe
 from tests import mindmovie_fork
-from tests.integration.support import goals_file
+from tests.integration.support import goals_file, scene_files
 from tests.sim.server import SimServer
 
 #: the support goals make four scenes: health, career x2, lifestyle
@@ -1959,16 +1959,6 @@ def test_render_fresh_killed_before_marking_then_fresh_again_marks_the_first_run
     assert (old["state"], old["billed_usd"]) == ("refunded", 0.0), old
 
 
-def _scene_inodes(run: Path) -> dict[str, tuple[int, int]]:
-    """Each scene's keyframe and clip as files (inodes): the simulator's media are alike
-    for any prompt, so bytes could not tell a file bought again from the first."""
-    return {
-        d.name: ((d / "keyframe.png").stat().st_ino, (d / "clip.mp4").stat().st_ino)
-        for d in sorted((run / "scenes").iterdir())
-        if (d / "clip.mp4").exists()
-    }
-
-
 def test_killed_as_its_new_run_db_is_made_the_files_found_without_one_are_still_set_aside(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -1979,14 +1969,14 @@ def test_killed_as_its_new_run_db_is_made_the_files_found_without_one_are_still_
     keyframes and clips paid for were gone. The mark is written with the new journal."""
     rig = make_rig(sim, tmp_path)
     assert rig.render().returncode == 0, rig.history()
-    first = _scene_inodes(rig.out)
+    first = scene_files(rig.out)
     assert len(first) == SCENES
     (rig.out / "run.db").rename(rig.tmp / "run.db.moved")
     r = rig.render(kill_at="store_opened")
     assert r.returncode == -signal.SIGKILL, rig.history()
     assert rig.render().returncode == 0, rig.history()
     (old,) = (rig.out / "previous").iterdir()
-    assert _scene_inodes(old) == first, rig.history()  # kept, not written over
+    assert scene_files(old) == first, rig.history()  # kept, not written over
     assert_movie(rig.out / "movie.mp4")
 
 
@@ -2000,7 +1990,7 @@ def test_render_fresh_killed_as_its_new_run_db_is_made_puts_the_old_run_back(
     them left in previous/. The mark is written with the new journal."""
     rig = make_rig(sim, tmp_path)
     assert rig.render().returncode == 0, rig.history()
-    first = _scene_inodes(rig.out)
+    first = scene_files(rig.out)
     bought = rig.totals()
     r = mindmovie_fork.run(
         [*rig.args(), "--fresh"], env=rig.env("store_opened"), cwd=rig.tmp, timeout=RENDER_TIMEOUT
@@ -2009,5 +1999,5 @@ def test_render_fresh_killed_as_its_new_run_db_is_made_puts_the_old_run_back(
     assert r.returncode == -signal.SIGKILL, rig.history()
     assert rig.render().returncode == 0, rig.history()
     assert rig.totals()["jobs_created"] == bought["jobs_created"], rig.history()
-    assert _scene_inodes(rig.out) == first, rig.history()
+    assert scene_files(rig.out) == first, rig.history()
     assert_movie(rig.out / "movie.mp4")

@@ -20,7 +20,13 @@ from typer.testing import CliRunner
 from mindmovie.cli import app
 from mindmovie.config import Settings, load_settings
 from mindmovie.store import Store
-from tests.integration.support import claude_answer_for, cli_env, goals_file, keyed_as_before
+from tests.integration.support import (
+    claude_answer_for,
+    cli_env,
+    goals_file,
+    keyed_as_before,
+    scene_files,
+)
 from tests.sim.server import SimServer
 
 if TYPE_CHECKING:
@@ -102,17 +108,6 @@ def _estimate(goals: Path, cfg: Path, run: Path) -> dict[str, Any]:
     return data
 
 
-def _scene_files(run: Path) -> dict[str, tuple[int, int]]:
-    """Each scene's keyframe and clip as files (inode numbers): the simulator's media
-    are alike for any prompt, so bytes could not tell a file bought again from the one
-    bought first. Kept and restored files are hard links to the very file bought."""
-    return {
-        d.name: ((d / "keyframe.png").stat().st_ino, (d / "clip.mp4").stat().st_ino)
-        for d in sorted((run / "scenes").iterdir())
-        if (d / "clip.mp4").exists()
-    }
-
-
 def test_an_edit_undone_puts_the_paid_keyframe_and_clip_back(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -121,7 +116,7 @@ def test_an_edit_undone_puts_the_paid_keyframe_and_clip_back(
     cfg, env = cli_env(sim, tmp_path)
     run = tmp_path / "run"
     _render(goals, cfg, run, env, "-q")
-    first = _scene_files(run)
+    first = scene_files(run)
     plan_path = run / "plan.yaml"
     original = plan_path.read_text()
     plan = yaml.safe_load(original)
@@ -134,7 +129,7 @@ def test_an_edit_undone_puts_the_paid_keyframe_and_clip_back(
     after_edit = _paid(sim)
     assert after_edit["images"] - before["images"] == 1
     assert after_edit["jobs_created"] - before["jobs_created"] == 1
-    assert _scene_files(run)[edited] != first[edited]
+    assert scene_files(run)[edited] != first[edited]
 
     plan_path.write_text(original)  # the edit undone
     est = _estimate(goals, cfg, run)
@@ -147,7 +142,7 @@ def test_an_edit_undone_puts_the_paid_keyframe_and_clip_back(
     assert all(n == "reuse" for sid, n in nexts.items() if sid != edited), nexts
     out = _render(goals, cfg, run, env)
     assert _paid(sim) == after_edit  # nothing paid again
-    assert _scene_files(run) == first  # the very files bought the first time
+    assert scene_files(run) == first  # the very files bought the first time
     assert "steps run: 0" in out
     store = Store(run / "run.db")
     try:
@@ -195,7 +190,7 @@ def test_another_goals_file_in_the_same_folder_costs_the_first_nothing_when_it_c
     plan["scenes"][0]["affirmation"] = "I am strong, rested and at peace"  # a hand edit
     plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
     _render(goals_a, cfg, run, env, "-q")
-    files_a = _scene_files(run)
+    files_a = scene_files(run)
     plan_a = plan_path.read_text()
 
     b_dir = tmp_path / "b"
@@ -216,7 +211,7 @@ def test_another_goals_file_in_the_same_folder_costs_the_first_nothing_when_it_c
     assert _paid(sim) == after_b  # no plan, keyframe or clip of A bought twice
     assert "going back to the plan these goals had before" in out
     assert plan_path.read_text() == plan_a  # the hand edit is back too
-    assert {k: v for k, v in _scene_files(run).items() if k in files_a} == files_a
+    assert {k: v for k, v in scene_files(run).items() if k in files_a} == files_a
 
 
 def test_a_removed_goal_does_not_pay_again_for_the_scenes_renumbered_after_it(
@@ -232,7 +227,7 @@ def test_a_removed_goal_does_not_pay_again_for_the_scenes_renumbered_after_it(
     _render(goals, cfg, run, env, "-q")
     before = _paid(sim)
     ids_before = [s["id"] for s in yaml.safe_load((run / "plan.yaml").read_text())["scenes"]]
-    files_before = _scene_files(run)
+    files_before = scene_files(run)
 
     doc = yaml.safe_load(goals.read_text())
     doc["goals"] = doc["goals"][1:]  # the first goal (one scene) removed
@@ -243,7 +238,7 @@ def test_a_removed_goal_does_not_pay_again_for_the_scenes_renumbered_after_it(
     assert _paid(sim) == before
     ids_after = [s["id"] for s in yaml.safe_load((run / "plan.yaml").read_text())["scenes"]]
     assert ids_after != ids_before[1:]  # renumbered ...
-    after = _scene_files(run)
+    after = scene_files(run)
     # ... and each keeps the files its old number had
     assert [after[i] for i in ids_after] == [files_before[i] for i in ids_before[1:]]
     # ... and the run and tries that made them (not this render's run number)
@@ -870,12 +865,12 @@ def test_a_run_db_moved_away_keeps_the_paid_files_it_leaves_in_the_folder(
     cfg, env = cli_env(sim, tmp_path)
     run = tmp_path / "run"
     _render(goals, cfg, run, env, "-q")
-    first = _scene_files(run)
+    first = scene_files(run)
     movie = (run / "movie.mp4").stat().st_ino
     (run / "run.db").rename(run / "run.db.bad")
     out = _render(goals, cfg, run, env, "-q")
     (old,) = (run / "previous").iterdir()
-    assert _scene_files(old) == first  # the very files bought the first time
+    assert scene_files(old) == first  # the very files bought the first time
     assert (old / "movie.mp4").stat().st_ino == movie
     assert str(old) in " ".join(out.split()) and "run.db" in out, out
     assert (run / "run.db.bad").is_file() and (run / "movie.mp4").is_file()
@@ -946,7 +941,7 @@ def test_declining_the_spend_leaves_a_folder_without_run_db_as_it_was(
     cfg, env = cli_env(sim, tmp_path)
     run = tmp_path / "run"
     _render(goals, cfg, run, env, "-q")
-    first = _scene_files(run)
+    first = scene_files(run)
     (run / "run.db").rename(run / "run.db.bad")
     # status said only "no run here (no run.db)", not what the render does with them
     r = CliRunner().invoke(app, ["status", str(run)], env={})
@@ -957,7 +952,7 @@ def test_declining_the_spend_leaves_a_folder_without_run_db_as_it_was(
     r = CliRunner().invoke(app, args, env=env)  # no --yes, nobody at a terminal: declined
     assert r.exit_code != 0 and "--yes" in r.output, r.output
     assert sorted(p.name for p in run.iterdir()) == before  # no previous/, no run.db
-    assert _scene_files(run) == first
+    assert scene_files(run) == first
     paid = _paid(sim)
     # a render killed at the question leaves its new run.db, marked: the next one still
     # moves the files before it makes any (it wrote over them, as its own)
@@ -968,7 +963,7 @@ def test_declining_the_spend_leaves_a_folder_without_run_db_as_it_was(
     killed.close()
     out = _render(goals, cfg, run, env, "-q")  # agreed to: now they move
     (old,) = (run / "previous").iterdir()
-    assert _scene_files(old) == first and str(old) in " ".join(out.split())
+    assert scene_files(old) == first and str(old) in " ".join(out.split())
     assert _paid(sim)["images"] > paid["images"]
 
 
@@ -1027,7 +1022,7 @@ def test_declining_the_spend_of_render_fresh_puts_the_old_run_back(
     cfg, env = cli_env(sim, tmp_path)
     run = tmp_path / "run"
     _render(goals, cfg, run, env, "-q")
-    first = _scene_files(run)
+    first = scene_files(run)
     db = (run / "run.db").stat().st_ino
     before = sorted(p.name for p in run.iterdir())
     args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--fresh"]
@@ -1035,7 +1030,7 @@ def test_declining_the_spend_of_render_fresh_puts_the_old_run_back(
     assert r.exit_code != 0 and "--yes" in r.output, r.output
     assert "put back" in r.output, r.output
     assert sorted(p.name for p in run.iterdir()) == before  # no previous/
-    assert _scene_files(run) == first and (run / "run.db").stat().st_ino == db
+    assert scene_files(run) == first and (run / "run.db").stat().st_ino == db
     paid = _paid(sim)
     out = _render(goals, cfg, run, env)
     assert _paid(sim) == paid and "steps run: 0" in out
@@ -1244,7 +1239,7 @@ def test_a_clip_kept_under_its_key_with_the_fps_comes_back_when_the_edit_is_undo
     plan_path = run / "plan.yaml"
     with keyed_as_before(monkeypatch, "_clip_key"):
         _render(goals, cfg, run, env, "-q")
-        first = _scene_files(run)
+        first = scene_files(run)
         original = plan_path.read_text()
         plan = yaml.safe_load(original)
         edited = plan["scenes"][1]["id"]
@@ -1252,11 +1247,11 @@ def test_a_clip_kept_under_its_key_with_the_fps_comes_back_when_the_edit_is_undo
         plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
         _render(goals, cfg, run, env, "-q")
     after_edit = _paid(sim)
-    assert after_edit["jobs_created"] == 5 and _scene_files(run)[edited] != first[edited]
+    assert after_edit["jobs_created"] == 5 and scene_files(run)[edited] != first[edited]
 
     plan_path.write_text(original)  # the edit undone, by the mindmovie of now
     est = _estimate(goals, cfg, run)
     assert [s["scene_id"] for s in est["scenes"] if not s["video"]["done"]] == []
     _render(goals, cfg, run, env, "-q")
     assert _paid(sim) == after_edit  # nothing paid again
-    assert _scene_files(run) == first  # the very clip bought the first time
+    assert scene_files(run) == first  # the very clip bought the first time

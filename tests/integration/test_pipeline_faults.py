@@ -3276,6 +3276,25 @@ async def test_a_create_answered_without_a_job_id_stays_counted(
     assert any(sc.id in t and "stays counted as committed" in t for t in told), told
 
 
+async def _refused_key(sim: SimServer, tmp_path: Path, provider: str, bad: str) -> tuple[str, str]:
+    """Render the byteplus preset with `provider`'s key set to `bad`: it must be refused
+    before anything is sent. Returns (what it said, the variable it must name)."""
+    from pydantic import SecretStr
+
+    from mindmovie.config import ConfigError, Keys
+
+    goals = goals_file(tmp_path, sim)
+    keys = Keys(
+        **{**{"anthropic": KEYS.anthropic, "byteplus": KEYS.byteplus}, provider: SecretStr(bad)}
+    )
+    s = settings_for("byteplus", sim)
+    with pytest.raises(ConfigError) as e:
+        await Pipeline(goals, s, out=tmp_path / "run", keys=keys).run()
+    assert sim.requests() == []
+    var = "ANTHROPIC_API_KEY" if provider == "anthropic" else "ARK_API_KEY (or BYTEPLUS_API_KEY)"
+    return str(e.value), var
+
+
 @pytest.mark.parametrize("provider", ["anthropic", "byteplus"])
 async def test_a_key_that_is_not_ascii_is_refused_before_any_call(
     sim: SimServer, tmp_path: Path, provider: str
@@ -3286,22 +3305,10 @@ async def test_a_key_that_is_not_ascii_is_refused_before_any_call(
     billed" (the plan call three times, $0.21 counted as outcome unknown) under a
     UnicodeEncodeError naming the character's position in the key. It is refused before
     anything, naming the variable, never the key; nothing is sent or counted."""
-    from pydantic import SecretStr
-
-    from mindmovie.config import ConfigError, Keys
-
-    goals = goals_file(tmp_path, sim)
     bad = "sk\u2013ant-5ecret" if provider == "anthropic" else "ark-5ecret\udcff"
-    keys = Keys(
-        **{**{"anthropic": KEYS.anthropic, "byteplus": KEYS.byteplus}, provider: SecretStr(bad)}
-    )
-    s = settings_for("byteplus", sim)
-    with pytest.raises(ConfigError) as e:
-        await Pipeline(goals, s, out=tmp_path / "run", keys=keys).run()
-    var = "ANTHROPIC_API_KEY" if provider == "anthropic" else "ARK_API_KEY (or BYTEPLUS_API_KEY)"
-    assert str(e.value).startswith(f"{var}: {provider}'s key holds a character that is not "), e
-    assert "5ecret" not in str(e.value)
-    assert sim.requests() == []
+    said, var = await _refused_key(sim, tmp_path, provider, bad)
+    assert said.startswith(f"{var}: {provider}'s key holds a character that is not "), said
+    assert "5ecret" not in said
     assert not (tmp_path / "run" / "run.db").exists() or ledger_rows(tmp_path / "run", "plan") == []
 
 
@@ -3321,21 +3328,9 @@ async def test_a_key_with_a_space_or_control_character_inside_is_refused_before_
     Ark's key, after the plan was paid for). Refused before anything, naming the
     variable, never the key; nothing is sent. (Blanks at its ends are dropped when it
     is read: test_secrets.)"""
-    from pydantic import SecretStr
-
-    from mindmovie.config import ConfigError, Keys
-
-    goals = goals_file(tmp_path, sim)
-    keys = Keys(
-        **{**{"anthropic": KEYS.anthropic, "byteplus": KEYS.byteplus}, provider: SecretStr(bad)}
-    )
-    s = settings_for("byteplus", sim)
-    with pytest.raises(ConfigError) as e:
-        await Pipeline(goals, s, out=tmp_path / "run", keys=keys).run()
-    var = "ANTHROPIC_API_KEY" if provider == "anthropic" else "ARK_API_KEY (or BYTEPLUS_API_KEY)"
-    assert str(e.value).startswith(f"{var}: {provider}'s key holds a space, tab, line "), e
-    assert "5ecret" not in str(e.value) and "0ther" not in str(e.value)
-    assert sim.requests() == []
+    said, var = await _refused_key(sim, tmp_path, provider, bad)
+    assert said.startswith(f"{var}: {provider}'s key holds a space, tab, line "), said
+    assert "5ecret" not in said and "0ther" not in said
 
 
 @pytest.mark.parametrize(
@@ -3354,21 +3349,9 @@ async def test_a_key_with_its_quotes_pasted_in_is_refused_before_any_call(
     the variable, after the plan was paid for when it was Ark's key. No provider's key
     holds a quote: refused before anything, naming the variable and the quotes, never
     the key; nothing is sent."""
-    from pydantic import SecretStr
-
-    from mindmovie.config import ConfigError, Keys
-
-    goals = goals_file(tmp_path, sim)
-    keys = Keys(
-        **{**{"anthropic": KEYS.anthropic, "byteplus": KEYS.byteplus}, provider: SecretStr(bad)}
-    )
-    s = settings_for("byteplus", sim)
-    with pytest.raises(ConfigError) as e:
-        await Pipeline(goals, s, out=tmp_path / "run", keys=keys).run()
-    var = "ANTHROPIC_API_KEY" if provider == "anthropic" else "ARK_API_KEY (or BYTEPLUS_API_KEY)"
-    assert str(e.value).startswith(f"{var}: {provider}'s key holds a quote ("), e
-    assert "5ecret" not in str(e.value) and "\n" not in str(e.value)
-    assert sim.requests() == []
+    said, var = await _refused_key(sim, tmp_path, provider, bad)
+    assert said.startswith(f"{var}: {provider}'s key holds a quote ("), said
+    assert "5ecret" not in said and "\n" not in said
 
 
 @pytest.mark.parametrize(
@@ -3386,21 +3369,9 @@ async def test_another_provider_s_key_is_refused_before_any_call(
     then every keyframe was refused with a 401 saying only "check ARK_API_KEY". A key
     that starts as only another provider's keys do is refused before anything, naming
     the variable and whose key it looks like, never the key; nothing is sent."""
-    from pydantic import SecretStr
-
-    from mindmovie.config import ConfigError, Keys
-
-    goals = goals_file(tmp_path, sim)
-    keys = Keys(
-        **{**{"anthropic": KEYS.anthropic, "byteplus": KEYS.byteplus}, provider: SecretStr(bad)}
-    )
-    s = settings_for("byteplus", sim)
-    with pytest.raises(ConfigError) as e:
-        await Pipeline(goals, s, out=tmp_path / "run", keys=keys).run()
-    var = "ANTHROPIC_API_KEY" if provider == "anthropic" else "ARK_API_KEY (or BYTEPLUS_API_KEY)"
-    assert str(e.value).startswith(f"{var}: {provider}'s key starts as {whose}'s keys do"), e
-    assert "5ecret" not in str(e.value) and bad[:4] not in str(e.value)
-    assert sim.requests() == []
+    said, var = await _refused_key(sim, tmp_path, provider, bad)
+    assert said.startswith(f"{var}: {provider}'s key starts as {whose}'s keys do"), said
+    assert "5ecret" not in said and bad[:4] not in said
 
 
 async def test_a_key_with_a_flaw_and_another_not_set_are_named_together(
