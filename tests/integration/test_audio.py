@@ -521,3 +521,24 @@ def test_music_that_opens_in_silence_comes_in_at_its_level(
     settled = db(16.0, 20.0)  # (whole swells)
     for t in (4.0, 6.0, 8.0):
         assert abs(db(t, t + 2.0) - settled) < 1.0, (t, db(t, t + 2.0), settled)
+
+
+def test_the_bed_written_into_a_folder_gone_raises_and_leaves_no_stray_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run folder deleted as the bed was written (CI: a render's folder removed in its
+    compose): wave.open(name) failed in its writer's __init__, whose __del__ then printed
+    "Exception ignored in: <function Wave_write.__del__> ... AttributeError" into the
+    render's stderr, above its one error line. The error goes up; nothing else is said."""
+    import gc
+    import sys
+
+    from mindmovie.compose import audio
+
+    stray: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", stray.append)
+    monkeypatch.setattr(audio, "tmp_path_for", lambda p: tmp_path / "gone" / "bed.tmp")
+    with pytest.raises(FileNotFoundError):
+        builtin_bed_cycle(tmp_path / "cycle.wav")
+    gc.collect()
+    assert stray == []

@@ -129,7 +129,10 @@ def _write_wav(path: Path, frames: int) -> Path:
     cycle = _bed_cycle()
     tmp = tmp_path_for(path)
     try:
-        with wave.open(str(tmp), "wb") as w:
+        # the file opened here, not by wave: a folder gone under it (the run folder
+        # deleted mid-render) made wave's half-built writer print "Exception ignored
+        # in: Wave_write.__del__ ... AttributeError" over the render's one error line
+        with open(tmp, "wb") as f, wave.open(f, "wb") as w:
             w.setnchannels(2)
             w.setsampwidth(2)
             w.setframerate(BED_RATE)
