@@ -6202,9 +6202,8 @@ class Pipeline:
         (a changed preset, an edited plan.yaml) is counted, because it will be paid again."""
         look = self.outlook(store, planner)
         est = costs.estimate_run(self.settings, self.goals, look.plan, done=set(look.reused))
-        return replace(
-            est, notes=(*replan_notes(self.run_dir, look, est), *unfindable_notes(store, est))
-        )
+        notes = replan_notes(self.run_dir, look, est, asking=True)
+        return replace(est, notes=(*notes, *unfindable_notes(store, est)))
 
     def _reused_steps(
         self,
@@ -7058,18 +7057,24 @@ def estimate_for(
         store.close()
 
 
-def replan_notes(run_dir: Path, look: Outlook, est: costs.RunEstimate) -> tuple[str, ...]:
+def replan_notes(
+    run_dir: Path, look: Outlook, est: costs.RunEstimate, *, asking: bool = False
+) -> tuple[str, ...]:
     """Why the plan.yaml there is bought again (`Outlook.new_plan_why`, as `status` says it), when
     `est` buys a plan: a new preset's clip lengths, goals.yaml edited. The spend question
     priced the plan with no word of it, and the render's warning came after the yes,
-    when the plan.yaml the person had reviewed and edited was already being replaced."""
+    when the plan.yaml the person had reviewed and edited was already being replaced.
+    `asking`: said at the render's own spend question, of "this render", not the next."""
     if est.planner is None or look.plan is not None or not look.new_plan_why:
         return ()
     try:
         there = (run_dir / "plan.yaml").is_file()
     except OSError:
         there = False
-    return (look.new_plan_why,) if there else ()
+    why = look.new_plan_why
+    if asking:
+        why = why.replace("the next render makes", "this render makes")
+    return (why,) if there else ()
 
 
 def unfindable_notes(store: Store, est: costs.RunEstimate) -> tuple[str, ...]:
