@@ -13,7 +13,13 @@ from rich.console import Console
 from mindmovie import progress
 from mindmovie.config import load_settings
 from mindmovie.pipeline import Declined, Pipeline
-from mindmovie.progress import PlainReporter, RichReporter, WarningsReporter, make_reporter
+from mindmovie.progress import (
+    PlainReporter,
+    Reporter,
+    RichReporter,
+    WarningsReporter,
+    make_reporter,
+)
 from tests.integration.support import KEYS, goals_file, seedance_only, settings_for
 from tests.sim.server import SimServer
 
@@ -255,6 +261,24 @@ def test_sound_asked_of_the_local_video_provider_is_said_to_be_ignored(
     assert r.exit_code == 0 and "video.audio" not in r.stderr, r.stderr
 
 
+async def _stopped_by_the_budget(sim: SimServer, tmp_path: Path, reporter: Reporter) -> None:
+    """Render the seedance-only preset against `sim` with a budget of one and a half
+    clips (one clip bought, three stopped at the gate), reporting to `reporter` (closed
+    after): it must end BudgetStopped."""
+    from mindmovie.costs import estimate_video
+    from mindmovie.pipeline import BudgetStopped
+
+    settings = seedance_only(sim)
+    budget = estimate_video(settings, 4).usd * 1.5
+    pipe = Pipeline(goals_file(tmp_path, sim), settings, out=tmp_path / "run", keys=KEYS,
+                    reporter=reporter, budget=budget)  # fmt: skip
+    try:
+        with pytest.raises(BudgetStopped):
+            await pipe.run()
+    finally:
+        reporter.close()
+
+
 async def test_scenes_stopped_by_the_budget_do_not_end_as_submitting(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -262,22 +286,11 @@ async def test_scenes_stopped_by_the_budget_do_not_end_as_submitting(
     wait for the gate: the final view said 'clips submitting' for clips never sent
     ('clip for 02-... not started', the error below it said). They end 'stopped',
     as status says them."""
-    from mindmovie.costs import estimate_video
-    from mindmovie.pipeline import BudgetStopped
-    from tests.integration.support import seedance_only
 
     sim.media_scale = 0.25
-    settings = seedance_only(sim)
-    per_clip = estimate_video(settings, 4).usd
     buf = io.StringIO()
     rep = RichReporter(Console(file=buf, width=120, height=40, color_system=None))
-    pipe = Pipeline(goals_file(tmp_path, sim), settings, out=tmp_path / "run", keys=KEYS,
-                    reporter=rep, budget=per_clip * 1.5)  # fmt: skip
-    try:
-        with pytest.raises(BudgetStopped):
-            await pipe.run()
-    finally:
-        rep.close()
+    await _stopped_by_the_budget(sim, tmp_path, rep)
     final = buf.getvalue().split("scene ")[-1].splitlines()  # the view rich left drawn
     rows = [ln.split() for ln in final if ln[:2].isdigit()]
     assert len(rows) == 4, final
@@ -354,8 +367,6 @@ async def test_a_clip_waiting_for_the_budget_is_queued_not_submitting(
     """Near the cap a clip waits at the budget gate until the calls in flight settle
     (minutes, for real clip jobs): its row said 'clips submitting' all that time,
     though nothing was sent. It says 'queued - waiting for the budget'."""
-    from mindmovie.costs import estimate_video
-    from mindmovie.pipeline import BudgetStopped
     from mindmovie.progress import NullReporter
 
     events: list[tuple[str, str, str, str]] = []
@@ -365,12 +376,7 @@ async def test_a_clip_waiting_for_the_budget_is_queued_not_submitting(
             events.append((stage, scene_id, state, note))
 
     sim.media_scale, sim.job_seconds = 0.25, 0.5  # the first clip in flight a while
-    settings = seedance_only(sim)
-    per_clip = estimate_video(settings, 4).usd
-    pipe = Pipeline(goals_file(tmp_path, sim), settings, out=tmp_path / "run", keys=KEYS,
-                    reporter=Rec(), budget=per_clip * 1.5)  # fmt: skip
-    with pytest.raises(BudgetStopped):
-        await pipe.run()
+    await _stopped_by_the_budget(sim, tmp_path, Rec())
     waited = [
         e[1] for e in events if e[0] == "clips" and e[2:] == ("queued", "waiting for the budget")
     ]
@@ -447,8 +453,6 @@ async def test_a_clip_queued_behind_one_waiting_for_the_budget_is_not_submitting
     there holding its turn: the scenes behind it said 'clips submitting' all that time,
     though they waited for the same budget and nothing of theirs was sent. They say
     'queued - waiting for the budget' too (or 'queued' for a provider slot)."""
-    from mindmovie.costs import estimate_video
-    from mindmovie.pipeline import BudgetStopped
     from mindmovie.progress import NullReporter
 
     rows: dict[str, tuple[str, str]] = {}
@@ -461,12 +465,7 @@ async def test_a_clip_queued_behind_one_waiting_for_the_budget_is_not_submitting
                 seen.append(dict(rows))
 
     sim.media_scale, sim.job_seconds = 0.25, 0.5  # the first clip in flight a while
-    settings = seedance_only(sim)
-    per_clip = estimate_video(settings, 4).usd
-    pipe = Pipeline(goals_file(tmp_path, sim), settings, out=tmp_path / "run", keys=KEYS,
-                    reporter=Rec(), budget=per_clip * 1.5)  # fmt: skip
-    with pytest.raises(BudgetStopped):
-        await pipe.run()
+    await _stopped_by_the_budget(sim, tmp_path, Rec())
     assert sim.stats()["totals"]["jobs_created"] == 1 and seen, rows
     (polled,) = {s for s, (state, _) in seen[-1].items() if state == "polling"}
     others = {s: r for s, r in seen[-1].items() if s not in ("plan", polled)}
@@ -480,21 +479,11 @@ async def test_the_plain_log_says_each_scene_stopped_by_the_budget(
     """In a pipe (no -v) a scene that failed got a line and one stopped by the budget
     (or Ctrl-C) none: the log said 'clips 01-health-1: done' and nothing of the other
     three. Each scene that did not finish says what happened to it."""
-    from mindmovie.costs import estimate_video
-    from mindmovie.pipeline import BudgetStopped
 
     sim.media_scale = 0.25
-    settings = seedance_only(sim)
-    per_clip = estimate_video(settings, 4).usd
     buf = io.StringIO()
     rep = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
-    pipe = Pipeline(goals_file(tmp_path, sim), settings, out=tmp_path / "run", keys=KEYS,
-                    reporter=rep, budget=per_clip * 1.5)  # fmt: skip
-    try:
-        with pytest.raises(BudgetStopped):
-            await pipe.run()
-    finally:
-        rep.close()
+    await _stopped_by_the_budget(sim, tmp_path, rep)
     lines = [ln.split("] ", 1)[-1] for ln in buf.getvalue().splitlines()]
     ended = [ln for ln in lines if ln.startswith("clips ")]
     assert len(ended) == 4, lines
@@ -538,8 +527,6 @@ async def test_a_scene_stopped_by_the_budget_is_shown_stopped_when_it_stops(
     ended: while the last clip in flight was polled and downloaded (minutes, for real
     clip jobs) their rows still said 'queued - waiting for the budget' for a render
     that would send them nothing more."""
-    from mindmovie.costs import estimate_video
-    from mindmovie.pipeline import BudgetStopped
     from mindmovie.progress import NullReporter
 
     events: list[tuple[str, str, str]] = []
@@ -549,12 +536,7 @@ async def test_a_scene_stopped_by_the_budget_is_shown_stopped_when_it_stops(
             events.append((stage, scene_id, state))
 
     sim.media_scale, sim.job_seconds = 0.25, 0.5
-    settings = seedance_only(sim)
-    per_clip = estimate_video(settings, 4).usd
-    pipe = Pipeline(goals_file(tmp_path, sim), settings, out=tmp_path / "run", keys=KEYS,
-                    reporter=Rec(), budget=per_clip * 1.5)  # fmt: skip
-    with pytest.raises(BudgetStopped):
-        await pipe.run()
+    await _stopped_by_the_budget(sim, tmp_path, Rec())
     stopped = [i for i, e in enumerate(events) if e[2] == "stopped"]
     (done,) = [i for i, e in enumerate(events) if e[0] == "clips" and e[2] == "done"]
     assert len(stopped) == 3 and max(stopped) < done, events
