@@ -1,5 +1,5 @@
 """`python -m mindmovie` runs the same CLI as the console script."""
 
-from mindmovie.cli import main
+from mindmovie.entry import main
 
 main()

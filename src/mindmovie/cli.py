@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mindmovie import __version__
+from mindmovie.entry import INTERRUPTED, stop_signals_interrupt
 
 app = typer.Typer(
     name="mindmovie",
@@ -50,7 +51,7 @@ _finished: list[str] = []
 
 
 def command(
-    interrupted: str = "interrupted; nothing was changed or spent",
+    interrupted: str = INTERRUPTED,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`app.command()` with the function's docstring unwrapped as its help. A Ctrl-C (or
     SIGTERM, SIGHUP: `main`) the command does not take up itself is said in one line,
@@ -1313,14 +1314,14 @@ NARROW_HELP = 60
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """The CLI, as `entry.main` (the console script) runs it once the stop signals interrupt."""
     # A path whose name is not UTF-8 (Python decodes its bytes to surrogates) is printed
     # escaped: in a UTF-8 locale stdout is strict and printing it was a traceback
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    _stop_signals_interrupt()
+    stop_signals_interrupt()  # as `entry.main` did (for a caller of this main)
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
     # Under 60 columns (COLUMNS=40) typer's boxed rich help cut option names and their
@@ -1345,30 +1346,6 @@ def main() -> None:
         err.print("Aborted!", markup=False, highlight=False)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def _stop_signals_interrupt() -> None:
-    """Ctrl-C, SIGTERM (kill, timeout, docker stop) and SIGHUP (the terminal closed)
-    raise KeyboardInterrupt wherever the command is, until the render puts its own
-    graceful stop in place (and again after it): SIGTERM and SIGHUP killed every command
-    but a running render without a word (-15, -1), and asyncio's own Ctrl-C handler
-    only asked the render's task to stop when the loop next ran, which a blocking check
-    (ffmpeg's, before the run folder) held up, after which the render went on into the
-    plan. A signal the command was started ignoring (`nohup`, a background job) stays
-    ignored."""
-    import signal
-
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        sig = getattr(signal, name, None)
-        if sig is not None and signal.getsignal(sig) in (
-            signal.SIG_DFL,
-            signal.default_int_handler,
-        ):
-            signal.signal(sig, _interrupt)
 
 
 def _flags_without_type() -> None:

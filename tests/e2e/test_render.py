@@ -1295,6 +1295,112 @@ def test_a_stop_signal_outside_the_render_s_handlers_is_one_line_exit_130(
         time.sleep(0.05)
 
 
+#: run in the command's process before mindmovie: the import of typer (the first of the
+#: libraries the CLI imports, ~0.1 s of them) pauses in a read of a named pipe nobody
+#: writes until the test does, so a signal lands in that window every time
+_PAUSE_AT_TYPER = """
+import os, sys
+
+class PauseAtTyper:
+    def find_spec(self, name, path=None, target=None):
+        if name == "typer":
+            sys.meta_path.remove(self)
+            pipe = os.environ["PAUSE_PIPE"]
+            open(pipe + ".reached", "w").close()
+            with open(pipe, "rb") as f:
+                f.read()
+        return None
+
+sys.meta_path.insert(0, PauseAtTyper())
+sys.argv = ["mindmovie", *sys.argv[1:]]
+"""
+
+#: how each way of starting the CLI runs it: `python -m mindmovie`, and the console
+#: script as pip writes it (its target as pyproject.toml names it)
+_STARTS = {
+    "python -m": "import runpy; runpy.run_module('mindmovie', run_name='__main__', alter_sys=True)",
+    "console script": (
+        "import importlib, tomllib; "
+        "target = tomllib.load(open({pyproject!r}, 'rb'))['project']['scripts']['mindmovie']; "
+        "module, _, name = target.partition(':'); "
+        "sys.exit(getattr(importlib.import_module(module), name)())"
+    ),
+}
+
+
+def _paused_at_start(workdir: Path, start: str, **popen: Any) -> tuple[subprocess.Popen[str], Path]:
+    """`mindmovie --version` started as `start` starts it, paused at its import of typer."""
+    pipe = workdir / "never-written"
+    os.mkfifo(pipe)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["PAUSE_PIPE"] = str(pipe)
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    code = _PAUSE_AT_TYPER + _STARTS[start].format(pyproject=str(pyproject))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "--version"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+    t_end = time.monotonic() + 60
+    while not Path(f"{pipe}.reached").exists():
+        if proc.poll() is not None or time.monotonic() > t_end:
+            proc.kill()
+            raise AssertionError(f"never reached the import of typer: {proc.communicate()}")
+        time.sleep(0.01)
+    time.sleep(0.1)  # into the blocking open() itself
+    return proc, pipe
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a named pipe")
+@pytest.mark.parametrize("start", list(_STARTS))
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_stop_signal_while_the_cli_starts_is_one_line_exit_130(
+    workdir: Path, start: str, signame: str
+) -> None:
+    """A stop signal in the CLI's first ~0.15 s, while Python imported typer, rich and
+    pydantic before `cli.main` made stop signals interrupt: Ctrl-C printed a
+    KeyboardInterrupt traceback, SIGTERM and SIGHUP killed it without a word (-15, -1).
+    It is the line and exit 130 every command gives once started."""
+    proc, _ = _paused_at_start(workdir, start)
+    try:
+        proc.send_signal(getattr(signal, signame))
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()  # a no-op once it ended
+    assert (proc.returncode, err.splitlines(), out) == (
+        130,
+        ["interrupted; nothing was changed or spent"],
+        "",
+    ), err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a named pipe")
+@pytest.mark.parametrize("start", list(_STARTS))
+def test_a_signal_ignored_from_the_start_stays_ignored_while_the_cli_starts(
+    workdir: Path, start: str
+) -> None:
+    """`nohup mindmovie ...`: the SIGHUP it was started ignoring is ignored at the start
+    too (the stop signals are made to interrupt only where they were not ignored)."""
+
+    def nohup() -> None:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    proc, pipe = _paused_at_start(workdir, start, preexec_fn=nohup)
+    try:
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(0.1)
+        with open(pipe, "wb"):  # the import goes on
+            pass
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert (proc.returncode, out.strip(), err) == (0, "mindmovie 0.1.0", "")
+
+
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_a_stop_signal_once_the_render_has_ended_says_the_movie_is_made(
     workdir: Path, signame: str

@@ -1,0 +1,53 @@
+"""The `mindmovie` command's entry point (the console script and `python -m mindmovie`).
+
+Stop signals are made to interrupt here, before the CLI's libraries are imported (typer,
+rich, pydantic: about 0.1 s): a Ctrl-C in that time printed a KeyboardInterrupt traceback,
+and SIGTERM or SIGHUP killed the command without a word (-15, -1). This module imports
+only small modules of the standard library, so the window before it is Python's own start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+
+#: what an interrupted command that changed nothing says (each command may say more)
+INTERRUPTED = "interrupted; nothing was changed or spent"
+
+
+def interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_signals_interrupt() -> None:
+    """Ctrl-C, SIGTERM (kill, timeout, docker stop) and SIGHUP (the terminal closed)
+    raise KeyboardInterrupt wherever the command is, until the render puts its own
+    graceful stop in place (and again after it): SIGTERM and SIGHUP killed every command
+    but a running render without a word (-15, -1), and asyncio's own Ctrl-C handler
+    only asked the render's task to stop when the loop next ran, which a blocking check
+    (ffmpeg's, before the run folder) held up, after which the render went on into the
+    plan. A signal the command was started ignoring (`nohup`, a background job) stays
+    ignored."""
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) in (
+            signal.SIG_DFL,
+            signal.default_int_handler,
+        ):
+            signal.signal(sig, interrupt)
+
+
+def main() -> None:
+    """Console-script entry point: the stop signals first, then the CLI. A stop before a
+    command has taken it up (while the CLI is imported, or its arguments read) is said in
+    one line, exit 130, as a command says one."""
+    stop_signals_interrupt()
+    try:
+        from mindmovie import cli
+
+        cli.main()
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
+            print(INTERRUPTED, file=sys.stderr, flush=True)
+        sys.exit(130)
