@@ -2785,7 +2785,7 @@ class Pipeline:
             return img, (row, usd, img.usage)
 
         try:
-            await self._keyframe_paid(store, model, req, key, dest, attempt, estimate)
+            await self._keyframe_paid(store, model, req, key, dest, attempt, estimate, rows)
         finally:
             for row in rows:
                 self._paid_in_flight.pop(row, None)
@@ -2799,15 +2799,18 @@ class Pipeline:
         dest: Path,
         attempt: Callable[[], Awaitable[tuple[ImageResult, Bill | None]]],
         estimate: float,
+        rows: Sequence[int],
     ) -> None:
         """`_keyframe_once`'s paid call (`attempt`, with retries) and the saving of its
-        image, while the call counts as in flight (`_paid_in_flight`)."""
+        image, while the call counts as in flight (`_paid_in_flight`); `rows`: the
+        ledger rows of the calls `attempt` has let through the gate so far."""
         scene_id = req.scene_id
         try:
             img, bill = await with_retry(attempt)
         except (BudgetExceeded, Interrupted) as e:
             kind = "budget" if isinstance(e, BudgetExceeded) else "interrupted"
-            store.fail(scene_id, "keyframe", kind, str(e))
+            # refused by the gate before any call of this try was sent: no try
+            store.fail(scene_id, "keyframe", kind, str(e), sent=kind != "budget" or bool(rows))
             raise
         except ProviderError as e:
             e.scene_id = e.scene_id or scene_id
@@ -4073,7 +4076,8 @@ class Pipeline:
             kind = "budget" if isinstance(e, BudgetExceeded) else "interrupted"
             if kind == "interrupted" and remote_id is not None:
                 raise  # the job id stays journaled (submitted): the next run polls it
-            store.fail(scene_id, "clip", kind, str(e))
+            # refused by the gate before any request of this try was let through: no try
+            store.fail(scene_id, "clip", kind, str(e), sent=kind != "budget" or row is not None)
             raise
         except ResultGone as e:
             # the job finished and was billed (`_settle_job`), but what it made can no

@@ -1134,8 +1134,23 @@ class Store:
                 )
         return True
 
-    def fail(self, scene_id: str, stage: str, error_kind: str, error: str) -> None:
-        self._update(scene_id, stage, status="failed", error_kind=error_kind, error=error[:2000])
+    def fail(
+        self, scene_id: str, stage: str, error_kind: str, error: str, *, sent: bool = True
+    ) -> None:
+        """Mark a step failed. `sent=False`: its try (`begin`) ended before any call was
+        sent (the budget gate refused it), so it is not counted in `attempts`: status
+        said 'tries 2' and 'retry the clip (attempt 3)' for calls never sent."""
+        if sent:
+            self._update(
+                scene_id, stage, status="failed", error_kind=error_kind, error=error[:2000]
+            )
+            return
+        with self._tx() as db:
+            db.execute(
+                "UPDATE steps SET status='failed', error_kind=?, error=?, updated_at=?,"
+                " attempts=MAX(attempts-1, 0) WHERE scene_id=? AND stage=?",
+                (error_kind, error[:2000], time.time(), scene_id, stage),
+            )
 
     def result_gone(
         self,

@@ -131,6 +131,38 @@ async def test_budget_for_four_of_ten_scenes_bills_exactly_four(
     assert st["money"]["billed"] == pytest.approx(10 * per_clip, abs=1e-6)
 
 
+@pytest.mark.parametrize("stage", ["keyframe", "clip"])
+async def test_a_try_the_budget_stopped_before_it_was_sent_is_not_counted(
+    sim: SimServer, tmp_path: Path, stage: str
+) -> None:
+    """A step the budget gate stopped before its call was sent was counted as a try:
+    after two renders stopped so, status's `tries` said 2 (and `status --json` each
+    step's attempts 2) for a keyframe or clip never sent, and a clip then sent and
+    refused was to be retried as 'attempt 3'. A try not sent is not a try."""
+    sim.media_scale = 0.25
+    if stage == "keyframe":  # Seedream keyframes, a budget below one
+        settings = settings_for("byteplus", sim, planner={"provider": "local"})
+        budget = costs.estimate_keyframe(settings).usd / 2
+    else:  # local keyframes (one try each), Seedance clips, a budget below one
+        settings = seedance_only(sim)
+        budget = estimate_video(settings, 4).usd / 2
+    run = tmp_path / "run"
+    goals = goals_file(tmp_path, sim)
+    for _ in range(2):
+        with pytest.raises(BudgetStopped):
+            await Pipeline(goals, settings, out=run, keys=KEYS, budget=budget).run()
+    assert ledger_rows(run, stage) == []  # nothing was sent
+    steps = [s for s in collect_status(run)["steps"] if s["stage"] == stage]
+    assert [s["attempts"] for s in steps] == [0] * 4, steps
+    table = CliRunner().invoke(app, ["status", str(run)], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    rows = [line.split() for line in table.output.splitlines()]
+    scenes = [r for r in rows if r and r[0][:2].isdigit()]
+    # (image, clip, tries): the one try is the local keyframe's
+    want = ["stopped", "-", "0"] if stage == "keyframe" else ["done", "stopped", "1"]
+    assert [r[1:4] for r in scenes] == [want] * 4, table.output
+
+
 async def test_declined_confirmation_is_asked_again_next_run(
     sim: SimServer, tmp_path: Path
 ) -> None:
