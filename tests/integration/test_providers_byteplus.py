@@ -455,6 +455,23 @@ async def test_a_503_with_retry_after_carries_it(sim: SimServer, keyframe: Path)
     assert len(sim.requests(path=TASKS, method="POST")) == 1 and created(sim) == 0
 
 
+async def test_a_seedream_503_is_a_transient_error_that_is_retried(sim: SimServer) -> None:
+    """A Seedream image call answered 503 (service unavailable: to Ark, a status >= 500
+    like the others, which its SDK retries alike; provider-wire.md §1) is Transient with
+    its Retry-After: not a refusal (ContentRejected, InvalidRequest: the scene failed,
+    never sent again) nor a lost answer. The one retry policy sends it again, and the
+    image is made once."""
+    req = KeyframeRequest(scene_id="01-health-1", prompt="p", width=64, height=36, seed=1)
+    sim.add_fault("http", path=IMAGES, method="POST", status=503, retry_after=3)
+    with pytest.raises(Transient, match="image: HTTP 503") as e:
+        await seedream(sim).generate(req)
+    assert type(e.value) is Transient and e.value.retry_after == 3.0
+    sim.add_fault("http", path=IMAGES, method="POST", status=503, retry_after=0.01)
+    img = await with_retry(lambda: seedream(sim).generate(req), base_delay=0.01)
+    assert img.data and sim.stats()["totals"]["images"] == 1
+    assert [r["status"] for r in sim.requests(path=IMAGES)] == [503, 503, 200]
+
+
 @pytest.mark.parametrize("stage", ["video", "image"])
 async def test_an_answer_slower_than_timeout_is_connection_lost(
     sim: SimServer, keyframe: Path, stage: str
