@@ -27,6 +27,7 @@ from rich.text import Text
 
 from mindmovie import __version__
 from mindmovie.entry import INTERRUPTED, stop_signals_interrupt
+from mindmovie.killpoints import killpoint
 
 app = typer.Typer(
     name="mindmovie",
@@ -65,11 +66,7 @@ def command(
             try:
                 return f(*args, **kwargs)
             except KeyboardInterrupt:
-                said = (
-                    f"interrupted as the render ended; {_finished[-1]}"
-                    if _finished
-                    else interrupted
-                )
+                said = interrupted_line(interrupted)
                 with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
                     err.print(said, markup=False, highlight=False, soft_wrap=True)
                 raise typer.Exit(130) from None
@@ -77,6 +74,12 @@ def command(
         return app.command(help=_unwrapped(f.__doc__))(run)
 
     return register
+
+
+def interrupted_line(interrupted: str = INTERRUPTED) -> str:
+    """What a stop says: `interrupted`, or once the render has ended, what it made (also
+    said by `entry.main` for a stop after the command returned, before the exit)."""
+    return f"interrupted as the render ended; {_finished[-1]}" if _finished else interrupted
 
 
 out = Console(highlight=False)
@@ -1345,6 +1348,7 @@ def main() -> None:
     except typer.Abort:
         err.print("Aborted!", markup=False, highlight=False)
         sys.exit(1)
+    killpoint("command_returned")  # (a stop here is said by entry.main)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -39,15 +39,17 @@ def stop_signals_interrupt() -> None:
 
 
 def main() -> None:
-    """Console-script entry point: the stop signals first, then the CLI. A stop before a
-    command has taken it up (while the CLI is imported, or its arguments read) is said in
-    one line, exit 130, as a command says one."""
+    """Console-script entry point: the stop signals first, then the CLI. A stop no
+    command took up (while the CLI is imported, or once the command has returned) is
+    said in one line, exit 130, as a command says one."""
     stop_signals_interrupt()
     try:
         from mindmovie import cli
 
         cli.main()
     except KeyboardInterrupt:
+        # once a render has ended, what it made (not "nothing was changed or spent")
+        said = getattr(sys.modules.get("mindmovie.cli"), "interrupted_line", None)
         with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
-            print(INTERRUPTED, file=sys.stderr, flush=True)
+            print(INTERRUPTED if said is None else said(), file=sys.stderr, flush=True)
         sys.exit(130)

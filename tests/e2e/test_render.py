@@ -1473,6 +1473,34 @@ def test_a_stop_heard_as_the_render_ends_is_an_interrupt_that_says_what_was_made
     assert (workdir / "run" / "plan.yaml").is_file()
 
 
+def test_a_stop_after_the_render_returned_says_what_it_made(workdir: Path) -> None:
+    """A stop once the command had returned, before the process exited (a stop no
+    command takes up, said by `entry.main`): it said 'nothing was changed or spent' of
+    a render that had made its plan. It says what was made, exit 130."""
+    pipe = workdir / "paused"
+    os.mkfifo(pipe)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env |= {"MINDMOVIE_KILL_AT": "command_returned", "MINDMOVIE_KILL_HOW": f"block:{pipe}"}
+    args = ["plan", "examples/goals.yaml", "-c", "small.yaml", "--out", "run"]
+    out, err = workdir / "plan.out", workdir / "plan.err"
+    proc = mindmovie_fork.start(args, env=env, cwd=workdir, out=out, err=err)
+    try:
+        t_end = time.monotonic() + 120
+        while not Path(f"{pipe}.reached").exists():
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, "the plan never returned"
+            time.sleep(0.05)
+        time.sleep(0.3)  # into the blocking open() itself
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=20)
+    finally:
+        proc.kill()  # a no-op once it ended
+    lines = err.read_text().splitlines()
+    made = f"interrupted as the render ended; the plan is made: {Path('run') / 'plan.yaml'}"
+    assert (rc, lines[-1:]) == (130, [made]), (rc, lines)
+    assert "Traceback" not in err.read_text()
+
+
 @pytest.mark.parametrize(
     ("argv", "where", "said"),
     [
