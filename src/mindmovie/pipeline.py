@@ -3409,8 +3409,9 @@ class Pipeline:
         if not reused:
             self._keep_changed(store, scene.id, "clip")
         back = None
+        # each request's key until 2026-12-04: a kept clip or an unheld job made then
+        before = {} if reused else self._clip_keys_before(model, variants)
         if not reused:
-            before = self._clip_keys_before(model, variants)
             back = next(
                 (
                     (k, now)
@@ -3458,7 +3459,16 @@ class Pipeline:
         async with _Slot(sem) as slot:
             for i, (_, key, req) in enumerate(variants):
                 try:
-                    await self._clip_once(store, model, req, key, dest, slot, same_request=every)
+                    await self._clip_once(
+                        store,
+                        model,
+                        req,
+                        key,
+                        dest,
+                        slot,
+                        same_request=every,
+                        key_before=before[key],
+                    )
                     break
                 except ContentRejected as e:
                     if i + 1 == len(variants):
@@ -3891,7 +3901,10 @@ class Pipeline:
         slot: _Slot | None = None,
         *,
         same_request: Collection[str] = (),
+        key_before: str | None = None,
     ) -> None:
+        """One clip: its journaled job polled, a job no step holds taken, or a new one
+        bought. `key_before`: this request's key until 2026-12-04 (`_clip_keys_before`)."""
         scene_id = req.scene_id
         ps = self.settings.provider_settings(model.name)
         self._check_stop()
@@ -3929,7 +3942,9 @@ class Pipeline:
             elif found is not None and counted:
                 # counted as costing nothing: a new clip waits for the next estimate
                 raise await self._let_go_of_job(store, model, req, prev, found)
-        if remote_id is None and (unwanted := self._unwanted_job(store, model, key, req.seconds)):
+        if remote_id is None and (
+            unwanted := self._unwanted_job(store, model, key, req.seconds, key_before)
+        ):
             # a job of exactly these inputs that no scene holds any more (an edit undone,
             # an id renamed, while it ran): polled and taken, not bought again
             store.begin(scene_id, "clip", key, same_request=same_request)
@@ -5552,7 +5567,12 @@ class Pipeline:
             )
 
     def _unwanted_job(
-        self, store: Store, model: VideoModel, key: str, seconds: float
+        self,
+        store: Store,
+        model: VideoModel,
+        key: str,
+        seconds: float,
+        key_before: str | None = None,
     ) -> str | None:
         """A clip job still in flight that was made from exactly the inputs `key` (and
         `seconds`) and that no step holds (its scene edited, renamed or deleted while it
@@ -5562,7 +5582,7 @@ class Pipeline:
         `status` count such a scene's clip as paid by the same test (`_unheld_job`)."""
         if model.name == "local":
             return None
-        return self._unheld_job(store, model.name, key, seconds)
+        return self._unheld_job(store, model.name, key, seconds, key_before=key_before)
 
     def _unheld_job(
         self,
@@ -5571,6 +5591,8 @@ class Pipeline:
         key: str,
         seconds: float,
         taken: Collection[str] = (),
+        *,
+        key_before: str | None = None,
     ) -> str | None:
         """The job `_unwanted_job` takes for inputs `key`/`seconds` with video provider
         `provider`, the one test shared by the render and what it is said to cost
@@ -5578,9 +5600,13 @@ class Pipeline:
         clip for such a scene, and after `render --fresh` carried a job in flight the
         spend question asked to pay again for a clip already paid. Reads only `store`
         (`status` and `estimate` open it read-only, with no budget gate). `taken`: jobs
-        already counted for another scene (one job, one scene)."""
+        already counted for another scene (one job, one scene). `key_before`: the same
+        request's key until 2026-12-04 (`_clip_keys_before`): a job made then (carried
+        by `render --fresh`, or an edit undone while it ran) records its inputs under
+        it, and matched by the key of now only it was bought again."""
         if provider == "local":
             return None
+        keys = {key} if key_before is None else {key, key_before}
         held = {st.remote_id for st in store.steps() if st.remote_id}
         for r in reversed(store.ledger_rows()):
             rid = r["remote_id"]
@@ -5596,7 +5622,7 @@ class Pipeline:
             ):
                 continue
             made = store.job_input(int(r["id"]))
-            if made is None or made[0] != key or abs(made[1] - seconds) > 1e-6:
+            if made is None or made[0] not in keys or abs(made[1] - seconds) > 1e-6:
                 continue
             then = store.job_origin(int(r["id"]))
             if then is None or self._origin_changes_in(store, then, provider):
@@ -6339,7 +6365,11 @@ class Pipeline:
                 done.add((sc.id, "clip"))
             elif (
                 unheld := self._unheld_job(
-                    store, video_id.name, *first_try(step, variants), taken=adopted
+                    store,
+                    video_id.name,
+                    *(first := first_try(step, variants)),
+                    taken=adopted,
+                    key_before=before[first[0]],
                 )
             ) is not None:
                 # a paid job in flight that no step holds, made from the very inputs the

@@ -750,6 +750,45 @@ async def test_paid_clips_keyed_by_the_fps_before_are_not_paid_for_again(
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
 
 
+async def test_a_job_in_flight_keyed_by_the_fps_before_and_held_by_no_step_is_taken(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run made while a paid clip's key held the fps and frame size (until 2026-12-04)
+    whose clip jobs were still running when `render --fresh` carried them: each carried
+    job's inputs are recorded under that key, and a job no step holds was matched by the
+    key of now only (`_unheld_job`), so the estimate priced every clip again and the
+    render bought each again though its job, paid, was running."""
+    from mindmovie.pipeline import estimate_for
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    quick = {"base_url": sim.ark_base_url, "poll_interval": 0.05, "job_deadline": 0.5}
+    s = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        providers={"byteplus": quick},
+    )
+    run = tmp_path / "run"
+    sim.min_polls = 10**6  # every job runs until the test lets it finish
+    with keyed_as_before(monkeypatch, "_clip_key"), pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()  # past each job's deadline
+    assert sim.stats()["totals"]["jobs_created"] == 4
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(fresh=True, until="keyframes")
+    assert not res.failed
+    # (the estimate reads the key from the environment: a job is taken only where made)
+    monkeypatch.setenv("ARK_API_KEY", KEYS.byteplus.get_secret_value())
+    est = estimate_for(goals, s, out=run)
+    assert [(sc.scene_id, sc.video.usd) for sc in est.scenes if sc.video.usd] == []
+    sim.min_polls = 0  # (a job bought again would finish at once)
+    for job in sim.jobs():
+        job.min_polls = job.polls + 2  # running at the render's first look, then done
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 4  # each carried job taken
+
+
 async def test_paid_keyframes_keyed_by_the_frame_size_before_take_the_key_of_now(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
