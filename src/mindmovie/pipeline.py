@@ -33,7 +33,7 @@ from mindmovie import costs
 from mindmovie.budget import BudgetExceeded, BudgetGate
 from mindmovie.catalog import ModelSpec, references_sent
 from mindmovie.catalog import snap_seconds as catalog_snap
-from mindmovie.config import ConfigError, Keys, Settings
+from mindmovie.config import ConfigError, Keys, OutputSettings, Settings
 from mindmovie.fsutil import (
     atomic_write_bytes,
     expanded,
@@ -957,6 +957,11 @@ ASIDE_META = "aside_pending"
 #: run in previous/, and the next render (without --fresh) started a new run and bought
 #: every keyframe and clip again; it now puts the old run back first
 FRESH_META = "fresh_pending"
+#: run.db meta: every `output` (frame size, fps: JSON list) a render of this run was
+#: made at, as `SETTINGS_META` had it before a render replaced it. Until 2026-12-04 a paid
+#: keyframe's key held the frame size and a paid clip's the fps too
+#: (`Pipeline._outputs_before`): a run made then is found at another --resolution or --fps
+OUTPUTS_META = "outputs_before"
 
 
 @dataclass(frozen=True)
@@ -1483,6 +1488,8 @@ class Pipeline:
         self._fresh_moved: tuple[Path, list[str]] | None = None
         #: the goals.yaml the run folder's last render was made from (None: not known)
         self._last_goals: str | None = None
+        #: `_outputs_before` as this render found it, before it recorded its own settings
+        self._outputs_then: tuple[OutputSettings, ...] | None = None
         #: plan.yaml as read, with goals.yaml's changed title/closing/music (`_with_shown`)
         self._plan_raw: Plan | None = None
         self._shown_changed: list[str] = []
@@ -2478,12 +2485,57 @@ class Pipeline:
             )
         return text_model, text_settings
 
+    def _outputs_recorded(self, store: Store) -> tuple[OutputSettings, ...]:
+        """Every `output` this run's renders were made at, as far as recorded: the last
+        render's (`SETTINGS_META`) and the ones before it (`OUTPUTS_META`); in a render,
+        as found before it recorded its own. Reads only `store` (`status`, `estimate`)."""
+        if self._outputs_then is not None:
+            return self._outputs_then
+        found: list[Any] = []
+        try:
+            last = json.loads(store.get_meta(SETTINGS_META) or "{}")
+            found += json.loads(store.get_meta(OUTPUTS_META) or "[]")
+        except ValueError:
+            return ()  # edited by hand: not known
+        if isinstance(last, dict):
+            found.append(last.get("output"))
+        out: dict[tuple[Any, ...], OutputSettings] = {}
+        for raw in found:
+            try:
+                o = OutputSettings.model_validate(raw)
+                out.setdefault((o.aspect, o.resolution, o.frame(), o.fps), o)
+            except (ValueError, TypeError):  # (pydantic's ValidationError is a ValueError)
+                continue
+        return tuple(out.values())
+
+    def _outputs_before(self, store: Store | None, stage: str) -> list[OutputSettings]:
+        """The outputs of this run's renders (`_outputs_recorded`) other than now's at
+        which a paid `stage` ("keyframe", "clip") made then is the one asked now. Until
+        2026-12-04 a paid keyframe's key held the frame size (now the aspect) and a paid
+        clip's the frame size and fps (now the aspect and resolution): looked up at now's
+        frame size and fps only, a run made then was bought again by its first render at
+        another --resolution or --fps. A key that matches is the very request (every
+        other input is in it), so each is safe to look up; one of another aspect (or,
+        for a clip, resolution) is not made as asked now, and is left out."""
+        if store is None:
+            return []
+        now = self.settings.output
+        seen = {(now.frame(), now.fps if stage == "clip" else 0)}
+        out = []
+        for o in self._outputs_recorded(store):
+            same = o.aspect == now.aspect and (stage != "clip" or o.resolution == now.resolution)
+            if same and (k := (o.frame(), o.fps if stage == "clip" else 0)) not in seen:
+                seen.add(k)
+                out.append(o)
+        return out
+
     def _keyframe_reuse_keys(
         self,
         model: _ModelId,
         scene: Scene,
         plan: Plan,
         variants: list[tuple[str, str, KeyframeRequest]],
+        store: Store | None = None,
     ) -> list[str]:
         """The input keys a finished or kept keyframe of this scene is reused under: its
         `variants`', and those with the goal photo the rule before 2026-12 gave it
@@ -2494,7 +2546,9 @@ class Pipeline:
         no transparent parts): for others the old key would bring back the pixels of an
         older fit (a transparent photo's old key is the one it had until it took the fit,
         `PHOTO_FIT`); for paid keyframes also the keys with the frame size they had
-        until 2026-12-04 (`_keyframe_variants`), so a run made then is not paid again."""
+        until 2026-12-04 (`_keyframe_variants`), at now's frame size and at those of the
+        run's renders before (`_outputs_before`, with `store`), so a run made then is not
+        paid again."""
         keys = [key for _, key, _ in variants]
         photos: list[Path | None] = [None]
         old = costs.scene_source_photo(self.goals, list(plan.scenes), scene, by_place=True)
@@ -2503,9 +2557,10 @@ class Pipeline:
             keys += [key for _, key, _ in self._keyframe_variants(model, scene, plan, old)]
         if model.name != "local":
             # a paid keyframe keyed by the frame size, before 2026-12-04: reused at that size
-            for photo in photos:
-                legacy = self._keyframe_variants(model, scene, plan, photo, legacy=True)
-                keys += [key for _, key, _ in legacy if key not in keys]
+            for at in [None, *self._outputs_before(store, "keyframe")]:
+                for photo in photos:
+                    legacy = self._keyframe_variants(model, scene, plan, photo, legacy=True, at=at)
+                    keys += [key for _, key, _ in legacy if key not in keys]
         if model.name == "local":
             # a photo keyframe keyed before 2026-12-01 (with the prompt, seed, style and
             # references, which do not change it): reused while its prompt is unchanged
@@ -2529,15 +2584,22 @@ class Pipeline:
         scene: Scene,
         plan: Plan,
         variants: list[tuple[str, str, KeyframeRequest]],
-    ) -> dict[str, str]:
-        """A paid keyframe request's key -> the key the same request had until 2026-12-04
-        (with the frame size, `_keyframe_variants`' `legacy`). A result URL kept on a
+        store: Store | None = None,
+    ) -> dict[str, tuple[str, ...]]:
+        """A paid keyframe request's key -> the keys the same request had until 2026-12-04
+        (with the frame size, `_keyframe_variants`' `legacy`: now's, then those of the
+        run's renders before, `_outputs_before`, with `store`). A result URL kept on a
         ledger row (`_refetch_kept`) is found by its key: one kept in a run made then was
         not found, and the render bought the image again."""
         if model.name == "local":
             return {}
-        legacy = self._keyframe_variants(model, scene, plan, legacy=True)
-        return {key: old for (_, key, _), (_, old, _) in zip(variants, legacy, strict=True)}
+        before: dict[str, tuple[str, ...]] = {key: () for _, key, _ in variants}
+        for at in [None, *self._outputs_before(store, "keyframe")]:
+            legacy = self._keyframe_variants(model, scene, plan, legacy=True, at=at)
+            for (_, key, _), (_, old, _) in zip(variants, legacy, strict=True):
+                if old not in before[key]:
+                    before[key] += (old,)
+        return before
 
     def _keyframe_variants(
         self,
@@ -2547,6 +2609,7 @@ class Pipeline:
         photo: Path | None = None,
         *,
         legacy: bool = False,
+        at: OutputSettings | None = None,
     ) -> list[tuple[str, str, KeyframeRequest]]:
         """(label, input key, request): the request as planned, then the content-filter
         fallback (a softened prompt), each with its own key so either result is reusable.
@@ -2558,7 +2621,7 @@ class Pipeline:
         prompt too, so an edited image_prompt made the same image again (its clip was
         reused only as the bytes came out identical). `legacy`: the key as it was then
         (for reuse only); for a paid model, the key with the frame size, as it was until
-        2026-12-04 (now the aspect, which is what is sent)."""
+        2026-12-04 (now the aspect, which is what is sent), of output `at` (else now's)."""
         w, h = keyframe_size(self.settings)
         refs = tuple(expanded(p) for p in scene.reference_photos)  # "~/me.jpg" as check_plan
         # the goal's own photo becomes the picture for local keyframes, and is the image
@@ -2588,6 +2651,8 @@ class Pipeline:
             if model.name == "local" or legacy
             else {"aspect": self.settings.output.aspect}
         )
+        if legacy and at is not None and model.name != "local":
+            frame = {"size": list(keyframe_size(self.settings.model_copy(update={"output": at})))}
         common = dict(
             v=STAGE_VERSION["keyframe"],
             provider=model.name,
@@ -2674,19 +2739,24 @@ class Pipeline:
         dest = self.run_dir / "scenes" / scene.id / "keyframe.png"
         model, priced = self._keyframe_model_for(model, scene, plan)
         variants = self._keyframe_variants(model, scene, plan)
-        keys = self._keyframe_reuse_keys(model, scene, plan, variants)
+        keys = self._keyframe_reuse_keys(model, scene, plan, variants, store)
         reused = any(store.reusable(scene.id, "keyframe", key) for key in keys)
-        before = self._keyframe_keys_before(model, scene, plan, variants)
-        if reused:
-            # a paid keyframe keyed by the frame size (until 2026-12-04) takes its key of
-            # now, as a clip does (`_clip`): else a later --resolution bought it again
-            for now, old in before.items():
-                if store.reusable(scene.id, "keyframe", old):
-                    store.rekey(scene.id, "keyframe", now)
-                    break
-        else:
+        before = self._keyframe_keys_before(model, scene, plan, variants, store)
+        # a paid keyframe keyed by the frame size (until 2026-12-04), reused or put back
+        # from kept/, takes its key of now, as a clip does (`_clip`): else a later
+        # --resolution bought it again
+        now_of = {old: now for now, olds in before.items() for old in olds}
+        if not reused:
             self._keep_changed(store, scene.id, "keyframe")
-        if reused or any(store.restore(scene.id, "keyframe", key, dest) for key in keys):
+        back = (
+            None
+            if reused
+            else next((key for key in keys if store.restore(scene.id, "keyframe", key, dest)), None)
+        )
+        step = store.get(scene.id, "keyframe")
+        if step is not None and step.input_key in now_of and (reused or back is not None):
+            store.rekey(scene.id, "keyframe", now_of[step.input_key])
+        if reused or back is not None:
             self.reporter.step("keyframes", scene.id, "reused")
             self._mark(res, False, scene.id, "keyframe")
             return dest
@@ -2705,7 +2775,7 @@ class Pipeline:
                         dest,
                         priced,
                         same_request=every,
-                        key_before=before.get(key),
+                        keys_before=before.get(key, ()),
                     )
                     break
                 except ContentRejected as e:
@@ -2729,11 +2799,11 @@ class Pipeline:
         priced: Settings | None = None,
         *,
         same_request: Collection[str] = (),
-        key_before: str | None = None,
+        keys_before: Sequence[str] = (),
     ) -> None:
         """One keyframe call (with retries); `priced`: the settings that price `model`;
         `same_request`: the keys of the scene's other variants (see `Store.begin`);
-        `key_before`: this request's key until 2026-12-04 (`_keyframe_keys_before`)."""
+        `keys_before`: this request's keys until 2026-12-04 (`_keyframe_keys_before`)."""
         scene_id = req.scene_id
         priced = priced or self.settings
         self._check_stop()
@@ -2741,7 +2811,7 @@ class Pipeline:
         store.begin(scene_id, "keyframe", key, same_request=same_request)
         try:
             again = costs.estimate_keyframe(priced).usd
-            if await self._refetch_kept(store, model, req, key, dest, again, key_before):
+            if await self._refetch_kept(store, model, req, key, dest, again, keys_before):
                 return
         except ProviderError as e:
             e.scene_id = e.scene_id or scene_id
@@ -2892,22 +2962,24 @@ class Pipeline:
         key: str,
         dest: Path,
         again: float,
-        key_before: str | None = None,
+        keys_before: Sequence[str] = (),
     ) -> bool:
-        """A keyframe paid for in an earlier render whose download failed: downloaded from
-        the result URL kept on its ledger row (`Store.ledger_keep_result`) instead of
-        bought again (kept under `key`, or `key_before`: the key as until 2026-12-04; the
-        step takes `key`). False when there is none, or when its URL is past its validity and
-        fails: the estimate counted a new image then (`Store.refetchable_result`), which
-        is bought, and the person is told why. Within its validity the estimate counted
-        it as paid, so a new one is not bought behind the spend question's back: a URL
-        gone for good (`ResultGone`: 404/410, a 403 past its own expiry, no image again)
-        loses its URL and fails the scene saying the next render buys a new one (about
-        `again`); one that still fails for a passing reason (a 403 within its expiry
-        too) fails the scene again, buying nothing."""
-        kept = store.kept_result(req.scene_id, "keyframe", key)
-        if kept is None and key_before is not None:
-            kept = store.kept_result(req.scene_id, "keyframe", key_before)
+        """A keyframe paid for in an earlier render whose download failed: downloaded
+        from the result URL kept on its ledger row (`Store.ledger_keep_result`) instead
+        of bought again (kept under `key`, or one of `keys_before`: the keys as until
+        2026-12-04; the step takes `key`). False when there is none, or when its URL is
+        past its validity and fails: the estimate counted a new image then
+        (`Store.refetchable_result`), which is bought, and the person is told why.
+        Within its validity the estimate counted it as paid, so a new one is not bought
+        behind the spend question's back: a URL gone for good (`ResultGone`: 404/410, a
+        403 past its own expiry, no image again) loses its URL and fails the scene
+        saying the next render buys a new one (about `again`); one that still fails for
+        a passing reason (a 403 within its expiry too) fails the scene again, buying
+        nothing."""
+        kept = None
+        for k in (key, *keys_before):
+            if (kept := store.kept_result(req.scene_id, "keyframe", k)) is not None:
+                break
         if kept is None or not isinstance(model, RefetchesResults):
             return False
         row, usage = int(kept["id"]), dict(kept["usage"])
@@ -3311,14 +3383,15 @@ class Pipeline:
         made_as: Mapping[Path, str] | None = None,
         *,
         legacy: bool = False,
+        at: OutputSettings | None = None,
     ) -> str:
         """`made_as`: keyframe path -> the sha256 to key it with instead of its file's (a
         keyframe to be made again, as `_reused_steps` expects it).
 
         A remote model is sent the aspect and resolution, never the fps or the frame
         size, and its clip is kept as made (the compose fits it to the frame): its key
-        holds those. Until 2026-12-04 it held the fps and frame size (`legacy`), and
-        `render --fps 30` bought every paid clip again."""
+        holds those. Until 2026-12-04 it held the fps and frame size (`legacy`: of output
+        `at`, else the request's), and `render --fps 30` bought every paid clip again."""
         shas = made_as or {}
 
         def sha(p: Path) -> str:
@@ -3329,6 +3402,8 @@ class Pipeline:
             if model.name == "local" or legacy
             else {"aspect": req.aspect, "resolution": req.resolution}
         )
+        if legacy and at is not None and model.name != "local":
+            frame = {"size": list(at.frame()), "fps": at.fps}
         return input_key(
             v=STAGE_VERSION["clip"],
             provider=model.name,
@@ -3354,8 +3429,9 @@ class Pipeline:
         """As planned, then one content-filter fallback: audio off (an audio refusal is the
         usual cause when audio is on), else a softened prompt. `made_as`: see `_clip_key`.
         `store`: a variant whose step (done, in flight, failed) holds its key as it was
-        until 2026-12-04 (`_clip_key`'s `legacy`) is given that key, so every check of
-        the step, its job and its ledger rows finds it as before."""
+        until 2026-12-04 (`_clip_key`'s `legacy`, at now's fps and frame size or at
+        those of the run's renders before: `_outputs_before`) is given that key, so
+        every check of the step, its job and its ledger rows finds it as before."""
         out = [("as planned", self._clip_key(model, req, made_as), req)]
         if model.name != "local":
             if req.audio:
@@ -3366,8 +3442,9 @@ class Pipeline:
                 out.append(("softened prompt", self._clip_key(model, alt, made_as), alt))
             step = store.get(scene.id, "clip") if store is not None else None
             if step is not None and step.input_key not in {k for _, k, _ in out}:
-                for i, (label, _, r) in enumerate(out):
-                    if self._clip_key(model, r, made_as, legacy=True) == step.input_key:
+                olds = self._clip_keys_before(model, out, made_as, store)
+                for i, (label, key, r) in enumerate(out):
+                    if step.input_key in olds[key]:
                         out[i] = (label, step.input_key, r)
         return out
 
@@ -3376,14 +3453,23 @@ class Pipeline:
         model: _ModelId,
         variants: list[tuple[str, str, VideoRequest]],
         made_as: Mapping[Path, str] | None = None,
-    ) -> dict[str, str]:
-        """Each variant's key -> the key its request had until 2026-12-04 (`_clip_key`'s
-        `legacy`; itself for a local model). A clip kept under such a key (kept/clip/: an
-        edit of a run made then) is looked up under it: only a step's own key was
+        store: Store | None = None,
+    ) -> dict[str, tuple[str, ...]]:
+        """Each variant's key -> the keys its request had until 2026-12-04 (`_clip_key`'s
+        `legacy`: at now's fps and frame size, then at those of the run's renders before,
+        `_outputs_before`, with `store`; none for a local model). A clip kept under such
+        a key (kept/clip/: an edit of a run made then) is looked up under it, and a job
+        made then that no step holds is taken (`_unheld_job`): only a step's own key was
         (`_clip_variants`), and an edit undone after the upgrade bought the clip again."""
         if model.name == "local":
-            return {key: key for _, key, _ in variants}
-        return {key: self._clip_key(model, r, made_as, legacy=True) for _, key, r in variants}
+            return {key: () for _, key, _ in variants}
+        ats = [None, *self._outputs_before(store, "clip")]
+        return {
+            key: tuple(
+                dict.fromkeys(self._clip_key(model, r, made_as, legacy=True, at=at) for at in ats)
+            )
+            for _, key, r in variants
+        }
 
     async def _clip(
         self,
@@ -3410,13 +3496,13 @@ class Pipeline:
             self._keep_changed(store, scene.id, "clip")
         back = None
         # each request's key until 2026-12-04: a kept clip or an unheld job made then
-        before = {} if reused else self._clip_keys_before(model, variants)
+        before = {} if reused else self._clip_keys_before(model, variants, store=store)
         if not reused:
             back = next(
                 (
                     (k, now)
                     for _, now, _ in variants
-                    for k in dict.fromkeys((now, before[now]))
+                    for k in dict.fromkeys((now, *before[now]))
                     if store.restore(scene.id, "clip", k, dest)
                 ),
                 None,
@@ -3467,7 +3553,7 @@ class Pipeline:
                         dest,
                         slot,
                         same_request=every,
-                        key_before=before[key],
+                        keys_before=before[key],
                     )
                     break
                 except ContentRejected as e:
@@ -3901,10 +3987,10 @@ class Pipeline:
         slot: _Slot | None = None,
         *,
         same_request: Collection[str] = (),
-        key_before: str | None = None,
+        keys_before: Sequence[str] = (),
     ) -> None:
         """One clip: its journaled job polled, a job no step holds taken, or a new one
-        bought. `key_before`: this request's key until 2026-12-04 (`_clip_keys_before`)."""
+        bought. `keys_before`: this request's keys until 2026-12-04 (`_clip_keys_before`)."""
         scene_id = req.scene_id
         ps = self.settings.provider_settings(model.name)
         self._check_stop()
@@ -3943,7 +4029,7 @@ class Pipeline:
                 # counted as costing nothing: a new clip waits for the next estimate
                 raise await self._let_go_of_job(store, model, req, prev, found)
         if remote_id is None and (
-            unwanted := self._unwanted_job(store, model, key, req.seconds, key_before)
+            unwanted := self._unwanted_job(store, model, key, req.seconds, keys_before)
         ):
             # a job of exactly these inputs that no scene holds any more (an edit undone,
             # an id renamed, while it ran): polled and taken, not bought again
@@ -5572,7 +5658,7 @@ class Pipeline:
         model: VideoModel,
         key: str,
         seconds: float,
-        key_before: str | None = None,
+        keys_before: Sequence[str] = (),
     ) -> str | None:
         """A clip job still in flight that was made from exactly the inputs `key` (and
         `seconds`) and that no step holds (its scene edited, renamed or deleted while it
@@ -5582,7 +5668,7 @@ class Pipeline:
         `status` count such a scene's clip as paid by the same test (`_unheld_job`)."""
         if model.name == "local":
             return None
-        return self._unheld_job(store, model.name, key, seconds, key_before=key_before)
+        return self._unheld_job(store, model.name, key, seconds, keys_before=keys_before)
 
     def _unheld_job(
         self,
@@ -5592,7 +5678,7 @@ class Pipeline:
         seconds: float,
         taken: Collection[str] = (),
         *,
-        key_before: str | None = None,
+        keys_before: Sequence[str] = (),
     ) -> str | None:
         """The job `_unwanted_job` takes for inputs `key`/`seconds` with video provider
         `provider`, the one test shared by the render and what it is said to cost
@@ -5600,13 +5686,13 @@ class Pipeline:
         clip for such a scene, and after `render --fresh` carried a job in flight the
         spend question asked to pay again for a clip already paid. Reads only `store`
         (`status` and `estimate` open it read-only, with no budget gate). `taken`: jobs
-        already counted for another scene (one job, one scene). `key_before`: the same
-        request's key until 2026-12-04 (`_clip_keys_before`): a job made then (carried
+        already counted for another scene (one job, one scene). `keys_before`: the same
+        request's keys until 2026-12-04 (`_clip_keys_before`): a job made then (carried
         by `render --fresh`, or an edit undone while it ran) records its inputs under
-        it, and matched by the key of now only it was bought again."""
+        one, and matched by the key of now only it was bought again."""
         if provider == "local":
             return None
-        keys = {key} if key_before is None else {key, key_before}
+        keys = {key, *keys_before}
         held = {st.remote_id for st in store.steps() if st.remote_id}
         for r in reversed(store.ledger_rows()):
             rid = r["remote_id"]
@@ -6268,7 +6354,7 @@ class Pipeline:
             if text_id is not None and self._source_photo(sc, plan) is None:
                 model = text_id
             keys = self._keyframe_reuse_keys(
-                model, sc, plan, self._keyframe_variants(model, sc, plan)
+                model, sc, plan, self._keyframe_variants(model, sc, plan), store
             )
             if any(store.reusable(sc.id, "keyframe", key) for key in keys):
                 done.add((sc.id, "keyframe"))
@@ -6290,12 +6376,11 @@ class Pipeline:
                 # gone, which only the download tells). Its clip is still to make: the
                 # clip's key holds the image's hash, not known before the download
                 asked = self._keyframe_variants(model, sc, plan)
-                before = self._keyframe_keys_before(model, sc, plan, asked)
+                before = self._keyframe_keys_before(model, sc, plan, asked, store)
                 if any(
                     store.refetchable_result(sc.id, "keyframe", k) is not None
                     for _, key, _ in asked
-                    for k in (key, before.get(key))
-                    if k is not None
+                    for k in (key, *before.get(key, ()))
                 ):
                     done.add((sc.id, "keyframe"))
                     if refetched is not None:
@@ -6329,8 +6414,8 @@ class Pipeline:
             requests = self._clip_variants(video_id, sc, req, made_as, store)
             variants = [(key, float(r.seconds)) for _, key, r in requests]
             ordered = [key for key, _ in variants]
-            before = self._clip_keys_before(video_id, requests, made_as)
-            kept_as = [k for key in ordered for k in dict.fromkeys((key, before[key]))]
+            before = self._clip_keys_before(video_id, requests, made_as, store)
+            kept_as = [k for key in ordered for k in dict.fromkeys((key, *before[key]))]
             if any(f in remade for f in frames):
                 if if_same is not None and any(store.reusable(sc.id, "clip", k) for k in ordered):
                     if_same.add(sc.id)
@@ -6369,7 +6454,7 @@ class Pipeline:
                     video_id.name,
                     *(first := first_try(step, variants)),
                     taken=adopted,
-                    key_before=before[first[0]],
+                    keys_before=before[first[0]],
                 )
             ) is not None:
                 # a paid job in flight that no step holds, made from the very inputs the
@@ -6385,6 +6470,13 @@ class Pipeline:
         self._check_keyless(store)
         store.next_run_no()
         self._last_goals = store.get_meta(GOALS_META)
+        # (read before SETTINGS_META below is this render's; kept for a render killed
+        # before it reached every scene)
+        self._outputs_then = None  # (this run's store, not one a run before it read)
+        self._outputs_then = self._outputs_recorded(store)
+        outputs = json.dumps([o.model_dump(mode="json") for o in self._outputs_then])
+        if self._outputs_then and store.get_meta(OUTPUTS_META) != outputs:
+            store.set_meta(OUTPUTS_META, outputs)
         # for `status`: which goals.yaml and settings the next render is compared with
         store.set_meta(GOALS_META, str(self.goals_path.resolve()))
         store.set_meta(SETTINGS_META, json.dumps(self.settings.model_dump(mode="json")))

@@ -189,7 +189,9 @@ def keyed_as_before(monkeypatch: pytest.MonkeyPatch, method: str) -> Iterator[No
 
     real = getattr(Pipeline, method)
     with monkeypatch.context() as m:
-        m.setattr(Pipeline, method, lambda self, *a, legacy=False: real(self, *a, legacy=True))
+        m.setattr(
+            Pipeline, method, lambda self, *a, legacy=False, **kw: real(self, *a, legacy=True, **kw)
+        )
         yield
 
 

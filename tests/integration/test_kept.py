@@ -1255,3 +1255,48 @@ def test_a_clip_kept_under_its_key_with_the_fps_comes_back_when_the_edit_is_undo
     _render(goals, cfg, run, env, "-q")
     assert _paid(sim) == after_edit  # nothing paid again
     assert scene_files(run) == first  # the very clip bought the first time
+
+
+def test_a_paid_keyframe_kept_under_its_frame_size_key_comes_back_at_another_resolution(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run made while a paid keyframe's key held the frame size (until 2026-12-04), at
+    480p: an image_prompt edit kept the paid keyframe under that key (kept/keyframe/).
+    The upgrade, the edit undone, and `render --resolution 720p`: the old key was looked
+    up at the frame size asked now only, so the kept keyframe was not found, and the
+    estimate priced it and the render bought it again."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline, _identity, estimate_for
+    from mindmovie.plan import load_plan
+    from tests.integration.support import KEYS, settings_for
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    plan_path = run / "plan.yaml"
+    low = settings_for("byteplus", sim, output={"size": None, "resolution": "480p"})
+    with keyed_as_before(monkeypatch, "_keyframe_variants"):
+        asyncio.run(Pipeline(goals, low, out=run, keys=KEYS).run(until="keyframes"))
+        original = plan_path.read_text()
+        plan = yaml.safe_load(original)
+        plan["scenes"][1]["image_prompt"] += ", at dusk"
+        plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+        asyncio.run(Pipeline(goals, low, out=run, keys=KEYS).run(until="keyframes"))
+    assert _paid(sim)["images"] == 5
+
+    plan_path.write_text(original)  # the edit undone, by the mindmovie of now, at 720p
+    high = settings_for("byteplus", sim, output={"size": None, "resolution": "720p"})
+    est = estimate_for(goals, high, out=run)
+    assert [(s.scene_id, s.keyframe.usd) for s in est.scenes if s.keyframe.usd] == []
+    res = asyncio.run(Pipeline(goals, high, out=run, keys=KEYS).run(until="keyframes"))
+    assert not res.failed and _paid(sim)["images"] == 5  # put back, not bought again
+    # put back, it takes its key of now (the aspect): any later resolution finds it
+    pipe, plan = Pipeline(goals, high, out=run), load_plan(plan_path)
+    model = _identity(high, "keyframes")
+    now = {sc.id: pipe._keyframe_variants(model, sc, plan)[0][1] for sc in plan.scenes}
+    store = Store(run / "run.db", read_only=True)
+    try:
+        assert {sid: getattr(store.get(sid, "keyframe"), "input_key", None) for sid in now} == now
+    finally:
+        store.close()

@@ -1762,20 +1762,24 @@ async def test_status_shows_each_scene_s_spend_of_unknown_outcome_in_its_row(
     assert row[6] == usd, (row, usd)
 
 
+@pytest.mark.parametrize("size", [None, "640x360"])
 async def test_a_keyframe_kept_at_its_url_under_the_frame_size_key_is_downloaded(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: str | None
 ) -> None:
     """A Seedream image billed whose download failed, in a run made while a paid
     keyframe's key held the frame size (until 2026-12-04): its URL is kept on its row
     under that key. The render, the estimate and status looked for it under the key of
     now (the aspect) only, so after the upgrade the estimate priced a new image, the
-    render bought it, and status said to download the one paid for."""
+    render bought it, and status said to download the one paid for. With another frame
+    `size` after the upgrade, the key was looked up at that size only: the same."""
     from mindmovie.pipeline import estimate_for
 
     with keyed_as_before(monkeypatch, "_keyframe_variants"):
         goals, s, run, row = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
     assert row["state"] == "billed" and row["usage"]["result_url"], row
     assert sim.stats()["totals"]["images"] == 1
+    if size is not None:
+        s = s.model_copy(update={"output": s.output.model_copy(update={"size": size})})
     sim.clear_faults()
     est = estimate_for(goals, s, out=run)
     assert [sc.keyframe.usd for sc in est.scenes] == [0]

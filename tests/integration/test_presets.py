@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mindmovie.media import probe
-from mindmovie.pipeline import Pipeline, RenderFailed, soften_prompt
+from mindmovie.pipeline import Pipeline, RenderFailed, Until, soften_prompt
 from mindmovie.progress import NullReporter
 from tests.integration.support import (
     KEYS,
@@ -21,6 +21,7 @@ from tests.integration.support import (
     goals_file,
     keyed_as_before,
     left_open,
+    seedance_only,
     settings_for,
 )
 from tests.sim.server import SimServer
@@ -748,6 +749,87 @@ async def test_paid_clips_keyed_by_the_fps_before_are_not_paid_for_again(
     other = settings_for("byteplus", sim, output={"fps": 24})
     res = await Pipeline(goals, other, out=run, keys=KEYS).run()
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
+
+
+async def test_paid_keyframes_keyed_by_the_frame_size_before_are_reused_at_another_resolution(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose paid keyframes were keyed by the frame size (until 2026-12-04), made
+    at 480p, then the upgrade and `render --resolution 720p`: the old key was looked up
+    at the frame size asked now only, so every keyframe was priced and bought again. It
+    is looked up at the frame size of the run's render before (`_outputs_before`)."""
+    from mindmovie.pipeline import estimate_for
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    low = settings_for("byteplus", sim, output={"size": None, "resolution": "480p"})
+    with keyed_as_before(monkeypatch, "_keyframe_variants"):
+        res = await Pipeline(goals, low, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed and sim.stats()["totals"]["images"] == 4
+    for resolution in ("720p", "1080p"):
+        high = settings_for("byteplus", sim, output={"size": None, "resolution": resolution})
+        est = estimate_for(goals, high, out=run)
+        assert [(s.scene_id, s.keyframe.usd) for s in est.scenes if s.keyframe.usd] == []
+        # (a render at 720p that reached no keyframe: 480p is still known at 1080p)
+        until: Until = "plan" if resolution == "720p" else "keyframes"
+        res = await Pipeline(goals, high, out=run, keys=KEYS).run(until=until)
+        assert not res.failed and res.ran == [] and sim.stats()["totals"]["images"] == 4
+
+
+async def test_paid_clips_keyed_by_the_fps_before_are_reused_at_another_fps(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose paid clips were keyed by the fps and frame size (until 2026-12-04),
+    then the upgrade and `render --fps 24`: the old key was looked up at the fps asked
+    now only, so every clip was priced and bought again. It is looked up at the fps and
+    frame size of the run's render before (`_outputs_before`)."""
+    from mindmovie.pipeline import estimate_for
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    with keyed_as_before(monkeypatch, "_clip_key"):
+        res = await Pipeline(goals, seedance_only(sim), out=run, keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
+    other = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        output={"fps": 24},
+    )
+    est = estimate_for(goals, other, out=run)
+    assert [(s.scene_id, s.video.usd) for s in est.scenes if s.video.usd] == []
+    res = await Pipeline(goals, other, out=run, keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
+
+
+async def test_a_clip_job_of_a_run_keyed_by_the_fps_before_is_polled_at_another_fps(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose paid clips were keyed by the fps (until 2026-12-04) stopped while its
+    jobs ran (past their deadline), then the upgrade and `render --fps 24`: the step's
+    key was matched at the fps asked now only, so its job, paid and running, was left
+    and a new one bought for every scene. It is matched at the fps of the render that
+    made it (`_outputs_before`), and the job is polled and downloaded."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    only = {"planner": {"provider": "local"}, "keyframes": {"provider": "local"}}
+    quick = {"base_url": sim.ark_base_url, "poll_interval": 0.05, "job_deadline": 0.5}
+    run = tmp_path / "run"
+    sim.min_polls = 10**6  # every job runs until the test lets it finish
+    s = settings_for("byteplus", sim, **only, providers={"byteplus": quick})
+    with keyed_as_before(monkeypatch, "_clip_key"), pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()  # past each job's deadline
+    assert sim.stats()["totals"]["jobs_created"] == 4
+    sim.min_polls = 0
+    for job in sim.jobs():
+        job.min_polls = 0
+    other = settings_for("byteplus", sim, **only, output={"fps": 24})
+    res = await Pipeline(goals, other, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 4  # each job polled, none bought again
 
 
 async def test_a_job_in_flight_keyed_by_the_fps_before_and_held_by_no_step_is_taken(
