@@ -1322,6 +1322,30 @@ def _carried_on(r: Mapping[str, Any]) -> bool:
     )
 
 
+def recorded_outputs(store: Store, *more: OutputSettings) -> tuple[OutputSettings, ...]:
+    """Every `output` a run's renders were made at, as far as recorded: the last render's
+    (`SETTINGS_META`) and the ones before it (`OUTPUTS_META`), then `more`; each once.
+    Reads only `store` (`status`, `estimate`: read-only)."""
+    found: list[Any] = []
+    for key in (OUTPUTS_META, SETTINGS_META):
+        try:
+            value = json.loads(store.get_meta(key) or "null")
+        except ValueError:
+            continue  # edited by hand: not known
+        if isinstance(value, list):
+            found += value
+        elif isinstance(value, dict):
+            found.append(value.get("output"))
+    out: dict[tuple[Any, ...], OutputSettings] = {}
+    for raw in [*found, *more]:
+        try:
+            o = OutputSettings.model_validate(raw)
+            out.setdefault((o.aspect, o.resolution, o.frame(), o.fps), o)
+        except (ValueError, TypeError):  # (pydantic's ValidationError is a ValueError)
+            continue
+    return tuple(out.values())
+
+
 def first_try(step: Step | None, variants: Sequence[tuple[str, float]]) -> tuple[str, float]:
     """The (input key, seconds) a render's `_clip` asks first: the planned request, or
     its fallback when the planned one was refused by the content filter last time. An
@@ -2486,27 +2510,12 @@ class Pipeline:
         return text_model, text_settings
 
     def _outputs_recorded(self, store: Store) -> tuple[OutputSettings, ...]:
-        """Every `output` this run's renders were made at, as far as recorded: the last
-        render's (`SETTINGS_META`) and the ones before it (`OUTPUTS_META`); in a render,
-        as found before it recorded its own. Reads only `store` (`status`, `estimate`)."""
+        """Every `output` this run's renders were made at, as far as recorded
+        (`recorded_outputs`); in a render, as found before it recorded its own, with the
+        run's that `render --fresh` set aside (`_carry_fresh_jobs`)."""
         if self._outputs_then is not None:
             return self._outputs_then
-        found: list[Any] = []
-        try:
-            last = json.loads(store.get_meta(SETTINGS_META) or "{}")
-            found += json.loads(store.get_meta(OUTPUTS_META) or "[]")
-        except ValueError:
-            return ()  # edited by hand: not known
-        if isinstance(last, dict):
-            found.append(last.get("output"))
-        out: dict[tuple[Any, ...], OutputSettings] = {}
-        for raw in found:
-            try:
-                o = OutputSettings.model_validate(raw)
-                out.setdefault((o.aspect, o.resolution, o.frame(), o.fps), o)
-            except (ValueError, TypeError):  # (pydantic's ValidationError is a ValueError)
-                continue
-        return tuple(out.values())
+        return recorded_outputs(store)
 
     def _outputs_before(self, store: Store | None, stage: str) -> list[OutputSettings]:
         """The outputs of this run's renders (`_outputs_recorded`) other than now's at
@@ -4797,6 +4806,7 @@ class Pipeline:
                     for r in old.ledger_rows()
                     if _carried_on(r)
                 ]
+                outputs = recorded_outputs(old) if found else ()
             finally:
                 old.close()
         except (StoreError, sqlite3.Error, OSError) as e:
@@ -4811,6 +4821,12 @@ class Pipeline:
                 r, origin=origin, job_input=job_input, carried_from=str(db.absolute())
             )
             carried.append((int(r["id"]), new))
+        if outputs:
+            # a job's recorded inputs may hold the fps and frame size of the old run's
+            # renders (its key until 2026-12-04): looked up at those too (`_outputs_before`)
+            self._outputs_then = recorded_outputs(store, *self._outputs_recorded(store), *outputs)
+            dumped = [o.model_dump(mode="json") for o in self._outputs_then]
+            store.set_meta(OUTPUTS_META, json.dumps(dumped))
         if carried:
             self.reporter.warn(
                 f"--fresh: {len(carried)} clip job(s) of the previous run still in flight "

@@ -871,6 +871,31 @@ async def test_a_job_in_flight_keyed_by_the_fps_before_and_held_by_no_step_is_ta
     assert sim.stats()["totals"]["jobs_created"] == 4  # each carried job taken
 
 
+async def test_a_job_keyed_by_the_fps_before_carried_by_render_fresh_at_another_fps_is_taken(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, but `render --fresh --fps 24`: the fresh run.db has no render of the
+    old run's fps recorded, so the carried jobs' keys (with that fps) were not matched:
+    each was billed unused, its clip kept where no scene looked, and bought again."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    only = {"planner": {"provider": "local"}, "keyframes": {"provider": "local"}}
+    quick = {"base_url": sim.ark_base_url, "poll_interval": 0.05, "job_deadline": 0.5}
+    run = tmp_path / "run"
+    sim.min_polls = 10**6  # every job runs until the test lets it finish
+    s = settings_for("byteplus", sim, **only, providers={"byteplus": quick})
+    with keyed_as_before(monkeypatch, "_clip_key"), pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()  # past each job's deadline
+    assert sim.stats()["totals"]["jobs_created"] == 4
+    sim.min_polls = 0
+    for job in sim.jobs():
+        job.min_polls = 0
+    other = settings_for("byteplus", sim, **only, output={"fps": 24})
+    res = await Pipeline(goals, other, out=run, keys=KEYS).run(fresh=True)
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 4  # each carried job's clip used
+
+
 async def test_paid_keyframes_keyed_by_the_frame_size_before_take_the_key_of_now(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
