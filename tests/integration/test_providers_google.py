@@ -15,8 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import google.auth
-import google.auth.credentials
 import httpx
 import pytest
 from google import genai
@@ -42,6 +40,7 @@ from mindmovie.providers.base import (
 from mindmovie.providers.google import GeminiKeyframes, Mode, VeoVideo, describe_mode
 from mindmovie.retry import with_retry
 from tests.sim import SimServer, media
+from tests.sim.server import jwt_claims
 
 pytestmark = pytest.mark.usefixtures("providers_closed")
 
@@ -56,13 +55,41 @@ def gsim(sim: SimServer) -> SimServer:
     return sim
 
 
+@pytest.fixture(scope="session")
+def _signing_key() -> str:
+    """An RSA private key (PEM), made once: a service account's, to sign its token JWT."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return pem.decode()
+
+
 @pytest.fixture
-def adc_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def adc_file(
+    gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _signing_key: str
+) -> Path:
     """A usable Application Default Credentials file (google-auth loads it without the
     network), named by GOOGLE_APPLICATION_CREDENTIALS: project mode builds only with
-    credentials it can find."""
+    credentials it can find. A service account's, whose token_uri google-auth honours
+    (an authorized_user file's it replaces with oauth2.googleapis.com): the real
+    google-auth signs its JWT and fetches the access token from the simulator."""
     path = tmp_path / "adc.json"
-    path.write_text(json.dumps(AUTHORIZED_USER))
+    info = {
+        "type": "service_account",
+        "project_id": "adc-default-project",  # the configured project must win over this
+        "private_key_id": "sim-key-1",
+        "private_key": _signing_key,
+        "client_email": "mindmovie-test@adc-default-project.iam.gserviceaccount.com",
+        "client_id": "1234567890",
+        "token_uri": f"{gsim.base_url}/token",
+    }
+    path.write_text(json.dumps(info))
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
     return path
 
@@ -100,7 +127,8 @@ def _b64(data: str) -> bytes:
 
 
 def _google_requests(sim: SimServer) -> list[dict[str, Any]]:
-    return [r for r in sim.requests() if not r["path"].startswith("/_sim")]
+    """Requests to the API: not the simulator's own, nor ADC's token fetches."""
+    return [r for r in sim.requests() if not r["path"].startswith(("/_sim", "/token"))]
 
 
 # ---------------------------------------------------------------------------- keyframes
@@ -716,36 +744,15 @@ async def test_project_mode_without_adc_is_auth_error(
     assert _google_requests(gsim) == []
 
 
-class _FakeADC(google.auth.credentials.Credentials):
-    """Application Default Credentials whose token refresh is local (no network)."""
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.refreshes = 0
-
-    def refresh(self, request: Any) -> None:
-        self.refreshes += 1
-        self.token = f"adc-token-{self.refreshes}"
-        self.expiry = None
-
-
 async def test_project_mode_sends_veo_and_gemini_with_adc_to_the_project_path(
     gsim: SimServer, adc_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """providers.google.project + location: ADC (faked, refreshed offline) authenticates;
-    the Veo create and the Gemini keyframe go to /v1beta1/projects/<p>/locations/<l>/...,
-    the operation is polled by its name until done, the inlined clip is written, and the
-    API key (present in Keys) is never sent."""
+    """providers.google.project + location: ADC (the real google-auth, its token fetched
+    from the simulator) authenticates; the Veo create and the Gemini keyframe go to
+    /v1beta1/projects/<p>/locations/<l>/..., the operation is polled by its name until
+    done, the inlined clip is written, and the API key (present in Keys) is never sent."""
     for var in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "GOOGLE_CLOUD_PROJECT"):
         monkeypatch.delenv(var, raising=False)
-    adc = _FakeADC()
-    scopes: list[Any] = []
-
-    def fake_default(*args: Any, **kwargs: Any) -> tuple[_FakeADC, str]:
-        scopes.append(kwargs.get("scopes"))
-        return adc, "adc-default-project"  # the configured project must win over this
-
-    monkeypatch.setattr(google.auth, "default", fake_default)
     gsim.min_polls = 2  # the first poll sees a running operation
     s = _settings(gsim, project="my-proj", location="europe-west4")
     prefix = "/v1beta1/projects/my-proj/locations/europe-west4/publishers/google/models"
@@ -789,26 +796,26 @@ async def test_project_mode_sends_veo_and_gemini_with_adc_to_the_project_path(
     for rec in sent:  # ADC's bearer token, never the API key
         names = {k.lower() for k in rec["headers"]}
         assert "authorization" in names and "x-goog-api-key" not in names
-    assert adc.refreshes == 1  # the token was fetched once, then reused
-    assert scopes and all("https://www.googleapis.com/auth/cloud-platform" in sc for sc in scopes)
+    # each client (Veo's, then Gemini's) fetched a token once, and reused it for each call
+    asked = [r["path"] == "/token" for r in gsim.requests() if not r["path"].startswith("/_sim")]
+    assert asked == [True, False, False, False, True, False], asked
+    for token in gsim.requests(path="/token"):  # what the service account asked for
+        claims = jwt_claims(token["body"]["assertion"])
+        assert "https://www.googleapis.com/auth/cloud-platform" in claims["scope"].split()
 
 
 @pytest.mark.parametrize("failure", ["transport", "refresh"])
 async def test_an_adc_token_that_cannot_be_fetched_is_retried_only_if_the_network_failed(
-    gsim: SimServer, adc_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+    gsim: SimServer, adc_file: Path, tmp_path: Path, failure: str
 ) -> None:
     """ADC's token refresh (google-auth, before any request) failing on the network is a
     Transient the retry policy may retry; refused credentials are an AuthError naming
     ADC. Either way nothing reaches the API."""
-    import google.auth.exceptions as gae
-
-    class _BrokenADC(_FakeADC):
-        def refresh(self, request: Any) -> None:
-            if failure == "transport":
-                raise gae.TransportError("metadata server did not answer")
-            raise gae.RefreshError("invalid_grant: token has been expired or revoked")
-
-    monkeypatch.setattr(google.auth, "default", lambda *a, **k: (_BrokenADC(), "p"))
+    if failure == "transport":  # the connection closed with no answer
+        gsim.add_fault("drop", path="/token")
+    else:  # as Google's token endpoint refuses a key it does not know (or revoked)
+        bad = "Invalid JWT Signature."
+        gsim.add_fault("http", path="/token", status=400, code="invalid_grant", message=bad)
     veo = VeoVideo.from_settings(_settings(gsim, project="my-proj", location="us-central1"), KEY)
     with pytest.raises(Transient if failure == "transport" else AuthError) as ei:
         await veo.submit(_video_req(tmp_path))
@@ -816,6 +823,8 @@ async def test_an_adc_token_that_cannot_be_fetched_is_retried_only_if_the_networ
         assert not isinstance(ei.value, AuthError) and "credential refresh failed" in str(ei.value)
     else:
         assert "Application Default Credentials" in str(ei.value)
+        assert "invalid_grant" in str(ei.value)
+    assert len(gsim.requests(path="/token")) == 1
     assert _google_requests(gsim) == []
 
 
@@ -1256,10 +1265,9 @@ async def test_veo_operation_error_naming_a_policy_is_rejected(
 
 
 async def test_project_mode_auth_error_names_adc_and_the_project(
-    gsim: SimServer, adc_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    gsim: SimServer, adc_file: Path, tmp_path: Path
 ) -> None:
     """A 403 in project mode is about ADC and the project's access, not an API key."""
-    monkeypatch.setattr(google.auth, "default", lambda *a, **k: (_FakeADC(), "p"))
     gsim.add_fault("http", path=":predictLongRunning", status=403)
     veo = VeoVideo.from_settings(_settings(gsim, project="my-proj", location="us-central1"), KEY)
     with pytest.raises(AuthError) as ei:

@@ -19,6 +19,9 @@ Wire formats follow shared/reference/provider-wire.md. URL layout (all on one po
     POST   /{v}/…/models/{m}:predict                   Imagen
   Anthropic (x-api-key or Authorization: Bearer)
     POST   /v1/messages
+  Google OAuth (form-encoded; a service-account ADC file's token_uri)
+    POST   /token                                      JWT-bearer or refresh_token grant
+                                                       → access_token
   Simulator
     GET    /_sim/files/{id}[.mp4|.png]                 Ark video/image/last-frame URLs
     GET    /_sim/stats · GET /_sim/requests · GET|POST|DELETE /_sim/faults
@@ -62,6 +65,8 @@ Json = dict[str, Any]
 PlannerSpec = Json | Callable[[Json], Any] | None
 
 _REDACT = {"authorization", "x-api-key", "x-goog-api-key", "api-key"}
+#: form fields of an OAuth token request that are secrets (recorded redacted)
+_REDACT_FORM = {"client_secret", "refresh_token"}
 _GOOGLE_STATUS = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -221,6 +226,16 @@ def _is_create(path: str) -> bool:
     return path.endswith("/contents/generations/tasks") or path.endswith(":predictLongRunning")
 
 
+def jwt_claims(token: str) -> Json:
+    """A JWT's claims (its middle part), unverified; {} when it is not a JWT."""
+    try:
+        part = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
 def _api_of(path: str) -> str:
     if path.startswith("/api/v3"):
         return "ark"
@@ -228,6 +243,8 @@ def _api_of(path: str) -> str:
         return "anthropic"
     if path.startswith("/_sim/"):
         return "sim"
+    if path == "/token":
+        return "oauth"
     return "google"
 
 
@@ -677,12 +694,15 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         body: Any = None
         bad_json = False
-        if raw:
+        api = _api_of(path)
+        form = self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded")
+        if raw and api == "oauth" and form:
+            body = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+        elif raw:
             try:
                 body = json.loads(raw)
             except ValueError:
                 body, bad_json = f"<{len(raw)} bytes>", True
-        api = _api_of(path)
         self._api = api
         self._status_sent = 0
         self._rec: Json | None = None
@@ -699,7 +719,11 @@ class _Handler(BaseHTTPRequestHandler):
                 k: ("<redacted>" if k.lower() in _REDACT and v else v)
                 for k, v in self.headers.items()
             },
-            "body": body,
+            "body": (
+                {k: "<redacted>" if k in _REDACT_FORM else v for k, v in body.items()}
+                if api == "oauth" and isinstance(body, dict)
+                else body
+            ),
             "status": None,
         }
         self._rec = rec
@@ -813,7 +837,7 @@ class _Handler(BaseHTTPRequestHandler):
         threading.Thread(target=later, daemon=True).start()
 
     def _auth(self, api: str, query: dict[str, list[str]]) -> None:
-        if not self.sim.require_auth or api == "sim":
+        if not self.sim.require_auth or api in ("sim", "oauth"):  # (oauth: in the form)
             return
         bearer = self.headers.get("Authorization", "")
         has_bearer = bearer.lower().startswith("bearer ") and bool(bearer[7:].strip())
@@ -883,6 +907,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "error": {"type": etype, "message": e.message},
                 "request_id": rid,
             }
+        elif api == "oauth":  # RFC 6749 5.2, as Google's token endpoint answers
+            obj = {"error": str(e.code or "invalid_request"), "error_description": e.message}
         elif api == "google":
             obj = {
                 "error": {
@@ -972,6 +998,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._ark_images(b)
         if path == "/v1/messages" and method == "POST":
             return self._messages(b)
+        if path == "/token" and method == "POST":
+            return self._oauth_token(b)
         if (m := _SIM_FILE_RE.match(path)) and method == "GET":
             return self._download(m["id"])
         if (m := _GOOGLE_FILE_RE.match(path)) and method == "GET":
@@ -991,6 +1019,29 @@ class _Handler(BaseHTTPRequestHandler):
         if (m := _GOOGLE_OP_RE.match(path)) and method == "GET":
             return self._google_op(m["id"], vertex=False)
         raise SimError(404, f"sim: no route for {method} {path}")
+
+    # ------------------------------------------------------------------ Google OAuth
+    def _oauth_token(self, form: Json) -> None:
+        """An access token, as google-auth asks an ADC file's token_uri for one before a
+        Vertex project-mode call: a service account's signed JWT (its scopes in its
+        claims; the signature is not checked) or a user's refresh token."""
+        grant = form.get("grant_type")
+        if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer" and form.get("assertion"):
+            scope = str(jwt_claims(str(form["assertion"])).get("scope", ""))
+        elif grant == "refresh_token" and form.get("refresh_token"):
+            scope = str(form.get("scope", ""))
+        else:
+            raise SimError(
+                400, f"grant_type {grant!r} not supported", code="unsupported_grant_type"
+            )
+        self._json(
+            {
+                "access_token": "ya29.sim-" + self.sim._new_id(16),
+                "expires_in": 3599,
+                "token_type": "Bearer",
+                "scope": scope,
+            }
+        )
 
     # ------------------------------------------------------------------ Ark
     def _ark_create(self, body: Json) -> None:
