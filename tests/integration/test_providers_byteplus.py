@@ -1014,7 +1014,7 @@ async def test_find_pending_pages_stop_at_the_first_task_too_old(
 
 
 async def test_find_pending_lists_a_task_once_when_one_is_made_between_two_pages(
-    sim: SimServer, keyframe: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, keyframe: Path
 ) -> None:
     """Pages are read newest first: a task made between two page reads (another
     create, of this render or another client's) moves every older task one place on,
@@ -1023,21 +1023,18 @@ async def test_find_pending_lists_a_task_once_when_one_is_made_between_two_pages
     as well (`Pipeline._book_extra_jobs`), one job on two rows. Each is listed once."""
     video = seedance(sim)
     ids = [await video.submit(vreq(keyframe)) for _ in range(2)]
-    tasks = video._ark.get().content_generation.tasks
-    pages = tasks.list
-    read = [0]
-
-    async def listing(*args: Any, **kwargs: Any) -> Any:
-        got = await pages(*args, **kwargs)
-        read[0] += 1
-        if read[0] == 1:  # made between the first page and the second
-            await seedance(sim).submit(vreq(keyframe))
-        return got
-
-    monkeypatch.setattr(tasks, "list", listing)
-    found = [t.remote_id for t in await video.find_pending(0, page_size=1)]
-    assert read[0] > 1 and sorted(set(found)) == sorted(found), found
-    assert set(ids) <= set(found), found
+    # the second page's read is held at the simulator until another task is made
+    second = sim.add_fault("delay", path="page_num=2", method="GET", seconds=30)
+    listing = asyncio.create_task(video.find_pending(0, page_size=1))
+    deadline = time.monotonic() + 10
+    while not second.fired:
+        assert time.monotonic() < deadline, "the second page was never read"
+        await asyncio.sleep(0.01)
+    ids.append(await seedance(sim).submit(vreq(keyframe)))
+    sim.release(second)
+    found = [t.remote_id for t in await listing]
+    assert sorted(set(found)) == sorted(found), found
+    assert set(ids[:2]) <= set(found), found
 
 
 async def test_find_pending_lists_the_asked_model_only(sim: SimServer, keyframe: Path) -> None:
