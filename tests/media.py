@@ -5,8 +5,44 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+#: the rate sound is decoded at for analysis
+AUDIO_RATE = 24000
+
+
+def pcm(path: Path, rate: int = AUDIO_RATE) -> np.ndarray:
+    """(2, samples) float in [-1, 1], decoded by ffmpeg: sound as a listener gets it."""
+    import subprocess
+
+    import numpy as np
+
+    from mindmovie.media import ffmpeg_exe
+
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2",
+         "-ar", str(rate), "-"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return np.frombuffer(proc.stdout, dtype="<f4").reshape(-1, 2).T.astype(np.float64)
+
+
+def spectral_peaks(x: np.ndarray, count: int, rate: int = AUDIO_RATE) -> list[float]:
+    """The `count` strongest spectral peaks (Hz) of a mono window, one per local maximum."""
+    import numpy as np
+
+    spec = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    freqs = np.fft.rfftfreq(x.size, 1 / rate)
+    local = (spec[1:-1] > spec[:-2]) & (spec[1:-1] >= spec[2:])
+    idx = np.nonzero(local)[0] + 1
+    best = idx[np.argsort(spec[idx])[::-1][:count]]
+    return sorted(float(freqs[i]) for i in best)
 
 
 def write_photo(path: Path, colour: tuple[int, int, int] = (200, 120, 60)) -> Path:

@@ -22,6 +22,7 @@ import pytest
 from mindmovie.media import probe, run_ffmpeg
 from tests import mindmovie_fork
 from tests.e2e.project import FPS, SMALL, new_project, status_json
+from tests.media import pcm, spectral_peaks
 
 
 def _cli(
@@ -880,9 +881,13 @@ def test_a_run_folder_left_by_a_killed_fresh_or_with_dotfiles_is_still_usable(
 def test_plan_music_with_a_tilde_is_the_same_file_for_the_check_and_the_compose(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """`music: ~/song.m4a` in plan.yaml is the person's home's song to the check and to
+    the compose alike, and it is the movie's sound (a movie without music has sound too:
+    the built-in bed; so the song's own tone is listened for)."""
     home = workdir / "home"
     home.mkdir()
-    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=330:d=2", str(home / "song.m4a")])
+    # 1000 Hz: between B5 and C6, a pitch the bed's equal-tempered chords never play
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=1000:d=2", str(home / "song.m4a")])
     monkeypatch.setenv("HOME", str(home))
     run = workdir / "run"
     _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
@@ -891,6 +896,8 @@ def test_plan_music_with_a_tilde_is_the_same_file_for_the_check_and_the_compose(
     _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
          cwd=workdir)  # fmt: skip
     assert probe(run / "movie.mp4").audio is not None
+    peak = spectral_peaks(pcm(run / "movie.mp4")[0], 1)
+    assert peak == [pytest.approx(1000, abs=3)], peak
 
 
 def test_a_run_folder_that_cannot_be_written_is_one_line(workdir: Path) -> None:

@@ -18,32 +18,15 @@ from mindmovie.compose.audio import builtin_bed_cycle, render_audio
 from mindmovie.compose.timeline import MovieInput, OutputSpec, SceneInput, build_timeline
 from mindmovie.fsutil import sha256_file
 from mindmovie.media import ffmpeg_exe, run_ffmpeg
+from tests.media import AUDIO_RATE
+from tests.media import pcm as _pcm
+from tests.media import spectral_peaks as _peaks
 
-RATE = 24000  # decode everything at one rate for the analysis
-
-
-def _pcm(path: Path, rate: int = RATE) -> np.ndarray:
-    """(2, samples) float in [-1, 1], decoded by ffmpeg."""
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "2",
-         "-ar", str(rate), "-"],
-        capture_output=True, check=True,
-    )  # fmt: skip
-    return np.frombuffer(proc.stdout, dtype="<f4").reshape(-1, 2).T.astype(np.float64)
+RATE = AUDIO_RATE  # decode everything at one rate for the analysis
 
 
 def _midi_hz(midi: float) -> float:
     return 440.0 * 2 ** ((midi - 69) / 12)
-
-
-def _peaks(x: np.ndarray, count: int) -> list[float]:
-    """The `count` strongest spectral peaks (Hz) of a mono window, one per local maximum."""
-    spec = np.abs(np.fft.rfft(x * np.hanning(x.size)))
-    freqs = np.fft.rfftfreq(x.size, 1 / RATE)
-    local = (spec[1:-1] > spec[:-2]) & (spec[1:-1] >= spec[2:])
-    idx = np.nonzero(local)[0] + 1
-    best = idx[np.argsort(spec[idx])[::-1][:count]]
-    return sorted(float(freqs[i]) for i in best)
 
 
 def _level(x: np.ndarray, f: float) -> float:
