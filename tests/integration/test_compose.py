@@ -36,6 +36,7 @@ from mindmovie.compose.timeline import (
 )
 from mindmovie.fsutil import sha256_file
 from mindmovie.media import count_video_frames, ffmpeg_exe, probe, run_ffmpeg
+from tests.media import AUDIO_RATE, pcm, spectral_peaks
 
 W, H, FPS = 320, 180, 12
 SPEC = OutputSpec(
@@ -655,6 +656,10 @@ def test_music_is_looped_and_cut_to_the_movie(tmp_path: Path, clips: dict[str, P
     info = probe(track)
     assert info.audio is not None and info.video is None
     assert abs(info.duration - tl.duration) < 0.1
+    # the song still plays after its own 1.5 s (a track padded to length would be silent)
+    later = pcm(track)[0][int(2.0 * AUDIO_RATE) : int((tl.duration - 1.0) * AUDIO_RATE)]
+    assert later.size >= AUDIO_RATE, tl.duration
+    assert spectral_peaks(later, 1) == [pytest.approx(220, abs=3)]
 
 
 def test_builtin_bed_is_a_calm_wav_of_the_asked_length(tmp_path: Path) -> None:
