@@ -17,7 +17,7 @@ import pytest
 
 from mindmovie.config import ConfigError, Keys, Settings, load_settings
 from mindmovie.goals import Goal, Goals, Person
-from mindmovie.providers.anthropic import ClaudePlanner
+from mindmovie.providers.anthropic import SYSTEM_PROMPT, ClaudePlanner
 from mindmovie.providers.base import (
     AuthError,
     ConnectionLost,
@@ -94,6 +94,9 @@ async def test_request_shape_and_person_words_kept(sim: SimServer, goals: Goals)
     body = reqs[0]["body"]
     assert body["model"] == "claude-sonnet-5-5"  # catalog default, nothing hard-coded
     assert body["tool_choice"] == {"type": "tool", "name": "emit_plan"}
+    # the instructions go as the system prompt: the rules for each field, and the text
+    # the estimate counts as the planner's input (costs.planner_tokens)
+    assert body["system"] == SYSTEM_PROMPT and "first person, present tense" in body["system"]
     schema = body["tools"][0]["input_schema"]
     item = schema["properties"]["scenes"]["items"]
     assert set(item["required"]) == {
