@@ -1047,6 +1047,23 @@ async def test_find_pending_lists_the_asked_model_only(sim: SimServer, keyframe:
     assert found[0].status in ("queued", "running", "succeeded")
 
 
+@pytest.mark.parametrize("stage", ["keyframes", "video"])
+async def test_watermark_true_is_sent_as_set(sim: SimServer, keyframe: Path, stage: str) -> None:
+    """`options.watermark: true` (the provider's mark wanted on the picture) reaches the
+    request for images and clips alike; the request-shape tests see only the default,
+    false, which a provider that dropped the option would send as well."""
+    if stage == "keyframes":
+        kf = seedream(sim, options={"watermark": True})
+        await kf.generate(
+            KeyframeRequest(scene_id="s", prompt="p", width=720, height=1280, seed=1, aspect="9:16")
+        )
+        body = sim.requests(path=IMAGES)[0]["body"]
+    else:
+        await seedance(sim, options={"watermark": True}).submit(vreq(keyframe))
+        body = sim.requests(path=TASKS, method="POST")[0]["body"]
+    assert body["watermark"] is True, body
+
+
 async def test_seedream_4_sends_one_image_and_bills_what_it_reports(sim: SimServer) -> None:
     """Seedream 4 makes a series of images unless sequential_image_generation is
     "disabled": it is sent, and the usage handed to the bill is the answer's."""
