@@ -38,6 +38,7 @@ from tests.integration.support import (
     seedance_only,
     settings_for,
 )
+from tests.media import pcm, spectral_peaks
 from tests.sim.server import SimServer
 
 
@@ -695,7 +696,8 @@ async def test_a_new_title_closing_or_song_keeps_the_paid_plan_and_every_scene(
     paid = {k: sim.stats()["totals"][k] for k in ("messages", "images", "jobs_created")}
 
     song = tmp_path / "song.wav"
-    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=330:duration=2", str(song)])
+    # 1000 Hz: no note of the built-in bed's equal-tempered chords (a movie has sound anyway)
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=1000:duration=2", str(song)])
     text = goals.read_text().replace("title: Sim Movie", "title: My Brave Year")
     goals.write_text(text + "closing: Thank you for all of it\nmusic: song.wav\n")
     reporter = _Lines()
@@ -708,6 +710,8 @@ async def test_a_new_title_closing_or_song_keeps_the_paid_plan_and_every_scene(
     assert not (run / "plan.previous.yaml").exists()
     assert any("takes goals.yaml's new closing and music and title" in m for m in reporter.lines)
     assert res.movie is not None and probe(res.movie).audio is not None
+    peak = spectral_peaks(pcm(res.movie)[0], 1)  # the movie plays the new song
+    assert peak == [pytest.approx(1000, abs=3)], peak
     assert {sid for sid, stage in res.ran if stage in ("keyframe", "clip")} == set()
 
     # plan.yaml's own title (a hand edit) then stands while goals.yaml's stays the same
