@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from mindmovie.config import Settings
 from mindmovie.media import probe
 from mindmovie.pipeline import Pipeline, RenderFailed, Until, soften_prompt
 from mindmovie.progress import NullReporter
@@ -805,6 +806,25 @@ async def test_paid_clips_keyed_by_the_fps_before_are_reused_at_another_fps(
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
 
 
+async def _old_run_with_jobs_running(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, dict[str, Any], Path, Settings]:
+    """A seedance run made while a paid clip's key held the fps and frame size (until
+    2026-12-04), stopped past its jobs' deadline with all four jobs paid and running:
+    (goals, the settings' local planner and keyframes, the run folder, its settings)."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    only: dict[str, Any] = {"planner": {"provider": "local"}, "keyframes": {"provider": "local"}}
+    quick = {"base_url": sim.ark_base_url, "poll_interval": 0.05, "job_deadline": 0.5}
+    run = tmp_path / "run"
+    sim.min_polls = 10**6  # every job runs until the test lets it finish
+    s = settings_for("byteplus", sim, **only, providers={"byteplus": quick})
+    with keyed_as_before(monkeypatch, "_clip_key"), pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()  # past each job's deadline
+    assert sim.stats()["totals"]["jobs_created"] == 4
+    return goals, only, run, s
+
+
 async def test_a_clip_job_of_a_run_keyed_by_the_fps_before_is_polled_at_another_fps(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -813,16 +833,7 @@ async def test_a_clip_job_of_a_run_keyed_by_the_fps_before_is_polled_at_another_
     key was matched at the fps asked now only, so its job, paid and running, was left
     and a new one bought for every scene. It is matched at the fps of the render that
     made it (`_outputs_before`), and the job is polled and downloaded."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    only = {"planner": {"provider": "local"}, "keyframes": {"provider": "local"}}
-    quick = {"base_url": sim.ark_base_url, "poll_interval": 0.05, "job_deadline": 0.5}
-    run = tmp_path / "run"
-    sim.min_polls = 10**6  # every job runs until the test lets it finish
-    s = settings_for("byteplus", sim, **only, providers={"byteplus": quick})
-    with keyed_as_before(monkeypatch, "_clip_key"), pytest.raises(RenderFailed):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()  # past each job's deadline
-    assert sim.stats()["totals"]["jobs_created"] == 4
+    goals, only, run, _ = await _old_run_with_jobs_running(sim, tmp_path, monkeypatch)
     sim.min_polls = 0
     for job in sim.jobs():
         job.min_polls = 0
@@ -842,21 +853,7 @@ async def test_a_job_in_flight_keyed_by_the_fps_before_and_held_by_no_step_is_ta
     render bought each again though its job, paid, was running."""
     from mindmovie.pipeline import estimate_for
 
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    quick = {"base_url": sim.ark_base_url, "poll_interval": 0.05, "job_deadline": 0.5}
-    s = settings_for(
-        "byteplus",
-        sim,
-        planner={"provider": "local"},
-        keyframes={"provider": "local"},
-        providers={"byteplus": quick},
-    )
-    run = tmp_path / "run"
-    sim.min_polls = 10**6  # every job runs until the test lets it finish
-    with keyed_as_before(monkeypatch, "_clip_key"), pytest.raises(RenderFailed):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()  # past each job's deadline
-    assert sim.stats()["totals"]["jobs_created"] == 4
+    goals, _, run, s = await _old_run_with_jobs_running(sim, tmp_path, monkeypatch)
     res = await Pipeline(goals, s, out=run, keys=KEYS).run(fresh=True, until="keyframes")
     assert not res.failed
     # (the estimate reads the key from the environment: a job is taken only where made)
@@ -877,16 +874,7 @@ async def test_a_job_keyed_by_the_fps_before_carried_by_render_fresh_at_another_
     """As above, but `render --fresh --fps 24`: the fresh run.db has no render of the
     old run's fps recorded, so the carried jobs' keys (with that fps) were not matched:
     each was billed unused, its clip kept where no scene looked, and bought again."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    only = {"planner": {"provider": "local"}, "keyframes": {"provider": "local"}}
-    quick = {"base_url": sim.ark_base_url, "poll_interval": 0.05, "job_deadline": 0.5}
-    run = tmp_path / "run"
-    sim.min_polls = 10**6  # every job runs until the test lets it finish
-    s = settings_for("byteplus", sim, **only, providers={"byteplus": quick})
-    with keyed_as_before(monkeypatch, "_clip_key"), pytest.raises(RenderFailed):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()  # past each job's deadline
-    assert sim.stats()["totals"]["jobs_created"] == 4
+    goals, only, run, _ = await _old_run_with_jobs_running(sim, tmp_path, monkeypatch)
     sim.min_polls = 0
     for job in sim.jobs():
         job.min_polls = 0
