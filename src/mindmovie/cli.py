@@ -66,14 +66,25 @@ def command(
             try:
                 return f(*args, **kwargs)
             except KeyboardInterrupt:
-                said = interrupted_line(interrupted)
-                with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
-                    err.print(said, markup=False, highlight=False, soft_wrap=True)
-                raise typer.Exit(130) from None
+                raise _stopped(interrupted_line(interrupted)) from None
 
         return app.command(help=_unwrapped(f.__doc__))(run)
 
     return register
+
+
+#: the stop lines a command said (`_stopped`): `main` says one for a stop typer took up
+#: before or around the command, which typer made a silent exit 130
+_said: list[str] = []
+
+
+def _stopped(line: str) -> typer.Exit:
+    """Say a stop's one line; the exit 130 to raise. Noted, so that `main` does not say
+    a second line for the 130 typer returns."""
+    _said.append(line)
+    with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(130)
 
 
 def interrupted_line(interrupted: str = INTERRUPTED) -> str:
@@ -449,8 +460,7 @@ def _run_pipeline(
     except ProviderError as e:
         raise _fail(str(e), EXIT_FAILED) from None
     except Interrupted as e:
-        err.print(f"interrupted: {e}", markup=False, soft_wrap=True)  # one line in a log
-        raise typer.Exit(130) from None
+        raise _stopped(f"interrupted: {e}") from None  # one line in a log
     except KeyboardInterrupt:
         if pipe is not None and pipe.finished is not None:
             # a stop signal once the render had ended (its graceful stop removed, run.db
@@ -459,8 +469,9 @@ def _run_pipeline(
             if not _finished:
                 _finished.append(_made(pipe.finished, until))
             raise  # said by `command`, exit 130: the signal was sent all the same
-        err.print("interrupted; run the same command again to resume where it stopped")
-        raise typer.Exit(130) from None
+        raise _stopped(
+            "interrupted; run the same command again to resume where it stopped"
+        ) from None
 
 
 def _made(res: Any, until: str) -> str:
@@ -1236,8 +1247,7 @@ def init(
         raise _fail("stopped before the last answer; nothing was written") from None
     except KeyboardInterrupt:
         _end_prompt_line(guided)
-        err.print("interrupted before the last answer; nothing was written")
-        raise typer.Exit(130) from None
+        raise _stopped("interrupted before the last answer; nothing was written") from None
     except _user_errors() as e:
         raise _fail(str(e)) from None
     _say(f"[bold green]goals:[/bold green] {escape(str(path))}")
@@ -1335,6 +1345,7 @@ def main() -> None:
     _flags_without_type()
     app.rich_markup_mode = None if narrow else "rich"
     width = {"terminal_width": max(columns - 2, 20)} if narrow else {}
+    _said.clear()
     try:
         # named as the docs name it, also under `python -m mindmovie` (or a test runner)
         code = app(prog_name="mindmovie", standalone_mode=False, **width)
@@ -1348,6 +1359,10 @@ def main() -> None:
     except typer.Abort:
         err.print("Aborted!", markup=False, highlight=False)
         sys.exit(1)
+    if code == 130 and not _said:
+        # a stop while typer parsed the arguments (or ran the app's callback), before a
+        # command's `command` took it up: typer made it a silent exit 130
+        _stopped(interrupted_line())
     killpoint("command_returned")  # (a stop here is said by entry.main)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -1322,6 +1322,31 @@ sys.meta_path.insert(0, PauseAtTyper())
 sys.argv = ["mindmovie", *sys.argv[1:]]
 """
 
+#: pauses the first import made while typer parses the command line (its own lazy
+#: imports: the value converters), after `entry.main` made the stop signals interrupt
+#: and before the command's `command` wrapper runs
+_PAUSE_WHILE_PARSING = """
+import os, sys
+
+class PauseWhileParsing:
+    def find_spec(self, name, path=None, target=None):
+        f = sys._getframe(1)
+        while f is not None and not (
+            f.f_code.co_name == "parse_args" and "typer" in f.f_code.co_filename
+        ):
+            f = f.f_back
+        if f is not None:
+            sys.meta_path.remove(self)
+            pipe = os.environ["PAUSE_PIPE"]
+            open(pipe + ".reached", "w").close()
+            with open(pipe, "rb") as f:
+                f.read()
+        return None
+
+sys.meta_path.insert(0, PauseWhileParsing())
+sys.argv = ["mindmovie", *sys.argv[1:]]
+"""
+
 #: how each way of starting the CLI runs it: `python -m mindmovie`, and the console
 #: script as pip writes it (its target as pyproject.toml names it)
 _STARTS = {
@@ -1335,16 +1360,23 @@ _STARTS = {
 }
 
 
-def _paused_at_start(workdir: Path, start: str, **popen: Any) -> tuple[subprocess.Popen[str], Path]:
-    """`mindmovie --version` started as `start` starts it, paused at its import of typer."""
+def _paused_at_start(
+    workdir: Path,
+    start: str,
+    pause: str = _PAUSE_AT_TYPER,
+    args: tuple[str, ...] = ("--version",),
+    **popen: Any,
+) -> tuple[subprocess.Popen[str], Path]:
+    """`mindmovie --version` (or `args`) started as `start` starts it, paused where
+    `pause` pauses it (at its import of typer)."""
     pipe = workdir / "never-written"
     os.mkfifo(pipe)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
     env["PAUSE_PIPE"] = str(pipe)
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
-    code = _PAUSE_AT_TYPER + _STARTS[start].format(pyproject=str(pyproject))
+    code = pause + _STARTS[start].format(pyproject=str(pyproject))
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, "--version"],
+        [sys.executable, "-c", code, *args],
         cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,
@@ -1356,7 +1388,7 @@ def _paused_at_start(workdir: Path, start: str, **popen: Any) -> tuple[subproces
     while not Path(f"{pipe}.reached").exists():
         if proc.poll() is not None or time.monotonic() > t_end:
             proc.kill()
-            raise AssertionError(f"never reached the import of typer: {proc.communicate()}")
+            raise AssertionError(f"never reached the pause: {proc.communicate()}")
         time.sleep(0.01)
     time.sleep(0.1)  # into the blocking open() itself
     return proc, pipe
@@ -1373,6 +1405,29 @@ def test_a_stop_signal_while_the_cli_starts_is_one_line_exit_130(
     KeyboardInterrupt traceback, SIGTERM and SIGHUP killed it without a word (-15, -1).
     It is the line and exit 130 every command gives once started."""
     proc, _ = _paused_at_start(workdir, start)
+    try:
+        proc.send_signal(getattr(signal, signame))
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()  # a no-op once it ended
+    assert (proc.returncode, err.splitlines(), out) == (
+        130,
+        ["interrupted; nothing was changed or spent"],
+        "",
+    ), err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a named pipe")
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_stop_signal_while_typer_parses_the_arguments_is_one_line_exit_130(
+    workdir: Path, signame: str
+) -> None:
+    """A stop signal once the stop signals interrupt, while typer parsed the command
+    line (before the command's own wrapper took stops up): typer made the
+    KeyboardInterrupt an exit 130 without a word. It is the line every stop says."""
+    proc, _ = _paused_at_start(
+        workdir, "console script", _PAUSE_WHILE_PARSING, ("status", str(workdir))
+    )
     try:
         proc.send_signal(getattr(signal, signame))
         out, err = proc.communicate(timeout=30)
