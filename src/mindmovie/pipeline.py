@@ -1675,6 +1675,16 @@ class Pipeline:
                 self._first_held[row] = first  # released once answered: `_settle_errors`
         return row
 
+    @staticmethod
+    def _tried(model: Planner | KeyframeModel | VideoModel, let_through: bool) -> bool:
+        """Whether a step's failed try counts in its `attempts` (`Store.fail(sent=)`): a
+        local model's try is its work, always; a paid model's only once a call of it was
+        let through the budget gate (`let_through`: a ledger row made for it, or a job
+        taken up). A try stopped before that (at the budget, by a key or setting refused
+        earlier in this run, a key not set, a Ctrl-C while it waited at the gate) sent
+        nothing, and status said 'tries 2' and 'attempt 3' for calls never sent."""
+        return model.name == "local" or let_through
+
     def _answer_seconds(self, provider: str) -> float:
         """The longest one paid call of `provider` may take before it fails by itself:
         the wait for its answer's first byte (`timeout`, httpx's per read) plus the whole
@@ -2437,7 +2447,7 @@ class Pipeline:
             ]
 
         try:
-            plan = await self._plan_paid(store, attempt, plan_path, basis)
+            plan = await self._plan_paid(store, attempt, plan_path, basis, planner, paid)
         finally:
             for r in paid:
                 self._paid_in_flight.pop(r, None)
@@ -2460,13 +2470,17 @@ class Pipeline:
         attempt: Callable[[], Awaitable[tuple[Plan, list[Bill]]]],
         plan_path: Path,
         basis: dict[str, Any],
+        planner: Planner,
+        paid: Sequence[int],
     ) -> Plan:
         """`_plan`'s paid calls (`attempt`, with retries) and the writing of their plan,
-        while the calls count as in flight (`_paid_in_flight`)."""
+        while the calls count as in flight (`_paid_in_flight`); `paid`: the ledger rows
+        of the calls `attempt` has let through the gate so far."""
         try:
             plan, bills = await with_retry(attempt)
         except (ProviderError, BudgetExceeded) as e:
-            store.fail("_run", "plan", getattr(e, "kind", "budget"), str(e))
+            sent = self._tried(planner, bool(paid))
+            store.fail("_run", "plan", getattr(e, "kind", "budget"), str(e), sent=sent)
             raise
         try:
             killpoint("plan")
@@ -2888,11 +2902,11 @@ class Pipeline:
             img, bill = await with_retry(attempt)
         except (BudgetExceeded, Interrupted) as e:
             kind = "budget" if isinstance(e, BudgetExceeded) else "interrupted"
-            # refused by the gate before any call of this try was sent: no try
-            store.fail(scene_id, "keyframe", kind, str(e), sent=kind != "budget" or bool(rows))
+            store.fail(scene_id, "keyframe", kind, str(e), sent=self._tried(model, bool(rows)))
             raise
         except ProviderError as e:
             e.scene_id = e.scene_id or scene_id
+            sent = self._tried(model, bool(rows))  # (a key refused earlier: not sent)
             # (paid, and still at its URL: kept on its row with its bill, `_settle_failed`;
             # the next render downloads it from there)
             if isinstance(e, ResultGone) and e.charged:
@@ -2907,9 +2921,9 @@ class Pipeline:
                     scene_id=scene_id,
                 )
                 gone.charged = True
-                store.fail(scene_id, "keyframe", gone.kind, str(gone))
+                store.fail(scene_id, "keyframe", gone.kind, str(gone), sent=sent)
                 raise gone from None
-            store.fail(scene_id, "keyframe", e.kind, str(e))
+            store.fail(scene_id, "keyframe", e.kind, str(e), sent=sent)
             raise
         # the run folder moved: written at its old path, the paid image was journaled as
         # made in the moved run.db with no file there, and bought again by the render
@@ -4186,8 +4200,8 @@ class Pipeline:
             kind = "budget" if isinstance(e, BudgetExceeded) else "interrupted"
             if kind == "interrupted" and remote_id is not None:
                 raise  # the job id stays journaled (submitted): the next run polls it
-            # refused by the gate before any request of this try was let through: no try
-            store.fail(scene_id, "clip", kind, str(e), sent=kind != "budget" or row is not None)
+            sent = self._tried(model, remote_id is not None or row is not None)
+            store.fail(scene_id, "clip", kind, str(e), sent=sent)
             raise
         except ResultGone as e:
             # the job finished and was billed (`_settle_job`), but what it made can no
@@ -4214,7 +4228,9 @@ class Pipeline:
                 why = await self._elsewhere(remote_id, model)
                 if why is not None:
                     elsewhere = self._kept_elsewhere(remote_id, model.name, e, why, scene_id)
-            store.fail(scene_id, "clip", (elsewhere or e).kind, str(elsewhere or e))
+            # (a key refused earlier in this run: no request of this try let through)
+            sent = self._tried(model, remote_id is not None or row is not None)
+            store.fail(scene_id, "clip", (elsewhere or e).kind, str(elsewhere or e), sent=sent)
             if row is not None:
                 await self.gate.unknown(row)  # e.g. deadline: the job may still bill
             if elsewhere is not None:

@@ -1138,7 +1138,8 @@ class Store:
         self, scene_id: str, stage: str, error_kind: str, error: str, *, sent: bool = True
     ) -> None:
         """Mark a step failed. `sent=False`: its try (`begin`) ended before any call was
-        sent (the budget gate refused it), so it is not counted in `attempts`: status
+        sent (stopped at the budget gate: `Pipeline._tried`), so it is not counted in
+        `attempts`: status
         said 'tries 2' and 'retry the clip (attempt 3)' for calls never sent."""
         if sent:
             self._update(

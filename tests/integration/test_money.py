@@ -164,6 +164,68 @@ async def test_a_try_the_budget_stopped_before_it_was_sent_is_not_counted(
     assert [r[1:4] for r in scenes] == [want] * 4, table.output
 
 
+async def test_a_plan_the_budget_stopped_before_it_was_sent_is_not_counted(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """As for a keyframe or clip: Claude's plan call refused by the budget gate, unsent,
+    was counted as a try (the plan step's attempts 2 after two such renders)."""
+    settings = settings_for("byteplus", sim)
+    goals = goals_file(tmp_path, sim)
+    budget = costs.estimate_planner(settings, load_goals(goals)).usd / 2
+    run = tmp_path / "run"
+    for _ in range(2):
+        with pytest.raises(BudgetStopped):
+            await Pipeline(goals, settings, out=run, keys=KEYS, budget=budget).run()
+    assert ledger_rows(run, "plan") == []  # nothing was sent
+    plan = [s for s in collect_status(run)["steps"] if s["stage"] == "plan"]
+    assert [s["attempts"] for s in plan] == [0], plan
+
+
+def _tries(run: Path, stage: str) -> tuple[list[int], list[list[str]]]:
+    """`stage`'s steps' attempts in `status --json`, sorted, and the status table's
+    (image, clip, tries) cells of each scene."""
+    attempts = sorted(s["attempts"] for s in collect_status(run)["steps"] if s["stage"] == stage)
+    table = CliRunner().invoke(app, ["status", str(run)], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    rows = [line.split() for line in table.output.splitlines()]
+    return attempts, sorted(r[1:4] for r in rows if r and r[0][:2].isdigit())
+
+
+@pytest.mark.parametrize("refused", ["key", "setting"])
+@pytest.mark.parametrize("stage", ["keyframe", "clip"])
+async def test_a_try_stopped_by_a_refusal_earlier_in_the_run_is_not_counted(
+    sim: SimServer, tmp_path: Path, stage: str, refused: str
+) -> None:
+    """A key (401) or a model id refused at the first call stops the other scenes' calls
+    of that model unsent ("(not sent: refused earlier in this run)"), but each was
+    counted as a try: status's `tries` and `status --json` said 1 for every scene, as
+    for the one request sent. Only the try whose call was let through is counted."""
+    sim.media_scale = 0.25
+    # Seedream keyframes, or local keyframes and Seedance clips
+    section, model = {
+        "keyframe": ("keyframes", "seedream-4-0-250101"),
+        "clip": ("video", "seedance-1-0-pro-250528"),
+    }[stage]
+    local = {"keyframes": {"provider": "local"}} if stage == "clip" else {}
+    set_model = {section: {"model": model}} if refused == "setting" else {}
+    settings = settings_for(
+        "byteplus", sim, planner={"provider": "local"}, **{**local, **set_model}
+    )
+    if refused == "key":
+        path = "/images/generations" if stage == "keyframe" else "/contents/generations/tasks"
+        sim.add_fault("http", path=path, method="POST", status=401, count=None)
+    else:
+        sim.missing_models[model] = "not_found"
+    run = tmp_path / "run"
+    with pytest.raises((RenderFailed, ProviderError)):
+        await Pipeline(goals_file(tmp_path, sim), settings, out=run, keys=KEYS).run()
+    assert len(ledger_rows(run, stage)) == 1  # one request sent, three not
+    attempts, cells = _tries(run, stage)
+    assert attempts == [0, 0, 0, 1], attempts
+    if stage == "keyframe":
+        assert cells == [["failed", "-", "0"]] * 3 + [["failed", "-", "1"]], cells
+
+
 async def test_declined_confirmation_is_asked_again_next_run(
     sim: SimServer, tmp_path: Path
 ) -> None:

@@ -101,6 +101,48 @@ async def test_a_scene_waiting_in_the_budget_gate_sends_nothing_after_ctrl_c(
     assert states == ["billed", "refunded"], states
 
 
+@pytest.mark.parametrize("stage", ["keyframe", "clip"])
+async def test_a_try_stopped_by_ctrl_c_before_its_call_was_sent_is_not_counted(
+    sim: SimServer, tmp_path: Path, stage: str
+) -> None:
+    """Ctrl-C while the model's first call is in flight: the other scenes, waiting to
+    send theirs (`_first_call`, their turn to send), stop unsent, but each was counted
+    as a try (`status --json` attempts 1, status's `tries` 1). Only the try whose call
+    was sent is counted."""
+    from mindmovie.status import collect_status
+
+    sim.media_scale = 0.25
+    if stage == "keyframe":  # Seedream keyframes
+        s = settings_for(
+            "byteplus", sim, planner={"provider": "local"}, video={"provider": "local"}
+        )
+        path, until = IMAGES, "keyframes"
+    else:  # local keyframes, Seedance clips
+        s, path, until = seedance_only(sim), TASKS, "clips"
+    run = tmp_path / "run"
+    pipe = Pipeline(goals_file(tmp_path, sim), s, out=run, keys=KEYS)
+    first = sim.add_fault("delay", path=path, method="POST", count=1, seconds=60)
+
+    def begun() -> int:
+        return sum(st["stage"] == stage for st in collect_status(run)["steps"])
+
+    async def ctrl_c_while_the_first_call_is_in_flight() -> None:
+        await _until(lambda: len(sim.requests(path=path, method="POST")) == 1)
+        await _until(lambda: begun() >= 2)  # other scenes' tries begun, waiting to send
+        _stop(pipe)
+        sim.release(first)
+
+    stopper = asyncio.ensure_future(ctrl_c_while_the_first_call_is_in_flight())
+    with pytest.raises(Interrupted):
+        await asyncio.wait_for(pipe.run(until=until), timeout=60)  # type: ignore[arg-type]
+    await stopper
+    assert len(sim.requests(path=path, method="POST")) == 1
+    steps = collect_status(run)["steps"]
+    attempts = sorted(st["attempts"] for st in steps if st["stage"] == stage)
+    # (the scenes begun: as many as the stage's slots)
+    assert len(attempts) > 1 and attempts == [0] * (len(attempts) - 1) + [1], steps
+
+
 async def test_ctrl_c_ends_the_wait_in_the_budget_gate_for_a_job_that_is_not_settled(
     sim: SimServer, tmp_path: Path
 ) -> None:
