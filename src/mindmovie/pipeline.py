@@ -2552,6 +2552,23 @@ class Pipeline:
                 out.append(o)
         return out
 
+    def _clips_before_at_now(self, store: Store | None) -> bool:
+        """Whether a paid clip keyed as until 2026-12-04 at now's frame size and fps
+        (`_clip_key`'s `legacy` with no `at`) can have been made at now's resolution. That
+        key held no resolution: with output.size set, a run made at 720p and rendered at
+        1080p matched it, and its 720p clips were reused (and priced at nothing) as the
+        1080p ones. Not when the run's recorded outputs (`_outputs_recorded`) show none at
+        now's aspect, resolution and frame size, as `_outputs_before` leaves out those of
+        another; with none recorded it is not known, and looked up as before."""
+        if store is None:
+            return True
+        now = self.settings.output
+        recorded = self._outputs_recorded(store)
+        return not recorded or any(
+            (o.aspect, o.resolution, o.frame()) == (now.aspect, now.resolution, now.frame())
+            for o in recorded
+        )
+
     def _keyframe_reuse_keys(
         self,
         model: _ModelId,
@@ -3486,7 +3503,8 @@ class Pipeline:
         (`_clip_variants`), and an edit undone after the upgrade bought the clip again."""
         if model.name == "local":
             return {key: () for _, key, _ in variants}
-        ats = [None, *self._outputs_before(store, "clip")]
+        now: list[OutputSettings | None] = [None] if self._clips_before_at_now(store) else []
+        ats = [*now, *self._outputs_before(store, "clip")]
         return {
             key: tuple(
                 dict.fromkeys(self._clip_key(model, r, made_as, legacy=True, at=at) for at in ats)

@@ -806,6 +806,37 @@ async def test_paid_clips_keyed_by_the_fps_before_are_reused_at_another_fps(
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
 
 
+async def test_paid_clips_keyed_by_the_fps_before_are_made_again_at_another_resolution(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose paid clips were keyed by the fps and frame size (until 2026-12-04),
+    made at 720p with output.size set, then the upgrade and `render --resolution 1080p`:
+    the frame size did not change, and the old key, looked up at now's frame size and
+    fps, held no resolution: the 720p clips were taken for 1080p ones, priced at nothing
+    and not made. The run's recorded outputs show no 1080p render at that size, so
+    they are priced and made at 1080p."""
+    from mindmovie.pipeline import estimate_for
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    low = seedance_only(sim)  # output.size 320x180
+    with keyed_as_before(monkeypatch, "_clip_key"):
+        res = await Pipeline(goals, low, out=run, keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
+    made = sim.requests(path="/contents/generations/tasks", method="POST")
+    assert {r["body"]["resolution"] for r in made} == {"720p"}
+    only = {"planner": {"provider": "local"}, "keyframes": {"provider": "local"}}
+    high = settings_for("byteplus", sim, **only, output={"resolution": "1080p"})
+    assert high.output.frame() == low.output.frame()
+    est = estimate_for(goals, high, out=run)
+    assert len([s for s in est.scenes if s.video.usd]) == 4, est.scenes
+    res = await Pipeline(goals, high, out=run, keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 8
+    made = sim.requests(path="/contents/generations/tasks", method="POST")[4:]
+    assert [r["body"]["resolution"] for r in made] == ["1080p"] * 4
+
+
 async def _old_run_with_jobs_running(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Path, dict[str, Any], Path, Settings]:
