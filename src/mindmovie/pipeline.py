@@ -2921,6 +2921,11 @@ class Pipeline:
             kind = "budget" if isinstance(e, BudgetExceeded) else "interrupted"
             store.fail(scene_id, "keyframe", kind, str(e), sent=self._tried(model, bool(rows)))
             raise
+        except registry.KeyNotSet as e:
+            # a key not set, met at the gate (`registry.Keyless`): the step was left
+            # running, this try counted, though nothing was sent
+            store.fail(scene_id, "keyframe", "auth", str(e), sent=self._tried(model, bool(rows)))
+            raise
         except ProviderError as e:
             e.scene_id = e.scene_id or scene_id
             sent = self._tried(model, bool(rows))  # (a key refused earlier: not sent)
@@ -4220,6 +4225,14 @@ class Pipeline:
                 raise  # the job id stays journaled (submitted): the next run polls it
             sent = self._tried(model, remote_id is not None or row is not None)
             store.fail(scene_id, "clip", kind, str(e), sent=sent)
+            raise
+        except registry.KeyNotSet as e:
+            if remote_id is None and row is None:
+                # a key not set, met at the gate (`registry.Keyless`): the step was left
+                # running, this try counted, though nothing was sent
+                store.fail(scene_id, "clip", "auth", str(e), sent=self._tried(model, False))
+            elif row is not None:
+                await self.gate.unknown(row)  # (as for anything else, below)
             raise
         except ResultGone as e:
             # the job finished and was billed (`_settle_job`), but what it made can no

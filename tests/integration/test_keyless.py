@@ -283,6 +283,37 @@ def test_the_placeholder_refuses_every_call_before_anything_is_paid(
     assert _bought_with_keys(sim, goals, cfg, run) == (2, 2)
 
 
+@pytest.mark.parametrize(
+    ("field", "stage"), [("image_prompt", "keyframe"), ("motion_prompt", "clip")]
+)
+def test_a_try_the_placeholder_refused_is_not_counted(
+    sim: SimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_keys: None,
+    field: str,
+    stage: str,
+) -> None:
+    """The placeholder's refusal (`KeyNotSet`, at the gate: nothing sent) escaped the
+    step's own failure handling: the edited scene's keyframe or clip was left
+    "running" and counted a try at each render (status --json attempts 1, then 2). It
+    is failed as not sent: attempts 0."""
+    from mindmovie.status import collect_status
+
+    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    sid = _edit_scene(run, field, "a lighthouse at dawn, cinematic")
+    monkeypatch.setattr(Pipeline, "_needed_in", lambda self, store: set())
+    sent = len(sim.requests())
+    for _ in range(2):
+        r = _render(goals, cfg, run, {})
+        assert r.exit_code == 2, r.output
+    assert len(sim.requests()) == sent
+    step = next(
+        s for s in collect_status(run)["steps"] if (s["scene_id"], s["stage"]) == (sid, stage)
+    )
+    assert (step["status"], step["attempts"]) == ("failed", 0), step
+
+
 async def test_the_placeholder_raises_the_key_check_s_own_error(
     sim: SimServer, tmp_path: Path
 ) -> None:
