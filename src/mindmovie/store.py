@@ -1138,9 +1138,9 @@ class Store:
         self, scene_id: str, stage: str, error_kind: str, error: str, *, sent: bool = True
     ) -> None:
         """Mark a step failed. `sent=False`: its try (`begin`) ended before any call was
-        sent (stopped at the budget gate: `Pipeline._tried`), so it is not counted in
-        `attempts`: status
-        said 'tries 2' and 'retry the clip (attempt 3)' for calls never sent."""
+        sent (stopped at the budget gate, by a refusal earlier in the run, a key not set,
+        a Ctrl-C while it waited: `Pipeline._tried`), so it is not counted in `attempts`:
+        status said 'tries 2' and 'retry the clip (attempt 3)' for calls never sent."""
         if sent:
             self._update(
                 scene_id, stage, status="failed", error_kind=error_kind, error=error[:2000]
