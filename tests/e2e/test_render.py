@@ -1302,15 +1302,16 @@ def test_a_stop_signal_outside_the_render_s_handlers_is_one_line_exit_130(
         time.sleep(0.05)
 
 
-#: run in the command's process before mindmovie: the import of typer (the first of the
-#: libraries the CLI imports, ~0.1 s of them) pauses in a read of a named pipe nobody
-#: writes until the test does, so a signal lands in that window every time
-_PAUSE_AT_TYPER = """
+def _pause_hook(when: str) -> str:
+    """Code run in the command's process before mindmovie: the first import for which
+    `when` (an expression of `name`, the module imported) holds pauses in a read of a
+    named pipe nobody writes until the test does, so a signal lands there every time."""
+    return f"""
 import os, sys
 
-class PauseAtTyper:
+class Pause:
     def find_spec(self, name, path=None, target=None):
-        if name == "typer":
+        if {when}:
             sys.meta_path.remove(self)
             pipe = os.environ["PAUSE_PIPE"]
             open(pipe + ".reached", "w").close()
@@ -1318,34 +1319,25 @@ class PauseAtTyper:
                 f.read()
         return None
 
-sys.meta_path.insert(0, PauseAtTyper())
+def parsing():
+    f = sys._getframe(2)
+    while f is not None and not (
+        f.f_code.co_name == "parse_args" and "typer" in f.f_code.co_filename
+    ):
+        f = f.f_back
+    return f is not None
+
+sys.meta_path.insert(0, Pause())
 sys.argv = ["mindmovie", *sys.argv[1:]]
 """
 
-#: pauses the first import made while typer parses the command line (its own lazy
-#: imports: the value converters), after `entry.main` made the stop signals interrupt
-#: and before the command's `command` wrapper runs
-_PAUSE_WHILE_PARSING = """
-import os, sys
 
-class PauseWhileParsing:
-    def find_spec(self, name, path=None, target=None):
-        f = sys._getframe(1)
-        while f is not None and not (
-            f.f_code.co_name == "parse_args" and "typer" in f.f_code.co_filename
-        ):
-            f = f.f_back
-        if f is not None:
-            sys.meta_path.remove(self)
-            pipe = os.environ["PAUSE_PIPE"]
-            open(pipe + ".reached", "w").close()
-            with open(pipe, "rb") as f:
-                f.read()
-        return None
-
-sys.meta_path.insert(0, PauseWhileParsing())
-sys.argv = ["mindmovie", *sys.argv[1:]]
-"""
+#: the import of typer, the first of the libraries the CLI imports (~0.1 s of them)
+_PAUSE_AT_TYPER = _pause_hook('name == "typer"')
+#: the first import made while typer parses the command line (its own lazy imports: the
+#: value converters), after `entry.main` made the stop signals interrupt and before the
+#: command's `command` wrapper runs
+_PAUSE_WHILE_PARSING = _pause_hook("parsing()")
 
 #: how each way of starting the CLI runs it: `python -m mindmovie`, and the console
 #: script as pip writes it (its target as pyproject.toml names it)
@@ -1395,39 +1387,25 @@ def _paused_at_start(
 
 
 @pytest.mark.skipif(os.name != "posix", reason="a named pipe")
-@pytest.mark.parametrize("start", list(_STARTS))
+@pytest.mark.parametrize(
+    ("start", "pause", "args"),
+    [
+        *[(start, _PAUSE_AT_TYPER, ("--version",)) for start in _STARTS],
+        ("console script", _PAUSE_WHILE_PARSING, ("status", ".")),
+    ],
+    ids=[*(f"{start}-importing" for start in _STARTS), "console script-parsing"],
+)
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_stop_signal_while_the_cli_starts_is_one_line_exit_130(
-    workdir: Path, start: str, signame: str
+    workdir: Path, start: str, pause: str, args: tuple[str, ...], signame: str
 ) -> None:
     """A stop signal in the CLI's first ~0.15 s, while Python imported typer, rich and
     pydantic before `cli.main` made stop signals interrupt: Ctrl-C printed a
     KeyboardInterrupt traceback, SIGTERM and SIGHUP killed it without a word (-15, -1).
-    It is the line and exit 130 every command gives once started."""
-    proc, _ = _paused_at_start(workdir, start)
-    try:
-        proc.send_signal(getattr(signal, signame))
-        out, err = proc.communicate(timeout=30)
-    finally:
-        proc.kill()  # a no-op once it ended
-    assert (proc.returncode, err.splitlines(), out) == (
-        130,
-        ["interrupted; nothing was changed or spent"],
-        "",
-    ), err
-
-
-@pytest.mark.skipif(os.name != "posix", reason="a named pipe")
-@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
-def test_a_stop_signal_while_typer_parses_the_arguments_is_one_line_exit_130(
-    workdir: Path, signame: str
-) -> None:
-    """A stop signal once the stop signals interrupt, while typer parsed the command
-    line (before the command's own wrapper took stops up): typer made the
-    KeyboardInterrupt an exit 130 without a word. It is the line every stop says."""
-    proc, _ = _paused_at_start(
-        workdir, "console script", _PAUSE_WHILE_PARSING, ("status", str(workdir))
-    )
+    Once they interrupt, while typer parsed the command line (before the command's own
+    wrapper took stops up): typer made the KeyboardInterrupt an exit 130 without a word.
+    Both are the line and exit 130 every command gives once started."""
+    proc, _ = _paused_at_start(workdir, start, pause, args)
     try:
         proc.send_signal(getattr(signal, signame))
         out, err = proc.communicate(timeout=30)
@@ -1463,6 +1441,34 @@ def test_a_signal_ignored_from_the_start_stays_ignored_while_the_cli_starts(
     assert (proc.returncode, out.strip(), err) == (0, "mindmovie 0.1.0", "")
 
 
+def _signal_at(
+    workdir: Path, args: list[str], at: str, signame: str, *, go_on: bool = False
+) -> tuple[int, list[str]]:
+    """`mindmovie ARGS`, held at kill point `at` (a blocking read of a named pipe), sent
+    `signame` there (then let go on past it, `go_on`): its exit code and stderr lines."""
+    pipe = workdir / "paused"
+    os.mkfifo(pipe)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env |= {"MINDMOVIE_KILL_AT": at, "MINDMOVIE_KILL_HOW": f"block:{pipe}"}
+    out, err = workdir / "cmd.out", workdir / "cmd.err"
+    proc = mindmovie_fork.start(args, env=env, cwd=workdir, out=out, err=err)
+    try:
+        t_end = time.monotonic() + 120
+        while not Path(f"{pipe}.reached").exists():
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, f"never reached {at}"
+            time.sleep(0.05)
+        time.sleep(0.3)  # into the blocking open() itself
+        proc.send_signal(getattr(signal, signame))
+        if go_on:
+            time.sleep(0.3)
+            os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))  # lets it go on
+        rc = proc.wait(timeout=20)
+    finally:
+        proc.kill()  # a no-op once it ended
+    return rc, err.read_text().splitlines()
+
+
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_a_stop_signal_once_the_render_has_ended_says_the_movie_is_made(
     workdir: Path, signame: str
@@ -1472,25 +1478,8 @@ def test_a_stop_signal_once_the_render_has_ended_says_the_movie_is_made(
     to resume where it stopped", though the movie was made and nothing was left to
     resume. It is still exit 130 (the signal was sent), and the line says the movie
     is made."""
-    pipe = workdir / "paused"
-    os.mkfifo(pipe)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    env |= {"MINDMOVIE_KILL_AT": "signals_removed", "MINDMOVIE_KILL_HOW": f"block:{pipe}"}
     args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
-    out, err = workdir / "render.out", workdir / "render.err"
-    proc = mindmovie_fork.start(args, env=env, cwd=workdir, out=out, err=err)
-    try:
-        t_end = time.monotonic() + 120
-        while not Path(f"{pipe}.reached").exists():
-            assert proc.poll() is None, err.read_text()
-            assert time.monotonic() < t_end, "the render never ended"
-            time.sleep(0.05)
-        time.sleep(0.3)  # into the blocking open() itself
-        proc.send_signal(getattr(signal, signame))
-        rc = proc.wait(timeout=20)
-    finally:
-        proc.kill()  # a no-op once it ended
-    lines = err.read_text().splitlines()
+    rc, lines = _signal_at(workdir, args, "signals_removed", signame)
     movie = Path("run") / "movie.mp4"
     made = f"interrupted as the render ended; the movie is made: {movie}"
     assert (rc, lines[-1:]) == (130, [made]), (rc, lines)
@@ -1508,27 +1497,8 @@ def test_a_stop_heard_as_the_render_ends_is_an_interrupt_that_says_what_was_made
     said "stopping: nothing new is sent ...", then printed the plan and exited 0, where
     the same signal a moment later is exit 130. It is 130 too, says nothing of stopping,
     and says the plan is made."""
-    pipe = workdir / "paused"
-    os.mkfifo(pipe)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    env |= {"MINDMOVIE_KILL_AT": "ended", "MINDMOVIE_KILL_HOW": f"block:{pipe}"}
     args = ["plan", "examples/goals.yaml", "-c", "small.yaml", "--out", "run"]
-    out, err = workdir / "plan.out", workdir / "plan.err"
-    proc = mindmovie_fork.start(args, env=env, cwd=workdir, out=out, err=err)
-    try:
-        t_end = time.monotonic() + 120
-        while not Path(f"{pipe}.reached").exists():
-            assert proc.poll() is None, err.read_text()
-            assert time.monotonic() < t_end, "the plan never ended"
-            time.sleep(0.05)
-        time.sleep(0.3)  # into the blocking open() itself
-        proc.send_signal(getattr(signal, signame))
-        time.sleep(0.3)
-        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))  # lets the plan go on
-        rc = proc.wait(timeout=20)
-    finally:
-        proc.kill()  # a no-op once it ended
-    lines = err.read_text().splitlines()
+    rc, lines = _signal_at(workdir, args, "ended", signame, go_on=True)
     made = f"interrupted as the render ended; the plan is made: {Path('run') / 'plan.yaml'}"
     assert (rc, lines[-1:]) == (130, [made]), (rc, lines)
     assert not [ln for ln in lines if "stopping" in ln], lines
@@ -1539,28 +1509,11 @@ def test_a_stop_after_the_render_returned_says_what_it_made(workdir: Path) -> No
     """A stop once the command had returned, before the process exited (a stop no
     command takes up, said by `entry.main`): it said 'nothing was changed or spent' of
     a render that had made its plan. It says what was made, exit 130."""
-    pipe = workdir / "paused"
-    os.mkfifo(pipe)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    env |= {"MINDMOVIE_KILL_AT": "command_returned", "MINDMOVIE_KILL_HOW": f"block:{pipe}"}
     args = ["plan", "examples/goals.yaml", "-c", "small.yaml", "--out", "run"]
-    out, err = workdir / "plan.out", workdir / "plan.err"
-    proc = mindmovie_fork.start(args, env=env, cwd=workdir, out=out, err=err)
-    try:
-        t_end = time.monotonic() + 120
-        while not Path(f"{pipe}.reached").exists():
-            assert proc.poll() is None, err.read_text()
-            assert time.monotonic() < t_end, "the plan never returned"
-            time.sleep(0.05)
-        time.sleep(0.3)  # into the blocking open() itself
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(timeout=20)
-    finally:
-        proc.kill()  # a no-op once it ended
-    lines = err.read_text().splitlines()
+    rc, lines = _signal_at(workdir, args, "command_returned", "SIGTERM")
     made = f"interrupted as the render ended; the plan is made: {Path('run') / 'plan.yaml'}"
     assert (rc, lines[-1:]) == (130, [made]), (rc, lines)
-    assert "Traceback" not in err.read_text()
+    assert not [ln for ln in lines if "Traceback" in ln], lines
 
 
 @pytest.mark.parametrize(
