@@ -957,10 +957,14 @@ ASIDE_META = "aside_pending"
 #: run in previous/, and the next render (without --fresh) started a new run and bought
 #: every keyframe and clip again; it now puts the old run back first
 FRESH_META = "fresh_pending"
-#: run.db meta: every `output` (frame size, fps: JSON list) a render of this run was
-#: made at, as `SETTINGS_META` had it before a render replaced it. Until 2026-12-04 a paid
-#: keyframe's key held the frame size and a paid clip's the fps too
-#: (`Pipeline._outputs_before`): a run made then is found at another --resolution or --fps
+#: run.db meta: the `output`s (frame size, fps: JSON list) the run's paid keyframes and
+#: clips can have been keyed by, written once, by the first render that keys them as now:
+#: `SETTINGS_META`'s as it found it (the last render before; none for a run started
+#: since), plus a set-aside run's whose jobs `render --fresh` carried. Until 2026-12-04 a
+#: paid keyframe's key held the frame size and a paid clip's the fps too
+#: (`Pipeline._outputs_before`): a run made then is found at another --resolution or
+#: --fps. Not added to after: a render since (even one stopped at its keyframes) made
+#: nothing keyed so, and a clip looked up at its output was taken for one never made there
 OUTPUTS_META = "outputs_before"
 
 
@@ -1323,19 +1327,22 @@ def _carried_on(r: Mapping[str, Any]) -> bool:
 
 
 def recorded_outputs(store: Store, *more: OutputSettings) -> tuple[OutputSettings, ...]:
-    """Every `output` a run's renders were made at, as far as recorded: the last render's
-    (`SETTINGS_META`) and the ones before it (`OUTPUTS_META`), then `more`; each once.
-    Reads only `store` (`status`, `estimate`: read-only)."""
+    """The `output`s a run's paid keyframes and clips can have been keyed by (with the
+    frame size and fps, until 2026-12-04), as far as recorded: `OUTPUTS_META` once a
+    render wrote it, else the last render's (`SETTINGS_META`: a run no render has opened
+    since), then `more`; each once. Reads only `store` (`status`, `estimate`: read-only)."""
     found: list[Any] = []
-    for key in (OUTPUTS_META, SETTINGS_META):
-        try:
-            value = json.loads(store.get_meta(key) or "null")
-        except ValueError:
-            continue  # edited by hand: not known
-        if isinstance(value, list):
-            found += value
-        elif isinstance(value, dict):
-            found.append(value.get("output"))
+    frozen = store.get_meta(OUTPUTS_META)
+    try:
+        value = json.loads(
+            frozen if frozen is not None else store.get_meta(SETTINGS_META) or "null"
+        )
+    except ValueError:
+        value = None  # edited by hand: not known
+    if isinstance(value, list):
+        found += value
+    elif isinstance(value, dict):
+        found.append(value.get("output"))
     out: dict[tuple[Any, ...], OutputSettings] = {}
     for raw in [*found, *more]:
         try:
@@ -6533,13 +6540,13 @@ class Pipeline:
         self._check_keyless(store)
         store.next_run_no()
         self._last_goals = store.get_meta(GOALS_META)
-        # (read before SETTINGS_META below is this render's; kept for a render killed
-        # before it reached every scene)
+        # (read before SETTINGS_META below is this render's; written once, by the first
+        # render that keys as now: `OUTPUTS_META`)
         self._outputs_then = None  # (this run's store, not one a run before it read)
         self._outputs_then = self._outputs_recorded(store)
-        outputs = json.dumps([o.model_dump(mode="json") for o in self._outputs_then])
-        if self._outputs_then and store.get_meta(OUTPUTS_META) != outputs:
-            store.set_meta(OUTPUTS_META, outputs)
+        if store.get_meta(OUTPUTS_META) is None:
+            outputs = [o.model_dump(mode="json") for o in self._outputs_then]
+            store.set_meta(OUTPUTS_META, json.dumps(outputs))
         # for `status`: which goals.yaml and settings the next render is compared with
         store.set_meta(GOALS_META, str(self.goals_path.resolve()))
         store.set_meta(SETTINGS_META, json.dumps(self.settings.model_dump(mode="json")))

@@ -184,7 +184,9 @@ def seedance_only(sim: SimServer) -> Any:
 @contextlib.contextmanager
 def keyed_as_before(monkeypatch: pytest.MonkeyPatch, method: str) -> Iterator[None]:
     """Within it, Pipeline's `method` (`_keyframe_variants`, `_clip_key`) makes its keys as
-    until 2026-12-04 (its `legacy` form, with the frame size and fps): a run made then."""
+    until 2026-12-04 (its `legacy` form, with the frame size and fps), and a render writes
+    no `OUTPUTS_META`, which renders then did not have: a run made then."""
+    from mindmovie import pipeline
     from mindmovie.pipeline import Pipeline
 
     real = getattr(Pipeline, method)
@@ -192,6 +194,7 @@ def keyed_as_before(monkeypatch: pytest.MonkeyPatch, method: str) -> Iterator[No
         m.setattr(
             Pipeline, method, lambda self, *a, legacy=False, **kw: real(self, *a, legacy=True, **kw)
         )
+        m.setattr(pipeline, "OUTPUTS_META", "not_written_before_2026_12_04")
         yield
 
 

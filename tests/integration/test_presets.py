@@ -806,15 +806,18 @@ async def test_paid_clips_keyed_by_the_fps_before_are_reused_at_another_fps(
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
 
 
+@pytest.mark.parametrize("keyframes_first", [False, True], ids=["render", "until-keyframes"])
 async def test_paid_clips_keyed_by_the_fps_before_are_made_again_at_another_resolution(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keyframes_first: bool
 ) -> None:
     """A run whose paid clips were keyed by the fps and frame size (until 2026-12-04),
     made at 720p with output.size set, then the upgrade and `render --resolution 1080p`:
     the frame size did not change, and the old key, looked up at now's frame size and
     fps, held no resolution: the 720p clips were taken for 1080p ones, priced at nothing
     and not made. The run's recorded outputs show no 1080p render at that size, so
-    they are priced and made at 1080p."""
+    they are priced and made at 1080p. `keyframes_first`: a 1080p `render --until
+    keyframes` came between; it recorded 1080p at that size as a render's output, and
+    the next render took the 720p clips again (`OUTPUTS_META` is now written once)."""
     from mindmovie.pipeline import estimate_for
 
     sim.media_scale = 0.25
@@ -829,6 +832,8 @@ async def test_paid_clips_keyed_by_the_fps_before_are_made_again_at_another_reso
     only = {"planner": {"provider": "local"}, "keyframes": {"provider": "local"}}
     high = settings_for("byteplus", sim, **only, output={"resolution": "1080p"})
     assert high.output.frame() == low.output.frame()
+    if keyframes_first:
+        await Pipeline(goals, high, out=run, keys=KEYS).run(until="keyframes")
     est = estimate_for(goals, high, out=run)
     assert len([s for s in est.scenes if s.video.usd]) == 4, est.scenes
     res = await Pipeline(goals, high, out=run, keys=KEYS).run()
