@@ -8,6 +8,7 @@ Veo clips as 12 s once shipped (lessons.md, "Resume and money").
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -752,3 +753,57 @@ def test_a_reference_photo_under_an_unknown_users_home_is_priced_not_a_traceback
     unknown = costs.request_keyframe_estimate(gemini, "a run", None, ["~nosuchuser9/me.jpg"])
     assert unknown.usd == pytest.approx(missing.usd)
     assert unknown.usd > costs.request_keyframe_estimate(gemini, "a run", None, []).usd
+
+
+# ====================================================================== mutation audit
+def test_a_long_thin_photo_is_counted_by_its_tiles_not_as_a_small_one() -> None:
+    """Only a photo small on both sides is one 258-token image: a 300 x 2000 strip is
+    3 tiles of 768 px (counted as 258 when either side alone was small, under its bill)."""
+    assert costs.gemini_image_tokens((300, 2000)) == 3 * 258
+    assert costs.gemini_image_tokens((2000, 300)) == 3 * 258
+    assert costs.gemini_image_tokens((300, 384)) == 258
+
+
+def test_a_gemini_image_with_no_usage_is_billed_by_the_formula() -> None:
+    """Gemini may answer without usage metadata: the keyframe is billed one image at the
+    catalog price, not a TypeError from multiplying a missing token count."""
+    gemini = catalog.resolve("google", "keyframes", None)
+    kw: dict[str, Any] = {"seconds": 8, "resolution": "720p", "ratio": "16:9", "audio": False}
+    assert costs.billed_usd("keyframe", gemini, {}, **kw) == (money(0.039), "formula")
+    assert costs.billed_usd("keyframe", gemini, None, **kw) == (money(0.039), "formula")
+
+
+def test_a_run_estimate_prices_each_gemini_keyframe_with_its_own_prompt() -> None:
+    """A token-priced keyframe bills its prompt: the run's estimate counts each scene's
+    prompt and the plan's style (400 + 9 chars = 102 tokens at $0.30/1M) on top of the
+    image, as the call itself is priced."""
+    scene = Scene(
+        id="01-health-1",
+        goal=1,
+        category="health",
+        affirmation="a",
+        image_prompt="x" * 400,
+        motion_prompt="m",
+        seconds=8,
+    )
+    plan = Plan(title="T", closing="C", style="S", scenes=[scene])
+    est = costs.estimate_run(google(), goals(1), plan)
+    kf = est.scenes[0].keyframe
+    assert len("x" * 400 + "\nStyle: S") // 4 == 102
+    assert kf.inputs["input_tokens"] == 102
+    assert kf.usd == pytest.approx(0.039 + 102 * 0.30 / 1e6)
+
+
+def test_a_gemini_keyframe_estimate_counts_its_source_photo_at_its_pixels(
+    tmp_path: Path,
+) -> None:
+    """The photo an edit restyles is sent, so billed: a readable 32 x 24 photo is one
+    small image of 258 tokens (not tokens_per_image's 1290, which is for one unread)."""
+    from tests.media import write_photo
+
+    photo = write_photo(tmp_path / "me.jpg")
+    gemini = google()
+    est = costs.request_keyframe_estimate(gemini, "p", None, [], source=photo)
+    text = "p\nRestyle the first attached photo into this scene, keeping its subject."
+    assert est.inputs["input_tokens"] == len(text) // 4 + 258
+    assert est.usd == pytest.approx(0.039 + (len(text) // 4 + 258) * 0.30 / 1e6)
