@@ -87,3 +87,36 @@ async def test_adopting_a_settled_or_unknown_job_does_not_make_a_call_wait(
     with pytest.raises(BudgetExceeded):
         await asyncio.wait_for(gate.reserve("s2", "clip", "byteplus", "m", 0.9), 1.0)
     st.close()
+
+
+async def test_a_call_let_through_keeps_its_origin_and_input_and_ends_its_wait(
+    tmp_path: Path,
+) -> None:
+    """What the gate records is what a later render acts on: where the clip job is made
+    (`origin`) and what from (`job_input`: a late job goes to the scene that asked for
+    it, not bought again). A call that waited for room says when it stops waiting (the
+    live view showed it waiting for the rest of the render)."""
+    st = Store(tmp_path / "run.db")
+    waits: list[tuple[str, str, bool]] = []
+    gate = BudgetGate(st, cap=1.0, on_wait=lambda s, stage, w: waits.append((s, stage, w)))
+    first = await gate.reserve("s1", "clip", "byteplus", "m", 0.6)
+    key = "ab" * 16
+    task = asyncio.create_task(
+        gate.reserve(
+            "s2",
+            "clip",
+            "byteplus",
+            "m",
+            0.5,
+            origin={"base_url": "http://127.0.0.1:1/api/v3"},
+            job_input={"input_key": key, "seconds": 5},
+        )
+    )
+    await asyncio.sleep(0.05)
+    assert waits == [("s2", "clip", True)]
+    await gate.bill(first, 0.4, None)
+    row = await asyncio.wait_for(task, 1.0)
+    assert waits == [("s2", "clip", True), ("s2", "clip", False)]
+    assert st.job_origin(row) == {"base_url": "http://127.0.0.1:1/api/v3"}
+    assert st.job_input(row) == (key, 5.0)
+    st.close()
