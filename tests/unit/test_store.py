@@ -735,6 +735,8 @@ def test_forget_stage_drops_only_the_rows_not_kept_and_a_hold_is_never_below_its
         ("billed_usd", "-1", "-1.0 is not an amount of dollars"),
         ("estimated_usd", "", "'' is not an amount of dollars"),
         ("state", "paid", "'paid' is not committed, billed or refunded"),
+        # an infinite hold closed the gate for good; one in billed_usd summed to inf
+        ("held_usd", "1e999", "inf is not an amount of dollars"),
     ],
 )
 def test_a_ledger_amount_damaged_by_hand_is_refused_not_counted_as_free(
@@ -855,3 +857,143 @@ def test_a_carried_job_says_where_from_once_billed_and_is_marked_away_once(
     assert o["usage"]["carried_to"] == moved and moved in o["usage"]["reason"], o
     old.close()
     new.close()
+
+
+# ---------------------------------------------------------------- mutation audit
+def test_a_rekeyed_step_is_reused_under_its_new_key(tmp_path: Path) -> None:
+    """`rekey`: a step made under an older key formula is recorded under today's key, so
+    the next render reuses it instead of paying for it again."""
+    st = Store(tmp_path / "run.db")
+    _done(st, tmp_path, "a", "old-formula", b"one")
+    st.rekey("a", "keyframe", "new-formula")
+    assert st.reusable("a", "keyframe", "new-formula") is not None
+    assert st.reusable("a", "keyframe", "old-formula") is None
+    st.close()
+
+
+def test_a_clip_begun_with_new_inputs_does_not_pick_up_the_old_inputs_job(
+    tmp_path: Path,
+) -> None:
+    """A new try forgets the job of the one before: killed before its own create, the
+    step would otherwise be resumed by polling a job made from the old inputs, and the
+    scene given a clip of its old image."""
+    st = Store(tmp_path / "run.db")
+    st.begin("s1", "clip", "k1")
+    st.mark_submitted("s1", "clip", "cgt-1")
+    step = st.begin("s1", "clip", "k2")
+    assert step.remote_id is None and st.resumable_job(step) is None
+    st.close()
+
+
+def test_a_step_saved_with_several_calls_bills_every_one(tmp_path: Path) -> None:
+    """`succeed(bill=, bills=)`: a plan and its repair call are both settled with the
+    plan; a call left committed was held against the budget for good."""
+    st = Store(tmp_path / "run.db")
+    first = st.ledger_commit("plan", "planner", "anthropic", "m", 0.05, held_usd=0.2)
+    repair = st.ledger_commit("plan", "planner", "anthropic", "m", 0.05, held_usd=0.2)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("title: T\n")
+    st.begin("plan", "plan", "k")
+    st.succeed(
+        "plan",
+        "plan",
+        plan,
+        sha256_file(plan),
+        bills=[(first, 0.03, None)],
+        bill=(repair, 0.04, None),
+    )
+    assert [r["state"] for r in st.ledger_rows()] == ["billed", "billed"]
+    assert st.ledger_totals() == (pytest.approx(0.07), 0.0)
+    st.close()
+
+
+def test_new_inputs_are_not_given_the_file_their_step_made_from_the_old_ones(
+    tmp_path: Path,
+) -> None:
+    """A step begun with new inputs still names the file of the old ones (kept under
+    their key by `begin`): `find_kept`/`restore` must not hand that file out as the new
+    inputs' result (a scene would show the picture it had before its edit)."""
+    st = Store(tmp_path / "run.db")
+    p = tmp_path / "a.png"
+    p.write_bytes(b"old picture")
+    st.begin("a", "keyframe", "k1")
+    st.succeed("a", "keyframe", p, sha256_file(p), paid=True)
+    st.begin("a", "keyframe", "k2")
+    assert st.find_kept("keyframe", "k2") is None
+    assert st.find_kept("keyframe", "k1") is not None  # kept under its own inputs
+    assert not st.restore("a", "keyframe", "k2", tmp_path / "b.png")
+    st.close()
+
+
+def test_a_call_whose_outcome_is_unknown_stays_counted_by_the_budget(tmp_path: Path) -> None:
+    """A call marked of unknown outcome may still bill: the gate's totals keep its hold
+    (said apart only for the person, by `ledger_split`)."""
+    st = Store(tmp_path / "run.db")
+    row = st.ledger_commit("s1", "keyframe", "byteplus", "m", 0.03, held_usd=0.05)
+    st.ledger_mark_unknown(row)
+    assert st.ledger_split() == (0.0, 0.0, pytest.approx(0.05))
+    assert st.ledger_totals() == (0.0, pytest.approx(0.05))
+    st.close()
+
+
+def test_letting_go_of_a_job_leaves_a_step_that_moved_on_to_another_alone(
+    tmp_path: Path,
+) -> None:
+    """`let_go_job` fails the step only while it still holds that job: one that holds a
+    newer job keeps it (dropped, that job would be bought again)."""
+    st = Store(tmp_path / "run.db")
+    st.begin("s1", "clip", "k")
+    st.mark_submitted("s1", "clip", "cgt-2")
+    st.let_go_job("s1", "cgt-1", "let go of", "the base URL changed")
+    step = st.get("s1", "clip")
+    assert step is not None and (step.status, step.remote_id) == ("submitted", "cgt-2")
+    st.close()
+
+
+def test_a_late_job_reopened_for_its_scene_is_polled_not_bought(tmp_path: Path) -> None:
+    """`ledger_reopen(scene_id=)`: the late job becomes the scene's clip step's job in
+    the same transaction, so the next render polls it rather than paying again."""
+    st = Store(tmp_path / "run.db")
+    st.begin("s1", "clip", "k")
+    row = st.ledger_commit("s1", "clip", "byteplus", "m", 0.1)
+    st.ledger_refund(row, "no job listed", lost={"input_key": "k", "sent_at": 1.0})
+    st.fail("s1", "clip", "transient", "create answer lost")
+    st.ledger_reopen(row, "cgt-late", scene_id="s1")
+    step = st.get("s1", "clip")
+    assert step is not None and (step.status, step.remote_id) == ("submitted", "cgt-late")
+    assert st.resumable_job(step) == "cgt-late"
+    (r,) = st.ledger_rows()
+    assert (r["state"], r["remote_id"]) == ("committed", "cgt-late")
+    st.close()
+
+
+def test_a_carried_job_keeps_its_hold(tmp_path: Path) -> None:
+    """`ledger_carry` counts the job at its hold in the new run (what it can bill), not
+    at its lower estimate: the gate would let the new run past --budget."""
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    old_dir.mkdir()
+    new_dir.mkdir()
+    old = Store(old_dir / "run.db")
+    row = old.ledger_commit("s1", "clip", "byteplus", "m", 0.10, held_usd=0.25)
+    old.ledger_set_remote(row, "cgt-1")
+    (r,) = old.ledger_rows()
+    new = Store(new_dir / "run.db")
+    new.ledger_carry(r, origin=None, job_input=None, carried_from=str(old_dir))
+    assert new.ledger_totals() == (0.0, pytest.approx(0.25))
+    old.close()
+    new.close()
+
+
+def test_the_newest_kept_result_url_is_the_one_downloaded(tmp_path: Path) -> None:
+    """Two billed calls kept a URL for the same inputs: the newest is the one a render
+    downloads; the oldest, past its validity, made it buy the image again."""
+    import time
+
+    st = Store(tmp_path / "run.db")
+    for url, valid in (("http://x/old.png", 60.0), ("http://x/new.png", 3600.0)):
+        row = st.ledger_commit("s1", "keyframe", "byteplus", "seedream", 0.03)
+        st.ledger_bill(row, 0.03, {"generated_images": 1})
+        st.ledger_keep_result(row, url, "k1", valid)
+    found = st.refetchable_result("s1", "keyframe", "k1", now=time.time() + 120)
+    assert found is not None and found["usage"]["result_url"] == "http://x/new.png"
+    st.close()
