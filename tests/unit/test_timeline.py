@@ -560,3 +560,22 @@ def test_a_closing_card_of_two_frames_is_not_lost_in_its_crossfade() -> None:
     last = tl.total_frames - 1
     assert [(it.kind, w) for it, _k, w in tl.on_screen(last)] == [("closing", 1.0)]
     assert _brightness(closing, closing.frames - 1) == 1.0
+
+
+def test_a_short_scene_after_fractional_frames_keeps_its_crossfades_apart() -> None:
+    """Seconds that are not whole frames (0.7 s at 12 fps) round the starts so that a
+    4-frame scene between two 2-frame crossfades came out 3 frames long: its crossfades
+    met, three pictures were on screen at once. (A case the property test above, of
+    whole-frame seconds, does not reach.)"""
+    spec = replace(SPEC, fps=12, crossfade=0.5, title_seconds=0.7, closing_seconds=0.1)
+    tl = build_timeline(_movie((2.01, 1.5, 0.3, 0.83)), spec)
+    trans = tl.transition_frames
+    assert trans == (4, 6, 2, 2, 0)
+    short = tl.items[3]
+    assert (short.start, short.end) == (39, 43)
+    for i, it in enumerate(tl.items):
+        incoming = trans[i - 1] if i > 0 else 0
+        outgoing = trans[i] if i < len(trans) else 0
+        assert incoming + outgoing <= it.frames, it.id
+    for a, c in zip(tl.items, tl.items[2:], strict=False):
+        assert a.end <= c.start, (a.id, c.id)  # never three items on screen at once
