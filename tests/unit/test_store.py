@@ -997,3 +997,70 @@ def test_the_newest_kept_result_url_is_the_one_downloaded(tmp_path: Path) -> Non
     found = st.refetchable_result("s1", "keyframe", "k1", now=time.time() + 120)
     assert found is not None and found["usage"]["result_url"] == "http://x/new.png"
     st.close()
+
+
+def test_a_try_the_gate_refused_is_not_counted_and_a_finished_clip_is_not_resumed(
+    tmp_path: Path,
+) -> None:
+    """`fail(sent=False)`: a try that sent nothing is not a try (status said 'tries 2'
+    for calls never sent); and a finished clip, which keeps its job's id, is never
+    taken for a job to poll again."""
+    st = Store(tmp_path / "run.db")
+    st.begin("s1", "clip", "k")
+    st.fail("s1", "clip", "budget", "budget reached", sent=False)
+    step = st.get("s1", "clip")
+    assert step is not None and (step.status, step.attempts) == ("failed", 0)
+    st.begin("s1", "clip", "k")
+    st.mark_submitted("s1", "clip", "cgt-1")
+    clip = tmp_path / "s1.mp4"
+    clip.write_bytes(b"clip")
+    st.succeed("s1", "clip", clip, sha256_file(clip))
+    step = st.get("s1", "clip")
+    assert step is not None and step.remote_id == "cgt-1" and st.resumable_job(step) is None
+    st.close()
+
+
+def test_a_job_let_go_of_says_so_once_billed(tmp_path: Path) -> None:
+    """A row let go of by the person (`render --let-go`) keeps its `let_go` mark when its
+    bill comes in: it is read to tell the job is no scene's to take."""
+    st = Store(tmp_path / "run.db")
+    st.begin("s1", "clip", "k")
+    row = st.ledger_commit("s1", "clip", "byteplus", "m", 0.1)
+    st.mark_submitted("s1", "clip", "cgt-1", ledger_row=row)
+    st.let_go_job("s1", "cgt-1", "let go of", "the base URL changed")
+    st.ledger_bill(row, 0.1, {"completion_tokens": 1})
+    (r,) = st.ledger_rows()
+    assert r["usage"]["let_go"] == "let go of by the person: the base URL changed", r
+    st.close()
+
+
+def test_a_kept_clip_taken_marks_only_its_own_jobs_used(tmp_path: Path) -> None:
+    """`ledger_kept_used(input_key)`: the billed-unused jobs kept under that key lose
+    their mark; a kept job of other inputs stays marked unused."""
+    st = Store(tmp_path / "run.db")
+    rows = {}
+    for key in ("a" * 16, "b" * 16):
+        row = st.ledger_commit(
+            "s1", "clip", "byteplus", "m", 0.1, job_input={"input_key": key, "seconds": 5}
+        )
+        st.ledger_bill(row, 0.1, {"unused": True, "kept": True})
+        rows[key] = row
+    st.ledger_kept_used("a" * 16)
+    usage = {r["id"]: r["usage"] for r in st.ledger_rows()}
+    assert usage[rows["a" * 16]] == {}
+    assert usage[rows["b" * 16]] == {"unused": True, "kept": True}
+    st.close()
+
+
+def test_a_step_recorded_reused_again_takes_the_new_files_hash(tmp_path: Path) -> None:
+    """`record_reused` over a step already recorded (a compose segment made again) keeps
+    the new file's sha256: with the old one the file read as changed, and was redone at
+    every render."""
+    st = Store(tmp_path / "run.db")
+    seg = tmp_path / "seg.mp4"
+    seg.write_bytes(b"one")
+    st.record_reused("body:a", "segment", "k1", seg, sha256_file(seg))
+    seg.write_bytes(b"two")
+    st.record_reused("body:a", "segment", "k2", seg, sha256_file(seg))
+    assert st.reusable("body:a", "segment", "k2") is not None
+    st.close()
