@@ -1064,3 +1064,47 @@ def test_a_step_recorded_reused_again_takes_the_new_files_hash(tmp_path: Path) -
     st.record_reused("body:a", "segment", "k2", seg, sha256_file(seg))
     assert st.reusable("body:a", "segment", "k2") is not None
     st.close()
+
+
+def test_an_extra_job_is_held_at_its_hold_and_a_lost_creates_note_is_kept(
+    tmp_path: Path,
+) -> None:
+    """`ledger_add_job` counts a job no request took at the most it can bill (at its
+    lower estimate the gate let the run past --budget); a lost create refunded after its
+    grace keeps what it asked for and when (`ledger_refund(lost=)`, `ledger_note_lost`'s
+    grace), so a job the provider makes later is put back on its row, not billed on none."""
+    st = Store(tmp_path / "run.db")
+    st.ledger_add_job("s1", "byteplus", "m", "cgt-extra", 0.10, held_usd=0.25)
+    assert st.ledger_totals() == (0.0, pytest.approx(0.25))
+    row = st.ledger_commit("s2", "clip", "byteplus", "m", 0.1)
+    st.ledger_note_lost(row, "k2", 100.0, grace=30.0)
+    assert st.ledger_rows()[-1]["usage"] == {
+        "lost": {"input_key": "k2", "sent_at": 100.0, "grace": 30.0}
+    }
+    lost = {"input_key": "k2", "sent_at": 100.0}
+    st.ledger_refund(row, "no job listed within the grace", lost=lost)
+    assert st.ledger_rows()[-1]["usage"]["lost"] == lost
+    st.close()
+
+
+def test_a_plan_put_back_is_a_copy_so_editing_it_leaves_the_kept_one_whole(
+    tmp_path: Path,
+) -> None:
+    """`restore` copies a plan (the person edits plan.yaml in place); a hard link made
+    each edit an edit of the kept plan too, whose hash then no longer matched: the plan
+    kept for those goals was lost."""
+    st = Store(tmp_path / "run.db")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("title: Mine\n")
+    st.begin("_run", "plan", "goals-1")
+    st.succeed("_run", "plan", plan, sha256_file(plan))
+    st.keep_copy("_run", "plan", "goals-1", plan)
+    plan.unlink()
+    plan.write_text("title: Another\n")
+    st.begin("_run", "plan", "goals-2")
+    st.succeed("_run", "plan", plan, sha256_file(plan))
+    assert st.restore("_run", "plan", "goals-1", plan)
+    with plan.open("a") as f:
+        f.write("# edited in place\n")
+    assert st.find_kept("plan", "goals-1") is not None
+    st.close()
