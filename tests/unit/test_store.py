@@ -1108,3 +1108,20 @@ def test_a_plan_put_back_is_a_copy_so_editing_it_leaves_the_kept_one_whole(
         f.write("# edited in place\n")
     assert st.find_kept("plan", "goals-1") is not None
     st.close()
+
+
+def test_new_inputs_begin_though_the_old_paid_file_is_gone_or_changed(tmp_path: Path) -> None:
+    """`begin` keeps the paid file new inputs replace only while it is intact: one deleted
+    (or edited) by hand is not kept (a changed file under the old key would be taken
+    for what those inputs made), and its absence must not stop the new try."""
+    st = Store(tmp_path / "run.db")
+    p = _paid_done(st, "s1", "k1", b"first clip", paid=True)
+    p.unlink()
+    step = st.begin("s1", "clip", "k2")
+    assert step.input_key == "k2" and step.status == "running"
+    assert st.find_kept("clip", "k1") is None
+    p = _paid_done(st, "s2", "k3", b"second clip", paid=True)
+    p.write_bytes(b"edited by hand")
+    st.begin("s2", "clip", "k4")
+    assert not (tmp_path / "kept" / "clip" / "k3.mp4").exists()
+    st.close()
