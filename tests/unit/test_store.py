@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -821,6 +822,18 @@ def test_a_carried_job_keeps_what_its_row_said_in_the_set_aside_run(tmp_path: Pa
     new.close()
 
 
+def _a_job_to_carry(old_dir: Path, new_dir: Path, held: float) -> tuple[Store, Store, int, Any]:
+    """A set-aside run's clip job in flight (cgt-1, estimated $0.10, held at `held`) and a
+    new run to carry it into: (old store, new store, the old row's id, the old row)."""
+    old_dir.mkdir()
+    new_dir.mkdir()
+    old = Store(old_dir / "run.db")
+    row = old.ledger_commit("s1", "clip", "byteplus", "m", 0.10, held_usd=held)
+    old.ledger_set_remote(row, "cgt-1")
+    (r,) = old.ledger_rows()
+    return old, Store(new_dir / "run.db"), row, r
+
+
 def test_a_carried_job_says_where_from_once_billed_and_is_marked_away_once(
     tmp_path: Path,
 ) -> None:
@@ -831,13 +844,7 @@ def test_a_carried_job_says_where_from_once_billed_and_is_marked_away_once(
     --fresh marks it again: a no-op), and its `carried_to` is pointed on only from the
     run it names."""
     old_dir, new_dir = tmp_path / "old", tmp_path / "new"
-    old_dir.mkdir()
-    new_dir.mkdir()
-    old = Store(old_dir / "run.db")
-    row = old.ledger_commit("s1", "clip", "byteplus", "m", 0.10, held_usd=0.2)
-    old.ledger_set_remote(row, "cgt-1")
-    (r,) = old.ledger_rows()
-    new = Store(new_dir / "run.db")
+    old, new, row, r = _a_job_to_carry(old_dir, new_dir, held=0.2)
     src = str(old_dir / "run.db")
     carried = new.ledger_carry(r, origin=None, job_input=None, carried_from=src)
     assert new.carried_in() == [(carried, src, row)]
@@ -971,13 +978,7 @@ def test_a_carried_job_keeps_its_hold(tmp_path: Path) -> None:
     """`ledger_carry` counts the job at its hold in the new run (what it can bill), not
     at its lower estimate: the gate would let the new run past --budget."""
     old_dir, new_dir = tmp_path / "old", tmp_path / "new"
-    old_dir.mkdir()
-    new_dir.mkdir()
-    old = Store(old_dir / "run.db")
-    row = old.ledger_commit("s1", "clip", "byteplus", "m", 0.10, held_usd=0.25)
-    old.ledger_set_remote(row, "cgt-1")
-    (r,) = old.ledger_rows()
-    new = Store(new_dir / "run.db")
+    old, new, _, r = _a_job_to_carry(old_dir, new_dir, held=0.25)
     new.ledger_carry(r, origin=None, job_input=None, carried_from=str(old_dir))
     assert new.ledger_totals() == (0.0, pytest.approx(0.25))
     old.close()
