@@ -66,6 +66,7 @@ META_KEYS = (
     "run_no",
     "goals_path",
     "settings",
+    "outputs_before",
     "folder",
     "rendered_scene:01-health-1",
     "composed_plan",
@@ -88,7 +89,8 @@ def test_the_damaged_meta_tests_cover_every_key_a_render_writes(finished: Path) 
 
 
 #: the keys whose value is JSON: damaged also as JSON of the wrong shape
-_JSON_KEYS = {"settings", "rendered_scene:01-health-1", "composed_plan", "fresh_pending"}
+_JSON_KEYS = {"settings", "outputs_before", "rendered_scene:01-health-1", "composed_plan"}
+_JSON_KEYS |= {"fresh_pending"}
 _JSON_KEYS |= {k for k in META_KEYS if k.startswith("storyboard_") and k != "storyboard_inputs"}
 
 
