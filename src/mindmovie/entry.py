@@ -48,8 +48,12 @@ def main() -> None:
 
         cli.main()
     except KeyboardInterrupt:
-        # once a render has ended, what it made (not "nothing was changed or spent")
-        said = getattr(sys.modules.get("mindmovie.cli"), "interrupted_line", None)
-        with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
-            print(INTERRUPTED if said is None else said(), file=sys.stderr, flush=True)
+        cli_module = sys.modules.get("mindmovie.cli")
+        # a second stop once the command said its stop line (`cli._stopped`: Ctrl-C
+        # twice) said it again, a second line
+        if not getattr(cli_module, "_said", None):
+            # once a render has ended, what it made (not "nothing was changed or spent")
+            said = getattr(cli_module, "interrupted_line", None)
+            with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
+                print(INTERRUPTED if said is None else said(), file=sys.stderr, flush=True)
         sys.exit(130)

@@ -1357,14 +1357,15 @@ def _paused_at_start(
     start: str,
     pause: str = _PAUSE_AT_TYPER,
     args: tuple[str, ...] = ("--version",),
+    kill_env: dict[str, str] | None = None,
     **popen: Any,
 ) -> tuple[subprocess.Popen[str], Path]:
     """`mindmovie --version` (or `args`) started as `start` starts it, paused where
-    `pause` pauses it (at its import of typer)."""
+    `pause` pauses it (at its import of typer); `kill_env`: its MINDMOVIE_KILL_* too."""
     pipe = workdir / "never-written"
     os.mkfifo(pipe)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    env["PAUSE_PIPE"] = str(pipe)
+    env |= {**(kill_env or {}), "PAUSE_PIPE": str(pipe)}
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
     code = pause + _STARTS[start].format(pyproject=str(pyproject))
     proc = subprocess.Popen(
@@ -1408,6 +1409,37 @@ def test_a_stop_signal_while_the_cli_starts_is_one_line_exit_130(
     proc, _ = _paused_at_start(workdir, start, pause, args)
     try:
         proc.send_signal(getattr(signal, signame))
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()  # a no-op once it ended
+    assert (proc.returncode, err.splitlines(), out) == (
+        130,
+        ["interrupted; nothing was changed or spent"],
+        "",
+    ), err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a named pipe")
+@pytest.mark.parametrize("start", list(_STARTS))
+def test_a_second_stop_after_the_command_said_its_line_says_no_other(
+    workdir: Path, start: str
+) -> None:
+    """Ctrl-C twice (or a Ctrl-C, then the terminal closed): the first stopped the
+    command, which said its line; the second, as the process went on to exit (once the
+    command had returned), was said again by `entry.main`, a second line."""
+    returned = workdir / "returned"
+    os.mkfifo(returned)
+    kill_env = {"MINDMOVIE_KILL_AT": "command_returned", "MINDMOVIE_KILL_HOW": f"block:{returned}"}
+    pause = _pause_hook('name == "mindmovie.status"')  # in the command, past its parse
+    proc, _ = _paused_at_start(workdir, start, pause, ("status", "."), kill_env)
+    try:
+        proc.send_signal(signal.SIGINT)
+        t_end = time.monotonic() + 30
+        while not Path(f"{returned}.reached").exists():
+            assert proc.poll() is None and time.monotonic() < t_end, proc.communicate()
+            time.sleep(0.01)
+        time.sleep(0.1)  # into the blocking open() itself
+        proc.send_signal(signal.SIGHUP)
         out, err = proc.communicate(timeout=30)
     finally:
         proc.kill()  # a no-op once it ended
