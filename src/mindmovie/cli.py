@@ -46,8 +46,9 @@ def _unwrapped(doc: str | None) -> str:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
-#: what the command in hand has finished (the render's movie): a stop signal after it
-#: is said with it (`command`), not as a stop of the work
+#: what the command in hand has finished, as the line a stop signal after it says
+#: (`interrupted_line`): the render's movie, init's goals.yaml, the storyboard. Said as
+#: a stop of the work, "nothing was changed", of a file the person now has
 _finished: list[str] = []
 
 
@@ -88,9 +89,10 @@ def _stopped(line: str) -> typer.Exit:
 
 
 def interrupted_line(interrupted: str = INTERRUPTED) -> str:
-    """What a stop says: `interrupted`, or once the render has ended, what it made (also
-    said by `entry.main` for a stop after the command returned, before the exit)."""
-    return f"interrupted as the render ended; {_finished[-1]}" if _finished else interrupted
+    """What a stop says: `interrupted`, or once the command has made its file (the
+    render's movie, init's goals.yaml, the storyboard), that it is made (also said by
+    `entry.main` for a stop after the command returned, before the exit)."""
+    return _finished[-1] if _finished else interrupted
 
 
 out = Console(highlight=False)
@@ -475,12 +477,14 @@ def _run_pipeline(
 
 
 def _made(res: Any, until: str) -> str:
-    """What a render that ended as done made, said if a stop signal came after."""
+    """What a stop signal after a render that ended as done says: what it made."""
     if res.movie is not None:
-        return f"the movie is made: {res.movie}"
-    if until == "plan":
-        return f"the plan is made: {res.run_dir / 'plan.yaml'}"
-    return f"it stopped after {until}, as asked: {res.run_dir}"
+        made = f"the movie is made: {res.movie}"
+    elif until == "plan":
+        made = f"the plan is made: {res.run_dir / 'plan.yaml'}"
+    else:
+        made = f"it stopped after {until}, as asked: {res.run_dir}"
+    return f"interrupted as the render ended; {made}"
 
 
 @command("interrupted before anything was made or spent")
@@ -1200,6 +1204,7 @@ def storyboard(
                 "copy the run folder somewhere you can write"
             ) from None
         raise _fail(f"storyboard not written: {why}", EXIT_FAILED) from None
+    _finished.append(f"interrupted; the storyboard is written: {png}")
     _say(
         f"[bold green]storyboard:[/bold green] {escape(str(png))}\n            {escape(str(html))}"
     )
@@ -1250,6 +1255,7 @@ def init(
         raise _stopped("interrupted before the last answer; nothing was written") from None
     except _user_errors() as e:
         raise _fail(str(e)) from None
+    _finished.append(f"interrupted; {path} is written")
     _say(f"[bold green]goals:[/bold green] {escape(str(path))}")
     # one shell word ("my movie/goals.yaml" pasted as it was printed was two args)
     _say(f"next: mindmovie render {typed(path)}", markup=False)

@@ -1549,6 +1549,30 @@ def test_a_stop_after_the_render_returned_says_what_it_made(workdir: Path) -> No
 
 
 @pytest.mark.parametrize(
+    ("args", "written"),
+    [
+        (
+            ["init", "mine"],
+            "{} is written",
+        ),
+        (["storyboard", "run"], "the storyboard is written: {}"),
+    ],
+    ids=["init", "storyboard"],
+)
+def test_a_stop_after_a_command_wrote_its_file_does_not_say_nothing_was_written(
+    finished: Path, args: list[str], written: str
+) -> None:
+    """A stop once `init` had written goals.yaml (or `storyboard` its board), before the
+    process exited, said "interrupted; nothing was changed or spent": the person was
+    told the file they now have was not written. It says what was written, exit 130."""
+    rc, lines = _signal_at(finished, args, "command_returned", "SIGTERM")
+    made = {"init": Path("mine") / "goals.yaml", "storyboard": Path("run") / "storyboard.png"}
+    path = made[args[0]]
+    assert (finished / path).is_file()
+    assert (rc, lines) == (130, [f"interrupted; {written.format(path)}"]), (rc, lines)
+
+
+@pytest.mark.parametrize(
     ("argv", "where", "said"),
     [
         (["status", "run"], "collect_status", "interrupted; nothing was changed or spent"),
