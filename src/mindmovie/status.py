@@ -304,6 +304,9 @@ def collect_status(
         )
         row[st.stage] = st.status
         row["attempts"] = max(row["attempts"], st.attempts)
+        # each step's own: "retry the clip (attempt N)" took the scene's (its keyframe's
+        # tries too), and said attempt 2 of a clip never sent (`Store.fail(sent=False)`)
+        row.setdefault("tries", {})[st.stage] = st.attempts
         if st.error:
             row["error"] = f"{st.stage}: {st.error}"
         if st.error_kind in ("budget", "interrupted") and st.status == "failed":
@@ -801,7 +804,8 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             return f"make the clip ({_NOT_SENT})"
         if "content filter" in err or "content_rejected" in err:
             return "retry the clip once with the content-filter fallback"
-        return f"retry the clip (attempt {int(row.get('attempts', 0)) + 1})"
+        tries = (row.get("tries") or {}).get("clip", row.get("attempts", 0))
+        return f"retry the clip (attempt {int(tries) + 1})"
     if kf == "succeeded":
         return "make the clip"
     if kf in ("failed", "running") and row.get("refetch") and (reuse or {}).get("keyframe", True):
