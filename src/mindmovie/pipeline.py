@@ -1326,6 +1326,11 @@ def _carried_on(r: Mapping[str, Any]) -> bool:
     )
 
 
+#: the error_kind a step stopped by each of these is failed with (a provider's error
+#: has its own `kind`; anything else met at the gate is a key not set: "auth")
+_STOP_KINDS: dict[type[Exception], str] = {BudgetExceeded: "budget", Interrupted: "interrupted"}
+
+
 def recorded_outputs(store: Store, *more: OutputSettings) -> tuple[OutputSettings, ...]:
     """The `output`s a run's paid keyframes and clips can have been keyed by (with the
     frame size and fps, until 2026-12-04), as far as recorded: `OUTPUTS_META` once a
@@ -2485,9 +2490,12 @@ class Pipeline:
         of the calls `attempt` has let through the gate so far."""
         try:
             plan, bills = await with_retry(attempt)
-        except (ProviderError, BudgetExceeded) as e:
+        except (ProviderError, BudgetExceeded, Interrupted, registry.KeyNotSet) as e:
+            # (a stop, or a key not set, between its calls left the step `running` once
+            # the render had ended, as a keyframe's or clip's is not)
+            kind = getattr(e, "kind", None) or _STOP_KINDS.get(type(e), "auth")
             sent = self._tried(planner, bool(paid))
-            store.fail("_run", "plan", getattr(e, "kind", "budget"), str(e), sent=sent)
+            store.fail("_run", "plan", kind, str(e), sent=sent)
             raise
         try:
             killpoint("plan")

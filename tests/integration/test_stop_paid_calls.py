@@ -335,3 +335,40 @@ async def test_a_plan_cut_off_after_ctrl_c_is_not_said_to_be_kept(
     assert "nothing paid for is lost" not in said, said
     assert said.startswith("stopped. 1 paid call(s) (plan) had not answered"), said
     assert "counted as spent, outcome unknown" in said, said
+
+
+async def test_a_plan_stopped_between_its_calls_is_left_stopped_not_running(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Claude's first plan answered unusable (an empty image_prompt), and Ctrl-C came
+    while it was in flight: the repair call was not sent (`_check_stop`), and the plan's
+    step was left `running` once the render had ended, as if a plan were being made; a
+    keyframe or clip stopped so is failed as stopped. So is the plan, its one sent call
+    counted."""
+    from mindmovie.status import collect_status
+
+    goals = goals_file(tmp_path, sim)
+    claude_answer_for(sim, goals)
+    s = settings_for("byteplus", sim, keyframes={"provider": "local"}, video={"provider": "local"})
+    run = tmp_path / "run"
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    path = "/v1/messages"
+    sim.add_fault("invalid", path=path, field="image_prompt", count=1)
+    first = sim.add_fault("delay", path=path, count=1, seconds=60)
+
+    async def ctrl_c_while_the_first_answer_is_made() -> None:
+        await _until(lambda: len(sim.requests(path=path)) == 1)
+        _stop(pipe)
+        sim.release(first)
+
+    stopper = asyncio.ensure_future(ctrl_c_while_the_first_answer_is_made())
+    with pytest.raises(Interrupted):
+        await asyncio.wait_for(pipe.run(until="plan"), timeout=60)
+    await stopper
+    assert len(sim.requests(path=path)) == 1  # the repair not sent
+    plan = [
+        (st["status"], st["error_kind"], st["attempts"])
+        for st in collect_status(run)["steps"]
+        if st["stage"] == "plan"
+    ]
+    assert plan == [("failed", "interrupted", 1)], plan
