@@ -93,6 +93,18 @@ def _paid(sim: SimServer) -> dict[str, int]:
     return {k: int(t[k]) for k in ("messages", "images", "jobs_created")}
 
 
+def _edit_scene_2(run: Path, **more: str) -> tuple[str, str]:
+    """Edit the second scene of `run`'s plan.yaml (`more`: text added to its fields):
+    (plan.yaml as it was, the scene's id)."""
+    plan_path = run / "plan.yaml"
+    original = plan_path.read_text()
+    plan = yaml.safe_load(original)
+    for field, added in more.items():
+        plan["scenes"][1][field] += added
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    return original, str(plan["scenes"][1]["id"])
+
+
 def _render(goals: Path, cfg: Path, run: Path, env: dict[str, str], *extra: str) -> str:
     args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", *extra]
     r = CliRunner().invoke(app, args, env=env)
@@ -118,12 +130,8 @@ def test_an_edit_undone_puts_the_paid_keyframe_and_clip_back(
     _render(goals, cfg, run, env, "-q")
     first = scene_files(run)
     plan_path = run / "plan.yaml"
-    original = plan_path.read_text()
-    plan = yaml.safe_load(original)
-    edited = plan["scenes"][1]["id"]
-    plan["scenes"][1]["image_prompt"] += ", golden hour"
-    plan["scenes"][1]["motion_prompt"] += ", slowly"
-    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    original, edited = _edit_scene_2(run, image_prompt=", golden hour", motion_prompt=", slowly")
+    edit = plan_path.read_text()
     before = _paid(sim)
     _render(goals, cfg, run, env, "-q")
     after_edit = _paid(sim)
@@ -159,7 +167,7 @@ def test_an_edit_undone_puts_the_paid_keyframe_and_clip_back(
         assert len(kept) == 2
     finally:
         store.close()
-    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    plan_path.write_text(edit)
     _render(goals, cfg, run, env, "-q")
     assert _paid(sim) == after_edit
 
@@ -358,11 +366,7 @@ def test_status_says_a_deleted_file_comes_back_from_kept_as_the_render_does(
     run = tmp_path / "run"
     _render(goals, cfg, run, env, "-q")
     plan_path = run / "plan.yaml"
-    original = plan_path.read_text()
-    plan = yaml.safe_load(original)
-    edited = plan["scenes"][1]["id"]
-    plan["scenes"][1]["motion_prompt"] += ", slowly"
-    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    original, edited = _edit_scene_2(run, motion_prompt=", slowly")
     _render(goals, cfg, run, env, "-q")
     plan_path.write_text(original)  # undone: the first clip is put back
     _render(goals, cfg, run, env, "-q")
@@ -1240,11 +1244,7 @@ def test_a_clip_kept_under_its_key_with_the_fps_comes_back_when_the_edit_is_undo
     with keyed_as_before(monkeypatch, "_clip_key"):
         _render(goals, cfg, run, env, "-q")
         first = scene_files(run)
-        original = plan_path.read_text()
-        plan = yaml.safe_load(original)
-        edited = plan["scenes"][1]["id"]
-        plan["scenes"][1]["motion_prompt"] += ", slowly"
-        plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+        original, edited = _edit_scene_2(run, motion_prompt=", slowly")
         _render(goals, cfg, run, env, "-q")
     after_edit = _paid(sim)
     assert after_edit["jobs_created"] == 5 and scene_files(run)[edited] != first[edited]

@@ -688,20 +688,29 @@ async def test_paid_keyframes_are_reused_at_another_resolution(
     assert {p: p.read_bytes() for p in run.glob("scenes/*/keyframe.png")} == before
 
 
-async def test_paid_keyframes_keyed_by_the_frame_size_before_are_not_paid_for_again(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A run whose paid keyframes were keyed by the frame size (until 2026-12-04) keeps
-    them: that key is still looked up, so the upgrade costs nothing."""
+async def _old_keyframes_reused(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> tuple[Path, Path]:
+    """A run whose four paid keyframes were keyed by the frame size (until 2026-12-04),
+    then rendered to its keyframes again since: all reused, none bought again.
+    (goals, the run folder)."""
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
-    settings = settings_for("byteplus", sim)
     run = tmp_path / "run"
     with keyed_as_before(monkeypatch, "_keyframe_variants"):
         res = await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
     assert not res.failed and sim.stats()["totals"]["images"] == 4
     res = await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
     assert not res.failed and res.ran == [] and sim.stats()["totals"]["images"] == 4
+    return goals, run
+
+
+async def test_paid_keyframes_keyed_by_the_frame_size_before_are_not_paid_for_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose paid keyframes were keyed by the frame size (until 2026-12-04) keeps
+    them: that key is still looked up, so the upgrade costs nothing."""
+    await _old_keyframes_reused(sim, tmp_path, monkeypatch, settings_for("byteplus", sim))
 
 
 @pytest.mark.parametrize("preset", ["byteplus", "google"])
@@ -929,15 +938,8 @@ async def test_paid_keyframes_keyed_by_the_frame_size_before_take_the_key_of_now
     now (`_clip`'s rekey). A keyframe reused under its old key takes its key of now too."""
     from mindmovie.pipeline import estimate_for
 
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
     low = settings_for("byteplus", sim, output={"size": None, "resolution": "480p"})
-    run = tmp_path / "run"
-    with keyed_as_before(monkeypatch, "_keyframe_variants"):
-        res = await Pipeline(goals, low, out=run, keys=KEYS).run(until="keyframes")
-    assert not res.failed and sim.stats()["totals"]["images"] == 4
-    res = await Pipeline(goals, low, out=run, keys=KEYS).run(until="keyframes")
-    assert not res.failed and res.ran == [] and sim.stats()["totals"]["images"] == 4
+    goals, run = await _old_keyframes_reused(sim, tmp_path, monkeypatch, low)
     high = settings_for("byteplus", sim, output={"size": None, "resolution": "720p"})
     est = estimate_for(goals, high, out=run)
     assert [(s.scene_id, s.keyframe.usd) for s in est.scenes if s.keyframe.usd] == []

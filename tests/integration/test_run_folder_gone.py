@@ -31,6 +31,20 @@ def _env(keys: dict[str, str]) -> dict[str, str]:
     return {**env, **keys, "COLUMNS": "200"}
 
 
+def _start_render(
+    sim: SimServer, tmp_path: Path, *extra: str
+) -> tuple[list[str], dict[str, str], Path, Path, Any]:
+    """`mindmovie render goals.yaml --out run --yes` started against `sim`, in a fork:
+    (its arguments, the keys, the run folder, its stderr file, the process)."""
+    goals = goals_file(tmp_path, sim)
+    cfg, keys = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", *extra]
+    err = tmp_path / "render.err"
+    p = mindmovie_fork.start(args, env=_env(keys), cwd=tmp_path, out=tmp_path / "o", err=err)
+    return args, keys, run, err, p
+
+
 def _inode(path: Path) -> int | None:
     try:
         return os.stat(path).st_ino
@@ -44,12 +58,7 @@ def test_a_run_folder_gone_with_clip_jobs_in_flight_stops_and_pays_nothing_twice
 ) -> None:
     sim.media_scale = 0.25
     sim.add_fault("slow", seconds=4.0, count=None)  # every clip job
-    goals = goals_file(tmp_path, sim)
-    cfg, keys = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes"]
-    err = tmp_path / "render.err"
-    p = mindmovie_fork.start(args, env=_env(keys), cwd=tmp_path, out=tmp_path / "o", err=err)
+    args, keys, run, err, p = _start_render(sim, tmp_path)
     try:
         t_end = time.monotonic() + 120
         while len(sim.jobs()) < 4:  # every scene's clip job made (and slow to finish)
@@ -81,8 +90,8 @@ def test_a_run_folder_gone_with_clip_jobs_in_flight_stops_and_pays_nothing_twice
     assert created == 4
     if then == "delete":
         return
-    args = ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "moved"), "--yes"]
-    r = mindmovie_fork.run([*args, "-q"], env=_env(keys), cwd=tmp_path, timeout=120)
+    moved = [str(tmp_path / "moved") if a == str(run) else a for a in args]  # its --out
+    r = mindmovie_fork.run([*moved, "-q"], env=_env(keys), cwd=tmp_path, timeout=120)
     assert r.returncode == 0, r.stderr
     assert sim.stats()["totals"]["jobs_created"] == created  # the same jobs, polled
     assert (tmp_path / "moved" / "movie.mp4").is_file()
@@ -179,12 +188,7 @@ def test_a_run_lock_deleted_during_the_render_still_keeps_a_second_render_out(
     second is refused as with the lock in place, and nothing is bought twice."""
     sim.media_scale = 0.25
     sim.add_fault("slow", seconds=3.0, count=None)  # every clip job
-    goals = goals_file(tmp_path, sim)
-    cfg, keys = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
-    err = tmp_path / "render.err"
-    p = mindmovie_fork.start(args, env=_env(keys), cwd=tmp_path, out=tmp_path / "o", err=err)
+    args, keys, run, err, p = _start_render(sim, tmp_path, "-q")
     try:
         t_end = time.monotonic() + 120
         while len(sim.jobs()) < 4:
@@ -222,12 +226,7 @@ def test_a_file_or_folder_put_in_the_run_during_the_render_is_named_and_nothing_
         held = sim.add_fault("delay", path="/api/v3/images/generations", seconds=60, count=1)
     else:
         sim.add_fault("slow", seconds=5.0, count=None)  # every clip job
-    goals = goals_file(tmp_path, sim)
-    cfg, keys = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes"]
-    err = tmp_path / "render.err"
-    p = mindmovie_fork.start(args, env=_env(keys), cwd=tmp_path, out=tmp_path / "o", err=err)
+    args, keys, run, err, p = _start_render(sim, tmp_path)
     path = run / "scenes" / ("01-health-1/keyframe.png" if what == "keyframe.png" else "")
     try:
         t_end = time.monotonic() + 120
