@@ -750,3 +750,50 @@ def test_help_shows_no_type_for_a_flag(
     assert "--help" in text, text
     if command == "render":
         assert "<int>" in text, text  # --fps
+
+
+def _prose(doc: str) -> str:
+    """A document without its fenced blocks (their three backticks would pair each later
+    span's closing backtick with the next one's opening), each run of white space one
+    space (a code span or a figure may be wrapped across lines)."""
+    text = (REPO / doc).read_text(encoding="utf-8")
+    return " ".join(re.sub(r"^```.*?^```", "", text, flags=re.S | re.M).split())
+
+
+def _spans(doc: str) -> list[str]:
+    """Every `code span` of a document, spaces and all."""
+    return re.findall(r"`([^`]+)`", _prose(doc))
+
+
+@pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md"])
+def test_the_calls_the_docs_write_name_the_functions_parameters(doc: str) -> None:
+    """A call a document writes out, `Store.begin(same_request=)`, `Planner.plan(goals,
+    options, *, before_repair=)`, `Store.succeed(..., bill=)`, names parameters that
+    function has: a renamed keyword would leave the page sending the reader to none (the
+    checks above stop at the `(`, and skip a span with a space in it)."""
+    import inspect
+
+    modules, classes = _code_names()
+    wrong, checked = [], 0
+    for span in sorted(set(_spans(doc))):
+        found = re.fullmatch(r"([A-Za-z_]\w*(?:\.\w+)*)\((.+)\)(?:\s*->.*)?", span)
+        if not found:
+            continue
+        head, *attrs = found[1].split(".")
+        obj: Any = classes.get(head) or modules.get(head)
+        if obj is None and not attrs:  # a function named alone (`assemble_plan`)
+            obj = next((getattr(m, head) for m in modules.values() if hasattr(m, head)), None)
+        for attr in attrs:
+            obj = getattr(obj, attr, None)
+        if obj is None or not callable(obj):
+            continue  # `os._exit(...)`, `Cls.from_settings(...)`: not one of ours
+        params = inspect.signature(obj).parameters
+        for arg in found[2].split(","):
+            name = arg.split("=")[0].strip()
+            if name in ("", "...", "*"):
+                continue
+            checked += 1
+            if name not in params:
+                wrong.append(f"{span}: {name}")
+    assert checked >= (15 if doc.startswith("docs") else 0)
+    assert not wrong, f"{doc} names parameters the code does not have: {wrong}"
