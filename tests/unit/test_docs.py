@@ -797,3 +797,39 @@ def test_the_calls_the_docs_write_name_the_functions_parameters(doc: str) -> Non
                 wrong.append(f"{span}: {name}")
     assert checked >= (15 if doc.startswith("docs") else 0)
     assert not wrong, f"{doc} names parameters the code does not have: {wrong}"
+
+
+#: a document's units for a constant's value, in the constant's own (seconds, bytes)
+_UNITS = {"": 1, "s": 1, "min": 60, "h": 3600, "MB": 1_000_000}
+
+
+def _value_of(name: str, modules: dict[str, Any], classes: dict[str, type]) -> Any:
+    """The value of `NAME`, `module.NAME` or `Class.NAME`; None if it is none of ours."""
+    head, _, attr = name.rpartition(".")
+    if head:
+        owner = classes.get(head) or modules.get(head)
+        return getattr(owner, attr, None)
+    return next((getattr(m, attr) for m in modules.values() if hasattr(m, attr)), None)
+
+
+@pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md"])
+def test_the_constant_values_the_docs_give_are_the_codes(doc: str) -> None:
+    """A constant a document gives with its value, `LATE_JOB_GRACE` (300 s), `up to 5 s
+    (`Pipeline.GRACE_SECONDS`)`, `MIN_FREE_BYTES` (100 MB), has that value in the code:
+    the names are checked above, their figures were not."""
+    modules, classes = _code_names()
+    text = _prose(doc)
+    name = r"`((?:\w+\.)?(?:[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|[a-z]+(?:_[a-z]+)*_seconds))`"
+    number = r"(\d+(?:,\d{3})*(?:\.\d+)?)(?: (s|min|h|MB)\b)?"
+    said = [(m[1], m[2], m[3]) for m in re.finditer(rf"{name}(?: \(|, | ){number}", text)]
+    said += [(m[3], m[1], m[2]) for m in re.finditer(rf"{number} \({name}", text)]
+    wrong, checked = [], 0
+    for const, figure, unit in said:
+        value = _value_of(const, modules, classes)
+        if not isinstance(value, int | float):
+            continue
+        checked += 1
+        if float(figure.replace(",", "")) * _UNITS[unit or ""] != value:
+            wrong.append(f"`{const}` {figure} {unit or ''}: the code has {value}")
+    assert checked >= (10 if doc.startswith("docs") else 0)
+    assert not wrong, f"{doc} gives constants values the code does not: {wrong}"
