@@ -833,3 +833,30 @@ def test_the_constant_values_the_docs_give_are_the_codes(doc: str) -> None:
             wrong.append(f"`{const}` {figure} {unit or ''}: the code has {value}")
     assert checked >= (10 if doc.startswith("docs") else 0)
     assert not wrong, f"{doc} gives constants values the code does not: {wrong}"
+
+
+@pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md", "bench/README.md"])
+def test_the_options_the_docs_give_a_command_are_that_commands(doc: str) -> None:
+    """An option a document gives a command, in a command line (`render --until
+    keyframes`, `mindmovie estimate --let-go`) or in the README's "`plan` flags: ..."
+    sentence, is that command's: the check above only asks that each option be in the
+    README somewhere, so a flag removed or moved to another command stayed documented."""
+    commands = {n: set(opts) for n, opts in _commands().items()}
+    text = _prose(doc)
+    lines = [
+        (m[1], m[2])
+        for span in _spans(doc)
+        if (m := re.match(rf"(?:mindmovie )?({'|'.join(commands)})\b(.*)", span))
+    ]
+    for name in commands:
+        at = text.find(f"`{name}` flags:")
+        if at >= 0:
+            lines.append((name, re.split(r"\.\s", text[at:], maxsplit=1)[0]))
+    wrong, checked = [], 0
+    for name, rest in lines:
+        for option in re.findall(r"(?<![\w-])(--[a-z][\w-]*)", rest):
+            checked += 1
+            if option not in commands[name] | {"--help"}:
+                wrong.append(f"{name} {option}")
+    assert checked >= (10 if doc != "bench/README.md" else 0)
+    assert not wrong, f"{doc} gives commands options they do not have: {wrong}"
