@@ -860,3 +860,59 @@ def test_the_options_the_docs_give_a_command_are_that_commands(doc: str) -> None
                 wrong.append(f"{name} {option}")
     assert checked >= (10 if doc != "bench/README.md" else 0)
     assert not wrong, f"{doc} gives commands options they do not have: {wrong}"
+
+
+def test_the_help_names_each_options_values_and_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command's `--preset`, `--aspect`, `--resolution`, `--quality`, `--until` and
+    `--fps` help lists the values the code takes and marks the code's default ("16:9
+    (default), 9:16 or 1:1", "8 to 60 (default 24)"): the help is the one place a person
+    reads them, and nothing compared it with the settings."""
+    import typing
+
+    import typer.main
+
+    from mindmovie.cli import app
+    from mindmovie.config import Aspect, PresetName, Resolution
+    from mindmovie.pipeline import Until
+
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml: the defaults alone
+    defaults = load_settings(None, env={})
+    quality = Settings.model_fields["compose"].annotation
+    assert quality is not None
+    want = {
+        "--preset": (typing.get_args(PresetName), defaults.preset),
+        "--aspect": (typing.get_args(Aspect), defaults.output.aspect),
+        "--resolution": (typing.get_args(Resolution), defaults.output.resolution),
+        "--quality": (
+            typing.get_args(quality.model_fields["quality"].annotation),
+            defaults.compose.quality,
+        ),
+        "--until": (typing.get_args(Until), "movie"),
+    }
+    lo, hi = _bounds_of(("output", "fps"))
+    group: Any = typer.main.get_command(app)
+    wrong, checked = [], 0
+    for name, cmd in group.commands.items():
+        for p in cmd.params:
+            option = next((o for o in p.opts if o in want or o == "--fps"), None)
+            if option is None:
+                continue
+            checked += 1
+            said = " ".join(p.help.split())
+            if option == "--fps":
+                found = re.search(r"(\d+) to (\d+) \(default (\d+)\)", said)
+                shown = found and tuple(float(n) for n in found.groups())
+                if shown != (lo, hi, defaults.output.fps):
+                    wrong.append(f"{name} --fps: {said!r}")
+                continue
+            listing = said.split(": ", 1)[-1].split(". ")[0].rstrip(".")
+            items = re.split(r", | or ", listing)
+            values, default = want[option]
+            listed = [i.removesuffix(" (default)") for i in items]
+            marked = [i for i, item in zip(listed, items, strict=True) if item != i]
+            if listed != list(values) or marked != [default]:
+                wrong.append(f"{name} {option}: {said!r}, the code: {values}, {default!r}")
+    assert checked >= 20
+    assert not wrong, f"help that is not the code's values or default: {wrong}"
