@@ -916,3 +916,53 @@ def test_the_help_names_each_options_values_and_default(
                 wrong.append(f"{name} {option}: {said!r}, the code: {values}, {default!r}")
     assert checked >= 20
     assert not wrong, f"help that is not the code's values or default: {wrong}"
+
+
+def test_the_readme_figures_are_the_codes() -> None:
+    """The figures the README gives without naming their constant (the goals.yaml and
+    plan.yaml limits, the 5 s grace, the 5-minute wait for a lost job, 100 MB free, how
+    long a result is kept, the reference photos a model takes, the photo warnings, the
+    frame limits, the loudness) are the code's: a changed limit left the README's."""
+    from mindmovie import catalog, goals, pipeline
+    from mindmovie.compose import audio
+    from mindmovie.config import MAX_SIDE, MIN_SIDE
+    from mindmovie.plan import MAX_SCENES, Scene
+    from mindmovie.providers.byteplus import SeedanceVideo
+    from mindmovie.providers.google import VeoVideo
+
+    def refs(key: str) -> int:
+        spec = catalog.find(key)
+        assert spec is not None, key
+        return spec.capabilities.max_references
+
+    (photos_a_scene,) = [
+        m.max_length
+        for m in Scene.model_fields["reference_photos"].metadata
+        if hasattr(m, "max_length")
+    ]
+    fps = _bounds_of(("output", "fps"))
+    loudness = re.search(r"I=(-\d+)", audio.LOUDNORM)
+    assert loudness
+    readme = _prose("README.md")
+    figures = [
+        f"at most {goals.MAX_GOALS} goals of at most {goals.MAX_SCENES_PER_GOAL} `scenes:` each"
+        f" ({goals.MAX_GOALS * goals.MAX_SCENES_PER_GOAL} scenes), {goals.MAX_PHOTOS} photos"
+        f" per goal and for the person, and {goals.MAX_TEXT} characters in each text",
+        f"plan.yaml: at most {MAX_SCENES} scenes, {photos_a_scene} photos a scene",
+        f"({pipeline.Pipeline.GRACE_SECONDS:g} s for calls in flight)",
+        f"waiting up to {pipeline.LATE_JOB_GRACE / 60:g} minutes",
+        f"a paid render needs {pipeline.MIN_FREE_BYTES / 1e6:g} MB",
+        f"sent only with {pipeline.MIN_FREE_BYTES / 1e6:g} MB free",
+        f"{SeedanceVideo.result_url_seconds / 3600:g} h Seedance,"
+        f" {VeoVideo.result_url_seconds / 3600:g} h Veo",
+        f"(Gemini 2.5 Flash Image {refs('gemini-2-5-flash-image')},"
+        f" Seedream 4.x {refs('seedream-4-0')})",
+        f"enlarged more than {pipeline.SMALL_PHOTO_UPSCALE:g}x",
+        f"keeps under {pipeline.CROP_KEPT_MIN:.0%} of it",
+        f"(even, {MIN_SIDE} to {MAX_SIDE} a side)",
+        f"`output.fps` is a whole number, {fps[0]:g} to {fps[1]:g}",
+        f"about −{loudness[1].lstrip('-')} LUFS",
+    ]
+    assert refs("seedream-4-5") == refs("seedream-4-0")  # "Seedream 4.x"
+    missing = [f for f in figures if f not in readme]
+    assert not missing, f"README figures that are not the code's: {missing}"
