@@ -521,8 +521,8 @@ def _bounds_of(path: tuple[str, ...]) -> tuple[float | None, float | None]:
 
 
 def test_config_example_ranges_are_the_settings_bounds() -> None:
-    """A range config.example.yaml gives on a setting's line, `(8-60)` or `over 0 and at
-    most 30`, is the setting's own bounds."""
+    """A range config.example.yaml gives on a setting's line, `(8-60)`, `over 0 and at
+    most 30` or `-1 to 2147483647`, is the setting's own bounds."""
     lines = (REPO / "config.example.yaml").read_text(encoding="utf-8").splitlines()
     at: list[str] = []
     checked, wrong = 0, []
@@ -535,6 +535,7 @@ def test_config_example_ranges_are_the_settings_bounds() -> None:
         comment = found[3].partition("#")[2]
         ranges = re.findall(r"\((\d+)-(\d+)[;)]", comment)
         ranges += [("0", n) for n in re.findall(r"over 0 and at most (\d+)", comment)]
+        ranges += re.findall(r"(-?\d+) to (\d+)", comment)  # the seeds' "-1 to 2147483647"
         for lo, hi in ranges:
             checked += 1
             if _bounds_of(tuple(at)) != (float(lo), float(hi)):
