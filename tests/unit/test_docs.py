@@ -967,3 +967,26 @@ def test_the_readme_figures_are_the_codes() -> None:
     assert refs("seedream-4-5") == refs("seedream-4-0")  # "Seedream 4.x"
     missing = [f for f in figures if f not in readme]
     assert not missing, f"README figures that are not the code's: {missing}"
+
+
+def test_config_example_comment_figures_are_the_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The figures config.example.yaml's comments give apart from a setting's own line
+    (byteplus's calls at a time and max_concurrent's range, the planner's 10 tokens a
+    second, output.size's sides) are the code's."""
+    from mindmovie.config import MAX_SIDE, MIN_SIDE
+    from mindmovie.providers.anthropic import ANSWER_TOKENS_PER_SECOND
+
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml: the defaults alone
+    byteplus = load_settings(None, env={}).providers.byteplus.max_concurrent
+    lo, hi = _bounds_of(("providers", "byteplus", "max_concurrent"))
+    text = (REPO / "config.example.yaml").read_text(encoding="utf-8")
+    comments = " ".join(" ".join(line.partition("#")[2] for line in text.splitlines()).split())
+    figures = [
+        f"(byteplus: {byteplus} keyframes and {byteplus} videos at once), {lo:g} to {hi:g}",
+        f"max_tokens at {ANSWER_TOKENS_PER_SECOND:g} tokens a second",
+        f"even numbers, {MIN_SIDE}-{MAX_SIDE} pixels per side",
+    ]
+    missing = [f for f in figures if f not in comments]
+    assert not missing, f"config.example.yaml figures that are not the code's: {missing}"
