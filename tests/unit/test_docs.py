@@ -990,3 +990,40 @@ def test_config_example_comment_figures_are_the_codes(
     ]
     missing = [f for f in figures if f not in comments]
     assert not missing, f"config.example.yaml figures that are not the code's: {missing}"
+
+
+def test_the_readmes_example_render_is_what_the_e2e_tests_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's `mindmovie render examples/goals.yaml` is the command the e2e tests
+    run (`python -m mindmovie`, which the console script `mindmovie` is too), lands where
+    the README says, and is the movie it describes: so many scenes, so long, at the
+    default resolution (the e2e tests render it smaller, so those figures are the
+    settings')."""
+    import tomllib
+
+    from mindmovie.fsutil import folder_name
+    from mindmovie.goals import load_goals
+
+    blocks = re.findall(r"^```\n(.*?)\n```$", (REPO / "README.md").read_text(), flags=re.S | re.M)
+    render = next(b for b in blocks if b.startswith("mindmovie render"))
+    assert render == "mindmovie render examples/goals.yaml", render
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["scripts"] == {"mindmovie": "mindmovie.entry:main"}
+    main = (SRC / "__main__.py").read_text(encoding="utf-8")
+    assert "from mindmovie.entry import main\n\nmain()" in main, main
+    e2e = (REPO / "tests" / "e2e" / "test_render.py").read_text(encoding="utf-8")
+    first = e2e[e2e.index("def test_render_example_offline(") :].split("\ndef ")[0]
+    assert '_cli("render", "examples/goals.yaml",' in first and "fork=False" in first, first
+
+    monkeypatch.chdir(tmp_path)  # no ./config.yaml: the defaults alone
+    s = load_settings(None, env={})
+    goals = load_goals(REPO / "examples" / "goals.yaml")
+    n = sum(g.scenes or s.plan.scenes_per_goal for g in goals.goals)
+    c = s.compose
+    seconds = c.title_seconds + n * s.plan.scene_seconds + c.closing_seconds - (n + 1) * c.crossfade
+    readme = _prose("README.md")
+    lands = f"lands in `{s.output_dir}/{folder_name(goals.title)}/movie.mp4`"
+    said = f"the example ({n} scenes, {seconds:g} s at {s.output.resolution})"
+    missing = [f for f in (lands, said) if f not in readme]
+    assert not missing, f"the README does not say {missing}"
