@@ -490,13 +490,18 @@ def test_the_readme_option_values_short_forms_and_presets_are_the_clis() -> None
 
 
 def test_the_readme_exit_codes_are_the_clis() -> None:
-    """The README's exit codes of `render` are the CLI's own constants."""
+    """The README's exit codes of `render`, and `render --help`'s, are the CLI's own
+    constants."""
     import inspect
+
+    import typer.main
 
     from mindmovie import cli
 
     readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
     said = readme[readme.index("`render`'s exit codes") :].split("`doctor` exits")[0]
+    group: Any = typer.main.get_command(cli.app)
+    helped = " ".join(group.commands["render"].help.split())
     for code, what in (
         (cli.EXIT_USAGE, "a mistake to fix"),
         (cli.EXIT_FAILED, "a failure"),
@@ -504,6 +509,7 @@ def test_the_readme_exit_codes_are_the_clis() -> None:
         (130, "interrupted"),
     ):
         assert f"{code} {what}" in said, (code, what)
+        assert f"{code} {what}" in helped, (code, what, helped)
     assert "typer.Exit(130)" in inspect.getsource(cli)
 
 
