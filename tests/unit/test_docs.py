@@ -1033,3 +1033,30 @@ def test_the_readmes_example_render_is_what_the_e2e_tests_run(
     said = f"the example ({n} scenes, {seconds:g} s at {s.output.resolution})"
     missing = [f for f in (lands, said) if f not in readme]
     assert not missing, f"the README does not say {missing}"
+
+
+def test_the_bench_run_lines_parse() -> None:
+    """Each bench/README run line is taken by its script's own parser, values and all
+    (`--parts engnes` has only option names the script has): run with `--help` last,
+    which argparse reaches only once every option before it was read, so the bench
+    itself is not run."""
+    import os
+    import subprocess
+    import sys
+
+    text = (REPO / "bench" / "README.md").read_text(encoding="utf-8")
+    lines = re.findall(r"^    python (bench/\w+\.py[^#\n]*)", text, flags=re.M)
+    assert len(lines) >= 5
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    wrong = []
+    for line in sorted({line.strip() for line in lines}):
+        r = subprocess.run(
+            [sys.executable, *line.split(), "--help"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0:
+            wrong.append(f"{line}: {r.stderr.strip().splitlines()[-1:]}")
+    assert not wrong, f"bench/README run lines their scripts refuse: {wrong}"
