@@ -49,11 +49,16 @@ def test_every_command_and_option_is_in_the_readme() -> None:
     assert "--version" in readme
 
 
+def _readme_blocks() -> list[str]:
+    """The README's plain fenced blocks (its commands), each as written."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"^```\n(.*?)\n```$", readme, flags=re.S | re.M)
+
+
 def test_readme_install_and_test_lines_are_what_ci_runs() -> None:
     """The README's install line and test line are run, as written, by .ci/run."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    blocks = re.findall(r"^```\n(.*?)\n```$", readme, flags=re.S | re.M)
+    blocks = _readme_blocks()
     install = next(b for b in blocks if b.startswith("pip install"))
     test = next(b for b in blocks if "pytest" in b)
     assert install in ci and test in ci, (install, test)
@@ -612,8 +617,8 @@ def test_config_example_names_every_stage_option_each_provider_reads() -> None:
 
 def _readme_quotes() -> str:
     """The README with each run of white space as one space (a quoted message is
-    wrapped across lines there)."""
-    return " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    wrapped across lines there): `_prose`."""
+    return _prose("README.md")
 
 
 def test_the_readme_goals_errors_are_the_codes(
@@ -1011,8 +1016,7 @@ def test_the_readmes_example_render_is_what_the_e2e_tests_run(
     from mindmovie.fsutil import folder_name
     from mindmovie.goals import load_goals
 
-    blocks = re.findall(r"^```\n(.*?)\n```$", (REPO / "README.md").read_text(), flags=re.S | re.M)
-    render = next(b for b in blocks if b.startswith("mindmovie render"))
+    render = next(b for b in _readme_blocks() if b.startswith("mindmovie render"))
     assert render == "mindmovie render examples/goals.yaml", render
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["scripts"] == {"mindmovie": "mindmovie.entry:main"}
