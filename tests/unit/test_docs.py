@@ -795,10 +795,13 @@ def test_the_calls_the_docs_write_name_the_functions_parameters(doc: str) -> Non
         obj: Any = classes.get(head) or modules.get(head)
         if obj is None and not attrs:  # a function named alone (`assemble_plan`)
             obj = next((getattr(m, head) for m in modules.values() if hasattr(m, head)), None)
+        if obj is None:
+            continue  # `os._exit(...)`, `Cls.from_settings(...)`: not one of ours
         for attr in attrs:
             obj = getattr(obj, attr, None)
-        if obj is None or not callable(obj):
-            continue  # `os._exit(...)`, `Cls.from_settings(...)`: not one of ours
+        if not callable(obj):
+            wrong.append(f"{span}: no such function")
+            continue
         params = inspect.signature(obj).parameters
         for arg in found[2].split(","):
             name = arg.split("=")[0].strip()
