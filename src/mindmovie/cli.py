@@ -554,8 +554,9 @@ def render(
     what changed (in goals.yaml, plan.yaml or settings) is redone.
 
     Exit codes: 0 done; 2 a mistake to fix (goals.yaml, plan.yaml, a setting, a missing
-    key, a run already rendering); 1 a failure (a scene, the compose, a provider, the
-    spend declined or not confirmable); 3 stopped at the budget; 130 interrupted.
+    key, a run already rendering, a damaged run folder or run.db); 1 a failure (a scene,
+    the compose, a provider, a full disk, the spend declined or not confirmable); 3
+    stopped at the budget; 130 interrupted.
     """
     cap = _check_budget(budget)
     if until not in ("plan", "keyframes", "clips", "movie"):

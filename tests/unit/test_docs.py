@@ -515,6 +515,9 @@ def test_the_readme_exit_codes_are_the_clis() -> None:
     ):
         assert f"{code} {what}" in said, (code, what)
         assert f"{code} {what}" in helped, (code, what, helped)
+    # the causes the help once left out, though the CLI exits with them
+    for cause in ("a damaged run folder or run.db", "a full disk"):
+        assert cause in said.replace("`", "") and cause in helped, (cause, helped)
     assert "typer.Exit(130)" in inspect.getsource(cli)
 
 
