@@ -7215,6 +7215,9 @@ def estimate_for(
     buy, asking no provider (`Pipeline._may_let_go`: over, never under)."""
     pipe = Pipeline(goals_path, settings, out=out)
     pipe._let_go_guess = let_go
+    if warn is not None:
+        for note in pipe.goals.notes:  # as `plan` says them (`#blessed`)
+            warn(note)
     # a run folder render refuses (--out a file, or a folder of other files): estimate
     # priced a render that would stop at once, with exit 0
     what = _usable_run_dir(pipe.run_dir, pipe._out_given)

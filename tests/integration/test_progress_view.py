@@ -232,18 +232,20 @@ def test_a_one_scene_plan_is_one_scene_not_1_scenes(
     assert "1 scenes" not in r.stderr
 
 
+@pytest.mark.parametrize("command", ["plan", "estimate"])
 def test_a_hashtag_left_as_a_comment_is_a_warning_at_plan(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
     """`affirmation: #blessed` loads empty (YAML reads it as a comment): `plan` says so
-    on stderr, with the line and how to quote it, and goes on."""
+    on stderr, with the line and how to quote it, and goes on; `estimate`, which prices
+    that plan, said nothing of it."""
     text = "title: T\ngoals:\n  - category: a\n    vision: b\n    affirmation: #blessed\n"
-    r = _cli_in(tmp_path, monkeypatch, text)("plan", "goals.yaml", "--out", "run")
+    r = _cli_in(tmp_path, monkeypatch, text)(command, "goals.yaml", "--out", "run")
     assert r.exit_code == 0, r.output
     assert (
         "warning: goals.yaml:5: goals[1].affirmation: YAML reads '#blessed' as a comment"
     ) in " ".join(r.stderr.split()), r.stderr
-    assert (tmp_path / "run" / "plan.yaml").is_file()
+    assert (tmp_path / "run" / "plan.yaml").is_file() == (command == "plan")
 
 
 def test_sound_asked_of_the_local_video_provider_is_said_to_be_ignored(
