@@ -13,7 +13,7 @@ have caused left in the ledger as committed with an unknown outcome, reported.
 
 Replay a failure with its schedule seed (printed in every assertion message):
 
-    CHAOS_SEED=3 /work/venv/bin/pytest tests/integration/test_chaos.py
+    CHAOS_SEED=3 python -m pytest tests/integration/test_chaos.py
 
 (with `CHAOS_AIM=clips` too when the failing schedule was one aimed at a stage: those
 follow only when the drawn schedules' kills missed the compose or the clips' window)
