@@ -656,7 +656,7 @@ def plan(
     out.print(table)
     for note in res.notes:  # run quiet: the render's information, said here instead
         # wrapped at words on a terminal (one line of 300-400 characters, the terminal cut
-        # it anywhere); in a pipe or a log one line, as every line of a log is
+        # it anywhere); in a pipe or a log not wrapped by rich (a note's own lines kept)
         err.print(note, markup=False, highlight=False, soft_wrap=not err.is_terminal)
     _say(f"[bold green]plan:[/bold green] {escape(str(path))}")
 

@@ -7152,6 +7152,11 @@ def reference_photo_warnings(settings: Settings, goals: Goals, plan: Plan, base:
     return out
 
 
+#: the width `painted_note` wraps its lines at: a log's line after its 10-column stamp
+#: stays within 100 columns
+NOTE_WIDTH = 88
+
+
 def painted_note(plan: Plan, painted: list[Scene]) -> str | None:
     """The one note of `Pipeline._note_painted` for the `painted` scenes of `plan` (None:
     no painted scene, or none with a style or reference photos it would leave unused)."""
@@ -7162,14 +7167,23 @@ def painted_note(plan: Plan, painted: list[Scene]) -> str | None:
         unused.append("reference photos (goals.yaml's person.photos, plan.yaml's reference_photos)")
     if not painted or not unused:
         return None
+    import textwrap
+
     ids = [sc.id for sc in painted]
     shown = ", ".join(ids[:4]) + (f" +{len(ids) - 4}" if len(ids) > 4 else "")
-    return (
+    sentences = (
         f"offline keyframes: {len(ids)} scene(s) without a goal photo ({shown}) are painted, "
-        f"a calm landscape in the goal's colours; the painter does not use "
-        f"{' or '.join(unused)}: only a paid keyframe model uses "
-        f"{'it' if len(unused) == 1 else 'them'} (--preset byteplus or google). To show "
-        "your own photo in a scene offline, give its goal `photos:`"
+        "a calm landscape in the goal's colours.",
+        f"The painter does not use {' or '.join(unused)}: only a paid keyframe model uses "
+        f"{'it' if len(unused) == 1 else 'them'} (--preset byteplus or google).",
+        "To show your own photo in a scene offline, give its goal `photos:`.",
+    )
+    # short lines, each sentence on its own: one line of ~420 characters in a pipe or a
+    # log (where nothing wraps it) was read by scrolling sideways. Words are not broken
+    # (a scene id, a path), so a line is longer only for a word that is.
+    return "\n".join(
+        textwrap.fill(s, NOTE_WIDTH, break_long_words=False, break_on_hyphens=False)
+        for s in sentences
     )
 
 

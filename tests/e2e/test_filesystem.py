@@ -53,8 +53,9 @@ def _inode(path: Path) -> int | None:
 
 
 def _last_lines(stderr: str) -> list[str]:
-    """stderr's lines that are not progress lines ("[  1.2s] ...")."""
-    return [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("[")]
+    """stderr's lines that are not progress lines ("[  1.2s] ...", and the lines of a
+    note of several, indented under its stamp)."""
+    return [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith(("[", " "))]
 
 
 @pytest.mark.parametrize("said", ["keyframes: ", "clips 01-health-1: done", "compose: "])

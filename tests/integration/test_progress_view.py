@@ -499,7 +499,8 @@ def test_plan_s_painted_keyframes_note_is_wrapped_at_words_on_a_terminal(
 ) -> None:
     """`plan` printed the offline painter's note (what it leaves unused, what to do) as
     one line of 300-400 characters, which a terminal cut anywhere ('... the goal's co' /
-    'lours ...'). On a terminal it is wrapped at words; in a pipe it stays one line."""
+    'lours ...'). On a terminal it is wrapped at words; in a pipe it keeps its own short
+    lines (`painted_note`)."""
     from mindmovie import cli as cli_module
 
     buf = io.StringIO()

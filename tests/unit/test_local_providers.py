@@ -1014,10 +1014,14 @@ def test_the_painted_note_names_what_the_painter_leaves_unused_in_good_english()
     bare, with_refs = scene(1, []), scene(2, ["/x/me.jpg"])
     styled = Plan(title="T", closing="Thanks", style="oil", scenes=[bare, with_refs])
     note = painted_note(styled, [bare])
-    assert note is not None and "does not use the style: only a paid keyframe model" in note
+    assert note is not None
+    note = " ".join(note.split())  # its words, wherever its lines break
+    assert "does not use the style: only a paid keyframe model" in note
     assert "uses it (--preset byteplus or google)" in note and "1 scene(s)" in note
     both = painted_note(styled, [bare, with_refs])
-    assert both is not None and "does not use the style or reference photos" in both
+    assert both is not None
+    both = " ".join(both.split())
+    assert "does not use the style or reference photos" in both
     assert "uses them (--preset" in both
     assert painted_note(Plan(title="T", closing="Thanks", scenes=[bare, with_refs]), [bare]) is None
     assert painted_note(styled, []) is None
