@@ -617,20 +617,29 @@ def _late_job_grace() -> float:
 class RunDirGone(Exception):
     """The run folder went away during the render (deleted, moved or renamed): the
     render stopped, for nothing it made could be kept there. The message names it.
-    `run_dir`, `since`: the path and when the render took the folder there, for
-    `remove_remade` once every writer of the render has ended."""
+    `run_dir`, `since`, `parents`: the path, when the render took the folder there and
+    its parent folders' ids then, for `remove_remade` once every writer of the render
+    has ended."""
 
-    def __init__(self, message: str, run_dir: Path | None = None, since: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        run_dir: Path | None = None,
+        since: float | None = None,
+        parents: Sequence[tuple[Path, tuple[int, int] | None]] = (),
+    ):
         super().__init__(message)
-        self.run_dir, self.since = run_dir, since
+        self.run_dir, self.since, self.parents = run_dir, since, tuple(parents)
 
     def remove_remade(self) -> None:
         """`remove_remade` of this render's run folder path."""
         if self.run_dir is not None and self.since is not None:
-            remove_remade(self.run_dir, self.since)
+            remove_remade(self.run_dir, self.since, self.parents)
 
 
-def remove_remade(path: Path, since: float) -> None:
+def remove_remade(
+    path: Path, since: float, parents: Sequence[tuple[Path, tuple[int, int] | None]] = ()
+) -> None:
     """The run folder gone, remove what the render's writers made again at its path
     before the watcher's look (each write's mkdir made the folder again: a new `run`
     holding scenes/<id>/, compose/ files, the storyboard): the person found a run folder
@@ -639,7 +648,33 @@ def remove_remade(path: Path, since: float) -> None:
     written since the render took its folder (`since`), and no run.db, is taken for
     that: one put there by the person (another run's, moved back) is left as it is, and
     so is one whose `.lock` a render holds (`_lock_held`: a render started at the path
-    meanwhile, before it made its run.db)."""
+    meanwhile, before it made its run.db). Then `_remove_remade_parents`."""
+    try:
+        _remove_remade(path, since)
+    finally:
+        _remove_remade_parents(parents)
+
+
+def _remove_remade_parents(parents: Sequence[tuple[Path, tuple[int, int] | None]]) -> None:
+    """The parent folders of a run folder gone (`parents`: each, nearest first, with its
+    `_folder_id` when the render took the folder) that the writers' mkdirs made again,
+    left empty: `output_dir` deleted during a render was found again after it, an empty
+    folder the person had deleted. Only a folder not the one that was there (another
+    id) and empty is removed (`os.rmdir`); the first that is the same ends it."""
+    for parent, was in parents:
+        now = _folder_id(parent)
+        if now is None:
+            continue  # not made again (its own parent may have been, by another path)
+        if now == was:
+            return
+        try:
+            os.rmdir(parent)
+        except OSError:
+            return  # not empty (another render's folder is in it), or not ours to remove
+
+
+def _remove_remade(path: Path, since: float) -> None:
+    """`remove_remade` of the run folder path itself."""
     if path.is_symlink() or not path.is_dir():
         return
     try:
@@ -1501,6 +1536,8 @@ class Pipeline:
         self._run_dir_fd: int | None = None
         #: when it locked it: what is written at the path since may be its own (`remove_remade`)
         self._locked_at: float | None = None
+        #: the run folder's parents' `_folder_id`s then (`_remove_remade_parents`)
+        self._parent_ids: list[tuple[Path, tuple[int, int] | None]] = []
         #: the run folder's lock this render holds, and why it stopped when another
         #: render took the folder (its .lock deleted: `_watch_run_dir`)
         self._run_lock: RunLock | None = None
@@ -4537,7 +4574,9 @@ class Pipeline:
             if self._run_dir_gone():
                 # what failed of it (a compose chunk, a keyframe not found, ffmpeg's
                 # output) was a traceback or "N scenes failed; finished work is kept"
-                gone = RunDirGone(self._gone_message(), self.run_dir, self._locked_at)
+                gone = RunDirGone(
+                    self._gone_message(), self.run_dir, self._locked_at, self._parent_ids
+                )
                 # (again by the CLI once its loop's threads have ended: one still
                 # painting a keyframe wrote it after this)
                 gone.remove_remade()
@@ -4608,6 +4647,7 @@ class Pipeline:
                 self._aside_pending = store.get_meta(ASIDE_META) == "1"
                 waker = asyncio.ensure_future(self._wake_gate_on_stop())
                 self._run_dir_id = _folder_id(self.run_dir)
+                self._parent_ids = [(p, _folder_id(p)) for p in self.run_dir.absolute().parents]
                 self._run_dir_fd = _open_folder(self.run_dir)
                 self._locked_at = time.time()
                 looker = asyncio.ensure_future(self._watch_run_dir(asyncio.current_task()))

@@ -318,7 +318,7 @@ async def test_a_file_or_folder_put_in_the_run_during_the_offline_clips_is_named
     assert said.endswith("and the next render reuses it)"), said
 
 
-@pytest.mark.parametrize("then", ["move", "delete"])
+@pytest.mark.parametrize("then", ["move", "delete", "delete output_dir"])
 def test_what_the_render_wrote_again_at_a_run_folder_gone_is_not_left_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, then: str
 ) -> None:
@@ -327,14 +327,17 @@ def test_what_the_render_wrote_again_at_a_run_folder_gone_is_not_left_there(
     clips begun meanwhile by their threads after it), their mkdirs making a new `run`
     (scenes/<id>/keyframe.png, .clip.mp4.<pid>.tmp.mp4) that the person found after the
     render said the folder went away. What the render wrote again there is removed; a
-    moved folder is as it was moved. (`mindmovie render`, in this process: the last
-    removal is the CLI's, once the render's threads have ended.)"""
+    moved folder is as it was moved. With output_dir deleted (the folder the run folder
+    is in), it was left made again, empty. (`mindmovie render`, in this process: the
+    last removal is the CLI's, once the render's threads have ended.)"""
     from typer.testing import CliRunner
 
     from mindmovie.cli import app
     from mindmovie.providers import local_media
 
-    run, moved = tmp_path / "run", tmp_path / "moved"
+    run, moved, outs = tmp_path / "run", tmp_path / "moved", tmp_path / "outs"
+    if then == "delete output_dir":
+        run = outs / "sim-movie"  # output_dir/<the title's slug>
     real = local_media.LocalKeyframes.generate
 
     async def gone_then_generate(self: Any, request: Any) -> Any:
@@ -343,7 +346,7 @@ def test_what_the_render_wrote_again_at_a_run_folder_gone_is_not_left_there(
             if then == "move":
                 run.rename(moved)
             else:
-                shutil.rmtree(run)
+                shutil.rmtree(outs if then == "delete output_dir" else run)
         return img
 
     monkeypatch.setattr(local_media.LocalKeyframes, "generate", gone_then_generate)
@@ -351,15 +354,16 @@ def test_what_the_render_wrote_again_at_a_run_folder_gone_is_not_left_there(
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(
         "preset: local\noutput: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\n"
-        "compose: {quality: draft}\n"
+        f"compose: {{quality: draft}}\noutput_dir: '{outs}'\n"
     )
+    where = [] if then == "delete output_dir" else ["--out", str(run)]
     env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINDMOVIE_")}
-    r = CliRunner().invoke(
-        app, ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"], env=env
-    )
+    r = CliRunner().invoke(app, ["render", str(goals), "-c", str(cfg), *where, "-q"], env=env)
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), (r.exception, r.stderr)
-    assert "went away during the render" in r.stderr, r.stderr
+    assert f"the run folder {run} went away during the render" in r.stderr, r.stderr
     assert not run.exists(), sorted(str(p.relative_to(run)) for p in run.rglob("*"))
+    if then == "delete output_dir":
+        assert not outs.exists(), sorted(str(p.relative_to(outs)) for p in outs.rglob("*"))
     if then == "move":
         assert (moved / "run.db").is_file() and (moved / "plan.yaml").is_file()
 
