@@ -6754,6 +6754,11 @@ class Pipeline:
                 ):
                     told.add(sc.id)
                     self.reporter.step("scenes", sc.id, "failed", str(e))
+                elif _wrong_kind(e) and not self._stopping and not self._run_dir_gone():
+                    # on its row, which said "keyframes running" to the end; the path
+                    # and what to do are said once, after the flows
+                    told.add(sc.id)
+                    self.reporter.step("scenes", sc.id, "failed", _IN_ITS_WAY)
                 raise
 
         board = None
@@ -6813,6 +6818,13 @@ class Pipeline:
             try:
                 check_scene_folders(self.run_dir, [sc.id for sc in plan.scenes])
             except RunDirError as e:
+                for scene_id, outcome in results.items():
+                    if isinstance(outcome, BaseException) and scene_id not in told:
+                        # (a scene failed of another cause) its row was never told: the
+                        # live view ended with "clips running" for it, a log had no line
+                        # and its totals no "failed"
+                        why = str(outcome) if not _wrong_kind(outcome) else _IN_ITS_WAY
+                        self.reporter.step("scenes", scene_id, "failed", why)
                 raise RenderFailed(f"{e}{_PUT_DURING_THE_RENDER}") from None
         # a stop while they were settled (within the grace): an interrupt, not a render
         # that ended as done after `--until keyframes` or `clips`
@@ -7085,6 +7097,10 @@ _PUT_DURING_THE_RENDER = (
     " (it was put there during the render: what was made and paid for is kept, and the "
     "next render reuses it)"
 )
+
+#: a scene's failure said of a file of the run of the wrong kind met during the render,
+#: on its row: the path and what to do are the error line's (its raw text said nothing)
+_IN_ITS_WAY = "a folder or file was put in its way during the render (see the error below)"
 
 #: what a scene's failure says when a file of the run is where a folder goes (or a
 #: folder where a file goes)

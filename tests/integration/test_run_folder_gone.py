@@ -289,8 +289,16 @@ async def test_a_file_or_folder_put_in_the_run_during_the_offline_clips_is_named
 ) -> None:
     """The same with the offline preset: scenes/02-career-1/keyframe.png made a folder
     (or scenes/ a file) once the keyframes were made, before its clip was: the scenes
-    failed with ffmpeg's or Python's raw "Is a directory" / "Not a directory" text."""
+    failed with ffmpeg's or Python's raw "Is a directory" / "Not a directory" text.
+    Their rows were then never told they failed: the live view ended with "02-career-1
+    clips running" (seconds counting), a log without -v had no line for them and its
+    totals no "failed". Each says it failed, in words, not the raw text."""
+    import io
+
+    from rich.console import Console
+
     from mindmovie.pipeline import Pipeline, RenderFailed
+    from mindmovie.progress import PlainReporter
     from mindmovie.providers import local_media
 
     run = tmp_path / "run"
@@ -311,11 +319,22 @@ async def test_a_file_or_folder_put_in_the_run_during_the_offline_clips_is_named
 
     monkeypatch.setattr(local_media.LocalMotion, "submit", put_then_submit)
     goals = goals_file(tmp_path)
+    buf = io.StringIO()
+    log = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
     with pytest.raises(RenderFailed) as failed:
-        await Pipeline(goals, tiny_local_settings(), out=run).run()
+        await Pipeline(goals, tiny_local_settings(), out=run, reporter=log).run()
+    log.close()
     said = str(failed.value)
     assert "Errno" not in said and said.startswith(f"{path}: is a "), said
     assert said.endswith("and the next render reuses it)"), said
+    lines = [ln.split("] ", 1)[1] for ln in buf.getvalue().splitlines() if "] " in ln]
+    done = {ln.split()[1].rstrip(":") for ln in lines if ln.startswith("clips ") and "done" in ln}
+    ended = [ln for ln in lines if ln.endswith("during the render (see the error below)")]
+    scenes = {"01-health-1", "02-career-1", "02-career-2", "03-lifestyle-1"}
+    assert {ln.split()[1].rstrip(":") for ln in ended} == scenes - done, lines
+    assert all(": failed - a folder or file was put in its way" in ln for ln in ended), ended
+    assert lines[-1].startswith("totals: ") and f"{len(ended)} failed" in lines[-1], lines
+    assert "Errno" not in buf.getvalue(), lines
 
 
 @pytest.mark.parametrize("then", ["move", "delete", "delete output_dir"])
