@@ -1538,6 +1538,10 @@ class Pipeline:
         self._locked_at: float | None = None
         #: the run folder's parents' `_folder_id`s then (`_remove_remade_parents`)
         self._parent_ids: list[tuple[Path, tuple[int, int] | None]] = []
+        #: run.db's (device, inode) once the render opened it (`_journal_went`), and the
+        #: line said when the watcher found it gone (deleted or moved during the render)
+        self._journal_id: tuple[int, int] | None = None
+        self._journal_gone = ""
         #: the run folder's lock this render holds, and why it stopped when another
         #: render took the folder (its .lock deleted: `_watch_run_dir`)
         self._run_lock: RunLock | None = None
@@ -4565,6 +4569,7 @@ class Pipeline:
     async def _run_built(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:
         """run(), its providers built: the run folder's errors made a person's."""
         self._run_dir_id = None  # not locked yet (`_run_dir_gone`)
+        self._journal_id, self._journal_gone = None, ""
         self._run_lock, self._lock_taken = None, ""
         if not self._out_given and self.run_dir != self._home:
             self._follow_title()
@@ -4581,6 +4586,8 @@ class Pipeline:
                 # painting a keyframe wrote it after this)
                 gone.remove_remade()
                 raise gone from None
+            if self._journal_gone:  # (a scene or the compose it stopped: "failed")
+                raise RunDirGone(self._journal_gone) from None
             if self._lock_taken:  # (a compose it stopped: "failed")
                 raise RunLocked(self._lock_taken) from None
             if is_disk_full(e):
@@ -4647,6 +4654,7 @@ class Pipeline:
                 self._aside_pending = store.get_meta(ASIDE_META) == "1"
                 waker = asyncio.ensure_future(self._wake_gate_on_stop())
                 self._run_dir_id = _folder_id(self.run_dir)
+                self._journal_id = _folder_id(self.run_dir / "run.db")
                 self._parent_ids = [(p, _folder_id(p)) for p in self.run_dir.absolute().parents]
                 self._run_dir_fd = _open_folder(self.run_dir)
                 self._locked_at = time.time()
@@ -4661,6 +4669,8 @@ class Pipeline:
                         os.close(fd)
                 if self._run_dir_gone():  # in its last moments: the movie is not there
                     raise RunDirGone(self._gone_message())
+                if self._journal_gone:  # stopped in its last moments
+                    raise RunDirGone(self._journal_gone)
                 killpoint("ended")  # its work done, its stop handlers still in place
                 self.finished = res
                 return res
@@ -4669,6 +4679,8 @@ class Pipeline:
                     raise
                 if self._run_dir_gone():
                     raise RunDirGone(self._gone_message()) from None
+                if self._journal_gone:
+                    raise RunDirGone(self._journal_gone) from None
                 if self._lock_taken:
                     raise RunLocked(self._lock_taken) from None
                 if isinstance(e, Interrupted) and e.said:
@@ -4740,6 +4752,15 @@ class Pipeline:
                 return True
         return False
 
+    def _journal_went(self) -> bool:
+        """Is the run.db this render opened no longer at its path, its folder still there?
+        A `rm -rf` of the run folder that fails ("Directory not empty": the render wrote
+        a file into it meanwhile) deletes run.db and leaves the folder, whose inode is
+        unchanged: the render went on making, and paying for, what its journal (open,
+        deleted) could never tell the next render of."""
+        was = self._journal_id
+        return was is not None and _folder_id(self.run_dir / "run.db") != was
+
     def _gone_message(self) -> str:
         return (
             f"the run folder {self.run_dir} went away during the render (deleted, moved or "
@@ -4757,6 +4778,16 @@ class Pipeline:
             await asyncio.sleep(RUN_DIR_LOOK_SECONDS)
             if self._run_dir_gone():
                 what = f"the run folder {self.run_dir} went away"
+            elif self._journal_went():
+                db = self.run_dir / "run.db"
+                self._journal_gone = (
+                    f"{db}, the run's journal, went away during the render (deleted or "
+                    "moved), so the render stopped: nothing more is made or paid for. What "
+                    "it made is not journaled there any more: render again to start anew "
+                    f"(what is left in {self.run_dir} is moved aside first, nothing is "
+                    "deleted)"
+                )
+                what = f"{db} went away"
             elif (lock := self._run_lock) is not None and (other := lock.kept(self.run_dir)):
                 self._lock_taken = (
                     f"another mindmovie process (pid {other}) took {self.run_dir} during this "

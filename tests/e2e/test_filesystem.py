@@ -22,7 +22,7 @@ def _env() -> dict[str, str]:
 def _render_and(project: Path, out: str, said: str, then: str) -> tuple[int, str]:
     """`mindmovie render examples/goals.yaml -c small.yaml --out OUT` in the background;
     once its progress says `said`, `then` ("delete" or "move": to OUT-moved) its run
-    folder. Its exit status and stderr."""
+    folder, or ("delete run.db") its journal. Its exit status and stderr."""
     err = project / "render.err"
     argv = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", out]
     proc = mindmovie_fork.start(argv, env=_env(), cwd=project, out=project / "render.out", err=err)
@@ -32,7 +32,10 @@ def _render_and(project: Path, out: str, said: str, then: str) -> tuple[int, str
             assert proc.poll() is None, err.read_text()
             assert time.monotonic() < t_end, f"never said {said!r}"
             time.sleep(0.02)
-        if then == "delete":
+        if then == "delete run.db":
+            for name in ("run.db", "run.db-wal", "run.db-shm"):
+                (project / out / name).unlink(missing_ok=True)
+        elif then == "delete":
             was = os.stat(project / out).st_ino
             # (again while the render writes a file into it meanwhile: "not empty")
             while _inode(project / out) == was:
@@ -80,6 +83,26 @@ def test_a_run_folder_deleted_during_the_render_is_one_line_exit_1(
     ], stderr
     assert rc == 1
     assert not (project / "run").exists(), sorted(p.name for p in (project / "run").iterdir())
+
+
+def test_a_run_db_deleted_during_the_render_stops_it_in_one_line(tmp_path: Path) -> None:
+    """`rm -rf run` while the render writes in it can fail ("Directory not empty") having
+    deleted run.db and plan.yaml but not the folder, which keeps its inode: the render
+    went on making (with a paid preset, paying for) every clip and the movie into a
+    journal gone, and ended in "N scene(s) failed ... keyframe not found" or as done. It
+    stops as for the folder gone, in one line naming run.db, exit 1."""
+    project = new_project(tmp_path / "project")
+    rc, stderr = _render_and(project, "run", "keyframes: ", "delete run.db")
+    assert "Traceback" not in stderr and "failed" not in stderr, stderr
+    db = Path("run") / "run.db"
+    assert _last_lines(stderr) == [
+        f"error: {db}, the run's journal, went away during the render (deleted or moved), "
+        "so the render stopped: nothing more is made or paid for. What it made is not "
+        "journaled there any more: render again to start anew (what is left in run is "
+        "moved aside first, nothing is deleted)"
+    ], stderr
+    assert rc == 1
+    assert not (project / "run" / "movie.mp4").exists()
 
 
 def test_a_run_folder_moved_during_the_render_is_resumed_where_it_went(tmp_path: Path) -> None:
