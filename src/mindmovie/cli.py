@@ -1131,6 +1131,20 @@ def _board_costs(
     return {s.scene_id: s.total for s in est.scenes}, planner
 
 
+def _board_movie(run_dir: Path, settings: Any) -> float | None:
+    """The movie's length at `settings` (`storyboard.movie_seconds`), for the board drawn
+    with them; None when plan.yaml cannot be read (load_plan's error is the board's to
+    say) or the settings make no movie (the render says why)."""
+    from mindmovie.plan import load_plan
+    from mindmovie.storyboard import movie_seconds
+
+    unreadable: tuple[type[BaseException], ...] = (*_user_errors(), OSError, ValueError)
+    try:
+        return movie_seconds(load_plan(run_dir / "plan.yaml"), settings)
+    except unreadable:
+        return None
+
+
 @command(
     "interrupted; storyboard.png and storyboard.html are each written whole or not at "
     "all: run it again for both"
@@ -1159,7 +1173,7 @@ def storyboard(
     from mindmovie.storyboard import storyboard_from_run
 
     flags = _overrides(preset, aspect, resolution, fps, quality)
-    current = priced = None
+    current = priced = movie = None
     if config is not None or goals is not None or any(v is not None for v in flags.values()):
         try:
             settings = load_settings(config, flags)
@@ -1177,6 +1191,7 @@ def storyboard(
                 raise _fail(str(e)) from None
         current = _current_work(run_dir, settings, goals)
         priced = _board_costs(run_dir, settings, goals)
+        movie = _board_movie(run_dir, settings)
     try:
         png, html = storyboard_from_run(
             run_dir,
@@ -1184,6 +1199,7 @@ def storyboard(
             planner_cost=None if priced is None else priced[1],
             current_keyframes=None if current is None else current[0],
             current_clips=None if current is None else current[1],
+            movie=movie,
         )
     except _user_errors() as e:
         raise _fail(str(e)) from None

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
 from mindmovie import costs
 from mindmovie.budget import BudgetExceeded, BudgetGate
@@ -113,6 +113,9 @@ from mindmovie.store import (
     link_loop,
 )
 from mindmovie.yamlsrc import given_text, plural
+
+if TYPE_CHECKING:
+    from mindmovie.compose.timeline import OutputSpec
 
 Until = Literal["plan", "keyframes", "clips", "movie"]
 #: the stages whose provider a render may call (`Pipeline._providers_needed`)
@@ -4410,25 +4413,12 @@ class Pipeline:
     def _compose(self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult) -> Path:
         from mindmovie.compose import renderer
         from mindmovie.compose.cards import drawn_text, face_for, text_cut
-        from mindmovie.compose.timeline import (
-            MovieInput,
-            OutputSpec,
-            SceneInput,
-            build_timeline,
-        )
+        from mindmovie.compose.timeline import MovieInput, SceneInput, build_timeline
         from mindmovie.media import clip_facts, hdr_filters_missing
 
         w, h = self.settings.output.frame()
         cs = self.settings.compose
-        spec = OutputSpec(
-            width=w,
-            height=h,
-            fps=self.settings.output.fps,
-            crossfade=cs.crossfade,
-            title_seconds=cs.title_seconds,
-            closing_seconds=cs.closing_seconds,
-            quality=cs.quality,
-        )
+        spec = output_spec(self.settings)
         scenes = []
         for sc in plan.scenes:
             if sc.id not in clips:
@@ -7069,6 +7059,7 @@ class Pipeline:
             costs_record,
             failed_notes,
             keyframes_record,
+            movie_seconds,
             storyboard_from_run,
         )
 
@@ -7078,7 +7069,8 @@ class Pipeline:
             per_scene = {s.scene_id: s.total for s in est.scenes}
             # the plan's call too, beside the scenes' total: as `estimate` counts it
             planner = costs.estimate_planner(self.settings, self.goals).usd
-            store.set_meta(COSTS_META, costs_record(plan, per_scene, planner))
+            movie = movie_seconds(plan, self.settings)  # (its header's length)
+            store.set_meta(COSTS_META, costs_record(plan, per_scene, planner, movie))
             current = self._current_clips(store, plan)
             store.set_meta(CLIPS_META, clips_record(plan, current, self._unused_fields(plan)))
             made = self._current_keyframes(store, plan)
@@ -7087,7 +7079,7 @@ class Pipeline:
             failed = failed_notes(store.steps(), plan)
             # drawing it takes ~0.7 s for 7 scenes: not again when nothing it shows changed
             digest = board_inputs(
-                self.run_dir, plan, per_scene, current, planner, kf_current, failed
+                self.run_dir, plan, per_scene, current, planner, kf_current, failed, movie
             )
             drawn = all((self.run_dir / name).is_file() for name in (PNG_NAME, HTML_NAME))
             if drawn and store.get_meta("storyboard_inputs") == digest:
@@ -7099,6 +7091,7 @@ class Pipeline:
                 planner_cost=planner,
                 current_keyframes=kf_current,
                 failed=failed,
+                movie=movie,
             )
             store.set_meta("storyboard_inputs", digest)
         except Exception as e:  # cosmetic output: report and go on
@@ -7163,6 +7156,25 @@ def _failed_message(failed: dict[str, str], gone: Collection[str] = ()) -> str:
             lines.append("and these, which the next render buys again (counted in its estimate):")
         lines += [f"  {sid}: {msg}" for sid, msg in sorted(lost.items())]
     return "\n".join(lines)
+
+
+def output_spec(settings: Settings) -> OutputSpec:
+    """The movie's frame, rate, timings and quality as the settings give them: what the
+    compose lays the timeline out with (and the board's movie length,
+    `storyboard.movie_seconds`)."""
+    from mindmovie.compose.timeline import OutputSpec
+
+    w, h = settings.output.frame()
+    cs = settings.compose
+    return OutputSpec(
+        width=w,
+        height=h,
+        fps=settings.output.fps,
+        crossfade=cs.crossfade,
+        title_seconds=cs.title_seconds,
+        closing_seconds=cs.closing_seconds,
+        quality=cs.quality,
+    )
 
 
 def movie_settings(settings: Settings) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from mindmovie.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
 from mindmovie.plan import KEYFRAMES_META, Plan, Scene, load_plan
 
 if TYPE_CHECKING:
+    from mindmovie.config import Settings
     from mindmovie.store import Step
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -168,14 +169,37 @@ def format_total(per_scene: Sequence[float | None]) -> str:
     return total
 
 
-def _totals_prefix(plan: Plan) -> str:
-    """``5 scenes · 30 s of scenes · estimated `` (the total estimate follows). The
-    scenes' seconds, said as theirs: "· 35 s" read as the movie's length, which is not
-    their sum (crossfades overlap them, the title and closing cards add; a board has
-    no compose settings to work it out from)."""
+def _totals_prefix(plan: Plan, movie: float | None = None) -> str:
+    """``5 scenes · movie 28.5 s · estimated `` (the total estimate follows): the movie's
+    length (`movie_seconds`) when the board has the compose settings (a render's board,
+    `storyboard` with settings given, or the length its last render recorded for these
+    scenes' seconds); else the scenes' seconds, said as theirs, ``30 s of scenes``: "· 35
+    s" read as the movie's length, which is not their sum (crossfades overlap them, the
+    title and closing cards add)."""
     n = len(plan.scenes)
-    secs = sum(s.seconds for s in plan.scenes)
-    return f"{n} scene{'s' if n != 1 else ''} · {format_seconds(secs)} of scenes · estimated "
+    if movie is not None:
+        length = f"movie {format_seconds(round(movie, 1))}"
+    else:
+        length = f"{format_seconds(sum(s.seconds for s in plan.scenes))} of scenes"
+    return f"{n} scene{'s' if n != 1 else ''} · {length} · estimated "
+
+
+def movie_seconds(plan: Plan, settings: Settings) -> float:
+    """How long the movie of `plan` is at `settings`: the duration of the timeline the
+    compose lays out (`compose.timeline.build_timeline`: the title and closing cards
+    and the scenes, less the crossfades that overlap them), not worked out again here."""
+    from mindmovie.compose.timeline import MovieInput, SceneInput, build_timeline
+    from mindmovie.pipeline import output_spec
+
+    scenes = tuple(
+        # (no clip is read: the timeline's length is the scenes' seconds and the settings)
+        SceneInput(
+            id=s.id, affirmation=s.affirmation, seconds=s.seconds, clip=Path(), clip_sha256=""
+        )
+        for s in plan.scenes
+    )
+    movie = MovieInput(plan.title, plan.closing, scenes, music=None, music_sha256=None)
+    return build_timeline(movie, output_spec(settings)).duration
 
 
 def plan_suffix(planner_cost: float | None) -> str:
@@ -521,10 +545,11 @@ def render_sheet(
     planner_cost: float | None = None,
     old_keyframes: Collection[str] = (),
     failed: Mapping[str, str] | None = None,
+    movie: float | None = None,
 ) -> Image.Image:
     """The contact sheet as an image (``write_storyboard`` saves it). ``images``: the
     keyframes already opened by `_open_all` (else they are opened here). ``failed``: as
-    `failed_steps` returns."""
+    `failed_steps` returns. ``movie``: the movie's seconds (`movie_seconds`), if known."""
     if images is None:
         images = _open_all(plan, keyframes or {})
     first = next((im for im in images if im is not None), None)
@@ -537,7 +562,7 @@ def render_sheet(
     title = _drawable(_one_line(plan.title), 34, system=True)
     tf = _text_font(title, 34)
     d.text((MARGIN, 26), _fit(title, tf, width), font=tf, fill=TEXT)
-    prefix = _totals_prefix(plan)
+    prefix = _totals_prefix(plan, movie)
     _draw_text(d, (MARGIN, 72), prefix, 18, MUTED)
     total = format_total(per_scene)
     total_x = MARGIN + _text_width(prefix, 18)
@@ -635,6 +660,7 @@ def render_html(
     old_keyframes: Collection[str] = (),
     failed: Mapping[str, str] | None = None,
     painted: Sequence[str] = (),
+    movie: float | None = None,
 ) -> str:
     """The storyboard page as text (``write_storyboard`` saves it). ``images``: as for
     `render_sheet`. ``old_clips``: scene ids whose clip on disk is of earlier inputs
@@ -711,7 +737,7 @@ def render_html(
         f"<style>\n{_CSS}\n.thumb {{ --aspect: {aspect}; }}\n</style>\n"
         "</head>\n<body>\n"
         f'<header><h1 dir="auto">{_e(plan.title)}</h1>'
-        f'<p class="totals">{_e(_totals_prefix(plan))}'
+        f'<p class="totals">{_e(_totals_prefix(plan, movie))}'
         f"<b>{_e(format_total(per_scene))}</b>{_e(plan_suffix(planner_cost))}</p>"
         f"{style}</header>\n"
         '<main class="grid">\n' + "\n".join(cards) + "\n</main>\n"
@@ -734,6 +760,7 @@ def write_storyboard(
     old_keyframes: Collection[str] = (),
     failed: Mapping[str, str] | None = None,
     painted: Sequence[str] = (),
+    movie: float | None = None,
 ) -> tuple[Path, Path]:
     """Write ``run_dir/storyboard.png`` and ``run_dir/storyboard.html``; return both paths.
 
@@ -760,6 +787,7 @@ def write_storyboard(
         planner_cost=planner_cost,
         old_keyframes=old_keyframes,
         failed=failed,
+        movie=movie,
     )
     atomic_write_bytes(png_path, _png_bytes(sheet))
     atomic_write_text(
@@ -776,6 +804,7 @@ def write_storyboard(
             old_keyframes=old_keyframes,
             failed=failed,
             painted=painted,
+            movie=movie,
         ),
     )
     return png_path, html_path
@@ -800,17 +829,45 @@ COSTS_META = "storyboard_costs"
 
 #: the record's key of the planner's estimate (no scene id starts with "_")
 _PLAN_KEY = "_plan"
+#: the record's key of the movie's length (`recorded_movie`)
+_MOVIE_KEY = "_movie"
 
 
-def costs_record(plan: Plan, costs: Mapping[str, float], planner_cost: float | None = None) -> str:
+def costs_record(
+    plan: Plan,
+    costs: Mapping[str, float],
+    planner_cost: float | None = None,
+    movie: float | None = None,
+) -> str:
     """What `recorded_costs` reads back: each scene's estimate with the seconds it was for
-    (and `recorded_planner_cost`: the planner's)."""
-    record: dict[str, dict[str, float]] = {
+    (and `recorded_planner_cost`: the planner's; `recorded_movie`: the movie's length,
+    with the scenes' seconds it was for)."""
+    record: dict[str, dict[str, object]] = {
         s.id: {"usd": costs[s.id], "seconds": s.seconds} for s in plan.scenes if s.id in costs
     }
     if planner_cost is not None:
         record[_PLAN_KEY] = {"usd": planner_cost}
+    if movie is not None:
+        record[_MOVIE_KEY] = {"seconds": movie, "of": _scene_seconds(plan)}
     return json.dumps(record)
+
+
+def _scene_seconds(plan: Plan) -> list[list[object]]:
+    """What a recorded movie length is for: an edit of these (a scene's seconds, one
+    added or removed) makes another movie."""
+    return [[s.id, s.seconds] for s in plan.scenes]
+
+
+def recorded_movie(run_dir: Path, plan: Plan) -> float | None:
+    """The movie's length the last render put on the board, while the plan's scenes and
+    their seconds are as they were then (an edit of them changes it: None)."""
+    try:
+        data = json.loads(_meta(run_dir, COSTS_META) or "{}")[_MOVIE_KEY]
+        if data["of"] != _scene_seconds(plan):
+            return None
+        return float(data["seconds"])
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def recorded_planner_cost(run_dir: Path) -> float | None:
@@ -1018,6 +1075,7 @@ def board_inputs(
     planner_cost: float | None = None,
     current_keyframes: Mapping[str, str] | None = None,
     failed: Mapping[str, str] | None = None,
+    movie: float | None = None,
 ) -> str:
     """A digest of everything the board shows (plan.yaml, which keyframes and clips exist
     and their file stamps, the costs, which clips are current, the steps that failed): a
@@ -1040,6 +1098,7 @@ def board_inputs(
         planner_cost,
         sorted((current_keyframes or {}).items()),
         sorted((failed or {}).items()),
+        movie,
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -1083,6 +1142,7 @@ def storyboard_from_run(
     planner_cost: float | None = None,
     current_keyframes: Mapping[str, str] | None = None,
     failed: Mapping[str, str] | None = None,
+    movie: float | None = None,
 ) -> tuple[Path, Path]:
     """The storyboard of a run directory: its plan.yaml and whatever keyframes/clips exist.
 
@@ -1092,7 +1152,8 @@ def storyboard_from_run(
     same); a run without that record plays every clip on disk, and one without run.db
     none (the next render makes them all again). ``failed``: as `failed_notes` gives
     it (else read from run.db). Raises ``PlanError`` when plan.yaml is missing or wrong
-    (same message as ``render``).
+    (same message as ``render``). ``movie``: its length (`movie_seconds`), else the one
+    the last render recorded (`recorded_movie`), else the scenes' seconds are shown.
     """
     from mindmovie.store import journal_missing
 
@@ -1140,4 +1201,5 @@ def storyboard_from_run(
         planner_cost=planner_cost,
         old_keyframes=old_keyframes,
         painted=painted_scenes(run_dir, plan),
+        movie=recorded_movie(run_dir, plan) if movie is None else movie,
     )

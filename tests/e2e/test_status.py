@@ -980,6 +980,32 @@ def test_a_reference_photos_edit_leaves_the_board_current_and_status_says_why(
     assert "keyframe out of date" in (run / "storyboard.html").read_text()
 
 
+def test_the_board_says_the_movie_s_length_as_the_movie_has_it(finished: Path) -> None:
+    """The board's header said '7 scenes · 14 s of scenes': the scenes' seconds, not the
+    movie's length (the cards add, the crossfades overlap). It says the length of the
+    movie the render made (the compose's timeline), on the render's board and on one
+    `storyboard` draws from the run's record; after an edit of a scene's seconds the
+    record is not the movie's: the scenes' seconds, or with settings given their movie."""
+    from mindmovie.media import probe
+
+    workdir, run = finished, finished / "run"
+
+    def header() -> str:
+        page = (run / "storyboard.html").read_text()
+        return page.split('<p class="totals">', 1)[1].split(" · estimated", 1)[0]
+
+    seconds = probe(run / "movie.mp4").duration  # 13 s: 1.5 + 7 x 2 + 1.5 - 8 x 0.5
+    assert header() == f"7 scenes · movie {seconds:g} s", seconds
+    (run / "storyboard.html").unlink()
+    _cli("storyboard", str(run), cwd=workdir)
+    assert header() == f"7 scenes · movie {seconds:g} s"
+    _edit_plan(run, lambda plan: plan["scenes"][0].update(seconds=4))
+    _cli("storyboard", str(run), cwd=workdir)
+    assert header() == "7 scenes · 16 s of scenes"
+    _cli("storyboard", str(run), "-c", "small.yaml", cwd=workdir)
+    assert header() == f"7 scenes · movie {seconds + 2:g} s"
+
+
 def test_the_board_of_an_offline_render_says_which_scenes_are_painted(finished: Path) -> None:
     """The board showed the plan's style above landscapes that do not follow it, and the
     person's photos nowhere, with no word of why; it now says which scenes the painter
