@@ -409,7 +409,19 @@ def yaml_hint(problem: str) -> str:
         )
     if "expected <block end>" in problem:
         return "; a key here is indented unlike the keys beside it: line up the keys of one item"
+    if "escape character" in problem or "expected escape sequence" in problem:
+        # a Windows path in double quotes ("C:\Users\me.jpg"): PyYAML's "expected escape
+        # sequence of 8 hexadecimal numbers, but found 's'" named no backslash
+        return ESCAPE_HINT
     return ""
+
+
+#: a backslash inside double quotes starts an escape (`"C:\Users\me.jpg"` is refused,
+#: `"C:\temp\new.jpg"` is read with a tab and a line break in it)
+ESCAPE_HINT = (
+    '; inside " quotes a backslash starts an escape (\\n, \\t, \\U...): write a path '
+    "with / (C:/Users/me/me.jpg), or quote it with ' instead"
+)
 
 
 #: what a quote never closed is said as, on the line it opens on

@@ -545,6 +545,20 @@ def test_a_config_gets_the_quote_and_colon_hints_goals_yaml_gets(
     assert str(e.value) == f"{cfg}:{said}"
 
 
+def test_a_config_windows_path_in_double_quotes_names_the_backslash(tmp_path: Path) -> None:
+    """`output_dir: "C:\\Videos\\mm"` was refused as "found unknown escape character
+    'V'", which named no backslash: goals.yaml's hint, as the other YAML hints."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text('output_dir: "C:\\Videos\\mm"\n')
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == (
+        f"{cfg}:1: not valid YAML (found unknown escape character 'V'); inside \" quotes a "
+        "backslash starts an escape (\\n, \\t, \\U...): write a path with / "
+        "(C:/Users/me/me.jpg), or quote it with ' instead"
+    )
+
+
 def test_a_setting_name_yaml_reads_as_a_number_is_an_unknown_setting(tmp_path: Path) -> None:
     # `1:` is an int key to YAML: Settings(**data) raised TypeError (keywords must be strings)
     cfg = tmp_path / "c.yaml"

@@ -361,6 +361,35 @@ def test_a_photo_path_with_a_space_at_its_end_shows_the_space(project: Path) -> 
     )
 
 
+WINDOWS_PATH_HINT = (
+    '; inside " quotes a backslash starts an escape (\\n, \\t, \\U...): write a path '
+    "with / (C:/Users/me/me.jpg), or quote it with ' instead"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        (
+            "C:\\Users\\me\\me.jpg",
+            "expected escape sequence of 8 hexadecimal numbers, but found 's'",
+        ),
+        ("D:\\photos\\me.jpg", "found unknown escape character 'p'"),
+    ],
+)
+def test_a_windows_path_in_double_quotes_names_the_backslash(
+    project: Path, path: str, problem: str
+) -> None:
+    """A Windows path quoted with " (`photos: ["C:\\Users\\me\\me.jpg"]`) was refused
+    with PyYAML's words alone, which named no backslash and no way out."""
+    text = f'title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: ["{path}"]\n'
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, None)
+    assert err.message == (
+        f"invalid YAML: {problem} (while scanning a double-quoted scalar){WINDOWS_PATH_HINT}"
+    )
+
+
 def test_goals_built_in_code_hold_the_same_rules_as_goals_yaml() -> None:
     """`photos: me.jpg` is one photo, and a movie needs at least one goal, whether
     the goals come from goals.yaml or are built by the code (init, tests)."""
