@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 from mindmovie.fsutil import sha256_file
 from mindmovie.media import music_problem
 from mindmovie.yamlsrc import (
+    ESCAPE_HINT,
     Loc,
     NonBlank,
     Problem,
@@ -144,6 +145,11 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
     if text != text.strip():
         # `"me.jpg "` said "not found: me.jpg  (looked in ...)": the space did not show
         where += "; the path starts or ends with a space, which is part of a file name"
+        text = repr(text)
+    elif re.search("[\x01-\x1f\x7f]", text):
+        # `"C:\temp\new.jpg"`: YAML read \t and \n as a tab and a line break, and the
+        # message was printed over two lines with the path's letters missing
+        where += "; the path holds a tab or line break" + ESCAPE_HINT
         text = repr(text)
     if re.match(r"(?i)(https?|ftp)://", text.strip()):
         # a link copied from a browser said only "not found (looked in <folder>)"

@@ -390,6 +390,21 @@ def test_a_windows_path_in_double_quotes_names_the_backslash(
     )
 
 
+def test_a_windows_path_read_with_a_tab_and_line_break_is_said_on_one_line(
+    project: Path,
+) -> None:
+    """`"C:\\temp\\new.jpg"` is valid YAML: \\t and \\n are a tab and a line break. The
+    photo was "not found" in a message printed over two lines, its letters gone."""
+    text = 'title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: ["C:\\temp\\new.jpg"]\n'
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].photos[1]")
+    assert "\n" not in str(err)
+    assert err.message == (
+        f"photo not found: 'C:\\temp\\new.jpg' (looked in {project.resolve()}); the path "
+        f"holds a tab or line break{WINDOWS_PATH_HINT}"
+    )
+
+
 def test_goals_built_in_code_hold_the_same_rules_as_goals_yaml() -> None:
     """`photos: me.jpg` is one photo, and a movie needs at least one goal, whether
     the goals come from goals.yaml or are built by the code (init, tests)."""
