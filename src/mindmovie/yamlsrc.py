@@ -472,14 +472,68 @@ _NO_SPACE = (
 )
 
 
+#: spaces that look like a space and are not one to YAML: no-break (a copy from a web
+#: page or a document; Option+Space on a Mac), figure, narrow no-break, ideographic (a
+#: Japanese or Chinese input method's full-width space)
+_ODD_SPACES = "\u00a0\u2007\u202f\u3000"
+#: where YAML needs a plain space: the indentation, after a list dash, after a key's colon
+_SPACE_PLACES = re.compile(
+    rf"^([ \t{_ODD_SPACES}]*)(?:(-)([ \t{_ODD_SPACES}]+))?"
+    rf"(?:([^\s:#'\"\[{{][^:#]*?:)([ \t{_ODD_SPACES}]+))?"
+)
+
+
+def _plain(m: re.Match[str]) -> str:
+    return "  " if m.group() == "\u3000" else " "
+
+
+def _odd_space(last: int, text: str) -> Problem | None:
+    """The first line, up to the error's (0-based ``last``), with a space YAML does not
+    take for one (`_ODD_SPACES`) where it needs one, when that is what the error comes
+    from: blamed only if the file, that line's spaces made plain, reads further. PyYAML
+    said "mapping values are not allowed here" of the line after, with the hint to quote
+    a value's ': ', of a line that looked right."""
+    lines = text.split("\n")
+    for n in range(min(last, len(lines) - 1) + 1):
+        m = _SPACE_PLACES.match(lines[n])
+        if m is None or not any(ch in _ODD_SPACES for ch in m.group()):
+            continue
+        parts = [(g or "") for g in m.groups()]
+        odd = next(ch for ch in m.group() if ch in _ODD_SPACES)
+        # (an ideographic space is as wide as two)
+        plain = [
+            p if i == 3 else re.sub(f"[{_ODD_SPACES}]", _plain, p) for i, p in enumerate(parts)
+        ]
+        fixed = "".join(plain) + lines[n][m.end() :]
+        try:
+            compose_yaml("\n".join([*lines[:n], fixed, *lines[n + 1 :]]))
+        except yaml.MarkedYAMLError as again:
+            if again.problem_mark is None or again.problem_mark.line <= last:
+                continue
+        except yaml.YAMLError:
+            continue
+        name = unicodedata.name(odd).lower()
+        what = f"{'an' if name[0] in 'aeiou' else 'a'} {name} (U+{ord(odd):04X})"
+        return Problem(
+            n + 1,
+            None,
+            f"invalid YAML: {what} where YAML needs a plain space (pasted from a web page "
+            "or a document, or typed by mistake): type a space instead",
+        )
+    return None
+
+
 def missing_space(exc: yaml.MarkedYAMLError, text: str) -> Problem | None:
     """The line missing the space after a key's colon or a list dash, when that is what
     the error comes from: PyYAML said "could not find expected ':'" (of a line that has
     one) or "mapping values are not allowed here", on the line after (with the hint to
-    quote a value's ': '). Blamed only if the file, that space added, reads further."""
+    quote a value's ': '). Blamed only if the file, that space added, reads further.
+    A space YAML does not take for one (a no-break space) is a missing space too."""
     mark = exc.problem_mark
     if mark is None:
         return None
+    if odd := _odd_space(mark.line, text):
+        return odd
     if exc.problem == "could not find expected ':'" and exc.context_mark is not None:
         suspects = [exc.context_mark.line]
     elif exc.problem == "mapping values are not allowed here":

@@ -128,6 +128,54 @@ def test_a_key_or_dash_without_its_space_is_named_on_its_own_line(
     assert (err.value.line, said in err.value.message) == (line, True), str(err.value)
 
 
+NBSP_SAID = (
+    "invalid YAML: a no-break space (U+00A0) where YAML needs a plain space (pasted from a "
+    "web page or a document, or typed by mistake): type a space instead"
+)
+GOALS_2 = "title: T\ngoals:\n  - category: c\n    vision: v\n  - category: d\n    vision: w\n"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [
+        ("title: T", "title:\u00a0T", 1),  # after a key's colon
+        ("    vision: v", "\u00a0   vision: v", 4),  # in the indentation
+        ("  - category: d", "\u00a0 - category: d", 5),
+        ("  - category: d", "  -\u00a0category: d", 5),  # after a list dash
+        ("    vision: v", "    vision:\u00a0v", 4),
+    ],
+)
+def test_a_no_break_space_where_yaml_needs_a_space_is_named_on_its_own_line(
+    old: str, new: str, line: int
+) -> None:
+    """A no-break space (pasted from a web page, or Option+Space on a Mac) looks like a
+    space and is not one to YAML: PyYAML said "mapping values are not allowed here" (or
+    "could not find expected ':'") of the line after, with the hint to quote a value's
+    ': ', of lines that looked right."""
+    with pytest.raises(SourceError) as err:
+        parse_yaml(GOALS_2.replace(old, new, 1), Path("x.yaml"))
+    assert (err.value.line, err.value.message) == (line, NBSP_SAID), str(err.value)
+
+
+def test_a_no_break_space_is_blamed_only_where_it_is_the_mistake() -> None:
+    """One inside a value is text; one on a line before the mistake is not blamed for it."""
+    assert parse_yaml(GOALS_2.replace("vision: v", "vision: v\u00a0w"), Path("x.yaml")).data
+    text = GOALS_2.replace("vision: w", "vision: w\n  - category:\u00a0e\n    vision: y: z")
+    with pytest.raises(SourceError) as err:
+        parse_yaml(text, Path("x.yaml"))
+    assert err.value.line == 8 and "no-break" not in err.value.message, str(err.value)
+
+
+def test_a_config_no_break_space_is_named_on_its_own_line(tmp_path: Path) -> None:
+    from mindmovie.config import ConfigError, load_settings
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output:\n  fps: 30\ncompose:\n  quality:\u00a0draft\n  crossfade: 0\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == f"{cfg}:4: not valid YAML ({NBSP_SAID.removeprefix('invalid YAML: ')})"
+
+
 def test_a_file_too_large_to_be_hand_written_is_refused_without_reading_it_all(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
