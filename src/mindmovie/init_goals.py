@@ -383,6 +383,29 @@ def _yes(ask: Ask, question: str, default: bool) -> bool:
             return False
 
 
+def _dropped(text: str, base: Path) -> list[str] | None:
+    """The files of ``text`` read as a shell reads words, when it names none as typed
+    and each of its words is a file (None otherwise): a file dragged into a terminal
+    arrives quoted ('/home/me/my photo.jpg', Linux and Windows) or with its spaces
+    escaped (/Users/me/my\\ photo.jpg, macOS), several dragged at once separated by
+    spaces. Each was "Not found" with the path right there in the message."""
+    try:
+        words = shlex.split(text)
+    except ValueError:  # a quote never closed
+        return None
+    if not words or words == [text]:
+        return None
+    return words if all(find_file(w, base, "photo")[0] is not None for w in words) else None
+
+
+def _named(text: str, base: Path) -> list[str] | None:
+    """The photo paths ``text`` names: itself when it is a file, or the files dragged
+    into the terminal it holds (`_dropped`); None when it names none."""
+    if find_file(text, base, "photo")[0] is not None:
+        return [text]
+    return _dropped(text, base)
+
+
 def _photo_items(raw: str, base: Path) -> list[str]:
     """The photo paths of a comma-separated answer. A comma can be part of a file's name
     ("Beach, 2019.jpg"): pieces are joined again, with the comma, while they name no file
@@ -392,13 +415,16 @@ def _photo_items(raw: str, base: Path) -> list[str]:
     i = 0
     while i < len(pieces):
         item, used = pieces[i].strip(), 1
-        if item and find_file(item, base, "photo")[0] is None:
+        named = _named(item, base) if item else None
+        if item and named is None:
             for j in range(i + 1, len(pieces)):
                 joined = ",".join(pieces[i : j + 1]).strip()
-                if find_file(joined, base, "photo")[0] is not None:
-                    item, used = joined, j + 1 - i
+                if (named := _named(joined, base)) is not None:
+                    used = j + 1 - i
                     break
-        if item:
+        if named is not None:
+            items += named
+        elif item:
             items.append(item)
         i += used
     return items

@@ -185,6 +185,31 @@ def test_guided_takes_a_photo_with_a_comma_in_its_name(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "'{d}/my photo.jpg'",  # dragged into a Linux terminal (and Windows': "...")
+        '"{d}/my photo.jpg"',
+        "{d}/my\\ photo.jpg ",  # dragged into macOS Terminal: spaces escaped, one after
+        "'{d}/my photo.jpg' '{d}/Beach, 2019.jpg'",  # two dragged at once
+    ],
+)
+def test_guided_takes_a_photo_dragged_into_the_terminal(tmp_path: Path, answer: str) -> None:
+    """A file dragged into a terminal arrives quoted or with its spaces escaped, as the
+    shell would take it: the answer was "Not found" with the photo's path right there,
+    asked again until the person typed the path out by hand or gave up the photo."""
+    write_photo(tmp_path / "my photo.jpg")
+    write_photo(tmp_path / "Beach, 2019.jpg")
+    typed = answer.format(d=tmp_path)
+    script = Script(["T", "lifestyle", "By the sea", "", "", typed, "", ""])
+    console, out = _console()
+    path = guided(console, tmp_path, ask=script)
+    assert not script.answers, out.getvalue()
+    assert "Not found" not in out.getvalue()
+    photos = [tmp_path / "my photo.jpg", tmp_path / "Beach, 2019.jpg"][: typed.count(".jpg")]
+    assert load_goals(path).goals[0].photos == [p.resolve() for p in photos]
+
+
 def test_guided_takes_defaults_and_needs_one_goal(tmp_path: Path) -> None:
     script = Script(
         [
