@@ -84,6 +84,14 @@ T = TypeVar("T")
 
 _TAG = "tag:yaml.org,2002:"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def hashtag_like(comment: str) -> bool:
+    """Whether a YAML comment reads like text (`#1 in my field`, `#blessed`): no space
+    after its mark. `# to do` and `## later` are comments as meant."""
+    return len(comment) >= 2 and not comment[1].isspace() and comment[1] != "#"
+
+
 _SCALAR_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "timestamp"))
 
 #: lists/mappings nested deeper than this are refused: our files need a few levels, and
@@ -221,6 +229,10 @@ class YamlDoc:
     #: the comment after a value left empty on its line (`vision: #1 in my field`), by
     #: path: what the person meant as the value, which YAML reads as a comment
     comments: dict[Loc, str] = field(default_factory=dict)
+    #: the comment that cut a value short on its line (`vision: Be #1 in my field` is
+    #: "Be"), by path: (the value read, the comment), a hashtag-like one only (see
+    #: `_hashtag`)
+    cut: dict[Loc, tuple[str, str]] = field(default_factory=dict)
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
         """Line of ``loc``, or of its nearest recorded ancestor (e.g. a missing field's
@@ -252,6 +264,7 @@ class _Builder:
     def __init__(self, merges: bool = False, text: str = "") -> None:
         self.lines: dict[Loc, int] = {}
         self.comments: dict[Loc, str] = {}
+        self.cut: dict[Loc, tuple[str, str]] = {}
         self.text = text
         self.problems: list[Problem] = []
         self.merges = merges
@@ -307,6 +320,10 @@ class _Builder:
             self._problem(node, loc, _unsupported_tag(node))
             return None
         value: str = node.value
+        # not quoted (a plain scalar's style: None, or "" from libyaml)
+        plain = not getattr(node, "style", "?") and node.tag == _TAG + "str"
+        if plain and (comment := self._comment_after(node)) and hashtag_like(comment):
+            self.cut[loc] = (value, comment)
         if bad := _SURROGATE.search(value):
             # "\udcff" in a double-quoted string (what a non-UTF-8 terminal's byte
             # becomes): no file, prompt or card can be written with it
@@ -315,6 +332,14 @@ class _Builder:
             )
             return None
         return value
+
+    def _comment_after(self, node: yaml.Node) -> str | None:
+        """The comment after ``node`` on its last line, or None."""
+        at = node.end_mark.index
+        end = self.text.find("\n", at)
+        rest = self.text[at : None if end < 0 else end]
+        m = re.match(r"[ \t]+(#.*)", rest)
+        return m.group(1).strip(" \t\r") if m else None
 
     def _sequence(self, node: yaml.SequenceNode, loc: Loc) -> list[Any]:
         if node.tag != _TAG + "seq":
@@ -712,7 +737,7 @@ def parse_yaml(
         raise error.from_problems(path, [problem]) from None
     if builder.problems:
         raise error.from_problems(path, builder.problems)
-    return YamlDoc(data, builder.lines, builder.comments)
+    return YamlDoc(data, builder.lines, builder.comments, builder.cut)
 
 
 #: bytes a hand-written file may have. Ours are a few KB (the largest plan goals.yaml's

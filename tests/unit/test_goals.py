@@ -1080,6 +1080,27 @@ def test_an_optional_field_written_as_a_hashtag_loads_empty_and_says_so(project:
     assert plan_fingerprint(goals, project) == plan_fingerprint(quiet, project)
 
 
+def test_a_hashtag_after_words_cuts_the_text_and_says_so(project: Path) -> None:
+    """`vision: Be #1 in my field` is "Be" to YAML (` #...` starts a comment): the rest
+    of the line was dropped with no word, the planner and the card given "Be", "I am".
+    Said as the hashtag in place of a value is; quoted text, a number and a comment as
+    meant (`# ...`) say nothing."""
+    text = (
+        "title: T\ngoals:\n  - category: a\n    vision: Be #1 in my field\n"
+        "    affirmation: I am #blessed\n    details: Running # to do\n"
+        '    feelings: "calm #1"\n    scenes: 2 #2 is enough\n'
+    )
+    path = write(project, text)
+    goals = load_goals(path)
+    assert (goals.goals[0].vision, goals.goals[0].affirmation) == ("Be", "I am")
+    assert goals.notes == [
+        f"{path}:4: goals[1].vision: YAML reads '#1 in my field' as a comment, so this is "
+        "only 'Be'; to keep the whole line, quote it: \"Be #1 in my field\"",
+        f"{path}:5: goals[1].affirmation: YAML reads '#blessed' as a comment, so this is "
+        "only 'I am'; to keep the whole line, quote it: \"I am #blessed\"",
+    ]
+
+
 def test_plan_fingerprint_keeps_a_photo_outside_the_folder_when_the_folder_moves(
     project: Path, tmp_path: Path
 ) -> None:
