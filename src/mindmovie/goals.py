@@ -28,7 +28,7 @@ from mindmovie.yamlsrc import (
     YamlDoc,
     control_problems,
     format_loc,
-    hashtag_like,
+    hashtag_notes,
     load_yaml,
     require_mapping,
     validate,
@@ -474,34 +474,8 @@ def load_goals(path: Path) -> Goals:
     problems += invalid
     if problems or goals is None:
         raise GoalsError.from_problems(path, problems)
-    goals._notes = _hashtag_notes(path, doc)
+    goals._notes = hashtag_notes(path, doc)
     return goals
-
-
-def _hashtag_notes(path: Path, doc: YamlDoc) -> list[str]:
-    """An optional field written `affirmation: #blessed` loads empty: YAML reads `#...`
-    after a space as a comment. A comment with no space after its `#`, in the place of
-    a value, reads like text (a hashtag, `#1 in my field`), so say so; `details: # todo`
-    is a comment as meant and is not mentioned. So is one after words
-    (`vision: Be #1 in my field` is "Be"): the rest of the line was dropped silently."""
-    notes: list[str] = []
-    for loc, comment in doc.comments.items():
-        if not hashtag_like(comment):
-            continue
-        shown = comment if len(comment) <= 40 else comment[:37] + "..."
-        notes.append(
-            f"{path}:{doc.line_of(loc)}: {format_loc(loc)}: YAML reads {shown!r} as a "
-            f'comment, so this is left empty; to make it the text, quote it: "{shown}"'
-        )
-    for loc, (value, comment) in doc.cut.items():
-        shown = comment if len(comment) <= 40 else comment[:37] + "..."
-        read = value if len(value) <= 40 else "..." + value[-37:]
-        notes.append(
-            f"{path}:{doc.line_of(loc)}: {format_loc(loc)}: YAML reads {shown!r} as a "
-            f"comment, so this is only {read!r}; to keep the whole line, quote it: "
-            f'"{read} {shown}"'
-        )
-    return notes
 
 
 def _hash_file(path: Path) -> dict[str, str]:

@@ -69,6 +69,7 @@ from mindmovie.plan import (
     composed_plan,
     load_plan,
     plan_not_a_file,
+    plan_notes,
     rebase_paths,
     rendered_scene,
     update_plan_fields,
@@ -2390,6 +2391,8 @@ class Pipeline:
         if existing is not None:
             # same goals, same planner: plan.yaml (perhaps hand-edited since) is the truth.
             # Its hash is not checked here on purpose; edits show up in each scene's keys.
+            for note in plan_notes(plan_path):  # edited, but maybe not as meant (`#1`)
+                self.reporter.warn(note)
             step = store.get("_run", "plan")
             if step is not None and step.input_key != key:
                 store.rekey("_run", "plan", key)  # a legacy key becomes the current one

@@ -25,6 +25,7 @@ from mindmovie.yamlsrc import (
     SourceError,
     YamlDoc,
     format_loc,
+    hashtag_notes,
     is_blank,
     load_yaml,
     require_mapping,
@@ -392,6 +393,16 @@ def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
         raise PlanError.from_problems(
             path, [Problem(doc.line_of(loc), format_loc(loc), msg) for loc, msg in problems]
         )
+
+
+def plan_notes(path: Path) -> list[str]:
+    """What a hand edit of plan.yaml lost to YAML's comments (`affirmation: I am the #1
+    coach` is "I am the" on the card), as goals.yaml's notes say it (`hashtag_notes`).
+    A plan mindmovie wrote quotes such text; only an edit has it."""
+    try:
+        return hashtag_notes(path, load_yaml(path, PlanError))
+    except PlanError:
+        return []  # (said where it is loaded)
 
 
 #: run.db meta key prefix: per scene, the plan entry its finished clip was made from

@@ -907,6 +907,34 @@ def control_problems(doc: YamlDoc, paths: Collection[str] = ()) -> list[Problem]
     return problems
 
 
+def hashtag_notes(path: Path, doc: YamlDoc) -> list[str]:
+    """Notes of text YAML read as a comment, for the person who wrote ``path``
+    (goals.yaml, a hand-edited plan.yaml). An optional field written `affirmation:
+    #blessed` loads empty: YAML reads `#...` after a space as a comment. A comment with
+    no space after its `#`, in the place of a value, reads like text (a hashtag, `#1 in
+    my field`), so say so; `details: # todo` is a comment as meant and is not mentioned.
+    So is one after words (`vision: Be #1 in my field` is "Be"): the rest of the line
+    was dropped silently."""
+    notes: list[str] = []
+    for loc, comment in doc.comments.items():
+        if not hashtag_like(comment):
+            continue
+        shown = comment if len(comment) <= 40 else comment[:37] + "..."
+        notes.append(
+            f"{path}:{doc.line_of(loc)}: {format_loc(loc)}: YAML reads {shown!r} as a "
+            f'comment, so this is left empty; to make it the text, quote it: "{shown}"'
+        )
+    for loc, (value, comment) in doc.cut.items():
+        shown = comment if len(comment) <= 40 else comment[:37] + "..."
+        read = value if len(value) <= 40 else "..." + value[-37:]
+        notes.append(
+            f"{path}:{doc.line_of(loc)}: {format_loc(loc)}: YAML reads {shown!r} as a "
+            f"comment, so this is only {read!r}; to keep the whole line, quote it: "
+            f'"{read} {shown}"'
+        )
+    return notes
+
+
 def require_mapping(doc: YamlDoc, path: Path, error: type[SourceError], example: str) -> None:
     """The top level of our files is always ``key: value`` lines; say so if it isn't."""
     if doc.data is None:

@@ -233,6 +233,24 @@ def test_edit_one_affirmation_redoes_only_that_scene(finished: Path) -> None:
     }
 
 
+def test_a_hashtag_in_a_hand_edited_affirmation_is_said(finished: Path) -> None:
+    """`affirmation: I am the #1 coach` typed into plan.yaml is "I am the" to YAML (` #`
+    starts a comment): the card showed it with no word of the rest of the line."""
+    run = finished / "run"
+    plan_path = run / "plan.yaml"
+    lines = plan_path.read_text().splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if line.startswith("  affirmation: ")][1]
+    lines[at] = "  affirmation: I am the #1 coach\n"
+    plan_path.write_text("".join(lines))
+    args = ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q")
+    proc = _cli(*args, cwd=finished)
+    assert (
+        f"warning: {plan_path}:{at + 1}: scenes[2].affirmation: YAML reads '#1 coach' as a "
+        "comment, so this is only 'I am the'; to keep the whole line, quote it: "
+        '"I am the #1 coach"\n'
+    ) in proc.stderr, proc.stderr
+
+
 @pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
 def test_an_ffmpeg_that_fails_in_the_compose_is_one_line_exit_1(
     finished: Path, monkeypatch: pytest.MonkeyPatch
