@@ -358,6 +358,18 @@ def _is_heif(path: Path) -> bool:
     return _ftyp_brand(path) in _HEIF_BRANDS
 
 
+def _several_photos(text: str, base: Path) -> list[str] | None:
+    """The photos `text` names when it is several paths in one (`photos: me.jpg,
+    you.jpg`, the list's brackets left off; or split by spaces or semicolons), each a
+    file; None otherwise. Said as "photo not found: me.jpg, you.jpg" alone, of two files
+    the person could see."""
+    for sep in (r"\s*[,;]\s*", r"\s+"):
+        pieces = [p for p in re.split(sep, text.strip()) if p]
+        if len(pieces) > 1 and all(_find_file(p, base, "photo")[0] for p in pieces):
+            return pieces
+    return None
+
+
 def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Problem]:
     """Make each photo under ``holder["photos"]`` absolute in place; report missing ones."""
     if not isinstance(holder, dict):
@@ -376,6 +388,10 @@ def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Pro
         found, why = _find_file(item, base, "photo")
         if found is not None and (bad := _image_problem(found)):
             found, why = None, f"photo {bad}: {item}"
+        elif found is None and (several := _several_photos(item, base)):
+            there = ", ".join(several[:-1]) + " and " + several[-1]
+            why = f"{why}; {there} are there: for several photos write a list, "
+            why += f"photos: [{', '.join(several)}]"
         if found is None:
             problems.append(Problem(doc.line_of(item_loc), format_loc(item_loc), str(why)))
         else:

@@ -480,6 +480,25 @@ def test_a_path_with_an_environment_variable_says_it_is_not_replaced(project: Pa
     assert "; $MUSIC is not replaced by its value here" in music.message
 
 
+@pytest.mark.parametrize(
+    "written", ["run1.jpg, run2.jpg", "run1.jpg run2.jpg", "[run1.jpg; run2.jpg]"]
+)
+def test_several_photos_in_one_path_say_to_write_a_list(project: Path, written: str) -> None:
+    """`photos: run1.jpg, run2.jpg` (the list's brackets left off) is one path to YAML:
+    "photo not found: run1.jpg, run2.jpg" alone, of two files the person could see."""
+    text = f"title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: {written}\n"
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].photos[1]")
+    assert err.message.endswith(
+        "; run1.jpg and run2.jpg are there: for several photos write a list, "
+        "photos: [run1.jpg, run2.jpg]"
+    ), err.message
+    alone = "title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: run1.jpg, nope.jpg\n"
+    assert load_error(write(project, alone)).message == (
+        f"photo not found: run1.jpg, nope.jpg (looked in {project.resolve()})"
+    )
+
+
 def test_a_web_address_as_a_path_says_to_download_it(project: Path) -> None:
     """A link pasted as a photo or the music said only "not found (looked in
     <folder>)", as if a file of that name were missing there."""
