@@ -652,25 +652,32 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
         ) from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read config file ({e.strerror})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
     from mindmovie.yamlsrc import (
         UNCLOSED_QUOTE,
+        UTF16_BROKEN,
         UTF16_TEXT,
         missing_space,
         nesting_problem,
         quote_hint,
         safe_load_yaml,
         unclosed_quote_line,
+        utf16_text,
         utf16_without_bom,
         yaml_hint,
     )
 
-    if utf16_without_bom(raw):
-        raise ConfigError(f"{path}:1: {UTF16_TEXT}")
+    try:
+        text = utf16_text(raw)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: {UTF16_BROKEN}") from None
+    if text is None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = raw.count(b"\n", 0, e.start) + 1
+            raise ConfigError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
+        if utf16_without_bom(raw):
+            raise ConfigError(f"{path}:1: {UTF16_TEXT}")
     if deep := nesting_problem(text):
         raise ConfigError(f"{path}:{deep.line}: {deep.message}")
     try:
@@ -1462,11 +1469,13 @@ def _where_it_goes(paths: list[list[str]], env_var: bool) -> str:
 
 def _line_of(config_path: Path, path: list[str]) -> str:
     """':LINE' of a setting in the config file ('' when it cannot be told)."""
-    from mindmovie.yamlsrc import SourceError, parse_yaml
+    from mindmovie.yamlsrc import SourceError, parse_yaml, utf16_text
 
     try:
+        raw = config_path.read_bytes()
+        text = utf16_text(raw)
         doc = parse_yaml(
-            config_path.read_text(encoding="utf-8"), config_path, SourceError, merges=True
+            raw.decode("utf-8") if text is None else text, config_path, SourceError, merges=True
         )
     except (OSError, SourceError, ValueError):
         return ""

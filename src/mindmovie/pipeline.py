@@ -960,10 +960,11 @@ def _titled_folder(folder: Path, con: sqlite3.Connection) -> bool:
     try:
         import yaml
 
-        from mindmovie.yamlsrc import read_source, safe_load_yaml
+        from mindmovie.yamlsrc import read_source, safe_load_yaml, utf16_text
 
         # read_source: a named pipe there waited for a writer for ever
-        data = safe_load_yaml(read_source(folder / "plan.yaml").decode("utf-8"))
+        raw = read_source(folder / "plan.yaml")
+        data = safe_load_yaml(utf16_text(raw) or raw.decode("utf-8"))
         if isinstance(data, dict):
             titles.append(data.get("title"))
     except (OSError, ValueError, yaml.YAMLError):

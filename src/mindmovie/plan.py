@@ -29,6 +29,7 @@ from mindmovie.yamlsrc import (
     is_blank,
     load_yaml,
     require_mapping,
+    utf16_text,
     validate,
 )
 
@@ -211,7 +212,10 @@ def update_plan_fields(path: Path, fields: Mapping[str, str | None]) -> None:
     from mindmovie.fsutil import commit_file, tmp_path_for
 
     want = load_plan(path, as_written=True).model_copy(update=dict(fields))
-    raw = path.read_bytes().decode("utf-8")
+    data = path.read_bytes()
+    raw = utf16_text(data)  # (written back as UTF-8)
+    if raw is None:
+        raw = data.decode("utf-8")
     # a file saved with Windows line endings keeps them: read_text turned them into "\n"
     # and the spliced file was written back with "\n" only
     newline = "\r\n" if "\r\n" in raw else "\n"

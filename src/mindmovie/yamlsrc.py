@@ -19,6 +19,7 @@ Two deliberate choices:
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import errno
 import os
@@ -850,6 +851,12 @@ def load_yaml(path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
     except OSError as exc:
         raise error(path, None, None, f"cannot read file ({exc.strerror or exc})") from None
     try:
+        text = utf16_text(raw)
+    except UnicodeDecodeError:
+        raise error(path, None, None, UTF16_BROKEN) from None
+    if text is not None:
+        return parse_yaml(text, path, error)
+    try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
@@ -862,6 +869,17 @@ def load_yaml(path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
 
 
 UTF16_TEXT = "saved as UTF-16 text (a NUL byte beside each letter); save the file as UTF-8"
+UTF16_BROKEN = "not UTF-16 text, as its byte order mark says (cut short?); save the file as UTF-8"
+
+
+def utf16_text(raw: bytes) -> str | None:
+    """``raw`` decoded when it starts with a UTF-16 byte order mark, else None (raises
+    UnicodeDecodeError when the rest is not UTF-16). Notepad's "Unicode" and Windows
+    PowerShell 5's `>` and Out-File save it; YAML reads it (and .env is read so), yet
+    goals.yaml, plan.yaml and config.yaml were refused as "not UTF-8 text"."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16")
+    return None
 
 
 def utf16_without_bom(raw: bytes) -> bool:

@@ -282,6 +282,18 @@ def test_a_config_file_that_is_not_utf8_is_one_line_with_its_line(tmp_path: Path
         load_settings(cfg, env={})
 
 
+def test_a_config_saved_as_utf16_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Notepad's "Unicode" (and Windows PowerShell 5's `>`): YAML reads it, as .env is
+    read; config.yaml was refused as "not UTF-8 text". Its mistakes keep their lines."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_bytes("# mine\r\noutput:\r\n  fps: 30\r\n".encode("utf-16"))
+    assert load_settings(cfg, env={}).output.fps == 30
+    cfg.write_bytes("# mine\r\noutput:\r\n  fps: 300\r\n".encode("utf-16"))
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).startswith(f"{cfg}:3: output.fps: Input should be less than or equal")
+
+
 def test_output_dir_must_be_a_path_not_a_list(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text("output_dir: [a, b]\n")  # it made a folder named "['a', 'b']"

@@ -721,6 +721,26 @@ def test_utf16_without_a_byte_order_mark_is_named(project: Path, encoding: str) 
     )
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_with_a_byte_order_mark_is_read(project: Path, encoding: str) -> None:
+    """Notepad's "Unicode" and Windows PowerShell 5's `>` save UTF-16 with a byte order
+    mark, which YAML reads (as .env is read): goals.yaml was refused as "not UTF-8 text"."""
+    text = "title: Café\r\ngoals:\r\n  - category: a\r\n    vision: b ✨\r\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    path = project / "goals.yaml"
+    path.write_bytes(data)
+    goals = load_goals(path)
+    assert (goals.title, goals.goals[0].vision) == ("Café", "b ✨")
+    path.write_bytes(data[:-1])  # an odd byte: cut short
+    err = load_error(path)
+    assert (err.line, err.message) == (
+        None,
+        "not UTF-16 text, as its byte order mark says (cut short?); save the file as UTF-8",
+    )
+
+
 def test_a_photo_that_is_not_a_picture_names_its_line(project: Path) -> None:
     (project / "run1.jpg").write_text("not a picture")
     path = write(project, SPEC_EXAMPLE)

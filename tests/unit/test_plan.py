@@ -215,6 +215,20 @@ def test_update_plan_fields_keeps_the_persons_comments_and_edits(
     assert "  affirmation: I am strong  # shortened by hand\n" in text
 
 
+def test_a_plan_saved_as_utf16_is_read_and_takes_a_new_title(tmp_path: Path) -> None:
+    """plan.yaml edited in Notepad and saved as "Unicode" (UTF-16 with a byte order
+    mark) was refused as "not UTF-8 text". It is read, and goals.yaml's new title is
+    written into it (as UTF-8), the edits and comments kept."""
+    path = tmp_path / "plan.yaml"
+    path.write_bytes(textwrap.dedent(COMMENTED).encode("utf-16"))
+    before = load_plan(path, as_written=True)
+    update_plan_fields(path, {"title": "Ich bin glücklich"})
+    assert load_plan(path, as_written=True) == before.model_copy(
+        update={"title": "Ich bin glücklich"}
+    )
+    assert "  affirmation: I am strong  # shortened by hand\n" in path.read_text("utf-8")
+
+
 def test_update_plan_fields_changes_only_the_lines_of_its_fields(tmp_path: Path) -> None:
     """Byte for byte: the song's line goes whole (no blank line left, also as the last
     line with no line end), a title is written as typed (not \\u escapes), a file that
