@@ -1280,6 +1280,42 @@ async def test_a_jpeg_photo_is_sent_as_jpeg_whatever_its_name(
     assert base64.b64decode(uri.split(",", 1)[1]) == photo.read_bytes()
 
 
+def _sent_picture(uri: str) -> tuple[str, str | None, tuple[int, int], int]:
+    """A data URI's MIME type, and its bytes' picture type, size and EXIF orientation."""
+    head, b64 = uri.split(",", 1)
+    with Image.open(io.BytesIO(base64.b64decode(b64))) as im:
+        turn = int(im.getexif().get(0x0112, 1))
+        return head.removeprefix("data:").removesuffix(";base64"), im.format, im.size, turn
+
+
+async def test_a_photo_is_sent_upright_and_as_the_type_its_uri_says(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """goals.yaml takes any picture Pillow reads: a GIF went to Ark as it was, labelled
+    image/png. A phone's JPEG that EXIF turns (orientation 6: taken upright, stored on
+    its side) went as stored, while the offline render turns it. Both go as the picture
+    the person sees, labelled with their type; a plain JPEG still goes as its own bytes."""
+    gif = tmp_path / "party.gif"
+    Image.new("RGB", (64, 36), (200, 20, 20)).convert("P").save(gif)
+    phone = tmp_path / "phone.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (64, 36), (20, 200, 20)).save(phone, exif=exif)
+    plain = tmp_path / "plain.jpg"
+    Image.new("RGB", (64, 36), (1, 2, 3)).save(plain)
+    kf = seedream(sim)
+    await kf.generate(
+        KeyframeRequest(
+            scene_id="s", prompt="p", width=64, height=36, seed=1,
+            reference_photos=(gif, phone, plain),
+        )
+    )  # fmt: skip
+    gif_uri, phone_uri, plain_uri = sim.requests(path=IMAGES)[0]["body"]["image"]
+    assert _sent_picture(gif_uri) == ("image/png", "PNG", (64, 36), 1)
+    assert _sent_picture(phone_uri) == ("image/jpeg", "JPEG", (36, 64), 1)  # turned upright
+    assert base64.b64decode(plain_uri.split(",", 1)[1]) == plain.read_bytes()
+
+
 async def test_a_download_sent_compressed_is_not_mistaken_for_a_truncated_one(
     sim: SimServer, keyframe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1449,6 +1449,25 @@ async def test_a_jpeg_keyframe_and_photo_are_sent_as_jpeg(gsim: SimServer, tmp_p
     assert create["body"]["instances"][0]["image"]["mimeType"] == "image/jpeg"
 
 
+async def test_a_gif_photo_is_sent_as_the_type_its_mime_says(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """goals.yaml takes any picture Pillow reads: a GIF went to Gemini as it was, its
+    inline data labelled image/png. It goes as a PNG."""
+    import io
+
+    from PIL import Image
+
+    gif = tmp_path / "party.gif"
+    Image.new("RGB", (64, 36), (200, 20, 20)).convert("P").save(gif)
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7, reference_photos=(gif,)))
+    (gen,) = gsim.requests(path=":generateContent")
+    (inline,) = [p["inlineData"] for p in gen["body"]["contents"][0]["parts"] if "inlineData" in p]
+    with Image.open(io.BytesIO(_b64(inline["data"]))) as im:
+        assert (inline.get("mime_type", inline.get("mimeType")), im.format) == ("image/png", "PNG")
+
+
 async def test_a_retry_after_header_wins_over_the_retry_info_delay(
     gsim: SimServer, tmp_path: Path
 ) -> None:

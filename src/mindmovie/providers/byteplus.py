@@ -150,13 +150,19 @@ def _mime_of(data: bytes, fallback: str = "image/png") -> str:
 
 
 def data_uri(path: Path) -> str:
-    """A local image as a `data:` URI (Ark accepts these wherever it takes an image URL)."""
+    """A local image as a `data:` URI (Ark accepts these wherever it takes an image URL);
+    a photo that cannot go as stored (a GIF, one EXIF turns) as `photo_to_send` makes it."""
+    from mindmovie.providers.local_media import photo_to_send
+
     try:
         data = path.read_bytes()
     except OSError as e:
         raise InvalidRequest(f"cannot read image {path}: {e.strerror}", provider=PROVIDER) from None
-    suffix = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
-    mime = _mime_of(data, suffix.get(path.suffix.lower(), "image/png"))
+    if (converted := photo_to_send(path)) is not None:
+        data, mime = converted
+    else:
+        suffix = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
+        mime = _mime_of(data, suffix.get(path.suffix.lower(), "image/png"))
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 

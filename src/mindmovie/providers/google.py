@@ -626,14 +626,17 @@ def _image_mime(data: bytes, path: Path | None = None) -> str:
 
 
 def _read_bytes(path: Path, what: str) -> tuple[bytes, str]:
-    """A local image's bytes and MIME type; an unreadable file is the request's fault."""
+    """A local image's bytes and MIME type; an unreadable file is the request's fault. A
+    photo that cannot go as stored (a GIF, one EXIF turns) as `photo_to_send` makes it."""
+    from mindmovie.providers.local_media import photo_to_send
+
     try:
         data = path.read_bytes()
     except OSError as e:
         raise InvalidRequest(
             f"cannot read {what} {path}: {e.strerror}", provider=PROVIDER
         ) from None
-    return data, _image_mime(data, path)
+    return photo_to_send(path) or (data, _image_mime(data, path))
 
 
 def _read_image(path: Path, what: str) -> types.Image:

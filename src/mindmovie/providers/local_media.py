@@ -437,6 +437,43 @@ def _to_srgb(im: Image.Image) -> Image.Image:
     return converted
 
 
+#: the picture formats every paid image model takes as they are (Pillow's names; MPO is
+#: a phone's JPEG with a depth map after it)
+_SENDABLE = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg", "WEBP": "image/webp"}
+
+
+def photo_to_send(path: Path) -> tuple[bytes, str] | None:
+    """A person's photo as a paid image model is to be sent it, (bytes, MIME type), when
+    the file's own bytes will not do; None when they will (a PNG, JPEG or WebP stored
+    the right way up, not CMYK).
+
+    goals.yaml takes any picture Pillow reads: a GIF, BMP, TIFF or AVIF was sent as it
+    was, labelled image/png. A photo EXIF says to turn (a phone's, taken upright) was
+    sent as stored, on its side for a model that does not read EXIF, while the offline
+    render turns it; a CMYK JPEG was sent as print separations. Such a photo is sent
+    turned and converted (`fit_photo`'s sRGB): a JPEG as JPEG, the others as PNG."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+            with Image.open(path) as im:
+                fmt = str(im.format)
+                turned = im.getexif().get(0x0112, 1) not in (0, 1)
+                if fmt in _SENDABLE and not turned and im.mode != "CMYK":
+                    return None
+                ImageOps.exif_transpose(im, in_place=True)
+                srgb = _to_srgb(im)
+                photo = _rgba(srgb) if _has_alpha(srgb) else _rgb(srgb, keep_grey=True)
+    except (OSError, ValueError):
+        return None  # sent as it is: goals.yaml's check says why it cannot be read
+    out = io.BytesIO()
+    if _SENDABLE.get(fmt) == "image/jpeg" and photo.mode in ("RGB", "L"):
+        photo.save(out, "JPEG", quality=95)
+        return out.getvalue(), "image/jpeg"
+    photo.save(out, "PNG")
+    return out.getvalue(), "image/png"
+
+
 def fit_photo(
     path: Path, width: int, height: int, backdrop: Callable[[], bytes] | None = None
 ) -> bytes:
