@@ -147,10 +147,12 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
         # `"me.jpg "` said "not found: me.jpg  (looked in ...)": the space did not show
         where += "; the path starts or ends with a space, which is part of a file name"
         text = repr(text)
-    elif re.search("[\x01-\x1f\x7f]", text):
+    elif re.search("[\x01-\x1f\x7f-\xa0\u2028\u2029]", text):
         # `"C:\temp\new.jpg"`: YAML read \t and \n as a tab and a line break, and the
-        # message was printed over two lines with the path's letters missing
-        where += "; the path holds a tab or line break" + ESCAPE_HINT
+        # message was printed over two lines with the path's letters missing; so are
+        # \P, \L and \N ("C:\Pictures\Nature.jpg") line breaks, \a \b \e \f \r \v
+        # control characters and \_ a no-break space
+        where += "; the path holds a tab, line break or other control character" + ESCAPE_HINT
         text = repr(text)
     if re.match(r"(?i)(https?|ftp)://", text.strip()):
         # a link copied from a browser said only "not found (looked in <folder>)"

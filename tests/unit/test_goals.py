@@ -390,18 +390,26 @@ def test_a_windows_path_in_double_quotes_names_the_backslash(
     )
 
 
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ("C:\\temp\\new.jpg", "'C:\\temp\\new.jpg'"),  # a tab and a line break
+        ("C:\\Pictures\\Nature.jpg", "'C:\\u2029ictures\\x85ature.jpg'"),  # \P and \N
+    ],
+)
 def test_a_windows_path_read_with_a_tab_and_line_break_is_said_on_one_line(
-    project: Path,
+    project: Path, path: str, shown: str
 ) -> None:
-    """`"C:\\temp\\new.jpg"` is valid YAML: \\t and \\n are a tab and a line break. The
-    photo was "not found" in a message printed over two lines, its letters gone."""
-    text = 'title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: ["C:\\temp\\new.jpg"]\n'
+    """`"C:\\temp\\new.jpg"` is valid YAML: \\t and \\n are a tab and a line break (and
+    \\P, \\N in `"C:\\Pictures\\Nature.jpg"` line breaks too). The photo was "not
+    found" in a message printed over two lines, its letters gone."""
+    text = f'title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: ["{path}"]\n'
     err = load_error(write(project, text))
     assert (err.line, err.field) == (5, "goals[1].photos[1]")
-    assert "\n" not in str(err)
+    assert not re.search("[\n\x85\u2028\u2029]", str(err)), str(err)
     assert err.message == (
-        f"photo not found: 'C:\\temp\\new.jpg' (looked in {project.resolve()}); the path "
-        f"holds a tab or line break{WINDOWS_PATH_HINT}"
+        f"photo not found: {shown} (looked in {project.resolve()}); the path holds a tab, "
+        f"line break or other control character{WINDOWS_PATH_HINT}"
     )
 
 
