@@ -653,7 +653,6 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     except OSError as e:
         raise ConfigError(f"{path}: cannot read config file ({e.strerror})") from None
     from mindmovie.yamlsrc import (
-        UNCLOSED_QUOTE,
         UTF16_BROKEN,
         UTF16_TEXT,
         missing_space,
@@ -661,6 +660,7 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
         quote_hint,
         safe_load_yaml,
         unclosed_quote_line,
+        unclosed_quote_said,
         utf16_text,
         utf16_without_bom,
         yaml_hint,
@@ -689,7 +689,8 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
         ) from None
     except yaml.YAMLError as e:
         if (quote := unclosed_quote_line(e)) is not None:
-            raise ConfigError(f"{path}:{quote}: not valid YAML ({UNCLOSED_QUOTE})") from None
+            said = unclosed_quote_said(quote, text)
+            raise ConfigError(f"{path}:{quote}: not valid YAML ({said})") from None
         if isinstance(e, yaml.MarkedYAMLError) and (space := missing_space(e, text)):
             # `aspect:9:16`, `-x`: goals.yaml's hint, on the line missing the space
             said = space.message.removeprefix("invalid YAML: ")

@@ -584,9 +584,17 @@ def missing_space(exc: yaml.MarkedYAMLError, text: str) -> Problem | None:
     return None
 
 
+def unclosed_quote_said(line: int, text: str) -> str:
+    """`UNCLOSED_QUOTE`, with the backslash hint when a \\" on its (1-based) line is what
+    kept it open: `music: "C:\\Music\\"` ends in a quote mark, not the value's end."""
+    lines = text.split("\n")
+    escaped = 0 < line <= len(lines) and '\\"' in lines[line - 1]
+    return UNCLOSED_QUOTE + (ESCAPE_HINT if escaped else "")
+
+
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
     if (quote := unclosed_quote_line(exc)) is not None:
-        return Problem(quote, None, f"invalid YAML: {UNCLOSED_QUOTE}")
+        return Problem(quote, None, f"invalid YAML: {unclosed_quote_said(quote, text)}")
     if isinstance(exc, yaml.MarkedYAMLError) and (space := missing_space(exc, text)):
         return space
     if isinstance(exc, yaml.MarkedYAMLError):

@@ -571,6 +571,19 @@ def test_a_config_windows_path_in_double_quotes_names_the_backslash(tmp_path: Pa
     )
 
 
+def test_a_config_windows_folder_in_double_quotes_names_the_backslash(tmp_path: Path) -> None:
+    """`output_dir: "D:\\Pictures\\"`: \\" is a quote mark, so the quote never closes."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text('output_dir: "D:\\Pictures\\"\n')
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).endswith(
+        'never closed (the file ends inside it); inside " quotes a backslash starts an '
+        "escape (\\n, \\t, \\U...): write a path with / (C:/Users/me/me.jpg), or quote it "
+        "with ' instead)"
+    ), str(e.value)
+
+
 def test_a_setting_name_yaml_reads_as_a_number_is_an_unknown_setting(tmp_path: Path) -> None:
     # `1:` is an int key to YAML: Settings(**data) raised TypeError (keywords must be strings)
     cfg = tmp_path / "c.yaml"

@@ -413,6 +413,21 @@ def test_a_windows_path_read_with_a_tab_and_line_break_is_said_on_one_line(
     )
 
 
+def test_a_windows_folder_in_double_quotes_names_the_backslash_that_kept_it_open(
+    project: Path,
+) -> None:
+    """`music: "D:\\Nature\\"`: \\N is an escape YAML takes and \\" a quote mark, so the
+    quote is never closed. "the quote opened on this line is never closed" alone, of a
+    line whose quote the person sees closed, named no backslash."""
+    text = 'title: Me\nmusic: "D:\\Nature\\"\ngoals:\n  - category: a\n    vision: b\n'
+    err = load_error(write(project, text))
+    assert (err.line, err.message) == (
+        2,
+        "invalid YAML: the quote opened on this line is never closed (the file ends inside "
+        f"it){WINDOWS_PATH_HINT}",
+    )
+
+
 def test_goals_built_in_code_hold_the_same_rules_as_goals_yaml() -> None:
     """`photos: me.jpg` is one photo, and a movie needs at least one goal, whether
     the goals come from goals.yaml or are built by the code (init, tests)."""
