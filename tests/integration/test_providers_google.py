@@ -572,6 +572,25 @@ def test_unknown_model_and_option_are_config_errors(gsim: SimServer) -> None:
         VeoVideo.from_settings(s, KEY)
 
 
+@pytest.mark.parametrize("value", [["blurry", "text"], {"blurry": True}, True])
+async def test_a_negative_prompt_that_is_not_text_is_refused_before_any_call(
+    gsim: SimServer, tmp_path: Path, value: object
+) -> None:
+    """`negative_prompt: [blurry, text]` (a list, as YAML reads it) was sent as its
+    Python text, "['blurry', 'text']", on every paid clip; `yes` as "True"."""
+    s = _settings(gsim)
+    s.video.options = {"negative_prompt": value}
+    with pytest.raises(ConfigError) as ei:
+        VeoVideo.from_settings(s, KEY)
+    assert str(ei.value).startswith(
+        f"video.options.negative_prompt: {value!r} is not allowed; allowed text"
+    )
+    s.video.options = {"negative_prompt": "blurry, text"}
+    await VeoVideo.from_settings(s, KEY).submit(_video_req(tmp_path))
+    (create,) = gsim.requests(path=":predictLongRunning")
+    assert create["body"]["parameters"]["negativePrompt"] == "blurry, text"
+
+
 @pytest.mark.parametrize(
     ("stage", "name", "value", "allowed"),
     [

@@ -686,6 +686,14 @@ def _check_options(
             raise ConfigError(
                 f"{stage}.options.{name}: {value!r} is not allowed; allowed {', '.join(values)}"
             )
+    # str() of a list or a switch was sent as the text: `negative_prompt: [blur, text]`
+    # asked Veo to avoid "['blur', 'text']"
+    value = options.get("negative_prompt")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
+        raise ConfigError(
+            f"{stage}.options.negative_prompt: {value!r} is not allowed; allowed text, what "
+            'to keep out of the video in one line (e.g. "blurry, text, watermark")'
+        )
     # bool("false") is True: a quoted switch would be sent the other way round
     value = options.get("enhance_prompt")
     if value is not None and not isinstance(value, bool):
