@@ -372,6 +372,28 @@ def _several_photos(text: str, base: Path) -> list[str] | None:
     return None
 
 
+#: the file names a folder's photos are listed by in `_folder_photos`' hint
+_PICTURE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+
+
+def _folder_photos(text: str, base: Path) -> list[str] | None:
+    """The photos (by name: JPEG, PNG, WebP) in the folder `text` names, as paths to write
+    in goals.yaml; None when it is no folder or holds none. `photos: [vacation/]` said
+    only "photo is not a file", as if the photos in it were meant to be found."""
+    try:
+        folder = Path(text).expanduser()
+        folder = folder if folder.is_absolute() else base / folder
+        names = sorted(
+            p.name
+            for p in folder.iterdir()
+            if p.suffix.lower() in _PICTURE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+        )
+    except (OSError, RuntimeError, ValueError):
+        return None
+    head = text.rstrip("/\\")
+    return [f"{head}/{name}" for name in names] or None
+
+
 def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Problem]:
     """Make each photo under ``holder["photos"]`` absolute in place; report missing ones."""
     if not isinstance(holder, dict):
@@ -394,6 +416,14 @@ def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Pro
             there = ", ".join(several[:-1]) + " and " + several[-1]
             why = f"{why}; {there} are there: for several photos write a list, "
             why += f"photos: [{', '.join(several)}]"
+        elif (
+            found is None
+            and str(why).startswith("photo is not a file")
+            and (inside := _folder_photos(item, base))
+        ):
+            shown = ", ".join(inside[:2]) + (", ..." if len(inside) > 2 else "")
+            why = f"{why}; a folder's photos are given one by one, e.g. photos: [{shown}]"
+            why += f" (it holds {len(inside)})" if len(inside) > 2 else ""
         if found is None:
             problems.append(Problem(doc.line_of(item_loc), format_loc(item_loc), str(why)))
         else:

@@ -522,6 +522,24 @@ def test_several_photos_in_one_path_say_to_write_a_list(project: Path, written: 
     )
 
 
+def test_a_folder_of_photos_says_to_give_its_photos_one_by_one(project: Path) -> None:
+    """`photos: [vacation/]` said only "photo is not a file", as if the photos in it
+    were meant to be found there; its pictures are named, a folder with none is not."""
+    for name in ("b.jpg", "a.png", "c.webp"):
+        write_photo(project / "vacation" / name)
+    (project / "vacation" / "notes.txt").write_text("x")
+    (project / "empty").mkdir()
+    text = "title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: [vacation/, empty]\n"
+    err = load_error(write(project, text))
+    vacation, empty = err.problems
+    assert vacation.message == (
+        f"photo is not a file: vacation/ ({project.resolve() / 'vacation'}); a folder's "
+        "photos are given one by one, e.g. photos: [vacation/a.png, vacation/b.jpg, ...] "
+        "(it holds 3)"
+    )
+    assert empty.message == f"photo is not a file: empty ({project.resolve() / 'empty'})"
+
+
 def test_a_web_address_as_a_path_says_to_download_it(project: Path) -> None:
     """A link pasted as a photo or the music said only "not found (looked in
     <folder>)", as if a file of that name were missing there."""
