@@ -924,8 +924,12 @@ def control_problems(doc: YamlDoc, paths: Collection[str] = ()) -> list[Problem]
                 Problem(
                     doc.line_of(loc),
                     format_loc(loc),
+                    # (only an escape can write one: the reader refuses it raw) "remove
+                    # it" sent the person looking for a character their file does not show
                     f"invalid character {bad.group()!r} (a control character, which no "
-                    "font draws); remove it",
+                    'font draws), written by a backslash escape inside " quotes (\\a, '
+                    "\\b, \\e...): write a backslash as \\\\, or quote the text with ' "
+                    "instead",
                 )
             )
 

@@ -1103,6 +1103,13 @@ def test_an_escaped_surrogate_or_control_character_is_refused_with_its_line(
         load_goals(path)
     assert (e.value.line, e.value.field, e.value.others) == (1, "title", 0)
     assert "invalid character" in str(e.value)
+    if escape != "\\uDCFF":
+        # the file shows no such character: its escape is what to change ("remove it"
+        # sent the person looking for one)
+        assert e.value.message.endswith(
+            'written by a backslash escape inside " quotes (\\a, \\b, \\e...): write a '
+            "backslash as \\\\, or quote the text with ' instead"
+        ), e.value.message
     write(project, 'title: "T\\tU"\ngoals:\n  - category: a\n    vision: "b\\nc"\n')
     assert load_goals(path).goals[0].vision == "b\nc"
 
