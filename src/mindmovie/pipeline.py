@@ -6887,7 +6887,10 @@ class Pipeline:
             # drawn beside the compose: ~1.5 s of Python for 7 scenes that sat between
             # the last clip and the compose's first encoder (the example's render took
             # longer than its movie on a 2-core machine without AVX-512)
-            board_done = asyncio.ensure_future(asyncio.to_thread(self._storyboard, store))
+            # (with --skip-failed its length is the movie's: the scenes `_compose` leaves
+            # out, those without a clip, are not in it)
+            left_out = {sc.id for sc in plan.scenes if sc.id not in clips}
+            board_done = asyncio.ensure_future(asyncio.to_thread(self._storyboard, store, left_out))
             board_written = True
         else:
             board_written = self._storyboard(store)
@@ -7045,12 +7048,13 @@ class Pipeline:
                 out[sc.id] = before[sc.id]
         return out
 
-    def _storyboard(self, store: Store) -> bool:
+    def _storyboard(self, store: Store, left_out: Collection[str] = ()) -> bool:
         """Refresh the contact sheet; a storyboard problem never fails a render.
 
         The estimates are recorded in the run, for `mindmovie storyboard RUN_DIR` (which
         has no settings to price with) to show the same. Says whether the board is there
-        and current (False after the warning of a problem).
+        and current (False after the warning of a problem). `left_out`: the scenes the
+        movie is composed without (`--skip-failed`), not in the length its header says.
         """
         from mindmovie.plan import KEYFRAMES_META
         from mindmovie.storyboard import (
@@ -7073,7 +7077,7 @@ class Pipeline:
             per_scene = {s.scene_id: s.total for s in est.scenes}
             # the plan's call too, beside the scenes' total: as `estimate` counts it
             planner = costs.estimate_planner(self.settings, self.goals).usd
-            movie = movie_seconds(plan, self.settings)  # (its header's length)
+            movie = movie_seconds(plan, self.settings, left_out)  # (its header's length)
             store.set_meta(COSTS_META, costs_record(plan, per_scene, planner, movie))
             current = self._current_clips(store, plan)
             store.set_meta(CLIPS_META, clips_record(plan, current, self._unused_fields(plan)))

@@ -184,10 +184,11 @@ def _totals_prefix(plan: Plan, movie: float | None = None) -> str:
     return f"{n} scene{'s' if n != 1 else ''} · {length} · estimated "
 
 
-def movie_seconds(plan: Plan, settings: Settings) -> float:
+def movie_seconds(plan: Plan, settings: Settings, left_out: Collection[str] = ()) -> float:
     """How long the movie of `plan` is at `settings`: the duration of the timeline the
     compose lays out (`compose.timeline.build_timeline`: the title and closing cards
-    and the scenes, less the crossfades that overlap them), not worked out again here."""
+    and the scenes, less the crossfades that overlap them), not worked out again here.
+    `left_out`: scenes the compose leaves out (`render --skip-failed`: their clips failed)."""
     from mindmovie.compose.timeline import MovieInput, SceneInput, build_timeline
     from mindmovie.pipeline import output_spec
 
@@ -197,6 +198,7 @@ def movie_seconds(plan: Plan, settings: Settings) -> float:
             id=s.id, affirmation=s.affirmation, seconds=s.seconds, clip=Path(), clip_sha256=""
         )
         for s in plan.scenes
+        if s.id not in left_out
     )
     movie = MovieInput(plan.title, plan.closing, scenes, music=None, music_sha256=None)
     return build_timeline(movie, output_spec(settings)).duration

@@ -280,6 +280,13 @@ async def test_content_rejection_twice_affects_only_that_scene(
     res = await pipe.run(skip_failed=True)
     assert res.movie is not None and failed in res.failed
     assert any("--skip-failed" in n and failed in n for n in notes)
+    # the board drawn beside that compose says the length of the movie it made, without
+    # the failed scene (it said the plan's, a scene's length and a crossfade longer)
+    from mindmovie.media import probe
+
+    page = (tmp_path / "run" / "storyboard.html").read_text(encoding="utf-8")
+    header = page.split('<p class="totals">', 1)[1].split(" · estimated", 1)[0]
+    assert header == f"4 scenes · movie {probe(res.movie).duration:g} s"
 
 
 async def test_until_clips_with_a_failed_scene_fails_even_with_skip_failed(
