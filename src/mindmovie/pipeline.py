@@ -652,10 +652,10 @@ def remove_remade(
     written since the render took its folder (`since`), and no run.db, is taken for
     that: one put there by the person (another run's, moved back) is left as it is, and
     so is one whose `.lock` a render holds (`_lock_held`: a render started at the path
-    meanwhile, before it made its run.db). Then `_remove_remade_parents`."""
-    try:
-        _remove_remade(path, since)
-    finally:
+    meanwhile, before it made its run.db). Then, that folder removed,
+    `_remove_remade_parents`: the writers' mkdirs made them again with it, and only
+    then (a parent made again by the person, the run folder not, is theirs)."""
+    if _remove_remade(path, since):
         _remove_remade_parents(parents)
 
 
@@ -677,25 +677,26 @@ def _remove_remade_parents(parents: Sequence[tuple[Path, tuple[int, int] | None]
             return  # not empty (another render's folder is in it), or not ours to remove
 
 
-def _remove_remade(path: Path, since: float) -> None:
-    """`remove_remade` of the run folder path itself."""
+def _remove_remade(path: Path, since: float) -> bool:
+    """`remove_remade` of the run folder path itself; True when it removed it."""
     if path.is_symlink() or not path.is_dir():
-        return
+        return False
     try:
         top = [p.name for p in path.iterdir()]
         if any(n.startswith("run.db") for n in top) or not all(_run_owned(n) for n in top):
-            return
+            return False
         if _lock_held(path / ".lock"):
-            return
+            return False
         for root, dirs, files in os.walk(path):
             for name in [*dirs, *files]:
                 st = os.lstat(os.path.join(root, name))
                 # (a link, or a file older than the render: not one it wrote)
                 if stat.S_ISLNK(st.st_mode) or st.st_mtime < since - 1:
-                    return
+                    return False
         shutil.rmtree(path)
     except OSError:
-        return  # written to meanwhile, or not this user's: left as it is
+        return False  # written to meanwhile, or not this user's: left as it is
+    return True
 
 
 def _lock_held(lock: Path) -> bool:

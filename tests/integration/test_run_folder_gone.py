@@ -32,13 +32,14 @@ def _env(keys: dict[str, str]) -> dict[str, str]:
 
 
 def _start_render(
-    sim: SimServer, tmp_path: Path, *extra: str
+    sim: SimServer, tmp_path: Path, *extra: str, run: Path | None = None
 ) -> tuple[list[str], dict[str, str], Path, Path, Any]:
     """`mindmovie render goals.yaml --out run --yes` started against `sim`, in a fork:
-    (its arguments, the keys, the run folder, its stderr file, the process)."""
+    (its arguments, the keys, the run folder, its stderr file, the process). `run`: the
+    run folder (tmp_path/run)."""
     goals = goals_file(tmp_path, sim)
     cfg, keys = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
+    run = tmp_path / "run" if run is None else run
     args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", *extra]
     err = tmp_path / "render.err"
     p = mindmovie_fork.start(args, env=_env(keys), cwd=tmp_path, out=tmp_path / "o", err=err)
@@ -95,6 +96,39 @@ def test_a_run_folder_gone_with_clip_jobs_in_flight_stops_and_pays_nothing_twice
     assert r.returncode == 0, r.stderr
     assert sim.stats()["totals"]["jobs_created"] == created  # the same jobs, polled
     assert (tmp_path / "moved" / "movie.mp4").is_file()
+
+
+def test_a_folder_the_person_made_again_where_the_run_s_parent_was_is_left(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The folder the run folder is in moved away while the clips were polled, and made
+    again by the person (`mv outs outs-old && mkdir outs`, to start afresh): the render
+    stopped as its run folder went, wrote nothing more at its path, and then removed the
+    person's new, empty `outs` as a parent its own writes had made again."""
+    sim.media_scale = 0.25
+    sim.add_fault("slow", seconds=10.0, count=None)  # no clip written before the stop
+    outs = tmp_path / "outs"
+    _, _, run, err, p = _start_render(sim, tmp_path, run=outs / "run")
+    try:
+        t_end = time.monotonic() + 120
+        while len(sim.jobs()) < 4:  # every scene's clip job made (and slow to finish)
+            assert p.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, err.read_text()
+            time.sleep(0.02)
+        while not (run / "storyboard.html").is_file():  # drawn once the keyframes are
+            assert time.monotonic() < t_end, err.read_text()
+            time.sleep(0.02)
+        time.sleep(0.3)  # their ids journaled, the board's record written: no writer left
+        os.rename(outs, tmp_path / "outs-old")
+        outs.mkdir()
+        rc = p.wait(timeout=60)
+    finally:
+        p.kill()
+    stderr = err.read_text()
+    assert rc == 1 and "Traceback" not in stderr, stderr
+    assert f"error: the run folder {run} went away" in stderr, stderr
+    assert outs.is_dir() and not any(outs.iterdir())
+    assert (tmp_path / "outs-old" / "run" / "run.db").is_file()
 
 
 @pytest.mark.parametrize("how", ["deleted", "a folder"])
