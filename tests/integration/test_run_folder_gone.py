@@ -46,6 +46,15 @@ def _start_render(
     return args, keys, run, err, p
 
 
+def _until(ready: Any, p: Any, err: Path, t_end: float) -> None:
+    """Wait for `ready()` while the render `p` runs (its stderr, `err`, said if it ends
+    or `t_end` passes first)."""
+    while not ready():
+        assert p.poll() is None, err.read_text()
+        assert time.monotonic() < t_end, err.read_text()
+        time.sleep(0.02)
+
+
 def _inode(path: Path) -> int | None:
     try:
         return os.stat(path).st_ino
@@ -62,10 +71,8 @@ def test_a_run_folder_gone_with_clip_jobs_in_flight_stops_and_pays_nothing_twice
     args, keys, run, err, p = _start_render(sim, tmp_path)
     try:
         t_end = time.monotonic() + 120
-        while len(sim.jobs()) < 4:  # every scene's clip job made (and slow to finish)
-            assert p.poll() is None, err.read_text()
-            assert time.monotonic() < t_end, err.read_text()
-            time.sleep(0.02)
+        # every scene's clip job made (and slow to finish)
+        _until(lambda: len(sim.jobs()) >= 4, p, err, t_end)
         time.sleep(0.3)  # their ids journaled
         if then == "move":
             os.rename(run, tmp_path / "moved")
@@ -111,13 +118,10 @@ def test_a_folder_the_person_made_again_where_the_run_s_parent_was_is_left(
     _, _, run, err, p = _start_render(sim, tmp_path, run=outs / "run")
     try:
         t_end = time.monotonic() + 120
-        while len(sim.jobs()) < 4:  # every scene's clip job made (and slow to finish)
-            assert p.poll() is None, err.read_text()
-            assert time.monotonic() < t_end, err.read_text()
-            time.sleep(0.02)
-        while not (run / "storyboard.html").is_file():  # drawn once the keyframes are
-            assert time.monotonic() < t_end, err.read_text()
-            time.sleep(0.02)
+        # every scene's clip job made (and slow to finish)
+        _until(lambda: len(sim.jobs()) >= 4, p, err, t_end)
+        # the board drawn once the keyframes are
+        _until((run / "storyboard.html").is_file, p, err, t_end)
         time.sleep(0.3)  # their ids journaled, the board's record written: no writer left
         os.rename(outs, tmp_path / "outs-old")
         outs.mkdir()
@@ -224,11 +228,7 @@ def test_a_run_lock_deleted_during_the_render_still_keeps_a_second_render_out(
     sim.add_fault("slow", seconds=3.0, count=None)  # every clip job
     args, keys, run, err, p = _start_render(sim, tmp_path, "-q")
     try:
-        t_end = time.monotonic() + 120
-        while len(sim.jobs()) < 4:
-            assert p.poll() is None, err.read_text()
-            assert time.monotonic() < t_end, err.read_text()
-            time.sleep(0.02)
+        _until(lambda: len(sim.jobs()) >= 4, p, err, time.monotonic() + 120)
         (run / ".lock").unlink()
         time.sleep(1.0)  # the first render's look at it
         second = mindmovie_fork.run(args, env=_env(keys), cwd=tmp_path, timeout=120)
