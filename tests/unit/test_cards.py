@@ -260,3 +260,36 @@ def test_a_very_long_chinese_affirmation_is_laid_out_in_few_measurements(
     monkeypatch.setattr(cards, "_width", counted)
     lay = cards._overlay_layout("我每天都变得更加健康和快乐，" * 700, (854, 480))[0]
     assert lay.cut and calls < 10_000, calls
+
+
+HYPHENATED = "Supercalifragilisticexpialidocious-Antidisestablishmentarianism"
+TALL = [output_size("9:16", r) for r in ("480p", "1080p")]
+
+
+@pytest.mark.parametrize("size", TALL, ids=[f"{w}x{h}" for w, h in TALL])
+def test_a_hyphenated_word_too_wide_for_the_card_breaks_after_its_hyphen(
+    size: tuple[int, int],
+) -> None:
+    """A hyphenated word wider than a 9:16 closing card was split by width where the
+    line ran out ('Supercalifragilisticex' / 'pialidocious-Antidis' / ...): it breaks
+    after its hyphen, which stays at the line's end. Both engines draw `card_image`."""
+    lay = cards._card_layout(HYPHENATED, size, "closing")
+    want = ("Supercalifragilisticexpialidocious-", "Antidisestablishmentarianism")
+    assert lay.lines == want and not lay.cut, (lay.px, lay.lines)
+    f = cards.font(lay.px, lay.face)
+    assert all(cards._width(f, line) <= size[0] * 0.8 for line in lay.lines)
+
+
+def test_only_a_hyphenated_part_still_too_wide_is_split_by_width() -> None:
+    """Past its hyphens, a part still wider than the box is split by width, the other
+    part is not; a hyphenated word that fits its box is kept whole (moved down a line)."""
+    f = cards.font(20)
+    max_w = cards._width(f, "Antidisestablishmentarianism") + 0.5
+    lines = cards._wrap("I am " + HYPHENATED, f, max_w)
+    assert "".join(lines[1:]) == HYPHENATED and lines[0] == "I am", lines
+    assert lines[-1] == "Antidisestablishmentarianism", lines
+    assert lines[-2].endswith("-") and len(lines) == 4, lines
+    fits = cards._width(f, "well-being") + 1  # and "I am well-" would fit on line one
+    assert cards._wrap("I am well-being", f, fits) == ["I am", "well-being"]
+    assert cards._hyphen_parts("self-love") == ["self-", "love"]
+    assert cards._hyphen_parts("5-3") == ["5-3"] and cards._hyphen_parts("-5") == ["-5"]

@@ -6,7 +6,8 @@ has little more than ASCII, so a text with other characters (é, ü, —, Cyrill
 Arabic...) is drawn with the first system font of `FALLBACK_FONTS` that has them all
 (else the one that has the most), instead of as boxes. Emoji and other symbols no font
 here has are left out (`drawn_text`) rather than drawn as boxes. Layout wraps by measured width
-(between words, and between Chinese or Japanese characters, which have no spaces; a run
+(between words, after the hyphens of a word too wide for its box, and between Chinese or
+Japanese characters, which have no spaces; a run
 wider than the box, e.g. Thai or Lao, at a grapheme cluster's edge) and
 shrinks the font until the block fits its box, so text is never off-frame; as a last
 resort it is cut with an ellipsis.
@@ -250,9 +251,37 @@ def _units(word: str) -> list[str]:
     return units
 
 
+#: hyphens a word too wide for its box may break after (hyphen-minus, Unicode hyphen)
+_HYPHENS = frozenset("-\u2010")
+
+
+def _hyphen_parts(word: str) -> list[str]:
+    """`word` cut after each hyphen that has a letter or digit before it and a letter
+    after (the hyphen ends its part; "-5", "5-3" and "--" stay whole). A word too wide
+    for its box breaks there before it is split by width: it was split where the line
+    ran out ("Supercalifragilisticex" / "pialidocious-Antidis" on a 9:16 closing)."""
+    parts: list[str] = []
+    start = 0
+    for i in range(2, len(word)):
+        if word[i - 1] in _HYPHENS and word[i - 2].isalnum() and word[i].isalpha():
+            parts.append(word[start:i])
+            start = i
+    parts.append(word[start:])
+    return parts
+
+
+def _fitted(unit: str, f: Font, max_w: float) -> list[str]:
+    """`unit` whole when it fits `max_w` or has no hyphen, else its `_hyphen_parts`: a
+    hyphenated word that fits is kept whole, moved to the next line as any word is."""
+    if not _HYPHENS.intersection(unit) or _fits(f, unit, max_w):
+        return [unit]
+    return _hyphen_parts(unit)
+
+
 def _wrap(text: str, f: Font, max_w: float, max_lines: int | None = None) -> list[str]:
-    """Greedy word wrap by measured width, between words and between Chinese or Japanese
-    characters (`_units`); units wider than the box are split. With
+    """Greedy word wrap by measured width, between words, between Chinese or Japanese
+    characters (`_units`) and after the hyphens of a word too wide for the box
+    (`_fitted`); units still wider than the box are split. With
     `max_lines`, it stops once it has more lines than that up to its last line with
     text (the caller cuts them; empty lines at the end are dropped): a 10,000-letter
     affirmation was wrapped whole at every font size tried, minutes for a block of
@@ -277,8 +306,14 @@ def _wrap(text: str, f: Font, max_w: float, max_lines: int | None = None) -> lis
             add("")
             continue
         cur = ""
-        # units of one word join with no space (Chinese, Japanese), words with one
-        units = ((u, " " if k == 0 else "") for w in words for k, u in enumerate(_units(w)))
+        # units of one word join with no space (Chinese, Japanese; the parts of a
+        # hyphenated word too wide for the box), words with one
+        units = (
+            (p, " " if k == j == 0 else "")
+            for w in words
+            for k, u in enumerate(_units(w))
+            for j, p in enumerate(_fitted(u, f, max_w))
+        )
         for word, sep in units:
             if full():
                 break
@@ -376,9 +411,12 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
     # A word is split only when it is wider than the box even at the smallest size (a
     # pasted URL): a long word (Превосходительство, a German compound) shrinks the text
     # instead, as a block does that is too tall. It was broken at the largest size,
-    # its last letters alone on the next line.
+    # its last letters alone on the next line. A hyphenated word breaks after its
+    # hyphens first (`_fitted`), so its parts are what must fit.
     # each distinct unit once: a long Chinese text is thousands of units of a few letters
-    words = list(dict.fromkeys(u for w in text.split() for u in _units(w)))
+    words = list(
+        dict.fromkeys(p for w in text.split() for u in _units(w) for p in _hyphen_parts(u))
+    )
     for whole_words in (True, False):
         px = top_px
         while True:
