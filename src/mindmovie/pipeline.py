@@ -4514,6 +4514,8 @@ class Pipeline:
             on_segment=on_segment,
             stopped=lambda: self._stopping,  # the compose is free: stopped at once
         )
+        for note in report.notes:  # e.g. the music is silent
+            self.reporter.warn(note)
         store.forget_stage("segment", {s.id for s in report.segments})
         store.succeed(
             "_movie", "movie", out, sha256_file(out), detail={"duration": report.duration}

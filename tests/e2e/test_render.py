@@ -919,6 +919,27 @@ def test_plan_music_with_a_tilde_is_the_same_file_for_the_check_and_the_compose(
     assert peak == [pytest.approx(1000, abs=3)], peak
 
 
+@pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
+def test_music_that_is_all_silence_is_warned_about_once(workdir: Path, engine: str) -> None:
+    """A `music:` file of digital silence (an mp3 of anullsrc) made a silent movie without
+    a word. The render still makes the movie, and says once, on stderr in a pipe, that
+    its music is silent, naming the file; both engines (their audio pass is shared)."""
+    song = workdir / "examples" / "silent.mp3"
+    run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=44100:cl=stereo", "-t", "5",
+                "-c:a", "libmp3lame", str(song)])  # fmt: skip
+    goals = workdir / "examples" / "goals.yaml"
+    goals.write_text(goals.read_text() + "\nmusic: silent.mp3\n")
+    small = SMALL.replace("quality: draft}", f"quality: draft, engine: {engine}}}")
+    (workdir / "small.yaml").write_text(small)
+    run = workdir / "run"
+    proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run),
+                "-q", cwd=workdir)  # fmt: skip
+    said = [ln for ln in proc.stderr.splitlines() if "music is silent" in ln]
+    assert len(said) == 1 and str(song) in said[0], proc.stderr
+    assert said[0].startswith("warning: the movie's music is silent"), said
+    assert probe(run / "movie.mp4").audio is not None
+
+
 def test_a_run_folder_that_cannot_be_written_is_one_line(workdir: Path) -> None:
     """The run lock is the first thing written: a folder it cannot be made in (a read-only
     mount, another user's run; here its name is taken by a folder, which is named as

@@ -430,10 +430,28 @@ def prepare_audio(bed: AudioBed, work_dir: Path) -> None:
         builtin_bed_cycle(_bed_file(work_dir))
 
 
-def render_audio(bed: AudioBed, work_dir: Path, *, check: Callable[[], None] | None = None) -> Path:
+def silent_music_note(music: Path) -> str:
+    """The warning for a `music:` file that is all silence (the movie's music is)."""
+    return (
+        f"the movie's music is silent: {music} has no sound in it, so the movie plays "
+        "without music. Name another file as music: in goals.yaml (or plan.yaml), or "
+        "leave music out for the built-in one"
+    )
+
+
+def render_audio(
+    bed: AudioBed,
+    work_dir: Path,
+    *,
+    check: Callable[[], None] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> Path:
     """The full-length AAC track at work_dir/audio/<key>.m4a (cached by the bed's key).
     `check` is called every ~0.25 s while an ffmpeg of it runs: what it raises (the
-    compose stopped) kills that ffmpeg and goes up."""
+    compose stopped) kills that ffmpeg and goes up. `warn` is told, once, when the
+    track made with a `music:` file is silence (`silent_music_note`): an all-silent
+    song made a silent movie without a word. Told from the loudness pass's own answer,
+    no extra decode; a track taken from the cache says nothing (said when it was made)."""
     out = _track(bed, work_dir)
     if out.exists() and out.stat().st_size > 0:
         return out
@@ -452,6 +470,7 @@ def render_audio(bed: AudioBed, work_dir: Path, *, check: Callable[[], None] | N
     limit = AUDIO_TIMEOUT_BASE + AUDIO_TIMEOUT_PER_SECOND * bed.duration
     deadline = time.monotonic() + limit
     decoding = False  # the song's own decode (seamless_loop): only the music is read
+    silent = False  # loudnorm measured digital silence (the whole track: music and clips)
     try:
         start = 0
         if bed.music is not None and _may_loop(music, bed.duration):
@@ -467,7 +486,7 @@ def render_audio(bed: AudioBed, work_dir: Path, *, check: Callable[[], None] | N
             except (ValueError, KeyError):
                 got = ""  # no measurement read: loudnorm adapts as it goes
             if got is None:
-                normalise = False  # silence: nothing to bring to the target
+                normalise, silent = False, True  # silence: nothing to bring to the target
             else:
                 measured = got
         args = audio_args(
@@ -482,9 +501,12 @@ def render_audio(bed: AudioBed, work_dir: Path, *, check: Callable[[], None] | N
             # made. Silence needs no normalising: the pass again without it
             if not (normalise and "NaN" in str(e)):
                 raise
+            silent = True
             args = audio_args(bed, source, tmp, normalise=False, loop_start=start)
             _ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()), check=check)
         commit_file(tmp, out)
+        if silent and bed.music is not None and warn is not None:
+            warn(silent_music_note(bed.music))
     except subprocess.TimeoutExpired:
         raise FFmpegError(
             f"the movie's sound was not made within {limit:.0f} s (it takes about a second "

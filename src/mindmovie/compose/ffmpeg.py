@@ -66,6 +66,9 @@ class RenderReport:
     out: Path
     segments: list[SegmentResult]
     duration: float
+    #: warnings for the person, said by the caller in its own thread (the audio pass
+    #: runs in a pool thread): e.g. `audio.silent_music_note`
+    notes: list[str] = field(default_factory=list)
 
 
 class ComposeStopped(Exception):
@@ -681,12 +684,14 @@ def render(
         if sig.stop.is_set():
             raise _Stopped
 
+    notes: list[str] = []  # the audio pass's warnings (`RenderReport.notes`)
+
     def audio() -> Path:
         warmer.join()
         audio_stopped()
         # its ffmpeg killed at a stop, as the encoders are: the pool's shutdown waited
         # for the whole pass (a long movie's song) after the render said it was stopping
-        return render_audio(tl.audio, work_dir, check=audio_stopped)
+        return render_audio(tl.audio, work_dir, check=audio_stopped, warn=notes.append)
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compose") as pool:
         pending: set[Future[float]] = {
@@ -748,4 +753,4 @@ def render(
     finally:
         tmp.unlink(missing_ok=True)
         listing.unlink(missing_ok=True)
-    return RenderReport(out=out, segments=ordered, duration=probe(out).duration)
+    return RenderReport(out=out, segments=ordered, duration=probe(out).duration, notes=notes)

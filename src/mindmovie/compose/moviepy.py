@@ -365,7 +365,8 @@ def render(
         if stopped is not None and stopped():
             raise ComposeStopped
 
-    audio = render_audio(tl.audio, work_dir, check=audio_stopped)
+    notes: list[str] = []
+    audio = render_audio(tl.audio, work_dir, check=audio_stopped, warn=notes.append)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path_for(out)
     readers: list[_Reader] = []
@@ -402,4 +403,4 @@ def render(
     result = SegmentResult("movie", key, out, False, time.monotonic() - t0)
     if on_segment:
         on_segment(result)
-    return RenderReport(out=out, segments=[result], duration=probe(out).duration)
+    return RenderReport(out=out, segments=[result], duration=probe(out).duration, notes=notes)
