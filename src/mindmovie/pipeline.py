@@ -289,6 +289,17 @@ def _prepare_run_dir(run_dir: Path, given: bool = True) -> None:
         ) from None
 
 
+def _missing_folders(run_dir: Path) -> list[Path]:
+    """`run_dir` and those of its parents that do not exist, nearest first: the folders
+    `_prepare_run_dir` is about to make (removed again by a render that made nothing)."""
+    missing: list[Path] = []
+    for p in (run_dir, *run_dir.absolute().parents):
+        if os.path.lexists(p):
+            break
+        missing.append(p)
+    return missing
+
+
 def _open_folder(path: Path) -> int | None:
     """The run folder opened, to write into it wherever it is moved during the render
     (`Store.keep_result_at`); None where a folder cannot be opened so (Windows)."""
@@ -4566,6 +4577,7 @@ class Pipeline:
     async def _run_built(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:
         """run(), its providers built: the run folder's errors made a person's."""
         self._run_dir_id = None  # not locked yet (`_run_dir_gone`)
+        self._made_dirs: list[Path] = []  # folders this render made (`_lock_run_dir`)
         self._journal_id, self._journal_gone = None, ""
         self._run_lock, self._lock_taken = None, ""
         if not self._out_given and self.run_dir != self._home:
@@ -4646,6 +4658,7 @@ class Pipeline:
             killpoint("store_opened")
             self._install_sigint()
             rows_before = 0  # the ledger's rows before this render's (said at a stop)
+            declined = False  # the spend refused at its question (`Declined`)
             try:
                 rows_before = max((r["id"] for r in store.ledger_rows()), default=0)
                 self._aside_pending = store.get_meta(ASIDE_META) == "1"
@@ -4671,6 +4684,9 @@ class Pipeline:
                 killpoint("ended")  # its work done, its stop handlers still in place
                 self.finished = res
                 return res
+            except Declined:
+                declined = True
+                raise
             except (asyncio.CancelledError, Interrupted) as e:
                 if not self._stopping:
                     raise
@@ -4710,6 +4726,12 @@ class Pipeline:
             finally:
                 self._remove_sigint()
                 killpoint("signals_removed")  # a stop signal once the render has ended
+                # a folder this render made, holding only its new run.db (no paid call
+                # journaled) and lock: a render refused at the spend question (no
+                # terminal, no --yes) left `--out new` with new/run.db for nothing
+                unmade = (
+                    declined and new_db and bool(self._made_dirs) and self._nothing_journaled(store)
+                )
                 store.close()
                 if self._run_dir_gone():
                     # the folder at the path is not this render's (swapped for another
@@ -4717,7 +4739,8 @@ class Pipeline:
                     # that run's journal, and --fresh put entries back into it
                     self._fresh_moved = None
                     self._aside_pending = False
-                if self._aside_pending and new_db:
+                    unmade = False
+                if (self._aside_pending and new_db) or unmade:
                     # stopped before the files were moved (declined, Ctrl-C at the
                     # question, an error before it): nothing was spent, and the run.db
                     # made meanwhile goes, so the folder is as it was. Left there, it
@@ -4725,7 +4748,23 @@ class Pipeline:
                     # write over them
                     for name in ("run.db", "run.db-wal", "run.db-shm", "run.db-journal"):
                         (self.run_dir / name).unlink(missing_ok=True)
+                if unmade:  # and the folders it made go, as a declined run.db does
+                    with contextlib.suppress(OSError):
+                        (self.run_dir / ".lock").unlink()
+                    _remove_remade_parents([(d, None) for d in self._made_dirs])
+                    self._run_dir_id = None  # removed here, not gone under the render
                 self._undo_fresh()
+
+    def _nothing_journaled(self, store: Store) -> bool:
+        """Does the run folder hold only `store`'s run.db (no paid call in its ledger)
+        and the lock? Then nothing of the render is lost with the folder."""
+        try:
+            if store.ledger_rows():
+                return False
+            names = {p.name for p in self.run_dir.iterdir()}
+        except Exception:  # (a damaged folder or journal: kept, as it is)
+            return False
+        return names <= {"run.db", "run.db-wal", "run.db-shm", "run.db-journal", ".lock"}
 
     def _run_dir_gone(self) -> bool:
         """Is the run folder this render locked no longer at its path (deleted, moved,
@@ -4821,6 +4860,7 @@ class Pipeline:
         while True:
             if self._rename_to is not None and not (self.run_dir / "run.db").is_file():
                 self.run_dir, self._rename_to = self._rename_to, None
+            self._made_dirs = _missing_folders(self.run_dir)
             _prepare_run_dir(self.run_dir, given=self._out_given)
             self._run_lock = held.enter_context(RunLock(self.run_dir))
             if self._rename_to is None or (self.run_dir / "run.db").is_file():

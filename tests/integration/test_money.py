@@ -346,6 +346,36 @@ def test_non_interactive_paid_run_refuses_without_yes_or_budget(
     assert sim.stats()["requests"] == 0
 
 
+def test_a_paid_run_refused_in_a_folder_it_made_leaves_no_folder(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Refused before anything was sent (no terminal, no --yes, no budget), a render
+    with `--out` a new folder left it behind holding run.db and .lock: the folders it made
+    go (its parents too); a folder that was there stays, and so does a run whose Claude
+    plan was paid for before the question."""
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+
+    def refused(out: Path) -> None:
+        args = ["render", str(goals), "-c", str(cfg), "--out", str(out)]
+        r = CliRunner().invoke(app, args, env=env)
+        assert r.exit_code == 1 and "nobody is here to confirm it" in r.output, r.output
+
+    refused(tmp_path / "outer" / "new")
+    assert not (tmp_path / "outer").exists(), sorted((tmp_path / "outer").rglob("*"))
+    (tmp_path / "mine").mkdir()
+    refused(tmp_path / "mine")
+    assert (tmp_path / "mine").is_dir()
+    assert sim.stats()["requests"] == 0
+    planned = tmp_path / "planned"
+    args = ["plan", str(goals), "-c", str(cfg), "--out", str(planned), "--yes"]
+    r = CliRunner().invoke(app, args, env=env)
+    assert r.exit_code == 0, r.output
+    refused(planned)
+    assert (planned / "plan.yaml").is_file() and (planned / "run.db").is_file()
+    assert len(ledger_rows(planned, "plan")) == 1 and sim.stats()["totals"]["messages"] == 1
+
+
 def test_estimate_command_spends_nothing_and_excludes_done_work(
     sim: SimServer, tmp_path: Path
 ) -> None:
