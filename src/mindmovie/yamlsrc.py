@@ -946,6 +946,15 @@ def control_problems(doc: YamlDoc, paths: Collection[str] = ()) -> list[Problem]
     return problems
 
 
+def _quoted(text: str) -> str:
+    """``text`` quoted as YAML reads it back whole, for a hint to copy: in " quotes, or
+    in ' quotes when it holds a " or a backslash (`I "love" it #1` in " quotes was a
+    quote closed early, `\\o/` an escape)."""
+    if '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return "'" + text.replace("'", "''") + "'"
+
+
 def hashtag_notes(path: Path, doc: YamlDoc) -> list[str]:
     """Notes of text YAML read as a comment, for the person who wrote ``path``
     (goals.yaml, a hand-edited plan.yaml). An optional field written `affirmation:
@@ -961,7 +970,7 @@ def hashtag_notes(path: Path, doc: YamlDoc) -> list[str]:
         shown = comment if len(comment) <= 40 else comment[:37] + "..."
         notes.append(
             f"{path}:{doc.line_of(loc)}: {format_loc(loc)}: YAML reads {shown!r} as a "
-            f'comment, so this is left empty; to make it the text, quote it: "{shown}"'
+            f"comment, so this is left empty; to make it the text, quote it: {_quoted(shown)}"
         )
     for loc, (value, comment) in doc.cut.items():
         shown = comment if len(comment) <= 40 else comment[:37] + "..."
@@ -969,7 +978,7 @@ def hashtag_notes(path: Path, doc: YamlDoc) -> list[str]:
         notes.append(
             f"{path}:{doc.line_of(loc)}: {format_loc(loc)}: YAML reads {shown!r} as a "
             f"comment, so this is only {read!r}; to keep the whole line, quote it: "
-            f'"{read} {shown}"'
+            f"{_quoted(f'{read} {shown}')}"
         )
     return notes
 
@@ -1167,7 +1176,7 @@ def problems_from_validation(
             shown = comment if len(comment) <= 40 else comment[:37] + "..."
             message = (
                 f"has no value: YAML reads {shown!r} as a comment; to make it the text, "
-                f'quote it: "{shown}"'
+                f"quote it: {_quoted(shown)}"
             )
         out.append(Problem(doc.line_of(loc), format_loc(loc), message))
     return out

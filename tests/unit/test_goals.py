@@ -1188,6 +1188,31 @@ def test_a_hashtag_after_words_cuts_the_text_and_says_so(project: Path) -> None:
     ]
 
 
+def test_the_quoted_text_a_hashtag_note_gives_reads_back_whole(project: Path) -> None:
+    """The note's fix is copied into goals.yaml: `vision: I "love" it #1` was told to be
+    written "I "love" it #1" (a quote closed after `I `: invalid YAML), and `\\o/` in
+    " quotes is an escape. Each fix given, written in, reads as the whole line."""
+    lines = {
+        "vision": 'I "love" it #1',
+        "affirmation": "I am \\o/ #blessed",
+        "details": '#1 "best" coach',  # a comment in place of a value
+    }
+    head = "title: T\ngoals:\n  - category: a\n"
+    text = head + "".join(f"    {k}: {v}\n" for k, v in lines.items())
+    notes = load_goals(write(project, text)).notes
+    assert len(notes) == 3, notes
+    # "<path>:4: goals[1].vision: YAML reads ... quote it: <the fix>"
+    fix = {n.split(": ")[1].removeprefix("goals[1]."): n.split("quote it: ")[1] for n in notes}
+    fixed = head + "".join(f"    {key}: {fix[key]}\n" for key in lines)
+    goal = load_goals(write(project, fixed)).goals[0]
+    assert (goal.vision, goal.affirmation, goal.details) == tuple(lines.values()), fixed
+    # a required field left empty so says it in its error
+    error = str(load_error(write(project, head + '    vision: #1 "best" coach\n')))
+    suggested = error.split("quote it: ", 1)[1]
+    goal = load_goals(write(project, head + f"    vision: {suggested}\n")).goals[0]
+    assert goal.vision == '#1 "best" coach', error
+
+
 def test_plan_fingerprint_keeps_a_photo_outside_the_folder_when_the_folder_moves(
     project: Path, tmp_path: Path
 ) -> None:
