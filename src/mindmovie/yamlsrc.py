@@ -894,6 +894,10 @@ def utf16_text(raw: bytes) -> str | None:
     UnicodeDecodeError when the rest is not UTF-16). Notepad's "Unicode" and Windows
     PowerShell 5's `>` and Out-File save it; YAML reads it (and .env is read so), yet
     goals.yaml, plan.yaml and config.yaml were refused as "not UTF-8 text"."""
+    if raw.startswith(codecs.BOM_UTF32_LE):
+        # (starts with UTF-16's mark too) read as UTF-16 it was "invalid character
+        # '\x00'", with no word of the encoding: "not UTF-8 text" says what to do
+        return None
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return raw.decode("utf-16")
     return None

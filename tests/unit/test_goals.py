@@ -782,6 +782,16 @@ def test_utf16_with_a_byte_order_mark_is_read(project: Path, encoding: str) -> N
     )
 
 
+def test_utf32_is_not_read_as_utf16(project: Path) -> None:
+    """UTF-32's byte order mark starts with UTF-16's: such a file was read as UTF-16 with
+    a NUL after each letter and refused as "invalid character '\\x00' in file", with no
+    word of the encoding; as before UTF-16 was read, it is "not UTF-8 text"."""
+    path = project / "goals.yaml"
+    path.write_bytes("title: Me\ngoals:\n  - category: a\n    vision: b\n".encode("utf-32"))
+    err = load_error(path)
+    assert (err.line, err.message) == (1, "not UTF-8 text; save the file as UTF-8")
+
+
 def test_a_photo_that_is_not_a_picture_names_its_line(project: Path) -> None:
     (project / "run1.jpg").write_text("not a picture")
     path = write(project, SPEC_EXAMPLE)
