@@ -259,6 +259,10 @@ def _unsupported_tag(node: yaml.Node) -> str:
 _SELF_ALIAS = "an alias refers to itself (recursive data)"
 
 
+#: a comment right after a value, on its line
+_COMMENT_AFTER = re.compile(r"[ \t]+(#[^\n]*)")
+
+
 class _Builder:
     """Turns composed YAML nodes into dicts/lists/str/None, recording lines by path."""
 
@@ -335,11 +339,10 @@ class _Builder:
         return value
 
     def _comment_after(self, node: yaml.Node) -> str | None:
-        """The comment after ``node`` on its last line, or None."""
-        at = node.end_mark.index
-        end = self.text.find("\n", at)
-        rest = self.text[at : None if end < 0 else end]
-        m = re.match(r"[ \t]+(#.*)", rest)
+        """The comment after ``node`` on its last line, or None. Matched where the node
+        ends: the rest of its line was copied for each value, so a long line of many
+        (`details: [a, b, ...]`, 5 MB) took 5.6 s to load (0.3 s before this look)."""
+        m = _COMMENT_AFTER.match(self.text, node.end_mark.index)
         return m.group(1).strip(" \t\r") if m else None
 
     def _sequence(self, node: yaml.SequenceNode, loc: Loc) -> list[Any]:
