@@ -142,16 +142,6 @@ async def test_affirmations_first_person_present_and_short(tmp_path: Path) -> No
     assert "I run the coastal trail at sunrise" in by_id.values()
 
 
-async def test_planner_prompts_name_no_aspect_the_frame_may_not_have(tmp_path: Path) -> None:
-    """The default style said "16:9" in every image prompt: a 9:16 or 1:1 movie's paid
-    keyframes (this planner's scenes, or those it fills in for Claude) were asked for a
-    portrait or square picture with "16:9" in the prompt. The request gives the size."""
-    plan = await LocalPlanner().plan(make_goals(tmp_path, style=None), PlanOptions())
-    prompts = [s.image_prompt for s in plan.scenes]
-    assert all("Style: cinematic photorealism" in p for p in prompts), prompts[0]
-    assert not [p for p in prompts if re.search(r"\b(16|9):(9|16)\b|\b1:1\b", p)], prompts[0]
-
-
 async def test_affirmation_kept_verbatim_even_when_unusual(tmp_path: Path) -> None:
     mine = "Every day, in every way, I will get better and better."
     goals = make_goals(tmp_path)

@@ -889,11 +889,8 @@ def build_plan(goals: Goals, options: PlanOptions) -> Plan:
     person = goals.person
     subject = (given_text(person.description) if person else None) or "a person"
     person_photos = [_abs_str(p) for p in person.photos] if person else []
-    # no aspect in the words: the keyframe request gives the frame's (output.aspect), and
-    # a 9:16 or 1:1 movie's pictures were asked for with "16:9" in their prompt (this
-    # planner's scenes with a paid keyframe model, or those it fills in for Claude)
     style = (goals.style or "").strip() or (
-        "cinematic photorealism, natural light, shallow depth of field"
+        "cinematic photorealism, natural light, shallow depth of field, 16:9"
     )
     scenes: list[Scene] = []
     for gi, goal in enumerate(goals.goals, start=1):
