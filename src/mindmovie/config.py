@@ -1470,14 +1470,11 @@ def _where_it_goes(paths: list[list[str]], env_var: bool) -> str:
 
 def _line_of(config_path: Path, path: list[str]) -> str:
     """':LINE' of a setting in the config file ('' when it cannot be told)."""
-    from mindmovie.yamlsrc import SourceError, parse_yaml, utf16_text
+    from mindmovie.yamlsrc import SourceError, decoded, parse_yaml
 
     try:
-        raw = config_path.read_bytes()
-        text = utf16_text(raw)
-        doc = parse_yaml(
-            raw.decode("utf-8") if text is None else text, config_path, SourceError, merges=True
-        )
+        text = decoded(config_path.read_bytes())
+        doc = parse_yaml(text, config_path, SourceError, merges=True)
     except (OSError, SourceError, ValueError):
         return ""
     line = doc.line_of(path)

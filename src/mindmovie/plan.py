@@ -24,12 +24,12 @@ from mindmovie.yamlsrc import (
     Problem,
     SourceError,
     YamlDoc,
+    decoded,
     format_loc,
     hashtag_notes,
     is_blank,
     load_yaml,
     require_mapping,
-    utf16_text,
     validate,
 )
 
@@ -212,10 +212,7 @@ def update_plan_fields(path: Path, fields: Mapping[str, str | None]) -> None:
     from mindmovie.fsutil import commit_file, tmp_path_for
 
     want = load_plan(path, as_written=True).model_copy(update=dict(fields))
-    data = path.read_bytes()
-    raw = utf16_text(data)  # (written back as UTF-8)
-    if raw is None:
-        raw = data.decode("utf-8")
+    raw = decoded(path.read_bytes())  # (a UTF-16 file written back as UTF-8)
     # a file saved with Windows line endings keeps them: read_text turned them into "\n"
     # and the spliced file was written back with "\n" only
     newline = "\r\n" if "\r\n" in raw else "\n"

@@ -906,6 +906,13 @@ def utf16_text(raw: bytes) -> str | None:
     return None
 
 
+def decoded(raw: bytes) -> str:
+    """``raw`` as text: UTF-16 with its byte order mark (`utf16_text`), else UTF-8
+    (raises UnicodeDecodeError). For a file already loaded once, whose errors were said."""
+    text = utf16_text(raw)
+    return raw.decode("utf-8") if text is None else text
+
+
 def utf16_without_bom(raw: bytes) -> bool:
     """Whether ``raw`` reads like UTF-16 text with no byte-order mark: a NUL in every
     other byte (of the first 200), which no UTF-8 text has."""
