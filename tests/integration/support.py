@@ -207,3 +207,20 @@ def scene_files(run: Path) -> dict[str, tuple[int, int]]:
         for d in sorted((run / "scenes").iterdir())
         if (d / "clip.mp4").exists()
     }
+
+
+def record_photo_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The threads `photo_to_send` runs in, from now on (it is looked up at each call)."""
+    import threading
+
+    from mindmovie.providers import local_media
+
+    threads: list[int] = []
+    real = local_media.photo_to_send
+
+    def recording(path: Path) -> tuple[bytes, str] | None:
+        threads.append(threading.get_ident())
+        return real(path)
+
+    monkeypatch.setattr(local_media, "photo_to_send", recording)
+    return threads

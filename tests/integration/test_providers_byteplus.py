@@ -38,7 +38,7 @@ from mindmovie.providers.base import (
 )
 from mindmovie.providers.byteplus import SeedanceVideo, SeedreamKeyframes
 from mindmovie.retry import with_retry
-from tests.integration.support import sign_video_urls
+from tests.integration.support import record_photo_threads, sign_video_urls
 from tests.sim import SimServer
 from tests.sim.fixtures import SimClock
 
@@ -1314,6 +1314,29 @@ async def test_a_photo_is_sent_upright_and_as_the_type_its_uri_says(
     assert _sent_picture(gif_uri) == ("image/png", "PNG", (64, 36), 1)
     assert _sent_picture(phone_uri) == ("image/jpeg", "JPEG", (36, 64), 1)  # turned upright
     assert base64.b64decode(plain_uri.split(",", 1)[1]) == plain.read_bytes()
+
+
+async def test_photos_are_converted_off_the_event_loop(
+    sim: SimServer, tmp_path: Path, keyframe: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A photo Pillow turns or converts (a large phone JPEG takes seconds) was converted on
+    the loop's thread: every other scene's polling and the live view stood still."""
+    import threading
+
+    threads = record_photo_threads(monkeypatch)
+    gif = tmp_path / "party.gif"
+    Image.new("RGB", (64, 36), (200, 20, 20)).convert("P").save(gif)
+    await seedream(sim).generate(
+        KeyframeRequest(
+            scene_id="s", prompt="p", width=64, height=36, seed=1, reference_photos=(gif,)
+        )
+    )
+    await seedream(sim, "seededit-3-0-i2i").generate(
+        KeyframeRequest(scene_id="s", prompt="p", width=64, height=36, seed=1, source_photo=gif)
+    )
+    await seedance(sim).submit(vreq(keyframe))
+    assert len(threads) == 3
+    assert threading.get_ident() not in threads
 
 
 async def test_a_download_sent_compressed_is_not_mistaken_for_a_truncated_one(

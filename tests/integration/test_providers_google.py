@@ -39,6 +39,7 @@ from mindmovie.providers.base import (
 )
 from mindmovie.providers.google import GeminiKeyframes, Mode, VeoVideo, describe_mode
 from mindmovie.retry import with_retry
+from tests.integration.support import record_photo_threads
 from tests.sim import SimServer, media
 from tests.sim.server import jwt_claims
 
@@ -1485,6 +1486,28 @@ async def test_a_gif_photo_is_sent_as_the_type_its_mime_says(
     (inline,) = [p["inlineData"] for p in gen["body"]["contents"][0]["parts"] if "inlineData" in p]
     with Image.open(io.BytesIO(_b64(inline["data"]))) as im:
         assert (inline.get("mime_type", inline.get("mimeType")), im.format) == ("image/png", "PNG")
+
+
+async def test_photos_are_converted_off_the_event_loop(
+    gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A photo Pillow turns or converts (a large phone JPEG takes seconds) was converted on
+    the loop's thread: every other scene's polling and the live view stood still."""
+    import threading
+
+    threads = record_photo_threads(monkeypatch)
+    from PIL import Image
+
+    gif = tmp_path / "party.gif"
+    Image.new("RGB", (64, 36), (200, 20, 20)).convert("P").save(gif)
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7, reference_photos=(gif,)))
+    settings = _settings(gsim)
+    settings.video.model = "veo-3-1"  # takes a last frame
+    last = _png(tmp_path / "last.png", variant=4)
+    await VeoVideo.from_settings(settings, KEY).submit(_video_req(tmp_path, last_frame=last))
+    assert len(threads) == 3  # the reference photo, the last frame, the keyframe
+    assert threading.get_ident() not in threads
 
 
 async def test_a_retry_after_header_wins_over_the_retry_info_delay(

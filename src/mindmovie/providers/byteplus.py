@@ -561,15 +561,17 @@ class SeedreamKeyframes:
         )
         image: str | list[str] | None = None
         guidance: float | None = self.options.get("guidance_scale")
+        # the photos are read and, when they must be, converted in a thread: a large
+        # photo's conversion on the loop stalled every other scene's polling and the view
         if cap.image_required:
             assert request.source_photo is not None  # validate_image checked
-            image = data_uri(request.source_photo)
+            image = await asyncio.to_thread(data_uri, request.source_photo)
             if guidance is None:
                 guidance = 5.5
         elif cap.reference_images and request.reference_photos:
             # those past the model's limit are left out (the pipeline has named them)
             refs, _ = catalog.references_sent(self.spec, request.reference_photos)
-            image = [data_uri(p) for p in refs]
+            image = await asyncio.to_thread(lambda: [data_uri(p) for p in refs])
         kwargs: dict[str, Any] = {
             "model": self.model,
             "prompt": request.prompt,
@@ -925,7 +927,8 @@ class SeedanceVideo:
     async def submit(self, request: VideoRequest) -> str:
         """Create the task; return its id. Nothing else (the caller journals the id)."""
         with _for_scene(request.scene_id):
-            params = self.create_params(request)
+            # in a thread: it reads and may convert the keyframe (`data_uri`)
+            params = await asyncio.to_thread(self.create_params, request)
             try:
                 task = await self._ark.get().content_generation.tasks.create(**params)
             except Exception as e:

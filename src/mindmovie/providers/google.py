@@ -812,7 +812,10 @@ class GeminiKeyframes(_GoogleModel):
             raise
         if _is_imagen(self.model):
             return await self._imagen(request)
-        contents = types.Content(role="user", parts=self._parts(request))
+        # in a thread: the photos are read and may be converted (`_read_bytes`), which on
+        # the loop stalled every other scene's polling and the live view
+        parts = await asyncio.to_thread(self._parts, request)
+        contents = types.Content(role="user", parts=parts)
         config = self._config(request)
         resp = await _call(
             # not `creates`: Google bills no failed generateContent ("If your request fails
@@ -955,10 +958,10 @@ class VeoVideo(_GoogleModel):
 
     async def submit(self, request: VideoRequest) -> str:
         """Create the Veo operation and return its name; nothing else."""
-        config = self._config(request)
-        source = types.GenerateVideosSource(
-            prompt=request.prompt, image=_read_image(request.keyframe, "keyframe")
-        )
+        # in a thread, as the keyframe's photos: reading and converting blocks (`_read_bytes`)
+        config = await asyncio.to_thread(self._config, request)
+        image = await asyncio.to_thread(_read_image, request.keyframe, "keyframe")
+        source = types.GenerateVideosSource(prompt=request.prompt, image=image)
         op = await _call(
             dataclasses.replace(self._ctx, creates=True),
             lambda: self.client.aio.models.generate_videos(
