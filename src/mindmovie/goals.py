@@ -30,6 +30,7 @@ from mindmovie.yamlsrc import (
     format_loc,
     hashtag_notes,
     load_yaml,
+    odd_space_in,
     require_mapping,
     validate,
 )
@@ -147,12 +148,17 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
         # `"me.jpg "` said "not found: me.jpg  (looked in ...)": the space did not show
         where += "; the path starts or ends with a space, which is part of a file name"
         text = repr(text)
-    elif re.search("[\x01-\x1f\x7f-\xa0\u2028\u2029]", text):
+    elif re.search("[\x01-\x1f\x7f-\x9f\u2028\u2029]", text):
         # `"C:\temp\new.jpg"`: YAML read \t and \n as a tab and a line break, and the
         # message was printed over two lines with the path's letters missing; so are
         # \P, \L and \N ("C:\Pictures\Nature.jpg") line breaks, \a \b \e \f \r \v
-        # control characters and \_ a no-break space
+        # control characters
         where += "; the path holds a tab, line break or other control character" + ESCAPE_HINT
+        text = repr(text)
+    elif odd := odd_space_in(text):
+        # `photos: [my\u00a0photo.jpg]`, a no-break space pasted in unquoted, was told
+        # of control characters and backslashes inside " quotes: nothing was quoted
+        where += f"; the path holds {odd}, which looks like a space and is not one"
         text = repr(text)
     if re.match(r"(?i)(https?|ftp)://", text.strip()):
         # a link copied from a browser said only "not found (looked in <folder>)"

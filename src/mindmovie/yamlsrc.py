@@ -512,6 +512,17 @@ _SPACE_PLACES = re.compile(
 )
 
 
+def odd_space_in(text: str) -> str | None:
+    """The first space of ``text`` that is not a plain one (`_ODD_SPACES`), named as a
+    message says it ("a no-break space (U+00A0)"), or None: the character looks like a
+    space, so a person cannot see what to change unless it is named."""
+    odd = next((ch for ch in text if ch in _ODD_SPACES), None)
+    if odd is None:
+        return None
+    name = unicodedata.name(odd).lower()
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name} (U+{ord(odd):04X})"
+
+
 def _plain(m: re.Match[str]) -> str:
     return "  " if m.group() == "\u3000" else " "
 
@@ -550,8 +561,7 @@ def _odd_space(last: int, text: str) -> Problem | None:
                 continue
         except yaml.YAMLError:
             continue
-        name = unicodedata.name(odd).lower()
-        what = f"{'an' if name[0] in 'aeiou' else 'a'} {name} (U+{ord(odd):04X})"
+        what = odd_space_in(odd)
         return Problem(
             n + 1,
             None,

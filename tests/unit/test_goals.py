@@ -413,6 +413,18 @@ def test_a_windows_path_read_with_a_tab_and_line_break_is_said_on_one_line(
     )
 
 
+def test_a_no_break_space_in_an_unquoted_photo_path_is_named(project: Path) -> None:
+    """`photos: [my\u00a0photo.jpg]` (a no-break space pasted in, nothing quoted) was
+    told of control characters and backslashes inside " quotes."""
+    text = "title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: [my\u00a0photo.jpg]\n"
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].photos[1]")
+    assert err.message == (
+        f"photo not found: 'my\\xa0photo.jpg' (looked in {project.resolve()}); the path "
+        "holds a no-break space (U+00A0), which looks like a space and is not one"
+    )
+
+
 def test_a_windows_folder_in_double_quotes_names_the_backslash_that_kept_it_open(
     project: Path,
 ) -> None:
