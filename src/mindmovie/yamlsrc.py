@@ -606,11 +606,19 @@ def missing_space(exc: yaml.MarkedYAMLError, text: str) -> Problem | None:
     return None
 
 
+#: a Windows path on a line: a drive letter (`C:\`) or a backslash and a name ending
+#: in another backslash (`\Music\`); not `\"go\"`, a quote mark written in text
+_WINDOWS_PATH = re.compile(r"\b[A-Za-z]:\\|\\[A-Za-z][^\\\"\s]*\\")
+
+
 def unclosed_quote_said(line: int, text: str) -> str:
     """`UNCLOSED_QUOTE`, with the backslash hint when a \\" on its (1-based) line is what
-    kept it open: `music: "C:\\Music\\"` ends in a quote mark, not the value's end."""
+    kept it open: `music: "C:\\Music\\"` ends in a quote mark, not the value's end. Only
+    on a line with a path: `vision: "She said \\"go\\" today` was told to write a path
+    with /."""
     lines = text.split("\n")
-    escaped = 0 < line <= len(lines) and '\\"' in lines[line - 1]
+    said = lines[line - 1] if 0 < line <= len(lines) else ""
+    escaped = '\\"' in said and _WINDOWS_PATH.search(said) is not None
     return UNCLOSED_QUOTE + (ESCAPE_HINT if escaped else "")
 
 

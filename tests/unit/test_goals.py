@@ -440,6 +440,31 @@ def test_a_windows_folder_in_double_quotes_names_the_backslash_that_kept_it_open
     )
 
 
+@pytest.mark.parametrize(
+    "value", ['"She said \\"go\\" today', '"Run \\"every\\" day', '"a \\"b\\" \\\\ c']
+)
+def test_an_unclosed_quote_with_a_quote_mark_in_it_is_given_no_path_advice(
+    project: Path, value: str
+) -> None:
+    """`vision: "She said \\"go\\" today` with no closing quote was told "write a path
+    with /": its \\" is a quote mark in the text, and the text no path."""
+    text = f"title: Me\ngoals:\n  - category: a\n    vision: {value}\n"
+    err = load_error(write(project, text))
+    assert (err.line, err.message) == (
+        4,
+        "invalid YAML: the quote opened on this line is never closed (the file ends inside it)",
+    )
+
+
+@pytest.mark.parametrize("music", ['"D:\\Nature\\"', '"\\\\nas\\Nature\\"', '"..\\Pictures\\"'])
+def test_an_unclosed_quote_after_a_path_keeps_the_backslash_advice(
+    project: Path, music: str
+) -> None:
+    """The path advice stays where the \\" ends a Windows path (`"D:\\Nature\\"`)."""
+    text = f"title: Me\nmusic: {music}\ngoals:\n  - category: a\n    vision: b\n"
+    assert load_error(write(project, text)).message.endswith(WINDOWS_PATH_HINT)
+
+
 def test_goals_built_in_code_hold_the_same_rules_as_goals_yaml() -> None:
     """`photos: me.jpg` is one photo, and a movie needs at least one goal, whether
     the goals come from goals.yaml or are built by the code (init, tests)."""
