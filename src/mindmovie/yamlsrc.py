@@ -276,6 +276,9 @@ class _Builder:
         self._active: set[int] = set()
         self._count = 0
         self._built: set[int] = set()  # nodes built: one built again is an alias's
+        # scalars whose comment is noted: an anchored one's (`category: &c health #tag`)
+        # was said again at each `*c`, on the alias's line; once, at the anchor's, is enough
+        self._noted: set[int] = set()
         self._aliased = False
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
@@ -309,6 +312,13 @@ class _Builder:
         finally:
             self._active.discard(id(node))
 
+    def _first_note(self, node: yaml.Node) -> bool:
+        """Whether ``node``'s comment is yet to be noted (not when built again for an alias)."""
+        if id(node) in self._noted:
+            return False
+        self._noted.add(id(node))
+        return True
+
     def _problem(self, node: yaml.Node, loc: Loc, message: str) -> None:
         self.problems.append(Problem(node.start_mark.line + 1, format_loc(loc), message))
 
@@ -318,7 +328,7 @@ class _Builder:
                 at = node.start_mark.index
                 end = self.text.find("\n", at)
                 rest = self.text[at : None if end < 0 else end]
-                if rest.lstrip(" \t").startswith("#"):
+                if rest.lstrip(" \t").startswith("#") and self._first_note(node):
                     self.comments[loc] = rest.strip(" \t\r")
             return None
         if node.tag not in _SCALAR_TAGS:
@@ -327,7 +337,8 @@ class _Builder:
         value: str = node.value
         # not quoted (a plain scalar's style: None, or "" from libyaml)
         plain = not getattr(node, "style", "?") and node.tag == _TAG + "str"
-        if plain and (comment := self._comment_after(node)) and hashtag_like(comment):
+        comment = self._comment_after(node) if plain else None
+        if comment and hashtag_like(comment) and self._first_note(node):
             self.cut[loc] = (value, comment)
         if bad := _SURROGATE.search(value):
             # "\udcff" in a double-quoted string (what a non-UTF-8 terminal's byte

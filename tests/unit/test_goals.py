@@ -1235,6 +1235,22 @@ def test_a_hashtag_after_words_cuts_the_text_and_says_so(project: Path) -> None:
     ]
 
 
+def test_an_anchored_value_cut_by_a_hashtag_is_said_once_at_the_anchor(project: Path) -> None:
+    """`category: &c health #tag` used again as `*c` was said once per use, each at the
+    alias's line, where no hashtag is written."""
+    text = (
+        "title: T\ngoals:\n  - category: &c health #tag\n    vision: a\n"
+        "  - category: *c\n    vision: b\n  - category: *c\n    vision: c\n"
+    )
+    path = write(project, text)
+    goals = load_goals(path)
+    assert [g.category for g in goals.goals] == ["health"] * 3
+    assert goals.notes == [
+        f"{path}:3: goals[1].category: YAML reads '#tag' as a comment, so this is only "
+        "'health'; to keep the whole line, quote it: \"health #tag\"",
+    ]
+
+
 def test_the_quoted_text_a_hashtag_note_gives_reads_back_whole(project: Path) -> None:
     """The note's fix is copied into goals.yaml: `vision: I "love" it #1` was told to be
     written "I "love" it #1" (a quote closed after `I `: invalid YAML), and `\\o/` in
