@@ -113,7 +113,9 @@ def test_a_folder_the_person_made_again_where_the_run_s_parent_was_is_left(
     stopped as its run folder went, wrote nothing more at its path, and then removed the
     person's new, empty `outs` as a parent its own writes had made again."""
     sim.media_scale = 0.25
-    sim.add_fault("slow", seconds=10.0, count=None)  # no clip written before the stop
+    # no clip done before the stop (the board can be drawn late on a busy machine: at
+    # 10 s a clip was downloaded into the new `outs` just before the move was seen)
+    sim.add_fault("slow", seconds=20.0, count=None)
     outs = tmp_path / "outs"
     _, _, run, err, p = _start_render(sim, tmp_path, run=outs / "run")
     try:
