@@ -4677,10 +4677,8 @@ class Pipeline:
                     fd, self._run_dir_fd = self._run_dir_fd, None
                     if fd is not None:
                         os.close(fd)
-                if self._run_dir_gone():  # in its last moments: the movie is not there
-                    raise RunDirGone(self._gone_message())
-                if self._journal_gone:  # stopped in its last moments
-                    raise RunDirGone(self._journal_gone)
+                if (gone := self._gone()) is not None:  # in its last moments: no movie there
+                    raise gone
                 killpoint("ended")  # its work done, its stop handlers still in place
                 self.finished = res
                 return res
@@ -4690,10 +4688,8 @@ class Pipeline:
             except (asyncio.CancelledError, Interrupted) as e:
                 if not self._stopping:
                     raise
-                if self._run_dir_gone():
-                    raise RunDirGone(self._gone_message()) from None
-                if self._journal_gone:
-                    raise RunDirGone(self._journal_gone) from None
+                if (gone := self._gone()) is not None:
+                    raise gone from None
                 if self._lock_taken:
                     raise RunLocked(self._lock_taken) from None
                 if isinstance(e, Interrupted) and e.said:
@@ -4796,6 +4792,13 @@ class Pipeline:
         deleted) could never tell the next render of."""
         was = self._journal_id
         return was is not None and _folder_id(self.run_dir / "run.db") != was
+
+    def _gone(self) -> RunDirGone | None:
+        """Why the render stops when its run folder, or the run.db in it, went away
+        during it (`_run_dir_gone`, `_journal_went`); None while both are there."""
+        if self._run_dir_gone():
+            return RunDirGone(self._gone_message())
+        return RunDirGone(self._journal_gone) if self._journal_gone else None
 
     def _gone_message(self) -> str:
         return (
