@@ -6,10 +6,12 @@ kill at any instant leaves either the old file or the new one, never half of one
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import stat
+import threading
 import unicodedata
 from pathlib import Path
 
@@ -87,8 +89,63 @@ def commit_file(tmp: Path, final: Path) -> None:
     _fsync_dir(final.parent)
 
 
+class HeldFolder:
+    """A run folder a render in this process works in (`held`): `make_dirs` makes
+    folders below it, never it or its parents again. `path` follows the folder when the
+    render renames it (a new title)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(os.path.abspath(path))
+
+    def move(self, path: Path) -> None:
+        self.path = Path(os.path.abspath(path))
+
+    def __enter__(self) -> HeldFolder:
+        with _HELD_LOCK:
+            _HELD.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with _HELD_LOCK:
+            if self in _HELD:
+                _HELD.remove(self)
+
+
+_HELD: list[HeldFolder] = []
+_HELD_LOCK = threading.Lock()
+
+
+def make_dirs(path: Path) -> None:
+    """`path.mkdir(parents=True, exist_ok=True)`, except at or inside a run folder a
+    render holds (`HeldFolder`): there only the folders below it are made, one by one,
+    and the run folder gone (deleted, or moved with its parent) is a FileNotFoundError
+    naming it. A write's mkdir made the run folder, and its parents, again at the old
+    path: a folder the person had made there meanwhile (`mv outs outs-old && mkdir
+    outs`) then held the render's new `run`, and was removed with it as one the
+    render's writes had made."""
+    p = Path(os.path.abspath(path))
+    with _HELD_LOCK:
+        roots = [h.path for h in _HELD if h.path == p or h.path in p.parents]
+    if not roots:
+        path.mkdir(parents=True, exist_ok=True)
+        return
+    root = max(roots, key=lambda r: len(r.parts))  # (the innermost)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            errno.ENOENT, "No such file or directory (the run folder went away)", str(root)
+        )
+    cur = root
+    for part in p.relative_to(root).parts:
+        cur = cur / part
+        try:
+            os.mkdir(cur)  # (its parent gone meanwhile: FileNotFoundError, nothing made)
+        except FileExistsError:
+            if not cur.is_dir():
+                raise
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     tmp = tmp_path_for(path)
     try:
         tmp.write_bytes(data)

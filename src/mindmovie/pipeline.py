@@ -35,9 +35,11 @@ from mindmovie.catalog import ModelSpec, references_sent
 from mindmovie.catalog import snap_seconds as catalog_snap
 from mindmovie.config import ConfigError, Keys, OutputSettings, Settings
 from mindmovie.fsutil import (
+    HeldFolder,
     atomic_write_bytes,
     expanded,
     folder_name,
+    make_dirs,
     sha256_file,
     slugify,
     special_kind,
@@ -1563,6 +1565,8 @@ class Pipeline:
         #: render took the folder (its .lock deleted: `_watch_run_dir`)
         self._run_lock: RunLock | None = None
         self._lock_taken = ""
+        #: the run folder held for `make_dirs` while locked: no write makes it again
+        self._held_dir: HeldFolder | None = None
         #: paid calls whose answer is the result (an image, a plan: no task to poll later) in
         #: flight: ledger row -> (what, the loop time by which it is answered or has
         #: failed: `_answer_seconds`). The stop's grace waits for them (`_grace_over`)
@@ -2839,7 +2843,7 @@ class Pipeline:
             self._changed_dir = dest
         rel = path.relative_to(self.run_dir)
         moved = self._changed_dir / rel
-        moved.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(moved.parent)
         # (scenes/ may be a link to another disk: os.replace failed the scene there,
         # "Invalid cross-device link", at every render; shutil.move copies then)
         shutil.move(path, moved)
@@ -4866,6 +4870,7 @@ class Pipeline:
             self._made_dirs = _missing_folders(self.run_dir)
             _prepare_run_dir(self.run_dir, given=self._out_given)
             self._run_lock = held.enter_context(RunLock(self.run_dir))
+            self._held_dir = held.enter_context(HeldFolder(self.run_dir))
             if self._rename_to is None or (self.run_dir / "run.db").is_file():
                 return
             held.pop_all().close()  # renamed meanwhile: let go of the old folder's lock
@@ -4925,6 +4930,8 @@ class Pipeline:
             why = e.strerror or str(e)
         else:
             self.run_dir = new
+            if self._held_dir is not None:
+                self._held_dir.move(new)
         store.reopen(self.run_dir / "run.db")
         if why:
             self._title_not_followed(new, why)
@@ -5289,7 +5296,8 @@ class Pipeline:
         while dest.exists():  # a --fresh within the same second: never mix two runs
             n += 1
             dest = dest.with_name(f"{stamp}-{n}")
-        dest.mkdir(parents=True)
+        make_dirs(dest.parent)
+        dest.mkdir()
         for p in names:
             os.replace(p, dest / p.name)
         return dest
@@ -5944,7 +5952,7 @@ class Pipeline:
             seed=0,
         )
         dest = self.run_dir / KEPT_DIR / "clip" / f".fetch-{r['id']}.mp4"
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(dest.parent)
         try:
             await with_retry(lambda: video.fetch(state, req, dest))
             store.keep_copy(str(r["scene_id"]), "clip", key, dest)

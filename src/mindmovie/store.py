@@ -26,7 +26,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from mindmovie.fsutil import commit_file, sha256_file, special_kind, tmp_path_for
+from mindmovie.fsutil import (
+    commit_file,
+    make_dirs,
+    sha256_file,
+    special_kind,
+    tmp_path_for,
+)
 from mindmovie.killpoints import killpoint
 
 SCHEMA_VERSION = 3
@@ -157,7 +163,7 @@ RESULT_URL_SECONDS = 24 * 3600.0
 def _link_or_copy(src: Path, dest: Path, *, commit: bool = True, link: bool = True) -> None:
     """`dest` gets `src`'s bytes: a hard link where the filesystem allows (and `link`),
     else a copy. With `commit`, through a temp name and an atomic rename."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(dest.parent)
     tmp = tmp_path_for(dest) if commit else dest
     tmp.unlink(missing_ok=True)
     try:
@@ -968,7 +974,7 @@ class Store:
         keyframe goes, or scenes/ made a file, during the render) under kept/, for
         `restore`: the image was paid for and lost, and the next render bought it again."""
         dest = self.root / KEPT_DIR / stage / f"{input_key}{suffix}"
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(dest.parent)
         tmp = tmp_path_for(dest)
         try:
             tmp.write_bytes(data)
@@ -1102,7 +1108,7 @@ class Store:
             # see begin): killed once the file is in place, the step must not say the
             # old inputs made it (a plan.yaml would be kept as the other goals' plan)
             self.begin(scene_id, stage, input_key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(dest.parent)
         tmp = tmp_path_for(dest)
         try:
             _link_or_copy(src, tmp, commit=False, link=stage in KEPT_STAGES)

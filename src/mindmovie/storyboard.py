@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
-from mindmovie.fsutil import atomic_write_bytes, atomic_write_text, sha256_file
+from mindmovie.fsutil import atomic_write_bytes, atomic_write_text, make_dirs, sha256_file
 from mindmovie.plan import KEYFRAMES_META, Plan, Scene, load_plan
 
 if TYPE_CHECKING:
@@ -772,7 +772,7 @@ def write_storyboard(
     """
     from mindmovie.pipeline import RunDirError, folder_where_file_goes
 
-    run_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(run_dir)
     png_path = run_dir / PNG_NAME
     html_path = run_dir / HTML_NAME
     for path, what in ((png_path, "picture"), (html_path, "page")):

@@ -425,6 +425,54 @@ def test_what_the_render_wrote_again_at_a_run_folder_gone_is_not_left_there(
         assert (moved / "run.db").is_file() and (moved / "plan.yaml").is_file()
 
 
+@pytest.mark.parametrize("stage", ["keyframe", "clip"])
+def test_a_folder_the_person_made_again_is_not_written_into_nor_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    """`mv outs outs-old && mkdir outs` while a scene's keyframe (or clip) was being made:
+    its write's mkdir made `run/scenes/<id>/` again inside the person's new `outs`, and
+    the render, finding that run folder made again, removed it and then `outs` itself,
+    the person's own folder, as a parent its writes had made (CI: the slow-clip case of
+    the test above, 1 run in several). The render makes no folder above its run folder
+    once it holds it (`fsutil.make_dirs`): the new `outs` is left empty, as it was made."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.providers import local_media
+
+    outs = tmp_path / "outs"
+    run = outs / "run"
+    cls = local_media.LocalKeyframes if stage == "keyframe" else local_media.LocalMotion
+    name = "generate" if stage == "keyframe" else "fetch"
+    real = getattr(cls, name)
+    made_again: list[bool] = []
+
+    async def moved_then_write(self: Any, *args: Any) -> Any:
+        request = args[0] if stage == "keyframe" else args[1]  # (fetch: state, request, dest)
+        if request.scene_id == "02-career-1" and not made_again:
+            made_again.append(True)
+            os.rename(outs, tmp_path / "outs-old")
+            outs.mkdir()
+        return await real(self, *args)
+
+    monkeypatch.setattr(cls, name, moved_then_write)
+    goals = goals_file(tmp_path)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        "preset: local\noutput: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\n"
+        "compose: {quality: draft}\n"
+    )
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINDMOVIE_")}
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"]
+    r = CliRunner().invoke(app, args, env=env)
+    assert made_again
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), (r.exception, r.stderr)
+    assert f"the run folder {run} went away during the render" in r.stderr, r.stderr
+    assert outs.is_dir(), "the person's new outs was removed"
+    assert not any(outs.iterdir()), sorted(str(p.relative_to(outs)) for p in outs.rglob("*"))
+    assert (tmp_path / "outs-old" / "run" / "run.db").is_file()
+
+
 @pytest.mark.parametrize("name", ["compose", "compose/segments", "compose/cards"])
 async def test_a_file_put_where_a_work_folder_goes_during_the_compose_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str

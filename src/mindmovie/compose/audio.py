@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from mindmovie.compose.timeline import BED_VERSION, CLIP_DECLICK, AudioBed
-from mindmovie.fsutil import commit_file, tmp_path_for
+from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 from mindmovie.media import FFmpegError, probe, run_ffmpeg, run_ffmpeg_watched
 
 SAMPLE_RATE = 48000
@@ -125,7 +125,7 @@ def _bed_cycle() -> bytes:
 
 def _write_wav(path: Path, frames: int) -> Path:
     """Write `frames` sample frames of the looping bed to `path`, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     cycle = _bed_cycle()
     tmp = tmp_path_for(path)
     try:
@@ -455,7 +455,7 @@ def render_audio(
     out = _track(bed, work_dir)
     if out.exists() and out.stat().st_size > 0:
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(out.parent)
     music = bed.music
     if music is None:
         # exactly periodic, so the looping input has no audible seam

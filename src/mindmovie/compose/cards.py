@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from mindmovie.fonts import FALLBACK_FONTS
-from mindmovie.fsutil import commit_file, tmp_path_for
+from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 CardKind = Literal["title", "closing"]
@@ -645,7 +645,7 @@ def card_image(text: str, size: tuple[int, int], kind: CardKind) -> Image.Image:
 
 
 def _save_raw(data: bytes, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     tmp = tmp_path_for(path)
     try:
         tmp.write_bytes(data)

@@ -29,7 +29,7 @@ from mindmovie.compose import cards
 from mindmovie.compose.audio import prepare_audio, render_audio
 from mindmovie.compose.timeline import RENDERER_VERSION, Item, Segment, Timeline
 from mindmovie.cpus import usable_cpu_count
-from mindmovie.fsutil import commit_file, tmp_path_for
+from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 from mindmovie.media import probe, run_ffmpeg, run_ffmpeg_watched
 
 _COLOR = "colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
@@ -610,7 +610,7 @@ def render(
     workers = max(1, min(workers or cpus, cpus * 2))
     threads = x264_threads or max(1, cpus // workers)
     seg_dir = work_dir / "segments"
-    seg_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(seg_dir)
     assets = _Assets(tl, work_dir, decode_threads=1 if threads == 1 else 0)
 
     results: dict[str, SegmentResult] = {}
@@ -734,7 +734,7 @@ def render(
             raise
 
     ordered = [results[s.id] for s in tl.segments]
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(out.parent)
     listing = work_dir / f"concat-{os.getpid()}.txt"
     tmp = tmp_path_for(out)
     try:

@@ -45,7 +45,7 @@ from mindmovie.compose.audio import render_audio
 from mindmovie.compose.ffmpeg import ComposeStopped, RenderReport, SegmentResult, hdr_to_sdr
 from mindmovie.compose.timeline import Item, Timeline
 from mindmovie.cpus import usable_cpu_count
-from mindmovie.fsutil import commit_file, tmp_path_for
+from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 from mindmovie.media import FFmpegError, ffmpeg_exe, ffmpeg_path, probe, run_ffmpeg
 
 ENGINE_VERSION = "compose-moviepy-5"
@@ -359,7 +359,7 @@ def render(
         if it.kind == "scene" and (it.clip is None or not it.clip.exists()):
             raise FileNotFoundError(f"{it.id}: clip not found: {it.clip}")
     t0 = time.monotonic()
-    work_dir.mkdir(parents=True, exist_ok=True)
+    make_dirs(work_dir)
 
     def audio_stopped() -> None:
         if stopped is not None and stopped():
@@ -367,7 +367,7 @@ def render(
 
     notes: list[str] = []
     audio = render_audio(tl.audio, work_dir, check=audio_stopped, warn=notes.append)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(out.parent)
     tmp = tmp_path_for(out)
     readers: list[_Reader] = []
     try:

@@ -32,6 +32,7 @@ import httpx
 from mindmovie import catalog
 from mindmovie.catalog import ModelSpec
 from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
+from mindmovie.fsutil import make_dirs
 from mindmovie.killpoints import killpoint
 from mindmovie.providers.base import (
     AuthError,
@@ -1015,7 +1016,7 @@ class SeedanceVideo:
                     f"fetch {state.remote_id}: task is {state.status}, nothing to download",
                     provider=PROVIDER,
                 )
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(dest.parent)
             url = state.video_url
             try:
                 await self._download(url, dest, request)

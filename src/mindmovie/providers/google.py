@@ -1124,11 +1124,11 @@ class VeoVideo(_GoogleModel):
 
     async def fetch(self, state: JobState, request: VideoRequest, dest: Path) -> Path:
         """Write the clip atomically after checking it plays for about request.seconds."""
-        from mindmovie.fsutil import commit_file, tmp_path_for
+        from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
         from mindmovie.media import FFmpegError, probe
 
         data = await self._bytes(state)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(dest.parent)
         tmp = tmp_path_for(dest)
         try:
             await asyncio.to_thread(tmp.write_bytes, data)

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from mindmovie.fsutil import commit_file, tmp_path_for
+from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 from mindmovie.media import ffmpeg_exe, ffmpeg_path
 from mindmovie.providers.base import (
     ImageResult,
@@ -742,7 +742,7 @@ def render_ken_burns(
     src = _prepare_source(keyframe, width, height, move.zmax)
     windows = frame_windows(move, n_frames, *src.size)
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(dest.parent)
     tmp = tmp_path_for(dest)
     cmd = [
         ffmpeg_exe(),
