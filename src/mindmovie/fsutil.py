@@ -140,7 +140,9 @@ def make_dirs(path: Path) -> None:
         try:
             os.mkdir(cur)  # (its parent gone meanwhile: FileNotFoundError, nothing made)
         except FileExistsError:
-            if not cur.is_dir():
+            # a file there: refused as `mkdir -p` refuses it (File exists at the end,
+            # Not a directory below it)
+            if cur == p and not cur.is_dir():
                 raise
 
 
