@@ -3063,9 +3063,18 @@ class Pipeline:
                 if isinstance(e, OSError):
                     if not is_disk_full(e):
                         # not saved where it goes (a folder put there, scenes/ made a file
-                        # during the render): kept for the next render, not bought again
+                        # during the render): kept for the next render, not bought again;
+                        # the run folder moved since the look above: kept in the moved one
+                        fd = self._run_dir_fd
                         with contextlib.suppress(OSError, sqlite3.Error):
-                            store.keep_result(scene_id, "keyframe", key, img.data, dest.suffix)
+                            if not (
+                                fd is not None
+                                and self._run_dir_gone()
+                                and store.keep_result_at(
+                                    fd, scene_id, "keyframe", key, img.data, dest.suffix
+                                )
+                            ):
+                                store.keep_result(scene_id, "keyframe", key, img.data, dest.suffix)
                     # answered and charged, but not saved (a full disk): billed, so the
                     # ledger does not show it in flight for ever
                     try:

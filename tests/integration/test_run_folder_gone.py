@@ -549,6 +549,39 @@ async def test_a_paid_keyframe_answered_as_the_run_folder_is_moved_is_not_paid_f
     assert len(rows) == 4 and all(r["state"] == "billed" for r in rows), rows
 
 
+async def test_a_paid_keyframe_whose_folder_went_as_it_was_written_is_kept_in_the_moved_one(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run folder moved after the render looked (it was there) and before the paid
+    Seedream image was written: the write fails (no folder is made again at the old
+    path, `fsutil.make_dirs`), and the paid image is kept in the moved folder, which the
+    render into it puts back, not bought again."""
+    from mindmovie import pipeline
+    from mindmovie.pipeline import Pipeline, RunDirGone
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    run, moved = tmp_path / "run", tmp_path / "moved"
+    real = pipeline.atomic_write_bytes
+
+    def moved_then_write(path: Path, data: bytes) -> None:
+        if path.name == "keyframe.png" and path.parent.name == "02-career-1":
+            run.rename(moved)
+        real(path, data)
+
+    monkeypatch.setattr(pipeline, "atomic_write_bytes", moved_then_write)
+    with pytest.raises(RunDirGone):
+        await Pipeline(goals, settings, out=run, keys=KEYS).run(until="keyframes")
+    assert not run.exists()
+    monkeypatch.setattr(pipeline, "atomic_write_bytes", real)
+    res = await Pipeline(goals, settings, out=moved, keys=KEYS).run(until="keyframes")
+    assert not res.failed
+    assert sim.stats()["totals"]["images"] == 4  # each image bought once
+    rows = ledger_rows(moved, "keyframe")
+    assert len(rows) == 4 and all(r["state"] == "billed" for r in rows), rows
+
+
 def test_another_render_s_folder_at_the_path_is_not_removed_as_remade(tmp_path: Path) -> None:
     """The run folder deleted during a render, and a second render started at the same
     path (as the first one's line says: "render again to start anew") while the first
