@@ -113,9 +113,9 @@ def test_a_folder_the_person_made_again_where_the_run_s_parent_was_is_left(
     stopped as its run folder went, wrote nothing more at its path, and then removed the
     person's new, empty `outs` as a parent its own writes had made again."""
     sim.media_scale = 0.25
-    # no clip done before the stop (the board can be drawn late on a busy machine: at
-    # 10 s a clip was downloaded into the new `outs` just before the move was seen)
-    sim.add_fault("slow", seconds=20.0, count=None)
+    # (three clip jobs run at once: the fourth is made once a clip is done, and clips are
+    # downloaded around the move; none may be written into the new `outs`, `make_dirs`)
+    sim.add_fault("slow", seconds=4.0, count=None)
     outs = tmp_path / "outs"
     _, _, run, err, p = _start_render(sim, tmp_path, run=outs / "run")
     try:
@@ -442,20 +442,31 @@ def test_a_folder_the_person_made_again_is_not_written_into_nor_removed(
 
     outs = tmp_path / "outs"
     run = outs / "run"
-    cls = local_media.LocalKeyframes if stage == "keyframe" else local_media.LocalMotion
-    name = "generate" if stage == "keyframe" else "fetch"
-    real = getattr(cls, name)
     made_again: list[bool] = []
 
-    async def moved_then_write(self: Any, *args: Any) -> Any:
-        request = args[0] if stage == "keyframe" else args[1]  # (fetch: state, request, dest)
-        if request.scene_id == "02-career-1" and not made_again:
+    def move_once(scene_id: str) -> None:
+        if scene_id == "02-career-1" and not made_again:
             made_again.append(True)
             os.rename(outs, tmp_path / "outs-old")
             outs.mkdir()
-        return await real(self, *args)
 
-    monkeypatch.setattr(cls, name, moved_then_write)
+    if stage == "keyframe":  # its picture then written at the path
+        real_generate = local_media.LocalKeyframes.generate
+
+        async def moved_then_generate(self: Any, request: Any) -> Any:
+            move_once(request.scene_id)
+            return await real_generate(self, request)
+
+        monkeypatch.setattr(local_media.LocalKeyframes, "generate", moved_then_generate)
+    else:  # its keyframe read, its clip then written at the path
+        real_source = local_media._prepare_source
+
+        def moved_once_read(keyframe: Path, *args: Any) -> Any:
+            source = real_source(keyframe, *args)
+            move_once(keyframe.parent.name)
+            return source
+
+        monkeypatch.setattr(local_media, "_prepare_source", moved_once_read)
     goals = goals_file(tmp_path)
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(
