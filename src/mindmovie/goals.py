@@ -123,8 +123,11 @@ class GoalsError(SourceError):
 _GOALS_EXAMPLE = "`title:` and `goals:`"
 
 
-def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | None]:
-    """Resolve a path written in goals.yaml (relative to its directory); say why not."""
+def _find_file(
+    text: str, base: Path, what: str, nbsp_escape: bool = False
+) -> tuple[Path | None, str | None]:
+    """Resolve a path written in goals.yaml (relative to its directory); say why not.
+    `nbsp_escape`: it was written in double quotes with a `\\_` (`YamlDoc.nbsp_escapes`)."""
     if not text.strip():
         return None, f"{what} path is empty"
     if "\0" in text:  # Path would raise "embedded null byte"
@@ -159,6 +162,8 @@ def _find_file(text: str, base: Path, what: str) -> tuple[Path | None, str | Non
         # `photos: [my\u00a0photo.jpg]`, a no-break space pasted in unquoted, was told
         # of control characters and backslashes inside " quotes: nothing was quoted
         where += f"; the path holds {odd}, which looks like a space and is not one"
+        if nbsp_escape:  # (typed as a backslash and an underscore: no space to see)
+            where += f' (inside " quotes, \\_ is read as one){ESCAPE_HINT}'
         text = repr(text)
     if re.match(r"(?i)(https?|ftp)://", text.strip()):
         # a link copied from a browser said only "not found (looked in <folder>)"
@@ -415,7 +420,7 @@ def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Pro
         if not isinstance(item, str):
             continue
         item_loc = (*loc, "photos", j)
-        found, why = _find_file(item, base, "photo")
+        found, why = _find_file(item, base, "photo", item_loc in doc.nbsp_escapes)
         if found is not None and (bad := _image_problem(found)):
             found, why = None, f"photo {bad}: {item}"
         elif found is None and (several := _several_photos(item, base)):
@@ -514,7 +519,7 @@ def load_goals(path: Path) -> Goals:
             problems += _resolve_photos(goal, ("goals", i), base, doc)
     music = data.get("music")
     if isinstance(music, str):
-        found, why = _find_file(music, base, "music file")
+        found, why = _find_file(music, base, "music file", ("music",) in doc.nbsp_escapes)
         if found is not None and (bad := music_problem(found)):
             found, why = None, f"music file {bad}: {music}"
         if found is None:

@@ -234,6 +234,9 @@ class YamlDoc:
     #: "Be"), by path: (the value read, the comment), a hashtag-like one only (see
     #: `_hashtag`)
     cut: dict[Loc, tuple[str, str]] = field(default_factory=dict)
+    #: a value in double quotes that holds `\_`, as written, by path: YAML reads it as a
+    #: no-break space, and a message naming that space names one the person never typed
+    nbsp_escapes: set[Loc] = field(default_factory=set)
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
         """Line of ``loc``, or of its nearest recorded ancestor (e.g. a missing field's
@@ -270,6 +273,7 @@ class _Builder:
         self.lines: dict[Loc, int] = {}
         self.comments: dict[Loc, str] = {}
         self.cut: dict[Loc, tuple[str, str]] = {}
+        self.nbsp_escapes: set[Loc] = set()
         self.text = text
         self.problems: list[Problem] = []
         self.merges = merges
@@ -340,6 +344,10 @@ class _Builder:
         comment = self._comment_after(node) if plain else None
         if comment and hashtag_like(comment) and self._first_note(node):
             self.cut[loc] = (value, comment)
+        if getattr(node, "style", None) == '"' and "\u00a0" in value:
+            written = self.text[node.start_mark.index : node.end_mark.index]
+            if "\\_" in written:
+                self.nbsp_escapes.add(loc)
         if bad := _SURROGATE.search(value):
             # "\udcff" in a double-quoted string (what a non-UTF-8 terminal's byte
             # becomes): no file, prompt or card can be written with it
@@ -787,7 +795,7 @@ def parse_yaml(
         raise error.from_problems(path, [problem]) from None
     if builder.problems:
         raise error.from_problems(path, builder.problems)
-    return YamlDoc(data, builder.lines, builder.comments, builder.cut)
+    return YamlDoc(data, builder.lines, builder.comments, builder.cut, builder.nbsp_escapes)
 
 
 #: bytes a hand-written file may have. Ours are a few KB (the largest plan goals.yaml's

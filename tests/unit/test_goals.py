@@ -425,6 +425,20 @@ def test_a_no_break_space_in_an_unquoted_photo_path_is_named(project: Path) -> N
     )
 
 
+def test_a_backslash_underscore_in_a_double_quoted_photo_path_is_named(project: Path) -> None:
+    """`photos: ["D:/pics\\_old.jpg"]`: inside " quotes YAML reads \\_ as a no-break space,
+    and the person, who typed a backslash and an underscore, was told only that the path
+    holds a no-break space, "which looks like a space": there is none to see."""
+    text = 'title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: ["D:/pics\\_old.jpg"]\n'
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].photos[1]")
+    assert err.message == (
+        f"photo not found: 'D:/pics\\xa0old.jpg' (looked in {project.resolve()}); the path "
+        "holds a no-break space (U+00A0), which looks like a space and is not one (inside "
+        '" quotes, \\_ is read as one)' + WINDOWS_PATH_HINT
+    )
+
+
 def test_a_windows_folder_in_double_quotes_names_the_backslash_that_kept_it_open(
     project: Path,
 ) -> None:
