@@ -1020,6 +1020,11 @@ FRESH_META = "fresh_pending"
 #: --fps. Not added to after: a render since (even one stopped at its keyframes) made
 #: nothing keyed so, and a clip looked up at its output was taken for one never made there
 OUTPUTS_META = "outputs_before"
+#: run.db meta: the planner's first answer held for its repair (JSON, the planner's
+#: `unrepaired`), journaled as it is held and gone once the plan is made: a render
+#: stopped or killed before the repair was answered lost that paid answer, and the next
+#: render bought a new one before its repair
+UNREPAIRED_META = "plan_unrepaired"
 
 
 @dataclass(frozen=True)
@@ -2469,6 +2474,10 @@ class Pipeline:
 
         hold = costs.planner_hold(self.settings, self.goals)
         call_usd = self._planner_usd
+        held = getattr(planner, "hold_unrepaired", None)
+        if held is not None and (saved := store.get_meta(UNREPAIRED_META)):
+            with contextlib.suppress(ValueError):
+                held(json.loads(saved))
         # the plan's paid calls: in flight until plan.yaml is written, as a keyframe
         # image is (`_paid_in_flight`). The answer is the plan, with no task to poll later:
         # cancelled at the grace's end, it was paid for and the next render asked again.
@@ -2491,6 +2500,7 @@ class Pipeline:
             billed_early: set[int] = set()
 
             async def before_repair() -> None:
+                self._journal_unrepaired(store, planner)
                 # the answers so far are in hand and billed by the provider: settle them
                 # now, or an over-budget gate would wait for them before the repair
                 # (they would only settle after it: a deadlock)
@@ -2511,8 +2521,10 @@ class Pipeline:
             except BaseException as e:
                 for r in rows:  # settled (or lost): nothing to wait for, nor save
                     self._paid_in_flight.pop(r, None)
+                self._journal_unrepaired(store, planner)
                 await self._settle_planner_failure(rows, planner, e, skip=billed_early)
                 raise
+            self._journal_unrepaired(store, planner)
             calls: list[dict[str, Any]] = list(getattr(planner, "last_calls", []) or [])
             if not calls and rows:  # a planner that reports only a total
                 calls = [dict(getattr(planner, "last_usage", {}) or {})]
@@ -2539,6 +2551,19 @@ class Pipeline:
                 "touches)"
             )
         return plan
+
+    @staticmethod
+    def _journal_unrepaired(store: Store, planner: Planner) -> None:
+        """Journal the planner's first answer held for its repair (`UNREPAIRED_META`),
+        or forget it once none is held (the plan made, or asked anew)."""
+        unrepaired = getattr(planner, "unrepaired", None)
+        saved = unrepaired() if unrepaired is not None else None
+        with contextlib.suppress(sqlite3.Error):
+            if saved is None:
+                if store.get_meta(UNREPAIRED_META) is not None:
+                    store.delete_meta(UNREPAIRED_META)
+            else:
+                store.set_meta(UNREPAIRED_META, json.dumps(saved, ensure_ascii=False))
 
     async def _plan_paid(
         self,

@@ -701,6 +701,10 @@ class Store:
         with self._tx() as db:
             db.execute(_UPSERT_META_SQL, (key, value))
 
+    def delete_meta(self, key: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM meta WHERE key=?", (key,))
+
     def last_run_no(self) -> int:
         """The number of the last render (0: none yet).
 

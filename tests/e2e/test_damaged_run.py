@@ -76,6 +76,7 @@ META_KEYS = (
     "storyboard_inputs",
     "fresh_pending",
     "aside_pending",
+    "plan_unrepaired",
 )
 
 
@@ -90,7 +91,7 @@ def test_the_damaged_meta_tests_cover_every_key_a_render_writes(finished: Path) 
 
 #: the keys whose value is JSON: damaged also as JSON of the wrong shape
 _JSON_KEYS = {"settings", "outputs_before", "rendered_scene:01-health-1", "composed_plan"}
-_JSON_KEYS |= {"fresh_pending"}
+_JSON_KEYS |= {"fresh_pending", "plan_unrepaired"}
 _JSON_KEYS |= {k for k in META_KEYS if k.startswith("storyboard_") and k != "storyboard_inputs"}
 
 

@@ -372,3 +372,100 @@ async def test_a_plan_stopped_between_its_calls_is_left_stopped_not_running(
         if st["stage"] == "plan"
     ]
     assert plan == [("failed", "interrupted", 1)], plan
+
+
+@pytest.mark.parametrize("when", ["before the repair", "during the repair"])
+async def test_a_first_plan_answer_stopped_before_its_repair_is_not_bought_again(
+    sim: SimServer, tmp_path: Path, when: str
+) -> None:
+    """Claude's first plan answered unusable, and the render stopped before its repair
+    was answered (Ctrl-C as the first answer came, or while the repair was in flight):
+    the first answer, billed, was kept only in the stopped process, and the next render
+    bought a new first answer before its repair. It is journaled in run.db as it comes:
+    the next render of the same goals sends only the repair."""
+    goals = goals_file(tmp_path, sim)
+    claude_answer_for(sim, goals)
+    s = settings_for("byteplus", sim, keyframes={"provider": "local"}, video={"provider": "local"})
+    run = tmp_path / "run"
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    path = "/v1/messages"
+    sim.add_fault("invalid", path=path, field="image_prompt", count=1)
+    if when == "before the repair":
+        held = sim.add_fault("delay", path=path, count=1, seconds=60)
+    else:
+        sim.add_fault("delay", path=path, count=1, seconds=0)  # (the first: as it is)
+        held = sim.add_fault("delay", path=path, count=1, seconds=60)
+    asked = 1 if when == "before the repair" else 2
+
+    async def ctrl_c_while_held() -> None:
+        await _until(lambda: len(sim.requests(path=path)) == asked)
+        _stop(pipe)
+        sim.release(held)
+
+    if when == "before the repair":
+        stopper = asyncio.ensure_future(ctrl_c_while_held())
+        with pytest.raises(Interrupted):
+            await asyncio.wait_for(pipe.run(until="plan"), timeout=60)
+        await stopper
+    else:  # the process ended with the repair in flight (a kill, a second Ctrl-C)
+        task = asyncio.ensure_future(pipe.run(until="plan"))
+        await _until(lambda: len(sim.requests(path=path)) == asked)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        sim.release(held)
+    sim.clear_faults()
+    sent = len(sim.requests(path=path))
+    assert sent == asked
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    assert res.plan is not None and not res.failed
+    again = sim.requests(path=path)[sent:]
+    assert len(again) == 1, [r["body"]["messages"][-1] for r in again]  # the repair alone
+    last = again[0]["body"]["messages"][-1]["content"]
+    assert isinstance(last, list) and last[0]["type"] == "tool_result", last
+    # the first answer and the repair billed once each (a repair cut off in flight is
+    # committed: whether it is billed is not known)
+    rows = sorted(r["state"] for r in ledger_rows(run, "plan"))
+    cut = ["committed"] if when == "during the repair" else []
+    assert rows == sorted(["billed", "billed", *cut]), rows
+
+
+@pytest.mark.parametrize("value", ["x", "[1]", '{"request": 1, "answer": {}, "tool_use_id": 2}'])
+async def test_a_held_first_plan_answer_damaged_by_hand_is_asked_for_anew(
+    sim: SimServer, tmp_path: Path, value: str
+) -> None:
+    """The journaled first answer (`plan_unrepaired`) edited by hand into something else:
+    no traceback; the plan is asked for anew, in one call, and the record is gone."""
+    import sqlite3
+
+    goals = goals_file(tmp_path, sim)
+    claude_answer_for(sim, goals)
+    s = settings_for("byteplus", sim, keyframes={"provider": "local"}, video={"provider": "local"})
+    run = tmp_path / "run"
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    path = "/v1/messages"
+    sim.add_fault("invalid", path=path, field="image_prompt", count=1)
+    held = sim.add_fault("delay", path=path, count=1, seconds=60)
+
+    async def ctrl_c_while_held() -> None:
+        await _until(lambda: len(sim.requests(path=path)) == 1)
+        _stop(pipe)
+        sim.release(held)
+
+    stopper = asyncio.ensure_future(ctrl_c_while_held())
+    with pytest.raises(Interrupted):
+        await asyncio.wait_for(pipe.run(until="plan"), timeout=60)
+    await stopper
+    sim.clear_faults()
+    with sqlite3.connect(run / "run.db") as db:
+        (saved,) = db.execute("SELECT value FROM meta WHERE key='plan_unrepaired'").fetchone()
+        assert '"tool_use_id"' in saved
+        db.execute("UPDATE meta SET value=? WHERE key='plan_unrepaired'", (value,))
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    assert res.plan is not None and not res.failed
+    again = sim.requests(path=path)[1:]
+    assert len(again) == 1
+    assert isinstance(again[0]["body"]["messages"][-1]["content"], str)  # asked anew
+    with sqlite3.connect(run / "run.db") as db:
+        left = db.execute("SELECT value FROM meta WHERE key='plan_unrepaired'").fetchall()
+    assert left == []

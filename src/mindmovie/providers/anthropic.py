@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -456,13 +457,32 @@ class ClaudePlanner:
         #: the scenes of the last plan() the local planner wrote, Claude having given too
         #: few even after the repair: the pipeline tells the person which
         self.last_filled: list[str] = []
-        #: a first answer (tool input, tool_use id) that needed a repair whose call failed
-        #: for a passing reason, by its request: paid for, so the retry of plan() (the
-        #: pipeline's mindmovie.retry) sends only the repair instead of buying it again
+        #: a first answer (tool input, tool_use id) that needed a repair not answered yet
+        #: (its call failed for a passing reason, or the render stopped before or during
+        #: it), by its request's sha256: paid for, so the next plan() of that request (the
+        #: pipeline's mindmovie.retry, or the next render: `unrepaired`) sends only the
+        #: repair instead of buying it again
         self._unrepaired: dict[str, tuple[Any, str]] = {}
 
     def __repr__(self) -> str:  # never show the key
         return f"ClaudePlanner(model={self.model!r})"
+
+    def unrepaired(self) -> dict[str, Any] | None:
+        """The first answer held for its repair (`_unrepaired`), as JSON data, for the
+        pipeline to journal the moment it is held: a render stopped (or killed) before
+        its repair was answered bought a new first answer at the next render."""
+        for request, (first, block_id) in self._unrepaired.items():
+            return {"request": request, "answer": first, "tool_use_id": block_id}
+        return None
+
+    def hold_unrepaired(self, saved: Any) -> None:
+        """Hold `unrepaired`'s data journaled by an earlier render; anything else (a value
+        damaged by hand) is ignored: the plan is then asked for anew."""
+        if not isinstance(saved, dict):
+            return
+        request, first, block_id = (saved.get(k) for k in ("request", "answer", "tool_use_id"))
+        if isinstance(request, str) and isinstance(block_id, str) and first is not None:
+            self._unrepaired = {request: (first, block_id)}
 
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys) -> ClaudePlanner:
@@ -527,6 +547,7 @@ class ClaudePlanner:
         messages: list[dict[str, Any]] = [{"role": "user", "content": build_prompt(goals, options)}]
         max_tokens = self._max_tokens or planner_max_tokens(total)
         request = json.dumps([self.model, messages, tool, max_tokens], sort_keys=True)
+        request = hashlib.sha256(request.encode()).hexdigest()
         held = self._unrepaired.pop(request, None)
         self._unrepaired = {}
         if held is None:
@@ -571,15 +592,20 @@ class ClaudePlanner:
                     {"role": "assistant", "content": json.dumps(first, ensure_ascii=False)},
                     {"role": "user", "content": ask},
                 ]
+            # held until the repair is answered: a 429, 5xx or dropped connection, which
+            # mindmovie.retry retries by calling plan() again, or a stop before or during
+            # the repair (the pipeline journals it, `unrepaired`), bought it a second time
+            self._unrepaired = {request: (first, block_id)}
             if before_repair is not None and held is None:
                 await before_repair()
             try:
                 second, _ = await self._call(messages, tool, max_tokens)
-            except Transient:
-                # a 429, 5xx or dropped connection, which mindmovie.retry retries by
-                # calling plan() again: that bought the first answer a second time
-                self._unrepaired = {request: (first, block_id)}
+            except (Transient, asyncio.CancelledError):
                 raise
+            except BaseException:
+                self._unrepaired = {}  # refused: the next plan() asks anew
+                raise
+            self._unrepaired = {}
             parsed, problems, value = check_scenes(second, counts, own)
             # too few scenes for a goal is filled from the local planner below; a bad field
             # in a scene the model did write is the model's failure, named for the person
