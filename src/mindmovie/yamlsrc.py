@@ -264,6 +264,8 @@ _SELF_ALIAS = "an alias refers to itself (recursive data)"
 
 #: a comment right after a value, on its line
 _COMMENT_AFTER = re.compile(r"[ \t]+(#[^\n]*)")
+#: a node's anchor and tag written before it (`&c`, `!!str`), each followed by a space
+_PROPERTIES = re.compile(r"^(?:[&!][^ \t]*[ \t]+)+")
 
 
 class _Builder:
@@ -332,6 +334,8 @@ class _Builder:
                 at = node.start_mark.index
                 end = self.text.find("\n", at)
                 rest = self.text[at : None if end < 0 else end]
+                # (after an anchor or a tag: `affirmation: &c #blessed` said nothing)
+                rest = _PROPERTIES.sub("", rest)
                 if rest.lstrip(" \t").startswith("#") and self._first_note(node):
                     self.comments[loc] = rest.strip(" \t\r")
             return None

@@ -1228,6 +1228,23 @@ def test_an_optional_field_written_as_a_hashtag_loads_empty_and_says_so(project:
     assert plan_fingerprint(goals, project) == plan_fingerprint(quiet, project)
 
 
+def test_an_anchored_hashtag_value_says_so_too(project: Path) -> None:
+    """`affirmation: &c #blessed` (an anchor, to use it again as `*c`) is as empty as
+    `affirmation: #blessed`, and said nothing: the look for the comment began at the
+    anchor. Said once, on the anchor's line."""
+    text = (
+        "title: T\ngoals:\n  - category: a\n    vision: b\n    affirmation: &c #blessed\n"
+        "  - category: c\n    vision: d\n    affirmation: *c\n"
+    )
+    path = write(project, text)
+    goals = load_goals(path)
+    assert goals.goals[0].affirmation is None and goals.goals[1].affirmation is None
+    assert goals.notes == [
+        f"{path}:5: goals[1].affirmation: YAML reads '#blessed' as a comment, so this is "
+        'left empty; to make it the text, quote it: "#blessed"',
+    ]
+
+
 def test_a_hashtag_after_words_cuts_the_text_and_says_so(project: Path) -> None:
     """`vision: Be #1 in my field` is "Be" to YAML (` #...` starts a comment): the rest
     of the line was dropped with no word, the planner and the card given "Be", "I am".
