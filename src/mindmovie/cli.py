@@ -452,6 +452,7 @@ def _run_pipeline(
             # every thread of the render's loop has ended (asyncio.run waited for them):
             # what they wrote at the path after the render looked is not left there
             e.remove_remade()
+            e.let_go()
         raise _fail(str(e), EXIT_FAILED) from None
     except InvalidRequest as e:
         if e.setting:

@@ -92,20 +92,30 @@ def commit_file(tmp: Path, final: Path) -> None:
 class HeldFolder:
     """A run folder a render in this process works in (`held`): `make_dirs` makes
     folders below it, never it or its parents again. `path` follows the folder when the
-    render renames it (a new title)."""
+    render renames it (a new title). With `outlive` set (the folder went away under
+    the render) it is held past the render's end until `let_go`: a thread of the
+    render (`asyncio.to_thread` work is not cancelled) still writing after the end made
+    the folder, and its parents, again at the old path."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(os.path.abspath(path))
+        self.outlive = False
 
     def move(self, path: Path) -> None:
         self.path = Path(os.path.abspath(path))
 
     def __enter__(self) -> HeldFolder:
         with _HELD_LOCK:
+            # (one kept past an earlier render's end at this path, never let go of, goes)
+            _HELD[:] = [h for h in _HELD if not (h.outlive and h.path == self.path)]
             _HELD.append(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if not self.outlive:
+            self.let_go()
+
+    def let_go(self) -> None:
         with _HELD_LOCK:
             if self in _HELD:
                 _HELD.remove(self)

@@ -636,7 +636,8 @@ class RunDirGone(Exception):
     render stopped, for nothing it made could be kept there. The message names it.
     `run_dir`, `since`, `parents`: the path, when the render took the folder there and
     its parent folders' ids then, for `remove_remade` once every writer of the render
-    has ended."""
+    has ended; `held`: its hold on the folder, kept past the render's end for those
+    writers (`HeldFolder.outlive`) until `let_go`."""
 
     def __init__(
         self,
@@ -644,14 +645,21 @@ class RunDirGone(Exception):
         run_dir: Path | None = None,
         since: float | None = None,
         parents: Sequence[tuple[Path, tuple[int, int] | None]] = (),
+        held: HeldFolder | None = None,
     ):
         super().__init__(message)
         self.run_dir, self.since, self.parents = run_dir, since, tuple(parents)
+        self.held = held
 
     def remove_remade(self) -> None:
         """`remove_remade` of this render's run folder path."""
         if self.run_dir is not None and self.since is not None:
             remove_remade(self.run_dir, self.since, self.parents)
+
+    def let_go(self) -> None:
+        """Every writer of the render has ended: its hold on the run folder goes."""
+        if self.held is not None:
+            self.held.let_go()
 
 
 def remove_remade(
@@ -4617,7 +4625,7 @@ class Pipeline:
         self._run_dir_id = None  # not locked yet (`_run_dir_gone`)
         self._made_dirs: list[Path] = []  # folders this render made (`_lock_run_dir`)
         self._journal_id, self._journal_gone = None, ""
-        self._run_lock, self._lock_taken = None, ""
+        self._run_lock, self._lock_taken, self._held_dir = None, "", None
         if not self._out_given and self.run_dir != self._home:
             self._follow_title()
         try:
@@ -4627,7 +4635,11 @@ class Pipeline:
                 # what failed of it (a compose chunk, a keyframe not found, ffmpeg's
                 # output) was a traceback or "N scenes failed; finished work is kept"
                 gone = RunDirGone(
-                    self._gone_message(), self.run_dir, self._locked_at, self._parent_ids
+                    self._gone_message(),
+                    self.run_dir,
+                    self._locked_at,
+                    self._parent_ids,
+                    self._held_dir,
                 )
                 # (again by the CLI once its loop's threads have ended: one still
                 # painting a keyframe wrote it after this)
@@ -4768,6 +4780,10 @@ class Pipeline:
                 )
                 store.close()
                 if self._run_dir_gone():
+                    # its threads may still write (`asyncio.to_thread` work is not
+                    # cancelled): held until they have ended (`RunDirGone.let_go`)
+                    if self._held_dir is not None:
+                        self._held_dir.outlive = True
                     # the folder at the path is not this render's (swapped for another
                     # run's at the spend question): undoing the new run.db there deleted
                     # that run's journal, and --fresh put entries back into it

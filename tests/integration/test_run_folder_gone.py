@@ -484,6 +484,57 @@ def test_a_folder_the_person_made_again_is_not_written_into_nor_removed(
     assert (tmp_path / "outs-old" / "run" / "run.db").is_file()
 
 
+def test_a_clip_thread_that_writes_after_the_render_ended_makes_no_folder_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, but the clip's thread gets to its write only once the render has ended
+    (it stopped as its folder went; `asyncio.to_thread` work is not cancelled, and the
+    loop waits for it): the render had let go of its hold on the run folder by then, so
+    the write's mkdir made `run/scenes/<id>/` again inside the person's new `outs`, and
+    the CLI's `remove_remade` then removed the person's `outs` with it."""
+    from typer.testing import CliRunner
+
+    from mindmovie import fsutil
+    from mindmovie.cli import app
+    from mindmovie.providers import local_media
+
+    outs = tmp_path / "outs"
+    run = outs / "run"
+    waited: list[bool] = []
+    real_source = local_media._prepare_source
+
+    def ending() -> bool:  # the render still held its folder as its own
+        return any(h.path == run and not getattr(h, "outlive", False) for h in fsutil._HELD)
+
+    def moved_then_slow(keyframe: Path, *args: Any) -> Any:
+        source = real_source(keyframe, *args)
+        if keyframe.parent.name == "02-career-1" and not waited:
+            os.rename(outs, tmp_path / "outs-old")
+            outs.mkdir()
+            t_end = time.monotonic() + 30
+            while ending() and time.monotonic() < t_end:
+                time.sleep(0.02)  # (the render seeing its folder gone, and ending)
+            waited.append(time.monotonic() < t_end)
+        return source
+
+    monkeypatch.setattr(local_media, "_prepare_source", moved_then_slow)
+    goals = goals_file(tmp_path)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        "preset: local\noutput: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\n"
+        "compose: {quality: draft}\n"
+    )
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINDMOVIE_")}
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"]
+    r = CliRunner().invoke(app, args, env=env)
+    assert waited == [True], "the render did not end while its clip thread waited"
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), (r.exception, r.stderr)
+    assert f"the run folder {run} went away during the render" in r.stderr, r.stderr
+    assert outs.is_dir(), "the person's new outs was removed"
+    assert not any(outs.iterdir()), sorted(str(p.relative_to(outs)) for p in outs.rglob("*"))
+    assert not fsutil._HELD, "a hold outlived the render"
+
+
 @pytest.mark.parametrize("name", ["compose", "compose/segments", "compose/cards"])
 async def test_a_file_put_where_a_work_folder_goes_during_the_compose_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
