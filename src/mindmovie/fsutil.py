@@ -92,7 +92,9 @@ def commit_file(tmp: Path, final: Path) -> None:
 class HeldFolder:
     """A run folder a render in this process works in (`held`): `make_dirs` makes
     folders below it, never it or its parents again. `path` follows the folder when the
-    render renames it (a new title). With `outlive` set (the folder went away under
+    render renames it (a new title), and only the very folder held (its device and
+    inode) counts: another made at the path since (`mv run run-old && mkdir run`, or
+    another render's) is not written into. With `outlive` set (the folder went away under
     the render) it is held past the render's end until `let_go`: a thread of the
     render (`asyncio.to_thread` work is not cancelled) still writing after the end made
     the folder, and its parents, again at the old path."""
@@ -100,9 +102,11 @@ class HeldFolder:
     def __init__(self, path: Path) -> None:
         self.path = Path(os.path.abspath(path))
         self.outlive = False
+        self.id = _folder_id(self.path)
 
     def move(self, path: Path) -> None:
         self.path = Path(os.path.abspath(path))
+        self.id = _folder_id(self.path)
 
     def __enter__(self) -> HeldFolder:
         with _HELD_LOCK:
@@ -125,22 +129,32 @@ _HELD: list[HeldFolder] = []
 _HELD_LOCK = threading.Lock()
 
 
+def _folder_id(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the folder at `path`; None when no folder is there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
+
 def make_dirs(path: Path) -> None:
     """`path.mkdir(parents=True, exist_ok=True)`, except at or inside a run folder a
     render holds (`HeldFolder`): there only the folders below it are made, one by one,
-    and the run folder gone (deleted, or moved with its parent) is a FileNotFoundError
-    naming it. A write's mkdir made the run folder, and its parents, again at the old
-    path: a folder the person had made there meanwhile (`mv outs outs-old && mkdir
-    outs`) then held the render's new `run`, and was removed with it as one the
-    render's writes had made."""
+    and the run folder gone (deleted, moved, or another folder made at its path since)
+    is a FileNotFoundError naming it. A write's mkdir made the run folder, and its
+    parents, again at the old path: a folder the person had made there meanwhile (`mv
+    outs outs-old && mkdir outs`) then held the render's new `run`, and was removed
+    with it as one the render's writes had made."""
     p = Path(os.path.abspath(path))
     with _HELD_LOCK:
-        roots = [h.path for h in _HELD if h.path == p or h.path in p.parents]
-    if not roots:
+        holds = [(h.path, h.id) for h in _HELD if h.path == p or h.path in p.parents]
+    if not holds:
         path.mkdir(parents=True, exist_ok=True)
         return
-    root = max(roots, key=lambda r: len(r.parts))  # (the innermost)
-    if not root.is_dir():
+    root, held = max(holds, key=lambda h: len(h[0].parts))  # (the innermost)
+    now = _folder_id(root)
+    if now is None or (held is not None and now != held):
         raise FileNotFoundError(
             errno.ENOENT, "No such file or directory (the run folder went away)", str(root)
         )

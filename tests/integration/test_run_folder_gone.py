@@ -484,6 +484,47 @@ def test_a_folder_the_person_made_again_is_not_written_into_nor_removed(
     assert (tmp_path / "outs-old" / "run" / "run.db").is_file()
 
 
+def test_a_run_folder_made_again_at_its_path_is_not_written_into(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mv run run-old && mkdir run` (or another render starting there) while scene 02's
+    keyframe was being made: the hold looked only for a folder at the run's path, so the
+    keyframe's write made `scenes/02-career-1/` in the new folder, which is not the
+    render's. A write goes only into the very folder the render holds."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.providers import local_media
+
+    run = tmp_path / "run"
+    moved: list[bool] = []
+    real_generate = local_media.LocalKeyframes.generate
+
+    async def moved_then_generate(self: Any, request: Any) -> Any:
+        if request.scene_id == "02-career-1" and not moved:
+            moved.append(True)
+            os.rename(run, tmp_path / "run-old")
+            run.mkdir()
+            (run / "mine.txt").write_text("the person's\n")
+        return await real_generate(self, request)
+
+    monkeypatch.setattr(local_media.LocalKeyframes, "generate", moved_then_generate)
+    goals = goals_file(tmp_path)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        "preset: local\noutput: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\n"
+        "compose: {quality: draft}\n"
+    )
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINDMOVIE_")}
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"]
+    r = CliRunner().invoke(app, args, env=env)
+    assert moved
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), (r.exception, r.stderr)
+    assert f"the run folder {run} went away during the render" in r.stderr, r.stderr
+    assert sorted(str(p.relative_to(run)) for p in run.rglob("*")) == ["mine.txt"]
+    assert (tmp_path / "run-old" / "run.db").is_file()
+
+
 def test_a_clip_thread_that_writes_after_the_render_ended_makes_no_folder_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
