@@ -469,3 +469,49 @@ async def test_a_held_first_plan_answer_damaged_by_hand_is_asked_for_anew(
     with sqlite3.connect(run / "run.db") as db:
         left = db.execute("SELECT value FROM meta WHERE key='plan_unrepaired'").fetchall()
     assert left == []
+
+
+@pytest.mark.parametrize("status", [401, 400])
+async def test_a_first_plan_answer_whose_repair_met_a_refused_key_is_not_bought_again(
+    sim: SimServer, tmp_path: Path, status: int
+) -> None:
+    """Claude's first plan answer unusable, and its repair refused for the key (401: a
+    key revoked, an account to top up), not for the request: the held first answer was
+    dropped as for a refused request, and the render after the key was fixed bought a
+    new first answer. It stays held: that render sends only the repair. A repair refused
+    for the request (400) drops it: the next render asks anew, not the doomed repair."""
+    import sqlite3
+
+    from mindmovie.providers.base import AuthError, InvalidRequest
+
+    goals = goals_file(tmp_path, sim)
+    claude_answer_for(sim, goals)
+    s = settings_for("byteplus", sim, keyframes={"provider": "local"}, video={"provider": "local"})
+    run = tmp_path / "run"
+    path = "/v1/messages"
+    sim.add_fault("invalid", path=path, field="image_prompt", count=1)
+    sim.add_fault("delay", path=path, count=1, seconds=1)  # (the first answer)
+
+    async def repair_refused() -> None:
+        await _until(lambda: len(sim.requests(path=path)) == 1)
+        sim.add_fault("http", path=path, count=1, status=status, message="refused")
+
+    refuser = asyncio.ensure_future(repair_refused())
+    with pytest.raises(AuthError if status == 401 else InvalidRequest):
+        await asyncio.wait_for(Pipeline(goals, s, out=run, keys=KEYS).run(until="plan"), 60)
+    await refuser
+    sent = len(sim.requests(path=path))
+    assert sent == 2
+    with sqlite3.connect(run / "run.db") as db:
+        held = db.execute("SELECT value FROM meta WHERE key='plan_unrepaired'").fetchall()
+    assert bool(held) == (status == 401), held
+    sim.clear_faults()
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    assert res.plan is not None and not res.failed
+    again = sim.requests(path=path)[sent:]
+    assert len(again) == 1, [r["body"]["messages"][-1] for r in again]
+    last = again[0]["body"]["messages"][-1]["content"]
+    if status == 401:  # the repair alone
+        assert isinstance(last, list) and last[0]["type"] == "tool_result", last
+    else:  # asked anew
+        assert isinstance(last, str), last

@@ -532,8 +532,9 @@ class ClaudePlanner:
         """Ask Claude for the plan; repair once when some scenes are bad; enforce the person's
         words, photos and counts. The repair is a second paid call: `before_repair` is
         awaited first (the pipeline's budget gate); `last_calls` holds each call's usage.
-        A repair that failed for a passing reason (`Transient`) is all the next plan() of
-        the same goals sends: the first answer, paid for, is kept for it."""
+        A repair that failed for a passing reason (`Transient`), or for the key
+        (`AuthError`), is all the next plan() of the same goals sends: the first answer,
+        paid for, is kept for it."""
         self.last_usage = dict.fromkeys(USAGE_TOKENS, 0)
         self.last_calls = []
         self.last_filled = []
@@ -600,7 +601,9 @@ class ClaudePlanner:
                 await before_repair()
             try:
                 second, _ = await self._call(messages, tool, max_tokens)
-            except (Transient, asyncio.CancelledError):
+            except (Transient, AuthError, asyncio.CancelledError):
+                # (the key refused, 401/402/403, is not the request refused: once it is
+                # fixed the repair is sent, the first answer not bought again)
                 raise
             except BaseException:
                 self._unrepaired = {}  # refused: the next plan() asks anew
