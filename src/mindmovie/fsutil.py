@@ -99,9 +99,10 @@ class HeldFolder:
     render (`asyncio.to_thread` work is not cancelled) still writing after the end made
     the folder, and its parents, again at the old path."""
 
+    outlive: bool = False
+
     def __init__(self, path: Path) -> None:
         self.path = Path(os.path.abspath(path))
-        self.outlive = False
         self.id = _folder_id(self.path)
 
     def move(self, path: Path) -> None:
