@@ -102,11 +102,12 @@ class HeldFolder:
     outlive: bool = False
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(os.path.abspath(path))
-        self.id = _folder_id(self.path)
+        self.move(path)
 
     def move(self, path: Path) -> None:
         self.path = Path(os.path.abspath(path))
+        #: as given: a relative one names another place once the working folder changes
+        self.given = Path(os.path.normpath(path))
         self.id = _folder_id(self.path)
 
     def __enter__(self) -> HeldFolder:
@@ -146,10 +147,20 @@ def make_dirs(path: Path) -> None:
     is a FileNotFoundError naming it. A write's mkdir made the run folder, and its
     parents, again at the old path: a folder the person had made there meanwhile (`mv
     outs outs-old && mkdir outs`) then held the render's new `run`, and was removed
-    with it as one the render's writes had made."""
+    with it as one the render's writes had made. A relative path is held as given
+    too: once the working folder changes it leads elsewhere, and nothing is made
+    there."""
     p = Path(os.path.abspath(path))
+    rel = None if path.is_absolute() else Path(os.path.normpath(path))
+    holds: list[tuple[Path, tuple[int, int] | None]] = []
     with _HELD_LOCK:
-        holds = [(h.path, h.id) for h in _HELD if h.path == p or h.path in p.parents]
+        for h in _HELD:
+            if h.path == p or h.path in p.parents:
+                holds.append((h.path, h.id))
+            elif rel is not None and not h.given.is_absolute() and h.given in (rel, *rel.parents):
+                # a relative path of the folder, the working folder changed since: where
+                # it leads now is another folder (its id), not one to make
+                holds.append((Path(os.path.abspath(h.given)), h.id))
     if not holds:
         path.mkdir(parents=True, exist_ok=True)
         return

@@ -70,3 +70,26 @@ def test_a_file_in_the_way_is_refused_as_mkdir_refuses_it(tmp_path: Path) -> Non
             make_dirs(run / "scenes")
         with pytest.raises(NotADirectoryError):
             make_dirs(run / "scenes" / "01-health-1")
+
+
+def test_a_relative_held_folder_is_not_made_again_where_a_new_cwd_puts_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--out outs/run` (relative), and the process's working folder changed during the
+    render (a program rendering with mindmovie as a library): the hold keeps the absolute
+    path, so a write's relative path, now naming another place, was not held and
+    `mkdir -p` made `outs/run/scenes/<id>/` under the new working folder. That is not the
+    folder held: nothing is made there."""
+    (tmp_path / "a" / "outs" / "run").mkdir(parents=True)
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    run = Path("outs") / "run"
+    with HeldFolder(run):
+        make_dirs(run / "scenes" / "01-health-1")
+        assert (tmp_path / "a" / run / "scenes" / "01-health-1").is_dir()
+        os.chdir(tmp_path / "b")
+        with pytest.raises(FileNotFoundError):
+            make_dirs(run / "scenes" / "02-career-1")
+        with pytest.raises(FileNotFoundError):
+            make_dirs(Path("./outs/run/compose"))
+        assert not any((tmp_path / "b").iterdir())
