@@ -108,7 +108,7 @@ class HeldFolder:
         self.path = Path(os.path.abspath(path))
         #: as given: a relative one names another place once the working folder changes
         self.given = Path(os.path.normpath(path))
-        self.id = _folder_id(self.path)
+        self.id = folder_id(self.path)
 
     def __enter__(self) -> HeldFolder:
         with _HELD_LOCK:
@@ -131,13 +131,14 @@ _HELD: list[HeldFolder] = []
 _HELD_LOCK = threading.Lock()
 
 
-def _folder_id(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of the folder at `path`; None when no folder is there."""
+def folder_id(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of what is at `path` (a folder, or run.db), None when there is
+    none: a folder renamed keeps it, one deleted and made again at the path does not."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+    return (st.st_dev, st.st_ino)
 
 
 def make_dirs(path: Path) -> None:
@@ -165,7 +166,7 @@ def make_dirs(path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         return
     root, held = max(holds, key=lambda h: len(h[0].parts))  # (the innermost)
-    now = _folder_id(root)
+    now = folder_id(root)
     if now is None or (held is not None and now != held):
         raise FileNotFoundError(
             errno.ENOENT, "No such file or directory (the run folder went away)", str(root)

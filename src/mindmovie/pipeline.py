@@ -38,6 +38,7 @@ from mindmovie.fsutil import (
     HeldFolder,
     atomic_write_bytes,
     expanded,
+    folder_id,
     folder_name,
     make_dirs,
     sha256_file,
@@ -311,16 +312,6 @@ def _open_folder(path: Path) -> int | None:
         return os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return None
-
-
-def _folder_id(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of the folder at `path`, None when there is none: a folder
-    renamed keeps it, one deleted and made again at the path does not."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
 
 
 def _why_not_made(run_dir: Path, e: OSError) -> str:
@@ -682,12 +673,12 @@ def remove_remade(
 
 def _remove_remade_parents(parents: Sequence[tuple[Path, tuple[int, int] | None]]) -> None:
     """The parent folders of a run folder gone (`parents`: each, nearest first, with its
-    `_folder_id` when the render took the folder) that the writers' mkdirs made again,
+    `folder_id` when the render took the folder) that the writers' mkdirs made again,
     left empty: `output_dir` deleted during a render was found again after it, an empty
     folder the person had deleted. Only a folder not the one that was there (another
     id) and empty is removed (`os.rmdir`); the first that is the same ends it."""
     for parent, was in parents:
-        now = _folder_id(parent)
+        now = folder_id(parent)
         if now is None:
             continue  # not made again (its own parent may have been, by another path)
         if now == was:
@@ -1568,7 +1559,7 @@ class Pipeline:
         self._run_dir_fd: int | None = None
         #: when it locked it: what is written at the path since may be its own (`remove_remade`)
         self._locked_at: float | None = None
-        #: the run folder's parents' `_folder_id`s then (`_remove_remade_parents`)
+        #: the run folder's parents' `folder_id`s then (`_remove_remade_parents`)
         self._parent_ids: list[tuple[Path, tuple[int, int] | None]] = []
         #: run.db's (device, inode) once the render opened it (`_journal_went`), and the
         #: line said when the watcher found it gone (deleted or moved during the render)
@@ -4713,9 +4704,9 @@ class Pipeline:
                 rows_before = max((r["id"] for r in store.ledger_rows()), default=0)
                 self._aside_pending = store.get_meta(ASIDE_META) == "1"
                 waker = asyncio.ensure_future(self._wake_gate_on_stop())
-                self._run_dir_id = _folder_id(self.run_dir)
-                self._journal_id = _folder_id(self.run_dir / "run.db")
-                self._parent_ids = [(p, _folder_id(p)) for p in self.run_dir.absolute().parents]
+                self._run_dir_id = folder_id(self.run_dir)
+                self._journal_id = folder_id(self.run_dir / "run.db")
+                self._parent_ids = [(p, folder_id(p)) for p in self.run_dir.absolute().parents]
                 self._run_dir_fd = _open_folder(self.run_dir)
                 self._locked_at = time.time()
                 looker = asyncio.ensure_future(self._watch_run_dir(asyncio.current_task()))
@@ -4820,7 +4811,7 @@ class Pipeline:
         """Is the run folder this render locked no longer at its path (deleted, moved,
         renamed, or another folder put there)? False before it was locked."""
         was = self._run_dir_id
-        return was is not None and _folder_id(self.run_dir) != was
+        return was is not None and folder_id(self.run_dir) != was
 
     async def _gone_under(self, e: BaseException) -> bool:
         """Did `e` come of the run folder going away? A file of the run not found (`rm -rf`
@@ -4845,7 +4836,7 @@ class Pipeline:
         unchanged: the render went on making, and paying for, what its journal (open,
         deleted) could never tell the next render of."""
         was = self._journal_id
-        return was is not None and _folder_id(self.run_dir / "run.db") != was
+        return was is not None and folder_id(self.run_dir / "run.db") != was
 
     def _gone(self) -> RunDirGone | None:
         """Why the render stops when its run folder, or the run.db in it, went away
