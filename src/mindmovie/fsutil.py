@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import math
 import os
 import re
 import stat
 import threading
+import time
 import unicodedata
 from pathlib import Path
 
@@ -97,9 +99,13 @@ class HeldFolder:
     another render's) is not written into. With `outlive` set (the folder went away under
     the render) it is held past the render's end until `let_go`: a thread of the
     render (`asyncio.to_thread` work is not cancelled) still writing after the end made
-    the folder, and its parents, again at the old path."""
+    the folder, and its parents, again at the old path. Not past `OUTLIVE_SECONDS`:
+    a render run without the CLI (a library's, a test's) is let go of by no one, and
+    its hold made a later write at that path in the same process fail."""
 
     outlive: bool = False
+    #: the monotonic time an outliving hold goes by itself (`outlast`)
+    until: float = math.inf
 
     def __init__(self, path: Path) -> None:
         self.move(path)
@@ -109,6 +115,10 @@ class HeldFolder:
         #: as given: a relative one names another place once the working folder changes
         self.given = Path(os.path.normpath(path))
         self.id = folder_id(self.path)
+
+    def outlast(self) -> None:
+        """Hold past the render's end, for at most `OUTLIVE_SECONDS` (`outlive`)."""
+        self.outlive, self.until = True, time.monotonic() + OUTLIVE_SECONDS
 
     def __enter__(self) -> HeldFolder:
         with _HELD_LOCK:
@@ -129,6 +139,9 @@ class HeldFolder:
 
 _HELD: list[HeldFolder] = []
 _HELD_LOCK = threading.Lock()
+#: how long a hold outlives its render at most: far longer than any one write of a
+#: thread (a local clip, the storyboard) takes
+OUTLIVE_SECONDS = 600.0
 
 
 def folder_id(path: Path) -> tuple[int, int] | None:
@@ -155,6 +168,8 @@ def make_dirs(path: Path) -> None:
     rel = None if path.is_absolute() else Path(os.path.normpath(path))
     holds: list[tuple[Path, tuple[int, int] | None]] = []
     with _HELD_LOCK:
+        t = time.monotonic()
+        _HELD[:] = [h for h in _HELD if h.until > t]
         for h in _HELD:
             if h.path == p or h.path in p.parents:
                 holds.append((h.path, h.id))

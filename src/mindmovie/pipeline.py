@@ -4774,7 +4774,7 @@ class Pipeline:
                     # its threads may still write (`asyncio.to_thread` work is not
                     # cancelled): held until they have ended (`RunDirGone.let_go`)
                     if self._held_dir is not None:
-                        self._held_dir.outlive = True
+                        self._held_dir.outlast()
                     # the folder at the path is not this render's (swapped for another
                     # run's at the spend question): undoing the new run.db there deleted
                     # that run's journal, and --fresh put entries back into it

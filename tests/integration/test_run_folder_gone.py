@@ -573,7 +573,8 @@ def test_a_clip_thread_that_writes_after_the_render_ended_makes_no_folder_again(
     assert f"the run folder {run} went away during the render" in r.stderr, r.stderr
     assert outs.is_dir(), "the person's new outs was removed"
     assert not any(outs.iterdir()), sorted(str(p.relative_to(outs)) for p in outs.rglob("*"))
-    assert not fsutil._HELD, "a hold outlived the render"
+    # (holds of other tests' in-process renders in this worker are not this one's)
+    assert not [h for h in fsutil._HELD if h.path == run], "a hold outlived the render"
 
 
 @pytest.mark.parametrize("name", ["compose", "compose/segments", "compose/cards"])

@@ -93,3 +93,24 @@ def test_a_relative_held_folder_is_not_made_again_where_a_new_cwd_puts_it(
         with pytest.raises(FileNotFoundError):
             make_dirs(Path("./outs/run/compose"))
         assert not any((tmp_path / "b").iterdir())
+
+
+def test_a_hold_outliving_its_render_goes_by_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render's hold kept past its end (its folder went away under it) that no one lets
+    go of (a render run without the CLI) lasts `OUTLIVE_SECONDS`, not for the process's
+    life: a later write at that path in the same process was refused."""
+    from mindmovie import fsutil
+
+    run = tmp_path / "run"
+    run.mkdir()
+    with HeldFolder(run) as held:
+        held.outlast()
+    run.rmdir()
+    with pytest.raises(FileNotFoundError):
+        make_dirs(run / "scenes")  # (its threads may still write: held)
+    monkeypatch.setattr(held, "until", 0.0)  # OUTLIVE_SECONDS since
+    make_dirs(run / "scenes")
+    assert (run / "scenes").is_dir()
+    assert held not in fsutil._HELD
