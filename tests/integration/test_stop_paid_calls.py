@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -337,6 +338,51 @@ async def test_a_plan_cut_off_after_ctrl_c_is_not_said_to_be_kept(
     assert "counted as spent, outcome unknown" in said, said
 
 
+#: Claude's endpoint in the simulator
+_MESSAGES = "/v1/messages"
+
+
+def _claude_plan(sim: SimServer, tmp_path: Path) -> tuple[Path, Any, Path]:
+    """The goals, settings (Claude plans; local keyframes and clips) and run folder, with
+    Claude's first plan answer to come unusable (an empty image_prompt): a repair."""
+    goals = goals_file(tmp_path, sim)
+    s = settings_for("byteplus", sim, keyframes={"provider": "local"}, video={"provider": "local"})
+    sim.add_fault("invalid", path=_MESSAGES, field="image_prompt", count=1)
+    return goals, s, tmp_path / "run"
+
+
+async def _stopped_as_the_first_answer_came(sim: SimServer, pipe: Pipeline) -> None:
+    """`pipe` rendered to its plan and stopped (Ctrl-C) while Claude's first answer was
+    being made: the repair is not sent."""
+    held = sim.add_fault("delay", path=_MESSAGES, count=1, seconds=60)
+
+    async def ctrl_c_while_held() -> None:
+        await _until(lambda: len(sim.requests(path=_MESSAGES)) == 1)
+        _stop(pipe)
+        sim.release(held)
+
+    stopper = asyncio.ensure_future(ctrl_c_while_held())
+    with pytest.raises(Interrupted):
+        await asyncio.wait_for(pipe.run(until="plan"), timeout=60)
+    await stopper
+
+
+def _held_record(run: Path) -> list[Any]:
+    """run.db's journaled first answer held for its repair (`plan_unrepaired`), if any."""
+    import sqlite3
+
+    with sqlite3.connect(run / "run.db") as db:
+        return db.execute("SELECT value FROM meta WHERE key='plan_unrepaired'").fetchall()
+
+
+def _the_one_call_since(sim: SimServer, sent: int) -> Any:
+    """The last message of the one call made to Claude after the first `sent`: a repair's
+    is a tool_result list, a plan asked anew's the prompt (text)."""
+    again = sim.requests(path=_MESSAGES)[sent:]
+    assert len(again) == 1, [r["body"]["messages"][-1] for r in again]
+    return again[0]["body"]["messages"][-1]["content"]
+
+
 async def test_a_plan_stopped_between_its_calls_is_left_stopped_not_running(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -347,25 +393,9 @@ async def test_a_plan_stopped_between_its_calls_is_left_stopped_not_running(
     counted."""
     from mindmovie.status import collect_status
 
-    goals = goals_file(tmp_path, sim)
-    claude_answer_for(sim, goals)
-    s = settings_for("byteplus", sim, keyframes={"provider": "local"}, video={"provider": "local"})
-    run = tmp_path / "run"
-    pipe = Pipeline(goals, s, out=run, keys=KEYS)
-    path = "/v1/messages"
-    sim.add_fault("invalid", path=path, field="image_prompt", count=1)
-    first = sim.add_fault("delay", path=path, count=1, seconds=60)
-
-    async def ctrl_c_while_the_first_answer_is_made() -> None:
-        await _until(lambda: len(sim.requests(path=path)) == 1)
-        _stop(pipe)
-        sim.release(first)
-
-    stopper = asyncio.ensure_future(ctrl_c_while_the_first_answer_is_made())
-    with pytest.raises(Interrupted):
-        await asyncio.wait_for(pipe.run(until="plan"), timeout=60)
-    await stopper
-    assert len(sim.requests(path=path)) == 1  # the repair not sent
+    goals, s, run = _claude_plan(sim, tmp_path)
+    await _stopped_as_the_first_answer_came(sim, Pipeline(goals, s, out=run, keys=KEYS))
+    assert len(sim.requests(path=_MESSAGES)) == 1  # the repair not sent
     plan = [
         (st["status"], st["error_kind"], st["attempts"])
         for st in collect_status(run)["steps"]
@@ -383,46 +413,26 @@ async def test_a_first_plan_answer_stopped_before_its_repair_is_not_bought_again
     the first answer, billed, was kept only in the stopped process, and the next render
     bought a new first answer before its repair. It is journaled in run.db as it comes:
     the next render of the same goals sends only the repair."""
-    goals = goals_file(tmp_path, sim)
-    claude_answer_for(sim, goals)
-    s = settings_for("byteplus", sim, keyframes={"provider": "local"}, video={"provider": "local"})
-    run = tmp_path / "run"
+    goals, s, run = _claude_plan(sim, tmp_path)
     pipe = Pipeline(goals, s, out=run, keys=KEYS)
-    path = "/v1/messages"
-    sim.add_fault("invalid", path=path, field="image_prompt", count=1)
     if when == "before the repair":
-        held = sim.add_fault("delay", path=path, count=1, seconds=60)
-    else:
-        sim.add_fault("delay", path=path, count=1, seconds=0)  # (the first: as it is)
-        held = sim.add_fault("delay", path=path, count=1, seconds=60)
-    asked = 1 if when == "before the repair" else 2
-
-    async def ctrl_c_while_held() -> None:
-        await _until(lambda: len(sim.requests(path=path)) == asked)
-        _stop(pipe)
-        sim.release(held)
-
-    if when == "before the repair":
-        stopper = asyncio.ensure_future(ctrl_c_while_held())
-        with pytest.raises(Interrupted):
-            await asyncio.wait_for(pipe.run(until="plan"), timeout=60)
-        await stopper
+        await _stopped_as_the_first_answer_came(sim, pipe)
     else:  # the process ended with the repair in flight (a kill, a second Ctrl-C)
+        sim.add_fault("delay", path=_MESSAGES, count=1, seconds=0)  # (the first: as it is)
+        held = sim.add_fault("delay", path=_MESSAGES, count=1, seconds=60)
         task = asyncio.ensure_future(pipe.run(until="plan"))
-        await _until(lambda: len(sim.requests(path=path)) == asked)
+        await _until(lambda: len(sim.requests(path=_MESSAGES)) == 2)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         sim.release(held)
     sim.clear_faults()
-    sent = len(sim.requests(path=path))
-    assert sent == asked
+    sent = len(sim.requests(path=_MESSAGES))
+    assert sent == (1 if when == "before the repair" else 2)
     res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
     assert res.plan is not None and not res.failed
-    again = sim.requests(path=path)[sent:]
-    assert len(again) == 1, [r["body"]["messages"][-1] for r in again]  # the repair alone
-    last = again[0]["body"]["messages"][-1]["content"]
-    assert isinstance(last, list) and last[0]["type"] == "tool_result", last
+    last = _the_one_call_since(sim, sent)
+    assert isinstance(last, list) and last[0]["type"] == "tool_result", last  # the repair
     # the first answer and the repair billed once each (a repair cut off in flight is
     # committed: whether it is billed is not known)
     rows = sorted(r["state"] for r in ledger_rows(run, "plan"))
@@ -438,37 +448,17 @@ async def test_a_held_first_plan_answer_damaged_by_hand_is_asked_for_anew(
     no traceback; the plan is asked for anew, in one call, and the record is gone."""
     import sqlite3
 
-    goals = goals_file(tmp_path, sim)
-    claude_answer_for(sim, goals)
-    s = settings_for("byteplus", sim, keyframes={"provider": "local"}, video={"provider": "local"})
-    run = tmp_path / "run"
-    pipe = Pipeline(goals, s, out=run, keys=KEYS)
-    path = "/v1/messages"
-    sim.add_fault("invalid", path=path, field="image_prompt", count=1)
-    held = sim.add_fault("delay", path=path, count=1, seconds=60)
-
-    async def ctrl_c_while_held() -> None:
-        await _until(lambda: len(sim.requests(path=path)) == 1)
-        _stop(pipe)
-        sim.release(held)
-
-    stopper = asyncio.ensure_future(ctrl_c_while_held())
-    with pytest.raises(Interrupted):
-        await asyncio.wait_for(pipe.run(until="plan"), timeout=60)
-    await stopper
+    goals, s, run = _claude_plan(sim, tmp_path)
+    await _stopped_as_the_first_answer_came(sim, Pipeline(goals, s, out=run, keys=KEYS))
     sim.clear_faults()
+    ((saved,),) = _held_record(run)
+    assert '"tool_use_id"' in saved
     with sqlite3.connect(run / "run.db") as db:
-        (saved,) = db.execute("SELECT value FROM meta WHERE key='plan_unrepaired'").fetchone()
-        assert '"tool_use_id"' in saved
         db.execute("UPDATE meta SET value=? WHERE key='plan_unrepaired'", (value,))
     res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
     assert res.plan is not None and not res.failed
-    again = sim.requests(path=path)[1:]
-    assert len(again) == 1
-    assert isinstance(again[0]["body"]["messages"][-1]["content"], str)  # asked anew
-    with sqlite3.connect(run / "run.db") as db:
-        left = db.execute("SELECT value FROM meta WHERE key='plan_unrepaired'").fetchall()
-    assert left == []
+    assert isinstance(_the_one_call_since(sim, 1), str)  # asked anew
+    assert _held_record(run) == []
 
 
 @pytest.mark.parametrize("status", [401, 400])
@@ -480,37 +470,27 @@ async def test_a_first_plan_answer_whose_repair_met_a_refused_key_is_not_bought_
     dropped as for a refused request, and the render after the key was fixed bought a
     new first answer. It stays held: that render sends only the repair. A repair refused
     for the request (400) drops it: the next render asks anew, not the doomed repair."""
-    import sqlite3
-
     from mindmovie.providers.base import AuthError, InvalidRequest
 
-    goals = goals_file(tmp_path, sim)
-    claude_answer_for(sim, goals)
-    s = settings_for("byteplus", sim, keyframes={"provider": "local"}, video={"provider": "local"})
-    run = tmp_path / "run"
-    path = "/v1/messages"
-    sim.add_fault("invalid", path=path, field="image_prompt", count=1)
-    sim.add_fault("delay", path=path, count=1, seconds=1)  # (the first answer)
+    goals, s, run = _claude_plan(sim, tmp_path)
+    sim.add_fault("delay", path=_MESSAGES, count=1, seconds=1)  # (the first answer)
 
     async def repair_refused() -> None:
-        await _until(lambda: len(sim.requests(path=path)) == 1)
-        sim.add_fault("http", path=path, count=1, status=status, message="refused")
+        await _until(lambda: len(sim.requests(path=_MESSAGES)) == 1)
+        sim.add_fault("http", path=_MESSAGES, count=1, status=status, message="refused")
 
     refuser = asyncio.ensure_future(repair_refused())
     with pytest.raises(AuthError if status == 401 else InvalidRequest):
         await asyncio.wait_for(Pipeline(goals, s, out=run, keys=KEYS).run(until="plan"), 60)
     await refuser
-    sent = len(sim.requests(path=path))
+    sent = len(sim.requests(path=_MESSAGES))
     assert sent == 2
-    with sqlite3.connect(run / "run.db") as db:
-        held = db.execute("SELECT value FROM meta WHERE key='plan_unrepaired'").fetchall()
+    held = _held_record(run)
     assert bool(held) == (status == 401), held
     sim.clear_faults()
     res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
     assert res.plan is not None and not res.failed
-    again = sim.requests(path=path)[sent:]
-    assert len(again) == 1, [r["body"]["messages"][-1] for r in again]
-    last = again[0]["body"]["messages"][-1]["content"]
+    last = _the_one_call_since(sim, sent)
     if status == 401:  # the repair alone
         assert isinstance(last, list) and last[0]["type"] == "tool_result", last
     else:  # asked anew
