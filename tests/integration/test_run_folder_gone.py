@@ -55,6 +55,31 @@ def _until(ready: Any, p: Any, err: Path, t_end: float) -> None:
         time.sleep(0.02)
 
 
+def _tiny_cli_render(tmp_path: Path, run: Path | None, output_dir: Path | None = None) -> Any:
+    """`mindmovie render goals.yaml --out run -q` (no --out: `run` None, the folder goes
+    in `output_dir`) with the local preset at a tiny size, in this process (CliRunner:
+    the CLI's last removal runs once the render's threads have ended); its result."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    goals = goals_file(tmp_path)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        "preset: local\noutput: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\n"
+        "compose: {quality: draft}\n" + (f"output_dir: '{output_dir}'\n" if output_dir else "")
+    )
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINDMOVIE_")}
+    where = [] if run is None else ["--out", str(run)]
+    return CliRunner().invoke(app, ["render", str(goals), "-c", str(cfg), *where, "-q"], env=env)
+
+
+def _stopped_as_gone(r: Any, run: Path) -> None:
+    """The CLI render `r` stopped with its run folder `run` gone: exit 1, one line."""
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), (r.exception, r.stderr)
+    assert f"the run folder {run} went away during the render" in r.stderr, r.stderr
+
+
 def _inode(path: Path) -> int | None:
     try:
         return os.stat(path).st_ino
@@ -387,9 +412,6 @@ def test_what_the_render_wrote_again_at_a_run_folder_gone_is_not_left_there(
     moved folder is as it was moved. With output_dir deleted (the folder the run folder
     is in), it was left made again, empty. (`mindmovie render`, in this process: the
     last removal is the CLI's, once the render's threads have ended.)"""
-    from typer.testing import CliRunner
-
-    from mindmovie.cli import app
     from mindmovie.providers import local_media
 
     run, moved, outs = tmp_path / "run", tmp_path / "moved", tmp_path / "outs"
@@ -407,17 +429,8 @@ def test_what_the_render_wrote_again_at_a_run_folder_gone_is_not_left_there(
         return img
 
     monkeypatch.setattr(local_media.LocalKeyframes, "generate", gone_then_generate)
-    goals = goals_file(tmp_path)
-    cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(
-        "preset: local\noutput: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\n"
-        f"compose: {{quality: draft}}\noutput_dir: '{outs}'\n"
-    )
-    where = [] if then == "delete output_dir" else ["--out", str(run)]
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINDMOVIE_")}
-    r = CliRunner().invoke(app, ["render", str(goals), "-c", str(cfg), *where, "-q"], env=env)
-    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), (r.exception, r.stderr)
-    assert f"the run folder {run} went away during the render" in r.stderr, r.stderr
+    r = _tiny_cli_render(tmp_path, None if then == "delete output_dir" else run, outs)
+    _stopped_as_gone(r, run)
     assert not run.exists(), sorted(str(p.relative_to(run)) for p in run.rglob("*"))
     if then == "delete output_dir":
         assert not outs.exists(), sorted(str(p.relative_to(outs)) for p in outs.rglob("*"))
@@ -435,9 +448,6 @@ def test_a_folder_the_person_made_again_is_not_written_into_nor_removed(
     the person's own folder, as a parent its writes had made (CI: the slow-clip case of
     the test above, 1 run in several). The render makes no folder above its run folder
     once it holds it (`fsutil.make_dirs`): the new `outs` is left empty, as it was made."""
-    from typer.testing import CliRunner
-
-    from mindmovie.cli import app
     from mindmovie.providers import local_media
 
     outs = tmp_path / "outs"
@@ -467,18 +477,9 @@ def test_a_folder_the_person_made_again_is_not_written_into_nor_removed(
             return source
 
         monkeypatch.setattr(local_media, "_prepare_source", moved_once_read)
-    goals = goals_file(tmp_path)
-    cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(
-        "preset: local\noutput: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\n"
-        "compose: {quality: draft}\n"
-    )
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINDMOVIE_")}
-    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"]
-    r = CliRunner().invoke(app, args, env=env)
+    r = _tiny_cli_render(tmp_path, run)
     assert made_again
-    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), (r.exception, r.stderr)
-    assert f"the run folder {run} went away during the render" in r.stderr, r.stderr
+    _stopped_as_gone(r, run)
     assert outs.is_dir(), "the person's new outs was removed"
     assert not any(outs.iterdir()), sorted(str(p.relative_to(outs)) for p in outs.rglob("*"))
     assert (tmp_path / "outs-old" / "run" / "run.db").is_file()
@@ -491,9 +492,6 @@ def test_a_run_folder_made_again_at_its_path_is_not_written_into(
     keyframe was being made: the hold looked only for a folder at the run's path, so the
     keyframe's write made `scenes/02-career-1/` in the new folder, which is not the
     render's. A write goes only into the very folder the render holds."""
-    from typer.testing import CliRunner
-
-    from mindmovie.cli import app
     from mindmovie.providers import local_media
 
     run = tmp_path / "run"
@@ -509,18 +507,9 @@ def test_a_run_folder_made_again_at_its_path_is_not_written_into(
         return await real_generate(self, request)
 
     monkeypatch.setattr(local_media.LocalKeyframes, "generate", moved_then_generate)
-    goals = goals_file(tmp_path)
-    cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(
-        "preset: local\noutput: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\n"
-        "compose: {quality: draft}\n"
-    )
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINDMOVIE_")}
-    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"]
-    r = CliRunner().invoke(app, args, env=env)
+    r = _tiny_cli_render(tmp_path, run)
     assert moved
-    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), (r.exception, r.stderr)
-    assert f"the run folder {run} went away during the render" in r.stderr, r.stderr
+    _stopped_as_gone(r, run)
     assert sorted(str(p.relative_to(run)) for p in run.rglob("*")) == ["mine.txt"]
     assert (tmp_path / "run-old" / "run.db").is_file()
 
@@ -533,10 +522,7 @@ def test_a_clip_thread_that_writes_after_the_render_ended_makes_no_folder_again(
     loop waits for it): the render had let go of its hold on the run folder by then, so
     the write's mkdir made `run/scenes/<id>/` again inside the person's new `outs`, and
     the CLI's `remove_remade` then removed the person's `outs` with it."""
-    from typer.testing import CliRunner
-
     from mindmovie import fsutil
-    from mindmovie.cli import app
     from mindmovie.providers import local_media
 
     outs = tmp_path / "outs"
@@ -559,18 +545,9 @@ def test_a_clip_thread_that_writes_after_the_render_ended_makes_no_folder_again(
         return source
 
     monkeypatch.setattr(local_media, "_prepare_source", moved_then_slow)
-    goals = goals_file(tmp_path)
-    cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(
-        "preset: local\noutput: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\n"
-        "compose: {quality: draft}\n"
-    )
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINDMOVIE_")}
-    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"]
-    r = CliRunner().invoke(app, args, env=env)
+    r = _tiny_cli_render(tmp_path, run)
     assert waited == [True], "the render did not end while its clip thread waited"
-    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), (r.exception, r.stderr)
-    assert f"the run folder {run} went away during the render" in r.stderr, r.stderr
+    _stopped_as_gone(r, run)
     assert outs.is_dir(), "the person's new outs was removed"
     assert not any(outs.iterdir()), sorted(str(p.relative_to(outs)) for p in outs.rglob("*"))
     # (holds of other tests' in-process renders in this worker are not this one's)
