@@ -80,6 +80,13 @@ def _stopped_as_gone(r: Any, run: Path) -> None:
     assert f"the run folder {run} went away during the render" in r.stderr, r.stderr
 
 
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
 def _inode(path: Path) -> int | None:
     try:
         return os.stat(path).st_ino
@@ -255,9 +262,12 @@ def test_a_run_lock_deleted_during_the_render_still_keeps_a_second_render_out(
     sim.add_fault("slow", seconds=3.0, count=None)  # every clip job
     args, keys, run, err, p = _start_render(sim, tmp_path, "-q")
     try:
-        _until(lambda: len(sim.jobs()) >= 4, p, err, time.monotonic() + 120)
+        t_end = time.monotonic() + 120
+        _until(lambda: len(sim.jobs()) >= 4, p, err, t_end)
         (run / ".lock").unlink()
-        time.sleep(1.0)  # the first render's look at it
+        # the first render's look at it (every RUN_DIR_LOOK_SECONDS, when its loop is free:
+        # a fixed 1 s was not always enough): the lock made again, naming that render
+        _until(lambda: _read(run / ".lock") == str(p.pid), p, err, t_end)
         second = mindmovie_fork.run(args, env=_env(keys), cwd=tmp_path, timeout=120)
         rc = p.wait(timeout=120)
     finally:
