@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -324,14 +323,22 @@ def test_a_failing_chunk_stops_the_others_and_the_audio_at_once(
 ) -> None:
     """The first failure is the error raised; encoders still running are killed within
     a poll instead of finishing their chunk, and the audio pass is not started."""
+    import threading
+
     import mindmovie.compose.ffmpeg as ff
 
     real = ff.chunk_args
+    encoding = threading.Event()  # another chunk's encoder started
 
     def args_or_fail(tl: Timeline, chunk: ff._Chunk, *a: object, **kw: object) -> list[str]:
         args = real(tl, chunk, *a, **kw)  # type: ignore[arg-type]
         if any(s.id == "body:title" for s in chunk.segments):
-            time.sleep(0.5)  # the other chunk is encoding by now
+            # its own thread fails once the other chunk is encoding (a fixed 0.5 s was not
+            # always enough: that chunk's thread, started late, had not yet passed its
+            # stop check, so no encoder was there to kill); the draw thread (drawing
+            # ahead, before any encoder starts) fails at once
+            if threading.current_thread().name != "compose-draw":
+                assert encoding.wait(60), "the other chunk's encoder never started"
             raise ValueError("a broken card")
         graph = args.index("-filter_complex") + 1
         args[graph] = args[graph].replace("[out]", ",realtime=speed=0.25[out]")  # ~16 s
@@ -341,6 +348,7 @@ def test_a_failing_chunk_stops_the_others_and_the_audio_at_once(
     ends: list[str] = []  # how each encoder that was started ended
 
     def watched(args: list[str], watch: Callable[[], None], every: float = 0.2) -> str:
+        encoding.set()
         try:
             out = real_watched(args, watch, every)
         except BaseException as e:
