@@ -7,6 +7,7 @@ finished render take `finished` (conftest.py): that render, made once per test p
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import signal
@@ -1549,7 +1550,17 @@ def _signal_at(
         proc.send_signal(getattr(signal, signame))
         if go_on:
             time.sleep(0.3)
-            os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))  # lets it go on
+            # lets it go on, once it is in its open() of the pipe (again, after the signal):
+            # a writer's O_NONBLOCK open with no reader there fails (ENXIO) and let go of
+            # nothing; a fixed 0.6 s was not always enough to be sure of a reader
+            while True:
+                try:
+                    os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+                    break
+                except OSError as e:
+                    assert e.errno == errno.ENXIO and time.monotonic() < t_end, e
+                    assert proc.poll() is None, err.read_text()
+                time.sleep(0.02)
         rc = proc.wait(timeout=20)
     finally:
         proc.kill()  # a no-op once it ended
