@@ -1014,16 +1014,29 @@ async def test_a_kept_keyframe_url_turning_24_h_old_during_the_render_is_not_bou
     new one, which that render's estimate counts."""
     goals, s, run, row = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
     usage = row["usage"]
-    age = time.time() - usage["result_at"]
-    # 1 s left; its URL signed to an expiry now past, so the 404 below is it gone
+    # its URL signed to an expiry now past, so the 404 below is it gone
     expired = f"{usage['result_url']}?Expires={int(time.time()) - 60}"
-    _set_usage(run, row["id"], {**usage, "result_valid_for": age + 1.0, "result_url": expired})
-    refetch = Pipeline._refetch_kept
+    estimate, refetch = Pipeline.estimate, Pipeline._refetch_kept
+    valid_until: list[float] = []
+
+    def with_1_s_left(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        # 1 s left when the render's estimate counts it: set 1 s ahead before the render
+        # started, that second was used up by a slow start, and the estimate counted a
+        # new image (bought, not the render's promise tested)
+        if not valid_until:
+            assert self._estimated_at is not None
+            valid_until.append(self._estimated_at + 1.0)
+            valid_for = valid_until[0] - usage["result_at"]
+            kept = {**usage, "result_valid_for": valid_for, "result_url": expired}
+            _set_usage(run, row["id"], kept)
+        return estimate(self, *args, **kwargs)
 
     async def later(self: Pipeline, *args: Any, **kwargs: Any) -> bool:
-        await asyncio.sleep(1.5)  # the scene's turn comes after the URL's validity
+        # the scene's turn comes after the URL's validity
+        await asyncio.sleep(max(0.0, valid_until[0] - time.time()) + 0.5)
         return await refetch(self, *args, **kwargs)
 
+    monkeypatch.setattr(Pipeline, "estimate", with_1_s_left)
     monkeypatch.setattr(Pipeline, "_refetch_kept", later)
     sim.clear_faults()
     sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=1)
