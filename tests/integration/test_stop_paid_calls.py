@@ -86,7 +86,9 @@ async def test_a_scene_waiting_in_the_budget_gate_sends_nothing_after_ctrl_c(
         sim.add_fault("http", path=IMAGES, count=1, status=429, retry_after=0)
         sim.release(first)
         await _until(lambda: len(sim.requests(path=IMAGES)) == 2)
-        await asyncio.sleep(0.3)  # the other scenes reach the gate and wait there
+        # another scene reaches the gate and waits there (0.3 s was hoped for: a scene
+        # that came later was stopped before the gate, and the test tested nothing)
+        await _until(lambda: bool(pipe._at_gate))
         assert pipe.gate._open, "the second image is not in flight"
         _stop(pipe)
         sim.release(second)  # refunded: the gate lets a waiting scene on
@@ -162,7 +164,7 @@ async def test_ctrl_c_ends_the_wait_in_the_budget_gate_for_a_job_that_is_not_set
         # the job polled a few times: the other scenes' keyframes (local) are made, and
         # their clips wait in the gate for it
         await _until(lambda: len(sim.requests(path=TASKS + "/", method="GET")) >= 3)
-        await asyncio.sleep(0.3)
+        await _until(lambda: bool(pipe._at_gate))  # (not 0.3 s hoped for, as above)
         _stop(pipe)
         stopped_at.append(loop.time())
 
