@@ -219,20 +219,24 @@ def check_money_invariants(st: dict[str, Any], totals: dict[str, Any], scenes: i
 def _kill_then_resume(rig: Rig, point: str) -> tuple[dict[str, Any], dict[str, Any], str]:
     """Render with MINDMOVIE_KILL_AT=point (must die by SIGKILL), then render again.
     Returns (status before the resume, status after, the resume's stderr)."""
+    before_kill = rig.sim.connections()
     r = rig.render(kill_at=point)
     assert r.returncode == -signal.SIGKILL, rig.history()
     assert not (rig.out / "movie.mp4").exists()
     # the dead process's last requests may still be in the simulator's threads: wait
-    # until every file request it recorded is counted as a download, and its counters
-    # stop moving, before taking them
+    # until each of its connections is closed there (its requests read and answered: a
+    # thread slow to get to one recorded it after counters that merely stopped moving
+    # for 0.1 s were taken), every file request it recorded is counted as a download,
+    # and its counters stop moving, before taking them
     deadline = time.monotonic() + 10
     while True:
         rig.at_kill = rig.totals()
         time.sleep(0.1)
         gets = len(rig.sim.requests(path="/_sim/files/", method="GET"))
-        if rig.totals() == rig.at_kill and gets == rig.at_kill["downloads"]:
+        left = rig.sim.connections() - before_kill
+        if not left and rig.totals() == rig.at_kill and gets == rig.at_kill["downloads"]:
             break
-        assert time.monotonic() < deadline, (gets, rig.at_kill)
+        assert time.monotonic() < deadline, (gets, rig.at_kill, left)
     before = rig.status() if (rig.out / "run.db").exists() else {"steps": [], "ledger": []}
     r2 = rig.render(quiet=False)  # not quiet: what the person is told goes to stderr
     assert r2.returncode == 0, rig.history()
