@@ -405,6 +405,7 @@ def test_kill_with_two_downloads_in_flight_fetches_each_from_its_job(
     for: the resume fetches each from its own job again, creating none."""
     rig = make_rig(sim, tmp_path)
     hold = sim.add_fault("delay", path="/_sim/files/", method="GET", count=1, seconds=60)
+    before_kill = sim.connections()
     r = rig.render(kill_at="download")
     assert r.returncode == -signal.SIGKILL, rig.history()
     assert hold.fired == 1
@@ -415,8 +416,13 @@ def test_kill_with_two_downloads_in_flight_fetches_each_from_its_job(
         for s in before["steps"]
         if s["stage"] == "clip" and s["remote_id"]
     }
+    # every request of the dead render read and answered (its connections closed at the
+    # simulator, as in `_kill_then_resume`), the held download served
     deadline = time.monotonic() + 10
-    while len(sim.requests(path="/_sim/files/", method="GET")) > rig.totals()["downloads"]:
+    while (
+        sim.connections() - before_kill
+        or len(sim.requests(path="/_sim/files/", method="GET")) > rig.totals()["downloads"]
+    ):
         assert time.monotonic() < deadline, "the held download was never served"
         time.sleep(0.05)
     begun = rig.totals()["downloads"]
