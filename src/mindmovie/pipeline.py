@@ -4617,6 +4617,9 @@ class Pipeline:
         self._made_dirs: list[Path] = []  # folders this render made (`_lock_run_dir`)
         self._journal_id, self._journal_gone = None, ""
         self._run_lock, self._lock_taken, self._held_dir = None, "", None
+        # this render's own previous/<time>/ (`_keep_changed`): the last run()'s, used
+        # again, had its kept picture written over by this one's
+        self._changed_dir = None
         if not self._out_given and self.run_dir != self._home:
             self._follow_title()
         try:

@@ -933,6 +933,31 @@ def test_a_keyframe_replaced_by_hand_is_moved_aside_not_written_over(
     assert f"scenes/{scene}/keyframe.png is not the file this run made" in " ".join(out.split())
 
 
+async def test_pictures_replaced_by_hand_between_two_runs_of_one_pipeline_are_both_kept(
+    tmp_path: Path,
+) -> None:
+    """One Pipeline (a program using mindmovie) run again after each time the person put
+    a picture of their own in place of a keyframe: the second run moved it into the
+    first run's previous/<time>/ (its folder was remembered for the Pipeline's life),
+    over the picture kept there, which was gone. Each run keeps its own."""
+    from PIL import Image
+
+    from mindmovie.pipeline import Pipeline
+    from tests.integration.support import tiny_local_settings
+
+    run = tmp_path / "run"
+    pipe = Pipeline(goals_file(tmp_path), tiny_local_settings(), out=run)
+    await pipe.run()
+    mine = run / "scenes" / "01-health-1" / "keyframe.png"
+    pictures = []
+    for colour in ((200, 10, 10), (10, 200, 10)):
+        Image.new("RGB", (200, 112), colour).save(mine)
+        pictures.append(mine.read_bytes())
+        await pipe.run()
+    kept = sorted(p.read_bytes() for p in run.glob("previous/*/scenes/01-health-1/keyframe.png"))
+    assert kept == sorted(pictures)
+
+
 def test_declining_the_spend_leaves_a_folder_without_run_db_as_it_was(
     sim: SimServer, tmp_path: Path
 ) -> None:
