@@ -368,6 +368,47 @@ async def test_veo_developer_fetch_downloads_file(gsim: SimServer, tmp_path: Pat
     assert len(gsim.requests(path=":download")) == 2
 
 
+async def test_with_aiohttp_a_dropped_create_is_connection_lost_not_sent_again(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """With aiohttp installed (google-genai[aiohttp]) the SDK sends through it, and with
+    no retry options it sent a request whose connection broke again by itself, 1-10 s
+    later: a Veo create whose answer was lost made a second operation (both bill), and
+    the first was on no ledger row. Its other failures came out as raw aiohttp errors
+    (a traceback, not a retry). Now one create, and the lost answer is ConnectionLost."""
+    pytest.importorskip("aiohttp")
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    assert veo.client._api_client._use_aiohttp()  # the path this test is about
+    gsim.add_fault("drop_after", path=":predictLongRunning")
+    with pytest.raises(ConnectionLost) as dropped:
+        await veo.submit(_video_req(tmp_path))
+    assert dropped.value.sent is True
+    assert len(gsim.requests(path=":predictLongRunning")) == 1 and len(gsim.jobs()) == 1
+    rid = gsim.jobs()[0].name
+    gsim.add_fault("drop", path=":fetchPredictOperation")
+    with pytest.raises(ConnectionLost):
+        await veo.poll(rid)
+    assert (await veo.poll(rid)).status == "succeeded"
+
+
+async def test_with_aiohttp_a_refused_connection_is_connection_lost_never_sent(
+    tmp_path: Path,
+) -> None:
+    """aiohttp's refused connection (ClientConnectorError) came out raw; now as httpx's:
+    ConnectionLost, never sent (the ledger may refund it)."""
+    pytest.importorskip("aiohttp")
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: connecting is refused
+    dead = Settings(preset="google", providers={"google": {"base_url": f"http://127.0.0.1:{port}"}})
+    veo = VeoVideo.from_settings(dead, KEY)
+    with pytest.raises(ConnectionLost) as refused:
+        await veo.submit(_video_req(tmp_path))
+    assert refused.value.sent is False
+
+
 # ---------------------------------------------------------------------------- errors
 async def test_429_is_rate_limited_with_retry_after(gsim: SimServer, tmp_path: Path) -> None:
     gsim.add_fault("http", path=":predictLongRunning", status=429, retry_after=3)
@@ -704,9 +745,11 @@ def test_describe_mode(gsim: SimServer) -> None:
 
 
 def test_no_sdk_retry_options(gsim: SimServer) -> None:
+    """One attempt, set as retry options: with none set, google-genai sends a request
+    again by itself when aiohttp (its optional transport) loses the connection."""
     veo = VeoVideo.from_settings(_settings(gsim, timeout=12.5), KEY)
     opts = veo.client._api_client._http_options
-    assert opts.retry_options is None
+    assert opts.retry_options is not None and opts.retry_options.attempts == 1
     assert opts.timeout == 12500
     assert opts.base_url == gsim.base_url
 

@@ -150,6 +150,13 @@ def never_connected(e: BaseException) -> bool:
             ("httpx", "httpcore")
         ):
             return True
+        # aiohttp's (google-genai's transport when installed), raised opening the connection
+        if any(
+            c.__module__.startswith("aiohttp")
+            and c.__name__ in ("ClientConnectorError", "ConnectionTimeoutError")
+            for c in cls.__mro__
+        ):
+            return True
         if isinstance(cur, ConnectionRefusedError):
             return True
         cur = cur.__cause__ or cur.__context__

@@ -71,6 +71,12 @@ try:  # google-genai 3.x talks through httpx2 when it is installed; both raise r
     )
 except ImportError:  # pragma: no cover - httpx2 is optional for the SDK
     _TRANSPORT_ERRORS = (httpx.TransportError,)
+try:  # ... and through aiohttp, when that is installed: its errors come out raw too
+    import aiohttp
+
+    _TRANSPORT_ERRORS += (aiohttp.ClientError,)
+except ImportError:
+    pass
 
 T = TypeVar("T")
 
@@ -358,7 +364,10 @@ async def _answer_started(response: Any) -> None:
 
 
 def _make_client(settings: Settings, mode: Mode) -> genai.Client:
-    """A client with our timeout and base_url and NO retry options (one policy retries).
+    """A client with our timeout and base_url, and retry options of ONE attempt (one
+    policy retries): with none set, google-genai talking through aiohttp (installed, it
+    is the SDK's async transport) sends a request whose connection broke again by itself,
+    a Veo create too (two operations billed, one on no ledger row).
     Its httpx client tells `_call` when each answer begins (`_answer_started`); with
     aiohttp installed the SDK talks through aiohttp, which drops the hook (it keeps only
     the arguments aiohttp takes) and bounds each call by the timeout as a whole."""
@@ -366,6 +375,7 @@ def _make_client(settings: Settings, mode: Mode) -> genai.Client:
     http = types.HttpOptions(
         timeout=int(ps.timeout * 1000),
         async_client_args={"event_hooks": {"response": [_answer_started]}},
+        retry_options=types.HttpRetryOptions(attempts=1),
     )
     if ps.base_url:
         http.base_url = ps.base_url
@@ -537,7 +547,8 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
                 setting=f"{ctx.stage}.model",
             ) from e
         raise InvalidRequest(f"{what}: {msg}", provider=PROVIDER) from e
-    if isinstance(e, _TRANSPORT_ERRORS):
+    # (a bare TimeoutError: aiohttp's timeout of the whole call; httpx raises its own)
+    if isinstance(e, (*_TRANSPORT_ERRORS, TimeoutError)):
         raise ConnectionLost(
             f"{what}: network error {type(e).__name__}: {e}",
             provider=PROVIDER,
