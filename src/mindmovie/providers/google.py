@@ -130,6 +130,9 @@ _FILTER_REASONS = frozenset(
     }
 )
 #: words in a 400 or a failed operation's message that mean a content-policy refusal
+#: ErrorInfo reasons of a 400 that is about the key (`_key_refused`)
+_KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED"})
+_KEY_WORDS = re.compile(r"api key (?:not valid|not found|expired)", re.IGNORECASE)
 _POLICY_WORDS = re.compile(
     r"responsible ai|usage guidelines|violat\w* (?:our|google)|sensitive words|"
     r"safety filter|rai filtered|prohibited content|content polic",
@@ -478,6 +481,18 @@ def _refused_option(e: genai_errors.APIError, ctx: _Ctx) -> tuple[str, Any] | No
     return None
 
 
+def _key_refused(e: genai_errors.APIError) -> bool:
+    """Whether a 400 is Google's answer to a key it does not know or no longer takes:
+    it says so as 400 INVALID_ARGUMENT with an ErrorInfo reason API_KEY_INVALID (or
+    API_KEY_EXPIRED), not as a 401, and was told as a bad request without the key's name."""
+    error = e.details.get("error") if isinstance(e.details, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for d in details if isinstance(details, list) else []:
+        if isinstance(d, dict) and str(d.get("reason", "")) in _KEY_REASONS:
+            return True
+    return bool(_KEY_WORDS.match(str(e.message or "")))
+
+
 def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
     """Map an SDK/transport failure onto the taxonomy; never retried here."""
     if isinstance(e, ProviderError):
@@ -500,7 +515,7 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             ) from e
         if code in (408, 409) or code >= 500 or isinstance(e, genai_errors.ServerError):
             raise Transient(f"{what}: {msg}", retry_after=_retry_after(e), provider=PROVIDER) from e
-        if code in (401, 403):
+        if code in (401, 403) or (code == 400 and _key_refused(e)):
             cred = (
                 "Application Default Credentials (gcloud auth application-default login) "
                 f"and access to project {ctx.mode.project}"
