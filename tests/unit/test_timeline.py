@@ -579,3 +579,11 @@ def test_a_short_scene_after_fractional_frames_keeps_its_crossfades_apart() -> N
         assert incoming + outgoing <= it.frames, it.id
     for a, c in zip(tl.items, tl.items[2:], strict=False):
         assert a.end <= c.start, (a.id, c.id)  # never three items on screen at once
+
+
+def test_a_crossfade_shortened_to_one_frame_is_said_in_the_singular() -> None:
+    """A 0.1 s closing card at 25 fps (2 frames) leaves its crossfade one frame: the
+    note said "(1 frames)"."""
+    tl = build_timeline(_movie(), replace(SPEC, fps=25, closing_seconds=0.1))
+    (note,) = tl.notes
+    assert "shortened from 1 s to 0.04 s (1 frame), as" in note, note

@@ -393,7 +393,8 @@ def _shortening_notes(
     for k, ts in by_item.items():
         c = trans[ts[0]]
         names = " and ".join(f"{shown[t]}>{shown[t + 1]}" for t in ts)
-        became = f"{c / fps:.3g} s ({c} frames)" if c else "a hard cut"
+        # "(1 frame)": a card of a few frames leaves its crossfade one frame
+        became = f"{c / fps:.3g} s ({c} frame{'s' if c != 1 else ''})" if c else "a hard cut"
         what = "crossfades" if len(ts) > 1 else "crossfade"
         # where the length is set: the cards' in the config, a scene's in plan.yaml
         setting = {"title": "compose.title_seconds", "closing": "compose.closing_seconds"}
