@@ -587,3 +587,12 @@ def test_a_crossfade_shortened_to_one_frame_is_said_in_the_singular() -> None:
     tl = build_timeline(_movie(), replace(SPEC, fps=25, closing_seconds=0.1))
     (note,) = tl.notes
     assert "shortened from 1 s to 0.04 s (1 frame), as" in note, note
+
+
+def test_a_shortening_note_names_the_crossfade_as_it_was_set() -> None:
+    """`compose.crossfade: 4.9` at 8 fps is 39 frames (4.875 s): the notes said each
+    crossfade was "shortened from 4.875 s", a length the person never set."""
+    tl = build_timeline(_movie(), replace(SPEC, fps=8, crossfade=4.9))
+    assert tl.notes and all("shortened from 4.9 s to " in n for n in tl.notes), tl.notes
+    # what keeps it whole is still counted in whole frames: 2 x 39 frames at 8 fps
+    assert tl.notes[0].endswith("at least 9.75 s)"), tl.notes[0]

@@ -376,9 +376,13 @@ def _shown(item_id: str) -> str:
 
 
 def _shortening_notes(
-    ids: list[str], lengths: list[int], trans: tuple[int, ...], xf: int, fps: int
+    ids: list[str], lengths: list[int], trans: tuple[int, ...], xf: int, fps: int, crossfade: float
 ) -> tuple[str, ...]:
     """One note per item that shortens crossfades, naming the transitions it shortens.
+
+    It says the crossfade was shortened from `crossfade`, the seconds the person set,
+    not from its whole frames (`xf`): "from 4.875 s" for a `compose.crossfade: 4.9` at
+    8 fps named a length nobody wrote.
 
     A shortened transition is put down to the shorter of its two items (the first on a
     tie): it is then exactly half that item, so every transition of one note has the
@@ -401,7 +405,7 @@ def _shortening_notes(
         where = setting.get(ids[k], "its seconds in plan.yaml")
         notes.append(
             f"{shown[k]} lasts only {lengths[k] / fps:.3g} s: {what} {names} shortened "
-            f"from {xf / fps:g} s to {became}, as a crossfade is at most half of each "
+            f"from {crossfade:g} s to {became}, as a crossfade is at most half of each "
             f"item it joins (to keep {'them' if len(ts) > 1 else 'it'} whole, set "
             f"{where} to at least {2 * xf / fps:g} s)"
         )
@@ -492,7 +496,7 @@ def build_timeline(
 
     xf = round(spec.crossfade * fps)
     trans = _transitions(lengths, xf)
-    notes = _shortening_notes([r[0] for r in raw], lengths, trans, xf, fps)
+    notes = _shortening_notes([r[0] for r in raw], lengths, trans, xf, fps, spec.crossfade)
 
     placed = _place([r[2] for r in raw], trans, xf, spec.crossfade, fps)
     items: list[Item] = []
