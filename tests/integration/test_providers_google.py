@@ -409,6 +409,32 @@ async def test_with_aiohttp_a_refused_connection_is_connection_lost_never_sent(
     assert refused.value.sent is False
 
 
+async def test_with_aiohttp_a_call_past_its_timeout_names_the_setting(gsim: SimServer) -> None:
+    """With aiohttp installed google-genai bounds each call by providers.google.timeout as
+    a whole, and its timeout is a bare TimeoutError: told as "network error TimeoutError: ",
+    it named neither the setting nor what it bounds. Now it names providers.google.timeout;
+    the request may have gone, so it stays sent."""
+    pytest.importorskip("aiohttp")
+    kf = GeminiKeyframes.from_settings(_settings(gsim, timeout=1), KEY)
+    assert kf.client._api_client._use_aiohttp()  # the path this test is about
+    gsim.add_fault("delay", path=":generateContent", seconds=3.0)
+    with pytest.raises(ConnectionLost, match=r"within providers\.google\.timeout") as late:
+        await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
+    assert late.value.sent is True and "network error" not in str(late.value)
+    assert type(late.value.__cause__) is TimeoutError  # aiohttp's own, not ours
+
+
+def test_a_bare_timeout_error_names_the_timeout_setting(gsim: SimServer) -> None:
+    """The mapping of aiohttp's whole-call timeout (above), where aiohttp is not installed:
+    a bare TimeoutError that is not `_call`'s own deadline names providers.google.timeout."""
+    from mindmovie.providers.google import _raise_mapped
+
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    with pytest.raises(ConnectionLost, match=r"within providers\.google\.timeout") as late:
+        _raise_mapped(TimeoutError(), kf._ctx)
+    assert late.value.sent is True and "network error" not in str(late.value)
+
+
 # ---------------------------------------------------------------------------- errors
 async def test_429_is_rate_limited_with_retry_after(gsim: SimServer, tmp_path: Path) -> None:
     gsim.add_fault("http", path=":predictLongRunning", status=429, retry_after=3)

@@ -562,8 +562,18 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
                 setting=f"{ctx.stage}.model",
             ) from e
         raise InvalidRequest(f"{what}: {msg}", provider=PROVIDER) from e
-    # (a bare TimeoutError: aiohttp's timeout of the whole call; httpx raises its own)
-    if isinstance(e, (*_TRANSPORT_ERRORS, TimeoutError)):
+    if type(e) is TimeoutError:
+        # aiohttp's timeout of the whole call (httpx raises its own, per read): it carries
+        # no text, and was told as "network error TimeoutError: ", which named neither
+        # the setting nor that the upload and answer together are bounded by it
+        raise ConnectionLost(
+            f"{what}: TimeoutError: no whole answer within providers.google.timeout "
+            "(google-genai, talking through aiohttp, bounds each call by it as a whole: "
+            "the request's upload and its answer together)",
+            provider=PROVIDER,
+            sent=not never_connected(e),
+        ) from e
+    if isinstance(e, _TRANSPORT_ERRORS):
         raise ConnectionLost(
             f"{what}: network error {type(e).__name__}: {e}",
             provider=PROVIDER,
