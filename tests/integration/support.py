@@ -34,6 +34,25 @@ goals:
 """
 
 
+#: Google's answer to a key it does not know (the Gemini API and Vertex express alike):
+#: 400 INVALID_ARGUMENT, not 401, with an ErrorInfo whose reason says it is the key
+GOOGLE_BAD_KEY_BODY: dict[str, Any] = {
+    "error": {
+        "code": 400,
+        "message": "API key not valid. Please pass a valid API key.",
+        "status": "INVALID_ARGUMENT",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "aiplatform.googleapis.com"},
+            }
+        ],
+    }
+}
+
+
 def goals_file(tmp_path: Path, sim: SimServer | None = None) -> Path:
     """Write the goals; teach the simulated Claude to answer with a valid plan for them."""
     (tmp_path / "photos").mkdir()

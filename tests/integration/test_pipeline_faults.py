@@ -23,6 +23,7 @@ from mindmovie.progress import NullReporter, PlainReporter
 from mindmovie.status import collect_status
 from mindmovie.store import Store
 from tests.integration.support import (
+    GOOGLE_BAD_KEY_BODY,
     KEYS,
     claude_answer_for,
     goals_file,
@@ -875,6 +876,28 @@ async def test_a_refused_key_is_asked_once_with_scenes_sent_at_once(
     sent = sim.requests(path="/images/generations", method="POST")
     assert len(sent) == 1, f"{len(sent)} image requests sent with a key refused at the first"
     assert str(e.value).count("(not sent: refused earlier in this run)") == 3, e.value
+
+
+async def test_a_key_google_does_not_know_is_asked_once_not_once_per_scene(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Google answers a wrong key 400 INVALID_ARGUMENT (ErrorInfo reason API_KEY_INVALID),
+    not 401: as a 401 it is asked once, the other scenes fail "not sent", and the
+    render's error names GOOGLE_API_KEY. As a bad request of the model's, every scene sent
+    its own request and got its own 400, none naming the key."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("http", path=":generateContent", status=400, body=GOOGLE_BAD_KEY_BODY, count=None)
+    with pytest.raises(RenderFailed) as e:
+        await asyncio.wait_for(
+            Pipeline(goals, settings_for("google", sim), out=tmp_path / "run", keys=KEYS).run(),
+            timeout=60,
+        )
+    sent = sim.requests(path=":generateContent")
+    assert len(sent) == 1, f"{len(sent)} keyframe requests sent with a key refused at the first"
+    assert str(e.value).count("(not sent: refused earlier in this run)") == 3, e.value
+    assert "check GOOGLE_API_KEY" in str(e.value), e.value
+    assert sim.stats()["totals"]["jobs_created"] == 0
 
 
 async def test_ctrl_c_at_a_terminal_during_the_compose_is_an_interrupt_not_a_crash(

@@ -39,7 +39,7 @@ from mindmovie.providers.base import (
 )
 from mindmovie.providers.google import GeminiKeyframes, Mode, VeoVideo, describe_mode
 from mindmovie.retry import with_retry
-from tests.integration.support import record_photo_threads
+from tests.integration.support import GOOGLE_BAD_KEY_BODY, record_photo_threads
 from tests.sim import SimServer, media
 from tests.sim.server import jwt_claims
 
@@ -550,25 +550,6 @@ async def test_auth_errors_name_the_variable_and_mode(gsim: SimServer, status: i
     assert "vertex express" in str(ei.value)
 
 
-#: Google's answer to a key it does not know (the Gemini API and Vertex express alike):
-#: 400 INVALID_ARGUMENT, not 401, with an ErrorInfo whose reason says it is the key
-_BAD_KEY_BODY = {
-    "error": {
-        "code": 400,
-        "message": "API key not valid. Please pass a valid API key.",
-        "status": "INVALID_ARGUMENT",
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                "reason": "API_KEY_INVALID",
-                "domain": "googleapis.com",
-                "metadata": {"service": "aiplatform.googleapis.com"},
-            }
-        ],
-    }
-}
-
-
 @pytest.mark.parametrize("stage", ["keyframes", "video"])
 async def test_a_key_google_does_not_know_is_an_auth_error_naming_the_variable(
     gsim: SimServer, tmp_path: Path, stage: str
@@ -576,7 +557,7 @@ async def test_a_key_google_does_not_know_is_an_auth_error_naming_the_variable(
     """A wrong GOOGLE_API_KEY is answered 400 INVALID_ARGUMENT (reason API_KEY_INVALID),
     not 401: it was told as a bad request of the model's, without the key's name."""
     path = ":generateContent" if stage == "keyframes" else ":predictLongRunning"
-    gsim.add_fault("http", path=path, status=400, body=_BAD_KEY_BODY)
+    gsim.add_fault("http", path=path, status=400, body=GOOGLE_BAD_KEY_BODY)
     with pytest.raises(AuthError, match="GOOGLE_API_KEY") as ei:
         if stage == "keyframes":
             kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
