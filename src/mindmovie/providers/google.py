@@ -6,9 +6,10 @@ Vertex mode - "express" (an API key with vertexai=True, the default here) or
 project/location with Application Default Credentials. Developer mode stays allowed for
 Gemini image keyframes, which work in every mode.
 
-The SDK's own retries stay off (it does none unless `retry_options` is given): the one
-retry policy in `mindmovie.retry` wraps every call made here, so each method makes
-exactly one request and maps its failure onto the taxonomy in `providers.base`.
+The SDK's own retries stay off: its retry options are one attempt (`_make_client`; with
+none given, its aiohttp transport sends a request again by itself): the one retry
+policy in `mindmovie.retry` wraps every call made here, so each method makes exactly
+one request and maps its failure onto the taxonomy in `providers.base`.
 """
 
 from __future__ import annotations
