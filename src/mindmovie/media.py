@@ -350,6 +350,22 @@ def count_video_frames(path: Path) -> int:
     return int(found[-1])
 
 
+def audio_packet_seconds(path: Path, limit: float, *, timeout: float | None = None) -> float:
+    """Seconds the first audio stream's packets last, read up to `limit` seconds, by a
+    stream-copy pass to the null muxer (no decode: ~0.5 s for a 30-minute mp3). The
+    header's duration can be far off: a VBR mp3 without a Xing header said 71 s of a
+    40 s song (estimated from its first bitrate)."""
+    err = run_ffmpeg(
+        ["-i", str(path), "-map", "0:a:0", "-t", f"{limit:.6f}", "-c", "copy", "-f", "null", "-"],
+        timeout=timeout,
+    )
+    found = re.findall(r"time=\s*(\d+):(\d+):(\d+(?:\.\d+)?)", err)
+    if not found:
+        raise FFmpegError(f"{path}: could not read the length of its sound")
+    h, m, sec = found[-1]
+    return int(h) * 3600 + int(m) * 60 + float(sec)
+
+
 @functools.lru_cache(maxsize=32)
 def _audio_problem(path: str, mtime_ns: int, size: int) -> str | None:
     try:

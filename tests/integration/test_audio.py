@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -525,3 +526,57 @@ def test_the_bed_written_into_a_folder_gone_raises_and_leaves_no_stray_error(
         builtin_bed_cycle(tmp_path / "cycle.wav")
     gc.collect()
     assert stray == []
+
+
+#: render_audio in a process of its own, with a song 5 s longer than the movie; prints
+#: the largest RSS (MB) any of its ffmpeg processes reached
+_PEAK_AUDIO_RSS = """
+import resource, sys
+from pathlib import Path
+from mindmovie.compose.audio import render_audio
+from mindmovie.compose.timeline import AudioBed
+from mindmovie.media import run_ffmpeg
+seconds, work = float(sys.argv[1]), Path(sys.argv[2])
+song = work / "song.wav"
+run_ffmpeg(["-f", "lavfi", "-i", f"sine=f=440:d={seconds + 5}", str(song)])
+render_audio(AudioBed(song, "sha", seconds, 1.0, 1.0, (), "key"), work)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+"""
+
+
+def _peak_audio_rss(tmp_path: Path, seconds: float) -> int:
+    work = tmp_path / f"m{seconds:g}"
+    work.mkdir()
+    code = [sys.executable, "-c", _PEAK_AUDIO_RSS, str(seconds), str(work)]
+    return int(subprocess.run(code, capture_output=True, text=True, check=True).stdout)
+
+
+def test_a_song_longer_than_the_movie_is_not_held_in_memory(tmp_path: Path) -> None:
+    """The music went through `aloop` even when the song lasts the movie: it holds every
+    sample it may loop, the movie's length (~0.4 MB a second), so the audio pass's
+    ffmpeg grew with the movie: 127 MB for 10 s, 234 MB for 300 s, 387 MB for a 180-scene
+    movie of 12 minutes with a 30-minute song. A song that lasts the movie is played
+    once; the pass's memory does not grow with its length."""
+    short, long = _peak_audio_rss(tmp_path, 5), _peak_audio_rss(tmp_path, 80)
+    assert long - short < 10, (short, long)
+
+
+def test_a_song_shorter_than_its_header_says_is_still_looped(tmp_path: Path) -> None:
+    """A VBR mp3 without a Xing header: ffmpeg estimates its length from its first
+    frames' bitrate (a quiet start: 71 s for this 40 s song). Taken by that as longer
+    than the movie, it was played once, without `aloop`, and the movie's last seconds
+    were silent. How long its sound is is read from its packets, and it is looped."""
+    from mindmovie.compose.timeline import AudioBed
+    from mindmovie.media import probe
+
+    song = tmp_path / "vbr.mp3"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=20,volume=0.5", "-f", "lavfi", "-i",
+                "anoisesrc=d=20:a=0.3", "-filter_complex", "[0:a][1:a]concat=n=2:v=0:a=1",
+                "-c:a", "libmp3lame", "-q:a", "2", "-write_xing", "0", str(song)])  # fmt: skip
+    assert probe(song).duration > 51  # the header's estimate: longer than the movie
+    bed = AudioBed(song, "sha", 50.0, 1.0, 1.0, (), "key")
+    mono = _pcm(render_audio(bed, tmp_path / "work")).mean(axis=0)
+    assert abs(mono.size / RATE - 50.0) < 0.01
+    tail = mono[42 * RATE : 48 * RATE]  # past the song's 40 s, before the fade out
+    assert float(np.sqrt(np.mean(tail**2))) > 0.02
+    assert _level(tail, 440) > 10 * _level(tail, 1000)  # its start again: the tone
