@@ -217,15 +217,23 @@ def _keep_previous_plan(plan_path: Path) -> Path:
     return backup
 
 
-def _prune_segments(seg_dir: Path, keep: set[Path]) -> None:
-    """Remove segment files the finished movie does not use (free to make again), so a
-    run edited many times does not pile up every earlier version of its segments."""
-    if not seg_dir.is_dir():
-        return
+#: the compositor cache's folders (under compose/) and the files in each it prunes
+_CACHE_FILES = (("segments", "*.mp4"), ("cards", "*.rgb"), ("overlays", "*.box.rgba"),
+                ("audio", "*.m4a"), ("audio", "*.wav"))  # fmt: skip
+
+
+def _prune_compose_cache(work_dir: Path, keep: set[Path]) -> None:
+    """Remove the compositor's cached files the finished movie does not use (segments,
+    cards, overlays, audio tracks: free to make again), so a run edited many times does
+    not pile up every earlier version of them. A hidden temp file is left to
+    `_clean_temp_files`."""
     keep = {p.resolve() for p in keep}
-    for f in seg_dir.glob("*.mp4"):
-        if f.resolve() not in keep:
-            f.unlink(missing_ok=True)
+    for folder, pattern in _CACHE_FILES:
+        if not (work_dir / folder).is_dir():
+            continue
+        for f in (work_dir / folder).glob(pattern):
+            if not f.name.startswith(".") and f.resolve() not in keep:
+                f.unlink(missing_ok=True)
 
 
 def _drop_damaged_segments(store: Store) -> None:
@@ -4572,8 +4580,11 @@ class Pipeline:
             COMPOSED_PLAN_META, composed_plan(plan, shas, movie_settings(self.settings))
         )  # for `status`
         if cs.engine == "ffmpeg":
-            seg_dir = self.run_dir / "compose" / "segments"
-            _prune_segments(seg_dir, {s.path for s in report.segments})
+            from mindmovie.compose.ffmpeg import cache_files
+
+            work_dir = self.run_dir / "compose"
+            used = {s.path for s in report.segments} | cache_files(timeline, work_dir)
+            _prune_compose_cache(work_dir, used)
         self._mark(res, True, "_movie", "movie")
         return out
 

@@ -197,6 +197,38 @@ def test_kill_then_resume_keeps_finished_steps(workdir: Path) -> None:
     assert not list(run.rglob(".chunk-*")), "compose chunk folders left behind"
 
 
+def test_edits_do_not_pile_up_the_compositors_cache(finished: Path) -> None:
+    """Only segments were pruned after a compose: each edited affirmation left its
+    overlay, each closing or title its card (6 MB at 1080p) and each change of a
+    scene's length the whole movie's audio track in compose/, for good (10 edits of
+    one affirmation of a 36-scene run left 10 overlays more). What the movie does not
+    use is removed, as unused segments are."""
+    import yaml
+
+    workdir, run = finished, finished / "run"
+
+    def cached() -> dict[str, int]:
+        return {
+            d.name: sum(1 for f in d.iterdir() if not f.name.startswith("."))
+            for d in (run / "compose").iterdir()
+            if d.is_dir()
+        }
+
+    first = cached()
+    assert first["cards"] == 2 and first["overlays"] > 0 and first["audio"] > 0, first
+    plan_path = run / "plan.yaml"
+    for take in (1, 2):
+        plan = yaml.safe_load(plan_path.read_text())
+        plan["scenes"][2]["affirmation"] = f"I am calm and clear, take {take}"
+        plan["closing"] = f"Thank you, take {take}"
+        plan["scenes"][0]["seconds"] = 2 + take  # a new length: a new audio track
+        plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+        _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+             cwd=workdir)  # fmt: skip
+        assert cached() == first, take
+    assert f"take {take}" in (run / "storyboard.html").read_text()
+
+
 def test_edit_one_affirmation_redoes_only_that_scene(finished: Path) -> None:
     workdir, run = finished, finished / "run"
     import yaml

@@ -436,11 +436,13 @@ def measure_loudness(
     )
 
 
-def _track(bed: AudioBed, work_dir: Path) -> Path:
+def audio_track(bed: AudioBed, work_dir: Path) -> Path:
+    """Where the movie's track is cached: by the bed's key."""
     return work_dir / "audio" / f"{bed.key}.m4a"
 
 
-def _bed_file(work_dir: Path) -> Path:
+def bed_file(work_dir: Path) -> Path:
+    """The built-in bed's cycle, made once per bed version."""
     return work_dir / "audio" / f"builtin-{BED_VERSION}.wav"
 
 
@@ -450,9 +452,9 @@ def prepare_audio(bed: AudioBed, work_dir: Path) -> None:
     ~0.05 s of numpy (four inverse FFTs): the compositor runs this while its encoders
     work, so the audio pass it queues behind them is only ffmpeg's.
     """
-    out = _track(bed, work_dir)
+    out = audio_track(bed, work_dir)
     if bed.music is None and not (out.exists() and out.stat().st_size > 0):
-        builtin_bed_cycle(_bed_file(work_dir))
+        builtin_bed_cycle(bed_file(work_dir))
 
 
 def silent_music_note(music: Path) -> str:
@@ -477,14 +479,14 @@ def render_audio(
     track made with a `music:` file is silence (`silent_music_note`): an all-silent
     song made a silent movie without a word. Told from the loudness pass's own answer,
     no extra decode; a track taken from the cache says nothing (said when it was made)."""
-    out = _track(bed, work_dir)
+    out = audio_track(bed, work_dir)
     if out.exists() and out.stat().st_size > 0:
         return out
     make_dirs(out.parent)
     music = bed.music
     if music is None:
         # exactly periodic, so the looping input has no audible seam
-        music = builtin_bed_cycle(_bed_file(work_dir))
+        music = builtin_bed_cycle(bed_file(work_dir))
     elif not music.exists():
         raise FileNotFoundError(f"music file not found: {music}")
     normalise = bed.music is not None or bool(bed.clips)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mindmovie.compose import cards
-from mindmovie.compose.audio import prepare_audio, render_audio
+from mindmovie.compose.audio import audio_track, bed_file, prepare_audio, render_audio
 from mindmovie.compose.timeline import RENDERER_VERSION, Item, Segment, Timeline
 from mindmovie.cpus import usable_cpu_count
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
@@ -143,10 +143,17 @@ class _Assets:
         with self._guard:
             return self._locks.setdefault(path, threading.Lock())
 
+    def card_path(self, item: Item) -> Path:
+        kind = "title" if item.kind == "title" else "closing"
+        return self.dir / "cards" / f"{_digest(kind, item.text, item.face, self.size)}.rgb"
+
+    def overlay_path(self, item: Item) -> Path:
+        return self.dir / "overlays" / f"{_digest(item.text, item.face, self.size)}.box.rgba"
+
     def card(self, item: Item) -> Path:
         assert item.kind in ("title", "closing")
         kind: cards.CardKind = "title" if item.kind == "title" else "closing"
-        path = self.dir / "cards" / f"{_digest(kind, item.text, item.face, self.size)}.rgb"
+        path = self.card_path(item)
         with self._lock(path):
             return cards.render_card(path, item.text, self.size, kind)
 
@@ -158,11 +165,31 @@ class _Assets:
         """
         if not item.text.strip():
             return None
-        path = self.dir / "overlays" / f"{_digest(item.text, item.face, self.size)}.box.rgba"
+        path = self.overlay_path(item)
         with self._lock(path):
             if path not in self._placed:
                 self._placed[path] = cards.render_overlay(path, item.text, self.size)
             return self._placed[path]
+
+
+def cache_files(tl: Timeline, work_dir: Path) -> set[Path]:
+    """The cards, overlays and audio files in `work_dir` that composing `tl` reads.
+
+    The rest of the cache (an edited text's overlay, an older title's card, the track of
+    an earlier length) is never read again: the pipeline removes it once the movie is
+    made, as it does unused segments, so a run edited many times does not pile them up
+    (a 1080p card is 6 MB).
+    """
+    assets = _Assets(tl, work_dir)
+    keep = {audio_track(tl.audio, work_dir)}
+    if tl.audio.music is None:
+        keep.add(bed_file(work_dir))
+    for item in tl.items:
+        if item.kind in ("title", "closing"):
+            keep.add(assets.card_path(item))
+        elif item.text.strip():
+            keep.add(assets.overlay_path(item))
+    return keep
 
 
 def hdr_to_sdr(transfer: str, matrix: str) -> str:
