@@ -4474,7 +4474,7 @@ class Pipeline:
     def _compose(self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult) -> Path:
         from mindmovie.compose import renderer
         from mindmovie.compose.cards import drawn_text, face_for, text_cut
-        from mindmovie.compose.timeline import MovieInput, SceneInput, build_timeline
+        from mindmovie.compose.timeline import MovieInput, SceneInput, build_timeline, name_some
         from mindmovie.media import clip_facts, hdr_filters_missing
 
         w, h = self.settings.output.frame()
@@ -4521,13 +4521,21 @@ class Pipeline:
         # 1 s crossfades never show their affirmations whole (text_notes)
         for note in (*timeline.notes, *timeline.text_notes):
             self.reporter.warn(note)
+        cut = []
         for it in timeline.items:  # e.g. CJK on a machine without a CJK font
             self._warn_boxes(it.id.removeprefix("scene:"), it.text)
             if text_cut(it.text, (w, h), it.kind):  # e.g. a long affirmation edited in
-                self.reporter.warn(
-                    f"{it.id}: its text is too long for a {w}x{h} frame: shown cut short, "
-                    "ending in '…' (shorten it in plan.yaml)"
-                )
+                cut.append(it.id)
+        if len(cut) == 1:
+            self.reporter.warn(
+                f"{cut[0]}: its text is too long for a {w}x{h} frame: shown cut short, "
+                "ending in '…' (shorten it in plan.yaml)"
+            )
+        elif cut:  # one line, however many: it was a line per scene, on every render
+            self.reporter.warn(
+                f"{name_some(cut)}: their texts are too long for a {w}x{h} frame: shown cut "
+                "short, each ending in '…' (shorten them in plan.yaml)"
+            )
         out = self.run_dir / "movie.mp4"
         shas = {s.id: s.clip_sha256 for s in scenes}
         key = input_key(

@@ -229,6 +229,29 @@ def test_edits_do_not_pile_up_the_compositors_cache(finished: Path) -> None:
     assert f"take {take}" in (run / "storyboard.html").read_text()
 
 
+def test_texts_cut_short_in_many_scenes_are_one_warning(finished: Path) -> None:
+    """A text too long for the frame was a warning line per scene, on every render and
+    under -q too: 36 lines for 36 scenes with long affirmations (180 at most). It is one
+    line naming a few of them and how many more."""
+    import yaml
+
+    workdir, run = finished, finished / "run"
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    for i, scene in enumerate(plan["scenes"]):
+        scene["affirmation"] = f"I am calm, strong and grateful for today {i} " * 12
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False))
+    n = len(plan["scenes"])
+    assert n > 4
+    proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+                cwd=workdir)  # fmt: skip
+    said = [ln for ln in proc.stderr.splitlines() if "too long for a 320x180 frame" in ln]
+    assert len(said) == 1, proc.stderr
+    first = plan["scenes"][0]["id"]
+    assert said[0].startswith(f"warning: scene:{first}, "), said
+    assert f" and {n - 3} more: their texts are too long" in said[0], said
+
+
 def test_edit_one_affirmation_redoes_only_that_scene(finished: Path) -> None:
     workdir, run = finished, finished / "run"
     import yaml

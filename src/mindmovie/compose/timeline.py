@@ -412,6 +412,16 @@ def _shortening_notes(
     return tuple(notes)
 
 
+def name_some(ids: list[str], more: str = "") -> str:
+    """`ids` named in one line, however many (a note about 180 scenes was 180 names):
+    up to four all of them, more as the first three and how many `more` (a noun)."""
+    if len(ids) <= 1:
+        return "".join(ids)
+    if len(ids) <= 4:
+        return f"{', '.join(ids[:-1])} and {ids[-1]}"
+    return f"{', '.join(ids[:3])} and {len(ids) - 3} more{' ' + more if more else ''}"
+
+
 def _unseen_text_notes(
     items: list[Item], lengths: list[int], trans: tuple[int, ...], xf: int, fps: int
 ) -> tuple[str, ...]:
@@ -439,12 +449,7 @@ def _unseen_text_notes(
         need = 2 * xf + delay + fade + 1  # frames, between two full crossfades
         fits = (n - delay - fade - 1) // 2  # the longest crossfade this length allows
         one = len(ids) == 1
-        if one:
-            named = ids[0]
-        elif len(ids) <= 4:
-            named = f"{', '.join(ids[:-1])} and {ids[-1]}"
-        else:  # one line, however many scenes
-            named = f"{', '.join(ids[:3])} and {len(ids) - 3} more scenes"
+        named = name_some(ids, "scenes")
         # rounded outwards, so the seconds given are enough once rounded to frames
         at_least = math.ceil(need / fps * 10 - 1e-9) / 10
         fix = f"set {'its' if one else 'their'} seconds in plan.yaml to at least {at_least:g} s"
