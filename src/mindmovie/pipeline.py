@@ -1459,7 +1459,7 @@ class Pipeline:
         self.keys = keys
         self._plan_keys_memo: dict[tuple[str, str], tuple[str, ...]] = {}
         #: `_warn_left_out`'s warnings given: once each, at plan and again at compose not
-        self._left_out_told: set[str] = set()
+        self._left_out_told: set[tuple[str, str, str]] = set()
         keys_now = self._plan_keys(_planner_identity(settings))
         self.run_dir = run_dir_for(self.goals, settings, out, goals_path, keys_now)
         self._out_given = out is not None
@@ -3970,47 +3970,69 @@ class Pipeline:
             rendered_scene(scene, style, kf_name, photo=photo, painted=painted),
         )
 
-    def _warn_boxes(self, name: str, shown: str) -> None:
+    def _tell_once(self, told: list[tuple[str, str, str]], say: Callable[[list[str]], str]) -> None:
+        """Warn about the (item, what, characters) of `told` not told before in this
+        Pipeline, in one line naming those items (`say(names)`): it was a line per item,
+        on every render: 72 for 36 scenes each with an emoji and a letter no font here
+        has (360 at the plan's maximum)."""
+        names = []
+        for t in told:
+            if t not in self._left_out_told:
+                self._left_out_told.add(t)
+                names.append(t[0])
+        if names:
+            self.reporter.warn(say(names))
+
+    def _warn_boxes(self, items: Sequence[tuple[str, str]]) -> None:
         """Warn, once per item, about the letters of its drawn text no font here has (CJK
         on a machine without a CJK font): they stay, drawn as boxes. Said with the plan
-        and again at compose, not twice in one render."""
+        and again at compose, not twice in one render; one line for the items that lack
+        the same letters (`_tell_once`)."""
         from mindmovie.compose.cards import undrawable
+        from mindmovie.compose.timeline import name_some
 
-        if lacks := undrawable(shown):
-            msg = (
-                f"{name}: no font on this machine has {lacks!r}: shown as boxes in the "
-                "movie (install a font that has them, then render again)"
-            )
-            if msg not in self._left_out_told:
-                self._left_out_told.add(msg)
-                self.reporter.warn(msg)
+        lacking = [(name, "boxes", lacks) for name, shown in items if (lacks := undrawable(shown))]
+        for lacks in dict.fromkeys(t[2] for t in lacking):
+
+            def say(names: list[str], lacks: str = lacks) -> str:
+                return (
+                    f"{name_some(names)}: no font on this machine has {lacks!r}: shown as "
+                    "boxes in the movie (install a font that has them, then render again)"
+                )
+
+            self._tell_once([t for t in lacking if t[2] == lacks], say)
 
     def _warn_left_out(self, plan: Plan) -> None:
         """Warn, once per item, about emoji and symbols no font here can draw: they are
         left out of the drawn text (`cards.drawn_text`); and about letters no font has,
         which stay as boxes (`_warn_boxes`). Given with the plan, before any keyframe or
         clip is paid for: before, the movie showed them as boxes and said so only at
-        compose, after the spending."""
+        compose, after the spending. Items that lose the same characters are one line
+        (what one of them then shows is not said)."""
         from mindmovie.compose.cards import drawn_text, left_out
+        from mindmovie.compose.timeline import name_some
 
         items = [("title", plan.title), *((sc.id, sc.affirmation) for sc in plan.scenes)]
-        for name, text in [*items, ("closing", plan.closing)]:
-            self._warn_boxes(name, drawn_text(text))
-            if not (gone := left_out(text)):
-                continue
-            shown = drawn_text(text)
-            msg = (
-                f"{name}: no font on this machine can draw {gone!r}: left out of the "
-                + (
-                    f"movie's text, which shows {shown!r}"
-                    if shown.strip()
-                    else "movie, so it shows no text"
+        items.append(("closing", plan.closing))
+        self._warn_boxes([(name, drawn_text(text)) for name, text in items])
+        gone = [(name, text, g) for name, text in items if (g := left_out(text))]
+        for chars in dict.fromkeys(g for _, _, g in gone):
+            same = [(name, text) for name, text, g in gone if g == chars]
+            shown = {name: drawn_text(text) for name, text in same}
+
+            def say(names: list[str], chars: str = chars, shown: dict[str, str] = shown) -> str:
+                if len(names) > 1:
+                    where = "left out of their texts"
+                elif (text := shown[names[0]]).strip():
+                    where = f"left out of the movie's text, which shows {text!r}"
+                else:
+                    where = "left out of the movie, so it shows no text"
+                return (
+                    f"{name_some(names)}: no font on this machine can draw {chars!r}: "
+                    f"{where} (install a font that has them to show them, or remove them)"
                 )
-                + " (install a font that has them to show them, or remove them)"
-            )
-            if msg not in self._left_out_told:
-                self._left_out_told.add(msg)
-                self.reporter.warn(msg)
+
+            self._tell_once([(name, "left out", chars) for name, _ in same], say)
 
     def _warn_extra_goal_photos(self) -> None:
         """Before the spend question, when a paid planner is still to make the plan:
@@ -4522,8 +4544,9 @@ class Pipeline:
         for note in (*timeline.notes, *timeline.text_notes):
             self.reporter.warn(note)
         cut = []
-        for it in timeline.items:  # e.g. CJK on a machine without a CJK font
-            self._warn_boxes(it.id.removeprefix("scene:"), it.text)
+        # e.g. CJK on a machine without a CJK font
+        self._warn_boxes([(it.id.removeprefix("scene:"), it.text) for it in timeline.items])
+        for it in timeline.items:
             if text_cut(it.text, (w, h), it.kind):  # e.g. a long affirmation edited in
                 cut.append(it.id)
         if len(cut) == 1:

@@ -94,3 +94,49 @@ def test_plan_warns_which_letters_no_font_has_before_anything_is_paid_for(
         "01-health-1: no font on this machine has '我很健康': shown as boxes in the movie "
         "(install a font that has them, then render again)"
     ], rep.warnings
+
+
+def test_many_items_missing_the_same_characters_are_one_warning_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_emoji_font: None
+) -> None:
+    """The same emoji or letters missing in many items were a warning line per item and
+    kind, on every render: 74 lines for 36 scenes each ending in '🙏✨ 日本' on a machine
+    without those fonts. Items missing the same characters are one line, naming a few
+    and how many more; a render says each once, at plan and compose alike."""
+    from mindmovie.compose import cards
+
+    real = cards._has_glyph
+    monkeypatch.setattr(cards, "_has_glyph", lambda face, ch: ch not in "日本" and real(face, ch))
+    clear_text_caches()
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    overrides: dict[str, object] = {
+        "output": {"size": "160x90", "fps": 8},
+        "plan": {"scene_seconds": 2},
+        "compose": {"quality": "draft"},
+    }
+    settings = load_settings(overrides=overrides, env={})
+    run = tmp_path / "run"
+    try:
+        asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+        plan = load_plan(run / "plan.yaml")
+        scenes = [
+            s.model_copy(update={"affirmation": f"{s.affirmation} 🙏 日本"}) for s in plan.scenes
+        ]
+        write_plan(plan.model_copy(update={"scenes": scenes}), run / "plan.yaml")
+        rep = _Warnings()
+        asyncio.run(Pipeline(goals, settings, out=run, reporter=rep).run())
+    finally:
+        clear_text_caches()
+    assert (run / "movie.mp4").is_file()  # composed: its own check said nothing more
+    told = [w for w in rep.warnings if "no font" in w]
+    ids = [s.id for s in scenes]
+    assert len(ids) > 4
+    named = f"{', '.join(ids[:3])} and {len(ids) - 3} more"
+    assert told == [
+        f"{named}: no font on this machine has '日本': shown as boxes in the movie "
+        "(install a font that has them, then render again)",
+        f"{named}: no font on this machine can draw '🙏': left out of their texts "
+        "(install a font that has them to show them, or remove them)",
+    ], rep.warnings
