@@ -405,9 +405,33 @@ def _missing_text(path: Path | None, failed: str | None = None) -> str:
     return "no keyframe yet"
 
 
-def _open_all(plan: Plan, keyframes: Mapping[str, Path]) -> list[Image.Image | None]:
-    """Every scene's keyframe (`_open_rgb`), in scene order."""
-    return [_open_rgb(keyframes.get(s.id)) for s in plan.scenes]
+@dataclass(frozen=True)
+class Thumb:
+    """A scene's keyframe as both outputs show it, made from one decode (`_open_rgb`):
+    the page's inlined JPEG and the sheet's picture, already fitted to its box. Held
+    instead of the decoded picture, which is dropped at once: a 640-wide RGB picture
+    per scene held until both files were written grew the storyboard's memory by ~1.1 MB
+    a scene (376 MB for 180 scenes at 1080p); the fitted picture is a third of that."""
+
+    size: tuple[int, int]  # the decoded keyframe's (`_open_rgb`): its shape on the page
+    uri: str  # `_data_uri`
+    tile: Image.Image  # fitted to `thumb_size` of the first keyframe's shape, as drawn
+
+
+def _thumbs(plan: Plan, keyframes: Mapping[str, Path]) -> list[Thumb | None]:
+    """Every scene's keyframe (`_open_rgb`) as a `Thumb`, in scene order; the sheet's
+    pictures take the first keyframe's shape (`render_sheet`)."""
+    out: list[Thumb | None] = []
+    box: tuple[int, int] | None = None
+    for scene in plan.scenes:
+        img = _open_rgb(keyframes.get(scene.id))
+        if img is None:
+            out.append(None)
+            continue
+        box = box or thumb_size(img.width / img.height)
+        tile = ImageOps.fit(img, box, Image.Resampling.LANCZOS)
+        out.append(Thumb(img.size, _data_uri(img), tile))
+    return out
 
 
 def _jpeg_bytes(img: Image.Image) -> bytes:
@@ -543,19 +567,19 @@ def render_sheet(
     keyframes: Mapping[str, Path] | None = None,
     costs: Mapping[str, float] | None = None,
     *,
-    images: list[Image.Image | None] | None = None,
+    thumbs: list[Thumb | None] | None = None,
     planner_cost: float | None = None,
     old_keyframes: Collection[str] = (),
     failed: Mapping[str, str] | None = None,
     movie: float | None = None,
 ) -> Image.Image:
-    """The contact sheet as an image (``write_storyboard`` saves it). ``images``: the
-    keyframes already opened by `_open_all` (else they are opened here). ``failed``: as
+    """The contact sheet as an image (``write_storyboard`` saves it). ``thumbs``: the
+    keyframes already made by `_thumbs` (else they are made here). ``failed``: as
     `failed_steps` returns. ``movie``: the movie's seconds (`movie_seconds`), if known."""
-    if images is None:
-        images = _open_all(plan, keyframes or {})
-    first = next((im for im in images if im is not None), None)
-    thumb = thumb_size(first.width / first.height) if first is not None else thumb_size(16 / 9)
+    if thumbs is None:
+        thumbs = _thumbs(plan, keyframes or {})
+    first = next((t for t in thumbs if t is not None), None)
+    thumb = thumb_size(first.size[0] / first.size[1]) if first is not None else thumb_size(16 / 9)
     n = len(plan.scenes)
     sheet = Image.new("RGB", sheet_size(n, thumb), BACKGROUND)
     d = ImageDraw.Draw(sheet)
@@ -572,7 +596,7 @@ def render_sheet(
     if suffix := plan_suffix(planner_cost):
         _draw_text(d, (total_x + _text_width(total, 18), 72), suffix, 18, MUTED)
     for i, (scene, box, img, cost) in enumerate(
-        zip(plan.scenes, tile_boxes(n, thumb), images, per_scene, strict=True), start=1
+        zip(plan.scenes, tile_boxes(n, thumb), thumbs, per_scene, strict=True), start=1
     ):
         _draw_card(
             sheet,
@@ -580,7 +604,7 @@ def render_sheet(
             i,
             scene,
             cost,
-            img,
+            img.tile if img is not None else None,
             _missing_text((keyframes or {}).get(scene.id), (failed or {}).get(scene.id)),
             old_keyframe=scene.id in old_keyframes,
         )
@@ -656,7 +680,7 @@ def render_html(
     costs: Mapping[str, float] | None = None,
     clips: Mapping[str, Path] | None = None,
     keyframes: Mapping[str, Path] | None = None,
-    images: list[Image.Image | None] | None = None,
+    thumbs: list[Thumb | None] | None = None,
     old_clips: Collection[str] = (),
     planner_cost: float | None = None,
     old_keyframes: Collection[str] = (),
@@ -664,22 +688,22 @@ def render_html(
     painted: Sequence[str] = (),
     movie: float | None = None,
 ) -> str:
-    """The storyboard page as text (``write_storyboard`` saves it). ``images``: as for
+    """The storyboard page as text (``write_storyboard`` saves it). ``thumbs``: as for
     `render_sheet`. ``old_clips``: scene ids whose clip on disk is of earlier inputs
     (not played: the next render makes it again). ``failed``: as `failed_steps`.
     ``painted``: scenes whose keyframe the offline painter drew (`painted_scenes`)."""
     clips = clips or {}
     failed = failed or {}
     per_scene = _costs_of(plan, costs)
-    if images is None:
-        images = _open_all(plan, keyframes or {})
-    first = next((im for im in images if im is not None), None)
-    aspect = f"{first.width} / {first.height}" if first is not None else "16 / 9"
+    if thumbs is None:
+        thumbs = _thumbs(plan, keyframes or {})
+    first = next((t for t in thumbs if t is not None), None)
+    aspect = f"{first.size[0]} / {first.size[1]}" if first is not None else "16 / 9"
     cards: list[str] = []
-    for i, (scene, img, cost) in enumerate(zip(plan.scenes, images, per_scene, strict=True), 1):
+    for i, (scene, img, cost) in enumerate(zip(plan.scenes, thumbs, per_scene, strict=True), 1):
         if img is not None:
             thumb = (
-                f'<div class="thumb"><img src="{_data_uri(img)}" '
+                f'<div class="thumb"><img src="{img.uri}" '
                 f'alt="{_e(f"Keyframe of scene {i}: {scene.affirmation}")}"></div>'
             )
         else:
@@ -780,12 +804,12 @@ def write_storyboard(
         # ..." from the render, "cannot write in RUN (Is a directory)" from storyboard
         if why := folder_where_file_goes(path, f"the storyboard's {what}"):
             raise RunDirError(why)
-    images = _open_all(plan, keyframes or {})  # once for both
+    thumbs = _thumbs(plan, keyframes or {})  # once for both
     sheet = render_sheet(
         plan,
         keyframes,
         costs,
-        images=images,
+        thumbs=thumbs,
         planner_cost=planner_cost,
         old_keyframes=old_keyframes,
         failed=failed,
@@ -800,7 +824,7 @@ def write_storyboard(
             costs=costs,
             clips=clips,
             keyframes=keyframes,
-            images=images,
+            thumbs=thumbs,
             old_clips=old_clips,
             planner_cost=planner_cost,
             old_keyframes=old_keyframes,
