@@ -6821,6 +6821,10 @@ class Pipeline:
             killpoint("fresh_carried")  # carried, not agreed to for good: put back
             self._fresh_moved = None
             store.set_meta(FRESH_META, "")
+            # the old run's compositor cache goes: nothing paid, made again from its kept
+            # clips should it ever be put back by hand, and a third of a run's size set
+            # aside again at every --fresh (kept until now: declined, it goes back whole)
+            shutil.rmtree(dest / "compose", ignore_errors=True)
             killpoint("fresh_kept")  # counted in both ledgers until marked
             self._settle_carry_notes(store, dest)
         else:

@@ -626,6 +626,9 @@ def test_fresh_sets_the_old_run_aside_and_never_takes_other_files(finished: Path
     assert f"the previous run was moved to {old}" in " ".join(proc.stderr.split()), proc.stderr
     assert (old / "movie.mp4").read_bytes() == first and (old / "run.db").is_file()
     assert len(list((old / "scenes").glob("*/clip.mp4"))) >= 6  # paid work is kept
+    # the compositor's cache (segments, cards, audio: made again from the kept clips) is
+    # not: each --fresh set a third of a run's size aside with it
+    assert (run / "compose").is_dir() and not (old / "compose").exists()
     assert (run / "notes.txt").read_text() == "mine" and not (old / "notes.txt").exists()
     st = _status(workdir, run)
     assert st["run_no"] == 1 and all(s["clip"] == "succeeded" for s in st["scenes"])
