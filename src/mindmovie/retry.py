@@ -2,7 +2,9 @@
 
 Transient failures are retried with jittered exponential backoff; the Retry-After a 429
 or 503 carried (`Transient.retry_after`) is honoured (capped, so a hostile header cannot
-stall a run for hours).
+stall a run for hours). A call turned away with 429s (`RateLimited`) keeps trying past its
+attempts for up to RATE_LIMIT_PATIENCE: a 429 made nothing and costs nothing, and a
+provider's per-minute or running-jobs limit lasts longer than four quick tries.
 Everything else (content rejection, bad request, auth) is final and surfaces at once.
 """
 
@@ -14,13 +16,18 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
-from mindmovie.providers.base import Transient
+from mindmovie.providers.base import RateLimited, Transient
 
 T = TypeVar("T")
 
 MAX_RETRY_AFTER = 120.0
+#: seconds from a call's first try during which a 429 is tried again after its attempts
+#: are used up. Without a Retry-After the four tries are over in ~7 s: a render of 30
+#: scenes failed three of them (exit 1) in a 6 s burst of 429s on Seedance creates,
+#: while a per-minute or concurrent-jobs limit lasts up to a minute or a job's length
+RATE_LIMIT_PATIENCE = 180.0
 
 
 def retry_after_seconds(headers: Any) -> float | None:
@@ -59,6 +66,18 @@ def _wait(base: float, cap: float) -> Callable[[RetryCallState], float]:
     return wait
 
 
+def _stop(attempts: int, patience: float) -> Callable[[RetryCallState], bool]:
+    def stop(state: RetryCallState) -> bool:
+        if state.attempt_number < attempts:
+            return False
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited):
+            return state.seconds_since_start is None or state.seconds_since_start >= patience
+        return True
+
+    return stop
+
+
 async def with_retry(
     fn: Callable[[], Awaitable[T]],
     *,
@@ -69,7 +88,7 @@ async def with_retry(
     """Call `fn` until it succeeds, raising the last error once the policy gives up."""
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(Transient),
-        stop=stop_after_attempt(attempts),
+        stop=_stop(attempts, RATE_LIMIT_PATIENCE),
         wait=_wait(base_delay, max_delay),
         reraise=True,
     )

@@ -172,6 +172,28 @@ async def test_transient_faults_are_retried_and_movie_finishes(
     assert totals["images"] == len(res.plan.scenes)
 
 
+@pytest.mark.parametrize("where", ["create", "poll"])
+async def test_429s_past_the_four_tries_are_waited_out_not_a_failed_scene(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A burst of 429s (no Retry-After) longer than the policy's four tries, on the
+    Seedance create or on its polls: a 429 made nothing and costs nothing, so the call
+    waits it out (mindmovie.retry.RATE_LIMIT_PATIENCE). Before, the scene failed ("submit:
+    rate limited ..."; a poll's: its job paid and left running) and the render exited 1:
+    a 30-scene render against tests/sim failed 3 scenes in a 6 s burst of 429s."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    method, path = ("POST", TASKS) if where == "create" else ("GET", TASKS + "/")
+    burst = sim.add_fault("http", path=path, method=method, status=429, count=8)
+    res = await Pipeline(goals, seedance_only(sim), out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None and res.movie.is_file()
+    assert burst.fired == 8
+    assert sim.stats()["totals"]["jobs_created"] == 1  # 429s bought nothing twice
+
+
 async def test_stuck_job_hits_deadline_naming_scene_and_provider(
     sim: SimServer, tmp_path: Path
 ) -> None:

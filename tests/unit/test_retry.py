@@ -137,3 +137,24 @@ def test_a_retry_after_in_the_past_or_negative_is_no_wait() -> None:
     assert retry_after_seconds({"retry-after": past}) == 0.0
     assert retry_after_seconds({"retry-after": "-5"}) == 0.0
     assert retry_after_seconds({"retry-after-ms": "-300"}) == 0.0
+
+
+async def test_429s_are_tried_past_the_attempts_until_the_patience_is_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 429 made nothing: it is tried again past the four tries while the call is within
+    RATE_LIMIT_PATIENCE of its first try, and then fails (a quota that never comes back
+    does not hold a scene for ever). Before, the fourth 429 failed the call."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "RATE_LIMIT_PATIENCE", 0.3)
+    calls: list[float] = []
+
+    async def limited() -> None:
+        calls.append(time.monotonic())
+        raise RateLimited("429")
+
+    with pytest.raises(RateLimited):
+        await with_retry(limited, base_delay=0.01, max_delay=0.02)
+    assert len(calls) > 4
+    assert 0.25 <= calls[-1] - calls[0] < 0.45
