@@ -103,7 +103,7 @@ from mindmovie.providers.base import (
     VideoModel,
     VideoRequest,
 )
-from mindmovie.retry import with_retry
+from mindmovie.retry import RATE_LIMIT_PATIENCE, rate_limit_notice, with_retry
 from mindmovie.store import (
     CARRY_MARKED_META,
     KEPT_DIR,
@@ -4648,10 +4648,26 @@ class Pipeline:
                 "line, or fix IMAGEIO_FFMPEG_EXE. `mindmovie doctor` checks it. Nothing was "
                 "made or spent"
             ) from None
+        self._rate_limited: set[str] = set()  # providers whose 429s were said (`_told_429`)
+        notice = rate_limit_notice.set(self._told_429)
         try:
             return await self._run_built(fresh=fresh, until=until, skip_failed=skip_failed)
         finally:
+            rate_limit_notice.reset(notice)
             await self._close_providers()
+
+    def _told_429(self, e: Transient) -> None:
+        """Once per provider: its calls wait out 429s (mindmovie.retry), so the render
+        goes quiet for up to RATE_LIMIT_PATIENCE; it says why, and that none is billed."""
+        who = e.provider or "a provider"
+        if who in self._rate_limited:
+            return
+        self._rate_limited.add(who)
+        self.reporter.warn(
+            f"{who} is turning requests away (429, rate limited): "
+            f"each call waits and tries again for up to {RATE_LIMIT_PATIENCE:.0f} s "
+            "before its scene fails. A request turned away is not billed"
+        )
 
     async def _run_built(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:
         """run(), its providers built: the run folder's errors made a person's."""

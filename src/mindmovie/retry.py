@@ -14,6 +14,7 @@ import email.utils
 import random
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
@@ -28,6 +29,13 @@ MAX_RETRY_AFTER = 120.0
 #: scenes failed three of them (exit 1) in a 6 s burst of 429s on Seedance creates,
 #: while a per-minute or concurrent-jobs limit lasts up to a minute or a job's length
 RATE_LIMIT_PATIENCE = 180.0
+
+#: told (with the 429) when a call starts waiting out 429s past its tries, for the calls
+#: made in this context (Pipeline.run sets it: a warning). Without it a render in a pipe
+#: said nothing while its calls waited, up to RATE_LIMIT_PATIENCE each
+rate_limit_notice: ContextVar[Callable[[Transient], None] | None] = ContextVar(
+    "rate_limit_notice", default=None
+)
 
 
 def retry_after_seconds(headers: Any) -> float | None:
@@ -78,6 +86,16 @@ def _stop(attempts: int, patience: float) -> Callable[[RetryCallState], bool]:
     return stop
 
 
+def _before_sleep(attempts: int) -> Callable[[RetryCallState], None]:
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        notice = rate_limit_notice.get()
+        if notice is not None and isinstance(exc, RateLimited) and state.attempt_number == attempts:
+            notice(exc)
+
+    return before_sleep
+
+
 async def with_retry(
     fn: Callable[[], Awaitable[T]],
     *,
@@ -90,6 +108,7 @@ async def with_retry(
         retry=retry_if_exception_type(Transient),
         stop=_stop(attempts, RATE_LIMIT_PATIENCE),
         wait=_wait(base_delay, max_delay),
+        before_sleep=_before_sleep(attempts),
         reraise=True,
     )
     async for attempt in retrying:

@@ -194,6 +194,29 @@ async def test_429s_past_the_four_tries_are_waited_out_not_a_failed_scene(
     assert sim.stats()["totals"]["jobs_created"] == 1  # 429s bought nothing twice
 
 
+async def test_429s_waited_out_are_said_once_in_a_pipe(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Calls waiting out 429s past their four tries (up to RATE_LIMIT_PATIENCE each) are
+    said once per provider, not once per call nor per try: a render in a pipe said
+    nothing while every clip of it waited, and then finished."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    burst = sim.add_fault("http", path=TASKS, method="POST", status=429, count=16)
+    buf = io.StringIO()
+    rep = PlainReporter(Console(file=buf, width=300, color_system=None), verbose=False)
+    pipe = Pipeline(goals, seedance_only(sim), out=tmp_path / "run", keys=KEYS, reporter=rep)
+    res = await pipe.run()
+    assert res.movie is not None and burst.fired == 16
+    said = [ln for ln in buf.getvalue().splitlines() if "429" in ln]
+    assert len(said) == 1, buf.getvalue()
+    assert "warning: byteplus is turning requests away (429, rate limited)" in said[0]
+    assert "not billed" in said[0]
+
+
 async def test_stuck_job_hits_deadline_naming_scene_and_provider(
     sim: SimServer, tmp_path: Path
 ) -> None:
