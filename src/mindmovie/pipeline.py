@@ -4458,7 +4458,20 @@ class Pipeline:
         while True:
             self._check_stop()
             sent = time.monotonic()
-            state = await with_retry(lambda: model.poll(remote_id))
+            try:
+                state = await with_retry(lambda: model.poll(remote_id))
+            except Transient:
+                # a poll costs nothing and the job is paid and running: polls that failed
+                # the policy's tries (a burst of 503s, a dropped link) are asked again
+                # after the next gap, until the job's deadline. Four 503s on Veo polls
+                # failed the scene, its job left running, and the render exited 1
+                if time.monotonic() + delay > t_end:
+                    raise
+                self.reporter.step("clips", scene_id, "polling", "poll failed, asking again")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_event.wait(), timeout=delay)
+                delay = min(max_interval, delay * 1.5)
+                continue
             now = time.monotonic()
             if state.done:
                 if fresh and state.status == "succeeded" and running_at > started:

@@ -217,6 +217,30 @@ async def test_429s_waited_out_are_said_once_in_a_pipe(
     assert "not billed" in said[0]
 
 
+@pytest.mark.parametrize("preset", ["byteplus", "google"])
+async def test_polls_failing_past_the_four_tries_are_asked_again_until_the_deadline(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str
+) -> None:
+    """A burst of 503s on a running job's polls longer than the policy's four tries: the
+    job is paid and running and a poll is free, so it is polled again after the next gap
+    (until the job's deadline). Before, the scene failed ("503 UNAVAILABLE", its job left
+    in flight) and the render exited 1: a 30-scene Veo render against tests/sim failed a
+    scene in 10 503s on its polls."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    poll = TASKS + "/" if preset == "byteplus" else ":fetchPredictOperation"
+    burst = sim.add_fault("http", path=poll, status=503, count=9)
+    local = {"provider": "local"}
+    s = settings_for(preset, sim, planner=local, keyframes=local)
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None and res.movie.is_file()
+    assert burst.fired == 9
+    assert sim.stats()["totals"]["jobs_created"] == 1
+
+
 async def test_stuck_job_hits_deadline_naming_scene_and_provider(
     sim: SimServer, tmp_path: Path
 ) -> None:
