@@ -103,7 +103,7 @@ from mindmovie.providers.base import (
     VideoModel,
     VideoRequest,
 )
-from mindmovie.retry import RATE_LIMIT_PATIENCE, rate_limit_notice, with_retry
+from mindmovie.retry import RATE_LIMIT_PATIENCE, RateLimits, rate_limits, with_retry
 from mindmovie.store import (
     CARRY_MARKED_META,
     KEPT_DIR,
@@ -4662,11 +4662,11 @@ class Pipeline:
                 "made or spent"
             ) from None
         self._rate_limited: set[str] = set()  # providers whose 429s were said (`_told_429`)
-        notice = rate_limit_notice.set(self._told_429)
+        limits = rate_limits.set(RateLimits(self._told_429))
         try:
             return await self._run_built(fresh=fresh, until=until, skip_failed=skip_failed)
         finally:
-            rate_limit_notice.reset(notice)
+            rate_limits.reset(limits)
             await self._close_providers()
 
     def _told_429(self, e: Transient) -> None:
@@ -4679,7 +4679,8 @@ class Pipeline:
         self.reporter.warn(
             f"{who} is turning requests away (429, rate limited): "
             f"each call waits and tries again for up to {RATE_LIMIT_PATIENCE:.0f} s "
-            "before its scene fails. A request turned away is not billed"
+            "before its scene fails (once one has, the others try four times). A request "
+            "turned away is not billed"
         )
 
     async def _run_built(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:

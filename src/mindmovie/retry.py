@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
@@ -30,12 +31,21 @@ MAX_RETRY_AFTER = 120.0
 #: while a per-minute or concurrent-jobs limit lasts up to a minute or a job's length
 RATE_LIMIT_PATIENCE = 180.0
 
-#: told (with the 429) when a call starts waiting out 429s past its tries, for the calls
-#: made in this context (Pipeline.run sets it: a warning). Without it a render in a pipe
-#: said nothing while its calls waited, up to RATE_LIMIT_PATIENCE each
-rate_limit_notice: ContextVar[Callable[[Transient], None] | None] = ContextVar(
-    "rate_limit_notice", default=None
-)
+
+@dataclass
+class RateLimits:
+    """One render's 429s (Pipeline.run sets one for the calls it makes): `notice` is told
+    when a call starts waiting 429s out past its tries (a warning: a render in a pipe
+    said nothing while its calls waited, up to RATE_LIMIT_PATIENCE each); `outlasted`
+    are the providers whose 429s outlasted a call's whole patience (a quota used up, not
+    a per-minute limit), whose later calls keep the four tries: with every call waiting
+    the patience out, 30 scenes two at a time would take 15 patiences (45 min) to fail."""
+
+    notice: Callable[[Transient], None]
+    outlasted: set[str] = field(default_factory=set)
+
+
+rate_limits: ContextVar[RateLimits | None] = ContextVar("rate_limits", default=None)
 
 
 def retry_after_seconds(headers: Any) -> float | None:
@@ -79,8 +89,15 @@ def _stop(attempts: int, patience: float) -> Callable[[RetryCallState], bool]:
         if state.attempt_number < attempts:
             return False
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited):
-            return state.seconds_since_start is None or state.seconds_since_start >= patience
+        if not isinstance(exc, RateLimited):
+            return True
+        limits = rate_limits.get()
+        if limits is not None and exc.provider in limits.outlasted:
+            return True
+        if state.seconds_since_start is not None and state.seconds_since_start < patience:
+            return False
+        if limits is not None:
+            limits.outlasted.add(exc.provider)
         return True
 
     return stop
@@ -89,9 +106,9 @@ def _stop(attempts: int, patience: float) -> Callable[[RetryCallState], bool]:
 def _before_sleep(attempts: int) -> Callable[[RetryCallState], None]:
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        notice = rate_limit_notice.get()
-        if notice is not None and isinstance(exc, RateLimited) and state.attempt_number == attempts:
-            notice(exc)
+        limits = rate_limits.get()
+        if limits is not None and isinstance(exc, RateLimited) and state.attempt_number == attempts:
+            limits.notice(exc)
 
     return before_sleep
 

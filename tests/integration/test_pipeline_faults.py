@@ -241,6 +241,37 @@ async def test_polls_failing_past_the_four_tries_are_asked_again_until_the_deadl
     assert sim.stats()["totals"]["jobs_created"] == 1
 
 
+async def test_429s_that_outlast_one_call_s_patience_are_not_waited_out_by_every_call(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A provider answering nothing but 429s (a quota used up): once one call has waited
+    the whole RATE_LIMIT_PATIENCE out, the render's other calls to it keep the policy's
+    four tries. Before, each call waited the patience out: 30 scenes two at a time would
+    have taken 15 times RATE_LIMIT_PATIENCE (45 minutes) to fail."""
+    from mindmovie import retry
+
+    no_retry_waits(monkeypatch)
+    monkeypatch.setattr(retry, "RATE_LIMIT_PATIENCE", 0.5)
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    sim.add_fault("http", path=TASKS, method="POST", status=429, count=None)
+    one_at_a_time = {"base_url": sim.ark_base_url, "max_concurrent": 1}
+    local = {"provider": "local"}
+    s = settings_for(
+        "byteplus", sim, planner=local, keyframes=local, providers={"byteplus": one_at_a_time}
+    )
+    with pytest.raises(RenderFailed, match="2 scene\\(s\\) failed"):
+        await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    tries: dict[str, int] = {}
+    for r in sim.requests():
+        if r["method"] == "POST" and r["path"].endswith(TASKS):
+            (frame,) = [c["image_url"]["url"] for c in r["body"]["content"] if c["type"] != "text"]
+            tries[frame] = tries.get(frame, 0) + 1
+    assert sorted(tries.values())[0] == 4 and sorted(tries.values())[1] > 4, tries.values()
+    assert sim.stats()["totals"]["jobs_created"] == 0
+
+
 async def test_stuck_job_hits_deadline_naming_scene_and_provider(
     sim: SimServer, tmp_path: Path
 ) -> None:
