@@ -1070,3 +1070,12 @@ def test_the_bench_run_lines_parse() -> None:
         if r.returncode != 0:
             wrong.append(f"{line}: {r.stderr.strip().splitlines()[-1:]}")
     assert not wrong, f"bench/README run lines their scripts refuse: {wrong}"
+
+
+def test_the_readme_s_rate_limit_patience_is_the_code_s() -> None:
+    """The README tells how long a call turned away with 429s is waited out: the
+    figure is `retry.RATE_LIMIT_PATIENCE`'s, not a number written once."""
+    from mindmovie.retry import RATE_LIMIT_PATIENCE
+
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    assert f"for up to {RATE_LIMIT_PATIENCE / 60:g} minutes from its first try" in readme
