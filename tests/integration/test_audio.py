@@ -580,3 +580,34 @@ def test_a_song_shorter_than_its_header_says_is_still_looped(tmp_path: Path) -> 
     tail = mono[42 * RATE : 48 * RATE]  # past the song's 40 s, before the fade out
     assert float(np.sqrt(np.mean(tail**2))) > 0.02
     assert _level(tail, 440) > 10 * _level(tail, 1000)  # its start again: the tone
+
+
+def _late_song(tmp_path: Path, seconds: float) -> Path:
+    """A music video's file: its picture from 0 s, its sound (a 440 Hz tone, `seconds`
+    long) from 2 s. ffmpeg times the file from its picture, so the sound's samples are
+    stamped from 2 s."""
+    song = tmp_path / "late.mkv"
+    run_ffmpeg(["-f", "lavfi", "-i", f"testsrc=s=64x36:r=5:d={seconds + 2}",
+                "-itsoffset", "2", "-f", "lavfi", "-i", f"sine=f=440:d={seconds}",
+                "-map", "0:v", "-map", "1:a", "-c:v", "mjpeg", "-c:a", "aac",
+                str(song)])  # fmt: skip
+    return song
+
+
+def _rms(mono: np.ndarray, t0: float, t1: float) -> float:
+    return float(np.sqrt(np.mean(mono[round(t0 * RATE) : round(t1 * RATE)] ** 2)))
+
+
+def test_a_song_whose_sound_starts_late_in_its_file_is_played_from_its_start(
+    tmp_path: Path,
+) -> None:
+    """A song longer than the movie is played once, not through `aloop`; its samples
+    were then cut to the movie by their own times, not counted from the first: a sound
+    stamped from 2 s lost the movie's first 2 s of it, and the movie's last 2 s before
+    the fade out were silent."""
+    from mindmovie.compose.timeline import AudioBed
+
+    bed = AudioBed(_late_song(tmp_path, 20.0), "sha", 10.0, 0.5, 0.5, (), "key")
+    mono = _pcm(render_audio(bed, tmp_path / "work")).mean(axis=0)
+    assert abs(mono.size / RATE - 10.0) < 0.01
+    assert _rms(mono, 8.5, 9.4) > 0.02, _rms(mono, 8.5, 9.4)

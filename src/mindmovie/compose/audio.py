@@ -249,8 +249,10 @@ def audio_args(
     # repeat it looped 640 samples short of the song's end, a click at every seam.)
     size = round(dur * SAMPLE_RATE) + SAMPLE_RATE
     skip = f"atrim=start_sample={loop_start},asetpts=PTS-STARTPTS," if loop_start else ""
-    repeat = f"aloop=loop=-1:size={size},asetpts=N/SR/TB," if loop else ""
-    chains = [f"[0:a]{fmt},{skip}{repeat}atrim=0:{dur:.6f}[m]"]
+    # (played once, its samples are still counted from the first, as aloop's were: cut
+    # by their own times, a sound stamped from 2 s into its file lost its first 2 s)
+    repeat = f"aloop=loop=-1:size={size}," if loop else ""
+    chains = [f"[0:a]{fmt},{skip}{repeat}asetpts=N/SR/TB,atrim=0:{dur:.6f}[m]"]
     mix = ["[m]"]
     for i, c in enumerate(bed.clips, start=1):
         delay = round(c.start * 1000)
