@@ -354,16 +354,41 @@ def audio_packet_seconds(path: Path, limit: float, *, timeout: float | None = No
     """Seconds the first audio stream's packets last, read up to `limit` seconds, by a
     stream-copy pass to the null muxer (no decode: ~0.5 s for a 30-minute mp3). The
     header's duration can be far off: a VBR mp3 without a Xing header said 71 s of a
-    40 s song (estimated from its first bitrate)."""
-    err = run_ffmpeg(
-        ["-i", str(path), "-map", "0:a:0", "-t", f"{limit:.6f}", "-c", "copy", "-f", "null", "-"],
-        timeout=timeout,
-    )
-    found = re.findall(r"time=\s*(\d+):(\d+):(\d+(?:\.\d+)?)", err)
-    if not found:
-        raise FFmpegError(f"{path}: could not read the length of its sound")
-    h, m, sec = found[-1]
-    return int(h) * 3600 + int(m) * 60 + float(sec)
+    40 s song (estimated from its first bitrate). ffmpeg's `time=` counts from the
+    file's start: a sound that starts later (a music video's, 2 s after its picture) has
+    that much taken off, or 20 s of sound were taken for 22 s."""
+    late = 0.0
+    for _ in range(2):
+        err = run_ffmpeg(
+            ["-i", str(path), "-map", "0:a:0", "-t", f"{limit + late:.6f}", "-c", "copy",
+             "-f", "null", "-"],
+            timeout=timeout,
+        )  # fmt: skip
+        found = re.findall(r"time=\s*(\d+):(\d+):(\d+(?:\.\d+)?)", err)
+        if not found:
+            raise FFmpegError(f"{path}: could not read the length of its sound")
+        h, m, sec = found[-1]
+        until = int(h) * 3600 + int(m) * 60 + float(sec)
+        if late:
+            break
+        late = _sound_starts_late(err)
+        if late < 0.001:
+            return until
+        if until < limit:
+            break  # all of it read: not cut short by `-t`
+    return max(0.0, until - late)
+
+
+def _sound_starts_late(err: str) -> float:
+    """Seconds the first audio stream starts after its file (ffmpeg's input listing:
+    the file's `start:`, the stream's `start`); 0.0 when not said."""
+    listing = err.split("Output #0", 1)[0]
+    file_start = re.search(r"Duration: .*?, start: (-?\d+(?:\.\d+)?)", listing)
+    audio = re.search(r"Stream #0:\d+\S*: Audio: .*", listing)  # (the first: 0:a:0)
+    stream = re.search(r", start (-?\d+(?:\.\d+)?)", audio.group(0)) if audio else None
+    if file_start is None or stream is None:
+        return 0.0
+    return max(0.0, float(stream.group(1)) - float(file_start.group(1)))
 
 
 @functools.lru_cache(maxsize=32)

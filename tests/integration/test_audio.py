@@ -584,10 +584,10 @@ def test_a_song_shorter_than_its_header_says_is_still_looped(tmp_path: Path) -> 
 
 def _late_song(tmp_path: Path, seconds: float) -> Path:
     """A music video's file: its picture from 0 s, its sound (a 440 Hz tone, `seconds`
-    long) from 2 s. ffmpeg times the file from its picture, so the sound's samples are
-    stamped from 2 s."""
+    long) from 2 s, its picture lasting 3 s past it. ffmpeg times the file from its
+    picture, so the sound's samples are stamped from 2 s."""
     song = tmp_path / "late.mkv"
-    run_ffmpeg(["-f", "lavfi", "-i", f"testsrc=s=64x36:r=5:d={seconds + 2}",
+    run_ffmpeg(["-f", "lavfi", "-i", f"testsrc=s=64x36:r=5:d={seconds + 5}",
                 "-itsoffset", "2", "-f", "lavfi", "-i", f"sine=f=440:d={seconds}",
                 "-map", "0:v", "-map", "1:a", "-c:v", "mjpeg", "-c:a", "aac",
                 str(song)])  # fmt: skip
@@ -611,3 +611,20 @@ def test_a_song_whose_sound_starts_late_in_its_file_is_played_from_its_start(
     mono = _pcm(render_audio(bed, tmp_path / "work")).mean(axis=0)
     assert abs(mono.size / RATE - 10.0) < 0.01
     assert _rms(mono, 8.5, 9.4) > 0.02, _rms(mono, 8.5, 9.4)
+
+
+def test_a_song_whose_sound_starts_late_and_ends_before_the_movie_is_looped(
+    tmp_path: Path,
+) -> None:
+    """How long a song's sound lasts was read from its packets' times counted from the
+    file's start: 20 s of sound stamped from 2 s were taken for 22 s and played once
+    in a 21.5 s movie, its last 1.5 s silent. The sound's own start is taken off; it is
+    looped."""
+    from mindmovie.compose.timeline import AudioBed
+    from mindmovie.media import audio_packet_seconds
+
+    song = _late_song(tmp_path, 20.0)
+    assert abs(audio_packet_seconds(song, 30.0) - 20.0) < 0.05
+    bed = AudioBed(song, "sha", 21.5, 0.5, 0.5, (), "key")
+    mono = _pcm(render_audio(bed, tmp_path / "work")).mean(axis=0)
+    assert _rms(mono, 20.2, 20.9) > 0.02, _rms(mono, 20.2, 20.9)
