@@ -25,7 +25,7 @@ from mindmovie.providers.base import RateLimited, Transient
 T = TypeVar("T")
 
 MAX_RETRY_AFTER = 120.0
-#: seconds from a call's first try during which a 429 is tried again after its attempts
+#: seconds from a call's first 429 during which a 429 is tried again after its attempts
 #: are used up. Without a Retry-After the four tries are over in ~7 s: a render of 30
 #: scenes failed three of them (exit 1) in a 6 s burst of 429s on Seedance creates,
 #: while a per-minute or concurrent-jobs limit lasts up to a minute or a job's length
@@ -85,16 +85,23 @@ def _wait(base: float, cap: float) -> Callable[[RetryCallState], float]:
 
 
 def _stop(attempts: int, patience: float) -> Callable[[RetryCallState], bool]:
+    # when the call's first 429 came: the patience is how long the provider has turned
+    # it away, not the call's age (a create's first try may come minutes after its
+    # start, its turn waited at the budget gate or behind a lost request's late job)
+    first_429: list[float] = []
+
     def stop(state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and not first_429:
+            first_429.append(state.outcome_timestamp or time.monotonic())
         if state.attempt_number < attempts:
             return False
-        exc = state.outcome.exception() if state.outcome else None
         if not isinstance(exc, RateLimited):
             return True
         limits = rate_limits.get()
         if limits is not None and exc.provider in limits.outlasted:
             return True
-        if state.seconds_since_start is not None and state.seconds_since_start < patience:
+        if (state.outcome_timestamp or time.monotonic()) - first_429[0] < patience:
             return False
         if limits is not None:
             limits.outlasted.add(exc.provider)

@@ -1078,4 +1078,4 @@ def test_the_readme_s_rate_limit_patience_is_the_code_s() -> None:
     from mindmovie.retry import RATE_LIMIT_PATIENCE
 
     readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
-    assert f"for up to {RATE_LIMIT_PATIENCE / 60:g} minutes from its first try" in readme
+    assert f"for up to {RATE_LIMIT_PATIENCE / 60:g} minutes from its first 429" in readme

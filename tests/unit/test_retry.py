@@ -158,3 +158,35 @@ async def test_429s_are_tried_past_the_attempts_until_the_patience_is_over(
         await with_retry(limited, base_delay=0.01, max_delay=0.02)
     assert len(calls) > 4
     assert 0.25 <= calls[-1] - calls[0] < 0.45
+
+
+async def test_the_patience_counts_from_the_first_429_not_from_a_wait_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The patience is how long the provider has turned the call away. It counted from
+    the call's start: a create that waited its turn first (at the budget gate, behind a
+    lost request's late job, minutes in a busy render) had its patience used up before
+    its first 429, so a burst of 429s failed it at the fourth try, and the provider was
+    taken for one whose quota is used up: the render's other calls kept four tries."""
+    import asyncio
+
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "RATE_LIMIT_PATIENCE", 0.3)
+    limits = retry.RateLimits(lambda e: None)
+    token = retry.rate_limits.set(limits)
+    calls: list[float] = []
+
+    async def waited_then_limited() -> str:
+        if not calls:
+            await asyncio.sleep(0.4)  # its turn to send, longer than the patience
+        calls.append(time.monotonic())
+        if len(calls) <= 6:
+            raise RateLimited("429", provider="byteplus")
+        return "ok"
+
+    try:
+        assert await with_retry(waited_then_limited, base_delay=0.01, max_delay=0.02) == "ok"
+    finally:
+        retry.rate_limits.reset(token)
+    assert len(calls) == 7 and limits.outlasted == set()
