@@ -84,11 +84,13 @@ def _wait(base: float, cap: float) -> Callable[[RetryCallState], float]:
     return wait
 
 
-def _stop(attempts: int, patience: float) -> Callable[[RetryCallState], bool]:
-    # when the call's first 429 came: the patience is how long the provider has turned
-    # it away, not the call's age (a create's first try may come minutes after its
-    # start, its turn waited at the budget gate or behind a lost request's late job)
-    first_429: list[float] = []
+def _stop(
+    attempts: int, patience: float, first_429: list[float]
+) -> Callable[[RetryCallState], bool]:
+    """`first_429`: when the call's first 429 came (filled here): the patience is how
+    long the provider has turned it away, not the call's age (a create's first try may
+    come minutes after its start, its turn waited at the budget gate or behind a lost
+    request's late job)."""
 
     def stop(state: RetryCallState) -> bool:
         exc = state.outcome.exception() if state.outcome else None
@@ -128,10 +130,23 @@ async def with_retry(
     max_delay: float = 30.0,
 ) -> T:
     """Call `fn` until it succeeds, raising the last error once the policy gives up."""
+    patience = RATE_LIMIT_PATIENCE
+    first_429: list[float] = []  # (`_stop`)
+    backoff = _wait(base_delay, max_delay)
+
+    def wait(state: RetryCallState) -> float:
+        # a 429 past the tries waits no longer than the patience left: its Retry-After
+        # (up to MAX_RETRY_AFTER) or backoff held the call that long past the patience
+        took = backoff(state)
+        exc = state.outcome.exception() if state.outcome else None
+        if state.attempt_number >= attempts and isinstance(exc, RateLimited) and first_429:
+            took = min(took, max(0.0, first_429[0] + patience - time.monotonic()))
+        return took
+
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(Transient),
-        stop=_stop(attempts, RATE_LIMIT_PATIENCE),
-        wait=_wait(base_delay, max_delay),
+        stop=_stop(attempts, patience, first_429),
+        wait=wait,
         before_sleep=_before_sleep(attempts),
         reraise=True,
     )

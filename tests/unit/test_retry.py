@@ -190,3 +190,24 @@ async def test_the_patience_counts_from_the_first_429_not_from_a_wait_before_it(
     finally:
         retry.rate_limits.reset(token)
     assert len(calls) == 7 and limits.outlasted == set()
+
+
+async def test_the_last_wait_of_a_429_ends_with_the_patience(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 429 past the four tries is tried again only within RATE_LIMIT_PATIENCE, but the
+    wait before that try was not cut to it: one asked for with a Retry-After (up to
+    MAX_RETRY_AFTER, 120 s) or the backoff's 30 s held the call that long past the
+    patience the warning names. The last try comes when the patience ends."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "RATE_LIMIT_PATIENCE", 0.3)
+    calls: list[float] = []
+
+    async def limited() -> None:
+        calls.append(time.monotonic())
+        raise RateLimited("429", retry_after=0.01 if len(calls) <= 4 else 1.0)
+
+    with pytest.raises(RateLimited):
+        await with_retry(limited, base_delay=0.01, max_delay=0.02)
+    assert 0.25 <= calls[-1] - calls[0] < 0.45, calls[-1] - calls[0]
