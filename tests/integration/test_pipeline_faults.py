@@ -78,6 +78,23 @@ def _byteplus(sim: SimServer, **provider: Any) -> Any:
     return settings_for("byteplus", sim, providers={"byteplus": {**ps, **provider}})
 
 
+def _quick_goals(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, scenes: int = 1
+) -> Path:
+    """A goals.yaml of one goal of `scenes` scenes, a simulator answering fast (small
+    media, 0.3 s jobs) and no waits between retries: the setup of the tests that count
+    what a render sent."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    title = "One" if scenes == 1 else "Two"
+    goals.write_text(
+        f"title: {title}\ngoals:\n  - category: health\n    vision: I run\n    scenes: {scenes}\n"
+    )
+    return goals
+
+
 def _one_scene_with_lost_creates(
     sim: SimServer,
     tmp_path: Path,
@@ -90,11 +107,7 @@ def _one_scene_with_lost_creates(
     creates held by the simulator past the 1 s timeout (answers lost): each job is made
     `seconds` after its create, or when the test releases the returned fault
     (`sim.release`: every job it holds at once, in no set order)."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     held = sim.add_fault("delay", path=TASKS, method="POST", count=count, seconds=seconds)
     return goals, _paid_clips_only(sim), held
 
@@ -118,11 +131,7 @@ async def _a_clip_whose_download_failed(
     """A one-scene render (`_paid_clips_only`) whose clip job finished, was billed and
     journaled, and whose download failed (403 within the URL's validity: a passing
     failure, "`render` again retries them"): (goals, settings, run folder, the job)."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     s = _paid_clips_only(sim)
     run = tmp_path / "run"
     sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
@@ -140,11 +149,7 @@ async def _one_scene_keyframed(
     video request and its input key (to set a journal up by hand)."""
     from mindmovie.pipeline import _identity
 
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     s = _paid_clips_only(sim)
     run = tmp_path / "run"
     res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
@@ -181,11 +186,7 @@ async def test_429s_past_the_four_tries_are_waited_out_not_a_failed_scene(
     waits it out (mindmovie.retry.RATE_LIMIT_PATIENCE). Before, the scene failed ("submit:
     rate limited ..."; a poll's: its job paid and left running) and the render exited 1:
     a 30-scene render against tests/sim failed 3 scenes in a 6 s burst of 429s."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     method, path = ("POST", TASKS) if where == "create" else ("GET", TASKS + "/")
     burst = sim.add_fault("http", path=path, method=method, status=429, count=8)
     res = await Pipeline(goals, seedance_only(sim), out=tmp_path / "run", keys=KEYS).run()
@@ -200,11 +201,7 @@ async def test_429s_waited_out_are_said_once_in_a_pipe(
     """Calls waiting out 429s past their four tries (up to RATE_LIMIT_PATIENCE each) are
     said once per provider, not once per call nor per try: a render in a pipe said
     nothing while every clip of it waited, and then finished."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch, scenes=2)
     burst = sim.add_fault("http", path=TASKS, method="POST", status=429, count=16)
     buf = io.StringIO()
     rep = PlainReporter(Console(file=buf, width=300, color_system=None), verbose=False)
@@ -226,11 +223,7 @@ async def test_polls_failing_past_the_four_tries_are_asked_again_until_the_deadl
     (until the job's deadline). Before, the scene failed ("503 UNAVAILABLE", its job left
     in flight) and the render exited 1: a 30-scene Veo render against tests/sim failed a
     scene in 10 503s on its polls."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     poll = TASKS + "/" if preset == "byteplus" else ":fetchPredictOperation"
     burst = sim.add_fault("http", path=poll, status=503, count=9)
     local = {"provider": "local"}
@@ -1430,11 +1423,7 @@ async def test_a_late_job_made_after_its_rows_refund_is_put_back_on_that_row(
     from mindmovie import pipeline
 
     monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 1.0)
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     late = sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=60.0)
     s = _byteplus(sim)
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
@@ -1465,11 +1454,7 @@ async def test_another_movies_job_is_not_taken_for_a_refunded_lost_request(
     from mindmovie import pipeline
 
     monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 1.0)
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=600.0)  # never made
     s = _byteplus(sim)
     res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
@@ -1784,11 +1769,7 @@ async def test_a_create_answered_504_whose_job_was_made_is_not_paid_twice(
     refunded and the request sent again, so the scene paid for two jobs while the first
     billed on no row. A 504 to a create is a lost answer: the job is looked for and
     used. One job per scene, every clip row billed, none refunded."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     sim.add_fault("http_after", path=TASKS, method="POST", count=1, status=504)
     res = await Pipeline(goals, _paid_clips_only(sim), out=tmp_path / "run", keys=KEYS).run()
     assert res.movie is not None
@@ -1870,11 +1851,7 @@ async def test_a_lost_create_whose_first_look_fails_is_still_waited_for(
     (and every other scene's create went out), so when the provider made the first
     request's job late the scene had paid for two. The request is noted lost first: the
     retry waits for its job (the next look works) and takes it. One job, one create."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     late = sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=60.0)
     sim.add_fault("http", path=JOB_LIST, method="GET", count=4, status=500)
     told: list[str] = []
@@ -1908,11 +1885,7 @@ async def _veo_create_answered(
 ) -> tuple[str, list[str]]:
     """Render one Veo scene whose first create is made and then answered `status`: why
     the render failed, and the warnings given."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
     sim.add_fault("http_after", path="predictLongRunning", method="POST", count=1, status=status)
     warned: list[str] = []
@@ -1972,11 +1945,7 @@ def test_the_next_spend_question_says_a_lost_veo_request_may_bill_and_is_bought_
 
     from mindmovie.cli import app
 
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     cfg = tmp_path / "g.yaml"
     cfg.write_text(
         "preset: google\noutput: {size: 320x180, fps: 12}\nplan: {scene_seconds: 4}\n"
@@ -2059,11 +2028,7 @@ async def test_two_jobs_showing_up_at_once_for_a_waited_for_request_are_taken_an
     """A create's answer is lost with no job listed yet, and the scene waits for it. Two
     jobs no row knows then show up in one look: every row was left unknown and the clip
     made again (a third job). Now one is the scene's clip and the other booked unused."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     s = _byteplus(sim)
     late = sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=60.0)
     told: list[str] = []
@@ -2320,11 +2285,7 @@ async def test_a_clip_whose_result_is_gone_is_bought_again_only_with_consent(
     the message says the result is gone and the next render buys the clip again, and
     that render counts it in its estimate: declined, nothing is sent; agreed, one new
     job makes the clip."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     s = _paid_clips_only(sim)
     run = tmp_path / "run"
     old = {"updated_at": int(time.time()) - 25 * 3600}
@@ -2418,11 +2379,7 @@ async def test_a_404_on_an_unsigned_clip_url_fails_it_at_once(
     fails at once saying the clip was billed and the next render buys it again; the job
     stays on the ledger billed (once), the download was tried once, and the next render
     asks before buying the new clip."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     s = _paid_clips_only(sim)
     run = tmp_path / "run"
     sim.add_fault("http", path=".mp4", method="GET", status=404, count=None)
@@ -2511,11 +2468,7 @@ async def test_a_let_go_job_still_in_flight_is_settled_not_counted_for_ever(
     for ever (the sweep of jobs no step uses skipped every poll error): counted as in
     flight at every render and in `status`. It is now billed at its hold (never under
     the real bill), marked unknown, told once and not looked at again."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     s = _paid_clips_only(sim)
     s.providers.byteplus.job_deadline = 1.0
     run = tmp_path / "run"
@@ -2756,11 +2709,7 @@ async def test_a_lost_create_kept_for_other_settings_holds_no_other_scenes_clip(
     from mindmovie.pipeline import Interrupted
 
     monkeypatch.setattr(pipeline, "LATE_JOB_GRACE", 120.0)
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch, scenes=2)
     s = _paid_clips_only(sim)
     held = sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=60.0)
 
@@ -2883,11 +2832,7 @@ async def _two_older_jobs(
     """A two-scene run whose two clip jobs finished, were billed and journaled (their
     downloads failed: a 403, "render again retries them") by an older mindmovie
     (`_forget_origins`): (goals, `_paid_clips_only` settings, run folder, the jobs)."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch, scenes=2)
     s = _paid_clips_only(sim)
     run = tmp_path / "run"
     sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
@@ -3053,11 +2998,7 @@ async def test_a_job_no_step_uses_is_not_booked_forgotten_when_the_base_url_chan
     row booked at its hold with its outcome unknown (`_book_forgotten_job`), never
     looked at again. Now it is kept, counted as in flight and told once a render; with
     the base URL put back it is settled from what it cost."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n    scenes: 1\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
     s = _paid_clips_only(sim)
     s.providers.byteplus.job_deadline = 1.0
     run = tmp_path / "run"
@@ -3256,11 +3197,7 @@ async def _two_scenes_up_to_their_clips(
     from mindmovie.pipeline import _identity
     from mindmovie.providers import registry
 
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch, scenes=2)
     s = _paid_clips_only(sim)
     run = tmp_path / "run"
     res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
@@ -3534,11 +3471,7 @@ async def _two_scenes_one_clip_kept(
     the second's job finished, billed and journaled, its download failed (a 403 within
     the URL's validity, at every render): (goals, settings, run folder, the second
     scene's id, its job)."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    sim.job_seconds = 0.3
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    goals = _quick_goals(sim, tmp_path, monkeypatch, scenes=2)
     s = _paid_clips_only(sim)
     run = tmp_path / "run"
     every = sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
