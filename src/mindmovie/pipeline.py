@@ -4459,7 +4459,10 @@ class Pipeline:
             self._check_stop()
             sent = time.monotonic()
             try:
-                state = await with_retry(lambda: model.poll(remote_id))
+                # 429s are waited out no longer than the job's deadline (it was up to
+                # RATE_LIMIT_PATIENCE past it)
+                left = max(0.0, t_end - time.monotonic())
+                state = await with_retry(lambda: model.poll(remote_id), patience=left)
             except Transient:
                 # a poll costs nothing and the job is paid and running: polls that failed
                 # the policy's tries (a burst of 503s, a dropped link) are asked again

@@ -85,12 +85,13 @@ def _wait(base: float, cap: float) -> Callable[[RetryCallState], float]:
 
 
 def _stop(
-    attempts: int, patience: float, first_429: list[float]
+    attempts: int, patience: float, first_429: list[float], *, outlasts: bool = True
 ) -> Callable[[RetryCallState], bool]:
     """`first_429`: when the call's first 429 came (filled here): the patience is how
     long the provider has turned it away, not the call's age (a create's first try may
     come minutes after its start, its turn waited at the budget gate or behind a lost
-    request's late job)."""
+    request's late job). `outlasts`: a patience waited out marks the provider's quota
+    used up (False for a patience cut short, e.g. by a job's deadline)."""
 
     def stop(state: RetryCallState) -> bool:
         exc = state.outcome.exception() if state.outcome else None
@@ -105,7 +106,7 @@ def _stop(
             return True
         if (state.outcome_timestamp or time.monotonic()) - first_429[0] < patience:
             return False
-        if limits is not None:
+        if limits is not None and outlasts:
             limits.outlasted.add(exc.provider)
         return True
 
@@ -128,9 +129,15 @@ async def with_retry(
     attempts: int = 4,
     base_delay: float = 1.0,
     max_delay: float = 30.0,
+    patience: float | None = None,
 ) -> T:
-    """Call `fn` until it succeeds, raising the last error once the policy gives up."""
-    patience = RATE_LIMIT_PATIENCE
+    """Call `fn` until it succeeds, raising the last error once the policy gives up.
+
+    `patience`: how long 429s are waited out past the tries, if less than
+    RATE_LIMIT_PATIENCE (a job's poll: no longer than the job's deadline). A call that
+    waited only that shorter time does not take its provider's quota for used up."""
+    full = patience is None or patience >= RATE_LIMIT_PATIENCE
+    patience = RATE_LIMIT_PATIENCE if patience is None else min(patience, RATE_LIMIT_PATIENCE)
     first_429: list[float] = []  # (`_stop`)
     backoff = _wait(base_delay, max_delay)
 
@@ -145,7 +152,7 @@ async def with_retry(
 
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(Transient),
-        stop=_stop(attempts, patience, first_429),
+        stop=_stop(attempts, patience, first_429, outlasts=full),
         wait=wait,
         before_sleep=_before_sleep(attempts),
         reraise=True,

@@ -214,6 +214,39 @@ async def test_429s_waited_out_are_said_once_in_a_pipe(
     assert "not billed" in said[0]
 
 
+async def test_a_poll_turned_away_with_429s_ends_at_the_job_s_deadline_not_the_patience(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job whose polls are all answered 429: the scene fails at the job's deadline
+    (`providers.byteplus.job_deadline`, 1 s here), not once the 429 patience
+    (RATE_LIMIT_PATIENCE, 20 s here) is over: a poll near the deadline waited up to the
+    whole patience past it.
+    And a patience cut short by the deadline does not take the provider for one whose
+    quota is used up (its other calls would keep only four tries)."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "RATE_LIMIT_PATIENCE", 20.0)
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+    sim.add_fault("http", path=TASKS + "/", method="GET", status=429, count=None)
+    s = seedance_only(sim)
+    s.providers.byteplus.job_deadline = 1.0
+    limits: list[retry.RateLimits] = []
+
+    class Kept(retry.RateLimits):
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            super().__init__(*args, **kw)
+            limits.append(self)
+
+    monkeypatch.setattr("mindmovie.pipeline.RateLimits", Kept)
+    t0 = time.monotonic()
+    with pytest.raises(RenderFailed, match="rate limited"):
+        await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    took = time.monotonic() - t0
+    # (before: 20.6 s, the patience; now ~2.5 s, a slow machine's render of one scene)
+    assert took < 12.0, f"the scene failed {took:.1f} s in, past its 1 s deadline"
+    assert limits and not limits[0].outlasted
+
+
 @pytest.mark.parametrize("preset", ["byteplus", "google"])
 async def test_polls_failing_past_the_four_tries_are_asked_again_until_the_deadline(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str
