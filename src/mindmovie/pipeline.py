@@ -4511,7 +4511,7 @@ class Pipeline:
     # ------------------------------------------------------------------ compose
     def _compose(self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult) -> Path:
         from mindmovie.compose import renderer
-        from mindmovie.compose.cards import drawn_text, face_for, text_cut
+        from mindmovie.compose.cards import READABLE_PX, drawn_text, face_for, text_fit
         from mindmovie.compose.timeline import MovieInput, SceneInput, build_timeline, name_some
         from mindmovie.media import clip_facts, hdr_filters_missing
 
@@ -4562,9 +4562,13 @@ class Pipeline:
         cut = []
         # e.g. CJK on a machine without a CJK font
         self._warn_boxes([(it.id.removeprefix("scene:"), it.text) for it in timeline.items])
+        small: dict[str, int] = {}  # items drawn under READABLE_PX: their font size
         for it in timeline.items:
-            if text_cut(it.text, (w, h), it.kind):  # e.g. a long affirmation edited in
+            px, was_cut = text_fit(it.text, (w, h), it.kind)
+            if was_cut:  # e.g. a long affirmation edited in
                 cut.append(it.id)
+            if 0 < px < READABLE_PX:  # e.g. output.size 1024x16
+                small[it.id] = px
         if len(cut) == 1:
             self.reporter.warn(
                 f"{cut[0]}: its text is too long for a {w}x{h} frame: shown cut short, "
@@ -4574,6 +4578,12 @@ class Pipeline:
             self.reporter.warn(
                 f"{name_some(cut)}: their texts are too long for a {w}x{h} frame: shown cut "
                 "short, each ending in '…' (shorten them in plan.yaml)"
+            )
+        if small:  # one line: a thin frame makes every text tiny alike
+            self.reporter.warn(
+                f"{name_some(list(small))}: text drawn {min(small.values())} px tall in a "
+                f"{w}x{h} frame, too small to read (the text's size follows the frame's "
+                "short side: choose a larger output.size)"
             )
         out = self.run_dir / "movie.mp4"
         shas = {s.id: s.clip_sha256 for s in scenes}

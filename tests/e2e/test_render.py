@@ -1765,3 +1765,21 @@ def test_a_full_disk_under_the_offline_clips_names_the_disk(workdir: Path) -> No
     assert "a paid call" not in last, last  # (an offline render sends none)
     _cli(*args, cwd=workdir)  # room again: the render goes on
     assert (workdir / "run" / "movie.mp4").is_file()
+
+
+def test_text_too_small_to_read_in_a_thin_frame_is_warned(tmp_path: Path) -> None:
+    """`output.size: 1024x16` (its short side 16 px) drew the affirmation and the cards
+    1 px tall, unreadable, without a word (the font shrinks with the frame's short
+    side); it is said once, naming the size and what to change."""
+    (tmp_path / "g.yaml").write_text(
+        "title: Thin\ngoals:\n  - category: health\n    vision: I run\n"
+        "    affirmation: I run every day\n"
+    )
+    (tmp_path / "c.yaml").write_text(
+        'output:\n  size: "1024x16"\nplan:\n  scene_seconds: 1\ncompose:\n'
+        "  title_seconds: 0.5\n  closing_seconds: 0.5\n  crossfade: 0\n"
+    )
+    proc = _cli("render", "g.yaml", "-c", "c.yaml", "--out", "run", "-q", cwd=tmp_path)
+    said = [ln for ln in proc.stderr.splitlines() if "too small to read" in ln]
+    assert len(said) == 1, proc.stderr
+    assert "1024x16" in said[0] and "output.size" in said[0], said

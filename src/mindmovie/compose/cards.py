@@ -615,16 +615,30 @@ def _card_centre(lay: TextLayout, size: tuple[int, int], kind: CardKind) -> floa
     return min(h / 2, _closing_bottom(size) - lay.height / 2)
 
 
+#: a font size under this (pixels) cannot be read: `text_px`'s warning
+READABLE_PX = 8
+
+
+def text_fit(text: str, size: tuple[int, int], kind: str) -> tuple[int, bool]:
+    """The font size `text` is drawn at (its card, or for kind "scene" its overlay; 0 for
+    no text), and whether it is cut short (`text_cut`), from one layout. The size
+    shrinks with the frame's short side: an `output.size` of 1024x16 drew every text
+    1 px tall, and the render said nothing (`READABLE_PX`)."""
+    text = drawn_text(text)
+    if not text.strip():
+        return 0, False
+    if kind == "scene":
+        lay = _overlay_layout(text, size)[0]
+    else:
+        lay = _card_layout(text, size, "title" if kind == "title" else "closing")
+    return lay.px, lay.cut
+
+
 def text_cut(text: str, size: tuple[int, int], kind: str) -> bool:
     """Whether `text` is cut short on screen (its card, or for kind "scene" its overlay):
     too long to fit even at the smallest font size, it ends in an ellipsis. The render
     warns, naming the scene: a long affirmation edited into plan.yaml was cut silently."""
-    text = drawn_text(text)
-    if not text.strip():
-        return False
-    if kind == "scene":
-        return _overlay_layout(text, size)[0].cut
-    return _card_layout(text, size, "title" if kind == "title" else "closing").cut
+    return text_fit(text, size, kind)[1]
 
 
 def card_image(text: str, size: tuple[int, int], kind: CardKind) -> Image.Image:
