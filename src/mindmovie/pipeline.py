@@ -3970,37 +3970,29 @@ class Pipeline:
             rendered_scene(scene, style, kf_name, photo=photo, painted=painted),
         )
 
-    def _tell_once(self, told: list[tuple[str, str, str]], say: Callable[[list[str]], str]) -> None:
-        """Warn about the (item, what, characters) of `told` not told before in this
-        Pipeline, in one line naming those items (`say(names)`): it was a line per item,
-        on every render: 72 for 36 scenes each with an emoji and a letter no font here
-        has (360 at the plan's maximum)."""
-        names = []
-        for t in told:
-            if t not in self._left_out_told:
-                self._left_out_told.add(t)
-                names.append(t[0])
-        if names:
-            self.reporter.warn(say(names))
+    def _not_told(self, what: str, chars: str, names: list[str]) -> list[str]:
+        """The items of `names` not yet warned in this Pipeline that `chars` are `what`
+        ("boxes", "left out"), now marked told: said with the plan and again at compose,
+        not twice in one render; the caller says them in one line (it was a line per
+        item: 72 for 36 scenes each with an emoji and a letter no font here has)."""
+        fresh = [n for n in names if (n, what, chars) not in self._left_out_told]
+        self._left_out_told.update((n, what, chars) for n in fresh)
+        return fresh
 
     def _warn_boxes(self, items: Sequence[tuple[str, str]]) -> None:
         """Warn, once per item, about the letters of its drawn text no font here has (CJK
-        on a machine without a CJK font): they stay, drawn as boxes. Said with the plan
-        and again at compose, not twice in one render; one line for the items that lack
-        the same letters (`_tell_once`)."""
+        on a machine without a CJK font): they stay, drawn as boxes. One line for the
+        items that lack the same letters (`_not_told`)."""
         from mindmovie.compose.cards import undrawable
         from mindmovie.compose.timeline import name_some
 
-        lacking = [(name, "boxes", lacks) for name, shown in items if (lacks := undrawable(shown))]
-        for lacks in dict.fromkeys(t[2] for t in lacking):
-
-            def say(names: list[str], lacks: str = lacks) -> str:
-                return (
+        lacking = [(name, lacks) for name, shown in items if (lacks := undrawable(shown))]
+        for lacks in dict.fromkeys(chars for _, chars in lacking):
+            if names := self._not_told("boxes", lacks, [n for n, c in lacking if c == lacks]):
+                self.reporter.warn(
                     f"{name_some(names)}: no font on this machine has {lacks!r}: shown as "
                     "boxes in the movie (install a font that has them, then render again)"
                 )
-
-            self._tell_once([t for t in lacking if t[2] == lacks], say)
 
     def _warn_left_out(self, plan: Plan) -> None:
         """Warn, once per item, about emoji and symbols no font here can draw: they are
@@ -4014,25 +4006,23 @@ class Pipeline:
 
         items = [("title", plan.title), *((sc.id, sc.affirmation) for sc in plan.scenes)]
         items.append(("closing", plan.closing))
-        self._warn_boxes([(name, drawn_text(text)) for name, text in items])
-        gone = [(name, text, g) for name, text in items if (g := left_out(text))]
-        for chars in dict.fromkeys(g for _, _, g in gone):
-            same = [(name, text) for name, text, g in gone if g == chars]
-            shown = {name: drawn_text(text) for name, text in same}
-
-            def say(names: list[str], chars: str = chars, shown: dict[str, str] = shown) -> str:
-                if len(names) > 1:
-                    where = "left out of their texts"
-                elif (text := shown[names[0]]).strip():
-                    where = f"left out of the movie's text, which shows {text!r}"
-                else:
-                    where = "left out of the movie, so it shows no text"
-                return (
-                    f"{name_some(names)}: no font on this machine can draw {chars!r}: "
-                    f"{where} (install a font that has them to show them, or remove them)"
-                )
-
-            self._tell_once([(name, "left out", chars) for name, _ in same], say)
+        shown = {name: drawn_text(text) for name, text in items}
+        self._warn_boxes(list(shown.items()))
+        gone = [(name, g) for name, text in items if (g := left_out(text))]
+        for chars in dict.fromkeys(g for _, g in gone):
+            names = self._not_told("left out", chars, [n for n, g in gone if g == chars])
+            if not names:
+                continue
+            if len(names) > 1:
+                where = "left out of their texts"
+            elif (text := shown[names[0]]).strip():
+                where = f"left out of the movie's text, which shows {text!r}"
+            else:
+                where = "left out of the movie, so it shows no text"
+            self.reporter.warn(
+                f"{name_some(names)}: no font on this machine can draw {chars!r}: "
+                f"{where} (install a font that has them to show them, or remove them)"
+            )
 
     def _warn_extra_goal_photos(self) -> None:
         """Before the spend question, when a paid planner is still to make the plan:
