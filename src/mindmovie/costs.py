@@ -88,9 +88,15 @@ class CallEstimate:
         return bool(self.inputs.get("done"))
 
     @property
+    def same_as(self) -> str | None:
+        """The earlier scene whose very same request this is: bought once, for both."""
+        same = self.inputs.get("same_as")
+        return same if isinstance(same, str) else None
+
+    @property
     def payable(self) -> bool:
         """Whether this call would spend money if the run went ahead."""
-        return not self.free and not self.done
+        return not self.free and not self.done and self.same_as is None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -612,6 +618,15 @@ def _as_done(call: CallEstimate) -> CallEstimate:
     return replace(call, usd=0.0, formula=_DONE_FORMULA, inputs={**call.inputs, "done": True})
 
 
+def _as_same(call: CallEstimate, scene_id: str) -> CallEstimate:
+    return replace(
+        call,
+        usd=0.0,
+        formula=f"the very same request as scene {scene_id}'s: bought once, for both",
+        inputs={**call.inputs, "same_as": scene_id},
+    )
+
+
 _CLIP_STAGES = ("clip", "video")
 _KEYFRAME_STAGES = ("keyframe", "keyframes")
 
@@ -635,6 +650,7 @@ def estimate_run(
     *,
     done: Collection[tuple[str, str]] = frozenset(),
     plan_done: bool | None = None,
+    shared: Mapping[tuple[str, str], str] | None = None,
 ) -> RunEstimate:
     """What the run would still cost.
 
@@ -642,8 +658,10 @@ def estimate_run(
     planner's deterministic plan for these goals and settings: same scene ids and (snapped)
     seconds as the remote planner, with no paid call. `done` holds (scene_id, "keyframe" |
     "clip") steps already made; they cost 0 and are marked done. `plan_done` None means
-    "done when a plan is given".
+    "done when a plan is given". `shared`: (scene_id, stage) -> the earlier scene that
+    buys the very same request; it costs 0 here (`Pipeline._one_buyer`).
     """
+    shared = shared or {}
     scenes: list[Scene]
     if plan is not None:
         planned = plan
@@ -670,9 +688,13 @@ def estimate_run(
             kf = text_keyframe  # no photo to edit: the text-to-image model makes it
         if any((sc.id, st) in finished for st in _KEYFRAME_STAGES):
             kf = _as_done(keyframe)
+        elif (sc.id, "keyframe") in shared:
+            kf = _as_same(kf, shared[(sc.id, "keyframe")])
         video = estimate_video(settings, sc.seconds)
         if any((sc.id, st) in finished for st in _CLIP_STAGES):
             video = _as_done(video)
+        elif (sc.id, "clip") in shared:
+            video = _as_same(video, shared[(sc.id, "clip")])
         seconds = float(video.inputs.get("seconds", sc.seconds))
         rows.append(
             SceneEstimate(
@@ -790,6 +812,8 @@ def format_usd(x: float, *, free: bool = False) -> str:
 def _cell(call: CallEstimate) -> str:
     if call.done:
         return "done"
+    if call.same_as is not None:
+        return f"as {call.same_as}"
     if call.inputs.get("later"):
         return LATER
     return format_usd(call.usd, free=call.free)

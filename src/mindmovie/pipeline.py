@@ -1068,6 +1068,9 @@ class Outlook:
     #: result URL it was bought at (`Pipeline._refetch_kept`): free, but its provider's
     #: client downloads it (`Pipeline._providers_needed`)
     refetched: frozenset[str] = frozenset()
+    #: (scene id, "keyframe" | "clip") -> the earlier scene that buys the very same
+    #: request in the render, whose result it takes (`Pipeline._one_buyer`): costs nothing
+    shared: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass
@@ -1477,6 +1480,8 @@ class Pipeline:
         #: after that, its graceful stop removed, stops nothing of it (the CLI says so)
         self.finished: RenderResult | None = None
         self._sems: dict[str, asyncio.Semaphore] = {}
+        #: (stage, input key) -> the turn of the scenes asking those very inputs: `_one_buyer`
+        self._buyers: dict[tuple[str, str], asyncio.Lock] = {}
         self._video_model: VideoModel | None = None
         #: (provider, salt) -> (where it makes a video job now, its fields' names): `_origin`
         self._origins: dict[tuple[str, str], tuple[dict[str, str], dict[str, str]] | None] = {}
@@ -1646,6 +1651,20 @@ class Pipeline:
         if provider not in self._watch_locks:
             self._watch_locks[provider] = asyncio.Lock()
         return self._watch_locks[provider]
+
+    @contextlib.asynccontextmanager
+    async def _one_buyer(self, stage: str, key: str, scene_id: str) -> AsyncIterator[None]:
+        """Scenes asking a paid model for the very same inputs (a scene copied in
+        plan.yaml, a planner repeating itself) take turns: the first buys, the others then
+        find its result (`Store.find_kept` takes another scene's live result of the same
+        key) and pay nothing. Before, each bought its own at once, and the render after
+        used one for both: the other was paid for and thrown away. Free (local) work is
+        made by each scene, as `find_kept` wants it (the callers do not ask for local)."""
+        turn = self._buyers.setdefault((stage, key), asyncio.Lock())
+        if turn.locked():
+            self.reporter.step(f"{stage}s", scene_id, "queued")  # the same request's turn
+        async with turn:
+            yield
 
     def _sem(self, provider: str, stage: str) -> asyncio.Semaphore:
         """The concurrency limit for a provider's stage.
@@ -2887,6 +2906,18 @@ class Pipeline:
     async def _keyframe(
         self, store: Store, model: KeyframeModel, scene: Scene, plan: Plan, res: RenderResult
     ) -> Path:
+        """The scene's keyframe: reused, put back, or made (`_one_buyer`: once for all
+        the scenes that ask the same image)."""
+        asked, _ = self._keyframe_model_for(model, scene, plan)
+        if asked.name == "local":
+            return await self._keyframe_step(store, model, scene, plan, res)
+        key = self._keyframe_variants(asked, scene, plan)[0][1]
+        async with self._one_buyer("keyframe", key, scene.id):
+            return await self._keyframe_step(store, model, scene, plan, res)
+
+    async def _keyframe_step(
+        self, store: Store, model: KeyframeModel, scene: Scene, plan: Plan, res: RenderResult
+    ) -> Path:
         dest = self.run_dir / "scenes" / scene.id / "keyframe.png"
         model, priced = self._keyframe_model_for(model, scene, plan)
         variants = self._keyframe_variants(model, scene, plan)
@@ -3638,6 +3669,23 @@ class Pipeline:
         }
 
     async def _clip(
+        self,
+        store: Store,
+        model: VideoModel,
+        scene: Scene,
+        keyframe: Path,
+        res: RenderResult,
+        last_frame: Path | None = None,
+    ) -> Path:
+        """The scene's clip: reused, put back, or made (`_one_buyer`: once for all the
+        scenes that ask the same clip)."""
+        if model.name == "local":
+            return await self._clip_step(store, model, scene, keyframe, res, last_frame)
+        key = self._clip_key(model, self._video_request(scene, keyframe, last_frame))
+        async with self._one_buyer("clip", key, scene.id):
+            return await self._clip_step(store, model, scene, keyframe, res, last_frame)
+
+    async def _clip_step(
         self,
         store: Store,
         model: VideoModel,
@@ -6589,8 +6637,9 @@ class Pipeline:
         same: set[str] = set()
         jobs: dict[str, str] = {}
         refetched: set[str] = set()
+        shared: dict[tuple[str, str], str] = {}
         done = (
-            self._reused_steps(store, basis, restored, clips, same, jobs, refetched)
+            self._reused_steps(store, basis, restored, clips, same, jobs, refetched, shared)
             if basis is not None
             else set()
         )
@@ -6607,6 +6656,7 @@ class Pipeline:
             cause,
             jobs,
             frozenset(refetched),
+            shared,
         )
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> tuple[str, str]:
@@ -6633,7 +6683,9 @@ class Pipeline:
         the same inputs, are excluded; a step made with another model, prompt or keyframe
         (a changed preset, an edited plan.yaml) is counted, because it will be paid again."""
         look = self.outlook(store, planner)
-        est = costs.estimate_run(self.settings, self.goals, look.plan, done=set(look.reused))
+        est = costs.estimate_run(
+            self.settings, self.goals, look.plan, done=set(look.reused), shared=look.shared
+        )
         notes = replan_notes(self.run_dir, look, est, asking=True)
         return replace(est, notes=(*notes, *unfindable_notes(store, est)))
 
@@ -6646,6 +6698,7 @@ class Pipeline:
         if_same: set[str] | None = None,
         jobs: dict[str, str] | None = None,
         refetched: set[str] | None = None,
+        shared: dict[tuple[str, str], str] | None = None,
     ) -> set[tuple[str, str]]:
         """(scene, stage) steps a render of `plan` would not pay for: the same input-key
         checks as `_keyframe` and `_clip` (a clip's key holds its keyframe's hash, so a
@@ -6654,8 +6707,21 @@ class Pipeline:
         scenes whose clip is reused if a free local keyframe, made again, comes out as
         the image it was made from, to `if_same` (not in the set returned: not known); the
         job in flight no step holds that a scene's clip takes (`_unheld_job`), to `jobs`;
-        the scenes whose keyframe is downloaded from a kept result URL, to `refetched`."""
+        the scenes whose keyframe is downloaded from a kept result URL, to `refetched`;
+        the steps to buy that an earlier scene of the plan buys too (the very same request,
+        `_one_buyer`: bought once, taken by the later), to `shared`, with that scene."""
         restored = set() if restored is None else restored
+        shared = {} if shared is None else shared
+        #: (stage, key asked first) -> the scene that buys it; scene -> its keyframe's key
+        #: when the render buys it (its clip's key holds the image's hash, not known yet)
+        buyer: dict[tuple[str, str], str] = {}
+        unmade: dict[str, str] = {}
+
+        def share(stage: str, key: str, scene_id: str) -> None:
+            first = buyer.setdefault((stage, key), scene_id)
+            if first != scene_id:
+                shared[(scene_id, stage)] = first
+
         clips = {} if clips is None else clips
         remade: dict[str, tuple[Path, str]] = {}
         kf_id: _ModelId = _identity(self.settings, "keyframes")
@@ -6715,6 +6781,9 @@ class Pipeline:
                     and st.input_key in keys
                 ):
                     remade[sc.id] = (self.run_dir / "scenes" / sc.id / "keyframe.png", st.sha256)
+                elif model.name != "local":
+                    unmade[sc.id] = keys[0]
+                    share("keyframe", keys[0], sc.id)
         chain = self._chains_frames(video_id.spec)
         scenes = list(plan.scenes)
         made_as = {path: sha for path, sha in remade.values()}
@@ -6723,7 +6792,16 @@ class Pipeline:
             if chain and i + 1 < len(scenes):
                 frames.append(scenes[i + 1].id)  # the next keyframe is this clip's last frame
             if any(f not in kept and f not in remade for f in frames):
-                continue  # a keyframe made again (new inputs): so is this clip
+                # a keyframe made again (new inputs): so is this clip; bought once for
+                # the scenes asking the same, their keyframes bought once too
+                if video_id.name != "local" and all(f in kept or f in unmade for f in frames):
+                    at = {f: self.run_dir / "scenes" / f / "keyframe.png" for f in unmade}
+                    paths = {f: kept.get(f) or at[f] for f in frames}
+                    last = paths[frames[1]] if len(frames) > 1 else None
+                    unknown = {at[f]: f"unmade:{unmade[f]}" for f in frames if f in unmade}
+                    req = self._video_request(sc, paths[sc.id], last)
+                    share("clip", self._clip_key(video_id, req, unknown), sc.id)
+                continue
             path = {f: kept[f] if f in kept else remade[f][0] for f in frames}
             last = path[frames[1]] if len(frames) > 1 else None
             req = self._video_request(sc, path[sc.id], last)
@@ -6780,6 +6858,8 @@ class Pipeline:
                 done.add((sc.id, "clip"))
                 if jobs is not None:
                     jobs[sc.id] = unheld
+            elif video_id.name != "local":
+                share("clip", self._clip_key(video_id, req, made_as), sc.id)
         return done
 
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
@@ -7553,7 +7633,9 @@ def estimate_for(
         )
         for text in texts:
             warn(text)
-    est = costs.estimate_run(settings, pipe.goals, look.plan, done=set(look.reused))
+    est = costs.estimate_run(
+        settings, pipe.goals, look.plan, done=set(look.reused), shared=look.shared
+    )
     store = Store(db, read_only=True)
     try:
         notes = (*replan_notes(pipe.run_dir, look, est), *unfindable_notes(store, est))

@@ -392,6 +392,9 @@ def collect_status(
             if sid in look.jobs:
                 # a paid job in flight no step holds, made from these inputs: taken
                 row["take_job"] = look.jobs[sid]
+            if same := {st: by for (s, st), by in look.shared.items() if s == sid}:
+                # the very same request as an earlier scene's, bought once for both
+                row["same_as"] = same
             if sid in look.if_same:
                 # its clip is reused if an offline keyframe made again comes out the same
                 row["reuse_if_same_keyframe"] = True
@@ -806,7 +809,10 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
             return "retry the clip once with the content-filter fallback"
         tries = (row.get("tries") or {}).get("clip", row.get("attempts", 0))
         return f"retry the clip (attempt {int(tries) + 1})"
+    same = row.get("same_as") or {}
     if kf == "succeeded":
+        if "clip" in same:
+            return f"take the clip {same['clip']} makes (the very same request, bought once)"
         return "make the clip"
     if kf in ("failed", "running") and row.get("refetch") and (reuse or {}).get("keyframe", True):
         return (
@@ -823,6 +829,15 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
     if kf in ("failed", "running"):
         return "retry the keyframe, then make the clip"
     if kf is None and clip is None:
+        if same:
+            by_scene: dict[str, list[str]] = {}
+            for st, by in same.items():
+                by_scene.setdefault(by, []).append(st)
+            took = " and ".join(
+                f"the {' and '.join(sts)} {by} makes" for by, sts in by_scene.items()
+            )
+            rest = "" if "clip" in same else ", then make the clip"
+            return f"not started: take {took} (the very same requests, bought once){rest}"
         return "not started: keyframe, then clip"
     return "make the keyframe, then the clip"
 

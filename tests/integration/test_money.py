@@ -23,6 +23,7 @@ from mindmovie.costs import estimate_video
 from mindmovie.goals import load_goals
 from mindmovie.media import probe
 from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed
+from mindmovie.plan import load_plan
 from mindmovie.progress import NullReporter
 from mindmovie.providers.base import JobFailed, ProviderError
 from mindmovie.status import collect_status
@@ -550,6 +551,50 @@ async def test_scenes_the_local_planner_filled_in_are_named(sim: SimServer, tmp_
     (told,) = [w for w in warned if "local planner" in w]
     assert "gave too few scenes, so 1 scene (02-career-2) came from the local planner" in told
     assert str(tmp_path / "run" / "plan.yaml") in told, told
+
+
+@pytest.mark.parametrize("preset", ["byteplus", "google"])
+async def test_scenes_asking_the_same_picture_and_clip_buy_them_once(
+    preset: str, sim: SimServer, tmp_path: Path
+) -> None:
+    """Two scenes asking the very same image and clip (a scene copied in plan.yaml, a
+    planner repeating itself): a fresh render bought the image and the clip of each, at
+    once, and a render after it used one of them for both (`Store.find_kept` takes
+    another scene's result of the same inputs), the other paid for and thrown away. The
+    second scene now waits for the first's and takes it, and the spend question counts
+    them once."""
+    goals = goals_file(tmp_path, sim)
+    full = sim.planner
+    assert isinstance(full, dict)
+    scenes = [dict(sc) for sc in full["scenes"]]
+    scenes[2] = {**scenes[1], "affirmation": "I lead with joy"}  # 02-career-2 = 02-career-1
+    sim.set_planner({**full, "scenes": scenes})
+    s = settings_for(preset, sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")  # `mindmovie plan`
+    rows = {r["scene_id"]: r for r in collect_status(run, settings=s)["scenes"]}
+    assert rows["02-career-2"]["next"] == (
+        "not started: take the keyframe and clip 02-career-1 makes (the very same "
+        "requests, bought once)"
+    )
+    assert rows["02-career-1"]["next"] == "not started: keyframe, then clip"
+    asked = await _render_asking(goals, s, run)
+    totals = sim.stats()["totals"]
+    assert (totals["images"], totals["jobs_created"]) == (3, 3)  # 4 scenes, 3 different
+    first, second = (run / "scenes" / sid for sid in ("02-career-1", "02-career-2"))
+    for name in ("keyframe.png", "clip.mp4"):
+        assert (second / name).read_bytes() == (first / name).read_bytes()
+    whole = costs.estimate_run(s, load_goals(goals), load_plan(run / "plan.yaml"))
+    copy = next(sc for sc in whole.scenes if sc.scene_id == "02-career-2")
+    assert asked == [pytest.approx(whole.total - copy.total)]
+    # (the estimate table names the scene it takes them from)
+    shared = {("02-career-2", "keyframe"): "02-career-1", ("02-career-2", "clip"): "02-career-1"}
+    table = costs.estimate_run(s, load_goals(goals), load_plan(run / "plan.yaml"), shared=shared)
+    row = next(sc for sc in table.scenes if sc.scene_id == "02-career-2")
+    assert [costs._cell(c) for c in (row.keyframe, row.video)] == ["as 02-career-1"] * 2
+    # and the render after it pays nothing, keeps both
+    assert await _render_asking(goals, s, run) == []
+    assert sim.stats()["totals"]["jobs_created"] == 3
 
 
 async def test_a_planner_that_gives_no_scenes_twice_stops_before_any_picture_is_bought(
