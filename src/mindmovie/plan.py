@@ -88,7 +88,9 @@ class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: NonBlank  # refused blank as goals.yaml's is: it is the opening card
-    closing: str
+    #: the closing card is always shown (compose.closing_seconds > 0): a blank one loaded
+    #: and closed the movie on an empty card (every planner writes a closing)
+    closing: NonBlank
     style: str | None = None
     music: str | None = None
     #: what the largest goals.yaml plans: a plan of 14,000 scenes was written that its own

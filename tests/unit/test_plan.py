@@ -143,7 +143,7 @@ _scenes = st.builds(
 _plans = st.builds(
     Plan,
     title=_text.filter(lambda t: not is_blank(t)),
-    closing=_text,
+    closing=_text.filter(lambda t: not is_blank(t)),
     style=st.none() | _text,
     music=st.none() | _path,
     scenes=st.lists(_scenes, min_size=1, max_size=4, unique_by=lambda s: s.id),
@@ -314,7 +314,11 @@ def test_update_plan_fields_rewrites_a_file_it_cannot_edit_in_place(tmp_path: Pa
 
 
 @settings(max_examples=100, deadline=None)
-@given(title=_text.filter(lambda t: not is_blank(t)), closing=_text, music=st.none() | _path)
+@given(
+    title=_text.filter(lambda t: not is_blank(t)),
+    closing=_text.filter(lambda t: not is_blank(t)),
+    music=st.none() | _path,
+)
 def test_update_plan_fields_reads_back_exactly_any_text(
     title: str, closing: str, music: str | None
 ) -> None:
@@ -481,6 +485,15 @@ def test_plan_duplicate_key(tmp_path: Path) -> None:
 def test_plan_no_scenes(tmp_path: Path) -> None:
     err = load_error(write(tmp_path, "title: T\nclosing: C\nscenes: []\n"))
     assert str(err) == f"{tmp_path / 'plan.yaml'}:3: scenes: no scenes"
+
+
+@pytest.mark.parametrize("closing", ["''", "'   '", '"\\u200b"'])
+def test_plan_blank_closing_is_refused_as_a_blank_title_is(tmp_path: Path, closing: str) -> None:
+    """`closing: ''` in plan.yaml loaded, and the movie ended on an empty closing card
+    (the card is always shown; `closing:` with no value was refused)."""
+    text = VALID.replace("closing: Thank you", f"closing: {closing}")
+    err = load_error(write(tmp_path, text))
+    assert str(err) == f"{tmp_path / 'plan.yaml'}:2: closing: must not be blank"
 
 
 @pytest.mark.parametrize("title", ["''", "'   '", '"\\u200b"'])
