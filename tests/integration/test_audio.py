@@ -628,3 +628,33 @@ def test_a_song_whose_sound_starts_late_and_ends_before_the_movie_is_looped(
     bed = AudioBed(song, "sha", 21.5, 0.5, 0.5, (), "key")
     mono = _pcm(render_audio(bed, tmp_path / "work")).mean(axis=0)
     assert _rms(mono, 20.2, 20.9) > 0.02, _rms(mono, 20.2, 20.9)
+
+
+def test_a_song_whose_rate_changes_midway_lasts_the_movie_in_time(tmp_path: Path) -> None:
+    """Two mp3s joined end to end (`cat a.mp3 b.mp3`: a mono 44.1 kHz one, then a stereo
+    22.05 kHz one) change their sound's format midway. ffmpeg builds the pass's filter
+    graph afresh there, and its sample count and trim to the movie's length started
+    again: the 4 s movie's track held 5 s of sound jammed into 4 s of timestamps
+    (packets 1/48000 s long), in both engines. The song is now decoded to one format
+    first, so the track holds exactly the movie's sound, the second song in its place."""
+    from mindmovie.compose.timeline import AudioBed
+
+    parts = []
+    for i, (freq, rate, ch) in enumerate(((440, 44100, 1), (660, 22050, 2))):
+        part = tmp_path / f"part{i}.mp3"
+        run_ffmpeg(["-f", "lavfi", "-i", f"sine=f={freq}:d=3", "-ar", str(rate), "-ac",
+                    str(ch), "-c:a", "libmp3lame", str(part)])  # fmt: skip
+        parts.append(part.read_bytes())
+    song = tmp_path / "joined.mp3"
+    song.write_bytes(b"".join(parts))
+    bed = AudioBed(song, "sha", 4.0, 0.25, 0.25, (), "key")
+    track = render_audio(bed, tmp_path / "work")
+    pcm = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(track), "-f", "s16le", "-ac", "1", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    seconds = len(pcm) / 2 / 48000
+    assert seconds == 4.0, f"the 4 s movie's track holds {seconds} s of sound"
+    mono = _pcm(track).mean(axis=0)
+    assert _peaks(mono[round(0.5 * RATE) : round(2.5 * RATE)], 1) == pytest.approx([440], abs=2)
+    assert _peaks(mono[round(3.1 * RATE) : round(3.7 * RATE)], 1) == pytest.approx([660], abs=3)

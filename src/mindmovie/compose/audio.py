@@ -218,6 +218,7 @@ def audio_args(
     loop_start: int = 0,
     measured: str = "",
     loop: bool = True,
+    decoded: bool = False,
 ) -> list[str]:
     """ffmpeg arguments for the one audio pass (music must exist; out is an .m4a).
 
@@ -231,9 +232,11 @@ def audio_args(
     `loop=False`: `music` is known to last the movie (`render_audio`): it is played
     once, without `aloop`, which holds every sample it loops (the movie's length of a
     longer song, ~0.4 MB a second: the pass of a 725 s movie took 387 MB, now 137 MB).
+    `decoded`: `music` is raw stereo float at SAMPLE_RATE (`seamless_loop`'s file) even
+    when `loop_start` is 0 (a song whose format changes midway, `render_audio`).
     """
     dur = bed.duration
-    raw = ["-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "2"] if loop_start else []
+    raw = ["-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "2"] if loop_start or decoded else []
     args = [*raw, "-i", str(music)]
     for c in bed.clips:
         args += ["-i", str(c.clip)]
@@ -398,6 +401,18 @@ def seamless_loop(
     return x
 
 
+#: what ffmpeg logs when the sound's sample rate or channels change midway through a
+#: file (mp3s joined end to end, a TV recording's stereo turning 5.1): it builds the
+#: pass's filter graph afresh there, and its sample count and its trim to the movie's
+#: length start again (a 4 s movie's track held 7 s of sound in 4 s of timestamps)
+_GRAPH_REBUILT = "Reconfiguring filter graph"
+
+
+class _FormatChanged(Exception):
+    """The measuring pass saw the music's format change midway (`_GRAPH_REBUILT`):
+    `render_audio` decodes it to one format first and measures again."""
+
+
 def measure_loudness(
     bed: AudioBed,
     music: Path,
@@ -406,6 +421,7 @@ def measure_loudness(
     timeout: float,
     check: Callable[[], None] | None = None,
     loop: bool = True,
+    decoded: bool = False,
 ) -> str | None:
     """The track's loudness as loudnorm measures it, as its options for a second pass
     (`:measured_I=...:linear=true`), from a pass that writes nothing; None for silence
@@ -414,12 +430,21 @@ def measure_loudness(
     under it at 4 s, still 1.5 dB under at 14 s) and crept up to it. Measured, the
     whole track gets one gain (loudnorm's linear mode), unless its true peak would then
     pass the limit: then loudnorm adapts as before. Raises ValueError if ffmpeg printed
-    no measurement. `loop`: as `audio_args`."""
+    no measurement, _FormatChanged if the music (not yet `decoded`) changed its format
+    midway. `loop`, `decoded`: as `audio_args`."""
     args = audio_args(
-        bed, music, Path("-"), loop_start=loop_start, measured=":print_format=json", loop=loop
+        bed,
+        music,
+        Path("-"),
+        loop_start=loop_start,
+        measured=":print_format=json",
+        loop=loop,
+        decoded=decoded,
     )
     args = [*args[: args.index("-map")], "-map", "[a]", "-f", "null", "-"]
     err = _ffmpeg(args, timeout=timeout, check=check)
+    if _GRAPH_REBUILT in err and not (decoded or loop_start):
+        raise _FormatChanged
     found = re.findall(r"\{[^{}]*\"input_i\"[^{}]*\}", err)
     if not found:
         raise ValueError("loudnorm printed no measurement")
@@ -500,6 +525,17 @@ def render_audio(
     deadline = time.monotonic() + limit
     decoding = False  # the song's own decode (seamless_loop): only the music is read
     silent = False  # loudnorm measured digital silence (the whole track: music and clips)
+
+    def decode(song: Path) -> tuple[int, bool]:
+        """The song decoded to `looped`: (`seamless_loop`'s samples to skip, loop it)."""
+        nonlocal decoding
+        decoding = True
+        left = max(1.0, deadline - time.monotonic())
+        first = seamless_loop(song, bed.duration, looped, timeout=left, check=check)
+        decoding = False
+        short = looped.stat().st_size // 8 < round(bed.duration * SAMPLE_RATE)
+        return first, first > 0 or short
+
     try:
         start = 0
         # a song that lasts the movie is played once, not looped (`audio_args`' `loop`)
@@ -508,19 +544,32 @@ def render_audio(
             _may_loop(music, bed.duration) or not _lasts(music, bed.duration, limit)
         )
         if may_end:
-            decoding = True
-            start = seamless_loop(music, bed.duration, looped, timeout=limit, check=check)
-            decoding = False
-            short = looped.stat().st_size // 8 < round(bed.duration * SAMPLE_RATE)
-            loop = start > 0 or short
-        source = looped if start else music
+            start, loop = decode(music)
+        decoded = start > 0
+        source = looped if decoded else music
         measured = ""
         if normalise:
             try:
                 left = max(1.0, deadline - time.monotonic())
-                got = measure_loudness(
-                    bed, source, loop_start=start, timeout=left, check=check, loop=loop
-                )
+                try:
+                    got = measure_loudness(
+                        bed, source, loop_start=start, timeout=left, check=check, loop=loop
+                    )
+                except _FormatChanged:
+                    # played from its own file the pass would come out longer than the
+                    # movie: decoded to one format first, as a song that may end is
+                    start, loop = decode(music)
+                    source, decoded = looped, True
+                    left = max(1.0, deadline - time.monotonic())
+                    got = measure_loudness(
+                        bed,
+                        source,
+                        loop_start=start,
+                        timeout=left,
+                        check=check,
+                        loop=loop,
+                        decoded=True,
+                    )
             except (ValueError, KeyError):
                 got = ""  # no measurement read: loudnorm adapts as it goes
             if got is None:
@@ -528,7 +577,14 @@ def render_audio(
             else:
                 measured = got
         args = audio_args(
-            bed, source, tmp, normalise=normalise, loop_start=start, measured=measured, loop=loop
+            bed,
+            source,
+            tmp,
+            normalise=normalise,
+            loop_start=start,
+            measured=measured,
+            loop=loop,
+            decoded=decoded,
         )
         try:
             _ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()), check=check)
@@ -540,7 +596,9 @@ def render_audio(
             if not (normalise and "NaN" in str(e)):
                 raise
             silent = True
-            args = audio_args(bed, source, tmp, normalise=False, loop_start=start, loop=loop)
+            args = audio_args(
+                bed, source, tmp, normalise=False, loop_start=start, loop=loop, decoded=decoded
+            )
             _ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()), check=check)
         commit_file(tmp, out)
         if silent and bed.music is not None and warn is not None:
