@@ -329,11 +329,22 @@ def photo_pixels(path: Path) -> tuple[int, int] | None:
                     # for one after them, ~0.5 s for 12 MP, for a warning's sizes
                     return w, h
                 # 5-8: turned a quarter (a phone's portrait photo stored landscape)
-                if im.getexif().get(0x0112) in (5, 6, 7, 8):
+                if im.getexif().get(0x0112) in (5, 6, 7, 8) and not _sized_as_shown(im):
                     w, h = h, w
                 return w, h
     except (Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         return None
+
+
+def _sized_as_shown(im: Any) -> bool:
+    """Whether Pillow already gives the open picture's size turned by its EXIF
+    orientation: it does for a TIFF (in the versions that turn a TIFF as they load it),
+    whose stored width is then its size's height. Turned again, a landscape TIFF was
+    measured as portrait for the crop and size warnings."""
+    if im.format != "TIFF":
+        return False
+    stored = im.tag_v2.get(256), im.tag_v2.get(257)  # ImageWidth, ImageLength
+    return bool(stored[0] != stored[1] and tuple(im.size) == (stored[1], stored[0]))
 
 
 def cover_kept(size: tuple[int, int], frame: tuple[int, int]) -> float:

@@ -343,6 +343,25 @@ def test_a_photo_the_crop_keeps_little_of_is_warned_about(tmp_path: Path) -> Non
         ], until
 
 
+@pytest.mark.parametrize("ext", ["jpg", "png", "webp", "tif"])
+def test_a_turned_photo_of_the_frames_shape_is_not_warned_about(tmp_path: Path, ext: str) -> None:
+    """A 16:9 photo stored on its side (90x160) with an EXIF turn is shown 160x90, the
+    frame's own shape, and fitted whole. Pillow gives a TIFF's size already turned (it
+    turns the TIFF as it loads it), and it was turned a second time for the warnings: a
+    landscape TIFF was said to be 90x160 with "only its middle 32%" kept."""
+    goals, settings = _offline(tmp_path)  # a 160x90 frame
+    text = goals.read_text().replace("photos/coastal-run.jpg", f"photos/turned.{ext}")
+    goals.write_text(text)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (90, 160), (200, 120, 60)).save(
+        goals.parent / "photos" / f"turned.{ext}", exif=exif
+    )
+    rep = _Warnings()
+    asyncio.run(Pipeline(goals, settings, out=tmp_path / "run", reporter=rep).run(until="plan"))
+    assert [w for w in rep.warnings if "turned" in w] == []
+
+
 def test_the_crop_warning_follows_the_frame(tmp_path: Path) -> None:
     """The examples' 3:2 camera photos are near misses in 16:9 and 1:1, and lose nearly
     two thirds in a 9:16 movie (a portrait photo is what it needs) or a 16:5 one (an
