@@ -141,7 +141,10 @@ def _find_file(
         if full.is_file():
             return full, None
         if full.exists():
-            return None, f"{what} is not a file: {text} ({full})"
+            # the full path only when it says more than the one written: an absolute
+            # path was said twice, "is not a file: /home/me/pics (/home/me/pics)"
+            said = "" if written == full else f" ({full})"
+            return None, f"{what} is not a file: {text}{said}"
     except OSError as exc:  # e.g. a name longer than the system allows
         return None, f"{what} cannot be used: {text} ({exc.strerror or exc})"
     except RuntimeError:  # Python 3.11/3.12's resolve() on a symlink loop (OSError from 3.13)

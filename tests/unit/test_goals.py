@@ -591,6 +591,19 @@ def test_a_folder_of_photos_says_to_give_its_photos_one_by_one(project: Path) ->
     assert empty.message == f"photo is not a file: empty ({project.resolve() / 'empty'})"
 
 
+@pytest.mark.parametrize("field", ["photos", "music"])
+def test_a_folder_written_in_full_is_named_once(project: Path, field: str) -> None:
+    """A folder given by its absolute path as a photo or the music was named twice:
+    "photo is not a file: /home/me/pics (/home/me/pics)"."""
+    folder = (project / "pics").resolve()
+    folder.mkdir()
+    where = f"music: {folder}\n" if field == "music" else ""
+    photos = f"    photos: [{folder}]\n" if field == "photos" else ""
+    text = f"title: Me\n{where}goals:\n  - category: a\n    vision: b\n{photos}"
+    what = "music file" if field == "music" else "photo"
+    assert load_error(write(project, text)).message == f"{what} is not a file: {folder}"
+
+
 def test_a_web_address_as_a_path_says_to_download_it(project: Path) -> None:
     """A link pasted as a photo or the music said only "not found (looked in
     <folder>)", as if a file of that name were missing there."""
