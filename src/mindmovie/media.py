@@ -295,12 +295,14 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
     m = _DUR.search(text)
     # "Duration: N/A": a file written as a stream (a browser's WebM recording, a live
     # Matroska, a piped FLAC) does not say its length, yet plays: its duration is 0.0
-    if not (m or "Duration: N/A" in text) or "Invalid data" in text:
+    if not (m or "Duration: N/A" in text):
         raise FFmpegError(f"{path}: not a readable media file")
     duration = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3]) if m else 0.0
     streams: list[StreamInfo] = []
     found = list(_STREAM.finditer(text))
     if not (m or found):  # no length and nothing to show: the head of a cut-short MP4
+        raise FFmpegError(f"{path}: not a readable media file")
+    if _invalid_data(text, found):
         raise FFmpegError(f"{path}: not a readable media file")
     for i, sm in enumerate(found):  # none for a file of subtitles only
         kind, codec, rest = sm[1].lower(), sm[2], sm[3]
@@ -339,6 +341,17 @@ def probe(path: Path, *, count_frames: bool = False) -> ProbeResult:
         else None
     )
     return ProbeResult(duration=duration, streams=streams, video_frames=frames)
+
+
+def _invalid_data(text: str, streams: list[re.Match[str]]) -> bool:
+    """Whether `ffmpeg -i` said the file holds invalid data, but for an attached
+    picture's decoder: a song's cover art it cannot read ("[mjpeg @ ...] unable to
+    decode APP fields: Invalid data found") is not the song, which plays; taken for
+    the file's, goals.yaml refused the song as "not a sound file ffmpeg can read"."""
+    art = tuple(f"[{sm[2]} @" for sm in streams if "(attached pic)" in sm[3])
+    return any(
+        "Invalid data" in line and not (art and line.startswith(art)) for line in text.splitlines()
+    )
 
 
 def count_video_frames(path: Path) -> int:

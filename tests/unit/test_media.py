@@ -100,6 +100,34 @@ def test_a_song_whose_container_does_not_say_its_length_is_music(tmp_path: Path)
     assert music_problem(song) is None
 
 
+def test_a_song_with_damaged_cover_art_is_music(tmp_path: Path) -> None:
+    """An mp3 whose ID3 tag holds cover art its decoder cannot read (a tag editor's
+    cut-short or mislabelled picture) plays: its sound is whole. ffmpeg's probe of the
+    picture printed "Invalid data found when processing input", and probe took the
+    whole file for unreadable: goals.yaml refused the song as "not a sound file ffmpeg
+    can read". Only the cover's own decoder said so; the file is read, and played."""
+    import struct
+
+    from mindmovie.compose.audio import render_audio
+    from mindmovie.compose.timeline import AudioBed
+
+    plain = tmp_path / "plain.mp3"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=440:d=2", "-id3v2_version", "0", str(plain)])
+    art = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8  # a JPEG's start, then no JPEG
+    body = b"\x00image/jpeg\x00\x03\x00" + art
+    frame = b"APIC" + struct.pack(">I", len(body)) + b"\x00\x00" + body
+    size = bytes((len(frame) >> s) & 0x7F for s in (21, 14, 7, 0))  # ID3's synchsafe size
+    song = tmp_path / "song.mp3"
+    song.write_bytes(b"ID3\x03\x00\x00" + size + frame + plain.read_bytes())
+    assert music_problem(song) is None
+    track = render_audio(AudioBed(song, "sha", 1.5, 0.1, 0.1, (), "key"), tmp_path / "work")
+    info = probe(track)
+    assert info.audio is not None and abs(info.duration - 1.5) < 0.05
+    junk = tmp_path / "junk.mp3"  # a tag and no sound: still no file ffmpeg reads
+    junk.write_bytes(b"ID3" + bytes(range(256)) * 20)
+    assert music_problem(junk) == "is not a sound file ffmpeg can read"
+
+
 def test_a_pixel_aspect_set_by_the_container_is_the_one_read(tmp_path: Path) -> None:
     """A clip whose container gives a pixel aspect (an MP4 'pasp' box, Matroska's display
     size) other than its video stream's: ffmpeg shows it by the container's (as players
