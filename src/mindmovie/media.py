@@ -471,4 +471,6 @@ def music_problem(path: Path) -> str | None:
 
     if kind := not_a_file(st.st_mode):  # plan.yaml's music: a pipe was "not a sound file"
         return f"is {kind}, not a file"
+    if st.st_size == 0:  # a copy that never started: not a format problem (as a photo's)
+        return "is empty (0 bytes)"
     return _audio_problem(str(path), st.st_mtime_ns, st.st_size)

@@ -934,6 +934,18 @@ def test_an_empty_photo_file_is_called_empty(project: Path) -> None:
     assert "photo is empty (0 bytes): run1.jpg" in str(e.value)
 
 
+def test_an_empty_music_file_is_called_empty(project: Path) -> None:
+    """A zero-byte song (a download or copy that never started) was "not a sound file
+    ffmpeg can read", which sent the person looking at its format; an empty photo is
+    said to be empty."""
+    (project / "calm.mp3").write_bytes(b"")
+    path = write(project, SPEC_EXAMPLE)
+    with pytest.raises(GoalsError) as e:
+        load_goals(path)
+    assert e.value.field == "music" and e.value.line == 16, str(e.value)
+    assert "music file is empty (0 bytes): calm.mp3" in str(e.value)
+
+
 @pytest.mark.parametrize("content", ["text", "picture"])
 def test_music_without_sound_names_its_line(project: Path, content: str) -> None:
     """Found at the compose, it failed the render after every clip was paid for. The
