@@ -7221,6 +7221,16 @@ class Pipeline:
                     f"(deleted, moved or replaced); the next render makes {them} again, "
                     "and reuses everything else"
                 ) from None
+            song = expanded(plan.music) if plan.music else None
+            if song is not None and not song.is_file() and not is_disk_full(e):
+                # checked when goals.yaml was read, gone since (a drive unplugged, a
+                # synced file made online-only): a FileNotFoundError traceback, exit 1
+                raise RenderFailed(
+                    f"the compose failed: the music {song} went away during the render "
+                    "(deleted or moved); put it back, or name another file as music: in "
+                    "goals.yaml (or plan.yaml), and render again: every keyframe and clip "
+                    "is kept and the next render only composes"
+                ) from None
             if _wrong_kind(e):
                 # a work folder made a file (or a folder put where a file goes) during
                 # the compose: raw "[Errno 17] File exists: '.../compose/segments'" text;

@@ -690,3 +690,47 @@ def test_another_render_s_folder_at_the_path_is_not_removed_as_remade(tmp_path: 
         assert (run / ".lock").is_file()
     remove_remade(run, since)  # its lock let go of (a render killed): as before
     assert not run.exists()
+
+
+@pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
+async def test_music_gone_before_the_compose_is_named_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
+) -> None:
+    """The `music:` file deleted or moved during the render (checked when goals.yaml was
+    read; an external drive unplugged, a synced folder's file made online-only) was a
+    FileNotFoundError traceback of ~200 lines, exit 1, in both engines. The error names
+    the file and says what the next render does; put back, the next render composes."""
+    from mindmovie import compose
+    from mindmovie.pipeline import Pipeline, RenderFailed
+    from tests.media import write_music
+
+    real = compose.renderer
+    song = write_music(tmp_path / "my songs" / "calm.mp3")
+    moved = tmp_path / "calm.mp3"
+
+    def music_gone_first(name: str) -> Any:
+        render = real(name)
+
+        def gone_then_render(*args: Any, **kwargs: Any) -> Any:
+            song.rename(moved)
+            return render(*args, **kwargs)
+
+        return gone_then_render
+
+    monkeypatch.setattr(compose, "renderer", music_gone_first)
+    goals = goals_file(tmp_path)
+    goals.write_text(goals.read_text() + f"music: {song}\n")
+    settings = tiny_local_settings().model_copy(deep=True)
+    settings.compose.engine = engine
+    with pytest.raises(RenderFailed) as failed:
+        await Pipeline(goals, settings, out=tmp_path / "run").run()
+    assert str(failed.value) == (
+        f"the compose failed: the music {song} went away during the render (deleted or "
+        "moved); put it back, or name another file as music: in goals.yaml (or plan.yaml), "
+        "and render again: every keyframe and clip is kept and the next render only composes"
+    ), str(failed.value)
+    monkeypatch.setattr(compose, "renderer", real)
+    moved.rename(song)
+    res = await Pipeline(goals, settings, out=tmp_path / "run").run()
+    assert res.movie is not None and res.movie.is_file()
+    assert not {s for s, stage in res.ran if stage in ("keyframe", "clip")}
