@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import os
 import re
 import time
 from pathlib import Path
@@ -1314,6 +1315,30 @@ async def test_a_photo_is_sent_upright_and_as_the_type_its_uri_says(
     assert _sent_picture(gif_uri) == ("image/png", "PNG", (64, 36), 1)
     assert _sent_picture(phone_uri) == ("image/jpeg", "JPEG", (36, 64), 1)  # turned upright
     assert base64.b64decode(plain_uri.split(",", 1)[1]) == plain.read_bytes()
+
+
+async def test_a_photo_too_big_to_send_is_sent_smaller(sim: SimServer, tmp_path: Path) -> None:
+    """A photo file over SEND_MAX_BYTES (a 48-200 MP phone photo, a big PNG) went to Ark
+    as it was, over the 10 MB its input images may be; it goes scaled to SEND_MAX_SIDE,
+    as JPEG. A cut-out (transparent parts) stays PNG, halved until it fits."""
+    from mindmovie.providers.local_media import SEND_MAX_BYTES, SEND_MAX_SIDE
+
+    noise = Image.frombytes("RGB", (5000, 1000), os.urandom(5000 * 1000 * 3))
+    wide = tmp_path / "wide.png"
+    noise.save(wide, compress_level=1)
+    cut = tmp_path / "cut.png"
+    noise.convert("RGBA").resize((3000, 1200)).save(cut, compress_level=1)
+    assert min(wide.stat().st_size, cut.stat().st_size) > SEND_MAX_BYTES
+    await seedream(sim).generate(
+        KeyframeRequest(
+            scene_id="s", prompt="p", width=64, height=36, seed=1, reference_photos=(wide, cut)
+        )
+    )
+    wide_uri, cut_uri = sim.requests(path=IMAGES)[0]["body"]["image"]
+    assert _sent_picture(wide_uri) == ("image/jpeg", "JPEG", (SEND_MAX_SIDE, 819), 1)
+    assert _sent_picture(cut_uri)[:2] == ("image/png", "PNG")
+    for uri in (wide_uri, cut_uri):
+        assert len(base64.b64decode(uri.split(",", 1)[1])) <= SEND_MAX_BYTES
 
 
 async def test_photos_are_converted_off_the_event_loop(

@@ -442,6 +442,15 @@ def _to_srgb(im: Image.Image) -> Image.Image:
 _SENDABLE = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg", "WEBP": "image/webp"}
 
 
+#: the largest picture file a paid image model is sent as it is stored: Seedream takes
+#: input images up to 10 MB (as the gateways that resell it document it; provider-wire.md
+#: has no limit), Gemini a whole request up to 20 MB inline. A 48-200 MP phone photo or a
+#: big PNG went as it was, and the request was refused. A bigger one is sent scaled to
+#: SEND_MAX_SIDE on its long side (plenty for a reference or a photo to edit), as JPEG
+SEND_MAX_BYTES = 10_000_000
+SEND_MAX_SIDE = 4096
+
+
 def photo_to_send(path: Path) -> tuple[bytes, str] | None:
     """A person's photo as a paid image model is to be sent it, (bytes, MIME type), when
     the file's own bytes will not do; None when they will (a PNG, JPEG or WebP stored
@@ -451,26 +460,35 @@ def photo_to_send(path: Path) -> tuple[bytes, str] | None:
     was, labelled image/png. A photo EXIF says to turn (a phone's, taken upright) was
     sent as stored, on its side for a model that does not read EXIF, while the offline
     render turns it; a CMYK JPEG was sent as print separations. Such a photo is sent
-    turned and converted (`fit_photo`'s sRGB): a JPEG as JPEG, the others as PNG."""
+    turned and converted (`fit_photo`'s sRGB): a JPEG as JPEG, the others as PNG. One
+    over SEND_MAX_BYTES is sent smaller (see there)."""
     try:
+        big = path.stat().st_size > SEND_MAX_BYTES
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             with Image.open(path) as im:
                 fmt = str(im.format)
                 turned = im.getexif().get(0x0112, 1) not in (0, 1)
-                if fmt in _SENDABLE and not turned and im.mode != "CMYK":
+                if fmt in _SENDABLE and not turned and im.mode != "CMYK" and not big:
                     return None
                 ImageOps.exif_transpose(im, in_place=True)
                 srgb = _to_srgb(im)
                 photo = _rgba(srgb) if _has_alpha(srgb) else _rgb(srgb, keep_grey=True)
     except (OSError, ValueError):
         return None  # sent as it is: goals.yaml's check says why it cannot be read
+    if big:
+        photo.thumbnail((SEND_MAX_SIDE, SEND_MAX_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    if _SENDABLE.get(fmt) == "image/jpeg" and photo.mode in ("RGB", "L"):
-        photo.save(out, "JPEG", quality=95)
+    if photo.mode in ("RGB", "L") and (big or _SENDABLE.get(fmt) == "image/jpeg"):
+        photo.save(out, "JPEG", quality=92 if big else 95)
         return out.getvalue(), "image/jpeg"
     photo.save(out, "PNG")
+    while big and out.tell() > SEND_MAX_BYTES and min(photo.size) > 1:
+        # a cut-out (transparent parts: PNG) still too big: halved until it fits
+        photo = photo.resize((max(1, photo.width // 2), max(1, photo.height // 2)))
+        out = io.BytesIO()
+        photo.save(out, "PNG")
     return out.getvalue(), "image/png"
 
 
