@@ -233,7 +233,7 @@ def _image_problem_now(path: Path, size: int) -> str | None:
         # "Truncated data" (AVIF)
         if "truncated" in str(e).lower():
             return "is cut short or damaged (the file ends before the picture does)"
-        if _ftyp_brand(path) in _AVIF_BRANDS:
+        if _AVIF_BRANDS & set(_ftyp_brands(path)):
             from PIL import features
 
             if features.check("avif"):
@@ -369,20 +369,25 @@ _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b
 _AVIF_BRANDS = {b"avif", b"avis"}
 
 
-def _ftyp_brand(path: Path) -> bytes | None:
-    """The major brand of an ISO base media file (HEIF, AVIF) by its `ftyp` box,
-    whatever its file name says; None for any other file."""
+def _ftyp_brands(path: Path) -> list[bytes]:
+    """The brands of an ISO base media file (HEIF, AVIF) by its `ftyp` box, whatever its
+    file name says: the major brand, then the compatible ones (an AVIF may say the
+    generic HEIF `mif1` first and `avif` after); [] for any other file."""
     try:
         with path.open("rb") as f:
-            head = f.read(12)
+            head = f.read(64)
     except OSError:
-        return None
-    return head[8:12] if head[4:8] == b"ftyp" else None
+        return []
+    if head[4:8] != b"ftyp":
+        return []
+    end = min(len(head), int.from_bytes(head[:4], "big"))
+    return [head[8:12], *(head[i : i + 4] for i in range(16, end - 3, 4))]
 
 
 def _is_heif(path: Path) -> bool:
-    """A HEIF/HEIC image by its `ftyp` box, whatever its file name says."""
-    return _ftyp_brand(path) in _HEIF_BRANDS
+    """A HEIF/HEIC image by its `ftyp` box (`_ftyp_brands`), not an AVIF."""
+    brands = _ftyp_brands(path)
+    return bool(brands) and brands[0] in _HEIF_BRANDS and not _AVIF_BRANDS & set(brands)
 
 
 def _several_photos(text: str, base: Path) -> list[str] | None:

@@ -1629,17 +1629,19 @@ def test_photo_pixels_reads_a_png_header_without_decoding_it(
 
 
 @pytest.mark.parametrize("readable", [True, False])
+@pytest.mark.parametrize("major", [b"avif", b"mif1"])
 def test_an_avif_photo_that_cannot_be_read_says_what_it_is(
-    project: Path, monkeypatch: pytest.MonkeyPatch, readable: bool
+    project: Path, monkeypatch: pytest.MonkeyPatch, readable: bool, major: bytes
 ) -> None:
     """pyproject allows Pillow 10.3, which reads no AVIF (11.2 does): a good AVIF photo
     was 'not a picture that can be read (JPEG, PNG, WebP, ...)', as was a damaged one
-    with a Pillow that reads AVIF. Told by its ftyp box, as a HEIC is."""
+    with a Pillow that reads AVIF. Told by its ftyp box, as a HEIC is: by any of its
+    brands (one whose major brand is the generic mif1, AVIF listed after, was a HEIC)."""
     from PIL import features
 
     real_check = features.check
     monkeypatch.setattr(features, "check", lambda f: readable if f == "avif" else real_check(f))
-    avif = b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + b"\x00" * 64
+    avif = b"\x00\x00\x00\x1cftyp" + major + b"\x00\x00\x00\x00mif1avifmiaf" + b"\x00" * 64
     (project / "run1.jpg").write_bytes(avif)
     path = write(project, SPEC_EXAMPLE)
     with pytest.raises(GoalsError) as e:
