@@ -6709,7 +6709,8 @@ class Pipeline:
         job in flight no step holds that a scene's clip takes (`_unheld_job`), to `jobs`;
         the scenes whose keyframe is downloaded from a kept result URL, to `refetched`;
         the steps to buy that an earlier scene of the plan buys too (the very same request,
-        `_one_buyer`: bought once, taken by the later), to `shared`, with that scene."""
+        `_one_buyer`: bought once, taken by the later) or whose job in flight it polls,
+        to `shared`, with that scene."""
         restored = set() if restored is None else restored
         shared = {} if shared is None else shared
         #: (stage, key asked first) -> the scene that buys it; scene -> its keyframe's key
@@ -6721,6 +6722,11 @@ class Pipeline:
             first = buyer.setdefault((stage, key), scene_id)
             if first != scene_id:
                 shared[(scene_id, stage)] = first
+
+        def claim(stage: str, key: str, scene_id: str) -> None:
+            # a step that pays nothing more, first at the turn (a job in flight to poll):
+            # the later scenes asking its key take its result, as `_one_buyer` has them
+            buyer.setdefault((stage, key), scene_id)
 
         clips = {} if clips is None else clips
         remade: dict[str, tuple[Path, str]] = {}
@@ -6842,6 +6848,7 @@ class Pipeline:
                 clips[sc.id] = found[1]
             elif job is not None and step is not None and step.input_key in clip_keys:
                 done.add((sc.id, "clip"))
+                claim("clip", self._clip_key(video_id, req, made_as), sc.id)
             elif (
                 unheld := self._unheld_job(
                     store,
@@ -6856,6 +6863,7 @@ class Pipeline:
                 # carried): the render takes it (`_unwanted_job`), pays nothing
                 adopted.add(unheld)
                 done.add((sc.id, "clip"))
+                claim("clip", self._clip_key(video_id, req, made_as), sc.id)
                 if jobs is not None:
                     jobs[sc.id] = unheld
             elif video_id.name != "local":

@@ -90,6 +90,17 @@ def claude_answer_for(sim: SimServer, goals_path: Path) -> None:
     )
 
 
+def copy_scene(sim: SimServer, src: int = 1, dst: int = 2) -> None:
+    """Make the simulated planner's scene `dst` ask the very same image and clip as scene
+    `src` (its own goal and another affirmation, which no request holds): a scene copied
+    in plan.yaml, a planner repeating itself. By default 02-career-2 copies 02-career-1."""
+    full = sim.planner
+    assert isinstance(full, dict), "call goals_file (or claude_answer_for) first"
+    scenes = [dict(sc) for sc in full["scenes"]]
+    scenes[dst] = {**scenes[src], "goal": scenes[dst]["goal"], "affirmation": "I lead with joy"}
+    sim.set_planner({**full, "scenes": scenes})
+
+
 def settings_for(preset: str, sim: SimServer, **extra: Any) -> Any:
     fast = {"poll_interval": 0.05, "poll_max_interval": 0.2, "job_deadline": 60}
     overrides: dict[str, Any] = {

@@ -30,7 +30,7 @@ import yaml
 
 from mindmovie.media import probe
 from tests import mindmovie_fork
-from tests.integration.support import goals_file, scene_files
+from tests.integration.support import copy_scene, goals_file, scene_files
 from tests.sim.server import SimServer
 
 #: the support goals make four scenes: health, career x2, lifestyle
@@ -821,6 +821,46 @@ def _slow_down(plan_path: Path, scene_id: str) -> None:
         for sc in plan.scenes
     ]
     write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
+
+
+def test_a_copied_scene_waiting_for_a_job_in_flight_at_a_kill_is_priced_at_nothing(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """02-career-2 asks the very clip 02-career-1's job, in flight, makes (a copied
+    scene: `Pipeline._one_buyer`); the render is killed while that job runs. The resume
+    polls the job and the copy takes its clip, paying nothing, but status said "make the
+    clip" for the copy and the estimate (the spend question) priced a second clip for it:
+    the job in flight was not counted as the one buying that request."""
+    from mindmovie import costs
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import estimate_for
+
+    rig = make_rig(sim, tmp_path)
+    copy_scene(sim)
+    sim.min_polls = 2  # each job's first poll sees it running: poll@2 is 02-career-1's
+    r = rig.render(kill_at="poll@2")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    before = rig.status(with_config=True)
+    held = {s["scene_id"] for s in before["steps"] if s["stage"] == "clip" and s["remote_id"]}
+    assert "02-career-1" in held and "02-career-2" not in held, before["steps"]
+    nexts = {row["scene_id"]: row["next"] for row in before["scenes"]}
+    assert nexts["02-career-2"] == (
+        "take the clip 02-career-1 makes (the very same request, bought once)"
+    ), nexts
+    est = estimate_for(rig.goals, load_settings(rig.cfg, env=rig.env()), out=rig.out)
+    cells = {sc.scene_id: costs._cell(sc.video) for sc in est.scenes}
+    assert cells["02-career-2"] == "as 02-career-1", cells
+    jobs = rig.totals()["jobs_created"]
+    r2 = rig.render()
+    assert r2.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    after = rig.status()
+    # one new job (03-lifestyle-1's), billed what the estimate said is left
+    assert rig.totals()["jobs_created"] == jobs + 1 == SCENES - 1
+    new = [r for r in ledger(after, "clip", "billed") if r["scene_id"] == "03-lifestyle-1"]
+    assert est.total == pytest.approx(sum(r["billed_usd"] for r in new))
+    copied, first = (rig.out / "scenes" / s / "clip.mp4" for s in ("02-career-2", "02-career-1"))
+    assert copied.read_bytes() == first.read_bytes()
 
 
 def test_a_job_replaced_by_an_edit_is_settled_not_left_in_flight(

@@ -32,6 +32,7 @@ from tests.integration.support import (
     KEYS,
     claude_answer_for,
     cli_env,
+    copy_scene,
     goals_file,
     keyed_as_before,
     ledger_rows,
@@ -564,11 +565,7 @@ async def test_scenes_asking_the_same_picture_and_clip_buy_them_once(
     second scene now waits for the first's and takes it, and the spend question counts
     them once."""
     goals = goals_file(tmp_path, sim)
-    full = sim.planner
-    assert isinstance(full, dict)
-    scenes = [dict(sc) for sc in full["scenes"]]
-    scenes[2] = {**scenes[1], "affirmation": "I lead with joy"}  # 02-career-2 = 02-career-1
-    sim.set_planner({**full, "scenes": scenes})
+    copy_scene(sim)  # 02-career-2 = 02-career-1
     s = settings_for(preset, sim)
     run = tmp_path / "run"
     await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")  # `mindmovie plan`
