@@ -6790,6 +6790,10 @@ class Pipeline:
                 elif model.name != "local":
                     unmade[sc.id] = keys[0]
                     share("keyframe", keys[0], sc.id)
+                else:
+                    # painted (free) by each scene; the same key paints the same pixels,
+                    # so their clips are the very same request, bought once (`_one_buyer`)
+                    unmade[sc.id] = keys[0]
         chain = self._chains_frames(video_id.spec)
         scenes = list(plan.scenes)
         made_as = {path: sha for path, sha in remade.values()}

@@ -829,6 +829,12 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
     if kf in ("failed", "running"):
         return "retry the keyframe, then make the clip"
     if kf is None and clip is None:
+        if set(same) == {"clip"}:
+            # its keyframe made by itself (free, local), the same image as the other's
+            return (
+                f"not started: keyframe, then take the clip {same['clip']} makes (the very "
+                "same request, bought once)"
+            )
         if same:
             by_scene: dict[str, list[str]] = {}
             for st, by in same.items():

@@ -22,7 +22,7 @@ from mindmovie.cli import app
 from mindmovie.costs import estimate_video
 from mindmovie.goals import load_goals
 from mindmovie.media import probe
-from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed
+from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed, estimate_for
 from mindmovie.plan import load_plan
 from mindmovie.progress import NullReporter
 from mindmovie.providers.base import JobFailed, ProviderError
@@ -592,6 +592,37 @@ async def test_scenes_asking_the_same_picture_and_clip_buy_them_once(
     # and the render after it pays nothing, keeps both
     assert await _render_asking(goals, s, run) == []
     assert sim.stats()["totals"]["jobs_created"] == 3
+
+
+@pytest.mark.parametrize("preset", ["byteplus", "google"])
+async def test_copied_scenes_with_local_keyframes_are_asked_for_their_clip_once(
+    preset: str, sim: SimServer, tmp_path: Path
+) -> None:
+    """Free local keyframes and a paid video model: each scene paints its keyframe, a
+    copied scene the very same pixels, so its clip is the same request and the render
+    takes the first's (`_one_buyer`). The estimate did not know it (a keyframe not yet
+    painted left its clip out of the sharing) and the spend question asked for one clip
+    more than the render bought."""
+    goals = goals_file(tmp_path, sim)
+    copy_scene(sim)  # 02-career-2 = 02-career-1
+    s = settings_for(preset, sim, keyframes={"provider": "local"})
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    rows = {r["scene_id"]: r for r in collect_status(run, settings=s)["scenes"]}
+    assert rows["02-career-2"]["next"] == (
+        "not started: keyframe, then take the clip 02-career-1 makes (the very same "
+        "request, bought once)"
+    )
+    est = estimate_for(goals, s, out=run)
+    cells = {sc.scene_id: costs._cell(sc.video) for sc in est.scenes}
+    assert cells["02-career-2"] == "as 02-career-1", cells
+    asked = await _render_asking(goals, s, run)
+    totals = sim.stats()["totals"]
+    assert (totals["images"], totals["jobs_created"]) == (0, 3)
+    assert asked == [pytest.approx(3 * estimate_video(s, 4).usd)]
+    first, second = (run / "scenes" / sid for sid in ("02-career-1", "02-career-2"))
+    for name in ("keyframe.png", "clip.mp4"):
+        assert (second / name).read_bytes() == (first / name).read_bytes()
 
 
 async def test_a_planner_that_gives_no_scenes_twice_stops_before_any_picture_is_bought(
