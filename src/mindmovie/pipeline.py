@@ -1482,6 +1482,8 @@ class Pipeline:
         self._sems: dict[str, asyncio.Semaphore] = {}
         #: (stage, input key) -> the turn of the scenes asking those very inputs: `_one_buyer`
         self._buyers: dict[tuple[str, str], asyncio.Lock] = {}
+        #: scene id -> set when the scene's flow in this render has ended: `_job_holder`
+        self._flows_done: dict[str, asyncio.Event] = {}
         self._video_model: VideoModel | None = None
         #: (provider, salt) -> (where it makes a video job now, its fields' names): `_origin`
         self._origins: dict[tuple[str, str], tuple[dict[str, str], dict[str, str]] | None] = {}
@@ -3681,9 +3683,39 @@ class Pipeline:
         scenes that ask the same clip)."""
         if model.name == "local":
             return await self._clip_step(store, model, scene, keyframe, res, last_frame)
-        key = self._clip_key(model, self._video_request(scene, keyframe, last_frame))
+        planned = self._video_request(scene, keyframe, last_frame)
+        key = self._clip_key(model, planned)
+        holder = self._job_holder(store, model, scene, planned)
+        if holder is not None:
+            # the very clip another scene's job in flight makes: its scene goes first,
+            # whatever the order the turns are asked in (else this one bought it again)
+            self.reporter.step("clips", scene.id, "queued")
+            await self._flows_done[holder].wait()
         async with self._one_buyer("clip", key, scene.id):
             return await self._clip_step(store, model, scene, keyframe, res, last_frame)
+
+    def _job_holder(
+        self, store: Store, model: VideoModel, scene: Scene, planned: VideoRequest
+    ) -> str | None:
+        """Another scene of this render whose clip step holds a paid job in flight
+        (`Store.resumable_job`) made from one of this scene's requests (a render stopped
+        while it ran, plan.yaml then edited to copy that scene), when this scene holds
+        none of its own: it is polled, and this scene takes its clip, paying nothing."""
+        keys = {k for _, k, _ in self._clip_variants(model, scene, planned, store=store)}
+        mine = store.get(scene.id, "clip")
+        if mine is not None and mine.input_key in keys and store.resumable_job(mine):
+            return None
+        return next(
+            (
+                st.scene_id
+                for st in store.steps("clip")
+                if st.scene_id != scene.id
+                and st.scene_id in self._flows_done
+                and st.input_key in keys
+                and store.resumable_job(st) is not None
+            ),
+            None,
+        )
 
     async def _clip_step(
         self,
@@ -6713,20 +6745,20 @@ class Pipeline:
         to `shared`, with that scene."""
         restored = set() if restored is None else restored
         shared = {} if shared is None else shared
-        #: (stage, key asked first) -> the scene that buys it; scene -> its keyframe's key
-        #: when the render buys it (its clip's key holds the image's hash, not known yet)
-        buyer: dict[tuple[str, str], str] = {}
+        #: (stage, key asked first) -> the scenes that would buy it, in the plan's order,
+        #: and the scene whose job in flight makes it; scene -> its keyframe's key when
+        #: the render buys it (its clip's key holds the image's hash, not known yet)
+        buyers: dict[tuple[str, str], list[str]] = {}
+        holders: dict[tuple[str, str], str] = {}
         unmade: dict[str, str] = {}
 
         def share(stage: str, key: str, scene_id: str) -> None:
-            first = buyer.setdefault((stage, key), scene_id)
-            if first != scene_id:
-                shared[(scene_id, stage)] = first
+            buyers.setdefault((stage, key), []).append(scene_id)
 
         def claim(stage: str, key: str, scene_id: str) -> None:
-            # a step that pays nothing more, first at the turn (a job in flight to poll):
-            # the later scenes asking its key take its result, as `_one_buyer` has them
-            buyer.setdefault((stage, key), scene_id)
+            # a step that pays nothing more (a job in flight to poll): the scenes asking
+            # its key take its result, wherever they are in the plan (`_job_holder`)
+            holders.setdefault((stage, key), scene_id)
 
         clips = {} if clips is None else clips
         remade: dict[str, tuple[Path, str]] = {}
@@ -6872,6 +6904,9 @@ class Pipeline:
                     jobs[sc.id] = unheld
             elif video_id.name != "local":
                 share("clip", self._clip_key(video_id, req, made_as), sc.id)
+        for (stage, key), ids in buyers.items():
+            by = holders.get((stage, key), ids[0])
+            shared.update({(sid, stage): by for sid in ids if sid != by})
         return done
 
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
@@ -7054,7 +7089,10 @@ class Pipeline:
                     told.add(sc.id)
                     self.reporter.step("scenes", sc.id, "failed", _IN_ITS_WAY)
                 raise
+            finally:
+                self._flows_done[sc.id].set()
 
+        self._flows_done = {sc.id: asyncio.Event() for sc in plan.scenes}
         board = None
         if until != "keyframes" and video_model.name != "local":
             board = asyncio.ensure_future(board_once_keyframes_are_done())

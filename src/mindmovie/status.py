@@ -665,6 +665,18 @@ _NOT_SENT = "not sent: the budget was reached"
 
 
 def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None) -> str:
+    """`_next_step`, with the clip another scene buys (the very same request,
+    `Pipeline._one_buyer`) said as taken from it, whatever the keyframe's step."""
+    text = _next_step(row, settings_changed)
+    by = (row.get("same_as") or {}).get("clip")
+    then = ", then make the clip"
+    if by is not None and text.endswith(then):
+        took = f"take the clip {by} makes (the very same request, bought once)"
+        return f"{text.removesuffix(then)}, then {took}"
+    return text
+
+
+def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -> str:
     """What the next `render` would do for this scene, in the person's words.
 
     A finished step's file is checked here; its inputs (plan.yaml, settings, photos) only

@@ -863,6 +863,47 @@ def test_a_copied_scene_waiting_for_a_job_in_flight_at_a_kill_is_priced_at_nothi
     assert copied.read_bytes() == first.read_bytes()
 
 
+def test_a_scene_copied_after_a_kill_from_a_later_scene_takes_its_job_in_flight(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed while 02-career-2's job runs; the person then makes 02-career-1 ask the very
+    same image and clip (its prompts copied in plan.yaml). The resume bought that clip
+    again for 02-career-1, which is first in the plan and so first at the request's turn
+    (`Pipeline._one_buyer`), while 02-career-2's job, paid for, made it: it now waits for
+    that scene (`_job_holder`) and takes its clip; the estimate says so."""
+    from mindmovie import costs
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import estimate_for
+    from mindmovie.plan import load_plan, write_plan
+
+    rig = make_rig(sim, tmp_path)
+    sim.min_polls = 2  # each job's first poll sees it running: poll@3 is 02-career-2's
+    r = rig.render(kill_at="poll@3")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    held = {s["scene_id"] for s in rig.status()["steps"] if s["stage"] == "clip"}
+    assert "02-career-2" in held, rig.status()["steps"]
+    plan_path = rig.out / "plan.yaml"
+    plan = load_plan(plan_path)
+    later = next(sc for sc in plan.scenes if sc.id == "02-career-2")
+    same = {"image_prompt": later.image_prompt, "motion_prompt": later.motion_prompt}
+    edited = [sc.model_copy(update=same) if sc.id == "02-career-1" else sc for sc in plan.scenes]
+    write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
+    nexts = {row["scene_id"]: row["next"] for row in rig.status(with_config=True)["scenes"]}
+    assert nexts["02-career-1"].endswith(
+        "then take the clip 02-career-2 makes (the very same request, bought once)"
+    ), nexts
+    est = estimate_for(rig.goals, load_settings(rig.cfg, env=rig.env()), out=rig.out)
+    cells = {sc.scene_id: costs._cell(sc.video) for sc in est.scenes}
+    assert cells["02-career-1"] == "as 02-career-2", cells
+    jobs = rig.totals()["jobs_created"]
+    r2 = rig.render()
+    assert r2.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    assert rig.totals()["jobs_created"] == jobs + 1  # 03-lifestyle-1's: nothing twice
+    copied, first = (rig.out / "scenes" / s / "clip.mp4" for s in ("02-career-1", "02-career-2"))
+    assert copied.read_bytes() == first.read_bytes()
+
+
 def test_a_job_replaced_by_an_edit_is_settled_not_left_in_flight(
     sim: SimServer, tmp_path: Path
 ) -> None:
