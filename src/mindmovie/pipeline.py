@@ -1484,6 +1484,8 @@ class Pipeline:
         self._buyers: dict[tuple[str, str], asyncio.Lock] = {}
         #: scene id -> set when the scene's flow in this render has ended: `_job_holder`
         self._flows_done: dict[str, asyncio.Event] = {}
+        #: scene id -> the scene whose flow it waits for (`_clip`): never in a circle
+        self._waiting_for: dict[str, str] = {}
         self._video_model: VideoModel | None = None
         #: (provider, salt) -> (where it makes a video job now, its fields' names): `_origin`
         self._origins: dict[tuple[str, str], tuple[dict[str, str], dict[str, str]] | None] = {}
@@ -3686,11 +3688,20 @@ class Pipeline:
         planned = self._video_request(scene, keyframe, last_frame)
         key = self._clip_key(model, planned)
         holder = self._job_holder(store, model, scene, planned)
-        if holder is not None:
+        ahead = holder
+        while ahead is not None and ahead != scene.id:
+            ahead = self._waiting_for.get(ahead)
+        if holder is not None and ahead is None:
             # the very clip another scene's job in flight makes: its scene goes first,
-            # whatever the order the turns are asked in (else this one bought it again)
+            # whatever the order the turns are asked in (else this one bought it again).
+            # Not when that scene waits, or one it waits for, for this one (two scenes'
+            # prompts swapped, each the other's job's request): they waited for good
             self.reporter.step("clips", scene.id, "queued")
-            await self._flows_done[holder].wait()
+            self._waiting_for[scene.id] = holder
+            try:
+                await self._flows_done[holder].wait()
+            finally:
+                self._waiting_for.pop(scene.id, None)
         async with self._one_buyer("clip", key, scene.id):
             return await self._clip_step(store, model, scene, keyframe, res, last_frame)
 
@@ -3700,7 +3711,7 @@ class Pipeline:
         """Another scene of this render whose clip step holds a paid job in flight
         (`Store.resumable_job`) made from one of this scene's requests (a render stopped
         while it ran, plan.yaml then edited to copy that scene), when this scene holds
-        none of its own: it is polled, and this scene takes its clip, paying nothing."""
+        none for them: it is polled, and this scene takes its clip, paying nothing."""
         keys = {k for _, k, _ in self._clip_variants(model, scene, planned, store=store)}
         mine = store.get(scene.id, "clip")
         if mine is not None and mine.input_key in keys and store.resumable_job(mine):

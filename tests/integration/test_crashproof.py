@@ -904,6 +904,40 @@ def test_a_scene_copied_after_a_kill_from_a_later_scene_takes_its_job_in_flight(
     assert copied.read_bytes() == first.read_bytes()
 
 
+def test_two_scenes_swapped_after_a_kill_with_their_jobs_in_flight_do_not_wait_for_each_other(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed while the jobs of 02-career-1 and 02-career-2 run; the person swaps their
+    prompts in plan.yaml, so each asks the very clip the other's job makes. Each scene
+    waited for the other's job to end (`Pipeline._job_holder`) and the resume hung for
+    good. A scene holding a job of its own does not wait: the resume ends with the movie."""
+    from mindmovie.plan import load_plan, write_plan
+
+    rig = make_rig(sim, tmp_path)
+    sim.min_polls = 2  # each job's first poll sees it running: both in flight at poll@3
+    r = rig.render(kill_at="poll@3")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    held = {s["scene_id"] for s in rig.status()["steps"] if s["stage"] == "clip" and s["remote_id"]}
+    assert {"02-career-1", "02-career-2"} <= held, rig.status()["steps"]
+    plan_path = rig.out / "plan.yaml"
+    plan = load_plan(plan_path)
+    one, two = (
+        next(sc for sc in plan.scenes if sc.id == i) for i in ("02-career-1", "02-career-2")
+    )
+    fields = ("image_prompt", "motion_prompt")
+    swapped = {one.id: two, two.id: one}
+    edited = [
+        sc.model_copy(update={f: getattr(swapped[sc.id], f) for f in fields})
+        if sc.id in swapped
+        else sc
+        for sc in plan.scenes
+    ]
+    write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
+    r2 = rig.render(timeout=60)  # (hung: killed at the timeout)
+    assert r2.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+
+
 def test_a_job_replaced_by_an_edit_is_settled_not_left_in_flight(
     sim: SimServer, tmp_path: Path
 ) -> None:
