@@ -17,13 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from mindmovie.goals import Goal, Goals, Person
+from mindmovie.goals import Goal, Goals, Person, load_goals
 from mindmovie.media import ffmpeg_exe, probe
-from mindmovie.plan import dump_plan
+from mindmovie.plan import Scene, dump_plan
+from mindmovie.providers import local
 from mindmovie.providers.base import (
     InvalidRequest,
     KeyframeModel,
@@ -36,6 +37,7 @@ from mindmovie.providers.base import (
 from mindmovie.providers.local import (
     DEFAULT_CLOSING,
     LocalPlanner,
+    build_plan,
     first_person,
     snap_seconds,
 )
@@ -46,6 +48,8 @@ from mindmovie.providers.local_media import (
     ease,
     paint_keyframe,
 )
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "goals.yaml"
 
 
 # ------------------------------------------------------------------ fixtures
@@ -425,6 +429,148 @@ async def test_seconds_snapping(tmp_path: Path) -> None:
     assert snap_seconds(7.1, (5, 10)) == 5.0
     assert snap_seconds(9, (5, 10)) == 10.0
     assert snap_seconds(3, None) == 3.0
+
+
+# ------------------------------------------------------------------ camera moves
+_WORDS = ("sea", "run", "home", "book", "light", "garden", "calm", "studio", "bay", "song")
+_GOAL = st.builds(
+    lambda cat, words, scenes: Goal(category=cat, vision=" ".join(words), scenes=scenes),
+    st.sampled_from(("health", "wealth", "career", "growth")),
+    st.lists(st.sampled_from(_WORDS), min_size=1, max_size=3),
+    st.sampled_from((1, 1, 1, 2, 3)),  # one-scene goals are where moves meet and pass on
+)
+
+
+def _camera_of(scene: Scene) -> str:
+    return scene.motion_prompt.split(".")[0]
+
+
+def _moves_per_goal(goals: list[Goal]) -> list[list[str]]:
+    """Each goal's scenes' camera moves, as build_plan gives them for these goals."""
+    plan = build_plan(Goals(title="t", goals=goals), PlanOptions())
+    return [[_camera_of(s) for s in plan.scenes if s.goal == gi] for gi in range(1, len(goals) + 1)]
+
+
+def _natural(goal: Goal) -> list[str]:
+    """A goal's natural moves: a first goal never steps back."""
+    return _moves_per_goal([goal])[0]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(_GOAL, min_size=1, max_size=8))
+def test_consecutive_scenes_never_share_a_move(goals: list[Goal]) -> None:
+    moves = [m for per_goal in _moves_per_goal(goals) for m in per_goal]
+    assert all(a != b for a, b in itertools.pairwise(moves)), moves
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(1, 6)), min_size=1, max_size=12))
+@example([(0, 1)] * 8)  # a row of one-scene goals with one natural move
+@example([(5, 2), (0, 1), (0, 1), (0, 3)])
+def test_first_moves_keep_neighbours_apart_in_every_case(goals: list[tuple[int, int]]) -> None:
+    """Every natural start and count (words rarely give long rows of one natural move,
+    so they are drawn here directly): no two consecutive scenes share a move, and a goal
+    whose first move does not meet the previous goal's natural last move keeps it (a plan
+    with no such meeting is the plan the rule before gave)."""
+    starts = [s for s, _ in goals]
+    counts = [c for _, c in goals]
+    firsts = local._first_moves(starts, counts)
+    seq = [
+        m
+        for f, (s, c) in zip(firsts, goals, strict=True)
+        for m in (f, *((s + n) % 6 for n in range(1, c)))
+    ]
+    assert all(a != b for a, b in itertools.pairwise(seq)), (goals, seq)
+    for k, (s, _) in enumerate(goals):
+        meets = k > 0 and s == (starts[k - 1] + counts[k - 1] - 1) % 6
+        assert firsts[k] == s or meets, (goals, k)
+
+
+def _may_change(goals: list[Goal], before: int, after: int) -> set[tuple[int, int]]:
+    """(goal, scene) pairs whose move _first_moves' docstring lets change around an edit
+    between goals `before` and `after` (indices into the edited list; the edited or
+    inserted goal itself, if any, lies between them and changes whole): the first scene
+    of `before` when it has one scene, of `after`, and of each goal after it while the
+    goal before that has one scene and the same natural move."""
+    out: set[tuple[int, int]] = set()
+    if before >= 0 and len(_natural(goals[before])) == 1:
+        out.add((before, 0))
+    m = after
+    while m < len(goals):
+        out.add((m, 0))
+        prev = _natural(goals[m])
+        if len(prev) > 1 or m + 1 == len(goals) or _natural(goals[m + 1])[0] != prev[0]:
+            break
+        m += 1
+    return out
+
+
+def _changed(
+    old: list[list[str]], new: list[list[str]], pos: dict[int, int]
+) -> set[tuple[int, int]]:
+    """(new goal, scene) pairs whose move differs from the old plan's (pos: new goal ->
+    old goal; goals not in it are new)."""
+    out: set[tuple[int, int]] = set()
+    for g, moves in enumerate(new):
+        for n, m in enumerate(moves):
+            if g not in pos or n >= len(old[pos[g]]) or old[pos[g]][n] != m:
+                out.add((g, n))
+    return out
+
+
+@settings(max_examples=1000, deadline=None, derandomize=True)
+@given(
+    st.lists(_GOAL, min_size=2, max_size=7),
+    st.integers(0, 6),
+    st.sampled_from(("scenes", "words", "insert", "remove")),
+    _GOAL,
+)
+def test_an_edit_of_one_goal_changes_only_the_moves_next_to_it(
+    goals: list[Goal], j: int, edit: str, other: Goal
+) -> None:
+    """Editing one goal (its scene count or words), or inserting or removing one, changes
+    only: that goal's own scenes, the first scene of the goal before it when that goal has
+    one scene, the first scene of the goal after it, and the first scenes of the goals
+    after that only while each follows a one-scene goal with the same natural move.
+    Each such change of a paid video model's motion prompt buys the clip again."""
+    j %= len(goals)
+    new = list(goals)
+    if edit == "scenes":
+        count = len(_natural(goals[j]))
+        new[j] = goals[j].model_copy(update={"scenes": count % 3 + 1})
+    elif edit == "words":
+        new[j] = goals[j].model_copy(update={"vision": other.vision})
+    elif edit == "insert":
+        new.insert(j, other)
+    else:
+        del new[j]
+    if edit == "remove":
+        pos = {g: g if g < j else g + 1 for g in range(len(new))}
+        allowed = _may_change(new, j - 1, j)
+    else:
+        shift = 1 if edit == "insert" else 0
+        pos = {g: g if g < j else g - shift for g in range(len(new)) if g != j}
+        allowed = _may_change(new, j - 1, j + 1) | {(j, n) for n in range(6)}
+    changed = _changed(_moves_per_goal(goals), _moves_per_goal(new), pos)
+    assert changed <= allowed, (edit, j, sorted(changed - allowed))
+
+
+def test_more_scenes_for_the_first_example_goal_buys_one_other_clip() -> None:
+    """Reported with the byteplus preset and the local planner: giving the example's health
+    goal a third scene changed the camera moves, so bought new clips, of 02-wealth-1,
+    03-relationships-1 and 04-career-1 (a step back passed on from goal to goal). The new
+    01-health-3 takes pan right, 02-wealth-1's natural move, so that one scene has to
+    step back; no other scene changes."""
+    goals = load_goals(EXAMPLE)
+    plan = build_plan(goals, PlanOptions())
+    more = goals.model_copy(deep=True)
+    assert more.goals[0].scenes == 2
+    more.goals[0].scenes = 3
+    edited = build_plan(more, PlanOptions())
+    old = {s.id: s.motion_prompt for s in plan.scenes}
+    new = {s.id: s.motion_prompt for s in edited.scenes}
+    assert sorted(i for i in new if old.get(i) != new[i]) == ["01-health-3", "02-wealth-1"]
+    assert _camera_of(edited.scene("01-health-3")) == _camera_of(plan.scene("02-wealth-1"))
 
 
 # ------------------------------------------------------------------ keyframes

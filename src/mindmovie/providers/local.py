@@ -867,20 +867,58 @@ class LocalPlanner:
         return build_plan(goals, options)  # one free call, never a repair
 
 
-def _camera(goal: Goal, n: int, previous_motion: str) -> str:
-    """The camera move of a goal's scene n: from the goal's own words, not its position.
-
-    A scene's prompts must not depend on where its goal sits in goals.yaml: removing or
-    adding a goal would change the motion prompt of every later scene, and so (with a
-    paid video model) pay for all their clips again. Consecutive scenes never share a
-    move: a goal's scenes step through the moves, and a first scene that would repeat the
-    previous goal's last move steps back one (only that scene depends on its neighbour).
-    """
+def _natural_move(goal: Goal) -> int:
+    """Where a goal's moves start: a hash of its own words, not its position (removing or
+    adding a goal must not change the prompts, and so the paid clips, of the others).
+    Its scene n's natural move is ``_CAMERA[(start + n - 1) % len(_CAMERA)]``."""
     seed = hashlib.sha256(f"{goal.category.strip().lower()}|{goal.vision}".encode()).digest()
-    i = int.from_bytes(seed[:4], "big") + n - 1
-    if n == 1 and previous_motion.startswith(_CAMERA[i % len(_CAMERA)] + "."):
-        i -= 1
-    return _CAMERA[i % len(_CAMERA)]
+    return int.from_bytes(seed[:4], "big") % len(_CAMERA)
+
+
+def _first_moves(starts: list[int], counts: list[int]) -> list[int]:
+    """Each goal's first-scene move (an index into _CAMERA), given every goal's natural
+    start and scene count; the goal's later scenes keep their natural moves.
+
+    Consecutive scenes never share a move, and an edit of one goal re-plans (and with a
+    paid video model buys again) as few other clips as can be. A goal's scenes step
+    through the moves, so only a goal's first scene can meet its neighbour's. It keeps its
+    natural move unless that is the previous goal's natural last move; then it steps
+    back (-1, -2, ...) to the first move that is none of: the previous goal's natural
+    last move; the previous goal's actual move when that goal has one scene (it may have
+    stepped back itself: needed when one-scene goals in a row share a natural move); its
+    own second scene's; and, when it has one scene, the next goal's natural first move
+    (so the next goal can compare with a natural move, known without looking further).
+    Five moves to step to, at most two ruled out: one is always left.
+
+    So a first scene's move follows its own goal, the goals either side of it, and only
+    through a row of one-scene goals that all step back (each sharing the natural move
+    of the one before) the goals before that. No bounded window of natural moves can do
+    without that row: in a long row of one-scene goals with one natural move, the middle
+    goals all see the same window, so would all take the same move, side by side. Such a
+    row is rare (each goal in it matches the previous one's move, one chance in six).
+    An edit of goal j changes moves only of goal j's scenes, goal j-1's first scene when
+    goal j-1 has one scene, goal j+1's first scene, and the first scenes of goals after
+    it while each continues such a row of one-scene goals that step back.
+    """
+    size = len(_CAMERA)
+    firsts: list[int] = []
+    for k, (start, count) in enumerate(zip(starts, counts, strict=True)):
+        first = start % size
+        if k > 0:
+            prev_last = (starts[k - 1] + counts[k - 1] - 1) % size
+            if first == prev_last:
+                taken = {prev_last}
+                if counts[k - 1] == 1:
+                    taken.add(firsts[k - 1])
+                if count > 1:
+                    taken.add((start + 1) % size)
+                elif k + 1 < len(starts):
+                    taken.add(starts[k + 1] % size)
+                first = next(
+                    (first - b) % size for b in range(1, size) if (first - b) % size not in taken
+                )
+        firsts.append(first)
+    return firsts
 
 
 def build_plan(goals: Goals, options: PlanOptions) -> Plan:
@@ -893,8 +931,10 @@ def build_plan(goals: Goals, options: PlanOptions) -> Plan:
         "cinematic photorealism, natural light, shallow depth of field, 16:9"
     )
     scenes: list[Scene] = []
-    for gi, goal in enumerate(goals.goals, start=1):
-        count = goal.scenes or max(1, options.scenes_per_goal)
+    counts = [goal.scenes or max(1, options.scenes_per_goal) for goal in goals.goals]
+    starts = [_natural_move(goal) for goal in goals.goals]
+    firsts = _first_moves(starts, counts)
+    for gi, (goal, count) in enumerate(zip(goals.goals, counts, strict=True), start=1):
         beats = _beats(goal)
         category = goal.category.strip()
         mood = _MOODS.get(category.lower(), "uplifting, hopeful, luminous light")
@@ -915,7 +955,7 @@ def build_plan(goals: Goals, options: PlanOptions) -> Plan:
             parts.append(f"Style: {style.rstrip('. ')}")
             parts.append("No text, no captions, no logos")
             image_prompt = ". ".join(parts) + "."
-            camera = _camera(goal, n, scenes[-1].motion_prompt if scenes else "")
+            camera = _CAMERA[firsts[gi - 1] if n == 1 else (starts[gi - 1] + n - 1) % len(_CAMERA)]
             moving = _shorten(beat.moment or vision, 110)
             motion_prompt = (
                 f"{camera}. Natural, gentle movement: {_lower_first(moving)}. "
