@@ -13,7 +13,9 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -486,23 +488,50 @@ def test_first_moves_keep_neighbours_apart_in_every_case(goals: list[tuple[int, 
         assert firsts[k] == s or meets, (goals, k)
 
 
-def _may_change(goals: list[Goal], before: int, after: int) -> set[tuple[int, int]]:
+def _may_change(
+    naturals: Sequence[tuple[object, int]], before: int, after: int
+) -> set[tuple[int, int]]:
     """(goal, scene) pairs whose move _first_moves' docstring lets change around an edit
-    between goals `before` and `after` (indices into the edited list; the edited or
-    inserted goal itself, if any, lies between them and changes whole): the first scene
-    of `before` when it has one scene, of `after`, and of each goal after it while the
-    goal before that has one scene and the same natural move."""
+    between goals `before` and `after` of the edited list (naturals: each goal's natural
+    first move and scene count; the edited or inserted goal, if any, lies between them and
+    changes whole): the first scene of `before` when it has one scene, of `after`, and of
+    each goal after that while the goal before it has one scene and the same natural move."""
     out: set[tuple[int, int]] = set()
-    if before >= 0 and len(_natural(goals[before])) == 1:
+    if before >= 0 and naturals[before][1] == 1:
         out.add((before, 0))
     m = after
-    while m < len(goals):
+    while m < len(naturals):
         out.add((m, 0))
-        prev = _natural(goals[m])
-        if len(prev) > 1 or m + 1 == len(goals) or _natural(goals[m + 1])[0] != prev[0]:
+        if naturals[m][1] > 1 or m + 1 == len(naturals) or naturals[m + 1][0] != naturals[m][0]:
             break
         m += 1
     return out
+
+
+T = TypeVar("T")
+
+
+def _edit(
+    items: list[T],
+    j: int,
+    edit: str,
+    item: T,
+    naturals: Callable[[list[T]], Sequence[tuple[object, int]]],
+) -> tuple[list[T], dict[int, int], set[tuple[int, int]]]:
+    """`items` with item j replaced by `item`, `item` inserted at j, or item j removed; with
+    which old item each new one is (new index -> old) and what may change around the edit."""
+    new = list(items)
+    if edit == "remove":
+        del new[j]
+        pos = {g: g if g < j else g + 1 for g in range(len(new))}
+        return new, pos, _may_change(naturals(new), j - 1, j)
+    if edit == "insert":
+        new.insert(j, item)
+    else:
+        new[j] = item
+    shift = 1 if edit == "insert" else 0
+    pos = {g: g if g < j else g - shift for g in range(len(new)) if g != j}
+    return new, pos, _may_change(naturals(new), j - 1, j + 1) | {(j, n) for n in range(6)}
 
 
 def _changed(
@@ -516,6 +545,10 @@ def _changed(
             if g not in pos or n >= len(old[pos[g]]) or old[pos[g]][n] != m:
                 out.add((g, n))
     return out
+
+
+def _goal_naturals(goals: list[Goal]) -> list[tuple[object, int]]:
+    return [(moves[0], len(moves)) for moves in map(_natural, goals)]
 
 
 @settings(max_examples=1000, deadline=None, derandomize=True)
@@ -534,25 +567,41 @@ def test_an_edit_of_one_goal_changes_only_the_moves_next_to_it(
     after that only while each follows a one-scene goal with the same natural move.
     Each such change of a paid video model's motion prompt buys the clip again."""
     j %= len(goals)
-    new = list(goals)
+    item = other
     if edit == "scenes":
-        count = len(_natural(goals[j]))
-        new[j] = goals[j].model_copy(update={"scenes": count % 3 + 1})
+        item = goals[j].model_copy(update={"scenes": len(_natural(goals[j])) % 3 + 1})
     elif edit == "words":
-        new[j] = goals[j].model_copy(update={"vision": other.vision})
-    elif edit == "insert":
-        new.insert(j, other)
-    else:
-        del new[j]
-    if edit == "remove":
-        pos = {g: g if g < j else g + 1 for g in range(len(new))}
-        allowed = _may_change(new, j - 1, j)
-    else:
-        shift = 1 if edit == "insert" else 0
-        pos = {g: g if g < j else g - shift for g in range(len(new)) if g != j}
-        allowed = _may_change(new, j - 1, j + 1) | {(j, n) for n in range(6)}
+        item = goals[j].model_copy(update={"vision": other.vision})
+    new, pos, allowed = _edit(goals, j, edit, item, _goal_naturals)
     changed = _changed(_moves_per_goal(goals), _moves_per_goal(new), pos)
     assert changed <= allowed, (edit, j, sorted(changed - allowed))
+
+
+def _moves_of(goals: list[tuple[int, int]]) -> list[list[str]]:
+    """Each goal's moves (as _CAMERA indices, in text) from natural starts and counts."""
+    firsts = local._first_moves([s for s, _ in goals], [c for _, c in goals])
+    return [
+        [str(f), *(str((s + n) % 6) for n in range(1, c))]
+        for f, (s, c) in zip(firsts, goals, strict=True)
+    ]
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.sampled_from((1, 1, 2, 6))), min_size=2, max_size=10),
+    st.integers(0, 9),
+    st.sampled_from(("replace", "insert", "remove")),
+    st.tuples(st.integers(0, 5), st.integers(1, 6)),
+)
+def test_an_edit_changes_only_the_moves_next_to_it_in_every_case(
+    goals: list[tuple[int, int]], j: int, edit: str, other: tuple[int, int]
+) -> None:
+    """The same as the test above, for every natural start and count (long rows of one
+    natural move included, which words rarely give)."""
+    j %= len(goals)
+    new, pos, allowed = _edit(goals, j, edit, other, lambda gs: list(gs))
+    changed = _changed(_moves_of(goals), _moves_of(new), pos)
+    assert changed <= allowed, (goals, edit, j, other, sorted(changed - allowed))
 
 
 def test_more_scenes_for_the_first_example_goal_buys_one_other_clip() -> None:
