@@ -3683,9 +3683,9 @@ class Pipeline:
     ) -> Path:
         """The scene's clip: reused, put back, or made (`_one_buyer`: once for all the
         scenes that ask the same clip)."""
-        if model.name == "local":
-            return await self._clip_step(store, model, scene, keyframe, res, last_frame)
         planned = self._video_request(scene, keyframe, last_frame)
+        if model.name == "local":
+            return await self._clip_step(store, model, scene, planned, res)
         key = self._clip_key(model, planned)
         holder = self._job_holder(store, model, scene, planned)
         ahead = holder
@@ -3703,7 +3703,7 @@ class Pipeline:
             finally:
                 self._waiting_for.pop(scene.id, None)
         async with self._one_buyer("clip", key, scene.id):
-            return await self._clip_step(store, model, scene, keyframe, res, last_frame)
+            return await self._clip_step(store, model, scene, planned, res)
 
     def _job_holder(
         self, store: Store, model: VideoModel, scene: Scene, planned: VideoRequest
@@ -3733,12 +3733,11 @@ class Pipeline:
         store: Store,
         model: VideoModel,
         scene: Scene,
-        keyframe: Path,
+        planned: VideoRequest,
         res: RenderResult,
-        last_frame: Path | None = None,
     ) -> Path:
+        """`_clip` once it is the scene's turn: `planned`, its request as planned."""
         dest = self.run_dir / "scenes" / scene.id / "clip.mp4"
-        planned = self._video_request(scene, keyframe, last_frame)
         variants = self._clip_variants(model, scene, planned, store=store)
         every = {key for _, key, _ in variants}  # a fallback is the same scene's next try
         reused = any(store.reusable(scene.id, "clip", key) for _, key, _ in variants)

@@ -823,6 +823,23 @@ def _slow_down(plan_path: Path, scene_id: str) -> None:
     write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
 
 
+def _takes_the_clip_of(rig: Any, copy: str, by: str) -> Any:
+    """Status says the next render has `copy` take the clip `by` makes (after its own
+    keyframe's step, if any), and the estimate prices it at nothing ("as <by>"); returns
+    the estimate."""
+    from mindmovie import costs
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import estimate_for
+
+    nexts = {row["scene_id"]: row["next"] for row in rig.status(with_config=True)["scenes"]}
+    said = f"take the clip {by} makes (the very same request, bought once)"
+    assert nexts[copy] == said or nexts[copy].endswith(f", then {said}"), nexts
+    est = estimate_for(rig.goals, load_settings(rig.cfg, env=rig.env()), out=rig.out)
+    cells = {sc.scene_id: costs._cell(sc.video) for sc in est.scenes}
+    assert cells[copy] == f"as {by}", cells
+    return est
+
+
 def test_a_copied_scene_waiting_for_a_job_in_flight_at_a_kill_is_priced_at_nothing(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -831,10 +848,6 @@ def test_a_copied_scene_waiting_for_a_job_in_flight_at_a_kill_is_priced_at_nothi
     polls the job and the copy takes its clip, paying nothing, but status said "make the
     clip" for the copy and the estimate (the spend question) priced a second clip for it:
     the job in flight was not counted as the one buying that request."""
-    from mindmovie import costs
-    from mindmovie.config import load_settings
-    from mindmovie.pipeline import estimate_for
-
     rig = make_rig(sim, tmp_path)
     copy_scene(sim)
     sim.min_polls = 2  # each job's first poll sees it running: poll@2 is 02-career-1's
@@ -843,13 +856,7 @@ def test_a_copied_scene_waiting_for_a_job_in_flight_at_a_kill_is_priced_at_nothi
     before = rig.status(with_config=True)
     held = {s["scene_id"] for s in before["steps"] if s["stage"] == "clip" and s["remote_id"]}
     assert "02-career-1" in held and "02-career-2" not in held, before["steps"]
-    nexts = {row["scene_id"]: row["next"] for row in before["scenes"]}
-    assert nexts["02-career-2"] == (
-        "take the clip 02-career-1 makes (the very same request, bought once)"
-    ), nexts
-    est = estimate_for(rig.goals, load_settings(rig.cfg, env=rig.env()), out=rig.out)
-    cells = {sc.scene_id: costs._cell(sc.video) for sc in est.scenes}
-    assert cells["02-career-2"] == "as 02-career-1", cells
+    est = _takes_the_clip_of(rig, "02-career-2", "02-career-1")
     jobs = rig.totals()["jobs_created"]
     r2 = rig.render()
     assert r2.returncode == 0, rig.history()
@@ -871,9 +878,6 @@ def test_a_scene_copied_after_a_kill_from_a_later_scene_takes_its_job_in_flight(
     again for 02-career-1, which is first in the plan and so first at the request's turn
     (`Pipeline._one_buyer`), while 02-career-2's job, paid for, made it: it now waits for
     that scene (`_job_holder`) and takes its clip; the estimate says so."""
-    from mindmovie import costs
-    from mindmovie.config import load_settings
-    from mindmovie.pipeline import estimate_for
     from mindmovie.plan import load_plan, write_plan
 
     rig = make_rig(sim, tmp_path)
@@ -888,13 +892,7 @@ def test_a_scene_copied_after_a_kill_from_a_later_scene_takes_its_job_in_flight(
     same = {"image_prompt": later.image_prompt, "motion_prompt": later.motion_prompt}
     edited = [sc.model_copy(update=same) if sc.id == "02-career-1" else sc for sc in plan.scenes]
     write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
-    nexts = {row["scene_id"]: row["next"] for row in rig.status(with_config=True)["scenes"]}
-    assert nexts["02-career-1"].endswith(
-        "then take the clip 02-career-2 makes (the very same request, bought once)"
-    ), nexts
-    est = estimate_for(rig.goals, load_settings(rig.cfg, env=rig.env()), out=rig.out)
-    cells = {sc.scene_id: costs._cell(sc.video) for sc in est.scenes}
-    assert cells["02-career-1"] == "as 02-career-2", cells
+    _takes_the_clip_of(rig, "02-career-1", "02-career-2")
     jobs = rig.totals()["jobs_created"]
     r2 = rig.render()
     assert r2.returncode == 0, rig.history()
