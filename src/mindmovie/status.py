@@ -855,7 +855,8 @@ def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -
                 f"the {' and '.join(sts)} {by} makes" for by, sts in by_scene.items()
             )
             rest = "" if "clip" in same else ", then make the clip"
-            return f"not started: take {took} (the very same requests, bought once){rest}"
+            what = "requests" if len(same) > 1 else "request"
+            return f"not started: take {took} (the very same {what}, bought once){rest}"
         return "not started: keyframe, then clip"
     return "make the keyframe, then the clip"
 

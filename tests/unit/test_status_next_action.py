@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mindmovie.status import _next_action
 
 DONE = {"keyframe": "succeeded", "clip": "succeeded"}
@@ -28,6 +30,26 @@ def test_a_missing_or_changed_file_is_redone_and_named() -> None:
 def test_scenes_not_in_the_plan_and_not_started() -> None:
     assert _next_action({**DONE, "in_plan": False}) == "none: not in plan.yaml"
     assert _next_action({"in_plan": True}) == "not started: keyframe, then clip"
+
+
+@pytest.mark.parametrize(
+    ("same", "said"),
+    [
+        ({"keyframe": "a", "clip": "a"}, "take the keyframe and clip a makes (the very same "
+         "requests, bought once)"),
+        ({"keyframe": "a"}, "take the keyframe a makes (the very same request, bought once), "
+         "then make the clip"),
+        ({"keyframe": "a", "clip": "b"}, "take the keyframe a makes and the clip b makes (the "
+         "very same requests, bought once)"),
+        ({"clip": "a"}, "keyframe, then take the clip a makes (the very same request, bought "
+         "once)"),
+    ],
+)  # fmt: skip
+def test_a_scene_not_started_that_another_buys_for_says_whose_it_takes(
+    same: dict[str, str], said: str
+) -> None:
+    """A copy of another scene (`Pipeline._one_buyer`): what it takes, from which scene."""
+    assert _next_action({"in_plan": True, "same_as": same}) == f"not started: {said}"
 
 
 OK = {**DONE, "files": {"keyframe": "ok", "clip": "ok"}, "recorded": True}
