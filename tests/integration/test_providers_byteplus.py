@@ -1341,6 +1341,28 @@ async def test_a_photo_too_big_to_send_is_sent_smaller(sim: SimServer, tmp_path:
         assert len(base64.b64decode(uri.split(",", 1)[1])) <= SEND_MAX_BYTES
 
 
+async def test_a_grainy_photo_too_big_to_send_fits_once_scaled(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A big photo of fine detail (grain, foliage: noise at worst) scaled to SEND_MAX_SIDE
+    still came to 10.7 MB as JPEG and was sent over the limit it was scaled for; it is
+    halved until it fits, as a cut-out is."""
+    from mindmovie.providers.local_media import SEND_MAX_BYTES, SEND_MAX_SIDE
+
+    side = SEND_MAX_SIDE
+    grain = tmp_path / "grain.png"
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(grain, compress_level=1)
+    await seedream(sim).generate(
+        KeyframeRequest(
+            scene_id="s", prompt="p", width=64, height=36, seed=1, reference_photos=(grain,)
+        )
+    )
+    (uri,) = sim.requests(path=IMAGES)[0]["body"]["image"]
+    sent = len(base64.b64decode(uri.split(",", 1)[1]))
+    assert sent <= SEND_MAX_BYTES, f"{sent} bytes sent"
+    assert _sent_picture(uri) == ("image/jpeg", "JPEG", (side // 2, side // 2), 1)
+
+
 async def test_photos_are_converted_off_the_event_loop(
     sim: SimServer, tmp_path: Path, keyframe: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
