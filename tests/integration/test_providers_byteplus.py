@@ -1363,6 +1363,34 @@ async def test_a_grainy_photo_too_big_to_send_fits_once_scaled(
     assert _sent_picture(uri) == ("image/jpeg", "JPEG", (side // 2, side // 2), 1)
 
 
+def test_a_100_mp_photo_is_not_decoded_whole_to_be_sent_smaller(tmp_path: Path) -> None:
+    """A JPEG over SEND_MAX_BYTES was decoded at full size to be scaled to SEND_MAX_SIDE:
+    a 100 MP one peaked at 653 MB (52 MB before 946585b sent it as stored), per request, in
+    threads side by side. It is decoded at the JPEG's own reduced scale (here 1/2)."""
+    import subprocess
+    import sys
+
+    from mindmovie.providers.local_media import SEND_MAX_BYTES, SEND_MAX_SIDE
+
+    photo = tmp_path / "100mp.jpg"
+    Image.effect_noise((10_000, 10_000), 80).convert("RGB").save(photo, quality=75)
+    assert photo.stat().st_size > SEND_MAX_BYTES
+    # the peak of this process's own memory (VmHWM): ru_maxrss keeps the test's, the
+    # parent's, across exec
+    script = (
+        "import io, re, sys; from pathlib import Path; from PIL import Image;"
+        "from mindmovie.providers.local_media import photo_to_send;"
+        "data, mime = photo_to_send(Path(sys.argv[1]));"
+        "peak = re.search(r'VmHWM:\\s*(\\d+)', Path('/proc/self/status').read_text());"
+        "print(mime, Image.open(io.BytesIO(data)).size, int(peak[1]) // 1024)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(photo)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[:3] == ["image/jpeg", f"({SEND_MAX_SIDE},", f"{SEND_MAX_SIDE})"]
+    assert int(out[3]) < 450, f"{out[3]} MB at the peak"
+
+
 async def test_photos_are_converted_off_the_event_loop(
     sim: SimServer, tmp_path: Path, keyframe: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

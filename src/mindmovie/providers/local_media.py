@@ -472,6 +472,11 @@ def photo_to_send(path: Path) -> tuple[bytes, str] | None:
                 turned = im.getexif().get(0x0112, 1) not in (0, 1)
                 if fmt in _SENDABLE and not turned and im.mode != "CMYK" and not big:
                     return None
+                if big:
+                    # a JPEG decoded at 1/2, 1/4 or 1/8 scale where that still covers
+                    # the size sent: a 100 MP one peaked at 653 MB decoded whole
+                    scale = SEND_MAX_SIDE / max(im.size)
+                    im.draft(None, (math.ceil(im.width * scale), math.ceil(im.height * scale)))
                 ImageOps.exif_transpose(im, in_place=True)
                 srgb = _to_srgb(im)
                 photo = _rgba(srgb) if _has_alpha(srgb) else _rgb(srgb, keep_grey=True)
