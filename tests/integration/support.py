@@ -248,9 +248,9 @@ def record_photo_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     threads: list[int] = []
     real = local_media.photo_to_send
 
-    def recording(path: Path) -> tuple[bytes, str] | None:
+    def recording(path: Path, *args: Any) -> tuple[bytes, str] | None:
         threads.append(threading.get_ident())
-        return real(path)
+        return real(path, *args)
 
     monkeypatch.setattr(local_media, "photo_to_send", recording)
     return threads

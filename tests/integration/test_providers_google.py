@@ -1322,6 +1322,33 @@ async def test_gemini_is_sent_the_photos_it_takes_and_the_rest_left_out(
     await kf.aclose()
 
 
+async def test_gemini_photos_together_fit_one_request(gsim: SimServer, tmp_path: Path) -> None:
+    """Three phone photos of ~6 MB, each under SEND_MAX_BYTES, went inline as they were:
+    ~24 MB of base64 in one request, over the 20 MB a Gemini request may be. Each now
+    gets its share of GEMINI_INLINE_PHOTO_BYTES, and one over it is sent smaller."""
+    import os
+
+    from PIL import Image
+
+    from mindmovie.providers.google import GEMINI_INLINE_PHOTO_BYTES
+
+    refs = []
+    for i in range(3):
+        noise = Image.frombytes("RGB", (1500, 1400), os.urandom(1500 * 1400 * 3))
+        refs.append(tmp_path / f"r{i}.png")
+        noise.save(refs[-1], compress_level=1)
+    assert sum(p.stat().st_size for p in refs) > GEMINI_INLINE_PHOTO_BYTES
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    gsim.media_scale = 0.125
+    await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7, reference_photos=tuple(refs)))
+    await kf.aclose()
+    (rec,) = _google_requests(gsim)
+    parts = rec["body"]["contents"][0]["parts"]
+    inline = [_b64(p["inlineData"]["data"]) for p in parts if "inlineData" in p]
+    assert len(inline) == 3
+    assert sum(len(b) for b in inline) <= GEMINI_INLINE_PHOTO_BYTES, [len(b) for b in inline]
+
+
 async def test_veo_sends_the_video_options_and_a_uint32_seed(
     gsim: SimServer, tmp_path: Path
 ) -> None:

@@ -662,10 +662,18 @@ def _image_mime(data: bytes, path: Path | None = None) -> str:
     )
 
 
-def _read_bytes(path: Path, what: str) -> tuple[bytes, str]:
+#: the image bytes one Gemini request sends inline, at most, all photos together: the
+#: whole request may be 20 MB (Google's forum and guides; provider-wire.md has no limit),
+#: and base64 makes each byte 4/3. Three 8 MB phone photos, each under SEND_MAX_BYTES,
+#: made a request of ~32 MB. Each photo of a request gets its share
+GEMINI_INLINE_PHOTO_BYTES = 14_000_000
+
+
+def _read_bytes(path: Path, what: str, max_bytes: int | None = None) -> tuple[bytes, str]:
     """A local image's bytes and MIME type; an unreadable file is the request's fault. A
-    photo that cannot go as stored (a GIF, one EXIF turns) as `photo_to_send` makes it."""
-    from mindmovie.providers.local_media import photo_to_send
+    photo that cannot go as stored (a GIF, one EXIF turns, one over `max_bytes`:
+    SEND_MAX_BYTES by default) as `photo_to_send` makes it."""
+    from mindmovie.providers.local_media import SEND_MAX_BYTES, photo_to_send
 
     try:
         data = path.read_bytes()
@@ -673,7 +681,8 @@ def _read_bytes(path: Path, what: str) -> tuple[bytes, str]:
         raise InvalidRequest(
             f"cannot read {what} {path}: {e.strerror}", provider=PROVIDER
         ) from None
-    return photo_to_send(path) or (data, _image_mime(data, path))
+    limit = SEND_MAX_BYTES if max_bytes is None else min(max_bytes, SEND_MAX_BYTES)
+    return photo_to_send(path, limit) or (data, _image_mime(data, path))
 
 
 def _read_image(path: Path, what: str) -> types.Image:
@@ -822,8 +831,9 @@ class GeminiKeyframes(_GoogleModel):
             req.prompt, req.style, source=req.source_photo is not None, photos=len(photos)
         )
         parts = [types.Part.from_text(text=text)]
+        share = GEMINI_INLINE_PHOTO_BYTES // max(1, len(photos))
         for path, what in photos:
-            data, mime = _read_bytes(path, what)
+            data, mime = _read_bytes(path, what, share)
             parts.append(types.Part.from_bytes(data=data, mime_type=mime))
         return parts
 

@@ -451,7 +451,7 @@ SEND_MAX_BYTES = 10_000_000
 SEND_MAX_SIDE = 4096
 
 
-def photo_to_send(path: Path) -> tuple[bytes, str] | None:
+def photo_to_send(path: Path, max_bytes: int = SEND_MAX_BYTES) -> tuple[bytes, str] | None:
     """A person's photo as a paid image model is to be sent it, (bytes, MIME type), when
     the file's own bytes will not do; None when they will (a PNG, JPEG or WebP stored
     the right way up, not CMYK).
@@ -461,9 +461,10 @@ def photo_to_send(path: Path) -> tuple[bytes, str] | None:
     sent as stored, on its side for a model that does not read EXIF, while the offline
     render turns it; a CMYK JPEG was sent as print separations. Such a photo is sent
     turned and converted (`fit_photo`'s sRGB): a JPEG as JPEG, the others as PNG. One
-    over SEND_MAX_BYTES is sent smaller (see there)."""
+    over `max_bytes` (SEND_MAX_BYTES, or a request's share of its limit) is sent
+    smaller (see there)."""
     try:
-        big = path.stat().st_size > SEND_MAX_BYTES
+        big = path.stat().st_size > max_bytes
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
@@ -495,7 +496,7 @@ def photo_to_send(path: Path) -> tuple[bytes, str] | None:
         return out.getvalue()
 
     data = encoded(photo)
-    while big and len(data) > SEND_MAX_BYTES and min(photo.size) > 1:
+    while big and len(data) > max_bytes and min(photo.size) > 1:
         # still too big: a cut-out (transparent parts: PNG), or a JPEG of fine detail
         # (a grainy 4096 px photo at quality 92 came to 10.7 MB): halved until it fits
         photo = photo.resize((max(1, photo.width // 2), max(1, photo.height // 2)))
