@@ -2912,19 +2912,26 @@ class Pipeline:
     ) -> Path:
         """The scene's keyframe: reused, put back, or made (`_one_buyer`: once for all
         the scenes that ask the same image)."""
-        asked, _ = self._keyframe_model_for(model, scene, plan)
+        asked, priced = self._keyframe_model_for(model, scene, plan)
+        variants = self._keyframe_variants(asked, scene, plan)
         if asked.name == "local":
-            return await self._keyframe_step(store, model, scene, plan, res)
-        key = self._keyframe_variants(asked, scene, plan)[0][1]
-        async with self._one_buyer("keyframe", key, scene.id):
-            return await self._keyframe_step(store, model, scene, plan, res)
+            return await self._keyframe_step(store, asked, priced, variants, scene, plan, res)
+        async with self._one_buyer("keyframe", variants[0][1], scene.id):
+            return await self._keyframe_step(store, asked, priced, variants, scene, plan, res)
 
     async def _keyframe_step(
-        self, store: Store, model: KeyframeModel, scene: Scene, plan: Plan, res: RenderResult
+        self,
+        store: Store,
+        model: KeyframeModel,
+        priced: Settings | None,
+        variants: list[tuple[str, str, KeyframeRequest]],
+        scene: Scene,
+        plan: Plan,
+        res: RenderResult,
     ) -> Path:
+        """`_keyframe` once it is the scene's turn: `model` and `priced` as
+        `_keyframe_model_for` gives them, `variants` its requests."""
         dest = self.run_dir / "scenes" / scene.id / "keyframe.png"
-        model, priced = self._keyframe_model_for(model, scene, plan)
-        variants = self._keyframe_variants(model, scene, plan)
         keys = self._keyframe_reuse_keys(model, scene, plan, variants, store)
         reused = any(store.reusable(scene.id, "keyframe", key) for key in keys)
         before = self._keyframe_keys_before(model, scene, plan, variants, store)
@@ -3684,10 +3691,11 @@ class Pipeline:
         """The scene's clip: reused, put back, or made (`_one_buyer`: once for all the
         scenes that ask the same clip)."""
         planned = self._video_request(scene, keyframe, last_frame)
+        variants = self._clip_variants(model, scene, planned, store=store)
         if model.name == "local":
-            return await self._clip_step(store, model, scene, planned, res)
+            return await self._clip_step(store, model, scene, planned, variants, res)
         key = self._clip_key(model, planned)
-        holder = self._job_holder(store, model, scene, planned)
+        holder = self._job_holder(store, scene, {k for _, k, _ in variants})
         ahead = holder
         while ahead is not None and ahead != scene.id:
             ahead = self._waiting_for.get(ahead)
@@ -3703,16 +3711,14 @@ class Pipeline:
             finally:
                 self._waiting_for.pop(scene.id, None)
         async with self._one_buyer("clip", key, scene.id):
-            return await self._clip_step(store, model, scene, planned, res)
+            return await self._clip_step(store, model, scene, planned, variants, res)
 
-    def _job_holder(
-        self, store: Store, model: VideoModel, scene: Scene, planned: VideoRequest
-    ) -> str | None:
+    def _job_holder(self, store: Store, scene: Scene, keys: Collection[str]) -> str | None:
         """Another scene of this render whose clip step holds a paid job in flight
         (`Store.resumable_job`) made from one of this scene's requests (a render stopped
         while it ran, plan.yaml then edited to copy that scene), when this scene holds
-        none for them: it is polled, and this scene takes its clip, paying nothing."""
-        keys = {k for _, k, _ in self._clip_variants(model, scene, planned, store=store)}
+        none for them (`keys`: its requests'): it is polled, and this scene takes its clip,
+        paying nothing."""
         mine = store.get(scene.id, "clip")
         if mine is not None and mine.input_key in keys and store.resumable_job(mine):
             return None
@@ -3734,11 +3740,12 @@ class Pipeline:
         model: VideoModel,
         scene: Scene,
         planned: VideoRequest,
+        variants: list[tuple[str, str, VideoRequest]],
         res: RenderResult,
     ) -> Path:
-        """`_clip` once it is the scene's turn: `planned`, its request as planned."""
+        """`_clip` once it is the scene's turn: `planned`, its request as planned,
+        `variants` as `_clip_variants` gives them."""
         dest = self.run_dir / "scenes" / scene.id / "clip.mp4"
-        variants = self._clip_variants(model, scene, planned, store=store)
         every = {key for _, key, _ in variants}  # a fallback is the same scene's next try
         reused = any(store.reusable(scene.id, "clip", key) for _, key, _ in variants)
         if reused and model.name != "local":
