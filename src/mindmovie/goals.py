@@ -204,7 +204,9 @@ def _image_problem_cached(
 def _image_problem_now(path: Path, size: int) -> str | None:
     import warnings
 
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
+
+    from mindmovie.pillow import Image
 
     if size == 0:  # a copy that never started: not a format problem
         return "is empty (0 bytes)"
@@ -269,7 +271,7 @@ def photo_has_transparency(path: Path) -> bool:
 def _has_transparency(path: str, mtime_ns: int, size: int) -> bool:
     import warnings
 
-    from PIL import Image
+    from mindmovie.pillow import Image
 
     try:
         with warnings.catch_warnings():
@@ -297,7 +299,7 @@ def photo_fit_never_changed(path: Path) -> bool:
     From the header; False when it cannot be read."""
     import warnings
 
-    from PIL import Image
+    from mindmovie.pillow import Image
 
     try:
         with warnings.catch_warnings():
@@ -318,7 +320,7 @@ def photo_pixels(path: Path) -> tuple[int, int] | None:
     header; None when it cannot be read."""
     import warnings
 
-    from PIL import Image
+    from mindmovie.pillow import Image
 
     try:
         with warnings.catch_warnings():

@@ -1234,7 +1234,7 @@ def _same_picture(path: Path, data: bytes) -> bool:
     import io
     import warnings
 
-    from PIL import Image
+    from mindmovie.pillow import Image
 
     try:
         if not path.is_file():

@@ -3,6 +3,7 @@ as `file:line: field: message` pointing at the right line."""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import textwrap
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mindmovie.goals import Goals, GoalsError, goals_sha256, load_goals, plan_fingerprint
+from mindmovie.pillow import MAX_PICTURE_PIXELS  # (its limit set before a test lowers it)
 from tests.media import write_music, write_photo, write_wav
 
 SPEC_EXAMPLE = """\
@@ -1174,6 +1176,25 @@ def test_a_photo_too_large_says_the_limit_pillow_refuses_it_at(
     assert err.message == (
         "photo is too large to read safely (over 2 megapixels); save a smaller copy: big.png"
     )
+
+
+def test_a_200_megapixel_phone_photo_is_taken(project: Path) -> None:
+    """A Galaxy S23/S24 Ultra's 200 MP photo (16320 x 12240) was refused as "too large to
+    read safely (over 178 megapixels)", Pillow's default limit: it is a photo a person
+    has. It loads, and the offline keyframe is made from it (a JPEG decoded at a reduced
+    scale: little memory). A picture over MAX_PICTURE_PIXELS is still refused."""
+    from PIL import Image
+
+    from mindmovie.providers.local_media import fit_photo
+
+    size = (16320, 12240)
+    assert size[0] * size[1] < MAX_PICTURE_PIXELS
+    Image.new("L", size, 128).save(project / "big.jpg", quality=30)
+    goals = load_goals(write(project, "title: Me\ngoals:\n  - category: a\n    vision: b\n"
+                                      "    photos: [big.jpg]\n"))  # fmt: skip
+    assert goals.goals[0].photos == [project / "big.jpg"]
+    with Image.open(io.BytesIO(fit_photo(project / "big.jpg", 64, 36))) as kf:
+        assert kf.size == (64, 36) and kf.getpixel((32, 18)) == (128, 128, 128)
 
 
 @pytest.mark.parametrize("escape", ["\\uDCFF", "\\a", "\\e[31m", "\\0", "\\x7f", "\\N"])

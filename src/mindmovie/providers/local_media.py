@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ImageOps, UnidentifiedImageError
 
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 from mindmovie.media import ffmpeg_exe, ffmpeg_path
+from mindmovie.pillow import Image
 from mindmovie.providers.base import (
     ImageResult,
     InvalidRequest,
