@@ -1098,14 +1098,14 @@ def _current_work(
 
 def _board_costs(
     run_dir: Path, settings: Any, goals: Path | None
-) -> tuple[dict[str, float], float] | None:
+) -> tuple[dict[str, float], float, dict[str, str]] | None:
     """Each scene's whole cost and the plan call's, priced with `settings` (the board
     drawn with --preset byteplus for a run rendered offline said "estimated free": it
-    showed the costs the last render recorded), or None when the plan or its goals.yaml
+    showed the costs the last render recorded), and the scenes that take an earlier
+    one's very requests (`SceneEstimate.same_as`); or None when the plan or its goals.yaml
     (given, or the one the run recorded) cannot be read: the recorded costs then."""
     from mindmovie import costs
-    from mindmovie.goals import load_goals
-    from mindmovie.pipeline import GOALS_META
+    from mindmovie.pipeline import GOALS_META, Pipeline
     from mindmovie.plan import load_plan
     from mindmovie.store import Store
 
@@ -1123,13 +1123,14 @@ def _board_costs(
             if not recorded:
                 return None
             goals = Path(recorded)
-        g = load_goals(goals)
+        pipe = Pipeline(goals, settings, out=run_dir)
         plan = load_plan(run_dir / "plan.yaml")
-        est = costs.estimate_run(settings, g, plan)  # whole, not what is left
-        planner = costs.estimate_planner(settings, g).usd
+        est = pipe.whole_estimate(plan)  # whole, not what is left
+        planner = costs.estimate_planner(settings, pipe.goals).usd
     except unreadable:
         return None
-    return {s.scene_id: s.total for s in est.scenes}, planner
+    same = {s.scene_id: by for s in est.scenes if (by := s.same_as)}
+    return {s.scene_id: s.total for s in est.scenes}, planner, same
 
 
 def _board_movie(run_dir: Path, settings: Any) -> float | None:
@@ -1198,6 +1199,7 @@ def storyboard(
             run_dir,
             costs=None if priced is None else priced[0],
             planner_cost=None if priced is None else priced[1],
+            same_as=None if priced is None else priced[2],
             current_keyframes=None if current is None else current[0],
             current_clips=None if current is None else current[1],
             movie=movie,

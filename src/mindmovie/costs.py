@@ -126,6 +126,15 @@ class SceneEstimate:
     def total(self) -> float:
         return self.keyframe.usd + self.video.usd
 
+    @property
+    def same_as(self) -> str | None:
+        """The earlier scene this one takes all it needs from (the very same requests,
+        bought once: `_as_same`), when it buys nothing of its own: the storyboard says
+        "as scene N" there, where "free" would read as if it cost nothing to make."""
+        if self.total > 0:
+            return None
+        return self.video.same_as or self.keyframe.same_as
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "scene_id": self.scene_id,

@@ -6738,6 +6738,23 @@ class Pipeline:
         notes = replan_notes(self.run_dir, look, est, asking=True)
         return replace(est, notes=(*notes, *unfindable_notes(store, est)))
 
+    def whole_estimate(self, plan: Plan) -> costs.RunEstimate:
+        """What `plan`'s scenes cost bought from nothing (the storyboard's figures: the
+        whole, not what is left), each request once: a scene asking the very same image
+        or clip as an earlier one takes it (`_one_buyer`), and was priced again there.
+        The sharing is `_reused_steps`' over an empty journal: the render's outlook
+        leaves out the steps already made, and with them the copies that take them."""
+        import tempfile
+
+        shared: dict[tuple[str, str], str] = {}
+        with tempfile.TemporaryDirectory(prefix="mindmovie-board-") as tmp:
+            store = Store(Path(tmp) / "run.db")
+            try:
+                self._reused_steps(store, plan, shared=shared)
+            finally:
+                store.close()
+        return costs.estimate_run(self.settings, self.goals, plan, shared=shared)
+
     def _reused_steps(
         self,
         store: Store,
@@ -7407,12 +7424,13 @@ class Pipeline:
 
         try:
             plan = load_plan(self.run_dir / "plan.yaml")
-            est = costs.estimate_run(self.settings, self.goals, plan)  # full, not what is left
+            est = self.whole_estimate(plan)  # full, not what is left
             per_scene = {s.scene_id: s.total for s in est.scenes}
+            same = {s.scene_id: by for s in est.scenes if (by := s.same_as)}
             # the plan's call too, beside the scenes' total: as `estimate` counts it
             planner = costs.estimate_planner(self.settings, self.goals).usd
             movie = movie_seconds(plan, self.settings, left_out)  # (its header's length)
-            store.set_meta(COSTS_META, costs_record(plan, per_scene, planner, movie))
+            store.set_meta(COSTS_META, costs_record(plan, per_scene, planner, movie, same))
             current = self._current_clips(store, plan)
             store.set_meta(CLIPS_META, clips_record(plan, current, self._unused_fields(plan)))
             made = self._current_keyframes(store, plan)
@@ -7421,7 +7439,7 @@ class Pipeline:
             failed = failed_notes(store.steps(), plan)
             # drawing it takes ~0.7 s for 7 scenes: not again when nothing it shows changed
             digest = board_inputs(
-                self.run_dir, plan, per_scene, current, planner, kf_current, failed, movie
+                self.run_dir, plan, per_scene, current, planner, kf_current, failed, movie, same
             )
             drawn = all((self.run_dir / name).is_file() for name in (PNG_NAME, HTML_NAME))
             if drawn and store.get_meta("storyboard_inputs") == digest:
@@ -7434,6 +7452,7 @@ class Pipeline:
                 current_keyframes=kf_current,
                 failed=failed,
                 movie=movie,
+                same_as=same,
             )
             store.set_meta("storyboard_inputs", digest)
         except Exception as e:  # cosmetic output: report and go on

@@ -158,6 +158,21 @@ def _costs_of(plan: Plan, costs: Mapping[str, float] | None) -> list[float | Non
     return [costs.get(s.id) for s in plan.scenes]
 
 
+def _cost_texts(
+    plan: Plan, per_scene: Sequence[float | None], same_as: Mapping[str, str] | None
+) -> list[str]:
+    """Each card's cost: ``as scene 2`` for a scene that takes all it needs from scene
+    2 (the very same requests, bought once: `SceneEstimate.same_as`), where "free" read
+    as if it cost nothing to make and an edit of scene 2 would not make it pay."""
+    number = {s.id: i for i, s in enumerate(plan.scenes, 1)}
+    texts = []
+    for scene, cost in zip(plan.scenes, per_scene, strict=True):
+        by = (same_as or {}).get(scene.id)
+        free = cost is not None and cost <= 0
+        texts.append(f"as scene {number[by]}" if free and by in number else format_cost(cost))
+    return texts
+
+
 def format_total(per_scene: Sequence[float | None]) -> str:
     """Total estimate: exact when every scene is known, ``≥ $x`` when some are not."""
     known = [c for c in per_scene if c is not None and math.isfinite(c)]
@@ -502,7 +517,7 @@ def _draw_card(
     box: TileBox,
     number: int,
     scene: Scene,
-    cost: float | None,
+    cost_text: str,
     keyframe: Image.Image | None,
     missing: str = "no keyframe yet",
     old_keyframe: bool = False,
@@ -536,7 +551,6 @@ def _draw_card(
     _pill(d, (x, y, x + badge_w, y + 26), 13, fill=ACCENT)
     d.text((x + badge_w / 2, y + 13), num, font=_font(17), fill=BACKGROUND, anchor="mm")
     right = f"{format_seconds(scene.seconds)} · "
-    cost_text = format_cost(cost)
     right_w = _text_width(right, 16) + _text_width(cost_text, 16)
     chip_x = x + badge_w + 8
     chip_max = inner_w - badge_w - 8 - right_w - 10
@@ -572,10 +586,12 @@ def render_sheet(
     old_keyframes: Collection[str] = (),
     failed: Mapping[str, str] | None = None,
     movie: float | None = None,
+    same_as: Mapping[str, str] | None = None,
 ) -> Image.Image:
     """The contact sheet as an image (``write_storyboard`` saves it). ``thumbs``: the
     keyframes already made by `_thumbs` (else they are made here). ``failed``: as
-    `failed_steps` returns. ``movie``: the movie's seconds (`movie_seconds`), if known."""
+    `failed_steps` returns. ``movie``: the movie's seconds (`movie_seconds`), if known.
+    ``same_as``: as `_cost_texts` takes it."""
     if thumbs is None:
         thumbs = _thumbs(plan, keyframes or {})
     first = next((t for t in thumbs if t is not None), None)
@@ -595,8 +611,9 @@ def render_sheet(
     _draw_text(d, (total_x, 72), total, 18, ACCENT)
     if suffix := plan_suffix(planner_cost):
         _draw_text(d, (total_x + _text_width(total, 18), 72), suffix, 18, MUTED)
+    cost_texts = _cost_texts(plan, per_scene, same_as)
     for i, (scene, box, img, cost) in enumerate(
-        zip(plan.scenes, tile_boxes(n, thumb), thumbs, per_scene, strict=True), start=1
+        zip(plan.scenes, tile_boxes(n, thumb), thumbs, cost_texts, strict=True), start=1
     ):
         _draw_card(
             sheet,
@@ -687,11 +704,13 @@ def render_html(
     failed: Mapping[str, str] | None = None,
     painted: Sequence[str] = (),
     movie: float | None = None,
+    same_as: Mapping[str, str] | None = None,
 ) -> str:
     """The storyboard page as text (``write_storyboard`` saves it). ``thumbs``: as for
     `render_sheet`. ``old_clips``: scene ids whose clip on disk is of earlier inputs
     (not played: the next render makes it again). ``failed``: as `failed_steps`.
-    ``painted``: scenes whose keyframe the offline painter drew (`painted_scenes`)."""
+    ``painted``: scenes whose keyframe the offline painter drew (`painted_scenes`).
+    ``same_as``: as `_cost_texts` takes it."""
     clips = clips or {}
     failed = failed or {}
     per_scene = _costs_of(plan, costs)
@@ -700,7 +719,8 @@ def render_html(
     first = next((t for t in thumbs if t is not None), None)
     aspect = f"{first.size[0]} / {first.size[1]}" if first is not None else "16 / 9"
     cards: list[str] = []
-    for i, (scene, img, cost) in enumerate(zip(plan.scenes, thumbs, per_scene, strict=True), 1):
+    cost_texts = _cost_texts(plan, per_scene, same_as)
+    for i, (scene, img, cost) in enumerate(zip(plan.scenes, thumbs, cost_texts, strict=True), 1):
         if img is not None:
             thumb = (
                 f'<div class="thumb"><img src="{img.uri}" '
@@ -732,7 +752,7 @@ def render_html(
             f'title="{_e(scene.category)}">'
             f"{_e(scene.category)}</span>"
             f'<span class="right">{_e(format_seconds(scene.seconds))} · '
-            f'<span class="cost">{_e(format_cost(cost))}</span></span></div>\n'
+            f'<span class="cost">{_e(cost)}</span></span></div>\n'
             + (f'    <p class="noclip">{OLD_KEYFRAME}</p>\n' if stale else "")
             + f'    <p class="aff" dir="auto">{_e(scene.affirmation)}</p>\n'
             f'    <p class="id">{_e(scene.id)}</p>\n'
@@ -787,12 +807,14 @@ def write_storyboard(
     failed: Mapping[str, str] | None = None,
     painted: Sequence[str] = (),
     movie: float | None = None,
+    same_as: Mapping[str, str] | None = None,
 ) -> tuple[Path, Path]:
     """Write ``run_dir/storyboard.png`` and ``run_dir/storyboard.html``; return both paths.
 
     ``costs`` (USD, by scene id; missing = unknown, 0 = free), ``clips`` and ``keyframes``
     (paths by scene id; a missing keyframe shows as "no keyframe yet", a file that is no
     picture as "keyframe unreadable", a missing clip as "no clip yet") are all optional.
+    ``same_as``: as `_cost_texts` takes it.
     """
     from mindmovie.pipeline import RunDirError, folder_where_file_goes
 
@@ -814,6 +836,7 @@ def write_storyboard(
         old_keyframes=old_keyframes,
         failed=failed,
         movie=movie,
+        same_as=same_as,
     )
     atomic_write_bytes(png_path, _png_bytes(sheet))
     atomic_write_text(
@@ -831,6 +854,7 @@ def write_storyboard(
             failed=failed,
             painted=painted,
             movie=movie,
+            same_as=same_as,
         ),
     )
     return png_path, html_path
@@ -864,13 +888,17 @@ def costs_record(
     costs: Mapping[str, float],
     planner_cost: float | None = None,
     movie: float | None = None,
+    same_as: Mapping[str, str] | None = None,
 ) -> str:
     """What `recorded_costs` reads back: each scene's estimate with the seconds it was for
     (and `recorded_planner_cost`: the planner's; `recorded_movie`: the movie's length,
-    with the scenes' seconds it was for)."""
+    with the scenes' seconds it was for; `recorded_same_as`: the scene it copies)."""
     record: dict[str, dict[str, object]] = {
         s.id: {"usd": costs[s.id], "seconds": s.seconds} for s in plan.scenes if s.id in costs
     }
+    for sid, by in (same_as or {}).items():
+        if sid in record:
+            record[sid]["as"] = by
     if planner_cost is not None:
         record[_PLAN_KEY] = {"usd": planner_cost}
     if movie is not None:
@@ -894,6 +922,21 @@ def recorded_movie(run_dir: Path, plan: Plan) -> float | None:
         return float(data["seconds"])
     except (ValueError, TypeError, KeyError):
         return None
+
+
+def recorded_same_as(run_dir: Path, plan: Plan) -> dict[str, str]:
+    """The scenes the last render's board said take an earlier one's very requests, for
+    those `recorded_costs` shows (an edit since makes the cost, and this, unknown)."""
+    costs = recorded_costs(run_dir, plan)
+    try:
+        data = json.loads(_meta(run_dir, COSTS_META) or "{}")
+        return {
+            sid: by
+            for sid in costs
+            if isinstance(entry := data.get(sid), dict) and isinstance(by := entry.get("as"), str)
+        }
+    except (ValueError, TypeError, AttributeError):
+        return {}
 
 
 def recorded_planner_cost(run_dir: Path) -> float | None:
@@ -1102,6 +1145,7 @@ def board_inputs(
     current_keyframes: Mapping[str, str] | None = None,
     failed: Mapping[str, str] | None = None,
     movie: float | None = None,
+    same_as: Mapping[str, str] | None = None,
 ) -> str:
     """A digest of everything the board shows (plan.yaml, which keyframes and clips exist
     and their file stamps, the costs, which clips are current, the steps that failed): a
@@ -1125,6 +1169,7 @@ def board_inputs(
         sorted((current_keyframes or {}).items()),
         sorted((failed or {}).items()),
         movie,
+        sorted((same_as or {}).items()),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
@@ -1169,6 +1214,7 @@ def storyboard_from_run(
     current_keyframes: Mapping[str, str] | None = None,
     failed: Mapping[str, str] | None = None,
     movie: float | None = None,
+    same_as: Mapping[str, str] | None = None,
 ) -> tuple[Path, Path]:
     """The storyboard of a run directory: its plan.yaml and whatever keyframes/clips exist.
 
@@ -1194,6 +1240,7 @@ def storyboard_from_run(
     if costs is None:
         costs = recorded_costs(run_dir, plan)
         planner_cost = recorded_planner_cost(run_dir)
+        same_as = recorded_same_as(run_dir, plan)
     if current_clips is None:
         current_clips = recorded_clips(run_dir, plan)
         if current_clips is not None:
@@ -1228,4 +1275,5 @@ def storyboard_from_run(
         old_keyframes=old_keyframes,
         painted=painted_scenes(run_dir, plan),
         movie=recorded_movie(run_dir, plan) if movie is None else movie,
+        same_as=same_as,
     )

@@ -1974,3 +1974,54 @@ async def test_a_keyframe_kept_at_its_url_under_the_frame_size_key_is_downloaded
     assert scene["next"].startswith("download the keyframe paid for before"), scene
     asked = await _render_asking(goals, s, run)
     assert asked == [] and sim.stats()["totals"]["images"] == 1  # downloaded, not bought
+
+
+def test_storyboard_counts_a_copied_scene_once_and_names_the_scene_it_copies(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A scene asking the very same keyframe and clip as an earlier one is bought once
+    (`Pipeline._one_buyer`), and `estimate` counts it once; the storyboard priced it
+    again, its "estimated" total a scene's price over the bill, and said the copy cost
+    as much as the scene it takes them from. The board (the render's, and the
+    `storyboard` command's with settings) now says "as scene N" on the copy, and its
+    total is the run's whole cost, each request once: before and after the render."""
+    from mindmovie.storyboard import format_cost
+
+    goals = goals_file(tmp_path, sim)
+    copy_scene(sim)  # 02-career-2 = 02-career-1
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    r = CliRunner().invoke(
+        app, ["plan", str(goals), "-c", str(cfg), "--out", str(run), "--yes"], env=env
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(
+        app, ["estimate", str(goals), "-c", str(cfg), "--out", str(run), "--json"], env={}
+    )
+    assert r.exit_code == 0, r.output
+    est = json.loads(r.output)
+    scenes_total = sum(s["total"] for s in est["scenes"])
+    one = next(s["total"] for s in est["scenes"] if s["scene_id"] == "02-career-1")
+    assert one > 0 and scenes_total == pytest.approx(3 * one)  # 4 scenes, 3 different
+    number = 1 + [sc.id for sc in load_plan(run / "plan.yaml").scenes].index("02-career-1")
+    page = run / "storyboard.html"
+    total = f"estimated <b>{format_cost(scenes_total)}</b>"
+
+    def board() -> str:
+        text = page.read_text(encoding="utf-8")
+        assert total in text
+        copy = text.split('id="scene-02-career-2"')[1].split("</article>")[0]
+        assert f'<span class="cost">as scene {number}</span>' in copy
+        return text
+
+    board()  # `plan`'s
+    r = CliRunner().invoke(app, ["render", str(goals), "-c", str(cfg), "--out", str(run),
+                                 "--yes"], env=env)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert sim.stats()["totals"]["jobs_created"] == 3
+    board()  # the render's: the whole run's cost still, each request once
+    for given in ([], ["-c", str(cfg), "--goals", str(goals)]):
+        page.unlink()
+        r = CliRunner().invoke(app, ["storyboard", str(run), *given], env={})
+        assert r.exit_code == 0, r.output
+        board()  # recorded by the render; priced again with the settings given
