@@ -24,6 +24,10 @@ from mindmovie.providers.base import RateLimited, Transient
 
 T = TypeVar("T")
 
+#: the longest Retry-After waited for. A call asked to wait longer (a quota used up
+#: until the next hour or day) is not tried again in this render (`_asks_too_long`):
+#: waiting this long four times over only to fail, each scene in turn, took a 30-scene
+#: render hours to end
 MAX_RETRY_AFTER = 120.0
 #: seconds from a call's first 429 during which a 429 is tried again after its attempts
 #: are used up. Without a Retry-After the four tries are over in ~7 s: a render of 30
@@ -84,19 +88,49 @@ def _wait(base: float, cap: float) -> Callable[[RetryCallState], float]:
     return wait
 
 
+def _asks_too_long(exc: BaseException | None) -> bool:
+    """A 429 or 503 whose Retry-After is over MAX_RETRY_AFTER: the provider says no try
+    before then will do (a quota used up until the next hour or day)."""
+    return isinstance(exc, Transient) and (exc.retry_after or 0.0) > MAX_RETRY_AFTER
+
+
+def _told_when(exc: Transient) -> None:
+    """Say in `exc`'s message when to try again (`_asks_too_long`): the scene's line
+    said only "rate limited", after the render had waited it out four times over."""
+    wait = float(exc.retry_after or 0.0)
+    if "render again after" in exc.message:
+        return
+    at = time.strftime("%Y-%m-%d %H:%M", time.localtime(time.time() + wait))
+    hours, rest = divmod(round(wait / 60), 60)
+    span = f"{hours} h {rest} min" if hours else f"{rest} min"
+    exc.message = (
+        f"{exc.message}; it asks to wait {span} before trying again (Retry-After), "
+        f"longer than a render waits: render again after {at}"
+    )
+
+
 def _stop(
-    attempts: int, patience: float, first_429: list[float], *, outlasts: bool = True
+    attempts: int,
+    patience: float,
+    first_429: list[float],
+    *,
+    outlasts: bool = True,
+    long_asks: bool = True,
 ) -> Callable[[RetryCallState], bool]:
     """`first_429`: when the call's first 429 came (filled here): the patience is how
     long the provider has turned it away, not the call's age (a create's first try may
     come minutes after its start, its turn waited at the budget gate or behind a lost
     request's late job). `outlasts`: a patience waited out marks the provider's quota
-    used up (False for a patience cut short, e.g. by a job's deadline)."""
+    used up (False for a patience cut short, e.g. by a job's deadline). `long_asks`: a
+    Retry-After over MAX_RETRY_AFTER ends the call at once (`_asks_too_long`; not a
+    running job's poll, which waits as long as its deadline allows)."""
 
     def stop(state: RetryCallState) -> bool:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimited) and not first_429:
             first_429.append(state.outcome_timestamp or time.monotonic())
+        if long_asks and _asks_too_long(exc):
+            return True
         if state.attempt_number < attempts:
             return False
         if not isinstance(exc, RateLimited):
@@ -152,12 +186,17 @@ async def with_retry(
 
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(Transient),
-        stop=_stop(attempts, patience, first_429, outlasts=full),
+        stop=_stop(attempts, patience, first_429, outlasts=full, long_asks=full),
         wait=wait,
         before_sleep=_before_sleep(attempts),
         reraise=True,
     )
-    async for attempt in retrying:
-        with attempt:
-            return await fn()
+    try:
+        async for attempt in retrying:
+            with attempt:
+                return await fn()
+    except Transient as e:
+        if full and _asks_too_long(e):
+            _told_when(e)
+        raise
     raise AssertionError("unreachable")  # pragma: no cover

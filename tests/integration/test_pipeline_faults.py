@@ -298,6 +298,37 @@ async def test_429s_that_outlast_one_call_s_patience_are_not_waited_out_by_every
     assert sim.stats()["totals"]["jobs_created"] == 0
 
 
+async def test_a_quota_asking_to_wait_an_hour_fails_the_render_at_once_saying_when(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Seedance creates answered 429 with Retry-After: 3600 (a quota used up until the
+    next hour): each call waited MAX_RETRY_AFTER (120 s) between its tries and then
+    failed, scene after scene, with no word of when to try again. The render now ends
+    at once, each scene saying when to render again, and the next render buys only the
+    clips (the keyframes were kept)."""
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    quota = sim.add_fault("http", path=TASKS, method="POST", status=429, retry_after=3600,
+                          count=None)  # fmt: skip
+    one_at_a_time = {"base_url": sim.ark_base_url, "max_concurrent": 1}
+    s = settings_for(
+        "byteplus", sim, planner={"provider": "local"}, providers={"byteplus": one_at_a_time}
+    )
+    with pytest.raises(RenderFailed) as e:
+        await asyncio.wait_for(Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(), 60)
+    msg = str(e.value)
+    assert "2 scene(s) failed" in msg, msg
+    assert msg.count("it asks to wait 1 h 0 min before trying again (Retry-After)") == 2, msg
+    assert "render again after" in msg
+    assert quota.fired == 2 and sim.stats()["totals"]["jobs_created"] == 0
+    sim.clear_faults()
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None
+    totals = sim.stats()["totals"]
+    assert (totals["images"], totals["jobs_created"]) == (2, 2)
+
+
 async def test_stuck_job_hits_deadline_naming_scene_and_provider(
     sim: SimServer, tmp_path: Path
 ) -> None:

@@ -211,3 +211,57 @@ async def test_the_last_wait_of_a_429_ends_with_the_patience(
     with pytest.raises(RateLimited):
         await with_retry(limited, base_delay=0.01, max_delay=0.02)
     assert 0.25 <= calls[-1] - calls[0] < 0.45, calls[-1] - calls[0]
+
+
+@pytest.mark.parametrize("error", [RateLimited, Transient])
+async def test_a_retry_after_longer_than_a_render_waits_ends_the_call_at_once(
+    error: type[Transient],
+) -> None:
+    """A 429 (or 503) asking to wait an hour (a quota used up until the next hour) was
+    waited MAX_RETRY_AFTER four times over, and then failed: each scene in turn, a
+    30-scene render hours to end. The call now ends at its first answer, and its
+    message says when to render again."""
+    import asyncio
+
+    calls = 0
+
+    async def quota() -> None:
+        nonlocal calls
+        calls += 1
+        raise error("rate limited", retry_after=3600.0, provider="byteplus")
+
+    with pytest.raises(error) as e:
+        await asyncio.wait_for(with_retry(quota), timeout=10)
+    assert calls == 1
+    when = time.strftime("%Y-%m-%d %H:", time.localtime(time.time() + 3600))
+    assert "it asks to wait 1 h 0 min before trying again (Retry-After)" in str(e.value)
+    assert f"render again after {when}" in str(e.value)
+    # (said once, however often the error passes through)
+    with pytest.raises(error) as again:
+        await with_retry(lambda: _raise(e.value))
+    assert str(again.value).count("render again after") == 1
+
+
+async def _raise(e: BaseException) -> None:
+    raise e
+
+
+async def test_a_running_jobs_poll_waits_a_long_retry_after_within_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A poll of a paid running job (its `patience`, the job's deadline left) is not ended
+    by a long Retry-After: it waits (MAX_RETRY_AFTER at most) and asks again, as before.
+    (MAX_RETRY_AFTER lowered so the waits are short.)"""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "MAX_RETRY_AFTER", 0.05)
+    calls: list[float] = []
+
+    async def poll() -> str:
+        calls.append(time.monotonic())
+        if len(calls) < 3:
+            raise RateLimited("429", retry_after=3600.0)
+        return "running"
+
+    assert await with_retry(poll, patience=0.2) == "running"
+    assert len(calls) == 3
