@@ -586,8 +586,34 @@ class Settings(BaseSettings):
         return ps if ps is not None else ProviderSettings()
 
 
+#: text only a provider's key is: Anthropic's start, and Google's (AIza and 35 more)
+_KEY_SHAPED = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}|AIza[A-Za-z0-9_-]{35}")
+#: a key shorter than this is no real key (tests use "k"): not looked for in messages,
+#: where hiding every "k" would garble them
+_SHORTEST_KEY = 8
+
+
+def hide_keys(text: str) -> str:
+    """`text` with every provider key in it replaced by whose it is: the keys set in
+    the environment (or ./.env) and text shaped as only a key is. Messages quote the
+    value a setting was given ("got '...'"), and a key written where a setting goes (a
+    Google key as `providers.google: AIza...`) was shown whole, in a message a person
+    pastes into an issue or a chat when asking for help."""
+    env = process_env()
+    for names in KEY_VARIABLES.values():
+        for name in names:
+            key = env.get(name, "").strip()
+            if len(key) >= _SHORTEST_KEY and key in text:
+                text = text.replace(key, f"<the key in {name}, not shown>")
+    return _KEY_SHAPED.sub("<a provider key, not shown>", text)
+
+
 class ConfigError(Exception):
-    """A config file or flag the person must fix; printed as one line, exit code 2."""
+    """A config file or flag the person must fix; printed as one line, exit code 2.
+    Said in status and doctor rows too, so a key in it is hidden here (`hide_keys`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(hide_keys(message))
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -101,6 +101,50 @@ def test_keys_are_secret_and_use_provider_variable_names() -> None:
     assert spaced.google is not None and spaced.google.get_secret_value() == "g-3"
 
 
+#: keys shaped as the providers' are (Ark's a UUID, Google's AIza and 35 more), short
+#: enough that an error message quoting a value it was given showed them whole
+ARK_KEY = "3f1c2b7a-9d4e-4c1a-8b2f-6e5d4c3b2a10"
+GOOGLE_KEY = "AIzaSyD4-gKx9Qm2Vt7Lw1Np8Rz3Bc6Hf0Jk5Yz"
+
+
+@pytest.mark.parametrize(
+    "text, variables, said",
+    [
+        # a key where a provider's block of settings goes, as a file and as a variable
+        ("providers:\n  google: KEY\n", {"GOOGLE_API_KEY": GOOGLE_KEY}, "GOOGLE_API_KEY"),
+        ("", {"ARK_API_KEY": ARK_KEY, "MINDMOVIE_PROVIDERS__BYTEPLUS": ARK_KEY}, "ARK_API_KEY"),
+        ("video:\n  audio: KEY\n", {"BYTEPLUS_API_KEY": f" {ARK_KEY}\r"}, "BYTEPLUS_API_KEY"),
+        # shaped as a Google key, with no key set at all
+        ("providers:\n  google:\n    base_url: KEY\n", {}, "a provider key"),
+        ("output_dir: [KEY]\n", {}, "a provider key"),
+    ],
+)
+def test_a_key_given_as_a_setting_s_value_is_not_shown_in_its_error(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    variables: dict[str, str],
+    said: str,
+) -> None:
+    """A key is never printed. A key written where a setting goes was quoted whole in
+    the setting's error ("got 'AIza...'"), which the person pastes into an issue or a
+    chat to ask for help: now the error says whose key it is, not the key."""
+    monkeypatch.chdir(tmp_path)  # no ./.env
+    ours = ("MINDMOVIE_", "ARK_", "BYTEPLUS_", "GOOGLE_", "GEMINI_", "ANTHROPIC_")
+    for name in [n for n in os.environ if n.startswith(ours)]:
+        monkeypatch.delenv(name)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    key = GOOGLE_KEY if "GOOGLE" in said or "provider key" in said else ARK_KEY
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text.replace("KEY", key))
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg)
+    msg = str(e.value)
+    assert key not in msg and key[4:20] not in msg, msg
+    assert f"{said}" in msg and "not shown" in msg, msg
+
+
 def test_the_shipped_example_config_loads_as_documented() -> None:
     """config.example.yaml is what a person copies: it must load, and mean what it says
     (e.g. `max_concurrent: 0` for local = one per CPU)."""
