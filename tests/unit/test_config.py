@@ -145,6 +145,25 @@ def test_a_key_given_as_a_setting_s_value_is_not_shown_in_its_error(
     assert f"{said}" in msg and "not shown" in msg, msg
 
 
+def test_a_key_given_as_a_model_is_not_shown_by_estimate_doctor_or_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model the catalog does not know is quoted in its error (a ProviderError, not a
+    ConfigError): an Ark key pasted as `keyframes.model` was printed whole by estimate,
+    render and doctor's row."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ARK_API_KEY", ARK_KEY)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-not-a-real-key")
+    (tmp_path / "c.yaml").write_text(f"preset: byteplus\nkeyframes:\n  model: {ARK_KEY}\n")
+    goals = "title: T\ngoals:\n  - category: health\n    vision: I run\n"
+    (tmp_path / "goals.yaml").write_text(goals)
+    for args in (["estimate", "goals.yaml"], ["doctor"]):
+        code, out, err = _invoke([*args, "-c", "c.yaml"])
+        assert code in (1, 2) and "keyframes" in out + err, (args, out, err)
+        assert ARK_KEY not in out + err and ARK_KEY[9:23] not in out + err, (args, out, err)
+        assert "the key in ARK_API_KEY, not shown" in _cells(out + err), (args, out)
+
+
 def test_the_shipped_example_config_loads_as_documented() -> None:
     """config.example.yaml is what a person copies: it must load, and mean what it says
     (e.g. `max_concurrent: 0` for local = one per CPU)."""

@@ -52,6 +52,11 @@ class ProviderError(Exception):
     made: bool = False
 
     def __init__(self, message: str, *, provider: str = "", scene_id: str | None = None) -> None:
+        from mindmovie.config import hide_keys
+
+        # the person's setting quoted back (a key pasted as `keyframes.model`), or a
+        # provider's answer: said by doctor and status, kept in run.db; never a key
+        message = hide_keys(message)
         super().__init__(message)
         self.message = message
         self.provider = provider
