@@ -412,8 +412,17 @@ def _dotenv_problem(path: Path, binding: Any) -> str | None:
 
 
 def process_env() -> dict[str, str]:
-    """The environment, over `./.env` when there is one."""
-    return {**read_dotenv(Path(".env")), **os.environ}
+    """The environment, over `./.env` when there is one. A provider key's variable set
+    blank in the environment (`export ANTHROPIC_API_KEY=` in a profile, docker compose's
+    `${ANTHROPIC_API_KEY}` of one the host does not set) does not hide the key .env
+    gives it: a blank is no key, and the key was "not set" while .env held it."""
+    dotenv = read_dotenv(Path(".env"))
+    env = {**dotenv, **os.environ}
+    for names in KEY_VARIABLES.values():
+        for name in names:
+            if name in os.environ and not os.environ[name].strip() and name in dotenv:
+                env[name] = dotenv[name]
+    return env
 
 
 def environment_warnings(settings: Settings | None = None) -> list[str]:

@@ -284,6 +284,35 @@ def test_an_error_names_where_the_bad_value_came_from(tmp_path: Path) -> None:
         load_settings(cfg, env={"MINDMOVIE_OUTPUT__FPS": "30"})
 
 
+@pytest.mark.parametrize("blank", ["", "  ", "\r"])
+def test_a_key_variable_left_blank_in_the_environment_does_not_hide_the_dotenv_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, blank: str
+) -> None:
+    """`export ANTHROPIC_API_KEY=` in a shell profile, or docker compose's
+    `ANTHROPIC_API_KEY: ${ANTHROPIC_API_KEY}` of a variable the host does not set, made
+    the key in ./.env "not set" (the environment wins), and render and doctor said so,
+    sending the person to the .env that holds it. A blank is no key: .env's is used."""
+    monkeypatch.chdir(tmp_path)
+    ours = ("MINDMOVIE_", "ARK_", "BYTEPLUS_", "GOOGLE_", "GEMINI_", "ANTHROPIC_")
+    for name in [n for n in os.environ if n.startswith(ours)]:
+        monkeypatch.delenv(name)
+    (tmp_path / ".env").write_text(
+        "ANTHROPIC_API_KEY=sk-ant-from-file\nARK_API_KEY=ark-from-file\nMINDMOVIE_BUDGET_USD=5\n"
+    )
+    monkeypatch.setenv("ANTHROPIC_API_KEY", blank)
+    monkeypatch.setenv("ARK_API_KEY", blank)
+    monkeypatch.setenv("MINDMOVIE_BUDGET_USD", blank)  # a setting's blank still wins: no cap
+    keys = Keys.from_env()
+    assert keys.anthropic is not None and keys.anthropic.get_secret_value() == "sk-ant-from-file"
+    assert keys.byteplus is not None and keys.byteplus.get_secret_value() == "ark-from-file"
+    assert load_settings().budget_usd is None
+    code, out, err = _invoke(["doctor", "--preset", "byteplus"])
+    assert code == 0, (out, err)
+    table = _cells(out)
+    assert "ANTHROPIC_API_KEY: set" in table and "ARK_API_KEY or BYTEPLUS_API_KEY: set" in table
+    assert "ark-from" not in out and "sk-ant-from" not in out
+
+
 def test_keys_and_settings_are_read_from_a_dotenv_file_the_environment_wins(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
