@@ -115,6 +115,17 @@ class StageSettings(_Strict):
     model: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("options")
+    @classmethod
+    def _no_key(cls, v: dict[str, Any]) -> dict[str, Any]:
+        """A key written as an option (`api_key: ...`) is refused with where keys go: the
+        local provider, which ignores options, took it without a word, and run.db kept it
+        with the run's settings (no provider has an option of such a name)."""
+        for name in v:
+            if hint := _key_hint(["options", str(name)]):
+                raise ValueError(f"{name}{hint}")
+        return v
+
 
 class PlannerSettings(StageSettings):
     #: the providers that can plan (providers.registry.FACTORIES["planner"])

@@ -145,6 +145,26 @@ def test_a_key_given_as_a_setting_s_value_is_not_shown_in_its_error(
     assert f"{said}" in msg and "not shown" in msg, msg
 
 
+@pytest.mark.parametrize("preset", ["local", "byteplus"])
+def test_a_key_given_as_a_stage_option_says_where_keys_go(tmp_path: Path, preset: str) -> None:
+    """A key written as a stage option was taken without a word by the local provider
+    (which ignores options), and so kept in run.db with the run's settings; a paid one
+    refused it as an unknown option, with no word of where keys go."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"preset: {preset}\nkeyframes:\n  options:\n    api_key: {ARK_KEY}\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    msg = str(e.value)
+    assert msg.startswith(f"{cfg}:3: keyframes.options: api_key: provider keys are not"), msg
+    assert "ARK_API_KEY" in msg and ARK_KEY not in msg
+    env = {"MINDMOVIE_PRESET": preset, "MINDMOVIE_VIDEO__OPTIONS__TOKEN": ARK_KEY}
+    with pytest.raises(ConfigError) as e:
+        load_settings(env=env)
+    msg = str(e.value)
+    assert msg.startswith("environment (MINDMOVIE_VIDEO__OPTIONS__TOKEN): video.options: token:")
+    assert "provider keys are not" in msg and ARK_KEY not in msg
+
+
 def test_a_key_given_as_a_model_is_not_shown_by_estimate_doctor_or_status(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
