@@ -688,16 +688,16 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     except SourceTooLarge as e:
         raise ConfigError(f"{path}: {e.message()}") from None
     except NotAFile as e:
-        raise ConfigError(f"{path}: config file {e.message()}") from None
+        raise ConfigError(f"{path}: config file {e.message()}{named_by}") from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found{named_by}{other_suffix(path)}") from None
     except IsADirectoryError:
         # (`-c ''` reaches here as ".", the folder the command runs in)
         raise ConfigError(
-            f"{path}: is a folder, not a config file (a YAML file of settings)"
+            f"{path}: is a folder, not a config file (a YAML file of settings){named_by}"
         ) from None
     except OSError as e:
-        raise ConfigError(f"{path}: cannot read config file ({e.strerror})") from None
+        raise ConfigError(f"{path}: cannot read config file ({e.strerror}){named_by}") from None
     from mindmovie.yamlsrc import (
         UTF16_BROKEN,
         UTF16_TEXT,

@@ -1896,6 +1896,34 @@ def test_a_missing_config_file_named_by_mindmovie_config_names_the_variable(
     assert str(e.value) == f"{gone}: config file not found"
 
 
+def test_a_config_file_named_by_mindmovie_config_that_cannot_be_read_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for one not there: a folder, or a file that cannot be read, named by
+    MINDMOVIE_CONFIG said so with no word of the variable that asked for it."""
+    import errno
+
+    with pytest.raises(ConfigError) as e:
+        load_settings(env={"MINDMOVIE_CONFIG": str(tmp_path)})
+    assert str(e.value) == (
+        f"{tmp_path}: is a folder, not a config file (a YAML file of settings) "
+        "(named by MINDMOVIE_CONFIG)"
+    )
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("preset: local\n")
+
+    def refused(path: Path, *args: object, **kw: object) -> bytes:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    # chmod 000 does not stop root (the tests may run as root): refused where it is read
+    monkeypatch.setattr("mindmovie.yamlsrc.read_source", refused)
+    with pytest.raises(ConfigError) as e:
+        load_settings(env={"MINDMOVIE_CONFIG": str(cfg)})
+    assert str(e.value) == (
+        f"{cfg}: cannot read config file (Permission denied) (named by MINDMOVIE_CONFIG)"
+    )
+
+
 def test_a_config_yml_not_there_names_the_config_yaml_that_is(tmp_path: Path) -> None:
     """`-c config.yml` beside a config.yaml said "config file not found" alone."""
     (tmp_path / "config.yaml").write_text("preset: local\n")
