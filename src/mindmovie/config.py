@@ -765,7 +765,17 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of settings")
+        from mindmovie.yamlsrc import compose_yaml
+
+        # where it starts and what it is, as goals.yaml says it (`- preset: local`, a
+        # list, said no line); the value itself is not shown: it may be a key pasted
+        root = compose_yaml(text)
+        at = f":{root.start_mark.line + 1}" if root is not None else ""
+        got = "a list" if isinstance(data, list) else "a single value"
+        raise ConfigError(
+            f"{path}{at}: the top level must be a mapping of settings (`name: value` "
+            f"lines, as in config.example.yaml), got {got}"
+        )
     keyed: dict[str, Any] = _empty_blocks_dropped(_text_keys(data), [])
     if "goals" in keyed and not keyed.keys() & Settings.model_fields.keys():
         # `render settings.yaml -c goals.yaml`, the two swapped: "title: unknown setting

@@ -1924,6 +1924,28 @@ def test_a_config_file_named_by_mindmovie_config_that_cannot_be_read_names_the_v
     )
 
 
+@pytest.mark.parametrize(
+    "text, line, got",
+    [
+        ("# my settings\n\n- preset: local\n- output_dir: movies\n", 3, "a list"),
+        ("preset local\n", 1, "a single value"),
+    ],
+)
+def test_a_config_file_that_is_not_a_mapping_names_its_line_and_what_it_is(
+    tmp_path: Path, text: str, line: int, got: str
+) -> None:
+    """A config file whose settings were written as a list (`- preset: local`) said
+    only "c.yaml: the top level must be a mapping of settings": no line, not what it
+    was read as (goals.yaml and plan.yaml say both)."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    said = str(e.value)
+    assert said.startswith(f"{cfg}:{line}: the top level must be a mapping of settings"), said
+    assert said.endswith(f"got {got}"), said
+
+
 def test_a_config_yml_not_there_names_the_config_yaml_that_is(tmp_path: Path) -> None:
     """`-c config.yml` beside a config.yaml said "config file not found" alone."""
     (tmp_path / "config.yaml").write_text("preset: local\n")
