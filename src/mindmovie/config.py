@@ -1063,15 +1063,20 @@ def _dotenv_source(path: list[str]) -> str | None:
 
 
 def _env_value(value: str) -> Any:
-    """A MINDMOVIE_ variable's value: JSON for a table or a list, else the text."""
-    if value.strip().startswith(("{", "[")):
+    """A MINDMOVIE_ variable's value: JSON for a table or a list, else the text; either
+    without the blanks at its two ends, as YAML reads a value. A value read from a file
+    saved on Windows (a docker --env-file, `export X=$(cat f)`) ends in a carriage
+    return: a base_url ending in one passed its check, and every call failed after the
+    plan was paid for; an output_dir made a folder named `movies\r`."""
+    text = value.strip()
+    if text.startswith(("{", "[")):
         try:
             import json
 
-            return json.loads(value)
+            return json.loads(text)
         except (ValueError, RecursionError):  # not JSON, or nested past the stack
             pass
-    return value
+    return text
 
 
 #: the text of a number, as YAML would read it in config.yaml

@@ -55,6 +55,27 @@ def test_aspect_or_resolution_from_a_higher_layer_wins_over_a_lower_size(tmp_pat
     assert s.output.frame() == (200, 100)
 
 
+def test_a_variable_s_blanks_and_windows_line_end_are_not_part_of_its_value() -> None:
+    """A value read from a file saved on Windows (`export X=$(cat f)`, a docker
+    --env-file with CRLF lines) ends in "\\r". Kept, a base_url ending in it passed the
+    address check, the plan was paid for, and every scene failed "Invalid non-printable
+    ASCII character in URL"; an output_dir made a folder named "movies\\r"; a preset or
+    true/false was refused. YAML drops the blanks around a value; so does a variable."""
+    env = {
+        "MINDMOVIE_PRESET": "byteplus\r",
+        "MINDMOVIE_OUTPUT_DIR": "movies\r",
+        "MINDMOVIE_VIDEO__AUDIO": " true\r\n",
+        "MINDMOVIE_PROVIDERS__BYTEPLUS__BASE_URL": "http://127.0.0.1:9/api/v3\r",
+        "MINDMOVIE_VIDEO__OPTIONS__NEGATIVE_PROMPT": "blurry\r",
+        "MINDMOVIE_PROVIDERS__GOOGLE": '{"project": "p"}\r',
+    }
+    s = load_settings(env=env)
+    assert (s.preset, str(s.output_dir), s.video.audio) == ("byteplus", "movies", True)
+    assert s.providers.byteplus.base_url == "http://127.0.0.1:9/api/v3"
+    assert s.video.options == {"negative_prompt": "blurry"}
+    assert s.providers.google.project == "p"
+
+
 def test_unprefixed_variables_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = load_settings(env={"FPS": "5", "PRESET": "google", "MODEL": "x"})
     assert s.output.fps == 24 and s.preset == "local"
