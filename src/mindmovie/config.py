@@ -1236,15 +1236,21 @@ _FLAGS: dict[tuple[str, ...], str] = {
 }
 
 
+def _config_variable(env: dict[str, str]) -> str:
+    """MINDMOVIE_CONFIG's path without the blanks at its ends, as every MINDMOVIE_
+    variable is read (`_env_value`): '' when it is not set or blank."""
+    return env.get("MINDMOVIE_CONFIG", "").strip()
+
+
 def _config_path(given: Path | None, env: dict[str, str]) -> Path | None:
     """The config file read: `given`, else `$MINDMOVIE_CONFIG`, else ./config.yaml."""
     if given is not None:
         return given
-    if env.get("MINDMOVIE_CONFIG"):
+    if named := _config_variable(env):
         from mindmovie.fsutil import expanded
 
         # `~` is the home folder here too: a shell leaves it as written in quotes
-        return expanded(env["MINDMOVIE_CONFIG"])
+        return expanded(named)
     if os.path.lexists("config.yaml"):
         # not only a file: a folder of that name (docker makes one for a bind mount of
         # a missing file) or a dangling link was skipped silently, its settings (the
@@ -1300,9 +1306,7 @@ def load_settings(
     e = process_env() if env is None else dict(env)
     # a file MINDMOVIE_CONFIG names that is not there was "x.yaml: config file not found",
     # with no word of the variable (set long ago, or in .env) that asked for it
-    named_by = (
-        " (named by MINDMOVIE_CONFIG)" if config_path is None and e.get("MINDMOVIE_CONFIG") else ""
-    )
+    named_by = " (named by MINDMOVIE_CONFIG)" if config_path is None and _config_variable(e) else ""
     config_path = _config_path(config_path, e)
     env_layer = _env_layer(e)
     file_layer = _read_yaml_config(config_path, named_by) if config_path is not None else {}

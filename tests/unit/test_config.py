@@ -1917,6 +1917,20 @@ def test_a_missing_config_file_named_by_mindmovie_config_names_the_variable(
     assert str(e.value) == f"{gone}: config file not found"
 
 
+def test_mindmovie_config_is_read_without_the_blanks_at_its_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As every MINDMOVIE_ variable: MINDMOVIE_CONFIG from a file saved on Windows ends
+    in "\\r", and was "c.yaml\\r: config file not found" (the \\r unseen); one of blanks
+    alone named a file "  ", not found, where an empty one means ./config.yaml."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("preset: google\n")
+    assert load_settings(env={"MINDMOVIE_CONFIG": f" {cfg}\r"}).preset == "google"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text("preset: byteplus\n")
+    assert load_settings(env={"MINDMOVIE_CONFIG": " \r"}).preset == "byteplus"
+
+
 def test_a_config_file_named_by_mindmovie_config_that_cannot_be_read_names_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
