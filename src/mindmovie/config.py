@@ -201,10 +201,15 @@ class ProviderSettings(_Strict):
             ok = ok and (parts.port is None or parts.port > 0)  # ValueError: not a number
         except ValueError:  # `http://[::1`, `https://host:port`
             ok = False
-        if not ok:
+        # a blank (`"http://.../api/v3 "`, quoted with the space copied after it): the SDK
+        # sent each call to another path (`/api/v3%20/...`), whose 404 read as an unknown
+        # model after the plan was paid for; urlsplit drops a tab or line break unseen
+        blank = any(c.isspace() or not c.isprintable() for c in v)
+        if not ok or blank:
+            inside = " with a space, tab or line break in it" if blank else ""
             raise ValueError(
                 f"must be an http:// or https:// address (e.g. https://api.example.com/v1), "
-                f"got {v!r}; null means the provider's own endpoint"
+                f"got {v!r}{inside}; null means the provider's own endpoint"
             )
         return v
 

@@ -1695,6 +1695,24 @@ def test_a_provider_base_url_that_is_not_an_http_address_is_refused_up_front(
         assert load_settings(cfg, env={}).providers.byteplus.base_url == good
 
 
+@pytest.mark.parametrize(
+    "bad", ["http://127.0.0.1:8794/api/v3 ", "http://127.0.0.1:8794/api v3", "http://h/v3\\t"]
+)
+def test_a_provider_base_url_holding_a_blank_is_refused_up_front(tmp_path: Path, bad: str) -> None:
+    """A blank in a base_url (`base_url: "http://.../api/v3 "`, quoted with the space
+    copied after it) passed the address check; the SDK sent every call to another path
+    (`/api/v3%20/...`), and after the plan was paid for each keyframe failed as "the
+    model 'seedream-4-0-250828' does not exist" (seen against the simulator). A tab or
+    line break inside was dropped by the check's parser, not by the SDK's."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f'providers:\n  byteplus:\n    base_url: "{bad}"\n')
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    said = str(e.value)
+    assert said.startswith(f"{cfg}:3: providers.byteplus.base_url: must be an http"), said
+    assert "space" in said, said
+
+
 def test_a_bad_setting_from_the_dotenv_file_names_its_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
