@@ -493,6 +493,16 @@ KEY_VARIABLES: dict[str, tuple[str, ...]] = {
 }
 
 
+def key_variable(provider: str, key: str, env: dict[str, str] | None = None) -> str | None:
+    """The variable `provider`'s key `key` was read from (the first of its variables set,
+    as `Keys.from_env` picks), None when the environment does not hold it (keys given
+    otherwise). A flawed key in GEMINI_API_KEY was named "GOOGLE_API_KEY (or
+    GEMINI_API_KEY)", sending the person to GOOGLE_API_KEY, which was not set."""
+    e = process_env() if env is None else env
+    held = [n for n in KEY_VARIABLES[provider] if e.get(n, "").strip()]
+    return held[0] if held and e[held[0]].strip() == key else None
+
+
 def key_conflicts(env: dict[str, str]) -> dict[str, str]:
     """provider -> a warning, for each provider whose key is set under two of its names
     to different keys: which variable is used (the first of `KEY_VARIABLES`, as

@@ -30,6 +30,7 @@ from mindmovie.config import (
     Settings,
     dotenv_problems,
     key_conflicts,
+    key_variable,
     process_env,
 )
 
@@ -358,9 +359,11 @@ def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = Non
         detail += f" ({_needed_by(settings, provider)})" if used else " (not used by this preset)"
         key = getattr(keys, provider)
         flaw = key_flaw(key.get_secret_value(), provider) if key is not None else None
-        if flaw:
-            # every call would fail in the client or at the provider (render refuses it)
-            bad = f"{var}: set, but it {flaw} Set it again"
+        if flaw and key is not None:
+            # every call would fail in the client or at the provider (render refuses it);
+            # named by the variable that holds it, when one does (GEMINI_API_KEY's)
+            held = key_variable(provider, key.get_secret_value(), env)
+            bad = f"{held or var}: set, but it {flaw} Set it again"
             bad += f" ({_needed_by(settings, provider)})" if used else " (not used by this preset)"
             out.append(Check(f"key {provider}", False, bad, required=used))
             continue

@@ -3517,7 +3517,7 @@ class Pipeline:
         preset) learnt ANTHROPIC_API_KEY, set it, rendered again and only then learnt
         ARK_API_KEY. One key not set is named by
         its provider, as before (its message says what it is needed for)."""
-        from mindmovie.config import KEY_VARIABLES
+        from mindmovie.config import KEY_VARIABLES, key_variable
         from mindmovie.doctor import key_flaw, missing_keys
 
         keys = self.keys or Keys.from_env()
@@ -3525,7 +3525,7 @@ class Pipeline:
         for provider in sorted(self.settings.key_providers()):
             key = getattr(keys, provider, None)
             flaw = key_flaw(key.get_secret_value(), provider) if key is not None else None
-            if flaw:
+            if flaw and key is not None:
                 # an HTTP header holds ASCII only: every call failed in the client before
                 # it was sent, each taken for a lost answer that "may have been billed"
                 # (the plan call three times), and named by a UnicodeEncodeError whose
@@ -3533,6 +3533,9 @@ class Pipeline:
                 # went to the provider, whose 401 came after the plan was paid for
                 var, *also = KEY_VARIABLES[provider]
                 names = var + (f" (or {', '.join(also)})" if also else "")
+                # the variable that holds it, when one does: GEMINI_API_KEY's key was
+                # named "GOOGLE_API_KEY (or GEMINI_API_KEY)", one not set
+                names = key_variable(provider, key.get_secret_value()) or names
                 flawed.append(f"{names}: {provider}'s key {flaw} Set it again")
         lacking = [k for k in missing_keys(self.settings, keys) if k["provider"] not in spare]
         parts = []

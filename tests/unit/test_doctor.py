@@ -135,7 +135,7 @@ def test_a_key_with_a_space_inside_fails_naming_its_variable_not_its_value(
     rows = {c.name: c for c in run_checks(load_settings(None, overrides={"preset": "byteplus"}))}
     assert rows["key byteplus"].status == "FAIL", rows["key byteplus"]
     assert rows["key byteplus"].detail.startswith(
-        "ARK_API_KEY or BYTEPLUS_API_KEY: set, but it holds a space, tab, line break"
+        "ARK_API_KEY: set, but it holds a space, tab, line break"  # the variable holding it
     ), rows["key byteplus"]
     assert rows["key anthropic"].status == "ok", rows["key anthropic"]
 
@@ -991,3 +991,29 @@ def test_providers_json_gives_model_ids_and_the_default_apart(clean_env: None) -
     assert defaults and len(defaults) == len(set(defaults))  # one per provider and stage
     table = CliRunner().invoke(app, ["providers"], env={"COLUMNS": "120"}).output
     assert "(default)" in table
+
+
+def test_a_flawed_key_under_its_second_name_is_named_by_that_name(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """GEMINI_API_KEY set with its quotes kept (a docker --env-file) and GOOGLE_API_KEY
+    not set: render said "GOOGLE_API_KEY (or GEMINI_API_KEY): google's key holds a
+    quote" and doctor "GOOGLE_API_KEY or GEMINI_API_KEY: set, but it holds a quote",
+    sending the person to GOOGLE_API_KEY, which is not set. The variable the key was
+    read from is named."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret")
+    monkeypatch.setenv("GEMINI_API_KEY", '"AIza-very-secret"')
+    rows = {c.name: c for c in run_checks(load_settings(None, overrides={"preset": "google"}))}
+    assert rows["key google"].detail.startswith("GEMINI_API_KEY: set, but it holds a quote")
+    (tmp_path / "goals.yaml").write_text(
+        "title: T\ngoals:\n  - category: health\n    vision: I run\n"
+    )
+    closed = "{base_url: 'http://127.0.0.1:9'}"  # nothing may be sent, nor reach the internet
+    (tmp_path / "c.yaml").write_text(
+        f"preset: google\nproviders:\n  anthropic: {closed}\n  google: {closed}\n"
+    )
+    r = CliRunner().invoke(app, ["render", "goals.yaml", "-c", "c.yaml", "--yes"])
+    assert r.exit_code == 2, r.output
+    said = " ".join(r.stderr.split())
+    assert said.startswith("error: GEMINI_API_KEY: google's key holds a quote"), said
+    assert "very-secret" not in r.output
