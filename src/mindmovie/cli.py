@@ -1007,8 +1007,10 @@ def status(
             key["stages"]
         )
         if key["why"]:  # set with a flaw (a space inside): status called it set, said nothing
+            # named by the variable it was read from, when that is not the first one
+            held = key["variable"] if key["variable"] != var else names
             _say(
-                f"key: {names} is set but unusable ({whose}): it {key['why']} The next "
+                f"key: {held} is set but unusable ({whose}): it {key['why']} The next "
                 "render refuses to start until it is set again",
                 markup=False,
             )

@@ -378,7 +378,8 @@ def missing_keys(settings: Settings, keys: Keys) -> list[dict[str, Any]]:
     """The keys `settings` use that `keys` lack: the render refuses to start without them
     (exit 2, naming the variable, before any step), however much of the run is done. Per
     provider: its variables (`variable` the one named first), the stages that use it
-    and who asks for it (`_needed_by`), and `state`: "not set", or "unusable" for a key
+    and who asks for it (`_needed_by`; for an unusable key, `variable` is the one it was
+    read from), and `state`: "not set", or "unusable" for a key
     set with a flaw the render refuses (`key_flaw`, said in `why`; status called such a
     key set and said nothing). Names only, never a value (`status`)."""
     stages: tuple[Literal["planner", "keyframes", "video"], ...] = (
@@ -393,10 +394,12 @@ def missing_keys(settings: Settings, keys: Keys) -> list[dict[str, Any]]:
         if key is not None and flaw is None:
             continue
         names = KEY_VARIABLES[provider]
+        # a flawed key: the variable it was read from (GEMINI_API_KEY's, not the first)
+        held = key_variable(provider, key.get_secret_value()) if key is not None else None
         out.append(
             {
                 "provider": provider,
-                "variable": names[0],
+                "variable": held or names[0],
                 "variables": list(names),
                 "stages": [s for s in stages if settings.stage_provider(s) == provider],
                 "needed_by": _needed_by(settings, provider).removeprefix("needed by "),

@@ -1017,3 +1017,9 @@ def test_a_flawed_key_under_its_second_name_is_named_by_that_name(
     said = " ".join(r.stderr.split())
     assert said.startswith("error: GEMINI_API_KEY: google's key holds a quote"), said
     assert "very-secret" not in r.output
+    # status, of a run planned offline, as the next render would need the key
+    assert CliRunner().invoke(app, ["plan", "goals.yaml", "--out", "run"]).exit_code == 0
+    r = CliRunner().invoke(app, ["status", "run", "--preset", "google"], env={"COLUMNS": "300"})
+    lines = [" ".join(ln.split()) for ln in r.stdout.splitlines() if ln.startswith("key:")]
+    assert lines and lines[0].startswith("key: GEMINI_API_KEY is set but unusable"), lines
+    assert "very-secret" not in r.output
