@@ -705,7 +705,11 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     except NotAFile as e:
         raise ConfigError(f"{path}: config file {e.message()}{named_by}") from None
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found{named_by}{other_suffix(path)}") from None
+        from mindmovie.fsutil import link_note
+
+        raise ConfigError(
+            f"{path}: config file not found{link_note(path)}{named_by}{other_suffix(path)}"
+        ) from None
     except IsADirectoryError:
         # (`-c ''` reaches here as ".", the folder the command runs in)
         raise ConfigError(

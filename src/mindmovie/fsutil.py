@@ -18,6 +18,17 @@ import unicodedata
 from pathlib import Path
 
 
+def link_note(path: Path) -> str:
+    """' (a link to X, which is missing)' for a link to nothing, else '': "not found" or
+    "already exists" alone, of a name `ls` shows, left the person to find the link."""
+    try:
+        if path.is_symlink() and not path.exists():
+            return f" (a link to {os.readlink(path)}, which is missing)"
+    except (OSError, ValueError):  # a name too long, a NUL: nothing to say of it
+        pass
+    return ""
+
+
 def expanded(text: str) -> Path:
     """``Path(text).expanduser()``, or the path as written when it names the home of a user
     this system does not know (``~nobody/calm.mp3``): expanduser raised RuntimeError, a

@@ -25,7 +25,7 @@ from rich.prompt import Prompt
 from rich.text import TextType
 
 from mindmovie.config import ConfigError
-from mindmovie.fsutil import atomic_write_text, commit_file, tmp_path_for
+from mindmovie.fsutil import atomic_write_text, commit_file, link_note, tmp_path_for
 from mindmovie.goals import KNOWN_CATEGORIES, MAX_GOALS, MAX_PHOTOS, MAX_TEXT, load_goals
 from mindmovie.goals import _find_file as find_file
 from mindmovie.goals import _image_problem as image_problem
@@ -233,14 +233,6 @@ def _taken(dest: Path) -> bool:
     return dest.exists() or dest.is_symlink()
 
 
-def _link_note(dest: Path) -> str:
-    """' (a link to X, which is missing)' for a dangling link, else ''."""
-    if dest.is_symlink() and not dest.exists():
-        with contextlib.suppress(OSError):
-            return f" (a link to {os.readlink(dest)}, which is missing)"
-    return ""
-
-
 def write_template(dest_dir: Path, *, force: bool = False) -> Path:
     """Write the commented template as ``dest_dir/goals.yaml``; return its path.
 
@@ -256,7 +248,7 @@ def write_template(dest_dir: Path, *, force: bool = False) -> Path:
         dest = _ensure_folder(dest_dir)
         if _taken(dest) and not force:
             raise FileExistsError(
-                f"{dest} already exists{_link_note(dest)}; not overwriting it "
+                f"{dest} already exists{link_note(dest)}; not overwriting it "
                 "(use --force to replace it)"
             )
         try:
@@ -524,9 +516,9 @@ def _ask_and_write(console: Console, dest: Path, ask: Ask, *, force: bool) -> Pa
     if (
         _taken(dest)
         and not force
-        and not _yes(ask, f"{dest} exists{_link_note(dest)}. Replace it?", default=False)
+        and not _yes(ask, f"{dest} exists{link_note(dest)}. Replace it?", default=False)
     ):
-        raise FileExistsError(f"{dest} already exists{_link_note(dest)}; left as it was")
+        raise FileExistsError(f"{dest} already exists{link_note(dest)}; left as it was")
 
     console.print(
         "[bold]Let's write your goals.[/bold] Short answers are fine; you can edit "

@@ -1999,6 +1999,20 @@ def test_a_config_file_that_is_not_a_mapping_names_its_line_and_what_it_is(
     assert said.endswith(f"got {got}"), said
 
 
+def test_a_config_file_that_is_a_link_to_nothing_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """./config.yaml a link whose file is gone (moved, or a dotfiles link on another
+    machine) was "config.yaml: config file not found", of a file `ls` shows."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").symlink_to(tmp_path / "gone.yaml")
+    with pytest.raises(ConfigError) as e:
+        load_settings(env={})
+    assert str(e.value) == (
+        f"config.yaml: config file not found (a link to {tmp_path / 'gone.yaml'}, which is missing)"
+    )
+
+
 def test_a_config_yml_not_there_names_the_config_yaml_that_is(tmp_path: Path) -> None:
     """`-c config.yml` beside a config.yaml said "config file not found" alone."""
     (tmp_path / "config.yaml").write_text("preset: local\n")
