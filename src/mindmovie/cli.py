@@ -178,6 +178,15 @@ def _say(text: str, *, markup: bool = True, highlight: bool = False) -> None:
     out.print(text, markup=markup, highlight=highlight, soft_wrap=True)
 
 
+def _say_json(data: Any, **dumps: Any) -> None:
+    """`data` as JSON on stdout, written as is (not through rich, which would wrap or
+    restyle it). stdout closed (`--json >&-`): Python's sys.stdout is None, and writing
+    to it was an AttributeError traceback, exit 1; written nowhere, as rich's consoles
+    write the other commands' output."""
+    if sys.stdout is not None:
+        sys.stdout.write(json.dumps(data, indent=2, **dumps) + "\n")
+
+
 def _scene_lines(scene: str, facts: list[str], nxt: str, width: int) -> list[str]:
     """`status`'s line a scene (a terminal too narrow for its table), broken only between
     a label and the next: one long line, the terminal wrapped it anywhere, so at 30
@@ -712,7 +721,7 @@ def estimate(
     except InvalidRequest as e:  # a model the catalog does not know (as `render` says it)
         raise _fail(_located(e.message, config, flags)) from None
     if as_json:
-        sys.stdout.write(json.dumps(estimate_json(est), indent=2) + "\n")
+        _say_json(estimate_json(est))
         return
     out.print(estimate_table(est))
 
@@ -784,7 +793,7 @@ def status(
     # error line and exit code (2), so a script sees what `render` would say
     refused: str | None = info.get("refused")
     if as_json:
-        sys.stdout.write(json.dumps(info, indent=2, default=str) + "\n")
+        _say_json(info, default=str)
         if refused:
             raise _fail(refused)
         return
@@ -1318,7 +1327,7 @@ def providers(
     _warn_environment()  # a key this lists as not set may be on a .env line it skipped
     rows = providers_rows()
     if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        _say_json(rows)
         return
     # 80 columns (a default terminal, a pipe) must show every model name whole: six
     # columns cut them to "claude-son…" (all four Claude rows alike) and the keys to

@@ -1,0 +1,48 @@
+"""The commands' output streams as a shell leaves them: closed (`>&-`), a pipe whose
+reader is gone (`| head -1`), a file; and the questions asked on a terminal.
+
+Each command runs in a fresh interpreter started by `sh`, as a person's shell starts it:
+a stream closed before Python starts is None in `sys`, which no fork of a running
+process shows."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _sh(
+    script: str, *args: str, cwd: Path, stdin: int | None = subprocess.DEVNULL
+) -> subprocess.CompletedProcess[str]:
+    """`sh -c SCRIPT` where "$@" is `python -m mindmovie ARGS`; its output captured."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    return subprocess.run(
+        ["sh", "-c", script, "sh", sys.executable, "-m", "mindmovie", *args],
+        cwd=cwd,
+        env=env,
+        stdin=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status", "run", "--json"],
+        ["estimate", "examples/goals.yaml", "-c", "small.yaml", "--json"],
+        ["providers", "--json"],
+    ],
+    ids=["status", "estimate", "providers"],
+)
+def test_json_with_stdout_closed_is_no_traceback(finished: Path, args: list[str]) -> None:
+    """`mindmovie status RUN --json >&-`: Python's sys.stdout is None, and the JSON was
+    written to it: an AttributeError traceback, exit 1. The table commands wrote nowhere
+    (rich), exit 0; the JSON is written nowhere as well."""
+    r = _sh('exec "$@" >&-', *args, cwd=finished)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, (r.returncode, r.stderr)
