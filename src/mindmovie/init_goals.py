@@ -279,6 +279,15 @@ class _Prompt(Prompt):
     def get_input(
         cls, console: Console, prompt: TextType, password: bool, stream: TextIO | None = None
     ) -> str:
+        if stream is None and sys.stdout is None and sys.stdin is not None:
+            # stdout closed (`init --guided >&-`): input() raised RuntimeError "input():
+            # lost sys.stdout", a traceback. The answer is read as input() reads it (the
+            # question is shown nowhere, as all the command's output), so answers from a
+            # file still make goals.yaml; their end is the end of the answers (EOFError)
+            line = sys.stdin.readline()
+            if not line:
+                raise EOFError
+            return line.removesuffix("\n")
         if (
             password
             or stream is not None

@@ -46,3 +46,23 @@ def test_json_with_stdout_closed_is_no_traceback(finished: Path, args: list[str]
     (rich), exit 0; the JSON is written nowhere as well."""
     r = _sh('exec "$@" >&-', *args, cwd=finished)
     assert r.returncode == 0 and "Traceback" not in r.stderr, (r.returncode, r.stderr)
+
+
+def test_init_guided_with_stdout_closed_reads_its_answers(tmp_path: Path) -> None:
+    """`mindmovie init --guided < answers.txt >&-`: the first question's input() raised
+    "RuntimeError: input(): lost sys.stdout", a traceback, exit 1, nothing written. The
+    answers are read all the same (the questions shown nowhere, as all its output); at
+    their end, the end-of-answers line and exit 2, as with stdout open."""
+    from mindmovie.goals import load_goals
+
+    answers = tmp_path / "answers.txt"
+    answers.write_text("Zebra Movie\ncareer\nLead a kind team\n\n\n\n\nThanks Zed\n")
+    with answers.open() as stdin:
+        r = _sh('exec "$@" >&-', "init", "--guided", "g", cwd=tmp_path, stdin=stdin.fileno())
+    assert r.returncode == 0 and r.stderr == "", (r.returncode, r.stderr)
+    made = load_goals(tmp_path / "g" / "goals.yaml")
+    assert (made.title, made.closing) == ("Zebra Movie", "Thanks Zed")
+    r = _sh('exec "$@" >&-', "init", "--guided", "h", cwd=tmp_path)  # stdin: /dev/null
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr == "error: stopped before the last answer; nothing was written\n"
+    assert not (tmp_path / "h").exists()
