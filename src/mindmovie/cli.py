@@ -376,7 +376,17 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
         spent = f", {format_usd(est.spent)} of it spent already" if est.spent > 0 else ""
         cap = f" (budget {format_usd(budget)}{spent})" if budget is not None else ""
         try:
-            return bool(typer.confirm(f"Spend about {format_usd(est.total)}{cap}?", default=False))
+            # on stderr, under the estimate: on stdout (click's default) `render > log`
+            # put the question in the file, and the person saw the estimate and a wait.
+            # click writes the question's last character with input(), to sys.stdout: a
+            # space began the log's result line (and stdout closed raised "lost
+            # sys.stdout"), so input() writes to stderr too. With stderr closed (`2>&-`)
+            # input() raised "lost sys.stderr": the person answered, and the render
+            # ended, exit 1, without a word; asked on stdout then
+            question = f"Spend about {format_usd(est.total)}{cap}?"
+            shown = sys.stderr if sys.stderr is not None else sys.stdout
+            with contextlib.redirect_stdout(shown), contextlib.redirect_stderr(shown):
+                return bool(typer.confirm(question, default=False))
         except typer.Abort:  # Ctrl-C (or end of input) at the question
             raise Interrupted("nothing was spent; render again when you are ready") from None
 

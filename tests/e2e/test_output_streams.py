@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.support import cli_env, goals_file
+from tests.sim.server import SimServer
+
 
 def _sh(
     script: str, *args: str, cwd: Path, stdin: int | None = subprocess.DEVNULL
@@ -66,3 +69,49 @@ def test_init_guided_with_stdout_closed_reads_its_answers(tmp_path: Path) -> Non
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert r.stderr == "error: stopped before the last answer; nothing was written\n"
     assert not (tmp_path / "h").exists()
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["stdout-to-a-file", "stderr-closed"])
+def test_the_spend_question_is_asked_where_the_estimate_is_shown(
+    sim: SimServer, tmp_path: Path, closed: bool
+) -> None:
+    """`mindmovie render goals.yaml > render.log` on a terminal, with a paid preset: the
+    estimate (stderr) was shown and the question "Spend about $X? [y/N]" went to stdout,
+    into the file: the person saw the table, then a wait. It is asked on stderr, under
+    the estimate; stdout keeps the result alone. With stderr closed (`2>&-`) the answer
+    raised "RuntimeError: input(): lost sys.stderr": the render ended, exit 1, without
+    a word and nothing made; it is asked on stdout then."""
+    import pty
+    import time
+
+    cfg, keys = cli_env(sim, tmp_path)
+    goals = goals_file(tmp_path, sim)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    args = ["render", str(goals), "-c", str(cfg), "--until", "keyframes"]
+    primary, secondary = pty.openpty()
+    out, err = tmp_path / "render.log", tmp_path / "render.err"
+    shown = out if closed else err
+    with out.open("w") as o, err.open("w") as e:
+        p = subprocess.Popen(
+            ["sh", "-c", 'exec "$@" 2>&-' if closed else 'exec "$@"', "sh",
+             sys.executable, "-m", "mindmovie", *args],
+            stdin=secondary, stdout=o, stderr=e, env={**env, **keys}, cwd=tmp_path,
+        )  # fmt: skip
+    os.close(secondary)
+    try:
+        end = time.monotonic() + 60
+        while "[y/N]" not in shown.read_text() and p.poll() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        os.write(primary, b"y\r")
+        rc = p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+        os.close(primary)
+    said, result = shown.read_text(), out.read_text()
+    assert "Spend about $" in said and rc == 0, (rc, said)
+    if not closed:
+        assert "Estimated cost" in said
+        assert result.startswith("stopped after keyframes:"), result
+    assert sim.stats()["totals"]["images"] == 4

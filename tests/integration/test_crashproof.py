@@ -1373,7 +1373,7 @@ def test_a_stop_signal_at_the_spend_question_is_an_interrupt_that_puts_the_old_r
     assert rig.render().returncode == 0, rig.history()
     paid = rig.totals()
     scenes = sorted(p.relative_to(rig.out) for p in (rig.out / "scenes").rglob("*.*"))
-    # not --yes: asked on a terminal (stdin a pty; the question, on stdout, to a file)
+    # not --yes: asked on a terminal (stdin a pty; the question, on stderr, to a file)
     args = [a for a in rig.args() if a != "--yes"]
     primary, secondary = pty.openpty()
     out, err = tmp_path / "asked.out", tmp_path / "asked.err"
@@ -1389,7 +1389,7 @@ def test_a_stop_signal_at_the_spend_question_is_an_interrupt_that_puts_the_old_r
     os.close(secondary)
     try:
         _wait_for(
-            lambda: "Spend about" in out.read_text() or p.poll() is not None,
+            lambda: "Spend about" in err.read_text() or p.poll() is not None,
             RENDER_TIMEOUT,
             "the spend question",
         )
