@@ -20,7 +20,6 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -28,6 +27,7 @@ from rich.text import Text
 from mindmovie import __version__
 from mindmovie.entry import INTERRUPTED, stop_signals_interrupt
 from mindmovie.killpoints import killpoint
+from mindmovie.progress import LogConsole
 
 app = typer.Typer(
     name="mindmovie",
@@ -64,6 +64,7 @@ def command(
         @functools.wraps(f)
         def run(*args: Any, **kwargs: Any) -> Any:
             _finished.clear()
+            out.goes_on = err.goes_on = False  # until a render starts (`_run_pipeline`)
             try:
                 return f(*args, **kwargs)
             except KeyboardInterrupt:
@@ -95,8 +96,10 @@ def interrupted_line(interrupted: str = INTERRUPTED) -> str:
     return _finished[-1] if _finished else interrupted
 
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+#: a closed pipe ends a command, exit 1, silently, as rich does; but a render's (and
+#: plan's) output going away does not stop its paid work (`LogConsole`, `_run_pipeline`)
+out = LogConsole(highlight=False, goes_on=False)
+err = LogConsole(stderr=True, highlight=False, goes_on=False)
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -422,6 +425,10 @@ def _run_pipeline(
     from mindmovie.providers.base import InvalidRequest, ProviderError
 
     cap = budget if budget is not None else settings.budget_usd
+    # from here on, output that goes away (`render | head`, a log viewer quit) is
+    # written nowhere and the render goes on to its end (`LogConsole`): a closed pipe
+    # ended it at its next line, exit 1, paid answers on the wire lost
+    out.goes_on = err.goes_on = True
     pipe: Pipeline | None = None
     try:
         reporter = make_reporter(quiet=quiet, verbose=verbose)
@@ -576,7 +583,9 @@ def render(
     Exit codes: 0 done; 2 a mistake to fix (goals.yaml, plan.yaml, a setting, a missing
     key, a run already rendering, a damaged run folder or run.db); 1 a failure (a scene,
     the compose, a provider, a full disk, the spend declined or not confirmable); 3
-    stopped at the budget; 130 interrupted.
+    stopped at the budget; 130 interrupted. Output that goes away (a closed pipe:
+    `| head`, a log viewer quit) does not stop the render: it goes on to its end,
+    writing nowhere (`mindmovie status RUN_DIR` shows what it did).
     """
     cap = _check_budget(budget)
     if until not in ("plan", "keyframes", "clips", "movie"):

@@ -6,6 +6,7 @@ testable and lets CI logs get one line per event instead of a redrawn screen.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -15,6 +16,36 @@ from typing import Any, Protocol
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.text import Text
+
+
+class LogConsole(Console):
+    """A console whose reader may go away mid-render (`render 2>&1 | head`, a log viewer
+    quit, a pipe's reader killed) without stopping the render. rich's answer to the
+    closed pipe was SystemExit(1) out of the write, wherever it was: the render ended
+    at its next line of log, exit 1, without a word, its tasks cancelled, and paid calls
+    then on the wire were lost (their answers never read, counted as spent) while the
+    clip jobs sent waited for a next render. Once the pipe is found closed it writes
+    nowhere (the stream's file descriptor is /dev/null: what Python still holds for it
+    is flushed there at exit, not an "Exception ignored ... BrokenPipeError" line) and
+    the render goes on to its end and its own exit status. `goes_on=False`: rich's own
+    (exit 1, silently), for the commands that only show something."""
+
+    def __init__(self, *args: Any, goes_on: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.goes_on = goes_on
+
+    def on_broken_pipe(self) -> None:
+        if not self.goes_on:
+            super().on_broken_pipe()
+            return
+        self.quiet = True
+        with contextlib.suppress(OSError, ValueError):  # a stream with no descriptor
+            fd = self.file.fileno()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, fd)
+            finally:
+                os.close(devnull)
 
 
 class Reporter(Protocol):
@@ -63,7 +94,7 @@ class WarningsReporter(NullReporter):
     --skip-failed, a plan made again over hand edits): they are part of the result."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+        self.console = console or LogConsole(stderr=True, highlight=False, soft_wrap=True)
 
     def warn(self, text: str) -> None:
         self.console.print(f"warning: {text}", markup=False)
@@ -115,7 +146,7 @@ class PlainReporter:
     the spend): without it a paid render in a log never said what it had spent."""
 
     def __init__(self, console: Console | None = None, *, verbose: bool = True) -> None:
-        self.console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+        self.console = console or LogConsole(stderr=True, highlight=False, soft_wrap=True)
         self.verbose = verbose
         # set by the first line, as the live view's clock is by its first stage or step:
         # a paid render asks its question before any, and the stamps counted the time
@@ -199,7 +230,7 @@ class RichReporter:
     def __init__(self, console: Console | None = None) -> None:
         from rich.live import Live
 
-        self.console = console or Console(stderr=True)
+        self.console = console or LogConsole(stderr=True)
         self.t0 = time.monotonic()
         self.totals: dict[str, int] = {}
         self.finished: dict[str, int] = {}  # per stage: done or reused

@@ -115,3 +115,48 @@ def test_the_spend_question_is_asked_where_the_estimate_is_shown(
         assert "Estimated cost" in said
         assert result.startswith("stopped after keyframes:"), result
     assert sim.stats()["totals"]["images"] == 4
+
+
+@pytest.mark.parametrize("gone", ["log", "result"])
+def test_a_render_whose_output_pipe_closes_goes_on_to_its_end(
+    sim: SimServer, tmp_path: Path, gone: str
+) -> None:
+    """`mindmovie render ... 2>&1 | grep -m1 done` (or a log viewer quit): the reader
+    goes, and the next line of the render's log found the pipe closed. rich made that
+    SystemExit(1): the render ended there, exit 1, without a word; the images then on
+    the wire were paid and their answers never read (outcome unknown), the clip jobs
+    sent left for a next render. Its output goes nowhere from then on and it goes on to
+    its end and its own exit status. With only stdout a pipe closed at once (`| head
+    -1` reading nothing more), the movie was made and the exit status was 1."""
+    from mindmovie.status import collect_status
+
+    cfg, keys = cli_env(sim, tmp_path)
+    goals = goals_file(tmp_path, sim)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    run, err = tmp_path / "run", tmp_path / "render.err"
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes"]
+    r, w = os.pipe()
+    if gone == "result":
+        os.close(r)
+    with err.open("w") as e:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "mindmovie", *args],
+            stdin=subprocess.DEVNULL, stdout=w, stderr=w if gone == "log" else e,
+            env={**env, **keys}, cwd=tmp_path,
+        )  # fmt: skip
+    os.close(w)
+    try:
+        if gone == "log":
+            with os.fdopen(r) as log:  # as `grep -m1`: read up to a keyframe made, then go
+                seen = next((line for line in log if "keyframes" in line and "done" in line), "")
+            assert seen, "the log ended before a keyframe was made"
+        rc = p.wait(timeout=180)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    said = err.read_text()
+    assert rc == 0 and "Traceback" not in said and "Exception ignored" not in said, (rc, said)
+    assert (run / "movie.mp4").is_file()
+    money = collect_status(run)["money"]
+    assert money["unknown"] == 0 and money["in_flight"] == 0, money
