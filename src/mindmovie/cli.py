@@ -1390,6 +1390,13 @@ def main() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
+    # An answer whose bytes are not in stdin's encoding (`init --guided` typed or piped in
+    # UTF-8 under PYTHONIOENCODING=ascii) was a UnicodeDecodeError traceback: read as lone
+    # surrogates instead (as Python reads it in the C locale), which the questions ask
+    # again for, saying the terminal may not be set to UTF-8
+    reconfigure = getattr(sys.stdin, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="surrogateescape")
     stop_signals_interrupt()  # as `entry.main` did (for a caller of this main)
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 

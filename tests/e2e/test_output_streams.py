@@ -19,14 +19,19 @@ from tests.sim.server import SimServer
 
 
 def _sh(
-    script: str, *args: str, cwd: Path, stdin: int | None = subprocess.DEVNULL
+    script: str,
+    *args: str,
+    cwd: Path,
+    stdin: int | None = subprocess.DEVNULL,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`sh -c SCRIPT` where "$@" is `python -m mindmovie ARGS`; its output captured."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    """`sh -c SCRIPT` where "$@" is `python -m mindmovie ARGS`, with `env` added to the
+    environment; its output captured."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
     return subprocess.run(
         ["sh", "-c", script, "sh", sys.executable, "-m", "mindmovie", *args],
         cwd=cwd,
-        env=env,
+        env={**base, **(env or {})},
         stdin=stdin,
         capture_output=True,
         text=True,
@@ -69,6 +74,23 @@ def test_init_guided_with_stdout_closed_reads_its_answers(tmp_path: Path) -> Non
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert r.stderr == "error: stopped before the last answer; nothing was written\n"
     assert not (tmp_path / "h").exists()
+
+
+def test_init_guided_answers_not_in_stdin_s_encoding_are_asked_again(tmp_path: Path) -> None:
+    """`init --guided` given UTF-8 answers (Chinese, Arabic, emoji) under
+    PYTHONIOENCODING=ascii: reading the first was a UnicodeDecodeError traceback, exit
+    1. The bytes are read as lone surrogates, which the question asks again for (saying
+    the terminal may not be set to UTF-8); at the end of the answers, exit 2."""
+    answers = tmp_path / "answers.txt"
+    answers.write_text("我的电影 🌟\ncareer\nأنا قوية\n\n\n\n\n谢谢\n", encoding="utf-8")
+    with answers.open() as stdin:
+        r = _sh(
+            'exec "$@"', "init", "--guided", "g", cwd=tmp_path, stdin=stdin.fileno(),
+            env={"PYTHONIOENCODING": "ascii"},
+        )  # fmt: skip
+    assert r.returncode == 2 and "Traceback" not in r.stderr, (r.returncode, r.stderr)
+    assert "did not come through as text" in " ".join(r.stdout.split()), r.stdout
+    assert r.stderr == "error: stopped before the last answer; nothing was written\n"
 
 
 @pytest.mark.parametrize("closed", [False, True], ids=["stdout-to-a-file", "stderr-closed"])
