@@ -1335,6 +1335,11 @@ def doctor(
     _say(f"[bold green]ready:[/bold green] the {settings.preset} preset can run")
 
 
+#: the least room `providers` gives its capabilities and its price columns: less, and
+#: a line per model (at 80 columns, a pipe's, the table has a little more)
+PROVIDERS_WORDS = 12
+
+
 @command()
 def providers(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable rows.")] = False,
@@ -1357,13 +1362,32 @@ def providers(
     for c in ("provider", "stage", "model", "capabilities", "price"):
         table.add_column(c, overflow="fold", no_wrap=c in ("provider", "stage", "model"))
     keys: dict[str, str] = {}
+    cells = []
     for r in rows:
         model = str(r["model"]) + ("\n(default)" if r["default"] and r["stage"] != "all" else "")
         price = r["price"] + (f" (checked {r['price_checked']})" if r["price_checked"] else "")
-        cells = (r["provider"], r["stage"], model, r["capabilities"], price)
-        table.add_row(*(Text(str(v)) for v in cells))
+        cells.append([str(v) for v in (r["provider"], r["stage"], model, r["capabilities"], price)])
         keys.setdefault(str(r["provider"]), str(r["key"]))
-    out.print(table)
+    # Narrower than the three columns never wrapped and PROVIDERS_WORDS of room for each
+    # of the other two, a line per model instead: rich gave those two columns a letter
+    # or two a line (COLUMNS=60: 844 lines, "ca/pa/bi/li/ti/es" as a heading), or
+    # none (40: no capabilities, no price), and cut the provider and model at 20
+    whole = sum(max(len(ln) for c in cells for ln in c[i].split("\n")) for i in range(3))
+    if whole + 2 * PROVIDERS_WORDS + 16 > out.width:  # 16: padding, rules and edges
+        from mindmovie.costs import packed
+
+        for provider, stage, model, caps, price in cells:
+            *named, last = model.split("\n")
+            *able, least = caps.split() or ["-"]
+            words = [provider, stage, *named, f"{last}:", "capabilities:", *able, f"{least};"]
+            words += ["price:", *price.split()]
+            first, *rest = packed(words, out.width - 2)
+            for line in [first, *(f"  {ln}" for ln in rest)]:
+                _say(line, markup=False)
+    else:
+        for row in cells:
+            table.add_row(*(Text(v) for v in row))
+        out.print(table)
     for provider, key in keys.items():
         _say(f"key ({provider}): {key}", markup=False)
     _say("Price sources: `mindmovie providers --json` (price_source), or catalog.toml.")
