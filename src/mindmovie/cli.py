@@ -628,6 +628,10 @@ def render(
         )
 
 
+#: the least room `plan`'s table gives the affirmations: less, and a line per scene
+PLAN_WORDS = 20
+
+
 @command("interrupted before anything was made or spent")
 def plan(
     goals: Annotated[
@@ -674,15 +678,28 @@ def plan(
     from mindmovie.yamlsrc import plural
 
     path = res.run_dir / "plan.yaml"
-    table = Table(
-        "scene",
-        "seconds",
-        "affirmation",
-        title=f"{escape(res.plan.title)}: {plural(len(res.plan.scenes), 'scene')}",
-    )
-    for sc in res.plan.scenes:
-        table.add_row(Text(sc.id), f"{sc.seconds:g}", Text(sc.affirmation))
-    out.print(table)
+    title = f"{escape(res.plan.title)}: {plural(len(res.plan.scenes), 'scene')}"
+    ids = max((len(sc.id) for sc in res.plan.scenes), default=0)
+    if ids + len("seconds") + PLAN_WORDS + 10 > out.width:  # 10: the box and padding
+        # a line per scene, the id whole: the table cut every id to "01-hea…" at 30
+        # columns (its rows could not be told apart) and "affirmation" to "affir…"
+        from mindmovie.costs import packed
+
+        out.print(Text(title))
+        for sc in res.plan.scenes:
+            words = [f"{sc.id} ({sc.seconds:g} s):", *sc.affirmation.split()]
+            first, *rest = packed(words, out.width - 2)
+            for line in [first, *(f"  {ln}" for ln in rest)]:
+                _say(line, markup=False)
+    else:
+        table = Table("scene", "seconds", "affirmation", title=title)
+        table.columns[0].no_wrap = True
+        # folded, not ellipsed: a word longer than the column (Chinese or Japanese has no
+        # spaces) ended in "…", the affirmation cut where the person checks it
+        table.columns[2].overflow = "fold"
+        for sc in res.plan.scenes:
+            table.add_row(Text(sc.id), f"{sc.seconds:g}", Text(sc.affirmation))
+        out.print(table)
     for note in res.notes:  # run quiet: the render's information, said here instead
         # wrapped at words on a terminal (one line of 300-400 characters, the terminal cut
         # it anywhere); in a pipe or a log not wrapped by rich (a note's own lines kept)

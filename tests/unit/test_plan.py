@@ -1003,3 +1003,35 @@ def test_a_replan_names_the_goals_file_by_its_own_name(
     said = " ".join(r.stderr.split())
     assert "pg.yaml changed since the last plan: planning again" in said, said
     assert "goals.yaml" not in said
+
+
+@pytest.mark.parametrize("columns", [30, 40, 60])
+def test_plan_s_table_in_a_narrow_terminal_cuts_no_id_nor_affirmation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    """`mindmovie plan` at 30 columns cut every scene id to "01-hea…" (its rows could not
+    be told apart), and at 40 and 60 a Chinese affirmation, one word to the table (no
+    spaces), to "我每天都在海…": what the person checks before paying for pictures. A
+    line per scene below the table's width, each id and word whole; the table folds."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.plan import load_plan
+
+    monkeypatch.chdir(tmp_path)
+    long_cjk = "我每天都在海边跑步并且感到非常自由和快乐"
+    (tmp_path / "goals.yaml").write_text(
+        "title: T\ngoals:\n"
+        f"  - {{category: health, vision: I run, affirmation: {long_cjk}, scenes: 2}}\n"
+        "  - {category: relationships, vision: A warm home}\n",
+        encoding="utf-8",
+    )
+    r = CliRunner().invoke(
+        app, ["plan", "goals.yaml", "--out", "run"], env={"COLUMNS": str(columns)}
+    )
+    assert r.exit_code == 0, r.output
+    assert "…" not in r.stdout, r.stdout
+    if columns < 60:
+        shown = set(r.stdout.split())
+        for sc in load_plan(tmp_path / "run" / "plan.yaml").scenes:
+            assert f"{sc.id}" in shown and set(sc.affirmation.split()) <= shown, r.stdout
