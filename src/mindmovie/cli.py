@@ -27,7 +27,7 @@ from rich.text import Text
 from mindmovie import __version__
 from mindmovie.entry import INTERRUPTED, stop_signals_interrupt
 from mindmovie.killpoints import killpoint
-from mindmovie.progress import LogConsole
+from mindmovie.progress import LogConsole, OutputFailed, write_nowhere
 
 app = typer.Typer(
     name="mindmovie",
@@ -186,8 +186,16 @@ def _say_json(data: Any, **dumps: Any) -> None:
     restyle it). stdout closed (`--json >&-`): Python's sys.stdout is None, and writing
     to it was an AttributeError traceback, exit 1; written nowhere, as rich's consoles
     write the other commands' output."""
-    if sys.stdout is not None:
+    if sys.stdout is None:
+        return
+    try:
         sys.stdout.write(json.dumps(data, indent=2, **dumps) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # typer's: exit 1, silently, as the tables' commands
+    except OSError as e:  # a full disk under `--json > file`: one line, not a traceback
+        write_nowhere(sys.stdout)
+        raise OutputFailed("stdout", e) from None
 
 
 def _scene_lines(scene: str, facts: list[str], nxt: str, width: int) -> list[str]:
@@ -584,8 +592,8 @@ def render(
     key, a run already rendering, a damaged run folder or run.db); 1 a failure (a scene,
     the compose, a provider, a full disk, the spend declined or not confirmable); 3
     stopped at the budget; 130 interrupted. Output that goes away (a closed pipe:
-    `| head`, a log viewer quit) does not stop the render: it goes on to its end,
-    writing nowhere (`mindmovie status RUN_DIR` shows what it did).
+    `| head`, a log viewer quit; a full disk) does not stop the render: it goes on to
+    its end, writing nowhere (`mindmovie status RUN_DIR` shows what it did).
     """
     cap = _check_budget(budget)
     if until not in ("plan", "keyframes", "clips", "movie"):
@@ -1463,6 +1471,10 @@ def main() -> None:
     except typer.Abort:
         err.print("Aborted!", markup=False, highlight=False)
         sys.exit(1)
+    except OutputFailed as e:
+        # stdout's file on a full disk: said on stderr (written nowhere if it was stderr's)
+        err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_FAILED)
     if code == 130 and not _said:
         # a stop while typer parsed the arguments (or ran the app's callback), before a
         # command's `command` took it up: typer made it a silent exit 130

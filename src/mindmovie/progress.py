@@ -18,17 +18,41 @@ from rich.markup import escape
 from rich.text import Text
 
 
+def write_nowhere(stream: Any) -> None:
+    """Make `stream`'s file descriptor /dev/null, once writing to it failed: what Python
+    still holds for it is flushed there at exit, not an "Exception ignored ... Error"
+    line. (A stream with no descriptor, as a test's, is left as it is.)"""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        fd = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, fd)
+        finally:
+            os.close(devnull)
+
+
+class OutputFailed(Exception):
+    """Writing a command's output failed for another reason than a closed pipe (a full
+    disk under a redirected file, an I/O error): `cli.main` says so in one line, exit 1
+    (it was a traceback). `stream` is "stdout" or "stderr"."""
+
+    def __init__(self, stream: str, error: OSError) -> None:
+        super().__init__(f"cannot write to {stream}: {error.strerror or error}")
+        self.stream = stream
+
+
 class LogConsole(Console):
     """A console whose reader may go away mid-render (`render 2>&1 | head`, a log viewer
-    quit, a pipe's reader killed) without stopping the render. rich's answer to the
-    closed pipe was SystemExit(1) out of the write, wherever it was: the render ended
-    at its next line of log, exit 1, without a word, its tasks cancelled, and paid calls
-    then on the wire were lost (their answers never read, counted as spent) while the
-    clip jobs sent waited for a next render. Once the pipe is found closed it writes
-    nowhere (the stream's file descriptor is /dev/null: what Python still holds for it
-    is flushed there at exit, not an "Exception ignored ... BrokenPipeError" line) and
-    the render goes on to its end and its own exit status. `goes_on=False`: rich's own
-    (exit 1, silently), for the commands that only show something."""
+    quit, a pipe's reader killed), or whose file cannot be written (a full disk under
+    `render > render.log`), without stopping the render. rich's answer to the closed
+    pipe was SystemExit(1) out of the write, wherever it was, and another error (ENOSPC,
+    EIO) went out of the write as it was: the render ended at its next line of log, exit
+    1, without a word (or a traceback), its tasks cancelled, and paid calls then on the
+    wire were lost (their answers never read, counted as spent) while the clip jobs sent
+    waited for a next render. Once a write fails it writes nowhere (`write_nowhere`) and
+    the render goes on to its end and its own exit status. `goes_on=False`, for the
+    commands that only show something: a closed pipe is rich's exit 1, silently; another
+    error is `OutputFailed`, one line."""
 
     def __init__(self, *args: Any, goes_on: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -39,13 +63,17 @@ class LogConsole(Console):
             super().on_broken_pipe()
             return
         self.quiet = True
-        with contextlib.suppress(OSError, ValueError):  # a stream with no descriptor
-            fd = self.file.fileno()
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(devnull, fd)
-            finally:
-                os.close(devnull)
+        write_nowhere(self.file)
+
+    def _check_buffer(self) -> None:
+        # rich takes up only a closed pipe (`on_broken_pipe`); this is where it writes
+        try:
+            super()._check_buffer()
+        except OSError as e:
+            self.quiet = True
+            write_nowhere(self.file)
+            if not self.goes_on:
+                raise OutputFailed("stderr" if self.stderr else "stdout", e) from None
 
 
 class Reporter(Protocol):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.project import new_project
 from tests.integration.support import cli_env, goals_file
 from tests.sim.server import SimServer
 
@@ -182,3 +183,30 @@ def test_a_render_whose_output_pipe_closes_goes_on_to_its_end(
     assert (run / "movie.mp4").is_file()
     money = collect_status(run)["money"]
     assert money["unknown"] == 0 and money["in_flight"] == 0, money
+
+
+FULL = Path("/dev/full")  # every write to it fails: ENOSPC, a full disk
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="no /dev/full")
+def test_a_render_whose_log_cannot_be_written_goes_on_to_its_end(tmp_path: Path) -> None:
+    """`mindmovie render ... 2> render.log` with the log's disk full: the first line of
+    log raised OSError ENOSPC out of rich's write, and the render ended after its plan,
+    exit 1, without a word. It goes on, its log written nowhere from then on, and its
+    result said on stdout."""
+    project = new_project(tmp_path)
+    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run"]
+    r = _sh('exec "$@" 2>/dev/full', *args, cwd=project)
+    assert r.returncode == 0, (r.returncode, r.stdout)
+    assert (project / "run" / "movie.mp4").is_file()
+    assert r.stdout.startswith("movie: run/movie.mp4\n"), r.stdout
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="no /dev/full")
+@pytest.mark.parametrize("args", [["status", "run"], ["status", "run", "--json"], ["--version"]])
+def test_output_to_a_full_disk_is_one_line_exit_1(finished: Path, args: list[str]) -> None:
+    """`mindmovie status RUN > out.txt` on a full disk: a traceback ending in "OSError:
+    [Errno 28] No space left on device". One line on stderr, exit 1."""
+    r = _sh('exec "$@" >/dev/full', *args, cwd=finished)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert r.stderr == "error: cannot write to stdout: No space left on device\n", r.stderr
