@@ -585,22 +585,29 @@ def test_providers_table_shows_every_model_name_whole_in_80_columns(clean_env: N
 
 @pytest.mark.parametrize("columns", [20, 40, 60, 70])
 def test_providers_narrower_than_its_table_shows_every_word_whole(
-    clean_env: None, columns: int
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, columns: int
 ) -> None:
     """Below 80 columns rich gave the capabilities and price columns a letter or two a
     line (COLUMNS=60: 844 lines, their headings "ca/pa/bi/li/ti/es"), or dropped them
     (40), and cut the provider and model to "anthr", "claud" (20). A line per model
     instead, each word whole: the provider, stage, model, capabilities and price."""
+    from rich.console import Console
+
+    from mindmovie import cli
+
     rows = json.loads(CliRunner().invoke(app, ["providers", "--json"]).output)
-    r = CliRunner().invoke(app, ["providers"], env={"COLUMNS": str(columns)})
-    assert r.exit_code == 0, r.output
-    shown = {w.strip("():;") for w in r.output.split()}
+    buf = io.StringIO()  # the terminal (cli.out's width is read once, when it is made)
+    monkeypatch.setattr(cli, "out", Console(file=buf, width=columns, color_system=None))
+    r = CliRunner().invoke(app, ["providers"], env={})
+    said = buf.getvalue()
+    assert r.exit_code == 0, said
+    shown = {w.strip("():;") for w in said.split()}
     for row in rows:
         for field in ("provider", "stage", "model", "capabilities", "price", "price_checked"):
             missing = [w for w in str(row[field]).split() if w.strip("():;") not in shown]
-            assert not missing, (row["model"], field, missing, r.output)
-    listed = r.output.split("\nkey (")[0].splitlines()  # (the key lines: a terminal wraps)
-    assert all(len(ln) <= columns or " " not in ln.strip() for ln in listed), r.output
+            assert not missing, (row["model"], field, missing, said)
+    listed = said.split("\nkey (")[0].splitlines()  # (the key lines: a terminal wraps)
+    assert all(len(ln) <= columns or " " not in ln.strip() for ln in listed), said
 
 
 def test_doctor_fails_settings_no_clip_of_the_video_model_can_have(clean_env: None) -> None:
