@@ -9,6 +9,7 @@ only small modules of the standard library, so the window before it is Python's 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 
@@ -38,11 +39,23 @@ def stop_signals_interrupt() -> None:
             signal.signal(sig, interrupt)
 
 
+def no_zero_size() -> None:
+    """COLUMNS=0 (or LINES=0), as some places set it (`docker exec` without a terminal,
+    some CI runners), is taken as unset: the terminal's own size, else 80 columns. rich
+    took it for a width of 0 and printed nothing at all: no table, no result line, no
+    error, no --help. Before the CLI is imported: its consoles read COLUMNS when made."""
+    for name in ("COLUMNS", "LINES"):
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) == 0:
+            del os.environ[name]
+
+
 def main() -> None:
     """Console-script entry point: the stop signals first, then the CLI. A stop no
     command took up (while the CLI is imported, or once the command has returned) is
     said in one line, exit 130, as a command says one."""
     stop_signals_interrupt()
+    no_zero_size()
     try:
         from mindmovie import cli
 

@@ -210,3 +210,20 @@ def test_output_to_a_full_disk_is_one_line_exit_1(finished: Path, args: list[str
     r = _sh('exec "$@" >/dev/full', *args, cwd=finished)
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert r.stderr == "error: cannot write to stdout: No space left on device\n", r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--version"], "mindmovie "),
+        (["status", "run", "-c", "small.yaml"], "01-health-1"),
+        (["render", "nowhere.yaml"], "error: nowhere.yaml: file not found"),
+    ],
+    ids=["version", "status", "error"],
+)
+def test_columns_0_is_taken_as_unset(finished: Path, args: list[str], said: str) -> None:
+    """COLUMNS=0, as `docker exec` without a terminal and some CI runners set it: rich
+    took it for a width of 0 and every command printed nothing at all, its result and
+    its error line alike (exit codes unchanged). It is taken as unset (80 columns)."""
+    r = _sh('exec "$@"', *args, cwd=finished, env={"COLUMNS": "0"})
+    assert said in r.stdout + r.stderr, (r.returncode, r.stdout, r.stderr)
