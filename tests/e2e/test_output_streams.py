@@ -1,9 +1,9 @@
 """The commands' output streams as a shell leaves them: closed (`>&-`), a pipe whose
 reader is gone (`| head -1`), a file; and the questions asked on a terminal.
 
-Each command runs in a fresh interpreter started by `sh`, as a person's shell starts it:
-a stream closed before Python starts is None in `sys`, which no fork of a running
-process shows."""
+Each command runs in a fresh interpreter (started by `sh` where a stream is closed or
+redirected, as a person's shell does it): a stream closed before Python starts is None
+in `sys`, which no fork of a running process shows."""
 
 from __future__ import annotations
 
