@@ -1291,7 +1291,16 @@ def _end_prompt_line(guided: bool) -> None:
     error: stopped before the last answer"), on a terminal and in a log or pipe taking
     both outputs (`init --guided < answers.txt 2>&1 | tee init.log`) alike."""
     if guided:
-        out.print()
+        _asking().print()
+
+
+def _asking() -> LogConsole:
+    """Where `init --guided` asks its questions: on stdout, but on stderr when a person
+    types the answers at a terminal and stdout is not one (`init --guided > init.log`):
+    the questions went into the file, and the person typed blind. (The result lines stay
+    on stdout.)"""
+    typed = sys.stdin is not None and sys.stdin.isatty()
+    return err if typed and not out.is_terminal and err.is_terminal else out
 
 
 @command("interrupted; nothing was written")
@@ -1316,7 +1325,7 @@ def init(
 
     try:
         path = (
-            run_guided(out, directory, force=force)
+            run_guided(_asking(), directory, force=force)
             if guided
             else write_template(directory, force=force)
         )

@@ -227,3 +227,56 @@ def test_columns_0_is_taken_as_unset(finished: Path, args: list[str], said: str)
     its error line alike (exit codes unchanged). It is taken as unset (80 columns)."""
     r = _sh('exec "$@"', *args, cwd=finished, env={"COLUMNS": "0"})
     assert said in r.stdout + r.stderr, (r.returncode, r.stdout, r.stderr)
+
+
+def test_init_guided_asks_on_the_terminal_when_stdout_is_a_file(tmp_path: Path) -> None:
+    """`mindmovie init --guided > init.log`, typed at a terminal: every question went
+    into the file, and the person typed blind at a silent terminal. The questions are
+    asked on stderr (the terminal) then; the file has the result lines alone."""
+    import pty
+    import select
+    import time
+
+    from mindmovie.goals import load_goals
+
+    answers = ["Zebra Movie", "career", "Lead a kind team", "", "", "", "", "Thanks Zed"]
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env.update(TERM="xterm", NO_COLOR="1", COLUMNS="200")
+    log = tmp_path / "init.log"
+    with log.open("w") as o:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "mindmovie", "init", "--guided", "g"],
+            stdin=secondary, stdout=o, stderr=secondary, env=env, cwd=tmp_path,
+            start_new_session=True,
+        )  # fmt: skip
+    os.close(secondary)
+    shown = b""
+
+    def asked(seconds: float = 20) -> bool:
+        """Read the terminal until a question waits there (ends in ': ', then quiet)."""
+        nonlocal shown
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([primary], [], [], 0.5)[0]:
+                try:
+                    shown += os.read(primary, 65536)
+                except OSError:  # the program ended: the pty is closed
+                    return False
+            elif shown.rstrip(b" ").endswith(b":"):
+                return True
+        return False
+
+    try:
+        for n, answer in enumerate(answers):
+            assert asked(), (n, shown.decode(errors="replace"), log.read_text())
+            shown = b""
+            os.write(primary, answer.encode() + b"\r")
+        assert p.wait(timeout=20) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+        os.close(primary)
+    assert load_goals(tmp_path / "g" / "goals.yaml").closing == "Thanks Zed"
+    assert log.read_text() == "goals: g/goals.yaml\nnext: mindmovie render g/goals.yaml\n"
