@@ -4800,6 +4800,14 @@ class Pipeline:
         try:
             return await self._run_locked(fresh=fresh, until=until, skip_failed=skip_failed)
         except Exception as e:
+            if self._journal_gone:
+                # `rm -rf` of the folder takes run.db first and the folder a moment
+                # later: said as the journal gone, with "what is left in run is moved
+                # aside", of a folder no longer there
+                for _ in range(int(1.0 / 0.05)):
+                    if self._run_dir_gone():
+                        break
+                    await asyncio.sleep(0.05)
             if self._run_dir_gone():
                 # what failed of it (a compose chunk, a keyframe not found, ffmpeg's
                 # output) was a traceback or "N scenes failed; finished work is kept"
@@ -4998,14 +5006,23 @@ class Pipeline:
         failed") a moment before the folder went, above the line saying it went."""
         if self._run_dir_gone():
             return True
-        missing = isinstance(e, FileNotFoundError) or "No such file or directory" in str(e)
-        if not missing or self._run_dir_id is None:
+        if not _may_be_gone(e) or self._run_dir_id is None:
             return False
         for _ in range(int(1.0 / 0.05)):
             await asyncio.sleep(0.05)
             if self._run_dir_gone():
                 return True
         return False
+
+    async def _gone_under_any(self, failures: Sequence[BaseException]) -> bool:
+        """`_gone_under` of the first of the scenes' failures that may be the folder
+        going: `rm -rf` takes the files first and the folder a moment later, and the flows
+        that failed of it ended in between (each said "failed - keyframe not found", or
+        ffmpeg's "Unable to re-open ... output file", above the line saying it went)."""
+        if self._run_dir_gone():
+            return True
+        first = next((e for e in failures if _may_be_gone(e)), None)
+        return first is not None and await self._gone_under(first)
 
     def _journal_went(self) -> bool:
         """Is the run.db this render opened no longer at its path, its folder still there?
@@ -7176,7 +7193,8 @@ class Pipeline:
         await self._settle_stale_jobs(
             store, video_model, last=True, plan_ids={sc.id for sc in plan.scenes}
         )
-        if any(isinstance(o, BaseException) for o in results.values()) and self._run_dir_gone():
+        failures = [o for o in results.values() if isinstance(o, BaseException)]
+        if failures and await self._gone_under_any(failures):
             # each scene's "keyframe not found" or ffmpeg's log of a folder that is gone,
             # said as its failure, before the watcher's next look said why
             raise RunDirGone(self._gone_message())
@@ -7493,6 +7511,15 @@ _IN_ITS_WAY = "a folder or file was put in its way during the render (see the er
 #: what a scene's failure says when a file of the run is where a folder goes (or a
 #: folder where a file goes)
 _WRONG_KIND_ERRNOS = (errno.ENOTDIR, errno.EISDIR, errno.EEXIST)
+
+
+def _may_be_gone(e: BaseException) -> bool:
+    """Might `e` come of the run folder going away: a file of the run not found, or the
+    offline provider failing (its ffmpeg and painter read and write in the run folder:
+    "keyframe not found", "Unable to re-open ... output file")."""
+    if isinstance(e, FileNotFoundError) or "No such file or directory" in str(e):
+        return True
+    return isinstance(e, ProviderError) and (e.provider or "local") == "local"
 
 
 def _wrong_kind(e: BaseException) -> bool:
