@@ -906,7 +906,6 @@ def earlier_run(
     title. A goals.yaml rewritten for another movie (new goals, new plan) gets its own
     folder, and the earlier movie stays where it is.
     """
-    want = str(goals_path.resolve())
     found: list[tuple[float, str]] = []
     try:
         folders = [p for p in output_dir.iterdir() if (p / "run.db").is_file()]
@@ -920,7 +919,10 @@ def earlier_run(
             con = _snapshot(db)
             try:
                 row = con.execute("SELECT value FROM meta WHERE key=?", (GOALS_META,)).fetchone()
-                if row is None or row[0] != want:
+                rel = con.execute(
+                    "SELECT value FROM meta WHERE key=?", (GOALS_REL_META,)
+                ).fetchone()
+                if row is None or not same_goals(folder, row[0], rel and rel[0], goals_path):
                     continue
                 how = con.execute("SELECT value FROM meta WHERE key=?", (FOLDER_META,)).fetchone()
                 if how is not None and how[0] != "title":
@@ -935,6 +937,37 @@ def earlier_run(
             continue  # not ours, damaged, locked: not a match
         found.append((db.stat().st_mtime, str(folder)))
     return Path(max(found)[1]) if found else None
+
+
+def same_goals(folder: Path, recorded: str | None, rel: str | None, goals_path: Path) -> bool:
+    """Was run folder `folder` last rendered from `goals_path`: its recorded goals.yaml
+    (`GOALS_META`, absolute), or the one at the recorded place relative to the folder
+    (`GOALS_REL_META`)? A project folder moved or copied with its outputs/ records the
+    old absolute path: a new title then started the movie, and its payments, over, and
+    an edit in a copy was said to replace another goals.yaml's movie."""
+    want = str(goals_path.resolve())
+    if recorded == want:
+        return True
+    if not rel:
+        return False
+    try:
+        return str((folder / rel).resolve()) == want
+    except (OSError, RuntimeError):  # a loop of links, a name too long
+        return False
+
+
+def last_goals(folder: Path, recorded: str | None, rel: str | None) -> str | None:
+    """The goals.yaml run folder `folder` was last rendered from, for `status` and
+    `storyboard`: the one at its recorded place relative to the folder when there is one
+    (a project folder moved or copied with its outputs/), else the recorded one. The
+    absolute path alone named the old place: "goals.yaml not found" after a move, and in
+    a copy the original's goals.yaml, not the one the copy is rendered from."""
+    if rel:
+        with contextlib.suppress(OSError, RuntimeError):
+            there = (folder / rel).resolve()
+            if there.is_file():
+                return str(there)
+    return recorded
 
 
 def _plan_key_of(con: sqlite3.Connection) -> str | None:
@@ -1004,6 +1037,9 @@ def keyframe_size(settings: Settings) -> tuple[int, int]:
 #: keys) of the last render or plan, so `status` can compare the next render with them
 GOALS_META = "goals_path"
 SETTINGS_META = "settings"
+#: run.db meta: that goals.yaml relative to the run folder (both resolved), so a project
+#: folder moved or copied with its outputs/ still knows its goals.yaml (`same_goals`)
+GOALS_REL_META = "goals_from_run"
 #: run.db meta: "out" when the last render was given its folder with --out, else
 #: "title" (output_dir/<slug of the title>): only such a folder follows a new title
 FOLDER_META = "folder"
@@ -1607,6 +1643,7 @@ class Pipeline:
         self._fresh_moved: tuple[Path, list[str]] | None = None
         #: the goals.yaml the run folder's last render was made from (None: not known)
         self._last_goals: str | None = None
+        self._last_goals_rel: str | None = None
         #: `_outputs_before` as this render found it, before it recorded its own settings
         self._outputs_then: tuple[OutputSettings, ...] | None = None
         #: plan.yaml as read, with goals.yaml's changed title/closing/music (`_with_shown`)
@@ -2478,7 +2515,8 @@ class Pipeline:
             )
             self.reporter.warn(f"{why}: {then} (old plan kept as {backup.name})")
             other = self._last_goals
-            if other and other != str(self.goals_path.resolve()) and Path(other).is_file():
+            same = same_goals(self.run_dir, other, self._last_goals_rel, self.goals_path)
+            if other and not same and Path(other).is_file():
                 # e.g. two goals.yaml with the same title share outputs/<title>/
                 self.reporter.warn(
                     f"{self.run_dir} was last rendered from another goals.yaml ({other}); "
@@ -6967,6 +7005,7 @@ class Pipeline:
         self._check_keyless(store)
         store.next_run_no()
         self._last_goals = store.get_meta(GOALS_META)
+        self._last_goals_rel = store.get_meta(GOALS_REL_META)
         # (read before SETTINGS_META below is this render's; written once, by the first
         # render that keys as now: `OUTPUTS_META`)
         self._outputs_then = None  # (this run's store, not one a run before it read)
@@ -6976,6 +7015,9 @@ class Pipeline:
             store.set_meta(OUTPUTS_META, json.dumps(outputs))
         # for `status`: which goals.yaml and settings the next render is compared with
         store.set_meta(GOALS_META, str(self.goals_path.resolve()))
+        with contextlib.suppress(ValueError, OSError):  # (another drive: no relative path)
+            rel = os.path.relpath(self.goals_path.resolve(), self.run_dir.resolve())
+            store.set_meta(GOALS_REL_META, rel)
         store.set_meta(SETTINGS_META, json.dumps(self.settings.model_dump(mode="json")))
         store.set_meta(FOLDER_META, "out" if self._out_given else "title")
         planner, kf_model, video_model = self._providers or self._build_providers()

@@ -168,8 +168,10 @@ def collect_status(
     them (of `goals`, by default the goals.yaml the last render recorded) would reuse."""
     from mindmovie.pipeline import (
         GOALS_META,
+        GOALS_REL_META,
         SETTINGS_META,
         _still_asks,
+        last_goals,
         movie_settings,
         rendering_pid,
     )
@@ -219,7 +221,9 @@ def collect_status(
             )
         steps = store.steps()
         run_no = store.last_run_no()
-        recorded_goals = store.get_meta(GOALS_META)
+        recorded_goals = last_goals(
+            run_dir, store.get_meta(GOALS_META), store.get_meta(GOALS_REL_META)
+        )
         recorded_settings = store.get_meta(SETTINGS_META)
         composed = store.get_meta(COMPOSED_PLAN_META)
         # plan.yaml edits since the last render, as far as the plan itself tells

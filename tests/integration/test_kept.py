@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -803,6 +804,96 @@ def test_a_goals_yaml_rewritten_for_another_movie_gets_its_own_folder(tmp_path: 
     assert yaml.safe_load((first.run_dir / "plan.yaml").read_text())["title"] == (
         "My Year of Becoming"
     )
+
+
+def _paid_project(sim: SimServer, tmp_path: Path) -> tuple[Path, Callable[[Path], Settings]]:
+    """A project folder (goals.yaml, photos, outputs/) rendered whole with the byteplus
+    preset against the simulator: (the folder, settings whose runs go to a folder's
+    outputs/, as a person's default `output_dir` run from it)."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from tests.integration.support import KEYS, settings_for
+
+    sim.media_scale = 0.25
+    project = tmp_path / "proj"
+    project.mkdir()
+    goals = goals_file(project, sim)
+
+    def settings(home: Path) -> Settings:
+        return settings_for("byteplus", sim, output_dir=str(home / "outputs"))  # type: ignore[no-any-return]
+
+    asyncio.run(Pipeline(goals, settings(project), keys=KEYS).run())
+    return project, settings
+
+
+@pytest.mark.parametrize("how", ["moved", "copied"])
+def test_a_project_folder_moved_or_copied_then_retitled_reuses_its_run(
+    sim: SimServer, tmp_path: Path, how: str
+) -> None:
+    """run.db recorded its goals.yaml by absolute path only: after the project folder
+    was moved or copied (outputs/ and all), a new title found no earlier run of that
+    goals.yaml and bought the whole movie again (plan, keyframes, clips), and the copy's
+    run stayed behind under the old title. Now the goals.yaml is also recorded relative to
+    the run folder, and found there."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from tests.integration.support import KEYS
+
+    project, settings = _paid_project(sim, tmp_path)
+    moved = tmp_path / "elsewhere" / "proj"
+    moved.parent.mkdir()
+    if how == "moved":
+        project.rename(moved)
+    else:
+        shutil.copytree(project, moved)
+    goals = moved / "goals.yaml"
+    goals.write_text(goals.read_text().replace("title: Sim Movie", "title: Sim Movie Two"))
+    before = _paid(sim)
+    res = asyncio.run(Pipeline(goals, settings(moved), keys=KEYS).run())
+    assert _paid(sim) == before, "paid again"
+    assert res.run_dir == moved / "outputs" / "sim-movie-two"
+    assert not (moved / "outputs" / "sim-movie").exists()
+    if how == "copied":  # the original's run is its own
+        assert (project / "outputs" / "sim-movie" / "movie.mp4").is_file()
+
+
+def test_an_edit_in_a_copied_project_is_not_said_to_replace_another_goals_movie(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """In a copy of a project folder, a goals edit was said to replace the movie of
+    "another goals.yaml" (the original's, recorded by its absolute path) and to need
+    --out to keep both: the copy's run is its own, and --out would have bought it all
+    again. status (given no --goals) checked the copy's run against the original's
+    goals.yaml, or, the project moved, said goals.yaml was not found."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from mindmovie.status import collect_status
+    from tests.integration.support import KEYS
+
+    project, settings = _paid_project(sim, tmp_path)
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    goals = copy / "goals.yaml"
+    goals.write_text(goals.read_text().replace("Living by the sea", "Living by the ocean"))
+    warned: list[str] = []
+
+    class Warn:
+        def __getattr__(self, name: str) -> Any:
+            return warned.append if name == "warn" else (lambda *a, **k: None)
+
+    reporter: Any = Warn()
+    asyncio.run(Pipeline(goals, settings(copy), keys=KEYS, reporter=reporter).run())
+    assert any("planning again" in w for w in warned), warned
+    assert not [w for w in warned if "another goals.yaml" in w]
+    run = copy / "outputs" / "sim-movie"
+    assert collect_status(run, settings=settings(copy))["inputs"]["goals"] == str(goals)
+    moved = tmp_path / "moved"
+    copy.rename(moved)
+    status = collect_status(moved / "outputs" / "sim-movie", settings=settings(moved))
+    assert status["inputs"]["goals"] == str(moved / "goals.yaml"), status["inputs"]
 
 
 @pytest.mark.parametrize("recorded", [True, False])
