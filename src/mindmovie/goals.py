@@ -611,6 +611,29 @@ def plan_fingerprint(goals: Goals, base: Path) -> str:
     return _fingerprint(goals, _rel(base), "mindmovie-scene-inputs", drop=SHOWN_FIELDS)
 
 
+def plan_fingerprint_by_place(goals: Goals) -> str:
+    """`plan_fingerprint` with each photo only a place in goals.yaml, not its path: the
+    planners are told only that a goal has photos, so a photo renamed or moved into a
+    subfolder (goals.yaml updated to it) asks for the very same plan. Under its path alone
+    that was a new plan: with Claude, new prompts for every scene, and every keyframe and
+    clip paid again. The plan's photo paths then follow the places (`plan_photos`)."""
+    return _fingerprint(goals, lambda _p: "photo", "mindmovie-scene-inputs-by-place", SHOWN_FIELDS)
+
+
+def photo_places(goals: Goals) -> list[list[Path]]:
+    """The goals' photos by their places in goals.yaml: the person's, then each goal's."""
+    person = list(goals.person.photos) if goals.person else []
+    return [person, *(list(g.photos) for g in goals.goals)]
+
+
+def plan_photos(goals: Goals, base: Path) -> list[list[str]]:
+    """`photo_places` as paths relative to `base` (goals.yaml's folder; a photo outside
+    it absolute), as `plan_fingerprint` names them: recorded with a plan, so a photo
+    renamed since is followed from its old name (`plan.rebase_paths`'s `renamed`)."""
+    rel = _rel(base)
+    return [[rel(p) for p in slot] for slot in photo_places(goals)]
+
+
 def plan_fingerprint_v1(goals: Goals, base: Path) -> str:
     """`plan_fingerprint` as runs made before 2026-12-01's fifth session keyed their plan
     (title, closing and music included): still accepted, then rekeyed."""

@@ -53,8 +53,11 @@ from mindmovie.goals import (
     photo_fit_never_changed,
     photo_has_transparency,
     photo_pixels,
+    photo_places,
     plan_fingerprint,
+    plan_fingerprint_by_place,
     plan_fingerprint_v1,
+    plan_photos,
     presentation,
 )
 from mindmovie.killpoints import killpoint
@@ -192,6 +195,22 @@ def _shown_unknown(detail: str | None, *, missing: bool = False) -> bool:
     if not isinstance(was, dict) or "shown" not in was:
         return missing
     return was["shown"] is None
+
+
+def _basis_field(detail: str | None, name: str) -> Any:
+    """Field `name` of a plan step's recorded basis (`Pipeline._plan_basis`), or None."""
+    try:
+        was = json.loads(detail or "null")
+    except ValueError:
+        return None
+    return was.get(name) if isinstance(was, dict) else None
+
+
+def _photo_places(value: Any) -> bool:
+    """Is `value` the photos by place a basis records (`plan.plan_photos`)?"""
+    return isinstance(value, list) and all(
+        isinstance(slot, list) and all(isinstance(p, str) for p in slot) for slot in value
+    )
 
 
 def _recorded_shown(detail: str | None) -> dict[str, Any] | None:
@@ -1649,6 +1668,9 @@ class Pipeline:
         #: plan.yaml as read, with goals.yaml's changed title/closing/music (`_with_shown`)
         self._plan_raw: Plan | None = None
         self._shown_changed: list[str] = []
+        #: the photos plan.yaml names, by place (`plan_photos`): as recorded when it was
+        #: written, which a photo renamed since is followed from (`_reusable_plan`)
+        self._plan_photos: list[list[str]] | None = None
         #: other runs' run.db -> (what it was when read, `_db_signature`; the job ids it
         #: journals): `_jobs_other_runs_know` reads each again only once it changed
         self._other_runs: dict[Path, tuple[tuple[object, ...], frozenset[str]]] = {}
@@ -2376,14 +2398,20 @@ class Pipeline:
         return gone
 
     # ------------------------------------------------------------------ plan
-    def _plan_key(self, planner: Planner | tuple[str, str], *, legacy: int = 0) -> str:
+    def _plan_key(
+        self, planner: Planner | tuple[str, str], *, legacy: int = 0, by_place: bool = False
+    ) -> str:
         """The plan's input key: the goals as the planner reads them (`plan_fingerprint`),
         the planner and the plan options. `legacy`: the keys older runs recorded, still
         accepted: 1 = with the title, closing and music (`plan_fingerprint_v1`), 2 = the
-        goals with every photo's and the song's bytes (before 2026-12)."""
+        goals with every photo's and the song's bytes (before 2026-12). `by_place`: with
+        the photos as places, not paths (`plan_fingerprint_by_place`; recorded in the
+        plan step's basis, not its key: `_reusable_plan`)."""
         name, model = planner if isinstance(planner, tuple) else (planner.name, planner.model)
         base = self.goals_path.absolute().parent.resolve()
-        if legacy == 2:
+        if by_place:
+            goals = plan_fingerprint_by_place(self.goals)
+        elif legacy == 2:
             goals = goals_sha256(self.goals)
         else:
             goals = (plan_fingerprint, plan_fingerprint_v1)[legacy](self.goals, base)
@@ -2404,9 +2432,14 @@ class Pipeline:
             self._plan_keys_memo[ident] = tuple(self._plan_key(ident, legacy=n) for n in range(3))
         return self._plan_keys_memo[ident]
 
-    def _plan_basis(self, planner: Planner | tuple[str, str]) -> dict[str, Any]:
+    def _plan_basis(
+        self, planner: Planner | tuple[str, str], photos: list[list[str]] | None = None
+    ) -> dict[str, Any]:
         """What the plan is made from (the parts of its key, readable): recorded on the
-        plan step, so a new plan can say which of them changed."""
+        plan step, so a new plan can say which of them changed. With the key of the goals'
+        photos as places (`by_place`) and the photos plan.yaml names (`photos`: goals.yaml's
+        now, or as recorded when the plan was written), by place: a photo renamed keeps
+        the plan (`_reusable_plan`)."""
         name, model = planner if isinstance(planner, tuple) else (planner.name, planner.model)
         base = self.goals_path.absolute().parent.resolve()
         basis = {
@@ -2415,6 +2448,8 @@ class Pipeline:
             "options": self._plan_options().__dict__,
             # not in the key: a change is carried into the plan (`_with_shown`)
             "shown": presentation(self.goals, base),
+            "by_place": self._plan_key(planner, by_place=True),
+            "photos": plan_photos(self.goals, base) if photos is None else photos,
         }
         return dict(json.loads(json.dumps(basis)))
 
@@ -6645,14 +6680,20 @@ class Pipeline:
         path = self.run_dir / "plan.yaml"
         if step is None or step.status != "succeeded" or not path.is_file():
             return None
-        if step.input_key not in self._plan_keys(planner):
-            return None
+        recorded = _basis_field(step.detail, "by_place")
+        if step.input_key not in self._plan_keys(planner) and (
+            recorded is None or recorded != self._plan_key(planner, by_place=True)
+        ):
+            return None  # (the same goals with photos renamed: `plan_fingerprint_by_place`)
         raw = load_plan(path)
         self._plan_yaml_scenes = {sc.id: sc for sc in raw.scenes}
         direct = _shown_unknown(step.detail)
         self._plan_raw = self._with_shown(raw, step.detail, direct=direct)
+        # the photos plan.yaml names, by place: renamed since, they are followed
+        was = _basis_field(step.detail, "photos")
+        self._plan_photos = was if _photo_places(was) else None
         # a moved project folder: plan.yaml's absolute paths are found again
-        return self._rebased(self._plan_raw)
+        return self._rebased(self._plan_raw, self._plan_photos)
 
     def _record_shown(
         self, store: Store, planner: Planner, plan_path: Path, step: Step | None
@@ -6669,18 +6710,31 @@ class Pipeline:
                 f"plan.yaml takes goals.yaml's new {' and '.join(self._shown_changed)}; "
                 "its scenes are kept"
             )
-        basis = self._plan_basis(planner)
-        if self._shown_changed or step is None or _shown_unknown(step.detail, missing=True):
+        basis = self._plan_basis(planner, self._plan_photos)
+        if (
+            self._shown_changed
+            or step is None
+            or _shown_unknown(step.detail, missing=True)
+            or any(_basis_field(step.detail, f) != basis[f] for f in ("goals", "by_place"))
+        ):
+            # (also once photos were renamed, and for a basis from before `by_place`)
             store.set_detail("_run", "plan", json.dumps(basis))
 
-    def _rebased(self, raw: Plan) -> Plan:
-        """`raw` with its paths into a moved or copied project found again (rebase_paths)."""
+    def _rebased(self, raw: Plan, was: list[list[str]] | None = None) -> Plan:
+        """`raw` with its paths into a moved or copied project found again (rebase_paths),
+        and with `was` (the photos plan.yaml names, by place, as its basis recorded them)
+        the photos renamed since."""
         g = self.goals
         files = [*(g.person.photos if g.person else []), *(p for x in g.goals for p in x.photos)]
         if g.music is not None:
             files.append(g.music)
         base = self.goals_path.absolute().parent.resolve()
-        return rebase_paths(raw, files, base, self.goals_path.name)
+        now = plan_photos(g, base)
+        renamed: list[tuple[str, Path]] = []
+        if was is not None and [len(x) for x in was] == [len(x) for x in now]:
+            for olds, news, paths in zip(was, now, photo_places(g), strict=True):
+                renamed += [(o, p) for o, n, p in zip(olds, news, paths, strict=True) if o != n]
+        return rebase_paths(raw, files, base, self.goals_path.name, renamed)
 
     def _kept_plan_key(
         self, store: Store, planner: Planner | tuple[str, str]

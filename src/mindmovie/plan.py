@@ -703,7 +703,11 @@ def source_photo_by_place(
 
 
 def rebase_paths(
-    plan: Plan, files: Iterable[Path], base: Path, goals_name: str | None = None
+    plan: Plan,
+    files: Iterable[Path],
+    base: Path,
+    goals_name: str | None = None,
+    renamed: Iterable[tuple[str, Path]] = (),
 ) -> Plan:
     """The plan with each photo or music path that no longer exists pointed at the file
     of `files` (goals.yaml's photos and music, absolute) with the same path relative to
@@ -718,7 +722,12 @@ def rebase_paths(
     A copied project folder (the old one still there) names files that exist, but in the
     old folder: a path that is not one of `files` and lies in a folder holding a
     `goals_name` file (the old goals.yaml), at the place of one of `files` inside `base`,
-    is pointed at that file too."""
+    is pointed at that file too.
+
+    `renamed`: (a photo's path relative to `base` when the plan was written, the file now
+    at its place in goals.yaml), for the places whose name changed since: a photo renamed
+    or moved into a subfolder, goals.yaml updated to it. Its old path is followed by the
+    same rules to the new file (`goals.plan_fingerprint_by_place`: the same plan)."""
     files = list(files)
     current = {str(f) for f in files}
     known: dict[tuple[str, ...], set[str]] = {}
@@ -729,6 +738,11 @@ def rebase_paths(
         known.setdefault(tuple(x for x in rel if x != ".."), set()).add(str(f))
         if ".." not in rel:
             inside[rel] = str(f)
+    for was, f in renamed:
+        old_rel = Path(was).parts
+        known.setdefault(tuple(x for x in old_rel if x != ".."), set()).add(str(f))
+        if ".." not in old_rel and not Path(was).is_absolute():
+            inside[old_rel] = str(f)
 
     def in_old_copy(path: Path) -> str | None:
         if goals_name is None:

@@ -806,6 +806,17 @@ def test_a_goals_yaml_rewritten_for_another_movie_gets_its_own_folder(tmp_path: 
     )
 
 
+def _warnings() -> tuple[Any, list[str]]:
+    """A reporter that keeps only the warnings, and the list they go to."""
+    warned: list[str] = []
+
+    class Warn:
+        def __getattr__(self, name: str) -> Any:
+            return warned.append if name == "warn" else (lambda *a, **k: None)
+
+    return Warn(), warned
+
+
 def _paid_project(sim: SimServer, tmp_path: Path) -> tuple[Path, Callable[[Path], Settings]]:
     """A project folder (goals.yaml, photos, outputs/) rendered whole with the byteplus
     preset against the simulator: (the folder, settings whose runs go to a folder's
@@ -878,13 +889,7 @@ def test_an_edit_in_a_copied_project_is_not_said_to_replace_another_goals_movie(
     shutil.copytree(project, copy)
     goals = copy / "goals.yaml"
     goals.write_text(goals.read_text().replace("Living by the sea", "Living by the ocean"))
-    warned: list[str] = []
-
-    class Warn:
-        def __getattr__(self, name: str) -> Any:
-            return warned.append if name == "warn" else (lambda *a, **k: None)
-
-    reporter: Any = Warn()
+    reporter, warned = _warnings()
     asyncio.run(Pipeline(goals, settings(copy), keys=KEYS, reporter=reporter).run())
     assert any("planning again" in w for w in warned), warned
     assert not [w for w in warned if "another goals.yaml" in w]
@@ -894,6 +899,37 @@ def test_an_edit_in_a_copied_project_is_not_said_to_replace_another_goals_movie(
     copy.rename(moved)
     status = collect_status(moved / "outputs" / "sim-movie", settings=settings(moved))
     assert status["inputs"]["goals"] == str(moved / "goals.yaml"), status["inputs"]
+
+
+def test_a_photo_renamed_or_moved_into_a_subfolder_keeps_the_plan(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The plan was keyed by the photos' paths: a photo renamed (the same bytes), or the
+    photos moved into a subfolder, with goals.yaml updated, made a new plan ("goals.yaml
+    changed since the last plan: planning again"): a paid Claude call, the person's
+    plan.yaml edits set aside, and with Claude's new prompts every keyframe and clip
+    bought again. The planners are told only that a goal has photos: the plan stays, and
+    its photo paths follow the places in goals.yaml, at every later render too."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from tests.integration.support import KEYS
+
+    project, settings = _paid_project(sim, tmp_path)
+    plan_yaml = (project / "outputs" / "sim-movie" / "plan.yaml").read_text()
+    goals = project / "goals.yaml"
+    photos = project / "photos"
+    before = _paid(sim)
+    for old, new in [("portrait.jpg", "me.jpg"), ("me.jpg", "mine/me.jpg"), (None, None)]:
+        if old is not None and new is not None:
+            (photos / new).parent.mkdir(exist_ok=True)
+            (photos / old).rename(photos / new)
+            goals.write_text(goals.read_text().replace(f"photos/{old}", f"photos/{new}"))
+        reporter, warned = _warnings()
+        res = asyncio.run(Pipeline(goals, settings(project), keys=KEYS, reporter=reporter).run())
+        assert _paid(sim) == before, (new, warned)
+        assert not [w for w in warned if "planning again" in w], warned
+        assert (res.run_dir / "plan.yaml").read_text() == plan_yaml
 
 
 @pytest.mark.parametrize("recorded", [True, False])
