@@ -906,6 +906,48 @@ def run_dir_for(
     return home
 
 
+def run_beside(
+    goals: Goals, settings: Settings, goals_path: Path, plan_keys: Collection[str], chosen: Path
+) -> Path | None:
+    """The run of goals_path in the output folder beside it, when `chosen` (the run folder
+    run_dir_for gave, under a relative output_dir: the working folder's) has no run: the
+    same goals.yaml rendered from another working folder started a new run there, and
+    paid for the whole movie again. Its title's folder, if last rendered from it, else
+    the run of it under an earlier title (`earlier_run`)."""
+    if settings.output_dir.is_absolute():
+        return None
+    beside = Path(os.path.abspath(goals_path)).parent / settings.output_dir
+    try:
+        if (chosen / "run.db").is_file() or beside.resolve() == settings.output_dir.resolve():
+            return None
+    except (OSError, RuntimeError):
+        return None
+    mine = beside / folder_name(goals.title)
+    db = mine / "run.db"
+    try:
+        if db.is_file():
+            con = _snapshot(db)
+            try:
+                recorded = _recorded_goals(con)
+            finally:
+                con.close()
+            if same_goals(mine, *recorded, goals_path):
+                return mine
+    except (sqlite3.Error, OSError, ValueError):
+        pass  # not ours, damaged, locked: not a match
+    return earlier_run(beside, goals_path, plan_keys)
+
+
+def _recorded_goals(con: sqlite3.Connection) -> tuple[str | None, str | None]:
+    """The goals.yaml a run.db records (`GOALS_META`, `GOALS_REL_META`)."""
+    got = dict(
+        con.execute(
+            "SELECT key, value FROM meta WHERE key IN (?, ?)", (GOALS_META, GOALS_REL_META)
+        ).fetchall()
+    )
+    return got.get(GOALS_META), got.get(GOALS_REL_META)
+
+
 def _not_an_option(run_dir: Path) -> Path:
     """`run_dir`, made absolute when it is relative and starts with a dash (`--out
     -weird`): every path of the run is passed to ffmpeg, which took `-weird/scenes/...`
@@ -937,11 +979,8 @@ def earlier_run(
             # run.db-shm in every other run folder under output_dir it looked at
             con = _snapshot(db)
             try:
-                row = con.execute("SELECT value FROM meta WHERE key=?", (GOALS_META,)).fetchone()
-                rel = con.execute(
-                    "SELECT value FROM meta WHERE key=?", (GOALS_REL_META,)
-                ).fetchone()
-                if row is None or not same_goals(folder, row[0], rel and rel[0], goals_path):
+                recorded, rel = _recorded_goals(con)
+                if recorded is None or not same_goals(folder, recorded, rel, goals_path):
                     continue
                 how = con.execute("SELECT value FROM meta WHERE key=?", (FOLDER_META,)).fetchone()
                 if how is not None and how[0] != "title":
@@ -1524,12 +1563,25 @@ class Pipeline:
         #: outputs/<slug of the title>: where the run goes when run_dir is an earlier run
         #: of these goals under their old title (it is renamed there, see `_follow_title`)
         self._home = _not_an_option(settings.output_dir / folder_name(self.goals.title))
+        #: the working folder's run folder, when the run goes on beside goals.yaml instead
+        self._not_here: Path | None = None
+        if out is None and (
+            beside := run_beside(self.goals, settings, goals_path, keys_now, self.run_dir)
+        ):
+            self._not_here, self.run_dir = self.run_dir, _not_an_option(beside)
+            self._home = _not_an_option(beside.parent / folder_name(self.goals.title))
         #: the run folder is renamed to this (`_home`) once the spend is agreed to
         #: (`_rename_to_title`), not before: declined, the folders stay as they were
         self._rename_to: Path | None = None
         self.reporter: Reporter = reporter or NullReporter()
         for note in self.goals.notes:  # loaded, but maybe not as meant (`#blessed`)
             self.reporter.warn(note)
+        if self._not_here is not None:
+            self.reporter.warn(
+                f"{goals_path.name} was rendered before in {self.run_dir} (beside it), not "
+                f"in {self._not_here} under the working folder: going on there, so nothing "
+                f"made is bought again (--out {self._not_here} starts a new run here)"
+            )
         self.result: RenderResult | None = None
         #: the render's result once it has ended as done (`run` returns it): a stop signal
         #: after that, its graceful stop removed, stops nothing of it (the CLI says so)

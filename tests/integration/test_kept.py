@@ -932,6 +932,39 @@ def test_a_photo_renamed_or_moved_into_a_subfolder_keeps_the_plan(
         assert (res.run_dir / "plan.yaml").read_text() == plan_yaml
 
 
+def test_goals_rendered_from_another_working_folder_go_on_in_their_run_beside_them(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default output_dir, outputs/, is under the working folder: the same goals.yaml
+    rendered from another folder (`mindmovie render ~/proj/goals.yaml` from ~) found no
+    run there and bought the whole movie again. The run beside goals.yaml (its
+    outputs/<title>, or under an earlier title) goes on, and the render says so."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from tests.integration.support import KEYS, settings_for
+
+    sim.media_scale = 0.25
+    project = tmp_path / "proj"
+    project.mkdir()
+    goals = goals_file(project, sim)
+    settings = settings_for("byteplus", sim)  # output_dir: outputs, relative
+    monkeypatch.chdir(project)
+    asyncio.run(Pipeline(goals, settings, keys=KEYS).run())
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    before = _paid(sim)
+    for title in ("Sim Movie", "Sim Movie Two"):
+        goals.write_text(goals.read_text().replace("title: Sim Movie\n", f"title: {title}\n"))
+        reporter, warned = _warnings()
+        res = asyncio.run(Pipeline(goals, settings, keys=KEYS, reporter=reporter).run())
+        assert _paid(sim) == before, (title, warned)
+        assert res.run_dir.parent.resolve() == project / "outputs", res.run_dir
+        assert f"goals.yaml was rendered before in {project / 'outputs'}" in warned[0], warned
+    assert not (elsewhere / "outputs").exists()
+
+
 @pytest.mark.parametrize("recorded", [True, False])
 def test_titles_in_other_scripts_get_their_own_folders_and_old_runs_follow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorded: bool
