@@ -1160,7 +1160,7 @@ def _board_costs(
     one's very requests (`SceneEstimate.same_as`); or None when the plan or its goals.yaml
     (given, or the one the run recorded) cannot be read: the recorded costs then."""
     from mindmovie import costs
-    from mindmovie.pipeline import GOALS_META, GOALS_REL_META, Pipeline, last_goals
+    from mindmovie.pipeline import Pipeline, goals_record, last_goals
     from mindmovie.plan import load_plan
     from mindmovie.store import Store
 
@@ -1172,9 +1172,7 @@ def _board_costs(
                 return None
             store = Store(db, read_only=True)
             try:
-                recorded = last_goals(
-                    run_dir, store.get_meta(GOALS_META), store.get_meta(GOALS_REL_META)
-                )
+                recorded = last_goals(run_dir, *goals_record(run_dir, store.get_meta))
             finally:
                 store.close()
             if not recorded:

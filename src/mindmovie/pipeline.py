@@ -928,7 +928,7 @@ def run_beside(
         if db.is_file():
             con = _snapshot(db)
             try:
-                recorded = _recorded_goals(con)
+                recorded = _recorded_goals(con, mine)
             finally:
                 con.close()
             if same_goals(mine, *recorded, goals_path):
@@ -938,14 +938,29 @@ def run_beside(
     return earlier_run(beside, goals_path, plan_keys)
 
 
-def _recorded_goals(con: sqlite3.Connection) -> tuple[str | None, str | None]:
-    """The goals.yaml a run.db records (`GOALS_META`, `GOALS_REL_META`)."""
-    got = dict(
-        con.execute(
-            "SELECT key, value FROM meta WHERE key IN (?, ?)", (GOALS_META, GOALS_REL_META)
-        ).fetchall()
-    )
-    return got.get(GOALS_META), got.get(GOALS_REL_META)
+def _recorded_goals(con: sqlite3.Connection, folder: Path) -> tuple[str | None, str | None]:
+    """`goals_record` of run folder `folder` from a connection to its run.db."""
+    keys = (GOALS_META, GOALS_REL_META, SETTINGS_META)
+    got = dict(con.execute("SELECT key, value FROM meta WHERE key IN (?, ?, ?)", keys).fetchall())
+    return goals_record(folder, got.get)
+
+
+def goals_record(folder: Path, meta: Callable[[str], str | None]) -> tuple[str | None, str | None]:
+    """The goals.yaml run folder `folder`'s run.db (its `meta` values) records: (its
+    absolute path, its path relative to the run folder). For a run from before
+    `GOALS_REL_META`, the relative path it had if rendered from goals.yaml's folder into
+    the relative output_dir its settings record (outputs/<title> beside goals.yaml, the
+    default), so a project moved or copied before then is known too."""
+    recorded, rel = meta(GOALS_META), meta(GOALS_REL_META)
+    if rel is None and recorded:
+        try:
+            out = json.loads(meta(SETTINGS_META) or "null").get("output_dir")
+        except (ValueError, AttributeError):
+            out = None
+        if isinstance(out, str) and out and not Path(out).is_absolute():
+            with contextlib.suppress(ValueError):
+                rel = os.path.relpath(recorded, Path(recorded).parent / out / folder.name)
+    return recorded, rel
 
 
 def _not_an_option(run_dir: Path) -> Path:
@@ -979,7 +994,7 @@ def earlier_run(
             # run.db-shm in every other run folder under output_dir it looked at
             con = _snapshot(db)
             try:
-                recorded, rel = _recorded_goals(con)
+                recorded, rel = _recorded_goals(con, folder)
                 if recorded is None or not same_goals(folder, recorded, rel, goals_path):
                     continue
                 how = con.execute("SELECT value FROM meta WHERE key=?", (FOLDER_META,)).fetchone()
@@ -7110,8 +7125,7 @@ class Pipeline:
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
         self._check_keyless(store)
         store.next_run_no()
-        self._last_goals = store.get_meta(GOALS_META)
-        self._last_goals_rel = store.get_meta(GOALS_REL_META)
+        self._last_goals, self._last_goals_rel = goals_record(self.run_dir, store.get_meta)
         # (read before SETTINGS_META below is this render's; written once, by the first
         # render that keys as now: `OUTPUTS_META`)
         self._outputs_then = None  # (this run's store, not one a run before it read)

@@ -167,10 +167,9 @@ def collect_status(
     With `settings`, each finished scene is also checked against what a render with
     them (of `goals`, by default the goals.yaml the last render recorded) would reuse."""
     from mindmovie.pipeline import (
-        GOALS_META,
-        GOALS_REL_META,
         SETTINGS_META,
         _still_asks,
+        goals_record,
         last_goals,
         movie_settings,
         rendering_pid,
@@ -221,9 +220,7 @@ def collect_status(
             )
         steps = store.steps()
         run_no = store.last_run_no()
-        recorded_goals = last_goals(
-            run_dir, store.get_meta(GOALS_META), store.get_meta(GOALS_REL_META)
-        )
+        recorded_goals = last_goals(run_dir, *goals_record(run_dir, store.get_meta))
         recorded_settings = store.get_meta(SETTINGS_META)
         composed = store.get_meta(COMPOSED_PLAN_META)
         # plan.yaml edits since the last render, as far as the plan itself tells

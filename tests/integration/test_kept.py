@@ -838,21 +838,41 @@ def _paid_project(sim: SimServer, tmp_path: Path) -> tuple[Path, Callable[[Path]
     return project, settings
 
 
+def _made_before_goals_from_run(run: Path) -> None:
+    """Make `run` as a render before `GOALS_REL_META` left it, rendered from goals.yaml's
+    folder with the default output_dir (outputs, relative): without that record."""
+    import sqlite3
+
+    from mindmovie.pipeline import GOALS_REL_META, SETTINGS_META
+
+    con = sqlite3.connect(run / "run.db")
+    with con:
+        con.execute("DELETE FROM meta WHERE key=?", (GOALS_REL_META,))
+        (raw,) = con.execute("SELECT value FROM meta WHERE key=?", (SETTINGS_META,)).fetchone()
+        settings = {**json.loads(raw), "output_dir": "outputs"}
+        con.execute("UPDATE meta SET value=? WHERE key=?", (json.dumps(settings), SETTINGS_META))
+    con.close()
+
+
+@pytest.mark.parametrize("made_before", [False, True])
 @pytest.mark.parametrize("how", ["moved", "copied"])
 def test_a_project_folder_moved_or_copied_then_retitled_reuses_its_run(
-    sim: SimServer, tmp_path: Path, how: str
+    sim: SimServer, tmp_path: Path, how: str, made_before: bool
 ) -> None:
     """run.db recorded its goals.yaml by absolute path only: after the project folder
     was moved or copied (outputs/ and all), a new title found no earlier run of that
     goals.yaml and bought the whole movie again (plan, keyframes, clips), and the copy's
     run stayed behind under the old title. Now the goals.yaml is also recorded relative to
-    the run folder, and found there."""
+    the run folder, and found there; for a run made before that record, at the place the
+    default output_dir gave it (`made_before`)."""
     import asyncio
 
     from mindmovie.pipeline import Pipeline
     from tests.integration.support import KEYS
 
     project, settings = _paid_project(sim, tmp_path)
+    if made_before:
+        _made_before_goals_from_run(project / "outputs" / "sim-movie")
     moved = tmp_path / "elsewhere" / "proj"
     moved.parent.mkdir()
     if how == "moved":
