@@ -255,9 +255,17 @@ def check_side_files(db: Path) -> None:
 def runs_inside(folder: Path, command: str) -> str | None:
     """'it holds the runs outputs/a and outputs/b (mindmovie status outputs/a)' when
     `folder`, given for a run, is a folder of runs (`outputs/`: a first user's guess),
+    or a project folder whose outputs/ holds runs (`status ~/proj`, the folder a person
+    moved or copied: "no run here ... Render a goals.yaml first" sent them to render);
     or None: what to say after "no run here". At most four are named."""
+
+    def runs_in(where: Path) -> list[Path]:
+        return sorted(p for p in where.iterdir() if p.is_dir() and (p / "run.db").is_file())
+
     try:
-        runs = sorted(p for p in folder.iterdir() if p.is_dir() and (p / "run.db").is_file())
+        runs = runs_in(folder)
+        if not runs and (folder / "outputs").is_dir():
+            runs = runs_in(folder / "outputs")
     except OSError:
         return None
     if not runs:
