@@ -341,6 +341,39 @@ def photo_pixels(path: Path) -> tuple[int, int] | None:
         return None
 
 
+#: the largest photo (pixels) whose look `photo_look` decodes: ~40 MP, ~120 MB as RGB
+LOOK_MAX_PIXELS = 40_000_000
+
+
+def photo_look(path: Path) -> str | None:
+    """sha256 of a photo as a model is shown it: its pixels turned by its EXIF
+    orientation, with its colour profile. A photo re-saved with other metadata (tags or a
+    rating written by a photo app, its location removed) has other bytes and the same
+    look, so a keyframe keyed by the bytes alone was bought again, and with it the clip
+    (the person's photo: every scene). None when it cannot be read, or is larger than
+    `LOOK_MAX_PIXELS` (decoded whole, as the look needs)."""
+    import warnings
+
+    from PIL import Image, ImageOps
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+            with Image.open(path) as im:
+                if im.width * im.height > LOOK_MAX_PIXELS:
+                    return None
+                icc = im.info.get("icc_profile") or b""
+                ImageOps.exif_transpose(im, in_place=True)
+                h = hashlib.sha256(json.dumps([im.mode, list(im.size)]).encode())
+                h.update(icc if isinstance(icc, bytes) else b"")
+                for top in range(0, im.height, 256):  # by strips: no second whole copy
+                    h.update(im.crop((0, top, im.width, min(im.height, top + 256))).tobytes())
+                return h.hexdigest()
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        return None
+
+
 def _sized_as_shown(im: Any) -> bool:
     """Whether Pillow already gives the open picture's size turned by its EXIF
     orientation: it does for a TIFF (in the versions that turn a TIFF as they load it),

@@ -52,6 +52,7 @@ from mindmovie.goals import (
     load_goals,
     photo_fit_never_changed,
     photo_has_transparency,
+    photo_look,
     photo_pixels,
     photo_places,
     plan_fingerprint,
@@ -1113,6 +1114,10 @@ SETTINGS_META = "settings"
 #: run.db meta: that goals.yaml relative to the run folder (both resolved), so a project
 #: folder moved or copied with its outputs/ still knows its goals.yaml (`same_goals`)
 GOALS_REL_META = "goals_from_run"
+#: run.db meta key prefix: per sha256 of a goals.yaml photo a render was given, its look
+#: (`goals.photo_look`): one re-saved since with other bytes and the same look is keyed
+#: as the one recorded (`Pipeline._photo_id`)
+PHOTO_LOOK_META = "photo_look:"
 #: run.db meta: "out" when the last render was given its folder with --out, else
 #: "title" (output_dir/<slug of the title>): only such a folder follows a new title
 FOLDER_META = "folder"
@@ -1735,6 +1740,9 @@ class Pipeline:
         #: plan.yaml as read, with goals.yaml's changed title/closing/music (`_with_shown`)
         self._plan_raw: Plan | None = None
         self._shown_changed: list[str] = []
+        #: sha256 of a photo re-saved with the same look -> the sha256 this run keys that
+        #: look by (`_learn_photos`); None until looked up
+        self._photo_ids: dict[str, str] | None = None
         #: the photos plan.yaml names, by place (`plan_photos`): as recorded when it was
         #: written, which a photo renamed since is followed from (`_reusable_plan`)
         self._plan_photos: list[list[str]] | None = None
@@ -2915,6 +2923,38 @@ class Pipeline:
                     before[key] += (old,)
         return before
 
+    def _photo_id(self, path: Path) -> str:
+        """A photo's sha256 as keyframe keys hold it: the one this run recorded for the
+        same look (`_learn_photos`) when the file was re-saved since with other bytes."""
+        sha = sha256_file(path)
+        return (self._photo_ids or {}).get(sha, sha)
+
+    def _learn_photos(self, store: Store, *, record: bool) -> None:
+        """Find goals.yaml's photos whose bytes this run has not recorded but whose look
+        it has (`PHOTO_LOOK_META`): re-saved with other metadata, keyed as the recorded
+        bytes (`_photo_id`). With `record` (a render), record the look of each photo
+        whose look is not recorded yet: the bytes keys hold from now on. Only bytes not
+        recorded are decoded, once per render or status."""
+        looks = store.meta_with_prefix(PHOTO_LOOK_META)
+        by_look: dict[str, str] = {}
+        for known, seen in sorted(looks.items()):
+            by_look.setdefault(seen, known)
+        photos = {str(p): p for slot in photo_places(self.goals) for p in slot}
+        ids: dict[str, str] = {}
+        for path in photos.values():
+            if not _readable_file(path):
+                continue  # (goals.yaml's check says why)
+            sha = sha256_file(path)
+            look = None if sha in looks else photo_look(path)
+            if look is None:
+                continue
+            if (was := by_look.get(look)) is not None:
+                ids[sha] = was
+            elif record:
+                store.set_meta(PHOTO_LOOK_META + sha, look)
+                looks[sha], by_look[look] = look, sha
+        self._photo_ids = ids
+
     def _keyframe_variants(
         self,
         model: _ModelId,
@@ -2977,8 +3017,8 @@ class Pipeline:
             options=self.settings.keyframes.options,
             # a path that is no readable file (a folder, edited into plan.yaml) is left
             # out as a missing one is: `check_plan` refuses both before any step is made
-            refs=[sha256_file(p) for p in refs if _readable_file(p)],
-            source=sha256_file(source) if source else None,
+            refs=[self._photo_id(p) for p in refs if _readable_file(p)],
+            source=self._photo_id(source) if source else None,
         )
         fitted = model.name == "local" and source is not None and not legacy
         if fitted and source is not None and not photo_has_transparency(source):
@@ -6848,6 +6888,8 @@ class Pipeline:
 
     def outlook(self, store: Store, planner: Planner | tuple[str, str]) -> Outlook:
         """What this render would reuse, read-only: the same checks as the render makes."""
+        if self._photo_ids is None:
+            self._learn_photos(store, record=False)
         plan = self._reusable_plan(store, planner)
         plan_kept = False
         if plan is None:
@@ -7126,6 +7168,7 @@ class Pipeline:
         self._check_keyless(store)
         store.next_run_no()
         self._last_goals, self._last_goals_rel = goals_record(self.run_dir, store.get_meta)
+        self._learn_photos(store, record=True)
         # (read before SETTINGS_META below is this render's; written once, by the first
         # render that keys as now: `OUTPUTS_META`)
         self._outputs_then = None  # (this run's store, not one a run before it read)

@@ -709,6 +709,14 @@ class Store:
         with self._tx() as db:
             db.execute(_UPSERT_META_SQL, (key, value))
 
+    def meta_with_prefix(self, prefix: str) -> dict[str, str]:
+        """Every meta value whose key starts with `prefix`, by the rest of its key."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)
+            ).fetchall()
+        return {str(k)[len(prefix) :]: str(v) for k, v in rows}
+
     def delete_meta(self, key: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM meta WHERE key=?", (key,))

@@ -985,6 +985,38 @@ def test_goals_rendered_from_another_working_folder_go_on_in_their_run_beside_th
     assert not (elsewhere / "outputs").exists()
 
 
+def test_a_photo_re_saved_with_other_metadata_keeps_every_keyframe_and_clip(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Keyframe keys held the photos' bytes: the person's photo re-saved with the same
+    pixels and other metadata (a photo app's tags or rating, its location removed: here
+    a JPEG comment) asked for every keyframe and clip again ($0.13 a scene at the
+    catalog's prices). The look (`goals.photo_look`) a render records for the bytes its
+    keys hold now keys such a re-save as those bytes; new pixels are still new."""
+    import asyncio
+
+    from PIL import Image
+
+    from mindmovie.goals import photo_look
+    from mindmovie.pipeline import Pipeline, estimate_for
+    from tests.integration.support import KEYS
+
+    project, settings = _paid_project(sim, tmp_path)
+    goals, photo = project / "goals.yaml", project / "photos" / "portrait.jpg"
+    look = photo_look(photo)
+    data = photo.read_bytes()
+    photo.write_bytes(data[:2] + b"\xff\xfe\x00\x0bre-saved" + data[2:])  # a COM segment
+    assert photo_look(photo) == look
+    est = estimate_for(goals, settings(project))
+    assert est.total == 0 and all(s.keyframe.done and s.video.done for s in est.scenes)
+    before = _paid(sim)
+    asyncio.run(Pipeline(goals, settings(project), keys=KEYS).run())
+    assert _paid(sim) == before, "paid again"
+    with Image.open(photo) as im:  # other pixels: a new photo, its scenes made again
+        im.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(photo, quality=95)
+    assert estimate_for(goals, settings(project)).total > 0
+
+
 @pytest.mark.parametrize("recorded", [True, False])
 def test_titles_in_other_scripts_get_their_own_folders_and_old_runs_follow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorded: bool

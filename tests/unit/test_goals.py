@@ -1769,3 +1769,30 @@ def test_more_than_five_other_problems_name_five_places_then_dots(project: Path)
         "goals[4].scenes, line 17 goals[5].scenes, line 20 goals[6].scenes, ...)"
     )
     assert "\n" not in str(err)
+
+
+def test_a_photo_s_look_is_its_pixels_as_shown_not_its_metadata(tmp_path: Path) -> None:
+    """`photo_look` keys a re-saved photo as the same one: a comment or other metadata
+    changes the bytes and not the look; the pixels, an EXIF turn or a colour profile
+    change what a model is shown, and so the look."""
+    from PIL import Image
+
+    from mindmovie.goals import photo_look
+
+    src = tmp_path / "a.jpg"
+    Image.effect_noise((64, 48), 40).convert("RGB").save(src, quality=90)
+    data = src.read_bytes()
+    commented = tmp_path / "b.jpg"
+    commented.write_bytes(data[:2] + b"\xff\xfe\x00\x07tags" + data[2:])
+    assert photo_look(commented) == photo_look(src) is not None
+    with Image.open(src) as im:  # each but "plain" differs from it in one way only
+        im.save(tmp_path / "plain.jpg", quality=90)
+        exif = im.getexif()
+        exif[0x0112] = 6  # shown turned a quarter
+        im.save(tmp_path / "turned.jpg", quality=90, exif=exif)
+        im.save(tmp_path / "profiled.jpg", quality=90, icc_profile=b"not sRGB")
+        im.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "flipped.jpg", quality=90)
+    looks = {
+        n: photo_look(tmp_path / f"{n}.jpg") for n in ("plain", "turned", "profiled", "flipped")
+    }
+    assert len(set(looks.values())) == 4, looks
