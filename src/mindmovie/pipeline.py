@@ -6839,8 +6839,15 @@ class Pipeline:
         now = plan_photos(g, base)
         renamed: list[tuple[str, Path]] = []
         if was is not None and [len(x) for x in was] == [len(x) for x in now]:
-            for olds, news, paths in zip(was, now, photo_places(g), strict=True):
-                renamed += [(o, p) for o, n, p in zip(olds, news, paths, strict=True) if o != n]
+            places = [
+                (o, n, p)
+                for olds, news, paths in zip(was, now, photo_places(g), strict=True)
+                for o, n, p in zip(olds, news, paths, strict=True)
+            ]
+            # a name still at a place it had (one photo in two goals, one of them given
+            # another): which of its places a scene meant cannot be told, so it stays
+            stays = {o for o, n, _ in places if o == n}
+            renamed = [(o, p) for o, n, p in places if o != n and o not in stays]
         return rebase_paths(raw, files, base, self.goals_path.name, renamed)
 
     def _kept_plan_key(

@@ -738,11 +738,21 @@ def rebase_paths(
         known.setdefault(tuple(x for x in rel if x != ".."), set()).add(str(f))
         if ".." not in rel:
             inside[rel] = str(f)
+    # a renamed place's old name means the photo now there, even where another place
+    # holds that name now (photos swapped): over what `files` alone would say
+    by_rel = {Path(os.path.relpath(f, base)).parts: str(f) for f in files}
+    moved: dict[tuple[str, ...], set[str]] = {}
     for was, f in renamed:
-        old_rel = Path(was).parts
-        known.setdefault(tuple(x for x in old_rel if x != ".."), set()).add(str(f))
-        if ".." not in old_rel and not Path(was).is_absolute():
-            inside[old_rel] = str(f)
+        moved.setdefault(Path(was).parts, set()).add(str(f))
+    to_place: dict[str, str] = {}
+    for old_rel, news in moved.items():
+        known[tuple(x for x in old_rel if x != "..")] = news  # more than one: not guessed
+        if len(news) == 1:
+            (new,) = news
+            if ".." not in old_rel and not Path(*old_rel).is_absolute():
+                inside[old_rel] = new
+            if old_rel in by_rel:
+                to_place[by_rel[old_rel]] = new
 
     def in_old_copy(path: Path) -> str | None:
         if goals_name is None:
@@ -758,6 +768,8 @@ def rebase_paths(
         return hits.pop() if len(hits) == 1 else None
 
     def fix(old: str) -> str:
+        if old in to_place:
+            return to_place[old]
         path = expanded(old)
         if not path.is_absolute() or old in current:
             return old

@@ -985,6 +985,38 @@ def test_goals_rendered_from_another_working_folder_go_on_in_their_run_beside_th
     assert not (elsewhere / "outputs").exists()
 
 
+def test_photos_swapped_between_goals_keep_the_plan_and_follow_their_places(
+    tmp_path: Path,
+) -> None:
+    """A plan reused as the same (`plan_fingerprint_by_place`) follows each place's new
+    photo. Two goals' photos swapped in goals.yaml (both names still there) left the
+    plan's paths as they were: the first goal's scenes named the other goal's photo,
+    none of their own, so they were painted (or, with an edit model, made from text)."""
+    import asyncio
+
+    from mindmovie import costs
+    from mindmovie.goals import load_goals
+    from mindmovie.pipeline import Pipeline, _planner_identity
+    from mindmovie.providers.local import build_plan
+
+    goals, settings = _offline(tmp_path)
+    run = asyncio.run(Pipeline(goals, settings).run(until="plan")).run_dir
+    text = goals.read_text()
+    a, b = "photos/coastal-run.jpg", "photos/garden-dinner.jpg"
+    goals.write_text(text.replace(a, "SWAP").replace(b, a).replace("SWAP", b))
+    pipe = Pipeline(goals, settings)
+    store = Store(run / "run.db", read_only=True)
+    try:
+        look = pipe.outlook(store, _planner_identity(settings))
+    finally:
+        store.close()
+    assert look.plan is not None, look.new_plan_why  # the plan is reused
+    fresh = build_plan(load_goals(goals), costs.plan_options(settings))
+    assert [s.reference_photos for s in look.plan.scenes] == [
+        s.reference_photos for s in fresh.scenes
+    ]
+
+
 def test_a_photo_re_saved_with_other_metadata_keeps_every_keyframe_and_clip(
     sim: SimServer, tmp_path: Path
 ) -> None:
