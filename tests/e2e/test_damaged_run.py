@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mindmovie.fsutil import sha256_file
 from mindmovie.pipeline import WORK_FOLDERS
 from tests import mindmovie_fork
 from tests.e2e.project import status_json
@@ -77,6 +78,9 @@ META_KEYS = (
     "fresh_pending",
     "aside_pending",
     "plan_unrepaired",
+    "goals_from_run",
+    # the person's photo's look, recorded under its bytes' sha256 (examples/photos/me.jpg)
+    "photo_look:" + sha256_file(Path(__file__).parents[2] / "examples" / "photos" / "me.jpg"),
 )
 
 
