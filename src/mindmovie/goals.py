@@ -354,7 +354,9 @@ def photo_look(path: Path) -> str | None:
     `LOOK_MAX_PIXELS` (decoded whole, as the look needs)."""
     import warnings
 
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
+
+    from mindmovie.pillow import Image
 
     try:
         with warnings.catch_warnings():

@@ -2936,6 +2936,11 @@ class Pipeline:
         whose look is not recorded yet: the bytes keys hold from now on. Only bytes not
         recorded are decoded, once per render or status."""
         looks = store.meta_with_prefix(PHOTO_LOOK_META)
+        if not looks and not record:
+            # nothing recorded to match: `status` and `estimate` of a run made before
+            # the looks were recorded decoded every photo, each time, for nothing
+            self._photo_ids = {}
+            return
         by_look: dict[str, str] = {}
         for known, seen in sorted(looks.items()):
             by_look.setdefault(seen, known)

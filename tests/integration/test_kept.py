@@ -1569,3 +1569,46 @@ def test_a_paid_keyframe_kept_under_its_frame_size_key_comes_back_at_another_res
         assert {sid: getattr(store.get(sid, "keyframe"), "input_key", None) for sid in now} == now
     finally:
         store.close()
+
+
+def test_a_run_from_before_photo_looks_decodes_no_photo_to_look_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`status` and `estimate` of a run that recorded no photo look (made before them),
+    so none to match (`Pipeline._learn_photos`), decoded each goals.yaml photo whole,
+    every time, for nothing; the next render records the looks, once each."""
+    import asyncio
+    import sqlite3
+
+    from mindmovie import pipeline
+    from mindmovie.goals import load_goals, photo_places
+    from mindmovie.pipeline import PHOTO_LOOK_META, Pipeline, estimate_for
+    from tests.e2e.project import new_project
+
+    looked: list[Path] = []
+    real = pipeline.photo_look
+
+    def counted(path: Path) -> str | None:
+        looked.append(path)
+        return real(path)
+
+    monkeypatch.setattr(pipeline, "photo_look", counted)
+    project = new_project(tmp_path / "project")
+    goals = project / "examples" / "goals.yaml"
+    photos = {p for slot in photo_places(load_goals(goals)) for p in slot}
+    assert photos  # (the example has photos)
+    settings = load_settings(project / "small.yaml", {})
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    con = sqlite3.connect(run / "run.db")
+    with con:  # as a run made before the looks were recorded
+        con.execute("DELETE FROM meta WHERE key LIKE ?", (PHOTO_LOOK_META + "%",))
+    con.close()
+    looked.clear()
+    estimate_for(goals, settings, out=run)
+    assert looked == []  # nothing recorded: nothing to match
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    assert set(looked) == photos  # recorded by the render, once each
+    looked.clear()
+    estimate_for(goals, settings, out=run)
+    assert looked == []  # (their bytes recorded: nothing to decode)
