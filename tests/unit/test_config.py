@@ -171,11 +171,9 @@ def test_a_key_given_as_a_stage_option_says_where_keys_go(tmp_path: Path, preset
     """A key written as a stage option was taken without a word by the local provider
     (which ignores options), and so kept in run.db with the run's settings; a paid one
     refused it as an unknown option, with no word of where keys go."""
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"preset: {preset}\nkeyframes:\n  options:\n    api_key: {ARK_KEY}\n")
-    with pytest.raises(ConfigError) as e:
-        load_settings(cfg, env={})
-    msg = str(e.value)
+    cfg, msg = _refused(
+        tmp_path, f"preset: {preset}\nkeyframes:\n  options:\n    api_key: {ARK_KEY}\n"
+    )
     assert msg.startswith(f"{cfg}:3: keyframes.options: api_key: provider keys are not"), msg
     assert "ARK_API_KEY" in msg and ARK_KEY not in msg
     env = {"MINDMOVIE_PRESET": preset, "MINDMOVIE_VIDEO__OPTIONS__TOKEN": ARK_KEY}
@@ -1170,6 +1168,15 @@ def test_a_dotenv_statement_that_cannot_be_read_is_a_warning_with_its_line(
     ]
 
 
+def _refused(tmp_path: Path, text: str) -> tuple[Path, str]:
+    """A config file of `text` (c.yaml) and the ConfigError it is refused with."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    return cfg, str(e.value)
+
+
 def _cells(table: str) -> str:
     """A rich table's text with its borders gone and its cells' wrapped lines joined.
 
@@ -1704,11 +1711,7 @@ def test_a_provider_base_url_holding_a_blank_is_refused_up_front(tmp_path: Path,
     (`/api/v3%20/...`), and after the plan was paid for each keyframe failed as "the
     model 'seedream-4-0-250828' does not exist" (seen against the simulator). A tab or
     line break inside was dropped by the check's parser, not by the SDK's."""
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(f'providers:\n  byteplus:\n    base_url: "{bad}"\n')
-    with pytest.raises(ConfigError) as e:
-        load_settings(cfg, env={})
-    said = str(e.value)
+    cfg, said = _refused(tmp_path, f'providers:\n  byteplus:\n    base_url: "{bad}"\n')
     assert said.startswith(f"{cfg}:3: providers.byteplus.base_url: must be an http"), said
     assert "space" in said, said
 

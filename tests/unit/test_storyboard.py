@@ -642,21 +642,16 @@ def test_the_outputs_folder_given_for_a_run_names_the_runs_in_it(
         (tmp_path / "outputs" / name).mkdir(parents=True)
         Store(tmp_path / "outputs" / name / "run.db").close()
     (tmp_path / "outputs" / "notes").mkdir()  # no run: not named
+    # (".": the project folder holding outputs/, given after moving or copying it, said
+    # "no run here (no run.db). Render a goals.yaml first.")
     for command in ("status", "storyboard"):
-        r = CliRunner().invoke(app, [command, "outputs"])
-        assert r.exit_code == 2, r.output
-        assert (
-            f"outputs: no run here; it holds the runs outputs/my-year and outputs/другой "
-            f"(mindmovie {command} outputs/my-year)"
-        ) in " ".join(r.stderr.split()), r.stderr
-        # the project folder holding outputs/ (given after moving or copying it): said
-        # "no run here (no run.db). Render a goals.yaml first."
-        r = CliRunner().invoke(app, [command, "."])
-        assert r.exit_code == 2, r.output
-        assert (
-            f".: no run here; it holds the runs outputs/my-year and outputs/другой "
-            f"(mindmovie {command} outputs/my-year)"
-        ) in " ".join(r.stderr.split()), r.stderr
+        for given in ("outputs", "."):
+            r = CliRunner().invoke(app, [command, given])
+            assert r.exit_code == 2, r.output
+            assert (
+                f"{given}: no run here; it holds the runs outputs/my-year and outputs/другой "
+                f"(mindmovie {command} outputs/my-year)"
+            ) in " ".join(r.stderr.split()), r.stderr
 
 
 def test_html_right_to_left_text_takes_its_own_direction(tmp_path: Path) -> None:
