@@ -6835,25 +6835,44 @@ class Pipeline:
     def _rebased(self, raw: Plan, was: list[list[str]] | None = None) -> Plan:
         """`raw` with its paths into a moved or copied project found again (rebase_paths),
         and with `was` (the photos plan.yaml names, by place, as its basis recorded them)
-        the photos renamed since."""
+        the photos renamed since, each scene by the person's places and its own goal's
+        first: a photo in two goals given another in one is then followed in that goal."""
         g = self.goals
         files = [*(g.person.photos if g.person else []), *(p for x in g.goals for p in x.photos)]
         if g.music is not None:
             files.append(g.music)
         base = self.goals_path.absolute().parent.resolve()
         now = plan_photos(g, base)
-        renamed: list[tuple[str, Path]] = []
-        if was is not None and [len(x) for x in was] == [len(x) for x in now]:
-            places = [
-                (o, n, p)
-                for olds, news, paths in zip(was, now, photo_places(g), strict=True)
-                for o, n, p in zip(olds, news, paths, strict=True)
-            ]
+        if was is None or [len(x) for x in was] != [len(x) for x in now]:
+            return rebase_paths(raw, files, base, self.goals_path.name)
+        slots = [
+            list(zip(olds, news, paths, strict=True))
+            for olds, news, paths in zip(was, now, photo_places(g), strict=True)
+        ]
+
+        def renames(places: list[tuple[str, str, Path]]) -> list[tuple[str, Path]]:
             # a name still at a place it had (one photo in two goals, one of them given
-            # another): which of its places a scene meant cannot be told, so it stays
+            # another): which of its places was meant cannot be told from these, so it stays
             stays = {o for o, n, _ in places if o == n}
-            renamed = [(o, p) for o, n, p in places if o != n and o not in stays]
-        return rebase_paths(raw, files, base, self.goals_path.name, renamed)
+            return [(o, p) for o, n, p in places if o != n and o not in stays]
+
+        every = renames([x for slot in slots for x in slot])
+        rebased = rebase_paths(raw, files, base, self.goals_path.name, every)
+        scenes = list(rebased.scenes)
+        for goal in {sc.goal for sc in raw.scenes if 0 < sc.goal < len(slots)}:
+            # a scene means the person's photos and its own goal's: among those places
+            # alone, a name that stays elsewhere (one photo in two goals, one of them
+            # given another) is told, and the scene takes its goal's photo now
+            own = [*slots[0], *slots[goal]]
+            names = {o for o, _, _ in own}
+            renamed = [*renames(own), *((o, p) for o, p in every if o not in names)]
+            if renamed == every:
+                continue
+            mine = raw.model_copy(update={"scenes": [s for s in raw.scenes if s.goal == goal]})
+            again = rebase_paths(mine, files, base, self.goals_path.name, renamed)
+            by_id = {s.id: s for s in again.scenes}
+            scenes = [by_id.get(s.id, s) if s.goal == goal else s for s in scenes]
+        return rebased.model_copy(update={"scenes": scenes})
 
     def _kept_plan_key(
         self, store: Store, planner: Planner | tuple[str, str]

@@ -1017,6 +1017,41 @@ def test_photos_swapped_between_goals_keep_the_plan_and_follow_their_places(
     ]
 
 
+def test_a_photo_in_two_goals_given_another_in_one_follows_that_goal_s_place(
+    tmp_path: Path,
+) -> None:
+    """One photo in two goals, then another photo given to one of them (the same plan by
+    place): the scenes of the goal that changed kept naming the old photo, none of their
+    own, so they were painted (or, with an edit model, made from text) and that photo
+    was a reference where goals.yaml no longer has it. Each scene follows the places of
+    the person and of its own goal, where the old name is no longer ambiguous."""
+    import asyncio
+
+    from mindmovie import costs
+    from mindmovie.goals import load_goals
+    from mindmovie.pipeline import Pipeline, _planner_identity
+    from mindmovie.providers.local import build_plan
+
+    goals, settings = _offline(tmp_path)
+    text = goals.read_text()
+    shared, own = "photos/coastal-run.jpg", "photos/garden-dinner.jpg"
+    assert text.count(own) == 1
+    goals.write_text(text.replace(own, shared))  # the relationships goal shares goal 1's
+    run = asyncio.run(Pipeline(goals, settings).run(until="plan")).run_dir
+    goals.write_text(text)  # ... and is given its own photo again
+    pipe = Pipeline(goals, settings)
+    store = Store(run / "run.db", read_only=True)
+    try:
+        look = pipe.outlook(store, _planner_identity(settings))
+    finally:
+        store.close()
+    assert look.plan is not None, look.new_plan_why  # the plan is reused
+    fresh = build_plan(load_goals(goals), costs.plan_options(settings))
+    assert [s.reference_photos for s in look.plan.scenes] == [
+        s.reference_photos for s in fresh.scenes
+    ]
+
+
 def test_a_photo_re_saved_with_other_metadata_keeps_every_keyframe_and_clip(
     sim: SimServer, tmp_path: Path
 ) -> None:
