@@ -347,11 +347,12 @@ LOOK_MAX_PIXELS = 40_000_000
 
 def photo_look(path: Path) -> str | None:
     """sha256 of a photo as a model is shown it: its pixels turned by its EXIF
-    orientation, with its colour profile. A photo re-saved with other metadata (tags or a
-    rating written by a photo app, its location removed) has other bytes and the same
-    look, so a keyframe keyed by the bytes alone was bought again, and with it the clip
-    (the person's photo: every scene). None when it cannot be read, or is larger than
-    `LOOK_MAX_PIXELS` (decoded whole, as the look needs)."""
+    orientation, with its colour profile (and a palette picture's colours). A photo
+    re-saved with other metadata (tags or a rating written by a photo app, its location
+    removed) has other bytes and the same look, so a keyframe keyed by the bytes alone
+    was bought again, and with it the clip (the person's photo: every scene). None when
+    it cannot be read, or is larger than `LOOK_MAX_PIXELS` (decoded whole, as the look
+    needs)."""
     import warnings
 
     from PIL import ImageOps
@@ -369,6 +370,12 @@ def photo_look(path: Path) -> str | None:
                 ImageOps.exif_transpose(im, in_place=True)
                 h = hashlib.sha256(json.dumps([im.mode, list(im.size)]).encode())
                 h.update(icc if isinstance(icc, bytes) else b"")
+                # a palette picture's pixels are indices: its colours, and a colour shown
+                # as transparent, are apart (only when there: other looks stay as recorded)
+                if im.mode in ("P", "PA") and (palette := im.getpalette()) is not None:
+                    h.update(b"palette" + bytes(palette))
+                if (clear := im.info.get("transparency")) is not None:
+                    h.update(b"transparency" + repr(clear).encode())
                 for top in range(0, im.height, 256):  # by strips: no second whole copy
                     h.update(im.crop((0, top, im.width, min(im.height, top + 256))).tobytes())
                 return h.hexdigest()

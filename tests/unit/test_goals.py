@@ -1796,3 +1796,26 @@ def test_a_photo_s_look_is_its_pixels_as_shown_not_its_metadata(tmp_path: Path) 
         n: photo_look(tmp_path / f"{n}.jpg") for n in ("plain", "turned", "profiled", "flipped")
     }
     assert len(set(looks.values())) == 4, looks
+
+
+def test_a_palette_photo_s_look_holds_its_colours_and_transparency(tmp_path: Path) -> None:
+    """A palette picture (a GIF, an 8-bit PNG such as an optimiser writes) stores an index
+    per pixel and the colours apart: one recoloured (an editor's curves or levels on an
+    indexed picture change only its palette) or given a transparent colour had the very
+    same indices, so `photo_look` took it for the photo made before, and its keyframes
+    and clips, made from other colours, were reused."""
+    from PIL import Image
+
+    from mindmovie.goals import photo_look
+
+    im = Image.effect_noise((64, 48), 40).convert("RGB").quantize(16)
+    im.save(tmp_path / "plain.png")
+    palette = im.getpalette() or []
+    im.putpalette([255 - v for v in palette])  # the same indices, other colours
+    im.save(tmp_path / "recoloured.png")
+    im.putpalette(palette)
+    im.save(tmp_path / "cut-out.png", transparency=0)  # colour 0 shown as transparent
+    im.save(tmp_path / "again.png", optimize=True)  # other bytes, the same picture
+    looks = {n: photo_look(tmp_path / f"{n}.png") for n in ("plain", "recoloured", "cut-out")}
+    assert len(set(looks.values())) == 3, looks
+    assert photo_look(tmp_path / "again.png") == looks["plain"] is not None
