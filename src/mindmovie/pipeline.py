@@ -2934,30 +2934,36 @@ class Pipeline:
         it has (`PHOTO_LOOK_META`): re-saved with other metadata, keyed as the recorded
         bytes (`_photo_id`). With `record` (a render), record the look of each photo
         whose look is not recorded yet: the bytes keys hold from now on. Only bytes not
-        recorded are decoded, once per render or status."""
+        recorded are decoded, once per render or status.
+
+        Only looks recorded before are matched: two photos of one look first seen
+        together (a run from before the looks: each keyed by its own bytes) keep their
+        own bytes, where the second was keyed as the first and its scenes bought again
+        (status and estimate, which record nothing, had said they were made). Of several
+        recorded bytes of a look, those goals.yaml no longer holds are the ones re-saved."""
         looks = store.meta_with_prefix(PHOTO_LOOK_META)
         if not looks and not record:
             # nothing recorded to match: `status` and `estimate` of a run made before
             # the looks were recorded decoded every photo, each time, for nothing
             self._photo_ids = {}
             return
-        by_look: dict[str, str] = {}
+        by_look: dict[str, list[str]] = {}
         for known, seen in sorted(looks.items()):
-            by_look.setdefault(seen, known)
+            by_look.setdefault(seen, []).append(known)
         photos = {str(p): p for slot in photo_places(self.goals) for p in slot}
+        # (goals.yaml's check says why a photo is no readable file)
+        shas = {path: sha256_file(path) for path in photos.values() if _readable_file(path)}
         ids: dict[str, str] = {}
-        for path in photos.values():
-            if not _readable_file(path):
-                continue  # (goals.yaml's check says why)
-            sha = sha256_file(path)
+        for path, sha in shas.items():
             look = None if sha in looks else photo_look(path)
             if look is None:
                 continue
-            if (was := by_look.get(look)) is not None:
-                ids[sha] = was
+            if was := by_look.get(look):
+                gone = [k for k in was if k not in shas.values()]
+                ids[sha] = (gone or was)[0]
             elif record:
                 store.set_meta(PHOTO_LOOK_META + sha, look)
-                looks[sha], by_look[look] = look, sha
+                looks[sha] = look
         self._photo_ids = ids
 
     def _keyframe_variants(

@@ -1084,6 +1084,49 @@ def test_a_photo_re_saved_with_other_metadata_keeps_every_keyframe_and_clip(
     assert estimate_for(goals, settings(project)).total > 0
 
 
+def test_two_photos_of_one_look_in_a_run_from_before_photo_looks_are_not_bought_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run made before photo looks were recorded, whose goals.yaml holds two files of
+    one look (the person's photo, and a copy of it saved again with other metadata as a
+    goal's photo). Its first render with the looks recorded the first and keyed the
+    second as the first, in the same pass: the second's keyframes, made under its own
+    bytes, were bought again (and their clips), where estimate had said $0. A photo is
+    keyed as another only for a look recorded by an earlier render."""
+    import asyncio
+
+    from mindmovie import pipeline
+    from mindmovie.fsutil import sha256_file
+    from mindmovie.pipeline import Pipeline, estimate_for
+    from tests.integration.support import KEYS, claude_answer_for, settings_for
+
+    sim.media_scale = 0.25
+    project = tmp_path / "proj"
+    project.mkdir()
+    goals = goals_file(project, sim)
+    data = (project / "photos" / "portrait.jpg").read_bytes()
+    (project / "photos" / "sea.jpg").write_bytes(data[:2] + b"\xff\xfe\x00\x06copy" + data[2:])
+    goals.write_text(goals.read_text() + "    photos: [photos/sea.jpg]\n")
+    claude_answer_for(sim, goals)
+    settings = settings_for("byteplus", sim, output_dir=str(project / "outputs"))
+    with monkeypatch.context() as m:  # as a render before the looks: keyed by the bytes
+        m.setattr(pipeline, "photo_look", lambda _path: None)
+        asyncio.run(Pipeline(goals, settings, keys=KEYS).run())
+    assert estimate_for(goals, settings).total == 0
+    before = _paid(sim)
+    asyncio.run(Pipeline(goals, settings, keys=KEYS).run())
+    assert _paid(sim) == before, "paid again"
+    assert estimate_for(goals, settings).total == 0
+    # both looks recorded now, under their own bytes: the one of them re-saved again is
+    # keyed as the recorded bytes goals.yaml no longer holds, whichever sorts first
+    photos = {sha256_file(p): p for p in (project / "photos").glob("*.jpg")}
+    later = photos[max(photos)]
+    later.write_bytes(later.read_bytes()[:2] + b"\xff\xfe\x00\x07again" + data[2:])
+    assert estimate_for(goals, settings).total == 0
+    asyncio.run(Pipeline(goals, settings, keys=KEYS).run())
+    assert _paid(sim) == before, "paid again"
+
+
 @pytest.mark.parametrize("recorded", [True, False])
 def test_titles_in_other_scripts_get_their_own_folders_and_old_runs_follow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorded: bool
