@@ -914,29 +914,39 @@ def run_beside(
     run_dir_for gave, under a relative output_dir: the working folder's) has no run: the
     same goals.yaml rendered from another working folder started a new run there, and
     paid for the whole movie again. Its title's folder, if last rendered from it, else
-    the run of it under an earlier title (`earlier_run`)."""
+    the run of it under an earlier title (`earlier_run`).
+
+    Also when `chosen` holds the run of another goals.yaml of the same title (the
+    example's title, kept by two projects): the render went into that run, replacing
+    its movie, and bought this one's scenes again beside its finished run."""
     if settings.output_dir.is_absolute():
         return None
     beside = Path(os.path.abspath(goals_path)).parent / settings.output_dir
     try:
-        if (chosen / "run.db").is_file() or beside.resolve() == settings.output_dir.resolve():
+        if beside.resolve() == settings.output_dir.resolve():
+            return None
+        if (chosen / "run.db").is_file() and _run_of(chosen, goals_path) is not False:
             return None
     except (OSError, RuntimeError):
         return None
     mine = beside / folder_name(goals.title)
-    db = mine / "run.db"
-    try:
-        if db.is_file():
-            con = _snapshot(db)
-            try:
-                recorded = _recorded_goals(con, mine)
-            finally:
-                con.close()
-            if same_goals(mine, *recorded, goals_path):
-                return mine
-    except (sqlite3.Error, OSError, ValueError):
-        pass  # not ours, damaged, locked: not a match
+    if (mine / "run.db").is_file() and _run_of(mine, goals_path):
+        return mine
     return earlier_run(beside, goals_path, plan_keys)
+
+
+def _run_of(folder: Path, goals_path: Path) -> bool | None:
+    """Was run folder `folder` last rendered from `goals_path` (`same_goals`)? None when
+    its run.db cannot tell (not ours, damaged, locked)."""
+    try:
+        con = _snapshot(folder / "run.db")
+        try:
+            recorded = _recorded_goals(con, folder)
+        finally:
+            con.close()
+        return same_goals(folder, *recorded, goals_path)
+    except (sqlite3.Error, OSError, ValueError):
+        return None
 
 
 def _recorded_goals(con: sqlite3.Connection, folder: Path) -> tuple[str | None, str | None]:

@@ -985,6 +985,41 @@ def test_goals_rendered_from_another_working_folder_go_on_in_their_run_beside_th
     assert not (elsewhere / "outputs").exists()
 
 
+def test_goals_rendered_from_a_folder_holding_another_run_of_their_title_go_on_beside_them(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The working folder's outputs/<title> holding the run of another goals.yaml of the
+    same title (two projects keeping the example's title): `mindmovie render
+    ~/proj/goals.yaml` from there went into that run, replacing its movie, and bought
+    the plan and scenes again beside proj's finished run. It goes on beside goals.yaml."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from tests.integration.support import KEYS, claude_answer_for, settings_for
+
+    sim.media_scale = 0.25
+    project, home = tmp_path / "proj", tmp_path / "home"
+    project.mkdir()
+    home.mkdir()
+    goals = goals_file(project, sim)
+    settings = settings_for("byteplus", sim)  # output_dir: outputs, relative
+    monkeypatch.chdir(project)
+    asyncio.run(Pipeline(goals, settings, keys=KEYS).run())
+    other = goals_file(home, sim)  # another project, in the working folder, same title
+    other.write_text(other.read_text().replace("I am strong and rested", "I am calm"))
+    claude_answer_for(sim, other)
+    monkeypatch.chdir(home)
+    theirs = asyncio.run(Pipeline(other, settings, keys=KEYS).run()).run_dir
+    movie = (theirs / "movie.mp4").read_bytes()
+    before = _paid(sim)
+    reporter, warned = _warnings()
+    res = asyncio.run(Pipeline(goals, settings, keys=KEYS, reporter=reporter).run())
+    assert _paid(sim) == before, warned
+    assert res.run_dir.parent.resolve() == project / "outputs", res.run_dir
+    assert f"goals.yaml was rendered before in {project / 'outputs'}" in warned[0], warned
+    assert (theirs / "movie.mp4").read_bytes() == movie
+
+
 def test_photos_swapped_between_goals_keep_the_plan_and_follow_their_places(
     tmp_path: Path,
 ) -> None:
