@@ -339,6 +339,22 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (SourceError, ConfigError, RunLocked, RunDirError, StoreError)
 
 
+def _asked_on() -> Any:
+    """Where the spend question is asked: stderr, under the estimate, unless only stdout
+    is the terminal. `render 2> render.log` (or `2>/dev/null`) at a terminal put the
+    estimate and the question in the file, and the person saw nothing and a wait; on
+    stdout, their terminal, they are asked. Neither a terminal: stderr, else stdout
+    (stderr closed)."""
+    streams = [s for s in (sys.stderr, sys.stdout) if s is not None]
+    for stream in streams:
+        try:
+            if stream.isatty():
+                return stream
+        except (OSError, ValueError):  # a stream closed under us
+            continue
+    return streams[0] if streams else sys.stdout
+
+
 def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
     """How this run decides to spend: asked each run, never remembered (lessons.md)."""
     from mindmovie.costs import RunEstimate, estimate_table, format_usd
@@ -382,7 +398,10 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
         return refuse
 
     def ask(est: RunEstimate) -> bool:
+        shown = _asked_on()
         err.print(estimate_table(est))  # even with --quiet: the person is asked about it
+        if shown is sys.stdout and sys.stderr is not None:
+            out.print(estimate_table(est))  # the log is a file: on the terminal too
         carried(est)
         spent = f", {format_usd(est.spent)} of it spent already" if est.spent > 0 else ""
         cap = f" (budget {format_usd(budget)}{spent})" if budget is not None else ""
@@ -393,9 +412,8 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
             # space began the log's result line (and stdout closed raised "lost
             # sys.stdout"), so input() writes to stderr too. With stderr closed (`2>&-`)
             # input() raised "lost sys.stderr": the person answered, and the render
-            # ended, exit 1, without a word; asked on stdout then
+            # ended, exit 1, without a word; asked on stdout then (`_asked_on`)
             question = f"Spend about {format_usd(est.total)}{cap}?"
-            shown = sys.stderr if sys.stderr is not None else sys.stdout
             with contextlib.redirect_stdout(shown), contextlib.redirect_stderr(shown):
                 return bool(typer.confirm(question, default=False))
         except typer.Abort:  # Ctrl-C (or end of input) at the question

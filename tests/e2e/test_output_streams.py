@@ -140,6 +140,62 @@ def test_the_spend_question_is_asked_where_the_estimate_is_shown(
     assert sim.stats()["totals"]["images"] == 4
 
 
+def test_the_spend_question_is_asked_on_the_terminal_when_the_log_goes_to_a_file(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`mindmovie render goals.yaml 2> render.log` (or `2>/dev/null`) at a terminal: the
+    estimate and the question went to stderr, the file, and the person saw nothing at
+    all while the render waited for an answer. With stdout the terminal and stderr not,
+    both are shown on stdout; the log keeps the estimate too."""
+    import pty
+    import select
+    import time
+
+    cfg, keys = cli_env(sim, tmp_path)
+    goals = goals_file(tmp_path, sim)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    args = ["render", str(goals), "-c", str(cfg), "--until", "keyframes"]
+    primary, secondary = pty.openpty()
+    log = tmp_path / "render.log"
+    with log.open("w") as e:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "mindmovie", *args],
+            stdin=secondary, stdout=secondary, stderr=e, env={**env, **keys}, cwd=tmp_path,
+        )  # fmt: skip
+    os.close(secondary)
+    seen = b""
+
+    def read(until: float, want: bytes | None = None) -> None:
+        # the terminal is read as it is written: a full one would hold the render up
+        nonlocal seen
+        while time.monotonic() < until and p.poll() is None:
+            if want is not None and want in seen:
+                return
+            if select.select([primary], [], [], 0.1)[0]:
+                try:
+                    seen += os.read(primary, 4096)
+                except OSError:  # the terminal's other end closed
+                    return
+
+    try:
+        read(time.monotonic() + 30, b"[y/N]")
+        asked = seen.decode(errors="replace")
+        if "[y/N]" in asked:
+            os.write(primary, b"y\r")
+        else:
+            p.kill()
+        read(time.monotonic() + 60)
+        rc = p.wait(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+        os.close(primary)
+    assert "Spend about $" in asked and "Estimated cost" in asked, (asked, log.read_text())
+    assert rc == 0 and "Estimated cost" in log.read_text()
+    assert sim.stats()["totals"]["images"] == 4
+
+
 @pytest.mark.parametrize("gone", ["log", "result"])
 def test_a_render_whose_output_pipe_closes_goes_on_to_its_end(
     sim: SimServer, tmp_path: Path, gone: str
