@@ -52,6 +52,49 @@ def write_photo(path: Path, colour: tuple[int, int, int] = (200, 120, 60)) -> Pa
     return path
 
 
+#: what `write_tagged_photo` hides in a photo's metadata, none of it in its pixels
+PRIVATE_TAGS = (b"SerialNo-4711", b"SECRET-XMP", b"SECRET-NOTE", b"Exif\0\0")
+
+
+def write_tagged_photo(path: Path, fmt: str, orientation: int = 1) -> Path:
+    """A small noisy photo (`fmt`: JPEG, PNG or WebP) as a phone or photo app leaves it:
+    EXIF with a GPS position (IFD 0x8825), the camera's serial number, the date taken
+    and `orientation`, an XMP packet, a comment or text chunk, and an ICC profile (to
+    be kept). `PRIVATE_TAGS` are the bytes that must not leave the machine."""
+    import numpy as np
+    from PIL import PngImagePlugin
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x0132] = "2026:07:14 09:30:00"
+    exif.get_ifd(0x8769)[0xA431] = "SerialNo-4711"  # BodySerialNumber
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 3.0)})
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>SECRET-XMP</rdf:RDF></x:xmpmeta>'
+    pixels = np.random.default_rng(7).integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    kw: dict[str, object] = {"exif": exif, "xmp": xmp, "icc_profile": rgb_icc_profile()}
+    if fmt == "JPEG":
+        kw["comment"] = b"SECRET-NOTE"
+    elif fmt == "PNG":
+        text = PngImagePlugin.PngInfo()
+        text.add_text("Comment", "SECRET-NOTE")
+        text.add_itxt("XML:com.adobe.xmp", xmp.decode())
+        kw["pnginfo"] = text
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path, format=fmt, **kw)
+    return path
+
+
+def decoded_picture(data: bytes) -> tuple[np.ndarray, dict[int, object], dict[str, object]]:
+    """A picture's pixels (RGB), its EXIF and Pillow's info (where XMP and text land)."""
+    import io
+
+    import numpy as np
+
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB")), dict(im.getexif()), dict(im.info)
+
+
 @functools.cache
 def _song(freq: int) -> bytes:
     import tempfile

@@ -1820,3 +1820,34 @@ async def test_a_403_on_the_fresh_url_goes_by_the_finish_the_caller_knows(
     with pytest.raises(ResultGone, match="the task finished 25 h ago"):
         await video.fetch(old, req, tmp_path / "clip.mp4")
     assert len(sim.requests(path="/_sim/files/")) == 2  # the given URL, then the fresh one
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+async def test_a_photo_goes_without_its_location_and_other_metadata(
+    sim: SimServer, tmp_path: Path, fmt: str
+) -> None:
+    """A phone photo (JPEG, PNG, WebP) stored upright went to Ark as stored, with its EXIF
+    (GPS position, camera serial number, date), XMP and comments or text chunks. It
+    goes without them, its pixels and colour profile as they were: the model needs the
+    picture, not where it was taken. One EXIF turns goes upright, without them too."""
+    from tests.media import PRIVATE_TAGS, decoded_picture, write_tagged_photo
+
+    photo = write_tagged_photo(tmp_path / f"me.{fmt.lower()}", fmt)
+    turned = write_tagged_photo(tmp_path / "phone.jpg", "JPEG", orientation=6)
+    await seedream(sim).generate(
+        KeyframeRequest(
+            scene_id="s", prompt="p", width=64, height=36, seed=1,
+            reference_photos=(photo, turned),
+        )
+    )  # fmt: skip
+    sent = [
+        base64.b64decode(u.split(",", 1)[1]) for u in sim.requests(path=IMAGES)[0]["body"]["image"]
+    ]
+    for data in sent:
+        assert [t for t in PRIVATE_TAGS if t in data] == []
+        _, exif, info = decoded_picture(data)
+        assert exif == {} and not {"xmp", "XML:com.adobe.xmp", "comment", "Comment"} & set(info)
+    pixels, _, info = decoded_picture(sent[0])
+    assert (pixels == decoded_picture(photo.read_bytes())[0]).all()
+    assert info.get("icc_profile") == Image.open(photo).info["icc_profile"]
+    assert _sent_picture(sim.requests(path=IMAGES)[0]["body"]["image"][1])[2] == (24, 40)

@@ -1797,3 +1797,34 @@ async def test_a_developer_download_403_within_two_days_is_no_key_problem(
     gsim.add_fault("http", path="/operations/", method="GET", status=403, count=None)
     with pytest.raises(AuthError, match="check"):
         await veo.fetch(state, req, tmp_path / "clip2.mp4")
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+async def test_a_photo_goes_inline_without_its_location_and_other_metadata(
+    gsim: SimServer, tmp_path: Path, fmt: str
+) -> None:
+    """A phone photo (JPEG, PNG, WebP) stored upright went inline as stored, with its EXIF
+    (GPS position, camera serial number, date), XMP and comments or text chunks. It
+    goes without them, its pixels and colour profile as they were; a source photo EXIF
+    turns goes upright, without them too."""
+    from PIL import Image
+
+    from tests.media import PRIVATE_TAGS, decoded_picture, write_tagged_photo
+
+    photo = write_tagged_photo(tmp_path / f"me.{fmt.lower()}", fmt)
+    turned = write_tagged_photo(tmp_path / "phone.jpg", "JPEG", orientation=6)
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    await kf.generate(
+        KeyframeRequest("s1", "me", 1344, 768, 7, reference_photos=(photo,), source_photo=turned)
+    )
+    (rec,) = _google_requests(gsim)
+    parts = rec["body"]["contents"][0]["parts"]
+    source, ref = [_b64(p["inlineData"]["data"]) for p in parts if "inlineData" in p]
+    for data in (source, ref):
+        assert [t for t in PRIVATE_TAGS if t in data] == []
+        _, exif, info = decoded_picture(data)
+        assert exif == {} and not {"xmp", "XML:com.adobe.xmp", "comment", "Comment"} & set(info)
+    pixels, _, info = decoded_picture(ref)
+    assert (pixels == decoded_picture(photo.read_bytes())[0]).all()
+    assert info.get("icc_profile") == Image.open(photo).info["icc_profile"]
+    assert decoded_picture(source)[0].shape[:2] == (40, 24)  # turned upright

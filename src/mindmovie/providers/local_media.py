@@ -452,10 +452,144 @@ SEND_MAX_BYTES = 10_000_000
 SEND_MAX_SIDE = 4096
 
 
+#: JPEG application segments the decoder reads, kept: APP0 (JFIF/JFXX: pixel density,
+#: the YCbCr convention), APP2 ICC_PROFILE (the colours), APP14 Adobe (whether the
+#: samples are YCbCr, RGB or YCCK). Every other APPn (APP1 EXIF and XMP, APP2 MPF,
+#: APP13 IPTC/Photoshop, APP11 JUMBF/C2PA...) and COM is dropped
+_JPEG_KEEP_APP = {0xE0: b"", 0xE2: b"ICC_PROFILE\0", 0xEE: b"Adobe"}
+#: PNG chunks of metadata only: EXIF, text (a camera's or app's tags, comments, XMP in
+#: iTXt), the time it was last changed
+_PNG_DROP = {b"eXIf", b"tEXt", b"iTXt", b"zTXt", b"tIME"}
+#: WebP chunks of metadata only, and the VP8X flags that announce them
+_WEBP_DROP = {b"EXIF", b"XMP "}
+_VP8X_EXIF, _VP8X_XMP = 0x08, 0x04
+
+
+def _jpeg_without_metadata(data: bytes) -> bytes | None:
+    """`data` (a JPEG) without the segments `_JPEG_KEEP_APP` does not keep, the rest
+    byte for byte, and without what follows its end (an MPO's depth map or second
+    picture, with an EXIF of its own); None if it is not a JPEG read to its end."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    out = [data[:2]]
+    i, n = 2, len(data)
+    while i + 1 < n:
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            i += 1
+            continue
+        if marker == 0xD9:  # EOI
+            out.append(data[i : i + 2])
+            return b"".join(out)
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # no length (TEM, RSTn)
+            out.append(data[i : i + 2])
+            i += 2
+            continue
+        if i + 4 > n:
+            return None
+        end = i + 2 + int.from_bytes(data[i + 2 : i + 4], "big")
+        if end > n:
+            return None
+        segment = data[i:end]
+        payload = data[i + 4 : end]
+        prefix = _JPEG_KEEP_APP.get(marker)
+        app = 0xE0 <= marker <= 0xEF
+        if not (marker == 0xFE or (app and (prefix is None or not payload.startswith(prefix)))):
+            out.append(segment)
+        i = end
+        if marker == 0xDA:  # SOS: the entropy-coded data runs to the next marker
+            j = i
+            while True:
+                j = data.find(b"\xff", j)
+                if j < 0 or j + 1 >= n:  # cut short, no EOI: what there is, as it is
+                    out.append(data[i:])
+                    return b"".join(out)
+                nxt = data[j + 1]
+                if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
+                    j += 1 if nxt == 0xFF else 2
+                    continue
+                break
+            out.append(data[i:j])
+            i = j
+    return None
+
+
+def _png_without_metadata(data: bytes) -> bytes | None:
+    """`data` (a PNG) without the chunks in `_PNG_DROP`, the rest byte for byte; None if
+    it is not a PNG whose chunks can be walked."""
+    sig = b"\x89PNG\r\n\x1a\n"
+    if not data.startswith(sig):
+        return None
+    out = [sig]
+    i, n = len(sig), len(data)
+    while i < n:
+        if i + 8 > n:
+            return None
+        end = i + 12 + int.from_bytes(data[i : i + 4], "big")
+        if end > n:
+            return None
+        if data[i + 4 : i + 8] not in _PNG_DROP:
+            out.append(data[i:end])
+        if data[i + 4 : i + 8] == b"IEND":
+            return b"".join(out)
+        i = end
+    return None
+
+
+def _webp_without_metadata(data: bytes) -> bytes | None:
+    """`data` (a WebP) without its EXIF and XMP chunks, their VP8X flags cleared, the
+    RIFF size set again; None if it is not a WebP whose chunks can be walked."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    out: list[bytes] = []
+    i, n = 12, min(len(data), 8 + int.from_bytes(data[4:8], "little"))
+    while i < n:
+        if i + 8 > n:
+            return None
+        size = int.from_bytes(data[i + 4 : i + 8], "little")
+        end = i + 8 + size + (size & 1)
+        if i + 8 + size > n:
+            return None
+        fourcc = data[i : i + 4]
+        if fourcc == b"VP8X" and size >= 1:
+            flags = data[i + 8] & ~(_VP8X_EXIF | _VP8X_XMP)
+            out.append(data[i : i + 8] + bytes([flags]) + data[i + 9 : end])
+        elif fourcc not in _WEBP_DROP:
+            out.append(data[i:end])
+        i = end
+    body = b"WEBP" + b"".join(out)
+    return b"RIFF" + len(body).to_bytes(4, "little") + body
+
+
+_STRIPPERS = {
+    "JPEG": _jpeg_without_metadata,
+    "MPO": _jpeg_without_metadata,
+    "PNG": _png_without_metadata,
+    "WEBP": _webp_without_metadata,
+}
+
+
+def without_metadata(data: bytes, fmt: str) -> bytes | None:
+    """A JPEG, PNG or WebP's bytes (`fmt`: Pillow's name) without what says more about
+    the person than the picture does: EXIF (where it was taken, the camera's serial
+    number, when), XMP, IPTC, comments and text chunks. The coded pixels and the colour
+    profile are kept byte for byte, not encoded again. None for another format or a
+    file whose structure cannot be walked."""
+    strip = _STRIPPERS.get(fmt)
+    return strip(data) if strip is not None else None
+
+
 def photo_to_send(path: Path, max_bytes: int = SEND_MAX_BYTES) -> tuple[bytes, str] | None:
     """A person's photo as a paid image model is to be sent it, (bytes, MIME type), when
     the file's own bytes will not do; None when they will (a PNG, JPEG or WebP stored
-    the right way up, not CMYK).
+    the right way up, not CMYK, holding no metadata).
+
+    A PNG, JPEG or WebP with EXIF, XMP, IPTC, comments or text chunks (a phone photo's
+    GPS position, camera serial and date) is sent without them (`without_metadata`),
+    its coded pixels and colour profile byte for byte: the model needs the picture,
+    not where or when it was taken. A photo encoded again (below) carries none either.
 
     goals.yaml takes any picture Pillow reads: a GIF, BMP, TIFF or AVIF was sent as it
     was, labelled image/png. A photo EXIF says to turn (a phone's, taken upright) was
@@ -473,7 +607,13 @@ def photo_to_send(path: Path, max_bytes: int = SEND_MAX_BYTES) -> tuple[bytes, s
                 fmt = str(im.format)
                 turned = im.getexif().get(0x0112, 1) not in (0, 1)
                 if fmt in _SENDABLE and not turned and im.mode != "CMYK" and not big:
-                    return None
+                    stored = path.read_bytes()
+                    clean = without_metadata(stored, fmt)
+                    if clean == stored:
+                        return None
+                    if clean is not None:
+                        return clean, _SENDABLE[fmt]
+                    # metadata in a structure that cannot be walked: encoded again below
                 if big:
                     # a JPEG decoded at 1/2, 1/4 or 1/8 scale where that still covers
                     # the size sent: a 100 MP one peaked at 653 MB decoded whole
