@@ -628,19 +628,55 @@ _KEY_SHAPED = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}|AIza[A-Za-z0-9_-]{35}")
 _SHORTEST_KEY = 8
 
 
+#: an address's user name and password (`https://user:token@proxy.example/api/v3`)
+_URL_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s'\"<>]+@")
+#: a query parameter of an address whose name says it holds a secret (`?key=`,
+#: `access_token=`, `X-Amz-Signature=`, Azure's `code=`), and its value
+_URL_SECRET_PARAM = re.compile(
+    r"([?&;][^=&#\s'\"<>]*(?:key|token|secret|sig|passw|pwd|auth|credential|code|session)"
+    r"[^=&#\s'\"<>]*=)(?!<not shown>)[^&#\s'\"<>]*",
+    re.IGNORECASE,
+)
+#: what a hidden user name and password or query value is replaced by
+NOT_SHOWN = "<not shown>"
+
+
+def hide_url_secrets(text: str) -> str:
+    """`text` with the credentials written into any address in it hidden: the user
+    name and password (`https://user:token@proxy.example/api/v3`) and the values of
+    query parameters named as secrets (`?key=...`). A provider's `base_url` through a
+    proxy can hold them; it was kept whole in run.db (the settings, each video job's
+    origin) and said in messages. The calls still use the address as set."""
+    if "://" not in text:
+        return text
+    text = _URL_USERINFO.sub(rf"\g<1>{NOT_SHOWN}@", text)
+    return _URL_SECRET_PARAM.sub(rf"\g<1>{NOT_SHOWN}", text)
+
+
+def recorded_settings(settings: Settings) -> dict[str, Any]:
+    """`settings` as run.db keeps them (meta `settings`): each provider's base_url
+    without the credentials written into it (`hide_url_secrets`)."""
+    data = settings.model_dump(mode="json")
+    for ps in (data.get("providers") or {}).values():
+        if isinstance(ps, dict) and isinstance(ps.get("base_url"), str):
+            ps["base_url"] = hide_url_secrets(ps["base_url"])
+    return data
+
+
 def hide_keys(text: str) -> str:
     """`text` with every provider key in it replaced by whose it is: the keys set in
     the environment (or ./.env) and text shaped as only a key is. Messages quote the
     value a setting was given ("got '...'"), and a key written where a setting goes (a
     Google key as `providers.google: AIza...`) was shown whole, in a message a person
-    pastes into an issue or a chat when asking for help."""
+    pastes into an issue or a chat when asking for help. Credentials written into an
+    address (`hide_url_secrets`) are hidden too."""
     env = process_env()
     for names in KEY_VARIABLES.values():
         for name in names:
             key = env.get(name, "").strip()
             if len(key) >= _SHORTEST_KEY and key in text:
                 text = text.replace(key, f"<the key in {name}, not shown>")
-    return _KEY_SHAPED.sub("<a provider key, not shown>", text)
+    return hide_url_secrets(_KEY_SHAPED.sub("<a provider key, not shown>", text))
 
 
 class ConfigError(Exception):

@@ -33,7 +33,14 @@ from mindmovie import costs
 from mindmovie.budget import BudgetExceeded, BudgetGate
 from mindmovie.catalog import ModelSpec, references_sent
 from mindmovie.catalog import snap_seconds as catalog_snap
-from mindmovie.config import ConfigError, Keys, OutputSettings, Settings
+from mindmovie.config import (
+    ConfigError,
+    Keys,
+    OutputSettings,
+    Settings,
+    hide_url_secrets,
+    recorded_settings,
+)
 from mindmovie.fsutil import (
     HeldFolder,
     atomic_write_bytes,
@@ -1452,10 +1459,14 @@ def origin_changes(
     and where it would be asked now (`now`), each said by its setting's name (`names`):
     a base URL, mode, project or location with its values; a key only as "not the one it
     was made with" (never the key, nor its fingerprint; a mode that uses none, Vertex
-    project mode, is said by the mode). [] when nothing does."""
+    project mode, is said by the mode). [] when nothing does. An origin recorded before
+    base URLs were recorded without their credentials is compared (and said) without
+    them (`hide_url_secrets`), as `now` has them."""
     changed = []
     for field_name in sorted(set(then) | set(now)):
         was, is_ = then.get(field_name, ""), now.get(field_name, "")
+        if field_name != "key":
+            was, is_ = hide_url_secrets(was), hide_url_secrets(is_)
         if was == is_:
             continue
         name = names.get(field_name, field_name)
@@ -7228,7 +7239,7 @@ class Pipeline:
         with contextlib.suppress(ValueError, OSError):  # (another drive: no relative path)
             rel = os.path.relpath(self.goals_path.resolve(), self.run_dir.resolve())
             store.set_meta(GOALS_REL_META, rel)
-        store.set_meta(SETTINGS_META, json.dumps(self.settings.model_dump(mode="json")))
+        store.set_meta(SETTINGS_META, json.dumps(recorded_settings(self.settings)))
         store.set_meta(FOLDER_META, "out" if self._out_given else "title")
         planner, kf_model, video_model = self._providers or self._build_providers()
         self.gate = BudgetGate(

@@ -252,3 +252,51 @@ def test_a_jobs_origin_is_the_same_for_the_same_place_however_it_is_written() ->
         assert veo(written, **place) == veo(None, **place), (place, written)
     assert veo(None, spaced) == veo(None)
     assert veo("https://proxy.example.com") != veo(None)  # another place: differs
+
+
+def test_credentials_in_a_base_url_are_used_and_never_kept_or_shown(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A provider's base_url through a proxy can hold its credentials: a user name and
+    token (`https://user:token@proxy.example/...`) or a `?key=`. The calls use the
+    address as set; run.db kept it whole (meta `settings`; a video job's origin held the
+    `?key=`). Neither the run folder nor any command's output holds them."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg = preset_config(tmp_path, sim, "google")
+    url = sim.base_url.replace("://", f"://proxyuser:tok{MARK}@") + f"?key=q{MARK}"
+    cfg.write_text(cfg.read_text().replace(f"google: {{base_url: '{sim.base_url}'",
+                                           f"google: {{base_url: '{url}'"))  # fmt: skip
+    out = tmp_path / "run"
+    r = _mindmovie(tmp_path, "render", str(goals), "-c", str(cfg), "--out", str(out),
+                   "--yes", "--verbose")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    _check(r)
+    # the calls went to the address as set, its query with them
+    called = [q["path"] for q in sim.requests() if ":predictLongRunning" in q["path"]]
+    assert called and all(p.endswith(f"?key=q{MARK}") for p in called), called
+    for cmd in (
+        ["status", str(out), "--json", "-c", str(cfg)],
+        ["status", str(out), "-c", str(cfg)],
+        ["doctor", "-c", str(cfg)],
+    ):
+        done = _mindmovie(tmp_path, *cmd)
+        assert done.returncode == 0, (cmd, done.stdout, done.stderr)
+        _check(done)
+    assert _leaks_in_files(out) == []
+
+
+def test_an_origin_recorded_with_a_base_url_s_key_is_the_same_place() -> None:
+    """A video job's origin recorded by an earlier mindmovie holds its base_url's `?key=`;
+    now it is recorded without. The two are the same place (a job still in flight is
+    polled, not taken for one made with other settings), and a real change is said
+    without the key."""
+    from mindmovie.pipeline import origin_changes
+
+    names = {"base_url": "providers.google.base_url"}
+    then = {"base_url": f"https://proxy.example/v1?key=q{MARK}", "mode": "express"}
+    now = {"base_url": "https://proxy.example/v1?key=<not shown>", "mode": "express"}
+    assert origin_changes(then, now, names) == []
+    moved = {**now, "base_url": "https://other.example/v1?key=<not shown>"}
+    (said,) = origin_changes(then, moved, names)
+    assert "other.example" in said and MARK not in said, said

@@ -2199,3 +2199,22 @@ def test_a_path_given_with_a_tilde_is_in_the_home_folder(
     assert e.value.code in (0, None)
     plans = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("plan.yaml"))
     assert plans == [f"home/{run}/plan.yaml"]
+
+
+def test_a_base_url_refused_says_no_credentials_written_into_it(tmp_path: Path) -> None:
+    """A proxy's base_url can hold its credentials (`https://user:token@proxy/api/v3`,
+    `?key=...`): a refused one was quoted whole, in a message a person pastes when asking
+    for help. The address is said without them; one that is fine is used as set."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "providers:\n  byteplus:\n    base_url: 'https://me:tok3n@proxy/api v3?key=s3cret'\n"
+    )
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    said = str(e.value)
+    assert "providers.byteplus.base_url: must be an http" in said, said
+    assert "tok3n" not in said and "s3cret" not in said, said
+    assert "https://<not shown>@proxy/api v3?key=<not shown>" in said, said
+    good = "https://me:tok3n@proxy/api/v3?key=s3cret&region=eu"
+    cfg.write_text(f"providers:\n  byteplus:\n    base_url: '{good}'\n")
+    assert load_settings(cfg, env={}).providers.byteplus.base_url == good

@@ -262,7 +262,15 @@ def origin_url(url: str | None, default: str = "") -> str:
     own endpoint) when not set, the scheme and host in lower case, the scheme's default
     port and a trailing slash left out, so that the same endpoint written another way is
     the same place; "" for none. (A difference keeps a job the provider forgot for ever,
-    asking to put back a setting that never changed.)"""
+    asking to put back a setting that never changed.) Credentials written into it (a
+    proxy's `user:token@`, `?key=`) are hidden (`hide_url_secrets`): it is kept in run.db
+    and said in messages; another token at the same address is the same place."""
+    from mindmovie.config import hide_url_secrets
+
+    return hide_url_secrets(_origin_url(url, default))
+
+
+def _origin_url(url: str | None, default: str) -> str:
     from urllib.parse import urlsplit, urlunsplit
 
     given = (url or default).strip()
