@@ -1220,3 +1220,23 @@ def test_the_painted_note_names_what_the_painter_leaves_unused_in_good_english()
     assert "uses them (--preset" in both
     assert painted_note(Plan(title="T", closing="Thanks", scenes=[bare, with_refs]), [bare]) is None
     assert painted_note(styled, []) is None
+
+
+def test_a_photo_whose_segments_cannot_be_walked_is_encoded_again_without_metadata(
+    tmp_path: Path,
+) -> None:
+    """A JPEG with a stray byte between its segments (decoders skip it; a careless editor
+    leaves one) cannot have its metadata cut out segment by segment: it is encoded again,
+    as a turned photo is, with none of its EXIF, XMP or comment, not sent as stored."""
+    from mindmovie.providers.local_media import photo_to_send
+    from tests.media import PRIVATE_TAGS, decoded_picture, write_tagged_photo
+
+    photo = write_tagged_photo(tmp_path / "me.jpg", "JPEG")
+    data = photo.read_bytes()
+    sof = data.index(b"\xff\xc0")
+    photo.write_bytes(data[:sof] + b"\x00" + data[sof:])  # junk before the SOF marker
+    sent = photo_to_send(photo)
+    assert sent is not None and sent[1] == "image/jpeg"
+    assert [t for t in PRIVATE_TAGS if t in sent[0]] == []
+    pixels, exif, _ = decoded_picture(sent[0])
+    assert exif == {} and pixels.shape == decoded_picture(photo.read_bytes())[0].shape

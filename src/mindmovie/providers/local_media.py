@@ -468,7 +468,8 @@ _VP8X_EXIF, _VP8X_XMP = 0x08, 0x04
 def _jpeg_without_metadata(data: bytes) -> bytes | None:
     """`data` (a JPEG) without the segments `_JPEG_KEEP_APP` does not keep, the rest
     byte for byte, and without what follows its end (an MPO's depth map or second
-    picture, with an EXIF of its own); None if it is not a JPEG read to its end."""
+    picture, with an EXIF of its own); None if its segments cannot be walked (one cut
+    short inside its coded data is kept as far as it goes)."""
     if not data.startswith(b"\xff\xd8"):
         return None
     out = [data[:2]]
