@@ -56,11 +56,11 @@ def write_photo(path: Path, colour: tuple[int, int, int] = (200, 120, 60)) -> Pa
 PRIVATE_TAGS = (b"SerialNo-4711", b"SECRET-XMP", b"SECRET-NOTE", b"Exif\0\0")
 
 
-def write_tagged_photo(path: Path, fmt: str, orientation: int = 1) -> Path:
+def write_tagged_photo(path: Path, fmt: str, orientation: int = 1, icc: bool = True) -> Path:
     """A small noisy photo (`fmt`: JPEG, PNG or WebP) as a phone or photo app leaves it:
     EXIF with a GPS position (IFD 0x8825), the camera's serial number, the date taken
-    and `orientation`, an XMP packet, a comment or text chunk, and an ICC profile (to
-    be kept). `PRIVATE_TAGS` are the bytes that must not leave the machine."""
+    and `orientation`, an XMP packet, a comment or text chunk, and (`icc`) an ICC
+    profile (to be kept). `PRIVATE_TAGS` are the bytes that must not leave the machine."""
     import numpy as np
     from PIL import PngImagePlugin
 
@@ -72,7 +72,9 @@ def write_tagged_photo(path: Path, fmt: str, orientation: int = 1) -> Path:
     gps.update({1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 3.0)})
     xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>SECRET-XMP</rdf:RDF></x:xmpmeta>'
     pixels = np.random.default_rng(7).integers(0, 256, (24, 40, 3), dtype=np.uint8)
-    kw: dict[str, object] = {"exif": exif, "xmp": xmp, "icc_profile": rgb_icc_profile()}
+    kw: dict[str, object] = {"exif": exif, "xmp": xmp}
+    if icc:
+        kw["icc_profile"] = rgb_icc_profile()
     if fmt == "JPEG":
         kw["comment"] = b"SECRET-NOTE"
     elif fmt == "PNG":

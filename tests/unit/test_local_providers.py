@@ -1240,3 +1240,22 @@ def test_a_photo_whose_segments_cannot_be_walked_is_encoded_again_without_metada
     assert [t for t in PRIVATE_TAGS if t in sent[0]] == []
     pixels, exif, _ = decoded_picture(sent[0])
     assert exif == {} and pixels.shape == decoded_picture(photo.read_bytes())[0].shape
+
+
+@pytest.mark.parametrize("how", ["turned", "too big", "unwalkable"])
+def test_a_jpeg_encoded_again_carries_no_comment(tmp_path: Path, how: str) -> None:
+    """A JPEG sent encoded again (EXIF turns it, it is over the size sent, its segments
+    cannot be walked) and holding no ICC profile kept its COM text: Pillow writes
+    `info['comment']` into a JPEG it saves, and nothing had converted the picture."""
+    from mindmovie.providers.local_media import SEND_MAX_BYTES, photo_to_send
+    from tests.media import PRIVATE_TAGS, decoded_picture, write_tagged_photo
+
+    photo = write_tagged_photo(tmp_path / "me.jpg", "JPEG", 6 if how == "turned" else 1, False)
+    if how == "unwalkable":
+        data = photo.read_bytes()
+        sof = data.index(b"\xff\xc0")
+        photo.write_bytes(data[:sof] + b"\x00" + data[sof:])  # junk before the SOF marker
+    sent = photo_to_send(photo, 100 if how == "too big" else SEND_MAX_BYTES)
+    assert sent is not None and sent[1] == "image/jpeg"
+    assert [t for t in PRIVATE_TAGS if t in sent[0]] == []
+    assert "comment" not in decoded_picture(sent[0])[2]

@@ -625,6 +625,9 @@ def photo_to_send(path: Path, max_bytes: int = SEND_MAX_BYTES) -> tuple[bytes, s
                 photo = _rgba(srgb) if _has_alpha(srgb) else _rgb(srgb, keep_grey=True)
     except (OSError, ValueError):
         return None  # sent as it is: goals.yaml's check says why it cannot be read
+    # Pillow writes `info['comment']` (a JPEG's COM, a GIF's comment) into a JPEG it
+    # saves, and a picture with no profile to convert by still holds it here
+    photo.info.pop("comment", None)
     if big:
         photo.thumbnail((SEND_MAX_SIDE, SEND_MAX_SIDE), Image.Resampling.LANCZOS)
     jpeg = photo.mode in ("RGB", "L") and (big or _SENDABLE.get(fmt) == "image/jpeg")
