@@ -628,8 +628,10 @@ _KEY_SHAPED = re.compile(r"sk-ant-[A-Za-z0-9_-]{8,}|AIza[A-Za-z0-9_-]{35}")
 _SHORTEST_KEY = 8
 
 
-#: an address's user name and password (`https://user:token@proxy.example/api/v3`)
-_URL_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s'\"<>]+@")
+#: an address's user name and password (`https://user:token@proxy.example/api/v3`), up
+#: to the last `@` before the path: the host follows it, as urlsplit and the SDKs read
+#: it (a password holding an `@` was shown from there)
+_URL_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s'\"<>]+@")
 #: a query parameter of an address whose name says it holds a secret (`?key=`,
 #: `access_token=`, `X-Amz-Signature=`, Azure's `code=`), and its value
 _URL_SECRET_PARAM = re.compile(

@@ -2218,3 +2218,13 @@ def test_a_base_url_refused_says_no_credentials_written_into_it(tmp_path: Path) 
     good = "https://me:tok3n@proxy/api/v3?key=s3cret&region=eu"
     cfg.write_text(f"providers:\n  byteplus:\n    base_url: '{good}'\n")
     assert load_settings(cfg, env={}).providers.byteplus.base_url == good
+
+
+def test_a_base_url_s_password_holding_an_at_sign_is_hidden_whole() -> None:
+    """The host of `https://me:p@ss@proxy/...` is what follows the last `@` (as urlsplit
+    and the SDKs read it): hiding up to the first one kept `ss@` of the password in
+    run.db's settings and in messages. An address with no credentials is unchanged."""
+    from mindmovie.config import hide_url_secrets
+
+    assert hide_url_secrets("https://me:p@ss@[::1]:8443/v1") == "https://<not shown>@[::1]:8443/v1"
+    assert hide_url_secrets("see http://[::1]:8797/v1 a@b") == "see http://[::1]:8797/v1 a@b"
