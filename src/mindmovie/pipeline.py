@@ -6889,8 +6889,11 @@ class Pipeline:
         for goal in {sc.goal for sc in raw.scenes if 0 < sc.goal < len(slots)}:
             # a scene means the person's photos and its own goal's: among those places
             # alone, a name that stays elsewhere (one photo in two goals, one of them
-            # given another) is told, and the scene takes its goal's photo now
-            own = [*slots[0], *slots[goal]]
+            # given another) is told, and the scene takes its goal's photo now. The
+            # goal's places first: the person's photo that was also the goal's own, the
+            # goal given another, stayed at the person's place and the scenes kept it
+            at_goal = {o for o, _, _ in slots[goal]}
+            own = [*slots[goal], *(x for x in slots[0] if x[0] not in at_goal)]
             names = {o for o, _, _ in own}
             renamed = [*renames(own), *((o, p) for o, p in every if o not in names)]
             if renamed == every:

@@ -1052,14 +1052,23 @@ def test_photos_swapped_between_goals_keep_the_plan_and_follow_their_places(
     ]
 
 
+@pytest.mark.parametrize(
+    ("shared", "own"),
+    [
+        ("photos/coastal-run.jpg", "photos/garden-dinner.jpg"),  # goal 3 shares goal 1's
+        ("photos/me.jpg", "photos/coastal-run.jpg"),  # goal 1 shares the person's
+    ],
+)
 def test_a_photo_in_two_goals_given_another_in_one_follows_that_goal_s_place(
-    tmp_path: Path,
+    tmp_path: Path, shared: str, own: str
 ) -> None:
     """One photo in two goals, then another photo given to one of them (the same plan by
     place): the scenes of the goal that changed kept naming the old photo, none of their
     own, so they were painted (or, with an edit model, made from text) and that photo
     was a reference where goals.yaml no longer has it. Each scene follows the places of
-    the person and of its own goal, where the old name is no longer ambiguous."""
+    its own goal, then the person's, where the old name is no longer ambiguous. A goal
+    that had the person's photo as its own and is given another takes it too: its scenes
+    kept the person's photo."""
     import asyncio
 
     from mindmovie import costs
@@ -1069,9 +1078,8 @@ def test_a_photo_in_two_goals_given_another_in_one_follows_that_goal_s_place(
 
     goals, settings = _offline(tmp_path)
     text = goals.read_text()
-    shared, own = "photos/coastal-run.jpg", "photos/garden-dinner.jpg"
     assert text.count(own) == 1
-    goals.write_text(text.replace(own, shared))  # the relationships goal shares goal 1's
+    goals.write_text(text.replace(own, shared))
     run = asyncio.run(Pipeline(goals, settings).run(until="plan")).run_dir
     goals.write_text(text)  # ... and is given its own photo again
     pipe = Pipeline(goals, settings)
