@@ -1259,3 +1259,24 @@ def test_a_jpeg_encoded_again_carries_no_comment(tmp_path: Path, how: str) -> No
     assert sent is not None and sent[1] == "image/jpeg"
     assert [t for t in PRIVATE_TAGS if t in sent[0]] == []
     assert "comment" not in decoded_picture(sent[0])[2]
+
+
+def test_a_jpeg_s_thumbnails_are_not_sent(tmp_path: Path) -> None:
+    """A thumbnail kept in APP0 (a JFIF header's own, or a JFXX segment) is the picture
+    as it was saved first: before a crop, it shows what the person cut out. APP0 was
+    kept whole; only JFIF's density and version are needed to decode."""
+    from mindmovie.providers.local_media import photo_to_send
+    from tests.media import decoded_picture, write_tagged_photo
+
+    photo = write_tagged_photo(tmp_path / "me.jpg", "JPEG")
+    data = photo.read_bytes()
+    thumb = b"\x02\x01THUMB!"  # 2x1 RGB pixels
+    jfif = b"JFIF\0\x01\x02\x00\x00\x01\x00\x01" + thumb
+    jfxx = b"JFXX\0\x13" + b"\x02\x01" + b"THUMB2"
+    app0 = b"".join(b"\xff\xe0" + (len(p) + 2).to_bytes(2, "big") + p for p in (jfif, jfxx))
+    assert data[2:4] == b"\xff\xe0"  # Pillow's JFIF header, replaced
+    photo.write_bytes(data[:2] + app0 + data[4 + int.from_bytes(data[4:6], "big") :])
+    sent = photo_to_send(photo)
+    assert sent is not None
+    assert b"THUMB" not in sent[0]
+    assert np.array_equal(decoded_picture(sent[0])[0], decoded_picture(photo.read_bytes())[0])

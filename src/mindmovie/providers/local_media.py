@@ -452,11 +452,14 @@ SEND_MAX_BYTES = 10_000_000
 SEND_MAX_SIDE = 4096
 
 
-#: JPEG application segments the decoder reads, kept: APP0 (JFIF/JFXX: pixel density,
-#: the YCbCr convention), APP2 ICC_PROFILE (the colours), APP14 Adobe (whether the
-#: samples are YCbCr, RGB or YCCK). Every other APPn (APP1 EXIF and XMP, APP2 MPF,
-#: APP13 IPTC/Photoshop, APP11 JUMBF/C2PA...) and COM is dropped
-_JPEG_KEEP_APP = {0xE0: b"", 0xE2: b"ICC_PROFILE\0", 0xEE: b"Adobe"}
+#: JPEG application segments the decoder reads, kept: APP0 JFIF (pixel density, the
+#: YCbCr convention; its thumbnail left out), APP2 ICC_PROFILE (the colours), APP14
+#: Adobe (whether the samples are YCbCr, RGB or YCCK). Every other APPn (APP0 JFXX and
+#: APP1 EXIF thumbnails, which can show the picture before a crop; APP1 EXIF and XMP,
+#: APP2 MPF, APP13 IPTC/Photoshop, APP11 JUMBF/C2PA...) and COM is dropped
+_JPEG_KEEP_APP = {0xE0: b"JFIF\0", 0xE2: b"ICC_PROFILE\0", 0xEE: b"Adobe"}
+#: a JFIF header up to its thumbnail's size (identifier, version, units, density)
+_JFIF_HEAD = 12
 #: PNG chunks of metadata only: EXIF, text (a camera's or app's tags, comments, XMP in
 #: iTXt), the time it was last changed
 _PNG_DROP = {b"eXIf", b"tEXt", b"iTXt", b"zTXt", b"tIME"}
@@ -497,6 +500,10 @@ def _jpeg_without_metadata(data: bytes) -> bytes | None:
         payload = data[i + 4 : end]
         prefix = _JPEG_KEEP_APP.get(marker)
         app = 0xE0 <= marker <= 0xEF
+        if marker == 0xE0 and payload.startswith(b"JFIF\0") and len(payload) > _JFIF_HEAD + 2:
+            # a JFIF header holding a thumbnail: the header alone, of no thumbnail (0x0)
+            payload = payload[:_JFIF_HEAD] + b"\0\0"
+            segment = data[i : i + 2] + (len(payload) + 2).to_bytes(2, "big") + payload
         if not (marker == 0xFE or (app and (prefix is None or not payload.startswith(prefix)))):
             out.append(segment)
         i = end
