@@ -2228,3 +2228,20 @@ def test_a_base_url_s_password_holding_an_at_sign_is_hidden_whole() -> None:
 
     assert hide_url_secrets("https://me:p@ss@[::1]:8443/v1") == "https://<not shown>@[::1]:8443/v1"
     assert hide_url_secrets("see http://[::1]:8797/v1 a@b") == "see http://[::1]:8797/v1 a@b"
+
+
+def test_hiding_an_address_s_secrets_takes_time_in_proportion_to_the_text() -> None:
+    """Every provider error goes through hide_keys. The query-parameter pattern let a
+    parameter's name run over `;` and `?`, so each of them began a scan to the end of the
+    text: a proxy's answer of 20,000 `;` (minified CSS, an HTML error page) took 13 s,
+    and a render's error handling waited on it. A secret after one is still hidden."""
+    import time
+
+    from mindmovie.config import hide_url_secrets
+
+    started = time.perf_counter()
+    hide_url_secrets("https://proxy.example/v1 " + ";" * 20_000)
+    assert time.perf_counter() - started < 2
+    assert hide_url_secrets("https://p/v1?a;x_key=1&c?token=3") == (
+        "https://p/v1?a;x_key=<not shown>&c?token=<not shown>"
+    )
