@@ -94,6 +94,23 @@ def test_init_guided_answers_not_in_stdin_s_encoding_are_asked_again(tmp_path: P
     assert r.stderr == "error: stopped before the last answer; nothing was written\n"
 
 
+def _reap(p: subprocess.Popen[bytes], primary: int) -> None:
+    """Kill the render `p` if it still runs; close the terminal's end `primary`."""
+    if p.poll() is None:
+        p.kill()
+        p.wait(10)
+    os.close(primary)
+
+
+def _paid_render(sim: SimServer, tmp_path: Path) -> tuple[dict[str, str], list[str]]:
+    """The environment (keys, no MINDMOVIE_ variables) and arguments of a byteplus render
+    of the simulator's goals to its keyframes: one that asks whether to spend."""
+    cfg, keys = cli_env(sim, tmp_path)
+    goals = goals_file(tmp_path, sim)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    return {**env, **keys}, ["render", str(goals), "-c", str(cfg), "--until", "keyframes"]
+
+
 @pytest.mark.parametrize("closed", [False, True], ids=["stdout-to-a-file", "stderr-closed"])
 def test_the_spend_question_is_asked_where_the_estimate_is_shown(
     sim: SimServer, tmp_path: Path, closed: bool
@@ -107,10 +124,7 @@ def test_the_spend_question_is_asked_where_the_estimate_is_shown(
     import pty
     import time
 
-    cfg, keys = cli_env(sim, tmp_path)
-    goals = goals_file(tmp_path, sim)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    args = ["render", str(goals), "-c", str(cfg), "--until", "keyframes"]
+    env, args = _paid_render(sim, tmp_path)
     primary, secondary = pty.openpty()
     out, err = tmp_path / "render.log", tmp_path / "render.err"
     shown = out if closed else err
@@ -118,7 +132,7 @@ def test_the_spend_question_is_asked_where_the_estimate_is_shown(
         p = subprocess.Popen(
             ["sh", "-c", 'exec "$@" 2>&-' if closed else 'exec "$@"', "sh",
              sys.executable, "-m", "mindmovie", *args],
-            stdin=secondary, stdout=o, stderr=e, env={**env, **keys}, cwd=tmp_path,
+            stdin=secondary, stdout=o, stderr=e, env=env, cwd=tmp_path,
         )  # fmt: skip
     os.close(secondary)
     try:
@@ -128,10 +142,7 @@ def test_the_spend_question_is_asked_where_the_estimate_is_shown(
         os.write(primary, b"y\r")
         rc = p.wait(timeout=60)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait(10)
-        os.close(primary)
+        _reap(p, primary)
     said, result = shown.read_text(), out.read_text()
     assert "Spend about $" in said and rc == 0, (rc, said)
     if not closed:
@@ -151,16 +162,13 @@ def test_the_spend_question_is_asked_on_the_terminal_when_the_log_goes_to_a_file
     import select
     import time
 
-    cfg, keys = cli_env(sim, tmp_path)
-    goals = goals_file(tmp_path, sim)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    args = ["render", str(goals), "-c", str(cfg), "--until", "keyframes"]
+    env, args = _paid_render(sim, tmp_path)
     primary, secondary = pty.openpty()
     log = tmp_path / "render.log"
     with log.open("w") as e:
         p = subprocess.Popen(
             [sys.executable, "-m", "mindmovie", *args],
-            stdin=secondary, stdout=secondary, stderr=e, env={**env, **keys}, cwd=tmp_path,
+            stdin=secondary, stdout=secondary, stderr=e, env=env, cwd=tmp_path,
         )  # fmt: skip
     os.close(secondary)
     seen = b""
@@ -187,10 +195,7 @@ def test_the_spend_question_is_asked_on_the_terminal_when_the_log_goes_to_a_file
         read(time.monotonic() + 60)
         rc = p.wait(timeout=10)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait(10)
-        os.close(primary)
+        _reap(p, primary)
     assert "Spend about $" in asked and "Estimated cost" in asked, (asked, log.read_text())
     assert rc == 0 and "Estimated cost" in log.read_text()
     assert sim.stats()["totals"]["images"] == 4
@@ -330,9 +335,6 @@ def test_init_guided_asks_on_the_terminal_when_stdout_is_a_file(tmp_path: Path) 
             os.write(primary, answer.encode() + b"\r")
         assert p.wait(timeout=20) == 0
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait(10)
-        os.close(primary)
+        _reap(p, primary)
     assert load_goals(tmp_path / "g" / "goals.yaml").closing == "Thanks Zed"
     assert log.read_text() == "goals: g/goals.yaml\nnext: mindmovie render g/goals.yaml\n"
