@@ -556,9 +556,12 @@ def test_a_song_longer_than_the_movie_is_not_held_in_memory(tmp_path: Path) -> N
     sample it may loop, the movie's length (~0.4 MB a second), so the audio pass's
     ffmpeg grew with the movie: 127 MB for 10 s, 234 MB for 300 s, 387 MB for a 180-scene
     movie of 12 minutes with a 30-minute song. A song that lasts the movie is played
-    once; the pass's memory does not grow with its length."""
-    short, long = _peak_audio_rss(tmp_path, 5), _peak_audio_rss(tmp_path, 80)
-    assert long - short < 10, (short, long)
+    once; the pass's memory does not grow with its length. (The peak varies by up to
+    ~20 MB from run to run at any length: 138-158 MB in one CI clone, where an 80 s
+    movie against a 10 MB margin failed once; by the figures above, a loop held for
+    200 s grows ~70 MB.)"""
+    short, long = _peak_audio_rss(tmp_path, 5), _peak_audio_rss(tmp_path, 200)
+    assert long - short < 35, (short, long)
 
 
 def test_a_song_shorter_than_its_header_says_is_still_looped(tmp_path: Path) -> None:
