@@ -9,6 +9,7 @@ shell never leak in; provider keys keep their providers' own names (see `keys`).
 from __future__ import annotations
 
 import codecs
+import functools
 import io
 import os
 import re
@@ -668,6 +669,23 @@ def recorded_settings(settings: Settings) -> dict[str, Any]:
     return data
 
 
+def _dotenv_as_now() -> dict[str, str]:
+    """./.env's variables, read again only when the file changed: `hide_keys` runs for
+    every provider error (a long render's many failed polls) and parsed the file each
+    time (~1 ms for 30 lines, ~89 ms for 2,000)."""
+    try:
+        st = os.stat(".env")
+        stamp: tuple[str, int, int] | None = (os.path.abspath(".env"), st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = None
+    return dict(_dotenv_at(stamp))
+
+
+@functools.lru_cache(maxsize=4)
+def _dotenv_at(stamp: tuple[str, int, int] | None) -> tuple[tuple[str, str], ...]:
+    return () if stamp is None else tuple(read_dotenv(Path(stamp[0])).items())
+
+
 def hide_keys(text: str) -> str:
     """`text` with every provider key in it replaced by whose it is: the keys set in
     the environment (or ./.env) and text shaped as only a key is. Messages quote the
@@ -675,12 +693,13 @@ def hide_keys(text: str) -> str:
     Google key as `providers.google: AIza...`) was shown whole, in a message a person
     pastes into an issue or a chat when asking for help. Credentials written into an
     address (`hide_url_secrets`) are hidden too."""
-    env = process_env()
+    dotenv = _dotenv_as_now()
     for names in KEY_VARIABLES.values():
         for name in names:
-            key = env.get(name, "").strip()
-            if len(key) >= _SHORTEST_KEY and key in text:
-                text = text.replace(key, f"<the key in {name}, not shown>")
+            # the environment's and ./.env's (`process_env` takes one of them)
+            for key in {os.environ.get(name, "").strip(), dotenv.get(name, "").strip()}:
+                if len(key) >= _SHORTEST_KEY and key in text:
+                    text = text.replace(key, f"<the key in {name}, not shown>")
     return hide_url_secrets(_KEY_SHAPED.sub("<a provider key, not shown>", text))
 
 
