@@ -1502,12 +1502,41 @@ def main() -> None:
         # stdout's file on a full disk: said on stderr (written nowhere if it was stderr's)
         err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_FAILED)
+    except OSError as e:
+        # typer prints --help with a console of its own (click's echo when narrow), so a
+        # full disk under `--help > help.txt` was a traceback: as OutputFailed
+        stream = _written_stream(e)
+        if stream is None:
+            raise
+        write_nowhere(sys.stdout if stream == "stdout" else sys.stderr)
+        failed = OutputFailed(stream, e)
+        err.print(f"error: {failed}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_FAILED)
     if code == 130 and not _said:
         # a stop while typer parsed the arguments (or ran the app's callback), before a
         # command's `command` took it up: typer made it a silent exit 130
         _stopped(interrupted_line())
     killpoint("command_returned")  # (a stop here is said by entry.main)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _written_stream(error: OSError) -> str | None:
+    """Says "stdout" or "stderr" when `error` came out of writing to that stream (the last
+    frame it passed holds the stream, as rich's console `self.file` or click's `file`);
+    None for any other OSError, which is not to be blamed on the output."""
+    tb = error.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    local = tb.tb_frame.f_locals
+    held = [local.get("file"), local.get("stream"), getattr(local.get("self"), "file", None)]
+    for stream in held:
+        with contextlib.suppress(AttributeError, OSError, ValueError, TypeError):
+            fd = stream.fileno()  # type: ignore[union-attr]
+            if fd in (1, 2):
+                return "stdout" if fd == 1 else "stderr"
+    return None
 
 
 def _flags_without_type() -> None:

@@ -264,11 +264,25 @@ def test_a_render_whose_log_cannot_be_written_goes_on_to_its_end(tmp_path: Path)
 
 
 @pytest.mark.skipif(not FULL.exists(), reason="no /dev/full")
-@pytest.mark.parametrize("args", [["status", "run"], ["status", "run", "--json"], ["--version"]])
-def test_output_to_a_full_disk_is_one_line_exit_1(finished: Path, args: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("args", "columns"),
+    [
+        (["status", "run"], "80"),
+        (["status", "run", "--json"], "80"),
+        (["--version"], "80"),
+        (["--help"], "80"),
+        (["render", "--help"], "80"),
+        (["--help"], "40"),
+    ],
+    ids=["status", "json", "version", "help", "render-help", "narrow-help"],
+)
+def test_output_to_a_full_disk_is_one_line_exit_1(
+    finished: Path, args: list[str], columns: str
+) -> None:
     """`mindmovie status RUN > out.txt` on a full disk: a traceback ending in "OSError:
-    [Errno 28] No space left on device". One line on stderr, exit 1."""
-    r = _sh('exec "$@" >/dev/full', *args, cwd=finished)
+    [Errno 28] No space left on device". One line on stderr, exit 1. --help is printed
+    by typer's own console (click's echo under 60 columns): a traceback too."""
+    r = _sh('exec "$@" >/dev/full', *args, cwd=finished, env={"COLUMNS": columns})
     assert r.returncode == 1, (r.returncode, r.stderr)
     assert r.stderr == "error: cannot write to stdout: No space left on device\n", r.stderr
 
@@ -338,3 +352,18 @@ def test_init_guided_asks_on_the_terminal_when_stdout_is_a_file(tmp_path: Path) 
         _reap(p, primary)
     assert load_goals(tmp_path / "g" / "goals.yaml").closing == "Thanks Zed"
     assert log.read_text() == "goals: g/goals.yaml\nnext: mindmovie render g/goals.yaml\n"
+
+
+def test_an_error_not_of_writing_the_output_is_not_blamed_on_it(tmp_path: Path) -> None:
+    """Only an OSError out of a write to stdout or stderr is said as "cannot write to
+    stdout": another (a file not found, a full disk under the run folder) is left to
+    whatever says it, not told as the output's fault."""
+    from mindmovie.cli import _written_stream
+
+    with pytest.raises(OSError) as not_found:
+        (tmp_path / "nowhere.txt").read_text()
+    assert _written_stream(not_found.value) is None
+    if FULL.exists():  # a full disk under another file than the output
+        with open(FULL, "wb", buffering=0) as file, pytest.raises(OSError) as full:
+            file.write(b"x")
+        assert _written_stream(full.value) is None
