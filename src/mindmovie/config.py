@@ -289,6 +289,45 @@ def _unread_provider_setting(layers: dict[str, Any]) -> tuple[list[str], str] | 
     return None
 
 
+#: the providers whose SDK (anthropic, byteplus: httpx with a key header of their own)
+#: appends each call's path to base_url as text, and lets httpx turn a `user:password@`
+#: in it into an Authorization header: google-genai keeps a query and sends its key apart
+_PATH_APPENDING_SDKS = {"anthropic": "Anthropic", "byteplus": "BytePlus Ark"}
+
+
+def _base_url_its_sdk_breaks(layers: dict[str, Any]) -> tuple[list[str], str] | None:
+    """A base_url with a query (`?key=...`) or a user name and password (a proxy's
+    `https://user:token@proxy/api/v3`) for a provider whose SDK cannot call it: the
+    query went into every call's path (`/api/v3?key=.../contents/...`: 404, said as an
+    unknown model) and the credentials replaced the key (HTTP 401, said as a bad
+    ARK_API_KEY), after the plan was paid for. Refused up front, saying where a proxy's
+    credentials go instead; the address itself is not repeated (it holds them)."""
+    providers = layers.get("providers")
+    if not isinstance(providers, dict):
+        return None
+    for provider, sdk in _PATH_APPENDING_SDKS.items():
+        block = providers.get(provider)
+        url = block.get("base_url") if isinstance(block, dict) else None
+        if not isinstance(url, str):
+            continue
+        try:
+            parts = urlsplit(url)
+            has_user = parts.username is not None or parts.password is not None
+        except ValueError:
+            continue  # not an address: its validator says so
+        if not (has_user or parts.query):
+            continue
+        what = "a user name and password (user:...@)" if has_user else "a query (?...)"
+        return (
+            ["providers", provider, "base_url"],
+            f"has {what}, which the {sdk} SDK cannot send: it adds each call's path "
+            "after the address and sends its key in a header of its own. Give the address "
+            "alone; a proxy and its user:password@ go in the HTTPS_PROXY variable, which "
+            "the SDK reads (through httpx)",
+        )
+    return None
+
+
 class ProvidersSettings(_Strict):
     local: ProviderSettings = Field(
         default_factory=lambda: ProviderSettings(**_PROVIDER_DEFAULTS["local"])
@@ -1425,7 +1464,7 @@ def load_settings(
             where, from_env = f"environment ({_env_names(e, block)})", True
             where = (_dotenv_source(block) or where) if env is None else where
         raise ConfigError(f"{where}: {'.'.join(block)}: {_not_a_block(block, value, from_env)}")
-    if unread := _unread_provider_setting(layers):
+    if unread := _unread_provider_setting(layers) or _base_url_its_sdk_breaks(layers):
         path, msg = unread
         raise ConfigError(f"{source_of(path)}: {'.'.join(path)}: {msg}")
     try:

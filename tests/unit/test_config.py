@@ -2207,17 +2207,44 @@ def test_a_base_url_refused_says_no_credentials_written_into_it(tmp_path: Path) 
     for help. The address is said without them; one that is fine is used as set."""
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
-        "providers:\n  byteplus:\n    base_url: 'https://me:tok3n@proxy/api v3?key=s3cret'\n"
+        "providers:\n  google:\n    base_url: 'https://me:tok3n@proxy/api v3?key=s3cret'\n"
     )
     with pytest.raises(ConfigError) as e:
         load_settings(cfg, env={})
     said = str(e.value)
-    assert "providers.byteplus.base_url: must be an http" in said, said
+    assert "providers.google.base_url: must be an http" in said, said
     assert "tok3n" not in said and "s3cret" not in said, said
     assert "https://<not shown>@proxy/api v3?key=<not shown>" in said, said
-    good = "https://me:tok3n@proxy/api/v3?key=s3cret&region=eu"
-    cfg.write_text(f"providers:\n  byteplus:\n    base_url: '{good}'\n")
-    assert load_settings(cfg, env={}).providers.byteplus.base_url == good
+    good = "https://me:tok3n@proxy/v1beta?key=s3cret&region=eu"  # google-genai sends it
+    cfg.write_text(f"providers:\n  google:\n    base_url: '{good}'\n")
+    assert load_settings(cfg, env={}).providers.google.base_url == good
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "byteplus"])
+@pytest.mark.parametrize(
+    ("url", "what"),
+    [
+        ("https://me:tok3n@proxy.example/api/v3", "a user name and password"),
+        ("https://proxy.example/api/v3?key=s3cret", "a query"),
+        ("https://proxy.example/api/v3?region=eu", "a query"),
+    ],
+    ids=["user", "key", "query"],
+)
+def test_a_base_url_its_sdk_cannot_call_is_refused_up_front(
+    tmp_path: Path, provider: str, url: str, what: str
+) -> None:
+    """The Anthropic and Ark SDKs add each call's path after base_url as text and send
+    their key in a header: a query went into every path (`/api/v3?key=.../contents/
+    generations/tasks`, a 404 said as "the model ... does not exist") and httpx made
+    `user:password@` an Authorization header (HTTP 401 said as a bad ARK_API_KEY),
+    after the plan was paid for (seen against tests/sim). Refused before anything is
+    sent, naming the setting and where a proxy's credentials go, without them."""
+    cfg, said = _refused(tmp_path, f"providers:\n  {provider}:\n    base_url: '{url}'\n")
+    assert said.startswith(f"{cfg}:3: providers.{provider}.base_url: has {what}"), said
+    assert "HTTPS_PROXY" in said, said
+    assert "tok3n" not in said and "s3cret" not in said, said
+    cfg.write_text(f"providers:\n  {provider}:\n    base_url: 'https://proxy.example/api/v3'\n")
+    assert load_settings(cfg, env={}).providers.model_dump()[provider]["base_url"]
 
 
 def test_a_base_url_s_password_holding_an_at_sign_is_hidden_whole() -> None:
