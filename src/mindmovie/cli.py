@@ -249,8 +249,13 @@ def _check_budget(given: str | None) -> float | None:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    """Say `message` as the command's one error line; the exit to raise. A key the
+    person put where a value goes (`--budget sk-ant-...`, a key pasted into goals.yaml)
+    is quoted by the message: hidden, as in ConfigError's (`hide_keys`)."""
+    from mindmovie.config import hide_keys
+
     err.print(
-        f"[bold red]error:[/bold red] {escape(message)}",
+        f"[bold red]error:[/bold red] {escape(hide_keys(message))}",
         markup=True,
         highlight=False,
         soft_wrap=True,
@@ -1573,8 +1578,10 @@ def _usage_error(e: Any) -> int:
     path = ctx.command_path if ctx is not None else _command_path_from_argv()
     if path is not None:
         message = f"{path}: {message} (see `{path} --help`)"
+    from mindmovie.config import hide_keys  # `--fps AIza...` is quoted by click
+
     err.print(
-        f"[bold red]error:[/bold red] {escape(message)}",
+        f"[bold red]error:[/bold red] {escape(hide_keys(message))}",
         markup=True,
         highlight=False,
         soft_wrap=True,

@@ -300,3 +300,27 @@ def test_an_origin_recorded_with_a_base_url_s_key_is_the_same_place() -> None:
     moved = {**now, "base_url": "https://other.example/v1?key=<not shown>"}
     (said,) = origin_changes(then, moved, names)
     assert "other.example" in said and MARK not in said, said
+
+
+def test_a_key_typed_where_a_value_goes_is_not_said_back(tmp_path: Path) -> None:
+    """A key pasted as a flag's value (`--budget sk-ant-...`, `--fps`) or into goals.yaml
+    (a photo's name, a goal's scenes) was quoted whole by the one error line, on a
+    screen shared or pasted when asking for help; ConfigError's already were hidden.
+    Each is refused as before, its key not shown."""
+    key = KEYS["ANTHROPIC_API_KEY"]
+    goal = "title: T\ngoals:\n  - category: health\n    vision: v\n"
+    (tmp_path / "goals.yaml").write_text(goal)
+    (tmp_path / "scenes.yaml").write_text(f"{goal}    scenes: {key}\n")
+    (tmp_path / "photo.yaml").write_text(f"{goal}    photos: [{key}]\n")
+    for args in (
+        ["render", "goals.yaml", "--budget", key],
+        ["render", "goals.yaml", "--fps", key],
+        ["render", "goals.yaml", key],  # click's usage error quotes it
+        ["plan", "scenes.yaml"],
+        ["plan", "photo.yaml"],
+        ["status", key],
+    ):
+        r = _mindmovie(tmp_path, *args)
+        assert r.returncode == 2 and "error: " in r.stderr, (args, r.returncode, r.stderr)
+        assert "not shown" in r.stderr, (args, r.stderr)
+        _check(r)
