@@ -28,3 +28,25 @@ def test_tracebacks_never_show_locals() -> None:
     from mindmovie.cli import app
 
     assert app.pretty_exceptions_show_locals is False
+
+
+def _requirements() -> list[str]:
+    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+
+
+def test_every_dependency_is_capped_and_installed_within_its_range() -> None:
+    """A fresh install on a later day took whatever major version was newest: a new
+    anthropic, google-genai, typer or ffmpeg (imageio-ffmpeg) that changed what this code
+    calls would break `pip install -e '.[dev]'` plus `mindmovie render` with no change
+    here. Each requirement has an upper bound, and the versions installed (the ones the
+    suite runs with) are within every range."""
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    for line in _requirements():
+        req = Requirement(line)
+        assert any(s.operator in ("<", "<=", "==", "~=") for s in req.specifier), line
+        installed = version(req.name)
+        assert req.specifier.contains(installed, prereleases=True), (line, installed)
