@@ -10,6 +10,7 @@ Everything else (content rejection, bad request, auth) is final and surfaces at 
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import random
 import time
@@ -70,11 +71,28 @@ def retry_after_seconds(headers: Any) -> float | None:
         return max(0.0, float(raw))
     except ValueError:
         pass
+    when = _http_date(raw)
+    if when is None:
+        return None
+    # an HTTP date is counted from the answer's own Date (the provider's clock), not
+    # this machine's: with the clock an hour behind, a 30 s wait read as an hour ended
+    # the call at once ("render again after ..."); an hour ahead, as none: tried again
+    # at once, 429 after 429, for the whole patience
+    sent = _http_date(headers.get("date"))
+    return max(0.0, when - (time.time() if sent is None else sent))
+
+
+def _http_date(raw: Any) -> float | None:
+    """An HTTP date as a POSIX time (one with no zone is UTC, as HTTP's are), or None."""
+    if not isinstance(raw, str) or not raw:
+        return None
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()
 
 
 def _wait(base: float, cap: float) -> Callable[[RetryCallState], float]:

@@ -404,6 +404,23 @@ async def test_rate_limit_honours_retry_after_and_sdk_does_not_retry(
     assert created(sim) == 0
 
 
+@pytest.mark.parametrize("clock_off", [3600.0, -3600.0], ids=["behind", "ahead"])
+async def test_a_retry_after_date_is_read_off_the_provider_s_clock_not_this_machine_s(
+    sim: SimServer, keyframe: Path, clock_off: float
+) -> None:
+    """A 429 whose Retry-After is an HTTP date 7 s after the provider's now, this
+    machine's clock an hour behind or ahead (a laptop's clock off, an NTP correction
+    not yet made): the date was counted from this machine's clock, so the wait was an
+    hour (the render failed the scene at once: "render again after ...") or none (the
+    create sent again at once). It is counted from the answer's Date header: 7 s."""
+    sim.clock_offset = clock_off
+    sim.retry_after_dates = True
+    sim.add_fault("http", path=TASKS, method="POST", status=429, retry_after=7)
+    with pytest.raises(RateLimited) as e:
+        await seedance(sim).submit(vreq(keyframe))
+    assert e.value.retry_after is not None and 6.0 <= e.value.retry_after <= 8.0, e.value
+
+
 @pytest.mark.parametrize("status", [408, 409, 500])
 async def test_server_error_is_transient_one_attempt(
     sim: SimServer, keyframe: Path, status: int

@@ -445,6 +445,23 @@ async def test_429_is_rate_limited_with_retry_after(gsim: SimServer, tmp_path: P
     assert len(gsim.requests(path=":predictLongRunning")) == 1  # the SDK did not retry
 
 
+@pytest.mark.parametrize("clock_off", [3600.0, -3600.0], ids=["behind", "ahead"])
+async def test_a_retry_after_date_is_read_off_google_s_clock_not_this_machine_s(
+    gsim: SimServer, tmp_path: Path, clock_off: float
+) -> None:
+    """A Veo create answered 429 with a Retry-After HTTP date 7 s after Google's now,
+    this machine's clock an hour behind or ahead: the wait was an hour or none (see
+    test_providers_byteplus.py::test_a_retry_after_date_is_read_off_the_provider_s_clock_
+    not_this_machine_s); it is counted from the answer's Date header: 7 s."""
+    gsim.clock_offset = clock_off
+    gsim.retry_after_dates = True
+    gsim.add_fault("http", path=":predictLongRunning", status=429, retry_after=7)
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    with pytest.raises(RateLimited) as ei:
+        await veo.submit(_video_req(tmp_path))
+    assert ei.value.retry_after is not None and 6.0 <= ei.value.retry_after <= 8.0, ei.value
+
+
 async def test_429_without_a_header_waits_the_retry_info_delay(
     gsim: SimServer, tmp_path: Path
 ) -> None:

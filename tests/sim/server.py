@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import email.utils
 import functools
 import gzip
 import io
@@ -295,6 +296,13 @@ class SimServer:
         #: the transfer the clips are tagged with: '' (SDR, BT.709 as made), or an HDR one
         #: ("smpte2084", "arib-std-b67"), as a model making HDR video tags its clips
         self.video_transfer = ""
+        #: seconds the provider's clock is ahead of this machine's (negative: behind), as
+        #: when the person's clock is off: its Date headers, and its Retry-Afters when
+        #: `retry_after_dates`, are read off that clock
+        self.clock_offset = 0.0
+        #: a fault's `retry_after` goes out as an HTTP date (that many seconds after the
+        #: provider's now, by `clock_offset`) instead of seconds: RFC 9110 allows both
+        self.retry_after_dates = False
         #: a job (Ark task, Veo operation) is known only to the key that made it, as an
         #: account's (project's) own: polled or listed with another key, it is not found
         self.jobs_per_key = False
@@ -452,6 +460,8 @@ class SimServer:
             self.image_url_query = ""
             self.video_url_query = ""
             self.video_transfer = ""
+            self.clock_offset = 0.0
+            self.retry_after_dates = False
             self.jobs_per_key = False
             self.missing_models = {}
             # a request a `delay` still holds is let go and dropped, so it cannot reach
@@ -667,6 +677,12 @@ class _Handler(BaseHTTPRequestHandler):
     #: headers and body go out in separate writes; with Nagle on, the body waits for the
     #: client's delayed ACK of the headers: +40 ms on every keep-alive request
     disable_nagle_algorithm = True
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header, read off the provider's clock (`SimServer.clock_offset`)."""
+        if timestamp is None:
+            timestamp = time.time() + self.sim.clock_offset
+        return super().date_time_string(timestamp)
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.sim.verbose:
@@ -897,6 +913,9 @@ class _Handler(BaseHTTPRequestHandler):
         if e.retry_after is not None:
             ra = e.retry_after
             headers["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
+            if self.sim.retry_after_dates:
+                when = time.time() + self.sim.clock_offset + ra
+                headers["Retry-After"] = email.utils.formatdate(when, usegmt=True)
         api = self._api
         if api == "anthropic":
             rid = "req_sim" + self.sim._new_id(16)
@@ -969,10 +988,11 @@ class _Handler(BaseHTTPRequestHandler):
             sim.reset()
             self._json({})
         elif path == "/_sim/config" and method == "POST" and isinstance(body, dict):
-            for key in ("job_seconds", "media_scale", "min_polls"):
+            knobs = ("job_seconds", "media_scale", "min_polls", "clock_offset", "retry_after_dates")
+            for key in knobs:
                 if key in body:
                     setattr(sim, key, type(getattr(sim, key))(body[key]))
-            self._json({k: getattr(sim, k) for k in ("job_seconds", "media_scale", "min_polls")})
+            self._json({k: getattr(sim, k) for k in knobs})
         elif path == "/_sim/planner" and method == "POST" and isinstance(body, dict):
             sim.set_planner(body.get("input"))
             self._json({})
