@@ -4800,9 +4800,18 @@ class Pipeline:
                 # duration to go by yet
                 delay = min(max_interval, delay * 1.5, max(interval, (now - started) / 6))
             if now + sleep > t_end:
+                # the job keeps running (and bills) at the provider: said so, the person
+                # knows the next render costs nothing more ("retries them" read as a
+                # new try, paid again)
+                still = (
+                    f"; it is still running at {model.name} and bills: the next render "
+                    f"waits for this same job, paying nothing more (a new job only if "
+                    f"{model.name} says it failed; providers.{model.name}.job_deadline "
+                    "is how long a render waits)"
+                )
                 raise DeadlineExceeded(
                     f"job {remote_id} not finished after {deadline_s:.0f} s "
-                    f"(status {state.status})",
+                    f"(status {state.status}){still if model.name != 'local' else ''}",
                     provider=model.name,
                     scene_id=scene_id,
                 )

@@ -350,6 +350,41 @@ async def test_stuck_job_hits_deadline_naming_scene_and_provider(
     assert len(list((tmp_path / "run").glob("scenes/*/clip.mp4"))) == 3
 
 
+@pytest.mark.parametrize("preset", ["byteplus", "google"])
+async def test_a_job_past_its_deadline_says_it_still_runs_and_the_next_render_pays_nothing_more(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str
+) -> None:
+    """A render stopped waiting for a clip job at its deadline (job_deadline 1 s, the job
+    takes 2.5 s). The scene's line said only "job X not finished after 1 s (status
+    queued)" under "`render` again retries them": nothing said the job keeps running
+    and bills at the provider, nor that the next render costs nothing more. Now it
+    does, and the next render, once the job is done, takes that job: no spend question,
+    one job created, billed once."""
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+    s = settings_for(preset, sim, planner={"provider": "local"}, keyframes={"provider": "local"})
+    s.provider_settings(preset).job_deadline = 1.0
+    run = tmp_path / "run"
+    path = TASKS if preset == "byteplus" else "predictLongRunning"
+    sim.add_fault("slow", path=path, method="POST", count=1, seconds=2.5)
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    msg = str(ei.value)
+    (job,) = sim.jobs()
+    assert f"job {job.name} not finished after 1 s" in msg, msg
+    assert f"it is still running at {preset} and bills: the next render waits for this" in msg
+    assert "same job, paying nothing more" in msg, msg
+    (row,) = ledger_rows(run, "clip")
+    assert row["state"] == "committed" and row["remote_id"] == job.name, row
+    time.sleep(max(0.0, job.finish_at() - time.monotonic()) + 0.2)
+    asked: list[float] = []
+    res = await Pipeline(
+        goals, s, out=run, keys=KEYS, confirm=lambda e: asked.append(e.total) or True
+    ).run()
+    assert res.movie is not None and asked == [], asked
+    assert len(sim.jobs()) == 1
+    assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
+
+
 async def test_content_rejection_retried_once_with_fallback(sim: SimServer, tmp_path: Path) -> None:
     """One refusal: the scene is retried once with a softened prompt and the movie finishes;
     the refused job is recorded as refunded (Seedance does not bill refusals)."""
