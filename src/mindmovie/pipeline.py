@@ -4496,6 +4496,7 @@ class Pipeline:
             self._let_go_of_kept(store, scene_id, prev.remote_id, model.name)
             prev = store.get(scene_id, "clip")
         remote_id: str | None = None
+        counted = False  # the journaled job is counted as picked up by this render's estimate
         if prev is not None and prev.input_key == key and prev.remote_id:
             # a job already paid for (in flight, or finished but not downloaded):
             # poll it again and fetch it; never create a second one for the same inputs
@@ -4710,6 +4711,18 @@ class Pipeline:
                 await self.gate.unknown(row)  # e.g. deadline: the job may still bill
             if elsewhere is not None:
                 raise elsewhere from None
+            if (
+                isinstance(e, JobNotFound)
+                and counted
+                and prev is not None
+                and not submitted_here
+                and prev.remote_id == remote_id
+            ):
+                # the job a killed render left in flight (polled without a first look,
+                # `_adoptable`) is forgotten at the provider: let go of, as one a failed
+                # step left. Kept, this render said "`render` again retries them", and
+                # only the next let go of it: a third render bought the clip
+                raise await self._let_go_of_job(store, model, req, prev, e) from None
             raise
         except BaseException:
             # anything else (a full disk, a bug): the job may bill; this run stops

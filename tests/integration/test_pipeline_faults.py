@@ -2611,6 +2611,52 @@ async def test_a_let_go_job_still_in_flight_is_settled_not_counted_for_ever(
     assert sim.stats()["totals"]["jobs_created"] == 2
 
 
+@pytest.mark.parametrize("preset", ["byteplus", "google"])
+async def test_a_job_in_flight_at_a_kill_that_the_provider_forgot_is_let_go_of_at_the_resume(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str
+) -> None:
+    """A render killed while its Seedance task or Veo operation was in flight (the step
+    left `submitted`, its row committed), resumed after the provider forgot the job (a
+    poll's 404). The resume said "`render` again retries them" and `status` "re-poll
+    job X", though no render could pick the job up: only the render after it let go of
+    the job, and a third bought the clip, asking. A job left by a failed step (its
+    download, its deadline) was already let go of at once. Now the resume lets go of it
+    the same way: it says the job can no longer be picked up and the next render buys
+    the clip again, buys nothing itself, books the row (in flight no longer), and the
+    next render asks before it buys the one new clip."""
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+    s = settings_for(preset, sim, planner={"provider": "local"}, keyframes={"provider": "local"})
+    s.provider_settings(preset).job_deadline = 1.0
+    run = tmp_path / "run"
+    sim.add_fault("stuck", path=TASKS if preset == "byteplus" else "predictLongRunning")
+    with pytest.raises(RenderFailed, match="not finished after 1 s"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    _set_step(run, status="submitted", error_kind=None, error=None)  # as a kill leaves it
+    (job,) = sim.jobs()
+    sim.forget(job.name)
+    asked: list[float] = []
+
+    def ask(e: Any) -> bool:
+        asked.append(e.total)
+        return True
+
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
+    msg = str(ei.value)
+    assert f"job {job.name} can no longer be picked up at {preset}" in msg, msg
+    assert "next render buys the clip again (about $" in msg and "retries" not in msg, msg
+    assert asked == [] and len(sim.jobs()) == 1  # nothing bought
+    st = collect_status(run)
+    (scene,) = st["scenes"]
+    assert scene["next"].startswith("buy the clip again (about $"), scene["next"]
+    assert st["money"]["in_flight"] == 0, st["money"]
+    (row,) = ledger_rows(run, "clip")
+    assert row["state"] == "billed" and row["usage"]["unknown_outcome"], row
+    res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
+    assert res.movie is not None and asked and asked[0] > 0, asked
+    assert len(sim.jobs()) == 2
+
+
 def _set_step(run: Path, **fields: Any) -> None:
     """The clip step's columns edited by hand (a kill's journal, set up)."""
     import sqlite3

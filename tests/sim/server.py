@@ -538,6 +538,13 @@ class SimServer:
         with self._lock:
             return list(self._jobs.values())
 
+    def forget(self, job: str) -> None:
+        """The provider no longer knows `job` (an Ark task id, or a Veo operation's id or
+        name), as once past the time it keeps a job's record: a poll answers 404 and the
+        job list leaves it out. Counted as deleted."""
+        with self._lock:
+            self._jobs[job.rsplit("/", 1)[-1]].deleted = True
+
     # ------------------------------------------------------------------ internals
     def _clear(self) -> None:
         self._faults: list[Fault] = []
@@ -1463,7 +1470,7 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.sim
         with sim._lock:
             job = sim._jobs.get(oid)
-            if job is None or job.api == "ark" or not self._owns(job):
+            if job is None or job.deleted or job.api == "ark" or not self._owns(job):
                 raise SimError(404, f"Operation {oid} not found.")
             job.polls += 1
             sim._counters[job.model]["polls"] += 1
