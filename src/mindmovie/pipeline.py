@@ -1666,6 +1666,9 @@ class Pipeline:
         #: ledger rows of submissions whose answer was lost and whose job the provider
         #: did not list yet (row -> time sent): settled after the clips stage
         self._lost_rows: dict[int, float] = {}
+        #: those rows' waits (`_waited`): row -> (time.monotonic(), seconds since it was
+        #: sent by the wall clock), when noted
+        self._lost_since: dict[int, tuple[float, float]] = {}
         #: those rows' requests: (scene id, input key)
         self._lost_requests: dict[int, tuple[str, str]] = {}
         #: lost rows waited for less than the grace: answered by the service (a 500)
@@ -4084,9 +4087,24 @@ class Pipeline:
         service answered (`ANSWERED_GRACE`)."""
         return min(self.late_job_grace, self._lost_grace.get(row, self.late_job_grace))
 
+    def _note_lost(self, row: int, sent_at: float) -> None:
+        """Wait for lost request `row`'s job (sent at `sent_at`, by the wall clock)."""
+        self._lost_rows[row] = sent_at
+        self._lost_since[row] = (time.monotonic(), max(0.0, time.time() - sent_at))
+
+    def _waited(self, row: int) -> float:
+        """Seconds since lost request `row` was sent: by the wall clock up to when this
+        render noted it (it may have been sent by a render before), by the monotonic
+        clock since. By the wall clock alone, a clock set ahead during the wait (an NTP
+        correction) ended the grace at once: the row refunded, the clip bought again and
+        its late job billed as well."""
+        noted, before = self._lost_since[row]
+        return before + time.monotonic() - noted
+
     def _forget_lost(self, row: int) -> None:
         """A lost request's row is settled: nothing waits for it any more."""
         self._lost_rows.pop(row, None)
+        self._lost_since.pop(row, None)
         self._lost_requests.pop(row, None)
         self._lost_grace.pop(row, None)
         self._carried.discard(row)
@@ -4147,9 +4165,10 @@ class Pipeline:
                         return True
                     now = time.time()
                     for r, at in self._lost_rows.items():
-                        # the clock set back meanwhile: the grace is counted from now
+                        # the clock set back meanwhile: sent no later than now (the job
+                        # list is searched from it; the grace is `_waited`'s)
                         self._lost_rows[r] = min(at, now)
-                    left = {r: at + self._grace(r) - now for r, at in self._lost_rows.items()}
+                    left = {r: self._grace(r) - self._waited(r) for r in self._lost_rows}
                 for r in sorted(set(left) - self._told_waiting):
                     self._told_waiting.add(r)
                     sid = self._lost_requests.get(r, ("?", ""))[0]
@@ -4175,10 +4194,7 @@ class Pipeline:
     def _wait_note(self, scene_id: str) -> str:
         """What a scene held by `_wait_for_late_jobs` waits for, for the live view: a
         scene held for another scene's lost request looked stuck for up to the grace."""
-        now = time.time()
-        left = max(
-            (sent + self._grace(r) - now for r, sent in self._lost_rows.items()), default=0.0
-        )
+        left = max((self._grace(r) - self._waited(r) for r in self._lost_rows), default=0.0)
         scenes = sorted({sid for sid, _ in self._lost_requests.values()})
         if scenes == [scene_id]:
             whose = "its lost request"
@@ -4207,9 +4223,8 @@ class Pipeline:
                 self._forget_lost(r)
             return
         if not jobs:
-            now = time.time()
             for r in rows:
-                if now - self._lost_rows[r] >= self._grace(r):
+                if self._waited(r) >= self._grace(r):
                     if r in self._lost_grace:  # an answered create: its service said so
                         self._answered_empty.add(model.name)
                     await self.gate.refund(
@@ -6040,7 +6055,7 @@ class Pipeline:
             # after this look (the provider was slow, not absent). It stays committed;
             # the retry waits for it (`_wait_for_late_jobs`), and so do the other scenes'
             # creates. If this run dies first, the next run's _recover_orphans looks.
-            self._lost_rows[row] = sent_at
+            self._note_lost(row, sent_at)
             self._lost_requests[row] = (scene_id, key)
             if answered:  # a 500 (503): a job it made is listed at once, waited for briefly
                 again = video.name in self._answered_empty
@@ -6199,7 +6214,7 @@ class Pipeline:
                     f"{video.name} after all: job {rid} was made (and bills); its result is "
                     "not used"
                 )
-            elif jobs == [] and time.time() - sent_at >= self._grace(row_id):
+            elif jobs == [] and self._waited(row_id) >= self._grace(row_id):
                 await self.gate.refund(
                     row_id,
                     "connection lost before the provider made a job",
@@ -6219,6 +6234,7 @@ class Pipeline:
             else:
                 store.ledger_mark_unknown(row_id)
         self._lost_rows.clear()
+        self._lost_since.clear()
         self._lost_requests.clear()
         await self._find_jobs_made_after_refund(store, video)
 
@@ -6766,7 +6782,7 @@ class Pipeline:
                     f"{costs.format_usd(float(r['estimated_usd']))}). It stays counted as "
                     "committed and is looked for again"
                 )
-            self._lost_rows[row_id] = sent_at
+            self._note_lost(row_id, sent_at)
             self._lost_requests[row_id] = (str(r["scene_id"]), key)
             self._carried.add(row_id)
             return

@@ -735,6 +735,44 @@ async def test_request_lost_before_the_job_is_made_is_sent_again_once_its_grace_
     assert any("waiting for it" in w for w in warnings), warnings
 
 
+async def test_a_wall_clock_jump_while_waiting_for_a_late_job_does_not_cut_its_grace(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A create's answer is lost (the simulator makes the job 3 s later), and while the
+    render waits for its late job this machine's wall clock jumps an hour ahead (an NTP
+    correction). The grace (300 s) was counted by the wall clock: it looked over at the
+    next look, the row was refunded ("never reached the provider") and the clip bought
+    again, the late job billed unused: two jobs paid for one clip. The time waited in
+    this render is now counted by the monotonic clock: the late job is taken, one job."""
+    from mindmovie import pipeline
+
+    class Jumped:
+        """pipeline's `time`, its wall clock `ahead` s ahead (the rest as time's)."""
+
+        ahead = 0.0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(time, name)
+
+        def time(self) -> float:
+            return time.time() + self.ahead
+
+    clock = Jumped()
+    monkeypatch.setattr(pipeline, "time", clock)
+    goals, s, _ = _one_scene_with_lost_creates(sim, tmp_path, monkeypatch, count=1, seconds=3.0)
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            if "waiting for it" in text:  # the render waits for the late job: the jump
+                clock.ahead = 3600.0
+
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run()
+    assert res.movie is not None and clock.ahead == 3600.0
+    assert len(sim.requests(path=TASKS, method="POST")) == 1  # the clip not bought again
+    assert sim.stats()["totals"]["jobs_created"] == 1
+    assert [r["state"] for r in ledger_rows(res.run_dir, "clip")] == ["billed"]
+
+
 async def test_a_create_the_service_answered_500_is_waited_for_briefly_not_the_whole_grace(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
