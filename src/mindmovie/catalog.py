@@ -273,9 +273,19 @@ def resolve(provider: str, stage: str, name: str | None = None) -> ModelSpec:
     )
 
 
+#: days after its oldest price check when the catalog's prices are taken as stale:
+#: `doctor` warns, and the spend question says so
+STALE_DAYS = 120
+
+
 def catalog_checked_date() -> dt.date:
     """The oldest price check in the catalog: how fresh the cost estimates are at worst."""
     return min(m.price.checked for m in load_catalog().models)
+
+
+def catalog_age_days(today: dt.date | None = None) -> int:
+    """Days since `catalog_checked_date` (the estimates' prices are that old at worst)."""
+    return ((today or dt.date.today()) - catalog_checked_date()).days
 
 
 def _spec(model: ModelSpec | str) -> ModelSpec:

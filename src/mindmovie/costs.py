@@ -911,8 +911,18 @@ def estimate_table(est: RunEstimate) -> Table:
     rows.append(("total", f"{secs:g}", "", "", format_usd(est.total, free=free)))
     table.add_row(*rows[-1], style="bold")
     checked = catalog.catalog_checked_date().isoformat()
+    age = catalog.catalog_age_days()
+    # a render resumed months after the install: the question showed only the date, and
+    # only `doctor` said the prices were stale
+    stale = (
+        f", {age} days ago: prices may have changed since; check the providers' "
+        "current prices before paying"
+        if age > catalog.STALE_DAYS
+        else ""
+    )
     table.caption = (
-        f"{_models_line(est)}. Catalog prices (checked {checked}); billed amounts may differ."
+        f"{_models_line(est)}. Catalog prices (checked {checked}{stale}); billed amounts "
+        "may differ."
     ) + "".join(f"\nNote: {n}" for n in est.notes)
     return table
 

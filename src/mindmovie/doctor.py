@@ -23,6 +23,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from mindmovie import catalog
 from mindmovie.config import (
     KEY_VARIABLES,
     ConfigError,
@@ -84,7 +85,7 @@ DECODERS = ("h264", "png", "rawvideo", "pcm_s16le")
 MUXERS = ("mp4", "segment", "null")
 #: the final join (concat), cards (rawvideo), overlay PNGs (image2)
 DEMUXERS = ("concat", "rawvideo", "image2")
-CATALOG_STALE_DAYS = 120
+CATALOG_STALE_DAYS = catalog.STALE_DAYS
 
 Status = Literal["ok", "FAIL", "warn", "info"]
 
@@ -720,10 +721,8 @@ def _on_gce() -> bool:
 
 
 def _catalog_age(today: dt.date | None = None) -> Check:
-    from mindmovie.catalog import catalog_checked_date
-
-    checked = catalog_checked_date()
-    age = ((today or dt.date.today()) - checked).days
+    checked = catalog.catalog_checked_date()
+    age = catalog.catalog_age_days(today)
     stale = age > CATALOG_STALE_DAYS
     return Check(
         "catalog",

@@ -356,6 +356,25 @@ def test_table_has_scene_planner_and_total_rows() -> None:
     assert "done" in render(resumed)
 
 
+def test_the_spend_question_says_when_the_catalog_prices_are_stale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A render resumed months after the catalog's prices were checked: the estimate
+    (and the spend question it is) said only "Catalog prices (checked <date>)", and
+    only `doctor` said they were stale. It now says how old they are and to check the
+    current prices, from the day after catalog.STALE_DAYS, as doctor does."""
+    import datetime as dt
+
+    est = costs.estimate_run(byteplus(), goals(1))
+    for age in (catalog.STALE_DAYS, catalog.STALE_DAYS + 1):
+        checked = dt.date.today() - dt.timedelta(days=age)
+        monkeypatch.setattr(catalog, "catalog_checked_date", lambda d=checked: d)
+        caption = str(costs.estimate_table(est).caption)
+        said = f"(checked {checked.isoformat()}, {age} days ago: prices may have changed since"
+        assert (said in caption) == (age > catalog.STALE_DAYS), caption
+        assert ("current prices before paying" in caption) == (age > catalog.STALE_DAYS)
+
+
 def test_a_long_scene_id_is_folded_whole_on_a_narrow_terminal() -> None:
     g = Goals(title="t", goals=[Goal(category="a" * 80, vision="v", scenes=3)])
     est = costs.estimate_run(byteplus(), g)
