@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 from mindmovie import costs
 from mindmovie.budget import BudgetExceeded, BudgetGate
 from mindmovie.catalog import ModelSpec, references_sent
+from mindmovie.catalog import resolve as catalog_resolve
 from mindmovie.catalog import snap_seconds as catalog_snap
 from mindmovie.config import (
     ConfigError,
@@ -2422,12 +2423,28 @@ class Pipeline:
             await self.gate.refund(row, f"job {state.status}: {state.error or ''}"[:300])
 
     def _video_usd(
-        self, state: JobState, seconds: float, resolution: str, ratio: str, audio: bool
+        self,
+        state: JobState,
+        seconds: float,
+        resolution: str,
+        ratio: str,
+        audio: bool,
+        model: str | None = None,
     ) -> float:
-        """What a finished video job cost: its reported usage, else the formula."""
+        """What a finished video job cost: its reported usage, else the formula. `model`:
+        the model id the job was made with, when it may not be the settings' (a job of an
+        earlier version of a scene): priced at the settings' model, a Seedance 1.5 pro
+        job was billed at 1.0 pro's rate once video.model changed. 0.0 when the catalog
+        no longer knows that model (the caller takes the row's estimate)."""
+        spec = costs.stage_spec(self.settings, "video")
+        if model is not None and spec is not None and model not in (spec.id, spec.key):
+            try:
+                spec = catalog_resolve(spec.provider, "video", model)
+            except InvalidRequest:
+                return 0.0
         usd, _ = costs.billed_usd(
             "video",
-            costs.stage_spec(self.settings, "video"),
+            spec,
             state.usage,
             seconds=seconds,
             resolution=resolution,
@@ -6319,6 +6336,7 @@ class Pipeline:
                 str(usage.get("resolution") or self.settings.output.resolution),
                 str(usage.get("ratio") or self.settings.output.aspect),
                 bool(usage.get("generate_audio") or False),
+                model=str(r["model"] or "") or None,
             )
             usd = usd if usd > 0 else float(r["estimated_usd"])
             kept = await self._keep_stale_result(store, video, r, state)

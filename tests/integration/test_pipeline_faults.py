@@ -2695,6 +2695,36 @@ async def test_a_job_in_flight_at_a_kill_that_the_provider_forgot_is_let_go_of_a
     assert len(sim.jobs()) == 2
 
 
+async def test_a_job_of_an_earlier_model_is_billed_at_that_model_s_price(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip job of Seedance 1.5 pro ($1.2 per million tokens) was still running when
+    its render stopped waiting for it (its deadline). Then video.model was set to
+    Seedance 1.0 pro ($2.5). The next render makes the clip with the new model, and
+    its sweep of jobs no step uses bills the old job. It priced that job with the
+    model of the settings now, so its tokens were billed at 1.0 pro's rate, more than
+    twice what was paid. It is now priced with the model its row was made for."""
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+    s = _paid_clips_only(sim)
+    s.providers.byteplus.job_deadline = 1.0
+    run = tmp_path / "run"
+    sim.add_fault("slow", path=TASKS, method="POST", count=1, seconds=2.0)
+    with pytest.raises(RenderFailed, match="not finished after 1 s"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (old,) = sim.jobs()
+    time.sleep(max(0.0, old.finish_at() - time.monotonic()) + 0.2)
+    s.video.model = "seedance-1-0-pro-250528"
+    s.providers.byteplus.job_deadline = 60.0
+    res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=lambda e: True).run()
+    assert res.movie is not None
+    first, second = ledger_rows(run, "clip")
+    assert first["remote_id"] == old.name and first["usage"]["unused"], first
+    tokens = first["usage"]["completion_tokens"]
+    assert first["billed_usd"] == pytest.approx(tokens * 1.2 / 1e6), first
+    assert second["model"] == "seedance-1-0-pro-250528", second
+    assert second["billed_usd"] == pytest.approx(second["usage"]["completion_tokens"] * 2.5 / 1e6)
+
+
 def _set_step(run: Path, **fields: Any) -> None:
     """The clip step's columns edited by hand (a kill's journal, set up)."""
     import sqlite3
