@@ -881,12 +881,20 @@ def test_control_plane_over_http(sim: SimServer) -> None:
     assert all("/_sim/" not in r["path"] for r in recs)
     cfg = httpx.post(f"{base}/_sim/config", json={"job_seconds": 2}).json()
     assert cfg["job_seconds"] == 2.0 and sim.job_seconds == 2.0
+    cfg = httpx.post(f"{base}/_sim/config", json={"clock_offset": -60}).json()
+    assert cfg["clock_offset"] == -60.0 and sim.clock_offset == -60.0
+    assert httpx.post(f"{base}/_sim/forget", json={"job": "nope"}).status_code == 404
     httpx.post(f"{base}/_sim/planner", json={"input": {"title": "over http"}})
     assert plan_call(claude(sim)).content[0].input == {"title": "over http"}
     assert httpx.post(f"{base}/_sim/reset").status_code == 200
     after = sim.stats()
     assert after["totals"]["jobs_created"] == 0 and after["requests"] == 0
     assert sim.faults() == [] and sim.job_seconds == 0.0 and sim.planner is None
+    assert sim.clock_offset == 0.0
+    t = client.content_generation.tasks.create(model=SEEDANCE_10, content=text("x"))
+    assert httpx.post(f"{base}/_sim/forget", json={"job": t.id}).status_code == 200
+    with pytest.raises(ArkNotFoundError):  # the provider no longer knows it
+        client.content_generation.tasks.get(task_id=t.id)
 
 
 def test_standalone_server() -> None:

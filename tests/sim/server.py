@@ -26,6 +26,7 @@ Wire formats follow shared/reference/provider-wire.md. URL layout (all on one po
     GET    /_sim/files/{id}[.mp4|.png]                 Ark video/image/last-frame URLs
     GET    /_sim/stats · GET /_sim/requests · GET|POST|DELETE /_sim/faults
     POST   /_sim/reset · POST /_sim/config · POST /_sim/planner
+    POST   /_sim/forget {"job": id or name}                  the provider forgets a job
 """
 
 from __future__ import annotations
@@ -1000,6 +1001,13 @@ class _Handler(BaseHTTPRequestHandler):
                 if key in body:
                     setattr(sim, key, type(getattr(sim, key))(body[key]))
             self._json({k: getattr(sim, k) for k in knobs})
+        elif path == "/_sim/forget" and method == "POST" and isinstance(body, dict):
+            try:
+                sim.forget(str(body.get("job") or ""))
+            except KeyError:
+                self._json({"error": f"no job {body.get('job')!r}"}, 404)
+                return
+            self._json({})
         elif path == "/_sim/planner" and method == "POST" and isinstance(body, dict):
             sim.set_planner(body.get("input"))
             self._json({})
