@@ -1428,6 +1428,20 @@ def _a_time(raw: object) -> float | None:
     return t if math.isfinite(t) and t > 0 else None
 
 
+def _still_running(provider: str) -> str:
+    """What a scene's message adds when a render stops waiting for its job (its deadline,
+    or its polls failing until then): the job keeps running (and bills) at the provider,
+    and the next render costs nothing more. "`render` again retries them" alone read as
+    a new try, paid again. '' for local clips."""
+    if provider == "local":
+        return ""
+    return (
+        f"; it is still running at {provider} and bills: the next render waits for this "
+        f"same job, paying nothing more (a new job only if {provider} says it failed; "
+        f"providers.{provider}.job_deadline is how long a render waits)"
+    )
+
+
 def _row_made_at(r: Mapping[str, Any]) -> float:
     """When a ledger row was made, to look for its job from (the list from then on): its
     `created_at`, else its `updated_at`, else LATE_JOB_HORIZON back (a job made for it
@@ -4810,12 +4824,13 @@ class Pipeline:
                 # RATE_LIMIT_PATIENCE past it)
                 left = max(0.0, t_end - time.monotonic())
                 state = await with_retry(lambda: model.poll(remote_id), patience=left)
-            except Transient:
+            except Transient as e:
                 # a poll costs nothing and the job is paid and running: polls that failed
                 # the policy's tries (a burst of 503s, a dropped link) are asked again
                 # after the next gap, until the job's deadline. Four 503s on Veo polls
                 # failed the scene, its job left running, and the render exited 1
                 if time.monotonic() + delay > t_end:
+                    e.message += _still_running(model.name)
                     raise
                 self.reporter.step("clips", scene_id, "polling", "poll failed, asking again")
                 with contextlib.suppress(TimeoutError):
@@ -4845,18 +4860,9 @@ class Pipeline:
                 # duration to go by yet
                 delay = min(max_interval, delay * 1.5, max(interval, (now - started) / 6))
             if now + sleep > t_end:
-                # the job keeps running (and bills) at the provider: said so, the person
-                # knows the next render costs nothing more ("retries them" read as a
-                # new try, paid again)
-                still = (
-                    f"; it is still running at {model.name} and bills: the next render "
-                    f"waits for this same job, paying nothing more (a new job only if "
-                    f"{model.name} says it failed; providers.{model.name}.job_deadline "
-                    "is how long a render waits)"
-                )
                 raise DeadlineExceeded(
                     f"job {remote_id} not finished after {deadline_s:.0f} s "
-                    f"(status {state.status}){still if model.name != 'local' else ''}",
+                    f"(status {state.status}){_still_running(model.name)}",
                     provider=model.name,
                     scene_id=scene_id,
                 )
