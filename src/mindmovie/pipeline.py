@@ -1277,10 +1277,11 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             other = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            since = _held_since(os.fstat(fd).st_mtime)
             os.close(fd)
             raise RunLocked(
-                f"another mindmovie process (pid {other}) is rendering {self.path.parent}; "
-                "wait for it to finish or stop it first"
+                f"another mindmovie process (pid {other}{since}) is rendering "
+                f"{self.path.parent}; wait for it to finish or stop it first"
             ) from None
         except OSError as e:
             # a filesystem without locks (NFS without lockd, some FUSE mounts: ENOLCK,
@@ -1331,6 +1332,19 @@ class RunLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+
+
+def _held_since(taken: float) -> str:
+    """When a render took the run's lock (its pid written then, at `taken`), as
+    `, since 09:12, 2 h 5 min ago`, for the message of a second render turned away: a
+    render started hours after the first was told only its pid, not whether that one
+    had just started or had run for hours."""
+    now = time.time()
+    ago = round(max(0.0, now - taken) / 60)
+    hours, mins = divmod(ago, 60)
+    span = f"{hours} h {mins} min" if hours else f"{mins} min"
+    day = "%Y-%m-%d %H:%M" if now - taken >= 20 * 3600 else "%H:%M"
+    return f", since {time.strftime(day, time.localtime(taken))}, {span} ago"
 
 
 def rendering_pid(run_dir: Path) -> int | None:

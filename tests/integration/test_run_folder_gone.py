@@ -692,6 +692,29 @@ def test_another_render_s_folder_at_the_path_is_not_removed_as_remade(tmp_path: 
     assert not run.exists()
 
 
+def test_a_render_turned_away_by_the_lock_is_told_since_when_the_other_renders(
+    tmp_path: Path,
+) -> None:
+    """A second render of a run started hours after the first, which still polls its
+    jobs: it was told only "another mindmovie process (pid N) is rendering", not whether
+    that one had just started or has run for hours (stuck, or waiting on a slow job).
+    It is now told when the lock was taken, and how long ago."""
+    import os
+
+    from mindmovie.pipeline import RunLock, RunLocked
+
+    run = tmp_path / "run"
+    with RunLock(run):  # the first render, taken 3 h ago
+        taken = time.time() - 3 * 3600
+        os.utime(run / ".lock", (taken, taken))
+        with pytest.raises(RunLocked) as ei, RunLock(run):
+            pass
+    msg = str(ei.value)
+    at = time.strftime("%H:%M", time.localtime(taken))
+    assert msg.startswith(f"another mindmovie process (pid {os.getpid()}, since {at}, "), msg
+    assert "3 h 0 min ago) is rendering" in msg, msg
+
+
 @pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
 async def test_music_gone_before_the_compose_is_named_not_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
