@@ -35,6 +35,10 @@ MAX_RETRY_AFTER = 120.0
 #: scenes failed three of them (exit 1) in a 6 s burst of 429s on Seedance creates,
 #: while a per-minute or concurrent-jobs limit lasts up to a minute or a job's length
 RATE_LIMIT_PATIENCE = 180.0
+#: the least wait between two tries of a 429 past its attempts when the provider asked
+#: for less with its Retry-After ("0", or a date not after the answer's own): such a
+#: call was tried again at once, thousands of times a second for the whole patience
+PATIENT_GAP = 1.0
 
 
 @dataclass
@@ -199,6 +203,8 @@ async def with_retry(
         took = backoff(state)
         exc = state.outcome.exception() if state.outcome else None
         if state.attempt_number >= attempts and isinstance(exc, RateLimited) and first_429:
+            if exc.retry_after is not None:
+                took = max(took, PATIENT_GAP)
             took = min(took, max(0.0, first_429[0] + patience - time.monotonic()))
         return took
 

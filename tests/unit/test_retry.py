@@ -213,6 +213,31 @@ async def test_the_last_wait_of_a_429_ends_with_the_patience(
     assert 0.25 <= calls[-1] - calls[0] < 0.45, calls[-1] - calls[0]
 
 
+async def test_a_429_asking_for_no_wait_is_not_tried_again_at_once_for_the_patience(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A provider answering 429 with "Retry-After: 0" (or an HTTP date not after its
+    answer's own): past the four tries, each try came at once, for the whole
+    RATE_LIMIT_PATIENCE (61,711 calls in this test's 2.5 s; a provider would be asked
+    without a pause for three minutes). Past the tries such a call is now tried at most
+    once per PATIENT_GAP."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "RATE_LIMIT_PATIENCE", 2.5)
+    calls = 0
+
+    async def limited() -> None:
+        nonlocal calls
+        calls += 1
+        raise RateLimited("429", retry_after=0.0, provider="byteplus")
+
+    t0 = time.monotonic()
+    with pytest.raises(RateLimited):
+        await with_retry(limited)
+    assert calls <= 4 + 4, calls  # the four tries, then one a second
+    assert time.monotonic() - t0 < 5.0  # and still ends with the patience
+
+
 @pytest.mark.parametrize("error", [RateLimited, Transient])
 async def test_a_retry_after_longer_than_a_render_waits_ends_the_call_at_once(
     error: type[Transient],
