@@ -245,6 +245,34 @@ def slugify(text: str, max_len: int = 60) -> str:
     return slug[:max_len].strip("-") or "movie"
 
 
+def composed_twin(path: Path) -> Path | None:
+    """The entry `path` names when its names are read as Unicode text, not bytes: a name
+    composed otherwise (NFD, as macOS writes "café.jpg": "e" and a combining accent)
+    than the one written (NFC, as typed) is the same name to a person, and to macOS's
+    filesystems, but not to Linux's: a project copied from a Mac said "photo not found:
+    photos/café.jpg" of a file `ls` showed there. None when `path` is there as written,
+    or no single entry matches."""
+    if os.path.lexists(path):
+        return None
+    cur = Path(path.parts[0])
+    changed = False
+    for part in path.parts[1:]:
+        if os.path.lexists(cur / part):
+            cur = cur / part
+            continue
+        want = unicodedata.normalize("NFC", part)
+        if part.isascii():
+            return None  # (no other form: the name is simply not there)
+        try:
+            names = [n for n in os.listdir(cur) if unicodedata.normalize("NFC", n) == want]
+        except (OSError, ValueError):
+            return None
+        if len(names) != 1:
+            return None
+        cur, changed = cur / names[0], True
+    return cur if changed else None
+
+
 def is_file(path: Path) -> bool:
     """`path.is_file()`, False instead of an OSError for a name longer than the system
     allows (Python 3.11's pathlib raises ENAMETOOLONG there: a traceback for a typo'd

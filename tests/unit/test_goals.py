@@ -343,6 +343,34 @@ def test_photo_not_found_points_at_the_list_item(project: Path) -> None:
     assert "goals.yaml" in str(err)
 
 
+@pytest.mark.parametrize("written_form", ["NFC", "NFD"])
+def test_a_photo_name_composed_otherwise_than_written_is_found(
+    project: Path, written_form: str
+) -> None:
+    """A project copied from a Mac: its file and folder names are NFD ("e" + a combining
+    accent), goals.yaml's paths as typed NFC (or the other way round, a Linux project
+    whose goals.yaml was edited on a Mac). Linux compares names as bytes: "photo not
+    found: Été/café.jpg (looked in ...)" of the very file `ls` shows there. The one
+    file whose name is the same text is used; the music too."""
+    import unicodedata
+
+    def on_disk(text: str) -> str:
+        return unicodedata.normalize("NFC" if written_form == "NFD" else "NFD", text)
+
+    folder = project / on_disk("Été")
+    folder.mkdir()
+    shutil.copyfile(project / "me.jpg", folder / on_disk("café.jpg"))
+    shutil.copyfile(project / "calm.mp3", project / on_disk("musique-été.mp3"))
+    text = unicodedata.normalize(
+        written_form,
+        "title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: [Été/café.jpg]\n"
+        "music: musique-été.mp3\n",
+    )
+    goals = load_goals(write(project, text))
+    assert goals.goals[0].photos == [folder.resolve() / on_disk("café.jpg")]
+    assert goals.music == project.resolve() / on_disk("musique-été.mp3")
+
+
 def test_an_empty_or_absolute_photo_path_is_said_as_it_is(project: Path) -> None:
     """An empty path is said to be empty (not "not a file: ." for the folder), and a
     missing absolute path is not said to have been looked for in the project folder."""
