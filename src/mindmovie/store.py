@@ -139,6 +139,22 @@ STATUSES = ("pending", "running", "submitted", "succeeded", "failed")
 #: (read-only mount, another user's files): SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN
 _NOT_WRITABLE = frozenset({3, 8, 14})
 
+#: the longest full path (in bytes, links resolved) SQLite opens a database at: its unix
+#: VFS builds each file's full path in 512 bytes, room left for the journal's name beside
+#: it (measured with SQLite 3.40: a run.db path of 504 bytes opens, 505 is SQLITE_CANTOPEN)
+SQLITE_MAX_PATH = 504
+
+
+def _path_too_long(path: Path) -> int | None:
+    """The length in bytes of `path`'s full path when SQLite cannot open a database
+    there for it (`SQLITE_MAX_PATH`); None otherwise."""
+    try:
+        n = len(os.fsencode(os.path.realpath(path)))
+    except (OSError, ValueError):
+        return None
+    return n if n > SQLITE_MAX_PATH else None
+
+
 #: SQLITE_IOERR and SQLITE_FULL: the disk, not the file (a full disk gives either, e.g.
 #: IOERR_SHMSIZE when WAL's -shm cannot grow)
 _IOERR, _FULL = 10, 13
@@ -584,6 +600,20 @@ class Store:
                     f"{path} could not be opened: the disk reported an error ({e}). It was "
                     "not changed, and it holds the run's journal: keep it, check the disk "
                     "(free space, its health), and render again."
+                ) from None
+            if code in _NOT_WRITABLE and (n := _path_too_long(path)) is not None:
+                # said "cannot be written ... read-only or belongs to another user", of a
+                # folder this user can write: the permissions were not the problem
+                raise StoreError(
+                    f"{path} cannot be opened: its full path is {n} bytes long, and SQLite, "
+                    f"which keeps the run's journal, opens no file whose path is longer than "
+                    f"{SQLITE_MAX_PATH} bytes. "
+                    + (
+                        "Move or copy the run folder to a shorter path to look at it."
+                        if read_only
+                        else "Move the run folder (or the project folder holding it) to a "
+                        "shorter path, or render with --out at one."
+                    )
                 ) from None
             if read_only and (getattr(e, "sqlite_errorcode", 0) & 0xFF) in _NOT_WRITABLE:
                 # status/estimate/storyboard only read: "cannot be written" misled there

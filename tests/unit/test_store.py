@@ -314,6 +314,31 @@ def test_read_only_leaves_no_wal_files_in_a_run_no_render_has_open(tmp_path: Pat
     assert db.read_bytes() == before
 
 
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_run_db_at_a_path_too_long_for_sqlite_says_so(tmp_path: Path, read_only: bool) -> None:
+    """SQLite opens no database whose full path is over ~500 bytes (far under the
+    system's 4096): a render into such a run folder stopped saying "run.db cannot be
+    written (unable to open database file): its folder is read-only or belongs to
+    another user", of a folder this user could write; `status` said it "may not open"
+    it. The message says the path is too long, and how long it is."""
+    short = tmp_path / "run"
+    short.mkdir()
+    Store(short / "run.db").close()
+    deep = tmp_path
+    while len(os.fsencode(deep / "run.db")) <= 520:  # (SQLite 3.40 opens up to 504)
+        deep = deep / ("d" * 100)
+    deep.mkdir(parents=True)
+    db = deep / "run.db"
+    if read_only:  # (a run made at a short path, moved under a long one)
+        os.replace(short / "run.db", db)
+    with pytest.raises(StoreError) as e:
+        Store(db, read_only=read_only)
+    n = len(os.fsencode(db))
+    assert f"its full path is {n} bytes long" in str(e.value), str(e.value)
+    assert "read-only" not in str(e.value) and "may not open" not in str(e.value)
+    assert (deep / "run.db").exists() == read_only
+
+
 def test_a_run_db_that_cannot_be_opened_for_reading_says_read_not_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
