@@ -526,6 +526,21 @@ def _folder_as_goals(path: Path) -> str | None:
     return None
 
 
+def _is_stdin(path: Path) -> bool:
+    """Is GOALS standard input (`-`, `/dev/stdin`) or a pipe's or redirect's file
+    descriptor (`/dev/fd/63` of `<(...)`)? `-` said "file not found"; `/dev/stdin`
+    piped "is a named pipe (FIFO)"; redirected from a file (`< goals.yaml`) it was
+    read, its photos looked for in /dev ("photo not found ... (looked in /dev)"). A
+    file named `-` in the working folder is a file."""
+    text = str(path)
+    if text == "-":
+        return not os.path.lexists(path)
+    return (
+        re.fullmatch(r"/dev/(stdin|fd/\d+)|/proc/(self|\d+)/fd/\d+", os.path.abspath(text))
+        is not None
+    )
+
+
 def load_goals(path: Path) -> Goals:
     """Load and check goals.yaml; photo and music paths come back absolute and existing.
 
@@ -533,6 +548,14 @@ def load_goals(path: Path) -> Goals:
     file, bad YAML, duplicate keys, top level not a mapping, unknown keys (with a
     did-you-mean), missing or wrongly typed fields, no goals, missing photo/music files.
     """
+    if _is_stdin(path):
+        raise GoalsError(
+            path,
+            None,
+            None,
+            "goals are read from a file, not from standard input or a pipe: give the path "
+            "of goals.yaml (the photos and music it names are found from its folder)",
+        )
     try:
         doc = load_yaml(path, GoalsError)
     except GoalsError as e:

@@ -371,6 +371,23 @@ def test_a_photo_name_composed_otherwise_than_written_is_found(
     assert goals.music == project.resolve() / on_disk("musique-été.mp3")
 
 
+@pytest.mark.parametrize("given", ["-", "/dev/stdin", "/dev/fd/63", "/proc/self/fd/0"])
+def test_goals_from_standard_input_are_refused_in_one_line(
+    project: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    """`render -` said "-: file not found"; `render /dev/stdin < goals.yaml` read the
+    goals and looked for their photos in /dev ("photo not found: me.jpg (looked in
+    /dev)"), and piped, "is a named pipe (FIFO), not a file". Photo paths are relative
+    to goals.yaml's folder, which standard input has none of: it is refused, saying so.
+    A file named `-` is read as any file."""
+    monkeypatch.chdir(project)
+    err = load_error(Path(given))
+    assert err.line is None
+    assert err.message.startswith("goals are read from a file, not from standard input"), err
+    write(project, SPEC_EXAMPLE, name="-")
+    assert load_goals(Path("-")).title == "My Dream Life"
+
+
 def test_an_empty_or_absolute_photo_path_is_said_as_it_is(project: Path) -> None:
     """An empty path is said to be empty (not "not a file: ." for the folder), and a
     missing absolute path is not said to have been looked for in the project folder."""
