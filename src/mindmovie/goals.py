@@ -151,6 +151,13 @@ def _find_file(
         return None, f"{what} cannot be used: {text} ({exc.strerror or exc})"
     except RuntimeError:  # Python 3.11/3.12's resolve() on a symlink loop (OSError from 3.13)
         return None, f"{what} cannot be used: {text} (a symbolic link that leads back to itself)"
+    backslash = "\\" in text
+    if backslash:
+        # `photos\me.jpg`, written on Windows (or its path pasted): a backslash is part of
+        # a file name here, and the photo beside goals.yaml was "not found"
+        slashed, _ = _find_file(text.replace("\\", "/"), base, what)
+        if slashed is not None:
+            return slashed, None
     where = "" if written.is_absolute() else f" (looked in {base})"
     if text != text.strip():
         # `"me.jpg "` said "not found: me.jpg  (looked in ...)": the space did not show
@@ -170,6 +177,8 @@ def _find_file(
         if nbsp_escape:  # (typed as a backslash and an underscore: no space to see)
             where += f' (inside " quotes, \\_ is read as one){ESCAPE_HINT}'
         text = repr(text)
+    if backslash and ESCAPE_HINT not in where:
+        where += "; a \\ is not a folder separator on this system: write the path with /"
     if re.match(r"(?i)(https?|ftp)://", text.strip()):
         # a link copied from a browser said only "not found (looked in <folder>)"
         where += "; a web address is not read: download the file and give its path"

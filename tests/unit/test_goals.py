@@ -388,6 +388,22 @@ def test_goals_from_standard_input_are_refused_in_one_line(
     assert load_goals(Path("-")).title == "My Dream Life"
 
 
+def test_a_photo_path_written_with_backslashes_is_found(project: Path) -> None:
+    r"""`photos: ['pics\me.jpg']`, a goals.yaml written on Windows: a backslash is part of
+    a file name on Linux and macOS, and the photo in pics/ was "not found: pics\me.jpg
+    (looked in ...)". Read with / when no file has the name as written; one that is
+    nowhere says why a \ does not separate folders."""
+    (project / "pics").mkdir()
+    shutil.copyfile(project / "me.jpg", project / "pics" / "me.jpg")
+    text = "title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: ['pics\\me.jpg']\n"
+    assert load_goals(write(project, text)).goals[0].photos == [project.resolve() / "pics/me.jpg"]
+    err = load_error(write(project, text.replace("me.jpg", "you.jpg")))
+    assert err.message == (
+        f"photo not found: pics\\you.jpg (looked in {project.resolve()}); a \\ is not a "
+        "folder separator on this system: write the path with /"
+    )
+
+
 def test_an_empty_or_absolute_photo_path_is_said_as_it_is(project: Path) -> None:
     """An empty path is said to be empty (not "not a file: ." for the folder), and a
     missing absolute path is not said to have been looked for in the project folder."""
