@@ -725,6 +725,13 @@ def _remove_remade_parents(parents: Sequence[tuple[Path, tuple[int, int] | None]
             return  # not empty (another render's folder is in it), or not ours to remove
 
 
+#: how much earlier than the moment it was written a file's modification time may say:
+#: FAT and exFAT-formatted drives record it to 2 s, rounded down (a file written 0.1 s
+#: after `since` can read 1.9 s before it), and the system's clock reads finer than its
+#: file times
+MTIME_SLACK = 2.0
+
+
 def _remove_remade(path: Path, since: float) -> bool:
     """`remove_remade` of the run folder path itself; True when it removed it."""
     if path.is_symlink() or not path.is_dir():
@@ -739,7 +746,7 @@ def _remove_remade(path: Path, since: float) -> bool:
             for name in [*dirs, *files]:
                 st = os.lstat(os.path.join(root, name))
                 # (a link, or a file older than the render: not one it wrote)
-                if stat.S_ISLNK(st.st_mode) or st.st_mtime < since - 1:
+                if stat.S_ISLNK(st.st_mode) or st.st_mtime < since - MTIME_SLACK:
                     return False
         shutil.rmtree(path)
     except OSError:

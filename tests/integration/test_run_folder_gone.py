@@ -715,6 +715,29 @@ def test_a_render_turned_away_by_the_lock_is_told_since_when_the_other_renders(
     assert "3 h 0 min ago) is rendering" in msg, msg
 
 
+def test_a_remade_folder_on_a_fat_drive_is_removed(tmp_path: Path) -> None:
+    """FAT (a USB stick, an SD card) records a file's modification time to 2 s, rounded
+    down: what the render's writes made again at the path of its deleted run folder
+    (scenes/<id>/, the storyboard) can read up to 2 s older than the render's taking the
+    folder, and was left there as the person's own (a file older than the render), a
+    run folder with no journal where they had deleted one. os.utime gives the files the
+    time FAT records for a write 0.1 s after `since`, 1.6 s past an even second."""
+    from mindmovie.pipeline import remove_remade
+
+    run = tmp_path / "run"
+    (run / "scenes" / "01-health-1").mkdir(parents=True)
+    (run / "scenes" / "01-health-1" / "keyframe.png").write_bytes(b"png")
+    (run / "storyboard.png").write_bytes(b"png")
+    since = time.time()
+    fat = since - 1.5
+    for p in (run / "scenes" / "01-health-1" / "keyframe.png", run / "storyboard.png"):
+        os.utime(p, (fat, fat))
+    for d in (run / "scenes" / "01-health-1", run / "scenes", run):
+        os.utime(d, (fat, fat))
+    remove_remade(run, since)
+    assert not run.exists(), sorted(str(p.relative_to(run)) for p in run.rglob("*"))
+
+
 @pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
 async def test_music_gone_before_the_compose_is_named_not_a_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
