@@ -7109,15 +7109,12 @@ class Pipeline:
         or clip as an earlier one takes it (`_one_buyer`), and was priced again there.
         The sharing is `_reused_steps`' over an empty journal: the render's outlook
         leaves out the steps already made, and with them the copies that take them."""
-        import tempfile
-
         shared: dict[tuple[str, str], str] = {}
-        with tempfile.TemporaryDirectory(prefix="mindmovie-board-") as tmp:
-            store = Store(Path(tmp) / "run.db")
-            try:
-                self._reused_steps(store, plan, shared=shared)
-            finally:
-                store.close()
+        store = Store.scratch()
+        try:
+            self._reused_steps(store, plan, shared=shared)
+        finally:
+            store.close()
         return costs.estimate_run(self.settings, self.goals, plan, shared=shared)
 
     def _reused_steps(

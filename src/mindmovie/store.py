@@ -635,6 +635,21 @@ class Store:
                 "its steps (the files made so far are moved to previous/ first)."
             ) from None
 
+    @classmethod
+    def scratch(cls) -> Store:
+        """A new, empty journal in memory, nothing on disk: for a look at what a render
+        of a plan would do from nothing (`Pipeline.whole_estimate`, the storyboard's
+        figures). It was a run.db in a temp folder, so a TMPDIR too deep for SQLite
+        (`SQLITE_MAX_PATH`) left every render's storyboard unwritten."""
+        self = cls.__new__(cls)
+        self.path = Path(":memory:")
+        self.root = self.path.parent
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._migrate(False, {})
+        return self
+
     # ------------------------------------------------------------------ schema
     def _has_tables(self) -> bool:
         """False for a run.db whose creation was killed before its first COMMIT (a file with

@@ -358,6 +358,27 @@ def test_a_run_folder_named_with_a_newline_composes(tmp_path: Path) -> None:
     assert (run / "movie.mp4").is_file()
 
 
+def test_a_temp_folder_too_deep_for_sqlite_leaves_the_storyboard_drawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The storyboard's figures were worked out in a run.db made in the temp folder:
+    with TMPDIR deeper than SQLite opens a file at (~500 bytes, far under the system's
+    limit) every render ended "warning: storyboard not written: .../mindmovie-board-
+    .../run.db cannot be written ..." and drew none. They are worked out in memory."""
+    import tempfile
+
+    deep = tmp_path / "tmp"
+    while len(os.fsencode(deep)) < 520:
+        deep = deep / ("t" * 100)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))  # as TMPDIR=deep gives
+    r = _render(tmp_path)
+    assert r.exit_code == 0, (r.output, r.exception)
+    assert "storyboard not written" not in r.output, r.output
+    assert (tmp_path / "run" / "storyboard.png").is_file()
+    assert not list(deep.iterdir())
+
+
 def test_a_run_folder_name_too_long_for_the_filesystem_is_one_line(tmp_path: Path) -> None:
     """A folder name is at most 255 bytes: 130 accented letters (260 bytes in UTF-8) as
     --out, or given to status/estimate, was an OSError traceback (File name too long)
