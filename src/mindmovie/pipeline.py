@@ -323,8 +323,14 @@ def _prepare_run_dir(run_dir: Path, given: bool = True) -> None:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        hint = ""
+        if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            # (goals.yaml on a read-only card or share, rendered from its folder: the
+            # default outputs/ is the working folder's, and nothing said where else)
+            hint = "; give a folder this user can write with --out"
+            hint += "" if given else " (or set output_dir)"
         raise RunDirError(
-            f"{what}: cannot create the folder: {_why_not_made(run_dir, e)}"
+            f"{what}: cannot create the folder: {_why_not_made(run_dir, e)}{hint}"
         ) from None
 
 

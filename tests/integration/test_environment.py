@@ -379,6 +379,42 @@ def test_a_temp_folder_too_deep_for_sqlite_leaves_the_storyboard_drawn(
     assert not list(deep.iterdir())
 
 
+@pytest.mark.parametrize("where", ["output_dir", "--out"])
+def test_a_run_folder_on_a_read_only_filesystem_says_where_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """goals.yaml and its photos on a read-only card or share, rendered from their
+    folder: the default run folder is outputs/<title> in the working folder, and the
+    render said only "cannot create the folder: Read-only file system", not where else
+    the movie can go. (`mount -o ro` needs root: mkdir is refused as a read-only mount
+    refuses it.)"""
+    real = Path.mkdir
+
+    def read_only(self: Path, *args: Any, **kwargs: Any) -> None:
+        if Path(os.path.abspath(self)).is_relative_to(tmp_path / "outputs"):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
+        real(self, *args, **kwargs)
+
+    goals_file(tmp_path)
+    (tmp_path / "config.yaml").write_text(TINY)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    args = ["render", "goals.yaml", "-c", "config.yaml"]
+    args += ["--out", "outputs/mine"] if where == "--out" else []
+    r = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert r.exit_code == 2, (r.output, r.exception)
+    what = (
+        "--out outputs/mine"
+        if where == "--out"
+        else "run folder outputs/sim-movie (output_dir/<title>)"
+    )
+    tail = "" if where == "--out" else " (or set output_dir)"
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: {what}: cannot create the folder: Read-only file system; give a folder this "
+        f"user can write with --out{tail}"
+    ), r.stderr
+
+
 def test_a_run_folder_name_too_long_for_the_filesystem_is_one_line(tmp_path: Path) -> None:
     """A folder name is at most 255 bytes: 130 accented letters (260 bytes in UTF-8) as
     --out, or given to status/estimate, was an OSError traceback (File name too long)
