@@ -15,6 +15,7 @@ import stat
 import threading
 import time
 import unicodedata
+import urllib.parse
 from pathlib import Path
 
 
@@ -243,6 +244,32 @@ def slugify(text: str, max_len: int = 60) -> str:
     norm = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", norm.lower()).strip("-")
     return slug[:max_len].strip("-") or "movie"
+
+
+#: how `path_record` marks a path it wrote percent-encoded
+_ENCODED_PATH = "file:"
+
+
+def path_record(path: str) -> str:
+    """`path` as text SQLite can keep (UTF-8): itself, or for a name whose bytes are not
+    UTF-8 (a folder unpacked from an old Windows zip: Python reads them as lone
+    surrogates, which SQLite refuses) "file:" and the bytes percent-encoded, as a file
+    URI has them. `path_of_record` reads either back."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        if not path.startswith(_ENCODED_PATH):
+            return path
+    return _ENCODED_PATH + urllib.parse.quote(os.fsencode(path))
+
+
+def path_of_record(text: str | None) -> str | None:
+    """The path `path_record` wrote as `text` (None stays None)."""
+    if text is None or not text.startswith(_ENCODED_PATH):
+        return text
+    return os.fsdecode(urllib.parse.unquote_to_bytes(text[len(_ENCODED_PATH) :]))
 
 
 def composed_twin(path: Path) -> Path | None:

@@ -49,6 +49,8 @@ from mindmovie.fsutil import (
     folder_id,
     folder_name,
     make_dirs,
+    path_of_record,
+    path_record,
     sha256_file,
     slugify,
     special_kind,
@@ -983,7 +985,7 @@ def goals_record(folder: Path, meta: Callable[[str], str | None]) -> tuple[str |
     `GOALS_REL_META`, the relative path it had if rendered from goals.yaml's folder into
     the relative output_dir its settings record (outputs/<title> beside goals.yaml, the
     default), so a project moved or copied before then is known too."""
-    recorded, rel = meta(GOALS_META), meta(GOALS_REL_META)
+    recorded, rel = path_of_record(meta(GOALS_META)), path_of_record(meta(GOALS_REL_META))
     if rel is None and recorded:
         try:
             out = json.loads(meta(SETTINGS_META) or "null").get("output_dir")
@@ -7324,10 +7326,10 @@ class Pipeline:
             outputs = [o.model_dump(mode="json") for o in self._outputs_then]
             store.set_meta(OUTPUTS_META, json.dumps(outputs))
         # for `status`: which goals.yaml and settings the next render is compared with
-        store.set_meta(GOALS_META, str(self.goals_path.resolve()))
+        store.set_meta(GOALS_META, path_record(str(self.goals_path.resolve())))
         with contextlib.suppress(ValueError, OSError):  # (another drive: no relative path)
             rel = os.path.relpath(self.goals_path.resolve(), self.run_dir.resolve())
-            store.set_meta(GOALS_REL_META, rel)
+            store.set_meta(GOALS_REL_META, path_record(rel))
         store.set_meta(SETTINGS_META, json.dumps(recorded_settings(self.settings)))
         store.set_meta(FOLDER_META, "out" if self._out_given else "title")
         planner, kf_model, video_model = self._providers or self._build_providers()

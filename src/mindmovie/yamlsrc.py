@@ -85,6 +85,10 @@ T = TypeVar("T")
 
 _TAG = "tag:yaml.org,2002:"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: the keys whose values are file paths: a name whose bytes are not UTF-8 (a folder
+#: unpacked from an old Windows zip) is read by Python with lone surrogates, which
+#: plan.yaml is written with as \uDCxx escapes and must be read back with
+_PATH_KEYS = frozenset({"photos", "reference_photos", "music"})
 
 
 def hashtag_like(comment: str) -> bool:
@@ -352,7 +356,9 @@ class _Builder:
             written = self.text[node.start_mark.index : node.end_mark.index]
             if "\\_" in written:
                 self.nbsp_escapes.add(loc)
-        if bad := _SURROGATE.search(value):
+        if (bad := _SURROGATE.search(value)) and not _PATH_KEYS.intersection(
+            k for k in loc if isinstance(k, str)
+        ):
             # "\udcff" in a double-quoted string (what a non-UTF-8 terminal's byte
             # becomes): no file, prompt or card can be written with it
             self._problem(

@@ -1037,6 +1037,22 @@ def test_a_run_folder_whose_name_is_not_utf8(workdir: Path) -> None:
     assert (run / "movie.mp4").is_file()
 
 
+def test_a_project_folder_whose_name_is_not_utf8_renders_and_resumes(tmp_path: Path) -> None:
+    """goals.yaml and its photos in a folder whose name is not UTF-8 ("vid\\xe9os", from
+    an old Windows zip): the render died with a UnicodeEncodeError traceback ("surrogates
+    not allowed") writing goals.yaml's path into run.db; and plan.yaml, which holds the
+    photos' paths as \\uDCE9 escapes, was refused on the next render as "invalid
+    character '\\udce9' (not text)". It renders, and the next render reuses every step."""
+    project = new_project(tmp_path / os.fsdecode(b"proj-vid\xe9os"))
+    run = project / "outputs" / "my-year-of-becoming"
+    for _ in range(2):
+        proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "-q", cwd=project)
+        assert "Traceback" not in proc.stderr, proc.stderr
+    st = _status(project, run)
+    assert st["run_no"] == 2 and not _ran_last(st), st["steps"]
+    assert (run / "movie.mp4").is_file()
+
+
 def test_a_path_that_is_not_utf8_is_printed_not_a_traceback(workdir: Path) -> None:
     """In a UTF-8 locale (en_US.UTF-8: stdout is strict) printing such a path on stdout
     was a UnicodeEncodeError traceback: the result line of plan/render, status' title."""
