@@ -272,13 +272,14 @@ def path_of_record(text: str | None) -> str | None:
     return os.fsdecode(urllib.parse.unquote_to_bytes(text[len(_ENCODED_PATH) :]))
 
 
-def composed_twin(path: Path) -> Path | None:
-    """The entry `path` names when its names are read as Unicode text, not bytes: a name
+def twin_path(path: Path) -> Path | None:
+    """The entry `path` names as macOS and Windows find it, when Linux does not: a name
     composed otherwise (NFD, as macOS writes "café.jpg": "e" and a combining accent)
-    than the one written (NFC, as typed) is the same name to a person, and to macOS's
-    filesystems, but not to Linux's: a project copied from a Mac said "photo not found:
-    photos/café.jpg" of a file `ls` showed there. None when `path` is there as written,
-    or no single entry matches."""
+    than the one written (NFC, as typed), or in other capitals ("Photos/Me.JPG" for
+    "photos/me.jpg"), is the same name to a person and to those systems' filesystems,
+    but not to Linux's: a project copied from a Mac or a PC said "photo not found" of a
+    file `ls` showed there. None when `path` is there as written, or not exactly one
+    entry of a folder matches."""
     if os.path.lexists(path):
         return None
     cur = Path(path.parts[0])
@@ -287,17 +288,20 @@ def composed_twin(path: Path) -> Path | None:
         if os.path.lexists(cur / part):
             cur = cur / part
             continue
-        want = unicodedata.normalize("NFC", part)
-        if part.isascii():
-            return None  # (no other form: the name is simply not there)
+        want = _alike(part)
         try:
-            names = [n for n in os.listdir(cur) if unicodedata.normalize("NFC", n) == want]
+            names = [n for n in os.listdir(cur) if _alike(n) == want]
         except (OSError, ValueError):
             return None
         if len(names) != 1:
             return None
         cur, changed = cur / names[0], True
     return cur if changed else None
+
+
+def _alike(name: str) -> str:
+    """`name` as a case-insensitive, normalising filesystem compares it."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def is_file(path: Path) -> bool:

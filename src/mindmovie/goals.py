@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from mindmovie.fsutil import composed_twin, sha256_file
+from mindmovie.fsutil import sha256_file, twin_path
 from mindmovie.media import music_problem
 from mindmovie.yamlsrc import (
     ESCAPE_HINT,
@@ -138,7 +138,7 @@ def _find_file(
         return None, f"{what} not found: {text} (no user {text[1:].split('/')[0]!r} here)"
     try:
         full = (written if written.is_absolute() else base / written).resolve()
-        if (twin := composed_twin(full)) is not None:
+        if (twin := twin_path(full)) is not None:
             full = twin.resolve()
         if full.is_file():
             return full, None

@@ -371,6 +371,20 @@ def test_a_photo_name_composed_otherwise_than_written_is_found(
     assert goals.music == project.resolve() / on_disk("musique-été.mp3")
 
 
+def test_a_photo_path_in_other_capitals_than_its_file_is_found(project: Path) -> None:
+    """A project made on a Mac or a PC, whose filesystems ignore case: goals.yaml says
+    photos/me.jpg of Photos/Me.JPG, and on Linux the render said "photo not found:
+    photos/me.jpg (looked in ...)". The one file named so but for capitals is used; two
+    such (me.jpg and ME.jpg: Linux can hold both) are not told apart, and not taken."""
+    (project / "Photos").mkdir()
+    shutil.copyfile(project / "me.jpg", project / "Photos" / "Me.JPG")
+    text = "title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: [photos/me.jpg]\n"
+    found = load_goals(write(project, text)).goals[0].photos
+    assert found == [project.resolve() / "Photos" / "Me.JPG"]
+    shutil.copyfile(project / "me.jpg", project / "Photos" / "ME.jpg")
+    assert load_error(write(project, text)).message.startswith("photo not found: photos/me.jpg")
+
+
 @pytest.mark.parametrize("given", ["-", "/dev/stdin", "/dev/fd/63", "/proc/self/fd/0"])
 def test_goals_from_standard_input_are_refused_in_one_line(
     project: Path, monkeypatch: pytest.MonkeyPatch, given: str
