@@ -124,10 +124,11 @@ _GOALS_EXAMPLE = "`title:` and `goals:`"
 
 
 def _find_file(
-    text: str, base: Path, what: str, nbsp_escape: bool = False
+    text: str, base: Path, what: str, nbsp_escape: bool = False, linked: Path | None = None
 ) -> tuple[Path | None, str | None]:
     """Resolve a path written in goals.yaml (relative to its directory); say why not.
-    `nbsp_escape`: it was written in double quotes with a `\\_` (`YamlDoc.nbsp_escapes`)."""
+    `nbsp_escape`: it was written in double quotes with a `\\_` (`YamlDoc.nbsp_escapes`).
+    `linked`: the folder of the file goals.yaml is a symbolic link to, looked in second."""
     if not text.strip():
         return None, f"{what} path is empty"
     if "\0" in text:  # Path would raise "embedded null byte"
@@ -155,10 +156,17 @@ def _find_file(
     if backslash:
         # `photos\me.jpg`, written on Windows (or its path pasted): a backslash is part of
         # a file name here, and the photo beside goals.yaml was "not found"
-        slashed, _ = _find_file(text.replace("\\", "/"), base, what)
+        slashed, _ = _find_file(text.replace("\\", "/"), base, what, linked=linked)
         if slashed is not None:
             return slashed, None
     where = "" if written.is_absolute() else f" (looked in {base})"
+    if linked is not None and not written.is_absolute():
+        # goals.yaml a link to the project's (`ln -s ~/movie/goals.yaml`): its photos
+        # are beside the file it leads to, and were "not found" beside the link
+        there, _ = _find_file(text, linked, what, nbsp_escape)
+        if there is not None:
+            return there, None
+        where = f" (looked in {base}, and in {linked}, where goals.yaml's link leads)"
     if text != text.strip():
         # `"me.jpg "` said "not found: me.jpg  (looked in ...)": the space did not show
         where += "; the path starts or ends with a space, which is part of a file name"
@@ -479,7 +487,9 @@ def _folder_photos(text: str, base: Path) -> list[str] | None:
     return [f"{head}/{name}" for name in names] or None
 
 
-def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Problem]:
+def _resolve_photos(
+    holder: Any, loc: Loc, base: Path, doc: YamlDoc, linked: Path | None = None
+) -> list[Problem]:
     """Make each photo under ``holder["photos"]`` absolute in place; report missing ones."""
     if not isinstance(holder, dict):
         return []
@@ -494,7 +504,7 @@ def _resolve_photos(holder: Any, loc: Loc, base: Path, doc: YamlDoc) -> list[Pro
         if not isinstance(item, str):
             continue
         item_loc = (*loc, "photos", j)
-        found, why = _find_file(item, base, "photo", item_loc in doc.nbsp_escapes)
+        found, why = _find_file(item, base, "photo", item_loc in doc.nbsp_escapes, linked)
         if found is not None and (bad := _image_problem(found)):
             found, why = None, f"photo {bad}: {item}"
         elif found is None and (several := _several_photos(item, base)):
@@ -550,6 +560,16 @@ def _is_stdin(path: Path) -> bool:
     )
 
 
+def _linked_folder(path: Path, base: Path) -> Path | None:
+    """The folder of the file goals.yaml at `path` is a symbolic link to, when that is
+    not `base` (its own folder); None otherwise."""
+    try:
+        real = path.resolve().parent
+    except (OSError, RuntimeError):
+        return None
+    return None if real == base else real
+
+
 def load_goals(path: Path) -> Goals:
     """Load and check goals.yaml; photo and music paths come back absolute and existing.
 
@@ -574,6 +594,7 @@ def load_goals(path: Path) -> Goals:
     require_mapping(doc, path, GoalsError, _GOALS_EXAMPLE)
     data: dict[str, Any] = doc.data
     base = path.absolute().parent.resolve()
+    linked = _linked_folder(path, base)
     problems: list[Problem] = control_problems(doc, paths=("photos", "music"))
 
     goals_raw = data.get("goals")
@@ -610,13 +631,14 @@ def load_goals(path: Path) -> Goals:
             )
         )
 
-    problems += _resolve_photos(data.get("person"), ("person",), base, doc)
+    problems += _resolve_photos(data.get("person"), ("person",), base, doc, linked)
     if isinstance(goals_raw, list):
         for i, goal in enumerate(goals_raw):
-            problems += _resolve_photos(goal, ("goals", i), base, doc)
+            problems += _resolve_photos(goal, ("goals", i), base, doc, linked)
     music = data.get("music")
     if isinstance(music, str):
-        found, why = _find_file(music, base, "music file", ("music",) in doc.nbsp_escapes)
+        nbsp = ("music",) in doc.nbsp_escapes
+        found, why = _find_file(music, base, "music file", nbsp, linked)
         if found is not None and (bad := music_problem(found)):
             found, why = None, f"music file {bad}: {music}"
         if found is None:

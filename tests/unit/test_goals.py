@@ -371,6 +371,29 @@ def test_a_photo_name_composed_otherwise_than_written_is_found(
     assert goals.music == project.resolve() / on_disk("musique-été.mp3")
 
 
+def test_a_goals_yaml_that_is_a_link_finds_its_photos_where_the_link_leads(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """goals.yaml linked into another folder (`ln -s ~/movie/goals.yaml ~/goals.yaml`):
+    its photos, beside the file it leads to, were "not found" in the link's folder,
+    though the run is the linked file's (the run store records it resolved). They are
+    looked for beside the link first, then where it leads; a photo in neither names
+    both folders."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    real = write(project, SPEC_EXAMPLE)
+    link = elsewhere / "goals.yaml"
+    link.symlink_to(real)
+    goals = load_goals(link)
+    assert goals.person is not None
+    assert goals.person.photos == [project.resolve() / "me.jpg"]
+    assert goals.music == project.resolve() / "calm.mp3"
+    write(project, SPEC_EXAMPLE.replace("[me.jpg]", "[gone.jpg]"))
+    assert load_error(link).message == (
+        f"photo not found: gone.jpg (looked in {elsewhere.resolve()}, and in "
+        f"{project.resolve()}, where goals.yaml's link leads)"
+    )
+
+
 def test_a_photo_path_in_other_capitals_than_its_file_is_found(project: Path) -> None:
     """A project made on a Mac or a PC, whose filesystems ignore case: goals.yaml says
     photos/me.jpg of Photos/Me.JPG, and on Linux the render said "photo not found:
