@@ -145,6 +145,14 @@ _NOT_WRITABLE = frozenset({3, 8, 14})
 SQLITE_MAX_PATH = 504
 
 
+def _not_a_uri(path: Path) -> str:
+    """`path` as SQLite opens it as a file: absolute. This SQLite (Python's, built with
+    SQLITE_USE_URI) reads a name starting with "file:" as a URI, so a run folder given
+    as `--out file:run` (or `output_dir: file:movies`) opened "run/run.db", and the
+    render stopped saying its folder was read-only."""
+    return os.path.abspath(path)
+
+
 def _path_too_long(path: Path) -> int | None:
     """The length in bytes of `path`'s full path when SQLite cannot open a database
     there for it (`SQLITE_MAX_PATH`); None otherwise."""
@@ -578,7 +586,9 @@ class Store:
             if read_only:
                 self._db = _snapshot(path)
             else:
-                self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+                self._db = sqlite3.connect(
+                    _not_a_uri(path), check_same_thread=False, isolation_level=None
+                )
             self._db.row_factory = sqlite3.Row
             app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
             if existed and app_id != APP_ID and self._has_tables():
@@ -726,7 +736,9 @@ class Store:
         (SQLITE_READONLY_DBMOVED), so the render closes it, renames, and reopens."""
         with self._lock:
             try:
-                self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+                self._db = sqlite3.connect(
+                    _not_a_uri(path), check_same_thread=False, isolation_level=None
+                )
                 self._db.row_factory = sqlite3.Row
                 self._set_pragmas()
             except sqlite3.Error as e:

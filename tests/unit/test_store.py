@@ -314,6 +314,23 @@ def test_read_only_leaves_no_wal_files_in_a_run_no_render_has_open(tmp_path: Pat
     assert db.read_bytes() == before
 
 
+def test_a_run_folder_named_like_a_uri_is_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--out file:run`: SQLite (built with SQLITE_USE_URI, as Python's is) read the
+    relative name "file:run/run.db" as a URI for run/run.db, and the render stopped:
+    "file:run/run.db cannot be written (unable to open database file): its folder is
+    read-only ...". The journal is the file in the folder named so."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file:run").mkdir()
+    st = Store(Path("file:run") / "run.db")
+    st.set_meta("k", "v")
+    st.close()
+    assert (tmp_path / "file:run" / "run.db").is_file()
+    assert not (tmp_path / "run").exists()
+    assert Store(Path("file:run") / "run.db", read_only=True).get_meta("k") == "v"
+
+
 @pytest.mark.parametrize("read_only", [False, True])
 def test_a_run_db_at_a_path_too_long_for_sqlite_says_so(tmp_path: Path, read_only: bool) -> None:
     """SQLite opens no database whose full path is over ~500 bytes (far under the
