@@ -997,6 +997,23 @@ def goals_record(folder: Path, meta: Callable[[str], str | None]) -> tuple[str |
     return recorded, rel
 
 
+def _check_temp_folder() -> None:
+    """A temp folder this user can write is there (TMPDIR, else /tmp, /var/tmp, /usr/tmp
+    or the working folder: `tempfile.gettempdir`), or ConfigError. Every ffmpeg run
+    writes its log in one: with none, each scene failed "No usable temporary directory
+    found in [...]" (with a paid preset, after its keyframe and clip were bought) and the
+    compose ended in that FileNotFoundError's traceback."""
+    import tempfile
+
+    try:
+        tempfile.gettempdir()
+    except FileNotFoundError as e:
+        raise ConfigError(
+            f"{e.strerror}: set TMPDIR to a folder this user can write (ffmpeg writes its "
+            "logs there while it runs)"
+        ) from None
+
+
 def _not_an_option(run_dir: Path) -> Path:
     """`run_dir`, made absolute when it is relative and starts with a dash (`--out
     -weird`): every path of the run is passed to ffmpeg, which took `-weird/scenes/...`
@@ -3640,6 +3657,7 @@ class Pipeline:
             raise FFmpegError(f"{e.strerror or e}: {e.filename}") from None
         except RuntimeError as e:  # imageio-ffmpeg: "No ffmpeg exe could be found"
             raise FFmpegError(str(e)) from None
+        _check_temp_folder()
         return planner, kf_model, video_model
 
     def _make(self, stage: _Stage, settings: Settings, spare: set[str]) -> object:

@@ -358,6 +358,30 @@ def test_a_run_folder_named_with_a_newline_composes(tmp_path: Path) -> None:
     assert (run / "movie.mp4").is_file()
 
 
+def test_no_usable_temp_folder_is_one_line_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TMPDIR, /tmp, /var/tmp and the working folder all read-only (seen with read-only
+    mounts over each): every scene failed "No usable temporary directory found in
+    [...]" (ffmpeg's logs go there), with a paid preset after its keyframe and clip were
+    bought, and the compose ended in a FileNotFoundError traceback. The render stops
+    first, in one line. (`tempfile` is given one candidate, a file, where it cannot
+    make one.)"""
+    import tempfile
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setattr(tempfile, "_candidate_tempdir_list", lambda: [str(blocked)])
+    r = _render(tmp_path)
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: No usable temporary directory found in [{str(blocked)!r}]: set TMPDIR to a "
+        "folder this user can write (ffmpeg writes its logs there while it runs)"
+    ), r.stderr
+    assert not (tmp_path / "run" / "scenes").exists()
+
+
 def test_a_temp_folder_too_deep_for_sqlite_leaves_the_storyboard_drawn(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
