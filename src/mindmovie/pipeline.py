@@ -5801,7 +5801,7 @@ class Pipeline:
             (self.run_dir / name).unlink(missing_ok=True)
         for name in names:
             if (dest / name).exists() and not (self.run_dir / name).exists():
-                os.replace(dest / name, self.run_dir / name)
+                shutil.move(dest / name, self.run_dir / name)  # (`_move_aside`)
         with contextlib.suppress(OSError):  # not empty: something stays there
             dest.rmdir()
             dest.parent.rmdir()
@@ -5854,7 +5854,9 @@ class Pipeline:
         make_dirs(dest.parent)
         dest.mkdir()
         for p in names:
-            os.replace(p, dest / p.name)
+            # (previous/ may be a link to another disk: os.replace failed there, "Invalid
+            # cross-device link", a traceback; shutil.move copies then, as `_keep_changed`)
+            shutil.move(p, dest / p.name)
         return dest
 
     GRACE_SECONDS = 5.0

@@ -634,6 +634,38 @@ def test_fresh_sets_the_old_run_aside_and_never_takes_other_files(finished: Path
     assert st["run_no"] == 1 and all(s["clip"] == "succeeded" for s in st["scenes"])
 
 
+def test_fresh_with_previous_linked_to_another_disk_sets_the_run_aside_there(
+    finished: Path,
+) -> None:
+    """previous/ a link to a folder on another disk (old runs kept on a bigger one):
+    `render --fresh` moved the old run's first entry with os.replace and stopped in a
+    traceback, "OSError: [Errno 18] Invalid cross-device link: '.../run/scenes' ->
+    '.../run/previous/<time>/scenes'", leaving an empty previous/<time>/ there. The old
+    run is moved there (copied, then removed). /dev/shm is the other disk (a tmpfs);
+    skipped where there is none, or it is this disk."""
+    import shutil
+    import tempfile
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(finished).st_dev:
+        pytest.skip("no second filesystem (/dev/shm) to link previous/ to")
+    away = Path(tempfile.mkdtemp(dir=shm, prefix="mindmovie-test-"))
+    try:
+        run = finished / "run"
+        first = (run / "movie.mp4").read_bytes()
+        (run / "previous").symlink_to(away)
+        proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q",
+                    "--fresh", "--yes", cwd=finished, check=False)  # fmt: skip
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        (old,) = away.iterdir()
+        assert (old / "movie.mp4").read_bytes() == first and (old / "run.db").is_file()
+        assert len(list((old / "scenes").glob("*/clip.mp4"))) >= 6  # paid work is kept
+        assert (run / "previous").is_symlink() and (run / "movie.mp4").is_file()
+        assert _status(finished, run)["run_no"] == 1
+    finally:
+        shutil.rmtree(away, ignore_errors=True)
+
+
 def test_two_fresh_runs_in_the_same_second_keep_both_old_runs(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
