@@ -806,6 +806,11 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     except FileNotFoundError:
         from mindmovie.fsutil import link_note
 
+        if str(path) == "-":  # ("-: config file not found" read as a file named -)
+            raise ConfigError(
+                "-: settings are read from a file, not from standard input: give the config "
+                f"file's path{named_by}"
+            ) from None
         raise ConfigError(
             f"{path}: config file not found{link_note(path)}{named_by}{other_suffix(path)}"
         ) from None

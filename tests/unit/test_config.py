@@ -1924,6 +1924,22 @@ def test_a_config_yaml_quote_never_closed_is_named_on_its_own_line(tmp_path: Pat
     )
 
 
+def test_a_config_given_as_standard_input_is_refused_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-c -` (settings piped in, as many tools take them) said "-: config file not
+    found", as of a file named -. It says a file's path is wanted; a file named - is
+    read as any file."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as e:
+        load_settings(Path("-"), env={})
+    assert str(e.value) == (
+        "-: settings are read from a file, not from standard input: give the config file's path"
+    )
+    (tmp_path / "-").write_text("output: {fps: 12}\n")
+    assert load_settings(Path("-"), env={}).output.fps == 12
+
+
 def test_a_missing_config_file_named_by_mindmovie_config_names_the_variable(
     tmp_path: Path,
 ) -> None:
