@@ -1571,6 +1571,18 @@ def _command_path_from_argv() -> str | None:
     return f"mindmovie {word}" if word in names else None
 
 
+def _dashed_file_in_argv(option: str) -> str | None:
+    """The first word of the command line that starts with `option` (an option click
+    does not know, "-g" of "-goals.yaml") and names a file or folder here: click read
+    it as options. None when none does."""
+    for word in sys.argv[1:]:
+        if option.startswith("-") and word.startswith(option) and word not in ("-", "--"):
+            with contextlib.suppress(OSError, ValueError):
+                if Path(word).exists() or Path(word).is_symlink():
+                    return word
+    return None
+
+
 def _usage_error(e: Any) -> int:
     """Print a click usage error as one `error:` line naming the command; its exit code."""
     ctx = getattr(e, "ctx", None)
@@ -1578,6 +1590,10 @@ def _usage_error(e: Any) -> int:
     path = ctx.command_path if ctx is not None else _command_path_from_argv()
     if path is not None:
         message = f"{path}: {message} (see `{path} --help`)"
+    refused = str(getattr(e, "option_name", "") or "")
+    if e.__class__.__name__ == "NoSuchOption" and (named := _dashed_file_in_argv(refused)):
+        # `render -goals.yaml` said "No such option: -g", of a file `ls` shows
+        message += f"; {named} is a file here: give it as ./{named}, or after --"
     from mindmovie.config import hide_keys  # `--fps AIza...` is quoted by click
 
     err.print(

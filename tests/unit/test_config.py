@@ -830,6 +830,27 @@ def test_a_flag_typer_refuses_is_one_error_line_exit_2(
     assert lines[0].endswith("(see `mindmovie render --help`)")
 
 
+def test_a_goals_file_whose_name_starts_with_a_dash_is_named_in_the_option_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mindmovie render -goals.yaml` (a file so named, from a tool that names copies
+    so): "No such option: -g", and not a word of the file there. The line says how to
+    give it."""
+    from mindmovie import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-goals.yaml").write_text("title: T\n")
+    monkeypatch.setattr("sys.argv", ["mindmovie", "render", "-goals.yaml"])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        "error: mindmovie render: No such option: -g (see `mindmovie render --help`); "
+        "-goals.yaml is a file here: give it as ./-goals.yaml, or after --"
+    )
+
+
 @pytest.mark.parametrize("value", ["abc", "24.5", "1e2", ""])
 def test_an_fps_flag_that_is_not_a_whole_number_says_what_it_got_and_the_range(
     tmp_path: Path,
