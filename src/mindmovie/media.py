@@ -57,12 +57,19 @@ def _command(args: list[str]) -> list[str]:
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *paths]
 
 
-def run_ffmpeg(args: list[str], *, timeout: float | None = None, input: bytes | None = None) -> str:
-    """Run ffmpeg quietly; raise FFmpegError with the log tail on failure. Returns stderr."""
+def run_ffmpeg(
+    args: list[str],
+    *,
+    timeout: float | None = None,
+    input: bytes | None = None,
+    cwd: Path | None = None,
+) -> str:
+    """Run ffmpeg quietly; raise FFmpegError with the log tail on failure. Returns stderr.
+    `cwd`: the folder it runs in (relative paths in `args` are read from there)."""
     cmd = _command(args)
     if input is not None:
         cmd.remove("-nostdin")
-    proc = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout)
+    proc = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, cwd=cwd)
     return _checked(proc.returncode, proc.stderr)
 
 

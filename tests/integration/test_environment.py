@@ -439,6 +439,23 @@ def test_a_run_folder_on_a_read_only_filesystem_says_where_else(
     ), r.stderr
 
 
+@pytest.mark.parametrize("name", ["Movie #1", "Why?"])
+def test_a_run_folder_named_with_a_hash_or_question_mark_composes(
+    tmp_path: Path, name: str
+) -> None:
+    """The concat demuxer reads each entry of the final mux's list relative to the list's
+    path taken as a URL, which ends at a "#" (a fragment) or "?" (a query): in a run
+    folder "Movie #1" every segment was read from the folder above, "Impossible to open
+    '.../segments/<key>.mp4'", and the compose failed after every segment was made."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(TINY)
+    run = tmp_path / name
+    args = ["render", str(goals_file(tmp_path)), "-c", str(cfg), "-o", str(run)]
+    r = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert r.exit_code == 0, (r.output, r.exception)
+    assert (run / "movie.mp4").is_file()
+
+
 def test_a_run_folder_name_too_long_for_the_filesystem_is_one_line(tmp_path: Path) -> None:
     """A folder name is at most 255 bytes: 130 accented letters (260 bytes in UTF-8) as
     --out, or given to status/estimate, was an OSError traceback (File name too long)

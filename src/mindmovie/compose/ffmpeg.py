@@ -766,16 +766,20 @@ def render(
     tmp = tmp_path_for(out)
     try:
         _concat_list([r.path for r in ordered], listing)
+        # The list is given by its bare name, ffmpeg run in its folder: the concat demuxer
+        # reads each entry relative to the list's path taken as a URL, which ends at a
+        # "#" or "?" (a fragment, a query): a run folder `Movie #1` (or `Why?`) had
+        # every entry read from the folder above ("Impossible to open 'segments/...'")
         mux = [
-            "-f", "concat", "-safe", "0", "-i", str(listing),
-            "-i", str(audio_path),
+            "-f", "concat", "-safe", "0", "-i", listing.name,
+            "-i", os.path.abspath(audio_path),
             "-map", "0:v:0", "-map", "1:a:0",
             "-c", "copy",
             "-movflags", "+faststart",
             "-f", "mp4",
-            str(tmp),
+            os.path.abspath(tmp),
         ]  # fmt: skip
-        run_ffmpeg(mux)
+        run_ffmpeg(mux, cwd=listing.parent)
         commit_file(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
