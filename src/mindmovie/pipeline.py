@@ -2684,6 +2684,20 @@ class Pipeline:
             why.append("the video model's clip lengths")
         return " and ".join(why or ["the plan settings"]) + " changed"
 
+    def _warn_other_goals(self) -> None:
+        """Say so when the run folder was last rendered from another goals.yaml that is
+        still there: e.g. two goals.yaml with the same title (or titles that slug alike)
+        share outputs/<title>/, and this render replaces the other's movie.mp4."""
+        other = self._last_goals
+        same = same_goals(self.run_dir, other, self._last_goals_rel, self.goals_path)
+        if other and not same and Path(other).is_file():
+            self.reporter.warn(
+                f"{self.run_dir} was last rendered from another goals.yaml ({other}); "
+                "this render replaces its movie.mp4. Its paid keyframes and clips are "
+                "kept and come back when it is rendered here again; to keep both "
+                "movies, give this one its own folder with --out"
+            )
+
     async def _plan(self, store: Store, planner: Planner) -> Plan:
         plan_path = self.run_dir / "plan.yaml"
         key = self._plan_keys(planner)[0]
@@ -2696,6 +2710,11 @@ class Pipeline:
             step = store.get("_run", "plan")
             if step is not None and step.input_key != key:
                 store.rekey("_run", "plan", key)  # a legacy key becomes the current one
+            if self._shown_changed:
+                # another goals.yaml whose title slugs alike (`Run!`, `run?`) with the same
+                # goals: its plan is kept, only the title taken, and its movie replaced
+                # with no word of the other file
+                self._warn_other_goals()
             self._record_shown(store, planner, plan_path, step)
             return existing
         basis = self._plan_basis(planner)
@@ -2725,16 +2744,7 @@ class Pipeline:
                 else "planning again"
             )
             self.reporter.warn(f"{why}: {then} (old plan kept as {backup.name})")
-            other = self._last_goals
-            same = same_goals(self.run_dir, other, self._last_goals_rel, self.goals_path)
-            if other and not same and Path(other).is_file():
-                # e.g. two goals.yaml with the same title share outputs/<title>/
-                self.reporter.warn(
-                    f"{self.run_dir} was last rendered from another goals.yaml ({other}); "
-                    "this render replaces its movie.mp4. Its paid keyframes and clips are "
-                    "kept and come back when it is rendered here again; to keep both "
-                    "movies, give this one its own folder with --out"
-                )
+            self._warn_other_goals()
         # these goals were planned in this folder before (an edit undone, another
         # goals.yaml rendered here meanwhile): their plan, with its edits, comes back
         # instead of a new paid plan with new prompts that would redo every scene

@@ -1085,6 +1085,29 @@ def test_a_project_folder_whose_name_is_not_utf8_renders_and_resumes(tmp_path: P
     assert (run / "movie.mp4").is_file()
 
 
+def test_two_goals_files_whose_titles_slug_alike_say_they_share_the_folder(
+    workdir: Path,
+) -> None:
+    """`title: Run!` and `title: run?` in two goals files with the same goals (a copy,
+    retitled) both slug to outputs/run/: the second render kept the plan, took its
+    title and replaced the first's movie.mp4, saying only "plan.yaml takes goals.yaml's
+    new title". It says the folder was last rendered from the other goals.yaml, as when
+    the goals differ."""
+    text = (workdir / "examples" / "goals.yaml").read_text()
+    for name, title in (("a.yaml", "Run!"), ("b.yaml", "run?")):
+        (workdir / "examples" / name).write_text(
+            text.replace("title: My Year of Becoming", f"title: '{title}'")
+        )
+    _cli("render", "examples/a.yaml", "-c", "small.yaml", "-q", cwd=workdir)
+    r = _cli("render", "examples/b.yaml", "-c", "small.yaml", "-q", cwd=workdir)
+    said = " ".join(r.stderr.split())
+    assert "plan.yaml takes goals.yaml's new title" in said, said
+    assert (
+        f"outputs/run was last rendered from another goals.yaml "
+        f"({(workdir / 'examples' / 'a.yaml').resolve()}); this render replaces its movie.mp4"
+    ) in said, said
+
+
 def test_a_path_that_is_not_utf8_is_printed_not_a_traceback(workdir: Path) -> None:
     """In a UTF-8 locale (en_US.UTF-8: stdout is strict) printing such a path on stdout
     was a UnicodeEncodeError traceback: the result line of plan/render, status' title."""
