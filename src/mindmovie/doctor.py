@@ -266,6 +266,18 @@ def _writable(settings: Settings) -> Check:
     return _free_space(settings, existing, detail)
 
 
+def _temp_folder() -> Check:
+    """The temp folder ffmpeg's logs are written to (`tempfile.gettempdir`: TMPDIR, else
+    /tmp, /var/tmp, /usr/tmp or the working folder). With none usable `render` refuses
+    to start (`pipeline._check_temp_folder`): doctor said every row was ok."""
+    try:
+        return Check("temp folder", True, f"{tempfile.gettempdir()} (ffmpeg's logs)")
+    except FileNotFoundError as e:
+        return Check(
+            "temp folder", False, f"{e.strerror}: set TMPDIR to a folder this user can write"
+        )
+
+
 def _free_space(settings: Settings, folder: Path, detail: str) -> Check:
     """The output dir row with the free space of its disk: a render sends no paid call
     with less than `pipeline.MIN_FREE_BYTES` free there (every scene stops "no space
@@ -747,6 +759,7 @@ def run_checks(
         _font_check(),
         _fallback_font_check(),
         _writable(settings),
+        _temp_folder(),
         *_dotenv_check(),
         *_key_checks(settings, keys),
         *_model_checks(settings, located),

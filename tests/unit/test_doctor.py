@@ -232,6 +232,29 @@ def test_doctor_in_a_folder_that_was_removed_is_a_fail_row_not_a_traceback(
     assert row.status == "FAIL" and "the current folder no longer exists" in row.detail
 
 
+def test_no_usable_temp_folder_is_a_fail_row(
+    clean_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TMPDIR, /tmp, /var/tmp and the working folder unwritable: `render` refuses to start
+    (ffmpeg's logs go there), and doctor said every row was ok. It fails a row naming
+    TMPDIR. (`tempfile` is given one candidate, a file, where it cannot make one.)"""
+    import tempfile
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setattr(tempfile, "_candidate_tempdir_list", lambda: [str(blocked)])
+    rows = [c for c in run_checks(load_settings(None, env={})) if c.name == "temp folder"]
+    assert [(r.status, r.detail) for r in rows] == [
+        (
+            "FAIL",
+            f"No usable temporary directory found in [{str(blocked)!r}]: set TMPDIR to a "
+            "folder this user can write",
+        )
+    ]
+    assert not can_run(run_checks(load_settings(None, env={})))
+
+
 def test_an_output_folder_name_too_long_for_the_system_is_a_fail_row(
     clean_env: None, tmp_path: Path
 ) -> None:
