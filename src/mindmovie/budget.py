@@ -12,6 +12,9 @@ When the cap would be crossed, the call waits for this run's in-flight calls to 
 for good and the run stops cleanly, keeping everything already paid for.
 A call that waits is checked for the stop (Ctrl-C) again when it wakes (`check`): it
 had passed the check before it waited, and was sent after the person had said stop.
+A bill above its call's hold (the provider counted more than the catalog's price says
+it can) is told (`on_over`), and so is the cap it took the run past: the gate can only
+hold back calls, not bills, and the render had ended "done" past its --budget unsaid.
 """
 
 from __future__ import annotations
@@ -38,16 +41,19 @@ class BudgetGate:
         on_change: Callable[[float, float, float], None] | None = None,
         check: Callable[[], None] | None = None,
         on_wait: Callable[[str, str, bool], None] | None = None,
+        on_over: Callable[[str], None] | None = None,
     ) -> None:
         """`check` raises when no new call may be sent any more (the pipeline's stop):
         called before each call is let through, after any wait. `on_wait(scene_id,
         stage, waiting)`: a call begins (True) or ends (False) waiting for room, which
-        can be minutes (a clip job in flight); the live view said it was being sent."""
+        can be minutes (a clip job in flight); the live view said it was being sent.
+        `on_over(text)`: a call was billed above its hold (a warning for the person)."""
         self.store = store
         self.cap = cap
         self.on_change = on_change
         self.check = check
         self.on_wait = on_wait
+        self.on_over = on_over
         self._cond = asyncio.Condition()
         #: ledger rows this run reserved and has not settled yet
         self._open: set[int] = set()
@@ -133,6 +139,29 @@ class BudgetGate:
             self._open.discard(row_id)
             self._cond.notify_all()
         self._changed()
+        self._tell_over(row_id)
+
+    def _tell_over(self, row_id: int) -> None:
+        """Say a bill above what was held for its call, and a cap it took the run past."""
+        row = self.store.ledger_row(row_id)
+        if self.on_over is None or row is None or row["state"] != "billed":
+            return
+        billed = float(row["billed_usd"] or 0.0)
+        held = float(row["held_usd"] if row["held_usd"] is not None else row["estimated_usd"])
+        if billed <= held + 1e-9:
+            return
+        text = (
+            f"{row['stage']} for {row['scene_id']} was billed {format_usd(billed)} by "
+            f"{row['provider']}, more than the {format_usd(held)} it was thought it could "
+            "cost (the catalog's price may be out of date)"
+        )
+        spent = self.totals()[0]
+        if self.cap is not None and spent > self.cap + 1e-9:
+            text += (
+                f"; the run has now been billed {format_usd(spent)}, past its budget "
+                f"{format_usd(self.cap)}: no further paid call is made"
+            )
+        self.on_over(text)
 
     async def bill(self, row_id: int, usd: float, usage: dict[str, Any] | None) -> None:
         self.store.ledger_bill(row_id, usd, usage)

@@ -7369,6 +7369,7 @@ class Pipeline:
             on_change=self.reporter.money,
             check=self._check_stop,
             on_wait=self._budget_wait,
+            on_over=self.reporter.warn,
         )
         if any(spent := store.ledger_split()):
             # a resumed run: the view's spend is the run's (the ledger's), from the start;

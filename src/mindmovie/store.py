@@ -1830,6 +1830,14 @@ class Store:
                 (json.dumps(usage), time.time(), row_id),
             )
 
+    def ledger_row(self, row_id: int) -> dict[str, Any] | None:
+        """One ledger row by its id, as `ledger_rows` gives it."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM ledger WHERE id=?", (row_id,)).fetchone()
+        if row is None:
+            return None
+        return {**self._money(dict(row)), "usage": self._usage(row["id"], row["usage"])}
+
     def ledger_by_remote(self, remote_id: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute(

@@ -703,6 +703,43 @@ def test_budget_usd_in_config_caps_a_script_run_and_says_what_is_left(
     assert "budget" in text.split("error", 1)[1]
 
 
+def test_a_bill_above_its_hold_that_passes_the_budget_is_told(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The gate holds back calls, not bills: Seedance reporting more tokens than the
+    catalog's price allows bills each of three clips in flight at once above its hold,
+    and the run past its budget_usd. The render said "done" and "spend $0.54" on a $0.40
+    budget, nothing more; each such bill, and the cap passed, is a warning now."""
+    sim.media_scale = 0.25
+    goals = _ten_goals(tmp_path)
+    goals.write_text("\n".join(goals.read_text().splitlines()[:8]) + "\n")  # three goals
+    cfg = tmp_path / "capped.yaml"
+    cfg.write_text(
+        "preset: byteplus\n"
+        "planner: {provider: local}\n"
+        "keyframes: {provider: local}\n"
+        "output: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 4}\n"
+        "budget_usd: 0.40\n"
+        "providers:\n"
+        f"  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05,"
+        " max_concurrent: 3}\n"
+    )
+    usage = {"completion_tokens": 150_000, "total_tokens": 150_000}  # $0.18 at $1.2/1M
+    sim.add_fault("patch", path="/contents/generations/tasks/", method="GET", count=None,
+                  body={"usage": usage})  # fmt: skip
+    r = CliRunner().invoke(
+        app,
+        ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "-q"],
+        env={"ARK_API_KEY": "b", "COLUMNS": "300"},
+    )
+    st = collect_status(tmp_path / "run")
+    assert st["money"]["billed"] == pytest.approx(0.54), st["money"]  # the bills, past $0.40
+    text = " ".join(r.output.split())
+    assert text.count("was billed $0.18 by byteplus, more than the $0.10") == 3, r.output
+    assert "the run has now been billed $0.54, past its budget $0.40" in text, r.output
+
+
 def test_status_text_shows_estimated_and_billed_per_scene(sim: SimServer, tmp_path: Path) -> None:
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
