@@ -59,6 +59,7 @@ class BudgetGate:
         self._open: set[int] = set()
         self.closed_reason: str | None = None
         self._closed_at = ""  # the totals when it closed, for the calls stopped after
+        self._told_past = False  # the cap passed (by bills, not calls) was said
 
     def totals(self) -> tuple[float, float]:
         return self.store.ledger_totals()
@@ -142,26 +143,30 @@ class BudgetGate:
         self._tell_over(row_id)
 
     def _tell_over(self, row_id: int) -> None:
-        """Say a bill above what was held for its call, and a cap it took the run past."""
+        """Say a bill above what was held for its call, and the cap the run went past
+        (once: by such a bill, or a job the provider made unasked, `Store.ledger_add_job`)."""
+        if self.on_over is None:
+            return
+        said: list[str] = []
         row = self.store.ledger_row(row_id)
-        if self.on_over is None or row is None or row["state"] != "billed":
-            return
-        billed = float(row["billed_usd"] or 0.0)
-        held = float(row["held_usd"] if row["held_usd"] is not None else row["estimated_usd"])
-        if billed <= held + 1e-9:
-            return
-        text = (
-            f"{row['stage']} for {row['scene_id']} was billed {format_usd(billed)} by "
-            f"{row['provider']}, more than the {format_usd(held)} it was thought it could "
-            "cost (the catalog's price may be out of date)"
-        )
+        if row is not None and row["state"] == "billed":
+            billed = float(row["billed_usd"] or 0.0)
+            held = float(row["held_usd"] if row["held_usd"] is not None else row["estimated_usd"])
+            if billed > held + 1e-9:
+                said.append(
+                    f"{row['stage']} for {row['scene_id']} was billed {format_usd(billed)} by "
+                    f"{row['provider']}, more than the {format_usd(held)} it was thought it "
+                    "could cost (the catalog's price may be out of date)"
+                )
         spent = self.totals()[0]
-        if self.cap is not None and spent > self.cap + 1e-9:
-            text += (
-                f"; the run has now been billed {format_usd(spent)}, past its budget "
+        if self.cap is not None and spent > self.cap + 1e-9 and not self._told_past:
+            self._told_past = True
+            said.append(
+                f"the run has now been billed {format_usd(spent)}, past its budget "
                 f"{format_usd(self.cap)}: no further paid call is made"
             )
-        self.on_over(text)
+        if said:
+            self.on_over("; ".join(said))
 
     async def bill(self, row_id: int, usd: float, usage: dict[str, Any] | None) -> None:
         self.store.ledger_bill(row_id, usd, usage)

@@ -737,6 +737,7 @@ def test_a_bill_above_its_hold_that_passes_the_budget_is_told(
     assert st["money"]["billed"] == pytest.approx(0.54), st["money"]  # the bills, past $0.40
     text = " ".join(r.output.split())
     assert text.count("was billed $0.18 by byteplus, more than the $0.10") == 3, r.output
+    assert text.count("past its budget") == 1, r.output  # once
     assert "the run has now been billed $0.54, past its budget $0.40" in text, r.output
 
 

@@ -120,3 +120,25 @@ async def test_a_call_let_through_keeps_its_origin_and_input_and_ends_its_wait(
     assert st.job_origin(row) == {"base_url": "http://127.0.0.1:1/api/v3"}
     assert st.job_input(row) == (key, 5.0)
     st.close()
+
+
+async def test_a_budget_passed_by_a_job_booked_outside_the_gate_is_told_once(
+    tmp_path: Path,
+) -> None:
+    """A job the provider made unasked is booked without the gate (`ledger_add_job`):
+    its bill can take the run past the cap although no call went over its hold. That
+    was said nowhere; now once, when the next call settles, and not again."""
+    st = Store(tmp_path / "run.db")
+    told: list[str] = []
+    gate = BudgetGate(st, cap=1.0, on_over=told.append)
+    ours = await gate.reserve("s1", "clip", "byteplus", "m", 0.5)
+    unasked = st.ledger_commit("s2", "clip", "byteplus", "m", 0.6)
+    st.ledger_bill(unasked, 0.6, None)
+    await gate.bill(ours, 0.5, None)
+    assert told == ["the run has now been billed $1.10, past its budget $1.00: no further "
+                    "paid call is made"]  # fmt: skip
+    other = st.ledger_commit("s3", "keyframe", "byteplus", "m", 0.03)
+    gate._open.add(other)
+    await gate.bill(other, 0.03, None)
+    assert len(told) == 1
+    st.close()
