@@ -377,10 +377,25 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
                 markup=False,
             )
 
+    def short(est: RunEstimate) -> None:
+        # a budget below the estimate: the render stops at the cap, part of the movie
+        # made. `--yes --budget` (or a script's budget) went ahead without a word of it,
+        # and the person learnt it only when the render stopped, exit 3
+        left = max(0.0, budget - est.spent) if budget is not None else None
+        if left is not None and est.total > left + 1e-9:
+            spent = f", {format_usd(est.spent)} of it spent already" if est.spent > 0 else ""
+            err.print(
+                f"The budget {format_usd(budget or 0.0)}{spent} leaves {format_usd(left)} "
+                f"of the {format_usd(est.total)} this run would spend: it stops at the cap, "
+                "keeping what is paid for, and a render with a bigger --budget finishes.",
+                markup=False,
+            )
+
     def show(est: RunEstimate) -> None:
         if not quiet:
             err.print(estimate_table(est))
             carried(est)
+        short(est)  # (with --quiet too: it says the render will not be whole)
 
     def accept(est: RunEstimate) -> bool:
         show(est)
@@ -408,6 +423,7 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
         if shown is sys.stdout and sys.stderr is not None:
             out.print(estimate_table(est))  # the log is a file: on the terminal too
         carried(est)
+        short(est)
         spent = f", {format_usd(est.spent)} of it spent already" if est.spent > 0 else ""
         cap = f" (budget {format_usd(budget)}{spent})" if budget is not None else ""
         try:

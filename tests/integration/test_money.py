@@ -741,6 +741,27 @@ def test_a_bill_above_its_hold_that_passes_the_budget_is_told(
     assert "the run has now been billed $0.54, past its budget $0.40" in text, r.output
 
 
+def test_yes_with_a_budget_below_the_estimate_says_so_before_spending(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`--yes --budget 0.20` on a $0.55 render went ahead without a word that the budget
+    covers only part of it: the person learnt it when the render stopped at the cap.
+    It is said under the estimate (with --quiet too), before anything is sent; a budget
+    that covers the estimate says nothing of it."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
+    r = CliRunner().invoke(app, [*args, "--budget", "0.20"], env={**env, "COLUMNS": "300"})
+    assert r.exit_code == 3, r.output
+    head = r.output.partition("Stopped cleanly")[0]
+    assert "The budget $0.20 leaves $0.20 of the $0.55 this run would spend" in head, r.output
+    r = CliRunner().invoke(app, [*args, "--budget", "5"], env={**env, "COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    assert "leaves" not in r.output, r.output
+
+
 def test_status_text_shows_estimated_and_billed_per_scene(sim: SimServer, tmp_path: Path) -> None:
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
