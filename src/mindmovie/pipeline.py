@@ -603,7 +603,13 @@ class Declined(Exception):
 
 
 class BudgetStopped(Exception):
-    """The budget cap stopped the run cleanly; the message says what is left."""
+    """The budget cap stopped the run cleanly; the message says what is left.
+    `nothing_sent`: stopped before the spend question, as a decline is (its folder made
+    for nothing goes, as a declined one's does)."""
+
+    def __init__(self, message: str, *, nothing_sent: bool = False) -> None:
+        super().__init__(message)
+        self.nothing_sent = nothing_sent
 
 
 class RenderFailed(Exception):
@@ -5241,6 +5247,11 @@ class Pipeline:
             except Declined:
                 declined = True
                 raise
+            except BudgetStopped as e:
+                # the budget used up before the question (`--budget 0` in a new folder):
+                # nothing sent, as declined; `--out new` kept new/run.db and its lock
+                declined = e.nothing_sent
+                raise
             except (asyncio.CancelledError, Interrupted) as e:
                 if not self._stopping:
                     raise
@@ -7401,7 +7412,8 @@ class Pipeline:
                 raise BudgetStopped(
                     f"the budget {costs.format_usd(self.budget)} is already used "
                     f"(billed {costs.format_usd(billed)}{held}); render again with a bigger "
-                    f"--budget to finish (about {costs.format_usd(est.total)} left to do)"
+                    f"--budget to finish (about {costs.format_usd(est.total)} left to do)",
+                    nothing_sent=True,
                 )
             est = replace(est, spent=billed + committed)
             if carry:

@@ -378,6 +378,21 @@ def test_a_paid_run_refused_in_a_folder_it_made_leaves_no_folder(
     assert len(ledger_rows(planned, "plan")) == 1 and sim.stats()["totals"]["messages"] == 1
 
 
+def test_a_budget_of_nothing_in_a_folder_it_made_leaves_no_folder(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`--budget 0` stops a paid render before its question, nothing sent, as a decline
+    does: `--out outer/new` left outer/new/run.db and .lock behind for a render that
+    never happened; the folders it made go, as a declined render's do."""
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "outer" / "new")]
+    r = CliRunner().invoke(app, [*args, "--budget", "0"], env=env)
+    assert r.exit_code == 3 and "budget $0.00" in r.output, r.output
+    assert not (tmp_path / "outer").exists(), sorted((tmp_path / "outer").rglob("*"))
+    assert sim.stats()["requests"] == 0
+
+
 def test_estimate_command_spends_nothing_and_excludes_done_work(
     sim: SimServer, tmp_path: Path
 ) -> None:
