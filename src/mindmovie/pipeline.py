@@ -7403,16 +7403,28 @@ class Pipeline:
             carry = self._fresh_carry_held()  # --fresh: counted here once carried
             committed += carry
             if self.budget is not None and billed + committed >= self.budget - 1e-9:
-                held = (
-                    f", {costs.format_usd(carry)} held for clip jobs of the previous run "
-                    "still in flight, which this run takes over"
-                    if carry
-                    else ""
+                # what the budget counts, all of it: "already used (billed $0.96)" of a
+                # $1.00 budget left out the $0.32 a lost call of an earlier render holds,
+                # and `--budget 0` was "already used (billed $0.00)"
+                held = ""
+                if (unsettled := committed - carry) > 1e-9:
+                    held += (
+                        f", {costs.format_usd(unsettled)} held for calls of earlier renders "
+                        "not settled (in flight, or of unknown outcome: `mindmovie status`)"
+                    )
+                if carry:
+                    held += (
+                        f", {costs.format_usd(carry)} held for clip jobs of the previous run "
+                        "still in flight, which this run takes over"
+                    )
+                used = (
+                    f"is already used (billed {costs.format_usd(billed)}{held})"
+                    if billed + committed > 1e-9
+                    else "lets no paid call through, and nothing was sent"
                 )
                 raise BudgetStopped(
-                    f"the budget {costs.format_usd(self.budget)} is already used "
-                    f"(billed {costs.format_usd(billed)}{held}); render again with a bigger "
-                    f"--budget to finish (about {costs.format_usd(est.total)} left to do)",
+                    f"the budget {costs.format_usd(self.budget)} {used}; render again with a "
+                    f"bigger --budget to finish (about {costs.format_usd(est.total)} left to do)",
                     nothing_sent=True,
                 )
             est = replace(est, spent=billed + committed)
