@@ -4742,8 +4742,13 @@ class Pipeline:
             )
             await self._settle_job(row, state, req, model)
             if state.status == "rejected":
+                # a provider that bills the filtered job: the try after it is paid again,
+                # past the estimate agreed to, and the warning said only "refused"
+                refused = store.ledger_row(row) if row is not None else None
+                paid = float(refused["billed_usd"] or 0.0) if refused is not None else 0.0
                 raise ContentRejected(
-                    f"job {remote_id} refused by the content filter: {state.error or ''}",
+                    f"job {remote_id} refused by the content filter: {state.error or ''}"
+                    + (f" (billed {costs.format_usd(paid)} all the same)" if paid > 0 else ""),
                     provider=model.name,
                     scene_id=scene_id,
                 )

@@ -918,14 +918,19 @@ async def test_a_refusal_the_provider_bills_is_billed_not_refunded(
 ) -> None:
     """Some providers charge for output their filter then refused (lessons.md). When the
     failed task reports usage.completion_tokens, the ledger bills that job from its usage
-    (the money is spent and counts against the budget); the fallback job is billed too."""
+    (the money is spent and counts against the budget); the fallback job is billed too.
+    The warning says the refused job was billed: the fallback is paid past the estimate
+    agreed to, and it said only "refused ... trying once more"."""
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     sim.add_fault("reject", path=TASKS, method="POST", count=1, billed=True)
+    said = _Said()
     res = await Pipeline(
-        goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS
+        goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS, reporter=said
     ).run()
     assert res.movie is not None
+    (told,) = [t for t in said.said if "refused by the content filter" in t]
+    assert "(billed $0.10 all the same)); trying once more" in told, told
     assert sim.stats()["totals"]["jobs_created"] == 5  # 4 scenes + the refused one's fallback
     st = collect_status(tmp_path / "run")
     clips = [r for r in st["ledger"] if r["stage"] == "clip"]
