@@ -125,6 +125,11 @@ class BudgetGate:
                 )
                 raise BudgetExceeded(self.closed_reason)
 
+    def close(self, reason: str) -> None:
+        """Let no call through in this render: its budget was used up before it began
+        (`reason`, what each stopped call says), and it only collects what is paid for."""
+        self._closed_at = self.closed_reason = reason
+
     async def wake(self) -> None:
         """Wake the calls waiting for room (the stop: each raises at its `check`, and
         does not wait for in-flight calls to settle, which a stopped render may not)."""

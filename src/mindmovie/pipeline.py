@@ -5327,6 +5327,12 @@ class Pipeline:
                     self._run_dir_id = None  # removed here, not gone under the render
                 self._undo_fresh()
 
+    @staticmethod
+    def _paid_jobs(store: Store) -> list[str]:
+        """The journaled clip jobs a render polls and downloads at no cost (in flight, or
+        made and not yet fetched: `Store.resumable_job`)."""
+        return [rid for st in store.steps() if (rid := store.resumable_job(st)) is not None]
+
     def _nothing_journaled(self, store: Store) -> bool:
         """Does the run folder hold only `store`'s run.db (no paid call in its ledger)
         and the lock? Then nothing of the render is lost with the folder."""
@@ -7427,16 +7433,29 @@ class Pipeline:
                     if billed + committed > 1e-9
                     else "lets no paid call through, and nothing was sent"
                 )
-                raise BudgetStopped(
-                    f"the budget {costs.format_usd(self.budget)} {used}; render again with a "
-                    f"bigger --budget to finish (about {costs.format_usd(est.total)} left to do)",
-                    nothing_sent=True,
+                jobs = self._paid_jobs(store)
+                if not jobs or carry or self._fresh_moved is not None or self._aside_pending:
+                    raise BudgetStopped(
+                        f"the budget {costs.format_usd(self.budget)} {used}; render again "
+                        f"with a bigger --budget to finish (about {costs.format_usd(est.total)}"
+                        " left to do)",
+                        nothing_sent=True,
+                    )
+                # clip jobs paid for already (most of what holds the budget): collected,
+                # free, and no paid call made (not asked: nothing is to be spent). Stopped
+                # here, they were left at the provider, their results valid for a day
+                self.gate.close(f"budget {costs.format_usd(self.budget)} {used}")
+                self.reporter.warn(
+                    f"the budget {costs.format_usd(self.budget)} {used}: no paid call is "
+                    f"made; the {plural(len(jobs), 'clip job')} already paid for are "
+                    "collected"
                 )
-            est = replace(est, spent=billed + committed)
-            if carry:
-                est = replace(est, carried_may_cover=self._fresh_carry_covers(est))
-            if self.confirm is not None and not self._ask(est):
-                raise Declined("nothing was spent; render again when you are ready")
+            else:
+                est = replace(est, spent=billed + committed)
+                if carry:
+                    est = replace(est, carried_may_cover=self._fresh_carry_covers(est))
+                if self.confirm is not None and not self._ask(est):
+                    raise Declined("nothing was spent; render again when you are ready")
         if self._aside_pending:
             self._set_aside_unjournaled(store)  # agreed to (or free): before anything is made
         if self._fresh_moved is not None:  # --fresh agreed to: the old run stays aside

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from mindmovie.pipeline import Pipeline, RenderFailed
+from mindmovie.pipeline import BudgetStopped, Pipeline, RenderFailed
 from mindmovie.progress import NullReporter, PlainReporter
 from mindmovie.status import collect_status
 from mindmovie.store import Store
@@ -942,6 +942,39 @@ async def test_a_refusal_the_provider_bills_is_billed_not_refunded(
         m["completion_tokens"] for k, m in sim.stats()["models"].items() if k.startswith("seedance")
     )
     assert sum(r["billed_usd"] for r in clips) == pytest.approx(tokens * 1.2 / 1e6, abs=1e-6)
+
+
+async def test_a_budget_used_up_by_jobs_in_flight_still_collects_them(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Two clip jobs whose polls failed (503s to the deadline) are paid and journaled; a
+    scene's picture was refused. The next render's budget is just what the run holds:
+    it stopped before anything, "the budget ... is already used", leaving the two paid
+    jobs at the provider (their results valid for a day) though collecting them is free.
+    Now no paid call is made and they are collected; the scene left still stops it."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    fast = {"base_url": sim.ark_base_url, "job_deadline": 1.5, "poll_interval": 0.05}
+    s = settings_for("byteplus", sim, planner={"provider": "local"}, providers={"byteplus": fast})
+    run = tmp_path / "run"
+    sim.add_fault("http", path="/images/generations", status=400, count=2, message="no")
+    sim.add_fault("http", path=TASKS + "/", method="GET", status=503, count=None)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    sim.clear_faults()
+    money = collect_status(run)["money"]
+    assert money["in_flight"] > 0 and not list(run.glob("scenes/*/clip.mp4"))
+    jobs = sim.stats()["totals"]["jobs_created"]
+    said = _Said()
+    with pytest.raises(BudgetStopped, match="already used"):
+        await Pipeline(
+            goals, s, out=run, keys=KEYS, budget=money["billed"] + money["in_flight"],
+            reporter=said,
+        ).run()  # fmt: skip
+    assert len(list(run.glob("scenes/*/clip.mp4"))) == jobs == 2
+    assert sim.stats()["totals"]["jobs_created"] == jobs  # nothing bought
+    assert any("no paid call is made; the 2 clip jobs already paid for are collected" in t
+               for t in said.said), said.said  # fmt: skip
 
 
 async def test_a_failed_job_fails_only_its_scene_naming_it_and_the_cause(
