@@ -163,8 +163,11 @@ class BudgetGate:
                     f"{row['provider']}, more than the {format_usd(held)} it was thought it "
                     "could cost (the catalog's price may be out of date)"
                 )
-        spent = self.totals()[0]
-        if self.cap is not None and spent > self.cap + 1e-9 and not self._told_past:
+        if (
+            self.cap is not None
+            and not self._told_past
+            and (spent := self.totals()[0]) > (self.cap + 1e-9)
+        ):
             self._told_past = True
             said.append(
                 f"the run has now been billed {format_usd(spent)}, past its budget "
