@@ -7433,7 +7433,8 @@ class Pipeline:
                     if billed + committed > 1e-9
                     else "lets no paid call through, and nothing was sent"
                 )
-                jobs = self._paid_jobs(store)
+                # (`--until keyframes` or `plan` collects no clip: stopped here as before)
+                jobs = self._paid_jobs(store) if until in ("clips", "movie") else []
                 if not jobs or carry or self._fresh_moved is not None or self._aside_pending:
                     raise BudgetStopped(
                         f"the budget {costs.format_usd(self.budget)} {used}; render again "

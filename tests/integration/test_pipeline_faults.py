@@ -965,12 +965,17 @@ async def test_a_budget_used_up_by_jobs_in_flight_still_collects_them(
     money = collect_status(run)["money"]
     assert money["in_flight"] > 0 and not list(run.glob("scenes/*/clip.mp4"))
     jobs = sim.stats()["totals"]["jobs_created"]
+    cap = money["billed"] + money["in_flight"]
+    # `--until keyframes` collects no clip: stopped before anything, as it was, and
+    # not told of jobs collected
     said = _Said()
+    with pytest.raises(BudgetStopped, match=r"^the budget .* is already used"):
+        await Pipeline(goals, s, out=run, keys=KEYS, budget=cap, reporter=said).run(
+            until="keyframes"
+        )
+    assert not said.said and not list(run.glob("scenes/*/clip.mp4"))
     with pytest.raises(BudgetStopped, match="already used"):
-        await Pipeline(
-            goals, s, out=run, keys=KEYS, budget=money["billed"] + money["in_flight"],
-            reporter=said,
-        ).run()  # fmt: skip
+        await Pipeline(goals, s, out=run, keys=KEYS, budget=cap, reporter=said).run()
     assert len(list(run.glob("scenes/*/clip.mp4"))) == jobs == 2
     assert sim.stats()["totals"]["jobs_created"] == jobs  # nothing bought
     assert any("no paid call is made; the 2 clip jobs already paid for are collected" in t
