@@ -602,6 +602,12 @@ class Declined(Exception):
     """The person said no to the estimate; nothing was spent."""
 
 
+#: a plan made in the render that costs more than the spend question priced (Claude's
+#: clip lengths) is asked about again above this much more (USD), and this share more
+PLAN_ASK_AGAIN_USD = 0.01
+PLAN_ASK_AGAIN_SHARE = 0.05
+
+
 class BudgetStopped(Exception):
     """The budget cap stopped the run cleanly; the message says what is left.
     `nothing_sent`: stopped before the spend question, as a decline is (its folder made
@@ -5327,6 +5333,32 @@ class Pipeline:
                     self._run_dir_id = None  # removed here, not gone under the render
                 self._undo_fresh()
 
+    def _ask_again_for_the_plan(
+        self, store: Store, planner: Planner, agreed: costs.RunEstimate, until: str
+    ) -> None:
+        """The plan just made costs more than the question priced: ask again, before any
+        keyframe or clip is bought. The question, asked before the plan, priced each
+        scene at plan.scene_seconds; Claude picks each clip's length among those the video
+        model allows, and 10 s clips for 4 s ones bought $1.16 after "Spend about $0.55?"
+        without another word. A little more (a longer prompt: a Gemini image's input
+        tokens) is not asked about again."""
+        before = agreed.total - (agreed.planner.usd if agreed.planner is not None else 0.0)
+        now = self.estimate(store, planner).upto(until)
+        if now.total <= before + max(PLAN_ASK_AGAIN_USD, before * PLAN_ASK_AGAIN_SHARE):
+            return
+        self.reporter.warn(
+            f"plan: the plan {planner.name} made costs more than estimated before it: its "
+            f"keyframes and clips about {costs.format_usd(now.total)}, not "
+            f"{costs.format_usd(before)} (longer clips than plan.scene_seconds, or more "
+            "scenes); asked again"
+        )
+        billed, committed = store.ledger_totals()
+        if self.confirm is not None and not self._ask(replace(now, spent=billed + committed)):
+            raise Declined(
+                f"the plan is kept ({self.run_dir / 'plan.yaml'}; paid for) and nothing else "
+                "was spent: edit its scenes' seconds, or render again when you are ready"
+            )
+
     @staticmethod
     def _paid_jobs(store: Store) -> list[str]:
         """The journaled clip jobs a render polls and downloads at no cost (in flight, or
@@ -7409,6 +7441,7 @@ class Pipeline:
         # a stop while the earlier jobs were looked at: not asked "Spend about $X?" (the
         # question the person just said stop to), nor anything agreed to
         self._check_stop()
+        agreed: costs.RunEstimate | None = None  # the estimate the person said yes to
         if est.paid:
             billed, committed = store.ledger_totals()
             carry = self._fresh_carry_held()  # --fresh: counted here once carried
@@ -7457,6 +7490,7 @@ class Pipeline:
                     est = replace(est, carried_may_cover=self._fresh_carry_covers(est))
                 if self.confirm is not None and not self._ask(est):
                     raise Declined("nothing was spent; render again when you are ready")
+                agreed = est
         if self._aside_pending:
             self._set_aside_unjournaled(store)  # agreed to (or free): before anything is made
         if self._fresh_moved is not None:  # --fresh agreed to: the old run stays aside
@@ -7504,6 +7538,8 @@ class Pipeline:
         if until == "plan":
             self._storyboard(store)  # scenes, affirmations and costs, before any picture
             return res
+        if agreed is not None and agreed.planner is not None and agreed.planner.payable:
+            self._ask_again_for_the_plan(store, planner, agreed, until)
         check_scene_folders(self.run_dir, [sc.id for sc in plan.scenes])
         n = len(plan.scenes)
         self.reporter.stage("keyframes", n)

@@ -307,6 +307,44 @@ async def test_confirmation_shows_what_this_run_will_spend(sim: SimServer, tmp_p
     assert sim.stats()["requests"] == 0
 
 
+async def test_a_plan_dearer_than_the_question_priced_is_asked_about_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The question is asked before Claude plans, each scene priced at plan.scene_seconds
+    (4 s); Claude may pick any clip length the video model allows. A plan of 10 s clips
+    bought $1.16 of keyframes and clips after "Spend about $0.55?", without another
+    word. The render asks again, before any keyframe, with what the plan costs; a "no"
+    keeps the paid plan and buys nothing else."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    full = sim.planner
+    assert isinstance(full, dict)
+    sim.set_planner({**full, "scenes": [{**sc, "seconds": 10} for sc in full["scenes"]]})
+    settings = settings_for("byteplus", sim)
+    asked: list[float] = []
+
+    def answers(*yes: bool) -> Any:
+        def ask(est: Any) -> bool:
+            asked.append(est.total)
+            return yes[len(asked) - 1]
+
+        return ask
+
+    run = tmp_path / "run"
+    with pytest.raises(Declined, match="the plan is kept"):
+        await Pipeline(goals, settings, out=run, keys=KEYS, confirm=answers(True, False)).run()
+    clip10 = estimate_video(settings, 10).usd
+    assert asked == [pytest.approx(0.547628), pytest.approx(4 * (0.03 + clip10))], asked
+    assert sim.stats()["totals"]["images"] == 0 and (run / "plan.yaml").is_file()
+    # the next render reuses the plan: asked once, about what it costs, and buys it
+    asked.clear()
+    await Pipeline(goals, settings, out=run, keys=KEYS, confirm=answers(True)).run()
+    assert asked == [pytest.approx(4 * (0.03 + clip10))]
+    assert collect_status(run)["money"]["billed"] == pytest.approx(
+        4 * (0.03 + clip10) + ledger_rows(run, "plan")[0]["billed_usd"]
+    )
+
+
 async def test_an_accepted_partial_run_does_not_approve_the_next_one(
     sim: SimServer, tmp_path: Path
 ) -> None:
