@@ -678,6 +678,26 @@ def _late_job_grace() -> float:
         return LATE_JOB_GRACE
 
 
+def _not_known_yet(store: Store, remote_id: str, e: JobNotFound) -> bool:
+    """Is a journaled job the provider answered 404 for (`e`) too young to be taken for
+    forgotten? Made within the late-job grace (a resume right after a kill) and never
+    seen to finish (its row still in flight), the 404 is the provider not knowing its
+    new job yet where the poll landed: let go of, the job ran on and billed, and the
+    next render bought the clip again, paid twice. Then the job stays journaled (`e`
+    says so) and the next render polls it again."""
+    row = store.ledger_by_remote(remote_id)
+    if row is None or row["state"] != "committed":
+        return False
+    made = _a_time(row["created_at"])
+    if made is None or time.time() - made >= _late_job_grace():
+        return False
+    e.message += (
+        f"; it was made {max(0.0, time.time() - made):.0f} s ago, so it is kept: the next "
+        "render polls it again"
+    )
+    return True
+
+
 class RunDirGone(Exception):
     """The run folder went away during the render (deleted, moved or renamed): the
     render stopped, for nothing it made could be kept there. The message names it.
@@ -4631,6 +4651,10 @@ class Pipeline:
                     raise kept
             if isinstance(found, str):
                 remote_id = found
+            elif isinstance(found, JobNotFound) and _not_known_yet(store, prev.remote_id, found):
+                found.scene_id = found.scene_id or scene_id
+                store.fail(scene_id, "clip", found.kind, str(found))
+                raise found
             elif found is not None and counted:
                 # counted as costing nothing: a new clip waits for the next estimate
                 raise await self._let_go_of_job(store, model, req, prev, found)
@@ -4838,6 +4862,8 @@ class Pipeline:
                 and not submitted_here
                 and prev.remote_id == remote_id
             ):
+                if remote_id is not None and _not_known_yet(store, remote_id, e):
+                    raise
                 # the job a killed render left in flight (polled without a first look,
                 # `_adoptable`) is forgotten at the provider: let go of, as one a failed
                 # step left. Kept, this render said "`render` again retries them", and

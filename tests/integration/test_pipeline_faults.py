@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from mindmovie.pipeline import BudgetStopped, Pipeline, RenderFailed
+from mindmovie.pipeline import LATE_JOB_GRACE, BudgetStopped, Pipeline, RenderFailed
 from mindmovie.progress import NullReporter, PlainReporter
 from mindmovie.status import collect_status
 from mindmovie.store import Store
@@ -2660,6 +2660,7 @@ async def test_a_let_go_job_still_in_flight_is_settled_not_counted_for_ever(
     ((job, held),) = [(r["remote_id"], r["held_usd"]) for r in ledger_rows(run, "clip")]
     assert ledger_rows(run, "clip")[0]["state"] == "committed"
     if said == "not found":
+        _age_clip_rows(run, LATE_JOB_GRACE + 60)  # made long ago: forgotten, not just made
         sim.add_fault("http", path=f"{TASKS}/{job}", method="GET", status=404, count=None)
     else:
         body = {"status": "failed", "error": {"code": "InternalError", "message": "boom"}}
@@ -2715,6 +2716,7 @@ async def test_a_job_in_flight_at_a_kill_that_the_provider_forgot_is_let_go_of_a
     with pytest.raises(RenderFailed, match="not finished after 1 s"):
         await Pipeline(goals, s, out=run, keys=KEYS).run()
     _set_step(run, status="submitted", error_kind=None, error=None)  # as a kill leaves it
+    _age_clip_rows(run, LATE_JOB_GRACE + 60)  # made long ago: forgotten, not just made
     (job,) = sim.jobs()
     sim.forget(job.name)
     asked: list[float] = []
@@ -2768,6 +2770,58 @@ async def test_a_job_of_an_earlier_model_is_billed_at_that_model_s_price(
     assert first["billed_usd"] == pytest.approx(tokens * 1.2 / 1e6), first
     assert second["model"] == "seedance-1-0-pro-250528", second
     assert second["billed_usd"] == pytest.approx(second["usage"]["completion_tokens"] * 2.5 / 1e6)
+
+
+@pytest.mark.parametrize("preset", ["byteplus", "google"])
+async def test_a_job_just_made_that_a_resume_s_poll_briefly_does_not_find_is_kept(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str
+) -> None:
+    """A render killed seconds after its create (the step `submitted`), resumed at once,
+    and the provider's first poll of the job it just made answers 404 (not yet known
+    where the poll lands), and so does the next render's. The resume let go of the job
+    at once (`_let_go_of_job`): the job ran on and billed, and the render after bought
+    the clip again, paid twice (it asked $0.10 and made a second job). A job this young
+    is not taken for forgotten: the scene fails, the job stays journaled, and the
+    render once the provider knows it picks it up: one job, nothing asked."""
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+    s = settings_for(preset, sim, planner={"provider": "local"}, keyframes={"provider": "local"})
+    s.provider_settings(preset).job_deadline = 1.0
+    run = tmp_path / "run"
+    create = TASKS if preset == "byteplus" else "predictLongRunning"
+    sim.add_fault("slow", path=create, method="POST", count=1, seconds=2.0)
+    with pytest.raises(RenderFailed, match="not finished after 1 s"):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    _set_step(run, status="submitted", error_kind=None, error=None)  # as a kill leaves it
+    (job,) = sim.jobs()
+    poll = f"{TASKS}/{job.id}" if preset == "byteplus" else ":fetchPredictOperation"
+    sim.add_fault("http", path=poll, status=404, count=2)
+    s.provider_settings(preset).job_deadline = 60.0
+    asked: list[float] = []
+
+    def ask(e: Any) -> bool:
+        asked.append(e.total)
+        return True
+
+    for _ in range(2):  # the resume's poll, then the next render's first look (`_adoptable`)
+        with pytest.raises(RenderFailed) as ei:
+            await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
+        msg = str(ei.value)
+        assert "can no longer be picked up" not in msg and "buys the clip again" not in msg, msg
+        assert "so it is kept: the next render polls it again" in msg, msg
+    res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
+    assert res.movie is not None
+    assert len(sim.jobs()) == 1 and asked == [], (len(sim.jobs()), asked)
+    assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
+
+
+def _age_clip_rows(run: Path, seconds: float) -> None:
+    """The clip rows' creation put `seconds` earlier (a job made long ago, set up)."""
+    import sqlite3
+
+    con = sqlite3.connect(run / "run.db")
+    with con:
+        con.execute("UPDATE ledger SET created_at = created_at - ? WHERE stage='clip'", (seconds,))
+    con.close()
 
 
 def _set_step(run: Path, **fields: Any) -> None:
