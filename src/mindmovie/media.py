@@ -54,7 +54,12 @@ def _command(args: list[str]) -> list[str]:
         ffmpeg_path(a) if (i and args[i - 1] == "-i") or i == len(args) - 1 else a
         for i, a in enumerate(args)
     ]
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *paths]
+    exe = ffmpeg_exe()
+    # a relative IMAGEIO_FFMPEG_EXE (`bin/ffmpeg`) is the working folder's: made absolute,
+    # as a run in another folder (`run_ffmpeg(cwd=)`, the final mux) looks for it there
+    if os.sep in exe and not os.path.isabs(exe):
+        exe = os.path.abspath(exe)
+    return [exe, "-hide_banner", "-nostdin", "-y", *paths]
 
 
 def run_ffmpeg(

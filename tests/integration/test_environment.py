@@ -456,6 +456,28 @@ def test_a_run_folder_named_with_a_hash_or_question_mark_composes(
     assert (run / "movie.mp4").is_file()
 
 
+def test_an_ffmpeg_named_by_a_relative_path_composes_the_final_mux_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IMAGEIO_FFMPEG_EXE as a path relative to the working folder (`bin/ffmpeg`): every
+    ffmpeg run found it there but the final mux, which runs in its concat list's folder
+    (a run folder with "#"), where the relative name leads nowhere: the render failed
+    after every segment was encoded."""
+    import imageio_ffmpeg
+
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "ffmpeg").symlink_to(imageio_ffmpeg.get_ffmpeg_exe())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", "bin/ffmpeg")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(TINY)
+    run = tmp_path / "run"
+    args = ["render", str(goals_file(tmp_path)), "-c", str(cfg), "-o", str(run)]
+    r = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert r.exit_code == 0, (r.output, r.exception)
+    assert (run / "movie.mp4").is_file()
+
+
 def test_a_run_folder_name_too_long_for_the_filesystem_is_one_line(tmp_path: Path) -> None:
     """A folder name is at most 255 bytes: 130 accented letters (260 bytes in UTF-8) as
     --out, or given to status/estimate, was an OSError traceback (File name too long)
