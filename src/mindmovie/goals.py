@@ -139,6 +139,12 @@ def _find_file(
         return None, f"{what} not found: {text} (no user {text[1:].split('/')[0]!r} here)"
     try:
         full = (written if written.is_absolute() else base / written).resolve()
+        if linked is not None and not written.is_absolute() and not os.path.lexists(full):
+            # the exact name where goals.yaml's link leads, before a name alike beside
+            # the link (`~/ME.JPG` was taken for the project's me.jpg)
+            exact = (linked / written).resolve()
+            if exact.is_file():
+                return exact, None
         if (twin := twin_path(full)) is not None:
             full = twin.resolve()
         if full.is_file():

@@ -394,6 +394,24 @@ def test_a_goals_yaml_that_is_a_link_finds_its_photos_where_the_link_leads(
     )
 
 
+def test_a_linked_goals_yaml_takes_its_photo_where_it_leads_before_one_in_other_capitals(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """goals.yaml linked into a folder holding a photo of the same name in other capitals
+    (`~/ME.JPG` beside the link, the project's `me.jpg` where it leads): the name alike
+    beside the link was taken (`twin_path`) before the exact name where the link leads,
+    so the movie was made from another person's photo. The exact name wins in both
+    folders before a name alike in either."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    real = write(project, SPEC_EXAMPLE)
+    (elsewhere / "ME.JPG").write_bytes((project / "me.jpg").read_bytes())
+    link = elsewhere / "goals.yaml"
+    link.symlink_to(real)
+    goals = load_goals(link)
+    assert goals.person is not None
+    assert goals.person.photos == [project.resolve() / "me.jpg"]
+
+
 def test_a_photo_path_in_other_capitals_than_its_file_is_found(project: Path) -> None:
     """A project made on a Mac or a PC, whose filesystems ignore case: goals.yaml says
     photos/me.jpg of Photos/Me.JPG, and on Linux the render said "photo not found:
