@@ -288,15 +288,22 @@ def twin_path(path: Path) -> Path | None:
         if os.path.lexists(cur / part):
             cur = cur / part
             continue
-        want = _alike(part)
-        try:
-            names = [n for n in os.listdir(cur) if _alike(n) == want]
-        except (OSError, ValueError):
-            return None
+        names = alike_entries(cur / part)
         if len(names) != 1:
             return None
         cur, changed = cur / names[0], True
     return cur if changed else None
+
+
+def alike_entries(path: Path) -> list[str]:
+    """The names in `path`'s folder that `twin_path` takes for `path`'s name (sorted; []
+    when the folder cannot be read). Two or more are not told apart (Linux can hold
+    `me.jpg` and `ME.jpg`): the message names them, where it said only "not found"."""
+    want = _alike(path.name)
+    try:
+        return sorted(n for n in os.listdir(path.parent) if _alike(n) == want)
+    except (OSError, ValueError):
+        return []
 
 
 def _alike(name: str) -> str:

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from mindmovie.fsutil import sha256_file, twin_path
+from mindmovie.fsutil import alike_entries, sha256_file, twin_path
 from mindmovie.media import music_problem
 from mindmovie.yamlsrc import (
     ESCAPE_HINT,
@@ -137,6 +137,7 @@ def _find_file(
         written = Path(text).expanduser()
     except RuntimeError:  # `~name/me.jpg` for a user this system does not know
         return None, f"{what} not found: {text} (no user {text[1:].split('/')[0]!r} here)"
+    alike: list[str] = []  # names in its folder that are its but for capitals or accents
     try:
         full = (written if written.is_absolute() else base / written).resolve()
         if linked is not None and not written.is_absolute() and not os.path.lexists(full):
@@ -147,6 +148,9 @@ def _find_file(
                 return exact, None
         if (twin := twin_path(full)) is not None:
             full = twin.resolve()
+        elif not os.path.lexists(full):
+            folder = twin_path(full.parent) or full.parent  # (`Photos/` for `photos/`)
+            alike = alike_entries(folder / full.name)
         if full.is_file():
             return full, None
         if full.exists():
@@ -173,6 +177,16 @@ def _find_file(
         if there is not None:
             return there, None
         where = f" (looked in {base}, and in {linked}, where goals.yaml's link leads)"
+    if len(alike) > 1:
+        # `me.jpg` of `ME.jpg` and `Me.JPG` (one of them added since the last render
+        # took the other): "not found" of files `ls` shows
+        where += (
+            f"; {' and '.join(alike)} are both named so but for capitals or accents, and "
+            "neither is taken: write the name of the one meant exactly"
+            if len(alike) == 2
+            else f"; {', '.join(alike)} are all named so but for capitals or accents, and "
+            "none is taken: write the name of the one meant exactly"
+        )
     if text != text.strip():
         # `"me.jpg "` said "not found: me.jpg  (looked in ...)": the space did not show
         where += "; the path starts or ends with a space, which is part of a file name"

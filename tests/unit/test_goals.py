@@ -426,6 +426,21 @@ def test_a_photo_path_in_other_capitals_than_its_file_is_found(project: Path) ->
     assert load_error(write(project, text)).message.startswith("photo not found: photos/me.jpg")
 
 
+def test_two_photos_named_alike_but_for_capitals_are_named_by_the_not_found_message(
+    project: Path,
+) -> None:
+    """photos/me.jpg written, Photos/Me.JPG taken for it, then Photos/ME.jpg added (or
+    a project holding both): neither is taken, and the render said only "photo not
+    found: photos/me.jpg (looked in ...)" of files `ls` shows. It names both."""
+    (project / "Photos").mkdir()
+    shutil.copyfile(project / "me.jpg", project / "Photos" / "Me.JPG")
+    shutil.copyfile(project / "me.jpg", project / "Photos" / "ME.jpg")
+    text = "title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: [photos/me.jpg]\n"
+    msg = load_error(write(project, text)).message
+    assert msg.startswith("photo not found: photos/me.jpg"), msg
+    assert "; ME.jpg and Me.JPG are both named so but for capitals or accents" in msg, msg
+
+
 @pytest.mark.parametrize("given", ["-", "/dev/stdin", "/dev/fd/63", "/proc/self/fd/0"])
 def test_goals_from_standard_input_are_refused_in_one_line(
     project: Path, monkeypatch: pytest.MonkeyPatch, given: str
