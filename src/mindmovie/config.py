@@ -315,7 +315,8 @@ def _base_url_its_sdk_breaks(layers: dict[str, Any]) -> tuple[list[str], str] | 
             has_user = parts.username is not None or parts.password is not None
         except ValueError:
             continue  # not an address: its validator says so
-        if not (has_user or parts.query):
+        # (a bare "?" too: httpx keeps it in the path, and the calls went after it)
+        if not (has_user or parts.query or "?" in url.split("#", 1)[0]):
             continue
         what = "a user name and password (user:...@)" if has_user else "a query (?...)"
         return (

@@ -2264,8 +2264,9 @@ def test_a_base_url_refused_says_no_credentials_written_into_it(tmp_path: Path) 
         ("https://me:tok3n@proxy.example/api/v3", "a user name and password"),
         ("https://proxy.example/api/v3?key=s3cret", "a query"),
         ("https://proxy.example/api/v3?region=eu", "a query"),
+        ("https://proxy.example/api/v3?", "a query"),
     ],
-    ids=["user", "key", "query"],
+    ids=["user", "key", "query", "bare-question-mark"],
 )
 def test_a_base_url_its_sdk_cannot_call_is_refused_up_front(
     tmp_path: Path, provider: str, url: str, what: str
