@@ -6,12 +6,14 @@ frames with a stream-copy pass to the null muxer. No system package is needed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
+import signal
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +64,32 @@ def _command(args: list[str]) -> list[str]:
     return [exe, "-hide_banner", "-nostdin", "-y", *paths]
 
 
+#: the ffmpeg processes this process started that run now, by pid (`running`)
+_running: dict[int, subprocess.Popen[bytes]] = {}
+
+
+@contextlib.contextmanager
+def running(proc: subprocess.Popen[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+    """Hold `proc` (an ffmpeg just started) in the list `kill_running` ends, until the
+    block ends; the block waits for it (reaps it) before it ends."""
+    _running[proc.pid] = proc
+    try:
+        yield proc
+    finally:
+        _running.pop(proc.pid, None)
+
+
+def kill_running() -> None:
+    """SIGKILL every ffmpeg this process started that still runs: called by a render
+    that quits at once (`os._exit`, no cleanup: a second stop signal, SIGQUIT), whose
+    compose encoders were left running as orphans, writing for minutes after it ended.
+    Safe in a signal handler: it takes no lock and starts nothing (`tuple` of a dict is
+    one step under the GIL)."""
+    for pid in tuple(_running):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def run_ffmpeg(
     args: list[str],
     *,
@@ -74,8 +102,20 @@ def run_ffmpeg(
     cmd = _command(args)
     if input is not None:
         cmd.remove("-nostdin")
-    proc = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, cwd=cwd)
-    return _checked(proc.returncode, proc.stderr)
+    stdin = None if input is None else subprocess.PIPE
+    with (
+        subprocess.Popen(
+            cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd
+        ) as proc,
+        running(proc),
+    ):
+        try:
+            _, err = proc.communicate(input, timeout=timeout)
+        except BaseException:  # a timeout, an interrupt: as subprocess.run, not left running
+            proc.kill()
+            proc.wait()
+            raise
+    return _checked(proc.returncode, err)
 
 
 #: lines of an ffmpeg log tail that say nothing of why it failed: an encoder's closing
@@ -113,7 +153,7 @@ def run_ffmpeg_watched(args: list[str], watch: Callable[[], None], every: float 
     ffmpeg is killed and the error goes up."""
     cmd = _command(args)
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: nothing to drain meanwhile
-        with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log) as proc:
+        with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log) as proc, running(proc):
             try:
                 while True:
                     try:

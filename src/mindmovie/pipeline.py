@@ -581,6 +581,13 @@ STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
 )
 
 
+#: signals that quit a render at once, as a second stop signal does: SIGQUIT (Ctrl-\,
+#: `kill -QUIT`), whose default dumped core and left the compose's encoders running
+QUIT_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGQUIT",) if hasattr(signal, name)
+)
+
+
 #: said by a second stop signal, which quits at once (`Pipeline._install_sigint`)
 QUIT_AT_ONCE = (
     b"\ninterrupted at once; run the same command again to resume (a paid call cut off in "
@@ -6021,14 +6028,22 @@ class Pipeline:
             finally:
                 os.close(read_fd)
 
+        from mindmovie.media import kill_running  # (not imported in the handler)
+
+        def quit_at_once(signum: int, frame: object = None) -> None:
+            # the last line: the stop's warning was, and a log ended there as if the
+            # render had hung or been killed from outside
+            with contextlib.suppress(OSError):
+                os.write(2, QUIT_AT_ONCE)
+            # os._exit runs no cleanup: the compose's encoders (and the audio pass's
+            # ffmpeg) ran on as orphans, writing for minutes after the render ended
+            kill_running()
+            os._exit(128 + signum)
+
         def handler(signum: int, frame: object) -> None:
             seen[0] += 1
             if seen[0] > 1:
-                # the last line: the stop's warning was, and a log ended there as if the
-                # render had hung or been killed from outside
-                with contextlib.suppress(OSError):
-                    os.write(2, QUIT_AT_ONCE)
-                os._exit(128 + signum)
+                quit_at_once(signum)
             loop.call_soon_threadsafe(on_sigint, signum)
             with contextlib.suppress(OSError):
                 os.write(write_fd, bytes([signum]))
@@ -6046,7 +6061,13 @@ class Pipeline:
             for sig in STOP_SIGNALS
             if signal.getsignal(sig) != signal.SIG_IGN
         }
-        self._signal_handler: Callable[[int, object], None] | None = handler
+        # SIGQUIT (Ctrl-\, `kill -QUIT`): quits at once, as a second stop does; its
+        # default dumped core with the compose's encoders left running on
+        self._before_signals |= {
+            sig: signal.signal(sig, quit_at_once)
+            for sig in QUIT_SIGNALS
+            if signal.getsignal(sig) != signal.SIG_IGN
+        }
         self._sigint_installed = True
 
     def _ask(self, est: costs.RunEstimate) -> bool:
@@ -6059,16 +6080,15 @@ class Pipeline:
         render put it back."""
         assert self.confirm is not None
         killpoint("ask")  # a person closing the terminal at the question
-        ours = self._signal_handler if getattr(self, "_sigint_installed", False) else None
-        if ours is not None:
+        ours: dict[signal.Signals, Any] = {}
+        if getattr(self, "_sigint_installed", False):
             for sig in self._before_signals:
-                signal.signal(sig, signal.default_int_handler)  # KeyboardInterrupt
+                ours[sig] = signal.signal(sig, signal.default_int_handler)  # KeyboardInterrupt
         try:
             return self.confirm(est)
         finally:
-            if ours is not None:
-                for sig in self._before_signals:
-                    signal.signal(sig, ours)
+            for sig, handler in ours.items():
+                signal.signal(sig, handler)
 
     def _remove_sigint(self) -> None:
         if self._grace_timer is not None:

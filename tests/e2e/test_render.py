@@ -7,6 +7,7 @@ finished render take `finished` (conftest.py): that render, made once per test p
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -1343,11 +1344,15 @@ def test_an_ffmpeg_failing_the_compose_is_one_error_line_and_the_next_render_com
 
 
 def _sigterm_once_started(
-    workdir: Path, args: list[str], ffmpeg: Path, pidfile: Path
+    workdir: Path,
+    args: list[str],
+    ffmpeg: Path,
+    pidfile: Path,
+    signals: tuple[signal.Signals, ...] = (signal.SIGTERM,),
 ) -> tuple[int, float, str]:
     """Render `args` with `ffmpeg` (a stand-in whose slow part writes its pid to
-    `pidfile` first), SIGTERM it once that part runs: (exit code, seconds it took to
-    end after the signal, its stderr)."""
+    `pidfile` first), send it `signals` (back to back) once that part runs: (exit code,
+    seconds it took to end after the signal, its stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
     env["IMAGEIO_FFMPEG_EXE"] = str(ffmpeg)
     out, err = workdir / "render.out", workdir / "render.err"
@@ -1360,7 +1365,8 @@ def _sigterm_once_started(
             time.sleep(0.05)
         time.sleep(0.3)
         t0 = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
+        for sig in signals:
+            proc.send_signal(sig)
         try:
             rc = proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -1418,6 +1424,59 @@ def test_sigterm_in_the_compose_s_audio_pass_kills_its_ffmpeg(workdir: Path) -> 
     pid = int(audio.read_text())
     assert not Path(f"/proc/{pid}").exists(), "the audio pass's ffmpeg was left running"
     assert not (workdir / "run" / "movie.mp4").exists()
+
+
+def _ended(pid: int, within: float = 5.0) -> bool:
+    """Whether process `pid` has ended (gone, or a zombie its new parent has yet to
+    reap) within `within` seconds."""
+    t_end = time.monotonic() + within
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return True
+        if state == "Z":
+            return True
+        if time.monotonic() > t_end:
+            return False
+        time.sleep(0.05)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
+@pytest.mark.parametrize(
+    "signals",
+    [(signal.SIGTERM, signal.SIGHUP), (signal.SIGQUIT,)],
+    ids=["a second stop", "SIGQUIT"],
+)
+def test_a_render_that_quits_at_once_kills_the_compose_s_encoders(
+    workdir: Path, signals: tuple[signal.Signals, ...]
+) -> None:
+    """A render that quits at once (a second stop signal: `kill` sent twice, a
+    supervisor's stop sent again; SIGQUIT: Ctrl-\\ or `kill -QUIT`)
+    ends with `os._exit`, no cleanup: the compose's encoders ran on as orphans (the
+    second stop came before the compose saw the first), and SIGQUIT dumped core with
+    no line at all. Both quit at once with their line and exit code (128 + the
+    signal), the encoders killed, and the next render makes the movie."""
+    encoder = workdir / "encoder.pid"  # every encoder's pid, one a line
+    slow = _ffmpeg_whose_encoder(workdir, f'echo $$ >> "{encoder}"; exec sleep 120')
+    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
+    try:
+        rc, took, said = _sigterm_once_started(workdir, args, slow, encoder, signals)
+        pids = [int(line) for line in encoder.read_text().split()]
+        assert rc in {128 + s for s in signals}, (rc, said)
+        assert took < 5.0, took
+        assert said.rstrip().endswith("the next render says which)"), said  # QUIT_AT_ONCE
+        assert "Traceback" not in said, said
+        assert [p for p in pids if not _ended(p)] == [], "the compose's encoders ran on"
+    except BaseException:
+        for pid in map(int, encoder.read_text().split()):  # none left running by a failure
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        raise
+    _cli(*args, cwd=workdir)
+    st = _status(workdir, workdir / "run")
+    assert not {stage for _, stage in _ran_last(st)} & {"keyframe", "clip"}, _ran_last(st)
+    assert (workdir / "run" / "movie.mp4").is_file()
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")

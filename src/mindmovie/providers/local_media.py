@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from PIL import ImageOps, UnidentifiedImageError
 
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
-from mindmovie.media import ffmpeg_exe, ffmpeg_path
+from mindmovie.media import ffmpeg_exe, ffmpeg_path, running
 from mindmovie.pillow import Image
 from mindmovie.providers.base import (
     ImageResult,
@@ -1001,8 +1001,13 @@ def render_ken_burns(
             )
         )
 
-    with tempfile.TemporaryFile() as log, ThreadPoolExecutor(max_workers=2) as pool:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+    with (
+        tempfile.TemporaryFile() as log,
+        ThreadPoolExecutor(max_workers=2) as pool,
+        running(
+            subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
+        ) as proc,
+    ):
         assert proc.stdin is not None
         broken = False
         try:
