@@ -26,7 +26,43 @@ def ffmpeg_exe() -> str:
 
 
 class FFmpegError(RuntimeError):
-    """ffmpeg exited non-zero; carries the tail of its log for the message."""
+    """ffmpeg exited non-zero; carries the tail of its log for the message, and its exit
+    status (`returncode`, negative: the signal that killed it) when it ran."""
+
+    def __init__(self, message: str, returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+
+
+def file_size_limit() -> int | None:
+    """This process's file size limit in bytes (`ulimit -f`, RLIMIT_FSIZE), None when
+    there is none: the ffmpeg it starts inherits it."""
+    try:
+        import resource
+    except ImportError:  # (not on Windows)
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def killed_by(signum: int) -> str:
+    """Why an ffmpeg that ended of signal `signum` did, for the person: its log ends
+    wherever the signal found it ("Auto-inserting h264_mp4toannexb bitstream filter",
+    "Opening '...001.mp4' for writing"), which says nothing of it."""
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    if name == "SIGXFSZ":
+        limit = file_size_limit()
+        size = "" if limit is None else f", {limit:,} bytes"
+        return (
+            f"killed by SIGXFSZ: a file it wrote reached the file size limit (`ulimit -f`"
+            f"{size}); raise it (`ulimit -f unlimited`)"
+        )
+    if name == "SIGKILL":
+        return "killed by SIGKILL (sent by another process, or by the system short of memory)"
+    return f"killed by {name}"
 
 
 #: what ffmpeg reads as a protocol name before a colon (libavformat's URL_SCHEME_CHARS)
@@ -141,9 +177,11 @@ def failure_line(e: FFmpegError) -> str:
 
 def _checked(returncode: int, stderr: bytes) -> str:
     err = stderr.decode("utf-8", "replace")
+    if returncode < 0:
+        raise FFmpegError(f"ffmpeg failed ({returncode}): {killed_by(-returncode)}", returncode)
     if returncode != 0:
         tail = "\n".join(err.strip().splitlines()[-15:])
-        raise FFmpegError(f"ffmpeg failed ({returncode}): {tail}")
+        raise FFmpegError(f"ffmpeg failed ({returncode}): {tail}", returncode)
     return err
 
 

@@ -848,6 +848,47 @@ def is_disk_full(e: BaseException) -> bool:
     return here and any(why in str(e) for why in ("No space left on device", "Disk quota exceeded"))
 
 
+def over_file_size_limit(e: BaseException) -> bool:
+    """Is `e` a write refused by the file size limit (`ulimit -f`, RLIMIT_FSIZE)? Python's
+    own writes fail with EFBIG; an ffmpeg's (segments, the final mux, an offline clip)
+    kill it with SIGXFSZ. It was a traceback ("OSError: [Errno 27] File too large"), or
+    "the compose failed ... ffmpeg failed (-25): Auto-inserting h264_mp4toannexb ...",
+    or a line per scene offering `--skip-failed`, which the limit stopped as well."""
+    import signal as signals
+
+    from mindmovie.media import FFmpegError
+
+    if isinstance(e, OSError) and e.errno == errno.EFBIG:
+        return True
+    xfsz = getattr(signals, "SIGXFSZ", None)
+    if isinstance(e, FFmpegError):
+        return xfsz is not None and e.returncode == -xfsz
+    return (
+        isinstance(e, ProviderError)
+        and e.provider == "local"
+        and xfsz is not None
+        and f"ffmpeg failed ({-xfsz})" in str(e)
+    )
+
+
+def file_size_limit_message(run_dir: Path) -> str:
+    """One line for a file that reached the file size limit: which limit, what to do."""
+    from mindmovie.media import file_size_limit
+
+    limit = file_size_limit()
+    size = "" if limit is None else f" ({limit / 1e6:.1f} MB)"
+    return (
+        f"a file in {run_dir} reached this process's file size limit{size}, set by "
+        "`ulimit -f` (or the service's LimitFSIZE); finished work is kept: raise it "
+        "(`ulimit -f unlimited`) and run the same command again to resume"
+    )
+
+
+def _no_room(e: BaseException) -> bool:
+    """A write refused for want of room, said as such: a full disk, the file size limit."""
+    return is_disk_full(e) or over_file_size_limit(e)
+
+
 def _mount_point(path: Path) -> Path:
     """The mount point of the filesystem holding `path` (the folder walked up to it)."""
     path = path.absolute()
@@ -5207,6 +5248,8 @@ class Pipeline:
                 raise RunLocked(self._lock_taken) from None
             if is_disk_full(e):
                 raise DiskFull(disk_full_message(self.run_dir, self._paid())) from None
+            if over_file_size_limit(e):
+                raise DiskFull(file_size_limit_message(self.run_dir)) from None
             if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 # a part of the run folder this user cannot write (made by another user,
                 # or with sudo; a read-only mount): the folder's problem, not a crash
@@ -7747,6 +7790,8 @@ class Pipeline:
             # not a scene's fault: every scene left is stopped by it, and so would the
             # compose be (--skip-failed included); say which disk, not "N scenes failed"
             raise DiskFull(disk_full_message(self.run_dir, self._paid()))
+        if any(isinstance(o, BaseException) and over_file_size_limit(o) for o in results.values()):
+            raise DiskFull(file_size_limit_message(self.run_dir))  # (as a full disk)
         refused = [o for o in results.values() if isinstance(o, InvalidRequest) and o.setting]
         if refused:
             # the person's setting, refused by the provider: not a scene's fault, and
@@ -7832,7 +7877,7 @@ class Pipeline:
             from mindmovie.media import FFmpegError, failure_line
 
             gone = [str(c) for _, c in sorted(clips.items()) if not c.is_file()]
-            if gone and not is_disk_full(e):
+            if gone and not _no_room(e):
                 # deleted or made a folder after its step was done: "every keyframe and
                 # clip is kept and the next render only composes" was not so, and sent
                 # the person to `mindmovie doctor`
@@ -7843,7 +7888,7 @@ class Pipeline:
                     "and reuses everything else"
                 ) from None
             song = expanded(plan.music) if plan.music else None
-            if song is not None and not song.is_file() and not is_disk_full(e):
+            if song is not None and not song.is_file() and not _no_room(e):
                 # checked when goals.yaml was read, gone since (a drive unplugged, a
                 # synced file made online-only): a FileNotFoundError traceback, exit 1
                 raise RenderFailed(
@@ -7860,7 +7905,7 @@ class Pipeline:
                     _check_run_dir(self.run_dir, str(self.run_dir))
                 except RunDirError as bad:
                     raise RenderFailed(f"{bad}{_PUT_DURING_THE_RENDER}") from None
-            if isinstance(e, FFmpegError) and not is_disk_full(e):
+            if isinstance(e, FFmpegError) and not _no_room(e):
                 # (a full disk is said as such by `_run_built`). It was a traceback,
                 # after every paid keyframe and clip was made, saying nothing of them
                 raise RenderFailed(

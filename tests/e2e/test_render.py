@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -1341,6 +1342,74 @@ def test_an_ffmpeg_failing_the_compose_is_one_error_line_and_the_next_render_com
     st = _status(workdir, workdir / "run")
     assert {stage for _, stage in _ran_last(st)} <= {"segment", "movie"}, _ran_last(st)
     assert (workdir / "run" / "movie.mp4").is_file()
+
+
+def _cli_limited(cwd: Path, limit: int, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m mindmovie ARGS` in a fresh interpreter whose file size limit is `limit`
+    bytes (`ulimit -f`: RLIMIT_FSIZE, which its ffmpeg processes inherit)."""
+    import resource
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "mindmovie", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        preexec_fn=limited,  # (before any thread of the child: only setrlimit)
+    )
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="no file size limit here")
+@pytest.mark.parametrize("writer", ["ffmpeg", "python", "scenes"])
+def test_the_file_size_limit_met_in_the_compose_is_one_line_naming_it(
+    finished: Path, writer: str
+) -> None:
+    """A file that reaches the file size limit (`ulimit -f`, a service's LimitFSIZE)
+    kills the ffmpeg writing it with SIGXFSZ, and fails a write of mindmovie's own with
+    EFBIG. The first said "the compose failed ... (`mindmovie doctor` checks ffmpeg):
+    ffmpeg failed (-25): [mov,mp4,...] Auto-inserting h264_mp4toannexb bitstream
+    filter; ...", the last lines its log had, and the second was a traceback ending in
+    "OSError: [Errno 27] File too large" (or, met by the scenes' keyframes and clips, a
+    line per scene offering `render --skip-failed`, which the limit stops as well).
+    Either is one line naming the limit, exit 1, no movie (nor a part of one) left; the
+    next render makes the rest, reusing what was made."""
+    workdir, run = finished, finished / "run"
+    movie = run / "movie.mp4"
+    config = "small.yaml"
+    if writer == "ffmpeg":
+        # every segment, card and track is cached: the final mux writes the one big file
+        limit = movie.stat().st_size * 3 // 4
+        movie.unlink()
+    elif writer == "python":
+        # a title card's raw frame (320 x 180 x 3 bytes), drawn by mindmovie, is over it
+        limit = 150_000
+        shutil.rmtree(run / "compose")
+        movie.unlink()
+    else:
+        # the offline keyframes and clips made again at 1280x720: over 1 MB each
+        config = "wide.yaml"
+        (workdir / config).write_text(SMALL.replace("320x180", "1280x720"))
+        limit = 1_000_000
+    args = ("render", "examples/goals.yaml", "-c", config, "--out", str(run), "-q")
+    before = movie.stat().st_mtime_ns if movie.exists() else None  # (scenes: the last)
+    r = _cli_limited(workdir, limit, *args)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert "file size limit" in lines[0] and "ulimit -f" in lines[0], lines
+    assert (movie.stat().st_mtime_ns if movie.exists() else None) == before
+    assert [p.name for p in run.iterdir() if "movie" in p.name and p != movie] == []  # no temp
+    _cli(*args, cwd=workdir)
+    st = _status(workdir, run)
+    redone = {"segment", "movie"} | ({"keyframe", "clip"} if writer == "scenes" else set())
+    assert {stage for _, stage in _ran_last(st)} <= redone, _ran_last(st)
+    assert movie.is_file()
 
 
 def _sigterm_once_started(

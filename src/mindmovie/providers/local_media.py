@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from PIL import ImageOps, UnidentifiedImageError
 
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
-from mindmovie.media import ffmpeg_exe, ffmpeg_path, running
+from mindmovie.media import ffmpeg_exe, ffmpeg_path, killed_by, running
 from mindmovie.pillow import Image
 from mindmovie.providers.base import (
     ImageResult,
@@ -1037,7 +1037,8 @@ def render_ken_burns(
             log.seek(0)
             tail = "\n".join(log.read().decode("utf-8", "replace").strip().splitlines()[-10:])
             tmp.unlink(missing_ok=True)
-            raise JobFailed(f"ffmpeg failed ({rc}) rendering {dest.name}: {tail}", provider="local")
+            why = killed_by(-rc) if rc < 0 else tail  # (its log ends wherever it was)
+            raise JobFailed(f"ffmpeg failed ({rc}) rendering {dest.name}: {why}", provider="local")
     commit_file(tmp, dest)
     return dest
 
