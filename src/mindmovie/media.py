@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,20 +186,68 @@ def _checked(returncode: int, stderr: bytes) -> str:
     return err
 
 
-def run_ffmpeg_watched(args: list[str], watch: Callable[[], None], every: float = 0.2) -> str:
+#: how long a watched ffmpeg (the compose's encoders, its audio pass, the final join)
+#: may run without progress before it is killed: its progress report (`frame=`, `size=`,
+#: `time=`, written every 0.5 s) unchanged and its log no longer. A stopped ffmpeg
+#: (SIGSTOP), or one blocked for good (a disk or network folder that does not answer),
+#: held the render for ever. Counted only while this process runs (Ctrl-Z stops the
+#: encoders with it: a pause is no stall). Generous: the longest legitimate wait for a
+#: first report to change is an encoder's lookahead filling (~50 frames of a 1080p
+#: "high" chunk before its first frame comes out, seconds even on a busy core).
+STALL_SECONDS = 300.0
+
+#: the most one look of the watch adds to the time counted without progress: a gap
+#: longer than this between two looks is this process stopped (Ctrl-Z, SIGSTOP) or
+#: starved, not ffmpeg stalling
+_MAX_LOOK_GAP = 2.0
+
+_REPORT = re.compile(rb"(frame|size|time)=\s*(\S+)")
+
+
+def _progress(log: int) -> object:
+    """What shows ffmpeg's progress in its log (the open file `log`): the fields of its
+    last progress report that move only with its work, or, before the first report, the
+    log's length. `elapsed=` and `speed=` change in every report, also in one written
+    by an ffmpeg whose work is stuck (its main thread reports on its own)."""
+    size = os.fstat(log).st_size
+    tail = os.pread(log, 1024, max(0, size - 1024))
+    for report in reversed(re.split(rb"[\r\n]+", tail)):
+        fields = _REPORT.findall(report)
+        if fields:
+            return tuple(fields)
+    return size
+
+
+def run_ffmpeg_watched(
+    args: list[str], watch: Callable[[], None], every: float = 0.2, *, cwd: Path | None = None
+) -> str:
     """`run_ffmpeg`, calling `watch()` every `every` seconds while ffmpeg runs (in this
     thread), e.g. to pick up output files as ffmpeg finishes them. If `watch` raises,
-    ffmpeg is killed and the error goes up."""
+    ffmpeg is killed and the error goes up; so it is, as an FFmpegError, once it has
+    made no progress for STALL_SECONDS. `cwd`: as `run_ffmpeg`'s."""
     cmd = _command(args)
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: nothing to drain meanwhile
-        with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log) as proc, running(proc):
+        with (
+            subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, cwd=cwd) as proc,
+            running(proc),
+        ):
             try:
+                seen, still, looked = _progress(log.fileno()), 0.0, time.monotonic()
                 while True:
                     try:
                         proc.wait(timeout=every)
                         break
                     except subprocess.TimeoutExpired:
                         watch()
+                    now, mark = time.monotonic(), _progress(log.fileno())
+                    still = 0.0 if mark != seen else still + min(now - looked, _MAX_LOOK_GAP)
+                    seen, looked = mark, now
+                    if still > STALL_SECONDS:
+                        raise FFmpegError(
+                            f"ffmpeg made no progress for {STALL_SECONDS:.0f} s (stopped, or "
+                            "waiting on a disk or network folder that does not answer), and "
+                            "was ended"
+                        )
             finally:
                 if proc.poll() is None:
                     proc.kill()

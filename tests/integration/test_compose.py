@@ -6,8 +6,11 @@ shorter than its scene, to prove scaling, cropping, retiming and padding.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +37,7 @@ from mindmovie.compose.timeline import (
     build_timeline,
 )
 from mindmovie.fsutil import sha256_file
-from mindmovie.media import count_video_frames, ffmpeg_exe, probe, run_ffmpeg
+from mindmovie.media import FFmpegError, count_video_frames, ffmpeg_exe, probe, run_ffmpeg
 from tests.media import AUDIO_RATE, pcm, spectral_peaks
 
 W, H, FPS = 320, 180, 12
@@ -781,3 +784,62 @@ def test_a_compose_told_to_stop_stops_and_writes_no_movie(
     assert left == [], left
     if engine == "ffmpeg":
         assert landed and all(s.path.is_file() for s in landed)  # kept for the next compose
+
+
+def _ffmpeg_children() -> list[int]:
+    """The ffmpeg processes this (test) process started that run now, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm, rest = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        state, ppid = rest.split()[:2]
+        if int(ppid) == os.getpid() and state != "Z" and comm.split("(", 1)[1].startswith("ffmpeg"):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds its ffmpeg in /proc")
+def test_an_ffmpeg_that_makes_no_progress_fails_the_compose_saying_so(
+    tmp_path: Path, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ffmpeg of the compose stopped (SIGSTOP) or blocked for good (a disk that does
+    not answer) held the compose, and the render, for ever: nothing watched for its
+    progress. It is ended once its progress report has not moved for
+    `media.STALL_SECONDS` (here 1 s) and the compose fails saying so, writing no movie."""
+    import threading
+
+    from mindmovie import media
+
+    monkeypatch.setattr(media, "STALL_SECONDS", 1.0, raising=False)
+    tl = build_timeline(_movie(clips), SPEC)
+    stopped: list[int] = []
+    done = threading.Event()
+
+    def stop_the_first_ffmpeg() -> None:
+        while not (stopped or done.is_set()):
+            stopped.extend(_ffmpeg_children()[:1])
+            for pid in stopped:
+                os.kill(pid, signal.SIGSTOP)
+            time.sleep(0.005)
+        # (nothing ended it: go on after a while, rather than hang the test for ever)
+        if not done.wait(20):
+            for pid in stopped:
+                os.kill(pid, signal.SIGCONT)
+
+    stopper = threading.Thread(target=stop_the_first_ffmpeg)
+    stopper.start()
+    out = tmp_path / "movie.mp4"
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(FFmpegError, match=r"ffmpeg made no progress for 1 s"):
+            render(tl, tmp_path / "work", out, workers=1)
+    finally:
+        done.set()
+        stopper.join()
+    assert time.monotonic() - t0 < 15
+    assert stopped and stopped[0] not in _ffmpeg_children()  # ended, not left stopped
+    assert not out.exists()

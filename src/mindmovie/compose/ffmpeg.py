@@ -30,7 +30,7 @@ from mindmovie.compose.audio import audio_track, bed_file, prepare_audio, render
 from mindmovie.compose.timeline import RENDERER_VERSION, Item, Segment, Timeline
 from mindmovie.cpus import usable_cpu_count
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
-from mindmovie.media import probe, run_ffmpeg, run_ffmpeg_watched
+from mindmovie.media import probe, run_ffmpeg_watched
 
 _COLOR = "colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
 _TO709 = "out_color_matrix=bt709:out_range=tv"
@@ -779,7 +779,9 @@ def render(
             "-f", "mp4",
             os.path.abspath(tmp),
         ]  # fmt: skip
-        run_ffmpeg(mux, cwd=listing.parent)
+        # watched: a stop is heard in it, and an ffmpeg stalled in it is ended
+        # (`media.STALL_SECONDS`) instead of holding the render for ever
+        run_ffmpeg_watched(mux, check_stop, cwd=listing.parent)
         commit_file(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
