@@ -210,3 +210,22 @@ def write_undecodable_music(path: Path) -> Path:
     data[at + 4 : end] = bytes(rng.randrange(256) for _ in range(end - at - 4))
     path.write_bytes(data)
     return path
+
+
+def ffmpeg_children() -> list[int]:
+    """The ffmpeg processes this (test) process started that have not ended, from /proc
+    (Linux): to stop one (SIGSTOP) as a test of what a stopped or paused ffmpeg does."""
+    import os
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm, rest = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        state, ppid = rest.split()[:2]
+        if int(ppid) == os.getpid() and state != "Z" and comm.split("(", 1)[1].startswith("ffmpeg"):
+            found.append(int(entry.name))
+    return found

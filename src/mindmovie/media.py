@@ -201,6 +201,26 @@ STALL_SECONDS = 300.0
 #: starved, not ffmpeg stalling
 _MAX_LOOK_GAP = 2.0
 
+
+class AwakeClock:
+    """Seconds this process has run since the clock was made, without the time it was
+    stopped (Ctrl-Z then `fg`, SIGSTOP then SIGCONT), for time limits a pause must not
+    use up: each look adds the time since the last, at most `_MAX_LOOK_GAP`, so it is
+    to be looked at often (each watch of a running ffmpeg). The monotonic clock runs on
+    while the process is stopped: a render paused with Ctrl-Z for longer than its
+    audio pass's limit failed that pass at `fg`, blaming the music."""
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self._awake = 0.0
+
+    def __call__(self) -> float:
+        now = time.monotonic()
+        self._awake += min(max(0.0, now - self._last), _MAX_LOOK_GAP)
+        self._last = now
+        return self._awake
+
+
 _REPORT = re.compile(rb"(frame|size|time)=\s*(\S+)")
 
 
@@ -232,17 +252,18 @@ def run_ffmpeg_watched(
             running(proc),
         ):
             try:
-                seen, still, looked = _progress(log.fileno()), 0.0, time.monotonic()
+                awake = AwakeClock()
+                seen, since = _progress(log.fileno()), awake()
                 while True:
                     try:
                         proc.wait(timeout=every)
                         break
                     except subprocess.TimeoutExpired:
                         watch()
-                    now, mark = time.monotonic(), _progress(log.fileno())
-                    still = 0.0 if mark != seen else still + min(now - looked, _MAX_LOOK_GAP)
-                    seen, looked = mark, now
-                    if still > STALL_SECONDS:
+                    now, mark = awake(), _progress(log.fileno())
+                    if mark != seen:
+                        seen, since = mark, now
+                    elif now - since > STALL_SECONDS:
                         raise FFmpegError(
                             f"ffmpeg made no progress for {STALL_SECONDS:.0f} s (stopped, or "
                             "waiting on a disk or network folder that does not answer), and "

@@ -661,3 +661,50 @@ def test_a_song_whose_rate_changes_midway_lasts_the_movie_in_time(tmp_path: Path
     mono = _pcm(track).mean(axis=0)
     assert _peaks(mono[round(0.5 * RATE) : round(2.5 * RATE)], 1) == pytest.approx([440], abs=2)
     assert _peaks(mono[round(3.1 * RATE) : round(3.7 * RATE)], 1) == pytest.approx([660], abs=3)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds its ffmpeg in /proc")
+def test_a_pause_longer_than_the_audio_pass_s_time_limit_does_not_fail_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-Z stops the render and its ffmpeg, `fg` goes on. The audio pass's time limit
+    (120 s + 4 s a second of movie) was counted on the monotonic clock, which runs on
+    while the process is stopped: a pause longer than the limit failed the pass at `fg`
+    ("the compose failed ...: the movie's sound was not made within 252 s ...: the music
+    .../builtin-bed-4.wav may be damaged; try another file", after a 320 s Ctrl-Z of a
+    1280x720 render). Only the time the render runs counts. Here a limit of 6 s, and
+    this process and the pass's ffmpeg stopped for 8 s once the pass runs."""
+    import os
+    import signal
+
+    from mindmovie import media
+    from mindmovie.compose import audio
+    from mindmovie.compose.timeline import AudioBed
+    from tests.media import ffmpeg_children
+
+    monkeypatch.setattr(audio, "AUDIO_TIMEOUT_BASE", 6.0)
+    monkeypatch.setattr(audio, "AUDIO_TIMEOUT_PER_SECOND", 0.0)
+    # (the most a look's gap counts: less than the 2 s, so that the pass's own time
+    # after the pause cannot reach 6 s on a busy machine)
+    monkeypatch.setattr(media, "_MAX_LOOK_GAP", 0.5, raising=False)
+    paused: list[int] = []
+    waker: list[subprocess.Popen[bytes]] = []
+
+    def check() -> None:
+        if paused or not (running := ffmpeg_children()):
+            return
+        paused.extend(running)
+        pids = " ".join(map(str, [*running, os.getpid()]))
+        waker.append(subprocess.Popen(["sh", "-c", f"sleep 8; kill -CONT {pids}"]))
+        for pid in running:
+            os.kill(pid, signal.SIGSTOP)
+        os.kill(os.getpid(), signal.SIGSTOP)  # Ctrl-Z: until the waker's SIGCONT
+
+    bed = AudioBed(None, None, 60.0, 1.0, 1.0, (), "paused")  # the built-in bed, 60 s
+    try:
+        track = render_audio(bed, tmp_path / "work", check=check)
+    finally:
+        for p in waker:
+            p.wait()
+    assert paused, "the pass ended before it was paused"
+    assert track.is_file()

@@ -38,7 +38,7 @@ from mindmovie.compose.timeline import (
 )
 from mindmovie.fsutil import sha256_file
 from mindmovie.media import FFmpegError, count_video_frames, ffmpeg_exe, probe, run_ffmpeg
-from tests.media import AUDIO_RATE, pcm, spectral_peaks
+from tests.media import AUDIO_RATE, ffmpeg_children, pcm, spectral_peaks
 
 W, H, FPS = 320, 180, 12
 SPEC = OutputSpec(
@@ -786,22 +786,6 @@ def test_a_compose_told_to_stop_stops_and_writes_no_movie(
         assert landed and all(s.path.is_file() for s in landed)  # kept for the next compose
 
 
-def _ffmpeg_children() -> list[int]:
-    """The ffmpeg processes this (test) process started that run now, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            comm, rest = (entry / "stat").read_text().rsplit(")", 1)
-        except OSError:
-            continue
-        state, ppid = rest.split()[:2]
-        if int(ppid) == os.getpid() and state != "Z" and comm.split("(", 1)[1].startswith("ffmpeg"):
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds its ffmpeg in /proc")
 def test_an_ffmpeg_that_makes_no_progress_fails_the_compose_saying_so(
     tmp_path: Path, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
@@ -821,7 +805,7 @@ def test_an_ffmpeg_that_makes_no_progress_fails_the_compose_saying_so(
 
     def stop_the_first_ffmpeg() -> None:
         while not (stopped or done.is_set()):
-            stopped.extend(_ffmpeg_children()[:1])
+            stopped.extend(ffmpeg_children()[:1])
             for pid in stopped:
                 os.kill(pid, signal.SIGSTOP)
             time.sleep(0.005)
@@ -841,5 +825,5 @@ def test_an_ffmpeg_that_makes_no_progress_fails_the_compose_saying_so(
         done.set()
         stopper.join()
     assert time.monotonic() - t0 < 15
-    assert stopped and stopped[0] not in _ffmpeg_children()  # ended, not left stopped
+    assert stopped and stopped[0] not in ffmpeg_children()  # ended, not left stopped
     assert not out.exists()

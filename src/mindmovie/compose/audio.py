@@ -23,6 +23,7 @@ import numpy as np
 from mindmovie.compose.timeline import BED_VERSION, CLIP_DECLICK, AudioBed
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 from mindmovie.media import (
+    AwakeClock,
     FFmpegError,
     audio_packet_seconds,
     probe,
@@ -328,11 +329,11 @@ def _ffmpeg(args: list[str], *, timeout: float, check: Callable[[], None] | None
     a long movie's song; for good with a stream that never ends)."""
     if check is None:
         return run_ffmpeg(args, timeout=timeout)
-    end = time.monotonic() + timeout
+    awake = AwakeClock()  # (a pause, Ctrl-Z then fg, does not use the time up)
 
     def watch() -> None:
         check()
-        if time.monotonic() > end:
+        if awake() > timeout:
             raise subprocess.TimeoutExpired(args, timeout)
 
     return run_ffmpeg_watched(args, watch, every=0.25)
@@ -522,7 +523,19 @@ def render_audio(
     # removes (as a plain name it stayed, up to ~70 MB for 3 minutes, once its key went)
     looped = tmp_path_for(out.with_suffix(".loop.f32"))
     limit = AUDIO_TIMEOUT_BASE + AUDIO_TIMEOUT_PER_SECOND * bed.duration
-    deadline = time.monotonic() + limit
+    clock: Callable[[], float] = time.monotonic
+    if check is not None:
+        # the pass's time counted only while the render runs (Ctrl-Z then fg: a pause
+        # as long as the limit failed the pass, "the music ... may be damaged"), looked
+        # at each time its ffmpeg is (`_ffmpeg`'s watch asks `check` every 0.25 s)
+        clock = awake = AwakeClock()
+        stop = check
+
+        def check() -> None:
+            awake()
+            stop()
+
+    deadline = clock() + limit
     decoding = False  # the song's own decode (seamless_loop): only the music is read
     silent = False  # loudnorm measured digital silence (the whole track: music and clips)
 
@@ -530,7 +543,7 @@ def render_audio(
         """The song decoded to `looped`: (`seamless_loop`'s samples to skip, loop it)."""
         nonlocal decoding
         decoding = True
-        left = max(1.0, deadline - time.monotonic())
+        left = max(1.0, deadline - clock())
         first = seamless_loop(song, bed.duration, looped, timeout=left, check=check)
         decoding = False
         short = looped.stat().st_size // 8 < round(bed.duration * SAMPLE_RATE)
@@ -550,7 +563,7 @@ def render_audio(
         measured = ""
         if normalise:
             try:
-                left = max(1.0, deadline - time.monotonic())
+                left = max(1.0, deadline - clock())
                 try:
                     got = measure_loudness(
                         bed, source, loop_start=start, timeout=left, check=check, loop=loop
@@ -560,7 +573,7 @@ def render_audio(
                     # movie: decoded to one format first, as a song that may end is
                     start, loop = decode(music)
                     source, decoded = looped, True
-                    left = max(1.0, deadline - time.monotonic())
+                    left = max(1.0, deadline - clock())
                     got = measure_loudness(
                         bed,
                         source,
@@ -587,7 +600,7 @@ def render_audio(
             decoded=decoded,
         )
         try:
-            _ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()), check=check)
+            _ffmpeg(args, timeout=max(1.0, deadline - clock()), check=check)
         except FFmpegError as e:
             # loudnorm measures digital silence as -inf LUFS: under its 3 s window its
             # gain is NaN, which the AAC encoder refuses ("Input contains (near) NaN"), so
@@ -599,7 +612,7 @@ def render_audio(
             args = audio_args(
                 bed, source, tmp, normalise=False, loop_start=start, loop=loop, decoded=decoded
             )
-            _ffmpeg(args, timeout=max(1.0, deadline - time.monotonic()), check=check)
+            _ffmpeg(args, timeout=max(1.0, deadline - clock()), check=check)
         commit_file(tmp, out)
         if silent and bed.music is not None and warn is not None:
             warn(silent_music_note(bed.music))
