@@ -884,9 +884,60 @@ def file_size_limit_message(run_dir: Path) -> str:
     )
 
 
+def _soft_limit(name: str) -> str:
+    """This process's soft limit `name` (a `resource.RLIMIT_*`), as the person reads it."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(getattr(resource, name))[0]
+    except (ImportError, AttributeError, OSError, ValueError):
+        return "unknown"
+    return "unlimited" if soft == resource.RLIM_INFINITY else str(soft)
+
+
+def _says(e: BaseException, *texts: str) -> bool:
+    """Does an ffmpeg's error (the compose's, an offline clip's) or a scene's (an OS error
+    met reading a keyframe or a downloaded clip, in its words) say one of `texts`?"""
+    from mindmovie.media import FFmpegError
+
+    here = isinstance(e, FFmpegError | ProviderError)
+    return here and any(text in str(e) for text in texts)
+
+
+def limit_message(e: BaseException, run_dir: Path) -> str | None:
+    """One line for `e` when it is a limit of this process met, not a fault of the step
+    that met it: the file size limit, the open files limit, the processes (and threads)
+    limit. Each was a traceback (the storyboard's module not opened: "OSError: [Errno
+    24] Too many open files"; "RuntimeError: can't start new thread") or a line per
+    scene of ffmpeg's words ("pthread_create() failed: Resource temporarily
+    unavailable") offering `--skip-failed`, which the limit stopped as well."""
+    if over_file_size_limit(e):
+        return file_size_limit_message(run_dir)
+    kept = "finished work is kept: raise it and run the same command again to resume"
+    if (isinstance(e, OSError) and e.errno in (errno.EMFILE, errno.ENFILE)) or _says(
+        e, "Too many open files"
+    ):
+        return (
+            "too many files open: this process may open "
+            f"{_soft_limit('RLIMIT_NOFILE')} at once (`ulimit -n`; the system's own "
+            f"limit when that is high); {kept} (e.g. `ulimit -n 4096`)"
+        )
+    threads = isinstance(e, RuntimeError) and "can't start new thread" in str(e)
+    forks = isinstance(e, OSError) and e.errno == errno.EAGAIN
+    if threads or forks or _says(e, "pthread_create() failed"):
+        return (
+            "no more processes or threads could be started: this user may run "
+            f"{_soft_limit('RLIMIT_NPROC')} (`ulimit -u`, counting every program's "
+            "threads; or a container's pids limit); finished work is kept: raise it, or "
+            "lower compose.workers and the providers' max_concurrent, and run the same "
+            "command again to resume"
+        )
+    return None
+
+
 def _no_room(e: BaseException) -> bool:
-    """A write refused for want of room, said as such: a full disk, the file size limit."""
-    return is_disk_full(e) or over_file_size_limit(e)
+    """A full disk or a limit of this process (`limit_message`): said as such."""
+    return is_disk_full(e) or limit_message(e, Path(".")) is not None
 
 
 def _mount_point(path: Path) -> Path:
@@ -5178,6 +5229,10 @@ class Pipeline:
             # preset only at the compose, after every keyframe and clip was paid for
             self._providers = self._build_providers()
         except MediaError as e:
+            if (limit := limit_message(e, self.run_dir)) is not None:
+                # not a broken ffmpeg: "reinstall" was said for `ulimit -n 12`
+                said = limit.replace("finished work is kept: ", "").replace(" to resume", "")
+                raise DiskFull(f"{said}. Nothing was made or spent") from None
             raise ConfigError(
                 f"ffmpeg cannot be run ({e}); mindmovie uses the ffmpeg imageio-ffmpeg ships "
                 "(or the one IMAGEIO_FFMPEG_EXE names): reinstall with the README's install "
@@ -5248,8 +5303,8 @@ class Pipeline:
                 raise RunLocked(self._lock_taken) from None
             if is_disk_full(e):
                 raise DiskFull(disk_full_message(self.run_dir, self._paid())) from None
-            if over_file_size_limit(e):
-                raise DiskFull(file_size_limit_message(self.run_dir)) from None
+            if (limit := limit_message(e, self.run_dir)) is not None:
+                raise DiskFull(limit) from None
             if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 # a part of the run folder this user cannot write (made by another user,
                 # or with sudo; a read-only mount): the folder's problem, not a crash
@@ -7790,8 +7845,11 @@ class Pipeline:
             # not a scene's fault: every scene left is stopped by it, and so would the
             # compose be (--skip-failed included); say which disk, not "N scenes failed"
             raise DiskFull(disk_full_message(self.run_dir, self._paid()))
-        if any(isinstance(o, BaseException) and over_file_size_limit(o) for o in results.values()):
-            raise DiskFull(file_size_limit_message(self.run_dir))  # (as a full disk)
+        limits = [
+            limit_message(o, self.run_dir) for o in results.values() if isinstance(o, BaseException)
+        ]
+        if any(limits):  # (as a full disk: not the scenes' fault, and stops them all)
+            raise DiskFull(next(m for m in limits if m))
         refused = [o for o in results.values() if isinstance(o, InvalidRequest) and o.setting]
         if refused:
             # the person's setting, refused by the provider: not a scene's fault, and

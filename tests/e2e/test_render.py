@@ -1344,13 +1344,18 @@ def test_an_ffmpeg_failing_the_compose_is_one_error_line_and_the_next_render_com
     assert (workdir / "run" / "movie.mp4").is_file()
 
 
-def _cli_limited(cwd: Path, limit: int, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m mindmovie ARGS` in a fresh interpreter whose file size limit is `limit`
-    bytes (`ulimit -f`: RLIMIT_FSIZE, which its ffmpeg processes inherit)."""
+def _cli_limited(
+    cwd: Path, limit: int, *args: str, rlimit: str = "RLIMIT_FSIZE"
+) -> subprocess.CompletedProcess[str]:
+    """`python -m mindmovie ARGS` in a fresh interpreter whose `rlimit` (by default the
+    file size limit, `ulimit -f`, in bytes) is `limit`; its ffmpeg processes inherit it."""
     import resource
 
+    which = getattr(resource, rlimit)
+    hard = resource.getrlimit(which)[1]
+
     def limited() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+        resource.setrlimit(which, (limit, hard))
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
     return subprocess.run(
@@ -1410,6 +1415,52 @@ def test_the_file_size_limit_met_in_the_compose_is_one_line_naming_it(
     redone = {"segment", "movie"} | ({"keyframe", "clip"} if writer == "scenes" else set())
     assert {stage for _, stage in _ran_last(st)} <= redone, _ran_last(st)
     assert movie.is_file()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux's limits")
+def test_the_open_files_limit_met_is_one_line_naming_it(workdir: Path) -> None:
+    """A render with few files allowed open (`ulimit -n 16`) failed each scene with
+    "[Errno 24] Too many open files" (or "keyframe unreadable: ... Too many open
+    files"), offering `render --skip-failed`, which the limit stopped as well, or
+    ended in a traceback (the storyboard's module could not be opened). It is one line
+    naming the limit, exit 1; the next render, with the limit raised, makes the movie."""
+    args = ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q")
+    r = _cli_limited(workdir, 16, *args, rlimit="RLIMIT_NOFILE")
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: too many files open"), lines
+    assert "may open 16 at once (`ulimit -n`" in lines[0], lines
+    _cli(*args, cwd=workdir)
+    assert (workdir / "run" / "movie.mp4").is_file()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
+def test_the_process_limit_met_by_the_clips_encoder_is_one_line_naming_it(
+    workdir: Path,
+) -> None:
+    """The offline clips' ffmpeg, started under a low process limit (`ulimit -u`, a
+    container's pids limit), fails to start its threads; each scene's failure was that
+    ffmpeg's log (here its line as seen under `ulimit -u 20`) and the render offered
+    `render --skip-failed`, which the limit stopped as well. It is one line naming the
+    limit, exit 1; the next render makes the movie."""
+    failing = _ffmpeg_whose_encoder(
+        workdir,
+        "echo '[in#0/rawvideo @ 0x1] pthread_create() failed: Resource temporarily "
+        "unavailable' >&2; exit 245",
+        of="rawvideo",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["IMAGEIO_FFMPEG_EXE"] = str(failing)
+    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
+    r = mindmovie_fork.run(args, env=env, cwd=workdir, timeout=300)
+    assert r.returncode == 1, r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: no more processes or threads could be started"), lines
+    assert "(`ulimit -u`" in lines[0] and "skip-failed" not in lines[0], lines
+    _cli(*args, cwd=workdir)
+    assert (workdir / "run" / "movie.mp4").is_file()
 
 
 def _sigterm_once_started(
