@@ -922,15 +922,36 @@ def limit_message(e: BaseException, run_dir: Path) -> str | None:
             f"{_soft_limit('RLIMIT_NOFILE')} at once (`ulimit -n`; the system's own "
             f"limit when that is high); {kept} (e.g. `ulimit -n 4096`)"
         )
+    memory = _soft_limit("RLIMIT_AS")
+    # (a thread's stack is memory too: under `ulimit -v` a thread fails to start as
+    # under `ulimit -u`, and the limit named first is the one set)
+    mapped = "" if memory in ("unlimited", "unknown") else f"{int(memory) / 1e6:.0f} MB"
     threads = isinstance(e, RuntimeError) and "can't start new thread" in str(e)
     forks = isinstance(e, OSError) and e.errno == errno.EAGAIN
     if threads or forks or _says(e, "pthread_create() failed"):
+        limits = [
+            f"the processes this user may run ({_soft_limit('RLIMIT_NPROC')}: `ulimit -u`, "
+            "counting every program's threads), or a container's pids limit"
+        ]
+        if mapped:
+            limits.insert(0, f"the memory this process may map ({mapped}: `ulimit -v`)")
         return (
-            "no more processes or threads could be started: this user may run "
-            f"{_soft_limit('RLIMIT_NPROC')} (`ulimit -u`, counting every program's "
-            "threads; or a container's pids limit); finished work is kept: raise it, or "
-            "lower compose.workers and the providers' max_concurrent, and run the same "
-            "command again to resume"
+            f"no more processes or threads could be started: a limit was reached, "
+            f"{'; or '.join(limits)}; finished work is kept: raise it, or lower "
+            "compose.workers and the providers' max_concurrent, and run the same command "
+            "again to resume"
+        )
+    if isinstance(e, MemoryError):
+        # (the MemoryError of a picture too big to draw at this size: a traceback)
+        where = (
+            f"the memory this process may map ({mapped}: `ulimit -v`)"
+            if mapped
+            else ("the machine's memory")
+        )
+        return (
+            f"out of memory: {where} was used up; finished work is kept: raise it, or "
+            "render at a smaller output.size or with fewer compose.workers, and run the "
+            "same command again to resume"
         )
     return None
 

@@ -1458,7 +1458,7 @@ def test_the_process_limit_met_by_the_clips_encoder_is_one_line_naming_it(
     lines = r.stderr.splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith("error: no more processes or threads could be started"), lines
-    assert "(`ulimit -u`" in lines[0] and "skip-failed" not in lines[0], lines
+    assert ": `ulimit -u`" in lines[0] and "skip-failed" not in lines[0], lines
     _cli(*args, cwd=workdir)
     assert (workdir / "run" / "movie.mp4").is_file()
 

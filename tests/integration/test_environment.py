@@ -623,6 +623,42 @@ async def test_a_paid_image_that_cannot_be_saved_is_billed_not_left_in_flight(
     assert {r["state"] for r in rows} == {"billed"}, rows
 
 
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        # numpy drawing a 1280x720 card under `ulimit -v 400000` (seen by hand)
+        (
+            MemoryError("Unable to allocate 10.5 MiB for an array with shape (720, 1280, 3)"),
+            "out of memory: ",
+        ),
+        # a thread under `ulimit -u`, or under `ulimit -v 700000` (its stack: seen by hand)
+        (RuntimeError("can't start new thread"), "no more processes or threads could be"),
+    ],
+    ids=["memory", "threads"],
+)
+async def test_a_limit_met_in_the_compose_is_said_as_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception, said: str
+) -> None:
+    """What a limit of the process (`ulimit -v`, `ulimit -u`) makes Python raise in the
+    compose (here drawing the title card) was a traceback ending in "MemoryError: Unable
+    to allocate ..." or "RuntimeError: can't start new thread". It is one line naming
+    the limits that may be the cause, as a full disk is; the scenes are kept."""
+    from mindmovie.compose import cards
+    from mindmovie.pipeline import DiskFull, Pipeline
+
+    def fails(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(cards, "render_card", fails)
+    with pytest.raises(DiskFull) as got:
+        await Pipeline(goals_file(tmp_path), tiny_local_settings(), out=tmp_path / "run").run()
+    assert str(got.value).startswith(said), got.value
+    assert "ulimit -" in str(got.value) or "machine's memory" in str(got.value), got.value
+    assert "finished work is kept" in str(got.value)
+    scenes = collect_status(tmp_path / "run")["scenes"]
+    assert scenes and {s["clip"] for s in scenes} == {"succeeded"}, scenes
+
+
 @pytest.mark.skipif(
     not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2,
     reason="needs CPU affinity (Linux) and two CPUs to leave one out",
