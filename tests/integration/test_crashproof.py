@@ -1357,7 +1357,7 @@ def test_render_fresh_killed_at_its_spend_question_puts_the_old_run_back(
         store.close()
 
 
-@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGQUIT"])
 def test_a_stop_signal_at_the_spend_question_is_an_interrupt_that_puts_the_old_run_back(
     sim: SimServer, tmp_path: Path, signame: str
 ) -> None:
@@ -1366,7 +1366,7 @@ def test_a_stop_signal_at_the_spend_question_is_an_interrupt_that_puts_the_old_r
     prompt): no line said why, the exit status was the signal's, and `render --fresh`
     left the old run in previous/ until a next render put it back. It now ends as Ctrl-C
     at the question does: 'interrupted: nothing was spent', exit 130, the old run back
-    in place at once."""
+    in place at once. So does SIGQUIT (Ctrl-\\), which dumped core there (-3)."""
     import pty
 
     rig = make_rig(sim, tmp_path)
