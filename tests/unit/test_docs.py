@@ -558,6 +558,58 @@ def test_config_example_ranges_are_the_settings_bounds() -> None:
     assert not wrong, f"config.example.yaml ranges that are not the settings': {wrong}"
 
 
+def _choices(path: tuple[str, ...]) -> list[str]:
+    """The values a choice setting (a `Literal`, maybe `| None`) takes, in the code's order;
+    [] for any other setting."""
+    import typing
+
+    model: Any = Settings
+    for part in path[:-1]:
+        model = model.model_fields[part].annotation
+    kinds = [model.model_fields[path[-1]].annotation]
+    kinds += list(typing.get_args(kinds[0])) if typing.get_origin(kinds[0]) is not None else []
+    return next(
+        (list(typing.get_args(k)) for k in kinds if typing.get_origin(k) is typing.Literal), []
+    )
+
+
+def test_config_example_lists_each_choice_settings_values() -> None:
+    """The values config.example.yaml lists for a choice setting (`# 16:9, 9:16 or 1:1`,
+    the presets' `#   local - ...` lines, each stage's `provider:`) are the ones the code
+    takes, in its order: the ranges above were checked, these lists were not, so a value
+    added or dropped in the code left the file a person copies naming the old ones."""
+    import typing
+
+    from mindmovie.config import PresetName
+
+    text = (REPO / "config.example.yaml").read_text(encoding="utf-8")
+    at: list[str] = []
+    wrong, checked = [], 0
+    for line in text.splitlines():
+        found = re.match(r"^( *)(\w+):(.*)$", line)
+        if not found:
+            continue
+        at = [*at[: len(found[1]) // 2], found[2]]
+        values = _choices(tuple(at))
+        comment = re.sub(r"\s*\([^)]*\)", "", found[3].partition("#")[2])
+        listed = re.search(r"((?:[\w:]+, )*[\w:]+ or [\w:]*\w)", comment)
+        if not values or not listed:
+            continue
+        checked += 1
+        if re.split(r", | or ", listed[1]) != values:
+            wrong.append(f"{'.'.join(at)}: {listed[1]!r}, the code: {values}")
+    presets = re.findall(r"^#\s+(\w+)\s+- ", text, flags=re.M)
+    if presets != list(typing.get_args(PresetName)):
+        wrong.append(f"preset: {presets}, the code: {typing.get_args(PresetName)}")
+    found = re.search(r"# provider: planner (.*?); keyframes and video (.*?)\.\n", text)
+    assert found, "no '# provider: planner ...; keyframes and video ...' line"
+    for stage, said in (("planner", found[1]), ("keyframes", found[2]), ("video", found[2])):
+        if re.split(r", | or ", said) != _choices((stage, "provider")):
+            wrong.append(f"{stage}.provider: {said!r}, the code: {_choices((stage, 'provider'))}")
+    assert checked >= 4
+    assert not wrong, f"config.example.yaml lists values the code does not take: {wrong}"
+
+
 def test_the_readme_doctor_exit_codes_are_the_doctors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
