@@ -494,6 +494,31 @@ def test_the_readme_option_values_short_forms_and_presets_are_the_clis() -> None
     assert re.findall(r"^\| `(\w+)`", table, flags=re.M) == list(PRESETS)
 
 
+def test_the_readme_preset_keys_and_which_key_name_wins_are_the_codes() -> None:
+    """The README's presets table names the key variables each preset's providers need,
+    and the README and .env.example say which of a key's two names is used (`ARK_API_KEY`
+    over `BYTEPLUS_API_KEY`): as `PRESETS` and `KEY_VARIABLES` have them. Only the
+    presets' names were checked, so a preset given another provider, or a key name
+    added or put first in the code, left the docs naming the old variables."""
+    from mindmovie.config import KEY_VARIABLES, PRESETS
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| preset | planner") :].split("\n\n")[0]
+    rows = re.findall(r"^\| `(\w+)`.*\| ([^|]*) \|$", table, flags=re.M)
+    assert [name for name, _ in rows] == list(PRESETS)
+    for name, keys in rows:
+        needed = dict.fromkeys(KEY_VARIABLES[p][0] for p in PRESETS[name] if p in KEY_VARIABLES)
+        said = re.findall(r"`(\w+)`", keys) if keys != "none" else []
+        assert said == list(needed), f"{name}: README keys {said}, the code's {list(needed)}"
+    two = [names for names in KEY_VARIABLES.values() if len(names) > 1]
+    pairs = [f"`{names[0]}` over `{other}`" for names in two for other in names[1:]]
+    prose = _prose("README.md")
+    assert all(p in prose for p in pairs), f"README: not {pairs}"
+    env_example = " ".join((REPO / ".env.example").read_text(encoding="utf-8").split())
+    firsts = f"the first is used ({', '.join(names[0] for names in two)})"
+    assert firsts in env_example, f".env.example: not {firsts!r}"
+
+
 def test_the_readme_exit_codes_are_the_clis() -> None:
     """The README's exit codes of `render`, and `render --help`'s, are the CLI's own
     constants."""
