@@ -31,6 +31,12 @@ class BudgetExceeded(Exception):
     """The next paid call would cross the budget. The run stops; nothing is lost."""
 
 
+def _call(stage: str, scene_id: str) -> str:
+    """A call as the person reads it: the planner's is the run's, under run.db's scene id
+    "_run" (an id of the journal's, said as "plan for _run" before), not a scene's."""
+    return "the plan" if scene_id == "_run" else f"{stage} for {scene_id}"
+
+
 class BudgetGate:
     """Reserve, then settle (bill or refund) every paid call of one run."""
 
@@ -91,7 +97,7 @@ class BudgetGate:
                 if self.closed_reason is not None:
                     # this call's own scene and stage: each stopped scene says why it
                     # stopped, not which call first hit the cap
-                    raise BudgetExceeded(f"{self._closed_at}; {stage} for {scene_id} not started")
+                    raise BudgetExceeded(f"{self._closed_at}; {_call(stage, scene_id)} not started")
                 billed, committed = self.totals()
                 if self.cap is None or billed + committed + need <= self.cap + 1e-9:
                     row = self.store.ledger_commit(
@@ -120,7 +126,7 @@ class BudgetGate:
                     f"unsettled {format_usd(committed)}"
                 )
                 self.closed_reason = (
-                    f"{self._closed_at}; the next call ({stage} for {scene_id}) "
+                    f"{self._closed_at}; the next call ({_call(stage, scene_id)}) "
                     f"needs up to {format_usd(need)}"
                 )
                 raise BudgetExceeded(self.closed_reason)

@@ -142,3 +142,18 @@ async def test_a_budget_passed_by_a_job_booked_outside_the_gate_is_told_once(
     await gate.bill(other, 0.03, None)
     assert len(told) == 1
     st.close()
+
+
+async def test_a_planner_call_the_budget_stops_is_named_the_plan(tmp_path: Path) -> None:
+    """The planner's call is the run's, kept under run.db's scene id "_run": a budget
+    that stopped it said `the next call (plan for _run)` to the person, an id of the
+    journal's own. It is named the plan, as `status` names its row "(planner)"."""
+    st = Store(tmp_path / "run.db")
+    gate = BudgetGate(st, cap=0.001)
+    with pytest.raises(BudgetExceeded) as e:
+        await gate.reserve("_run", "plan", "anthropic", "m", 0.0078, hold=0.03)
+    assert "the next call (the plan) needs up to $0.03" in str(e.value), str(e.value)
+    with pytest.raises(BudgetExceeded) as e:
+        await gate.reserve("_run", "plan", "anthropic", "m", 0.0078)
+    assert str(e.value).endswith("; the plan not started"), str(e.value)
+    st.close()
