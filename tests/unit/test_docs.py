@@ -1017,11 +1017,13 @@ def test_the_readme_figures_are_the_codes() -> None:
     """The figures the README gives without naming their constant (the goals.yaml and
     plan.yaml limits, the 5 s grace, the 5-minute wait for a lost job, 100 MB free, how
     long a result is kept, the reference photos a model takes, the photo warnings, the
-    frame limits, the loudness) are the code's: a changed limit left the README's."""
+    largest photo sent as stored, the frame limits, the loudness) are the code's: a
+    changed limit left the README's."""
     from mindmovie import catalog, goals, pipeline
     from mindmovie.compose import audio
     from mindmovie.config import MAX_SIDE, MIN_SIDE
     from mindmovie.plan import MAX_SCENES, Scene
+    from mindmovie.providers import google, local_media
     from mindmovie.providers.byteplus import SeedanceVideo
     from mindmovie.providers.google import VeoVideo
 
@@ -1054,6 +1056,8 @@ def test_the_readme_figures_are_the_codes() -> None:
         f" Seedream 4.x {refs('seedream-4-0')})",
         f"enlarged more than {pipeline.SMALL_PHOTO_UPSCALE:g}x",
         f"keeps under {pipeline.CROP_KEPT_MIN:.0%} of it",
+        f"one over {local_media.SEND_MAX_BYTES / 1e6:g} MB (to Gemini, over its share of"
+        f" {google.GEMINI_INLINE_PHOTO_BYTES / 1e6:g} MB when a scene sends several)",
         f"(even, {MIN_SIDE} to {MAX_SIDE} a side)",
         f"`output.fps` is a whole number, {fps[0]:g} to {fps[1]:g}",
         f"about −{loudness[1].lstrip('-')} LUFS",
