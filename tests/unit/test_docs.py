@@ -519,6 +519,33 @@ def test_the_readme_preset_keys_and_which_key_name_wins_are_the_codes() -> None:
     assert firsts in env_example, f".env.example: not {firsts!r}"
 
 
+def test_the_categories_with_their_own_colours_are_the_painters() -> None:
+    """The goal categories the README, examples/goals.yaml and `mindmovie init`'s
+    template and questions (`KNOWN_CATEGORIES`) list as getting their own colours are
+    the offline painter's palettes (`PALETTES`), in its order: a palette added or
+    renamed left four lists naming the old ones, and nothing compared them."""
+    from mindmovie.goals import KNOWN_CATEGORIES
+    from mindmovie.init_goals import TEMPLATE
+    from mindmovie.providers.local_media import PALETTES
+
+    assert tuple(PALETTES) == KNOWN_CATEGORIES
+
+    said = {
+        "README.md": (REPO / "README.md").read_text(encoding="utf-8"),
+        "examples/goals.yaml": " ".join(
+            (REPO / "examples" / "goals.yaml").read_text(encoding="utf-8").split()
+        ),
+        "init template": " ".join(TEMPLATE.split()),
+    }
+    listed = {
+        "README.md": "/".join(PALETTES) + " get their own palettes",
+        "examples/goals.yaml": "# " + ", ".join(PALETTES) + ", # or your own word",
+        "init template": "# " + ", ".join(PALETTES) + ", # or your own word",
+    }
+    wrong = [doc for doc, text in said.items() if listed[doc] not in text]
+    assert not wrong, f"not the palettes {list(PALETTES)}: {wrong}"
+
+
 def test_the_readme_exit_codes_are_the_clis() -> None:
     """The README's exit codes of `render`, and `render --help`'s, are the CLI's own
     constants."""
