@@ -685,6 +685,16 @@ def _late_job_grace() -> float:
         return LATE_JOB_GRACE
 
 
+#: what a provider's key is needed for, by stage, as the "not set" error names it
+_STAGE_MODELS = {
+    ("anthropic", "planner"): "Claude",
+    ("byteplus", "keyframes"): "Seedream",
+    ("byteplus", "video"): "Seedance",
+    ("google", "keyframes"): "Gemini or Imagen",
+    ("google", "video"): "Veo",
+}
+
+
 def _not_known_yet(store: Store, remote_id: str, e: JobNotFound) -> bool:
     """Is a journaled job the provider answered 404 for (`e`) too young to be taken for
     forgotten? Made within the late-job grace (a resume right after a kill) and never
@@ -4008,8 +4018,25 @@ class Pipeline:
             # more render to learn of it
             also_unset = f"; and not set: {'; '.join(parts)}" if parts else ""
             raise ConfigError("; ".join(flawed) + also_unset)
-        if len(lacking) < 2:
+        if not lacking:
             return
+        if len(lacking) == 1:
+            # one key: named with every stage it is needed for. Left to the first
+            # provider made, it said "the byteplus preset needs it for keyframes
+            # (Seedream)" of the key video needs too
+            key = lacking[0]
+            var, *also = key["variables"]
+            names = var + (f" (or {', '.join(also)})" if also else "")
+            who = re.sub(r"^preset (\S+)", r"the \1 preset", key["needed_by"])
+            # (the stages this render calls, when some are all reused: a late clip job
+            # looked for needs the key for video only)
+            needed = self._stages_needed or set(key["stages"])
+            stages = [
+                f"{st} ({_STAGE_MODELS.get((key['provider'], st), st)})"
+                for st in key["stages"]
+                if st in needed
+            ]
+            raise ConfigError(f"{names} is not set; {who} needs it for {' and '.join(stages)}")
         # a stage's own provider outlasts the preset: with `video.provider: byteplus`,
         # "choose the local preset, which needs none" sent the person to --preset local,
         # which still needed ARK_API_KEY

@@ -706,12 +706,16 @@ def test_status_names_a_key_the_next_render_needs_and_is_not_set(workdir: Path) 
         "keyframes and video)"
     )
     assert both in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
-    # one not set: its provider names it, saying what for
+    # one not set: named with every stage it is needed for (the first provider made
+    # said "needs it for keyframes (Seedream)" of the key video needs too)
     proc = mindmovie(
         "render", "examples/goals.yaml", *paid, "--out", str(run), "-q", ANTHROPIC_API_KEY="x"
     )
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.startswith("error: ARK_API_KEY (or BYTEPLUS_API_KEY) is not set; ")
+    assert proc.stderr == (
+        "error: ARK_API_KEY (or BYTEPLUS_API_KEY) is not set; the byteplus preset needs it "
+        "for keyframes (Seedream) and video (Seedance)\n"
+    ), proc.stderr
     # one key set: only the other is named, and no value is shown
     secret = "sk-ant-do-not-print-0123456789"
     proc = mindmovie("status", str(run), *paid, ANTHROPIC_API_KEY=secret)

@@ -753,14 +753,18 @@ def test_the_readme_key_and_dotenv_messages_are_the_codes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The README's quoted missing-key error and .env warning are the code's."""
-    from mindmovie.config import dotenv_problems
-    from mindmovie.providers.byteplus import missing_key_error
+    from mindmovie.config import ConfigError, Keys, dotenv_problems
+    from mindmovie.pipeline import Pipeline
 
     readme = _readme_quotes()
     monkeypatch.chdir(tmp_path)  # no ./config.yaml
     byteplus = load_settings(None, {"preset": "byteplus"}, env={})
-    error = missing_key_error("keyframes", "Seedream", byteplus)
-    assert f"`{error}`" in readme, str(error)
+    keys = Keys.from_env({"ANTHROPIC_API_KEY": "sk-ant-x"})
+    goals = REPO / "examples" / "goals.yaml"
+    pipeline = Pipeline(goals, byteplus, out=tmp_path / "run", keys=keys)
+    with pytest.raises(ConfigError) as error:
+        pipeline._build_providers()
+    assert f"`{error.value}`" in readme, str(error.value)
     env = Path(".env")
     env.write_text('A=1\nB=2\nC=3\nARK_API_KEY="abc\n')
     (problem,) = dotenv_problems(env)
