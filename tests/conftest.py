@@ -32,13 +32,13 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 def pytest_configure(config: pytest.Config) -> None:
     """Stop signals as a person's terminal has them, whatever started the suite. A
     render keeps a stop signal it was started ignoring (`nohup`: SIGHUP; a script's
-    background job `cmd &`: SIGINT), as Python itself does; the suite started that way
-    (`nohup .ci/run &`) ran every Ctrl-C test against a render that rightly ignored it,
-    and one waited out its 600 s timeout. Each xdist worker runs this too, and the
-    commands the tests start inherit it."""
+    background job `cmd &`: SIGINT and SIGQUIT), as Python itself does; the suite started
+    that way (`nohup .ci/run &`) ran every Ctrl-C test against a render that rightly
+    ignored it, and one waited out its 600 s timeout (the SIGQUIT cases failed so). Each
+    xdist worker runs this too, and the commands the tests start inherit it."""
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    for sig in (signal.SIGHUP, signal.SIGTERM):
+    for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGQUIT):
         if signal.getsignal(sig) == signal.SIG_IGN:
             signal.signal(sig, signal.SIG_DFL)
 
