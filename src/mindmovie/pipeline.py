@@ -907,11 +907,19 @@ def _soft_limit(name: str) -> str:
 
 def _says(e: BaseException, *texts: str) -> bool:
     """Does an ffmpeg's error (the compose's, an offline clip's) or a scene's (an OS error
-    met reading a keyframe or a downloaded clip, in its words) say one of `texts`?"""
+    met reading a keyframe or a downloaded clip, in its words) say one of `texts`? A
+    provider's error counts only for this machine's work: the local provider's, or an
+    OS error quoted as Python says it ("[Errno 24] Too many open files"). A job the
+    provider failed in those words (its own server's limit) stopped the whole render,
+    `--skip-failed` too, saying to raise `ulimit -n` here."""
     from mindmovie.media import FFmpegError
 
-    here = isinstance(e, FFmpegError | ProviderError)
-    return here and any(text in str(e) for text in texts)
+    said = str(e)
+    if isinstance(e, FFmpegError) or (isinstance(e, ProviderError) and e.provider == "local"):
+        return any(text in said for text in texts)
+    return isinstance(e, ProviderError) and any(
+        re.search(r"\[Errno \d+\] " + re.escape(text), said) for text in texts
+    )
 
 
 def limit_message(e: BaseException, run_dir: Path) -> str | None:

@@ -4031,3 +4031,22 @@ async def test_let_go_buys_again_the_clip_of_a_veo_operation_kept_for_another_ke
     (old, _) = ledger_rows(run, "clip")
     assert old["state"] == "billed" and old["usage"]["unused"], old
     assert old["usage"]["let_go"].startswith("let go of by the person"), old
+
+
+@pytest.mark.parametrize(
+    "said", ["Internal error: Too many open files", "worker pthread_create() failed"]
+)
+async def test_a_job_failed_in_words_of_a_local_limit_fails_only_its_scene(
+    sim: SimServer, tmp_path: Path, said: str
+) -> None:
+    """The provider's own words of a failed job are not this machine's limit: a job
+    failed with "Too many open files" (the provider's server out of them) stopped the whole
+    render with "too many files open: this process may open N at once (`ulimit -n`)",
+    `--skip-failed` too, and told the person to raise a limit that was not met."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("fail", path=TASKS, method="POST", count=1, message=said)
+    pipe = Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS)
+    res = await pipe.run(skip_failed=True)
+    assert res.movie is not None and len(res.failed) == 1, res.failed
+    assert said in next(iter(res.failed.values()))
