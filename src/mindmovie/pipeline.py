@@ -5540,11 +5540,17 @@ class Pipeline:
             "scenes); asked again"
         )
         billed, committed = store.ledger_totals()
-        if self.confirm is not None and not self._ask(replace(now, spent=billed + committed)):
-            raise Declined(
-                f"the plan is kept ({self.run_dir / 'plan.yaml'}; paid for) and nothing else "
-                "was spent: edit its scenes' seconds, or render again when you are ready"
-            )
+        kept = (
+            f"the plan is kept ({self.run_dir / 'plan.yaml'}; paid for) and nothing else was spent"
+        )
+        try:
+            ok = self.confirm is None or self._ask(replace(now, spent=billed + committed))
+        except Interrupted:
+            # (Ctrl-C at the question: the first question's "nothing was spent", said
+            # here, denied the plan's bill)
+            raise Interrupted(f"{kept}; render again when you are ready") from None
+        if not ok:
+            raise Declined(f"{kept}: edit its scenes' seconds, or render again when you are ready")
 
     @staticmethod
     def _paid_jobs(store: Store) -> list[str]:

@@ -1410,6 +1410,56 @@ def test_a_stop_signal_at_the_spend_question_is_an_interrupt_that_puts_the_old_r
     assert rig.totals() == paid
 
 
+def test_a_stop_at_the_question_asked_again_for_the_plan_says_the_plan_is_paid(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The plan's second question ("asked again": Claude picked longer clips) comes after
+    the plan is paid for. Ctrl-C there said "interrupted: nothing was spent", the line of
+    the first question, while the ledger held the plan's bill. It now says the plan is
+    kept, paid for, and nothing else was spent; exit 130 as before."""
+    import pty
+
+    rig = make_rig(sim, tmp_path)
+    full = sim.planner
+    assert isinstance(full, dict)
+    sim.set_planner({**full, "scenes": [{**sc, "seconds": 10} for sc in full["scenes"]]})
+    args = [a for a in rig.args() if a != "--yes"]
+    primary, secondary = pty.openpty()
+    out, err = tmp_path / "asked.out", tmp_path / "asked.err"
+    with out.open("w") as o, err.open("w") as e:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "mindmovie", *args],
+            stdin=secondary,
+            stdout=o,
+            stderr=e,
+            env=rig.env(),
+            cwd=rig.tmp,
+        )
+    os.close(secondary)
+    try:
+        for n in (1, 2):
+            _wait_for(
+                lambda n=n: err.read_text().count("Spend about") >= n or p.poll() is not None,
+                RENDER_TIMEOUT,
+                f"spend question {n}",
+            )
+            assert p.poll() is None, err.read_text()
+            time.sleep(0.3)  # into the prompt's read
+            if n == 1:
+                os.write(primary, b"y\n")
+        p.send_signal(signal.SIGINT)
+        rc, _ = _wait_exit(p, timeout=30)
+    finally:
+        _kill(p)
+        os.close(primary)
+    said = err.read_text()
+    assert rc == 130, said
+    last = said.strip().splitlines()[-1]
+    assert "nothing was spent" not in last and "plan is kept" in last, said
+    assert (rig.out / "plan.yaml").is_file()
+    assert rig.totals()["images"] == 0
+
+
 def test_status_of_a_render_waiting_for_a_lost_request_says_so(
     sim: SimServer, tmp_path: Path
 ) -> None:
