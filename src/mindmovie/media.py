@@ -188,7 +188,8 @@ def _checked(returncode: int, stderr: bytes) -> str:
 
 #: how long a watched ffmpeg (the compose's encoders, its audio pass, the final join)
 #: may run without progress before it is killed: its progress report (`frame=`, `size=`,
-#: `time=`, written every 0.5 s) unchanged and its log no longer. A stopped ffmpeg
+#: `time=`, written every 0.5 s) unchanged, its log no longer, and (Linux) nothing more
+#: read or written but its log (`_progress`). A stopped ffmpeg
 #: (SIGSTOP), or one blocked for good (a disk or network folder that does not answer),
 #: held the render for ever. Counted only while this process runs (Ctrl-Z stops the
 #: encoders with it: a pause is no stall). Generous: the longest legitimate wait for a
@@ -224,18 +225,38 @@ class AwakeClock:
 _REPORT = re.compile(rb"(frame|size|time)=\s*(\S+)")
 
 
-def _progress(log: int) -> object:
-    """What shows ffmpeg's progress in its log (the open file `log`): the fields of its
+def _io_done(pid: int, logged: int) -> int | None:
+    """The bytes ffmpeg `pid` has read and written but for its log (`logged` bytes):
+    Linux's /proc/PID/io (rchar + wchar); None where it cannot be read. Its reports
+    are left out, as they are written also by an ffmpeg whose work is stuck."""
+    try:
+        with open(f"/proc/{pid}/io", "rb") as f:
+            counts = dict(line.split(b":", 1) for line in f.read().splitlines() if b":" in line)
+        return int(counts[b"rchar"]) + int(counts[b"wchar"]) - logged
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _progress(log: int, pid: int) -> object:
+    """What shows ffmpeg's progress (its log the open file `log`): the fields of its
     last progress report that move only with its work, or, before the first report, the
-    log's length. `elapsed=` and `speed=` change in every report, also in one written
-    by an ffmpeg whose work is stuck (its main thread reports on its own)."""
-    size = os.fstat(log).st_size
+    log's length; and what it has read and written (`_io_done`). `elapsed=` and
+    `speed=` change in every report, also in one written by an ffmpeg whose work is
+    stuck (its main thread reports on its own). The final mux's `+faststart` second
+    pass rewrites the whole movie after the last report, writing none: on a slow disk
+    it was taken for a stall, and ended, by its reports alone."""
+    size, io = -1, None
+    for _ in range(3):  # (a report written between the two reads is not progress)
+        was, size = size, os.fstat(log).st_size
+        if size == was:
+            break
+        io = _io_done(pid, size)
     tail = os.pread(log, 1024, max(0, size - 1024))
     for report in reversed(re.split(rb"[\r\n]+", tail)):
         fields = _REPORT.findall(report)
         if fields:
-            return tuple(fields)
-    return size
+            return tuple(fields), io
+    return size, io
 
 
 def run_ffmpeg_watched(
@@ -253,14 +274,14 @@ def run_ffmpeg_watched(
         ):
             try:
                 awake = AwakeClock()
-                seen, since = _progress(log.fileno()), awake()
+                seen, since = _progress(log.fileno(), proc.pid), awake()
                 while True:
                     try:
                         proc.wait(timeout=every)
                         break
                     except subprocess.TimeoutExpired:
                         watch()
-                    now, mark = awake(), _progress(log.fileno())
+                    now, mark = awake(), _progress(log.fileno(), proc.pid)
                     if mark != seen:
                         seen, since = mark, now
                     elif now - since > STALL_SECONDS:

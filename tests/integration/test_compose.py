@@ -786,6 +786,55 @@ def test_a_compose_told_to_stop_stops_and_writes_no_movie(
         assert landed and all(s.path.is_file() for s in landed)  # kept for the next compose
 
 
+#: a stand-in ffmpeg for the final mux's last moments: its last progress report, then
+#: `+faststart`'s second pass ("moving the moov atom"), which rewrites the whole movie
+#: and reports nothing until it is done (seen with the real ffmpeg: its one report comes
+#: after that pass), here 3 s of writing
+_SECOND_PASS = """\
+import sys, time
+sys.stderr.write("frame=  240 fps=0.0 q=-1.0 size=  282KiB time=00:00:20.00 speed=5x\\r")
+sys.stderr.write("[mp4 @ 0x1] Starting second pass: moving the moov atom to the beginning"
+                 " of the file\\n")
+sys.stderr.flush()
+end = time.monotonic() + 3.0
+with open(sys.argv[-1], "wb") as out:
+    while time.monotonic() < end:
+        out.write(b"m" * 65536)
+        out.flush()
+        time.sleep(0.05)
+sys.stderr.write("frame=  240 fps=0.0 q=-1.0 Lsize=  282KiB time=00:00:20.00 speed=1x\\n")
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="reads an ffmpeg's /proc/PID/io")
+def test_an_ffmpeg_writing_without_a_report_is_not_taken_for_stalled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The final mux's `+faststart` second pass rewrites the whole movie after the last
+    progress report, writing no other: on a slow disk (a network folder, a USB stick)
+    longer than `media.STALL_SECONDS` it was taken for a stall and ended, the compose
+    failed after every clip was paid for, and every render again failed the same way.
+    An ffmpeg reading or writing is making progress (here STALL_SECONDS 1 s, 3 s of
+    writing with no report)."""
+    import sys
+
+    from mindmovie import media
+
+    monkeypatch.setattr(media, "STALL_SECONDS", 1.0, raising=False)
+    exe = tmp_path / "ffmpeg"
+    exe.write_text(f"#!{sys.executable}\n{_SECOND_PASS}")
+    exe.chmod(0o755)
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(exe))
+    media.ffmpeg_exe.cache_clear()  # (the path is looked up once a process)
+    out = tmp_path / "movie.mp4"
+    try:
+        said = media.run_ffmpeg_watched(["-i", "in.mp4", "-c", "copy", str(out)], lambda: None)
+    finally:
+        monkeypatch.undo()
+        media.ffmpeg_exe.cache_clear()  # the next test looks the real one up again
+    assert "Lsize=" in said and out.stat().st_size > 0
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds its ffmpeg in /proc")
 def test_an_ffmpeg_that_makes_no_progress_fails_the_compose_saying_so(
     tmp_path: Path, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
