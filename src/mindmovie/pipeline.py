@@ -7672,8 +7672,11 @@ class Pipeline:
                     if billed + committed > 1e-9
                     else "lets no paid call through, and nothing was sent"
                 )
-                # (`--until keyframes` or `plan` collects no clip: stopped here as before)
-                jobs = self._paid_jobs(store) if until in ("clips", "movie") else []
+                # (`--until keyframes` or `plan` collects no clip, and a plan to be made
+                # again is a paid call the closed gate refuses, before any job is
+                # collected: stopped here as before, plan.yaml not moved aside)
+                replan = est.planner is not None and est.planner.payable
+                jobs = self._paid_jobs(store) if until in ("clips", "movie") and not replan else []
                 if not jobs or carry or self._fresh_moved is not None or self._aside_pending:
                     raise BudgetStopped(
                         f"the budget {costs.format_usd(self.budget)} {used}; render again "

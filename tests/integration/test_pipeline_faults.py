@@ -982,6 +982,37 @@ async def test_a_budget_used_up_by_jobs_in_flight_still_collects_them(
                for t in said.said), said.said  # fmt: skip
 
 
+async def test_a_budget_used_up_by_jobs_in_flight_with_a_plan_to_make_stops_up_front(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """As the case above, but goals.yaml changed since the plan: the plan is to be made
+    again, a paid call the closed gate refuses. The render said "no paid call is made;
+    the 2 clip jobs already paid for are collected", moved plan.yaml aside, collected
+    none, and stopped at the plan ("plan for _run not started"). It stops up front, as
+    before, its plan.yaml as it was."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    fast = {"base_url": sim.ark_base_url, "job_deadline": 1.5, "poll_interval": 0.05}
+    s = settings_for("byteplus", sim, providers={"byteplus": fast})
+    run = tmp_path / "run"
+    sim.add_fault("http", path="/images/generations", status=400, count=2, message="no")
+    sim.add_fault("http", path=TASKS + "/", method="GET", status=503, count=None)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    sim.clear_faults()
+    money = collect_status(run)["money"]
+    plan = (run / "plan.yaml").read_text()
+    goals.write_text(goals.read_text().replace("Living by the sea", "Living by a lake"))
+    said = _Said()
+    with pytest.raises(BudgetStopped, match=r"^the budget .* is already used"):
+        await Pipeline(
+            goals, s, out=run, keys=KEYS, budget=money["billed"] + money["in_flight"], reporter=said
+        ).run()
+    assert not any("collected" in t for t in said.said), said.said
+    assert (run / "plan.yaml").read_text() == plan
+    assert sim.stats()["totals"]["messages"] == 1  # the first render's plan only
+
+
 async def test_a_failed_job_fails_only_its_scene_naming_it_and_the_cause(
     sim: SimServer, tmp_path: Path
 ) -> None:
