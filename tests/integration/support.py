@@ -254,3 +254,12 @@ def record_photo_threads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(local_media, "photo_to_send", recording)
     return threads
+
+
+class AgreeingAsked(list[float]):
+    """The spend question as a person who says yes to every estimate: called with each
+    estimate, it keeps its total (a list of them) and agrees."""
+
+    def __call__(self, est: Any) -> bool:
+        self.append(est.total)
+        return True

@@ -14,6 +14,7 @@ which makes every expected count exact.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1357,6 +1359,35 @@ def test_render_fresh_killed_at_its_spend_question_puts_the_old_run_back(
         store.close()
 
 
+@contextlib.contextmanager
+def _asked_on_a_terminal(
+    rig: Any, tmp_path: Path, *extra: str
+) -> Iterator[tuple[subprocess.Popen[bytes], Path, int]]:
+    """The rig's render without --yes, asked on a terminal: its stdin a pty, its stderr
+    (where the question is) a file. Gives the process, that file and the terminal's
+    other end (to answer on); the process is killed and the terminal closed after."""
+    import pty
+
+    args = [a for a in rig.args() if a != "--yes"]
+    primary, secondary = pty.openpty()
+    out, err = tmp_path / "asked.out", tmp_path / "asked.err"
+    with out.open("w") as o, err.open("w") as e:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "mindmovie", *args, *extra],
+            stdin=secondary,
+            stdout=o,
+            stderr=e,
+            env=rig.env(),
+            cwd=rig.tmp,
+        )
+    os.close(secondary)
+    try:
+        yield p, err, primary
+    finally:
+        _kill(p)
+        os.close(primary)
+
+
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGQUIT"])
 def test_a_stop_signal_at_the_spend_question_is_an_interrupt_that_puts_the_old_run_back(
     sim: SimServer, tmp_path: Path, signame: str
@@ -1367,27 +1398,11 @@ def test_a_stop_signal_at_the_spend_question_is_an_interrupt_that_puts_the_old_r
     left the old run in previous/ until a next render put it back. It now ends as Ctrl-C
     at the question does: 'interrupted: nothing was spent', exit 130, the old run back
     in place at once. So does SIGQUIT (Ctrl-\\), which dumped core there (-3)."""
-    import pty
-
     rig = make_rig(sim, tmp_path)
     assert rig.render().returncode == 0, rig.history()
     paid = rig.totals()
     scenes = sorted(p.relative_to(rig.out) for p in (rig.out / "scenes").rglob("*.*"))
-    # not --yes: asked on a terminal (stdin a pty; the question, on stderr, to a file)
-    args = [a for a in rig.args() if a != "--yes"]
-    primary, secondary = pty.openpty()
-    out, err = tmp_path / "asked.out", tmp_path / "asked.err"
-    with out.open("w") as o, err.open("w") as e:
-        p = subprocess.Popen(
-            [sys.executable, "-m", "mindmovie", *args, "--fresh"],
-            stdin=secondary,
-            stdout=o,
-            stderr=e,
-            env=rig.env(),
-            cwd=rig.tmp,
-        )
-    os.close(secondary)
-    try:
+    with _asked_on_a_terminal(rig, tmp_path, "--fresh") as (p, err, _):
         _wait_for(
             lambda: "Spend about" in err.read_text() or p.poll() is not None,
             RENDER_TIMEOUT,
@@ -1397,9 +1412,6 @@ def test_a_stop_signal_at_the_spend_question_is_an_interrupt_that_puts_the_old_r
         time.sleep(0.3)  # into the prompt's read
         p.send_signal(getattr(signal, signame))
         rc, _ = _wait_exit(p, timeout=30)
-    finally:
-        _kill(p)
-        os.close(primary)
     said = err.read_text()
     assert rc == 130, said
     assert said.strip().splitlines()[-1] == (
@@ -1417,26 +1429,11 @@ def test_a_stop_at_the_question_asked_again_for_the_plan_says_the_plan_is_paid(
     the plan is paid for. Ctrl-C there said "interrupted: nothing was spent", the line of
     the first question, while the ledger held the plan's bill. It now says the plan is
     kept, paid for, and nothing else was spent; exit 130 as before."""
-    import pty
-
     rig = make_rig(sim, tmp_path)
     full = sim.planner
     assert isinstance(full, dict)
     sim.set_planner({**full, "scenes": [{**sc, "seconds": 10} for sc in full["scenes"]]})
-    args = [a for a in rig.args() if a != "--yes"]
-    primary, secondary = pty.openpty()
-    out, err = tmp_path / "asked.out", tmp_path / "asked.err"
-    with out.open("w") as o, err.open("w") as e:
-        p = subprocess.Popen(
-            [sys.executable, "-m", "mindmovie", *args],
-            stdin=secondary,
-            stdout=o,
-            stderr=e,
-            env=rig.env(),
-            cwd=rig.tmp,
-        )
-    os.close(secondary)
-    try:
+    with _asked_on_a_terminal(rig, tmp_path) as (p, err, primary):
         for n in (1, 2):
             _wait_for(
                 lambda n=n: err.read_text().count("Spend about") >= n or p.poll() is not None,
@@ -1449,9 +1446,6 @@ def test_a_stop_at_the_question_asked_again_for_the_plan_says_the_plan_is_paid(
                 os.write(primary, b"y\n")
         p.send_signal(signal.SIGINT)
         rc, _ = _wait_exit(p, timeout=30)
-    finally:
-        _kill(p)
-        os.close(primary)
     said = err.read_text()
     assert rc == 130, said
     last = said.strip().splitlines()[-1]

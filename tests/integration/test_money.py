@@ -30,6 +30,7 @@ from mindmovie.status import collect_status
 from mindmovie.store import Store
 from tests.integration.support import (
     KEYS,
+    AgreeingAsked,
     claude_answer_for,
     cli_env,
     copy_scene,
@@ -1162,11 +1163,7 @@ async def test_a_failed_clip_whose_job_is_journaled_is_not_counted_as_a_clip_to_
 
 async def _render_asking(goals: Path, s: Any, run: Path) -> list[float]:
     """Render to the end, recording the totals the spend question was asked about."""
-    asked: list[float] = []
-
-    def ask(e: Any) -> bool:
-        asked.append(e.total)
-        return True
+    ask = asked = AgreeingAsked()
 
     res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
     assert res.movie is not None
@@ -1251,11 +1248,7 @@ async def test_a_kept_keyframe_url_turning_24_h_old_during_the_render_is_not_bou
     monkeypatch.setattr(Pipeline, "_refetch_kept", later)
     sim.clear_faults()
     sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=1)
-    asked: list[float] = []
-
-    def ask(e: Any) -> bool:
-        asked.append(e.total)
-        return True
+    ask = asked = AgreeingAsked()
 
     with pytest.raises(RenderFailed) as e:
         await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()

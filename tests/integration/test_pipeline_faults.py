@@ -25,6 +25,7 @@ from mindmovie.store import Store
 from tests.integration.support import (
     GOOGLE_BAD_KEY_BODY,
     KEYS,
+    AgreeingAsked,
     claude_answer_for,
     goals_file,
     ledger_rows,
@@ -944,6 +945,26 @@ async def test_a_refusal_the_provider_bills_is_billed_not_refunded(
     assert sum(r["billed_usd"] for r in clips) == pytest.approx(tokens * 1.2 / 1e6, abs=1e-6)
 
 
+async def _two_clip_jobs_left_in_flight(
+    sim: SimServer, tmp_path: Path, *, local_plan: bool
+) -> tuple[Path, Any, Path, dict[str, Any]]:
+    """A byteplus render (its plan local or Claude's) that left two paid clip jobs in
+    flight (their polls failed with 503s to the deadline) and a scene whose picture was
+    refused: the goals, the settings, the run folder and its status's money."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    fast = {"base_url": sim.ark_base_url, "job_deadline": 1.5, "poll_interval": 0.05}
+    planner = {"planner": {"provider": "local"}} if local_plan else {}
+    s = settings_for("byteplus", sim, providers={"byteplus": fast}, **planner)
+    run = tmp_path / "run"
+    sim.add_fault("http", path="/images/generations", status=400, count=2, message="no")
+    sim.add_fault("http", path=TASKS + "/", method="GET", status=503, count=None)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    sim.clear_faults()
+    return goals, s, run, collect_status(run)["money"]
+
+
 async def test_a_budget_used_up_by_jobs_in_flight_still_collects_them(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -952,17 +973,7 @@ async def test_a_budget_used_up_by_jobs_in_flight_still_collects_them(
     it stopped before anything, "the budget ... is already used", leaving the two paid
     jobs at the provider (their results valid for a day) though collecting them is free.
     Now no paid call is made and they are collected; the scene left still stops it."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    fast = {"base_url": sim.ark_base_url, "job_deadline": 1.5, "poll_interval": 0.05}
-    s = settings_for("byteplus", sim, planner={"provider": "local"}, providers={"byteplus": fast})
-    run = tmp_path / "run"
-    sim.add_fault("http", path="/images/generations", status=400, count=2, message="no")
-    sim.add_fault("http", path=TASKS + "/", method="GET", status=503, count=None)
-    with pytest.raises(RenderFailed):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()
-    sim.clear_faults()
-    money = collect_status(run)["money"]
+    goals, s, run, money = await _two_clip_jobs_left_in_flight(sim, tmp_path, local_plan=True)
     assert money["in_flight"] > 0 and not list(run.glob("scenes/*/clip.mp4"))
     jobs = sim.stats()["totals"]["jobs_created"]
     cap = money["billed"] + money["in_flight"]
@@ -990,17 +1001,7 @@ async def test_a_budget_used_up_by_jobs_in_flight_with_a_plan_to_make_stops_up_f
     the 2 clip jobs already paid for are collected", moved plan.yaml aside, collected
     none, and stopped at the plan ("plan for _run not started"). It stops up front, as
     before, its plan.yaml as it was."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    fast = {"base_url": sim.ark_base_url, "job_deadline": 1.5, "poll_interval": 0.05}
-    s = settings_for("byteplus", sim, providers={"byteplus": fast})
-    run = tmp_path / "run"
-    sim.add_fault("http", path="/images/generations", status=400, count=2, message="no")
-    sim.add_fault("http", path=TASKS + "/", method="GET", status=503, count=None)
-    with pytest.raises(RenderFailed):
-        await Pipeline(goals, s, out=run, keys=KEYS).run()
-    sim.clear_faults()
-    money = collect_status(run)["money"]
+    goals, s, run, money = await _two_clip_jobs_left_in_flight(sim, tmp_path, local_plan=False)
     plan = (run / "plan.yaml").read_text()
     goals.write_text(goals.read_text().replace("Living by the sea", "Living by a lake"))
     said = _Said()
@@ -2649,11 +2650,7 @@ async def test_a_journaled_job_the_provider_no_longer_knows_is_not_bought_again_
     goals, s, run, job = await _a_clip_whose_download_failed(sim, tmp_path, monkeypatch)
     sim.clear_faults()
     httpx.delete(f"{sim.ark_base_url}{TASKS}/{job}", headers={"Authorization": "Bearer k"})
-    asked: list[float] = []
-
-    def ask(e: Any) -> bool:
-        asked.append(e.total)
-        return True
+    ask = asked = AgreeingAsked()
 
     with pytest.raises(RenderFailed) as ei:
         await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
@@ -2750,11 +2747,7 @@ async def test_a_job_in_flight_at_a_kill_that_the_provider_forgot_is_let_go_of_a
     _age_clip_rows(run, LATE_JOB_GRACE + 60)  # made long ago: forgotten, not just made
     (job,) = sim.jobs()
     sim.forget(job.name)
-    asked: list[float] = []
-
-    def ask(e: Any) -> bool:
-        asked.append(e.total)
-        return True
+    ask = asked = AgreeingAsked()
 
     with pytest.raises(RenderFailed) as ei:
         await Pipeline(goals, s, out=run, keys=KEYS, confirm=ask).run()
@@ -2827,11 +2820,7 @@ async def test_a_job_just_made_that_a_resume_s_poll_briefly_does_not_find_is_kep
     poll = f"{TASKS}/{job.id}" if preset == "byteplus" else ":fetchPredictOperation"
     sim.add_fault("http", path=poll, status=404, count=2)
     s.provider_settings(preset).job_deadline = 60.0
-    asked: list[float] = []
-
-    def ask(e: Any) -> bool:
-        asked.append(e.total)
-        return True
+    ask = asked = AgreeingAsked()
 
     for _ in range(2):  # the resume's poll, then the next render's first look (`_adoptable`)
         with pytest.raises(RenderFailed) as ei:
@@ -2882,11 +2871,7 @@ async def test_a_journaled_job_is_kept_when_the_base_url_changed_since_it_was_ma
     sim.clear_faults()
     if step == "submitted":
         _set_step(run, status="submitted", error_kind=None, error=None)
-    asked: list[float] = []
-
-    def ask(e: Any) -> bool:
-        asked.append(e.total)
-        return True
+    ask = asked = AgreeingAsked()
 
     with SimServer() as other:  # another region's endpoint
         moved = _paid_clips_only(sim)
