@@ -680,3 +680,35 @@ def test_a_process_given_one_cpu_plans_for_one(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
     )
     assert got.stdout.split() == ["1", "1"], got.stderr
+
+
+def test_only_an_eagain_out_of_starting_a_process_is_said_as_the_process_limit(
+    tmp_path: Path,
+) -> None:
+    """Every EAGAIN is a BlockingIOError: one out of a write to a non-blocking pipe or
+    terminal that is full was said as "no more processes or threads could be started"
+    (`limit_message`), sending the person to `ulimit -u`. Only one out of starting a
+    process (subprocess's `_execute_child`, where a fork fails under the limit) is."""
+    import errno
+
+    from mindmovie.pipeline import limit_message
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        with pytest.raises(BlockingIOError) as full:
+            while True:
+                os.write(write_end, b"x" * 65536)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert full.value.errno == errno.EAGAIN
+    assert limit_message(full.value, tmp_path) is None
+
+    def _execute_child() -> None:  # (named as subprocess's: a fork the limit refused)
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    with pytest.raises(BlockingIOError) as fork:
+        _execute_child()
+    said = limit_message(fork.value, tmp_path)
+    assert said is not None and said.startswith("no more processes or threads"), said
