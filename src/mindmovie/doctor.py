@@ -270,12 +270,11 @@ def _temp_folder() -> Check:
     """The temp folder ffmpeg's logs are written to (`tempfile.gettempdir`: TMPDIR, else
     /tmp, /var/tmp, /usr/tmp or the working folder). With none usable `render` refuses
     to start (`pipeline._check_temp_folder`): doctor said every row was ok."""
-    try:
-        return Check("temp folder", True, f"{tempfile.gettempdir()} (ffmpeg's logs)")
-    except FileNotFoundError as e:
-        return Check(
-            "temp folder", False, f"{e.strerror}: set TMPDIR to a folder this user can write"
-        )
+    from mindmovie.fsutil import temp_folder_problem
+
+    if (problem := temp_folder_problem()) is not None:
+        return Check("temp folder", False, problem)
+    return Check("temp folder", True, f"{tempfile.gettempdir()} (ffmpeg's logs)")
 
 
 def _free_space(settings: Settings, folder: Path, detail: str) -> Check:

@@ -311,6 +311,20 @@ def _alike(name: str) -> str:
     return unicodedata.normalize("NFC", name).casefold()
 
 
+def temp_folder_problem() -> str | None:
+    """Why no temp folder this user can write is there (TMPDIR, else /tmp, /var/tmp,
+    /usr/tmp or the working folder: `tempfile.gettempdir`), and what to do; None when
+    one is. `render` refuses to start without one and `doctor` fails its row, in the
+    same words."""
+    import tempfile
+
+    try:
+        tempfile.gettempdir()
+    except FileNotFoundError as e:
+        return f"{e.strerror}: set TMPDIR to a folder this user can write"
+    return None
+
+
 def is_file(path: Path) -> bool:
     """`path.is_file()`, False instead of an OSError for a name longer than the system
     allows (Python 3.11's pathlib raises ENAMETOOLONG there: a traceback for a typo'd

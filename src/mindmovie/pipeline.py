@@ -54,6 +54,7 @@ from mindmovie.fsutil import (
     sha256_file,
     slugify,
     special_kind,
+    temp_folder_problem,
 )
 from mindmovie.goals import (
     Goals,
@@ -117,7 +118,13 @@ from mindmovie.providers.base import (
     VideoModel,
     VideoRequest,
 )
-from mindmovie.retry import RATE_LIMIT_PATIENCE, RateLimits, rate_limits, with_retry
+from mindmovie.retry import (
+    RATE_LIMIT_PATIENCE,
+    RateLimits,
+    hours_minutes,
+    rate_limits,
+    with_retry,
+)
 from mindmovie.store import (
     CARRY_MARKED_META,
     KEPT_DIR,
@@ -1191,15 +1198,8 @@ def _check_temp_folder() -> None:
     writes its log in one: with none, each scene failed "No usable temporary directory
     found in [...]" (with a paid preset, after its keyframe and clip were bought) and the
     compose ended in that FileNotFoundError's traceback."""
-    import tempfile
-
-    try:
-        tempfile.gettempdir()
-    except FileNotFoundError as e:
-        raise ConfigError(
-            f"{e.strerror}: set TMPDIR to a folder this user can write (ffmpeg writes its "
-            "logs there while it runs)"
-        ) from None
+    if (problem := temp_folder_problem()) is not None:
+        raise ConfigError(f"{problem} (ffmpeg writes its logs there while it runs)")
 
 
 def _not_an_option(run_dir: Path) -> Path:
@@ -1560,11 +1560,8 @@ def _held_since(taken: float) -> str:
     render started hours after the first was told only its pid, not whether that one
     had just started or had run for hours."""
     now = time.time()
-    ago = round(max(0.0, now - taken) / 60)
-    hours, mins = divmod(ago, 60)
-    span = f"{hours} h {mins} min" if hours else f"{mins} min"
     day = "%Y-%m-%d %H:%M" if now - taken >= 20 * 3600 else "%H:%M"
-    return f", since {time.strftime(day, time.localtime(taken))}, {span} ago"
+    return f", since {time.strftime(day, time.localtime(taken))}, {hours_minutes(now - taken)} ago"
 
 
 def rendering_pid(run_dir: Path) -> int | None:

@@ -116,6 +116,12 @@ def _asks_too_long(exc: BaseException | None) -> bool:
     return isinstance(exc, Transient) and (exc.retry_after or 0.0) > MAX_RETRY_AFTER
 
 
+def hours_minutes(seconds: float) -> str:
+    """`seconds` as a person reads a long wait: "2 h 5 min", "7 min" (to the minute)."""
+    hours, rest = divmod(round(max(0.0, seconds) / 60), 60)
+    return f"{hours} h {rest} min" if hours else f"{rest} min"
+
+
 def _told_when(exc: Transient) -> None:
     """Say in `exc`'s message when to try again (`_asks_too_long`): the scene's line
     said only "rate limited", after the render had waited it out four times over."""
@@ -123,10 +129,8 @@ def _told_when(exc: Transient) -> None:
     if "render again after" in exc.message:
         return
     at = time.strftime("%Y-%m-%d %H:%M", time.localtime(time.time() + wait))
-    hours, rest = divmod(round(wait / 60), 60)
-    span = f"{hours} h {rest} min" if hours else f"{rest} min"
     exc.message = (
-        f"{exc.message}; it asks to wait {span} before trying again (Retry-After), "
+        f"{exc.message}; it asks to wait {hours_minutes(wait)} before trying again (Retry-After), "
         f"longer than a render waits: render again after {at}"
     )
 
