@@ -45,6 +45,23 @@ def spectral_peaks(x: np.ndarray, count: int, rate: int = AUDIO_RATE) -> list[fl
     return sorted(float(freqs[i]) for i in best)
 
 
+def sps_field(path: Path, name: str) -> list[int]:
+    """Field `name` (e.g. "level_idc") of every H.264 sequence parameter set in the
+    movie's video stream, in order, as ffmpeg's trace_headers reads them: a decoder
+    reads each one (the ffmpeg engine's movie has one per segment)."""
+    import re
+    import subprocess
+
+    from mindmovie.media import ffmpeg_exe
+
+    log = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(path), "-map", "0:v:0", "-c", "copy",
+         "-bsf:v", "trace_headers", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    return [int(v) for v in re.findall(rf"\] \d+\s+{name}\s+[01]+ = (\d+)", log)]
+
+
 def write_photo(path: Path, colour: tuple[int, int, int] = (200, 120, 60)) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = "PNG" if path.suffix.lower() == ".png" else "JPEG"

@@ -38,7 +38,7 @@ from mindmovie.compose.timeline import (
 )
 from mindmovie.fsutil import sha256_file
 from mindmovie.media import FFmpegError, count_video_frames, ffmpeg_exe, probe, run_ffmpeg
-from tests.media import AUDIO_RATE, ffmpeg_children, pcm, spectral_peaks
+from tests.media import AUDIO_RATE, ffmpeg_children, pcm, spectral_peaks, sps_field
 
 W, H, FPS = 320, 180, 12
 SPEC = OutputSpec(
@@ -713,6 +713,27 @@ def test_quality_picks_the_x264_preset_and_crf(
     options = data[at : data.find(b"\x00", at)].decode("ascii", "replace").split()
     assert f"crf={crf}.0" in options
     assert all(sign in options for sign in _PRESET_SIGNS[preset]), (preset, options)
+
+
+@pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
+def test_a_1080p_movie_of_high_quality_is_at_the_level_1080p_decoders_take(
+    tmp_path: Path, clips: dict[str, Path], engine: str
+) -> None:
+    """A 1080p movie (24 fps) is level 4.0 whatever its quality: left to x264, `high`
+    (preset slow, 5 reference frames, a picture buffer level 4's cannot hold) made it
+    level 5.0, a 4K decoder's level, which a phone's or TV's 1080p decoder may refuse.
+    Every SPS says it (the ffmpeg engine's movie has one per segment)."""
+    from mindmovie.compose import renderer
+
+    spec = replace(SPEC, width=1920, height=1080, fps=24, quality="high", crossfade=0.0,
+                   title_seconds=0.25, closing_seconds=0.25)  # fmt: skip
+    movie = _movie({"red": clips["red"]})
+    movie = replace(movie, scenes=tuple(replace(s, seconds=0.5) for s in movie.scenes))
+    out = tmp_path / "movie.mp4"
+    renderer(engine)(build_timeline(movie, spec), tmp_path / "work", out)
+    levels = sps_field(out, "level_idc")
+    assert levels and set(levels) == {40}, levels
+    assert set(sps_field(out, "max_dec_frame_buffering")) == {4}
 
 
 def test_moviepy_workers_past_the_cpus_are_capped_at_twice_them(

@@ -83,6 +83,43 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(repr((RENDERER_VERSION, *parts)).encode()).hexdigest()[:32]
 
 
+#: H.264's levels (Table A-1) as (level, MaxMBPS, MaxFS, MaxDpbMbs): macroblocks a
+#: second, in a frame, and in the decoded picture buffer. 1b is left out.
+_LEVELS = (
+    ("1.0", 1485, 99, 396), ("1.1", 3000, 396, 900), ("1.2", 6000, 396, 2376),
+    ("1.3", 11880, 396, 2376), ("2.0", 11880, 396, 2376), ("2.1", 19800, 792, 4752),
+    ("2.2", 20250, 1620, 8100), ("3.0", 40500, 1620, 8100), ("3.1", 108000, 3600, 18000),
+    ("3.2", 216000, 5120, 20480), ("4.0", 245760, 8192, 32768), ("4.1", 245760, 8192, 32768),
+    ("4.2", 522240, 8704, 34816), ("5.0", 589824, 22080, 110400),
+    ("5.1", 983040, 36864, 184320), ("5.2", 2073600, 36864, 184320),
+    ("6.0", 4177920, 139264, 696320), ("6.1", 8355840, 139264, 696320),
+    ("6.2", 16711680, 139264, 696320),
+)  # fmt: skip
+
+#: the lowest level given: every phone, browser and TV decodes it, and below it x264
+#: would cut the preset's reference frames to fit a small frame's picture buffer
+_MIN_LEVEL = "3.0"
+
+
+def h264_level(width: int, height: int, fps: int) -> str:
+    """The H.264 level the movie is encoded at: the lowest one (from 3.0) whose frame
+    size, side length and macroblock rate hold `width` x `height` at `fps`.
+
+    Left to x264, the level also had to hold the decoded picture buffer of the preset's
+    reference frames: `quality: high` (preset slow, 5 of them) made a 1080p movie level
+    5.0, a 4K decoder's level, which hardware decoders made for 1080p (4.x) may refuse.
+    Given the level, x264 uses as many reference frames as it holds.
+    """
+    mb_w, mb_h = -(-width // 16), -(-height // 16)
+    frame = mb_w * mb_h
+    floor = next(i for i, lv in enumerate(_LEVELS) if lv[0] == _MIN_LEVEL)
+    for name, mbps, max_fs, _dpb in _LEVELS[floor:]:
+        side = (8 * max_fs) ** 0.5
+        if frame <= max_fs and max(mb_w, mb_h) <= side and frame * fps <= mbps:
+            return name
+    return _LEVELS[-1][0]
+
+
 def x264_args(tl: Timeline, threads: int) -> list[str]:
     """x264 settings shared by every segment: any difference would break concat-copy.
 
@@ -96,6 +133,7 @@ def x264_args(tl: Timeline, threads: int) -> list[str]:
         "-preset", preset,
         "-crf", str(crf),
         "-profile:v", "high",
+        "-level:v", h264_level(spec.width, spec.height, spec.fps),
         "-pix_fmt", "yuv420p",
         "-g", str(spec.fps * 4),
         "-threads", str(threads),

@@ -42,7 +42,13 @@ from PIL import Image
 
 from mindmovie.compose import cards
 from mindmovie.compose.audio import render_audio
-from mindmovie.compose.ffmpeg import ComposeStopped, RenderReport, SegmentResult, hdr_to_sdr
+from mindmovie.compose.ffmpeg import (
+    ComposeStopped,
+    RenderReport,
+    SegmentResult,
+    h264_level,
+    hdr_to_sdr,
+)
 from mindmovie.compose.timeline import Item, Timeline
 from mindmovie.cpus import usable_cpu_count
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
@@ -322,6 +328,7 @@ def write_params(tl: Timeline) -> list[str]:
     _, crf = spec.encoder
     return [
         "-crf", str(crf), "-profile:v", "high", "-g", str(spec.fps * 4),
+        "-level:v", h264_level(spec.width, spec.height, spec.fps),
         # the frames carry the tags: ffmpeg (7+) lets the filtered frames' colour
         # properties override -color_primaries/-color_trc, which left them "unknown"
         # `setsar=1`: moviepy pipes raw frames, which have no pixel aspect, and x264 then

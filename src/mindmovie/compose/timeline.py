@@ -39,8 +39,10 @@ from typing import Literal
 #: under 8 frames is encoded padded, so its decode times are those of every other
 #: segment, see ffmpeg.MIN_CHUNK_FRAMES; 17: a run of letters wider than the box is
 #: split between grapheme clusters, see cards._cluster_start; 18: a hyphenated word breaks
-#: after its hyphens before it is split by width, see cards._after_hyphen).
-RENDERER_VERSION = "compose-ffmpeg-18"
+#: after its hyphens before it is split by width, see cards._after_hyphen; 19: every
+#: segment says the level its frame size and rate need, see ffmpeg.h264_level: a cached
+#: one of x264's own level would join a new one with another SPS).
+RENDERER_VERSION = "compose-ffmpeg-19"
 #: The built-in music bed's version (compose/audio.py): part of the audio track's key,
 #: so a track cached with an older bed is not reused.
 BED_VERSION = "bed-4"
