@@ -736,6 +736,38 @@ def test_a_1080p_movie_of_high_quality_is_at_the_level_1080p_decoders_take(
     assert set(sps_field(out, "max_dec_frame_buffering")) == {4}
 
 
+#: H.264 level (level_idc) each frame the settings offer needs at 24 and 60 fps, from
+#: the standard's Table A-1 (frame size, side and macroblock rate), 3.0 at least
+_LEVELS = {
+    ("16:9", "480p"): (30, 31), ("16:9", "720p"): (31, 32), ("16:9", "1080p"): (40, 42),
+    ("9:16", "480p"): (30, 31), ("9:16", "720p"): (31, 32), ("9:16", "1080p"): (40, 42),
+    ("1:1", "480p"): (30, 31), ("1:1", "720p"): (31, 32), ("1:1", "1080p"): (32, 42),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("aspect", "resolution"), list(_LEVELS))
+def test_every_offered_frame_is_encoded_at_the_level_its_size_and_rate_need(
+    tmp_path: Path, clips: dict[str, Path], aspect: str, resolution: str
+) -> None:
+    """The encoder settings both engines share (`high`, the most reference frames) give
+    each aspect and resolution, at 24 and 60 fps, the level its frame size and rate
+    need: x264 raised 1080p (and 1080x1080 at 24 fps) to hold its 5 reference frames,
+    to 5.0 (4.0), a level a decoder made for the frame may refuse. Two frames each."""
+    from mindmovie.compose.ffmpeg import encoder_args
+    from mindmovie.compose.timeline import output_size
+
+    w, h = output_size(aspect, resolution)
+    got = []
+    for fps in (24, 60):
+        spec = replace(SPEC, width=w, height=h, fps=fps, quality="high")
+        tl = build_timeline(_movie({"red": clips["red"]}), spec)
+        out = tmp_path / f"{fps}.mp4"
+        run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=s={w}x{h}:r={fps}", "-frames:v", "2",
+                    *encoder_args(tl, 1), str(out)])  # fmt: skip
+        got.append(sps_field(out, "level_idc"))
+    assert got == [[level] for level in _LEVELS[aspect, resolution]]
+
+
 def test_moviepy_workers_past_the_cpus_are_capped_at_twice_them(
     tmp_path: Path, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
