@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from mindmovie.fsutil import expanded, special_kind
 from mindmovie.goals import MAX_GOALS, MAX_PHOTOS, MAX_SCENES_PER_GOAL
@@ -24,6 +24,7 @@ from mindmovie.yamlsrc import (
     Problem,
     SourceError,
     YamlDoc,
+    control_character,
     decoded,
     format_loc,
     hashtag_notes,
@@ -48,6 +49,31 @@ def _photo_path(v: str) -> str:
 PhotoPath = Annotated[str, AfterValidator(_photo_path)]
 
 
+def _no_control(v: str) -> str:
+    if (bad := control_character(v)) is not None:
+        # as goals.yaml refuses one: no font draws it, and a terminal showing the plan
+        # (`mindmovie plan`'s table) obeys it: an ESC from the planner cleared the screen
+        raise ValueError(f"invalid character {bad!r} (a control character, which no font draws)")
+    return v
+
+
+def _scene_text(v: str) -> str:
+    v = v.strip()
+    if is_blank(v):  # a zero-width space alone passed strip() and showed nothing
+        raise ValueError("must not be empty")
+    return _no_control(v)
+
+
+#: text with no control character (goals.yaml's rule: `yamlsrc.control_character`)
+PlainText = Annotated[str, AfterValidator(_no_control)]
+#: a scene's affirmation and prompts: one rule for a hand edit of plan.yaml and for the
+#: planner's answer (`providers.anthropic`), so neither takes what the other refuses
+SceneText = Annotated[str, Field(min_length=1), AfterValidator(_scene_text)]
+#: a scene's length, for plan.yaml and the planner's answer alike (snapped later to the
+#: lengths the video model makes)
+Seconds = Annotated[float, Field(gt=0, le=60)]
+
+
 class Scene(BaseModel):
     """One shot of the movie: one keyframe, one clip, one affirmation on screen."""
 
@@ -61,21 +87,13 @@ class Scene(BaseModel):
         description="stable id, e.g. 01-health-1",
     )
     goal: int = Field(ge=1, description="1-based index of the goal in goals.yaml")
-    category: str
-    affirmation: str = Field(min_length=1)
-    image_prompt: str = Field(min_length=1)
-    motion_prompt: str = Field(min_length=1)
-    seconds: float = Field(gt=0, le=60)
+    category: PlainText
+    affirmation: SceneText
+    image_prompt: SceneText
+    motion_prompt: SceneText
+    seconds: Seconds
     #: the planners give a goal's photos or the person's (`MAX_PHOTOS`); a hand edit both
     reference_photos: list[PhotoPath] = Field(default_factory=list, max_length=2 * MAX_PHOTOS)
-
-    @field_validator("affirmation", "image_prompt", "motion_prompt")
-    @classmethod
-    def _strip(cls, v: str) -> str:
-        v = v.strip()
-        if is_blank(v):  # a zero-width space alone passed strip() and showed nothing
-            raise ValueError("must not be empty")
-        return v
 
 
 #: the closing card's line when goals.yaml gives none (every planner uses it)
@@ -87,11 +105,11 @@ class Plan(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: NonBlank  # refused blank as goals.yaml's is: it is the opening card
+    title: Annotated[NonBlank, AfterValidator(_no_control)]  # refused blank as goals.yaml's is
     #: the closing card is always shown (compose.closing_seconds > 0): a blank one loaded
     #: and closed the movie on an empty card (every planner writes a closing)
-    closing: NonBlank
-    style: str | None = None
+    closing: Annotated[NonBlank, AfterValidator(_no_control)]
+    style: PlainText | None = None
     music: str | None = None
     #: what the largest goals.yaml plans: a plan of 14,000 scenes was written that its own
     #: reader refused ("more than 100000 values once aliases are expanded": it had none)

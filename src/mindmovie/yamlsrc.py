@@ -975,6 +975,13 @@ def utf16_without_bom(raw: bytes) -> bool:
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def control_character(text: str) -> str | None:
+    """The first control character (`_CONTROL`) in ``text``, or None: goals.yaml's
+    rule, which plan.yaml and the planner's answer share (`plan.SceneText`)."""
+    bad = _CONTROL.search(text)
+    return None if bad is None else bad.group()
+
+
 def control_problems(doc: YamlDoc, paths: Collection[str] = ()) -> list[Problem]:
     """Each text value of ``doc`` holding a control character (see ``_CONTROL``), with
     its line and field; not under a key in ``paths`` (file names, which are not drawn
@@ -989,14 +996,14 @@ def control_problems(doc: YamlDoc, paths: Collection[str] = ()) -> list[Problem]
         elif isinstance(value, list):
             for i, sub in enumerate(value):
                 walk(sub, (*loc, i))
-        elif isinstance(value, str) and (bad := _CONTROL.search(value)):
+        elif isinstance(value, str) and (bad := control_character(value)) is not None:
             problems.append(
                 Problem(
                     doc.line_of(loc),
                     format_loc(loc),
                     # (only an escape can write one: the reader refuses it raw) "remove
                     # it" sent the person looking for a character their file does not show
-                    f"invalid character {bad.group()!r} (a control character, which no "
+                    f"invalid character {bad!r} (a control character, which no "
                     'font draws), written by a backslash escape inside " quotes (\\a, '
                     "\\b, \\e...): write a backslash as \\\\, or quote the text with ' "
                     "instead",

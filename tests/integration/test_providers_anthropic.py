@@ -17,6 +17,7 @@ import pytest
 
 from mindmovie.config import ConfigError, Keys, Settings, load_settings
 from mindmovie.goals import Goal, Goals, Person
+from mindmovie.plan import DEFAULT_CLOSING, load_plan, write_plan
 from mindmovie.providers.anthropic import SYSTEM_PROMPT, ClaudePlanner
 from mindmovie.providers.base import (
     AuthError,
@@ -818,3 +819,34 @@ async def test_an_answer_refused_mid_plan_is_not_repaired(sim: SimServer, goals:
     with pytest.raises(JobFailed, match="stop_reason refusal"):
         await p.plan(goals, OPTIONS)
     assert len(sim.requests(path=MESSAGES)) == 1 and len(p.last_calls) == 1
+
+
+async def test_a_control_character_in_claude_s_answer_is_refused_as_plan_yaml_refuses_it(
+    sim: SimServer, goals: Goals, tmp_path: Path
+) -> None:
+    """An escape in a scene Claude wrote (ESC [2J clears the terminal `mindmovie plan`
+    shows the plan on) went into plan.yaml and to the image model, though goals.yaml
+    refuses any control character. Claude's scenes now pass plan.yaml's own rule: one
+    repair names the scene and field, and the plan written reads back. A closing with
+    one, which no repair is paid for, is the default closing."""
+    answered = 0
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        nonlocal answered
+        answered += 1
+        plan = good_plan(body)
+        plan["closing"] = "\x1b]0;owned\x07Thank you"
+        if answered == 1:
+            plan["scenes"][1]["image_prompt"] = "wide shot \x1b[2J at dawn"
+        return plan
+
+    sim.set_planner(answer)
+    plan = await planner(sim).plan(goals.model_copy(update={"closing": None}), OPTIONS)
+    reqs = sim.requests(path=MESSAGES)
+    assert len(reqs) == 2, [sc.image_prompt for sc in plan.scenes]
+    repair = json.dumps(reqs[1]["body"]["messages"][-1])
+    assert "scene 2 (goal 1): image_prompt" in repair and "control character" in repair
+    assert plan.scenes[1].image_prompt == "wide shot at dawn"
+    assert plan.closing == DEFAULT_CLOSING
+    write_plan(plan, tmp_path / "plan.yaml")
+    assert load_plan(tmp_path / "plan.yaml") == plan

@@ -124,7 +124,11 @@ def test_valid_hand_written_plan_loads(tmp_path: Path) -> None:
     assert plan.scene("02-wealth-1").image_prompt == "A house by the sea"
 
 
-_text = st.text(st.characters(codec="utf-8"), max_size=40)
+#: text plan.yaml takes: no control character but tab and newline (goals.yaml's rule)
+_text = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cc",), include_characters="\t\n"),
+    max_size=40,
+)
 # paths as the planner writes them: absolute (relative ones are anchored to plan.yaml's
 # folder on load: test_relative_paths_in_plan_yaml_are_relative_to_its_folder)
 _path = _text.map(lambda t: "/" + t.replace("\x00", ""))
@@ -1039,3 +1043,22 @@ def test_plan_s_table_in_a_narrow_terminal_cuts_no_id_nor_affirmation(
         shown = set(said.split())
         for sc in load_plan(tmp_path / "run" / "plan.yaml").scenes:
             assert sc.id in shown and set(sc.affirmation.split()) <= shown, said
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("affirmation: I am free", 'affirmation: "I am \\e[2J free"', "scenes[2].affirmation"),
+        ("image_prompt: A runner at dawn", 'image_prompt: "A runner\\0"', "scenes[1].image_prompt"),
+        ("closing: Thank you", 'closing: "Thank \\a you"', "closing"),
+    ],
+)
+def test_a_control_character_in_plan_yaml_is_refused_as_goals_yaml_refuses_it(
+    tmp_path: Path, old: str, new: str, field: str
+) -> None:
+    """goals.yaml refuses a control character (no font draws one); plan.yaml took one,
+    and `mindmovie plan` wrote an ESC [2J from it to the terminal, which cleared it."""
+    text = VALID.replace(old, new)
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field) == (line_of(text, new), field)
+    assert "invalid character" in err.message and "control character" in err.message

@@ -26,7 +26,7 @@ from mindmovie import catalog
 from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
 from mindmovie.fsutil import slugify
 from mindmovie.goals import Goal, Goals
-from mindmovie.plan import DEFAULT_CLOSING, Plan, Scene
+from mindmovie.plan import DEFAULT_CLOSING, Plan, Scene, SceneText, Seconds
 from mindmovie.providers.base import (
     AuthError,
     ConnectionLost,
@@ -41,7 +41,7 @@ from mindmovie.providers.base import (
     unknown_options,
 )
 from mindmovie.retry import retry_after_seconds
-from mindmovie.yamlsrc import given_text, is_blank
+from mindmovie.yamlsrc import control_character, given_text, is_blank
 
 if TYPE_CHECKING:
     import anthropic
@@ -83,23 +83,23 @@ Give each goal exactly the number of scenes asked for, in goal order. Vary the s
 
 # ---------------------------------------------------------------- LLM output schema
 class _LLMScene(BaseModel):
-    """One scene as the model must give it; validated on its own so one bad scene is named."""
+    """One scene as the model must give it; validated on its own so one bad scene is named.
+    Its text and seconds by plan.yaml's own rules (`SceneText`, `Seconds`): a scene
+    taken here and refused in plan.yaml (a control character) failed the next render."""
 
     model_config = ConfigDict(extra="ignore")
 
     goal: int = Field(ge=1)
-    affirmation: str = Field(min_length=1)
-    image_prompt: str = Field(min_length=1)
-    motion_prompt: str = Field(min_length=1)
-    seconds: float = Field(gt=0, le=60)
+    affirmation: SceneText
+    image_prompt: SceneText
+    motion_prompt: SceneText
+    seconds: Seconds
 
-    @field_validator("affirmation", "image_prompt", "motion_prompt")
+    @field_validator("affirmation", "image_prompt", "motion_prompt", mode="before")
     @classmethod
-    def _not_blank(cls, v: str) -> str:
-        v = " ".join(v.split())
-        if is_blank(v):
-            raise ValueError("must not be empty")
-        return v
+    def _one_line(cls, v: Any) -> Any:
+        """The model's line breaks and runs of spaces as one space each."""
+        return " ".join(v.split()) if isinstance(v, str) else v
 
 
 def plan_tool_schema(
@@ -362,14 +362,21 @@ def assemble_plan(
                     reference_photos=refs,
                 )
             )
-    closing = given_text(goals.closing) or given_text(str(value.get("closing") or "")) or ""
     return Plan(
         title=goals.title,
-        closing=closing or DEFAULT_CLOSING,
+        closing=given_text(goals.closing) or _their_closing(value) or DEFAULT_CLOSING,
         style=goals.style,
         music=str(goals.music) if goals.music else None,
         scenes=scenes,
     )
+
+
+def _their_closing(value: dict[str, Any]) -> str | None:
+    """The model's closing line, when it is one plan.yaml takes (not blank, no control
+    character); else None, and the default closing is shown: a bad closing is not worth
+    a paid repair."""
+    said = given_text(str(value.get("closing") or ""))
+    return said if said is not None and control_character(said) is None else None
 
 
 # ---------------------------------------------------------------- the planner
