@@ -850,3 +850,17 @@ async def test_a_control_character_in_claude_s_answer_is_refused_as_plan_yaml_re
     assert plan.closing == DEFAULT_CLOSING
     write_plan(plan, tmp_path / "plan.yaml")
     assert load_plan(tmp_path / "plan.yaml") == plan
+
+
+@pytest.mark.parametrize("closing", [["Thank you", "for everything"], {"text": "Thanks"}, 7])
+async def test_a_closing_from_claude_that_is_not_text_is_the_default_closing(
+    sim: SimServer, goals: Goals, closing: Any
+) -> None:
+    """goals.yaml gives no closing, and Claude's is a list (or an object, a number):
+    it was taken as its Python text, and the movie closed on a card reading
+    "['Thank you', 'for everything']". Not text, it is the default closing, with no
+    repair paid for."""
+    sim.set_planner(lambda body: {**good_plan(body), "closing": closing})
+    plan = await planner(sim).plan(goals.model_copy(update={"closing": None}), OPTIONS)
+    assert plan.closing == DEFAULT_CLOSING
+    assert len(sim.requests(path=MESSAGES)) == 1

@@ -372,10 +372,12 @@ def assemble_plan(
 
 
 def _their_closing(value: dict[str, Any]) -> str | None:
-    """The model's closing line, when it is one plan.yaml takes (not blank, no control
-    character); else None, and the default closing is shown: a bad closing is not worth
-    a paid repair."""
-    said = given_text(str(value.get("closing") or ""))
+    """The model's closing line, when it is one plan.yaml takes (text, not blank, no
+    control character); else None, and the default closing is shown: a bad closing is
+    not worth a paid repair. (A list or number was taken as its Python text: the
+    closing card read "['Thank you', 'for everything']".)"""
+    given = value.get("closing")
+    said = given_text(given) if isinstance(given, str) else None
     return said if said is not None and control_character(said) is None else None
 
 
