@@ -3056,6 +3056,8 @@ class Pipeline:
         except (ProviderError, BudgetExceeded, Interrupted, registry.KeyNotSet) as e:
             # (a stop, or a key not set, between its calls left the step `running` once
             # the render had ended, as a keyframe's or clip's is not)
+            if isinstance(e, ProviderError):
+                e.message += _plan_calls_billed(store, paid, planner.name)
             kind = getattr(e, "kind", None) or _STOP_KINDS.get(type(e), "auth")
             sent = self._tried(planner, bool(paid))
             store.fail("_run", "plan", kind, str(e), sent=sent)
@@ -8281,6 +8283,23 @@ def movie_settings(settings: Settings) -> dict[str, Any]:
         "output.size": f"{w}x{h}",
         "output.fps": settings.output.fps,
     }
+
+
+def _plan_calls_billed(store: Store, rows: Sequence[int], provider: str) -> str:
+    """What a failed plan says of its cost: the calls of `rows` the planner answered,
+    billed (a plan still invalid after its repair, cut at max_tokens, refused), and
+    that nothing else was bought; "" when none was billed. The failure said only what
+    was wrong with the plan, and with --quiet nothing said it had cost anything."""
+    ids = set(rows)
+    billed = [r for r in store.ledger_rows() if r["id"] in ids and r["state"] == "billed"]
+    if not billed:
+        return ""
+    usd = sum(float(r["billed_usd"] or 0.0) for r in billed)
+    were = "was" if len(billed) == 1 else "were"
+    return (
+        f" (the plan's {plural(len(billed), 'call')} to {provider} {were} billed "
+        f"{costs.format_usd(usd)}; no keyframe or clip was bought)"
+    )
 
 
 def _planner_identity(settings: Settings) -> tuple[str, str]:

@@ -574,6 +574,35 @@ async def test_a_failed_plan_still_bills_the_calls_claude_answered(
     assert sum(r["billed_usd"] for r in plan_rows) == pytest.approx(_claude_usd(sim), abs=1e-6)
 
 
+def test_a_refused_plan_says_in_its_one_line_what_its_calls_were_billed(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A plan still invalid after its repair (or cut, or declined by Claude) ends the
+    render before any keyframe, its answered calls billed. The one line said only what
+    was wrong with the plan: with --quiet nothing said the two calls had cost anything.
+    It says what they were billed, and that nothing else was bought."""
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("invalid", path="/v1/messages", field="motion_prompt", count=2)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    r = CliRunner().invoke(
+        app,
+        ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"],
+        env={**env, "COLUMNS": "400"},
+    )
+    assert r.exit_code == 1, r.output
+    rows = ledger_rows(run, "plan")
+    assert [row["state"] for row in rows] == ["billed", "billed"]
+    usd = costs.format_usd(sum(row["billed_usd"] for row in rows))
+    text = " ".join(r.output.split())
+    assert "plan still invalid after one repair" in text and "motion_prompt" in text, text
+    assert (
+        f"(the plan's 2 calls to anthropic were billed {usd}; no keyframe or clip was bought)"
+        in text
+    ), text
+    assert sim.requests(path="/api/v3/images/generations") == [] and sim.jobs() == []
+
+
 async def test_a_repair_answered_529_is_retried_without_buying_the_first_answer_again(
     sim: SimServer, tmp_path: Path
 ) -> None:
