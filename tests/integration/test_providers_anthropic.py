@@ -864,3 +864,29 @@ async def test_a_closing_from_claude_that_is_not_text_is_the_default_closing(
     plan = await planner(sim).plan(goals.model_copy(update={"closing": None}), OPTIONS)
     assert plan.closing == DEFAULT_CLOSING
     assert len(sim.requests(path=MESSAGES)) == 1
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"goal": 3, "affirmation": "I sail", "image_prompt": "a boat", "motion_prompt": "pan"},
+        {"goal": 2, "affirmation": "I lead", "image_prompt": " ", "motion_prompt": "pan"},
+    ],
+)
+async def test_a_bad_scene_beyond_every_goal_s_count_is_left_out_without_a_repair(
+    sim: SimServer, goals: Goals, extra: dict[str, Any]
+) -> None:
+    """Claude gives every goal its scenes, and one more for a goal that does not exist
+    (or with an empty prompt). An extra scene is left out; a bad extra one was paid a
+    repair, and the same answer again failed the plan ("goal 3 does not exist"), though
+    it had every scene it needed. It is left out as the others are: one call."""
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        plan = good_plan(body)
+        return {**plan, "scenes": [*plan["scenes"], {**extra, "seconds": 4}]}
+
+    sim.set_planner(answer)
+    plan = await planner(sim).plan(goals, OPTIONS)
+    assert len(sim.requests(path=MESSAGES)) == 1
+    assert [s.id for s in plan.scenes] == ["01-health-1", "01-health-2", "02-career-1"]
+    assert plan.scenes[2].affirmation == "I lead with calm"

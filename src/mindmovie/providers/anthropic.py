@@ -236,7 +236,8 @@ class SceneProblem:
 def check_scenes(
     raw: Any, counts: list[int], own: dict[int, str] | None = None
 ) -> tuple[list[_LLMScene | None], list[SceneProblem], dict[str, Any]]:
-    """Validate each scene on its own; also report goals with too few scenes.
+    """Validate each scene on its own; also report goals with too few scenes. No
+    problem when every goal has its count of valid scenes (the rest are left out).
 
     `own`: the person's affirmation by goal number. The first scene of such a goal shows
     it whatever the model wrote there (`assemble_plan`), so the model's affirmation of
@@ -277,6 +278,11 @@ def check_scenes(
     for s in parsed:
         if s is not None:
             have[s.goal - 1] += 1
+    if all(n >= want for n, want in zip(have, counts, strict=True)):
+        # every goal has its scenes: a bad scene beyond them (a goal that does not
+        # exist, an empty prompt) is left out as any extra scene is. It cost a repair,
+        # and the same answer again failed a plan that had every scene it needed
+        return parsed, [], value
     for gi, (n, want) in enumerate(zip(have, counts, strict=True), 1):
         if n < want:
             problems.append(SceneProblem(0, gi, "scenes", f"needs {want} scenes, got {n} valid"))
