@@ -1723,6 +1723,27 @@ def test_a_budget_of_exactly_doctors_figure_makes_a_clip_after_a_paid_plan(
     assert len(ledger_rows(run, "clip")) == 1 and (run / "movie.mp4").is_file()
 
 
+async def test_a_plan_whose_tool_input_no_parser_reads_is_billed_once_not_retried(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Claude's whole answer came with a tool input the SDK cannot parse (a lone
+    surrogate escape, "\\ud83d" without its pair): taken for a broken stream, it was
+    asked again four times, each call held as an answer lost ($0.15 of unknown outcome
+    for a $0.01 plan). The answer is what is wrong: one call, billed, and a failure
+    saying so before anything else is sent."""
+    goals = goals_file(tmp_path, sim)
+    full = sim.planner
+    assert isinstance(full, dict)
+    scenes = [{**sc, "affirmation": "I am \ud83d strong"} for sc in full["scenes"]]
+    sim.set_planner({**full, "scenes": scenes})
+    with pytest.raises(JobFailed, match="emit_plan input is not valid JSON") as e:
+        await Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS).run()
+    assert "JSON: " not in str(e.value)  # the SDK's quote of the whole answer: left out
+    assert len(sim.requests(path="/v1/messages")) == 1
+    assert [r["state"] for r in ledger_rows(tmp_path / "run", "plan")] == ["billed"]
+    assert sim.requests(path="/api/v3/images/generations") == []
+
+
 async def test_a_plan_whose_answer_broke_off_stays_owed_and_is_asked_again(
     sim: SimServer, tmp_path: Path
 ) -> None:

@@ -435,6 +435,20 @@ def _fenced(text: str) -> list[str]:
     return re.findall(r"```[A-Za-z0-9_-]*[ \t]*\n(.*?)```", text, flags=re.DOTALL)
 
 
+#: how the SDK's stream says a tool input it cannot parse (jiter's words follow)
+_SDK_TOOL_JSON = "Unable to parse tool parameter JSON from model."
+
+
+def _unreadable_tool_input(e: BaseException) -> str | None:
+    """jiter's words when `e` is the SDK refusing the tool input the model wrote (the
+    answer itself, not its transport); else None. Without the JSON the SDK quotes."""
+    text = str(e)
+    if not isinstance(e, ValueError) or not text.startswith(_SDK_TOOL_JSON):
+        return None
+    why = text.partition(" Error: ")[2].partition(". JSON: ")[0]
+    return why or "unreadable"
+
+
 def _broken_answer(e: BaseException) -> bool:
     """Whether `e` is the transport failing while a streamed answer was being read (the
     SDK lets httpx's own errors through there: a read timeout, a closed socket), or the
@@ -686,6 +700,17 @@ class ClaudePlanner:
                 sent=True,
             ) from None
         except Exception as e:
+            if (why := _unreadable_tool_input(e)) is not None:
+                # the answer came, and is billed, but its tool input is JSON no parser
+                # reads (a lone surrogate escape): not a broken stream, whose retries
+                # paid for it again up to four times, each held as an answer lost
+                bad = JobFailed(
+                    f"model {self.model} answered with a plan whose {TOOL_NAME} input is "
+                    f"not valid JSON ({why}); render again to ask Claude again",
+                    provider=PROVIDER,
+                )
+                bad.charged = True
+                raise bad from None
             if not _broken_answer(e):
                 raise
             # the answer had begun (and so may be billed) when its stream broke
