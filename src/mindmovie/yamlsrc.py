@@ -975,6 +975,12 @@ def utf16_without_bom(raw: bytes) -> bool:
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def without_control(text: str) -> str:
+    """``text`` with each control character (`_CONTROL`) a space: for quoting a
+    provider's words on a terminal, which obeys an escape sequence in them."""
+    return _CONTROL.sub(" ", text)
+
+
 def control_character(text: str) -> str | None:
     """The first control character (`_CONTROL`) in ``text``, or None: goals.yaml's
     rule, which plan.yaml and the planner's answer share (`plan.SceneText`)."""

@@ -890,3 +890,21 @@ async def test_a_bad_scene_beyond_every_goal_s_count_is_left_out_without_a_repai
     assert len(sim.requests(path=MESSAGES)) == 1
     assert [s.id for s in plan.scenes] == ["01-health-1", "01-health-2", "02-career-1"]
     assert plan.scenes[2].affirmation == "I lead with calm"
+
+
+async def test_a_refusal_s_words_are_quoted_without_their_control_characters(
+    sim: SimServer, goals: Goals
+) -> None:
+    """The refusal's text is quoted in the error line the terminal shows: an escape
+    sequence in it (an OSC setting the window title, ESC [2J clearing the screen) was
+    written to the terminal as it was, and obeyed."""
+    text = "\x1b]0;owned\x07I can't help\x1b[2J with that."
+    sim.add_fault(
+        "patch", path=MESSAGES, body={"content": [{"type": "text", "text": text}],
+                                      "stop_reason": "refusal"},
+    )  # fmt: skip
+    with pytest.raises(JobFailed) as e:
+        await planner(sim).plan(goals, OPTIONS)
+    msg = str(e.value)
+    assert "I can't help" in msg and "with that." in msg, msg
+    assert not any(ch in msg for ch in "\x1b\x07"), repr(msg)

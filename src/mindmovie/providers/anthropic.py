@@ -41,7 +41,7 @@ from mindmovie.providers.base import (
     unknown_options,
 )
 from mindmovie.retry import retry_after_seconds
-from mindmovie.yamlsrc import control_character, given_text, is_blank
+from mindmovie.yamlsrc import control_character, given_text, is_blank, without_control
 
 if TYPE_CHECKING:
     import anthropic
@@ -763,7 +763,7 @@ class ClaudePlanner:
             # it (a text or nothing): either way the goals are what to change. The second
             # was told "answered without calling emit_plan", with no word of what to do
             said = " ".join(
-                " ".join(t.split())
+                " ".join(without_control(t).split())  # (quoted on the terminal)
                 for b in resp.content
                 if isinstance(t := getattr(b, "text", None), str) and t.strip()
             )
