@@ -39,10 +39,11 @@ app = typer.Typer(
 )
 
 
-def _unwrapped(doc: str | None) -> str:
-    """A docstring as help text: its paragraphs kept, its source line breaks dropped (rich
-    help keeps every newline, so 88-column source lines wrapped raggedly in a terminal)."""
-    paragraphs = inspect.cleandoc(doc or "").split("\n\n")
+def _unwrapped(doc: str) -> str:
+    """A command's help as typer shows it: its paragraphs kept, its source line breaks
+    dropped (rich help keeps every newline, so 88-column source lines wrapped raggedly in
+    a terminal)."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
     return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
@@ -53,12 +54,15 @@ _finished: list[str] = []
 
 
 def command(
+    help_text: str,
     interrupted: str = INTERRUPTED,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`app.command()` with the function's docstring unwrapped as its help. A Ctrl-C (or
-    SIGTERM, SIGHUP: `main`) the command does not take up itself is said in one line,
-    `interrupted` (or, once the render has ended, what it made), exit 130: typer
-    turned it into a silent Exit(130), and a log ended as if the command had hung."""
+    """`app.command()` with `help_text` unwrapped as its help. Given here, not as the
+    function's docstring: `python -OO` (PYTHONOPTIMIZE=2) strips docstrings, and every
+    command's help was empty. A Ctrl-C (or SIGTERM, SIGHUP: `main`) the command does not
+    take up itself is said in one line, `interrupted` (or, once the render has ended,
+    what it made), exit 130: typer turned it into a silent Exit(130), and a log ended as
+    if the command had hung."""
 
     def register(f: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(f)
@@ -70,7 +74,7 @@ def command(
             except KeyboardInterrupt:
                 raise _stopped(interrupted_line(interrupted)) from None
 
-        return app.command(help=_unwrapped(f.__doc__))(run)
+        return app.command(help=_unwrapped(help_text))(run)
 
     return register
 
@@ -561,7 +565,24 @@ def _made(res: Any, until: str) -> str:
     return f"interrupted as the render ended; {made}"
 
 
-@command("interrupted before anything was made or spent")
+@command(
+    """Render the movie for GOALS into outputs/<title>/movie.mp4.
+
+    With paid providers the cost estimate is shown first and you are asked to confirm
+    (every run), unless --yes; --budget caps the spend and stops cleanly at the cap.
+
+    Resumes the same run directory when run again: finished steps are reused, and only
+    what changed (in goals.yaml, plan.yaml or settings) is redone.
+
+    Exit codes: 0 done; 2 a mistake to fix (goals.yaml, plan.yaml, a setting, a missing
+    key, a run already rendering, a damaged run folder or run.db); 1 a failure (a scene,
+    the compose, a provider, a full disk, the spend declined or not confirmable); 3
+    stopped at the budget; 130 interrupted. Output that goes away (a closed pipe:
+    `| head`, a log viewer quit; a full disk) does not stop the render: it goes on to
+    its end, writing nowhere (`mindmovie status RUN_DIR` shows what it did).
+    """,
+    "interrupted before anything was made or spent",
+)
 def render(
     goals: Annotated[
         Path,
@@ -619,21 +640,6 @@ def render(
         bool, typer.Option("--verbose", "-v", help="Every event on its own line (no live view).")
     ] = False,
 ) -> None:
-    """Render the movie for GOALS into outputs/<title>/movie.mp4.
-
-    With paid providers the cost estimate is shown first and you are asked to confirm
-    (every run), unless --yes; --budget caps the spend and stops cleanly at the cap.
-
-    Resumes the same run directory when run again: finished steps are reused, and only
-    what changed (in goals.yaml, plan.yaml or settings) is redone.
-
-    Exit codes: 0 done; 2 a mistake to fix (goals.yaml, plan.yaml, a setting, a missing
-    key, a run already rendering, a damaged run folder or run.db); 1 a failure (a scene,
-    the compose, a provider, a full disk, the spend declined or not confirmable); 3
-    stopped at the budget; 130 interrupted. Output that goes away (a closed pipe:
-    `| head`, a log viewer quit; a full disk) does not stop the render: it goes on to
-    its end, writing nowhere (`mindmovie status RUN_DIR` shows what it did).
-    """
     cap = _check_budget(budget)
     if until not in ("plan", "keyframes", "clips", "movie"):
         raise _fail(f"--until: '{until}' is not a stage; allowed: plan, keyframes, clips, movie")
@@ -679,7 +685,13 @@ def render(
 PLAN_WORDS = 20
 
 
-@command("interrupted before anything was made or spent")
+@command(
+    """Write plan.yaml (scenes, affirmations, prompts, seconds) without rendering.
+
+    Edit plan.yaml, then `render`: only the scenes your edit touches are redone.
+    """,
+    "interrupted before anything was made or spent",
+)
 def plan(
     goals: Annotated[
         Path,
@@ -704,10 +716,6 @@ def plan(
         str | None, typer.Option("--budget", help="Hard cap in USD.", metavar="<float>")
     ] = None,
 ) -> None:
-    """Write plan.yaml (scenes, affirmations, prompts, seconds) without rendering.
-
-    Edit plan.yaml, then `render`: only the scenes your edit touches are redone.
-    """
     cap = _check_budget(budget)
     settings = _settings(config, preset=preset)
     flags = _overrides(preset, None, None, None, None)
@@ -754,7 +762,13 @@ def plan(
     _say(f"[bold green]plan:[/bold green] {escape(str(path))}")
 
 
-@command()
+@command(
+    """What rendering GOALS would cost, scene by scene. Spends nothing.
+
+    Uses an edited plan.yaml when the run has one, and leaves out work a previous run
+    already finished, so a resumed run shows only what is left to pay for.
+    """,
+)
 def estimate(
     goals: Annotated[
         Path,
@@ -778,11 +792,6 @@ def estimate(
         ),
     ] = False,
 ) -> None:
-    """What rendering GOALS would cost, scene by scene. Spends nothing.
-
-    Uses an edited plan.yaml when the run has one, and leaves out work a previous run
-    already finished, so a resumed run shows only what is left to pay for.
-    """
     from mindmovie.config import ConfigError
     from mindmovie.costs import estimate_json, estimate_table
     from mindmovie.pipeline import estimate_for
@@ -809,18 +818,7 @@ def estimate(
     out.print(estimate_table(est))
 
 
-@command()
-def status(
-    run_dir: RunDirArg,
-    goals: CompareGoalsOpt = None,
-    config: ConfigOpt = None,
-    preset: PresetOpt = None,
-    aspect: AspectOpt = None,
-    resolution: ResOpt = None,
-    fps: FpsOpt = None,
-    quality: QualityOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Every step as JSON.")] = False,
-) -> None:
+@command(
     """Show each scene's steps in RUN_DIR: stage, status, attempts, errors, and what the
     next render does.
 
@@ -834,7 +832,19 @@ def status(
     render's own error line. 2 also when RUN_DIR holds no run. Otherwise 0, also when the
     inputs could not be checked (e.g. the goals.yaml moved: said in the report), and when
     a key the settings use is not set or unusable (named in the report, never its value).
-    """
+    """,
+)
+def status(
+    run_dir: RunDirArg,
+    goals: CompareGoalsOpt = None,
+    config: ConfigOpt = None,
+    preset: PresetOpt = None,
+    aspect: AspectOpt = None,
+    resolution: ResOpt = None,
+    fps: FpsOpt = None,
+    quality: QualityOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Every step as JSON.")] = False,
+) -> None:
     from mindmovie.config import ConfigError, load_settings
     from mindmovie.status import collect_status
 
@@ -1242,8 +1252,18 @@ def _board_movie(run_dir: Path, settings: Any) -> float | None:
 
 
 @command(
+    """Write storyboard.png and storyboard.html for RUN_DIR: keyframes, affirmations, costs.
+
+    Open storyboard.html to review every scene (and play clips that exist) before paying
+    for video: `render --until keyframes`, look, edit plan.yaml, then `render`.
+
+    A keyframe or clip made before an edit of plan.yaml is marked out of date (its clip
+    is not played). With --config, --goals or a setting option, so is one the next render
+    with those settings would make again (another preset, size, fps...): checked as
+    `status` checks it, over config.yaml and MINDMOVIE_* variables as `render` reads them.
+    """,
     "interrupted; storyboard.png and storyboard.html are each written whole or not at "
-    "all: run it again for both"
+    "all: run it again for both",
 )
 def storyboard(
     run_dir: RunDirArg,
@@ -1255,16 +1275,6 @@ def storyboard(
     fps: FpsOpt = None,
     quality: QualityOpt = None,
 ) -> None:
-    """Write storyboard.png and storyboard.html for RUN_DIR: keyframes, affirmations, costs.
-
-    Open storyboard.html to review every scene (and play clips that exist) before paying
-    for video: `render --until keyframes`, look, edit plan.yaml, then `render`.
-
-    A keyframe or clip made before an edit of plan.yaml is marked out of date (its clip
-    is not played). With --config, --goals or a setting option, so is one the next render
-    with those settings would make again (another preset, size, fps...): checked as
-    `status` checks it, over config.yaml and MINDMOVIE_* variables as `render` reads them.
-    """
     from mindmovie.config import ConfigError, load_settings
     from mindmovie.storyboard import storyboard_from_run
 
@@ -1342,7 +1352,10 @@ def _asking() -> LogConsole:
     return err if typed and not out.is_terminal and err.is_terminal else out
 
 
-@command("interrupted; nothing was written")
+@command(
+    """Start a goals.yaml: a commented template, or (--guided) your answers to a few questions.""",
+    "interrupted; nothing was written",
+)
 def init(
     directory: Annotated[
         Path,
@@ -1358,7 +1371,6 @@ def init(
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing goals.yaml.")] = False,
 ) -> None:
-    """Start a goals.yaml: a commented template, or (--guided) your answers to a few questions."""
     from mindmovie.init_goals import guided as run_guided
     from mindmovie.init_goals import typed, write_template
 
@@ -1384,11 +1396,7 @@ def init(
     _say(f"next: mindmovie render {typed(path)}", markup=False)
 
 
-@command()
-def doctor(
-    config: ConfigOpt = None,
-    preset: PresetOpt = None,
-) -> None:
+@command(
     """Check Python, ffmpeg, fonts, the output folder, .env, the settings, provider keys
     (and Google's client mode), budget_usd and the catalog.
 
@@ -1396,7 +1404,12 @@ def doctor(
     say why), 2 with the error line and no table when the settings cannot be read (a
     bad value, an unknown setting). Keys are shown as set, not set or unusable (a space
     inside, say), never their values.
-    """
+    """,
+)
+def doctor(
+    config: ConfigOpt = None,
+    preset: PresetOpt = None,
+) -> None:
     from mindmovie.doctor import can_run, doctor_table, run_checks
 
     settings = _settings(config, preset=preset)
@@ -1413,12 +1426,13 @@ def doctor(
 PROVIDERS_WORDS = 12
 
 
-@command()
+@command(
+    """List the model catalog: stage, capabilities, price (date checked; --json adds the
+    source), and whether its key is set (and usable).""",
+)
 def providers(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable rows.")] = False,
 ) -> None:
-    """List the model catalog: stage, capabilities, price (date checked; --json adds the
-    source), and whether its key is set (and usable)."""
     from mindmovie.doctor import providers_rows
 
     _warn_environment()  # a key this lists as not set may be on a .env line it skipped

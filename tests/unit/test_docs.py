@@ -844,6 +844,30 @@ def test_help_at_40_columns_cuts_no_option_nor_its_help(
         assert "local (default), byteplus, google." in " ".join(text.split()), text
 
 
+@pytest.mark.parametrize("args", [[], ["render"], ["init"]])
+def test_help_under_python_oo_is_the_same_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any, args: list[str]
+) -> None:
+    """`python -OO` (PYTHONOPTIMIZE=2, as some installs and images run Python) strips
+    docstrings, which were the commands' help: `mindmovie --help` listed the commands
+    with no word of what each does, and `render --help` had no description, nor its exit
+    codes. The help is the same with docstrings stripped."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "COLUMNS": "80", "TERM": "dumb"}
+    r = subprocess.run(
+        [sys.executable, "-OO", "-m", "mindmovie", *args, "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == _help(monkeypatch, capsys, args, 80)
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_help_says_each_default_once(
     monkeypatch: pytest.MonkeyPatch, capsys: Any, command: str
