@@ -58,6 +58,19 @@ def clear_text_caches() -> None:
 
 
 @pytest.fixture
+def no_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No home folder: HOME unset and this user id not in the password database (a
+    container run as an arbitrary user id), so `~` is left as written by expanduser."""
+    import pwd
+
+    def unknown(uid: int) -> pwd.struct_passwd:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", unknown)
+
+
+@pytest.fixture
 def no_emoji_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No font draws emoji: as on most machines, whatever this one has installed."""
     from mindmovie.compose import cards

@@ -119,7 +119,10 @@ def _path(given: str) -> Path:
     (and in quotes), and the run went into a folder named `~` in the current one."""
     if given == "":
         raise typer.BadParameter("is empty (an unset variable?); give a path")
-    from mindmovie.fsutil import expanded
+    from mindmovie.fsutil import expanded, home_unknown
+
+    if why := home_unknown(str(given)):  # (a default comes as a Path)
+        raise typer.BadParameter(f"{given}: ~ is not a folder here ({why}); write the path out")
 
     return expanded(given)
 

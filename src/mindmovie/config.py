@@ -623,6 +623,11 @@ class Settings(BaseSettings):
                 f"got {v!r}: ${var.group(1)} is not replaced by its value here (only ~ "
                 "is): write the path out"
             )
+        from mindmovie.fsutil import home_unknown
+
+        if why := home_unknown(str(v)):
+            # left as written, the run went into a folder named `~` in the current one
+            raise ValueError(f"got {v!r}: ~ is not a folder here ({why}): write the path out")
         return Path(os.path.expanduser(str(v)))
 
     @classmethod

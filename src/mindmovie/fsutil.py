@@ -30,6 +30,20 @@ def link_note(path: Path) -> str:
     return ""
 
 
+def home_unknown(text: str) -> str | None:
+    """Why the leading `~` of `text` names no folder here (None when it does, or `text`
+    has none): `~name` of a user this system does not know, or `~` with HOME unset and
+    this user not in the password database (a container run as an arbitrary user id).
+    expanduser then leaves the `~` as written, and a run went into a folder named `~` in
+    the current one."""
+    head = text.split("/", 1)[0]
+    if not head.startswith("~") or os.path.expanduser(head) != head:
+        return None
+    if user := head[1:]:
+        return f"no user {user!r} here"
+    return f"no home folder: HOME is not set and user id {os.getuid()} has no home in the system"
+
+
 def expanded(text: str) -> Path:
     """``Path(text).expanduser()``, or the path as written when it names the home of a user
     this system does not know (``~nobody/calm.mp3``): expanduser raised RuntimeError, a

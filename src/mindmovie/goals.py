@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from mindmovie.fsutil import alike_entries, sha256_file, twin_path
+from mindmovie.fsutil import alike_entries, home_unknown, sha256_file, twin_path
 from mindmovie.media import music_problem
 from mindmovie.yamlsrc import (
     ESCAPE_HINT,
@@ -135,8 +135,8 @@ def _find_file(
         return None, f"{what} path contains a NUL character (\\0): {text!r}"
     try:
         written = Path(text).expanduser()
-    except RuntimeError:  # `~name/me.jpg` for a user this system does not know
-        return None, f"{what} not found: {text} (no user {text[1:].split('/')[0]!r} here)"
+    except RuntimeError:  # `~name/me.jpg` for a user this system does not know, or no home
+        return None, f"{what} not found: {text} ({home_unknown(text)})"
     alike: list[str] = []  # names in its folder that are its but for capitals or accents
     try:
         full = (written if written.is_absolute() else base / written).resolve()

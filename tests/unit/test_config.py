@@ -2238,6 +2238,47 @@ def test_a_path_given_with_a_tilde_is_in_the_home_folder(
     assert plans == [f"home/{run}/plan.yaml"]
 
 
+@pytest.mark.parametrize(
+    "args, env, config",
+    [
+        (["plan", "goals.yaml", "--out=~/run"], {}, None),
+        (["plan", "goals.yaml", "-c", "c.yaml"], {}, "output_dir: ~/movies\n"),
+        (["plan", "goals.yaml"], {"MINDMOVIE_OUTPUT_DIR": "~/movies"}, None),
+    ],
+)
+@pytest.mark.usefixtures("no_home")
+def test_a_tilde_with_no_home_folder_is_said_not_made_a_folder(
+    args: list[str],
+    env: dict[str, str],
+    config: str | None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With no home folder (HOME unset, the user id not in the password database: a
+    container run as an arbitrary user id) `~` is left as written: `--out ~/run` and
+    `output_dir: ~/movies` made the run in a folder named `~` in the current one. Said
+    in one line, exit 2, nothing made."""
+    from mindmovie import cli
+    from mindmovie.init_goals import write_template
+
+    write_template(tmp_path)
+    if config is not None:
+        (tmp_path / "c.yaml").write_text(config, encoding="utf-8")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    monkeypatch.setattr("sys.argv", ["mindmovie", *args])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    assert "~ is not a folder here (no home folder: HOME is not set" in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
 def test_a_base_url_refused_says_no_credentials_written_into_it(tmp_path: Path) -> None:
     """A proxy's base_url can hold its credentials (`https://user:token@proxy/api/v3`,
     `?key=...`): a refused one was quoted whole, in a message a person pastes when asking

@@ -671,6 +671,18 @@ def test_photo_and_music_under_a_user_this_system_does_not_know(project: Path) -
     assert music.message.startswith("music file not found: ~no-such-user-mm/calm.mp3")
 
 
+@pytest.mark.usefixtures("no_home")
+def test_a_photo_under_a_home_folder_that_is_not_there(project: Path) -> None:
+    """`~/me.jpg` with no home folder (HOME unset, the user id not in the password
+    database) was said "photo not found: ~/me.jpg (no user '' here)"."""
+    text = "title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: [~/me.jpg]\n"
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].photos[1]")
+    assert err.message.startswith(
+        "photo not found: ~/me.jpg (no home folder: HOME is not set and user id "
+    ), err.message
+
+
 def test_a_path_with_an_environment_variable_says_it_is_not_replaced(project: Path) -> None:
     """`$HOME/me.jpg` said only "not found (looked in <folder>)", as if the file were
     missing; the variable is what was not read."""
