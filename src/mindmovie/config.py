@@ -623,8 +623,10 @@ class Settings(BaseSettings):
                 f"got {v!r}: ${var.group(1)} is not replaced by its value here (only ~ "
                 "is): write the path out"
             )
-        from mindmovie.fsutil import home_unknown
+        from mindmovie.fsutil import home_unknown, unnamable
 
+        if why := unnamable(str(v)):
+            raise ValueError(f"got {v!r}: {why}")
         if why := home_unknown(str(v)):
             # left as written, the run went into a folder named `~` in the current one
             raise ValueError(f"got {v!r}: ~ is not a folder here ({why}): write the path out")

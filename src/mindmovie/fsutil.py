@@ -44,6 +44,26 @@ def home_unknown(text: str) -> str | None:
     return f"no home folder: HOME is not set and user id {os.getuid()} has no home in the system"
 
 
+def unnamable(text: str) -> str | None:
+    """Why `text` cannot be a file name on this system (None when it can): a character
+    the file system's encoding has no bytes for. Python names files in the locale's
+    encoding when that is not UTF-8 (LANG=en_US.ISO-8859-1; PYTHONUTF8=0 in the C
+    locale), and a goals.yaml photo or an output_dir written with letters it lacks (the
+    YAML is UTF-8) ended in a UnicodeEncodeError traceback; so did a lone surrogate
+    escape ("\\ud800") not from a file name's bytes, in any locale."""
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError as e:
+        bad = text[e.start]
+        if "\ud800" <= bad <= "\udfff":
+            return f"{bad!r} is half of a character, which no file name holds"
+        return (
+            f"{bad!r} cannot be written in this system's file names ({e.encoding}, from the "
+            "locale): run with a UTF-8 locale (e.g. LC_ALL=C.UTF-8) or PYTHONUTF8=1"
+        )
+    return None
+
+
 def expanded(text: str) -> Path:
     """``Path(text).expanduser()``, or the path as written when it names the home of a user
     this system does not know (``~nobody/calm.mp3``): expanduser raised RuntimeError, a

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from mindmovie.fsutil import alike_entries, home_unknown, sha256_file, twin_path
+from mindmovie.fsutil import alike_entries, home_unknown, sha256_file, twin_path, unnamable
 from mindmovie.media import music_problem
 from mindmovie.yamlsrc import (
     ESCAPE_HINT,
@@ -133,6 +133,8 @@ def _find_file(
         return None, f"{what} path is empty"
     if "\0" in text:  # Path would raise "embedded null byte"
         return None, f"{what} path contains a NUL character (\\0): {text!r}"
+    if why := unnamable(text):  # Path.resolve would raise UnicodeEncodeError
+        return None, f"{what} cannot be used: {text!r} ({why})"
     try:
         written = Path(text).expanduser()
     except RuntimeError:  # `~name/me.jpg` for a user this system does not know, or no home

@@ -263,6 +263,45 @@ def test_a_render_with_stderr_closed_makes_the_movie(tmp_path: Path) -> None:
     assert (tmp_path / "run" / "movie.mp4").is_file()
 
 
+@pytest.mark.parametrize(
+    "photo, config, said",
+    [
+        ("photos/café 日本.jpg", "", "goals.yaml:5: goals[1].photos[1]: photo cannot be used: "),
+        ("", "output_dir: /tmp/films-é\n", "config.yaml:1: output_dir: got '/tmp/films-\\xe9': "),
+    ],
+)
+def test_a_path_the_locales_file_names_cannot_hold_is_one_line(
+    tmp_path: Path, photo: str, config: str, said: str
+) -> None:
+    """Where Python names files in an encoding other than UTF-8 (here the C locale with
+    PYTHONUTF8=0: ASCII; LANG=en_US.ISO-8859-1 alike), a goals.yaml photo or an
+    output_dir written with letters it lacks (the YAML is UTF-8) was a
+    UnicodeEncodeError traceback, exit 1. One line, exit 2, naming the line and the fix."""
+    import subprocess
+    import sys
+
+    goals = tmp_path / "goals.yaml"
+    photos = f"    photos: [{photo}]\n" if photo else ""
+    goals.write_text(f"title: T\ngoals:\n  - category: a\n    vision: b\n{photos}")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(config, encoding="utf-8")
+    src = Path(__file__).resolve().parents[2] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src), "COLUMNS": "200"}
+    env.update(LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONIOENCODING="")
+    r = subprocess.run(
+        [sys.executable, "-m", "mindmovie", "estimate", "goals.yaml", "-c", "config.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    lines = r.stderr.splitlines()
+    assert (r.returncode, len(lines)) == (2, 1), r.stderr
+    assert lines[0].startswith(f"error: {said}"), lines
+    assert "in this system's file names (ascii, from the locale): run with a UTF-8" in lines[0]
+
+
 @pytest.mark.parametrize("code", [13, 4874])  # SQLITE_FULL, SQLITE_IOERR_SHMSIZE
 def test_a_full_disk_when_opening_run_db_is_not_a_damaged_run_db(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int

@@ -671,6 +671,19 @@ def test_photo_and_music_under_a_user_this_system_does_not_know(project: Path) -
     assert music.message.startswith("music file not found: ~no-such-user-mm/calm.mp3")
 
 
+def test_a_photo_path_with_half_a_character_is_its_line(project: Path) -> None:
+    """A lone surrogate written as an escape ("\\ud800", not a file name's byte that
+    is not UTF-8, which Python reads as \\udc80-\\udcff) can name no file: resolving
+    it was a UnicodeEncodeError traceback out of `plan`, `render` and `status`."""
+    text = 'title: Me\ngoals:\n  - category: a\n    vision: b\n    photos: ["\\ud800x.jpg"]\n'
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].photos[1]")
+    assert err.message == (
+        "photo cannot be used: '\\ud800x.jpg' ('\\ud800' is half of a character, which no "
+        "file name holds)"
+    ), err.message
+
+
 @pytest.mark.usefixtures("no_home")
 def test_a_photo_under_a_home_folder_that_is_not_there(project: Path) -> None:
     """`~/me.jpg` with no home folder (HOME unset, the user id not in the password
