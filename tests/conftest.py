@@ -2,7 +2,9 @@
 
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,11 +52,33 @@ NO_FONT_EMOJI = "🙏✨💛👨👩👧🇫🇷💪🏽\u20e3"
 
 def clear_text_caches() -> None:
     """Forget fonts chosen and texts cleaned with glyphs a test made up."""
+    from mindmovie import fonts
     from mindmovie.compose import cards  # numpy: only for the tests that draw text
 
     cards.face_for.cache_clear()
     if hasattr(cards, "_cleaned"):  # (so these tests fail on their asserts without it)
         cards._cleaned.cache_clear()
+    if hasattr(fonts, "located"):  # (as for _cleaned)
+        fonts.located.cache_clear()
+
+
+@pytest.fixture
+def xdg_without_usr_share(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """XDG_DATA_DIRS set to a folder without fonts (as a snap's, flatpak's or Nix shell's
+    list can leave out /usr/share), on a machine with a fallback font under
+    /usr/share/fonts; the name of that font."""
+    from mindmovie.fonts import FALLBACK_FONTS
+
+    installed = {
+        p.name for d in ("/usr/local/share", "/usr/share") for p in Path(d, "fonts").rglob("*")
+    }
+    name = next((n for n in FALLBACK_FONTS if n in installed), None)
+    if name is None or not sys.platform.startswith("linux"):
+        pytest.skip("no fallback font under /usr/share/fonts (Linux)")
+    monkeypatch.setenv("XDG_DATA_DIRS", str(tmp_path))
+    clear_text_caches()
+    yield name
+    clear_text_caches()
 
 
 @pytest.fixture

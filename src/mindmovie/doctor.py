@@ -199,18 +199,10 @@ def _fallback_font_check() -> Check:
     """Which system font draws what the built-in font cannot (é, ü, —, Cyrillic, CJK...):
     with none, such letters are drawn as boxes (`plan` and `render` warn per text, with the plan).
     A warning, not a failure: a movie in plain ASCII needs none."""
-    from PIL import ImageFont
-
     from mindmovie import fonts
 
-    def loadable(face: str) -> bool:  # as compose/cards.py loads it
-        try:
-            ImageFont.truetype(face, 24)
-        except OSError:
-            return False
-        return True
-
-    found = [face for face in fonts.FALLBACK_FONTS if loadable(face)]
+    # as compose/cards.py finds them
+    found = [face for face in fonts.FALLBACK_FONTS if fonts.located(face)]
     if found:
         return Check("fallback fonts", True, ", ".join(found), required=False)
     return Check(

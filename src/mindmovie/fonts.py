@@ -3,6 +3,12 @@
 A module of its own, without numpy or the compositor, so `doctor` can name them fast.
 """
 
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
 #: System fonts tried, in order, for a text the built-in font cannot draw (Pillow looks
 #: a bare file name up in the system's font folders: Linux, macOS and Windows ones).
 FALLBACK_FONTS = (
@@ -19,3 +25,35 @@ FALLBACK_FONTS = (
     "msyh.ttc",
     "PingFang.ttc",
 )
+
+#: the XDG base directory spec's default XDG_DATA_DIRS: where Linux distributions put
+#: their fonts (`<dir>/fonts`)
+STANDARD_DATA_DIRS = ("/usr/local/share", "/usr/share")
+
+
+@functools.cache
+def located(name: str) -> str | None:
+    """`name` (of `FALLBACK_FONTS`) as Pillow is to open it: the bare name when Pillow
+    finds it in the system's font folders; else, on Linux with XDG_DATA_DIRS set, its
+    path under `STANDARD_DATA_DIRS`; else None. Pillow looks only where XDG_DATA_DIRS
+    says once it is set, and a snap's, flatpak's or Nix shell's list can leave out
+    /usr/share: the fonts installed there were not found, é and CJK were drawn as boxes,
+    and doctor said to install a font that was installed."""
+    from PIL import ImageFont
+
+    def opens(face: str) -> bool:
+        try:
+            ImageFont.truetype(face, 24)
+        except OSError:
+            return False
+        return True
+
+    if opens(name):
+        return name
+    if not sys.platform.startswith("linux") or not os.environ.get("XDG_DATA_DIRS"):
+        return None
+    for data_dir in STANDARD_DATA_DIRS:
+        for folder, _, files in os.walk(os.path.join(data_dir, "fonts")):
+            if name in files and opens(path := os.path.join(folder, name)):
+                return path
+    return None

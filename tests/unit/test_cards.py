@@ -92,6 +92,16 @@ def test_emoji_no_font_has_are_left_out(
     assert cards.left_out(text) == gone
 
 
+def test_a_font_under_usr_share_draws_with_xdg_data_dirs_set_without_it(
+    xdg_without_usr_share: str,
+) -> None:
+    """Pillow looks for a font by name only where XDG_DATA_DIRS says once it is set: a
+    list without /usr/share (a snap's, flatpak's, Nix shell's) left the fonts installed
+    there unfound, and é drawn as a box. They are looked for in the standard folders too."""
+    assert cards.face_for("Café").endswith(f"/{xdg_without_usr_share}")
+    assert cards.undrawable("Café") == ""
+
+
 def test_a_drawn_emoji_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     """A font that has the emoji draws it, as before: nothing is left out."""
     monkeypatch.setattr(cards, "_has_glyph", lambda face, ch: True)

@@ -287,6 +287,16 @@ def test_no_font_for_letters_beyond_ascii_is_a_warning_row(
     assert r.exit_code == 0 and re.search(r"fallback fonts +│ warn", r.output), r.output
 
 
+def test_the_fallback_font_row_finds_fonts_xdg_data_dirs_leaves_out(
+    clean_env: None, xdg_without_usr_share: str
+) -> None:
+    """XDG_DATA_DIRS set without /usr/share: doctor warned "no system font found ...
+    install one, e.g. DejaVu Sans" of a machine that had it installed there."""
+    checks = run_checks(load_settings(None, env={}))
+    (row,) = [c for c in checks if c.name == "fallback fonts"]
+    assert row.status == "ok" and xdg_without_usr_share in row.detail.split(", "), row
+
+
 def test_a_dotenv_link_to_nothing_is_a_warning_not_every_statement_read(
     clean_env: None, tmp_path: Path
 ) -> None:

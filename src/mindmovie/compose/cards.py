@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from mindmovie.fonts import FALLBACK_FONTS
+from mindmovie.fonts import FALLBACK_FONTS, located
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -44,15 +44,6 @@ def font(px: int, face: str = "") -> Font:
     if face:
         return ImageFont.truetype(face, max(1, px))
     return ImageFont.load_default(size=max(1, px))
-
-
-@functools.lru_cache(maxsize=32)
-def _loadable(face: str) -> bool:
-    try:
-        font(24, face)
-    except OSError:
-        return False
-    return True
 
 
 def _needs_glyph(ch: str) -> bool:
@@ -82,10 +73,10 @@ def face_for(text: str) -> str:
     """The font to draw `text` with: "" (the built-in one) when it has every character,
     else the first loadable fallback that has them all, else the one that has the most."""
     best, missing = "", missing_glyphs(text)
-    for face in FALLBACK_FONTS:
+    for name in FALLBACK_FONTS:
         if not missing:
             break
-        if not _loadable(face):
+        if (face := located(name)) is None:
             continue
         lacks = missing_glyphs(text, face)
         if len(lacks) < len(missing):
