@@ -270,7 +270,13 @@ def folder_name(title: str, max_len: int = 60) -> str:
     if re.search(r"[a-z0-9]", ascii_part.lower()):
         return slugify(title, max_len)
     words = re.sub(r"[\W_]+", "-", unicodedata.normalize("NFKC", title).lower())
-    return words.strip("-")[:max_len].strip("-") or "movie"
+    name = words.strip("-")[:max_len].strip("-") or "movie"
+    if unnamable(name):
+        # file names in an encoding without these letters (the C locale with PYTHONUTF8=0,
+        # Latin-1): made of the name's UTF-8 bytes, the folder a UTF-8 locale makes; the
+        # name as it was, a UnicodeEncodeError traceback before any work
+        return os.fsdecode(name.encode("utf-8"))
+    return name
 
 
 def slugify(text: str, max_len: int = 60) -> str:

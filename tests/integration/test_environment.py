@@ -263,6 +263,42 @@ def test_a_render_with_stderr_closed_makes_the_movie(tmp_path: Path) -> None:
     assert (tmp_path / "run" / "movie.mp4").is_file()
 
 
+def _in_an_ascii_locale(args: list[str], cwd: Path) -> Any:
+    """`python -m mindmovie ARGS` where Python names files in ASCII: the C locale with
+    PYTHONUTF8=0 (a Latin-1 or EUC locale is alike for the letters it lacks)."""
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src), "COLUMNS": "200"}
+    env.update(LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONIOENCODING="")
+    return subprocess.run(
+        [sys.executable, "-m", "mindmovie", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_a_title_the_locales_file_names_cannot_hold_names_its_run_folder(
+    tmp_path: Path,
+) -> None:
+    """A title with no Latin letter names the run folder with its own words, which an
+    ASCII (or Latin-1) locale's file names cannot hold: `plan` and `render` ended in a
+    UnicodeEncodeError traceback before any work. The folder is the one a UTF-8 locale
+    makes (its name's UTF-8 bytes)."""
+    (tmp_path / "goals.yaml").write_text(
+        "title: 日本の夢\ngoals:\n  - category: a\n    vision: b\n", encoding="utf-8"
+    )
+    (tmp_path / "config.yaml").write_text(TINY)
+    r = _in_an_ascii_locale(["plan", "goals.yaml", "-c", "config.yaml", "--yes"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert os.listdir(os.fsencode(tmp_path / "outputs")) == ["日本の夢".encode()]
+    assert (tmp_path / "outputs" / "日本の夢" / "plan.yaml").is_file()
+
+
 @pytest.mark.parametrize(
     "photo, config, said",
     [
@@ -277,25 +313,12 @@ def test_a_path_the_locales_file_names_cannot_hold_is_one_line(
     PYTHONUTF8=0: ASCII; LANG=en_US.ISO-8859-1 alike), a goals.yaml photo or an
     output_dir written with letters it lacks (the YAML is UTF-8) was a
     UnicodeEncodeError traceback, exit 1. One line, exit 2, naming the line and the fix."""
-    import subprocess
-    import sys
-
     goals = tmp_path / "goals.yaml"
     photos = f"    photos: [{photo}]\n" if photo else ""
     goals.write_text(f"title: T\ngoals:\n  - category: a\n    vision: b\n{photos}")
     cfg = tmp_path / "config.yaml"
     cfg.write_text(config, encoding="utf-8")
-    src = Path(__file__).resolve().parents[2] / "src"
-    env = {**os.environ, "PYTHONPATH": str(src), "COLUMNS": "200"}
-    env.update(LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONIOENCODING="")
-    r = subprocess.run(
-        [sys.executable, "-m", "mindmovie", "estimate", "goals.yaml", "-c", "config.yaml"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    r = _in_an_ascii_locale(["estimate", "goals.yaml", "-c", "config.yaml"], tmp_path)
     lines = r.stderr.splitlines()
     assert (r.returncode, len(lines)) == (2, 1), r.stderr
     assert lines[0].startswith(f"error: {said}"), lines
