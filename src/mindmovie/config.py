@@ -1437,7 +1437,14 @@ def load_settings(
     e = process_env() if env is None else dict(env)
     # a file MINDMOVIE_CONFIG names that is not there was "x.yaml: config file not found",
     # with no word of the variable (set long ago, or in .env) that asked for it
-    named_by = " (named by MINDMOVIE_CONFIG)" if config_path is None and _config_variable(e) else ""
+    named_by = ""
+    if config_path is None and (named := _config_variable(e)):
+        from mindmovie.fsutil import home_unknown
+
+        # `~/c.yaml` with no home folder: said only "not found", of a file that is there
+        why = home_unknown(named)
+        named_by = " (named by MINDMOVIE_CONFIG"
+        named_by += f"; ~ is not a folder here: {why})" if why else ")"
     config_path = _config_path(config_path, e)
     env_layer = _env_layer(e)
     file_layer = _read_yaml_config(config_path, named_by) if config_path is not None else {}

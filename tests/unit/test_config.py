@@ -2279,6 +2279,19 @@ def test_a_tilde_with_no_home_folder_is_said_not_made_a_folder(
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
+@pytest.mark.usefixtures("no_home")
+def test_mindmovie_config_under_a_home_folder_that_is_not_there_says_so(tmp_path: Path) -> None:
+    """MINDMOVIE_CONFIG=~/c.yaml with no home folder (HOME unset, the user id not in the
+    password database) was said "~/c.yaml: config file not found (named by
+    MINDMOVIE_CONFIG)", of a file that is in the person's home."""
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env={"MINDMOVIE_CONFIG": "~/c.yaml"})
+    assert str(e.value).startswith(
+        "~/c.yaml: config file not found (named by MINDMOVIE_CONFIG; ~ is not a folder here: "
+        "no home folder: HOME is not set"
+    ), e.value
+
+
 def test_a_base_url_refused_says_no_credentials_written_into_it(tmp_path: Path) -> None:
     """A proxy's base_url can hold its credentials (`https://user:token@proxy/api/v3`,
     `?key=...`): a refused one was quoted whole, in a message a person pastes when asking
