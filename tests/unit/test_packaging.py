@@ -50,3 +50,13 @@ def test_every_dependency_is_capped_and_installed_within_its_range() -> None:
         assert any(s.operator in ("<", "<=", "==", "~=") for s in req.specifier), line
         installed = version(req.name)
         assert req.specifier.contains(installed, prereleases=True), (line, installed)
+
+
+def test_the_version_said_is_the_version_installed() -> None:
+    """The version is written twice, pyproject.toml's (what pip installs and lists) and
+    `mindmovie.__version__` (what `--version` says and a run records): one bumped
+    without the other would have a render say a version it is not."""
+    import mindmovie
+
+    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+    assert mindmovie.__version__ == project["version"]
