@@ -636,6 +636,23 @@ def test_fresh_sets_the_old_run_aside_and_never_takes_other_files(finished: Path
     assert st["run_no"] == 1 and all(s["clip"] == "succeeded" for s in st["scenes"])
 
 
+def test_an_offline_fresh_keeps_no_second_copy_of_what_it_made_again(finished: Path) -> None:
+    """An offline `--fresh` makes the very same keyframes, clips and movie again: the run
+    it set aside in previous/<time>/ held a second copy of each, a run's size more on
+    the disk at every --fresh (3.4 MB with small.yaml, each time). Each is now the same
+    file as the new run's (a hard link), and still there, whole, in the old run."""
+    run = finished / "run"
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q", "--fresh",
+         cwd=finished)  # fmt: skip
+    (old,) = (run / "previous").iterdir()
+    made = [p for p in old.rglob("*") if p.suffix in (".png", ".mp4")]
+    assert len(made) >= 14  # 7 keyframes, 7 clips, the movie, the storyboard
+    again = [p for p in made if (run / p.relative_to(old)).read_bytes() == p.read_bytes()]
+    assert len(again) >= 14
+    copies = [p for p in again if not p.samefile(run / p.relative_to(old))]
+    assert copies == [], f"{sum(p.stat().st_size for p in copies)} bytes held twice: {copies}"
+
+
 def test_fresh_with_previous_linked_to_another_disk_sets_the_run_aside_there(
     finished: Path,
 ) -> None:
