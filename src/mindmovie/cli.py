@@ -821,6 +821,11 @@ def estimate(
     out.print(estimate_table(est))
 
 
+def _disk_size(n: int) -> str:
+    """Bytes on disk as status says them: "6.4 MB", or "52 KB" under a megabyte."""
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} KB"
+
+
 @command(
     """Show each scene's steps in RUN_DIR: stage, status, attempts, errors, and what the
     next render does.
@@ -850,6 +855,7 @@ def status(
 ) -> None:
     from mindmovie.config import ConfigError, load_settings
     from mindmovie.status import collect_status
+    from mindmovie.yamlsrc import plural
 
     settings_error = None
     try:
@@ -1105,6 +1111,22 @@ def status(
             causes.append(f"{', '.join(movie['settings_changed'])} changed")
         state += f"; the next render composes it again ({'; '.join(causes)})"
     _say(f"movie: {state}", markup=False)
+    held = info.get("held") or {}
+    if aside := held.get("previous"):
+        _say(
+            f"previous/: {_disk_size(aside['bytes'])} in {plural(aside['folders'], 'folder')} "
+            "set aside (old runs by --fresh, files changed by hand); no render needs them: "
+            "deleting previous/ frees that disk",
+            markup=False,
+        )
+    if kept := held.get("kept"):
+        _say(
+            f"kept/: {_disk_size(kept['bytes'])}, {plural(kept['files'], 'file')} an edit "
+            "replaced (paid pictures and clips, plans with your edits), taken back without "
+            "paying when those inputs come back; deleting kept/ frees that disk, and what it "
+            "held is made (or paid for) again if they come back",
+            markup=False,
+        )
     for key in lacking or []:
         var, *also = key["variables"]
         names = var + (f" (or {', '.join(also)})" if also else "")

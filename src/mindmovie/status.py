@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -143,6 +144,36 @@ def _outlook(
     if look.plan is None:
         info["new_plan_why"] = look.new_plan_why
     return look, info
+
+
+def held_apart(run_dir: Path) -> dict[str, dict[str, int]]:
+    """What previous/ (runs `--fresh` set aside, files changed by hand) and kept/ (what
+    edits replaced) hold, and the bytes deleting each would free: a file also linked from
+    elsewhere (a picture the new run made again, a kept clip still in scenes/) frees
+    nothing. Neither folder is ever pruned, and status said nothing of them: a project
+    rendered for weeks had hundreds of MB there the person was never told of."""
+    held: dict[str, dict[str, int]] = {}
+    for name, count in (("previous", "folders"), ("kept", "files")):
+        inodes: dict[tuple[int, int], list[int]] = {}  # size, links, links seen here
+        files = 0
+        for folder, _dirs, names in os.walk(run_dir / name):
+            for n in names:
+                try:
+                    st = os.lstat(os.path.join(folder, n))
+                except OSError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                files += 1
+                seen = inodes.setdefault((st.st_dev, st.st_ino), [st.st_size, st.st_nlink, 0])
+                seen[2] += 1
+        if not files:
+            continue
+        freed = sum(size for size, links, here in inodes.values() if here >= links)
+        if count == "folders":
+            files = sum(1 for d in (run_dir / name).iterdir() if d.is_dir())
+        held[name] = {"bytes": freed, count: files}
+    return held
 
 
 def _killed_fresh(store: Store) -> str | None:
@@ -468,6 +499,8 @@ def collect_status(
         #: the pid of a render working on this run now; None: steps left "running" were
         #: stopped (the render was killed) and the next render takes them up
         "rendering": live,
+        #: previous/ and kept/: {"bytes": deleting it frees, "folders" or "files": N}
+        "held": held_apart(run_dir),
         "movie": None
         if movie is None
         else {

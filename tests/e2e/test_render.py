@@ -653,6 +653,38 @@ def test_an_offline_fresh_keeps_no_second_copy_of_what_it_made_again(finished: P
     assert copies == [], f"{sum(p.stat().st_size for p in copies)} bytes held twice: {copies}"
 
 
+def _disk(folder: Path) -> int:
+    """The bytes of the files under `folder`, a file linked twice counted once (du's way)."""
+    seen = {(s.st_dev, s.st_ino): s.st_size for p in folder.rglob("*") if p.is_file()
+            for s in [p.lstat()]}  # fmt: skip
+    return sum(seen.values())
+
+
+def test_status_tells_what_previous_and_kept_hold_and_deleting_previous_costs_nothing(
+    finished: Path,
+) -> None:
+    """previous/ and kept/ are never pruned, and status said nothing of them: a project
+    rendered for weeks held hundreds of MB there its person was never told of. Status
+    says what deleting each frees (the bytes that leaves the disk: a file also in scenes/
+    frees nothing), and a render after previous/ is deleted makes nothing again."""
+    run = finished / "run"
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q", "--fresh",
+         cwd=finished)  # fmt: skip
+    held = _status(finished, run)["held"]
+    shown = " ".join(_cli("status", "run", "-c", "small.yaml", cwd=finished).stdout.split())
+    whole = _disk(run)
+    shutil.rmtree(run / "previous")
+    freed = whole - _disk(run)
+    assert held == {"previous": {"bytes": freed, "folders": 1}}
+    assert 0 < freed < 1e6  # its run.db, plan, storyboard page: its pictures are the new run's
+    assert f"previous/: {freed / 1e3:.0f} KB in 1 folder set aside" in shown, shown
+    assert "deleting previous/ frees that disk" in shown
+    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q",
+         cwd=finished)  # fmt: skip
+    st = _status(finished, run)
+    assert _ran_last(st) == set() and st["movie"]["file"] == "ok"
+
+
 def test_fresh_with_previous_linked_to_another_disk_sets_the_run_aside_there(
     finished: Path,
 ) -> None:
