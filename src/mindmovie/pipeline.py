@@ -244,13 +244,19 @@ def _recorded_shown(detail: str | None) -> dict[str, Any] | None:
 
 def _keep_previous_plan(plan_path: Path) -> Path:
     """Copy plan.yaml to plan.previous.yaml before planning again, first moving an older
-    different copy to plan.previous.N.yaml: hand edits are never overwritten."""
+    different copy to plan.previous.N.yaml: hand edits are never overwritten. One that a
+    plan.previous.N.yaml already holds byte for byte is not kept twice: an edit undone and
+    done again (a goal added, removed, added) put one more copy of the same two plans
+    there at every render."""
     backup = plan_path.with_name("plan.previous.yaml")
-    if backup.exists() and backup.read_bytes() != plan_path.read_bytes():
+    if backup.exists() and (held := backup.read_bytes()) != plan_path.read_bytes():
         n = 1
         while (older := plan_path.with_name(f"plan.previous.{n}.yaml")).exists():
+            if older.is_file() and older.read_bytes() == held:
+                break
             n += 1
-        os.replace(backup, older)
+        else:
+            os.replace(backup, older)
     shutil.copyfile(plan_path, backup)
     return backup
 

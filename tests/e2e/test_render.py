@@ -802,6 +802,27 @@ def test_hand_edits_survive_any_number_of_replans(workdir: Path) -> None:
     assert "EDITED" not in plan_path.read_text()
 
 
+def test_an_edit_undone_and_done_again_keeps_each_replaced_plan_once(workdir: Path) -> None:
+    """A goal's vision edited, undone, edited again (six `plan`s, two plans in turn): each
+    new plan moved the last plan.previous.yaml to a new plan.previous.N.yaml, copies of
+    the same two plans piling up for as long as the project lives. Each plan is kept once
+    as plan.previous.N.yaml (and the one just replaced is still plan.previous.yaml)."""
+    run, goals = workdir / "run", workdir / "examples" / "goals.yaml"
+    first = goals.read_text()
+    line = next(ln for ln in first.splitlines() if "vision:" in ln)
+    second = first.replace(line, line.split("vision:")[0] + "vision: A brand new vision", 1)
+    for text in (first, second) * 3:
+        goals.write_text(text)
+        _cli("plan", "examples/goals.yaml", "--out", "run", cwd=workdir)
+    kept = sorted(p.name for p in run.glob("plan.previous*.yaml"))
+    texts = [(run / name).read_text() for name in kept]
+    # .1 (the first plan), .2 (the second), and .yaml: the one just replaced, the first
+    assert kept == ["plan.previous.1.yaml", "plan.previous.2.yaml", "plan.previous.yaml"]
+    assert len(set(texts)) == 2 and texts[0] == texts[2]
+    assert (run / "plan.previous.yaml").read_text() != (run / "plan.yaml").read_text()
+    assert "A brand new vision" not in (run / "plan.previous.yaml").read_text()
+
+
 def test_a_hand_edited_plan_is_kept_when_run_db_is_gone(workdir: Path) -> None:
     """A damaged run.db is moved away as its message says; the next render starts a new
     journal and plans again: the hand-edited plan.yaml must be kept, not written over."""
