@@ -280,20 +280,26 @@ def _prune_compose_cache(work_dir: Path, keep: set[Path]) -> None:
                 f.unlink(missing_ok=True)
 
 
-#: the files a run set aside shares with the run made after it when their bytes are the
-#: same (`_share_unchanged`): its pictures, clips and movie, never a text a person edits
+#: the files a run set aside shares with the run when their bytes are the same
+#: (`_share_unchanged`): its pictures, clips and movie, never a text a person edits
 _SHARED_SUFFIXES = (".png", ".mp4")
 
 
-def _share_unchanged(aside: Path, run_dir: Path) -> None:
-    """Make each picture or clip in `aside` (the previous/<time>/ a `--fresh` set aside)
-    whose bytes the new run made again at the same place in `run_dir` one file with it
-    (a hard link, as kept/ holds the live files): an offline `--fresh` makes the very
-    same keyframes, clips and movie, and previous/ kept a second copy of each, a whole
-    run's size more at every --fresh. Nothing is lost (the files are alike, and the run
-    writes by renaming a new file into place, never into the old one); where no link can
-    be made (another disk, no hard links) the copy stays."""
-    for old in aside.rglob("*"):
+def _share_unchanged(run_dir: Path) -> None:
+    """Make each picture or clip in previous/<time>/ (a run `--fresh` set aside, a file
+    changed by hand) whose bytes the run has again at the same place one file with it (a
+    hard link, as kept/ holds the live files): an offline `--fresh` makes the very same
+    keyframes, clips and movie, and an offline clip made again after an edit undone
+    (nothing free is kept) is the same file too, and previous/ kept a second copy of
+    each, a whole run's size more at every --fresh. Nothing is lost (the files are alike,
+    and the run writes by renaming a new file into place, never into the old one); where
+    no link can be made (another disk, no hard links) the copy stays. Only files of the
+    same size are read, once: linked, they are one file."""
+    try:
+        asides = [d for d in (run_dir / "previous").iterdir() if d.is_dir()]
+    except OSError:  # none (or previous/ is no folder: a render refuses that elsewhere)
+        return
+    for aside, old in ((d, f) for d in asides for f in d.rglob("*")):
         if old.suffix not in _SHARED_SUFFIXES or old.name.startswith("."):
             continue
         new = run_dir / old.relative_to(aside)
@@ -2042,9 +2048,6 @@ class Pipeline:
         #: --fresh: previous/<time>/ and the entries moved there, until the spend is
         #: agreed to (`_undo_fresh` puts them back if it is not)
         self._fresh_moved: tuple[Path, list[str]] | None = None
-        #: --fresh agreed to: where the old run went, relative to the run folder (which
-        #: a new title renames), for `_share_unchanged` once the render has made its own
-        self._fresh_aside: Path | None = None
         #: the goals.yaml the run folder's last render was made from (None: not known)
         self._last_goals: str | None = None
         self._last_goals_rel: str | None = None
@@ -5337,7 +5340,6 @@ class Pipeline:
         self._let_go = let_go
         self._until = until
         self._fresh = fresh
-        self._fresh_aside = None
 
         try:
             # every provider is built, and ffmpeg found, before the run folder is touched:
@@ -5500,10 +5502,7 @@ class Pipeline:
                         os.close(fd)
                 if (gone := self._gone()) is not None:  # in its last moments: no movie there
                     raise gone
-                if self._fresh_aside is not None:
-                    await asyncio.to_thread(
-                        _share_unchanged, self.run_dir / self._fresh_aside, self.run_dir
-                    )
+                await asyncio.to_thread(_share_unchanged, self.run_dir)
                 killpoint("ended")  # its work done, its stop handlers still in place
                 self.finished = res
                 return res
@@ -7776,7 +7775,6 @@ class Pipeline:
             self._carry_fresh_jobs(store, dest)
             killpoint("fresh_carried")  # carried, not agreed to for good: put back
             self._fresh_moved = None
-            self._fresh_aside = Path("previous", dest.name)
             store.set_meta(FRESH_META, "")
             # the old run's compositor cache goes: nothing paid, made again from its kept
             # clips should it ever be put back by hand, and a third of a run's size set

@@ -636,14 +636,19 @@ def test_fresh_sets_the_old_run_aside_and_never_takes_other_files(finished: Path
     assert st["run_no"] == 1 and all(s["clip"] == "succeeded" for s in st["scenes"])
 
 
-def test_an_offline_fresh_keeps_no_second_copy_of_what_it_made_again(finished: Path) -> None:
-    """An offline `--fresh` makes the very same keyframes, clips and movie again: the run
-    it set aside in previous/<time>/ held a second copy of each, a run's size more on
-    the disk at every --fresh (3.4 MB with small.yaml, each time). Each is now the same
-    file as the new run's (a hard link), and still there, whole, in the old run."""
-    run = finished / "run"
-    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q", "--fresh",
-         cwd=finished)  # fmt: skip
+def test_previous_keeps_no_second_copy_of_what_the_run_made_again(finished: Path) -> None:
+    """An offline `--fresh` makes the very same keyframes, clips and movie again, and so
+    does an edit undone (offline clips are not kept: they are made again): the run set
+    aside in previous/<time>/ held a second copy of each, a run's size more on the disk
+    at every --fresh (3.4 MB with small.yaml, each time). Each is now the same file as
+    the run's (a hard link), and still there, whole, in the old run."""
+    run, small = finished / "run", finished / "small.yaml"
+    args = ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q")
+    _cli(*args, "--fresh", cwd=finished)
+    small.write_text(SMALL.replace("scene_seconds: 2", "scene_seconds: 3"))
+    _cli(*args, cwd=finished)  # every clip made again, 3 s long
+    small.write_text(SMALL)
+    _cli(*args, cwd=finished)  # and again at 2 s: the same bytes as those set aside
     (old,) = (run / "previous").iterdir()
     made = [p for p in old.rglob("*") if p.suffix in (".png", ".mp4")]
     assert len(made) >= 14  # 7 keyframes, 7 clips, the movie, the storyboard
