@@ -242,6 +242,37 @@ def _recorded_shown(detail: str | None) -> dict[str, Any] | None:
     return shown if isinstance(shown, dict) else None
 
 
+def _noted_set_aside_jobs(noted: str | None) -> set[str]:
+    """The job ids a run.db's SET_ASIDE_JOBS_META holds (none when unset or unreadable)."""
+    try:
+        ids = json.loads(noted) if noted else []
+    except ValueError:
+        return set()
+    return {str(i) for i in ids} if isinstance(ids, list) else set()
+
+
+def _journaled_jobs(db: Path) -> set[str]:
+    """Every job id `db` knows: its steps' and ledger rows', and those of the runs it set
+    aside (`SET_ASIDE_JOBS_META`), so they stay known once previous/ is deleted. Read
+    from a snapshot: nothing is written there. Raises sqlite3.Error, OSError."""
+    con = _snapshot(db)
+    try:
+        ids: set[str] = set()
+        for table in ("ledger", "steps"):
+            ids |= {
+                str(r[0])
+                for r in con.execute(f"SELECT remote_id FROM {table} WHERE remote_id IS NOT NULL")
+            }
+        with contextlib.suppress(sqlite3.Error):
+            row = con.execute(
+                "SELECT value FROM meta WHERE key=?", (SET_ASIDE_JOBS_META,)
+            ).fetchone()
+            ids |= _noted_set_aside_jobs(row[0] if row else None)
+        return ids
+    finally:
+        con.close()
+
+
 def _keep_previous_plan(plan_path: Path) -> Path:
     """Copy plan.yaml to plan.previous.yaml before planning again, first moving an older
     different copy to plan.previous.N.yaml: hand edits are never overwritten. One that a
@@ -1416,6 +1447,12 @@ ASIDE_META = "aside_pending"
 #: run in previous/, and the next render (without --fresh) started a new run and bought
 #: every keyframe and clip again; it now puts the old run back first
 FRESH_META = "fresh_pending"
+#: run.db meta (the new run.db of `render --fresh`): the ids of the jobs the run it set
+#: aside knew (its own, and those it noted in turn), as a JSON list. A job no row knows
+#: is told from another run's by the run.db that journaled it (`_jobs_other_runs_know`);
+#: with previous/ deleted (status says no render needs it), a set-aside run's jobs were
+#: taken for a lost request of this one: another version's clip used, billed twice
+SET_ASIDE_JOBS_META = "jobs_set_aside"
 #: run.db meta: the `output`s (frame size, fps: JSON list) the run's paid keyframes and
 #: clips can have been keyed by, written once, by the first render that keys them as now:
 #: `SETTINGS_META`'s as it found it (the last render before; none for a run started
@@ -5475,6 +5512,10 @@ class Pipeline:
             if self._fresh_moved is not None:
                 dest, names = self._fresh_moved
                 marks[FRESH_META] = json.dumps({"dest": str(dest), "names": names})
+                with contextlib.suppress(sqlite3.Error, OSError, ValueError):
+                    if (dest / "run.db").is_file():
+                        aside_jobs = sorted(_journaled_jobs(dest / "run.db"))
+                        marks[SET_ASIDE_JOBS_META] = json.dumps(aside_jobs)
             if aside:
                 marks[ASIDE_META] = "1"
             store = Store(self.run_dir / "run.db", meta=marks)
@@ -6348,7 +6389,8 @@ class Pipeline:
             tasks = await with_retry(partial(finder, created_after=since))
         known = {x["remote_id"] for x in store.ledger_rows() if x["remote_id"]}
         known |= {st.remote_id for st in store.steps() if st.remote_id}
-        unknown = [t for t in tasks if t.remote_id not in known]
+        known |= _noted_set_aside_jobs(store.get_meta(SET_ASIDE_JOBS_META))
+        unknown = [t for t in tasks if str(t.remote_id) not in known]
         if unknown:
             others = await asyncio.to_thread(self._jobs_other_runs_know)
             unknown = [t for t in unknown if str(t.remote_id) not in others]
@@ -6388,18 +6430,7 @@ class Pipeline:
                 if seen is not None and seen[0] == sig:
                     known |= seen[1]
                     continue
-                ids: set[str] = set()
-                con = _snapshot(db)
-                try:
-                    for table in ("ledger", "steps"):
-                        ids |= {
-                            str(r[0])
-                            for r in con.execute(
-                                f"SELECT remote_id FROM {table} WHERE remote_id IS NOT NULL"
-                            )
-                        }
-                finally:
-                    con.close()
+                ids = _journaled_jobs(db)
                 self._other_runs[db] = (sig, frozenset(ids))
                 known |= ids
             except (sqlite3.Error, OSError, ValueError):

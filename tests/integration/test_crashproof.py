@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -2175,3 +2176,33 @@ def test_render_fresh_killed_as_its_new_run_db_is_made_puts_the_old_run_back(
     assert rig.totals()["jobs_created"] == bought["jobs_created"], rig.history()
     assert scene_files(rig.out) == first, rig.history()
     assert_movie(rig.out / "movie.mp4")
+
+
+def test_a_run_set_aside_and_deleted_lends_none_of_its_jobs_to_a_lost_request(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A `render --fresh` killed between a clip job's creation and its id's journaling
+    leaves a request whose job the next render finds in the provider's list by time
+    alone (the list shows no prompts). Jobs the set-aside run journaled were told apart
+    by reading previous/*/run.db; with previous/ deleted (status says no render needs
+    it), they were taken for the lost request: another version's clip used for the
+    scene, and the set-aside run's jobs billed here a second time. The new run.db keeps
+    the ids of the jobs of the run it set aside."""
+    rig = make_rig(sim, tmp_path)
+    assert rig.render().returncode == 0, rig.history()
+    first = {j.id for j in sim.jobs()}
+    assert len(first) == SCENES
+    r = mindmovie_fork.run(
+        [*rig.args(), "--fresh"], env=rig.env("submit"), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh kill_at=submit -> {r.returncode}\n{r.stderr}")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    lost = {j.id for j in sim.jobs()} - first
+    assert len(lost) == 1, rig.history()  # made, its id never journaled
+    shutil.rmtree(rig.out / "previous")
+    assert rig.render().returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    held = {x["remote_id"] for x in rig.status()["ledger"] if x["remote_id"]}
+    assert not held & first, rig.history()  # none of the set-aside run's jobs
+    assert lost <= held, rig.history()  # the lost request's own job, picked up
+    assert len(sim.jobs()) == 2 * SCENES, rig.history()  # and not bought again
