@@ -184,6 +184,21 @@ def test_prices() -> None:
     assert catalog.find("seedance-1-0-pro").price.third_party is True  # type: ignore[union-attr]
 
 
+def test_an_image_billed_by_its_output_tokens_is_priced_at_what_they_bill() -> None:
+    """A keyframe model billed from its output tokens (Gemini: `output_per_mtok`, 1,290
+    tokens a picture) is billed that from its usage; its per-image price, which the
+    estimate counts, must be that figure: it was the reference's rounded "about $0.039"
+    against a bill of $0.0387, every Gemini keyframe estimated $0.0003 over its bill."""
+    by_tokens = [m for m in catalog.models(stage="keyframes") if "output_per_mtok" in m.price.rates]
+    assert by_tokens, "no token-priced image model left to check"
+    for m in by_tokens:
+        r = m.price.rates
+        billed = r["tokens_per_image"] * r["output_per_mtok"] / 1e6
+        assert r["image"] == pytest.approx(billed), m.key
+    gemini = catalog.find("gemini-2-5-flash-image")
+    assert gemini is not None and gemini.price.image_usd() == pytest.approx(0.0387)
+
+
 def test_broken_catalog_is_refused() -> None:
     row = """
 [[model]]

@@ -156,9 +156,9 @@ def test_an_8s_veo_clip_is_priced_as_8s_not_12() -> None:
     assert est.usd != pytest.approx(0.10 * 12)
     run = costs.estimate_run(google(plan={"scene_seconds": 12}), goals(1, scenes=2))
     assert [s.seconds for s in run.scenes] == [8, 8]
-    # 2 x (gemini image $0.039 + 8 s x $0.08/s without audio)
+    # 2 x (gemini image 1,290 tokens x $30/1M + 8 s x $0.08/s without audio)
     clips = sum(s.total for s in run.scenes)
-    assert clips == money(2 * (0.039 + 8 * 0.08))
+    assert clips == money(2 * (0.0387 + 8 * 0.08))
 
 
 # ====================================================================== images
@@ -446,8 +446,9 @@ def test_keyframe_hold_adds_gemini_input_tokens_only() -> None:
     seedream = byteplus()
     assert costs.keyframe_hold(seedream, 3) == costs.estimate_keyframe(seedream).usd == 0.03
     gemini = google()
-    # $0.039 per image + (2000 prompt + 2 images x 1290) input tokens x $0.30/1M
-    want = 0.039 + (2000 + 2 * 1290) * 0.30 / 1e6
+    # $0.0387 per image (1,290 tokens x $30/1M) + (2000 prompt + 2 images x 1290) input
+    # tokens x $0.30/1M
+    want = 0.0387 + (2000 + 2 * 1290) * 0.30 / 1e6
     assert costs.keyframe_hold(gemini, 2) == pytest.approx(want)
 
 
@@ -462,7 +463,7 @@ def test_a_big_photo_sent_to_gemini_is_held_at_its_tiles() -> None:
     small = costs.keyframe_hold(gemini, 2, [(800, 600), (1024, 1024)])
     assert small == pytest.approx(costs.keyframe_hold(gemini, 2))
     big = costs.keyframe_hold(gemini, 2, [(4032, 3024)])  # the other's size unknown
-    assert big == pytest.approx(0.039 + (2000 + 24 * 258 + 1290) * 0.30 / 1e6)
+    assert big == pytest.approx(0.0387 + (2000 + 24 * 258 + 1290) * 0.30 / 1e6)
     seedream = byteplus()  # a flat price per image: exact whatever is sent
     assert costs.keyframe_hold(seedream, 1, [(4032, 3024)]) == 0.03
 
@@ -634,7 +635,7 @@ def test_a_local_stage_holds_nothing_and_gemini_holds_its_prompt_without_photos(
     local = Settings(preset="local")
     assert costs.planner_hold(local, goals(2)) == 0.0
     assert costs.keyframe_hold(local, 2) == 0.0
-    assert costs.keyframe_hold(google(), 0) == pytest.approx(0.039 + 2000 * 0.30 / 1e6)
+    assert costs.keyframe_hold(google(), 0) == pytest.approx(0.0387 + 2000 * 0.30 / 1e6)
 
 
 def test_an_edit_model_prices_scenes_without_a_photo_at_the_text_model() -> None:
@@ -788,8 +789,8 @@ def test_a_gemini_image_with_no_usage_is_billed_by_the_formula() -> None:
     catalog price, not a TypeError from multiplying a missing token count."""
     gemini = catalog.resolve("google", "keyframes", None)
     kw: dict[str, Any] = {"seconds": 8, "resolution": "720p", "ratio": "16:9", "audio": False}
-    assert costs.billed_usd("keyframe", gemini, {}, **kw) == (money(0.039), "formula")
-    assert costs.billed_usd("keyframe", gemini, None, **kw) == (money(0.039), "formula")
+    assert costs.billed_usd("keyframe", gemini, {}, **kw) == (money(0.0387), "formula")
+    assert costs.billed_usd("keyframe", gemini, None, **kw) == (money(0.0387), "formula")
 
 
 def test_a_run_estimate_prices_each_gemini_keyframe_with_its_own_prompt() -> None:
@@ -810,7 +811,7 @@ def test_a_run_estimate_prices_each_gemini_keyframe_with_its_own_prompt() -> Non
     kf = est.scenes[0].keyframe
     assert len("x" * 400 + "\nStyle: S") // 4 == 102
     assert kf.inputs["input_tokens"] == 102
-    assert kf.usd == pytest.approx(0.039 + 102 * 0.30 / 1e6)
+    assert kf.usd == pytest.approx(0.0387 + 102 * 0.30 / 1e6)
 
 
 def test_a_gemini_keyframe_estimate_counts_its_source_photo_at_its_pixels(
@@ -825,4 +826,4 @@ def test_a_gemini_keyframe_estimate_counts_its_source_photo_at_its_pixels(
     est = costs.request_keyframe_estimate(gemini, "p", None, [], source=photo)
     text = "p\nRestyle the first attached photo into this scene, keeping its subject."
     assert est.inputs["input_tokens"] == len(text) // 4 + 258
-    assert est.usd == pytest.approx(0.039 + (len(text) // 4 + 258) * 0.30 / 1e6)
+    assert est.usd == pytest.approx(0.0387 + (len(text) // 4 + 258) * 0.30 / 1e6)
