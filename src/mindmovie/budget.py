@@ -121,13 +121,18 @@ class BudgetGate:
                     waited = True
                     await self._cond.wait()  # an in-flight call may come in under its estimate
                     continue
+                # in cents a call just over the cap read as if it fit ("budget $0.67
+                # reached: billed $0.56, ... needs up to $0.10"): then to a hundredth of one
+                cents = round(billed, 2) + round(committed, 2) + round(need, 2)
+                exact = cents <= round(self.cap, 2) + 1e-9
                 self._closed_at = (
-                    f"budget {format_usd(self.cap)} reached: billed {format_usd(billed)}, "
-                    f"unsettled {format_usd(committed)}"
+                    f"budget {format_usd(self.cap, exact=exact)} reached: billed "
+                    f"{format_usd(billed, exact=exact)}, unsettled "
+                    f"{format_usd(committed, exact=exact)}"
                 )
                 self.closed_reason = (
                     f"{self._closed_at}; the next call ({_call(stage, scene_id)}) "
-                    f"needs up to {format_usd(need)}"
+                    f"needs up to {format_usd(need, exact=exact)}"
                 )
                 raise BudgetExceeded(self.closed_reason)
 

@@ -389,14 +389,31 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
         # made. `--yes --budget` (or a script's budget) went ahead without a word of it,
         # and the person learnt it only when the render stopped, exit 3
         left = max(0.0, budget - est.spent) if budget is not None else None
-        if left is not None and est.total > left + 1e-9:
-            spent = f", {format_usd(est.spent)} of it spent already" if est.spent > 0 else ""
+        if left is None or est.most_held <= left + 1e-9:
+            return
+        spent = f", {format_usd(est.spent)} of it spent already" if est.spent > 0 else ""
+        if est.total > left + 1e-9:
             err.print(
                 f"The budget {format_usd(budget or 0.0)}{spent} leaves {format_usd(left)} "
                 f"of the {format_usd(est.total)} this run would spend: it stops at the cap, "
                 "keeping what is paid for, and a render with a bigger --budget finishes.",
                 markup=False,
             )
+            return
+        # a budget of (about) the estimate: the cap counts each call at the most it may
+        # bill (a clip's extra frame), so the last call did not fit and the render
+        # stopped before it, exit 3, after a table that read as if the budget covered it
+        enough = math.ceil((est.spent + est.most_held) * 100 - 1e-6) / 100
+        err.print(
+            f"The budget {format_usd(budget or 0.0, exact=True)}{spent} leaves "
+            f"{format_usd(left, exact=True)} for the {format_usd(est.total, exact=True)} this "
+            "run would spend, but the cap counts each call at the most it may bill (a "
+            "Seedance clip one frame more, a Gemini image the input tokens it may count): "
+            f"up to {format_usd(est.most_held, exact=True)} by the last call. The render may "
+            "stop at the cap before that call, keeping what is paid for; a --budget of "
+            f"{format_usd(enough)} finishes.",
+            markup=False,
+        )
 
     def show(est: RunEstimate) -> None:
         if not quiet:

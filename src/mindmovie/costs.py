@@ -81,6 +81,9 @@ class CallEstimate:
     formula: str
     inputs: dict[str, Any] = field(default_factory=dict)
     free: bool = False
+    #: how much more than `usd` the budget gate holds for the call (its hold, the most
+    #: it can bill: `*_hold`): a budget of just the estimate cannot take the last call
+    held_above: float = 0.0
 
     @property
     def done(self) -> bool:
@@ -179,6 +182,23 @@ class RunEstimate:
     @property
     def total(self) -> float:
         return sum(c.usd for c in self.calls())
+
+    @property
+    def most_held(self) -> float:
+        """The least budget left that surely lets the run finish at its cap (`spent` aside).
+
+        The gate counts each call at its hold, so the last call needs its hold on top of
+        what the calls before it billed: the estimate plus the most one call is held
+        above its estimate. The plan, the first call, needs its whole hold. A budget of
+        exactly the estimate stopped the render before its last clip, unwarned.
+        """
+        above = max(
+            (c.held_above for s in self.scenes for c in (s.keyframe, s.video) if c.usd > 0),
+            default=0.0,
+        )
+        plan = self.planner
+        first = plan.usd + plan.held_above if plan is not None and plan.usd > 0 else 0.0
+        return max(self.total + above, first)
 
     @property
     def paid(self) -> bool:
@@ -429,7 +449,10 @@ def request_keyframe_estimate(
     sent, _ = catalog.references_sent(spec, refs, source_photo=source is not None)
     photos = ([source] if source is not None else []) + sent
     text = gemini_keyframe_text(prompt, style, source=source is not None, photos=len(photos))
-    return estimate_keyframe(settings, text, [photo_pixels(p) for p in photos])
+    pixels = [photo_pixels(p) for p in photos]
+    est = estimate_keyframe(settings, text, pixels)
+    hold = keyframe_hold(settings, len(photos), [p for p in pixels if p is not None])
+    return replace(est, held_above=max(0.0, hold - est.usd))
 
 
 def text_keyframe_settings(settings: Settings) -> Settings | None:
@@ -682,6 +705,8 @@ def estimate_run(
     if plan_done is None:
         plan_done = plan is not None
     planner = None if plan_done else estimate_planner(settings, goals)
+    if planner is not None and planner.usd > 0:
+        planner = replace(planner, held_above=max(0.0, planner_hold(settings, goals) - planner.usd))
     finished = {(sid, stage) for sid, stage in done}
     keyframe = estimate_keyframe(settings)
     text_settings = text_keyframe_settings(settings)
@@ -700,6 +725,9 @@ def estimate_run(
         elif (sc.id, "keyframe") in shared:
             kf = _as_same(kf, shared[(sc.id, "keyframe")])
         video = estimate_video(settings, sc.seconds)
+        if video.usd > 0:
+            held = video_hold(settings, sc.seconds) - video.usd
+            video = replace(video, held_above=max(0.0, held))
         if any((sc.id, st) in finished for st in _CLIP_STAGES):
             video = _as_done(video)
         elif (sc.id, "clip") in shared:
@@ -808,12 +836,14 @@ def billed_usd(
 
 
 # ====================================================================== presentation
-def format_usd(x: float, *, free: bool = False) -> str:
+def format_usd(x: float, *, free: bool = False, exact: bool = False) -> str:
     """Dollars as a person reads them: "$0.13"; "$0.0040" below a cent (so a cheap call
-    does not read as $0.00); "free" for a free zero (local), "$0.00" for one that is not."""
+    does not read as $0.00); "free" for a free zero (local), "$0.00" for one that is not.
+    `exact`: to the hundredth of a cent, where cents would read a call that does not
+    fit the budget as one that does ("budget left $0.10, about $0.10 still to do")."""
     if x == 0:
         return "free" if free else "$0.00"
-    if abs(x) < 0.01:
+    if abs(x) < 0.01 or exact:
         return f"${x:.4f}"
     return f"${x:,.2f}"
 

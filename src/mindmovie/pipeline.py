@@ -7953,13 +7953,24 @@ class Pipeline:
             self._storyboard(store)
             billed, committed = store.ledger_totals()
             left = self.estimate(store, planner)
+            room = max(0.0, (self.budget or 0) - billed - committed)
+            # "budget left $0.10, about $0.10 still to do" of a clip that did not fit: in
+            # cents the figures read as if it did. Said to the hundredth of a cent, with
+            # the hold the cap counts (the most the calls may bill), which is what failed
+            exact = round(room, 2) >= round(left.total, 2)
+            held = (
+                f" (the cap counts up to {costs.format_usd(left.most_held, exact=True)}: "
+                "each call at the most it may bill)"
+                if exact
+                else ""
+            )
             raise BudgetStopped(
                 f"{next(iter(stopped.values()))}.\nStopped cleanly: {len(stopped)} scene(s) "
                 f"left ({', '.join(sorted(stopped))}); billed so far "
-                f"{costs.format_usd(billed)}, budget left "
-                f"{costs.format_usd(max(0.0, (self.budget or 0) - billed - committed))}, "
-                f"about {costs.format_usd(left.total)} still to do. Everything paid for is kept: "
-                "render again with a bigger --budget to finish."
+                f"{costs.format_usd(billed, exact=exact)}, budget left "
+                f"{costs.format_usd(room, exact=exact)}, about "
+                f"{costs.format_usd(left.total, exact=exact)} still to do{held}. Everything "
+                "paid for is kept: render again with a bigger --budget to finish."
             )
         # jobs this run replaced (a scene's inputs were edited), or made from a request
         # whose answer was lost, have had the clips stage to finish: record what they cost

@@ -871,6 +871,37 @@ def test_yes_with_a_budget_below_the_estimate_says_so_before_spending(
     assert "leaves" not in r.output, r.output
 
 
+def test_a_budget_of_just_the_estimate_is_told_before_spending_that_it_may_stop(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The cap counts each clip at one frame more than its estimate (`video_hold`):
+    `--yes --budget` at exactly `estimate`'s total stopped before the last clip, exit 3,
+    with no word before it, and the stop line read "budget left $0.10, about $0.10
+    still to do", as if the clip fitted. It is said under the estimate, with a budget
+    that finishes; the stop line gives the figures to a hundredth of a cent and the
+    hold. The budget said finishes a render, with no such warning."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    cfg.write_text(cfg.read_text() + "planner: {provider: local}\n")  # billed as estimated
+    est = CliRunner().invoke(app, ["estimate", str(goals), "-c", str(cfg), "--json"], env={})
+    total = json.loads(est.output)["total"]
+    args = ["render", str(goals), "-c", str(cfg), "--yes", "-q"]
+    env = {**env, "COLUMNS": "300"}
+    r = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a"), "--budget", f"{total}"],
+                           env=env)  # fmt: skip
+    assert r.exit_code == 3, r.output
+    head, _, stop = " ".join(r.output.split()).partition("error:")
+    assert f"The budget ${total:.4f} leaves ${total:.4f} for the ${total:.4f}" in head, head
+    assert "may stop at the cap before that call" in head, head
+    enough = head.split("a --budget of ", 1)[1].split(" ", 1)[0]
+    assert "still to do (the cap counts up to $0.1" in stop and ".10 still" not in stop, stop
+    r = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b"), "--budget", enough],
+                           env=env)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "may stop" not in r.output and "leaves" not in r.output, r.output
+
+
 def test_status_text_shows_estimated_and_billed_per_scene(sim: SimServer, tmp_path: Path) -> None:
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
