@@ -905,7 +905,7 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
         got = "a list" if isinstance(data, list) else "a single value"
         raise ConfigError(
             f"{path}{at}: the top level must be a mapping of settings (`name: value` "
-            f"lines, as in config.example.yaml), got {got}"
+            f"lines, e.g. `preset: local`), got {got}"
         )
     keyed: dict[str, Any] = _empty_blocks_dropped(_text_keys(data), [])
     if "goals" in keyed and not keyed.keys() & Settings.model_fields.keys():
@@ -1575,7 +1575,11 @@ def _not_a_block(path: list[str], value: Any, from_env: bool) -> str:
             f"e.g. {var}__{example.upper()}"
         )
     else:
-        how = f"; write them indented under `{path[-1]}:` (see config.example.yaml)"
+        # (config.example.yaml, named here before, is a clone's: pip does not install it)
+        how = (
+            f"; write them indented under `{path[-1]}:`, one `name: value` a line "
+            f"(`{path[-1]}:`, then `  {example}: ...` on the next)"
+        )
     what = "a list" if isinstance(value, list) else "a single value"
     if from_env and isinstance(value, str) and value.lstrip().startswith(("{", "[")):
         what = "text that is not JSON"  # `{fps: 30}`: JSON wants "fps" in double quotes

@@ -4159,9 +4159,11 @@ class Pipeline:
             if chosen
             else "choose the local preset (--preset local), which needs none"
         )
+        # (".env.example", named here before, is a clone's: pip does not install it)
         raise ConfigError(
             f"{len(lacking)} keys are not set: {'; '.join(parts)}. Set them in the "
-            f"environment or in .env (see .env.example), or {local}"
+            "environment, or as NAME=value lines in a .env file in the folder you run "
+            f"mindmovie from, or {local}"
         )
 
     def _check_clip_settings(self) -> None:

@@ -187,6 +187,7 @@ async def test_missing_keys_advice_names_a_stage_provider_the_local_preset_keeps
     with pytest.raises(ConfigError) as e:
         await Pipeline(goals, settings, out=tmp_path / "run", keys=Keys()).run()
     assert str(e.value).endswith("choose the local preset (--preset local), which needs none")
+    assert "as NAME=value lines in a .env file in the folder you run" in str(e.value)
     settings = settings_for("byteplus", sim, video={"provider": "byteplus"})
     with pytest.raises(ConfigError) as e:
         await Pipeline(goals, settings, out=tmp_path / "run", keys=Keys()).run()

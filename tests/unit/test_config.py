@@ -1468,7 +1468,8 @@ def test_a_block_left_empty_is_its_defaults_and_a_value_for_a_block_says_so(
         load_settings(cfg, env={})
     assert str(e.value) == (
         f"{cfg}:1: output: must be a block of settings (aspect, resolution, fps, size), not a "
-        "single value; got 5; write them indented under `output:` (see config.example.yaml)"
+        "single value; got 5; write them indented under `output:`, one `name: value` a "
+        "line (`output:`, then `  aspect: ...` on the next)"
     )
     with pytest.raises(ConfigError) as e:
         load_settings(None, env={"MINDMOVIE_OUTPUT": "{fps: 30}"})
@@ -1492,7 +1493,8 @@ def test_a_value_for_a_block_is_refused_when_a_higher_layer_sets_a_setting_in_it
         load_settings(cfg, {"output": {"fps": 30}}, env={})
     assert str(e.value) == (
         f"{cfg}:2: output: must be a block of settings (aspect, resolution, fps, size), not a "
-        "single value; got '720p'; write them indented under `output:` (see config.example.yaml)"
+        "single value; got '720p'; write them indented under `output:`, one `name: value` a "
+        "line (`output:`, then `  aspect: ...` on the next)"
     )
     cfg.write_text("compose: high\n")
     with pytest.raises(ConfigError, match=r"c.yaml:1: compose: must be a block of settings"):

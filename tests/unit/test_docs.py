@@ -274,6 +274,33 @@ def _def_in(path: Path, name: str) -> bool:
 _REPO_DIRS = ("src", "tests", "bench", "docs", "examples", ".ci", "compose", "providers")
 
 
+def test_no_message_sends_the_person_to_a_file_only_a_clone_has() -> None:
+    """`pip install mindmovie` installs no config.example.yaml nor .env.example: a
+    message saying "(see config.example.yaml)" or "(see .env.example)" sent the person
+    to a file they do not have. Every text in the code that is not a docstring (a
+    message, or part of one) is checked; comments and docstrings may name them."""
+    import ast
+
+    clone_only = ("config.example.yaml", ".env.example")
+    found: list[str] = []
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {
+            id(node.value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docs
+                and any(name in node.value for name in clone_only)
+            ):
+                found.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.value.strip()}")
+    assert not found, "\n".join(found)
+
+
 @pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md", "bench/README.md"])
 def test_the_repository_paths_the_docs_name_exist(doc: str) -> None:
     """Every repository file a document names by its path (`tests/unit/test_polling.py`,
