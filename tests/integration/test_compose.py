@@ -143,6 +143,26 @@ def test_scenes_of_awkward_seconds_make_a_movie_of_the_exact_length(
     assert abs(len(pcm) / 2 / 48000 - 114 / 25) < 1 / 25
 
 
+@pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
+def test_the_sound_ends_with_the_last_frame_in_both_engines(
+    engine: str, tmp_path: Path, clips: dict[str, Path]
+) -> None:
+    """13 fps, 1.3 s scenes, 0.7 s and 0.9 s cards, no crossfade: 55 frames, 4.2308 s.
+    The moviepy engine's sound ended at 4.224 s, its last AAC frame (21 ms) dropped:
+    `-frames:v` ended the mux with the picture. Both now end at the last frame."""
+    from mindmovie.compose import renderer
+
+    spec = OutputSpec(160, 90, fps=13, crossfade=0, title_seconds=0.7, closing_seconds=0.9,
+                      quality="draft")  # fmt: skip
+    blue = clips["blue"]
+    scenes = tuple(SceneInput(f"s{i}", "", 1.3, blue, sha256_file(blue), True) for i in range(2))
+    tl = build_timeline(MovieInput("Title", "Thanks", scenes, None, None), spec)
+    out = renderer(engine)(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=1).out
+    assert count_video_frames(out) == tl.total_frames == 55
+    seconds = pcm(out, 48000).shape[1] / 48000
+    assert abs(seconds - 55 / 13) < 0.001, (seconds, 55 / 13)
+
+
 def test_a_clip_smaller_than_the_frame_and_of_another_shape_covers_it(tmp_path: Path) -> None:
     """lessons.md: clips differ in size by provider (Seedance 1.0's 720p is 1248x704, not
     1280x720). Here a quarter of that, 312x176, smaller than the 320x180 frame both ways:

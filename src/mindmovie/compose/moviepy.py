@@ -337,7 +337,9 @@ def write_params(tl: Timeline) -> list[str]:
         "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv",
         "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
         "-color_range", "tv",
-        "-frames:v", str(tl.total_frames),
+        # no `-frames:v`: moviepy sends exactly the timeline's frames (`movie_clip`), and
+        # the cap ended the mux with the picture, which dropped the copied audio's last
+        # AAC frame (up to 21 ms; the ffmpeg engine's mux keeps the track's exact end)
         "-movflags", "+faststart", "-f", "mp4",
     ]  # fmt: skip
 
