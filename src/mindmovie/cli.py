@@ -421,16 +421,26 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
             carried(est)
         short(est)  # (with --quiet too: it says the render will not be whole)
 
-    def accept(est: RunEstimate) -> bool:
-        show(est)
-        return True
+    def accepting(why: str) -> Callable[[RunEstimate], bool]:
+        def accept(est: RunEstimate) -> bool:
+            show(est)
+            if est.again:
+                # the plan costs more than the first table said: the pipeline's warning
+                # said "asked again" here too, where nothing is asked (with --quiet too)
+                err.print(f"Not asked again: {why}; the render goes on.", markup=False)
+            return True
+
+        return accept
 
     if yes:
-        return accept
+        return accepting("--yes accepts it")
     # stdin closed (`0<&-`, some service managers): Python's sys.stdin is None
     if sys.stdin is None or not sys.stdin.isatty():
         if budget is not None:
-            return accept
+            return accepting(
+                f"there is no terminal to ask at, and the budget {format_usd(budget)} caps "
+                "the spend"
+            )
 
         def refuse(est: RunEstimate) -> bool:
             show(est)
@@ -443,6 +453,8 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
 
     def ask(est: RunEstimate) -> bool:
         shown = _asked_on()
+        if est.again:
+            err.print("Asked again, with what the plan just made costs:", markup=False)
         err.print(estimate_table(est))  # even with --quiet: the person is asked about it
         if shown is sys.stdout and sys.stderr is not None:
             out.print(estimate_table(est))  # the log is a file: on the terminal too

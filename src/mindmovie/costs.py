@@ -170,6 +170,10 @@ class RunEstimate:
     #: `total`: whether they do is known only once the keyframe is made, and a question
     #: that counted it and was wrong would have the render spend more than agreed to
     carried_may_cover: float = 0.0
+    #: the render's second question: the plan just made costs more than the first one
+    #: priced (`Pipeline._ask_again_for_the_plan`). The confirmer says how it decides
+    #: it (asked, or gone ahead under --yes or a --budget): the pipeline cannot know
+    again: bool = False
 
     def calls(self) -> Iterator[CallEstimate]:
         """Every call of the run, planner first."""

@@ -5644,14 +5644,15 @@ class Pipeline:
             f"plan: the plan {planner.name} made costs more than estimated before it: its "
             f"keyframes and clips about {costs.format_usd(now.total)}, not "
             f"{costs.format_usd(before)} (longer clips than plan.scene_seconds, or more "
-            "scenes); asked again"
-        )
+            "scenes)"
+        )  # ("; asked again" said so under --yes too, where nothing is: `confirm` says it)
         billed, committed = store.ledger_totals()
         kept = (
             f"the plan is kept ({self.run_dir / 'plan.yaml'}; paid for) and nothing else was spent"
         )
         try:
-            ok = self.confirm is None or self._ask(replace(now, spent=billed + committed))
+            again = replace(now, spent=billed + committed, again=True)
+            ok = self.confirm is None or self._ask(again)
         except Interrupted:
             # (Ctrl-C at the question: the first question's "nothing was spent", said
             # here, denied the plan's bill)

@@ -1451,6 +1451,7 @@ def test_a_stop_at_the_question_asked_again_for_the_plan_says_the_plan_is_paid(
     assert rc == 130, said
     last = said.strip().splitlines()[-1]
     assert "nothing was spent" not in last and "plan is kept" in last, said
+    assert said.count("Asked again, with what the plan just made costs:") == 1, said
     assert (rig.out / "plan.yaml").is_file()
     assert rig.totals()["images"] == 0
 

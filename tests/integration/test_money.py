@@ -346,6 +346,34 @@ async def test_a_plan_dearer_than_the_question_priced_is_asked_about_again(
     )
 
 
+def test_a_plan_dearer_than_the_question_priced_says_how_it_is_decided_unasked(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Under --yes, or --budget with no terminal, nothing is asked: the table is shown
+    and the render goes on. The warning of a plan dearer than the first question priced
+    ended "; asked again" there too. It says what the plan costs, and the confirmer says
+    why it is not asked again; --yes still goes on."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    full = sim.planner
+    assert isinstance(full, dict)
+    sim.set_planner({**full, "scenes": [{**sc, "seconds": 10} for sc in full["scenes"]]})
+    cfg, env = cli_env(sim, tmp_path)
+    args = ["render", str(goals), "-c", str(cfg), "-q"]
+    env = {**env, "COLUMNS": "300"}
+    for out, flags, why in [
+        ("yes", ["--yes"], "Not asked again: --yes accepts it; the render goes on."),
+        ("budget", ["--budget", "5"], "Not asked again: there is no terminal to ask at, "
+         "and the budget $5.00 caps the spend; the render goes on."),
+    ]:  # fmt: skip
+        r = CliRunner().invoke(app, [*args, "--out", str(tmp_path / out), *flags], env=env)
+        assert r.exit_code == 0, r.output
+        text = " ".join(r.output.split())
+        assert "costs more than estimated before it" in text, text
+        assert "; asked again" not in text and why in text, text
+        assert (tmp_path / out / "movie.mp4").is_file()
+
+
 async def test_an_accepted_partial_run_does_not_approve_the_next_one(
     sim: SimServer, tmp_path: Path
 ) -> None:
