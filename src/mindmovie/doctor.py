@@ -269,6 +269,31 @@ def _temp_folder() -> Check:
     return Check("temp folder", True, f"{tempfile.gettempdir()} (ffmpeg's logs)")
 
 
+def _http_check(settings: Settings) -> Check:
+    """Can the providers' HTTP clients be made here (`providers.base.http_setup_problem`:
+    SSL_CERT_FILE, the proxy variables)? The render refuses to start when not, for a
+    preset that calls a provider; doctor said "ready" and the render left its plan call
+    committed with nothing sent, or ended in a traceback."""
+    from mindmovie.providers.base import PROXY_VARIABLES, http_setup_problem
+
+    used = bool(needed_providers(settings))
+    if (problem := http_setup_problem()) is not None:
+        if not used:
+            return Check(
+                "http clients", False, f"{problem} (not used by this preset)", False, info=True
+            )
+        return Check("http clients", False, problem)
+    from mindmovie.config import hide_url_secrets
+
+    proxies = [f"{k}={v}" for k, v in os.environ.items() if k.lower() in PROXY_VARIABLES and v]
+    cert = os.environ.get("SSL_CERT_FILE", "")
+    detail = (
+        f"certificates: {f'SSL_CERT_FILE={cert}' if cert else 'certifi'}; "
+        f"proxy: {', '.join(proxies) or 'none'}"
+    )
+    return Check("http clients", True, hide_url_secrets(detail))
+
+
 def _free_space(settings: Settings, folder: Path, detail: str) -> Check:
     """The output dir row with the free space of its disk: a render sends no paid call
     with less than `pipeline.MIN_FREE_BYTES` free there (every scene stops "no space
@@ -751,6 +776,7 @@ def run_checks(
         _fallback_font_check(),
         _writable(settings),
         _temp_folder(),
+        _http_check(settings),
         *_dotenv_check(),
         *_key_checks(settings, keys),
         *_model_checks(settings, located),

@@ -118,6 +118,7 @@ from mindmovie.providers.base import (
     Transient,
     VideoModel,
     VideoRequest,
+    http_setup_problem,
 )
 from mindmovie.retry import (
     RATE_LIMIT_PATIENCE,
@@ -3895,6 +3896,7 @@ class Pipeline:
         self._keyless, self._stages_needed = {}, None
         spare = self._keyless_spare()
         self._check_keys(spare)
+        self._check_http_setup(spare)
         for stage in _STAGES:
             if stage in (self._stages_needed or ()):
                 # a key not set that this render needs for a later stage only (a clip
@@ -3939,6 +3941,23 @@ class Pipeline:
             raise FFmpegError(str(e)) from None
         _check_temp_folder()
         return planner, kf_model, video_model
+
+    def _check_http_setup(self, spare: Collection[str]) -> None:
+        """Refuse, before any work, an environment in which no provider's HTTP client can
+        be made (`http_setup_problem`: SSL_CERT_FILE, a proxy variable), as doctor does.
+        Claude's and Ark's clients are made at their first call: the plan call was
+        committed (counted as spent, its outcome unknown) with nothing sent, or the
+        render ended in a traceback; Google's is made with the provider: a traceback. A
+        render that calls none of them (its steps all reused) and makes no Google client
+        goes on, as it does without their keys."""
+        built = self.settings.remote_providers() - set(spare)
+        if not built or (problem := http_setup_problem()) is None:
+            return
+        if "google" not in built and not (self._fresh or self._let_go):
+            needed = self._providers_needed()
+            if not any(self.settings.stage_provider(s) in built for s in _STAGES if s in needed):
+                return
+        raise ConfigError(f"{problem}. Nothing was made or spent")
 
     def _make(self, stage: _Stage, settings: Settings, spare: set[str]) -> object:
         """`stage`'s model built with `settings` (`registry.make_*`); for a provider in

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from mindmovie.cli import app
@@ -346,3 +347,50 @@ def test_clip_settings_the_video_model_cannot_make_are_told_where_they_were_writ
     flat = " ".join(r.output.split())
     assert r.exit_code == 2, flat
     assert "command line (--aspect): output.aspect: veo-3-1-fast: ratio 1:1 not allowed" in flat
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("SSL_CERT_FILE", "{tmp}/none.pem", "the providers' HTTPS clients cannot load it"),
+        ("HTTPS_PROXY", "ftp://proxy.example", "the providers' HTTP clients cannot be made"),
+    ],
+)
+def test_an_environment_no_http_client_can_be_made_in_is_refused_before_any_work(
+    sim: SimServer, tmp_path: Path, variable: str, value: str, said: str
+) -> None:
+    """SSL_CERT_FILE naming no file, or a proxy variable httpx cannot use: Claude's and
+    Ark's SDK clients are made at their first call, so the render made its run folder,
+    committed the plan call's ledger row (counted as spent) and then ended in a
+    FileNotFoundError traceback, or (the proxy) committed four such rows "of unknown
+    outcome" with nothing sent; doctor said "ready". Both refuse it now, in one line,
+    before any work."""
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    env[variable] = value.format(tmp=tmp_path)
+    code, out = _render(goals, cfg, tmp_path / "run", env)
+    print(code, out)
+    assert code == 2, out
+    assert out.startswith(f"error: {variable}={env[variable]}: {said}"), out
+    assert out.endswith("Nothing was made or spent"), out
+    assert not (tmp_path / "run").exists()
+    assert sim.stats()["requests"] == 0
+    r = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env=env)
+    assert r.exit_code == 1, r.output
+    assert "http clients │ FAIL" in " ".join(r.output.split()), r.output
+
+
+def test_a_finished_run_renders_again_where_no_http_client_can_be_made(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A render that calls no provider (every step reused) makes none of Claude's or
+    Ark's clients: it is not refused for SSL_CERT_FILE, as it is not for a key not set."""
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    code, out = _render(goals, cfg, tmp_path / "run", env)
+    assert code == 0, out
+    sent = sim.stats()["requests"]
+    env["SSL_CERT_FILE"] = str(tmp_path / "none.pem")
+    code, out = _render(goals, cfg, tmp_path / "run", env)
+    assert code == 0, out
+    assert sim.stats()["requests"] == sent

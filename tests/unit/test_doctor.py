@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import io
 import json
 import os
@@ -1083,3 +1084,65 @@ def test_a_flawed_key_under_its_second_name_is_named_by_that_name(
     lines = [" ".join(ln.split()) for ln in r.stdout.splitlines() if ln.startswith("key:")]
     assert lines and lines[0].startswith("key: GEMINI_API_KEY is set but unusable"), lines
     assert "very-secret" not in r.output
+
+
+def _no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy variable of this machine's left to change what a test sets."""
+    for name in list(os.environ):
+        if name.lower() in ("https_proxy", "http_proxy", "all_proxy"):
+            monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("SSL_CERT_FILE", "{tmp}/none.pem", "SSL_CERT_FILE={tmp}/none.pem: the providers' HTTPS"),
+        ("SSL_CERT_FILE", "{tmp}/c.yaml", "SSL_CERT_FILE={tmp}/c.yaml: the providers' HTTPS"),
+        ("HTTPS_PROXY", "socks5://127.0.0.1:1", "a SOCKS proxy needs the socksio package"),
+        ("https_proxy", "ftp://me:pw@proxy.example", "https_proxy=ftp://<not shown>@proxy"),
+    ],
+)
+def test_an_environment_no_http_client_can_be_made_in_is_a_fail_row(
+    clean_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    variable: str,
+    value: str,
+    said: str,
+) -> None:
+    """SSL_CERT_FILE naming no file (or no PEM file), a SOCKS proxy without socksio, a
+    proxy of a scheme httpx cannot use: no SDK client can be made, and the render
+    refuses to start (`test_setting_errors.py`); doctor said "ready". A paid preset
+    FAILs the row, the local one (no client made) is told it in an info row."""
+    if variable == "HTTPS_PROXY" and importlib.util.find_spec("socksio") is not None:
+        pytest.skip("socksio is installed: a SOCKS proxy can be used")
+    _no_proxy_variables(monkeypatch)
+    (tmp_path / "c.yaml").write_text("preset: byteplus\n")  # a file that is no PEM
+    monkeypatch.setenv(variable, value.format(tmp=tmp_path))
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
+    monkeypatch.setenv("ARK_API_KEY", "b")
+    r = CliRunner().invoke(app, ["doctor", "-c", "c.yaml"])
+    assert r.exit_code == 1, r.output
+    rows = {c.name: c for c in run_checks(load_settings(tmp_path / "c.yaml"))}
+    row = rows["http clients"]
+    assert row.status == "FAIL", row
+    assert said.format(tmp=tmp_path) in row.detail, row
+    assert "pw" not in row.detail
+    r = CliRunner().invoke(app, ["doctor", "--preset", "local"])
+    assert r.exit_code == 0, r.output
+    rows = {c.name: c for c in run_checks(load_settings(None, overrides={"preset": "local"}))}
+    assert rows["http clients"].status == "info", rows["http clients"]
+    assert rows["http clients"].detail.endswith("(not used by this preset)")
+
+
+def test_the_http_clients_row_names_the_proxy_without_its_password(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_proxy_variables(monkeypatch)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://me:pw@127.0.0.1:3128")
+    rows = {c.name: c for c in run_checks(load_settings(None, overrides={"preset": "byteplus"}))}
+    assert rows["http clients"].status == "ok", rows["http clients"]
+    assert rows["http clients"].detail == (
+        "certificates: certifi; proxy: HTTPS_PROXY=http://<not shown>@127.0.0.1:3128"
+    )

@@ -8,6 +8,7 @@ exactly one retry policy and one place that decides what a failure means for the
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -139,6 +140,77 @@ async def close_loop_client(clients: dict[int, Any]) -> None:
     clients.clear()
     if client is not None:
         await client.close()
+
+
+#: the variables httpx takes its proxies from (in any case: urllib's `getproxies`)
+PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")
+
+
+def http_setup_problem() -> str | None:
+    """Why the providers' HTTP clients cannot be made in this environment, None when
+    they can. Each SDK's client (httpx; the anthropic SDK's and google-genai's httpx2)
+    reads SSL_CERT_FILE and the proxy variables as it is made, and Claude's and Ark's
+    are made at their first call: a CA file not there or not PEM, a SOCKS proxy without
+    socksio, a proxy of a scheme httpx has no transport for, left the plan call
+    committed (counted as spent, "may have been billed") with nothing sent, or ended
+    in a traceback. A client of each library is made here and closed: nothing is sent.
+    The render refuses to start on it, and doctor fails its row. Answered once per
+    value of the variables httpx reads (making a client loads the CA bundle: ~40 ms)."""
+    import os
+
+    read = tuple(
+        sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            if k in ("SSL_CERT_FILE", "SSL_CERT_DIR") or k.lower() in (*PROXY_VARIABLES, "no_proxy")
+        )
+    )
+    return _http_setup_problem(read)
+
+
+@functools.lru_cache(maxsize=4)
+def _http_setup_problem(read: tuple[tuple[str, str], ...]) -> str | None:
+    """`http_setup_problem` for the variables `read` (the environment's now)."""
+    import importlib
+
+    for name in ("httpx", "httpx2"):
+        try:
+            lib = importlib.import_module(name)
+        except ImportError:  # httpx2: only with the SDKs that use it
+            continue
+        try:
+            lib.Client(trust_env=True).close()
+        except Exception as e:  # whatever the library raises, no client can be made
+            return _http_setup_why(e)
+    return None
+
+
+def _http_setup_why(e: Exception) -> str:
+    """`http_setup_problem`'s line: the variable at fault and its value (a proxy's user
+    name and password hidden), what is wrong, the fix."""
+    import os
+
+    from mindmovie.config import hide_url_secrets
+
+    cert = os.environ.get("SSL_CERT_FILE", "")
+    if cert and isinstance(e, OSError):  # (ssl.SSLError is one: a file that is no PEM)
+        why = e.strerror if isinstance(e.strerror, str) and e.strerror else str(e)
+        return (
+            f"SSL_CERT_FILE={cert}: the providers' HTTPS clients cannot load it as the "
+            f"certificates to trust ({why}); point it at a PEM file of CA certificates, "
+            "or unset it (certifi's are used then)"
+        )
+    proxies = ", ".join(
+        f"{k}={v}" for k, v in os.environ.items() if k.lower() in PROXY_VARIABLES and v
+    )
+    if isinstance(e, ImportError) and "socksio" in str(e):
+        why = (
+            "a SOCKS proxy needs the socksio package, which is not installed: "
+            "`pip install socksio`, or unset the variable"
+        )
+    else:
+        why = f"the providers' HTTP clients cannot be made ({type(e).__name__}: {e})"
+    return hide_url_secrets(f"{proxies}: {why}" if proxies else why)
 
 
 def never_connected(e: BaseException) -> bool:
