@@ -246,11 +246,17 @@ def _writable(settings: Settings) -> Check:
     if not existing.is_dir():
         what = "it is a file" if existing == d else f"{existing.resolve()} is a file"
         return Check("output dir", False, f"{shown}: cannot be used ({what}, not a folder)")
+    from mindmovie.pipeline import lock_problem
+
     try:  # a probe file, removed on close: the only thing doctor ever writes
-        with tempfile.NamedTemporaryFile(dir=existing, prefix=".doctor-"):
-            pass
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".doctor-") as probe:
+            # the render locks its run folder first, and refuses a filesystem that
+            # cannot (NFS without lockd, some FUSE mounts): doctor said "writable", ready
+            locks = lock_problem(probe.fileno(), existing.absolute())
     except OSError as e:
         return Check("output dir", False, f"{shown}: not writable ({e.strerror})")
+    if locks is not None:
+        return Check("output dir", False, f"{locks} (or set output_dir)")
     if existing == d:
         detail = f"{shown} is writable"
     else:

@@ -1546,6 +1546,29 @@ class _Slot:
             self.sem.release()
 
 
+def no_locks_message(folder: Path, e: OSError) -> str:
+    """Why a render cannot run in `folder`, whose filesystem refused a lock (`e`): said
+    by the render (`RunLock`) and by doctor's output dir row (`lock_problem`)."""
+    return (
+        f"{folder}: this filesystem cannot lock the run folder ({e.strerror}), which "
+        "keeps two renders out of one run; render into a folder on a local disk with --out"
+    )
+
+
+def lock_problem(fd: int, folder: Path) -> str | None:
+    """`no_locks_message` when the file open at `fd` (in `folder`, the run folder or
+    the folder it is made in) cannot take the lock a render takes; None when it can
+    (or another process holds it: the file is its own then). Released at once."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return None
+    except OSError as e:
+        return no_locks_message(folder, e)
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return None
+
+
 class RunLock:
     """An OS file lock on the run directory, released by the kernel when the process dies."""
 
@@ -1591,11 +1614,7 @@ class RunLock:
             # a filesystem without locks (NFS without lockd, some FUSE mounts: ENOLCK,
             # EOPNOTSUPP): going on unlocked could let two renders pay for the same work
             os.close(fd)
-            raise RunDirError(
-                f"{self.path.parent}: this filesystem cannot lock the run folder "
-                f"({e.strerror}), which keeps two renders out of one run; render into a "
-                "folder on a local disk with --out"
-            ) from None
+            raise RunDirError(no_locks_message(self.path.parent, e)) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self.fd = fd

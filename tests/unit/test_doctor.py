@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import importlib.util
 import io
 import json
@@ -1146,3 +1147,29 @@ def test_the_http_clients_row_names_the_proxy_without_its_password(
     assert rows["http clients"].detail == (
         "certificates: certifi; proxy: HTTPS_PROXY=http://<not shown>@127.0.0.1:3128"
     )
+
+
+@pytest.mark.parametrize("code", [errno.ENOLCK, errno.EOPNOTSUPP])
+def test_an_output_folder_on_a_filesystem_without_locks_is_a_fail_row(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, code: int
+) -> None:
+    """The render locks its run folder before any work and refuses a filesystem that
+    cannot lock (NFS without lockd: ENOLCK; some FUSE mounts: EOPNOTSUPP; see
+    test_environment.py's `test_a_run_folder_on_a_filesystem_without_locks_is_one_line`);
+    doctor made its probe file there and said "writable", "ready"."""
+    import fcntl
+
+    def no_locks(fd: int, op: int) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    r = CliRunner().invoke(app, ["doctor"])
+    assert r.exit_code == 1, r.output
+    (row,) = [c for c in run_checks(load_settings(None)) if c.name == "output dir"]
+    assert row.status == "FAIL", row
+    assert row.detail == (
+        f"{tmp_path}: this filesystem cannot lock the run folder ({os.strerror(code)}), "
+        "which keeps two renders out of one run; render into a folder on a local disk "
+        "with --out (or set output_dir)"
+    )
+    assert list(tmp_path.iterdir()) == []  # the probe removed
