@@ -257,11 +257,44 @@ def _writable(settings: Settings) -> Check:
         return Check("output dir", False, f"{shown}: not writable ({e.strerror})")
     if locks is not None:
         return Check("output dir", False, f"{locks} (or set output_dir)")
+    if (deep := _too_deep(d, shown)) is not None:
+        return deep
     if existing == d:
         detail = f"{shown} is writable"
     else:
         detail = f"{shown} (created on the first render; {existing.resolve()} is writable)"
     return _free_space(settings, existing, detail)
+
+
+def _too_deep(d: Path, shown: Path) -> Check | None:
+    """The output dir row when a run folder under `d` (output_dir/<title>, its name up
+    to `fsutil.folder_name`'s 60 characters) leaves run.db's full path over SQLite's
+    limit (`store.SQLITE_MAX_PATH`): the render made the folder and then stopped,
+    "run.db cannot be opened: its full path is N bytes long" (exit 2), where doctor
+    said "writable", "ready". A FAIL when no folder name fits, a warning when a title's
+    may not. None when any fits."""
+    from mindmovie.store import SQLITE_MAX_PATH, path_too_long
+
+    if (n := path_too_long(d / "x" / "run.db")) is not None:
+        return Check(
+            "output dir",
+            False,
+            f"{shown}: too long a path for a run folder: its run.db (output_dir/<title>/"
+            f"run.db) would be at least {n} bytes long, and SQLite opens no file whose "
+            f"path is longer than {SQLITE_MAX_PATH}; set output_dir to a shorter path",
+        )
+    room = SQLITE_MAX_PATH - len(os.fsencode(os.path.realpath(d / "run.db"))) - 1
+    if room < 60:  # fsutil.folder_name's most characters (a byte each in ASCII)
+        return Check(
+            "output dir",
+            False,
+            f"{shown}: a run folder's name (the title's, up to 60 characters) may be at "
+            f"most {room} bytes here, or its run.db's path is longer than the "
+            f"{SQLITE_MAX_PATH} bytes SQLite opens (a longer title stops the render); set "
+            "output_dir to a shorter path",
+            required=False,
+        )
+    return None
 
 
 def _temp_folder() -> Check:

@@ -153,7 +153,7 @@ def _not_a_uri(path: Path) -> str:
     return os.path.abspath(path)
 
 
-def _path_too_long(path: Path) -> int | None:
+def path_too_long(path: Path) -> int | None:
     """The length in bytes of `path`'s full path when SQLite cannot open a database
     there for it (`SQLITE_MAX_PATH`); None otherwise."""
     try:
@@ -611,7 +611,7 @@ class Store:
                     "not changed, and it holds the run's journal: keep it, check the disk "
                     "(free space, its health), and render again."
                 ) from None
-            if code in _NOT_WRITABLE and (n := _path_too_long(path)) is not None:
+            if code in _NOT_WRITABLE and (n := path_too_long(path)) is not None:
                 # said "cannot be written ... read-only or belongs to another user", of a
                 # folder this user can write: the permissions were not the problem
                 raise StoreError(

@@ -1173,3 +1173,50 @@ def test_an_output_folder_on_a_filesystem_without_locks_is_a_fail_row(
         "with --out (or set output_dir)"
     )
     assert list(tmp_path.iterdir()) == []  # the probe removed
+
+
+def _output_dir_of(base: Path, size: int) -> Path:
+    """A folder under `base` whose full path is `size` bytes long (folders of at most
+    200 letters each, as a filesystem takes them)."""
+    d, left = base, size - len(os.fsencode(os.path.realpath(base)))
+    while left > 0:
+        part = min(200, left - 1)
+        if left - 1 - part == 1:  # never a last step of "/" alone
+            part -= 2
+        d, left = d / ("d" * part), left - 1 - part
+    assert len(os.fsencode(os.path.realpath(d))) == size
+    return d
+
+
+@pytest.mark.parametrize(
+    ("room", "status", "code"),
+    [(0, "FAIL", 2), (1, "warn", 0), (59, "warn", None), (60, "ok", None)],
+)
+def test_an_output_dir_too_deep_for_run_db_is_a_fail_row_as_render_refuses_it(
+    clean_env: None, tmp_path: Path, room: int, status: str, code: int | None
+) -> None:
+    """run.db's full path may be at most 504 bytes (SQLite: `store.SQLITE_MAX_PATH`).
+    With output_dir too deep for any run folder's, the render made the folder and then
+    stopped, "run.db cannot be opened: its full path is N bytes long" (exit 2), while
+    doctor said "writable" and "ready". `room`: the bytes left for the run folder's name
+    (the title's, up to 60 characters). A title of one letter renders with 1 left."""
+    out = _output_dir_of(tmp_path, 504 - len("/run.db") - 1 - room)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"output_dir: {out}\noutput: {{size: 160x90, fps: 8}}\nplan: {{scene_seconds: 2}}\n"
+        "compose: {quality: draft}\n"
+    )
+    (row,) = [c for c in run_checks(load_settings(cfg)) if c.name == "output dir"]
+    assert row.status == status, row
+    if status == "FAIL":
+        assert "would be at least 505 bytes long" in row.detail, row
+    if status == "warn":
+        assert f"may be at most {room} bytes here" in row.detail, row
+    r = CliRunner().invoke(app, ["doctor", "-c", str(cfg)])
+    assert r.exit_code == (1 if status == "FAIL" else 0), r.output
+    if code is not None:
+        goals = tmp_path / "goals.yaml"
+        goals.write_text("title: X\ngoals:\n  - {category: health, vision: Run, scenes: 1}\n")
+        r = CliRunner().invoke(app, ["render", str(goals), "-c", str(cfg), "-q"])
+        assert r.exit_code == code, r.output
+        assert (out / "x" / "movie.mp4").exists() == (code == 0)
