@@ -525,7 +525,8 @@ def _model_checks(
 ) -> list[Check]:
     """A FAIL row per stage whose configured model the catalog does not know (`render`
     refuses to start with it); nothing when every model resolves. `located` as for
-    `_google_mode`."""
+    `_google_mode`: each row led by where its setting was written, as the render says
+    it (the model and options rows named the setting but not the file and line)."""
     from mindmovie.costs import clip_settings_problem, stage_spec
     from mindmovie.providers.base import InvalidRequest
 
@@ -534,7 +535,7 @@ def _model_checks(
         try:
             stage_spec(settings, stage)
         except InvalidRequest as e:
-            out.append(Check(f"model {stage}", False, e.message))
+            out.append(Check(f"model {stage}", False, located(e.message)))
     if not out and (problem := clip_settings_problem(settings)):
         # every clip would be refused (render refuses to start): the preset cannot run
         out.append(Check("clip settings", False, located(problem)))
@@ -544,7 +545,7 @@ def _model_checks(
         try:
             check_options(settings)  # an option render refuses (misspelt, wrong type)
         except ConfigError as e:
-            out.append(Check("options", False, str(e)))
+            out.append(Check("options", False, located(str(e))))
     return out
 
 

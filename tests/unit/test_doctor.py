@@ -1220,3 +1220,26 @@ def test_an_output_dir_too_deep_for_run_db_is_a_fail_row_as_render_refuses_it(
         r = CliRunner().invoke(app, ["render", str(goals), "-c", str(cfg), "-q"])
         assert r.exit_code == code, r.output
         assert (out / "x" / "movie.mp4").exists() == (code == 0)
+
+
+@pytest.mark.parametrize(
+    ("setting", "row", "said"),
+    [
+        ("video:\n  model: seedance-9\n", "model video", "video.model 'seedance-9' is not"),
+        ("keyframes:\n  options: {sizee: 2K}\n", "options", "keyframes.options: unknown"),
+        ("planner:\n  options: {max_tokens: abc}\n", "options", "planner.options.max_tokens:"),
+    ],
+)
+def test_a_model_or_option_row_names_the_file_and_line_as_render_does(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, setting: str, row: str, said: str
+) -> None:
+    """render says a model the catalog does not know, or an option it refuses, led by
+    where it was written ("c.yaml:3: video.model 'seedance-9' is not a known ..."); the
+    doctor row said the same without the file and line to fix."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
+    monkeypatch.setenv("ARK_API_KEY", "b")
+    Path("c.yaml").write_text("preset: byteplus\n# the stage:\n" + setting)
+    r = CliRunner().invoke(app, ["doctor", "-c", "c.yaml"], env={"COLUMNS": "300"})
+    assert r.exit_code == 1, r.output
+    (line,) = [ln for ln in r.output.splitlines() if f"│ {row} " in ln]
+    assert f"│ FAIL │ c.yaml:4: {said}" in line, line
