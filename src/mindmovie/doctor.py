@@ -7,6 +7,7 @@ preset can run, so scripts can gate on it. Keys are reported as set or not, neve
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import shutil
@@ -123,7 +124,7 @@ def _format_names(listing: str) -> set[str]:
     return names
 
 
-def _present(kind: str, wanted: tuple[str, ...], have: set[str], all_shown: bool) -> Check:
+def _present(kind: str, wanted: tuple[str, ...], have: frozenset[str], all_shown: bool) -> Check:
     missing = [w for w in wanted if w not in have]
     if missing:
         detail = "missing: " + ", ".join(missing)
@@ -132,7 +133,7 @@ def _present(kind: str, wanted: tuple[str, ...], have: set[str], all_shown: bool
     return Check(f"ffmpeg {kind}", not missing, detail)
 
 
-def _hdr_check(have: set[str]) -> Check:
+def _hdr_check(have: frozenset[str]) -> Check:
     """The HDR clip filters: a warning only, as a render without an HDR clip needs none
     (with one, the render says so and shows it unconverted)."""
     from mindmovie.media import HDR_FILTERS
@@ -146,34 +147,90 @@ def _hdr_check(have: set[str]) -> Check:
     return Check("ffmpeg HDR filters", not missing, detail, required=False)
 
 
+#: what a render needs of each kind of ffmpeg part, by the listing flag that names them
+NEEDED_PARTS: dict[str, tuple[str, ...]] = {
+    "filters": FILTERS,
+    "encoders": ENCODERS,
+    "decoders": DECODERS,
+    "muxers": MUXERS,
+    "demuxers": DEMUXERS,
+}
+
+
+def ffmpeg_parts(exe: str) -> dict[str, frozenset[str]]:
+    """The filters, encoders, decoders, muxers and demuxers the ffmpeg at `exe` lists
+    (asked once a process for the binary as it is on disk)."""
+    st = os.stat(exe)
+    return _ffmpeg_parts(exe, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _ffmpeg_parts(exe: str, size: int, mtime_ns: int) -> dict[str, frozenset[str]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def listing(kind: str) -> str:
+        try:
+            proc = subprocess.run(
+                [exe, "-hide_banner", f"-{kind}"], capture_output=True, text=True, timeout=60
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return proc.stdout
+
+    with ThreadPoolExecutor(len(NEEDED_PARTS)) as pool:  # ffmpeg's starts, side by side
+        text = dict(zip(NEEDED_PARTS, pool.map(listing, NEEDED_PARTS), strict=True))
+    codecs = r"^\s*[VAS][.\w]{5}\s+(\S+)"
+    return {
+        "filters": frozenset(re.findall(r"^\s*[TSC.|]{2,3}\s+(\S+)", text["filters"], re.M)),
+        "encoders": frozenset(re.findall(codecs, text["encoders"], re.M)),
+        "decoders": frozenset(re.findall(codecs, text["decoders"], re.M)),
+        "muxers": frozenset(_format_names(text["muxers"])),
+        "demuxers": frozenset(_format_names(text["demuxers"])),
+    }
+
+
+def ffmpeg_lacks() -> str | None:
+    """What the ffmpeg in use lacks of what a render uses (`NEEDED_PARTS`), one line,
+    None when it has it all: the render refuses to start on it, as doctor's ffmpeg rows
+    fail. An ffmpeg that ran `-version` but was built without one (a system ffmpeg
+    named by IMAGEIO_FFMPEG_EXE: no libx264, too old for xfade) passed the render's
+    start, and it failed at each scene's clip or, with a paid preset, at the compose,
+    every keyframe and clip paid for."""
+    from mindmovie.media import ffmpeg_exe
+
+    exe = ffmpeg_exe()
+    have = ffmpeg_parts(exe)
+    missing = [
+        f"{kind} {', '.join(lacking)}"
+        for kind, wanted in NEEDED_PARTS.items()
+        if (lacking := [w for w in wanted if w not in have[kind]])
+    ]
+    if not missing:
+        return None
+    return (
+        f"ffmpeg ({exe}) lacks what a render uses: {'; '.join(missing)}; use an ffmpeg "
+        "built with them (imageio-ffmpeg's own has them: unset IMAGEIO_FFMPEG_EXE, or "
+        "reinstall with the README's install line). `mindmovie doctor` checks it"
+    )
+
+
 def _ffmpeg_checks() -> list[Check]:
     from mindmovie.media import FFmpegError, ffmpeg_exe, run_ffmpeg
 
     try:
         exe = ffmpeg_exe()
         run_ffmpeg(["-version"])
+        have = ffmpeg_parts(exe)
     except (FFmpegError, OSError, RuntimeError) as e:
         return [Check("ffmpeg", False, f"not usable: {e}")]
-
-    def listing(flag: str) -> str:
-        try:
-            proc = subprocess.run(
-                [exe, "-hide_banner", flag], capture_output=True, text=True, timeout=60
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return ""
-        return proc.stdout
-
-    filters = set(re.findall(r"^\s*[TSC.|]{2,3}\s+(\S+)", listing("-filters"), re.M))
-    codecs = r"^\s*[VAS][.\w]{5}\s+(\S+)"
     return [
         Check("ffmpeg", True, f"{exe}"),
-        _present("filters", FILTERS, filters, all_shown=False),
-        _hdr_check(filters),
-        _present("encoders", ENCODERS, set(re.findall(codecs, listing("-encoders"), re.M)), True),
-        _present("decoders", DECODERS, set(re.findall(codecs, listing("-decoders"), re.M)), True),
-        _present("muxers", MUXERS, _format_names(listing("-muxers")), all_shown=True),
-        _present("demuxers", DEMUXERS, _format_names(listing("-demuxers")), all_shown=True),
+        _present("filters", FILTERS, have["filters"], all_shown=False),
+        _hdr_check(have["filters"]),
+        _present("encoders", ENCODERS, have["encoders"], True),
+        _present("decoders", DECODERS, have["decoders"], True),
+        _present("muxers", MUXERS, have["muxers"], all_shown=True),
+        _present("demuxers", DEMUXERS, have["demuxers"], all_shown=True),
     ]
 
 

@@ -3958,6 +3958,10 @@ class Pipeline:
             raise FFmpegError(f"{e.strerror or e}: {e.filename}") from None
         except RuntimeError as e:  # imageio-ffmpeg: "No ffmpeg exe could be found"
             raise FFmpegError(str(e)) from None
+        from mindmovie.doctor import ffmpeg_lacks
+
+        if (lacks := ffmpeg_lacks()) is not None:  # doctor's ffmpeg rows, FAIL
+            raise ConfigError(f"{lacks}. Nothing was made or spent")
         _check_temp_folder()
         return planner, kf_model, video_model
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -538,6 +539,47 @@ def test_an_ffmpeg_named_by_a_relative_path_composes_the_final_mux_too(
     r = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert r.exit_code == 0, (r.output, r.exception)
     assert (run / "movie.mp4").is_file()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell-script ffmpeg")
+def test_an_ffmpeg_without_an_encoder_the_render_uses_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IMAGEIO_FFMPEG_EXE naming an ffmpeg built without libx264 (a system one): it ran
+    `-version`, so the render started, and every scene's clip failed ("Unknown encoder";
+    with a paid preset the compose did, every keyframe and clip paid for) while doctor
+    said FAIL "ffmpeg encoders: missing: libx264". The render makes doctor's check
+    before any work and refuses, as doctor does."""
+    import imageio_ffmpeg
+
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'case "$*" in *-encoders*) "{imageio_ffmpeg.get_ffmpeg_exe()}" "$@" | '
+        'grep -v " libx264 "; exit 0;; esac\n'
+        'for a in "$@"; do [ "$a" = libx264 ] && '
+        "{ echo \"Unknown encoder 'libx264'\" >&2; exit 8; }; done\n"
+        f'exec "{imageio_ffmpeg.get_ffmpeg_exe()}" "$@"\n'
+    )
+    fake.chmod(0o755)
+    from mindmovie import media
+
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(fake))
+    media.ffmpeg_exe.cache_clear()  # the path is looked up once a process
+    try:
+        r = _render(tmp_path)
+        doctor = CliRunner().invoke(app, ["doctor", "-c", str(tmp_path / "config.yaml")])
+    finally:
+        media.ffmpeg_exe.cache_clear()  # the next test looks the real one up again
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"error: ffmpeg ({fake}) lacks what a render uses: encoders libx264; use an ffmpeg "
+        "built with them (imageio-ffmpeg's own has them: unset IMAGEIO_FFMPEG_EXE, or "
+        "reinstall with the README's install line). `mindmovie doctor` checks it. Nothing "
+        "was made or spent"
+    ), r.stderr
+    assert not (tmp_path / "run").exists()
+    assert doctor.exit_code == 1 and "missing: libx264" in doctor.output, doctor.output
 
 
 def test_a_run_folder_name_too_long_for_the_filesystem_is_one_line(tmp_path: Path) -> None:
