@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import os
 import re
 import shutil
@@ -661,6 +662,16 @@ def _least_spend(settings: Settings) -> tuple[float, str]:
     return max(need, default=(0.0, ""))
 
 
+def _usd_up(usd: float) -> str:
+    """`usd` as `costs.format_usd` shows it, but rounded up, not to the nearest: the
+    floor is a figure to set, and $0.140008 shown as "$0.14" had doctor say "budget_usd:
+    $0.14 is below $0.14" to a person who had set the figure it named."""
+    from mindmovie.costs import format_usd
+
+    step = 1e-4 if abs(usd) < 0.01 else 1e-2
+    return format_usd(math.ceil(usd / step - 1e-6) * step)
+
+
 def _budget_check(settings: Settings) -> Check:
     """budget_usd as the render applies it when no --budget is given (pipeline `_run`
     and `BudgetGate.reserve`), on a fresh run: a FAIL row when the render would stop
@@ -701,9 +712,9 @@ def _budget_check(settings: Settings) -> Check:
         return Check(
             "budget",
             False,
-            f"{shown} is below {format_usd(least)}, the least the render must be let "
+            f"{shown} is below {_usd_up(least)}, the least the render must be let "
             f"spend before any new movie can be made: {why}; it would stop at the budget "
-            "before then. Raise budget_usd",
+            f"before then. Raise budget_usd to at least {_usd_up(least)}",
         )
     return Check(
         "budget",
