@@ -236,21 +236,13 @@ def _ffmpeg_checks() -> list[Check]:
 
 
 def _font_check() -> Check:
-    from PIL import ImageFont, features
+    """Pillow's scalable font, which draws every text (`fonts.freetype_problem`, which
+    the render refuses to start on too)."""
+    from mindmovie.fonts import freetype_problem
 
-    try:
-        font = ImageFont.load_default(size=32)
-        ok = isinstance(font, ImageFont.FreeTypeFont) and bool(features.check("freetype2"))
-    except (OSError, ValueError) as e:
-        return Check("fonts", False, f"Pillow cannot load its scalable font: {e}")
-    return Check(
-        "fonts",
-        ok,
-        "Pillow's built-in scalable font (FreeType)"
-        if ok
-        else "FreeType missing in Pillow: "
-        "overlay text would be tiny; reinstall Pillow from PyPI wheels",
-    )
+    if (problem := freetype_problem()) is not None:
+        return Check("fonts", False, problem)
+    return Check("fonts", True, "Pillow's built-in scalable font (FreeType)")
 
 
 def _fallback_font_check() -> Check:
@@ -259,6 +251,11 @@ def _fallback_font_check() -> Check:
     A warning, not a failure: a movie in plain ASCII needs none."""
     from mindmovie import fonts
 
+    if fonts.freetype_problem() is not None:  # Pillow opens no font file: see "fonts"
+        return Check(
+            "fallback fonts", False, "not looked for: Pillow cannot open fonts (see fonts)",
+            required=False, info=True,
+        )  # fmt: skip
     # as compose/cards.py finds them
     found = [face for face in fonts.FALLBACK_FONTS if fonts.located(face)]
     if found:

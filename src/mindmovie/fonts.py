@@ -57,3 +57,29 @@ def located(name: str) -> str | None:
             if name in files and opens(path := os.path.join(folder, name)):
                 return path
     return None
+
+
+def freetype_problem() -> str | None:
+    """Why Pillow cannot draw the movie's text, None when it can. Every card and overlay
+    is drawn with Pillow's built-in scalable font (`compose.cards.font`), which needs
+    Pillow built with FreeType: without it (a Pillow built from source without
+    libfreetype) the render ended in an ImportError traceback at its first text, after
+    the plan (paid for with a paid preset). The render refuses to start on it and
+    doctor's fonts row fails."""
+    from PIL import ImageFont, features
+
+    try:
+        font = ImageFont.load_default(size=32)
+    except (ImportError, OSError, ValueError) as e:
+        return (
+            f"Pillow cannot load its scalable font, which draws the movie's text ({e}); "
+            "reinstall Pillow from PyPI's wheels (pip install --force-reinstall pillow), "
+            "which are built with FreeType"
+        )
+    if not (isinstance(font, ImageFont.FreeTypeFont) and features.check("freetype2")):
+        return (
+            "Pillow is built without FreeType: the movie's text cannot be drawn at its "
+            "size; reinstall Pillow from PyPI's wheels (pip install --force-reinstall "
+            "pillow), which are built with it"
+        )
+    return None

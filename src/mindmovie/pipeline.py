@@ -3962,6 +3962,10 @@ class Pipeline:
 
         if (lacks := ffmpeg_lacks()) is not None:  # doctor's ffmpeg rows, FAIL
             raise ConfigError(f"{lacks}. Nothing was made or spent")
+        from mindmovie.fonts import freetype_problem
+
+        if (no_text := freetype_problem()) is not None:  # doctor's fonts row, FAIL
+            raise ConfigError(f"{no_text}. Nothing was made or spent")
         _check_temp_folder()
         return planner, kf_model, video_model
 

@@ -582,6 +582,43 @@ def test_an_ffmpeg_without_an_encoder_the_render_uses_is_refused_before_any_work
     assert doctor.exit_code == 1 and "missing: libx264" in doctor.output, doctor.output
 
 
+def test_a_pillow_without_freetype_is_refused_before_any_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pillow built without FreeType (from source, without libfreetype) cannot load the
+    scalable font every card and overlay is drawn with: the render planned (a paid
+    plan with a paid preset), then ended in an ImportError traceback at its first text
+    (exit 1), and doctor's fonts row, which only caught OSError and ValueError, ended
+    in that traceback too. Both say it in one line now; the render before any work."""
+    from PIL import ImageFont, features
+
+    from mindmovie.compose import cards
+
+    def no_freetype(*args: Any, **kwargs: Any) -> Any:
+        raise ImportError("The _imagingft C module is not installed")  # as Pillow says it
+
+    real = features.check
+    monkeypatch.setattr(ImageFont, "truetype", no_freetype)
+    monkeypatch.setattr(features, "check", lambda name: name != "freetype2" and real(name))
+    cards.font.cache_clear()  # (a font loaded by an earlier test would be drawn with)
+    try:
+        r = _render(tmp_path)
+        doctor = CliRunner().invoke(app, ["doctor", "-c", str(tmp_path / "config.yaml")])
+    finally:
+        cards.font.cache_clear()
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert r.stderr.strip().splitlines()[-1] == (
+        "error: Pillow cannot load its scalable font, which draws the movie's text (The "
+        "_imagingft C module is not installed); reinstall Pillow from PyPI's wheels (pip "
+        "install --force-reinstall pillow), which are built with FreeType. Nothing was "
+        "made or spent"
+    ), r.stderr
+    assert not (tmp_path / "run").exists()
+    assert isinstance(doctor.exception, SystemExit | None), doctor.exception
+    assert doctor.exit_code == 1, doctor.output
+    assert "fonts" in doctor.output and "_imagingft" in doctor.output, doctor.output
+
+
 def test_a_run_folder_name_too_long_for_the_filesystem_is_one_line(tmp_path: Path) -> None:
     """A folder name is at most 255 bytes: 130 accented letters (260 bytes in UTF-8) as
     --out, or given to status/estimate, was an OSError traceback (File name too long)
