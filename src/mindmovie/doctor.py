@@ -651,8 +651,19 @@ def _least_spend(settings: Settings) -> tuple[float, str]:
     if video is not None:
         allowed = catalog.allowed_seconds(video)
         shortest = allowed[0] if allowed else 0.0
+        which = f"{video.key}'s shortest"
+        if costs.stage_spec(settings, "planner") is None:
+            # the local planner makes every scene plan.scene_seconds long (snapped to
+            # the video model's durations): doctor priced the model's shortest clip,
+            # said "ok" to a budget under one such clip, and the render bought the
+            # keyframe and stopped at the budget before any clip
+            from mindmovie.providers.local import snap_seconds
+
+            plan = costs.plan_options(settings)
+            shortest = snap_seconds(plan.scene_seconds, plan.allowed_seconds)
+            which = "every scene's, plan.scene_seconds with the local planner"
         hold = costs.video_hold(settings, shortest) if shortest else 0.0
-        clip = f"a {shortest:g} s clip ({video.key}'s shortest) up to {costs.format_usd(hold)}"
+        clip = f"a {shortest:g} s clip ({which}) up to {costs.format_usd(hold)}"
         if kf_what:
             clip = f"{kf_what} at {costs.format_usd(kf_price)} + {clip}"
         need.append((plan_usd + kf_price + hold, plan_what + clip))

@@ -1782,6 +1782,43 @@ def test_a_budget_of_exactly_doctors_figure_makes_a_clip_after_a_paid_plan(
     assert len(ledger_rows(run, "clip")) == 1 and (run / "movie.mp4").is_file()
 
 
+@pytest.mark.parametrize(("under", "doctor_code", "render_code"), [(0.0, 0, 0), (0.01, 1, 3)])
+def test_doctors_budget_floor_with_the_local_planner_is_a_clip_of_scene_seconds(
+    sim: SimServer, tmp_path: Path, under: float, doctor_code: int, render_code: int
+) -> None:
+    """With the local planner every scene is plan.scene_seconds long (snapped to the
+    video model's durations), yet doctor's least budget priced the video model's
+    shortest clip: with 10 s scenes it passed $0.20 ("ok", at least $0.13), and the
+    render bought the keyframe and stopped at the budget before the clip (exit 3: the
+    clip "needs up to $0.26"). doctor's figure is now a keyframe and a 10 s clip: a
+    budget of it makes the movie, a cent less is a FAIL and the render's budget stop."""
+    from mindmovie.config import load_settings
+    from mindmovie.doctor import _least_spend
+
+    sim.media_scale = 0.25
+    goals = tmp_path / "one.yaml"  # doctor's smallest goals: one goal of one scene
+    goals.write_text("title: x\ngoals:\n  - category: x\n    vision: x\n    scenes: 1\n")
+    cfg = tmp_path / "c.yaml"
+    base = (
+        "preset: byteplus\nplanner: {provider: local}\noutput: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 10}\n"
+        f"providers:\n  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05}}\n"
+    )
+    cfg.write_text(base)
+    least, why = _least_spend(load_settings(config_path=cfg, env={}))
+    cfg.write_text(base + f"budget_usd: {least - under:.9f}\n")
+    env = {"ARK_API_KEY": "b"}
+    doctor = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env=env)
+    assert doctor.exit_code == doctor_code, doctor.output
+    run = tmp_path / "run"
+    r = CliRunner().invoke(
+        app, ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"], env=env
+    )
+    assert r.exit_code == render_code, r.output
+    assert (run / "movie.mp4").is_file() == (render_code == 0)
+    assert "a 10 s clip" in why, why
+
+
 async def test_a_plan_whose_tool_input_no_parser_reads_is_billed_once_not_retried(
     sim: SimServer, tmp_path: Path
 ) -> None:
