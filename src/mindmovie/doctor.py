@@ -278,11 +278,9 @@ def _writable(settings: Settings) -> Check:
         shown = d.resolve()
     except OSError as e:
         # run in a folder that was removed since (`os.getcwd()` fails): a traceback
-        why = (
-            f"({e.strerror or e})"
-            if d.is_absolute()
-            else "(the current folder no longer exists: it was removed or moved; cd to one)"
-        )
+        from mindmovie.fsutil import CWD_GONE
+
+        why = f"({e.strerror or e})" if d.is_absolute() else f"({CWD_GONE})"
         return Check("output dir", False, f"{d}: cannot be used {why}")
     try:
         existing = next((p for p in (d, *d.parents) if p.exists()), Path("."))

@@ -30,6 +30,20 @@ def link_note(path: Path) -> str:
     return ""
 
 
+#: why a relative path cannot be used in a working folder that was removed (or moved)
+#: since the command started there: `os.getcwd()` fails, and so does every relative path
+CWD_GONE = "the current folder no longer exists: it was removed or moved; cd to one"
+
+
+def cwd_gone() -> bool:
+    """Was the working folder removed since this process started in it (`CWD_GONE`)?"""
+    try:
+        os.getcwd()
+    except OSError:
+        return True
+    return False
+
+
 def home_unknown(text: str) -> str | None:
     """Why the leading `~` of `text` names no folder here (None when it does, or `text`
     has none): `~name` of a user this system does not know, or `~` with HOME unset and

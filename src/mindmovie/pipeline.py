@@ -43,8 +43,10 @@ from mindmovie.config import (
     recorded_settings,
 )
 from mindmovie.fsutil import (
+    CWD_GONE,
     HeldFolder,
     atomic_write_bytes,
+    cwd_gone,
     expanded,
     folder_id,
     folder_name,
@@ -5830,6 +5832,10 @@ class Pipeline:
         title pending: another render may have renamed the folder since `_follow_title`
         looked, before or even while this one took the lock (the lock made the old folder
         again, empty): the run is followed there, not started from nothing in it."""
+        if not self.run_dir.is_absolute() and cwd_gone():
+            # `outputs/<title>` in a working folder removed since: a FileNotFoundError
+            # traceback (os.getcwd) where doctor's output dir row says why
+            raise RunDirError(f"{self.run_dir}: cannot be used ({CWD_GONE})")
         while True:
             if self._rename_to is not None and not (self.run_dir / "run.db").is_file():
                 self.run_dir, self._rename_to = self._rename_to, None

@@ -619,6 +619,30 @@ def test_a_pillow_without_freetype_is_refused_before_any_work(
     assert "fonts" in doctor.output and "_imagingft" in doctor.output, doctor.output
 
 
+def test_a_render_in_a_folder_that_was_removed_is_one_line_as_doctor_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started in a folder removed since (another shell's `rm -rf`), the render's run
+    folder `outputs/<title>` is relative to nothing: it ended in a FileNotFoundError
+    traceback (os.getcwd, as it took the lock), where doctor's output dir row says the
+    current folder no longer exists. It says so in one line now, as doctor does."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(TINY)
+    goals = goals_file(tmp_path)
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    r = CliRunner().invoke(app, ["render", str(goals), "-c", str(cfg)], env={"COLUMNS": "200"})
+    doctor = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env={"COLUMNS": "200"})
+    assert r.exit_code == 2, (r.output, r.exception)
+    said = (
+        "cannot be used (the current folder no longer exists: it was removed or moved; cd to one)"
+    )
+    assert r.stderr.strip().splitlines()[-1] == f"error: outputs/sim-movie: {said}", r.stderr
+    assert doctor.exit_code == 1 and f"outputs: {said}" in doctor.output, doctor.output
+
+
 def test_a_run_folder_name_too_long_for_the_filesystem_is_one_line(tmp_path: Path) -> None:
     """A folder name is at most 255 bytes: 130 accented letters (260 bytes in UTF-8) as
     --out, or given to status/estimate, was an OSError traceback (File name too long)
