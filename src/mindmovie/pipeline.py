@@ -3950,19 +3950,19 @@ class Pipeline:
         video_model = cast(VideoModel, self._make("video", self.settings, spare))
         self._video_model = video_model
         self._check_clip_settings()
+        from mindmovie.doctor import ffmpeg_lacks
         from mindmovie.media import FFmpegError, check_ffmpeg
 
         try:
             check_ffmpeg()
+            lacks = ffmpeg_lacks()  # doctor's ffmpeg rows, FAIL
         except FFmpegError:
             raise
-        except OSError as e:  # not there, not executable
+        except OSError as e:  # not there, not executable; out of files (`ulimit -n`)
             raise FFmpegError(f"{e.strerror or e}: {e.filename}") from None
         except RuntimeError as e:  # imageio-ffmpeg: "No ffmpeg exe could be found"
             raise FFmpegError(str(e)) from None
-        from mindmovie.doctor import ffmpeg_lacks
-
-        if (lacks := ffmpeg_lacks()) is not None:  # doctor's ffmpeg rows, FAIL
+        if lacks is not None:
             raise ConfigError(f"{lacks}. Nothing was made or spent")
         from mindmovie.fonts import freetype_problem
 
