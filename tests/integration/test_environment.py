@@ -536,7 +536,13 @@ def test_an_ffmpeg_named_by_a_relative_path_composes_the_final_mux_too(
     cfg.write_text(TINY)
     run = tmp_path / "run"
     args = ["render", str(goals_file(tmp_path)), "-c", str(cfg), "-o", str(run)]
-    r = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    from mindmovie import media
+
+    media.ffmpeg_exe.cache_clear()  # the path is looked up once a process
+    try:
+        r = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    finally:
+        media.ffmpeg_exe.cache_clear()  # the next test looks the real one up again
     assert r.exit_code == 0, (r.output, r.exception)
     assert (run / "movie.mp4").is_file()
 
