@@ -319,30 +319,61 @@ def _prune_compose_cache(work_dir: Path, keep: set[Path]) -> None:
 _SHARED_SUFFIXES = (".png", ".mp4")
 
 
+def _free_files(aside: Path) -> set[Path]:
+    """The pictures and clips (paths relative to `aside`) that the run set aside there
+    made without a paid call, as its run.db says; none when it has no run.db or that
+    cannot be read (not known: none is taken for free)."""
+    db = aside / "run.db"
+    if not db.is_file():
+        return set()
+    try:
+        store = Store(db, read_only=True)
+    except (StoreError, sqlite3.Error, OSError):
+        return set()
+    try:
+        return {Path(st.artifact) for st in store.steps() if st.artifact and not store.was_paid(st)}
+    except (StoreError, sqlite3.Error):
+        return set()
+    finally:
+        store.close()
+
+
 def _share_unchanged(run_dir: Path) -> None:
-    """Make each picture or clip in previous/<time>/ (a run `--fresh` set aside, a file
-    changed by hand) whose bytes the run has again at the same place one file with it (a
-    hard link, as kept/ holds the live files): an offline `--fresh` makes the very same
-    keyframes, clips and movie, and an offline clip made again after an edit undone
-    (nothing free is kept) is the same file too, and previous/ kept a second copy of
-    each, a whole run's size more at every --fresh. Nothing is lost (the files are alike,
-    and the run writes by renaming a new file into place, never into the old one); where
-    no link can be made (another disk, no hard links) the copy stays. Only files of the
-    same size are read, once: linked, they are one file."""
+    """Make each picture or clip in previous/<time>/ (a run `--fresh` set aside) whose
+    bytes the run has again at the same place one file with it (a hard link): an offline
+    `--fresh` makes the very same keyframes, clips and movie, and an offline clip made
+    again after an edit undone (nothing free is kept) is the same file too, and previous/
+    kept a second copy of each, a whole run's size more at every --fresh. The run writes
+    by renaming a new file into place, never into the old one, but a person may write
+    in place (`cp`, an editor saving over it), which changes every name of the file: so
+    only what the set-aside run made free is linked (`_free_files`; the movie and
+    storyboard are). Its paid keyframes and clips, kept/ (paid ones only) and the scenes
+    of a folder with no readable run.db (a file changed by hand) keep their own copy: a
+    provider can make the same bytes again, and the set-aside run's paid keyframe,
+    changed with the run's, was bought again when that run was rendered. Where no link
+    can be made (another disk, no hard links) the copy stays. Only files of the same
+    size are read, once: linked, they are one file."""
     try:
         asides = [d for d in (run_dir / "previous").iterdir() if d.is_dir()]
     except OSError:  # none (or previous/ is no folder: a render refuses that elsewhere)
         return
+    free: dict[Path, set[Path]] = {}  # read when a file there is first found alike
     for aside, old in ((d, f) for d in asides for f in d.rglob("*")):
         if old.suffix not in _SHARED_SUFFIXES or old.name.startswith("."):
             continue
-        new = run_dir / old.relative_to(aside)
+        rel = old.relative_to(aside)
+        new = run_dir / rel
         try:
             was, now = old.lstat(), new.lstat()
             if not (stat.S_ISREG(was.st_mode) and stat.S_ISREG(now.st_mode)):
                 continue
             if was.st_ino == now.st_ino or was.st_size != now.st_size:
                 continue
+            if rel.parts[0] in ("scenes", KEPT_DIR):
+                if aside not in free:
+                    free[aside] = _free_files(aside)
+                if rel not in free[aside]:
+                    continue  # paid, or not known to be free: its own copy
             if was.st_dev != now.st_dev or sha256_file(old) != sha256_file(new):
                 continue
             tmp = tmp_path_for(old)

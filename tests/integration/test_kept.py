@@ -1425,6 +1425,36 @@ def test_declining_the_spend_of_render_fresh_puts_the_old_run_back(
     assert _paid(sim) == paid and "steps run: 0" in out
 
 
+def test_a_paid_file_render_fresh_set_aside_is_not_shared_with_the_run_s_file(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A --fresh whose provider made the very same bytes again (the simulator's pictures
+    and clips are made from their request) linked the set-aside run's paid keyframes and
+    clips to the run's files (`_share_unchanged`): one file in both. A keyframe then
+    replaced by hand in place (`cp`, an editor or a script saving over it) changed the
+    set-aside run's paid one too, and a render of that run bought it again. Its paid files
+    keep their own copy; what was free (the movie) is still one file with the run's."""
+    from PIL import Image, ImageOps
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "-q")
+    _render(goals, cfg, run, env, "-q", "--fresh")
+    (old,) = (run / "previous").iterdir()
+    assert (old / "movie.mp4").samefile(run / "movie.mp4")  # free: still shared
+    kf = sorted((run / "scenes").glob("*/keyframe.png"))[0]
+    aside = old / kf.relative_to(run)
+    assert aside.read_bytes() == kf.read_bytes()  # the same bytes, bought twice
+    bought = aside.read_bytes()
+    ImageOps.mirror(Image.open(kf)).save(kf)  # the person's edit, written in place
+    assert aside.read_bytes() == bought, "the set-aside run's paid keyframe was changed"
+    paid = _paid(sim)
+    _render(goals, cfg, old, env, "-q")  # the set-aside run, rendered again
+    assert _paid(sim) == paid
+
+
 def test_status_lists_the_renumbered_scenes_the_render_puts_back(
     sim: SimServer, tmp_path: Path
 ) -> None:
