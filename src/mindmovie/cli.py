@@ -404,6 +404,19 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
         # bill (a clip's extra frame), so the last call did not fit and the render
         # stopped before it, exit 3, after a table that read as if the budget covered it
         enough = math.ceil((est.spent + est.most_held) * 100 - 1e-6) / 100
+        if est.plan_hold > left + 1e-9:
+            # the plan, the first call, is what does not fit: it was told as a clip's
+            # extra frame "by the last call", of a render that stops before anything
+            err.print(
+                f"The budget {format_usd(budget or 0.0, exact=True)}{spent} leaves "
+                f"{format_usd(left, exact=True)} for the {format_usd(est.total, exact=True)} "
+                "this run would spend, but the cap counts the plan at the most it may bill "
+                "(Claude's answer at its max_tokens, and a repair): up to "
+                f"{format_usd(est.plan_hold, exact=True)}. The render stops at the cap before "
+                f"the plan, its first call; a --budget of {format_usd(enough)} finishes.",
+                markup=False,
+            )
+            return
         err.print(
             f"The budget {format_usd(budget or 0.0, exact=True)}{spent} leaves "
             f"{format_usd(left, exact=True)} for the {format_usd(est.total, exact=True)} this "

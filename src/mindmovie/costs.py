@@ -200,9 +200,15 @@ class RunEstimate:
             (c.held_above for s in self.scenes for c in (s.keyframe, s.video) if c.usd > 0),
             default=0.0,
         )
+        return max(self.total + above, self.plan_hold)
+
+    @property
+    def plan_hold(self) -> float:
+        """What the cap counts the plan call at, the run's first (its whole hold: Claude's
+        max_tokens, and a repair); 0.0 when no paid plan is to be made. A budget under it
+        stops the render before anything is made."""
         plan = self.planner
-        first = plan.usd + plan.held_above if plan is not None and plan.usd > 0 else 0.0
-        return max(self.total + above, first)
+        return plan.usd + plan.held_above if plan is not None and plan.usd > 0 else 0.0
 
     @property
     def paid(self) -> bool:

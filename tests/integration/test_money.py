@@ -930,6 +930,32 @@ def test_a_budget_of_just_the_estimate_is_told_before_spending_that_it_may_stop(
     assert "may stop" not in r.output and "leaves" not in r.output, r.output
 
 
+def test_a_budget_under_the_plan_s_hold_is_told_the_plan_stops_it(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Claude's plan is held at its max_tokens (and a repair): a --budget above the
+    estimate but under that hold stops the render at its first call, the plan. The
+    warning said the cap counts "a Seedance clip one frame more, a Gemini image the
+    input tokens it may count: up to $X by the last call", of a render whose keyframes
+    and clips are free and that stops before anything is made. It names the plan."""
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    cfg.write_text(cfg.read_text() + "keyframes: {provider: local}\nvideo: {provider: local}\n")
+    est = CliRunner().invoke(app, ["estimate", str(goals), "-c", str(cfg), "--json"], env={})
+    total = json.loads(est.output)["total"]
+    args = ["render", str(goals), "-c", str(cfg), "--yes", "-q", "--out", str(tmp_path / "a")]
+    r = CliRunner().invoke(app, [*args, "--budget", f"{total + 0.001:.4f}"],
+                           env={**env, "COLUMNS": "300"})  # fmt: skip
+    assert r.exit_code == 3, r.output
+    head, _, stop = " ".join(r.output.split()).partition("error:")
+    assert "the next call (the plan)" in stop, stop
+    assert "Seedance" not in head and "last call" not in head, head
+    assert "counts the plan at the most it may bill" in head, head
+    enough = head.split("a --budget of ", 1)[1].split(" ", 1)[0]
+    r = CliRunner().invoke(app, [*args, "--budget", enough, "--out", str(tmp_path / "b")], env=env)
+    assert r.exit_code == 0, r.output
+
+
 def test_status_text_shows_estimated_and_billed_per_scene(sim: SimServer, tmp_path: Path) -> None:
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
