@@ -319,21 +319,21 @@ def _prune_compose_cache(work_dir: Path, keep: set[Path]) -> None:
 _SHARED_SUFFIXES = (".png", ".mp4")
 
 
-def _free_files(aside: Path) -> set[Path]:
+def _free_files(aside: Path) -> set[Path] | None:
     """The pictures and clips (paths relative to `aside`) that the run set aside there
-    made without a paid call, as its run.db says; none when it has no run.db or that
-    cannot be read (not known: none is taken for free)."""
+    made without a paid call, as its run.db says; None when it has no run.db or that
+    cannot be read (files moved there unjournaled, or changed by hand: not known)."""
     db = aside / "run.db"
     if not db.is_file():
-        return set()
+        return None
     try:
         store = Store(db, read_only=True)
     except (StoreError, sqlite3.Error, OSError):
-        return set()
+        return None
     try:
         return {Path(st.artifact) for st in store.steps() if st.artifact and not store.was_paid(st)}
     except (StoreError, sqlite3.Error):
-        return set()
+        return None
     finally:
         store.close()
 
@@ -346,18 +346,18 @@ def _share_unchanged(run_dir: Path) -> None:
     kept a second copy of each, a whole run's size more at every --fresh. The run writes
     by renaming a new file into place, never into the old one, but a person may write
     in place (`cp`, an editor saving over it), which changes every name of the file: so
-    only what the set-aside run made free is linked (`_free_files`; the movie and
-    storyboard are). Its paid keyframes and clips, kept/ (paid ones only) and the scenes
-    of a folder with no readable run.db (a file changed by hand) keep their own copy: a
-    provider can make the same bytes again, and the set-aside run's paid keyframe,
-    changed with the run's, was bought again when that run was rendered. Where no link
-    can be made (another disk, no hard links) the copy stays. Only files of the same
-    size are read, once: linked, they are one file."""
+    only what the set-aside run made free is linked (`_free_files`; its movie and
+    storyboard are). Its paid keyframes and clips and kept/ (paid ones only) keep their
+    own copy, as does all of a folder with no readable run.db (files a render could not
+    vouch for, or changed by hand): a provider can make the same bytes again, and the
+    set-aside run's paid keyframe, changed with the run's, was bought again when that
+    run was rendered. Where no link can be made (another disk, no hard links) the copy
+    stays. Only files of the same size are read, once: linked, they are one file."""
     try:
         asides = [d for d in (run_dir / "previous").iterdir() if d.is_dir()]
     except OSError:  # none (or previous/ is no folder: a render refuses that elsewhere)
         return
-    free: dict[Path, set[Path]] = {}  # read when a file there is first found alike
+    free: dict[Path, set[Path] | None] = {}  # read when a file there is first found alike
     for aside, old in ((d, f) for d in asides for f in d.rglob("*")):
         if old.suffix not in _SHARED_SUFFIXES or old.name.startswith("."):
             continue
@@ -369,11 +369,13 @@ def _share_unchanged(run_dir: Path) -> None:
                 continue
             if was.st_ino == now.st_ino or was.st_size != now.st_size:
                 continue
-            if rel.parts[0] in ("scenes", KEPT_DIR):
-                if aside not in free:
-                    free[aside] = _free_files(aside)
-                if rel not in free[aside]:
-                    continue  # paid, or not known to be free: its own copy
+            if aside not in free:
+                free[aside] = _free_files(aside)
+            made_free = free[aside]
+            if made_free is None:
+                continue  # which were paid is not known: each keeps its own copy
+            if rel.parts[0] in ("scenes", KEPT_DIR) and rel not in made_free:
+                continue  # paid: its own copy
             if was.st_dev != now.st_dev or sha256_file(old) != sha256_file(new):
                 continue
             tmp = tmp_path_for(old)
