@@ -4973,7 +4973,10 @@ class Pipeline:
         if prev is not None and prev.input_key == key and prev.remote_id:
             # a job already paid for (in flight, or finished but not downloaded):
             # poll it again and fetch it; never create a second one for the same inputs
-            counted = store.resumable_job(prev) is not None  # by this render's estimate
+            # (a finished job's result as kept when the estimate was made: one it counted
+            # as free is not bought unasked if its time runs out during the render)
+            refetch = store.refetchable_clip(prev, self._estimated_at or time.time())
+            counted = store.resumable_job(prev) is not None or refetch is not None
             try:
                 found = await self._adoptable(model, prev.remote_id, prev.status)
             except ProviderError as e:  # could not tell: keep the job journaled, pay nothing
@@ -7759,7 +7762,12 @@ class Pipeline:
                 done.add((sc.id, "clip"))
                 restored.add((sc.id, "clip"))
                 clips[sc.id] = found[1]
-            elif job is not None and step is not None and step.input_key in clip_keys:
+            elif (
+                step is not None
+                and step.input_key in clip_keys
+                # (or a finished clip whose file is gone: its job's result downloaded again)
+                and (job is not None or store.refetchable_clip(step) is not None)
+            ):
                 done.add((sc.id, "clip"))
                 claim("clip", self._clip_key(video_id, req, made_as), sc.id)
             elif (

@@ -269,8 +269,15 @@ def collect_status(
             for s in steps
             if s.status == "succeeded" and (s.stage in SCENE_STAGES or s.stage == "movie")
         }
-        # the clip jobs a render picks up rather than buys again (as the estimate counts)
-        jobs = {s.scene_id: store.resumable_job(s) for s in steps if s.stage == "clip"}
+        # the clip jobs a render picks up rather than buys again (as the estimate counts);
+        # a finished clip's whose file is not the one recorded too (downloaded again)
+        jobs: dict[str, str | None] = {}
+        for s in steps:
+            if s.stage == "clip":
+                bad = files.get((s.scene_id, "clip"), "ok") != "ok"
+                jobs[s.scene_id] = store.resumable_job(s) or (
+                    store.refetchable_clip(s) if bad else None
+                )
         # creates with no job id made with other settings than these: kept, not looked
         # for, nor waited for, and their scenes' clips not bought (a render fails them)
         elsewhere = _lost_elsewhere(store, ledger, settings)
@@ -750,6 +757,10 @@ def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -
         if kf_bad:
             # the clip's key holds its keyframe's sha256: an identical new image keeps it
             return f"redo: {kf_bad}; the clip too unless the new image is identical"
+        if clip_bad and row.get("job") and (row.get("reuse") or {}).get("clip", True):
+            # Store.refetchable_clip: its paid job's result is still kept (as the
+            # estimate counts it); if the provider says otherwise, the next render buys
+            return f"download job {row['job']}'s clip again ({clip_bad}; paid, no new job)"
         if clip_bad:
             return f"redo: {clip_bad}"
         if row.get("reuse_if_same_keyframe"):

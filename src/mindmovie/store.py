@@ -1874,6 +1874,27 @@ class Store:
                 return None
         return step.remote_id
 
+    def refetchable_clip(self, step: Step, now: float | None = None) -> str | None:
+        """The job of a finished clip, if a render that finds its clip.mp4 missing or
+        not the one recorded (the caller's check: `artifact_problem`) would download its
+        result again (`Pipeline._clip_once` polls the step's job and fetches it, paying
+        nothing) rather than buy the clip: the job billed less than RESULT_URL_SECONDS
+        ago, its result still kept (the bill is no earlier than the finish). The estimate
+        counts such a clip as paid and `status` says it is downloaded again; both had
+        counted it as bought, and the render then paid nothing. If the provider no longer
+        has it, that render lets go of the job (`Pipeline._let_go_of_job`) and the next,
+        whose estimate counts it, buys the clip."""
+        if step.stage != "clip" or step.status != "succeeded" or not step.remote_id:
+            return None
+        row = self.ledger_by_remote(step.remote_id)
+        if row is None or row["state"] != "billed" or row["provider"] == "local":
+            return None
+        try:
+            age = (time.time() if now is None else now) - float(row["updated_at"])
+        except (TypeError, ValueError):  # a time edited by hand: not known to be kept
+            return None
+        return step.remote_id if age < RESULT_URL_SECONDS else None
+
     def ledger_rows(self) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM ledger ORDER BY id").fetchall()

@@ -1275,6 +1275,96 @@ async def test_a_failed_clip_whose_job_is_journaled_is_not_counted_as_a_clip_to_
     assert sim.stats()["totals"]["jobs_created"] == made  # and indeed none was bought
 
 
+def _clips_only(preset: str, sim: SimServer) -> Any:
+    """`preset` with a local plan and local keyframes: only clips are paid."""
+    return settings_for(preset, sim, planner={"provider": "local"}, keyframes={"provider": "local"})
+
+
+@pytest.mark.parametrize("preset", ["byteplus", "google"])
+async def test_a_deleted_clip_is_downloaded_from_its_job_as_status_and_estimate_say(
+    sim: SimServer, tmp_path: Path, preset: str
+) -> None:
+    """A finished clip.mp4 deleted (or replaced) within a day of its bill: the render
+    polls its job and downloads it again, paying nothing. `status` said "redo: clip.mp4
+    missing" and `estimate` (and the spend question) counted a new clip, $0.10 with
+    Seedance, $0.32 with Veo, for a render that then bought none."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    s = _clips_only(preset, sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    made = sim.stats()["totals"]["jobs_created"]
+    st = collect_status(run, settings=s, goals=goals)
+    gone = st["scenes"][1]
+    (run / "scenes" / gone["scene_id"] / "clip.mp4").unlink()
+
+    st = collect_status(run, settings=s, goals=goals)
+    row = next(r for r in st["scenes"] if r["scene_id"] == gone["scene_id"])
+    assert row["next"] == (
+        f"download job {gone['remote_id']}'s clip again (clip.mp4 missing; paid, no new job)"
+    )
+    assert row["reuse"]["clip"]
+    est = estimate_for(goals, s, out=run)
+    assert [sc.video.usd for sc in est.scenes] == [0, 0, 0, 0] and est.total == 0
+
+    rows = len(collect_status(run)["ledger"])
+    asked = await _render_asking(goals, s, run)
+    assert asked == [] and sim.stats()["totals"]["jobs_created"] == made
+    assert len(collect_status(run)["ledger"]) == rows  # nothing bought, nothing billed
+    assert probe(run / "scenes" / gone["scene_id"] / "clip.mp4").duration > 0
+
+
+async def test_a_deleted_clip_whose_job_the_provider_forgot_is_bought_next_render_with_consent(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The clip counted as downloaded again (at no cost) whose job the provider no longer
+    knows is not bought in that render, past the spend agreed to: its job is let go of,
+    and the next render's estimate counts the clip, which that render buys."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    s = seedance_only(sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    made = sim.stats()["totals"]["jobs_created"]
+    gone = collect_status(run)["scenes"][1]
+    (run / "scenes" / gone["scene_id"] / "clip.mp4").unlink()
+    sim.forget(gone["remote_id"])
+
+    with pytest.raises(RenderFailed, match="can no longer be picked up"):
+        await _render_asking(goals, s, run)
+    assert sim.stats()["totals"]["jobs_created"] == made
+    row = collect_status(run, settings=s, goals=goals)["scenes"][1]
+    assert row["next"].startswith("buy the clip again (about $0.10)"), row
+    est = estimate_for(goals, s, out=run)
+    assert [sc.video.usd > 0 for sc in est.scenes] == [False, True, False, False]
+    assert await _render_asking(goals, s, run) == [pytest.approx(est.total)]
+    assert sim.stats()["totals"]["jobs_created"] == made + 1
+
+
+async def test_a_deleted_clip_billed_over_a_day_ago_is_counted_as_bought_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Past the day a provider keeps a result (RESULT_URL_SECONDS), a clip whose file is
+    gone is counted as a clip to buy, as before: status and the estimate agree."""
+    import sqlite3
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    s = seedance_only(sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    gone = collect_status(run)["scenes"][1]
+    (run / "scenes" / gone["scene_id"] / "clip.mp4").unlink()
+    con = sqlite3.connect(run / "run.db")
+    with con:
+        con.execute("UPDATE ledger SET updated_at = updated_at - 25 * 3600")
+    con.close()
+    row = collect_status(run, settings=s, goals=goals)["scenes"][1]
+    assert row["next"] == "redo: clip.mp4 missing" and not row["reuse"]["clip"], row
+    est = estimate_for(goals, s, out=run)
+    assert [sc.video.usd > 0 for sc in est.scenes] == [False, True, False, False]
+
+
 async def _render_asking(goals: Path, s: Any, run: Path) -> list[float]:
     """Render to the end, recording the totals the spend question was asked about."""
     ask = asked = AgreeingAsked()
