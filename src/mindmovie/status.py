@@ -709,12 +709,33 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
     """`_next_step`, with the clip another scene buys (the very same request,
     `Pipeline._one_buyer`) said as taken from it, whatever the keyframe's step."""
     text = _next_step(row, settings_changed)
-    by = (row.get("same_as") or {}).get("clip")
+    same = row.get("same_as") or {}
+    by = same.get("clip")
     then = ", then make the clip"
     if by is not None and text.endswith(then):
         took = f"take the clip {by} makes (the very same request, bought once)"
         return f"{text.removesuffix(then)}, then {took}"
+    # a finished scene whose inputs changed into another scene's (a copy, settings
+    # changed for both): "redo" read as bought for it too, and the estimate prices it
+    # at nothing ("as X")
+    redo = ("keyframe", "clip") if text.startswith("redo: ") else ("clip",)
+    if text.startswith(("redo: ", "redo clip: ")) and (took := _taken(same, redo)):
+        return f"{text}; {took}"
     return text
+
+
+def _taken(same: dict[str, str], stages: tuple[str, ...]) -> str:
+    """Those of `stages` another scene buys (`same_as`) as taken from it: "take the
+    keyframe and clip X makes (the very same requests, bought once)"; "" for none."""
+    by_scene: dict[str, list[str]] = {}
+    for st in stages:
+        if st in same:
+            by_scene.setdefault(same[st], []).append(st)
+    if not by_scene:
+        return ""
+    took = " and ".join(f"the {' and '.join(sts)} {by} makes" for by, sts in by_scene.items())
+    what = "requests" if sum(map(len, by_scene.values())) > 1 else "request"
+    return f"take {took} (the very same {what}, bought once)"
 
 
 def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -> str:
@@ -893,15 +914,8 @@ def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -
                 "same request, bought once)"
             )
         if same:
-            by_scene: dict[str, list[str]] = {}
-            for st, by in same.items():
-                by_scene.setdefault(by, []).append(st)
-            took = " and ".join(
-                f"the {' and '.join(sts)} {by} makes" for by, sts in by_scene.items()
-            )
             rest = "" if "clip" in same else ", then make the clip"
-            what = "requests" if len(same) > 1 else "request"
-            return f"not started: take {took} (the very same {what}, bought once){rest}"
+            return f"not started: {_taken(same, tuple(same))}{rest}"
         return "not started: keyframe, then clip"
     return "make the keyframe, then the clip"
 

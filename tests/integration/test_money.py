@@ -731,6 +731,35 @@ async def test_scenes_asking_the_same_picture_and_clip_buy_them_once(
     assert sim.stats()["totals"]["jobs_created"] == 3
 
 
+async def test_a_finished_copy_redone_says_it_takes_what_the_other_scene_buys(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Two finished scenes asking the very same image and clip, then a setting changed
+    for both (the aspect): the estimate prices the copy at nothing ("as 02-career-1")
+    and the render buys them once, but `status` said "redo: settings changed (...)" for
+    each, read as bought for each."""
+    goals = goals_file(tmp_path, sim)
+    copy_scene(sim)  # 02-career-2 = 02-career-1
+    run = tmp_path / "run"
+    await Pipeline(goals, settings_for("byteplus", sim), out=run, keys=KEYS).run()
+    tall = settings_for("byteplus", sim, output={"aspect": "9:16", "size": "180x320"})
+    rows = {r["scene_id"]: r for r in collect_status(run, settings=tall)["scenes"]}
+    assert rows["02-career-2"]["next"] == (
+        "redo: settings changed (output.aspect, output.size); take the keyframe and clip "
+        "02-career-1 makes (the very same requests, bought once)"
+    )
+    assert rows["02-career-1"]["next"] == "redo: settings changed (output.aspect, output.size)"
+    est = estimate_for(goals, tall, out=run)
+    assert [sc.scene_id for sc in est.scenes if sc.total == 0] == ["02-career-2"]
+    before = sim.stats()["totals"]
+    await _render_asking(goals, tall, run)
+    after = sim.stats()["totals"]
+    assert (after["images"] - before["images"], after["jobs_created"] - before["jobs_created"]) == (
+        3,
+        3,
+    )
+
+
 @pytest.mark.parametrize("preset", ["byteplus", "google"])
 async def test_copied_scenes_with_local_keyframes_are_asked_for_their_clip_once(
     preset: str, sim: SimServer, tmp_path: Path
