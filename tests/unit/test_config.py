@@ -2181,21 +2181,34 @@ def test_an_empty_path_is_refused_not_taken_for_the_current_folder(
     `--out ""` took the current folder for the run's (into it when empty), `-c ""`
     '.: is a folder, not a config file' (which replaced the OS's "Is a directory"). One
     line, exit 2, naming the argument; nothing written."""
-    from mindmovie import cli
     from mindmovie.init_goals import write_template
 
-    monkeypatch.chdir(tmp_path)
     write_template(tmp_path)
-    before = sorted(p.name for p in tmp_path.iterdir())
+    line = _one_line_exit_2_nothing_made(args, tmp_path, monkeypatch, capsys)
+    assert line.startswith(f"error: mindmovie {args[0]}: Invalid value for {name}: "), line
+    assert "is empty (an unset variable?); give a path" in line, line
+
+
+def _one_line_exit_2_nothing_made(
+    args: list[str],
+    folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> str:
+    """`mindmovie ARGS` run in `folder` as the console script runs it: its one error
+    line (exit 2, nothing written in `folder`)."""
+    from mindmovie import cli
+
+    monkeypatch.chdir(folder)
+    before = sorted(p.name for p in folder.iterdir())
     monkeypatch.setattr("sys.argv", ["mindmovie", *args])
     with pytest.raises(SystemExit) as e:
         cli.main()
     assert e.value.code == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1, lines
-    assert lines[0].startswith(f"error: mindmovie {args[0]}: Invalid value for {name}: "), lines
-    assert "is empty (an unset variable?); give a path" in lines[0], lines
-    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert sorted(p.name for p in folder.iterdir()) == before
+    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -2261,7 +2274,6 @@ def test_a_tilde_with_no_home_folder_is_said_not_made_a_folder(
     container run as an arbitrary user id) `~` is left as written: `--out ~/run` and
     `output_dir: ~/movies` made the run in a folder named `~` in the current one. Said
     in one line, exit 2, nothing made."""
-    from mindmovie import cli
     from mindmovie.init_goals import write_template
 
     write_template(tmp_path)
@@ -2269,16 +2281,8 @@ def test_a_tilde_with_no_home_folder_is_said_not_made_a_folder(
         (tmp_path / "c.yaml").write_text(config, encoding="utf-8")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)
-    before = sorted(p.name for p in tmp_path.iterdir())
-    monkeypatch.setattr("sys.argv", ["mindmovie", *args])
-    with pytest.raises(SystemExit) as e:
-        cli.main()
-    assert e.value.code == 2
-    lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1, lines
-    assert "~ is not a folder here (no home folder: HOME is not set" in lines[0], lines
-    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    line = _one_line_exit_2_nothing_made(args, tmp_path, monkeypatch, capsys)
+    assert "~ is not a folder here (no home folder: HOME is not set" in line, line
 
 
 @pytest.mark.usefixtures("no_home")
