@@ -168,7 +168,9 @@ def ffmpeg_parts(exe: str) -> dict[str, frozenset[str]]:
 @functools.lru_cache(maxsize=8)
 def _ffmpeg_parts(exe: str, size: int, mtime_ns: int) -> dict[str, frozenset[str]]:
     """(An ffmpeg that cannot be started raises: OSError, out of files or processes under
-    `ulimit`, is not read as one that lacks everything; nor cached.)"""
+    `ulimit`, is not read as one that lacks everything; nor cached. Nor is a listing
+    that failed or did not finish: `FFmpegError`, saying so.)"""
+    from mindmovie.media import FFmpegError
 
     def listing(kind: str) -> str:
         try:
@@ -176,7 +178,13 @@ def _ffmpeg_parts(exe: str, size: int, mtime_ns: int) -> dict[str, frozenset[str
                 [exe, "-hide_banner", f"-{kind}"], capture_output=True, text=True, timeout=60
             )
         except subprocess.TimeoutExpired:
-            return ""
+            raise FFmpegError(f"ffmpeg ({exe}) did not list its -{kind} in 60 s") from None
+        if proc.returncode != 0:  # killed, out of memory (`ulimit -v`): printed nothing
+            tail = (proc.stderr.strip().splitlines() or ["no message"])[-1]
+            raise FFmpegError(
+                f"ffmpeg ({exe}) failed listing its -{kind} (exit {proc.returncode}: {tail})",
+                proc.returncode,
+            )
         return proc.stdout
 
     # one after the other: side by side, their pipes took more files than `ulimit -n 16`

@@ -588,6 +588,42 @@ def test_an_ffmpeg_without_an_encoder_the_render_uses_is_refused_before_any_work
     assert doctor.exit_code == 1 and "missing: libx264" in doctor.output, doctor.output
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell-script ffmpeg")
+def test_an_ffmpeg_whose_listing_fails_is_not_said_to_lack_every_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ffmpeg that runs `-version` but whose part listing fails (killed, or out of
+    memory under `ulimit -v`) printed nothing, and the render refused it as lacking
+    every filter, encoder and muxer, a false line that sent the person to rebuild an
+    ffmpeg that had them all. The listing's failure is said as it is, and doctor's row
+    says it too."""
+    import imageio_ffmpeg
+
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *-filters*) '
+        'echo "Error: Cannot allocate memory" >&2; exit 1;; esac\n'
+        f'exec "{imageio_ffmpeg.get_ffmpeg_exe()}" "$@"\n'
+    )
+    fake.chmod(0o755)
+    from mindmovie import media
+
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(fake))
+    media.ffmpeg_exe.cache_clear()  # the path is looked up once a process
+    try:
+        r = _render(tmp_path)
+        doctor = CliRunner().invoke(app, ["doctor", "-c", str(tmp_path / "config.yaml")])
+    finally:
+        media.ffmpeg_exe.cache_clear()  # the next test looks the real one up again
+    last = r.stderr.strip().splitlines()[-1]
+    assert "lacks" not in last, r.stderr
+    assert "-filters" in last and "Cannot allocate memory" in last, r.stderr
+    assert not (tmp_path / "run").exists()
+    assert doctor.exit_code == 1 and "Cannot allocate memory" in doctor.output, doctor.output
+    assert "missing:" not in doctor.output, doctor.output
+
+
 def test_a_pillow_without_freetype_is_refused_before_any_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
