@@ -1878,8 +1878,8 @@ class Store:
         """The job of a finished clip, if a render that finds its clip.mp4 missing or
         not the one recorded (the caller's check: `artifact_problem`) would download its
         result again (`Pipeline._clip_once` polls the step's job and fetches it, paying
-        nothing) rather than buy the clip: the job billed less than RESULT_URL_SECONDS
-        ago, its result still kept (the bill is no earlier than the finish). The estimate
+        nothing) rather than buy the clip: the job asked for less than RESULT_URL_SECONDS
+        ago, its result still kept (the finish is no earlier than the ask). The estimate
         counts such a clip as paid and `status` says it is downloaded again; both had
         counted it as bought, and the render then paid nothing. If the provider no longer
         has it, that render lets go of the job (`Pipeline._let_go_of_job`) and the next,
@@ -1890,7 +1890,12 @@ class Store:
         if row is None or row["state"] != "billed" or row["provider"] == "local":
             return None
         try:
-            age = (time.time() if now is None else now) - float(row["updated_at"])
+            # from the earlier of the ask and the bill: the result is no older than the
+            # ask, and a job that finished before a resume billed it was kept from its
+            # finish, not the bill (counted from the bill, it was estimated free after
+            # the provider had let it go)
+            since = min(float(row["created_at"]), float(row["updated_at"]))
+            age = (time.time() if now is None else now) - since
         except (TypeError, ValueError):  # a time edited by hand: not known to be kept
             return None
         return step.remote_id if age < RESULT_URL_SECONDS else None

@@ -1370,11 +1370,16 @@ async def test_a_deleted_clip_whose_job_the_provider_forgot_is_bought_next_rende
     assert sim.stats()["totals"]["jobs_created"] == made + 1
 
 
+@pytest.mark.parametrize("column", ["updated_at", "created_at"])
 async def test_a_deleted_clip_billed_over_a_day_ago_is_counted_as_bought_again(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, tmp_path: Path, column: str
 ) -> None:
     """Past the day a provider keeps a result (RESULT_URL_SECONDS), a clip whose file is
-    gone is counted as a clip to buy, as before: status and the estimate agree."""
+    gone is counted as a clip to buy, as before: status and the estimate agree. The day
+    runs from when the job was asked for (`created_at`), not only from its bill: a job
+    that finished before a resume billed it hours later had its result's day counted
+    from the bill, so its clip was estimated free after the provider had let it go (the
+    render then failed the scene)."""
     import sqlite3
 
     sim.media_scale = 0.25
@@ -1386,7 +1391,7 @@ async def test_a_deleted_clip_billed_over_a_day_ago_is_counted_as_bought_again(
     (run / "scenes" / gone["scene_id"] / "clip.mp4").unlink()
     con = sqlite3.connect(run / "run.db")
     with con:
-        con.execute("UPDATE ledger SET updated_at = updated_at - 25 * 3600")
+        con.execute(f"UPDATE ledger SET {column} = {column} - 25 * 3600")
     con.close()
     row = collect_status(run, settings=s, goals=goals)["scenes"][1]
     assert row["next"] == "redo: clip.mp4 missing" and not row["reuse"]["clip"], row
