@@ -547,6 +547,29 @@ def test_an_ffmpeg_named_by_a_relative_path_composes_the_final_mux_too(
     assert (run / "movie.mp4").is_file()
 
 
+def _render_and_doctor_with_ffmpeg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str
+) -> tuple[Path, Any, Any]:
+    """A render and `doctor` with IMAGEIO_FFMPEG_EXE a stand-in that runs `script` (sh)
+    before handing its arguments to the real ffmpeg: (the stand-in, render's result,
+    doctor's)."""
+    import imageio_ffmpeg
+
+    from mindmovie import media
+
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(f'#!/bin/sh\n{script}exec "{imageio_ffmpeg.get_ffmpeg_exe()}" "$@"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(fake))
+    media.ffmpeg_exe.cache_clear()  # the path is looked up once a process
+    try:
+        r = _render(tmp_path)
+        doctor = CliRunner().invoke(app, ["doctor", "-c", str(tmp_path / "config.yaml")])
+    finally:
+        media.ffmpeg_exe.cache_clear()  # the next test looks the real one up again
+    return fake, r, doctor
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="a shell-script ffmpeg")
 def test_an_ffmpeg_without_an_encoder_the_render_uses_is_refused_before_any_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -558,25 +581,14 @@ def test_an_ffmpeg_without_an_encoder_the_render_uses_is_refused_before_any_work
     before any work and refuses, as doctor does."""
     import imageio_ffmpeg
 
-    fake = tmp_path / "ffmpeg"
-    fake.write_text(
-        "#!/bin/sh\n"
-        f'case "$*" in *-encoders*) "{imageio_ffmpeg.get_ffmpeg_exe()}" "$@" | '
-        'grep -v " libx264 "; exit 0;; esac\n'
+    real = imageio_ffmpeg.get_ffmpeg_exe()
+    fake, r, doctor = _render_and_doctor_with_ffmpeg(
+        tmp_path,
+        monkeypatch,
+        f'case "$*" in *-encoders*) "{real}" "$@" | grep -v " libx264 "; exit 0;; esac\n'
         'for a in "$@"; do [ "$a" = libx264 ] && '
-        "{ echo \"Unknown encoder 'libx264'\" >&2; exit 8; }; done\n"
-        f'exec "{imageio_ffmpeg.get_ffmpeg_exe()}" "$@"\n'
+        "{ echo \"Unknown encoder 'libx264'\" >&2; exit 8; }; done\n",
     )
-    fake.chmod(0o755)
-    from mindmovie import media
-
-    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(fake))
-    media.ffmpeg_exe.cache_clear()  # the path is looked up once a process
-    try:
-        r = _render(tmp_path)
-        doctor = CliRunner().invoke(app, ["doctor", "-c", str(tmp_path / "config.yaml")])
-    finally:
-        media.ffmpeg_exe.cache_clear()  # the next test looks the real one up again
     assert r.exit_code == 2, (r.output, r.exception)
     assert r.stderr.strip().splitlines()[-1] == (
         f"error: ffmpeg ({fake}) lacks what a render uses: encoders libx264; use an ffmpeg "
@@ -597,25 +609,11 @@ def test_an_ffmpeg_whose_listing_fails_is_not_said_to_lack_every_part(
     every filter, encoder and muxer, a false line that sent the person to rebuild an
     ffmpeg that had them all. The listing's failure is said as it is, and doctor's row
     says it too."""
-    import imageio_ffmpeg
-
-    fake = tmp_path / "ffmpeg"
-    fake.write_text(
-        "#!/bin/sh\n"
-        'case "$*" in *-filters*) '
-        'echo "Error: Cannot allocate memory" >&2; exit 1;; esac\n'
-        f'exec "{imageio_ffmpeg.get_ffmpeg_exe()}" "$@"\n'
+    _, r, doctor = _render_and_doctor_with_ffmpeg(
+        tmp_path,
+        monkeypatch,
+        'case "$*" in *-filters*) echo "Error: Cannot allocate memory" >&2; exit 1;; esac\n',
     )
-    fake.chmod(0o755)
-    from mindmovie import media
-
-    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(fake))
-    media.ffmpeg_exe.cache_clear()  # the path is looked up once a process
-    try:
-        r = _render(tmp_path)
-        doctor = CliRunner().invoke(app, ["doctor", "-c", str(tmp_path / "config.yaml")])
-    finally:
-        media.ffmpeg_exe.cache_clear()  # the next test looks the real one up again
     last = r.stderr.strip().splitlines()[-1]
     assert "lacks" not in last, r.stderr
     assert "-filters" in last and "Cannot allocate memory" in last, r.stderr
