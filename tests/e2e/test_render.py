@@ -1372,6 +1372,18 @@ def test_plan_and_render_say_once_what_the_offline_painter_leaves_unused(workdir
         assert " ".join(" ".join(shown).split()).endswith(note), said  # after the stamp
 
 
+#: the small example render the stand-in ffmpeg tests run (and run again once it is fixed)
+SMALL_RENDER = ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q")
+
+
+def _render_small_with_ffmpeg(workdir: Path, ffmpeg: Path) -> Any:
+    """`render examples/goals.yaml -c small.yaml --out run -q` in `workdir` with
+    IMAGEIO_FFMPEG_EXE the stand-in `ffmpeg` (no MINDMOVIE_ setting of this shell)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["IMAGEIO_FFMPEG_EXE"] = str(ffmpeg)
+    return mindmovie_fork.run(list(SMALL_RENDER), env=env, cwd=workdir, timeout=300)
+
+
 def _ffmpeg_whose_encoder(folder: Path, does: str, *, of: str = "segment") -> Path:
     """imageio-ffmpeg's ffmpeg, but a stand-in (a shell script) for the runs given the
     argument `of` (`segment`: the compose's chunk encoders; `rawvideo`: the offline
@@ -1402,10 +1414,7 @@ def test_an_ffmpeg_failing_the_compose_is_one_error_line_and_the_next_render_com
     failing = _ffmpeg_whose_encoder(
         workdir, 'echo "Error initializing filtergraph: no such filter" >&2; exit 1'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    env["IMAGEIO_FFMPEG_EXE"] = str(failing)
-    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
-    r = mindmovie_fork.run(args, env=env, cwd=workdir, timeout=300)
+    r = _render_small_with_ffmpeg(workdir, failing)
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr, r.stderr
     said = " ".join(r.stderr.split())
@@ -1413,7 +1422,7 @@ def test_an_ffmpeg_failing_the_compose_is_one_error_line_and_the_next_render_com
     assert "Error initializing filtergraph: no such filter" in said, said
     assert "kept" in said, said
     assert not (workdir / "run" / "movie.mp4").exists()
-    _cli(*args, cwd=workdir)
+    _cli(*SMALL_RENDER, cwd=workdir)
     st = _status(workdir, workdir / "run")
     assert {stage for _, stage in _ran_last(st)} <= {"segment", "movie"}, _ran_last(st)
     assert (workdir / "run" / "movie.mp4").is_file()
@@ -1499,14 +1508,13 @@ def test_the_open_files_limit_met_is_one_line_naming_it(workdir: Path) -> None:
     files"), offering `render --skip-failed`, which the limit stopped as well, or
     ended in a traceback (the storyboard's module could not be opened). It is one line
     naming the limit, exit 1; the next render, with the limit raised, makes the movie."""
-    args = ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q")
-    r = _cli_limited(workdir, 16, *args, rlimit="RLIMIT_NOFILE")
+    r = _cli_limited(workdir, 16, *SMALL_RENDER, rlimit="RLIMIT_NOFILE")
     assert r.returncode == 1, r.stderr
     assert "Traceback" not in r.stderr, r.stderr
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: too many files open"), lines
     assert "may open 16 at once (`ulimit -n`" in lines[0], lines
-    _cli(*args, cwd=workdir)
+    _cli(*SMALL_RENDER, cwd=workdir)
     assert (workdir / "run" / "movie.mp4").is_file()
 
 
@@ -1525,16 +1533,13 @@ def test_the_process_limit_met_by_the_clips_encoder_is_one_line_naming_it(
         "unavailable' >&2; exit 245",
         of="rawvideo",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    env["IMAGEIO_FFMPEG_EXE"] = str(failing)
-    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
-    r = mindmovie_fork.run(args, env=env, cwd=workdir, timeout=300)
+    r = _render_small_with_ffmpeg(workdir, failing)
     assert r.returncode == 1, r.stderr
     lines = r.stderr.splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith("error: no more processes or threads could be started"), lines
     assert ": `ulimit -u`" in lines[0] and "skip-failed" not in lines[0], lines
-    _cli(*args, cwd=workdir)
+    _cli(*SMALL_RENDER, cwd=workdir)
     assert (workdir / "run" / "movie.mp4").is_file()
 
 
@@ -2079,16 +2084,13 @@ def test_a_full_disk_under_the_offline_clips_names_the_disk(workdir: Path) -> No
         'echo "[out#0/mp4 @ 0x1] Error writing trailer: No space left on device" >&2; exit 228',
         of="rawvideo",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    env["IMAGEIO_FFMPEG_EXE"] = str(full)
-    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
-    r = mindmovie_fork.run(args, env=env, cwd=workdir, timeout=300)
+    r = _render_small_with_ffmpeg(workdir, full)
     assert r.returncode == 1, r.stderr
     last = r.stderr.strip().splitlines()[-1]
     assert last.startswith("error: no space left on the disk holding "), r.stderr
     assert "--skip-failed" not in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert "a paid call" not in last, last  # (an offline render sends none)
-    _cli(*args, cwd=workdir)  # room again: the render goes on
+    _cli(*SMALL_RENDER, cwd=workdir)  # room again: the render goes on
     assert (workdir / "run" / "movie.mp4").is_file()
 
 

@@ -1908,8 +1908,7 @@ def test_a_budget_of_exactly_doctors_figure_makes_a_clip_after_a_paid_plan(
     from mindmovie.doctor import _least_spend
 
     sim.media_scale = 0.25
-    goals = tmp_path / "one.yaml"  # doctor's smallest goals: one goal of one scene
-    goals.write_text("title: x\ngoals:\n  - category: x\n    vision: x\n    scenes: 1\n")
+    goals = _one_scene_goals(tmp_path)
     cfg = tmp_path / "c.yaml"
     base = (
         "preset: byteplus\noutput: {size: 320x180, fps: 12}\nplan: {scene_seconds: 4}\n"
@@ -1932,6 +1931,13 @@ def test_a_budget_of_exactly_doctors_figure_makes_a_clip_after_a_paid_plan(
     assert len(ledger_rows(run, "clip")) == 1 and (run / "movie.mp4").is_file()
 
 
+def _one_scene_goals(tmp_path: Path) -> Path:
+    """doctor's smallest goals (one goal of one scene), the run its budget floor prices."""
+    goals = tmp_path / "one.yaml"
+    goals.write_text("title: x\ngoals:\n  - category: x\n    vision: x\n    scenes: 1\n")
+    return goals
+
+
 @pytest.mark.parametrize(("under", "doctor_code", "render_code"), [(0.0, 0, 0), (0.01, 1, 3)])
 def test_doctors_budget_floor_with_the_local_planner_is_a_clip_of_scene_seconds(
     sim: SimServer, tmp_path: Path, under: float, doctor_code: int, render_code: int
@@ -1946,8 +1952,7 @@ def test_doctors_budget_floor_with_the_local_planner_is_a_clip_of_scene_seconds(
     from mindmovie.doctor import _least_spend
 
     sim.media_scale = 0.25
-    goals = tmp_path / "one.yaml"  # doctor's smallest goals: one goal of one scene
-    goals.write_text("title: x\ngoals:\n  - category: x\n    vision: x\n    scenes: 1\n")
+    goals = _one_scene_goals(tmp_path)
     cfg = tmp_path / "c.yaml"
     base = (
         "preset: byteplus\nplanner: {provider: local}\noutput: {size: 320x180, fps: 12}\n"
