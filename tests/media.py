@@ -229,20 +229,28 @@ def write_undecodable_music(path: Path) -> Path:
     return path
 
 
-def ffmpeg_children() -> list[int]:
-    """The ffmpeg processes this (test) process started that have not ended, from /proc
-    (Linux): to stop one (SIGSTOP) as a test of what a stopped or paused ffmpeg does."""
+def ffmpeg_children(parent: int | None = None, writing: str = "") -> list[int]:
+    """The ffmpeg processes process `parent` (by default this test process) started that
+    have not ended, from /proc (Linux): to stop one (SIGSTOP) as a test of what a stopped
+    or paused ffmpeg does. With `writing`, only those with it in an argument."""
     import os
 
+    parent = os.getpid() if parent is None else parent
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             comm, rest = (entry / "stat").read_text().rsplit(")", 1)
+            args = (entry / "cmdline").read_bytes().split(b"\0") if writing else []
         except OSError:
             continue
         state, ppid = rest.split()[:2]
-        if int(ppid) == os.getpid() and state != "Z" and comm.split("(", 1)[1].startswith("ffmpeg"):
+        ours = int(ppid) == parent and state != "Z"
+        if (
+            ours
+            and comm.split("(", 1)[1].startswith("ffmpeg")
+            and (not writing or any(writing.encode() in a for a in args))
+        ):
             found.append(int(entry.name))
     return found

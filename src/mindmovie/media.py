@@ -127,6 +127,47 @@ def kill_running() -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def kill_orphans(run_dir: Path, dead_pid: int) -> list[int]:
+    """SIGKILL the ffmpeg processes a render of `run_dir` killed outright (SIGKILL, the
+    OOM killer: no handler runs, so `kill_running` does not) left running: its compose
+    encoders went on writing for minutes, taking the cores (and, after an OOM kill, the
+    memory) the next render of the run needs, and their file was deleted under them by
+    its clean-up. Called by the next render once it holds the run's lock, with the pid
+    the lock file named (the killed render: the lock was free, so it has ended). Such an
+    encoder is known by its output, a temp name that render made in the run folder
+    (`fsutil.tmp_path_for`: `.NAME.PID.tmp.EXT`): no other process is touched, e.g. a
+    person's own ffmpeg reading the run's movie. Linux (/proc) only; elsewhere nothing
+    is found. Returns the pids killed."""
+    if dead_pid <= 0 or dead_pid == os.getpid():
+        return []
+    try:
+        entries = [e for e in Path("/proc").iterdir() if e.name.isdigit()]
+        homes = {Path(os.path.abspath(run_dir)), run_dir.resolve()}
+    except OSError:
+        return []
+    mark = f".{dead_pid}.tmp"
+    killed = []
+    for entry in entries:
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            if not args or not os.path.basename(args[0]).startswith(b"ffmpeg"):
+                continue
+            cwd = Path(os.readlink(entry / "cwd"))
+        except OSError:
+            continue  # ended meanwhile, or another user's
+        for raw in args[1:]:
+            arg = os.fsdecode(raw)
+            if mark not in Path(arg).name:
+                continue
+            where = Path(os.path.abspath(cwd / arg))
+            if any(home in where.parents for home in homes):
+                with contextlib.suppress(OSError):
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    killed.append(int(entry.name))
+                break
+    return killed
+
+
 def run_ffmpeg(
     args: list[str],
     *,

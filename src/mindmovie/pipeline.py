@@ -1610,6 +1610,9 @@ class RunLock:
     def __init__(self, run_dir: Path) -> None:
         self.path = run_dir / ".lock"
         self.fd: int | None = None
+        #: the pid the lock file named when taken: the render before this one, ended
+        #: (`media.kill_orphans` stops the encoders it left if it was killed)
+        self.last_pid = 0
 
     def __enter__(self) -> RunLock:
         if kind := special_kind(self.path):
@@ -1650,6 +1653,8 @@ class RunLock:
             # EOPNOTSUPP): going on unlocked could let two renders pay for the same work
             os.close(fd)
             raise RunDirError(no_locks_message(self.path.parent, e)) from None
+        with contextlib.suppress(OSError, ValueError):
+            self.last_pid = int(os.read(fd, 64).decode(errors="replace").strip() or 0)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self.fd = fd
@@ -5580,6 +5585,7 @@ class Pipeline:
     async def _run_locked(self, *, fresh: bool, until: Until, skip_failed: bool) -> RenderResult:
         with contextlib.ExitStack() as held:
             self._lock_run_dir(held)
+            self._stop_orphan_encoders()
             self._put_back_killed_fresh()
             if fresh:
                 self._set_aside()
@@ -5885,6 +5891,22 @@ class Pipeline:
             with contextlib.suppress(OSError):
                 (self.run_dir / ".lock").unlink()
                 self.run_dir.rmdir()
+
+    def _stop_orphan_encoders(self) -> None:
+        """Stop the ffmpeg encoders a render of this run killed outright left running
+        (`media.kill_orphans`), before this one cleans up their files and composes again
+        beside them, and say so: they had run on for minutes."""
+        from mindmovie.media import kill_orphans
+
+        assert self._run_lock is not None
+        killed = kill_orphans(self.run_dir, self._run_lock.last_pid)
+        if killed:
+            n = len(killed)
+            self.reporter.warn(
+                f"stopped {n} ffmpeg process{'es' if n > 1 else ''} (pid "
+                f"{', '.join(map(str, killed))}) that the killed render of this run "
+                f"(pid {self._run_lock.last_pid}) had left running"
+            )
 
     def _follow_title(self) -> None:
         """The title changed since the last render: its run folder is to be renamed to the

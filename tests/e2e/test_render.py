@@ -26,7 +26,7 @@ import pytest
 from mindmovie.media import probe, run_ffmpeg
 from tests import mindmovie_fork
 from tests.e2e.project import FPS, SMALL, new_project, status_json
-from tests.media import pcm, spectral_peaks
+from tests.media import ffmpeg_children, pcm, spectral_peaks
 
 
 def _cli(
@@ -1605,6 +1605,52 @@ def test_sigterm_to_the_render_alone_stops_the_compose_s_encoders(workdir: Path)
     st = _status(workdir, workdir / "run")
     assert not {stage for _, stage in _ran_last(st)} & {"keyframe", "clip"}, _ran_last(st)
     assert (workdir / "run" / "movie.mp4").is_file()
+
+
+def _ended(pid: int) -> bool:
+    """Has process `pid` ended (gone, or a zombie its new parent has not reaped)?"""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux's /proc")
+def test_the_encoders_of_a_render_killed_outright_are_stopped_by_the_next(workdir: Path) -> None:
+    """A render killed outright (SIGKILL, the OOM killer: no handler runs) left its
+    ffmpeg encoders running as orphans, writing for minutes beside the next render of
+    the run, on the cores and (after an OOM kill) the memory it needs, into files its
+    clean-up deleted. The next render stops them (known by their output: a temp name of
+    the killed render's pid in the run folder) and says so. Here one encoder is held
+    (SIGSTOP) so that it cannot end on its own before the next render starts."""
+    out, err = workdir / "render.out", workdir / "render.err"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    proc = mindmovie_fork.start(list(SMALL_RENDER), env=env, cwd=workdir, out=out, err=err)
+    held: list[int] = []
+    try:
+        t_end = time.monotonic() + 120
+        while not held:
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, "the render started no encoder"
+            for pid in ffmpeg_children(proc.pid, writing=f".{proc.pid}.tmp"):
+                os.kill(pid, signal.SIGSTOP)
+                held.append(pid)
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=20) == -signal.SIGKILL
+        assert not any(_ended(pid) for pid in held), "an encoder ended with the render"
+        r = _cli(*SMALL_RENDER, cwd=workdir)
+        assert all(_ended(pid) for pid in held), f"{held}: left running by the next render"
+    finally:
+        for pid in held:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    said = " ".join(r.stderr.split())
+    n = len(held)
+    assert f"stopped {n} ffmpeg process{'es' if n > 1 else ''} (pid " in said, said
+    assert f"that the killed render of this run (pid {proc.pid}) had left running" in said
+    assert (workdir / "run" / "movie.mp4").is_file()
+    assert not [p.name for p in (workdir / "run").rglob(f"*.{proc.pid}.tmp*")]
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")

@@ -256,3 +256,47 @@ def test_ffmpeg_is_checked_once_a_binary_and_a_failure_is_not_remembered(
         assert log.read_text() == "run\nrun\n"
     finally:
         media.ffmpeg_exe.cache_clear()
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux's /proc")
+def test_kill_orphans_kills_only_the_killed_render_s_encoders_in_its_run(tmp_path: Path) -> None:
+    """`kill_orphans` (a render killed outright left its encoders running) takes only an
+    ffmpeg writing a temp file of the killed render's pid in the run folder: not a
+    person's own ffmpeg writing in the run folder, nor one writing such a name
+    elsewhere, nor another pid's."""
+    import os
+    import signal
+    import subprocess
+
+    from mindmovie.media import ffmpeg_exe, kill_orphans
+
+    run = tmp_path / "run"
+    (run / "compose").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    feed = ["-f", "lavfi", "-i", "anullsrc", "-t", "60", "-f", "wav"]
+    outputs = {
+        "theirs": str(run / "compose" / ".seg.mp4.4242.tmp.mp4"),  # relative below
+        "a person's": str(run / "mine.wav"),
+        "elsewhere": str(elsewhere / ".seg.mp4.4242.tmp.mp4"),
+        "another pid": str(run / "compose" / ".seg.mp4.4343.tmp.mp4"),
+    }
+    procs = {}
+    for name, out in outputs.items():
+        procs[name] = subprocess.Popen(
+            [ffmpeg_exe(), "-nostdin", "-y", *feed, os.path.relpath(out, tmp_path)],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        for p in procs.values():
+            p.send_signal(signal.SIGSTOP)  # none ends on its own meanwhile
+        killed = kill_orphans(run, 4242)
+        assert killed == [procs["theirs"].pid], killed
+        assert procs["theirs"].wait(timeout=10) == -signal.SIGKILL
+        assert all(p.poll() is None for n, p in procs.items() if n != "theirs")
+    finally:
+        for p in procs.values():
+            p.kill()
+            p.wait()
