@@ -50,12 +50,34 @@ def no_zero_size() -> None:
             del os.environ[name]
 
 
+#: what every command says where Python has no `fcntl` (Windows), exit 2
+NOT_POSIX = (
+    "error: mindmovie runs on Linux and macOS: it needs POSIX file locks (Python's fcntl "
+    "module, which this Python does not have) to keep two renders from paying for the "
+    "same work; on Windows, run it in WSL (the Windows Subsystem for Linux)"
+)
+
+
+def posix_missing() -> bool:
+    """Does this Python lack what a render is built on (`fcntl`'s file locks: the run's
+    lock, SQLite beside it, POSIX signals)? On Windows every command ended in a
+    ModuleNotFoundError traceback from deep in the render's imports."""
+    try:
+        import fcntl  # noqa: F401  (a built-in module: no cost)
+    except ImportError:
+        return True
+    return False
+
+
 def main() -> None:
     """Console-script entry point: the stop signals first, then the CLI. A stop no
     command took up (while the CLI is imported, or once the command has returned) is
     said in one line, exit 130, as a command says one."""
     stop_signals_interrupt()
     no_zero_size()
+    if posix_missing():
+        print(NOT_POSIX, file=sys.stderr)
+        sys.exit(2)
     try:
         from mindmovie import cli
 

@@ -4,10 +4,15 @@ in tracebacks)."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
-PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PYPROJECT = REPO / "pyproject.toml"
 
 
 def _requirement_names() -> set[str]:
@@ -60,3 +65,22 @@ def test_the_version_said_is_the_version_installed() -> None:
 
     project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
     assert mindmovie.__version__ == project["version"]
+
+
+@pytest.mark.parametrize("args", [["render", "examples/goals.yaml"], ["doctor"], ["--help"]])
+def test_a_python_without_posix_file_locks_is_told_so_in_one_line(args: list[str]) -> None:
+    """Windows' Python has no `fcntl` (the run's lock is a POSIX file lock): every
+    command ended in a ModuleNotFoundError traceback from deep in the render's imports.
+    Now one line naming what is missing and WSL, exit 2, before anything is read or
+    written. (Here `fcntl` is made unimportable, as it is there.)"""
+    from mindmovie.entry import NOT_POSIX
+
+    code = (
+        "import sys; sys.modules['fcntl'] = None; "
+        f"sys.argv = ['mindmovie', *{args!r}]; "
+        "from mindmovie.entry import main; main()"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", NOT_POSIX + "\n")
