@@ -595,6 +595,19 @@ def planner_hold(settings: Settings, goals: Goals) -> float:
     return spec.price.tokens_usd(math.ceil(input_tokens * 1.5) + max_out, max_out)
 
 
+def planner_least(settings: Settings, goals: Goals) -> float:
+    """The least a plan call bills: its prompt's input tokens as `planner_tokens` counts
+    them, without the tool-use overhead and with no answer. Claude bills more (its own
+    tool-use system prompt, and the plan it writes), and so does the simulator; doctor's
+    budget floor counts the plan at this, to fail only a budget under which no movie can
+    be made whatever the plan bills."""
+    spec = stage_spec(settings, "planner")
+    if spec is None:
+        return 0.0
+    _, _, chars = planner_tokens(goals, plan_options(settings))
+    return spec.price.tokens_usd(math.ceil(chars / CHARS_PER_TOKEN), 0)
+
+
 #: Gemini's count of an image sent in: 258 tokens for one of at most 384 px a side, else
 #: 258 a 768 x 768 tile (Google's token guide for Gemini 2.x; later models count a
 #: fixed ~1,100 an image, under `tokens_per_image`)

@@ -611,30 +611,39 @@ def _model_checks(
     return out
 
 
-def _least_spend(settings: Settings) -> tuple[float, str]:
+def _least_spend(
+    settings: Settings, plan_at: Literal["estimate", "least"] = "estimate"
+) -> tuple[float, str]:
     """The smallest budget under which the render's gate (`budget.BudgetGate`: a call is
     sent only when billed + committed + its hold <= budget) lets any movie be made, for
     any goals.yaml and plan, on a fresh run: the plan call's hold for the smallest
     goals; a keyframe's hold; a keyframe's price plus the hold of a clip of the
     shortest length the video model makes. A paid plan is billed before any keyframe is
-    asked for, so the keyframe and clip figures come on top of what it bills, estimated
-    for the smallest goals by `costs.estimate_planner`, as the render's gate estimates
-    it (its prompt's input tokens and the output tokens Claude bills for the plan it
-    writes): without either, a budget of exactly the figure passed here and the render
-    stopped before its first clip. (USD, what binds, for the row.)"""
+    asked for, so the keyframe and clip figures come on top of what it bills, which is
+    known only once it is billed: `plan_at` "estimate" counts it as the render's
+    question estimates it for the smallest goals (`costs.estimate_planner`: its prompt
+    and the plan Claude writes), "least" at the least it can bill (`costs.planner_least`,
+    its prompt alone). Under the "least" figure the render stops before any movie
+    whatever the plan bills; at the "estimate" figure it makes one when the plan bills
+    about its estimate; in between, it depends on the plan's bill. (USD, what binds,
+    for the row.)"""
     from mindmovie import catalog, costs
     from mindmovie.goals import Goal, Goals
 
     need: list[tuple[float, str]] = []
-    plan_usd, plan_what = 0.0, ""  # the least the plan bills before the keyframes
+    plan_usd, plan_what = 0.0, ""  # what the plan bills before the keyframes
     if costs.stage_spec(settings, "planner") is not None:
         # one goal of one scene, one letter a field: every goals.yaml asks more
         smallest = Goals(title="x", goals=[Goal(category="x", vision="x", scenes=1)])
         hold = costs.planner_hold(settings, smallest)
         need.append((hold, f"the plan call, which holds up to {costs.format_usd(hold)}"))
-        # what the render's gate takes the plan to bill (its reservation's estimate)
-        plan_usd = costs.estimate_planner(settings, smallest).usd
-        plan_what = f"the plan call at about {costs.format_usd(plan_usd)} + "
+        if plan_at == "estimate":
+            # what the render's gate takes the plan to bill (its reservation's estimate)
+            plan_usd = costs.estimate_planner(settings, smallest).usd
+            plan_what = f"the plan call at about {costs.format_usd(plan_usd)} + "
+        else:
+            plan_usd = costs.planner_least(settings, smallest)
+            plan_what = f"the plan call at least {costs.format_usd(plan_usd)} (its prompt) + "
     kf_price, kf_what = 0.0, ""  # the cheapest keyframe: its price, and which
     spec = costs.stage_spec(settings, "keyframes")
     if spec is not None:
@@ -690,7 +699,8 @@ def _usd_up(usd: float) -> str:
 def _budget_check(settings: Settings) -> Check:
     """budget_usd as the render applies it when no --budget is given (pipeline `_run`
     and `BudgetGate.reserve`), on a fresh run: a FAIL row when the render would stop
-    before any movie could be made; the figure otherwise; "unset" when unset."""
+    before any movie could be made, whatever the plan bills; a warning when it may,
+    the plan's bill deciding; the figure otherwise; "unset" when unset."""
     from mindmovie.costs import format_usd
     from mindmovie.providers.base import InvalidRequest
 
@@ -720,16 +730,32 @@ def _budget_check(settings: Settings) -> Check:
         )
     try:
         least, why = _least_spend(settings)
+        floor, floor_why = _least_spend(settings, "least")
     except (InvalidRequest, ConfigError, ValueError):
         # a model or option above is refused (its own FAIL row): nothing to price
         return Check("budget", False, f"{shown} (not checked: see above)", False, info=True)
-    if cap < least - 1e-9:
+    if cap < floor - 1e-9:
         return Check(
             "budget",
             False,
-            f"{shown} is below {_usd_up(least)}, the least the render must be let "
-            f"spend before any new movie can be made: {why}; it would stop at the budget "
-            f"before then. Raise budget_usd to at least {_usd_up(least)}",
+            f"{shown} is below {_usd_up(floor)}, the least the render must be let "
+            f"spend before any new movie can be made"
+            f"{', however little the plan bills' if floor < least - 1e-9 else ''}: "
+            f"{floor_why}; it would stop at the budget before then. Raise budget_usd to "
+            f"at least {_usd_up(least)}",
+        )
+    if cap < least - 1e-9:
+        # the plan's bill decides (known once it is billed): the render may finish, and
+        # doctor failed a budget that rendered (with the simulator's plan, billed below
+        # its estimate, a budget of just what the render needed was "below $0.15")
+        return Check(
+            "budget",
+            False,
+            f"{shown}: the render may stop at the budget before any new movie is made: "
+            f"one needs about {_usd_up(least)} ({why}), less only if the plan bills less "
+            f"than its estimate. Raise budget_usd to at least {_usd_up(least)} to have "
+            "room for it",
+            required=False,
         )
     return Check(
         "budget",
