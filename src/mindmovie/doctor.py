@@ -612,7 +612,7 @@ def _model_checks(
 
 
 def _least_spend(
-    settings: Settings, plan_at: Literal["estimate", "least"] = "estimate"
+    settings: Settings, at: Literal["enough", "least"] = "enough"
 ) -> tuple[float, str]:
     """The smallest budget under which the render's gate (`budget.BudgetGate`: a call is
     sent only when billed + committed + its hold <= budget) lets any movie be made, for
@@ -620,13 +620,15 @@ def _least_spend(
     goals; a keyframe's hold; a keyframe's price plus the hold of a clip of the
     shortest length the video model makes. A paid plan is billed before any keyframe is
     asked for, so the keyframe and clip figures come on top of what it bills, which is
-    known only once it is billed: `plan_at` "estimate" counts it as the render's
-    question estimates it for the smallest goals (`costs.estimate_planner`: its prompt
-    and the plan Claude writes), "least" at the least it can bill (`costs.planner_least`,
-    its prompt alone). Under the "least" figure the render stops before any movie
-    whatever the plan bills; at the "estimate" figure it makes one when the plan bills
-    about its estimate; in between, it depends on the plan's bill. (USD, what binds,
-    for the row.)"""
+    known only once it is billed; and so on top of what the keyframe bills (a Gemini
+    image bills its prompt too). `at` "enough" counts the plan as the render's question
+    estimates it for the smallest goals (`costs.estimate_planner`: its prompt and the
+    plan Claude writes) and the keyframe at the most it bills (its hold); "least"
+    counts each at the least it can bill (`costs.planner_least`, the plan's prompt
+    alone; the keyframe's price). Under the "least" figure the render stops before any
+    movie whatever the calls bill; at the "enough" figure it makes one when the plan
+    bills about its estimate; in between, their bills decide. (USD, what binds, for
+    the row.)"""
     from mindmovie import catalog, costs
     from mindmovie.goals import Goal, Goals
 
@@ -637,7 +639,7 @@ def _least_spend(
         smallest = Goals(title="x", goals=[Goal(category="x", vision="x", scenes=1)])
         hold = costs.planner_hold(settings, smallest)
         need.append((hold, f"the plan call, which holds up to {costs.format_usd(hold)}"))
-        if plan_at == "estimate":
+        if at == "enough":
             # what the render's gate takes the plan to bill (its reservation's estimate)
             plan_usd = costs.estimate_planner(settings, smallest).usd
             plan_what = f"the plan call at about {costs.format_usd(plan_usd)} + "
@@ -680,9 +682,13 @@ def _least_spend(
             which = "every scene's, plan.scene_seconds with the local planner"
         hold = costs.video_hold(settings, shortest) if shortest else 0.0
         clip = f"a {shortest:g} s clip ({which}) up to {costs.format_usd(hold)}"
+        kf_bill = kf_hold if at == "enough" else kf_price
         if kf_what:
-            clip = f"{kf_what} at {costs.format_usd(kf_price)} + {clip}"
-        need.append((plan_usd + kf_price + hold, plan_what + clip))
+            bill = "up to" if kf_bill > kf_price + 1e-9 else "at"
+            clip = f"{kf_what} {bill} {costs.format_usd(kf_bill)} + {clip}"
+        # (at its estimate, a Gemini image's prompt was left out: a budget of exactly
+        # the figure passed here, "ok", and the render stopped before the clip)
+        need.append((plan_usd + kf_bill + hold, plan_what + clip))
     return max(need, default=(0.0, ""))
 
 
@@ -752,9 +758,8 @@ def _budget_check(settings: Settings) -> Check:
             "budget",
             False,
             f"{shown}: the render may stop at the budget before any new movie is made: "
-            f"one needs about {_usd_up(least)} ({why}), less only if the plan bills less "
-            f"than its estimate. Raise budget_usd to at least {_usd_up(least)} to have "
-            "room for it",
+            f"one needs about {_usd_up(least)} ({why}), less only as far as those calls "
+            f"bill less. Raise budget_usd to at least {_usd_up(least)} to have room for it",
             required=False,
         )
     return Check(
