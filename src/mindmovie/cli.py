@@ -179,6 +179,15 @@ FpsOpt = Annotated[
 QualityOpt = Annotated[
     str | None, typer.Option("--quality", help="Encoder quality: draft, standard (default), high.")
 ]
+#: text, read by `_check_budget` (render's and doctor's --budget)
+BudgetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--budget",
+        help="Hard cap in USD on the run's paid calls (earlier renders of it count too).",
+        metavar="<float>",
+    ),
+]
 
 
 def _say(text: str, *, markup: bool = True, highlight: bool = False) -> None:
@@ -656,14 +665,7 @@ def render(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Accept the cost estimate without asking.")
     ] = False,
-    budget: Annotated[
-        str | None,
-        typer.Option(
-            "--budget",
-            help="Hard cap in USD on the run's paid calls (earlier renders of it count too).",
-            metavar="<float>",
-        ),
-    ] = None,
+    budget: BudgetOpt = None,
     skip_failed: Annotated[
         bool,
         typer.Option("--skip-failed", help="Make the movie without scenes that failed (named)."),
@@ -1467,21 +1469,40 @@ def init(
     """Check Python, ffmpeg, fonts, the output folder, .env, the settings, provider keys
     (and Google's client mode), budget_usd and the catalog.
 
+    Give it the flags you give `render` that change what is checked, as render reads
+    them: --config, --preset, --aspect, --resolution, --fps and --quality (the
+    settings), --out (the run folder checked in place of output_dir) and --budget (the
+    cap checked in place of budget_usd).
+
     Exits 0 only when the configured preset can run, 1 when it cannot (the FAIL rows
-    say why), 2 with the error line and no table when the settings cannot be read (a
-    bad value, an unknown setting). Keys are shown as set, not set or unusable (a space
-    inside, say), never their values.
+    say why), 2 with the error line and no table when the settings or a flag cannot be
+    read (a bad value, an unknown setting). Keys are shown as set, not set or unusable
+    (a space inside, say), never their values.
     """,
 )
 def doctor(
     config: ConfigOpt = None,
+    out_dir: OutOpt = None,
     preset: PresetOpt = None,
+    aspect: AspectOpt = None,
+    resolution: ResOpt = None,
+    fps: FpsOpt = None,
+    quality: QualityOpt = None,
+    budget: BudgetOpt = None,
 ) -> None:
     from mindmovie.doctor import can_run, doctor_table, run_checks
 
-    settings = _settings(config, preset=preset)
-    flags = _overrides(preset, None, None, None, None)
-    checks = run_checks(settings, located=lambda message: _located(message, config, flags))
+    cap = _check_budget(budget)  # as render: first, with render's messages
+    settings = _settings(
+        config, preset=preset, aspect=aspect, resolution=resolution, fps=fps, quality=quality
+    )
+    flags = _overrides(preset, aspect, resolution, fps, quality)
+    checks = run_checks(
+        settings,
+        located=lambda message: _located(message, config, flags),
+        out=out_dir,
+        budget=cap,
+    )
     out.print(doctor_table(checks, settings.preset, out.width))
     if not can_run(checks):
         raise _fail(f"the {settings.preset} preset cannot run here; fix the FAIL rows above", 1)

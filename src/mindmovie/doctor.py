@@ -279,10 +279,12 @@ def _fallback_font_check() -> Check:
     )
 
 
-def _writable(settings: Settings) -> Check:
-    """Can renders write under output_dir? Leaves nothing behind: when the folder does not
-    exist yet, the nearest folder that does is probed instead (render creates the rest)."""
-    d = settings.output_dir
+def _writable(settings: Settings, out: Path | None = None) -> Check:
+    """Can renders write under output_dir, or in `out` (render's --out, the run folder
+    itself, where output_dir is not used)? Leaves nothing behind: when the folder does
+    not exist yet, the nearest folder that does is probed instead (render creates the
+    rest)."""
+    d = settings.output_dir if out is None else out
     try:
         shown = d.resolve()
     except OSError as e:
@@ -318,25 +320,37 @@ def _writable(settings: Settings) -> Check:
     except OSError as e:
         return Check("output dir", False, f"{shown}: not writable ({e.strerror})")
     if locks is not None:
-        return Check("output dir", False, f"{locks} (or set output_dir)")
-    if (deep := _too_deep(d, shown)) is not None:
+        return Check("output dir", False, locks if out else f"{locks} (or set output_dir)")
+    if (deep := _too_deep(d, shown, run_folder=out is not None)) is not None:
         return deep
+    given = " (--out)" if out is not None else ""
     if existing == d:
-        detail = f"{shown} is writable"
+        detail = f"{shown}{given} is writable"
     else:
-        detail = f"{shown} (created on the first render; {existing.resolve()} is writable)"
-    return _free_space(settings, existing, detail)
+        detail = f"{shown}{given} (created on the first render; {existing.resolve()} is writable)"
+    return _free_space(settings, existing, detail, "--out" if out else "output_dir")
 
 
-def _too_deep(d: Path, shown: Path) -> Check | None:
+def _too_deep(d: Path, shown: Path, run_folder: bool = False) -> Check | None:
     """The output dir row when a run folder under `d` (output_dir/<title>, its name up
     to `fsutil.folder_name`'s 60 characters) leaves run.db's full path over SQLite's
     limit (`store.SQLITE_MAX_PATH`): the render made the folder and then stopped,
     "run.db cannot be opened: its full path is N bytes long" (exit 2), where doctor
     said "writable", "ready". A FAIL when no folder name fits, a warning when a title's
-    may not. None when any fits."""
+    may not. None when any fits. `run_folder`: `d` is the run folder itself (--out),
+    its run.db at d/run.db."""
     from mindmovie.store import SQLITE_MAX_PATH, path_too_long
 
+    if run_folder:
+        if (n := path_too_long(d / "run.db")) is None:
+            return None
+        return Check(
+            "output dir",
+            False,
+            f"{shown} (--out): too long a path for a run folder: its run.db would be "
+            f"{n} bytes long, and SQLite opens no file whose path is longer than "
+            f"{SQLITE_MAX_PATH}; give --out a shorter path",
+        )
     if (n := path_too_long(d / "x" / "run.db")) is not None:
         return Check(
             "output dir",
@@ -395,10 +409,13 @@ def _http_check(settings: Settings) -> Check:
     return Check("http clients", True, hide_url_secrets(detail))
 
 
-def _free_space(settings: Settings, folder: Path, detail: str) -> Check:
+def _free_space(
+    settings: Settings, folder: Path, detail: str, setting: str = "output_dir"
+) -> Check:
     """The output dir row with the free space of its disk: a render sends no paid call
     with less than `pipeline.MIN_FREE_BYTES` free there (every scene stops "no space
-    left"), so a paid preset cannot run below it."""
+    left"), so a paid preset cannot run below it. `setting`: what names the folder
+    (output_dir, or render's --out)."""
     from mindmovie.pipeline import MIN_FREE_BYTES
 
     try:
@@ -412,7 +429,7 @@ def _free_space(settings: Settings, folder: Path, detail: str) -> Check:
             "output dir",
             False,
             f"{detail}: render sends no paid call ({', '.join(paid)}) with less than "
-            f"{_size(MIN_FREE_BYTES)} free; free some space or set output_dir to another disk",
+            f"{_size(MIN_FREE_BYTES)} free; free some space or set {setting} to another disk",
         )
     return Check("output dir", True, detail)
 
@@ -702,15 +719,17 @@ def _usd_up(usd: float) -> str:
     return format_usd(math.ceil(usd / step - 1e-6) * step)
 
 
-def _budget_check(settings: Settings) -> Check:
-    """budget_usd as the render applies it when no --budget is given (pipeline `_run`
-    and `BudgetGate.reserve`), on a fresh run: a FAIL row when the render would stop
-    before any movie could be made, whatever the plan bills; a warning when it may,
-    the plan's bill deciding; the figure otherwise; "unset" when unset."""
+def _budget_check(settings: Settings, budget: float | None = None) -> Check:
+    """The cap as the render applies it (pipeline `_run` and `BudgetGate.reserve`):
+    `budget` (render's --budget) when given, else budget_usd; on a fresh run: a FAIL
+    row when the render would stop before any movie could be made, whatever the plan
+    bills; a warning when it may, the calls' bills deciding; the figure otherwise;
+    "unset" when unset."""
     from mindmovie.costs import format_usd
     from mindmovie.providers.base import InvalidRequest
 
-    cap = settings.budget_usd
+    cap = settings.budget_usd if budget is None else budget
+    name = "budget_usd" if budget is None else "--budget"
     if cap is None:
         # the cap is the run's (its ledger, earlier renders of it included), not one
         # render's: "caps one render" had a person resume with the same --budget and
@@ -721,7 +740,7 @@ def _budget_check(settings: Settings) -> Check:
             "budget_usd: unset, no cap (`render --budget USD` caps the run's spend, what "
             "its earlier renders spent included)",
         )
-    shown = f"budget_usd: {format_usd(cap)}"
+    shown = f"{name}: {format_usd(cap)}"
     paid = sorted(settings.remote_providers())
     if not paid:
         return Check("budget", True, f"{shown} (preset {settings.preset} pays for nothing)")
@@ -731,7 +750,8 @@ def _budget_check(settings: Settings) -> Check:
             "budget",
             False,
             f"{shown}: render stops before its first paid call ({', '.join(paid)}); "
-            "raise budget_usd or unset it (only a run with nothing left to pay for, "
+            f"raise {name} or {'unset it' if budget is None else 'leave it out'} (only a "
+            "run with nothing left to pay for, "
             "composed again, goes ahead)",
         )
     try:
@@ -747,7 +767,7 @@ def _budget_check(settings: Settings) -> Check:
             f"{shown} is below {_usd_up(floor)}, the least the render must be let "
             f"spend before any new movie can be made"
             f"{', however little the plan bills' if floor < least - 1e-9 else ''}: "
-            f"{floor_why}; it would stop at the budget before then. Raise budget_usd to "
+            f"{floor_why}; it would stop at the budget before then. Raise {name} to "
             f"at least {_usd_up(least)}",
         )
     if cap < least - 1e-9:
@@ -759,7 +779,7 @@ def _budget_check(settings: Settings) -> Check:
             False,
             f"{shown}: the render may stop at the budget before any new movie is made: "
             f"one needs about {_usd_up(least)} ({why}), less only as far as those calls "
-            f"bill less. Raise budget_usd to at least {_usd_up(least)} to have room for it",
+            f"bill less. Raise {name} to at least {_usd_up(least)} to have room for it",
             required=False,
         )
     return Check(
@@ -919,8 +939,13 @@ def run_checks(
     settings: Settings,
     keys: Keys | None = None,
     located: Callable[[str], str] = lambda message: message,
+    *,
+    out: Path | None = None,
+    budget: float | None = None,
 ) -> list[Check]:
-    """Every row of `doctor`; `located` as for `_google_mode` (the CLI's `_located`)."""
+    """Every row of `doctor`; `located` as for `_google_mode` (the CLI's `_located`).
+    `out` and `budget`: render's --out and --budget, checked in place of output_dir and
+    budget_usd as the render uses them."""
     keys = keys or Keys.from_env()
     py = sys.version_info
     checks = [
@@ -928,13 +953,13 @@ def run_checks(
         *_ffmpeg_checks(),
         _font_check(),
         _fallback_font_check(),
-        _writable(settings),
+        _writable(settings, out),
         _temp_folder(),
         _http_check(settings),
         *_dotenv_check(),
         *_key_checks(settings, keys),
         *_model_checks(settings, located),
-        _budget_check(settings),
+        _budget_check(settings, budget),
         _google_mode(settings, keys, located),
         _catalog_age(),
     ]

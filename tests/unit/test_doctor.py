@@ -1279,3 +1279,83 @@ def test_the_budget_floor_is_named_rounded_up_so_setting_it_passes(
     assert row.detail.endswith(f"Raise budget_usd to at least ${up:.2f}"), row.detail
     assert row_for(below).status == "warn"
     assert row_for(up).status == "ok"
+
+
+@pytest.mark.parametrize("case", ["under a file", "too deep", "fits"])
+def test_doctor_out_checks_the_run_folder_render_out_writes(
+    clean_env: None, tmp_path: Path, case: str
+) -> None:
+    """doctor took no --out: a person rendering with `--out DIR` was told about
+    output_dir (here fine) and "ready", and the render refused DIR (under a file, or
+    too deep a path for run.db), exit 2. `doctor --out` checks DIR as render uses it:
+    the run folder itself, run.db at DIR/run.db."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "output: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\ncompose: {quality: draft}\n"
+    )
+    (tmp_path / "blocker").write_text("")
+    out = {
+        "under a file": tmp_path / "blocker" / "run",
+        "too deep": _output_dir_of(tmp_path, 505 - len("/run.db")),
+        "fits": _output_dir_of(tmp_path, 504 - len("/run.db")),
+    }[case]
+    fits = case == "fits"
+    r = CliRunner().invoke(app, ["doctor", "-c", str(cfg), "--out", str(out)])
+    assert r.exit_code == (0 if fits else 1), r.output
+    (row,) = [c for c in run_checks(load_settings(cfg), out=out) if c.name == "output dir"]
+    assert row.status == ("ok" if fits else "FAIL"), row
+    assert row.detail.startswith(str(out)), row
+    if case == "too deep":
+        assert "its run.db would be 505 bytes long" in row.detail, row
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: X\ngoals:\n  - {category: health, vision: Run, scenes: 1}\n")
+    r = CliRunner().invoke(app, ["render", str(goals), "-c", str(cfg), "--out", str(out), "-q"])
+    assert r.exit_code == (0 if fits else 2), r.output
+    assert (out / "movie.mp4").exists() == fits
+
+
+@pytest.mark.parametrize(
+    ("flags", "render_code", "row"),
+    [
+        (["--preset", "google", "--aspect", "1:1"], 2, "clip settings"),
+        (["--preset", "google", "--resolution", "480p"], 2, "clip settings"),
+        (["--fps", "0"], 2, None),
+        (["--quality", "ultra"], 2, None),
+        (["--budget", "abc"], 2, None),
+        (["--preset", "byteplus", "--budget", "0"], 3, "budget"),
+    ],
+)
+def test_doctor_takes_renders_setting_and_budget_flags_and_refuses_as_render_does(
+    clean_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    flags: list[str],
+    render_code: int,
+    row: str | None,
+) -> None:
+    """doctor took only --config and --preset: `doctor --preset google --aspect 1:1`
+    (or `--resolution 480p`, `--budget 0`) was "No such option", exit 2, and without
+    the flag doctor said "ready" of what the render refuses. Each is read as render
+    reads it: a bad value is render's own error line (exit 2, no table); what the
+    preset cannot run with, a FAIL row (exit 1) led by what render says."""
+    for name in KEYVARS:
+        monkeypatch.setenv(name, "k")
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: X\ngoals:\n  - {category: health, vision: Run, scenes: 1}\n")
+    env = {"COLUMNS": "400"}
+    render = CliRunner().invoke(app, ["render", str(goals), "-q", "--yes", *flags], env=env)
+    assert render.exit_code == render_code, render.output
+    said = render.output.strip().splitlines()[-1].removeprefix("error: ")
+    r = CliRunner().invoke(app, ["doctor", *flags], env=env)
+    if row is None:
+        assert r.exit_code == 2 and r.output.strip() == f"error: {said}", r.output
+        return
+    assert r.exit_code == 1, r.output
+    (failed,) = [ln for ln in r.output.splitlines() if "│ FAIL │" in ln]
+    assert failed.startswith(f"│ {row} "), failed
+    detail = failed.split("│ FAIL │")[1].strip(" │")
+    if row == "budget":
+        assert detail.startswith("--budget: $0.00: render stops before its first paid"), detail
+        assert "the budget $0.00 lets no paid call through" in said, said
+    else:
+        assert said.startswith(detail.split(";")[0]), (said, detail)
