@@ -251,6 +251,13 @@ def stage_spec(settings: Settings, stage: CatalogStage) -> ModelSpec | None:
     return catalog.resolve(provider, stage, chosen)
 
 
+#: what to do about `clip_settings_problem` (render's refusal and doctor's row say it)
+CLIP_SETTINGS_FIX = (
+    "change output.aspect / output.resolution / video.audio (or --aspect / --resolution), "
+    "or pick another video.model"
+)
+
+
 def clip_settings_problem(settings: Settings) -> str | None:
     """Why no clip of the video model can be made with these settings (output.aspect,
     output.resolution, video.audio: every scene asks the same), or None. `render`

@@ -125,10 +125,18 @@ def _format_names(listing: str) -> set[str]:
     return names
 
 
+#: what to do about an ffmpeg that lacks a part a render uses (doctor's row and the
+#: render's refusal, `ffmpeg_lacks`): the row said only "missing: xfade"
+FFMPEG_FIX = (
+    "use an ffmpeg built with them (imageio-ffmpeg's own has them: unset "
+    "IMAGEIO_FFMPEG_EXE, or reinstall with the README's install line)"
+)
+
+
 def _present(kind: str, wanted: tuple[str, ...], have: frozenset[str], all_shown: bool) -> Check:
     missing = [w for w in wanted if w not in have]
     if missing:
-        detail = "missing: " + ", ".join(missing)
+        detail = "missing: " + ", ".join(missing) + "; " + FFMPEG_FIX
     else:
         detail = ", ".join(wanted) if all_shown else f"all {len(wanted)} present"
     return Check(f"ffmpeg {kind}", not missing, detail)
@@ -218,9 +226,8 @@ def ffmpeg_lacks() -> str | None:
     if not missing:
         return None
     return (
-        f"ffmpeg ({exe}) lacks what a render uses: {'; '.join(missing)}; use an ffmpeg "
-        "built with them (imageio-ffmpeg's own has them: unset IMAGEIO_FFMPEG_EXE, or "
-        "reinstall with the README's install line). `mindmovie doctor` checks it"
+        f"ffmpeg ({exe}) lacks what a render uses: {'; '.join(missing)}; {FFMPEG_FIX}. "
+        "`mindmovie doctor` checks it"
     )
 
 
@@ -232,7 +239,13 @@ def _ffmpeg_checks() -> list[Check]:
         run_ffmpeg(["-version"])
         have = ffmpeg_parts(exe)
     except (FFmpegError, OSError, RuntimeError) as e:
-        return [Check("ffmpeg", False, f"not usable: {e}")]
+        fix = (
+            "unset IMAGEIO_FFMPEG_EXE or point it at an ffmpeg that runs"
+            if os.environ.get("IMAGEIO_FFMPEG_EXE")
+            else "reinstall with the README's install line (imageio-ffmpeg brings one), "
+            "or point IMAGEIO_FFMPEG_EXE at an ffmpeg that runs"
+        )
+        return [Check("ffmpeg", False, f"not usable: {e}; {fix}")]
     return [
         Check("ffmpeg", True, f"{exe}"),
         _present("filters", FILTERS, have["filters"], all_shown=False),
@@ -285,13 +298,15 @@ def _writable(settings: Settings, out: Path | None = None) -> Check:
     not exist yet, the nearest folder that does is probed instead (render creates the
     rest)."""
     d = settings.output_dir if out is None else out
+    # what to do about a folder that cannot be used: these rows said only what was wrong
+    other = "give --out another folder" if out else "set output_dir to another folder"
     try:
         shown = d.resolve()
     except OSError as e:
         # run in a folder that was removed since (`os.getcwd()` fails): a traceback
         from mindmovie.fsutil import CWD_GONE
 
-        why = f"({e.strerror or e})" if d.is_absolute() else f"({CWD_GONE})"
+        why = f"({e.strerror or e}); {other}" if d.is_absolute() else f"({CWD_GONE})"
         return Check("output dir", False, f"{d}: cannot be used {why}")
     try:
         existing = next((p for p in (d, *d.parents) if p.exists()), Path("."))
@@ -299,17 +314,22 @@ def _writable(settings: Settings, out: Path | None = None) -> Check:
         # folder through it ("File exists"); it was probed past as if missing, "ready"
         dangling = next((p for p in (d, *d.parents) if p.is_symlink() or p == existing), existing)
     except OSError as e:  # a name longer than the system allows: a traceback here
-        return Check("output dir", False, f"{shown}: cannot be used ({e.strerror or e})")
+        return Check("output dir", False, f"{shown}: cannot be used ({e.strerror or e}); {other}")
     if dangling != existing:
+        target = os.readlink(dangling)
         return Check(
             "output dir",
             False,
-            f"{dangling.absolute()}: cannot be used (a link to {os.readlink(dangling)}, "
-            "which is missing: render cannot create folders through it)",
+            f"{dangling.absolute()}: cannot be used (a link to {target}, which is missing: "
+            f"render cannot create folders through it); mount or make {target}, or {other}",
         )
     if not existing.is_dir():
         what = "it is a file" if existing == d else f"{existing.resolve()} is a file"
-        return Check("output dir", False, f"{shown}: cannot be used ({what}, not a folder)")
+        return Check(
+            "output dir",
+            False,
+            f"{shown}: cannot be used ({what}, not a folder); move the file, or {other}",
+        )
     from mindmovie.pipeline import lock_problem
 
     try:  # a probe file, removed on close: the only thing doctor ever writes
@@ -318,7 +338,11 @@ def _writable(settings: Settings, out: Path | None = None) -> Check:
             # cannot (NFS without lockd, some FUSE mounts): doctor said "writable", ready
             locks = lock_problem(probe.fileno(), existing.absolute())
     except OSError as e:
-        return Check("output dir", False, f"{shown}: not writable ({e.strerror})")
+        return Check(
+            "output dir",
+            False,
+            f"{shown}: not writable ({e.strerror}); let this user write there, or {other}",
+        )
     if locks is not None:
         return Check("output dir", False, locks if out else f"{locks} (or set output_dir)")
     if (deep := _too_deep(d, shown, run_folder=out is not None)) is not None:
@@ -517,6 +541,8 @@ def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = Non
         if provider in conflicts:  # set, but which key is meant? (a warning, not a failure)
             out.append(Check(f"key {provider}", False, f"{detail}; {conflicts[provider]}", False))
             continue
+        if used and not is_set:  # what to do, as the other FAIL rows say it
+            detail += f"; set {names[0]} in the environment or in ./.env"
         out.append(Check(f"key {provider}", is_set or not used, detail, required=used))
     return out
 
@@ -606,7 +632,7 @@ def _model_checks(
     refuses to start with it); nothing when every model resolves. `located` as for
     `_google_mode`: each row led by where its setting was written, as the render says
     it (the model and options rows named the setting but not the file and line)."""
-    from mindmovie.costs import clip_settings_problem, stage_spec
+    from mindmovie.costs import CLIP_SETTINGS_FIX, clip_settings_problem, stage_spec
     from mindmovie.providers.base import InvalidRequest
 
     out = []
@@ -617,7 +643,7 @@ def _model_checks(
             out.append(Check(f"model {stage}", False, located(e.message)))
     if not out and (problem := clip_settings_problem(settings)):
         # every clip would be refused (render refuses to start): the preset cannot run
-        out.append(Check("clip settings", False, located(problem)))
+        out.append(Check("clip settings", False, located(f"{problem}; {CLIP_SETTINGS_FIX}")))
     if not out:
         from mindmovie.providers.registry import check_options
 

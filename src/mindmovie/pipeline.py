@@ -4258,11 +4258,7 @@ class Pipeline:
         after the plan and every keyframe were paid for, and failed every scene on every
         render (`--aspect 1:1` with Veo)."""
         if problem := costs.clip_settings_problem(self.settings):
-            raise ConfigError(
-                f"{problem}; change output.aspect / output.resolution / "
-                "video.audio (or --aspect / --resolution), or pick another video.model. "
-                "Nothing was spent"
-            )
+            raise ConfigError(f"{problem}; {costs.CLIP_SETTINGS_FIX}. Nothing was spent")
 
     def _clip_key(
         self,

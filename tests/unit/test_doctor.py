@@ -428,8 +428,8 @@ def test_a_missing_filter_or_muxer_is_reported(
     monkeypatch.setattr(mindmovie.media, "ffmpeg_exe", lambda: fake)
     checks = {c.name: c for c in run_checks(load_settings(None))}
     assert not checks["ffmpeg filters"].ok and checks["ffmpeg filters"].required
-    assert checks["ffmpeg filters"].detail == "missing: extractplanes"
-    assert checks["ffmpeg muxers"].detail == "missing: segment"
+    assert checks["ffmpeg filters"].detail.startswith("missing: extractplanes; use an")
+    assert checks["ffmpeg muxers"].detail.startswith("missing: segment; use an")
     assert checks["ffmpeg encoders"].ok and checks["ffmpeg demuxers"].ok
     r = CliRunner().invoke(app, ["doctor"])
     assert r.exit_code == 1 and "missing: extractplanes" in r.output
@@ -998,10 +998,10 @@ def test_a_key_needed_by_a_stage_setting_names_it_not_the_preset(clean_env: None
     settings = load_settings(overrides={"video": {"provider": "byteplus"}}, env={})
     (row,) = [c for c in run_checks(settings, Keys()) if c.name == "key byteplus"]
     assert row.status == "FAIL", row
-    assert row.detail.endswith("not set (needed by video.provider 'byteplus')"), row
+    assert "not set (needed by video.provider 'byteplus');" in row.detail, row
     settings = load_settings(overrides={"preset": "byteplus"}, env={})
     (row,) = [c for c in run_checks(settings, Keys()) if c.name == "key byteplus"]
-    assert row.detail.endswith("not set (needed by preset byteplus)"), row
+    assert "not set (needed by preset byteplus);" in row.detail, row
 
 
 @pytest.mark.parametrize("output_dir", ["outputs", "outputs/movies"])
@@ -1357,5 +1357,64 @@ def test_doctor_takes_renders_setting_and_budget_flags_and_refuses_as_render_doe
     if row == "budget":
         assert detail.startswith("--budget: $0.00: render stops before its first paid"), detail
         assert "the budget $0.00 lets no paid call through" in said, said
+    else:  # render's line, word for word: the problem and what to do
+        assert said == f"{detail}. Nothing was spent", (said, detail)
+
+
+@pytest.mark.parametrize(
+    ("case", "row", "ending"),
+    [
+        (
+            "ffmpeg parts",
+            "ffmpeg filters",
+            "missing: xfade; use an ffmpeg built with them (imageio-ffmpeg's own has them: "
+            "unset IMAGEIO_FFMPEG_EXE, or reinstall with the README's install line)",
+        ),
+        ("ffmpeg", "ffmpeg", "; unset IMAGEIO_FFMPEG_EXE or point it at an ffmpeg that runs"),
+        ("file in the way", "output dir", "; move the file, or set output_dir to another folder"),
+        ("name too long", "output dir", "(File name too long); set output_dir to another folder"),
+        (
+            "clip settings",
+            "clip settings",
+            "; change output.aspect / output.resolution / video.audio (or --aspect / "
+            "--resolution), or pick another video.model",
+        ),
+        ("key", "key byteplus", "not set (needed by preset byteplus); set ARK_API_KEY in the "
+         "environment or in ./.env"),
+    ],
+)  # fmt: skip
+def test_a_fail_row_says_what_to_do(
+    clean_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    case: str,
+    row: str,
+    ending: str,
+) -> None:
+    """`doctor` ends "fix the FAIL rows above", but these rows said only what was wrong
+    ("missing: xfade", "cannot be used (... is a file, not a folder)", "ratio 1:1 not
+    allowed", "ARK_API_KEY ...: not set"), where the render's refusal of the same says
+    what to do, or nothing did. Each now says it."""
+    import mindmovie.media
+
+    overrides: dict[str, object] = {}
+    if case == "ffmpeg parts":
+        fake = _fake_ffmpeg(tmp_path, r"^ *[TSC.|]{2,3} +xfade ")
+        monkeypatch.setattr(mindmovie.media, "ffmpeg_exe", lambda: fake)
+    elif case == "ffmpeg":  # named, but not a program (no x bit): not started
+        bad = tmp_path / "ffmpeg"
+        bad.write_text("not a program")
+        monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(bad))
+        monkeypatch.setattr(mindmovie.media, "ffmpeg_exe", lambda: str(bad))
+    elif case == "file in the way":
+        (tmp_path / "blocker").write_text("")
+        overrides = {"output_dir": str(tmp_path / "blocker" / "outputs")}
+    elif case == "name too long":
+        overrides = {"output_dir": "a" * 300}
+    elif case == "clip settings":
+        overrides = {"preset": "google", "output": {"aspect": "1:1"}}
     else:
-        assert said.startswith(detail.split(";")[0]), (said, detail)
+        overrides = {"preset": "byteplus"}
+    checks = run_checks(load_settings(overrides=overrides, env={}))
+    (found,) = [c for c in checks if c.name == row]
+    assert found.status == "FAIL" and found.detail.endswith(ending), found
