@@ -179,6 +179,16 @@ FpsOpt = Annotated[
 QualityOpt = Annotated[
     str | None, typer.Option("--quality", help="Encoder quality: draft, standard (default), high.")
 ]
+#: a stage, checked by `_check_until` (render's and doctor's --until)
+UntilOpt = Annotated[
+    str,
+    typer.Option(
+        "--until",
+        help="Stop after a stage: plan, keyframes, clips or movie (default). "
+        "Review keyframes before paying for video, then render again to continue.",
+        show_default=False,  # said in the help: "[default: movie]" said it twice
+    ),
+]
 #: text, read by `_check_budget` (render's and doctor's --budget)
 BudgetOpt = Annotated[
     str | None,
@@ -262,6 +272,12 @@ def _check_budget(given: str | None) -> float | None:
             "(0 or more), or leave it out for no cap"
         )
     return budget
+
+
+def _check_until(until: str) -> None:
+    """--until refused first thing (`render`, `doctor`) when it names no stage."""
+    if until not in ("plan", "keyframes", "clips", "movie"):
+        raise _fail(f"--until: '{until}' is not a stage; allowed: plan, keyframes, clips, movie")
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -653,15 +669,7 @@ def render(
         bool,
         typer.Option("--fresh", help="Start over (the old run is kept in previous/, not deleted)."),
     ] = False,
-    until: Annotated[
-        str,
-        typer.Option(
-            "--until",
-            help="Stop after a stage: plan, keyframes, clips or movie (default). "
-            "Review keyframes before paying for video, then render again to continue.",
-            show_default=False,  # said in the help: "[default: movie]" said it twice
-        ),
-    ] = "movie",
+    until: UntilOpt = "movie",
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Accept the cost estimate without asking.")
     ] = False,
@@ -688,8 +696,7 @@ def render(
     ] = False,
 ) -> None:
     cap = _check_budget(budget)
-    if until not in ("plan", "keyframes", "clips", "movie"):
-        raise _fail(f"--until: '{until}' is not a stage; allowed: plan, keyframes, clips, movie")
+    _check_until(until)
     if quiet and verbose:
         raise _fail(
             "--quiet and --verbose: give one of them (--quiet prints only warnings and the result)"
@@ -1471,8 +1478,9 @@ def init(
 
     Give it the flags you give `render` that change what is checked, as render reads
     them: --config, --preset, --aspect, --resolution, --fps and --quality (the
-    settings), --out (the run folder checked in place of output_dir) and --budget (the
-    cap checked in place of budget_usd).
+    settings), --out (the run folder checked in place of output_dir), --budget (the
+    cap checked in place of budget_usd) and --until (the budget checked up to that
+    stage).
 
     Exits 0 only when the configured preset can run, 1 when it cannot (the FAIL rows
     say why), 2 with the error line and no table when the settings or a flag cannot be
@@ -1489,10 +1497,12 @@ def doctor(
     fps: FpsOpt = None,
     quality: QualityOpt = None,
     budget: BudgetOpt = None,
+    until: UntilOpt = "movie",
 ) -> None:
     from mindmovie.doctor import can_run, doctor_table, run_checks
 
     cap = _check_budget(budget)  # as render: first, with render's messages
+    _check_until(until)
     settings = _settings(
         config, preset=preset, aspect=aspect, resolution=resolution, fps=fps, quality=quality
     )
@@ -1502,6 +1512,7 @@ def doctor(
         located=lambda message: _located(message, config, flags),
         out=out_dir,
         budget=cap,
+        until=until,
     )
     out.print(doctor_table(checks, settings.preset, out.width))
     if not can_run(checks):

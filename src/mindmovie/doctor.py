@@ -654,8 +654,19 @@ def _model_checks(
     return out
 
 
+#: the stages each `render --until` runs, by their settings' names
+UNTIL_STAGES: dict[str, tuple[Literal["planner", "keyframes", "video"], ...]] = {
+    "plan": ("planner",),
+    "keyframes": ("planner", "keyframes"),
+    "clips": ("planner", "keyframes", "video"),
+    "movie": ("planner", "keyframes", "video"),
+}
+#: what each `render --until` makes first, as the budget row names it
+UNTIL_MAKES = {"plan": "the plan", "keyframes": "a keyframe", "clips": "a clip"}
+
+
 def _least_spend(
-    settings: Settings, at: Literal["enough", "least"] = "enough"
+    settings: Settings, at: Literal["enough", "least"] = "enough", until: str = "movie"
 ) -> tuple[float, str]:
     """The smallest budget under which the render's gate (`budget.BudgetGate`: a call is
     sent only when billed + committed + its hold <= budget) lets any movie be made, for
@@ -670,18 +681,19 @@ def _least_spend(
     counts each at the least it can bill (`costs.planner_least`, the plan's prompt
     alone; the keyframe's price). Under the "least" figure the render stops before any
     movie whatever the calls bill; at the "enough" figure it makes one when the plan
-    bills about its estimate; in between, their bills decide. (USD, what binds, for
-    the row.)"""
+    bills about its estimate; in between, their bills decide. `until`: render's --until,
+    the stages counted (`UNTIL_STAGES`: a plan-only render needs the plan's hold only).
+    (USD, what binds, for the row.)"""
     from mindmovie import catalog, costs
     from mindmovie.goals import Goal, Goals
 
-    need: list[tuple[float, str]] = []
+    need: list[tuple[float, str, str]] = []  # (USD, why, the last stage it is for)
     plan_usd, plan_what = 0.0, ""  # what the plan bills before the keyframes
     if costs.stage_spec(settings, "planner") is not None:
         # one goal of one scene, one letter a field: every goals.yaml asks more
         smallest = Goals(title="x", goals=[Goal(category="x", vision="x", scenes=1)])
         hold = costs.planner_hold(settings, smallest)
-        need.append((hold, f"the plan call, which holds up to {costs.format_usd(hold)}"))
+        need.append((hold, f"the plan call, which holds up to {costs.format_usd(hold)}", "planner"))
         if at == "enough":
             # what the render's gate takes the plan to bill (its reservation's estimate)
             plan_usd = costs.estimate_planner(settings, smallest).usd
@@ -706,6 +718,7 @@ def _least_spend(
             (
                 plan_usd + kf_hold,
                 f"{plan_what}{kf_what}, which holds up to {costs.format_usd(kf_hold)}",
+                "keyframes",
             )
         )
     video = costs.stage_spec(settings, "video")
@@ -731,8 +744,9 @@ def _least_spend(
             clip = f"{kf_what} {bill} {costs.format_usd(kf_bill)} + {clip}"
         # (at its estimate, a Gemini image's prompt was left out: a budget of exactly
         # the figure passed here, "ok", and the render stopped before the clip)
-        need.append((plan_usd + kf_bill + hold, plan_what + clip))
-    return max(need, default=(0.0, ""))
+        need.append((plan_usd + kf_bill + hold, plan_what + clip, "video"))
+    upto = UNTIL_STAGES[until]
+    return max(((usd, why) for usd, why, stage in need if stage in upto), default=(0.0, ""))
 
 
 def _usd_up(usd: float) -> str:
@@ -745,12 +759,12 @@ def _usd_up(usd: float) -> str:
     return format_usd(math.ceil(usd / step - 1e-6) * step)
 
 
-def _budget_check(settings: Settings, budget: float | None = None) -> Check:
+def _budget_check(settings: Settings, budget: float | None = None, until: str = "movie") -> Check:
     """The cap as the render applies it (pipeline `_run` and `BudgetGate.reserve`):
     `budget` (render's --budget) when given, else budget_usd; on a fresh run: a FAIL
     row when the render would stop before any movie could be made, whatever the plan
     bills; a warning when it may, the calls' bills deciding; the figure otherwise;
-    "unset" when unset."""
+    "unset" when unset. `until`: render's --until (`_least_spend`)."""
     from mindmovie.costs import format_usd
     from mindmovie.providers.base import InvalidRequest
 
@@ -767,9 +781,10 @@ def _budget_check(settings: Settings, budget: float | None = None) -> Check:
             "its earlier renders spent included)",
         )
     shown = f"{name}: {format_usd(cap)}"
-    paid = sorted(settings.remote_providers())
+    paid = sorted({settings.stage_provider(s) for s in UNTIL_STAGES[until]} - {"local"})
     if not paid:
-        return Check("budget", True, f"{shown} (preset {settings.preset} pays for nothing)")
+        upto = f" up to --until {until}" if until != "movie" else ""
+        return Check("budget", True, f"{shown} (preset {settings.preset} pays for nothing{upto})")
     if cap <= 1e-9:
         # the render: "the budget $0.00 is already used", before anything is sent
         return Check(
@@ -781,17 +796,18 @@ def _budget_check(settings: Settings, budget: float | None = None) -> Check:
             "composed again, goes ahead)",
         )
     try:
-        least, why = _least_spend(settings)
-        floor, floor_why = _least_spend(settings, "least")
+        least, why = _least_spend(settings, "enough", until)
+        floor, floor_why = _least_spend(settings, "least", until)
     except (InvalidRequest, ConfigError, ValueError):
         # a model or option above is refused (its own FAIL row): nothing to price
         return Check("budget", False, f"{shown} (not checked: see above)", False, info=True)
+    made = UNTIL_MAKES.get(until, "any new movie")  # what `render --until` makes first
     if cap < floor - 1e-9:
         return Check(
             "budget",
             False,
             f"{shown} is below {_usd_up(floor)}, the least the render must be let "
-            f"spend before any new movie can be made"
+            f"spend before {made} can be made"
             f"{', however little the plan bills' if floor < least - 1e-9 else ''}: "
             f"{floor_why}; it would stop at the budget before then. Raise {name} to "
             f"at least {_usd_up(least)}",
@@ -803,15 +819,16 @@ def _budget_check(settings: Settings, budget: float | None = None) -> Check:
         return Check(
             "budget",
             False,
-            f"{shown}: the render may stop at the budget before any new movie is made: "
-            f"one needs about {_usd_up(least)} ({why}), less only as far as those calls "
+            f"{shown}: the render may stop at the budget before {made} is made: "
+            f"it needs about {_usd_up(least)} ({why}), less only as far as those calls "
             f"bill less. Raise {name} to at least {_usd_up(least)} to have room for it",
             required=False,
         )
     return Check(
         "budget",
         True,
-        f"{shown} (a new movie needs at least {format_usd(least)}: {why}; "
+        f"{shown} ({'a new movie' if until == 'movie' else made} needs at least "
+        f"{format_usd(least)}: {why}; "
         "`mindmovie estimate` prices the whole run)",
     )
 
@@ -968,10 +985,12 @@ def run_checks(
     *,
     out: Path | None = None,
     budget: float | None = None,
+    until: str = "movie",
 ) -> list[Check]:
     """Every row of `doctor`; `located` as for `_google_mode` (the CLI's `_located`).
     `out` and `budget`: render's --out and --budget, checked in place of output_dir and
-    budget_usd as the render uses them."""
+    budget_usd as the render uses them; `until`: render's --until, the stages the
+    budget is checked for."""
     keys = keys or Keys.from_env()
     py = sys.version_info
     checks = [
@@ -985,7 +1004,7 @@ def run_checks(
         *_dotenv_check(),
         *_key_checks(settings, keys),
         *_model_checks(settings, located),
-        _budget_check(settings, budget),
+        _budget_check(settings, budget, until),
         _google_mode(settings, keys, located),
         _catalog_age(),
     ]

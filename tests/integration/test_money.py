@@ -1951,18 +1951,27 @@ def _one_scene_goals(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("preset", "planner"),
-    [("byteplus", ""), ("google", ""), ("byteplus", "planner: {provider: local}\n")],
+    ("preset", "planner", "until"),
+    [
+        ("byteplus", "", "movie"),
+        ("google", "", "movie"),
+        ("byteplus", "planner: {provider: local}\n", "movie"),
+        ("byteplus", "", "plan"),
+        ("byteplus", "", "keyframes"),
+    ],
 )
 def test_doctor_passes_a_budget_of_just_what_the_render_needs_and_fails_a_cent_under(
-    sim: SimServer, tmp_path: Path, preset: str, planner: str
+    sim: SimServer, tmp_path: Path, preset: str, planner: str, until: str
 ) -> None:
     """doctor counted the plan at its estimate ($0.0052 for the smallest goals) where
     the render's gate counts what it billed (the simulator's: $0.0018): a budget of just
     what the render needed (plan billed + keyframe billed + the clip's hold) was a FAIL,
     "below $0.15", exit 1, and the render with it made the movie. The plan is now
     counted at the least it bills for the FAIL; a budget that only the plan's bill
-    decides is a warning. A cent under the need, the render stops and doctor FAILs."""
+    decides is a warning. A cent under the need, the render stops and doctor FAILs.
+    With --until (plan, keyframes) doctor, which took no --until, checked the budget
+    for a whole movie: it failed `render --until plan --budget` of the plan's hold,
+    which the render made; `doctor --until` counts the stages that render runs."""
     sim.media_scale = 0.25
     goals = _one_scene_goals(tmp_path)
     url = sim.ark_base_url if preset == "byteplus" else sim.base_url
@@ -1974,24 +1983,27 @@ def test_doctor_passes_a_budget_of_just_what_the_render_needs_and_fails_a_cent_u
         f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
     )
     env = {"ARK_API_KEY": "b", "ANTHROPIC_API_KEY": "a", "GOOGLE_API_KEY": "g"}
+    stage = ["--until", until] if until != "movie" else []
 
     def render(budget: float, run: Path) -> int:
         cfg.write_text(base + f"budget_usd: {budget:.9f}\n")
-        args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"]
+        args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q", *stage]
         return CliRunner().invoke(app, args, env=env).exit_code
 
     assert render(5.0, tmp_path / "first") == 0
-    billed = sum(
-        r["billed_usd"] for st in ("plan", "keyframe") for r in ledger_rows(tmp_path / "first", st)
-    )
-    (clip,) = ledger_rows(tmp_path / "first", "clip")
-    need = billed + clip["held_usd"]
+    # the gate, call by call: what the calls before it billed + the call's hold
+    need = billed = 0.0
+    for row in [
+        r for st in ("plan", "keyframe", "clip") for r in ledger_rows(tmp_path / "first", st)
+    ]:
+        need, billed = max(need, billed + row["held_usd"]), billed + row["billed_usd"]
     for budget, doctor_code, render_code in ((need, 0, 0), (need - 0.01, 1, 3)):
         run = tmp_path / f"run{render_code}"
         assert render(budget, run) == render_code, budget
-        doctor = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env=env)
+        doctor = CliRunner().invoke(app, ["doctor", "-c", str(cfg), *stage], env=env)
         assert doctor.exit_code == doctor_code, (budget, doctor.output)
-        assert (run / "movie.mp4").exists() == (render_code == 0)
+        made = {"plan": "plan.yaml", "keyframes": "scenes/01-x-1/keyframe.png"}
+        assert (run / made.get(until, "movie.mp4")).exists() == (render_code == 0)
 
 
 @pytest.mark.parametrize(("under", "doctor_code", "render_code"), [(0.0, 0, 0), (0.01, 1, 3)])

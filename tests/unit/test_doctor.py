@@ -1322,6 +1322,7 @@ def test_doctor_out_checks_the_run_folder_render_out_writes(
         (["--fps", "0"], 2, None),
         (["--quality", "ultra"], 2, None),
         (["--budget", "abc"], 2, None),
+        (["--until", "later"], 2, None),
         (["--preset", "byteplus", "--budget", "0"], 3, "budget"),
     ],
 )
