@@ -1887,9 +1887,12 @@ def test_doctor_counts_the_paid_plan_billed_before_the_first_keyframe(
         f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
     )
     env = {"ARK_API_KEY": "b", "ANTHROPIC_API_KEY": "a"}
-    doctor = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env={**env, "COLUMNS": "400"})
+    doctor = CliRunner().invoke(app, ["doctor", "-c", str(cfg)], env=env)
     assert doctor.exit_code == 1, doctor.output
-    assert "the plan call at least" in doctor.output
+    from mindmovie.config import load_settings
+
+    (row,) = [c for c in run_checks(load_settings(config_path=cfg, env={})) if c.name == "budget"]
+    assert "the plan call at least" in row.detail, row
     run = tmp_path / "run"
     r = CliRunner().invoke(
         app, ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q"], env=env

@@ -1314,6 +1314,25 @@ def test_doctor_out_checks_the_run_folder_render_out_writes(
     assert (out / "movie.mp4").exists() == fits
 
 
+def _fail_rows(output: str) -> dict[str, str]:
+    """doctor's FAIL rows in its table (`output`), at whatever width it was drawn: each
+    check's name and its detail, the detail's wrapped lines joined."""
+    rows: dict[str, str] = {}
+    name = None
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if not line.startswith("│") or len(cells) != 3:
+            name = None
+        elif cells[1] == "FAIL":
+            name = cells[0]
+            rows[name] = cells[2]
+        elif name and not cells[0] and not cells[1]:
+            rows[name] += " " + cells[2]
+        else:
+            name = None
+    return rows
+
+
 @pytest.mark.parametrize(
     ("flags", "render_code", "row"),
     [
@@ -1352,9 +1371,9 @@ def test_doctor_takes_renders_setting_and_budget_flags_and_refuses_as_render_doe
         assert r.exit_code == 2 and r.output.strip() == f"error: {said}", r.output
         return
     assert r.exit_code == 1, r.output
-    (failed,) = [ln for ln in r.output.splitlines() if "│ FAIL │" in ln]
-    assert failed.startswith(f"│ {row} "), failed
-    detail = failed.split("│ FAIL │")[1].strip(" │")
+    failed = _fail_rows(r.output)
+    assert list(failed) == [row], r.output
+    detail = failed[row]
     if row == "budget":
         assert detail.startswith("--budget: $0.00: render stops before its first paid"), detail
         assert "the budget $0.00 lets no paid call through" in said, said
