@@ -101,6 +101,13 @@ class CallEstimate:
         """Whether this call would spend money if the run went ahead."""
         return not self.free and not self.done and self.same_as is None
 
+    @property
+    def maybe(self) -> str | None:
+        """Why the render may not buy this call after all (`_as_maybe`), or None: what
+        decides it is known only during the render, so it is counted, at most."""
+        why = self.inputs.get("maybe")
+        return why if isinstance(why, str) else None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "stage": self.stage,
@@ -111,6 +118,7 @@ class CallEstimate:
             "inputs": dict(self.inputs),
             "free": self.free,
             "done": self.done,
+            "maybe": self.maybe,
         }
 
 
@@ -680,6 +688,17 @@ def _as_done(call: CallEstimate) -> CallEstimate:
     return replace(call, usd=0.0, formula=_DONE_FORMULA, inputs={**call.inputs, "done": True})
 
 
+def _as_maybe(call: CallEstimate, why: str) -> CallEstimate:
+    """A call the render may find it need not buy (`why`), which only the render can
+    tell: counted at its price, the most it spends (counted at nothing, a render that
+    must buy it after all would spend past the estimate agreed to), and said so."""
+    return replace(
+        call,
+        formula=f"up to {format_usd(call.usd)}: {why}; {call.formula}",
+        inputs={**call.inputs, "maybe": why},
+    )
+
+
 def _as_same(call: CallEstimate, scene_id: str) -> CallEstimate:
     return replace(
         call,
@@ -713,6 +732,7 @@ def estimate_run(
     done: Collection[tuple[str, str]] = frozenset(),
     plan_done: bool | None = None,
     shared: Mapping[tuple[str, str], str] | None = None,
+    maybe: Mapping[str, str] | None = None,
 ) -> RunEstimate:
     """What the run would still cost.
 
@@ -721,9 +741,12 @@ def estimate_run(
     seconds as the remote planner, with no paid call. `done` holds (scene_id, "keyframe" |
     "clip") steps already made; they cost 0 and are marked done. `plan_done` None means
     "done when a plan is given". `shared`: (scene_id, stage) -> the earlier scene that
-    buys the very same request; it costs 0 here (`Pipeline._one_buyer`).
+    buys the very same request; it costs 0 here (`Pipeline._one_buyer`). `maybe`: scene
+    id -> why the render may not buy its clip after all (`Outlook.maybe`): counted, and
+    said so (`maybe_notes`).
     """
     shared = shared or {}
+    maybe = maybe or {}
     scenes: list[Scene]
     if plan is not None:
         planned = plan
@@ -762,6 +785,8 @@ def estimate_run(
             video = _as_done(video)
         elif (sc.id, "clip") in shared:
             video = _as_same(video, shared[(sc.id, "clip")])
+        elif sc.id in maybe and video.payable:
+            video = _as_maybe(video, maybe[sc.id])
         seconds = float(video.inputs.get("seconds", sc.seconds))
         rows.append(
             SceneEstimate(
@@ -985,6 +1010,19 @@ def estimate_table(est: RunEstimate) -> Table:
         "may differ."
     ) + "".join(f"\nNote: {n}" for n in est.notes)
     return table
+
+
+def maybe_notes(est: RunEstimate) -> tuple[str, ...]:
+    """What the table says under it of each call counted that the render may not buy
+    (`CallEstimate.maybe`): the table priced such a clip as a new purchase, with no word
+    that the render may take it for nothing."""
+    return tuple(
+        f"{s.scene_id}: its {c.stage} is counted ({format_usd(c.usd)}) but may not be "
+        f"bought: {c.maybe}"
+        for s in est.scenes
+        for c in (s.keyframe, s.video)
+        if c.maybe is not None and c.payable
+    )
 
 
 def estimate_json(est: RunEstimate) -> dict[str, Any]:

@@ -1542,6 +1542,10 @@ class Outlook:
     #: (scene id, "keyframe" | "clip") -> the earlier scene that buys the very same
     #: request in the render, whose result it takes (`Pipeline._one_buyer`): costs nothing
     shared: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: scene id -> why the render may not buy the clip it is counted as buying, which
+    #: only the render can tell (a lost request's job it may find; a clip made before it
+    #: reuses if the free keyframe painted again comes out the same): `costs._as_maybe`
+    maybe: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -7554,8 +7558,9 @@ class Pipeline:
         jobs: dict[str, str] = {}
         refetched: set[str] = set()
         shared: dict[tuple[str, str], str] = {}
+        maybe: dict[str, str] = {}
         done = (
-            self._reused_steps(store, basis, restored, clips, same, jobs, refetched, shared)
+            self._reused_steps(store, basis, restored, clips, same, jobs, refetched, shared, maybe)
             if basis is not None
             else set()
         )
@@ -7573,6 +7578,7 @@ class Pipeline:
             jobs,
             frozenset(refetched),
             shared,
+            maybe,
         )
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> tuple[str, str]:
@@ -7599,11 +7605,9 @@ class Pipeline:
         the same inputs, are excluded; a step made with another model, prompt or keyframe
         (a changed preset, an edited plan.yaml) is counted, because it will be paid again."""
         look = self.outlook(store, planner)
-        est = costs.estimate_run(
-            self.settings, self.goals, look.plan, done=set(look.reused), shared=look.shared
-        )
+        est = look_priced(self.settings, self.goals, look)
         notes = replan_notes(self.run_dir, look, est, asking=True)
-        return replace(est, notes=(*notes, *unfindable_notes(store, est)))
+        return replace(est, notes=(*notes, *unfindable_notes(store, est), *costs.maybe_notes(est)))
 
     def whole_estimate(self, plan: Plan) -> costs.RunEstimate:
         """What `plan`'s scenes cost bought from nothing (the storyboard's figures: the
@@ -7629,6 +7633,7 @@ class Pipeline:
         jobs: dict[str, str] | None = None,
         refetched: set[str] | None = None,
         shared: dict[tuple[str, str], str] | None = None,
+        maybe: dict[str, str] | None = None,
     ) -> set[tuple[str, str]]:
         """(scene, stage) steps a render of `plan` would not pay for: the same input-key
         checks as `_keyframe` and `_clip` (a clip's key holds its keyframe's hash, so a
@@ -7640,7 +7645,8 @@ class Pipeline:
         the scenes whose keyframe is downloaded from a kept result URL, to `refetched`;
         the steps to buy that an earlier scene of the plan buys too (the very same request,
         `_one_buyer`: bought once, taken by the later) or whose job in flight it polls,
-        to `shared`, with that scene."""
+        to `shared`, with that scene; the scenes whose clip is counted though the render
+        may not buy it, to `maybe`, with why (`Outlook.maybe`)."""
         restored = set() if restored is None else restored
         shared = {} if shared is None else shared
         #: (stage, key asked first) -> the scenes that would buy it, in the plan's order,
@@ -7806,11 +7812,51 @@ class Pipeline:
                 if jobs is not None:
                     jobs[sc.id] = unheld
             elif video_id.name != "local":
+                lost = self._lost_request(store, step, clip_keys, video_id.name)
+                if maybe is not None and lost is not None:
+                    maybe[sc.id] = lost
                 share("clip", self._clip_key(video_id, req, made_as), sc.id)
         for (stage, key), ids in buyers.items():
             by = holders.get((stage, key), ids[0])
             shared.update({(sid, stage): by for sid in ids if sid != by})
         return done
+
+    def _lost_request(
+        self, store: Store, step: Step | None, keys: Collection[str], provider: str
+    ) -> str | None:
+        """Why the clip of `step` (to be bought, asking one of `keys`) may not be bought:
+        an earlier request of it, at a provider that lists its jobs, got no answer (in
+        flight when a render was killed, or its answer lost) and is not settled. The
+        render looks for its job (`_recover_orphans`, `_await_late_job`) and takes it if
+        listed, paying nothing more; if none is made, it buys the clip. Which, only the
+        provider's list tells, which the estimate does not read: the estimate priced the
+        clip as a plain purchase. None when there is no such request."""
+        if step is None or step.remote_id or step.status == "succeeded":
+            return None
+        if step.input_key not in keys or not registry.lists_jobs(provider):
+            return None
+        for r in store.ledger_rows():
+            usage = r["usage"] or {}
+            if (
+                r["stage"] != "clip"
+                or r["state"] != "committed"
+                or r["remote_id"]
+                or r["scene_id"] != step.scene_id
+                or r["provider"] != provider
+                or usage.get("unknown_outcome")
+                or usage.get("let_go")
+                or _asked_key(store, r) != step.input_key
+            ):
+                continue
+            then = store.job_origin(int(r["id"]))
+            if then is not None and self._origin_changes_in(store, then, provider):
+                continue  # sent elsewhere: not looked for (`_keep_lost_elsewhere`)
+            return (
+                f"a job for it asked of {provider} before a render stopped (its answer never "
+                "came) may be found and taken, paying nothing more; if it was never made, "
+                "the clip is bought"
+            )
+        return None
 
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
         self._check_keyless(store)
@@ -8623,6 +8669,14 @@ def goal_photo_warnings(settings: Settings, goals: Goals) -> list[str]:
     return out
 
 
+def look_priced(settings: Settings, goals: Goals, look: Outlook) -> costs.RunEstimate:
+    """What a render with this outlook would still cost (`Pipeline.estimate`, the
+    render's own, and `estimate_for`, the `estimate` command's): one pricing for both."""
+    return costs.estimate_run(
+        settings, goals, look.plan, done=set(look.reused), shared=look.shared, maybe=look.maybe
+    )
+
+
 def estimate_for(
     goals_path: Path,
     settings: Settings,
@@ -8680,13 +8734,11 @@ def estimate_for(
         )
         for text in texts:
             warn(text)
-    est = costs.estimate_run(
-        settings, pipe.goals, look.plan, done=set(look.reused), shared=look.shared
-    )
+    est = look_priced(settings, pipe.goals, look)
     store = Store(db, read_only=True)
     try:
         notes = (*replan_notes(pipe.run_dir, look, est), *unfindable_notes(store, est))
-        return replace(est, notes=notes)
+        return replace(est, notes=(*notes, *costs.maybe_notes(est)))
     finally:
         store.close()
 

@@ -1304,6 +1304,33 @@ def test_a_recent_create_killed_in_flight_with_no_job_is_waited_for_then_refunde
     assert row["state"] == "refunded", row
 
 
+def test_the_estimate_says_a_create_killed_in_flight_may_be_found_not_only_bought(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed while a video create was at the provider, which made the job: `estimate`
+    priced the scene's clip as a new purchase, $0.10, with no word of the job, and the
+    render then found the job and paid nothing for that clip. Whether the job was made
+    only the provider's list tells (the estimate reads none): the clip stays counted,
+    the most it costs, and the estimate says it may be found instead of bought."""
+    rig = make_rig(sim, tmp_path)
+    rig.late_job_grace = 120.0
+    sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=2.0)
+    _kill_during_the_first_create(rig)
+    (orphan,) = _orphans(rig)
+    _wait_for(lambda: len(sim.jobs()) == 1, 30, "the job of the create in flight")
+    est = _estimate_json(rig)
+    video = {s["scene_id"]: s["video"] for s in est["scenes"]}
+    lost = video[orphan["scene_id"]]
+    assert lost["usd"] > 0 and "may be found" in (lost.get("maybe") or ""), lost
+    assert [sid for sid, v in video.items() if v.get("maybe")] == [orphan["scene_id"]]
+    (note,) = [n for n in est["notes"] if n.startswith(orphan["scene_id"])]
+    assert "may not be bought" in note and "may be found" in note, note
+    before = rig.totals()["jobs_created"]
+    r = rig.render()
+    assert r.returncode == 0, rig.history()
+    assert rig.totals()["jobs_created"] - before == SCENES - 1  # that clip: found, not bought
+
+
 def test_render_fresh_killed_at_its_spend_question_puts_the_old_run_back(
     sim: SimServer, tmp_path: Path
 ) -> None:
