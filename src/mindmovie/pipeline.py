@@ -7673,6 +7673,13 @@ class Pipeline:
         done: set[tuple[str, str]] = set()
         kept: dict[str, Path] = {}
         adopted: set[str] = set()  # unheld jobs counted for a scene: one job, one scene
+        # what each keyframe key made, by any scene: a local one of the same key paints
+        # the same pixels (`_keyframe_reuse_keys` hold every input of the picture)
+        painted = {
+            t.input_key: t.sha256
+            for t in store.steps()
+            if t.stage == "keyframe" and t.status == "succeeded" and t.sha256
+        }
         for sc in plan.scenes:
             model = kf_id
             if text_id is not None and self._source_photo(sc, plan) is None:
@@ -7710,19 +7717,15 @@ class Pipeline:
                     if refetched is not None:
                         refetched.add(sc.id)
                     continue
-                # a local keyframe of these very inputs whose file is gone or changed:
-                # painted again (free), and its clip reused only if the new image's
-                # sha256 is the recorded one (the clip's key holds it), which the render
-                # learns once it is made: `if_same` tells the clips that hinge on it
-                st = store.get(sc.id, "keyframe")
-                if (
-                    model.name == "local"
-                    and st is not None
-                    and st.status == "succeeded"
-                    and st.sha256
-                    and st.input_key in keys
-                ):
-                    remade[sc.id] = (self.run_dir / "scenes" / sc.id / "keyframe.png", st.sha256)
+                # a local keyframe of these very inputs whose file is gone or changed, or
+                # one another scene made (a scene copied): painted again (free), and its
+                # clip reused only if the new image's sha256 is the recorded one (the
+                # clip's key holds it), which the render learns once it is made: `if_same`
+                # tells the clips of the scene's own that hinge on it, `maybe` the paid
+                # clips the render may reuse so
+                sha = next((painted[k] for k in keys if k in painted), None)
+                if model.name == "local" and sha:
+                    remade[sc.id] = (self.run_dir / "scenes" / sc.id / "keyframe.png", sha)
                 elif model.name != "local":
                     unmade[sc.id] = keys[0]
                     share("keyframe", keys[0], sc.id)
@@ -7757,8 +7760,22 @@ class Pipeline:
             before = self._clip_keys_before(video_id, requests, made_as, store)
             kept_as = [k for key in ordered for k in dict.fromkeys((key, *before[key]))]
             if any(f in remade for f in frames):
-                if if_same is not None and any(store.reusable(sc.id, "clip", k) for k in ordered):
+                own = any(store.reusable(sc.id, "clip", k) for k in ordered)
+                if if_same is not None and own:
                     if_same.add(sc.id)
+                if video_id.name == "local":
+                    continue
+                if maybe is not None and (own or any(store.find_kept("clip", k) for k in kept_as)):
+                    # the render paints the keyframe, then finds the clip made before from
+                    # that image (its own, a copied scene's, one kept) and pays nothing;
+                    # counted at its price all the same: a painter that now paints other
+                    # pixels (another Pillow) makes a clip to buy
+                    maybe[sc.id] = (
+                        "a clip made before from this keyframe is reused if the keyframe, "
+                        "painted again (free), comes out as the image it was made from, "
+                        "known once it is painted"
+                    )
+                share("clip", self._clip_key(video_id, req, made_as), sc.id)
                 continue
             clip_keys = set(ordered)
             step = store.get(sc.id, "clip")

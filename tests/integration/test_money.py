@@ -1400,6 +1400,42 @@ async def test_a_deleted_clip_billed_over_a_day_ago_is_counted_as_bought_again(
     assert [sc.video.usd > 0 for sc in est.scenes] == [False, True, False, False]
 
 
+@pytest.mark.parametrize("how", ["copied", "deleted"])
+async def test_a_clip_a_painted_again_keyframe_may_reuse_is_said_so_not_only_bought(
+    sim: SimServer, tmp_path: Path, how: str
+) -> None:
+    """Local keyframes, paid clips. A scene made a copy of another in plan.yaml (its
+    keyframe painted as the other's), or whose keyframe.png was deleted: its keyframe is
+    painted again, free, and the clip made from that very image is reused, paying
+    nothing. The estimate priced the clip as a new one ($0.10), with no word of it.
+    Whether the painting comes out as before only the painting tells, so the clip stays
+    counted, the most it costs, and is said to be maybe reused."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    s = seedance_only(sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    plan = yaml.safe_load((run / "plan.yaml").read_text())
+    scenes = plan["scenes"]
+    if how == "copied":
+        scenes[2].update({k: scenes[1][k] for k in ("image_prompt", "motion_prompt", "seconds")})
+        (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+        sid = scenes[2]["id"]
+    else:
+        sid = scenes[3]["id"]
+        (run / "scenes" / sid / "keyframe.png").unlink()
+    est = estimate_for(goals, s, out=run)
+    (counted,) = [sc for sc in est.scenes if sc.video.usd > 0]
+    assert counted.scene_id == sid
+    why = counted.video.inputs.get("maybe") or ""
+    assert "a clip made before from this keyframe is reused" in why, counted.video.formula
+    (note,) = [n for n in est.notes if n.startswith(sid)]
+    assert "may not be bought" in note, est.notes
+    made = sim.stats()["totals"]["jobs_created"]
+    assert await _render_asking(goals, s, run) == [pytest.approx(est.total)]
+    assert sim.stats()["totals"]["jobs_created"] == made  # reused, as the note said it may
+
+
 async def _render_asking(goals: Path, s: Any, run: Path) -> list[float]:
     """Render to the end, recording the totals the spend question was asked about."""
     ask = asked = AgreeingAsked()
