@@ -131,6 +131,7 @@ from mindmovie.retry import (
 )
 from mindmovie.store import (
     CARRY_MARKED_META,
+    JOB_CREATED_USAGE,
     KEPT_DIR,
     ORIGIN_SALT_META,
     Step,
@@ -2809,7 +2810,11 @@ class Pipeline:
             return
         if state.status == "succeeded" or _reports_charge(state):
             usd = self._video_usd(state, req.seconds, req.resolution, req.aspect, req.audio)
-            extra = {} if state.status == "succeeded" else {"status": state.status}
+            extra: dict[str, Any] = {} if state.status == "succeeded" else {"status": state.status}
+            if state.created_at is not None:
+                # the provider's word of when the job was made: its row may be younger
+                # (a lost request's job listed as made before it: `Store.refetchable_clip`)
+                extra[JOB_CREATED_USAGE] = state.created_at
             await self.gate.bill(row, usd, {**state.usage, **extra})
         else:
             await self.gate.refund(row, f"job {state.status}: {state.error or ''}"[:300])

@@ -182,6 +182,9 @@ KEPT_STAGES = ("keyframe", "clip")
 #: be valid when its row does not say: Seedream's 24 h (provider-wire.md), the only
 #: provider whose results are kept so
 RESULT_URL_SECONDS = 24 * 3600.0
+#: a clip ledger row's usage: when the provider says its job was made (epoch s), kept
+#: with its bill (`Pipeline._settle_job`)
+JOB_CREATED_USAGE = "job_created_at"
 
 
 def _link_or_copy(src: Path, dest: Path, *, commit: bool = True, link: bool = True) -> None:
@@ -1889,13 +1892,20 @@ class Store:
         row = self.ledger_by_remote(step.remote_id)
         if row is None or row["state"] != "billed" or row["provider"] == "local":
             return None
+        usage = row["usage"] if isinstance(row["usage"], dict) else {}
         try:
-            # from the earlier of the ask and the bill: the result is no older than the
-            # ask, and a job that finished before a resume billed it was kept from its
-            # finish, not the bill (counted from the bill, it was estimated free after
-            # the provider had let it go)
-            since = min(float(row["created_at"]), float(row["updated_at"]))
-            age = (time.time() if now is None else now) - since
+            # from the earliest of the ask, the bill and the job's making as the provider
+            # tells it: the result is no older than the ask, and a job that finished
+            # before a resume billed it was kept from its finish, not the bill (counted
+            # from the bill, it was estimated free after the provider had let it go). A
+            # row can be younger than its job: a lost request's job is taken when the
+            # provider lists it as made up to a minute before the request (clocks
+            # differ), and counted from the row, its clip was estimated free for up to
+            # that minute after the provider had let its result go
+            times = [float(row["created_at"]), float(row["updated_at"])]
+            if usage.get(JOB_CREATED_USAGE) is not None:
+                times.append(float(usage[JOB_CREATED_USAGE]))
+            age = (time.time() if now is None else now) - min(times)
         except (TypeError, ValueError):  # a time edited by hand: not known to be kept
             return None
         return step.remote_id if age < RESULT_URL_SECONDS else None

@@ -32,6 +32,7 @@ import pytest
 import yaml
 
 from mindmovie.media import probe
+from mindmovie.store import Store
 from tests import mindmovie_fork
 from tests.integration.support import copy_scene, goals_file, scene_files
 from tests.sim.server import SimServer
@@ -1329,6 +1330,40 @@ def test_the_estimate_says_a_create_killed_in_flight_may_be_found_not_only_bough
     r = rig.render()
     assert r.returncode == 0, rig.history()
     assert rig.totals()["jobs_created"] - before == SCENES - 1  # that clip: found, not bought
+
+
+def test_a_lost_request_s_job_made_before_its_row_is_not_counted_kept_past_its_day(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A create in flight at a kill whose job the provider lists as made before the
+    request's row (up to a minute before is taken: clocks differ) is taken by the next
+    render. Its clip.mp4 deleted, the day its result is kept was counted from the row:
+    `status` and the estimate said "download job X's clip again", $0, for up to that
+    minute after the provider's day from the job's making was over. Now counted from the
+    job's making as the provider said it (the poll's answer, kept with the bill)."""
+    rig = make_rig(sim, tmp_path)
+    rig.late_job_grace = 120.0
+    sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=2.0)
+    _kill_during_the_first_create(rig)
+    (orphan,) = _orphans(rig)
+    _wait_for(lambda: len(sim.jobs()) == 1, 30, "the job of the create in flight")
+    (job,) = sim.jobs()
+    job.created_wall = int(orphan["created_at"]) - 50  # made 50 s before the row, it says
+    r = rig.render()
+    assert r.returncode == 0, rig.history()
+    store = Store(rig.out / "run.db", read_only=True)
+    try:
+        step = store.get(orphan["scene_id"], "clip")
+        assert step is not None and step.remote_id == job.id, step
+        row = store.ledger_by_remote(job.id)
+        assert row is not None and row["id"] == orphan["id"], row
+        made = float(row["created_at"])
+        # within a day of the job's making, its result is downloaded again, free
+        assert store.refetchable_clip(step, now=made + 23 * 3600) == job.id
+        # a day after the job's making, 20 s short of a day after its row's
+        assert store.refetchable_clip(step, now=made + 24 * 3600 - 20) is None
+    finally:
+        store.close()
 
 
 def test_render_fresh_killed_at_its_spend_question_puts_the_old_run_back(

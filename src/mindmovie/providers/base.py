@@ -486,6 +486,9 @@ class JobState:
     #: when the job finished (epoch s), when the provider says: its result URL's
     #: validity counts from then
     finished_at: float | None = None
+    #: when the job was made (epoch s), when the provider says: no later than its
+    #: result, so the day a result is kept counts from no earlier (`Store.refetchable_clip`)
+    created_at: float | None = None
 
     @property
     def done(self) -> bool:

@@ -985,11 +985,13 @@ class SeedanceVideo:
             status, error = "failed", "succeeded without a video_url"
         if usage:
             self.usage[remote_id] = usage
-        finished_at: float | None = None
+        finished_at = created_at = None
         if status == "succeeded":
             # the task's last change is its finish: its video_url is valid 24 h from then
             with contextlib.suppress(TypeError, ValueError):
                 finished_at = float(getattr(t, "updated_at", None) or 0) or None
+        with contextlib.suppress(TypeError, ValueError):
+            created_at = float(getattr(t, "created_at", None) or 0) or None
         return JobState(
             remote_id=remote_id,
             status=status,
@@ -997,6 +999,7 @@ class SeedanceVideo:
             error=error,
             usage=usage,
             finished_at=finished_at,
+            created_at=created_at,
         )
 
     async def fetch(self, state: JobState, request: VideoRequest, dest: Path) -> Path:
