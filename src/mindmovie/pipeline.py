@@ -7678,13 +7678,15 @@ class Pipeline:
         done: set[tuple[str, str]] = set()
         kept: dict[str, Path] = {}
         adopted: set[str] = set()  # unheld jobs counted for a scene: one job, one scene
-        # what each keyframe key made, by any scene: a local one of the same key paints
-        # the same pixels (`_keyframe_reuse_keys` hold every input of the picture)
-        painted = {
-            t.input_key: t.sha256
+        # what each keyframe key made, by any scene, now or before an edit replaced it:
+        # a local one of the same key paints the same pixels (`_keyframe_reuse_keys` hold
+        # every input of the picture)
+        painted = store.painted()
+        painted.update(
+            (t.input_key, t.sha256)
             for t in store.steps()
             if t.stage == "keyframe" and t.status == "succeeded" and t.sha256
-        }
+        )
         for sc in plan.scenes:
             model = kf_id
             if text_id is not None and self._source_photo(sc, plan) is None:

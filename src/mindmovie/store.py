@@ -112,6 +112,9 @@ KEPT_DIR = "kept"
 #: meta key prefix (+ "<stage>:<input key>"): {"run_no", "attempts"} of the step that
 #: made a kept artifact, so a restored step keeps them (see `Store._record_kept`)
 KEPT_MADE_META = "kept_made:"
+#: meta `painted:<input key>`: the sha256 of the free (local) keyframe a step made from
+#: that key before new inputs replaced it (`Store.begin`, `Store.painted`)
+PAINTED_META = "painted:"
 
 #: meta key prefix (+ ledger row id): where the row's video job is made (`job_origin`:
 #: base URL, Google mode/project/location, a salted fingerprint of the key), as JSON; in
@@ -880,6 +883,16 @@ class Store:
         prev = self.get(scene_id, stage)
         if prev is not None and prev.input_key != input_key:
             self.set_aside(prev)
+            if (
+                prev.stage == "keyframe"
+                and prev.status == "succeeded"
+                and prev.sha256
+                and not self.was_paid(prev)
+            ):
+                # a free keyframe is not kept (painted again at no cost), but what it
+                # painted is: its paid clip, kept, is reused if those inputs come back,
+                # which the estimate can then tell (`painted`)
+                self.set_meta(f"{PAINTED_META}{prev.input_key}", prev.sha256)
         now = time.time()
         with self._tx() as db:
             row = db.execute(
@@ -1783,6 +1796,12 @@ class Store:
                 "UPDATE ledger SET usage=?, updated_at=? WHERE id=?",
                 (json.dumps(usage), time.time(), row_id),
             )
+
+    def painted(self) -> dict[str, str]:
+        """Input key -> sha256 of each free keyframe a step painted from it before new
+        inputs replaced it (`begin`): the same key paints it again. The estimate prices
+        the paid clip made from it as one a render may reuse, not only buy."""
+        return {key: sha for key, sha in self.meta_with_prefix(PAINTED_META).items() if sha}
 
     def kept_result(self, scene_id: str, stage: str, input_key: str) -> dict[str, Any] | None:
         """The newest billed call of this scene and stage whose result, made from exactly

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import SecretStr
 
 from mindmovie.config import Keys, load_settings
@@ -99,6 +100,18 @@ def copy_scene(sim: SimServer, src: int = 1, dst: int = 2) -> None:
     scenes = [dict(sc) for sc in full["scenes"]]
     scenes[dst] = {**scenes[src], "goal": scenes[dst]["goal"], "affirmation": "I lead with joy"}
     sim.set_planner({**full, "scenes": scenes})
+
+
+def edit_scene_2(run: Path, **more: str) -> tuple[str, str]:
+    """Edit the second scene of `run`'s plan.yaml (`more`: text added to its fields):
+    (plan.yaml as it was, the scene's id)."""
+    plan_path = run / "plan.yaml"
+    original = plan_path.read_text()
+    plan = yaml.safe_load(original)
+    for field, added in more.items():
+        plan["scenes"][1][field] += added
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    return original, str(plan["scenes"][1]["id"])
 
 
 def settings_for(preset: str, sim: SimServer, **extra: Any) -> Any:

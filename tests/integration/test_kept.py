@@ -24,6 +24,7 @@ from mindmovie.store import Store
 from tests.integration.support import (
     claude_answer_for,
     cli_env,
+    edit_scene_2,
     goals_file,
     keyed_as_before,
     scene_files,
@@ -94,18 +95,6 @@ def _paid(sim: SimServer) -> dict[str, int]:
     return {k: int(t[k]) for k in ("messages", "images", "jobs_created")}
 
 
-def _edit_scene_2(run: Path, **more: str) -> tuple[str, str]:
-    """Edit the second scene of `run`'s plan.yaml (`more`: text added to its fields):
-    (plan.yaml as it was, the scene's id)."""
-    plan_path = run / "plan.yaml"
-    original = plan_path.read_text()
-    plan = yaml.safe_load(original)
-    for field, added in more.items():
-        plan["scenes"][1][field] += added
-    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
-    return original, str(plan["scenes"][1]["id"])
-
-
 def _render(goals: Path, cfg: Path, run: Path, env: dict[str, str], *extra: str) -> str:
     args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", *extra]
     r = CliRunner().invoke(app, args, env=env)
@@ -131,7 +120,7 @@ def test_an_edit_undone_puts_the_paid_keyframe_and_clip_back(
     _render(goals, cfg, run, env, "-q")
     first = scene_files(run)
     plan_path = run / "plan.yaml"
-    original, edited = _edit_scene_2(run, image_prompt=", golden hour", motion_prompt=", slowly")
+    original, edited = edit_scene_2(run, image_prompt=", golden hour", motion_prompt=", slowly")
     edit = plan_path.read_text()
     before = _paid(sim)
     _render(goals, cfg, run, env, "-q")
@@ -367,7 +356,7 @@ def test_status_says_a_deleted_file_comes_back_from_kept_as_the_render_does(
     run = tmp_path / "run"
     _render(goals, cfg, run, env, "-q")
     plan_path = run / "plan.yaml"
-    original, edited = _edit_scene_2(run, motion_prompt=", slowly")
+    original, edited = edit_scene_2(run, motion_prompt=", slowly")
     _render(goals, cfg, run, env, "-q")
     plan_path.write_text(original)  # undone: the first clip is put back
     _render(goals, cfg, run, env, "-q")
@@ -1659,7 +1648,7 @@ def test_a_clip_kept_under_its_key_with_the_fps_comes_back_when_the_edit_is_undo
     with keyed_as_before(monkeypatch, "_clip_key"):
         _render(goals, cfg, run, env, "-q")
         first = scene_files(run)
-        original, edited = _edit_scene_2(run, motion_prompt=", slowly")
+        original, edited = edit_scene_2(run, motion_prompt=", slowly")
         _render(goals, cfg, run, env, "-q")
     after_edit = _paid(sim)
     assert after_edit["jobs_created"] == 5 and scene_files(run)[edited] != first[edited]

@@ -35,6 +35,7 @@ from tests.integration.support import (
     claude_answer_for,
     cli_env,
     copy_scene,
+    edit_scene_2,
     goals_file,
     keyed_as_before,
     ledger_rows,
@@ -1400,16 +1401,18 @@ async def test_a_deleted_clip_billed_over_a_day_ago_is_counted_as_bought_again(
     assert [sc.video.usd > 0 for sc in est.scenes] == [False, True, False, False]
 
 
-@pytest.mark.parametrize("how", ["copied", "deleted"])
+@pytest.mark.parametrize("how", ["copied", "deleted", "undone"])
 async def test_a_clip_a_painted_again_keyframe_may_reuse_is_said_so_not_only_bought(
     sim: SimServer, tmp_path: Path, how: str
 ) -> None:
     """Local keyframes, paid clips. A scene made a copy of another in plan.yaml (its
-    keyframe painted as the other's), or whose keyframe.png was deleted: its keyframe is
-    painted again, free, and the clip made from that very image is reused, paying
-    nothing. The estimate priced the clip as a new one ($0.10), with no word of it.
-    Whether the painting comes out as before only the painting tells, so the clip stays
-    counted, the most it costs, and is said to be maybe reused."""
+    keyframe painted as the other's), whose keyframe.png was deleted, or whose image
+    prompt was edited (a keyframe and clip made for it) and the edit undone: its keyframe
+    is painted again, free, and the clip made from that very image is reused (the
+    other's, its own, the one kept from before the edit), paying nothing. The estimate
+    priced the clip as a new one ($0.10), with no word of it. Whether the painting
+    comes out as before only the painting tells, so the clip stays counted, the most it
+    costs, and is said to be maybe reused."""
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     s = seedance_only(sim)
@@ -1421,9 +1424,13 @@ async def test_a_clip_a_painted_again_keyframe_may_reuse_is_said_so_not_only_bou
         scenes[2].update({k: scenes[1][k] for k in ("image_prompt", "motion_prompt", "seconds")})
         (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
         sid = scenes[2]["id"]
-    else:
+    elif how == "deleted":
         sid = scenes[3]["id"]
         (run / "scenes" / sid / "keyframe.png").unlink()
+    else:
+        original, sid = edit_scene_2(run, image_prompt=", at dawn")
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+        (run / "plan.yaml").write_text(original)
     est = estimate_for(goals, s, out=run)
     (counted,) = [sc for sc in est.scenes if sc.video.usd > 0]
     assert counted.scene_id == sid
