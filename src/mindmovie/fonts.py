@@ -8,6 +8,8 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import unicodedata
+from typing import Any
 
 #: System fonts tried, in order, for a text the built-in font cannot draw (Pillow looks
 #: a bare file name up in the system's font folders: Linux, macOS and Windows ones).
@@ -83,3 +85,31 @@ def freetype_problem() -> str | None:
             "pillow), which are built with it"
         )
     return None
+
+
+def paragraph_direction(text: str) -> str | None:
+    """ "rtl" or "ltr": the direction of `text`'s first letter that has one (Unicode's
+    bidi rule P2: Hebrew and Arabic are right-to-left, Latin left-to-right; digits and
+    punctuation have none), None when none has."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return None
+
+
+def direction_args(font: object, direction: str | None) -> dict[str, Any]:
+    """Pillow's `direction=` for a line drawn or measured with `font`, given its
+    paragraph's direction (`paragraph_direction`). Pillow (libraqm) gives each line it
+    is handed the direction of that line's own first letter: a Hebrew affirmation's
+    wrapped line that began with a Latin word ("Nike Air כל בוקר") was laid out
+    left-to-right, its words in the wrong order for a reader of the paragraph. Empty for
+    a font Pillow lays out without libraqm (its built-in font; any font where FriBiDi
+    is missing), which takes no direction."""
+    from PIL import ImageFont
+
+    if direction is None or getattr(font, "layout_engine", None) != ImageFont.Layout.RAQM:
+        return {}
+    return {"direction": direction}

@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
+from mindmovie.fonts import direction_args, paragraph_direction
 from mindmovie.fsutil import atomic_write_bytes, atomic_write_text, make_dirs, sha256_file
 from mindmovie.plan import KEYFRAMES_META, Plan, Scene, load_plan
 
@@ -564,12 +565,17 @@ def _draw_card(
     rx = cx1 - pad - right_w
     _draw_text(d, (rx, y + 5), right, 16, MUTED)
     _draw_text(d, (rx + _text_width(right, 16), y + 5), cost_text, 16, TEXT)
-    # Affirmation, wrapped to three lines.
+    # Affirmation, wrapped to three lines; a right-to-left one (Hebrew, Arabic) in its
+    # direction and against the right edge, as the page shows it (`dir="auto"`): its
+    # wrapped lines were laid out each by its own first word, and began at the left
     y += 36
     affirmation = _drawable(scene.affirmation, 18, system=True)
     f = _text_font(affirmation, 18)
+    direction = paragraph_direction(affirmation)
+    how = direction_args(f, direction)
     for line in _wrap(affirmation, f, inner_w, 3):
-        d.text((x, y), line, font=f, fill=TEXT)
+        lx = x + inner_w - _width(f, line) if direction == "rtl" else x
+        d.text((lx, y), line, font=f, fill=TEXT, **how)
         y += 23
     # Scene id, small, at the bottom of the card.
     sid = _fit_id(_drawable(scene.id, 13), _font(13), inner_w)

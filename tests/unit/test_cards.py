@@ -303,3 +303,46 @@ def test_only_a_hyphenated_part_still_too_wide_is_split_by_width() -> None:
     assert cards._wrap("I am well-being", f, fits) == ["I am", "well-being"]
     assert cards._hyphen_parts("self-love") == ["self-", "love"]
     assert cards._hyphen_parts("5-3") == ["5-3"] and cards._hyphen_parts("-5") == ["-5"]
+
+
+#: a Hebrew affirmation whose second line (at 854x480) begins with Latin words, and an
+#: English one whose fourth (at 480x854) begins with Hebrew ones
+HEBREW_WITH_LATIN = "אני רצה כל בוקר לאורך החוף עם נעלי הריצה Nike Air החדשות שלי ומרגישה חופשייה"
+ENGLISH_WITH_HEBREW = (
+    "I spend every summer with my family by the sea in beautiful תל אביב ונהנה מכל רגע of sunshine"
+)
+
+
+def raqm_draws(text: str) -> bool:
+    """Whether the font `text` is drawn with is laid out by libraqm (bidi, shaping)."""
+    from PIL import ImageFont
+
+    f = cards.font(20, cards.face_for(text))
+    return getattr(f, "layout_engine", None) == ImageFont.Layout.RAQM
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "mark", "word"),
+    [
+        (HEBREW_WITH_LATIN, (854, 480), "\u200f", "Nike"),  # RIGHT-TO-LEFT MARK
+        (ENGLISH_WITH_HEBREW, (480, 854), "\u200e", "אביב"),  # LEFT-TO-RIGHT MARK
+    ],
+    ids=["hebrew-line-starting-latin", "english-line-starting-hebrew"],
+)
+def test_each_wrapped_line_is_drawn_in_its_paragraph_s_direction(
+    text: str, size: tuple[int, int], mark: str, word: str
+) -> None:
+    """Pillow lays each line it is given out in the direction of that line's first
+    letter: a Hebrew affirmation's second line that began with "Nike Air" was drawn
+    left to right, "Nike Air" at its left end, where a reader of the right-to-left
+    paragraph reads it last. Every line now takes its paragraph's direction: drawn as
+    it is with Unicode's invisible direction mark before that word, which sets it."""
+    if cards.undrawable(text) or not raqm_draws(text):
+        pytest.skip("no font with Hebrew laid out by libraqm here")
+    lines = cards._overlay_layout(text, size)[0].lines
+    assert any(line.startswith(word) for line in lines[1:]), lines
+    plain = cards.overlay_box(text, size)
+    marked = cards.overlay_box(text.replace(word, mark + word), size)
+    assert plain is not None and marked is not None and plain[1:] == marked[1:]
+    differ = int((np.asarray(plain[0]) != np.asarray(marked[0])).any(axis=2).sum())
+    assert differ == 0, f"{differ} pixels differ from the line drawn in its direction"

@@ -808,3 +808,32 @@ def test_decoded_keyframes_are_not_all_held_while_the_board_is_written(
     assert len(decoded) == 4  # the scenes with a keyframe
     assert alive == [0], alive
     assert [p.read_bytes() for p in after] == expected
+
+
+def test_a_right_to_left_affirmation_is_drawn_in_its_direction_against_the_right_edge() -> None:
+    """The sheet drew each wrapped line of a Hebrew affirmation in the direction of the
+    line's own first letter ("Nike Air החדשות שלי" left to right, "Nike Air" first from
+    the left), and against the tile's left edge. Its lines now take the paragraph's
+    direction (drawn as with an invisible RIGHT-TO-LEFT MARK before "Nike") and end at
+    the right edge, as the page (`dir="auto"`) shows them."""
+    from mindmovie.compose import cards
+    from mindmovie.storyboard import COLUMN_WIDTH, render_sheet
+    from tests.unit.test_cards import raqm_draws
+
+    text = "אני רצה כל בוקר לאורך החוף הארוך והיפה Nike Air החדשות שלי"
+    if cards.undrawable(text) or not raqm_draws(text):
+        pytest.skip("no font with Hebrew laid out by libraqm here")
+    plan = _plan()
+
+    def sheet(affirmation: str) -> Image.Image:
+        scenes = [plan.scenes[0].model_copy(update={"affirmation": affirmation})]
+        return render_sheet(plan.model_copy(update={"scenes": scenes}))
+
+    box = tile_boxes(1)[0]
+    area = (box.card[0], box.image[3] + 44, box.card[2], box.image[3] + 44 + 3 * 23)
+    drawn = sheet(text).crop(area)
+    assert drawn.tobytes() == sheet(text.replace("Nike", "\u200fNike")).crop(area).tobytes()
+    ink = Image.eval(drawn.convert("L"), lambda v: 255 if v > 128 else 0).getbbox()
+    assert ink is not None
+    right = 14 + COLUMN_WIDTH - 28  # the text's box: 14 px in from the card's edges
+    assert right - 4 <= ink[2] <= right + 1 and ink[0] > 14 + 4, ink

@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from mindmovie.fonts import FALLBACK_FONTS, located
+from mindmovie.fonts import FALLBACK_FONTS, direction_args, located, paragraph_direction
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -193,6 +193,8 @@ class TextLayout:
     height: int  # whole block, pixels
     face: str = ""  # `font`'s face: "" is the built-in font
     cut: bool = False  # too long even at the smallest size: cut with an ellipsis
+    #: each line's paragraph's direction (`fonts.paragraph_direction`), drawn with it
+    directions: tuple[str | None, ...] = ()
 
 
 def _width(f: Font, s: str) -> float:
@@ -269,20 +271,29 @@ def _fitted(unit: str, f: Font, max_w: float) -> list[str]:
     return _hyphen_parts(unit)
 
 
-def _wrap(text: str, f: Font, max_w: float, max_lines: int | None = None) -> list[str]:
+def _wrap(
+    text: str,
+    f: Font,
+    max_w: float,
+    max_lines: int | None = None,
+    directions: list[str | None] | None = None,
+) -> list[str]:
     """Greedy word wrap by measured width, between words, between Chinese or Japanese
     characters (`_units`) and after the hyphens of a word too wide for the box
     (`_fitted`); units still wider than the box are split. With
     `max_lines`, it stops once it has more lines than that up to its last line with
     text (the caller cuts them; empty lines at the end are dropped): a 10,000-letter
     affirmation was wrapped whole at every font size tried, minutes for a block of
-    which a dozen lines show."""
+    which a dozen lines show. `directions` is given each line's paragraph's direction."""
     lines: list[str] = []
+    dirs: list[str | None] = []
     upto = 0  # lines up to the last one with text
+    para_dir: str | None = None
 
     def add(line: str) -> None:
         nonlocal upto
         lines.append(line)
+        dirs.append(para_dir)
         if line:
             upto = len(lines)
 
@@ -293,6 +304,7 @@ def _wrap(text: str, f: Font, max_w: float, max_lines: int | None = None) -> lis
         if full():
             break
         words = para.split()
+        para_dir = paragraph_direction(para)
         if not words:
             add("")
             continue
@@ -327,6 +339,9 @@ def _wrap(text: str, f: Font, max_w: float, max_lines: int | None = None) -> lis
             add(cur)
     while lines and not lines[-1]:
         lines.pop()
+        dirs.pop()
+    if directions is not None:
+        directions[:] = dirs or [None]
     return lines or [""]
 
 
@@ -413,7 +428,8 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
         while True:
             f = font(px, face)
             lh = round(px * 1.28)
-            lines = _wrap(text, f, max_w, max(1, max_h // lh))
+            dirs: list[str | None] = []
+            lines = _wrap(text, f, max_w, max(1, max_h // lh), dirs)
             widest = max((_width(f, ln) for ln in lines), default=0.0)
             split = whole_words and any(not _fits(f, w, max_w) for w in words)
             if (len(lines) * lh <= max_h and widest <= max_w and not split) or px <= min_px:
@@ -424,13 +440,15 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
     fit = max(1, max_h // lh)
     cut = len(lines) > fit
     if cut:  # still too long at the smallest size: cut, never overflow
-        lines = lines[:fit]
+        lines, dirs = lines[:fit], dirs[:fit]
         last = lines[-1]
         while last and _width(f, last + "…") > max_w:
             last = last[:-1]
         lines[-1] = last.rstrip() + "…"
     widest = max((_width(f, ln) for ln in lines), default=0.0)
-    return TextLayout(px, tuple(lines), lh, int(np.ceil(widest)), len(lines) * lh, face, cut)
+    return TextLayout(
+        px, tuple(lines), lh, int(np.ceil(widest)), len(lines) * lh, face, cut, tuple(dirs)
+    )
 
 
 def _draw_block(
@@ -443,7 +461,8 @@ def _draw_block(
     frame_w: int | None = None,
     origin: tuple[int, int] = (0, 0),
 ) -> None:
-    """White text centred on `centre_y`, with a soft dark shadow and a thin dark outline.
+    """White text centred on `centre_y`, with a soft dark shadow and a thin dark outline;
+    each line in its paragraph's direction (`fonts.direction_args`).
 
     `img` may be a window of a `frame_w`-wide frame whose top-left is at `origin` (whole
     pixels, so every glyph lands on the same sub-pixel phase as in the full frame).
@@ -452,6 +471,7 @@ def _draw_block(
     f = font(lay.px, lay.face)
     top = centre_y - lay.height / 2
     positions = []
+    dirs = [direction_args(f, d) for d in lay.directions or [None] * len(lay.lines)]
     for i, line in enumerate(lay.lines):
         lw = _width(f, line)
         y = top + i * lay.line_height + (lay.line_height - lay.px) / 2
@@ -459,16 +479,21 @@ def _draw_block(
     if shadow > 0:
         mask = Image.new("L", img.size, 0)
         md = ImageDraw.Draw(mask)
-        for (x, y), line in zip(positions, lay.lines, strict=True):
+        for (x, y), line, how in zip(positions, lay.lines, dirs, strict=True):
             md.text(
-                (x + shadow / 2, y + shadow / 2), line, font=f, fill=190, stroke_width=stroke + 1
+                (x + shadow / 2, y + shadow / 2),
+                line,
+                font=f,
+                fill=190,
+                stroke_width=stroke + 1,
+                **how,
             )
         mask = mask.filter(ImageFilter.GaussianBlur(shadow))
         black = Image.new("RGBA", img.size, (0, 0, 0, 255))
         black.putalpha(mask)
         img.alpha_composite(black)
     d = ImageDraw.Draw(img)
-    for (x, y), line in zip(positions, lay.lines, strict=True):
+    for (x, y), line, how in zip(positions, lay.lines, dirs, strict=True):
         d.text(
             (x, y),
             line,
@@ -476,6 +501,7 @@ def _draw_block(
             fill=(255, 255, 255, 255),
             stroke_width=stroke,
             stroke_fill=(12, 12, 16, 235),
+            **how,
         )
 
 
