@@ -109,6 +109,24 @@ def no_emoji_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
+def no_raqm(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Pillow without libraqm, as where FriBiDi is missing (PyPI's Pillow loads it from
+    the system: Windows and macOS have none by default): every font it opens is laid out
+    by its basic layout, for real."""
+    from PIL import ImageFont
+
+    from mindmovie.compose import cards
+
+    monkeypatch.setattr(ImageFont.core, "HAVE_RAQM", False)
+    cards.font.cache_clear()
+    clear_text_caches()
+    yield
+    monkeypatch.undo()
+    cards.font.cache_clear()
+    clear_text_caches()
+
+
+@pytest.fixture
 async def providers_closed(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[object]]:
     """Close every provider the test builds, after it, on its own event loop, as
     `Pipeline.run` closes the ones it builds. A test that built a provider and left it

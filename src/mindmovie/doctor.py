@@ -292,6 +292,33 @@ def _fallback_font_check() -> Check:
     )
 
 
+def _text_layout_check() -> Check:
+    """Whether Pillow lays text out with libraqm, which puts right-to-left words (Hebrew,
+    Arabic) in their order and joins Arabic letters. PyPI's Pillow loads FriBiDi from
+    the system for it, and without it (Windows and macOS by default) draws such words
+    backwards, Arabic unjoined; `plan` and `render` warn per text, with the plan. A
+    warning, not a failure: a movie in a left-to-right script needs none."""
+    from PIL import features
+
+    from mindmovie import fonts
+
+    if fonts.freetype_problem() is not None:  # no text drawn at all: see "fonts"
+        return Check(
+            "text layout", False, "not looked at: Pillow cannot open fonts (see fonts)",
+            required=False, info=True,
+        )  # fmt: skip
+    if features.check_feature("raqm"):
+        return Check("text layout", True, "libraqm (right-to-left text, Arabic joining)")
+    return Check(
+        "text layout",
+        False,
+        "Pillow lays text out without libraqm (its FriBiDi library is missing): Hebrew and "
+        "Arabic would be drawn backwards, Arabic letters unjoined; install FriBiDi (apt "
+        "install libfribidi0, brew install fribidi, or fribidi's DLL on Windows)",
+        required=False,
+    )
+
+
 def _writable(settings: Settings, out: Path | None = None) -> Check:
     """Can renders write under output_dir, or in `out` (render's --out, the run folder
     itself, where output_dir is not used)? Leaves nothing behind: when the folder does
@@ -998,6 +1025,7 @@ def run_checks(
         *_ffmpeg_checks(),
         _font_check(),
         _fallback_font_check(),
+        _text_layout_check(),
         _writable(settings, out),
         _temp_folder(),
         _http_check(settings),

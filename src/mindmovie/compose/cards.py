@@ -89,6 +89,23 @@ def undrawable(text: str) -> str:
     return missing_glyphs(text, face_for(text))
 
 
+def reversed_letters(text: str) -> str:
+    """The right-to-left letters of `text` (Hebrew, Arabic...; each once, in order) that
+    its font draws but lays out without libraqm: Pillow's basic layout, where FriBiDi is
+    missing (PyPI's Pillow loads it from the system, and Windows and macOS have none by
+    default), puts them left to right, each word spelled backwards, and Arabic letters
+    unjoined. Empty where libraqm lays the font out; letters no font has are boxes
+    (`undrawable`), said as such."""
+    rtl = [c for c in text if unicodedata.bidirectional(c) in ("R", "AL")]
+    if not rtl:
+        return ""
+    face = face_for(text)
+    if getattr(font(24, face), "layout_engine", None) == ImageFont.Layout.RAQM:
+        return ""
+    lacks = missing_glyphs(text, face)
+    return "".join(dict.fromkeys(c for c in rtl if c not in lacks))
+
+
 def _extends(ch: str) -> bool:
     """Whether `ch` belongs to the emoji before it: a variation selector (U+FE0F), a
     skin-tone modifier, the keycap's enclosing mark (U+20E3) or a tag (subdivision flags)."""
