@@ -4802,6 +4802,44 @@ class Pipeline:
                 "render again)"
             )
 
+    def _warn_fit(self, items: Sequence[tuple[str, str, str]]) -> None:
+        """Warn, once per item, about a drawn text (name, text, kind: "title", "scene" or
+        "closing") too long for the frame even at the smallest size, cut short with an
+        ellipsis (`cards.text_cut`), and about text drawn under `cards.READABLE_PX` (a
+        thin `output.size`): one line each, however many items. Given with the plan,
+        before any keyframe or clip is paid for: a 600-letter affirmation in goals.yaml
+        was said to be cut only at compose, after the spending."""
+        from mindmovie.compose.cards import READABLE_PX, text_fit
+        from mindmovie.compose.timeline import name_some
+
+        w, h = self.settings.output.frame()
+        cut: list[str] = []
+        small: dict[str, int] = {}  # items drawn under READABLE_PX: their font size
+        for name, text, kind in items:
+            px, was_cut = text_fit(text, (w, h), kind)
+            if was_cut:  # e.g. a long affirmation
+                cut.append(name)
+            if 0 < px < READABLE_PX:  # e.g. output.size 1024x16
+                small[name] = px
+        cut = self._not_told("cut", f"{w}x{h}", cut)
+        if len(cut) == 1:
+            self.reporter.warn(
+                f"{cut[0]}: its text is too long for a {w}x{h} frame: shown cut short, "
+                "ending in '…' (shorten it in plan.yaml)"
+            )
+        elif cut:  # one line, however many: it was a line per scene, on every render
+            self.reporter.warn(
+                f"{name_some(cut)}: their texts are too long for a {w}x{h} frame: shown cut "
+                "short, each ending in '…' (shorten them in plan.yaml)"
+            )
+        if tiny := self._not_told("small", f"{w}x{h}", list(small)):
+            # one line: a thin frame makes every text tiny alike
+            self.reporter.warn(
+                f"{name_some(tiny)}: text drawn {min(small[n] for n in tiny)} px tall in a "
+                f"{w}x{h} frame, too small to read (the text's size follows the frame's "
+                "short side: choose a larger output.size)"
+            )
+
     def _warn_left_out(self, plan: Plan) -> None:
         """Warn, once per item, about emoji and symbols no font here can draw: they are
         left out of the drawn text (`cards.drawn_text`); and about letters no font has,
@@ -4816,6 +4854,8 @@ class Pipeline:
         items.append(("closing", plan.closing))
         shown = {name: drawn_text(text) for name, text in items}
         self._warn_boxes(list(shown.items()))
+        kinds = ["title", *(["scene"] * len(plan.scenes)), "closing"]
+        self._warn_fit([(n, t, k) for (n, t), k in zip(shown.items(), kinds, strict=True)])
         gone = [(name, g) for name, text in items if (g := left_out(text))]
         for chars in dict.fromkeys(g for _, g in gone):
             names = self._not_told("left out", chars, [n for n, g in gone if g == chars])
@@ -5337,11 +5377,10 @@ class Pipeline:
     # ------------------------------------------------------------------ compose
     def _compose(self, store: Store, plan: Plan, clips: dict[str, Path], res: RenderResult) -> Path:
         from mindmovie.compose import renderer
-        from mindmovie.compose.cards import READABLE_PX, drawn_text, face_for, text_fit
-        from mindmovie.compose.timeline import MovieInput, SceneInput, build_timeline, name_some
+        from mindmovie.compose.cards import drawn_text, face_for
+        from mindmovie.compose.timeline import MovieInput, SceneInput, build_timeline
         from mindmovie.media import clip_facts, hdr_filters_missing
 
-        w, h = self.settings.output.frame()
         cs = self.settings.compose
         spec = output_spec(self.settings)
         scenes = []
@@ -5385,32 +5424,10 @@ class Pipeline:
         # 1 s crossfades never show their affirmations whole (text_notes)
         for note in (*timeline.notes, *timeline.text_notes):
             self.reporter.warn(note)
-        cut = []
-        # e.g. CJK on a machine without a CJK font
-        self._warn_boxes([(it.id.removeprefix("scene:"), it.text) for it in timeline.items])
-        small: dict[str, int] = {}  # items drawn under READABLE_PX: their font size
-        for it in timeline.items:
-            px, was_cut = text_fit(it.text, (w, h), it.kind)
-            if was_cut:  # e.g. a long affirmation edited in
-                cut.append(it.id)
-            if 0 < px < READABLE_PX:  # e.g. output.size 1024x16
-                small[it.id] = px
-        if len(cut) == 1:
-            self.reporter.warn(
-                f"{cut[0]}: its text is too long for a {w}x{h} frame: shown cut short, "
-                "ending in '…' (shorten it in plan.yaml)"
-            )
-        elif cut:  # one line, however many: it was a line per scene, on every render
-            self.reporter.warn(
-                f"{name_some(cut)}: their texts are too long for a {w}x{h} frame: shown cut "
-                "short, each ending in '…' (shorten them in plan.yaml)"
-            )
-        if small:  # one line: a thin frame makes every text tiny alike
-            self.reporter.warn(
-                f"{name_some(list(small))}: text drawn {min(small.values())} px tall in a "
-                f"{w}x{h} frame, too small to read (the text's size follows the frame's "
-                "short side: choose a larger output.size)"
-            )
+        # e.g. CJK on a machine without a CJK font; a text too long for the frame
+        items = [(it.id.removeprefix("scene:"), it.text, it.kind) for it in timeline.items]
+        self._warn_boxes([(name, text) for name, text, _ in items])
+        self._warn_fit(items)
         out = self.run_dir / "movie.mp4"
         shas = {s.id: s.clip_sha256 for s in scenes}
         key = input_key(

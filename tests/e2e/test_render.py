@@ -250,7 +250,7 @@ def test_texts_cut_short_in_many_scenes_are_one_warning(finished: Path) -> None:
     said = [ln for ln in proc.stderr.splitlines() if "too long for a 320x180 frame" in ln]
     assert len(said) == 1, proc.stderr
     first = plan["scenes"][0]["id"]
-    assert said[0].startswith(f"warning: scene:{first}, "), said
+    assert said[0].startswith(f"warning: {first}, "), said
     assert f" and {n - 3} more: their texts are too long" in said[0], said
 
 

@@ -174,3 +174,28 @@ def test_plan_warns_that_right_to_left_words_are_drawn_backwards_without_libraqm
     ], rep.warnings
     assert cards.reversed_letters(f"I am {he}") == "אניברוחזק"
     assert cards.reversed_letters("I am well") == ""
+
+
+def test_plan_says_a_text_too_long_for_the_frame_is_cut_before_anything_is_paid_for(
+    tmp_path: Path,
+) -> None:
+    """A 600-letter affirmation in goals.yaml is kept as written, and at 480x480 it is cut
+    short with an ellipsis even at the smallest size: the render said so only at
+    compose, after every keyframe and clip was paid for. `plan` says it, naming the scene."""
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    long = ("I am calm, strong and grateful for every single day " * 12)[:600].strip()
+    goals.write_text(goals.read_text().replace("I am strong, healthy and full of energy", long))
+    settings = load_settings(
+        overrides={"output": {"size": "480x480", "fps": 8}, "plan": {"scene_seconds": 2}},
+        env={},
+    )
+    rep = _Warnings()
+    asyncio.run(Pipeline(goals, settings, out=tmp_path / "run", reporter=rep).run(until="plan"))
+    assert load_plan(tmp_path / "run" / "plan.yaml").scenes[0].affirmation == long
+    told = [w for w in rep.warnings if "too long" in w]
+    assert told == [
+        "01-health-1: its text is too long for a 480x480 frame: shown cut short, ending in "
+        "'…' (shorten it in plan.yaml)"
+    ], rep.warnings
