@@ -346,3 +346,16 @@ def test_each_wrapped_line_is_drawn_in_its_paragraph_s_direction(
     assert plain is not None and marked is not None and plain[1:] == marked[1:]
     differ = int((np.asarray(plain[0]) != np.asarray(marked[0])).any(axis=2).sum())
     assert differ == 0, f"{differ} pixels differ from the line drawn in its direction"
+
+
+@pytest.mark.parametrize("kind", ["title", "closing"])
+def test_blank_lines_around_a_card_s_text_do_not_move_it(kind: cards.CardKind) -> None:
+    """goals.yaml's title is taken as written, and a YAML block (`title: |`, a blank
+    line, then the title) gives "\\nMy Year\\n": its empty first line was laid out, and
+    the title sat half a line below the card's middle. Blank lines at either end are
+    not drawn; those between lines are (the person's own)."""
+    size = (854, 480)
+    plain = np.asarray(cards.card_image("My Year", size, kind))
+    for text in ("\nMy Year\n", "\n  \n\nMy Year\n\n", " \t\nMy Year"):
+        assert np.array_equal(np.asarray(cards.card_image(text, size, kind)), plain), repr(text)
+    assert cards._card_layout("My\n\nYear", size, kind).lines == ("My", "", "Year")

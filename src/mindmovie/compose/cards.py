@@ -299,7 +299,9 @@ def _wrap(
     characters (`_units`) and after the hyphens of a word too wide for the box
     (`_fitted`); units still wider than the box are split. With
     `max_lines`, it stops once it has more lines than that up to its last line with
-    text (the caller cuts them; empty lines at the end are dropped): a 10,000-letter
+    text (the caller cuts them; empty lines at the start and end are dropped: a title
+    written as a YAML block (`title: |` then a blank line) drew an empty first line and
+    sat half a line low on its card): a 10,000-letter
     affirmation was wrapped whole at every font size tried, minutes for a block of
     which a dozen lines show. `directions` is given each line's paragraph's direction."""
     lines: list[str] = []
@@ -323,7 +325,8 @@ def _wrap(
         words = para.split()
         para_dir = paragraph_direction(para)
         if not words:
-            add("")
+            if lines:
+                add("")
             continue
         cur = ""
         # units of one word join with no space (Chinese, Japanese; the parts of a
