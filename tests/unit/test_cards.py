@@ -359,3 +359,25 @@ def test_blank_lines_around_a_card_s_text_do_not_move_it(kind: cards.CardKind) -
     for text in ("\nMy Year\n", "\n  \n\nMy Year\n\n", " \t\nMy Year"):
         assert np.array_equal(np.asarray(cards.card_image(text, size, kind)), plain), repr(text)
     assert cards._card_layout("My\n\nYear", size, kind).lines == ("My", "", "Year")
+
+
+#: soft hyphens, a zero-width space and a word joiner (as a word processor or a web page
+#: leaves them in pasted text) in ASCII words, and the same text as it shows
+UNSEEN = "I am ex\u00adtra\u00adordinary and\u200bfree\u2060now"
+SEEN = "I am extraordinary andfreenow"
+
+
+def test_invisible_characters_the_font_lacks_are_not_drawn_as_boxes() -> None:
+    """Pillow's built-in font, which draws an ASCII text, has no glyph for a soft hyphen,
+    a zero-width space or a word joiner: each was drawn as a box ("ex▯tra▯ordinary"),
+    and nothing was said (they are not letters). They are left out of what is drawn; a
+    font that has them (a fallback font drawing "Kapi\\u00adtän") keeps them."""
+    size = (854, 480)
+    for kind in ("title", "closing"):
+        drawn = np.asarray(cards.card_image(UNSEEN, size, kind))
+        assert np.array_equal(drawn, np.asarray(cards.card_image(SEEN, size, kind))), kind
+    drawn = np.asarray(cards.overlay_image(UNSEEN, size))
+    assert np.array_equal(drawn, np.asarray(cards.overlay_image(SEEN, size)))
+    assert cards.drawn_text(UNSEEN) == SEEN
+    if cards.face_for("Kapi\u00adtän"):
+        assert cards.drawn_text("Kapi\u00adtän") == "Kapi\u00adtän"

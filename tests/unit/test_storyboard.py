@@ -837,3 +837,18 @@ def test_a_right_to_left_affirmation_is_drawn_in_its_direction_against_the_right
     assert ink is not None
     right = 14 + COLUMN_WIDTH - 28  # the text's box: 14 px in from the card's edges
     assert right - 4 <= ink[2] <= right + 1 and ink[0] > 14 + 4, ink
+
+
+def test_invisible_characters_are_not_drawn_as_boxes_on_the_sheet() -> None:
+    """Soft hyphens, a zero-width space and a word joiner in an ASCII affirmation or
+    title were boxes on the sheet, as in the movie (`cards.drawn_text` leaves them out)."""
+    from mindmovie.storyboard import render_sheet
+    from tests.unit.test_cards import SEEN, UNSEEN
+
+    plan = _plan()
+
+    def sheet(text: str) -> bytes:
+        scenes = [plan.scenes[0].model_copy(update={"affirmation": text})]
+        return render_sheet(plan.model_copy(update={"title": text, "scenes": scenes})).tobytes()
+
+    assert sheet(UNSEEN) == sheet(SEEN)

@@ -183,14 +183,29 @@ def _cleaned(text: str) -> tuple[str, str]:
         left_out += "".join(c for c in gone if c not in left_out)
 
 
+def _without_unseen_boxes(text: str) -> str:
+    """`text` without the invisible characters (a soft hyphen, a zero-width space, a word
+    joiner, a direction mark: format characters, shown as nothing) that the font it is
+    drawn with has no glyph for. Pillow's built-in font, which draws a text of ASCII
+    letters, has none, and drew each as a box ("ex▯tra▯ordinary", from a word
+    processor's soft hyphens), with no warning: they are not letters to warn about."""
+    unseen = {c for c in text if not c.isspace() and not _needs_glyph(c)}
+    if not unseen:
+        return text
+    face = face_for(text)
+    boxes = {c for c in unseen if not _has_glyph(face, c)}
+    return "".join(c for c in text if c not in boxes) if boxes else text
+
+
 def drawn_text(text: str) -> str:
     """`text` as it is drawn: emoji and other symbols no font here has are left out
-    (spaces tidied) instead of drawn as boxes. Letters no font has (CJK, Arabic... on a
-    machine without such a font) stay, as boxes, and are warned about: leaving words out
-    would change what the affirmation says. Unchanged when nothing is left out."""
-    if not undrawable(text):
-        return text
-    return _cleaned(text)[0]
+    (spaces tidied) instead of drawn as boxes, and so are invisible characters its font
+    lacks (`_without_unseen_boxes`). Letters no font has (CJK, Arabic... on a machine
+    without such a font) stay, as boxes, and are warned about: leaving words out would
+    change what the affirmation says. Unchanged when nothing is left out."""
+    if undrawable(text):
+        text = _cleaned(text)[0]
+    return _without_unseen_boxes(text)
 
 
 def left_out(text: str) -> str:
