@@ -787,7 +787,10 @@ def plan(
     from mindmovie.yamlsrc import plural
 
     path = res.run_dir / "plan.yaml"
-    title = f"{escape(res.plan.title)}: {plural(len(res.plan.scenes), 'scene')}"
+    # on one line: a title written as a YAML block (`title: |`) has line breaks, and the
+    # table's heading put ": 3 scenes" alone on a line below it
+    one_line = " ".join(res.plan.title.split())
+    title = f"{escape(one_line)}: {plural(len(res.plan.scenes), 'scene')}"
     ids = max((len(sc.id) for sc in res.plan.scenes), default=0)
     if ids + len("seconds") + PLAN_WORDS + 10 > out.width:  # 10: the box and padding
         # a line per scene, the id whole: the table cut every id to "01-hea…" at 30

@@ -1045,6 +1045,32 @@ def test_plan_s_table_in_a_narrow_terminal_cuts_no_id_nor_affirmation(
             assert sc.id in shown and set(sc.affirmation.split()) <= shown, said
 
 
+@pytest.mark.parametrize("columns", [30, 80])
+def test_plan_s_table_heading_is_one_line_for_a_title_written_as_a_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    """goals.yaml's title is kept as written, and a YAML block (`title: |`, a blank line,
+    the title) holds line breaks: `mindmovie plan` printed the title, then ": 1 scene"
+    alone on the next line. The heading is the title on one line."""
+    import io
+
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    from mindmovie import cli
+
+    monkeypatch.chdir(tmp_path)
+    buf = io.StringIO()  # the terminal (cli.out's width is read once, when it is made)
+    monkeypatch.setattr(cli, "out", Console(file=buf, width=columns, color_system=None))
+    (tmp_path / "goals.yaml").write_text(
+        "title: |\n\n  My Year\n  of Joy\ngoals:\n  - {category: health, vision: I run}\n"
+    )
+    r = CliRunner().invoke(cli.app, ["plan", "goals.yaml", "--out", "run"], env={})
+    assert r.exit_code == 0, r.output
+    lines = [ln.strip() for ln in buf.getvalue().splitlines() if ln.strip()]
+    assert lines[0] == "My Year of Joy: 1 scene", lines
+
+
 @pytest.mark.parametrize(
     ("old", "new", "field"),
     [
