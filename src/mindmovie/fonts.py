@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import unicodedata
 from typing import Any
@@ -113,3 +114,20 @@ def direction_args(font: object, direction: str | None) -> dict[str, Any]:
     if direction is None or getattr(font, "layout_engine", None) != ImageFont.Layout.RAQM:
         return {}
     return {"direction": direction}
+
+
+#: the spaces a line must not break at: no-break, figure and narrow no-break space (French
+#: writes one before ! ? : ; and inside « »; "10 km" is kept together with one)
+NO_BREAK_SPACES = "\u00a0\u2007\u202f"
+_BREAK_AT = re.compile(f"[^\\S{NO_BREAK_SPACES}]+")
+_AS_SPACE = str.maketrans(dict.fromkeys(NO_BREAK_SPACES, " "))
+
+
+def words(text: str) -> list[str]:
+    """`text` cut into the words a line may break between: at white space, as
+    `str.split` cuts, but not at a no-break space (`NO_BREAK_SPACES`), which stays inside
+    its word as a plain space. `str.split` broke there: "libre !" wrapped with the "!"
+    alone at the start of the next line. A plain space: Pillow's built-in font has no
+    glyph for the others, and drew them as boxes."""
+    out = (w.translate(_AS_SPACE).strip() for w in _BREAK_AT.split(text))
+    return [w for w in out if w]

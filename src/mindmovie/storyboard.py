@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
-from mindmovie.fonts import direction_args, paragraph_direction
+from mindmovie.fonts import direction_args, paragraph_direction, words
 from mindmovie.fsutil import atomic_write_bytes, atomic_write_text, make_dirs, sha256_file
 from mindmovie.plan import KEYFRAMES_META, Plan, Scene, load_plan
 
@@ -358,7 +358,7 @@ def _wrap(text: str, f: Font, max_w: float, max_lines: int) -> list[str]:
     """Greedy word wrap by measured width, at most ``max_lines`` (the last one ellipsed)."""
     lines: list[str] = []
     cur = ""
-    for word in text.split():
+    for word in words(text):  # not at a no-break space
         trial = f"{cur} {word}" if cur else word
         if _width(f, trial) <= max_w:
             cur = trial

@@ -381,3 +381,23 @@ def test_invisible_characters_the_font_lacks_are_not_drawn_as_boxes() -> None:
     assert cards.drawn_text(UNSEEN) == SEEN
     if cards.face_for("Kapi\u00adtän"):
         assert cards.drawn_text("Kapi\u00adtän") == "Kapi\u00adtän"
+
+
+def test_a_line_does_not_break_at_a_no_break_space() -> None:
+    """French puts a no-break space before "!" (and ":", "?", ";", inside « »), and
+    "10 km" is kept together with one: lines broke there as at any space ("Je suis
+    libre" / "!"). A no-break space keeps its words on one line, drawn as a space (the
+    built-in font has no glyph for it)."""
+    f = cards.font(20)
+    max_w = cards._width(f, "Je suis libre") + 1  # a break at a space would fall before "!"
+    assert cards._wrap("Je suis libre\u00a0!", f, max_w) == ["Je suis", "libre !"]
+    assert cards._wrap("Je cours 10\u202fkm", f, cards._width(f, "Je cours 10") + 1) == [
+        "Je cours",
+        "10 km",
+    ]
+    from mindmovie import storyboard  # the sheet's tiles wrap so too
+
+    assert storyboard._wrap("Je suis libre\u00a0!", f, max_w, 3) == ["Je suis", "libre !"]
+    size = (854, 480)
+    plain = np.asarray(cards.card_image("Merci !", size, "title"))
+    assert np.array_equal(np.asarray(cards.card_image("Merci\u00a0!", size, "title")), plain)

@@ -25,7 +25,13 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from mindmovie.fonts import FALLBACK_FONTS, direction_args, located, paragraph_direction
+from mindmovie.fonts import (
+    FALLBACK_FONTS,
+    direction_args,
+    located,
+    paragraph_direction,
+    words,
+)
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -337,9 +343,9 @@ def _wrap(
     for para in text.replace("\r", "").split("\n"):
         if full():
             break
-        words = para.split()
+        para_words = words(para)
         para_dir = paragraph_direction(para)
-        if not words:
+        if not para_words:
             if lines:
                 add("")
             continue
@@ -348,7 +354,7 @@ def _wrap(
         # hyphenated word too wide for the box), words with one
         units = (
             (p, " " if k == j == 0 else "")
-            for w in words
+            for w in para_words
             for k, u in enumerate(_units(w))
             for j, p in enumerate(_fitted(u, f, max_w))
         )
@@ -455,9 +461,7 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
     # its last letters alone on the next line. A hyphenated word breaks after its
     # hyphens first (`_fitted`), so its parts are what must fit.
     # each distinct unit once: a long Chinese text is thousands of units of a few letters
-    words = list(
-        dict.fromkeys(p for w in text.split() for u in _units(w) for p in _hyphen_parts(u))
-    )
+    parts = list(dict.fromkeys(p for w in words(text) for u in _units(w) for p in _hyphen_parts(u)))
     for whole_words in (True, False):
         px = top_px
         while True:
@@ -466,7 +470,7 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
             dirs: list[str | None] = []
             lines = _wrap(text, f, max_w, max(1, max_h // lh), dirs)
             widest = max((_width(f, ln) for ln in lines), default=0.0)
-            split = whole_words and any(not _fits(f, w, max_w) for w in words)
+            split = whole_words and any(not _fits(f, w, max_w) for w in parts)
             if (len(lines) * lh <= max_h and widest <= max_w and not split) or px <= min_px:
                 break
             px = max(min_px, min(px - 1, int(px * 0.92)))

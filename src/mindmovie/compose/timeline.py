@@ -42,8 +42,8 @@ from typing import Literal
 #: after its hyphens before it is split by width, see cards._after_hyphen; 19: every
 #: segment says the level its frame size and rate need, see ffmpeg.h264_level: a cached
 #: one of x264's own level would join a new one with another SPS; 20: each wrapped line
-#: of a right-to-left paragraph is drawn in its direction, and blank lines at a text's
-#: start are not drawn, see cards._wrap).
+#: of a right-to-left paragraph is drawn in its direction, blank lines at a text's start
+#: are not drawn, and no line breaks at a no-break space, see cards._wrap).
 RENDERER_VERSION = "compose-ffmpeg-20"
 #: The built-in music bed's version (compose/audio.py): part of the audio track's key,
 #: so a track cached with an older bed is not reused.
