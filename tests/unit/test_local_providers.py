@@ -1280,3 +1280,31 @@ def test_a_jpeg_s_thumbnails_are_not_sent(tmp_path: Path) -> None:
     assert sent is not None
     assert b"THUMB" not in sent[0]
     assert np.array_equal(decoded_picture(sent[0])[0], decoded_picture(photo.read_bytes())[0])
+
+
+@pytest.mark.parametrize(
+    "vision",
+    [
+        "רץ על החוף כל בוקר",
+        "أنا مستقل ماليا",
+        "我每天都在海边跑步",
+        "अपने परिवार के साथ खुश",
+        "אני רץ עם Nike Air",
+    ],
+)
+def test_a_goal_in_another_script_keeps_the_person_s_words_without_english(vision: str) -> None:
+    """The offline planner's rules phrase English: a Hebrew vision became "I enjoy רץ על
+    החוף כל בוקר" and its feelings "I feel חופשי and גאה" (sentences in two languages, on
+    screen), and its other scenes took English stock lines. A goal written in another
+    script keeps the person's own lines, as written, for every scene."""
+    goal = Goal(
+        category="health",
+        vision=vision,
+        actions="לרוץ שלוש פעמים בשבוע; למתוח אחרי כל ריצה",
+        feelings="חופשי, גאה",
+        scenes=4,
+    )
+    plan = build_plan(Goals(title="t", goals=[goal]), PlanOptions())
+    said = [sc.affirmation for sc in plan.scenes]
+    assert said == [vision, "לרוץ שלוש פעמים בשבוע", "למתוח אחרי כל ריצה", vision], said
+    assert first_person("Strong and light") == "I am strong and light"  # English as before

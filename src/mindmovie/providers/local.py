@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -685,6 +686,14 @@ def _agree(text: str) -> str:
     return re.sub(r"\bI am(?:\s+(?:am|is|are|be)\b)+", "I am", text)
 
 
+def _latin_script(text: str) -> bool:
+    """Whether `text` is written in the Latin alphabet (most of its letters, or it has
+    none: "$100k"): the rules here phrase English, and only Latin text can be English."""
+    letters = [c for c in text if c.isalpha()]
+    latin = sum(unicodedata.name(c, "").startswith("LATIN") for c in letters)
+    return not letters or 2 * latin > len(letters)
+
+
 def first_person(text: str) -> str:
     """Phrase a goal line as a first-person, present-tense affirmation starting with "I ".
 
@@ -701,6 +710,10 @@ def first_person(text: str) -> str:
     s = _clean(text)
     if not s:
         return ""
+    if not _latin_script(s):
+        # Hebrew, Arabic, Chinese, Hindi...: the person's words as they wrote them. The
+        # English rules made "I enjoy רץ על החוף כל בוקר", a sentence in two languages
+        return _shorten(s)
     out = _affirm(_expand(s))
     if not out:
         return ""
@@ -710,6 +723,8 @@ def first_person(text: str) -> str:
 def _feelings_line(feelings: str) -> str:
     """ "powerful, alive, grateful" -> "I feel powerful, alive and grateful"."""
     s = _first_sentence(feelings)
+    if not _latin_script(s):
+        return ""  # not "I feel חופשי and גאה": no line (see first_person)
     if re.match(r"^(I|we|my|our)\b", s, re.I):
         return first_person(s)
     parts = [p.strip() for p in re.split(r",|;|\band\b|&|/", s) if p.strip()]
@@ -826,9 +841,11 @@ def _beats(goal: Goal) -> list[_Beat]:
     if goal.affirmation:
         out.append(_Beat(first_person(vision)))
     # details describe scenery ("String lights in the apple tree"): good pictures, poor
-    # affirmations, so they go into the image prompt only
-    lines = _CATEGORY_LINES.get(goal.category.strip().lower(), ())
-    out.extend(_Beat(line) for line in (*lines, *_GENERIC_LINES))
+    # affirmations, so they go into the image prompt only. The stock lines are English:
+    # a goal written in another script cycles through its own lines instead
+    if _latin_script(vision):
+        lines = _CATEGORY_LINES.get(goal.category.strip().lower(), ())
+        out.extend(_Beat(line) for line in (*lines, *_GENERIC_LINES))
     seen: set[str] = set()
     uniq: list[_Beat] = []
     for i, b in enumerate(out):
