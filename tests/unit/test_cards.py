@@ -401,3 +401,24 @@ def test_a_line_does_not_break_at_a_no_break_space() -> None:
     size = (854, 480)
     plain = np.asarray(cards.card_image("Merci !", size, "title"))
     assert np.array_equal(np.asarray(cards.card_image("Merci\u00a0!", size, "title")), plain)
+
+
+SOFT = (
+    "Ich bin Donau\u00addampf\u00adschiff\u00adfahrts\u00adgesellschafts\u00adkapitän und glücklich"
+)
+
+
+def test_a_long_word_breaks_at_its_soft_hyphens_shown_as_hyphens() -> None:
+    """A German compound written with soft hyphens (where the person lets it break) was
+    kept whole, and the 9:16 closing shrunk to 17 px to fit it (41 px without it); its
+    soft hyphens were never used. It breaks there, a hyphen drawn at the line's end."""
+    if cards.missing_glyphs(SOFT + "\u00ad", cards.face_for(SOFT)) or not cards.face_for(SOFT):
+        pytest.skip("no font here with ä and the soft hyphen")
+    size = (480, 854)
+    lay = cards._card_layout(SOFT, size, "closing")
+    assert lay.px == cards._card_layout("Ich bin glücklich", size, "closing").px, lay
+    assert all(ln.endswith("-") or "-" not in ln for ln in lay.lines), lay.lines
+    joined = "".join(ln.removesuffix("-") + " " * (not ln.endswith("-")) for ln in lay.lines)
+    assert joined.replace("\u00ad", "").split() == SOFT.replace("\u00ad", "").split()
+    f = cards.font(lay.px, lay.face)
+    assert all(cards._width(f, line) <= size[0] * 0.8 for line in lay.lines), lay.lines

@@ -282,8 +282,17 @@ def _units(word: str) -> list[str]:
     return units
 
 
-#: hyphens a word too wide for its box may break after (hyphen-minus, Unicode hyphen)
-_HYPHENS = frozenset("-\u2010")
+#: the soft hyphen: where the person lets a word break, shown (as "-") only at a line's end
+SOFT_HYPHEN = "\u00ad"
+#: hyphens a word too wide for its box may break after (hyphen-minus, Unicode hyphen, the
+#: soft hyphen: a 60-letter German compound written with them was kept whole and the
+#: whole text shrunk to a third smaller to fit it, its breaks never used)
+_HYPHENS = frozenset("-\u2010" + SOFT_HYPHEN)
+
+
+def _line_end(line: str) -> str:
+    """`line` as drawn at the end of a line: a soft hyphen there shows, as "-"."""
+    return line[:-1] + "-" if line.endswith(SOFT_HYPHEN) else line
 
 
 def _hyphen_parts(word: str) -> list[str]:
@@ -332,6 +341,7 @@ def _wrap(
 
     def add(line: str) -> None:
         nonlocal upto
+        line = _line_end(line)
         lines.append(line)
         dirs.append(para_dir)
         if line:
@@ -362,7 +372,7 @@ def _wrap(
             if full():
                 break
             trial = f"{cur}{sep}{word}" if cur else word
-            if _fits(f, trial, max_w):
+            if _fits(f, _line_end(trial), max_w):
                 cur = trial
                 continue
             if cur:
