@@ -908,3 +908,24 @@ async def test_a_refusal_s_words_are_quoted_without_their_control_characters(
     msg = str(e.value)
     assert "I can't help" in msg and "with that." in msg, msg
     assert not any(ch in msg for ch in "\x1b\x07"), repr(msg)
+
+
+async def test_a_goal_s_blank_words_are_not_put_to_claude(sim: SimServer, goals: Goals) -> None:
+    """A goal's affirmation of spaces alone went to Claude as the person's words with
+    "its first scene uses it word for word": Claude was asked for an affirmation of
+    "   ", an affirmation plan.yaml refuses as blank (a paid repair if Claude obeys).
+    Its details, actions and feelings blank were sent too ("details": "\u200b"). Blank,
+    they are left out, as the offline planner leaves them; given, they go stripped."""
+    first = goals.goals[0].model_copy(
+        update={"affirmation": "   ", "details": "\u200b", "feelings": "  calm  "}
+    )
+    blank = goals.model_copy(update={"goals": [first, *goals.goals[1:]]})
+    sim.set_planner(good_plan)
+    plan = await planner(sim).plan(blank, OPTIONS)
+    (req,) = sim.requests(path=MESSAGES)
+    sent = req["body"]["messages"][0]["content"]
+    text = sent if isinstance(sent, str) else "".join(part["text"] for part in sent)
+    brief = json.loads(text[text.index("{") :])
+    assert "affirmation" not in brief["goals"][0] and "details" not in brief["goals"][0], brief
+    assert brief["goals"][0]["feelings"] == "calm"
+    assert plan.scenes[0].affirmation == "LLM line one"

@@ -162,10 +162,12 @@ def scene_counts(goals: Goals, options: PlanOptions) -> list[int]:
 
 
 def _goal_brief(i: int, g: Goal, count: int) -> dict[str, Any]:
+    """A goal as Claude is given it: its optional words stripped, and left out when blank
+    (`given_text`). An affirmation of spaces went as the person's words "word for word",
+    an affirmation plan.yaml refuses as blank, and a blank `details` as "\u200b"."""
     d: dict[str, Any] = {"goal": i, "category": g.category, "vision": g.vision, "scenes": count}
     for k in ("details", "actions", "feelings", "affirmation"):
-        v = getattr(g, k)
-        if v:
+        if v := given_text(getattr(g, k)):
             d[k] = v
     if g.photos:
         d["has_photos"] = True
