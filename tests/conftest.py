@@ -56,6 +56,7 @@ def clear_text_caches() -> None:
     from mindmovie.compose import cards  # numpy: only for the tests that draw text
 
     cards.face_for.cache_clear()
+    cards.font.cache_clear()  # (a font opened with or without libraqm)
     if hasattr(cards, "_cleaned"):  # (so these tests fail on their asserts without it)
         cards._cleaned.cache_clear()
     if hasattr(fonts, "located"):  # (as for _cleaned)
@@ -108,21 +109,23 @@ def no_emoji_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     clear_text_caches()
 
 
-@pytest.fixture
-def no_raqm(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Pillow without libraqm, as where FriBiDi is missing (PyPI's Pillow loads it from
-    the system: Windows and macOS have none by default): every font it opens is laid out
-    by its basic layout, for real."""
+def without_raqm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on, Pillow without libraqm, as where FriBiDi is missing (PyPI's Pillow
+    loads it from the system: Windows and macOS have none by default): every font it
+    opens is laid out by its basic layout, for real. Undo with `monkeypatch.undo()` and
+    `clear_text_caches()`."""
     from PIL import ImageFont
 
-    from mindmovie.compose import cards
-
     monkeypatch.setattr(ImageFont.core, "HAVE_RAQM", False)
-    cards.font.cache_clear()
     clear_text_caches()
+
+
+@pytest.fixture
+def no_raqm(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Pillow without libraqm (`without_raqm`) for the whole test."""
+    without_raqm(monkeypatch)
     yield
     monkeypatch.undo()
-    cards.font.cache_clear()
     clear_text_caches()
 
 

@@ -293,11 +293,10 @@ def _fallback_font_check() -> Check:
 
 
 def _text_layout_check() -> Check:
-    """Whether Pillow lays text out with libraqm, which puts right-to-left words (Hebrew,
-    Arabic) in their order and joins Arabic letters. PyPI's Pillow loads FriBiDi from
-    the system for it, and without it (Windows and macOS by default) draws such words
-    backwards, Arabic unjoined; `plan` and `render` warn per text, with the plan. A
-    warning, not a failure: a movie in a left-to-right script needs none."""
+    """Whether Pillow lays text out with libraqm (right-to-left text, Arabic joining).
+    PyPI's Pillow loads FriBiDi from the system for it, and Windows and macOS have none
+    by default; without it, mindmovie orders right-to-left lines and joins Arabic
+    letters itself (`fonts.visual_line`), a simpler layout: said, not failed."""
     from PIL import features
 
     from mindmovie import fonts
@@ -311,11 +310,13 @@ def _text_layout_check() -> Check:
         return Check("text layout", True, "libraqm (right-to-left text, Arabic joining)")
     return Check(
         "text layout",
-        False,
-        "Pillow lays text out without libraqm (its FriBiDi library is missing): Hebrew and "
-        "Arabic would be drawn backwards, Arabic letters unjoined; install FriBiDi (apt "
-        "install libfribidi0, brew install fribidi, or fribidi's DLL on Windows)",
+        True,
+        "Pillow's basic layout (no libraqm: its FriBiDi library is missing): mindmovie "
+        "orders right-to-left text and joins Arabic letters itself, with less care for "
+        "Arabic vowel marks (install FriBiDi for libraqm: apt install libfribidi0, brew "
+        "install fribidi, or fribidi's DLL on Windows)",
         required=False,
+        info=True,
     )
 
 

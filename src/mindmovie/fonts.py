@@ -101,6 +101,16 @@ def paragraph_direction(text: str) -> str | None:
     return None
 
 
+def laid_out(font: object, line: str, direction: str | None) -> tuple[str, dict[str, Any]]:
+    """`line` (of a paragraph in `direction`) and the arguments Pillow is to draw it with
+    in `font`: given its direction where libraqm lays the font out (`direction_args`),
+    else put in display order here (`visual_line`) for Pillow's basic layout."""
+    args = direction_args(font, direction)
+    if args or getattr(font, "layout_engine", None) is None:  # libraqm; a bitmap font
+        return line, args
+    return visual_line(line, direction), {}
+
+
 def direction_args(font: object, direction: str | None) -> dict[str, Any]:
     """Pillow's `direction=` for a line drawn or measured with `font`, given its
     paragraph's direction (`paragraph_direction`). Pillow (libraqm) gives each line it
@@ -131,3 +141,208 @@ def words(text: str) -> list[str]:
     glyph for the others, and drew them as boxes."""
     out = (w.translate(_AS_SPACE).strip() for w in _BREAK_AT.split(text))
     return [w for w in out if w]
+
+
+#: lam followed by an alef (madda, hamza above, hamza below, plain): always one glyph
+_LAM_ALEFS = ("\u0644\u0622", "\u0644\u0623", "\u0644\u0625", "\u0644\u0627")
+
+
+def _arabic_forms() -> dict[str, dict[str, str]]:
+    """Each Arabic letter's presentation forms ({"isolated"|"final"|"initial"|"medial":
+    form}), and the lam-alef ligatures under their two letters: read off Unicode's
+    compatibility decompositions of the Presentation Forms blocks."""
+    forms: dict[str, dict[str, str]] = {}
+    for cp in (*range(0xFB50, 0xFE00), *range(0xFE70, 0xFF00)):
+        tag, *codes = unicodedata.decomposition(chr(cp)).split() or [""]
+        base = "".join(chr(int(c, 16)) for c in codes)
+        if tag in ("<isolated>", "<final>", "<initial>", "<medial>") and (
+            len(base) == 1 or base in _LAM_ALEFS  # letters; the required ligatures
+        ):
+            forms.setdefault(base, {})[tag.strip("<>")] = chr(cp)
+    return forms
+
+
+_FORMS = _arabic_forms()
+
+
+def _joins(ch: str, side: str) -> bool:
+    """Whether `ch` joins the letter on its `side` ("next": dual-joining letters and the
+    tatweel; "prev": those and the right-joining ones, alef, dal, reh, waw...)."""
+    if ch in ("\u0640", "\u200d"):  # tatweel, ZWJ: join both ways
+        return True
+    forms = _FORMS.get(ch, {})
+    return "initial" in forms if side == "next" else "final" in forms
+
+
+def _transparent(ch: str) -> bool:
+    """A mark Arabic joining looks through (harakat, other combining marks)."""
+    return unicodedata.category(ch) in ("Mn", "Me") or (
+        unicodedata.category(ch) == "Cf" and ch not in ("\u200c", "\u200d")
+    )
+
+
+def _shaped(line: str) -> str:
+    """`line` with its Arabic letters as the presentation form their neighbours call for
+    (initial, medial, final, isolated; lam-alef as its ligature): what libraqm's shaping
+    does, for Pillow's basic layout, which draws each letter's isolated form."""
+    chars = list(line)
+    out: list[str] = []
+    i = 0
+
+    def neighbour(j: int, step: int) -> str:
+        while 0 <= j < len(chars) and _transparent(chars[j]):
+            j += step
+        return chars[j] if 0 <= j < len(chars) else ""
+
+    while i < len(chars):
+        ch = chars[i]
+        if ch not in _FORMS:
+            out.append(ch)
+            i += 1
+            continue
+        prev = neighbour(i - 1, -1)
+        nxt_at = i + 1
+        while nxt_at < len(chars) and _transparent(chars[nxt_at]):
+            nxt_at += 1
+        nxt = chars[nxt_at] if nxt_at < len(chars) else ""
+        to_prev = _joins(ch, "prev") and _joins(prev, "next")
+        if ch == "\u0644" and (lig := _FORMS.get(ch + nxt)):  # lam-alef: one glyph
+            out.append(lig["final" if to_prev and "final" in lig else "isolated"])
+            out.extend(chars[i + 1 : nxt_at])  # its marks
+            i = nxt_at + 1
+            continue
+        to_next = _joins(ch, "next") and _joins(nxt, "prev")
+        form = {
+            (True, True): "medial",
+            (True, False): "final",
+            (False, True): "initial",
+        }.get((to_prev, to_next), "isolated")
+        forms = _FORMS[ch]
+        out.append(forms.get(form) or forms.get("isolated", ch))
+        i += 1
+    return "".join(out)
+
+
+#: brackets and the like a right-to-left run draws mirrored (Unicode's BidiMirroring)
+_MIRROR = dict(zip("()[]{}<>«»‹›", ")(][}{><»«›‹", strict=True))
+
+
+def _bracket_pairs(chars: str) -> list[tuple[int, int]]:
+    """The positions of each matched pair of brackets in `chars` (BD16), in order of
+    their opening bracket."""
+    stack: list[tuple[str, int]] = []
+    pairs = []
+    for i, ch in enumerate(chars):
+        if ch in "([{":
+            stack.append((")]}"["([{".index(ch)], i))
+        elif ch in ")]}":
+            for depth in range(len(stack) - 1, -1, -1):
+                if stack[depth][0] == ch:
+                    pairs.append((stack[depth][1], i))
+                    del stack[depth:]
+                    break
+    return sorted(pairs)
+
+
+def _levels(chars: str, base: int) -> list[int]:
+    """Each character's embedding level by Unicode's bidi algorithm (UAX #9) for a line
+    without explicit embeddings: weak types resolved (W1-W7), bracket pairs (N0) and
+    other neutrals (N1-N2), then levels (I1-I2)."""
+    types = [unicodedata.bidirectional(c) or "ON" for c in chars]
+    sos = "R" if base else "L"
+    t = ["ON" if k in ("LRE", "RLE", "PDF", "LRO", "RLO", "LRI", "RLI", "FSI", "PDI") else k
+         for k in types]  # fmt: skip
+    for i, k in enumerate(t):  # W1: a mark takes its base's type
+        if k == "NSM":
+            t[i] = t[i - 1] if i else sos
+    strong = sos
+    for i, k in enumerate(t):  # W2, W3
+        if k in ("L", "R", "AL"):
+            strong = k
+        if k == "EN" and strong == "AL":
+            t[i] = "AN"
+    t = ["R" if k == "AL" else k for k in t]
+    for i in range(1, len(t) - 1):  # W4
+        if t[i] == "ES" and t[i - 1] == t[i + 1] == "EN":
+            t[i] = "EN"
+        elif t[i] == "CS" and t[i - 1] == t[i + 1] and t[i - 1] in ("EN", "AN"):
+            t[i] = t[i - 1]
+    for i, k in enumerate(t):  # W5: terminators next to a European number
+        if k == "ET":
+            j = i
+            while j < len(t) and t[j] == "ET":
+                j += 1
+            if (i and t[i - 1] == "EN") or (j < len(t) and t[j] == "EN"):
+                for m in range(i, j):
+                    t[m] = "EN"
+    t = ["ON" if k in ("ES", "ET", "CS") else k for k in t]  # W6
+    strong = sos
+    for i, k in enumerate(t):  # W7
+        if k in ("L", "R"):
+            strong = k
+        elif k == "EN" and strong == "L":
+            t[i] = "L"
+    dirs = ["R" if k in ("R", "EN", "AN") else k for k in t]
+    emb = "R" if base else "L"
+    for open_at, close_at in _bracket_pairs(chars):  # N0: a bracket pair as one
+        inside = {dirs[m] for m in range(open_at + 1, close_at)} & {"L", "R"}
+        if not inside:
+            continue
+        side = emb
+        if emb not in inside:  # only the other direction inside: as the text before
+            before = next((dirs[m] for m in range(open_at - 1, -1, -1) if dirs[m] in "LR"), sos)
+            side = before if before != emb else emb
+        t[open_at] = t[close_at] = dirs[open_at] = dirs[close_at] = side
+    i = 0
+    while i < len(t):  # N1, N2: a run of neutrals between two alike takes their direction
+        if dirs[i] in ("L", "R"):
+            i += 1
+            continue
+        j = i
+        while j < len(t) and dirs[j] not in ("L", "R"):
+            j += 1
+        before = dirs[i - 1] if i else sos
+        after = dirs[j] if j < len(t) else sos
+        for m in range(i, j):
+            t[m] = before if before == after else sos
+        i = j
+    levels = []
+    for k in t:  # I1, I2
+        if base == 0:
+            levels.append({"R": 1, "AN": 2, "EN": 2}.get(k, 0))
+        else:
+            levels.append({"L": 2, "AN": 2, "EN": 2}.get(k, 1))
+    return levels
+
+
+def visual_line(line: str, direction: str | None) -> str:
+    """`line` (of a paragraph in `direction`) as Pillow's basic layout is to draw it,
+    left to right: Arabic letters in their joined forms (`_shaped`), and its runs put in
+    display order by the bidi algorithm (`_levels`, rule L2; brackets mirrored in
+    right-to-left runs, L4). Where Pillow has no libraqm (FriBiDi missing: PyPI's Pillow
+    on Windows and macOS by default) it drew Hebrew and Arabic words backwards, each
+    letter in its isolated form. Unchanged for a line without right-to-left letters."""
+    if not any(unicodedata.bidirectional(c) in ("R", "AL", "AN") for c in line):
+        return line
+    line = _shaped(line)
+    base = 1 if (direction or paragraph_direction(line)) == "rtl" else 0
+    levels = _levels(line, base)
+    # L1: white space at the line's end is at the paragraph's level
+    end = len(line)
+    while end and line[end - 1].isspace():
+        end -= 1
+        levels[end] = base
+    chars = [_MIRROR.get(c, c) if lv % 2 else c for c, lv in zip(line, levels, strict=True)]
+    order = list(range(len(chars)))
+    for lv in range(max(levels), 0, -1):  # L2: reverse every run at this level or higher
+        i = 0
+        while i < len(order):
+            if levels[order[i]] >= lv:
+                j = i
+                while j < len(order) and levels[order[j]] >= lv:
+                    j += 1
+                order[i:j] = order[i:j][::-1]
+                i = j
+            else:
+                i += 1
+    return "".join(chars[k] for k in order)

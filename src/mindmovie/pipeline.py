@@ -4777,10 +4777,8 @@ class Pipeline:
     def _warn_boxes(self, items: Sequence[tuple[str, str]]) -> None:
         """Warn, once per item, about the letters of its drawn text no font here has (CJK
         on a machine without a CJK font): they stay, drawn as boxes. One line for the
-        items that lack the same letters (`_not_told`). And, one line, about the items
-        whose right-to-left letters are drawn backwards (`cards.reversed_letters`): the
-        movie showed them so without a word."""
-        from mindmovie.compose.cards import reversed_letters, undrawable
+        items that lack the same letters (`_not_told`)."""
+        from mindmovie.compose.cards import undrawable
         from mindmovie.compose.timeline import name_some
 
         lacking = [(name, lacks) for name, shown in items if (lacks := undrawable(shown))]
@@ -4790,17 +4788,6 @@ class Pipeline:
                     f"{name_some(names)}: no font on this machine has {lacks!r}: shown as "
                     "boxes in the movie (install a font that has them, then render again)"
                 )
-        # right-to-left letters Pillow lays out without libraqm (FriBiDi missing): drawn
-        # backwards, Arabic unjoined; said with the plan, as the boxes are
-        backwards = [n for n, shown in items if reversed_letters(shown)]
-        if names := self._not_told("reversed", "", backwards):
-            self.reporter.warn(
-                f"{name_some(names)}: Pillow here lays text out without libraqm (its FriBiDi "
-                "library is missing): right-to-left words (Hebrew, Arabic) are drawn "
-                "backwards, Arabic letters unjoined (install FriBiDi: apt install "
-                "libfribidi0, brew install fribidi, or fribidi's DLL on Windows; then "
-                "render again)"
-            )
 
     def _warn_fit(self, items: Sequence[tuple[str, str, str]]) -> None:
         """Warn, once per item, about a drawn text (name, text, kind: "title", "scene" or

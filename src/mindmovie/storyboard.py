@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
-from mindmovie.fonts import direction_args, paragraph_direction, words
+from mindmovie.fonts import laid_out, paragraph_direction, words
 from mindmovie.fsutil import atomic_write_bytes, atomic_write_text, make_dirs, sha256_file
 from mindmovie.plan import KEYFRAMES_META, Plan, Scene, load_plan
 
@@ -561,7 +561,8 @@ def _draw_card(
     chip_w = round(_width(cf, category)) + 20
     colour = _category_colour(scene.category)
     _pill(d, (chip_x, y, chip_x + chip_w, y + 26), 13, outline=colour, width=2)
-    d.text((chip_x + 10, y + 13), category, font=cf, fill=colour, anchor="lm")
+    category, how = laid_out(cf, category, None)  # one line: its own direction
+    d.text((chip_x + 10, y + 13), category, font=cf, fill=colour, anchor="lm", **how)
     rx = cx1 - pad - right_w
     _draw_text(d, (rx, y + 5), right, 16, MUTED)
     _draw_text(d, (rx + _text_width(right, 16), y + 5), cost_text, 16, TEXT)
@@ -572,8 +573,8 @@ def _draw_card(
     affirmation = _drawable(scene.affirmation, 18, system=True)
     f = _text_font(affirmation, 18)
     direction = paragraph_direction(affirmation)
-    how = direction_args(f, direction)
     for line in _wrap(affirmation, f, inner_w, 3):
+        line, how = laid_out(f, line, direction)
         lx = x + inner_w - _width(f, line) if direction == "rtl" else x
         d.text((lx, y), line, font=f, fill=TEXT, **how)
         y += 23
@@ -609,7 +610,8 @@ def render_sheet(
     width = sheet.width - 2 * MARGIN
     title = _drawable(_one_line(plan.title), 34, system=True)
     tf = _text_font(title, 34)
-    d.text((MARGIN, 26), _fit(title, tf, width), font=tf, fill=TEXT)
+    title, how = laid_out(tf, _fit(title, tf, width), None)  # one line: its own direction
+    d.text((MARGIN, 26), title, font=tf, fill=TEXT, **how)
     prefix = _totals_prefix(plan, movie)
     _draw_text(d, (MARGIN, 72), prefix, 18, MUTED)
     total = format_total(per_scene)

@@ -142,40 +142,6 @@ def test_many_items_missing_the_same_characters_are_one_warning_each(
     ], rep.warnings
 
 
-def test_plan_warns_that_right_to_left_words_are_drawn_backwards_without_libraqm(
-    tmp_path: Path, no_raqm: None
-) -> None:
-    """Where Pillow has no libraqm (FriBiDi missing: PyPI's Pillow on Windows and macOS by
-    default) it draws a Hebrew or Arabic text left to right, each word spelled backwards
-    and Arabic letters unjoined, and the render said nothing. `plan` now says which
-    items, and how to fix it, before anything is paid for."""
-    from mindmovie.compose import cards
-
-    he, ar = "אני בריא וחזק", "أنا بصحة جيدة"
-    if cards.undrawable(he + ar):
-        pytest.skip("no font with Hebrew and Arabic here")
-    repo = Path(__file__).resolve().parents[2]
-    shutil.copytree(repo / "examples", tmp_path / "ex")
-    goals = tmp_path / "ex" / "goals.yaml"
-    text = goals.read_text().replace("I am strong, healthy and full of energy", he)
-    goals.write_text(text.replace("title: My Year of Becoming", f"title: {ar}"))
-    settings = load_settings(
-        overrides={"output": {"size": "160x90", "fps": 8}, "plan": {"scene_seconds": 2}},
-        env={},
-    )
-    rep = _Warnings()
-    asyncio.run(Pipeline(goals, settings, out=tmp_path / "run", reporter=rep).run(until="plan"))
-    told = [w for w in rep.warnings if "libraqm" in w]
-    assert told == [
-        "title and 01-health-1: Pillow here lays text out without libraqm (its FriBiDi library "
-        "is missing): right-to-left words (Hebrew, Arabic) are drawn backwards, Arabic "
-        "letters unjoined (install FriBiDi: apt install libfribidi0, brew install fribidi, "
-        "or fribidi's DLL on Windows; then render again)"
-    ], rep.warnings
-    assert cards.reversed_letters(f"I am {he}") == "אניברוחזק"
-    assert cards.reversed_letters("I am well") == ""
-
-
 def test_plan_says_a_text_too_long_for_the_frame_is_cut_before_anything_is_paid_for(
     tmp_path: Path,
 ) -> None:

@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from mindmovie.fonts import (
     FALLBACK_FONTS,
-    direction_args,
+    laid_out,
     located,
     paragraph_direction,
     words,
@@ -93,23 +93,6 @@ def face_for(text: str) -> str:
 def undrawable(text: str) -> str:
     """The characters of `text` no font here can draw: they show as boxes."""
     return missing_glyphs(text, face_for(text))
-
-
-def reversed_letters(text: str) -> str:
-    """The right-to-left letters of `text` (Hebrew, Arabic...; each once, in order) that
-    its font draws but lays out without libraqm: Pillow's basic layout, where FriBiDi is
-    missing (PyPI's Pillow loads it from the system, and Windows and macOS have none by
-    default), puts them left to right, each word spelled backwards, and Arabic letters
-    unjoined. Empty where libraqm lays the font out; letters no font has are boxes
-    (`undrawable`), said as such."""
-    rtl = [c for c in text if unicodedata.bidirectional(c) in ("R", "AL")]
-    if not rtl:
-        return ""
-    face = face_for(text)
-    if getattr(font(24, face), "layout_engine", None) == ImageFont.Layout.RAQM:
-        return ""
-    lacks = missing_glyphs(text, face)
-    return "".join(dict.fromkeys(c for c in rtl if c not in lacks))
 
 
 def _extends(ch: str) -> bool:
@@ -511,7 +494,7 @@ def _draw_block(
     origin: tuple[int, int] = (0, 0),
 ) -> None:
     """White text centred on `centre_y`, with a soft dark shadow and a thin dark outline;
-    each line in its paragraph's direction (`fonts.direction_args`).
+    each line in its paragraph's direction (`fonts.laid_out`).
 
     `img` may be a window of a `frame_w`-wide frame whose top-left is at `origin` (whole
     pixels, so every glyph lands on the same sub-pixel phase as in the full frame).
@@ -520,15 +503,16 @@ def _draw_block(
     f = font(lay.px, lay.face)
     top = centre_y - lay.height / 2
     positions = []
-    dirs = [direction_args(f, d) for d in lay.directions or [None] * len(lay.lines)]
-    for i, line in enumerate(lay.lines):
-        lw = _width(f, line)
+    directions = lay.directions or (None,) * len(lay.lines)
+    drawn = [laid_out(f, line, d) for line, d in zip(lay.lines, directions, strict=True)]
+    for i, (line, _how) in enumerate(drawn):
+        lw = _width(f, line)  # as drawn: Arabic joined, for the basic layout
         y = top + i * lay.line_height + (lay.line_height - lay.px) / 2
         positions.append(((w - lw) / 2 - origin[0], y - origin[1]))
     if shadow > 0:
         mask = Image.new("L", img.size, 0)
         md = ImageDraw.Draw(mask)
-        for (x, y), line, how in zip(positions, lay.lines, dirs, strict=True):
+        for (x, y), (line, how) in zip(positions, drawn, strict=True):
             md.text(
                 (x + shadow / 2, y + shadow / 2),
                 line,
@@ -542,7 +526,7 @@ def _draw_block(
         black.putalpha(mask)
         img.alpha_composite(black)
     d = ImageDraw.Draw(img)
-    for (x, y), line, how in zip(positions, lay.lines, dirs, strict=True):
+    for (x, y), (line, how) in zip(positions, drawn, strict=True):
         d.text(
             (x, y),
             line,

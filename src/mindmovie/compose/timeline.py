@@ -42,9 +42,10 @@ from typing import Literal
 #: after its hyphens before it is split by width, see cards._after_hyphen; 19: every
 #: segment says the level its frame size and rate need, see ffmpeg.h264_level: a cached
 #: one of x264's own level would join a new one with another SPS; 20: each wrapped line
-#: of a right-to-left paragraph is drawn in its direction, blank lines at a text's start
-#: are not drawn, no line breaks at a no-break space and a long word breaks at its soft
-#: hyphens, see cards._wrap).
+#: of a right-to-left paragraph is drawn in its direction (without libraqm, put in
+#: display order: fonts.visual_line), blank lines at a text's start are not drawn, no
+#: line breaks at a no-break space and a long word breaks at its soft hyphens, see
+#: cards._wrap).
 RENDERER_VERSION = "compose-ffmpeg-20"
 #: The built-in music bed's version (compose/audio.py): part of the audio track's key,
 #: so a track cached with an older bed is not reused.
