@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 #: System fonts tried, in order, for a text the built-in font cannot draw (Pillow looks
@@ -108,7 +109,14 @@ def laid_out(font: object, line: str, direction: str | None) -> tuple[str, dict[
     args = direction_args(font, direction)
     if args or getattr(font, "layout_engine", None) is None:  # libraqm; a bitmap font
         return line, args
-    return visual_line(line, direction), {}
+    return visual_line(line, direction, lambda ch: _has_form(font, ch)), {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _has_form(font: Any, ch: str) -> bool:
+    """Whether `font` has a glyph for `ch` (an Arabic presentation form): a font with
+    the letters but not their forms draws the letters unjoined, not as boxes."""
+    return bytes(font.getmask(ch)) != bytes(font.getmask("\U0010fffd"))
 
 
 def direction_args(font: object, direction: str | None) -> dict[str, Any]:
@@ -181,10 +189,11 @@ def _transparent(ch: str) -> bool:
     )
 
 
-def _shaped(line: str) -> str:
+def _shaped(line: str, has: Callable[[str], bool] = lambda ch: True) -> str:
     """`line` with its Arabic letters as the presentation form their neighbours call for
     (initial, medial, final, isolated; lam-alef as its ligature): what libraqm's shaping
-    does, for Pillow's basic layout, which draws each letter's isolated form."""
+    does, for Pillow's basic layout, which draws each letter's isolated form. A form
+    the font lacks (`has`) is left as the letter."""
     chars = list(line)
     out: list[str] = []
     i = 0
@@ -206,8 +215,9 @@ def _shaped(line: str) -> str:
             nxt_at += 1
         nxt = chars[nxt_at] if nxt_at < len(chars) else ""
         to_prev = _joins(ch, "prev") and _joins(prev, "next")
-        if ch == "\u0644" and (lig := _FORMS.get(ch + nxt)):  # lam-alef: one glyph
-            out.append(lig["final" if to_prev and "final" in lig else "isolated"])
+        lig = _FORMS.get(ch + nxt, {}) if ch == "\u0644" else {}
+        if (glyph := lig.get("final" if to_prev else "isolated", "")) and has(glyph):  # lam-alef
+            out.append(glyph)
             out.extend(chars[i + 1 : nxt_at])  # its marks
             i = nxt_at + 1
             continue
@@ -218,7 +228,8 @@ def _shaped(line: str) -> str:
             (False, True): "initial",
         }.get((to_prev, to_next), "isolated")
         forms = _FORMS[ch]
-        out.append(forms.get(form) or forms.get("isolated", ch))
+        glyph = forms.get(form) or forms.get("isolated", ch)
+        out.append(glyph if has(glyph) else ch)
         i += 1
     return "".join(out)
 
@@ -315,16 +326,19 @@ def _levels(chars: str, base: int) -> list[int]:
     return levels
 
 
-def visual_line(line: str, direction: str | None) -> str:
+def visual_line(
+    line: str, direction: str | None, has: Callable[[str], bool] = lambda ch: True
+) -> str:
     """`line` (of a paragraph in `direction`) as Pillow's basic layout is to draw it,
-    left to right: Arabic letters in their joined forms (`_shaped`), and its runs put in
+    left to right: Arabic letters in their joined forms (`_shaped`; those `has` says the
+    font has), and its runs put in
     display order by the bidi algorithm (`_levels`, rule L2; brackets mirrored in
     right-to-left runs, L4). Where Pillow has no libraqm (FriBiDi missing: PyPI's Pillow
     on Windows and macOS by default) it drew Hebrew and Arabic words backwards, each
     letter in its isolated form. Unchanged for a line without right-to-left letters."""
     if not any(unicodedata.bidirectional(c) in ("R", "AL", "AN") for c in line):
         return line
-    line = _shaped(line)
+    line = _shaped(line, has)
     base = 1 if (direction or paragraph_direction(line)) == "rtl" else 0
     levels = _levels(line, base)
     # L1: white space at the line's end is at the paragraph's level

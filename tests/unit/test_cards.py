@@ -449,6 +449,18 @@ def test_a_line_is_put_in_display_order_for_pillow_s_basic_layout(
     assert visual_line(line, direction) == shown
 
 
+def test_a_font_without_arabic_forms_draws_the_letters_unjoined_not_as_boxes() -> None:
+    """A font may have Arabic letters but not their presentation forms, which the basic
+    layout is given joined letters as: such a font's forms would each be a box. Those
+    it lacks stay the letters (in display order), drawn unjoined; a lam-alef ligature it
+    lacks is the lam and the alef, each in its joined form."""
+    from mindmovie.fonts import visual_line
+
+    assert visual_line("أنا 100", "rtl", lambda ch: False) == "100 انأ"
+    lam_alef = visual_line("سلام", "rtl", lambda ch: ch != "\ufefc")  # no final lam-alef
+    assert lam_alef == "\ufee1\ufe8e\ufee0\ufeb3", [hex(ord(c)) for c in lam_alef]
+
+
 def test_without_libraqm_right_to_left_text_is_drawn_as_libraqm_draws_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
