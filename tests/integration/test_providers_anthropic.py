@@ -929,3 +929,21 @@ async def test_a_goal_s_blank_words_are_not_put_to_claude(sim: SimServer, goals:
     assert "affirmation" not in brief["goals"][0] and "details" not in brief["goals"][0], brief
     assert brief["goals"][0]["feelings"] == "calm"
     assert plan.scenes[0].affirmation == "LLM line one"
+
+
+async def test_claude_is_asked_for_affirmations_in_the_person_s_language(
+    sim: SimServer, goals: Goals
+) -> None:
+    """The instructions, their example and the plan's field names are English, and said
+    nothing of language: a person who wrote their goals in Hebrew could get English
+    lines on screen (paid for). Claude is asked to write each affirmation in the goal's
+    own language (the prompts for the image and video models in English), and is given
+    the person's words as written, not escaped."""
+    first = goals.goals[0].model_copy(update={"vision": "אני רץ מרתון", "affirmation": None})
+    sim.set_planner(good_plan)
+    await planner(sim).plan(goals.model_copy(update={"goals": [first]}), OPTIONS)
+    (req,) = sim.requests(path=MESSAGES)
+    system = " ".join(req["body"]["system"].split())
+    assert "in the language the person wrote that goal in" in system, system
+    assert "In English, as is the motion_prompt" in system, system
+    assert "אני רץ מרתון" in json.dumps(req["body"]["messages"], ensure_ascii=False)

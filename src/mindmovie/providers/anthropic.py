@@ -68,10 +68,11 @@ their goals as already achieved, one affirmation on screen per scene.
 
 For every scene write:
 - affirmation: first person, present tense, positive, specific to the goal, at most \
-90 characters, no quotes ("I run my first marathon with ease").
+90 characters, no quotes ("I run my first marathon with ease"), in the language the \
+person wrote that goal in (it is shown on screen as written).
 - image_prompt: one photorealistic keyframe: who (the person as described), where, what \
 they are doing, light, mood, framing. Concrete and visual. No text, captions or logos in \
-the picture.
+the picture. In English, as is the motion_prompt.
 - motion_prompt: how that keyframe comes alive in a few seconds of video: camera move \
 (slow push-in, gentle pan...) and natural subject motion. Smooth, no cuts.
 - seconds: the clip length, one of the allowed values.
