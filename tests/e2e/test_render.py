@@ -938,7 +938,7 @@ def test_an_affirmation_too_long_for_the_frame_says_it_is_cut(workdir: Path) -> 
     proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
                 cwd=workdir)  # fmt: skip
     cut = [ln for ln in proc.stderr.splitlines() if "shown cut short" in ln]
-    assert len(cut) == 1 and f"scene:{plan['scenes'][2]['id']}:" in cut[0], proc.stderr
+    assert len(cut) == 1 and f"warning: {plan['scenes'][2]['id']}: " in cut[0], proc.stderr
 
 
 def _top_level_boxes(path: Path) -> list[str]:
