@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -1308,3 +1309,19 @@ def test_a_goal_in_another_script_keeps_the_person_s_words_without_english(visio
     said = [sc.affirmation for sc in plan.scenes]
     assert said == [vision, "לרוץ שלוש פעמים בשבוע", "למתוח אחרי כל ריצה", vision], said
     assert first_person("Strong and light") == "I am strong and light"  # English as before
+
+
+def test_a_goal_in_another_script_gives_its_first_sentence_cut_between_letters() -> None:
+    """Chinese, Japanese and Hindi end a sentence with their own mark and no space after
+    it: a vision of two sentences was the affirmation whole. And a line without spaces
+    (Thai) longer than an affirmation was cut after 90 letters even inside a letter: "ฉ"
+    kept, its vowel mark "ั" cut away (another word). First sentence; cut between letters."""
+    assert first_person("我每天都在海边跑步。我感到非常自由和快乐。") == "我每天都在海边跑步"
+    assert first_person("毎朝海辺を走っています。とても幸せです。") == "毎朝海辺を走っています"
+    assert first_person("मैं हर सुबह दौड़ता हूँ। मैं खुश हूँ।") == "मैं हर सुबह दौड़ता हूँ"
+    thai = "ฉันมีความสุขและมีสุขภาพที่แข็งแรงทุกวันฉันได้รับความรักและความเจริญรุ่งเรืองในชีวิตของฉัน" * 2
+    said = first_person(thai)
+    assert thai.startswith(said) and 80 < len(said) <= 90, said
+    assert not unicodedata.category(thai[len(said)]).startswith("M"), thai[
+        len(said) - 1 : len(said) + 2
+    ]

@@ -270,9 +270,18 @@ def _lower_first(text: str) -> str:
     return text[0].lower() + text[1:]
 
 
+#: the marks that end a sentence with no space after them: Chinese and Japanese (。！？),
+#: the Devanagari danda (।), the Urdu full stop (۔)
+_CLOSED_SENTENCE = "。！？।۔"
+
+
 def _first_sentence(text: str) -> str:
+    """`text`'s first sentence, without its closing mark. A Chinese, Japanese or Hindi
+    one ends at its own mark, with no space after it: a vision of two sentences was
+    taken whole as the affirmation."""
     text = " ".join(text.split())
-    return re.split(r"(?<=[.!?])\s+", text, maxsplit=1)[0].rstrip(" .!?;:,")
+    first = re.split(rf"(?<=[.!?])\s+|(?<=[{_CLOSED_SENTENCE}])", text, maxsplit=1)[0]
+    return first.rstrip(" .!?;:," + _CLOSED_SENTENCE)
 
 
 def _third_person_s(verb: str) -> str:
@@ -466,8 +475,10 @@ def _shorten(text: str, limit: int = MAX_AFFIRMATION) -> str:
             cut = max(cut, i)
     if cut < 0:
         cut = head.rfind(" ")
-        if cut < 0:
+        if cut < 0:  # no space (Thai, Chinese): between letters, not before a mark
             cut = limit
+            while cut > 1 and unicodedata.category(text[cut])[0] == "M":
+                cut -= 1  # ที่'s marks stay with their consonant
     words = text[:cut].rstrip(" ,;:-—").split()
     while len(words) > 3 and words[-1].lower() in _TRAILING_STOPWORDS:
         words.pop()
