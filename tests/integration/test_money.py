@@ -337,7 +337,10 @@ async def test_a_plan_dearer_than_the_question_priced_is_asked_about_again(
     with pytest.raises(Declined, match="the plan is kept"):
         await Pipeline(goals, settings, out=run, keys=KEYS, confirm=answers(True, False)).run()
     clip10 = estimate_video(settings, 10).usd
-    assert asked == [pytest.approx(0.547628), pytest.approx(4 * (0.03 + clip10))], asked
+    # the first question: the plan at its estimate, and 4 scenes at plan.scene_seconds
+    planner = costs.estimate_planner(settings, load_goals(goals)).usd
+    before = planner + 4 * (0.03 + estimate_video(settings, 4).usd)
+    assert asked == [pytest.approx(before), pytest.approx(4 * (0.03 + clip10))], asked
     assert sim.stats()["totals"]["images"] == 0 and (run / "plan.yaml").is_file()
     # the next render reuses the plan: asked once, about what it costs, and buys it
     asked.clear()
