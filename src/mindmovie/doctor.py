@@ -570,9 +570,14 @@ def _key_checks(settings: Settings, keys: Keys, env: dict[str, str] | None = Non
             out.append(Check(f"key {provider}", False, f"{detail}; {conflicts[provider]}", False))
             continue
         if used and not is_set:  # what to do, as the other FAIL rows say it
-            detail += f"; set {names[0]} in the environment or in ./.env"
+            detail += f"; {_set_key(provider)}"
         out.append(Check(f"key {provider}", is_set or not used, detail, required=used))
     return out
+
+
+def _set_key(provider: str) -> str:
+    """What to do about a provider key that is not set (its key row, the google mode row)."""
+    return f"set {KEY_VARIABLES[provider][0]} in the environment or in ./.env"
 
 
 def missing_keys(settings: Settings, keys: Keys) -> list[dict[str, Any]]:
@@ -871,10 +876,21 @@ def _google_mode(
     try:
         from mindmovie.providers.google import _mode_for, describe_mode
     except ImportError as e:  # google-genai missing from the install
-        return Check("google mode", False, f"google-genai not importable: {e}", required=used)
+        return Check(
+            "google mode",
+            False,
+            f"google-genai not importable: {e}; reinstall mindmovie with the README's "
+            "install line (google-genai is one of its dependencies)",
+            required=used,
+        )
     text = describe_mode(settings, keys)
     ok = ":" not in text  # describe_mode appends ": <problem>" when something is missing
     ps = settings.providers.google
+    if not ok and used and keys.google is None and not ps.project_mode:
+        # the row ended "GOOGLE_API_KEY (or GEMINI_API_KEY) not set", nothing to do
+        text += f"; {_set_key('google')}"
+        if ps.vertexai:  # express mode; project mode uses ADC, no key
+            text += " (or set providers.google.project and location to use ADC)"
     if ps.project_mode and not (ps.project and ps.location):
         # led by the half that is set, as render's error is: it named no file or line
         text = located(f"providers.google.{'project' if ps.project else 'location'}: {text}")

@@ -1413,6 +1413,13 @@ def test_doctor_takes_renders_setting_and_budget_flags_and_refuses_as_render_doe
         ),
         ("key", "key byteplus", "not set (needed by preset byteplus); set ARK_API_KEY in the "
          "environment or in ./.env"),
+        ("google key", "google mode", "GOOGLE_API_KEY (or GEMINI_API_KEY) not set; set "
+         "GOOGLE_API_KEY in the environment or in ./.env (or set providers.google.project "
+         "and location to use ADC)"),
+        ("google key, developer mode", "google mode", "GOOGLE_API_KEY (or GEMINI_API_KEY) not "
+         "set; set GOOGLE_API_KEY in the environment or in ./.env"),
+        ("google-genai", "google mode", "; reinstall mindmovie with the README's install line "
+         "(google-genai is one of its dependencies)"),
     ],
 )  # fmt: skip
 def test_a_fail_row_says_what_to_do(
@@ -1425,8 +1432,9 @@ def test_a_fail_row_says_what_to_do(
 ) -> None:
     """`doctor` ends "fix the FAIL rows above", but these rows said only what was wrong
     ("missing: xfade", "cannot be used (... is a file, not a folder)", "ratio 1:1 not
-    allowed", "ARK_API_KEY ...: not set"), where the render's refusal of the same says
-    what to do, or nothing did. Each now says it."""
+    allowed", "ARK_API_KEY ...: not set", the google mode row's "GOOGLE_API_KEY (or
+    GEMINI_API_KEY) not set" and "google-genai not importable: ..."), where the render's
+    refusal of the same says what to do, or nothing did. Each now says it."""
     import mindmovie.media
 
     overrides: dict[str, object] = {}
@@ -1445,6 +1453,19 @@ def test_a_fail_row_says_what_to_do(
         overrides = {"output_dir": "a" * 300}
     elif case == "clip settings":
         overrides = {"preset": "google", "output": {"aspect": "1:1"}}
+    elif case == "google key":
+        overrides = {"preset": "google"}
+    elif case == "google key, developer mode":  # keyframes only: Veo refuses the mode
+        overrides = {
+            "preset": "google",
+            "video": {"provider": "local"},
+            "keyframes": {"model": "gemini-2-5-flash-image"},
+            "providers": {"google": {"vertexai": False}},
+        }
+    elif case == "google-genai":
+        monkeypatch.setenv("GOOGLE_API_KEY", "g")
+        monkeypatch.setitem(sys.modules, "mindmovie.providers.google", None)  # ImportError
+        overrides = {"preset": "google"}
     else:
         overrides = {"preset": "byteplus"}
     checks = run_checks(load_settings(overrides=overrides, env={}))
