@@ -394,7 +394,7 @@ def _asked_on() -> Any:
 
 def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
     """How this run decides to spend: asked each run, never remembered (lessons.md)."""
-    from mindmovie.costs import RunEstimate, estimate_table, format_usd
+    from mindmovie.costs import RunEstimate, estimate_table, format_usd, format_usd_short
     from mindmovie.pipeline import Declined, Interrupted
 
     def carried(est: RunEstimate) -> None:
@@ -418,9 +418,12 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
             return
         spent = f", {format_usd(est.spent)} of it spent already" if est.spent > 0 else ""
         if est.total > left + 1e-9:
+            # in cents a budget of $0.3587 for a $0.358714 run read "The budget $0.36
+            # leaves $0.36 of the $0.36 this run would spend"
+            shown_left, shown_total, shown_budget = format_usd_short(left, est.total, budget or 0.0)
             err.print(
-                f"The budget {format_usd(budget or 0.0)}{spent} leaves {format_usd(left)} "
-                f"of the {format_usd(est.total)} this run would spend: it stops at the cap, "
+                f"The budget {shown_budget}{spent} leaves {shown_left} "
+                f"of the {shown_total} this run would spend: it stops at the cap, "
                 "keeping what is paid for, and a render with a bigger --budget finishes.",
                 markup=False,
             )

@@ -903,6 +903,30 @@ def format_usd(x: float, *, free: bool = False, exact: bool = False) -> str:
     return f"${x:,.2f}"
 
 
+def round_usd(x: float, places: int, *, up: bool) -> float:
+    """`x` rounded up or down (not to the nearest) to `places` decimals: a figure to set
+    (rounded down, it would not be enough) or one said to be short of another."""
+    step = 10.0**-places
+    return (math.ceil(x / step - 1e-6) if up else math.floor(x / step + 1e-6)) * step
+
+
+def format_usd_short(have: float, need: float, *also: float) -> tuple[str, ...]:
+    """(`have`, `need`, *`also`) for a line saying `have` falls short of `need`: as
+    `format_usd` shows them, unless that shows the two the same (a budget of $0.3587 for
+    a $0.358714 run: "leaves $0.36 of the $0.36 this run would spend"); then to the
+    fewest places (hundredths of a cent, else millionths of a dollar) at which `have`
+    rounded down reads below `need` rounded up, with `also` (figures beside `have`, as
+    the budget it is what is left of) rounded down as `have` is."""
+    if format_usd(have) != format_usd(need):
+        return (format_usd(have), format_usd(need), *map(format_usd, also))
+    for places in (4, 6):
+        low, high = round_usd(have, places, up=False), round_usd(need, places, up=True)
+        if low < high or places == 6:
+            break
+    down = [round_usd(x, places, up=False) for x in also]
+    return tuple(f"${x:,.{places}f}" for x in (low, high, *down))
+
+
 def _cell(call: CallEstimate) -> str:
     if call.done:
         return "done"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 import os
 import re
 import shutil
@@ -786,10 +785,9 @@ def _usd_up(usd: float) -> str:
     """`usd` as `costs.format_usd` shows it, but rounded up, not to the nearest: the
     floor is a figure to set, and $0.140008 shown as "$0.14" had doctor say "budget_usd:
     $0.14 is below $0.14" to a person who had set the figure it named."""
-    from mindmovie.costs import format_usd
+    from mindmovie.costs import format_usd, round_usd
 
-    step = 1e-4 if abs(usd) < 0.01 else 1e-2
-    return format_usd(math.ceil(usd / step - 1e-6) * step)
+    return format_usd(round_usd(usd, 4 if abs(usd) < 0.01 else 2, up=True))
 
 
 def _budget_check(settings: Settings, budget: float | None = None, until: str = "movie") -> Check:

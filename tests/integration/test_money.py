@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -931,6 +932,40 @@ def test_yes_with_a_budget_below_the_estimate_says_so_before_spending(
     r = CliRunner().invoke(app, [*args, "--budget", "5"], env={**env, "COLUMNS": "300"})
     assert r.exit_code == 0, r.output
     assert "leaves" not in r.output, r.output
+
+
+def test_a_budget_a_fraction_of_a_cent_under_the_estimate_is_told_in_figures_apart(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """With the local planner and Veo one scene is estimated at $0.358714, and `--yes
+    --budget 0.3587` was told in cents "The budget $0.36 leaves $0.36 of the $0.36 this
+    run would spend: it stops at the cap", a line that reads as if the budget covered
+    it. Where cents show the two figures alike, they are given to a hundredth of a cent:
+    what is left rounded down, what the run would spend rounded up. The render stops at
+    the cap, as said."""
+    sim.media_scale = 0.25
+    goals = _one_scene_goals(tmp_path)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "preset: google\nplanner: {provider: local}\noutput: {size: 320x180, fps: 12}\n"
+        "plan: {scene_seconds: 4}\n"
+        f"providers:\n  google: {{base_url: '{sim.base_url}', poll_interval: 0.05}}\n"
+    )
+    est = CliRunner().invoke(app, ["estimate", str(goals), "-c", str(cfg), "--json"], env={})
+    total = json.loads(est.output)["total"]
+    budget = int(total * 1e4) / 1e4  # under the total by less than a hundredth of a cent
+    assert f"{budget:.2f}" == f"{total:.2f}" and budget < total, (budget, total)
+    r = CliRunner().invoke(
+        app,
+        ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "--yes", "-q",
+         "--budget", f"{budget}"],
+        env={"GOOGLE_API_KEY": "g", "COLUMNS": "300"},
+    )  # fmt: skip
+    assert r.exit_code == 3, r.output
+    text = " ".join(r.output.split())
+    up = math.ceil(total * 1e4) / 1e4
+    said = f"The budget ${budget:.4f} leaves ${budget:.4f} of the ${up:.4f} this run would spend"
+    assert said in text, text
 
 
 def test_a_budget_of_just_the_estimate_is_told_before_spending_that_it_may_stop(
