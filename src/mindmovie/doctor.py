@@ -357,7 +357,7 @@ def _writable(settings: Settings, out: Path | None = None) -> Check:
             False,
             f"{shown}: cannot be used ({what}, not a folder); move the file, or {other}",
         )
-    from mindmovie.pipeline import lock_problem
+    from mindmovie.pipeline import lock_problem, rendering_message
 
     try:  # a probe file, removed on close: the only thing doctor ever writes
         with tempfile.NamedTemporaryFile(dir=existing, prefix=".doctor-") as probe:
@@ -372,6 +372,9 @@ def _writable(settings: Settings, out: Path | None = None) -> Check:
         )
     if locks is not None:
         return Check("output dir", False, locks if out else f"{locks} (or set output_dir)")
+    if out is not None and (busy := rendering_message(d)) is not None:
+        # `render --out DIR` refuses while another render holds DIR: doctor said ready
+        return Check("output dir", False, busy)
     if (deep := _too_deep(d, shown, run_folder=out is not None)) is not None:
         return deep
     given = " (--out)" if out is not None else ""

@@ -1649,10 +1649,7 @@ class RunLock:
             other = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
             since = _held_since(os.fstat(fd).st_mtime)
             os.close(fd)
-            raise RunLocked(
-                f"another mindmovie process (pid {other}{since}) is rendering "
-                f"{self.path.parent}; wait for it to finish or stop it first"
-            ) from None
+            raise RunLocked(_rendering_there(other, since, self.path.parent)) from None
         except OSError as e:
             # a filesystem without locks (NFS without lockd, some FUSE mounts: ENOLCK,
             # EOPNOTSUPP): going on unlocked could let two renders pay for the same work
@@ -1710,6 +1707,28 @@ def _held_since(taken: float) -> str:
     now = time.time()
     day = "%Y-%m-%d %H:%M" if now - taken >= 20 * 3600 else "%H:%M"
     return f", since {time.strftime(day, time.localtime(taken))}, {hours_minutes(now - taken)} ago"
+
+
+def _rendering_there(pid: str, since: str, run_dir: Path) -> str:
+    """Why a render of `run_dir` cannot start while process `pid` renders it."""
+    return (
+        f"another mindmovie process (pid {pid}{since}) is rendering {run_dir}; wait for it "
+        "to finish or stop it first"
+    )
+
+
+def rendering_message(run_dir: Path) -> str | None:
+    """What `render` would say of `run_dir` (`RunLock`'s refusal) while another mindmovie
+    process renders it (`rendering_pid`), else None; read-only, as `doctor` must not take
+    the lock to find out (a render starting that instant would be refused)."""
+    pid = rendering_pid(run_dir)
+    if pid is None:
+        return None
+    try:
+        since = _held_since(os.stat(run_dir / ".lock").st_mtime)
+    except OSError:
+        since = ""
+    return _rendering_there(str(pid), since, run_dir)
 
 
 def rendering_pid(run_dir: Path) -> int | None:

@@ -1326,6 +1326,56 @@ def test_doctor_out_checks_the_run_folder_render_out_writes(
     assert (out / "movie.mp4").exists() == fits
 
 
+#: a mindmovie process rendering the folder in argv[1]: it holds the run's lock (as a
+#: render does, `RunLock`) until its stdin closes
+_HOLDS_THE_LOCK = """
+import sys
+from pathlib import Path
+from mindmovie.pipeline import RunLock
+with RunLock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_doctor_out_names_a_render_running_in_the_run_folder(
+    clean_env: None, tmp_path: Path
+) -> None:
+    """`render --out DIR` refuses while another render holds DIR ("another mindmovie
+    process (pid N) is rendering DIR", exit 2), and `doctor --out DIR` said "ready".
+    doctor's output dir row fails with render's words, naming the pid, and leaves the
+    lock alone: the render holding it goes on holding it."""
+    run = tmp_path / "run"
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: X\ngoals:\n  - {category: health, vision: Run, scenes: 1}\n")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDS_THE_LOCK, str(run)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        env = {"COLUMNS": "400"}
+        r = CliRunner().invoke(app, ["render", str(goals), "--out", str(run), "-q"], env=env)
+        assert r.exit_code == 2, r.output
+        said = r.output.strip().splitlines()[-1].removeprefix("error: ")
+        d = CliRunner().invoke(app, ["doctor", "--out", str(run)], env=env)
+        assert d.exit_code == 1, d.output
+        (row,) = [c for c in run_checks(load_settings(None), out=run) if c.name == "output dir"]
+        assert row.status == "FAIL", row
+        # (the minutes since it took the lock may tick between the two)
+        since = re.compile(r", since [^)]*\)")
+        assert since.sub(")", row.detail) == since.sub(")", said), (row.detail, said)
+        assert row.detail.startswith(f"another mindmovie process (pid {holder.pid}, since ")
+        assert _fail_rows(d.output) == {"output dir": row.detail}, d.output
+        assert holder.poll() is None and (run / ".lock").read_text() == str(holder.pid)
+    finally:
+        holder.communicate("")
+    (row,) = [c for c in run_checks(load_settings(None), out=run) if c.name == "output dir"]
+    assert row.status == "ok", row  # the render gone: nothing in the way
+
+
 def _fail_rows(output: str) -> dict[str, str]:
     """doctor's FAIL rows in its table (`output`), at whatever width it was drawn: each
     check's name and its detail, the detail's wrapped lines joined."""
