@@ -1482,19 +1482,33 @@ def init(
     """Check Python, ffmpeg, fonts, the output folder, .env, the settings, provider keys
     (and Google's client mode), budget_usd and the catalog.
 
-    Give it the flags you give `render` that change what is checked, as render reads
-    them: --config, --preset, --aspect, --resolution, --fps and --quality (the
-    settings), --out (the run folder checked in place of output_dir), --budget (the
-    cap checked in place of budget_usd) and --until (the budget checked up to that
-    stage).
+    Give it the GOALS and the flags you give `render` that change what is checked, as
+    render reads them: GOALS (the budget checked against what rendering them would
+    spend, as `estimate` prices it, the run's spend so far counted; without it, against
+    the smallest goals), --config, --preset, --aspect, --resolution, --fps and
+    --quality (the settings), --out (the run folder checked in place of output_dir),
+    --budget (the cap checked in place of budget_usd) and --until (the budget checked
+    up to that stage). With --out or GOALS, a render running in the run folder (which
+    render refuses) is a FAIL.
 
     Exits 0 only when the configured preset can run, 1 when it cannot (the FAIL rows
-    say why), 2 with the error line and no table when the settings or a flag cannot be
-    read (a bad value, an unknown setting). Keys are shown as set, not set or unusable
-    (a space inside, say), never their values.
+    say why), 2 with the error line and no table when the settings, a flag or GOALS
+    cannot be read (a bad value, an unknown setting; render's own error line). Keys are
+    shown as set, not set or unusable (a space inside, say), never their values.
     """,
 )
 def doctor(
+    goals: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Your goals.yaml (optional): the budget is checked against what rendering "
+            "it would spend, as `estimate` prices it, and its run folder for a render "
+            "running there. Without it, against the smallest goals.",
+            show_default=False,
+            metavar="GOALS",
+            parser=_path,
+        ),
+    ] = None,
     config: ConfigOpt = None,
     out_dir: OutOpt = None,
     preset: PresetOpt = None,
@@ -1513,12 +1527,20 @@ def doctor(
         config, preset=preset, aspect=aspect, resolution=resolution, fps=fps, quality=quality
     )
     flags = _overrides(preset, aspect, resolution, fps, quality)
+    if goals is not None:
+        from mindmovie.goals import load_goals
+
+        try:  # read as render reads it first: a bad goals.yaml is render's error line
+            load_goals(goals)
+        except _user_errors() as e:
+            raise _fail(str(e)) from None
     checks = run_checks(
         settings,
         located=lambda message: _located(message, config, flags),
         out=out_dir,
         budget=cap,
         until=until,
+        goals=goals,
     )
     out.print(doctor_table(checks, settings.preset, out.width))
     if not can_run(checks):

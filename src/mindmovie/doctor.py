@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import SecretStr
 from rich.console import Group
@@ -87,6 +87,9 @@ MUXERS = ("mp4", "segment", "null")
 #: the final join (concat), cards (rawvideo), overlay PNGs (image2)
 DEMUXERS = ("concat", "rawvideo", "image2")
 CATALOG_STALE_DAYS = catalog.STALE_DAYS
+
+if TYPE_CHECKING:
+    from mindmovie.costs import RunEstimate
 
 Status = Literal["ok", "FAIL", "warn", "info"]
 
@@ -319,11 +322,12 @@ def _text_layout_check() -> Check:
     )
 
 
-def _writable(settings: Settings, out: Path | None = None) -> Check:
+def _writable(settings: Settings, out: Path | None = None, run_dir: Path | None = None) -> Check:
     """Can renders write under output_dir, or in `out` (render's --out, the run folder
     itself, where output_dir is not used)? Leaves nothing behind: when the folder does
     not exist yet, the nearest folder that does is probed instead (render creates the
-    rest)."""
+    rest). A FAIL, too, while another render holds the run folder (`out`, else
+    `run_dir`, the one GOALS render into), which render refuses."""
     d = settings.output_dir if out is None else out
     # what to do about a folder that cannot be used: these rows said only what was wrong
     other = "give --out another folder" if out else "set output_dir to another folder"
@@ -372,7 +376,8 @@ def _writable(settings: Settings, out: Path | None = None) -> Check:
         )
     if locks is not None:
         return Check("output dir", False, locks if out else f"{locks} (or set output_dir)")
-    if out is not None and (busy := rendering_message(d)) is not None:
+    run = out if out is not None else run_dir
+    if run is not None and (busy := rendering_message(run)) is not None:
         # `render --out DIR` refuses while another render holds DIR: doctor said ready
         return Check("output dir", False, busy)
     if (deep := _too_deep(d, shown, run_folder=out is not None)) is not None:
@@ -793,12 +798,168 @@ def _usd_up(usd: float) -> str:
     return format_usd(round_usd(usd, 4 if abs(usd) < 0.01 else 2, up=True))
 
 
-def _budget_check(settings: Settings, budget: float | None = None, until: str = "movie") -> Check:
+@dataclass
+class Priced:
+    """A render of the goals.yaml given to `doctor GOALS`, as `estimate` prices it
+    (`pipeline.estimate_for`: the run folder's plan and finished steps counted): its run
+    folder, what it would still spend, the least its plan call bills, and what the run
+    has spent (its ledger: the budget counts it too); or why render refuses to start
+    (`refused`), or that a model or option its own row fails left it unpriced."""
+
+    goals: Path
+    run_dir: Path | None = None
+    est: RunEstimate | None = None
+    plan_least: float = 0.0
+    spent: float = 0.0
+    refused: str | None = None
+
+
+def price_goals(settings: Settings, goals: Path, out: Path | None = None) -> Priced:
+    """`goals` (render's GOALS, with its --out) priced for doctor, spending and creating
+    nothing (`Priced`)."""
+    from mindmovie import costs
+    from mindmovie.pipeline import Pipeline, RunDirError, RunLocked, estimate_for
+    from mindmovie.providers.base import InvalidRequest
+    from mindmovie.store import Store, StoreError
+    from mindmovie.yamlsrc import SourceError
+
+    try:
+        pipe = Pipeline(goals, settings, out=out)
+    except (SourceError, RunDirError, StoreError) as e:
+        return Priced(goals, refused=str(e))
+    except (InvalidRequest, ConfigError, ValueError):
+        return Priced(goals)  # (a model or option render refuses: its own FAIL row)
+    priced = Priced(goals, pipe.run_dir)
+    try:
+        priced.est = estimate_for(goals, settings, out=out)
+        priced.plan_least = costs.planner_least(settings, pipe.goals)
+        db = pipe.run_dir / "run.db"
+        if db.is_file():
+            store = Store(db, read_only=True)
+            try:
+                priced.spent = sum(store.ledger_totals())
+            finally:
+                store.close()
+    except (SourceError, RunDirError, RunLocked, StoreError) as e:
+        priced.est, priced.refused = None, str(e)
+    except (InvalidRequest, ConfigError, ValueError, OSError):
+        priced.est = None
+    return priced
+
+
+#: what a render that stops after each `--until` has made, in the budget row
+UNTIL_DONE = {
+    "plan": "the plan is made",
+    "keyframes": "every keyframe is made",
+    "clips": "every clip is made",
+    "movie": "the movie is made",
+}
+
+
+def _goals_check(priced: Priced, until: str = "movie") -> Check:
+    """The `goals` row of `doctor GOALS`: what a render of them would spend and where,
+    or render's refusal to start (a plan.yaml, run folder or run.db it refuses)."""
+    from mindmovie.costs import format_usd
+
+    if priced.refused is not None:
+        return Check("goals", False, priced.refused)
+    if priced.est is None or priced.run_dir is None:
+        return Check("goals", False, f"{priced.goals}: not priced (see above)", False, info=True)
+    est = priced.est.upto(until)
+    upto = f" up to --until {until}" if until != "movie" else ""
+    spend = f"about {format_usd(est.total)}" if est.paid else "nothing"
+    had = f" ({format_usd(priced.spent)} spent already)" if priced.spent > 1e-9 else ""
+    return Check(
+        "goals",
+        True,
+        f"{priced.goals}: a render{upto} spends {spend}{had}, in {priced.run_dir}",
+    )
+
+
+def _goals_budget(priced: Priced, cap: float, name: str, until: str = "movie") -> Check:
+    """The budget row of `doctor GOALS`: the cap against what the render of those goals
+    would still spend (its own spend question's estimate), as the render's gate counts
+    it (the run's ledger, then each call at its hold). A FAIL when the calls' bills
+    alone, the plan's at the least it bills, pass what the budget leaves: the render
+    stops at it before it is done; a warning when only the holds do (the bills
+    decide); the figures otherwise. Without GOALS doctor prices the smallest goals, and
+    said "ok" to a budget a render of the person's goals stopped at."""
+    from mindmovie.costs import format_usd, format_usd_short
+
+    if priced.est is None:
+        unpriced = f"{name}: {format_usd(cap)} (not checked: see above)"
+        return Check("budget", False, unpriced, required=False, info=True)
+    est = priced.est.upto(until)
+    what = f"a render of {priced.goals}" + (f" up to --until {until}" if until != "movie" else "")
+    if not est.paid:
+        return Check("budget", True, f"{name}: {format_usd(cap)} ({what} pays for nothing)")
+    left = max(0.0, cap - priced.spent)
+    had = f", {format_usd(priced.spent)} of it spent already," if priced.spent > 1e-9 else ""
+    enough = _usd_up(priced.spent + est.most_held)
+    plan = est.planner
+    # the plan may bill less than its estimate (known once billed), down to its prompt
+    cheaper = plan.usd - priced.plan_least if plan is not None and plan.payable else 0.0
+    least = est.total - max(0.0, cheaper)
+    done = UNTIL_DONE.get(until, UNTIL_DONE["movie"])
+    if left < least - 1e-9:
+        shown_left, shown_total, shown_cap = format_usd_short(left, est.total, cap)
+        return Check(
+            "budget",
+            False,
+            f"{name}: {shown_cap}{had} leaves {shown_left} of the about {shown_total} "
+            f"{what} would spend: it stops at the budget before {done}"
+            f"{', however little the plan bills' if cheaper > 1e-9 else ''}. Raise {name} "
+            f"to at least {enough}",
+        )
+    if left < est.most_held - 1e-9:
+        shown_cap = format_usd(cap, exact=True)
+        if left < est.total - 1e-9:
+            shown_left, shown_total, shown_cap = format_usd_short(left, est.total, cap)
+            # the render's own line says it stops at the cap; the plan's bill decides
+            why = (
+                f"it would spend about {shown_total}, more than the {shown_left} left, and "
+                "finishes only if the calls bill less than estimated (the plan as little "
+                f"as {format_usd(priced.plan_least)}, its prompt alone)"
+            )
+        else:
+            why = (
+                f"it would spend about {format_usd(est.total, exact=True)}, but the budget "
+                "counts each call at the most it may bill, up to "
+                f"{format_usd(est.most_held, exact=True)} in all"
+            )
+        return Check(
+            "budget",
+            False,
+            f"{name}: {shown_cap}{had}: {what} may stop at the budget before {done}: "
+            f"{why}. Raise {name} to at least {enough} to have room for it",
+            required=False,
+        )
+    held = ""
+    if format_usd(est.most_held) != format_usd(est.total):
+        held = (
+            f", up to {format_usd(est.most_held)} as the budget counts each call at the most "
+            "it may bill"
+        )
+    return Check(
+        "budget",
+        True,
+        f"{name}: {format_usd(cap)}{had.rstrip(',')} (enough for {what}: about "
+        f"{format_usd(est.total)}{held})",
+    )
+
+
+def _budget_check(
+    settings: Settings,
+    budget: float | None = None,
+    until: str = "movie",
+    priced: Priced | None = None,
+) -> Check:
     """The cap as the render applies it (pipeline `_run` and `BudgetGate.reserve`):
     `budget` (render's --budget) when given, else budget_usd; on a fresh run: a FAIL
     row when the render would stop before any movie could be made, whatever the plan
     bills; a warning when it may, the calls' bills deciding; the figure otherwise;
-    "unset" when unset. `until`: render's --until (`_least_spend`)."""
+    "unset" when unset. `until`: render's --until (`_least_spend`). `priced`: the
+    person's goals (`doctor GOALS`), judged in place of the smallest (`_goals_budget`)."""
     from mindmovie.costs import format_usd
     from mindmovie.providers.base import InvalidRequest
 
@@ -819,6 +980,8 @@ def _budget_check(settings: Settings, budget: float | None = None, until: str = 
     if not paid:
         upto = f" up to --until {until}" if until != "movie" else ""
         return Check("budget", True, f"{shown} (preset {settings.preset} pays for nothing{upto})")
+    if priced is not None:
+        return _goals_budget(priced, cap, name, until)
     if cap <= 1e-9:
         # the render: "the budget $0.00 is already used", before anything is sent
         return Check(
@@ -1031,12 +1194,15 @@ def run_checks(
     out: Path | None = None,
     budget: float | None = None,
     until: str = "movie",
+    goals: Path | None = None,
 ) -> list[Check]:
     """Every row of `doctor`; `located` as for `_google_mode` (the CLI's `_located`).
     `out` and `budget`: render's --out and --budget, checked in place of output_dir and
     budget_usd as the render uses them; `until`: render's --until, the stages the
-    budget is checked for."""
+    budget is checked for; `goals`: render's GOALS, whose render the budget is checked
+    against (`price_goals`), and whose run folder is checked for a render running there."""
     keys = keys or Keys.from_env()
+    priced = price_goals(settings, goals, out) if goals is not None else None
     py = sys.version_info
     checks = [
         Check("python", py >= (3, 11), f"{py.major}.{py.minor}.{py.micro} (needs 3.11+)"),
@@ -1044,13 +1210,14 @@ def run_checks(
         _font_check(),
         _fallback_font_check(),
         _text_layout_check(),
-        _writable(settings, out),
+        _writable(settings, out, priced.run_dir if priced is not None else None),
         _temp_folder(),
         _http_check(settings),
         *_dotenv_check(),
         *_key_checks(settings, keys),
         *_model_checks(settings, located),
-        _budget_check(settings, budget, until),
+        *([_goals_check(priced, until)] if priced is not None else []),
+        _budget_check(settings, budget, until, priced),
         _google_mode(settings, keys, located),
         _catalog_age(),
     ]

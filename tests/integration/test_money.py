@@ -2027,6 +2027,60 @@ def test_a_budget_of_exactly_doctors_figure_makes_a_clip_after_a_paid_plan(
     assert len(ledger_rows(run, "clip")) == 1 and (run / "movie.mp4").is_file()
 
 
+def test_doctor_with_goals_checks_the_budget_against_their_render(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """doctor took no GOALS: its budget row priced the smallest goals (one scene), so a
+    --budget of $0.20, enough for those, was "ok" (exit 0) for goals whose render costs
+    $0.55, and `render goals.yaml --budget 0.20` stopped at the budget (exit 3).
+    `doctor GOALS` judges the budget against what rendering them would spend, as the
+    render's spend question prices it (the run's spend so far counted): a FAIL, naming
+    the budget that finishes; with that budget doctor is ready and the render makes the
+    movie. Without GOALS the row is as it was."""
+    from mindmovie.config import load_settings
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    env = {**env, "COLUMNS": "400"}
+
+    def doctor(budget: str, *args: str) -> Any:
+        return CliRunner().invoke(
+            app, ["doctor", *args, "-c", str(cfg), "--budget", budget], env=env
+        )
+
+    def budget_row(budget: float, run: Path) -> Any:
+        settings = load_settings(config_path=cfg, env={})
+        checks = run_checks(settings, out=run, budget=budget, goals=goals)
+        (row,) = [c for c in checks if c.name == "budget"]
+        return row
+
+    assert doctor("0.20").exit_code == 0  # the smallest goals fit in it, as before
+    a = tmp_path / "a"
+    d = doctor("0.20", str(goals), "--out", str(a))
+    assert d.exit_code == 1, d.output
+    row = budget_row(0.20, a)
+    assert row.status == "FAIL", row
+    assert row.detail.startswith(
+        f"--budget: $0.20 leaves $0.20 of the about $0.55 a render of {goals} would spend: "
+        "it stops at the budget before the movie is made"
+    ), row
+    enough = row.detail.rsplit("Raise --budget to at least $", 1)[1]
+    args = ["render", str(goals), "-c", str(cfg), "--yes", "-q", "--out"]
+    r = CliRunner().invoke(app, [*args, str(a), "--budget", "0.20"], env=env)
+    assert r.exit_code == 3, r.output  # as doctor said
+    # that run has spent some of it: counted, as the render's budget counts it
+    row = budget_row(0.20, a)
+    assert row.status == "FAIL" and " of it spent already, leaves $0." in row.detail, row
+    b = tmp_path / "b"
+    d = doctor(enough, str(goals), "--out", str(b))
+    assert d.exit_code == 0, d.output
+    assert budget_row(float(enough), b).status == "ok"
+    r = CliRunner().invoke(app, [*args, str(b), "--budget", enough], env=env)
+    assert r.exit_code == 0, r.output
+    assert (b / "movie.mp4").is_file()
+
+
 def _one_scene_goals(tmp_path: Path) -> Path:
     """doctor's smallest goals (one goal of one scene), the run its budget floor prices."""
     goals = tmp_path / "one.yaml"

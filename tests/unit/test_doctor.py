@@ -1338,16 +1338,21 @@ with RunLock(Path(sys.argv[1])):
 """
 
 
+@pytest.mark.parametrize("given", ["--out", "GOALS"])
 def test_doctor_out_names_a_render_running_in_the_run_folder(
-    clean_env: None, tmp_path: Path
+    clean_env: None, tmp_path: Path, given: str
 ) -> None:
     """`render --out DIR` refuses while another render holds DIR ("another mindmovie
     process (pid N) is rendering DIR", exit 2), and `doctor --out DIR` said "ready".
     doctor's output dir row fails with render's words, naming the pid, and leaves the
-    lock alone: the render holding it goes on holding it."""
-    run = tmp_path / "run"
+    lock alone: the render holding it goes on holding it. Given GOALS, doctor checks
+    the run folder their render uses (here output_dir/<title>) as well."""
     goals = tmp_path / "goals.yaml"
     goals.write_text("title: X\ngoals:\n  - {category: health, vision: Run, scenes: 1}\n")
+    run = tmp_path / "run" if given == "--out" else Path("outputs", "x")
+    out = run if given == "--out" else None
+    doctor = ["doctor", "--out", str(run)] if given == "--out" else ["doctor", str(goals)]
+    render = ["render", str(goals), "-q", *(["--out", str(run)] if out else [])]
     holder = subprocess.Popen(
         [sys.executable, "-c", _HOLDS_THE_LOCK, str(run)],
         stdin=subprocess.PIPE,
@@ -1357,23 +1362,87 @@ def test_doctor_out_names_a_render_running_in_the_run_folder(
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         env = {"COLUMNS": "400"}
-        r = CliRunner().invoke(app, ["render", str(goals), "--out", str(run), "-q"], env=env)
+        r = CliRunner().invoke(app, render, env=env)
         assert r.exit_code == 2, r.output
         said = r.output.strip().splitlines()[-1].removeprefix("error: ")
-        d = CliRunner().invoke(app, ["doctor", "--out", str(run)], env=env)
+        d = CliRunner().invoke(app, doctor, env=env)
         assert d.exit_code == 1, d.output
-        (row,) = [c for c in run_checks(load_settings(None), out=run) if c.name == "output dir"]
+        checks = run_checks(load_settings(None), out=out, goals=None if out else goals)
+        (row,) = [c for c in checks if c.name == "output dir"]
         assert row.status == "FAIL", row
         # (the minutes since it took the lock may tick between the two)
         since = re.compile(r", since [^)]*\)")
         assert since.sub(")", row.detail) == since.sub(")", said), (row.detail, said)
         assert row.detail.startswith(f"another mindmovie process (pid {holder.pid}, since ")
-        assert _fail_rows(d.output) == {"output dir": row.detail}, d.output
+        assert list(_fail_rows(d.output)) == ["output dir"], d.output
+        assert f"(pid {holder.pid}, since " in d.output, d.output
         assert holder.poll() is None and (run / ".lock").read_text() == str(holder.pid)
     finally:
         holder.communicate("")
-    (row,) = [c for c in run_checks(load_settings(None), out=run) if c.name == "output dir"]
+    checks = run_checks(load_settings(None), out=out, goals=None if out else goals)
+    (row,) = [c for c in checks if c.name == "output dir"]
     assert row.status == "ok", row  # the render gone: nothing in the way
+
+
+@pytest.mark.parametrize(
+    "text",
+    [None, "", "title: X\ngoals: 3\n", "title: X\ngoals:\n  - {category: health}\n"],
+)
+def test_doctor_goals_are_read_as_render_reads_them(
+    clean_env: None, tmp_path: Path, text: str | None
+) -> None:
+    """`doctor GOALS` reads goals.yaml as render does: a missing, empty or wrong one is
+    render's own error line (exit 2, no table), before anything is checked."""
+    goals = tmp_path / "goals.yaml"
+    if text is not None:
+        goals.write_text(text)
+    env = {"COLUMNS": "400"}
+    r = CliRunner().invoke(app, ["render", str(goals), "-q"], env=env)
+    assert r.exit_code == 2 and r.output.startswith("error: "), r.output
+    d = CliRunner().invoke(app, ["doctor", str(goals)], env=env)
+    assert (d.exit_code, d.output) == (2, r.output), d.output
+
+
+def test_doctor_goals_budget_row_fails_warns_or_passes_as_their_render_needs(
+    clean_env: None, tmp_path: Path
+) -> None:
+    """With GOALS, the budget is judged against their render (its estimate, as the
+    spend question's): under what the calls bill, the plan at the least it can (its
+    prompt alone), a FAIL; under what the budget counts them at (each call at its hold),
+    a warning; else ok. The smallest goals' figures (doctor without GOALS) said "ok" to
+    all but the first of these."""
+    from mindmovie.doctor import price_goals
+
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(
+        "title: X\ngoals:\n  - {category: health, vision: Run, scenes: 2}\n"
+        "  - {category: career, vision: Lead, scenes: 2}\n"
+    )
+    settings = load_settings(overrides={"preset": "byteplus"}, env={})
+    priced = price_goals(settings, goals)
+    assert priced.est is not None and priced.est.planner is not None
+    est = priced.est
+    least = est.total - est.planner.usd + priced.plan_least
+    assert priced.plan_least < est.planner.usd and est.total < est.most_held
+
+    def row(budget: float, goals: Path | None = goals) -> Check:
+        (found,) = [
+            c for c in run_checks(settings, budget=budget, goals=goals) if c.name == "budget"
+        ]
+        return found
+
+    for budget, status, says in [
+        (least - 0.001, "FAIL", "it stops at the budget before the movie is made, however "),
+        ((least + est.total) / 2, "warn", "finishes only if the calls bill less than estimated"),
+        ((est.total + est.most_held) / 2, "warn", "counts each call at the most it may bill"),
+        (est.most_held, "ok", f"(enough for a render of {goals}: about $"),
+    ]:
+        found = row(budget)
+        assert found.status == status and says in found.detail, (budget, found)
+        assert row(budget, None).status == "ok"  # the smallest goals' figure
+    (goals_row,) = [c for c in run_checks(settings, goals=goals) if c.name == "goals"]
+    assert goals_row.status == "ok", goals_row
+    assert goals_row.detail == f"{goals}: a render spends about ${est.total:.2f}, in outputs/x"
 
 
 def _fail_rows(output: str) -> dict[str, str]:
