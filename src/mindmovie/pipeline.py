@@ -8178,9 +8178,13 @@ class Pipeline:
             # cents the figures read as if it did. Said to the hundredth of a cent, with
             # the hold the cap counts (the most the calls may bill), which is what failed
             exact = round(room, 2) >= round(left.total, 2)
+            shown_room = costs.format_usd(room, exact=exact)
+            most = costs.format_usd(left.most_held, exact=True)
+            if exact and shown_room == most and room < left.most_held - 1e-12:
+                # even so "budget left $0.3200, ... up to $0.3200" ($0.3199847 of $0.32)
+                shown_room, most = costs.format_usd_short(room, left.most_held)
             held = (
-                f" (the cap counts up to {costs.format_usd(left.most_held, exact=True)}: "
-                "each call at the most it may bill)"
+                f" (the cap counts up to {most}: each call at the most it may bill)"
                 if exact
                 else ""
             )
@@ -8188,7 +8192,7 @@ class Pipeline:
                 f"{next(iter(stopped.values()))}.\nStopped cleanly: {len(stopped)} scene(s) "
                 f"left ({', '.join(sorted(stopped))}); billed so far "
                 f"{costs.format_usd(billed, exact=exact)}, budget left "
-                f"{costs.format_usd(room, exact=exact)}, about "
+                f"{shown_room}, about "
                 f"{costs.format_usd(left.total, exact=exact)} still to do{held}. Everything "
                 "paid for is kept: render again with a bigger --budget to finish."
             )

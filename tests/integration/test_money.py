@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -942,7 +943,8 @@ def test_a_budget_a_fraction_of_a_cent_under_the_estimate_is_told_in_figures_apa
     run would spend: it stops at the cap", a line that reads as if the budget covered
     it. Where cents show the two figures alike, they are given to a hundredth of a cent:
     what is left rounded down, what the run would spend rounded up. The render stops at
-    the cap, as said."""
+    the cap, as said; its stop line, "budget left $0.3200 ... up to $0.3200" to the
+    hundredth of a cent already, shows those two apart the same way."""
     sim.media_scale = 0.25
     goals = _one_scene_goals(tmp_path)
     cfg = tmp_path / "c.yaml"
@@ -966,6 +968,10 @@ def test_a_budget_a_fraction_of_a_cent_under_the_estimate_is_told_in_figures_apa
     up = math.ceil(total * 1e4) / 1e4
     said = f"The budget ${budget:.4f} leaves ${budget:.4f} of the ${up:.4f} this run would spend"
     assert said in text, text
+    # and the stop line: "budget left $0.3200, about $0.3200 still to do (the cap counts
+    # up to $0.3200 ...)", of $0.3199847 left for a clip held at $0.32
+    found = re.search(r"budget left \$([\d.]+), .*?the cap counts up to \$([\d.]+)", text)
+    assert found is not None and float(found[1]) < float(found[2]), text
 
 
 def test_a_budget_of_just_the_estimate_is_told_before_spending_that_it_may_stop(
