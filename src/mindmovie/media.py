@@ -127,6 +127,13 @@ def kill_running() -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def chunk_dir_prefix(pid: int) -> str:
+    """The name a compose chunk's working folder starts with (`compose.ffmpeg`), made
+    by render `pid`: its encoder's output names no other temp file, so `kill_orphans`
+    knows a killed render's chunk encoders by it."""
+    return f".chunk-{pid}-"
+
+
 def kill_orphans(run_dir: Path, dead_pid: int) -> list[int]:
     """SIGKILL the ffmpeg processes a render of `run_dir` killed outright (SIGKILL, the
     OOM killer: no handler runs, so `kill_running` does not) left running: its compose
@@ -135,9 +142,10 @@ def kill_orphans(run_dir: Path, dead_pid: int) -> list[int]:
     its clean-up. Called by the next render once it holds the run's lock, with the pid
     the lock file named (the killed render: the lock was free, so it has ended). Such an
     encoder is known by its output, a temp name that render made in the run folder
-    (`fsutil.tmp_path_for`: `.NAME.PID.tmp.EXT`): no other process is touched, e.g. a
-    person's own ffmpeg reading the run's movie. Linux (/proc) only; elsewhere nothing
-    is found. Returns the pids killed."""
+    (`fsutil.tmp_path_for`: `.NAME.PID.tmp.EXT`), or a file in a compose chunk's folder
+    named with its pid (`chunk_dir_prefix`: the long encoders, a core each): no other
+    process is touched, e.g. a person's own ffmpeg reading the run's movie. Linux
+    (/proc) only; elsewhere nothing is found. Returns the pids killed."""
     if dead_pid <= 0 or dead_pid == os.getpid():
         return []
     try:
@@ -145,7 +153,7 @@ def kill_orphans(run_dir: Path, dead_pid: int) -> list[int]:
         homes = {Path(os.path.abspath(run_dir)), run_dir.resolve()}
     except OSError:
         return []
-    mark = f".{dead_pid}.tmp"
+    mark, chunk = f".{dead_pid}.tmp", chunk_dir_prefix(dead_pid)
     killed = []
     for entry in entries:
         try:
@@ -157,7 +165,7 @@ def kill_orphans(run_dir: Path, dead_pid: int) -> list[int]:
             continue  # ended meanwhile, or another user's
         for raw in args[1:]:
             arg = os.fsdecode(raw)
-            if mark not in Path(arg).name:
+            if mark not in Path(arg).name and not Path(arg).parent.name.startswith(chunk):
                 continue
             where = Path(os.path.abspath(cwd / arg))
             if any(home in where.parents for home in homes):

@@ -1616,13 +1616,21 @@ def _ended(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux's /proc")
-def test_the_encoders_of_a_render_killed_outright_are_stopped_by_the_next(workdir: Path) -> None:
+@pytest.mark.parametrize(
+    "writing", [".{pid}.tmp", "/.chunk-"], ids=["a temp file", "a compose chunk"]
+)
+def test_the_encoders_of_a_render_killed_outright_are_stopped_by_the_next(
+    workdir: Path, writing: str
+) -> None:
     """A render killed outright (SIGKILL, the OOM killer: no handler runs) left its
     ffmpeg encoders running as orphans, writing for minutes beside the next render of
     the run, on the cores and (after an OOM kill) the memory it needs, into files its
     clean-up deleted. The next render stops them (known by their output: a temp name of
-    the killed render's pid in the run folder) and says so. Here one encoder is held
-    (SIGSTOP) so that it cannot end on its own before the next render starts."""
+    the killed render's pid in the run folder, or a compose chunk's folder named with
+    it) and says so. Here one encoder is held (SIGSTOP) so that it cannot end on its own
+    before the next render starts. The chunk encoders are the compose's long ones (a
+    core each, for minutes); their output, `.chunk-*/%03d.mp4`, named no pid, and the
+    next render left them running."""
     out, err = workdir / "render.out", workdir / "render.err"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
     proc = mindmovie_fork.start(list(SMALL_RENDER), env=env, cwd=workdir, out=out, err=err)
@@ -1632,7 +1640,7 @@ def test_the_encoders_of_a_render_killed_outright_are_stopped_by_the_next(workdi
         while not held:
             assert proc.poll() is None, err.read_text()
             assert time.monotonic() < t_end, "the render started no encoder"
-            for pid in ffmpeg_children(proc.pid, writing=f".{proc.pid}.tmp"):
+            for pid in ffmpeg_children(proc.pid, writing=writing.format(pid=proc.pid)):
                 os.kill(pid, signal.SIGSTOP)
                 held.append(pid)
             time.sleep(0.02)

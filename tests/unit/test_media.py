@@ -261,7 +261,8 @@ def test_ffmpeg_is_checked_once_a_binary_and_a_failure_is_not_remembered(
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux's /proc")
 def test_kill_orphans_kills_only_the_killed_render_s_encoders_in_its_run(tmp_path: Path) -> None:
     """`kill_orphans` (a render killed outright left its encoders running) takes only an
-    ffmpeg writing a temp file of the killed render's pid in the run folder: not a
+    ffmpeg writing a temp file of the killed render's pid in the run folder, or into a
+    compose chunk's folder of its pid (the long encoders: missed before): not a
     person's own ffmpeg writing in the run folder, nor one writing such a name
     elsewhere, nor another pid's."""
     import os
@@ -272,6 +273,9 @@ def test_kill_orphans_kills_only_the_killed_render_s_encoders_in_its_run(tmp_pat
 
     run = tmp_path / "run"
     (run / "compose").mkdir(parents=True)
+    segments = run / "compose" / "segments"
+    for chunk in (".chunk-4242-k1ll3d", ".chunk-4343-l1v3"):
+        (segments / chunk).mkdir(parents=True)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     feed = ["-f", "lavfi", "-i", "anullsrc", "-t", "60", "-f", "wav"]
@@ -280,6 +284,8 @@ def test_kill_orphans_kills_only_the_killed_render_s_encoders_in_its_run(tmp_pat
         "a person's": str(run / "mine.wav"),
         "elsewhere": str(elsewhere / ".seg.mp4.4242.tmp.mp4"),
         "another pid": str(run / "compose" / ".seg.mp4.4343.tmp.mp4"),
+        "their chunk": str(segments / ".chunk-4242-k1ll3d" / "000.mp4"),
+        "another pid's chunk": str(segments / ".chunk-4343-l1v3" / "000.mp4"),
     }
     procs = {}
     for name, out in outputs.items():
@@ -293,9 +299,10 @@ def test_kill_orphans_kills_only_the_killed_render_s_encoders_in_its_run(tmp_pat
         for p in procs.values():
             p.send_signal(signal.SIGSTOP)  # none ends on its own meanwhile
         killed = kill_orphans(run, 4242)
-        assert killed == [procs["theirs"].pid], killed
-        assert procs["theirs"].wait(timeout=10) == -signal.SIGKILL
-        assert all(p.poll() is None for n, p in procs.items() if n != "theirs")
+        ours = ("theirs", "their chunk")
+        assert sorted(killed) == sorted(procs[n].pid for n in ours), killed
+        assert all(procs[n].wait(timeout=10) == -signal.SIGKILL for n in ours)
+        assert all(p.poll() is None for n, p in procs.items() if n not in ours)
     finally:
         for p in procs.values():
             p.kill()

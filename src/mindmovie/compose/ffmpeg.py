@@ -30,7 +30,7 @@ from mindmovie.compose.audio import audio_track, bed_file, prepare_audio, render
 from mindmovie.compose.timeline import RENDERER_VERSION, Item, Segment, Timeline
 from mindmovie.cpus import usable_cpu_count
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
-from mindmovie.media import probe, run_ffmpeg_watched
+from mindmovie.media import chunk_dir_prefix, probe, run_ffmpeg_watched
 
 _COLOR = "colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv"
 _TO709 = "out_color_matrix=bt709:out_range=tv"
@@ -512,7 +512,9 @@ def _run_chunk(
     a render killed mid-chunk keeps the segments already done.
     """
     t0 = last = time.monotonic()
-    tmp_dir = Path(tempfile.mkdtemp(prefix=".chunk-", dir=seg_dir))
+    # named with this render's pid: a render killed outright left this encoder running,
+    # and the next knew it by nothing (`media.kill_orphans`)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=chunk_dir_prefix(os.getpid()), dir=seg_dir))
     segs = chunk.segments
     done = 0
     released = False
