@@ -167,8 +167,11 @@ def kill_orphans(run_dir: Path, dead_pid: int) -> list[int]:
             arg = os.fsdecode(raw)
             if mark not in Path(arg).name and not Path(arg).parent.name.startswith(chunk):
                 continue
-            where = Path(os.path.abspath(cwd / arg))
-            if any(home in where.parents for home in homes):
+            # as written, and with its links followed: the killed render may have been
+            # given the run folder through a link, this one by another way
+            wrote = os.path.abspath(cwd / arg)
+            where = {Path(wrote), Path(os.path.realpath(wrote))}
+            if any(home in w.parents for home in homes for w in where):
                 with contextlib.suppress(OSError):
                     os.kill(int(entry.name), signal.SIGKILL)
                     killed.append(int(entry.name))

@@ -307,3 +307,37 @@ def test_kill_orphans_kills_only_the_killed_render_s_encoders_in_its_run(tmp_pat
         for p in procs.values():
             p.kill()
             p.wait()
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux's /proc")
+def test_kill_orphans_finds_an_encoder_that_wrote_through_a_symlinked_folder(
+    tmp_path: Path,
+) -> None:
+    """The killed render was given its run folder through a symbolic link (`--out
+    /data/movies/run`, /data a link) and the next one by another way (the real folder):
+    the encoder's output, an absolute path through the link, is in the run folder all
+    the same. Compared as written only, it was not, and the encoder was left running."""
+    import os
+    import signal
+    import subprocess
+
+    from mindmovie.media import ffmpeg_exe, kill_orphans
+
+    real = tmp_path / "disk"
+    (real / "run" / "compose").mkdir(parents=True)
+    (tmp_path / "data").symlink_to(real, target_is_directory=True)
+    out = tmp_path / "data" / "run" / "compose" / ".seg.mp4.4242.tmp.mp4"
+    feed = ["-f", "lavfi", "-i", "anullsrc", "-t", "60", "-f", "wav"]
+    proc = subprocess.Popen(
+        [ffmpeg_exe(), "-nostdin", "-y", *feed, str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        proc.send_signal(signal.SIGSTOP)  # it does not end on its own meanwhile
+        assert kill_orphans(real / "run", 4242) == [proc.pid]
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        proc.kill()
+        proc.wait()
+    assert os.path.realpath(out.parent) == str(real / "run" / "compose")
