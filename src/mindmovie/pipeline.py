@@ -1658,7 +1658,10 @@ class RunLock:
         with contextlib.suppress(OSError, ValueError):
             self.last_pid = int(os.read(fd, 64).decode(errors="replace").strip() or 0)
         os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        # at the start: the read moved the offset, and a write there left NUL bytes
+        # before the pid, which no reader of the lock file (status, a render turned
+        # away, the next render's `last_pid`) could read
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
         self.fd = fd
         return self
 

@@ -715,6 +715,31 @@ def test_a_render_turned_away_by_the_lock_is_told_since_when_the_other_renders(
     assert "3 h 0 min ago) is rendering" in msg, msg
 
 
+def test_the_lock_file_of_a_run_rendered_before_names_the_render_s_pid_alone(
+    tmp_path: Path,
+) -> None:
+    """The lock file read (the pid of the render before: `RunLock.last_pid`) before
+    this render's pid was written over it: written at the offset the read left, after
+    the truncate, it began with NUL bytes, one per digit read. Then a second render of
+    the run was told "another mindmovie process (pid \\x00\\x00...)", `status`
+    (`rendering_pid`) could not read the pid and said no render was running, and the
+    render after a kill read no pid, so stopped none of the encoders it left."""
+    import os
+
+    from mindmovie.pipeline import RunLock, RunLocked
+
+    run = tmp_path / "run"
+    with RunLock(run):  # a render before
+        pass
+    with RunLock(run):
+        assert (run / ".lock").read_bytes() == str(os.getpid()).encode()
+        with pytest.raises(RunLocked) as ei, RunLock(run):
+            pass
+    assert str(ei.value).startswith(f"another mindmovie process (pid {os.getpid()}, "), ei.value
+    with RunLock(run) as after:
+        assert after.last_pid == os.getpid()
+
+
 def test_a_remade_folder_on_a_fat_drive_is_removed(tmp_path: Path) -> None:
     """FAT (a USB stick, an SD card) records a file's modification time to 2 s, rounded
     down: what the render's writes made again at the path of its deleted run folder
