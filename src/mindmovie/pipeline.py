@@ -2152,6 +2152,7 @@ class Pipeline:
         #: the run folder's lock this render holds, and why it stopped when another
         #: render took the folder (its .lock deleted: `_watch_run_dir`)
         self._run_lock: RunLock | None = None
+        self._pid_before = 0  # (`_follow_title`, `_stop_orphan_encoders`)
         self._lock_taken = ""
         #: the run folder held for `make_dirs` while locked: no write makes it again
         self._held_dir: HeldFolder | None = None
@@ -5561,6 +5562,7 @@ class Pipeline:
         # this render's own previous/<time>/ (`_keep_changed`): the last run()'s, used
         # again, had its kept picture written over by this one's
         self._changed_dir = None
+        self._pid_before = 0  # the render before this one, as `_follow_title` found it
         if not self._out_given and self.run_dir != self._home:
             self._follow_title()
         try:
@@ -5943,13 +5945,16 @@ class Pipeline:
         from mindmovie.media import kill_orphans
 
         assert self._run_lock is not None
-        killed = kill_orphans(self.run_dir, self._run_lock.last_pid)
+        dead = self._run_lock.last_pid
+        if dead == os.getpid():
+            dead = self._pid_before  # the lock file was this render's look (`_follow_title`)
+        killed = kill_orphans(self.run_dir, dead)
         if killed:
             n = len(killed)
             self.reporter.warn(
                 f"stopped {n} ffmpeg process{'es' if n > 1 else ''} (pid "
                 f"{', '.join(map(str, killed))}) that the killed render of this run "
-                f"(pid {self._run_lock.last_pid}) had left running"
+                f"(pid {dead}) had left running"
             )
 
     def _follow_title(self) -> None:
@@ -5963,7 +5968,10 @@ class Pipeline:
         old, new = self.run_dir, self._home
         why, gone = "", False
         try:
-            with RunLock(old):
+            with RunLock(old) as looked:
+                # (this look writes this render's pid in the lock file: the lock taken
+                # next reads it, not the render before, whose encoders it stops)
+                self._pid_before = looked.last_pid
                 if not (old / "run.db").is_file():
                     # another render renamed it meanwhile (this lock made the folder again,
                     # empty): the run is in `new` now, and goes on there, not from nothing

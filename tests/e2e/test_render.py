@@ -1617,10 +1617,12 @@ def _ended(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux's /proc")
 @pytest.mark.parametrize(
-    "writing", [".{pid}.tmp", "/.chunk-"], ids=["a temp file", "a compose chunk"]
+    ("writing", "retitled"),
+    [(".{pid}.tmp", False), ("/.chunk-", False), ("/.chunk-", True)],
+    ids=["a temp file", "a compose chunk", "the title changed"],
 )
 def test_the_encoders_of_a_render_killed_outright_are_stopped_by_the_next(
-    workdir: Path, writing: str
+    workdir: Path, writing: str, retitled: bool
 ) -> None:
     """A render killed outright (SIGKILL, the OOM killer: no handler runs) left its
     ffmpeg encoders running as orphans, writing for minutes beside the next render of
@@ -1630,10 +1632,14 @@ def test_the_encoders_of_a_render_killed_outright_are_stopped_by_the_next(
     it) and says so. Here one encoder is held (SIGSTOP) so that it cannot end on its own
     before the next render starts. The chunk encoders are the compose's long ones (a
     core each, for minutes); their output, `.chunk-*/%03d.mp4`, named no pid, and the
-    next render left them running."""
+    next render left them running. With the title changed meanwhile (the run folder,
+    outputs/<title>, followed to the new title's), the next render's look at the old
+    folder wrote its own pid in the lock file before it took the lock, so it knew no
+    killed render, and left them running."""
     out, err = workdir / "render.out", workdir / "render.err"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    proc = mindmovie_fork.start(list(SMALL_RENDER), env=env, cwd=workdir, out=out, err=err)
+    args = [a for a in SMALL_RENDER if a not in ("--out", "run")] if retitled else SMALL_RENDER
+    proc = mindmovie_fork.start(list(args), env=env, cwd=workdir, out=out, err=err)
     held: list[int] = []
     try:
         t_end = time.monotonic() + 120
@@ -1647,7 +1653,11 @@ def test_the_encoders_of_a_render_killed_outright_are_stopped_by_the_next(
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=20) == -signal.SIGKILL
         assert not any(_ended(pid) for pid in held), "an encoder ended with the render"
-        r = _cli(*SMALL_RENDER, cwd=workdir)
+        if retitled:
+            goals = workdir / "examples" / "goals.yaml"
+            text = goals.read_text()
+            goals.write_text(text.replace("title: My Year of Becoming", "title: Renamed"))
+        r = _cli(*args, cwd=workdir)
         assert all(_ended(pid) for pid in held), f"{held}: left running by the next render"
     finally:
         for pid in held:
@@ -1657,8 +1667,9 @@ def test_the_encoders_of_a_render_killed_outright_are_stopped_by_the_next(
     n = len(held)
     assert f"stopped {n} ffmpeg process{'es' if n > 1 else ''} (pid " in said, said
     assert f"that the killed render of this run (pid {proc.pid}) had left running" in said
-    assert (workdir / "run" / "movie.mp4").is_file()
-    assert not [p.name for p in (workdir / "run").rglob(f"*.{proc.pid}.tmp*")]
+    run = workdir / "outputs" / "renamed" if retitled else workdir / "run"
+    assert (run / "movie.mp4").is_file(), sorted(map(str, workdir.rglob("movie.mp4")))
+    assert not [p.name for p in run.rglob(f"*.{proc.pid}.tmp*")]
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the stand-in ffmpeg is a shell script")
