@@ -106,9 +106,12 @@ def laid_out(font: object, line: str, direction: str | None) -> tuple[str, dict[
     """`line` (of a paragraph in `direction`) and the arguments Pillow is to draw it with
     in `font`: given its direction where libraqm lays the font out (`direction_args`),
     else put in display order here (`visual_line`) for Pillow's basic layout."""
-    args = direction_args(font, direction)
-    if args or getattr(font, "layout_engine", None) is None:  # libraqm; a bitmap font
-        return line, args
+    from PIL import ImageFont
+
+    if getattr(font, "layout_engine", None) != ImageFont.Layout.BASIC:  # libraqm; a bitmap
+        # (with no direction, too: libraqm gives the line its own; put in display order
+        # here, it was reversed again by libraqm, a Hebrew title drawn backwards)
+        return line, direction_args(font, direction)
     return visual_line(line, direction, lambda ch: _has_form(font, ch)), {}
 
 

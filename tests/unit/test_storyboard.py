@@ -839,6 +839,55 @@ def test_a_right_to_left_affirmation_is_drawn_in_its_direction_against_the_right
     assert right - 4 <= ink[2] <= right + 1 and ink[0] > 14 + 4, ink
 
 
+def test_a_right_to_left_title_and_category_are_not_drawn_backwards_with_libraqm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sheet's title and a scene's category chip are one line each, laid out in
+    their own direction (`fonts.laid_out(..., None)`). Where libraqm lays the font out
+    (Linux with FriBiDi), that put a Hebrew title in display order for the basic layout,
+    and libraqm reversed it again: drawn backwards. Drawn with libraqm, they are now as
+    the basic layout draws them (compared blurred, as test_cards compares cards)."""
+    import numpy as np
+    from PIL import ImageFilter
+
+    from mindmovie.compose import cards
+    from mindmovie.storyboard import render_sheet, tile_boxes
+    from tests.conftest import clear_text_caches, without_raqm
+    from tests.unit.test_cards import raqm_draws
+
+    title, category = "שלום עולם", "בריאות וכושר"
+    if cards.undrawable(title + category) or not raqm_draws(title):
+        pytest.skip("no font with Hebrew laid out by libraqm here")
+    plan = _plan()
+    scenes = [plan.scenes[0].model_copy(update={"category": category})]
+    plan = plan.model_copy(update={"title": title, "scenes": scenes})
+    box = tile_boxes(1)[0]
+    areas = {
+        "title": (0, 0, box.card[2], 66),
+        "category": (box.card[0], box.image[3] + 10, box.card[2] - 100, box.image[3] + 40),
+    }
+
+    def drawn() -> dict[str, np.ndarray]:
+        sheet = render_sheet(plan)
+        return {
+            name: np.asarray(
+                sheet.crop(area).convert("L").filter(ImageFilter.GaussianBlur(3)),
+                dtype=np.float32,
+            )
+            for name, area in areas.items()
+        }
+
+    by_raqm = drawn()
+    without_raqm(monkeypatch)
+    try:
+        basic = drawn()
+    finally:
+        monkeypatch.undo()
+        clear_text_caches()
+    differ = {n: float(np.abs(by_raqm[n] - basic[n]).mean()) for n in areas}
+    assert max(differ.values()) < 0.5, differ
+
+
 def test_invisible_characters_are_not_drawn_as_boxes_on_the_sheet() -> None:
     """Soft hyphens, a zero-width space and a word joiner in an ASCII affirmation or
     title were boxes on the sheet, as in the movie (`cards.drawn_text` leaves them out)."""
