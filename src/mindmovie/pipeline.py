@@ -4862,10 +4862,13 @@ class Pipeline:
 
         items = [("title", plan.title), *((sc.id, sc.affirmation) for sc in plan.scenes)]
         items.append(("closing", plan.closing))
-        shown = {name: drawn_text(text) for name, text in items}
+        drawn = [drawn_text(text) for _, text in items]
+        shown = {name: d for (name, _), d in zip(items, drawn, strict=True)}
         self._warn_boxes(list(shown.items()))
         kinds = ["title", *(["scene"] * len(plan.scenes)), "closing"]
-        self._warn_fit([(n, t, k) for (n, t), k in zip(shown.items(), kinds, strict=True)])
+        # each text, by the list: a scene may be named "title" or "closing", one key with
+        # them in `shown`, and paired with the kinds so it stopped the render (ValueError)
+        self._warn_fit([(n, d, k) for (n, _), d, k in zip(items, drawn, kinds, strict=True)])
         gone = [(name, g) for name, text in items if (g := left_out(text))]
         for chars in dict.fromkeys(g for _, g in gone):
             names = self._not_told("left out", chars, [n for n, g in gone if g == chars])

@@ -165,3 +165,34 @@ def test_plan_says_a_text_too_long_for_the_frame_is_cut_before_anything_is_paid_
         "01-health-1: its text is too long for a 480x480 frame: shown cut short, ending in "
         "'…' (shorten it in plan.yaml)"
     ], rep.warnings
+
+
+@pytest.mark.parametrize("scene_id", ["title", "closing"])
+def test_a_scene_named_as_the_title_or_the_closing_does_not_stop_the_plan(
+    tmp_path: Path, scene_id: str
+) -> None:
+    """A scene id may be any lower-case name, "closing" (a last scene added by hand in
+    plan.yaml) as well: the plan's text warnings keyed each text by its name, the scene
+    and the closing shared one, and the check of the texts' fit paired the names left
+    with the texts' kinds strictly: a ValueError traceback from every render (and
+    `plan`) once plan.yaml was edited so. Each text is checked, the scene's too."""
+    repo = Path(__file__).resolve().parents[2]
+    shutil.copytree(repo / "examples", tmp_path / "ex")
+    goals = tmp_path / "ex" / "goals.yaml"
+    settings = load_settings(
+        overrides={"output": {"size": "480x480", "fps": 8}, "plan": {"scene_seconds": 2}},
+        env={},
+    )
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run, reporter=NullReporter()).run(until="plan"))
+    plan = load_plan(run / "plan.yaml")
+    long = ("I am calm, strong and grateful for every single day " * 12)[:600].strip()
+    first = plan.scenes[0].model_copy(update={"id": scene_id, "affirmation": long})
+    write_plan(plan.model_copy(update={"scenes": [first, *plan.scenes[1:]]}), run / "plan.yaml")
+    rep = _Warnings()
+    asyncio.run(Pipeline(goals, settings, out=run, reporter=rep).run(until="plan"))
+    told = [w for w in rep.warnings if "too long" in w]
+    assert told == [
+        f"{scene_id}: its text is too long for a 480x480 frame: shown cut short, ending in "
+        "'…' (shorten it in plan.yaml)"
+    ], rep.warnings
