@@ -1024,8 +1024,10 @@ def _budget_check(
     return Check(
         "budget",
         True,
+        # rounded up, as the FAIL row names it: to the nearest cent, the figure named
+        # ($0.36 for $0.3605) set as the budget was a warning, the render stopped there
         f"{shown} ({'a new movie' if until == 'movie' else made} needs at least "
-        f"{format_usd(least)}: {why}; "
+        f"{_usd_up(least)}: {why}; "
         "`mindmovie estimate` prices the whole run)",
     )
 

@@ -753,10 +753,10 @@ def test_doctor_exit_code_per_preset_and_keys(
         ("byteplus", "0.12", "FAIL", "budget_usd: $0.12 is below $0.14"),
         # at about its estimate (~$0.005) the plan leaves no room: its bill decides
         ("byteplus", "0.137", "warn", "budget_usd: $0.14: the render may stop at the budget"),
-        ("byteplus", "0.2", "ok", "budget_usd: $0.20 (a new movie needs at least $0.14"),
+        ("byteplus", "0.2", "ok", "budget_usd: $0.20 (a new movie needs at least $0.15"),
         # the plan + gemini image $0.04 + a 4 s veo fast clip ($0.32)
         ("google", "0.2", "FAIL", "budget_usd: $0.20 is below $0.36"),
-        ("google", "5", "ok", "budget_usd: $5.00 (a new movie needs at least $0.36"),
+        ("google", "5", "ok", "budget_usd: $5.00 (a new movie needs at least $0.37"),
     ],
 )
 def test_budget_the_render_would_stop_at_is_a_fail_row(
@@ -1291,6 +1291,34 @@ def test_the_budget_floor_is_named_rounded_up_so_setting_it_passes(
     assert row.detail.endswith(f"Raise budget_usd to at least ${up:.2f}"), row.detail
     assert row_for(below).status == "warn"
     assert row_for(up).status == "ok"
+
+
+@pytest.mark.parametrize(
+    ("preset", "until"), [("byteplus", "movie"), ("google", "movie"), ("byteplus", "plan")]
+)
+def test_the_figure_an_ok_budget_row_names_passes_when_set(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, preset: str, until: str
+) -> None:
+    """An ok budget row names what the render needs ("a new movie needs at least
+    $0.36", "the plan needs at least $0.02") rounded to the nearest cent, under the need
+    ($0.3605, $0.0234): a person who set the figure named was told it may stop at the
+    budget (google), or FAIL (the plan), and the render stopped there. It is named
+    rounded up, as the FAIL row names it, and set as the budget it passes."""
+    import re
+
+    for name in KEYVARS:
+        monkeypatch.setenv(name, "k")
+    settings = load_settings(None, {"preset": preset})
+
+    def row_for(usd: float) -> Check:
+        (row,) = [c for c in run_checks(settings, budget=usd, until=until) if c.name == "budget"]
+        return row
+
+    row = row_for(5.0)
+    assert row.status == "ok", row
+    named = re.search(r"needs at least \$([0-9.]+)", row.detail)
+    assert named is not None, row.detail
+    assert row_for(float(named[1])).status == "ok", (named[0], row_for(float(named[1])))
 
 
 @pytest.mark.parametrize("case", ["under a file", "too deep", "fits"])
