@@ -1325,3 +1325,16 @@ def test_a_goal_in_another_script_gives_its_first_sentence_cut_between_letters()
     assert not unicodedata.category(thai[len(said)]).startswith("M"), thai[
         len(said) - 1 : len(said) + 2
     ]
+
+
+@pytest.mark.parametrize("vision", ["！！我每天跑步", "।मैं हर सुबह दौड़ता हूँ", "۔میں ہر صبح دوڑتا ہوں"])
+def test_a_vision_that_begins_with_a_closing_mark_is_planned(vision: str) -> None:
+    """A sentence of another script ends at its closing mark with no space after it
+    (`_first_sentence`), and such a goal takes no English stock lines: a vision that
+    began with one ("！！我每天跑步") had an empty first sentence, the goal no line to
+    say, and the offline planner ended in a ZeroDivisionError traceback. Its words are
+    the affirmation, without the marks."""
+    goals = Goals(title="t", goals=[Goal(category="health", vision=vision)])
+    plan = build_plan(goals, PlanOptions())
+    said = [sc.affirmation for sc in plan.scenes]
+    assert said and all(s == vision.lstrip("！।۔") for s in said), said

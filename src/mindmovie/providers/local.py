@@ -279,7 +279,9 @@ def _first_sentence(text: str) -> str:
     """`text`'s first sentence, without its closing mark. A Chinese, Japanese or Hindi
     one ends at its own mark, with no space after it: a vision of two sentences was
     taken whole as the affirmation."""
-    text = " ".join(text.split())
+    # (marks it begins with end no sentence: cut after them, "！！我每天跑步" had an empty
+    # first sentence, and a goal with nothing else to say no scene, a ZeroDivisionError)
+    text = " ".join(text.split()).lstrip(_CLOSED_SENTENCE + " ")
     first = re.split(rf"(?<=[.!?])\s+|(?<=[{_CLOSED_SENTENCE}])", text, maxsplit=1)[0]
     return first.rstrip(" .!?;:," + _CLOSED_SENTENCE)
 
