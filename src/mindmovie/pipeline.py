@@ -4876,7 +4876,7 @@ class Pipeline:
                 continue
             if len(names) > 1:
                 where = "left out of their texts"
-            elif (text := shown[names[0]]).strip():
+            elif (text := shown[names[0]].replace("\u00ad", "")).strip():  # (soft hyphens)
                 where = f"left out of the movie's text, which shows {text!r}"
             else:
                 where = "left out of the movie, so it shows no text"

@@ -269,7 +269,8 @@ def _drawable(text: str, px: int, *, system: bool = False) -> str:
     if not text.isascii():  # the cards module brings numpy: only when it can matter
         from mindmovie.compose import cards
 
-        text = cards.drawn_text(text)
+        # (a soft hyphen is the movie's break in a long word; the sheet breaks none)
+        text = cards.drawn_text(text).replace(cards.SOFT_HYPHEN, "")
         if system and (face := cards.face_for(text)):
             lacks = cards.missing_glyphs(text, face)
             keep = "".join(ch for ch in set(text) if ch not in lacks)

@@ -178,7 +178,9 @@ def _without_unseen_boxes(text: str) -> str:
     drawn with has no glyph for. Pillow's built-in font, which draws a text of ASCII
     letters, has none, and drew each as a box ("ex▯tra▯ordinary", from a word
     processor's soft hyphens), with no warning: they are not letters to warn about."""
-    unseen = {c for c in text if not c.isspace() and not _needs_glyph(c)}
+    # (the soft hyphen stays: where a long word may break, drawn only as a line's end's
+    # "-" and left out inside a line, `_shown`; taken out here, it was never a break)
+    unseen = {c for c in text if not c.isspace() and not _needs_glyph(c) and c != SOFT_HYPHEN}
     if not unseen:
         return text
     face = face_for(text)
@@ -278,6 +280,13 @@ def _line_end(line: str) -> str:
     return line[:-1] + "-" if line.endswith(SOFT_HYPHEN) else line
 
 
+def _shown(line: str) -> str:
+    """`line` as drawn: a soft hyphen at its end as "-" (`_line_end`), those inside it
+    left out (Pillow's built-in font has no glyph for one: a box; Pillow's basic layout
+    draws a font's own, a hyphen mid-word)."""
+    return _line_end(line).replace(SOFT_HYPHEN, "")
+
+
 def _hyphen_parts(word: str) -> list[str]:
     """`word` cut after each hyphen that has a letter or digit before it and a letter
     after (the hyphen ends its part; "-5", "5-3" and "--" stay whole). A word too wide
@@ -296,7 +305,7 @@ def _hyphen_parts(word: str) -> list[str]:
 def _fitted(unit: str, f: Font, max_w: float) -> list[str]:
     """`unit` whole when it fits `max_w` or has no hyphen, else its `_hyphen_parts`: a
     hyphenated word that fits is kept whole, moved to the next line as any word is."""
-    if not _HYPHENS.intersection(unit) or _fits(f, unit, max_w):
+    if not _HYPHENS.intersection(unit) or _fits(f, _shown(unit), max_w):
         return [unit]
     return _hyphen_parts(unit)
 
@@ -324,7 +333,7 @@ def _wrap(
 
     def add(line: str) -> None:
         nonlocal upto
-        line = _line_end(line)
+        line = _shown(line)
         lines.append(line)
         dirs.append(para_dir)
         if line:
@@ -355,7 +364,7 @@ def _wrap(
             if full():
                 break
             trial = f"{cur}{sep}{word}" if cur else word
-            if _fits(f, _line_end(trial), max_w):
+            if _fits(f, _shown(trial), max_w):
                 cur = trial
                 continue
             if cur:
@@ -463,7 +472,7 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
             dirs: list[str | None] = []
             lines = _wrap(text, f, max_w, max(1, max_h // lh), dirs)
             widest = max((_width(f, ln) for ln in lines), default=0.0)
-            split = whole_words and any(not _fits(f, w, max_w) for w in parts)
+            split = whole_words and any(not _fits(f, _shown(w), max_w) for w in parts)
             if (len(lines) * lh <= max_h and widest <= max_w and not split) or px <= min_px:
                 break
             px = max(min_px, min(px - 1, int(px * 0.92)))
