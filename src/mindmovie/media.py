@@ -165,7 +165,13 @@ def kill_orphans(run_dir: Path, dead_pid: int) -> list[int]:
             continue  # ended meanwhile, or another user's
         for raw in args[1:]:
             arg = os.fsdecode(raw)
-            if mark not in Path(arg).name and not Path(arg).parent.name.startswith(chunk):
+            if mark in Path(arg).name:
+                pass
+            elif Path(arg).parent.name.startswith(chunk):
+                # a segment-muxer pattern (`compose.ffmpeg._run_chunk`): the path's %
+                # written %% (`--out "100% me"`: read as written, not in the run folder)
+                arg = arg.replace("%%", "%")
+            else:
                 continue
             # as written, and with its links followed: the killed render may have been
             # given the run folder through a link, this one by another way

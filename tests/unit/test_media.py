@@ -341,3 +341,35 @@ def test_kill_orphans_finds_an_encoder_that_wrote_through_a_symlinked_folder(
         proc.kill()
         proc.wait()
     assert os.path.realpath(out.parent) == str(real / "run" / "compose")
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux's /proc")
+def test_kill_orphans_finds_a_chunk_encoder_of_a_run_folder_named_with_a_percent(
+    tmp_path: Path,
+) -> None:
+    """A compose chunk's encoder is given its output as a segment-muxer pattern, a % of
+    the run folder's path written %% (`compose.ffmpeg._run_chunk`): `--out "100% me"`.
+    Read as written, the path named no folder inside the run's, and the encoder a
+    killed render left was not stopped."""
+    import signal
+    import subprocess
+
+    from mindmovie.media import ffmpeg_exe, kill_orphans
+
+    run = tmp_path / "100% me"
+    chunk = run / "compose" / "segments" / ".chunk-4242-k1ll3d"
+    chunk.mkdir(parents=True)
+    pattern = str(chunk).replace("%", "%%") + "/%03d.wav"
+    feed = ["-f", "lavfi", "-i", "anullsrc", "-t", "60", "-f", "segment"]
+    proc = subprocess.Popen(
+        [ffmpeg_exe(), "-nostdin", "-y", *feed, pattern],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        proc.send_signal(signal.SIGSTOP)  # it does not end on its own meanwhile
+        assert kill_orphans(run, 4242) == [proc.pid]
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        proc.kill()
+        proc.wait()
