@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
@@ -7731,6 +7731,9 @@ class Pipeline:
         # what each keyframe key made, by any scene, now or before an edit replaced it:
         # a local one of the same key paints the same pixels (`_keyframe_reuse_keys` hold
         # every input of the picture)
+        # the ledger, read when a scene first needs it (`_lost_request`), once: it was
+        # read whole for each scene
+        ledger = cache(store.ledger_rows)
         painted = store.painted()
         painted.update(
             (t.input_key, t.sha256)
@@ -7886,7 +7889,7 @@ class Pipeline:
                 if jobs is not None:
                     jobs[sc.id] = unheld
             elif video_id.name != "local":
-                lost = self._lost_request(store, step, clip_keys, video_id.name)
+                lost = self._lost_request(store, ledger, step, clip_keys, video_id.name)
                 if maybe is not None and lost is not None:
                     maybe[sc.id] = lost
                 share("clip", self._clip_key(video_id, req, made_as), sc.id)
@@ -7896,7 +7899,12 @@ class Pipeline:
         return done
 
     def _lost_request(
-        self, store: Store, step: Step | None, keys: Collection[str], provider: str
+        self,
+        store: Store,
+        ledger: Callable[[], list[dict[str, Any]]],
+        step: Step | None,
+        keys: Collection[str],
+        provider: str,
     ) -> str | None:
         """Why the clip of `step` (to be bought, asking one of `keys`) may not be bought:
         an earlier request of it, at a provider that lists its jobs, got no answer (in
@@ -7904,12 +7912,13 @@ class Pipeline:
         render looks for its job (`_recover_orphans`, `_await_late_job`) and takes it if
         listed, paying nothing more; if none is made, it buys the clip. Which, only the
         provider's list tells, which the estimate does not read: the estimate priced the
-        clip as a plain purchase. None when there is no such request."""
+        clip as a plain purchase. None when there is no such request. `ledger`: the
+        ledger's rows, read once for every scene of the outlook (`_reused_steps`)."""
         if step is None or step.remote_id or step.status == "succeeded":
             return None
         if step.input_key not in keys or not registry.lists_jobs(provider):
             return None
-        for r in store.ledger_rows():
+        for r in ledger():
             usage = r["usage"] or {}
             if (
                 r["stage"] != "clip"
