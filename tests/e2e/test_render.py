@@ -1607,14 +1607,6 @@ def test_sigterm_to_the_render_alone_stops_the_compose_s_encoders(workdir: Path)
     assert (workdir / "run" / "movie.mp4").is_file()
 
 
-def _ended(pid: int) -> bool:
-    """Has process `pid` ended (gone, or a zombie its new parent has not reaped)?"""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux's /proc")
 @pytest.mark.parametrize(
     ("writing", "retitled"),
@@ -1652,7 +1644,7 @@ def test_the_encoders_of_a_render_killed_outright_are_stopped_by_the_next(
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=20) == -signal.SIGKILL
-        assert not any(_ended(pid) for pid in held), "an encoder ended with the render"
+        assert not any(_ended(pid, within=0) for pid in held), "one ended with the render"
         if retitled:
             goals = workdir / "examples" / "goals.yaml"
             text = goals.read_text()

@@ -1290,7 +1290,7 @@ def test_a_recent_create_killed_in_flight_with_no_job_is_waited_for_then_refunde
     """The same with the row still within its grace: the scene waits for a job until
     the grace is over, then the row is refunded and the clip made (once)."""
     rig = make_rig(sim, tmp_path)
-    rig.late_job_grace = 10.0
+    rig.late_job_grace = 6.0
     sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=1.0)
     sim.add_fault("http", path=TASKS, method="POST", count=1, status=500)
     _kill_during_the_first_create(rig)

@@ -183,9 +183,18 @@ async def test_ctrl_c_ends_the_wait_in_the_budget_gate_for_a_job_that_is_not_set
     assert len(sent) == 1, f"{len(sent)} clip jobs created, {len(sent) - 1} after Ctrl-C"
 
 
+@pytest.fixture
+def short_grace(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The Ctrl-C grace (`Pipeline.GRACE_SECONDS`, 5 s) made 2 s: the tests of a call
+    still in flight past it wait it out (and 3 s more) each; what they test does not
+    hang on its length."""
+    monkeypatch.setattr(Pipeline, "GRACE_SECONDS", 2.0)
+    return Pipeline.GRACE_SECONDS
+
+
 @pytest.mark.parametrize(("preset", "path"), [("byteplus", IMAGES), ("google", ":generateContent")])
 async def test_an_image_in_flight_past_the_grace_is_waited_for_and_kept(
-    sim: SimServer, tmp_path: Path, preset: str, path: str
+    sim: SimServer, tmp_path: Path, preset: str, path: str, short_grace: float
 ) -> None:
     """A Seedream or Gemini image is its answer: there is no task to poll later. In flight when
     the Ctrl-C grace (5 s) ran out, it was cancelled with the rest, and the next render
@@ -230,7 +239,7 @@ async def test_an_image_in_flight_past_the_grace_is_waited_for_and_kept(
 
 
 async def test_a_plan_in_flight_past_the_grace_is_waited_for_and_kept(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, tmp_path: Path, short_grace: float
 ) -> None:
     """Claude's plan is its answer, as an image is: there is no task to poll later. In
     flight when the Ctrl-C grace (5 s) ran out, it was cancelled with the rest (paid,
