@@ -54,7 +54,9 @@ ANCHORS = ("plan", "keyframes", "clips", "compose")
 MIN_DELAY, MAX_DELAY = 0.0, 1.5
 #: how long a render may take to reach its aimed-at stage before the schedule gives up
 STAGE_TIMEOUT = 120.0
-TOTAL_KILLS = 20  # across schedules, for the test (bench/chaos_soak.py runs more)
+#: across schedules, for the test (bench/chaos_soak.py runs 100-120 cycles); 20 until
+#: 2026-12-05, when the suite, whose cores are busy throughout, neared its 10 minutes
+TOTAL_KILLS = 14
 #: Schedules are drawn in seed order until TOTAL_KILLS kills have happened. How many a
 #: schedule yields depends on the machine's speed (a faster machine finishes more
 #: renders before their kill is due), so the count of seeds is open-ended; the cap only

@@ -1305,6 +1305,18 @@ def test_a_recent_create_killed_in_flight_with_no_job_is_waited_for_then_refunde
     assert row["state"] == "refunded", row
 
 
+def _killed_in_a_create_whose_job_is_made(sim: SimServer, tmp_path: Path) -> tuple[Rig, Any]:
+    """A render killed while its first video create was at the provider (held 2 s),
+    which then made the job: (the rig, the request's ledger row, no job id on it)."""
+    rig = make_rig(sim, tmp_path)
+    rig.late_job_grace = 120.0
+    sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=2.0)
+    _kill_during_the_first_create(rig)
+    (orphan,) = _orphans(rig)
+    _wait_for(lambda: len(sim.jobs()) == 1, 30, "the job of the create in flight")
+    return rig, orphan
+
+
 def test_the_estimate_says_a_create_killed_in_flight_may_be_found_not_only_bought(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -1313,12 +1325,7 @@ def test_the_estimate_says_a_create_killed_in_flight_may_be_found_not_only_bough
     render then found the job and paid nothing for that clip. Whether the job was made
     only the provider's list tells (the estimate reads none): the clip stays counted,
     the most it costs, and the estimate says it may be found instead of bought."""
-    rig = make_rig(sim, tmp_path)
-    rig.late_job_grace = 120.0
-    sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=2.0)
-    _kill_during_the_first_create(rig)
-    (orphan,) = _orphans(rig)
-    _wait_for(lambda: len(sim.jobs()) == 1, 30, "the job of the create in flight")
+    rig, orphan = _killed_in_a_create_whose_job_is_made(sim, tmp_path)
     est = _estimate_json(rig)
     video = {s["scene_id"]: s["video"] for s in est["scenes"]}
     lost = video[orphan["scene_id"]]
@@ -1341,12 +1348,7 @@ def test_a_lost_request_s_job_made_before_its_row_is_not_counted_kept_past_its_d
     `status` and the estimate said "download job X's clip again", $0, for up to that
     minute after the provider's day from the job's making was over. Now counted from the
     job's making as the provider said it (the poll's answer, kept with the bill)."""
-    rig = make_rig(sim, tmp_path)
-    rig.late_job_grace = 120.0
-    sim.add_fault("delay", path=TASKS, method="POST", count=1, seconds=2.0)
-    _kill_during_the_first_create(rig)
-    (orphan,) = _orphans(rig)
-    _wait_for(lambda: len(sim.jobs()) == 1, 30, "the job of the create in flight")
+    rig, orphan = _killed_in_a_create_whose_job_is_made(sim, tmp_path)
     (job,) = sim.jobs()
     job.created_wall = int(orphan["created_at"]) - 50  # made 50 s before the row, it says
     r = rig.render()

@@ -2004,16 +2004,7 @@ def test_a_budget_of_exactly_doctors_figure_makes_a_clip_after_a_paid_plan(
     from mindmovie.config import load_settings
     from mindmovie.doctor import _least_spend
 
-    sim.media_scale = 0.25
-    goals = _one_scene_goals(tmp_path)
-    url = sim.ark_base_url if preset == "byteplus" else sim.base_url
-    cfg = tmp_path / "c.yaml"
-    base = (
-        f"preset: {preset}\n{planner}output: {{size: 320x180, fps: 12}}\n"
-        "plan: {scene_seconds: 4}\n"
-        f"providers:\n  {preset}: {{base_url: '{url}', poll_interval: 0.05}}\n"
-        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
-    )
+    goals, cfg, base = _smallest_run(sim, tmp_path, preset, planner)
     cfg.write_text(base)
     least, _ = _least_spend(load_settings(config_path=cfg, env={}))
     cfg.write_text(base + f"budget_usd: {least:.9f}\n")
@@ -2094,6 +2085,23 @@ def _one_scene_goals(tmp_path: Path) -> Path:
     return goals
 
 
+def _smallest_run(
+    sim: SimServer, tmp_path: Path, preset: str, planner: str
+) -> tuple[Path, Path, str]:
+    """doctor's smallest goals (`_one_scene_goals`) and the settings of a run of them at
+    `preset` (with `planner`'s line) against the simulator: (goals, the config's path,
+    its text, not yet written)."""
+    sim.media_scale = 0.25
+    url = sim.ark_base_url if preset == "byteplus" else sim.base_url
+    base = (
+        f"preset: {preset}\n{planner}output: {{size: 320x180, fps: 12}}\n"
+        "plan: {scene_seconds: 4}\n"
+        f"providers:\n  {preset}: {{base_url: '{url}', poll_interval: 0.05}}\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+    )
+    return _one_scene_goals(tmp_path), tmp_path / "c.yaml", base
+
+
 @pytest.mark.parametrize(
     ("preset", "planner", "until"),
     [
@@ -2116,16 +2124,7 @@ def test_doctor_passes_a_budget_of_just_what_the_render_needs_and_fails_a_cent_u
     With --until (plan, keyframes) doctor, which took no --until, checked the budget
     for a whole movie: it failed `render --until plan --budget` of the plan's hold,
     which the render made; `doctor --until` counts the stages that render runs."""
-    sim.media_scale = 0.25
-    goals = _one_scene_goals(tmp_path)
-    url = sim.ark_base_url if preset == "byteplus" else sim.base_url
-    cfg = tmp_path / "c.yaml"
-    base = (
-        f"preset: {preset}\n{planner}output: {{size: 320x180, fps: 12}}\n"
-        "plan: {scene_seconds: 4}\n"
-        f"providers:\n  {preset}: {{base_url: '{url}', poll_interval: 0.05}}\n"
-        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
-    )
+    goals, cfg, base = _smallest_run(sim, tmp_path, preset, planner)
     env = {"ARK_API_KEY": "b", "ANTHROPIC_API_KEY": "a", "GOOGLE_API_KEY": "g"}
     stage = ["--until", until] if until != "movie" else []
 
