@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -258,6 +260,22 @@ def test_ffmpeg_is_checked_once_a_binary_and_a_failure_is_not_remembered(
         media.ffmpeg_exe.cache_clear()
 
 
+def _stopped_once_started(proc: subprocess.Popen[bytes]) -> None:
+    """Stop `proc` (SIGSTOP: it does not end on its own meanwhile) once /proc shows its
+    command line. Popen returns when the exec has begun, and for a moment after that
+    the kernel shows an empty command line (kill_orphans found nothing, ~1 run in 3 of
+    tests/unit under xdist)."""
+    import signal
+    import time
+
+    t_end = time.monotonic() + 10
+    exe = os.fsencode(proc.args[0])  # type: ignore[index]
+    while not Path(f"/proc/{proc.pid}/cmdline").read_bytes().startswith(exe):
+        assert time.monotonic() < t_end, "the ffmpeg never showed its command line"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGSTOP)
+
+
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux's /proc")
 def test_kill_orphans_kills_only_the_killed_render_s_encoders_in_its_run(tmp_path: Path) -> None:
     """`kill_orphans` (a render killed outright left its encoders running) takes only an
@@ -297,7 +315,7 @@ def test_kill_orphans_kills_only_the_killed_render_s_encoders_in_its_run(tmp_pat
         )
     try:
         for p in procs.values():
-            p.send_signal(signal.SIGSTOP)  # none ends on its own meanwhile
+            _stopped_once_started(p)
         killed = kill_orphans(run, 4242)
         ours = ("theirs", "their chunk")
         assert sorted(killed) == sorted(procs[n].pid for n in ours), killed
@@ -334,7 +352,7 @@ def test_kill_orphans_finds_an_encoder_that_wrote_through_a_symlinked_folder(
         stderr=subprocess.DEVNULL,
     )
     try:
-        proc.send_signal(signal.SIGSTOP)  # it does not end on its own meanwhile
+        _stopped_once_started(proc)
         assert kill_orphans(real / "run", 4242) == [proc.pid]
         assert proc.wait(timeout=10) == -signal.SIGKILL
     finally:
@@ -367,7 +385,7 @@ def test_kill_orphans_finds_a_chunk_encoder_of_a_run_folder_named_with_a_percent
         stderr=subprocess.DEVNULL,
     )
     try:
-        proc.send_signal(signal.SIGSTOP)  # it does not end on its own meanwhile
+        _stopped_once_started(proc)
         assert kill_orphans(run, 4242) == [proc.pid]
         assert proc.wait(timeout=10) == -signal.SIGKILL
     finally:
