@@ -57,6 +57,15 @@ def _plan() -> Plan:
     return Plan(title="My <Dream> Life", closing="Thank you & more", scenes=scenes)
 
 
+def _one_scene_sheet(affirmation: str) -> Image.Image:
+    """storyboard.png of `_plan`'s first scene alone, showing `affirmation`."""
+    from mindmovie.storyboard import render_sheet
+
+    plan = _plan()
+    scenes = [plan.scenes[0].model_copy(update={"affirmation": affirmation})]
+    return render_sheet(plan.model_copy(update={"scenes": scenes}))
+
+
 def _make_run(run: Path) -> Plan:
     """A run directory as the pipeline leaves it: plan.yaml, 4 keyframes, 2 clips, and a
     run.db (with no storyboard records: as drawn before they were kept)."""
@@ -520,16 +529,13 @@ def test_text_the_built_in_font_lacks_is_drawn_with_the_movies_fallback_font(
     """A Cyrillic affirmation (or Chinese, Arabic, a German ß) was a row of boxes on the
     sheet, while the movie's cards draw it with a system font: the board now uses it too."""
     from mindmovie.compose import cards
-    from mindmovie.storyboard import render_sheet
 
     words = "Я сильная и здоровая"
     if cards.undrawable(words):
         pytest.skip("no system font here has Cyrillic")
-    plan = _plan()
 
     def sheet(affirmation: str) -> Image.Image:
-        scenes = [plan.scenes[0].model_copy(update={"affirmation": affirmation})]
-        return render_sheet(plan.model_copy(update={"scenes": scenes}))
+        return _one_scene_sheet(affirmation)
 
     box = tile_boxes(1)[0]
     area = (box.card[0], box.image[3] + 40, box.card[2], box.image[3] + 70)
@@ -685,13 +691,9 @@ def test_an_emoji_no_font_has_is_left_out_of_the_sheet_as_of_the_movie(
 ) -> None:
     """The movie leaves out an emoji no font here can draw (`cards.drawn_text`); the sheet
     drew it as a box, so the review picture showed what the movie does not."""
-    from mindmovie.storyboard import render_sheet
-
-    plan = _plan()
 
     def sheet(affirmation: str) -> bytes:
-        scenes = [plan.scenes[0].model_copy(update={"affirmation": affirmation})]
-        return render_sheet(plan.model_copy(update={"scenes": scenes})).tobytes()
+        return _one_scene_sheet(affirmation).tobytes()
 
     assert sheet("I am grateful 🙏") == sheet("I am grateful")
 
@@ -817,17 +819,15 @@ def test_a_right_to_left_affirmation_is_drawn_in_its_direction_against_the_right
     direction (drawn as with an invisible RIGHT-TO-LEFT MARK before "Nike") and end at
     the right edge, as the page (`dir="auto"`) shows them."""
     from mindmovie.compose import cards
-    from mindmovie.storyboard import COLUMN_WIDTH, render_sheet
+    from mindmovie.storyboard import COLUMN_WIDTH
     from tests.unit.test_cards import raqm_draws
 
     text = "אני רצה כל בוקר לאורך החוף הארוך והיפה Nike Air החדשות שלי"
     if cards.undrawable(text) or not raqm_draws(text):
         pytest.skip("no font with Hebrew laid out by libraqm here")
-    plan = _plan()
 
     def sheet(affirmation: str) -> Image.Image:
-        scenes = [plan.scenes[0].model_copy(update={"affirmation": affirmation})]
-        return render_sheet(plan.model_copy(update={"scenes": scenes}))
+        return _one_scene_sheet(affirmation)
 
     box = tile_boxes(1)[0]
     area = (box.card[0], box.image[3] + 44, box.card[2], box.image[3] + 44 + 3 * 23)
