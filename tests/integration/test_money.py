@@ -11,6 +11,7 @@ import asyncio
 import json
 import math
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -901,12 +902,27 @@ def test_a_bill_above_its_hold_that_passes_the_budget_is_told(
     usage = {"completion_tokens": 150_000, "total_tokens": 150_000}  # $0.18 at $1.2/1M
     sim.add_fault("patch", path="/contents/generations/tasks/", method="GET", count=None,
                   body={"usage": usage})  # fmt: skip
+    # every poll waits until the three jobs are made: a first clip billed before the
+    # third was sent (a loaded machine painting keyframes slowly) held the third back
+    polls = sim.add_fault("delay", path="/contents/generations/tasks/", method="GET",
+                          count=None, seconds=60.0)  # fmt: skip
+
+    def release_once_three_are_made() -> None:
+        t_end = time.monotonic() + 60
+        while sim.stats()["totals"]["jobs_created"] < 3 and time.monotonic() < t_end:
+            time.sleep(0.02)
+        sim.release(polls)
+
+    releaser = threading.Thread(target=release_once_three_are_made, daemon=True)
+    releaser.start()
     r = CliRunner().invoke(
         app,
         ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "-q"],
         env={"ARK_API_KEY": "b", "COLUMNS": "300"},
     )
+    releaser.join()
     st = collect_status(tmp_path / "run")
+    assert sim.stats()["totals"]["jobs_created"] == 3, r.output
     assert st["money"]["billed"] == pytest.approx(0.54), st["money"]  # the bills, past $0.40
     text = " ".join(r.output.split())
     assert text.count("was billed $0.18 by byteplus, more than the $0.10") == 3, r.output
