@@ -11,12 +11,12 @@ working directory, environment (os.environ replaced, so ffmpeg and every setting
 run time see the test's), stdin at /dev/null and stdout/stderr written to files, and an
 exit status as a subprocess's (-9 after SIGKILL). mindmovie's CLI module is imported
 fresh in each fork, after its environment is set: its consoles read the test's COLUMNS
-and terminal when it is imported. The rest of mindmovie that imports no numpy (the
-pipeline, store, settings, plan and goals models, status, storyboard, doctor: ~0.3 s of
-CPU a start, mostly pydantic building its models) is imported by the server too: none
-of it reads the environment, the working directory or the clock, or starts a thread,
-when imported (its settings, kill points, consoles and ffmpeg path are read when used),
-which test_fork_preload.py checks.
+and terminal when it is imported. The rest of mindmovie (the pipeline, store, settings,
+plan and goals models, status, storyboard, doctor: ~0.3 s of CPU a start, mostly pydantic
+building its models; numpy and the modules drawing cards, audio and local media: ~0.25 s
+more a render) is imported by the server too: none of it reads the environment, the
+working directory or the clock, or starts a thread, when imported (its settings, kill
+points, consoles and ffmpeg path are read when used), which test_fork_preload.py checks.
 
 A run's lock file holds the render's pid, and mindmovie takes a pid for a render only if
 its /proc/PID/cmdline names mindmovie (pipeline.py). A fork has the fork server's
@@ -45,9 +45,12 @@ from pathlib import Path
 #: imported once by the fork server: the slow SDKs, the libraries every command imports
 #: (~0.6 s of CPU a start; the e2e tests start ~240 commands), and mindmovie's own
 #: modules but the CLI (see above), none of which starts a thread when imported, nor reads
-#: the environment a test varies (not numpy, whose BLAS starts threads at import, nor
-#: the modules that import it: the compose engines, the local providers)
+#: the environment a test varies. numpy, and the modules that import it (cards, audio,
+#: the local providers: ~0.25 s of CPU a render, in ~600 renders of the suite), come
+#: after fork_server_env, which keeps numpy's BLAS from starting its threads. Not the
+#: moviepy engine: only the oracle tests use it
 PRELOAD = [
+    "tests.fork_server_env",
     "anthropic",
     "byteplussdkarkruntime",
     "google.genai",
@@ -66,12 +69,17 @@ PRELOAD = [
     "tenacity",
     "asyncio",
     "sqlite3",
+    "numpy",
     "mindmovie.pipeline",
     "mindmovie.status",
     "mindmovie.storyboard",
     "mindmovie.doctor",
     "mindmovie.budget",
     "mindmovie.init_goals",
+    "mindmovie.compose.cards",
+    "mindmovie.compose.audio",
+    "mindmovie.compose.ffmpeg",
+    "mindmovie.providers.local_media",
 ]
 
 _context: ForkServerContext | None = None
