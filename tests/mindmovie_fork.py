@@ -55,6 +55,15 @@ PRELOAD = [
     "byteplussdkarkruntime",
     "google.genai",
     "httpx",
+    # what making the first HTTP client imports (each render's setup check makes one)
+    "httpcore",
+    "httpcore2",
+    "h11",
+    "anyio._backends._asyncio",
+    "anyio.streams.tls",
+    "opentelemetry.propagate",
+    "packaging.version",
+    "imageio_ffmpeg",
     "typer",
     "rich.console",
     "rich.live",
@@ -66,6 +75,12 @@ PRELOAD = [
     "PIL.Image",
     "PIL.ImageDraw",
     "PIL.ImageFont",
+    # the formats Image.open tries first (PIL's preinit)
+    "PIL.BmpImagePlugin",
+    "PIL.GifImagePlugin",
+    "PIL.JpegImagePlugin",
+    "PIL.PpmImagePlugin",
+    "PIL.PngImagePlugin",
     "tenacity",
     "asyncio",
     "sqlite3",
@@ -80,6 +95,9 @@ PRELOAD = [
     "mindmovie.compose.audio",
     "mindmovie.compose.ffmpeg",
     "mindmovie.providers.local_media",
+    "mindmovie.providers.anthropic",
+    "mindmovie.providers.byteplus",
+    "mindmovie.providers.google",
 ]
 
 _context: ForkServerContext | None = None
