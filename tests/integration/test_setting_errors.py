@@ -10,6 +10,7 @@ one request per scene in flight."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -394,3 +395,33 @@ def test_a_finished_run_renders_again_where_no_http_client_can_be_made(
     code, out = _render(goals, cfg, tmp_path / "run", env)
     assert code == 0, out
     assert sim.stats()["requests"] == sent
+
+
+def test_no_http_client_is_made_to_check_an_environment_without_the_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The check made a client of each HTTP library (each loading the CA bundle, ~40 ms
+    of CPU) at every paid render's start, though with no SSL_CERT_* or proxy variable
+    set no client can fail to be made. Only a set variable is checked now."""
+    import ssl
+
+    from mindmovie.providers import base
+    from mindmovie.providers.base import PROXY_VARIABLES, http_setup_problem
+
+    base._http_setup_problem.cache_clear()  # (answered once per value of the variables)
+
+    for k in ("SSL_CERT_FILE", "SSL_CERT_DIR", *PROXY_VARIABLES, "no_proxy"):
+        monkeypatch.delenv(k, raising=False)
+        monkeypatch.delenv(k.upper(), raising=False)
+    built: list[object] = []
+    real = ssl.create_default_context
+
+    def counted(*a: Any, **kw: Any) -> ssl.SSLContext:
+        built.append(1)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    assert http_setup_problem() is None
+    assert built == []
+    monkeypatch.setenv("HTTPS_PROXY", "ftp://proxy.example")  # a set one is still checked
+    assert "cannot be made" in (http_setup_problem() or "")
