@@ -98,6 +98,7 @@ PRELOAD = [
     "mindmovie.providers.anthropic",
     "mindmovie.providers.byteplus",
     "mindmovie.providers.google",
+    "tests.fork_server_ffmpeg",
 ]
 
 _context: ForkServerContext | None = None

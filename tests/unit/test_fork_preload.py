@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
+from tests import mindmovie_fork
 from tests.mindmovie_fork import PRELOAD
 
 _PROBE = r"""
@@ -70,3 +72,26 @@ def test_the_preloaded_mindmovie_modules_read_nothing_a_test_varies() -> None:
     assert got["tasks"] == 1, got  # numpy's BLAS pool among them, but for fork_server_env
     assert got["numpy"], got  # what the rest of the preload is for
     assert not got["cli"], got  # its consoles read COLUMNS and the terminal when imported
+
+
+def _preloaded(q: Any) -> None:
+    """In a fork: which of PRELOAD its server imported, the ffmpeg listings it had made."""
+    from mindmovie import doctor
+
+    q.put(([m for m in PRELOAD if m in sys.modules], doctor._ffmpeg_parts.cache_info().currsize))
+
+
+def test_the_fork_server_imported_every_preload() -> None:
+    """multiprocessing passes over a preload that fails to import without a word (a
+    renamed module, a typo): the forks would import it again each, and the suite only
+    grow slower. Every one is in a fork's modules, and the ffmpeg listings are made."""
+    ctx = mindmovie_fork._ctx()
+    q = ctx.Queue()
+    p = ctx.Process(target=_preloaded, args=(q,))
+    p.start()
+    try:
+        modules, listed = q.get(timeout=120)
+    finally:
+        p.join(30)
+    assert modules == PRELOAD
+    assert listed == 1

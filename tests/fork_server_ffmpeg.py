@@ -1,0 +1,17 @@
+"""Imported last by the fork server (tests/mindmovie_fork.py): the ffmpeg listings a
+render checks its ffmpeg by (`doctor.ffmpeg_parts`), asked once, in the server.
+
+Every render runs ffmpeg five times to list its filters, encoders, decoders, muxers and
+demuxers (~75 ms of CPU with the process starts), and the answer is cached per process,
+keyed by the binary's path, size and modification time. A fork inherits the server's
+cache: a render whose ffmpeg is this one (the suite's, as IMAGEIO_FFMPEG_EXE or the
+bundled binary gives it) finds it listed; a test's own ffmpeg (another path) is listed as
+before. mindmovie's own `media.ffmpeg_exe` is not called here: it caches the path, and a
+test's IMAGEIO_FFMPEG_EXE must still be read in the fork.
+"""
+
+import imageio_ffmpeg
+
+from mindmovie import doctor
+
+doctor.ffmpeg_parts(str(imageio_ffmpeg.get_ffmpeg_exe()))
