@@ -102,6 +102,26 @@ def paragraph_direction(text: str) -> str | None:
     return None
 
 
+#: where a text's line ends as written (Unicode's mandatory breaks): a newline, CR LF, a
+#: lone CR, NEL (U+0085), PARAGRAPH SEPARATOR (U+2029) and LINE SEPARATOR (U+2028), as text
+#: pasted from a word processor holds them; all but U+2028 end the paragraph too
+LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+PARAGRAPH_BREAK = re.compile("\r\n|[\n\r\x85\u2029]")
+LINE_SEPARATOR = "\u2028"
+
+
+def text_lines(text: str) -> list[tuple[str, str | None]]:
+    """`text`'s lines as written (`LINE_BREAK`), each with its paragraph's direction
+    (`paragraph_direction`): a line after U+2028 is still in its paragraph. The wrap cut
+    only at "\n": U+2028 and U+2029 were drawn as spaces, the lines run together, and a
+    lone CR was dropped, the words either side of it joined."""
+    out: list[tuple[str, str | None]] = []
+    for para in PARAGRAPH_BREAK.split(text):
+        direction = paragraph_direction(para)
+        out.extend((line, direction) for line in para.split(LINE_SEPARATOR))
+    return out
+
+
 def laid_out(font: object, line: str, direction: str | None) -> tuple[str, dict[str, Any]]:
     """`line` (of a paragraph in `direction`) and the arguments Pillow is to draw it with
     in `font`: given its direction where libraqm lays the font out (`direction_args`),

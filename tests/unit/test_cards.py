@@ -508,3 +508,45 @@ def test_without_libraqm_right_to_left_text_is_drawn_as_libraqm_draws_it(
         monkeypatch.undo()
         clear_text_caches()
     assert max(differ) < 0.8, differ
+
+
+#: the line breaks a word processor's or web page's pasted text holds, and the newline
+#: each stands for: LINE SEPARATOR breaks a line inside its paragraph, the rest end it
+BREAKS = {"\u2028": "\n", "\u2029": "\n", "\x85": "\n", "\r\n": "\n", "\r": "\n"}
+
+
+def test_unicode_line_and_paragraph_separators_break_lines_as_a_newline_does() -> None:
+    """U+2028 and U+2029 (and NEL, CR, CR LF) were drawn as spaces, the person's lines
+    run together; each now breaks the line as "\\n" does, on the cards, the overlays
+    and in the plan's fit warning (`text_fit`). U+2029 ends a paragraph, so the next
+    one takes its own direction; after U+2028 the line stays in its paragraph's."""
+    size = (854, 480)
+    for sep, newline in BREAKS.items():
+        for kind in ("title", "closing"):
+            lay = cards._card_layout(f"My Year{sep}of Joy", size, kind)
+            assert lay.lines == ("My Year", "of Joy"), (repr(sep), kind, lay.lines)
+        lay = cards._overlay_layout(f"I am calm{sep}I am free", size)[0]
+        assert lay.lines == ("I am calm", "I am free"), (repr(sep), lay.lines)
+        # a text of many short lines is cut at the smallest size, as with "\n"
+        many = sep.join(["I am"] * 12)
+        assert cards.text_fit(many, size, "scene") == cards.text_fit(
+            many.replace(sep, newline), size, "scene"
+        ), repr(sep)
+    assert np.array_equal(
+        np.asarray(cards.card_image("My Year\u2029of Joy", (320, 180), "title")),
+        np.asarray(cards.card_image("My Year\nof Joy", (320, 180), "title")),
+    )
+    hebrew = "אני רגוע"
+    for sep, directions in (("\u2029", ("rtl", "ltr")), ("\u2028", ("rtl", "rtl"))):
+        lay = cards.layout_text(f"{hebrew}{sep}I am free", 800, 400, 40, 9)
+        assert lay.lines == (hebrew, "I am free") and lay.directions == directions, repr(sep)
+    from mindmovie import storyboard  # the sheet joins a text's lines, whatever ends them
+
+    f = cards.font(18)
+    for sep in BREAKS:
+        assert storyboard._wrap(f"I am calm{sep}I am free", f, 400, 3) == ["I am calm I am free"]
+        assert storyboard._one_line(f"My Year{sep}of Joy") == "My Year of Joy"
+    # an emoji no font has, alone on its line, is left out with its line break
+    assert cards._drop_pictographs("Hi\u2029\U0001fa84\u2028There", "\U0001fa84")[0] == (
+        "Hi\u2029There"
+    )

@@ -27,9 +27,10 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from mindmovie.fonts import (
     FALLBACK_FONTS,
+    LINE_BREAK,
     laid_out,
     located,
-    paragraph_direction,
+    text_lines,
     words,
 )
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
@@ -142,8 +143,11 @@ def _drop_pictographs(text: str, lacks: str) -> tuple[str, str]:
     if not lacks:
         return text, ""
     dropped: dict[str, None] = {}
-    lines = []
-    for line in text.split("\n"):
+    # each line with the break written after it ("\n", U+2028...: `fonts.LINE_BREAK`),
+    # kept as it is: U+2028 and U+2029 were joined as "\n", or as spaces on a line tidied
+    ends = [m.group() for m in LINE_BREAK.finditer(text)] + [""]
+    lines: list[tuple[str, str]] = []
+    for line, end in zip(LINE_BREAK.split(text), ends, strict=True):
         kept = []
         for cl in _clusters(line):
             if _pictographic(cl) and any(c in lacks for c in cl):
@@ -154,11 +158,13 @@ def _drop_pictographs(text: str, lacks: str) -> tuple[str, str]:
         if new != line:
             new = " ".join(new.split())  # no double, leading or trailing space
             if not new and line.strip():
+                if not end and lines:  # the last line: gone with the break before it
+                    lines[-1] = (lines[-1][0], "")
                 continue  # a line of emoji only: gone, not a blank line
-        lines.append(new)
+        lines.append((new, end))
     if not dropped:
         return text, ""
-    return "\n".join(lines), "".join(dropped)
+    return "".join(line + end for line, end in lines), "".join(dropped)
 
 
 @functools.lru_cache(maxsize=256)
@@ -342,11 +348,11 @@ def _wrap(
     def full() -> bool:
         return max_lines is not None and upto > max_lines
 
-    for para in text.replace("\r", "").split("\n"):
+    for para, direction in text_lines(text):  # (a line as written: "\n", U+2028...)
         if full():
             break
         para_words = words(para)
-        para_dir = paragraph_direction(para)
+        para_dir = direction  # (`add`'s)
         if not para_words:
             if lines:
                 add("")

@@ -45,8 +45,10 @@ from typing import Literal
 #: of a right-to-left paragraph is drawn in its direction (without libraqm, put in
 #: display order: fonts.visual_line), blank lines at a text's start are not drawn, no
 #: line breaks at a no-break space and a long word breaks at its soft hyphens, see
-#: cards._wrap).
-RENDERER_VERSION = "compose-ffmpeg-20"
+#: cards._wrap; 21: U+2028, U+2029, NEL and a lone CR break lines as a newline does, see
+#: fonts.text_lines: a cached card or segment of such a text showed them as spaces, and
+#: its key, of the same text, would have kept it).
+RENDERER_VERSION = "compose-ffmpeg-21"
 #: The built-in music bed's version (compose/audio.py): part of the audio track's key,
 #: so a track cached with an older bed is not reused.
 BED_VERSION = "bed-4"
