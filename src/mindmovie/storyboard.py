@@ -611,8 +611,13 @@ def render_sheet(
     width = sheet.width - 2 * MARGIN
     title = _drawable(_one_line(plan.title), 34, system=True)
     tf = _text_font(title, 34)
-    title, how = laid_out(tf, _fit(title, tf, width), None)  # one line: its own direction
-    d.text((MARGIN, 26), title, font=tf, fill=TEXT, **how)
+    # one line: in its own direction, and a right-to-left one (Hebrew, Arabic) against
+    # the right margin, as the page's `<h1 dir="auto">` and the cards' lines show it: it
+    # was drawn from the left margin
+    direction = paragraph_direction(title)
+    title, how = laid_out(tf, _fit(title, tf, width), direction)
+    tx = MARGIN + width - _width(tf, title) if direction == "rtl" else MARGIN
+    d.text((tx, 26), title, font=tf, fill=TEXT, **how)
     prefix = _totals_prefix(plan, movie)
     _draw_text(d, (MARGIN, 72), prefix, 18, MUTED)
     total = format_total(per_scene)

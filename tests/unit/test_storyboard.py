@@ -839,6 +839,31 @@ def test_a_right_to_left_affirmation_is_drawn_in_its_direction_against_the_right
     assert right - 4 <= ink[2] <= right + 1 and ink[0] > 14 + 4, ink
 
 
+@pytest.mark.parametrize("title", ["שלום עולם", "مرحبا بالعالم"], ids=["hebrew", "arabic"])
+def test_a_right_to_left_title_ends_at_the_sheet_s_right_margin(title: str) -> None:
+    """The sheet drew a Hebrew or Arabic title from its left margin, where the page
+    (`<h1 dir="auto">`) and the cards' right-to-left lines start it at the right: it now
+    ends at the right margin. The totals line below it stays at the left, as on the page."""
+    from mindmovie.compose import cards
+    from mindmovie.storyboard import MARGIN, render_sheet
+
+    if cards.undrawable(title):
+        pytest.skip("no font with Hebrew and Arabic here")
+    plan = _plan()
+    plan = plan.model_copy(update={"title": title, "scenes": plan.scenes[:1]})
+    sheet = render_sheet(plan)
+
+    def ink(area: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        box = Image.eval(sheet.crop(area).convert("L"), lambda v: 255 if v > 128 else 0).getbbox()
+        assert box is not None
+        return box
+
+    title_ink = ink((0, 0, sheet.width, 66))
+    assert sheet.width - MARGIN - 4 <= title_ink[2] <= sheet.width - MARGIN + 1, title_ink
+    assert title_ink[0] > sheet.width / 2, title_ink
+    assert MARGIN - 1 <= ink((0, 66, sheet.width, 100))[0] <= MARGIN + 4  # the totals
+
+
 def test_a_right_to_left_title_and_category_are_not_drawn_backwards_with_libraqm(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -863,7 +888,7 @@ def test_a_right_to_left_title_and_category_are_not_drawn_backwards_with_libraqm
     plan = plan.model_copy(update={"title": title, "scenes": scenes})
     box = tile_boxes(1)[0]
     areas = {
-        "title": (0, 0, box.card[2], 66),
+        "title": (0, 0, sheet_size(1)[0], 66),  # (a right-to-left one ends at the right)
         "category": (box.card[0], box.image[3] + 10, box.card[2] - 100, box.image[3] + 40),
     }
 
