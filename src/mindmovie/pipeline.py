@@ -4863,20 +4863,24 @@ class Pipeline:
         items = [("title", plan.title), *((sc.id, sc.affirmation) for sc in plan.scenes)]
         items.append(("closing", plan.closing))
         drawn = [drawn_text(text) for _, text in items]
-        shown = {name: d for (name, _), d in zip(items, drawn, strict=True)}
-        self._warn_boxes(list(shown.items()))
+        # each item apart, by its place in the list, never looked up by its name: a scene
+        # may be named "title" or "closing", as the cards are; keyed by name, the title's
+        # line quoted that scene's text, and the scene's boxes were never said
+        self._warn_boxes([(n, d) for (n, _), d in zip(items, drawn, strict=True)])
         kinds = ["title", *(["scene"] * len(plan.scenes)), "closing"]
-        # each text, by the list: a scene may be named "title" or "closing", one key with
-        # them in `shown`, and paired with the kinds so it stopped the render (ValueError)
         self._warn_fit([(n, d, k) for (n, _), d, k in zip(items, drawn, kinds, strict=True)])
-        gone = [(name, g) for name, text in items if (g := left_out(text))]
+        gone = [(i, g) for i, (_, text) in enumerate(items) if (g := left_out(text))]
         for chars in dict.fromkeys(g for _, g in gone):
-            names = self._not_told("left out", chars, [n for n, g in gone if g == chars])
+            at = [i for i, g in gone if g == chars]
+            names = self._not_told("left out", chars, [items[i][0] for i in at])
             if not names:
                 continue
+            # one name left: one item of `at` (two of one name lose the same characters
+            # and are told together, both new or neither)
+            one = next(i for i in at if items[i][0] == names[0])
             if len(names) > 1:
                 where = "left out of their texts"
-            elif (text := shown[names[0]].replace("\u00ad", "")).strip():  # (soft hyphens)
+            elif (text := drawn[one].replace("\u00ad", "")).strip():  # (soft hyphens)
                 where = f"left out of the movie's text, which shows {text!r}"
             else:
                 where = "left out of the movie, so it shows no text"

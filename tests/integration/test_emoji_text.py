@@ -196,3 +196,46 @@ def test_a_scene_named_as_the_title_or_the_closing_does_not_stop_the_plan(
         f"{scene_id}: its text is too long for a 480x480 frame: shown cut short, ending in "
         "'…' (shorten it in plan.yaml)"
     ], rep.warnings
+
+
+def test_a_scene_named_title_or_closing_is_warned_about_with_its_own_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_emoji_font: None
+) -> None:
+    """The plan's text warnings looked each item's drawn text up by its name, and a
+    scene named "title" or "closing" shares its name with that card: the title's line
+    quoted the scene's text, and the scene's letters drawn as boxes were never said,
+    its text replaced by the closing card's. Each item is now told with its own text
+    (in-process, on a plan made here: no render)."""
+    from mindmovie.compose import cards
+    from mindmovie.plan import Plan, Scene
+    from tests.integration.support import goals_file
+
+    real = cards._has_glyph
+    monkeypatch.setattr(cards, "_has_glyph", lambda face, ch: ch not in "日本" and real(face, ch))
+    clear_text_caches()
+
+    def scene(scene_id: str, affirmation: str) -> Scene:
+        return Scene(id=scene_id, goal=1, category="health", affirmation=affirmation,
+                     image_prompt="a beach", motion_prompt="slow pan", seconds=2)  # fmt: skip
+
+    plan = Plan(
+        title="My Year ✨",
+        closing="Thank you",
+        scenes=[scene("title", "I am calm 🙏"), scene("closing", "I am free 日本")],
+    )
+    settings = load_settings(overrides={"output": {"size": "480x270"}}, env={})
+    rep = _Warnings()
+    pipeline = Pipeline(goals_file(tmp_path), settings, out=tmp_path / "run", reporter=rep)
+    try:
+        pipeline._warn_left_out(plan)
+    finally:
+        clear_text_caches()
+    fix = "(install a font that has them to show them, or remove them)"
+    assert rep.warnings == [
+        "closing: no font on this machine has '日本': shown as boxes in the movie "
+        "(install a font that has them, then render again)",
+        f"title: no font on this machine can draw '✨': left out of the movie's text, which "
+        f"shows 'My Year' {fix}",
+        f"title: no font on this machine can draw '🙏': left out of the movie's text, which "
+        f"shows 'I am calm' {fix}",
+    ], rep.warnings
