@@ -394,7 +394,7 @@ def _asked_on() -> Any:
 
 def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
     """How this run decides to spend: asked each run, never remembered (lessons.md)."""
-    from mindmovie.costs import RunEstimate, estimate_table, format_usd, format_usd_short
+    from mindmovie.costs import RunEstimate, budget_short, estimate_table, format_usd
     from mindmovie.pipeline import Declined, Interrupted
 
     def carried(est: RunEstimate) -> None:
@@ -412,49 +412,10 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
     def short(est: RunEstimate) -> None:
         # a budget below the estimate: the render stops at the cap, part of the movie
         # made. `--yes --budget` (or a script's budget) went ahead without a word of it,
-        # and the person learnt it only when the render stopped, exit 3
-        left = max(0.0, budget - est.spent) if budget is not None else None
-        if left is None or est.most_held <= left + 1e-9:
-            return
-        spent = f", {format_usd(est.spent)} of it spent already" if est.spent > 0 else ""
-        if est.total > left + 1e-9:
-            # in cents a budget of $0.3587 for a $0.358714 run read "The budget $0.36
-            # leaves $0.36 of the $0.36 this run would spend"
-            shown_left, shown_total, shown_budget = format_usd_short(left, est.total, budget or 0.0)
-            err.print(
-                f"The budget {shown_budget}{spent} leaves {shown_left} "
-                f"of the {shown_total} this run would spend: it stops at the cap, "
-                "keeping what is paid for, and a render with a bigger --budget finishes.",
-                markup=False,
-            )
-            return
-        # a budget of (about) the estimate: the cap counts each call at the most it may
-        # bill (a clip's extra frame), so the last call did not fit and the render
-        # stopped before it, exit 3, after a table that read as if the budget covered it
-        enough = math.ceil((est.spent + est.most_held) * 100 - 1e-6) / 100
-        if est.plan_hold > left + 1e-9:
-            # the plan, the first call, is what does not fit: it was told as a clip's
-            # extra frame "by the last call", of a render that stops before anything
-            err.print(
-                f"The budget {format_usd(budget or 0.0, exact=True)}{spent} leaves "
-                f"{format_usd(left, exact=True)} for the {format_usd(est.total, exact=True)} "
-                "this run would spend, but the cap counts the plan at the most it may bill "
-                "(Claude's answer at its max_tokens, and a repair): up to "
-                f"{format_usd(est.plan_hold, exact=True)}. The render stops at the cap before "
-                f"the plan, its first call; a --budget of {format_usd(enough)} finishes.",
-                markup=False,
-            )
-            return
-        err.print(
-            f"The budget {format_usd(budget or 0.0, exact=True)}{spent} leaves "
-            f"{format_usd(left, exact=True)} for the {format_usd(est.total, exact=True)} this "
-            "run would spend, but the cap counts each call at the most it may bill (a "
-            "Seedance clip one frame more, a Gemini image the input tokens it may count): "
-            f"up to {format_usd(est.most_held, exact=True)} by the last call. The render may "
-            "stop at the cap before that call, keeping what is paid for; a --budget of "
-            f"{format_usd(enough)} finishes.",
-            markup=False,
-        )
+        # and the person learnt it only when the render stopped, exit 3. (doctor GOALS
+        # fails its budget row with the same words: `costs.budget_short`)
+        if (line := budget_short(est, budget)) is not None:
+            err.print(line, markup=False)
 
     def show(est: RunEstimate) -> None:
         if not quiet:
@@ -1488,7 +1449,9 @@ def init(
     the smallest goals), --config, --preset, --aspect, --resolution, --fps and
     --quality (the settings), --out (the run folder checked in place of output_dir),
     --budget (the cap checked in place of budget_usd) and --until (the budget checked
-    up to that stage). With --out or GOALS, a render running in the run folder (which
+    up to that stage). With GOALS the budget row is ok
+    only when their render surely finishes within it; else a FAIL saying what render
+    says of that budget. With --out or GOALS, a render running in the run folder (which
     render refuses) is a FAIL.
 
     Exits 0 only when the configured preset can run, 1 when it cannot (the FAIL rows

@@ -927,6 +927,64 @@ def format_usd_short(have: float, need: float, *also: float) -> tuple[str, ...]:
     return tuple(f"${x:,.{places}f}" for x in (low, high, *down))
 
 
+def budget_enough(est: RunEstimate) -> float:
+    """The --budget, to the cent above, that surely lets `est`'s run finish at its cap:
+    what it spent already plus `RunEstimate.most_held`. Render's spend question and
+    doctor's budget row name this one figure."""
+    return math.ceil((est.spent + est.most_held) * 100 - 1e-6) / 100
+
+
+def budget_short(est: RunEstimate, budget: float | None) -> str | None:
+    """What render says up front, under its estimate, of a `budget` its run may not
+    finish within (`est.spent`, what the run spent already, counted), or None when it
+    surely finishes. One text for both: `render`'s spend question says it, and `doctor
+    GOALS` fails its budget row with it, so the two tell the person the same thing.
+
+    A budget below the estimate: the render stops at the cap, part of the movie made.
+    Below the plan's hold: it stops before the plan, its first call. Else (about the
+    estimate): the cap counts each call at the most it may bill, so the last call may
+    not fit."""
+    left = max(0.0, budget - est.spent) if budget is not None else None
+    if left is None or est.most_held <= left + 1e-9:
+        return None
+    # (set off by commas: "The budget $0.20, $0.17 of it spent already leaves $0.03" read
+    # as if what was spent left it)
+    spent = f", {format_usd(est.spent)} of it spent already," if est.spent > 0 else ""
+    if est.total > left + 1e-9:
+        # in cents a budget of $0.3587 for a $0.358714 run read "The budget $0.36
+        # leaves $0.36 of the $0.36 this run would spend"
+        shown_left, shown_total, shown_budget = format_usd_short(left, est.total, budget or 0.0)
+        return (
+            f"The budget {shown_budget}{spent} leaves {shown_left} "
+            f"of the {shown_total} this run would spend: it stops at the cap, "
+            "keeping what is paid for, and a render with a bigger --budget finishes."
+        )
+    enough = budget_enough(est)
+    if est.plan_hold > left + 1e-9:
+        # the plan, the first call, is what does not fit: it was told as a clip's
+        # extra frame "by the last call", of a render that stops before anything
+        return (
+            f"The budget {format_usd(budget or 0.0, exact=True)}{spent} leaves "
+            f"{format_usd(left, exact=True)} for the {format_usd(est.total, exact=True)} "
+            "this run would spend, but the cap counts the plan at the most it may bill "
+            "(Claude's answer at its max_tokens, and a repair): up to "
+            f"{format_usd(est.plan_hold, exact=True)}. The render stops at the cap before "
+            f"the plan, its first call; a --budget of {format_usd(enough)} finishes."
+        )
+    # a budget of (about) the estimate: the cap counts each call at the most it may
+    # bill (a clip's extra frame), so the last call did not fit and the render
+    # stopped before it, exit 3, after a table that read as if the budget covered it
+    return (
+        f"The budget {format_usd(budget or 0.0, exact=True)}{spent} leaves "
+        f"{format_usd(left, exact=True)} for the {format_usd(est.total, exact=True)} this "
+        "run would spend, but the cap counts each call at the most it may bill (a "
+        "Seedance clip one frame more, a Gemini image the input tokens it may count): "
+        f"up to {format_usd(est.most_held, exact=True)} by the last call. The render may "
+        "stop at the cap before that call, keeping what is paid for; a --budget of "
+        f"{format_usd(enough)} finishes."
+    )
+
+
 def _cell(call: CallEstimate) -> str:
     if call.done:
         return "done"

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -879,61 +879,47 @@ def _goals_check(priced: Priced, until: str = "movie") -> Check:
 def _goals_budget(priced: Priced, cap: float, name: str, until: str = "movie") -> Check:
     """The budget row of `doctor GOALS`: the cap against what the render of those goals
     would still spend (its own spend question's estimate), as the render's gate counts
-    it (the run's ledger, then each call at its hold). A FAIL when the calls' bills
-    alone, the plan's at the least it bills, pass what the budget leaves: the render
-    stops at it before it is done; a warning when only the holds do (the bills
-    decide); the figures otherwise. Without GOALS doctor prices the smallest goals, and
-    said "ok" to a budget a render of the person's goals stopped at."""
-    from mindmovie.costs import format_usd, format_usd_short
+    it (the run's ledger, then each call at its hold). ok only when the render surely
+    finishes within it; else a FAIL saying what render says up front of that budget
+    (`costs.budget_short`, its own words: it stops at the cap, or may stop before its
+    last call), and whether the calls' bills could still let it finish. A budget under
+    the estimate was a warning (exit 0) while render said it would stop at the cap;
+    without GOALS doctor prices the smallest goals, and said "ok" to a budget a render
+    of the person's goals stopped at."""
+    from mindmovie.costs import budget_enough, budget_short, format_usd
 
     if priced.est is None:
         unpriced = f"{name}: {format_usd(cap)} (not checked: see above)"
         return Check("budget", False, unpriced, required=False, info=True)
-    est = priced.est.upto(until)
+    est = replace(priced.est.upto(until), spent=priced.spent)
     what = f"a render of {priced.goals}" + (f" up to --until {until}" if until != "movie" else "")
     if not est.paid:
         return Check("budget", True, f"{name}: {format_usd(cap)} ({what} pays for nothing)")
-    left = max(0.0, cap - priced.spent)
     had = f", {format_usd(priced.spent)} of it spent already," if priced.spent > 1e-9 else ""
-    enough = _usd_up(priced.spent + est.most_held)
-    plan = est.planner
-    # the plan may bill less than its estimate (known once billed), down to its prompt
-    cheaper = plan.usd - priced.plan_least if plan is not None and plan.payable else 0.0
-    least = est.total - max(0.0, cheaper)
-    done = UNTIL_DONE.get(until, UNTIL_DONE["movie"])
-    if left < least - 1e-9:
-        shown_left, shown_total, shown_cap = format_usd_short(left, est.total, cap)
-        return Check(
-            "budget",
-            False,
-            f"{name}: {shown_cap}{had} leaves {shown_left} of the about {shown_total} "
-            f"{what} would spend: it stops at the budget before {done}"
-            f"{', however little the plan bills' if cheaper > 1e-9 else ''}. Raise {name} "
-            f"to at least {enough}",
-        )
-    if left < est.most_held - 1e-9:
-        shown_cap = format_usd(cap, exact=True)
-        if left < est.total - 1e-9:
-            shown_left, shown_total, shown_cap = format_usd_short(left, est.total, cap)
-            # the render's own line says it stops at the cap; the plan's bill decides
-            why = (
-                f"it would spend about {shown_total}, more than the {shown_left} left, and "
-                "finishes only if the calls bill less than estimated (the plan as little "
-                f"as {format_usd(priced.plan_least)}, its prompt alone)"
+    said = budget_short(est, cap)
+    if said is not None:
+        left = max(0.0, cap - priced.spent)
+        plan = est.planner
+        # the plan may bill less than its estimate (known once billed), down to its prompt
+        cheaper = plan.usd - priced.plan_least if plan is not None and plan.payable else 0.0
+        least = est.total - max(0.0, cheaper)
+        done = UNTIL_DONE.get(until, UNTIL_DONE["movie"])
+        bills = ""
+        if left < least - 1e-9:
+            if cheaper > 1e-9:
+                bills = f" However little the plan bills, it stops before {done}."
+        elif left < est.total - 1e-9:
+            bills = (
+                " It could finish only if the calls bill less than estimated (the plan as "
+                f"little as {format_usd(priced.plan_least)}, its prompt alone)."
             )
-        else:
-            why = (
-                f"it would spend about {format_usd(est.total, exact=True)}, but the budget "
-                "counts each call at the most it may bill, up to "
-                f"{format_usd(est.most_held, exact=True)} in all"
-            )
-        return Check(
-            "budget",
-            False,
-            f"{name}: {shown_cap}{had}: {what} may stop at the budget before {done}: "
-            f"{why}. Raise {name} to at least {enough} to have room for it",
-            required=False,
+        enough = format_usd(budget_enough(est))
+        fix = (
+            ""
+            if f"a --budget of {enough} finishes" in said
+            else f" Raise {name} to at least {enough}."
         )
+        return Check("budget", False, f"{name} ({what}): {said}{bills}{fix}")
     held = ""
     if format_usd(est.most_held) != format_usd(est.total):
         held = (

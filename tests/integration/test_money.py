@@ -2075,10 +2075,11 @@ def test_doctor_with_goals_checks_the_budget_against_their_render(
     row = budget_row(0.20, a)
     assert row.status == "FAIL", row
     assert row.detail.startswith(
-        f"--budget: $0.20 leaves $0.20 of the about $0.55 a render of {goals} would spend: "
-        "it stops at the budget before the movie is made"
+        f"--budget (a render of {goals}): The budget $0.20 leaves $0.20 of the $0.55 this run "
+        "would spend: it stops at the cap"
     ), row
-    enough = row.detail.rsplit("Raise --budget to at least $", 1)[1]
+    assert "However little the plan bills, it stops before the movie is made." in row.detail
+    enough = row.detail.rsplit("Raise --budget to at least $", 1)[1].removesuffix(".")
     args = ["render", str(goals), "-c", str(cfg), "--yes", "-q", "--out"]
     r = CliRunner().invoke(app, [*args, str(a), "--budget", "0.20"], env=env)
     assert r.exit_code == 3, r.output  # as doctor said
@@ -2163,6 +2164,46 @@ def test_doctor_passes_a_budget_of_just_what_the_render_needs_and_fails_a_cent_u
         assert doctor.exit_code == doctor_code, (budget, doctor.output)
         made = {"plan": "plan.yaml", "keyframes": "scenes/01-x-1/keyframe.png"}
         assert (run / made.get(until, "movie.mp4")).exists() == (render_code == 0)
+
+
+def test_doctor_goals_and_render_agree_budget_by_budget(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """doctor GOALS and render, budget by budget, agree. A budget from the plan's least
+    bill up to the estimate was a warning (exit 0) while render said under its estimate
+    that it "stops at the cap", and did (exit 3): doctor now FAILs with render's own
+    line. From the figure doctor names (the calls at their holds) both go ahead and the
+    movie is made."""
+    from mindmovie.config import load_settings
+    from mindmovie.doctor import price_goals
+
+    goals, cfg, base = _smallest_run(sim, tmp_path, "byteplus", "")
+    cfg.write_text(base)
+    env = {"ARK_API_KEY": "b", "ANTHROPIC_API_KEY": "a", "COLUMNS": "2000"}
+    priced = price_goals(load_settings(config_path=cfg, env={}), goals)
+    assert priced.est is not None and priced.est.planner is not None
+    least = priced.est.total - priced.est.planner.usd + priced.plan_least
+    enough = math.ceil(priced.est.most_held * 100 - 1e-6) / 100  # render's "finishes" figure
+
+    def both(budget: float, run: Path, *fresh: str) -> tuple[Any, Any]:
+        money = ["-c", str(cfg), "--out", str(run), "--budget", f"{budget:.6f}", *fresh]
+        d = CliRunner().invoke(app, ["doctor", str(goals), *money], env=env)
+        r = CliRunner().invoke(app, ["render", str(goals), "--yes", "-q", *money], env=env)
+        return d, r
+
+    def said(r: Any) -> str:  # render's line of the budget, under its estimate
+        (line,) = [ln for ln in r.output.splitlines() if ln.startswith("The budget ")]
+        return line
+
+    # the plan bills more than its prompt alone: the render stops, as both say
+    d, r = both(least, tmp_path / "short")
+    assert (d.exit_code, r.exit_code) == (1, 3), (d.output, r.output)
+    assert f"--budget (a render of {goals}): {said(r)}" in d.output, (d.output, r.output)
+    assert "It could finish only if the calls bill less than estimated" in d.output
+    run = tmp_path / "run"
+    d, r = both(enough, run)
+    assert (d.exit_code, r.exit_code) == (0, 0), (d.output, r.output)
+    assert "The budget " not in r.output and (run / "movie.mp4").is_file()
 
 
 @pytest.mark.parametrize(("under", "doctor_code", "render_code"), [(0.0, 0, 0), (0.01, 1, 3)])

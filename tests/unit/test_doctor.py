@@ -1435,10 +1435,12 @@ def test_doctor_goals_budget_row_fails_warns_or_passes_as_their_render_needs(
     clean_env: None, tmp_path: Path
 ) -> None:
     """With GOALS, the budget is judged against their render (its estimate, as the
-    spend question's): under what the calls bill, the plan at the least it can (its
-    prompt alone), a FAIL; under what the budget counts them at (each call at its hold),
-    a warning; else ok. The smallest goals' figures (doctor without GOALS) said "ok" to
-    all but the first of these."""
+    spend question's): ok only from what the budget counts the calls at (each call at
+    its hold), where the render surely finishes; under it a FAIL, saying what render
+    says up front of that budget (`costs.budget_short`, word for word), and under the
+    estimate whether the calls' bills could still let it finish. The two middle budgets
+    were warnings (exit 0) while render said it "stops at the cap". The smallest goals'
+    figures (doctor without GOALS) said "ok" to all but the first of these."""
     from mindmovie.doctor import price_goals
 
     goals = tmp_path / "goals.yaml"
@@ -1460,13 +1462,19 @@ def test_doctor_goals_budget_row_fails_warns_or_passes_as_their_render_needs(
         return found
 
     for budget, status, says in [
-        (least - 0.001, "FAIL", "it stops at the budget before the movie is made, however "),
-        ((least + est.total) / 2, "warn", "finishes only if the calls bill less than estimated"),
-        ((est.total + est.most_held) / 2, "warn", "counts each call at the most it may bill"),
+        (least - 0.001, "FAIL", "However little the plan bills, it stops before the movie is "),
+        ((least + est.total) / 2, "FAIL", "finish only if the calls bill less than estimated"),
+        ((est.total + est.most_held) / 2, "FAIL", "may stop at the cap before that call"),
         (est.most_held, "ok", f"(enough for a render of {goals}: about $"),
     ]:
         found = row(budget)
         assert found.status == status and says in found.detail, (budget, found)
+        from mindmovie.costs import budget_short
+
+        line = budget_short(est, budget)  # what render says under its estimate
+        assert (line is None) == (status == "ok"), line
+        if line is not None:
+            assert found.detail.startswith(f"--budget (a render of {goals}): {line}"), found
         assert row(budget, None).status == "ok"  # the smallest goals' figure
     (goals_row,) = [c for c in run_checks(settings, goals=goals) if c.name == "goals"]
     assert goals_row.status == "ok", goals_row
