@@ -189,6 +189,11 @@ UntilOpt = Annotated[
         show_default=False,  # said in the help: "[default: movie]" said it twice
     ),
 ]
+#: render's --fresh, which doctor takes to price GOALS as that render would (moving nothing)
+FreshOpt = Annotated[
+    bool,
+    typer.Option("--fresh", help="Start over (the old run is kept in previous/, not deleted)."),
+]
 #: text, read by `_check_budget` (render's and doctor's --budget)
 BudgetOpt = Annotated[
     str | None,
@@ -629,10 +634,7 @@ def render(
     resolution: ResOpt = None,
     fps: FpsOpt = None,
     quality: QualityOpt = None,
-    fresh: Annotated[
-        bool,
-        typer.Option("--fresh", help="Start over (the old run is kept in previous/, not deleted)."),
-    ] = False,
+    fresh: FreshOpt = False,
     until: UntilOpt = "movie",
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Accept the cost estimate without asking.")
@@ -1448,8 +1450,9 @@ def init(
     spend, as `estimate` prices it, the run's spend so far counted; without it, against
     the smallest goals), --config, --preset, --aspect, --resolution, --fps and
     --quality (the settings), --out (the run folder checked in place of output_dir),
-    --budget (the cap checked in place of budget_usd) and --until (the budget checked
-    up to that stage). With GOALS the budget row is ok
+    --budget (the cap checked in place of budget_usd), --until (the budget checked
+    up to that stage) and --fresh (GOALS priced as a new run, the one there set aside
+    as `render --fresh` would; doctor moves nothing). With GOALS the budget row is ok
     only when their render surely finishes within it; else a FAIL saying what render
     says of that budget. With --out or GOALS, a render running in the run folder (which
     render refuses) is a FAIL.
@@ -1481,6 +1484,7 @@ def doctor(
     quality: QualityOpt = None,
     budget: BudgetOpt = None,
     until: UntilOpt = "movie",
+    fresh: FreshOpt = False,
 ) -> None:
     from mindmovie.doctor import can_run, doctor_table, run_checks
 
@@ -1504,6 +1508,7 @@ def doctor(
         budget=cap,
         until=until,
         goals=goals,
+        fresh=fresh,
     )
     out.print(doctor_table(checks, settings.preset, out.width))
     if not can_run(checks):

@@ -812,11 +812,17 @@ class Priced:
     plan_least: float = 0.0
     spent: float = 0.0
     refused: str | None = None
+    #: priced as `render --fresh` would: the run there set aside, all bought again
+    fresh: bool = False
 
 
-def price_goals(settings: Settings, goals: Path, out: Path | None = None) -> Priced:
-    """`goals` (render's GOALS, with its --out) priced for doctor, spending and creating
-    nothing (`Priced`)."""
+def price_goals(
+    settings: Settings, goals: Path, out: Path | None = None, *, fresh: bool = False
+) -> Priced:
+    """`goals` (render's GOALS, with its --out) priced for doctor, spending, creating
+    and moving nothing (`Priced`). `fresh`: as `render --fresh` prices them, the run
+    there set aside (`estimate_for(fresh=)`): asked of a finished run, doctor said the
+    render cost nothing and "ok" to a budget `render --fresh` stopped at."""
     from mindmovie import costs
     from mindmovie.pipeline import Pipeline, RunDirError, RunLocked, estimate_for
     from mindmovie.providers.base import InvalidRequest
@@ -829,12 +835,14 @@ def price_goals(settings: Settings, goals: Path, out: Path | None = None) -> Pri
         return Priced(goals, refused=str(e))
     except (InvalidRequest, ConfigError, ValueError):
         return Priced(goals)  # (a model or option render refuses: its own FAIL row)
-    priced = Priced(goals, pipe.run_dir)
+    priced = Priced(goals, pipe.run_dir, fresh=fresh)
     try:
-        priced.est = estimate_for(goals, settings, out=out)
+        priced.est = estimate_for(goals, settings, out=out, fresh=fresh)
         priced.plan_least = costs.planner_least(settings, pipe.goals)
         db = pipe.run_dir / "run.db"
-        if db.is_file():
+        if fresh:
+            priced.spent = priced.est.spent  # the carried jobs' holds: the old ledger is set aside
+        elif db.is_file():
             store = Store(db, read_only=True)
             try:
                 priced.spent = sum(store.ledger_totals())
@@ -868,7 +876,15 @@ def _goals_check(priced: Priced, until: str = "movie") -> Check:
     est = priced.est.upto(until)
     upto = f" up to --until {until}" if until != "movie" else ""
     spend = f"about {format_usd(est.total)}" if est.paid else "nothing"
-    had = f" ({format_usd(priced.spent)} spent already)" if priced.spent > 1e-9 else ""
+    had = f" ({format_usd(priced.spent)} {_spent_how(priced)})" if priced.spent > 1e-9 else ""
+    if priced.fresh:
+        # what render --fresh does first: the run there moved to previous/<time>/
+        return Check(
+            "goals",
+            True,
+            f"{priced.goals}: a render --fresh{upto} spends {spend}{had}, in "
+            f"{priced.run_dir}, its run there (if any) set aside into previous/",
+        )
     return Check(
         "goals",
         True,
@@ -892,10 +908,14 @@ def _goals_budget(priced: Priced, cap: float, name: str, until: str = "movie") -
         unpriced = f"{name}: {format_usd(cap)} (not checked: see above)"
         return Check("budget", False, unpriced, required=False, info=True)
     est = replace(priced.est.upto(until), spent=priced.spent)
-    what = f"a render of {priced.goals}" + (f" up to --until {until}" if until != "movie" else "")
+    what = f"a render{' --fresh' if priced.fresh else ''} of {priced.goals}" + (
+        f" up to --until {until}" if until != "movie" else ""
+    )
     if not est.paid:
         return Check("budget", True, f"{name}: {format_usd(cap)} ({what} pays for nothing)")
-    had = f", {format_usd(priced.spent)} of it spent already," if priced.spent > 1e-9 else ""
+    had = ""
+    if priced.spent > 1e-9:
+        had = f", {format_usd(priced.spent)} of it {_spent_how(priced)},"
     said = budget_short(est, cap)
     if said is not None:
         left = max(0.0, cap - priced.spent)
@@ -932,6 +952,15 @@ def _goals_budget(priced: Priced, cap: float, name: str, until: str = "movie") -
         f"{name}: {format_usd(cap)}{had.rstrip(',')} (enough for {what}: about "
         f"{format_usd(est.total)}{held})",
     )
+
+
+def _spent_how(priced: Priced) -> str:
+    """What the spend a render of `priced` starts from is: the run's ledger, or with
+    --fresh the holds of the clip jobs still in flight that it carries from the run it
+    sets aside (its budget counts them from its question on)."""
+    if priced.fresh:
+        return "held for clip jobs of the run set aside, still in flight, which it carries"
+    return "spent already"
 
 
 def _budget_check(
@@ -1183,14 +1212,16 @@ def run_checks(
     budget: float | None = None,
     until: str = "movie",
     goals: Path | None = None,
+    fresh: bool = False,
 ) -> list[Check]:
     """Every row of `doctor`; `located` as for `_google_mode` (the CLI's `_located`).
     `out` and `budget`: render's --out and --budget, checked in place of output_dir and
     budget_usd as the render uses them; `until`: render's --until, the stages the
     budget is checked for; `goals`: render's GOALS, whose render the budget is checked
-    against (`price_goals`), and whose run folder is checked for a render running there."""
+    against (`price_goals`), and whose run folder is checked for a render running there;
+    `fresh`: render's --fresh, the goals priced as a new run (nothing is moved)."""
     keys = keys or Keys.from_env()
-    priced = price_goals(settings, goals, out) if goals is not None else None
+    priced = price_goals(settings, goals, out, fresh=fresh) if goals is not None else None
     py = sys.version_info
     checks = [
         Check("python", py >= (3, 11), f"{py.major}.{py.minor}.{py.micro} (needs 3.11+)"),

@@ -1934,6 +1934,24 @@ def _looked_for_after_refund(r: Mapping[str, Any], provider: str, now: float) ->
     )
 
 
+def fresh_carried(db: Path) -> list[tuple[dict[str, Any], tuple[str, float] | None]]:
+    """The ledger rows of run.db `db` (a run `render --fresh` sets aside) that the fresh
+    run carries (`_carried_on`), each with its recorded job input; [] when there is no
+    run.db or it cannot be read (then nothing is carried either). Read-only."""
+    if not db.is_file():
+        return []
+    try:
+        old = Store(db, read_only=True)
+    except (StoreError, sqlite3.Error, OSError):
+        return []
+    try:
+        return [(r, old.job_input(int(r["id"]))) for r in old.ledger_rows() if _carried_on(r)]
+    except (StoreError, sqlite3.Error, OSError):  # (a ledger damaged by hand: none)
+        return []
+    finally:
+        old.close()
+
+
 def _carried_on(r: Mapping[str, Any]) -> bool:
     """Is ledger row `r`, of the run `render --fresh` sets aside, a clip job still in
     flight that the new run carries (`Pipeline._carry_fresh_jobs`) and whose hold it
@@ -6119,33 +6137,26 @@ class Pipeline:
         was set aside or its run.db cannot be read (then nothing is carried either)."""
         if self._fresh_moved is None:
             return []
-        db = self._fresh_moved[0] / "run.db"
-        if not db.is_file():
-            return []
-        try:
-            old = Store(db, read_only=True)
-        except (StoreError, sqlite3.Error, OSError):
-            return []
-        try:
-            return [(r, old.job_input(int(r["id"]))) for r in old.ledger_rows() if _carried_on(r)]
-        except (StoreError, sqlite3.Error, OSError):  # (a ledger damaged by hand: none)
-            return []
-        finally:
-            old.close()
+        return fresh_carried(self._fresh_moved[0] / "run.db")
 
-    def _fresh_carry_covers(self, est: costs.RunEstimate) -> float:
+    def _fresh_carry_covers(
+        self,
+        est: costs.RunEstimate,
+        rows: list[tuple[dict[str, Any], tuple[str, float] | None]] | None = None,
+    ) -> float:
         """The most the clip jobs this `render --fresh` carries may save of `est`
         (`RunEstimate.carried_may_cover`): each job, of this video provider and made
         for a clip of its length, may be taken by one scene whose clip is to be bought
         (its own scene first), if that scene's new inputs come out as the job's. The
         question counted those clips bought, and said nothing of the jobs: after a
         second `render --fresh` killed mid-job the person was asked to pay for clips
-        that the render then took from the jobs already paid."""
+        that the render then took from the jobs already paid. `rows`: the carried rows
+        (`fresh_carried`) when no run was set aside yet (doctor's `estimate_for(fresh=)`)."""
         video = self.settings.stage_provider("video")
         spec = costs.stage_spec(self.settings, "video")
         open_ = {s.scene_id: s for s in est.scenes if s.video.payable}
         covered = 0.0
-        for r, made in self._fresh_carried():
+        for r, made in self._fresh_carried() if rows is None else rows:
             if r["provider"] != video or made is None:
                 continue
             if spec is not None and r["model"] != spec.id:
@@ -8775,6 +8786,7 @@ def estimate_for(
     out: Path | None = None,
     warn: Callable[[str], None] | None = None,
     let_go: bool = False,
+    fresh: bool = False,
 ) -> costs.RunEstimate:
     """`mindmovie estimate`: the run's remaining cost, without a lock, a planner call or
     any other spending; an existing run's plan.yaml and finished steps are taken into account.
@@ -8782,7 +8794,10 @@ def estimate_for(
     refuses) are refused the same. `warn` is told what `render` would warn of before any
     keyframe is paid for: reference photos the keyframe model is not sent (per scene of
     the plan that would be used, else per goal). `let_go`: what `render --let-go` would
-    buy, asking no provider (`Pipeline._may_let_go`: over, never under)."""
+    buy, asking no provider (`Pipeline._may_let_go`: over, never under). `fresh`: what
+    `render --fresh` would spend, the run there set aside (moving nothing): a whole new
+    run, with `spent` the holds of the clip jobs it carries (`fresh_carried`), which its
+    budget counts before its question, and what they may save (`carried_may_cover`)."""
     pipe = Pipeline(goals_path, settings, out=out)
     pipe._let_go_guess = let_go
     if warn is not None:
@@ -8799,6 +8814,17 @@ def estimate_for(
         there = db.is_file()
     except OSError:  # a folder name longer than the filesystem allows: no run there
         there = False
+    if fresh:
+        # the old run (plan.yaml, run.db, a damaged one too) goes to previous/ unread
+        # but for the jobs carried: a new run of these goals, from its plan on
+        carried = fresh_carried(db) if there else []
+        if warn is not None:
+            for text in goal_photo_warnings(settings, pipe.goals):
+                warn(text)
+        est = costs.estimate_run(settings, pipe.goals)
+        held = sum(float(r.get("held_usd") or r["estimated_usd"]) for r, _ in carried)
+        covers = pipe._fresh_carry_covers(est, carried) if carried else 0.0
+        return replace(est, spent=held, carried_may_cover=covers)
     if not there:
         if warn is not None:
             for text in goal_photo_warnings(settings, pipe.goals):

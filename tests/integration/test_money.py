@@ -2166,14 +2166,15 @@ def test_doctor_passes_a_budget_of_just_what_the_render_needs_and_fails_a_cent_u
         assert (run / made.get(until, "movie.mp4")).exists() == (render_code == 0)
 
 
-def test_doctor_goals_and_render_agree_budget_by_budget(
-    sim: SimServer, tmp_path: Path
-) -> None:
+def test_doctor_goals_and_render_agree_budget_by_budget(sim: SimServer, tmp_path: Path) -> None:
     """doctor GOALS and render, budget by budget, agree. A budget from the plan's least
     bill up to the estimate was a warning (exit 0) while render said under its estimate
     that it "stops at the cap", and did (exit 3): doctor now FAILs with render's own
     line. From the figure doctor names (the calls at their holds) both go ahead and the
-    movie is made."""
+    movie is made. Then that finished run: `doctor GOALS` said a render costs nothing
+    (ok), right for `render`, but `render --fresh` buys it all again and stopped at the
+    same budget; `doctor GOALS --fresh` prices it as that render does (a FAIL, render
+    --fresh's line) and moves nothing."""
     from mindmovie.config import load_settings
     from mindmovie.doctor import price_goals
 
@@ -2185,8 +2186,8 @@ def test_doctor_goals_and_render_agree_budget_by_budget(
     least = priced.est.total - priced.est.planner.usd + priced.plan_least
     enough = math.ceil(priced.est.most_held * 100 - 1e-6) / 100  # render's "finishes" figure
 
-    def both(budget: float, run: Path, *fresh: str) -> tuple[Any, Any]:
-        money = ["-c", str(cfg), "--out", str(run), "--budget", f"{budget:.6f}", *fresh]
+    def both(budget: float, run: Path) -> tuple[Any, Any]:
+        money = ["-c", str(cfg), "--out", str(run), "--budget", f"{budget:.6f}"]
         d = CliRunner().invoke(app, ["doctor", str(goals), *money], env=env)
         r = CliRunner().invoke(app, ["render", str(goals), "--yes", "-q", *money], env=env)
         return d, r
@@ -2204,6 +2205,22 @@ def test_doctor_goals_and_render_agree_budget_by_budget(
     d, r = both(enough, run)
     assert (d.exit_code, r.exit_code) == (0, 0), (d.output, r.output)
     assert "The budget " not in r.output and (run / "movie.mp4").is_file()
+
+    # the finished run: nothing to pay for render; all of it again for render --fresh
+    def files() -> list[tuple[Path, int]]:
+        return sorted((p.relative_to(run), p.stat().st_mtime_ns) for p in run.rglob("*"))
+
+    d, r = both(least, run)
+    assert (d.exit_code, r.exit_code) == (0, 0) and "pays for nothing" in d.output, d.output
+    before = files()
+    money = ["-c", str(cfg), "--out", str(run), "--budget", f"{least:.6f}", "--fresh"]
+    d = CliRunner().invoke(app, ["doctor", str(goals), *money], env=env)
+    assert d.exit_code == 1 and "a render --fresh spends about $" in d.output, d.output
+    assert files() == before  # doctor moved nothing, and wrote nothing
+    r = CliRunner().invoke(app, ["render", str(goals), "--yes", "-q", *money], env=env)
+    assert r.exit_code == 3, r.output
+    assert f"--budget (a render --fresh of {goals}): {said(r)}" in d.output, (d.output, r.output)
+    assert (run / "previous").is_dir()  # (render --fresh set the old run aside)
 
 
 @pytest.mark.parametrize(("under", "doctor_code", "render_code"), [(0.0, 0, 0), (0.01, 1, 3)])

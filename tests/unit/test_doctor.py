@@ -1481,6 +1481,42 @@ def test_doctor_goals_budget_row_fails_warns_or_passes_as_their_render_needs(
     assert goals_row.detail == f"{goals}: a render spends about ${est.total:.2f}, in outputs/x"
 
 
+def test_doctor_goals_fresh_counts_the_clip_jobs_render_fresh_carries_and_moves_nothing(
+    clean_env: None, tmp_path: Path
+) -> None:
+    """`doctor GOALS --fresh` prices the run as `render --fresh` does: its ledger set
+    aside, but a clip job still in flight there is carried into the new run, whose
+    budget counts its hold before the question (`Pipeline._fresh_carry_held`). Without
+    --fresh doctor counts that run's ledger as it is. Nothing is moved or written."""
+    from mindmovie.doctor import price_goals
+    from mindmovie.store import Store
+
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: X\ngoals:\n  - {category: health, vision: Run, scenes: 1}\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    store = Store(run / "run.db")
+    plan = store.ledger_commit("_run", "plan", "anthropic", "m", 0.01)
+    store.ledger_bill(plan, 0.01, {})
+    job = store.ledger_commit("01-health-1", "clip", "byteplus", "seedance", 0.25, 0.3)
+    store.ledger_set_remote(job, "cgt-1")
+    store.close()
+    files = sorted((p.name, p.stat().st_mtime_ns) for p in run.iterdir())
+    settings = load_settings(overrides={"preset": "byteplus"}, env={})
+    fresh = price_goals(settings, goals, out=run, fresh=True)
+    assert fresh.est is not None and fresh.est.planner is not None, fresh
+    assert fresh.spent == pytest.approx(0.3), fresh  # the job's hold, not the plan's bill
+    assert price_goals(settings, goals, out=run).spent == pytest.approx(0.31)
+    (row,) = [
+        c
+        for c in run_checks(settings, out=run, budget=5.0, goals=goals, fresh=True)
+        if c.name == "goals"
+    ]
+    assert "a render --fresh spends about $" in row.detail, row
+    assert "($0.30 held for clip jobs of the run set aside, still in flight" in row.detail
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in run.iterdir()) == files
+
+
 def _fail_rows(output: str) -> dict[str, str]:
     """doctor's FAIL rows in its table (`output`), at whatever width it was drawn: each
     check's name and its detail, the detail's wrapped lines joined."""
