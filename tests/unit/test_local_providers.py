@@ -1338,3 +1338,125 @@ def test_a_vision_that_begins_with_a_closing_mark_is_planned(vision: str) -> Non
     plan = build_plan(goals, PlanOptions())
     said = [sc.affirmation for sc in plan.scenes]
     assert said and all(s == vision.lstrip("！।۔") for s in said), said
+
+
+# ------------------------------------------------ goals in another Latin-alphabet language
+_IN_OTHER_LANGUAGES = {
+    "de": (
+        """title: Mein Jahr
+goals:
+  - category: health
+    vision: gesund und stark sein
+    actions: Jeden Morgen laufen; nach dem Laufen dehnen
+    feelings: stark, frei und dankbar
+    scenes: 4
+""",
+        [
+            "Gesund und stark sein.",
+            "Jeden Morgen laufen.",
+            "Nach dem Laufen dehnen.",
+            "Gesund und stark sein.",
+        ],
+        "Ich bin dankbar für alles, was ich habe, und alles, was ich werde",
+    ),
+    "fr": (
+        """title: Mon année
+goals:
+  - category: career
+    vision: Je suis un écrivain publié
+    actions: Écrire 500 mots chaque matin
+    feelings: fier et libre
+    scenes: 3
+""",
+        [
+            "Je suis un écrivain publié.",
+            "Écrire 500 mots chaque matin.",
+            "Je suis un écrivain publié.",
+        ],
+        "Merci pour tout ce que j'ai et tout ce que je deviens",
+    ),
+    "es": (
+        """title: Mi año
+goals:
+  - category: wealth
+    vision: "¡vivo sin deudas y con tranquilidad!"
+    actions: Ahorrar el 20% de cada sueldo
+    feelings: tranquilo, libre
+    scenes: 3
+""",
+        [
+            "Vivo sin deudas y con tranquilidad.",
+            "Ahorrar el 20% de cada sueldo.",
+            "Vivo sin deudas y con tranquilidad.",
+        ],
+        "Agradezco todo lo que tengo y todo lo que estoy llegando a ser",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_IN_OTHER_LANGUAGES))
+def test_a_goal_in_german_french_or_spanish_keeps_the_person_s_words(
+    tmp_path: Path, lang: str
+) -> None:
+    """The offline planner's rules phrase English: a German vision "gesund und stark
+    sein" became "I enjoy gesund und stark", its feelings "I feel stark and frei und
+    dankbar", its other scenes English stock lines, and the closing card was English. A
+    goal in another language keeps the person's own words (first letter capitalised,
+    one full stop), and a file of such goals closes in its language."""
+    text, said, closing = _IN_OTHER_LANGUAGES[lang]
+    (tmp_path / "goals.yaml").write_text(text, encoding="utf-8")
+    plan = build_plan(load_goals(tmp_path / "goals.yaml"), PlanOptions())
+    assert [sc.affirmation for sc in plan.scenes] == said
+    assert plan.closing == closing
+
+
+def test_a_file_of_english_and_german_goals_gives_each_goal_its_own_language(
+    tmp_path: Path,
+) -> None:
+    """Each goal is judged by its own words: the English ones are planned exactly as
+    without the German goal beside them (their scenes, and so their paid keyframes, are
+    the same), the German one keeps its words, and the closing stays English."""
+    english = [
+        Goal(category="health", vision="Vibrant and energetic every day", scenes=2),
+        Goal(category="growth", vision="I will run a marathon", feelings="proud", scenes=2),
+    ]
+    german = Goal(
+        category="relationships",
+        vision="Mehr Zeit mit meiner Familie",
+        feelings="geborgen, dankbar",
+        scenes=2,
+    )
+    plan = build_plan(Goals(title="t", goals=[english[0], german, english[1]]), PlanOptions())
+    alone = build_plan(Goals(title="t", goals=english), PlanOptions())
+    mine = [sc for sc in plan.scenes if sc.goal != 2]
+    assert [(sc.affirmation, sc.image_prompt) for sc in mine] == [
+        (sc.affirmation, sc.image_prompt) for sc in alone.scenes
+    ]
+    assert [sc.affirmation for sc in mine] == [
+        "I am vibrant and energetic every day",
+        "I am healthy, strong and full of energy",
+        "I run a marathon",
+        "I feel proud",
+    ]
+    assert [sc.affirmation for sc in plan.scenes if sc.goal == 2] == [
+        "Mehr Zeit mit meiner Familie.",
+        "Mehr Zeit mit meiner Familie.",
+    ]
+    assert plan.closing == alone.closing == DEFAULT_CLOSING
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Walk the Camino de Santiago", "I walk the Camino de Santiago"),
+        ("Attend the Día de los Muertos festival", "I attend the Día de los Muertos festival"),
+        ("Open a café in Paris", "I open a café in Paris"),
+        ("Hike Torres del Paine", "I hike Torres del Paine"),
+        ("Move to LA", "I move to LA"),
+        ("Debt free", "I am debt free"),
+    ],
+)
+def test_english_goals_with_foreign_names_keep_the_english_rules(text: str, expected: str) -> None:
+    """Names from other languages in an English goal ("de Santiago", "Día de los
+    Muertos", "café") do not make it read as another language."""
+    assert first_person(text) == expected

@@ -707,7 +707,148 @@ def _latin_script(text: str) -> bool:
     return not letters or 2 * latin > len(letters)
 
 
-def first_person(text: str) -> str:
+#: common words of the other languages people write goals in with the Latin alphabet
+#: that are not English words: a word an English goal may hold ("in", "a", "me", "die",
+#: "den", "bin", "hat", "per", "pour", "vie", "plus", "todo", "met", "will", "so",
+#: "also") is in none of them. A word two languages share is in both
+_LANGUAGE_WORDS: dict[str, frozenset[str]] = {
+    "de": _words(
+        """
+        ich mein meine meinen meinem meiner und ist sind sein nicht mit für auf ein eine
+        einen einem einer der das dem wir uns unser unsere jeden jede jeder jedes täglich
+        mehr sehr zu zum zur auch habe haben werde wird bei vom nach immer ganz bis ohne
+        """
+    ),
+    "fr": _words(
+        """
+        je suis mon ma mes et avec les des une est être tous toutes chaque jour jours dans
+        sur nous notre très du aux qui le la de que en
+        """
+    ),
+    "es": _words(
+        """
+        yo soy estoy mi mis y el los las es con para por una cada día todos todas tengo
+        vivo vida mucho muy ser estar nuestra nuestro del al que de la lo en
+        """
+    ),
+    "it": _words(
+        """
+        io sono il lo gli mio mia miei ogni giorno tutti della nella più molto essere ho
+        vita che di e la con una mi
+        """
+    ),
+    "pt": _words(
+        """
+        eu sou estou meu minha meus uma dia ter não muito mais em e de que com todos
+        cada vida ser
+        """
+    ),
+    "nl": _words("ik mijn het een elke dag voor wij ons niet en"),
+}
+_FOREIGN_WORDS = frozenset().union(*_LANGUAGE_WORDS.values())
+#: the closing card's line in those languages, for a goals.yaml with no `closing` and no
+#: goal in English (`closing_for`): DEFAULT_CLOSING's thanks, with no word whose form
+#: says the person's gender ("agradecido/agradecida")
+_CLOSINGS = {
+    "de": "Ich bin dankbar für alles, was ich habe, und alles, was ich werde",
+    "fr": "Merci pour tout ce que j'ai et tout ce que je deviens",
+    "es": "Agradezco todo lo que tengo y todo lo que estoy llegando a ser",
+    "it": "Ringrazio per tutto ciò che ho e tutto ciò che sto diventando",
+    "pt": "Agradeço por tudo o que tenho e por tudo o que estou me tornando",
+    "nl": "Ik ben dankbaar voor alles wat ik heb en alles wat ik word",
+}
+#: French and Italian elisions: "j'ai", "c'est", "l'amore" (English's "I'm" is not one)
+_ELISION = re.compile(r"^(?:[cdjlmnst]|qu|dell|nell|all|dall|un)['’]\w", re.I)
+#: words shared with those languages, so no sign of English: "will" (German "I want"),
+#: "is" (Dutch), "was" (German "what"), "come" (Italian "how"), "fit", "kind", "rest"...
+_SHARED_WORDS = _words(
+    """
+    a an in so no me die den bin hat will is was war come fit kind rest son also am
+    man see sing hand warm best fast art most still
+    """
+)
+#: signs of English: its common words and the words the rules here know
+_ENGLISH_COMMON = _words(
+    """
+    the and my i i'm i'll i've i'd to of with for every each are be have has will on at
+    by from more our we you it that this all or not do don't want love life family day
+    days year years time home your being become free happy healthy
+    """
+)
+_ENGLISH_KNOWN = _VERBS | _ADJECTIVES | _ROLE_NOUNS | _ADVERBS | _CLAUSE_VERBS | _AUX
+_ENGLISH_WORDS = (
+    (_ENGLISH_COMMON | _ENGLISH_KNOWN | _CLEAR_S_FORMS) - _SHARED_WORDS - _FOREIGN_WORDS
+)
+
+
+def _language_signs(text: str) -> tuple[float, float]:
+    """(signs of English, signs of another Latin-alphabet language) in `text`: words of
+    each list, an elision ("j'ai"), and, as half a sign, another lower-case word with a
+    letter English lacks ("maratón", "glücklich"; not "Zürich" or "São Paulo", names). A
+    foreign word counts lower-case or as the first word: "Camino de Santiago" in an
+    English goal is a name, "Le Mans" a place."""
+    english = foreign = 0.0
+    for i, raw in enumerate(text.split()):
+        word = raw.strip(_QUOTES_AND_STOPS + "()[]-–—¡¿")
+        low = word.lower().replace("’", "'")
+        if not low:
+            continue
+        if low in _ENGLISH_WORDS:
+            english += 1
+        elif word == low or (i == 0 and word[1:] == low[1:]):  # not "LA", "ET"
+            if low in _FOREIGN_WORDS or _ELISION.match(low):
+                foreign += 1
+            elif word.isalpha() and not word.isascii():
+                foreign += 0.5
+    return english, foreign
+
+
+def reads_english(text: str, context: str = "") -> bool:
+    """Whether the offline planner's English rules may phrase `text`: it is in the Latin
+    alphabet and has no more signs of another language (German, French, Spanish...) than
+    of English. A line with no signs either way ("Stark, frei") goes by `context` (the
+    rest of its goal), and with none there either reads as English (as every line did)."""
+    if not _latin_script(text):
+        return False
+    english, foreign = _language_signs(text)
+    if not english and not foreign and context:
+        english, foreign = _language_signs(context)
+    return foreign == 0 or english >= foreign
+
+
+def closing_for(goals: Goals) -> str:
+    """The closing card's line when goals.yaml gives none: `DEFAULT_CLOSING`, in English,
+    unless no goal's vision reads as English and the goals' words are most those of one
+    language `_CLOSINGS` has a line in (a German movie ended on an English card). Other
+    languages, or a tie, keep the English line: the person can write `closing`."""
+    texts: list[str] = []
+    for goal in goals.goals:
+        own = [goal.vision, goal.actions, goal.feelings, given_text(goal.affirmation)]
+        context = " ".join(t for t in own if t)
+        if reads_english(_clean(goal.vision), context):
+            return DEFAULT_CLOSING
+        texts.append(context)
+    counts = dict.fromkeys(_CLOSINGS, 0)
+    for word in " ".join(texts).lower().split():
+        word = word.strip(_QUOTES_AND_STOPS + "()[]-–—¡¿")
+        for lang in counts:
+            counts[lang] += word in _LANGUAGE_WORDS[lang]
+    best = max(counts.values())
+    langs = [lang for lang, n in counts.items() if n == best]
+    return _CLOSINGS[langs[0]] if best and len(langs) == 1 else DEFAULT_CLOSING
+
+
+def _as_written(text: str) -> str:
+    """A Latin-alphabet line in another language as the person wrote it, tidied for the
+    screen: its first letter capitalised and one full stop (no English around it)."""
+    s = _shorten(text.lstrip("¡¿ "))
+    if not s:
+        return ""
+    first = s[0].upper()
+    return (first if len(first) == 1 else s[0]) + s[1:] + "."
+
+
+def first_person(text: str, context: str = "") -> str:
     """Phrase a goal line as a first-person, present-tense affirmation starting with "I ".
 
     "Vibrant and energetic every day" -> "I am vibrant and energetic every day";
@@ -727,19 +868,24 @@ def first_person(text: str) -> str:
         # Hebrew, Arabic, Chinese, Hindi...: the person's words as they wrote them. The
         # English rules made "I enjoy רץ על החוף כל בוקר", a sentence in two languages
         return _shorten(s)
+    if not reads_english(s, context):
+        # German, French, Spanish...: "gesund und stark sein" became "I love that ich
+        # gesunds und stark sein"; the person's own words instead
+        return _as_written(s)
     out = _affirm(_expand(s))
     if not out:
         return ""
     return _shorten(_agree(_from_past(_present_tense(out))))
 
 
-def _feelings_line(feelings: str) -> str:
-    """ "powerful, alive, grateful" -> "I feel powerful, alive and grateful"."""
+def _feelings_line(feelings: str, context: str = "", as_written: str = "") -> str:
+    """ "powerful, alive, grateful" -> "I feel powerful, alive and grateful". Its language
+    is judged on `as_written` when given: `feelings` lower-cased, "Le Mans" is no name."""
     s = _first_sentence(feelings)
-    if not _latin_script(s):
-        return ""  # not "I feel חופשי and גאה": no line (see first_person)
+    if not reads_english(_first_sentence(as_written) or s, context):
+        return ""  # not "I feel חופשי and גאה", "I feel stark and frei": no line
     if re.match(r"^(I|we|my|our)\b", s, re.I):
-        return first_person(s)
+        return first_person(s, context)
     parts = [p.strip() for p in re.split(r",|;|\band\b|&|/", s) if p.strip()]
     parts = [re.sub(r"^(?:feeling|feel)\s+", "", p, flags=re.I) for p in parts]
     parts = [_lower_first(p) for p in parts if p][:4]
@@ -834,36 +980,48 @@ class _Beat:
 
     affirmation: str
     moment: str = ""
+    #: the person's words as written (another language), never judged by English rules
+    own: bool = False
 
 
 def _beats(goal: Goal) -> list[_Beat]:
     """Candidate beats for a goal, best first: the person's own words before generic lines."""
     vision = " ".join(goal.vision.split())
+    # a line with no sign of its language goes by the rest of its goal ("Stark, frei")
+    context = " ".join(
+        t for t in (vision, goal.actions, goal.feelings, given_text(goal.affirmation)) if t
+    )
+
+    def said(line: str, moment: str = "") -> _Beat:
+        return _Beat(first_person(line, context), moment, not reads_english(line, context))
+
     out: list[_Beat] = []
     if own := given_text(goal.affirmation):
         out.append(_Beat(own))
     else:
-        out.append(_Beat(first_person(vision)))
+        out.append(said(vision))
     actions = _action_items(goal.actions) if goal.actions else []
     if actions:
-        out.append(_Beat(first_person(actions[0]), actions[0]))
+        out.append(said(actions[0], actions[0]))
     feelings = _first_sentence(goal.feelings).lower() if goal.feelings else ""
     if feelings:
-        out.append(_Beat(_feelings_line(feelings), f"a moment that feels {feelings}"))
-    out.extend(_Beat(first_person(a), a) for a in actions[1:])
+        line = _feelings_line(feelings, context, goal.feelings or "")
+        out.append(_Beat(line, f"a moment that feels {feelings}"))
+    out.extend(said(a, a) for a in actions[1:])
     if goal.affirmation:
-        out.append(_Beat(first_person(vision)))
+        out.append(said(vision))
     # details describe scenery ("String lights in the apple tree"): good pictures, poor
     # affirmations, so they go into the image prompt only. The stock lines are English:
-    # a goal written in another script cycles through its own lines instead
-    if _latin_script(vision):
+    # a goal written in another language cycles through its own lines instead
+    if reads_english(vision, context):
         lines = _CATEGORY_LINES.get(goal.category.strip().lower(), ())
         out.extend(_Beat(line) for line in (*lines, *_GENERIC_LINES))
     seen: set[str] = set()
     uniq: list[_Beat] = []
     for i, b in enumerate(out):
         key = b.affirmation.lower().rstrip(".!")
-        verbatim = i == 0 and bool(goal.affirmation)  # the person's own line is never judged
+        # the person's own line is never judged, nor a line kept as written ("Ich will")
+        verbatim = (i == 0 and bool(goal.affirmation)) or b.own
         if b.affirmation and key not in seen and (verbatim or " will " not in f" {key} "):
             seen.add(key)
             uniq.append(b)
@@ -1007,7 +1165,7 @@ def build_plan(goals: Goals, options: PlanOptions) -> Plan:
             )
     return Plan(
         title=goals.title,
-        closing=given_text(goals.closing) or DEFAULT_CLOSING,
+        closing=given_text(goals.closing) or closing_for(goals),
         style=goals.style,
         music=str(goals.music) if goals.music else None,
         scenes=scenes,
