@@ -78,7 +78,6 @@ from mindmovie.goals import (
 from mindmovie.killpoints import killpoint
 from mindmovie.plan import (
     COMPOSED_PLAN_META,
-    DEFAULT_CLOSING,
     KEYFRAME_FIELDS,
     PAINT_UNUSED_FIELDS,
     PHOTO_UNUSED_FIELDS,
@@ -3013,10 +3012,14 @@ class Pipeline:
         there keeps plan.yaml's value, hand edits included. `direct` (a kept plan put
         back, whose basis is unknown): every field that differs from goals.yaml's.
         Sets `self._shown_changed` to the fields taken."""
+        from mindmovie.providers.local import closing_for  # (no numpy: a light import)
+
         g = self.goals
         want: dict[str, str | None] = {
             "title": g.title,
-            "closing": given_text(g.closing) or (None if direct else DEFAULT_CLOSING),
+            # the closing every planner writes when goals.yaml has none (in the goals'
+            # language where the local planner has one)
+            "closing": given_text(g.closing) or (None if direct else closing_for(g)),
             "music": str(g.music) if g.music is not None else None,
         }
         if direct:
