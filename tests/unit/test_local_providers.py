@@ -1460,3 +1460,19 @@ def test_english_goals_with_foreign_names_keep_the_english_rules(text: str, expe
     """Names from other languages in an English goal ("de Santiago", "Día de los
     Muertos", "café") do not make it read as another language."""
     assert first_person(text) == expected
+
+
+def test_a_closing_removed_from_german_goals_is_the_german_closing(tmp_path: Path) -> None:
+    """Plan.yaml takes the closing goals.yaml changed since its plan was made
+    (`Pipeline._with_shown`); a removed one was the English DEFAULT_CLOSING, on the card
+    of a German movie. It is the closing the planner writes for such goals."""
+    from mindmovie.config import Settings
+    from mindmovie.pipeline import Pipeline
+
+    text, _, closing = _IN_OTHER_LANGUAGES["de"]
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(text, encoding="utf-8")
+    pipe = Pipeline(goals, Settings(), out=tmp_path / "run")
+    raw = build_plan(pipe.goals, PlanOptions()).model_copy(update={"closing": "Danke"})
+    detail = json.dumps({"shown": {"title": "Mein Jahr", "closing": "Danke", "music": None}})
+    assert pipe._with_shown(raw, detail).closing == closing
