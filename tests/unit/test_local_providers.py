@@ -1476,3 +1476,12 @@ def test_a_closing_removed_from_german_goals_is_the_german_closing(tmp_path: Pat
     raw = build_plan(pipe.goals, PlanOptions()).model_copy(update={"closing": "Danke"})
     detail = json.dumps({"shown": {"title": "Mein Jahr", "closing": "Danke", "music": None}})
     assert pipe._with_shown(raw, detail).closing == closing
+
+
+def test_a_german_line_with_will_is_not_dropped_as_an_english_future() -> None:
+    """Lines still saying " will " are dropped (an English rule left the future in them);
+    German "Ich will" is "I want", and a goal of only such lines had nothing to say."""
+    goal = Goal(category="health", vision="Ich will gesund sein", actions="Ich will laufen")
+    plan = build_plan(Goals(title="t", goals=[goal]), PlanOptions(scenes_per_goal=3))
+    said = [sc.affirmation for sc in plan.scenes]
+    assert said == ["Ich will gesund sein.", "Ich will laufen.", "Ich will gesund sein."]
