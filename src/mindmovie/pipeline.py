@@ -1006,7 +1006,14 @@ def file_size_limit_message(run_dir: Path) -> str:
     from mindmovie.media import file_size_limit
 
     limit = file_size_limit()
-    size = "" if limit is None else f" ({limit / 1e6:.1f} MB)"
+    # (a limit under 0.1 MB, which only run.db meets, was "(0.0 MB)")
+    size = (
+        ""
+        if limit is None
+        else f" ({limit / 1e6:.1f} MB)"
+        if limit >= 100_000
+        else f" ({limit:,} bytes)"
+    )
     return (
         f"a file in {run_dir} reached this process's file size limit{size}, set by "
         "`ulimit -f` (or the service's LimitFSIZE); finished work is kept: raise it "

@@ -171,6 +171,44 @@ def path_too_long(path: Path) -> int | None:
 _IOERR, _FULL = 10, 13
 
 
+#: the most one write of SQLite's adds to a file: a write-ahead log's frame, a page of
+#: the largest size (65536) and its 24-byte header
+_MOST_ONE_WRITE = 65536 + 24
+
+
+def size_limit_met(db: Path) -> int | None:
+    """This process's file size limit (`ulimit -f`, RLIMIT_FSIZE) when `db` or one of its
+    side files is too near it to take SQLite's next write, else None. SQLite reports a
+    write refused by it (EFBIG, Python ignoring SIGXFSZ) as IOERR_WRITE, "disk I/O
+    error", without the errno: which sent a person to the disk's health, or was a
+    traceback."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (ImportError, OSError, ValueError):  # (not on Windows)
+        return None
+    if limit == resource.RLIM_INFINITY:
+        return None
+    for side in ("", "-wal", "-shm", "-journal"):
+        try:
+            size = os.stat(f"{db}{side}").st_size
+        except (OSError, ValueError):
+            continue
+        if size + _MOST_ONE_WRITE > limit:
+            return int(limit)
+    return None
+
+
+def _over_size_limit(db: Path, e: sqlite3.Error) -> OSError | None:
+    """`e`, SQLite's error writing `db`, as the EFBIG it was when `db` met the file size
+    limit (the render says that in one line: `pipeline.limit_message`)."""
+    code = getattr(e, "sqlite_errorcode", 0) & 0xFF
+    if code not in (_IOERR, _FULL) or size_limit_met(db) is None:
+        return None
+    return OSError(errno.EFBIG, f"{os.strerror(errno.EFBIG)} (SQLite: {e})", str(db))
+
+
 def _disk_is_full(folder: Path) -> bool:
     """Is there (next to) no room left where run.db lives?"""
     try:
@@ -607,6 +645,8 @@ class Store:
             self._migrate(existed, meta or {})
         except sqlite3.DatabaseError as e:
             code = getattr(e, "sqlite_errorcode", 0) & 0xFF
+            if not read_only and (over := _over_size_limit(path, e)) is not None:
+                raise over from None
             if not read_only and (code == _FULL or (code == _IOERR and _disk_is_full(self.root))):
                 # a full disk is not a damaged run.db: "move it away" would throw away
                 # the journal of everything paid for (the render names the disk)
@@ -721,16 +761,25 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction. A write SQLite could not make (the file size limit
+        met, a full disk) is rolled back: a COMMIT that failed so left the connection in
+        its transaction, and every later write of the render failed "cannot start a
+        transaction within a transaction"."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    killpoint("store")  # mid-transaction: SQLite must roll this back on restart
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:  # (SQLite may have rolled it back itself)
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as e:
+                if (over := _over_size_limit(self.path, e)) is not None:
+                    raise over from e
                 raise
-            else:
-                killpoint("store")  # mid-transaction: SQLite must roll this back on restart
-                self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import signal
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -402,7 +406,6 @@ def test_a_failed_atomic_write_leaves_no_half_temp_file(
     """A write cut short (a full disk: a keyframe, plan.yaml, the storyboard) left its
     half-written `.<name>.<pid>.tmp` beside the target, holding the space the person must
     free until the next render's clean-up."""
-    import errno
 
     from mindmovie import fsutil
 
@@ -1168,3 +1171,57 @@ def test_new_inputs_begin_though_the_old_paid_file_is_gone_or_changed(tmp_path: 
     st.begin("s2", "clip", "k4")
     assert not (tmp_path / "kept" / "clip" / "k3.mp4").exists()
     st.close()
+
+
+@contextlib.contextmanager
+def _file_size_limit(limit: int) -> Iterator[None]:
+    """This process's file size limit (`ulimit -f`) lowered to `limit` bytes, SIGXFSZ
+    ignored (Python's own default: a write over it fails with EFBIG), both put back."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    was = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, was)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="no file size limit here")
+def test_run_db_at_the_file_size_limit_is_the_limit_and_keeps_what_was_paid(
+    tmp_path: Path,
+) -> None:
+    """A file size limit (`ulimit -f`) so small run.db (or its write-ahead log) cannot
+    grow ended the render in a traceback, "sqlite3.OperationalError: disk I/O error"
+    (SQLite's IOERR_WRITE of the EFBIG), and one met opening a new run.db said "the disk
+    reported an error ... check the disk". Both are the limit (EFBIG: the render's one
+    line naming it and `ulimit -f`); the failed write is rolled back, the journal goes
+    on, and the paid call committed before is kept."""
+    from mindmovie.pipeline import limit_message
+
+    db = tmp_path / "run.db"
+    st = Store(db)
+    row = st.ledger_commit("s1", "keyframe", "byteplus", "seedream", 0.03)
+    st.ledger_bill(row, 0.03, {"images": 1})
+    biggest = max(p.stat().st_size for p in tmp_path.glob("run.db*"))
+    with _file_size_limit(biggest + 3 * 4096):
+        with pytest.raises(OSError) as grown:
+            for i in range(100):
+                st.set_meta(f"filler:{i}", "x" * 4000)
+        assert not st._db.in_transaction
+    (tmp_path / "new").mkdir()
+    with _file_size_limit(2048), pytest.raises(OSError) as opened:
+        Store(tmp_path / "new" / "run.db")
+    for e in (grown.value, opened.value):
+        assert e.errno == errno.EFBIG, e
+        line = limit_message(e, tmp_path)
+        assert line is not None and "file size limit" in line and "ulimit -f" in line
+    st.set_meta("after", "the limit raised")
+    st.close()
+    again = Store(db)
+    paid = again.ledger_row(row)
+    assert paid is not None and paid["state"] == "billed" and paid["billed_usd"] == 0.03
+    assert again.get_meta("after") == "the limit raised"
+    again.close()
