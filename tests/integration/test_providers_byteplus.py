@@ -1868,3 +1868,32 @@ async def test_a_photo_goes_without_its_location_and_other_metadata(
     assert (pixels == decoded_picture(photo.read_bytes())[0]).all()
     assert info.get("icc_profile") == Image.open(photo).info["icc_profile"]
     assert _sent_picture(sim.requests(path=IMAGES)[0]["body"]["image"][1])[2] == (24, 40)
+
+
+#: a proxy's error page in ISO-8859-1 ("é", "ê" one byte each: not UTF-8)
+LATIN1_PAGE = (
+    "<html><head><title>502 Passerelle erronée</title></head>\n"
+    "<body><h1>Requête refusée</h1><p>Le serveur amont n'a pas répondu.</p></body></html>"
+)
+
+
+@pytest.mark.parametrize("status", [400, 502])
+async def test_an_error_page_not_in_utf8_is_one_readable_line(
+    sim: SimServer, keyframe: Path, status: int
+) -> None:
+    """A proxy's error page in ISO-8859-1 was told with U+FFFD for its letters, its
+    HTML and line breaks as they came ("refused the request: <html><head><title>502
+    Passerelle erron\ufffde</title>..."). It is its words, on one line; a 502 to a create
+    is still sent (its row kept committed, the task list looked at), a 400 refused."""
+    sim.add_fault(
+        "http", path=TASKS, method="POST", status=status, body=LATIN1_PAGE, charset="latin-1"
+    )
+    with pytest.raises((ConnectionLost, InvalidRequest)) as ei:
+        await seedance(sim).submit(vreq(keyframe))
+    said = str(ei.value)
+    assert "502 Passerelle erronée Requête refusée Le serveur amont" in said, said
+    assert "\ufffd" not in said and "<" not in said and "\n" not in said, said
+    if status == 502:
+        assert isinstance(ei.value, ConnectionLost) and ei.value.sent is True
+    else:
+        assert isinstance(ei.value, InvalidRequest)

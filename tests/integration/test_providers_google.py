@@ -1845,3 +1845,71 @@ async def test_a_photo_goes_inline_without_its_location_and_other_metadata(
     assert (pixels == decoded_picture(photo.read_bytes())[0]).all()
     assert info.get("icc_profile") == Image.open(photo).info["icc_profile"]
     assert decoded_picture(source)[0].shape[:2] == (40, 24)  # turned upright
+
+
+#: a proxy's error page in ISO-8859-1 ("é", "ê" one byte each: not UTF-8)
+LATIN1_PAGE = (
+    "<html><head><title>502 Passerelle erronée</title></head>\n"
+    "<body><h1>Requête refusée</h1><p>Le serveur amont n'a pas répondu.</p></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body", "raised"),
+    [
+        (":predictLongRunning", 502, LATIN1_PAGE, ConnectionLost),
+        (":predictLongRunning", 400, LATIN1_PAGE, InvalidRequest),
+        (
+            ":generateContent",
+            400,
+            {"error": {"code": 400, "message": "Requête refusée"}},
+            InvalidRequest,
+        ),
+    ],
+)
+async def test_an_error_answer_not_in_utf8_is_one_readable_line_mapped_by_its_status(
+    gsim: SimServer, tmp_path: Path, path: str, status: int, body: Any, raised: type
+) -> None:
+    """An error answer in ISO-8859-1 (a proxy's page; Google's JSON through one that
+    recoded it) broke google-genai's `response.json()`: its UnicodeDecodeError was told
+    as a refused request whatever the status, "'utf-8' codec can't decode byte 0xe9 in
+    position 39: invalid continuation byte", and a Veo create answered 502 refunded
+    though it may have made its operation. It is the status's error (a 502 to a create:
+    sent, its row kept committed; a 400: refused, refunded), its words readable."""
+    gsim.add_fault("http", path=path, status=status, body=body, charset="latin-1")
+    with pytest.raises((ConnectionLost, InvalidRequest)) as ei:
+        if path == ":generateContent":
+            kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+            await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
+        else:
+            await VeoVideo.from_settings(_settings(gsim), KEY).submit(_video_req(tmp_path))
+    said = str(ei.value)
+    assert "Requête refusée" in said and "codec" not in said and "<" not in said, said
+    assert "\n" not in said, said
+    assert type(ei.value) is raised
+    if isinstance(ei.value, ConnectionLost):
+        assert ei.value.sent is True
+
+
+@pytest.mark.parametrize("creates", [True, False])
+def test_an_undecodable_error_answer_through_aiohttp_is_not_a_refused_request(
+    creates: bool,
+) -> None:
+    """google-genai talking through aiohttp (not installed here; no response hook to
+    read the answer first) reads an error answer with aiohttp's `json()`/`text()`, whose
+    UnicodeDecodeError was told as the SDK refusing a parameter. Raised while reading
+    an error answer, it is that answer, of a status not known: a create's is sent."""
+    from mindmovie.providers import google
+
+    def raise_for_async_response() -> None:  # (the SDK's reader, by its name)
+        b"Requ\xeate".decode("utf-8")
+
+    ctx = google._Ctx("video", "veo-3.1-fast-generate-preview", Mode("express"), creates=creates)
+    with pytest.raises(Transient) as ei:
+        try:
+            raise_for_async_response()
+        except UnicodeDecodeError as e:
+            google._raise_mapped(e, ctx)
+    assert isinstance(ei.value, ConnectionLost) == creates
+    assert not creates or getattr(ei.value, "sent", None) is True
+    assert "not UTF-8" in str(ei.value)

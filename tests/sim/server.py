@@ -172,6 +172,7 @@ class SimError(Exception):
         retry_after: float | None = None,
         retry_delay: float | None = None,
         body: Any = None,
+        charset: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -180,8 +181,11 @@ class SimError(Exception):
         self.param = param
         self.retry_after = retry_after
         self.retry_delay = retry_delay
-        #: the JSON body as given instead of the API's error shape (a proxy's own)
+        #: the JSON body as given instead of the API's error shape (a proxy's own), or a
+        #: str: an HTML page
         self.body = body
+        #: the answer's text encoded in this instead of UTF-8, no charset said
+        self.charset = charset
 
 
 def _missing_model(api: str, model: str, why: str, path: str) -> SimError:
@@ -402,7 +406,8 @@ class SimServer:
         length: int | None = None,
         field: str | None = None,
         billed: bool = False,
-        body: dict[str, Any] | None = None,
+        body: dict[str, Any] | str | None = None,
+        charset: str | None = None,
     ) -> Fault:
         """Inject a fault (see `Fault` for kinds and matching). Returns it (see .fired)."""
         if kind not in ALL_KINDS:
@@ -425,6 +430,7 @@ class SimServer:
                 field=field,
                 billed=billed,
                 body=body,
+                charset=charset,
                 id=next(self._ids),
             )
             self._faults.append(f)
@@ -797,6 +803,7 @@ class _Handler(BaseHTTPRequestHandler):
                         retry_after=f.retry_after,
                         retry_delay=f.retry_delay,
                         body=f.body,
+                        charset=f.charset,
                     )
             if not answered or after is not None:
                 # the request is carried out (a job is created) but the answer is lost:
@@ -813,6 +820,8 @@ class _Handler(BaseHTTPRequestHandler):
                     int(after.status or 504),
                     after.message or f"simulated {after.status or 504}",
                     code=after.code,
+                    body=after.body,
+                    charset=after.charset,
                 )
             self._route(method, path, query, body, model)
         except _Drop:
@@ -964,7 +973,13 @@ class _Handler(BaseHTTPRequestHandler):
             }
         if e.body is not None:
             obj = e.body
-        self._json(obj, e.status, headers)
+        if isinstance(obj, str):  # a proxy's HTML page
+            self._send(e.status, obj.encode(e.charset or "utf-8"), "text/html", headers)
+        elif e.charset is not None:  # its letters as that charset has them, not \uXXXX
+            text = json.dumps(obj, ensure_ascii=False)
+            self._send(e.status, text.encode(e.charset), "application/json", headers)
+        else:
+            self._json(obj, e.status, headers)
 
     def _host_url(self) -> str:
         return f"http://{self.headers.get('Host') or f'{self.sim.host}:{self.sim.port}'}"

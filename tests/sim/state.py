@@ -30,7 +30,10 @@ class Fault:
     kinds and their parameters:
       http      status (default 500), retry_after (s → Retry-After header), code, message, param,
                 retry_delay (s → a google.rpc.RetryInfo `retryDelay` in a Google error body);
-                `body`: the JSON answered instead of the API's error shape (a proxy's own)
+                `body`: the JSON answered instead of the API's error shape (a proxy's own),
+                or a str: a page answered as text/html (a proxy's HTML error page);
+                `charset`: the answer's text encoded in it instead of UTF-8 (e.g.
+                "latin-1"), its Content-Type naming no charset, as a proxy's page may
       http_after  carry the request out (e.g. create the job), then answer the error of
                 `http` (status default 504): a gateway that timed out waiting for a
                 backend which did the work
@@ -95,7 +98,8 @@ class Fault:
     length: int | None = None
     field: str | None = None
     billed: bool = False
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] | str | None = None
+    charset: str | None = None
     id: int = 0
     fired: int = 0
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import html
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -130,6 +132,38 @@ def made_maybe(status: int) -> bool:
     Ark makes no such promise (its SDK retries every 5xx alike), and a Seedance create
     answered 503 may have made its job: `byteplus.map_ark_error` looks for it."""
     return status >= 500 and status != 503
+
+
+#: the most of an error answer's text a message quotes (a proxy's page runs long)
+ANSWER_TEXT_CHARS = 300
+#: what a body that is not in its declared charset, nor UTF-8, is read as: Windows-1252,
+#: which browsers read a page labelled ISO-8859-1 as (WHATWG), a superset of its letters
+FALLBACK_CHARSET = "cp1252"
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]*>", re.I | re.S)
+
+
+def answer_charset(content: bytes, declared: str | None) -> str | None:
+    """The charset an error answer's body must be read in when the one it declares (or,
+    declaring none, UTF-8) cannot read it, else None. A proxy's error page in ISO-8859-1
+    ("Requête refusée") was "Requ\ufffdte refus\ufffde" through Ark's SDK, and a
+    UnicodeDecodeError inside google-genai's, told as a refused request whatever the
+    status was."""
+    try:
+        content.decode(declared or "utf-8")
+    except (LookupError, UnicodeDecodeError):
+        return FALLBACK_CHARSET
+    return None
+
+
+def answer_text(text: str, content_type: str = "") -> str:
+    """An error answer's text as one readable line: an HTML page (a proxy's) as its
+    words without tags, whitespace collapsed, at most ANSWER_TEXT_CHARS characters."""
+    if "html" in content_type.lower() or text.lstrip()[:1] == "<":
+        text = html.unescape(_TAG.sub(" ", text))
+    text = " ".join(text.split())
+    if len(text) > ANSWER_TEXT_CHARS:
+        text = text[: ANSWER_TEXT_CHARS - 1].rstrip() + "\u2026"
+    return text
 
 
 async def close_loop_client(clients: dict[int, Any]) -> None:

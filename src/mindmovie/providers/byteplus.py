@@ -51,6 +51,8 @@ from mindmovie.providers.base import (
     Transient,
     VideoRequest,
     age_text,
+    answer_charset,
+    answer_text,
     close_loop_client,
     key_fingerprint,
     made_maybe,
@@ -217,6 +219,8 @@ def map_ark_error(
     param = getattr(e, "param", None) or ""
     body = e.body if isinstance(e.body, dict) else {}
     message = str(body.get("message") or e.message)
+    if not isinstance(e.body, dict):  # not Ark's JSON: a proxy's page, as one line
+        message = answer_text(message, e.response.headers.get("content-type", ""))
     detail = f"{code}: {message}" if code else message
     if is_content_filter(code):
         return ContentRejected(f"{during}: {detail}", billed=False, provider=PROVIDER)
@@ -397,6 +401,10 @@ class _ArkHttp(httpx.AsyncClient):
         except BaseException:
             await response.aclose()
             raise
+        # a proxy's error page in ISO-8859-1: its letters, not U+FFFD, in the message
+        error = response.is_error
+        if error and (cs := answer_charset(response.content, response.charset_encoding)):
+            response.encoding = cs
         return response
 
     def __del__(self) -> None:

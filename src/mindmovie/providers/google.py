@@ -54,6 +54,8 @@ from mindmovie.providers.base import (
     Transient,
     VideoRequest,
     age_text,
+    answer_charset,
+    answer_text,
     key_fingerprint,
     made_maybe,
     never_connected,
@@ -357,14 +359,46 @@ _ANSWER_STARTED: contextvars.ContextVar[Callable[[], None] | None] = contextvars
 )
 
 
+class _UnreadableAnswer(Exception):
+    """An error answer whose body is not in its charset (a proxy's page in ISO-8859-1):
+    google-genai reads it with `response.json()`, whose UnicodeDecodeError (a
+    ValueError) was told as the SDK refusing a parameter, an InvalidRequest whatever the
+    status: "'utf-8' codec can't decode byte 0xe9 ...", and a Veo create answered 502
+    refunded though it may have made its operation. Raised by `_answer_started` in its
+    place, mapped by its status as the SDK's own error would be (`as_api_error`)."""
+
+    def __init__(self, response: Any, charset: str) -> None:
+        self.response = response
+        self.code = int(response.status_code)
+        text = bytes(response.content).decode(charset, errors="replace")
+        self.body: Any = None
+        with contextlib.suppress(ValueError):
+            self.body = json.loads(text)  # Google's error shape, in another charset
+        if not isinstance(self.body, dict):
+            said = answer_text(text, str(response.headers.get("content-type", "")))
+            self.body = {"error": {"code": self.code, "message": said}}
+        super().__init__(f"{self.code} {response.reason_phrase}: {text}")
+
+    def as_api_error(self) -> genai_errors.APIError:
+        """The SDK's error for this answer, had it read its text."""
+        kind = genai_errors.ClientError if self.code < 500 else genai_errors.ServerError
+        return kind(self.code, self.body, self.response)
+
+
 async def _answer_started(response: Any) -> None:
     """httpx's response hook: called once the answer's headers are in (the request is
     sent and the model's work done), before its body is read; `_call`'s deadline starts
     here. The hook runs in the task that awaits the SDK call, so it sees `_call`'s
-    context."""
+    context. An error answer's body is read here (the SDK reads it whole anyway) to
+    check it is text the SDK can read (`_UnreadableAnswer`)."""
     started = _ANSWER_STARTED.get()
     if started is not None:
         started()
+    if response.is_error:
+        await response.aread()
+        charset = answer_charset(bytes(response.content), response.charset_encoding)
+        if charset is not None:
+            raise _UnreadableAnswer(response, charset)
 
 
 def _make_client(settings: Settings, mode: Mode) -> genai.Client:
@@ -499,6 +533,15 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
     if isinstance(e, ProviderError):
         raise e
     what = f"{ctx.model} ({ctx.mode.describe()})"
+    if isinstance(e, _UnreadableAnswer):
+        e = e.as_api_error()
+    elif isinstance(e, UnicodeDecodeError) and _reading_an_error(e):
+        # (aiohttp's answer, which `_answer_started` does not see): an error answer, of
+        # a status not known here; a create's may have made its operation
+        said = f"an error answer whose text is not UTF-8 ({e})"
+        if ctx.creates:
+            raise ConnectionLost(f"{what}: {said}", provider=PROVIDER, sent=True) from e
+        raise Transient(f"{what}: {said}", provider=PROVIDER) from e
     if isinstance(e, genai_errors.APIError):
         msg = f"{e.code} {e.status or ''}: {e.message or e.details}".replace(" :", ":")
         code = int(e.code or 0)
@@ -599,6 +642,20 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             )
         raise InvalidRequest(f"{what}: {e}{hint}", provider=PROVIDER) from e
     raise e
+
+
+#: google-genai's functions that read an error answer (errors.APIError's)
+_READS_AN_ERROR = frozenset({"raise_for_response", "raise_for_async_response"})
+
+
+def _reading_an_error(e: BaseException) -> bool:
+    """Was `e` raised while google-genai read an error answer?"""
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name in _READS_AN_ERROR:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _google_auth_errors() -> tuple[type[BaseException], type[BaseException]] | None:
