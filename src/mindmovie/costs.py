@@ -811,6 +811,29 @@ def _int(x: Any) -> int | None:
         return None
 
 
+def refused_usd(model_spec: ModelSpec | None, usage: Mapping[str, Any] | None) -> float | None:
+    """What a call refused by the content filter bills, from the tokens its answer says
+    were counted: a Gemini image blocked for safety (no image part) bills its prompt's
+    and photos' input tokens, and any output it made, not the image. It was refunded,
+    $0 on the ledger, under Google's bill. None when the answer counts no tokens or the
+    model is not priced by them (the caller keeps its own rule)."""
+    if model_spec is None or not usage:
+        return None
+    tin, tout = _int(usage.get("input_tokens")), _int(usage.get("output_tokens"))
+    if tin is None and tout is None:
+        return None
+    price = model_spec.price
+    if price.formula == "per_mtok":
+        return price.tokens_usd(tin or 0, tout or 0, 0, 0)
+    rates = price.rates
+    if "input_per_mtok" not in rates and "output_per_mtok" not in rates:
+        return None
+    return (
+        (tin or 0) * rates.get("input_per_mtok", 0.0)
+        + (tout or 0) * rates.get("output_per_mtok", 0.0)
+    ) / 1_000_000
+
+
 def billed_usd(
     stage: str,
     model_spec: ModelSpec | None,

@@ -2765,7 +2765,20 @@ class Pipeline:
                     usage["result_valid_for"] = valid_for
             await self.gate.bill(row, self.store_row_estimate(row), usage)
         elif isinstance(error, ContentRejected):
-            if error.billed:
+            if (usd := self._refused_usd(row, error.usage)) is not None:
+                # the answer says what it counted (a Gemini image blocked for safety:
+                # its input tokens), which is what the provider bills: refunded, the
+                # ledger said $0 under Google's bill
+                usage = {"rejected": True, **(error.usage or {})}
+                await self.gate.bill(row, usd, usage)
+                counted = usage.get("input_tokens")
+                tokens = (
+                    f"its {counted:,} input tokens"
+                    if isinstance(counted, int) and counted > 0
+                    else "the tokens it counted"
+                )
+                error.message += f" (billed {costs.format_usd(usd)}: {tokens}, no image)"
+            elif error.billed:
                 await self.gate.bill(row, self.store_row_estimate(row), {"rejected": True})
             else:
                 await self.gate.refund(row, f"content filter: {error.message}"[:300])
@@ -2822,6 +2835,24 @@ class Pipeline:
             audio=False,
         )
         return usd
+
+    def _refused_usd(self, row: int, usage: dict[str, Any] | None) -> float | None:
+        """What ledger row `row`'s call, refused by the content filter with `usage` in
+        its answer, bills (`costs.refused_usd`), priced at the row's own model; None
+        when its answer counted nothing, or the catalog no longer knows the model."""
+        if not usage:
+            return None
+        r = self.gate.store.ledger_row(row)
+        stage = {"keyframe": "keyframes", "clip": "video", "plan": "planner"}.get(
+            str(r["stage"]) if r else ""
+        )
+        if r is None or stage is None:
+            return None
+        try:
+            spec = catalog_resolve(str(r["provider"]), stage, str(r["model"]))
+        except InvalidRequest:
+            return None
+        return costs.refused_usd(spec, usage)
 
     def store_row_estimate(self, row: int) -> float:
         for r in self.gate.store.ledger_rows():
@@ -3665,6 +3696,7 @@ class Pipeline:
                     break
                 except ContentRejected as e:
                     if i + 1 == len(variants):
+                        e.message += self._refused_fix(scene.id, [label for label, *_ in variants])
                         raise
                     self.reporter.warn(
                         f"{scene.id}: keyframe refused by the content filter ({e.message}); "
@@ -3673,6 +3705,17 @@ class Pipeline:
         self.reporter.step("keyframes", scene.id, "done")
         self._mark(res, True, scene.id, "keyframe")
         return dest
+
+    def _refused_fix(self, scene_id: str, tried: Sequence[str]) -> str:
+        """What a scene whose every keyframe request the content filter refused must
+        change, for its failure line: it said only "blocked by the content filter
+        (finish reason IMAGE_SAFETY)" under "`render` again retries them", and the same
+        prompt is refused again (and Gemini bills each refusal's input tokens)."""
+        also = f"its {' and '.join(tried[1:])} was refused too: " if len(tried) > 1 else ""
+        return (
+            f"; {also}reword scene {scene_id}'s `image_prompt` in "
+            f"{self.run_dir / 'plan.yaml'} (or change its `reference_photos`) and render again"
+        )
 
     async def _keyframe_once(
         self,

@@ -2753,3 +2753,33 @@ def test_storyboard_counts_a_copied_scene_once_and_names_the_scene_it_copies(
         r = CliRunner().invoke(app, ["storyboard", str(run), *given], env={})
         assert r.exit_code == 0, r.output
         board()  # recorded by the render; priced again with the settings given
+
+
+async def test_a_gemini_keyframe_blocked_for_safety_bills_its_input_tokens_and_names_the_prompt(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Gemini answers a blocked image (finishReason IMAGE_SAFETY or SAFETY, a
+    promptFeedback.blockReason; no image part) with the input tokens it counted, and
+    bills them (the simulator counts them so). The ledger refunded each such call, $0,
+    and the scene's line said only "blocked by the content filter (finish reason
+    IMAGE_SAFETY)" under "`render` again retries them": the same prompt, refused again.
+    Each refusal is billed its input tokens at the model's input price, and the line
+    says so and which prompt to reword where."""
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("reject", path=":generateContent", count=None)
+    s = settings_for("google", sim, planner={"provider": "local"})
+    run = tmp_path / "run"
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    rows = [r for r in collect_status(run)["ledger"] if r["stage"] == "keyframe"]
+    assert rows and all(r["state"] == "billed" and r["usage"]["rejected"] for r in rows), rows
+    counted = sim.stats()["models"]["gemini-2.5-flash-image"]["input_tokens"]
+    assert sum(r["usage"]["input_tokens"] for r in rows) == counted > 0
+    billed = sum(r["billed_usd"] for r in rows)
+    assert billed == pytest.approx(counted * 0.30 / 1e6)
+    lines = str(ei.value).splitlines()[1:]
+    assert len(lines) == len({r["scene_id"] for r in rows}), lines
+    for line in lines:
+        scene = line.split(":")[0].strip()
+        assert "(billed $0.0" in line and "input tokens, no image)" in line, line
+        assert f"reword scene {scene}'s `image_prompt` in {run / 'plan.yaml'}" in line, line

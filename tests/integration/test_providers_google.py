@@ -210,6 +210,9 @@ async def test_gemini_keyframe_safety_block_is_content_rejected(gsim: SimServer)
         await kf.generate(KeyframeRequest("s3", "something", 1344, 768, 7))
     assert ei.value.scene_id == "s3" and ei.value.provider == "google"
     assert ei.value.billed is False
+    # no image made, but the prompt's input tokens counted (and billed: the ledger's)
+    assert ei.value.usage is not None and ei.value.usage["input_tokens"] > 0
+    assert not ei.value.usage.get("output_tokens")
 
 
 async def test_gemini_keyframe_refuses_unknown_ratio_before_request(gsim: SimServer) -> None:

@@ -290,9 +290,19 @@ class ContentRejected(ProviderError):
 
     kind = "content_rejected"
 
-    def __init__(self, message: str, *, billed: bool = False, **kw: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        billed: bool = False,
+        usage: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(message, **kw)
         self.billed = billed
+        #: the tokens the refusing answer says were counted (Gemini's: a blocked image
+        #: bills its prompt's input tokens), which the ledger bills (`costs.refused_usd`)
+        self.usage = usage
 
 
 class InvalidRequest(ProviderError):

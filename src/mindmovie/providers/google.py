@@ -960,6 +960,8 @@ class GeminiKeyframes(_GoogleModel):
             provider=PROVIDER,
             scene_id=request.scene_id,
             billed=bool(usage.get("output_tokens")),
+            # Google counts the prompt's (and photos') input tokens of a blocked answer
+            usage=usage or None,
         )
 
     async def _imagen(self, request: KeyframeRequest) -> ImageResult:
