@@ -120,6 +120,7 @@ from mindmovie.providers.base import (
     VideoModel,
     VideoRequest,
     http_setup_problem,
+    raised_in,
 )
 from mindmovie.retry import (
     RATE_LIMIT_PATIENCE,
@@ -1055,18 +1056,6 @@ def _says(e: BaseException, *texts: str) -> bool:
 _STARTS_A_PROCESS = frozenset({"_execute_child", "fork", "posix_spawn", "_fork_exec"})
 
 
-def _from_starting_a_process(e: BaseException) -> bool:
-    """Did `e` come out of starting a process? Every EAGAIN is the same error class
-    (BlockingIOError), so one from a non-blocking terminal's write was said as "no
-    more processes or threads could be started"."""
-    tb = e.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_name in _STARTS_A_PROCESS:
-            return True
-        tb = tb.tb_next
-    return False
-
-
 def limit_message(e: BaseException, run_dir: Path) -> str | None:
     """One line for `e` when it is a limit of this process met, not a fault of the step
     that met it: the file size limit, the open files limit, the processes (and threads)
@@ -1090,7 +1079,7 @@ def limit_message(e: BaseException, run_dir: Path) -> str | None:
     # under `ulimit -u`, and the limit named first is the one set)
     mapped = "" if memory in ("unlimited", "unknown") else f"{int(memory) / 1e6:.0f} MB"
     threads = isinstance(e, RuntimeError) and "can't start new thread" in str(e)
-    forks = isinstance(e, OSError) and e.errno == errno.EAGAIN and _from_starting_a_process(e)
+    forks = isinstance(e, OSError) and e.errno == errno.EAGAIN and raised_in(e, _STARTS_A_PROCESS)
     if threads or forks or _says(e, "pthread_create() failed"):
         limits = [
             f"the processes this user may run ({_soft_limit('RLIMIT_NPROC')}: `ulimit -u`, "

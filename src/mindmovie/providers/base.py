@@ -252,6 +252,17 @@ def _http_setup_why(e: Exception) -> str:
     return hide_url_secrets(f"{proxies}: {why}" if proxies else why)
 
 
+def raised_in(e: BaseException, functions: frozenset[str]) -> bool:
+    """Was `e` raised in (or under) a function named one of `functions`? For errors
+    whose class alone does not say where they came from (an EAGAIN, a decode error)."""
+    tb = e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name in functions:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def never_connected(e: BaseException) -> bool:
     """Whether an SDK's connection error (or one it was raised from) is httpx failing to
     *open* the connection, so no byte of the request was sent. A timeout while connecting

@@ -60,6 +60,7 @@ from mindmovie.providers.base import (
     made_maybe,
     never_connected,
     origin_url,
+    raised_in,
     unknown_options,
     url_expired,
 )
@@ -535,7 +536,7 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
     what = f"{ctx.model} ({ctx.mode.describe()})"
     if isinstance(e, _UnreadableAnswer):
         e = e.as_api_error()
-    elif isinstance(e, UnicodeDecodeError) and _reading_an_error(e):
+    elif isinstance(e, UnicodeDecodeError) and raised_in(e, _READS_AN_ERROR):
         # (aiohttp's answer, which `_answer_started` does not see): an error answer, of
         # a status not known here; a create's may have made its operation
         said = f"an error answer whose text is not UTF-8 ({e})"
@@ -646,16 +647,6 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
 
 #: google-genai's functions that read an error answer (errors.APIError's)
 _READS_AN_ERROR = frozenset({"raise_for_response", "raise_for_async_response"})
-
-
-def _reading_an_error(e: BaseException) -> bool:
-    """Was `e` raised while google-genai read an error answer?"""
-    tb = e.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_name in _READS_AN_ERROR:
-            return True
-        tb = tb.tb_next
-    return False
 
 
 def _google_auth_errors() -> tuple[type[BaseException], type[BaseException]] | None:
