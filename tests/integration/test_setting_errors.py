@@ -425,3 +425,14 @@ def test_no_http_client_is_made_to_check_an_environment_without_the_variables(
     assert built == []
     monkeypatch.setenv("HTTPS_PROXY", "ftp://proxy.example")  # a set one is still checked
     assert "cannot be made" in (http_setup_problem() or "")
+    # a system proxy (macOS, Windows: urllib's getproxies, which httpx reads) too, though
+    # no variable shows it
+    monkeypatch.delenv("HTTPS_PROXY")
+    import urllib.request
+
+    import httpx._utils
+
+    system = {"https": "ftp://proxy.example"}
+    monkeypatch.setattr(urllib.request, "getproxies", lambda: system)
+    monkeypatch.setattr(httpx._utils, "getproxies", lambda: system)
+    assert "cannot be made" in (http_setup_problem() or "")

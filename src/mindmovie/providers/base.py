@@ -191,6 +191,7 @@ def http_setup_problem() -> str | None:
     The render refuses to start on it, and doctor fails its row. Answered once per
     value of the variables httpx reads (making a client loads the CA bundle: ~40 ms)."""
     import os
+    import urllib.request
 
     read = tuple(
         sorted(
@@ -199,15 +200,18 @@ def http_setup_problem() -> str | None:
             if k in ("SSL_CERT_FILE", "SSL_CERT_DIR") or k.lower() in (*PROXY_VARIABLES, "no_proxy")
         )
     )
-    return _http_setup_problem(read)
+    # and the proxies the libraries take as httpx does (`getproxies`): on macOS and
+    # Windows also the system's settings, which no variable shows
+    system = tuple(sorted(("proxy " + k, v) for k, v in urllib.request.getproxies().items()))
+    return _http_setup_problem(read + system)
 
 
 @functools.lru_cache(maxsize=4)
 def _http_setup_problem(read: tuple[tuple[str, str], ...]) -> str | None:
-    """`http_setup_problem` for the variables `read` (the environment's now). With none
-    of them set, every library makes its client from certifi's bundle and without a
-    proxy, which nothing here can break: no client is made (two CA loads, ~80 ms of CPU
-    at every paid render's start)."""
+    """`http_setup_problem` for the variables and proxies `read` (the environment's and
+    the system's now). With none set, every library makes its client from certifi's
+    bundle and without a proxy, which nothing here can break: no client is made (two CA
+    loads, ~80 ms of CPU at every paid render's start)."""
     if not read:
         return None
     import importlib
