@@ -10,8 +10,14 @@ before. mindmovie's own `media.ffmpeg_exe` is not called here: it caches the pat
 test's IMAGEIO_FFMPEG_EXE must still be read in the fork.
 """
 
+import contextlib
+
 import imageio_ffmpeg
 
 from mindmovie import doctor
 
-doctor.ffmpeg_parts(str(imageio_ffmpeg.get_ffmpeg_exe()))
+# no ffmpeg, a broken one: the tests that use it say so. multiprocessing's server passes
+# over only an ImportError of a preload: anything else ended the server, and every
+# forked test failed with an EOFError
+with contextlib.suppress(Exception):
+    doctor.ffmpeg_parts(str(imageio_ffmpeg.get_ffmpeg_exe()))

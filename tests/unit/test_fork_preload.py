@@ -17,9 +17,13 @@ _PROBE = r"""
 import importlib, json, os, sys, threading, time
 
 mine = [m for m in PRELOAD if m.split(".")[0] == "mindmovie"]
+# the test suite's own preloads that use mindmovie (fork_server_ffmpeg) come last, after
+# the recording: imported first, they imported mindmovie's modules unrecorded
+ours = [m for m in PRELOAD if m.startswith("tests.") and m != "tests.fork_server_env"]
 for m in PRELOAD:
-    if m not in mine:
+    if m not in mine and m not in ours:
         importlib.import_module(m)
+mindmovie_before = sorted(m for m in sys.modules if m.split(".")[0] == "mindmovie")
 
 read = []
 
@@ -42,8 +46,12 @@ os.getcwd = lambda: cwd_calls.append("getcwd") or real_getcwd()
 time.time = lambda: cwd_calls.append("time") or real_time()
 for m in mine:
     importlib.import_module(m)
+os.environ, os.getcwd, time.time = env, real_getcwd, real_time
+for m in ours:
+    importlib.import_module(m)
 print(json.dumps({
     "mine": mine,
+    "mindmovie_before": mindmovie_before,
     "env_read": sorted(set(read)),
     "cwd_or_clock": cwd_calls,
     "threads": threading.active_count(),
@@ -65,6 +73,7 @@ def test_the_preloaded_mindmovie_modules_read_nothing_a_test_varies() -> None:
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout.splitlines()[-1])
     assert "mindmovie.pipeline" in got["mine"]  # what the preload is for
+    assert got["mindmovie_before"] == [], got  # every one of them imported recorded
     # pydantic's own switch, read as each model is built: no test sets it
     assert [k for k in got["env_read"] if k != "PYDANTIC_DISABLE_PLUGINS"] == [], got
     assert got["cwd_or_clock"] == [], got
