@@ -1490,6 +1490,12 @@ def doctor(
 
     cap = _check_budget(budget)  # as render: first, with render's messages
     _check_until(until)
+    if fresh and goals is None:  # (it was passed over without a word)
+        raise _fail(
+            "--fresh prices a render --fresh of your goals: give them "
+            "(`mindmovie doctor GOALS --fresh`); without GOALS doctor prices a new run "
+            "of the smallest goals anyway"
+        )
     settings = _settings(
         config, preset=preset, aspect=aspect, resolution=resolution, fps=fps, quality=quality
     )

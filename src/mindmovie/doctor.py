@@ -896,9 +896,10 @@ def _goals_budget(priced: Priced, cap: float, name: str, until: str = "movie") -
     """The budget row of `doctor GOALS`: the cap against what the render of those goals
     would still spend (its own spend question's estimate), as the render's gate counts
     it (the run's ledger, then each call at its hold). ok only when the render surely
-    finishes within it; else a FAIL saying what render says up front of that budget
-    (`costs.budget_short`, its own words: it stops at the cap, or may stop before its
-    last call), and whether the calls' bills could still let it finish. A budget under
+    finishes within it; else what render says up front of that budget
+    (`costs.budget_short`, its own words), and whether the calls' bills could still let
+    it finish: a FAIL where it stops at the cap, a warning where it only may stop before
+    its last call (render then goes ahead, and often finishes). A budget under
     the estimate was a warning (exit 0) while render said it would stop at the cap;
     without GOALS doctor prices the smallest goals, and said "ok" to a budget a render
     of the person's goals stopped at."""
@@ -939,7 +940,11 @@ def _goals_budget(priced: Priced, cap: float, name: str, until: str = "movie") -
             if f"a --budget of {enough} finishes" in said
             else f" Raise {name} to at least {enough}."
         )
-        return Check("budget", False, f"{name} ({what}): {said}{bills}{fix}")
+        # at or over the estimate (and the plan's hold), render only says it *may* stop
+        # before its last call, and goes ahead: a warning, not "cannot run here"
+        may_finish = left >= est.total - 1e-9 and est.plan_hold <= left + 1e-9
+        detail = f"{name} ({what}): {said}{bills}{fix}"
+        return Check("budget", False, detail, required=not may_finish)
     held = ""
     if format_usd(est.most_held) != format_usd(est.total):
         held = (
