@@ -42,6 +42,7 @@ from mindmovie.providers.local import (
     LocalPlanner,
     build_plan,
     first_person,
+    reads_english,
     snap_seconds,
 )
 from mindmovie.providers.local_media import (
@@ -1354,8 +1355,8 @@ goals:
         [
             "Gesund und stark sein.",
             "Jeden Morgen laufen.",
+            "Stark, frei und dankbar.",
             "Nach dem Laufen dehnen.",
-            "Gesund und stark sein.",
         ],
         "Ich bin dankbar für alles, was ich habe, und alles, was ich werde",
     ),
@@ -1371,7 +1372,7 @@ goals:
         [
             "Je suis un écrivain publié.",
             "Écrire 500 mots chaque matin.",
-            "Je suis un écrivain publié.",
+            "Fier et libre.",
         ],
         "Merci pour tout ce que j'ai et tout ce que je deviens",
     ),
@@ -1385,9 +1386,9 @@ goals:
     scenes: 3
 """,
         [
-            "Vivo sin deudas y con tranquilidad.",
+            "¡Vivo sin deudas y con tranquilidad!",
             "Ahorrar el 20% de cada sueldo.",
-            "Vivo sin deudas y con tranquilidad.",
+            "Tranquilo, libre.",
         ],
         "Agradezco todo lo que tengo y todo lo que estoy llegando a ser",
     ),
@@ -1402,7 +1403,8 @@ def test_a_goal_in_german_french_or_spanish_keeps_the_person_s_words(
     sein" became "I enjoy gesund und stark", its feelings "I feel stark and frei und
     dankbar", its other scenes English stock lines, and the closing card was English. A
     goal in another language keeps the person's own words (first letter capitalised,
-    one full stop), and a file of such goals closes in its language."""
+    one full stop or its own "!"), its feelings too, and a file of such goals closes in
+    its language."""
     text, said, closing = _IN_OTHER_LANGUAGES[lang]
     (tmp_path / "goals.yaml").write_text(text, encoding="utf-8")
     plan = build_plan(load_goals(tmp_path / "goals.yaml"), PlanOptions())
@@ -1440,7 +1442,7 @@ def test_a_file_of_english_and_german_goals_gives_each_goal_its_own_language(
     ]
     assert [sc.affirmation for sc in plan.scenes if sc.goal == 2] == [
         "Mehr Zeit mit meiner Familie.",
-        "Mehr Zeit mit meiner Familie.",
+        "Geborgen, dankbar.",
     ]
     assert plan.closing == alone.closing == DEFAULT_CLOSING
 
@@ -1485,3 +1487,301 @@ def test_a_german_line_with_will_is_not_dropped_as_an_english_future() -> None:
     plan = build_plan(Goals(title="t", goals=[goal]), PlanOptions(scenes_per_goal=3))
     said = [sc.affirmation for sc in plan.scenes]
     assert said == ["Ich will gesund sein.", "Ich will laufen.", "Ich will gesund sein."]
+
+
+# the plan's prompts for goals in other languages as they were before those goals' lines
+# were kept as written (131f4b4's local.py, run once): each scene's keyframe and clip are
+# bought by these prompts, and README says a re-plan reuses them
+_PINNED_GOALS = [
+    Goal(
+        category="health",
+        vision="Gesund und stark sein",
+        actions="Jeden Morgen laufen",
+        feelings="stark, frei",
+        scenes=3,
+    ),
+    Goal(
+        category="career",
+        vision="Je suis un écrivain publié",
+        actions="Écrire 500 mots chaque matin; lire le soir",
+        feelings="fier et libre",
+        scenes=3,
+    ),
+    Goal(
+        category="wealth",
+        vision="¡Vivo sin deudas y con tranquilidad!",
+        actions="Ahorrar el 20% de cada sueldo",
+        feelings="tranquilo, libre",
+        scenes=3,
+    ),
+    Goal(
+        category="relationships",
+        vision="Mehr Zeit mit meiner Familie",
+        actions="Ich will jeden Sonntag kochen",
+        feelings="geborgen, dankbar",
+        scenes=5,
+    ),
+]
+
+_PINNED_PROMPTS = [
+    (
+        (
+            "Wide establishing shot of a person. Scene: Gesund und stark sein. Expression: "
+            "stark, frei. Mood: fresh morning air, sunrise light, vitality and ease. Style: "
+            "cinematic photorealism, natural light, shallow depth of field, 16:9. No text, "
+            "no captions, no logos."
+        ),
+        (
+            "Slow push in toward the subject. Natural, gentle movement: gesund und stark "
+            "sein. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Medium shot of a person. Scene: Gesund und stark sein. The moment: jeden "
+            "Morgen laufen. Expression: stark, frei. Mood: fresh morning air, sunrise "
+            "light, vitality and ease. Style: cinematic photorealism, natural light, "
+            "shallow depth of field, 16:9. No text, no captions, no logos."
+        ),
+        (
+            "Slow pan left across the scene. Natural, gentle movement: jeden Morgen laufen. "
+            "Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Intimate close-up of a person. Scene: Gesund und stark sein. The moment: a "
+            "moment that feels stark, frei. Expression: stark, frei. Mood: fresh morning "
+            "air, sunrise light, vitality and ease. Style: cinematic photorealism, natural "
+            "light, shallow depth of field, 16:9. No text, no captions, no logos."
+        ),
+        (
+            "Slow pull out revealing the whole scene. Natural, gentle movement: a moment "
+            "that feels stark, frei. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Wide establishing shot of a person. Scene: Je suis un écrivain publié. "
+            "Expression: fier et libre. Mood: focused confidence, a bright modern space, "
+            "warm window light. Style: cinematic photorealism, natural light, shallow depth "
+            "of field, 16:9. No text, no captions, no logos."
+        ),
+        (
+            "Slow push in toward the subject. Natural, gentle movement: je suis un écrivain "
+            "publié. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Medium shot of a person. Scene: Je suis un écrivain publié. The moment: écrire "
+            "500 mots chaque matin. Expression: fier et libre. Mood: focused confidence, a "
+            "bright modern space, warm window light. Style: cinematic photorealism, natural "
+            "light, shallow depth of field, 16:9. No text, no captions, no logos."
+        ),
+        (
+            "Slow pan left across the scene. Natural, gentle movement: écrire 500 mots "
+            "chaque matin. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Intimate close-up of a person. Scene: Je suis un écrivain publié. The moment: "
+            "a moment that feels fier et libre. Expression: fier et libre. Mood: focused "
+            "confidence, a bright modern space, warm window light. Style: cinematic "
+            "photorealism, natural light, shallow depth of field, 16:9. No text, no "
+            "captions, no logos."
+        ),
+        (
+            "Slow pull out revealing the whole scene. Natural, gentle movement: a moment "
+            "that feels fier et libre. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Wide establishing shot of a person. Scene: ¡Vivo sin deudas y con "
+            "tranquilidad!. Expression: tranquilo, libre. Mood: calm abundance, warm golden "
+            "light, quiet security. Style: cinematic photorealism, natural light, shallow "
+            "depth of field, 16:9. No text, no captions, no logos."
+        ),
+        (
+            "Gentle drift down onto the subject. Natural, gentle movement: ¡Vivo sin deudas "
+            "y con tranquilidad!. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Medium shot of a person. Scene: ¡Vivo sin deudas y con tranquilidad!. The "
+            "moment: ahorrar el 20% de cada sueldo. Expression: tranquilo, libre. Mood: "
+            "calm abundance, warm golden light, quiet security. Style: cinematic "
+            "photorealism, natural light, shallow depth of field, 16:9. No text, no "
+            "captions, no logos."
+        ),
+        (
+            "Slow push in toward the subject. Natural, gentle movement: ahorrar el 20% de "
+            "cada sueldo. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Intimate close-up of a person. Scene: ¡Vivo sin deudas y con tranquilidad!. "
+            "The moment: a moment that feels tranquilo, libre. Expression: tranquilo, "
+            "libre. Mood: calm abundance, warm golden light, quiet security. Style: "
+            "cinematic photorealism, natural light, shallow depth of field, 16:9. No text, "
+            "no captions, no logos."
+        ),
+        (
+            "Slow pan left across the scene. Natural, gentle movement: a moment that feels "
+            "tranquilo, libre. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Wide establishing shot of a person. Scene: Mehr Zeit mit meiner Familie. "
+            "Expression: geborgen, dankbar. Mood: warmth, closeness and laughter in soft "
+            "golden light. Style: cinematic photorealism, natural light, shallow depth of "
+            "field, 16:9. No text, no captions, no logos."
+        ),
+        (
+            "Gentle drift up toward the light. Natural, gentle movement: mehr Zeit mit "
+            "meiner Familie. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Medium shot of a person. Scene: Mehr Zeit mit meiner Familie. The moment: ich "
+            "will jeden Sonntag kochen. Expression: geborgen, dankbar. Mood: warmth, "
+            "closeness and laughter in soft golden light. Style: cinematic photorealism, "
+            "natural light, shallow depth of field, 16:9. No text, no captions, no logos."
+        ),
+        (
+            "Slow pan right across the scene. Natural, gentle movement: ich will jeden "
+            "Sonntag kochen. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Intimate close-up of a person. Scene: Mehr Zeit mit meiner Familie. The "
+            "moment: a moment that feels geborgen, dankbar. Expression: geborgen, dankbar. "
+            "Mood: warmth, closeness and laughter in soft golden light. Style: cinematic "
+            "photorealism, natural light, shallow depth of field, 16:9. No text, no "
+            "captions, no logos."
+        ),
+        (
+            "Gentle drift down onto the subject. Natural, gentle movement: a moment that "
+            "feels geborgen, dankbar. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Golden-hour shot of a person. Scene: Mehr Zeit mit meiner Familie. Expression: "
+            "geborgen, dankbar. Mood: warmth, closeness and laughter in soft golden light. "
+            "Style: cinematic photorealism, natural light, shallow depth of field, 16:9. No "
+            "text, no captions, no logos."
+        ),
+        (
+            "Slow push in toward the subject. Natural, gentle movement: mehr Zeit mit "
+            "meiner Familie. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+    (
+        (
+            "Over-the-shoulder shot of a person. Scene: Mehr Zeit mit meiner Familie. "
+            "Expression: geborgen, dankbar. Mood: warmth, closeness and laughter in soft "
+            "golden light. Style: cinematic photorealism, natural light, shallow depth of "
+            "field, 16:9. No text, no captions, no logos."
+        ),
+        (
+            "Slow pan left across the scene. Natural, gentle movement: mehr Zeit mit meiner "
+            "Familie. Smooth, steady, cinematic; no cuts."
+        ),
+    ),
+]
+
+
+def test_goals_in_other_languages_keep_every_paid_prompt() -> None:
+    """Their lines are shown as written, but every scene's image and motion prompt is
+    the one the English rules gave them: the feelings beat ("a moment that feels stark,
+    frei") was dropped with its English line, so a re-plan moved the later scenes onto
+    other moments and paid their keyframes and clips again."""
+    plan = build_plan(Goals(title="t", goals=_PINNED_GOALS), PlanOptions())
+    assert [(sc.image_prompt, sc.motion_prompt) for sc in plan.scenes] == _PINNED_PROMPTS
+    assert [sc.affirmation for sc in plan.scenes] == [
+        "Gesund und stark sein.",
+        "Jeden Morgen laufen.",
+        "Stark, frei.",
+        "Je suis un écrivain publié.",
+        "Écrire 500 mots chaque matin.",
+        "Fier et libre.",
+        "¡Vivo sin deudas y con tranquilidad!",
+        "Ahorrar el 20% de cada sueldo.",
+        "Tranquilo, libre.",
+        "Mehr Zeit mit meiner Familie.",
+        "Ich will jeden Sonntag kochen.",
+        "Geborgen, dankbar.",
+        # the stock lines' scenes (no moment) take turns with the goal's own lines
+        "Mehr Zeit mit meiner Familie.",
+        "Ich will jeden Sonntag kochen.",
+    ]
+
+
+_NAMES_FIRST = [
+    "Las Vegas wedding",
+    "El Paso road trip",
+    "Des Moines house",
+    "Le Mans 24 hours race",
+    "La Paz sunrise",
+    "De Niro movie marathon",
+    "La Dolce Vita in Rome",
+    "El Camino de Santiago",
+]
+
+
+@pytest.mark.parametrize("vision", _NAMES_FIRST)
+def test_an_english_goal_that_starts_with_a_place_or_name_stays_english(vision: str) -> None:
+    """A capitalised first word counted as a foreign word ("Las", "El", "Le"), so an
+    English goal starting with a name read as Spanish or Italian: it lost its "I feel"
+    line and closed on a Spanish or Italian card."""
+    assert reads_english(vision)
+    goal = Goal(category="fun", vision=vision, feelings="relaxed", scenes=2)
+    plan = build_plan(Goals(title="t", goals=[goal]), PlanOptions())
+    assert [sc.affirmation for sc in plan.scenes][1] == "I feel relaxed"
+    assert plan.closing == DEFAULT_CLOSING
+
+
+def test_a_goal_s_closing_is_judged_on_all_its_lines() -> None:
+    """The vision alone decided: "El Camino de Santiago" (no English word) with English
+    actions and feelings closed on "Agradezco todo lo que tengo..."."""
+    goal = Goal(
+        category="travel",
+        vision="El Camino de Santiago de Compostela",
+        actions="Walk 20 km every weekend",
+        feelings="proud, strong, free",
+    )
+    plan = build_plan(Goals(title="t", goals=[goal]), PlanOptions(scenes_per_goal=3))
+    assert plan.closing == DEFAULT_CLOSING
+    assert [sc.affirmation for sc in plan.scenes][1:] == [
+        "I walk 20 km every weekend",
+        "I feel proud, strong and free",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("„Ich bin frei“", "Ich bin frei."),
+        ("‚Ich bin frei‘", "Ich bin frei."),
+        ("« Je suis libre »", "Je suis libre."),
+        ("¿Soy feliz?", "¿Soy feliz?"),
+        ("¡soy feliz!", "¡Soy feliz!"),
+        ("soy feliz!", "Soy feliz!"),
+        ("Ich bin frei! Und stark.", "Ich bin frei!"),
+    ],
+)
+def test_a_line_in_another_language_keeps_its_quotes_and_its_own_mark(
+    text: str, expected: str
+) -> None:
+    """German quotation marks were no word's edge („Ich was no "ich"), so the line went
+    to the English rules: "I enjoy „Ich bin frei". A question or exclamation ended in a
+    full stop: "¿Soy feliz?" was "Soy feliz."."""
+    assert first_person(text) == expected

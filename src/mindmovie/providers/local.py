@@ -18,7 +18,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mindmovie.fsutil import slugify
@@ -781,21 +781,42 @@ _ENGLISH_WORDS = (
 )
 
 
+#: the small words inside names ("Camino de Santiago", "Torres del Paine", "Vincent
+#: van Gogh"): between two capitalised words they are part of the name, no sign
+_NAME_PARTICLES = _words(
+    "de del della dei di da do dos das du des la le les los las el van von der den y"
+)
+#: what is stripped from a word before it is looked up: German and French quotation
+#: marks too („Ich bin frei“, ‚so‘, « oui »)
+_WORD_EDGES = _QUOTES_AND_STOPS + "„‚()[]-–—¡¿"
+
+
+def _capitalised(word: str) -> bool:
+    """ "Vegas", "LA": a name, or a German noun."""
+    return word[:1].isupper()
+
+
 def _language_signs(text: str) -> tuple[float, float]:
     """(signs of English, signs of another Latin-alphabet language) in `text`: words of
     each list, an elision ("j'ai"), and, as half a sign, another lower-case word with a
-    letter English lacks ("maratón", "glücklich"; not "Zürich" or "São Paulo", names). A
-    foreign word counts lower-case or as the first word: "Camino de Santiago" in an
-    English goal is a name, "Le Mans" a place."""
+    letter English lacks ("maratón", "glücklich"; not "Zürich" or "São Paulo", names).
+    Names are no sign: a foreign word counts lower-case, or as the first word when the
+    next word is not capitalised too ("Las Vegas wedding", "Le Mans 24 hours race" are
+    names), and a particle between capitalised words ("Camino de Santiago") not at all."""
     english = foreign = 0.0
-    for i, raw in enumerate(text.split()):
-        word = raw.strip(_QUOTES_AND_STOPS + "()[]-–—¡¿")
+    words = [raw.strip(_WORD_EDGES) for raw in text.split()]
+    words = [w for w in words if w]
+    for i, word in enumerate(words):
         low = word.lower().replace("’", "'")
-        if not low:
-            continue
+        before = words[i - 1] if i else ""
+        after = words[i + 1] if i + 1 < len(words) else ""
         if low in _ENGLISH_WORDS:
             english += 1
-        elif word == low or (i == 0 and word[1:] == low[1:]):  # not "LA", "ET"
+        elif word == low in _NAME_PARTICLES and _capitalised(before) and _capitalised(after):
+            continue  # "de" in "Camino de Santiago"
+        elif word == low or (
+            i == 0 and word[1:] == low[1:] and not _capitalised(after)
+        ):  # not "LA", "ET", nor "Las" in "Las Vegas"
             if low in _FOREIGN_WORDS or _ELISION.match(low):
                 foreign += 1
             elif word.isalpha() and not word.isascii():
@@ -816,21 +837,39 @@ def reads_english(text: str, context: str = "") -> bool:
     return foreign == 0 or english >= foreign
 
 
+def _goal_lines(goal: Goal) -> list[str]:
+    """The goal's lines in the person's words: what its language is judged on."""
+    own = (goal.vision, goal.actions, goal.feelings, given_text(goal.affirmation))
+    return [t for t in own if t]
+
+
+def _goal_reads_english(goal: Goal) -> bool:
+    """Whether the goal as a whole is English: the signs of all its lines, not its vision
+    alone ("El Camino de Santiago" with "Walk 20 km every weekend" is an English goal).
+    It decides the stock lines and the closing card; each line keeps its own judgement."""
+    if not _latin_script(_clean(goal.vision)):
+        return False
+    english = foreign = 0.0
+    for line in _goal_lines(goal):
+        e, f = _language_signs(line)
+        english, foreign = english + e, foreign + f
+    return foreign == 0 or english >= foreign
+
+
 def closing_for(goals: Goals) -> str:
     """The closing card's line when goals.yaml gives none: `DEFAULT_CLOSING`, in English,
-    unless no goal's vision reads as English and the goals' words are most those of one
-    language `_CLOSINGS` has a line in (a German movie ended on an English card). Other
-    languages, or a tie, keep the English line: the person can write `closing`."""
+    unless no goal reads as English (`_goal_reads_english`) and the goals' words are most
+    those of one language `_CLOSINGS` has a line in (a German movie ended on an English
+    card). Other languages, or a tie, keep the English line: the person can write
+    `closing`."""
     texts: list[str] = []
     for goal in goals.goals:
-        own = [goal.vision, goal.actions, goal.feelings, given_text(goal.affirmation)]
-        context = " ".join(t for t in own if t)
-        if reads_english(_clean(goal.vision), context):
+        if _goal_reads_english(goal):
             return DEFAULT_CLOSING
-        texts.append(context)
+        texts.append(" ".join(_goal_lines(goal)))
     counts = dict.fromkeys(_CLOSINGS, 0)
     for word in " ".join(texts).lower().split():
-        word = word.strip(_QUOTES_AND_STOPS + "()[]-–—¡¿")
+        word = word.strip(_WORD_EDGES)
         for lang in counts:
             counts[lang] += word in _LANGUAGE_WORDS[lang]
     best = max(counts.values())
@@ -840,12 +879,36 @@ def closing_for(goals: Goals) -> str:
 
 def _as_written(text: str) -> str:
     """A Latin-alphabet line in another language as the person wrote it, tidied for the
-    screen: its first letter capitalised and one full stop (no English around it)."""
-    s = _shorten(text.lstrip("¡¿ "))
+    screen: its first letter capitalised and one full stop, or its own "?" or "!" (with
+    Spanish's "¿" or "¡" before it: "¿Soy feliz?"), and no English around it."""
+    s = _shorten(" ".join(text.split()).strip('„“”‚‘"«» ').lstrip("¡¿ "))
     if not s:
         return ""
-    first = s[0].upper()
-    return (first if len(first) == 1 else s[0]) + s[1:] + "."
+    end = "."
+    if s[-1] in "?!":
+        end = s[-1]
+        s = s.rstrip("?! ")
+        opening = {"?": "¿", "!": "¡"}[end]
+        if text.lstrip().startswith(opening):
+            s = opening + s
+    i = 1 if s[0] in "¿¡" else 0
+    if i >= len(s):
+        return ""
+    first = s[i].upper()
+    return s[:i] + (first if len(first) == 1 else s[i]) + s[i + 1 :] + end
+
+
+def _end_mark(text: str) -> str:
+    """The "?" or "!" that ends `text`'s first sentence, which `_clean` takes off."""
+    first = re.split(r"(?<=[.!?])\s+", " ".join(text.split()), maxsplit=1)[0]
+    first = first.rstrip(_QUOTES_AND_STOPS.replace("?", "").replace("!", "") + "“")
+    return first[-1] if first[-1:] in ("?", "!") else ""
+
+
+def _own_words(text: str) -> str:
+    """A goal line in another language as the person wrote it (`_as_written`)."""
+    s = _clean(text)
+    return _as_written(s + _end_mark(text)) if s else ""
 
 
 def first_person(text: str, context: str = "") -> str:
@@ -871,21 +934,37 @@ def first_person(text: str, context: str = "") -> str:
     if not reads_english(s, context):
         # German, French, Spanish...: "gesund und stark sein" became "I love that ich
         # gesunds und stark sein"; the person's own words instead
-        return _as_written(s)
+        return _own_words(text)
+    return _english_rules(s)
+
+
+def _english_rules(s: str) -> str:
+    """A cleaned Latin-alphabet line phrased by the English rules."""
     out = _affirm(_expand(s))
     if not out:
         return ""
     return _shorten(_agree(_from_past(_present_tense(out))))
 
 
-def _feelings_line(feelings: str, context: str = "", as_written: str = "") -> str:
-    """ "powerful, alive, grateful" -> "I feel powerful, alive and grateful". Its language
-    is judged on `as_written` when given: `feelings` lower-cased, "Le Mans" is no name."""
+def _english_key(text: str) -> str:
+    """The line the English rules make of `text` whatever its language: what every goal's
+    lines were before lines in other languages were kept as written. `_beats` keeps and
+    drops beats by it, so the scenes' moments, and so their image and motion prompts (the
+    paid keyframes and clips), are what they were for goals in any language."""
+    s = _clean(text)
+    if not s:
+        return ""
+    return _english_rules(s) if _latin_script(s) else _shorten(s)
+
+
+def _feelings_line(feelings: str) -> str:
+    """ "powerful, alive, grateful" -> "I feel powerful, alive and grateful", by the
+    English rules (`_beats` shows a line in another language as written instead)."""
     s = _first_sentence(feelings)
-    if not reads_english(_first_sentence(as_written) or s, context):
-        return ""  # not "I feel חופשי and גאה", "I feel stark and frei": no line
+    if not _latin_script(s):
+        return ""  # not "I feel חופשי and גאה": no line (see first_person)
     if re.match(r"^(I|we|my|our)\b", s, re.I):
-        return first_person(s, context)
+        return _english_key(s)
     parts = [p.strip() for p in re.split(r",|;|\band\b|&|/", s) if p.strip()]
     parts = [re.sub(r"^(?:feeling|feel)\s+", "", p, flags=re.I) for p in parts]
     parts = [_lower_first(p) for p in parts if p][:4]
@@ -980,24 +1059,31 @@ class _Beat:
 
     affirmation: str
     moment: str = ""
-    #: the person's words as written (another language), never judged by English rules
-    own: bool = False
+    #: the line the English rules make of it (`_english_key`): which beats are kept
+    key: str = ""
+    #: a stock line, not the person's words
+    stock: bool = False
 
 
 def _beats(goal: Goal) -> list[_Beat]:
-    """Candidate beats for a goal, best first: the person's own words before generic lines."""
+    """Candidate beats for a goal, best first: the person's own words before generic lines.
+
+    Which beats a goal has, and so every scene's moment (its image and motion prompts,
+    the paid keyframe and clip), does not depend on the goal's language: they are kept
+    and dropped by the English rules' lines (`_Beat.key`), as for every goal before lines
+    in other languages were kept as written. Only what is shown depends on it: a line
+    not in English as written, and in a goal not in English, the stock lines' scenes
+    take turns with the goal's own lines."""
     vision = " ".join(goal.vision.split())
     # a line with no sign of its language goes by the rest of its goal ("Stark, frei")
-    context = " ".join(
-        t for t in (vision, goal.actions, goal.feelings, given_text(goal.affirmation)) if t
-    )
+    context = " ".join(_goal_lines(goal))
 
     def said(line: str, moment: str = "") -> _Beat:
-        return _Beat(first_person(line, context), moment, not reads_english(line, context))
+        return _Beat(first_person(line, context), moment, _english_key(line))
 
     out: list[_Beat] = []
     if own := given_text(goal.affirmation):
-        out.append(_Beat(own))
+        out.append(_Beat(own, key=own))
     else:
         out.append(said(vision))
     actions = _action_items(goal.actions) if goal.actions else []
@@ -1005,27 +1091,36 @@ def _beats(goal: Goal) -> list[_Beat]:
         out.append(said(actions[0], actions[0]))
     feelings = _first_sentence(goal.feelings).lower() if goal.feelings else ""
     if feelings:
-        line = _feelings_line(feelings, context, goal.feelings or "")
-        out.append(_Beat(line, f"a moment that feels {feelings}"))
+        key = _feelings_line(feelings)
+        shown = key
+        if key and not reads_english(_first_sentence(goal.feelings or ""), context):
+            shown = _own_words(goal.feelings or "")  # "Stark, frei.", not "I feel stark"
+        out.append(_Beat(shown, f"a moment that feels {feelings}", key))
     out.extend(said(a, a) for a in actions[1:])
     if goal.affirmation:
         out.append(said(vision))
     # details describe scenery ("String lights in the apple tree"): good pictures, poor
     # affirmations, so they go into the image prompt only. The stock lines are English:
-    # a goal written in another language cycles through its own lines instead
-    if reads_english(vision, context):
+    # a goal written in another script has none
+    if _latin_script(vision):
         lines = _CATEGORY_LINES.get(goal.category.strip().lower(), ())
-        out.extend(_Beat(line) for line in (*lines, *_GENERIC_LINES))
+        out.extend(_Beat(line, key=line, stock=True) for line in (*lines, *_GENERIC_LINES))
     seen: set[str] = set()
     uniq: list[_Beat] = []
     for i, b in enumerate(out):
-        key = b.affirmation.lower().rstrip(".!")
-        # the person's own line is never judged, nor a line kept as written ("Ich will")
-        verbatim = (i == 0 and bool(goal.affirmation)) or b.own
-        if b.affirmation and key not in seen and (verbatim or " will " not in f" {key} "):
+        key = b.key.lower().rstrip(".!")
+        verbatim = i == 0 and bool(goal.affirmation)  # the person's own line is never judged
+        if b.key and key not in seen and (verbatim or " will " not in f" {key} "):
             seen.add(key)
             uniq.append(b)
-    return uniq
+    if _goal_reads_english(goal):
+        return uniq
+    # a goal in another language says no English stock line: its own lines in turn
+    own_lines = list(dict.fromkeys(b.affirmation for b in out if not b.stock and b.affirmation))
+    if not own_lines:
+        return uniq
+    turn = iter(own_lines * len(uniq))
+    return [replace(b, affirmation=next(turn)) if b.stock else b for b in uniq]
 
 
 def snap_seconds(seconds: float, allowed: tuple[float, ...] | None) -> float:
