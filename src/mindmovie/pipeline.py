@@ -3695,15 +3695,22 @@ class Pipeline:
         self._mark(res, True, scene.id, "keyframe")
         return dest
 
-    def _refused_fix(self, scene_id: str, tried: Sequence[str]) -> str:
-        """What a scene whose every keyframe request the content filter refused must
-        change, for its failure line: it said only "blocked by the content filter
+    def _refused_fix(self, scene_id: str, tried: Sequence[str], field: str = "image_prompt") -> str:
+        """What a scene whose every keyframe (or clip) request the content filter refused
+        must change, for its failure line: it said only "blocked by the content filter
         (finish reason IMAGE_SAFETY)" under "`render` again retries them", and the same
-        prompt is refused again (and Gemini bills each refusal's input tokens)."""
-        also = f"its {' and '.join(tried[1:])} was refused too: " if len(tried) > 1 else ""
+        prompt is refused again (and Gemini bills each refusal's input tokens). A clip's
+        filter also judges the picture it starts from: its keyframe's prompt may be it."""
+        were = "was" if len(tried) == 2 else "were"
+        also = f"its {' and '.join(tried[1:])} {were} refused too: " if len(tried) > 1 else ""
+        what = (
+            "(or change its `reference_photos`)"
+            if field == "image_prompt"
+            else "(the picture it starts from may be what is refused: then its `image_prompt`)"
+        )
         return (
-            f"; {also}reword scene {scene_id}'s `image_prompt` in "
-            f"{self.run_dir / 'plan.yaml'} (or change its `reference_photos`) and render again"
+            f"; {also}reword scene {scene_id}'s `{field}` in "
+            f"{self.run_dir / 'plan.yaml'} {what} and render again"
         )
 
     async def _keyframe_once(
@@ -4590,6 +4597,8 @@ class Pipeline:
                     break
                 except ContentRejected as e:
                     if i + 1 == len(variants):
+                        tried = [label for label, *_ in variants]
+                        e.message += self._refused_fix(scene.id, tried, "motion_prompt")
                         raise
                     self.reporter.warn(
                         f"{scene.id}: clip refused by the content filter ({e.message}); "

@@ -453,6 +453,9 @@ async def test_content_rejection_twice_affects_only_that_scene(
     assert "content filter" in str(e.value) and "--skip-failed" in str(e.value)
     assert pipe.result is not None and len(pipe.result.failed) == 1
     failed = next(iter(pipe.result.failed))
+    # and what to change: the same request is refused again ("`render` again" only)
+    plan_yaml = tmp_path / "run" / "plan.yaml"
+    assert f"reword scene {failed}'s `motion_prompt` in {plan_yaml}" in str(e.value), e.value
     assert len(list((tmp_path / "run").glob("scenes/*/clip.mp4"))) == 3
     # the render's own storyboard says so, not "no clip yet" (its board digest counts it)
     page = (tmp_path / "run" / "storyboard.html").read_text(encoding="utf-8")
