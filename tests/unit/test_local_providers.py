@@ -1749,6 +1749,28 @@ def test_an_english_goal_that_starts_with_a_place_or_name_stays_english(vision: 
     assert plan.closing == DEFAULT_CLOSING
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Ein Haus am See",
+        "Meine Familie",
+        "Das Haus der Träume",
+        "Frieden der Seele",
+        "Correr el Camino de Santiago",
+        "Visitar la Toscana",
+        "Courir le Marathon de Paris",
+    ],
+)
+def test_a_line_whose_first_word_is_capitalised_as_a_sentence_s_is_not_a_name(line: str) -> None:
+    """The names rule above took a German line's first word, capitalised as a sentence's
+    ("Meine Familie", German's nouns capitalised too), and "der"/"el" after it, for a
+    name: no sign either way, and "I enjoy meine Familie" again (review). A first word
+    is a name's only as a particle before one ("Las Vegas"), "der" a particle only after
+    "van"/"von"."""
+    assert not reads_english(line)
+    assert first_person(line) == line + "."
+
+
 def test_a_goal_s_closing_is_judged_on_all_its_lines() -> None:
     """The vision alone decided: "El Camino de Santiago" (no English word) with English
     actions and feelings closed on "Agradezco todo lo que tengo..."."""
@@ -1785,3 +1807,12 @@ def test_a_line_in_another_language_keeps_its_quotes_and_its_own_mark(
     to the English rules: "I enjoy „Ich bin frei". A question or exclamation ended in a
     full stop: "¿Soy feliz?" was "Soy feliz."."""
     assert first_person(text) == expected
+
+
+def test_a_goal_s_own_line_given_twice_is_said_in_one_form_in_place_of_stock_lines() -> None:
+    """A German goal whose affirmation is its vision: the scenes that would show English
+    stock lines took turns between "Ich bin frei" and "Ich bin frei." (review)."""
+    goal = Goal(category="health", vision="Ich bin frei", affirmation="Ich bin frei", scenes=5)
+    plan = build_plan(Goals(title="t", goals=[goal]), PlanOptions())
+    shown = [sc.affirmation for sc in plan.scenes]
+    assert shown[2:] == ["Ich bin frei"] * 3, shown

@@ -782,10 +782,11 @@ _ENGLISH_WORDS = (
 
 
 #: the small words inside names ("Camino de Santiago", "Torres del Paine", "Vincent
-#: van Gogh"): between two capitalised words they are part of the name, no sign
-_NAME_PARTICLES = _words(
-    "de del della dei di da do dos das du des la le les los las el van von der den y"
-)
+#: van Gogh"): between two capitalised words they are part of the name, no sign. Not
+#: German's articles: German capitalises every noun ("Frieden der Seele", "Das Haus"),
+#: so "der"/"den" are a name's only after "van"/"von" ("van der Berg")
+_NAME_PARTICLES = _words("de del della dei di da do dos du des la le les los las el van von y")
+_AFTER_VAN = {"van", "von"}
 #: what is stripped from a word before it is looked up: German and French quotation
 #: marks too („Ich bin frei“, ‚so‘, « oui »)
 _WORD_EDGES = _QUOTES_AND_STOPS + "„‚()[]-–—¡¿"
@@ -800,23 +801,45 @@ def _language_signs(text: str) -> tuple[float, float]:
     """(signs of English, signs of another Latin-alphabet language) in `text`: words of
     each list, an elision ("j'ai"), and, as half a sign, another lower-case word with a
     letter English lacks ("maratón", "glücklich"; not "Zürich" or "São Paulo", names).
-    Names are no sign: a foreign word counts lower-case, or as the first word when the
-    next word is not capitalised too ("Las Vegas wedding", "Le Mans 24 hours race" are
-    names), and a particle between capitalised words ("Camino de Santiago") not at all."""
+    Names are no sign: a foreign word counts lower-case or as the first word, but for a
+    first word that is a name's particle before a capitalised word ("Las Vegas wedding",
+    "Le Mans 24 hours race", "El Paso"), and a particle between capitalised words not the
+    line's first ("the Camino de Santiago") not at all. A line's first word is
+    capitalised as a sentence's ("Meine Familie", "Correr el Camino": German, Spanish),
+    and German capitalises its nouns: neither is a name."""
     english = foreign = 0.0
     words = [raw.strip(_WORD_EDGES) for raw in text.split()]
     words = [w for w in words if w]
+
+    def particle(j: int) -> bool:
+        """words[j] is a name's small word ("de", "van", "der" after "van")."""
+        low = words[j].lower() if 0 <= j < len(words) else ""
+        before = words[j - 1].lower() if j > 0 else ""
+        return low in _NAME_PARTICLES or (low in ("der", "den") and before in _AFTER_VAN)
+
+    def name_at(j: int) -> bool:
+        """A capitalised word at j, or particles then one ("van der Berg")."""
+        while j < len(words) and particle(j) and words[j].islower():
+            j += 1
+        return j < len(words) and _capitalised(words[j])
+
+    def name_before(j: int) -> bool:
+        """A capitalised word before j, particles between, that is not the line's first."""
+        j -= 1
+        while j >= 0 and particle(j) and words[j].islower():
+            j -= 1
+        return j >= 1 and _capitalised(words[j])
+
     for i, word in enumerate(words):
         low = word.lower().replace("’", "'")
-        before = words[i - 1] if i else ""
-        after = words[i + 1] if i + 1 < len(words) else ""
         if low in _ENGLISH_WORDS:
             english += 1
-        elif word == low in _NAME_PARTICLES and _capitalised(before) and _capitalised(after):
-            continue  # "de" in "Camino de Santiago"
-        elif word == low or (
-            i == 0 and word[1:] == low[1:] and not _capitalised(after)
-        ):  # not "LA", "ET", nor "Las" in "Las Vegas"
+            continue
+        if word == low and particle(i) and name_before(i) and name_at(i + 1):
+            continue  # "de" in "the Camino de Santiago", "der" in "meet Mr van der Berg"
+        if i == 0 and particle(0) and name_at(1):
+            continue  # "Las" in "Las Vegas", "Le" in "Le Mans"
+        if word == low or (i == 0 and word[1:] == low[1:]):  # not "LA", "ET"
             if low in _FOREIGN_WORDS or _ELISION.match(low):
                 foreign += 1
             elif word.isalpha() and not word.isascii():
@@ -1116,7 +1139,13 @@ def _beats(goal: Goal) -> list[_Beat]:
     if _goal_reads_english(goal):
         return uniq
     # a goal in another language says no English stock line: its own lines in turn
-    own_lines = list(dict.fromkeys(b.affirmation for b in out if not b.stock and b.affirmation))
+    # (one line once, however it ends: "Ich bin frei" given and "Ich bin frei." seen
+    # took turns)
+    by_words: dict[str, str] = {}
+    for b in out:
+        if not b.stock and b.affirmation:
+            by_words.setdefault(b.affirmation.lower().rstrip(".!? "), b.affirmation)
+    own_lines = list(by_words.values())
     if not own_lines:
         return uniq
     turn = iter(own_lines * len(uniq))
