@@ -825,13 +825,15 @@ def refused_usd(model_spec: ModelSpec | None, usage: Mapping[str, Any] | None) -
     price = model_spec.price
     if price.formula == "per_mtok":
         return price.tokens_usd(tin or 0, tout or 0, 0, 0)
-    rates = price.rates
-    if "input_per_mtok" not in rates and "output_per_mtok" not in rates:
+    if "input_per_mtok" not in price.rates and "output_per_mtok" not in price.rates:
         return None
-    return (
-        (tin or 0) * rates.get("input_per_mtok", 0.0)
-        + (tout or 0) * rates.get("output_per_mtok", 0.0)
-    ) / 1_000_000
+    return _rated_tokens_usd(price.rates, tin or 0, tout or 0)
+
+
+def _rated_tokens_usd(rates: Mapping[str, float], in_tokens: int, out_tokens: int) -> float:
+    """Tokens at a per-image model's token rates (a Gemini image's, per million)."""
+    usd_in = in_tokens * rates.get("input_per_mtok", 0.0)
+    return (usd_in + out_tokens * rates.get("output_per_mtok", 0.0)) / 1_000_000
 
 
 def billed_usd(
@@ -876,10 +878,7 @@ def billed_usd(
         out_tokens = _int(u.get("output_tokens"))
         if "output_per_mtok" in rates and out_tokens:
             in_tokens = _int(u.get("input_tokens")) or 0
-            usd = (
-                out_tokens * rates["output_per_mtok"] + in_tokens * rates.get("input_per_mtok", 0.0)
-            ) / 1_000_000
-            return usd, "usage"
+            return _rated_tokens_usd(rates, in_tokens, out_tokens), "usage"
         count = _int(u.get("generated_images"))
         if count is not None:
             return price.image_usd(count), "usage"
