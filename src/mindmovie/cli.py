@@ -1452,10 +1452,11 @@ def init(
     --quality (the settings), --out (the run folder checked in place of output_dir),
     --budget (the cap checked in place of budget_usd), --until (the budget checked
     up to that stage) and --fresh (GOALS priced as a new run, the one there set aside
-    as `render --fresh` would; doctor moves nothing). With GOALS the budget row is ok
-    only when their render surely finishes within it; else a FAIL saying what render
-    says of that budget. With --out or GOALS, a render running in the run folder (which
-    render refuses) is a FAIL.
+    as `render --fresh` would; doctor moves nothing; only with GOALS). With GOALS the
+    budget row is ok only when their render surely finishes within it; else it says what
+    render says of that budget: a FAIL where render stops at the cap, a warning where it
+    may stop before its last call. With --out or GOALS, a render running in the run
+    folder (which render refuses) is a FAIL.
 
     Exits 0 only when the configured preset can run, 1 when it cannot (the FAIL rows
     say why), 2 with the error line and no table when the settings, a flag or GOALS
