@@ -373,7 +373,7 @@ async def test_unknown_model_404_names_the_setting(sim: SimServer, goals: Goals)
     with pytest.raises(InvalidRequest) as e:
         await planner(sim).plan(goals, OPTIONS)
     msg = str(e.value)
-    assert "planner.model: anthropic answered not_found_error" in msg
+    assert "planner.model: anthropic answered HTTP 404 not_found_error: model: claude-x" in msg
     assert "choose another (known: " in msg and "claude-haiku-4-5" in msg
     assert e.value.setting == "planner.model"
 
@@ -384,8 +384,84 @@ async def test_bad_request_is_invalid_request(sim: SimServer, goals: Goals, stat
     sim.add_fault("http", path=MESSAGES, status=status, message="max_tokens: too large")
     with pytest.raises(InvalidRequest) as e:
         await planner(sim).plan(goals, OPTIONS)
-    assert f"HTTP {status}: max_tokens: too large" in str(e.value)
+    etype = {400: "invalid_request_error", 413: "request_too_large"}[status]
+    assert f"HTTP {status} {etype}: max_tokens: too large" in str(e.value)
     assert "(request req_sim" in str(e.value)  # the id Anthropic's support asks for
+
+
+#: a proxy's page in place of Anthropic's JSON (nginx's, as one in front of the API sends)
+NGINX_413 = (
+    "<html><head><title>413 Request Entity Too Large</title></head><body><center><h1>413 "
+    "Request Entity Too Large</h1></center><hr><center>nginx</center></body></html>"
+)
+#: Anthropic's own words for each error (its errors page), as the simulator answers them
+ANTHROPIC_ERRORS: list[tuple[int, str | None, str, str, int]] = [
+    # status, body (None: Anthropic's JSON), what is said, what to do, exit code
+    (400, None, "invalid_request_error: prompt is too long: 215000 tokens > 200000 maximum",
+     "shorten the goals", 1),
+    (401, None, "authentication_error: invalid x-api-key", "check ANTHROPIC_API_KEY", 1),
+    (403, None, "permission_error: Your API key does not have permission to use the "
+     "specified resource.", "check ANTHROPIC_API_KEY", 1),
+    (404, None, "not_found_error: model: claude-x", "choose another (known: ", 2),
+    (413, None, "request_too_large: Request exceeds the maximum allowed number of bytes.",
+     "shorten the goals", 1),
+    (413, NGINX_413, "413 Request Entity Too Large 413 Request Entity Too Large nginx",
+     "shorten the goals", 1),
+    (429, None, "rate_limit_error: Number of request tokens has exceeded your per-minute "
+     "rate limit", "render again", 1),
+    (500, None, "api_error: Internal server error", "render again", 1),
+    (502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "502 Bad Gateway",
+     "render again", 1),
+    (529, None, "overloaded_error: Overloaded", "render again", 1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "said", "to_do", "code"),
+    ANTHROPIC_ERRORS,
+    ids=[f"{c[0]}{'-page' if c[1] else ''}" for c in ANTHROPIC_ERRORS],
+)
+def test_each_error_claude_answers_is_one_line_saying_status_type_message_and_what_to_do(
+    sim: SimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    body: str | None,
+    said: str,
+    to_do: str,
+    code: int,
+) -> None:
+    """`plan` with Claude answering each error of provider-wire.md §3 (and a proxy's
+    page in front of it): one line naming the provider, the HTTP status, Anthropic's
+    error type and message, and what to do, never the key. A page that is not
+    Anthropic's JSON was said as the SDK's class alone ("HTTP 413: ContentTooLargeError"),
+    and no line said the error type or what to do but 401/403's and 404's."""
+    from typer.testing import CliRunner
+
+    from mindmovie import retry
+    from mindmovie.cli import app
+    from tests.integration.support import cli_env, goals_file, no_retry_waits
+
+    no_retry_waits(monkeypatch)  # a 429 or 5xx is tried again four times, at once
+    monkeypatch.setattr(retry, "RATE_LIMIT_PATIENCE", 0.0)
+    goals = goals_file(tmp_path, sim)
+    cfg, env = cli_env(sim, tmp_path)
+    key = "sk-ant-api03-" + "k" * 40
+    env = {**env, "ANTHROPIC_API_KEY": key, "COLUMNS": "2000"}
+    message = said.split(": ", 1)[-1] if body is None else None
+    sim.add_fault("http", path=MESSAGES, status=status, message=message, body=body, count=None)
+    args = ["plan", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "--yes"]
+    r = CliRunner().invoke(app, args, env=env)
+    assert r.exit_code == code, r.output
+    errors = [ln for ln in r.output.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in r.output, r.output
+    (line,) = errors
+    head = f"HTTP {status}{' ' if body is None else ': '}"  # a page has no error type
+    assert line.startswith(
+        (f"error: anthropic: {head}", f"error: planner.model: anthropic answered {head}")
+    ), line
+    assert said in line and to_do in line, line
+    assert key not in r.output and "kkkkkkkk" not in r.output
 
 
 def test_missing_key_is_one_line_config_error() -> None:

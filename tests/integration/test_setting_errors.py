@@ -100,8 +100,9 @@ def test_a_planner_model_anthropic_does_not_know_is_told_where_set(
     assert code == 2, out
     assert (
         f"{cfg}:{_line_of(cfg, 'claude-haiku-4-5-2099')}: planner.model: anthropic answered "
-        "not_found_error: the model 'claude-haiku-4-5-20990101' does not exist"
+        "HTTP 404 not_found_error: model: claude-haiku-4-5-20990101 (request "
     ) in out
+    assert "the model 'claude-haiku-4-5-20990101' does not exist" in out
     assert "nothing was billed for it" in out
     assert len(sim.requests(path="/v1/messages")) == 1
 

@@ -36,6 +36,7 @@ from mindmovie.providers.base import (
     ProviderError,
     RateLimited,
     Transient,
+    answer_text,
     close_loop_client,
     never_connected,
     unknown_options,
@@ -452,6 +453,34 @@ def _unreadable_tool_input(e: BaseException) -> str | None:
     return why or "unreadable"
 
 
+#: the start of Anthropic's 400 for a request over the model's context window
+#: ("prompt is too long: 215000 tokens > 200000 maximum")
+_PROMPT_TOO_LONG = "prompt is too long"
+
+
+def _answer_words(e: anthropic.APIStatusError) -> str:
+    """An error answer's own words: Anthropic's `error.message`, else the body as one
+    line (a proxy's HTML page, JSON of another shape), else the SDK's class name. A page
+    that was not Anthropic's JSON was said as the class alone ("HTTP 413:
+    ContentTooLargeError"), where Ark's and Google's errors quote the page."""
+    if isinstance(e.api_message, str) and e.api_message.strip():
+        return " ".join(e.api_message.split())
+    body = e.body
+    if isinstance(body, dict):
+        inner = body.get("error")
+        said = inner.get("message") if isinstance(inner, dict) else body.get("message")
+        text = said if isinstance(said, str) and said.strip() else json.dumps(body)
+    elif isinstance(body, str):
+        text = body
+    else:
+        try:
+            text = e.response.text
+        except Exception:  # a streamed answer not read
+            text = ""
+    words = answer_text(text, e.response.headers.get("content-type", ""))
+    return words or type(e).__name__
+
+
 def _broken_answer(e: BaseException) -> bool:
     """Whether `e` is the transport failing while a streamed answer was being read (the
     SDK lets httpx's own errors through there: a read timeout, a closed socket), or the
@@ -806,44 +835,56 @@ class ClaudePlanner:
         if not isinstance(e, anthropic.APIStatusError):
             return Transient(f"unexpected SDK error: {type(e).__name__}", provider=PROVIDER)
         status = e.status_code
-        detail = e.api_message or type(e).__name__
+        etype = getattr(e, "type", None)
+        detail = _answer_words(e)
         rid = f" (request {e.request_id})" if e.request_id else ""
+        # what the person reads, as Google's and Ark's errors say it: the status, the
+        # provider's own error type and its words ("HTTP 529 overloaded_error: Overloaded")
+        said = f"HTTP {status}{f' {etype}' if etype else ''}: {detail}{rid}"
         if status < 400:
             # an `error` event in a stream that began as 200 (e.g. overloaded_error): the
             # answer had begun, so the call may be billed; worth another try
             return ConnectionLost(
-                f"the answer broke off: {getattr(e, 'type', None) or 'error'}: {detail}{rid}",
+                f"the answer broke off: {etype or 'error'}: {detail}{rid}",
                 provider=PROVIDER,
                 sent=True,
             )
         if status == 429:
+            # (a wait longer than a render waits is said by mindmovie.retry, `_told_when`)
             return RateLimited(
-                f"rate limited: {detail}{rid}",
+                f"{said}; rate limited: render again once {PROVIDER}'s rate limit allows "
+                "(a request turned away is not billed)",
                 retry_after=retry_after_seconds(e.response.headers),
                 provider=PROVIDER,
             )
         if status >= 500 or status in (408, 409):
+            busy = "is overloaded" if status == 529 else "could not answer"
             return Transient(
-                f"HTTP {status}: {detail}{rid}",
+                f"{said}; {PROVIDER} {busy}: render again in a few minutes",
                 retry_after=retry_after_seconds(e.response.headers),
                 provider=PROVIDER,
             )
-        if status in (401, 403):
+        if status == 401:
             return AuthError(
-                f"HTTP {status}: {detail}; check ANTHROPIC_API_KEY "
-                "(is it set to a valid key with access to this model?)",
+                f"{said}; check ANTHROPIC_API_KEY (is it set to a valid key?)",
+                provider=PROVIDER,
+            )
+        if status == 403:
+            return AuthError(
+                f"{said}; check ANTHROPIC_API_KEY (has its workspace access to the model "
+                f"'{self.model}'?)",
                 provider=PROVIDER,
             )
         if status == 402:
-            return AuthError(f"HTTP 402: {detail}; check the account's billing", provider=PROVIDER)
+            return AuthError(f"{said}; check the account's billing", provider=PROVIDER)
         if status == 404:
             known = ", ".join(m.key for m in catalog.models(PROVIDER, "planner"))
             # the person's planner.model (a 404 not_found_error bills nothing): told as
             # that setting, so the CLI says where it was written
             return InvalidRequest(
-                f"planner.model: {PROVIDER} answered {getattr(e, 'type', None) or 'HTTP 404'}: "
-                f"the model '{self.model}' does not exist or this key has no access to it "
-                f"({detail}{rid}); choose another (known: {known}); nothing was billed for it",
+                f"planner.model: {PROVIDER} answered {said}: the model '{self.model}' does "
+                "not exist or this key has no access to it; choose another (known: "
+                f"{known}); nothing was billed for it",
                 provider=PROVIDER,
                 setting="planner.model",
             )
@@ -852,9 +893,22 @@ class ClaudePlanner:
             # tokens for ..."): the person's planner.options.max_tokens, told as it
             return InvalidRequest(
                 f"planner.options.max_tokens: {PROVIDER} refused {self._max_tokens} for "
-                f"{self.model} ({getattr(e, 'type', None) or f'HTTP {status}'}: "
-                f"{detail}{rid}); set it lower or leave it out; nothing was billed for it",
+                f"{self.model} ({said}); set it lower or leave it out; nothing was billed "
+                "for it",
                 provider=PROVIDER,
                 setting="planner.options.max_tokens",
             )
-        return InvalidRequest(f"HTTP {status}: {detail}{rid}", provider=PROVIDER)
+        if status == 413 or _PROMPT_TOO_LONG in detail:
+            # the goals, which the request carries whole (in a repair, with Claude's
+            # first answer): a 413 is the request's bytes, "prompt is too long" its tokens
+            return InvalidRequest(
+                f"{said}; the request is larger than {self.model} takes: shorten the goals "
+                "(vision, details, actions, feelings) or plan fewer scenes; nothing was "
+                "billed for it",
+                provider=PROVIDER,
+            )
+        return InvalidRequest(
+            f"{said}; {PROVIDER} refused the request as sent: check planner.model and "
+            "planner.options; nothing was billed for it",
+            provider=PROVIDER,
+        )
