@@ -549,7 +549,9 @@ async def test_connection_failures_say_whether_the_request_was_sent(
 ) -> None:
     """ConnectionLost.sent decides whether the ledger may refund the call: a dropped
     connection (the request reached the server) is sent, a refused one (a port nothing
-    listens on) was never sent. Both are ConnectionLost, not a generic Transient."""
+    listens on) was never sent. Both are ConnectionLost, not a generic Transient, and
+    say what the transport said and what to do: both were "connection failed:
+    APIConnectionError", the SDK's class alone."""
     import socket
 
     sim.add_fault("drop", path=MESSAGES)
@@ -557,6 +559,7 @@ async def test_connection_failures_say_whether_the_request_was_sent(
         await planner(sim).plan(goals, OPTIONS)
     assert dropped.value.sent is True
     assert len(sim.requests(path=MESSAGES)) == 1
+    assert "sent; render again" in str(dropped.value), dropped.value
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -565,6 +568,9 @@ async def test_connection_failures_say_whether_the_request_was_sent(
     with pytest.raises(ConnectionLost) as refused:
         await dead.plan(goals, OPTIONS)
     assert refused.value.sent is False
+    assert f"Connect call failed ('127.0.0.1', {port})" in str(refused.value), refused.value
+    assert "nothing was sent: check the network" in str(refused.value)
+    assert "providers.anthropic.base_url" in str(refused.value)
 
 
 async def test_max_tokens_on_the_wire_is_the_one_the_budget_holds(

@@ -481,6 +481,21 @@ def _answer_words(e: anthropic.APIStatusError) -> str:
     return words or type(e).__name__
 
 
+def _transport_words(e: BaseException) -> str:
+    """What the transport said under the SDK's connection error ("ConnectError: [Errno
+    111] Connection refused"): the SDK's own class alone ("connection failed:
+    APIConnectionError") named neither the cause nor what to do."""
+    said = f"{type(e).__name__}: {e}"
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if str(cur).strip():
+            said = f"{type(cur).__name__}: {' '.join(str(cur).split())}"
+        cur = cur.__cause__ or cur.__context__
+    return said
+
+
 def _broken_answer(e: BaseException) -> bool:
     """Whether `e` is the transport failing while a streamed answer was being read (the
     SDK lets httpx's own errors through there: a read timeout, a closed socket), or the
@@ -827,10 +842,23 @@ class ClaudePlanner:
         import anthropic
 
         if isinstance(e, anthropic.APIConnectionError):  # includes APITimeoutError
+            sent = not never_connected(e)
+            if isinstance(e, anthropic.APITimeoutError):
+                to_do = (
+                    f"no answer within providers.{PROVIDER}.timeout ({self._timeout:g} s); "
+                    "render again, or set a longer timeout"
+                )
+            elif not sent:
+                to_do = (
+                    "nothing was sent: check the network (a proxy, a firewall) and "
+                    f"providers.{PROVIDER}.base_url"
+                )
+            else:
+                to_do = "the connection broke after the request was sent; render again"
             return ConnectionLost(
-                f"connection failed: {type(e).__name__}",
+                f"connection failed: {type(e).__name__} ({_transport_words(e)}); {to_do}",
                 provider=PROVIDER,
-                sent=not never_connected(e),
+                sent=sent,
             )
         if not isinstance(e, anthropic.APIStatusError):
             return Transient(f"unexpected SDK error: {type(e).__name__}", provider=PROVIDER)
