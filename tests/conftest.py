@@ -3,7 +3,7 @@
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,8 @@ def clear_text_caches() -> None:
         cards._cleaned.cache_clear()
     if hasattr(fonts, "located"):  # (as for _cleaned)
         fonts.located.cache_clear()
+    if hasattr(fonts, "forget_found"):  # (as for _cleaned)
+        fonts.forget_found()
 
 
 @pytest.fixture
@@ -79,6 +81,40 @@ def xdg_without_usr_share(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
     monkeypatch.setenv("XDG_DATA_DIRS", str(tmp_path))
     clear_text_caches()
     yield name
+    clear_text_caches()
+
+
+@pytest.fixture
+def font_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """The system's font folders made one empty folder (`fonts.font_folders`), and no
+    font of `FALLBACK_FONTS` found; gives what puts a copy of DejaVu Sans (Latin,
+    Armenian, Georgian, Hebrew, Arabic) there under a name, and returns its path.
+    Skipped where DejaVu Sans is not installed."""
+    import shutil
+
+    from mindmovie import fonts
+    from mindmovie.compose import cards
+
+    clear_text_caches()
+    installed = [
+        p
+        for d in ("/usr/local/share", "/usr/share")
+        for p in Path(d, "fonts").rglob("DejaVuSans.ttf")
+    ]
+    if not installed:
+        pytest.skip("DejaVu Sans is not installed (apt install fonts-dejavu-core)")
+    folder = tmp_path / "fonts"
+    folder.mkdir()
+    monkeypatch.setattr(fonts, "font_folders", lambda: (str(folder),), raising=False)
+    monkeypatch.setattr(fonts, "FALLBACK_FONTS", ("no-such-font-mm.ttf",))
+    monkeypatch.setattr(cards, "FALLBACK_FONTS", ("no-such-font-mm.ttf",))
+
+    def install(name: str) -> str:
+        shutil.copyfile(installed[0], folder / name)
+        clear_text_caches()
+        return str(folder / name)
+
+    yield install
     clear_text_caches()
 
 

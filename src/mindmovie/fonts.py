@@ -63,6 +63,280 @@ def located(name: str) -> str | None:
     return None
 
 
+#: Font files named for a script, by the first word of its letters' Unicode names
+#: ("DEVANAGARI LETTER KA"): looked for (case aside) among the system's font files
+#: (`font_files`) for letters no font of `FALLBACK_FONTS` has, before the other files
+#: there. Debian's and Ubuntu's fonts-noto-core (one file per script, none with Latin
+#: letters), fonts-noto-cjk, Lohit, Windows' and macOS' own; a font not named here is
+#: still found by `font_having`'s scan.
+SCRIPT_FONTS: dict[str, tuple[str, ...]] = {
+    "DEVANAGARI": (
+        "NotoSansDevanagari-Regular.ttf", "NotoSansDevanagariUI-Regular.ttf",
+        "NotoSerifDevanagari-Regular.ttf", "Lohit-Devanagari.ttf", "Nirmala.ttc",
+        "Nirmala.ttf", "Mangal.ttf", "Kokila.ttf", "Kohinoor.ttc",
+        "Devanagari Sangam MN.ttc", "ITFDevanagari.ttc",
+    ),
+    "BENGALI": (
+        "NotoSansBengali-Regular.ttf", "NotoSansBengaliUI-Regular.ttf",
+        "NotoSerifBengali-Regular.ttf", "Lohit-Bengali.ttf", "Nirmala.ttc", "Nirmala.ttf",
+        "Vrinda.ttf", "KohinoorBangla.ttc", "Bangla Sangam MN.ttc",
+    ),
+    "GURMUKHI": (
+        "NotoSansGurmukhi-Regular.ttf", "Lohit-Gurmukhi.ttf", "Nirmala.ttc", "Nirmala.ttf",
+        "Raavi.ttf", "Gurmukhi Sangam MN.ttc",
+    ),
+    "GUJARATI": (
+        "NotoSansGujarati-Regular.ttf", "Lohit-Gujarati.ttf", "Nirmala.ttc", "Nirmala.ttf",
+        "Shruti.ttf", "KohinoorGujarati.ttc", "Gujarati Sangam MN.ttc",
+    ),
+    "ORIYA": (
+        "NotoSansOriya-Regular.ttf", "Lohit-Odia.ttf", "Nirmala.ttc", "Nirmala.ttf",
+        "Kalinga.ttf", "Oriya Sangam MN.ttc",
+    ),
+    "TAMIL": (
+        "NotoSansTamil-Regular.ttf", "NotoSansTamilUI-Regular.ttf",
+        "NotoSerifTamil-Regular.ttf", "Lohit-Tamil.ttf", "Nirmala.ttc", "Nirmala.ttf",
+        "Latha.ttf", "Tamil Sangam MN.ttc",
+    ),
+    "TELUGU": (
+        "NotoSansTelugu-Regular.ttf", "Lohit-Telugu.ttf", "Nirmala.ttc", "Nirmala.ttf",
+        "Gautami.ttf", "KohinoorTelugu.ttc", "Telugu Sangam MN.ttc",
+    ),
+    "KANNADA": (
+        "NotoSansKannada-Regular.ttf", "Lohit-Kannada.ttf", "Nirmala.ttc", "Nirmala.ttf",
+        "Tunga.ttf", "Kannada Sangam MN.ttc",
+    ),
+    "MALAYALAM": (
+        "NotoSansMalayalam-Regular.ttf", "Lohit-Malayalam.ttf", "Nirmala.ttc",
+        "Nirmala.ttf", "Kartika.ttf", "Malayalam Sangam MN.ttc",
+    ),
+    "SINHALA": (
+        "NotoSansSinhala-Regular.ttf", "Nirmala.ttc", "Nirmala.ttf", "Iskpota.ttf",
+        "Sinhala Sangam MN.ttc",
+    ),
+    "THAI": (
+        "NotoSansThai-Regular.ttf", "NotoSansThaiUI-Regular.ttf", "NotoSerifThai-Regular.ttf",
+        "Tahoma.ttf", "LeelawUI.ttf", "Leelawad.ttf", "Thonburi.ttc", "Garuda.ttf",
+        "Loma.ttf", "Waree.ttf",
+    ),
+    "LAO": (
+        "NotoSansLao-Regular.ttf", "NotoSansLaoUI-Regular.ttf", "LeelawUI.ttf",
+        "Lao Sangam MN.ttf", "Phetsarath_OT.ttf",
+    ),
+    "KHMER": (
+        "NotoSansKhmer-Regular.ttf", "NotoSansKhmerUI-Regular.ttf", "KhmerUI.ttf",
+        "LeelawUI.ttf", "Khmer Sangam MN.ttf", "KhmerOS.ttf",
+    ),
+    "MYANMAR": (
+        "NotoSansMyanmar-Regular.ttf", "NotoSansMyanmarUI-Regular.ttf", "Mmrtext.ttf",
+        "Myanmar Sangam MN.ttc", "Padauk-Regular.ttf", "Padauk.ttf",
+    ),
+    "TIBETAN": ("NotoSerifTibetan-Regular.ttf", "Himalaya.ttf", "Kailasa.ttc"),
+    "ETHIOPIC": (
+        "NotoSansEthiopic-Regular.ttf", "NotoSerifEthiopic-Regular.ttf", "Ebrima.ttf",
+        "Kefa.ttc", "AbyssinicaSIL-Regular.ttf",
+    ),
+    "ARMENIAN": ("NotoSansArmenian-Regular.ttf", "Sylfaen.ttf", "Mshtakan.ttc"),
+    "GEORGIAN": ("NotoSansGeorgian-Regular.ttf", "Sylfaen.ttf"),
+    "HEBREW": ("NotoSansHebrew-Regular.ttf", "SegoeUI.ttf", "Tahoma.ttf", "ArialHB.ttc"),
+    "ARABIC": (
+        "NotoSansArabic-Regular.ttf", "NotoNaskhArabic-Regular.ttf",
+        "NotoSansArabicUI-Regular.ttf", "SegoeUI.ttf", "Tahoma.ttf", "GeezaPro.ttc",
+    ),
+    "CJK": (
+        "NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "NotoSansCJKjp-Regular.otf",
+        "NotoSansCJKtc-Regular.otf", "NotoSansCJKkr-Regular.otf", "NotoSerifCJK-Regular.ttc",
+        "wqy-microhei.ttc", "wqy-zenhei.ttc", "DroidSansFallbackFull.ttf",
+        "Hiragino Sans GB.ttc", "ヒラギノ角ゴシック W3.ttc", "AppleSDGothicNeo.ttc",
+        "PingFang.ttc", "STHeiti Light.ttc", "msyh.ttc", "YuGothR.ttc", "msgothic.ttc",
+        "malgun.ttf", "simsun.ttc",
+    ),
+}  # fmt: skip
+#: letters whose Unicode names start otherwise, written with `SCRIPT_FONTS`' CJK fonts
+_SCRIPT_ALIASES = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK", "BOPOMOFO": "CJK"}
+#: the files a font folder holds that are fonts
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".otc")
+#: font files `font_files` lists, and `font_having` opens, at most: a machine with
+#: thousands of fonts (a designer's) is not read whole for one line of text
+MAX_FONT_FILES = 5000
+MAX_FONTS_OPENED = 400
+#: font files never taken for a script: macOS' LastResort draws every character it is
+#: asked for as a box naming its block, which the glyph check takes for a letter
+_NEVER = ("lastresort",)
+#: words in a file name that mark a weight or slant: the regular face is tried first
+_STYLE_WORDS = re.compile(
+    r"bold|italic|oblique|light|thin|black|heavy|medium|semibold|condensed|extra|narrow",
+    re.IGNORECASE,
+)
+
+
+def font_folders() -> tuple[str, ...]:
+    """The folders this system keeps font files in, as Pillow looks a bare name up in them
+    (Linux: XDG_DATA_HOME's and XDG_DATA_DIRS' `fonts`, and `STANDARD_DATA_DIRS`' as
+    `located` adds; macOS' three; Windows' and the user's), plus ~/.fonts (fontconfig's)."""
+    home = os.path.expanduser("~")
+    if sys.platform == "win32":
+        windir = os.environ.get("WINDIR", "C:\\Windows")
+        local = os.environ.get("LOCALAPPDATA", "")
+        out = [os.path.join(windir, "Fonts")]
+        if local:
+            out.append(os.path.join(local, "Microsoft", "Windows", "Fonts"))
+        return tuple(out)
+    if sys.platform == "darwin":
+        return (
+            "/System/Library/Fonts", "/Library/Fonts", os.path.join(home, "Library", "Fonts"),
+        )  # fmt: skip
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
+    data_dirs = [d for d in os.environ.get("XDG_DATA_DIRS", "").split(os.pathsep) if d]
+    dirs = [data_home, *data_dirs, *STANDARD_DATA_DIRS]
+    folders = [os.path.join(d, "fonts") for d in dirs] + [os.path.join(home, ".fonts")]
+    return tuple(dict.fromkeys(folders))
+
+
+@functools.cache
+def font_files() -> tuple[str, ...]:
+    """Every font file in `font_folders` (at most `MAX_FONT_FILES`, each once however many
+    links lead to it), in a fixed order (folder by folder, names sorted), read once per
+    process: only for letters no font of `FALLBACK_FONTS` has (`font_having`), and by
+    doctor."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for top in font_folders():
+        for folder, dirs, files in os.walk(top):
+            dirs.sort()
+            for name in sorted(files):
+                if not name.lower().endswith(FONT_SUFFIXES):
+                    continue
+                path = os.path.join(folder, name)
+                real = os.path.realpath(path)
+                if real in seen:
+                    continue
+                seen.add(real)
+                out.append(path)
+                if len(out) >= MAX_FONT_FILES:
+                    return tuple(out)
+    return tuple(out)
+
+
+def script_of(ch: str) -> str:
+    """The script `ch` is written in, as `SCRIPT_FONTS` names it: the first word of its
+    Unicode name ("DEVANAGARI LETTER KA"), "" for a character without one."""
+    word = unicodedata.name(ch, "").split(" ")[0]
+    return _SCRIPT_ALIASES.get(word, word)
+
+
+def script_fonts() -> dict[str, list[str]]:
+    """The files of `font_files` that `SCRIPT_FONTS` names, per script (those found)."""
+    by_name: dict[str, str] = {}
+    for path in font_files():
+        by_name.setdefault(os.path.basename(path).casefold(), path)
+    out: dict[str, list[str]] = {}
+    for script, names in SCRIPT_FONTS.items():
+        found = [by_name[n.casefold()] for n in names if n.casefold() in by_name]
+        if found:
+            out[script] = found
+    return out
+
+
+def _candidates(letters: str) -> list[str]:
+    """The font files to try, in order, for `letters` (none of `FALLBACK_FONTS` has):
+    those `SCRIPT_FONTS` names for their scripts, then the files with a script's name in
+    theirs ("NotoSerifDevanagari-Regular.ttf"), then the rest; regular faces before bold
+    or italic ones; at most `MAX_FONTS_OPENED`."""
+    scripts = list(dict.fromkeys(s for ch in letters if (s := script_of(ch))))
+    named = script_fonts()
+    first = [path for s in scripts for path in named.get(s, [])]
+    hints = [s.casefold() for s in scripts]
+
+    def rank(path: str) -> tuple[int, int, str]:
+        name = os.path.basename(path)
+        hinted = any(h in name.casefold() for h in hints)
+        return (0 if hinted else 1, 1 if _STYLE_WORDS.search(name) else 0, name.casefold())
+
+    rest = sorted(font_files(), key=rank)
+    order = [
+        p for p in dict.fromkeys([*first, *rest])
+        if not any(n in os.path.basename(p).casefold() for n in _NEVER)
+    ]  # fmt: skip
+    return order[:MAX_FONTS_OPENED]
+
+
+def _is_letter(ch: str) -> bool:
+    """A letter, mark or digit: what a script is written with (not an emoji or symbol,
+    which no font may have, and which the cards leave out)."""
+    return unicodedata.category(ch)[0] in "LMN"
+
+
+#: per font file of `_candidates`: whether it has a character (its "missing" glyph's mask
+#: kept to tell), for the process: a second text of the script costs no file again
+_GLYPHS: dict[tuple[str, str], bool] = {}
+_BOXES: dict[str, bytes | None] = {}
+_GLYPHS_KEPT = 200_000
+
+
+def _has(path: str, ch: str, opened: list[Any]) -> bool:
+    """Whether the font file `path` draws `ch` (not as its "missing" glyph), as
+    `compose.cards` tells; `opened` holds the file's font once opened for this text."""
+    if (path, ch) in _GLYPHS:
+        return _GLYPHS[path, ch]
+    if not opened:
+        from PIL import ImageFont
+
+        try:
+            face = ImageFont.truetype(path, 24)
+            if path not in _BOXES:
+                _BOXES[path] = bytes(face.getmask("\U0010fffd"))  # a private-use one
+        except (OSError, ValueError):  # not a font Pillow opens at this size (emoji)
+            _BOXES[path] = None
+            face = None
+        opened.append(face)
+    face, box = opened[0], _BOXES.get(path)
+    has = face is not None and box is not None and bytes(face.getmask(ch)) != box
+    if len(_GLYPHS) >= _GLYPHS_KEPT:  # (a long text in a script no font has, file by file)
+        _GLYPHS.clear()
+    _GLYPHS[path, ch] = has
+    return has
+
+
+@functools.lru_cache(maxsize=256)
+def font_having(needed: str, missing: str) -> str | None:
+    """The system font file that draws the most of `needed` (the characters a text
+    draws), among the files in the system's font folders (`_candidates`): one lacking
+    fewer than `missing` (those the best font of `FALLBACK_FONTS` lacks), else None. The
+    first that lacks none is taken. Looked for only when `missing` has letters (not for
+    emoji alone): a Hindi, Thai or Tamil affirmation on a machine with a font for it
+    (fonts-noto-core's per-script files, Nirmala, Kohinoor) was drawn as boxes, as no
+    name in `FALLBACK_FONTS` has those letters."""
+    letters = "".join(ch for ch in missing if _is_letter(ch))
+    if not letters:
+        return None
+    order = missing + "".join(ch for ch in needed if ch not in missing)
+    best, fewest = None, len(missing)
+    for path in _candidates(letters):
+        if _BOXES.get(path, b"") is None:  # known not to open
+            continue
+        opened: list[Any] = []
+        lacking = 0
+        for ch in order:
+            if not _has(path, ch, opened):
+                lacking += 1
+                if lacking >= fewest:
+                    break
+        if lacking < fewest:
+            best, fewest = path, lacking
+            if not fewest:
+                break
+    return best
+
+
+def forget_found() -> None:
+    """Forget the system's font files and what they have (tests that make them up)."""
+    font_files.cache_clear()
+    font_having.cache_clear()
+    _GLYPHS.clear()
+    _BOXES.clear()
+
+
 def freetype_problem() -> str | None:
     """Why Pillow cannot draw the movie's text, None when it can. Every card and overlay
     is drawn with Pillow's built-in scalable font (`compose.cards.font`), which needs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -550,3 +551,59 @@ def test_unicode_line_and_paragraph_separators_break_lines_as_a_newline_does() -
     assert cards._drop_pictographs("Hi\u2029\U0001fa84\u2028There", "\U0001fa84")[0] == (
         "Hi\u2029There"
     )
+
+
+#: Armenian, which DejaVu Sans has and Pillow's built-in font lacks
+ARMENIAN = "Ես հանգիստ եմ"
+
+
+def test_letters_no_listed_font_has_are_drawn_with_an_installed_font_that_has_them(
+    font_folder: Callable[[str], str],
+) -> None:
+    """A Hindi, Thai or Tamil affirmation was drawn as boxes on a machine that has a font
+    for it (fonts-noto-core's NotoSansDevanagari-Regular.ttf, Windows' Nirmala, macOS'
+    Kohinoor): no name in FALLBACK_FONTS has those letters. A font file in the system's
+    font folders under a name no list has is found, and draws the text whole."""
+    assert cards.face_for(ARMENIAN) == ""  # no font file yet: boxes, said
+    assert cards.undrawable(ARMENIAN) == cards.missing_glyphs(ARMENIAN)
+    path = font_folder("SomeFont-Regular.ttf")
+    assert cards.face_for(ARMENIAN) == path
+    assert cards.undrawable(ARMENIAN) == ""
+    assert cards.missing_glyphs(cards.drawn_text(ARMENIAN), path) == ""
+
+
+def test_a_font_named_for_the_script_is_taken_before_other_files(
+    font_folder: Callable[[str], str],
+) -> None:
+    """Fonts named for the letters' script (`fonts.SCRIPT_FONTS`: "NotoSansArmenian-
+    Regular.ttf"), then files with the script in their name, then the rest: a font with
+    the letters as an accident of its design does not come before the one made for them,
+    and a file's bold face not before its regular one."""
+    font_folder("AAA-Sans.ttf")
+    assert cards.face_for(ARMENIAN).endswith("/AAA-Sans.ttf")
+    font_folder("ZZArmenian-Bold.ttf")
+    hinted = font_folder("ZZArmenian-Regular.ttf")
+    assert cards.face_for(ARMENIAN) == hinted
+    named = font_folder("NotoSansArmenian-Regular.ttf")
+    assert cards.face_for(ARMENIAN) == named
+
+
+def test_text_a_listed_font_draws_looks_at_no_other_font_file(
+    font_folder: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The system's font folders are read only for letters no listed font has: ASCII (the
+    built-in font), é (a listed font) and emoji no font has (left out, not looked for)
+    never list them nor open a file there."""
+    from mindmovie import fonts
+
+    monkeypatch.setattr(cards, "FALLBACK_FONTS", ("DejaVuSans.ttf",))
+
+    def unread(*args: object) -> list[str]:
+        raise AssertionError("the font folders were read")
+
+    monkeypatch.setattr(fonts, "font_folders", unread, raising=False)
+    monkeypatch.setattr(fonts, "_candidates", unread, raising=False)
+    for text in ("I am calm", "Café crème", "I am grateful 🙏", ARMENIAN):
+        cards.face_for(text)
+        cards.drawn_text(text)
+    assert cards.face_for("Café crème") == fonts.located("DejaVuSans.ttf")

@@ -28,6 +28,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from mindmovie.fonts import (
     FALLBACK_FONTS,
     LINE_BREAK,
+    font_having,
     laid_out,
     located,
     text_lines,
@@ -78,7 +79,11 @@ def missing_glyphs(text: str, face: str = "") -> str:
 @functools.lru_cache(maxsize=256)
 def face_for(text: str) -> str:
     """The font to draw `text` with: "" (the built-in one) when it has every character,
-    else the first loadable fallback that has them all, else the one that has the most."""
+    else the first loadable fallback that has them all, else the one that has the most;
+    and when that still lacks letters (Devanagari, Thai, Tamil...: no name in
+    `FALLBACK_FONTS` has them), the system font file that has more (`fonts.font_having`:
+    fonts named for the script first, then the system's font folders). A text the
+    built-in font or a listed one draws whole looks at no other file."""
     best, missing = "", missing_glyphs(text)
     for name in FALLBACK_FONTS:
         if not missing:
@@ -88,6 +93,11 @@ def face_for(text: str) -> str:
         lacks = missing_glyphs(text, face)
         if len(lacks) < len(missing):
             best, missing = face, lacks
+    if missing:
+        drawn = unicodedata.normalize("NFC", text)  # as missing_glyphs reads it
+        found = font_having("".join(dict.fromkeys(filter(_needs_glyph, drawn))), missing)
+        if found is not None and len(missing_glyphs(text, found)) < len(missing):
+            best = found
     return best
 
 
