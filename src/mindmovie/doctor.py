@@ -280,16 +280,28 @@ def _fallback_font_check() -> Check:
             "fallback fonts", False, "not looked for: Pillow cannot open fonts (see fonts)",
             required=False, info=True,
         )  # fmt: skip
-    # as compose/cards.py finds them
+    # as compose/cards.py finds them: the listed fonts, then for letters none of those
+    # has (Devanagari, Thai...) the system's other font files (`fonts.font_having`)
     found = [face for face in fonts.FALLBACK_FONTS if fonts.located(face)]
+    others = [p for p in fonts.font_files() if os.path.basename(p) not in found]
+    scripts = sorted(s.title() for s in fonts.script_fonts())
+    most = "" if len(others) <= fonts.MAX_FONTS_OPENED else f"up to {fonts.MAX_FONTS_OPENED} of "
+    searched = (
+        f"{most}{len(others)} other font file{'s' if len(others) != 1 else ''} in the system's "
+        "font folders" + (f" (named for {', '.join(scripts)})" if scripts else "")
+    )
     if found:
-        return Check("fallback fonts", True, ", ".join(found), required=False)
+        detail = ", ".join(found)
+        if others:
+            detail += f"; for letters none of these has, {searched} are searched"
+        return Check("fallback fonts", True, detail, required=False)
     return Check(
         "fallback fonts",
         False,
-        "no system font found for letters beyond ASCII (é, ü, —, Cyrillic, CJK): they "
-        "would be drawn as boxes; install one, e.g. DejaVu Sans or Noto Sans "
-        "(apt install fonts-dejavu-core)",
+        "no usual system font found for letters beyond ASCII (é, ü, —, Cyrillic, CJK): "
+        + (f"they are looked for in {searched}, and " if others else "they ")
+        + "would be drawn as boxes where no font has them; install one, e.g. DejaVu Sans "
+        "or Noto Sans (apt install fonts-dejavu-core)",
         required=False,
     )
 

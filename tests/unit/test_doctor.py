@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -287,6 +288,24 @@ def test_no_font_for_letters_beyond_ascii_is_a_warning_row(
     assert can_run(checks)
     r = CliRunner().invoke(app, ["doctor"])
     assert r.exit_code == 0 and re.search(r"fallback fonts +│ warn", r.output), r.output
+
+
+def test_the_fallback_font_row_says_the_font_files_searched_for_other_scripts(
+    font_folder: Callable[[str], str],
+) -> None:
+    """Letters no listed font has (Devanagari, Thai...) are looked for in the system's
+    other font files (`fonts.font_having`): the row says how many there are and the
+    scripts named among them, and no longer only "no system font found" where one is."""
+    font_folder("NotoSansArmenian-Regular.ttf")
+    font_folder("Other.ttf")
+    from mindmovie.doctor import _fallback_font_check
+
+    row = _fallback_font_check()  # (as run_checks has it: the row alone, fast)
+    assert row.status == "warn" and "drawn as boxes where no font has them" in row.detail
+    assert (
+        "looked for in 2 other font files in the system's font folders (named for "
+        "Armenian)" in row.detail
+    ), row.detail
 
 
 def test_pillow_laying_text_out_without_libraqm_is_an_info_row(
