@@ -198,7 +198,7 @@ def test_a_module_name_the_docs_give_is_defined_in_that_module(doc: str) -> None
         mod = modules.get(parts[0])
         if mod is None or parts[0] in ("compose", "providers") or not hasattr(mod, parts[1]):
             continue
-        obj = getattr(mod, parts[1])
+        obj = inspect.unwrap(getattr(mod, parts[1]))  # (a functools.cache'd function)
         if inspect.isclass(obj) or inspect.isfunction(obj):
             home = obj.__module__
         elif inspect.ismodule(obj):
