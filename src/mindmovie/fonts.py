@@ -178,19 +178,20 @@ def font_folders() -> tuple[str, ...]:
     if sys.platform == "win32":
         windir = os.environ.get("WINDIR", "C:\\Windows")
         local = os.environ.get("LOCALAPPDATA", "")
-        out = [os.path.join(windir, "Fonts")]
+        folders = [os.path.join(windir, "Fonts")]
         if local:
-            out.append(os.path.join(local, "Microsoft", "Windows", "Fonts"))
-        return tuple(out)
-    if sys.platform == "darwin":
-        return (
-            "/System/Library/Fonts", "/Library/Fonts", os.path.join(home, "Library", "Fonts"),
-        )  # fmt: skip
-    data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
-    data_dirs = [d for d in os.environ.get("XDG_DATA_DIRS", "").split(os.pathsep) if d]
-    dirs = [data_home, *data_dirs, *STANDARD_DATA_DIRS]
-    folders = [os.path.join(d, "fonts") for d in dirs] + [os.path.join(home, ".fonts")]
-    return tuple(dict.fromkeys(folders))
+            folders.append(os.path.join(local, "Microsoft", "Windows", "Fonts"))
+    elif sys.platform == "darwin":
+        folders = ["/System/Library/Fonts", "/Library/Fonts"]
+        folders.append(os.path.join(home, "Library", "Fonts"))
+    else:
+        data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
+        data_dirs = [d for d in os.environ.get("XDG_DATA_DIRS", "").split(os.pathsep) if d]
+        dirs = [data_home, *data_dirs, *STANDARD_DATA_DIRS]
+        folders = [os.path.join(d, "fonts") for d in dirs] + [os.path.join(home, ".fonts")]
+    # (no home folder: "~" stays as written, a folder under the working one; and a
+    # relative XDG entry is to be ignored, by the spec)
+    return tuple(f for f in dict.fromkeys(folders) if os.path.isabs(f))
 
 
 @functools.cache
