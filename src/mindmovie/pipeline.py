@@ -4869,16 +4869,36 @@ class Pipeline:
     def _warn_boxes(self, items: Sequence[tuple[str, str]]) -> None:
         """Warn, once per item, about the letters of its drawn text no font here has (CJK
         on a machine without a CJK font): they stay, drawn as boxes. One line for the
-        items that lack the same letters (`_not_told`)."""
-        from mindmovie.compose.cards import undrawable
+        items that lack the same letters (`_not_told`). Letters another font here has,
+        which the text's own font lacks (a text is drawn in one font: "10 km" in a Hindi
+        affirmation drawn with fonts-noto-core's Devanagari font, which has no Latin), are
+        said as that: "no font on this machine has 'km'" was untrue."""
+        from mindmovie.compose.cards import face_for, undrawable
         from mindmovie.compose.timeline import name_some
 
-        lacking = [(name, lacks) for name, shown in items if (lacks := undrawable(shown))]
-        for lacks in dict.fromkeys(chars for _, chars in lacking):
-            if names := self._not_told("boxes", lacks, [n for n, c in lacking if c == lacks]):
+        lacking: list[tuple[str, str, str]] = []  # (item, letters no font has, its font's)
+        for name, shown in items:
+            if lacks := undrawable(shown):
+                elsewhere = "".join(c for c in lacks if not undrawable(c))
+                nowhere = "".join(c for c in lacks if c not in elsewhere)
+                lacking.append((name, nowhere, elsewhere))
+        for lacks in dict.fromkeys(chars for _, chars, _ in lacking if chars):
+            names = [n for n, c, _ in lacking if c == lacks]
+            if names := self._not_told("boxes", lacks, names):
                 self.reporter.warn(
                     f"{name_some(names)}: no font on this machine has {lacks!r}: shown as "
                     "boxes in the movie (install a font that has them, then render again)"
+                )
+        faces = {name: face_for(shown) for name, shown in items}
+        for lacks, face in dict.fromkeys((c, faces[n]) for n, _, c in lacking if c):
+            names = [n for n, _, c in lacking if c == lacks and faces[n] == face]
+            if names := self._not_told("boxes in its font", f"{lacks} {face}", names):
+                self.reporter.warn(
+                    f"{name_some(names)}: {lacks!r} shown as boxes in the movie: a text is "
+                    f"drawn in one font, and the one with its other letters "
+                    f"({os.path.basename(face)}) lacks these (install a font that has all "
+                    "of them, e.g. GNU FreeFont's FreeSerif, or leave them out, then "
+                    "render again)"
                 )
 
     def _warn_fit(self, items: Sequence[tuple[str, str, str]]) -> None:

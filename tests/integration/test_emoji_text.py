@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -239,3 +240,33 @@ def test_a_scene_named_title_or_closing_is_warned_about_with_its_own_text(
         f"title: no font on this machine can draw '🙏': left out of the movie's text, which "
         f"shows 'I am calm' {fix}",
     ], rep.warnings
+
+
+def test_letters_another_font_has_are_not_said_to_be_in_no_font(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, font_folder: Callable[[str], str]
+) -> None:
+    """A text is drawn in one font: a Hindi affirmation with "10 km" drawn with
+    fonts-noto-core's Devanagari font (no Latin letters) has "km" as boxes, which the
+    render said as "no font on this machine has 'km'", of letters even Pillow's own font
+    draws. Here an Armenian font without "k" and "m" (a copy of DejaVu Sans, told so)."""
+    from mindmovie.compose import cards
+
+    armenian = font_folder("NotoSansArmenian-Regular.ttf")
+    real = cards._has_glyph
+    monkeypatch.setattr(
+        cards,
+        "_has_glyph",
+        lambda face, ch: real(face, ch) and (face != armenian or ch not in "km"),
+    )
+    clear_text_caches()
+    repo = Path(__file__).resolve().parents[2]
+    rep = _Warnings()
+    pipeline = Pipeline(repo / "examples" / "goals.yaml", load_settings(env={}), reporter=rep)
+    pipeline._warn_boxes([("01-run-1", "Ես վազում եմ 10 km"), ("02-calm-1", "Ես հանգիստ եմ")])
+    assert rep.warnings == [
+        "01-run-1: 'km' shown as boxes in the movie: a text is drawn in one font, and the one "
+        "with its other letters (NotoSansArmenian-Regular.ttf) lacks these (install a font "
+        "that has all of them, e.g. GNU FreeFont's FreeSerif, or leave them out, then render "
+        "again)"
+    ]
+    assert cards.face_for("Ես վազում եմ 10 km") == armenian
