@@ -278,8 +278,8 @@ _GLYPHS_KEPT = 200_000
 def _has(path: str, ch: str, opened: list[Any]) -> bool:
     """Whether the font file `path` draws `ch` (not as its "missing" glyph), as
     `compose.cards` tells; `opened` holds the file's font once opened for this text."""
-    if (path, ch) in _GLYPHS:
-        return _GLYPHS[path, ch]
+    if (known := _GLYPHS.get((path, ch))) is not None:  # (.get: another thread may clear)
+        return known
     if not opened:
         from PIL import ImageFont
 
