@@ -321,13 +321,18 @@ def _text_layout_check() -> Check:
             required=False, info=True,
         )  # fmt: skip
     if features.check_feature("raqm"):
-        return Check("text layout", True, "libraqm (right-to-left text, Arabic joining)")
+        return Check(
+            "text layout", True, "libraqm (right-to-left text, Arabic joining, shaping of "
+            "Devanagari, Tamil, Thai...)",
+        )  # fmt: skip
     return Check(
         "text layout",
         True,
         "Pillow's basic layout (no libraqm: its FriBiDi library is missing): mindmovie "
         "orders right-to-left text and joins Arabic letters itself, with less care for "
-        "Arabic vowel marks (install FriBiDi for libraqm: apt install libfribidi0, brew "
+        "Arabic vowel marks; Devanagari, Bengali, Tamil, Thai and other scripts whose "
+        "letters combine are drawn unshaped, vowel signs out of place (install FriBiDi "
+        "for libraqm: apt install libfribidi0, brew "
         "install fribidi, or fribidi's DLL on Windows)",
         required=False,
         info=True,
