@@ -4879,7 +4879,7 @@ class Pipeline:
         lacking: list[tuple[str, str, str]] = []  # (item, letters no font has, its font's)
         for name, shown in items:
             if lacks := undrawable(shown):
-                elsewhere = "".join(c for c in lacks if not undrawable(c))
+                elsewhere = _drawn_elsewhere(lacks)
                 nowhere = "".join(c for c in lacks if c not in elsewhere)
                 lacking.append((name, nowhere, elsewhere))
         for lacks in dict.fromkeys(chars for _, chars, _ in lacking if chars):
@@ -8785,6 +8785,24 @@ def reference_photo_warnings(settings: Settings, goals: Goals, plan: Plan, base:
 #: the width `painted_note` wraps its lines at: a log's line after its 10-column stamp
 #: stays within 100 columns
 NOTE_WIDTH = 88
+
+
+def _drawn_elsewhere(lacks: str) -> str:
+    """The characters of `lacks` (those a text's font cannot draw) that some font here
+    draws: the best font for those left (`face_for`), again until it draws none of them.
+    A search per character read up to `fonts.MAX_FONTS_OPENED` font files for each
+    (seconds for a Chinese goal on a machine with hundreds of fonts and no CJK one);
+    this is one search per font that helps, and one that finds none."""
+    from mindmovie.compose.cards import face_for, missing_glyphs
+
+    left, found = lacks, ""
+    while left:
+        drawn = "".join(c for c in left if c not in missing_glyphs(left, face_for(left)))
+        if not drawn:
+            break
+        found += drawn
+        left = "".join(c for c in left if c not in drawn)
+    return "".join(c for c in lacks if c in found)
 
 
 def painted_note(plan: Plan, painted: list[Scene]) -> str | None:

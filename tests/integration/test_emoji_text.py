@@ -270,3 +270,40 @@ def test_letters_another_font_has_are_not_said_to_be_in_no_font(
         "again)"
     ]
     assert cards.face_for("Ես վազում եմ 10 km") == armenian
+
+
+def test_letters_no_font_has_cost_a_search_per_font_not_per_letter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, font_folder: Callable[[str], str]
+) -> None:
+    """Which of a text's boxes some other font draws was asked letter by letter, each
+    a search of up to 400 font files: seconds for a Chinese goal on a machine with many
+    fonts and no CJK one. Now a search per font that helps and one that finds none; the
+    warnings are the same: 'km' in the text's font, the CJK letters in no font."""
+    from mindmovie import fonts
+    from mindmovie.compose import cards
+
+    armenian = font_folder("NotoSansArmenian-Regular.ttf")
+    real = cards._has_glyph
+    monkeypatch.setattr(
+        cards,
+        "_has_glyph",
+        lambda face, ch: real(face, ch) and (face != armenian or ch not in "km"),
+    )
+    searches: list[str] = []
+    candidates = fonts._candidates
+    monkeypatch.setattr(fonts, "_candidates", lambda s: searches.append(s) or candidates(s))
+    clear_text_caches()
+    repo = Path(__file__).resolve().parents[2]
+    rep = _Warnings()
+    pipeline = Pipeline(repo / "examples" / "goals.yaml", load_settings(env={}), reporter=rep)
+    cjk = "我每天都很健康快乐平安"
+    pipeline._warn_boxes([("01-run-1", f"Ես վազում եմ 10 km {cjk}")])
+    assert len(searches) <= 3, searches
+    assert rep.warnings == [
+        f"01-run-1: no font on this machine has {cjk!r}: shown as boxes in the movie "
+        "(install a font that has them, then render again)",
+        "01-run-1: 'km' shown as boxes in the movie: a text is drawn in one font, and the one "
+        "with its other letters (NotoSansArmenian-Regular.ttf) lacks these (install a font "
+        "that has all of them, e.g. GNU FreeFont's FreeSerif, or leave them out, then render "
+        "again)",
+    ]
