@@ -1816,3 +1816,21 @@ def test_a_goal_s_own_line_given_twice_is_said_in_one_form_in_place_of_stock_lin
     plan = build_plan(Goals(title="t", goals=[goal]), PlanOptions())
     shown = [sc.affirmation for sc in plan.scenes]
     assert shown[2:] == ["Ich bin frei"] * 3, shown
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Las Vegas wedding", "I enjoy Las Vegas wedding"),
+        ("El Camino de Santiago", "I enjoy El Camino de Santiago"),
+        ("Le Mans 24 hours race", "I enjoy Le Mans 24 hours race"),
+        ("Van Gogh museum trip", "I enjoy Van Gogh museum trip"),
+        # not a name's particle: lower-cased as before
+        ("Do Yoga Every Day", "I do Yoga Every Day"),
+        ("The Beatles tribute night", "I have the Beatles tribute night"),
+    ],
+)
+def test_a_name_that_starts_a_line_keeps_its_capital(text: str, expected: str) -> None:
+    """The phrase after "I enjoy" had its first letter lower-cased, the name's too:
+    "I enjoy las Vegas wedding". A particle before a capitalised word starts a name."""
+    assert first_person(text) == expected

@@ -260,12 +260,17 @@ def _from_past(text: str) -> str:
 _PREPOSITIONS = _words("to by with in of for at on from about")
 
 
-def _lower_first(text: str) -> str:
-    """Lower-case the first word unless it is "I" or looks like a name/acronym."""
+def _lower_first(text: str, *, names: bool = True) -> str:
+    """Lower-case the first word unless it is "I" or looks like a name/acronym, or (with
+    `names`) starts a name: a particle before a capitalised word ("Las Vegas wedding" was
+    "I enjoy las Vegas wedding"). The prompts pass names=False: their words are what
+    they were, so the paid keyframes and clips are reused."""
     if not text:
         return text
-    word = text.split(maxsplit=1)[0]
+    word, *rest = text.split(maxsplit=2)
     if word == "I" or word.startswith(("I'", "I’")) or any(c.isupper() for c in word[1:]):
+        return text
+    if names and rest and word.lower() in _NAME_STARTS and _capitalised(rest[0]):
         return text
     return text[0].lower() + text[1:]
 
@@ -787,6 +792,9 @@ _ENGLISH_WORDS = (
 #: so "der"/"den" are a name's only after "van"/"von" ("van der Berg")
 _NAME_PARTICLES = _words("de del della dei di da do dos du des la le les los las el van von y")
 _AFTER_VAN = {"van", "von"}
+#: the particles that start a name kept capitalised in a phrase ("I enjoy Las Vegas
+#: wedding", "I hike El Camino de Santiago"): not "do", an English word ("Do Yoga Daily")
+_NAME_STARTS = _NAME_PARTICLES - {"do"}
 #: what is stripped from a word before it is looked up: German and French quotation
 #: marks too („Ich bin frei“, ‚so‘, « oui »)
 _WORD_EDGES = _QUOTES_AND_STOPS + "„‚()[]-–—¡¿"
@@ -1258,7 +1266,7 @@ def build_plan(goals: Goals, options: PlanOptions) -> Plan:
             shot = _SHOTS[(n - 1) % len(_SHOTS)]
             parts = [f"{shot} of {subject}. Scene: {vision}"]
             if beat.moment:
-                parts.append(f"The moment: {_lower_first(beat.moment)}")
+                parts.append(f"The moment: {_lower_first(beat.moment, names=False)}")
             if goal.details:
                 parts.append(f"Setting: {' '.join(goal.details.split()).rstrip('. ')}")
             if goal.feelings:
@@ -1270,7 +1278,7 @@ def build_plan(goals: Goals, options: PlanOptions) -> Plan:
             camera = _CAMERA[firsts[gi - 1] if n == 1 else (starts[gi - 1] + n - 1) % len(_CAMERA)]
             moving = _shorten(beat.moment or vision, 110)
             motion_prompt = (
-                f"{camera}. Natural, gentle movement: {_lower_first(moving)}. "
+                f"{camera}. Natural, gentle movement: {_lower_first(moving, names=False)}. "
                 "Smooth, steady, cinematic; no cuts."
             )
             # in the person's order: the pipeline rotates through them scene by scene
