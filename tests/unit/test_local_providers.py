@@ -1834,3 +1834,25 @@ def test_a_name_that_starts_a_line_keeps_its_capital(text: str, expected: str) -
     """The phrase after "I enjoy" had its first letter lower-cased, the name's too:
     "I enjoy las Vegas wedding". A particle before a capitalised word starts a name."""
     assert first_person(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("feelings", "shown"),
+    [
+        ("¿feliz?", "¿Feliz?"),
+        ("happy, ¡libre!", "Happy, ¡libre!"),
+        ("happy, free", "I feel happy and free"),
+    ],
+)
+def test_a_feeling_with_spanish_marks_in_an_english_goal_is_shown_as_written(
+    feelings: str, shown: str
+) -> None:
+    """ "¿feliz?" in an English goal was glued into "I feel ¿feliz" (its "?" cut, its "¿"
+    kept). Spanish's opening marks belong to no English sentence: the feeling is shown as
+    the person wrote it, and the rest of the goal stays English."""
+    goal = Goal(category="health", vision="Run every morning", feelings=feelings, scenes=3)
+    said = [
+        sc.affirmation for sc in build_plan(Goals(title="t", goals=[goal]), PlanOptions()).scenes
+    ]
+    assert said == ["I run every morning", shown, "I am healthy, strong and full of energy"]
+    assert first_person("¿feliz?") == "¿Feliz?"

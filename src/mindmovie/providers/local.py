@@ -797,7 +797,9 @@ _AFTER_VAN = {"van", "von"}
 _NAME_STARTS = _NAME_PARTICLES - {"do"}
 #: what is stripped from a word before it is looked up: German and French quotation
 #: marks too („Ich bin frei“, ‚so‘, « oui »)
-_WORD_EDGES = _QUOTES_AND_STOPS + "„‚()[]-–—¡¿"
+_INVERTED = "¡¿"
+_INVERTED_MARK = re.compile(f"[{_INVERTED}]")
+_WORD_EDGES = _QUOTES_AND_STOPS + "„‚()[]-–—" + _INVERTED
 
 
 def _capitalised(word: str) -> bool:
@@ -863,6 +865,9 @@ def reads_english(text: str, context: str = "") -> bool:
     if not _latin_script(text):
         return False
     english, foreign = _language_signs(text)
+    # Spanish's opening "¿" and "¡" are a sign as good as a word, for the line ("¿feliz?"
+    # was "I feel ¿feliz"), not its goal: a goal in English may have one such line
+    foreign += len(_INVERTED_MARK.findall(text))
     if not english and not foreign and context:
         english, foreign = _language_signs(context)
     return foreign == 0 or english >= foreign
@@ -1124,8 +1129,11 @@ def _beats(goal: Goal) -> list[_Beat]:
     if feelings:
         key = _feelings_line(feelings)
         shown = key
-        if key and not reads_english(_first_sentence(goal.feelings or ""), context):
-            shown = _own_words(goal.feelings or "")  # "Stark, frei.", not "I feel stark"
+        written = _first_sentence(goal.feelings or "")
+        # "Stark, frei.", not "I feel stark"; "¿Feliz?", not "I feel ¿feliz" (in any goal:
+        # Spanish's marks are no English sentence's)
+        if key and (not reads_english(written, context) or _INVERTED_MARK.search(written)):
+            shown = _own_words(goal.feelings or "")
         out.append(_Beat(shown, f"a moment that feels {feelings}", key))
     out.extend(said(a, a) for a in actions[1:])
     if goal.affirmation:
