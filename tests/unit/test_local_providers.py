@@ -1856,3 +1856,23 @@ def test_a_feeling_with_spanish_marks_in_an_english_goal_is_shown_as_written(
     ]
     assert said == ["I run every morning", shown, "I am healthy, strong and full of energy"]
     assert first_person("¿feliz?") == "¿Feliz?"
+
+
+def test_no_english_sign_is_another_language_s_word() -> None:
+    """`_ENGLISH_WORDS` takes every other language's words out: one of the English
+    rules' own words in a foreign list ("her" as Turkish, "men" as Swedish) would stop
+    counting for English, and English goals would read as another language."""
+    english = local._ENGLISH_COMMON | local._ENGLISH_KNOWN | local._CLEAR_S_FORMS
+    assert not (local._FOREIGN_WORDS & english)
+
+
+@pytest.mark.parametrize(
+    "vision", ["Viajar a Japón", "Ir a Roma", "Comprar un coche", "Bailar salsa"]
+)
+def test_a_short_spanish_line_alone_keeps_its_own_words(vision: str) -> None:
+    """A goal's only line with none of the small words ("a" is English too, "Japón" a
+    name) had no sign and was English: "I viajar a Japón", "I enjoy comprar un coche".
+    The verbs and nouns Spanish goals are made of count as its words."""
+    goal = Goal(category="travel", vision=vision, scenes=2)
+    plan = build_plan(Goals(title="t", goals=[goal]), PlanOptions())
+    assert [sc.affirmation for sc in plan.scenes] == [f"{vision}."] * 2

@@ -713,42 +713,75 @@ def _latin_script(text: str) -> bool:
 
 
 #: common words of the other languages people write goals in with the Latin alphabet
-#: that are not English words: a word an English goal may hold ("in", "a", "me", "die",
-#: "den", "bin", "hat", "per", "pour", "vie", "plus", "todo", "met", "will", "so",
-#: "also") is in none of them. A word two languages share is in both
+#: that are not English words, and the verbs and nouns their goals are most often made
+#: of ("viajar", "familia": a short line, "Viajar a Japón", has no small word to tell it
+#: by): a word an English goal may hold ("in", "a", "me", "die", "den", "bin", "hat",
+#: "per", "pour", "vie", "plus", "todo", "met", "will", "so", "also", "stark", "forte",
+#: "pace", "salute", "tempo", "sans") is in none of them, and the English rules' own
+#: words in none (`test_no_english_sign_is_another_language_s_word`). A word two
+#: languages share is in both
 _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     "de": _words(
         """
         ich mein meine meinen meinem meiner und ist sind sein nicht mit für auf ein eine
         einen einem einer der das dem wir uns unser unsere jeden jede jeder jedes täglich
         mehr sehr zu zum zur auch habe haben werde wird bei vom nach immer ganz bis ohne
+        reisen laufen lernen kaufen leben gehen machen schreiben lesen sparen verdienen
+        tanzen singen kochen wandern schwimmen arbeiten studieren familie gesundheit geld
+        liebe arbeit glücklich frei ruhig gesund dankbar stolz frieden zeit morgen
+        jahr
         """
     ),
     "fr": _words(
         """
         je suis mon ma mes et avec les des une est être tous toutes chaque jour jours dans
-        sur nous notre très du aux qui le la de que en
+        sur nous notre très du aux qui le la de que en un courir apprendre acheter vivre
+        aller avoir faire écrire lire économiser gagner danser cuisiner
+        nager travailler étudier maison famille santé amour travail heureux heureuse libre
+        calme fier fière reconnaissant paix monde enfants toujours jamais matin
+        ce cette ses
         """
     ),
     "es": _words(
         """
         yo soy estoy mi mis y el los las es con para por una cada día todos todas tengo
-        vivo vida mucho muy ser estar nuestra nuestro del al que de la lo en
+        vivo vida mucho muy ser estar nuestra nuestro del al que de la lo en un ir viajar
+        correr aprender comprar vivir tener hacer escribir ahorrar ganar bailar cantar
+        cocinar conocer caminar nadar trabajar estudiar terminar empezar abrir crear
+        construir viaje casa familia salud dinero amor trabajo feliz libre tranquilo
+        tranquila fuerte sano sana agradecido agradecida orgulloso orgullosa paz mundo
+        tiempo hijos siempre nunca más pero mañana año como
         """
     ),
     "it": _words(
         """
         io sono il lo gli mio mia miei ogni giorno tutti della nella più molto essere ho
-        vita che di e la con una mi
+        vita che di e la con una mi un viaggiare correre imparare comprare vivere andare
+        avere scrivere leggere risparmiare guadagnare ballare cantare cucinare conoscere
+        camminare nuotare lavorare studiare casa famiglia soldi amore lavoro felice
+        libero libera tranquillo sano grato grata orgoglioso mondo figli sempre mai
+        senza mattina anno al alla nel
         """
     ),
     "pt": _words(
         """
         eu sou estou meu minha meus uma dia ter não muito mais em e de que com todos
-        cada vida ser
+        cada vida ser viajar correr aprender comprar viver ir fazer escrever ler poupar
+        ganhar dançar cantar cozinhar conhecer caminhar nadar trabalhar estudar casa
+        família saúde dinheiro amor trabalho feliz livre tranquilo saudável grato grata
+        orgulhoso paz mundo filhos sempre nunca sem até para na os ao à pela pelo
+        manhã
         """
     ),
-    "nl": _words("ik mijn het een elke dag voor wij ons niet en"),
+    "nl": _words(
+        """
+        ik mijn het een elke dag voor wij ons niet en reizen lopen leren kopen leven gaan
+        hebben maken schrijven lezen sparen verdienen dansen zingen koken werken studeren
+        huis familie gezondheid geld liefde werk gelukkig vrij rustig sterk gezond
+        dankbaar vrede wereld tijd kinderen altijd nooit zonder naar zijn heb wil
+        meer veel graag ochtend
+        """
+    ),
 }
 _FOREIGN_WORDS = frozenset().union(*_LANGUAGE_WORDS.values())
 #: the closing card's line in those languages, for a goals.yaml with no `closing` and no
