@@ -6,6 +6,7 @@ Sizes are small (320x180, 1-2 s clips) so the whole file runs in a few seconds.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import itertools
 import json
@@ -1858,6 +1859,36 @@ def test_a_feeling_with_spanish_marks_in_an_english_goal_is_shown_as_written(
     assert first_person("¿feliz?") == "¿Feliz?"
 
 
+_MORE_LANGUAGES = [
+    ("pl", "Zdrowy i silny każdego dnia", "spokojny, wolny"),
+    ("sv", "Jag springer varje morgon", "fri och lycklig"),
+    ("no", "Jeg vil reise til Japan", "fri og rolig"),
+    ("da", "Jeg vil rejse med min familie", "fri og lykkelig"),
+    ("cs", "Chci cestovat s rodinou", "klidny a silny"),
+    ("tr", "Ev almak ve mutlu olmak", "mutlu, huzurlu"),
+    ("fi", "Juosta joka aamu", "vapaa ja vahva"),
+    ("id", "Saya sehat dan kuat", "bahagia, bebas"),
+    ("ro", "Sunt sanatos si puternic", "liber, fericit"),
+    ("hu", "Boldog vagyok minden reggel", "szabad, boldog"),
+    ("hr", "Zdrav sam i jak", "sretan, slobodan"),
+]
+
+
+@pytest.mark.parametrize(("lang", "vision", "feelings"), _MORE_LANGUAGES)
+def test_a_goal_in_more_latin_alphabet_languages_keeps_the_person_s_words(
+    lang: str, vision: str, feelings: str
+) -> None:
+    """Only six languages were told from English: a Polish, Swedish, Turkish... goal with
+    no letter English lacks was phrased by the English rules ("I enjoy jag springer varje
+    morgon", "I feel fri and lycklig") and closed on the English card. Their common
+    words tell them too: the person's words as written, and the closing in the language."""
+    goal = Goal(category="health", vision=vision, feelings=feelings, scenes=2)
+    plan = build_plan(Goals(title="t", goals=[goal]), PlanOptions())
+    shown = [sc.affirmation for sc in plan.scenes]
+    assert shown == [f"{vision}.", f"{feelings[0].upper()}{feelings[1:]}."]
+    assert plan.closing == local._CLOSINGS[lang] != DEFAULT_CLOSING
+
+
 def test_no_english_sign_is_another_language_s_word() -> None:
     """`_ENGLISH_WORDS` takes every other language's words out: one of the English
     rules' own words in a foreign list ("her" as Turkish, "men" as Swedish) would stop
@@ -1876,3 +1907,82 @@ def test_a_short_spanish_line_alone_keeps_its_own_words(vision: str) -> None:
     goal = Goal(category="travel", vision=vision, scenes=2)
     plan = build_plan(Goals(title="t", goals=[goal]), PlanOptions())
     assert [sc.affirmation for sc in plan.scenes] == [f"{vision}."] * 2
+
+
+# the prompts main's planner (4d658ce, before these goals kept their words) made for
+# them, run once: sha256 of "<image_prompt>\n<motion_prompt>", first 16 hex digits
+_MORE_PINNED_GOALS = [
+    *(Goal(category="health", vision=v, feelings=f, scenes=3) for _, v, f in _MORE_LANGUAGES),
+    Goal(category="travel", vision="Viajar a Japón", scenes=3),
+    Goal(
+        category="lifestyle",
+        vision="Las Vegas wedding",
+        actions="Las Vegas chapel at sunset",
+        feelings="¿feliz?",
+        scenes=3,
+    ),
+    Goal(category="health", vision="Run every morning", feelings="happy, ¡libre!", scenes=3),
+]
+_MORE_PINNED_PROMPTS = {
+    "01-health-1": "9ed7bc97e19f628c",
+    "01-health-2": "7b22d8b5e1e63876",
+    "01-health-3": "4d6bbf50c8d4a28a",
+    "02-health-1": "ca8a4f73b1e44c5e",
+    "02-health-2": "0539401d5499f41a",
+    "02-health-3": "566b7e3464ac3353",
+    "03-health-1": "f2c4750436f6301a",
+    "03-health-2": "67c2af17ecb13266",
+    "03-health-3": "59297e8e4253fa6e",
+    "04-health-1": "c7eb0892c5bda725",
+    "04-health-2": "d86454c7213b64b6",
+    "04-health-3": "fb030c7e05523891",
+    "05-health-1": "601b328016941921",
+    "05-health-2": "6e50e42b376c4679",
+    "05-health-3": "2595f617c0a5d916",
+    "06-health-1": "fcf8856c0543621c",
+    "06-health-2": "62984a2c41d1ffc8",
+    "06-health-3": "4a7e475bc4fa177f",
+    "07-health-1": "68197c11dc434798",
+    "07-health-2": "a3b7e5b4b5dc8d25",
+    "07-health-3": "662e5a4a885856ed",
+    "08-health-1": "15374356de8865f3",
+    "08-health-2": "ec2689dc117fc761",
+    "08-health-3": "68a2527d3d498aec",
+    "09-health-1": "4149a3858abf72d6",
+    "09-health-2": "1f0ce6e9e0e5194a",
+    "09-health-3": "86ea8879c3bfea48",
+    "10-health-1": "9baa68ce0763ab74",
+    "10-health-2": "ff4603423483e936",
+    "10-health-3": "ba8ddfc9e959ed54",
+    "11-health-1": "d7129df0192d693a",
+    "11-health-2": "027d587d9bf4ed53",
+    "11-health-3": "fcb4a0f53cd66e66",
+    "12-travel-1": "4cc330a9f9404cdb",
+    "12-travel-2": "645f3581a6606235",
+    "12-travel-3": "6ecca769c9fc5d44",
+    "13-lifestyle-1": "a0d016ce1ba0c8f9",
+    "13-lifestyle-2": "479ae9df62b143b8",
+    "13-lifestyle-3": "5b0b41efc101b2b4",
+    "14-health-1": "23040fe79bb0e9ce",
+    "14-health-2": "c0caa4c71efe5932",
+    "14-health-3": "052ed2aaf66b89e5",
+}
+
+
+def test_goals_in_more_languages_keep_every_paid_prompt() -> None:
+    """Their lines are now shown as written (and "Las Vegas" capitalised, "¿feliz?" as
+    written), but every scene's image and motion prompt is the one main's planner gave
+    them, so a re-plan buys no keyframe or clip again."""
+    plan = build_plan(Goals(title="t", goals=_MORE_PINNED_GOALS), PlanOptions())
+    made = {
+        sc.id: hashlib.sha256(f"{sc.image_prompt}\n{sc.motion_prompt}".encode()).hexdigest()[:16]
+        for sc in plan.scenes
+    }
+    assert made == _MORE_PINNED_PROMPTS
+    vegas = [sc for sc in plan.scenes if sc.goal == 13]
+    assert "Natural, gentle movement: las Vegas wedding." in vegas[0].motion_prompt
+    assert [sc.affirmation for sc in vegas] == [
+        "I enjoy Las Vegas wedding",
+        "I enjoy Las Vegas chapel at sunset",
+        "¿Feliz?",
+    ]

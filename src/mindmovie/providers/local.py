@@ -713,13 +713,14 @@ def _latin_script(text: str) -> bool:
 
 
 #: common words of the other languages people write goals in with the Latin alphabet
-#: that are not English words, and the verbs and nouns their goals are most often made
-#: of ("viajar", "familia": a short line, "Viajar a Japón", has no small word to tell it
-#: by): a word an English goal may hold ("in", "a", "me", "die", "den", "bin", "hat",
-#: "per", "pour", "vie", "plus", "todo", "met", "will", "so", "also", "stark", "forte",
-#: "pace", "salute", "tempo", "sans") is in none of them, and the English rules' own
-#: words in none (`test_no_english_sign_is_another_language_s_word`). A word two
-#: languages share is in both
+#: that are not English words, and the words their goals are most often made of ("viajar",
+#: "zdrowy", "perhe": a short line, "Viajar a Japón", has no small word to tell it by):
+#: a word an English goal may hold ("in", "a", "me", "die", "den", "bin", "hat", "per",
+#: "pour", "vie", "plus", "todo", "met", "will", "so", "also", "her", "ben", "men",
+#: "barn", "glad", "stark", "forte", "mine", "tai", "van", "nap") is in none of them,
+#: and the English rules' own words in none
+#: (`test_no_english_sign_is_another_language_s_word`). A word two languages share is in
+#: both
 _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     "de": _words(
         """
@@ -782,11 +783,139 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
         meer veel graag ochtend
         """
     ),
+    "pl": _words(
+        """
+        ze na nie się jest jestem są że dla od po jak co mój moja moje mojej mojego
+        moim moją każdego każdy każdej codziennie być mieć chcę więcej bardzo rano
+        dzień dnia życie zdrowy zdrowa zdrowie silny silna wolny wolna szczęśliwy
+        szczęśliwa spokojny spokojna spokój wdzięczny wdzięczna rodzina rodziną rodziny
+        dom domu praca pracy pieniądze podróżować biegać uczyć kupić żyć czas świat
+        świecie zawsze nigdy bez przez przy oraz albo tak też także nad przed razem dzieci
+        mieszkanie samochód nowy nowa własny własna własnym
+        """
+    ),
+    "cs": _words(
+        """
+        ve ze na je jsem jsme jsou se si můj moje moji mého mém mít být chci mám
+        každý každé každou každého denně ráno víc více velmi vždy nikdy bez od po nebo jak
+        že také taky zdravý zdravá zdraví silný silná svobodný šťastný šťastná vděčný
+        klidný rodina rodinou rodiny domov dům peníze práce cestovat běhat učit koupit žít
+        svět světě čas děti spolu nový nová vlastní
+        """
+    ),
+    "sk": _words(
+        """
+        vo zo na je som sme sú sa si môj moja moje mať byť chcem mám každý každé
+        každú deň ráno viac veľmi vždy nikdy bez od po alebo ako že tiež zdravý zdravá
+        zdravie silný silná slobodný šťastný šťastná vďačný rodina rodinou domov dom
+        peniaze práca cestovať behať učiť kúpiť žiť svet svete čas deti spolu nový nová
+        vlastný
+        """
+    ),
+    "sv": _words(
+        """
+        och jag är att en ett inte vi vår vårt våra mitt mina varje dag dagen dagligen
+        för på av som har vill ha vara bli mer mycket alltid aldrig utan eller också
+        hemma familj familjen hälsa fri lycklig lugn tacksam frihet pengar arbete jobb
+        jobba resa springa lära köpa leva världen tid tillsammans ny nytt nya egen eget
+        egna morgon hus
+        """
+    ),
+    "no": _words(
+        """
+        og jeg er en et ikke vi vår mitt hver dag dagen daglig på av til som har vil ha
+        være bli mye alltid aldri uten eller også hjem hjemme familie familien helse sunn
+        sterk fri lykkelig rolig takknemlig frihet penger arbeid jobb reise løpe lære
+        kjøpe leve verden tid sammen ny nytt nye egen eget egne morgen hus meg hva hvor
+        """
+    ),
+    "da": _words(
+        """
+        og jeg er en et ikke vi vores mit hver dag dagen daglig på af til som har vil
+        være blive meget altid aldrig uden eller også hjem hjemme familie familien
+        helbred sund stærk fri lykkelig rolig taknemmelig frihed penge arbejde rejse
+        løbe lære købe leve verden tid sammen ny nyt nye egen eget egne morgen hus mig
+        hvad hvor
+        """
+    ),
+    "fi": _words(
+        """
+        ja olen minä minun minulla olla joka jokainen päivä päivittäin kanssa että ei se
+        hän enemmän paljon perhe perheen perheeni terve terveys vahva vapaa onnellinen
+        kiitollinen rauhallinen koti kotona raha rahaa työ työssä matkustaa juosta oppia
+        ostaa elää aamu aamulla haluan voin olemme myös aina koskaan ilman kun kuin mutta
+        niin uusi oma oman omaa maailma aikaa lapset yhdessä talo asunto
+        """
+    ),
+    "tr": _words(
+        """
+        ve bir bu gün günü ile için daha çok benim olmak olarak var yok mi ki da sağlıklı
+        sağlık güçlü özgür mutlu huzurlu minnettar aile ailem ailemle ev evim para iş
+        işim seyahat koşmak öğrenmek almak yaşamak sabah sabahları gibi kadar sonra önce
+        istiyorum yapmak etmek gitmek okumak yazmak dünya dünyayı zaman çocuklar birlikte
+        yeni kendi kendime
+        """
+    ),
+    "id": _words(
+        """
+        saya aku dan di ke dari untuk dengan setiap hari ini itu akan bisa boleh lebih
+        sangat tidak tak keluarga rumah sehat sihat kuat bahagia bebas bersyukur tenang
+        punya memiliki mempunyai menjadi belajar pergi pagi kerja bekerja uang wang hidup
+        bersama ada juga selalu sudah mau ingin lari berlari jalan perjalanan kaya waktu
+        anak kami kita adalah semua banyak baru atau tapi tetapi pada dalam tahun dunia
+        sendiri membeli beli keliling ketika supaya lagi
+        """
+    ),
+    "ro": _words(
+        """
+        și în cu pe la un să mai meu mea mei mele fiecare zi zilnic sunt fi vreau familia
+        familie sănătos sănătoasă sănătate puternic puternică liber liberă fericit
+        fericită recunoscător casă bani muncă călători călătoresc alerga învăța cumpăra
+        trăi dimineață pentru din este sau dar foarte mereu toate timp viață lume
+        lumii copii împreună nou nouă propriu propria al lui
+        """
+    ),
+    "hu": _words(
+        """
+        és az egy minden napon naponta vagyok hogy nem akarok szeretnék szeretném család
+        családom családommal egészséges egészség erős szabad boldog hálás nyugodt ház
+        házat lakás pénz munka utazni futni tanulni venni élni reggel reggelente mindig
+        soha több nagyon velem meg el világ világot idő gyerekek együtt új saját akar
+        lesz lenni kell
+        """
+    ),
+    "hr": _words(
+        """
+        na sa je sam smo su svaki svakog svako dan moj moja moje mojom imati biti želim
+        hoću zdrav zdrava zdravlje jak jaka slobodan slobodna sretan sretna srećan
+        zahvalan miran obitelj obitelji porodica porodicom kuća kuću novac posao putovati
+        trčati učiti kupiti živjeti živeti jutro jutra više vrlo uvijek uvek nikad nikada
+        za od ili ali kao da svijet svet vrijeme vreme djeca deca zajedno novi nova svoj
+        svoja svoje
+        """
+    ),
+    "tl": _words(
+        """
+        ang ng mga sa ko ako na ay aking akong araw araw-araw bawat maging magkaroon
+        pamilya bahay pera trabaho masaya malakas malaya malusog nais kasama kong
+        para siya kami tayo hindi lagi palagi mundo maglakbay tumakbo matuto bumili
+        mabuhay umaga oras anak magkasama bago sarili
+        """
+    ),
+    "sw": _words(
+        """
+        na ya wa kila siku mimi ni kwa yangu wangu changu familia nyumba pesa kazi furaha
+        afya kuwa kusafiri kukimbia kujifunza kununua kuishi asubuhi zaidi sana daima bila
+        lakini dunia duniani wakati watoto pamoja mpya nataka ninataka mwenye nguvu huru
+        shukrani
+        """
+    ),
 }
 _FOREIGN_WORDS = frozenset().union(*_LANGUAGE_WORDS.values())
-#: the closing card's line in those languages, for a goals.yaml with no `closing` and no
-#: goal in English (`closing_for`): DEFAULT_CLOSING's thanks, with no word whose form
-#: says the person's gender ("agradecido/agradecida")
+#: the closing card's line in those languages (not Slovak, Tagalog or Swahili: those
+#: close in English), for a goals.yaml with no `closing` and no goal in English
+#: (`closing_for`): DEFAULT_CLOSING's thanks, with no word whose form says the person's
+#: gender ("agradecido/agradecida", Polish "wdzięczny/wdzięczna": "Dziękuję za...")
 _CLOSINGS = {
     "de": "Ich bin dankbar für alles, was ich habe, und alles, was ich werde",
     "fr": "Merci pour tout ce que j'ai et tout ce que je deviens",
@@ -794,6 +923,17 @@ _CLOSINGS = {
     "it": "Ringrazio per tutto ciò che ho e tutto ciò che sto diventando",
     "pt": "Agradeço por tudo o que tenho e por tudo o que estou me tornando",
     "nl": "Ik ben dankbaar voor alles wat ik heb en alles wat ik word",
+    "pl": "Dziękuję za wszystko, co mam, i za wszystko, kim się staję",
+    "cs": "Děkuji za vše, co mám, i za vše, čím se stávám",
+    "sv": "Jag är tacksam för allt jag har och allt jag håller på att bli",
+    "no": "Jeg er takknemlig for alt jeg har og alt jeg er i ferd med å bli",
+    "da": "Jeg er taknemmelig for alt, hvad jeg har, og alt, hvad jeg er ved at blive",
+    "fi": "Olen kiitollinen kaikesta, mitä minulla on, ja kaikesta, miksi olen kasvamassa",
+    "tr": "Sahip olduğum her şey ve dönüştüğüm her şey için minnettarım",
+    "id": "Saya bersyukur atas semua yang saya miliki dan diri saya yang terus bertumbuh",
+    "ro": "Mulțumesc pentru tot ce am și pentru tot ce devin",
+    "hu": "Hálás vagyok mindenért, amim van, és mindenért, amivé válok",
+    "hr": "Hvala za sve što imam i za sve što postajem",
 }
 #: French and Italian elisions: "j'ai", "c'est", "l'amore" (English's "I'm" is not one)
 _ELISION = re.compile(r"^(?:[cdjlmnst]|qu|dell|nell|all|dall|un)['’]\w", re.I)
@@ -928,22 +1068,25 @@ def _goal_reads_english(goal: Goal) -> bool:
 def closing_for(goals: Goals) -> str:
     """The closing card's line when goals.yaml gives none: `DEFAULT_CLOSING`, in English,
     unless no goal reads as English (`_goal_reads_english`) and the goals' words are most
-    those of one language `_CLOSINGS` has a line in (a German movie ended on an English
-    card). Other languages, or a tie, keep the English line: the person can write
-    `closing`."""
+    those of one language `_CLOSINGS` has a line in (a German or Polish movie ended on an
+    English card). Other languages, or a tie (Norwegian and Danish share most of their
+    small words), keep the English line: the person can write `closing`."""
     texts: list[str] = []
     for goal in goals.goals:
         if _goal_reads_english(goal):
             return DEFAULT_CLOSING
         texts.append(" ".join(_goal_lines(goal)))
-    counts = dict.fromkeys(_CLOSINGS, 0)
+    # every language counts, those with no closing line too (a Tagalog file's "na" is
+    # Polish's as well: it must not close in Polish)
+    counts = dict.fromkeys(_LANGUAGE_WORDS, 0)
     for word in " ".join(texts).lower().split():
         word = word.strip(_WORD_EDGES)
         for lang in counts:
             counts[lang] += word in _LANGUAGE_WORDS[lang]
     best = max(counts.values())
     langs = [lang for lang, n in counts.items() if n == best]
-    return _CLOSINGS[langs[0]] if best and len(langs) == 1 else DEFAULT_CLOSING
+    one = best and len(langs) == 1
+    return _CLOSINGS.get(langs[0], DEFAULT_CLOSING) if one else DEFAULT_CLOSING
 
 
 def _as_written(text: str) -> str:
