@@ -1986,3 +1986,24 @@ def test_goals_in_more_languages_keep_every_paid_prompt() -> None:
         "I enjoy Las Vegas chapel at sunset",
         "¿Feliz?",
     ]
+
+
+def test_a_goal_with_no_sign_of_its_language_goes_by_the_rest_of_the_file() -> None:
+    """A goal whose words are no language's known words ("Rower", a bicycle) read as
+    English whatever the file: "I enjoy rower" and English stock lines in a Polish movie.
+    It goes by the other goals; in an English file it is English as before."""
+    polish = Goal(category="health", vision="Zdrowy i silny każdego dnia", scenes=1)
+    bike = Goal(category="lifestyle", vision="Rower", scenes=2)
+    plan = build_plan(Goals(title="t", goals=[polish, bike]), PlanOptions())
+    assert [sc.affirmation for sc in plan.scenes] == ["Zdrowy i silny każdego dnia."] + [
+        "Rower."
+    ] * 2
+    assert plan.closing == local._CLOSINGS["pl"]
+    english = Goal(category="health", vision="Run every morning", scenes=1)
+    yoga = Goal(category="health", vision="Daily yoga", scenes=2)
+    plan = build_plan(Goals(title="t", goals=[english, yoga]), PlanOptions())
+    assert [sc.affirmation for sc in plan.scenes][1:] == [
+        "I enjoy daily yoga",
+        "I am healthy, strong and full of energy",
+    ]
+    assert plan.closing == DEFAULT_CLOSING

@@ -1052,16 +1052,39 @@ def _goal_lines(goal: Goal) -> list[str]:
     return [t for t in own if t]
 
 
-def _goal_reads_english(goal: Goal) -> bool:
-    """Whether the goal as a whole is English: the signs of all its lines, not its vision
-    alone ("El Camino de Santiago" with "Walk 20 km every weekend" is an English goal).
-    It decides the stock lines and the closing card; each line keeps its own judgement."""
-    if not _latin_script(_clean(goal.vision)):
-        return False
+def _file_lines(goals: Goals) -> list[str]:
+    """Every goal's lines: what a goal with no sign of its language is judged by."""
+    return [line for goal in goals.goals for line in _goal_lines(goal)]
+
+
+def _goal_context(goal: Goal, file_lines: list[str]) -> str:
+    """What a line with no sign of its language goes by: the rest of its goal ("Stark,
+    frei" beside "Jeden Morgen laufen"), or, when the goal has none either, the rest of
+    the file ("Rower" as a Polish file's goal was "I enjoy rower", with English stock
+    lines)."""
+    own = " ".join(_goal_lines(goal))
+    return own if any(_language_signs(own)) or not file_lines else " ".join(file_lines)
+
+
+def _lines_signs(lines: list[str]) -> tuple[float, float]:
+    """The signs (`_language_signs`) of each line, added up."""
     english = foreign = 0.0
-    for line in _goal_lines(goal):
+    for line in lines:
         e, f = _language_signs(line)
         english, foreign = english + e, foreign + f
+    return english, foreign
+
+
+def _goal_reads_english(goal: Goal, file_lines: list[str] | None = None) -> bool:
+    """Whether the goal as a whole is English: the signs of all its lines, not its vision
+    alone ("El Camino de Santiago" with "Walk 20 km every weekend" is an English goal),
+    and those of the file's lines when its own have none (as `_goal_context`). It
+    decides the stock lines and the closing card; each line keeps its own judgement."""
+    if not _latin_script(_clean(goal.vision)):
+        return False
+    english, foreign = _lines_signs(_goal_lines(goal))
+    if not english and not foreign and file_lines:
+        english, foreign = _lines_signs(file_lines)
     return foreign == 0 or english >= foreign
 
 
@@ -1072,8 +1095,9 @@ def closing_for(goals: Goals) -> str:
     English card). Other languages, or a tie (Norwegian and Danish share most of their
     small words), keep the English line: the person can write `closing`."""
     texts: list[str] = []
+    file_lines = _file_lines(goals)
     for goal in goals.goals:
-        if _goal_reads_english(goal):
+        if _goal_reads_english(goal, file_lines):
             return DEFAULT_CLOSING
         texts.append(" ".join(_goal_lines(goal)))
     # every language counts, those with no closing line too (a Tagalog file's "na" is
@@ -1277,7 +1301,7 @@ class _Beat:
     stock: bool = False
 
 
-def _beats(goal: Goal) -> list[_Beat]:
+def _beats(goal: Goal, file_lines: list[str] | None = None) -> list[_Beat]:
     """Candidate beats for a goal, best first: the person's own words before generic lines.
 
     Which beats a goal has, and so every scene's moment (its image and motion prompts,
@@ -1287,8 +1311,9 @@ def _beats(goal: Goal) -> list[_Beat]:
     not in English as written, and in a goal not in English, the stock lines' scenes
     take turns with the goal's own lines."""
     vision = " ".join(goal.vision.split())
-    # a line with no sign of its language goes by the rest of its goal ("Stark, frei")
-    context = " ".join(_goal_lines(goal))
+    # a line with no sign of its language goes by the rest of its goal ("Stark, frei"),
+    # or of the file
+    context = _goal_context(goal, file_lines or [])
 
     def said(line: str, moment: str = "") -> _Beat:
         return _Beat(first_person(line, context), moment, _english_key(line))
@@ -1328,7 +1353,7 @@ def _beats(goal: Goal) -> list[_Beat]:
         if b.key and key not in seen and (verbatim or " will " not in f" {key} "):
             seen.add(key)
             uniq.append(b)
-    if _goal_reads_english(goal):
+    if _goal_reads_english(goal, file_lines):
         return uniq
     # a goal in another language says no English stock line: its own lines in turn
     # (one line once, however it ends: "Ich bin frei" given and "Ich bin frei." seen
@@ -1438,8 +1463,9 @@ def build_plan(goals: Goals, options: PlanOptions) -> Plan:
     counts = [goal.scenes or max(1, options.scenes_per_goal) for goal in goals.goals]
     starts = [_natural_move(goal) for goal in goals.goals]
     firsts = _first_moves(starts, counts)
+    file_lines = _file_lines(goals)
     for gi, (goal, count) in enumerate(zip(goals.goals, counts, strict=True), start=1):
-        beats = _beats(goal)
+        beats = _beats(goal, file_lines)
         category = goal.category.strip()
         mood = _MOODS.get(category.lower(), "uplifting, hopeful, luminous light")
         goal_photos = [_abs_str(p) for p in goal.photos]
