@@ -3864,7 +3864,11 @@ class Pipeline:
                 paid=model.name != "local",
             )
         except BaseException as e:
-            if bill is not None:
+            if bill is not None and bill[0] in store.receipted:
+                # saved, but run.db could not record it (the file size limit met): its
+                # receipt says what was answered, and the next render takes it up
+                await self.gate.unknown(bill[0])
+            elif bill is not None:
                 if isinstance(e, OSError):
                     if not is_disk_full(e):
                         # not saved where it goes (a folder put there, scenes/ made a file
@@ -8027,6 +8031,19 @@ class Pipeline:
             )
         return None
 
+    def _take_receipts(self, store: Store) -> None:
+        """Record what an earlier render was answered for its money but could not record
+        in run.db (`Store.take_receipts`): a keyframe or plan saved in its place, a
+        clip job's id. Before the orphans are looked at and the estimate is made: the
+        job is polled and the result kept, neither bought again (a Veo operation, which
+        no list shows, was bought again, and so was every image and plan)."""
+        for scene_id, stage, what in store.take_receipts():
+            whose = "the plan" if scene_id == "_run" else f"{scene_id}: the {stage}"
+            self.reporter.info(
+                f"{whose} paid for in an earlier render, which run.db could not record "
+                f"then ({what}), is taken up, not bought again"
+            )
+
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
         self._check_keyless(store)
         store.next_run_no()
@@ -8059,6 +8076,7 @@ class Pipeline:
             # a resumed run: the view's spend is the run's (the ledger's), from the start;
             # it said $0.00 until this render paid again, then jumped to the run's total
             self.reporter.money(*spent)
+        self._take_receipts(store)
         await self._recover_orphans(store, video_model)
         await self._settle_stale_jobs(store, video_model, last=False)
         if self._let_go and until in ("clips", "movie"):

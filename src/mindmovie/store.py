@@ -135,6 +135,11 @@ CARRIED_FROM_META = "carried_from:"
 #: meta key: "1" once the set-aside rows this run's carried jobs came from are all
 #: marked carried away (`Pipeline._settle_carry_notes`; a kill before leaves it unset)
 CARRY_MARKED_META = "carry_marked"
+#: a paid call's answer run.db could not record (its write failed: the file size limit,
+#: `ulimit -f`, met by run.db or its -wal, a disk error) is described in a receipt here,
+#: kept/receipts/<stage>-<ledger row>.json, a small new file the limit met by run.db
+#: spares; the next render takes it up (`Store.take_receipts`) instead of paying again
+RECEIPTS_DIR = "receipts"
 
 STATUSES = ("pending", "running", "submitted", "succeeded", "failed")
 
@@ -615,6 +620,9 @@ class Store:
         self.path = path
         self.root = path.parent
         self._lock = threading.RLock()
+        #: ledger rows of paid answers this store could not record, each described in
+        #: a receipt instead (`_write_receipt`): their caller leaves them committed
+        self.receipted: set[int] = set()
         check_journal_link(path)
         if not read_only:  # a read-only copy is read without them (see `_snapshot`)
             check_side_files(path)
@@ -701,6 +709,7 @@ class Store:
         self.path = Path(":memory:")
         self.root = self.path.parent
         self._lock = threading.RLock()
+        self.receipted = set()
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._migrate(False, {})
@@ -992,6 +1001,31 @@ class Store:
         With `ledger_row`, the id goes on that ledger row in the same transaction: a kill
         can never leave the id on the ledger only (the next run would not poll the job and
         would pay for a second one) or on the step only."""
+        try:
+            self._mark_submitted(scene_id, stage, remote_id, ledger_row)
+        except (OSError, sqlite3.Error):
+            if ledger_row is not None:
+                # a job made and paid for whose id run.db could not record: the next
+                # render polls it (`take_receipts`), where it bought a second one
+                self._write_receipt(
+                    stage,
+                    ledger_row,
+                    {
+                        "kind": "submitted",
+                        "scene_id": scene_id,
+                        "stage": stage,
+                        "input_key": self._step_key(scene_id, stage),
+                        "remote_id": remote_id,
+                        "row": ledger_row,
+                        "row_made": self._row_made(ledger_row),
+                    },
+                )
+            raise
+
+    def _mark_submitted(
+        self, scene_id: str, stage: str, remote_id: str, ledger_row: int | None
+    ) -> None:
+        """`mark_submitted`'s one transaction."""
         now = time.time()
         with self._tx() as db:
             if ledger_row is not None:
@@ -1023,9 +1057,47 @@ class Store:
         kill in between leaves it committed (unknown), which the next run reports, rather
         than billed for an artifact that was lost."""
         rel = self._inside(artifact)
+        paid_bills = [*bills, *([bill] if bill is not None else [])]
+        try:
+            self._succeed(scene_id, stage, rel, sha256, detail, paid_bills, paid)
+        except (OSError, sqlite3.Error):
+            if paid_bills:
+                # answered and paid, not recorded: described outside run.db, for the
+                # next render to take up (`take_receipts`) rather than buy again
+                self._write_receipt(
+                    stage,
+                    paid_bills[0][0],
+                    {
+                        "kind": "succeeded",
+                        "scene_id": scene_id,
+                        "stage": stage,
+                        "input_key": self._step_key(scene_id, stage),
+                        "artifact": str(rel),
+                        "sha256": sha256,
+                        "detail": detail,
+                        "paid": paid,
+                        "bills": [
+                            [row_id, usd, usage, self._row_made(row_id)]
+                            for row_id, usd, usage in paid_bills
+                        ],
+                    },
+                )
+            raise
+
+    def _succeed(
+        self,
+        scene_id: str,
+        stage: str,
+        rel: str,
+        sha256: str,
+        detail: dict[str, Any] | None,
+        paid_bills: Sequence[tuple[int, float, dict[str, Any] | None]],
+        paid: bool | None,
+    ) -> None:
+        """`succeed`'s one transaction."""
         now = time.time()
         with self._tx() as db:
-            for row_id, usd, usage in [*bills, *([bill] if bill is not None else [])]:
+            for row_id, usd, usage in paid_bills:
                 db.execute(
                     "UPDATE ledger SET state='billed', billed_usd=?, usage=?, updated_at=? "
                     "WHERE id=?",
@@ -1060,6 +1132,147 @@ class Store:
                 " error_kind=NULL, error=NULL, updated_at=excluded.updated_at",
                 (scene_id, stage, input_key, rel, sha256, self.run_no, now, now),
             )
+
+    # ------------------------------------------------------------------ receipts
+    def _step_key(self, scene_id: str, stage: str) -> str | None:
+        """The input key of a step's try as begun (read: a read needs no room)."""
+        with suppress(sqlite3.Error):
+            step = self.get(scene_id, stage)
+            return None if step is None else step.input_key
+        return None
+
+    def _row_made(self, row_id: int) -> float | None:
+        """When ledger row `row_id` was made: with its id, it tells this run.db's row
+        from a row of the same id in another (a receipt is only ever this one's)."""
+        with suppress(sqlite3.Error), self._lock:
+            row = self._db.execute("SELECT created_at FROM ledger WHERE id=?", (row_id,)).fetchone()
+            return None if row is None else float(row[0])
+        return None
+
+    def _write_receipt(self, stage: str, row_id: int, record: dict[str, Any]) -> None:
+        """Write a receipt (`RECEIPTS_DIR`) for a paid answer the journal could not take.
+        A receipt that cannot be written either (a full disk) is not: the row stays
+        committed, its outcome unknown, as before receipts."""
+        if self.path.name == ":memory:":
+            return  # (a scratch journal: nothing of it is on disk)
+        dest = self.root / KEPT_DIR / RECEIPTS_DIR / f"{stage}-{row_id}.json"
+        tmp: Path | None = None
+        try:
+            make_dirs(dest.parent)
+            tmp = tmp_path_for(dest)
+            tmp.write_text(json.dumps(record), encoding="utf-8")
+            commit_file(tmp, dest)
+        except (OSError, TypeError, ValueError):
+            return
+        finally:
+            if tmp is not None:
+                with suppress(OSError):
+                    tmp.unlink(missing_ok=True)
+        self.receipted.add(row_id)
+
+    def _row_fits(
+        self, row_id: object, made: object, scene_id: str, stage: str, *, no_job: bool = False
+    ) -> bool:
+        """Is `row_id` this run.db's row (made at `made`) of a call of `scene_id`'s
+        `stage` still committed (its answer recorded nowhere else), and with `no_job`
+        holding no job id?"""
+        if not isinstance(row_id, int) or isinstance(row_id, bool):
+            return False
+        if not isinstance(made, (int, float)) or isinstance(made, bool):
+            return False
+        with self._lock:
+            row = self._db.execute(
+                "SELECT scene_id, stage, state, remote_id, created_at FROM ledger WHERE id=?",
+                (row_id,),
+            ).fetchone()
+        return (
+            row is not None
+            and row["scene_id"] == scene_id
+            and row["stage"] == stage
+            and row["state"] == "committed"
+            and not (no_job and row["remote_id"])
+            and isinstance(row["created_at"], (int, float))
+            and float(row["created_at"]) == float(made)
+        )
+
+    def take_receipts(self) -> list[tuple[str, str, str]]:
+        """Record the paid answers an earlier render could not (their receipts, see
+        `RECEIPTS_DIR`): (scene id, stage, what was taken) of each. Only a receipt that
+        still fits is taken: its ledger rows this run.db's and still committed, the step
+        still asking the inputs it was made for, and (a result) the file at its place
+        holding the very bytes it did; else it is dropped and nothing is taken (its rows
+        stay as they were: an outcome unknown). A write that fails again (the limit
+        still met) raises, and its receipt stays for the next render."""
+        folder = self.root / KEPT_DIR / RECEIPTS_DIR
+        try:
+            paths = sorted(p for p in folder.glob("*.json") if p.is_file())
+        except OSError:
+            return []
+        taken: list[tuple[str, str, str]] = []
+        for path in paths:
+            try:
+                rec = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                rec = None
+            what = self._take_receipt(rec) if isinstance(rec, dict) else None
+            if what is not None:
+                taken.append(what)
+            with suppress(OSError):
+                path.unlink()
+        return taken
+
+    def _take_receipt(self, rec: dict[str, Any]) -> tuple[str, str, str] | None:
+        """`take_receipts` of one receipt: what it took, or None (it no longer fits)."""
+        scene_id, stage, key = rec.get("scene_id"), rec.get("stage"), rec.get("input_key")
+        if not (isinstance(scene_id, str) and isinstance(stage, str) and isinstance(key, str)):
+            return None
+        step = self.get(scene_id, stage)
+        asks = step is not None and step.status != "succeeded" and step.input_key == key
+        if rec.get("kind") == "submitted":
+            row, rid = rec.get("row"), rec.get("remote_id")
+            if not isinstance(rid, str) or not rid:
+                return None
+            if not self._row_fits(row, rec.get("row_made"), scene_id, stage, no_job=True):
+                return None
+            assert isinstance(row, int)
+            if asks and step is not None and not step.remote_id:
+                self.mark_submitted(scene_id, stage, rid, ledger_row=row)
+            else:
+                # its step asks for other inputs now: the job is on its row, settled as
+                # one no step holds (kept under its inputs, or billed unused)
+                self.ledger_set_remote(row, rid)
+            return scene_id, stage, f"job {rid}"
+        if rec.get("kind") != "succeeded" or not asks:
+            return None
+        bills: list[tuple[int, float, dict[str, Any] | None]] = []
+        for b in rec.get("bills") or []:
+            if not (isinstance(b, list) and len(b) == 4):
+                return None
+            row_id, usd, usage, made = b
+            if not self._row_fits(row_id, made, scene_id, stage):
+                return None
+            if not isinstance(usd, (int, float)) or not isinstance(usage, (dict, type(None))):
+                return None
+            bills.append((row_id, float(usd), usage))
+        rel, sha = rec.get("artifact"), rec.get("sha256")
+        if not bills or not isinstance(rel, str) or not isinstance(sha, str):
+            return None
+        path = self.root / rel
+        if Path(rel).is_absolute() or ".." in Path(rel).parts or not path.is_file():
+            return None
+        if sha256_file(path) != sha:
+            return None  # not the bytes answered (replaced since): nothing is taken for them
+        detail, paid = rec.get("detail"), rec.get("paid")
+        self.succeed(
+            scene_id,
+            stage,
+            path,
+            sha,
+            detail if isinstance(detail, dict) else None,
+            bills=bills,
+            paid=paid if isinstance(paid, bool) else None,
+        )
+        return scene_id, stage, "result"
 
     # ------------------------------------------------------------------ kept artifacts
     def was_paid(self, step: Step) -> bool:

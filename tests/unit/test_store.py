@@ -1225,3 +1225,122 @@ def test_run_db_at_the_file_size_limit_is_the_limit_and_keeps_what_was_paid(
     assert paid is not None and paid["state"] == "billed" and paid["billed_usd"] == 0.03
     assert again.get_meta("after") == "the limit raised"
     again.close()
+
+
+def _unrecordable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on, every write of run.db fails as under a met `ulimit -f` (EFBIG)."""
+
+    def refused(self: Store, *a: Any, **kw: Any) -> None:
+        raise OSError(errno.EFBIG, "File too large (SQLite: disk I/O error)", str(self.path))
+
+    monkeypatch.setattr(Store, "_succeed", refused)
+    monkeypatch.setattr(Store, "_mark_submitted", refused)
+
+
+def _keyframe_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, key: str = "k1"
+) -> tuple[Store, int, Path]:
+    """A paid keyframe of s1 answered and saved in its place, which run.db could not
+    record: (the store, as reopened by the next render, the ledger row, the file)."""
+    st = Store(tmp_path / "run.db")
+    st.begin("s1", "keyframe", key)
+    row = st.ledger_commit("s1", "keyframe", "byteplus", "seedream", 0.03)
+    dest = tmp_path / "scenes" / "s1" / "keyframe.png"
+    dest.parent.mkdir(parents=True)
+    dest.write_bytes(b"the image answered")
+    with monkeypatch.context() as m:
+        _unrecordable(m)
+        with pytest.raises(OSError):
+            st.succeed(
+                "s1", "keyframe", dest, sha256_file(dest), bill=(row, 0.03, {"n": 1}), paid=True
+            )
+    assert st.receipted == {row}
+    st.close()
+    return Store(tmp_path / "run.db"), row, dest
+
+
+def test_a_paid_keyframe_run_db_could_not_record_is_taken_up_from_its_receipt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next render records it as made (the step succeeded with that file, its row
+    billed at the answer's usage), where it bought the image again; and once only."""
+    st, row, dest = _keyframe_answered(tmp_path, monkeypatch)
+    assert st.take_receipts() == [("s1", "keyframe", "result")]
+    step = st.reusable("s1", "keyframe", "k1")
+    assert step is not None and step.paid and st.artifact_path(step) == dest
+    billed = st.ledger_row(row)
+    assert billed is not None and billed["state"] == "billed" and billed["billed_usd"] == 0.03
+    assert st.take_receipts() == [] and not list(tmp_path.glob("kept/receipts/*"))
+    st.close()
+
+
+@pytest.mark.parametrize("change", ["bytes", "inputs", "settled", "another run.db"])
+def test_a_receipt_that_no_longer_fits_takes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """Never a wrong artifact: not a file whose bytes are not the ones answered (put
+    there since), not for a step that asks other inputs now, not for a row settled
+    since, nor a receipt of another run.db (its rows numbered alike). The receipt goes;
+    the row stays as it was."""
+    st, row, dest = _keyframe_answered(tmp_path, monkeypatch)
+    if change == "bytes":
+        dest.write_bytes(b"another picture")
+    elif change == "inputs":
+        st.begin("s1", "keyframe", "k2")
+    elif change == "settled":
+        st.ledger_refund(row, "settled since")
+    else:
+        receipt = next(tmp_path.glob("kept/receipts/*.json"))
+        st.close()
+        (tmp_path / "run.db").unlink()
+        st = Store(tmp_path / "run.db")  # a new journal: row 1 is another call's
+        st.begin("s1", "keyframe", "k1")
+        assert st.ledger_commit("s1", "keyframe", "byteplus", "seedream", 0.03) == row
+        assert receipt.is_file()
+    state = (st.ledger_row(row) or {}).get("state")
+    assert st.take_receipts() == []
+    assert st.reusable("s1", "keyframe", "k1") is None
+    assert (st.ledger_row(row) or {}).get("state") == state
+    assert not list(tmp_path.glob("kept/receipts/*"))
+    st.close()
+
+
+def test_a_receipt_the_limit_still_refuses_stays_for_the_next_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Taken up under the limit still met, the record fails again (the render stops with
+    the limit's line) and the receipt is kept: it is not spent on a failed write."""
+    st, _, _ = _keyframe_answered(tmp_path, monkeypatch)
+    with monkeypatch.context() as m:
+        _unrecordable(m)
+        with pytest.raises(OSError):
+            st.take_receipts()
+    assert list(tmp_path.glob("kept/receipts/*.json"))
+    assert st.take_receipts() == [("s1", "keyframe", "result")]
+    st.close()
+
+
+@pytest.mark.parametrize("asks", [True, False])
+def test_a_clip_job_whose_id_run_db_could_not_record_is_polled_not_bought_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asks: bool
+) -> None:
+    """A job made whose id run.db could not take: the next render finds it on the step
+    (polled, its clip downloaded) and on its ledger row. A step that asks other inputs
+    by then does not take it; the job goes on its row only (a job no step holds)."""
+    st = Store(tmp_path / "run.db")
+    st.begin("s1", "clip", "c1")
+    row = st.ledger_commit("s1", "clip", "google", "veo", 1.2)
+    with monkeypatch.context() as m:
+        _unrecordable(m)
+        with pytest.raises(OSError):
+            st.mark_submitted("s1", "clip", "models/veo/operations/x1", ledger_row=row)
+    if not asks:
+        st.begin("s1", "clip", "c2")
+    assert st.take_receipts() == [("s1", "clip", "job models/veo/operations/x1")]
+    step = st.get("s1", "clip")
+    assert step is not None
+    assert (step.status, step.remote_id) == (
+        ("submitted", "models/veo/operations/x1") if asks else ("running", None)
+    )
+    assert (st.ledger_row(row) or {})["remote_id"] == "models/veo/operations/x1"
+    st.close()

@@ -1,0 +1,228 @@
+"""A paid result run.db could not record (the file size limit, `ulimit -f`, met by
+run.db or its write-ahead log just after the call answered) is not bought again by the
+next render: what was recorded before the call (the ledger row, the step's inputs) and
+a receipt written beside the result are enough to take it up (real SDKs, simulator)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mindmovie import store as store_mod
+from mindmovie.pipeline import DiskFull, Pipeline
+from mindmovie.progress import NullReporter
+from mindmovie.store import Store
+from tests.integration.support import (
+    KEYS,
+    claude_answer_for,
+    ledger_rows,
+    no_retry_waits,
+    settings_for,
+)
+from tests.sim.server import SimServer
+
+#: SQLite's IOERR_WRITE: what it says of a write the file size limit refused (EFBIG)
+_IOERR_WRITE = 10 | (3 << 8)
+
+
+class _Limit:
+    """run.db at the file size limit from a chosen moment on: every write of the store
+    fails as SQLite fails it then (an OperationalError, IOERR_WRITE, "disk I/O error")
+    and the limit is seen as met (`store.size_limit_met`), so the store raises the
+    EFBIG that a real `ulimit -f` gives (`Store._tx`)."""
+
+    def __init__(self) -> None:
+        self.met = False
+        self.armed = True  # (met once: the rerun's calls, if any, are recorded)
+        self.failed = 0
+
+    def check(self) -> None:
+        if self.met:
+            self.failed += 1
+            e = sqlite3.OperationalError("disk I/O error")
+            e.sqlite_errorcode = _IOERR_WRITE  # type: ignore[attr-defined]
+            raise e
+
+
+@pytest.fixture
+def limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Limit]:
+    lim = _Limit()
+    real_tx = Store._tx
+
+    @contextlib.contextmanager
+    def tx(self: Store) -> Iterator[sqlite3.Connection]:
+        with real_tx(self) as db:
+            if self.path.name == "run.db":
+                lim.check()  # (inside the transaction: rolled back as a real failure is)
+            yield db
+
+    real_met = store_mod.size_limit_met
+    monkeypatch.setattr(Store, "_tx", tx)
+    monkeypatch.setattr(
+        store_mod, "size_limit_met", lambda db: 1_000_000 if lim.met else real_met(db)
+    )
+    yield lim
+
+
+def _met_after_answer(monkeypatch: pytest.MonkeyPatch, lim: _Limit, stage: str) -> None:
+    """The limit is met just after the first paid call of `stage` ("plan": Claude's
+    answer; "keyframe": an image generated; "clip": a job created) has answered, before
+    anything of its answer is recorded."""
+    real = Pipeline._settle_errors
+
+    async def settle(self: Pipeline, row: int | None, call: Any, *a: Any, **kw: Any) -> Any:
+        out = await real(self, row, call, *a, **kw)
+        if row is not None and lim.armed and self.gate.store.ledger_row(row)["stage"] == stage:
+            lim.met, lim.armed = True, False
+        return out
+
+    real_plan = Pipeline._plan_paid
+
+    async def plan_paid(self: Pipeline, store: Store, attempt: Any, *a: Any) -> Any:
+        async def answered() -> Any:
+            out = await attempt()
+            lim.met, lim.armed = True, False
+            return out
+
+        return await real_plan(self, store, answered if lim.armed else attempt, *a)
+
+    if stage == "plan":
+        monkeypatch.setattr(Pipeline, "_plan_paid", plan_paid)
+    else:
+        monkeypatch.setattr(Pipeline, "_settle_errors", settle)
+
+
+def _one_scene(sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A one-scene goals.yaml, the simulated Claude answering a plan for it, small media
+    and quick jobs, no waits between retries."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    sim.job_seconds = 0.3
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: I run\n")
+    claude_answer_for(sim, goals)
+    return goals
+
+
+class _Told(NullReporter):
+    def __init__(self) -> None:
+        self.told: list[str] = []
+
+    def info(self, text: str) -> None:
+        self.told.append(text)
+
+
+@pytest.mark.parametrize(
+    ("preset", "stage"),
+    [
+        ("byteplus", "plan"),  # Claude's plan
+        ("byteplus", "keyframe"),  # a Seedream image
+        ("byteplus", "clip"),  # a Seedance task (its list finds it too)
+        ("google", "keyframe"),  # a Gemini image
+        ("google", "clip"),  # a Veo operation: no list finds it
+    ],
+)
+async def test_a_paid_answer_run_db_could_not_record_is_not_bought_again(
+    sim: SimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    limit: _Limit,
+    preset: str,
+    stage: str,
+) -> None:
+    """run.db (or its -wal) reached the file size limit just after a paid call answered:
+    the render stopped with the limit's one line, as it should, but the answer was not
+    recorded (the image or plan saved in its place, a clip job's id in memory only),
+    and the next render, the limit raised, bought it again: a second image, plan or
+    Veo operation for the same scene. The answer is described in a receipt beside
+    run.db (kept/receipts/) that the next render takes up: one paid call per stage,
+    its ledger row billed once, and the movie made."""
+    goals = _one_scene(sim, tmp_path, monkeypatch)
+    # (Claude plans only where the plan is the answer tested: the rest plan offline)
+    s = settings_for(preset, sim, **({} if stage == "plan" else {"planner": {"provider": "local"}}))
+    run = tmp_path / "run"
+    _met_after_answer(monkeypatch, limit, stage)
+    with pytest.raises(DiskFull) as e:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert limit.failed, "the limit was never met"
+    assert "file size limit" in str(e.value) and "ulimit -f" in str(e.value), e.value
+    limit.met = False  # the limit raised
+    told = _Told()
+    res = await Pipeline(goals, s, out=run, keys=KEYS, reporter=told).run()
+    assert res.movie is not None and res.movie.is_file()
+    totals = sim.stats()["totals"]
+    planned = int(stage == "plan")
+    assert (totals["messages"], totals["images"], totals["jobs_created"]) == (planned, 1, 1), totals
+    for st in ("plan", "keyframe", "clip")[1 - planned :]:
+        (row,) = ledger_rows(run, st)
+        assert row["state"] == "billed", row
+    assert [t for t in told.told if "not bought again" in t], told.told
+    assert not list((run / "kept").glob("receipts/*"))
+
+
+@contextlib.contextmanager
+def _real_limit_after_answer(
+    monkeypatch: pytest.MonkeyPatch, stage: str, run: Path
+) -> Iterator[list[int]]:
+    """This process's file size limit (`ulimit -f`, RLIMIT_FSIZE) set, just after the
+    first paid call of `stage` answered, to the size run.db's biggest file has then
+    (its next write fails with EFBIG, which SQLite says as IOERR_WRITE): the limit met
+    for real, not said by a stand-in. Put back at the end. Yields the limit set."""
+    import resource
+    import signal
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    was = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # (Python's own default)
+    set_to: list[int] = []
+    real = Pipeline._settle_errors
+
+    async def settle(self: Pipeline, row: int | None, call: Any, *a: Any, **kw: Any) -> Any:
+        out = await real(self, row, call, *a, **kw)
+        if row is not None and not set_to and self.gate.store.ledger_row(row)["stage"] == stage:
+            biggest = max(p.stat().st_size for p in run.glob("run.db*"))
+            set_to.append(biggest)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (biggest, hard))
+        return out
+
+    monkeypatch.setattr(Pipeline, "_settle_errors", settle)
+    try:
+        yield set_to
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, was)
+        monkeypatch.setattr(Pipeline, "_settle_errors", real)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="RLIMIT_FSIZE as Linux has it")
+@pytest.mark.parametrize(("preset", "stage"), [("byteplus", "keyframe"), ("google", "clip")])
+async def test_the_real_file_size_limit_met_by_run_db_after_an_answer_is_taken_up_next_render(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str, stage: str
+) -> None:
+    """As `test_a_paid_answer_run_db_could_not_record_is_not_bought_again`, under a real
+    `ulimit -f`: SQLite's write of run.db's -wal fails with EFBIG where the stand-in
+    raised its error, and the keyframe (a few kB, under the limit) and the receipt are
+    written all the same."""
+    goals = _one_scene(sim, tmp_path, monkeypatch)
+    s = settings_for(preset, sim, planner={"provider": "local"})
+    run = tmp_path / "run"
+    with (
+        _real_limit_after_answer(monkeypatch, stage, run) as set_to,
+        pytest.raises(DiskFull) as e,
+    ):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert set_to, "no paid answer"
+    assert "file size limit" in str(e.value), e.value
+    told = _Told()
+    res = await Pipeline(goals, s, out=run, keys=KEYS, reporter=told).run()
+    assert res.movie is not None and res.movie.is_file()
+    totals = sim.stats()["totals"]
+    assert (totals["images"], totals["jobs_created"]) == (1, 1), totals
+    assert {r["state"] for r in ledger_rows(run, stage)} == {"billed"}
+    # the write the limit refused was the answer's record, as with the stand-in
+    assert [t for t in told.told if f"the {stage} paid for" in t], told.told
