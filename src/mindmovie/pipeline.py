@@ -2173,6 +2173,10 @@ class Pipeline:
         #: flight: ledger row -> (what, the loop time by which it is answered or has
         #: failed: `_answer_seconds`). The stop's grace waits for them (`_grace_over`)
         self._paid_in_flight: dict[int, tuple[str, float]] = {}
+        #: paid answers this render could keep nowhere (not in their place, nor under
+        #: kept/, nor in a receipt: the file size limit below the picture's size, a
+        #: full disk): said in the render's last line, which says finished work is kept
+        self._paid_not_kept: list[str] = []
         self._told_paid_wait = False
         #: the stop's pending grace timer (`_grace_over`), cancelled when the render ends
         self._grace_timer: asyncio.TimerHandle | None = None
@@ -3288,15 +3292,28 @@ class Pipeline:
         try:
             killpoint("plan")
             write_plan(plan, plan_path)
-        except BaseException:
+        except BaseException as e:
             for b in bills:
                 await self.gate.unknown(b[0])  # paid, result lost: stays committed
+            if bills and isinstance(e, (OSError, sqlite3.Error)):
+                self._paid_not_kept.append(
+                    f"the plan (about {costs.format_usd(sum(b[1] for b in bills))})"
+                )
             raise
         # the plan step's artifact hash is of what the planner wrote; later hand edits are
         # detected per scene by their own input keys, not by this hash. The planner calls
         # are billed in the same transaction: killed before it, they stay committed
         # (outcome unknown) and the next run says so, instead of a bill for a lost answer.
-        store.succeed("_run", "plan", plan_path, sha256_file(plan_path), detail=basis, bills=bills)
+        try:
+            store.succeed(
+                "_run", "plan", plan_path, sha256_file(plan_path), detail=basis, bills=bills
+            )
+        except (OSError, sqlite3.Error):
+            if bills and not any(b[0] in store.receipted for b in bills):
+                self._paid_not_kept.append(
+                    f"the plan (about {costs.format_usd(sum(b[1] for b in bills))})"
+                )
+            raise
         for b in bills:
             await self.gate.settled(b[0])
         return plan
@@ -3869,6 +3886,7 @@ class Pipeline:
                 # receipt says what was answered, and the next render takes it up
                 await self.gate.unknown(bill[0])
             elif bill is not None:
+                kept = False
                 if isinstance(e, OSError):
                     if not is_disk_full(e):
                         # not saved where it goes (a folder put there, scenes/ made a file
@@ -3884,6 +3902,7 @@ class Pipeline:
                                 )
                             ):
                                 store.keep_result(scene_id, "keyframe", key, img.data, dest.suffix)
+                            kept = True
                     # answered and charged, but not saved (a full disk): billed, so the
                     # ledger does not show it in flight for ever
                     try:
@@ -3892,6 +3911,10 @@ class Pipeline:
                         await self.gate.unknown(bill[0])
                 else:
                     await self.gate.unknown(bill[0])  # paid, result lost: stays committed
+                if not kept:
+                    self._paid_not_kept.append(
+                        f"{scene_id}'s keyframe (about {costs.format_usd(bill[1])})"
+                    )
             raise
         if bill is not None:
             await self.gate.settled(bill[0])
@@ -5695,9 +5718,11 @@ class Pipeline:
             if self._lock_taken:  # (a compose it stopped: "failed")
                 raise RunLocked(self._lock_taken) from None
             if is_disk_full(e):
-                raise DiskFull(disk_full_message(self.run_dir, self._paid())) from None
+                raise DiskFull(
+                    self._with_not_kept(disk_full_message(self.run_dir, self._paid()))
+                ) from None
             if (limit := limit_message(e, self.run_dir)) is not None:
-                raise DiskFull(limit) from None
+                raise DiskFull(self._with_not_kept(limit)) from None
             if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 # a part of the run folder this user cannot write (made by another user,
                 # or with sudo; a read-only mount): the folder's problem, not a crash
@@ -8031,6 +8056,18 @@ class Pipeline:
             )
         return None
 
+    def _with_not_kept(self, message: str) -> str:
+        """`message` (a full disk's, a limit's: "finished work is kept") with the paid
+        answers this render could keep nowhere (`_paid_not_kept`), which the next render
+        buys again: the line said everything paid for was kept."""
+        if not self._paid_not_kept:
+            return message
+        them = "it" if len(self._paid_not_kept) == 1 else "them"
+        return (
+            f"{message}. Paid for and not kept, as it could be written nowhere: "
+            f"{', '.join(self._paid_not_kept)}; the next render buys {them} again"
+        )
+
     def _take_receipts(self, store: Store) -> None:
         """Record what an earlier render was answered for its money but could not record
         in run.db (`Store.take_receipts`): a keyframe or plan saved in its place, a
@@ -8366,12 +8403,12 @@ class Pipeline:
         if any(isinstance(o, BaseException) and is_disk_full(o) for o in results.values()):
             # not a scene's fault: every scene left is stopped by it, and so would the
             # compose be (--skip-failed included); say which disk, not "N scenes failed"
-            raise DiskFull(disk_full_message(self.run_dir, self._paid()))
+            raise DiskFull(self._with_not_kept(disk_full_message(self.run_dir, self._paid())))
         limits = [
             limit_message(o, self.run_dir) for o in results.values() if isinstance(o, BaseException)
         ]
         if any(limits):  # (as a full disk: not the scenes' fault, and stops them all)
-            raise DiskFull(next(m for m in limits if m))
+            raise DiskFull(self._with_not_kept(next(m for m in limits if m)))
         refused = [o for o in results.values() if isinstance(o, InvalidRequest) and o.setting]
         if refused:
             # the person's setting, refused by the provider: not a scene's fault, and

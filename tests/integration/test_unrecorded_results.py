@@ -6,6 +6,7 @@ a receipt written beside the result are enough to take it up (real SDKs, simulat
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -226,3 +227,40 @@ async def test_the_real_file_size_limit_met_by_run_db_after_an_answer_is_taken_u
     assert {r["state"] for r in ledger_rows(run, stage)} == {"billed"}
     # the write the limit refused was the answer's record, as with the stand-in
     assert [t for t in told.told if f"the {stage} paid for" in t], told.told
+
+
+async def test_a_keyframe_larger_than_the_limit_is_said_paid_for_and_not_kept(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file size limit below the picture's size: the image, answered and billed,
+    can be written nowhere (not in its place, nor under kept/; run.db is not what is
+    full, so its bill is recorded). The render's one line said "finished work is kept"
+    all the same, and the next render bought the image again unannounced: the line
+    says which paid answer was not kept and that the next render buys it again."""
+    from mindmovie import pipeline
+
+    goals = _one_scene(sim, tmp_path, monkeypatch)
+    s = settings_for("google", sim, planner={"provider": "local"})
+    run = tmp_path / "run"
+    real_write = pipeline.atomic_write_bytes
+
+    def too_large(path: Path, data: bytes) -> None:
+        if path.name == "keyframe.png":
+            raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(path))
+        real_write(path, data)
+
+    def kept_too_large(self: Store, *a: Any) -> None:
+        raise OSError(errno.EFBIG, os.strerror(errno.EFBIG))
+
+    with monkeypatch.context() as m:
+        m.setattr(pipeline, "atomic_write_bytes", too_large)
+        m.setattr(Store, "keep_result", kept_too_large)
+        with pytest.raises(DiskFull) as e:
+            await Pipeline(goals, s, out=run, keys=KEYS).run()
+    said = str(e.value)
+    assert "file size limit" in said, said
+    (row,) = ledger_rows(run, "keyframe")
+    assert row["state"] == "billed", row  # (what it cost is counted)
+    lost = f"{row['scene_id']}'s keyframe"
+    assert f"Paid for and not kept, as it could be written nowhere: {lost}" in said, said
+    assert "the next render buys it again" in said, said
