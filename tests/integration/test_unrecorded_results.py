@@ -73,8 +73,8 @@ def limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Limit]:
 
 def _met_after_answer(monkeypatch: pytest.MonkeyPatch, lim: _Limit, stage: str) -> None:
     """The limit is met just after the first paid call of `stage` ("plan": Claude's
-    answer; "keyframe": an image generated; "clip": a job created) has answered, before
-    anything of its answer is recorded."""
+    answer; "keyframe": an image generated; "clip": a job created; "finished clip": a
+    job seen finished) has answered, before anything of its answer is recorded."""
     real = Pipeline._settle_errors
 
     async def settle(self: Pipeline, row: int | None, call: Any, *a: Any, **kw: Any) -> Any:
@@ -93,8 +93,17 @@ def _met_after_answer(monkeypatch: pytest.MonkeyPatch, lim: _Limit, stage: str) 
 
         return await real_plan(self, store, answered if lim.armed else attempt, *a)
 
+    real_settle_job = Pipeline._settle_job
+
+    async def job_done(self: Pipeline, row: int | None, *a: Any) -> Any:
+        if row is not None and lim.armed:
+            lim.met, lim.armed = True, False
+        return await real_settle_job(self, row, *a)
+
     if stage == "plan":
         monkeypatch.setattr(Pipeline, "_plan_paid", plan_paid)
+    elif stage == "finished clip":
+        monkeypatch.setattr(Pipeline, "_settle_job", job_done)
     else:
         monkeypatch.setattr(Pipeline, "_settle_errors", settle)
 
@@ -127,6 +136,7 @@ class _Told(NullReporter):
         ("byteplus", "clip"),  # a Seedance task (its list finds it too)
         ("google", "keyframe"),  # a Gemini image
         ("google", "clip"),  # a Veo operation: no list finds it
+        ("google", "finished clip"),  # its bill and clip.mp4: the job is polled again
     ],
 )
 async def test_a_paid_answer_run_db_could_not_record_is_not_bought_again(
@@ -160,10 +170,11 @@ async def test_a_paid_answer_run_db_could_not_record_is_not_bought_again(
     totals = sim.stats()["totals"]
     planned = int(stage == "plan")
     assert (totals["messages"], totals["images"], totals["jobs_created"]) == (planned, 1, 1), totals
-    for st in ("plan", "keyframe", "clip")[1 - planned :]:
+    for st in ("plan", "keyframe", "clip")[1 - planned :]:  # (each billed once)
         (row,) = ledger_rows(run, st)
         assert row["state"] == "billed", row
-    assert [t for t in told.told if "not bought again" in t], told.told
+    if stage != "finished clip":  # (its job was journaled: polled again, no receipt)
+        assert [t for t in told.told if "not bought again" in t], told.told
     assert not list((run / "kept").glob("receipts/*"))
 
 
