@@ -623,6 +623,7 @@ class Store:
         #: ledger rows of paid answers this store could not record, each described in
         #: a receipt instead (`_write_receipt`): their caller leaves them committed
         self.receipted: set[int] = set()
+        self._read_only = read_only
         check_journal_link(path)
         if not read_only:  # a read-only copy is read without them (see `_snapshot`)
             check_side_files(path)
@@ -698,6 +699,12 @@ class Store:
                 f"{path.name}.bad) and render again: the run starts a new journal and redoes "
                 "its steps (the files made so far are moved to previous/ first)."
             ) from None
+        if read_only:
+            # the paid answers the next render records first (`take_receipts`), in the
+            # copy only: status and the estimate say what that render does (they said
+            # it buys a keyframe, a plan or a clip it then takes up at no cost)
+            with suppress(OSError, sqlite3.Error, StoreError, ValueError):
+                self.take_receipts()
 
     @classmethod
     def scratch(cls) -> Store:
@@ -710,6 +717,7 @@ class Store:
         self.root = self.path.parent
         self._lock = threading.RLock()
         self.receipted = set()
+        self._read_only = False
         self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._migrate(False, {})
@@ -1153,8 +1161,8 @@ class Store:
         """Write a receipt (`RECEIPTS_DIR`) for a paid answer the journal could not take.
         A receipt that cannot be written either (a full disk) is not: the row stays
         committed, its outcome unknown, as before receipts."""
-        if self.path.name == ":memory:":
-            return  # (a scratch journal: nothing of it is on disk)
+        if self.path.name == ":memory:" or self._read_only:
+            return  # (a scratch journal, a read-only copy: nothing of it is written)
         dest = self.root / KEPT_DIR / RECEIPTS_DIR / f"{stage}-{row_id}.json"
         tmp: Path | None = None
         try:
@@ -1202,7 +1210,8 @@ class Store:
         still asking the inputs it was made for, and (a result) the file at its place
         holding the very bytes it did; else it is dropped and nothing is taken (its rows
         stay as they were: an outcome unknown). A write that fails again (the limit
-        still met) raises, and its receipt stays for the next render."""
+        still met) raises, and its receipt stays for the next render. A read-only
+        store takes them up in its copy (status, the estimate), leaving them."""
         folder = self.root / KEPT_DIR / RECEIPTS_DIR
         try:
             paths = sorted(p for p in folder.glob("*.json") if p.is_file())
@@ -1217,8 +1226,9 @@ class Store:
             what = self._take_receipt(rec) if isinstance(rec, dict) else None
             if what is not None:
                 taken.append(what)
-            with suppress(OSError):
-                path.unlink()
+            if not self._read_only:  # (a read-only copy takes them up in memory only)
+                with suppress(OSError):
+                    path.unlink()
         return taken
 
     def _take_receipt(self, rec: dict[str, Any]) -> tuple[str, str, str] | None:

@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 
 from mindmovie import store as store_mod
-from mindmovie.pipeline import DiskFull, Pipeline
+from mindmovie.pipeline import DiskFull, Pipeline, estimate_for
 from mindmovie.progress import NullReporter
 from mindmovie.store import Store
 from tests.integration.support import (
     KEYS,
+    AgreeingAsked,
     claude_answer_for,
     ledger_rows,
     no_retry_waits,
@@ -164,9 +165,13 @@ async def test_a_paid_answer_run_db_could_not_record_is_not_bought_again(
     assert limit.failed, "the limit was never met"
     assert "file size limit" in str(e.value) and "ulimit -f" in str(e.value), e.value
     limit.met = False  # the limit raised
-    told = _Told()
-    res = await Pipeline(goals, s, out=run, keys=KEYS, reporter=told).run()
+    # `estimate` (and `status`, of the same read-only journal) count what the render
+    # then asks about: the answer taken up, not bought
+    priced = estimate_for(goals, s, out=run).total
+    told, asked = _Told(), AgreeingAsked()
+    res = await Pipeline(goals, s, out=run, keys=KEYS, reporter=told, confirm=asked).run()
     assert res.movie is not None and res.movie.is_file()
+    assert asked == ([pytest.approx(priced)] if priced else []), (asked, priced)
     totals = sim.stats()["totals"]
     planned = int(stage == "plan")
     assert (totals["messages"], totals["images"], totals["jobs_created"]) == (planned, 1, 1), totals

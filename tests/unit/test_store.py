@@ -1263,8 +1263,14 @@ def test_a_paid_keyframe_run_db_could_not_record_is_taken_up_from_its_receipt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The next render records it as made (the step succeeded with that file, its row
-    billed at the answer's usage), where it bought the image again; and once only."""
+    billed at the answer's usage), where it bought the image again; and once only.
+    A read-only look (status, estimate) sees it so in its copy, writing nothing."""
     st, row, dest = _keyframe_answered(tmp_path, monkeypatch)
+    # status and the estimate see it taken up, in their copy, and leave the receipt
+    look = Store(tmp_path / "run.db", read_only=True)
+    assert look.reusable("s1", "keyframe", "k1") is not None
+    look.close()
+    assert st.get("s1", "keyframe").status == "running"  # type: ignore[union-attr]
     assert st.take_receipts() == [("s1", "keyframe", "result")]
     step = st.reusable("s1", "keyframe", "k1")
     assert step is not None and step.paid and st.artifact_path(step) == dest
