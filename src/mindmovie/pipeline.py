@@ -8074,11 +8074,18 @@ class Pipeline:
         clip job's id. Before the orphans are looked at and the estimate is made: the
         job is polled and the result kept, neither bought again (a Veo operation, which
         no list shows, was bought again, and so was every image and plan)."""
-        for scene_id, stage, what in store.take_receipts():
-            whose = "the plan" if scene_id == "_run" else f"{scene_id}: the {stage}"
+        for scene_id, stage, kind, what in store.take_receipts():
+            whose = "the plan" if scene_id == "_run" else f"{scene_id}'s {stage}"
+            if kind == "succeeded":
+                said = f"{whose}, paid for and saved as {what} by an earlier render, is taken up"
+            elif kind == "submitted":
+                said = f"{whose} job {what}, paid for by an earlier render, is polled"
+            else:
+                said = f"the bill of {whose}, paid for by an earlier render, is recorded" + (
+                    "; its result is downloaded from the URL kept with it" if what else ""
+                )
             self.reporter.info(
-                f"{whose} paid for in an earlier render, which run.db could not record "
-                f"then ({what}), is taken up, not bought again"
+                f"{said}, not bought again (run.db could not record it then: `ulimit -f`?)"
             )
 
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:

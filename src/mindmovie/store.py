@@ -1203,21 +1203,27 @@ class Store:
             and float(row["created_at"]) == float(made)
         )
 
-    def take_receipts(self) -> list[tuple[str, str, str]]:
+    def take_receipts(self) -> list[tuple[str, str, str, str]]:
         """Record the paid answers an earlier render could not (their receipts, see
-        `RECEIPTS_DIR`): (scene id, stage, what was taken) of each. Only a receipt that
-        still fits is taken: its ledger rows this run.db's and still committed, the step
-        still asking the inputs it was made for, and (a result) the file at its place
-        holding the very bytes it did; else it is dropped and nothing is taken (its rows
-        stay as they were: an outcome unknown). A write that fails again (the limit
-        still met) raises, and its receipt stays for the next render. A read-only
-        store takes them up in its copy (status, the estimate), leaving them."""
+        `RECEIPTS_DIR`): (scene id, stage, kind, what) of each taken: "succeeded" and
+        the file's path in the run, "submitted" and the job's id, "billed" and its
+        result URL kept ("" for none); bills last (a result's own bill is in its
+        record). Only a receipt that still fits is taken: its ledger rows this run.db's
+        and still committed, the step still asking the inputs it was made for, and (a
+        result) the file at its place holding the very bytes it did; else it is dropped
+        and nothing is taken (its rows stay as they were: an outcome unknown). A write
+        that fails again (the limit still met) raises, and its receipt stays for the
+        next render. A read-only store takes them up in its copy (status, the
+        estimate), leaving them."""
         folder = self.root / KEPT_DIR / RECEIPTS_DIR
         try:
-            paths = sorted(p for p in folder.glob("*.json") if p.is_file())
+            paths = sorted(
+                (p for p in folder.glob("*.json") if p.is_file()),
+                key=lambda p: (p.name.startswith("bill-"), p.name),
+            )
         except OSError:
             return []
-        taken: list[tuple[str, str, str]] = []
+        taken: list[tuple[str, str, str, str]] = []
         for path in paths:
             try:
                 rec = json.loads(path.read_text(encoding="utf-8"))
@@ -1231,9 +1237,18 @@ class Store:
                     path.unlink()
         return taken
 
-    def _take_receipt(self, rec: dict[str, Any]) -> tuple[str, str, str] | None:
+    def _take_receipt(self, rec: dict[str, Any]) -> tuple[str, str, str, str] | None:
         """`take_receipts` of one receipt: what it took, or None (it no longer fits)."""
         scene_id, stage, key = rec.get("scene_id"), rec.get("stage"), rec.get("input_key")
+        if rec.get("kind") == "billed" and isinstance(scene_id, str) and isinstance(stage, str):
+            row, usd, usage = rec.get("row"), rec.get("usd"), rec.get("usage")
+            if not self._row_fits(row, rec.get("row_made"), scene_id, stage):
+                return None
+            if not isinstance(usd, (int, float)) or not isinstance(usage, (dict, type(None))):
+                return None
+            assert isinstance(row, int)
+            self.ledger_bill(row, float(usd), usage)
+            return scene_id, stage, "billed", str((usage or {}).get("result_url") or "")
         if not (isinstance(scene_id, str) and isinstance(stage, str) and isinstance(key, str)):
             return None
         step = self.get(scene_id, stage)
@@ -1251,7 +1266,7 @@ class Store:
                 # its step asks for other inputs now: the job is on its row, settled as
                 # one no step holds (kept under its inputs, or billed unused)
                 self.ledger_set_remote(row, rid)
-            return scene_id, stage, f"job {rid}"
+            return scene_id, stage, "submitted", rid
         if rec.get("kind") != "succeeded" or not asks:
             return None
         bills: list[tuple[int, float, dict[str, Any] | None]] = []
@@ -1282,7 +1297,7 @@ class Store:
             bills=bills,
             paid=paid if isinstance(paid, bool) else None,
         )
-        return scene_id, stage, "result"
+        return scene_id, stage, "succeeded", rel
 
     # ------------------------------------------------------------------ kept artifacts
     def was_paid(self, step: Step) -> bool:
@@ -1818,9 +1833,30 @@ class Store:
         self._ledger_update(row_id, remote_id=remote_id)
 
     def ledger_bill(self, row_id: int, billed_usd: float, usage: dict[str, Any] | None) -> None:
-        self._ledger_update(
-            row_id, state="billed", billed_usd=billed_usd, usage=json.dumps(usage or {})
-        )
+        """Bill a call. A bill run.db cannot record goes in a receipt (`take_receipts`):
+        above all a paid image's result URL, kept with its bill (`Pipeline._settle_failed`)
+        for the next render to download, where it bought the image again."""
+        try:
+            self._ledger_update(
+                row_id, state="billed", billed_usd=billed_usd, usage=json.dumps(usage or {})
+            )
+        except (OSError, sqlite3.Error):
+            row = self.ledger_row(row_id) if self._row_made(row_id) is not None else None
+            if row is not None:
+                self._write_receipt(
+                    "bill",
+                    row_id,
+                    {
+                        "kind": "billed",
+                        "scene_id": row["scene_id"],
+                        "stage": row["stage"],
+                        "row": row_id,
+                        "row_made": self._row_made(row_id),
+                        "usd": billed_usd,
+                        "usage": usage,
+                    },
+                )
+            raise
 
     def ledger_refund(
         self, row_id: int, reason: str, *, lost: dict[str, Any] | None = None

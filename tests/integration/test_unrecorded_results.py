@@ -242,7 +242,7 @@ async def test_the_real_file_size_limit_met_by_run_db_after_an_answer_is_taken_u
     assert (totals["images"], totals["jobs_created"]) == (1, 1), totals
     assert {r["state"] for r in ledger_rows(run, stage)} == {"billed"}
     # the write the limit refused was the answer's record, as with the stand-in
-    assert [t for t in told.told if f"the {stage} paid for" in t], told.told
+    assert [t for t in told.told if f"'s {stage}" in t and "not bought again" in t], told.told
 
 
 async def test_a_keyframe_larger_than_the_limit_is_said_paid_for_and_not_kept(
@@ -280,3 +280,42 @@ async def test_a_keyframe_larger_than_the_limit_is_said_paid_for_and_not_kept(
     lost = f"{row['scene_id']}'s keyframe"
     assert f"Paid for and not kept, as it could be written nowhere: {lost}" in said, said
     assert "the next render buys it again" in said, said
+
+
+async def test_a_seedream_url_kept_with_a_bill_run_db_could_not_record_is_downloaded_not_bought(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: _Limit
+) -> None:
+    """A Seedream image (response_format url) whose download kept failing is billed and
+    its URL kept on its row, for the next render to download. run.db at the limit just
+    then: the bill and the URL were lost with it, the row left committed, and the next
+    render bought a second image. The bill's receipt keeps both."""
+    goals = _one_scene(sim, tmp_path, monkeypatch)
+    s = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"options": {"response_format": "url"}},
+        video={"provider": "local"},
+    )
+    run = tmp_path / "run"
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
+    real_bill = Store.ledger_bill
+
+    def bill(self: Store, row_id: int, usd: float, usage: dict[str, Any] | None) -> None:
+        if (usage or {}).get("result_url") and limit.armed:
+            limit.met, limit.armed = True, False
+        real_bill(self, row_id, usd, usage)
+
+    monkeypatch.setattr(Store, "ledger_bill", bill)
+    with pytest.raises(DiskFull):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert limit.failed and sim.stats()["totals"]["images"] == 1
+    limit.met = False
+    sim.clear_faults()
+    told = _Told()
+    res = await Pipeline(goals, s, out=run, keys=KEYS, reporter=told).run()
+    assert res.movie is not None and res.movie.is_file()
+    assert sim.stats()["totals"]["images"] == 1  # downloaded from its URL, not bought
+    (row,) = ledger_rows(run, "keyframe")
+    assert row["state"] == "billed", row
+    assert [t for t in told.told if "downloaded from the URL kept" in t], told.told

@@ -1271,7 +1271,7 @@ def test_a_paid_keyframe_run_db_could_not_record_is_taken_up_from_its_receipt(
     assert look.reusable("s1", "keyframe", "k1") is not None
     look.close()
     assert st.get("s1", "keyframe").status == "running"  # type: ignore[union-attr]
-    assert st.take_receipts() == [("s1", "keyframe", "result")]
+    assert st.take_receipts() == [("s1", "keyframe", "succeeded", "scenes/s1/keyframe.png")]
     step = st.reusable("s1", "keyframe", "k1")
     assert step is not None and step.paid and st.artifact_path(step) == dest
     billed = st.ledger_row(row)
@@ -1322,7 +1322,7 @@ def test_a_receipt_the_limit_still_refuses_stays_for_the_next_render(
         with pytest.raises(OSError):
             st.take_receipts()
     assert list(tmp_path.glob("kept/receipts/*.json"))
-    assert st.take_receipts() == [("s1", "keyframe", "result")]
+    assert st.take_receipts() == [("s1", "keyframe", "succeeded", "scenes/s1/keyframe.png")]
     st.close()
 
 
@@ -1342,7 +1342,7 @@ def test_a_clip_job_whose_id_run_db_could_not_record_is_polled_not_bought_again(
             st.mark_submitted("s1", "clip", "models/veo/operations/x1", ledger_row=row)
     if not asks:
         st.begin("s1", "clip", "c2")
-    assert st.take_receipts() == [("s1", "clip", "job models/veo/operations/x1")]
+    assert st.take_receipts() == [("s1", "clip", "submitted", "models/veo/operations/x1")]
     step = st.get("s1", "clip")
     assert step is not None
     assert (step.status, step.remote_id) == (
