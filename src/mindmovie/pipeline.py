@@ -8084,9 +8084,7 @@ class Pipeline:
                 said = f"the bill of {whose}, paid for by an earlier render, is recorded" + (
                     "; its result is downloaded from the URL kept with it" if what else ""
                 )
-            self.reporter.info(
-                f"{said}, not bought again (run.db could not record it then: `ulimit -f`?)"
-            )
+            self.reporter.info(f"{said}, not bought again (run.db could not record it then)")
 
     async def _run(self, store: Store, until: Until, skip_failed: bool) -> RenderResult:
         self._check_keyless(store)
