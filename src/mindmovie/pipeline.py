@@ -3259,7 +3259,9 @@ class Pipeline:
         or forget it once none is held (the plan made, or asked anew)."""
         unrepaired = getattr(planner, "unrepaired", None)
         saved = unrepaired() if unrepaired is not None else None
-        with contextlib.suppress(sqlite3.Error):
+        # (a best-effort note: run.db at the file size limit, EFBIG, raised out of the
+        # plan's answer, paid, and lost it before plan.yaml or its receipt was written)
+        with contextlib.suppress(sqlite3.Error, OSError):
             if saved is None:
                 if store.get_meta(UNREPAIRED_META) is not None:
                     store.delete_meta(UNREPAIRED_META)

@@ -74,8 +74,9 @@ def limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Limit]:
 
 def _met_after_answer(monkeypatch: pytest.MonkeyPatch, lim: _Limit, stage: str) -> None:
     """The limit is met just after the first paid call of `stage` ("plan": Claude's
-    answer; "keyframe": an image generated; "clip": a job created; "finished clip": a
-    job seen finished) has answered, before anything of its answer is recorded."""
+    plan, "repaired plan": its repair too; "keyframe": an image generated; "clip": a
+    job created; "finished clip": a job seen finished) has answered, before anything of
+    its answer is recorded."""
     real = Pipeline._settle_errors
 
     async def settle(self: Pipeline, row: int | None, call: Any, *a: Any, **kw: Any) -> Any:
@@ -84,15 +85,15 @@ def _met_after_answer(monkeypatch: pytest.MonkeyPatch, lim: _Limit, stage: str) 
             lim.met, lim.armed = True, False
         return out
 
-    real_plan = Pipeline._plan_paid
+    from mindmovie.providers.anthropic import ClaudePlanner
 
-    async def plan_paid(self: Pipeline, store: Store, attempt: Any, *a: Any) -> Any:
-        async def answered() -> Any:
-            out = await attempt()
+    real_plan = ClaudePlanner.plan
+
+    async def planned(self: ClaudePlanner, *a: Any, **kw: Any) -> Any:
+        out = await real_plan(self, *a, **kw)
+        if lim.armed:
             lim.met, lim.armed = True, False
-            return out
-
-        return await real_plan(self, store, answered if lim.armed else attempt, *a)
+        return out
 
     real_settle_job = Pipeline._settle_job
 
@@ -101,8 +102,8 @@ def _met_after_answer(monkeypatch: pytest.MonkeyPatch, lim: _Limit, stage: str) 
             lim.met, lim.armed = True, False
         return await real_settle_job(self, row, *a)
 
-    if stage == "plan":
-        monkeypatch.setattr(Pipeline, "_plan_paid", plan_paid)
+    if stage.endswith("plan"):
+        monkeypatch.setattr(ClaudePlanner, "plan", planned)
     elif stage == "finished clip":
         monkeypatch.setattr(Pipeline, "_settle_job", job_done)
     else:
@@ -133,6 +134,7 @@ class _Told(NullReporter):
     ("preset", "stage"),
     [
         ("byteplus", "plan"),  # Claude's plan
+        ("byteplus", "repaired plan"),  # its first answer and the repair, both paid
         ("byteplus", "keyframe"),  # a Seedream image
         ("byteplus", "clip"),  # a Seedance task (its list finds it too)
         ("google", "keyframe"),  # a Gemini image
@@ -157,7 +159,11 @@ async def test_a_paid_answer_run_db_could_not_record_is_not_bought_again(
     its ledger row billed once, and the movie made."""
     goals = _one_scene(sim, tmp_path, monkeypatch)
     # (Claude plans only where the plan is the answer tested: the rest plan offline)
-    s = settings_for(preset, sim, **({} if stage == "plan" else {"planner": {"provider": "local"}}))
+    planned = 2 if stage == "repaired plan" else int(stage == "plan")
+    if planned == 2:
+        sim.add_fault("invalid", path="/v1/messages", field="image_prompt")  # (once)
+    local = {"planner": {"provider": "local"}}
+    s = settings_for(preset, sim, **({} if planned else local))
     run = tmp_path / "run"
     _met_after_answer(monkeypatch, limit, stage)
     with pytest.raises(DiskFull) as e:
@@ -173,11 +179,10 @@ async def test_a_paid_answer_run_db_could_not_record_is_not_bought_again(
     assert res.movie is not None and res.movie.is_file()
     assert asked == ([pytest.approx(priced)] if priced else []), (asked, priced)
     totals = sim.stats()["totals"]
-    planned = int(stage == "plan")
     assert (totals["messages"], totals["images"], totals["jobs_created"]) == (planned, 1, 1), totals
-    for st in ("plan", "keyframe", "clip")[1 - planned :]:  # (each billed once)
-        (row,) = ledger_rows(run, st)
-        assert row["state"] == "billed", row
+    for st in ("plan", "keyframe", "clip")[int(not planned) :]:  # (each call billed once)
+        rows = ledger_rows(run, st)
+        assert [r["state"] for r in rows] == ["billed"] * max(1, planned * (st == "plan")), rows
     if stage != "finished clip":  # (its job was journaled: polled again, no receipt)
         assert [t for t in told.told if "not bought again" in t], told.told
     assert not list((run / "kept").glob("receipts/*"))
