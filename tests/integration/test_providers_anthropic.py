@@ -399,6 +399,11 @@ ANTHROPIC_ERRORS: list[tuple[int, str | None, str, str, int]] = [
     # status, body (None: Anthropic's JSON), what is said, what to do, exit code
     (400, None, "invalid_request_error: prompt is too long: 215000 tokens > 200000 maximum",
      "shorten the goals", 1),
+    (400, None, "invalid_request_error: Your credit balance is too low to access the "
+     "Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.",
+     "check the account's billing", 1),
+    (400, None, "invalid_request_error: messages: text content blocks must be non-empty",
+     "refused the request as sent; nothing was billed for it", 1),
     (401, None, "authentication_error: invalid x-api-key", "check ANTHROPIC_API_KEY", 1),
     (403, None, "permission_error: Your API key does not have permission to use the "
      "specified resource.", "check ANTHROPIC_API_KEY", 1),
@@ -419,7 +424,7 @@ ANTHROPIC_ERRORS: list[tuple[int, str | None, str, str, int]] = [
 @pytest.mark.parametrize(
     ("status", "body", "said", "to_do", "code"),
     ANTHROPIC_ERRORS,
-    ids=[f"{c[0]}{'-page' if c[1] else ''}" for c in ANTHROPIC_ERRORS],
+    ids=[f"{c[0]}{'-page' if c[1] else ''}-{i}" for i, c in enumerate(ANTHROPIC_ERRORS)],
 )
 def test_each_error_claude_answers_is_one_line_saying_status_type_message_and_what_to_do(
     sim: SimServer,
@@ -571,6 +576,26 @@ async def test_connection_failures_say_whether_the_request_was_sent(
     assert f"Connect call failed ('127.0.0.1', {port})" in str(refused.value), refused.value
     assert "nothing was sent: check the network" in str(refused.value)
     assert "providers.anthropic.base_url" in str(refused.value)
+
+
+def test_a_timeout_while_connecting_says_nothing_was_sent_not_a_longer_timeout() -> None:
+    """A timeout while connecting (a firewall dropping the packets) made no connection:
+    a longer timeout does not mend it; it was told "set a longer timeout"."""
+    import anthropic
+    import httpx
+
+    p = ClaudePlanner(api_key="sk-ant-test", base_url="http://127.0.0.1:9", timeout=5)
+    request = httpx.Request("POST", "http://127.0.0.1:9/v1/messages")
+    try:
+        try:
+            raise httpx.ConnectTimeout("timed out", request=request)
+        except httpx.ConnectTimeout as cause:
+            raise anthropic.APITimeoutError(request=request) from cause
+    except anthropic.APITimeoutError as e:
+        got = p._map_error(e)
+    assert isinstance(got, ConnectionLost) and got.sent is False
+    assert "nothing was sent: check the network" in str(got), got
+    assert "longer timeout" not in str(got), got
 
 
 async def test_max_tokens_on_the_wire_is_the_one_the_budget_holds(

@@ -456,6 +456,9 @@ def _unreadable_tool_input(e: BaseException) -> str | None:
 #: the start of Anthropic's 400 for a request over the model's context window
 #: ("prompt is too long: 215000 tokens > 200000 maximum")
 _PROMPT_TOO_LONG = "prompt is too long"
+#: Anthropic's 400 for an account out of credit ("Your credit balance is too low to
+#: access the Anthropic API. Please go to Plans & Billing ..."), casefolded
+_LOW_CREDIT = "credit balance is too low"
 
 
 def _answer_words(e: anthropic.APIStatusError) -> str:
@@ -843,15 +846,17 @@ class ClaudePlanner:
 
         if isinstance(e, anthropic.APIConnectionError):  # includes APITimeoutError
             sent = not never_connected(e)
-            if isinstance(e, anthropic.APITimeoutError):
-                to_do = (
-                    f"no answer within providers.{PROVIDER}.timeout ({self._timeout:g} s); "
-                    "render again, or set a longer timeout"
-                )
-            elif not sent:
+            if not sent:
+                # (a timeout while connecting too: no connection was made, which a longer
+                # timeout does not mend)
                 to_do = (
                     "nothing was sent: check the network (a proxy, a firewall) and "
                     f"providers.{PROVIDER}.base_url"
+                )
+            elif isinstance(e, anthropic.APITimeoutError):
+                to_do = (
+                    f"no answer within providers.{PROVIDER}.timeout ({self._timeout:g} s); "
+                    "render again, or set a longer timeout"
                 )
             else:
                 to_do = "the connection broke after the request was sent; render again"
@@ -903,7 +908,8 @@ class ClaudePlanner:
                 f"'{self.model}'?)",
                 provider=PROVIDER,
             )
-        if status == 402:
+        if status == 402 or _LOW_CREDIT in detail.casefold():
+            # (Anthropic says an account out of credit as a 400 invalid_request_error)
             return AuthError(f"{said}; check the account's billing", provider=PROVIDER)
         if status == 404:
             known = ", ".join(m.key for m in catalog.models(PROVIDER, "planner"))
@@ -935,8 +941,9 @@ class ClaudePlanner:
                 "billed for it",
                 provider=PROVIDER,
             )
+        # (no setting is named: the message names none, and one mindmovie sent wrongly
+        # is not the person's to mend)
         return InvalidRequest(
-            f"{said}; {PROVIDER} refused the request as sent: check planner.model and "
-            "planner.options; nothing was billed for it",
+            f"{said}; {PROVIDER} refused the request as sent; nothing was billed for it",
             provider=PROVIDER,
         )
