@@ -501,7 +501,7 @@ async def test_an_answer_slower_than_timeout_is_connection_lost(
     path, counter = (TASKS, "jobs_created") if stage == "video" else (IMAGES, "images")
     sim.add_fault("delay", path=path, method="POST", seconds=2.0)  # far past the 0.3 s
     t0 = time.monotonic()
-    with pytest.raises(ConnectionLost, match=r"connection failed \(ArkAPITimeoutError\)") as e:
+    with pytest.raises(ConnectionLost, match=r"connection failed: ArkAPITimeoutError \(") as e:
         if stage == "video":
             await seedance(sim, timeout=0.3).submit(vreq(keyframe))
         else:
@@ -510,6 +510,8 @@ async def test_an_answer_slower_than_timeout_is_connection_lost(
             )
     assert time.monotonic() - t0 < 1.7  # gave up at the timeout, not after the answer
     assert e.value.scene_id == "01-health-1"
+    # the setting and what to do (it was the SDK's class alone)
+    assert "no answer within providers.byteplus.timeout (0.3 s); render again" in str(e.value)
     assert len(sim.requests(path=path, method="POST")) == 1  # the SDK did not retry
     end = time.monotonic() + 3
     while sim.stats()["totals"][counter] == 0 and time.monotonic() < end:
@@ -654,6 +656,7 @@ async def test_an_answer_that_trickles_past_its_deadline_is_connection_lost(
                 KeyframeRequest(scene_id="01-health-1", prompt="p", width=64, height=36, seed=1)
             )
     assert e.value.sent is True
+    assert "providers.byteplus.timeout plus download_timeout (4 s)" in str(e.value), e.value
     assert 4.0 - 1e-3 <= time.monotonic() - t0 < 7.0
     assert len(sim.requests(path=path, method="POST")) == 1
 
@@ -935,6 +938,94 @@ async def test_connection_failures_say_whether_the_create_was_sent(
     with pytest.raises(ConnectionLost) as refused:
         await dead.submit(vreq(keyframe))
     assert refused.value.sent is False
+
+
+#: a key shaped as Ark's, which no line may show
+ARK_SECRET = "ark-SeCrEtVaLuE-byteplus-0002"
+#: (call, status, the error, what the line says the answer was, what it says to do)
+ARK_ERRORS: list[tuple[str, int, type[Exception], str, str]] = [
+    ("submit", 429, RateLimited, "HTTP 429 RateLimitExceeded.EndpointRPMExceeded: slow down",
+     "rate limited: render again once byteplus's rate limit allows (a request turned away "
+     "is not billed)"),
+    ("submit", 500, ConnectionLost, "HTTP 500 InternalServiceError: slow down",
+     "byteplus could not answer: render again in a few minutes"),
+    ("submit", 503, ConnectionLost, "HTTP 503 ServiceUnavailable: slow down",
+     "byteplus could not answer: render again in a few minutes"),
+    ("image", 429, RateLimited, "HTTP 429 RateLimitExceeded.EndpointRPMExceeded: slow down",
+     "render again once byteplus's rate limit allows"),
+    ("image", 502, ConnectionLost, "HTTP 502 InternalServiceError: slow down",
+     "byteplus could not answer: render again in a few minutes"),
+    ("image", 503, Transient, "HTTP 503 ServiceUnavailable: slow down",
+     "byteplus could not answer: render again in a few minutes"),
+    ("poll", 500, Transient, "HTTP 500 InternalServiceError: slow down",
+     "byteplus could not answer: render again in a few minutes"),
+    ("poll", 429, RateLimited, "HTTP 429 RateLimitExceeded.EndpointRPMExceeded: slow down",
+     "render again once byteplus's rate limit allows"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "error", "said", "to_do"),
+    ARK_ERRORS,
+    ids=[f"{c[0]}-{c[1]}" for c in ARK_ERRORS],
+)
+async def test_each_passing_error_ark_answers_says_status_code_message_and_what_to_do(
+    sim: SimServer,
+    keyframe: Path,
+    call: str,
+    status: int,
+    error: type[Exception],
+    said: str,
+    to_do: str,
+) -> None:
+    """A 429 or 5xx from Ark, on a Seedance create or poll or a Seedream image: one line
+    with the status, Ark's code and message and what to do, as Claude's lines say it
+    (58be2ee). They said the status and message only ("submit: rate limited
+    (RateLimitExceeded...)", "image: HTTP 503 ServiceUnavailable: ..."): nothing to do."""
+    path = {"submit": TASKS, "image": IMAGES, "poll": f"{TASKS}/"}[call]
+    method = "GET" if call == "poll" else "POST"
+    sim.add_fault("http", path=path, method=method, status=status, message="slow down")
+    with pytest.raises(error) as e:
+        if call == "image":
+            kf = SeedreamKeyframes(api_key=ARK_SECRET, base_url=sim.ark_base_url, timeout=10)
+            await kf.generate(
+                KeyframeRequest(scene_id="01", prompt="p", width=64, height=36, seed=1)
+            )
+        else:
+            video = SeedanceVideo(api_key=ARK_SECRET, base_url=sim.ark_base_url, timeout=10)
+            if call == "submit":
+                await video.submit(vreq(keyframe))
+            else:
+                await video.poll("cgt-sim-0001")
+    line = str(e.value)
+    assert type(e.value) is error, line
+    assert line.startswith("byteplus"), line
+    assert said in line and to_do in line, line
+    assert "\n" not in line and "SeCrEtVaLuE" not in line, line
+
+
+async def test_a_refused_connection_says_what_the_transport_said_and_what_to_do(
+    keyframe: Path,
+) -> None:
+    """A port nothing listens on: the line was "connection failed (ArkAPIConnectionError)",
+    the SDK's class alone. It says the transport's words, that nothing was sent and where
+    to look, as Claude's line does (2e36662)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: connecting is refused
+    dead = SeedanceVideo(api_key=ARK_SECRET, base_url=f"http://127.0.0.1:{port}/api/v3")
+    with pytest.raises(ConnectionLost) as refused:
+        await dead.submit(vreq(keyframe))
+    line = str(refused.value)
+    assert refused.value.sent is False
+    assert line.startswith("byteplus scene 01-health-1: submit: connection failed: "), line
+    assert f"Connect call failed ('127.0.0.1', {port})" in line, line
+    assert line.endswith(
+        "nothing was sent: check the network (a proxy, a firewall) and providers.byteplus.base_url"
+    ), line
+    assert "SeCrEtVaLuE" not in line
 
 
 def test_return_last_frame_is_refused_as_its_frame_would_be_thrown_away() -> None:

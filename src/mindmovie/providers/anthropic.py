@@ -37,8 +37,10 @@ from mindmovie.providers.base import (
     RateLimited,
     Transient,
     answer_text,
+    busy_advice,
     close_loop_client,
-    never_connected,
+    connection_failed,
+    rate_limit_advice,
     unknown_options,
 )
 from mindmovie.retry import retry_after_seconds
@@ -484,21 +486,6 @@ def _answer_words(e: anthropic.APIStatusError) -> str:
     return words or type(e).__name__
 
 
-def _transport_words(e: BaseException) -> str:
-    """What the transport said under the SDK's connection error ("ConnectError: [Errno
-    111] Connection refused"): the SDK's own class alone ("connection failed:
-    APIConnectionError") named neither the cause nor what to do."""
-    said = f"{type(e).__name__}: {e}"
-    seen: set[int] = set()
-    cur: BaseException | None = e
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if str(cur).strip():
-            said = f"{type(cur).__name__}: {' '.join(str(cur).split())}"
-        cur = cur.__cause__ or cur.__context__
-    return said
-
-
 def _broken_answer(e: BaseException) -> bool:
     """Whether `e` is the transport failing while a streamed answer was being read (the
     SDK lets httpx's own errors through there: a read timeout, a closed socket), or the
@@ -845,26 +832,13 @@ class ClaudePlanner:
         import anthropic
 
         if isinstance(e, anthropic.APIConnectionError):  # includes APITimeoutError
-            sent = not never_connected(e)
-            if not sent:
-                # (a timeout while connecting too: no connection was made, which a longer
-                # timeout does not mend)
-                to_do = (
-                    "nothing was sent: check the network (a proxy, a firewall) and "
-                    f"providers.{PROVIDER}.base_url"
-                )
-            elif isinstance(e, anthropic.APITimeoutError):
-                to_do = (
-                    f"no answer within providers.{PROVIDER}.timeout ({self._timeout:g} s); "
-                    "render again, or set a longer timeout"
-                )
-            else:
-                to_do = "the connection broke after the request was sent; render again"
-            return ConnectionLost(
-                f"connection failed: {type(e).__name__} ({_transport_words(e)}); {to_do}",
-                provider=PROVIDER,
-                sent=sent,
+            said, sent = connection_failed(
+                e,
+                PROVIDER,
+                timed_out=isinstance(e, anthropic.APITimeoutError),
+                within=f"providers.{PROVIDER}.timeout ({self._timeout:g} s)",
             )
+            return ConnectionLost(said, provider=PROVIDER, sent=sent)
         if not isinstance(e, anthropic.APIStatusError):
             return Transient(f"unexpected SDK error: {type(e).__name__}", provider=PROVIDER)
         status = e.status_code
@@ -885,15 +859,13 @@ class ClaudePlanner:
         if status == 429:
             # (a wait longer than a render waits is said by mindmovie.retry, `_told_when`)
             return RateLimited(
-                f"{said}; rate limited: render again once {PROVIDER}'s rate limit allows "
-                "(a request turned away is not billed)",
+                f"{said}; {rate_limit_advice(PROVIDER)}",
                 retry_after=retry_after_seconds(e.response.headers),
                 provider=PROVIDER,
             )
         if status >= 500 or status in (408, 409):
-            busy = "is overloaded" if status == 529 else "could not answer"
             return Transient(
-                f"{said}; {PROVIDER} {busy}: render again in a few minutes",
+                f"{said}; {busy_advice(PROVIDER, status)}",
                 retry_after=retry_after_seconds(e.response.headers),
                 provider=PROVIDER,
             )

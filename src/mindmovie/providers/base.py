@@ -294,6 +294,68 @@ def never_connected(e: BaseException) -> bool:
     return False
 
 
+def transport_words(e: BaseException) -> str:
+    """What the transport said under an SDK's connection error, its innermost cause with
+    words ("ConnectionRefusedError: [Errno 111] Connect call failed ('127.0.0.1', 443)"):
+    the SDK's class alone ("connection failed (ArkAPIConnectionError)") named neither
+    the cause nor what to do."""
+    said = f"{type(e).__name__}: {e}"
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if str(cur).strip():
+            said = f"{type(cur).__name__}: {' '.join(str(cur).split())}"
+        cur = cur.__cause__ or cur.__context__
+    return said
+
+
+def connection_advice(
+    provider: str, *, sent: bool, timed_out: bool, within: str | None = None
+) -> str:
+    """What to do about a failed connection to `provider`, one clause for every
+    provider's line alike: nothing sent (`never_connected`: refused, no route, DNS, a
+    connect timeout) is this machine's network or the base_url; no answer in time is
+    the timeout setting (`within`: the setting and its seconds, when known); a
+    connection broken after sending passes."""
+    if not sent:
+        return (
+            "nothing was sent: check the network (a proxy, a firewall) and "
+            f"providers.{provider}.base_url"
+        )
+    if timed_out:
+        return (
+            f"no answer within {within or f'providers.{provider}.timeout'}; render again, "
+            "or set a longer timeout"
+        )
+    return "the connection broke after the request was sent; render again"
+
+
+def connection_failed(
+    e: BaseException, provider: str, *, timed_out: bool, within: str | None = None
+) -> tuple[str, bool]:
+    """The words of an SDK's connection error `e` ("connection failed: <class>
+    (<the transport's words>); <what to do>") and whether the request was sent."""
+    sent = not never_connected(e)
+    advice = connection_advice(provider, sent=sent, timed_out=timed_out, within=within)
+    return f"connection failed: {type(e).__name__} ({transport_words(e)}); {advice}", sent
+
+
+def busy_advice(provider: str, status: int) -> str:
+    """The clause a 5xx (or 408/409) line ends with, every provider's alike (Claude's
+    first, 58be2ee): the service failed, not the request, so the same request may pass."""
+    busy = "is overloaded" if status == 529 else "could not answer"
+    return f"{provider} {busy}: render again in a few minutes"
+
+
+def rate_limit_advice(provider: str) -> str:
+    """The clause a 429 line ends with (a wait past a render's is `retry._told_when`'s)."""
+    return (
+        f"rate limited: render again once {provider}'s rate limit allows (a request turned "
+        "away is not billed)"
+    )
+
+
 class RateLimited(Transient):
     """429: retry after `retry_after` seconds when the provider says so."""
 

@@ -53,11 +53,13 @@ from mindmovie.providers.base import (
     age_text,
     answer_charset,
     answer_text,
+    busy_advice,
     close_loop_client,
+    connection_failed,
     key_fingerprint,
     made_maybe,
-    never_connected,
     origin_url,
+    rate_limit_advice,
     unknown_options,
     url_expired,
     url_expiry,
@@ -194,23 +196,40 @@ MODEL_NOT_FOUND_CODES = ("InvalidEndpointOrModel", "ModelNotOpen")
 
 
 def map_ark_error(
-    e: Exception, spec: ModelSpec, *, during: str, options: dict[str, Any] | None = None
+    e: Exception,
+    spec: ModelSpec,
+    *,
+    during: str,
+    options: dict[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> ProviderError:
     """Ark SDK exception -> our taxonomy (provider-wire.md §1 table). `options`: the
     stage's `*.options` sent with the call: a parameter Ark refuses that came from one
-    is told as that setting (`InvalidRequest.setting`)."""
+    is told as that setting (`InvalidRequest.setting`). `timeout`: the client's
+    providers.byteplus.timeout, which a timeout's line names. Each line says the status,
+    Ark's code and message, and what to do (as Claude's, 58be2ee)."""
     from byteplussdkarkruntime._exceptions import (
         ArkAPIConnectionError,
         ArkAPIError,
         ArkAPIStatusError,
+        ArkAPITimeoutError,
     )
 
     if isinstance(e, ArkAPIConnectionError):  # includes ArkAPITimeoutError
-        return ConnectionLost(
-            f"{during}: connection failed ({type(e).__name__})",
-            provider=PROVIDER,
-            sent=not never_connected(e),
+        # the transport's own words ("ConnectionRefusedError: [Errno 111] ..."): the
+        # class alone, "connection failed (ArkAPIConnectionError)", said neither the
+        # cause nor what to do
+        slow = _answer_too_slow(e)
+        if slow is not None:
+            within = f"providers.{PROVIDER}.timeout plus download_timeout ({slow:g} s)"
+        else:
+            within = f"providers.{PROVIDER}.timeout" + (
+                f" ({timeout:g} s)" if timeout is not None else ""
+            )
+        said, sent = connection_failed(
+            e, PROVIDER, timed_out=isinstance(e, ArkAPITimeoutError), within=within
         )
+        return ConnectionLost(f"{during}: {said}", provider=PROVIDER, sent=sent)
     if not isinstance(e, ArkAPIStatusError):
         name = type(e).__name__ if isinstance(e, ArkAPIError) else repr(e)
         return Transient(f"{during}: unexpected SDK error {name}", provider=PROVIDER)
@@ -226,7 +245,7 @@ def map_ark_error(
         return ContentRejected(f"{during}: {detail}", billed=False, provider=PROVIDER)
     if status == 429:
         return RateLimited(
-            f"{during}: rate limited ({detail})",
+            f"{during}: HTTP {status} {detail}; {rate_limit_advice(PROVIDER)}",
             retry_after=retry_after_seconds(e.response.headers),
             provider=PROVIDER,
         )
@@ -237,7 +256,7 @@ def map_ark_error(
         # task list can tell: looked at at once, as after a 500 (the service's own
         # answer), so a 503 to every create holds each for ANSWERED_GRACE at most
         return ConnectionLost(
-            f"{during}: HTTP {status} {detail}",
+            f"{during}: HTTP {status} {detail}; {busy_advice(PROVIDER, status)}",
             provider=PROVIDER,
             sent=True,
             answered=True,
@@ -255,7 +274,7 @@ def map_ark_error(
         # unknown), not refunded. A 503 (unavailable) turned the request away: sent again.
         # A 500 is the service's own final answer: a job it made is listed at once
         return ConnectionLost(
-            f"{during}: HTTP {status} {detail}",
+            f"{during}: HTTP {status} {detail}; {busy_advice(PROVIDER, status)}",
             provider=PROVIDER,
             sent=True,
             answered=status == 500,
@@ -263,7 +282,7 @@ def map_ark_error(
         )
     if status >= 500 or status in (408, 409):
         return Transient(
-            f"{during}: HTTP {status} {detail}",
+            f"{during}: HTTP {status} {detail}; {busy_advice(PROVIDER, status)}",
             retry_after=retry_after_seconds(e.response.headers),
             provider=PROVIDER,
         )
@@ -364,6 +383,27 @@ class _ArkClients:
         await close_loop_client(self._clients)
 
 
+class _AnswerTooSlow(httpx.ReadTimeout):
+    """A call's whole answer past its deadline (`_ArkHttp.send`): a read timeout to the
+    SDK, and its line names the deadline's settings, not the timeout alone."""
+
+    def __init__(self, deadline: float, request: httpx.Request) -> None:
+        super().__init__(f"the answer took longer than {deadline:.0f} s", request=request)
+        self.deadline = deadline
+
+
+def _answer_too_slow(e: BaseException) -> float | None:
+    """The answer deadline `e` (an SDK's timeout) was raised from, None if another."""
+    seen: set[int] = set()
+    cur: BaseException | None = e
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, _AnswerTooSlow):
+            return cur.deadline
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
 class _ArkHttp(httpx.AsyncClient):
     """The Ark client's httpx client: the SDK's own defaults (its connection limits,
     redirects followed, closed when let go of) with the shared TLS context (`_tls`). The
@@ -395,9 +435,7 @@ class _ArkHttp(httpx.AsyncClient):
                 await response.aread()
         except TimeoutError:
             await response.aclose()
-            raise httpx.ReadTimeout(
-                f"the answer took longer than {self.answer_deadline:.0f} s", request=request
-            ) from None
+            raise _AnswerTooSlow(self.answer_deadline, request) from None
         except BaseException:
             await response.aclose()
             raise
@@ -599,7 +637,9 @@ class SeedreamKeyframes:
             resp = await self._ark.get().images.generate(**kwargs)
         except Exception as e:
             if _is_ark_error(e):
-                raise map_ark_error(e, self.spec, during="image", options=self.options) from None
+                raise map_ark_error(
+                    e, self.spec, during="image", options=self.options, timeout=self.timeout
+                ) from None
             raise
         items = list(getattr(resp, "data", None) or [])
         if not items:
@@ -943,7 +983,7 @@ class SeedanceVideo:
             except Exception as e:
                 if _is_ark_error(e):
                     raise map_ark_error(
-                        e, self.spec, during="submit", options=self.options
+                        e, self.spec, during="submit", options=self.options, timeout=self.timeout
                     ) from None
                 raise
             task_id = getattr(task, "id", None)
@@ -963,7 +1003,9 @@ class SeedanceVideo:
             t = await self._ark.get().content_generation.tasks.get(task_id=remote_id)
         except Exception as e:
             if _is_ark_error(e):
-                raise map_ark_error(e, self.spec, during=f"poll {remote_id}") from None
+                raise map_ark_error(
+                    e, self.spec, during=f"poll {remote_id}", timeout=self.timeout
+                ) from None
             raise
         raw = str(getattr(t, "status", "") or "").lower()
         status: JobStatus = _STATUSES.get(raw, "running" if raw in ("", "pending") else "failed")
@@ -1153,7 +1195,9 @@ class SeedanceVideo:
             await self._ark.get().content_generation.tasks.delete(remote_id)
         except Exception as e:
             if _is_ark_error(e):
-                raise map_ark_error(e, self.spec, during=f"cancel {remote_id}") from None
+                raise map_ark_error(
+                    e, self.spec, during=f"cancel {remote_id}", timeout=self.timeout
+                ) from None
             raise
 
     async def find_pending(
@@ -1178,7 +1222,7 @@ class SeedanceVideo:
                 )
             except Exception as e:
                 if _is_ark_error(e):
-                    raise map_ark_error(e, self.spec, during="list") from None
+                    raise map_ark_error(e, self.spec, during="list", timeout=self.timeout) from None
                 raise
             items = list(getattr(resp, "items", None) or [])
             for t in items:
