@@ -538,12 +538,14 @@ async def test_dropped_connection_and_timeout_are_transient(
 ) -> None:
     veo = VeoVideo.from_settings(_settings(gsim, timeout=0.5), KEY)
     gsim.add_fault("drop", path=":predictLongRunning")
-    with pytest.raises(ConnectionLost, match="network error") as dropped:
+    with pytest.raises(ConnectionLost, match="connection failed: ") as dropped:
         await veo.submit(_video_req(tmp_path))
     assert dropped.value.sent is True  # the create may have reached Google: maybe billed
+    assert "the connection broke after the request was sent; render again" in str(dropped.value)
     gsim.add_fault("delay", path=":fetchPredictOperation", seconds=2.0)
-    with pytest.raises(Transient, match="Timeout"):
+    with pytest.raises(Transient, match="Timeout") as late:
         await veo.poll("projects/p/locations/l/publishers/google/models/m/operations/x")
+    assert "no answer within providers.google.timeout; render again" in str(late.value)
 
 
 async def test_a_refused_connection_is_connection_lost_never_sent(tmp_path: Path) -> None:
@@ -556,9 +558,77 @@ async def test_a_refused_connection_is_connection_lost_never_sent(tmp_path: Path
         port = sock.getsockname()[1]  # closed again: connecting is refused
     dead = Settings(preset="google", providers={"google": {"base_url": f"http://127.0.0.1:{port}"}})
     veo = VeoVideo.from_settings(dead, KEY)
-    with pytest.raises(ConnectionLost, match="network error") as refused:
+    with pytest.raises(ConnectionLost, match="connection failed: ConnectError") as refused:
         await veo.submit(_video_req(tmp_path))
     assert refused.value.sent is False
+    # the transport's words and what to do (it was "network error ConnectError: All
+    # connection attempts failed": nothing to do)
+    line = str(refused.value)
+    assert f"Connect call failed ('127.0.0.1', {port})" in line, line
+    assert line.endswith(
+        "nothing was sent: check the network (a proxy, a firewall) and providers.google.base_url"
+    ), line
+
+
+#: a key shaped as Google's, which no line may show
+GOOGLE_SECRET = Keys(google=SecretStr("AIzaSeCrEtVaLuE-google-0003"))
+#: (call, status, the error, what the line says the answer was, what it says to do)
+GOOGLE_ERRORS: list[tuple[str, int, type[Exception], str, str]] = [
+    ("image", 429, RateLimited, "429 RESOURCE_EXHAUSTED: slow down",
+     "rate limited: render again once google's rate limit allows (a request turned away "
+     "is not billed)"),
+    ("image", 500, Transient, "500 INTERNAL: slow down",
+     "google could not answer: render again in a few minutes"),
+    ("image", 503, Transient, "503 UNAVAILABLE: slow down",
+     "google could not answer: render again in a few minutes"),
+    ("create", 429, RateLimited, "429 RESOURCE_EXHAUSTED: slow down",
+     "render again once google's rate limit allows"),
+    ("create", 504, ConnectionLost, "504 DEADLINE_EXCEEDED: slow down",
+     "google could not answer: render again in a few minutes"),
+    ("create", 503, Transient, "503 UNAVAILABLE: slow down",
+     "google could not answer: render again in a few minutes"),
+    ("poll", 500, Transient, "500 INTERNAL: slow down",
+     "google could not answer: render again in a few minutes"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("call", "status", "error", "said", "to_do"),
+    GOOGLE_ERRORS,
+    ids=[f"{c[0]}-{c[1]}" for c in GOOGLE_ERRORS],
+)
+async def test_each_passing_error_google_answers_says_status_and_what_to_do(
+    gsim: SimServer,
+    tmp_path: Path,
+    call: str,
+    status: int,
+    error: type[Exception],
+    said: str,
+    to_do: str,
+) -> None:
+    """A 429 or 5xx from Google, on a Gemini image, a Veo create or its poll: one line
+    with the status, Google's status name and message, and what to do, as Claude's lines
+    say it (58be2ee). They said "rate limited, 429 RESOURCE_EXHAUSTED: ..." and "503
+    UNAVAILABLE: ..." with nothing to do."""
+    path = {"image": ":generateContent", "create": ":predictLongRunning"}
+    gsim.add_fault(
+        "http", path=path.get(call, ":fetchPredictOperation"), status=status, message="slow down"
+    )
+    with pytest.raises(error) as e:
+        if call == "image":
+            kf = GeminiKeyframes.from_settings(_settings(gsim), GOOGLE_SECRET)
+            await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
+        else:
+            veo = VeoVideo.from_settings(_settings(gsim), GOOGLE_SECRET)
+            if call == "create":
+                await veo.submit(_video_req(tmp_path))
+            else:
+                await veo.poll("projects/p/locations/l/publishers/google/models/m/operations/x")
+    line = str(e.value)
+    assert type(e.value) is error, line
+    assert line.startswith("google"), line
+    assert said in line and to_do in line, line
+    assert "\n" not in line and "SeCrEtVaLuE" not in line, line
 
 
 @pytest.mark.parametrize("status", [401, 403])

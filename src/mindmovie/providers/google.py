@@ -56,11 +56,14 @@ from mindmovie.providers.base import (
     age_text,
     answer_charset,
     answer_text,
+    busy_advice,
+    connection_failed,
     key_fingerprint,
     made_maybe,
     never_connected,
     origin_url,
     raised_in,
+    rate_limit_advice,
     unknown_options,
     url_expired,
 )
@@ -73,12 +76,19 @@ try:  # google-genai 3.x talks through httpx2 when it is installed; both raise r
         httpx.TransportError,
         httpx2.TransportError,
     )
+    #: the transport errors that are a timeout (a line then names the timeout setting)
+    _TIMEOUT_ERRORS: tuple[type[BaseException], ...] = (
+        httpx.TimeoutException,
+        httpx2.TimeoutException,
+    )
 except ImportError:  # pragma: no cover - httpx2 is optional for the SDK
     _TRANSPORT_ERRORS = (httpx.TransportError,)
+    _TIMEOUT_ERRORS = (httpx.TimeoutException,)
 try:  # ... and through aiohttp, when that is installed: its errors come out raw too
     import aiohttp
 
     _TRANSPORT_ERRORS += (aiohttp.ClientError,)
+    _TIMEOUT_ERRORS += (aiohttp.ServerTimeoutError,)
 except ImportError:
     pass
 
@@ -546,9 +556,12 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
     if isinstance(e, genai_errors.APIError):
         msg = f"{e.code} {e.status or ''}: {e.message or e.details}".replace(" :", ":")
         code = int(e.code or 0)
+        # (what to do ends a 429's or 5xx's line, as Claude's and Ark's: 58be2ee)
         if code == 429:
             raise RateLimited(
-                f"{what}: rate limited, {msg}", retry_after=_retry_after(e), provider=PROVIDER
+                f"{what}: {msg}; {rate_limit_advice(PROVIDER)}",
+                retry_after=_retry_after(e),
+                provider=PROVIDER,
             ) from e
         if ctx.creates and made_maybe(code):
             # a 5xx but 503 (`made_maybe`): the backend may have made the operation
@@ -556,10 +569,18 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
             # refunded (Veo lists no operations to find it by)
             # (a 500 is the service's own answer, as Ark's is: `answered`)
             raise ConnectionLost(
-                f"{what}: {msg}", provider=PROVIDER, sent=True, answered=code == 500, status=code
+                f"{what}: {msg}; {busy_advice(PROVIDER, code)}",
+                provider=PROVIDER,
+                sent=True,
+                answered=code == 500,
+                status=code,
             ) from e
         if code in (408, 409) or code >= 500 or isinstance(e, genai_errors.ServerError):
-            raise Transient(f"{what}: {msg}", retry_after=_retry_after(e), provider=PROVIDER) from e
+            raise Transient(
+                f"{what}: {msg}; {busy_advice(PROVIDER, code)}",
+                retry_after=_retry_after(e),
+                provider=PROVIDER,
+            ) from e
         if code in (401, 403) or (code == 400 and _key_refused(e)):
             cred = (
                 "Application Default Credentials (gcloud auth application-default login) "
@@ -614,16 +635,15 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
         raise ConnectionLost(
             f"{what}: TimeoutError: no whole answer within providers.google.timeout "
             "(google-genai, talking through aiohttp, bounds each call by it as a whole: "
-            "the request's upload and its answer together)",
+            "the request's upload and its answer together); render again, or set a longer "
+            "timeout",
             provider=PROVIDER,
             sent=not never_connected(e),
         ) from e
     if isinstance(e, _TRANSPORT_ERRORS):
-        raise ConnectionLost(
-            f"{what}: network error {type(e).__name__}: {e}",
-            provider=PROVIDER,
-            sent=not never_connected(e),
-        ) from e
+        # the transport's words and what to do, as Claude's and Ark's lines say them
+        said, sent = connection_failed(e, PROVIDER, timed_out=isinstance(e, _TIMEOUT_ERRORS))
+        raise ConnectionLost(f"{what}: {said}", provider=PROVIDER, sent=sent) from e
     auth_exc = _google_auth_errors()
     if auth_exc and isinstance(e, auth_exc[0]):
         raise Transient(f"{what}: credential refresh failed: {e}", provider=PROVIDER) from e
@@ -687,7 +707,8 @@ async def _call(ctx: _Ctx, fn: Callable[[], Awaitable[T]]) -> T:
         # (and be billed for) its operation, as when a connection breaks mid-answer
         raise ConnectionLost(
             f"{ctx.model}: the answer took longer than {ctx.deadline:.0f} s "
-            "(providers.google.timeout plus download_timeout)",
+            "(providers.google.timeout plus download_timeout); render again, or set a "
+            "longer timeout",
             provider=PROVIDER,
             sent=True,
         ) from None
