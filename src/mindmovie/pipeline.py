@@ -1553,6 +1553,10 @@ class RenderResult:
     #: the failed scenes whose paid result is gone (`ResultGone`): another render does
     #: not retry them, it buys them again (with the spend question)
     gone: set[str] = field(default_factory=set)
+    #: the failed scenes whose request the provider refused as sent (`InvalidRequest`,
+    #: `ContentRejected`): another render sends the same and is refused again, so their
+    #: lines say what to change, not that a render retries them
+    refused: set[str] = field(default_factory=set)
     ran: list[tuple[str, str]] = field(default_factory=list)
     reused: list[tuple[str, str]] = field(default_factory=list)
     #: what the reporter was told as information (`Pipeline._note_painted`): `plan`
@@ -3702,6 +3706,13 @@ class Pipeline:
                         keys_before=before.get(key, ()),
                     )
                     break
+                except InvalidRequest as e:
+                    # (a setting's refusal is said once, by the render)
+                    if e.answered and not e.setting:
+                        e.message += refused_request_fix(
+                            self.run_dir / "plan.yaml", scene.id, "keyframe", e.param
+                        )
+                    raise
                 except ContentRejected as e:
                     if i + 1 == len(variants):
                         e.message += self._refused_fix(scene.id, [label for label, *_ in variants])
@@ -4624,6 +4635,12 @@ class Pipeline:
                         keys_before=before[key],
                     )
                     break
+                except InvalidRequest as e:
+                    if e.answered and not e.setting:
+                        e.message += refused_request_fix(
+                            self.run_dir / "plan.yaml", scene.id, "clip", e.param
+                        )
+                    raise
                 except ContentRejected as e:
                     if i + 1 == len(variants):
                         tried = [label for label, *_ in variants]
@@ -8403,6 +8420,10 @@ class Pipeline:
                 res.failed[scene_id] = msg
                 if isinstance(outcome, ResultGone):
                     res.gone.add(scene_id)
+                elif isinstance(outcome, ContentRejected) or (
+                    isinstance(outcome, InvalidRequest) and outcome.answered
+                ):
+                    res.refused.add(scene_id)
                 if scene_id not in told:
                     self.reporter.step("scenes", scene_id, "failed", msg)
             elif outcome is not None:
@@ -8443,7 +8464,7 @@ class Pipeline:
             board_written = self._storyboard(store)
         if until == "keyframes":
             if res.failed:
-                raise RenderFailed(_failed_message(res.failed, res.gone))
+                raise RenderFailed(_failed_message(res.failed, res.gone, res.refused))
             # the board's page when it was written; else (its warning is above) the
             # keyframes themselves: the page named here did not exist
             where = self.run_dir / ("storyboard.html" if board_written else "scenes")
@@ -8456,7 +8477,7 @@ class Pipeline:
             # a clip (every scene failed of a refused key: it ended "no scene has a clip")
             offer = clips and until != "clips"
             raise RenderFailed(
-                _failed_message(res.failed, res.gone)
+                _failed_message(res.failed, res.gone, res.refused)
                 + ("\n(or `render --skip-failed` to make the movie without them)" if offer else "")
             )
         if res.failed:
@@ -8715,23 +8736,82 @@ def _wrong_kind(e: BaseException) -> bool:
     return any(os.strerror(n) in str(e) for n in _WRONG_KIND_ERRNOS)
 
 
-def _failed_message(failed: dict[str, str], gone: Collection[str] = ()) -> str:
+def _failed_message(
+    failed: dict[str, str], gone: Collection[str] = (), refused: Collection[str] = ()
+) -> str:
     """The render's last word on its failed scenes. `gone`: those whose paid result can
     no longer be downloaded (`ResultGone`): rendering again does not retry them, it buys
     them again, which their own lines say (with the spend question first); the line
-    "`render` again retries them" was said of them too, and was not true."""
-    retried = {sid: msg for sid, msg in failed.items() if sid not in gone}
-    lost = {sid: msg for sid, msg in failed.items() if sid in gone}
+    "`render` again retries them" was said of them too, and was not true. `refused`:
+    those whose request the provider refused as sent (a 400 on a prompt or a parameter,
+    the content filter): rendering again sends the same request, refused again, so they
+    are said apart, each line saying what to change (`refused_request_fix`)."""
+    retried = {s: m for s, m in failed.items() if s not in gone and s not in refused}
+    turned = {s: m for s, m in failed.items() if s in refused and s not in gone}
+    lost = {s: m for s, m in failed.items() if s in gone}
     lines = [f"{len(failed)} scene(s) failed; finished work is kept"]
     if retried:
-        lines[0] += ", `render` again retries " + ("them:" if not lost else "these:")
+        lines[0] += ", `render` again retries " + ("them:" if not (turned or lost) else "these:")
         lines += [f"  {sid}: {msg}" for sid, msg in sorted(retried.items())]
-    if lost:
-        lines[0] += ":" if not retried else ""
+    if turned:
+        said = "(the same request is refused again): change what each says, then render again:"
         if retried:
+            lines.append(f"and these, which the provider refused as sent {said}")
+        else:
+            lines[0] += f"; the provider refused {'them' if not lost else 'these'} as sent {said}"
+        lines += [f"  {sid}: {msg}" for sid, msg in sorted(turned.items())]
+    if lost:
+        lines[0] += ":" if not (retried or turned) else ""
+        if retried or turned:
             lines.append("and these, which the next render buys again (counted in its estimate):")
         lines += [f"  {sid}: {msg}" for sid, msg in sorted(lost.items())]
     return "\n".join(lines)
+
+
+#: what a refused request's parameter is in plan.yaml (a scene's field) or the settings,
+#: for a keyframe's request and a clip's; the names are Ark's (`InvalidRequest.param`),
+#: Google's fields read as them (`google._named_param`)
+_SCENE_FIELDS: dict[str, dict[str, str]] = {
+    "keyframe": {"prompt": "image_prompt", "image": "reference_photos"},
+    "clip": {"prompt": "motion_prompt", "text": "motion_prompt", "duration": "seconds"},
+}
+_SETTINGS_OF: dict[str, dict[str, str]] = {
+    "keyframe": {
+        "size": "output.aspect and output.resolution (or keyframes.options.size)",
+        "seed": "keyframes.seed",
+    },
+    "clip": {
+        "ratio": "output.aspect",
+        "resolution": "output.resolution",
+        "seed": "video.seed",
+        "generate_audio": "video.audio",
+    },
+}
+
+
+def refused_request_fix(plan_yaml: Path, scene_id: str, stage: str, param: str | None) -> str:
+    """What a scene whose keyframe or clip request the provider refused as sent (a 400:
+    `InvalidRequest` with no `setting`) must change, for its failure line: the plan.yaml
+    field or setting the refused parameter is, else the fields the request is made of.
+    Its line sat under "`render` again retries them", and the same request is refused
+    again."""
+    key = (param or "").lower()
+    if key in _SCENE_FIELDS[stage]:
+        where = f"scene {scene_id}'s `{_SCENE_FIELDS[stage][key]}` in {plan_yaml}"
+    elif key in _SETTINGS_OF[stage]:
+        where = f"the setting {_SETTINGS_OF[stage][key]}"
+    elif stage == "clip" and key in ("content", "image", "image_url", "first_frame"):
+        where = (
+            f"scene {scene_id}'s keyframe (scenes/{scene_id}/keyframe.png, made from its "
+            f"`image_prompt` in {plan_yaml}) or its `motion_prompt` there"
+        )
+    else:
+        fields = "`image_prompt`" if stage == "keyframe" else "`motion_prompt` or `seconds`"
+        where = (
+            f"what the refusal names: scene {scene_id}'s {fields} in {plan_yaml}, or the "
+            f"{'keyframes' if stage == 'keyframe' else 'video'} and output settings"
+        )
+    return f"; the same request is refused again: change {where}, then render again"
 
 
 def output_spec(settings: Settings) -> OutputSpec:

@@ -456,6 +456,8 @@ async def test_content_rejection_twice_affects_only_that_scene(
     # and what to change: the same request is refused again ("`render` again" only)
     plan_yaml = tmp_path / "run" / "plan.yaml"
     assert f"reword scene {failed}'s `motion_prompt` in {plan_yaml}" in str(e.value), e.value
+    # said apart from the failures a render retries: it would be refused again
+    assert "the provider refused them as sent" in str(e.value) and "retries" not in str(e.value)
     assert len(list((tmp_path / "run").glob("scenes/*/clip.mp4"))) == 3
     # the render's own storyboard says so, not "no clip yet" (its board digest counts it)
     page = (tmp_path / "run" / "storyboard.html").read_text(encoding="utf-8")
@@ -2637,6 +2639,88 @@ def test_the_failed_scenes_message_says_retries_only_of_those_it_retries() -> No
         "1 scene(s) failed; finished work is kept, `render` again retries them:"
     )
     assert "retries" not in _failed_message({"02": "gone"}, {"02"})
+
+
+def test_the_failed_scenes_message_says_what_to_change_of_those_the_provider_refused() -> None:
+    """A scene whose request the provider refused as sent (a 400 on its prompt or a
+    parameter, the content filter) sat under "`render` again retries them": the next
+    render sends the same request and is refused again. Those are said apart, each line
+    saying what to change; passing failures are still the ones a render retries."""
+    from mindmovie.pipeline import _failed_message
+
+    failed = {
+        "01": "byteplus: HTTP 503",
+        "02": "byteplus: refused (parameter duration); change scene 02's `seconds`",
+        "03": "the result of job j is gone at byteplus",
+    }
+    head, one, also, two, then, three = _failed_message(failed, {"03"}, {"02"}).splitlines()
+    assert head == "3 scene(s) failed; finished work is kept, `render` again retries these:"
+    assert one == "  01: byteplus: HTTP 503"
+    assert also == (
+        "and these, which the provider refused as sent (the same request is refused "
+        "again): change what each says, then render again:"
+    )
+    assert two.startswith("  02: byteplus: refused (parameter duration)")
+    assert then == "and these, which the next render buys again (counted in its estimate):"
+    assert three == "  03: the result of job j is gone at byteplus"
+    alone = _failed_message({"02": "refused"}, (), {"02"})
+    assert alone == (
+        "1 scene(s) failed; finished work is kept; the provider refused them as sent (the "
+        "same request is refused again): change what each says, then render again:\n"
+        "  02: refused"
+    )
+    assert "retries" not in alone
+    # unchanged for the others
+    assert _failed_message({"01": "x"}, (), {"02"}).startswith(
+        "1 scene(s) failed; finished work is kept, `render` again retries them:"
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage", "param", "change"),
+    [
+        ("clip", "prompt", "change scene 02's `motion_prompt` in /r/plan.yaml, then render"),
+        ("clip", "duration", "change scene 02's `seconds` in /r/plan.yaml, then render"),
+        ("clip", "resolution", "change the setting output.resolution, then render"),
+        ("clip", "generate_audio", "change the setting video.audio, then render"),
+        ("clip", "image_url", "change scene 02's keyframe (scenes/02/keyframe.png, made"),
+        ("clip", None, "change what the refusal names: scene 02's `motion_prompt` or"),
+        ("keyframe", "prompt", "change scene 02's `image_prompt` in /r/plan.yaml, then"),
+        ("keyframe", "image", "change scene 02's `reference_photos` in /r/plan.yaml"),
+        ("keyframe", None, "names: scene 02's `image_prompt` in /r/plan.yaml, or the keyframes"),
+    ],
+)
+def test_a_refused_request_s_line_names_the_plan_field_or_setting_to_change(
+    stage: str, param: str | None, change: str
+) -> None:
+    from mindmovie.pipeline import refused_request_fix
+
+    fix = refused_request_fix(Path("/r/plan.yaml"), "02", stage, param)
+    assert fix.startswith("; the same request is refused again: "), fix
+    assert change in fix and fix.endswith(", then render again"), fix
+
+
+async def test_a_clip_request_refused_as_sent_says_what_to_change_not_that_a_render_retries_it(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seedance answers a scene's create 400 naming its prompt: the render's last word
+    said "`render` again retries them" over "refused the request (parameter prompt)",
+    and the next render was refused the same. It names the scene's motion_prompt in
+    plan.yaml to change; nothing was billed."""
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+    sim.add_fault("http", path=TASKS, method="POST", status=400, param="prompt", message="too long")
+    run = tmp_path / "run"
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, _paid_clips_only(sim), out=run, keys=KEYS).run()
+    msg = str(ei.value)
+    assert msg.startswith(
+        "1 scene(s) failed; finished work is kept; the provider refused them as sent"
+    ), msg
+    assert "retries" not in msg, msg
+    assert "refused the request (parameter prompt): InvalidParameter: too long" in msg, msg
+    assert "`motion_prompt` in " + str(run / "plan.yaml") + ", then render again" in msg, msg
+    assert sim.stats()["totals"]["jobs_created"] == 0
+    assert [r["state"] for r in ledger_rows(run, "clip")] == ["refunded"]
 
 
 async def test_a_journaled_job_the_provider_no_longer_knows_is_not_bought_again_unasked(

@@ -671,8 +671,10 @@ async def test_400_is_invalid_request_unless_it_is_a_policy_refusal(
 ) -> None:
     veo = VeoVideo.from_settings(_settings(gsim), KEY)
     gsim.add_fault("http", path=":predictLongRunning", status=400, message="bad resolution")
-    with pytest.raises(InvalidRequest, match="bad resolution"):
+    with pytest.raises(InvalidRequest, match="bad resolution") as bad:
         await veo.submit(_video_req(tmp_path))
+    # the field it names, for the render to say which setting to change
+    assert bad.value.param == "resolution" and bad.value.answered and bad.value.setting is None
     gsim.add_fault(
         "http",
         path=":predictLongRunning",

@@ -393,10 +393,27 @@ class InvalidRequest(ProviderError):
 
     kind = "invalid_request"
     setting: str | None = None
+    #: the provider answered the request with this refusal (an HTTP 400), not a check
+    #: made here before sending (a file not found): the same request is refused again,
+    #: so the render says what to change (`pipeline.refused_request_fix`)
+    answered: bool = False
+    #: the request's parameter the answer names ("duration", "prompt"), when it names
+    #: one and no `setting` is it: which field of plan.yaml or setting to change
+    param: str | None = None
 
-    def __init__(self, message: str, *, setting: str | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        setting: str | None = None,
+        answered: bool = False,
+        param: str | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(message, **kw)
         self.setting = setting
+        self.answered = answered
+        self.param = param
 
 
 class AuthError(ProviderError):

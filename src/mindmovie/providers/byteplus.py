@@ -326,6 +326,8 @@ def map_ark_error(
     return InvalidRequest(
         f"{during}: {spec.key} refused the request{where}: {detail}{_allowed_for(spec, param)}",
         provider=PROVIDER,
+        answered=True,
+        param=param or None,
     )
 
 

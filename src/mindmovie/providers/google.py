@@ -527,6 +527,42 @@ def _refused_option(e: genai_errors.APIError, ctx: _Ctx) -> tuple[str, Any] | No
     return None
 
 
+#: the request's fields a 400 may name (the JSON google-genai sends), as the parameter
+#: names `InvalidRequest.param` takes (Ark's), most specific first: "image" and "prompt"
+#: are words a message uses of the request as a whole too
+_REQUEST_FIELDS: tuple[tuple[str, str], ...] = (
+    ("durationSeconds", "duration"),
+    ("aspectRatio", "ratio"),
+    ("resolution", "resolution"),
+    ("seed", "seed"),
+    ("generateAudio", "generate_audio"),
+    ("sampleImageSize", "size"),
+    ("imageSize", "size"),
+    ("lastFrame", "image"),
+    ("prompt", "prompt"),
+    ("image", "image"),
+)
+
+
+def _named_param(e: genai_errors.APIError) -> str | None:
+    """The request's parameter a 400 names (a fieldViolations field, else a field's name
+    in its message: "`durationSeconds` must be ..."), None when it names none: what
+    plan.yaml field or setting to change is said from it (`InvalidRequest.param`)."""
+    texts = [str(e.message or "")]
+    error = e.details.get("error") if isinstance(e.details, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for d in details if isinstance(details, list) else []:
+        violations = d.get("fieldViolations") if isinstance(d, dict) else None
+        for v in violations if isinstance(violations, list) else []:
+            if isinstance(v, dict) and v.get("field"):
+                texts.insert(0, str(v["field"]))
+    said = " ".join(texts)
+    for field_name, param in _REQUEST_FIELDS:
+        if re.search(rf"(?<![A-Za-z0-9_]){field_name}(?![A-Za-z0-9_])", said, re.I):
+            return param
+    return None
+
+
 def _key_refused(e: genai_errors.APIError) -> bool:
     """Whether a 400 is Google's answer to a key it does not know or no longer takes:
     it says so as 400 INVALID_ARGUMENT with an ErrorInfo reason API_KEY_INVALID (or
@@ -627,7 +663,9 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
                 provider=PROVIDER,
                 setting=f"{ctx.stage}.model",
             ) from e
-        raise InvalidRequest(f"{what}: {msg}", provider=PROVIDER) from e
+        raise InvalidRequest(
+            f"{what}: {msg}", provider=PROVIDER, answered=True, param=_named_param(e)
+        ) from e
     if type(e) is TimeoutError:
         # aiohttp's timeout of the whole call (httpx raises its own, per read): it carries
         # no text, and was told as "network error TimeoutError: ", which named neither
