@@ -705,6 +705,20 @@ def _detail_record(detail: str | None, kind: str) -> dict[str, Any]:
 _NOT_SENT = "not sent: the budget was reached"
 
 
+#: what a scene's error says when the provider refused its request as sent (a 400),
+#: written by `pipeline.refused_request_fix`
+_REFUSED_AGAIN = "the same request is refused again"
+
+
+def _first_change(error: str) -> str:
+    """What a retry of a step the provider refused as sent needs first ("" for others):
+    "retry the clip (attempt 2)" alone read as if the next render might pass, and it
+    sends the same request, refused again, unless what its error names is changed."""
+    if _REFUSED_AGAIN not in error:
+        return ""
+    return " once what its error names is changed: the provider refused it as sent"
+
+
 def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None) -> str:
     """`_next_step`, with the clip another scene buys (the very same request,
     `Pipeline._one_buyer`) said as taken from it, whatever the keyframe's step."""
@@ -886,7 +900,7 @@ def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -
         if "content filter" in err or "content_rejected" in err:
             return "retry the clip once with the content-filter fallback"
         tries = (row.get("tries") or {}).get("clip", row.get("attempts", 0))
-        return f"retry the clip (attempt {int(tries) + 1})"
+        return f"retry the clip (attempt {int(tries) + 1}){_first_change(err)}"
     same = row.get("same_as") or {}
     if kf == "succeeded":
         if "clip" in same:
@@ -905,7 +919,7 @@ def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -
     if kf in ("failed", "running") and (row.get("stopped") or {}).get("keyframe") == "budget":
         return f"make the keyframe ({_NOT_SENT}), then the clip"
     if kf in ("failed", "running"):
-        return "retry the keyframe, then make the clip"
+        return f"retry the keyframe{_first_change(row.get('error') or '')}, then make the clip"
     if kf is None and clip is None:
         if set(same) == {"clip"}:
             # its keyframe made by itself (free, local), the same image as the other's

@@ -178,6 +178,31 @@ def test_status_says_what_the_next_render_does() -> None:
     assert "keyframe" in _next_action({})
 
 
+def test_status_says_a_step_refused_as_sent_is_retried_once_changed() -> None:
+    """A clip or keyframe the provider refused as sent (its error ends with
+    `pipeline.refused_request_fix`'s words): "retry the clip (attempt 2)" alone read as
+    if the next render might pass; it sends the same request, refused again."""
+    from pathlib import Path
+
+    from mindmovie.pipeline import refused_request_fix
+
+    fix = refused_request_fix(Path("/r/plan.yaml"), "01", "clip", "duration")
+    refused = {"clip": "failed", "tries": {"clip": 1}, "error": f"clip: refused{fix}"}
+    assert _next_action(refused) == (
+        "retry the clip (attempt 2) once what its error names is changed: the provider "
+        "refused it as sent"
+    )
+    fix = refused_request_fix(Path("/r/plan.yaml"), "01", "keyframe", "prompt")
+    kf = {"keyframe": "failed", "error": f"keyframe: refused{fix}"}
+    assert _next_action(kf) == (
+        "retry the keyframe once what its error names is changed: the provider refused "
+        "it as sent, then make the clip"
+    )
+    assert _next_action({"keyframe": "failed", "error": "keyframe: HTTP 500"}) == (
+        "retry the keyframe, then make the clip"
+    )
+
+
 def test_brackets_in_notes_and_warnings_are_shown_as_text() -> None:
     buf = io.StringIO()
     rep = RichReporter(Console(file=buf, width=120, color_system=None))
