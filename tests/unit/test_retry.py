@@ -109,6 +109,8 @@ def test_never_connected_only_when_the_connection_was_never_opened() -> None:
     assert never_connected(chained(httpx.ConnectError("refused")))
     assert never_connected(chained(httpx.ConnectTimeout("slow handshake")))
     assert never_connected(chained(ConnectionRefusedError()))
+    # a proxy that answered CONNECT with 403/407: the provider never saw the request
+    assert never_connected(chained(httpx.ProxyError("407 Proxy Authentication Required")))
     assert not never_connected(chained(httpx.ReadTimeout("no answer")))
     assert not never_connected(chained(httpx.RemoteProtocolError("dropped")))
     assert not never_connected(RuntimeError("other"))

@@ -277,9 +277,12 @@ def never_connected(e: BaseException) -> bool:
         seen.add(id(cur))
         cls = type(cur)
         # by name: SDKs vendor their own copies (the anthropic SDK raises `httpx2`'s)
-        if cls.__name__ in ("ConnectError", "ConnectTimeout") and cls.__module__.startswith(
-            ("httpx", "httpcore")
-        ):
+        # (a proxy that refused to open the tunnel, ProxyError, passed nothing on)
+        if cls.__name__ in (
+            "ConnectError",
+            "ConnectTimeout",
+            "ProxyError",
+        ) and cls.__module__.startswith(("httpx", "httpcore")):
             return True
         # aiohttp's (google-genai's transport when installed), raised opening the connection
         if any(
