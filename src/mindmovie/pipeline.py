@@ -4938,13 +4938,15 @@ class Pipeline:
         faces = {name: face_for(shown) for name, shown in items}
         for lacks, face in dict.fromkeys((c, faces[n]) for n, _, c in lacking if c):
             names = [n for n, _, c in lacking if c == lacks and faces[n] == face]
+            # (face "": Pillow's own font draws more of the text than any font file here,
+            # "I feel at home in Երևան" where the only Armenian font has no Latin letters)
+            its = f"({os.path.basename(face)})" if face else "is Pillow's built-in font, which"
             if names := self._not_told("boxes in its font", f"{lacks} {face}", names):
                 self.reporter.warn(
                     f"{name_some(names)}: {lacks!r} shown as boxes in the movie: a text is "
-                    f"drawn in one font, and the one with its other letters "
-                    f"({os.path.basename(face)}) lacks these (install a font that has all "
-                    "of them, e.g. GNU FreeFont's FreeSerif, or leave them out, then "
-                    "render again)"
+                    f"drawn in one font, and the one with its other letters {its} lacks "
+                    "these (install a font that has all of them, e.g. GNU FreeFont's "
+                    "FreeSerif, or leave them out, then render again)"
                 )
 
     def _warn_fit(self, items: Sequence[tuple[str, str, str]]) -> None:

@@ -272,6 +272,38 @@ def test_letters_another_font_has_are_not_said_to_be_in_no_font(
     assert cards.face_for("Ես վազում եմ 10 km") == armenian
 
 
+def test_boxes_in_pillow_s_own_font_name_it_not_an_empty_font(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, font_folder: Callable[[str], str]
+) -> None:
+    """A text drawn in Pillow's built-in font, whose letters of another script only a
+    font without Latin letters has ("I feel at home in Երևան", fonts-noto-core's Armenian
+    font), was said as "the one with its other letters () lacks these": an empty name."""
+    import string
+
+    from mindmovie.compose import cards
+
+    armenian = font_folder("NotoSansArmenian-Regular.ttf")
+    real = cards._has_glyph
+    monkeypatch.setattr(
+        cards,
+        "_has_glyph",
+        lambda face, ch: real(face, ch) and (face != armenian or ch not in string.ascii_letters),
+    )
+    clear_text_caches()
+    text = "I feel at home in Երևան"
+    repo = Path(__file__).resolve().parents[2]
+    rep = _Warnings()
+    pipeline = Pipeline(repo / "examples" / "goals.yaml", load_settings(env={}), reporter=rep)
+    pipeline._warn_boxes([("01-home-1", text)])
+    assert cards.face_for(text) == ""
+    assert rep.warnings == [
+        "01-home-1: 'Երևան' shown as boxes in the movie: a text is drawn in one font, and "
+        "the one with its other letters is Pillow's built-in font, which lacks these "
+        "(install a font that has all of them, e.g. GNU FreeFont's FreeSerif, or leave them "
+        "out, then render again)"
+    ]
+
+
 def test_letters_no_font_has_cost_a_search_per_font_not_per_letter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, font_folder: Callable[[str], str]
 ) -> None:
