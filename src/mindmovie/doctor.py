@@ -284,16 +284,19 @@ def _fallback_font_check() -> Check:
     # has (Devanagari, Thai...) the system's other font files (`fonts.font_having`)
     found = [face for face in fonts.FALLBACK_FONTS if fonts.located(face)]
     others = [p for p in fonts.font_files() if os.path.basename(p) not in found]
-    scripts = sorted(s.title() for s in fonts.script_fonts())
+    # (the initialism as written: "CJK", not "Cjk")
+    scripts = sorted(s if s == "CJK" else s.title() for s in fonts.script_fonts())
     most = "" if len(others) <= fonts.MAX_FONTS_OPENED else f"up to {fonts.MAX_FONTS_OPENED} of "
+    one = len(others) == 1
     searched = (
-        f"{most}{len(others)} other font file{'s' if len(others) != 1 else ''} in the system's "
+        f"{most}{len(others)} other font file{'' if one else 's'} in the system's "
         "font folders" + (f" (named for {', '.join(scripts)})" if scripts else "")
     )
     if found:
         detail = ", ".join(found)
         if others:
-            detail += f"; for letters none of these has, {searched} are searched"
+            verb = "is" if one else "are"
+            detail += f"; for letters none of these has, {searched} {verb} searched"
         return Check("fallback fonts", True, detail, required=False)
     return Check(
         "fallback fonts",

@@ -308,6 +308,23 @@ def test_the_fallback_font_row_says_the_font_files_searched_for_other_scripts(
     ), row.detail
 
 
+def test_the_fallback_font_row_writes_cjk_as_cjk_and_one_file_is_searched(
+    font_folder: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The row said "named for Cjk" (the script's name title-cased) and "1 other font
+    file ... are searched"."""
+    from mindmovie import fonts
+    from mindmovie.doctor import _fallback_font_check
+
+    monkeypatch.setattr(fonts, "FALLBACK_FONTS", ("DejaVuSans.ttf",))
+    font_folder("wqy-microhei.ttc")
+    row = _fallback_font_check()
+    assert row.status == "ok" and row.detail == (
+        "DejaVuSans.ttf; for letters none of these has, 1 other font file in the system's "
+        "font folders (named for CJK) is searched"
+    ), row.detail
+
+
 def test_pillow_laying_text_out_without_libraqm_is_an_info_row(
     clean_env: None, no_raqm: None
 ) -> None:
