@@ -244,7 +244,14 @@ def _candidates(letters: str) -> list[str]:
     those `SCRIPT_FONTS` names for their scripts, then the files with a script's name in
     theirs ("NotoSerifDevanagari-Regular.ttf"), then the rest; regular faces before bold
     or italic ones; at most `MAX_FONTS_OPENED`."""
-    scripts = list(dict.fromkeys(s for ch in letters if (s := script_of(ch))))
+    return list(_ordered(tuple(dict.fromkeys(s for ch in letters if (s := script_of(ch))))))
+
+
+@functools.lru_cache(maxsize=64)
+def _ordered(scripts: tuple[str, ...]) -> tuple[str, ...]:
+    """`_candidates` for letters of `scripts`: kept per process, as `font_files` is (a
+    sort of every font file per text, 3 ms with 300 files, was most of a search that
+    opens none)."""
     named = script_fonts()
     first = [path for s in scripts for path in named.get(s, [])]
     hints = [s.casefold() for s in scripts]
@@ -259,7 +266,7 @@ def _candidates(letters: str) -> list[str]:
         p for p in dict.fromkeys([*first, *rest])
         if not any(n in os.path.basename(p).casefold() for n in _NEVER)
     ]  # fmt: skip
-    return order[:MAX_FONTS_OPENED]
+    return tuple(order[:MAX_FONTS_OPENED])
 
 
 def _is_letter(ch: str) -> bool:
@@ -273,13 +280,88 @@ def _is_letter(ch: str) -> bool:
 _GLYPHS: dict[tuple[str, str], bool] = {}
 _BOXES: dict[str, bytes | None] = {}
 _GLYPHS_KEPT = 200_000
+#: a font file is taken to lack a group of letters (`_script_key`) once it lacked this
+#: many different ones of it tried, and the group's first letters (`_probe`)
+LACKS_SCRIPT_AFTER = 6
+#: per (font file, `_script_key`): the letters of the group tried that the file lacks,
+#: or None once it has one; for the process, as `_GLYPHS` (not cleared with it: a few
+#: entries a file)
+_SCRIPT_LACKED: dict[tuple[str, tuple[str, int]], set[str] | None] = {}
+#: scripts whose letters spread over many 256-character blocks (CJK's 20,000 ideographs,
+#: Hangul's 11,000 syllables): grouped by Unicode plane instead
+_WIDE_SCRIPTS = frozenset({"CJK", "HANGUL", "YI", "TANGUT", "NUSHU", "KHITAN"})
+#: the group's letters `_probe` tries where its first ones are not its common ones (CJK's
+#: first in plane 0 are the rare Extension A's): the most common ideographs, syllables
+_PROBES = {("CJK", 0): "\u4e00\u4eba\u7684", ("HANGUL", 0): "\uac00\ub098\ub2e4"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _script_key(ch: str) -> tuple[str, int] | None:
+    """The group of letters `_has` judges a file by for `ch`: the first word of its
+    Unicode name as written ("CJK", "HIRAGANA", "HANGUL": not `script_of`'s alias, as a
+    Korean font has Hangul but may have no Chinese letter) and its 256-character block
+    (its Unicode plane for `_WIDE_SCRIPTS`), so letters added to a script later in a
+    block of their own (Georgian's Mtavruli capitals, Arabic Extended-A) are judged
+    apart from its first ones; None for a character that is not a letter (an emoji,
+    punctuation: `_GLYPHS` keeps those)."""
+    if not _is_letter(ch):
+        return None
+    word = unicodedata.name(ch, "").split(" ")[0]
+    return word, ord(ch) >> (16 if word in _WIDE_SCRIPTS else 8)
+
+
+@functools.lru_cache(maxsize=1024)
+def _probe(key: tuple[str, int]) -> str:
+    """The letters of the group `key` (`_script_key`) a file is tried on before it is
+    taken to lack the group: `_PROBES`' common ones, else its first three in Unicode's
+    order (a block's first letters are the script's core; rare and newer ones come
+    after), none for the rest of `_WIDE_SCRIPTS`."""
+    if key in _PROBES:
+        return _PROBES[key]
+    word, block = key
+    if word in _WIDE_SCRIPTS:
+        return ""
+    out = []
+    for ch in map(chr, range(block << 8, (block + 1) << 8)):
+        if _is_letter(ch) and _script_key(ch) == key:
+            out.append(ch)
+            if len(out) == 3:
+                break
+    return "".join(out)
+
+
+def _ruled_out(path: str, key: tuple[str, int]) -> bool:
+    """Whether the font file `path` is taken to lack every letter of the group `key`
+    (`_script_key`), so `font_having` opens it for none of them (`_has`): it lacked the
+    first `LACKS_SCRIPT_AFTER` different letters of the group tried in it, and the
+    group's `_probe` letters, and had none of them. A file that had ANY letter of the
+    group is never ruled out for it: a Japanese font missing a rare kanji, or whose
+    first kanji tried were all rare, still has kanji (its `_probe`'s "一", "人", "的")
+    and is opened for the next text's. What this can miss: a font with a few odd
+    letters of a script and not its first ones nor the six tried (a Latin font with a
+    Greek pi), which a text in that script is hardly drawn with. Without it each
+    distinct CJK text opened up to `MAX_FONTS_OPENED` files again to find none has CJK:
+    0.19 s a text with 400 font files and no CJK font, tens of seconds at plan and again
+    at render for a movie of many Chinese affirmations."""
+    lacked = _SCRIPT_LACKED.get((path, key))
+    return lacked is not None and len(lacked) >= LACKS_SCRIPT_AFTER
+
+
+def _draws(face: Any, box: bytes | None, ch: str) -> bool:
+    """Whether `face` (opened; None: a file Pillow cannot open) draws `ch` as a glyph,
+    not as its "missing" one (`box`, its mask), as `compose.cards` tells."""
+    return face is not None and box is not None and bytes(face.getmask(ch)) != box
 
 
 def _has(path: str, ch: str, opened: list[Any]) -> bool:
-    """Whether the font file `path` draws `ch` (not as its "missing" glyph), as
-    `compose.cards` tells; `opened` holds the file's font once opened for this text."""
+    """Whether the font file `path` draws `ch` (`_draws`); `opened` holds the file's
+    font once opened for this text. A letter of a group the file is taken to lack
+    (`_ruled_out`) opens nothing."""
     if (known := _GLYPHS.get((path, ch))) is not None:  # (.get: another thread may clear)
         return known
+    key = _script_key(ch)
+    if key is not None and _ruled_out(path, key):
+        return False
     if not opened:
         from PIL import ImageFont
 
@@ -292,10 +374,19 @@ def _has(path: str, ch: str, opened: list[Any]) -> bool:
             face = None
         opened.append(face)
     face, box = opened[0], _BOXES.get(path)
-    has = face is not None and box is not None and bytes(face.getmask(ch)) != box
+    has = _draws(face, box, ch)
     if len(_GLYPHS) >= _GLYPHS_KEPT:  # (a long text in a script no font has, file by file)
         _GLYPHS.clear()
     _GLYPHS[path, ch] = has
+    if key is not None and (lacked := _SCRIPT_LACKED.setdefault((path, key), set())) is not None:
+        if has:
+            _SCRIPT_LACKED[path, key] = None
+        elif len(lacked) < LACKS_SCRIPT_AFTER:
+            lacked.add(ch)
+            if len(lacked) == LACKS_SCRIPT_AFTER and any(
+                _draws(face, box, p) for p in _probe(key)
+            ):  # its first letters tried were rare ones
+                _SCRIPT_LACKED[path, key] = None
     return has
 
 
@@ -307,14 +398,22 @@ def font_having(needed: str, missing: str) -> str | None:
     first that lacks none is taken. Looked for only when `missing` has letters (not for
     emoji alone): a Hindi, Thai or Tamil affirmation on a machine with a font for it
     (fonts-noto-core's per-script files, Nirmala, Kohinoor) was drawn as boxes, as no
-    name in `FALLBACK_FONTS` has those letters."""
+    name in `FALLBACK_FONTS` has those letters. A file known to lack every character of
+    `missing` (its letters' groups `_ruled_out`, the rest by `_GLYPHS`) is passed over
+    unopened: it cannot lack fewer."""
     letters = "".join(ch for ch in missing if _is_letter(ch))
     if not letters:
         return None
     order = missing + "".join(ch for ch in needed if ch not in missing)
+    keys = {key for ch in letters if (key := _script_key(ch)) is not None}
+    others = [ch for ch in missing if _script_key(ch) is None]
     best, fewest = None, len(missing)
     for path in _candidates(letters):
         if _BOXES.get(path, b"") is None:  # known not to open
+            continue
+        if all(_ruled_out(path, key) for key in keys) and not any(
+            _GLYPHS.get((path, ch), True) for ch in others
+        ):  # known to lack all of `missing`: never better (a whole search, file by file)
             continue
         opened: list[Any] = []
         lacking = 0
@@ -334,8 +433,10 @@ def forget_found() -> None:
     """Forget the system's font files and what they have (tests that make them up)."""
     font_files.cache_clear()
     font_having.cache_clear()
+    _ordered.cache_clear()
     _GLYPHS.clear()
     _BOXES.clear()
+    _SCRIPT_LACKED.clear()
 
 
 def freetype_problem() -> str | None:

@@ -6,6 +6,7 @@ import functools
 import unicodedata
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -607,3 +608,59 @@ def test_text_a_listed_font_draws_looks_at_no_other_font_file(
         cards.face_for(text)
         cards.drawn_text(text)
     assert cards.face_for("Café crème") == fonts.located("DejaVuSans.ttf")
+
+
+def test_a_second_cjk_text_opens_no_font_file_known_to_lack_cjk(
+    font_folder: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each distinct CJK text opened every font file again (up to 400) to find none has
+    a CJK letter: 0.19 s a text with 400 files and no CJK font, tens of seconds at plan
+    and again at render for a movie of Chinese affirmations. A file that lacked the
+    first letters of a script tried (and its first ones, `fonts._probe`) is opened for
+    that script no more; for another script it is, and found."""
+    from PIL import ImageFont
+
+    paths = [font_folder("Sans-Regular.ttf"), font_folder("Serif-Regular.ttf")]
+    opened: list[str] = []
+    real = ImageFont.truetype
+
+    def counted(font: str, *args: Any, **kwargs: Any) -> ImageFont.FreeTypeFont:
+        opened.append(font)
+        return real(font, *args, **kwargs)
+
+    monkeypatch.setattr(ImageFont, "truetype", counted)
+    assert cards.face_for("我每天都很健康快乐。") == ""  # no font has them: boxes
+    assert sorted(p for p in opened if p in paths) == paths
+    opened.clear()
+    assert cards.face_for("我爱我的家人和朋友。") == ""
+    assert [p for p in opened if p in paths] == []
+    assert cards.face_for(ARMENIAN) == paths[0]
+
+
+def test_a_font_with_some_letters_of_a_script_is_still_searched_for_them(
+    font_folder: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files taken to lack a script (`fonts._ruled_out`) are only those that lack
+    it: a Japanese font that lacked every Chinese letter a text had (simplified ones) is
+    still searched for kanji, and a Korean font that lacks every Chinese letter is still
+    searched for Hangul. (Copies of DejaVu Sans, told which letters they have.)"""
+    from mindmovie import fonts
+
+    japanese = font_folder("JP-Regular.ttf")
+    korean = font_folder("KR-Regular.ttf")
+    kanji = "一人的毎日幸"  # (the first three: `fonts._probe`'s)
+    real = fonts._draws
+
+    def draws(face: object, box: bytes | None, ch: str) -> bool:
+        path = getattr(face, "path", None)
+        if path == japanese:
+            return ch in kanji
+        if path == korean:
+            return "\uac00" <= ch <= "\ud7a3"
+        return real(face, box, ch)
+
+    monkeypatch.setattr(fonts, "_draws", draws, raising=False)
+    simplified = "这们说话为东乐车"  # none in either font
+    assert fonts.font_having(simplified, simplified) is None
+    assert fonts.font_having("毎日幸", "毎日幸") == japanese
+    assert fonts.font_having("사랑해요", "사랑해요") == korean
