@@ -2088,3 +2088,30 @@ def test_a_goal_with_no_sign_of_its_language_goes_by_the_rest_of_the_file() -> N
         "I am healthy, strong and full of energy",
     ]
     assert plan.closing == DEFAULT_CLOSING
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("Feliz Navidad party", "I enjoy feliz Navidad party"),
+        ("Mundo Maya tour", "I enjoy mundo Maya tour"),
+        ("Novi Sad festival", "I enjoy novi Sad festival"),
+        ("Mer de Glace hike", "I enjoy mer de Glace hike"),
+        # a sentence's first word: German's nouns are capitalised, and the first
+        # languages' small words start sentences as they did
+        ("Meine Familie", "Meine Familie."),
+        ("Vivo Mi Vida", "Vivo Mi Vida."),
+        ("Viajar a Japón", "Viajar a Japón."),
+    ],
+)
+def test_a_capitalised_first_word_before_a_name_is_part_of_the_name(line: str, said: str) -> None:
+    """ "Feliz" or "Mer", a first word before a capitalised one, counted as Spanish or
+    Swedish: "Feliz Navidad party" was shown as written, and its goal had no stock
+    lines. With a name after it, it is part of the name, as 4d658ce planned it."""
+    assert first_person(line) == said
+
+
+def test_a_name_does_not_run_from_one_line_of_a_goal_into_the_next() -> None:
+    """The goal's lines are a line's context: "¡Libre!" and then "¡Libre!, Rower" are
+    no name "Libre Libre", and "Rower" beside them is not English."""
+    assert not reads_english("Rower", "¡Libre!\n¡Libre!, Rower")

@@ -916,6 +916,21 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     ),
 }
 _FOREIGN_WORDS = frozenset().union(*_LANGUAGE_WORDS.values())
+#: the words of the first six languages' lists (German, French, Spanish, Italian,
+#: Portuguese, Dutch, as at 4d658ce), and all of German's: such a first word before a
+#: capitalised one starts a sentence ("Mein Haus", "Vivo Mi Vida", "Para Gliding";
+#: German capitalises its nouns, "Meine Familie"), as it did, where any other starts a
+#: name (`_language_signs`)
+_SENTENCE_STARTS = _LANGUAGE_WORDS["de"] | _words(
+    """
+    al aux avec cada chaque che com con dag dans das de del della di dia du día e een el
+    elke em en es essere est estar estou estoy et eu giorno gli het ho ik il io je jour
+    jours la las le les lo los ma mais mes meu meus mi mia miei mijn minha mio mis molto
+    mon mucho muito muy nella niet notre nous nuestra nuestro não ogni ons para più por
+    que qui ser sono sou soy suis sur tengo ter todas todos tous toutes très tutti uma
+    una une vida vita vivo voor wij y yo être
+    """
+)
 #: the closing card's line in those languages (not Slovak, Tagalog or Swahili: those
 #: close in English), for a goals.yaml with no `closing` and no goal in English
 #: (`closing_for`): DEFAULT_CLOSING's thanks, with no word whose form says the person's
@@ -997,6 +1012,9 @@ def _language_signs(text: str) -> tuple[float, float]:
     english = foreign = 0.0
     words = [raw.strip(_WORD_EDGES) for raw in text.split()]
     words = [w for w in words if w]
+    # the first line's words: a name the first word starts ends there (a goal's lines
+    # joined, "¡Libre!" then "¡Libre!, Rower", are no name "Libre Libre")
+    head = len([w for w in (raw.strip(_WORD_EDGES) for raw in text.split("\n", 1)[0].split()) if w])
 
     def particle(j: int) -> bool:
         """words[j] is a name's small word ("de", "van", "der" after "van")."""
@@ -1004,11 +1022,11 @@ def _language_signs(text: str) -> tuple[float, float]:
         before = words[j - 1].lower() if j > 0 else ""
         return low in _NAME_PARTICLES or (low in ("der", "den") and before in _AFTER_VAN)
 
-    def name_at(j: int) -> bool:
-        """A capitalised word at j, or particles then one ("van der Berg")."""
-        while j < len(words) and particle(j) and words[j].islower():
+    def name_at(j: int, end: int = len(words)) -> bool:
+        """A capitalised word at j, or particles then one ("van der Berg"), before end."""
+        while j < end and particle(j) and words[j].islower():
             j += 1
-        return j < len(words) and _capitalised(words[j])
+        return j < end and _capitalised(words[j])
 
     def name_before(j: int) -> bool:
         """A capitalised word before j, particles between, that is not the line's first."""
@@ -1016,6 +1034,19 @@ def _language_signs(text: str) -> tuple[float, float]:
         while j >= 0 and particle(j) and words[j].islower():
             j -= 1
         return j >= 1 and _capitalised(words[j])
+
+    def starts_name() -> bool:
+        """The first word, capitalised, before a name ("Nova Scotia cottage", "Feliz
+        Navidad party", "Ko Samui", "Mer de Glace hike"): part of it, not a sentence's
+        first word, unless it is one of `_SENTENCE_STARTS`."""
+        first = words[0]
+        low = first.lower()
+        return (
+            first[:1].isupper()
+            and first[1:] == low[1:]
+            and low not in _SENTENCE_STARTS
+            and name_at(1, head)
+        )
 
     for i, word in enumerate(words):
         low = word.lower().replace("’", "'")
@@ -1026,6 +1057,8 @@ def _language_signs(text: str) -> tuple[float, float]:
             continue  # "de" in "the Camino de Santiago", "der" in "meet Mr van der Berg"
         if i == 0 and particle(0) and name_at(1):
             continue  # "Las" in "Las Vegas", "Le" in "Le Mans"
+        if i == 0 and starts_name():
+            continue  # "Nova" in "Nova Scotia cottage", "Mer" in "Mer de Glace hike"
         if word == low or (i == 0 and word[1:] == low[1:]):  # not "LA", "ET"
             if low in _FOREIGN_WORDS or _ELISION.match(low):
                 foreign += 1
@@ -1038,7 +1071,8 @@ def reads_english(text: str, context: str = "") -> bool:
     """Whether the offline planner's English rules may phrase `text`: it is in the Latin
     alphabet and has no more signs of another language (German, French, Spanish...) than
     of English. A line with no signs either way ("Stark, frei") goes by `context` (the
-    rest of its goal), and with none there either reads as English (as every line did)."""
+    rest of its goal, one line of it a line of the text: no name runs from one into the
+    next), and with none there either reads as English (as every line did)."""
     if not _latin_script(text):
         return False
     english, foreign = _language_signs(text)
@@ -1065,9 +1099,9 @@ def _goal_context(goal: Goal, file_lines: list[str]) -> str:
     """What a line with no sign of its language goes by: the rest of its goal ("Stark,
     frei" beside "Jeden Morgen laufen"), or, when the goal has none either, the rest of
     the file ("Rower" as a Polish file's goal was "I enjoy rower", with English stock
-    lines)."""
-    own = " ".join(_goal_lines(goal))
-    return own if any(_language_signs(own)) or not file_lines else " ".join(file_lines)
+    lines). One line of the text a line."""
+    own = "\n".join(_goal_lines(goal))
+    return own if any(_language_signs(own)) or not file_lines else "\n".join(file_lines)
 
 
 def _lines_signs(lines: list[str]) -> tuple[float, float]:
