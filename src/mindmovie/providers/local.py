@@ -1091,7 +1091,24 @@ def _goal_lines(goal: Goal) -> list[str]:
 
 
 def _file_lines(goals: Goals) -> list[str]:
-    """Every goal's lines: what a goal with no sign of its language is judged by."""
+    """What a goal with no sign of its language is judged by: every goal's lines, when
+    the file is in another language, else none (it is English, as before). In another
+    language means no goal's own signs read as English and at least half the goals have
+    signs of another language (or another script): goals, not words, so one goal
+    ("Hablar español con fluidez", "La dolce vita") does not turn a person's short
+    English goals ("Financial freedom", "Dream house": no sign) into "Financial freedom."
+    with none of their stock lines."""
+    foreign = 0
+    for goal in goals.goals:
+        if not _latin_script(_clean(goal.vision)):
+            foreign += 1
+            continue
+        english, other = _lines_signs(_goal_lines(goal))
+        if english and english >= other:
+            return []
+        foreign += other > english
+    if 2 * foreign < len(goals.goals):
+        return []
     return [line for goal in goals.goals for line in _goal_lines(goal)]
 
 
@@ -1141,13 +1158,19 @@ def closing_for(goals: Goals) -> str:
     # every language counts, those with no closing line too (a Tagalog file's "na" is
     # Polish's as well: it must not close in Polish)
     counts = dict.fromkeys(_LANGUAGE_WORDS, 0)
+    seen: dict[str, set[str]] = {lang: set() for lang in _LANGUAGE_WORDS}
     for word in " ".join(texts).lower().split():
         word = word.strip(_WORD_EDGES)
         for lang in counts:
-            counts[lang] += word in _LANGUAGE_WORDS[lang]
+            if word in _LANGUAGE_WORDS[lang]:
+                counts[lang] += 1
+                seen[lang].add(word)
     best = max(counts.values())
     langs = [lang for lang, n in counts.items() if n == best]
-    one = best and len(langs) == 1
+    # one word is no language's movie: "Et cetera" or "Lago di Como" alone closed in
+    # French or Italian; two different words, more than the English ones
+    english = _lines_signs(texts)[0]
+    one = len(langs) == 1 and len(seen[langs[0]]) >= 2 and best > english
     return _CLOSINGS.get(langs[0], DEFAULT_CLOSING) if one else DEFAULT_CLOSING
 
 
