@@ -2328,3 +2328,8 @@ def test_one_word_of_a_language_does_not_close_the_movie_in_it() -> None:
     )
     swedish = Goal(category="health", vision="Jag springer varje morgon")
     assert local.closing_for(Goals(title="t", goals=[swedish])) == local._CLOSINGS["sv"]
+    # one word and one with a letter English lacks; two words on lines of their own
+    turkish = Goal(category="health", vision="Her sabah koşuyorum")
+    assert local.closing_for(Goals(title="t", goals=[turkish])) == local._CLOSINGS["tr"]
+    spanish = Goal(category="fun", vision="¿Feliz?", actions="¡Libre!")
+    assert local.closing_for(Goals(title="t", goals=[spanish])) == local._CLOSINGS["es"]

@@ -1154,23 +1154,28 @@ def closing_for(goals: Goals) -> str:
     for goal in goals.goals:
         if _goal_reads_english(goal, file_lines):
             return DEFAULT_CLOSING
-        texts.append(" ".join(_goal_lines(goal)))
+        texts.extend(_goal_lines(goal))
     # every language counts, those with no closing line too (a Tagalog file's "na" is
     # Polish's as well: it must not close in Polish)
     counts = dict.fromkeys(_LANGUAGE_WORDS, 0)
     seen: dict[str, set[str]] = {lang: set() for lang in _LANGUAGE_WORDS}
+    accented = 0  # words of no list with a letter English lacks ("koşuyorum")
     for word in " ".join(texts).lower().split():
         word = word.strip(_WORD_EDGES)
         for lang in counts:
             if word in _LANGUAGE_WORDS[lang]:
                 counts[lang] += 1
                 seen[lang].add(word)
+        accented += word not in _FOREIGN_WORDS and word.isalpha() and not word.isascii()
     best = max(counts.values())
     langs = [lang for lang, n in counts.items() if n == best]
-    # one word is no language's movie: "Et cetera" or "Lago di Como" alone closed in
-    # French or Italian; two different words, more than the English ones
-    english = _lines_signs(texts)[0]
-    one = len(langs) == 1 and len(seen[langs[0]]) >= 2 and best > english
+    # one word is no language's movie: "Mama mia" or "Pasta al dente" alone closed in
+    # Italian or Spanish. Two different words of it (or one and a word with a letter
+    # English lacks: "Her sabah koşuyorum"), and more signs of other languages than of
+    # English
+    english, foreign = _lines_signs(texts)  # line by line: "¿Feliz?" then "¡Libre!"
+    enough = bool(langs) and len(seen[langs[0]]) + accented / 2 >= 1.5
+    one = len(langs) == 1 and enough and foreign > english
     return _CLOSINGS.get(langs[0], DEFAULT_CLOSING) if one else DEFAULT_CLOSING
 
 
