@@ -12,6 +12,7 @@ import functools
 import inspect
 import json
 import math
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -127,6 +128,18 @@ def _path(given: str) -> Path:
     return expanded(given)
 
 
+def _out_path(given: str) -> Path:
+    """`--out`: a path (`_path`), refused when it reads as a Windows path and is not here
+    (`C:\\movies\\mine`, `runs\\mine`): the run went into a folder named so in the
+    current one, backslashes and all. One that exists is a folder the person has."""
+    path = _path(given)
+    from mindmovie.fsutil import windows_path_hint
+
+    if (hint := windows_path_hint(given)) is not None and not os.path.lexists(path):
+        raise typer.BadParameter(f"{given}: {hint}")
+    return path
+
+
 ConfigOpt = Annotated[
     Path | None,
     typer.Option(
@@ -160,7 +173,7 @@ OutOpt = Annotated[
     typer.Option(
         "--out",
         "-o",
-        parser=_path,
+        parser=_out_path,
         metavar="<path>",
         help="Run directory. Default: <output_dir>/<slug of the title>.",
     ),

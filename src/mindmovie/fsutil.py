@@ -44,6 +44,30 @@ def cwd_gone() -> bool:
     return False
 
 
+#: said of a path written with backslashes (`photos\me.jpg` in goals.yaml, `.\goals.yaml`
+#: or `--out C:\movies\mine` on the command line): typed or pasted from Windows, where
+#: on this system a backslash is a letter of a file name
+BACKSLASH_HINT = "a \\ is not a folder separator on this system: write the path with /"
+
+
+def windows_path_hint(text: str) -> str | None:
+    """What to write instead of `text` when it reads as a Windows path (a backslash in
+    it, or a drive letter before it: `C:/movies`), else None. `render '.\\goals.yaml'`
+    said only "file not found", and `--out 'C:\\movies\\mine'` made a folder named so in
+    the current one."""
+    if os.sep == "\\":  # (Windows itself: the CLI refuses to run there, NOT_POSIX)
+        return None
+    hint = BACKSLASH_HINT if "\\" in text else None
+    if drive := re.match(r"([A-Za-z]):(?:[\\/]|$)", text):
+        letter = drive.group(1)
+        where = (
+            f"the drive {letter.upper()}: is no folder on this system (in WSL it is "
+            f"/mnt/{letter.lower()}/)"
+        )
+        hint = f"{hint}; {where}" if hint else f"{where}: write the path as this system names it"
+    return hint
+
+
 def home_unknown(text: str) -> str | None:
     """Why the leading `~` of `text` names no folder here (None when it does, or `text`
     has none): `~name` of a user this system does not know, or `~` with HOME unset and

@@ -6,6 +6,7 @@ person wrote this file by hand and should not have to read a traceback to fix a 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -17,7 +18,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from mindmovie.fsutil import alike_entries, home_unknown, sha256_file, twin_path, unnamable
+from mindmovie.fsutil import (
+    BACKSLASH_HINT,
+    alike_entries,
+    home_unknown,
+    sha256_file,
+    twin_path,
+    unnamable,
+    windows_path_hint,
+)
 from mindmovie.media import music_problem
 from mindmovie.yamlsrc import (
     ESCAPE_HINT,
@@ -208,7 +217,7 @@ def _find_file(
             where += f' (inside " quotes, \\_ is read as one){ESCAPE_HINT}'
         text = repr(text)
     if backslash and ESCAPE_HINT not in where:
-        where += "; a \\ is not a folder separator on this system: write the path with /"
+        where += f"; {BACKSLASH_HINT}"
     if re.match(r"(?i)(https?|ftp)://", text.strip()):
         # a link copied from a browser said only "not found (looked in <folder>)"
         where += "; a web address is not read: download the file and give its path"
@@ -567,6 +576,25 @@ def _folder_as_goals(path: Path) -> str | None:
     return None
 
 
+def _windows_goals(path: Path, said: str) -> str | None:
+    """`said` ("file not found") with what to write instead, for GOALS written as a
+    Windows path (`.\\goals.yaml`, `C:\\me\\goals.yaml`) that is not here, as a photo
+    path in goals.yaml is told (`windows_path_hint`); None for any other path. Said
+    only "file not found" before, of a file `dir` shows."""
+    try:
+        if os.path.lexists(path):
+            return None
+    except (OSError, ValueError):
+        return None
+    if (hint := windows_path_hint(str(path))) is None:
+        return None
+    slashed = Path(str(path).replace("\\", "/"))
+    with contextlib.suppress(OSError, ValueError):
+        if "\\" in str(path) and slashed.is_file():
+            hint += f" ({slashed} is there)"
+    return f"{said}; {hint}"
+
+
 def _is_stdin(path: Path) -> bool:
     """Is GOALS standard input (`-`, `/dev/stdin`) or a pipe's or redirect's file
     descriptor (`/dev/fd/63` of `<(...)`)? `-` said "file not found"; `/dev/stdin`
@@ -610,7 +638,7 @@ def load_goals(path: Path) -> Goals:
     try:
         doc = load_yaml(path, GoalsError)
     except GoalsError as e:
-        if (why := _folder_as_goals(path)) is None:
+        if (why := _folder_as_goals(path) or _windows_goals(path, e.message)) is None:
             raise
         raise GoalsError(path, None, None, why) from e
     require_mapping(doc, path, GoalsError, _GOALS_EXAMPLE)

@@ -2211,6 +2211,43 @@ def _one_line_exit_2_nothing_made(
     return lines[0]
 
 
+BACKSLASH = "a \\ is not a folder separator on this system: write the path with /"
+DRIVE = "the drive C: is no folder on this system (in WSL it is /mnt/c/)"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["render", ".\\goals.yaml", "--until", "plan"], f"file not found; {BACKSLASH} ("),
+        (["plan", ".\\goals.yaml"], f"file not found; {BACKSLASH} (goals.yaml is there)"),
+        (["estimate", ".\\goals.yaml"], f"file not found; {BACKSLASH} ("),
+        (["doctor", ".\\goals.yaml"], f"file not found; {BACKSLASH} ("),
+        (["storyboard", "run", "--goals", ".\\goals.yaml"], f"file not found; {BACKSLASH} ("),
+        (["plan", "C:\\me\\goals.yaml"], f"file not found; {BACKSLASH}; {DRIVE}"),
+        (["plan", "C:/me/goals.yaml"], f"file not found; {DRIVE}: write the path as"),
+        (["plan", "goals.yaml", "--out", "C:\\movies\\mine"], f"mine: {BACKSLASH}; {DRIVE}"),
+        (["render", "goals.yaml", "--out", "runs\\mine", "--until", "plan"], f"mine: {BACKSLASH}"),
+        (["estimate", "goals.yaml", "-o", "C:/movies"], f"movies: {DRIVE}: write the path"),
+        (["doctor", "--out", "runs\\mine"], f"runs\\mine: {BACKSLASH}"),
+    ],
+)
+def test_a_windows_path_given_on_the_command_line_is_told_to_be_written_with_slashes(
+    args: list[str],
+    said: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`render '.\\goals.yaml'` said only "file not found" (a photo path in goals.yaml is
+    told that a backslash is no folder separator here), and `--out 'C:\\movies\\mine'` made
+    a folder named so in the current one. Both are one line, exit 2, nothing made."""
+    from mindmovie.init_goals import write_template
+
+    write_template(tmp_path)
+    line = _one_line_exit_2_nothing_made(args, tmp_path, monkeypatch, capsys)
+    assert said in line, line
+
+
 @pytest.mark.parametrize(
     "args, env, run",
     [
