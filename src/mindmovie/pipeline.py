@@ -424,12 +424,28 @@ def _run_entry(name: str) -> bool:
     )
 
 
+#: the hidden files a file manager or the system leaves in any folder it shows (macOS's
+#: .DS_Store, its AppleDouble `._name` files and a volume's own, KDE's .directory): a
+#: folder holding only these is still a new one
+SYSTEM_DOTFILES = frozenset(
+    {".DS_Store", ".localized", ".directory", ".Spotlight-V100", ".Trashes", ".fseventsd",
+     ".TemporaryItems", ".apdisk", ".VolumeIcon.icns", ".hidden"}
+)  # fmt: skip
+
+#: hidden names that the system (an open file removed on NFS, or on a FUSE mount) or a
+#: run itself (doctor's probe of the folder) makes
+_SYSTEM_DOT_PREFIXES = ("._", ".nfs", ".fuse_hidden", ".doctor-")
+
+
 def _run_owned(name: str) -> bool:
-    """An entry a run folder may hold without being someone else's folder."""
+    """An entry a run folder may hold without being someone else's folder. Not every
+    hidden name, as it was: `--out ~` in a home holding only dot-files (.bashrc,
+    .profile) was taken for an empty folder, and the run's files were written into it."""
     return (
         _run_entry(name)
         or name in (".lock", "previous", "Thumbs.db", "desktop.ini")
-        or name.startswith(".")  # .DS_Store and the like
+        or name in SYSTEM_DOTFILES
+        or name.startswith(_SYSTEM_DOT_PREFIXES)
         or name.startswith("run.db.")  # a damaged run.db moved aside as its message says
     )
 
@@ -690,10 +706,20 @@ def _check_run_dir(run_dir: Path, what: str) -> None:
         other = sorted(p.name for p in run_dir.iterdir() if not _run_owned(p.name))
         if other:
             shown = ", ".join(other[:5]) + (", ..." if len(other) > 5 else "")
+            # (a home's dot-files are what is listed, of a folder `ls` shows empty)
+            home = "your home folder, " if _is_home(run_dir) else ""
             raise RunDirError(
-                f"{what}: not a mindmovie run folder (no run.db) and not empty "
+                f"{what}: {home}not a mindmovie run folder (no run.db) and not empty "
                 f"({shown}); give a new or empty folder, e.g. --out {run_dir / 'run'}"
             )
+
+
+def _is_home(path: Path) -> bool:
+    """Is `path` this user's home folder (`--out ~`)?"""
+    try:
+        return path.resolve() == Path.home().resolve()
+    except (OSError, RuntimeError):  # no home known, a loop: not the home folder
+        return False
 
 
 #: signals that stop a render the way the first Ctrl-C does (a second one exits at once)

@@ -2248,6 +2248,59 @@ def test_a_windows_path_given_on_the_command_line_is_told_to_be_written_with_sla
     assert said in line, line
 
 
+def test_out_into_a_home_holding_only_dot_files_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--out ~` in a home holding only dot-files was taken for an empty folder: .lock,
+    plan.yaml, run.db and the storyboard were written among .bashrc and .profile."""
+    from mindmovie.init_goals import write_template
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    for name in (".bashrc", ".profile"):
+        (home / name).write_text("# mine\n", encoding="utf-8")
+    monkeypatch.setenv("HOME", str(home))
+    write_template(work)
+    line = _one_line_exit_2_nothing_made(
+        ["plan", "goals.yaml", "--out", "~"], work, monkeypatch, capsys
+    )
+    assert line == (
+        f"error: --out {home}: your home folder, not a mindmovie run folder (no run.db) and "
+        f"not empty (.bashrc, .profile); give a new or empty folder, e.g. --out {home / 'run'}"
+    ), line
+    assert sorted(p.name for p in home.iterdir()) == [".bashrc", ".profile"]
+
+
+@pytest.mark.parametrize(
+    ("names", "refused"),
+    [
+        ([".DS_Store", "._me.jpg", ".localized", ".directory"], None),  # a file manager's
+        ([".lock", ".plan.yaml.4242.tmp.yaml", "plan.yaml", "run.db.damaged"], None),  # a run's
+        ([".DS_Store", ".git"], ".git"),
+        ([".env", ".bashrc"], ".bashrc, .env"),
+    ],
+)
+def test_a_folder_with_hidden_files_is_not_taken_for_an_empty_one(
+    names: list[str], refused: str | None, tmp_path: Path
+) -> None:
+    """A run folder given with --out may hold a run's own entries and the hidden files
+    a system or file manager leaves in any folder; any other hidden file makes it
+    someone's folder (it counted as empty: every name starting with a dot did)."""
+    from mindmovie.pipeline import RunDirError, _usable_run_dir
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in names:
+        (run / name).write_bytes(b"")
+    if refused is None:
+        _usable_run_dir(run, True)
+        return
+    with pytest.raises(RunDirError) as e:
+        _usable_run_dir(run, True)
+    assert f"not a mindmovie run folder (no run.db) and not empty ({refused})" in str(e.value)
+
+
 @pytest.mark.parametrize(
     "args, env, run",
     [
