@@ -1427,16 +1427,23 @@ def init(
     guided: Annotated[
         bool, typer.Option("--guided", help="Ask a few questions and write your answers.")
     ] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing goals.yaml.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an existing goals.yaml (the old one is kept as goals.previous.yaml).",
+        ),
+    ] = False,
 ) -> None:
     from mindmovie.init_goals import guided as run_guided
     from mindmovie.init_goals import typed, write_template
 
+    kept: list[Path] = []
     try:
         path = (
-            run_guided(_asking(), directory, force=force)
+            run_guided(_asking(), directory, force=force, kept=kept)
             if guided
-            else write_template(directory, force=force)
+            else write_template(directory, force=force, kept=kept)
         )
     except FileExistsError as e:
         raise _fail(str(e)) from None
@@ -1450,6 +1457,10 @@ def init(
         raise _fail(str(e)) from None
     _finished.append(f"interrupted; {path} is written")
     _say(f"[bold green]goals:[/bold green] {escape(str(path))}")
+    if kept:
+        # `--force` replaced an edited goals.yaml and said only the line above
+        earlier = f" (the earlier copy moved to {kept[1]})" if len(kept) > 1 else ""
+        _say(f"kept: the goals.yaml it replaced is {kept[0]}{earlier}", markup=False)
     # one shell word ("my movie/goals.yaml" pasted as it was printed was two args)
     _say(f"next: mindmovie render {typed(path)}", markup=False)
 

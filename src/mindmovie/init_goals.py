@@ -13,6 +13,7 @@ import errno
 import os
 import re
 import shlex
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -233,13 +234,68 @@ def _taken(dest: Path) -> bool:
     return dest.exists() or dest.is_symlink()
 
 
-def write_template(dest_dir: Path, *, force: bool = False) -> Path:
+#: where `init --force` (or a "Replace it?" answered yes) keeps the goals.yaml it
+#: replaces, named as a run keeps its plan.yaml when it plans again (plan.previous.yaml)
+PREVIOUS_NAME = "goals.previous.yaml"
+
+
+def _same_entry(a: Path, b: Path) -> bool:
+    """Do `a` and `b` hold the same: two files of the same bytes, or two symbolic links
+    to the same place?"""
+    try:
+        if a.is_symlink() or b.is_symlink():
+            return a.is_symlink() and b.is_symlink() and os.readlink(a) == os.readlink(b)
+        return a.is_file() and b.is_file() and a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+def _keep_previous(dest: Path, text: str) -> list[Path]:
+    """Copy goals.yaml at `dest`, about to be replaced by `text`, to goals.previous.yaml
+    beside it; return where it went, then where an older, different goals.previous.yaml
+    was moved (goals.previous.N.yaml, as plan.yaml's copies are). `init --force`
+    replaced a goals.yaml edited for hours with the template and kept nothing. Nothing
+    is copied for a goals.yaml that already reads `text` (nothing is lost) or a copy
+    that goals.previous.yaml already holds; a link is kept as the link it is. Raises
+    InitPathError when the copy cannot be made (goals.yaml is then left as it was)."""
+    try:
+        if not _taken(dest) or (dest.is_file() and dest.read_bytes() == text.encode("utf-8")):
+            return []
+        backup = dest.with_name(PREVIOUS_NAME)
+        kept: list[Path] = [backup]
+        if _taken(backup) and not _same_entry(backup, dest):
+            n = 1
+            while _taken(older := dest.with_name(f"goals.previous.{n}.yaml")):
+                if _same_entry(older, backup):
+                    break  # already kept there: goals.previous.yaml may take the new copy
+                n += 1
+            else:
+                os.replace(backup, older)
+                kept.append(older)
+        tmp = tmp_path_for(backup)
+        try:
+            shutil.copy2(dest, tmp, follow_symlinks=False)
+            os.replace(tmp, backup)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+    except OSError as e:
+        raise InitPathError(
+            f"cannot keep {dest} as {PREVIOUS_NAME} before replacing it: {_problem(e)}; "
+            "it was left as it was"
+        ) from None
+    return kept
+
+
+def write_template(dest_dir: Path, *, force: bool = False, kept: list[Path] | None = None) -> Path:
     """Write the commented template as ``dest_dir/goals.yaml``; return its path.
 
     Its render line names the file as ``dest_dir`` was given (`template_for`).
 
     Raises ``FileExistsError`` if goals.yaml is already there (a person's goals are never
-    overwritten by accident), unless ``force``; ``InitPathError`` if ``dest_dir`` is a
+    overwritten by accident), unless ``force``: then the old one is kept as
+    goals.previous.yaml first, and ``kept`` is given where (`_keep_previous`).
+    ``InitPathError`` if ``dest_dir`` is a
     file or cannot be created or written. When goals.yaml cannot be written, the folders
     it made for it are removed again (only those, and only while they are empty).
     """
@@ -251,8 +307,10 @@ def write_template(dest_dir: Path, *, force: bool = False) -> Path:
                 f"{dest} already exists{link_note(dest)}; not overwriting it "
                 "(use --force to replace it)"
             )
+        text = template_for(dest)
+        moved = _keep_previous(dest, text)
         try:
-            atomic_write_text(dest, template_for(dest))
+            atomic_write_text(dest, text)
         except OSError as e:
             raise _cannot_write(dest, e) from None
     except BaseException:
@@ -260,6 +318,8 @@ def write_template(dest_dir: Path, *, force: bool = False) -> Path:
         # the folders made for it go too (they were left behind, empty), as `guided` does
         _remove_if_empty(made)
         raise
+    if kept is not None:
+        kept += moved
     return dest
 
 
@@ -480,14 +540,20 @@ def _category(ask: Ask, console: Console, number: int) -> str | None:
 
 
 def guided(
-    console: Console, dest_dir: Path, ask: Ask | None = None, *, force: bool = False
+    console: Console,
+    dest_dir: Path,
+    ask: Ask | None = None,
+    *,
+    force: bool = False,
+    kept: list[Path] | None = None,
 ) -> Path:
     """Ask for a title, goals and a closing line; write ``dest_dir/goals.yaml``; return it.
 
     ``ask(question, default=None) -> str`` is how each question is put (rich's
     ``Prompt.ask`` on ``console`` by default; tests pass a scripted one). Yes/no questions
     go through it too, answered ``y``/``n``. If goals.yaml exists the person is asked
-    before it is replaced (``FileExistsError`` if not), unless ``force``. The file is
+    before it is replaced (``FileExistsError`` if not), unless ``force``; the one replaced
+    is kept as goals.previous.yaml, and ``kept`` given where (`_keep_previous`). The file is
     written to a temp name, checked with ``load_goals``, then renamed into place.
     ``InitPathError`` (before any question) if ``dest_dir`` is a file or cannot be
     created. Prints no summary: the caller says where the file is and what comes next.
@@ -499,7 +565,7 @@ def guided(
     try:
         dest = _ensure_folder(dest_dir)  # before any question: a folder it cannot make is said
         _check_writable(dest)  # and one that takes no file
-        return _ask_and_write(console, dest, ask, force=force)
+        return _ask_and_write(console, dest, ask, force=force, kept=kept)
     except BaseException:
         # stdin closed (EOF), Ctrl-C or any failure before goals.yaml is in place: the
         # folders made for it went too (they were left behind, empty)
@@ -520,7 +586,9 @@ def _check_writable(dest: Path) -> None:
         tmp.unlink()
 
 
-def _ask_and_write(console: Console, dest: Path, ask: Ask, *, force: bool) -> Path:
+def _ask_and_write(
+    console: Console, dest: Path, ask: Ask, *, force: bool, kept: list[Path] | None
+) -> Path:
     dest_dir = dest.parent
     if (
         _taken(dest)
@@ -574,6 +642,9 @@ def _ask_and_write(console: Console, dest: Path, ask: Ask, *, force: bool) -> Pa
         except OSError as e:
             raise _cannot_write(dest, e) from None
         load_goals(tmp)  # a guided file must load; never leave one that does not
+        moved = _keep_previous(dest, text)
+        if kept is not None:
+            kept += moved
         try:
             commit_file(tmp, dest)
         except OSError as e:

@@ -827,3 +827,63 @@ def test_init_guided_on_a_terminal_shows_each_answer_once_and_ends_each_line(
             p.kill()
         os.close(primary)
     assert load_goals(tmp_path / "g" / "goals.yaml").closing == "Thanks Zed"
+
+
+def test_cli_init_force_keeps_the_goals_it_replaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`init fz --force` wrote the template over an edited goals.yaml, kept no copy and
+    said only `goals: fz/goals.yaml`. The old file is kept as goals.previous.yaml (as a
+    run keeps plan.previous.yaml), an older different copy moved to goals.previous.1.yaml
+    rather than overwritten, and each is said; a goals.yaml that is the template already
+    loses nothing, and nothing is kept or said."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    folder = Path("fz")
+
+    def init_force(edit: str | None) -> str:
+        if edit is not None:
+            (folder / "goals.yaml").write_text(edit, encoding="utf-8")
+        r = CliRunner().invoke(app, ["init", "fz", "--force"])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    assert "kept" not in init_force(None)  # nothing there to keep
+    said = init_force("title: first edit\n")
+    assert "kept: the goals.yaml it replaced is fz/goals.previous.yaml\n" in said, said
+    assert (folder / "goals.previous.yaml").read_text(encoding="utf-8") == "title: first edit\n"
+    said = init_force("title: second edit\n")
+    assert (
+        "kept: the goals.yaml it replaced is fz/goals.previous.yaml (the earlier copy moved "
+        "to fz/goals.previous.1.yaml)"
+    ) in said, said
+    assert (folder / "goals.previous.yaml").read_text(encoding="utf-8") == "title: second edit\n"
+    assert (folder / "goals.previous.1.yaml").read_text(encoding="utf-8") == "title: first edit\n"
+    assert "kept" not in init_force(None)  # the template over the template
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "goals.previous.1.yaml",
+        "goals.previous.yaml",
+        "goals.yaml",
+    ]
+
+
+def test_cli_init_guided_keeps_the_goals_it_replaces(tmp_path: Path) -> None:
+    """A "Replace it?" answered yes keeps the replaced goals.yaml too, and says so; it is
+    kept once the answers are in, when goals.yaml is replaced (the "Replace it?" alone
+    touched nothing, and `kept` is given where)."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    mine = tmp_path / "goals.yaml"
+    mine.write_text("title: mine\n", encoding="utf-8")
+    typed = "\n".join(["y", "New", "career", "Lead a kind team", "", "", "", "", ""]) + "\n"
+    r = CliRunner().invoke(app, ["init", "--guided", str(tmp_path)], input=typed)
+    assert r.exit_code == 0, r.output
+    backup = tmp_path / "goals.previous.yaml"
+    assert f"kept: the goals.yaml it replaced is {backup}\n" in r.output, r.output
+    assert backup.read_text(encoding="utf-8") == "title: mine\n"
+    assert load_goals(mine).title == "New"
