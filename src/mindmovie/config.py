@@ -623,8 +623,11 @@ class Settings(BaseSettings):
                 f"got {v!r}: ${var.group(1)} is not replaced by its value here (only ~ "
                 "is): write the path out"
             )
-        from mindmovie.fsutil import home_unknown, unnamable
+        from mindmovie.fsutil import home_unknown, unnamable, windows_path_hint
 
+        if (hint := windows_path_hint(str(v))) and not os.path.lexists(str(v)):
+            # `output_dir: C:\movies` made a folder named so, backslash and all, as --out did
+            raise ValueError(f"got {v!r}: {hint}")
         if why := unnamable(str(v)):
             raise ValueError(f"got {v!r}: {why}")
         if why := home_unknown(str(v)):

@@ -448,6 +448,23 @@ def test_output_dir_must_not_be_blank(tmp_path: Path, value: str) -> None:
     assert load_settings(cfg, env={}).output_dir == Path(".")
 
 
+@pytest.mark.parametrize("value", ["C:\\movies\\mine", "D:/films", "movies\\mine"])
+def test_output_dir_written_as_a_windows_path_is_told_to_be_written_with_slashes(
+    tmp_path: Path, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`output_dir: C:\\movies` made a folder named so in the current one, as `--out` did
+    (refused there, `cli._out_path`): the setting says the same, in the file and the env."""
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"output_dir: '{value}'\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value).startswith(f"{cfg}:1: output_dir: "), e.value
+    assert "write the path" in str(e.value), e.value
+    with pytest.raises(ConfigError, match=r"MINDMOVIE_OUTPUT_DIR"):
+        load_settings(None, env={"MINDMOVIE_OUTPUT_DIR": value})
+
+
 @pytest.mark.parametrize("value", ["$HOME/movies", "${XDG_VIDEOS_DIR}/mm", "~/$USER"])
 def test_output_dir_with_a_variable_says_it_is_not_replaced(tmp_path: Path, value: str) -> None:
     """`output_dir: $HOME/movies` made a folder named `$HOME` in the current folder and
