@@ -134,6 +134,7 @@ from mindmovie.store import (
     JOB_CREATED_USAGE,
     KEPT_DIR,
     ORIGIN_SALT_META,
+    RECEIPTS_DIR,
     Step,
     Store,
     StoreError,
@@ -1970,11 +1971,21 @@ def fresh_carried(db: Path) -> list[tuple[dict[str, Any], tuple[str, float] | No
     except (StoreError, sqlite3.Error, OSError):
         return []
     try:
-        return [(r, old.job_input(int(r["id"]))) for r in old.ledger_rows() if _carried_on(r)]
+        return [(r, old.job_input(int(r["id"]))) for r in _carried_rows(old)]
     except (StoreError, sqlite3.Error, OSError):  # (a ledger damaged by hand: none)
         return []
     finally:
         old.close()
+
+
+def _carried_rows(old: Store) -> list[dict[str, Any]]:
+    """The ledger rows of `old` (the run.db `render --fresh` sets aside) that the fresh
+    run carries: read by its spend question (`fresh_carried`, a read-only copy) and by
+    the carry itself (`Pipeline._carry_fresh_jobs`), both with the receipts taken up
+    first (`Store.take_receipts`), so the jobs counted are the jobs carried: a Veo job
+    whose id only a receipt held was counted as held there and not carried here, and
+    the fresh run bought it again."""
+    return [r for r in old.ledger_rows() if _carried_on(r)]
 
 
 def _carried_on(r: Mapping[str, Any]) -> bool:
@@ -6235,10 +6246,10 @@ class Pipeline:
         try:
             old = Store(db)
             try:
+                self._take_aside_receipts(old)
                 found = [
                     (r, old.job_origin(int(r["id"])), old.job_input(int(r["id"])))
-                    for r in old.ledger_rows()
-                    if _carried_on(r)
+                    for r in _carried_rows(old)
                 ]
                 outputs = recorded_outputs(old) if found else ()
             finally:
@@ -6268,6 +6279,21 @@ class Pipeline:
                 "takes its job, any other is billed unused and its clip kept"
             )
         return carried
+
+    def _take_aside_receipts(self, old: Store) -> None:
+        """The receipts of the run `render --fresh` set aside (`old`, opened for writing)
+        taken up in its run.db before its jobs are carried (`_carried_rows`), as the
+        spend question's read-only copy took them: a clip job whose id only a receipt
+        held is carried. One that cannot be (its run.db still at the limit) stays in
+        its receipt, said, for a render of that run; the other jobs are carried."""
+        try:
+            old.take_receipts()
+        except (StoreError, sqlite3.Error, OSError) as e:
+            self.reporter.warn(
+                f"--fresh: a paid answer {old.path} could not record, described under "
+                f"{old.root / KEPT_DIR / RECEIPTS_DIR}, could not be taken up there ({e}); "
+                "a clip job it holds is not carried into this run"
+            )
 
     def _fresh_carry_held(self) -> float:
         """`render --fresh`, before its spend question: what the clip jobs

@@ -324,3 +324,28 @@ async def test_a_seedream_url_kept_with_a_bill_run_db_could_not_record_is_downlo
     (row,) = ledger_rows(run, "keyframe")
     assert row["state"] == "billed", row
     assert [t for t in told.told if "downloaded from the URL kept" in t], told.told
+
+
+async def test_render_fresh_carries_a_veo_job_only_a_receipt_holds(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: _Limit
+) -> None:
+    """A Veo job whose id run.db could not record (its receipt holds it), then `render
+    --fresh`: its spend question counted the job as held for the jobs "this run takes
+    over" (the read-only copy takes receipts up), but the carry opened the set-aside
+    run.db for writing and never took them: the job was not carried, the fresh run
+    bought a second one, and the receipt stayed in previous/ for no render to take."""
+    goals = _one_scene(sim, tmp_path, monkeypatch)
+    s = settings_for("google", sim, planner={"provider": "local"})
+    run = tmp_path / "run"
+    _met_after_answer(monkeypatch, limit, "clip")
+    with pytest.raises(DiskFull):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert list(run.glob("kept/receipts/clip-*.json")), "no receipt"
+    limit.met = False
+    asked = AgreeingAsked()
+    # (--until clips: the clip, not the movie's compose, is what is looked at)
+    await Pipeline(goals, s, out=run, keys=KEYS, confirm=asked).run(fresh=True, until="clips")
+    assert sim.stats()["totals"]["jobs_created"] == 1, sim.stats()["totals"]
+    (row,) = ledger_rows(run, "clip")
+    assert row["state"] == "billed" and row["usage"].get("carried_from"), row
+    assert not list(run.glob("previous/*/kept/receipts/*.json"))
