@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from mindmovie.fsutil import (
     commit_file,
@@ -598,6 +598,17 @@ def _snapshot(path: Path) -> sqlite3.Connection:
     finally:
         src.close()
     return mem
+
+
+def _dollars(usd: object) -> TypeGuard[int | float]:
+    """Is `usd`, read from a receipt, a price a bill can record (a finite number, not
+    below 0)? JSON's 1e999 is read as infinity, which no ledger total survives."""
+    return (
+        isinstance(usd, (int, float))
+        and not isinstance(usd, bool)
+        and math.isfinite(usd)
+        and usd >= 0
+    )
 
 
 class Store:
@@ -1186,6 +1197,8 @@ class Store:
         holding no job id?"""
         if not isinstance(row_id, int) or isinstance(row_id, bool):
             return False
+        if not -(2**63) <= row_id < 2**63:
+            return False  # (no row of SQLite's: binding it raised OverflowError)
         if not isinstance(made, (int, float)) or isinstance(made, bool):
             return False
         with self._lock:
@@ -1229,7 +1242,13 @@ class Store:
                 rec = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 rec = None
-            what = self._take_receipt(rec) if isinstance(rec, dict) else None
+            try:
+                what = self._take_receipt(rec) if isinstance(rec, dict) else None
+            except (TypeError, OverflowError, ValueError):
+                # one damaged or edited by hand (a number SQLite cannot hold, a field
+                # of another type): dropped as one that no longer fits; it raised out
+                # of status, the estimate and every render
+                what = None
             if what is not None:
                 taken.append(what)
             if not self._read_only:  # (a read-only copy takes them up in memory only)
@@ -1244,7 +1263,7 @@ class Store:
             row, usd, usage = rec.get("row"), rec.get("usd"), rec.get("usage")
             if not self._row_fits(row, rec.get("row_made"), scene_id, stage):
                 return None
-            if not isinstance(usd, (int, float)) or not isinstance(usage, (dict, type(None))):
+            if not _dollars(usd) or not isinstance(usage, (dict, type(None))):
                 return None
             assert isinstance(row, int)
             self.ledger_bill(row, float(usd), usage)
@@ -1270,13 +1289,16 @@ class Store:
         if rec.get("kind") != "succeeded" or not asks:
             return None
         bills: list[tuple[int, float, dict[str, Any] | None]] = []
-        for b in rec.get("bills") or []:
+        listed = rec.get("bills")
+        if not isinstance(listed, list):
+            return None  # ("bills": 1 raised TypeError out of status and every render)
+        for b in listed:
             if not (isinstance(b, list) and len(b) == 4):
                 return None
             row_id, usd, usage, made = b
             if not self._row_fits(row_id, made, scene_id, stage):
                 return None
-            if not isinstance(usd, (int, float)) or not isinstance(usage, (dict, type(None))):
+            if not _dollars(usd) or not isinstance(usage, (dict, type(None))):
                 return None
             bills.append((row_id, float(usd), usage))
         rel, sha = rec.get("artifact"), rec.get("sha256")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import signal
 import sqlite3
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from mindmovie.fsutil import sha256_file
+from mindmovie.status import collect_status
 from mindmovie.store import SCHEMA_VERSION, Store, StoreError
 
 
@@ -1349,4 +1351,48 @@ def test_a_clip_job_whose_id_run_db_could_not_record_is_polled_not_bought_again(
         ("submitted", "models/veo/operations/x1") if asks else ("running", None)
     )
     assert (st.ledger_row(row) or {})["remote_id"] == "models/veo/operations/x1"
+    st.close()
+
+
+def test_a_malformed_receipt_is_dropped_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receipt edited or damaged by hand: its bills not a list, a row number SQLite
+    cannot hold, a price that is no number of dollars. It raised TypeError or
+    OverflowError (neither a sqlite3.Error) out of `status`, `estimate` and every
+    render. Each such receipt is dropped; the others are still taken up."""
+    st, row, _ = _keyframe_answered(tmp_path, monkeypatch)
+    folder = tmp_path / "kept" / "receipts"
+    good = json.loads((folder / f"keyframe-{row}.json").read_text())
+    made = good["bills"][0][3]
+    huge = 2**70
+    bad = {
+        # (each sorts before the good receipt, whose take they must not stop)
+        "keyframe-0a.json": {**good, "bills": 1},
+        "keyframe-0b.json": {**good, "bills": [[huge, 0.03, None, made]]},
+        "clip-0.json": {
+            "kind": "submitted", "scene_id": "s1", "stage": "clip", "input_key": "k",
+            "remote_id": "op-1", "row": huge, "row_made": made,
+        },
+        "bill-0.json": {
+            "kind": "billed", "scene_id": "s1", "stage": "keyframe", "row": huge,
+            "row_made": made, "usd": 0.03, "usage": None,
+        },
+    }  # fmt: skip
+    for name, rec in bad.items():
+        (folder / name).write_text(json.dumps(rec))
+    # a bill of no number of dollars (JSON's 1e999 is read as infinity)
+    other = st.ledger_commit("s2", "keyframe", "byteplus", "seedream", 0.03)
+    endless = {"kind": "billed", "scene_id": "s2", "stage": "keyframe", "row": other,
+               "row_made": st.ledger_row(other)["created_at"], "usd": 1.5}  # type: ignore[index]  # fmt: skip
+    (folder / "bill-1.json").write_text(json.dumps(endless).replace("1.5", "1e999"))
+    look = Store(tmp_path / "run.db", read_only=True)  # (status, estimate)
+    assert look.reusable("s1", "keyframe", "k1") is not None
+    look.close()
+    assert collect_status(tmp_path)["ledger"]  # (status itself)
+    assert st.take_receipts() == [("s1", "keyframe", "succeeded", "scenes/s1/keyframe.png")]
+    billed = st.ledger_row(row)
+    assert billed is not None and billed["billed_usd"] == 0.03, billed
+    assert (st.ledger_row(other) or {}).get("state") == "committed"
+    assert not list(folder.glob("*"))
     st.close()
