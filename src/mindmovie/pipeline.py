@@ -2218,6 +2218,9 @@ class Pipeline:
         #: kept/, nor in a receipt: the file size limit below the picture's size, a
         #: full disk): said in the render's last line, which says finished work is kept
         self._paid_not_kept: list[str] = []
+        #: the lines naming clip jobs made and paid for that nothing could record
+        #: (`_job_not_kept`), said with `_paid_not_kept`'s
+        self._jobs_not_kept: list[str] = []
         self._told_paid_wait = False
         #: the stop's pending grace timer (`_grace_over`), cancelled when the render ends
         self._grace_timer: asyncio.TimerHandle | None = None
@@ -5324,7 +5327,12 @@ class Pipeline:
                         rid = found
                     killpoint("submit")
                     # the id goes on the ledger row and the step in ONE transaction
-                    store.mark_submitted(scene_id, "clip", rid, ledger_row=row)
+                    try:
+                        store.mark_submitted(scene_id, "clip", rid, ledger_row=row)
+                    except (OSError, sqlite3.Error):
+                        if row is not None and row not in store.receipted:
+                            self._job_not_kept(scene_id, rid, model.name, estimate)
+                        raise
                 return rid
 
         def adopted() -> tuple[str, int | None] | None:
@@ -8132,14 +8140,34 @@ class Pipeline:
     def _with_not_kept(self, message: str) -> str:
         """`message` (a full disk's, a limit's: "finished work is kept") with the paid
         answers this render could keep nowhere (`_paid_not_kept`), which the next render
-        buys again: the line said everything paid for was kept."""
-        if not self._paid_not_kept:
-            return message
-        them = "it" if len(self._paid_not_kept) == 1 else "them"
-        return (
-            f"{message}. Paid for and not kept, as it could be written nowhere: "
-            f"{', '.join(self._paid_not_kept)}; the next render buys {them} again"
+        buys again, and the clip jobs it could record nowhere (`_jobs_not_kept`): the
+        line said everything paid for was kept."""
+        said = [message]
+        if self._paid_not_kept:
+            them = "it" if len(self._paid_not_kept) == 1 else "them"
+            said.append(
+                "Paid for and not kept, as it could be written nowhere: "
+                f"{', '.join(self._paid_not_kept)}; the next render buys {them} again"
+            )
+        return ". ".join([*said, *self._jobs_not_kept])
+
+    def _job_not_kept(self, scene_id: str, job: str, provider: str, usd: float) -> None:
+        """A clip job made and paid for whose id neither run.db nor a receipt could take
+        (run.db at the limit, the disk full): named in the render's last line with what
+        the next render does of it. A Veo operation no list shows is bought again; the
+        line said "finished work is kept" and named only plans and keyframes."""
+        head = (
+            f"A clip job paid for could be recorded nowhere (not in run.db, nor in a "
+            f"receipt): {scene_id}'s, {job} (about {costs.format_usd(usd)}); the next render "
         )
+        if registry.lists_jobs(provider):
+            tail = f"looks for it in {provider}'s job list and polls it, not buying it again"
+        else:
+            tail = (
+                f"buys it again, as {provider} lists no jobs to find it by "
+                "(its result is with the provider under that id)"
+            )
+        self._jobs_not_kept.append(head + tail)
 
     def _take_receipts(self, store: Store) -> None:
         """Record what an earlier render was answered for its money but could not record

@@ -349,3 +349,33 @@ async def test_render_fresh_carries_a_veo_job_only_a_receipt_holds(
     (row,) = ledger_rows(run, "clip")
     assert row["state"] == "billed" and row["usage"].get("carried_from"), row
     assert not list(run.glob("previous/*/kept/receipts/*.json"))
+
+
+async def test_a_veo_job_no_receipt_could_take_is_named_in_the_last_line(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: _Limit
+) -> None:
+    """run.db at the limit just after a Veo job was made, and its receipt not written
+    either (the disk full): the line said "finished work is kept" and named only plans
+    and keyframes lost so, while the next render buys the job again (Veo lists none).
+    It names the job: its scene, its id, about what it cost, and what comes of it."""
+    goals = _one_scene(sim, tmp_path, monkeypatch)
+    s = settings_for("google", sim, planner={"provider": "local"})
+    run = tmp_path / "run"
+    real_commit = store_mod.commit_file
+
+    def disk_full(tmp: Path, dest: Path, *a: Any, **kw: Any) -> Any:
+        if dest.parent.name == "receipts":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dest))
+        return real_commit(tmp, dest, *a, **kw)
+
+    monkeypatch.setattr(store_mod, "commit_file", disk_full)
+    _met_after_answer(monkeypatch, limit, "clip")
+    with pytest.raises(DiskFull) as e:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    said, limit.met = str(e.value), False  # (the ledger read in a copy, as status does)
+    (job,) = sim.jobs()
+    (row,) = ledger_rows(run, "clip")
+    assert not list(run.glob("kept/receipts/*")) and not row["remote_id"], row
+    assert "file size limit" in said, said
+    assert f"{row['scene_id']}'s, {job.name} (about $" in said, said
+    assert "the next render buys it again, as google lists no jobs" in said, said
