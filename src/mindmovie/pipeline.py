@@ -4330,7 +4330,14 @@ class Pipeline:
         if not self._keyless:
             return
         try:
-            needed = self._needed_in(store)
+            # read as `_providers_needed` read it, the receipts taken up (`_run` takes
+            # them later): a keyframe only a receipt held was an image in flight here,
+            # and the render was refused for a key nothing is sent with
+            view = store.receipts_taken()
+            try:
+                needed = self._needed_in(view)
+            finally:
+                view.close()
         except Exception:
             needed = set(_STAGES)
         wanted = {

@@ -734,6 +734,25 @@ class Store:
         self._migrate(False, {})
         return self
 
+    def receipts_taken(self) -> Store:
+        """A read-only copy of this journal in memory as it is now, the receipts taken up
+        in it (as `Store(path, read_only=True)` reads run.db): what the render holding
+        this store finds once it takes them (`Pipeline._check_keyless`, which must read
+        what the key check before the lock read, `Pipeline._providers_needed`). The
+        caller closes it."""
+        copy = Store.__new__(Store)
+        copy.path, copy.root = self.path, self.root
+        copy._lock = threading.RLock()
+        copy.receipted = set()
+        copy._read_only = True
+        copy._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        with self._lock:
+            self._db.backup(copy._db)
+        copy._db.row_factory = sqlite3.Row
+        with suppress(OSError, sqlite3.Error, StoreError, ValueError):
+            copy.take_receipts()
+        return copy
+
     # ------------------------------------------------------------------ schema
     def _has_tables(self) -> bool:
         """False for a run.db whose creation was killed before its first COMMIT (a file with

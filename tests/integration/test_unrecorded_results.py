@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from mindmovie import store as store_mod
+from mindmovie.config import Keys
 from mindmovie.pipeline import DiskFull, Pipeline, estimate_for
 from mindmovie.progress import NullReporter
 from mindmovie.store import Store
@@ -379,3 +380,25 @@ async def test_a_veo_job_no_receipt_could_take_is_named_in_the_last_line(
     assert "file size limit" in said, said
     assert f"{row['scene_id']}'s, {job.name} (about $" in said, said
     assert "the next render buys it again, as google lists no jobs" in said, said
+
+
+async def test_a_keyframe_only_a_receipt_holds_needs_no_key_to_finish_the_run(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: _Limit
+) -> None:
+    """The Seedream image was answered and saved, its record left to a receipt; then
+    the run is rendered again without ARK_API_KEY (another machine), its plan and clip
+    local. The key check before the lock read run.db with the receipt taken up (no
+    image to buy: the key spared), but the check under the lock read it before the
+    receipt was taken (its row in flight: the key needed) and refused the render for
+    a key nothing is sent with. Both read it with the receipts taken up."""
+    goals = _one_scene(sim, tmp_path, monkeypatch)
+    s = settings_for("byteplus", sim, planner={"provider": "local"}, video={"provider": "local"})
+    run = tmp_path / "run"
+    _met_after_answer(monkeypatch, limit, "keyframe")
+    with pytest.raises(DiskFull):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    limit.met = False
+    res = await Pipeline(goals, s, out=run, keys=Keys()).run(until="keyframes")
+    assert res.failed == {}, res.failed
+    assert sim.stats()["totals"]["images"] == 1
+    assert [r["state"] for r in ledger_rows(run, "keyframe")] == ["billed"]
