@@ -970,6 +970,9 @@ def status(
         state = row.get(stage, "-")
         if state == "failed" and stage in row.get("stopped", {}):
             return "stopped"  # by the budget or Ctrl-C: the error line says which
+        if state == "submitted" and stage == "clip" and row.get("local_clip"):
+            # made here, free: "in job" of a clip whose render was stopped midway
+            return "rendering" if live else "stopped"
         file = row.get("files", {}).get(stage)
         if state == "succeeded" and file not in (None, "ok"):
             return str(file)

@@ -103,6 +103,7 @@ from mindmovie.providers.base import (
     ConnectionLost,
     ContentRejected,
     DeadlineExceeded,
+    EncoderEnded,
     ImageResult,
     InvalidRequest,
     JobFailed,
@@ -2177,6 +2178,10 @@ class Pipeline:
         self._fresh = False
         self._kf_text_told = False
         self._stopping = False
+        #: a stop signal was heard (set by the handler itself, before the loop takes the
+        #: stop up as `_stopping`): an offline clip's ffmpeg ended by the same Ctrl-C
+        #: is the stop whichever of the two is seen first (`_ended_by_the_stop`)
+        self._signalled = False
         #: (provider, model) whose key or access the provider refused in this run
         self._refused: dict[tuple[str, str], AuthError] = {}
         #: (provider, model) a call of which the provider refused for the person's own
@@ -2419,6 +2424,13 @@ class Pipeline:
             else:
                 self._first_held[row] = first  # released once answered: `_settle_errors`
         return row
+
+    def _ended_by_the_stop(self, e: BaseException) -> bool:
+        """Is `e` an offline clip's ffmpeg ended by the stop signal this render is
+        stopping for? A terminal's Ctrl-C reaches the whole process group, ffmpeg too,
+        which exits 255 (or dies of it); a signal sent to the render alone ends none."""
+        stopping = self._stopping or self._signalled
+        return stopping and isinstance(e, EncoderEnded) and e.by_a_stop
 
     @staticmethod
     def _tried(model: Planner | KeyframeModel | VideoModel, let_through: bool) -> bool:
@@ -5451,6 +5463,11 @@ class Pipeline:
             store.result_gone(scene_id, "clip", remote_id, str(gone), estimated_usd=again)
             raise gone from None
         except ProviderError as e:
+            if self._ended_by_the_stop(e):
+                # the step stays as a stop leaves it (its row "stopped", the next render
+                # makes the clip): journaled failed, status said "re-poll job local:…"
+                # and the storyboard "clip failed: ffmpeg failed (255)"
+                raise Interrupted("stopped by Ctrl-C") from None
             e.scene_id = e.scene_id or scene_id
             elsewhere: ProviderChanged | None = None
             if isinstance(e, JobNotFound) and not submitted_here and remote_id is not None:
@@ -6677,6 +6694,7 @@ class Pipeline:
             os._exit(128 + signum)
 
         def handler(signum: int, frame: object) -> None:
+            self._signalled = True
             seen[0] += 1
             if seen[0] > 1:
                 quit_at_once(signum)

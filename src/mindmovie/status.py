@@ -39,6 +39,7 @@ from mindmovie.plan import (
     painted_keyframe,
     photo_keyframe,
 )
+from mindmovie.providers.base import is_local_job
 from mindmovie.store import (
     Store,
     StoreError,
@@ -275,9 +276,9 @@ def collect_status(
         for s in steps:
             if s.stage == "clip":
                 bad = files.get((s.scene_id, "clip"), "ok") != "ok"
-                jobs[s.scene_id] = store.resumable_job(s) or (
-                    store.refetchable_clip(s) if bad else None
-                )
+                job = store.resumable_job(s) or (store.refetchable_clip(s) if bad else None)
+                # an offline clip's "job" is its render here: no job to poll or re-poll
+                jobs[s.scene_id] = None if is_local_job(job) else job
         # creates with no job id made with other settings than these: kept, not looked
         # for, nor waited for, and their scenes' clips not bought (a render fails them)
         elsewhere = _lost_elsewhere(store, ledger, settings)
@@ -360,6 +361,10 @@ def collect_status(
             row["let_go"] = _detail_record(st.detail, "let_go")
         if st.remote_id:
             row["remote_id"] = st.remote_id
+        if st.stage == "clip" and is_local_job(st.remote_id):
+            # made here, free: its step "submitted" is a render stopped midway (or
+            # rendering now), not a job in flight
+            row["local_clip"] = True
         if st.stage == "clip" and jobs.get(st.scene_id):
             row["job"] = jobs[st.scene_id]
             if st.error_kind == "provider_changed":
@@ -822,6 +827,8 @@ def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -
         if fields := row.get("keyframe_edited"):
             return f"redo the keyframe ({', '.join(fields)} edited), then make the clip"
         return "redo the keyframe (its inputs changed), then make the clip"
+    if clip == "submitted" and row.get("local_clip"):
+        return "make the clip"  # (its render here was stopped midway; free)
     if clip == "submitted" and row.get("remote_id"):
         if reuse is not None and not reuse.get("clip"):
             return f"make the clip (a new job: its inputs changed since job {row['remote_id']})"

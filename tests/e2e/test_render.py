@@ -2168,3 +2168,67 @@ def test_text_too_small_to_read_in_a_thin_frame_is_warned(tmp_path: Path) -> Non
     said = [ln for ln in proc.stderr.splitlines() if "too small to read" in ln]
     assert len(said) == 1, proc.stderr
     assert "1024x16" in said[0] and "output.size" in said[0], said
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux's /proc")
+def test_ctrl_c_at_a_terminal_while_an_offline_clip_is_made_stops_it_not_fails_it(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C at a terminal signals the whole process group: the offline clip's ffmpeg
+    exits 255 (or dies of SIGINT) as the render stops, and the clip was journaled
+    failed: status said "failed ... re-poll job local:01-health-1" and "ffmpeg failed
+    (255) rendering clip.mp4: " (nothing after the colon), the storyboard "clip failed".
+    It is the stop: the clip is "stopped" and the next render makes it. The render runs
+    in a process group of its own, signalled as a terminal signals its foreground job,
+    while the real ffmpeg reads its frames at their rate (`-re`: 4 s of 64x36 frames,
+    so the signal finds it encoding) and nothing but the clip is made (`--until clips`)."""
+    import imageio_ffmpeg
+
+    (tmp_path / "g.yaml").write_text(
+        "title: Stop\ngoals:\n  - category: health\n    vision: I run every morning\n"
+    )
+    (tmp_path / "c.yaml").write_text(
+        'preset: local\noutput: {size: "64x36", fps: 12}\nplan: {scene_seconds: 4}\n'
+    )
+    pidfile = tmp_path / "encoder.pid"
+    ffmpeg = tmp_path / "ffmpeg-stand-in"
+    ffmpeg.write_text(
+        "#!/bin/sh\n"
+        f'for a in "$@"; do [ "$a" = rawvideo ] && echo $$ > "{pidfile}"; done\n'
+        f'exec "{imageio_ffmpeg.get_ffmpeg_exe()}" -re "$@"\n'
+    )
+    ffmpeg.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["IMAGEIO_FFMPEG_EXE"] = str(ffmpeg)
+    args = ["render", "g.yaml", "-c", "c.yaml", "--out", "run", "--until", "clips", "--yes"]
+    err = tmp_path / "render.err"
+    with err.open("w") as e:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mindmovie", *args],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=e,
+            process_group=0,  # (its own: the signal below reaches it and its children only)
+        )
+    try:
+        t_end = time.monotonic() + 60
+        while not (pidfile.is_file() and pidfile.read_text().strip()):
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < t_end, "the render started no clip"
+            time.sleep(0.02)
+        time.sleep(0.3)  # (ffmpeg reading its first frames, its own handlers set)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=20) == 130, err.read_text()
+    finally:
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)  # a no-op once it ended
+        proc.wait(timeout=10)
+    said = err.read_text()
+    assert "Traceback" not in said and "failed" not in said, said
+    assert "clips 01-health-1: stopped - interrupted" in said, said
+    st, _ = status_json(tmp_path, "run", "-c", "c.yaml")
+    clip = next(s for s in st["steps"] if s["stage"] == "clip")
+    assert clip["status"] != "failed", clip
+    assert [row["next"] for row in st["scenes"]] == ["make the clip"], st["scenes"]

@@ -431,6 +431,37 @@ class JobFailed(ProviderError):
     kind = "job_failed"
 
 
+#: the job id the offline providers give their work (`local:<scene>`): no job anywhere,
+#: the clip is rendered here when it is "fetched"
+LOCAL_JOB_PREFIX = "local:"
+
+
+def is_local_job(remote_id: str | None) -> bool:
+    """Is `remote_id` an offline provider's (free, made here), not a paid job? `status`
+    said "poll job local:02-wealth-1 and download it (no new job)" of a clip made here."""
+    return bool(remote_id) and str(remote_id).startswith(LOCAL_JOB_PREFIX)
+
+
+class EncoderEnded(JobFailed):
+    """An offline clip's ffmpeg ended before the clip was made: its exit status
+    (`returncode`, negative: the signal that killed it). Told apart because a terminal's
+    Ctrl-C reaches that ffmpeg too (one process group): it exits 255 or dies of the
+    signal while the render stops, and that is the stop, not a failed clip."""
+
+    def __init__(self, message: str, *, returncode: int, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.returncode = returncode
+
+    @property
+    def by_a_stop(self) -> bool:
+        """Did it end as ffmpeg ends of a stop signal (SIGINT, SIGTERM, SIGHUP): exit
+        255 (its own handler), or killed by one before it set that handler?"""
+        import signal
+
+        stops = {getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)}
+        return self.returncode == 255 or -self.returncode in stops
+
+
 class JobNotFound(JobFailed):
     """A poll's 404: the provider no longer knows the job (deleted, or past the time it
     keeps a task's record). What it did before is unknown: a job never seen to finish

@@ -32,6 +32,8 @@ from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 from mindmovie.media import ffmpeg_exe, ffmpeg_path, killed_by, running
 from mindmovie.pillow import Image
 from mindmovie.providers.base import (
+    LOCAL_JOB_PREFIX,
+    EncoderEnded,
     ImageResult,
     InvalidRequest,
     JobFailed,
@@ -743,7 +745,10 @@ class LocalKeyframes:
             data = await asyncio.to_thread(paint)
             usage = {"source": "painted"}
         return ImageResult(
-            data=data, mime="image/png", usage=usage, remote_id=f"local:{request.scene_id}"
+            data=data,
+            mime="image/png",
+            usage=usage,
+            remote_id=f"{LOCAL_JOB_PREFIX}{request.scene_id}",
         )
 
 
@@ -1038,7 +1043,13 @@ def render_ken_burns(
             tail = "\n".join(log.read().decode("utf-8", "replace").strip().splitlines()[-10:])
             tmp.unlink(missing_ok=True)
             why = killed_by(-rc) if rc < 0 else tail  # (its log ends wherever it was)
-            raise JobFailed(f"ffmpeg failed ({rc}) rendering {dest.name}: {why}", provider="local")
+            # (an ffmpeg ended by a Ctrl-C writes nothing at `-loglevel error`: the line
+            # ended at "rendering clip.mp4: ")
+            raise EncoderEnded(
+                f"ffmpeg failed ({rc}) rendering {dest.name}: {why or '(no reason in its log)'}",
+                returncode=rc,
+                provider="local",
+            )
     commit_file(tmp, dest)
     return dest
 
@@ -1054,7 +1065,7 @@ class LocalMotion:
     model = MOTION_MODEL
 
     async def submit(self, request: VideoRequest) -> str:
-        return f"local:{request.scene_id}"
+        return f"{LOCAL_JOB_PREFIX}{request.scene_id}"
 
     async def poll(self, remote_id: str) -> JobState:
         return JobState(remote_id=remote_id, status="succeeded")
