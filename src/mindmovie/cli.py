@@ -1155,7 +1155,17 @@ def status(
             "deleting previous/ frees that disk",
             markup=False,
         )
-    if kept := held.get("kept"):
+    if (kept := held.get("kept")) and not paid:
+        # a run with no paid call (every provider local): what kept/ holds was made here,
+        # free, and "paid pictures and clips ... without paying" was said of it too
+        _say(
+            f"kept/: {_disk_size(kept['bytes'])}, {plural(kept['files'], 'file')} an edit "
+            "replaced (pictures and clips, plans with your edits), taken back when those "
+            "inputs come back; deleting kept/ frees that disk, and what it held is made "
+            "again if they come back",
+            markup=False,
+        )
+    elif kept:
         _say(
             f"kept/: {_disk_size(kept['bytes'])}, {plural(kept['files'], 'file')} an edit "
             "replaced (paid pictures and clips, plans with your edits), taken back without "

@@ -121,6 +121,7 @@ from mindmovie.providers.base import (
     VideoModel,
     VideoRequest,
     http_setup_problem,
+    is_local_job,
     raised_in,
 )
 from mindmovie.retry import (
@@ -742,6 +743,19 @@ QUIT_AT_ONCE = (
     b"\ninterrupted at once; run the same command again to resume (a paid call cut off in "
     b"flight stays counted as spent, outcome unknown: the next render says which)\n"
 )
+#: `QUIT_AT_ONCE` of a render whose providers are all local: it sends no paid call
+QUIT_AT_ONCE_FREE = b"\ninterrupted at once; run the same command again to resume\n"
+
+#: the first stop's warning (`Pipeline._install_sigint`), of a render that calls a paid
+#: provider and of one whose providers are all local (free: no calls, jobs or payment)
+STOPPING = "stopping: nothing new is sent; in-flight calls are journaled (up to {grace} s)."
+STOPPING_FREE = "stopping: nothing new is started; the work in hand has up to {grace} s to finish."
+#: the resume line of a render stopped with nothing lost, paid and free
+STOPPED = (
+    "stopped. Jobs already sent are journaled and nothing paid for is lost; run the same "
+    "command again to resume"
+)
+STOPPED_FREE = "stopped. Every keyframe and clip made is kept; run the same command again to resume"
 
 
 class Interrupted(Exception):
@@ -5284,7 +5298,8 @@ class Pipeline:
             remote_id = unwanted
         if remote_id is not None:
             store.mark_submitted(scene_id, "clip", remote_id)
-            self.reporter.step("clips", scene_id, "resumed", remote_id)
+            if not is_local_job(remote_id):  # (an offline clip has no job: it is rendered)
+                self.reporter.step("clips", scene_id, "resumed", remote_id)
         else:
             store.begin(scene_id, "clip", key, same_request=same_request)
         estimate = costs.estimate_video(self.settings, req.seconds).usd
@@ -5376,9 +5391,12 @@ class Pipeline:
         # (a time edited by hand: not known, so its result is not taken for gone; it
         # failed the scene with "could not convert string to float", every render)
         billed_at = _a_time(booked["updated_at"]) if booked is not None and billed else None
+        # an offline clip is made here, free, when it is "downloaded" (`LocalMotion.fetch`):
+        # its row said "submitting", then "downloading" for the whole render of it
+        made_here = model.name == "local"
         try:
             if remote_id is None:
-                self.reporter.step("clips", scene_id, "submitting")
+                self.reporter.step("clips", scene_id, "rendering" if made_here else "submitting")
                 remote_id = await with_retry(submit)
             elif model.name != "local" and not billed and not carried_away:
                 # (a job an earlier render billed keeps its bill, and the time of it)
@@ -5427,7 +5445,7 @@ class Pipeline:
                     state.finished_at = billed_at
                 elif submitted_here:
                     state.finished_at = time.time()
-            self.reporter.step("clips", scene_id, "downloading")
+            self.reporter.step("clips", scene_id, "rendering" if made_here else "downloading")
             done_state = state
             await with_retry(lambda: model.fetch(done_state, req, dest))
         except (BudgetExceeded, Interrupted) as e:
@@ -5938,10 +5956,7 @@ class Pipeline:
                         "were to make. Jobs already sent are journaled; run the same "
                         "command again to resume"
                     ) from None
-                raise Interrupted(
-                    "stopped. Jobs already sent are journaled and nothing paid for is lost; "
-                    "run the same command again to resume"
-                ) from None
+                raise Interrupted(STOPPED if self._paid() else STOPPED_FREE) from None
             finally:
                 self._remove_sigint()
                 killpoint("signals_removed")  # a stop signal once the render has ended
@@ -6633,6 +6648,10 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         main = asyncio.current_task()
         seen = [0]
+        # a render whose providers are all local (the default) sends nothing paid: its
+        # stop talked of calls, jobs and payment all the same
+        paid = self._paid()
+        quit_line = QUIT_AT_ONCE if paid else QUIT_AT_ONCE_FREE
 
         def on_sigint(signum: int) -> None:
             if self._stopping:
@@ -6645,9 +6664,9 @@ class Pipeline:
                 return
             self._stop_event.set()
             again = "Press Ctrl-C again" if signum == signal.SIGINT else "Send it again"
+            stopping = STOPPING if paid else STOPPING_FREE
             self.reporter.warn(
-                "stopping: nothing new is sent; in-flight calls are journaled "
-                f"(up to {self.GRACE_SECONDS:.0f} s). {again} to quit at once."
+                f"{stopping.format(grace=f'{self.GRACE_SECONDS:.0f}')} {again} to quit at once."
             )
             if main is not None:
                 # (then the paid images still in flight are waited for: `_grace_over`)
@@ -6687,7 +6706,7 @@ class Pipeline:
             # the last line: the stop's warning was, and a log ended there as if the
             # render had hung or been killed from outside
             with contextlib.suppress(OSError):
-                os.write(2, QUIT_AT_ONCE)
+                os.write(2, quit_line)
             # os._exit runs no cleanup: the compose's encoders (and the audio pass's
             # ffmpeg) ran on as orphans, writing for minutes after the render ended
             kill_running()

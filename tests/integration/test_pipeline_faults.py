@@ -1244,6 +1244,70 @@ async def test_ctrl_c_at_a_terminal_during_the_compose_is_an_interrupt_not_a_cra
     assert collect_status(tmp_path / "run")["scenes"][0]["clip"] == "succeeded"
 
 
+async def test_ctrl_c_at_a_terminal_during_an_offline_clip_is_the_stop_said_as_a_free_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C at a terminal reaches the offline clip's ffmpeg too, which exits 255 as the
+    render stops: the clip was journaled failed ("re-poll job local:..."). It is the
+    stop, also when ffmpeg's end is seen before the loop has taken the stop up (the
+    handler's flag). And a render whose providers are all local is told as free: its
+    clips "rendering" (not "submitting", then "downloading" while rendered), its stop
+    without calls, jobs or payment."""
+    import os
+    import signal
+
+    from mindmovie.pipeline import STOPPED_FREE, Interrupted
+    from mindmovie.providers import local_media
+    from mindmovie.providers.base import EncoderEnded
+
+    class Rec(NullReporter):
+        def __init__(self) -> None:
+            self.steps: list[tuple[str, str, str]] = []
+            self.said: list[str] = []
+
+        def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+            self.steps.append((stage, scene_id, state))
+
+        def warn(self, text: str) -> None:
+            self.said.append(text)
+
+    rec = Rec()
+    pipe = Pipeline(goals_file(tmp_path), tiny_local_settings(), out=tmp_path / "run", reporter=rec)
+    signalled: list[bool] = []
+
+    async def ended_by_ctrl_c(self: Any, state: Any, request: Any, dest: Path) -> Path:
+        # the test runs in the main thread, as the CLI does: no handler is a failure
+        assert pipe._sigint_installed, "the render installed no stop-signal handler"
+        if not signalled:  # (one Ctrl-C: a second quits at once, this test process too)
+            signalled.append(True)
+            os.kill(os.getpid(), signal.SIGINT)  # the render hears the Ctrl-C ...
+        # ... and so did its ffmpeg, seen at once: the loop has not taken the stop up
+        raise EncoderEnded(
+            f"ffmpeg failed (255) rendering {dest.name}: (no reason in its log)",
+            returncode=255,
+            provider="local",
+        )
+
+    monkeypatch.setattr(local_media.LocalMotion, "fetch", ended_by_ctrl_c)
+    with pytest.raises(Interrupted) as e:
+        await pipe.run()
+    assert str(e.value) == STOPPED_FREE, e.value
+    stopping = [t for t in rec.said if t.startswith("stopping")]
+    assert stopping == [
+        "stopping: nothing new is started; the work in hand has up to 5 s to finish. "
+        "Press Ctrl-C again to quit at once."
+    ], rec.said
+    clip_states = {state for stage, _, state in rec.steps if stage == "clips"}
+    assert "rendering" in clip_states, rec.steps
+    assert not clip_states & {"submitting", "downloading", "resumed", "polling"}, rec.steps
+    st = collect_status(tmp_path / "run")
+    clips = [s for s in st["steps"] if s["stage"] == "clip"]
+    assert clips and not [s for s in clips if s["status"] == "failed"], clips
+    started = [r for r in st["scenes"] if r.get("clip") == "submitted"]
+    assert started and all(r["next"] == "make the clip" for r in started), st["scenes"]
+    assert not [r for r in st["scenes"] if r.get("job")], st["scenes"]
+
+
 async def test_ctrl_c_at_the_spend_question_interrupts_it(sim: SimServer, tmp_path: Path) -> None:
     """The question ("Spend about $X? [y/N]") blocks the event loop, whose SIGINT handler
     therefore never ran while it waited: Ctrl-C, pressed any number of times, did

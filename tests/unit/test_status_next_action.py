@@ -275,3 +275,14 @@ def test_a_clip_whose_job_was_let_go_of_is_bought_again() -> None:
     said = _next_action(row)
     assert said.startswith("buy the clip again: job cgt-1 was let go of (render --let-go"), said
     assert "counted in the spend question" in said, said
+
+
+def test_an_offline_clip_stopped_midway_is_made_not_polled_as_a_job() -> None:
+    """An offline clip's step holds `local:<scene>` as its job id; stopped while it was
+    rendered here it stays "submitted", and status said "poll job local:01-health-1 and
+    download it (no new job)". The next render makes it (free); a paid job is polled."""
+    row = {"keyframe": "succeeded", "clip": "submitted", "files": {"keyframe": "ok"}}
+    local = {**row, "remote_id": "local:01-health-1", "local_clip": True}
+    assert _next_action(local, []) == "make the clip"
+    paid = {**row, "remote_id": "cgt-1"}
+    assert _next_action(paid, []) == "poll job cgt-1 and download it (no new job)"

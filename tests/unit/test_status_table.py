@@ -413,3 +413,51 @@ def test_a_long_new_plan_cause_is_said_once_under_the_table_not_in_every_row(
     short["inputs"] = {**info["inputs"], "new_plan_why": "plan.yaml deleted: a new plan"}
     flat = " ".join(_status_table(monkeypatch, tmp_path, short, 80).split())
     assert flat.count("reuse (a new plan: plan.yaml deleted)") == len(ids), flat
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_an_offline_clip_stopped_or_being_made_is_not_in_a_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, live: bool
+) -> None:
+    """An offline clip's step is "submitted" while it is rendered here (its id
+    `local:<scene>`): the clip cell said "in job" of a clip whose render was stopped.
+    It is "stopped", or "rendering" while a render runs; a paid clip's is "in job"."""
+    info = _info(["01-health-1", "02-career-1"])
+    info["scenes"][0].update(clip="submitted", remote_id="local:01-health-1", local_clip=True)
+    info["scenes"][1].update(clip="submitted", remote_id="cgt-1")
+    info["rendering"] = 4242 if live else None
+    rows = {
+        ln.split()[0]: ln.split()
+        for ln in _status_table(monkeypatch, tmp_path, info, 120).splitlines()
+        if ln.strip()
+    }
+    assert rows["01-health-1"][2] == ("rendering" if live else "stopped"), rows
+    assert rows["02-career-1"][2:4] == ["in", "job"], rows
+
+
+@pytest.mark.parametrize("paid", [False, True])
+def test_kept_is_said_paid_only_of_a_run_with_paid_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paid: bool
+) -> None:
+    """kept/ of an offline run (every provider local) holds pictures and clips made here,
+    free: its line said "paid pictures and clips, ... taken back without paying"."""
+    info = _info(["01-health-1"])
+    info["held"] = {"kept": {"bytes": 2_000_000, "files": 3}}
+    if paid:
+        info["ledger"] = [{}]
+        info["scenes"][0]["spend"] = {"estimated": 0.13, "billed": 0.13, "in_flight": 0.0}
+    shown = " ".join(_status_table(monkeypatch, tmp_path, info, 200).split())
+    if paid:  # (as before)
+        assert (
+            "replaced (paid pictures and clips, plans with your edits), taken back without "
+            "paying when those inputs come back; deleting kept/ frees that disk, and what it "
+            "held is made (or paid for) again if they come back"
+        ) in shown, shown
+    else:
+        assert (
+            "kept/: 2.0 MB, 3 files an edit replaced (pictures and clips, plans with your "
+            "edits), taken back when those inputs come back; deleting kept/ frees that disk, "
+            "and what it held is made again if they come back"
+        ) in shown, shown
+        kept = shown[shown.index("kept/:") :].split("come back")[0]
+        assert "paid" not in kept, kept
