@@ -82,7 +82,8 @@ class Reporter(Protocol):
 
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
         """A step changed state: queued/running/submitting/resumed/polling/downloading/
-        done/reused/failed, or stopped (by the budget, before it was sent; or by Ctrl-C)."""
+        rendering (an offline clip, made here)/done/reused/failed, or stopped (by the
+        budget, before it was sent; or by Ctrl-C)."""
 
     def money(self, billed: float, in_flight: float, unknown: float = 0.0) -> None:
         """Spend so far: billed, sent but not settled, and lost answers nothing can
