@@ -2333,3 +2333,24 @@ def test_one_word_of_a_language_does_not_close_the_movie_in_it() -> None:
     assert local.closing_for(Goals(title="t", goals=[turkish])) == local._CLOSINGS["tr"]
     spanish = Goal(category="fun", vision="¿Feliz?", actions="¡Libre!")
     assert local.closing_for(Goals(title="t", goals=[spanish])) == local._CLOSINGS["es"]
+
+
+def _shown(*goals: Goal) -> tuple[list[list[str]], str]:
+    """Each goal's shown lines (three scenes each) and the closing of a file of `goals`."""
+    plan = build_plan(Goals(title="t", goals=list(goals)), PlanOptions(scenes_per_goal=3))
+    by_goal = [
+        [sc.affirmation for sc in plan.scenes if sc.goal == n] for n in range(1, len(goals) + 1)
+    ]
+    return by_goal, plan.closing
+
+
+def test_a_name_s_particle_is_no_word_of_the_closing_s_language() -> None:
+    """closing_for counted every word of a list, names' "Da" and "Di" too: "Da Nang
+    beach" beside "Para sailing" and "Mi casa remodel" closed in Turkish ("da", "para",
+    "mi"); only the words that are signs of a language count (Spanish's and Turkish's
+    "para" and "mi" then tie: English)."""
+    goals = [
+        Goal(category="fun", vision=v) for v in ("Para sailing", "Mi casa remodel", "Da Nang beach")
+    ]
+    assert local.closing_for(Goals(title="t", goals=goals)) == DEFAULT_CLOSING
+    assert local._signs("Da Nang beach")[2] == local._signs("Di Caprio film festival")[2] == []

@@ -931,6 +931,19 @@ _SENTENCE_STARTS = _LANGUAGE_WORDS["de"] | _words(
     una une vida vita vivo voor wij y yo être
     """
 )
+#: letters that, of the twenty languages, only one writes (Turkish's dotless "ı", "ğ",
+#: and "ş": Romanian's "ș" has a comma; not "ó" or "à", several languages'): for the
+#: closing, a word of no list with one is a word of that language ("koşuyorum")
+_OWN_LETTERS = {
+    lang: frozenset(letters)
+    for lang, letters in {
+        "tr": "ğış",
+        "pl": "ąęłńśźż",
+        "cs": "ěůř",
+        "ro": "ășț",
+        "hu": "őű",
+    }.items()
+}
 #: the closing card's line in those languages (not Slovak, Tagalog or Swahili: those
 #: close in English), for a goals.yaml with no `closing` and no goal in English
 #: (`closing_for`): DEFAULT_CLOSING's thanks, with no word whose form says the person's
@@ -1000,7 +1013,15 @@ def _capitalised(word: str) -> bool:
 
 
 def _language_signs(text: str) -> tuple[float, float]:
-    """(signs of English, signs of another Latin-alphabet language) in `text`: words of
+    """(signs of English, signs of another Latin-alphabet language) in `text`
+    (`_signs`)."""
+    english, foreign, _ = _signs(text)
+    return english, foreign
+
+
+def _signs(text: str) -> tuple[float, float, list[str]]:
+    """(signs of English, signs of another Latin-alphabet language, the words counted
+    as the latter, lower-case) in `text`: words of
     each list, an elision ("j'ai"), and, as half a sign, another lower-case word with a
     letter English lacks ("maratón", "glücklich"; not "Zürich" or "São Paulo", names).
     Names are no sign: a foreign word counts lower-case or as the first word, but for a
@@ -1010,6 +1031,7 @@ def _language_signs(text: str) -> tuple[float, float]:
     capitalised as a sentence's ("Meine Familie", "Correr el Camino": German, Spanish),
     and German capitalises its nouns: neither is a name."""
     english = foreign = 0.0
+    counted: list[str] = []
     words = [raw.strip(_WORD_EDGES) for raw in text.split()]
     words = [w for w in words if w]
     # the first line's words: a name the first word starts ends there (a goal's lines
@@ -1062,9 +1084,11 @@ def _language_signs(text: str) -> tuple[float, float]:
         if word == low or (i == 0 and word[1:] == low[1:]):  # not "LA", "ET"
             if low in _FOREIGN_WORDS or _ELISION.match(low):
                 foreign += 1
+                counted.append(low)
             elif word.isalpha() and not word.isascii():
                 foreign += 0.5
-    return english, foreign
+                counted.append(low)
+    return english, foreign, counted
 
 
 def reads_english(text: str, context: str = "") -> bool:
@@ -1160,10 +1184,16 @@ def closing_for(goals: Goals) -> str:
     counts = dict.fromkeys(_LANGUAGE_WORDS, 0)
     seen: dict[str, set[str]] = {lang: set() for lang in _LANGUAGE_WORDS}
     accented = 0  # words of no list with a letter English lacks ("koşuyorum")
-    for word in " ".join(texts).lower().split():
-        word = word.strip(_WORD_EDGES)
+    # only the words that are signs of a language (`_signs`): not a name's "Da" or
+    # "Di" ("Da Nang beach", "Di Caprio film festival" closed in Turkish, Indonesian)
+    for word in (w for line in texts for w in _signs(line)[2]):
         for lang in counts:
-            if word in _LANGUAGE_WORDS[lang]:
+            # a word with a letter only one language's words have ("koşuyorum": ş) is
+            # that language's
+            if word in _LANGUAGE_WORDS[lang] or (
+                word not in _FOREIGN_WORDS
+                and not _OWN_LETTERS.get(lang, frozenset()).isdisjoint(word)
+            ):
                 counts[lang] += 1
                 seen[lang].add(word)
         accented += word not in _FOREIGN_WORDS and word.isalpha() and not word.isascii()
