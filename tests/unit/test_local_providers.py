@@ -1870,7 +1870,8 @@ _MORE_LANGUAGES = [
     ("id", "Saya sehat dan kuat", "bahagia, bebas"),
     ("ro", "Sunt sanatos si puternic", "liber, fericit"),
     ("hu", "Boldog vagyok minden reggel", "szabad, boldog"),
-    ("hr", "Zdrav sam i jak", "sretan, slobodan"),
+    # not "Zdrav sam i jak": "jak" is no sign ("Jak fruit tasting"), and "i" is English's
+    ("hr", "Zdrava sam i jaka", "sretna, slobodna"),
 ]
 
 
@@ -1959,6 +1960,7 @@ _ENGLISH_SAMPLE = local._words(
     when where which while white who why wide wife wild will win wind wine wing wise
     wish with wolf woman wood word work world worth wrap write ya yard yeah year yes yet
     yoga you young your zen zero zone zoo
+    sabah ay jak amor hus resa
     """
 )
 #: words of the sample that were signs of another language already at 4d658ce ("la",
@@ -2035,10 +2037,10 @@ _MORE_PINNED_PROMPTS = {
     "10-health-1": "9baa68ce0763ab74",
     "10-health-2": "ff4603423483e936",
     "10-health-3": "ba8ddfc9e959ed54",
-    "11-health-1": "d7129df0192d693a",
-    "11-health-2": "027d587d9bf4ed53",
-    "11-health-3": "fcb4a0f53cd66e66",
-    "12-travel-1": "4cc330a9f9404cdb",
+    "11-health-1": "2e42591cfbd9f19a",
+    "11-health-2": "953adb2d0f0b0bdb",
+    "11-health-3": "a37d93bd78aab710",
+    "12-travel-1": "1bcde73e2428f92c",
     "12-travel-2": "645f3581a6606235",
     "12-travel-3": "6ecca769c9fc5d44",
     "13-lifestyle-1": "a0d016ce1ba0c8f9",
@@ -2199,6 +2201,8 @@ _ENGLISH_LINES = [
     Vice versa | Carpe diem | Alma mater reunion | Bona fide expert | Status quo broken
     Pro tips | Vino night | Fiesta time | Siesta every Sunday | Amigos reunion | Gracias
     Merci | Danke | Van life
+    Sabah diving trip | Ay caramba party | Jak fruit tasting | Amor fati | Hus renovation
+    Resa trip
     """.replace("\n", "|").split("|")
     if line.strip()
 ]
@@ -2264,7 +2268,7 @@ def _english_pin_outputs() -> list[str]:
 
 
 # 4d658ce's outputs for them (run once): sha256 of the outputs joined by newlines
-_ENGLISH_PIN = "c8ba79cf876930f83d397ed28ddabee37dadd3d6cbd8e2c32eb7f22603ab00a3"
+_ENGLISH_PIN = "0ecb91c02b7e3994c7cde4e8aff41b0ee8a7adbca1f94717ee7ed1ee73a0fc76"
 
 
 def test_english_goals_are_planned_as_at_4d658ce() -> None:
@@ -2289,7 +2293,7 @@ def test_english_goals_are_planned_as_at_4d658ce() -> None:
     ]
     assert spanish_file.closing == DEFAULT_CLOSING
     digest = hashlib.sha256("\n".join(out).encode()).hexdigest()
-    assert (len(_ENGLISH_LINES), digest) == (480, _ENGLISH_PIN)
+    assert (len(_ENGLISH_LINES), digest) == (486, _ENGLISH_PIN)
 
 
 @pytest.mark.parametrize(
@@ -2354,3 +2358,25 @@ def test_a_name_s_particle_is_no_word_of_the_closing_s_language() -> None:
     ]
     assert local.closing_for(Goals(title="t", goals=goals)) == DEFAULT_CLOSING
     assert local._signs("Da Nang beach")[2] == local._signs("Di Caprio film festival")[2] == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Sabah diving trip",
+        "Ay caramba party",
+        "Jak fruit tasting",
+        "Amor fati",
+        "Hus renovation",
+        "Resa trip",
+    ],
+)
+def test_an_english_line_starting_with_a_word_of_another_language_s_list_stays_english(
+    line: str,
+) -> None:
+    """ "sabah" (Turkish), "ay" (Tagalog), "jak", "amor", "hus", "resa" were added to the
+    languages' lists, and these English lines became "Sabah diving trip." with no stock
+    lines; they are no sign now, as at 4d658ce."""
+    (shown,), closing = _shown(Goal(category="travel", vision=line))
+    assert shown[0] == f"I enjoy {line[0].lower()}{line[1:]}" and closing == DEFAULT_CLOSING
+    assert len(set(shown)) == 3

@@ -753,7 +753,7 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
         vivo vida mucho muy ser estar nuestra nuestro del al que de la lo en un ir viajar
         correr aprender comprar vivir tener hacer escribir ahorrar ganar bailar cantar
         cocinar conocer caminar nadar trabajar estudiar terminar empezar abrir crear
-        construir viaje familia salud dinero amor trabajo feliz libre tranquilo
+        construir viaje familia salud dinero trabajo feliz libre tranquilo
         tranquila fuerte sano agradecido agradecida orgulloso orgullosa paz mundo
         tiempo hijos siempre nunca más pero mañana año
         """
@@ -773,7 +773,7 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
         eu sou estou meu minha meus uma dia ter não muito mais em e de que com todos
         cada vida ser viajar correr aprender comprar viver ir fazer escrever ler poupar
         ganhar dançar cantar cozinhar conhecer caminhar nadar trabalhar estudar
-        família saúde dinheiro amor trabalho feliz livre tranquilo saudável grato
+        família saúde dinheiro trabalho feliz livre tranquilo saudável grato
         orgulhoso paz mundo filhos sempre nunca até para na os ao à pela pelo
         manhã
         """
@@ -789,7 +789,7 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     ),
     "pl": _words(
         """
-        ze na nie się jest jestem są że dla od jak mój moja moje mojej mojego
+        ze na nie się jest jestem są że dla od mój moja moje mojej mojego
         moim moją każdego każdy każdej codziennie być mieć chcę więcej bardzo rano
         dzień dnia życie zdrowy zdrowa zdrowie silny silna wolny wolna szczęśliwy
         szczęśliwa spokojny spokojna spokój wdzięczny wdzięczna rodzina rodziną rodziny
@@ -801,7 +801,7 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     "cs": _words(
         """
         ve ze na je jsem jsme jsou si můj moje moji mého mém mít být chci mám
-        každý každé každou každého denně ráno víc více velmi vždy nikdy bez od nebo jak
+        každý každé každou každého denně ráno víc více velmi vždy nikdy bez od nebo
         že také taky zdravý zdravá zdraví silný silná svobodný šťastný šťastná vděčný
         klidný rodina rodinou rodiny domov dům peníze práce cestovat běhat učit koupit žít
         svět světě čas děti spolu nový nová vlastní
@@ -821,8 +821,8 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
         och jag är att en ett inte vår vårt våra varje dag dagen dagligen
         för på som har vill vara bli mer mycket alltid aldrig utan eller också
         hemma familj familjen hälsa lycklig lugn tacksam frihet pengar arbete jobb
-        jobba resa springa lära köpa leva världen tid tillsammans nytt nya egen eget
-        egna morgon hus
+        jobba springa lära köpa leva världen tid tillsammans nytt nya egen eget
+        egna morgon
         """
     ),
     "no": _words(
@@ -830,7 +830,7 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
         jeg en et ikke vår hver dag dagen daglig på som har vil
         være bli mye alltid aldri uten eller også hjem hjemme familie familien helse sunn
         sterk lykkelig rolig takknemlig frihet penger arbeid jobb reise løpe lære
-        kjøpe leve verden tid sammen nytt nye egen eget egne morgen hus hva hvor
+        kjøpe leve verden tid sammen nytt nye egen eget egne morgen hva hvor
         """
     ),
     "da": _words(
@@ -838,7 +838,7 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
         jeg en et ikke vores mit hver dag dagen daglig på af som har vil
         være blive meget altid aldrig uden eller også hjem hjemme familie familien
         helbred sund stærk lykkelig rolig taknemmelig frihed penge arbejde rejse
-        løbe lære købe leve verden tid sammen nyt nye egen eget egne morgen hus
+        løbe lære købe leve verden tid sammen nyt nye egen eget egne morgen
         hvad hvor
         """
     ),
@@ -855,7 +855,7 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
         """
         ve bir gün günü ile için daha çok benim olmak olarak var yok mi da sağlıklı
         sağlık güçlü özgür mutlu huzurlu minnettar aile ailem ailemle evim para iş
-        işim seyahat koşmak öğrenmek almak yaşamak sabah sabahları gibi kadar sonra önce
+        işim seyahat koşmak öğrenmek almak yaşamak sabahları gibi kadar sonra önce
         istiyorum yapmak etmek gitmek okumak yazmak dünya dünyayı zaman çocuklar birlikte
         yeni kendi kendime
         """
@@ -891,7 +891,7 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     "hr": _words(
         """
         na je smo su svaki svakog svako moj moja moje mojom imati biti želim
-        hoću zdrav zdrava zdravlje jak jaka slobodan slobodna sretan sretna srećan
+        hoću zdrav zdrava zdravlje jaka slobodan slobodna sretan sretna srećan
         zahvalan miran obitelj obitelji porodica porodicom kuća kuću novac posao putovati
         trčati učiti kupiti živjeti živeti jutro jutra više vrlo uvijek uvek nikad nikada
         za od ili kao da svijet svet vrijeme vreme djeca deca zajedno novi svoj
@@ -900,7 +900,7 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     ),
     "tl": _words(
         """
-        ng mga ako na ay aking akong araw araw-araw bawat maging magkaroon
+        ng mga ako na aking akong araw araw-araw bawat maging magkaroon
         pamilya bahay pera trabaho masaya malakas malaya malusog nais kasama
         para siya tayo lagi palagi mundo maglakbay tumakbo matuto bumili
         mabuhay umaga oras anak magkasama bago sarili
