@@ -2348,6 +2348,19 @@ def _shown(*goals: Goal) -> tuple[list[list[str]], str]:
     return by_goal, plan.closing
 
 
+def test_a_line_with_no_sign_is_judged_as_its_goal_is() -> None:
+    """The context was judged as one text, where a later line's capitalised first word
+    ("Viajar") is no sign, but the goal line by line: "Financial freedom" beside "Viajar a
+    Japón" was English for its line and not for its goal, so "I enjoy financial freedom"
+    with no stock lines, three times in a file of mostly Spanish goals."""
+    assert not reads_english("Financial freedom", "Financial freedom\nViajar a Japón")
+    goal = Goal(category="wealth", vision="Financial freedom", actions="Viajar a Japón")
+    assert _shown(goal)[0] == [["Financial freedom.", "Viajar a Japón.", "Financial freedom."]]
+    spanish = [Goal(category="travel", vision=v) for v in ("Viajar a Japón", "Ir a Roma")]
+    shown, _ = _shown(Goal(category="wealth", vision="Financial freedom"), *spanish)
+    assert shown[0] == ["Financial freedom."] * 3
+
+
 def test_a_name_s_particle_is_no_word_of_the_closing_s_language() -> None:
     """closing_for counted every word of a list, names' "Da" and "Di" too: "Da Nang
     beach" beside "Para sailing" and "Mi casa remodel" closed in Turkish ("da", "para",

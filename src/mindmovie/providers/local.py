@@ -1095,8 +1095,10 @@ def reads_english(text: str, context: str = "") -> bool:
     """Whether the offline planner's English rules may phrase `text`: it is in the Latin
     alphabet and has no more signs of another language (German, French, Spanish...) than
     of English. A line with no signs either way ("Stark, frei") goes by `context` (the
-    rest of its goal, one line of it a line of the text: no name runs from one into the
-    next), and with none there either reads as English (as every line did)."""
+    rest of its goal, one line of it a line of the text, judged line by line as the goal
+    is, `_lines_signs`: a capitalised first word counts on every line, so a line is not
+    English while its goal is not), and with none there either reads as English (as
+    every line did)."""
     if not _latin_script(text):
         return False
     english, foreign = _language_signs(text)
@@ -1104,7 +1106,7 @@ def reads_english(text: str, context: str = "") -> bool:
     # was "I feel ¿feliz"), not its goal: a goal in English may have one such line
     foreign += len(_INVERTED_MARK.findall(text))
     if not english and not foreign and context:
-        english, foreign = _language_signs(context)
+        english, foreign = _lines_signs(context.split("\n"))
     return foreign == 0 or english >= foreign
 
 
@@ -1140,9 +1142,9 @@ def _goal_context(goal: Goal, file_lines: list[str]) -> str:
     """What a line with no sign of its language goes by: the rest of its goal ("Stark,
     frei" beside "Jeden Morgen laufen"), or, when the goal has none either, the rest of
     the file ("Rower" as a Polish file's goal was "I enjoy rower", with English stock
-    lines). One line of the text a line."""
-    own = "\n".join(_goal_lines(goal))
-    return own if any(_language_signs(own)) or not file_lines else "\n".join(file_lines)
+    lines). One line of the text a line (`reads_english` judges them line by line)."""
+    lines = _goal_lines(goal)
+    return "\n".join(lines if any(_lines_signs(lines)) or not file_lines else file_lines)
 
 
 def _lines_signs(lines: list[str]) -> tuple[float, float]:
