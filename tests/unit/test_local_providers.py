@@ -2074,13 +2074,19 @@ def test_goals_in_more_languages_keep_every_paid_prompt() -> None:
 def test_a_goal_with_no_sign_of_its_language_goes_by_the_rest_of_the_file() -> None:
     """A goal whose words are no language's known words ("Rower", a bicycle) read as
     English whatever the file: "I enjoy rower" and English stock lines in a Polish movie.
-    It goes by the other goals; in an English file it is English as before."""
+    It goes by the other goals, when more than half of them are in another language (one
+    of two is not: "Financial freedom" beside a Polish goal is English, as at 4d658ce);
+    in an English file it is English as before."""
     polish = Goal(category="health", vision="Zdrowy i silny każdego dnia", scenes=1)
+    calm = Goal(category="growth", vision="Spokojny i wolny", scenes=1)
     bike = Goal(category="lifestyle", vision="Rower", scenes=2)
-    plan = build_plan(Goals(title="t", goals=[polish, bike]), PlanOptions())
-    assert [sc.affirmation for sc in plan.scenes] == ["Zdrowy i silny każdego dnia."] + [
-        "Rower."
-    ] * 2
+    plan = build_plan(Goals(title="t", goals=[polish, calm, bike]), PlanOptions())
+    assert [sc.affirmation for sc in plan.scenes] == [
+        "Zdrowy i silny każdego dnia.",
+        "Spokojny i wolny.",
+        "Rower.",
+        "Rower.",
+    ]
     assert plan.closing == local._CLOSINGS["pl"]
     english = Goal(category="health", vision="Run every morning", scenes=1)
     yoga = Goal(category="health", vision="Daily yoga", scenes=2)
@@ -2242,11 +2248,34 @@ _MIXED_FILES = [
 ]
 
 
+#: two-goal files, a goal in another language (or script) with an English one with no
+#: sign, in both orders: the English goal is pinned ("Financial freedom." x3 and a
+#: Polish closing when half the goals counted as the file's language)
+_PAIRED_GOALS = [
+    _SPANISH,
+    Goal(category="health", vision="Zdrowy i silny każdego dnia"),
+    Goal(category="health", vision="Ich laufe jeden Morgen"),
+    Goal(category="travel", vision="La dolce vita"),
+    Goal(category="travel", vision="Vivere in Italia"),
+    Goal(category="travel", vision="日本で暮らす"),
+    Goal(category="travel", vision="Viajar a Japón"),
+    Goal(category="fun", vision="Para sailing"),
+    Goal(category="home", vision="Mi casa remodel"),
+    Goal(category="health", vision="Pagi yoga"),
+]
+_PAIRED_ENGLISH = [
+    Goal(category="wealth", vision="Financial freedom"),
+    Goal(category="home", vision="Dream house"),
+    Goal(category="lifestyle", vision="Tesla Model 3"),
+]
+
+
 def _english_pin_outputs() -> list[str]:
     """What the planner shows for the English lines: each line's first_person; the
     line as a file's one goal (its scenes, so the stock lines, and the closing); the
     lines two by two as a file's goals (the file's context: half its goals);
-    every fourth line as a goal's actions and feelings; the mixed files' English goals."""
+    every fourth line as a goal's actions and feelings; the mixed files' English goals;
+    the paired files' English goal."""
     out: list[str] = []
     for i, line in enumerate(_ENGLISH_LINES):
         goal = Goal(category=_CATEGORIES[i % 6], vision=line)
@@ -2264,11 +2293,16 @@ def _english_pin_outputs() -> list[str]:
     for goals in _MIXED_FILES:
         plan = build_plan(Goals(title="t", goals=goals), PlanOptions(scenes_per_goal=3))
         out += [sc.affirmation for sc in plan.scenes if sc.goal > 1] + [plan.closing]
+    for other in _PAIRED_GOALS:
+        for english in _PAIRED_ENGLISH:
+            for n, pair in ((2, [other, english]), (1, [english, other])):
+                plan = build_plan(Goals(title="t", goals=pair), PlanOptions(scenes_per_goal=3))
+                out += [sc.affirmation for sc in plan.scenes if sc.goal == n] + [plan.closing]
     return out
 
 
 # 4d658ce's outputs for them (run once): sha256 of the outputs joined by newlines
-_ENGLISH_PIN = "0ecb91c02b7e3994c7cde4e8aff41b0ee8a7adbca1f94717ee7ed1ee73a0fc76"
+_ENGLISH_PIN = "f7e0c005183fa2720ae8d6110242b3aff73d55f35e29bb4f529736d5a51b5cbc"
 
 
 def test_english_goals_are_planned_as_at_4d658ce() -> None:
@@ -2346,6 +2380,35 @@ def _shown(*goals: Goal) -> tuple[list[list[str]], str]:
         [sc.affirmation for sc in plan.scenes if sc.goal == n] for n in range(1, len(goals) + 1)
     ]
     return by_goal, plan.closing
+
+
+_FREEDOM = [
+    "I enjoy financial freedom",
+    "I am financially free and secure",
+    "Money flows to me with ease",
+]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "Hablar español con fluidez",
+        "Zdrowy i silny każdego dnia",
+        "Ich laufe jeden Morgen",
+        "日本で暮らす",
+    ],
+)
+def test_one_goal_of_two_in_another_language_leaves_the_other_english(other: str) -> None:
+    """Half the goals counted as the file's language, and a goal in another script as a
+    goal in another language: [Hablar español con fluidez, Financial freedom] showed
+    "Financial freedom." x3 and closed in Spanish; 4d658ce's "I enjoy financial freedom",
+    its stock lines and the English closing, as now (in either order)."""
+    freedom = Goal(category="wealth", vision="Financial freedom")
+    foreign = Goal(category="growth", vision=other)
+    (_, after), closing = _shown(foreign, freedom)
+    assert (after, closing) == (_FREEDOM, DEFAULT_CLOSING)
+    (before, _), closing = _shown(freedom, foreign)
+    assert before[0] == "I enjoy financial freedom" and closing == DEFAULT_CLOSING
 
 
 def test_a_line_with_no_sign_is_judged_as_its_goal_is() -> None:

@@ -1119,23 +1119,26 @@ def _goal_lines(goal: Goal) -> list[str]:
 def _file_lines(goals: Goals) -> list[str]:
     """What a goal with no sign of its language is judged by: every goal's lines, when
     the file is in another language, else none (it is English, as before). In another
-    language means no goal's own signs read as English and at least half the goals have
-    signs of another language (or another script): goals, not words, so one goal
-    ("Hablar español con fluidez", "La dolce vita") does not turn a person's short
-    English goals ("Financial freedom", "Dream house": no sign) into "Financial freedom."
-    with none of their stock lines."""
+    language means no goal's own signs read as English and more than half the
+    Latin-alphabet goals have signs of another language: goals, not words, so one goal
+    ("Hablar español con fluidez", "La dolce vita"), nor one of two, does not turn a
+    person's short English goals ("Financial freedom", "Dream house": no sign) into
+    "Financial freedom." with none of their stock lines. A goal in another script
+    ("日本で暮らす") says nothing of a Latin-alphabet goal's language: it is not counted,
+    nor its lines (each of its characters a letter English lacks)."""
+    latin: list[Goal] = []
     foreign = 0
     for goal in goals.goals:
         if not _latin_script(_clean(goal.vision)):
-            foreign += 1
             continue
+        latin.append(goal)
         english, other = _lines_signs(_goal_lines(goal))
         if english and english >= other:
             return []
         foreign += other > english
-    if 2 * foreign < len(goals.goals):
+    if 2 * foreign <= len(latin):
         return []
-    return [line for goal in goals.goals for line in _goal_lines(goal)]
+    return [line for goal in latin for line in _goal_lines(goal)]
 
 
 def _goal_context(goal: Goal, file_lines: list[str]) -> str:
