@@ -81,17 +81,22 @@ from mindmovie.plan import (
     KEYFRAME_FIELDS,
     PAINT_UNUSED_FIELDS,
     PHOTO_UNUSED_FIELDS,
+    PLANNED_META,
     RENDERED_PLAN_META,
     Plan,
     PlanError,
     Scene,
+    carry_edits,
     check_plan,
     composed_plan,
+    hand_edits,
     load_plan,
     plan_not_a_file,
     plan_notes,
+    planned_record,
     rebase_paths,
     rendered_scene,
+    some_named,
     update_plan_fields,
     write_plan,
 )
@@ -297,6 +302,29 @@ def _keep_previous_plan(plan_path: Path) -> Path:
             os.replace(backup, older)
     shutil.copyfile(plan_path, backup)
     return backup
+
+
+def _rekey_plan(store: Store, old: str, key: str) -> None:
+    """Record the plan step under `key` (the current formula, same inputs), and what its
+    planner made (`PLANNED_META`) with it."""
+    store.rekey("_run", "plan", key)
+    planned = store.get_meta(PLANNED_META + old)
+    if planned is not None and old != key:
+        store.set_meta(PLANNED_META + key, planned)
+
+
+#: `_edit_names` of a plan.yaml whose planner's values were not recorded (made before
+#: `PLANNED_META`) but whose bytes are not the ones it wrote
+UNKNOWN_EDITS = "?"
+
+
+def _edit_names(edits: tuple[str | None, Plan]) -> list[str]:
+    """The hand edits of `edits` (see `Pipeline._edits_before`) as `carry_edits` names
+    them; ["its edits"] when what the planner made was not recorded."""
+    found = hand_edits(*edits)
+    if found is None:
+        return [UNKNOWN_EDITS]
+    return [f"{sid} {what}" if sid else what for sid, what in found]
 
 
 #: the compositor cache's folders (under compose/) and the files in each it prunes
@@ -3191,7 +3219,7 @@ class Pipeline:
                 self.reporter.warn(note)
             step = store.get("_run", "plan")
             if step is not None and step.input_key != key:
-                store.rekey("_run", "plan", key)  # a legacy key becomes the current one
+                _rekey_plan(store, step.input_key, key)  # a legacy key becomes the current one
             if self._shown_changed:
                 # another goals.yaml whose title slugs alike (`Run!`, `run?`) with the same
                 # goals: its plan is kept, only the title taken, and its movie replaced
@@ -3203,9 +3231,12 @@ class Pipeline:
         prev = store.get("_run", "plan")
         # one that no longer loads (a broken hand edit) is not put back: as outlook says
         kept = self._kept_plan_key(store, planner)
+        edits: tuple[str | None, Plan] | None = None
+        backup = plan_path.with_name("plan.previous.yaml")
         if plan_path.exists():
             # perhaps hand-edited: never written over. No plan step (run.db was moved
             # away or lost) means it cannot be told whether it fits these goals
+            edits = self._edits_before(store, prev, plan_path)
             backup = _keep_previous_plan(plan_path)
             if prev is not None and prev.status == "succeeded":
                 # as it is now, edits and all: these goals may come back (see below)
@@ -3235,9 +3266,11 @@ class Pipeline:
             restored = self._reusable_plan(store, planner)
             if restored is not None:
                 if kept[0] != key:
-                    store.rekey("_run", "plan", key)  # a legacy key becomes the current one
+                    _rekey_plan(store, kept[0], key)  # a legacy key becomes the current one
                 self._record_shown(store, planner, plan_path, store.get("_run", "plan"))
                 self.reporter.step("plan", "plan", "reused", "kept plan")
+                if edits is not None:  # the plan that came back has its own edits
+                    self._say_edits([], _edit_names(edits), backup)
                 return restored
         self.reporter.step("plan", "plan", "running", planner.name)
         store.begin("_run", "plan", key)
@@ -3306,11 +3339,15 @@ class Pipeline:
             ]
 
         try:
-            plan = await self._plan_paid(store, attempt, plan_path, basis, planner, paid)
+            plan, carried, lost = await self._plan_paid(
+                store, attempt, plan_path, basis, planner, paid, edits
+            )
         finally:
             for r in paid:
                 self._paid_in_flight.pop(r, None)
         self.reporter.step("plan", "plan", "done", plural(len(plan.scenes), "scene"))
+        if edits is not None:
+            self._say_edits(carried, lost, backup)
         if filled := list(getattr(planner, "last_filled", []) or []):
             # Claude gave too few scenes even after its repair: the local planner's
             # template scenes kept the person's counts, and were paid for as Claude's
@@ -3346,10 +3383,14 @@ class Pipeline:
         basis: dict[str, Any],
         planner: Planner,
         paid: Sequence[int],
-    ) -> Plan:
+        edits: tuple[str | None, Plan] | None = None,
+    ) -> tuple[Plan, list[str], list[str]]:
         """`_plan`'s paid calls (`attempt`, with retries) and the writing of their plan,
         while the calls count as in flight (`_paid_in_flight`); `paid`: the ledger rows
-        of the calls `attempt` has let through the gate so far."""
+        of the calls `attempt` has let through the gate so far. `edits`: the plan.yaml
+        this plan replaces and what its planner made (`_edits_before`), whose hand edits
+        are carried where the new plan made the same scene again (`carry_edits`).
+        Returns (the plan written, the edits carried, those not carried)."""
         try:
             plan, bills = await with_retry(attempt)
         except (ProviderError, BudgetExceeded, Interrupted, registry.KeyNotSet) as e:
@@ -3361,6 +3402,13 @@ class Pipeline:
             sent = self._tried(planner, bool(paid))
             store.fail("_run", "plan", kind, str(e), sent=sent)
             raise
+        made = plan
+        carried: list[str] = []
+        lost: list[str] = []
+        if edits is not None and edits[0] is not None:
+            plan, carried, lost = carry_edits(edits[0], edits[1], made)
+        elif edits is not None:
+            lost = _edit_names(edits)
         try:
             killpoint("plan")
             write_plan(plan, plan_path)
@@ -3388,7 +3436,49 @@ class Pipeline:
             raise
         for b in bills:
             await self.gate.settled(b[0])
-        return plan
+        # (best effort: without it, a later goals.yaml edit cannot name the hand edits)
+        with contextlib.suppress(OSError, sqlite3.Error):
+            if (step := store.get("_run", "plan")) is not None:
+                store.set_meta(PLANNED_META + step.input_key, planned_record(made))
+        return plan, carried, lost
+
+    def _edits_before(
+        self, store: Store, prev: Step | None, plan_path: Path
+    ) -> tuple[str | None, Plan] | None:
+        """Before plan.yaml is planned again: (what its planner made, `PLANNED_META`,
+        or None when not recorded; plan.yaml as it is now), for its hand edits to be
+        carried or named. None when there is nothing to tell: no finished plan step, or
+        plan.yaml unreadable (a broken edit, said where it is loaded), or, with no
+        record, the file as its planner wrote it (its recorded hash)."""
+        if prev is None or prev.status != "succeeded":
+            return None
+        try:
+            current = load_plan(plan_path)
+        except PlanError:
+            return None
+        planned = store.get_meta(PLANNED_META + prev.input_key)
+        if planned is None and prev.sha256 == sha256_file(plan_path):
+            return None
+        return planned, current
+
+    def _say_edits(self, carried: list[str], lost: list[str], backup: Path) -> None:
+        """One line for the hand edits a new plan carried over, one for those it did not
+        (a warning: shown with --quiet, as the new plan's own line is)."""
+        if carried:
+            self.reporter.warn(
+                "plan.yaml: your edits carried into the new plan (their goals did not "
+                f"change): {some_named(carried)}"
+            )
+        if lost == [UNKNOWN_EDITS]:
+            self.reporter.warn(
+                "plan.yaml was changed since it was planned (which scenes was not recorded "
+                f"then): those changes are not in the new plan; they are in {backup.name}"
+            )
+        elif lost:
+            self.reporter.warn(
+                f"plan.yaml: your edits not in the new plan: {some_named(lost)}; "
+                f"they are in {backup.name}"
+            )
 
     # ------------------------------------------------------------------ keyframes
     def _source_photo(self, scene: Scene, plan: Plan) -> Path | None:

@@ -646,6 +646,114 @@ def edited_fields(recorded: Mapping[str, str | None], plan: Plan) -> dict[str, l
     return out
 
 
+#: run.db meta key prefix: per plan key, the plan's scenes and style as the planner made
+#: them (`planned_record`), before any hand edit: when goals.yaml changes, the person's
+#: edits are told apart from the planner's values (`carry_edits`). Before, a new plan left
+#: them in plan.previous.yaml without a word
+PLANNED_META = "planned_plan:"
+
+#: how many edits a line names before "and N more"
+EDITS_NAMED = 3
+
+
+def planned_record(plan: Plan) -> str:
+    """The `PLANNED_META` record of `plan` as its planner made it."""
+    scenes = [sc.model_dump(mode="json") for sc in plan.scenes]
+    return json.dumps({"style": plan.style, "scenes": scenes}, ensure_ascii=False)
+
+
+def _planned(raw: str | None) -> tuple[str | None, dict[str, dict[str, Any]]] | None:
+    """(style, scene id -> scene as a dict) of a `planned_record`; None: none readable."""
+    try:
+        data = json.loads(raw or "null")
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
+        return None
+    scenes = {str(sc["id"]): sc for sc in data["scenes"] if isinstance(sc, dict) and "id" in sc}
+    style = data.get("style")
+    return (style if isinstance(style, str) else None), scenes
+
+
+def hand_edits(planned: str | None, current: Plan) -> list[tuple[str, str]] | None:
+    """The person's edits of plan.yaml (`current`) since its planner made it (`planned`,
+    a `planned_record`): (scene id or "", what) in plan order: the fields changed
+    ("affirmation, seconds"), "deleted", "added"; ("", "style") and ("", "scene order")
+    for the plan's own. None when nothing was recorded (a plan made before the record)."""
+    read = _planned(planned)
+    if read is None:
+        return None
+    style, before = read
+    out: list[tuple[str, str]] = []
+    if current.style != style:
+        out.append(("", "style"))
+    now = {sc.id: sc.model_dump(mode="json") for sc in current.scenes}
+    for sid, was in before.items():
+        if sid not in now:
+            out.append((sid, "deleted"))
+            continue
+        fields = [f for f in now[sid] if now[sid][f] != was.get(f)]
+        if fields:
+            out.append((sid, ", ".join(fields)))
+    out.extend((sid, "added") for sid in now if sid not in before)
+    kept = [sid for sid in now if sid in before]
+    if kept != [sid for sid in before if sid in now]:
+        out.append(("", "scene order"))
+    return out
+
+
+def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, list[str], list[str]]:
+    """`new` (the plan made for changed goals) with the person's edits of `current`
+    (plan.yaml) carried over where the planner made the same again: a scene edited or
+    deleted whose id the new plan has with exactly the values `planned` recorded for it
+    (its goal did not change), and a style edited when the new plan's style is the one
+    planned. Returns (that plan, the edits carried, the edits not carried), each edit
+    as "<scene id> <fields>" / "<scene id> deleted" / "style". A scene added by hand and
+    the scenes' order are not carried (where they belong in the new plan is not known).
+    With no record (`planned` None), nothing is carried nor named: the caller says so."""
+    edits = hand_edits(planned, current)
+    read = _planned(planned)
+    if not edits or read is None:
+        return new, [], []
+    style, before = read
+    new_scenes = {sc.id: sc for sc in new.scenes}
+    carried: list[str] = []
+    lost: list[str] = []
+    replace: dict[str, Scene | None] = {}
+    new_style = new.style
+    for sid, what in edits:
+        named = f"{sid} {what}" if sid else what
+        if not sid:
+            if what == "style" and new.style == style:
+                new_style = current.style
+                carried.append(named)
+            else:
+                lost.append(named)
+            continue
+        made = new_scenes.get(sid)
+        if what == "added" or made is None or made.model_dump(mode="json") != before[sid]:
+            lost.append(named)
+            continue
+        replace[sid] = None if what == "deleted" else current.scene(sid)
+        carried.append(named)
+    scenes = [
+        replace.get(sc.id) or sc
+        for sc in new.scenes
+        if not (sc.id in replace and replace[sc.id] is None)  # deleted by hand
+    ]
+    if not scenes:  # every scene deleted: a plan needs one (never the case by hand)
+        return new, [], [f"{sid} {what}" if sid else what for sid, what in edits]
+    merged = new.model_copy(update={"scenes": scenes, "style": new_style})
+    return merged, carried, lost
+
+
+def some_named(items: list[str]) -> str:
+    """The first `EDITS_NAMED` of `items`, then "and N more"."""
+    shown = ", ".join(items[:EDITS_NAMED])
+    rest = len(items) - EDITS_NAMED
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
 #: run.db meta key: the keyframes the last render made or reused (current then), with
 #: the plan.yaml fields each was made from (written and read by storyboard.py)
 KEYFRAMES_META = "storyboard_keyframes"

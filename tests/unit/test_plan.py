@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -1088,3 +1089,65 @@ def test_a_control_character_in_plan_yaml_is_refused_as_goals_yaml_refuses_it(
     err = load_error(write(tmp_path, text))
     assert (err.line, err.field) == (line_of(text, new), field)
     assert "invalid character" in err.message and "control character" in err.message
+
+
+def _replan_after_edits(tmp_path: Path, edit: Callable[[str], str]) -> tuple[str, Plan]:
+    """`mindmovie plan` of three goals, plan.yaml edited by `edit`, then goals.yaml's
+    health vision changed and planned again: (the second run's stderr, one line, and the
+    new plan.yaml)."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.plan import load_plan
+
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(
+        "title: T\ngoals:\n  - category: career\n    vision: I lead a design team\n"
+        "  - category: health\n    vision: Run a marathon\n"
+        "  - category: family\n    vision: Dinner with my family\n"
+    )
+    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
+    assert CliRunner().invoke(app, argv).exit_code == 0
+    plan_path = tmp_path / "run" / "plan.yaml"
+    plan_path.write_text(edit(plan_path.read_text()))
+    goals.write_text(goals.read_text().replace("Run a marathon", "Run a full marathon"))
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    return " ".join(r.stderr.split()), load_plan(plan_path)
+
+
+def _edit_three(text: str) -> str:
+    """The walkthrough's edits: career's affirmation, health's seconds (its goal is the one
+    goals.yaml changes next), family's scene deleted."""
+    text = text.replace(
+        "affirmation: I lead a design team", "affirmation: I lead the best design team in town"
+    )
+    head, health = text.split("- id: 02-health-1", 1)
+    health, _family = health.split("- id: 03-family-1", 1)
+    return head + "- id: 02-health-1" + health.replace("seconds: 5.0", "seconds: 7.0")
+
+
+def test_a_replan_names_the_hand_edits_it_does_not_carry_over(tmp_path: Path) -> None:
+    """goals.yaml edited after plan.yaml was: the new plan left the person's edits out
+    with no word but "old plan kept as plan.previous.yaml". The edits not carried (the
+    scene of the goal changed) are named, scene and field, and where they are."""
+    said, _ = _replan_after_edits(tmp_path, _edit_three)
+    assert "goals.yaml changed since the last plan: planning again" in said, said
+    assert "not in the new plan: 02-health-1 seconds" in said, said
+    assert "they are in plan.previous.yaml" in said, said
+
+
+def test_a_replan_carries_the_hand_edits_of_scenes_whose_goal_did_not_change(
+    tmp_path: Path,
+) -> None:
+    """The scenes the planner made again as before keep the person's edits (an
+    affirmation) and deletions, and the render says so in one line; the changed goal's
+    scene is the planner's new one."""
+    said, plan = _replan_after_edits(tmp_path, _edit_three)
+    assert [s.id for s in plan.scenes] == ["01-career-1", "02-health-1"]
+    assert plan.scenes[0].affirmation == "I lead the best design team in town"
+    assert plan.scenes[1].seconds == 5.0 and "full marathon" in plan.scenes[1].image_prompt
+    assert (
+        "carried into the new plan (their goals did not change): "
+        "01-career-1 affirmation, 03-family-1 deleted" in said
+    ), said
