@@ -7934,8 +7934,15 @@ class Pipeline:
         if basis is None and self.settings.stage_provider("planner") == "local":
             from mindmovie.providers.local import build_plan
 
-            # the local planner is deterministic: its plan is the one the render makes
+            # the local planner is deterministic: its plan is the one the render makes,
+            # with the hand edits it carries over (`carry_edits`: a scene deleted is not
+            # bought, an edited one is priced as edited)
             basis = build_plan(self.goals, costs.plan_options(self.settings))
+            prev = store.get("_run", "plan")
+            path = self.run_dir / "plan.yaml"
+            edits = self._edits_before(store, prev, path) if path.is_file() else None
+            if edits is not None and edits[0] is not None:
+                basis = carry_edits(edits[0], edits[1], basis)[0]
         # a new remote plan has new prompts: nothing made before it is reused
         restored: set[tuple[str, str]] = set()
         clips: dict[str, str] = {}
@@ -9221,8 +9228,16 @@ def goal_photo_warnings(settings: Settings, goals: Goals) -> list[str]:
 def look_priced(settings: Settings, goals: Goals, look: Outlook) -> costs.RunEstimate:
     """What a render with this outlook would still cost (`Pipeline.estimate`, the
     render's own, and `estimate_for`, the `estimate` command's): one pricing for both."""
+    # a new plan by the local planner is known (`Outlook.basis`), the hand edits it
+    # carries over included: a scene deleted by hand was priced from its plan without them
     return costs.estimate_run(
-        settings, goals, look.plan, done=set(look.reused), shared=look.shared, maybe=look.maybe
+        settings,
+        goals,
+        look.plan or look.basis,
+        done=set(look.reused),
+        plan_done=look.plan is not None,
+        shared=look.shared,
+        maybe=look.maybe,
     )
 
 
@@ -9324,7 +9339,17 @@ def replan_notes(
     why = look.new_plan_why
     if asking:
         why = why.replace("the next render makes", "this render makes")
-    return (why,) if there else ()
+    if not there:
+        return ()
+    if look.basis is None:
+        # a remote planner: its scenes are known once it is paid for, so every one is
+        # priced; the render reuses (and `carry_edits` keeps) those it plans as before
+        return (
+            why,
+            "the new plan's prompts are known only once it is made, so every scene is "
+            "priced: a scene it plans as before is reused, not bought again",
+        )
+    return (why,)
 
 
 def unfindable_notes(store: Store, est: costs.RunEstimate) -> tuple[str, ...]:

@@ -445,6 +445,10 @@ def collect_status(
             if look.plan is None:
                 # goals.yaml or the plan settings changed: plan.yaml is made again
                 row["new_plan"] = True
+                if look.basis is None:
+                    # a remote planner's new plan is not known before it is bought: a
+                    # scene it plans as before is reused, which "redo" alone denied
+                    row["new_plan_unknown"] = True
                 if plan_ids is None and plan_error is None:
                     # plan.yaml deleted: not goals.yaml or a setting, as said before
                     row["new_plan_cause"] = "plan.yaml deleted"
@@ -1010,7 +1014,8 @@ def _from_reuse(row: dict[str, Any], settings_changed: list[str] | None) -> str:
         return "reuse" + new_plan + (length + more if length else "")
     stage = "redo clip" if reuse.get("keyframe") else "redo"
     if new_plan:
-        return stage + new_plan
+        unless = ", unless the new plan asks it as before" if row.get("new_plan_unknown") else ""
+        return stage + unless + new_plan
     if reuse.get("keyframe") and (unused := _unused_fields(row)) is not None:
         edited = [f for f in edited if f not in unused[0]]  # not what redoes it
     if any(f not in TEXT_FIELDS for f in edited):

@@ -2645,10 +2645,48 @@ async def test_the_spend_question_says_why_a_plan_made_before_is_made_again(
         "render makes a new plan (the old one is kept as plan.previous.yaml)"
     )
     assert why.replace("the next render", "this render") in est.notes, est.notes
+    # Claude's new plan is not known before it is bought: every scene priced, and said
+    assert any("a scene it plans as before is reused" in n for n in est.notes), est.notes
     assert why in estimate_for(goals, google, out=run).notes
     # a render that reuses plan.yaml says nothing of it
     again = estimate_for(goals, settings_for("byteplus", sim), out=run)
     assert again.planner is None and again.notes == ()
+
+
+async def test_after_a_goals_edit_the_estimate_prices_only_what_the_render_redoes(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Local plans, paid keyframes: a scene deleted from plan.yaml, the others' keyframes
+    bought, then one goal's vision edited. The new plan carries the deletion over (its
+    goal did not change) and buys only the edited goal's keyframe, but the estimate (the
+    spend question's, `estimate`'s, `status`'s) priced the deleted scene's too, from the
+    planner's plan without the person's edits."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    s = settings_for("byteplus", sim, planner={"provider": "local"})
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    plan_path = run / "plan.yaml"
+    text = plan_path.read_text()
+    head = text.split("- id: 03-lifestyle-1", 1)[0]
+    plan_path.write_text(head)  # the last scene deleted by hand
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    goals.write_text(goals.read_text().replace("Strong and rested", "Strong, calm and rested"))
+    est = estimate_for(goals, s, out=run)
+    bought = [sc.scene_id for sc in est.scenes if sc.keyframe.payable]
+    assert bought == ["01-health-1"], bought
+    look = collect_status(run, settings=s, goals=goals)
+    rows = {r["scene_id"]: r for r in look["scenes"]}
+    assert "03-lifestyle-1" not in rows or rows["03-lifestyle-1"].get("in_new_plan") is False
+    # and the render buys just that: one keyframe, the deleted scene still deleted
+    before = len(ledger_rows(run, "keyframe"))
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert len(ledger_rows(run, "keyframe")) == before + 1
+    assert [sc.id for sc in load_plan(plan_path).scenes] == [
+        "01-health-1",
+        "02-career-1",
+        "02-career-2",
+    ]
 
 
 async def test_status_shows_each_scene_s_spend_of_unknown_outcome_in_its_row(

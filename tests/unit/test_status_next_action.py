@@ -88,6 +88,13 @@ def test_with_the_renders_reuse_check_each_cause_is_named() -> None:
     )
     new_plan = {**OK, **kf, "new_plan": True}
     assert _next_action(new_plan, []) == "redo (a new plan: goals.yaml or plan settings changed)"
+    # a remote planner's new plan: not known before it is bought, and a scene it plans
+    # as before is reused (status said "redo" for every scene, one was redone)
+    unknown = {**new_plan, "new_plan_unknown": True}
+    assert _next_action(unknown, []) == (
+        "redo, unless the new plan asks it as before (a new plan: goals.yaml or plan "
+        "settings changed)"
+    )
     # plan.yaml deleted: a new plan, but not for the reason above
     deleted = {**OK, **reuse, "new_plan": True, "new_plan_cause": "plan.yaml deleted"}
     assert _next_action(deleted, []) == "reuse (a new plan: plan.yaml deleted)"
