@@ -677,8 +677,8 @@ def _planned(raw: str | None) -> tuple[str | None, dict[str, dict[str, Any]]] | 
 
 def hand_edits(planned: str | None, current: Plan) -> list[tuple[str, str]] | None:
     """The person's edits of plan.yaml (`current`) since its planner made it (`planned`,
-    a `planned_record`): (scene id or "", what) in plan order: the fields changed
-    ("affirmation, seconds"), "deleted", "added"; ("", "style") and ("", "scene order")
+    a `planned_record`): (scene id or "", what) in plan order: each field changed
+    ("affirmation"), "deleted", "added"; ("", "style") and ("", "scene order")
     for the plan's own. None when nothing was recorded (a plan made before the record)."""
     read = _planned(planned)
     if read is None:
@@ -692,9 +692,9 @@ def hand_edits(planned: str | None, current: Plan) -> list[tuple[str, str]] | No
         if sid not in now:
             out.append((sid, "deleted"))
             continue
-        fields = [f for f in now[sid] if now[sid][f] != was.get(f)]
-        if fields:
-            out.append((sid, ", ".join(fields)))
+        # one entry a field: "01-career-1 affirmation, 01-career-1 seconds" reads as two
+        # edits, where "01-career-1 affirmation, seconds" ran into the next scene's
+        out.extend((sid, f) for f in now[sid] if now[sid][f] != was.get(f))
     out.extend((sid, "added") for sid in now if sid not in before)
     kept = [sid for sid in now if sid in before]
     if kept != [sid for sid in before if sid in now]:
@@ -708,7 +708,7 @@ def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, li
     deleted whose id the new plan has with exactly the values `planned` recorded for it
     (its goal did not change), and a style edited when the new plan's style is the one
     planned. Returns (that plan, the edits carried, the edits not carried), each edit
-    as "<scene id> <fields>" / "<scene id> deleted" / "style". A scene added by hand and
+    as "<scene id> <field>" / "<scene id> deleted" / "style". A scene added by hand and
     the scenes' order are not carried (where they belong in the new plan is not known).
     With no record (`planned` None), nothing is carried nor named: the caller says so."""
     edits = hand_edits(planned, current)

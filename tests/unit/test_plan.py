@@ -1151,3 +1151,69 @@ def test_a_replan_carries_the_hand_edits_of_scenes_whose_goal_did_not_change(
         "carried into the new plan (their goals did not change): "
         "01-career-1 affirmation, 03-family-1 deleted" in said
     ), said
+
+
+def test_carry_edits_carries_only_scenes_planned_as_before_and_names_the_rest() -> None:
+    """Pure: the style edited (the new plan's style is the planned one: carried), a scene
+    added by hand and the scenes' order (not carried), a scene whose new values differ
+    (its goal changed: named), and the names cut at three with "and N more"."""
+    from mindmovie.plan import carry_edits, hand_edits, planned_record, some_named
+
+    made = Plan(title="T", closing="C", style="warm", scenes=[scene(1), scene(2), scene(3)])
+    a, b, c = made.scenes
+    mine = made.model_copy(
+        update={
+            "style": "cold",
+            "scenes": [
+                c.model_copy(update={"seconds": 8.0}),
+                a.model_copy(update={"affirmation": "I swim"}),
+                scene(9),
+            ],
+        }
+    )
+    planned = planned_record(made)
+    assert hand_edits(None, mine) is None  # nothing recorded: not known
+    assert hand_edits(planned, mine) == [
+        ("", "style"),
+        ("01-health-1", "affirmation"),
+        ("02-health-1", "deleted"),
+        ("03-health-1", "seconds"),
+        ("09-health-1", "added"),
+        ("", "scene order"),
+    ]
+    new = made.model_copy(
+        update={"scenes": [a, b, c.model_copy(update={"image_prompt": "A new goal"})]}
+    )
+    merged, carried, lost = carry_edits(planned, mine, new)
+    assert carried == ["style", "01-health-1 affirmation", "02-health-1 deleted"]
+    assert lost == ["03-health-1 seconds", "09-health-1 added", "scene order"]
+    assert merged.style == "cold"
+    assert [(s.id, s.affirmation, s.seconds) for s in merged.scenes] == [
+        ("01-health-1", "I swim", 5.0),
+        ("03-health-1", "I am radiantly healthy", 5.0),
+    ]
+    assert some_named(lost) == "03-health-1 seconds, 09-health-1 added, scene order"
+    assert some_named([*lost, "x", "y"]) == (
+        "03-health-1 seconds, 09-health-1 added, scene order and 2 more"
+    )
+
+
+def test_a_replan_of_a_plan_made_before_its_record_says_its_changes_are_not_carried(
+    tmp_path: Path,
+) -> None:
+    """A run planned before the planner's values were recorded: plan.yaml edited since
+    (its bytes not the planner's) is said to have changes the new plan does not have,
+    and where they are, rather than nothing."""
+    import sqlite3
+
+    def forget(text: str) -> str:  # as a run.db from before the record has it
+        con = sqlite3.connect(tmp_path / "run" / "run.db")
+        with con:
+            con.execute("DELETE FROM meta WHERE key LIKE 'planned_plan:%'")
+        con.close()
+        return _edit_three(text)
+
+    said, plan = _replan_after_edits(tmp_path, forget)
+    assert "plan.yaml was changed since it was planned" in said, said
+    assert "those changes are not in the new plan; they are in plan.previous.yaml" in said
+    assert [s.id for s in plan.scenes] == ["01-career-1", "02-health-1", "03-family-1"]
