@@ -89,6 +89,7 @@ from mindmovie.plan import (
     carry_edits,
     check_plan,
     composed_plan,
+    edits_not_in,
     hand_edits,
     load_plan,
     plan_not_a_file,
@@ -3270,7 +3271,10 @@ class Pipeline:
                 self._record_shown(store, planner, plan_path, store.get("_run", "plan"))
                 self.reporter.step("plan", "plan", "reused", "kept plan")
                 if edits is not None:  # the plan that came back has its own edits
-                    self._say_edits([], _edit_names(edits), backup)
+                    raw = self._plan_raw or restored
+                    missing = edits_not_in(*edits, raw)
+                    lost = [UNKNOWN_EDITS] if missing is None else missing
+                    self._say_edits([], lost, backup, into="the plan put back")
                 return restored
         self.reporter.step("plan", "plan", "running", planner.name)
         store.begin("_run", "plan", key)
@@ -3461,9 +3465,12 @@ class Pipeline:
             return None
         return planned, current
 
-    def _say_edits(self, carried: list[str], lost: list[str], backup: Path) -> None:
+    def _say_edits(
+        self, carried: list[str], lost: list[str], backup: Path, *, into: str = "the new plan"
+    ) -> None:
         """One line for the hand edits a new plan carried over, one for those it did not
-        (a warning: shown with --quiet, as the new plan's own line is)."""
+        (a warning: shown with --quiet, as the new plan's own line is). `into`: how the
+        plan now in plan.yaml is named (a kept plan put back is no new plan)."""
         if carried:
             self.reporter.warn(
                 "plan.yaml: your edits carried into the new plan (their goals did not "
@@ -3472,11 +3479,11 @@ class Pipeline:
         if lost == [UNKNOWN_EDITS]:
             self.reporter.warn(
                 "plan.yaml was changed since it was planned (which scenes was not recorded "
-                f"then): those changes are not in the new plan; they are in {backup.name}"
+                f"then): those changes are not in {into}; they are in {backup.name}"
             )
         elif lost:
             self.reporter.warn(
-                f"plan.yaml: your edits not in the new plan: {some_named(lost)}; "
+                f"plan.yaml: your edits not in {into}: {some_named(lost)}; "
                 f"they are in {backup.name}"
             )
 

@@ -747,6 +747,35 @@ def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, li
     return merged, carried, lost
 
 
+def edits_not_in(planned: str | None, current: Plan, other: Plan) -> list[str] | None:
+    """The hand edits of `current` (see `hand_edits`) that `other`, a plan put back in
+    its place (a kept plan of these goals), does not have as `current` has them, named
+    as `carry_edits` names them. None when nothing was recorded."""
+    edits = hand_edits(planned, current)
+    if edits is None:
+        return None
+    theirs = {sc.id: sc.model_dump(mode="json") for sc in other.scenes}
+    mine = {sc.id: sc.model_dump(mode="json") for sc in current.scenes}
+    out = []
+    for sid, what in edits:
+        if not sid:
+            common = [i for i in mine if i in theirs]
+            same = (
+                other.style == current.style
+                if what == "style"
+                else common == [i for i in theirs if i in mine]
+            )
+        elif what == "deleted":
+            same = sid not in theirs
+        elif what == "added":
+            same = theirs.get(sid) == mine[sid]
+        else:
+            same = sid in theirs and theirs[sid].get(what) == mine[sid].get(what)
+        if not same:
+            out.append(f"{sid} {what}" if sid else what)
+    return out
+
+
 def some_named(items: list[str]) -> str:
     """The first `EDITS_NAMED` of `items`, then "and N more"."""
     shown = ", ".join(items[:EDITS_NAMED])

@@ -1217,3 +1217,32 @@ def test_a_replan_of_a_plan_made_before_its_record_says_its_changes_are_not_carr
     assert "plan.yaml was changed since it was planned" in said, said
     assert "those changes are not in the new plan; they are in plan.previous.yaml" in said
     assert [s.id for s in plan.scenes] == ["01-career-1", "02-health-1", "03-family-1"]
+
+
+def test_goals_edited_back_name_only_the_edits_the_plan_put_back_lacks(tmp_path: Path) -> None:
+    """goals.yaml edited and then back: the plan these goals had comes back from kept/
+    (with its own edits). The edits of the plan.yaml it replaces are named when it lacks
+    them (career's affirmation, edited again after the first goals edit), not those it
+    has (family's scene deleted, carried into the plan in between)."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.plan import load_plan
+
+    _replan_after_edits(tmp_path, _edit_three)
+    plan_path = tmp_path / "run" / "plan.yaml"
+    text = plan_path.read_text()
+    plan_path.write_text(text.replace("I lead the best design", "I lead the finest design"))
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(goals.read_text().replace("Run a full marathon", "Run a marathon"))
+    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert "going back to the plan these goals had before" in said, said
+    assert (
+        "your edits not in the plan put back: 01-career-1 affirmation; they are in "
+        "plan.previous.yaml" in said
+    ), said
+    back = load_plan(plan_path)
+    assert back.scenes[0].affirmation == "I lead the best design team in town"
