@@ -99,6 +99,7 @@ from mindmovie.plan import (
     rendered_scene,
     some_named,
     update_plan_fields,
+    with_shown,
     write_plan,
 )
 from mindmovie.progress import NullReporter, Reporter
@@ -3473,8 +3474,8 @@ class Pipeline:
         plan now in plan.yaml is named (a kept plan put back is no new plan)."""
         if carried:
             self.reporter.warn(
-                "plan.yaml: your edits carried into the new plan (their goals did not "
-                f"change): {some_named(carried)}"
+                "plan.yaml: your edits carried into the new plan (their part of "
+                f"{self.goals_path.name} did not change): {some_named(carried)}"
             )
         if lost == [UNKNOWN_EDITS]:
             self.reporter.warn(
@@ -7825,6 +7826,11 @@ class Pipeline:
             # relative, not absolute under this run folder, which a new title renames
             shown = {f: getattr(self._plan_raw, f) for f in self._shown_changed}
             update_plan_fields(plan_path, shown)
+            # goals.yaml's, not the person's: a later new plan does not name them as edits
+            now = store.get("_run", "plan")
+            planned = None if now is None else store.get_meta(PLANNED_META + now.input_key)
+            if now is not None and (record := with_shown(planned, **shown)) is not None:
+                store.set_meta(PLANNED_META + now.input_key, record)
             # a warning: plan.yaml, the person's file, was rewritten (shown with --quiet)
             self.reporter.warn(
                 f"plan.yaml takes goals.yaml's new {' and '.join(self._shown_changed)}; "

@@ -656,14 +656,31 @@ PLANNED_META = "planned_plan:"
 EDITS_NAMED = 3
 
 
-def planned_record(plan: Plan) -> str:
-    """The `PLANNED_META` record of `plan` as its planner made it."""
+#: the plan's own fields a `planned_record` holds, in plan.yaml's order
+PLAN_FIELDS = ("title", "closing", "style", "music")
+
+
+def planned_record(plan: Plan, **shown: str | None) -> str:
+    """The `PLANNED_META` record of `plan` as its planner made it; `shown`: the title,
+    closing or music the render wrote into plan.yaml since (goals.yaml's, not an edit)."""
     scenes = [sc.model_dump(mode="json") for sc in plan.scenes]
-    return json.dumps({"style": plan.style, "scenes": scenes}, ensure_ascii=False)
+    top = {f: shown[f] if f in shown else getattr(plan, f) for f in PLAN_FIELDS}
+    return json.dumps({**top, "scenes": scenes}, ensure_ascii=False)
 
 
-def _planned(raw: str | None) -> tuple[str | None, dict[str, dict[str, Any]]] | None:
-    """(style, scene id -> scene as a dict) of a `planned_record`; None: none readable."""
+def with_shown(raw: str | None, **shown: str | None) -> str | None:
+    """A `planned_record` with the title, closing or music the render wrote into
+    plan.yaml (`Pipeline._record_shown`): those are goals.yaml's, not hand edits."""
+    try:
+        data = json.loads(raw or "null")
+    except ValueError:
+        return None
+    return json.dumps({**data, **shown}, ensure_ascii=False) if isinstance(data, dict) else None
+
+
+def _planned(raw: str | None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
+    """(the plan's own fields recorded, scene id -> scene as a dict) of a
+    `planned_record`; None: none readable."""
     try:
         data = json.loads(raw or "null")
     except ValueError:
@@ -671,22 +688,22 @@ def _planned(raw: str | None) -> tuple[str | None, dict[str, dict[str, Any]]] | 
     if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
         return None
     scenes = {str(sc["id"]): sc for sc in data["scenes"] if isinstance(sc, dict) and "id" in sc}
-    style = data.get("style")
-    return (style if isinstance(style, str) else None), scenes
+    return {f: data[f] for f in PLAN_FIELDS if f in data}, scenes
 
 
 def hand_edits(planned: str | None, current: Plan) -> list[tuple[str, str]] | None:
     """The person's edits of plan.yaml (`current`) since its planner made it (`planned`,
     a `planned_record`): (scene id or "", what) in plan order: each field changed
-    ("affirmation"), "deleted", "added"; ("", "style") and ("", "scene order")
-    for the plan's own. None when nothing was recorded (a plan made before the record)."""
+    ("affirmation"), "deleted", "added"; ("", "title"), ("", "style")... and ("", "scene
+    order") for the plan's own. None when nothing was recorded (a plan made before the
+    record)."""
     read = _planned(planned)
     if read is None:
         return None
-    style, before = read
-    out: list[tuple[str, str]] = []
-    if current.style != style:
-        out.append(("", "style"))
+    top, before = read
+    out: list[tuple[str, str]] = [
+        ("", f) for f in PLAN_FIELDS if f in top and getattr(current, f) != top[f]
+    ]
     now = {sc.id: sc.model_dump(mode="json") for sc in current.scenes}
     for sid, was in before.items():
         if sid not in now:
@@ -706,26 +723,28 @@ def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, li
     """`new` (the plan made for changed goals) with the person's edits of `current`
     (plan.yaml) carried over where the planner made the same again: a scene edited or
     deleted whose id the new plan has with exactly the values `planned` recorded for it
-    (its goal did not change), and a style edited when the new plan's style is the one
-    planned. Returns (that plan, the edits carried, the edits not carried), each edit
-    as "<scene id> <field>" / "<scene id> deleted" / "style". A scene added by hand and
+    (its goal did not change), and a title, closing, style or music edited when the new
+    plan's is the one planned (goals.yaml's did not change). Returns (that plan, the
+    edits carried, the edits not carried), each edit as "<scene id> <field>" /
+    "<scene id> deleted" / "title". A scene added by hand and
     the scenes' order are not carried (where they belong in the new plan is not known).
     With no record (`planned` None), nothing is carried nor named: the caller says so."""
     edits = hand_edits(planned, current)
     read = _planned(planned)
     if not edits or read is None:
         return new, [], []
-    style, before = read
+    top, before = read
     new_scenes = {sc.id: sc for sc in new.scenes}
     carried: list[str] = []
     lost: list[str] = []
     replace: dict[str, Scene | None] = {}
-    new_style = new.style
+    fields: dict[str, Any] = {}
     for sid, what in edits:
         named = f"{sid} {what}" if sid else what
         if not sid:
-            if what == "style" and new.style == style:
-                new_style = current.style
+            # the title too: a new plan keeps the person's while goals.yaml's is the same
+            if what in top and getattr(new, what) == top[what]:
+                fields[what] = getattr(current, what)
                 carried.append(named)
             else:
                 lost.append(named)
@@ -743,7 +762,7 @@ def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, li
     ]
     if not scenes:  # every scene deleted: a plan needs one (never the case by hand)
         return new, [], [f"{sid} {what}" if sid else what for sid, what in edits]
-    merged = new.model_copy(update={"scenes": scenes, "style": new_style})
+    merged = new.model_copy(update={"scenes": scenes, **fields})
     return merged, carried, lost
 
 
@@ -761,8 +780,8 @@ def edits_not_in(planned: str | None, current: Plan, other: Plan) -> list[str] |
         if not sid:
             common = [i for i in mine if i in theirs]
             same = (
-                other.style == current.style
-                if what == "style"
+                getattr(other, what) == getattr(current, what)
+                if what in PLAN_FIELDS
                 else common == [i for i in theirs if i in mine]
             )
         elif what == "deleted":

@@ -1148,7 +1148,7 @@ def test_a_replan_carries_the_hand_edits_of_scenes_whose_goal_did_not_change(
     assert plan.scenes[0].affirmation == "I lead the best design team in town"
     assert plan.scenes[1].seconds == 5.0 and "full marathon" in plan.scenes[1].image_prompt
     assert (
-        "carried into the new plan (their goals did not change): "
+        "carried into the new plan (their part of goals.yaml did not change): "
         "01-career-1 affirmation, 03-family-1 deleted" in said
     ), said
 
@@ -1163,6 +1163,8 @@ def test_carry_edits_carries_only_scenes_planned_as_before_and_names_the_rest() 
     a, b, c = made.scenes
     mine = made.model_copy(
         update={
+            "title": "My year",
+            "closing": "Thanks",
             "style": "cold",
             "scenes": [
                 c.model_copy(update={"seconds": 8.0}),
@@ -1174,6 +1176,8 @@ def test_carry_edits_carries_only_scenes_planned_as_before_and_names_the_rest() 
     planned = planned_record(made)
     assert hand_edits(None, mine) is None  # nothing recorded: not known
     assert hand_edits(planned, mine) == [
+        ("", "title"),
+        ("", "closing"),
         ("", "style"),
         ("01-health-1", "affirmation"),
         ("02-health-1", "deleted"),
@@ -1181,21 +1185,22 @@ def test_carry_edits_carries_only_scenes_planned_as_before_and_names_the_rest() 
         ("09-health-1", "added"),
         ("", "scene order"),
     ]
-    new = made.model_copy(
-        update={"scenes": [a, b, c.model_copy(update={"image_prompt": "A new goal"})]}
+    new = made.model_copy(  # goals.yaml's closing changed, and the third goal
+        update={
+            "closing": "C2",
+            "scenes": [a, b, c.model_copy(update={"image_prompt": "A new goal"})],
+        }
     )
     merged, carried, lost = carry_edits(planned, mine, new)
-    assert carried == ["style", "01-health-1 affirmation", "02-health-1 deleted"]
-    assert lost == ["03-health-1 seconds", "09-health-1 added", "scene order"]
-    assert merged.style == "cold"
+    assert carried == ["title", "style", "01-health-1 affirmation", "02-health-1 deleted"]
+    assert lost == ["closing", "03-health-1 seconds", "09-health-1 added", "scene order"]
+    assert (merged.title, merged.closing, merged.style) == ("My year", "C2", "cold")
     assert [(s.id, s.affirmation, s.seconds) for s in merged.scenes] == [
         ("01-health-1", "I swim", 5.0),
         ("03-health-1", "I am radiantly healthy", 5.0),
     ]
-    assert some_named(lost) == "03-health-1 seconds, 09-health-1 added, scene order"
-    assert some_named([*lost, "x", "y"]) == (
-        "03-health-1 seconds, 09-health-1 added, scene order and 2 more"
-    )
+    assert some_named(lost) == "closing, 03-health-1 seconds, 09-health-1 added and 1 more"
+    assert some_named(lost[:3]) == "closing, 03-health-1 seconds, 09-health-1 added"
 
 
 def test_a_replan_of_a_plan_made_before_its_record_says_its_changes_are_not_carried(
@@ -1246,3 +1251,32 @@ def test_goals_edited_back_name_only_the_edits_the_plan_put_back_lacks(tmp_path:
     ), said
     back = load_plan(plan_path)
     assert back.scenes[0].affirmation == "I lead the best design team in town"
+
+
+def test_a_title_edited_in_plan_yaml_stays_through_a_new_plan_until_goals_yaml_s_changes(
+    tmp_path: Path,
+) -> None:
+    """A title edited in plan.yaml was reset by the next goals.yaml edit with no word.
+    It is carried while goals.yaml's title is the same; a new title in goals.yaml is
+    written into plan.yaml (goals.yaml's, no hand edit) and a later new plan keeps it
+    without naming it as an edit of the person's."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.plan import load_plan
+
+    def title(text: str) -> str:
+        return text.replace("title: T\n", "title: My Big Year\n", 1)
+
+    said, plan = _replan_after_edits(tmp_path, title)
+    assert plan.title == "My Big Year"
+    assert "did not change): title" in said, said
+    goals = tmp_path / "goals.yaml"
+    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
+    for old, new in (("title: T", "title: New T"), ("full marathon", "marathon a year")):
+        goals.write_text(goals.read_text().replace(old, new))
+        r = CliRunner().invoke(app, argv)
+        assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert "planning again" in said and "your edits" not in said, said
+    assert load_plan(tmp_path / "run" / "plan.yaml").title == "New T"
