@@ -322,7 +322,7 @@ UNKNOWN_EDITS = "?"
 
 def _edit_names(edits: tuple[str | None, Plan]) -> list[str]:
     """The hand edits of `edits` (see `Pipeline._edits_before`) as `carry_edits` names
-    them; ["its edits"] when what the planner made was not recorded."""
+    them; [UNKNOWN_EDITS] when what the planner made was not recorded."""
     found = hand_edits(*edits)
     if found is None:
         return [UNKNOWN_EDITS]
@@ -3479,7 +3479,7 @@ class Pipeline:
             )
         if lost == [UNKNOWN_EDITS]:
             self.reporter.warn(
-                "plan.yaml was changed since it was planned (which scenes was not recorded "
+                "plan.yaml was changed since it was planned (what changed was not recorded "
                 f"then): those changes are not in {into}; they are in {backup.name}"
             )
         elif lost:
