@@ -670,8 +670,9 @@ async def test_400_is_invalid_request_unless_it_is_a_policy_refusal(
     gsim: SimServer, tmp_path: Path
 ) -> None:
     veo = VeoVideo.from_settings(_settings(gsim), KEY)
-    gsim.add_fault("http", path=":predictLongRunning", status=400, message="bad resolution")
-    with pytest.raises(InvalidRequest, match="bad resolution") as bad:
+    said = "Invalid value at 'parameters.resolution' (TYPE_STRING), \"4k\""
+    gsim.add_fault("http", path=":predictLongRunning", status=400, message=said)
+    with pytest.raises(InvalidRequest, match="Invalid value at") as bad:
         await veo.submit(_video_req(tmp_path))
     # the field it names, for the render to say which setting to change
     assert bad.value.param == "resolution" and bad.value.answered and bad.value.setting is None
@@ -684,6 +685,80 @@ async def test_400_is_invalid_request_unless_it_is_a_policy_refusal(
     )
     with pytest.raises(ContentRejected):
         await veo.submit(_video_req(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("message", "body", "param"),
+    [
+        # plain words of the message name no field (they named "image" and "prompt")
+        ("Unable to process input image. Please retry.", None, None),
+        ("The prompt could not be submitted.", None, None),
+        # a field quoted in the message, in Google's JSON or proto (snake_case) name
+        ("`durationSeconds` must be between 4 and 8.", None, "duration"),
+        ("Invalid value at 'instances[0].last_frame' (TYPE_BYTES)", None, "image"),
+        ("aspectRatio 5:1 is not supported.", None, "ratio"),
+        # a google.rpc.BadRequest detail's field, before the message's words
+        (
+            "Request contains an invalid argument.",
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [{"field": "generation_config.image_config.aspect_ratio"}],
+            },
+            "ratio",
+        ),
+    ],
+)
+async def test_a_400_names_a_field_only_as_a_field_not_as_a_word_of_its_message(
+    gsim: SimServer, message: str, body: dict[str, Any] | None, param: str | None
+) -> None:
+    """`InvalidRequest.param` comes from a fieldViolations field or a field's name quoted
+    in the message: a plain word ("image", "prompt") was taken for a field, and the
+    render said to change the scene's `reference_photos` or `image_prompt`."""
+    error: dict[str, Any] = {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}
+    if body is not None:
+        error["details"] = [body]
+    gsim.add_fault("http", path=":generateContent", status=400, body={"error": error})
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    with pytest.raises(InvalidRequest) as ei:
+        await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
+    assert ei.value.answered and ei.value.param == param, (ei.value.param, str(ei.value))
+
+
+@pytest.mark.parametrize(
+    ("status", "name", "message"),
+    [
+        (400, "FAILED_PRECONDITION", "Image generation is not available in your country."),
+        (400, "FAILED_PRECONDITION", "User location is not supported for the API use."),
+        (
+            403,
+            "PERMISSION_DENIED",
+            "Generative Language API has not been used in project 123 before or it is disabled.",
+        ),
+    ],
+)
+@pytest.mark.parametrize("stage", ["keyframes", "video"])
+async def test_an_account_or_region_refusal_says_so_not_a_request_to_change(
+    gsim: SimServer, tmp_path: Path, stage: str, status: int, name: str, message: str
+) -> None:
+    """Google's 400 FAILED_PRECONDITION (a country or region not served) and 403
+    PERMISSION_DENIED refuse the account, not the request: an `AuthError` (the render
+    sends no other call of the model) saying what to check. The 400s were an answered
+    `InvalidRequest` naming "image", and the render said to change the scene's
+    `reference_photos` in plan.yaml, listed under the requests refused as sent."""
+    path = ":generateContent" if stage == "keyframes" else ":predictLongRunning"
+    body = {"error": {"code": status, "message": message, "status": name}}
+    gsim.add_fault("http", path=path, status=status, body=body)
+    with pytest.raises(AuthError) as ei:
+        if stage == "keyframes":
+            kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+            await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
+        else:
+            await VeoVideo.from_settings(_settings(gsim), KEY).submit(_video_req(tmp_path))
+    line = str(ei.value)
+    assert f"{status} {name}: {message}" in line, line
+    assert "Google refused the account, not this request" in line, line
+    assert "region" in line and "GOOGLE_API_KEY" in line and f"{stage}.model" in line, line
+    assert "\n" not in line, line
 
 
 async def test_a_400_naming_an_option_is_that_setting_only_when_the_person_set_it(

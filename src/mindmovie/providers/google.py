@@ -527,9 +527,9 @@ def _refused_option(e: genai_errors.APIError, ctx: _Ctx) -> tuple[str, Any] | No
     return None
 
 
-#: the request's fields a 400 may name (the JSON google-genai sends), as the parameter
-#: names `InvalidRequest.param` takes (Ark's), most specific first: "image" and "prompt"
-#: are words a message uses of the request as a whole too
+#: the request's fields a 400 may name (the JSON google-genai sends, or its proto name
+#: in snake_case), as the parameter names `InvalidRequest.param` takes (Ark's), most
+#: specific first
 _REQUEST_FIELDS: tuple[tuple[str, str], ...] = (
     ("durationSeconds", "duration"),
     ("aspectRatio", "ratio"),
@@ -542,25 +542,67 @@ _REQUEST_FIELDS: tuple[tuple[str, str], ...] = (
     ("prompt", "prompt"),
     ("image", "image"),
 )
+#: a field's name as Google's message quotes it: in backticks ("`durationSeconds` must
+#: be ..."), or in quotes ("Invalid value at 'instances[0].duration_seconds'"), or a
+#: name no sentence has, in camelCase or snake_case ("aspectRatio 5:1 is not supported")
+_QUOTED = re.compile(
+    r"`([^`\s]+)`|'([^'\s]+)'|\"([^\"\s]+)\""
+    r"|(?<!\w)([a-z]+(?:[A-Z][a-z]+)+|[a-z]+(?:_[a-z]+)+)(?!\w)"
+)
+
+
+def _field_param(path: str) -> str | None:
+    """The parameter a field's path names ("generation_config.image_config.aspect_ratio",
+    "instances[0].durationSeconds"): one of its parts is a field of `_REQUEST_FIELDS`,
+    in camelCase or snake_case."""
+    parts = {p.replace("_", "").lower() for p in re.split(r"[.\[\]/]+", path) if p}
+    for field_name, param in _REQUEST_FIELDS:
+        if field_name.lower() in parts:
+            return param
+    return None
 
 
 def _named_param(e: genai_errors.APIError) -> str | None:
-    """The request's parameter a 400 names (a fieldViolations field, else a field's name
-    in its message: "`durationSeconds` must be ..."), None when it names none: what
-    plan.yaml field or setting to change is said from it (`InvalidRequest.param`)."""
-    texts = [str(e.message or "")]
+    """The request's parameter a 400 names: a google.rpc.BadRequest detail's
+    fieldViolations[].field, else a field's name in its message, quoted or as no word is
+    written ("`durationSeconds` must be ...", "aspectRatio 5:1 ..."); None when it
+    names none: what plan.yaml field or setting to change is said from it
+    (`InvalidRequest.param`). Not a plain word of the message: "Image generation is not
+    available in your country." named `image`, and the render said to change the
+    scene's reference photos."""
     error = e.details.get("error") if isinstance(e.details, dict) else None
     details = error.get("details") if isinstance(error, dict) else None
+    fields: list[str] = []
     for d in details if isinstance(details, list) else []:
         violations = d.get("fieldViolations") if isinstance(d, dict) else None
         for v in violations if isinstance(violations, list) else []:
             if isinstance(v, dict) and v.get("field"):
-                texts.insert(0, str(v["field"]))
-    said = " ".join(texts)
-    for field_name, param in _REQUEST_FIELDS:
-        if re.search(rf"(?<![A-Za-z0-9_]){field_name}(?![A-Za-z0-9_])", said, re.I):
+                fields.append(str(v["field"]))
+    fields += ["".join(m) for m in _QUOTED.findall(str(e.message or ""))]
+    for path in fields:
+        if (param := _field_param(path)) is not None:
             return param
     return None
+
+
+#: Google's status names of a refusal of the account, or of where it is used, not of
+#: the request: 400 FAILED_PRECONDITION ("Image generation is not available in your
+#: country.", "User location is not supported for the API use.", a free tier not
+#: offered where the person is), 403 PERMISSION_DENIED (the API not enabled for the
+#: key's project, a key suspended): every request is refused alike, whatever it holds
+_ACCOUNT_STATUSES = frozenset({"FAILED_PRECONDITION", "PERMISSION_DENIED"})
+
+
+def _account_advice(ctx: _Ctx, cred: str) -> str:
+    """What to do about a refusal of the account or its region (`_ACCOUNT_STATUSES`):
+    not the request's fields, which were said to be changed in plan.yaml. Starts
+    "check ", as a key's refusal does (a download's 403 is told without it)."""
+    return (
+        f"check {cred}, that its account (Google AI Studio or the Cloud project) has the "
+        f"API enabled and billing set up, and that {ctx.model} is offered in the region "
+        "you call from (Google refused the account, not this request: every request is "
+        f"refused alike), or choose another {ctx.stage}.model; nothing was billed for it"
+    )
 
 
 def _key_refused(e: genai_errors.APIError) -> bool:
@@ -617,14 +659,19 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
                 retry_after=_retry_after(e),
                 provider=PROVIDER,
             ) from e
-        if code in (401, 403) or (code == 400 and _key_refused(e)):
-            cred = (
-                "Application Default Credentials (gcloud auth application-default login) "
-                f"and access to project {ctx.mode.project}"
-                if ctx.mode.kind == "project"
-                else KEY_NAMES
-            )
+        cred = (
+            "Application Default Credentials (gcloud auth application-default login) "
+            f"and access to project {ctx.mode.project}"
+            if ctx.mode.kind == "project"
+            else KEY_NAMES
+        )
+        if code == 401 or (code == 400 and _key_refused(e)):
             raise AuthError(f"{what}: {msg}; check {cred}", provider=PROVIDER) from e
+        if code == 403 or (code == 400 and str(e.status or "") in _ACCOUNT_STATUSES):
+            # (an AuthError: the render sends no other call of the model, `_reserve`)
+            raise AuthError(
+                f"{what}: {msg}; {_account_advice(ctx, cred)}", provider=PROVIDER
+            ) from e
         if code == 400 and _POLICY_WORDS.search(str(e.message or "")):
             raise ContentRejected(f"{what}: {msg}", provider=PROVIDER) from e
         if code == 400 and (refused := _refused_option(e, ctx)) is not None:
