@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
-from mindmovie.providers.base import RateLimited, Transient
+from mindmovie.providers.base import BUSY_AGAIN, RateLimited, Transient
 
 T = TypeVar("T")
 
@@ -124,13 +124,15 @@ def hours_minutes(seconds: float) -> str:
 
 def _told_when(exc: Transient) -> None:
     """Say in `exc`'s message when to try again (`_asks_too_long`): the scene's line
-    said only "rate limited", after the render had waited it out four times over."""
+    said only "rate limited", after the render had waited it out four times over. A
+    5xx's "render again in a few minutes" (`busy_advice`) is left out: it said both."""
     wait = float(exc.retry_after or 0.0)
     if "render again after" in exc.message:
         return
     at = time.strftime("%Y-%m-%d %H:%M", time.localtime(time.time() + wait))
+    said = exc.message.replace(f": {BUSY_AGAIN}", "")
     exc.message = (
-        f"{exc.message}; it asks to wait {hours_minutes(wait)} before trying again (Retry-After), "
+        f"{said}; it asks to wait {hours_minutes(wait)} before trying again (Retry-After), "
         f"longer than a render waits: render again after {at}"
     )
 

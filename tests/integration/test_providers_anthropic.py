@@ -307,6 +307,24 @@ async def test_an_overload_with_retry_after_carries_it(
     assert len(sim.requests(path=MESSAGES)) == 1
 
 
+@pytest.mark.parametrize("status", [503, 529])
+async def test_an_overload_asking_for_hours_says_when_not_a_few_minutes(
+    sim: SimServer, goals: Goals, status: int
+) -> None:
+    """A 503 or 529 with Retry-After: 7200 ends the call at once saying when to render
+    again; it also said "render again in a few minutes" (`busy_advice`)."""
+    from mindmovie.retry import with_retry
+
+    sim.add_fault("http", path=MESSAGES, status=status, retry_after=7200)
+    with pytest.raises(Transient) as e:
+        await asyncio.wait_for(with_retry(lambda: planner(sim).plan(goals, OPTIONS)), 10)
+    line = str(e.value)
+    busy = "is overloaded" if status == 529 else "could not answer"
+    assert f"anthropic {busy}; it asks to wait 2 h 0 min" in line, line
+    assert "render again after" in line and "few minutes" not in line, line
+    assert len(sim.requests(path=MESSAGES)) == 1
+
+
 async def test_configured_timeout_is_connection_lost_at_the_timeout(
     sim: SimServer, goals: Goals
 ) -> None:

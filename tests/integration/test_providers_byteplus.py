@@ -490,6 +490,22 @@ async def test_a_seedream_503_is_a_transient_error_that_is_retried(sim: SimServe
     assert [r["status"] for r in sim.requests(path=IMAGES)] == [503, 503, 200]
 
 
+async def test_a_seedream_503_asking_for_hours_says_when_not_a_few_minutes(
+    sim: SimServer,
+) -> None:
+    """A Seedream 503 with Retry-After: 7200 ends the call at once (longer than a render
+    waits) saying when to render again; its line also said "render again in a few
+    minutes" (`busy_advice`), two answers to one question."""
+    req = KeyframeRequest(scene_id="01-health-1", prompt="p", width=64, height=36, seed=1)
+    sim.add_fault("http", path=IMAGES, method="POST", status=503, retry_after=7200)
+    with pytest.raises(Transient) as e:
+        await asyncio.wait_for(with_retry(lambda: seedream(sim).generate(req)), 10)
+    line = str(e.value)
+    assert "byteplus could not answer; it asks to wait 2 h 0 min" in line, line
+    assert "render again after" in line and "few minutes" not in line, line
+    assert len(sim.requests(path=IMAGES)) == 1
+
+
 @pytest.mark.parametrize("stage", ["video", "image"])
 async def test_an_answer_slower_than_timeout_is_connection_lost(
     sim: SimServer, keyframe: Path, stage: str

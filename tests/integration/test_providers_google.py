@@ -7,6 +7,7 @@ images, durationSeconds, ...) and that a refused configuration sent nothing at a
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import io
@@ -629,6 +630,20 @@ async def test_each_passing_error_google_answers_says_status_and_what_to_do(
     assert line.startswith("google"), line
     assert said in line and to_do in line, line
     assert "\n" not in line and "SeCrEtVaLuE" not in line, line
+
+
+async def test_a_503_asking_for_hours_says_when_not_a_few_minutes(gsim: SimServer) -> None:
+    """A Gemini image call answered 503 with Retry-After: 7200 ends at once saying when
+    to render again; it also said "render again in a few minutes" (`busy_advice`)."""
+    gsim.add_fault("http", path=":generateContent", status=503, retry_after=7200)
+    kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
+    req = KeyframeRequest("s1", "x", 1344, 768, 7)
+    with pytest.raises(Transient) as e:
+        await asyncio.wait_for(with_retry(lambda: kf.generate(req)), 10)
+    line = str(e.value)
+    assert "google could not answer; it asks to wait 2 h 0 min" in line, line
+    assert "render again after" in line and "few minutes" not in line, line
+    assert len(_google_requests(gsim)) == 1
 
 
 @pytest.mark.parametrize("status", [401, 403])

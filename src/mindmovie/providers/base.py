@@ -344,11 +344,17 @@ def connection_failed(
     return f"connection failed: {type(e).__name__} ({transport_words(e)}); {advice}", sent
 
 
+#: what `busy_advice` says to do; left out by `retry._told_when` when the answer asks
+#: to wait longer than a render waits, which says when instead ("render again in a few
+#: minutes; it asks to wait 2 h 0 min ... render again after 22:43" said both)
+BUSY_AGAIN = "render again in a few minutes"
+
+
 def busy_advice(provider: str, status: int) -> str:
     """The clause a 5xx (or 408/409) line ends with, every provider's alike (Claude's
     first, 58be2ee): the service failed, not the request, so the same request may pass."""
     busy = "is overloaded" if status == 529 else "could not answer"
-    return f"{provider} {busy}: render again in a few minutes"
+    return f"{provider} {busy}: {BUSY_AGAIN}"
 
 
 def rate_limit_advice(provider: str) -> str:
