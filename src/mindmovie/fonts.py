@@ -284,9 +284,17 @@ _GLYPHS_KEPT = 200_000
 #: many different ones of it tried, and the group's first letters (`_probe`)
 LACKS_SCRIPT_AFTER = 6
 #: per (font file, `_script_key`): the letters of the group tried that the file lacks,
-#: or None once it has one; for the process, as `_GLYPHS` (not cleared with it: a few
-#: entries a file)
+#: or None once it has one; for the process, as `_GLYPHS` (not cleared with it: at most
+#: a block's letters a file, and `LACKS_SCRIPT_AFTER` of `_WIDE_SCRIPTS`')
 _SCRIPT_LACKED: dict[tuple[str, tuple[str, int]], set[str] | None] = {}
+#: a letter of a group a file is taken to lack (`_ruled_out`) is passed over only within
+#: this many code points of a letter of it the file was seen to lack: a 256-character
+#: block holds letter sets fonts have apart (U+1E00-1EFF: Sanskrit's ḍ ṃ ṛ ṣ and
+#: Vietnamese's ạ ả ấ; U+0200-02FF: Romanian's ș ț and phonetic ə ɪ ʃ), and a font
+#: with Vietnamese alone, lacking six Sanskrit letters, was passed over for ạ. (16 opened
+#: each file twice for distinct Ethiopic texts, 800 opens of 400 files where 32 and
+#: the whole block opened 400; ạ is 52 from ṭ, ș 55 from ɐ)
+NEAR_LACKED = 32
 #: scripts whose letters spread over many 256-character blocks (CJK's 20,000 ideographs,
 #: Hangul's 11,000 syllables): grouped by Unicode plane instead
 _WIDE_SCRIPTS = frozenset({"CJK", "HANGUL", "YI", "TANGUT", "NUSHU", "KHITAN"})
@@ -330,21 +338,29 @@ def _probe(key: tuple[str, int]) -> str:
     return "".join(out)
 
 
-def _ruled_out(path: str, key: tuple[str, int]) -> bool:
-    """Whether the font file `path` is taken to lack every letter of the group `key`
-    (`_script_key`), so `font_having` opens it for none of them (`_has`): it lacked the
+def _ruled_out(path: str, ch: str, key: tuple[str, int]) -> bool:
+    """Whether the font file `path` is taken to lack the letter `ch` of the group `key`
+    (`_script_key`), so `font_having` does not open it for `ch` (`_has`): it lacked the
     first `LACKS_SCRIPT_AFTER` different letters of the group tried in it, and the
-    group's `_probe` letters, and had none of them. A file that had ANY letter of the
-    group is never ruled out for it: a Japanese font missing a rare kanji, or whose
-    first kanji tried were all rare, still has kanji (its `_probe`'s "一", "人", "的")
-    and is opened for the next text's. What this can miss: a font with a few odd
-    letters of a script and not its first ones nor the six tried (a Latin font with a
-    Greek pi), which a text in that script is hardly drawn with. Without it each
-    distinct CJK text opened up to `MAX_FONTS_OPENED` files again to find none has CJK:
-    0.19 s a text with 400 font files and no CJK font, tens of seconds at plan and again
-    at render for a movie of many Chinese affirmations."""
+    group's `_probe` letters, and had none of them; and (but for `_WIDE_SCRIPTS`, whose
+    letters are one set) one of the letters it lacked is within `NEAR_LACKED` of `ch`,
+    as a block holds letter sets a font may have one of (Vietnamese's, not Sanskrit's;
+    Romanian's, not the phonetic alphabet's). A file that had ANY letter of the group
+    is never ruled out for it: a Japanese font missing a rare kanji, or whose first
+    kanji tried were all rare, still has kanji (its `_probe`'s "一", "人", "的") and is
+    opened for the next text's. What this can miss: a font with a few odd letters of a
+    script near others it lacks and not its first ones (a Latin font with a Greek pi),
+    which a text in that script is hardly drawn with. Without it each distinct CJK text
+    opened up to `MAX_FONTS_OPENED` files again to find none has CJK: 0.19 s a text with
+    400 font files and no CJK font, tens of seconds at plan and again at render for a
+    movie of many Chinese affirmations."""
     lacked = _SCRIPT_LACKED.get((path, key))
-    return lacked is not None and len(lacked) >= LACKS_SCRIPT_AFTER
+    if lacked is None or len(lacked) < LACKS_SCRIPT_AFTER:
+        return False
+    if key[0] in _WIDE_SCRIPTS:
+        return True
+    at = ord(ch)
+    return any(abs(ord(c) - at) <= NEAR_LACKED for c in list(lacked))
 
 
 def _draws(face: Any, box: bytes | None, ch: str) -> bool:
@@ -360,7 +376,7 @@ def _has(path: str, ch: str, opened: list[Any]) -> bool:
     if (known := _GLYPHS.get((path, ch))) is not None:  # (.get: another thread may clear)
         return known
     key = _script_key(ch)
-    if key is not None and _ruled_out(path, key):
+    if key is not None and _ruled_out(path, ch, key):
         return False
     if not opened:
         from PIL import ImageFont
@@ -381,7 +397,7 @@ def _has(path: str, ch: str, opened: list[Any]) -> bool:
     if key is not None and (lacked := _SCRIPT_LACKED.setdefault((path, key), set())) is not None:
         if has:
             _SCRIPT_LACKED[path, key] = None
-        elif len(lacked) < LACKS_SCRIPT_AFTER:
+        elif ch not in lacked:  # (kept past LACKS_SCRIPT_AFTER: `_ruled_out`'s nearness)
             lacked.add(ch)
             if len(lacked) == LACKS_SCRIPT_AFTER and any(
                 _draws(face, box, p) for p in _probe(key)
@@ -399,19 +415,19 @@ def font_having(needed: str, missing: str) -> str | None:
     emoji alone): a Hindi, Thai or Tamil affirmation on a machine with a font for it
     (fonts-noto-core's per-script files, Nirmala, Kohinoor) was drawn as boxes, as no
     name in `FALLBACK_FONTS` has those letters. A file known to lack every character of
-    `missing` (its letters' groups `_ruled_out`, the rest by `_GLYPHS`) is passed over
+    `missing` (its letters `_ruled_out`, the rest by `_GLYPHS`) is passed over
     unopened: it cannot lack fewer."""
     letters = "".join(ch for ch in missing if _is_letter(ch))
     if not letters:
         return None
     order = missing + "".join(ch for ch in needed if ch not in missing)
-    keys = {key for ch in letters if (key := _script_key(ch)) is not None}
+    keyed = [(ch, key) for ch in letters if (key := _script_key(ch)) is not None]
     others = [ch for ch in missing if _script_key(ch) is None]
     best, fewest = None, len(missing)
     for path in _candidates(letters):
         if _BOXES.get(path, b"") is None:  # known not to open
             continue
-        if all(_ruled_out(path, key) for key in keys) and not any(
+        if all(_ruled_out(path, ch, key) for ch, key in keyed) and not any(
             _GLYPHS.get((path, ch), True) for ch in others
         ):  # known to lack all of `missing`: never better (a whole search, file by file)
             continue

@@ -664,3 +664,49 @@ def test_a_font_with_some_letters_of_a_script_is_still_searched_for_them(
     assert fonts.font_having(simplified, simplified) is None
     assert fonts.font_having("毎日幸", "毎日幸") == japanese
     assert fonts.font_having("사랑해요", "사랑해요") == korean
+
+
+def test_a_font_lacking_one_letter_set_of_a_block_is_still_searched_for_another(
+    font_folder: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 256-character block holds letter sets fonts have apart: U+1E00-1EFF Sanskrit's
+    transliteration (ḍ ṃ ṛ ṣ ṭ ḥ) and Vietnamese's (ạ ả ấ), U+0200-02FF Romanian's ș ț
+    and the phonetic alphabet's ə ɪ ʃ. A font with only Vietnamese (Google Fonts'
+    "vietnamese" subset: ASCII and U+1EA0-1EF9), after a text of six Sanskrit letters it
+    lacks (and the block's first, Ḁ ḁ Ḃ), was passed over for ạ; one with only
+    Romanian's, after phonetic letters, for ș (`fonts._ruled_out`: only near a letter
+    the file lacked). (Copies of DejaVu Sans, told which letters they have.)"""
+    from mindmovie import fonts
+
+    vietnamese = font_folder("VN-Regular.ttf")
+    romanian = font_folder("RO-Regular.ttf")
+    real = fonts._draws
+
+    def draws(face: object, box: bytes | None, ch: str) -> bool:
+        path = getattr(face, "path", None)
+        if path == vietnamese:
+            return ch.isascii() or "\u1ea0" <= ch <= "\u1ef9"
+        if path == romanian:
+            return ch.isascii() or ch in "ȘșȚț"
+        return real(face, box, ch)
+
+    monkeypatch.setattr(fonts, "_draws", draws, raising=False)
+    sanskrit, phonetic = "ḍṃṛṣṭḥ", "əɪʃʊɛɔ"
+    assert fonts.font_having(sanskrit, sanskrit) is None
+    assert fonts.font_having("ạ", "ạ") == vietnamese
+    assert fonts.font_having(phonetic, phonetic) is None
+    assert fonts.font_having("ș", "ș") == romanian
+    # a letter near those a file lacked opens it no more (the Vietnamese font, which has
+    # letters of the block, is searched)
+    from PIL import ImageFont
+
+    opened: list[str] = []
+    truetype = ImageFont.truetype
+
+    def counted(font: str, *args: Any, **kwargs: Any) -> ImageFont.FreeTypeFont:
+        opened.append(font)
+        return truetype(font, *args, **kwargs)
+
+    monkeypatch.setattr(ImageFont, "truetype", counted)
+    assert fonts.font_having("ṅñ", "ṅ") is None  # (U+1E45, between ṃ and ṇ)
+    assert opened == [vietnamese]
