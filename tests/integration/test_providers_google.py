@@ -776,6 +776,20 @@ async def test_an_account_or_region_refusal_says_so_not_a_request_to_change(
     assert "\n" not in line, line
 
 
+async def test_an_account_refusal_of_a_poll_does_not_say_nothing_was_billed(
+    gsim: SimServer,
+) -> None:
+    """A Veo operation's poll refused 403 PERMISSION_DENIED: the job was made (and
+    billed), so its line says what to check but not "nothing was billed for it"."""
+    body = {"error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}
+    gsim.add_fault("http", path=":fetchPredictOperation", status=403, body=body)
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    with pytest.raises(AuthError) as ei:
+        await veo.poll("projects/p/locations/l/publishers/google/models/m/operations/x")
+    line = str(ei.value)
+    assert "Google refused the account" in line and "billed" not in line, line
+
+
 async def test_a_400_naming_an_option_is_that_setting_only_when_the_person_set_it(
     gsim: SimServer, tmp_path: Path
 ) -> None:

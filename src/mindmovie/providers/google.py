@@ -597,12 +597,15 @@ def _account_advice(ctx: _Ctx, cred: str) -> str:
     """What to do about a refusal of the account or its region (`_ACCOUNT_STATUSES`):
     not the request's fields, which were said to be changed in plan.yaml. Starts
     "check ", as a key's refusal does (a download's 403 is told without it)."""
-    return (
+    said = (
         f"check {cred}, that its account (Google AI Studio or the Cloud project) has the "
         f"API enabled and billing set up, and that {ctx.model} is offered in the region "
         "you call from (Google refused the account, not this request: every request is "
-        f"refused alike), or choose another {ctx.stage}.model; nothing was billed for it"
+        "refused alike)"
     )
+    if ctx.operation or ctx.download:  # (a paid job's poll or video: it was billed)
+        return said
+    return f"{said}, or choose another {ctx.stage}.model; nothing was billed for it"
 
 
 def _key_refused(e: genai_errors.APIError) -> bool:
