@@ -1212,6 +1212,29 @@ async def test_a_key_google_does_not_know_is_asked_once_not_once_per_scene(
     assert sim.stats()["totals"]["jobs_created"] == 0
 
 
+async def test_a_region_google_does_not_serve_is_said_once_not_as_requests_to_change(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Google's 400 FAILED_PRECONDITION "Image generation is not available in your
+    country." refuses the account, not the request: it was a request refused as sent,
+    every scene sending its own, each told to change its `reference_photos` in plan.yaml
+    (the message's word "image"). Now it is asked once, and says what to check."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    said = "Image generation is not available in your country."
+    body = {"error": {"code": 400, "message": said, "status": "FAILED_PRECONDITION"}}
+    sim.add_fault("http", path=":generateContent", status=400, body=body, count=None)
+    with pytest.raises(RenderFailed) as e:
+        await asyncio.wait_for(
+            Pipeline(goals, settings_for("google", sim), out=tmp_path / "run", keys=KEYS).run(),
+            timeout=60,
+        )
+    msg = str(e.value)
+    assert len(sim.requests(path=":generateContent")) == 1, msg
+    assert "Google refused the account, not this request" in msg, msg
+    assert "plan.yaml" not in msg and "refused as sent" not in msg, msg
+
+
 async def test_ctrl_c_at_a_terminal_during_the_compose_is_an_interrupt_not_a_crash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
