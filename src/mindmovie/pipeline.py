@@ -1308,30 +1308,43 @@ def run_dir_for(
 
 def run_beside(
     goals: Goals, settings: Settings, goals_path: Path, plan_keys: Collection[str], chosen: Path
-) -> Path | None:
-    """The run of goals_path in the output folder beside it, when `chosen` (the run folder
-    run_dir_for gave, under a relative output_dir: the working folder's) has no run: the
-    same goals.yaml rendered from another working folder started a new run there, and
-    paid for the whole movie again. Its title's folder, if last rendered from it, else
-    the run of it under an earlier title (`earlier_run`).
+) -> tuple[Path, Path] | None:
+    """The run of goals_path in an output folder not the working folder's, when `chosen`
+    (the run folder run_dir_for gave, under a relative output_dir: the working folder's)
+    has no run of it: (that run folder, the folder whose output_dir holds it). Looked
+    for beside goals.yaml first, then under each folder above it, nearest first: the
+    same goals.yaml rendered from another working folder started a new run here, and
+    paid for the whole movie again. `mindmovie init pp` says `render pp/goals.yaml`,
+    which from pp's parent makes ./outputs/<title> there; `cd pp` and a render started
+    pp/outputs/<title>, buying the plan and keyframes again without a word. In each
+    folder: its title's folder, if last rendered from it, else the run of it under an
+    earlier title (`earlier_run`).
 
     Also when `chosen` holds the run of another goals.yaml of the same title (the
     example's title, kept by two projects): the render went into that run, replacing
     its movie, and bought this one's scenes again beside its finished run."""
     if settings.output_dir.is_absolute():
         return None
-    beside = Path(os.path.abspath(goals_path)).parent / settings.output_dir
     try:
-        if beside.resolve() == settings.output_dir.resolve():
-            return None
+        here = settings.output_dir.resolve()
         if (chosen / "run.db").is_file() and _run_of(chosen, goals_path) is not False:
             return None
     except (OSError, RuntimeError):
         return None
-    mine = beside / folder_name(goals.title)
-    if (mine / "run.db").is_file() and _run_of(mine, goals_path):
-        return mine
-    return earlier_run(beside, goals_path, plan_keys)
+    home = Path(os.path.abspath(goals_path)).parent
+    for folder in (home, *home.parents):
+        out = folder / settings.output_dir
+        try:
+            if not out.is_dir() or out.resolve() == here:
+                continue
+            mine = out / folder_name(goals.title)
+            if (mine / "run.db").is_file() and _run_of(mine, goals_path):
+                return mine, folder
+        except (OSError, RuntimeError):
+            continue
+        if (earlier := earlier_run(out, goals_path, plan_keys)) is not None:
+            return earlier, folder
+    return None
 
 
 def _run_of(folder: Path, goals_path: Path) -> bool | None:
@@ -2121,11 +2134,15 @@ class Pipeline:
         self._home = _not_an_option(settings.output_dir / folder_name(self.goals.title))
         #: the working folder's run folder, when the run goes on beside goals.yaml instead
         self._not_here: Path | None = None
+        where = "beside it"
         if out is None and (
-            beside := run_beside(self.goals, settings, goals_path, keys_now, self.run_dir)
+            found := run_beside(self.goals, settings, goals_path, keys_now, self.run_dir)
         ):
+            beside, source = found
             self._not_here, self.run_dir = self.run_dir, _not_an_option(beside)
             self._home = _not_an_option(beside.parent / folder_name(self.goals.title))
+            if source != Path(os.path.abspath(goals_path)).parent:
+                where = f"rendered from {source}"
         #: the run folder is renamed to this (`_home`) once the spend is agreed to
         #: (`_rename_to_title`), not before: declined, the folders stay as they were
         self._rename_to: Path | None = None
@@ -2134,7 +2151,7 @@ class Pipeline:
             self.reporter.warn(note)
         if self._not_here is not None:
             self.reporter.warn(
-                f"{goals_path.name} was rendered before in {self.run_dir} (beside it), not "
+                f"{goals_path.name} was rendered before in {self.run_dir} ({where}), not "
                 f"in {self._not_here} under the working folder: going on there, so nothing "
                 f"made is bought again (--out {self._not_here} starts a new run here)"
             )

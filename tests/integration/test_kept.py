@@ -1747,3 +1747,42 @@ def test_a_run_from_before_photo_looks_decodes_no_photo_to_look_at(
     looked.clear()
     estimate_for(goals, settings, out=run)
     assert looked == []  # (their bytes recorded: nothing to decode)
+
+
+#: one goal, one scene, no photo: the least a render needs
+ONE_GOAL = "title: One\ngoals:\n  - category: health\n    vision: Strong and rested\n"
+
+
+def test_goals_rendered_from_the_folder_above_go_on_there_when_rendered_from_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mindmovie init pp` says `render pp/goals.yaml`: from pp's parent that run lands in
+    ./outputs/<title>. Then `cd pp` and `render goals.yaml` found no run under pp/outputs
+    and started a new one, buying the plan and keyframes again without a word. The run
+    of the same goals.yaml under a folder above it is gone on with, and said, as the
+    run beside it is from another working folder; nothing is moved."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline, estimate_for
+    from tests.integration.support import tiny_local_settings
+
+    project = tmp_path / "pp"
+    project.mkdir()
+    goals = project / "goals.yaml"
+    goals.write_text(ONE_GOAL)
+    settings = tiny_local_settings()  # output_dir: outputs, relative
+    monkeypatch.chdir(tmp_path)
+    first = asyncio.run(Pipeline(goals, settings).run(until="plan")).run_dir.resolve()
+    assert first.parent == tmp_path / "outputs"
+    monkeypatch.chdir(project)
+    reporter, warned = _warnings()
+    pipe = Pipeline(Path("goals.yaml"), settings, reporter=reporter)
+    assert pipe.run_dir.resolve() == first, warned
+    assert warned == [
+        f"goals.yaml was rendered before in {first} (rendered "
+        f"from {tmp_path}), not in {Path('outputs') / first.name} under the working folder: "
+        "going on there, so nothing made is bought again (--out "
+        f"{Path('outputs') / first.name} starts a new run here)"
+    ]
+    assert estimate_for(Path("goals.yaml"), settings).planner is None  # the plan is kept
+    assert not (project / "outputs").exists()
