@@ -834,6 +834,9 @@ class Priced:
     refused: str | None = None
     #: priced as `render --fresh` would: the run there set aside, all bought again
     fresh: bool = False
+    #: render's lines before its estimate when a scene setting changed since the last
+    #: render and steps made before are bought again (`pipeline.setting_change_lines`)
+    changed: tuple[str, ...] = ()
 
 
 def price_goals(
@@ -844,7 +847,14 @@ def price_goals(
     there set aside (`estimate_for(fresh=)`): asked of a finished run, doctor said the
     render cost nothing and "ok" to a budget `render --fresh` stopped at."""
     from mindmovie import costs
-    from mindmovie.pipeline import Pipeline, RunDirError, RunLocked, estimate_for
+    from mindmovie.pipeline import (
+        SETTINGS_META,
+        Pipeline,
+        RunDirError,
+        RunLocked,
+        estimate_for,
+        setting_change_lines,
+    )
     from mindmovie.providers.base import InvalidRequest
     from mindmovie.store import Store, StoreError
     from mindmovie.yamlsrc import SourceError
@@ -866,6 +876,10 @@ def price_goals(
             store = Store(db, read_only=True)
             try:
                 priced.spent = sum(store.ledger_totals())
+                lines, rebuys = setting_change_lines(
+                    store.get_meta(SETTINGS_META), settings, store, priced.est
+                )
+                priced.changed = tuple(lines) if rebuys else ()
             finally:
                 store.close()
     except (SourceError, RunDirError, RunLocked, StoreError) as e:
@@ -905,10 +919,12 @@ def _goals_check(priced: Priced, until: str = "movie") -> Check:
             f"{priced.goals}: a render --fresh{upto} spends {spend}{had}, in "
             f"{priced.run_dir}, its run there (if any) set aside into previous/",
         )
+    # why it buys again what the run made before (a setting changed), as render says
+    why = "".join(f"; {line}" for line in priced.changed)
     return Check(
         "goals",
         True,
-        f"{priced.goals}: a render{upto} spends {spend}{had}, in {priced.run_dir}",
+        f"{priced.goals}: a render{upto} spends {spend}{had}, in {priced.run_dir}{why}",
     )
 
 

@@ -138,6 +138,7 @@ from mindmovie.retry import (
     rate_limits,
     with_retry,
 )
+from mindmovie.status import settings_changes
 from mindmovie.store import (
     CARRY_MARKED_META,
     JOB_CREATED_USAGE,
@@ -8375,7 +8376,11 @@ class Pipeline:
         with contextlib.suppress(ValueError, OSError):  # (another drive: no relative path)
             rel = os.path.relpath(self.goals_path.resolve(), self.run_dir.resolve())
             store.set_meta(GOALS_REL_META, path_record(rel))
-        store.set_meta(SETTINGS_META, json.dumps(recorded_settings(self.settings)))
+        # the last render's, said below before the estimate when these differ; this
+        # render's are recorded once its spend is agreed to (or free): written before the
+        # question, a render declined (or not asked, no terminal) made the next one, and
+        # `status`, compare with settings nothing was made with, and say no change
+        settings_before = store.get_meta(SETTINGS_META)
         store.set_meta(FOLDER_META, "out" if self._out_given else "title")
         planner, kf_model, video_model = self._providers or self._build_providers()
         self.gate = BudgetGate(
@@ -8398,6 +8403,9 @@ class Pipeline:
         # what THIS run would spend: `render --until keyframes` or `plan` stop early
         self._estimated_at = time.time()
         est = self.estimate(store, planner).upto(until)
+        changed, rebuys = setting_change_lines(settings_before, self.settings, store, est)
+        for line in changed:  # why work made before is done (or bought) again
+            (self.reporter.warn if rebuys else self.reporter.info)(line)
         if est.planner is not None and est.planner.payable:
             self._warn_extra_goal_photos()  # the plan's own warnings: once it is paid for
         # a stop while the earlier jobs were looked at: not asked "Spend about $X?" (the
@@ -8456,6 +8464,7 @@ class Pipeline:
                 if self.confirm is not None and not self._ask(est):
                     raise Declined("nothing was spent; render again when you are ready")
                 agreed = est
+        store.set_meta(SETTINGS_META, json.dumps(recorded_settings(self.settings)))
         if self._aside_pending:
             self._set_aside_unjournaled(store)  # agreed to (or free): before anything is made
         if self._fresh_moved is not None:  # --fresh agreed to: the old run stays aside
@@ -9346,10 +9355,50 @@ def estimate_for(
     est = look_priced(settings, pipe.goals, look)
     store = Store(db, read_only=True)
     try:
+        if warn is not None:
+            changed, rebuys = setting_change_lines(
+                store.get_meta(SETTINGS_META), settings, store, est
+            )
+            for line in changed if rebuys else ():
+                warn(line)
         notes = (*replan_notes(pipe.run_dir, look, est), *unfindable_notes(store, est))
         return replace(est, notes=(*notes, *costs.maybe_notes(est)))
     finally:
         store.close()
+
+
+def setting_change_lines(
+    recorded: str | None, settings: Settings, store: Store, est: costs.RunEstimate
+) -> tuple[list[str], bool]:
+    """What render says before its estimate when a scene setting differs from the last
+    render's (`SETTINGS_META` as `recorded`): `status`'s "setting changed since the last
+    render" lines (`status.settings_changes`), then which paid steps made before `est`
+    buys again; and whether it buys any (a warning then, said under --quiet too).
+    Rendering again without last time's `--resolution 480p` bought every clip again,
+    asked "Spend about $0.49?" (or, under --yes -q, spent it) and never said why."""
+    changes = settings_changes(recorded, settings)
+    if not changes:
+        return [], False
+    lines = [f"setting changed since the last render: {change}" for change in changes]
+    made = {(s.scene_id, s.stage) for s in store.steps() if s.status == "succeeded"}
+    again: list[str] = []
+    bought = 0.0
+    if est.planner is not None and est.planner.payable and ("_run", "plan") in made:
+        again.append("the plan")
+        bought += est.planner.usd
+    for stage in ("keyframe", "clip"):
+        calls = {s.scene_id: s.keyframe if stage == "keyframe" else s.video for s in est.scenes}
+        ids = [sid for sid, c in calls.items() if c.payable and (sid, stage) in made]
+        if ids:
+            again.append(f"{plural(len(ids), stage)} ({', '.join(ids)})")
+            bought += sum(calls[sid].usd for sid in ids)
+    if not again:
+        return lines, False
+    lines.append(
+        f"made before and bought again with these settings: {', '.join(again)}, about "
+        f"{costs.format_usd(bought)} (render with the last render's settings to reuse them)"
+    )
+    return lines, True
 
 
 def replan_notes(

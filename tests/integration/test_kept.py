@@ -1786,3 +1786,69 @@ def test_goals_rendered_from_the_folder_above_go_on_there_when_rendered_from_the
     ]
     assert estimate_for(Path("goals.yaml"), settings).planner is None  # the plan is kept
     assert not (project / "outputs").exists()
+
+
+def test_a_render_says_which_setting_changed_and_what_it_buys_again_before_asking(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Rendered at --resolution 480p, then again without it: every clip was priced
+    again and "Spend about $X?" asked (under --yes -q: spent) with no word of why; only
+    `status` said the setting changed. render and estimate say status's line, and the
+    clips bought again, before the question, under --quiet too."""
+    sim.media_scale = 0.1
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(ONE_GOAL)
+    claude_answer_for(sim, goals)
+    cfg = tmp_path / "sim.yaml"
+    cfg.write_text(
+        "preset: byteplus\noutput: {fps: 12}\nplan: {scene_seconds: 4}\nproviders:\n"
+        f"  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  byteplus: {{base_url: '{sim.ark_base_url}', poll_interval: 0.05}}\n"
+    )
+    env = {"ANTHROPIC_API_KEY": "a", "ARK_API_KEY": "b"}
+    run = tmp_path / "run"
+    _render(goals, cfg, run, env, "--resolution", "480p", "--until", "clips", "-q")
+    before = _paid(sim)
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--until", "clips", "-q"]
+    r = CliRunner().invoke(app, args, env=env)  # no terminal: not asked, nothing spent
+    changed = 'setting changed since the last render: output.resolution: "480p" -> "720p"'
+    said = r.output.splitlines()
+    assert f"warning: {changed}" in said, r.output
+    again = [line for line in said if "made before and bought again" in line]
+    assert again and "1 clip (01-health-1)" in again[0], r.output
+    assert 0 <= r.output.find(changed) < r.output.find("would spend about $0.10"), r.output
+    assert _paid(sim) == before
+    asked = ["estimate", str(goals), "-c", str(cfg), "--out", str(run)]
+    est = CliRunner().invoke(app, asked, env={})
+    assert est.exit_code == 0 and f"warning: {changed}" in est.output, est.output
+    doc = CliRunner().invoke(app, ["doctor", *asked[1:]], env={**env, "COLUMNS": "900"})
+    row = next(line for line in doc.output.splitlines() if "│ goals" in line)
+    assert changed in row and "1 clip (01-health-1)" in row, doc.output
+
+
+def test_a_free_render_says_the_setting_changed_as_information_not_a_warning(
+    tmp_path: Path,
+) -> None:
+    """Offline, a render with another setting did every step again without a word. It
+    says status's line as information (not under --quiet: nothing is paid for again)."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from tests.integration.support import tiny_local_settings
+
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(ONE_GOAL)
+    settings = tiny_local_settings()
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
+    told: dict[str, list[str]] = {"info": [], "warn": []}
+
+    class Keep:
+        def __getattr__(self, name: str) -> Any:
+            return told[name].append if name in told else (lambda *a, **k: None)
+
+    faster = settings.model_copy(update={"output": settings.output.model_copy(update={"fps": 12})})
+    asyncio.run(Pipeline(goals, faster, out=run, reporter=Keep()).run(until="plan"))
+    changed = "setting changed since the last render: output.fps: 8 -> 12"
+    assert changed in told["info"], told
+    assert not [w for w in told["warn"] if "setting" in w or "bought again" in w], told

@@ -550,7 +550,8 @@ def test_estimate_counts_what_a_render_would_pay_for_again(sim: SimServer, tmp_p
 
     # another preset: a new planner, new prompts, new keyframes: nothing is reused
     r = CliRunner().invoke(app, [*est_args, "--preset", "google"], env={})
-    other = json.loads(r.output)
+    other = json.loads(r.stdout)  # (stderr says the preset changed: the JSON is stdout)
+    assert 'setting changed since the last render: preset: "byteplus" -> "google"' in r.stderr
     assert other["planner"] is not None and other["planner"]["usd"] > 0
     assert all(s["keyframe"]["usd"] > 0 and not s["keyframe"]["done"] for s in other["scenes"])
 
