@@ -1641,7 +1641,10 @@ def test_the_encoders_of_a_render_killed_outright_are_stopped_by_the_next(
             assert proc.poll() is None, err.read_text()
             assert time.monotonic() < t_end, "the render started no encoder"
             for pid in ffmpeg_children(proc.pid, writing=writing.format(pid=proc.pid)):
-                os.kill(pid, signal.SIGSTOP)
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                except ProcessLookupError:
+                    continue  # it ended between the listing and the signal: the next one
                 held.append(pid)
             time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
