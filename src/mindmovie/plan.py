@@ -665,7 +665,8 @@ def planned_record(plan: Plan, **shown: str | None) -> str:
     closing or music the render wrote into plan.yaml since (goals.yaml's, not an edit)."""
     scenes = [sc.model_dump(mode="json") for sc in plan.scenes]
     top = {f: shown[f] if f in shown else getattr(plan, f) for f in PLAN_FIELDS}
-    return json.dumps({**top, "scenes": scenes}, ensure_ascii=False)
+    # (ASCII: a path of a folder named in no UTF-8 holds surrogates, which SQLite refuses)
+    return json.dumps({**top, "scenes": scenes})
 
 
 def with_shown(raw: str | None, **shown: str | None) -> str | None:
@@ -675,7 +676,7 @@ def with_shown(raw: str | None, **shown: str | None) -> str | None:
         data = json.loads(raw or "null")
     except ValueError:
         return None
-    return json.dumps({**data, **shown}, ensure_ascii=False) if isinstance(data, dict) else None
+    return json.dumps({**data, **shown}) if isinstance(data, dict) else None
 
 
 def _planned(raw: str | None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
