@@ -729,12 +729,15 @@ def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, li
     edits carried, the edits not carried), each edit as "<scene id> <field>" /
     "<scene id> deleted" / "title". A scene added by hand and
     the scenes' order are not carried (where they belong in the new plan is not known).
+    Nor is a scene deleted while one of its goal was added (a scene's id renamed by
+    hand reads so): carried, the goal's scene would leave the movie, its goal unchanged.
     With no record (`planned` None), nothing is carried nor named: the caller says so."""
     edits = hand_edits(planned, current)
     read = _planned(planned)
     if not edits or read is None:
         return new, [], []
     top, before = read
+    added_goals = {current.scene(sid).goal for sid, what in edits if what == "added"}
     new_scenes = {sc.id: sc for sc in new.scenes}
     carried: list[str] = []
     lost: list[str] = []
@@ -751,7 +754,12 @@ def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, li
                 lost.append(named)
             continue
         made = new_scenes.get(sid)
-        if what == "added" or made is None or made.model_dump(mode="json") != before[sid]:
+        if (
+            what == "added"
+            or made is None
+            or made.model_dump(mode="json") != before[sid]
+            or (what == "deleted" and before[sid].get("goal") in added_goals)
+        ):
             lost.append(named)
             continue
         replace[sid] = None if what == "deleted" else current.scene(sid)

@@ -1203,6 +1203,27 @@ def test_carry_edits_carries_only_scenes_planned_as_before_and_names_the_rest() 
     assert some_named(lost[:3]) == "closing, 03-health-1 seconds, 09-health-1 added"
 
 
+def test_a_scene_renamed_by_hand_is_not_dropped_by_a_new_plan() -> None:
+    """A scene's id renamed in plan.yaml reads as the old id deleted and a new one added:
+    the deletion was carried and the addition not, so a goal that did not change left the
+    movie. A deletion is not carried while a scene of its goal was added: both are named,
+    and the planner's scene stays."""
+    from mindmovie.plan import carry_edits, planned_record
+
+    made = Plan(title="T", closing="C", scenes=[scene(1), scene(2, id="02-wealth-1", goal=2)])
+    a, b = made.scenes
+    mine = made.model_copy(update={"scenes": [a, b.model_copy(update={"id": "02-wealth-run"})]})
+    new = made.model_copy(update={"scenes": [a.model_copy(update={"seconds": 6.0}), b]})
+    merged, carried, lost = carry_edits(planned_record(made), mine, new)
+    assert [s.id for s in merged.scenes] == ["01-health-1", "02-wealth-1"]
+    assert carried == []
+    assert lost == ["02-wealth-1 deleted", "02-wealth-run added"]
+    # a deletion with no scene of its goal added is still carried
+    gone = made.model_copy(update={"scenes": [a]})
+    merged, carried, _ = carry_edits(planned_record(made), gone, new)
+    assert [s.id for s in merged.scenes] == ["01-health-1"] and carried == ["02-wealth-1 deleted"]
+
+
 def test_a_replan_of_a_plan_made_before_its_record_says_its_changes_are_not_carried(
     tmp_path: Path,
 ) -> None:
