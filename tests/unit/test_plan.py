@@ -1169,7 +1169,7 @@ def test_carry_edits_carries_only_scenes_planned_as_before_and_names_the_rest() 
             "scenes": [
                 c.model_copy(update={"seconds": 8.0}),
                 a.model_copy(update={"affirmation": "I swim"}),
-                scene(9),
+                scene(9, goal=2),  # of another goal: see the renamed test
             ],
         }
     )
