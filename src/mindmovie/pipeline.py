@@ -7843,9 +7843,14 @@ class Pipeline:
             # the file as written with the new fields: a relative path (a hand edit) stays
             # relative, not absolute under this run folder, which a new title renames
             shown = {f: getattr(self._plan_raw, f) for f in self._shown_changed}
-            update_plan_fields(plan_path, shown)
-            # goals.yaml's, not the person's: a later new plan does not name them as edits
             now = store.get("_run", "plan")
+            # as its planner wrote it: still so with goals.yaml's fields, or a plan made
+            # before `PLANNED_META` was told hand-edited by the next new plan (`_edits_before`)
+            as_made = now is not None and now.sha256 == sha256_file(plan_path)
+            update_plan_fields(plan_path, shown)
+            if now is not None and as_made:
+                store.set_sha256("_run", "plan", sha256_file(plan_path))
+            # goals.yaml's, not the person's: a later new plan does not name them as edits
             planned = None if now is None else store.get_meta(PLANNED_META + now.input_key)
             if now is not None and (record := with_shown(planned, **shown)) is not None:
                 store.set_meta(PLANNED_META + now.input_key, record)

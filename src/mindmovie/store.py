@@ -1018,6 +1018,11 @@ class Store:
         """Replace a step's recorded detail (e.g. the plan's basis after a rekey)."""
         self._update(scene_id, stage, detail=detail)
 
+    def set_sha256(self, scene_id: str, stage: str, sha256: str) -> None:
+        """Record a step's artifact as rewritten by the program itself (plan.yaml given
+        goals.yaml's new title): not an edit of the person's, as a changed hash would say."""
+        self._update(scene_id, stage, sha256=sha256)
+
     def rekey(self, scene_id: str, stage: str, input_key: str) -> None:
         """Record a finished step's inputs under a new key formula (same inputs)."""
         self._update(scene_id, stage, input_key=input_key)

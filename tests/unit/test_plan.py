@@ -1245,6 +1245,40 @@ def test_a_replan_of_a_plan_made_before_its_record_says_its_changes_are_not_carr
     assert [s.id for s in plan.scenes] == ["01-career-1", "02-health-1", "03-family-1"]
 
 
+def test_a_plan_made_before_its_record_given_a_new_title_is_not_told_hand_edited(
+    tmp_path: Path,
+) -> None:
+    """A run planned before the planner's values were recorded, plan.yaml never edited:
+    goals.yaml's new title written into it changed its bytes, and the next new plan
+    said "plan.yaml was changed since it was planned" of edits never made."""
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(
+        "title: T\ngoals:\n  - category: career\n    vision: I lead a design team\n"
+        "  - category: health\n    vision: Run a marathon\n"
+    )
+    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
+    assert CliRunner().invoke(app, argv).exit_code == 0
+    con = sqlite3.connect(tmp_path / "run" / "run.db")
+    with con:  # as a run.db from before the record has it
+        con.execute("DELETE FROM meta WHERE key LIKE 'planned_plan:%'")
+    con.close()
+    goals.write_text(goals.read_text().replace("title: T", "title: My year"))
+    r = CliRunner().invoke(app, argv)
+    assert "plan.yaml takes goals.yaml's new title" in " ".join(r.stderr.split()), r.output
+    goals.write_text(goals.read_text().replace("Run a marathon", "Run a full marathon"))
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert "planning again" in said, said
+    assert "was changed since it was planned" not in said, said
+
+
 def test_goals_edited_back_name_only_the_edits_the_plan_put_back_lacks(tmp_path: Path) -> None:
     """goals.yaml edited and then back: the plan these goals had comes back from kept/
     (with its own edits). The edits of the plan.yaml it replaces are named when it lacks
