@@ -316,6 +316,12 @@ def _rekey_plan(store: Store, old: str, key: str) -> None:
         store.set_meta(PLANNED_META + key, planned)
 
 
+#: run.db meta: {"key", "sha256"} of the last plan step that succeeded, written as a new
+#: plan begins (which overwrites the step): a new plan that failed or was cut short left
+#: plan.yaml as that plan, whose hand edits the next one carries (`_edits_before`)
+PLAN_BEFORE_META = "plan_before"
+
+
 #: `_edit_names` of a plan.yaml whose planner's values were not recorded (made before
 #: `PLANNED_META`) but whose bytes are not the ones it wrote
 UNKNOWN_EDITS = "?"
@@ -3296,6 +3302,9 @@ class Pipeline:
                     self._say_edits([], lost, backup, into="the plan put back")
                 return restored
         self.reporter.step("plan", "plan", "running", planner.name)
+        if prev is not None and prev.status == "succeeded":
+            before = {"key": prev.input_key, "sha256": prev.sha256}
+            store.set_meta(PLAN_BEFORE_META, json.dumps(before))
         store.begin("_run", "plan", key)
         estimate = costs.estimate_planner(self.settings, self.goals).usd
 
@@ -3472,15 +3481,24 @@ class Pipeline:
         or None when not recorded; plan.yaml as it is now), for its hand edits to be
         carried or named. None when there is nothing to tell: no finished plan step, or
         plan.yaml unreadable (a broken edit, said where it is loaded), or, with no
-        record, the file as its planner wrote it (its recorded hash)."""
-        if prev is None or prev.status != "succeeded":
+        record, the file as its planner wrote it (its recorded hash). A new plan that
+        failed or was cut short (the step not succeeded) left plan.yaml as the plan
+        before it: that one's (`PLAN_BEFORE_META`)."""
+        if prev is None:
             return None
+        key, sha = prev.input_key, prev.sha256
+        if prev.status != "succeeded":
+            try:
+                before = json.loads(store.get_meta(PLAN_BEFORE_META) or "null")
+                key, sha = str(before["key"]), before["sha256"]
+            except (ValueError, TypeError, KeyError):
+                return None
         try:
             current = load_plan(plan_path)
         except PlanError:
             return None
-        planned = store.get_meta(PLANNED_META + prev.input_key)
-        if planned is None and prev.sha256 == sha256_file(plan_path):
+        planned = store.get_meta(PLANNED_META + key)
+        if planned is None and sha == sha256_file(plan_path):
             return None
         return planned, current
 

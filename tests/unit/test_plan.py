@@ -1279,6 +1279,46 @@ def test_a_plan_made_before_its_record_given_a_new_title_is_not_told_hand_edited
     assert "was changed since it was planned" not in said, said
 
 
+def test_a_new_plan_that_failed_leaves_the_hand_edits_to_the_next_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new plan for an edited goals.yaml that failed (here a full disk as plan.yaml was
+    written; Claude's 529, the budget stop and Ctrl-C leave the step so too) overwrote
+    the last good plan step: the next plan said only "planning again" and dropped the
+    hand edits of plan.yaml, still that plan, without a word."""
+    from typer.testing import CliRunner
+
+    import mindmovie.pipeline
+    from mindmovie.cli import app
+    from mindmovie.plan import load_plan
+
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(
+        "title: T\ngoals:\n  - category: career\n    vision: I lead a design team\n"
+        "  - category: health\n    vision: Run a marathon\n"
+    )
+    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
+    assert CliRunner().invoke(app, argv).exit_code == 0
+    plan_path = tmp_path / "run" / "plan.yaml"
+    plan_path.write_text(
+        plan_path.read_text().replace("affirmation: I lead a design team", "affirmation: I win")
+    )
+    goals.write_text(goals.read_text().replace("Run a marathon", "Run a full marathon"))
+
+    def full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(mindmovie.pipeline, "write_plan", full)
+        assert CliRunner().invoke(app, argv).exit_code != 0
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert "your edits carried into the new plan" in said, said
+    assert "01-career-1 affirmation" in said, said
+    assert load_plan(plan_path).scenes[0].affirmation == "I win"
+
+
 def test_goals_edited_back_name_only_the_edits_the_plan_put_back_lacks(tmp_path: Path) -> None:
     """goals.yaml edited and then back: the plan these goals had comes back from kept/
     (with its own edits). The edits of the plan.yaml it replaces are named when it lacks
