@@ -3456,9 +3456,19 @@ class Pipeline:
         # detected per scene by their own input keys, not by this hash. The planner calls
         # are billed in the same transaction: killed before it, they stay committed
         # (outcome unknown) and the next run says so, instead of a bill for a lost answer.
+        # what the planner made, in succeed's transaction: a kill between the two, or a
+        # failed write of it alone, left a plan whose hand edits a goals edit drops unsaid
+        step = store.get("_run", "plan")
+        record = {} if step is None else {PLANNED_META + step.input_key: planned_record(made)}
         try:
             store.succeed(
-                "_run", "plan", plan_path, sha256_file(plan_path), detail=basis, bills=bills
+                "_run",
+                "plan",
+                plan_path,
+                sha256_file(plan_path),
+                detail=basis,
+                bills=bills,
+                meta=record,
             )
         except (OSError, sqlite3.Error):
             if bills and not any(b[0] in store.receipted for b in bills):
@@ -3468,10 +3478,6 @@ class Pipeline:
             raise
         for b in bills:
             await self.gate.settled(b[0])
-        # (best effort: without it, a later goals.yaml edit cannot name the hand edits)
-        with contextlib.suppress(OSError, sqlite3.Error):
-            if (step := store.get("_run", "plan")) is not None:
-                store.set_meta(PLANNED_META + step.input_key, planned_record(made))
         return plan, carried, lost
 
     def _edits_before(

@@ -1093,16 +1093,19 @@ class Store:
         bill: tuple[int, float, dict[str, Any] | None] | None = None,
         bills: Sequence[tuple[int, float, dict[str, Any] | None]] = (),
         paid: bool | None = None,
+        meta: Mapping[str, str] | None = None,
     ) -> None:
         """Mark a step done with its artifact. `bill` = (ledger row, usd, usage) settles the
         paid call that made the artifact in the same transaction (`bills`: several calls,
         e.g. a plan and its repair): a call is billed exactly when its result is kept, so a
         kill in between leaves it committed (unknown), which the next run reports, rather
-        than billed for an artifact that was lost."""
+        than billed for an artifact that was lost. `meta`: meta entries that belong to
+        the artifact (the plan's `planned_plan:` record), written in that transaction too:
+        a step done without them would be told apart from its hand edits by nothing."""
         rel = self._inside(artifact)
         paid_bills = [*bills, *([bill] if bill is not None else [])]
         try:
-            self._succeed(scene_id, stage, rel, sha256, detail, paid_bills, paid)
+            self._succeed(scene_id, stage, rel, sha256, detail, paid_bills, paid, meta)
         except (OSError, sqlite3.Error):
             if paid_bills:
                 # answered and paid, not recorded: described outside run.db, for the
@@ -1119,6 +1122,7 @@ class Store:
                         "sha256": sha256,
                         "detail": detail,
                         "paid": paid,
+                        "meta": dict(meta or {}),
                         "bills": [
                             [row_id, usd, usage, self._row_made(row_id)]
                             for row_id, usd, usage in paid_bills
@@ -1136,10 +1140,13 @@ class Store:
         detail: dict[str, Any] | None,
         paid_bills: Sequence[tuple[int, float, dict[str, Any] | None]],
         paid: bool | None,
+        meta: Mapping[str, str] | None = None,
     ) -> None:
         """`succeed`'s one transaction."""
         now = time.time()
         with self._tx() as db:
+            for key, value in (meta or {}).items():
+                db.execute(_UPSERT_META_SQL, (key, value))
             for row_id, usd, usage in paid_bills:
                 db.execute(
                     "UPDATE ledger SET state='billed', billed_usd=?, usage=?, updated_at=? "
@@ -1334,6 +1341,9 @@ class Store:
         if sha256_file(path) != sha:
             return None  # not the bytes answered (replaced since): nothing is taken for them
         detail, paid = rec.get("detail"), rec.get("paid")
+        meta = rec.get("meta")
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            meta = {}
         self.succeed(
             scene_id,
             stage,
@@ -1342,6 +1352,7 @@ class Store:
             detail if isinstance(detail, dict) else None,
             bills=bills,
             paid=paid if isinstance(paid, bool) else None,
+            meta={str(k): v for k, v in meta.items()},
         )
         return scene_id, stage, "succeeded", rel
 

@@ -1319,6 +1319,49 @@ def test_a_new_plan_that_failed_leaves_the_hand_edits_to_the_next_one(
     assert load_plan(plan_path).scenes[0].affirmation == "I win"
 
 
+def test_a_plan_killed_right_after_it_was_recorded_keeps_what_its_planner_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the planner made (`planned_plan:`) was written after the plan step succeeded,
+    its failure suppressed: a kill in between left no record, and the next goals.yaml
+    edit dropped plan.yaml's hand edits, carrying none. It is written in succeed's own
+    transaction."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.plan import load_plan
+    from mindmovie.store import Store
+
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(
+        "title: T\ngoals:\n  - category: career\n    vision: I lead a design team\n"
+        "  - category: health\n    vision: Run a marathon\n"
+    )
+    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
+    succeed = Store.succeed
+
+    def killed_after(self: Store, scene_id: str, stage: str, *a: object, **kw: object) -> None:
+        succeed(self, scene_id, stage, *a, **kw)  # type: ignore[arg-type]
+        if stage == "plan":
+            raise KeyboardInterrupt  # as a kill: nothing after the transaction runs
+
+    with monkeypatch.context() as m:
+        m.setattr(Store, "succeed", killed_after)
+        CliRunner().invoke(app, argv)
+    plan_path = tmp_path / "run" / "plan.yaml"
+    plan_path.write_text(
+        plan_path.read_text().replace("affirmation: I lead a design team", "affirmation: I win")
+    )
+    goals.write_text(goals.read_text().replace("Run a marathon", "Run a full marathon"))
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert "your edits carried into the new plan: 01-career-1 affirmation" in said.replace(
+        " (their part of goals.yaml did not change)", ""
+    ), said
+    assert load_plan(plan_path).scenes[0].affirmation == "I win"
+
+
 def test_goals_edited_back_name_only_the_edits_the_plan_put_back_lacks(tmp_path: Path) -> None:
     """goals.yaml edited and then back: the plan these goals had comes back from kept/
     (with its own edits). The edits of the plan.yaml it replaces are named when it lacks
