@@ -3506,6 +3506,16 @@ class Pipeline:
         planned = store.get_meta(PLANNED_META + key)
         if planned is None and sha == sha256_file(plan_path):
             return None
+        # a moved or copied project: the photos and music both name, as the new plan
+        # does, through the same mapping; or every scene with a photo read as changed
+        # and none of its edits was carried
+        was = _basis_field(prev.detail, "photos")
+        was = was if _photo_places(was) else None
+        current = self._rebased(current, was)
+        if planned is not None:
+            with contextlib.suppress(ValueError):  # (pydantic's too) unreadable: as it is
+                made = self._rebased(Plan.model_validate_json(planned), was)
+                planned = planned_record(made)
         return planned, current
 
     def _say_edits(

@@ -1362,6 +1362,49 @@ def test_a_plan_killed_right_after_it_was_recorded_keeps_what_its_planner_made(
     assert load_plan(plan_path).scenes[0].affirmation == "I win"
 
 
+def test_a_copied_project_carries_the_hand_edits_of_scenes_with_photos(tmp_path: Path) -> None:
+    """The project folder copied (or moved): plan.yaml and the planner's record name the
+    photos in the old folder, the new plan those in the new one, so every unchanged
+    scene with a photo read as planned anew and its hand edits were dropped. Both sides
+    go through the same rebase as the render's paths."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.plan import load_plan
+
+    old = tmp_path / "old"
+    (old / "photos").mkdir(parents=True)
+    for name in ("me.jpg", "coastal-run.jpg"):
+        shutil.copyfile(
+            Path(__file__).parents[2] / "examples" / "photos" / name, old / "photos" / name
+        )
+    (old / "goals.yaml").write_text(
+        "title: T\nperson:\n  photos: [photos/me.jpg]\ngoals:\n"
+        "  - category: health\n    vision: Run a marathon\n    photos: [photos/coastal-run.jpg]\n"
+        "  - category: career\n    vision: I lead a design team\n"
+    )
+    argv = ["plan", str(old / "goals.yaml"), "--out", str(old / "run")]
+    assert CliRunner().invoke(app, argv).exit_code == 0
+    new = tmp_path / "new"
+    shutil.copytree(old, new)
+    goals, plan_path = new / "goals.yaml", new / "run" / "plan.yaml"
+    text = plan_path.read_text()
+    head, health = text.split("- id: 01-health-1", 1)
+    edited = health.replace("affirmation: ", "affirmation: I fly. ", 1)
+    plan_path.write_text(head + "- id: 01-health-1" + edited)
+    goals.write_text(goals.read_text().replace("I lead a design team", "I lead a studio"))
+    r = CliRunner().invoke(app, ["plan", str(goals), "--out", str(new / "run")])
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert "not in the new plan" not in said, said
+    assert "carried into the new plan" in said and "01-health-1 affirmation" in said, said
+    health_scene = load_plan(plan_path).scene("01-health-1")
+    assert health_scene.affirmation.startswith("I fly. "), health_scene
+    assert all(str(new) in p for p in health_scene.reference_photos), health_scene
+
+
 def test_goals_edited_back_name_only_the_edits_the_plan_put_back_lacks(tmp_path: Path) -> None:
     """goals.yaml edited and then back: the plan these goals had comes back from kept/
     (with its own edits). The edits of the plan.yaml it replaces are named when it lacks
