@@ -242,13 +242,11 @@ def test_a_scene_named_title_or_closing_is_warned_about_with_its_own_text(
     ], rep.warnings
 
 
-def test_letters_another_font_has_are_not_said_to_be_in_no_font(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, font_folder: Callable[[str], str]
-) -> None:
-    """A text is drawn in one font: a Hindi affirmation with "10 km" drawn with
-    fonts-noto-core's Devanagari font (no Latin letters) has "km" as boxes, which the
-    render said as "no font on this machine has 'km'", of letters even Pillow's own font
-    draws. Here an Armenian font without "k" and "m" (a copy of DejaVu Sans, told so)."""
+def _armenian_font_without_km(
+    monkeypatch: pytest.MonkeyPatch, font_folder: Callable[[str], str]
+) -> str:
+    """An "Armenian" font (a copy of DejaVu Sans, told so) that lacks "k" and "m", as
+    fonts-noto-core's per-script fonts lack Latin letters: its path."""
     from mindmovie.compose import cards
 
     armenian = font_folder("NotoSansArmenian-Regular.ttf")
@@ -258,6 +256,19 @@ def test_letters_another_font_has_are_not_said_to_be_in_no_font(
         "_has_glyph",
         lambda face, ch: real(face, ch) and (face != armenian or ch not in "km"),
     )
+    return armenian
+
+
+def test_letters_another_font_has_are_not_said_to_be_in_no_font(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, font_folder: Callable[[str], str]
+) -> None:
+    """A text is drawn in one font: a Hindi affirmation with "10 km" drawn with
+    fonts-noto-core's Devanagari font (no Latin letters) has "km" as boxes, which the
+    render said as "no font on this machine has 'km'", of letters even Pillow's own font
+    draws. Here an Armenian font without "k" and "m" (a copy of DejaVu Sans, told so)."""
+    from mindmovie.compose import cards
+
+    armenian = _armenian_font_without_km(monkeypatch, font_folder)
     clear_text_caches()
     repo = Path(__file__).resolve().parents[2]
     rep = _Warnings()
@@ -312,15 +323,8 @@ def test_letters_no_font_has_cost_a_search_per_font_not_per_letter(
     fonts and no CJK one. Now a search per font that helps and one that finds none; the
     warnings are the same: 'km' in the text's font, the CJK letters in no font."""
     from mindmovie import fonts
-    from mindmovie.compose import cards
 
-    armenian = font_folder("NotoSansArmenian-Regular.ttf")
-    real = cards._has_glyph
-    monkeypatch.setattr(
-        cards,
-        "_has_glyph",
-        lambda face, ch: real(face, ch) and (face != armenian or ch not in "km"),
-    )
+    _armenian_font_without_km(monkeypatch, font_folder)
     searches: list[str] = []
     candidates = fonts._candidates
     monkeypatch.setattr(fonts, "_candidates", lambda s: searches.append(s) or candidates(s))

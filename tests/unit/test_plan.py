@@ -1245,6 +1245,23 @@ def test_a_replan_of_a_plan_made_before_its_record_says_its_changes_are_not_carr
     assert [s.id for s in plan.scenes] == ["01-career-1", "02-health-1", "03-family-1"]
 
 
+def _planned_two_goals(tmp_path: Path) -> tuple[Path, list[str]]:
+    """goals.yaml of two goals (career, health) planned into tmp_path/run by `plan`: its
+    path and the `plan` command line, to plan it again."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(
+        "title: T\ngoals:\n  - category: career\n    vision: I lead a design team\n"
+        "  - category: health\n    vision: Run a marathon\n"
+    )
+    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
+    assert CliRunner().invoke(app, argv).exit_code == 0
+    return goals, argv
+
+
 def test_a_plan_made_before_its_record_given_a_new_title_is_not_told_hand_edited(
     tmp_path: Path,
 ) -> None:
@@ -1257,13 +1274,7 @@ def test_a_plan_made_before_its_record_given_a_new_title_is_not_told_hand_edited
 
     from mindmovie.cli import app
 
-    goals = tmp_path / "goals.yaml"
-    goals.write_text(
-        "title: T\ngoals:\n  - category: career\n    vision: I lead a design team\n"
-        "  - category: health\n    vision: Run a marathon\n"
-    )
-    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
-    assert CliRunner().invoke(app, argv).exit_code == 0
+    goals, argv = _planned_two_goals(tmp_path)
     con = sqlite3.connect(tmp_path / "run" / "run.db")
     with con:  # as a run.db from before the record has it
         con.execute("DELETE FROM meta WHERE key LIKE 'planned_plan:%'")
@@ -1292,13 +1303,7 @@ def test_a_new_plan_that_failed_leaves_the_hand_edits_to_the_next_one(
     from mindmovie.cli import app
     from mindmovie.plan import load_plan
 
-    goals = tmp_path / "goals.yaml"
-    goals.write_text(
-        "title: T\ngoals:\n  - category: career\n    vision: I lead a design team\n"
-        "  - category: health\n    vision: Run a marathon\n"
-    )
-    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
-    assert CliRunner().invoke(app, argv).exit_code == 0
+    goals, argv = _planned_two_goals(tmp_path)
     plan_path = tmp_path / "run" / "plan.yaml"
     plan_path.write_text(
         plan_path.read_text().replace("affirmation: I lead a design team", "affirmation: I win")
