@@ -3293,7 +3293,8 @@ class Pipeline:
             if restored is not None:
                 if kept[0] != key:
                     _rekey_plan(store, kept[0], key)  # a legacy key becomes the current one
-                self._record_shown(store, planner, plan_path, store.get("_run", "plan"))
+                put_back = store.get("_run", "plan")
+                self._record_shown(store, planner, plan_path, put_back, restored=True)
                 self.reporter.step("plan", "plan", "reused", "kept plan")
                 if edits is not None:  # the plan that came back has its own edits
                     raw = self._plan_raw or restored
@@ -3303,8 +3304,16 @@ class Pipeline:
                 return restored
         self.reporter.step("plan", "plan", "running", planner.name)
         if prev is not None and prev.status == "succeeded":
-            before = {"key": prev.input_key, "sha256": prev.sha256}
-            store.set_meta(PLAN_BEFORE_META, json.dumps(before))
+            # (with plan.yaml's bytes now, hand edits and all: the plan before is only
+            # read while plan.yaml is still this file, not one a new plan or a plan put
+            # back wrote before it could be journaled)
+            with contextlib.suppress(OSError):
+                before = {
+                    "key": prev.input_key,
+                    "sha256": prev.sha256,
+                    "file": sha256_file(plan_path),
+                }
+                store.set_meta(PLAN_BEFORE_META, json.dumps(before))
         store.begin("_run", "plan", key)
         estimate = costs.estimate_planner(self.settings, self.goals).usd
 
@@ -3497,7 +3506,9 @@ class Pipeline:
             try:
                 before = json.loads(store.get_meta(PLAN_BEFORE_META) or "null")
                 key, sha = str(before["key"]), before["sha256"]
-            except (ValueError, TypeError, KeyError):
+                if before["file"] != sha256_file(plan_path):
+                    return None  # plan.yaml is another plan's now (written, not journaled)
+            except (ValueError, TypeError, KeyError, OSError):
                 return None
         try:
             current = load_plan(plan_path)
@@ -3514,7 +3525,9 @@ class Pipeline:
         current = self._rebased(current, was)
         if planned is not None:
             with contextlib.suppress(ValueError):  # (pydantic's too) unreadable: as it is
-                made = self._rebased(Plan.model_validate_json(planned), was)
+                # (json.loads: the record's paths may hold surrogates, a folder named in
+                # no UTF-8, which pydantic's own JSON parser refuses)
+                made = self._rebased(Plan.model_validate(json.loads(planned)), was)
                 planned = planned_record(made)
         return planned, current
 
@@ -7869,10 +7882,18 @@ class Pipeline:
         return self._rebased(self._plan_raw, self._plan_photos)
 
     def _record_shown(
-        self, store: Store, planner: Planner, plan_path: Path, step: Step | None
+        self,
+        store: Store,
+        planner: Planner,
+        plan_path: Path,
+        step: Step | None,
+        *,
+        restored: bool = False,
     ) -> None:
         """Write the title, closing or music goals.yaml changed into plan.yaml, and record
-        the plan's basis as it is now (also for a legacy key: a later change is then told)."""
+        the plan's basis as it is now (also for a legacy key: a later change is then told).
+        `restored`: a kept plan just put back, whose hash is the kept copy's, hand edits
+        and all, not known to be its planner's."""
         if self._shown_changed and self._plan_raw is not None:
             # the file as written with the new fields: a relative path (a hand edit) stays
             # relative, not absolute under this run folder, which a new title renames
@@ -7880,7 +7901,7 @@ class Pipeline:
             now = store.get("_run", "plan")
             # as its planner wrote it: still so with goals.yaml's fields, or a plan made
             # before `PLANNED_META` was told hand-edited by the next new plan (`_edits_before`)
-            as_made = now is not None and now.sha256 == sha256_file(plan_path)
+            as_made = not restored and now is not None and now.sha256 == sha256_file(plan_path)
             update_plan_fields(plan_path, shown)
             if now is not None and as_made:
                 store.set_sha256("_run", "plan", sha256_file(plan_path))

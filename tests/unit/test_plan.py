@@ -3,10 +3,12 @@ break it are reported as `file:line: field: message`."""
 
 from __future__ import annotations
 
+import sqlite3
 import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -1466,3 +1468,117 @@ def test_a_title_edited_in_plan_yaml_stays_through_a_new_plan_until_goals_yaml_s
     said = " ".join(r.stderr.split())
     assert "planning again" in said and "your edits" not in said, said
     assert load_plan(tmp_path / "run" / "plan.yaml").title == "New T"
+
+
+#: goals.yaml texts a run goes through (a review's): two goals, one, the first changed
+_TWO = (
+    "title: T\ngoals:\n  - category: career\n    vision: I lead a design team\n"
+    "  - category: health\n    vision: Run a marathon\n"
+)
+_ONE = "title: T\ngoals:\n  - category: career\n    vision: I lead a design team\n"
+_BIG = _TWO.replace("I lead a design team", "I lead a big team")
+
+
+@pytest.mark.parametrize("how", ["kill", "disk full"])
+def test_a_new_plan_written_but_not_journaled_brings_no_old_scene_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """A new plan written to plan.yaml whose step was then not journaled (killed, the
+    disk full) left `plan_before` naming the plan before it: the next new plan took the
+    one-goal plan now on disk for hand edits of that one, carried "02-health-1 deleted",
+    and a goal was gone from the movie. `plan_before` is read only while plan.yaml is
+    still the file it was."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.store import Store
+
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(_TWO)
+    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
+    assert CliRunner().invoke(app, argv).exit_code == 0
+    goals.write_text(_ONE)
+    succeed = Store.succeed
+
+    def unjournaled(self: Store, scene_id: str, stage: str, *a: Any, **kw: Any) -> None:
+        if stage == "plan":
+            if how == "kill":
+                raise KeyboardInterrupt
+            raise sqlite3.OperationalError("database or disk is full")
+        succeed(self, scene_id, stage, *a, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(Store, "succeed", unjournaled)
+        CliRunner().invoke(app, argv)
+    goals.write_text(_BIG)
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    ids = [s.id for s in load_plan(tmp_path / "run" / "plan.yaml").scenes]
+    assert ids == ["01-career-1", "02-health-1"], (ids, r.stderr)
+
+
+def test_a_plan_put_back_but_not_journaled_lends_no_edits_to_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept plan put back (goals.yaml edited back) and killed before its step was
+    journaled: the next new plan took it for hand edits of the plan before, carried its
+    "design team" affirmation and prompts into a plan of goals that say "big team" (paid
+    inputs not what goals.yaml says)."""
+    from typer.testing import CliRunner
+
+    import mindmovie.store
+    from mindmovie.cli import app
+
+    goals = tmp_path / "goals.yaml"
+    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
+    for text in (_TWO, _BIG, _ONE):
+        goals.write_text(text)
+        assert CliRunner().invoke(app, argv).exit_code == 0
+    goals.write_text(_TWO)
+
+    def killed(name: str) -> None:
+        if name == "restore":
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(mindmovie.store, "killpoint", killed)
+        CliRunner().invoke(app, argv)
+    goals.write_text(_BIG.replace("Run a marathon", "Run a full marathon"))
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    career = load_plan(tmp_path / "run" / "plan.yaml").scene("01-career-1")
+    assert "design team" not in career.affirmation, (career, r.stderr)
+
+
+def test_a_hand_edited_plan_put_back_with_a_new_title_still_names_its_edits(
+    tmp_path: Path,
+) -> None:
+    """A plan from before the planner's record, hand edited, put back with goals.yaml's
+    new title: its step's hash is the kept copy's (edits and all), which the title's
+    rewrite took for the planner's own; the next new plan dropped the edits without a
+    word."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(_TWO)
+    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
+    assert CliRunner().invoke(app, argv).exit_code == 0
+    con = sqlite3.connect(tmp_path / "run" / "run.db")
+    with con:  # as a run.db from before the record has it
+        con.execute("DELETE FROM meta WHERE key LIKE 'planned_plan:%'")
+    con.close()
+    plan_path = tmp_path / "run" / "plan.yaml"
+    plan_path.write_text(
+        plan_path.read_text().replace("affirmation: I lead a design team", "affirmation: I win")
+    )
+    goals.write_text(_BIG)
+    assert CliRunner().invoke(app, argv).exit_code == 0
+    goals.write_text(_TWO.replace("title: T", "title: My year"))
+    assert CliRunner().invoke(app, argv).exit_code == 0
+    assert "affirmation: I win" in plan_path.read_text()
+    goals.write_text(_BIG.replace("title: T", "title: My year"))
+    r = CliRunner().invoke(app, argv)
+    said = " ".join(r.stderr.split())
+    assert "changed since it was planned" in said or "not in the new plan" in said, said
