@@ -1582,3 +1582,26 @@ def test_a_hand_edited_plan_put_back_with_a_new_title_still_names_its_edits(
     r = CliRunner().invoke(app, argv)
     said = " ".join(r.stderr.split())
     assert "changed since it was planned" in said or "not in the new plan" in said, said
+
+
+@pytest.mark.parametrize("value", ["x", "[1]", '{"scenes": 1}', '{"scenes": [1], "title": 2}'])
+def test_a_damaged_planner_record_is_read_as_none_when_goals_change(
+    tmp_path: Path, value: str
+) -> None:
+    """The planner's record (`planned_plan:`) is read only when goals.yaml changes: a
+    render of the same goals never reads it, so the damaged-meta tests that render again
+    could not fail for it. Damaged, a new plan is made without a traceback."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    goals, argv = _planned_two_goals(tmp_path)
+    con = sqlite3.connect(tmp_path / "run" / "run.db")
+    with con:
+        cur = con.execute("UPDATE meta SET value=? WHERE key LIKE 'planned_plan:%'", (value,))
+    con.close()
+    assert cur.rowcount == 1
+    goals.write_text(goals.read_text().replace("Run a marathon", "Run a full marathon"))
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0 and r.exception is None, r.output
+    assert "planning again" in r.stderr, r.stderr
