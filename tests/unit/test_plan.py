@@ -1605,3 +1605,57 @@ def test_a_damaged_planner_record_is_read_as_none_when_goals_change(
     r = CliRunner().invoke(app, argv)
     assert r.exit_code == 0 and r.exception is None, r.output
     assert "planning again" in r.stderr, r.stderr
+
+
+def test_a_copied_project_named_in_no_utf8_carries_the_hand_edits_of_scenes_with_photos(
+    tmp_path: Path,
+) -> None:
+    """As above, the folders named in no UTF-8 (their paths hold surrogates): the record,
+    ASCII JSON, was read with pydantic's JSON parser, which refuses them; left as it was,
+    every scene with a photo read as changed and its edits were dropped. In-process (the
+    CLI's console under CliRunner keeps what it could not print)."""
+    import asyncio
+    import os
+    import shutil
+
+    from mindmovie.config import load_settings
+    from mindmovie.pipeline import Pipeline
+    from mindmovie.progress import NullReporter
+
+    class Warnings(NullReporter):
+        def __init__(self) -> None:
+            self.said: list[str] = []
+
+        def warn(self, text: str) -> None:
+            self.said.append(text)
+
+    def plan(goals: Path, out: Path) -> list[str]:
+        rep = Warnings()
+        pipeline = Pipeline(goals, load_settings(env={}), out=out, reporter=rep)
+        asyncio.run(pipeline.run(until="plan"))
+        return rep.said
+
+    old = tmp_path / os.fsdecode(b"old\xfe")
+    (old / "photos").mkdir(parents=True)
+    for name in ("me.jpg", "coastal-run.jpg"):
+        shutil.copyfile(
+            Path(__file__).parents[2] / "examples" / "photos" / name, old / "photos" / name
+        )
+    (old / "goals.yaml").write_text(
+        "title: T\nperson:\n  photos: [photos/me.jpg]\ngoals:\n"
+        "  - category: health\n    vision: Run a marathon\n    photos: [photos/coastal-run.jpg]\n"
+        "  - category: career\n    vision: I lead a design team\n"
+    )
+    plan(old / "goals.yaml", old / "run")
+    new = tmp_path / os.fsdecode(b"new\xff")
+    shutil.copytree(old, new)
+    goals, plan_path = new / "goals.yaml", new / "run" / "plan.yaml"
+    text = plan_path.read_text(errors="surrogateescape")
+    head, health = text.split("- id: 01-health-1", 1)
+    edited = health.replace("affirmation: ", "affirmation: I fly. ", 1)
+    plan_path.write_text(head + "- id: 01-health-1" + edited, errors="surrogateescape")
+    goals.write_text(goals.read_text().replace("I lead a design team", "I lead a studio"))
+    said = " ".join(plan(goals, new / "run"))
+    assert "not in the new plan" not in said, said
+    assert "carried into the new plan" in said and "01-health-1 affirmation" in said, said
+    assert load_plan(plan_path).scene("01-health-1").affirmation.startswith("I fly. ")
