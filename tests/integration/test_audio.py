@@ -672,9 +672,9 @@ def test_a_pause_longer_than_the_audio_pass_s_time_limit_does_not_fail_it(
     while the process is stopped: a pause longer than the limit failed the pass at `fg`
     ("the compose failed ...: the movie's sound was not made within 252 s ...: the music
     .../builtin-bed-4.wav may be damaged; try another file", after a 320 s Ctrl-Z of a
-    1280x720 render). Only the time the render runs counts. Here a limit of 8 s, and
-    this process and the pass's ffmpeg stopped for 10 s once the pass runs (the pass of
-    90 s of movie took 1.5 s here)."""
+    1280x720 render). Only the time the render runs counts. Here a limit of 4 s, and
+    this process and the pass's ffmpeg stopped for 5 s once the pass runs (the pass of
+    30 s of movie took about 0.5 s here; a worker idle for the pause is the suite's)."""
     import os
     import signal
 
@@ -683,10 +683,10 @@ def test_a_pause_longer_than_the_audio_pass_s_time_limit_does_not_fail_it(
     from mindmovie.compose.timeline import AudioBed
     from tests.media import ffmpeg_children
 
-    monkeypatch.setattr(audio, "AUDIO_TIMEOUT_BASE", 8.0)
+    monkeypatch.setattr(audio, "AUDIO_TIMEOUT_BASE", 4.0)
     monkeypatch.setattr(audio, "AUDIO_TIMEOUT_PER_SECOND", 0.0)
-    # (the most a look's gap counts: less than the 2 s, so that the pass's own time
-    # after the pause cannot reach 8 s on a busy machine)
+    # (the most a look's gap counts: so that the pass's own time after the pause
+    # cannot reach 4 s on a busy machine)
     monkeypatch.setattr(media, "_MAX_LOOK_GAP", 0.5, raising=False)
     paused: list[int] = []
     waker: list[subprocess.Popen[bytes]] = []
@@ -696,12 +696,12 @@ def test_a_pause_longer_than_the_audio_pass_s_time_limit_does_not_fail_it(
             return
         paused.extend(running)
         pids = " ".join(map(str, [*running, os.getpid()]))
-        waker.append(subprocess.Popen(["sh", "-c", f"sleep 10; kill -CONT {pids}"]))
+        waker.append(subprocess.Popen(["sh", "-c", f"sleep 5; kill -CONT {pids}"]))
         for pid in running:
             os.kill(pid, signal.SIGSTOP)
         os.kill(os.getpid(), signal.SIGSTOP)  # Ctrl-Z: until the waker's SIGCONT
 
-    bed = AudioBed(None, None, 90.0, 1.0, 1.0, (), "paused")  # the built-in bed, 90 s
+    bed = AudioBed(None, None, 30.0, 1.0, 1.0, (), "paused")  # the built-in bed, 30 s
     try:
         track = render_audio(bed, tmp_path / "work", check=check)
     finally:
