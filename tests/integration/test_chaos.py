@@ -55,8 +55,10 @@ MIN_DELAY, MAX_DELAY = 0.0, 1.5
 #: how long a render may take to reach its aimed-at stage before the schedule gives up
 STAGE_TIMEOUT = 120.0
 #: across schedules, for the test (bench/chaos_soak.py runs 100-120 cycles); 20 until
-#: 2026-12-05, when the suite, whose cores are busy throughout, neared its 10 minutes
-TOTAL_KILLS = 14
+#: 2026-12-05, when the suite, whose cores are busy throughout, neared its 10 minutes,
+#: then 14, and 10 since session 42 (its CI runs of the same tree took 516-564 s); the
+#: phases a kill must land in are still aimed at when the drawn ones miss (`_covered`)
+TOTAL_KILLS = 10
 #: Schedules are drawn in seed order until TOTAL_KILLS kills have happened. How many a
 #: schedule yields depends on the machine's speed (a faster machine finishes more
 #: renders before their kill is due), so the count of seeds is open-ended; the cap only
