@@ -1369,6 +1369,23 @@ def test_a_plan_killed_right_after_it_was_recorded_keeps_what_its_planner_made(
     assert load_plan(plan_path).scenes[0].affirmation == "I win"
 
 
+def _project_with_photos(folder: Path) -> None:
+    """A project in `folder`: goals.yaml of two goals, the person's photo and the health
+    goal's own, copied from the examples."""
+    import shutil
+
+    (folder / "photos").mkdir(parents=True)
+    for name in ("me.jpg", "coastal-run.jpg"):
+        shutil.copyfile(
+            Path(__file__).parents[2] / "examples" / "photos" / name, folder / "photos" / name
+        )
+    (folder / "goals.yaml").write_text(
+        "title: T\nperson:\n  photos: [photos/me.jpg]\ngoals:\n"
+        "  - category: health\n    vision: Run a marathon\n    photos: [photos/coastal-run.jpg]\n"
+        "  - category: career\n    vision: I lead a design team\n"
+    )
+
+
 def test_a_copied_project_carries_the_hand_edits_of_scenes_with_photos(tmp_path: Path) -> None:
     """The project folder copied (or moved): plan.yaml and the planner's record name the
     photos in the old folder, the new plan those in the new one, so every unchanged
@@ -1382,16 +1399,7 @@ def test_a_copied_project_carries_the_hand_edits_of_scenes_with_photos(tmp_path:
     from mindmovie.plan import load_plan
 
     old = tmp_path / "old"
-    (old / "photos").mkdir(parents=True)
-    for name in ("me.jpg", "coastal-run.jpg"):
-        shutil.copyfile(
-            Path(__file__).parents[2] / "examples" / "photos" / name, old / "photos" / name
-        )
-    (old / "goals.yaml").write_text(
-        "title: T\nperson:\n  photos: [photos/me.jpg]\ngoals:\n"
-        "  - category: health\n    vision: Run a marathon\n    photos: [photos/coastal-run.jpg]\n"
-        "  - category: career\n    vision: I lead a design team\n"
-    )
+    _project_with_photos(old)
     argv = ["plan", str(old / "goals.yaml"), "--out", str(old / "run")]
     assert CliRunner().invoke(app, argv).exit_code == 0
     new = tmp_path / "new"
@@ -1636,16 +1644,7 @@ def test_a_copied_project_named_in_no_utf8_carries_the_hand_edits_of_scenes_with
         return rep.said
 
     old = tmp_path / os.fsdecode(b"old\xfe")
-    (old / "photos").mkdir(parents=True)
-    for name in ("me.jpg", "coastal-run.jpg"):
-        shutil.copyfile(
-            Path(__file__).parents[2] / "examples" / "photos" / name, old / "photos" / name
-        )
-    (old / "goals.yaml").write_text(
-        "title: T\nperson:\n  photos: [photos/me.jpg]\ngoals:\n"
-        "  - category: health\n    vision: Run a marathon\n    photos: [photos/coastal-run.jpg]\n"
-        "  - category: career\n    vision: I lead a design team\n"
-    )
+    _project_with_photos(old)
     plan(old / "goals.yaml", old / "run")
     new = tmp_path / os.fsdecode(b"new\xff")
     shutil.copytree(old, new)
