@@ -156,6 +156,7 @@ def test_ark_video_lifecycle_real_media(
     sim: SimServer, sim_clock: SimClock, tmp_path: Path
 ) -> None:
     sim.job_seconds = 0.6
+    sim.media_scale = 1.0  # the sizes a provider sends
     client = ark(sim)
     created = client.content_generation.tasks.create(
         model=SEEDANCE_15,
@@ -331,6 +332,7 @@ def test_ark_concurrency_is_observable(sim: SimServer) -> None:
 
 # ---------------------------------------------------------------------- Ark images
 def test_ark_images(sim: SimServer) -> None:
+    sim.media_scale = 1.0  # the sizes a provider sends
     client = ark(sim)
     r = client.images.generate(model="seedream-4-0-250828", prompt="a fox", size="2K")
     assert r.data[0].size == "2048x2048" and r.usage.generated_images == 1
@@ -684,6 +686,7 @@ def test_developer_mode_operations_and_files_download(sim: SimServer, tmp_path: 
 def test_generate_content_image(
     sim: SimServer, make: Callable[[SimServer], genai.Client], prefix: str
 ) -> None:
+    sim.media_scale = 1.0  # the sizes a provider sends
     client = make(sim)
     model = "gemini-2.5-flash-image"
     cfg = types.GenerateContentConfig(
@@ -755,6 +758,7 @@ def test_generate_content_refuses_an_imagen_model(
 
 @pytest.mark.filterwarnings("ignore:The generate_images method is deprecated")
 def test_vertex_imagen(sim: SimServer) -> None:
+    sim.media_scale = 1.0  # the sizes a provider sends
     client = vertex(sim)  # keep a reference: a collected genai Client closes its transport
     r = client.models.generate_images(
         model="imagen-4.0-generate-001",
