@@ -8,6 +8,10 @@ cache: a render whose ffmpeg is this one (the suite's, as IMAGEIO_FFMPEG_EXE or 
 bundled binary gives it) finds it listed; a test's own ffmpeg (another path) is listed as
 before. mindmovie's own `media.ffmpeg_exe` is not called here: it caches the path, and a
 test's IMAGEIO_FFMPEG_EXE must still be read in the fork.
+
+The built-in music bed's 32 s cycle (`audio._bed_cycle`, cached per process) is made
+here too: every render of a new run synthesised it (~0.1 s of CPU, four inverse FFTs of
+768,000 samples), and it depends on nothing but the code.
 """
 
 import contextlib
@@ -15,9 +19,12 @@ import contextlib
 import imageio_ffmpeg
 
 from mindmovie import doctor
+from mindmovie.compose import audio
 
 # no ffmpeg, a broken one: the tests that use it say so. multiprocessing's server passes
 # over only an ImportError of a preload: anything else ended the server, and every
 # forked test failed with an EOFError
 with contextlib.suppress(Exception):
     doctor.ffmpeg_parts(str(imageio_ffmpeg.get_ffmpeg_exe()))
+
+audio._bed_cycle()
