@@ -43,6 +43,13 @@ def pytest_configure(config: pytest.Config) -> None:
     for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGQUIT):
         if signal.getsignal(sig) == signal.SIG_IGN:
             signal.signal(sig, signal.SIG_DFL)
+    # The suite runs as on a machine without SSL_CERT_FILE / SSL_CERT_DIR, whatever this
+    # one has (this machine sets both): with either set, every paid render checks that
+    # an HTTPS client can be made from them (`base.http_setup_problem`: a CA bundle
+    # loaded, ~40 ms of CPU) in each of the suite's ~600 renders, against a simulator
+    # spoken to over plain HTTP. The tests of those variables set their own.
+    for var in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        os.environ.pop(var, None)
 
 
 #: emoji the `no_emoji_font` fixture makes every font lack (a ZWJ family, a flag, a skin
