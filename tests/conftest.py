@@ -64,6 +64,8 @@ def clear_text_caches() -> None:
 
     cards.face_for.cache_clear()
     cards.font.cache_clear()  # (a font opened with or without libraqm)
+    if hasattr(cards.layout_text, "cache_clear"):  # (as for _cleaned)
+        cards.layout_text.cache_clear()
     if hasattr(cards, "_cleaned"):  # (so these tests fail on their asserts without it)
         cards._cleaned.cache_clear()
     if hasattr(fonts, "located"):  # (as for _cleaned)

@@ -584,6 +584,7 @@ def test_a_long_token_is_split_in_few_measurements(monkeypatch: pytest.MonkeyPat
         return width(f, s)
 
     monkeypatch.setattr(cards, "_width", counted)
+    cards.layout_text.cache_clear()  # measured here, not remembered from another test
     lay = cards.layout_text("x" * 600, 725, 140, 36, 14)
     assert calls < 3000
     f = cards.font(lay.px, lay.face)

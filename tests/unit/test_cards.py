@@ -169,6 +169,7 @@ def test_a_very_long_affirmation_is_laid_out_in_few_measurements(
         return width(f, s)
 
     monkeypatch.setattr(cards, "_width", counted)
+    cards.layout_text.cache_clear()  # measured here, not remembered from another test
     text = "x" * 3_000  # 3.4 million letters measured before
     lay = cards._overlay_layout(text, (854, 480))[0]
     assert measured < 300_000 and lay.cut
@@ -270,6 +271,7 @@ def test_a_very_long_chinese_affirmation_is_laid_out_in_few_measurements(
         return width(f, s)
 
     monkeypatch.setattr(cards, "_width", counted)
+    cards.layout_text.cache_clear()  # measured here, not remembered from another test
     lay = cards._overlay_layout("我每天都变得更加健康和快乐，" * 700, (854, 480))[0]
     assert lay.cut and calls < 10_000, calls
 

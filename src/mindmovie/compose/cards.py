@@ -463,11 +463,15 @@ def _head_that_fits(word: str, f: Font, max_w: float) -> int:
     return lo
 
 
+@functools.lru_cache(maxsize=1024)
 def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> TextLayout:
     """The largest font size (max_px down to min_px) at which `text` fits max_w x max_h.
 
     The text is drawn composed (NFC): an accent typed or pasted as a separate combining
     mark (e + U+0301, as macOS writes file names) becomes the one letter é.
+    Remembered (the layout is frozen, and its fonts are `face_for`'s and `font`'s, both
+    remembered too): a render laid each text out ~4 times (the fit warnings, the
+    overlays' boxes, the cards), 36 layouts of 9 texts and 82 ms of CPU for the example.
     """
     text = drawn_text(unicodedata.normalize("NFC", text))
     top_px = max(max_px, 1)
