@@ -815,15 +815,17 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     except NotAFile as e:
         raise ConfigError(f"{path}: config file {e.message()}{named_by}") from None
     except FileNotFoundError:
-        from mindmovie.fsutil import link_note
+        from mindmovie.fsutil import link_note, windows_path_hint
 
         if str(path) == "-":  # ("-: config file not found" read as a file named -)
             raise ConfigError(
                 "-: settings are read from a file, not from standard input: give the config "
                 f"file's path{named_by}"
             ) from None
+        hint = windows_path_hint(str(path))  # `-c .\\my.yaml`, `-c C:/my.yaml`
         raise ConfigError(
             f"{path}: config file not found{link_note(path)}{named_by}{other_suffix(path)}"
+            + (f"; {hint}" if hint else "")
         ) from None
     except IsADirectoryError:
         # (`-c ''` reaches here as ".", the folder the command runs in)

@@ -68,6 +68,14 @@ def windows_path_hint(text: str) -> str | None:
     return hint
 
 
+def no_such_run_folder(run_dir: Path) -> str:
+    """The line for a RUN_DIR that is not there: with `windows_path_hint`'s words when it
+    reads as a Windows path (`status runs\\mine` said only "no such folder")."""
+    hint = windows_path_hint(str(run_dir))
+    said = f"{hint}; " if hint else ""
+    return f"{run_dir}: no such folder; {said}give a run folder (outputs/<title>)"
+
+
 def home_unknown(text: str) -> str | None:
     """Why the leading `~` of `text` names no folder here (None when it does, or `text`
     has none): `~name` of a user this system does not know, or `~` with HOME unset and

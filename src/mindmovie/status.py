@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mindmovie.fsutil import is_file
+from mindmovie.fsutil import is_file, no_such_run_folder
 from mindmovie.plan import (
     CLIP_FIELDS,
     COMPOSED_PLAN_META,
@@ -238,7 +238,7 @@ def collect_status(
         if inside := runs_inside(run_dir, "status"):
             raise StoreError(f"{run_dir}: no run here; {inside}")
         if not os.path.lexists(run_dir):  # a typo: "no run here" read as if it were there
-            raise StoreError(f"{run_dir}: no such folder; give a run folder (outputs/<title>)")
+            raise StoreError(no_such_run_folder(run_dir))
         raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
     plan, plan_error = _read_plan(run_dir)
     plan_ids = None if plan is None else [s.id for s in plan.scenes]

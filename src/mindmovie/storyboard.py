@@ -30,7 +30,13 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from mindmovie.fonts import laid_out, paragraph_direction, words
-from mindmovie.fsutil import atomic_write_bytes, atomic_write_text, make_dirs, sha256_file
+from mindmovie.fsutil import (
+    atomic_write_bytes,
+    atomic_write_text,
+    make_dirs,
+    no_such_run_folder,
+    sha256_file,
+)
 from mindmovie.plan import KEYFRAMES_META, Plan, Scene, load_plan
 
 if TYPE_CHECKING:
@@ -1218,7 +1224,7 @@ def _check_is_a_run(run_dir: Path) -> None:
     if inside := runs_inside(run_dir, "storyboard"):
         raise StoreError(f"{run_dir}: no run here; {inside}")
     if not os.path.lexists(run_dir):  # a typo: "no run here" read as if it were there
-        raise StoreError(f"{run_dir}: no such folder; give a run folder (outputs/<title>)")
+        raise StoreError(no_such_run_folder(run_dir))
     raise StoreError(f"{run_dir}: no run here (no plan.yaml). Plan or render a goals.yaml first.")
 
 

@@ -2246,6 +2246,10 @@ DRIVE = "the drive C: is no folder on this system (in WSL it is /mnt/c/)"
         (["render", "goals.yaml", "--out", "runs\\mine", "--until", "plan"], f"mine: {BACKSLASH}"),
         (["estimate", "goals.yaml", "-o", "C:/movies"], f"movies: {DRIVE}: write the path"),
         (["doctor", "--out", "runs\\mine"], f"runs\\mine: {BACKSLASH}"),
+        (["plan", "goals.yaml", "-c", ".\\my.yaml"], f"config file not found; {BACKSLASH}"),
+        (["estimate", "goals.yaml", "-c", "C:/my.yaml"], f"not found; {DRIVE}: write the path"),
+        (["status", "runs\\mine"], f"no such folder; {BACKSLASH}; give a run folder"),
+        (["storyboard", "C:\\runs\\mine"], f"no such folder; {BACKSLASH}; {DRIVE}; give a"),
     ],
 )
 def test_a_windows_path_given_on_the_command_line_is_told_to_be_written_with_slashes(
