@@ -815,7 +815,7 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     except NotAFile as e:
         raise ConfigError(f"{path}: config file {e.message()}{named_by}") from None
     except FileNotFoundError:
-        from mindmovie.fsutil import link_note, windows_path_hint
+        from mindmovie.fsutil import link_note, windows_path_hint, windows_path_there
 
         if str(path) == "-":  # ("-: config file not found" read as a file named -)
             raise ConfigError(
@@ -825,7 +825,7 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
         hint = windows_path_hint(str(path))  # `-c .\\my.yaml`, `-c C:/my.yaml`
         raise ConfigError(
             f"{path}: config file not found{link_note(path)}{named_by}{other_suffix(path)}"
-            + (f"; {hint}" if hint else "")
+            + (f"; {hint}{windows_path_there(str(path))}" if hint else "")
         ) from None
     except IsADirectoryError:
         # (`-c ''` reaches here as ".", the folder the command runs in)

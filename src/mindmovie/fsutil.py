@@ -68,11 +68,25 @@ def windows_path_hint(text: str) -> str | None:
     return hint
 
 
+def windows_path_there(text: str, folder: bool = False) -> str:
+    """' (X is there)' when `text`, written with backslashes, names a file (`folder`: a
+    folder) that is there once they are slashes; else ''. Said after `windows_path_hint`,
+    as GOALS says it: the person fixes the one path they meant."""
+    if "\\" not in text:
+        return ""
+    slashed = Path(text.replace("\\", "/"))
+    try:
+        there = slashed.is_dir() if folder else slashed.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL: nothing to point to
+        return ""
+    return f" ({slashed} is there)" if there else ""
+
+
 def no_such_run_folder(run_dir: Path) -> str:
     """The line for a RUN_DIR that is not there: with `windows_path_hint`'s words when it
     reads as a Windows path (`status runs\\mine` said only "no such folder")."""
     hint = windows_path_hint(str(run_dir))
-    said = f"{hint}; " if hint else ""
+    said = f"{hint}{windows_path_there(str(run_dir), folder=True)}; " if hint else ""
     return f"{run_dir}: no such folder; {said}give a run folder (outputs/<title>)"
 
 
@@ -82,7 +96,9 @@ def home_unknown(text: str) -> str | None:
     this user not in the password database (a container run as an arbitrary user id).
     expanduser then leaves the `~` as written, and a run went into a folder named `~` in
     the current one."""
-    head = text.split("/", 1)[0]
+    # (`~\\movies`, PowerShell's home, is a backslash path, not user "\\movies": the
+    # command then says what a backslash is here)
+    head = re.split(r"[/\\]", text, maxsplit=1)[0]
     if not head.startswith("~") or os.path.expanduser(head) != head:
         return None
     if user := head[1:]:

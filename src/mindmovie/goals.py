@@ -6,7 +6,6 @@ person wrote this file by hand and should not have to read a traceback to fix a 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
@@ -26,6 +25,7 @@ from mindmovie.fsutil import (
     twin_path,
     unnamable,
     windows_path_hint,
+    windows_path_there,
 )
 from mindmovie.media import music_problem
 from mindmovie.yamlsrc import (
@@ -588,11 +588,7 @@ def _windows_goals(path: Path, said: str) -> str | None:
         return None
     if (hint := windows_path_hint(str(path))) is None:
         return None
-    slashed = Path(str(path).replace("\\", "/"))
-    with contextlib.suppress(OSError, ValueError):
-        if "\\" in str(path) and slashed.is_file():
-            hint += f" ({slashed} is there)"
-    return f"{said}; {hint}"
+    return f"{said}; {hint}{windows_path_there(str(path))}"
 
 
 def _is_stdin(path: Path) -> bool:

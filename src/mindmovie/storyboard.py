@@ -465,9 +465,10 @@ def _jpeg_bytes(img: Image.Image) -> bytes:
 
 def _png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
-    # level 1: `optimize=True` took 2.1 of the 2.7 s a 7-scene board took, for 16 % less;
-    # level 3 took 77 ms for the example's 1264x1291 sheet, level 1 54 ms for 4 % more
-    # bytes (947 KB), and a render draws the sheet again whenever a scene's state moved
+    # zlib level 1, no `optimize`: optimize=True took 2.1 of the 2.7 s a 7-scene board
+    # took, for 16 % less; level 3 took 77 ms for the example's 1264x1291 sheet, level 1
+    # 54 ms for 4 % more bytes (947 KB), and a render draws the sheet again whenever a
+    # scene's state moved
     img.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 

@@ -2269,6 +2269,36 @@ def test_a_windows_path_given_on_the_command_line_is_told_to_be_written_with_sla
     assert said in line, line
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["plan", "goals.yaml", "-c", ".\\my.yaml"], f"not found; {BACKSLASH} (my.yaml is there)"),
+        (["status", "runs\\mine"], f"no such folder; {BACKSLASH} (runs/mine is there); give"),
+        (["storyboard", "runs\\mine"], f"no such folder; {BACKSLASH} (runs/mine is there); give"),
+        (["plan", "~\\goals.yaml"], f"file not found; {BACKSLASH}"),
+        (["plan", "goals.yaml", "-c", "~\\my.yaml"], f"config file not found; {BACKSLASH}"),
+        (["plan", "goals.yaml", "--out", "~\\movies"], f"movies: {BACKSLASH}"),
+    ],
+)
+def test_a_windows_path_of_what_is_here_says_so_and_a_windows_home_is_no_user(
+    args: list[str],
+    said: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`-c .\\my.yaml` and `status runs\\mine` of a config file and a run folder that are
+    there when written with slashes did not say so (GOALS did: "goals.yaml is there");
+    `~\\goals.yaml` (PowerShell's home) said "no user '\\\\goals.yaml' here"."""
+    from mindmovie.init_goals import write_template
+
+    write_template(tmp_path)
+    (tmp_path / "my.yaml").write_text("output: {fps: 12}\n", encoding="utf-8")
+    (tmp_path / "runs" / "mine").mkdir(parents=True)
+    line = _one_line_exit_2_nothing_made(args, tmp_path, monkeypatch, capsys)
+    assert said in line and "no user" not in line, line
+
+
 def test_out_into_a_home_holding_only_dot_files_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

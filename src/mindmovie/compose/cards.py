@@ -469,9 +469,10 @@ def layout_text(text: str, max_w: int, max_h: int, max_px: int, min_px: int) -> 
 
     The text is drawn composed (NFC): an accent typed or pasted as a separate combining
     mark (e + U+0301, as macOS writes file names) becomes the one letter é.
-    Remembered (the layout is frozen, and its fonts are `face_for`'s and `font`'s, both
-    remembered too): a render laid each text out ~4 times (the fit warnings, the
-    overlays' boxes, the cards), 36 layouts of 9 texts and 82 ms of CPU for the example.
+    Remembered: the layout is frozen, and what it is made with (the fonts installed,
+    Pillow's layout engine) does not change while a command runs; a render laid each
+    text out ~4 times (the fit warnings, the overlays' boxes, the cards), 36 layouts of
+    9 texts and 82 ms of CPU for the example.
     """
     text = drawn_text(unicodedata.normalize("NFC", text))
     top_px = max(max_px, 1)
