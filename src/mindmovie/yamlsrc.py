@@ -912,7 +912,7 @@ def load_yaml(path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
     except FileNotFoundError:
         raise error(path, None, None, "file not found" + other_suffix(path)) from None
     except IsADirectoryError:
-        raise error(path, None, None, "is a directory, not a file") from None
+        raise error(path, None, None, "is a folder, not a file") from None
     except PermissionError:
         raise error(path, None, None, "cannot read file (permission denied)") from None
     except OSError as exc:

@@ -554,9 +554,9 @@ def test_status_checks_settings_photos_and_goals_as_the_render_does(finished: Pa
     # a --goals that is not there, or a folder: said as render says it ("give --goals"
     # to the person who gave it was no help, and "not found" was wrong for a folder)
     # and, being the person's mistake, exit 2 as the render would
-    for given, why in (("nothere.yaml", "file not found"), ("examples", "is a directory")):
+    for given, why in (("nothere.yaml", "file not found"), ("examples", "is a folder, not a file")):
         st, _ = _status_refused(workdir, run, "--goals", given)
-        assert st["inputs"]["why"] == f"{given}: {why}" + (", not a file" if "dir" in why else "")
+        assert st["inputs"]["why"] == f"{given}: {why}"
     st = _status(workdir, run, "-c", "small.yaml", "--goals", "examples/mine.yaml")
     assert st["inputs"]["checked"] is True
     assert all(s["next"] == "reuse" for s in st["scenes"])

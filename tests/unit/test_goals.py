@@ -961,7 +961,7 @@ def test_plan_fingerprint_follows_what_a_plan_holds_not_the_files_bytes(
 
 def test_goals_path_is_a_folder(project: Path) -> None:
     err = load_error(project)
-    assert str(err) == f"{project}: is a directory, not a file"
+    assert str(err) == f"{project}: is a folder, not a file"
 
 
 def test_not_utf8(project: Path) -> None:
@@ -1911,7 +1911,7 @@ def test_a_folder_given_as_goals_names_its_goals_file_or_says_it_is_a_run(
     )
     with pytest.raises(GoalsError) as e:
         load_goals(tmp_path)
-    assert str(e.value) == f"{tmp_path}: is a directory, not a file"
+    assert str(e.value) == f"{tmp_path}: is a folder, not a file"
 
 
 def test_more_than_five_other_problems_name_five_places_then_dots(project: Path) -> None:
