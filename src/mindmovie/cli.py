@@ -1347,11 +1347,15 @@ def storyboard(
     quality: QualityOpt = None,
 ) -> None:
     from mindmovie.config import ConfigError, load_settings
-    from mindmovie.storyboard import storyboard_from_run
+    from mindmovie.storyboard import check_is_a_run, storyboard_from_run
 
     flags = _overrides(preset, aspect, resolution, fps, quality)
     current = priced = movie = None
     if config is not None or goals is not None or any(v is not None for v in flags.values()):
+        try:  # the run folder first, as `status` says a wrong one before its settings
+            check_is_a_run(run_dir)
+        except _user_errors() as e:
+            raise _fail(str(e)) from None
         try:
             settings = load_settings(config, flags)
         except ConfigError as e:

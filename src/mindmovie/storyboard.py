@@ -1197,7 +1197,7 @@ def board_inputs(
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def _check_is_a_run(run_dir: Path) -> None:
+def check_is_a_run(run_dir: Path) -> None:
     """A folder that is no run is said as `status` says it: "nonexist/plan.yaml: file not
     found" (or "cannot read file (Not a directory)" for a file) read as if a run had lost
     its plan. A run folder without plan.yaml (run.db there) is load_plan's to say."""
@@ -1252,7 +1252,7 @@ def storyboard_from_run(
     """
     from mindmovie.store import journal_missing
 
-    _check_is_a_run(run_dir)
+    check_is_a_run(run_dir)
     plan = load_plan(run_dir / "plan.yaml")
     keyframes, clips = find_artifacts(run_dir, plan)
     if journal_missing(run_dir / "run.db"):

@@ -2265,6 +2265,8 @@ def test_a_windows_path_given_on_the_command_line_is_told_to_be_written_with_sla
     from mindmovie.init_goals import write_template
 
     write_template(tmp_path)
+    (tmp_path / "run").mkdir()  # a run folder for `storyboard run`, which names a wrong
+    (tmp_path / "run" / "plan.yaml").write_text("")  # one before its --goals
     line = _one_line_exit_2_nothing_made(args, tmp_path, monkeypatch, capsys)
     assert said in line, line
 
@@ -2297,6 +2299,22 @@ def test_a_windows_path_of_what_is_here_says_so_and_a_windows_home_is_no_user(
     (tmp_path / "runs" / "mine").mkdir(parents=True)
     line = _one_line_exit_2_nothing_made(args, tmp_path, monkeypatch, capsys)
     assert said in line and "no user" not in line, line
+
+
+@pytest.mark.parametrize("command", ["status", "storyboard"])
+def test_a_run_folder_and_a_config_both_wrong_name_the_run_folder_first(
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`status runs\\mine -c C:/my.yaml` named the run folder, `storyboard` the same
+    arguments the config file: a person fixing the one named met the other next. Both
+    commands name the run folder first."""
+    line = _one_line_exit_2_nothing_made(
+        [command, "runs\\mine", "-c", "C:/my.yaml"], tmp_path, monkeypatch, capsys
+    )
+    assert "runs\\mine: no such folder" in line, line
 
 
 def test_out_into_a_home_holding_only_dot_files_is_refused(
