@@ -823,7 +823,8 @@ async def test_a_planner_that_gives_no_scenes_twice_stops_before_any_picture_is_
 
 async def test_a_repair_the_budget_cannot_cover_is_not_sent(sim: SimServer, tmp_path: Path) -> None:
     """A budget of exactly one planner call (its hold): the repair is refused by the gate before it
-    is sent; the first call (answered) is billed; the run stops cleanly."""
+    is sent; the first call (answered) is billed; the run stops cleanly; the next render
+    with more budget sends only the repair."""
     goals = goals_file(tmp_path, sim)
     settings = settings_for("byteplus", sim)
     per_call = costs.planner_hold(settings, load_goals(goals))  # what the gate holds
@@ -836,6 +837,19 @@ async def test_a_repair_the_budget_cannot_cover_is_not_sent(sim: SimServer, tmp_
     plan_rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "plan"]
     assert [r["state"] for r in plan_rows] == ["billed"]
     assert plan_rows[0]["billed_usd"] == pytest.approx(_claude_usd(sim), abs=1e-6)
+    # the next render, with room for it, sends only the repair: the first answer, billed,
+    # was journaled before the gate refused the repair, and is not bought again
+    sim.clear_faults()
+    res = await Pipeline(
+        goals, settings, out=tmp_path / "run", keys=KEYS, budget=10 * per_call
+    ).run(until="plan")
+    assert res.plan is not None and not res.failed
+    sent = sim.requests(path="/v1/messages")
+    assert len(sent) == 2
+    last = sent[1]["body"]["messages"][-1]["content"]
+    assert isinstance(last, list) and last[0]["type"] == "tool_result", last  # the repair
+    plan_rows = [r for r in collect_status(tmp_path / "run")["ledger"] if r["stage"] == "plan"]
+    assert [r["state"] for r in plan_rows] == ["billed", "billed"]
 
 
 def test_budget_usd_in_config_caps_a_script_run_and_says_what_is_left(
