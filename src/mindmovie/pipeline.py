@@ -129,6 +129,7 @@ from mindmovie.providers.base import (
     VideoRequest,
     http_setup_problem,
     is_local_job,
+    on_result_answered,
     raised_in,
 )
 from mindmovie.retry import (
@@ -2872,7 +2873,14 @@ class Pipeline:
         `keep_key` is kept on the row as `Store.ledger_keep_result` keeps it, in the
         same write as its bill: billed in one transaction and kept in the next, a kill
         between them lost the URL, and the next render bought the result again."""
-        if isinstance(error, ProviderError) and error.charged:
+        answered = self._answered_note(row)
+        if answered is not None and not (isinstance(error, ProviderError) and error.charged):
+            # answered, its result at a URL (`Store.ledger_note_answered`), and the render
+            # stopped (a second Ctrl-C) or broke during the download: billed, the URL
+            # kept for the next render, as a download that failed (below)
+            kept = {"failed_after": type(error).__name__, **answered}
+            await self.gate.bill(row, self.store_row_estimate(row), kept)
+        elif isinstance(error, ProviderError) and error.charged:
             # answered (and charged) before it failed here, e.g. its download: owed
             usage: dict[str, Any] = {"failed_after": error.kind}
             if error.result_url and keep_key is not None:
@@ -2939,6 +2947,20 @@ class Pipeline:
             await self.gate.unknown(row)  # may have been accepted: stays committed
         else:
             await self.gate.refund(row, f"{error.kind}: not accepted")
+
+    def _answered_note(self, row: int) -> dict[str, Any] | None:
+        """The result URL noted on ledger row `row` as its answer came
+        (`Store.ledger_note_answered`), as `_settle_failed` keeps a URL; None when none."""
+        with contextlib.suppress(StoreError, sqlite3.Error):
+            r = self.gate.store.ledger_row(row)
+            note = (r.get("usage") or {}).get("answered") if r is not None else None
+            if r is not None and r["state"] == "committed" and isinstance(note, dict):
+                return {
+                    k: note[k]
+                    for k in ("result_url", "input_key", "result_at", "result_valid_for")
+                    if k in note
+                }
+        return None
 
     def _planner_usd(self, usage: dict[str, Any]) -> float:
         """What one answered planner call cost, from its reported usage."""
@@ -4018,8 +4040,19 @@ class Pipeline:
                 # in flight until saved (below): the stop's grace waits for it
                 rows.append(row)
                 self._paid_call(row, "image", model.name)
+
+            def answered(url: str) -> None:
+                # (best effort, as `_journal_unrepaired`: run.db at its size limit
+                # raised out of the answer, paid, before its download)
+                assert row is not None
+                with contextlib.suppress(sqlite3.Error, OSError, StoreError):
+                    store.ledger_note_answered(
+                        row, url, key, getattr(model, "result_url_seconds", None)
+                    )
+
             try:
-                img = await self._settle_errors(row, model.generate(req), model, keep_key=key)
+                with on_result_answered(answered if row is not None else None):
+                    img = await self._settle_errors(row, model.generate(req), model, keep_key=key)
             except BaseException:
                 if row is not None:  # settled (or lost): nothing to wait for, nor save
                     self._paid_in_flight.pop(row, None)
@@ -8411,6 +8444,13 @@ class Pipeline:
             whose = "the plan" if scene_id == "_run" else f"{scene_id}'s {stage}"
             if kind == "succeeded":
                 said = f"{whose}, paid for and saved as {what} by an earlier render, is taken up"
+            elif kind == "answered":
+                # (the render ended during the download: a kill, a second Ctrl-C)
+                self.reporter.info(
+                    f"{whose}, paid for by an earlier render that stopped as it was being "
+                    "downloaded, is downloaded from its URL, not bought again"
+                )
+                continue
             elif kind == "submitted":
                 said = f"{whose} job {what}, paid for by an earlier render, is polled"
             else:

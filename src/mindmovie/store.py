@@ -1266,7 +1266,7 @@ class Store:
                 key=lambda p: (p.name.startswith("bill-"), p.name),
             )
         except OSError:
-            return []
+            paths = []
         taken: list[tuple[str, str, str, str]] = []
         for path in paths:
             try:
@@ -1285,7 +1285,57 @@ class Store:
             if not self._read_only:  # (a read-only copy takes them up in memory only)
                 with suppress(OSError):
                     path.unlink()
+        return taken + self._take_answered()
+
+    def _take_answered(self) -> list[tuple[str, str, str, str]]:
+        """The paid calls still committed whose answer had come, its result waiting at a
+        URL, when their render ended before downloading it (`ledger_note_answered`): billed
+        at their estimate (a Seedream image's flat price) with the URL kept, which the
+        next render downloads instead of paying again (`kept_result`). (scene id,
+        stage, "answered", the URL) of each."""
+        taken: list[tuple[str, str, str, str]] = []
+        for row in self.ledger_rows():
+            usage = row["usage"]
+            note = usage.get("answered") if isinstance(usage, dict) else None
+            if row["state"] != "committed" or not isinstance(note, dict):
+                continue
+            url, key, at = note.get("result_url"), note.get("input_key"), note.get("result_at")
+            valid_for = note.get("result_valid_for")
+            if not (isinstance(url, str) and url and isinstance(key, str) and _dollars(at)):
+                continue  # (damaged by hand: the row stays an outcome unknown)
+            kept: dict[str, Any] = {
+                "answered_before_stop": True,
+                "result_url": url,
+                "input_key": key,
+                "result_at": float(at),
+            }
+            if _dollars(valid_for):
+                kept["result_valid_for"] = float(valid_for)
+            self.ledger_bill(int(row["id"]), float(row["estimated_usd"]), kept)
+            taken.append((str(row["scene_id"]), str(row["stage"]), "answered", url))
         return taken
+
+    def ledger_note_answered(
+        self, row_id: int, url: str, input_key: str, valid_for: float | None = None
+    ) -> None:
+        """A paid call still committed was answered, its result waiting at `url` (made
+        from `input_key`), downloaded next: noted on its row, so that a render ended
+        before the download is done (a kill, a second Ctrl-C) leaves the URL for the next
+        one (`_take_answered`) instead of an outcome unknown and an image bought again.
+        The row's bill, once the result is saved, replaces the note."""
+        with self._tx() as db:
+            row = db.execute("SELECT state, usage FROM ledger WHERE id=?", (row_id,)).fetchone()
+            if row is None or row["state"] != "committed":
+                return
+            usage = self._usage(row_id, row["usage"]) or {}
+            note: dict[str, Any] = {"result_url": url, "input_key": input_key}
+            note["result_at"] = time.time()
+            if valid_for is not None:
+                note["result_valid_for"] = valid_for
+            db.execute(
+                "UPDATE ledger SET usage=?, updated_at=? WHERE id=?",
+                (json.dumps({**usage, "answered": note}), time.time(), row_id),
+            )
 
     def _take_receipt(self, rec: dict[str, Any]) -> tuple[str, str, str, str] | None:
         """`take_receipts` of one receipt: what it took, or None (it no longer fits)."""
@@ -2141,8 +2191,16 @@ class Store:
                 self.ledger_used(int(row["id"]))
 
     def ledger_mark_unknown(self, row_id: int) -> None:
-        """Keep the row committed but remember the person was told its outcome is unknown."""
-        self._ledger_update(row_id, usage=json.dumps({"unknown_outcome": True}))
+        """Keep the row committed but remember the person was told its outcome is unknown
+        (and the URL of its answer, if one came: `ledger_note_answered`)."""
+        usage: dict[str, Any] = {"unknown_outcome": True}
+        was: object = None
+        with suppress(StoreError):  # (a usage damaged by hand: replaced, as before)
+            row = self.ledger_row(row_id)
+            was = row.get("usage") if row is not None else None
+        if isinstance(was, dict) and isinstance(was.get("answered"), dict):
+            usage["answered"] = was["answered"]
+        self._ledger_update(row_id, usage=json.dumps(usage))
 
     def ledger_keep_result(
         self, row_id: int, url: str, input_key: str, valid_for: float | None = None

@@ -311,6 +311,31 @@ def test_kill_at_plan_costs_one_more_planner_call_reported_as_unknown(
     assert all(a == 1 for (sid, stage), (a, _) in now.items() if stage in ("keyframe", "clip"))
 
 
+def test_kill_as_a_paid_image_downloads_downloads_it_from_its_url_not_buying_it_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Seedream answered the first keyframe with its result URL (the image made and
+    billed) and the render died before the download was done: the image was lost, its row
+    left an outcome unknown, and the next render bought it again. The URL is journaled on
+    the row as the answer comes: `status` of the dead run counts it billed, and the next
+    render downloads it from there."""
+    rig = make_rig(sim, tmp_path)
+    rig.cfg.write_text(rig.cfg.read_text() + "keyframes: {options: {response_format: url}}\n")
+    before, after, err = _kill_then_resume(rig, "image_download")
+    t = rig.totals()
+    assert t["images"] == SCENES, "the image being downloaded at the kill was bought again"
+    assert "downloaded from its URL, not bought again" in err, err
+    (first,) = ledger(before, "keyframe")  # the kill came with the first image
+    assert first["state"] == "billed", first
+    assert first["usage"]["result_url"].startswith(sim.base_url + "/_sim/files/"), first
+    assert before["money"]["unknown"] == 0
+    check_money_invariants(after, t, SCENES)
+    assert unknown_rows(after, "keyframe") == []
+    rows = ledger(after, "keyframe")
+    assert len(rows) == SCENES and all("result_url" not in r["usage"] for r in rows), rows
+    _kept_attempts(before, after)
+
+
 def test_kill_at_submit_adopts_the_orphan_job(sim: SimServer, tmp_path: Path) -> None:
     """THE key test: the first video job was created (and is being paid for) but its id
     died with the process before it was journaled. The next run must find it through the

@@ -9,6 +9,8 @@ thread's signal handling."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -506,3 +508,43 @@ async def test_a_first_plan_answer_whose_repair_met_a_refused_key_is_not_bought_
         assert isinstance(last, list) and last[0]["type"] == "tool_result", last
     else:  # asked anew
         assert isinstance(last, str), last
+
+
+async def test_an_image_quit_during_its_download_is_downloaded_next_render_not_bought(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Seedream answering with its result URL (`response_format: url`): the image is made
+    and billed when the answer comes, and downloaded after. A render quit at once during
+    that download (a second Ctrl-C) left the call an outcome unknown, and the next render
+    bought the image again. Its URL is kept on its billed row: the next render downloads it."""
+    sim.media_scale = 0.25
+    goals = tmp_path / "one.yaml"
+    goals.write_text("title: One\ngoals:\n  - category: health\n    vision: Strong and rested\n")
+    s = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"options": {"response_format": "url"}},
+        video={"provider": "local"},
+    )
+    run = tmp_path / "run"
+    files = "/_sim/files/"
+    held = sim.add_fault("delay", path=files, method="GET", count=1, seconds=60)
+    task = asyncio.ensure_future(Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes"))
+    await _until(lambda: len(sim.requests(path=files, method="GET")) == 1)
+    task.cancel()  # what quitting at once does to the render's work
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    sim.release(held)
+    # billed by the render quit, in run.db itself (not only as a reader takes it up)
+    with sqlite3.connect(run / "run.db") as db:
+        ((state, usage),) = db.execute("SELECT state, usage FROM ledger").fetchall()
+    assert state == "billed" and json.loads(usage)["result_url"].endswith(".png"), usage
+    (row,) = ledger_rows(run, "keyframe")
+    assert row["state"] == "billed" and row["usage"]["result_url"].endswith(".png"), row
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed
+    assert sim.stats()["totals"]["images"] == 1  # not bought again
+    assert len(sim.requests(path=IMAGES)) == 1
+    (row,) = ledger_rows(run, "keyframe")
+    assert row["state"] == "billed" and "result_url" not in row["usage"], row

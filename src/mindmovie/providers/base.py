@@ -8,11 +8,13 @@ exactly one retry policy and one place that decides what a failure means for the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import functools
 import html
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -714,6 +716,34 @@ class KeyframeModel(Protocol):
     model: str
 
     async def generate(self, request: KeyframeRequest) -> ImageResult: ...
+
+
+#: who is told that the paid call running in this task was answered with a result URL
+#: (`result_answered`); set by the pipeline around each paid keyframe call
+_ANSWERED: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+    "mindmovie_result_answered", default=None
+)
+
+
+def result_answered(url: str) -> None:
+    """The paid call running in this task was answered (and so billed) with its result
+    waiting at `url`, which is downloaded next. Said before the download so that the
+    pipeline journals the URL: a render killed (or quit at once) during a slow download
+    lost the image it had paid for, and the next render bought it again."""
+    hook = _ANSWERED.get()
+    if hook is not None:
+        hook(url)
+
+
+@contextlib.contextmanager
+def on_result_answered(hook: Callable[[str], None] | None) -> Iterator[None]:
+    """Call `hook(url)` when a paid call awaited inside this block (in this task) says
+    `result_answered`."""
+    token = _ANSWERED.set(hook)
+    try:
+        yield
+    finally:
+        _ANSWERED.reset(token)
 
 
 @runtime_checkable

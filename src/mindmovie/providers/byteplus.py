@@ -60,6 +60,7 @@ from mindmovie.providers.base import (
     made_maybe,
     origin_url,
     rate_limit_advice,
+    result_answered,
     unknown_options,
     url_expired,
     url_expiry,
@@ -684,6 +685,8 @@ class SeedreamKeyframes:
             except ValueError as e:
                 raise Transient(f"image: undecodable b64_json ({e})", provider=PROVIDER) from None
         elif url:
+            result_answered(str(url))  # journaled before the download: see there
+            killpoint("image_download")
             try:
                 data = await with_retry(lambda: _download_image(str(url), self.timeout))
             except ResultGone as e:
