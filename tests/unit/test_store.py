@@ -444,6 +444,42 @@ def test_a_kept_result_url_counts_as_paid_only_within_its_validity(tmp_path: Pat
     st.close()
 
 
+def test_an_answer_noted_on_a_committed_row_is_taken_up_billed_with_its_url(
+    tmp_path: Path,
+) -> None:
+    """`ledger_note_answered`, then the render gone before the download: the next store
+    to take the receipts bills the row at its estimate with the URL kept (what a render
+    downloads); a note damaged by hand is left (the row stays committed, an outcome
+    unknown), and the note survives the row being marked unknown."""
+    import sqlite3
+
+    st = Store(tmp_path / "run.db")
+    row = st.ledger_commit("s1", "keyframe", "byteplus", "seedream", 0.03, held_usd=0.05)
+    st.ledger_note_answered(row, "http://x/a.png", "k1", 3600.0)
+    st.ledger_mark_unknown(row)  # (a render told of it before it ended)
+    bad = st.ledger_commit("s2", "keyframe", "byteplus", "seedream", 0.03)
+    st.ledger_note_answered(bad, "http://x/b.png", "k2")
+    st.close()
+    with sqlite3.connect(tmp_path / "run.db") as db:
+        db.execute(
+            "UPDATE ledger SET usage=? WHERE id=?",
+            ('{"answered": {"result_url": 7, "input_key": "k2", "result_at": 1}}', bad),
+        )
+    st = Store(tmp_path / "run.db")
+    assert st.take_receipts() == [("s1", "keyframe", "answered", "http://x/a.png")]
+    got = st.refetchable_result("s1", "keyframe", "k1")
+    assert got is not None and got["id"] == row and got["billed_usd"] == pytest.approx(0.03)
+    assert got["usage"]["result_valid_for"] == 3600.0
+    assert st.ledger_row(bad)["state"] == "committed"  # type: ignore[index]
+    assert st.take_receipts() == []  # once
+    # a bill (the image saved) replaces the note: nothing left to take
+    third = st.ledger_commit("s3", "keyframe", "byteplus", "seedream", 0.03)
+    st.ledger_note_answered(third, "http://x/c.png", "k3")
+    st.ledger_bill(third, 0.03, {"generated_images": 1})
+    assert st.take_receipts() == []
+    st.close()
+
+
 def test_a_clip_job_is_picked_up_again_unless_its_provider_already_said_no(
     tmp_path: Path,
 ) -> None:
