@@ -4482,7 +4482,9 @@ class Pipeline:
         db = self.run_dir / "run.db"
         try:
             if journal_missing(db):
-                return set(_STAGES)
+                # a new run: what it goes through (`plan` needed the keyframe and video
+                # keys of the preset, though it calls only the planner)
+                return self._stages_upto()
             store = Store(db, read_only=True)
         except Exception:
             return set(_STAGES)
@@ -4515,11 +4517,12 @@ class Pipeline:
         if look is None:
             look = self.outlook(store, _planner_identity(self.settings))
         if look.plan is None:
-            return set(_STAGES)  # a new plan: every scene made anew
+            # a new plan: every scene made anew, as far as the render goes (`--until`)
+            return needed | self._stages_upto()
         ids = [sc.id for sc in look.plan.scenes]
         # the stages whose steps this render goes through (`--until`): a step of a later
         # one is not touched (a job it holds, in flight, is the ledger rule's above)
-        upto = {"plan": 1, "keyframes": 2}.get(self._until, 3)
+        upto = len(self._stages_upto())
         for st in store.steps():
             # open, in flight, failed: made again or polled (the movie's own steps,
             # "movie" and "segment", are the compose's: no provider); not one with no
@@ -4543,6 +4546,10 @@ class Pipeline:
         ):
             needed.add("video")  # a clip to buy, or a job to poll (not in `clips`)
         return needed
+
+    def _stages_upto(self) -> set[str]:
+        """The stages this render goes through (`--until`; `plan` is `--until plan`)."""
+        return set(_STAGES[: {"plan": 1, "keyframes": 2}.get(self._until, 3)])
 
     def _check_keyless(self, store: Store) -> None:
         """Under the lock, before anything is sent or written: a provider left without

@@ -569,3 +569,36 @@ def test_a_key_needed_for_the_clips_only_is_named_for_the_clips(
     assert "ARK_API_KEY (or BYTEPLUS_API_KEY) is not set" in said, said
     assert "video" in said and "keyframes" not in said, said
     assert len(sim.requests()) == sent and _ledger(run) == ledger
+
+
+@pytest.mark.usefixtures("no_keys")
+def test_a_new_plan_needs_only_the_planner_s_key(sim: SimServer, tmp_path: Path) -> None:
+    """`mindmovie plan` (and `render --until plan`) of a new run calls the planner only:
+    it was refused "ARK_API_KEY ... the byteplus preset needs it for keyframes (Seedream)
+    and video (Seedance)" with Claude's key set, and with the local planner and no key
+    at all. `render --until keyframes` calls the keyframe model, and names its key."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg = preset_config(tmp_path, sim, "byteplus")
+    claude = {"ANTHROPIC_API_KEY": "sk-ant"}
+    for args, env, run in (
+        (["plan"], claude, "a"),
+        (["render", "--until", "plan"], claude, "b"),
+        (["plan", "--preset", "byteplus"], {}, "c"),  # the local planner below, no key
+    ):
+        conf = cfg
+        if run == "c":
+            conf = tmp_path / "local-planner.yaml"
+            conf.write_text(cfg.read_text() + "planner: {provider: local}\n")
+        cmd = [args[0], str(goals), *args[1:], "-c", str(conf), "--out", str(tmp_path / run)]
+        r = CliRunner().invoke(app, [*cmd, "--yes"], env=env)
+        assert r.exit_code == 0, (args, r.output)
+        assert (tmp_path / run / "plan.yaml").is_file(), args
+    assert sim.stats()["totals"]["messages"] == 2
+    assert sim.stats()["totals"]["images"] == 0
+    cmd = ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "a"), "--yes"]
+    r = CliRunner().invoke(app, [*cmd, "--until", "keyframes"], env=claude)
+    said = " ".join(r.output.split())
+    assert r.exit_code == 2 and "ARK_API_KEY (or BYTEPLUS_API_KEY) is not set" in said, said
+    assert "keyframes" in said, said
+    assert sim.stats()["totals"]["images"] == 0
