@@ -130,6 +130,7 @@ from mindmovie.providers.base import (
     http_setup_problem,
     is_local_job,
     on_result_answered,
+    prompt_for_aspect,
     raised_in,
 )
 from mindmovie.retry import (
@@ -4050,9 +4051,14 @@ class Pipeline:
                         row, url, key, getattr(model, "result_url_seconds", None)
                     )
 
+            # (the plan's default style names 16:9 whatever the aspect: said as the
+            # movie's own to a paid model; the key stays the plan's prompt's)
+            sent = req
+            if model.name != "local":
+                sent = replace(req, prompt=prompt_for_aspect(req.prompt, req.aspect))
             try:
                 with on_result_answered(answered if row is not None else None):
-                    img = await self._settle_errors(row, model.generate(req), model, keep_key=key)
+                    img = await self._settle_errors(row, model.generate(sent), model, keep_key=key)
             except BaseException:
                 if row is not None:  # settled (or lost): nothing to wait for, nor save
                     self._paid_in_flight.pop(row, None)

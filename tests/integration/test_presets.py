@@ -689,6 +689,44 @@ async def test_paid_keyframes_are_reused_at_another_resolution(
     assert {p: p.read_bytes() for p in run.glob("scenes/*/keyframe.png")} == before
 
 
+@pytest.mark.parametrize("preset", ["byteplus", "google"])
+@pytest.mark.parametrize("aspect", ["9:16", "1:1", "16:9"])
+async def test_the_default_style_names_the_movie_s_aspect_to_a_paid_image_model(
+    preset: str, aspect: str, sim: SimServer, tmp_path: Path
+) -> None:
+    """The local planner's default style ends "16:9" whatever the aspect (it is in every
+    plan's prompts, which key the paid keyframes): a 9:16 movie's images were asked of
+    Seedream and Gemini as "16:9". The movie's aspect is said instead, in what is sent
+    only; plan.yaml and the keys stay as they were."""
+    from mindmovie.plan import load_plan
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    s = settings_for(
+        preset,
+        sim,
+        planner={"provider": "local"},
+        video={"provider": "local"},
+        output={"aspect": aspect, "size": None, "resolution": "480p"},
+    )
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed
+    if preset == "byteplus":
+        sent = [r["body"]["prompt"] for r in sim.requests(path="/images/generations")]
+    else:
+        sent = [
+            r["body"]["contents"][0]["parts"][0]["text"]
+            for r in sim.requests(path=":generateContent")
+        ]
+    assert len(sent) == 4
+    planned = [sc.image_prompt for sc in load_plan(run / "plan.yaml").scenes]
+    assert all("shallow depth of field, 16:9. No text" in p for p in planned), planned
+    for text in sent:
+        assert f"shallow depth of field, {aspect}. No text" in text, text
+        assert ("16:9" in text) == (aspect == "16:9"), text
+
+
 async def _old_keyframes_reused(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings: Settings
 ) -> tuple[Path, Path]:

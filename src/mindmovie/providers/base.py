@@ -718,6 +718,24 @@ class KeyframeModel(Protocol):
     async def generate(self, request: KeyframeRequest) -> ImageResult: ...
 
 
+#: the local planner's style when goals.yaml names none (`local.build_plan`), "16:9"
+#: whatever the movie's aspect: it is in the prompts of every plan made so far, and a
+#: plan's prompts key its paid keyframes (changed, they would be bought again). Sent to
+#: a paid model as the movie's own aspect (`prompt_for_aspect`)
+DEFAULT_STYLE_LOOK = "cinematic photorealism, natural light, shallow depth of field"
+DEFAULT_STYLE = f"{DEFAULT_STYLE_LOOK}, 16:9"
+
+
+def prompt_for_aspect(prompt: str, aspect: str) -> str:
+    """`prompt` as sent to a paid image model for a movie of `aspect`: the default
+    style's "16:9" (`DEFAULT_STYLE`) said as `aspect`. A 9:16 movie's images were asked
+    for as "16:9" (and cropped to the frame). Done when sent, not in plan.yaml: its
+    prompts stay the keys they were."""
+    if aspect == "16:9":
+        return prompt
+    return prompt.replace(f"Style: {DEFAULT_STYLE}.", f"Style: {DEFAULT_STYLE_LOOK}, {aspect}.")
+
+
 #: who is told that the paid call running in this task was answered with a result URL
 #: (`result_answered`); set by the pipeline around each paid keyframe call
 _ANSWERED: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(

@@ -25,6 +25,7 @@ from mindmovie.fsutil import slugify
 from mindmovie.goals import Goal, Goals
 from mindmovie.plan import DEFAULT_CLOSING, Plan, Scene
 from mindmovie.providers.base import (
+    DEFAULT_STYLE,
     PlanOptions,
 )
 from mindmovie.yamlsrc import given_text
@@ -1557,9 +1558,7 @@ def build_plan(goals: Goals, options: PlanOptions) -> Plan:
     person = goals.person
     subject = (given_text(person.description) if person else None) or "a person"
     person_photos = [_abs_str(p) for p in person.photos] if person else []
-    style = (goals.style or "").strip() or (
-        "cinematic photorealism, natural light, shallow depth of field, 16:9"
-    )
+    style = (goals.style or "").strip() or DEFAULT_STYLE
     scenes: list[Scene] = []
     counts = [goal.scenes or max(1, options.scenes_per_goal) for goal in goals.goals]
     starts = [_natural_move(goal) for goal in goals.goals]
