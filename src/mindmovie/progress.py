@@ -207,6 +207,11 @@ class PlainReporter:
         self._line(f"{stage}: {total} step(s)")
 
     def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+        if self.t0 is None:
+            # the clock starts at the first stage or step, printed or not, as the live
+            # view's does: a line-mode log of a render whose plan failed said "elapsed
+            # 0 s" after seconds of planning (its "running" line is --verbose only)
+            self.t0 = time.monotonic()
         stage = scene_stage(self.at, stage, scene_id)
         if state in ("done", "reused"):
             self.finished[stage] = self.finished.get(stage, 0) + 1
@@ -214,7 +219,10 @@ class PlainReporter:
             self.failed.add(scene_id)
         # a scene stopped (the budget, Ctrl-C) says so as a failed one does: a log
         # without -v said nothing of it, as if it had never been asked for
-        if self.verbose or state in ("done", "failed", "stopped"):
+        # (the plan's start too: a paid plan takes a while, and a log without -v was
+        # silent from the spend question to the plan's end)
+        started_plan = state == "running" and stage == "plan"
+        if self.verbose or started_plan or state in ("done", "failed", "stopped"):
             who = stage if scene_id == stage else f"{stage} {scene_id}"  # not "plan plan"
             self._line(f"{who}: {state}{' - ' + note if note else ''}")
 

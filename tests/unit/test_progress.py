@@ -548,3 +548,27 @@ def test_a_path_in_a_row_s_note_is_not_broken_across_lines() -> None:
     assert not [ln for ln in rows if ln.split() and ln.split()[-1].startswith("-")], rows
     said = " ".join(" ".join(rows).split())
     assert "failed could not read" in said and "the file is not an image" in said, said
+
+
+def test_the_plain_log_counts_the_plan_s_time_and_says_it_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A paid plan that failed after seconds: the line-mode log (no -v) printed nothing
+    while it ran and ended "[   0.0s] totals: elapsed 0 s", its clock started by its
+    first printed line. The clock starts at the first step, printed or not, and the
+    plan's start is a line."""
+    from mindmovie import progress
+
+    clock = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    buf = io.StringIO()
+    rep = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+    rep.step("plan", "plan", "running", "anthropic")
+    clock[0] = 107.5
+    rep.money(0.0, 0.02)
+    rep.step("plan", "plan", "failed", "HTTP 500")
+    rep.close()
+    lines = buf.getvalue().splitlines()
+    assert lines[0] == "[   0.0s] plan: running - anthropic", lines
+    assert lines[1] == "[   7.5s] plan: failed - HTTP 500", lines
+    assert lines[2].startswith("[   7.5s] totals:") and "elapsed 8 s" in lines[2], lines
