@@ -2456,3 +2456,27 @@ def test_an_english_line_starting_with_a_word_of_another_language_s_list_stays_e
     (shown,), closing = _shown(Goal(category="travel", vision=line))
     assert shown[0] == f"I enjoy {line[0].lower()}{line[1:]}" and closing == DEFAULT_CLOSING
     assert len(set(shown)) == 3
+
+
+@pytest.mark.parametrize(
+    ("actions", "shown"),
+    [
+        # the README's and `mindmovie init`'s own example
+        ("Running, yoga on a sunlit deck", "I enjoy running and yoga on a sunlit deck"),
+        ("Run, swim, bike", "I run, swim and bike"),
+        ("Cooking for friends, hosting dinners", "I am cooking for friends and hosting dinners"),
+        ("Yoga, meditation and long walks", "I enjoy yoga, meditation and long walks"),
+        ("Healthy, wealthy, and wise", "I am healthy, wealthy, and wise"),
+    ],
+)
+def test_an_action_list_written_with_commas_is_shown_as_a_sentence(
+    actions: str, shown: str
+) -> None:
+    """`actions: Running, yoga on a sunlit deck` was shown "I am running, yoga on a sunlit
+    deck". The list is joined with "and"; the scene's prompts are the ones it had (they
+    key paid keyframes and clips)."""
+    goal = Goal(category="health", vision="Strong", actions=actions, scenes=2)
+    before = build_plan(Goals(title="t", goals=[goal]), PlanOptions())
+    assert before.scenes[1].affirmation == shown
+    # the moment in the prompts is the person's words as written
+    assert f"The moment: {actions[0].lower()}{actions[1:]}" in before.scenes[1].image_prompt

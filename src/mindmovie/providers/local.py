@@ -1312,6 +1312,28 @@ def _feelings_line(feelings: str) -> str:
     return _shorten(_present_tense("I feel " + joined))
 
 
+_GERUND = re.compile(r"[a-z]+ing\b", re.I)
+
+
+def _and_list(line: str) -> str:
+    """ "I am running, yoga on a sunlit deck" -> "I enjoy running and yoga on a sunlit
+    deck"; "I run, swim, bike" -> "I run, swim and bike". A list written with commas
+    only (actions: "Running, yoga on a sunlit deck", the README's own example) was shown
+    as a sentence run on. What is shown only: the beats' keys and moments (the scenes'
+    prompts, which key paid work) are made as before."""
+    if not line.startswith("I ") or ", " not in line or re.search(r"[.!?;:]\s", line):
+        return line
+    if re.search(r"\b(?:and|or|but|then|so|because|while|yet)\b", line.split(", ", 1)[1], re.I):
+        return line  # "I run, swim and bike", "I rest, then run": said already
+    head, _, last = line.rpartition(", ")
+    out = f"{head} and {last}"
+    if out.startswith("I am "):
+        pieces = re.split(r", | and ", out[len("I am ") :])
+        if _GERUND.match(pieces[0]) and not all(_GERUND.match(p) for p in pieces):
+            out = "I enjoy " + out[len("I am ") :]  # not "I am running and yoga"
+    return out
+
+
 def _action_items(actions: str) -> list[str]:
     """Split an actions text into single actions (one per line/semicolon/sentence)."""
     items = [a.strip(" -•*\t") for a in re.split(r"[;\n]|(?<=[.!?])\s+", actions)]
@@ -1418,7 +1440,7 @@ def _beats(goal: Goal, file_lines: list[str] | None = None) -> list[_Beat]:
     context = _goal_context(goal, file_lines or [])
 
     def said(line: str, moment: str = "") -> _Beat:
-        return _Beat(first_person(line, context), moment, _english_key(line))
+        return _Beat(_and_list(first_person(line, context)), moment, _english_key(line))
 
     out: list[_Beat] = []
     if own := given_text(goal.affirmation):
