@@ -3243,18 +3243,25 @@ class Pipeline:
             why.append("the video model's clip lengths")
         return " and ".join(why or ["the plan settings"]) + " changed"
 
-    def _warn_other_goals(self) -> None:
+    def _warn_other_goals(self, store: Store) -> None:
         """Say so when the run folder was last rendered from another goals.yaml that is
         still there: e.g. two goals.yaml with the same title (or titles that slug alike)
-        share outputs/<title>/, and this render replaces the other's movie.mp4."""
+        share outputs/<title>/, and this render replaces the other's movie.mp4. Its paid
+        work is said to be kept only when it has some (a free run's was "paid" too)."""
         other = self._last_goals
         same = same_goals(self.run_dir, other, self._last_goals_rel, self.goals_path)
         if other and not same and Path(other).is_file():
+            paid = any(r["stage"] in ("keyframe", "clip") for r in store.ledger_rows())
+            kept = (
+                "Its paid keyframes and clips are kept and come back when it is rendered "
+                "here again; to"
+                if paid
+                else "To"
+            )
             self.reporter.warn(
                 f"{self.run_dir} was last rendered from another goals.yaml ({other}); "
-                "this render replaces its movie.mp4. Its paid keyframes and clips are "
-                "kept and come back when it is rendered here again; to keep both "
-                "movies, give this one its own folder with --out"
+                f"this render replaces its movie.mp4. {kept} keep both movies, give this "
+                "one its own folder with --out"
             )
 
     async def _plan(self, store: Store, planner: Planner) -> Plan:
@@ -3273,7 +3280,7 @@ class Pipeline:
                 # another goals.yaml whose title slugs alike (`Run!`, `run?`) with the same
                 # goals: its plan is kept, only the title taken, and its movie replaced
                 # with no word of the other file
-                self._warn_other_goals()
+                self._warn_other_goals(store)
             self._record_shown(store, planner, plan_path, step)
             return existing
         basis = self._plan_basis(planner)
@@ -3306,7 +3313,7 @@ class Pipeline:
                 else "planning again"
             )
             self.reporter.warn(f"{why}: {then} (old plan kept as {backup.name})")
-            self._warn_other_goals()
+            self._warn_other_goals(store)
         # these goals were planned in this folder before (an edit undone, another
         # goals.yaml rendered here meanwhile): their plan, with its edits, comes back
         # instead of a new paid plan with new prompts that would redo every scene

@@ -1182,8 +1182,10 @@ def test_two_goals_files_whose_titles_slug_alike_say_they_share_the_folder(
     assert "plan.yaml takes goals.yaml's new title" in said, said
     assert (
         f"outputs/run was last rendered from another goals.yaml "
-        f"({(workdir / 'examples' / 'a.yaml').resolve()}); this render replaces its movie.mp4"
+        f"({(workdir / 'examples' / 'a.yaml').resolve()}); this render replaces its movie.mp4. "
+        "To keep both movies, give this one its own folder with --out"
     ) in said, said
+    assert "paid" not in said, said  # (a free run: nothing of it is kept in kept/)
 
 
 def test_a_path_that_is_not_utf8_is_printed_not_a_traceback(workdir: Path) -> None:

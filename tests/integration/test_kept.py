@@ -204,6 +204,7 @@ def test_another_goals_file_in_the_same_folder_costs_the_first_nothing_when_it_c
     assert after_b["jobs_created"] > before_b["jobs_created"]
     assert "planning again" in out
     assert f"last rendered from another goals.yaml ({goals_a.resolve()})" in out
+    assert "Its paid keyframes and clips are kept and come back" in " ".join(out.split())
 
     claude_answer_for(sim, goals_a)
     out = _render(goals_a, cfg, run, env)
