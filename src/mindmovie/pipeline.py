@@ -3691,6 +3691,11 @@ class Pipeline:
             # references, which do not change it): reused while its prompt is unchanged
             for photo in photos:
                 source = photo or self._source_photo(scene, plan)
+                if source is not None and photo_has_transparency(source):
+                    # its key until 2026-12-06, with the style, references and options
+                    # (`_keyframe_variants`): the same pixels while they are unchanged
+                    before = self._keyframe_variants(model, scene, plan, photo, before_dec06=True)
+                    keys += [key for _, key, _ in before if key not in keys]
                 if source is not None and (
                     photo_has_transparency(source) or not photo_fit_never_changed(source)
                 ):
@@ -3778,10 +3783,18 @@ class Pipeline:
         *,
         legacy: bool = False,
         at: OutputSettings | None = None,
+        before_dec06: bool = False,
     ) -> list[tuple[str, str, KeyframeRequest]]:
         """(label, input key, request): the request as planned, then the content-filter
         fallback (a softened prompt), each with its own key so either result is reusable.
         `photo`: the goal photo to make it from, instead of `_source_photo`'s.
+
+        A local keyframe made from a goal photo with transparent parts is the photo over
+        the painter's scene: its key holds what the two take (the photo, the fit, the
+        frame size, and the painter's prompt, seed and category), not the plan's style,
+        the reference photos or the options. Until 2026-12-06 it held those too, so their
+        edit painted the same image again and `status` called it a redo
+        (`before_dec06`: that key, for reuse only).
 
         A local keyframe made from the goal's photo (with no transparent part for the
         painted scene to show through) is that photo fitted to the frame: its key holds
@@ -3845,6 +3858,22 @@ class Pipeline:
                 fit=PHOTO_FIT,
                 size=[w, h],
                 source=common["source"],
+            )
+            return [("as planned", key, req)]
+        if fitted and source is not None and not before_dec06:
+            # `local_media.fit_photo` over `paint_keyframe`: the photo, the fit and the
+            # painter's own inputs decide the pixels
+            key = input_key(
+                v=STAGE_VERSION["keyframe"],
+                provider=model.name,
+                model=model.model,
+                made="photo over painted",
+                fit=PHOTO_FIT,
+                size=[w, h],
+                source=common["source"],
+                prompt=req.prompt,
+                seed=self.settings.keyframes.seed,
+                category=scene.category.strip().lower(),
             )
             return [("as planned", key, req)]
         if model.name == "local" and source is None and not legacy:
@@ -5184,7 +5213,9 @@ class Pipeline:
         style = plan.style if plan is not None else None
         kf_name = self._keyframe_provider
         photo = plan is not None and self._photo_keyframe(scene, plan)
-        painted = plan is not None and self._painted_keyframe(scene, plan)
+        painted = plan is not None and (
+            self._painted_keyframe(scene, plan) or self._photo_over_painted(scene, plan)
+        )
         # as plan.yaml has it (a moved folder's paths are rebased only in memory)
         scene = self._plan_yaml_scenes.get(scene.id, scene)
         store.set_meta(
@@ -5437,9 +5468,18 @@ class Pipeline:
         for sc in plan.scenes:
             if self._photo_keyframe(sc, plan):
                 out[sc.id] = PHOTO_UNUSED_FIELDS
-            elif self._painted_keyframe(sc, plan):
+            elif self._painted_keyframe(sc, plan) or self._photo_over_painted(sc, plan):
                 out[sc.id] = PAINT_UNUSED_FIELDS
         return out
+
+    def _photo_over_painted(self, scene: Scene, plan: Plan) -> bool:
+        """Whether this scene's keyframe is a goal photo with transparent parts over the
+        offline painter's scene, keyed without the plan's style, the reference photos and
+        the options (`_keyframe_variants`): `status` does not call their edit a redo."""
+        if self._keyframe_provider != "local":
+            return False
+        source = self._source_photo(scene, plan)
+        return source is not None and photo_has_transparency(source)
 
     def _painted_keyframe(self, scene: Scene, plan: Plan) -> bool:
         """Whether the offline painter draws this scene's keyframe (no goal photo), keyed

@@ -2,8 +2,9 @@
 changes its pixels (the photo's bytes, the frame size, the fit), not the prompt: an
 edited image_prompt made the same image again (status said redo).
 Painted keyframes, photos with transparent parts (the painted scene shows through) and
-remote models (which read the prompt) keep the prompt in their key; a painted one holds
-only what the painter reads (prompt, seed, size, category), not the plan's style."""
+remote models (which read the prompt) keep the prompt in their key; a painted one, and a
+photo with transparent parts, hold only what the painter (and the fit) reads (prompt,
+seed, size, category), not the plan's style, the reference photos or the options."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from PIL import Image
 
 from mindmovie.config import Settings, load_settings
@@ -99,6 +101,51 @@ def test_a_photo_with_transparent_parts_keeps_the_prompt_in_its_key(tmp_path: Pa
     cut_out.putpixel((3, 3), (0, 0, 0, 255))
     cut_out.save(photo, format="PNG")
     assert _keys(pipe, settings, kite, PHOTO) == _keys(pipe, settings, plan, PHOTO)
+
+
+def test_a_photo_with_transparent_parts_is_not_made_again_for_a_style_or_reference_edit(
+    tmp_path: Path,
+) -> None:
+    """Its key held the plan's style, the reference photos and the keyframe options,
+    which neither the photo nor the painter behind it reads: a style edit in plan.yaml (or
+    another photo of the goal replaced) painted it again, byte for byte, and `status` said
+    "redo: style edited". Now they redo nothing; a keyframe keyed the old way is reused."""
+    from mindmovie.status import collect_status
+
+    goals, settings = _offline(tmp_path)
+    run = tmp_path / "run"
+    photo = goals.parent / "photos" / "coastal-run.jpg"
+    cut_out = Image.new("RGBA", (64, 48), (200, 120, 60, 255))
+    cut_out.putpixel((3, 3), (0, 0, 0, 0))
+    cut_out.save(photo, format="PNG")  # the name says .jpg: Pillow reads the bytes
+    asyncio.run(Pipeline(goals, settings, out=run).run())
+    pipe, plan = Pipeline(goals, settings, out=run), load_plan(run / "plan.yaml")
+    key = _keys(pipe, settings, plan, PHOTO)
+    assert _keys(pipe, settings, plan.model_copy(update={"style": "pencil sketch"}), PHOTO) == key
+    # the goal's other photo (a reference of this scene, the next scene's picture) replaced
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(goals.parent / "photos" / "trail-stretch.jpg")
+    assert _keys(Pipeline(goals, settings, out=run), settings, plan, PHOTO) == key
+    # what does reach its pixels: the painter's prompt, and the photo
+    assert _keys(pipe, settings, _edited(plan, PHOTO, image_prompt="A kite."), PHOTO) != key
+    # the key until 2026-12-06 is still looked up: a run made then is not painted again
+    scene = next(s for s in plan.scenes if s.id == PHOTO)
+    model = _identity(settings, "keyframes")
+    old = pipe._keyframe_variants(model, scene, plan, before_dec06=True)
+    assert old[0][1] != key[0]
+    reused = pipe._keyframe_reuse_keys(
+        model, scene, plan, pipe._keyframe_variants(model, scene, plan)
+    )
+    assert old[0][1] in reused
+    # the render: a style edit in plan.yaml redoes nothing, and status says so
+    data = yaml.safe_load((run / "plan.yaml").read_text())
+    data["style"] = "pencil sketch"
+    (run / "plan.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    st = collect_status(run, settings=settings, goals=goals)
+    row = next(r for r in st["scenes"] if r["scene_id"] == PHOTO)
+    assert row["reuse"] == {"keyframe": True, "clip": True}, row
+    assert row["next"] == "reuse (style edited, not used by the offline painter)", row
+    res = asyncio.run(Pipeline(goals, settings, out=run).run())
+    assert not [r for r in res.ran if r[0] == PHOTO], res.ran
 
 
 def test_a_new_fit_makes_every_photo_keyframe_again(
