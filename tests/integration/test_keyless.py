@@ -576,7 +576,8 @@ def test_a_new_plan_needs_only_the_planner_s_key(sim: SimServer, tmp_path: Path)
     """`mindmovie plan` (and `render --until plan`) of a new run calls the planner only:
     it was refused "ARK_API_KEY ... the byteplus preset needs it for keyframes (Seedream)
     and video (Seedance)" with Claude's key set, and with the local planner and no key
-    at all. `render --until keyframes` calls the keyframe model, and names its key."""
+    at all. `render --until keyframes` calls the keyframe model, and names its key; with
+    the keyframes offline it needs no video key."""
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
     cfg = preset_config(tmp_path, sim, "byteplus")
@@ -602,3 +603,13 @@ def test_a_new_plan_needs_only_the_planner_s_key(sim: SimServer, tmp_path: Path)
     assert r.exit_code == 2 and "ARK_API_KEY (or BYTEPLUS_API_KEY) is not set" in said, said
     assert "keyframes" in said, said
     assert sim.stats()["totals"]["images"] == 0
+    # the keyframes offline, the clips Seedance's: `--until keyframes` needs no video key
+    conf = tmp_path / "local-keyframes.yaml"
+    conf.write_text(cfg.read_text() + "keyframes: {provider: local}\n")
+    cmd = ["render", str(goals), "-c", str(conf), "--out", str(tmp_path / "d"), "--yes"]
+    r = CliRunner().invoke(app, [*cmd, "--until", "keyframes"], env=claude)
+    assert r.exit_code == 0, r.output
+    assert list((tmp_path / "d" / "scenes").glob("*/keyframe.png"))
+    r = CliRunner().invoke(app, cmd, env=claude)  # the clips: Seedance's key
+    assert r.exit_code == 2 and "ARK_API_KEY" in r.output and "video" in r.output, r.output
+    assert sim.stats()["totals"]["jobs_created"] == 0

@@ -2467,16 +2467,37 @@ def test_an_english_line_starting_with_a_word_of_another_language_s_list_stays_e
         ("Cooking for friends, hosting dinners", "I am cooking for friends and hosting dinners"),
         ("Yoga, meditation and long walks", "I enjoy yoga, meditation and long walks"),
         ("Healthy, wealthy, and wise", "I am healthy, wealthy, and wise"),
+        ("Reading, writing, painting", "I am reading, writing and painting"),
+        # not lists: places, dates, asides, clauses are left as they were
+        ("Living in Austin, Texas", "I am living in Austin, Texas"),
+        ("Married on June 5, 2026", "I am married on June 5, 2026"),
+        ("Running with Sam, my brother", "I am running with Sam, my brother"),
+        ("Working as a nurse, which I love", "I am working as a nurse, which I love"),
+        ("Building my company, one day at a time", "I am building my company, one day at a time"),
+        ("Running, not walking", "I am running, not walking"),
+        (
+            "Dancing at my wedding, surrounded by friends",
+            "I am dancing at my wedding, surrounded by friends",
+        ),
+        ("I speak Spanish, fluently", "I speak Spanish, fluently"),
+        ("Running 5k, swim", "I am running 5k, swim"),
     ],
 )
 def test_an_action_list_written_with_commas_is_shown_as_a_sentence(
     actions: str, shown: str
 ) -> None:
     """`actions: Running, yoga on a sunlit deck` was shown "I am running, yoga on a sunlit
-    deck". The list is joined with "and"; the scene's prompts are the ones it had (they
-    key paid keyframes and clips)."""
+    deck". A list is joined with "and", a line that is no list left as it was; the
+    scene's prompts are the ones it had (they key paid keyframes and clips)."""
     goal = Goal(category="health", vision="Strong", actions=actions, scenes=2)
     before = build_plan(Goals(title="t", goals=[goal]), PlanOptions())
     assert before.scenes[1].affirmation == shown
     # the moment in the prompts is the person's words as written
-    assert f"The moment: {actions[0].lower()}{actions[1:]}" in before.scenes[1].image_prompt
+    assert f"The moment: {actions[0]}{actions[1:]}".lower() in before.scenes[1].image_prompt.lower()
+
+
+def test_a_goal_in_another_language_gets_no_english_and() -> None:
+    """Its lines are shown as written: an Italian line starts "I " too (the article)."""
+    goal = Goal(category="relationships", vision="I miei figli felici, la casa al mare")
+    plan = build_plan(Goals(title="t", goals=[goal]), PlanOptions())
+    assert " and " not in plan.scenes[0].affirmation, plan.scenes[0].affirmation

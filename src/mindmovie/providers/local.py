@@ -1314,22 +1314,49 @@ def _feelings_line(feelings: str) -> str:
 
 _GERUND = re.compile(r"[a-z]+ing\b", re.I)
 
+#: a piece after a comma that starts with one of these is no item of a list but a place,
+#: an aside or a clause ("Austin, Texas", "Sam, my brother", "a nurse, which I love",
+#: "every day, no matter what", "calm, like the ocean"): the line is left as it is
+_NOT_AN_ITEM = _words(
+    "a an the my our his her their your its this that these those which who whom whose "
+    "where when while whenever like as although though not no never nor even especially "
+    "including because since so but yet or and then than for from to in on at by of with "
+    "without into onto about after before during until till over under near around "
+    "between among against despite one two three four five every each all both"
+)
+
 
 def _and_list(line: str) -> str:
     """ "I am running, yoga on a sunlit deck" -> "I enjoy running and yoga on a sunlit
-    deck"; "I run, swim, bike" -> "I run, swim and bike". A list written with commas
-    only (actions: "Running, yoga on a sunlit deck", the README's own example) was shown
-    as a sentence run on. What is shown only: the beats' keys and moments (the scenes'
-    prompts, which key paid work) are made as before."""
-    if not line.startswith("I ") or ", " not in line or re.search(r"[.!?;:]\s", line):
+    deck"; "I run, swim, bike" -> "I run, swim and bike". A list of actions written with
+    commas only (the README's own "Running, yoga on a sunlit deck") was shown as a
+    sentence run on. Only a line of short items, none of which reads as a place, a date,
+    an aside or a clause (`_NOT_AN_ITEM`, a capital, a digit, an -ly or -ed word), is
+    joined; any other is left as it was. What is shown only: the beats' keys and moments
+    (the scenes' prompts, which key paid work) are made as before."""
+    if not line.startswith("I ") or ", " not in line or re.search(r"[.!?;:]", line):
         return line
-    if re.search(r"\b(?:and|or|but|then|so|because|while|yet)\b", line.split(", ", 1)[1], re.I):
-        return line  # "I run, swim and bike", "I rest, then run": said already
-    head, _, last = line.rpartition(", ")
-    out = f"{head} and {last}"
-    if out.startswith("I am "):
-        pieces = re.split(r", | and ", out[len("I am ") :])
+    head, *rest = line.split(", ")
+    if re.search(r"\b(?:and|or)\b", " ".join(rest), re.I):
+        return line  # "I enjoy yoga, meditation and long walks": said already
+    for piece in rest:
+        words = piece.split()
+        first = words[0] if words else ""
+        if (
+            not 1 <= len(words) <= 6
+            or not first.isalpha()
+            or not first.islower()
+            or first in _NOT_AN_ITEM
+            or first.endswith("ly")
+            or (first.endswith("ed") and len(words) > 1)  # "surrounded by friends"
+        ):
+            return line
+    out = ", ".join([head, *rest[:-1]]) + " and " + rest[-1]
+    if head.startswith("I am "):
+        pieces = [head[len("I am ") :], *rest]
         if _GERUND.match(pieces[0]) and not all(_GERUND.match(p) for p in pieces):
+            if any(p.split()[0] in _VERBS for p in rest):
+                return line  # "running 5k, swim": no list of one kind
             out = "I enjoy " + out[len("I am ") :]  # not "I am running and yoga"
     return out
 
@@ -1440,7 +1467,10 @@ def _beats(goal: Goal, file_lines: list[str] | None = None) -> list[_Beat]:
     context = _goal_context(goal, file_lines or [])
 
     def said(line: str, moment: str = "") -> _Beat:
-        return _Beat(_and_list(first_person(line, context)), moment, _english_key(line))
+        shown = first_person(line, context)
+        if _latin_script(line) and reads_english(_clean(line), context):  # (as there)
+            shown = _and_list(shown)
+        return _Beat(shown, moment, _english_key(line))
 
     out: list[_Beat] = []
     if own := given_text(goal.affirmation):
