@@ -3251,7 +3251,10 @@ class Pipeline:
         other = self._last_goals
         same = same_goals(self.run_dir, other, self._last_goals_rel, self.goals_path)
         if other and not same and Path(other).is_file():
-            paid = any(r["stage"] in ("keyframe", "clip") for r in store.ledger_rows())
+            paid = any(
+                r["stage"] in ("keyframe", "clip") and r["state"] == "billed"
+                for r in store.ledger_rows()
+            )  # (a call refunded, not accepted, made nothing kept)
             kept = (
                 "Its paid keyframes and clips are kept and come back when it is rendered "
                 "here again; to"
@@ -8508,7 +8511,8 @@ class Pipeline:
                 # (the render ended during the download: a kill, a second Ctrl-C)
                 self.reporter.info(
                     f"{whose}, paid for by an earlier render that stopped as it was being "
-                    "downloaded, is downloaded from its URL, not bought again"
+                    "downloaded, is recorded as billed with its URL, where this render "
+                    "downloads it (while the URL is valid) instead of buying it again"
                 )
                 continue
             elif kind == "submitted":
