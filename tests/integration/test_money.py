@@ -1636,6 +1636,7 @@ async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_rend
     goals, s, run, row = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
     assert sim.stats()["totals"]["images"] == 1
     assert row["state"] == "billed" and row["usage"]["result_url"].endswith(".png"), row
+    assert "answered" not in row["usage"], row  # (the note the bill replaced: billed once)
     if resume == "downloaded":
         # the URL still failing for a passing reason (and not yet 24 h old): the scene
         # fails again, nothing is bought, the URL stays kept
