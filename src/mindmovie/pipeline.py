@@ -3723,9 +3723,15 @@ class Pipeline:
         (with the frame size, `_keyframe_variants`' `legacy`: now's, then those of the
         run's renders before, `_outputs_before`, with `store`). A result URL kept on a
         ledger row (`_refetch_kept`) is found by its key: one kept in a run made then was
-        not found, and the render bought the image again."""
+        not found, and the render bought the image again. For a local keyframe of a photo
+        with transparent parts: its key until 2026-12-06 (`before_dec06`), so that one
+        reused under it takes its key of now, and a later style edit paints nothing."""
         if model.name == "local":
-            return {}
+            source = self._source_photo(scene, plan)
+            if source is None or not photo_has_transparency(source):
+                return {}
+            dec06 = self._keyframe_variants(model, scene, plan, before_dec06=True)
+            return {key: (o,) for (_, key, _), (_, o, _) in zip(variants, dec06, strict=True)}
         before: dict[str, tuple[str, ...]] = {key: () for _, key, _ in variants}
         for at in [None, *self._outputs_before(store, "keyframe")]:
             legacy = self._keyframe_variants(model, scene, plan, legacy=True, at=at)

@@ -148,6 +148,33 @@ def test_a_photo_with_transparent_parts_is_not_made_again_for_a_style_or_referen
     assert not [r for r in res.ran if r[0] == PHOTO], res.ran
 
 
+def test_a_transparent_photo_keyframe_keyed_before_takes_its_key_of_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run made before 2026-12-06 (its key with the style): the next render reuses the
+    keyframe and keys it as now, so a style edit after it paints nothing either."""
+    goals, settings = _offline(tmp_path)
+    run = tmp_path / "run"
+    cut_out = Image.new("RGBA", (64, 48), (200, 120, 60, 255))
+    cut_out.putpixel((3, 3), (0, 0, 0, 0))
+    cut_out.save(goals.parent / "photos" / "coastal-run.jpg", format="PNG")
+    real = Pipeline._keyframe_variants
+    with monkeypatch.context() as m:
+        m.setattr(
+            Pipeline,
+            "_keyframe_variants",
+            lambda self, *a, before_dec06=False, **kw: real(self, *a, before_dec06=True, **kw),
+        )
+        asyncio.run(Pipeline(goals, settings, out=run).run())
+    res = asyncio.run(Pipeline(goals, settings, out=run).run())
+    assert not [r for r in res.ran if r[0] == PHOTO], res.ran  # reused under its old key
+    data = yaml.safe_load((run / "plan.yaml").read_text())
+    data["style"] = "pencil sketch"
+    (run / "plan.yaml").write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    res = asyncio.run(Pipeline(goals, settings, out=run).run())
+    assert not [r for r in res.ran if r[0] == PHOTO], res.ran
+
+
 def test_a_new_fit_makes_every_photo_keyframe_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
