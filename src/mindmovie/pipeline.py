@@ -3857,32 +3857,28 @@ class Pipeline:
             source=self._photo_id(source) if source else None,
         )
         fitted = model.name == "local" and source is not None and not legacy
-        if fitted and source is not None and not photo_has_transparency(source):
-            # `local_media.fit_photo`: the photo alone decides the pixels
-            key = input_key(
-                v=STAGE_VERSION["keyframe"],
-                provider=model.name,
-                model=model.model,
-                made="photo",
-                fit=PHOTO_FIT,
-                size=[w, h],
-                source=common["source"],
+        clear = fitted and source is not None and not photo_has_transparency(source)
+        if clear or (fitted and not before_dec06):
+            # `local_media.fit_photo`: the photo alone decides the pixels, or with parts
+            # transparent, over `paint_keyframe`'s scene, the photo and the painter's inputs
+            painter: dict[str, Any] = (
+                {}
+                if clear
+                else {
+                    "prompt": req.prompt,
+                    "seed": self.settings.keyframes.seed,
+                    "category": scene.category.strip().lower(),
+                }
             )
-            return [("as planned", key, req)]
-        if fitted and source is not None and not before_dec06:
-            # `local_media.fit_photo` over `paint_keyframe`: the photo, the fit and the
-            # painter's own inputs decide the pixels
             key = input_key(
                 v=STAGE_VERSION["keyframe"],
                 provider=model.name,
                 model=model.model,
-                made="photo over painted",
+                made="photo" if clear else "photo over painted",
                 fit=PHOTO_FIT,
                 size=[w, h],
                 source=common["source"],
-                prompt=req.prompt,
-                seed=self.settings.keyframes.seed,
-                category=scene.category.strip().lower(),
+                **painter,
             )
             return [("as planned", key, req)]
         if model.name == "local" and source is None and not legacy:

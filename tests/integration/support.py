@@ -168,6 +168,17 @@ def preset_config(tmp: Path, sim: SimServer, preset: str) -> Path:
     return cfg
 
 
+def seedream_by_url(sim: SimServer) -> Any:
+    """Only keyframes are paid: Seedream answering with result URLs to download."""
+    return settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"options": {"response_format": "url"}},
+        video={"provider": "local"},
+    )
+
+
 def tiny_local_settings() -> Any:
     """The offline preset at 160x90, 8 fps, 2 s scenes, draft quality: a whole render in
     seconds, for tests of how a render stops."""

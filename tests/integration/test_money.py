@@ -44,6 +44,7 @@ from tests.integration.support import (
     ledger_rows,
     no_retry_waits,
     seedance_only,
+    seedream_by_url,
     settings_for,
 )
 from tests.media import pcm, spectral_peaks
@@ -1539,27 +1540,16 @@ def _set_usage(run: Path, row_id: int, usage: dict[str, Any]) -> None:
         con.close()
 
 
-def _seedream_by_url(sim: SimServer) -> Any:
-    """Only keyframes are paid: Seedream answering with result URLs to download."""
-    return settings_for(
-        "byteplus",
-        sim,
-        planner={"provider": "local"},
-        keyframes={"options": {"response_format": "url"}},
-        video={"provider": "local"},
-    )
-
-
 async def _a_keyframe_kept_at_its_url(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Path, Any, Path, dict[str, Any]]:
-    """A one-goal render (`_seedream_by_url`) whose Seedream image was made and billed
+    """A one-goal render (`seedream_by_url`) whose Seedream image was made and billed
     but whose download kept failing (500): its URL is kept on its ledger row. (goals,
     settings, run folder, that row)."""
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = _one_goal(tmp_path)
-    s = _seedream_by_url(sim)
+    s = seedream_by_url(sim)
     run = tmp_path / "run"
     sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
     with pytest.raises((ProviderError, RenderFailed)):
@@ -1725,7 +1715,7 @@ async def test_a_seedream_image_gone_before_its_first_download_says_it_was_bille
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = _one_goal(tmp_path)
-    s = _seedream_by_url(sim)
+    s = seedream_by_url(sim)
     run = tmp_path / "run"
     sim.image_url_query = f"Expires={int(time.time()) - 60}"
     sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)
@@ -1753,7 +1743,7 @@ async def test_a_seedream_image_not_found_at_an_unsigned_url_is_gone_at_once(
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = _one_goal(tmp_path)
-    s = _seedream_by_url(sim)
+    s = seedream_by_url(sim)
     run = tmp_path / "run"
     sim.image_url_query = ""  # unsigned
     sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)
@@ -1783,7 +1773,7 @@ async def test_a_seedream_image_not_found_at_its_first_download_is_kept_at_its_u
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = _one_goal(tmp_path)
-    s = _seedream_by_url(sim)
+    s = seedream_by_url(sim)
     run = tmp_path / "run"
     signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     sim.image_url_query = f"X-Tos-Date={signed}&X-Tos-Expires=86400&X-Tos-Signature=x"
@@ -1813,7 +1803,7 @@ async def test_a_seedream_image_refused_403_at_its_first_download_is_kept_at_its
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = _one_goal(tmp_path)
-    s = _seedream_by_url(sim)
+    s = seedream_by_url(sim)
     run = tmp_path / "run"
     sim.add_fault("http", path="/_sim/files/", method="GET", status=403, count=1)
     with pytest.raises((ProviderError, RenderFailed)):
@@ -1841,7 +1831,7 @@ async def test_a_seedream_image_billed_then_killed_keeps_its_url(
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = _one_goal(tmp_path)
-    s = _seedream_by_url(sim)
+    s = seedream_by_url(sim)
     run = tmp_path / "run"
     sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
     armed = [False]
@@ -1879,7 +1869,7 @@ async def test_an_empty_seedream_download_is_fetched_again_not_bought_again(
     It is a failed download of the same URL now, tried again there."""
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
-    s = _seedream_by_url(sim)
+    s = seedream_by_url(sim)
     sim.add_fault("empty", path="/_sim/files/", method="GET", count=1)
     res = await Pipeline(_one_goal(tmp_path), s, out=tmp_path / "run", keys=KEYS).run()
     assert res.movie is not None

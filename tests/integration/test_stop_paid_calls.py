@@ -25,6 +25,7 @@ from tests.integration.support import (
     goals_file,
     ledger_rows,
     seedance_only,
+    seedream_by_url,
     settings_for,
 )
 from tests.sim.server import SimServer
@@ -520,13 +521,7 @@ async def test_an_image_quit_during_its_download_is_downloaded_next_render_not_b
     sim.media_scale = 0.25
     goals = tmp_path / "one.yaml"
     goals.write_text("title: One\ngoals:\n  - category: health\n    vision: Strong and rested\n")
-    s = settings_for(
-        "byteplus",
-        sim,
-        planner={"provider": "local"},
-        keyframes={"options": {"response_format": "url"}},
-        video={"provider": "local"},
-    )
+    s = seedream_by_url(sim)
     run = tmp_path / "run"
     files = "/_sim/files/"
     held = sim.add_fault("delay", path=files, method="GET", count=1, seconds=60)

@@ -26,6 +26,7 @@ from tests.integration.support import (
     claude_answer_for,
     ledger_rows,
     no_retry_waits,
+    seedream_by_url,
     settings_for,
 )
 from tests.sim.server import SimServer
@@ -296,13 +297,7 @@ async def test_a_seedream_url_kept_with_a_bill_run_db_could_not_record_is_downlo
     then: the bill and the URL were lost with it, the row left committed, and the next
     render bought a second image. The bill's receipt keeps both."""
     goals = _one_scene(sim, tmp_path, monkeypatch)
-    s = settings_for(
-        "byteplus",
-        sim,
-        planner={"provider": "local"},
-        keyframes={"options": {"response_format": "url"}},
-        video={"provider": "local"},
-    )
+    s = seedream_by_url(sim)
     run = tmp_path / "run"
     sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
     real_bill = Store.ledger_bill
