@@ -2173,6 +2173,8 @@ class Pipeline:
         self._buyers: dict[tuple[str, str], asyncio.Lock] = {}
         #: scene id -> set when the scene's flow in this render has ended: `_job_holder`
         self._flows_done: dict[str, asyncio.Event] = {}
+        #: each scene flow's error, once it ended with one (`_check_held_by_another`)
+        self._flow_errors: dict[str, BaseException] = {}
         #: scene id -> the scene whose flow it waits for (`_clip`): never in a circle
         self._waiting_for: dict[str, str] = {}
         self._video_model: VideoModel | None = None
@@ -4919,6 +4921,9 @@ class Pipeline:
             self._record_scene(store, scene)
             return dest
         if model.name != "local":
+            # the very request another scene's job makes, which that scene could not
+            # take: not bought again
+            self._check_held_by_another(store, model, scene, every)
             # a request of an earlier run with other settings: not bought again
             self._check_lost_elsewhere(store, scene.id, every)
             # a request of an earlier run for these inputs may still become a job
@@ -7699,6 +7704,33 @@ class Pipeline:
         )
         return True
 
+    def _check_held_by_another(
+        self, store: Store, model: VideoModel, scene: Scene, keys: Collection[str]
+    ) -> None:
+        """Fail the scene rather than buy its clip while another scene of this render,
+        whose flow has ended, still holds a paid job made from one of its requests
+        (`keys`; `_job_holder`): that scene could not take the job's clip (its download
+        failed, the provider settings changed since it was made...). This scene waited
+        for it (`_clip`, `_one_buyer`) and then bought the very clip again: one request
+        paid twice, though the estimate had counted it once ("as" that scene). The next
+        render takes it from that job, once its scene has it."""
+        holder = self._job_holder(store, scene, keys)
+        if holder is None or not self._flows_done[holder].is_set():
+            return
+        self._check_stop()
+        step = store.get(holder, "clip")
+        rid = store.resumable_job(step) if step is not None else None
+        cause = self._flow_errors.get(holder)
+        error = ProviderChanged if isinstance(cause, ProviderChanged) else Transient
+        raise error(
+            f"its clip is the very request {holder}'s job {rid} makes, which {holder} "
+            "could not take in this render (its error says why): the job is kept (it "
+            "bills), and this clip is not bought again (it would be paid twice). Once "
+            f"{holder} has its clip, the next render takes it for this scene too",
+            provider=model.name,
+            scene_id=scene.id,
+        )
+
     def _check_lost_elsewhere(self, store: Store, scene_id: str, keys: Collection[str]) -> None:
         """Fail the scene (ProviderChanged) rather than buy its clip while a create of it
         made with other settings, asking for these inputs (`keys`), may have made a job
@@ -8730,6 +8762,7 @@ class Pipeline:
             try:
                 return await scene_flow(sc)
             except Exception as e:
+                self._flow_errors[sc.id] = e
                 if isinstance(e, BudgetExceeded) and not self._stopping:
                     told.add(sc.id)
                     self.reporter.step("scenes", sc.id, "stopped", "budget reached, not sent")
@@ -8757,6 +8790,7 @@ class Pipeline:
                 self._flows_done[sc.id].set()
 
         self._flows_done = {sc.id: asyncio.Event() for sc in plan.scenes}
+        self._flow_errors = {}
         board = None
         if until != "keyframes" and video_model.name != "local":
             board = asyncio.ensure_future(board_once_keyframes_are_done())

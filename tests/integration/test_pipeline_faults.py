@@ -3076,6 +3076,56 @@ async def test_a_journaled_job_is_kept_when_the_base_url_changed_since_it_was_ma
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
 
 
+@pytest.mark.parametrize("why", ["download failed", "base_url changed"])
+async def test_a_copied_scene_does_not_buy_the_clip_another_scene_s_job_holds(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    """Two scenes asking the very same clip (one copied in plan.yaml): one buys it, the
+    other waits for it ("as" that scene, $0 in the estimate). When the buyer could not
+    take its job's clip (its download failed; the base URL changed since the job was
+    made, so it is not known where this render asks), the other scene went on and
+    bought the very clip again: one request paid twice. It now fails without buying, and
+    the next render that can take the job gives both scenes its clip: one job paid."""
+    from mindmovie.plan import load_plan, write_plan
+
+    goals = _quick_goals(sim, tmp_path, monkeypatch, scenes=2)
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    plan = load_plan(run / "plan.yaml")
+    a, b = plan.scenes
+    same = {"image_prompt": a.image_prompt, "motion_prompt": a.motion_prompt}
+    write_plan(
+        plan.model_copy(update={"scenes": [a, b.model_copy(update=same)]}), run / "plan.yaml"
+    )
+    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+
+    def failed_without_buying(e: RenderFailed) -> None:
+        msg = str(e)
+        assert "is the very request" in msg and "not bought again" in msg, msg
+        assert "2 scene(s) failed" in msg, msg
+
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    failed_without_buying(ei.value)
+    assert sim.stats()["totals"]["jobs_created"] == 1
+    if why == "base_url changed":
+        sim.clear_faults()
+        with SimServer() as other:
+            moved = _paid_clips_only(sim)
+            moved.providers.byteplus.base_url = other.ark_base_url
+            with pytest.raises(RenderFailed) as ei:
+                await Pipeline(goals, moved, out=run, keys=KEYS).run()
+            failed_without_buying(ei.value)
+            assert other.stats()["totals"]["jobs_created"] == 0  # nothing bought there
+    assert sim.stats()["totals"]["jobs_created"] == 1
+    sim.clear_faults()
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 1  # one request, one job paid
+    assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
+
+
 async def test_a_journaled_job_is_kept_when_the_key_changed_since_it_was_made(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
