@@ -4267,11 +4267,19 @@ class Pipeline:
         nothing."""
         kept = None
         for k in (key, *keys_before):
-            if (kept := store.kept_result(req.scene_id, "keyframe", k)) is not None:
+            # (another scene's too, asking the very same image: its row is used up here,
+            # and that scene then takes this one's file; it was bought a second time)
+            if kept := store.kept_result(req.scene_id, "keyframe", k, any_scene=True):
                 break
         if kept is None or not isinstance(model, RefetchesResults):
             return False
         row, usage = int(kept["id"]), dict(kept["usage"])
+        # (another scene's row: the very same image that scene bought)
+        paid = (
+            "paid for in an earlier run"
+            if kept["scene_id"] == req.scene_id
+            else f"{kept['scene_id']} paid for (the very same image)"
+        )
         url = str(usage["result_url"])
         try:
             # its age when the estimate counted it (paid, or a new image): a URL that
@@ -4292,7 +4300,7 @@ class Pipeline:
             if valid:
                 store.ledger_drop_result(row, f"gone: {why}")
                 raise ResultGone(
-                    f"the keyframe paid for in an earlier run is gone at {model.name} ({why}); "
+                    f"the keyframe {paid} is gone at {model.name} ({why}); "
                     f"it was billed. The next render buys a new one (about "
                     f"{costs.format_usd(again)}), counted in its estimate and spend question",
                     provider=e.provider or model.name,
@@ -4302,7 +4310,7 @@ class Pipeline:
             if valid:
                 left = (valid_for - age) / 3600
                 raise Transient(
-                    f"the keyframe paid for in an earlier run still could not be downloaded "
+                    f"the keyframe {paid} still could not be downloaded "
                     f"from its result URL ({e.message}); nothing new was bought. Render again "
                     f"later: the URL is valid for about {left:.0f} h more, and only after "
                     "that is a new image bought",
@@ -4331,7 +4339,7 @@ class Pipeline:
             return True
         store.ledger_drop_result(row, f"gone: {why}")
         self.reporter.warn(
-            f"{req.scene_id}: the keyframe paid for in an earlier run cannot be downloaded "
+            f"{req.scene_id}: the keyframe {paid} cannot be downloaded "
             f"any more ({why}); buying a new one"
         )
         return False
@@ -8327,7 +8335,7 @@ class Pipeline:
                 asked = self._keyframe_variants(model, sc, plan)
                 before = self._keyframe_keys_before(model, sc, plan, asked, store)
                 if any(
-                    store.refetchable_result(sc.id, "keyframe", k) is not None
+                    store.refetchable_result(sc.id, "keyframe", k, any_scene=True) is not None
                     for _, key, _ in asked
                     for k in (key, *before.get(key, ()))
                 ):

@@ -300,7 +300,8 @@ def collect_status(
             for s in steps
             if s.stage == "keyframe"
             and s.status != "succeeded"
-            and store.refetchable_result(s.scene_id, "keyframe", s.input_key) is not None
+            and store.refetchable_result(s.scene_id, "keyframe", s.input_key, any_scene=True)
+            is not None
         }
     finally:
         store.close()

@@ -2226,32 +2226,43 @@ class Store:
         the paid clip made from it as one a render may reuse, not only buy."""
         return {key: sha for key, sha in self.meta_with_prefix(PAINTED_META).items() if sha}
 
-    def kept_result(self, scene_id: str, stage: str, input_key: str) -> dict[str, Any] | None:
+    def kept_result(
+        self, scene_id: str, stage: str, input_key: str, *, any_scene: bool = False
+    ) -> dict[str, Any] | None:
         """The newest billed call of this scene and stage whose result, made from exactly
         these inputs, still waits at a URL (see `ledger_keep_result`): its ledger row,
-        with `usage` parsed. None when there is none."""
-        for row in reversed(self.ledger_rows()):
-            usage = row.get("usage")
-            if (
-                row["scene_id"] == scene_id
-                and row["stage"] == stage
-                and row["state"] == "billed"
-                and isinstance(usage, dict)
-                and usage.get("result_url")
-                and usage.get("input_key") == input_key
-            ):
-                return dict(row)
-        return None
+        with `usage` parsed. None when there is none. `any_scene`: else another scene's
+        (a scene asking the very same image, which that scene bought: downloaded for
+        either, it is not bought twice)."""
+        found = [
+            dict(row)
+            for row in reversed(self.ledger_rows())
+            if row["stage"] == stage
+            and row["state"] == "billed"
+            and isinstance(row.get("usage"), dict)
+            and row["usage"].get("result_url")
+            and row["usage"].get("input_key") == input_key
+            and (any_scene or row["scene_id"] == scene_id)
+        ]
+        return next((r for r in found if r["scene_id"] == scene_id), None) or next(
+            iter(found), None
+        )
 
     def refetchable_result(
-        self, scene_id: str, stage: str, input_key: str, now: float | None = None
+        self,
+        scene_id: str,
+        stage: str,
+        input_key: str,
+        now: float | None = None,
+        *,
+        any_scene: bool = False,
     ) -> dict[str, Any] | None:
         """`kept_result`, if a render would still download it rather than buy a new one
         (`Pipeline._refetch_kept`): its URL within the validity recorded with it. Whether
         the URL answers 403/404/410 only a download tells; such a row loses its URL then
         (`ledger_drop_result`). The estimate counts such a step as paid
         (`Pipeline._reused_steps`)."""
-        row = self.kept_result(scene_id, stage, input_key)
+        row = self.kept_result(scene_id, stage, input_key, any_scene=any_scene)
         if row is None:
             return None
         usage = row["usage"]

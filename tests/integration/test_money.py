@@ -1609,6 +1609,53 @@ def _one_goal(tmp_path: Path) -> Path:
     return g
 
 
+async def test_a_copied_scene_takes_the_image_another_scene_bought_and_could_not_download(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two scenes asking the very same image (one copied in plan.yaml): one buys it and
+    the other waits for it. When its download failed, the other scene bought the very
+    image again (its own kept URL was looked for, not the other's): one request paid
+    twice. It now downloads from that URL too (failing, it buys nothing), and the next
+    render gives both scenes the one image."""
+    from mindmovie.plan import load_plan, write_plan
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    s = seedream_by_url(sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    plan = load_plan(run / "plan.yaml")
+    a, b = plan.scenes
+    write_plan(
+        plan.model_copy(
+            update={"scenes": [a, b.model_copy(update={"image_prompt": a.image_prompt})]}
+        ),
+        run / "plan.yaml",
+    )
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    msg = str(ei.value)
+    assert "paid for (the very same image) still could not be downloaded" in msg, msg
+    assert "nothing new was bought" in msg, msg
+    assert sim.stats()["totals"]["images"] == 1
+    # status and the estimate say the next render downloads it, for both scenes
+    nxt = {r["scene_id"]: r["next"] for r in collect_status(run, settings=s)["scenes"]}
+    assert all(n.startswith("download the keyframe paid for before") for n in nxt.values()), nxt
+    est = estimate_for(goals, s, out=run)
+    assert [x.keyframe.usd for x in est.scenes] == [0, 0], est.scenes
+    sim.clear_faults()
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed
+    assert sim.stats()["totals"]["images"] == 1  # one request, one image paid
+    (row,) = ledger_rows(run, "keyframe")
+    assert row["state"] == "billed" and "result_url" not in row["usage"], row
+    pics = {p.parent.name: p.read_bytes() for p in run.glob("scenes/*/keyframe.png")}
+    assert len(pics) == 2 and len(set(pics.values())) == 1
+
+
 @pytest.mark.parametrize("resume", ["downloaded", "gone", "not found"])
 async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_render(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resume: str
