@@ -479,7 +479,34 @@ def process_env() -> dict[str, str]:
         for name in names:
             if name in os.environ and not os.environ[name].strip() and name in dotenv:
                 env[name] = dotenv[name]
+    for name in _settings_the_environment_gives(dotenv):
+        del env[name]
     return env
+
+
+def _settings_the_environment_gives(dotenv: dict[str, str]) -> list[str]:
+    """The MINDMOVIE_ variables of ./.env whose every setting the real environment gives
+    too under another spelling of the name (`MINDMOVIE_output__fps` over .env's
+    `MINDMOVIE_OUTPUT__FPS`): the real environment wins, as it does for the same
+    spelling. Both were refused as a clash "which one would win depends on the order of
+    the environment", which the README's order (the environment over .env) settles."""
+    try:
+        real: set[tuple[str, ...]] = {
+            tuple(path)
+            for name, parts in _env_settings(dict(os.environ))
+            for path, _ in _env_leaves(_env_value(os.environ[name]), parts)
+        }
+        if not real:
+            return []
+        ours = {k: v for k, v in dotenv.items() if k not in os.environ}
+        out = []
+        for name, parts in _env_settings(ours):
+            leaves = [tuple(path) for path, _ in _env_leaves(_env_value(ours[name]), parts)]
+            if all(any(leaf[: len(r)] == r for r in real) for leaf in leaves):
+                out.append(name)
+        return out
+    except ConfigError:
+        return []  # (a variable naming no setting: said by load_settings)
 
 
 def environment_warnings(settings: Settings | None = None) -> list[str]:
