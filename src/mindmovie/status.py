@@ -397,7 +397,10 @@ def collect_status(
             # create's) is no longer in flight: it was shown so for ever. It is counted
             # apart, as the budget still counts it: its outcome is unknown
             held = row.get("held_usd") or row["estimated_usd"]
-            unknown = bool((row.get("usage") or {}).get("unknown_outcome"))
+            usage = row.get("usage") or {}
+            # (a job let go of by the person too, `Store.ledger_split`: no render polls
+            # it while the settings differ; it was "in flight" for good)
+            unknown = bool(usage.get("unknown_outcome") or usage.get("let_go"))
             unknown = unknown or (live is None and _left_by_a_stopped_render(row, video))
             m["unknown" if unknown else "in_flight"] += held
     for sid, m in money.items():

@@ -2384,7 +2384,10 @@ class Store:
         """(billed, in flight, outcome unknown): `ledger_totals` with its held money told
         apart, for the person. A committed row whose answer was lost and which nothing
         can settle (``usage.unknown_outcome``: a Seedream image's 5xx, a Veo create's) is
-        not in flight: the live view said so of it for the whole render, `status` did not."""
+        not in flight: the live view said so of it for the whole render, `status` did not.
+        Nor is a job let go of by the person (``usage.let_go``, `let_go_job`): no render
+        polls it while the provider settings differ from those it was made with, and
+        `status` showed it "in flight" for good."""
         with self._lock:
             rows = [self._money(dict(r)) for r in self._db.execute("SELECT * FROM ledger")]
         billed = sum(float(r["billed_usd"] or 0.0) for r in rows if r["state"] == "billed")
@@ -2393,7 +2396,8 @@ class Store:
             if r["state"] != "committed":
                 continue
             held = float(r["held_usd"] if r["held_usd"] is not None else r["estimated_usd"])
-            if (self._usage(r["id"], r.get("usage")) or {}).get("unknown_outcome"):
+            usage = self._usage(r["id"], r.get("usage")) or {}
+            if usage.get("unknown_outcome") or usage.get("let_go"):
                 unknown += held
             else:
                 in_flight += held

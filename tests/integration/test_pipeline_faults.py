@@ -4264,6 +4264,10 @@ async def test_let_go_buys_again_the_clip_of_a_veo_operation_kept_for_another_ke
     assert new["state"] == "billed" and new["remote_id"] != job, new
     # let go of: not told again as a job kept in flight (the person chose)
     assert not [t for t in said.said if job in t and "counted as in flight" in t], said.said
+    # and `status` counts it as an outcome unknown, not in flight (no render polls it
+    # while the key differs): it said "in flight" for good
+    money = collect_status(run)["money"]
+    assert money["in_flight"] == 0 and money["unknown"] == pytest.approx(old["held_usd"]), money
     # the key put back: the old operation is settled (billed, unused), still let go of
     time.sleep(2.5)  # the operation finishes (`slow`: 2.5 s after it was made)
     res = await Pipeline(goals, s, out=run, keys=KEYS).run()
