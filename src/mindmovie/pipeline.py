@@ -8830,7 +8830,8 @@ class Pipeline:
                 self.reporter.step("scenes", scene_id, "stopped", "budget reached, not sent")
             self._storyboard(store)
             billed, committed = store.ledger_totals()
-            left = self.estimate(store, planner)
+            # what this render (`--until`) has left: `--until keyframes` quoted the clips too
+            left = self.estimate(store, planner).upto(until)
             room = max(0.0, (self.budget or 0) - billed - committed)
             # "budget left $0.10, about $0.10 still to do" of a clip that did not fit: in
             # cents the figures read as if it did. Said to the hundredth of a cent, with

@@ -1037,6 +1037,26 @@ def test_a_budget_of_just_the_estimate_is_told_before_spending_that_it_may_stop(
     assert "may stop" not in r.output and "leaves" not in r.output, r.output
 
 
+async def test_a_budget_stop_under_until_keyframes_quotes_only_the_keyframes_left(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`render --until keyframes --budget` stopped at the cap said "about $0.37 still to
+    do" of a render with $0.06 of keyframes left: the whole movie's clips, which that
+    render never buys. It quotes what the render it stopped had left."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    s = settings_for("byteplus", sim, planner={"provider": "local"})
+    per_image = costs.keyframe_hold(s, 0)
+    run = tmp_path / "run"
+    with pytest.raises(BudgetStopped) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS, budget=1.5 * per_image).run(until="keyframes")
+    msg = " ".join(str(ei.value).split())
+    said = float(msg.split(" still to do")[0].rsplit("about $", 1)[1])
+    left = estimate_for(goals, s, out=run)
+    assert said == pytest.approx(left.upto("keyframes").total, abs=0.01), msg
+    assert said < left.total - 0.05, msg  # not the clips too
+
+
 def test_a_budget_under_the_plan_s_hold_is_told_the_plan_stops_it(
     sim: SimServer, tmp_path: Path
 ) -> None:
