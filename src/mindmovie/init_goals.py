@@ -53,10 +53,11 @@ title: My Dream Life
 
 # Optional. Who the movie is about: `description` helps image models draw you; `photos`
 # give them your likeness. (The offline render shows a goal's own photos, cropped to fill
-# the frame.)
-person:
-  description: Tall man, short brown hair, blue eyes
-  # photos: [me.jpg]
+# the frame.) Take the #s off and write yourself: left as it is, every picture a paid
+# model makes would show a stranger described here.
+# person:
+#   description: Tall man, short brown hair, blue eyes
+#   photos: [me.jpg]
 
 # Optional. One visual style for every scene.
 style: warm cinematic light
