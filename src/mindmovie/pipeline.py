@@ -2175,6 +2175,11 @@ class Pipeline:
         self._flows_done: dict[str, asyncio.Event] = {}
         #: each scene flow's error, once it ended with one (`_check_held_by_another`)
         self._flow_errors: dict[str, BaseException] = {}
+        #: scene id -> the clip requests (keys) it asked in this render (`_clip`)
+        self._asked_clip: dict[str, set[str]] = {}
+        #: input key -> the scene whose paid result of it was found gone in this render
+        #: (a clip job's, an image's URL): a scene asking the same is not sold it unasked
+        self._gone_keys: dict[str, str] = {}
         #: scene id -> the scene whose flow it waits for (`_clip`): never in a circle
         self._waiting_for: dict[str, str] = {}
         self._video_model: VideoModel | None = None
@@ -3128,6 +3133,7 @@ class Pipeline:
             scene_id=req.scene_id,
         )
         store.result_gone(req.scene_id, "clip", rid, str(gone), estimated_usd=again, billed=billed)
+        self._gone_keys[prev.input_key] = req.scene_id
         return gone
 
     # ------------------------------------------------------------------ plan
@@ -4169,6 +4175,7 @@ class Pipeline:
                 )
                 gone.charged = True
                 store.fail(scene_id, "keyframe", gone.kind, str(gone), sent=sent)
+                self._gone_keys[key] = scene_id  # (a scene asking the same: not sold it)
                 raise gone from None
             store.fail(scene_id, "keyframe", e.kind, str(e), sent=sent)
             raise
@@ -4271,6 +4278,18 @@ class Pipeline:
             # and that scene then takes this one's file; it was bought a second time)
             if kept := store.kept_result(req.scene_id, "keyframe", k, any_scene=True):
                 break
+        if kept is None and (
+            gone := next((b for k in (key, *keys_before) if (b := self._gone_keys.get(k))), None)
+        ):
+            # the very image another scene's kept URL (or first download) found gone in
+            # this render: the estimate counted it as paid, so it is not bought unasked
+            raise ResultGone(
+                f"the keyframe {gone} paid for (the very same image) is gone at {model.name}; "
+                f"it was billed. The next render buys a new one (about "
+                f"{costs.format_usd(again)}), counted in its estimate and spend question",
+                provider=model.name,
+                scene_id=req.scene_id,
+            )
         if kept is None or not isinstance(model, RefetchesResults):
             return False
         row, usage = int(kept["id"]), dict(kept["usage"])
@@ -4299,6 +4318,7 @@ class Pipeline:
             why = e.message
             if valid:
                 store.ledger_drop_result(row, f"gone: {why}")
+                self._gone_keys[str(usage.get("input_key") or key)] = str(kept["scene_id"])
                 raise ResultGone(
                     f"the keyframe {paid} is gone at {model.name} ({why}); "
                     f"it was billed. The next render buys a new one (about "
@@ -4844,6 +4864,7 @@ class Pipeline:
         if model.name == "local":
             return await self._clip_step(store, model, scene, planned, variants, res)
         key = self._clip_key(model, planned)
+        self._asked_clip[scene.id] = {k for _, k, _ in variants}
         holder = self._job_holder(store, scene, {k for _, k, _ in variants})
         ahead = holder
         while ahead is not None and ahead != scene.id:
@@ -5753,6 +5774,7 @@ class Pipeline:
                 scene_id=scene_id,
             )
             store.result_gone(scene_id, "clip", remote_id, str(gone), estimated_usd=again)
+            self._gone_keys[key] = scene_id
             raise gone from None
         except ProviderError as e:
             if self._ended_by_the_stop(e):
@@ -7722,11 +7744,31 @@ class Pipeline:
         for it (`_clip`, `_one_buyer`) and then bought the very clip again: one request
         paid twice, though the estimate had counted it once ("as" that scene). The next
         render takes it from that job, once its scene has it."""
+        gone = next(
+            (by for k in keys if (by := self._gone_keys.get(k)) not in (None, scene.id)), None
+        )
+        if gone is not None:
+            # the very clip whose paid result was found gone in this render: counted as
+            # that scene's by the estimate, it would be bought unasked
+            self._check_stop()
+            again = costs.estimate_video(self.settings, self._clip_seconds(scene)).usd
+            raise ResultGone(
+                f"its clip is the very request whose job, {gone}'s, can no longer be "
+                f"picked up in this render (its error says why): the next render buys the "
+                f"clip again (about {costs.format_usd(again)}), counted in its estimate and "
+                "spend question",
+                provider=model.name,
+                scene_id=scene.id,
+            )
         holder = self._job_holder(store, scene, keys)
         if holder is None or not self._flows_done[holder].is_set():
             return
-        self._check_stop()
         step = store.get(holder, "clip")
+        if step is None or step.input_key not in self._asked_clip.get(holder, set()):
+            # that scene did not ask its job's request in this render (its keyframe
+            # failed first, or it asks other inputs now): it did not fail to take it
+            return
+        self._check_stop()
         rid = store.resumable_job(step) if step is not None else None
         cause = self._flow_errors.get(holder)
         error = ProviderChanged if isinstance(cause, ProviderChanged) else Transient
@@ -8798,7 +8840,7 @@ class Pipeline:
                 self._flows_done[sc.id].set()
 
         self._flows_done = {sc.id: asyncio.Event() for sc in plan.scenes}
-        self._flow_errors = {}
+        self._flow_errors, self._asked_clip, self._gone_keys = {}, {}, {}
         board = None
         if until != "keyframes" and video_model.name != "local":
             board = asyncio.ensure_future(board_once_keyframes_are_done())

@@ -1676,6 +1676,48 @@ async def test_a_copied_scene_takes_the_image_another_scene_bought_and_could_not
     assert len(pics) == 2 and len(set(pics.values())) == 1
 
 
+async def test_a_shared_image_found_gone_at_its_url_is_not_bought_unasked_by_the_other_scene(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The image two scenes share, kept at its URL, which the estimate counts as paid
+    for both: the first scene's download finds it gone (404 on a URL with no expiry),
+    and the other scene bought a new one at once, past the estimate agreed to. It fails
+    too, saying the next render buys it, which buys one image for both, asked."""
+    from mindmovie.plan import load_plan, write_plan
+
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
+    s = seedream_by_url(sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    plan = load_plan(run / "plan.yaml")
+    a, b = plan.scenes
+    write_plan(
+        plan.model_copy(
+            update={"scenes": [a, b.model_copy(update={"image_prompt": a.image_prompt})]}
+        ),
+        run / "plan.yaml",
+    )
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert sim.stats()["totals"]["images"] == 1
+    sim.clear_faults()
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    msg = " ".join(str(ei.value).split())
+    assert "2 scene(s) failed" in msg and msg.count("The next render buys a new one") == 2, msg
+    assert sim.stats()["totals"]["images"] == 1  # nothing bought unasked
+    sim.clear_faults()
+    est = estimate_for(goals, s, out=run).upto("keyframes")
+    assert est.total == pytest.approx(costs.estimate_keyframe(s).usd), est  # one, shared
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert not res.failed and sim.stats()["totals"]["images"] == 2
+
+
 @pytest.mark.parametrize("resume", ["downloaded", "gone", "not found"])
 async def test_a_seedream_image_whose_url_fails_for_good_is_downloaded_next_render(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resume: str

@@ -3126,6 +3126,46 @@ async def test_a_copied_scene_does_not_buy_the_clip_another_scene_s_job_holds(
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
 
 
+async def test_a_copied_scene_does_not_buy_unasked_the_clip_whose_shared_job_is_gone(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two scenes asking the very same clip, whose one job (its download failed) the
+    estimate counts as paid for both. The provider then says the job failed: its scene
+    lets go of it and fails saying the next render buys the clip, and the other scene
+    bought it at once, unasked. It fails too; the next render buys one clip for both."""
+    from mindmovie.plan import load_plan, write_plan
+
+    goals = _quick_goals(sim, tmp_path, monkeypatch, scenes=2)
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    plan = load_plan(run / "plan.yaml")
+    a, b = plan.scenes
+    same = {"image_prompt": a.image_prompt, "motion_prompt": a.motion_prompt}
+    write_plan(
+        plan.model_copy(update={"scenes": [a, b.model_copy(update=same)]}), run / "plan.yaml"
+    )
+    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (job,) = [r["remote_id"] for r in ledger_rows(run, "clip")]
+    sim.clear_faults()
+    body = {"status": "failed", "error": {"code": "InternalError", "message": "boom"}}
+    sim.add_fault("patch", path=f"{TASKS}/{job}", method="GET", body=body, count=None)
+    asked = AgreeingAsked()
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS, confirm=asked).run()
+    msg = " ".join(str(ei.value).split())
+    assert "2 scene(s) failed" in msg and "can no longer be picked up" in msg, msg
+    assert msg.count("The next render buys the clip again") == 1, msg
+    assert "the next render buys the clip again" in msg, msg
+    assert sim.stats()["totals"]["jobs_created"] == 1  # nothing bought unasked
+    sim.clear_faults()
+    res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=asked).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 2  # one new job, for both scenes
+
+
 async def test_a_journaled_job_is_kept_when_the_key_changed_since_it_was_made(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
