@@ -1208,6 +1208,10 @@ def _dotenv_source(path: list[str]) -> str | None:
     (MINDMOVIE_OUTPUT__FPS)" sent the person to `env`, where it is not. None otherwise."""
     dotenv = Path(".env")
     values = read_dotenv(dotenv)
+    # (a variable the real environment gives under another spelling is not read from
+    # .env: `_settings_the_environment_gives`)
+    for name in _settings_the_environment_gives(values):
+        del values[name]
     names = [
         name
         for name, parts in _env_settings(values)

@@ -1801,6 +1801,12 @@ def test_two_values_for_one_setting_from_the_dotenv_file_name_its_lines(
     monkeypatch.setenv("MINDMOVIE_output__fps", "30")
     got = load_settings()
     assert got.output.fps == 30 and got.output.size == "640x360"
+    # and a mistake in the real environment's value is not said to be .env's
+    monkeypatch.setenv("MINDMOVIE_output__fps", "abc")
+    with pytest.raises(ConfigError) as e:
+        load_settings()
+    assert str(e.value).startswith("environment (MINDMOVIE_output__fps): output.fps"), e.value
+    monkeypatch.setenv("MINDMOVIE_output__fps", "30")
     # a table in .env the real environment gives only part of is still two values
     (tmp_path / ".env").write_text('MINDMOVIE_OUTPUT={"fps": 25, "size": "640x360"}\n')
     with pytest.raises(ConfigError, match="both set it"):
