@@ -1629,14 +1629,12 @@ def _one_goal(tmp_path: Path) -> Path:
     return g
 
 
-async def test_a_copied_scene_takes_the_image_another_scene_bought_and_could_not_download(
+async def _two_scenes_one_image_not_downloaded(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Two scenes asking the very same image (one copied in plan.yaml): one buys it and
-    the other waits for it. When its download failed, the other scene bought the very
-    image again (its own kept URL was looked for, not the other's): one request paid
-    twice. It now downloads from that URL too (failing, it buys nothing), and the next
-    render gives both scenes the one image."""
+) -> tuple[Path, Any, Path, str]:
+    """Two scenes asking the very same Seedream image (the second's prompt copied in
+    plan.yaml), rendered to their keyframes while every image download fails (500): one
+    image bought, its URL kept. (goals, settings, run folder, the render's error)."""
     from mindmovie.plan import load_plan, write_plan
 
     no_retry_waits(monkeypatch)
@@ -1657,7 +1655,18 @@ async def test_a_copied_scene_takes_the_image_another_scene_bought_and_could_not
     sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
     with pytest.raises(RenderFailed) as ei:
         await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
-    msg = str(ei.value)
+    return goals, s, run, str(ei.value)
+
+
+async def test_a_copied_scene_takes_the_image_another_scene_bought_and_could_not_download(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two scenes asking the very same image (one copied in plan.yaml): one buys it and
+    the other waits for it. When its download failed, the other scene bought the very
+    image again (its own kept URL was looked for, not the other's): one request paid
+    twice. It now downloads from that URL too (failing, it buys nothing), and the next
+    render gives both scenes the one image."""
+    goals, s, run, msg = await _two_scenes_one_image_not_downloaded(sim, tmp_path, monkeypatch)
     assert "paid for (the very same image) still could not be downloaded" in msg, msg
     assert "nothing new was bought" in msg, msg
     assert sim.stats()["totals"]["images"] == 1
@@ -1683,26 +1692,7 @@ async def test_a_shared_image_found_gone_at_its_url_is_not_bought_unasked_by_the
     for both: the first scene's download finds it gone (404 on a URL with no expiry),
     and the other scene bought a new one at once, past the estimate agreed to. It fails
     too, saying the next render buys it, which buys one image for both, asked."""
-    from mindmovie.plan import load_plan, write_plan
-
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    goals = tmp_path / "goals.yaml"
-    goals.write_text("title: Two\ngoals:\n  - category: health\n    vision: I run\n    scenes: 2\n")
-    s = seedream_by_url(sim)
-    run = tmp_path / "run"
-    await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
-    plan = load_plan(run / "plan.yaml")
-    a, b = plan.scenes
-    write_plan(
-        plan.model_copy(
-            update={"scenes": [a, b.model_copy(update={"image_prompt": a.image_prompt})]}
-        ),
-        run / "plan.yaml",
-    )
-    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
-    with pytest.raises(RenderFailed):
-        await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    goals, s, run, _ = await _two_scenes_one_image_not_downloaded(sim, tmp_path, monkeypatch)
     assert sim.stats()["totals"]["images"] == 1
     sim.clear_faults()
     sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)

@@ -3076,16 +3076,11 @@ async def test_a_journaled_job_is_kept_when_the_base_url_changed_since_it_was_ma
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
 
 
-@pytest.mark.parametrize("why", ["download failed", "base_url changed"])
-async def test_a_copied_scene_does_not_buy_the_clip_another_scene_s_job_holds(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
-) -> None:
-    """Two scenes asking the very same clip (one copied in plan.yaml): one buys it, the
-    other waits for it ("as" that scene, $0 in the estimate). When the buyer could not
-    take its job's clip (its download failed; the base URL changed since the job was
-    made, so it is not known where this render asks), the other scene went on and
-    bought the very clip again: one request paid twice. It now fails without buying, and
-    the next render that can take the job gives both scenes its clip: one job paid."""
+async def _two_scenes_one_clip(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Any, Path]:
+    """Two scenes asking the very same clip (the second's prompts copied in plan.yaml),
+    planned (`_paid_clips_only`): (goals, settings, run folder)."""
     from mindmovie.plan import load_plan, write_plan
 
     goals = _quick_goals(sim, tmp_path, monkeypatch, scenes=2)
@@ -3098,6 +3093,20 @@ async def test_a_copied_scene_does_not_buy_the_clip_another_scene_s_job_holds(
     write_plan(
         plan.model_copy(update={"scenes": [a, b.model_copy(update=same)]}), run / "plan.yaml"
     )
+    return goals, s, run
+
+
+@pytest.mark.parametrize("why", ["download failed", "base_url changed"])
+async def test_a_copied_scene_does_not_buy_the_clip_another_scene_s_job_holds(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    """Two scenes asking the very same clip (one copied in plan.yaml): one buys it, the
+    other waits for it ("as" that scene, $0 in the estimate). When the buyer could not
+    take its job's clip (its download failed; the base URL changed since the job was
+    made, so it is not known where this render asks), the other scene went on and
+    bought the very clip again: one request paid twice. It now fails without buying, and
+    the next render that can take the job gives both scenes its clip: one job paid."""
+    goals, s, run = await _two_scenes_one_clip(sim, tmp_path, monkeypatch)
     sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
 
     def failed_without_buying(e: RenderFailed) -> None:
@@ -3133,18 +3142,7 @@ async def test_a_copied_scene_does_not_buy_unasked_the_clip_whose_shared_job_is_
     estimate counts as paid for both. The provider then says the job failed: its scene
     lets go of it and fails saying the next render buys the clip, and the other scene
     bought it at once, unasked. It fails too; the next render buys one clip for both."""
-    from mindmovie.plan import load_plan, write_plan
-
-    goals = _quick_goals(sim, tmp_path, monkeypatch, scenes=2)
-    s = _paid_clips_only(sim)
-    run = tmp_path / "run"
-    await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
-    plan = load_plan(run / "plan.yaml")
-    a, b = plan.scenes
-    same = {"image_prompt": a.image_prompt, "motion_prompt": a.motion_prompt}
-    write_plan(
-        plan.model_copy(update={"scenes": [a, b.model_copy(update=same)]}), run / "plan.yaml"
-    )
+    goals, s, run = await _two_scenes_one_clip(sim, tmp_path, monkeypatch)
     sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
     with pytest.raises(RenderFailed):
         await Pipeline(goals, s, out=run, keys=KEYS).run()
