@@ -3133,7 +3133,7 @@ class Pipeline:
             scene_id=req.scene_id,
         )
         store.result_gone(req.scene_id, "clip", rid, str(gone), estimated_usd=again, billed=billed)
-        self._gone_keys[prev.input_key] = req.scene_id
+        self._note_gone(req.scene_id, prev.input_key)
         return gone
 
     # ------------------------------------------------------------------ plan
@@ -4817,7 +4817,11 @@ class Pipeline:
                 alt = replace(req, prompt=soften_prompt(req.prompt, scene.category))
                 out.append(("softened prompt", self._clip_key(model, alt, made_as), alt))
             step = store.get(scene.id, "clip") if store is not None else None
-            if step is not None and step.input_key not in {k for _, k, _ in out}:
+            # (a step that lost its job, its result gone, holds nothing under the old key:
+            # kept, its scene never found the clip a copy of it bought under the key of
+            # now, and bought it a second time)
+            holds = step is not None and (step.remote_id or step.status == "succeeded")
+            if step is not None and holds and step.input_key not in {k for _, k, _ in out}:
                 olds = self._clip_keys_before(model, out, made_as, store)
                 for i, (label, key, r) in enumerate(out):
                     if step.input_key in olds[key]:
@@ -4864,8 +4868,13 @@ class Pipeline:
         if model.name == "local":
             return await self._clip_step(store, model, scene, planned, variants, res)
         key = self._clip_key(model, planned)
-        self._asked_clip[scene.id] = {k for _, k, _ in variants}
-        holder = self._job_holder(store, scene, {k for _, k, _ in variants})
+        # its planned request, as now and as its step holds it (a key until 2026-12-04)
+        self._asked_clip[scene.id] = {key, variants[0][1]}
+        # (with the keys its requests had until 2026-12-04: a scene whose step holds its
+        # job under one is that job's holder too; not found, this one bought it again)
+        asked = {k for _, k, _ in variants}
+        before = self._clip_keys_before(model, variants, store=store)
+        holder = self._job_holder(store, scene, asked.union(*(before.get(k, ()) for k in asked)))
         ahead = holder
         while ahead is not None and ahead != scene.id:
             ahead = self._waiting_for.get(ahead)
@@ -4952,7 +4961,7 @@ class Pipeline:
         if model.name != "local":
             # the very request another scene's job makes, which that scene could not
             # take: not bought again
-            self._check_held_by_another(store, model, scene, every)
+            self._check_held_by_another(store, model, scene)
             # a request of an earlier run with other settings: not bought again
             self._check_lost_elsewhere(store, scene.id, every)
             # a request of an earlier run for these inputs may still become a job
@@ -5774,7 +5783,7 @@ class Pipeline:
                 scene_id=scene_id,
             )
             store.result_gone(scene_id, "clip", remote_id, str(gone), estimated_usd=again)
-            self._gone_keys[key] = scene_id
+            self._note_gone(scene_id, key)
             raise gone from None
         except ProviderError as e:
             if self._ended_by_the_stop(e):
@@ -7734,18 +7743,23 @@ class Pipeline:
         )
         return True
 
-    def _check_held_by_another(
-        self, store: Store, model: VideoModel, scene: Scene, keys: Collection[str]
-    ) -> None:
-        """Fail the scene rather than buy its clip while another scene of this render,
-        whose flow has ended, still holds a paid job made from one of its requests
-        (`keys`; `_job_holder`): that scene could not take the job's clip (its download
-        failed, the provider settings changed since it was made...). This scene waited
-        for it (`_clip`, `_one_buyer`) and then bought the very clip again: one request
-        paid twice, though the estimate had counted it once ("as" that scene). The next
-        render takes it from that job, once its scene has it."""
+    def _check_held_by_another(self, store: Store, model: VideoModel, scene: Scene) -> None:
+        """Fail the scene rather than buy its clip when its planned request (as now, and
+        as its step holds it: `_asked_clip`) is the very request of a paid job another
+        scene of this render asked, holds, and could not take the clip of (its download
+        failed, the provider settings changed since it was made...), or whose result that
+        scene found gone. This scene waited for it (`_clip`, `_one_buyer`) and then bought
+        the very clip again: one request paid twice, or bought unasked, though the
+        estimate had counted it once ("as" that scene). The next render takes it from
+        that job once its scene has it, or buys it, counted. Not for a scene whose own
+        job makes it (it polls that), nor by a content-filter fallback's key alone (its
+        planned request is its own, counted by the estimate)."""
+        mine = self._asked_clip.get(scene.id, set())
+        own = store.get(scene.id, "clip")
+        if own is not None and own.input_key in mine and store.resumable_job(own):
+            return
         gone = next(
-            (by for k in keys if (by := self._gone_keys.get(k)) not in (None, scene.id)), None
+            (by for k in mine if (by := self._gone_keys.get(k)) not in (None, scene.id)), None
         )
         if gone is not None:
             # the very clip whose paid result was found gone in this render: counted as
@@ -7760,26 +7774,35 @@ class Pipeline:
                 provider=model.name,
                 scene_id=scene.id,
             )
-        holder = self._job_holder(store, scene, keys)
-        if holder is None or not self._flows_done[holder].is_set():
-            return
-        step = store.get(holder, "clip")
-        if step is None or step.input_key not in self._asked_clip.get(holder, set()):
-            # that scene did not ask its job's request in this render (its keyframe
-            # failed first, or it asks other inputs now): it did not fail to take it
-            return
-        self._check_stop()
-        rid = store.resumable_job(step) if step is not None else None
-        cause = self._flow_errors.get(holder)
-        error = ProviderChanged if isinstance(cause, ProviderChanged) else Transient
-        raise error(
-            f"its clip is the very request {holder}'s job {rid} makes, which {holder} "
-            "could not take in this render (its error says why): the job is kept (it "
-            "bills), and this clip is not bought again (it would be paid twice). Once "
-            f"{holder} has its clip, the next render takes it for this scene too",
-            provider=model.name,
-            scene_id=scene.id,
-        )
+        for holder, asked in self._asked_clip.items():
+            if holder == scene.id or not (asked & mine) or not self._flows_done[holder].is_set():
+                continue
+            step = store.get(holder, "clip")
+            # (that scene asked its job's request in this render: one whose keyframe
+            # failed first, or which asks other inputs now, did not fail to take it)
+            if step is None or step.input_key not in asked:
+                continue
+            if (rid := store.resumable_job(step)) is None:
+                continue
+            self._check_stop()
+            cause = self._flow_errors.get(holder)
+            error = ProviderChanged if isinstance(cause, ProviderChanged) else Transient
+            raise error(
+                f"its clip is the very request {holder}'s job {rid} makes, which {holder} "
+                "could not take in this render (its error says why): the job is kept (it "
+                "bills), and this clip is not bought again (it would be paid twice). Once "
+                f"{holder} has its clip, the next render takes it for this scene too",
+                provider=model.name,
+                scene_id=scene.id,
+            )
+
+    def _note_gone(self, scene_id: str, key: str) -> None:
+        """Scene `scene_id`'s paid clip of request `key` was found gone in this render
+        (`_gone_keys`): under the planned request's every key when it is that one (a
+        step holding its key until 2026-12-04: a copy asks it under the key of now)."""
+        asked = self._asked_clip.get(scene_id, set())
+        for k in asked if key in asked else {key}:
+            self._gone_keys[k] = scene_id
 
     def _check_lost_elsewhere(self, store: Store, scene_id: str, keys: Collection[str]) -> None:
         """Fail the scene (ProviderChanged) rather than buy its clip while a create of it

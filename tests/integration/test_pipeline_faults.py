@@ -3164,6 +3164,93 @@ async def test_a_copied_scene_does_not_buy_unasked_the_clip_whose_shared_job_is_
     assert sim.stats()["totals"]["jobs_created"] == 2  # one new job, for both scenes
 
 
+async def _legacy_keyed_holder(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, Any, Path, str]:
+    """`_two_scenes_one_clip` rendered with every clip download failing (one job, held
+    by one scene), then that scene's step keyed as a run made before 2026-12-04 keyed
+    it (with the fps and frame size). (goals, settings, run folder, the job)."""
+    from mindmovie.pipeline import _identity
+    from mindmovie.plan import load_plan
+
+    goals, s, run = await _two_scenes_one_clip(sim, tmp_path, monkeypatch)
+    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    ((job, holder),) = [(r["remote_id"], r["scene_id"]) for r in ledger_rows(run, "clip")]
+    sim.clear_faults()
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    sc = next(x for x in load_plan(run / "plan.yaml").scenes if x.id == holder)
+    req = pipe._video_request(sc, run / "scenes" / sc.id / "keyframe.png")
+    store = Store(run / "run.db")
+    store.rekey(holder, "clip", pipe._clip_key(_identity(s, "video"), req, legacy=True))
+    store.close()
+    return goals, s, run, str(job)
+
+
+@pytest.mark.parametrize("then", ["download fails again", "job failed"])
+async def test_a_copied_scene_finds_the_shared_job_held_under_its_key_before_2026_12_04(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, then: str
+) -> None:
+    """The scene holding the shared job keys its step as until 2026-12-04: the copy did
+    not see it as that job's holder (nor its result gone), and bought the very clip
+    again in the render (unasked, the estimate counting it as the holder's). It fails
+    instead; the next render buys at most one clip for both."""
+    goals, s, run, job = await _legacy_keyed_holder(sim, tmp_path, monkeypatch)
+    if then == "download fails again":
+        sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    else:
+        body = {"status": "failed", "error": {"code": "InternalError", "message": "boom"}}
+        sim.add_fault("patch", path=f"{TASKS}/{job}", method="GET", body=body, count=None)
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS, confirm=AgreeingAsked()).run()
+    msg = " ".join(str(ei.value).split())
+    assert "2 scene(s) failed" in msg and "its clip is the very request" in msg, msg
+    assert sim.stats()["totals"]["jobs_created"] == 1  # nothing bought in the render
+    sim.clear_faults()
+    res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=AgreeingAsked()).run()
+    assert res.movie is not None
+    # the job's clip taken for both, or (gone) one new job for both
+    assert sim.stats()["totals"]["jobs_created"] == (1 if then != "job failed" else 2)
+
+
+async def test_a_scene_whose_fallback_is_a_held_job_s_request_buys_its_own_counted_clip(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the planned request holds a scene back: one whose content-filter fallback
+    (a softened prompt) is another scene's held job's request asks its own clip, which
+    the estimate counts; it was failed as that job's copy."""
+    from mindmovie.pipeline import soften_prompt
+    from mindmovie.plan import load_plan, write_plan
+
+    goals, s, run = await _two_scenes_one_clip(sim, tmp_path, monkeypatch)
+    plan = load_plan(run / "plan.yaml")
+    a, b = plan.scenes
+    x = "I run with my kids along the beach"
+    held = {"motion_prompt": soften_prompt(x, a.category)}
+    write_plan(
+        plan.model_copy(update={"scenes": [a.model_copy(update=held), b.model_copy(update=held)]}),
+        run / "plan.yaml",
+    )
+    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    ((job, holder),) = [(r["remote_id"], r["scene_id"]) for r in ledger_rows(run, "clip")]
+    sim.clear_faults()
+    other = next(sc.id for sc in plan.scenes if sc.id != holder)
+    scenes = [
+        sc.model_copy(update=held if sc.id == holder else {"motion_prompt": x})
+        for sc in plan.scenes
+    ]
+    write_plan(plan.model_copy(update={"scenes": scenes}), run / "plan.yaml")
+    body = {"status": "failed", "error": {"code": "InternalError", "message": "boom"}}
+    sim.add_fault("patch", path=f"{TASKS}/{job}", method="GET", body=body, count=None)
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS, confirm=AgreeingAsked()).run()
+    assert f"{other}:" not in str(ei.value), ei.value
+    assert sim.stats()["totals"]["jobs_created"] == 2  # its own clip, counted
+
+
 async def test_a_journaled_job_is_kept_when_the_key_changed_since_it_was_made(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
