@@ -3251,6 +3251,45 @@ async def test_a_scene_whose_fallback_is_a_held_job_s_request_buys_its_own_count
     assert sim.stats()["totals"]["jobs_created"] == 2  # its own clip, counted
 
 
+async def test_a_scene_with_its_own_job_for_the_request_is_not_failed_by_another_s_gone_job(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two scenes each holding a job for the very same request (as a run from before
+    scenes took turns: set by hand here). One job ends failed: its scene fails; the
+    other scene polls its own job, and was failed as though it shared the gone one."""
+    from mindmovie.plan import load_plan, write_plan
+
+    goals = _quick_goals(sim, tmp_path, monkeypatch, scenes=2)
+    s = _paid_clips_only(sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    plan = load_plan(run / "plan.yaml")
+    a, b = plan.scenes
+    same_image = b.model_copy(update={"image_prompt": a.image_prompt})
+    write_plan(plan.model_copy(update={"scenes": [a, same_image]}), run / "plan.yaml")
+    sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    jobs = {r["scene_id"]: r["remote_id"] for r in ledger_rows(run, "clip")}
+    assert len(jobs) == 2
+    sim.clear_faults()
+    same = {"image_prompt": a.image_prompt, "motion_prompt": a.motion_prompt}
+    write_plan(
+        plan.model_copy(update={"scenes": [a, b.model_copy(update=same)]}), run / "plan.yaml"
+    )
+    store = Store(run / "run.db")
+    a_step = store.get(a.id, "clip")
+    assert a_step is not None
+    store.rekey(b.id, "clip", a_step.input_key)
+    store.close()
+    body = {"status": "failed", "error": {"code": "InternalError", "message": "boom"}}
+    sim.add_fault("patch", path=f"{TASKS}/{jobs[a.id]}", method="GET", body=body, count=None)
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS, confirm=AgreeingAsked()).run()
+    assert f"{b.id}:" not in str(ei.value), ei.value
+    assert sim.stats()["totals"]["jobs_created"] == 2
+
+
 async def test_a_journaled_job_is_kept_when_the_key_changed_since_it_was_made(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
