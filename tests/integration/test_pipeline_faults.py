@@ -3077,10 +3077,13 @@ async def test_a_journaled_job_is_kept_when_the_base_url_changed_since_it_was_ma
 
 
 async def _two_scenes_one_clip(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fields: tuple[str, ...] = ("image_prompt", "motion_prompt"),
 ) -> tuple[Path, Any, Path]:
-    """Two scenes asking the very same clip (the second's prompts copied in plan.yaml),
-    planned (`_paid_clips_only`): (goals, settings, run folder)."""
+    """Two scenes asking the very same clip (the second's prompts copied in plan.yaml;
+    `fields`: those copied), planned (`_paid_clips_only`): (goals, settings, run folder)."""
     from mindmovie.plan import load_plan, write_plan
 
     goals = _quick_goals(sim, tmp_path, monkeypatch, scenes=2)
@@ -3089,7 +3092,7 @@ async def _two_scenes_one_clip(
     await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
     plan = load_plan(run / "plan.yaml")
     a, b = plan.scenes
-    same = {"image_prompt": a.image_prompt, "motion_prompt": a.motion_prompt}
+    same = {f: getattr(a, f) for f in fields}
     write_plan(
         plan.model_copy(update={"scenes": [a, b.model_copy(update=same)]}), run / "plan.yaml"
     )
@@ -3259,14 +3262,10 @@ async def test_a_scene_with_its_own_job_for_the_request_is_not_failed_by_another
     other scene polls its own job, and was failed as though it shared the gone one."""
     from mindmovie.plan import load_plan, write_plan
 
-    goals = _quick_goals(sim, tmp_path, monkeypatch, scenes=2)
-    s = _paid_clips_only(sim)
-    run = tmp_path / "run"
-    await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    # the same image, each its own clip: two jobs
+    goals, s, run = await _two_scenes_one_clip(sim, tmp_path, monkeypatch, ("image_prompt",))
     plan = load_plan(run / "plan.yaml")
     a, b = plan.scenes
-    same_image = b.model_copy(update={"image_prompt": a.image_prompt})
-    write_plan(plan.model_copy(update={"scenes": [a, same_image]}), run / "plan.yaml")
     sim.add_fault("http", path=".mp4", method="GET", status=403, count=None)
     with pytest.raises(RenderFailed):
         await Pipeline(goals, s, out=run, keys=KEYS).run()
