@@ -4285,7 +4285,7 @@ class Pipeline:
             # this render: the estimate counted it as paid, so it is not bought unasked
             raise ResultGone(
                 f"the keyframe {gone} paid for (the very same image) is gone at {model.name}; "
-                f"it was billed. The next render buys a new one (about "
+                f"it was billed. The next render buys a new one once for both scenes (about "
                 f"{costs.format_usd(again)}), counted in its estimate and spend question",
                 provider=model.name,
                 scene_id=req.scene_id,
@@ -4961,7 +4961,7 @@ class Pipeline:
         if model.name != "local":
             # the very request another scene's job makes, which that scene could not
             # take: not bought again
-            self._check_held_by_another(store, model, scene)
+            self._check_held_by_another(store, model, scene, variants[0][1], every)
             # a request of an earlier run with other settings: not bought again
             self._check_lost_elsewhere(store, scene.id, every)
             # a request of an earlier run for these inputs may still become a job
@@ -7743,7 +7743,14 @@ class Pipeline:
         )
         return True
 
-    def _check_held_by_another(self, store: Store, model: VideoModel, scene: Scene) -> None:
+    def _check_held_by_another(
+        self,
+        store: Store,
+        model: VideoModel,
+        scene: Scene,
+        planned: str,
+        every: Collection[str],
+    ) -> None:
         """Fail the scene rather than buy its clip when its planned request (as now, and
         as its step holds it: `_asked_clip`) is the very request of a paid job another
         scene of this render asked, holds, and could not take the clip of (its download
@@ -7753,7 +7760,15 @@ class Pipeline:
         estimate had counted it once ("as" that scene). The next render takes it from
         that job once its scene has it, or buys it, counted. Not for a scene whose own
         job makes it (it polls that), nor by a content-filter fallback's key alone (its
-        planned request is its own, counted by the estimate)."""
+        planned request is its own, counted by the estimate). The failure is journaled on
+        the scene's clip step (`planned`: its key; `every`: its requests'), as any
+        failed try that sent nothing: `status` and the storyboard said "no clip yet"."""
+
+        def failed(error: ProviderError) -> ProviderError:
+            store.begin(scene.id, "clip", planned, same_request=every)
+            store.fail(scene.id, "clip", error.kind, str(error), sent=False)
+            return error
+
         mine = self._asked_clip.get(scene.id, set())
         own = store.get(scene.id, "clip")
         if own is not None and own.input_key in mine and store.resumable_job(own):
@@ -7766,13 +7781,15 @@ class Pipeline:
             # that scene's by the estimate, it would be bought unasked
             self._check_stop()
             again = costs.estimate_video(self.settings, self._clip_seconds(scene)).usd
-            raise ResultGone(
-                f"its clip is the very request whose job, {gone}'s, can no longer be "
-                f"picked up in this render (its error says why): the next render buys the "
-                f"clip again (about {costs.format_usd(again)}), counted in its estimate and "
-                "spend question",
-                provider=model.name,
-                scene_id=scene.id,
+            raise failed(
+                ResultGone(
+                    f"its clip is the very request whose job, {gone}'s, can no longer be "
+                    f"picked up in this render (its error says why): the next render buys "
+                    f"it once for both scenes (about {costs.format_usd(again)}), counted "
+                    "in its estimate and spend question",
+                    provider=model.name,
+                    scene_id=scene.id,
+                )
             )
         for holder, asked in self._asked_clip.items():
             if holder == scene.id or not (asked & mine) or not self._flows_done[holder].is_set():
@@ -7787,13 +7804,15 @@ class Pipeline:
             self._check_stop()
             cause = self._flow_errors.get(holder)
             error = ProviderChanged if isinstance(cause, ProviderChanged) else Transient
-            raise error(
-                f"its clip is the very request {holder}'s job {rid} makes, which {holder} "
-                "could not take in this render (its error says why): the job is kept (it "
-                "bills), and this clip is not bought again (it would be paid twice). Once "
-                f"{holder} has its clip, the next render takes it for this scene too",
-                provider=model.name,
-                scene_id=scene.id,
+            raise failed(
+                error(
+                    f"its clip is the very request {holder}'s job {rid} makes, which "
+                    f"{holder} could not take in this render (its error says why): the job "
+                    "is kept, and this clip is not bought again (it would be paid twice). "
+                    f"Once {holder} has its clip, the next render takes it for this scene too",
+                    provider=model.name,
+                    scene_id=scene.id,
+                )
             )
 
     def _note_gone(self, scene_id: str, key: str) -> None:

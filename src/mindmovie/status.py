@@ -739,6 +739,16 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
     same = row.get("same_as") or {}
     by = same.get("clip")
     then = ", then make the clip"
+    image_by = same.get("keyframe")
+    if image_by is not None and text.startswith("buy a new keyframe (the one paid for before"):
+        # the image another scene buys for both, found gone: said as bought for this one
+        # too ("the one paid for before is gone"), of a copy that never had one
+        rest = text.partition(", then ")[2] or "make the clip"
+        text = f"take the keyframe {image_by} buys (the very same image, bought once), then {rest}"
+    if by is not None and text.startswith("retry the clip (attempt"):
+        # a copy that did not buy the clip another scene's job makes, which that scene
+        # could not take (`Pipeline._check_held_by_another`): it takes it, nothing bought
+        return f"take the clip {by} makes (the very same request, bought once)"
     if by is not None and text.endswith(then):
         took = f"take the clip {by} makes (the very same request, bought once)"
         return f"{text.removesuffix(then)}, then {took}"

@@ -1700,8 +1700,16 @@ async def test_a_shared_image_found_gone_at_its_url_is_not_bought_unasked_by_the
         await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
     msg = " ".join(str(ei.value).split())
     assert "2 scene(s) failed" in msg and msg.count("The next render buys a new one") == 2, msg
+    assert "a new one once for both scenes" in msg, msg
     assert sim.stats()["totals"]["images"] == 1  # nothing bought unasked
     sim.clear_faults()
+    # status: the scene that bought it buys a new one, the copy takes that one
+    rows = collect_status(run, settings=s)["scenes"]
+    (copy,) = [r for r in rows if (r.get("same_as") or {}).get("keyframe")]
+    by = copy["same_as"]["keyframe"]
+    assert copy["next"].startswith(f"take the keyframe {by} buys (the very same image"), copy
+    (buyer,) = [r for r in rows if r is not copy]
+    assert buyer["next"].startswith("buy a new keyframe (the one paid for before is gone"), buyer
     est = estimate_for(goals, s, out=run).upto("keyframes")
     assert est.total == pytest.approx(costs.estimate_keyframe(s).usd), est  # one, shared
     res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")

@@ -3121,6 +3121,15 @@ async def test_a_copied_scene_does_not_buy_the_clip_another_scene_s_job_holds(
         await Pipeline(goals, s, out=run, keys=KEYS).run()
     failed_without_buying(ei.value)
     assert sim.stats()["totals"]["jobs_created"] == 1
+    # the copy's failure is journaled on its clip step (status and the storyboard said
+    # "no clip yet"), and status says it takes the holder's clip
+    (holder,) = [r["scene_id"] for r in ledger_rows(run, "clip")]
+    rows = {r["scene_id"]: r for r in collect_status(run, settings=s)["scenes"]}
+    (copy,) = [sid for sid in rows if sid != holder]
+    assert "is the very request" in (rows[copy].get("error") or ""), rows[copy]
+    assert rows[copy]["next"] == (
+        f"take the clip {holder} makes (the very same request, bought once)"
+    ), rows[copy]
     if why == "base_url changed":
         sim.clear_faults()
         with SimServer() as other:
@@ -3159,7 +3168,7 @@ async def test_a_copied_scene_does_not_buy_unasked_the_clip_whose_shared_job_is_
     msg = " ".join(str(ei.value).split())
     assert "2 scene(s) failed" in msg and "can no longer be picked up" in msg, msg
     assert msg.count("The next render buys the clip again") == 1, msg
-    assert "the next render buys the clip again" in msg, msg
+    assert "the next render buys it once for both scenes" in msg, msg
     assert sim.stats()["totals"]["jobs_created"] == 1  # nothing bought unasked
     sim.clear_faults()
     res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=asked).run()
