@@ -8871,7 +8871,13 @@ class Pipeline:
                     and not _wrong_kind(e)
                 ):
                     told.add(sc.id)
-                    self.reporter.step("scenes", sc.id, "failed", str(e))
+                    # under the stage that failed: a clip failing before its first event
+                    # (a journaled job found gone or made elsewhere) was said under
+                    # "keyframes", the scene's last stage said
+                    made = keyframes[sc.id]
+                    kf_done = made.done() and not made.cancelled() and made.exception() is None
+                    where = "clips" if kf_done and until != "keyframes" else "scenes"
+                    self.reporter.step(where, sc.id, "failed", str(e))
                 elif _wrong_kind(e) and not self._stopping and not self._run_dir_gone():
                     # on its row, which said "keyframes running" to the end; the path
                     # and what to do are said once, after the flows

@@ -3163,10 +3163,19 @@ async def test_a_copied_scene_does_not_buy_unasked_the_clip_whose_shared_job_is_
     body = {"status": "failed", "error": {"code": "InternalError", "message": "boom"}}
     sim.add_fault("patch", path=f"{TASKS}/{job}", method="GET", body=body, count=None)
     asked = AgreeingAsked()
+    steps: list[tuple[str, str, str]] = []
+
+    class Steps(NullReporter):
+        def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+            steps.append((stage, scene_id, state))
+
     with pytest.raises(RenderFailed) as ei:
-        await Pipeline(goals, s, out=run, keys=KEYS, confirm=asked).run()
+        await Pipeline(goals, s, out=run, keys=KEYS, confirm=asked, reporter=Steps()).run()
     msg = " ".join(str(ei.value).split())
     assert "2 scene(s) failed" in msg and "can no longer be picked up" in msg, msg
+    # each failure said under the clips stage (it was said under "keyframes")
+    failed = [(stage, sid) for stage, sid, state in steps if state == "failed"]
+    assert sorted(failed) == [("clips", "01-health-1"), ("clips", "01-health-2")], steps
     assert msg.count("The next render buys the clip again") == 1, msg
     assert "the next render buys it once for both scenes" in msg, msg
     assert sim.stats()["totals"]["jobs_created"] == 1  # nothing bought unasked
