@@ -4890,7 +4890,7 @@ class Pipeline:
             finally:
                 self._waiting_for.pop(scene.id, None)
         async with self._one_buyer("clip", key, scene.id):
-            return await self._clip_step(store, model, scene, planned, variants, res)
+            return await self._clip_step(store, model, scene, planned, variants, res, before)
 
     def _job_holder(self, store: Store, scene: Scene, keys: Collection[str]) -> str | None:
         """Another scene of this render whose clip step holds a paid job in flight
@@ -4921,9 +4921,11 @@ class Pipeline:
         planned: VideoRequest,
         variants: list[tuple[str, str, VideoRequest]],
         res: RenderResult,
+        keys_before: dict[str, tuple[str, ...]] | None = None,
     ) -> Path:
         """`_clip` once it is the scene's turn: `planned`, its request as planned,
-        `variants` as `_clip_variants` gives them."""
+        `variants` as `_clip_variants` gives them; `keys_before`: their
+        `_clip_keys_before`, when `_clip` has them (each reads the keyframe's bytes)."""
         dest = self.run_dir / "scenes" / scene.id / "clip.mp4"
         every = {key for _, key, _ in variants}  # a fallback is the same scene's next try
         reused = any(store.reusable(scene.id, "clip", key) for _, key, _ in variants)
@@ -4938,7 +4940,12 @@ class Pipeline:
             self._keep_changed(store, scene.id, "clip")
         back = None
         # each request's key until 2026-12-04: a kept clip or an unheld job made then
-        before = {} if reused else self._clip_keys_before(model, variants, store=store)
+        if reused:
+            before: dict[str, tuple[str, ...]] = {}
+        elif keys_before is not None:
+            before = keys_before
+        else:
+            before = self._clip_keys_before(model, variants, store=store)
         if not reused:
             back = next(
                 (
@@ -5503,9 +5510,7 @@ class Pipeline:
     def _photo_keyframe(self, scene: Scene, plan: Plan) -> bool:
         """Whether this scene's keyframe is the goal's photo alone, keyed without its
         prompt (`_keyframe_variants`): `status` then does not call a prompt edit a redo."""
-        if self._keyframe_provider != "local":
-            return False
-        source = self._source_photo(scene, plan)
+        source = self._local_photo(scene, plan)
         return source is not None and not photo_has_transparency(source)
 
     def _unused_fields(self, plan: Plan) -> dict[str, tuple[str, ...]]:
@@ -5524,10 +5529,13 @@ class Pipeline:
         """Whether this scene's keyframe is a goal photo with transparent parts over the
         offline painter's scene, keyed without the plan's style, the reference photos and
         the options (`_keyframe_variants`): `status` does not call their edit a redo."""
-        if self._keyframe_provider != "local":
-            return False
-        source = self._source_photo(scene, plan)
+        source = self._local_photo(scene, plan)
         return source is not None and photo_has_transparency(source)
+
+    def _local_photo(self, scene: Scene, plan: Plan) -> Path | None:
+        """The goal photo this scene's offline keyframe is made from (None: painted, or
+        a paid keyframe model)."""
+        return self._source_photo(scene, plan) if self._keyframe_provider == "local" else None
 
     def _painted_keyframe(self, scene: Scene, plan: Plan) -> bool:
         """Whether the offline painter draws this scene's keyframe (no goal photo), keyed
