@@ -6377,6 +6377,18 @@ class Pipeline:
                 return True
         return False
 
+    async def _going_away(self) -> bool:
+        """Is the run folder, or its run.db, going away, looked at for up to a second?
+        `rm -rf` of the folder takes its files first and the folder a moment later; a
+        scene's mkdir racing it fails "File exists" (pathlib's exist_ok looks again and
+        finds nothing), which was said on the scene's row as a folder or file put in its
+        way, above the line saying the folder went away."""
+        for _ in range(int(1.0 / 0.05)):
+            if self._run_dir_gone() or self._journal_went():
+                return True
+            await asyncio.sleep(0.05)
+        return self._run_dir_gone() or self._journal_went()
+
     async def _gone_under_any(self, failures: Sequence[BaseException]) -> bool:
         """`_gone_under` of the first of the scenes' failures that may be the folder
         going: `rm -rf` takes the files first and the folder a moment later, and the flows
@@ -8886,7 +8898,7 @@ class Pipeline:
                     kf_done = made.done() and not made.cancelled() and made.exception() is None
                     where = "clips" if kf_done and until != "keyframes" else "scenes"
                     self.reporter.step(where, sc.id, "failed", str(e))
-                elif _wrong_kind(e) and not self._stopping and not self._run_dir_gone():
+                elif _wrong_kind(e) and not self._stopping and not await self._going_away():
                     # on its row, which said "keyframes running" to the end; the path
                     # and what to do are said once, after the flows
                     told.add(sc.id)

@@ -410,6 +410,55 @@ async def test_a_file_or_folder_put_in_the_run_during_the_offline_clips_is_named
     assert "Errno" not in buf.getvalue(), lines
 
 
+async def test_a_scene_s_mkdir_racing_rm_rf_of_the_run_folder_is_not_said_put_in_its_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rm -rf run` takes the folder's files first and the folder a moment later; a
+    scene's mkdir racing it fails "File exists" (pathlib's exist_ok looks again and
+    finds nothing). That scene's row said "failed - a folder or file was put in its way
+    during the render" above the line saying the folder went away (the platform's CI,
+    1 run in many, at tests/e2e/test_filesystem.py's "delete slowly"). The render says
+    only that the folder went away."""
+    import errno
+    import io
+    import threading
+
+    from rich.console import Console
+
+    from mindmovie.pipeline import Pipeline, RunDirGone
+    from mindmovie.progress import PlainReporter
+    from mindmovie.providers import local_media
+
+    run = tmp_path / "run"
+    real = local_media.LocalMotion.submit
+    raced: list[bool] = []
+
+    async def race_then_submit(self: Any, request: Any) -> str:
+        if not raced and request.scene_id == "02-career-1":
+            raced.append(True)
+            for child in list(run.iterdir()):  # the files first ...
+                if child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+            # ... the folder itself a moment later
+            threading.Timer(0.3, shutil.rmtree, (run,), {"ignore_errors": True}).start()
+            where = run / "scenes" / "02-career-1"
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(where))
+        return await real(self, request)
+
+    monkeypatch.setattr(local_media.LocalMotion, "submit", race_then_submit)
+    goals = goals_file(tmp_path)
+    buf = io.StringIO()
+    log = PlainReporter(Console(file=buf, width=200, color_system=None), verbose=False)
+    with pytest.raises(RunDirGone):
+        await Pipeline(goals, tiny_local_settings(), out=run, reporter=log).run()
+    log.close()
+    assert raced
+    assert "put in its way" not in buf.getvalue(), buf.getvalue()
+    assert "02-career-1: failed" not in buf.getvalue(), buf.getvalue()
+
+
 @pytest.mark.parametrize("then", ["move", "delete", "delete output_dir"])
 def test_what_the_render_wrote_again_at_a_run_folder_gone_is_not_left_there(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, then: str
