@@ -1852,6 +1852,29 @@ async def test_a_403_not_known_to_be_expired_is_not_taken_for_gone(
     with pytest.raises(JobFailed) as e:
         await video.fetch(st, req, tmp_path / "clip.mp4")
     assert not isinstance(e.value, ResultGone) and "HTTP 403" in str(e.value)
+    # (no clock decides a URL without an expiry: "a clock difference?" was said of it)
+    assert "clock" not in str(e.value) and "carries no expiry" in str(e.value), e.value
+
+
+async def test_a_403_within_the_urls_own_expiry_is_not_taken_for_gone(
+    sim: SimServer, keyframe: Path, tmp_path: Path
+) -> None:
+    """A signed URL refused with 403 before the expiry it carries (by this machine's
+    clock): JobFailed, not `ResultGone`, asking whether the clocks differ."""
+    video = seedance(sim)
+    req = vreq(keyframe)
+    st = await wait_done(video, await video.submit(req))
+    assert st.video_url is not None
+    start = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    signed = f"{st.video_url}?X-Tos-Date={start}&X-Tos-Expires=86400&X-Tos-Signature=x"
+    sim.add_fault("patch", path=f"{TASKS}/{st.remote_id}", body={"content": {"video_url": signed}})
+    sim.add_fault("http", path="X-Tos-Expires", status=403, count=None)
+    with pytest.raises(JobFailed) as e:
+        await video.fetch(
+            JobState(st.remote_id, "succeeded", video_url=signed), req, tmp_path / "c.mp4"
+        )
+    assert not isinstance(e.value, ResultGone), e.value
+    assert "before the result URL is known to expire (a clock difference?)" in str(e.value)
 
 
 async def test_a_403_past_the_urls_own_expiry_is_gone(

@@ -849,8 +849,8 @@ def _status_error(r: httpx.Response, what: str, url: str) -> ProviderError:
     URL is tried again (before, it was dropped and the retry came back too soon).
 
     404/410, and a 403 once `url` is past the expiry it carries (`url_expired`), are
-    the result gone for good (`ResultGone`); a 403 within it, or with no expiry to go
-    by, may be a clock difference or a proxy's: `JobFailed`, and nothing is bought
+    the result gone for good (`ResultGone`); a 403 within it (a clock difference?), or
+    with no expiry to go by (a proxy's?), is `JobFailed`, and nothing is bought
     again for it. A caller that knows the result's age may tell otherwise: a clip's
     404 soon after its task finished is tried again (`SeedanceVideo._gone`)."""
     status = r.status_code
@@ -860,10 +860,18 @@ def _status_error(r: httpx.Response, what: str, url: str) -> ProviderError:
         return ResultGone(
             f"{what}: HTTP 403, the result URL is past the expiry it carries", provider=PROVIDER
         )
-    if status == 403:
+    if status == 403 and url_expiry(url) is not None:
         return JobFailed(
             f"{what}: HTTP 403, refused before the result URL is known to expire (a clock "
             "difference?)",
+            provider=PROVIDER,
+        )
+    if status == 403:
+        # (a URL carrying no expiry: "a clock difference?" was said of it too, which no
+        # clock decides)
+        return JobFailed(
+            f"{what}: HTTP 403 (a URL that carries no expiry: refused by the storage or a "
+            "proxy, not known to be gone)",
             provider=PROVIDER,
         )
     wait = retry_after_seconds(r.headers)
