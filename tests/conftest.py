@@ -22,13 +22,15 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto` (pyproject's addopts): one test process per core and one more. About a
-    third of the suite's time is waiting (job latencies the simulator plays, grace
-    windows, retry back-offs, child processes starting), not computing, so a process per
-    core leaves cores idle: on 2 cores the whole suite took 561 s with 2 processes,
-    498 s with 3 and 530 s with 4 (`python -m pytest -q -n N`, 2026-12-03)."""
+    """`-n auto` (pyproject's addopts): one test process per core and two more. Much of
+    the suite's time is waiting (job latencies the simulator plays, grace windows, retry
+    back-offs, child processes starting), not computing, so a process per core leaves
+    cores idle: on 2 cores the whole suite took 561 s with 2 processes, 498 s with 3 and
+    530 s with 4 (`python -m pytest -q -n N`, 2026-12-03); on 2026-12-06, with more
+    tests that wait, 474 s and 518 s with 3 (the cores 20-30% idle through most of the
+    run, sampled from /proc/stat) and 450 s and 478 s with 4 (idle under 5%)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (cores or 1) + 1
+    return (cores or 1) + 2
 
 
 def pytest_configure(config: pytest.Config) -> None:
