@@ -54,6 +54,7 @@ LOCAL_MODELS: dict[CallStage, str] = {
 }
 
 _DONE_FORMULA = "done: already made, not billed again"
+_PAID_FORMULA = "paid for before: the render downloads it (or polls its job), not billed again"
 
 
 def _r(x: float) -> float:
@@ -684,7 +685,12 @@ def _not_this_run(call: CallEstimate) -> CallEstimate:
     )
 
 
-def _as_done(call: CallEstimate) -> CallEstimate:
+def _as_done(call: CallEstimate, *, paid: bool = False) -> CallEstimate:
+    """`call` made before: costs nothing. `paid`: paid for and not yet in the run (a
+    result to download, a job to poll), shown "paid", not "done"."""
+    if paid:
+        inputs = {**call.inputs, "done": True, "fetch": True}
+        return replace(call, usd=0.0, formula=_PAID_FORMULA, inputs=inputs)
     return replace(call, usd=0.0, formula=_DONE_FORMULA, inputs={**call.inputs, "done": True})
 
 
@@ -733,6 +739,7 @@ def estimate_run(
     plan_done: bool | None = None,
     shared: Mapping[tuple[str, str], str] | None = None,
     maybe: Mapping[str, str] | None = None,
+    paid: Collection[tuple[str, str]] = frozenset(),
 ) -> RunEstimate:
     """What the run would still cost.
 
@@ -743,7 +750,8 @@ def estimate_run(
     "done when a plan is given". `shared`: (scene_id, stage) -> the earlier scene that
     buys the very same request; it costs 0 here (`Pipeline._one_buyer`). `maybe`: scene
     id -> why the render may not buy its clip after all (`Outlook.maybe`): counted, and
-    said so (`maybe_notes`).
+    said so (`maybe_notes`). `paid`: the part of `done` paid for and still to download
+    or poll (`Outlook.paid`): "paid" in the table, not "done".
     """
     shared = shared or {}
     maybe = maybe or {}
@@ -774,7 +782,7 @@ def estimate_run(
         if text_settings is not None and scene_source_photo(goals, scenes, sc) is None:
             kf = text_keyframe  # no photo to edit: the text-to-image model makes it
         if any((sc.id, st) in finished for st in _KEYFRAME_STAGES):
-            kf = _as_done(keyframe)
+            kf = _as_done(keyframe, paid=(sc.id, "keyframe") in paid)
         elif (sc.id, "keyframe") in shared:
             kf = _as_same(kf, shared[(sc.id, "keyframe")])
         video = estimate_video(settings, sc.seconds)
@@ -782,7 +790,7 @@ def estimate_run(
             held = video_hold(settings, sc.seconds) - video.usd
             video = replace(video, held_above=max(0.0, held))
         if any((sc.id, st) in finished for st in _CLIP_STAGES):
-            video = _as_done(video)
+            video = _as_done(video, paid=(sc.id, "clip") in paid)
         elif (sc.id, "clip") in shared:
             video = _as_same(video, shared[(sc.id, "clip")])
         elif sc.id in maybe and video.payable:
@@ -1008,6 +1016,8 @@ def budget_short(est: RunEstimate, budget: float | None) -> str | None:
 
 
 def _cell(call: CallEstimate) -> str:
+    if call.inputs.get("fetch"):
+        return "paid"
     if call.done:
         return "done"
     if call.same_as is not None:
@@ -1091,7 +1101,8 @@ def estimate_table(est: RunEstimate) -> Table:
     for s in est.scenes:
         all_free = s.keyframe.free and s.video.free
         all_done = s.keyframe.done and s.video.done
-        total = "done" if all_done else format_usd(s.total, free=all_free)
+        to_fetch = s.keyframe.inputs.get("fetch") or s.video.inputs.get("fetch")
+        total = ("paid" if to_fetch else "done") if all_done else format_usd(s.total, free=all_free)
         rows.append((s.scene_id, f"{s.seconds:g}", _cell(s.keyframe), _cell(s.video), total))
         table.add_row(*rows[-1])
     free = not any(not c.free for c in est.calls())

@@ -1636,6 +1636,10 @@ class Outlook:
     #: only the render can tell (a lost request's job it may find; a clip made before it
     #: reuses if the free keyframe painted again comes out the same): `costs._as_maybe`
     maybe: Mapping[str, str] = field(default_factory=dict)
+    #: the part of `reused` paid for and not yet here: a keyframe downloaded again from
+    #: its kept result URL, a clip whose job the render polls or downloads again. The
+    #: estimate's table said "done" of them, as of a file in the run (`costs._as_paid`)
+    paid: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass
@@ -8284,8 +8288,11 @@ class Pipeline:
         refetched: set[str] = set()
         shared: dict[tuple[str, str], str] = {}
         maybe: dict[str, str] = {}
+        paid: set[tuple[str, str]] = set()
         done = (
-            self._reused_steps(store, basis, restored, clips, same, jobs, refetched, shared, maybe)
+            self._reused_steps(
+                store, basis, restored, clips, same, jobs, refetched, shared, maybe, paid
+            )
             if basis is not None
             else set()
         )
@@ -8304,6 +8311,7 @@ class Pipeline:
             frozenset(refetched),
             shared,
             maybe,
+            frozenset(paid),
         )
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> tuple[str, str]:
@@ -8359,6 +8367,7 @@ class Pipeline:
         refetched: set[str] | None = None,
         shared: dict[tuple[str, str], str] | None = None,
         maybe: dict[str, str] | None = None,
+        paid: set[tuple[str, str]] | None = None,
     ) -> set[tuple[str, str]]:
         """(scene, stage) steps a render of `plan` would not pay for: the same input-key
         checks as `_keyframe` and `_clip` (a clip's key holds its keyframe's hash, so a
@@ -8371,8 +8380,10 @@ class Pipeline:
         the steps to buy that an earlier scene of the plan buys too (the very same request,
         `_one_buyer`: bought once, taken by the later) or whose job in flight it polls,
         to `shared`, with that scene; the scenes whose clip is counted though the render
-        may not buy it, to `maybe`, with why (`Outlook.maybe`)."""
+        may not buy it, to `maybe`, with why (`Outlook.maybe`); the steps paid for whose
+        result is still to download or poll, to `paid` (`Outlook.paid`)."""
         restored = set() if restored is None else restored
+        paid = set() if paid is None else paid
         shared = {} if shared is None else shared
         #: (stage, key asked first) -> the scenes that would buy it, in the plan's order,
         #: and the scene whose job in flight makes it; scene -> its keyframe's key when
@@ -8444,6 +8455,7 @@ class Pipeline:
                     for k in (key, *before.get(key, ()))
                 ):
                     done.add((sc.id, "keyframe"))
+                    paid.add((sc.id, "keyframe"))
                     if refetched is not None:
                         refetched.add(sc.id)
                     continue
@@ -8540,6 +8552,7 @@ class Pipeline:
                 and (job is not None or store.refetchable_clip(step) is not None)
             ):
                 done.add((sc.id, "clip"))
+                paid.add((sc.id, "clip"))
                 claim("clip", self._clip_key(video_id, req, made_as), sc.id)
             elif (
                 unheld := self._unheld_job(
@@ -8555,6 +8568,7 @@ class Pipeline:
                 # carried): the render takes it (`_unwanted_job`), pays nothing
                 adopted.add(unheld)
                 done.add((sc.id, "clip"))
+                paid.add((sc.id, "clip"))
                 claim("clip", self._clip_key(video_id, req, made_as), sc.id)
                 if jobs is not None:
                     jobs[sc.id] = unheld
@@ -9596,6 +9610,7 @@ def look_priced(settings: Settings, goals: Goals, look: Outlook) -> costs.RunEst
         plan_done=look.plan is not None,
         shared=look.shared,
         maybe=look.maybe,
+        paid=look.paid,
     )
 
 

@@ -888,6 +888,11 @@ def test_a_copied_scene_waiting_for_a_job_in_flight_at_a_kill_is_priced_at_nothi
     held = {s["scene_id"] for s in before["steps"] if s["stage"] == "clip" and s["remote_id"]}
     assert "02-career-1" in held and "02-career-2" not in held, before["steps"]
     est = _takes_the_clip_of(rig, "02-career-2", "02-career-1")
+    from mindmovie import costs
+
+    # (its job polled, not bought: "done" was said of it, as of a clip in the run)
+    cells = {sc.scene_id: costs._cell(sc.video) for sc in est.scenes}
+    assert cells["02-career-1"] == "paid", cells
     jobs = rig.totals()["jobs_created"]
     r2 = rig.render()
     assert r2.returncode == 0, rig.history()

@@ -1623,6 +1623,34 @@ async def test_a_kept_keyframe_url_turning_24_h_old_during_the_render_is_not_bou
     assert "next render buys a new one" in str(e.value), e.value
 
 
+async def test_the_estimate_says_a_keyframe_paid_for_and_not_yet_downloaded_is_paid(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A keyframe paid for whose download failed (its URL kept): the estimate's table
+    said "done" of it, as of a picture in the run, though the render is still to
+    download it. It says "paid" (costing nothing), and "done" once it is here."""
+    from rich.console import Console
+
+    goals, s, _, _ = await _a_keyframe_kept_at_its_url(sim, tmp_path, monkeypatch)
+
+    def cells() -> tuple[str, str, dict[str, Any]]:
+        est = estimate_for(goals, s, out=tmp_path / "run")
+        (scene,) = est.scenes
+        console = Console(width=120, record=True, color_system=None)
+        console.print(costs.estimate_table(est))
+        row = next(ln for ln in console.export_text().splitlines() if scene.scene_id in ln)
+        return row, scene.keyframe.formula, scene.keyframe.as_dict()
+
+    row, formula, call = cells()
+    assert " paid " in row and "done" not in row, row
+    assert call["usd"] == 0 and call["done"] and "downloads it" in formula, call
+    sim.clear_faults()
+    await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert sim.stats()["totals"]["images"] == 1
+    row, formula, call = cells()
+    assert " done " in row and "paid" not in row, row
+
+
 def _one_goal(tmp_path: Path) -> Path:
     g = tmp_path / "one.yaml"
     g.write_text("title: One\ngoals:\n  - category: health\n    vision: Strong and rested\n")
