@@ -7815,24 +7815,29 @@ class Pipeline:
                     scene_id=scene.id,
                 )
             )
-        for holder, asked in self._asked_clip.items():
-            if holder == scene.id or not (asked & mine) or not self._flows_done[holder].is_set():
+        for holder, ended in self._flows_done.items():
+            if holder == scene.id or not ended.is_set():
                 continue
             step = store.get(holder, "clip")
-            # (that scene asked its job's request in this render: one whose keyframe
-            # failed first, or which asks other inputs now, did not fail to take it)
-            if step is None or step.input_key not in asked:
+            if step is None or (rid := store.resumable_job(step)) is None:
                 continue
-            if (rid := store.resumable_job(step)) is None:
+            # that scene asked its job's request in this render (under its own keys: a
+            # step keyed as until 2026-12-04) and could not take its clip, or it failed
+            # before it got to its clip (its keyframe, edited, was refused): the job is
+            # this very request's all the same, and the copy bought it again
+            asked = self._asked_clip.get(holder, set())
+            took = step.input_key in asked and bool(asked & mine)
+            if not took and step.input_key not in mine:
                 continue
             self._check_stop()
             cause = self._flow_errors.get(holder)
-            error = ProviderChanged if isinstance(cause, ProviderChanged) else Transient
+            error = ProviderChanged if isinstance(cause, ProviderChanged) and took else Transient
+            why = "could not take" if took else "did not get to"
             raise failed(
                 error(
                     f"its clip is the very request {holder}'s job {rid} makes, which "
-                    f"{holder} could not take in this render (its error says why): the job "
-                    "is kept, and this clip is not bought again (it would be paid twice). "
+                    f"{holder} {why} in this render (its error says why): the job is "
+                    "kept, and this clip is not bought again (it would be paid twice). "
                     f"Once {holder} has its clip, the next render takes it for this scene too",
                     provider=model.name,
                     scene_id=scene.id,
