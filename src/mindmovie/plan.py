@@ -723,8 +723,12 @@ def hand_edits(planned: str | None, current: Plan) -> list[tuple[str, str]] | No
 def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, list[str], list[str]]:
     """`new` (the plan made for changed goals) with the person's edits of `current`
     (plan.yaml) carried over where the planner made the same again: a scene edited or
-    deleted whose id the new plan has with exactly the values `planned` recorded for it
-    (its goal did not change), and a title, closing, style or music edited when the new
+    deleted whose id the new plan has with the values `planned` recorded for it (its
+    goal did not change), but for its motion prompt (the local planner's first camera
+    move of a goal follows the goal before it: an edit of that goal changed the next
+    one's, and the person's edits of that next goal's scene were dropped, a deleted scene
+    came back); an edited scene takes the new plan's values but for the fields the person
+    edited. And a title, closing, style or music edited when the new
     plan's is the one planned (goals.yaml's did not change). Returns (that plan, the
     edits carried, the edits not carried), each edit as "<scene id> <field>" /
     "<scene id> deleted" / "title". A scene added by hand and
@@ -741,7 +745,8 @@ def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, li
     new_scenes = {sc.id: sc for sc in new.scenes}
     carried: list[str] = []
     lost: list[str] = []
-    replace: dict[str, Scene | None] = {}
+    deleted: set[str] = set()
+    edited: dict[str, dict[str, Any]] = {}
     fields: dict[str, Any] = {}
     for sid, what in edits:
         named = f"{sid} {what}" if sid else what
@@ -757,22 +762,32 @@ def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, li
         if (
             what == "added"
             or made is None
-            or made.model_dump(mode="json") != before[sid]
+            or _but_the_move(made.model_dump(mode="json")) != _but_the_move(before[sid])
             or (what == "deleted" and before[sid].get("goal") in added_goals)
         ):
             lost.append(named)
             continue
-        replace[sid] = None if what == "deleted" else current.scene(sid)
+        if what == "deleted":
+            deleted.add(sid)
+        else:
+            edited.setdefault(sid, {})[what] = getattr(current.scene(sid), what)
         carried.append(named)
     scenes = [
-        replace.get(sc.id) or sc
+        sc.model_copy(update=edited[sc.id]) if sc.id in edited else sc
         for sc in new.scenes
-        if not (sc.id in replace and replace[sc.id] is None)  # deleted by hand
+        if sc.id not in deleted  # deleted by hand
     ]
     if not scenes:  # every scene deleted: a plan needs one (never the case by hand)
         return new, [], [f"{sid} {what}" if sid else what for sid, what in edits]
     merged = new.model_copy(update={"scenes": scenes, **fields})
     return merged, carried, lost
+
+
+def _but_the_move(scene: dict[str, Any]) -> dict[str, Any]:
+    """A scene's planned values but its motion prompt, which the local planner makes
+    from its goal's words (in the image prompt too) and a camera move that follows the
+    goal before it (`local._first_moves`)."""
+    return {k: v for k, v in scene.items() if k != "motion_prompt"}
 
 
 def edits_not_in(planned: str | None, current: Plan, other: Plan) -> list[str] | None:

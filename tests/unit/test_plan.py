@@ -1205,6 +1205,89 @@ def test_carry_edits_carries_only_scenes_planned_as_before_and_names_the_rest() 
     assert some_named(lost[:3]) == "closing, 03-health-1 seconds, 09-health-1 added"
 
 
+def test_edits_of_a_scene_whose_camera_move_alone_changed_are_carried() -> None:
+    """Pure: the local planner's first camera move of a goal follows the goal before it,
+    so an edit of that goal changes the next goal's first motion prompt. The person's
+    edits of that scene were dropped ("not in the new plan"), and a scene they deleted
+    came back. They are carried onto the new scene (its new move kept, but where the
+    person edited the motion prompt themselves); a scene whose goal changed still is not."""
+    from mindmovie.plan import carry_edits, planned_record
+
+    made = Plan(title="T", closing="C", scenes=[scene(1), scene(2, goal=2), scene(3, goal=3)])
+    a, b, c = made.scenes
+    mine = made.model_copy(
+        update={
+            "scenes": [
+                a.model_copy(update={"affirmation": "I swim", "motion_prompt": "My own move"}),
+                b.model_copy(update={"affirmation": "I rest"}),
+            ]
+        }
+    )
+    moved = {"motion_prompt": "Gentle drift up. Natural, gentle movement."}
+    new = made.model_copy(
+        update={
+            "scenes": [
+                a.model_copy(update=moved),
+                b.model_copy(update={**moved, "image_prompt": "Another goal"}),
+                c.model_copy(update=moved),
+            ]
+        }
+    )
+    merged, carried, lost = carry_edits(planned_record(made), mine, new)
+    assert carried == [
+        "01-health-1 affirmation",
+        "01-health-1 motion_prompt",
+        "03-health-1 deleted",
+    ]
+    assert lost == ["02-health-1 affirmation"]
+    assert [(s.id, s.affirmation, s.motion_prompt) for s in merged.scenes] == [
+        ("01-health-1", "I swim", "My own move"),
+        ("02-health-1", b.affirmation, moved["motion_prompt"]),
+    ]
+
+
+def test_a_replan_keeps_the_edits_of_the_next_goal_s_scene_whose_move_alone_changed(
+    tmp_path: Path,
+) -> None:
+    """A walkthrough's: the example's wealth goal edited, the relationships scene after
+    it, whose affirmation the person had edited, lost the edit (its camera move follows
+    the wealth goal's, so its motion prompt changed): "your edits not in the new plan:
+    03-relationships-1 affirmation". It is carried, with the new move."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from mindmovie.plan import load_plan
+
+    goals = tmp_path / "goals.yaml"
+    wealth = "Debt-free, with savings that let me say yes to what matters"
+    goals.write_text(
+        "title: Carry Test\ngoals:\n  - category: health\n    vision: Run a marathon\n"
+        f"  - category: wealth\n    vision: {wealth}\n"
+        "  - category: relationships\n"
+        "    vision: Long dinners in the garden with the people I love\n"
+    )
+    argv = ["plan", str(goals), "--out", str(tmp_path / "run")]
+    assert CliRunner().invoke(app, argv).exit_code == 0
+    plan_path = tmp_path / "run" / "plan.yaml"
+    before = load_plan(plan_path)
+    mine = "My family gathers at my table"
+    text = plan_path.read_text()
+    assert text.count(before.scenes[-1].affirmation) == 1
+    plan_path.write_text(text.replace(before.scenes[-1].affirmation, mine))
+    goals.write_text(goals.read_text().replace(wealth, "Financially free and generous"))
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    after = load_plan(plan_path)
+    last = after.scenes[-1]
+    # (the case: the move alone changed)
+    assert last.motion_prompt != before.scenes[-1].motion_prompt
+    assert last.image_prompt == before.scenes[-1].image_prompt
+    assert last.affirmation == mine
+    said = " ".join(r.stderr.split())
+    assert "carried into the new plan" in said and "03-relationships-1 affirmation" in said
+    assert "not in the new plan" not in said, said
+
+
 def test_a_scene_renamed_by_hand_is_not_dropped_by_a_new_plan() -> None:
     """A scene's id renamed in plan.yaml reads as the old id deleted and a new one added:
     the deletion was carried and the addition not, so a goal that did not change left the
