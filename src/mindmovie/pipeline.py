@@ -554,6 +554,17 @@ def _why_not_made(run_dir: Path, e: OSError) -> str:
     return str(e.strerror or e)
 
 
+def _not_same_path(a: Path, b: Path) -> bool:
+    """Are `a` and `b` not one folder (as resolved, or as the same file when both are
+    there)?"""
+    try:
+        if a.exists() and b.exists():
+            return not os.path.samefile(a, b)
+        return a.resolve() != b.resolve()
+    except OSError:
+        return True
+
+
 def _usable_run_dir(run_dir: Path, given: bool) -> str:
     """Refuse a run folder `render` cannot use (a file, someone else's folder) without
     creating anything; return how messages name it."""
@@ -9068,7 +9079,12 @@ class Pipeline:
             # the board's page when it was written; else (its warning is above) the
             # keyframes themselves: the page named here did not exist
             where = self.run_dir / ("storyboard.html" if board_written else "scenes")
-            self.reporter.info(f"keyframes ready for review: {where}; `render` again to continue")
+            # a render without --out goes to output_dir/<title>: told "`render` again",
+            # the person started a new run there, planning and buying the keyframes again
+            again = "`render` again"
+            if self._out_given and _not_same_path(self.run_dir, self._home):
+                again = f"`render` again with --out {self.run_dir}"
+            self.reporter.info(f"keyframes ready for review: {where}; {again} to continue")
             return res
         if res.failed and (not skip_failed or until == "clips"):
             # (--skip-failed is the movie's: `--until clips` makes none, and said it was

@@ -476,6 +476,23 @@ def test_storyboard_command_shows_the_estimates_of_the_render(workdir: Path) -> 
     assert costs[1] == "—" and costs[:1] + costs[2:] == ["free"] * (len(scenes) - 1)
 
 
+def test_until_keyframes_into_out_says_to_render_again_with_that_out(workdir: Path) -> None:
+    """`render --out DIR --until keyframes` said "`render` again to continue": a render
+    without --out goes to output_dir/<title>, a new run there (a walkthrough's find:
+    planned and painted again, with a paid preset bought again). It names the --out;
+    without one, plain `render` again continues."""
+    run = workdir / "review"
+    argv = ["render", "examples/goals.yaml", "-c", "small.yaml", "--until", "keyframes"]
+    said = " ".join(_cli(*argv, "--out", str(run), cwd=workdir).stderr.split())
+    assert f"`render` again with --out {run} to continue" in said, said
+    done = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
+                cwd=workdir)  # fmt: skip
+    assert (run / "movie.mp4").is_file(), done.stderr
+    assert not {(s, st) for s, st in _ran_last(_status(workdir, run)) if st == "keyframe"}
+    said = " ".join(_cli(*argv, cwd=workdir).stderr.split())
+    assert "`render` again to continue" in said and "--out" not in said, said
+
+
 def _players(html: Path) -> dict[str, str]:
     """Each card's clip line: "play <src>" when it plays a clip, else what it says."""
     out: dict[str, str] = {}
