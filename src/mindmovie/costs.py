@@ -970,8 +970,9 @@ def budget_short(est: RunEstimate, budget: float | None) -> str | None:
     surely finishes. One text for both: `render`'s spend question says it, and `doctor
     GOALS` fails its budget row with it, so the two tell the person the same thing.
 
-    A budget below the estimate: the render stops at the cap, part of the movie made.
-    Below the plan's hold: it stops before the plan, its first call. Else (about the
+    A budget below the plan's hold: it stops before the plan, its first call, having
+    made nothing. Else below the estimate: the render stops at the cap, part of the
+    movie made. Else (about the
     estimate): the cap counts each call at the most it may bill, so the last call may
     not fit."""
     left = max(0.0, budget - est.spent) if budget is not None else None
@@ -980,6 +981,20 @@ def budget_short(est: RunEstimate, budget: float | None) -> str | None:
     # (set off by commas: "The budget $0.20, $0.17 of it spent already leaves $0.03" read
     # as if what was spent left it)
     spent = f", {format_usd(est.spent)} of it spent already," if est.spent > 0 else ""
+    enough = budget_enough(est)
+    if est.plan_hold > left + 1e-9:
+        # the plan, the first call, is what does not fit: it was told as a clip's
+        # extra frame "by the last call", of a render that stops before anything; and
+        # of a budget under the estimate too, "it stops at the cap, keeping what is
+        # paid for", of a render that could buy nothing
+        return (
+            f"The budget {format_usd(budget or 0.0, exact=True)}{spent} leaves "
+            f"{format_usd(left, exact=True)} for the {format_usd(est.total, exact=True)} "
+            "this run would spend, but the cap counts the plan at the most it may bill "
+            "(Claude's answer at its max_tokens, and a repair): up to "
+            f"{format_usd(est.plan_hold, exact=True)}. The render stops at the cap before "
+            f"the plan, its first call; a --budget of {format_usd(enough)} finishes."
+        )
     if est.total > left + 1e-9:
         # in cents a budget of $0.3587 for a $0.358714 run read "The budget $0.36
         # leaves $0.36 of the $0.36 this run would spend"
@@ -988,18 +1003,6 @@ def budget_short(est: RunEstimate, budget: float | None) -> str | None:
             f"The budget {shown_budget}{spent} leaves {shown_left} "
             f"of the {shown_total} this run would spend: it stops at the cap, "
             "keeping what is paid for, and a render with a bigger --budget finishes."
-        )
-    enough = budget_enough(est)
-    if est.plan_hold > left + 1e-9:
-        # the plan, the first call, is what does not fit: it was told as a clip's
-        # extra frame "by the last call", of a render that stops before anything
-        return (
-            f"The budget {format_usd(budget or 0.0, exact=True)}{spent} leaves "
-            f"{format_usd(left, exact=True)} for the {format_usd(est.total, exact=True)} "
-            "this run would spend, but the cap counts the plan at the most it may bill "
-            "(Claude's answer at its max_tokens, and a repair): up to "
-            f"{format_usd(est.plan_hold, exact=True)}. The render stops at the cap before "
-            f"the plan, its first call; a --budget of {format_usd(enough)} finishes."
         )
     # a budget of (about) the estimate: the cap counts each call at the most it may
     # bill (a clip's extra frame), so the last call did not fit and the render
