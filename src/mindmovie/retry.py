@@ -35,6 +35,9 @@ MAX_RETRY_AFTER = 120.0
 #: scenes failed three of them (exit 1) in a 6 s burst of 429s on Seedance creates,
 #: while a per-minute or concurrent-jobs limit lasts up to a minute or a job's length
 RATE_LIMIT_PATIENCE = 180.0
+#: a 429's wait before a call's tries are used up that the render tells (`_before_sleep`):
+#: a Retry-After of a few seconds passes unsaid, as a backoff does
+NOTICED_429_WAIT = 5.0
 #: the least wait between two tries of a 429 past its attempts when the provider asked
 #: for less with its Retry-After ("0", or a date not after the answer's own): such a
 #: call was tried again at once, thousands of times a second for the whole patience
@@ -176,10 +179,18 @@ def _stop(
 
 
 def _before_sleep(attempts: int) -> Callable[[RetryCallState], None]:
+    """Tell the render (`RateLimits.notice`) when a call waits 429s out: past its tries,
+    or on a wait of NOTICED_429_WAIT or more before them. Only the first was told: three
+    Retry-After waits of up to MAX_RETRY_AFTER each passed first without a word, six
+    minutes of a render in a pipe printing nothing (a walkthrough killed it as hung)."""
+
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         limits = rate_limits.get()
-        if limits is not None and isinstance(exc, RateLimited) and state.attempt_number == attempts:
+        if limits is None or not isinstance(exc, RateLimited):
+            return
+        sleep = state.next_action.sleep if state.next_action is not None else 0.0
+        if state.attempt_number >= attempts or sleep >= NOTICED_429_WAIT:
             limits.notice(exc)
 
     return before_sleep

@@ -292,3 +292,37 @@ async def test_a_running_jobs_poll_waits_a_long_retry_after_within_its_deadline(
 
     assert await with_retry(poll, patience=0.2) == "running"
     assert len(calls) == 3
+
+
+async def test_a_long_429_wait_within_the_tries_is_told_a_short_one_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The render was told a call waits 429s out only once it had used up its four
+    tries: three Retry-After waits of up to MAX_RETRY_AFTER each passed first without a
+    word (a walkthrough's render in a pipe printed nothing for 63 s, and a person takes
+    such a render for hung). A wait of NOTICED_429_WAIT or more is told when it starts;
+    a shorter one, like a backoff, is not."""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "NOTICED_429_WAIT", 0.2, raising=False)
+    told: list[tuple[str, float]] = []
+    limits = retry.RateLimits(lambda e: told.append((e.message, time.monotonic())))
+    token = retry.rate_limits.set(limits)
+    try:
+        for wait in (0.05, 0.25):
+            told.clear()
+            calls: list[float] = []
+
+            async def turned_away_once(wait: float = wait, calls: list[float] = calls) -> str:
+                calls.append(time.monotonic())
+                if len(calls) == 1:
+                    raise RateLimited("429", retry_after=wait, provider="google")
+                return "ok"
+
+            assert await with_retry(turned_away_once, base_delay=0.01) == "ok"
+            if wait < 0.2:
+                assert told == [], told
+            else:  # told before the wait, not after it
+                assert [m for m, _ in told] == ["429"] and told[0][1] < calls[1] - 0.2, told
+    finally:
+        retry.rate_limits.reset(token)
