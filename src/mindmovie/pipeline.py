@@ -8895,6 +8895,13 @@ class Pipeline:
 
         told: set[str] = set()  # the scenes whose failure the reporter has been told
 
+        def ended_under(scene_id: str) -> str:
+            """The stage a scene's end is said under: its clip's once its keyframe is
+            made (and the render goes on to clips), else the stage it was last in."""
+            made = keyframes[scene_id]
+            kf_done = made.done() and not made.cancelled() and made.exception() is None
+            return "clips" if kf_done and until != "keyframes" else "scenes"
+
         async def reported_flow(sc: Scene) -> tuple[str, Path | None]:
             # a failed scene is said when its flow ends: said after every flow had
             # ended, its row read "clips polling running" (seconds counting on) for a
@@ -8924,10 +8931,7 @@ class Pipeline:
                     # under the stage that failed: a clip failing before its first event
                     # (a journaled job found gone or made elsewhere) was said under
                     # "keyframes", the scene's last stage said
-                    made = keyframes[sc.id]
-                    kf_done = made.done() and not made.cancelled() and made.exception() is None
-                    where = "clips" if kf_done and until != "keyframes" else "scenes"
-                    self.reporter.step(where, sc.id, "failed", str(e))
+                    self.reporter.step(ended_under(sc.id), sc.id, "failed", str(e))
                 elif _wrong_kind(e) and not self._stopping and not await self._going_away():
                     # on its row, which said "keyframes running" to the end; the path
                     # and what to do are said once, after the flows
@@ -8954,8 +8958,11 @@ class Pipeline:
             for scene_id, outcome in results.items():
                 if isinstance(outcome, BaseException) and scene_id not in told:
                     # their rows, left on the screen above "interrupted: ...", said the
-                    # state the stop found them in ("clips polling queued")
-                    self.reporter.step("scenes", scene_id, "stopped", "interrupted")
+                    # state the stop found them in ("clips polling queued"); a scene
+                    # whose keyframe was done (waited for in the grace: paid) and whose
+                    # clip never began was said "keyframes ...: done", then "keyframes
+                    # ...: stopped", as if the image were lost
+                    self.reporter.step(ended_under(scene_id), scene_id, "stopped", "interrupted")
             raise Interrupted("stopped by Ctrl-C")
         keyless = [o for o in results.values() if isinstance(o, registry.KeyNotSet)]
         if keyless:

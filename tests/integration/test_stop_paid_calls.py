@@ -241,6 +241,50 @@ async def test_an_image_in_flight_past_the_grace_is_waited_for_and_kept(
     assert told[0].endswith("press Ctrl-C again to quit at once and lose it"), told
 
 
+async def test_an_image_waited_for_past_the_grace_is_not_said_stopped_under_keyframes(
+    sim: SimServer, tmp_path: Path, short_grace: float
+) -> None:
+    """A Gemini image in flight at Ctrl-C, waited for past the grace and kept: its scene's
+    line said "keyframes 01-health-1: done", then "keyframes 01-health-1: stopped -
+    interrupted" (a walkthrough's find), as if the paid image were lost. Its clip is what
+    was stopped: "clips 01-health-1: stopped - interrupted"."""
+    import io
+    import os
+    import signal
+
+    from rich.console import Console
+
+    from mindmovie.progress import PlainReporter
+
+    goals = _six_scenes(tmp_path, sim)
+    s = settings_for("google", sim, planner={"provider": "local"}, video={"provider": "local"})
+    buf = io.StringIO()
+    log = PlainReporter(Console(file=buf, width=300, color_system=None), verbose=True)
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=log)
+    path = ":generateContent"
+    sim.add_fault("delay", path=path, count=1, seconds=Pipeline.GRACE_SECONDS + 2)
+
+    async def ctrl_c_while_the_image_is_made() -> None:
+        await _until(lambda: len(sim.requests(path=path)) == 1)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stopper = asyncio.ensure_future(ctrl_c_while_the_image_is_made())
+    with pytest.raises(Interrupted):
+        await asyncio.wait_for(pipe.run(), timeout=60)
+    await stopper
+    log.close()
+    lines = [ln.split("] ", 1)[1] for ln in buf.getvalue().splitlines() if "] " in ln]
+    done = [
+        ln.split()[1].rstrip(":")
+        for ln in lines
+        if ln.startswith("keyframes ") and ln.endswith(": done")
+    ]
+    assert len(done) == 1, lines  # the image waited for
+    (scene,) = done
+    assert f"keyframes {scene}: stopped - interrupted" not in lines, lines
+    assert f"clips {scene}: stopped - interrupted" in lines, lines
+
+
 async def test_a_plan_in_flight_past_the_grace_is_waited_for_and_kept(
     sim: SimServer, tmp_path: Path, short_grace: float
 ) -> None:
