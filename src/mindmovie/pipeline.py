@@ -4982,7 +4982,7 @@ class Pipeline:
             return dest
         if model.name != "local":
             # the very request another scene's job makes, which that scene could not
-            # take: not bought again
+            # take: not bought again; or which that scene did not get to: taken here
             self._check_held_by_another(store, model, scene, variants[0][1], every)
             # a request of an earlier run with other settings: not bought again
             self._check_lost_elsewhere(store, scene.id, every)
@@ -7797,7 +7797,13 @@ class Pipeline:
         job makes it (it polls that), nor by a content-filter fallback's key alone (its
         planned request is its own, counted by the estimate). The failure is journaled on
         the scene's clip step (`planned`: its key; `every`: its requests'), as any
-        failed try that sent nothing: `status` and the storyboard said "no clip yet"."""
+        failed try that sent nothing: `status` and the storyboard said "no clip yet".
+
+        A job whose scene ended before it asked that request (its keyframe, edited, was
+        refused; the budget stopped it) is taken by this scene instead (`_take_job_of`):
+        failed without buying, the copy waited at every render for a scene that might
+        never get there, the paid job's clip unused (and lost once the provider drops it);
+        and bought, it was paid twice."""
 
         def failed(error: ProviderError) -> ProviderError:
             store.begin(scene.id, "clip", planned, same_request=every)
@@ -7841,6 +7847,9 @@ class Pipeline:
             if not took and step.input_key not in mine:
                 continue
             self._check_stop()
+            if not took and rid not in self._letting_go:
+                self._take_job_of(store, holder, scene.id, planned, every, rid)
+                return
             cause = self._flow_errors.get(holder)
             error = ProviderChanged if isinstance(cause, ProviderChanged) and took else Transient
             why = "could not take" if took else "did not get to"
@@ -7854,6 +7863,31 @@ class Pipeline:
                     scene_id=scene.id,
                 )
             )
+
+    def _take_job_of(
+        self,
+        store: Store,
+        holder: str,
+        scene_id: str,
+        planned: str,
+        every: Collection[str],
+        rid: str,
+    ) -> None:
+        """Scene `scene_id` takes the paid clip job `rid` that `holder`'s step holds for
+        the very request `planned` (`_check_held_by_another`): journaled on its step
+        first, then let go of by `holder`'s (killed between the two, both hold it: it is
+        polled, never bought again). Its clip step then polls and fetches it, as its own
+        job in flight, paying nothing."""
+        store.begin(scene_id, "clip", planned, same_request=every)
+        store.mark_submitted(scene_id, "clip", rid)
+        store.release_job(
+            holder,
+            "clip",
+            rid,
+            f"its clip's job {rid} was taken by {scene_id}, which asks the very same clip "
+            f"(this scene did not get to its clip in render {store.run_no})",
+        )
+        self.reporter.step("clips", scene_id, "resumed", f"{rid} ({holder}'s job)")
 
     def _note_gone(self, scene_id: str, key: str) -> None:
         """Scene `scene_id`'s paid clip of request `key` was found gone in this render

@@ -906,15 +906,17 @@ def test_a_copied_scene_waiting_for_a_job_in_flight_at_a_kill_is_priced_at_nothi
     assert copied.read_bytes() == first.read_bytes()
 
 
-def test_a_copy_whose_clip_a_job_in_flight_makes_does_not_buy_it_when_that_scene_fails_first(
+def test_a_copy_whose_clip_a_job_in_flight_makes_takes_it_when_that_scene_fails_first(
     sim: SimServer, tmp_path: Path
 ) -> None:
     """02-career-2 asks the very clip 02-career-1's job, in flight at a kill, makes.
     02-career-1's image prompt is then edited and its new image refused, so it fails at
     its keyframe before it gets to its clip: the copy, which had waited for it, bought
-    the same clip again (one request paid twice: the job kept for those inputs). It
-    fails without buying, and the next render gives both scenes that job's clip (the
-    simulator's new image, made from the same seed, is the same picture)."""
+    the same clip again (one request paid twice). Failed without buying instead, it
+    waited at every render for a scene that might never get there, the paid clip
+    unused. It takes the job: polls and fetches it, paying nothing; the next render
+    gives 02-career-1 that clip too (the simulator's new image, made from the same
+    seed, is the same picture)."""
     rig = make_rig(sim, tmp_path)
     copy_scene(sim)
     sim.min_polls = 2  # each job's first poll sees it running: poll@2 is 02-career-1's
@@ -927,22 +929,51 @@ def test_a_copy_whose_clip_a_job_in_flight_makes_does_not_buy_it_when_that_scene
     held["image_prompt"] += ", at dusk"
     plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
     sim.add_fault("http", path="/images/generations", status=400, count=None, message="no")
-    r = rig.render()
-    assert r.returncode != 0, rig.history()
-    # 03-lifestyle-1's job alone: not a second job for the copy's clip
-    assert rig.totals()["jobs_created"] == jobs + 1, rig.history()
-    assert "02-career-2" in r.stderr and "not bought again" in r.stderr, r.stderr
+    for _ in range(2):  # (and again: the refusal stays; nothing more is bought)
+        r = rig.render()
+        assert r.returncode != 0 and "02-career-2" not in r.stderr, rig.history()
+        # 03-lifestyle-1's job alone: not a second job for the copy's clip
+        assert rig.totals()["jobs_created"] == jobs + 1, rig.history()
+        copied = rig.out / "scenes" / "02-career-2" / "clip.mp4"
+        assert copied.is_file(), rig.history()
     sim.clear_faults()
     r = rig.render()
     assert r.returncode == 0, rig.history()
     assert_movie(rig.out / "movie.mp4")
-    # no new job: 02-career-1 polled its job, and the copy took its clip
+    # no new job: 02-career-1 took the clip its old job made, the copy's
     assert rig.totals()["jobs_created"] == jobs + 1, rig.history()
-    copied, first = (rig.out / "scenes" / s / "clip.mp4" for s in ("02-career-2", "02-career-1"))
+    first = rig.out / "scenes" / "02-career-1" / "clip.mp4"
     assert copied.read_bytes() == first.read_bytes()
     st = rig.status()  # a job a clip, each billed once: one for the two scenes
     assert len(ledger(st, "clip", "billed")) == rig.totals()["jobs_created"] == SCENES - 1
     assert ledger(st, "clip", "committed") == []
+
+
+def test_a_copy_whose_clip_a_job_in_flight_makes_takes_it_when_the_budget_stops_that_scene(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """As above, 02-career-1's new image stopped by the budget: the copy was said
+    "failed - ... would be paid twice" and left out of "Stopped cleanly: N scene(s)
+    left". Polling a job already paid for costs nothing: the copy takes it."""
+    rig = make_rig(sim, tmp_path)
+    copy_scene(sim)
+    sim.min_polls = 2
+    r = rig.render(kill_at="poll@2")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    jobs = rig.totals()["jobs_created"]
+    plan_path = rig.out / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    (held,) = [sc for sc in plan["scenes"] if sc["id"] == "02-career-1"]
+    held["image_prompt"] += ", at dusk"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    r = mindmovie_fork.run(
+        [*rig.args(quiet=False), "--budget", "0.01"], env=rig.env(), cwd=rig.tmp, timeout=120
+    )
+    rig.logs.append(f"$ render --budget 0.01 -> {r.returncode}\n{r.stdout}{r.stderr}")
+    assert r.returncode == 3, rig.history()
+    assert "02-career-2: failed" not in r.stderr, r.stderr
+    assert (rig.out / "scenes" / "02-career-2" / "clip.mp4").is_file(), rig.history()
+    assert rig.totals()["jobs_created"] == jobs, rig.history()
 
 
 def test_a_scene_copied_after_a_kill_from_a_later_scene_takes_its_job_in_flight(
