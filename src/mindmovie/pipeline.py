@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -9124,7 +9125,7 @@ class Pipeline:
             # the person started a new run there, planning and buying the keyframes again
             again = "`render` again"
             if self._out_given and _not_same_path(self.run_dir, self._home):
-                again = f"`render` again with --out {self.run_dir}"
+                again = f"`render` again with --out {shlex.quote(str(self.run_dir))}"
             self.reporter.info(f"keyframes ready for review: {where}; {again} to continue")
             return res
         if res.failed and (not skip_failed or until == "clips"):

@@ -481,10 +481,10 @@ def test_until_keyframes_into_out_says_to_render_again_with_that_out(workdir: Pa
     without --out goes to output_dir/<title>, a new run there (a walkthrough's find:
     planned and painted again, with a paid preset bought again). It names the --out;
     without one, plain `render` again continues."""
-    run = workdir / "review"
+    run = workdir / "my review"  # (quoted as a shell takes it)
     argv = ["render", "examples/goals.yaml", "-c", "small.yaml", "--until", "keyframes"]
     said = " ".join(_cli(*argv, "--out", str(run), cwd=workdir).stderr.split())
-    assert f"`render` again with --out {run} to continue" in said, said
+    assert f"`render` again with --out '{run}' to continue" in said, said
     done = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
                 cwd=workdir)  # fmt: skip
     assert (run / "movie.mp4").is_file(), done.stderr
