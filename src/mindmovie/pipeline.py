@@ -5624,6 +5624,18 @@ class Pipeline:
             # an id renamed, while it ran): polled and taken, not bought again
             store.begin(scene_id, "clip", key, same_request=same_request)
             remote_id = unwanted
+            for other in store.steps("clip"):
+                if other.remote_id == unwanted and other.scene_id != scene_id:
+                    # (a scene left the plan, its step still holding the job: a render
+                    # bringing it back polled it again)
+                    store.mark_submitted(scene_id, "clip", unwanted)
+                    store.release_job(
+                        other.scene_id,
+                        "clip",
+                        unwanted,
+                        f"its clip's job {unwanted} was taken by {scene_id}, which asks the "
+                        "very same clip",
+                    )
         if remote_id is not None:
             store.mark_submitted(scene_id, "clip", remote_id)
             if not is_local_job(remote_id):  # (an offline clip has no job: it is rendered)
@@ -7538,7 +7550,9 @@ class Pipeline:
         `status` count such a scene's clip as paid by the same test (`_unheld_job`)."""
         if model.name == "local":
             return None
-        return self._unheld_job(store, model.name, key, seconds, keys_before=keys_before)
+        return self._unheld_job(
+            store, model.name, key, seconds, keys_before=keys_before, plan_ids=self._flows_done
+        )
 
     def _unheld_job(
         self,
@@ -7549,6 +7563,7 @@ class Pipeline:
         taken: Collection[str] = (),
         *,
         keys_before: Sequence[str] = (),
+        plan_ids: Collection[str] | None = None,
     ) -> str | None:
         """The job `_unwanted_job` takes for inputs `key`/`seconds` with video provider
         `provider`, the one test shared by the render and what it is said to cost
@@ -7559,11 +7574,18 @@ class Pipeline:
         already counted for another scene (one job, one scene). `keys_before`: the same
         request's keys until 2026-12-04 (`_clip_keys_before`): a job made then (carried
         by `render --fresh`, or an edit undone while it ran) records its inputs under
-        one, and matched by the key of now only it was bought again."""
+        one, and matched by the key of now only it was bought again. `plan_ids`: the
+        scenes of the plan rendered: the step of a scene not among them (its id renamed
+        in plan.yaml, or the scene deleted, while its job ran) holds its job no more (as
+        `_settle_stale_jobs` has it): the renamed scene bought its clip again."""
         if provider == "local":
             return None
         keys = {key, *keys_before}
-        held = {st.remote_id for st in store.steps() if st.remote_id}
+        held = {
+            st.remote_id
+            for st in store.steps()
+            if st.remote_id and (plan_ids is None or st.scene_id in plan_ids)
+        }
         for r in reversed(store.ledger_rows()):
             rid = r["remote_id"]
             if (
@@ -8528,6 +8550,7 @@ class Pipeline:
                     unmade[sc.id] = keys[0]
         chain = self._chains_frames(video_id.spec)
         scenes = list(plan.scenes)
+        plan_ids = {sc.id for sc in scenes}
         made_as = {path: sha for path, sha in remade.values()}
         for i, sc in enumerate(scenes):
             frames = [sc.id]
@@ -8612,6 +8635,7 @@ class Pipeline:
                     *(first := first_try(step, variants)),
                     taken=adopted,
                     keys_before=before[first[0]],
+                    plan_ids=plan_ids,
                 )
             ) is not None:
                 # a paid job in flight that no step holds, made from the very inputs the

@@ -976,6 +976,43 @@ def test_a_copy_whose_clip_a_job_in_flight_makes_takes_it_when_the_budget_stops_
     assert rig.totals()["jobs_created"] == jobs, rig.history()
 
 
+def test_a_scene_whose_id_was_renamed_while_its_job_ran_takes_that_job(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """02-career-1's clip job in flight at a kill; its id then renamed in plan.yaml
+    (02-career-9). The renamed scene bought its clip again and the first job was kept
+    "if an id renamed back": one clip paid twice, and the estimate priced it. A job that
+    a scene out of the plan holds is no one's (`_unheld_job`'s plan_ids): the renamed
+    scene takes it, and the estimate counts it paid."""
+    rig = make_rig(sim, tmp_path)
+    sim.min_polls = 2  # each job's first poll sees it running: poll@2 is 02-career-1's
+    r = rig.render(kill_at="poll@2")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    jobs = rig.totals()["jobs_created"]
+    plan_path = rig.out / "plan.yaml"
+    plan_path.write_text(plan_path.read_text().replace("02-career-1", "02-career-9"))
+    e = mindmovie_fork.run(
+        ["estimate", str(rig.goals), "-c", str(rig.cfg), "--out", str(rig.out), "--json"],
+        env=rig.env(),
+        cwd=rig.tmp,
+        timeout=60,
+    )
+    assert e.returncode == 0, e.stderr
+    video = {sc["scene_id"]: sc["video"] for sc in json.loads(e.stdout)["scenes"]}
+    assert video["02-career-9"]["usd"] == 0 and video["02-career-9"]["inputs"]["fetch"], video
+    r = rig.render()
+    assert r.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    # the two scenes without a job made theirs: not a second for 02-career-9
+    assert rig.totals()["jobs_created"] == jobs + 2 == SCENES, rig.history()
+    st = rig.status()
+    assert len(ledger(st, "clip", "billed")) == SCENES and ledger(st, "clip", "committed") == []
+    # the step left behind holds the job no more: renamed back, its clip is taken
+    plan_path.write_text(plan_path.read_text().replace("02-career-9", "02-career-1"))
+    r = rig.render()
+    assert r.returncode == 0 and rig.totals()["jobs_created"] == SCENES, rig.history()
+
+
 def test_a_scene_copied_after_a_kill_from_a_later_scene_takes_its_job_in_flight(
     sim: SimServer, tmp_path: Path
 ) -> None:
