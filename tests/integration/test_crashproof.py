@@ -906,6 +906,25 @@ def test_a_copied_scene_waiting_for_a_job_in_flight_at_a_kill_is_priced_at_nothi
     assert copied.read_bytes() == first.read_bytes()
 
 
+def _a_copy_of_a_job_in_flight_whose_scene_is_edited(
+    sim: SimServer, tmp_path: Path
+) -> tuple[Rig, int]:
+    """02-career-2 asks the very clip 02-career-1's job makes (`copy_scene`), in flight at
+    a kill; 02-career-1's image prompt then edited (its keyframe and clip to make anew).
+    (The rig, the jobs made so far.)"""
+    rig = make_rig(sim, tmp_path)
+    copy_scene(sim)
+    sim.min_polls = 2  # each job's first poll sees it running: poll@2 is 02-career-1's
+    r = rig.render(kill_at="poll@2")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    plan_path = rig.out / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    (held,) = [sc for sc in plan["scenes"] if sc["id"] == "02-career-1"]
+    held["image_prompt"] += ", at dusk"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    return rig, int(rig.totals()["jobs_created"])
+
+
 def test_a_copy_whose_clip_a_job_in_flight_makes_takes_it_when_that_scene_fails_first(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -917,17 +936,7 @@ def test_a_copy_whose_clip_a_job_in_flight_makes_takes_it_when_that_scene_fails_
     unused. It takes the job: polls and fetches it, paying nothing; the next render
     gives 02-career-1 that clip too (the simulator's new image, made from the same
     seed, is the same picture)."""
-    rig = make_rig(sim, tmp_path)
-    copy_scene(sim)
-    sim.min_polls = 2  # each job's first poll sees it running: poll@2 is 02-career-1's
-    r = rig.render(kill_at="poll@2")
-    assert r.returncode == -signal.SIGKILL, rig.history()
-    jobs = rig.totals()["jobs_created"]
-    plan_path = rig.out / "plan.yaml"
-    plan = yaml.safe_load(plan_path.read_text())
-    (held,) = [sc for sc in plan["scenes"] if sc["id"] == "02-career-1"]
-    held["image_prompt"] += ", at dusk"
-    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    rig, jobs = _a_copy_of_a_job_in_flight_whose_scene_is_edited(sim, tmp_path)
     sim.add_fault("http", path="/images/generations", status=400, count=None, message="no")
     for _ in range(2):  # (and again: the refusal stays; nothing more is bought)
         r = rig.render()
@@ -955,17 +964,7 @@ def test_a_copy_whose_clip_a_job_in_flight_makes_takes_it_when_the_budget_stops_
     """As above, 02-career-1's new image stopped by the budget: the copy was said
     "failed - ... would be paid twice" and left out of "Stopped cleanly: N scene(s)
     left". Polling a job already paid for costs nothing: the copy takes it."""
-    rig = make_rig(sim, tmp_path)
-    copy_scene(sim)
-    sim.min_polls = 2
-    r = rig.render(kill_at="poll@2")
-    assert r.returncode == -signal.SIGKILL, rig.history()
-    jobs = rig.totals()["jobs_created"]
-    plan_path = rig.out / "plan.yaml"
-    plan = yaml.safe_load(plan_path.read_text())
-    (held,) = [sc for sc in plan["scenes"] if sc["id"] == "02-career-1"]
-    held["image_prompt"] += ", at dusk"
-    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    rig, jobs = _a_copy_of_a_job_in_flight_whose_scene_is_edited(sim, tmp_path)
     r = mindmovie_fork.run(
         [*rig.args(quiet=False), "--budget", "0.01"], env=rig.env(), cwd=rig.tmp, timeout=120
     )
