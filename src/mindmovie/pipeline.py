@@ -4984,7 +4984,7 @@ class Pipeline:
         if model.name != "local":
             # the very request another scene's job makes, which that scene could not
             # take: not bought again; or which that scene did not get to: taken here
-            self._check_held_by_another(store, model, scene, variants[0][1], every)
+            self._check_held_by_another(store, model, scene, variants[0][1], every, before)
             # a request of an earlier run with other settings: not bought again
             self._check_lost_elsewhere(store, scene.id, every)
             # a request of an earlier run for these inputs may still become a job
@@ -7808,6 +7808,7 @@ class Pipeline:
         scene: Scene,
         planned: str,
         every: Collection[str],
+        before: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """Fail the scene rather than buy its clip when its planned request (as now, and
         as its step holds it: `_asked_clip`) is the very request of a paid job another
@@ -7826,7 +7827,9 @@ class Pipeline:
         refused; the budget stopped it) is taken by this scene instead (`_take_job_of`):
         failed without buying, the copy waited at every render for a scene that might
         never get there, the paid job's clip unused (and lost once the provider drops it);
-        and bought, it was paid twice."""
+        and bought, it was paid twice. `before`: the keys until 2026-12-04 of this
+        scene's requests (`_clip_keys_before`): a job whose step keeps such a key is the
+        same request's (a copy bought it again)."""
 
         def failed(error: ProviderError) -> ProviderError:
             store.begin(scene.id, "clip", planned, same_request=every)
@@ -7834,6 +7837,7 @@ class Pipeline:
             return error
 
         mine = self._asked_clip.get(scene.id, set())
+        old = {k for key in mine for k in (before or {}).get(key, ())}
         own = store.get(scene.id, "clip")
         if own is not None and own.input_key in mine and store.resumable_job(own):
             return
@@ -7867,7 +7871,7 @@ class Pipeline:
             # this very request's all the same, and the copy bought it again
             asked = self._asked_clip.get(holder, set())
             took = step.input_key in asked and bool(asked & mine)
-            if not took and step.input_key not in mine:
+            if not took and step.input_key not in mine and step.input_key not in old:
                 continue
             self._check_stop()
             if not took and rid not in self._letting_go:

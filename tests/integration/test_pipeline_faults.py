@@ -3235,6 +3235,56 @@ async def test_a_copied_scene_finds_the_shared_job_held_under_its_key_before_202
     assert sim.stats()["totals"]["jobs_created"] == (1 if then != "job failed" else 2)
 
 
+@pytest.mark.parametrize("keyed", ["as now", "as until 2026-12-04"])
+async def test_a_copy_takes_the_job_of_a_scene_that_fails_at_its_keyframe_whatever_its_key(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keyed: str
+) -> None:
+    """A scene's clip job left past its deadline (its step holding it, keyed as now or
+    as until 2026-12-04); plan.yaml then edited so that another scene asks that very
+    clip and the first scene a new image, which is refused. The copy takes the job (a
+    review's find: with the old key it bought the same clip again, 5 jobs for 4)."""
+    import contextlib
+    import sqlite3
+
+    import yaml
+
+    from tests.integration.support import keyed_as_before
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    s = settings_for("byteplus", sim)
+    s.provider_settings("byteplus").job_deadline = 1.0
+    sim.add_fault("slow", path=TASKS, method="POST", count=1, seconds=3)
+    old = (
+        keyed_as_before(monkeypatch, "_clip_key") if keyed != "as now" else contextlib.nullcontext()
+    )
+    with old, pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    sim.clear_faults()
+    con = sqlite3.connect(run / "run.db")
+    ((holder,),) = con.execute(
+        "SELECT scene_id FROM steps WHERE stage='clip' AND remote_id IS NOT NULL"
+        " AND status!='succeeded'"
+    ).fetchall()
+    con.close()
+    jobs = sim.stats()["totals"]["jobs_created"]
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    h = next(sc for sc in plan["scenes"] if sc["id"] == holder)
+    c = next(sc for sc in plan["scenes"] if sc["id"] != holder)
+    for field in ("image_prompt", "motion_prompt", "seconds", "reference_photos"):
+        c[field] = h[field]
+    h["image_prompt"] += ", at dusk"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    sim.add_fault("http", path="/images/generations", status=400, count=None, message="no")
+    with pytest.raises(RenderFailed) as e:
+        await Pipeline(goals, settings_for("byteplus", sim), out=run, keys=KEYS).run()
+    assert c["id"] not in str(e.value), e.value  # the copy has its clip: the job's
+    assert sim.stats()["totals"]["jobs_created"] == jobs, sim.stats()["totals"]
+    assert (run / "scenes" / c["id"] / "clip.mp4").is_file()
+
+
 async def test_a_scene_whose_fallback_is_a_held_job_s_request_buys_its_own_counted_clip(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
