@@ -180,9 +180,9 @@ def _stop(
 
 def _before_sleep(attempts: int) -> Callable[[RetryCallState], None]:
     """Tell the render (`RateLimits.notice`) when a call waits 429s out: past its tries,
-    or on a wait of NOTICED_429_WAIT or more before them. Only the first was told: three
-    Retry-After waits of up to MAX_RETRY_AFTER each passed first without a word, six
-    minutes of a render in a pipe printing nothing (a walkthrough killed it as hung)."""
+    or on a wait of NOTICED_429_WAIT or more before them. Only a call past its tries was
+    told before: three Retry-After waits of up to MAX_RETRY_AFTER each passed first
+    without a word, minutes of a render in a pipe printing nothing (it reads as hung)."""
 
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
