@@ -566,6 +566,16 @@ def _not_same_path(a: Path, b: Path) -> bool:
         return True
 
 
+async def _within_a_second(gone: Callable[[], bool]) -> bool:
+    """Does `gone()` come true within a second (looked at every 50 ms)? `rm -rf` of the
+    run folder takes its files first and the folder a moment later."""
+    for _ in range(int(1.0 / 0.05)):
+        if gone():
+            return True
+        await asyncio.sleep(0.05)
+    return gone()
+
+
 def _usable_run_dir(run_dir: Path, given: bool) -> str:
     """Refuse a run folder `render` cannot use (a file, someone else's folder) without
     creating anything; return how messages name it."""
@@ -1650,7 +1660,7 @@ class Outlook:
     maybe: Mapping[str, str] = field(default_factory=dict)
     #: the part of `reused` paid for and not yet here: a keyframe downloaded again from
     #: its kept result URL, a clip whose job the render polls or downloads again. The
-    #: estimate's table said "done" of them, as of a file in the run (`costs._as_paid`)
+    #: estimate's table said "done" of them, as of a file in the run (`costs._as_done`)
     paid: frozenset[tuple[str, str]] = frozenset()
 
 
@@ -5624,18 +5634,13 @@ class Pipeline:
             # an id renamed, while it ran): polled and taken, not bought again
             store.begin(scene_id, "clip", key, same_request=same_request)
             remote_id = unwanted
-            for other in store.steps("clip"):
-                if other.remote_id == unwanted and other.scene_id != scene_id:
-                    # (a scene left the plan, its step still holding the job: a render
-                    # bringing it back polled it again)
-                    store.mark_submitted(scene_id, "clip", unwanted)
-                    store.release_job(
-                        other.scene_id,
-                        "clip",
-                        unwanted,
-                        f"its clip's job {unwanted} was taken by {scene_id}, which asks the "
-                        "very same clip",
-                    )
+            # (a scene that left the plan, its step still holding the job: a render
+            # bringing it back polled it again) held here first, then let go of there
+            left = [st.scene_id for st in store.steps("clip") if st.remote_id == unwanted]
+            if left:
+                store.mark_submitted(scene_id, "clip", unwanted)
+            for other in left:
+                store.release_job(other, "clip", unwanted, taken_by=scene_id)
         if remote_id is not None:
             store.mark_submitted(scene_id, "clip", remote_id)
             if not is_local_job(remote_id):  # (an offline clip has no job: it is rendered)
@@ -6399,11 +6404,7 @@ class Pipeline:
             return True
         if not _may_be_gone(e) or self._run_dir_id is None:
             return False
-        for _ in range(int(1.0 / 0.05)):
-            await asyncio.sleep(0.05)
-            if self._run_dir_gone():
-                return True
-        return False
+        return await _within_a_second(self._run_dir_gone)
 
     async def _going_away(self) -> bool:
         """Is the run folder, or its run.db, going away, looked at for up to a second?
@@ -6411,11 +6412,7 @@ class Pipeline:
         scene's mkdir racing it fails "File exists" (pathlib's exist_ok looks again and
         finds nothing), which was said on the scene's row as a folder or file put in its
         way, above the line saying the folder went away."""
-        for _ in range(int(1.0 / 0.05)):
-            if self._run_dir_gone() or self._journal_went():
-                return True
-            await asyncio.sleep(0.05)
-        return self._run_dir_gone() or self._journal_went()
+        return await _within_a_second(lambda: self._run_dir_gone() or self._journal_went())
 
     async def _gone_under_any(self, failures: Sequence[BaseException]) -> bool:
         """`_gone_under` of the first of the scenes' failures that may be the folder
@@ -7907,13 +7904,7 @@ class Pipeline:
         job in flight, paying nothing."""
         store.begin(scene_id, "clip", planned, same_request=every)
         store.mark_submitted(scene_id, "clip", rid)
-        store.release_job(
-            holder,
-            "clip",
-            rid,
-            f"its clip's job {rid} was taken by {scene_id}, which asks the very same clip "
-            f"(this scene did not get to its clip in render {store.run_no})",
-        )
+        store.release_job(holder, "clip", rid, taken_by=scene_id)
         self.reporter.step("clips", scene_id, "resumed", f"{rid} ({holder}'s job)")
 
     def _note_gone(self, scene_id: str, key: str) -> None:

@@ -1670,16 +1670,20 @@ class Store:
             scene_id, stage, remote_id, "result_gone", error, gone, result_gone=error[:300]
         )
 
-    def release_job(self, scene_id: str, stage: str, remote_id: str, error: str) -> None:
-        """The step lets go of its job `remote_id`, which another scene's step has taken
-        (`Pipeline._take_job_of`): it fails (`taken`, saying so) and loses the job id,
-        only while it still holds that job. The ledger row is left as it is: the job is
-        the other step's now, polled, fetched and billed there."""
+    def release_job(self, scene_id: str, stage: str, remote_id: str, *, taken_by: str) -> None:
+        """The step lets go of its job `remote_id`, which scene `taken_by`'s step has
+        taken (`Pipeline._take_job_of`, `_unwanted_job`): it fails (`taken`, saying so)
+        and loses the job id, only while it still holds that job. The ledger row is left
+        as it is: the job is the other step's now, polled, fetched and billed there."""
+        error = (
+            f"its {stage}'s job {remote_id} was taken by {taken_by}, which asks the very "
+            f"same {stage}"
+        )
         with self._tx() as db:
             db.execute(
                 "UPDATE steps SET status='failed', error_kind='taken', error=?, remote_id=NULL,"
                 " updated_at=? WHERE scene_id=? AND stage=? AND remote_id=?",
-                (error[:2000], time.time(), scene_id, stage, remote_id),
+                (error, time.time(), scene_id, stage, remote_id),
             )
 
     def let_go_job(self, scene_id: str, remote_id: str, error: str, note: str) -> None:
