@@ -287,3 +287,23 @@ class AgreeingAsked(list[float]):
     def __call__(self, est: Any) -> bool:
         self.append(est.total)
         return True
+
+
+def count_ca_loads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every CA certificate load a TLS context makes from here on (its CA file), with
+    SSL_CERT_FILE and SSL_CERT_DIR unset. httpx2's contexts (the anthropic SDK's and
+    google-genai's) load theirs by `load_verify_locations`, as `ssl.create_default_context`
+    does, so each context made is one load."""
+    import ssl
+
+    loads: list[object] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *a: Any, **kw: Any) -> None:
+        loads.append(kw.get("cafile", a[0] if a else None))
+        real(self, *a, **kw)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    return loads

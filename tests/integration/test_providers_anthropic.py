@@ -28,6 +28,7 @@ from mindmovie.providers.base import (
     RateLimited,
     Transient,
 )
+from tests.integration.support import count_ca_loads
 from tests.sim import SimServer
 
 pytestmark = pytest.mark.usefixtures("providers_closed")
@@ -130,6 +131,26 @@ async def test_request_shape_and_person_words_kept(sim: SimServer, goals: Goals)
         "cache_read_input_tokens": 0,
     }
     assert p.last_usage["input_tokens"] > 0
+
+
+async def test_planner_clients_share_one_tls_context(
+    sim: SimServer, goals: Goals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The anthropic SDK's client loaded the system's CA certificates for each client it
+    made (one a render and event loop; ~45 ms of CPU each, ~290 clients in the test
+    suite). Its clients share the one context now: new planners, each with a new client,
+    load none, and still plan."""
+    loads = count_ca_loads(monkeypatch)
+    sim.set_planner(good_plan)
+    before = 0
+    for n in range(3):
+        if n == 1:
+            before = len(loads)  # the shared context, if no test made it before
+        p = planner(sim)
+        await p.plan(goals, OPTIONS)
+        await p.aclose()
+    assert len(loads) == before, loads
+    assert len(sim.requests(path=MESSAGES)) == 3
 
 
 async def test_configured_model_is_used(sim: SimServer, goals: Goals) -> None:

@@ -40,7 +40,11 @@ from mindmovie.providers.base import (
 )
 from mindmovie.providers.google import GeminiKeyframes, Mode, VeoVideo, describe_mode
 from mindmovie.retry import with_retry
-from tests.integration.support import GOOGLE_BAD_KEY_BODY, record_photo_threads
+from tests.integration.support import (
+    GOOGLE_BAD_KEY_BODY,
+    count_ca_loads,
+    record_photo_threads,
+)
 from tests.sim import SimServer, media
 from tests.sim.server import jwt_claims
 
@@ -202,6 +206,26 @@ async def test_gemini_keyframe_developer_mode_allowed(gsim: SimServer) -> None:
     assert img.data.startswith(b"\x89PNG")
     (rec,) = _google_requests(gsim)
     assert rec["path"] == f"/v1/models/{kf.model}:generateContent"
+
+
+async def test_gemini_clients_share_one_tls_context(
+    gsim: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """google-genai made two TLS contexts for each client (its httpx client's, and one for
+    websockets), loading the CA certificates each time: ~80 ms of CPU a client, one a
+    render. Its clients share the contexts now: new keyframe models, each with a new
+    client, load none, and still make images."""
+    loads = count_ca_loads(monkeypatch)
+    before = 0
+    for n in range(3):
+        if n == 1:
+            before = len(loads)  # the shared contexts, if no test made them before
+        kf = GeminiKeyframes.from_settings(_settings(gsim, vertexai=False), KEY)
+        img = await kf.generate(KeyframeRequest("s1", "a fox", 1344, 768, n))
+        assert img.data.startswith(b"\x89PNG")
+        await kf.aclose()
+    assert len(loads) == before, loads
+    assert len(_google_requests(gsim)) == 3
 
 
 async def test_gemini_keyframe_safety_block_is_content_rejected(gsim: SimServer) -> None:

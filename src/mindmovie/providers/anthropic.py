@@ -41,6 +41,7 @@ from mindmovie.providers.base import (
     close_loop_client,
     connection_failed,
     rate_limit_advice,
+    shared_tls,
     unknown_options,
 )
 from mindmovie.retry import retry_after_seconds
@@ -579,6 +580,11 @@ class ClaudePlanner:
                 base_url=self._base_url,
                 max_retries=0,
                 timeout=self._timeout,
+                # the SDK's own client (its limits, redirects, keep-alive) with the TLS
+                # context it would make, made once (`shared_tls`), not at every client
+                http_client=anthropic.DefaultAsyncHttpxClient(
+                    timeout=self._timeout, verify=shared_tls("httpx2")
+                ),
             )
             self._clients = {loop: client}
         return client

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import ssl
+
     from mindmovie.goals import Goals
     from mindmovie.plan import Plan
 
@@ -180,6 +182,48 @@ async def close_loop_client(clients: dict[int, Any]) -> None:
 
 #: the variables httpx takes its proxies from (in any case: urllib's `getproxies`)
 PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")
+
+
+#: the TLS contexts the SDKs make for their clients, by the library's default they copy:
+#: "httpx" (httpx's: certifi's bundle or SSL_CERT_FILE/SSL_CERT_DIR; the Ark SDK's),
+#: "httpx2" (httpx2's: the system's certificates or those variables; the anthropic SDK's
+#: and google-genai's), "genai-env" (google-genai's httpx2 context when either variable
+#: is set), "certifi" (google-genai's websocket and aiohttp context)
+TlsKind = Literal["httpx", "httpx2", "genai-env", "certifi"]
+
+
+def shared_tls(kind: TlsKind) -> ssl.SSLContext:
+    """The TLS context a provider's SDK would make for its client, made once per process
+    and value of SSL_CERT_FILE / SSL_CERT_DIR. Each client made its own, loading the CA
+    certificates each time: 20-60 ms of CPU a client, 2-4 clients a render, ~1,000 in
+    the test suite (~50 s of its CPU, profiled). One context serves every client and
+    event loop: each connection wraps its own socket from it, and every client here
+    speaks HTTP/1.1 only, so the ALPN list httpcore sets on it is always the same."""
+    import os
+
+    return _shared_tls(kind, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_tls(kind: TlsKind, cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """`shared_tls` for the variables' values (the libraries read them themselves)."""
+    import ssl
+
+    if kind == "httpx":
+        import httpx
+
+        return httpx.create_ssl_context()
+    if kind == "httpx2":
+        import httpx2
+
+        return httpx2.create_ssl_context()
+    if kind == "genai-env":
+        return ssl.create_default_context(cafile=cert_file, capath=cert_dir)
+    import certifi
+
+    return ssl.create_default_context(
+        cafile=certifi.where() if cert_file is None else cert_file, capath=cert_dir
+    )
 
 
 def http_setup_problem() -> str | None:

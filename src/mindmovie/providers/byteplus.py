@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import functools
 import math
 import os
 import secrets
@@ -61,6 +60,7 @@ from mindmovie.providers.base import (
     origin_url,
     rate_limit_advice,
     result_answered,
+    shared_tls,
     unknown_options,
     url_expired,
     url_expiry,
@@ -459,15 +459,10 @@ def _http_timeout(seconds: float) -> httpx.Timeout:
 
 
 def _tls() -> ssl.SSLContext:
-    """The TLS context of every download client: httpx's default one (certifi's CA
-    bundle, or SSL_CERT_FILE / SSL_CERT_DIR), built once per setting. A client per
-    download built its own, loading the CA bundle each time: ~45 ms of CPU a download."""
-    return _tls_for(os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
-
-
-@functools.lru_cache(maxsize=4)
-def _tls_for(cert_file: str, cert_dir: str) -> ssl.SSLContext:
-    return httpx.create_ssl_context()  # (it reads the two variables itself)
+    """The TLS context of every client here: httpx's default one (certifi's CA bundle,
+    or SSL_CERT_FILE / SSL_CERT_DIR), made once (`base.shared_tls`). A client per
+    download made its own, loading the CA bundle each time: ~45 ms of CPU a download."""
+    return shared_tls("httpx")
 
 
 # ---------------------------------------------------------------- Seedream keyframes

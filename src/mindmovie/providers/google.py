@@ -64,6 +64,7 @@ from mindmovie.providers.base import (
     origin_url,
     raised_in,
     rate_limit_advice,
+    shared_tls,
     unknown_options,
     url_expired,
 )
@@ -412,6 +413,26 @@ async def _answer_started(response: Any) -> None:
             raise _UnreadableAnswer(response, charset)
 
 
+def _tls_args(mode: Mode, http: types.HttpOptions) -> dict[str, Any]:
+    """The TLS contexts google-genai makes for each client (its httpx client's `verify`;
+    `ssl` for its websockets and aiohttp), made as it makes them but once a process
+    (`shared_tls`): two CA loads a client, ~80 ms of CPU. None for Vertex AI, where the
+    SDK looks for a client certificate (mTLS) and picks its endpoint by it, nor when the
+    SDK no longer says which HTTP library it talks through (a private function)."""
+    if mode.vertex:
+        return {}
+    from google.genai import _api_client
+
+    backend = getattr(_api_client, "_get_http_client_backend", None)
+    if backend is None:
+        return {}
+    if os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"):
+        verify = shared_tls("genai-env" if backend(http) == "httpx2" else "certifi")
+    else:
+        verify = shared_tls("httpx2" if backend(http) == "httpx2" else "certifi")
+    return {"verify": verify, "ssl": shared_tls("certifi")}
+
+
 def _make_client(settings: Settings, mode: Mode) -> genai.Client:
     """A client with our timeout and base_url, and retry options of ONE attempt (one
     policy retries): with none set, google-genai talking through aiohttp (installed, it
@@ -426,6 +447,8 @@ def _make_client(settings: Settings, mode: Mode) -> genai.Client:
         async_client_args={"event_hooks": {"response": [_answer_started]}},
         retry_options=types.HttpRetryOptions(attempts=1),
     )
+    assert http.async_client_args is not None
+    http.async_client_args.update(_tls_args(mode, http))
     if ps.base_url:
         http.base_url = ps.base_url
     try:
