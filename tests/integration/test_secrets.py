@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests import mindmovie_fork
 from tests.integration.support import goals_file, preset_config
 from tests.sim import SimServer
@@ -200,6 +202,38 @@ def test_a_jobs_origin_holds_no_key_only_a_salted_one_way_fingerprint() -> None:
         "project": "p",
         "location": "l",
     }
+
+
+def test_a_key_s_fingerprint_is_made_once_a_process_and_its_memo_holds_no_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fingerprint's 100,000 PBKDF2 rounds (~25 ms of CPU) were run at every render
+    of a process that renders many times (~400 in the test suite). Its answers are
+    remembered by the key's SHA-256 and the salt; another key or salt is worked out anew,
+    and the memo holds no part of the key."""
+    import hashlib
+
+    from mindmovie.providers import base
+
+    rounds: list[bytes] = []
+    real = hashlib.pbkdf2_hmac
+
+    def counted(name: str, password: bytes, salt: bytes, n: int) -> bytes:
+        rounds.append(salt)
+        return real(name, password, salt, n)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", counted)
+    monkeypatch.setattr(base, "_FINGERPRINTS", {}, raising=False)  # (fails on its asserts without)
+    key = KEYS["ARK_API_KEY"]
+    want = real("sha256", key.encode(), b"salt-a", base.KEY_FINGERPRINT_ROUNDS).hex()[:32]
+    assert base.key_fingerprint(key, b"salt-a") == want
+    assert base.key_fingerprint(key, b"salt-a") == want
+    assert rounds == [b"salt-a"]
+    assert base.key_fingerprint(key, b"salt-b") != want
+    assert base.key_fingerprint(key + "x", b"salt-a") != want
+    assert base.key_fingerprint(key, b"salt-a") == want
+    assert rounds == [b"salt-a", b"salt-b", b"salt-a"]
+    assert MARK not in repr(base._FINGERPRINTS) and key not in repr(base._FINGERPRINTS)
 
 
 def test_a_jobs_origin_is_the_same_for_the_same_place_however_it_is_written() -> None:

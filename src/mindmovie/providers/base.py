@@ -595,13 +595,26 @@ def key_fingerprint(key: str | None, salt: bytes) -> str:
     """A one-way fingerprint of an API key, to tell later whether the key changed without
     ever keeping the key: PBKDF2-HMAC-SHA256 with a salt of the run's own (so the same
     key gives different fingerprints in different runs), cut to 128 bits. "" for no
-    key. Never printed."""
+    key. Never printed. Remembered for the process by the key's SHA-256 and the salt:
+    the rounds take ~25 ms of CPU, once a render, and a process that renders many times
+    (the test suite's in-process renders: ~400 times, ~20 s of its CPU, profiled) made
+    them each time."""
     import hashlib
 
     if not key:
         return ""
+    memo = (hashlib.sha256(key.encode()).digest(), salt)
+    if (known := _FINGERPRINTS.get(memo)) is not None:
+        return known
     digest = hashlib.pbkdf2_hmac("sha256", key.encode(), salt, KEY_FINGERPRINT_ROUNDS)
-    return digest.hex()[:32]
+    if len(_FINGERPRINTS) >= 64:
+        _FINGERPRINTS.clear()
+    _FINGERPRINTS[memo] = found = digest.hex()[:32]
+    return found
+
+
+#: `key_fingerprint`'s answers this process, by (the key's SHA-256, the salt)
+_FINGERPRINTS: dict[tuple[bytes, bytes], str] = {}
 
 
 def age_text(seconds: float) -> str:
