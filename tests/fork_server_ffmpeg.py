@@ -9,22 +9,30 @@ bundled binary gives it) finds it listed; a test's own ffmpeg (another path) is 
 before. mindmovie's own `media.ffmpeg_exe` is not called here: it caches the path, and a
 test's IMAGEIO_FFMPEG_EXE must still be read in the fork.
 
+Each render also runs `ffmpeg -version` once (`media.check_ffmpeg`, cached per process
+by the binary's path, size and modification time; ~12 ms of CPU a render): asked here
+too, for the same binary.
+
 The built-in music bed's 32 s cycle (`audio._bed_cycle`, cached per process) is made
 here too: every render of a new run synthesised it (~0.1 s of CPU, four inverse FFTs of
 768,000 samples), and it depends on nothing but the code.
 """
 
 import contextlib
+import os
 
 import imageio_ffmpeg
 
-from mindmovie import doctor
+from mindmovie import doctor, media
 from mindmovie.compose import audio
 
 # no ffmpeg, a broken one: the tests that use it say so. multiprocessing's server passes
 # over only an ImportError of a preload: anything else ended the server, and every
 # forked test failed with an EOFError
 with contextlib.suppress(Exception):
-    doctor.ffmpeg_parts(str(imageio_ffmpeg.get_ffmpeg_exe()))
+    _exe = str(imageio_ffmpeg.get_ffmpeg_exe())
+    doctor.ffmpeg_parts(_exe)
+    _st = os.stat(_exe)
+    media._ffmpeg_runs(_exe, _st.st_size, _st.st_mtime_ns)
 
 audio._bed_cycle()

@@ -84,23 +84,27 @@ def test_the_preloaded_mindmovie_modules_read_nothing_a_test_varies() -> None:
 
 
 def _preloaded(q: Any) -> None:
-    """In a fork: which of PRELOAD its server imported, the ffmpeg listings it had made."""
-    from mindmovie import doctor
+    """In a fork: which of PRELOAD its server imported, the ffmpeg listings it had made
+    and the binaries it had run (`-version`)."""
+    from mindmovie import doctor, media
 
-    q.put(([m for m in PRELOAD if m in sys.modules], doctor._ffmpeg_parts.cache_info().currsize))
+    listed, ran = doctor._ffmpeg_parts.cache_info(), media._ffmpeg_runs.cache_info()
+    q.put(([m for m in PRELOAD if m in sys.modules], listed.currsize, ran.currsize))
 
 
 def test_the_fork_server_imported_every_preload() -> None:
     """multiprocessing passes over a preload that fails to import without a word (a
     renamed module, a typo): the forks would import it again each, and the suite only
-    grow slower. Every one is in a fork's modules, and the ffmpeg listings are made."""
+    grow slower. Every one is in a fork's modules, the ffmpeg listings are made and
+    ffmpeg has run once."""
     ctx = mindmovie_fork._ctx()
     q = ctx.Queue()
     p = ctx.Process(target=_preloaded, args=(q,))
     p.start()
     try:
-        modules, listed = q.get(timeout=120)
+        modules, listed, ran = q.get(timeout=120)
     finally:
         p.join(30)
     assert modules == PRELOAD
     assert listed == 1
+    assert ran == 1
