@@ -13,6 +13,11 @@ Each render also runs `ffmpeg -version` once (`media.check_ffmpeg`, cached per p
 by the binary's path, size and modification time; ~12 ms of CPU a render): asked here
 too, for the same binary.
 
+The TLS contexts a paid render's clients take (`providers.base.shared_tls`, made once
+per process and value of SSL_CERT_FILE / SSL_CERT_DIR, which the suite unsets) are made
+here too: each forked render made its own, 20-60 ms of CPU each. A test that sets either
+variable gets contexts of its own, as a render would.
+
 The built-in music bed's 32 s cycle (`audio._bed_cycle`, cached per process) is made
 here too: every render of a new run synthesised it (~0.1 s of CPU, four inverse FFTs of
 768,000 samples), and it depends on nothing but the code.
@@ -25,6 +30,7 @@ import imageio_ffmpeg
 
 from mindmovie import doctor, media
 from mindmovie.compose import audio
+from mindmovie.providers import base
 
 # no ffmpeg, a broken one: the tests that use it say so. multiprocessing's server passes
 # over only an ImportError of a preload: anything else ended the server, and every
@@ -34,5 +40,9 @@ with contextlib.suppress(Exception):
     doctor.ffmpeg_parts(_exe)
     _st = os.stat(_exe)
     media._ffmpeg_runs(_exe, _st.st_size, _st.st_mtime_ns)
+
+for _kind in ("httpx", "httpx2", "certifi"):
+    with contextlib.suppress(Exception):
+        base.shared_tls(_kind)
 
 audio._bed_cycle()

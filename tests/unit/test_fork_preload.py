@@ -85,26 +85,29 @@ def test_the_preloaded_mindmovie_modules_read_nothing_a_test_varies() -> None:
 
 def _preloaded(q: Any) -> None:
     """In a fork: which of PRELOAD its server imported, the ffmpeg listings it had made
-    and the binaries it had run (`-version`)."""
+    and the binaries it had run (`-version`), the TLS contexts it had made."""
     from mindmovie import doctor, media
+    from mindmovie.providers import base
 
     listed, ran = doctor._ffmpeg_parts.cache_info(), media._ffmpeg_runs.cache_info()
-    q.put(([m for m in PRELOAD if m in sys.modules], listed.currsize, ran.currsize))
+    tls = base._shared_tls.cache_info()
+    q.put(([m for m in PRELOAD if m in sys.modules], listed.currsize, ran.currsize, tls.currsize))
 
 
 def test_the_fork_server_imported_every_preload() -> None:
     """multiprocessing passes over a preload that fails to import without a word (a
     renamed module, a typo): the forks would import it again each, and the suite only
     grow slower. Every one is in a fork's modules, the ffmpeg listings are made and
-    ffmpeg has run once."""
+    ffmpeg has run once, and the three TLS contexts are made."""
     ctx = mindmovie_fork._ctx()
     q = ctx.Queue()
     p = ctx.Process(target=_preloaded, args=(q,))
     p.start()
     try:
-        modules, listed, ran = q.get(timeout=120)
+        modules, listed, ran, tls = q.get(timeout=120)
     finally:
         p.join(30)
     assert modules == PRELOAD
     assert listed == 1
     assert ran == 1
+    assert tls == 3
