@@ -11,7 +11,7 @@ test's IMAGEIO_FFMPEG_EXE must still be read in the fork.
 
 Each render also runs `ffmpeg -version` once (`media.check_ffmpeg`, cached per process
 by the binary's path, size and modification time; ~12 ms of CPU a render): asked here
-too, for the same binary.
+too, for the same binary, and the path that cached in `media.ffmpeg_exe` forgotten.
 
 The TLS contexts a paid render's clients take (`providers.base.shared_tls`, made once
 per process and value of SSL_CERT_FILE / SSL_CERT_DIR, which the suite unsets) are made
@@ -40,6 +40,9 @@ with contextlib.suppress(Exception):
     doctor.ffmpeg_parts(_exe)
     _st = os.stat(_exe)
     media._ffmpeg_runs(_exe, _st.st_size, _st.st_mtime_ns)
+# (running it cached the binary's path in `media.ffmpeg_exe`: each fork reads its test's
+# IMAGEIO_FFMPEG_EXE, a stand-in's, again)
+media.ffmpeg_exe.cache_clear()
 
 for _kind in ("httpx", "httpx2", "certifi"):
     with contextlib.suppress(Exception):

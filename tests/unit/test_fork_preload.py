@@ -90,24 +90,31 @@ def _preloaded(q: Any) -> None:
     from mindmovie.providers import base
 
     listed, ran = doctor._ffmpeg_parts.cache_info(), media._ffmpeg_runs.cache_info()
-    tls = base._shared_tls.cache_info()
-    q.put(([m for m in PRELOAD if m in sys.modules], listed.currsize, ran.currsize, tls.currsize))
+    tls, exe = base._shared_tls.cache_info(), media.ffmpeg_exe.cache_info()
+    q.put(
+        (
+            [m for m in PRELOAD if m in sys.modules],
+            (listed.currsize, ran.currsize, tls.currsize, exe.currsize),
+        )
+    )
 
 
 def test_the_fork_server_imported_every_preload() -> None:
     """multiprocessing passes over a preload that fails to import without a word (a
     renamed module, a typo): the forks would import it again each, and the suite only
     grow slower. Every one is in a fork's modules, the ffmpeg listings are made and
-    ffmpeg has run once, and the three TLS contexts are made."""
+    ffmpeg has run once (its path not kept: a test's stand-in must be found), and the
+    three TLS contexts are made."""
     ctx = mindmovie_fork._ctx()
     q = ctx.Queue()
     p = ctx.Process(target=_preloaded, args=(q,))
     p.start()
     try:
-        modules, listed, ran, tls = q.get(timeout=120)
+        modules, (listed, ran, tls, exe) = q.get(timeout=120)
     finally:
         p.join(30)
     assert modules == PRELOAD
     assert listed == 1
     assert ran == 1
     assert tls == 3
+    assert exe == 0  # a fork reads its test's IMAGEIO_FFMPEG_EXE
