@@ -9000,9 +9000,23 @@ class Pipeline:
         board = None
         if until != "keyframes" and video_model.name != "local":
             board = asyncio.ensure_future(board_once_keyframes_are_done())
-        results = await _gather_scenes(
-            [reported_flow(sc) for sc in plan.scenes], [sc.id for sc in plan.scenes]
-        )
+        flows = {sc.id: asyncio.ensure_future(reported_flow(sc)) for sc in plan.scenes}
+        try:
+            results = await _gather_scenes(list(flows.values()), list(flows))
+        except asyncio.CancelledError:
+            if self._stopping:
+                # the stop's grace ended (or the image it waited for came) before every
+                # flow had ended, and the render was cancelled: the rows of the scenes
+                # still going said the state the stop found them in, and a scene whose
+                # image had just come was left at "keyframes ...: done". Said as below
+                # (gather returns once every flow has ended, cancelled or not)
+                for scene_id, flow in flows.items():
+                    ended = flow.done() and not flow.cancelled() and flow.exception() is None
+                    if not ended and scene_id not in told:
+                        self.reporter.step(
+                            ended_under(scene_id), scene_id, "stopped", "interrupted"
+                        )
+            raise
         if board is not None:
             if all(f.done() for f in keyframes.values()):
                 await board  # drawn in a thread: never two at once
