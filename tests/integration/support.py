@@ -290,20 +290,36 @@ class AgreeingAsked(list[float]):
 
 
 def count_ca_loads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every CA certificate load a TLS context makes from here on (its CA file), with
-    SSL_CERT_FILE and SSL_CERT_DIR unset. httpx2's contexts (the anthropic SDK's and
-    google-genai's) load theirs by `load_verify_locations`, as `ssl.create_default_context`
-    does, so each context made is one load."""
+    """Every TLS context made from here on: its CA file for each CA certificate load
+    (`load_verify_locations`, as `ssl.create_default_context` and httpx2's default make
+    them), and "httpx2 default" for each of httpx2's default contexts (on a system whose
+    CA certificates it takes from the OS trust store, no file is loaded), with
+    SSL_CERT_FILE and SSL_CERT_DIR unset. The shared contexts (`base.shared_tls`) start
+    unmade, so the first client makes them here."""
+    import functools
     import ssl
+
+    import httpcore2
+
+    from mindmovie.providers import base
 
     loads: list[object] = []
     real = ssl.SSLContext.load_verify_locations
+    real_default = httpcore2.default_ssl_context
 
     def counted(self: ssl.SSLContext, *a: Any, **kw: Any) -> None:
         loads.append(kw.get("cafile", a[0] if a else None))
         real(self, *a, **kw)
 
+    def counted_default(**kw: Any) -> ssl.SSLContext:
+        loads.append("httpx2 default")
+        return real_default(**kw)
+
     monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    monkeypatch.setattr(httpcore2, "default_ssl_context", counted_default)
+    if hasattr(base, "_shared_tls"):  # (so the tests fail on their asserts without it)
+        fresh = functools.lru_cache(maxsize=8)(base._shared_tls.__wrapped__)
+        monkeypatch.setattr(base, "_shared_tls", fresh)
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     return loads
