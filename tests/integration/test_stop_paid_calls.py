@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -242,13 +243,11 @@ async def test_an_image_in_flight_past_the_grace_is_waited_for_and_kept(
     assert told[0].endswith("press Ctrl-C again to quit at once and lose it"), told
 
 
-async def test_an_image_waited_for_past_the_grace_is_not_said_stopped_under_keyframes(
-    sim: SimServer, tmp_path: Path, short_grace: float
-) -> None:
-    """A Gemini image in flight at Ctrl-C, waited for past the grace and kept: its scene's
-    line said "keyframes 01-health-1: done", then "keyframes 01-health-1: stopped -
-    interrupted" (a walkthrough's find), as if the paid image were lost. Its clip is what
-    was stopped: "clips 01-health-1: stopped - interrupted"."""
+async def _said_after_ctrl_c(
+    sim: SimServer, tmp_path: Path, settings: Any, when: Callable[[], bool]
+) -> list[str]:
+    """Render six scenes with `settings`, Ctrl-C (a real SIGINT) once `when()` holds; the
+    lines the plain log said (what the person reads), without their times."""
     import io
     import os
     import signal
@@ -258,23 +257,33 @@ async def test_an_image_waited_for_past_the_grace_is_not_said_stopped_under_keyf
     from mindmovie.progress import PlainReporter
 
     goals = _six_scenes(tmp_path, sim)
-    s = settings_for("google", sim, planner={"provider": "local"}, video={"provider": "local"})
     buf = io.StringIO()
     log = PlainReporter(Console(file=buf, width=300, color_system=None), verbose=True)
-    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=log)
-    path = ":generateContent"
-    sim.add_fault("delay", path=path, count=1, seconds=Pipeline.GRACE_SECONDS + 2)
+    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, reporter=log)
 
-    async def ctrl_c_while_the_image_is_made() -> None:
-        await _until(lambda: len(sim.requests(path=path)) == 1)
+    async def ctrl_c() -> None:
+        await _until(when)
         os.kill(os.getpid(), signal.SIGINT)
 
-    stopper = asyncio.ensure_future(ctrl_c_while_the_image_is_made())
+    stopper = asyncio.ensure_future(ctrl_c())
     with pytest.raises(Interrupted):
         await asyncio.wait_for(pipe.run(), timeout=60)
     await stopper
     log.close()
-    lines = [ln.split("] ", 1)[1] for ln in buf.getvalue().splitlines() if "] " in ln]
+    return [ln.split("] ", 1)[1] for ln in buf.getvalue().splitlines() if "] " in ln]
+
+
+async def test_an_image_waited_for_past_the_grace_is_not_said_stopped_under_keyframes(
+    sim: SimServer, tmp_path: Path, short_grace: float
+) -> None:
+    """A Gemini image in flight at Ctrl-C, waited for past the grace and kept: its scene's
+    line said "keyframes 01-health-1: done", then "keyframes 01-health-1: stopped -
+    interrupted" (a walkthrough's find), as if the paid image were lost. Its clip is what
+    was stopped: "clips 01-health-1: stopped - interrupted"."""
+    s = settings_for("google", sim, planner={"provider": "local"}, video={"provider": "local"})
+    path = ":generateContent"
+    sim.add_fault("delay", path=path, count=1, seconds=Pipeline.GRACE_SECONDS + 2)
+    lines = await _said_after_ctrl_c(sim, tmp_path, s, lambda: len(sim.requests(path=path)) == 1)
     done = [
         ln.split()[1].rstrip(":")
         for ln in lines
@@ -286,11 +295,6 @@ async def test_an_image_waited_for_past_the_grace_is_not_said_stopped_under_keyf
     assert f"clips {scene}: stopped - interrupted" in lines, lines
 
 
-def _said(buf: Any) -> list[str]:
-    """A PlainReporter's lines (its console's text), without their times."""
-    return [ln.split("] ", 1)[1] for ln in buf.getvalue().splitlines() if "] " in ln]
-
-
 async def test_scenes_cut_off_at_the_grace_s_end_are_each_said_stopped(
     sim: SimServer, tmp_path: Path, short_grace: float
 ) -> None:
@@ -300,32 +304,14 @@ async def test_scenes_cut_off_at_the_grace_s_end_are_each_said_stopped(
     whose image had just come (the test above) was left at "keyframes ...: done", which
     failed that test in about half its runs on a loaded machine. Each scene is said
     stopped, under the stage it ended in."""
-    import io
-    import os
-    import signal
-
-    from rich.console import Console
-
-    from mindmovie.progress import PlainReporter
-
-    goals = _six_scenes(tmp_path, sim)
     local = {"provider": "local"}
     s = settings_for("byteplus", sim, planner=local, keyframes=local)
-    buf = io.StringIO()
-    log = PlainReporter(Console(file=buf, width=300, color_system=None), verbose=True)
-    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=log)
     sim.add_fault("delay", path=TASKS, method="POST", count=None, seconds=60)
 
-    async def ctrl_c_once_a_clip_is_sent() -> None:
-        await _until(lambda: len(sim.requests(path=TASKS, method="POST")) >= 1)
-        os.kill(os.getpid(), signal.SIGINT)
+    def sent() -> bool:
+        return len(sim.requests(path=TASKS, method="POST")) >= 1
 
-    stopper = asyncio.ensure_future(ctrl_c_once_a_clip_is_sent())
-    with pytest.raises(Interrupted):
-        await asyncio.wait_for(pipe.run(), timeout=60)
-    await stopper
-    log.close()
-    lines = _said(buf)
+    lines = await _said_after_ctrl_c(sim, tmp_path, s, sent)
     said = {
         ln.split()[1].rstrip(":"): ln.split()[0]
         for ln in lines
