@@ -15,7 +15,7 @@ too, for the same binary, and the path that cached in `media.ffmpeg_exe` forgott
 
 The TLS contexts a paid render's clients take (`providers.base.shared_tls`, made once
 per process and value of SSL_CERT_FILE / SSL_CERT_DIR, which the suite unsets) are made
-here too: each forked render made its own, 20-60 ms of CPU each. A test that sets either
+here too: each forked render made its own, 16-20 ms of CPU each. A test that sets either
 variable gets contexts of its own, as a render would.
 
 The built-in music bed's 32 s cycle (`audio._bed_cycle`, cached per process) is made

@@ -195,8 +195,8 @@ TlsKind = Literal["httpx", "httpx2", "genai-env", "certifi"]
 def shared_tls(kind: TlsKind) -> ssl.SSLContext:
     """The TLS context a provider's SDK would make for its client, made once per process
     and value of SSL_CERT_FILE / SSL_CERT_DIR. Each client made its own, loading the CA
-    certificates each time: 20-60 ms of CPU a client, 2-4 clients a render, ~1,000 in
-    the test suite (~50 s of its CPU, profiled). One context serves every client and
+    certificates each time: 16-20 ms of CPU a context (measured), up to two a client,
+    2-4 clients a render, ~1,100 contexts in the test suite. One context serves every client and
     event loop: each connection wraps its own socket from it, and every client here
     speaks HTTP/1.1 only, so the ALPN list httpcore sets on it is always the same."""
     import os
@@ -596,8 +596,8 @@ def key_fingerprint(key: str | None, salt: bytes) -> str:
     ever keeping the key: PBKDF2-HMAC-SHA256 with a salt of the run's own (so the same
     key gives different fingerprints in different runs), cut to 128 bits. "" for no
     key. Never printed. Remembered for the process by the key's SHA-256 and the salt:
-    the rounds take ~25 ms of CPU, once a render, and a process that renders many times
-    (the test suite's in-process renders: ~400 times, ~20 s of its CPU, profiled) made
+    the rounds take ~23 ms of CPU (measured), once a render, and a process that renders
+    many times (the test suite's in-process renders: ~400 times, ~9 s of its CPU) made
     them each time."""
     import hashlib
 
