@@ -24,7 +24,15 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field, replace
 from functools import cache, partial
 from pathlib import Path
@@ -9000,22 +9008,29 @@ class Pipeline:
         board = None
         if until != "keyframes" and video_model.name != "local":
             board = asyncio.ensure_future(board_once_keyframes_are_done())
+
+        def say_stopped(scene_ids: Iterable[str]) -> None:
+            # their rows, left on the screen above "interrupted: ...", said the state the
+            # stop found them in ("clips polling queued"); a scene whose keyframe was done
+            # (waited for in the grace: paid) and whose clip never began was said
+            # "keyframes ...: done", then "keyframes ...: stopped", as if the image were lost
+            for scene_id in scene_ids:
+                if scene_id not in told:
+                    self.reporter.step(ended_under(scene_id), scene_id, "stopped", "interrupted")
+
         flows = {sc.id: asyncio.ensure_future(reported_flow(sc)) for sc in plan.scenes}
         try:
             results = await _gather_scenes(list(flows.values()), list(flows))
         except asyncio.CancelledError:
             if self._stopping:
                 # the stop's grace ended (or the image it waited for came) before every
-                # flow had ended, and the render was cancelled: the rows of the scenes
-                # still going said the state the stop found them in, and a scene whose
-                # image had just come was left at "keyframes ...: done". Said as below
-                # (gather returns once every flow has ended, cancelled or not)
-                for scene_id, flow in flows.items():
-                    ended = flow.done() and not flow.cancelled() and flow.exception() is None
-                    if not ended and scene_id not in told:
-                        self.reporter.step(
-                            ended_under(scene_id), scene_id, "stopped", "interrupted"
-                        )
+                # flow had ended, and the render was cancelled: said as when they all
+                # ended (gather returns once every flow has ended, cancelled or not)
+                say_stopped(
+                    sid
+                    for sid, flow in flows.items()
+                    if not flow.done() or flow.cancelled() or flow.exception() is not None
+                )
             raise
         if board is not None:
             if all(f.done() for f in keyframes.values()):
@@ -9023,14 +9038,9 @@ class Pipeline:
             else:
                 board.cancel()  # a flow ended before its keyframe (Ctrl-C)
         if self._stopping:
-            for scene_id, outcome in results.items():
-                if isinstance(outcome, BaseException) and scene_id not in told:
-                    # their rows, left on the screen above "interrupted: ...", said the
-                    # state the stop found them in ("clips polling queued"); a scene
-                    # whose keyframe was done (waited for in the grace: paid) and whose
-                    # clip never began was said "keyframes ...: done", then "keyframes
-                    # ...: stopped", as if the image were lost
-                    self.reporter.step(ended_under(scene_id), scene_id, "stopped", "interrupted")
+            say_stopped(
+                sid for sid, outcome in results.items() if isinstance(outcome, BaseException)
+            )
             raise Interrupted("stopped by Ctrl-C")
         keyless = [o for o in results.values() if isinstance(o, registry.KeyNotSet)]
         if keyless:

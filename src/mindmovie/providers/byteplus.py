@@ -19,7 +19,6 @@ import contextlib
 import math
 import os
 import secrets
-import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -409,16 +408,16 @@ def _answer_too_slow(e: BaseException) -> float | None:
 
 class _ArkHttp(httpx.AsyncClient):
     """The Ark client's httpx client: the SDK's own defaults (its connection limits,
-    redirects followed, closed when let go of) with the shared TLS context (`_tls`). The
-    SDK's default client loaded the CA bundle for each client, one per render and event
-    loop: ~45 ms of CPU each, 12 s of four test files' 87 s of CPU (profiled)."""
+    redirects followed, closed when let go of) with the shared TLS context
+    (`base.shared_tls`). The SDK's default client loaded the CA bundle for each client,
+    one per render and event loop."""
 
     def __init__(self, *, timeout: httpx.Timeout, answer_deadline: float) -> None:
         super().__init__(
             timeout=timeout,
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100),
             follow_redirects=True,
-            verify=_tls(),
+            verify=shared_tls("httpx"),
         )
         self.answer_deadline = answer_deadline
 
@@ -456,13 +455,6 @@ class _ArkHttp(httpx.AsyncClient):
 
 def _http_timeout(seconds: float) -> httpx.Timeout:
     return httpx.Timeout(seconds, connect=min(10.0, seconds))
-
-
-def _tls() -> ssl.SSLContext:
-    """The TLS context of every client here: httpx's default one (certifi's CA bundle,
-    or SSL_CERT_FILE / SSL_CERT_DIR), made once (`base.shared_tls`). A client per
-    download made its own, loading the CA bundle each time: ~45 ms of CPU a download."""
-    return shared_tls("httpx")
 
 
 # ---------------------------------------------------------------- Seedream keyframes
@@ -788,7 +780,7 @@ async def _download_bytes(url: str, timeout: float) -> bytes:
         async with (
             asyncio.timeout(timeout),
             httpx.AsyncClient(
-                timeout=_http_timeout(timeout), follow_redirects=True, verify=_tls()
+                timeout=_http_timeout(timeout), follow_redirects=True, verify=shared_tls("httpx")
             ) as client,
             client.stream("GET", url) as r,
         ):
@@ -1160,7 +1152,7 @@ class SeedanceVideo:
                         httpx.AsyncClient(
                             timeout=_http_timeout(self.download_timeout),
                             follow_redirects=True,
-                            verify=_tls(),
+                            verify=shared_tls("httpx"),
                         ) as client,
                         client.stream("GET", url) as r,
                     ):

@@ -51,6 +51,7 @@ from mindmovie.providers.base import (
     ProviderError,
     RateLimited,
     ResultGone,
+    TlsKind,
     Transient,
     VideoRequest,
     age_text,
@@ -416,7 +417,7 @@ async def _answer_started(response: Any) -> None:
 def _tls_args(mode: Mode, http: types.HttpOptions) -> dict[str, Any]:
     """The TLS contexts google-genai makes for each client (its httpx client's `verify`;
     `ssl` for its websockets and aiohttp), made as it makes them but once a process
-    (`shared_tls`): two CA loads a client, ~80 ms of CPU. None for Vertex AI, where the
+    (`shared_tls`): two CA loads a client, ~35 ms of CPU. None for Vertex AI, where the
     SDK looks for a client certificate (mTLS) and picks its endpoint by it, nor when the
     SDK no longer says which HTTP library it talks through (a private function)."""
     if mode.vertex:
@@ -426,11 +427,9 @@ def _tls_args(mode: Mode, http: types.HttpOptions) -> dict[str, Any]:
     backend = getattr(_api_client, "_get_http_client_backend", None)
     if backend is None:
         return {}
-    if os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"):
-        verify = shared_tls("genai-env" if backend(http) == "httpx2" else "certifi")
-    else:
-        verify = shared_tls("httpx2" if backend(http) == "httpx2" else "certifi")
-    return {"verify": verify, "ssl": shared_tls("certifi")}
+    env = os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
+    kind: TlsKind = ("genai-env" if env else "httpx2") if backend(http) == "httpx2" else "certifi"
+    return {"verify": shared_tls(kind), "ssl": shared_tls("certifi")}
 
 
 def _make_client(settings: Settings, mode: Mode) -> genai.Client:
