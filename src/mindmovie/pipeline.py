@@ -3389,7 +3389,7 @@ class Pipeline:
                     "file": sha256_file(plan_path),
                 }
                 store.set_meta(PLAN_BEFORE_META, json.dumps(before))
-        store.begin("_run", "plan", key)
+        store.begin("_run", "plan", key, paid=planner.name != "local")
         estimate = costs.estimate_planner(self.settings, self.goals).usd
 
         hold = costs.planner_hold(self.settings, self.goals)
@@ -4097,7 +4097,9 @@ class Pipeline:
         priced = priced or self.settings
         self._check_stop()
         self.reporter.step("keyframes", scene_id, "running")
-        store.begin(scene_id, "keyframe", key, same_request=same_request)
+        store.begin(
+            scene_id, "keyframe", key, same_request=same_request, paid=model.name != "local"
+        )
         try:
             again = costs.estimate_keyframe(priced).usd
             if await self._refetch_kept(store, model, req, key, dest, again, keys_before):
@@ -5654,7 +5656,10 @@ class Pipeline:
             if not is_local_job(remote_id):  # (an offline clip has no job: it is rendered)
                 self.reporter.step("clips", scene_id, "resumed", remote_id)
         else:
-            store.begin(scene_id, "clip", key, same_request=same_request)
+            store.begin(
+                scene_id, "clip", key, same_request=same_request, paid=model.name != "local"
+            )
+            killpoint("clip_begun")  # a try begun, no call let through the gate yet
         estimate = costs.estimate_video(self.settings, req.seconds).usd
         hold = costs.video_hold(self.settings, req.seconds)
         row: int | None = None

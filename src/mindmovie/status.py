@@ -288,6 +288,14 @@ def collect_status(
         late = _late_jobs(store, ledger_here)
         live = rendering_pid(run_dir)
         waits = _late_waits(ledger_here, _video_model(settings), live=live is not None)
+        # paid tries a killed render began and sent nothing of: the next render's try
+        # takes their place (`Store.begin(paid=)`), so they are not counted here either
+        paid_stages = _paid_stages(recorded_settings)
+        unsent = {
+            (s.scene_id, s.stage)
+            for s in steps
+            if live is None and s.stage in paid_stages and store.killed_unsent(s)
+        }
         lost_elsewhere = {
             str(r["scene_id"]): elsewhere[int(r["id"])]
             for r in ledger
@@ -344,10 +352,11 @@ def collect_status(
             },
         )
         row[st.stage] = st.status
-        row["attempts"] = max(row["attempts"], st.attempts)
+        tries = st.attempts - 1 if (st.scene_id, st.stage) in unsent else st.attempts
+        row["attempts"] = max(row["attempts"], tries)
         # each step's own: "retry the clip (attempt N)" took the scene's (its keyframe's
         # tries too), and said attempt 2 of a clip never sent (`Store.fail(sent=False)`)
-        row.setdefault("tries", {})[st.stage] = st.attempts
+        row.setdefault("tries", {})[st.stage] = tries
         if st.error:
             row["error"] = f"{st.stage}: {st.error}"
         if st.error_kind in ("budget", "interrupted") and st.status == "failed":
@@ -635,6 +644,27 @@ def _video_model(settings: Settings | None) -> str | None:
         return None
 
 
+def _paid_stages(recorded: str | None) -> frozenset[str]:
+    """The scene stages whose model was a paid one in the last render (`recorded`: its
+    settings as run.db keeps them, `SETTINGS_META`), the one a step it left running was
+    tried with; none when not recorded or unreadable."""
+    from mindmovie.config import PRESETS
+
+    try:
+        data = json.loads(recorded or "null")
+        planned = PRESETS[data["preset"]]
+        chosen = [(data.get(stage) or {}).get("provider") for stage in ("keyframes", "video")]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return frozenset()
+    return frozenset(
+        step
+        for step, provider in zip(
+            ("keyframe", "clip"), [chosen[0] or planned[1], chosen[1] or planned[2]], strict=True
+        )
+        if provider != "local"
+    )
+
+
 def _video_provider(settings: Settings | None) -> str | None:
     """The video provider a render with `settings` uses (None: not known)."""
     if settings is None:
@@ -745,7 +775,7 @@ def _next_action(row: dict[str, Any], settings_changed: list[str] | None = None)
         # too ("the one paid for before is gone"), of a copy that never had one
         rest = text.partition(", then ")[2] or "make the clip"
         text = f"take the keyframe {image_by} buys (the very same image, bought once), then {rest}"
-    if by is not None and text.startswith("retry the clip (attempt"):
+    if by is not None and text.startswith(("retry the clip (attempt", "make the clip (none")):
         # a copy that did not buy the clip another scene's job makes, which that scene
         # could not take (`Pipeline._check_held_by_another`): it takes it, nothing bought
         return f"take the clip {by} makes (the very same request, bought once)"
@@ -925,6 +955,10 @@ def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -
         if "content filter" in err or "content_rejected" in err:
             return "retry the clip once with the content-filter fallback"
         tries = (row.get("tries") or {}).get("clip", row.get("attempts", 0))
+        if not tries:
+            # none of its requests sent (a Ctrl-C or a kill before its turn): "retry"
+            # and "attempt 1" read as if one had been, and refused
+            return "make the clip (none of its requests was sent)"
         return f"retry the clip (attempt {int(tries) + 1}){_first_change(err)}"
     same = row.get("same_as") or {}
     if kf == "succeeded":

@@ -967,12 +967,25 @@ class Store:
         return step
 
     def begin(
-        self, scene_id: str, stage: str, input_key: str, *, same_request: Collection[str] = ()
+        self,
+        scene_id: str,
+        stage: str,
+        input_key: str,
+        *,
+        same_request: Collection[str] = (),
+        paid: bool = False,
     ) -> Step:
         """Mark a step running (a new attempt). Attempts restart at 1 when the inputs changed,
         except from one of `same_request`: the keys of the other ways of asking for the same
         thing (a content-filter fallback after the planned request was refused is its
         second try, not a first).
+
+        `paid`: the step's model is a paid one. A try of it that an earlier render left
+        running (killed: a render that ends marks its steps) with no call let through the
+        budget gate since (no ledger row of the step made after it began) sent nothing,
+        and is not counted: the new try takes its place, as `fail(sent=False)` does for
+        a try a Ctrl-C or the budget stopped. Before, status said "tries 2" and "retry
+        the clip (attempt 2)" for a clip whose one request was never sent.
 
         A paid artifact the new inputs will replace is kept first (see `set_aside`).
         """
@@ -989,6 +1002,9 @@ class Store:
                 # painted is: its paid clip, kept, is reused if those inputs come back,
                 # which the estimate can then tell (`painted`)
                 self.set_meta(f"{PAINTED_META}{prev.input_key}", prev.sha256)
+        # (a render holds the run's lock: no other writes between this read and the tx)
+        unsent = paid and prev is not None and prev.run_no < self.run_no
+        unsent = unsent and prev is not None and self.killed_unsent(prev)
         now = time.time()
         with self._tx() as db:
             row = db.execute(
@@ -1004,6 +1020,8 @@ class Store:
             else:
                 same = row["input_key"] == input_key or row["input_key"] in same_request
                 attempts = _count(row["attempts"]) + 1 if same else 1
+                if same and unsent:
+                    attempts = max(attempts - 1, 1)
                 db.execute(
                     "UPDATE steps SET input_key=?, status='running', attempts=?, remote_id=NULL,"
                     " error_kind=NULL, error=NULL, run_no=?, updated_at=? "
@@ -1013,6 +1031,24 @@ class Store:
         step = self.get(scene_id, stage)
         assert step is not None
         return step
+
+    def killed_unsent(self, step: Step) -> bool:
+        """Is `step` a paid step's try that a killed render left "running" before any
+        call of it was let through the budget gate? No ledger row of the step was made
+        from the time it began (its `updated_at`: nothing updates a running paid step
+        before its row is made). The caller knows the step is a killed render's (`begin`:
+        from an earlier run; `status`: no render works on the run) and its model paid.
+        A time edited by hand reads as 0 (`_step`): any row of the step is then taken
+        as sent, and the try stays counted."""
+        began = step.updated_at
+        if step.status != "running" or not isinstance(began, int | float):
+            return False
+        made = self._db.execute(
+            "SELECT COUNT(*) FROM ledger WHERE scene_id=? AND stage=?"
+            " AND NOT (typeof(created_at) IN ('integer','real') AND created_at < ?)",
+            (step.scene_id, step.stage, began),
+        ).fetchone()[0]
+        return int(made) == 0
 
     def set_detail(self, scene_id: str, stage: str, detail: str) -> None:
         """Replace a step's recorded detail (e.g. the plan's basis after a rekey)."""

@@ -220,9 +220,12 @@ def check_money_invariants(st: dict[str, Any], totals: dict[str, Any], scenes: i
 
 
 # --------------------------------------------------------------------- kill points
-def _kill_then_resume(rig: Rig, point: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+def _kill_then_resume(
+    rig: Rig, point: str, *, with_config: bool = False
+) -> tuple[dict[str, Any], dict[str, Any], str]:
     """Render with MINDMOVIE_KILL_AT=point (must die by SIGKILL), then render again.
-    Returns (status before the resume, status after, the resume's stderr)."""
+    Returns (status before the resume, status after, the resume's stderr); `with_config`:
+    the status before is taken with the renders' config (`Rig.status`)."""
     before_kill = rig.sim.connections()
     r = rig.render(kill_at=point)
     assert r.returncode == -signal.SIGKILL, rig.history()
@@ -241,7 +244,8 @@ def _kill_then_resume(rig: Rig, point: str) -> tuple[dict[str, Any], dict[str, A
         if not left and rig.totals() == rig.at_kill and gets == rig.at_kill["downloads"]:
             break
         assert time.monotonic() < deadline, (gets, rig.at_kill, left)
-    before = rig.status() if (rig.out / "run.db").exists() else {"steps": [], "ledger": []}
+    empty: dict[str, Any] = {"steps": [], "ledger": []}
+    before = rig.status(with_config=with_config) if (rig.out / "run.db").exists() else empty
     r2 = rig.render(quiet=False)  # not quiet: what the person is told goes to stderr
     assert r2.returncode == 0, rig.history()
     assert_movie(rig.out / "movie.mp4")
@@ -371,6 +375,30 @@ def test_kill_at_submit_adopts_the_orphan_job(sim: SimServer, tmp_path: Path) ->
     job_ids = {j.id for j in sim.jobs()}
     assert {s["remote_id"] for s in clips} == job_ids
     assert {r["remote_id"] for r in ledger(after, "clip")} == job_ids
+
+
+def test_a_clip_try_killed_before_its_request_was_sent_is_not_counted(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed as the first clip's try began, before the budget gate let its request
+    through: nothing was sent, so the next render's try is that clip's first (status
+    said "tries 2" and "retry the clip (attempt 2)" for one request never sent)."""
+    rig = make_rig(sim, tmp_path)
+    before, after, _ = _kill_then_resume(rig, "clip_begun", with_config=True)
+    assert rig.at_kill["jobs_created"] == 0
+    (killed,) = [s for s in before["steps"] if s["stage"] == "clip"]
+    assert (killed["status"], killed["attempts"]) == ("running", 1)
+    assert not ledger(before, "clip")  # no call let through
+    # status said so before the resume too (it said "retry the clip (attempt 2)")
+    (row,) = [sc for sc in before["scenes"] if sc["scene_id"] == killed["scene_id"]]
+    assert (row["next"], row["tries"]["clip"]) == (
+        "make the clip (none of its requests was sent)",
+        0,
+    ), row
+    _kept_attempts(before, after)
+    clips = {s["scene_id"]: s["attempts"] for s in after["steps"] if s["stage"] == "clip"}
+    assert clips[killed["scene_id"]] == 1 and set(clips.values()) == {1}, clips
+    check_money_invariants(after, rig.totals(), SCENES)
 
 
 def test_kill_while_polling_polls_the_same_job_again(sim: SimServer, tmp_path: Path) -> None:

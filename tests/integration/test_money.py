@@ -235,9 +235,12 @@ async def test_a_try_stopped_by_a_refusal_earlier_in_the_run_is_not_counted(
         assert cells == [["failed", "-", "0"]] * 3 + [["failed", "-", "1"]], cells
     else:
         # a clip never sent is asked for the first time next; status said "retry the
-        # clip (attempt 2)" of it, counting its (local) keyframe's try as the clip's
+        # clip (attempt 2)" of it, counting its (local) keyframe's try as the clip's,
+        # then "retry the clip (attempt 1)", as if one had been sent and refused
         nexts = sorted(sc["next"] for sc in collect_status(run)["scenes"])
-        assert nexts == ["retry the clip (attempt 1)"] * 3 + ["retry the clip (attempt 2)"]
+        assert nexts == ["make the clip (none of its requests was sent)"] * 3 + [
+            "retry the clip (attempt 2)"
+        ]
 
 
 async def test_declined_confirmation_is_asked_again_next_run(

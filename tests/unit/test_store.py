@@ -1104,6 +1104,44 @@ def test_a_try_the_gate_refused_is_not_counted_and_a_finished_clip_is_not_resume
     st.close()
 
 
+def test_a_paid_try_a_killed_render_left_before_the_gate_is_not_counted(
+    tmp_path: Path,
+) -> None:
+    """A paid step left "running" by a killed render with no ledger row made since it
+    began sent nothing: the next render's try takes its place (attempts stay 1). One
+    whose call was let through (a row made after it began) was a try; so is a local
+    step's (its work), and a running step of this very render is not a killed one."""
+
+    def killed_try(scene: str, *, row: bool, paid: bool = True) -> int:
+        st = Store(tmp_path / "run.db")
+        st.next_run_no()
+        st.begin(scene, "clip", "k", paid=paid)
+        if row:
+            st.ledger_commit(scene, "clip", "byteplus", "seedance", 0.5)
+        st.close()  # (SIGKILLed: nothing marks the step)
+        st = Store(tmp_path / "run.db")
+        st.next_run_no()
+        attempts = st.begin(scene, "clip", "k", paid=paid).attempts
+        st.close()
+        return attempts
+
+    assert killed_try("unsent", row=False) == 1
+    assert killed_try("sent", row=True) == 2
+    assert killed_try("local", row=False, paid=False) == 2
+    st = Store(tmp_path / "run.db")
+    st.next_run_no()
+    st.begin("same-run", "clip", "k", paid=True)
+    assert st.begin("same-run", "clip", "k", paid=True).attempts == 2
+    # a row made before the try began (an earlier try's) does not make this one sent
+    st.ledger_commit("older", "clip", "byteplus", "seedance", 0.5)
+    st.begin("older", "clip", "k", paid=True)
+    st.close()
+    st = Store(tmp_path / "run.db")
+    st.next_run_no()
+    assert st.begin("older", "clip", "k", paid=True).attempts == 1
+    st.close()
+
+
 def test_a_job_let_go_of_says_so_once_billed(tmp_path: Path) -> None:
     """A row let go of by the person (`render --let-go`) keeps its `let_go` mark when its
     bill comes in: it is read to tell the job is no scene's to take."""
