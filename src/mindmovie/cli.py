@@ -970,6 +970,8 @@ def status(
         state = row.get(stage, "-")
         if state == "failed" and stage in row.get("stopped", {}):
             return "stopped"  # by the budget or Ctrl-C: the error line says which
+        if state == "failed" and stage == "clip" and row.get("taken"):
+            return "taken"  # its job given to a scene asking the same (the error line)
         if state == "submitted" and stage == "clip" and row.get("local_clip"):
             # made here, free: "in job" of a clip whose render was stopped midway
             return "rendering" if live else "stopped"

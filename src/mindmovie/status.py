@@ -366,6 +366,10 @@ def collect_status(
         if st.error_kind == "result_gone" and st.status == "failed":
             # its paid result can no longer be downloaded: bought again, not retried
             row.setdefault("gone", {})[st.stage] = _detail_record(st.detail, "result_gone")
+        if st.error_kind == "taken" and st.status == "failed" and st.stage == "clip":
+            # its job given to a scene asking the very same clip (`Store.release_job`):
+            # nothing of its own failed or is retried; it asks its clip anew
+            row["taken"] = True
         if st.error_kind == "let_go" and st.status == "failed" and st.stage == "clip":
             # `render --let-go` let go of its job (`Store.let_go_job`): bought again
             row["let_go"] = _detail_record(st.detail, "let_go")
@@ -915,7 +919,7 @@ def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -
             "for, or, if they cannot be put back, `render --let-go` to let go of it and "
             "buy the clip again"
         )
-    if clip in ("failed", "running"):
+    if clip in ("failed", "running") and not row.get("taken"):
         err = row.get("error") or ""
         # its paid job, which the render polls again (Store.resumable_job: not one the
         # content filter refused or the provider said failed)

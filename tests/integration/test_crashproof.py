@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -115,11 +116,16 @@ class Rig:
         scene's `next` is checked against what a render would reuse. It only reads the
         run, so it runs in this process (the same CLI code, in the renders' environment):
         a subprocess for each of the ~70 looks these tests take cost ~0.6 s of start-up."""
+        return dict(json.loads(self.status_text(with_config=with_config, as_json=True)))
+
+    def status_text(self, *, with_config: bool = False, as_json: bool = False) -> str:
+        """What `status` (`--json`: `as_json`) prints of the run (see `status`)."""
         from typer.testing import CliRunner
 
         from mindmovie.cli import app
 
-        args = ["status", str(self.out), "--json"] + (["-c", str(self.cfg)] if with_config else [])
+        args = ["status", str(self.out), *(["--json"] if as_json else [])]
+        args += ["-c", str(self.cfg)] if with_config else []
         env: dict[str, str | None] = dict.fromkeys(os.environ)  # unset what env() drops
         env.update(self.env())
         cwd = Path.cwd()
@@ -129,7 +135,7 @@ class Rig:
         finally:
             os.chdir(cwd)
         assert r.exit_code == 0, (r.output, r.exception)
-        return dict(json.loads(r.stdout))
+        return r.stdout
 
     def totals(self) -> dict[str, Any]:
         return dict(self.sim.stats()["totals"])
@@ -882,6 +888,12 @@ def _slow_down(plan_path: Path, scene_id: str) -> None:
     write_plan(plan.model_copy(update={"scenes": edited}), plan_path)
 
 
+def _scene_row(rig: Rig, scene_id: str) -> dict[str, Any]:
+    """`status --json`'s row of `scene_id`, with the renders' config."""
+    (row,) = [r for r in rig.status(with_config=True)["scenes"] if r["scene_id"] == scene_id]
+    return row
+
+
 def _takes_the_clip_of(rig: Any, copy: str, by: str) -> Any:
     """Status says the next render has `copy` take the clip `by` makes (after its own
     keyframe's step, if any), and the estimate prices it at nothing ("as <by>"); returns
@@ -973,6 +985,14 @@ def test_a_copy_whose_clip_a_job_in_flight_makes_takes_it_when_that_scene_fails_
         assert rig.totals()["jobs_created"] == jobs + 1, rig.history()
         copied = rig.out / "scenes" / "02-career-2" / "clip.mp4"
         assert copied.is_file(), rig.history()
+        # its clip was given away, not failed: it was said "retry the clip (attempt 2)"
+        # though its keyframe is what failed, and its clip is asked anew
+        row = _scene_row(rig, "02-career-1")
+        assert (row["keyframe"], row["clip"]) == ("failed", "failed"), row
+        assert row["next"].startswith("retry the keyframe"), row["next"]
+        assert row["next"].endswith(", then make the clip"), row["next"]
+        table = rig.status_text(with_config=True)
+        assert re.search(r"02-career-1 +failed +taken ", table), table
     sim.clear_faults()
     r = rig.render()
     assert r.returncode == 0, rig.history()
@@ -1001,6 +1021,9 @@ def test_a_copy_whose_clip_a_job_in_flight_makes_takes_it_when_the_budget_stops_
     assert "02-career-2: failed" not in r.stderr, r.stderr
     assert (rig.out / "scenes" / "02-career-2" / "clip.mp4").is_file(), rig.history()
     assert rig.totals()["jobs_created"] == jobs, rig.history()
+    # (it was said "retry the clip (attempt 2)": its job was given away, nothing retried)
+    row = _scene_row(rig, "02-career-1")
+    assert row["next"] == "make the keyframe (not sent: the budget was reached), then the clip"
 
 
 def test_a_scene_whose_id_was_renamed_while_its_job_ran_takes_that_job(
