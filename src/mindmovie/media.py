@@ -7,16 +7,19 @@ frames with a stream-copy pass to the null muxer. No system package is needed.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 
 @functools.cache
@@ -99,6 +102,43 @@ def _command(args: list[str]) -> list[str]:
     if os.sep in exe and not os.path.isabs(exe):
         exe = os.path.abspath(exe)
     return [exe, "-hide_banner", "-nostdin", "-y", *paths]
+
+
+#: prctl's option that has the kernel signal a process when its parent thread ends
+_PR_SET_PDEATHSIG = 1
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, found once (Linux only; None elsewhere or if it cannot be found)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return cast("Callable[..., int]", ctypes.CDLL(None, use_errno=True).prctl)
+    except (OSError, AttributeError):
+        return None
+
+
+def dies_with_this_process() -> Callable[[], None] | None:
+    """A `preexec_fn` that has the kernel SIGKILL the child when the thread that
+    starts it ends (PR_SET_PDEATHSIG; Linux; None elsewhere): a render killed outright
+    (SIGKILL, the OOM killer) left its compose encoders running for up to a minute,
+    a core each, until the next render of the run stopped them (`kill_orphans`, which
+    stays for the other systems). The long encoders only (`run_ffmpeg_watched`): it
+    costs a fork instead of a vfork. The threads that start them (the compose pool's,
+    asyncio's workers) live until their work is done; a parent gone before the call
+    took effect is checked for."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # (ended before the line above took effect)
+            os._exit(137)
+
+    return preexec
 
 
 #: the ffmpeg processes this process started that run now, by pid (`running`)
@@ -327,7 +367,13 @@ def run_ffmpeg_watched(
     cmd = _command(args)
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: nothing to drain meanwhile
         with (
-            subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, cwd=cwd) as proc,
+            subprocess.Popen(
+                cmd,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                cwd=cwd,
+                preexec_fn=dies_with_this_process(),  # (its docstring: why, and its cost)
+            ) as proc,
             running(proc),
         ):
             try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -274,6 +276,61 @@ def _stopped_once_started(proc: subprocess.Popen[bytes]) -> None:
         assert time.monotonic() < t_end, "the ffmpeg never showed its command line"
         time.sleep(0.005)
     proc.send_signal(signal.SIGSTOP)
+
+
+def _pids_writing(path: Path) -> list[int]:
+    """The processes whose command line names `path` (/proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.fsencode(path) in (entry / "cmdline").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_long_encoder_dies_with_a_render_killed_outright(tmp_path: Path) -> None:
+    """A render SIGKILLed (or killed by the OOM killer) left its compose encoders
+    running on their own, a core each, for up to a minute (seen after `kill -9` during
+    compose); only the next render of the run stopped them. Started by
+    `run_ffmpeg_watched` (here from a pool thread, as the compose pool does), an encoder
+    now ends with the process that started it."""
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "long.wav"
+    child = (
+        "import sys\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from mindmovie.media import run_ffmpeg_watched\n"
+        "args = ['-re', '-f', 'lavfi', '-i', 'anullsrc', '-t', '120', '-f', 'wav', sys.argv[1]]\n"
+        "with ThreadPoolExecutor(1) as pool:\n"
+        "    pool.submit(run_ffmpeg_watched, args, lambda: None).result()\n"
+    )
+    render = subprocess.Popen([sys.executable, "-c", child, str(out)])
+    try:
+        t_end = time.monotonic() + 30
+        while not (encoders := [pid for pid in _pids_writing(out) if pid != render.pid]):
+            assert render.poll() is None and time.monotonic() < t_end, "no encoder started"
+            time.sleep(0.02)
+        render.send_signal(signal.SIGKILL)
+        render.wait()
+        t_end = time.monotonic() + 10
+        while any(Path(f"/proc/{pid}").exists() for pid in encoders):
+            # (reparented to init, which reaps it; a zombie is gone from its cmdline)
+            still = [pid for pid in encoders if pid in _pids_writing(out)]
+            if not still:
+                break
+            assert time.monotonic() < t_end, f"encoder {still} still running"
+            time.sleep(0.05)
+    finally:
+        render.kill()
+        render.wait()
+        for pid in _pids_writing(out):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux's /proc")
