@@ -323,22 +323,50 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def folder_name(title: str, max_len: int = 60) -> str:
-    """The default run folder's name for a title: its `slugify`, or for a title with no
-    Latin letter or digit (Chinese, Cyrillic, Greek, Arabic...) its own words, lowercased
-    and dash-separated: `slugify` gives every such title the one folder "movie", where a
-    second movie replaced the first's movie.mp4. At most `max_len` characters (well
-    under a file name's 255 bytes in UTF-8)."""
-    ascii_part = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    if re.search(r"[a-z0-9]", ascii_part.lower()):
+    """The default run folder's name for a title: its `slugify` when every letter and
+    digit in it is Latin (as always: runs made before are found by it), else its own
+    words, lowercased and dash-separated, Latin ones folded to ASCII as `slugify` does
+    ("Привет Мир 2027" -> привет-мир-2027, "東京 Dreams" -> 東京-dreams). `slugify` gave
+    every title of no Latin letter the one folder "movie", and a title mixing scripts
+    only its Latin words: "Привет Мир 2027" and "Пока Мир 2027" shared outputs/2027,
+    where the second movie replaced the first's movie.mp4. Combining marks stay with
+    their letters (Devanagari's vowel signs split words before). At most `max_len`
+    characters (well under a file name's 255 bytes in UTF-8)."""
+    text = unicodedata.normalize("NFKC", title).lower()
+    if all(_latin(ch) for ch in text if ch.isalnum()):
         return slugify(title, max_len)
-    words = re.sub(r"[\W_]+", "-", unicodedata.normalize("NFKC", title).lower())
-    name = words.strip("-")[:max_len].strip("-") or "movie"
+    parts: list[str] = []
+    for ch in text:
+        if ch.isascii() and ch.isalnum():
+            parts.append(ch)
+        elif ch.isalnum():
+            folded = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+            parts.append(folded if _latin(ch) else ch)
+        elif unicodedata.category(ch).startswith("M") and parts and not parts[-1].isascii():
+            parts.append(ch)  # a mark of the letter before it (a vowel sign, a virama)
+        else:
+            parts.append("-")
+    name = re.sub(r"-+", "-", "".join(parts)).strip("-")[:max_len].strip("-") or "movie"
     if unnamable(name):
         # file names in an encoding without these letters (the C locale with PYTHONUTF8=0,
         # Latin-1): made of the name's UTF-8 bytes, the folder a UTF-8 locale makes; the
         # name as it was, a UnicodeEncodeError traceback before any work
         return os.fsdecode(name.encode("utf-8"))
     return name
+
+
+def _latin(ch: str) -> bool:
+    """Is letter or digit `ch` ASCII or a Latin letter (é, ø, ß: `slugify` folds them)?"""
+    return ch.isascii() or unicodedata.name(ch, "").startswith("LATIN ")
+
+
+def folder_names_before(title: str) -> tuple[str, ...]:
+    """The names `folder_name` gave a title's run folder before: `slugify`'s (every
+    title until titles in other scripts got their own words; a title mixing scripts
+    until it kept them all), and its own words split at every mark (Devanagari's vowel
+    signs), as for a title of no Latin letter. A run folder so named is the title's."""
+    words = re.sub(r"[\W_]+", "-", unicodedata.normalize("NFKC", title).lower())
+    return slugify(title), words.strip("-")[:60].strip("-") or "movie"
 
 
 def slugify(text: str, max_len: int = 60) -> str:

@@ -59,11 +59,11 @@ from mindmovie.fsutil import (
     expanded,
     folder_id,
     folder_name,
+    folder_names_before,
     make_dirs,
     path_of_record,
     path_record,
     sha256_file,
-    slugify,
     special_kind,
     temp_folder_problem,
     tmp_path_for,
@@ -1568,8 +1568,12 @@ def _titled_folder(folder: Path, con: sqlite3.Connection) -> bool:
             titles.append(data.get("title"))
     except (OSError, ValueError, yaml.YAMLError):
         pass
-    # slugify: how folders were named before titles in other scripts got their own
-    return any(isinstance(t, str) and folder.name in (folder_name(t), slugify(t)) for t in titles)
+    # how folders were named before (`folder_names_before`): slugify's, before titles in
+    # other scripts got their own words, and their words split at every mark
+    return any(
+        isinstance(t, str) and folder.name in (folder_name(t), *folder_names_before(t))
+        for t in titles
+    )
 
 
 def keyframe_size(settings: Settings) -> tuple[int, int]:

@@ -1156,52 +1156,75 @@ def test_two_photos_of_one_look_in_a_run_from_before_photo_looks_are_not_bought_
     assert _paid(sim) == before, "paid again"
 
 
-@pytest.mark.parametrize("recorded", [True, False])
+@pytest.mark.parametrize(
+    ("title", "before", "now", "recorded"),
+    [
+        ("我的梦想", "movie", "我的梦想", True),
+        ("我的梦想", "movie", "我的梦想", False),
+        ("Привет Мир 2027", "2027", "привет-мир-2027", False),
+    ],
+)
 def test_titles_in_other_scripts_get_their_own_folders_and_old_runs_follow(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorded: bool
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    title: str,
+    before: str,
+    now: str,
+    recorded: bool,
 ) -> None:
     """A title with no Latin letter slugged to "movie": every such movie shared
-    outputs/movie/ and the second replaced the first's movie.mp4. Each now gets a folder
-    of its own words; a run made in outputs/movie/ before (with or without run.db's
-    record of how its folder was named) is renamed to it and reused."""
+    outputs/movie/ and the second replaced the first's movie.mp4; one mixing scripts
+    slugged to its Latin words alone ("Привет Мир 2027" and "Пока Мир 2027" shared
+    outputs/2027/). Each now gets a folder of its own words; a run made in the folder
+    named before (with or without run.db's record of how its folder was named) is
+    renamed to it and reused."""
     import asyncio
     import sqlite3
 
     from mindmovie import pipeline
-    from mindmovie.fsutil import slugify
+    from mindmovie.fsutil import folder_name, slugify
     from mindmovie.pipeline import FOLDER_META, Pipeline
 
     goals, settings = _offline(tmp_path)
     outputs = tmp_path / "outputs"
     text = goals.read_text()
-    goals.write_text(text.replace("title: My Year of Becoming", "title: 我的梦想"))
+    goals.write_text(text.replace("title: My Year of Becoming", f"title: {title}"))
     with monkeypatch.context() as m:
         m.setattr(pipeline, "folder_name", slugify)  # as mindmovie named folders before
         first = asyncio.run(Pipeline(goals, settings).run())
-    assert first.run_dir == outputs / "movie"
+    assert first.run_dir == outputs / before
     if not recorded:  # a run.db from before the folder's naming was recorded
         con = sqlite3.connect(first.run_dir / "run.db")
         con.execute("DELETE FROM meta WHERE key=?", (FOLDER_META,))
         con.commit()
         con.close()
     res = asyncio.run(Pipeline(goals, settings).run())
-    assert res.run_dir == outputs / "我的梦想" and not (outputs / "movie").exists()
+    assert res.run_dir == outputs / now and not (outputs / before).exists()
     assert [r for r in res.ran if r[1] in ("plan", "keyframe", "clip")] == []
     movie = (res.run_dir / "movie.mp4").read_bytes()
     # another movie with a title in another script: its own folder, the first untouched
     other = goals.with_name("family.yaml")
-    other.write_text(text.replace("title: My Year of Becoming", "title: 家庭"))
+    other_title = title.replace("我的梦想", "家庭").replace("Привет", "Пока")
+    other.write_text(text.replace("title: My Year of Becoming", f"title: {other_title}"))
     res2 = asyncio.run(Pipeline(other, settings).run())
-    assert res2.run_dir == outputs / "家庭"
+    assert res2.run_dir == outputs / folder_name(other_title) != res.run_dir
     assert (res.run_dir / "movie.mp4").read_bytes() == movie
 
 
 def test_folder_names_of_latin_titles_are_as_before() -> None:
-    from mindmovie.fsutil import folder_name, slugify
+    from mindmovie.fsutil import folder_name, folder_names_before, slugify
 
-    for title in ("My Year of Becoming", "Café Life 2027", "Movie", "Ünïcødé", "2026: 目标"):
+    for title in ("My Year of Becoming", "Café Life 2027", "Movie", "Ünïcødé", "Straße", "🌟"):
         assert folder_name(title) == slugify(title)
     assert folder_name("Мой год") == "мой-год" and folder_name("🌟✨") == "movie"
+    # a title mixing scripts keeps all its words (its Latin ones alone shared a folder),
+    # and a mark stays with its letter (Devanagari's vowel signs split its words)
+    assert [
+        folder_name(t)
+        for t in ("Привет Мир 2027", "Пока Мир 2027", "東京 Dreams", "Año Nuevo — Привет")
+    ] == ["привет-мир-2027", "пока-мир-2027", "東京-dreams", "ano-nuevo-привет"]
+    assert folder_name("नमस्ते दुनिया") == "नमस्ते-दुनिया"
+    assert "नमस-त" in folder_names_before("नमस्ते दुनिया")[1]  # (as it was split)
     assert len(folder_name("梦" * 500).encode()) <= 255
     # cut at 60 characters, never ending on the dash where the cut fell
     assert slugify("a" * 59 + " bcd") == "a" * 59 and slugify("!!") == "movie"
