@@ -414,10 +414,51 @@ def _read_dotenv(path: Path) -> tuple[dict[str, str], list[str]]:
     utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     text = raw.decode("utf-16" if utf16 else "utf-8-sig", errors="replace")  # Notepad: a BOM
     bindings = list(parse_stream(io.StringIO(text)))
-    statements = [(b.key, b.value) for b in bindings if b.key is not None]
+    # a value with a byte that is not UTF-8 (saved as Latin-1: `DIR=películas`) was set
+    # with U+FFFD in its place, a folder named "pel�culas" made, and no word said
+    bad = set() if utf16 else _undecodable_lines(raw)
+    spoiled = {
+        id(b)
+        for b in bindings
+        if b.key is not None and not b.error and bad.intersection(range(*_span(b)))
+    }
+    statements = [(b.key, b.value) for b in bindings if b.key is not None and id(b) not in spoiled]
     values = resolve_variables(statements, override=False)
-    problems = [p for b in bindings if (p := _dotenv_problem(path, b))]
+    problems = [
+        p
+        for b in bindings
+        if (p := _not_utf8(path, b) if id(b) in spoiled else _dotenv_problem(path, b))
+    ]
     return {name: value for name, value in values.items() if value is not None}, problems
+
+
+def _undecodable_lines(raw: bytes) -> set[int]:
+    """The numbers (from 1) of the lines of `raw` that are not UTF-8 text."""
+    bad = set()
+    for n, line in enumerate(raw.split(b"\n"), 1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            bad.add(n)
+    return bad
+
+
+def _span(binding: Any) -> tuple[int, int]:
+    """The lines of a python-dotenv statement, as range() takes them: (first, last + 1).
+    python-dotenv counts from the blank lines before a statement; the person, from it."""
+    raw: str = binding.original.string
+    body = raw.lstrip()
+    first = binding.original.line + raw[: len(raw) - len(body)].count("\n")
+    return first, first + body.rstrip().count("\n") + 1
+
+
+def _not_utf8(path: Path, binding: Any) -> str:
+    """The warning for a statement with a byte that is not UTF-8 (never its value)."""
+    return (
+        f"{path}:{_span(binding)[0]}: {binding.key}: not UTF-8 text (a letter saved in "
+        "another encoding, such as Latin-1); skipped, so nothing is set from it: save "
+        "the file as UTF-8"
+    )
 
 
 def _dotenv_problem(path: Path, binding: Any) -> str | None:
@@ -426,9 +467,8 @@ def _dotenv_problem(path: Path, binding: Any) -> str | None:
     body = raw.lstrip()
     if not body or body.startswith("#"):
         return None
-    # python-dotenv counts from the blank lines before a statement; the person, from it
-    first = binding.original.line + raw[: len(raw) - len(body)].count("\n")
-    last = first + body.rstrip().count("\n")
+    first, end = _span(binding)
+    last = end - 1
     if binding.error:
         found = _DOTENV_NAME.match(body)
         name = f" {found.group(1)}:" if found else ""

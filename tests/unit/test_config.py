@@ -550,6 +550,28 @@ def test_a_dotenv_with_a_byte_that_is_not_utf8_still_gives_its_keys(
     assert keys.anthropic is not None and keys.anthropic.get_secret_value() == "sk-ant-from-file"
 
 
+def test_a_dotenv_value_that_is_not_utf8_is_skipped_and_said_not_set_garbled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`MINDMOVIE_OUTPUT_DIR=películas` saved as Latin-1 was set as "pel\ufffdculas" (a
+    folder of that name made) with no word, and `doctor` said the .env was fine. The
+    statement is skipped and said so by its line and variable, never its value; the
+    other statements, and a comment's stray byte, are read as before."""
+    from mindmovie.config import dotenv_problems, read_dotenv
+
+    env = tmp_path / ".env"
+    env.write_bytes(b"# caf\xe9\nMINDMOVIE_OUTPUT_DIR=pel\xedculas\nOTHER='a\nb\xff'\nOK=1\n")
+    assert read_dotenv(env) == {"OK": "1"}
+    assert dotenv_problems(env) == [
+        f"{env}:{n}: {name}: not UTF-8 text (a letter saved in another encoding, such as "
+        "Latin-1); skipped, so nothing is set from it: save the file as UTF-8"
+        for n, name in ((2, "MINDMOVIE_OUTPUT_DIR"), (3, "OTHER"))
+    ]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MINDMOVIE_OUTPUT_DIR", raising=False)
+    assert load_settings(None).output_dir == Path("outputs")
+
+
 def test_a_dotenv_saved_with_a_bom_gives_its_first_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
