@@ -421,6 +421,11 @@ class RichReporter:
         # id takes two lines a row, and fewer rows fit
         id_w = min(scene_max, 2 * self.SCENE_MIN)
         with_age = id_w + stage_w + state_w + age_w + 6 <= width  # 2 between columns
+        if with_age and scene_max > id_w and scene_max + stage_w + state_w + 4 <= width:
+            # a longer id that the seconds' room would show whole ("03-relationships-1"
+            # at 40 columns): the seconds give way, as they do for a shorter one. The
+            # final view, every row shown, folded it ("03-relationships-" over "1")
+            with_age = scene_max + stage_w + state_w + age_w + 6 <= width
         with_stage = with_age or scene_w + stage_w + state_w + 4 <= width
         if not with_stage:
             state_w = max(state_w, stage_w)

@@ -503,6 +503,28 @@ def test_a_row_stays_readable_in_a_narrow_terminal(width: int) -> None:
     assert not [ln for ln in text.splitlines() if ln.split() in (["s"], ["0"])], text
 
 
+@pytest.mark.parametrize("closing", [False, True])
+def test_an_id_the_seconds_room_would_show_whole_is_not_folded_at_40_columns(
+    closing: bool,
+) -> None:
+    """At 40 columns the final view (every row shown) folded "03-relationships-1" over
+    two lines ("03-relationships-" and "1") to keep the seconds, and "done 7 scenes"
+    too: the seconds give way to an id they keep from being whole."""
+    con = Console(file=io.StringIO(), width=40, height=40, color_system=None)
+    rep = RichReporter(con)
+    try:
+        rep.stage("clips", 2)
+        rep.step("plan", "plan", "done", "7 scenes")
+        rep.step("clips", "01-health-1", "done")
+        rep.step("clips", "03-relationships-1", "done")
+        rep.closing = closing
+        text = "\n".join(_drawn(rep))
+    finally:
+        rep.close()
+    assert "03-relationships-1" in text.split(), text
+    assert "done 7 scenes" in text, text
+
+
 def test_a_long_error_line_wraps_at_words_and_keeps_a_path_whole() -> None:
     """The live view's error and warning lines went through rich's wrap, which cuts a
     word longer than the line where the line ends: a photo's path came out as
