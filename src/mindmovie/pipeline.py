@@ -7124,8 +7124,12 @@ class Pipeline:
         if getattr(self, "_sigint_installed", False):
             for sig in self._before_signals:
                 ours[sig] = signal.signal(sig, signal.default_int_handler)  # KeyboardInterrupt
+        # a live view, started by then when the plan is asked about again, is taken off
+        # the screen while the question is asked (`RichReporter.held`)
+        held = getattr(self.reporter, "held", None)
         try:
-            return self.confirm(est)
+            with held() if held is not None else contextlib.nullcontext():
+                return self.confirm(est)
         finally:
             for sig, handler in ours.items():
                 signal.signal(sig, handler)

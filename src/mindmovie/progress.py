@@ -11,11 +11,15 @@ import os
 import re
 import sys
 import time
-from typing import Any, Protocol
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from rich.live import Live
 
 
 def write_nowhere(stream: Any) -> None:
@@ -265,7 +269,6 @@ class RichReporter:
     SCENE_MIN = 8
 
     def __init__(self, console: Console | None = None) -> None:
-        from rich.live import Live
 
         self.console = console or LogConsole(stderr=True)
         self.t0 = time.monotonic()
@@ -283,7 +286,13 @@ class RichReporter:
         # started by the first stage or step, not here: a paid render asks its question
         # (the estimate, "Spend about $...?") before any, and a running live view redrew
         # over that prompt four times a second, erasing it while the person read it
-        self.live = Live(
+        self.live = self._new_live()
+
+    def _new_live(self) -> Live:
+        """The live view (made again after it was held: `held`)."""
+        from rich.live import Live
+
+        return Live(
             console=self.console, refresh_per_second=4, transient=False, get_renderable=self._render
         )
 
@@ -525,6 +534,25 @@ class RichReporter:
             for line in para.divide(breaks):
                 line.rstrip()
                 self.console.print(line, no_wrap=True, overflow="ignore", crop=False)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """The view taken off the screen while the person is asked something (the spend
+        question asked again once the plan is made): redrawn four times a second, it
+        erased the question and the table above it as they were printed, and the render
+        waited for an answer to a question nobody could see. Put back after."""
+        if not self.live.is_started:
+            yield
+            return
+        self.live.transient = True  # (stopped so, it is cleared, not left drawn above)
+        self.live.stop()
+        try:
+            yield
+        finally:
+            # a new one: the old one, started again, first moved up over the lines its
+            # last frame had taken and cleared them, the question and the table's end
+            self.live = self._new_live()
+            self.live.start()
 
     def close(self) -> None:
         self.closing = True

@@ -8,6 +8,7 @@ must be asked again next time.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import math
 import re
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
+from rich.console import Console
 from typer.testing import CliRunner
 
 from mindmovie import costs
@@ -28,7 +30,7 @@ from mindmovie.goals import load_goals
 from mindmovie.media import probe
 from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed, estimate_for
 from mindmovie.plan import load_plan
-from mindmovie.progress import NullReporter
+from mindmovie.progress import NullReporter, RichReporter
 from mindmovie.providers.base import JobFailed, ProviderError
 from mindmovie.status import collect_status
 from mindmovie.store import Store
@@ -332,17 +334,29 @@ async def test_a_plan_dearer_than_the_question_priced_is_asked_about_again(
     sim.set_planner({**full, "scenes": [{**sc, "seconds": 10} for sc in full["scenes"]]})
     settings = settings_for("byteplus", sim)
     asked: list[float] = []
+    # the live view (started once the plan is asked for) is off the screen while asked:
+    # it erased the second question as it was printed, and the render waited unseen
+    screen = io.StringIO()
+    view = RichReporter(Console(file=screen, force_terminal=True, width=100, height=40))
+    drawn: list[bool] = []
 
     def answers(*yes: bool) -> Any:
         def ask(est: Any) -> bool:
+            drawn.append(view.live.is_started)
             asked.append(est.total)
             return yes[len(asked) - 1]
 
         return ask
 
     run = tmp_path / "run"
-    with pytest.raises(Declined, match="the plan is kept"):
-        await Pipeline(goals, settings, out=run, keys=KEYS, confirm=answers(True, False)).run()
+    try:
+        with pytest.raises(Declined, match="the plan is kept"):
+            await Pipeline(
+                goals, settings, out=run, keys=KEYS, confirm=answers(True, False), reporter=view
+            ).run()
+    finally:
+        view.close()
+    assert drawn == [False, False], drawn
     clip10 = estimate_video(settings, 10).usd
     # the first question: the plan at its estimate, and 4 scenes at plan.scene_seconds
     planner = costs.estimate_planner(settings, load_goals(goals)).usd

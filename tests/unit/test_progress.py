@@ -525,6 +525,34 @@ def test_an_id_the_seconds_room_would_show_whole_is_not_folded_at_40_columns(
     assert "done 7 scenes" in text, text
 
 
+def test_the_live_view_is_held_off_the_screen_while_a_question_is_asked() -> None:
+    """`held`: the running view is cleared (its refreshes erased a question printed
+    under it) and drawn again after, as it was; a view not started stays so."""
+    screen = io.StringIO()
+    rep = RichReporter(Console(file=screen, force_terminal=True, width=60, height=20))
+    try:
+        with rep.held():
+            assert not rep.live.is_started  # (not started yet: the first question)
+        assert not rep.live.is_started
+        rep.step("clips", "01-health-1", "running")
+        assert rep.live.is_started
+        with rep.held():
+            assert not rep.live.is_started
+            rep.console.print("Spend about $2.02? [y/N]: y")
+            at = len(screen.getvalue())
+            time.sleep(0.6)  # (two refreshes' time: nothing drawn meanwhile)
+            assert len(screen.getvalue()) == at
+        assert rep.live.is_started and rep.live.vertical_overflow == "ellipsis"
+        assert not rep.live.transient
+        rep.live.refresh()
+        # drawn again below the question: the view started again first moved up over
+        # the lines its last frame had taken, and cleared the question
+        after = screen.getvalue()[at:]
+        assert "scene" in after and "\x1b[1A" not in after.split("scene")[0], repr(after)
+    finally:
+        rep.close()
+
+
 def test_a_long_error_line_wraps_at_words_and_keeps_a_path_whole() -> None:
     """The live view's error and warning lines went through rich's wrap, which cuts a
     word longer than the line where the line ends: a photo's path came out as
