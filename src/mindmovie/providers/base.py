@@ -353,7 +353,10 @@ def transport_words(e: BaseException) -> str:
     cur: BaseException | None = e
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        if str(cur).strip():
+        # not the async library's own cancellation, under a timeout the SDK's class
+        # names ("CancelledError: Cancelled via cancel scope 7fedd0b43420; reason:
+        # deadline exceeded"): its words say nothing to the person
+        if str(cur).strip() and not isinstance(cur, asyncio.CancelledError):
             said = f"{type(cur).__name__}: {' '.join(str(cur).split())}"
         cur = cur.__cause__ or cur.__context__
     return said
