@@ -2604,10 +2604,7 @@ class Pipeline:
         same way (one error, not one per scene)."""
         refused = self._refused.get((model.name, model.model))
         if refused is not None:
-            raise AuthError(
-                f"{refused.message} (not sent: refused earlier in this run)",
-                provider=refused.provider,
-            )
+            raise AuthError(f"{refused.message}{NOT_SENT_REFUSED}", provider=refused.provider)
 
     def _check_refused_setting(self, model: Planner | KeyframeModel | VideoModel) -> None:
         """Raise, without sending, the refusal of the person's setting that a call of
@@ -9450,6 +9447,11 @@ def _wrong_kind(e: BaseException) -> bool:
     return any(os.strerror(n) in str(e) for n in _WRONG_KIND_ERRNOS)
 
 
+#: how a call not sent, for the key or account its model's first call got refused in
+#: the same run, ends its error (`Pipeline._check_refused_key`)
+NOT_SENT_REFUSED = " (not sent: refused earlier in this run)"
+
+
 def _failed_message(
     failed: dict[str, str], gone: Collection[str] = (), refused: Collection[str] = ()
 ) -> str:
@@ -9466,7 +9468,16 @@ def _failed_message(
     lines = [f"{len(failed)} scene(s) failed; finished work is kept"]
     if retried:
         lines[0] += ", `render` again retries " + ("them:" if not (turned or lost) else "these:")
-        lines += [f"  {sid}: {msg}" for sid, msg in sorted(retried.items())]
+        # the scenes a refusal of the key stopped unsent are named on one line: each
+        # said the refusal above again ("... (not sent: refused earlier in this run)")
+        unsent = sorted(sid for sid, msg in retried.items() if msg.endswith(NOT_SENT_REFUSED))
+        told = [(sid, msg) for sid, msg in sorted(retried.items()) if sid not in unsent]
+        lines += [f"  {sid}: {msg}" for sid, msg in told]
+        if unsent:
+            lines.append(
+                f"  {', '.join(unsent)}: not sent, {'as' if told else 'for'} the key or "
+                "account was refused earlier in this run"
+            )
     if turned:
         said = "(the same request is refused again): change what each says, then render again:"
         if retried:
