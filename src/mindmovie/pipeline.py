@@ -6739,6 +6739,11 @@ class Pipeline:
         video = self.settings.stage_provider("video")
         spec = costs.stage_spec(self.settings, "video")
         open_ = {s.scene_id: s for s in est.scenes if s.video.payable}
+        # a plan still to be made by a paid planner: each scene is priced at
+        # plan.scene_seconds, and the clip lengths the planner picks are not known, so
+        # a job fits any scene and may save a clip of its own length. A job of 4 s was
+        # counted as saving nothing against scenes priced at 5 s, and was taken
+        unplanned = est.planner is not None and est.planner.payable
         covered = 0.0
         for r, made in self._fresh_carried() if rows is None else rows:
             if r["provider"] != video or made is None:
@@ -6749,10 +6754,11 @@ class Pipeline:
                 continue
             if (r["usage"] or {}).get("let_go"):
                 continue  # let go of by the person: `_unheld_job` never takes it
-            fits = [s for s in open_.values() if abs(s.seconds - made[1]) < 1e-6]
+            fits = [s for s in open_.values() if unplanned or abs(s.seconds - made[1]) < 1e-6]
             fits.sort(key=lambda s: (s.scene_id != r["scene_id"], -s.video.usd))
             if fits:
-                covered += fits[0].video.usd
+                own = costs.estimate_video(self.settings, made[1]).usd if unplanned else 0.0
+                covered += own or fits[0].video.usd
                 del open_[fits[0].scene_id]
         return covered
 
