@@ -2510,6 +2510,15 @@ class Pipeline:
                 scene_id, stage, model.name, model.model, usd, hold, job_input=job_input
             )
         # (waited for before the row is made: a call never sent has no ledger row)
+        step = {"clip": "clips", "keyframe": "keyframes"}.get(stage)
+        lock = self._first_locks.get((model.name, model.model))
+        waits = step is not None and lock is not None and lock.locked()
+        if waits and step is not None:
+            # held back while the model's first call goes alone: queued, not being sent
+            # ("keyframes running" of three scenes, one request sent, as the view said)
+            self.reporter.step(
+                step, scene_id, "queued", f"waiting for {model.model}'s first answer"
+            )
         first = await self._first_call(model)
         try:
             # (again: Ctrl-C, or the first call's refusal of the key, may have come while
@@ -2517,6 +2526,8 @@ class Pipeline:
             self._check_stop()
             self._check_refused_key(model)
             self._check_refused_setting(model)
+            if waits and step is not None:
+                self.reporter.step(step, scene_id, "submitting" if step == "clips" else "running")
             # a clip's job can be polled only where it was made: keep where that is
             origin = self._origin(model.name) if stage == "clip" else None
             row = await self.gate.reserve(

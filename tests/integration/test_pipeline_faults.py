@@ -1203,6 +1203,39 @@ async def test_a_refused_key_is_asked_once_with_scenes_sent_at_once(
     _said_unsent_once(str(e.value), 3)
 
 
+async def test_scenes_held_back_for_a_model_s_first_call_are_shown_queued(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The first call of a model goes alone (`Pipeline._first_call`); the scenes held
+    back meanwhile were shown "keyframes running" (three rows, one request sent). They
+    are queued, saying why, until it is answered."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("delay", path="/images/generations", method="POST", seconds=1.0, count=1)
+    rep = _Said()
+    seen: list[tuple[str, str]] = []
+
+    def step(stage: str, scene_id: str, state: str, note: str = "") -> None:
+        if stage == "keyframes":
+            seen.append((scene_id, state))
+        _Said.step(rep, stage, scene_id, state, note)
+
+    rep.step = step  # type: ignore[method-assign]
+    until: Any = "keyframes"
+    await asyncio.wait_for(
+        Pipeline(goals, _byteplus(sim), out=tmp_path / "run", keys=KEYS, reporter=rep).run(
+            until=until
+        ),
+        timeout=60,
+    )
+    held = sorted(t.split(":")[0] for t in rep.said if t.endswith("'s first answer"))
+    # (those the preset's keyframe slots start meanwhile: 2 or 3 here, on an idle machine)
+    assert 1 <= len(held) <= 3 and len(set(held)) == len(held), rep.said
+    for scene_id in held:  # queued, then sent once the first was answered
+        states = [state for sid, state in seen if sid == scene_id]
+        assert states[states.index("queued") + 1 :][:1] == ["running"], states
+
+
 async def test_a_key_google_does_not_know_is_asked_once_not_once_per_scene(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -1978,6 +2011,8 @@ async def test_the_live_view_says_which_lost_request_the_scenes_wait_for(
     assert res.movie is not None
     prompts = {sc.id: sc.motion_prompt for sc in res.plan.scenes}
     lost = _scene_of(sim.requests(path=TASKS, method="POST")[0]["body"], prompts)
+    # (not a wait for the model's first answer: `_first_call`)
+    notes = [(sid, st, n) for sid, st, n in notes if not n.endswith("'s first answer")]
     own = [n for sid, st, n in notes if sid == lost and "waiting" in n]
     mine = r"waiting for its lost request to show up \(up to [0-3] s\)"
     assert own and all(re.fullmatch(mine, n) for n in own), own
