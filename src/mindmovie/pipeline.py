@@ -2293,6 +2293,8 @@ class Pipeline:
         self._fresh = False
         self._kf_text_told = False
         self._stopping = False
+        #: Ctrl-C at the spend question: nothing was sent, as for a "no" (`_run_locked`)
+        self._stopped_at_question = False
         #: a stop signal was heard (set by the handler itself, before the loop takes the
         #: stop up as `_stopping`): an offline clip's ffmpeg ended by the same Ctrl-C
         #: is the stop whichever of the two is seen first (`_ended_by_the_stop`)
@@ -6298,6 +6300,7 @@ class Pipeline:
                 declined = e.nothing_sent
                 raise
             except (asyncio.CancelledError, Interrupted) as e:
+                declined = self._stopped_at_question
                 if not self._stopping:
                     raise
                 if (gone := self._gone()) is not None:
@@ -8890,8 +8893,14 @@ class Pipeline:
                 est = replace(est, spent=billed + committed)
                 if carry:
                     est = replace(est, carried_may_cover=self._fresh_carry_covers(est))
-                if self.confirm is not None and not self._ask(est):
-                    raise Declined("nothing was spent; render again when you are ready")
+                try:
+                    if self.confirm is not None and not self._ask(est):
+                        raise Declined("nothing was spent; render again when you are ready")
+                except Interrupted:
+                    # Ctrl-C at the question: as a "no", the folder it made for a new
+                    # run.db goes (it was left, an empty run `status` showed)
+                    self._stopped_at_question = True
+                    raise
                 agreed = est
         store.set_meta(SETTINGS_META, json.dumps(recorded_settings(self.settings)))
         if self._aside_pending:

@@ -28,7 +28,14 @@ from mindmovie.costs import estimate_video
 from mindmovie.doctor import run_checks
 from mindmovie.goals import load_goals
 from mindmovie.media import probe
-from mindmovie.pipeline import BudgetStopped, Declined, Pipeline, RenderFailed, estimate_for
+from mindmovie.pipeline import (
+    BudgetStopped,
+    Declined,
+    Interrupted,
+    Pipeline,
+    RenderFailed,
+    estimate_for,
+)
 from mindmovie.plan import load_plan
 from mindmovie.progress import NullReporter, RichReporter
 from mindmovie.providers.base import JobFailed, ProviderError
@@ -487,6 +494,28 @@ def test_a_budget_of_nothing_in_a_folder_it_made_leaves_no_folder(
     # it said "the budget $0.00 is already used (billed $0.00)"
     text = " ".join(r.output.split())
     assert "the budget $0.00 lets no paid call through, and nothing was sent" in text, text
+
+
+@pytest.mark.parametrize("answer", ["no", "ctrl-c"])
+async def test_a_render_stopped_at_its_question_leaves_no_folder_it_made(
+    sim: SimServer, tmp_path: Path, answer: str
+) -> None:
+    """A "no" at the spend question removes the folder the render made for its new
+    run.db; a Ctrl-C there left it (run.db and .lock: an empty run `status` showed).
+    Either way nothing was sent and the folder goes."""
+    goals = goals_file(tmp_path, sim)
+
+    def ask(est: Any) -> bool:
+        if answer == "ctrl-c":
+            raise Interrupted("nothing was spent; render again when you are ready")
+        return False
+
+    out = tmp_path / "outer" / "new"
+    settings = settings_for("byteplus", sim)
+    with pytest.raises(Declined if answer == "no" else Interrupted):
+        await Pipeline(goals, settings, out=out, keys=KEYS, confirm=ask).run()
+    assert not (tmp_path / "outer").exists(), sorted((tmp_path / "outer").rglob("*"))
+    assert sim.stats()["requests"] == 0
 
 
 async def test_a_budget_used_up_before_the_question_names_the_calls_still_held(
@@ -1162,7 +1191,6 @@ def test_ctrl_c_at_the_question_is_an_interrupt(monkeypatch: pytest.MonkeyPatch)
 
     from mindmovie import cli
     from mindmovie.costs import CallEstimate, RunEstimate
-    from mindmovie.pipeline import Interrupted
 
     def ctrl_c(text: str, default: bool = False) -> bool:
         raise cli.typer.Abort()
