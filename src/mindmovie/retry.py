@@ -128,14 +128,15 @@ def hours_minutes(seconds: float) -> str:
 def _told_when(exc: Transient) -> None:
     """Say in `exc`'s message when to try again (`_asks_too_long`): the scene's line
     said only "rate limited", after the render had waited it out four times over. A
-    5xx's "render again in a few minutes" (`busy_advice`) is left out: it said both."""
+    5xx's "render again in a few minutes" (`busy_advice`) is left out: it said both.
+    Not which header asked it: Google's RetryInfo delay was called "(Retry-After)"."""
     wait = float(exc.retry_after or 0.0)
     if "render again after" in exc.message:
         return
     at = time.strftime("%Y-%m-%d %H:%M", time.localtime(time.time() + wait))
     said = exc.message.replace(f": {BUSY_AGAIN}", "")
     exc.message = (
-        f"{said}; it asks to wait {hours_minutes(wait)} before trying again (Retry-After), "
+        f"{said}; it asks to wait {hours_minutes(wait)} before trying again, "
         f"longer than a render waits: render again after {at}"
     )
 

@@ -261,7 +261,9 @@ async def test_a_retry_after_longer_than_a_render_waits_ends_the_call_at_once(
         await asyncio.wait_for(with_retry(quota), timeout=10)
     assert calls == 1
     when = time.strftime("%Y-%m-%d %H:", time.localtime(time.time() + 3600))
-    assert "it asks to wait 1 h 0 min before trying again (Retry-After)" in str(e.value)
+    assert "it asks to wait 1 h 0 min before trying again, longer than a render waits" in str(
+        e.value
+    )
     assert f"render again after {when}" in str(e.value)
     # (said once, however often the error passes through)
     with pytest.raises(error) as again:
