@@ -705,7 +705,11 @@ def render(
         _say(f"[bold green]movie:[/bold green] {escape(str(res.movie))}")
     else:
         _say(f"[bold]stopped after {until}:[/bold] {escape(str(res.run_dir))}")
-    if not quiet:
+    if not quiet and until == "plan":
+        # (no keyframe or clip step is run: "steps run: 0, reused: 0" after a plan paid
+        # for read as if nothing had been done)
+        _say(f"plan: {res.run_dir / 'plan.yaml'}", markup=False)
+    elif not quiet:
         _say(
             f"steps run: {ran}, reused: {reused}"
             + (f", movie segments encoded: {encoded}" if encoded else "")
