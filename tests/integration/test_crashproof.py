@@ -2197,17 +2197,20 @@ def test_render_fresh_twice_says_what_the_carried_jobs_may_save_of_its_question(
 def test_render_fresh_before_its_plan_counts_a_carried_job_of_another_length_as_saved(
     sim: SimServer, tmp_path: Path
 ) -> None:
-    """As above, with plan.scene_seconds changed to 5 since: the question, asked before
-    Claude plans, prices every scene at 5 s, and the carried job made a 4 s clip. It was
-    counted as saving nothing ("Up to $0.26 of it may not be spent" while the render took
-    every carried job and spent $0.36 less): the plan's clip lengths are not known yet,
-    so a job may save a clip of its own length."""
+    """As above (after one kill), with plan.scene_seconds changed to 5 since: the
+    question, asked before Claude plans, prices every scene at 5 s, and the carried job
+    made a 4 s clip. It was counted as saving nothing ("Up to $0.26 of it may not be
+    spent" while the render took every carried job and spent $0.36 less): the plan's
+    clip lengths are not known yet, so a job may save a clip of its own length."""
     from mindmovie.config import load_settings
     from mindmovie.costs import estimate_video
 
     rig = make_rig(sim, tmp_path, job_seconds=0.5)
-    job, _, _ = _fresh_twice_mid_job(rig)
-    made = {j.id for j in sim.jobs()}
+    sim.min_polls = 2
+    r = rig.render(kill_at="poll")  # (one --fresh is enough: killed while its job runs)
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    (made_job,) = sim.jobs()
+    job, made = made_job.id, {made_job.id}
     est = _render_fresh_asked(rig, overrides={"plan": {"scene_seconds": 5}})
     assert {s.seconds for s in est.scenes} == {5.0}
     assert len(sim.jobs()) - len(made) == SCENES - 1  # the carried job was taken
