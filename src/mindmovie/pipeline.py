@@ -2460,7 +2460,7 @@ class Pipeline:
         """A scene's paid call waits at the budget gate for calls in flight to settle
         (minutes, for a clip job): it is queued, not being sent ('clips submitting'
         for as long, as the live view said), and is sent once let through."""
-        step = {"clip": "clips", "keyframe": "keyframes"}.get(stage)
+        step = _VIEW_STAGE.get(stage)
         if step is None:  # the plan: nothing is in flight before it
             return
         if waiting:
@@ -2473,7 +2473,7 @@ class Pipeline:
         else:
             self._at_gate.discard(scene_id)
             self._behind_gate.discard(scene_id)
-            self.reporter.step(step, scene_id, "submitting" if step == "clips" else "running")
+            self.reporter.step(step, scene_id, _SENDING[step])
 
     @property
     def stopped(self) -> bool:
@@ -2512,7 +2512,7 @@ class Pipeline:
                 scene_id, stage, model.name, model.model, usd, hold, job_input=job_input
             )
         # (waited for before the row is made: a call never sent has no ledger row)
-        step = {"clip": "clips", "keyframe": "keyframes"}.get(stage)
+        step = _VIEW_STAGE.get(stage)
         lock = self._first_locks.get((model.name, model.model))
         waits = step is not None and lock is not None and lock.locked()
         if waits and step is not None:
@@ -2529,7 +2529,7 @@ class Pipeline:
             self._check_refused_key(model)
             self._check_refused_setting(model)
             if waits and step is not None:
-                self.reporter.step(step, scene_id, "submitting" if step == "clips" else "running")
+                self.reporter.step(step, scene_id, _SENDING[step])
             # a clip's job can be polled only where it was made: keep where that is
             origin = self._origin(model.name) if stage == "clip" else None
             row = await self.gate.reserve(
@@ -9471,6 +9471,11 @@ def _wrong_kind(e: BaseException) -> bool:
     if isinstance(e, OSError) and e.errno in _WRONG_KIND_ERRNOS:
         return True
     return any(os.strerror(n) in str(e) for n in _WRONG_KIND_ERRNOS)
+
+
+#: the live view's stage of a paid call's step, and its state once the call is let go
+_VIEW_STAGE = {"clip": "clips", "keyframe": "keyframes"}
+_SENDING = {"clips": "submitting", "keyframes": "running"}
 
 
 #: how a call not sent, for the key or account its model's first call got refused in

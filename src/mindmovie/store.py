@@ -1003,8 +1003,9 @@ class Store:
                 # which the estimate can then tell (`painted`)
                 self.set_meta(f"{PAINTED_META}{prev.input_key}", prev.sha256)
         # (a render holds the run's lock: no other writes between this read and the tx)
-        unsent = paid and prev is not None and prev.run_no < self.run_no
-        unsent = unsent and prev is not None and self.killed_unsent(prev)
+        unsent = (
+            paid and prev is not None and prev.run_no < self.run_no and self.killed_unsent(prev)
+        )
         now = time.time()
         with self._tx() as db:
             row = db.execute(
