@@ -635,8 +635,34 @@ def test_square_brackets_in_user_text_are_text_not_markup(workdir: Path) -> None
     assert "[mine]" in proc.stdout and "[/i]" in proc.stdout and "[b]title[/b]" in proc.stdout
 
 
-def test_fresh_sets_the_old_run_aside_and_never_takes_other_files(finished: Path) -> None:
-    workdir, run = finished, finished / "run"
+def _disk(folder: Path) -> int:
+    """The bytes of the files under `folder`, a file linked twice counted once (du's way)."""
+    seen = {(s.st_dev, s.st_ino): s.st_size for p in folder.rglob("*") if p.is_file()
+            for s in [p.lstat()]}  # fmt: skip
+    return sum(seen.values())
+
+
+def test_fresh_sets_the_old_run_aside_keeps_no_second_copy_and_status_tells_what_it_holds(
+    finished: Path,
+) -> None:
+    """Three checks of one offline `--fresh` (one render of it, not three):
+
+    It sets the old run aside in previous/<time>/ and never takes other files.
+
+    previous/ keeps no second copy of what the run made again: an offline `--fresh`
+    makes the very same keyframes, clips and movie again, and so does an edit undone
+    (offline clips are not kept: they are made again): the run set aside held a second
+    copy of each, a run's size more on the disk at every --fresh (3.4 MB with
+    small.yaml, each time). Each is now the same file as the run's (a hard link), and
+    still there, whole, in the old run.
+
+    Status tells what previous/ and kept/ hold: they are never pruned, and status said
+    nothing of them (a project rendered for weeks held hundreds of MB there its person
+    was never told of). Status says what deleting each frees (the bytes that leaves the
+    disk: a file also in scenes/ frees nothing), and a render after previous/ is deleted
+    makes nothing again."""
+    workdir, run, small = finished, finished / "run", finished / "small.yaml"
+    args = ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q")
     first = (run / "movie.mp4").read_bytes()
     (run / "notes.txt").write_text("mine")
     proc = _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
@@ -653,16 +679,26 @@ def test_fresh_sets_the_old_run_aside_and_never_takes_other_files(finished: Path
     st = _status(workdir, run)
     assert st["run_no"] == 1 and all(s["clip"] == "succeeded" for s in st["scenes"])
 
+    # status: what previous/ holds, and what deleting it frees
+    held = st["held"]
+    shown = " ".join(_cli("status", "run", "-c", "small.yaml", cwd=finished).stdout.split())
+    whole = _disk(run)
+    # previous/ gone from the run as if deleted: moved out of it (and back below, for the
+    # hard-link checks: a move keeps its files' links, as a deletion and a copy do not)
+    away = finished / "previous-moved-out"
+    (run / "previous").rename(away)
+    freed = whole - _disk(run)
+    assert held == {"previous": {"bytes": freed, "folders": 1}}
+    assert 0 < freed < 1e6  # its run.db, plan, storyboard page: its pictures are the new run's
+    assert f"previous/: {freed / 1e3:.0f} KB in 1 folder set aside" in shown, shown
+    assert "deleting previous/ frees that disk" in shown
+    _cli(*args, cwd=finished)
+    st = _status(finished, run)
+    assert _ran_last(st) == set() and st["movie"]["file"] == "ok"
+    away.rename(run / "previous")
 
-def test_previous_keeps_no_second_copy_of_what_the_run_made_again(finished: Path) -> None:
-    """An offline `--fresh` makes the very same keyframes, clips and movie again, and so
-    does an edit undone (offline clips are not kept: they are made again): the run set
-    aside in previous/<time>/ held a second copy of each, a run's size more on the disk
-    at every --fresh (3.4 MB with small.yaml, each time). Each is now the same file as
-    the run's (a hard link), and still there, whole, in the old run."""
-    run, small = finished / "run", finished / "small.yaml"
-    args = ("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q")
-    _cli(*args, "--fresh", cwd=finished)
+    # no second copy: every clip made again at 3 s, then again at 2 s (the same bytes as
+    # those set aside)
     small.write_text(SMALL.replace("scene_seconds: 2", "scene_seconds: 3"))
     _cli(*args, cwd=finished)  # every clip made again, 3 s long
     small.write_text(SMALL)
@@ -674,38 +710,6 @@ def test_previous_keeps_no_second_copy_of_what_the_run_made_again(finished: Path
     assert len(again) >= 14
     copies = [p for p in again if not p.samefile(run / p.relative_to(old))]
     assert copies == [], f"{sum(p.stat().st_size for p in copies)} bytes held twice: {copies}"
-
-
-def _disk(folder: Path) -> int:
-    """The bytes of the files under `folder`, a file linked twice counted once (du's way)."""
-    seen = {(s.st_dev, s.st_ino): s.st_size for p in folder.rglob("*") if p.is_file()
-            for s in [p.lstat()]}  # fmt: skip
-    return sum(seen.values())
-
-
-def test_status_tells_what_previous_and_kept_hold_and_deleting_previous_costs_nothing(
-    finished: Path,
-) -> None:
-    """previous/ and kept/ are never pruned, and status said nothing of them: a project
-    rendered for weeks held hundreds of MB there its person was never told of. Status
-    says what deleting each frees (the bytes that leaves the disk: a file also in scenes/
-    frees nothing), and a render after previous/ is deleted makes nothing again."""
-    run = finished / "run"
-    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q", "--fresh",
-         cwd=finished)  # fmt: skip
-    held = _status(finished, run)["held"]
-    shown = " ".join(_cli("status", "run", "-c", "small.yaml", cwd=finished).stdout.split())
-    whole = _disk(run)
-    shutil.rmtree(run / "previous")
-    freed = whole - _disk(run)
-    assert held == {"previous": {"bytes": freed, "folders": 1}}
-    assert 0 < freed < 1e6  # its run.db, plan, storyboard page: its pictures are the new run's
-    assert f"previous/: {freed / 1e3:.0f} KB in 1 folder set aside" in shown, shown
-    assert "deleting previous/ frees that disk" in shown
-    _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q",
-         cwd=finished)  # fmt: skip
-    st = _status(finished, run)
-    assert _ran_last(st) == set() and st["movie"]["file"] == "ok"
 
 
 def test_fresh_with_previous_linked_to_another_disk_sets_the_run_aside_there(
