@@ -927,11 +927,10 @@ def test_a_category_edit_repaints_that_scenes_keyframe(finished: Path) -> None:
     assert (run / "scenes" / target["id"] / "keyframe.png").read_bytes() != before
 
 
-def test_a_very_short_scene_says_which_crossfades_it_shortens(workdir: Path) -> None:
+def test_a_very_short_scene_says_which_crossfades_it_shortens(finished: Path) -> None:
     """Only the two crossfades that touch a 0.5 s scene are shortened (they were all
     clamped for the whole movie), and the warning names them."""
-    run = workdir / "run"
-    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    workdir, run = finished, finished / "run"  # its plan.yaml edited, then rendered
     import yaml
 
     plan_path = run / "plan.yaml"
@@ -946,11 +945,10 @@ def test_a_very_short_scene_says_which_crossfades_it_shortens(workdir: Path) -> 
     assert "from 0.5 s to 0.25 s" in line and "set its seconds in plan.yaml to at least 1 s" in line
 
 
-def test_an_affirmation_too_long_for_the_frame_says_it_is_cut(workdir: Path) -> None:
+def test_an_affirmation_too_long_for_the_frame_says_it_is_cut(finished: Path) -> None:
     """Text that does not fit even at the smallest size ends in an ellipsis on screen;
     an affirmation lengthened in plan.yaml was cut so without a word."""
-    run = workdir / "run"
-    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
+    workdir, run = finished, finished / "run"  # its plan.yaml edited, then rendered
     import yaml
 
     plan_path = run / "plan.yaml"
@@ -1088,18 +1086,17 @@ def test_a_run_folder_left_by_a_killed_fresh_or_with_dotfiles_is_still_usable(
 
 
 def test_plan_music_with_a_tilde_is_the_same_file_for_the_check_and_the_compose(
-    workdir: Path, monkeypatch: pytest.MonkeyPatch
+    finished: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`music: ~/song.m4a` in plan.yaml is the person's home's song to the check and to
     the compose alike, and it is the movie's sound (a movie without music has sound too:
     the built-in bed; so the song's own tone is listened for)."""
+    workdir, run = finished, finished / "run"  # its plan.yaml edited, then rendered
     home = workdir / "home"
     home.mkdir()
     # 1000 Hz: between B5 and C6, a pitch the bed's equal-tempered chords never play
     run_ffmpeg(["-f", "lavfi", "-i", "sine=f=1000:d=2", str(home / "song.m4a")])
     monkeypatch.setenv("HOME", str(home))
-    run = workdir / "run"
-    _cli("plan", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
     plan_path = run / "plan.yaml"
     plan_path.write_text(plan_path.read_text() + "music: ~/song.m4a\n")
     _cli("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q",
