@@ -2051,17 +2051,18 @@ def _signal_at(
     return rc, err.read_text().splitlines()
 
 
-@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
-def test_a_stop_signal_once_the_render_has_ended_says_the_movie_is_made(
-    workdir: Path, signame: str
-) -> None:
+def test_a_stop_signal_once_the_render_has_ended_says_the_movie_is_made(workdir: Path) -> None:
     """A Ctrl-C or SIGTERM arriving once the render had ended (its graceful stop removed,
     run.db and the providers being closed) said "interrupted; run the same command again
     to resume where it stopped", though the movie was made and nothing was left to
     resume. It is still exit 130 (the signal was sent), and the line says the movie
-    is made."""
+    is made.
+
+    SIGTERM alone is sent (it was each of SIGINT and SIGTERM, a render each): at this
+    point `Pipeline._remove_sigint` has put back the handler `entry.main` set for both,
+    `entry.interrupt` (KeyboardInterrupt), so a Ctrl-C takes the very same path."""
     args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
-    rc, lines = _signal_at(workdir, args, "signals_removed", signame)
+    rc, lines = _signal_at(workdir, args, "signals_removed", "SIGTERM")
     movie = Path("run") / "movie.mp4"
     made = f"interrupted as the render ended; the movie is made: {movie}"
     assert (rc, lines[-1:]) == (130, [made]), (rc, lines)
