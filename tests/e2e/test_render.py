@@ -1502,11 +1502,12 @@ def test_the_file_size_limit_met_in_the_compose_is_one_line_naming_it(
         shutil.rmtree(run / "compose")
         movie.unlink()
     else:
-        # the offline keyframes made again at 640x360: 390-670 kB each, over it (and
-        # run.db, ~74 kB, well under it). (1280x720 and 1 MB: ~5 s more of CPU)
+        # the offline keyframes made again at 480x270: 230-290 kB each, over it (and
+        # run.db, ~80 kB, well under it). (640x360 and 300 kB: ~1 s more of CPU, for
+        # the next render's clips and compose; 1280x720 and 1 MB: ~5 s more)
         config = "mid.yaml"
-        (workdir / config).write_text(SMALL.replace("320x180", "640x360"))
-        limit = 300_000
+        (workdir / config).write_text(SMALL.replace("320x180", "480x270"))
+        limit = 150_000
     args = ("render", "examples/goals.yaml", "-c", config, "--out", str(run), "-q")
     before = movie.stat().st_mtime_ns if movie.exists() else None  # (scenes: the last)
     r = _cli_limited(workdir, limit, *args)
