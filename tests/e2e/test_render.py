@@ -152,23 +152,14 @@ def test_kill_then_resume_keeps_finished_steps(workdir: Path) -> None:
         SMALL.replace("320x180", "640x360").replace("scene_seconds: 2", "scene_seconds: 3")
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mindmovie",
-            "render",
-            "examples/goals.yaml",
-            "-c",
-            "big.yaml",
-            "--out",
-            str(run),
-            "-q",
-        ],
-        cwd=workdir,
+    # a fork of the process with the libraries imported (a real process: its own pid,
+    # killed by a real SIGKILL, -9 as a subprocess's), as the other killed renders are
+    proc = mindmovie_fork.start(
+        ["render", "examples/goals.yaml", "-c", "big.yaml", "--out", str(run), "-q"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        cwd=workdir,
+        out=workdir / "render.out",
+        err=workdir / "render.err",
     )
     try:
         t_end = time.monotonic() + 120
