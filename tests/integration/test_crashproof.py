@@ -268,45 +268,28 @@ def _kept_attempts(before: dict[str, Any], after: dict[str, Any]) -> None:
         assert now[key] == (1, s["run_no"]) == (s["attempts"], s["run_no"]), key
 
 
-def test_a_call_of_unknown_outcome_once_reported_needs_no_key_to_recompose(
+def test_kill_at_plan_costs_one_more_planner_call_reported_as_unknown_and_needs_no_key_to_recompose(
     sim: SimServer, tmp_path: Path
 ) -> None:
-    """A render killed with a planner (or Seedream) call in flight leaves its ledger row
-    committed; the resume reports it as an unknown outcome, for good (nothing can settle
-    it, and no render asks the provider about it again). Such a run, finished, was refused
-    for ever after with no key set: an affirmation edited in plan.yaml (a recompose that
-    calls nothing) said "ARK_API_KEY ... is not set" (found by the chaos soak, --keyless,
-    with a keyframe's row: a Seedream call has no kill point of its own, the plan has)."""
-    rig = make_rig(sim, tmp_path)
-    _, after, _ = _kill_then_resume(rig, "plan")
-    assert len(unknown_rows(after, "plan")) == 1
-    plan = rig.out / "plan.yaml"
-    data = yaml.safe_load(plan.read_text())
-    data["scenes"][0]["affirmation"] = "I am calm and brave"
-    plan.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    sent = len(sim.requests())
-    env = {k: v for k, v in rig.env().items() if not k.endswith("_API_KEY")}
-    r = mindmovie_fork.run(rig.args(), env=env, cwd=rig.tmp, timeout=RENDER_TIMEOUT)
-    assert r.returncode == 0, r.stderr
-    assert len(sim.requests()) == sent  # nothing sent
-    assert "I am calm and brave" in (rig.out / "storyboard.html").read_text()
-    assert rig.status()["ledger"] == after["ledger"]  # nothing billed or reserved
-
-
-def test_kill_at_plan_costs_one_more_planner_call_reported_as_unknown(
-    sim: SimServer, tmp_path: Path
-) -> None:
+    """Killed at the plan: the planner answered (billed by the provider) and the answer
+    died with the process before plan.yaml was written, so a second planner message is
+    unavoidable; the first call stays in the ledger as committed (unknown outcome), and
+    the resume says so, for good (nothing can settle it, and no render asks the provider
+    about it again). Such a run, finished, was refused for ever after with no key set: an
+    affirmation edited in plan.yaml (a recompose that calls nothing) said "ARK_API_KEY ...
+    is not set" (found by the chaos soak, --keyless, with a keyframe's row: a Seedream call
+    has no kill point of its own, the plan has). (Was two tests, each killing at the plan:
+    test_a_call_of_unknown_outcome_once_reported_needs_no_key_to_recompose and
+    test_kill_at_plan_costs_one_more_planner_call_reported_as_unknown.)"""
     rig = make_rig(sim, tmp_path)
     before, after, err = _kill_then_resume(rig, "plan")
     t = rig.totals()
-    # The planner answered (billed by the provider) and the answer died with the process
-    # before plan.yaml was written: a second planner message is unavoidable. The first
-    # call must stay in the ledger as committed (unknown outcome), and the resume says so.
     assert t["messages"] == 2
     assert t["images"] == SCENES and t["jobs_created"] == SCENES
     plan_rows = ledger(after, "plan")
     assert [r["state"] for r in plan_rows] == ["committed", "billed"]
     assert unknown_rows(after, "plan") == [plan_rows[0]]
+    assert len(unknown_rows(after, "plan")) == 1
     assert "outcome is unknown" in err and "plan call" in err
     # counted at what the budget holds for the call (its most, >= the estimate), as an
     # outcome unknown, not in flight (nothing settles it: it stayed "in flight" for ever)
@@ -319,6 +302,18 @@ def test_kill_at_plan_costs_one_more_planner_call_reported_as_unknown(
     now = attempts(after)
     assert now[("_run", "plan")] == (2, 2)
     assert all(a == 1 for (sid, stage), (a, _) in now.items() if stage in ("keyframe", "clip"))
+    # the finished run, an affirmation edited, recomposed with no key set
+    plan = rig.out / "plan.yaml"
+    data = yaml.safe_load(plan.read_text())
+    data["scenes"][0]["affirmation"] = "I am calm and brave"
+    plan.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    sent = len(sim.requests())
+    env = {k: v for k, v in rig.env().items() if not k.endswith("_API_KEY")}
+    r = mindmovie_fork.run(rig.args(), env=env, cwd=rig.tmp, timeout=RENDER_TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    assert len(sim.requests()) == sent  # nothing sent
+    assert "I am calm and brave" in (rig.out / "storyboard.html").read_text()
+    assert rig.status()["ledger"] == after["ledger"]  # nothing billed or reserved
 
 
 def test_kill_as_a_paid_image_downloads_downloads_it_from_its_url_not_buying_it_again(
