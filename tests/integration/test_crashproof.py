@@ -1124,12 +1124,18 @@ def test_two_scenes_swapped_after_a_kill_with_their_jobs_in_flight_do_not_wait_f
     assert_movie(rig.out / "movie.mp4")
 
 
-def test_a_job_replaced_by_an_edit_is_settled_not_left_in_flight(
+def test_a_job_replaced_by_an_edit_is_settled_and_kept_and_the_edit_undone_takes_it(
     sim: SimServer, tmp_path: Path
 ) -> None:
     """Killed while a job runs; then the person edits that scene's motion prompt: the
     resume makes a new job for the new prompt, and the old job (paid for, no longer
-    wanted) is looked at and billed in the ledger, not counted as in flight for ever."""
+    wanted) is looked at and billed in the ledger, not counted as in flight for ever.
+    Then the person undoes the edit. The first job finished and was billed: its clip
+    was thrown away ("its result is not used"), and the undo paid for a third job of
+    inputs already bought. Now it is kept under the inputs it was made from, and the
+    undo takes it: no new job, the simulator's own count says so. (Was two tests with
+    the same kill and edited render: test_a_job_replaced_by_an_edit_is_settled_not_left_
+    in_flight and test_a_job_replaced_by_an_edit_is_kept_and_the_edit_undone_takes_it.)"""
     rig = make_rig(sim, tmp_path, job_seconds=0.5)
     sim.min_polls = 2  # the first poll always sees the job running: the kill is mid-job
     r = rig.render(kill_at="poll")
@@ -1137,6 +1143,7 @@ def test_a_job_replaced_by_an_edit_is_settled_not_left_in_flight(
     before = rig.status()
     old = next(s for s in before["steps"] if s["stage"] == "clip" and s["remote_id"])
     plan_path = rig.out / "plan.yaml"
+    original = plan_path.read_text()
     _slow_down(plan_path, old["scene_id"])
     r2 = rig.render(quiet=False)
     assert r2.returncode == 0, rig.history()
@@ -1149,32 +1156,11 @@ def test_a_job_replaced_by_an_edit_is_settled_not_left_in_flight(
     assert ledger(after, "clip", "committed") == []  # nothing left "in flight"
     assert len(ledger(after, "clip", "billed")) == SCENES + 1
     assert "earlier version of the scene" in r2.stderr
+    assert "its clip is kept" in " ".join(r2.stderr.split()), r2.stderr
     new = next(
         s for s in after["steps"] if s["scene_id"] == old["scene_id"] and s["stage"] == "clip"
     )
     assert new["remote_id"] != old["remote_id"] and new["status"] == "succeeded"
-
-
-def test_a_job_replaced_by_an_edit_is_kept_and_the_edit_undone_takes_it(
-    sim: SimServer, tmp_path: Path
-) -> None:
-    """Killed while a job runs; the person edits that scene's motion prompt and renders
-    (a new job), then undoes the edit. The first job finished and was billed: its clip
-    was thrown away ("its result is not used"), and the undo paid for a third job of
-    inputs already bought. Now it is kept under the inputs it was made from, and the
-    undo takes it: no new job, the simulator's own count says so."""
-    rig = make_rig(sim, tmp_path, job_seconds=0.5)
-    sim.min_polls = 2  # the first poll always sees the job running: the kill is mid-job
-    r = rig.render(kill_at="poll")
-    assert r.returncode == -signal.SIGKILL, rig.history()
-    old = next(s for s in rig.status()["steps"] if s["stage"] == "clip" and s["remote_id"])
-    plan_path = rig.out / "plan.yaml"
-    original = plan_path.read_text()
-    _slow_down(plan_path, old["scene_id"])
-    r2 = rig.render(quiet=False)
-    assert r2.returncode == 0, rig.history()
-    assert "its clip is kept" in " ".join(r2.stderr.split()), r2.stderr
-    assert rig.totals()["jobs_created"] == SCENES + 1
 
     plan_path.write_text(original)  # the edit undone
     r3 = rig.render()
