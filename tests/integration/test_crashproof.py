@@ -2045,7 +2045,7 @@ def _fresh_twice_mid_job(rig: Rig) -> tuple[str, Path, Path]:
     return job.id, a_dir, rig.out / "previous"
 
 
-def test_render_fresh_twice_while_a_carried_job_runs_keeps_the_chain_of_who_took_it(
+def test_render_fresh_twice_while_a_carried_job_runs_keeps_the_chain_and_bills_the_job_once(
     sim: SimServer, tmp_path: Path
 ) -> None:
     """Killed mid-job (run A), `render --fresh` (run B) carries the job and takes it,
@@ -2053,7 +2053,14 @@ def test_render_fresh_twice_while_a_carried_job_runs_keeps_the_chain_of_who_took
     `carried_to` <out>/run.db row N: written when that was B, read once C is there, it
     named C (and C's row N, whatever it holds), not B in previous/, which took the job.
     Now, when B is set aside, the rows it was carried from are pointed at where it went.
-    The job is bought once, billed once (in C), counted by no set-aside run."""
+    The job is bought once, billed once (in C), counted by no set-aside run. Then the
+    person renders A, set aside, to finish that version (`--out previous/<time>`). Its
+    step still holds the job (carried to the fresh run, which billed it): the render
+    polls and downloads it, free, and billed it on its row there too, which said
+    "carried to ...": one job of the provider's, billed in two ledgers. Now the row stays
+    as it was. (Was two tests with the same three renders:
+    test_render_fresh_twice_while_a_carried_job_runs_keeps_the_chain_of_who_took_it and
+    test_a_run_set_aside_whose_job_was_carried_away_is_finished_without_billing_it_again.)"""
     rig = make_rig(sim, tmp_path, job_seconds=0.5)
     job, a_dir, previous = _fresh_twice_mid_job(rig)
     r3 = mindmovie_fork.run(
@@ -2077,6 +2084,21 @@ def test_render_fresh_twice_while_a_carried_job_runs_keeps_the_chain_of_who_took
         assert row["usage"]["carried_to"] == str(runs[nxt]), (name, row["usage"], runs)
         assert row["usage"]["carried_row"] == rows[nxt]["id"], (name, row, rows[nxt])
         assert rows[nxt]["usage"]["carried_from"] == str(runs[name]), (nxt, rows[nxt])
+
+    # run A, set aside, rendered to its movie
+    (billed,) = [x for x in ledger(rig.status(), "clip", "billed") if x["remote_id"] == job]
+    made = len(sim.jobs())
+    args = rig.args()
+    args[args.index("--out") + 1] = str(a_dir)
+    r4 = mindmovie_fork.run(args, env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT)
+    rig.logs.append(f"$ render --out {a_dir} -> {r4.returncode}\n{r4.stderr}")
+    assert r4.returncode == 0, rig.history()
+    assert_movie(a_dir / "movie.mp4")
+    assert len(sim.jobs()) - made == SCENES - 1, rig.history()  # the job's clip: no new one
+    (row,) = [x for x in ledger(_status_at(rig, a_dir), "clip") if x["remote_id"] == job]
+    assert (row["state"], row["billed_usd"]) == ("refunded", 0.0), row
+    assert _follow_carried(rig, a_dir / "run.db", job)[-1] == rig.out / "run.db"
+    assert billed["billed_usd"] > 0  # billed once: in the fresh run's ledger
 
 
 def _follow_carried(rig: Rig, db: Path, job: str) -> list[Path]:
@@ -2267,36 +2289,6 @@ def test_render_fresh_says_a_carried_job_let_go_of_saves_nothing(
     assert est.carried_may_cover == 0, est.carried_may_cover
 
 
-def test_a_run_set_aside_whose_job_was_carried_away_is_finished_without_billing_it_again(
-    sim: SimServer, tmp_path: Path
-) -> None:
-    """After the two `render --fresh` of test_render_fresh_twice_..., the person renders
-    the first run, set aside, to finish that version (`--out previous/<time>`). Its step
-    still holds the job (carried to the fresh run, which billed it): the render polls and
-    downloads it, free, and billed it on its row there too, which said "carried to ...":
-    one job of the provider's, billed in two ledgers. Now the row stays as it was."""
-    rig = make_rig(sim, tmp_path, job_seconds=0.5)
-    job, a_dir, _ = _fresh_twice_mid_job(rig)
-    r3 = mindmovie_fork.run(
-        [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
-    )
-    rig.logs.append(f"$ render --fresh -> {r3.returncode}\n{r3.stderr}")
-    assert r3.returncode == 0, rig.history()
-    (billed,) = [x for x in ledger(rig.status(), "clip", "billed") if x["remote_id"] == job]
-    made = len(sim.jobs())
-    args = rig.args()
-    args[args.index("--out") + 1] = str(a_dir)
-    r4 = mindmovie_fork.run(args, env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT)
-    rig.logs.append(f"$ render --out {a_dir} -> {r4.returncode}\n{r4.stderr}")
-    assert r4.returncode == 0, rig.history()
-    assert_movie(a_dir / "movie.mp4")
-    assert len(sim.jobs()) - made == SCENES - 1, rig.history()  # the job's clip: no new one
-    (row,) = [x for x in ledger(_status_at(rig, a_dir), "clip") if x["remote_id"] == job]
-    assert (row["state"], row["billed_usd"]) == ("refunded", 0.0), row
-    assert _follow_carried(rig, a_dir / "run.db", job)[-1] == rig.out / "run.db"
-    assert billed["billed_usd"] > 0  # billed once: in the fresh run's ledger
-
-
 def test_render_fresh_killed_before_marking_then_the_run_folder_moved_marks_the_old_row(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -2338,7 +2330,7 @@ def test_render_fresh_killed_before_marking_then_the_run_folder_moved_marks_the_
 def test_render_fresh_twice_with_the_run_folder_moved_between_keeps_the_chain(
     sim: SimServer, tmp_path: Path
 ) -> None:
-    """test_render_fresh_twice_while_a_carried_job_runs_keeps_the_chain_of_who_took_it,
+    """test_render_fresh_twice_while_a_carried_job_runs_keeps_the_chain_and_bills_the_job_once,
     with the run folder moved (or renamed: a new title) after the first `render --fresh`.
     The notes held the old absolute paths: the second --fresh found no previous/<A> at
     the noted place, and A's row named the old <out>/run.db, not B in previous/."""
