@@ -2394,35 +2394,33 @@ def test_render_fresh_killed_before_marking_then_fresh_again_marks_the_first_run
     assert (old["state"], old["billed_usd"]) == ("refunded", 0.0), old
 
 
-def test_killed_as_its_new_run_db_is_made_the_files_found_without_one_are_still_set_aside(
-    sim: SimServer, tmp_path: Path
-) -> None:
-    """A folder holding a run's paid files but no run.db (moved away): the render makes a
-    new run.db and marks in it that those files go to previous/ once the spend is agreed
-    to (ASIDE_META). Killed after the run.db was made and before the mark, the next render
-    found a journal without the mark, took the files for its own and wrote over them: the
-    keyframes and clips paid for were gone. The mark is written with the new journal."""
-    rig = make_rig(sim, tmp_path)
-    assert rig.render().returncode == 0, rig.history()
-    first = scene_files(rig.out)
-    assert len(first) == SCENES
-    (rig.out / "run.db").rename(rig.tmp / "run.db.moved")
-    r = rig.render(kill_at="store_opened")
-    assert r.returncode == -signal.SIGKILL, rig.history()
-    assert rig.render().returncode == 0, rig.history()
-    (old,) = (rig.out / "previous").iterdir()
-    assert scene_files(old) == first, rig.history()  # kept, not written over
-    assert_movie(rig.out / "movie.mp4")
-
-
-def test_render_fresh_killed_as_its_new_run_db_is_made_puts_the_old_run_back(
+def test_killed_as_a_new_run_db_is_made_the_old_run_is_kept_and_one_set_aside_lends_no_job(
     sim: SimServer, tmp_path: Path
 ) -> None:
     """`render --fresh` moves the run to previous/<time>/ and marks in its new run.db
     where it went (FRESH_META), so a render killed before the spend is agreed to puts it
     back. Killed after the run.db was made and before the mark, the next render (without
     --fresh) started a new run: every keyframe and clip bought again, the run that had
-    them left in previous/. The mark is written with the new journal."""
+    them left in previous/. The mark is written with the new journal.
+
+    Then (the run put back, as it was) a `render --fresh` killed between a clip job's
+    creation and its id's journaling leaves a request whose job the next render finds in
+    the provider's list by time alone (the list shows no prompts). Jobs the set-aside run
+    journaled were told apart by reading previous/*/run.db; with previous/ deleted
+    (status says no render needs it), they were taken for the lost request: another
+    version's clip used for the scene, and the set-aside run's jobs billed here a second
+    time. The new run.db keeps the ids of the jobs of the run it set aside.
+
+    Then (that run finished, previous/ gone) its run.db moved away: a folder holding a
+    run's paid files but no run.db. The render makes a new run.db and marks in it that
+    those files go to previous/ once the spend is agreed to (ASIDE_META). Killed after
+    the run.db was made and before the mark, the next render found a journal without the
+    mark, took the files for its own and wrote over them: the keyframes and clips paid
+    for were gone. The mark is written with the new journal. (Was three tests, each
+    making the same first render:
+    test_render_fresh_killed_as_its_new_run_db_is_made_puts_the_old_run_back,
+    test_a_run_set_aside_and_deleted_lends_none_of_its_jobs_to_a_lost_request and
+    test_killed_as_its_new_run_db_is_made_the_files_found_without_one_are_still_set_aside.)"""
     rig = make_rig(sim, tmp_path)
     assert rig.render().returncode == 0, rig.history()
     first = scene_files(rig.out)
@@ -2437,32 +2435,32 @@ def test_render_fresh_killed_as_its_new_run_db_is_made_puts_the_old_run_back(
     assert scene_files(rig.out) == first, rig.history()
     assert_movie(rig.out / "movie.mp4")
 
-
-def test_a_run_set_aside_and_deleted_lends_none_of_its_jobs_to_a_lost_request(
-    sim: SimServer, tmp_path: Path
-) -> None:
-    """A `render --fresh` killed between a clip job's creation and its id's journaling
-    leaves a request whose job the next render finds in the provider's list by time
-    alone (the list shows no prompts). Jobs the set-aside run journaled were told apart
-    by reading previous/*/run.db; with previous/ deleted (status says no render needs
-    it), they were taken for the lost request: another version's clip used for the
-    scene, and the set-aside run's jobs billed here a second time. The new run.db keeps
-    the ids of the jobs of the run it set aside."""
-    rig = make_rig(sim, tmp_path)
-    assert rig.render().returncode == 0, rig.history()
-    first = {j.id for j in sim.jobs()}
-    assert len(first) == SCENES
+    # the run put back, a render --fresh killed at its first clip's create
+    first_jobs = {j.id for j in sim.jobs()}
+    assert len(first_jobs) == SCENES
     r = mindmovie_fork.run(
         [*rig.args(), "--fresh"], env=rig.env("submit"), cwd=rig.tmp, timeout=RENDER_TIMEOUT
     )
     rig.logs.append(f"$ render --fresh kill_at=submit -> {r.returncode}\n{r.stderr}")
     assert r.returncode == -signal.SIGKILL, rig.history()
-    lost = {j.id for j in sim.jobs()} - first
+    lost = {j.id for j in sim.jobs()} - first_jobs
     assert len(lost) == 1, rig.history()  # made, its id never journaled
     shutil.rmtree(rig.out / "previous")
     assert rig.render().returncode == 0, rig.history()
     assert_movie(rig.out / "movie.mp4")
     held = {x["remote_id"] for x in rig.status()["ledger"] if x["remote_id"]}
-    assert not held & first, rig.history()  # none of the set-aside run's jobs
+    assert not held & first_jobs, rig.history()  # none of the set-aside run's jobs
     assert lost <= held, rig.history()  # the lost request's own job, picked up
     assert len(sim.jobs()) == 2 * SCENES, rig.history()  # and not bought again
+
+    # that run's run.db moved away, a render killed as it makes a new one
+    assert not (rig.out / "previous").exists()
+    first = scene_files(rig.out)
+    assert len(first) == SCENES
+    (rig.out / "run.db").rename(rig.tmp / "run.db.moved")
+    r = rig.render(kill_at="store_opened")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    assert rig.render().returncode == 0, rig.history()
+    (old,) = (rig.out / "previous").iterdir()
+    assert scene_files(old) == first, rig.history()  # kept, not written over
+    assert_movie(rig.out / "movie.mp4")
