@@ -771,9 +771,26 @@ def _local_rig(tmp_path: Path) -> Rig:
     return Rig(sim=None, tmp=tmp_path, goals=goals, cfg=cfg, out=tmp_path / "run")  # type: ignore[arg-type]
 
 
-def test_corrupt_keyframe_and_missing_clip_redo_exactly_those_steps(tmp_path: Path) -> None:
+def test_a_damaged_run_db_moved_aside_lets_the_run_go_on_then_a_bad_keyframe_and_lost_clip_redone(
+    tmp_path: Path,
+) -> None:
+    """The message says to move a damaged run.db away (e.g. to run.db.bad) and render
+    again: doing exactly that in the run folder must not make it 'not a run folder'.
+    That run's corrupt keyframe and missing clip are then redone, those steps exactly.
+    (Was two tests, each making the same first local render:
+    test_a_damaged_run_db_moved_aside_as_told_lets_the_run_go_on and
+    test_corrupt_keyframe_and_missing_clip_redo_exactly_those_steps.)"""
     rig = _local_rig(tmp_path)
-    assert rig.render().returncode == 0, rig.history()
+    rig.out.mkdir()
+    (rig.out / "run.db").write_bytes(os.urandom(8192))
+    r = rig.render()
+    assert r.returncode == 2 and "run.db.bad" in r.stderr, rig.history()
+    (rig.out / "run.db").rename(rig.out / "run.db.bad")
+    r = rig.render()
+    assert r.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    assert (rig.out / "run.db.bad").is_file()
+
     first = attempts(rig.status())
     scenes = sorted(sid for sid, stage in first if stage == "keyframe")
     assert len(scenes) == SCENES
@@ -837,21 +854,6 @@ def test_garbage_run_db_is_refused_and_left_untouched(tmp_path: Path) -> None:
     assert "damaged" in r.stderr and "Move it away" in r.stderr and "render again" in r.stderr
     assert (rig.out / "run.db").read_bytes() == garbage
     assert not (rig.out / "plan.yaml").exists()
-
-
-def test_a_damaged_run_db_moved_aside_as_told_lets_the_run_go_on(tmp_path: Path) -> None:
-    """The message says to move a damaged run.db away (e.g. to run.db.bad) and render
-    again: doing exactly that in the run folder must not make it 'not a run folder'."""
-    rig = _local_rig(tmp_path)
-    rig.out.mkdir()
-    (rig.out / "run.db").write_bytes(os.urandom(8192))
-    r = rig.render()
-    assert r.returncode == 2 and "run.db.bad" in r.stderr, rig.history()
-    (rig.out / "run.db").rename(rig.out / "run.db.bad")
-    r = rig.render()
-    assert r.returncode == 0, rig.history()
-    assert_movie(rig.out / "movie.mp4")
-    assert (rig.out / "run.db.bad").is_file()
 
 
 def test_foreign_sqlite_file_is_not_taken_for_a_run_store(tmp_path: Path) -> None:
