@@ -1038,14 +1038,7 @@ def test_a_scene_whose_id_was_renamed_while_its_job_ran_takes_that_job(
     jobs = rig.totals()["jobs_created"]
     plan_path = rig.out / "plan.yaml"
     plan_path.write_text(plan_path.read_text().replace("02-career-1", "02-career-9"))
-    e = mindmovie_fork.run(
-        ["estimate", str(rig.goals), "-c", str(rig.cfg), "--out", str(rig.out), "--json"],
-        env=rig.env(),
-        cwd=rig.tmp,
-        timeout=60,
-    )
-    assert e.returncode == 0, e.stderr
-    video = {sc["scene_id"]: sc["video"] for sc in json.loads(e.stdout)["scenes"]}
+    video = {sc["scene_id"]: sc["video"] for sc in _estimate_json(rig)["scenes"]}
     assert video["02-career-9"]["usd"] == 0 and video["02-career-9"]["inputs"]["fetch"], video
     r = rig.render()
     assert r.returncode == 0, rig.history()
