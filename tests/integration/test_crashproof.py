@@ -78,27 +78,41 @@ class Rig:
             env["MINDMOVIE_LATE_JOB_GRACE"] = str(self.late_job_grace)
         return env
 
-    def args(self, *, quiet: bool = True) -> list[str]:
-        """`render` and its arguments, for `python -m mindmovie`."""
+    def args(self, *, quiet: bool = True, until: str | None = None) -> list[str]:
+        """`render` and its arguments, for `python -m mindmovie`; `until`: its --until (a
+        test whose checks all come before the compose stops the render there)."""
         cmd = ["render", str(self.goals), "-c", str(self.cfg), "--out", str(self.out), "--yes"]
+        cmd += ["--until", until] if until else []
         return [*cmd, "-q"] if quiet else cmd
 
     def render(
-        self, *, kill_at: str | None = None, quiet: bool = True, timeout: float = RENDER_TIMEOUT
+        self,
+        *,
+        kill_at: str | None = None,
+        quiet: bool = True,
+        timeout: float = RENDER_TIMEOUT,
+        until: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         r = mindmovie_fork.run(
-            self.args(quiet=quiet), env=self.env(kill_at), cwd=self.tmp, timeout=timeout
+            self.args(quiet=quiet, until=until),
+            env=self.env(kill_at),
+            cwd=self.tmp,
+            timeout=timeout,
         )
-        self.logs.append(f"$ render kill_at={kill_at} -> {r.returncode}\n{r.stdout}{r.stderr}")
+        self.logs.append(
+            f"$ render kill_at={kill_at} until={until} -> {r.returncode}\n{r.stdout}{r.stderr}"
+        )
         return r
 
-    def start(self, *, kill_at: str | None = None, quiet: bool = True) -> Any:
+    def start(
+        self, *, kill_at: str | None = None, quiet: bool = True, until: str | None = None
+    ) -> Any:
         """Start a render in the background (a subprocess.Popen or its forked equivalent,
         tests/mindmovie_fork.py); its output goes to files (read with .output)."""
         n = len(self.logs)
-        self.logs.append(f"$ render (background #{n}) kill_at={kill_at}")
+        self.logs.append(f"$ render (background #{n}) kill_at={kill_at} until={until}")
         p = mindmovie_fork.start(
-            self.args(quiet=quiet),
+            self.args(quiet=quiet, until=until),
             env=self.env(kill_at),
             cwd=self.tmp,
             out=self.tmp / f"render{n}.out",
@@ -1049,7 +1063,7 @@ def test_a_scene_whose_id_was_renamed_while_its_job_ran_takes_that_job(
     assert len(ledger(st, "clip", "billed")) == SCENES and ledger(st, "clip", "committed") == []
     # the step left behind holds the job no more: renamed back, its clip is taken
     plan_path.write_text(plan_path.read_text().replace("02-career-9", "02-career-1"))
-    r = rig.render()
+    r = rig.render(until="clips")  # (what is checked is settled by its clips)
     assert r.returncode == 0 and rig.totals()["jobs_created"] == SCENES, rig.history()
 
 
@@ -1248,7 +1262,7 @@ def test_a_job_of_a_scene_deleted_from_the_plan_is_settled_not_left_in_flight(
     assert rig.totals()["jobs_created"] == SCENES  # no job made again
 
     plan_path.write_text(original)  # the scene put back: its job's clip is used after all
-    r3 = rig.render()
+    r3 = rig.render(until="clips")  # (what is checked is settled by its clips)
     assert r3.returncode == 0, rig.history()
     assert rig.totals()["jobs_created"] == SCENES
     rows = {r["remote_id"]: r for r in ledger(rig.status(), "clip")}
@@ -1354,7 +1368,7 @@ def test_a_create_killed_in_flight_whose_job_comes_late_is_not_paid_twice(
         x for x in rig.status(with_config=True)["scenes"] if x["scene_id"] == orphan["scene_id"]
     ]
     assert scene["next"].startswith("wait up to") and "no new job if it comes" in scene["next"]
-    p = rig.start(quiet=False)
+    p = rig.start(quiet=False, until="clips")  # (what is checked is settled by its clips)
     try:  # the job is made once the render says it waits for it (or has ended without)
         _wait_for(
             lambda: p.poll() is not None or "waiting for it" in rig.output(p)[1],
@@ -1704,7 +1718,7 @@ def test_status_of_a_render_waiting_for_a_lost_request_says_so(
     rig = make_rig(sim, tmp_path, max_concurrent=2)
     rig.late_job_grace = 120.0
     late = sim.add_fault("late", path=TASKS, method="POST", count=1, seconds=60.0)
-    p = rig.start(quiet=False)
+    p = rig.start(quiet=False, until="clips")  # (the wait is in its clips: no compose)
     try:
         _wait_for(
             lambda: p.poll() is not None or "waiting for it" in rig.output(p)[1],
@@ -1864,8 +1878,9 @@ def test_render_fresh_with_other_inputs_bills_the_carried_job_and_keeps_its_clip
     old = next(s for s in rig.status()["steps"] if s["stage"] == "clip" and s["remote_id"])
     # (not the fps: a paid clip is made at the aspect and resolution, whatever the fps)
     rig.cfg.write_text(rig.cfg.read_text() + "video: {seed: 7}\n")
+    # (to its clips: what is checked is settled by then; the compose is not looked at)
     r2 = mindmovie_fork.run(
-        [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+        [*rig.args(until="clips"), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
     )
     rig.logs.append(f"$ render --fresh -> {r2.returncode}\n{r2.stdout}{r2.stderr}")
     assert r2.returncode == 0, rig.history()
@@ -1963,7 +1978,7 @@ def test_a_job_render_fresh_carried_is_counted_paid_by_the_estimate_and_status(
     assert scene["reuse"]["clip"] is True, scene
     assert scene["next"].startswith(f"take job {old['remote_id']} "), scene["next"]
     before = rig.totals()["jobs_created"]
-    r3 = rig.render()
+    r3 = rig.render(until="clips")  # (what is checked is settled by its clips)
     assert r3.returncode == 0, rig.history()
     assert rig.totals()["jobs_created"] - before == SCENES - 1, rig.history()
     after = rig.status()
@@ -2341,8 +2356,9 @@ def test_render_fresh_twice_with_the_run_folder_moved_between_keeps_the_chain(
     rig.out.rename(moved)
     rig.out = moved
     a_dir, previous = moved / "previous" / a_dir.name, moved / "previous"
+    # (to its clips: what is checked is settled by then; the compose is not looked at)
     r3 = mindmovie_fork.run(
-        [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+        [*rig.args(until="clips"), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
     )
     rig.logs.append(f"$ render --fresh -> {r3.returncode}\n{r3.stderr}")
     assert r3.returncode == 0, rig.history()
@@ -2374,8 +2390,9 @@ def test_render_fresh_killed_before_marking_then_fresh_again_marks_the_first_run
     rig.logs.append(f"$ render --fresh kill_at=fresh_kept -> {r2.returncode}\n{r2.stderr}")
     assert r2.returncode == -signal.SIGKILL, rig.history()
     (a_dir,) = (rig.out / "previous").iterdir()
+    # (to its clips: what is checked is settled by then; the compose is not looked at)
     r3 = mindmovie_fork.run(
-        [*rig.args(), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+        [*rig.args(until="clips"), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
     )
     rig.logs.append(f"$ render --fresh -> {r3.returncode}\n{r3.stderr}")
     assert r3.returncode == 0, rig.history()
