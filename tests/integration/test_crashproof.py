@@ -785,15 +785,22 @@ def _local_rig(tmp_path: Path) -> Rig:
     return Rig(sim=None, tmp=tmp_path, goals=goals, cfg=cfg, out=tmp_path / "run")  # type: ignore[arg-type]
 
 
-def test_a_damaged_run_db_moved_aside_lets_the_run_go_on_then_a_bad_keyframe_and_lost_clip_redone(
+def test_a_damaged_run_db_moved_aside_lets_the_run_go_on_that_redoes_only_damaged_steps_or_segments(
     tmp_path: Path,
 ) -> None:
     """The message says to move a damaged run.db away (e.g. to run.db.bad) and render
     again: doing exactly that in the run folder must not make it 'not a run folder'.
     That run's corrupt keyframe and missing clip are then redone, those steps exactly.
-    (Was two tests, each making the same first local render:
-    test_a_damaged_run_db_moved_aside_as_told_lets_the_run_go_on and
-    test_corrupt_keyframe_and_missing_clip_redo_exactly_those_steps.)"""
+    Then a cached segment, reused by its content key: if its file was damaged since (its
+    sha256 is not the recorded one), the next compose encodes it again instead of joining
+    the broken bytes into the movie. (Was three tests, each making the same first local
+    render: test_a_damaged_run_db_moved_aside_as_told_lets_the_run_go_on,
+    test_corrupt_keyframe_and_missing_clip_redo_exactly_those_steps and
+    test_a_damaged_compose_segment_is_encoded_again_not_copied_into_the_movie; the
+    segment's render is the run's third, not its second.)"""
+    from mindmovie.fsutil import sha256_file
+    from mindmovie.media import run_ffmpeg
+
     rig = _local_rig(tmp_path)
     rig.out.mkdir()
     (rig.out / "run.db").write_bytes(os.urandom(8192))
@@ -805,6 +812,7 @@ def test_a_damaged_run_db_moved_aside_lets_the_run_go_on_then_a_bad_keyframe_and
     assert_movie(rig.out / "movie.mp4")
     assert (rig.out / "run.db.bad").is_file()
 
+    # a corrupt keyframe and a missing clip: the run's second render
     first = attempts(rig.status())
     scenes = sorted(sid for sid, stage in first if stage == "keyframe")
     assert len(scenes) == SCENES
@@ -823,18 +831,7 @@ def test_a_damaged_run_db_moved_aside_lets_the_run_go_on_then_a_bad_keyframe_and
     assert now[(bad_kf, "keyframe")] == (2, 2) and now[(lost_clip, "clip")] == (2, 2)
     assert all(now[k] == (1, 1) for k in now if k[1] in ("keyframe", "clip") and k not in redone)
 
-
-def test_a_damaged_compose_segment_is_encoded_again_not_copied_into_the_movie(
-    tmp_path: Path,
-) -> None:
-    """A cached segment is reused by its content key; if its file was damaged since
-    (its sha256 is not the recorded one), the next compose encodes it again instead of
-    joining the broken bytes into the movie."""
-    from mindmovie.fsutil import sha256_file
-    from mindmovie.media import run_ffmpeg
-
-    rig = _local_rig(tmp_path)
-    assert rig.render().returncode == 0, rig.history()
+    # a damaged compose segment: the run's third render
     st = rig.status()
     seg = next(s for s in st["steps"] if s["stage"] == "segment" and "body:scene:" in s["scene_id"])
     path = rig.out / seg["artifact"]
@@ -850,7 +847,7 @@ def test_a_damaged_compose_segment_is_encoded_again_not_copied_into_the_movie(
     ran = {
         s["scene_id"]
         for s in rig.status()["steps"]
-        if s["stage"] == "segment" and s["run_no"] == 2 and s["attempts"] > 0
+        if s["stage"] == "segment" and s["run_no"] == 3 and s["attempts"] > 0
     }
     assert ran == {seg["scene_id"]}
     # the movie decodes without a single error
