@@ -390,39 +390,10 @@ async def test_a_job_past_its_deadline_says_it_still_runs_and_the_next_render_pa
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
 
 
-async def test_content_rejection_retried_once_with_fallback(sim: SimServer, tmp_path: Path) -> None:
-    """One refusal: the scene is retried once with a softened prompt and the movie finishes;
-    the refused job is recorded as refunded (Seedance does not bill refusals)."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    sim.add_fault("reject", path=TASKS, method="POST", count=1)
-    pipe = Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS)
-    res = await pipe.run()
-    assert res.movie is not None
-    creates = sim.requests(path=TASKS, method="POST")
-    assert len(creates) == 5  # 4 scenes + 1 fallback
-    texts = [c["body"]["content"][0]["text"] for c in creates]
-    assert sum("calm, wholesome" in t for t in texts) == 1
-    rows = collect_status(tmp_path / "run")["ledger"]
-    clip_rows = [r for r in rows if r["stage"] == "clip"]
-    assert sorted(r["state"] for r in clip_rows) == ["billed"] * 4 + ["refunded"]
-
-
-@pytest.mark.parametrize("path", [TASKS, "/images/generations"], ids=["clip", "keyframe"])
-async def test_a_content_filter_fallback_counts_as_a_second_try(
-    sim: SimServer, tmp_path: Path, path: str
-) -> None:
-    """The fallback after a refusal is a new request (a new key), so its step started
-    again at attempt 1: status's tries column said 1 for a scene tried twice."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    sim.add_fault("reject", path=path, method="POST", count=1)
-    res = await Pipeline(
-        goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS
-    ).run()
-    assert res.movie is not None
-    stage = "clip" if path == TASKS else "keyframe"
-    st = collect_status(tmp_path / "run")
+def _fallback_counted_as_a_second_try(run: Path, stage: str) -> str:
+    """Status counts a refused scene's fallback as its second try: its tries column and
+    its step say 2 (they said 1), every other scene's 1. The refused scene."""
+    st = collect_status(run)
     calls = [r["scene_id"] for r in st["ledger"] if r["stage"] == stage]
     (refused,) = {sid for sid in calls if calls.count(sid) == 2}  # its try and its fallback
     tries = {row["scene_id"]: row["attempts"] for row in st["scenes"]}
@@ -430,6 +401,81 @@ async def test_a_content_filter_fallback_counts_as_a_second_try(
     assert all(n == 1 for sid, n in tries.items() if sid != refused), tries
     step = next(s for s in st["steps"] if s["scene_id"] == refused and s["stage"] == stage)
     assert step["attempts"] == 2 and step["status"] == "succeeded"
+    return refused
+
+
+async def test_content_rejection_retried_once_with_fallback_counted_as_a_second_try_and_resumed(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """One refusal: the scene is retried once with a softened prompt and the movie finishes;
+    the refused job is recorded as refunded (Seedance does not bill refusals).
+    The fallback is a new request (a new key), so its step started again at attempt 1:
+    status's tries column said 1 for a scene tried twice (`_fallback_counted_as_a_second_try`).
+    And (one render, the same refusal) a journaled fallback job is resumed, not paid
+    again: the planned clip was refused and its fallback job submitted when the run died:
+    the next render polls THAT job. Starting again from the planned request would pay for
+    the refused request again and then for a second fallback."""
+    import sqlite3
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("reject", path=TASKS, method="POST", count=1)
+    run = tmp_path / "run"
+    pipe = Pipeline(goals, settings_for("byteplus", sim), out=run, keys=KEYS)
+    res = await pipe.run()
+    assert res.movie is not None
+    creates = sim.requests(path=TASKS, method="POST")
+    assert len(creates) == 5  # 4 scenes + 1 fallback
+    texts = [c["body"]["content"][0]["text"] for c in creates]
+    assert sum("calm, wholesome" in t for t in texts) == 1
+    rows = collect_status(run)["ledger"]
+    clip_rows = [r for r in rows if r["stage"] == "clip"]
+    assert sorted(r["state"] for r in clip_rows) == ["billed"] * 4 + ["refunded"]
+    # the fallback counts as a second try
+    _fallback_counted_as_a_second_try(run, "clip")
+    # the journaled fallback job is resumed, not paid again
+    assert sim.stats()["totals"]["jobs_created"] == 5  # 4 + the fallback
+    st = collect_status(run)
+    (refused,) = [r for r in st["ledger"] if r["state"] == "refunded"]
+    scene = refused["scene_id"]
+    (fallback,) = [
+        r for r in st["ledger"] if r["scene_id"] == scene and r["stage"] == "clip"
+        and r["state"] == "billed"
+    ]  # fmt: skip
+    # as a kill right after the fallback's id was journaled leaves it: submitted, not
+    # downloaded, its ledger row still committed
+    db = sqlite3.connect(run / "run.db")
+    db.execute(
+        "UPDATE steps SET status='submitted', artifact=NULL, sha256=NULL "
+        "WHERE scene_id=? AND stage='clip'",
+        (scene,),
+    )
+    db.execute("UPDATE ledger SET state='committed', billed_usd=NULL WHERE id=?", (fallback["id"],))
+    db.commit()
+    db.close()
+    (run / "scenes" / scene / "clip.mp4").unlink()
+
+    res = await Pipeline(goals, settings_for("byteplus", sim), out=run, keys=KEYS).run()
+    assert res.movie is not None and (scene, "clip") in res.ran
+    assert sim.stats()["totals"]["jobs_created"] == 5  # no new job: the fallback was polled
+    after = [r for r in collect_status(run)["ledger"] if r["scene_id"] == scene]
+    assert [r["state"] for r in after if r["stage"] == "clip"] == ["refunded", "billed"]
+
+
+async def test_a_keyframe_content_filter_fallback_counts_as_a_second_try(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The fallback after a refusal is a new request (a new key), so its step started
+    again at attempt 1: status's tries column said 1 for a scene tried twice. (The
+    clip's case: test_content_rejection_retried_once_with_fallback_counted_as_a_...)"""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("reject", path="/images/generations", method="POST", count=1)
+    res = await Pipeline(
+        goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS
+    ).run()
+    assert res.movie is not None
+    _fallback_counted_as_a_second_try(tmp_path / "run", "keyframe")
 
 
 async def test_content_rejection_twice_affects_only_that_scene(
@@ -1070,47 +1116,6 @@ async def test_a_slow_job_is_waited_for_within_its_deadline(sim: SimServer, tmp_
     slow = [j for j in sim.jobs() if j.latency >= 2.5]
     assert len(slow) == 1 and sim.stats()["totals"]["jobs_created"] == len(res.plan.scenes)
     assert len(sim.requests(path=f"{TASKS}/{slow[0].id}", method="GET")) >= 2  # polled on
-
-
-async def test_a_journaled_fallback_job_is_resumed_not_paid_again(
-    sim: SimServer, tmp_path: Path
-) -> None:
-    """The planned clip was refused and its fallback job submitted when the run died: the
-    next render polls THAT job. Starting again from the planned request would pay for
-    the refused request again and then for a second fallback."""
-    import sqlite3
-
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    sim.add_fault("reject", path=TASKS, method="POST", count=1)
-    run = tmp_path / "run"
-    await Pipeline(goals, settings_for("byteplus", sim), out=run, keys=KEYS).run()
-    assert sim.stats()["totals"]["jobs_created"] == 5  # 4 + the fallback
-    st = collect_status(run)
-    (refused,) = [r for r in st["ledger"] if r["state"] == "refunded"]
-    scene = refused["scene_id"]
-    (fallback,) = [
-        r for r in st["ledger"] if r["scene_id"] == scene and r["stage"] == "clip"
-        and r["state"] == "billed"
-    ]  # fmt: skip
-    # as a kill right after the fallback's id was journaled leaves it: submitted, not
-    # downloaded, its ledger row still committed
-    db = sqlite3.connect(run / "run.db")
-    db.execute(
-        "UPDATE steps SET status='submitted', artifact=NULL, sha256=NULL "
-        "WHERE scene_id=? AND stage='clip'",
-        (scene,),
-    )
-    db.execute("UPDATE ledger SET state='committed', billed_usd=NULL WHERE id=?", (fallback["id"],))
-    db.commit()
-    db.close()
-    (run / "scenes" / scene / "clip.mp4").unlink()
-
-    res = await Pipeline(goals, settings_for("byteplus", sim), out=run, keys=KEYS).run()
-    assert res.movie is not None and (scene, "clip") in res.ran
-    assert sim.stats()["totals"]["jobs_created"] == 5  # no new job: the fallback was polled
-    after = [r for r in collect_status(run)["ledger"] if r["scene_id"] == scene]
-    assert [r["state"] for r in after if r["stage"] == "clip"] == ["refunded", "billed"]
 
 
 async def test_a_paid_job_the_provider_cannot_show_right_now_is_not_made_again(
