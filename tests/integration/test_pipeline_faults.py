@@ -4338,10 +4338,20 @@ async def test_let_go_buys_again_only_the_clip_whose_job_is_kept_for_changed_set
     account is gone): without `--let-go` the scene fails and names the option, buying
     nothing; with it (`Pipeline.run(let_go=True)`), the job is let go of (its row stays
     billed, marked let go of by the person) and that scene's clip alone is bought again:
-    counted in the spend question, one new job, the other scene reused (no job)."""
+    counted in the spend question, one new job, the other scene reused (no job).
+    The base URL's case also makes the checks of two tests on the same run (they were
+    test_let_go_declined_lets_go_of_nothing and
+    test_estimate_let_go_prices_what_render_let_go_buys): `--let-go` and the spend
+    question declined lets go of nothing (the option is for that render only, and its
+    marks are written after the spend is agreed to), and the next render without it
+    keeps the job as before; `estimate` counts the kept job's clip as paid, and
+    `estimate_for(let_go=True)` prices that scene's clip alone (`estimate` had no
+    --let-go, so what `render --let-go` buys could not be priced), the same amount as
+    the render's own spend question, and not below what the render then bills."""
     from pydantic import SecretStr
 
     from mindmovie.config import Keys
+    from mindmovie.pipeline import Declined, estimate_for
 
     sim.jobs_per_key = True
     goals, s, run, scene, job = await _two_scenes_one_clip_kept(sim, tmp_path, monkeypatch)
@@ -4362,6 +4372,15 @@ async def test_let_go_buys_again_only_the_clip_whose_job_is_kept_for_changed_set
         else:
             keys = Keys(byteplus=SecretStr("ark-of-another-project-5ecret"))
         made_before = where.stats()["totals"]["jobs_created"]
+        if what == "base_url":
+            # `--let-go` declined lets go of nothing
+            with pytest.raises(Declined):
+                await Pipeline(goals, moved, out=run, keys=keys, confirm=lambda e: False).run(
+                    let_go=True
+                )
+            (kept,) = [r for r in ledger_rows(run, "clip") if r["remote_id"] == job]
+            assert "let_go" not in kept["usage"], kept
+        # (after a declined `--let-go`, too: the job is kept as before)
         with pytest.raises(RenderFailed) as ei:
             await Pipeline(goals, moved, out=run, keys=keys, confirm=ask).run()
         msg = str(ei.value)
@@ -4373,6 +4392,13 @@ async def test_let_go_buys_again_only_the_clip_whose_job_is_kept_for_changed_set
         info = collect_status(run, settings=moved)
         (shown,) = [sc for sc in info["scenes"] if sc["scene_id"] == scene]
         assert "render --let-go" in shown["next"], shown
+        if what == "base_url":
+            # what `estimate` says without and with --let-go
+            plain = estimate_for(goals, moved, out=run)
+            assert [sc.scene_id for sc in plain.scenes if sc.video.payable] == [], plain
+            ahead = estimate_for(goals, moved, out=run, let_go=True)
+            assert [sc.scene_id for sc in ahead.scenes if sc.video.payable] == [scene], ahead
+            before = {r["id"] for r in ledger_rows(run, "clip")}
         said = _Said()
         asked.clear()
         res = await Pipeline(goals, moved, out=run, keys=keys, confirm=ask, reporter=said).run(
@@ -4394,75 +4420,21 @@ async def test_let_go_buys_again_only_the_clip_whose_job_is_kept_for_changed_set
         assert [r["scene_id"] for r in rows if r["remote_id"] != job].count(scene) == 1, rows
         assert [r["state"] for r in rows] == ["billed"] * 3, rows
         assert any(scene in t and "render --let-go" in t for t in said.said), said.said
+        if what == "base_url":
+            # `estimate --let-go` priced what the render bought: its spend question's
+            # amount, and not below what the render billed
+            assert ahead.total == pytest.approx(est.total), (ahead, est)
+            made = [r for r in rows if r["id"] not in before]
+            assert [r["scene_id"] for r in made] == [scene], made
+            assert other.stats()["totals"]["jobs_created"] == 1
+            billed = sum(r["billed_usd"] for r in made)
+            assert 0 < billed <= ahead.total + 1e-9, (billed, ahead.total)
         # rendered again (with or without the option): all reused, nothing bought
         for let_go in (False, True):
             res = await Pipeline(goals, moved, out=run, keys=keys).run(let_go=let_go)
             assert res.movie is not None
         assert where.stats()["totals"]["jobs_created"] == made_before + 1
         assert len(ledger_rows(run, "clip")) == 3
-
-
-async def test_let_go_declined_lets_go_of_nothing(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`--let-go` and the spend question declined: nothing is let go of (the option is
-    for that render only, and its marks are written after the spend is agreed to); the
-    next render without it keeps the job as before."""
-    from mindmovie.pipeline import Declined
-
-    goals, _, run, _, job = await _two_scenes_one_clip_kept(sim, tmp_path, monkeypatch)
-    with SimServer() as other:
-        moved = _paid_clips_only(sim)
-        moved.providers.byteplus.base_url = other.ark_base_url
-        with pytest.raises(Declined):
-            await Pipeline(goals, moved, out=run, keys=KEYS, confirm=lambda e: False).run(
-                let_go=True
-            )
-        (kept,) = [r for r in ledger_rows(run, "clip") if r["remote_id"] == job]
-        assert "let_go" not in kept["usage"], kept
-        with pytest.raises(RenderFailed, match="render --let-go"):
-            await Pipeline(goals, moved, out=run, keys=KEYS, confirm=lambda e: True).run()
-        assert other.stats()["totals"]["jobs_created"] == 0
-
-
-async def test_estimate_let_go_prices_what_render_let_go_buys(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A scene's job kept for a base URL that cannot be put back. `estimate` counts its
-    clip as paid (the render without --let-go buys nothing); `estimate` had no
-    --let-go, so what `render --let-go` buys (that clip again) could not be priced.
-    `estimate_for(let_go=True)` prices that scene's clip alone, the same amount as the
-    render's own spend question, and not below what the render then bills."""
-    from mindmovie.pipeline import estimate_for
-
-    goals, _, run, scene, job = await _two_scenes_one_clip_kept(sim, tmp_path, monkeypatch)
-    with SimServer() as other:
-        other.media_scale = 0.25
-        other.job_seconds = 0.3
-        moved = _paid_clips_only(sim)
-        moved.providers.byteplus.base_url = other.ark_base_url
-        plain = estimate_for(goals, moved, out=run)
-        assert [sc.scene_id for sc in plain.scenes if sc.video.payable] == [], plain
-        ahead = estimate_for(goals, moved, out=run, let_go=True)
-        assert [sc.scene_id for sc in ahead.scenes if sc.video.payable] == [scene], ahead
-        asked: list[Any] = []
-
-        def ask(e: Any) -> bool:
-            asked.append(e)
-            return True
-
-        before = {r["id"] for r in ledger_rows(run, "clip")}
-        res = await Pipeline(goals, moved, out=run, keys=KEYS, confirm=ask).run(let_go=True)
-        assert res.movie is not None
-        (est,) = asked
-        assert ahead.total == pytest.approx(est.total), (ahead, est)
-        new = [r for r in ledger_rows(run, "clip") if r["id"] not in before]
-        assert [r["scene_id"] for r in new] == [scene], new
-        assert other.stats()["totals"]["jobs_created"] == 1
-        billed = sum(r["billed_usd"] for r in new)
-        assert 0 < billed <= ahead.total + 1e-9, (billed, ahead.total)
-        (kept,) = [r for r in ledger_rows(run, "clip") if r["remote_id"] == job]
-        assert kept["usage"]["let_go"], kept
 
 
 @pytest.mark.parametrize("how", ["answer lost", "killed in flight"])
