@@ -390,9 +390,9 @@ async def test_a_job_past_its_deadline_says_it_still_runs_and_the_next_render_pa
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
 
 
-def _fallback_counted_as_a_second_try(run: Path, stage: str) -> str:
+def _fallback_counted_as_a_second_try(run: Path, stage: str) -> None:
     """Status counts a refused scene's fallback as its second try: its tries column and
-    its step say 2 (they said 1), every other scene's 1. The refused scene."""
+    its step say 2 (they said 1), every other scene's 1."""
     st = collect_status(run)
     calls = [r["scene_id"] for r in st["ledger"] if r["stage"] == stage]
     (refused,) = {sid for sid in calls if calls.count(sid) == 2}  # its try and its fallback
@@ -401,7 +401,6 @@ def _fallback_counted_as_a_second_try(run: Path, stage: str) -> str:
     assert all(n == 1 for sid, n in tries.items() if sid != refused), tries
     step = next(s for s in st["steps"] if s["scene_id"] == refused and s["stage"] == stage)
     assert step["attempts"] == 2 and step["status"] == "succeeded"
-    return refused
 
 
 async def test_content_rejection_retried_once_with_fallback_counted_as_a_second_try_and_resumed(
