@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
 import yaml
@@ -111,14 +111,83 @@ def _estimate(goals: Path, cfg: Path, run: Path) -> dict[str, Any]:
     return data
 
 
-def test_an_edit_undone_puts_the_paid_keyframe_and_clip_back(
-    sim: SimServer, tmp_path: Path
-) -> None:
+class Rendered(NamedTuple):
+    """A run rendered whole with `cli_env`'s config (`render --out run --yes -q`), as a
+    test starts it: (the folder holding all, its goals.yaml, the config, the keys' env,
+    the run folder)."""
+
+    home: Path
+    goals: Path
+    cfg: Path
+    env: dict[str, str]
+    run: Path
+
+
+@pytest.fixture(scope="module")
+def _made_once(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The folders `_once` made (each: its snapshot, never rendered into), for the
+    module's tests in this process."""
+    return {"root": tmp_path_factory.mktemp("kept-made-once")}
+
+
+def _once(made: dict[str, Path], sim: SimServer, name: str, make: Callable[[Path], Any]) -> Path:
+    """A folder `make` fills (goals, config, a render into it against the simulator) as
+    the first thing each test of `name` does: made once in this process, and each test
+    given a fresh copy of it at the very path it was made at (a run.db records its
+    goals.yaml's path, a config the simulator's address), with the simulator reset, so
+    the test starts as after its own first render with nothing counted yet. (Made per
+    test, that render cost each ~1 s of CPU.) The folder is removed after the test."""
+    home = made["root"] / name
+    if name not in made:
+        sim.media_scale = 0.25
+        home.mkdir()
+        make(home)
+        made[name] = made["root"] / f"{name}.snapshot"
+        shutil.copytree(home, made[name], symlinks=True)
+        sim.reset()
+    else:
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.copytree(made[name], home, symlinks=True)
     sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    _render(goals, cfg, run, env, "-q")
+    return home
+
+
+def _cli_rendered(
+    made: dict[str, Path], sim: SimServer, name: str, planner: str = ""
+) -> Iterator[Rendered]:
+    """goals_file's goals rendered whole by the CLI with cli_env's config (`planner`:
+    more of it) into home/run (`_once`), and the simulated Claude's answer for them."""
+
+    def make(home: Path) -> None:
+        goals = goals_file(home, sim)
+        cfg, env = cli_env(sim, home)
+        cfg.write_text(cfg.read_text() + planner)
+        _render(goals, cfg, home / "run", env, "-q")
+
+    home = _once(made, sim, name, make)
+    claude_answer_for(sim, home / "goals.yaml")
+    env = {"ANTHROPIC_API_KEY": "a", "ARK_API_KEY": "b"}  # (cli_env's)
+    yield Rendered(home, home / "goals.yaml", home / "sim.yaml", env, home / "run")
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def cli_rendered(_made_once: dict[str, Path], sim: SimServer) -> Iterator[Rendered]:
+    """`_cli_rendered` with the byteplus preset's Claude planner."""
+    yield from _cli_rendered(_made_once, sim, "claude")
+
+
+@pytest.fixture
+def cli_rendered_local_plan(_made_once: dict[str, Path], sim: SimServer) -> Iterator[Rendered]:
+    """`_cli_rendered` with the local planner (only keyframes and clips paid): the
+    scenes are numbered by goal."""
+    yield from _cli_rendered(_made_once, sim, "local-plan", "planner: {provider: local}\n")
+
+
+def test_an_edit_undone_puts_the_paid_keyframe_and_clip_back(
+    sim: SimServer, cli_rendered: Rendered
+) -> None:
+    _, goals, cfg, env, run = cli_rendered
     first = scene_files(run)
     plan_path = run / "plan.yaml"
     original, edited = edit_scene_2(run, image_prompt=", golden hour", motion_prompt=", slowly")
@@ -174,16 +243,12 @@ goals:
 
 
 def test_another_goals_file_in_the_same_folder_costs_the_first_nothing_when_it_comes_back(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, cli_rendered: Rendered
 ) -> None:
     """Two goals.yaml with the same title share outputs/<title>/ by default. Rendering
     the second must not cost the first its plan (with the person's edits), keyframes and
     clips: going back to the first pays for nothing."""
-    sim.media_scale = 0.25
-    goals_a = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    _render(goals_a, cfg, run, env, "-q")
+    home, goals_a, cfg, env, run = cli_rendered
     plan_path = run / "plan.yaml"
     plan = yaml.safe_load(plan_path.read_text())
     plan["scenes"][0]["affirmation"] = "I am strong, rested and at peace"  # a hand edit
@@ -192,7 +257,7 @@ def test_another_goals_file_in_the_same_folder_costs_the_first_nothing_when_it_c
     files_a = scene_files(run)
     plan_a = plan_path.read_text()
 
-    b_dir = tmp_path / "b"
+    b_dir = home / "b"
     b_dir.mkdir()
     goals_b = b_dir / "goals.yaml"
     goals_b.write_text(GOALS_B)
@@ -215,16 +280,11 @@ def test_another_goals_file_in_the_same_folder_costs_the_first_nothing_when_it_c
 
 
 def test_a_removed_goal_does_not_pay_again_for_the_scenes_renumbered_after_it(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, cli_rendered_local_plan: Rendered
 ) -> None:
     """The local planner numbers scenes by goal: removing the first goal renames every
     later scene. Their requests are the same, so their paid clips are reused."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    cfg.write_text(cfg.read_text() + "planner: {provider: local}\n")
-    run = tmp_path / "run"
-    _render(goals, cfg, run, env, "-q")
+    _, goals, cfg, env, run = cli_rendered_local_plan
     before = _paid(sim)
     ids_before = [s["id"] for s in yaml.safe_load((run / "plan.yaml").read_text())["scenes"]]
     files_before = scene_files(run)
@@ -347,16 +407,12 @@ def test_free_local_work_of_another_scene_is_made_again_not_restored(tmp_path: P
 
 
 def test_status_says_a_deleted_file_comes_back_from_kept_as_the_render_does(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, cli_rendered: Rendered
 ) -> None:
     """A live file deleted (or a job of an edit that failed) when kept/ holds the one for
     these inputs: the render puts it back for free, and status says so (it said "redo:
     clip.mp4 missing" while estimate said nothing was left to pay)."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    _render(goals, cfg, run, env, "-q")
+    _, goals, cfg, env, run = cli_rendered
     plan_path = run / "plan.yaml"
     original, edited = edit_scene_2(run, motion_prompt=", slowly")
     _render(goals, cfg, run, env, "-q")
@@ -374,17 +430,15 @@ def test_status_says_a_deleted_file_comes_back_from_kept_as_the_render_does(
     assert _paid(sim) == paid
 
 
-def test_status_shows_the_kept_plan_the_render_goes_back_to(sim: SimServer, tmp_path: Path) -> None:
+def test_status_shows_the_kept_plan_the_render_goes_back_to(
+    sim: SimServer, cli_rendered: Rendered
+) -> None:
     """After another goals.yaml was rendered into the folder, status for the first one
     lists the scenes of its kept plan, which the render puts back and reuses (it listed
     plan.yaml's scenes as redone and the first goals' scenes as "not in plan.yaml")."""
-    sim.media_scale = 0.25
-    goals_a = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    _render(goals_a, cfg, run, env, "-q")
+    home, goals_a, cfg, env, run = cli_rendered
     ids_a = [s["id"] for s in yaml.safe_load((run / "plan.yaml").read_text())["scenes"]]
-    b_dir = tmp_path / "b"
+    b_dir = home / "b"
     b_dir.mkdir()
     goals_b = b_dir / "goals.yaml"
     goals_b.write_text(GOALS_B)
@@ -411,7 +465,7 @@ def test_status_shows_the_kept_plan_the_render_goes_back_to(sim: SimServer, tmp_
 
 
 def test_a_kill_while_a_kept_plan_is_put_back_does_not_keep_it_as_the_other_goals_plan(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, cli_rendered: Rendered
 ) -> None:
     """Killed after the kept plan of goals A replaced plan.yaml (goals B's) but before the
     journal said so: the next render kept plan.yaml (A's plan now) as B's plan, so B
@@ -420,12 +474,8 @@ def test_a_kill_while_a_kept_plan_is_put_back_does_not_keep_it_as_the_other_goal
     import subprocess
     import sys
 
-    sim.media_scale = 0.25
-    goals_a = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    _render(goals_a, cfg, run, env, "-q")
-    b_dir = tmp_path / "b"
+    home, goals_a, cfg, env, run = cli_rendered
+    b_dir = home / "b"
     b_dir.mkdir()
     goals_b = b_dir / "goals.yaml"
     goals_b.write_text(GOALS_B)
@@ -808,25 +858,37 @@ def _warnings() -> tuple[Any, list[str]]:
     return Warn(), warned
 
 
-def _paid_project(sim: SimServer, tmp_path: Path) -> tuple[Path, Callable[[Path], Settings]]:
-    """A project folder (goals.yaml, photos, outputs/) rendered whole with the byteplus
-    preset against the simulator: (the folder, settings whose runs go to a folder's
-    outputs/, as a person's default `output_dir` run from it)."""
+class PaidProject(NamedTuple):
+    """`paid_project`: (the folder holding it, the project folder, settings whose runs go
+    to a folder's outputs/, as a person's default `output_dir` run from it)."""
+
+    home: Path
+    project: Path
+    settings: Callable[[Path], Settings]
+
+
+@pytest.fixture
+def paid_project(_made_once: dict[str, Path], sim: SimServer) -> Iterator[PaidProject]:
+    """A project folder home/proj (goals.yaml, photos, outputs/) rendered whole with the
+    byteplus preset against the simulator (`_once`)."""
     import asyncio
 
     from mindmovie.pipeline import Pipeline
     from tests.integration.support import KEYS, settings_for
 
-    sim.media_scale = 0.25
-    project = tmp_path / "proj"
-    project.mkdir()
-    goals = goals_file(project, sim)
-
     def settings(home: Path) -> Settings:
         return settings_for("byteplus", sim, output_dir=str(home / "outputs"))  # type: ignore[no-any-return]
 
-    asyncio.run(Pipeline(goals, settings(project), keys=KEYS).run())
-    return project, settings
+    def make(home: Path) -> None:
+        project = home / "proj"
+        project.mkdir()
+        goals = goals_file(project, sim)
+        asyncio.run(Pipeline(goals, settings(project), keys=KEYS).run())
+
+    home = _once(_made_once, sim, "paid-project", make)
+    claude_answer_for(sim, home / "proj" / "goals.yaml")
+    yield PaidProject(home, home / "proj", settings)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def _made_before_goals_from_run(run: Path) -> None:
@@ -848,7 +910,7 @@ def _made_before_goals_from_run(run: Path) -> None:
 @pytest.mark.parametrize("made_before", [False, True])
 @pytest.mark.parametrize("how", ["moved", "copied"])
 def test_a_project_folder_moved_or_copied_then_retitled_reuses_its_run(
-    sim: SimServer, tmp_path: Path, how: str, made_before: bool
+    sim: SimServer, paid_project: PaidProject, how: str, made_before: bool
 ) -> None:
     """run.db recorded its goals.yaml by absolute path only: after the project folder
     was moved or copied (outputs/ and all), a new title found no earlier run of that
@@ -861,10 +923,10 @@ def test_a_project_folder_moved_or_copied_then_retitled_reuses_its_run(
     from mindmovie.pipeline import Pipeline
     from tests.integration.support import KEYS
 
-    project, settings = _paid_project(sim, tmp_path)
+    home, project, settings = paid_project
     if made_before:
         _made_before_goals_from_run(project / "outputs" / "sim-movie")
-    moved = tmp_path / "elsewhere" / "proj"
+    moved = home / "elsewhere" / "proj"
     moved.parent.mkdir()
     if how == "moved":
         project.rename(moved)
@@ -882,7 +944,7 @@ def test_a_project_folder_moved_or_copied_then_retitled_reuses_its_run(
 
 
 def test_an_edit_in_a_copied_project_is_not_said_to_replace_another_goals_movie(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, paid_project: PaidProject
 ) -> None:
     """In a copy of a project folder, a goals edit was said to replace the movie of
     "another goals.yaml" (the original's, recorded by its absolute path) and to need
@@ -895,8 +957,8 @@ def test_an_edit_in_a_copied_project_is_not_said_to_replace_another_goals_movie(
     from mindmovie.status import collect_status
     from tests.integration.support import KEYS
 
-    project, settings = _paid_project(sim, tmp_path)
-    copy = tmp_path / "copy"
+    home, project, settings = paid_project
+    copy = home / "copy"
     shutil.copytree(project, copy)
     goals = copy / "goals.yaml"
     goals.write_text(goals.read_text().replace("Living by the sea", "Living by the ocean"))
@@ -906,14 +968,14 @@ def test_an_edit_in_a_copied_project_is_not_said_to_replace_another_goals_movie(
     assert not [w for w in warned if "another goals.yaml" in w]
     run = copy / "outputs" / "sim-movie"
     assert collect_status(run, settings=settings(copy))["inputs"]["goals"] == str(goals)
-    moved = tmp_path / "moved"
+    moved = home / "moved"
     copy.rename(moved)
     status = collect_status(moved / "outputs" / "sim-movie", settings=settings(moved))
     assert status["inputs"]["goals"] == str(moved / "goals.yaml"), status["inputs"]
 
 
 def test_a_photo_renamed_or_moved_into_a_subfolder_keeps_the_plan(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, paid_project: PaidProject
 ) -> None:
     """The plan was keyed by the photos' paths: a photo renamed (the same bytes), or the
     photos moved into a subfolder, with goals.yaml updated, made a new plan ("goals.yaml
@@ -926,7 +988,7 @@ def test_a_photo_renamed_or_moved_into_a_subfolder_keeps_the_plan(
     from mindmovie.pipeline import Pipeline
     from tests.integration.support import KEYS
 
-    project, settings = _paid_project(sim, tmp_path)
+    _, project, settings = paid_project
     plan_yaml = (project / "outputs" / "sim-movie" / "plan.yaml").read_text()
     goals = project / "goals.yaml"
     photos = project / "photos"
@@ -1082,7 +1144,7 @@ def test_a_photo_in_two_goals_given_another_in_one_follows_that_goal_s_place(
 
 
 def test_a_photo_re_saved_with_other_metadata_keeps_every_keyframe_and_clip(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, paid_project: PaidProject
 ) -> None:
     """Keyframe keys held the photos' bytes: the person's photo re-saved with the same
     pixels and other metadata (a photo app's tags or rating, its location removed: here
@@ -1097,7 +1159,7 @@ def test_a_photo_re_saved_with_other_metadata_keeps_every_keyframe_and_clip(
     from mindmovie.pipeline import Pipeline, estimate_for
     from tests.integration.support import KEYS
 
-    project, settings = _paid_project(sim, tmp_path)
+    _, project, settings = paid_project
     goals, photo = project / "goals.yaml", project / "photos" / "portrait.jpg"
     look = photo_look(photo)
     data = photo.read_bytes()
@@ -1232,17 +1294,13 @@ def test_folder_names_of_latin_titles_are_as_before() -> None:
 
 
 def test_a_run_db_moved_away_keeps_the_paid_files_it_leaves_in_the_folder(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, cli_rendered: Rendered
 ) -> None:
     """A damaged run.db is moved away as its message says (or deleted by hand): the next
     render starts a new journal and cannot vouch for the keyframes, clips and movie the
     folder holds. It used to write its new ones over them: paid files, gone. They are set
     aside into previous/<time>/ (as --fresh does) and the person is told."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    _render(goals, cfg, run, env, "-q")
+    _, goals, cfg, env, run = cli_rendered
     first = scene_files(run)
     movie = (run / "movie.mp4").stat().st_ino
     (run / "run.db").rename(run / "run.db.bad")
@@ -1256,16 +1314,12 @@ def test_a_run_db_moved_away_keeps_the_paid_files_it_leaves_in_the_folder(
 
 
 def test_status_says_a_seconds_edit_within_the_clip_length_recomposes_the_movie(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, cli_rendered: Rendered
 ) -> None:
     """Seedance makes whole-second clips: a scene's seconds edited from 4 to 4.2 keeps its
     paid clip and only the movie is composed again, with the scene longer. status said
     plain "reuse" and nothing for the movie, as if the edit did nothing."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    _render(goals, cfg, run, env, "-q")
+    _, goals, cfg, env, run = cli_rendered
     plan_path = run / "plan.yaml"
     plan = yaml.safe_load(plan_path.read_text())
     edited = plan["scenes"][0]["id"]
@@ -1283,7 +1337,7 @@ def test_status_says_a_seconds_edit_within_the_clip_length_recomposes_the_movie(
 
 
 def test_a_keyframe_replaced_by_hand_is_moved_aside_not_written_over(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, cli_rendered: Rendered
 ) -> None:
     """A person puts a picture of their own in place of a scene's keyframe.png: its hash is
     not the one recorded, so the render makes the keyframe again. It used to write the new
@@ -1291,11 +1345,7 @@ def test_a_keyframe_replaced_by_hand_is_moved_aside_not_written_over(
     previous/<time>/ and the render says so."""
     from PIL import Image
 
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    _render(goals, cfg, run, env, "-q")
+    _, goals, cfg, env, run = cli_rendered
     scene = sorted(p.name for p in (run / "scenes").iterdir())[1]
     mine = run / "scenes" / scene / "keyframe.png"
     Image.new("RGB", (320, 180), (200, 10, 10)).save(mine)
@@ -1333,17 +1383,13 @@ async def test_pictures_replaced_by_hand_between_two_runs_of_one_pipeline_are_bo
 
 
 def test_declining_the_spend_leaves_a_folder_without_run_db_as_it_was(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, cli_rendered: Rendered
 ) -> None:
     """With no run.db, the paid files the folder holds were moved to previous/<time>/
     before the spend question: a person who said no found the folder rearranged for
     nothing (and a new run.db in it, which made the next render take the unchecked
     files for its own). They move once the spend is agreed to."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    _render(goals, cfg, run, env, "-q")
+    _, goals, cfg, env, run = cli_rendered
     first = scene_files(run)
     (run / "run.db").rename(run / "run.db.bad")
     # status said only "no run here (no run.db)", not what the render does with them
@@ -1378,17 +1424,13 @@ def _status_json(run: Path, cfg: Path) -> dict[str, Any]:
 
 
 def test_status_says_the_movie_is_reused_when_two_paid_scenes_swap_ids(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, cli_rendered: Rendered
 ) -> None:
     """Two paid scenes' ids swapped in plan.yaml, each keeping its content: the render
     puts each one's keyframe and clip back and reuses the movie (its key is made of what
     is drawn, not of ids), but status compared the ids and said the movie is composed
     again ("scene order edited")."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    _render(goals, cfg, run, env, "-q")
+    _, goals, cfg, env, run = cli_rendered
     plan_path = run / "plan.yaml"
     plan = yaml.safe_load(plan_path.read_text())
     a, b = plan["scenes"][0], plan["scenes"][1]
@@ -1414,17 +1456,13 @@ def test_status_says_the_movie_is_reused_when_two_paid_scenes_swap_ids(
 
 
 def test_declining_the_spend_of_render_fresh_puts_the_old_run_back(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, cli_rendered: Rendered
 ) -> None:
     """`render --fresh` moved the old run (its paid keyframes and clips) to previous/
     before the spend question: declined, the folder held a new empty run, and the next
     render without --fresh bought everything again. Nothing was spent, so the old run is
     put back, and the next render reuses it."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    _render(goals, cfg, run, env, "-q")
+    _, goals, cfg, env, run = cli_rendered
     first = scene_files(run)
     db = (run / "run.db").stat().st_ino
     before = sorted(p.name for p in run.iterdir())
@@ -1440,7 +1478,7 @@ def test_declining_the_spend_of_render_fresh_puts_the_old_run_back(
 
 
 def test_a_paid_file_render_fresh_set_aside_is_not_shared_with_the_run_s_file(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, cli_rendered: Rendered
 ) -> None:
     """A --fresh whose provider made the very same bytes again (the simulator's pictures
     and clips are made from their request) linked the set-aside run's paid keyframes and
@@ -1450,11 +1488,7 @@ def test_a_paid_file_render_fresh_set_aside_is_not_shared_with_the_run_s_file(
     keep their own copy; what was free (the movie) is still one file with the run's."""
     from PIL import Image, ImageOps
 
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    run = tmp_path / "run"
-    _render(goals, cfg, run, env, "-q")
+    _, goals, cfg, env, run = cli_rendered
     _render(goals, cfg, run, env, "-q", "--fresh")
     (old,) = (run / "previous").iterdir()
     assert (old / "movie.mp4").samefile(run / "movie.mp4")  # free: still shared
@@ -1470,19 +1504,14 @@ def test_a_paid_file_render_fresh_set_aside_is_not_shared_with_the_run_s_file(
 
 
 def test_status_lists_the_renumbered_scenes_the_render_puts_back(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, cli_rendered_local_plan: Rendered
 ) -> None:
     """A goal removed renumbers the later scenes (the local planner's new plan, known
     before the render): the render puts their paid files back under the new ids and
     composes the movie again. Status listed only plan.yaml's old ids ("none: the new
     plan has no such scene"), not the scenes the render works on, and said "movie:
     succeeded" as if nothing were composed."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    cfg, env = cli_env(sim, tmp_path)
-    cfg.write_text(cfg.read_text() + "planner: {provider: local}\n")
-    run = tmp_path / "run"
-    _render(goals, cfg, run, env, "-q")
+    _, goals, cfg, env, run = cli_rendered_local_plan
     doc = yaml.safe_load(goals.read_text())
     doc["goals"] = doc["goals"][1:]  # the first goal (one scene) removed
     goals.write_text(yaml.safe_dump(doc, sort_keys=False))
