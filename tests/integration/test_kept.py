@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from mindmovie.cli import app
 from mindmovie.config import Settings, load_settings
 from mindmovie.store import Store
+from tests.integration.made_once import once, once_root
 from tests.integration.support import (
     claude_answer_for,
     cli_env,
@@ -124,39 +125,16 @@ class Rendered(NamedTuple):
 
 
 @pytest.fixture(scope="module")
-def _made_once(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The folders `_once` made (each: its snapshot, never rendered into), for the
-    module's tests in this process."""
-    return {"root": tmp_path_factory.mktemp("kept-made-once")}
-
-
-def _once(made: dict[str, Path], sim: SimServer, name: str, make: Callable[[Path], Any]) -> Path:
-    """A folder `make` fills (goals, config, a render into it against the simulator) as
-    the first thing each test of `name` does: made once in this process, and each test
-    given a fresh copy of it at the very path it was made at (a run.db records its
-    goals.yaml's path, a config the simulator's address), with the simulator reset, so
-    the test starts as after its own first render with nothing counted yet. (Made per
-    test, that render cost each ~1 s of CPU.) The folder is removed after the test."""
-    home = made["root"] / name
-    if name not in made:
-        sim.media_scale = 0.25
-        home.mkdir()
-        make(home)
-        made[name] = made["root"] / f"{name}.snapshot"
-        shutil.copytree(home, made[name], symlinks=True)
-        sim.reset()
-    else:
-        shutil.rmtree(home, ignore_errors=True)
-        shutil.copytree(made[name], home, symlinks=True)
-    sim.media_scale = 0.25
-    return home
+def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The folders `once` made for this module's tests in this process."""
+    return once_root(tmp_path_factory)
 
 
 def _cli_rendered(
     made: dict[str, Path], sim: SimServer, name: str, planner: str = ""
 ) -> Iterator[Rendered]:
     """goals_file's goals rendered whole by the CLI with cli_env's config (`planner`:
-    more of it) into home/run (`_once`), and the simulated Claude's answer for them."""
+    more of it) into home/run (`once`), and the simulated Claude's answer for them."""
 
     def make(home: Path) -> None:
         goals = goals_file(home, sim)
@@ -164,7 +142,7 @@ def _cli_rendered(
         cfg.write_text(cfg.read_text() + planner)
         _render(goals, cfg, home / "run", env, "-q")
 
-    home = _once(made, sim, name, make)
+    home = once(made, sim, name, make)
     claude_answer_for(sim, home / "goals.yaml")
     env = {"ANTHROPIC_API_KEY": "a", "ARK_API_KEY": "b"}  # (cli_env's)
     yield Rendered(home, home / "goals.yaml", home / "sim.yaml", env, home / "run")
@@ -172,16 +150,16 @@ def _cli_rendered(
 
 
 @pytest.fixture
-def cli_rendered(_made_once: dict[str, Path], sim: SimServer) -> Iterator[Rendered]:
+def cli_rendered(made: dict[str, Path], sim: SimServer) -> Iterator[Rendered]:
     """`_cli_rendered` with the byteplus preset's Claude planner."""
-    yield from _cli_rendered(_made_once, sim, "claude")
+    yield from _cli_rendered(made, sim, "claude")
 
 
 @pytest.fixture
-def cli_rendered_local_plan(_made_once: dict[str, Path], sim: SimServer) -> Iterator[Rendered]:
+def cli_rendered_local_plan(made: dict[str, Path], sim: SimServer) -> Iterator[Rendered]:
     """`_cli_rendered` with the local planner (only keyframes and clips paid): the
     scenes are numbered by goal."""
-    yield from _cli_rendered(_made_once, sim, "local-plan", "planner: {provider: local}\n")
+    yield from _cli_rendered(made, sim, "local-plan", "planner: {provider: local}\n")
 
 
 def test_an_edit_undone_puts_the_paid_keyframe_and_clip_back(
@@ -868,9 +846,9 @@ class PaidProject(NamedTuple):
 
 
 @pytest.fixture
-def paid_project(_made_once: dict[str, Path], sim: SimServer) -> Iterator[PaidProject]:
+def paid_project(made: dict[str, Path], sim: SimServer) -> Iterator[PaidProject]:
     """A project folder home/proj (goals.yaml, photos, outputs/) rendered whole with the
-    byteplus preset against the simulator (`_once`)."""
+    byteplus preset against the simulator (`once`)."""
     import asyncio
 
     from mindmovie.pipeline import Pipeline
@@ -885,7 +863,7 @@ def paid_project(_made_once: dict[str, Path], sim: SimServer) -> Iterator[PaidPr
         goals = goals_file(project, sim)
         asyncio.run(Pipeline(goals, settings(project), keys=KEYS).run())
 
-    home = _once(_made_once, sim, "paid-project", make)
+    home = once(made, sim, "paid-project", make)
     claude_answer_for(sim, home / "proj" / "goals.yaml")
     yield PaidProject(home, home / "proj", settings)
     shutil.rmtree(home, ignore_errors=True)

@@ -1,0 +1,46 @@
+"""A folder many tests start from (goals, config, a first render against the simulator),
+made once in a test process and copied per test: `once`. Tests of
+test_kept.py and test_money.py use it; a first render made per test cost each ~1 s of
+CPU, the copy a few milliseconds."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sim.server import SimServer
+
+
+def once_root(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """What a module-scoped fixture of the tests using `once` returns: the folders `once`
+    made for that module's tests in this process (name: its snapshot, never rendered
+    into), and "root": where they are."""
+    return {"root": tmp_path_factory.mktemp("made-once")}
+
+
+def once(made: dict[str, Path], sim: SimServer, name: str, make: Callable[[Path], Any]) -> Path:
+    """The folder `make` fills (given it empty: goals, config, a render into it against
+    the simulator) as the first thing each test of `name` did. Made once in this process;
+    each test gets a fresh copy of it at the very path it was made at (a run.db records
+    its goals.yaml's path, a config the simulator's address), with the simulator reset
+    (counters, jobs, files) and at the suite's media scale, so the test starts as after
+    its own first render with nothing counted yet, the jobs of that render forgotten:
+    for tests that never go back to those jobs. The caller removes the folder after the
+    test and sets the simulated planner's answer again."""
+    home = made["root"] / name
+    if name not in made:
+        sim.media_scale = 0.25
+        home.mkdir()
+        make(home)
+        made[name] = made["root"] / f"{name}.snapshot"
+        shutil.copytree(home, made[name], symlinks=True)
+        sim.reset()
+    else:
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.copytree(made[name], home, symlinks=True)
+    sim.media_scale = 0.25
+    return home
