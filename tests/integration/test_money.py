@@ -12,10 +12,12 @@ import io
 import json
 import math
 import re
+import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import yaml
@@ -41,6 +43,7 @@ from mindmovie.progress import NullReporter, RichReporter
 from mindmovie.providers.base import JobFailed, ProviderError
 from mindmovie.status import collect_status
 from mindmovie.store import Store
+from tests.integration.made_once import once, once_root
 from tests.integration.support import (
     KEYS,
     AgreeingAsked,
@@ -58,6 +61,49 @@ from tests.integration.support import (
 )
 from tests.media import pcm, spectral_peaks
 from tests.sim.server import SimServer
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The folders `once` made for this module's tests in this process."""
+    return once_root(tmp_path_factory)
+
+
+class Rendered(NamedTuple):
+    """goals_file's goals in `home`, rendered whole into home/run with `settings`."""
+
+    home: Path
+    goals: Path
+    settings: Any
+    run: Path
+
+
+def _rendered(
+    made: dict[str, Path], sim: SimServer, name: str, settings: Any
+) -> Iterator[Rendered]:
+    """goals_file's goals rendered whole (in-process) with `settings` into home/run, as the
+    tests using it began (`once`), and the simulated Claude's answer for them."""
+
+    def make(home: Path) -> None:
+        goals = goals_file(home, sim)
+        asyncio.run(Pipeline(goals, settings, out=home / "run", keys=KEYS).run())
+
+    home = once(made, sim, name, make)
+    claude_answer_for(sim, home / "goals.yaml")
+    yield Rendered(home, home / "goals.yaml", settings, home / "run")
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def byteplus_rendered(made: dict[str, Path], sim: SimServer) -> Iterator[Rendered]:
+    """`_rendered` with settings_for("byteplus")."""
+    yield from _rendered(made, sim, "byteplus", settings_for("byteplus", sim))
+
+
+@pytest.fixture
+def seedance_rendered(made: dict[str, Path], sim: SimServer) -> Iterator[Rendered]:
+    """`_rendered` with seedance_only: only the clips paid."""
+    yield from _rendered(made, sim, "seedance", seedance_only(sim))
 
 
 def _ten_goals(tmp_path: Path) -> Path:
@@ -1203,20 +1249,16 @@ def test_ctrl_c_at_the_question_is_an_interrupt(monkeypatch: pytest.MonkeyPatch)
 
 
 async def test_a_photo_replaced_under_its_name_does_not_pay_for_a_new_plan(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, byteplus_rendered: Rendered
 ) -> None:
     """No planner sees a photo's bytes (Claude is told only that a goal has photos), so a
     photo swapped for a better one keeps the paid plan and its prompts: only the
     keyframes made from that photo (and their clips) are paid for again."""
     from tests.media import write_photo
 
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    settings = settings_for("byteplus", sim)
-    run = tmp_path / "run"
-    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    home, goals, settings, run = byteplus_rendered
     plan_before = (run / "plan.yaml").read_text()
-    write_photo(tmp_path / "photos" / "portrait.jpg", (10, 200, 30))
+    write_photo(home / "photos" / "portrait.jpg", (10, 200, 30))
     res = await Pipeline(goals, settings, out=run, keys=KEYS).run()
     assert res.movie is not None
     store = Store(run / "run.db")
@@ -1231,7 +1273,7 @@ async def test_a_photo_replaced_under_its_name_does_not_pay_for_a_new_plan(
 
 @pytest.mark.parametrize("legacy", [1, 2])
 async def test_a_run_keyed_the_old_way_keeps_its_paid_plan(
-    sim: SimServer, tmp_path: Path, legacy: int
+    sim: SimServer, byteplus_rendered: Rendered, legacy: int
 ) -> None:
     """Runs made before the plan key followed paths rather than bytes (2), or before it
     left out the title, closing and music (1), recorded an older key: it is still
@@ -1239,11 +1281,7 @@ async def test_a_run_keyed_the_old_way_keeps_its_paid_plan(
     recorded, so a title changed afterwards is carried into the kept plan."""
     import sqlite3
 
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    settings = settings_for("byteplus", sim)
-    run = tmp_path / "run"
-    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    _, goals, settings, run = byteplus_rendered
     pipe = Pipeline(goals, settings, out=run, keys=KEYS)
     planner = ("anthropic", costs.stage_spec(settings, "planner").id)  # type: ignore[union-attr]
     new_key, old_key = pipe._plan_key(planner), pipe._plan_key(planner, legacy=legacy)
@@ -1267,22 +1305,20 @@ async def test_a_run_keyed_the_old_way_keeps_its_paid_plan(
     goals.write_text(goals.read_text().replace("title: Sim Movie", "title: Sim Movie Two"))
     await Pipeline(goals, settings, out=run, keys=KEYS).run()
     assert yaml.safe_load((run / "plan.yaml").read_text())["title"] == "Sim Movie Two"
-    assert sim.stats()["totals"]["messages"] == 1
+    # the first render's one plan (the ledger's row above) was counted before the
+    # simulator was reset (`once`): no plan bought since
+    assert sim.stats()["totals"]["messages"] == 0
 
 
 async def test_a_new_title_closing_or_song_keeps_the_paid_plan_and_every_scene(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, byteplus_rendered: Rendered
 ) -> None:
     """The title, the closing and the music are shown, not planned. Changing one made a
     new plan: with Claude, new prompts for every scene, so every keyframe and clip paid
     for again. Now plan.yaml takes the new value and keeps its scenes and hand edits."""
     from mindmovie.media import run_ffmpeg
 
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    settings = settings_for("byteplus", sim)
-    run = tmp_path / "run"
-    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    home, goals, settings, run = byteplus_rendered
     plan_path = run / "plan.yaml"
     plan = yaml.safe_load(plan_path.read_text())
     plan["scenes"][0]["affirmation"] = "I am strong, rested and calm"  # a hand edit
@@ -1290,7 +1326,7 @@ async def test_a_new_title_closing_or_song_keeps_the_paid_plan_and_every_scene(
     await Pipeline(goals, settings, out=run, keys=KEYS).run()
     paid = {k: sim.stats()["totals"][k] for k in ("messages", "images", "jobs_created")}
 
-    song = tmp_path / "song.wav"
+    song = home / "song.wav"
     # 1000 Hz: no note of the built-in bed's equal-tempered chords (a movie has sound anyway)
     run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=1000:duration=2", str(song)])
     text = goals.read_text().replace("title: Sim Movie", "title: My Brave Year")
@@ -1515,7 +1551,7 @@ async def test_a_deleted_clip_whose_job_the_provider_forgot_is_bought_next_rende
 
 @pytest.mark.parametrize("column", ["updated_at", "created_at"])
 async def test_a_deleted_clip_billed_over_a_day_ago_is_counted_as_bought_again(
-    sim: SimServer, tmp_path: Path, column: str
+    sim: SimServer, seedance_rendered: Rendered, column: str
 ) -> None:
     """Past the day a provider keeps a result (RESULT_URL_SECONDS), a clip whose file is
     gone is counted as a clip to buy, as before: status and the estimate agree. The day
@@ -1525,11 +1561,7 @@ async def test_a_deleted_clip_billed_over_a_day_ago_is_counted_as_bought_again(
     render then failed the scene)."""
     import sqlite3
 
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    s = seedance_only(sim)
-    run = tmp_path / "run"
-    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    _, goals, s, run = seedance_rendered
     gone = collect_status(run)["scenes"][1]
     (run / "scenes" / gone["scene_id"] / "clip.mp4").unlink()
     con = sqlite3.connect(run / "run.db")
@@ -1544,7 +1576,7 @@ async def test_a_deleted_clip_billed_over_a_day_ago_is_counted_as_bought_again(
 
 @pytest.mark.parametrize("how", ["copied", "deleted", "undone"])
 async def test_a_clip_a_painted_again_keyframe_may_reuse_is_said_so_not_only_bought(
-    sim: SimServer, tmp_path: Path, how: str
+    sim: SimServer, seedance_rendered: Rendered, how: str
 ) -> None:
     """Local keyframes, paid clips. A scene made a copy of another in plan.yaml (its
     keyframe painted as the other's), whose keyframe.png was deleted, or whose image
@@ -1554,11 +1586,7 @@ async def test_a_clip_a_painted_again_keyframe_may_reuse_is_said_so_not_only_bou
     priced the clip as a new one ($0.10), with no word of it. Whether the painting
     comes out as before only the painting tells, so the clip stays counted, the most it
     costs, and is said to be maybe reused."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    s = seedance_only(sim)
-    run = tmp_path / "run"
-    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    _, goals, s, run = seedance_rendered
     plan = yaml.safe_load((run / "plan.yaml").read_text())
     scenes = plan["scenes"]
     if how == "copied":
