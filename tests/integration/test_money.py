@@ -119,9 +119,10 @@ async def test_billed_equals_the_simulators_own_counts(sim: SimServer, tmp_path:
     sim.media_scale = 0.25
     sim.cache_tokens = (1000, 2000)  # Claude's answer reports cache writes and reads too
     goals = goals_file(tmp_path, sim)
-    res = await Pipeline(
-        goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS
-    ).run()
+    # (every paid call made: the movie's compose, free, is not what is counted here)
+    res = await Pipeline(goals, settings_for("byteplus", sim), out=tmp_path / "run", keys=KEYS).run(
+        until="clips"
+    )
     store = Store(res.run_dir / "run.db")
     rows = store.ledger_rows()
     store.close()
@@ -416,9 +417,10 @@ async def test_a_plan_dearer_than_the_question_priced_is_asked_about_again(
     before = planner + 4 * (0.03 + estimate_video(settings, 4).usd)
     assert asked == [pytest.approx(before), pytest.approx(4 * (0.03 + clip10))], asked
     assert sim.stats()["totals"]["images"] == 0 and (run / "plan.yaml").is_file()
-    # the next render reuses the plan: asked once, about what it costs, and buys it
+    # the next render reuses the plan: asked once, about what it costs, and buys it (its
+    # keyframes and clips: the movie's compose, free, is not what is asked about)
     asked.clear()
-    await Pipeline(goals, settings, out=run, keys=KEYS, confirm=answers(True)).run()
+    await Pipeline(goals, settings, out=run, keys=KEYS, confirm=answers(True)).run(until="clips")
     assert asked == [pytest.approx(4 * (0.03 + clip10))]
     assert collect_status(run)["money"]["billed"] == pytest.approx(
         4 * (0.03 + clip10) + ledger_rows(run, "plan")[0]["billed_usd"]
@@ -843,7 +845,8 @@ async def test_a_finished_copy_redone_says_it_takes_what_the_other_scene_buys(
     goals = goals_file(tmp_path, sim)
     copy_scene(sim)  # 02-career-2 = 02-career-1
     run = tmp_path / "run"
-    await Pipeline(goals, settings_for("byteplus", sim), out=run, keys=KEYS).run()
+    # (the scenes finished: their keyframes and clips; the movie of them is not asked about)
+    await Pipeline(goals, settings_for("byteplus", sim), out=run, keys=KEYS).run(until="clips")
     tall = settings_for("byteplus", sim, output={"aspect": "9:16", "size": "180x320"})
     rows = {r["scene_id"]: r for r in collect_status(run, settings=tall)["scenes"]}
     assert rows["02-career-2"]["next"] == (
@@ -1025,7 +1028,18 @@ def test_a_bill_above_its_hold_that_passes_the_budget_is_told(
     releaser.start()
     r = CliRunner().invoke(
         app,
-        ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "-q"],
+        # (the bills are the clips': the movie's compose, free, is not what is told of)
+        [
+            "render",
+            str(goals),
+            "-c",
+            str(cfg),
+            "--out",
+            str(tmp_path / "run"),
+            "-q",
+            "--until",
+            "clips",
+        ],
         env={"ARK_API_KEY": "b", "COLUMNS": "300"},
     )
     releaser.join()
@@ -1421,9 +1435,10 @@ async def test_a_seedream_image_whose_download_fails_is_not_paid_for_twice(
     }
     # one download answers 500: retried on the same URL, no second image
     sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=1)
+    # (the keyframes are the subject: each render stops after them)
     res = await Pipeline(
         goals, settings_for("byteplus", sim, **url_images), out=tmp_path / "run", keys=KEYS
-    ).run()
+    ).run(until="keyframes")
     store = Store(res.run_dir / "run.db")
     rows = [r for r in store.ledger_rows() if r["stage"] == "keyframe"]
     store.close()
@@ -1436,7 +1451,9 @@ async def test_a_seedream_image_whose_download_fails_is_not_paid_for_twice(
     sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)
     run = tmp_path / "run2"
     with pytest.raises((ProviderError, RenderFailed)):
-        await Pipeline(goals, settings_for("byteplus", sim, **url_images), out=run, keys=KEYS).run()
+        await Pipeline(goals, settings_for("byteplus", sim, **url_images), out=run, keys=KEYS).run(
+            until="keyframes"
+        )
     store = Store(run / "run.db")
     rows = [r for r in store.ledger_rows() if r["stage"] == "keyframe"]
     store.close()
@@ -2359,12 +2376,14 @@ def test_doctor_passes_a_budget_of_just_what_the_render_needs_and_fails_a_cent_u
     env = {"ARK_API_KEY": "b", "ANTHROPIC_API_KEY": "a", "GOOGLE_API_KEY": "g"}
     stage = ["--until", until] if until != "movie" else []
 
-    def render(budget: float, run: Path) -> int:
+    def render(budget: float, run: Path, stage: list[str] = stage) -> int:
         cfg.write_text(base + f"budget_usd: {budget:.9f}\n")
         args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "-q", *stage]
         return CliRunner().invoke(app, args, env=env).exit_code
 
-    assert render(5.0, tmp_path / "first") == 0
+    # (the paid calls' bills and holds: up to the clips, for a whole movie too; its
+    # compose is free, and made by the render of just the need below)
+    assert render(5.0, tmp_path / "first", stage or ["--until", "clips"]) == 0
     # the gate, call by call: what the calls before it billed + the call's hold
     need = billed = 0.0
     for row in [
@@ -2749,7 +2768,8 @@ async def test_a_clip_create_of_a_provider_switched_away_from_is_shown_as_outcom
     goals = goals_file(tmp_path, sim)
     s = settings_for("local", sim)
     run = tmp_path / "run"
-    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    # (each render to its clips: the movie's compose is no part of what is looked at)
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
     store = Store(run / "run.db")
     # what a byteplus render stopped between sending a Seedance create and its answer left
     store.ledger_commit("01-health-1", "clip", "byteplus", "seedance-1-0-pro-250528", 0.5)
@@ -2759,7 +2779,7 @@ async def test_a_clip_create_of_a_provider_switched_away_from_is_shown_as_outcom
     assert (st["money"]["in_flight"], st["money"]["unknown"]) == (0, pytest.approx(0.5))
     assert scene["spend"]["in_flight"] == 0 and scene["spend"]["unknown"] == pytest.approx(0.5)
     assert collect_status(run)["money"]["in_flight"] == 0.5  # (no settings: not known)
-    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
     again = collect_status(run, settings=s)
     assert (again["money"]["in_flight"], again["money"]["unknown"]) == (0, pytest.approx(0.5))
 
@@ -2777,7 +2797,7 @@ async def test_status_estimates_only_the_calls_that_cost_or_may_cost(
     s = seedance_only(sim)
     sim.add_fault("http", path="/contents/generations/tasks", method="POST", status=429, count=1)
     run = tmp_path / "run"
-    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")  # (the movie: free)
     clips = ledger_rows(run, "clip")
     assert sorted(r["state"] for r in clips) == ["billed"] * 4 + ["refunded"]
     per_clip = estimate_video(s, 4).usd
