@@ -869,6 +869,46 @@ def paid_project(made: dict[str, Path], sim: SimServer) -> Iterator[PaidProject]
     shutil.rmtree(home, ignore_errors=True)
 
 
+class RelativeProject(NamedTuple):
+    """`relative_project`: (the folder holding it, the project folder, its goals.yaml,
+    the settings: the byteplus preset with the default output_dir, outputs, relative)."""
+
+    home: Path
+    project: Path
+    goals: Path
+    settings: Settings
+
+
+@pytest.fixture
+def relative_project(made: dict[str, Path], sim: SimServer) -> Iterator[RelativeProject]:
+    """A project folder home/proj rendered whole from itself (the working folder) with
+    the byteplus preset against the simulator and the default output_dir, outputs:
+    its run in home/proj/outputs/ (`once`). The working folder is as before after it."""
+    import asyncio
+    import os
+
+    from mindmovie.pipeline import Pipeline
+    from tests.integration.support import KEYS, settings_for
+
+    settings = settings_for("byteplus", sim)  # output_dir: outputs, relative
+
+    def make(home: Path) -> None:
+        project = home / "proj"
+        project.mkdir()
+        goals = goals_file(project, sim)
+        cwd = Path.cwd()
+        os.chdir(project)
+        try:
+            asyncio.run(Pipeline(goals, settings, keys=KEYS).run())
+        finally:
+            os.chdir(cwd)
+
+    home = once(made, sim, "relative-project", make)
+    claude_answer_for(sim, home / "proj" / "goals.yaml")
+    yield RelativeProject(home, home / "proj", home / "proj" / "goals.yaml", settings)
+    shutil.rmtree(home, ignore_errors=True)
+
+
 def _made_before_goals_from_run(run: Path) -> None:
     """Make `run` as a render before `GOALS_REL_META` left it, rendered from goals.yaml's
     folder with the default output_dir (outputs, relative): without that record."""
@@ -984,7 +1024,7 @@ def test_a_photo_renamed_or_moved_into_a_subfolder_keeps_the_plan(
 
 
 def test_goals_rendered_from_another_working_folder_go_on_in_their_run_beside_them(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, relative_project: RelativeProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The default output_dir, outputs/, is under the working folder: the same goals.yaml
     rendered from another folder (`mindmovie render ~/proj/goals.yaml` from ~) found no
@@ -993,16 +1033,10 @@ def test_goals_rendered_from_another_working_folder_go_on_in_their_run_beside_th
     import asyncio
 
     from mindmovie.pipeline import Pipeline
-    from tests.integration.support import KEYS, settings_for
+    from tests.integration.support import KEYS
 
-    sim.media_scale = 0.25
-    project = tmp_path / "proj"
-    project.mkdir()
-    goals = goals_file(project, sim)
-    settings = settings_for("byteplus", sim)  # output_dir: outputs, relative
-    monkeypatch.chdir(project)
-    asyncio.run(Pipeline(goals, settings, keys=KEYS).run())
-    elsewhere = tmp_path / "home"
+    home, project, goals, settings = relative_project  # rendered from project
+    elsewhere = home / "home"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     before = _paid(sim)
@@ -1017,7 +1051,7 @@ def test_goals_rendered_from_another_working_folder_go_on_in_their_run_beside_th
 
 
 def test_goals_rendered_from_a_folder_holding_another_run_of_their_title_go_on_beside_them(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, relative_project: RelativeProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The working folder's outputs/<title> holding the run of another goals.yaml of the
     same title (two projects keeping the example's title): `mindmovie render
@@ -1026,16 +1060,11 @@ def test_goals_rendered_from_a_folder_holding_another_run_of_their_title_go_on_b
     import asyncio
 
     from mindmovie.pipeline import Pipeline
-    from tests.integration.support import KEYS, claude_answer_for, settings_for
+    from tests.integration.support import KEYS, claude_answer_for
 
-    sim.media_scale = 0.25
-    project, home = tmp_path / "proj", tmp_path / "home"
-    project.mkdir()
+    root, project, goals, settings = relative_project  # rendered from project
+    home = root / "home"
     home.mkdir()
-    goals = goals_file(project, sim)
-    settings = settings_for("byteplus", sim)  # output_dir: outputs, relative
-    monkeypatch.chdir(project)
-    asyncio.run(Pipeline(goals, settings, keys=KEYS).run())
     other = goals_file(home, sim)  # another project, in the working folder, same title
     other.write_text(other.read_text().replace("I am strong and rested", "I am calm"))
     claude_answer_for(sim, other)
