@@ -25,22 +25,26 @@ def once_root(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def once(made: dict[str, Path], sim: SimServer, name: str, make: Callable[[Path], Any]) -> Path:
     """The folder `make` fills (given it empty: goals, config, a render into it against
     the simulator) as the first thing each test of `name` did. Made once in this process;
-    each test gets a fresh copy of it at the very path it was made at (a run.db records
-    its goals.yaml's path, a config the simulator's address), with the simulator reset
-    (counters, jobs, files) and at the suite's media scale, so the test starts as after
-    its own first render with nothing counted yet, the jobs of that render forgotten:
-    for tests that never go back to those jobs. The caller removes the folder after the
-    test and sets the simulated planner's answer again."""
+    each test (the first too) gets a fresh copy of it at the very path it was made at (a
+    run.db records its goals.yaml's path, a config the simulator's address), with the
+    simulator reset (counters, jobs, files) and at the suite's media scale, so the test
+    starts as after its own first render with nothing counted yet, the jobs of that
+    render forgotten: for tests that never go back to those jobs. The caller removes the
+    folder after the test and sets the simulated planner's answer again."""
     home = made["root"] / name
     if name not in made:
         sim.media_scale = 0.25
+        shutil.rmtree(home, ignore_errors=True)  # (a make that failed in an earlier test)
         home.mkdir()
         make(home)
+        # a copy holds no hard link: the folder made must hold none either, so the copy
+        # is the folder as made (the kept and set-aside files a test looks at are links)
+        linked = [p for p in home.rglob("*") if p.is_file() and p.lstat().st_nlink > 1]
+        assert not linked, linked
+        home.rename(made["root"] / f"{name}.snapshot")
         made[name] = made["root"] / f"{name}.snapshot"
-        shutil.copytree(home, made[name], symlinks=True)
         sim.reset()
-    else:
-        shutil.rmtree(home, ignore_errors=True)
-        shutil.copytree(made[name], home, symlinks=True)
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.copytree(made[name], home, symlinks=True)
     sim.media_scale = 0.25
     return home
