@@ -5,6 +5,7 @@ CPU, the copy a few milliseconds."""
 
 from __future__ import annotations
 
+import copy
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,9 @@ from typing import Any
 import pytest
 
 from tests.sim.server import SimServer
+
+#: (root, name): the simulator's jobs and files once `once`'s make of that name was done
+_SIM_MADE: dict[tuple[Path, str], tuple[dict[str, Any], dict[str, Any]]] = {}
 
 
 def once_root(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -27,10 +31,11 @@ def once(made: dict[str, Path], sim: SimServer, name: str, make: Callable[[Path]
     the simulator) as the first thing each test of `name` did. Made once in this process;
     each test (the first too) gets a fresh copy of it at the very path it was made at (a
     run.db records its goals.yaml's path, a config the simulator's address), with the
-    simulator reset (counters, jobs, files) and at the suite's media scale, so the test
-    starts as after its own first render with nothing counted yet, the jobs of that
-    render forgotten: for tests that never go back to those jobs. The caller removes the
-    folder after the test and sets the simulated planner's answer again."""
+    simulator reset to what it held after that render (its jobs and result files; a
+    copy of each job, which a test may change) with nothing counted yet (its counters,
+    records and faults as new), at the suite's media scale: the test starts as after its
+    own first render, its counts taken from there. The caller removes the folder after
+    the test and sets the simulated planner's answer again."""
     home = made["root"] / name
     if name not in made:
         sim.media_scale = 0.25
@@ -43,8 +48,14 @@ def once(made: dict[str, Path], sim: SimServer, name: str, make: Callable[[Path]
         assert not linked, linked
         home.rename(made["root"] / f"{name}.snapshot")
         made[name] = made["root"] / f"{name}.snapshot"
+        with sim._lock:
+            _SIM_MADE[made["root"], name] = (copy.deepcopy(sim._jobs), dict(sim._files))
         sim.reset()
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(made[name], home, symlinks=True)
     sim.media_scale = 0.25
+    jobs, files = _SIM_MADE[made["root"], name]
+    with sim._lock:  # the provider still knows the jobs and results of that render
+        sim._jobs.update(copy.deepcopy(jobs))
+        sim._files.update(files)
     return home

@@ -106,6 +106,14 @@ def seedance_rendered(made: dict[str, Path], sim: SimServer) -> Iterator[Rendere
     yield from _rendered(made, sim, "seedance", seedance_only(sim))
 
 
+@pytest.fixture
+def clips_only_rendered(made: dict[str, Path], sim: SimServer, preset: str) -> Iterator[Rendered]:
+    """`_rendered` with `_clips_only(preset)` (with byteplus, seedance_only's settings:
+    seedance_rendered's folder)."""
+    name = "seedance" if preset == "byteplus" else f"clips-{preset}"
+    yield from _rendered(made, sim, name, _clips_only(preset, sim))
+
+
 def _ten_goals(tmp_path: Path) -> Path:
     g = tmp_path / "ten.yaml"
     g.write_text(
@@ -1507,17 +1515,13 @@ def _clips_only(preset: str, sim: SimServer) -> Any:
 
 @pytest.mark.parametrize("preset", ["byteplus", "google"])
 async def test_a_deleted_clip_is_downloaded_from_its_job_as_status_and_estimate_say(
-    sim: SimServer, tmp_path: Path, preset: str
+    sim: SimServer, clips_only_rendered: Rendered, preset: str
 ) -> None:
     """A finished clip.mp4 deleted (or replaced) within a day of its bill: the render
     polls its job and downloads it again, paying nothing. `status` said "redo: clip.mp4
     missing" and `estimate` (and the spend question) counted a new clip, $0.10 with
     Seedance, $0.32 with Veo, for a render that then bought none."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    s = _clips_only(preset, sim)
-    run = tmp_path / "run"
-    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    _, goals, s, run = clips_only_rendered
     made = sim.stats()["totals"]["jobs_created"]
     st = collect_status(run, settings=s, goals=goals)
     gone = st["scenes"][1]
@@ -1540,16 +1544,12 @@ async def test_a_deleted_clip_is_downloaded_from_its_job_as_status_and_estimate_
 
 
 async def test_a_deleted_clip_whose_job_the_provider_forgot_is_bought_next_render_with_consent(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, seedance_rendered: Rendered
 ) -> None:
     """The clip counted as downloaded again (at no cost) whose job the provider no longer
     knows is not bought in that render, past the spend agreed to: its job is let go of,
     and the next render's estimate counts the clip, which that render buys."""
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    s = seedance_only(sim)
-    run = tmp_path / "run"
-    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    _, goals, s, run = seedance_rendered
     made = sim.stats()["totals"]["jobs_created"]
     gone = collect_status(run)["scenes"][1]
     (run / "scenes" / gone["scene_id"] / "clip.mp4").unlink()
