@@ -8,7 +8,8 @@ test, to the SAME absolute path: plan.yaml and run.db hold absolute paths (the p
 goals.yaml, the run folder), so a copy anywhere else would be a moved project, which is
 another test (test_status.py). Files are copied with their modification times, so the
 copy is, to every check mindmovie makes (sha256, size, mtime), the folder the render
-left. Tests that test the first render itself still render it (test_render.py).
+left. The render is made in a fresh interpreter, as the README's command starts it:
+test_render.py::test_render_example_offline checks what it made.
 """
 
 from __future__ import annotations
