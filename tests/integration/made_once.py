@@ -5,7 +5,6 @@ CPU, the copy a few milliseconds."""
 
 from __future__ import annotations
 
-import copy
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from tests.sim.server import SimServer
 
 #: (root, name): the simulator's jobs and files once `once`'s make of that name was done
-_SIM_MADE: dict[tuple[Path, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+_SIM_MADE: dict[tuple[Path, str], Any] = {}
 
 
 def once_root(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -48,14 +47,10 @@ def once(made: dict[str, Path], sim: SimServer, name: str, make: Callable[[Path]
         assert not linked, linked
         home.rename(made["root"] / f"{name}.snapshot")
         made[name] = made["root"] / f"{name}.snapshot"
-        with sim._lock:
-            _SIM_MADE[made["root"], name] = (copy.deepcopy(sim._jobs), dict(sim._files))
+        _SIM_MADE[made["root"], name] = sim.made()
         sim.reset()
     shutil.rmtree(home, ignore_errors=True)
     shutil.copytree(made[name], home, symlinks=True)
     sim.media_scale = 0.25
-    jobs, files = _SIM_MADE[made["root"], name]
-    with sim._lock:  # the provider still knows the jobs and results of that render
-        sim._jobs.update(copy.deepcopy(jobs))
-        sim._files.update(files)
+    sim.remake(_SIM_MADE[made["root"], name])  # the jobs and results of that render
     return home

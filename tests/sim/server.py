@@ -552,6 +552,21 @@ class SimServer:
         with self._lock:
             self._jobs[job.rsplit("/", 1)[-1]].deleted = True
 
+    def made(self) -> tuple[dict[str, Job], dict[str, FileEntry]]:
+        """What the provider holds: its jobs (copies) and result files, for `remake`."""
+        with self._lock:
+            return copy.deepcopy(self._jobs), dict(self._files)
+
+    def remake(self, made: tuple[dict[str, Job], dict[str, FileEntry]]) -> None:
+        """Hold again the jobs (a copy of each, which a test may change) and result
+        files `made` gave: a test that starts from a copy of a run made earlier in the
+        process (tests/integration/made_once.py) finds its provider knowing that run's
+        jobs, as after its own render."""
+        jobs, files = made
+        with self._lock:
+            self._jobs.update(copy.deepcopy(jobs))
+            self._files.update(files)
+
     # ------------------------------------------------------------------ internals
     def _clear(self) -> None:
         self._faults: list[Fault] = []

@@ -1193,9 +1193,14 @@ def test_the_readmes_example_render_is_what_the_e2e_tests_run(
     assert pyproject["project"]["scripts"] == {"mindmovie": "mindmovie.entry:main"}
     main = (SRC / "__main__.py").read_text(encoding="utf-8")
     assert "from mindmovie.entry import main\n\nmain()" in main, main
+    # the render test_render_example_offline checks is the `finished` fixture's, made
+    # in a fresh interpreter (tests/e2e/conftest.py)
     e2e = (REPO / "tests" / "e2e" / "test_render.py").read_text(encoding="utf-8")
-    first = e2e[e2e.index("def test_render_example_offline(") :].split("\ndef ")[0]
-    assert '_cli("render", "examples/goals.yaml",' in first and "fork=False" in first, first
+    assert "def test_render_example_offline(finished: Path)" in e2e
+    conftest = (REPO / "tests" / "e2e" / "conftest.py").read_text(encoding="utf-8")
+    made = conftest[conftest.index("def _finished_template(") :].split("\ndef ")[0]
+    assert '["render", "examples/goals.yaml",' in made, made
+    assert '[sys.executable, "-m", "mindmovie", *argv' in made, made
 
     monkeypatch.chdir(tmp_path)  # no ./config.yaml: the defaults alone
     s = load_settings(None, env={})
