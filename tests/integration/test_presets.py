@@ -28,41 +28,6 @@ from tests.integration.support import (
 from tests.sim.server import SimServer
 
 
-@pytest.mark.parametrize("preset", ["byteplus", "google"])
-async def test_preset_renders_through_real_sdks(
-    preset: str, sim: SimServer, tmp_path: Path
-) -> None:
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    settings = settings_for(preset, sim)
-    open_before = sim.connections()  # (earlier tests' clients the collector has not closed)
-    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS)
-    res = await pipe.run()
-    # the render closed the connections it opened (the SDK clients' keep-alive pools),
-    # though `pipe` still holds its providers
-    assert await left_open(sim, open_before) == set()
-    assert res.movie is not None
-    info = probe(res.movie, count_frames=True)
-    assert info.video is not None and info.audio is not None
-    assert (info.video.width, info.video.height) == (320, 180)
-    n = len(res.plan.scenes)
-    assert n == 4
-    # cards 1 s + scenes 4 s - crossfades 0.5 s, at 12 fps, to the frame
-    assert info.video_frames == 12 * 2 + 48 * n - 6 * (n + 1)
-
-    totals = sim.stats()["totals"]
-    assert totals["messages"] == 1  # one planner call
-    assert totals["images"] == n  # one keyframe per scene
-    assert totals["jobs_created"] == n  # one video job per scene
-
-    # a second render reuses everything: the simulator sees nothing new
-    before = sim.stats()["totals"]
-    await Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS).run()
-    after = sim.stats()["totals"]
-    for k in ("messages", "images", "jobs_created"):
-        assert after[k] == before[k]
-
-
 async def test_byteplus_request_shape_carries_the_settings(sim: SimServer, tmp_path: Path) -> None:
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
@@ -753,22 +718,53 @@ async def test_paid_keyframes_keyed_by_the_frame_size_before_are_not_paid_for_ag
 
 
 @pytest.mark.parametrize("preset", ["byteplus", "google"])
-async def test_paid_clips_are_reused_at_another_fps_or_frame_size(
+async def test_preset_renders_through_real_sdks_and_reuses_paid_clips_at_another_fps_or_frame_size(
     preset: str, sim: SimServer, tmp_path: Path
 ) -> None:
-    """A movie made, then `render --fps 24` (or another output.size at the same aspect
-    and resolution): Seedance and Veo are sent the aspect and resolution, never the fps
-    or the frame size, and their clip is kept as they made it (the compose fits it to
-    the frame), so every clip is reused. Each was bought again (the key held the fps
-    and frame size), and the spend question priced every clip anew."""
+    """(test_preset_renders_through_real_sdks) Each paid preset renders through the real
+    SDKs: the movie probed, one planner call, one keyframe and one video job per scene,
+    the connections it opened closed, and a second render buys nothing.
+    (test_paid_clips_are_reused_at_another_fps_or_frame_size) Then `render --fps 24` (or
+    another output.size at the same aspect and resolution): Seedance and Veo are sent the
+    aspect and resolution, never the fps or the frame size, and their clip is kept as
+    they made it (the compose fits it to the frame), so every clip is reused. Each was
+    bought again (the key held the fps and frame size), and the spend question priced
+    every clip anew. (One render serves both: they made the same first render.)"""
     from mindmovie.pipeline import estimate_for
 
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
+    settings = settings_for(preset, sim)
     run = tmp_path / "run"
-    res = await Pipeline(goals, settings_for(preset, sim), out=run, keys=KEYS).run()
-    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
+    open_before = sim.connections()  # (earlier tests' clients the collector has not closed)
+    pipe = Pipeline(goals, settings, out=run, keys=KEYS)
+    res = await pipe.run()
+    # the render closed the connections it opened (the SDK clients' keep-alive pools),
+    # though `pipe` still holds its providers
+    assert await left_open(sim, open_before) == set()
+    assert res.movie is not None
+    info = probe(res.movie, count_frames=True)
+    assert info.video is not None and info.audio is not None
+    assert (info.video.width, info.video.height) == (320, 180)
+    n = len(res.plan.scenes)
+    assert n == 4
+    # cards 1 s + scenes 4 s - crossfades 0.5 s, at 12 fps, to the frame
+    assert info.video_frames == 12 * 2 + 48 * n - 6 * (n + 1)
+
+    totals = sim.stats()["totals"]
+    assert totals["messages"] == 1  # one planner call
+    assert totals["images"] == n  # one keyframe per scene
+    assert totals["jobs_created"] == n  # one video job per scene
     clips = {p: p.read_bytes() for p in run.glob("scenes/*/clip.mp4")}
+
+    # a second render reuses everything: the simulator sees nothing new
+    before = sim.stats()["totals"]
+    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    after = sim.stats()["totals"]
+    for k in ("messages", "images", "jobs_created"):
+        assert after[k] == before[k]
+
+    # another fps or frame size reuses every paid clip
     for output in ({"fps": 24}, {"size": "640x360"}):
         other = settings_for(preset, sim, output=output)
         est = estimate_for(goals, other, out=run)
@@ -826,46 +822,26 @@ async def test_paid_keyframes_keyed_by_the_frame_size_before_are_reused_at_anoth
         assert not res.failed and res.ran == [] and sim.stats()["totals"]["images"] == 4
 
 
-async def test_paid_clips_keyed_by_the_fps_before_are_reused_at_another_fps(
+async def test_paid_clips_keyed_by_the_fps_before_reused_at_another_fps_made_again_at_another_res(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A run whose paid clips were keyed by the fps and frame size (until 2026-12-04),
-    then the upgrade and `render --fps 24`: the old key was looked up at the fps asked
-    now only, so every clip was priced and bought again. It is looked up at the fps and
-    frame size of the run's render before (`_outputs_before`)."""
-    from mindmovie.pipeline import estimate_for
+    made at 720p with output.size set (one render, copied: the three cases made the same
+    one), then the upgrade and:
+    (test_paid_clips_keyed_by_the_fps_before_are_reused_at_another_fps) `render --fps 24`:
+    the old key was looked up at the fps asked now only, so every clip was priced and
+    bought again. It is looked up at the fps and frame size of the run's render before
+    (`_outputs_before`).
+    (test_paid_clips_keyed_by_the_fps_before_are_made_again_at_another_resolution)
+    `render --resolution 1080p`: the frame size did not change, and the old key, looked
+    up at now's frame size and fps, held no resolution: the 720p clips were taken for
+    1080p ones, priced at nothing and not made. The run's recorded outputs show no 1080p
+    render at that size, so they are priced and made at 1080p. `keyframes_first` (on a
+    second copy): a 1080p `render --until keyframes` came between; it recorded 1080p at
+    that size as a render's output, and the next render took the 720p clips again
+    (`OUTPUTS_META` is now written once)."""
+    import shutil
 
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    run = tmp_path / "run"
-    with keyed_as_before(monkeypatch, "_clip_key"):
-        res = await Pipeline(goals, seedance_only(sim), out=run, keys=KEYS).run()
-    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
-    other = settings_for(
-        "byteplus",
-        sim,
-        planner={"provider": "local"},
-        keyframes={"provider": "local"},
-        output={"fps": 24},
-    )
-    est = estimate_for(goals, other, out=run)
-    assert [(s.scene_id, s.video.usd) for s in est.scenes if s.video.usd] == []
-    res = await Pipeline(goals, other, out=run, keys=KEYS).run()
-    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
-
-
-@pytest.mark.parametrize("keyframes_first", [False, True], ids=["render", "until-keyframes"])
-async def test_paid_clips_keyed_by_the_fps_before_are_made_again_at_another_resolution(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keyframes_first: bool
-) -> None:
-    """A run whose paid clips were keyed by the fps and frame size (until 2026-12-04),
-    made at 720p with output.size set, then the upgrade and `render --resolution 1080p`:
-    the frame size did not change, and the old key, looked up at now's frame size and
-    fps, held no resolution: the 720p clips were taken for 1080p ones, priced at nothing
-    and not made. The run's recorded outputs show no 1080p render at that size, so
-    they are priced and made at 1080p. `keyframes_first`: a 1080p `render --until
-    keyframes` came between; it recorded 1080p at that size as a render's output, and
-    the next render took the 720p clips again (`OUTPUTS_META` is now written once)."""
     from mindmovie.pipeline import estimate_for
 
     sim.media_scale = 0.25
@@ -877,17 +853,31 @@ async def test_paid_clips_keyed_by_the_fps_before_are_made_again_at_another_reso
     assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
     made = sim.requests(path="/contents/generations/tasks", method="POST")
     assert {r["body"]["resolution"] for r in made} == {"720p"}
+    copies = {first: tmp_path / f"run-{first}" for first in (False, True)}
+    for copy in copies.values():
+        shutil.copytree(run, copy)
+
+    # reused at another fps
     only = {"planner": {"provider": "local"}, "keyframes": {"provider": "local"}}
+    other = settings_for("byteplus", sim, **only, output={"fps": 24})
+    est = estimate_for(goals, other, out=run)
+    assert [(s.scene_id, s.video.usd) for s in est.scenes if s.video.usd] == []
+    res = await Pipeline(goals, other, out=run, keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 4
+
+    # made again at another resolution (with or without keyframes first)
     high = settings_for("byteplus", sim, **only, output={"resolution": "1080p"})
     assert high.output.frame() == low.output.frame()
-    if keyframes_first:
-        await Pipeline(goals, high, out=run, keys=KEYS).run(until="keyframes")
-    est = estimate_for(goals, high, out=run)
-    assert len([s for s in est.scenes if s.video.usd]) == 4, est.scenes
-    res = await Pipeline(goals, high, out=run, keys=KEYS).run()
-    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == 8
-    made = sim.requests(path="/contents/generations/tasks", method="POST")[4:]
-    assert [r["body"]["resolution"] for r in made] == ["1080p"] * 4
+    for keyframes_first, copy in copies.items():
+        jobs = sim.stats()["totals"]["jobs_created"]
+        if keyframes_first:
+            await Pipeline(goals, high, out=copy, keys=KEYS).run(until="keyframes")
+        est = estimate_for(goals, high, out=copy)
+        assert len([s for s in est.scenes if s.video.usd]) == 4, est.scenes
+        res = await Pipeline(goals, high, out=copy, keys=KEYS).run()
+        assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == jobs + 4
+        made = sim.requests(path="/contents/generations/tasks", method="POST")[jobs:]
+        assert [r["body"]["resolution"] for r in made] == ["1080p"] * 4
 
 
 async def _old_run_with_jobs_running(
