@@ -14,7 +14,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,14 @@ from mindmovie.providers import registry
 from mindmovie.providers.base import VideoRequest
 from mindmovie.store import Store, _snapshot
 from tests import mindmovie_fork
-from tests.integration.support import KEYS, goals_file, preset_config, settings_for
+from tests.integration.made_once import once, once_root
+from tests.integration.support import (
+    KEYS,
+    claude_answer_for,
+    goals_file,
+    preset_config,
+    settings_for,
+)
 from tests.sim import media
 from tests.sim.server import SimServer
 
@@ -69,6 +78,52 @@ def _made(
     assert r.exit_code == 0, r.output
     assert (run / "movie.mp4").is_file()
     return goals, cfg, run
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The folders `once` made for this module's tests in this process."""
+    return once_root(tmp_path_factory)
+
+
+MadeRun = Callable[[str], tuple[Path, Path, Path]]
+
+#: how many images the simulator drew in `made_run`'s render of each preset, made once
+#: in this process (`once`)
+_DRAWN: dict[str, int] = {}
+
+
+@pytest.fixture
+def made_run(
+    made: dict[str, Path], sim: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[MadeRun]:
+    """`_made`, its render made once in this process and copied for each test (`once`):
+    (goals, config, run), the simulator holding that render's jobs and results with
+    nothing counted yet. Each image drawn later is tinted by its arrival after those of
+    that render, as when each test rendered its own."""
+    order = {"n": itertools.count()}
+    png = media.png
+    monkeypatch.setattr(media, "png", lambda w, h, variant=0: png(w, h, next(order["n"])))
+    homes: list[Path] = []
+
+    def made_for(preset: str) -> tuple[Path, Path, Path]:
+        def make(home: Path) -> None:
+            goals = goals_file(home, sim)
+            cfg = preset_config(home, sim, preset)
+            r = _render(goals, cfg, home / "run", WITH_KEYS)
+            assert r.exit_code == 0, r.output
+            assert (home / "run" / "movie.mp4").is_file()
+            _DRAWN[preset] = next(order["n"])
+
+        home = once(made, sim, f"made-{preset}", make)
+        homes.append(home)
+        order["n"] = itertools.count(_DRAWN[preset])
+        claude_answer_for(sim, home / "goals.yaml")
+        return home / "goals.yaml", home / f"{preset}.yaml", home / "run"
+
+    yield made_for
+    for home in homes:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _edit_scene(run: Path, field: str, text: str, index: int = 0) -> str:
@@ -162,9 +217,9 @@ def _movie_key(run: Path) -> str | None:
 
 @pytest.mark.parametrize("preset", ["byteplus", "google"])
 def test_an_affirmation_edited_renders_again_with_no_key_set(
-    preset: str, sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    preset: str, sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_run: MadeRun
 ) -> None:
-    goals, cfg, run = _made(sim, tmp_path, preset, monkeypatch)
+    goals, cfg, run = made_run(preset)
     steps, ledger, movie_key = _steps(run), _ledger(run), _movie_key(run)
     movie = (run / "movie.mp4").read_bytes()
     _edit_scene(run, "affirmation", "I am calm and brave")
@@ -188,12 +243,16 @@ def test_an_affirmation_edited_renders_again_with_no_key_set(
 
 
 def test_a_render_that_needs_a_provider_is_refused_with_its_key_named_and_resumes(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_keys: None
+    sim: SimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_keys: None,
+    made_run: MadeRun,
 ) -> None:
     """An image_prompt edited: that scene's keyframe and clip are bought again, so the
     byteplus key is needed, and named (the planner's is not: its plan is reused); nothing
     is sent or billed. Once the key is set, the render goes on from where the run was."""
-    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    goals, cfg, run = made_run("byteplus")
     steps, ledger = _steps(run), _ledger(run)
     # status says what the next render asks for: nothing yet, so neither key
     assert _key_lines(cfg, run) == {
@@ -227,12 +286,16 @@ def test_a_render_that_needs_a_provider_is_refused_with_its_key_named_and_resume
 
 
 def test_the_need_found_after_the_check_stops_the_render_before_any_call(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_keys: None
+    sim: SimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_keys: None,
+    made_run: MadeRun,
 ) -> None:
     """plan.yaml edited between the read before the lock and the render under it (the
     read's answer stale): the render stops under the lock with the key's message, once,
     before anything is sent, written or billed."""
-    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    goals, cfg, run = made_run("byteplus")
     steps, ledger = _steps(run), _ledger(run)
     sent = len(sim.requests())
     lock = Pipeline._lock_run_dir
@@ -254,14 +317,18 @@ def test_the_need_found_after_the_check_stops_the_render_before_any_call(
 
 
 def test_the_placeholder_refuses_every_call_before_anything_is_paid(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_keys: None
+    sim: SimServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_keys: None,
+    made_run: MadeRun,
 ) -> None:
     """The net under the check: told wrongly that no provider is needed (both before and
     under the lock), the render meets the placeholder at the first paid call, which it
     refuses before a ledger row is made: one message for the render, not one a scene;
     nothing sent or billed, no finished step touched; resumed with the key, the scenes
     are bought once each."""
-    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    goals, cfg, run = made_run("byteplus")
     steps, ledger = _steps(run), _ledger(run)
     edited = {
         _edit_scene(run, "image_prompt", "a lighthouse at dawn, cinematic", index=0),
@@ -293,6 +360,7 @@ def test_a_try_the_placeholder_refused_is_not_counted(
     no_keys: None,
     field: str,
     stage: str,
+    made_run: MadeRun,
 ) -> None:
     """The placeholder's refusal (`KeyNotSet`, at the gate: nothing sent) escaped the
     step's own failure handling: the edited scene's keyframe or clip was left
@@ -300,7 +368,7 @@ def test_a_try_the_placeholder_refused_is_not_counted(
     is failed as not sent: attempts 0."""
     from mindmovie.status import collect_status
 
-    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    goals, cfg, run = made_run("byteplus")
     sid = _edit_scene(run, field, "a lighthouse at dawn, cinematic")
     monkeypatch.setattr(Pipeline, "_needed_in", lambda self, store: set())
     sent = len(sim.requests())
@@ -340,13 +408,13 @@ async def test_the_placeholder_raises_the_key_check_s_own_error(
 
 
 def test_a_job_still_to_settle_needs_the_key_though_every_clip_is_reused(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_run: MadeRun
 ) -> None:
     """A clip job in flight that no scene uses any more (a motion_prompt edited, the
     render killed while it polled, the edit undone: the old clip comes back from kept/)
     is polled and settled by the next render: the key is needed, though every step is
     reused. Refused with nothing sent; with the key, the job is settled, not made again."""
-    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    goals, cfg, run = made_run("byteplus")
     plan_text = (run / "plan.yaml").read_text()
     _edit_scene(run, "motion_prompt", "the camera rises slowly over the sea")
     drop = ("MINDMOVIE_", "ANTHROPIC_", "ARK_", "GEMINI_", "GOOGLE_", "BYTEPLUS_")
@@ -357,7 +425,7 @@ def test_a_job_still_to_settle_needs_the_key_though_every_clip_is_reused(
     r = mindmovie_fork.run(args, env=env, cwd=tmp_path, timeout=120)
     assert r.returncode == -signal.SIGKILL, (r.stdout, r.stderr)
     jobs = sim.stats()["totals"]["jobs_created"]
-    assert jobs == 5  # the edited scene's new job, in flight
+    assert jobs == 1  # the edited scene's new job, in flight (`once`: none counted before)
     (run / "plan.yaml").write_text(plan_text)  # the edit undone
     steps, ledger, sent = _steps(run), _ledger(run), len(sim.requests())
     assert any(row[3] == "committed" for row in ledger), ledger
@@ -450,12 +518,12 @@ def _killed_at_restore_with_no_key(goals: Path, cfg: Path, run: Path) -> Any:
 
 
 def test_a_render_with_no_key_killed_while_it_put_a_kept_clip_back_renders_again(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_run: MadeRun
 ) -> None:
     """An edit undone brings the old clip back from kept/, with no call: a render with no
     key set does it. Killed once the clip is in place and before its step says so (the
     step begun for its inputs), the next render with no key set puts it back again."""
-    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    goals, cfg, run = made_run("byteplus")
     plan_text, made = (run / "plan.yaml").read_text(), _steps(run)
     edited = _edit_scene(run, "motion_prompt", "the camera rises slowly over the sea")
     assert _render(goals, cfg, run, WITH_KEYS).exit_code == 0  # a new clip; the old kept
@@ -482,12 +550,12 @@ def _a_clip_refused(sim: SimServer, goals: Path, cfg: Path, run: Path) -> str:
 
 
 def test_a_failed_scene_taken_out_of_the_plan_needs_no_key(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_run: MadeRun
 ) -> None:
     """A scene whose clip the content filter refused (both tries: failed, no job) taken
     out of plan.yaml to make the movie without it: the render calls nothing for it (its
     step is no scene's any more), so the movie is composed with no key set."""
-    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    goals, cfg, run = made_run("byteplus")
     gone = _a_clip_refused(sim, goals, cfg, run)
     data = yaml.safe_load((run / "plan.yaml").read_text())
     data["scenes"] = [sc for sc in data["scenes"] if sc["id"] != gone]
@@ -504,13 +572,13 @@ def test_a_failed_scene_taken_out_of_the_plan_needs_no_key(
 
 
 def test_a_render_with_no_key_killed_while_it_put_the_kept_plan_back_renders_again(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_run: MadeRun
 ) -> None:
     """goals.yaml edited (a new plan bought, the old one kept) and then put back: the
     render puts the kept plan back with no call, and needs no key. Killed once plan.yaml
     is in place and before its step says so, the next render with no key set puts it
     back again."""
-    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    goals, cfg, run = made_run("byteplus")
     text, made = goals.read_text(), _steps(run)
     goals.write_text(text.replace("Living by the sea", "Living by the sea, in Lisbon"))
     assert _render(goals, cfg, run, WITH_KEYS).exit_code == 0  # a new plan; the old kept
@@ -526,13 +594,13 @@ def test_a_render_with_no_key_killed_while_it_put_the_kept_plan_back_renders_aga
 
 
 def test_a_failed_clip_needs_no_key_for_a_render_that_stops_before_the_clips(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_run: MadeRun
 ) -> None:
     """A scene whose clip failed (the content filter refused both tries: no job): `plan`
     and `render --until keyframes` call nothing for it, and need no key; they were
     refused "ARK_API_KEY ... needs it for keyframes" (the failed clip step counted
     whatever the render's --until). The render that makes the clips still needs it."""
-    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    goals, cfg, run = made_run("byteplus")
     _a_clip_refused(sim, goals, cfg, run)
     for var in KEY_VARS:
         monkeypatch.delenv(var, raising=False)
@@ -551,13 +619,13 @@ def test_a_failed_clip_needs_no_key_for_a_render_that_stops_before_the_clips(
 
 
 def test_a_key_needed_for_the_clips_only_is_named_for_the_clips(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_run: MadeRun
 ) -> None:
     """A run whose next render calls the video provider only (a clip create lost and
     refunded less than a day ago: its late job is looked for in the job list): the key
     is needed, and was named by the provider's first stage, "for keyframes (Seedream)",
     though every keyframe is reused. It is named for the stage that needs it."""
-    goals, cfg, run = _made(sim, tmp_path, "byteplus", monkeypatch)
+    goals, cfg, run = made_run("byteplus")
     monkeypatch.setattr(Pipeline, "_needed_in", lambda self, store: {"video"})
     for var in KEY_VARS:
         monkeypatch.delenv(var, raising=False)
