@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -80,12 +81,41 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def rendered(
+def rendered_and_drawn(
     clips: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Timeline, RenderReport, Path]:
-    work = tmp_path_factory.mktemp("work")
+) -> tuple[Timeline, RenderReport, Path, list[tuple[str, str]], list[Any]]:
+    """The movie of `_movie(clips)` (workers=2), rendered once for the tests that read it:
+    in a work folder whose name has % signs (the segment muxer expands % in its file
+    names), with every card and overlay drawn recorded as (thread, text), and the chunks
+    `plan_chunks` makes of it before the render."""
+    import threading
+
+    work = tmp_path_factory.mktemp("work") / "proj 100%d %" / "work"
     tl = build_timeline(_movie(clips), SPEC)
-    report = render(tl, work, work / "movie.mp4", workers=2)
+    drawn: list[tuple[str, str]] = []
+    real_card, real_overlay = cards.card_image, cards.overlay_box
+
+    def card(text: str, *a: object) -> object:
+        drawn.append((threading.current_thread().name, text))
+        return real_card(text, *a)  # type: ignore[arg-type]
+
+    def overlay(text: str, *a: object) -> object:
+        drawn.append((threading.current_thread().name, text))
+        return real_overlay(text, *a)  # type: ignore[arg-type]
+
+    _, chunks = plan_chunks(tl, work / "segments", 2)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cards, "card_image", card)
+        mp.setattr(cards, "overlay_box", overlay)
+        report = render(tl, work, work / "movie.mp4", workers=2)
+    return tl, report, work, drawn, list(chunks)
+
+
+@pytest.fixture(scope="module")
+def rendered(
+    rendered_and_drawn: tuple[Timeline, RenderReport, Path, list[tuple[str, str]], list[Any]],
+) -> tuple[Timeline, RenderReport, Path]:
+    tl, report, work, _, _ = rendered_and_drawn
     return tl, report, work
 
 
@@ -94,6 +124,17 @@ def _frame(video: Path, index: int) -> np.ndarray:
     png = video.with_name(f"frame{index}.png")
     run_ffmpeg(["-i", str(video), "-vf", f"select=eq(n\\,{index})", "-frames:v", "1", str(png)])
     return np.asarray(Image.open(png).convert("RGB"), dtype=np.float64)
+
+
+def _frames(video: Path) -> np.ndarray:
+    """Every frame of `video`, in decode order (frame k is `_frame(video, k)`, pixel for
+    pixel: every decoded frame passed through, none dropped or repeated), decoded once."""
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(video), "-map", "0:v:0", "-fps_mode",
+         "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, H, W, 3)
 
 
 def _picture(frame: np.ndarray) -> np.ndarray:
@@ -186,10 +227,11 @@ def test_crossfade_shows_both_pictures_and_never_dips_to_black(
     rendered: tuple[Timeline, RenderReport, Path],
 ) -> None:
     tl, report, _ = rendered
+    frames = _frames(report.out)
     seg = next(s for s in tl.segments if s.id == "xfade:scene:red>scene:blue")
-    before = _picture(_frame(report.out, seg.start - 1))
-    mid = _picture(_frame(report.out, seg.start + seg.frames // 2))
-    after = _picture(_frame(report.out, seg.end))
+    before = _picture(frames[seg.start - 1])
+    mid = _picture(frames[seg.start + seg.frames // 2])
+    after = _picture(frames[seg.end])
     assert before[0] > 180 and before[2] < 60  # red
     assert after[2] > 180 and after[0] < 60  # blue
     assert mid[0] > 70 and mid[2] > 70  # purple: both visible
@@ -198,9 +240,9 @@ def test_crossfade_shows_both_pictures_and_never_dips_to_black(
     # no frame of a scene-to-scene transition is darker than 60% of its darker side
     for s in tl.segments:
         if s.kind == "transition" and s.id.count("scene") == 2:
-            floor = 0.6 * min(_picture(_frame(report.out, k)).sum() for k in (s.start - 1, s.end))
+            floor = 0.6 * min(_picture(frames[k]).sum() for k in (s.start - 1, s.end))
             for k in range(s.start, s.end):
-                assert _picture(_frame(report.out, k)).sum() > floor, (s.id, k)
+                assert _picture(frames[k]).sum() > floor, (s.id, k)
 
 
 def test_a_short_scene_dissolves_over_its_own_shorter_crossfades(
@@ -217,12 +259,13 @@ def test_a_short_scene_dissolves_over_its_own_shorter_crossfades(
     report = render(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2)
     assert probe(report.out, count_frames=True).video_frames == tl.total_frames
     pure = {"scene:red": (255, 0, 0), "scene:blue": (0, 0, 255), "scene:green": (0, 128, 0)}
+    frames = _frames(report.out)
     for s in tl.segments:
         if s.kind == "transition" and s.id.count("scene") == 2:
             assert s.frames == 3, s.id
             for k in range(s.start, s.end):
                 want = sum(w * np.array(pure[it.id], float) for it, _, w in tl.on_screen(k))
-                got = _picture(_frame(report.out, k))
+                got = _picture(frames[k])
                 assert np.abs(got - want).max() < 20, (s.id, k, got, want)
 
 
@@ -333,11 +376,13 @@ def test_without_crossfades_chunks_are_still_bounded_and_spread(tmp_path: Path) 
     assert sorted(s.id for c in chunks for s in c.segments) == sorted(s.id for s in tl.segments)
 
 
-def test_a_work_folder_with_a_percent_sign_renders(tmp_path: Path, clips: dict[str, Path]) -> None:
-    """The segment muxer expands % in its file names; a folder's own % must survive."""
-    tl = build_timeline(_movie(clips), SPEC)
-    work = tmp_path / "proj 100%d %" / "work"
-    report = render(tl, work, work / "movie.mp4", workers=2)
+def test_a_work_folder_with_a_percent_sign_renders(
+    rendered: tuple[Timeline, RenderReport, Path],
+) -> None:
+    """The segment muxer expands % in its file names; a folder's own % must survive.
+    (The shared render's work folder is `.../proj 100%d %/work`.)"""
+    tl, report, work = rendered
+    assert work.parent.name == "proj 100%d %" and report.out == work / "movie.mp4"
     assert probe(report.out, count_frames=True).video_frames == tl.total_frames
 
 
@@ -392,30 +437,14 @@ def test_a_failing_chunk_stops_the_others_and_the_audio_at_once(
 
 
 def test_cards_and_overlays_are_drawn_by_one_thread_ahead_of_the_encoders(
-    tmp_path: Path, clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    rendered_and_drawn: tuple[Timeline, RenderReport, Path, list[tuple[str, str]], list[Any]],
 ) -> None:
     """The pool's threads only start encoders: every card and overlay is drawn once, by
     the draw thread, in the order the pool starts the chunks (the first encoder waits
-    for its own drawings only, a later chunk's are ready when a core frees)."""
-    import threading
-
-    drawn: list[tuple[str, str]] = []
-    real_card, real_overlay = cards.card_image, cards.overlay_box
-
-    def card(text: str, *a: object) -> object:
-        drawn.append((threading.current_thread().name, text))
-        return real_card(text, *a)  # type: ignore[arg-type]
-
-    def overlay(text: str, *a: object) -> object:
-        drawn.append((threading.current_thread().name, text))
-        return real_overlay(text, *a)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(cards, "card_image", card)
-    monkeypatch.setattr(cards, "overlay_box", overlay)
-    tl = build_timeline(_movie(clips), SPEC)
-    _, chunks = plan_chunks(tl, tmp_path / "segments", 2)
+    for its own drawings only, a later chunk's are ready when a core frees). (Read from
+    the shared render, which records each drawing as (thread, text).)"""
+    tl, _, _, drawn, chunks = rendered_and_drawn
     assert len(chunks) == 2
-    render(tl, tmp_path, tmp_path / "movie.mp4", workers=2)
     assert {name for name, _ in drawn} == {"compose-draw"}
     texts = [text for _, text in drawn]
     assert len(texts) == len(set(texts)) == 2 + len(tl.items) - 2  # each once
@@ -822,9 +851,8 @@ def test_a_clip_whose_picture_starts_after_its_sound_keeps_that_offset(tmp_path:
     tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
     report = render(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2)
     item = tl.items[1]
-    white = [
-        k for k in range(item.frames) if _picture(_frame(report.out, item.start + k)).min() > 200
-    ]
+    frames = _frames(report.out)
+    white = [k for k in range(item.frames) if _picture(frames[item.start + k]).min() > 200]
     assert white and white[0] == 10, white  # the first frame on screen at or after 0.8 s
 
 
