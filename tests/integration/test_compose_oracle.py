@@ -231,6 +231,22 @@ def _colour_clip(path: Path, size: tuple[int, int], rgb: bool = False) -> tuple[
     return path, read_as, player
 
 
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> dict[Any, Any]:
+    """Clips (and what is read from them) made once for the module, by what they are
+    made of: the engines' cases of a test read the very same clip, which neither changes."""
+    return {"dir": tmp_path_factory.mktemp("oracle-made")}
+
+
+def _shared_colour_clip(made: dict[Any, Any], size: tuple[int, int], rgb: bool = False) -> Any:
+    """`_colour_clip` of this size and kind, made once for the module."""
+    key = ("colour", size, rgb)
+    if key not in made:
+        name = f"untagged-{size[0]}x{size[1]}{'-rgb' if rgb else ''}.mp4"
+        made[key] = _colour_clip(made["dir"] / name, size, rgb)
+    return made[key]
+
+
 def _scene_colour(rep: RenderReport, tl: Timeline) -> Any:
     item = next(it for it in tl.items if it.kind == "scene")
     frame = _frames(rep.out)[(item.start + item.end) // 2]
@@ -244,13 +260,18 @@ def _scene_colour(rep: RenderReport, tl: Timeline) -> Any:
     ids=["hd", "sd", "rgb"],
 )
 def test_an_untagged_clip_keeps_the_colours_a_player_shows(
-    engine: str, size: tuple[int, int], rgb: bool, read_as: str, tmp_path: Path
+    engine: str,
+    size: tuple[int, int],
+    rgb: bool,
+    read_as: str,
+    tmp_path: Path,
+    made: dict[Any, Any],
 ) -> None:
     """An untagged clip is read the way players read it (BT.709 for HD, BT.601 below; an
     RGB clip as RGB), so the movie shows the clip's colours as the person saw them, in
     both engines. ffmpeg's own default (BT.601 at every size) shifts an HD clip's blue
     by ~10 levels."""
-    clip, matrix, player = _colour_clip(tmp_path / "untagged.mp4", size, rgb)
+    clip, matrix, player = _shared_colour_clip(made, size, rgb)  # (both engines' cases)
     assert matrix == read_as
     scene = SceneInput("s", "I am calm", 1.5, clip, sha256_file(clip), clip_matrix=matrix)
     tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
@@ -262,19 +283,22 @@ def test_an_untagged_clip_keeps_the_colours_a_player_shows(
 @pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
 @pytest.mark.parametrize("transfer", ["smpte2084", "arib-std-b67"], ids=["pq", "hlg"])
 def test_an_hdr_clip_is_tone_mapped_to_the_colours_it_shows(
-    engine: str, transfer: str, tmp_path: Path
+    engine: str, transfer: str, tmp_path: Path, made: dict[Any, Any]
 ) -> None:
     """A clip tagged HDR (PQ or HLG transfer, BT.2020 primaries: a paid model's, or a
     phone's) is converted to BT.709 SDR: it was read as BT.709, its colours washed out
     (this blue, made HDR within SDR's range, showed as (65, 72, 98) in PQ and as
     (52, 58, 101) in HLG, in both engines)."""
     blue = np.array([64.0, 96.0, 160.0])
-    clip = tmp_path / "hdr.mp4"
-    run_ffmpeg(["-f", "lavfi", "-i", "color=c=0x4060a0:s=640x360:r=12:d=1.5", "-vf",
-                f"format=gbrpf32le,zscale=tin=bt709:pin=bt709:t={transfer}:p=bt2020:"
-                "m=bt2020nc:r=tv:npl=100,format=yuv420p10le",
-                "-colorspace", "bt2020nc", "-color_primaries", "bt2020", "-color_trc", transfer,
-                "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", str(clip)])  # fmt: skip
+    clip = made["dir"] / f"hdr-{transfer}.mp4"  # made once: both engines' cases read it
+    if ("hdr", transfer) not in made:
+        made["hdr", transfer] = run_ffmpeg(
+            ["-f", "lavfi", "-i", "color=c=0x4060a0:s=640x360:r=12:d=1.5", "-vf",
+             f"format=gbrpf32le,zscale=tin=bt709:pin=bt709:t={transfer}:p=bt2020:"
+             "m=bt2020nc:r=tv:npl=100,format=yuv420p10le",
+             "-colorspace", "bt2020nc", "-color_primaries", "bt2020", "-color_trc", transfer,
+             "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", str(clip)]
+        )  # fmt: skip
     video = probe(clip).video
     assert video is not None and video.color_transfer == transfer
     scene = SceneInput("s", "I am calm", 1.5, clip, sha256_file(clip),
@@ -285,10 +309,12 @@ def test_an_hdr_clip_is_tone_mapped_to_the_colours_it_shows(
     assert np.abs(shown - blue).max() <= 6, (engine, shown)
 
 
-def test_a_scene_body_encoded_alone_is_converted_like_in_the_whole_movie(tmp_path: Path) -> None:
+def test_a_scene_body_encoded_alone_is_converted_like_in_the_whole_movie(
+    tmp_path: Path, made: dict[Any, Any]
+) -> None:
     """Without text or a neighbour in its chunk, nothing else in the graph asks for
     BT.709: the clip chain must convert by itself, not just relabel the frames."""
-    clip, matrix, player = _colour_clip(tmp_path / "sd.mp4", (640, 360))
+    clip, matrix, player = _shared_colour_clip(made, (640, 360))
     scene = SceneInput("s", "", 1.5, clip, sha256_file(clip), clip_matrix=matrix)
     tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
     work = tmp_path / "work"
@@ -334,7 +360,7 @@ def test_the_reference_holds_the_true_last_frame_of_an_ntsc_rate_clip(tmp_path: 
     ],
 )
 def test_the_reference_crops_where_ffmpeg_crops(
-    tmp_path: Path, source: str, size: tuple[int, int]
+    tmp_path: Path, source: str, size: tuple[int, int], made: dict[Any, Any]
 ) -> None:
     """ffmpeg's crop (in yuv420p, as ffmpeg.py crops every clip) rounds a centred
     offset to the nearest integer (a half to even), then down to even; the reference
@@ -346,9 +372,15 @@ def test_the_reference_crops_where_ffmpeg_crops(
     from mindmovie.compose.moviepy import fit_cover
 
     w, h = size
-    one = tmp_path / "one.mp4"
-    run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=s={source}:r=24:d=0.1", "-frames:v", "1",
-                "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "1", str(one)])  # fmt: skip
+    if ("one", source) not in made:  # the one-frame clip, and moviepy's frame of it, made
+        # once for the cases of one source (neither depends on the size cropped to)
+        one = made["dir"] / f"one-{source}.mp4"
+        run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=s={source}:r=24:d=0.1", "-frames:v", "1",
+                    "-pix_fmt", "yuv420p", "-c:v", "libx264", "-crf", "1", str(one)])  # fmt: skip
+        clip = VideoFileClip(str(one), audio=False)
+        made["one", source] = one, np.array(clip.get_frame(0))
+        clip.close()
+    one, frame = made["one", source]
     chain = f"scale={w}:{h}:force_original_aspect_ratio=increase:flags=bicubic,crop={w}:{h}"
     raw = subprocess.run(
         [ffmpeg_exe(), "-v", "error", "-i", str(one), "-vf", f"{chain},format=yuv420p",
@@ -356,9 +388,7 @@ def test_the_reference_crops_where_ffmpeg_crops(
         capture_output=True, check=True,
     ).stdout  # fmt: skip
     ref = np.frombuffer(raw, np.uint8).reshape(h, w, 3).astype(float)
-    clip = VideoFileClip(str(one), audio=False)
-    ours = fit_cover(np.asarray(clip.get_frame(0)), w, h).astype(float)
-    clip.close()
+    ours = fit_cover(frame, w, h).astype(float)
 
     def err(dx: int, dy: int) -> float:
         moved = np.roll(np.roll(ours, dx, axis=1), dy, axis=0)
@@ -391,19 +421,17 @@ def test_the_reference_turns_a_rotated_clip_like_ffmpeg(tmp_path: Path) -> None:
     assert psnr(first, shown) > 35
 
 
-@pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
-def test_an_anamorphic_clip_is_covered_as_it_is_shown(engine: str, tmp_path: Path) -> None:
-    """A clip with non-square pixels (720x480 at SAR 32:27: a 16:9 picture) is shown
-    16:9 by players. Both engines covered the frame with its stored 3:2 size instead:
-    the picture squeezed sideways and cropped top and bottom."""
+def _anamorphic(made: dict[Any, Any]) -> tuple[Path, np.ndarray, np.ndarray]:
+    """The anamorphic clip, and its frames covering the movie's frame as shown (16:9)
+    and as stored (squeezed), made once for the module."""
     from mindmovie.compose.moviepy import fit_cover
 
-    clip = tmp_path / "anamorphic.mp4"
+    if "anamorphic" in made:
+        return made["anamorphic"]  # type: ignore[no-any-return]
+    clip = made["dir"] / "anamorphic.mp4"
     run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=1280x720:r=12:d=1.5",
                 "-vf", "scale=720:480,setsar=32/27", *_TAG709[2:],
                 "-c:v", "libx264", "-preset", "ultrafast", str(clip)])  # fmt: skip
-    video = probe(clip).video
-    assert video is not None and abs(video.sar - 32 / 27) < 1e-9
 
     def cover(*vf: str) -> np.ndarray:
         raw = _decode(clip, "-vf", ",".join([*vf, "format=rgb24"]), "-f", "rawvideo")
@@ -412,7 +440,20 @@ def test_an_anamorphic_clip_is_covered_as_it_is_shown(engine: str, tmp_path: Pat
             [fit_cover(f, W, H) for f in np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)]
         )
 
-    shown, squeezed = cover("scale=854:480", "setsar=1"), cover()
+    made["anamorphic"] = (clip, cover("scale=854:480", "setsar=1"), cover())
+    return made["anamorphic"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
+def test_an_anamorphic_clip_is_covered_as_it_is_shown(
+    engine: str, tmp_path: Path, made: dict[Any, Any]
+) -> None:
+    """A clip with non-square pixels (720x480 at SAR 32:27: a 16:9 picture) is shown
+    16:9 by players. Both engines covered the frame with its stored 3:2 size instead:
+    the picture squeezed sideways and cropped top and bottom."""
+    clip, shown, squeezed = _anamorphic(made)  # (both engines' cases read it)
+    video = probe(clip).video
+    assert video is not None and abs(video.sar - 32 / 27) < 1e-9
     scene = SceneInput("s", "", 1.5, clip, sha256_file(clip), clip_matrix="bt709")
     tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
     rep = renderer(engine)(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=2)
