@@ -597,12 +597,19 @@ def _late_song(tmp_path: Path, seconds: float) -> Path:
     return song
 
 
+@pytest.fixture(scope="module")
+def late_song(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`_late_song` of a 20 s sound, made once for the two tests that play it (each
+    renders from it into its own work folder; neither writes to it)."""
+    return _late_song(tmp_path_factory.mktemp("late"), 20.0)
+
+
 def _rms(mono: np.ndarray, t0: float, t1: float) -> float:
     return float(np.sqrt(np.mean(mono[round(t0 * RATE) : round(t1 * RATE)] ** 2)))
 
 
 def test_a_song_whose_sound_starts_late_in_its_file_is_played_from_its_start(
-    tmp_path: Path,
+    tmp_path: Path, late_song: Path
 ) -> None:
     """A song longer than the movie is played once, not through `aloop`; its samples
     were then cut to the movie by their own times, not counted from the first: a sound
@@ -610,14 +617,14 @@ def test_a_song_whose_sound_starts_late_in_its_file_is_played_from_its_start(
     the fade out were silent."""
     from mindmovie.compose.timeline import AudioBed
 
-    bed = AudioBed(_late_song(tmp_path, 20.0), "sha", 10.0, 0.5, 0.5, (), "key")
+    bed = AudioBed(late_song, "sha", 10.0, 0.5, 0.5, (), "key")
     mono = _pcm(render_audio(bed, tmp_path / "work")).mean(axis=0)
     assert abs(mono.size / RATE - 10.0) < 0.01
     assert _rms(mono, 8.5, 9.4) > 0.02, _rms(mono, 8.5, 9.4)
 
 
 def test_a_song_whose_sound_starts_late_and_ends_before_the_movie_is_looped(
-    tmp_path: Path,
+    tmp_path: Path, late_song: Path
 ) -> None:
     """How long a song's sound lasts was read from its packets' times counted from the
     file's start: 20 s of sound stamped from 2 s were taken for 22 s and played once
@@ -626,7 +633,7 @@ def test_a_song_whose_sound_starts_late_and_ends_before_the_movie_is_looped(
     from mindmovie.compose.timeline import AudioBed
     from mindmovie.media import audio_packet_seconds
 
-    song = _late_song(tmp_path, 20.0)
+    song = late_song
     assert abs(audio_packet_seconds(song, 30.0) - 20.0) < 0.05
     bed = AudioBed(song, "sha", 21.5, 0.5, 0.5, (), "key")
     mono = _pcm(render_audio(bed, tmp_path / "work")).mean(axis=0)
