@@ -472,6 +472,14 @@ def _retimed(clip: Path, pts: str, name: str) -> Path:
     return out
 
 
+def _clip30(made: dict[Any, Any]) -> Path:
+    """A 2 s 400x300 clip at 30 fps (testsrc2), made once for the module: the tests
+    below that play it (or a retimed copy of it, written beside it) only read it."""
+    if "clip30" not in made:
+        made["clip30"] = _clip(made["dir"] / "clip30.mp4", "testsrc2=s=400x300:r=30", 2.0)
+    return made["clip30"]  # type: ignore[no-any-return]
+
+
 def _both_engines(tl: Timeline, tmp_path: Path) -> tuple[Any, Any]:
     """The timeline's frames from the ffmpeg engine and from the moviepy reference."""
     fast, ref = (
@@ -481,13 +489,15 @@ def _both_engines(tl: Timeline, tmp_path: Path) -> tuple[Any, Any]:
     return fast, ref
 
 
-def test_the_reference_shows_a_variable_rate_clip_by_time(tmp_path: Path) -> None:
+def test_the_reference_shows_a_variable_rate_clip_by_time(
+    tmp_path: Path, made: dict[Any, Any]
+) -> None:
     """A variable-rate clip (frames 1/30 s apart +- 0.01 s, and two pauses: 60 frames
     over 2.47 s, ffmpeg's 'tbr' 30 fps, average less). moviepy numbered the frames of its
     constant-rate pipe (made at the tbr) with the average rate: the wrong frames, down
     to 14 dB against the ffmpeg engine. (That pipe can still lag one frame after a pause,
     within ffmpeg's constant-rate tolerance: ~30 dB on one frame here, hence the lower bar.)"""
-    clip = _clip(tmp_path / "vfr.mp4", "testsrc2=s=400x300:r=30", 2.0)
+    clip = _clip30(made)
     vfr = _retimed(clip, "(N/30+0.01*mod(N,2)+0.3*gte(N,20)+0.2*gte(N,40))/TB", "vfr2.mp4")
     scene = SceneInput("v", "", 2.2, vfr, sha256_file(vfr), clip_matrix="bt709")
     tl = build_timeline(MovieInput("T", "Thanks", (scene,), None, None), SPEC)
@@ -531,12 +541,14 @@ def test_a_clip_whose_time_base_rounds_its_frames_plays_every_frame_once(
 
 
 @pytest.mark.parametrize("pauses", [False, True], ids=["constant", "variable"])
-def test_a_clip_shorter_than_its_scene_holds_its_last_frame(tmp_path: Path, pauses: bool) -> None:
+def test_a_clip_shorter_than_its_scene_holds_its_last_frame(
+    tmp_path: Path, pauses: bool, made: dict[Any, Any]
+) -> None:
     """Past a clip's end its last frame is held. The ffmpeg engine's `fps` ended at the
     clip's end and dropped the frames that round up to it or later (a 30 fps clip of
     60 frames in a 12 fps movie held frame 57); the reference held the frame at
     (frames - 1) / rate, which is not the last one in time when the rate varies."""
-    clip = _clip(tmp_path / "clip.mp4", "testsrc2=s=400x300:r=30", 2.0)
+    clip = _clip30(made)
     if pauses:  # 60 frames over 2.47 s
         clip = _retimed(clip, "(N/30+0.3*gte(N,20)+0.2*gte(N,40))/TB", "vfr.mp4")
     scene = SceneInput("s", "", 4.0, clip, sha256_file(clip), clip_matrix="bt709")
