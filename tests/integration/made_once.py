@@ -1,7 +1,7 @@
 """A folder many tests start from (goals, config, a first render against the simulator),
-made once in a test process and copied per test: `once`. Tests of
-test_kept.py and test_money.py use it; a first render made per test cost each ~1 s of
-CPU, the copy a few milliseconds."""
+made once in a test process and copied per test: `once`. Tests of test_kept.py,
+test_money.py and test_keyless.py use it; a first render made per test cost each ~1 s
+of CPU, the copy a few milliseconds."""
 
 from __future__ import annotations
 
