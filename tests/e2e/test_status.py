@@ -669,13 +669,10 @@ def test_status_names_a_key_the_next_render_needs_and_is_not_set(workdir: Path) 
     base = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_") and k not in keys}
 
     def mindmovie(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "mindmovie", *args],
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**base, "COLUMNS": "200", **env},
+        # a fork of the preloaded CLI process (tests/mindmovie_fork.py), with exactly
+        # this environment, as `python -m mindmovie` is run
+        return mindmovie_fork.run(
+            list(args), env={**base, "COLUMNS": "200", **env}, cwd=workdir, timeout=300
         )
 
     paid = ("-c", "small.yaml", "--preset", "byteplus")
@@ -743,14 +740,8 @@ def test_status_and_providers_say_a_key_with_a_space_inside_is_unusable(
     env = {**base, "COLUMNS": "200", "ANTHROPIC_API_KEY": secret, "ARK_API_KEY": "ark-fine"}
 
     def mindmovie(*args: str) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [sys.executable, "-m", "mindmovie", *args],
-            cwd=workdir,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=env,
-        )
+        # a fork of the preloaded CLI process (tests/mindmovie_fork.py), with this env
+        proc = mindmovie_fork.run(list(args), env=env, cwd=workdir, timeout=300)
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
         assert "do-not-print" not in proc.stdout + proc.stderr
         return proc
