@@ -9,7 +9,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -791,21 +790,9 @@ def test_plan_previous_yaml_that_is_no_file_is_named_before_planning_again(
         "planning again (a file). It was not changed: move it away (e.g. to "
         "plan.previous.yaml.bad) and render again"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
     argv = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mindmovie", *argv],
-        cwd=finished,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    try:
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        proc.kill()  # the pipe held it past SIGTERM (no-op once it ended)
-    assert proc.returncode == 2 and "Traceback" not in stderr, stderr
+    code, stderr = _ends(argv, finished)  # killed after 60 s: the pipe held it past SIGTERM
+    assert code == 2 and "Traceback" not in stderr, stderr
     assert " ".join(stderr.split()) == line, stderr
     assert (run / "plan.yaml").read_bytes() == plan
     assert previous.is_dir() if kind == "folder" else previous.is_fifo()
@@ -815,19 +802,10 @@ def _ends(argv: list[str], cwd: Path) -> tuple[int, str]:
     """(exit code, stderr) of `mindmovie ARGV`, killed after 60 s: a named pipe read
     waits for a writer forever, and SIGTERM does not end that wait."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mindmovie", *argv],
-        cwd=cwd,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    try:
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        proc.kill()  # a no-op once it ended
-    return proc.returncode, stderr
+    # a fork of the preloaded CLI process (tests/mindmovie_fork.py): past the timeout it
+    # is killed (SIGKILL) and TimeoutExpired raised, failing the test
+    proc = mindmovie_fork.run(argv, env=env, cwd=cwd, timeout=60)
+    return proc.returncode, proc.stderr
 
 
 @pytest.mark.parametrize(
