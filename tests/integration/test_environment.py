@@ -34,6 +34,34 @@ def _render(tmp_path: Path) -> Any:
     return CliRunner().invoke(app, args, env={"COLUMNS": "200"})
 
 
+@pytest.fixture(scope="module")
+def _rendered_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One finished `_render` for the module (template, the folder it was made in)."""
+    import shutil
+
+    project = tmp_path_factory.mktemp("rendered") / "project"
+    project.mkdir()
+    r = _render(project)
+    assert r.exit_code == 0, r.output
+    template = project.parent / "template"
+    shutil.copytree(project, template, symlinks=True)
+    return template, project
+
+
+@pytest.fixture
+def rendered(_rendered_template: tuple[Path, Path]) -> Path:
+    """A folder whose `run` holds a finished `_render(folder)` (its goals.yaml and
+    config.yaml beside it), copied back for each test to the path it was made at: a
+    copy is far cheaper than the render."""
+    import shutil
+
+    template, project = _rendered_template
+    if project.exists():
+        shutil.rmtree(project)
+    shutil.copytree(template, project, symlinks=True)
+    return project
+
+
 def _disk_full(kind: str) -> BaseException:
     from mindmovie.media import FFmpegError
 
@@ -328,7 +356,7 @@ def test_a_path_the_locales_file_names_cannot_hold_is_one_line(
 
 @pytest.mark.parametrize("code", [13, 4874])  # SQLITE_FULL, SQLITE_IOERR_SHMSIZE
 def test_a_full_disk_when_opening_run_db_is_not_a_damaged_run_db(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+    rendered: Path, monkeypatch: pytest.MonkeyPatch, code: int
 ) -> None:
     """On a full disk, opening a healthy run.db (WAL's -shm cannot grow: 'disk I/O
     error') or making a new one ('database or disk is full') said "run.db is damaged ...
@@ -338,8 +366,7 @@ def test_a_full_disk_when_opening_run_db_is_not_a_damaged_run_db(
 
     from mindmovie.store import Store
 
-    r = _render(tmp_path)
-    assert r.exit_code == 0, r.output
+    tmp_path = rendered  # a finished _render(tmp_path) (the fixture checked exit 0)
 
     def full(self: Store, *args: object) -> None:
         e = sqlite3.OperationalError("disk I/O error" if code != 13 else "disk is full")
@@ -358,7 +385,7 @@ def test_a_full_disk_when_opening_run_db_is_not_a_damaged_run_db(
 
 @pytest.mark.parametrize("err", [errno.ENOSPC, errno.EACCES])
 def test_storyboard_that_cannot_be_written_is_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, err: int
+    rendered: Path, monkeypatch: pytest.MonkeyPatch, err: int
 ) -> None:
     """`mindmovie storyboard RUN` on a full disk, or in a run folder this user cannot
     write (another user's run: status works there), was an OSError traceback. The full
@@ -366,7 +393,7 @@ def test_storyboard_that_cannot_be_written_is_one_line(
     this user cannot write exit 2, the folder's problem, as `render` says it (it was 1)."""
     from mindmovie import storyboard
 
-    assert _render(tmp_path).exit_code == 0
+    tmp_path = rendered  # a finished _render(tmp_path) (the fixture checked exit 0)
 
     def refused(*args: Any, **kwargs: Any) -> None:
         raise OSError(err, os.strerror(err), str(tmp_path / "run" / ".storyboard.png.1.tmp"))
