@@ -48,18 +48,47 @@ def _rendered_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
     return template, project
 
 
+def _copied_back(template: Path, project: Path) -> Path:
+    import shutil
+
+    if project.exists():
+        shutil.rmtree(project)
+    shutil.copytree(template, project, symlinks=True)
+    return project
+
+
 @pytest.fixture
 def rendered(_rendered_template: tuple[Path, Path]) -> Path:
     """A folder whose `run` holds a finished `_render(folder)` (its goals.yaml and
     config.yaml beside it), copied back for each test to the path it was made at: a
     copy is far cheaper than the render."""
+    return _copied_back(*_rendered_template)
+
+
+@pytest.fixture(scope="module")
+def _clips_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """One `_render` stopped at `--until clips` for the module (template, its folder)."""
     import shutil
 
-    template, project = _rendered_template
-    if project.exists():
-        shutil.rmtree(project)
-    shutil.copytree(template, project, symlinks=True)
-    return project
+    project = tmp_path_factory.mktemp("clips") / "project"
+    project.mkdir()
+    (project / "config.yaml").write_text(TINY)
+    goals = goals_file(project)
+    args = ["render", str(goals), "-c", str(project / "config.yaml"), "-o", str(project / "run")]
+    r = CliRunner().invoke(app, [*args, "--until", "clips"], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert not (project / "run" / "movie.mp4").exists()
+    template = project.parent / "template"
+    shutil.copytree(project, template, symlinks=True)
+    return template, project
+
+
+@pytest.fixture
+def clips_made(_clips_template: tuple[Path, Path]) -> Path:
+    """A folder whose `run` holds `_render(folder)`'s every keyframe and clip and no
+    movie yet (`--until clips`), copied back for each test to the path it was made at:
+    the next `_render(folder)` only composes, which is what the compose tests are about."""
+    return _copied_back(*_clips_template)
 
 
 def _disk_full(kind: str) -> BaseException:
@@ -76,11 +105,14 @@ def _disk_full(kind: str) -> BaseException:
 
 @pytest.mark.parametrize("kind", ["oserror", "sqlite", "ffmpeg"])
 def test_a_full_disk_during_the_compose_is_one_line_naming_the_disk(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+    clips_made: Path, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
     """A full disk while composing (a card, the audio bed, run.db, ffmpeg's segments or
-    final mux) was a traceback (exit 1) or ffmpeg's log tail, and never said which disk."""
+    final mux) was a traceback (exit 1) or ffmpeg's log tail, and never said which disk.
+    (The scenes are made once for the module, `--until clips`: the render here composes.)"""
     from mindmovie import compose
+
+    tmp_path = clips_made
 
     def full(*args: Any, **kwargs: Any) -> Any:
         raise _disk_full(kind)
@@ -118,12 +150,15 @@ def test_a_full_disk_in_the_scenes_names_the_disk_not_n_failed_scenes(
 
 
 def test_a_failing_audio_head_start_prints_no_thread_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    clips_made: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The compose prepares the audio bed in a thread while the encoders start; a full
     disk there printed "Exception in thread compose-audio-prepare: Traceback ..." above
-    the error line (the audio pass itself then met the same error)."""
+    the error line (the audio pass itself then met the same error). (The scenes are made
+    once for the module, `--until clips`: the render here composes.)"""
     import threading
+
+    tmp_path = clips_made
 
     from mindmovie.compose import ffmpeg
 
