@@ -664,6 +664,7 @@ class Store:
                 self._set_pragmas()
             self._migrate(existed, meta or {})
         except sqlite3.DatabaseError as e:
+            self._close_opened()
             code = getattr(e, "sqlite_errorcode", 0) & 0xFF
             if not read_only and (over := _over_size_limit(path, e)) is not None:
                 raise over from None
@@ -710,12 +711,25 @@ class Store:
                 f"{path.name}.bad) and render again: the run starts a new journal and redoes "
                 "its steps (the files made so far are moved to previous/ first)."
             ) from None
+        except BaseException:
+            self._close_opened()
+            raise
         if read_only:
             # the paid answers the next render records first (`take_receipts`), in the
             # copy only: status and the estimate say what that render does (they said
             # it buys a keyframe, a plan or a clip it then takes up at no cost)
             with suppress(OSError, sqlite3.Error, StoreError, ValueError):
                 self.take_receipts()
+
+    def _close_opened(self) -> None:
+        """Close the connection an `__init__` that fails opened: left to the garbage
+        collector, it held run.db (and its -wal, which its close removes) open in a
+        process that goes on (a test's in-process render, the pipeline), and the file
+        went away under whatever came next."""
+        db = self.__dict__.pop("_db", None)
+        if db is not None:
+            with suppress(sqlite3.Error):
+                db.close()
 
     @classmethod
     def scratch(cls) -> Store:

@@ -91,6 +91,53 @@ def test_corrupt_and_foreign_databases_are_refused_untouched(tmp_path: Path) -> 
         Store(foreign)
 
 
+def _open_files_under(folder: Path) -> list[str]:
+    """The files under `folder` this process holds open (Linux's /proc/self/fd)."""
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(str(folder)):
+                out.append(target)
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc/self/fd (Linux)")
+@pytest.mark.parametrize("fails", ["migrate", "foreign"])
+def test_a_store_that_fails_to_open_leaves_no_connection_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str
+) -> None:
+    """A Store whose opening failed after its connection was made (a full disk as the
+    journal is set up, a foreign database) left that connection to the garbage
+    collector: run.db (and its -wal, which the close then removes) stayed open in the
+    process, and a test's folder removed after it lost the -wal from under rmtree
+    ("No such file or directory: 'run.db-wal'", seen in CI)."""
+    import gc
+
+    db = tmp_path / "run.db"
+    if fails == "migrate":
+        Store(db).close()  # a healthy journal, opened again on a full disk
+
+        def full(self: Store, *args: object) -> None:
+            e = sqlite3.OperationalError("disk I/O error")
+            e.sqlite_errorcode = 4874  # type: ignore[attr-defined]
+            raise e
+
+        monkeypatch.setattr(Store, "_migrate", full)
+    else:
+        con = sqlite3.connect(db)
+        con.execute("create table t(x)")
+        con.commit()
+        con.close()
+    gc.disable()  # the leak is what a collection would have hidden
+    try:
+        with pytest.raises(StoreError):
+            Store(db)
+        assert _open_files_under(tmp_path) == []
+    finally:
+        gc.enable()
+
+
 def test_schema_version_recorded_and_newer_refused(tmp_path: Path) -> None:
     st = Store(tmp_path / "run.db")
     st.close()
