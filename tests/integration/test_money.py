@@ -1034,21 +1034,10 @@ def test_a_bill_above_its_hold_that_passes_the_budget_is_told(
 
     releaser = threading.Thread(target=release_once_three_are_made, daemon=True)
     releaser.start()
+    # (the bills are the clips': the movie's compose, free, is not what is told of)
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "-q"]
     r = CliRunner().invoke(
-        app,
-        # (the bills are the clips': the movie's compose, free, is not what is told of)
-        [
-            "render",
-            str(goals),
-            "-c",
-            str(cfg),
-            "--out",
-            str(tmp_path / "run"),
-            "-q",
-            "--until",
-            "clips",
-        ],
-        env={"ARK_API_KEY": "b", "COLUMNS": "300"},
+        app, [*args, "--until", "clips"], env={"ARK_API_KEY": "b", "COLUMNS": "300"}
     )
     releaser.join()
     st = collect_status(tmp_path / "run")
