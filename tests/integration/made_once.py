@@ -1,5 +1,5 @@
 """A folder many tests start from (goals, config, a first render against the simulator),
-made once in a test process and copied per test: `once`. Tests of test_kept.py,
+made once per test module in each test process and copied per test: `once`. Tests of test_kept.py,
 test_money.py and test_keyless.py use it; a first render made per test cost each ~1 s
 of CPU, the copy a few milliseconds."""
 
@@ -27,9 +27,10 @@ def once_root(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def once(made: dict[str, Path], sim: SimServer, name: str, make: Callable[[Path], Any]) -> Path:
     """The folder `make` fills (given it empty: goals, config, a render into it against
-    the simulator) as the first thing each test of `name` did. Made once in this process;
-    each test (the first too) gets a fresh copy of it at the very path it was made at (a
-    run.db records its goals.yaml's path, a config the simulator's address), with the
+    the simulator) as the first thing each test of `name` did. Made once per module in
+    this process (`made` is the module's `once_root`); each test (the first too) gets a
+    fresh copy of it at the very path it was made at (a run.db records its goals.yaml's
+    path, a config the simulator's address), with the
     simulator reset to what it held after that render (its jobs and result files; a
     copy of each job, which a test may change) with nothing counted yet (its counters,
     records and faults as new), at the suite's media scale: the test starts as after its

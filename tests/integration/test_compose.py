@@ -87,7 +87,9 @@ def rendered_and_drawn(
     """The movie of `_movie(clips)` (workers=2), rendered once for the tests that read it:
     in a work folder whose name has % signs (the segment muxer expands % in its file
     names), with every card and overlay drawn recorded as (thread, text), and the chunks
-    `plan_chunks` makes of it before the render."""
+    `plan_chunks` makes of it before the render. (Read its frames with `_frames`:
+    `_frame` writes its PNG beside the movie through ffmpeg's image2 muxer, which takes
+    the folder's %d for a pattern.)"""
     import threading
 
     work = tmp_path_factory.mktemp("work") / "proj 100%d %" / "work"

@@ -105,14 +105,17 @@ def _disk_full(kind: str) -> BaseException:
 
 @pytest.mark.parametrize("kind", ["oserror", "sqlite", "ffmpeg"])
 def test_a_full_disk_during_the_compose_is_one_line_naming_the_disk(
-    clips_made: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, request: pytest.FixtureRequest
 ) -> None:
     """A full disk while composing (a card, the audio bed, run.db, ffmpeg's segments or
     final mux) was a traceback (exit 1) or ffmpeg's log tail, and never said which disk.
-    (The scenes are made once for the module, `--until clips`: the render here composes.)"""
+    (The "oserror" case makes its scenes in the render whose compose fails, so that the
+    scenes kept are that render's own work; the others start from the scenes made once
+    for the module, `--until clips`, and the render here composes.)"""
     from mindmovie import compose
 
-    tmp_path = clips_made
+    if kind != "oserror":
+        tmp_path = request.getfixturevalue("clips_made")
 
     def full(*args: Any, **kwargs: Any) -> Any:
         raise _disk_full(kind)

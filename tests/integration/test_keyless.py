@@ -88,6 +88,10 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 MadeRun = Callable[[str], tuple[Path, Path, Path]]
 
+#: the count `made_run`'s drawing of the simulator's images tints by, and that drawing
+_ORDER: dict[str, itertools.count[int]] = {"n": itertools.count()}
+_REAL_PNG = media.png
+
 #: how many images the simulator drew in `made_run`'s render of each preset, made once
 #: in this process (`once`)
 _DRAWN: dict[str, int] = {}
@@ -101,8 +105,12 @@ def made_run(
     (goals, config, run), the simulator holding that render's jobs and results with
     nothing counted yet. Each image drawn later is tinted by its arrival after those of
     that render, as when each test rendered its own."""
-    order = {"n": itertools.count()}
-    png = media.png
+    # (a module-level counter: the render made once keeps its image files as calls of
+    # the drawing patched in the test that made it, and a later test fetching one again
+    # draws it by that test's own count)
+    order = _ORDER
+    order["n"] = itertools.count()
+    png = _REAL_PNG
     monkeypatch.setattr(media, "png", lambda w, h, variant=0: png(w, h, next(order["n"])))
     homes: list[Path] = []
 

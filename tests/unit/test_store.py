@@ -107,8 +107,8 @@ def _open_files_under(folder: Path) -> list[str]:
 def test_a_store_that_fails_to_open_leaves_no_connection_open(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str
 ) -> None:
-    """A Store whose opening failed after its connection was made (a full disk as the
-    journal is set up, a foreign database) left that connection to the garbage
+    """A Store whose opening failed after its connection was made (a disk I/O error as
+    the journal is set up, a foreign database) left that connection to the garbage
     collector: run.db (and its -wal, which the close then removes) stayed open in the
     process, and a test's folder removed after it lost the -wal from under rmtree
     ("No such file or directory: 'run.db-wal'", seen in CI)."""
