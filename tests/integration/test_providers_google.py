@@ -1490,6 +1490,33 @@ def test_an_imagen_keyframe_model_in_developer_mode_is_refused_before_any_reques
     assert _google_requests(gsim) == []
 
 
+def test_a_gemini_person_generation_in_developer_mode_is_refused_before_any_request(
+    gsim: SimServer,
+) -> None:
+    """google-genai refuses ImageConfig.person_generation in developer mode (a ValueError
+    at each generate_content, "only supported in Gemini Enterprise Agent Platform mode"):
+    every keyframe failed after the planner was paid, told "Veo needs Vertex mode". It is
+    refused when the provider is built, and by the option check estimate and doctor make,
+    led by the setting and naming the fix."""
+    from mindmovie.providers import google as google_provider
+
+    s = _settings(gsim, vertexai=False)
+    s.keyframes.options = {"person_generation": "ALLOW_ADULT"}
+    with pytest.raises(ConfigError) as e:
+        GeminiKeyframes.from_settings(s, KEY)
+    said = str(e.value)
+    assert said.startswith("keyframes.options.person_generation:") and "\n" not in said
+    assert "providers.google.vertexai: true" in said and "Veo" not in said
+    with pytest.raises(ConfigError, match=r"^keyframes\.options\.person_generation:"):
+        google_provider.check_options(s, "keyframes")
+    assert _google_requests(gsim) == []
+    # in Vertex mode it is sent (test_gemini_keyframe_sends_seed_style_and_image_options)
+    s = _settings(gsim)
+    s.keyframes.options = {"person_generation": "ALLOW_ADULT"}
+    google_provider.check_options(s, "keyframes")
+    assert GeminiKeyframes.from_settings(s, KEY).mode.kind == "express"
+
+
 # ---------------------------------------------------------------------------- mutation audit
 async def test_gemini_keyframe_sends_seed_style_and_image_options(
     gsim: SimServer, tmp_path: Path

@@ -273,6 +273,8 @@ def _mode_for(settings: Settings, keys: Keys, stage: Stage) -> Mode:
                     f"{KEY_NAMES} (express mode), or choose keyframes.model "
                     "gemini-2-5-flash-image"
                 )
+    if (refused := _developer_refusal(settings, stage)) is not None:
+        raise refused
     if mode.kind == "developer" and stage == "video":
         raise ConfigError(
             f"{developer}: {who}: Veo needs Vertex mode (google-genai 3.x refuses it in "
@@ -325,6 +327,21 @@ def _mode_for(settings: Settings, keys: Keys, stage: Stage) -> Mode:
             )
         )
     return Mode(mode.kind, api_key=keys.google.get_secret_value())
+
+
+def _developer_refusal(settings: Settings, stage: Stage) -> ConfigError | None:
+    """A keyframe option google-genai refuses in developer mode (a ValueError at each
+    generate_content, after the planner was paid): ImageConfig.person_generation is
+    "only supported in Gemini Enterprise Agent Platform mode". None when it may be sent."""
+    if stage != "keyframes" or _resolve_mode(settings).kind != "developer":
+        return None
+    if settings.keyframes.options.get("person_generation") is None:
+        return None
+    return ConfigError(
+        "keyframes.options.person_generation: google-genai sends it only in Vertex mode "
+        "(developer mode refuses it at each keyframe); set providers.google.vertexai: true "
+        f"and use {KEY_NAMES} (express mode), or leave person_generation out"
+    )
 
 
 #: what each field of an operation's `job_origin` is, for a message saying which changed
@@ -767,8 +784,10 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
     if isinstance(e, ValueError):  # the SDK refusing a mode/parameter before any request
         hint = ""
         if re.search(r"Enterprise|Vertex|Developer API mode", str(e)):
+            # (what needs it: a keyframe's parameter was told "Veo needs Vertex mode")
+            needs = "Veo needs" if ctx.stage == "video" else f"{ctx.model} with this needs"
             hint = (
-                "; Veo needs Vertex mode: set providers.google.vertexai: true "
+                f"; {needs} Vertex mode: set providers.google.vertexai: true "
                 f"(express mode with {KEY_NAMES}) or project+location with ADC"
             )
         raise InvalidRequest(f"{what}: {e}{hint}", provider=PROVIDER) from e
@@ -878,6 +897,8 @@ def check_options(settings: Settings, stage: Stage) -> None:
     with contextlib.suppress(InvalidRequest):  # an unknown model is said elsewhere
         model_id = catalog.resolve(PROVIDER, stage, stage_settings.model).id
     _check_options(stage_settings.options, allowed, stage, model_id)
+    if (refused := _developer_refusal(settings, stage)) is not None:
+        raise refused
 
 
 #: the values each stage's enumerated options take, as the API spells them (google-genai's
