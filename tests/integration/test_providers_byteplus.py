@@ -570,6 +570,52 @@ async def test_auth_error_names_the_variable(sim: SimServer, keyframe: Path, sta
     assert "ARK_API_KEY" in str(e.value) and "ark-test" not in str(e.value)
 
 
+async def test_an_overdue_account_is_told_as_its_billing_not_its_key(
+    sim: SimServer, keyframe: Path, tmp_path: Path
+) -> None:
+    """Ark's 403 AccountOverdueError ("your account has an overdue balance": top up in
+    the billing center, docs.byteplus.com ModelArk 1299023, the codes table
+    provider-wire.md names) was told "check ARK_API_KEY (a valid key, with the model
+    activated for it)": the person was sent to a key that works. It is an AuthError (no
+    other call of the model goes out) that says to top up the account."""
+    message = "The request failed because your account has an overdue balance."
+    for path in (TASKS, IMAGES):
+        sim.add_fault("http", path=path, status=403, code="AccountOverdueError", message=message)
+    with pytest.raises(AuthError) as e:
+        await seedance(sim).submit(vreq(keyframe))
+    said = str(e.value)
+    assert "AccountOverdueError" in said and "billing" in said and "top up" in said
+    assert "a valid key" not in said
+    with pytest.raises(AuthError, match="top up") as e:
+        await seedream(sim).generate(KeyframeRequest("s1", "a fox", 2560, 1440, 7))
+    assert "a valid key" not in str(e.value)
+    assert created(sim) == 0
+
+
+async def test_a_closed_endpoint_is_a_passing_failure_not_a_refused_request(
+    sim: SimServer, keyframe: Path
+) -> None:
+    """Ark's 400 InvalidEndpoint.ClosedEndpoint ("the inference endpoint is disabled or
+    temporarily unavailable. Please try again later", ModelArk 1299023) was a refused
+    request, final, whose line told the person to change the scene's fields in
+    plan.yaml. It is Transient: tried again (a 400 made no task), then "render again"."""
+    sim.add_fault(
+        "http",
+        path=TASKS,
+        method="POST",
+        status=400,
+        code="InvalidEndpoint.ClosedEndpoint",
+        message="The request targeted an endpoint that is currently closed or temporarily "
+        "unavailable.",
+    )
+    with pytest.raises(Transient) as e:
+        await seedance(sim).submit(vreq(keyframe))
+    assert not isinstance(e.value, ConnectionLost)
+    assert "ClosedEndpoint" in str(e.value) and "render again" in str(e.value)
+    assert created(sim) == 0
+    assert (await seedance(sim).submit(vreq(keyframe))).startswith("cgt-")  # once open
+
+
 async def test_provider_refusal_names_param_and_allowed_values(
     sim: SimServer, keyframe: Path
 ) -> None:

@@ -193,6 +193,10 @@ def _allowed_for(spec: ModelSpec, param: str | None) -> str:
 #: Ark's error codes for a model id the account cannot call: one that does not exist (or
 #: is not this key's), and one not activated in the ModelArk console
 MODEL_NOT_FOUND_CODES = ("InvalidEndpointOrModel", "ModelNotOpen")
+#: Ark's codes (ModelArk 1299023) of an account in arrears (403), and of an endpoint
+#: "disabled or temporarily unavailable. Please try again later" (400)
+ACCOUNT_OVERDUE = "AccountOverdueError"
+CLOSED_ENDPOINT = "InvalidEndpoint.ClosedEndpoint"
 
 
 def map_ark_error(
@@ -243,6 +247,24 @@ def map_ark_error(
     detail = f"{code}: {message}" if code else message
     if is_content_filter(code):
         return ContentRejected(f"{during}: {detail}", billed=False, provider=PROVIDER)
+    if code == CLOSED_ENDPOINT:
+        # "the inference endpoint is disabled or temporarily unavailable. Please try again
+        # later" (ModelArk 1299023): the service, not the request. Told as a refused
+        # request, its line said to change the scene's fields in plan.yaml; a 400 made
+        # no task, so it is sent again
+        return Transient(
+            f"{during}: HTTP {status} {detail}; {busy_advice(PROVIDER, status)}",
+            retry_after=retry_after_seconds(e.response.headers),
+            provider=PROVIDER,
+        )
+    if code == ACCOUNT_OVERDUE:
+        # the account's balance, not the key: "check ARK_API_KEY (a valid key ...)" sent
+        # the person to a key that works. An AuthError: every call is refused alike
+        return AuthError(
+            f"{during}: HTTP {status} {detail}; top up the BytePlus account's balance in "
+            f"its billing center (the key {KEY_HINT} is fine: the account is overdue)",
+            provider=PROVIDER,
+        )
     if status == 429:
         return RateLimited(
             f"{during}: HTTP {status} {detail}; {rate_limit_advice(PROVIDER)}",
