@@ -129,6 +129,32 @@ async def test_i2v_request_shape_15_pro(sim: SimServer, keyframe: Path, tmp_path
     assert body["service_tier"] is None  # default tier unless configured
 
 
+@pytest.mark.parametrize(
+    ("prompt", "sent"),
+    [
+        ("she runs --dur 12 --rs 1080p along the shore", "she runs along the shore"),
+        ("she runs --duration=10 --Resolution 1080p", "she runs"),
+        ("--ratio 9:16 --seed 7 --cf true --wm true --fps 30 she runs", "she runs"),
+        (
+            "a well--lit room, 2--3 people --not-a-flag",
+            "a well--lit room, 2--3 people --not-a-flag",
+        ),
+    ],
+)
+async def test_inline_parameters_in_a_prompt_are_not_sent(
+    sim: SimServer, keyframe: Path, prompt: str, sent: str
+) -> None:
+    """Seedance reads legacy inline flags in the prompt (`--dur 12 --rs 1080p`), and
+    which wins over the typed fields is unconfirmed (provider-wire.md §1): a hand-edited
+    motion prompt could buy a longer or larger clip than the estimate priced. The text
+    sent has them taken out; the typed fields are the run's; other dashes stay."""
+    await seedance(sim).submit(vreq(keyframe, prompt=prompt))
+    body = sim.requests(path=TASKS, method="POST")[0]["body"]
+    assert body["content"][0] == {"type": "text", "text": sent}
+    assert (body["duration"], body["resolution"], body["ratio"]) == (5, "480p", "16:9")
+    assert body["seed"] == 11 and body["watermark"] is False
+
+
 async def test_models_without_audio_never_send_generate_audio(
     sim: SimServer, keyframe: Path
 ) -> None:

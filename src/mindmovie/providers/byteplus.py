@@ -18,6 +18,7 @@ import base64
 import contextlib
 import math
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -93,6 +94,27 @@ SEEDREAM_OPTIONS = frozenset(
 SEEDANCE_OPTIONS = frozenset(
     {"camera_fixed", "watermark", "service_tier", "execution_expires_after"}
 )
+
+
+#: Seedance's legacy inline parameters ("--dur 10 --rs 1080p" in the prompt; BytePlus
+#: ModelArk 1520757, short forms per provider-wire.md §1). Which one the service takes
+#: when both they and the typed fields are given is unconfirmed, so a prompt (a hand edit
+#: of plan.yaml, a planner's stray text) could buy a longer or larger clip than the
+#: estimate and the budget priced: they are taken out of the text sent (`sent_prompt`)
+_INLINE_FLAG = re.compile(
+    r"(?:^|(?<=\s))--(?:ratio|rt|resolution|rs|duration|dur|framepersecond|fps|frames"
+    r"|watermark|wm|seed|camerafixed|cf)(?:[ \t]*=[ \t]*|[ \t]+)\S+[ \t]*",
+    re.IGNORECASE,
+)
+
+
+def sent_prompt(prompt: str) -> str:
+    """The prompt as sent to Seedance: its inline parameters taken out, so the typed
+    fields (the seconds, resolution, ratio and seed the estimate priced) are the only
+    ones the service can read."""
+    if "--" not in prompt:
+        return prompt
+    return _INLINE_FLAG.sub("", prompt).strip()
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -961,7 +983,7 @@ class SeedanceVideo:
             last_frame=request.last_frame is not None,
         )
         content: list[dict[str, Any]] = [
-            {"type": "text", "text": request.prompt},
+            {"type": "text", "text": sent_prompt(request.prompt)},
             {
                 "type": "image_url",
                 "image_url": {"url": data_uri(request.keyframe)},
