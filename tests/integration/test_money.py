@@ -350,6 +350,41 @@ async def test_a_dry_run_estimate_does_not_approve_the_render_after_it(
     assert sim.stats()["requests"] == 0
 
 
+async def test_a_dry_run_on_a_started_run_does_not_approve_the_render_after_it(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """lessons.md: after a dry run the next run started every paid job without asking.
+    The test above runs `estimate` on a folder with no run.db (a declined render in a
+    new folder takes its folder away), so a flag the dry run left in run.db would never
+    be read. Here the run is started (its plan paid for and approved), `estimate` is run
+    on it, and the render after it still asks about the pictures and clips left; a
+    "no" sends nothing."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    settings = settings_for("byteplus", sim)
+    run = tmp_path / "run"
+    asked: list[float] = []
+
+    def answer(yes: bool) -> Any:
+        def ask(est: Any) -> bool:
+            asked.append(est.total)
+            return yes
+
+        return ask
+
+    pipe = Pipeline(goals, settings, out=run, keys=KEYS, confirm=answer(True))
+    await pipe.run(until="plan")
+    assert (run / "run.db").is_file()
+    before = sim.stats()["requests"]
+    for _ in range(2):
+        assert estimate_for(goals, settings, out=run).paid
+        with pytest.raises(Declined):
+            await Pipeline(goals, settings, out=run, keys=KEYS, confirm=answer(False)).run()
+    assert len(asked) == 3 and asked[1] > 0 and asked[2] > 0, asked
+    assert sim.stats()["totals"]["jobs_created"] == 0
+    assert sim.stats()["requests"] == before  # the "no"s sent nothing
+
+
 async def test_confirmation_shows_what_this_run_will_spend(sim: SimServer, tmp_path: Path) -> None:
     """`plan` is asked about the planner call only; `--until keyframes` about the plan
     and the keyframes, not the videos it will not make; a full render about everything."""
