@@ -1244,6 +1244,31 @@ def test_status_text_shows_estimated_and_billed_per_scene(sim: SimServer, tmp_pa
     assert f"billed ${st['money']['billed']:.2f}" in " ".join(r.output.split())
 
 
+def test_the_spend_question_under_a_smaller_budget_says_the_whole_estimate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """lessons.md: a "budget" that only clamped the displayed estimate (`min(total,
+    budget)`). The gate holds the cap (`test_budget_for_four_of_ten_scenes_bills_exactly_four`);
+    the question still says what the run would spend, not the budget in its place: the
+    tests above ask only with budgets over the estimate, where a clamp changes nothing."""
+    import sys
+
+    from mindmovie import cli
+    from mindmovie.costs import CallEstimate, RunEstimate
+
+    asked: list[str] = []
+
+    def confirm(text: str, default: bool = False) -> bool:
+        asked.append(text)
+        return False
+
+    monkeypatch.setattr(cli.typer, "confirm", confirm)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    est = RunEstimate(CallEstimate("planner", "anthropic", "m", 1.23, "by hand"), [])
+    assert cli._confirmer(False, 0.5, True)(est) is False
+    assert asked == ["Spend about $1.23 (budget $0.50)?"], asked
+
+
 def test_a_person_at_a_terminal_is_asked_and_yes_skips_the_question(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
