@@ -368,6 +368,28 @@ def _twelve(tmp_path: Path, spec: OutputSpec = SPEC) -> Timeline:
     return build_timeline(MovieInput("T", "Thanks", scenes, None, None), spec)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_largest_chunk_does_not_grow_with_the_movie(tmp_path: Path, workers: int) -> None:
+    """lessons.md: moviepy's compositing grew in memory per clip. Here each chunk is one
+    x264 with a decoder per segment it spans, so a longer movie must mean more chunks,
+    not longer ones. The tests above compare chunk sizes with MAX_CHUNK_SEGMENTS itself,
+    which a raised (or removed) bound raises with it; this compares a 12-scene movie
+    with a 60-scene one, and holds the bound to a number of decoders a 2-core machine
+    keeps in memory (at most 8)."""
+
+    def longest(n: int) -> int:
+        scenes = tuple(
+            SceneInput(f"s{i:02d}", f"I am {i}", 2.0, tmp_path / f"c{i}.mp4", f"{i:064d}")
+            for i in range(n)
+        )
+        tl = build_timeline(MovieInput("T", "Thanks", scenes, None, None), SPEC)
+        _, chunks = plan_chunks(tl, tmp_path / f"segments-{n}", workers)
+        return max(len(c.segments) for c in chunks)
+
+    short, long = longest(12), longest(60)
+    assert long <= short and long <= 8, (short, long)
+
+
 def test_without_crossfades_chunks_are_still_bounded_and_spread(tmp_path: Path) -> None:
     """No transitions: bodies are cut between each other (nothing is decoded twice)."""
     tl = _twelve(tmp_path, replace(SPEC, crossfade=0.0))
