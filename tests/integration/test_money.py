@@ -1520,6 +1520,36 @@ async def test_a_seedream_image_whose_download_fails_is_not_paid_for_twice(
     assert sum(r["billed_usd"] for r in rows) == pytest.approx(made * 0.03)
 
 
+async def test_a_seedream_image_whose_download_keeps_failing_is_not_requested_again(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The test above fails one download (retried on its URL) and then every download
+    with a 404 (a result gone). Between the two: a download that answers 500 through
+    every retry on its URL. It is a passing error, and raised as one the keyframe's own
+    retry sent the request again and paid for a second image; each image is requested
+    once, billed, and its URL kept for the next render."""
+    no_retry_waits(monkeypatch)
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    url_images: dict[str, Any] = {
+        "keyframes": {"options": {"response_format": "url"}},
+        "video": {"provider": "local"},
+    }
+    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
+    run = tmp_path / "run"
+    with pytest.raises((ProviderError, RenderFailed)):
+        await Pipeline(goals, settings_for("byteplus", sim, **url_images), out=run, keys=KEYS).run(
+            until="keyframes"
+        )
+    store = Store(run / "run.db")
+    rows = [r for r in store.ledger_rows() if r["stage"] == "keyframe"]
+    store.close()
+    made = sim.stats()["totals"]["images"]
+    requested = {r["scene_id"] for r in rows}
+    assert made == len(rows) == len(requested), (made, rows)  # one request per scene
+    assert all(r["state"] == "billed" for r in rows), rows
+
+
 async def test_a_failed_clip_whose_job_is_journaled_is_not_counted_as_a_clip_to_buy(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
