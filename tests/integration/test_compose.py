@@ -186,6 +186,32 @@ def test_scenes_of_awkward_seconds_make_a_movie_of_the_exact_length(
     assert abs(len(pcm) / 2 / 48000 - 114 / 25) < 1 / 25
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_one_frame_segment_inside_a_chunk_keeps_its_frame_and_the_next_its_own(
+    tmp_path: Path, clips: dict[str, Path], workers: int
+) -> None:
+    """A scene one frame longer than its two crossfades has a 1-frame body between two
+    transitions. ffmpeg's concat filter takes a segment's length from its frames' mean
+    spacing, which one frame has none of: the next segment started on the same time
+    stamp, and the encoder's constant rate dropped a frame there. Every such scene cost
+    the movie a frame, and each segment file after it in the chunk held its neighbour's
+    frames (180 scenes of 0.7 s at 12 fps with 0.3 s crossfades: 830 frames of 884, the
+    picture 4.5 s shorter than the sound)."""
+    fps = SPEC.fps
+    red = clips["red"]
+    scenes = tuple(
+        SceneInput(f"s{i}", f"I am scene {i}", (2 * 6 + 1) / fps, red, sha256_file(red))
+        for i in range(6)
+    )
+    tl = build_timeline(MovieInput("Title", "Thanks", scenes, None, None), SPEC)
+    assert [s.frames for s in tl.segments if s.id.startswith("body:scene")] == [1] * 6
+    report = render(tl, tmp_path / "work", tmp_path / "movie.mp4", workers=workers)
+    for seg, res in zip(tl.segments, report.segments, strict=True):
+        assert count_video_frames(res.path) == seg.frames, seg.id
+    assert count_video_frames(report.out) == tl.total_frames
+    assert _frames_at_rate(report.out) == tl.total_frames
+
+
 @pytest.mark.parametrize("engine", ["ffmpeg", "moviepy"])
 def test_the_sound_ends_with_the_last_frame_in_both_engines(
     engine: str, tmp_path: Path, clips: dict[str, Path]

@@ -451,10 +451,20 @@ def chunk_args(
     # `setsar=1`: concat passes on its first input's sample aspect ratio, which a card's
     # raw frames do not have, so a chunk opening on a card wrote an SPS without one and
     # the others SAR 1:1: the movie's SPS changed at such joins (concat copies them)
+    # `setpts=N`: each frame the concat gives, one frame after the one before. concat
+    # starts a segment where the one before ends by its frames' mean spacing, which a
+    # 1-frame segment (the body of a scene one frame longer than its two crossfades)
+    # has none of: the next one began on its time stamp, and from the third such
+    # frame in a chunk the encoder's constant rate dropped a frame at each, every
+    # later segment file of the chunk holding its neighbour's frames (a 180-scene
+    # movie's picture 4.5 s shorter than its sound)
     total = sum(s.frames for s in chunk.segments)
     pad = max(0, MIN_CHUNK_FRAMES - total)  # frames encoded after the last segment's, and cut off
     tail = f",tpad=stop={pad}:stop_mode=clone" if pad else ""
-    chains.append(f"{''.join(pieces)}concat=n={n}:v=1:a=0,setsar=1,setparams={_COLOR}{tail}[out]")
+    chains.append(
+        f"{''.join(pieces)}concat=n={n}:v=1:a=0,settb=1/{tl.spec.fps},setpts=N,"
+        f"setsar=1,setparams={_COLOR}{tail}[out]"
+    )
     cuts, at = [], 0
     for seg in chunk.segments if pad else chunk.segments[:-1]:
         at += seg.frames

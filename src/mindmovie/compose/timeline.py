@@ -47,8 +47,11 @@ from typing import Literal
 #: line breaks at a no-break space and a long word breaks at its soft hyphens, see
 #: cards._wrap; 21: U+2028, U+2029, NEL and a lone CR break lines as a newline does, see
 #: fonts.text_lines: a cached card or segment of such a text showed them as spaces, and
-#: its key, of the same text, would have kept it).
-RENDERER_VERSION = "compose-ffmpeg-21"
+#: its key, of the same text, would have kept it; 22: a 1-frame segment no longer
+#: shares its time stamp with the next one in its chunk, whose encoder dropped a frame
+#: from the third such and cut every later segment of the chunk a frame early, see
+#: ffmpeg.chunk_args: a cached segment may hold its neighbour's frames).
+RENDERER_VERSION = "compose-ffmpeg-22"
 #: The built-in music bed's version (compose/audio.py): part of the audio track's key,
 #: so a track cached with an older bed is not reused.
 BED_VERSION = "bed-4"
