@@ -342,9 +342,10 @@ def _has_transparency(path: str, mtime_ns: int, size: int) -> bool:
 
 def photo_fit_never_changed(path: Path) -> bool:
     """Whether `local_media.fit_photo` has made the same pixels of this photo since its
-    first version: an opaque 8-bit photo with no ICC profile. Since then the fit converts
-    by the ICC profile (2026-12-01, all modes 2026-12-02) and scales 16-bit and float
-    greyscale (white or black before); transparent parts are `photo_has_transparency`'s.
+    first version: an opaque 8-bit photo with no ICC profile, not an AVIF. Since then the
+    fit converts by the ICC profile (2026-12-01, all modes 2026-12-02), scales 16-bit and
+    float greyscale (white or black before) and converts an AVIF by its `nclx` colours
+    (2026-12-06); transparent parts are `photo_has_transparency`'s.
     Keyframes keyed before the fit joined their key are reused only for such a photo.
     From the header; False when it cannot be read."""
     import warnings
@@ -356,7 +357,11 @@ def photo_fit_never_changed(path: Path) -> bool:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             with Image.open(path) as im:
-                return im.mode in _FIT_NEVER_CHANGED_MODES and not im.info.get("icc_profile")
+                return (
+                    im.mode in _FIT_NEVER_CHANGED_MODES
+                    and not im.info.get("icc_profile")
+                    and im.format != "AVIF"
+                )
     except (Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         return False
 

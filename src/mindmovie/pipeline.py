@@ -198,8 +198,9 @@ CROP_KEPT_MIN = 0.6
 #: how `local_media.fit_photo` fits a photo to the frame (cover-crop, centred, LANCZOS,
 #: EXIF orientation, ICC to sRGB): in a photo keyframe's key (transparent parts or not);
 #: change it with the fit. -2: palette, tRNS, grey+alpha and 16-bit grey photos are
-#: converted by their ICC profile too (they kept their numbers)
-PHOTO_FIT = "cover-centre-lanczos-srgb-2"
+#: converted by their ICC profile too (they kept their numbers); -3: an AVIF tagged
+#: Display P3, BT.2020 or HDR by its `nclx` box is converted too (`local_media.avif_nclx`)
+PHOTO_FIT = "cover-centre-lanczos-srgb-3"
 
 
 class RunLocked(Exception):

@@ -1064,6 +1064,46 @@ def test_a_photo_with_an_icc_profile_is_shown_in_srgb(tmp_path: Path) -> None:
     assert (img == 90).all()
 
 
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_an_avif_tagged_display_p3_or_hdr_by_its_nclx_box_is_shown_in_srgb(
+    tmp_path: Path, mode: str
+) -> None:
+    """An AVIF says its colours with an `nclx` box (CICP codes) more often than with an
+    ICC profile, and Pillow reads only the profile: libavif's RGB is still in the
+    photo's own primaries and transfer, which were used as sRGB. A Display P3 photo
+    came out dulled (P3 (200, 120, 100) shown as (200, 120, 100), not sRGB ~(214, 116,
+    95), as a P3 ICC profile gives it), and an HDR (PQ) one dim and grey: its reference
+    white, 203 nits (PQ code 148), was a grey of 148."""
+    from PIL import features
+
+    from mindmovie.providers.local_media import fit_photo
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow reads no AVIF")
+
+    def avif(name: str, colour: tuple[int, int, int], primaries: int, transfer: int) -> Path:
+        buf = io.BytesIO()
+        picture = Image.new(mode, (40, 30), (*colour, 255) if mode == "RGBA" else colour)
+        picture.save(buf, "AVIF", quality=100, subsampling="4:4:4")
+        data = bytearray(buf.getvalue())
+        at = data.find(b"colrnclx")  # Pillow writes sRGB's (1, 13): made P3's or PQ's
+        assert at > 0 and data[at + 8 : at + 12] == bytes([0, 1, 0, 13])
+        data[at + 8 : at + 12] = bytes([0, primaries, 0, transfer])
+        path = tmp_path / name
+        path.write_bytes(bytes(data))
+        return path
+
+    def shown(path: Path) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(fit_photo(path, 32, 18))))[9, 16].astype(int)
+
+    srgb = shown(avif("srgb.avif", (200, 120, 100), 1, 13))
+    assert (np.abs(srgb - (200, 120, 100)) <= 2).all(), srgb  # sRGB's own: as it is
+    p3 = shown(avif("p3.avif", (200, 120, 100), 12, 13))
+    assert (np.abs(p3 - (214, 116, 95)) <= 3).all(), p3
+    pq = shown(avif("pq.avif", (148, 148, 148), 9, 16))
+    assert (pq >= 230).all() and np.ptp(pq) <= 3, pq
+
+
 def test_a_float_greyscale_photo_in_0_to_1_keeps_its_tones(tmp_path: Path) -> None:
     """A 32-bit float TIFF (mode F) holds 0..1: Pillow's convert clipped each value as
     it is, so 0.5 became 0 and the keyframe was black."""
