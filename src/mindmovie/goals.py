@@ -342,15 +342,16 @@ def _has_transparency(path: str, mtime_ns: int, size: int) -> bool:
 
 def photo_fit_never_changed(path: Path) -> bool:
     """Whether `local_media.fit_photo` has made the same pixels of this photo since its
-    first version: an opaque 8-bit photo with no ICC profile, not an AVIF. Since then the
-    fit converts by the ICC profile (2026-12-01, all modes 2026-12-02), scales 16-bit and
-    float greyscale (white or black before) and converts an AVIF by its `nclx` colours
-    (2026-12-06); transparent parts are `photo_has_transparency`'s.
+    first version: an opaque 8-bit photo with no ICC profile, not an AVIF nor Adobe RGB by
+    its EXIF. Since then the fit converts by the ICC profile (2026-12-01, all modes
+    2026-12-02), scales 16-bit and float greyscale (white or black before) and converts
+    an AVIF by its `nclx` colours and a camera's Adobe RGB JPEG by its EXIF (2026-12-06);
+    transparent parts are `photo_has_transparency`'s.
     Keyframes keyed before the fit joined their key are reused only for such a photo.
     From the header; False when it cannot be read."""
     import warnings
 
-    from mindmovie.pillow import Image
+    from mindmovie.pillow import Image, exif_adobe_rgb
 
     try:
         with warnings.catch_warnings():
@@ -361,6 +362,7 @@ def photo_fit_never_changed(path: Path) -> bool:
                     im.mode in _FIT_NEVER_CHANGED_MODES
                     and not im.info.get("icc_profile")
                     and im.format != "AVIF"
+                    and not exif_adobe_rgb(im)
                 )
     except (Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         return False

@@ -17,4 +17,24 @@ MAX_PICTURE_PIXELS = 300_000_000
 
 Image.MAX_IMAGE_PIXELS = MAX_PICTURE_PIXELS // 2
 
-__all__ = ["MAX_PICTURE_PIXELS", "Image"]
+
+def exif_adobe_rgb(im: Image.Image) -> bool:
+    """Whether a photo without an ICC profile says by its EXIF that it is Adobe RGB: a
+    camera set to Adobe RGB writes its JPEG as DCF's option file, ColorSpace
+    'Uncalibrated' (0xFFFF) and interoperability index 'R03', and many (Sony, Canon)
+    embed no profile. Its numbers used as sRGB dulled every colour. A JPEG's only (a
+    camera's; read from its header: a PNG's EXIF may come after its pixels)."""
+    if im.format not in ("JPEG", "MPO") or im.info.get("icc_profile"):
+        return False
+    try:
+        exif = im.getexif()
+        space = exif.get_ifd(0x8769).get(0xA001)
+        index = exif.get_ifd(0xA005).get(0x0001)
+    except Exception:  # a damaged EXIF: the photo as stored
+        return False
+    if isinstance(index, bytes):
+        index = index.decode("ascii", "replace")
+    return space == 0xFFFF and isinstance(index, str) and index.strip("\0 ") == "R03"
+
+
+__all__ = ["MAX_PICTURE_PIXELS", "Image", "exif_adobe_rgb"]

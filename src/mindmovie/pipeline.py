@@ -199,7 +199,8 @@ CROP_KEPT_MIN = 0.6
 #: EXIF orientation, ICC to sRGB): in a photo keyframe's key (transparent parts or not);
 #: change it with the fit. -2: palette, tRNS, grey+alpha and 16-bit grey photos are
 #: converted by their ICC profile too (they kept their numbers); -3: an AVIF tagged
-#: Display P3, BT.2020 or HDR by its `nclx` box is converted too (`local_media.avif_nclx`)
+#: Display P3, BT.2020 or HDR by its `nclx` box is converted too (`local_media.avif_nclx`),
+#: and a camera's Adobe RGB JPEG said so by its EXIF only (`pillow.exif_adobe_rgb`)
 PHOTO_FIT = "cover-centre-lanczos-srgb-3"
 
 

@@ -1104,6 +1104,38 @@ def test_an_avif_tagged_display_p3_or_hdr_by_its_nclx_box_is_shown_in_srgb(
     assert (pq >= 230).all() and np.ptp(pq) <= 3, pq
 
 
+def test_a_camera_s_adobe_rgb_jpeg_said_by_its_exif_is_shown_in_srgb(tmp_path: Path) -> None:
+    """A camera set to Adobe RGB writes DCF's option file: EXIF ColorSpace 'Uncalibrated'
+    and interoperability index 'R03', often with no ICC profile (Sony, Canon). Its
+    numbers were used as sRGB: Adobe RGB (200, 120, 100), sRGB ~(225, 121, 100), was
+    shown dulled as (200, 120, 100). Without 'R03' (an uncalibrated file of unknown
+    space) the photo is shown as stored; and the photo's legacy keyframe key is not
+    vouched for."""
+    from PIL import ExifTags
+
+    from mindmovie.goals import photo_fit_never_changed
+    from mindmovie.providers.local_media import fit_photo
+
+    def jpeg(name: str, index: str | None) -> Path:
+        exif = Image.Exif()
+        exif.get_ifd(ExifTags.IFD.Exif)[0xA001] = 0xFFFF  # ColorSpace: Uncalibrated
+        if index is not None:
+            exif.get_ifd(ExifTags.IFD.Exif)[0xA005] = {0x0001: index}
+        path = tmp_path / name
+        Image.new("RGB", (40, 30), (200, 120, 100)).save(
+            path, exif=exif.tobytes(), quality=100, subsampling=0
+        )
+        return path
+
+    def shown(path: Path) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(fit_photo(path, 32, 18))))[9, 16].astype(int)
+
+    adobe, unknown = jpeg("adobe.jpg", "R03"), jpeg("unknown.jpg", None)
+    assert (np.abs(shown(adobe) - (225, 121, 100)) <= 2).all(), shown(adobe)
+    assert (np.abs(shown(unknown) - (200, 120, 100)) <= 2).all(), shown(unknown)
+    assert not photo_fit_never_changed(adobe) and photo_fit_never_changed(unknown)
+
+
 def test_a_float_greyscale_photo_in_0_to_1_keeps_its_tones(tmp_path: Path) -> None:
     """A 32-bit float TIFF (mode F) holds 0..1: Pillow's convert clipped each value as
     it is, so 0.5 became 0 and the keyframe was black."""

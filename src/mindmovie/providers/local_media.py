@@ -30,7 +30,7 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 from mindmovie.media import ffmpeg_exe, ffmpeg_path, killed_by, running
-from mindmovie.pillow import Image
+from mindmovie.pillow import Image, exif_adobe_rgb
 from mindmovie.providers.base import (
     LOCAL_JOB_PREFIX,
     EncoderEnded,
@@ -450,6 +450,10 @@ _CICP_PRIMARIES: dict[int, tuple[tuple[float, float], ...]] = {
 #: CICP transfers of HDR: PQ (16) and HLG (18); the SDR ones (BT.709, sRGB, BT.601,
 #: BT.2020's) are read and written with sRGB's curve
 _CICP_PQ, _CICP_HLG = 16, 18
+#: Adobe RGB (1998), which has no CICP code: (primaries, transfer) as `nclx_to_srgb`
+#: takes them, for a camera's JPEG that says it only in its EXIF (`exif_adobe_rgb`)
+ADOBE_RGB = (-1, -1)
+_CICP_PRIMARIES[ADOBE_RGB[0]] = ((0.640, 0.330), (0.210, 0.710), (0.150, 0.060), (0.3127, 0.3290))
 
 
 def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
@@ -555,7 +559,7 @@ def nclx_to_srgb(im: Image.Image, primaries: int, transfer: int) -> Image.Image:
     P3 or BT.2020 photo's colours converted in linear light, an HDR one (PQ, or HLG
     taken as shown on a 1000-nit display) tone mapped with the compositor's curve for
     an HDR clip (linear light at 100 nits, `_mobius`), its peak the picture's brightest.
-    Unknown codes, or sRGB's own, leave it as it is."""
+    `ADOBE_RGB` converts Adobe RGB. Unknown codes, or sRGB's own, leave it as it is."""
     hdr = transfer in (_CICP_PQ, _CICP_HLG)
     if primaries not in _CICP_PRIMARIES or (primaries == 1 and not hdr):
         return im
@@ -572,6 +576,8 @@ def nclx_to_srgb(im: Image.Image, primaries: int, transfer: int) -> Image.Image:
         scene = np.where(v <= 0.5, v * v / 3.0, (np.exp((v - c) / a) + b) / 12.0)
         ys = scene @ np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
         lin = 1000.0 * np.power(np.maximum(ys, 1e-6), 0.2)[..., None] * scene / 100.0
+    elif transfer == ADOBE_RGB[1]:
+        lin = np.power(v, 563.0 / 256.0)
     else:
         lin = np.where(v <= 0.04045, v / 12.92, np.power((v + 0.055) / 1.055, 2.4))
     matrix = np.linalg.inv(_to_xyz(_CICP_PRIMARIES[1])) @ _to_xyz(_CICP_PRIMARIES[primaries])
@@ -825,6 +831,7 @@ def fit_photo(
             with Image.open(path) as im:
                 side = max(width, height)  # square: the photo may be rotated by EXIF
                 im.draft("RGB", (side, side))  # JPEG: decode at a reduced scale if possible
+                adobe = exif_adobe_rgb(im)  # (before exif_transpose rewrites the EXIF)
                 # in place: a photo with nothing to turn is not copied whole (a PNG is
                 # decoded at full size, 144 MB for 48 MP; each copy was as much again)
                 ImageOps.exif_transpose(im, in_place=True)
@@ -832,6 +839,8 @@ def fit_photo(
                 nclx = (
                     avif_nclx(path)
                     if im.format == "AVIF" and not im.info.get("icc_profile")
+                    else ADOBE_RGB
+                    if adobe
                     else None
                 )
                 alpha = _has_alpha(turned)
@@ -844,8 +853,9 @@ def fit_photo(
         photo, (width, height), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5)
     )
     if nclx is not None:
-        # an AVIF tagged Display P3, BT.2020 or HDR by its `nclx` box, not an ICC
-        # profile (Pillow gives its numbers as they are): converted once it is small
+        # an AVIF tagged Display P3, BT.2020 or HDR by its `nclx` box, or a camera's
+        # Adobe RGB JPEG by its EXIF, not an ICC profile (Pillow gives its numbers as
+        # they are): converted once it is small
         fitted = nclx_to_srgb(fitted, *nclx)
     if fitted.mode == "L":  # the same pixels as fitting it in RGB (each band alike)
         fitted = fitted.convert("RGB")
