@@ -475,6 +475,31 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     return out
 
 
+def _top_box(path: Path, kind: bytes, limit: int = 1 << 22) -> bytes | None:
+    """The body of the first top-level box `kind` of an ISO base media file (at most
+    `limit` bytes of it), found by skipping the boxes before it (a picture's `mdat` may
+    come first); None when there is none or the file cannot be read."""
+    try:
+        with path.open("rb") as f:
+            while head := f.read(8):
+                if len(head) < 8:
+                    return None
+                size, got = int.from_bytes(head[:4], "big"), head[4:]
+                skip = size - 8
+                if size == 1:
+                    size = int.from_bytes(f.read(8), "big")
+                    skip = size - 16
+                if got == kind:
+                    body = f.read(min(skip, limit) if size else limit)
+                    return body if size == 0 or skip <= limit else None
+                if size == 0 or skip < 0:
+                    return None
+                f.seek(skip, 1)
+    except OSError:
+        return None
+    return None
+
+
 def avif_nclx(path: Path) -> tuple[int, int] | None:
     """The colour primaries and transfer (CICP codes) an AVIF's `nclx` colour box gives
     its primary picture, or None (not an AVIF, no such box, or one that cannot be read).
@@ -482,16 +507,10 @@ def avif_nclx(path: Path) -> tuple[int, int] | None:
     Pillow reads an AVIF's ICC profile but not its `nclx`: libavif uses that box only
     for the YUV matrix, and the RGB it gives is still in the picture's own primaries
     and transfer (a Display P3 or an HDR photo)."""
-    try:
-        with path.open("rb") as f:
-            data = f.read(1 << 20)  # the meta box comes before the pictures' data
-    except OSError:
+    data = _top_box(path, b"meta")
+    if data is None:
         return None
-    top = {k: (a, b) for k, a, b in _boxes(data, 0, len(data))}
-    if b"meta" not in top:
-        return None
-    ma, mb = top[b"meta"]
-    meta = {k: (a, b) for k, a, b in _boxes(data, ma + 4, mb)}  # (a full box)
+    meta = {k: (a, b) for k, a, b in _boxes(data, 4, len(data))}  # (a full box)
     if b"iprp" not in meta:
         return None
     iprp = {k: (a, b) for k, a, b in _boxes(data, *meta[b"iprp"])}
