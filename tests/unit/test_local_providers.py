@@ -1104,6 +1104,34 @@ def test_an_avif_tagged_display_p3_or_hdr_by_its_nclx_box_is_shown_in_srgb(
     assert (pq >= 230).all() and np.ptp(pq) <= 3, pq
 
 
+def test_a_damaged_avif_colour_box_table_is_no_traceback(tmp_path: Path) -> None:
+    """`avif_nclx` walks the AVIF's boxes by hand (Pillow does not give the `nclx`): a
+    photo Pillow decodes may still carry a damaged or cut item table, and an index past
+    its end was an IndexError out of the keyframe, a box size under its header a
+    ValueError (a negative read). Every byte of the meta box set to five values in turn,
+    and the file cut at each of them, gives a colour pair or None."""
+    from PIL import features
+
+    from mindmovie.providers.local_media import avif_nclx
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow reads no AVIF")
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 120, 100)).save(buf, "AVIF")
+    data = buf.getvalue()
+    start = data.find(b"meta") - 4
+    end = start + int.from_bytes(data[start : start + 4], "big")
+    path = tmp_path / "damaged.avif"
+    path.write_bytes(data)
+    assert avif_nclx(path) == (1, 13)  # Pillow writes sRGB's
+    for at in range(start, end):
+        damaged = [data[:at] + bytes([v]) + data[at + 1 :] for v in (0, 2, 0x7F, 0x80, 0xFF)]
+        for damaged_file in (*damaged, data[:at]):
+            path.write_bytes(damaged_file)
+            got = avif_nclx(path)
+            assert got is None or (isinstance(got, tuple) and len(got) == 2), (at, got)
+
+
 def test_a_camera_s_adobe_rgb_jpeg_said_by_its_exif_is_shown_in_srgb(tmp_path: Path) -> None:
     """A camera set to Adobe RGB writes DCF's option file: EXIF ColorSpace 'Uncalibrated'
     and interoperability index 'R03', often with no ICC profile (Sony, Canon). Its

@@ -489,6 +489,8 @@ def _top_box(path: Path, kind: bytes, limit: int = 1 << 22) -> bytes | None:
                 if size == 1:
                     size = int.from_bytes(f.read(8), "big")
                     skip = size - 16
+                if size != 0 and skip < 0:  # a size smaller than its own header: damaged
+                    return None
                 if got == kind:
                     body = f.read(min(skip, limit) if size else limit)
                     return body if size == 0 or skip <= limit else None
@@ -524,33 +526,36 @@ def avif_nclx(path: Path) -> tuple[int, int] | None:
     }
     if not nclx:
         return None
-    primary = None
-    if b"pitm" in meta:
-        a, _b = meta[b"pitm"]
-        primary = int.from_bytes(data[a + 4 : a + 6 if data[a] == 0 else a + 8], "big")
-    if primary is not None and b"ipma" in iprp:
-        a, b = iprp[b"ipma"]
-        version, flags = data[a], int.from_bytes(data[a + 1 : a + 4], "big")
-        i = a + 4
-        count = int.from_bytes(data[i : i + 4], "big")
-        i += 4
-        for _ in range(count):
-            wide = 4 if version >= 1 else 2
-            item = int.from_bytes(data[i : i + wide], "big")
-            i += wide
-            n = data[i]
-            i += 1
-            for _ in range(n):
-                if flags & 1:
-                    index = int.from_bytes(data[i : i + 2], "big") & 0x7FFF
-                    i += 2
-                else:
-                    index = data[i] & 0x7F
-                    i += 1
-                if item == primary and index in nclx:
-                    return nclx[index]
-            if i > b:
-                break
+    try:  # a damaged item table (Pillow decoded the picture): the first nclx
+        primary = None
+        if b"pitm" in meta:
+            a, _b = meta[b"pitm"]
+            primary = int.from_bytes(data[a + 4 : a + 6 if data[a] == 0 else a + 8], "big")
+        if primary is not None and b"ipma" in iprp:
+            a, b = iprp[b"ipma"]
+            version, flags = data[a], int.from_bytes(data[a + 1 : a + 4], "big")
+            i = a + 4
+            count = int.from_bytes(data[i : i + 4], "big")
+            i += 4
+            for _ in range(count):
+                wide = 4 if version >= 1 else 2
+                item = int.from_bytes(data[i : i + wide], "big")
+                i += wide
+                n = data[i]
+                i += 1
+                for _ in range(n):
+                    if flags & 1:
+                        index = int.from_bytes(data[i : i + 2], "big") & 0x7FFF
+                        i += 2
+                    else:
+                        index = data[i] & 0x7F
+                        i += 1
+                    if item == primary and index in nclx:
+                        return nclx[index]
+                if i > b:
+                    break
+    except IndexError:
+        pass
     return next(iter(nclx.values()))
 
 
