@@ -1331,9 +1331,12 @@ def run_dir_for(
     plan_keys: Collection[str] | None = None,
 ) -> Path:
     """The run's home: --out if given, else <output_dir>/<slug of the title>; or, when
-    no run is there yet, the earlier run of this same goals.yaml under another title
-    (`earlier_run`, whose plan has one of `plan_keys`): a new title must not start the
-    movie, and its payments, over."""
+    no run of these goals is there (none, or another goals.yaml's of the same title),
+    the earlier run of this same goals.yaml under another title (`earlier_run`, whose
+    plan has one of `plan_keys`): a new title must not start the movie, and its
+    payments, over. (A folder holding another goals.yaml's run was taken as home: the
+    render replaced that run's movie and bought this movie's plan and scenes again,
+    its own run under the old title left unused.)"""
     if out is not None:
         return _not_an_option(out)
     home = _not_an_option(settings.output_dir / folder_name(goals.title))
@@ -1341,6 +1344,8 @@ def run_dir_for(
         has_run = (home / "run.db").is_file()
     except OSError:  # a name too long for the system: _prepare_run_dir says so
         return home
+    if goals_path is not None and has_run and _run_of(home, goals_path) is False:
+        has_run = False  # another goals.yaml's run: theirs, unless these have none
     if goals_path is not None and not has_run:
         earlier = earlier_run(settings.output_dir, goals_path, plan_keys)
         return home if earlier is None else _not_an_option(earlier)

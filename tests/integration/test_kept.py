@@ -643,6 +643,39 @@ def test_a_run_that_could_not_follow_its_title_is_still_found(tmp_path: Path) ->
         assert res.run_dir == first.run_dir
 
 
+def test_a_new_title_whose_folder_holds_another_goals_run_goes_on_in_its_own_run(
+    tmp_path: Path,
+) -> None:
+    """outputs/<new title>/ holding the run of another goals.yaml of that title (two
+    projects sharing a title; the template's): the render went into that run, replacing
+    its movie, and made the plan and every scene again (with a paid preset, bought them
+    again), while this goals.yaml's own run, under its old title, held them all. It goes
+    on in its own run, as when outputs/<new title>/ exists and holds no run, and says
+    it could not follow the title."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+
+    goals, settings = _offline(tmp_path)
+    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    other = tmp_path / "other" / "goals.yaml"
+    other.parent.mkdir()
+    other.write_text(
+        "title: My Brave Year\ngoals:\n  - category: wealth\n    vision: Be debt-free\n"
+    )
+    theirs = asyncio.run(Pipeline(other, settings).run(until="plan")).run_dir
+    assert theirs == tmp_path / "outputs" / "my-brave-year"
+    their_plan = (theirs / "plan.yaml").read_bytes()
+    text = goals.read_text().replace("title: My Year of Becoming", "title: My Brave Year")
+    goals.write_text(text)
+    reporter, warned = _warnings()
+    res = asyncio.run(Pipeline(goals, settings, reporter=reporter).run(until="keyframes"))
+    assert res.run_dir == first.run_dir, warned
+    assert [r for r in res.ran if r[1] in ("plan", "keyframe")] == []
+    assert (theirs / "plan.yaml").read_bytes() == their_plan
+    assert any("could not rename it to my-brave-year" in w for w in warned), warned
+
+
 def test_a_render_whose_old_folder_was_renamed_meanwhile_does_not_start_over(
     tmp_path: Path,
 ) -> None:
