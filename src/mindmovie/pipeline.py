@@ -6608,10 +6608,13 @@ class Pipeline:
             return
         self._rename_to = new
 
-    def _rename_to_title(self, store: Store) -> None:
+    def _rename_to_title(self, store: Store, fresh_aside: Path | None = None) -> None:
         """The spend is agreed to (or nothing is paid): rename the run folder to the new
         title's (`_follow_title` checked it could be). Under this render's lock, whose
-        file moves with the folder, so a render of the new title meets the same lock."""
+        file moves with the folder, so a render of the new title meets the same lock.
+        `fresh_aside`: the previous/<time>/ this render's --fresh set the old run aside
+        in, named in the old folder by `_set_aside`'s warning: said where it is now (it
+        moved with the folder), and nothing is said reused of a run made again."""
         new, self._rename_to = self._rename_to, None
         if new is None:
             return
@@ -6632,6 +6635,14 @@ class Pipeline:
         store.reopen(self.run_dir / "run.db")
         if why:
             self._title_not_followed(new, why)
+            return
+        if fresh_aside is not None:
+            with contextlib.suppress(ValueError):
+                fresh_aside = new / fresh_aside.relative_to(old)
+            self.reporter.warn(
+                f"the title changed since the last render: its run folder {old.name} is "
+                f"now {new.name}; the previous run --fresh set aside is in {fresh_aside}"
+            )
             return
         self.reporter.warn(
             f"the title changed since the last render: its run folder {old.name} is now "
@@ -8912,8 +8923,9 @@ class Pipeline:
         store.set_meta(SETTINGS_META, json.dumps(recorded_settings(self.settings)))
         if self._aside_pending:
             self._set_aside_unjournaled(store)  # agreed to (or free): before anything is made
+        fresh_aside: Path | None = None  # (`_rename_to_title` says where it is now)
         if self._fresh_moved is not None:  # --fresh agreed to: the old run stays aside
-            dest = self._fresh_moved[0]
+            dest = fresh_aside = self._fresh_moved[0]
             # its clip jobs still in flight are carried here first: killed before the
             # meta is cleared, the next render puts the old run back (this run.db, and
             # what it carried, gone with it); after, before the old rows say so, both
@@ -8930,7 +8942,7 @@ class Pipeline:
             self._settle_carry_notes(store, dest)
         else:
             self._settle_carry_notes(store, None)  # (a --fresh killed before it marked)
-        self._rename_to_title(store)  # a new title: agreed to (or free), so now
+        self._rename_to_title(store, fresh_aside)  # a new title: agreed to (or free), so now
         try:
             plan = await self._plan(store, planner)
         except BudgetExceeded as e:

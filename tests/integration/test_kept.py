@@ -676,6 +676,34 @@ def test_a_new_title_whose_folder_holds_another_goals_run_goes_on_in_its_own_run
     assert any("could not rename it to my-brave-year" in w for w in warned), warned
 
 
+def test_a_fresh_render_of_a_new_title_says_where_the_old_run_is_once_renamed(
+    tmp_path: Path,
+) -> None:
+    """`render --fresh` after a title change said "--fresh: the previous run was moved to
+    outputs/<old title>/previous/<time>", a folder renamed a moment later to
+    outputs/<new title>/ (so no longer there), and then "everything made for it is
+    reused" of a run made again from nothing. The rename's line says where the old run
+    is now, and claims no reuse."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+
+    goals, settings = _offline(tmp_path)
+    first = asyncio.run(Pipeline(goals, settings).run(until="plan"))
+    text = goals.read_text().replace("title: My Year of Becoming", "title: My Brave Year")
+    goals.write_text(text)
+    reporter, warned = _warnings()
+    res = asyncio.run(Pipeline(goals, settings, reporter=reporter).run(until="plan", fresh=True))
+    new = tmp_path / "outputs" / "my-brave-year"
+    assert res.run_dir == new and not first.run_dir.exists()
+    (aside,) = (new / "previous").iterdir()
+    renamed = [w for w in warned if "the title changed since the last render" in w]
+    assert renamed == [
+        f"the title changed since the last render: its run folder my-year-of-becoming is "
+        f"now my-brave-year; the previous run --fresh set aside is in {aside}"
+    ], warned
+
+
 def test_a_render_whose_old_folder_was_renamed_meanwhile_does_not_start_over(
     tmp_path: Path,
 ) -> None:
