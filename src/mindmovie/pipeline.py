@@ -6269,7 +6269,18 @@ class Pipeline:
                         marks[SET_ASIDE_JOBS_META] = json.dumps(aside_jobs)
             if aside:
                 marks[ASIDE_META] = "1"
-            store = Store(self.run_dir / "run.db", meta=marks)
+            try:
+                store = Store(self.run_dir / "run.db", meta=marks)
+            except StoreError:
+                # (a path too long for SQLite, a full disk): the folders this render
+                # made for the run go, as a declined render's do; left, outputs/<title>/
+                # held only the lock, for a run that never started
+                if self._made_dirs:
+                    for name in (".lock", "run.db", "run.db-wal", "run.db-shm", "run.db-journal"):
+                        with contextlib.suppress(OSError):
+                            (self.run_dir / name).unlink()
+                    _remove_remade_parents([(d, None) for d in self._made_dirs])
+                raise
             killpoint("store_opened")
             self._install_sigint()
             rows_before = 0  # the ledger's rows before this render's (said at a stop)

@@ -9,6 +9,7 @@ a removed goal each paid again for keyframes and clips already bought.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -1981,3 +1982,26 @@ def test_a_free_render_says_the_setting_changed_as_information_not_a_warning(
     changed = "setting changed since the last render: output.fps: 8 -> 12"
     assert changed in told["info"], told
     assert not [w for w in told["warn"] if "setting" in w or "bought again" in w], told
+
+
+def test_a_render_whose_run_db_path_is_too_long_leaves_no_folder_behind(
+    tmp_path: Path,
+) -> None:
+    """A run folder so deep that SQLite cannot open its run.db (over 504 bytes) stopped
+    the render with one line saying so, but left the folders it had made for the run
+    (outputs/<title>/, holding only its .lock) behind, as a render refused at its spend
+    question no longer does. They go; folders that were there before stay."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from mindmovie.store import StoreError
+
+    goals, settings = _offline(tmp_path)
+    deep = tmp_path
+    while len(os.fsencode(deep)) <= 480:
+        deep = deep / ("d" * 100)
+    deep.mkdir(parents=True)
+    settings = settings.model_copy(update={"output_dir": deep / "outputs"})
+    with pytest.raises(StoreError, match="its full path is"):
+        asyncio.run(Pipeline(goals, settings).run(until="plan"))
+    assert deep.is_dir() and list(deep.iterdir()) == []
