@@ -5773,9 +5773,11 @@ class Pipeline:
         # an offline clip is made here, free, when it is "downloaded" (`LocalMotion.fetch`):
         # its row said "submitting", then "downloading" for the whole render of it
         made_here = model.name == "local"
+        said_rendering = False  # (said once: --verbose printed "rendering" twice a clip)
         try:
             if remote_id is None:
                 self.reporter.step("clips", scene_id, "rendering" if made_here else "submitting")
+                said_rendering = made_here
                 remote_id = await with_retry(submit)
             elif model.name != "local" and not billed and not carried_away:
                 # (a job an earlier render billed keeps its bill, and the time of it)
@@ -5824,7 +5826,8 @@ class Pipeline:
                     state.finished_at = billed_at
                 elif submitted_here:
                     state.finished_at = time.time()
-            self.reporter.step("clips", scene_id, "rendering" if made_here else "downloading")
+            if not said_rendering:
+                self.reporter.step("clips", scene_id, "rendering" if made_here else "downloading")
             done_state = state
             await with_retry(lambda: model.fetch(done_state, req, dest))
         except (BudgetExceeded, Interrupted) as e:

@@ -1375,6 +1375,10 @@ async def test_ctrl_c_at_a_terminal_during_an_offline_clip_is_the_stop_said_as_a
     clip_states = {state for stage, _, state in rec.steps if stage == "clips"}
     assert "rendering" in clip_states, rec.steps
     assert not clip_states & {"submitting", "downloading", "resumed", "polling"}, rec.steps
+    # said once a clip (--verbose printed "clips <id>: rendering" twice, at its start
+    # and again as its ffmpeg began)
+    rendering = [sid for stage, sid, state in rec.steps if (stage, state) == ("clips", "rendering")]
+    assert len(rendering) == len(set(rendering)), rec.steps
     st = collect_status(tmp_path / "run")
     clips = [s for s in st["steps"] if s["stage"] == "clip"]
     assert clips and not [s for s in clips if s["status"] == "failed"], clips
