@@ -356,7 +356,9 @@ def folder_name(title: str, max_len: int = 60) -> str:
 
 
 def _latin(ch: str) -> bool:
-    """Is letter or digit `ch` ASCII or a Latin letter (é, ø, ß: `slugify` folds them)?"""
+    """Is letter or digit `ch` ASCII or a Latin letter? (`slugify` folds the ones NFKD
+    decomposes, é to e; ß, ø, æ, ł decompose to nothing and are dropped: "Straße" is
+    strae. Kept so: a run is found again by its folder's name.)"""
     return ch.isascii() or unicodedata.name(ch, "").startswith("LATIN ")
 
 
