@@ -340,18 +340,46 @@ def _has_transparency(path: str, mtime_ns: int, size: int) -> bool:
         return True  # not told: the key keeps the prompt
 
 
+def photo_colours_tagged(path: Path) -> bool:
+    """Whether `local_media.fit_photo` converts this photo's colours by a tag other than
+    an ICC profile (`pillow.tagged_colours`), which it has done since 2026-12-06: only
+    such a photo's keyframe key holds the fit of that day (`pipeline.photo_fit`). False
+    when it cannot be read (the fit fails on it too)."""
+    try:
+        st = path.stat()
+    except (OSError, ValueError):
+        return False
+    return _colours_tagged(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _colours_tagged(path: str, mtime_ns: int, size: int) -> bool:
+    import warnings
+
+    from mindmovie.pillow import Image, tagged_colours
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+            with Image.open(path) as im:
+                return tagged_colours(im, Path(path)) is not None
+    except (Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        return False
+
+
 def photo_fit_never_changed(path: Path) -> bool:
     """Whether `local_media.fit_photo` has made the same pixels of this photo since its
-    first version: an opaque 8-bit photo with no ICC profile, not an AVIF nor Adobe RGB by
-    its EXIF. Since then the fit converts by the ICC profile (2026-12-01, all modes
+    first version: an opaque 8-bit photo with no ICC profile whose colours no other tag
+    names. Since then the fit converts by the ICC profile (2026-12-01, all modes
     2026-12-02), scales 16-bit and float greyscale (white or black before) and converts
-    an AVIF by its `nclx` colours and a camera's Adobe RGB JPEG by its EXIF (2026-12-06);
-    transparent parts are `photo_has_transparency`'s.
+    an AVIF by its P3/BT.2020/HDR `nclx` colours and a camera's Adobe RGB JPEG by its EXIF
+    (2026-12-06, `pillow.tagged_colours`); transparent parts are `photo_has_transparency`'s.
     Keyframes keyed before the fit joined their key are reused only for such a photo.
     From the header; False when it cannot be read."""
     import warnings
 
-    from mindmovie.pillow import Image, exif_adobe_rgb
+    from mindmovie.pillow import Image, tagged_colours
 
     try:
         with warnings.catch_warnings():
@@ -361,8 +389,7 @@ def photo_fit_never_changed(path: Path) -> bool:
                 return (
                     im.mode in _FIT_NEVER_CHANGED_MODES
                     and not im.info.get("icc_profile")
-                    and im.format != "AVIF"
-                    and not exif_adobe_rgb(im)
+                    and tagged_colours(im, path) is None
                 )
     except (Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         return False

@@ -73,6 +73,7 @@ from mindmovie.goals import (
     cover_kept,
     goals_sha256,
     load_goals,
+    photo_colours_tagged,
     photo_fit_never_changed,
     photo_has_transparency,
     photo_look,
@@ -198,10 +199,21 @@ CROP_KEPT_MIN = 0.6
 #: how `local_media.fit_photo` fits a photo to the frame (cover-crop, centred, LANCZOS,
 #: EXIF orientation, ICC to sRGB): in a photo keyframe's key (transparent parts or not);
 #: change it with the fit. -2: palette, tRNS, grey+alpha and 16-bit grey photos are
-#: converted by their ICC profile too (they kept their numbers); -3: an AVIF tagged
-#: Display P3, BT.2020 or HDR by its `nclx` box is converted too (`local_media.avif_nclx`),
-#: and a camera's Adobe RGB JPEG said so by its EXIF only (`pillow.exif_adobe_rgb`)
-PHOTO_FIT = "cover-centre-lanczos-srgb-3"
+#: converted by their ICC profile too (they kept their numbers)
+PHOTO_FIT = "cover-centre-lanczos-srgb-2"
+#: the fit in the key of a photo whose colours a tag other than an ICC profile names
+#: (`goals.photo_colours_tagged`): since 2026-12-06 an AVIF tagged Display P3, BT.2020 or
+#: HDR by its `nclx` box and a camera's Adobe RGB JPEG said so by its EXIF are converted
+#: (`pillow.tagged_colours`). Only theirs: every other photo's pixels are as they were,
+#: and a new key for each (this fit was first made PHOTO_FIT) made the estimate price
+#: every paid clip animating a local photo keyframe as one to buy again
+PHOTO_FIT_TAGGED = "cover-centre-lanczos-srgb-3"
+
+
+def photo_fit(photo: Path | None) -> str:
+    """The fit in the key of a local keyframe made from `photo` (`PHOTO_FIT`, or
+    `PHOTO_FIT_TAGGED` for a photo whose tagged colours the fit converts)."""
+    return PHOTO_FIT_TAGGED if photo is not None and photo_colours_tagged(photo) else PHOTO_FIT
 
 
 class RunLocked(Exception):
@@ -3938,7 +3950,7 @@ class Pipeline:
                 provider=model.name,
                 model=model.model,
                 made="photo" if clear else "photo over painted",
-                fit=PHOTO_FIT,
+                fit=photo_fit(source),
                 size=[w, h],
                 source=common["source"],
                 **painter,
@@ -3963,7 +3975,7 @@ class Pipeline:
         if model.name == "local":  # the painter's palette follows the category
             common["category"] = scene.category.strip().lower()
             if fitted:  # a photo over the painted scene: what the fit makes of it too
-                common["fit"] = PHOTO_FIT
+                common["fit"] = photo_fit(source)
         out = [("as planned", input_key(prompt=req.prompt, **common), req)]
         if model.name != "local":
             soft = replace(req, prompt=soften_prompt(req.prompt, scene.category))

@@ -200,6 +200,43 @@ def test_a_new_fit_makes_every_photo_keyframe_again(
         assert not set(before) & set(reused), transparent
 
 
+def test_only_a_photo_whose_tagged_colours_the_fit_converts_takes_the_new_fit_s_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fit converts an AVIF's P3/BT.2020/HDR `nclx` and a camera's Adobe RGB (by its
+    EXIF) since 2026-12-06: only such a photo's keyframe key holds that fit
+    (`PHOTO_FIT_TAGGED`). Every other photo's pixels are as they were, and its key keeps
+    `PHOTO_FIT`, the one its keyframe has had since 2026-12-02: the new fit first went
+    into every photo's key, and the estimate priced each paid clip animating a local
+    photo keyframe as one to buy again."""
+    import os
+
+    from PIL import ExifTags
+
+    from mindmovie import pipeline
+
+    assert pipeline.PHOTO_FIT == "cover-centre-lanczos-srgb-2"  # (every such key's)
+    pipe, settings, plan = _planned(tmp_path)
+    scene = next(s for s in plan.scenes if s.id == PHOTO)
+    photo = pipe._source_photo(scene, plan)
+    assert photo is not None
+    for n, tagged in enumerate((False, True), start=1):
+        exif = Image.Exif()
+        exif.get_ifd(ExifTags.IFD.Exif)[0xA001] = 0xFFFF  # ColorSpace: Uncalibrated
+        if tagged:  # DCF's option file: Adobe RGB
+            exif.get_ifd(ExifTags.IFD.Exif)[0xA005] = {0x0001: "R03"}
+        Image.new("RGB", (64, 48), (200, 120, 100)).save(photo, "JPEG", exif=exif.tobytes())
+        os.utime(photo, ns=(n * 10**9, n * 10**9))  # (a new file for the header's cache)
+
+        def keys(name: str, value: str) -> list[str]:
+            monkeypatch.setattr(f"mindmovie.pipeline.{name}", value)
+            return _keys(pipe, settings, plan, PHOTO)
+
+        fit_moves = keys("PHOTO_FIT", "a") != keys("PHOTO_FIT", "b")
+        tagged_fit_moves = keys("PHOTO_FIT_TAGGED", "a") != keys("PHOTO_FIT_TAGGED", "b")
+        assert (fit_moves, tagged_fit_moves) == (not tagged, tagged), tagged
+
+
 @pytest.mark.parametrize("kind", ["plain", "icc", "16-bit grey", "float grey"])
 def test_only_a_photo_the_fit_never_changed_for_is_reused_under_its_legacy_key(
     tmp_path: Path, kind: str

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -1104,6 +1105,63 @@ def test_an_avif_tagged_display_p3_or_hdr_by_its_nclx_box_is_shown_in_srgb(
     assert (pq >= 230).all() and np.ptp(pq) <= 3, pq
 
 
+def test_an_hdr_photo_s_highlight_keeps_its_hue_as_an_hdr_clip_s_does() -> None:
+    """An HDR photo is tone mapped as ffmpeg's `tonemap` maps an HDR clip
+    (`ffmpeg.hdr_to_sdr`): the curve on each pixel's brightest component, the three
+    scaled alike. Mapped channel by channel, an orange PQ highlight (600, 200 and 30
+    nits) came out pale yellow, ~(252, 231, 149), beside a 1000-nit white."""
+    from mindmovie.providers.local_media import nclx_to_srgb
+
+    m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
+
+    def pq(nits: float) -> int:  # PQ's code for a light level (SMPTE ST 2084)
+        y = (nits / 10000) ** m1
+        return round(255 * ((c1 + c2 * y) / (1 + c3 * y)) ** m2)
+
+    picture = Image.new("RGB", (4, 4), (pq(600), pq(200), pq(30)))
+    picture.putpixel((0, 0), (pq(1000),) * 3)
+    shown = np.asarray(nclx_to_srgb(picture, 1, 16)).astype(int)
+    r, g, b = shown[2, 2]
+    assert r >= 240 and g < 0.7 * r and b < 0.35 * r, shown[2, 2]  # orange, not pale
+    assert (shown[0, 0] >= 250).all(), shown[0, 0]  # the white stays white
+
+
+def test_an_avif_whose_picture_has_no_nclx_takes_no_other_item_s() -> None:
+    """`avif_nclx` reads the colours of the file's primary picture: an AVIF may hold
+    other items (a gain map's, HDR) with an nclx of their own. When the item table says
+    the picture has none, it is None, not the first nclx in the file: an SDR photo was
+    tone mapped by its gain map's PQ tag. (The first is taken only where the file
+    cannot tell: no primary item named, no item table, or one cut short.)"""
+    from PIL import features
+
+    from mindmovie.pillow import avif_nclx
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow reads no AVIF")
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 120, 100)).save(buf, "AVIF")
+    data = bytearray(buf.getvalue())
+    at = data.find(b"colrnclx")
+    data[at + 8 : at + 12] = bytes([0, 1, 0, 16])  # an nclx of PQ (another item's, say)
+    ipma = data.find(b"ipma") + 4  # version 0, flags 0, one item: 2-byte id, its indices
+    assert data[ipma : ipma + 8] == bytes([0, 0, 0, 0, 0, 0, 0, 1]), data[ipma : ipma + 16]
+    count = data[ipma + 10]
+    indices = data[ipma + 11 : ipma + 11 + count]
+    assert 4 in indices  # (Pillow's fourth property is its colr nclx)
+    data[ipma + 11 + indices.index(4)] = 1  # the picture's: its ispe again, no nclx
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "photo.avif"
+        path.write_bytes(bytes(data))
+        assert avif_nclx(path) is None
+        data[ipma + 8 : ipma + 10] = bytes([0, 2])  # no primary item's entry: cannot tell
+        path.write_bytes(bytes(data))
+        assert avif_nclx(path) is None
+        pitm = data.find(b"pitm")
+        data[pitm : pitm + 4] = b"skip"  # no primary item named: the first nclx
+        path.write_bytes(bytes(data))
+        assert avif_nclx(path) == (1, 16)
+
+
 def test_a_damaged_avif_colour_box_table_is_no_traceback(tmp_path: Path) -> None:
     """`avif_nclx` walks the AVIF's boxes by hand (Pillow does not give the `nclx`): a
     photo Pillow decodes may still carry a damaged or cut item table, and an index past
@@ -1112,7 +1170,7 @@ def test_a_damaged_avif_colour_box_table_is_no_traceback(tmp_path: Path) -> None
     and the file cut at each of them, gives a colour pair or None."""
     from PIL import features
 
-    from mindmovie.providers.local_media import avif_nclx
+    from mindmovie.pillow import avif_nclx
 
     if not features.check("avif"):
         pytest.skip("this Pillow reads no AVIF")

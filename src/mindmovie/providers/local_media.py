@@ -30,7 +30,14 @@ from PIL import ImageOps, UnidentifiedImageError
 
 from mindmovie.fsutil import commit_file, make_dirs, tmp_path_for
 from mindmovie.media import ffmpeg_exe, ffmpeg_path, killed_by, running
-from mindmovie.pillow import Image, exif_adobe_rgb
+from mindmovie.pillow import (
+    ADOBE_RGB,
+    CICP_HLG,
+    CICP_PQ,
+    CICP_PRIMARIES,
+    Image,
+    tagged_colours,
+)
 from mindmovie.providers.base import (
     LOCAL_JOB_PREFIX,
     EncoderEnded,
@@ -440,125 +447,6 @@ def _to_srgb(im: Image.Image) -> Image.Image:
     return converted
 
 
-#: CICP colour primaries (ITU-T H.273) an AVIF's `nclx` may name -> their red, green,
-#: blue and white chromaticities: BT.709/sRGB (1), BT.2020 (9), Display P3 (12)
-_CICP_PRIMARIES: dict[int, tuple[tuple[float, float], ...]] = {
-    1: ((0.640, 0.330), (0.300, 0.600), (0.150, 0.060), (0.3127, 0.3290)),
-    9: ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046), (0.3127, 0.3290)),
-    12: ((0.680, 0.320), (0.265, 0.690), (0.150, 0.060), (0.3127, 0.3290)),
-}
-#: CICP transfers of HDR: PQ (16) and HLG (18); the SDR ones (BT.709, sRGB, BT.601,
-#: BT.2020's) are read and written with sRGB's curve
-_CICP_PQ, _CICP_HLG = 16, 18
-#: Adobe RGB (1998), which has no CICP code: (primaries, transfer) as `nclx_to_srgb`
-#: takes them, for a camera's JPEG that says it only in its EXIF (`exif_adobe_rgb`)
-ADOBE_RGB = (-1, -1)
-_CICP_PRIMARIES[ADOBE_RGB[0]] = ((0.640, 0.330), (0.210, 0.710), (0.150, 0.060), (0.3127, 0.3290))
-
-
-def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
-    """The ISO base media boxes in data[start:end]: (type, body start, body end)."""
-    out = []
-    i = start
-    while i + 8 <= end:
-        size = int.from_bytes(data[i : i + 4], "big")
-        kind = data[i + 4 : i + 8]
-        head = 8
-        if size == 1 and i + 16 <= end:
-            size, head = int.from_bytes(data[i + 8 : i + 16], "big"), 16
-        elif size == 0:
-            size = end - i
-        if size < head or i + size > end:
-            break
-        out.append((kind, i + head, i + size))
-        i += size
-    return out
-
-
-def _top_box(path: Path, kind: bytes, limit: int = 1 << 22) -> bytes | None:
-    """The body of the first top-level box `kind` of an ISO base media file (at most
-    `limit` bytes of it), found by skipping the boxes before it (a picture's `mdat` may
-    come first); None when there is none or the file cannot be read."""
-    try:
-        with path.open("rb") as f:
-            while head := f.read(8):
-                if len(head) < 8:
-                    return None
-                size, got = int.from_bytes(head[:4], "big"), head[4:]
-                skip = size - 8
-                if size == 1:
-                    size = int.from_bytes(f.read(8), "big")
-                    skip = size - 16
-                if size != 0 and skip < 0:  # a size smaller than its own header: damaged
-                    return None
-                if got == kind:
-                    body = f.read(min(skip, limit) if size else limit)
-                    return body if size == 0 or skip <= limit else None
-                if size == 0 or skip < 0:
-                    return None
-                f.seek(skip, 1)
-    except OSError:
-        return None
-    return None
-
-
-def avif_nclx(path: Path) -> tuple[int, int] | None:
-    """The colour primaries and transfer (CICP codes) an AVIF's `nclx` colour box gives
-    its primary picture, or None (not an AVIF, no such box, or one that cannot be read).
-
-    Pillow reads an AVIF's ICC profile but not its `nclx`: libavif uses that box only
-    for the YUV matrix, and the RGB it gives is still in the picture's own primaries
-    and transfer (a Display P3 or an HDR photo)."""
-    data = _top_box(path, b"meta")
-    if data is None:
-        return None
-    meta = {k: (a, b) for k, a, b in _boxes(data, 4, len(data))}  # (a full box)
-    if b"iprp" not in meta:
-        return None
-    iprp = {k: (a, b) for k, a, b in _boxes(data, *meta[b"iprp"])}
-    if b"ipco" not in iprp:
-        return None
-    props = _boxes(data, *iprp[b"ipco"])
-    nclx = {
-        n: (int.from_bytes(data[a + 4 : a + 6], "big"), int.from_bytes(data[a + 6 : a + 8], "big"))
-        for n, (k, a, b) in enumerate(props, start=1)
-        if k == b"colr" and data[a : a + 4] == b"nclx" and b - a >= 11
-    }
-    if not nclx:
-        return None
-    try:  # a damaged item table (Pillow decoded the picture): the first nclx
-        primary = None
-        if b"pitm" in meta:
-            a, _b = meta[b"pitm"]
-            primary = int.from_bytes(data[a + 4 : a + 6 if data[a] == 0 else a + 8], "big")
-        if primary is not None and b"ipma" in iprp:
-            a, b = iprp[b"ipma"]
-            version, flags = data[a], int.from_bytes(data[a + 1 : a + 4], "big")
-            i = a + 4
-            count = int.from_bytes(data[i : i + 4], "big")
-            i += 4
-            for _ in range(count):
-                wide = 4 if version >= 1 else 2
-                item = int.from_bytes(data[i : i + wide], "big")
-                i += wide
-                n = data[i]
-                i += 1
-                for _ in range(n):
-                    if flags & 1:
-                        index = int.from_bytes(data[i : i + 2], "big") & 0x7FFF
-                        i += 2
-                    else:
-                        index = data[i] & 0x7F
-                        i += 1
-                    if item == primary and index in nclx:
-                        return nclx[index]
-                if i > b:
-                    break
-    except IndexError:
-        pass
-    return next(iter(nclx.values()))
-
-
 def _to_xyz(primaries: tuple[tuple[float, float], ...]) -> NDArray[np.float64]:
     """The RGB -> XYZ matrix of a set of chromaticities (red, green, blue, white)."""
     xyz = np.array([[x / y, 1.0, (1 - x - y) / y] for x, y in primaries[:3]]).T
@@ -584,18 +472,18 @@ def nclx_to_srgb(im: Image.Image, primaries: int, transfer: int) -> Image.Image:
     taken as shown on a 1000-nit display) tone mapped with the compositor's curve for
     an HDR clip (linear light at 100 nits, `_mobius`), its peak the picture's brightest.
     `ADOBE_RGB` converts Adobe RGB. Unknown codes, or sRGB's own, leave it as it is."""
-    hdr = transfer in (_CICP_PQ, _CICP_HLG)
-    if primaries not in _CICP_PRIMARIES or (primaries == 1 and not hdr):
+    hdr = transfer in (CICP_PQ, CICP_HLG)
+    if primaries not in CICP_PRIMARIES or (primaries == 1 and not hdr):
         return im
     if im.mode not in ("RGB", "RGBA"):
         return im
     v = np.asarray(im.convert("RGB"), dtype=np.float32) / np.float32(255.0)
-    if transfer == _CICP_PQ:
+    if transfer == CICP_PQ:
         m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
         p = np.power(v, 1.0 / m2)
         nits = 10000.0 * np.power(np.maximum(p - c1, 0.0) / (c2 - c3 * p), 1.0 / m1)
         lin = nits / np.float32(100.0)
-    elif transfer == _CICP_HLG:
+    elif transfer == CICP_HLG:
         a, b, c = 0.17883277, 0.28466892, 0.55991073
         scene = np.where(v <= 0.5, v * v / 3.0, (np.exp((v - c) / a) + b) / 12.0)
         ys = scene @ np.array([0.2627, 0.6780, 0.0593], dtype=np.float32)
@@ -604,10 +492,14 @@ def nclx_to_srgb(im: Image.Image, primaries: int, transfer: int) -> Image.Image:
         lin = np.power(v, 563.0 / 256.0)
     else:
         lin = np.where(v <= 0.04045, v / 12.92, np.power((v + 0.055) / 1.055, 2.4))
-    matrix = np.linalg.inv(_to_xyz(_CICP_PRIMARIES[1])) @ _to_xyz(_CICP_PRIMARIES[primaries])
+    matrix = np.linalg.inv(_to_xyz(CICP_PRIMARIES[1])) @ _to_xyz(CICP_PRIMARIES[primaries])
     lin = np.maximum(lin.astype(np.float32) @ matrix.T.astype(np.float32), 0.0)
     if hdr:
-        lin = _mobius(lin, float(lin.max()))
+        # as ffmpeg's tonemap does (`ffmpeg.hdr_to_sdr`, desat=0): the curve on each
+        # pixel's brightest component, its three scaled alike (by channel, an orange
+        # highlight came out pale yellow)
+        sig = np.maximum(lin.max(axis=-1, keepdims=True), np.float32(1e-6))
+        lin = lin * (_mobius(sig, float(sig.max())) / sig)
     lin = np.clip(lin, 0.0, 1.0)
     out = np.where(lin <= 0.0031308, lin * 12.92, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
     rgb = Image.fromarray(np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8))
@@ -855,18 +747,12 @@ def fit_photo(
             with Image.open(path) as im:
                 side = max(width, height)  # square: the photo may be rotated by EXIF
                 im.draft("RGB", (side, side))  # JPEG: decode at a reduced scale if possible
-                adobe = exif_adobe_rgb(im)  # (before exif_transpose rewrites the EXIF)
+                # (before exif_transpose rewrites the EXIF)
+                nclx = tagged_colours(im, path)
                 # in place: a photo with nothing to turn is not copied whole (a PNG is
                 # decoded at full size, 144 MB for 48 MP; each copy was as much again)
                 ImageOps.exif_transpose(im, in_place=True)
                 turned = _to_srgb(im)
-                nclx = (
-                    avif_nclx(path)
-                    if im.format == "AVIF" and not im.info.get("icc_profile")
-                    else ADOBE_RGB
-                    if adobe
-                    else None
-                )
                 alpha = _has_alpha(turned)
                 photo = _rgba(turned) if alpha else _rgb(turned, keep_grey=True)
     except FileNotFoundError as e:
