@@ -1407,13 +1407,18 @@ def run_beside(
 
 def _run_of(folder: Path, goals_path: Path) -> bool | None:
     """Was run folder `folder` last rendered from `goals_path` (`same_goals`)? None when
-    its run.db cannot tell (not ours, damaged, locked)."""
+    its run.db cannot tell (not ours, damaged, locked, or no goals.yaml recorded: a run
+    made before the record, 2026-11-30, or stopped before its render recorded it, was
+    taken for another goals.yaml's, and a render went on in another run of these
+    goals, leaving that one)."""
     try:
         con = _snapshot(folder / "run.db")
         try:
             recorded = _recorded_goals(con, folder)
         finally:
             con.close()
+        if recorded == (None, None):
+            return None
         return same_goals(folder, *recorded, goals_path)
     except (sqlite3.Error, OSError, ValueError):
         return None

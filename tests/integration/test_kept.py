@@ -677,6 +677,33 @@ def test_a_new_title_whose_folder_holds_another_goals_run_goes_on_in_its_own_run
     assert any("could not rename it to my-brave-year" in w for w in warned), warned
 
 
+def test_a_run_that_records_no_goals_yaml_is_gone_on_with_not_left_for_another(
+    tmp_path: Path,
+) -> None:
+    """A run folder whose run.db records no goals.yaml (made before the record,
+    2026-11-30, or stopped before its render recorded it) cannot tell whose run it is:
+    it was taken for another goals.yaml's, and the render went on in another run of
+    these goals found elsewhere (`earlier_run`), leaving the run in its title's folder
+    and saying it could not rename that one to it. It goes on where it is, as before."""
+    import asyncio
+    import shutil
+    import sqlite3
+
+    from mindmovie.pipeline import GOALS_META, GOALS_REL_META, Pipeline
+
+    goals, settings = _offline(tmp_path)
+    home = asyncio.run(Pipeline(goals, settings).run(until="plan")).run_dir
+    shutil.copytree(home, tmp_path / "outputs" / "an-earlier-copy")  # recorded: these goals'
+    con = sqlite3.connect(home / "run.db")
+    with con:
+        con.execute("DELETE FROM meta WHERE key IN (?, ?)", (GOALS_META, GOALS_REL_META))
+    con.close()
+    reporter, warned = _warnings()
+    res = asyncio.run(Pipeline(goals, settings, reporter=reporter).run(until="plan"))
+    assert res.run_dir == home, (res.run_dir, warned)
+    assert not [w for w in warned if "could not rename" in w], warned
+
+
 def test_a_fresh_render_of_a_new_title_says_where_the_old_run_is_once_renamed(
     tmp_path: Path,
 ) -> None:
