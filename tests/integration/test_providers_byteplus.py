@@ -139,6 +139,7 @@ async def test_i2v_request_shape_15_pro(sim: SimServer, keyframe: Path, tmp_path
             "a well--lit room, 2--3 people --not-a-flag",
             "a well--lit room, 2--3 people --not-a-flag",
         ),
+        ("she runs (--dur 12), slowly,--rs 1080p", "she runs (), slowly,"),
     ],
 )
 async def test_inline_parameters_in_a_prompt_are_not_sent(
@@ -638,6 +639,7 @@ async def test_a_closed_endpoint_is_a_passing_failure_not_a_refused_request(
         await seedance(sim).submit(vreq(keyframe))
     assert not isinstance(e.value, ConnectionLost)
     assert "ClosedEndpoint" in str(e.value) and "render again" in str(e.value)
+    assert "enabled there" in str(e.value)  # (one the person closed)
     assert created(sim) == 0
     assert (await seedance(sim).submit(vreq(keyframe))).startswith("cgt-")  # once open
 

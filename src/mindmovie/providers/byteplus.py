@@ -102,8 +102,8 @@ SEEDANCE_OPTIONS = frozenset(
 #: of plan.yaml, a planner's stray text) could buy a longer or larger clip than the
 #: estimate and the budget priced: they are taken out of the text sent (`sent_prompt`)
 _INLINE_FLAG = re.compile(
-    r"(?:^|(?<=\s))--(?:ratio|rt|resolution|rs|duration|dur|framepersecond|fps|frames"
-    r"|watermark|wm|seed|camerafixed|cf)(?:[ \t]*=[ \t]*|[ \t]+)\S+[ \t]*",
+    r"(?<![\w-])--(?:ratio|rt|resolution|rs|duration|dur|framepersecond|fps|frames"
+    r"|watermark|wm|seed|camerafixed|cf)(?:[ \t]*=[ \t]*|[ \t]+)[\w.:/]+[ \t]*",
     re.IGNORECASE,
 )
 
@@ -275,7 +275,9 @@ def map_ark_error(
         # request, its line said to change the scene's fields in plan.yaml; a 400 made
         # no task, so it is sent again
         return Transient(
-            f"{during}: HTTP {status} {detail}; {busy_advice(PROVIDER, status)}",
+            f"{during}: HTTP {status} {detail}; {busy_advice(PROVIDER, status)} (an "
+            "endpoint disabled in the ModelArk console stays closed until it is enabled "
+            "there)",
             retry_after=retry_after_seconds(e.response.headers),
             provider=PROVIDER,
         )
