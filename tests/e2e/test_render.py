@@ -1115,6 +1115,7 @@ def test_music_that_is_all_silence_is_warned_about_once(workdir: Path, engine: s
     said = [ln for ln in proc.stderr.splitlines() if "music is silent" in ln]
     assert len(said) == 1 and str(song) in said[0], proc.stderr
     assert said[0].startswith("warning: the movie's music is silent"), said
+    assert "no sound where the movie plays it" in said[0], said  # (what is measured)
     assert probe(run / "movie.mp4").audio is not None
 
 

@@ -486,11 +486,14 @@ def prepare_audio(bed: AudioBed, work_dir: Path) -> None:
 
 
 def silent_music_note(music: Path) -> str:
-    """The warning for a `music:` file that is all silence (the movie's music is)."""
+    """The warning for a `music:` file silent where the movie plays it (the movie's
+    music is). Only that part is measured: a song whose sound begins after the movie's
+    length was said to have "no sound in it"."""
     return (
-        f"the movie's music is silent: {music} has no sound in it, so the movie plays "
-        "without music. Name another file as music: in goals.yaml (or plan.yaml), or "
-        "leave music out for the built-in one"
+        f"the movie's music is silent: {music} has no sound where the movie plays it "
+        "(from its start, for the movie's length), so the movie plays without music. "
+        "Name another file as music: in goals.yaml (or plan.yaml), or leave music out "
+        "for the built-in one"
     )
 
 
