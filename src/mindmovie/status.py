@@ -239,7 +239,9 @@ def collect_status(
             raise StoreError(f"{run_dir}: no run here; {inside}")
         if not os.path.lexists(run_dir):  # a typo: "no run here" read as if it were there
             raise StoreError(no_such_run_folder(run_dir))
-        raise StoreError(f"{run_dir}: no run here (no run.db). Render a goals.yaml first.")
+        # (a run.db of no bytes is there: "no run.db" of it sent the person to look)
+        none = "an empty run.db" if db.is_file() else "no run.db"
+        raise StoreError(f"{run_dir}: no run here ({none}). Render a goals.yaml first.")
     plan, plan_error = _read_plan(run_dir)
     plan_ids = None if plan is None else [s.id for s in plan.scenes]
     store = Store(db, read_only=True)

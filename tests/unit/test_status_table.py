@@ -377,6 +377,22 @@ def test_a_run_folder_that_does_not_exist_is_said_to_be_no_such_folder(
     assert said[1].startswith("error: empty: no run here (no "), said
 
 
+def test_a_run_db_of_no_bytes_is_said_to_be_empty_not_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`status` of a folder holding a run.db of no bytes (and nothing made) said "no run
+    here (no run.db)" of a file that is there; render calls it missing or empty."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "run.db").write_bytes(b"")
+    monkeypatch.setattr("sys.argv", ["mindmovie", "status", "run"])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == "error: run: no run here (an empty run.db). Render a goals.yaml first.", line
+
+
 def test_a_long_new_plan_cause_is_said_once_under_the_table_not_in_every_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
