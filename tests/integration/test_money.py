@@ -1476,13 +1476,24 @@ async def test_a_provider_that_cannot_be_reached_is_owed_nothing(
     assert committed == 0 and billed == 0
 
 
+def _keyframe_rows(run: Path) -> list[dict[str, Any]]:
+    store = Store(run / "run.db")
+    try:
+        return [r for r in store.ledger_rows() if r["stage"] == "keyframe"]
+    finally:
+        store.close()
+
+
 async def test_a_seedream_image_whose_download_fails_is_not_paid_for_twice(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With response_format url the image is made (and billed) when the answer comes;
     a failed download of its URL used to be settled as "not accepted" (refunded) and the
     whole request sent again: two images billed, one recorded. Now the same URL is
-    downloaded again, and a URL that stays gone is billed, not refunded."""
+    downloaded again, and a URL that stays gone is billed, not refunded. A download
+    that answers 500 through every retry on its URL is a passing error: raised as one,
+    the keyframe's own retry sent the request again and paid for another image (16
+    images for 4 scenes); each image is requested once, billed, its URL kept."""
     no_retry_waits(monkeypatch)
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
@@ -1496,59 +1507,26 @@ async def test_a_seedream_image_whose_download_fails_is_not_paid_for_twice(
     res = await Pipeline(
         goals, settings_for("byteplus", sim, **url_images), out=tmp_path / "run", keys=KEYS
     ).run(until="keyframes")
-    store = Store(res.run_dir / "run.db")
-    rows = [r for r in store.ledger_rows() if r["stage"] == "keyframe"]
-    store.close()
+    rows = _keyframe_rows(res.run_dir)
     assert sim.stats()["totals"]["images"] == 4
     assert len(rows) == 4 and all(r["state"] == "billed" for r in rows), rows
 
-    # a URL that is gone for good: the scene fails, and its paid image is billed
-    sim.reset()
-    claude_answer_for(sim, goals)
-    sim.add_fault("http", path="/_sim/files/", method="GET", status=404, count=None)
-    run = tmp_path / "run2"
-    with pytest.raises((ProviderError, RenderFailed)):
-        await Pipeline(goals, settings_for("byteplus", sim, **url_images), out=run, keys=KEYS).run(
-            until="keyframes"
-        )
-    store = Store(run / "run.db")
-    rows = [r for r in store.ledger_rows() if r["stage"] == "keyframe"]
-    store.close()
-    made = sim.stats()["totals"]["images"]
-    assert made >= 1 and len(rows) == made, rows
-    assert all(r["state"] == "billed" for r in rows), rows
-    assert sum(r["billed_usd"] for r in rows) == pytest.approx(made * 0.03)
-
-
-async def test_a_seedream_image_whose_download_keeps_failing_is_not_requested_again(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The test above fails one download (retried on its URL) and then every download
-    with a 404 (a result gone). Between the two: a download that answers 500 through
-    every retry on its URL. It is a passing error, and raised as one the keyframe's own
-    retry sent the request again and paid for a second image; each image is requested
-    once, billed, and its URL kept for the next render."""
-    no_retry_waits(monkeypatch)
-    sim.media_scale = 0.25
-    goals = goals_file(tmp_path, sim)
-    url_images: dict[str, Any] = {
-        "keyframes": {"options": {"response_format": "url"}},
-        "video": {"provider": "local"},
-    }
-    sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
-    run = tmp_path / "run"
-    with pytest.raises((ProviderError, RenderFailed)):
-        await Pipeline(goals, settings_for("byteplus", sim, **url_images), out=run, keys=KEYS).run(
-            until="keyframes"
-        )
-    store = Store(run / "run.db")
-    rows = [r for r in store.ledger_rows() if r["stage"] == "keyframe"]
-    store.close()
-    made = sim.stats()["totals"]["images"]
-    requested = {r["scene_id"] for r in rows}
-    assert made > 0, rows  # (images were asked for: their downloads are what failed)
-    assert made == len(rows) == len(requested), (made, rows)  # one request per scene
-    assert all(r["state"] == "billed" for r in rows), rows
+    for status, run in ((404, tmp_path / "run2"), (500, tmp_path / "run3")):
+        # a URL gone for good (404), or failing through every retry on it (500): the
+        # scene fails, and its paid image is billed, requested once
+        sim.reset()
+        claude_answer_for(sim, goals)
+        sim.add_fault("http", path="/_sim/files/", method="GET", status=status, count=None)
+        with pytest.raises((ProviderError, RenderFailed)):
+            await Pipeline(
+                goals, settings_for("byteplus", sim, **url_images), out=run, keys=KEYS
+            ).run(until="keyframes")
+        rows = _keyframe_rows(run)
+        made = sim.stats()["totals"]["images"]
+        assert made >= 1 and len(rows) == made, (status, rows)
+        assert len({r["scene_id"] for r in rows}) == made, (status, rows)  # once a scene
+        assert all(r["state"] == "billed" for r in rows), (status, rows)
+        assert sum(r["billed_usd"] for r in rows) == pytest.approx(made * 0.03), status
 
 
 async def test_a_failed_clip_whose_job_is_journaled_is_not_counted_as_a_clip_to_buy(
