@@ -2015,6 +2015,19 @@ def _recent(r: Mapping[str, Any], now: float) -> bool:
     return made_at is None or now - made_at <= KNOWN_JOB_SECONDS
 
 
+def _nearest_first(jobs: Iterable[Any], sent_at: float) -> list[Any]:
+    """Jobs no row knows listed for ONE lost request (sent at `sent_at`), the one it
+    takes first: the one made nearest the time it was sent, its own. The list shows
+    every job of the account since a minute before (`_unjournaled_jobs`, the clocks'
+    leeway): another client's made just before (another project's render, its run
+    folder out of `_jobs_other_runs_know`'s sight) or after (one rendered before a
+    killed render's resume), a refunded request's very late one (`_book_extra_jobs`
+    puts it back on its row). The earliest was taken: a render just after another
+    project's took that project's job for its scene's clip (another movie's picture in
+    this one) and left its own paid job unused."""
+    return sorted(jobs, key=lambda t: (abs(t.created_at - sent_at), str(t.remote_id)))
+
+
 def _lost_sent_at(r: Mapping[str, Any]) -> float:
     """When a clip row's request was sent: its lost note's time, else the row's, else
     now (a damaged time: its job is then waited for the whole grace, the safe side)."""
@@ -7316,10 +7329,11 @@ class Pipeline:
             jobs = []
         if jobs:
             # one job: this request's. More (a second job made for it, a refunded
-            # request's very late one, another client's): the earliest is taken, and
-            # the others are booked as made, unused (`_book_extra_jobs`); before, the
-            # row was left unknown and the request sent again, a third job paid
-            jobs.sort(key=lambda t: (t.created_at, str(t.remote_id)))
+            # request's very late one, another client's): the one made nearest its
+            # send is taken (`_nearest_first`), and the others are booked as made,
+            # unused (`_book_extra_jobs`); before, the row was left unknown and the
+            # request sent again, a third job paid
+            jobs = _nearest_first(jobs, sent_at)
             took = str(jobs[0].remote_id)
             like = next(r for r in store.ledger_rows() if r["id"] == row)
             self._book_extra_jobs(store, video, like, jobs[1:])
@@ -7475,7 +7489,7 @@ class Pipeline:
             except ProviderError:
                 continue  # left committed without an id: the next run's _recover_orphans
             if jobs and (len(jobs) == 1 or one_request):
-                jobs.sort(key=lambda t: (t.created_at, str(t.remote_id)))
+                jobs = _nearest_first(jobs, sent_at)
                 rid = str(jobs[0].remote_id)
                 # booked before the row takes its job (`_book_extra_jobs`: a kill between)
                 self._book_extra_jobs(store, video, row, jobs[1:])
@@ -7812,7 +7826,7 @@ class Pipeline:
                 )
             if unknown is not None:
                 if unknown and (len(unknown) == 1 or alone.count((r["provider"], r["model"])) == 1):
-                    unknown.sort(key=lambda t: (t.created_at, str(t.remote_id)))
+                    unknown = _nearest_first(unknown, _row_made_at(r))
                     rid = str(unknown[0].remote_id)
                     # booked before the row takes its job (`_book_extra_jobs`: a kill
                     # between the two writes)

@@ -2470,3 +2470,51 @@ def test_killed_as_a_new_run_db_is_made_the_old_run_is_kept_and_one_set_aside_le
     (old,) = (rig.out / "previous").iterdir()
     assert scene_files(old) == first, rig.history()  # kept, not written over
     assert_movie(rig.out / "movie.mp4")
+
+
+@pytest.mark.parametrize("lost", ["kill_at_submit", "answer_dropped", "killed_then_another"])
+def test_a_lost_create_takes_its_own_job_not_another_project_s(
+    sim: SimServer, tmp_path: Path, lost: str
+) -> None:
+    """Two movies rendered one after the other in two project folders, with one key: the
+    provider's job list shows both projects' jobs. One render's first create is lost
+    (killed between its create and the journal, or its answer dropped): the job that
+    request made is listed with the other project's, made seconds before it was sent
+    (or, `killed_then_another`, rendered between the kill and the resume: after it),
+    which no run this render can see knows. The earliest was taken for it: its scene's
+    clip was another movie's, and its own paid job was booked unused."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = make_rig(sim, tmp_path / "a")
+    b = make_rig(sim, tmp_path / "b")
+    if lost == "killed_then_another":
+        assert b.render(kill_at="submit").returncode == -signal.SIGKILL, b.history()
+        time.sleep(1.1)  # (the list's created_at is in whole seconds)
+    assert a.render().returncode == 0, a.history()
+    a_jobs = {r["remote_id"] for r in ledger(a.status(), "clip")}
+    assert len(a_jobs) == SCENES
+    if lost == "kill_at_submit":
+        time.sleep(1.1)
+        assert b.render(kill_at="submit").returncode == -signal.SIGKILL, b.history()
+    elif lost == "answer_dropped":
+        time.sleep(1.1)
+        sim.add_fault("drop_after", path="/contents/generations/tasks", method="POST")
+    r = b.render()
+    assert r.returncode == 0, b.history()
+    st = b.status()
+    b_jobs = {j.id for j in sim.jobs()} - a_jobs
+    assert len(b_jobs) == SCENES  # no create sent twice
+    clips = [s for s in st["steps"] if s["stage"] == "clip"]
+    # each scene's clip is this movie's own job, never the other project's
+    assert {s["remote_id"] for s in clips} == b_jobs, (clips, a_jobs)
+    # and this run's ledger bills each of its own jobs once, as used; the other
+    # project's jobs, which the list cannot tell from a second job made for the lost
+    # request, are at most booked as made, unused (`_book_extra_jobs`), never used
+    billed = [row["remote_id"] for row in ledger(st, "clip", "billed")]
+    assert sorted(j for j in billed if j in b_jobs) == sorted(b_jobs), (billed, a_jobs)
+    used = [
+        row["remote_id"]
+        for row in ledger(st, "clip", "billed")
+        if not (row["usage"] or {}).get("unused")
+    ]
+    assert sorted(used) == sorted(b_jobs), (used, a_jobs)
