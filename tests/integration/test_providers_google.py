@@ -961,6 +961,24 @@ async def test_an_option_set_to_null_is_left_out_of_the_request(gsim: SimServer)
     await kf.aclose()
 
 
+async def test_a_video_option_set_to_null_is_left_out_of_the_create(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """`enhance_prompt:` left empty in YAML (null) was sent as `enhancePrompt: false`,
+    turning Veo's prompt enhancement off (its default is on), and a 400 naming it was
+    told as the scene's motion_prompt or seconds (`_refused_option` skips a null option
+    as not sent); now it is left out, as a null keyframe option is."""
+    settings = _settings(gsim)
+    settings.video.options = {"enhance_prompt": None, "negative_prompt": None}
+    veo = VeoVideo.from_settings(settings, KEY)
+    await veo.submit(_video_req(tmp_path))
+    await veo.aclose()
+    (create,) = gsim.requests(path=":predictLongRunning")
+    params = create["body"]["parameters"]
+    assert "enhancePrompt" not in params
+    assert "negativePrompt" not in params
+
+
 def test_render_with_a_refused_option_value_exits_2_before_the_planner_is_paid(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

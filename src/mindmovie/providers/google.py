@@ -1194,7 +1194,10 @@ class VeoVideo(_GoogleModel):
             cfg.negative_prompt = str(opts["negative_prompt"])
         if opts.get("person_generation"):
             cfg.person_generation = str(opts["person_generation"])
-        if "enhance_prompt" in opts:
+        # an option set to null is left out, as a keyframe's (`GeminiKeyframes._config`):
+        # `enhance_prompt:` left empty was sent as false, turning Veo's enhancement off,
+        # and a 400 naming it was not told as the setting (`_refused_option` skips null)
+        if opts.get("enhance_prompt") is not None:
             cfg.enhance_prompt = bool(opts["enhance_prompt"])
         if req.last_frame is not None and caps.last_frame:
             cfg.last_frame = _read_image(req.last_frame, "last frame")
