@@ -1431,6 +1431,38 @@ def test_developer_mode_refusals_are_told_at_the_config_line_of_vertexai(
     assert sim.stats()["requests"] == 0
 
 
+def test_developer_mode_with_a_project_and_location_is_refused_not_ignored(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """providers.google.vertexai: false with project and location set (Gemini
+    keyframes, local clips): the render ran in developer mode with GOOGLE_API_KEY and
+    no word of the project and location it left out, and doctor said "developer (API
+    key)", ok (google-genai itself refuses project/location outside Vertex: "Gemini API
+    does not support project/location"). Now refused before anything is sent, led by
+    providers.google.vertexai, at its config line."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from tests.integration.support import goals_file
+
+    goals = goals_file(tmp_path, sim)
+    monkeypatch.setenv("GOOGLE_API_KEY", "g-test")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "preset: google\nplanner: {provider: local}\nvideo: {provider: local}\n"
+        f"providers:\n  google:\n    base_url: '{sim.base_url}'\n    vertexai: false\n"
+        "    project: my-proj\n    location: us-central1\n"
+    )
+    r = CliRunner().invoke(
+        app, ["render", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run"), "--yes"]
+    )
+    assert r.exit_code == 2, r.output
+    assert f"error: {cfg}:7: providers.google.vertexai: " in r.output, r.output
+    assert "providers.google.project" in r.output and "location" in r.output
+    assert "Traceback" not in r.output
+    assert sim.stats()["requests"] == 0
+
+
 def test_render_in_project_mode_without_any_adc_exits_2_before_the_planner_is_paid(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -261,6 +261,20 @@ def _mode_for(settings: Settings, keys: Keys, stage: Stage) -> Mode:
     # led by providers.google.vertexai, as other settings errors are led by their
     # setting, so the CLI puts where it was set (file:line, variable) in front
     developer = "providers.google.vertexai: false (developer mode)"
+    ps = settings.providers.google
+    if mode.kind == "developer" and (ps.project or ps.location):
+        # project and location were left out without a word, the calls made with the
+        # key in developer mode (google-genai refuses them outside Vertex: "Gemini API
+        # does not support project/location")
+        given = " and ".join(
+            f"providers.google.{n}" for n in ("project", "location") if getattr(ps, n)
+        )
+        raise ConfigError(
+            f"{developer}: {who}: {given} {'are' if ' and ' in given else 'is'} set, and "
+            "developer mode uses neither (it calls the Gemini API with "
+            f"{KEY_NAMES}); set providers.google.vertexai: true for Vertex project mode "
+            "with Application Default Credentials, or unset project and location"
+        )
     if mode.kind == "developer" and stage == "keyframes":
         with contextlib.suppress(InvalidRequest):  # an unknown model is said elsewhere
             model = catalog.resolve(PROVIDER, "keyframes", settings.keyframes.model)
