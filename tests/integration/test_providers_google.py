@@ -1463,6 +1463,40 @@ def test_developer_mode_with_a_project_and_location_is_refused_not_ignored(
     assert sim.stats()["requests"] == 0
 
 
+@pytest.mark.parametrize(
+    ("keyframes", "said"),
+    [("", "Veo needs Vertex mode"), ("keyframes: {model: imagen-4-0-fast}\n", "imagen-4-0-fast")],
+)
+def test_estimate_refuses_in_developer_mode_what_render_refuses(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keyframes: str, said: str
+) -> None:
+    """`estimate` with providers.google.vertexai: false priced the Veo clips (or Imagen
+    keyframes) that `render` then refused before anything ran (exit 2), with no word
+    of it; doctor failed it. It now refuses them as render does, at the setting's line."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+    from tests.integration.support import goals_file
+
+    goals = goals_file(tmp_path, sim)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    monkeypatch.setenv("GOOGLE_API_KEY", "g-test")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"preset: google\n{keyframes}"
+        f"providers:\n  anthropic: {{base_url: '{sim.base_url}'}}\n"
+        f"  google:\n    base_url: '{sim.base_url}'\n    vertexai: false\n"
+    )
+    r = CliRunner().invoke(
+        app, ["estimate", str(goals), "-c", str(cfg), "--out", str(tmp_path / "run")]
+    )
+    assert r.exit_code == 2, r.output
+    line = 7 if keyframes else 6
+    assert f"error: {cfg}:{line}: providers.google.vertexai: " in r.output, r.output
+    assert said in r.output and "needs Vertex mode" in r.output
+    assert sim.stats()["requests"] == 0
+
+
 def test_render_in_project_mode_without_any_adc_exits_2_before_the_planner_is_paid(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

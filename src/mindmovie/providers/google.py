@@ -257,45 +257,8 @@ def _mode_for(settings: Settings, keys: Keys, stage: Stage) -> Mode:
     """The usable mode for `stage`, or a one-line ConfigError saying what to set."""
     mode = _resolve_mode(settings)
     who = _stage_label(settings, stage)
-    # developer mode is only ever asked for (vertexai defaults to true): its refusals are
-    # led by providers.google.vertexai, as other settings errors are led by their
-    # setting, so the CLI puts where it was set (file:line, variable) in front
-    developer = "providers.google.vertexai: false (developer mode)"
-    ps = settings.providers.google
-    if mode.kind == "developer" and (ps.project or ps.location):
-        # project and location were left out without a word, the calls made with the
-        # key in developer mode (google-genai refuses them outside Vertex: "Gemini API
-        # does not support project/location")
-        given = " and ".join(
-            f"providers.google.{n}" for n in ("project", "location") if getattr(ps, n)
-        )
-        raise ConfigError(
-            f"{developer}: {who}: {given} {'are' if ' and ' in given else 'is'} set, and "
-            "developer mode uses neither (it calls the Gemini API with "
-            f"{KEY_NAMES}); set providers.google.vertexai: true for Vertex project mode "
-            "with Application Default Credentials, or unset project and location"
-        )
-    if mode.kind == "developer" and stage == "keyframes":
-        with contextlib.suppress(InvalidRequest):  # an unknown model is said elsewhere
-            model = catalog.resolve(PROVIDER, "keyframes", settings.keyframes.model)
-            if _is_imagen(model.id):
-                # google-genai refuses generate_images in developer mode, at each call
-                raise ConfigError(
-                    f"{developer}: {who}: {model.key} needs Vertex mode (google-genai "
-                    "refuses Imagen in developer mode); set providers.google.vertexai: "
-                    "true and use "
-                    f"{KEY_NAMES} (express mode), or choose keyframes.model "
-                    "gemini-2-5-flash-image"
-                )
     if (refused := _developer_refusal(settings, stage)) is not None:
         raise refused
-    if mode.kind == "developer" and stage == "video":
-        raise ConfigError(
-            f"{developer}: {who}: Veo needs Vertex mode (google-genai 3.x refuses it in "
-            f"developer mode); set providers.google.vertexai: true and use {KEY_NAMES} "
-            "(express mode), "
-            "or set providers.google.project and location with Application Default Credentials"
-        )
     if mode.kind == "project":
         if not (mode.project and mode.location):
             # led by the half that is set, as other settings errors are led by their
@@ -344,11 +307,50 @@ def _mode_for(settings: Settings, keys: Keys, stage: Stage) -> Mode:
 
 
 def _developer_refusal(settings: Settings, stage: Stage) -> ConfigError | None:
-    """A keyframe option google-genai refuses in developer mode (a ValueError at each
-    generate_content, after the planner was paid): ImageConfig.person_generation is
-    "only supported in Gemini Enterprise Agent Platform mode". None when it may be sent."""
-    if stage != "keyframes" or _resolve_mode(settings).kind != "developer":
+    """What developer mode (providers.google.vertexai: false) cannot do for `stage`, as a
+    one-line ConfigError; None when it can. For render (`_mode_for`) and for the commands
+    that build no client (`check_options`: doctor, estimate, status), which priced Veo
+    clips and Imagen keyframes that render then refused."""
+    if _resolve_mode(settings).kind != "developer":
         return None
+    who = _stage_label(settings, stage)
+    # developer mode is only ever asked for (vertexai defaults to true): its refusals are
+    # led by providers.google.vertexai, as other settings errors are led by their
+    # setting, so the CLI puts where it was set (file:line, variable) in front
+    developer = "providers.google.vertexai: false (developer mode)"
+    ps = settings.providers.google
+    if ps.project or ps.location:
+        # project and location were left out without a word, the calls made with the
+        # key in developer mode (google-genai refuses them outside Vertex: "Gemini API
+        # does not support project/location")
+        given = " and ".join(
+            f"providers.google.{n}" for n in ("project", "location") if getattr(ps, n)
+        )
+        return ConfigError(
+            f"{developer}: {who}: {given} {'are' if ' and ' in given else 'is'} set, and "
+            "developer mode uses neither (it calls the Gemini API with "
+            f"{KEY_NAMES}); set providers.google.vertexai: true for Vertex project mode "
+            "with Application Default Credentials, or unset project and location"
+        )
+    if stage == "video":
+        return ConfigError(
+            f"{developer}: {who}: Veo needs Vertex mode (google-genai 3.x refuses it in "
+            f"developer mode); set providers.google.vertexai: true and use {KEY_NAMES} "
+            "(express mode), "
+            "or set providers.google.project and location with Application Default Credentials"
+        )
+    with contextlib.suppress(InvalidRequest):  # an unknown model is said elsewhere
+        model = catalog.resolve(PROVIDER, "keyframes", settings.keyframes.model)
+        if _is_imagen(model.id):
+            # google-genai refuses generate_images in developer mode, at each call
+            return ConfigError(
+                f"{developer}: {who}: {model.key} needs Vertex mode (google-genai "
+                "refuses Imagen in developer mode); set providers.google.vertexai: "
+                f"true and use {KEY_NAMES} (express mode), or choose keyframes.model "
+                "gemini-2-5-flash-image"
+            )
+    # ImageConfig.person_generation is "only supported in Gemini Enterprise Agent
+    # Platform mode": a ValueError at each generate_content, after the planner was paid
     if settings.keyframes.options.get("person_generation") is None:
         return None
     return ConfigError(
