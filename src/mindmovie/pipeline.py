@@ -9605,6 +9605,9 @@ _SETTINGS_OF: dict[str, dict[str, str]] = {
         "resolution": "output.resolution",
         "seed": "video.seed",
         "generate_audio": "video.audio",
+        # (Veo's `lastFrame`: the next scene's keyframe, sent only with chain_frames; it
+        # was told as this scene's keyframe or motion_prompt to change)
+        "last_frame": "video.chain_frames (the next scene's keyframe goes as the last frame)",
     },
 }
 

@@ -2829,6 +2829,9 @@ def test_the_failed_scenes_message_says_what_to_change_of_those_the_provider_ref
         ("clip", "resolution", "change the setting output.resolution, then render"),
         ("clip", "generate_audio", "change the setting video.audio, then render"),
         ("clip", "image_url", "change scene 02's keyframe (scenes/02/keyframe.png, made"),
+        # Veo's lastFrame (the next scene's keyframe, sent with chain_frames): it was said
+        # to change this scene's keyframe or motion_prompt, which the refusal is not about
+        ("clip", "last_frame", "change the setting video.chain_frames (the next scene's"),
         ("clip", None, "change what the refusal names: scene 02's `motion_prompt` or"),
         ("keyframe", "prompt", "change scene 02's `image_prompt` in /r/plan.yaml, then"),
         ("keyframe", "image", "change scene 02's `reference_photos` in /r/plan.yaml"),

@@ -734,7 +734,7 @@ async def test_400_is_invalid_request_unless_it_is_a_policy_refusal(
         ("The prompt could not be submitted.", None, None),
         # a field quoted in the message, in Google's JSON or proto (snake_case) name
         ("`durationSeconds` must be between 4 and 8.", None, "duration"),
-        ("Invalid value at 'instances[0].last_frame' (TYPE_BYTES)", None, "image"),
+        ("Invalid value at 'instances[0].last_frame' (TYPE_BYTES)", None, "last_frame"),
         ("aspectRatio 5:1 is not supported.", None, "ratio"),
         # a google.rpc.BadRequest detail's field, before the message's words
         (
@@ -761,6 +761,27 @@ async def test_a_400_names_a_field_only_as_a_field_not_as_a_word_of_its_message(
     with pytest.raises(InvalidRequest) as ei:
         await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
     assert ei.value.answered and ei.value.param == param, (ei.value.param, str(ei.value))
+
+
+async def test_a_veo_400_naming_the_last_frame_names_it_not_the_keyframe(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """A Veo create refused for its `lastFrame` (the next scene's keyframe, sent with
+    video.chain_frames) named `image`, and the render said to change this scene's
+    keyframe or motion_prompt; it is `last_frame`, which the render tells as
+    video.chain_frames (`pipeline.refused_request_fix`)."""
+    gsim.add_fault(
+        "http",
+        path=":predictLongRunning",
+        status=400,
+        message="`lastFrame` is not supported by this model.",
+    )
+    veo = VeoVideo.from_settings(_settings(gsim), KEY)
+    req = _video_req(tmp_path, last_frame=_png(tmp_path / "next.png", 1))
+    with pytest.raises(InvalidRequest) as ei:
+        await veo.submit(req)
+    await veo.aclose()
+    assert ei.value.answered and ei.value.param == "last_frame", str(ei.value)
 
 
 @pytest.mark.parametrize(

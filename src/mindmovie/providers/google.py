@@ -593,7 +593,7 @@ _REQUEST_FIELDS: tuple[tuple[str, str], ...] = (
     ("generateAudio", "generate_audio"),
     ("sampleImageSize", "size"),
     ("imageSize", "size"),
-    ("lastFrame", "image"),
+    ("lastFrame", "last_frame"),
     ("prompt", "prompt"),
     ("image", "image"),
 )
