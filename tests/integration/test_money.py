@@ -254,6 +254,16 @@ async def test_a_plan_the_budget_stopped_before_it_was_sent_is_not_counted(
     assert [s["attempts"] for s in plan] == [0], plan
 
 
+def _answer(asked: list[float], yes: bool) -> Any:
+    """The spend question answered `yes`, each estimate asked about noted in `asked`."""
+
+    def ask(est: Any) -> bool:
+        asked.append(est.total)
+        return yes
+
+    return ask
+
+
 def _tries(run: Path, stage: str) -> tuple[list[int], list[list[str]]]:
     """`stage`'s steps' attempts in `status --json`, sorted, and the status table's
     (image, clip, tries) cells of each scene."""
@@ -365,21 +375,14 @@ async def test_a_dry_run_on_a_started_run_does_not_approve_the_render_after_it(
     run = tmp_path / "run"
     asked: list[float] = []
 
-    def answer(yes: bool) -> Any:
-        def ask(est: Any) -> bool:
-            asked.append(est.total)
-            return yes
-
-        return ask
-
-    pipe = Pipeline(goals, settings, out=run, keys=KEYS, confirm=answer(True))
+    pipe = Pipeline(goals, settings, out=run, keys=KEYS, confirm=_answer(asked, True))
     await pipe.run(until="plan")
     assert (run / "run.db").is_file()
     before = sim.stats()["requests"]
     for _ in range(2):
         assert estimate_for(goals, settings, out=run).paid
         with pytest.raises(Declined):
-            await Pipeline(goals, settings, out=run, keys=KEYS, confirm=answer(False)).run()
+            await Pipeline(goals, settings, out=run, keys=KEYS, confirm=_answer(asked, False)).run()
     assert len(asked) == 3 and asked[1] > 0 and asked[2] > 0, asked
     assert sim.stats()["totals"]["jobs_created"] == 0
     assert sim.stats()["requests"] == before  # the "no"s sent nothing
@@ -507,18 +510,11 @@ async def test_an_accepted_partial_run_does_not_approve_the_next_one(
     goals = goals_file(tmp_path, sim)
     asked: list[float] = []
 
-    def answer(yes: bool) -> Any:
-        def ask(est: Any) -> bool:
-            asked.append(est.total)
-            return yes
-
-        return ask
-
     settings = settings_for("byteplus", sim)
-    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, confirm=answer(True))
+    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, confirm=_answer(asked, True))
     await pipe.run(until="keyframes")
     before = sim.stats()["requests"]
-    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, confirm=answer(False))
+    pipe = Pipeline(goals, settings, out=tmp_path / "run", keys=KEYS, confirm=_answer(asked, False))
     with pytest.raises(Declined):
         await pipe.run()
     assert len(asked) == 2 and asked[1] > 0  # asked again, about the videos still to make
@@ -1244,36 +1240,14 @@ def test_status_text_shows_estimated_and_billed_per_scene(sim: SimServer, tmp_pa
     assert f"billed ${st['money']['billed']:.2f}" in " ".join(r.output.split())
 
 
-def test_the_spend_question_under_a_smaller_budget_says_the_whole_estimate(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """lessons.md: a "budget" that only clamped the displayed estimate (`min(total,
-    budget)`). The gate holds the cap (`test_budget_for_four_of_ten_scenes_bills_exactly_four`);
-    the question still says what the run would spend, not the budget in its place: the
-    tests above ask only with budgets over the estimate, where a clamp changes nothing."""
-    import sys
-
-    from mindmovie import cli
-    from mindmovie.costs import CallEstimate, RunEstimate
-
-    asked: list[str] = []
-
-    def confirm(text: str, default: bool = False) -> bool:
-        asked.append(text)
-        return False
-
-    monkeypatch.setattr(cli.typer, "confirm", confirm)
-    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
-    est = RunEstimate(CallEstimate("planner", "anthropic", "m", 1.23, "by hand"), [])
-    assert cli._confirmer(False, 0.5, True)(est) is False
-    assert asked == ["Spend about $1.23 (budget $0.50)?"], asked
-
-
 def test_a_person_at_a_terminal_is_asked_and_yes_skips_the_question(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """At a terminal the estimate is shown and the person is asked (default no); --yes
-    accepts without asking; a script is refused unless it set a budget."""
+    accepts without asking; a script is refused unless it set a budget. Under a budget
+    smaller than the estimate the question still says the whole estimate (lessons.md:
+    a "budget" that only clamped the displayed estimate, `min(total, budget)`; the gate
+    holds the cap, `test_budget_for_four_of_ten_scenes_bills_exactly_four`)."""
     import sys
 
     from mindmovie import cli
@@ -1293,10 +1267,15 @@ def test_a_person_at_a_terminal_is_asked_and_yes_skips_the_question(
     assert cli._confirmer(False, None, True)(est) is False
     answer = True
     assert cli._confirmer(False, 5.0, True)(est) is True
-    assert asked == ["Spend about $1.23?", "Spend about $1.23 (budget $5.00)?"]
-    assert cli._confirmer(True, None, True)(est) is True and len(asked) == 2  # --yes
+    assert cli._confirmer(False, 0.5, True)(est) is True
+    assert asked == [
+        "Spend about $1.23?",
+        "Spend about $1.23 (budget $5.00)?",
+        "Spend about $1.23 (budget $0.50)?",  # the estimate, not the budget in its place
+    ]
+    assert cli._confirmer(True, None, True)(est) is True and len(asked) == 3  # --yes
     monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
-    assert cli._confirmer(False, 5.0, True)(est) is True and len(asked) == 2  # capped script
+    assert cli._confirmer(False, 5.0, True)(est) is True and len(asked) == 3  # capped script
     with pytest.raises(Declined, match="--yes"):
         cli._confirmer(False, None, True)(est)
 
