@@ -140,6 +140,7 @@ async def test_i2v_request_shape_15_pro(sim: SimServer, keyframe: Path, tmp_path
             "a well--lit room, 2--3 people --not-a-flag",
         ),
         ("she runs (--dur 12), slowly,--rs 1080p", "she runs (), slowly,"),
+        ('a girl --seed -1 runs --dur=-1 --rs "1080p" --dur +12', "a girl runs"),
     ],
 )
 async def test_inline_parameters_in_a_prompt_are_not_sent(

@@ -103,7 +103,8 @@ SEEDANCE_OPTIONS = frozenset(
 #: estimate and the budget priced: they are taken out of the text sent (`sent_prompt`)
 _INLINE_FLAG = re.compile(
     r"(?<![\w-])--(?:ratio|rt|resolution|rs|duration|dur|framepersecond|fps|frames"
-    r"|watermark|wm|seed|camerafixed|cf)(?:[ \t]*=[ \t]*|[ \t]+)[\w.:/]+[ \t]*",
+    r"|watermark|wm|seed|camerafixed|cf)(?:[ \t]*=[ \t]*|[ \t]+)"
+    r"[\"']?[-+]?[\w.:/]+[\"']?[ \t]*",
     re.IGNORECASE,
 )
 
