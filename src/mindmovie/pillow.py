@@ -126,7 +126,10 @@ def avif_nclx(path: Path) -> tuple[int, int] | None:
     }
     if not nclx:
         return None
-    try:  # a damaged item table (Pillow decoded the picture): the first nclx
+    # the first nclx where the file cannot tell (no primary item named, no item table,
+    # or a table that breaks off: an IndexError); None where the table gives the
+    # picture none (its entry lacks one, or none is found for it)
+    try:
         primary = None
         if b"pitm" in meta:
             a, _b = meta[b"pitm"]

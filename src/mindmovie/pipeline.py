@@ -2024,7 +2024,10 @@ def _nearest_first(jobs: Iterable[Any], sent_at: float) -> list[Any]:
     killed render's resume), a refunded request's very late one (`_book_extra_jobs`
     puts it back on its row). The earliest was taken: a render just after another
     project's took that project's job for its scene's clip (another movie's picture in
-    this one) and left its own paid job unused."""
+    this one) and left its own paid job unused. Nearest is a guess too: it holds while
+    this machine's clock and the provider's agree to within a few seconds (both kept by
+    NTP); a clock s seconds ahead takes another client's job made within about 2s after
+    its own (the list cannot tell them apart: it shows no prompts)."""
     return sorted(jobs, key=lambda t: (abs(t.created_at - sent_at), str(t.remote_id)))
 
 
@@ -7826,7 +7829,7 @@ class Pipeline:
                 )
             if unknown is not None:
                 if unknown and (len(unknown) == 1 or alone.count((r["provider"], r["model"])) == 1):
-                    unknown = _nearest_first(unknown, _row_made_at(r))
+                    unknown = _nearest_first(unknown, _lost_sent_at(r))
                     rid = str(unknown[0].remote_id)
                     # booked before the row takes its job (`_book_extra_jobs`: a kill
                     # between the two writes)

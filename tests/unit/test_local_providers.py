@@ -1131,7 +1131,7 @@ def test_an_avif_whose_picture_has_no_nclx_takes_no_other_item_s() -> None:
     other items (a gain map's, HDR) with an nclx of their own. When the item table says
     the picture has none, it is None, not the first nclx in the file: an SDR photo was
     tone mapped by its gain map's PQ tag. (The first is taken only where the file
-    cannot tell: no primary item named, no item table, or one cut short.)"""
+    cannot tell: no primary item named, no item table, or one that breaks off.)"""
     from PIL import features
 
     from mindmovie.pillow import avif_nclx
@@ -1153,7 +1153,7 @@ def test_an_avif_whose_picture_has_no_nclx_takes_no_other_item_s() -> None:
         path = Path(folder) / "photo.avif"
         path.write_bytes(bytes(data))
         assert avif_nclx(path) is None
-        data[ipma + 8 : ipma + 10] = bytes([0, 2])  # no primary item's entry: cannot tell
+        data[ipma + 8 : ipma + 10] = bytes([0, 2])  # no entry for the picture: none of its own
         path.write_bytes(bytes(data))
         assert avif_nclx(path) is None
         pitm = data.find(b"pitm")
