@@ -176,10 +176,16 @@ def tagged_colours(im: Image.Image, path: Path) -> tuple[int, int] | None:
         nclx = avif_nclx(path)
         if nclx is None:
             return None
-        primaries, transfer = nclx
-        hdr = transfer in (CICP_PQ, CICP_HLG)
-        return nclx if primaries in CICP_PRIMARIES and (primaries != 1 or hdr) else None
+        return nclx if converted(*nclx) else None
     return ADOBE_RGB if exif_adobe_rgb(im) else None
+
+
+def converted(primaries: int, transfer: int) -> bool:
+    """Whether these colours (CICP codes, or `ADOBE_RGB`) are converted to sRGB
+    (`local_media.nclx_to_srgb`): known primaries, other than sRGB's own with an SDR
+    transfer."""
+    hdr = transfer in (CICP_PQ, CICP_HLG)
+    return primaries in CICP_PRIMARIES and (primaries != 1 or hdr)
 
 
 __all__ = [
@@ -190,6 +196,7 @@ __all__ = [
     "MAX_PICTURE_PIXELS",
     "Image",
     "avif_nclx",
+    "converted",
     "exif_adobe_rgb",
     "tagged_colours",
 ]

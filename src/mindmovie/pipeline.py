@@ -224,9 +224,11 @@ class RunDirError(Exception):
     """The run directory (--out) cannot be used: a file, not creatable, or someone's folder."""
 
 
+#: the run journal's files: run.db and SQLite's beside it
+JOURNAL_FILES = ("run.db", "run.db-wal", "run.db-shm", "run.db-journal")
 #: what a run writes in its folder; --fresh moves exactly these (and temp files) aside
 RUN_ENTRIES = frozenset(
-    {"run.db", "run.db-wal", "run.db-shm", "run.db-journal", "plan.yaml", "plan.previous.yaml",
+    {*JOURNAL_FILES, "plan.yaml", "plan.previous.yaml",
      "scenes", "kept", "compose", "movie.mp4", "storyboard.png", "storyboard.html"}
 )  # fmt: skip
 
@@ -6312,10 +6314,10 @@ class Pipeline:
                 # made for the run go, as a declined render's do; left, outputs/<title>/
                 # held only the lock, for a run that never started
                 if self._made_dirs:
-                    for name in (".lock", "run.db", "run.db-wal", "run.db-shm", "run.db-journal"):
+                    for name in JOURNAL_FILES:
                         with contextlib.suppress(OSError):
                             (self.run_dir / name).unlink()
-                    _remove_remade_parents([(d, None) for d in self._made_dirs])
+                    self._remove_made_folders()
                 raise
             killpoint("store_opened")
             self._install_sigint()
@@ -6412,14 +6414,19 @@ class Pipeline:
                     # made meanwhile goes, so the folder is as it was. Left there, it
                     # made the next render take the unchecked files for its own and
                     # write over them
-                    for name in ("run.db", "run.db-wal", "run.db-shm", "run.db-journal"):
+                    for name in JOURNAL_FILES:
                         (self.run_dir / name).unlink(missing_ok=True)
                 if unmade:  # and the folders it made go, as a declined run.db does
-                    with contextlib.suppress(OSError):
-                        (self.run_dir / ".lock").unlink()
-                    _remove_remade_parents([(d, None) for d in self._made_dirs])
+                    self._remove_made_folders()
                     self._run_dir_id = None  # removed here, not gone under the render
                 self._undo_fresh()
+
+    def _remove_made_folders(self) -> None:
+        """The lock and the folders this render made for a run that did not start (the
+        spend declined, a run.db that cannot be opened), so the folder is as it was."""
+        with contextlib.suppress(OSError):
+            (self.run_dir / ".lock").unlink()
+        _remove_remade_parents([(d, None) for d in self._made_dirs])
 
     def _ask_again_for_the_plan(
         self, store: Store, planner: Planner, agreed: costs.RunEstimate, until: str
@@ -6469,7 +6476,7 @@ class Pipeline:
             names = {p.name for p in self.run_dir.iterdir()}
         except Exception:  # (a damaged folder or journal: kept, as it is)
             return False
-        return names <= {"run.db", "run.db-wal", "run.db-shm", "run.db-journal", ".lock"}
+        return names <= {*JOURNAL_FILES, ".lock"}
 
     def _run_dir_gone(self) -> bool:
         """Is the run folder this render locked no longer at its path (deleted, moved,
@@ -7011,7 +7018,7 @@ class Pipeline:
     def _put_back(self, dest: Path, names: list[str]) -> bool:
         """Move `names` from `dest` back into the run folder in place of its new run.db;
         True when `dest` is then gone (everything went back)."""
-        for name in ("run.db", "run.db-wal", "run.db-shm", "run.db-journal"):
+        for name in JOURNAL_FILES:
             (self.run_dir / name).unlink(missing_ok=True)
         for name in names:
             if (dest / name).exists() and not (self.run_dir / name).exists():

@@ -36,6 +36,7 @@ from mindmovie.pillow import (
     CICP_PQ,
     CICP_PRIMARIES,
     Image,
+    converted,
     tagged_colours,
 )
 from mindmovie.providers.base import (
@@ -473,7 +474,7 @@ def nclx_to_srgb(im: Image.Image, primaries: int, transfer: int) -> Image.Image:
     an HDR clip (linear light at 100 nits, `_mobius`), its peak the picture's brightest.
     `ADOBE_RGB` converts Adobe RGB. Unknown codes, or sRGB's own, leave it as it is."""
     hdr = transfer in (CICP_PQ, CICP_HLG)
-    if primaries not in CICP_PRIMARIES or (primaries == 1 and not hdr):
+    if not converted(primaries, transfer):
         return im
     if im.mode not in ("RGB", "RGBA"):
         return im
