@@ -2179,6 +2179,16 @@ def recorded_outputs(store: Store, *more: OutputSettings) -> tuple[OutputSetting
     return tuple(out.values())
 
 
+def standing_clip_keys(store: Store, keys: Sequence[str]) -> list[str]:
+    """Of a clip's requests' keys (`Pipeline._clip_variants`, as planned first), those
+    whose result stands for the scene's clip: the planned one's, and a content-filter
+    fallback's only when it was asked as one (`Store.counts_as_fallback`). The render,
+    the estimate, `status` and the storyboard all ask this: the audio-off fallback is
+    the request planned with audio off, and a silent clip made so was reused as the
+    fallback once `video.audio` was turned on ($0.00, "reuse", the movie silent)."""
+    return [k for i, k in enumerate(keys) if i == 0 or store.counts_as_fallback(k)]
+
+
 def first_try(step: Step | None, variants: Sequence[tuple[str, float]]) -> tuple[str, float]:
     """The (input key, seconds) a render's `_clip` asks first: the planned request, or
     its fallback when the planned one was refused by the content filter last time. An
@@ -5020,13 +5030,16 @@ class Pipeline:
         `_clip_keys_before`, when `_clip` has them (each reads the keyframe's bytes)."""
         dest = self.run_dir / "scenes" / scene.id / "clip.mp4"
         every = {key for _, key, _ in variants}  # a fallback is the same scene's next try
-        reused = any(store.reusable(scene.id, "clip", key) for _, key, _ in variants)
+        planned_key = variants[0][1]
+        # the results that stand for the scene's clip: a fallback's only if made as one
+        counted = standing_clip_keys(store, [key for _, key, _ in variants])
+        reused = any(store.reusable(scene.id, "clip", key) for key in counted)
         if reused and model.name != "local":
             # a clip keyed as until 2026-12-04 takes its key of now: reused at another fps
             for (_, key, _), (_, now, _) in zip(
                 variants, self._clip_variants(model, scene, planned), strict=True
             ):
-                if key != now and store.reusable(scene.id, "clip", key):
+                if key != now and key in counted and store.reusable(scene.id, "clip", key):
                     store.rekey(scene.id, "clip", now)
         if not reused:
             self._keep_changed(store, scene.id, "clip")
@@ -5042,7 +5055,7 @@ class Pipeline:
             back = next(
                 (
                     (k, now)
-                    for _, now, _ in variants
+                    for now in counted
                     for k in dict.fromkeys((now, *before[now]))
                     if store.restore(scene.id, "clip", k, dest)
                 ),
@@ -5069,12 +5082,13 @@ class Pipeline:
         if prev is not None and prev.error_kind == "content_rejected":
             # the planned request was refused last time: go straight to the fallback
             variants = [v for v in variants if v[1] != prev.input_key] or variants
-        elif prev is not None and prev.remote_id:
+        elif prev is not None and prev.remote_id and prev.input_key in counted:
             # a job of a later variant (e.g. the fallback, after a refusal) is journaled:
-            # resume THAT job; starting from the planned request again would pay twice
+            # resume THAT job; starting from the planned request again would pay twice.
+            # (One of the same request planned so, the audio-off one while video.audio
+            # was off, is not the scene's: it is kept when it finishes, `_settle_stale_jobs`)
             keys = [v[1] for v in variants]
-            if prev.input_key in keys:
-                variants = variants[keys.index(prev.input_key) :]
+            variants = variants[keys.index(prev.input_key) :]
         # the provider slot is held across the fallback (a refused scene keeps its place)
         # and given back once the job is done, before the download (not a provider task)
         if planned.seconds != scene.seconds:
@@ -5088,6 +5102,28 @@ class Pipeline:
             self.reporter.step("clips", scene.id, "queued")  # waiting for a provider slot
         async with _Slot(sem) as slot:
             for i, (_, key, req) in enumerate(variants):
+                if key != planned_key:
+                    # asked as the fallback: recorded before it is sent (it then stands
+                    # for the clip), and one kept from before (that request made while
+                    # audio was off) is put back, not bought again
+                    store.mark_fallback(key)
+                    if key not in counted and (
+                        put_back := next(
+                            (
+                                k
+                                for k in dict.fromkeys((key, *before[key]))
+                                if store.restore(scene.id, "clip", k, dest)
+                            ),
+                            None,
+                        )
+                    ):
+                        store.ledger_kept_used(put_back)
+                        if put_back != key:
+                            store.rekey(scene.id, "clip", key)
+                        self.reporter.step("clips", scene.id, "reused")
+                        self._mark(res, False, scene.id, "clip")
+                        self._record_scene(store, scene)
+                        return dest
                 try:
                     await self._clip_once(
                         store,
@@ -8679,10 +8715,13 @@ class Pipeline:
             requests = self._clip_variants(video_id, sc, req, made_as, store)
             variants = [(key, float(r.seconds)) for _, key, r in requests]
             ordered = [key for key, _ in variants]
+            # as the render has it: a fallback's result stands for the clip only if made
+            # as one (`standing_clip_keys`)
+            standing = standing_clip_keys(store, ordered)
             before = self._clip_keys_before(video_id, requests, made_as, store)
-            kept_as = [k for key in ordered for k in dict.fromkeys((key, *before[key]))]
+            kept_as = [k for key in standing for k in dict.fromkeys((key, *before[key]))]
             if any(f in remade for f in frames):
-                own = any(store.reusable(sc.id, "clip", k) for k in ordered)
+                own = any(store.reusable(sc.id, "clip", k) for k in standing)
                 if if_same is not None and own:
                     if_same.add(sc.id)
                 if video_id.name == "local":
@@ -8711,7 +8750,7 @@ class Pipeline:
                 job = None  # `render --let-go`: let go of, the clip bought again
             # in the render's order: a kept clip is put back before a job is picked up,
             # its variants in the render's order (`_clip`)
-            live = next((st for k in ordered if (st := store.reusable(sc.id, "clip", k))), None)
+            live = next((st for k in standing if (st := store.reusable(sc.id, "clip", k))), None)
             found = (
                 None
                 if live is not None
@@ -8727,7 +8766,7 @@ class Pipeline:
                 clips[sc.id] = found[1]
             elif (
                 step is not None
-                and step.input_key in clip_keys
+                and step.input_key in standing
                 # (or a finished clip whose file is gone: its job's result downloaded again)
                 and (job is not None or store.refetchable_clip(step) is not None)
             ):
@@ -9394,7 +9433,8 @@ class Pipeline:
                 nxt = self.run_dir / "scenes" / scenes[i + 1].id / "keyframe.png"
                 last = nxt if nxt.is_file() else None
             req = self._video_request(sc, kf, last)
-            for _, key, _ in self._clip_variants(model, sc, req, store=store):
+            keys = [key for _, key, _ in self._clip_variants(model, sc, req, store=store)]
+            for key in standing_clip_keys(store, keys):
                 step = store.reusable(sc.id, "clip", key)
                 if step is not None and step.sha256:
                     out[sc.id] = step.sha256

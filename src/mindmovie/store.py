@@ -132,6 +132,15 @@ JOB_INPUT_META = "job_input:"
 #: in turn the row it came from can be pointed at where this run went
 #: (`Store.carried_in`, `Store.ledger_carried_moved`)
 CARRIED_FROM_META = "carried_from:"
+#: meta key: "1" in a run.db made since 2026-12-06, which records each content-filter
+#: fallback it asks (`mark_fallback`). A run.db made before records none, so any of its
+#: fallback variants' results counts as one (`counts_as_fallback`), as it did then
+FALLBACKS_MARKED_META = "fallbacks_marked"
+#: meta key prefix (+ input key): a clip's content-filter fallback asked after its planned
+#: request was refused (`Store.mark_fallback`). The audio-off fallback's key is that of
+#: the same request planned with audio off, so a silent clip made so was taken for the
+#: fallback once `video.audio` was turned on, and kept silent
+FALLBACK_META = "fallback:"
 #: meta key: "1" once the set-aside rows this run's carried jobs came from are all
 #: marked carried away (`Pipeline._settle_carry_notes`; a kill before leaves it unset)
 CARRY_MARKED_META = "carry_marked"
@@ -803,6 +812,7 @@ class Store:
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
                         self._db.execute(stmt)
+                self._db.execute(_UPSERT_META_SQL, (FALLBACKS_MARKED_META, "1"))
             else:
                 if version < 2:
                     # v2: what the budget gate holds for a call in flight (>= its estimate)
@@ -1064,6 +1074,21 @@ class Store:
             (step.scene_id, step.stage, began),
         ).fetchone()[0]
         return int(made) == 0
+
+    def mark_fallback(self, input_key: str) -> None:
+        """Record that the request `input_key` is asked as a content-filter fallback (its
+        scene's planned request was refused), before it is sent."""
+        self.set_meta(f"{FALLBACK_META}{input_key}", "1")
+
+    def counts_as_fallback(self, input_key: str) -> bool:
+        """May a result made from `input_key`, a fallback variant of a scene's request,
+        stand for the scene's clip? Only if it was asked as the fallback (`mark_fallback`):
+        the same request planned so (the audio-off one, made while `video.audio` was off)
+        is not what a render with audio on asks. A run.db made before fallbacks were
+        recorded cannot tell, and counts it, as renders then did (never bought twice)."""
+        if self.get_meta(FALLBACKS_MARKED_META) is None:
+            return True
+        return self.get_meta(f"{FALLBACK_META}{input_key}") is not None
 
     def set_detail(self, scene_id: str, stage: str, detail: str) -> None:
         """Replace a step's recorded detail (e.g. the plan's basis after a rekey)."""

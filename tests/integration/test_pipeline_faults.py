@@ -461,6 +461,112 @@ async def test_content_rejection_retried_once_with_fallback_counted_as_a_second_
     assert [r["state"] for r in after if r["stage"] == "clip"] == ["refunded", "billed"]
 
 
+async def test_turning_audio_on_buys_the_clip_with_sound_and_only_a_refusal_s_fallback_is_kept(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audio-off content-filter fallback's key is that of the same request planned
+    with audio off, so turning `video.audio` on after a clip was made with it off found
+    the silent clip as the scene's fallback: the estimate said $0.00, `status` "reuse",
+    and the render kept the clip silent. A fallback counts only when it was made as one
+    (the planned request refused), which the run.db records. The silent clip is kept
+    (paid): audio off again puts it back, and a refusal's fallback is still reused."""
+    from mindmovie.pipeline import estimate_for
+
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+
+    def settings(audio: bool) -> Any:
+        return settings_for(
+            "byteplus",
+            sim,
+            planner={"provider": "local"},
+            keyframes={"provider": "local"},
+            video={"audio": audio},
+        )
+
+    def creates() -> list[bool]:
+        return [c["body"].get("generate_audio") for c in sim.requests(path=TASKS, method="POST")]
+
+    run = tmp_path / "run"
+    assert (await Pipeline(goals, settings(False), out=run, keys=KEYS).run()).movie is not None
+    assert creates() == [False]
+    assert estimate_for(goals, settings(True), out=run).total > 0  # the clip with sound
+    (row,) = collect_status(run, settings=settings(True))["scenes"]
+    assert row["reuse"]["clip"] is False, row
+    assert (await Pipeline(goals, settings(True), out=run, keys=KEYS).run()).movie is not None
+    assert creates() == [False, True]
+    # the silent clip (paid) was kept: audio off again puts it back, buying nothing
+    assert estimate_for(goals, settings(False), out=run).total == 0
+    res = await Pipeline(goals, settings(False), out=run, keys=KEYS).run()
+    assert res.movie is not None and creates() == [False, True]
+    # a refusal's fallback (audio off) is the scene's clip with audio on: reused
+    other = tmp_path / "refused"
+    sim.add_fault("reject", path=TASKS, method="POST", count=1)
+    assert (await Pipeline(goals, settings(True), out=other, keys=KEYS).run()).movie is not None
+    assert creates() == [False, True, True, False]
+    assert estimate_for(goals, settings(True), out=other).total == 0
+    res = await Pipeline(goals, settings(True), out=other, keys=KEYS).run()
+    assert res.movie is not None and creates() == [False, True, True, False]
+    # the clip with sound refused when a silent one was made before: that one, kept
+    # when the refused request was begun, is put back as the fallback, not bought again
+    third = tmp_path / "third"
+    assert (await Pipeline(goals, settings(False), out=third, keys=KEYS).run()).movie is not None
+    sim.add_fault("reject", path=TASKS, method="POST", count=1)
+    res = await Pipeline(goals, settings(True), out=third, keys=KEYS).run()
+    assert res.movie is not None and (res.plan.scenes[0].id, "clip") in res.reused
+    assert creates() == [False, True, True, False, False, True]
+    assert estimate_for(goals, settings(True), out=third).total == 0
+
+
+async def test_a_silent_clip_s_job_in_flight_when_audio_is_turned_on_is_kept_not_taken(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job of the clip planned with audio off, in flight when a render was killed, is
+    not the scene's clip once `video.audio` is on (only a refusal's fallback is): the
+    render buys the clip with sound, and the silent job, paid, is kept when it finishes,
+    so that audio off again takes it and buys nothing."""
+    import sqlite3
+
+    from mindmovie.pipeline import estimate_for
+
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+
+    def settings(audio: bool) -> Any:
+        return settings_for(
+            "byteplus",
+            sim,
+            planner={"provider": "local"},
+            keyframes={"provider": "local"},
+            video={"audio": audio},
+        )
+
+    def creates() -> list[bool]:
+        return [c["body"].get("generate_audio") for c in sim.requests(path=TASKS, method="POST")]
+
+    run = tmp_path / "run"
+    res = await Pipeline(goals, settings(False), out=run, keys=KEYS).run()
+    assert res.movie is not None and creates() == [False]
+    scene = res.plan.scenes[0].id
+    # as a kill right after the job's id was journaled leaves it
+    db = sqlite3.connect(run / "run.db")
+    db.execute(
+        "UPDATE steps SET status='submitted', artifact=NULL, sha256=NULL "
+        "WHERE scene_id=? AND stage='clip'",
+        (scene,),
+    )
+    db.execute("UPDATE ledger SET state='committed', billed_usd=NULL WHERE stage='clip'")
+    db.commit()
+    db.close()
+    (run / "scenes" / scene / "clip.mp4").unlink()
+    assert estimate_for(goals, settings(True), out=run).total > 0
+    res = await Pipeline(goals, settings(True), out=run, keys=KEYS).run()
+    assert res.movie is not None and creates() == [False, True]
+    clips = [r for r in collect_status(run)["ledger"] if r["stage"] == "clip"]
+    assert [r["state"] for r in clips] == ["billed", "billed"], clips
+    assert estimate_for(goals, settings(False), out=run).total == 0
+    res = await Pipeline(goals, settings(False), out=run, keys=KEYS).run()
+    assert res.movie is not None and creates() == [False, True]
+
+
 async def test_a_keyframe_content_filter_fallback_counts_as_a_second_try(
     sim: SimServer, tmp_path: Path
 ) -> None:
