@@ -5079,6 +5079,20 @@ class Pipeline:
             # a request of an earlier run for these inputs may still become a job
             await self._await_late_job(store, model, scene.id, [k for _, k, _ in variants])
         prev = store.get(scene.id, "clip")
+        if (
+            prev is not None
+            and prev.input_key in every
+            and prev.input_key not in counted
+            and store.resumable_job(prev) is not None
+        ):
+            # a job of a fallback variant's request not asked as one (the request planned
+            # with audio off, made while video.audio was off) whose clip is paid and not
+            # downloaded (its download failed, or a kill mid-download): the step, asking
+            # another request, lets go of it, and its billed row is no stale job
+            # (`_settle_stale_jobs`). Kept first: a refusal's fallback, or audio off
+            # again, puts it back. Before, it was bought again
+            await self._keep_unasked_job(store, model, prev)
+            prev = store.get(scene.id, "clip")
         if prev is not None and prev.error_kind == "content_rejected":
             # the planned request was refused last time: go straight to the fallback
             variants = [v for v in variants if v[1] != prev.input_key] or variants
@@ -7765,14 +7779,42 @@ class Pipeline:
             then, lambda salt: self._origin_made(provider, salt or run_salt or "00")
         )
 
+    async def _keep_unasked_job(self, store: Store, video: VideoModel, step: Step) -> None:
+        """The clip step's journaled job, of a request the render does not take it for
+        (`_clip_step`), kept in kept/ when it finished and was billed (a job in flight
+        is kept when it finishes, `_settle_stale_jobs`). A look or download that fails
+        for a passing reason fails the scene, nothing bought: the step keeps the job,
+        and the next render tries again. One gone at the provider (or its result) is not
+        kept: it would fail the scene at every render."""
+        rid = str(step.remote_id)
+        row = store.ledger_by_remote(rid)
+        if row is None or row["state"] != "billed":
+            return
+        try:
+            state = await with_retry(partial(video.poll, rid))
+            if state.status == "succeeded":
+                await self._keep_stale_result(store, video, row, state, strict=True)
+        except JobFailed:
+            return  # gone at the provider, or its result: nothing to keep
+        except ProviderError as e:
+            e.scene_id = e.scene_id or step.scene_id
+            raise
+
     async def _keep_stale_result(
-        self, store: Store, video: VideoModel, r: dict[str, Any], state: JobState
+        self,
+        store: Store,
+        video: VideoModel,
+        r: dict[str, Any],
+        state: JobState,
+        *,
+        strict: bool = False,
     ) -> bool:
         """Download a finished job no step wants any more into kept/, under the inputs it
         was made from (`Store.job_input`), as a clip replaced once made is kept: an edit
         undone or an id renamed while the job ran then takes it, not a new job. It was
         billed and thrown away, and the inputs coming back paid a second time. False
-        when its inputs were not recorded or the download fails (billed as unused)."""
+        when its inputs were not recorded or the download fails (billed as unused);
+        `strict`: a download that fails for a passing reason (not `JobFailed`) raises."""
         made = store.job_input(int(r["id"]))
         if made is None:
             return False
@@ -7795,7 +7837,9 @@ class Pipeline:
         try:
             await with_retry(lambda: video.fetch(state, req, dest))
             store.keep_copy(str(r["scene_id"]), "clip", key, dest)
-        except ProviderError:
+        except ProviderError as e:
+            if strict and not isinstance(e, JobFailed):
+                raise
             return False
         finally:
             dest.unlink(missing_ok=True)

@@ -567,6 +567,56 @@ async def test_a_silent_clip_s_job_in_flight_when_audio_is_turned_on_is_kept_not
     assert res.movie is not None and creates() == [False, True]
 
 
+async def test_a_silent_clip_paid_and_not_downloaded_when_audio_is_turned_on_is_kept(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip planned with audio off whose job finished and was billed but whose download
+    failed (or a kill mid-download): with `video.audio` turned on, the step asked the
+    clip with sound and let go of the silent job, whose billed row is no stale job to
+    keep. The silent clip, paid, was thrown away: bought again as the refused clip's
+    fallback, or when audio was turned off again. It is kept before the step moves on."""
+    from mindmovie.pipeline import estimate_for
+
+    def settings(audio: bool) -> Any:
+        return settings_for(
+            "byteplus",
+            sim,
+            planner={"provider": "local"},
+            keyframes={"provider": "local"},
+            video={"audio": audio},
+        )
+
+    def creates() -> list[bool]:
+        return [c["body"].get("generate_audio") for c in sim.requests(path=TASKS, method="POST")]
+
+    async def silent_paid_not_downloaded(run: Path) -> None:
+        sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
+        with pytest.raises(RenderFailed):
+            await Pipeline(goals, settings(False), out=run, keys=KEYS).run()
+        sim.clear_faults()
+        clips = [r for r in collect_status(run)["ledger"] if r["stage"] == "clip"]
+        assert [r["state"] for r in clips] == ["billed"], clips
+
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+    # the clip with sound refused: its fallback is the silent clip paid for, not bought
+    run = tmp_path / "refused"
+    await silent_paid_not_downloaded(run)
+    assert creates() == [False]
+    sim.add_fault("reject", path=TASKS, method="POST", count=1)
+    res = await Pipeline(goals, settings(True), out=run, keys=KEYS).run()
+    assert res.movie is not None and creates() == [False, True]
+    assert estimate_for(goals, settings(True), out=run).total == 0
+    # the clip with sound made: the silent one is kept, and audio off again takes it
+    run = tmp_path / "on_then_off"
+    await silent_paid_not_downloaded(run)
+    assert creates() == [False, True, False]
+    res = await Pipeline(goals, settings(True), out=run, keys=KEYS).run()
+    assert res.movie is not None and creates() == [False, True, False, True]
+    assert estimate_for(goals, settings(False), out=run).total == 0
+    res = await Pipeline(goals, settings(False), out=run, keys=KEYS).run()
+    assert res.movie is not None and creates() == [False, True, False, True]
+
+
 async def test_a_keyframe_content_filter_fallback_counts_as_a_second_try(
     sim: SimServer, tmp_path: Path
 ) -> None:
