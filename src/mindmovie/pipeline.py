@@ -8760,8 +8760,14 @@ class Pipeline:
             variants = [(key, float(r.seconds)) for _, key, r in requests]
             ordered = [key for key, _ in variants]
             # as the render has it: a fallback's result stands for the clip only if made
-            # as one (`standing_clip_keys`)
-            standing = standing_clip_keys(store, ordered)
+            # as one (`standing_clip_keys`), or when the planned request was refused (a
+            # render killed before it recorded the fallback: the next asks it, putting
+            # back one kept, `_clip_step`)
+            step = store.get(sc.id, "clip")
+            if step and step.error_kind == "content_rejected" and step.input_key == ordered[0]:
+                standing = ordered
+            else:
+                standing = standing_clip_keys(store, ordered)
             before = self._clip_keys_before(video_id, requests, made_as, store)
             kept_as = [k for key in standing for k in dict.fromkeys((key, *before[key]))]
             if any(f in remade for f in frames):
@@ -8783,7 +8789,6 @@ class Pipeline:
                 share("clip", self._clip_key(video_id, req, made_as), sc.id)
                 continue
             clip_keys = set(ordered)
-            step = store.get(sc.id, "clip")
             # a job in flight, or one whose download (poll, deadline) failed: the render
             # polls it again and pays nothing (what `status` says: Store.resumable_job)
             job = None if step is None else store.resumable_job(step)

@@ -617,6 +617,64 @@ async def test_a_silent_clip_paid_and_not_downloaded_when_audio_is_turned_on_is_
     assert res.movie is not None and creates() == [False, True, False, True]
 
 
+async def test_a_refusal_with_its_fallback_not_yet_recorded_is_estimated_as_the_render_does(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clip with sound refused, the render killed before it recorded the fallback
+    it goes on to (`Store.mark_fallback`): the next render asks the fallback and puts
+    back the silent clip kept from before (pays nothing), but the estimate and `status`
+    took that kept clip for no fallback's and counted a clip to buy."""
+    import sqlite3
+
+    from mindmovie.pipeline import estimate_for
+
+    def settings(audio: bool) -> Any:
+        return settings_for(
+            "byteplus",
+            sim,
+            planner={"provider": "local"},
+            keyframes={"provider": "local"},
+            video={"audio": audio},
+        )
+
+    def creates() -> list[bool]:
+        return [c["body"].get("generate_audio") for c in sim.requests(path=TASKS, method="POST")]
+
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+    run = tmp_path / "run"
+    res = await Pipeline(goals, settings(False), out=run, keys=KEYS).run()
+    scene = res.plan.scenes[0].id
+    store = Store(run / "run.db")
+    silent = store.get(scene, "clip")
+    store.close()
+    assert silent is not None
+    sim.add_fault("reject", path=TASKS, method="POST", count=1)
+    assert (await Pipeline(goals, settings(True), out=run, keys=KEYS).run()).movie is not None
+    assert creates() == [False, True]
+    store = Store(run / "run.db")
+    refused = [r for r in store.ledger_rows() if r["stage"] == "clip"][-1]
+    made = store.job_input(int(refused["id"]))
+    store.close()
+    assert made is not None
+    # as a kill after the refusal was journaled, before the fallback was recorded
+    db = sqlite3.connect(run / "run.db")
+    db.execute(
+        "UPDATE steps SET input_key=?, status='failed', error_kind='content_rejected', "
+        "artifact=NULL, sha256=NULL WHERE scene_id=? AND stage='clip'",
+        (made[0], scene),
+    )
+    db.execute("DELETE FROM meta WHERE key=?", (f"fallback:{silent.input_key}",))
+    db.commit()
+    db.close()
+    (run / "scenes" / scene / "clip.mp4").unlink()
+    (row,) = collect_status(run, settings=settings(True))["scenes"]
+    assert row["reuse"]["clip"] and row["restore"]["clip"], row
+    assert estimate_for(goals, settings(True), out=run).total == 0
+    res = await Pipeline(goals, settings(True), out=run, keys=KEYS).run()
+    assert res.movie is not None and (scene, "clip") in res.reused
+    assert creates() == [False, True]
+
+
 async def test_a_keyframe_content_filter_fallback_counts_as_a_second_try(
     sim: SimServer, tmp_path: Path
 ) -> None:
