@@ -334,6 +334,15 @@ def _keep_previous_plan(plan_path: Path) -> Path:
     return backup
 
 
+def _plan_unreadable(plan_path: Path) -> str | None:
+    """Why plan.yaml cannot be read (its `PlanError`, file and line), None when it can."""
+    try:
+        load_plan(plan_path)
+    except PlanError as e:
+        return str(e)
+    return None
+
+
 def _rekey_plan(store: Store, old: str, key: str) -> None:
     """Record the plan step under `key` (the current formula, same inputs), and what its
     planner made (`PLANNED_META`) with it."""
@@ -3404,6 +3413,7 @@ class Pipeline:
             # perhaps hand-edited: never written over. No plan step (run.db was moved
             # away or lost) means it cannot be told whether it fits these goals
             edits = self._edits_before(store, prev, plan_path)
+            unread = _plan_unreadable(plan_path) if edits is None else None
             backup = _keep_previous_plan(plan_path)
             if prev is not None and prev.status == "succeeded":
                 # as it is now, edits and all: these goals may come back (see below)
@@ -3424,6 +3434,14 @@ class Pipeline:
                 else "planning again"
             )
             self.reporter.warn(f"{why}: {then} (old plan kept as {backup.name})")
+            if unread is not None:
+                # a hand edit that broke it: nothing of it can be carried, and nothing
+                # else would say so (the same file with goals.yaml unchanged is an error)
+                into = "the plan put back" if kept is not None else "the new plan"
+                self.reporter.warn(
+                    f"plan.yaml could not be read ({unread}), so none of its edits is in "
+                    f"{into}; they are in {backup.name}"
+                )
             self._warn_other_goals(store)
         # these goals were planned in this folder before (an edit undone, another
         # goals.yaml rendered here meanwhile): their plan, with its edits, comes back
@@ -3636,7 +3654,7 @@ class Pipeline:
         """Before plan.yaml is planned again: (what its planner made, `PLANNED_META`,
         or None when not recorded; plan.yaml as it is now), for its hand edits to be
         carried or named. None when there is nothing to tell: no finished plan step, or
-        plan.yaml unreadable (a broken edit, said where it is loaded), or, with no
+        plan.yaml unreadable (a broken edit: `_plan` says so, `_plan_unreadable`), or, with no
         record, the file as its planner wrote it (its recorded hash). A new plan that
         failed or was cut short (the step not succeeded) left plan.yaml as the plan
         before it: that one's (`PLAN_BEFORE_META`)."""

@@ -1155,6 +1155,29 @@ def test_a_replan_carries_the_hand_edits_of_scenes_whose_goal_did_not_change(
     ), said
 
 
+def test_a_replan_over_a_plan_yaml_broken_by_hand_says_its_edits_are_not_carried(
+    tmp_path: Path,
+) -> None:
+    """plan.yaml edited by hand into YAML that does not load (a quote never closed in an
+    affirmation of a goal that did not change), then goals.yaml edited: the new plan was
+    made with only "old plan kept as plan.previous.yaml", the person's edit gone from
+    the movie with no word, where the same plan.yaml with goals.yaml as it was stops the
+    render at its line. The warning says plan.yaml could not be read, where, and that
+    none of its edits is in the new plan (they are in plan.previous.yaml)."""
+
+    def broken(text: str) -> str:
+        return text.replace(
+            "affirmation: I lead a design team", 'affirmation: "I lead the best design team'
+        )
+
+    said, plan = _replan_after_edits(tmp_path, broken)
+    assert "goals.yaml changed since the last plan: planning again" in said, said
+    assert "plan.yaml:" in said and "could not be read" in said, said
+    assert "none of its edits is in the new plan; they are in plan.previous.yaml" in said
+    assert '"I lead the best' in (tmp_path / "run" / "plan.previous.yaml").read_text()
+    assert plan.scenes[0].affirmation == "I lead a design team"
+
+
 def test_carry_edits_carries_only_scenes_planned_as_before_and_names_the_rest() -> None:
     """Pure: the style edited (the new plan's style is the planned one: carried), a scene
     added by hand and the scenes' order (not carried), a scene whose new values differ
