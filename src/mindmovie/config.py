@@ -1672,10 +1672,10 @@ def _got(value: Any, path: list[str]) -> str:
     if isinstance(value, int) and path[-1:] == ["aspect"] and value >= 60:
         # PyYAML reads digits:digits as a number in base 60 (YAML 1.1 sexagesimal)
         written = f"{value // 60}:{value % 60}"
-        return (
-            f"; got {value}: YAML reads an unquoted {written} as a number in base 60, so "
-            f'write it in quotes: "{written}"'
-        )
+        read = f"; got {value}: YAML reads an unquoted {written} as a number in base 60"
+        if written not in get_args(Aspect):  # (`4:3`: quoted, refused all the same)
+            return f"{read}, and {written} is not allowed either"
+        return f'{read}, so write it in quotes: "{written}"'
     if isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= 40):
         return f"; got {value!r}"
     return ""

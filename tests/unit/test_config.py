@@ -1486,6 +1486,23 @@ def test_a_value_yaml_reads_as_something_else_says_what_it_was_read_as(tmp_path:
         assert "'~/movies'" in msg and "class" not in msg
 
 
+def test_an_unquoted_aspect_not_allowed_quoted_either_is_not_told_to_be_quoted(
+    tmp_path: Path,
+) -> None:
+    """`aspect: 4:3` unquoted (243 to PyYAML): the error said "so write it in quotes:
+    "4:3"", and "4:3" quoted is refused next (not an aspect mindmovie makes). It says how
+    it was read, and that 4:3 is not allowed either, not to quote it."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output:\n  aspect: 4:3\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    msg = str(e.value)
+    assert "input should be '16:9', '9:16' or '1:1'" in msg, msg
+    assert "YAML reads an unquoted 4:3 as a number in base 60" in msg, msg
+    assert "write it in quotes" not in msg, msg
+    assert "4:3 is not allowed either" in msg, msg
+
+
 def test_a_block_left_empty_is_its_defaults_and_a_value_for_a_block_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
