@@ -35,6 +35,7 @@ from mindmovie.yamlsrc import (
     Problem,
     SourceError,
     YamlDoc,
+    _closest,
     control_problems,
     format_loc,
     hashtag_notes,
@@ -702,7 +703,13 @@ def load_goals(path: Path) -> Goals:
             "this is a run's plan.yaml, not goals; give your goals.yaml as GOALS (the "
             "render reads the plan.yaml in its run folder, edits and all)",
         )
-    if no_goals:
+    # `Goals:` or `goal:` with the goals under it: the typo's own unknown key says it
+    # (as `visoin:` implies no missing vision), not "no goals" at the title's line
+    misspelt = "goals" not in data and any(
+        str(k) not in Goals.model_fields and _closest(str(k), Goals.model_fields) == "goals"
+        for k in data
+    )
+    if no_goals and not misspelt:
         problems.append(
             Problem(
                 doc.line_of(("goals",)),

@@ -261,6 +261,26 @@ def test_unknown_key_suggests_the_closest(project: Path) -> None:
     assert err.others == 0  # "vision missing" is implied by the typo, not repeated
 
 
+@pytest.mark.parametrize("typo", ["Goals", "goal", "gaols"])
+def test_a_misspelt_goals_key_is_named_not_told_there_are_no_goals(
+    project: Path, typo: str
+) -> None:
+    """`Goals:` (or `goal:`) under the title: the error was "goals.yaml:1: goals: no
+    goals: add at least one under `goals:`" (line 1, the title's), the goals written
+    under the typo, and the typo itself only as "(and 1 more problem: line 2 Goals)".
+    A misspelt `titel:` was named at its own line; so is this one, the "no goals" it
+    implies not said (as a goal's misspelt `visoin:` implies no missing vision)."""
+    text = f"""\
+        title: Me
+        {typo}:
+          - {{category: health, vision: Strong}}
+    """
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (2, typo), str(err)
+    assert err.message == f"unknown key {typo!r} (did you mean 'goals'?)", str(err)
+    assert err.others == 0, str(err)
+
+
 def test_unknown_top_level_key_without_close_match_lists_allowed(project: Path) -> None:
     text = """\
         title: Me
