@@ -35,11 +35,11 @@ from mindmovie.yamlsrc import (
     Problem,
     SourceError,
     YamlDoc,
-    _closest,
     control_problems,
     format_loc,
     hashtag_notes,
     load_yaml,
+    misspelt,
     odd_space_in,
     require_mapping,
     validate,
@@ -705,11 +705,7 @@ def load_goals(path: Path) -> Goals:
         )
     # `Goals:` or `goal:` with the goals under it: the typo's own unknown key says it
     # (as `visoin:` implies no missing vision), not "no goals" at the title's line
-    misspelt = "goals" not in data and any(
-        str(k) not in Goals.model_fields and _closest(str(k), Goals.model_fields) == "goals"
-        for k in data
-    )
-    if no_goals and not misspelt:
+    if no_goals and not misspelt(data, Goals.model_fields, "goals"):
         problems.append(
             Problem(
                 doc.line_of(("goals",)),

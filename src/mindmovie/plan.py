@@ -30,6 +30,7 @@ from mindmovie.yamlsrc import (
     hashtag_notes,
     is_blank,
     load_yaml,
+    misspelt,
     require_mapping,
     validate,
 )
@@ -320,7 +321,8 @@ def load_plan(path: Path, anchor: Path | None = None, *, as_written: bool = Fals
     problems: list[Problem] = []
     scenes = data.get("scenes")
     no_scenes = scenes is None or scenes == []
-    if no_scenes:
+    if no_scenes and not misspelt(data, Plan.model_fields, "scenes"):
+        # (`Scenes:` with the scenes under it: its own unknown key says so)
         problems.append(Problem(doc.line_of(("scenes",)), "scenes", "no scenes"))
     elif isinstance(scenes, list):
         problems += _duplicate_ids(scenes, doc)

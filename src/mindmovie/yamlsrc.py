@@ -1104,6 +1104,16 @@ def _closest(key: str, allowed: Iterable[str]) -> str | None:
     return close[0] if close else None
 
 
+def misspelt(data: dict[Any, Any], allowed: Iterable[str], name: str) -> bool:
+    """Whether the mapping `data` lacks the key `name` but holds an unknown key that is
+    its likely misspelling (`Goals:`, `scene:`): that key's own error says it, not the
+    "no goals" its absence would."""
+    allowed = list(allowed)
+    return name not in data and any(
+        str(k) not in allowed and _closest(str(k), allowed) == name for k in data
+    )
+
+
 def unknown_key_message(key: str, allowed: Iterable[str]) -> str:
     """``unknown key 'visoin' (did you mean 'vision'?)`` -- typos are the usual cause."""
     allowed = list(allowed)

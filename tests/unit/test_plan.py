@@ -494,6 +494,21 @@ def test_plan_no_scenes(tmp_path: Path) -> None:
     assert str(err) == f"{tmp_path / 'plan.yaml'}:3: scenes: no scenes"
 
 
+@pytest.mark.parametrize("typo", ["Scenes", "scene"])
+def test_plan_a_misspelt_scenes_key_is_named_not_told_there_are_no_scenes(
+    tmp_path: Path, typo: str
+) -> None:
+    """`scenes:` misspelt in a hand edit (`Scenes:`): the error was "plan.yaml:1: scenes:
+    no scenes" at the title's line, the scenes written under the typo, and the typo only
+    as "(and 1 more problem: line 3 Scenes)". It is named at its own line, as goals.yaml's
+    misspelt `goals:` is."""
+    text = VALID.replace("scenes:\n", f"{typo}:\n", 1)
+    err = load_error(write(tmp_path, text))
+    assert (err.line, err.field) == (line_of(text, f"{typo}:"), typo), str(err)
+    assert err.message == f"unknown key {typo!r} (did you mean 'scenes'?)", str(err)
+    assert err.others == 0, str(err)
+
+
 @pytest.mark.parametrize("closing", ["''", "'   '", '"\\u200b"'])
 def test_plan_blank_closing_is_refused_as_a_blank_title_is(tmp_path: Path, closing: str) -> None:
     """`closing: ''` in plan.yaml loaded, and the movie ended on an empty closing card
