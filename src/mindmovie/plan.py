@@ -343,7 +343,11 @@ def _anchor_paths(plan: Plan, base: Path) -> Plan:
     command runs; "~" paths are kept as written (expanded where they are used)."""
 
     def full(p: str) -> str:
-        return p if p.startswith("~") or Path(p).is_absolute() else str(base / p)
+        # (a web address as written: `check_plan` says it is not read; joined to the run
+        # folder it was "not found: <run>/https:/x.com/a.jpg", a path never written)
+        if p.startswith("~") or Path(p).is_absolute() or _WEB_ADDRESS.match(p):
+            return p
+        return str(base / p)
 
     scenes = [
         sc.model_copy(update={"reference_photos": [full(r) for r in sc.reference_photos]})
@@ -379,6 +383,11 @@ def _photo_problem(path: str) -> str | None:
     return _image_problem(expanded(path))
 
 
+#: a path that is a link copied from a browser (goals.yaml's photos say so too)
+_WEB_ADDRESS = re.compile(r"(?i)\s*(https?|ftp)://")
+_WEB_HINT = "; a web address is not read: download the file and give its path"
+
+
 def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
     """Raise ``PlanError`` (file, line, field) for what plan.yaml alone cannot tell: a
     scene's goal number past the goals in goals.yaml, a reference photo that is not
@@ -399,7 +408,9 @@ def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
         for j, ref in enumerate(sc.reference_photos):
             if not _is_file(ref):  # as the render reads it
                 msg = f"photo not found: {ref} (a full path: correct it if the photos moved)"
-                if _exists(ref):  # a folder: "not found" sent the person looking for it
+                if _WEB_ADDRESS.match(ref):
+                    msg = f"photo not found: {ref}{_WEB_HINT}"
+                elif _exists(ref):  # a folder: "not found" sent the person looking for it
                     msg = f"photo is not a file: {ref}"
                 problems.append((("scenes", i, "reference_photos", j), msg))
             elif bad := _photo_problem(ref):
@@ -410,7 +421,8 @@ def check_plan(path: Path, plan: Plan, goal_count: int) -> None:
         from mindmovie.media import music_problem
 
         if bad := music_problem(expanded(plan.music)):
-            problems.append((("music",), f"music file {bad}: {plan.music}"))
+            web = _WEB_HINT if _WEB_ADDRESS.match(plan.music) else ""
+            problems.append((("music",), f"music file {bad}: {plan.music}{web}"))
     if problems:
         doc = load_yaml(path, PlanError)
         raise PlanError.from_problems(

@@ -856,6 +856,24 @@ def test_check_plan_names_music_that_is_a_named_pipe_or_a_folder(tmp_path: Path)
         assert str(e.value).endswith(f"music: music file is {kind}, not a file: {music}")
 
 
+def test_check_plan_names_a_web_address_as_written_not_as_a_path_in_the_run_folder(
+    tmp_path: Path,
+) -> None:
+    """A link pasted into plan.yaml as the music or a reference photo was "music file
+    not found: <run folder>/https:/x.com/song.mp3 ": a path the person never wrote (its
+    // made one /), where goals.yaml says the web address is not read. It is named as
+    written, with what to do."""
+    path = tmp_path / "plan.yaml"
+    song, photo = "https://example.com/song.mp3", "https://example.com/me.jpg"
+    plan = Plan(title="T", closing="C", music=song, scenes=[scene(1, reference_photos=[photo])])
+    write_plan(plan, path)
+    with pytest.raises(PlanError) as e:
+        check_plan(path, load_plan(path), 1)
+    said = [p.message for p in e.value.problems]
+    hint = "a web address is not read: download the file and give its path"
+    assert said == [f"music file not found: {song}; {hint}", f"photo not found: {photo}; {hint}"]
+
+
 def test_plan_music_under_a_user_this_system_does_not_know_is_named_not_a_traceback(
     tmp_path: Path,
 ) -> None:
