@@ -1100,7 +1100,12 @@ def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseMode
 
 
 def _closest(key: str, allowed: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+    allowed = list(allowed)
+    if key not in allowed and key.lower() in allowed:
+        # `VISION:` (caps lock): difflib, which tells case, found nothing like it, and
+        # the error was "vision: field required" at the goal's line
+        return key.lower()
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     return close[0] if close else None
 
 
@@ -1118,6 +1123,8 @@ def unknown_key_message(key: str, allowed: Iterable[str]) -> str:
     """``unknown key 'visoin' (did you mean 'vision'?)`` -- typos are the usual cause."""
     allowed = list(allowed)
     close = _closest(key, allowed)
+    if close and close == key.lower():
+        return f"unknown key {key!r} (did you mean {close!r}? keys are lower case)"
     if close:
         return f"unknown key {key!r} (did you mean {close!r}?)"
     if allowed:

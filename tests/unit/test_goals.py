@@ -277,7 +277,26 @@ def test_a_misspelt_goals_key_is_named_not_told_there_are_no_goals(
     """
     err = load_error(write(project, text))
     assert (err.line, err.field) == (2, typo), str(err)
-    assert err.message == f"unknown key {typo!r} (did you mean 'goals'?)", str(err)
+    case = " keys are lower case" if typo.lower() == "goals" else ""
+    assert err.message == f"unknown key {typo!r} (did you mean 'goals'?{case})", str(err)
+    assert err.others == 0, str(err)
+
+
+def test_a_key_in_capitals_is_named_as_one_in_lower_case_is_meant(project: Path) -> None:
+    """`VISION:` (caps lock on) was "goals.yaml:3: goals[1].vision: field required (and 1
+    more problem: line 4 goals[1].VISION)": led by the goal's line, and the key written
+    not called unknown (difflib, which tells case apart, found nothing like it), where
+    `Vision:` was named with a did-you-mean and config.yaml's `FPS:` says names are
+    lower case. It is named at its own line, as `visoin:` is."""
+    text = """\
+        title: Me
+        goals:
+          - category: health
+            VISION: Strong
+    """
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (4, "goals[1].VISION"), str(err)
+    assert err.message == "unknown key 'VISION' (did you mean 'vision'? keys are lower case)"
     assert err.others == 0, str(err)
 
 

@@ -505,7 +505,8 @@ def test_plan_a_misspelt_scenes_key_is_named_not_told_there_are_no_scenes(
     text = VALID.replace("scenes:\n", f"{typo}:\n", 1)
     err = load_error(write(tmp_path, text))
     assert (err.line, err.field) == (line_of(text, f"{typo}:"), typo), str(err)
-    assert err.message == f"unknown key {typo!r} (did you mean 'scenes'?)", str(err)
+    case = " keys are lower case" if typo.lower() == "scenes" else ""
+    assert err.message == f"unknown key {typo!r} (did you mean 'scenes'?{case})", str(err)
     assert err.others == 0, str(err)
 
 
