@@ -1714,6 +1714,10 @@ def _suggestion(path: list[str], env_var: bool = False) -> str:
         # `output: {FPS: 30}` was told "it is output.fps: write it indented under
         # `output:`", where it was: its case is the mistake
         return f" (did you mean {path[-1].lower()!r}? setting names are lower case)"
+    if env_var and (split := _underscore_path(model, path[-1].lower())) is not None:
+        # `MINDMOVIE_OUTPUT_FPS`: a block and its setting joined by one underscore, not
+        # two, was "did you mean 'output'?", the whole block's variable
+        return " here; " + _where_it_goes([[*path[:-1], *split]], env_var)
     close = _closest(path[-1], allowed)
     if close:
         return f" (did you mean {close!r}?)"
@@ -1722,6 +1726,24 @@ def _suggestion(path: list[str], env_var: bool = False) -> str:
         # left the person to find that fps is under output
         return " here; " + _where_it_goes(elsewhere, env_var)
     return f" (allowed here: {', '.join(allowed)})"
+
+
+def _underscore_path(model: type[BaseModel], name: str) -> list[str] | None:
+    """`output_fps` read as the path of a setting under `model` whose parts were joined by
+    one underscore (["output", "fps"]), None when it is none; a name of one part is not
+    one (it is a setting, or no setting, as it is)."""
+    from mindmovie.yamlsrc import _model_at
+
+    for field in model.model_fields:
+        sub = _model_at(model, [field])
+        if sub is None or not name.startswith(field + "_"):
+            continue
+        rest = name[len(field) + 1 :]
+        if rest in sub.model_fields:
+            return [field, rest]
+        if (deeper := _underscore_path(sub, rest)) is not None:
+            return [field, *deeper]
+    return None
 
 
 def _settings_named(name: str, model: type[BaseModel] | None = None) -> list[list[str]]:

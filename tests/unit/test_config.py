@@ -1762,6 +1762,30 @@ def test_a_setting_at_the_wrong_level_says_where_it_goes(
     )
 
 
+@pytest.mark.parametrize(
+    ("var", "setting"),
+    [
+        ("MINDMOVIE_OUTPUT_FPS", "output.fps"),
+        ("MINDMOVIE_COMPOSE_TITLE_SECONDS", "compose.title_seconds"),
+        ("MINDMOVIE_PROVIDERS_BYTEPLUS_TIMEOUT", "providers.byteplus.timeout"),
+    ],
+)
+def test_a_variable_with_one_underscore_where_two_go_is_told_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, var: str, setting: str
+) -> None:
+    """`MINDMOVIE_OUTPUT_FPS=30` (one underscore between the block and its setting) said
+    "output_fps: unknown setting (did you mean 'output'?)": MINDMOVIE_OUTPUT is the whole
+    block, and the __ the name lacks was not said. It names the variable meant."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env={var: "30"})
+    name = var.removeprefix("MINDMOVIE_").lower()
+    fixed = "MINDMOVIE_" + "__".join(setting.split(".")).upper()
+    assert str(e.value) == (
+        f"environment ({var}): {name}: unknown setting here; it is {setting}: set {fixed}"
+    )
+
+
 def test_a_provider_base_url_that_is_not_an_http_address_is_refused_up_front(
     tmp_path: Path,
 ) -> None:
