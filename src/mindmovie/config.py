@@ -983,9 +983,13 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     if "goals" in keyed and not keyed.keys() & Settings.model_fields.keys():
         # `render settings.yaml -c goals.yaml`, the two swapped: "title: unknown setting
         # (allowed here: preset, ...)" did not say what was wrong
+        # named by MINDMOVIE_CONFIG (set long ago, or in .env): "with --config" alone
+        # sent the person to a flag they had not given
+        instead = "MINDMOVIE_CONFIG, or unset it" if named_by else "--config"
         raise ConfigError(
-            f"{path}{_line_of(path, ['goals'])}: goals: this is a goals file, not settings; "
-            f"give it as GOALS (mindmovie render {path}) and a settings file with --config"
+            f"{path}{_line_of(path, ['goals'])}: goals: this is a goals file, not settings"
+            f"{named_by}; give it as GOALS (mindmovie render {path}) and a settings file "
+            f"with {instead}"
         )
     for key in keyed:
         # pydantic-settings matches top-level names in any case, so `Output:` was read as

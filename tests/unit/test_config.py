@@ -1892,6 +1892,23 @@ def test_a_goals_file_given_as_the_config_says_so(tmp_path: Path) -> None:
     ), msg
 
 
+def test_a_goals_file_named_by_mindmovie_config_says_the_variable_named_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MINDMOVIE_CONFIG naming goals.yaml said "give it as GOALS ... and a settings file
+    with --config", of a flag the person had not given, and nothing of the variable
+    (its "not found" says "named by MINDMOVIE_CONFIG"). It names the variable."""
+    from mindmovie.init_goals import write_template
+
+    monkeypatch.chdir(tmp_path)
+    goals = write_template(tmp_path)
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env={"MINDMOVIE_CONFIG": str(goals)})
+    msg = str(e.value)
+    assert "this is a goals file, not settings (named by MINDMOVIE_CONFIG); " in msg, msg
+    assert msg.endswith("and a settings file with MINDMOVIE_CONFIG, or unset it"), msg
+
+
 def test_aliases_of_aliases_are_refused_not_expanded(tmp_path: Path) -> None:
     """Aliases of aliases ("billion laughs", 10 lines) hung every command: the settings
     walk expanded what PyYAML shares. Refused as goals.yaml refuses them. (Six levels
