@@ -4842,7 +4842,10 @@ class Pipeline:
                 for st in key["stages"]
                 if st in needed
             ]
-            raise ConfigError(f"{names} is not set; {who} needs it for {' and '.join(stages)}")
+            raise ConfigError(
+                f"{names} is not set; {who} needs it for {' and '.join(stages)}"
+                + self._dotenv_not_read(lacking)
+            )
         # a stage's own provider outlasts the preset: with `video.provider: byteplus`,
         # "choose the local preset, which needs none" sent the person to --preset local,
         # which still needed ARK_API_KEY
@@ -4861,7 +4864,33 @@ class Pipeline:
         raise ConfigError(
             f"{len(lacking)} keys are not set: {'; '.join(parts)}. Set them in the "
             "environment, or as NAME=value lines in a .env file in the folder you run "
-            f"mindmovie from, or {local}"
+            f"mindmovie from, or {local}" + self._dotenv_not_read(lacking)
+        )
+
+    def _dotenv_not_read(self, lacking: Sequence[Mapping[str, Any]]) -> str:
+        """'; <goals folder>/.env sets X, but is not read: ...' when goals.yaml's folder
+        (not the one the command runs in, whose .env is read) has a .env that sets a
+        key `lacking` names: the person kept the keys beside the goals and ran from
+        elsewhere, and was told only that the key "is not set". '' otherwise."""
+        from mindmovie.config import read_dotenv
+
+        here = Path(".env")
+        there = self.goals_path.absolute().parent / ".env"
+        try:
+            if not there.is_file() or (here.exists() and here.samefile(there)):
+                return ""
+            sets = read_dotenv(there)
+        except OSError:
+            return ""
+        names = [
+            v for k in lacking if k["state"] == "not set" for v in k["variables"] if sets.get(v)
+        ]
+        if not names:
+            return ""
+        return (
+            f"; {there} sets {' and '.join(names)}, but is not read: a .env is read from "
+            f"the folder you run mindmovie from ({Path.cwd()}); run mindmovie from "
+            f"{there.parent}, or export {'them' if len(names) > 1 else 'it'}"
         )
 
     def _check_clip_settings(self) -> None:

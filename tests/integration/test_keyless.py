@@ -689,3 +689,30 @@ def test_a_new_plan_needs_only_the_planner_s_key(sim: SimServer, tmp_path: Path)
     r = CliRunner().invoke(app, cmd, env=claude)  # the clips: Seedance's key
     assert r.exit_code == 2 and "ARK_API_KEY" in r.output and "video" in r.output, r.output
     assert sim.stats()["totals"]["jobs_created"] == 0
+
+
+@pytest.mark.usefixtures("no_keys")
+def test_keys_in_a_dotenv_beside_goals_yaml_not_read_are_named_with_where_it_is_read(
+    tmp_path: Path,
+) -> None:
+    """The keys kept in a .env beside goals.yaml, the render run from another folder
+    (`mindmovie render proj/goals.yaml`): the error said only that the keys "are not
+    set ... or as NAME=value lines in a .env file in the folder you run mindmovie from",
+    and nothing of the .env that sets them. It names that file and the variables it
+    sets (never their values), and where a .env is read from; nothing is sent."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    goals = proj / "goals.yaml"
+    goals.write_text("title: T\ngoals:\n  - category: health\n    vision: Run a marathon\n")
+    secret = "sk-ant-do-not-print-0123456789"
+    (proj / ".env").write_text(f"ANTHROPIC_API_KEY={secret}\nOTHER=1\n")
+    argv = ["render", str(goals), "--preset", "byteplus", "--yes", "--out", str(tmp_path / "r")]
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 2, r.output
+    said = " ".join(r.stderr.split())
+    assert said.startswith("error: 2 keys are not set: ANTHROPIC_API_KEY ("), said
+    assert (
+        f"; {proj / '.env'} sets ANTHROPIC_API_KEY, but is not read: a .env is read from the "
+        f"folder you run mindmovie from ({tmp_path}); run mindmovie from {proj}, or export it"
+    ) in said, said
+    assert secret not in r.output and not (tmp_path / "r" / "run.db").exists()
