@@ -5604,6 +5604,32 @@ class Pipeline:
         for text in reference_photo_warnings(self.settings, self.goals, plan, base):
             self.reporter.warn(text)
 
+    def _warn_scenes_past_clips(self, plan: Plan) -> None:
+        """Say which scenes are longer than any clip the video model makes (a hand-edited
+        plan.yaml `seconds: 60` with Seedance, 12 s at most: the planner makes lengths the
+        model makes), before any keyframe or clip is paid for. Such a scene's clip is the
+        longest the model makes and the compose holds its last frame still for the rest:
+        48 s of a still picture, with no word (the estimate's seconds said 12)."""
+        from mindmovie.catalog import allowed_seconds
+
+        spec = costs.stage_spec(self.settings, "video")
+        allowed = allowed_seconds(spec) if spec is not None else None
+        if spec is None or not allowed:
+            return
+        longest = max(allowed)
+        long = [sc for sc in plan.scenes if sc.seconds > longest + 1e-6]
+        if not long:
+            return
+        shown = ", ".join(f"{sc.id} ({costs._num(sc.seconds)} s)" for sc in long[:3])
+        shown += f" and {len(long) - 3} more" if len(long) > 3 else ""
+        most = costs._num(longest)
+        self.reporter.warn(
+            f"{shown} {'is' if len(long) == 1 else 'are'} longer than any clip {spec.key} "
+            f"makes (at most {most} s): {'its clip is' if len(long) == 1 else 'their clips are'}"
+            f" {most} s long and the movie holds its last frame still for the rest; set "
+            f"seconds in plan.yaml to {most} or less (or copy the scene to show more of it)"
+        )
+
     def _note_painted(self, plan: Plan) -> None:
         """Say once, at plan and render, that the offline painter follows neither the
         style nor the reference photos (the person's photos, for a goal with none of its
@@ -9156,6 +9182,7 @@ class Pipeline:
         self._warn_extra_references(plan)
         self._note_painted(plan)
         self._warn_left_out(plan)
+        self._warn_scenes_past_clips(plan)
         if until == "plan":
             self._storyboard(store)  # scenes, affirmations and costs, before any picture
             return res

@@ -1798,3 +1798,36 @@ def test_a_copied_project_named_in_no_utf8_carries_the_hand_edits_of_scenes_with
     assert "not in the new plan" not in said, said
     assert "carried into the new plan" in said and "01-health-1 affirmation" in said, said
     assert load_plan(plan_path).scene("01-health-1").affirmation.startswith("I fly. ")
+
+
+def test_a_scene_longer_than_any_clip_the_video_model_makes_is_said(tmp_path: Path) -> None:
+    """plan.yaml's `seconds: 60` (allowed there: up to 60) with Seedance, whose clips are
+    at most 12 s: the clip was made 12 s long and the movie held its last frame still for
+    the other 48 s, with no word (the estimate's seconds column said 12). `plan` and
+    `render` say so before any keyframe or clip is paid for; nothing is sent here (the
+    local planner, stopped after the plan)."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(
+        "title: T\ngoals:\n  - category: health\n    vision: Run a marathon\n"
+        "  - category: wealth\n    vision: Be free\n"
+    )
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("preset: byteplus\nplanner:\n  provider: local\n")
+    argv = ["plan", str(goals), "--config", str(cfg), "--out", str(tmp_path / "run")]
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    assert "longer than" not in r.stderr, r.stderr  # the planner makes clip lengths
+    plan_path = tmp_path / "run" / "plan.yaml"
+    plan_path.write_text(plan_path.read_text().replace("seconds: 5.0", "seconds: 60", 1))
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert (
+        "01-health-1 (60 s) is longer than any clip seedance-1-5-pro makes (at most 12 s): "
+        "its clip is 12 s long and the movie holds its last frame still for the rest"
+    ) in said, said
+    assert "02-wealth-1" not in said, said
