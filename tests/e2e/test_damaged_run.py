@@ -78,6 +78,9 @@ META_KEYS = (
     "aside_pending",
     "plan_unrepaired",
     "goals_from_run",
+    # a run.db's mark, from its creation, that it records the content-filter fallbacks it
+    # asks (`fallback:<key>`, written by paid clips only: none here)
+    "fallbacks_marked",
     # the person's photo's look, recorded under its bytes' sha256 (examples/photos/me.jpg)
     "photo_look:" + sha256_file(Path(__file__).parents[2] / "examples" / "photos" / "me.jpg"),
     # the plan as its planner made it, under the plan's input key (looked up in the run)
