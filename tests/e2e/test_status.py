@@ -1075,3 +1075,59 @@ def test_status_of_a_run_whose_offline_fresh_was_killed_before_it_went_on(finish
     assert "spend question" not in said, said  # offline: none was asked
     out = _run("render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), cwd=workdir)
     assert out.returncode == 0 and "steps run: 0," in out.stdout + out.stderr, out.stderr
+
+
+_KILLED_AS_THE_NEW_RUN_DB_IS_MADE = """
+import os, signal, sys
+import mindmovie.pipeline as pipeline
+from mindmovie.cli import app
+
+real = pipeline.Store
+
+
+def store(path, *args, **kwargs):
+    if not os.path.exists(path):  # the new journal of a render --fresh, after the move
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(path, *args, **kwargs)
+
+
+pipeline.Store = store
+sys.argv = ["mindmovie", *sys.argv[1:]]
+app()
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a render --fresh killed after moving the run aside and before its new run.db "
+    "is committed leaves no FRESH_META: the next render starts a new run (every step "
+    "made again) and the run stays in previous/; not fixed here",
+)
+def test_a_fresh_killed_as_its_new_run_db_is_made_is_put_back_by_the_next_render(
+    finished: Path,
+) -> None:
+    """`render --fresh` moves the run into previous/<time>/ (run.db last), then makes a new
+    run.db holding where it went (FRESH_META, written with the new journal): killed before
+    the spend is agreed to, the next render puts the run back (docs/architecture.md). A
+    chaos test SIGKILLed it ~0.1 s after its "moved to previous/" line, as that run.db was
+    being made (run.db of 0 bytes and a run.db-journal left): no mark, so the next render
+    (without --fresh) started a new run and made every keyframe and clip again, the run
+    that had them left in previous/ (a paid run's bought again, unasked with --yes)."""
+    workdir, run = finished, finished / "run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q"]
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_AS_THE_NEW_RUN_DB_IS_MADE, *args, "--fresh"],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert (run / "previous").is_dir() and not (run / "scenes").exists()
+    again = _run(*args[:-1], cwd=workdir)
+    assert again.returncode == 0, again.stderr
+    assert "steps run: 0," in again.stdout + again.stderr, again.stdout + again.stderr
+    assert not (run / "previous").exists()
