@@ -55,6 +55,7 @@ from mindmovie.fsutil import (
     CWD_GONE,
     HeldFolder,
     atomic_write_bytes,
+    atomic_write_text,
     cwd_gone,
     expanded,
     folder_id,
@@ -1642,6 +1643,11 @@ ASIDE_META = "aside_pending"
 #: run in previous/, and the next render (without --fresh) started a new run and bought
 #: every keyframe and clip again; it now puts the old run back first
 FRESH_META = "fresh_pending"
+#: the file `render --fresh` writes in its previous/<time>/ before it moves the run there
+#: (the names it moves, as JSON), removed once the new run.db holds FRESH_META: killed in
+#: between (the run moved, the new run.db not yet committed), the next render found no
+#: mark, started a new run and made every step again, the run left in previous/
+FRESH_MOVING = ".fresh-moving.json"
 #: run.db meta (the new run.db of `render --fresh`): the ids of the jobs the run it set
 #: aside knew (its own, and those it noted in turn), as a JSON list. A job no row knows
 #: is told from another run's by the run.db that journaled it (`_jobs_other_runs_know`);
@@ -6442,6 +6448,9 @@ class Pipeline:
                             (self.run_dir / name).unlink()
                     self._remove_made_folders()
                 raise
+            if self._fresh_moved is not None:  # the mark is in run.db now
+                with contextlib.suppress(OSError):
+                    (self._fresh_moved[0] / FRESH_MOVING).unlink()
             killpoint("store_opened")
             self._install_sigint()
             rows_before = 0  # the ledger's rows before this render's (said at a stop)
@@ -6840,7 +6849,7 @@ class Pipeline:
         names = [p for p in self.run_dir.iterdir() if _run_entry(p.name)]
         # run.db last: a kill midway leaves a folder that is still recognisably a run's
         names.sort(key=lambda p: p.name.startswith("run.db"))
-        dest = self._move_aside(names)
+        dest = self._move_aside(names, mark=True)
         if dest is not None:
             self._fresh_moved = (dest, [p.name for p in names])
             # a warning, shown with --quiet too: where the old run's (paid) work went
@@ -7115,17 +7124,18 @@ class Pipeline:
         in previous/ and a new run.db that says so (FRESH_META): nothing was agreed to or
         spent, so the old run goes back first, as if that render had been declined."""
         db = self.run_dir / "run.db"
-        if not db.is_file() or journal_missing(db):  # opening an empty one fills it
-            return
-        try:
-            store = Store(db)
-        except StoreError:
-            return  # the render's own open says what is wrong with it
-        try:
-            pending = store.get_meta(FRESH_META)
-        finally:
-            store.close()
+        pending = None
+        if db.is_file() and not journal_missing(db):  # opening an empty one fills it
+            try:
+                store = Store(db)
+            except StoreError:
+                return  # the render's own open says what is wrong with it
+            try:
+                pending = store.get_meta(FRESH_META)
+            finally:
+                store.close()
         if not pending:
+            self._put_back_moving_fresh(db)
             return
         try:
             data = json.loads(pending)
@@ -7138,14 +7148,39 @@ class Pipeline:
                 f"previous run to {dest}; nothing was spent, so it was put back"
             )
 
-    def _put_back(self, dest: Path, names: list[str]) -> bool:
-        """Move `names` from `dest` back into the run folder in place of its new run.db;
-        True when `dest` is then gone (everything went back)."""
-        for name in JOURNAL_FILES:
-            (self.run_dir / name).unlink(missing_ok=True)
+    def _put_back_moving_fresh(self, db: Path) -> None:
+        """A `render --fresh` killed after it began moving the run aside and before its
+        new run.db (with FRESH_META) was committed: its previous/<time>/ still holds
+        FRESH_MOVING, and the run folder no run.db, an empty one, or the run's own (killed
+        before run.db, moved last, went). The run goes back, as if declined; a new run.db
+        left empty goes."""
+        try:
+            marked = sorted((self.run_dir / "previous").glob(f"*/{FRESH_MOVING}"))
+            names = [str(n) for n in json.loads(marked[-1].read_text())] if marked else []
+        except (OSError, ValueError, TypeError):
+            return
+        if not marked:
+            return
+        dest = marked[-1].parent
+        if journal_missing(db):
+            for name in JOURNAL_FILES:
+                (self.run_dir / name).unlink(missing_ok=True)
+        if self._put_back(dest, names, journal=False):
+            self.reporter.warn(
+                f"a render --fresh was stopped as it moved the previous run to {dest}; "
+                "nothing was spent, so it was put back"
+            )
+
+    def _put_back(self, dest: Path, names: list[str], *, journal: bool = True) -> bool:
+        """Move `names` from `dest` back into the run folder in place of its new run.db
+        (`journal`: removed first); True when `dest` is then gone (everything went back)."""
+        if journal:
+            for name in JOURNAL_FILES:
+                (self.run_dir / name).unlink(missing_ok=True)
         for name in names:
             if (dest / name).exists() and not (self.run_dir / name).exists():
                 shutil.move(dest / name, self.run_dir / name)  # (`_move_aside`)
+        (dest / FRESH_MOVING).unlink(missing_ok=True)  # all of it back: no longer moving
         with contextlib.suppress(OSError):  # not empty: something stays there
             dest.rmdir()
             dest.parent.rmdir()
@@ -7185,8 +7220,9 @@ class Pipeline:
                 "render makes them again"
             )
 
-    def _move_aside(self, names: list[Path]) -> Path | None:
-        """Move `names` (in this order) into a new previous/<time>/; return it."""
+    def _move_aside(self, names: list[Path], *, mark: bool = False) -> Path | None:
+        """Move `names` (in this order) into a new previous/<time>/; return it. `mark`
+        (--fresh): FRESH_MOVING is written there first, naming them."""
         if not names:
             return None
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -7197,6 +7233,8 @@ class Pipeline:
             dest = dest.with_name(f"{stamp}-{n}")
         make_dirs(dest.parent)
         dest.mkdir()
+        if mark:
+            atomic_write_text(dest / FRESH_MOVING, json.dumps([p.name for p in names]))
         for p in names:
             # (previous/ may be a link to another disk: os.replace failed there, "Invalid
             # cross-device link", a traceback; shutil.move copies then, as `_keep_changed`)

@@ -191,6 +191,18 @@ def _killed_fresh(store: Store) -> str | None:
     return dest if Path(dest).is_dir() else None
 
 
+def _moving_fresh(run_dir: Path) -> str | None:
+    """The previous/<time>/ a `render --fresh` was killed moving the run into, before its
+    new run.db was committed (FRESH_MOVING there): the next render puts it back."""
+    from mindmovie.pipeline import FRESH_MOVING
+
+    try:
+        marked = sorted((run_dir / "previous").glob(f"*/{FRESH_MOVING}"))
+    except OSError:
+        return None
+    return str(marked[-1].parent) if marked else None
+
+
 def collect_status(
     run_dir: Path, *, settings: Settings | None = None, goals: Path | None = None
 ) -> dict[str, Any]:
@@ -218,6 +230,12 @@ def collect_status(
         header_only = not there and db.is_file() and db.stat().st_size > 0
     except OSError as e:  # a name longer than the filesystem allows, a folder not ours
         raise StoreError(f"{run_dir}: cannot look in it ({e.strerror or e})") from None
+    if moving := _moving_fresh(run_dir):  # (run.db is the run's own, an empty or none)
+        raise StoreError(
+            f"{run_dir}: a render --fresh was stopped as it moved this run to {moving}; "
+            "nothing was spent, and the next render puts it back first (with --fresh, it "
+            "moves it aside again and starts over)"
+        )
     if not there:
         made = [n for n in ("scenes", "kept", "movie.mp4") if (run_dir / n).exists()]
         if made:

@@ -1077,34 +1077,37 @@ def test_status_of_a_run_whose_offline_fresh_was_killed_before_it_went_on(finish
     assert out.returncode == 0 and "steps run: 0," in out.stdout + out.stderr, out.stderr
 
 
-_KILLED_AS_THE_NEW_RUN_DB_IS_MADE = """
+_KILLED_IN_FRESH = """
 import os, signal, sys
 import mindmovie.pipeline as pipeline
 from mindmovie.cli import app
 
-real = pipeline.Store
+at, move, moved = sys.argv[1], pipeline.shutil.move, []
 
 
-def store(path, *args, **kwargs):
-    if not os.path.exists(path):  # the new journal of a render --fresh, after the move
+class KillingStore(pipeline.Store):
+    def __init__(self, path, *args, **kwargs):
+        if at == "store" and not os.path.exists(path):  # the new journal, after the move
+            os.kill(os.getpid(), signal.SIGKILL)
+        super().__init__(path, *args, **kwargs)
+
+
+def killing_move(src, dst, *args, **kwargs):
+    moved.append(src)
+    if at == "move" and len(moved) == 2:  # the run half moved, run.db not yet
         os.kill(os.getpid(), signal.SIGKILL)
-    return real(path, *args, **kwargs)
+    return move(src, dst, *args, **kwargs)
 
 
-pipeline.Store = store
-sys.argv = ["mindmovie", *sys.argv[1:]]
+pipeline.Store, pipeline.shutil.move = KillingStore, killing_move
+sys.argv = ["mindmovie", *sys.argv[2:]]
 app()
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a render --fresh killed after moving the run aside and before its new run.db "
-    "is committed leaves no FRESH_META: the next render starts a new run (every step "
-    "made again) and the run stays in previous/; not fixed here",
-)
+@pytest.mark.parametrize("at", ["store", "move"])
 def test_a_fresh_killed_as_its_new_run_db_is_made_is_put_back_by_the_next_render(
-    finished: Path,
+    finished: Path, at: str
 ) -> None:
     """`render --fresh` moves the run into previous/<time>/ (run.db last), then makes a new
     run.db holding where it went (FRESH_META, written with the new journal): killed before
@@ -1112,13 +1115,17 @@ def test_a_fresh_killed_as_its_new_run_db_is_made_is_put_back_by_the_next_render
     chaos test SIGKILLed it ~0.1 s after its "moved to previous/" line, as that run.db was
     being made (run.db of 0 bytes and a run.db-journal left): no mark, so the next render
     (without --fresh) started a new run and made every keyframe and clip again, the run
-    that had them left in previous/ (a paid run's bought again, unasked with --yes)."""
+    that had them left in previous/ (a paid run's bought again, unasked with --yes), and
+    status said "no run here". So too killed midway through the move (`move`: the scenes
+    moved, run.db, moved last, not yet), status saying every step is redone. previous/
+    <time>/ now holds a mark (FRESH_MOVING) from before the move until the new run.db
+    holds FRESH_META."""
     workdir, run = finished, finished / "run"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
     env["PYTHONPATH"] = os.pathsep.join(sys.path)
     args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q"]
     killed = subprocess.run(
-        [sys.executable, "-c", _KILLED_AS_THE_NEW_RUN_DB_IS_MADE, *args, "--fresh"],
+        [sys.executable, "-c", _KILLED_IN_FRESH, at, *args, "--fresh"],
         env=env,
         cwd=workdir,
         capture_output=True,
@@ -1126,7 +1133,10 @@ def test_a_fresh_killed_as_its_new_run_db_is_made_is_put_back_by_the_next_render
         timeout=300,
     )
     assert killed.returncode == -9, killed.stderr
-    assert (run / "previous").is_dir() and not (run / "scenes").exists()
+    (aside,) = (run / "previous").iterdir()
+    assert any(p.name != ".fresh-moving.json" for p in aside.iterdir()), killed.stderr
+    said = " ".join(_run("status", str(run), cwd=workdir).stderr.split())
+    assert "the next render puts it back" in said, said  # not "no run here"
     again = _run(*args[:-1], cwd=workdir)
     assert again.returncode == 0, again.stderr
     assert "steps run: 0," in again.stdout + again.stderr, again.stdout + again.stderr
