@@ -2204,6 +2204,28 @@ def standing_clip_keys(store: Store, keys: Sequence[str]) -> list[str]:
     return [k for i, k in enumerate(keys) if i == 0 or store.counts_as_fallback(k)]
 
 
+def moving_fresh(run_dir: Path) -> tuple[Path, list[str]] | None:
+    """The previous/<time>/ a `render --fresh` was killed moving the run into, and the
+    names it moves (its FRESH_MOVING), before the new run.db holding FRESH_META was
+    committed: the move under way (run.db, moved last, still in the run folder) or no
+    journal in the run folder (none, or the new one left empty). The next render puts it
+    back (`Pipeline._put_back_moving_fresh`), `status` says so. None otherwise: a mark
+    left behind once that run.db was committed (its removal failed) is no move under
+    way, and putting the old run's files back into the new run mixed two runs."""
+    try:
+        marked = sorted((run_dir / "previous").glob(f"*/{FRESH_MOVING}"))
+        if not marked:
+            return None
+        dest = marked[-1].parent
+        names = [str(n) for n in json.loads(marked[-1].read_text(encoding="utf-8"))]
+        db = run_dir / "run.db"
+        if (dest / "run.db").exists() and db.is_file() and not journal_missing(db):
+            return None
+    except (OSError, ValueError, TypeError):
+        return None
+    return dest, names
+
+
 def first_try(step: Step | None, variants: Sequence[tuple[str, float]]) -> tuple[str, float]:
     """The (input key, seconds) a render's `_clip` asks first: the planned request, or
     its fallback when the planned one was refused by the content filter last time. An
@@ -7150,18 +7172,12 @@ class Pipeline:
 
     def _put_back_moving_fresh(self, db: Path) -> None:
         """A `render --fresh` killed after it began moving the run aside and before its
-        new run.db (with FRESH_META) was committed: its previous/<time>/ still holds
-        FRESH_MOVING, and the run folder no run.db, an empty one, or the run's own (killed
-        before run.db, moved last, went). The run goes back, as if declined; a new run.db
-        left empty goes."""
-        try:
-            marked = sorted((self.run_dir / "previous").glob(f"*/{FRESH_MOVING}"))
-            names = [str(n) for n in json.loads(marked[-1].read_text())] if marked else []
-        except (OSError, ValueError, TypeError):
+        new run.db (with FRESH_META) was committed (`moving_fresh`): the run goes back,
+        as if declined; a new run.db left empty goes."""
+        found = moving_fresh(self.run_dir)
+        if found is None:
             return
-        if not marked:
-            return
-        dest = marked[-1].parent
+        dest, names = found
         if journal_missing(db):
             for name in JOURNAL_FILES:
                 (self.run_dir / name).unlink(missing_ok=True)

@@ -193,14 +193,11 @@ def _killed_fresh(store: Store) -> str | None:
 
 def _moving_fresh(run_dir: Path) -> str | None:
     """The previous/<time>/ a `render --fresh` was killed moving the run into, before its
-    new run.db was committed (FRESH_MOVING there): the next render puts it back."""
-    from mindmovie.pipeline import FRESH_MOVING
+    new run.db was committed (`pipeline.moving_fresh`): the next render puts it back."""
+    from mindmovie.pipeline import moving_fresh
 
-    try:
-        marked = sorted((run_dir / "previous").glob(f"*/{FRESH_MOVING}"))
-    except OSError:
-        return None
-    return str(marked[-1].parent) if marked else None
+    found = moving_fresh(run_dir)
+    return str(found[0]) if found is not None else None
 
 
 def collect_status(

@@ -1141,3 +1141,28 @@ def test_a_fresh_killed_as_its_new_run_db_is_made_is_put_back_by_the_next_render
     assert again.returncode == 0, again.stderr
     assert "steps run: 0," in again.stdout + again.stderr, again.stdout + again.stderr
     assert not (run / "previous").exists()
+
+
+def test_a_fresh_moving_mark_left_once_the_new_run_began_moves_nothing_back(
+    finished: Path,
+) -> None:
+    """The FRESH_MOVING mark of a `render --fresh` is removed once its new run.db holds
+    FRESH_META; one left behind (its removal failed) while the new run went on is no move
+    under way (`pipeline.moving_fresh`): the next render put the old run's files back into
+    the new run wherever the new one had none (its plan.yaml deleted: the old one's taken
+    in its place), and `status` refused the run as one to put back."""
+    workdir, run = finished, finished / "run"
+    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q"]
+    fresh = _run(*args, "--fresh", cwd=workdir)
+    assert fresh.returncode == 0, fresh.stderr
+    (aside,) = (run / "previous").iterdir()
+    names = sorted(p.name for p in aside.iterdir())
+    assert "plan.yaml" in names and "run.db" in names, names
+    (aside / ".fresh-moving.json").write_text(json.dumps(names), encoding="utf-8")
+    old_plan = (aside / "plan.yaml").read_bytes()
+    (run / "plan.yaml").unlink()
+    said = _run("status", str(run), cwd=workdir)
+    assert said.returncode == 0 and "puts it back" not in said.stderr, said.stderr
+    again = _run(*args, cwd=workdir)
+    assert again.returncode == 0, again.stderr
+    assert (aside / "plan.yaml").read_bytes() == old_plan  # still where --fresh put it
