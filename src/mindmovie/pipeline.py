@@ -8623,7 +8623,14 @@ class Pipeline:
                 raw = load_plan(found[0], anchor=self.run_dir.absolute())
                 detail = json.dumps(self._kept_basis(store, key, planner))
                 shown = self._with_shown(raw, detail, direct=_shown_unknown(detail))
-                return key, self._rebased(shown)
+                plan = self._rebased(shown)
+                # nor one these goals cannot render (a scene of a goal past goals.yaml's):
+                # plan.yaml kept under the goals last rendered, when it was put back by
+                # hand with the goals it belongs to. Put back, the render stopped on it
+                # (`check_plan`; its photos and music are still said there, not skipped)
+                if any(sc.goal > len(self.goals.goals) for sc in plan.scenes):
+                    continue
+                return key, plan
             except PlanError:
                 continue
         return None

@@ -2032,3 +2032,46 @@ def test_a_render_whose_run_db_path_is_too_long_leaves_no_folder_behind(
     with pytest.raises(StoreError, match="its full path is"):
         asyncio.run(Pipeline(goals, settings).run(until="plan"))
     assert deep.is_dir() and list(deep.iterdir()) == []
+
+
+async def test_a_kept_plan_for_more_goals_than_goals_yaml_has_is_not_put_back(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """goals.yaml and plan.yaml both put back as they were (a `git checkout` of the two)
+    after a goal was removed and rendered: the render kept plan.yaml, the three goals'
+    plan, as the plan of the two goals rendered last. Removing the goal again put that
+    plan back: the estimate priced its scenes ($ for a clip) and the render stopped at
+    once on plan.yaml ("scenes[3].goal: goal 3: goals.yaml has 2 goal(s)"), plan.yaml
+    written over with it, every render after it refused the same. A kept plan these
+    goals cannot render is not put back (as one that no longer loads): the plan is made
+    again, and the render buys what the estimate priced."""
+    from mindmovie.pipeline import Pipeline, estimate_for
+    from tests.integration.support import KEYS, seedance_only
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    settings = seedance_only(sim)
+    run = tmp_path / "run"
+    three = goals.read_text()
+    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    plan3 = (run / "plan.yaml").read_text()
+    without_health = three.replace(
+        "  - category: health\n    vision: Strong and rested\n"
+        "    affirmation: I am strong and rested\n",
+        "",
+    )
+    assert without_health != three
+    goals.write_text(without_health)
+    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    goals.write_text(three)  # both files as they were
+    (run / "plan.yaml").write_text(plan3)
+    await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    goals.write_text(without_health)  # the goal removed again
+
+    est = estimate_for(goals, settings, out=run)
+    jobs = sim.stats()["totals"]["jobs_created"]
+    res = await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert [sc.goal for sc in res.plan.scenes] == [1, 1, 2]
+    bought = sim.stats()["totals"]["jobs_created"] - jobs
+    assert bought == sum(1 for sc in est.scenes if sc.video.usd > 0)
