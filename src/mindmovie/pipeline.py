@@ -3443,7 +3443,11 @@ class Pipeline:
             edits = self._edits_before(store, prev, plan_path)
             unread = _plan_unreadable(plan_path) if edits is None else None
             backup = _keep_previous_plan(plan_path)
-            if prev is not None and prev.status == "succeeded":
+            if (
+                prev is not None
+                and prev.status == "succeeded"
+                and not _plan_put_back_by_hand(store, kept, plan_path, prev)
+            ):
                 # as it is now, edits and all: these goals may come back (see below)
                 store.keep_copy("_run", "plan", prev.input_key, plan_path)
                 # with the title, closing and music its plan.yaml was last matched to
@@ -10161,6 +10165,24 @@ def estimate_for(
         return replace(est, notes=(*notes, *costs.maybe_notes(est)))
     finally:
         store.close()
+
+
+def _plan_put_back_by_hand(
+    store: Store, kept: tuple[str, Plan] | None, plan_path: Path, prev: Step
+) -> bool:
+    """plan.yaml is, byte for byte, the plan kept for the goals now in goals.yaml, and not
+    the one the last render left: the person put both files back as they were (a `git
+    checkout`). It is not the last render's goals' plan, and is not kept as theirs:
+    kept so, those goals came back to another goals' plan (a goal left out of the movie,
+    the scenes' goal numbers naming other goals) or to one they cannot render."""
+    if kept is None:
+        return False
+    found = store.find_kept("plan", kept[0])
+    try:
+        now = sha256_file(plan_path)
+    except OSError:
+        return False
+    return found is not None and found[1] == now and now != prev.sha256
 
 
 def setting_change_lines(

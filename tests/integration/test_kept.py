@@ -2077,11 +2077,6 @@ async def test_a_kept_plan_for_more_goals_than_goals_yaml_has_is_not_put_back(
     assert bought == sum(1 for sc in est.scenes if sc.video.usd > 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plan.yaml is kept under the last render's goals whatever plan it holds "
-    "(Pipeline._plan, store.keep_copy): not fixed",
-)
 async def test_goals_and_plan_put_back_together_keep_each_goals_plan(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -2090,7 +2085,9 @@ async def test_goals_and_plan_put_back_together_keep_each_goals_plan(
     rendered, and the three goals back once more: the render went back to the two goals'
     plan for the three goals (the health goal's scene left out of the movie, 01-career-1
     asking goal 1, now health), estimate and status saying $0.00, "reuse". The render
-    with the two goals' files kept that plan.yaml as the three goals' plan."""
+    with the two goals' files kept that plan.yaml as the three goals' plan; a plan.yaml
+    that is the kept plan of the goals now in goals.yaml, not the last render's, is not
+    kept as the last render's goals' plan."""
     from mindmovie.pipeline import Pipeline
     from tests.integration.support import KEYS, seedance_only
 
