@@ -2034,6 +2034,15 @@ def test_a_render_whose_run_db_path_is_too_long_leaves_no_folder_behind(
     assert deep.is_dir() and list(deep.iterdir()) == []
 
 
+def _without_health(goals_text: str) -> str:
+    """goals_file's goals.yaml with its first goal (health) taken out: three goals, two."""
+    return goals_text.replace(
+        "  - category: health\n    vision: Strong and rested\n"
+        "    affirmation: I am strong and rested\n",
+        "",
+    )
+
+
 async def test_a_kept_plan_for_more_goals_than_goals_yaml_has_is_not_put_back(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -2096,11 +2105,7 @@ async def test_goals_and_plan_put_back_together_keep_each_goals_plan(
     settings = seedance_only(sim)
     run = tmp_path / "run"
     three = goals.read_text()
-    two = three.replace(
-        "  - category: health\n    vision: Strong and rested\n"
-        "    affirmation: I am strong and rested\n",
-        "",
-    )
+    two = _without_health(three)
     await Pipeline(goals, settings, out=run, keys=KEYS).run()
     goals.write_text(two)
     await Pipeline(goals, settings, out=run, keys=KEYS).run()
@@ -2141,11 +2146,7 @@ async def test_a_plan_yaml_of_other_goals_does_not_replace_the_paid_plan_kept(
                             video={"provider": "local"})  # fmt: skip
     run = tmp_path / "run"
     three = goals.read_text()
-    two = three.replace(
-        "  - category: health\n    vision: Strong and rested\n"
-        "    affirmation: I am strong and rested\n",
-        "",
-    )
+    two = _without_health(three)
 
     async def render(text: str) -> None:
         goals.write_text(text)

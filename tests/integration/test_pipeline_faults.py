@@ -113,6 +113,23 @@ def _one_scene_with_lost_creates(
     return goals, _paid_clips_only(sim), held
 
 
+def _seedance_audio(sim: SimServer, audio: bool) -> Any:
+    """Local plan and keyframes, Seedance clips with `video.audio` as given: the setup of
+    the tests that turn audio on and off between renders."""
+    return settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        video={"audio": audio},
+    )
+
+
+def _audio_creates(sim: SimServer) -> list[bool]:
+    """Each Seedance create sent so far, as its `generate_audio`."""
+    return [c["body"].get("generate_audio") for c in sim.requests(path=TASKS, method="POST")]
+
+
 def _paid_clips_only(sim: SimServer) -> Any:
     """Local plan and keyframes, Seedance clips with a 1 s request timeout: for the
     creates the simulator delays past it (their answers are lost)."""
@@ -473,48 +490,37 @@ async def test_turning_audio_on_buys_the_clip_with_sound_and_only_a_refusal_s_fa
     from mindmovie.pipeline import estimate_for
 
     goals = _quick_goals(sim, tmp_path, monkeypatch)
-
-    def settings(audio: bool) -> Any:
-        return settings_for(
-            "byteplus",
-            sim,
-            planner={"provider": "local"},
-            keyframes={"provider": "local"},
-            video={"audio": audio},
-        )
-
-    def creates() -> list[bool]:
-        return [c["body"].get("generate_audio") for c in sim.requests(path=TASKS, method="POST")]
+    on, off = _seedance_audio(sim, True), _seedance_audio(sim, False)
 
     run = tmp_path / "run"
-    assert (await Pipeline(goals, settings(False), out=run, keys=KEYS).run()).movie is not None
-    assert creates() == [False]
-    assert estimate_for(goals, settings(True), out=run).total > 0  # the clip with sound
-    (row,) = collect_status(run, settings=settings(True))["scenes"]
+    assert (await Pipeline(goals, off, out=run, keys=KEYS).run()).movie is not None
+    assert _audio_creates(sim) == [False]
+    assert estimate_for(goals, on, out=run).total > 0  # the clip with sound
+    (row,) = collect_status(run, settings=on)["scenes"]
     assert row["reuse"]["clip"] is False, row
-    assert (await Pipeline(goals, settings(True), out=run, keys=KEYS).run()).movie is not None
-    assert creates() == [False, True]
+    assert (await Pipeline(goals, on, out=run, keys=KEYS).run()).movie is not None
+    assert _audio_creates(sim) == [False, True]
     # the silent clip (paid) was kept: audio off again puts it back, buying nothing
-    assert estimate_for(goals, settings(False), out=run).total == 0
-    res = await Pipeline(goals, settings(False), out=run, keys=KEYS).run()
-    assert res.movie is not None and creates() == [False, True]
+    assert estimate_for(goals, off, out=run).total == 0
+    res = await Pipeline(goals, off, out=run, keys=KEYS).run()
+    assert res.movie is not None and _audio_creates(sim) == [False, True]
     # a refusal's fallback (audio off) is the scene's clip with audio on: reused
     other = tmp_path / "refused"
     sim.add_fault("reject", path=TASKS, method="POST", count=1)
-    assert (await Pipeline(goals, settings(True), out=other, keys=KEYS).run()).movie is not None
-    assert creates() == [False, True, True, False]
-    assert estimate_for(goals, settings(True), out=other).total == 0
-    res = await Pipeline(goals, settings(True), out=other, keys=KEYS).run()
-    assert res.movie is not None and creates() == [False, True, True, False]
+    assert (await Pipeline(goals, on, out=other, keys=KEYS).run()).movie is not None
+    assert _audio_creates(sim) == [False, True, True, False]
+    assert estimate_for(goals, on, out=other).total == 0
+    res = await Pipeline(goals, on, out=other, keys=KEYS).run()
+    assert res.movie is not None and _audio_creates(sim) == [False, True, True, False]
     # the clip with sound refused when a silent one was made before: that one, kept
     # when the refused request was begun, is put back as the fallback, not bought again
     third = tmp_path / "third"
-    assert (await Pipeline(goals, settings(False), out=third, keys=KEYS).run()).movie is not None
+    assert (await Pipeline(goals, off, out=third, keys=KEYS).run()).movie is not None
     sim.add_fault("reject", path=TASKS, method="POST", count=1)
-    res = await Pipeline(goals, settings(True), out=third, keys=KEYS).run()
+    res = await Pipeline(goals, on, out=third, keys=KEYS).run()
     assert res.movie is not None and (res.plan.scenes[0].id, "clip") in res.reused
-    assert creates() == [False, True, True, False, False, True]
-    assert estimate_for(goals, settings(True), out=third).total == 0
+    assert _audio_creates(sim) == [False, True, True, False, False, True]
+    assert estimate_for(goals, on, out=third).total == 0
 
 
 async def test_a_silent_clip_s_job_in_flight_when_audio_is_turned_on_is_kept_not_taken(
@@ -529,22 +535,11 @@ async def test_a_silent_clip_s_job_in_flight_when_audio_is_turned_on_is_kept_not
     from mindmovie.pipeline import estimate_for
 
     goals = _quick_goals(sim, tmp_path, monkeypatch)
-
-    def settings(audio: bool) -> Any:
-        return settings_for(
-            "byteplus",
-            sim,
-            planner={"provider": "local"},
-            keyframes={"provider": "local"},
-            video={"audio": audio},
-        )
-
-    def creates() -> list[bool]:
-        return [c["body"].get("generate_audio") for c in sim.requests(path=TASKS, method="POST")]
+    on, off = _seedance_audio(sim, True), _seedance_audio(sim, False)
 
     run = tmp_path / "run"
-    res = await Pipeline(goals, settings(False), out=run, keys=KEYS).run()
-    assert res.movie is not None and creates() == [False]
+    res = await Pipeline(goals, off, out=run, keys=KEYS).run()
+    assert res.movie is not None and _audio_creates(sim) == [False]
     scene = res.plan.scenes[0].id
     # as a kill right after the job's id was journaled leaves it
     db = sqlite3.connect(run / "run.db")
@@ -557,14 +552,14 @@ async def test_a_silent_clip_s_job_in_flight_when_audio_is_turned_on_is_kept_not
     db.commit()
     db.close()
     (run / "scenes" / scene / "clip.mp4").unlink()
-    assert estimate_for(goals, settings(True), out=run).total > 0
-    res = await Pipeline(goals, settings(True), out=run, keys=KEYS).run()
-    assert res.movie is not None and creates() == [False, True]
+    assert estimate_for(goals, on, out=run).total > 0
+    res = await Pipeline(goals, on, out=run, keys=KEYS).run()
+    assert res.movie is not None and _audio_creates(sim) == [False, True]
     clips = [r for r in collect_status(run)["ledger"] if r["stage"] == "clip"]
     assert [r["state"] for r in clips] == ["billed", "billed"], clips
-    assert estimate_for(goals, settings(False), out=run).total == 0
-    res = await Pipeline(goals, settings(False), out=run, keys=KEYS).run()
-    assert res.movie is not None and creates() == [False, True]
+    assert estimate_for(goals, off, out=run).total == 0
+    res = await Pipeline(goals, off, out=run, keys=KEYS).run()
+    assert res.movie is not None and _audio_creates(sim) == [False, True]
 
 
 async def test_a_silent_clip_paid_and_not_downloaded_when_audio_is_turned_on_is_kept(
@@ -577,44 +572,33 @@ async def test_a_silent_clip_paid_and_not_downloaded_when_audio_is_turned_on_is_
     fallback, or when audio was turned off again. It is kept before the step moves on."""
     from mindmovie.pipeline import estimate_for
 
-    def settings(audio: bool) -> Any:
-        return settings_for(
-            "byteplus",
-            sim,
-            planner={"provider": "local"},
-            keyframes={"provider": "local"},
-            video={"audio": audio},
-        )
-
-    def creates() -> list[bool]:
-        return [c["body"].get("generate_audio") for c in sim.requests(path=TASKS, method="POST")]
-
     async def silent_paid_not_downloaded(run: Path) -> None:
         sim.add_fault("http", path="/_sim/files/", method="GET", status=500, count=None)
         with pytest.raises(RenderFailed):
-            await Pipeline(goals, settings(False), out=run, keys=KEYS).run()
+            await Pipeline(goals, off, out=run, keys=KEYS).run()
         sim.clear_faults()
         clips = [r for r in collect_status(run)["ledger"] if r["stage"] == "clip"]
         assert [r["state"] for r in clips] == ["billed"], clips
 
     goals = _quick_goals(sim, tmp_path, monkeypatch)
+    on, off = _seedance_audio(sim, True), _seedance_audio(sim, False)
     # the clip with sound refused: its fallback is the silent clip paid for, not bought
     run = tmp_path / "refused"
     await silent_paid_not_downloaded(run)
-    assert creates() == [False]
+    assert _audio_creates(sim) == [False]
     sim.add_fault("reject", path=TASKS, method="POST", count=1)
-    res = await Pipeline(goals, settings(True), out=run, keys=KEYS).run()
-    assert res.movie is not None and creates() == [False, True]
-    assert estimate_for(goals, settings(True), out=run).total == 0
+    res = await Pipeline(goals, on, out=run, keys=KEYS).run()
+    assert res.movie is not None and _audio_creates(sim) == [False, True]
+    assert estimate_for(goals, on, out=run).total == 0
     # the clip with sound made: the silent one is kept, and audio off again takes it
     run = tmp_path / "on_then_off"
     await silent_paid_not_downloaded(run)
-    assert creates() == [False, True, False]
-    res = await Pipeline(goals, settings(True), out=run, keys=KEYS).run()
-    assert res.movie is not None and creates() == [False, True, False, True]
-    assert estimate_for(goals, settings(False), out=run).total == 0
-    res = await Pipeline(goals, settings(False), out=run, keys=KEYS).run()
-    assert res.movie is not None and creates() == [False, True, False, True]
+    assert _audio_creates(sim) == [False, True, False]
+    res = await Pipeline(goals, on, out=run, keys=KEYS).run()
+    assert res.movie is not None and _audio_creates(sim) == [False, True, False, True]
+    assert estimate_for(goals, off, out=run).total == 0
+    res = await Pipeline(goals, off, out=run, keys=KEYS).run()
+    assert res.movie is not None and _audio_creates(sim) == [False, True, False, True]
 
 
 async def test_a_refusal_with_its_fallback_not_yet_recorded_is_estimated_as_the_render_does(
@@ -628,29 +612,18 @@ async def test_a_refusal_with_its_fallback_not_yet_recorded_is_estimated_as_the_
 
     from mindmovie.pipeline import estimate_for
 
-    def settings(audio: bool) -> Any:
-        return settings_for(
-            "byteplus",
-            sim,
-            planner={"provider": "local"},
-            keyframes={"provider": "local"},
-            video={"audio": audio},
-        )
-
-    def creates() -> list[bool]:
-        return [c["body"].get("generate_audio") for c in sim.requests(path=TASKS, method="POST")]
-
     goals = _quick_goals(sim, tmp_path, monkeypatch)
+    on, off = _seedance_audio(sim, True), _seedance_audio(sim, False)
     run = tmp_path / "run"
-    res = await Pipeline(goals, settings(False), out=run, keys=KEYS).run()
+    res = await Pipeline(goals, off, out=run, keys=KEYS).run()
     scene = res.plan.scenes[0].id
     store = Store(run / "run.db")
     silent = store.get(scene, "clip")
     store.close()
     assert silent is not None
     sim.add_fault("reject", path=TASKS, method="POST", count=1)
-    assert (await Pipeline(goals, settings(True), out=run, keys=KEYS).run()).movie is not None
-    assert creates() == [False, True]
+    assert (await Pipeline(goals, on, out=run, keys=KEYS).run()).movie is not None
+    assert _audio_creates(sim) == [False, True]
     store = Store(run / "run.db")
     refused = [r for r in store.ledger_rows() if r["stage"] == "clip"][-1]
     made = store.job_input(int(refused["id"]))
@@ -667,12 +640,12 @@ async def test_a_refusal_with_its_fallback_not_yet_recorded_is_estimated_as_the_
     db.commit()
     db.close()
     (run / "scenes" / scene / "clip.mp4").unlink()
-    (row,) = collect_status(run, settings=settings(True))["scenes"]
+    (row,) = collect_status(run, settings=on)["scenes"]
     assert row["reuse"]["clip"] and row["restore"]["clip"], row
-    assert estimate_for(goals, settings(True), out=run).total == 0
-    res = await Pipeline(goals, settings(True), out=run, keys=KEYS).run()
+    assert estimate_for(goals, on, out=run).total == 0
+    res = await Pipeline(goals, on, out=run, keys=KEYS).run()
     assert res.movie is not None and (scene, "clip") in res.reused
-    assert creates() == [False, True]
+    assert _audio_creates(sim) == [False, True]
 
 
 async def test_a_keyframe_content_filter_fallback_counts_as_a_second_try(
