@@ -1111,6 +1111,8 @@ def status(
         if apart:
             spend_table.add_row(Text(scene), *money_row)
     _say(str(run_dir), markup=False)
+    if note := info.get("put_back"):  # (a render --fresh stopped: the run set aside)
+        _say(note, markup=False)
     if listed:
         for scene, states, money_row, nxt in rows:
             named = [] if scene == "(planner)" else list(zip(state_columns, states, strict=True))

@@ -200,6 +200,23 @@ def _moving_fresh(run_dir: Path) -> str | None:
     return str(found[0]) if found is not None else None
 
 
+def _to_put_back(
+    aside: Path, how: str, settings: Settings | None, goals: Path | None
+) -> dict[str, Any]:
+    """The status of a run that a `render --fresh`, stopped before it went on, left in
+    `aside` (previous/<time>/): the run the next render puts back first and goes on with,
+    shown as it is there, `put_back` saying so. It was an error (exit 2, no JSON), as if
+    the next render refused the run, and said "stopped at its spend question" of an
+    offline render, which asks none."""
+    info = collect_status(aside, settings=settings, goals=goals)
+    info["put_back"] = (
+        f"a render --fresh was stopped {how} to {aside}, before it went on; nothing was "
+        "spent, and the next render puts it back first (with --fresh, it moves it aside "
+        "again and starts over). Shown as it is there:"
+    )
+    return info
+
+
 def collect_status(
     run_dir: Path, *, settings: Settings | None = None, goals: Path | None = None
 ) -> dict[str, Any]:
@@ -228,6 +245,8 @@ def collect_status(
     except OSError as e:  # a name longer than the filesystem allows, a folder not ours
         raise StoreError(f"{run_dir}: cannot look in it ({e.strerror or e})") from None
     if moving := _moving_fresh(run_dir):  # (run.db is the run's own, an empty or none)
+        # (the run is split between here and there: not shown, as `_to_put_back` shows
+        # a run set aside whole)
         raise StoreError(
             f"{run_dir}: a render --fresh was stopped as it moved this run to {moving}; "
             "nothing was spent, and the next render puts it back first (with --fresh, it "
@@ -262,11 +281,8 @@ def collect_status(
     store = Store(db, read_only=True)
     try:
         if fresh := _killed_fresh(store):
-            raise StoreError(
-                f"{run_dir}: a render --fresh was stopped at its spend question after moving "
-                f"this run to {fresh}; nothing was spent, and the next render puts it back "
-                "first (with --fresh, it moves it aside again and starts over)"
-            )
+            store.close()
+            return _to_put_back(Path(fresh), "after moving this run", settings, goals)
         steps = store.steps()
         run_no = store.last_run_no()
         recorded_goals = last_goals(run_dir, *goals_record(run_dir, store.get_meta))

@@ -1044,12 +1044,6 @@ def test_a_new_plan_row_names_what_changed_as_the_line_under_the_table_does(
     assert st["inputs"]["new_plan_why"].startswith("plan.scene_seconds changed since"), st
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="status exits 2 ('error: ... stopped at its spend question') for a run the next "
-    "render puts back and finishes; not fixed here (status would have to read the run "
-    "set aside in previous/<time>/ as the render will put it back)",
-)
 def test_status_of_a_run_whose_offline_fresh_was_killed_before_it_went_on(finished: Path) -> None:
     """`render --fresh` offline (no spend question) SIGKILLed once its new run.db is made
     (found by a chaos test: a kill ~0.1 s after its "moved to previous/" line): the run is

@@ -1633,7 +1633,11 @@ def test_render_fresh_killed_or_stopped_by_a_signal_at_its_spend_question_puts_t
     finally:
         os.chdir(cwd)
     said = " ".join(st.output.split())
-    assert "stopped at its spend question" in said and "the next render puts it back" in said
+    assert st.exit_code == 0, said  # the next render refuses nothing: it puts the run back
+    assert "a render --fresh was stopped after moving" in said, said
+    assert "the next render puts it back" in said and "Shown as it is there" in said, said
+    # the run set aside, as the render puts it back: every scene done, nothing to buy
+    assert said.count("done done") == len(scenes) // 2, said  # image and clip of each
     r = rig.render(quiet=False)
     assert r.returncode == 0, rig.history()
     said = " ".join(r.stderr.split())
