@@ -1577,7 +1577,9 @@ def load_settings(
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             env_var = source.startswith(("environment", ".env"))
-            msg = "unknown setting" + (_key_hint(path) or _suggestion(path, env_var))
+            msg = "unknown setting" + (
+                _key_hint(path) or _suggestion(path, env_var, first.get("input"))
+            )
         elif first["type"] == "literal_error":
             msg = f"not allowed; {msg[0].lower()}{msg[1:]}{_got(first.get('input'), path)}"
             msg += _one_value(first.get("input"), path, source)
@@ -1704,10 +1706,11 @@ def _key_hint(path: list[str]) -> str:
     )
 
 
-def _suggestion(path: list[str], env_var: bool = False) -> str:
+def _suggestion(path: list[str], env_var: bool = False, value: Any = None) -> str:
     """' (did you mean 'output'?)' for a mistyped setting name; for a setting at the
     wrong level (`fps:` at the top, `output: {quality: ...}`) where it goes; else the
-    allowed ones."""
+    allowed ones. `value`: what the unknown setting was given (for a variable, the
+    rest of its name when that held a `__`)."""
     from mindmovie.yamlsrc import _closest, _model_at
 
     model = _model_at(Settings, path[:-1])
@@ -1721,7 +1724,17 @@ def _suggestion(path: list[str], env_var: bool = False) -> str:
     if env_var and (split := _underscore_path(model, path[-1].lower())) is not None:
         # `MINDMOVIE_OUTPUT_FPS`: a block and its setting joined by one underscore, not
         # two, was "did you mean 'output'?", the whole block's variable
-        return " here; " + _where_it_goes([[*path[:-1], *split]], env_var)
+        full = [*path[:-1], *split]
+        # `MINDMOVIE_PROVIDERS_BYTEPLUS__TIMEOUT`: the split names a block, and the rest
+        # of the variable's name is in its value ({timeout: ...}); naming the block's
+        # variable (MINDMOVIE_PROVIDERS__BYTEPLUS) sent the person to "not a block"
+        while isinstance(value, dict) and len(value) == 1 and _model_at(Settings, full):
+            key = str(next(iter(value)))
+            full, value = [*full, key.lower()], value[key]
+        parent = _model_at(Settings, full[:-1])
+        named = parent is not None and full[-1] in parent.model_fields
+        if named and not (isinstance(value, dict) and _model_at(Settings, full)):
+            return " here; " + _where_it_goes([full], env_var)
     close = _closest(path[-1], allowed)
     if close:
         return f" (did you mean {close!r}?)"

@@ -2599,3 +2599,20 @@ def test_a_query_parameter_s_name_ends_at_the_next_delimiter() -> None:
     # "a;b" is no name holding "key"; nor is "x?y" one holding "token"
     assert hide_url_secrets("https://p/v1?key;a=1") == "https://p/v1?key;a=1"
     assert hide_url_secrets("https://p/v1?token?b=2") == "https://p/v1?token?b=2"
+
+
+def test_a_variable_with_one_underscore_before_its_block_is_told_the_setting_not_the_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`MINDMOVIE_PROVIDERS_BYTEPLUS__TIMEOUT=30` (one underscore between providers and
+    byteplus) was told "it is providers.byteplus: set MINDMOVIE_PROVIDERS__BYTEPLUS",
+    the whole block's variable, which is refused next as not a block. It names the
+    setting's variable."""
+    monkeypatch.chdir(tmp_path)
+    var = "MINDMOVIE_PROVIDERS_BYTEPLUS__TIMEOUT"
+    with pytest.raises(ConfigError) as e:
+        load_settings(None, env={var: "30"})
+    assert str(e.value) == (
+        f"environment ({var}): providers_byteplus: unknown setting here; it is "
+        "providers.byteplus.timeout: set MINDMOVIE_PROVIDERS__BYTEPLUS__TIMEOUT"
+    )
