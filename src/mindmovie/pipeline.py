@@ -2208,8 +2208,9 @@ def moving_fresh(run_dir: Path) -> tuple[Path, list[str]] | None:
     """The previous/<time>/ a `render --fresh` was killed moving the run into, and the
     names it moves (its FRESH_MOVING), before the new run.db holding FRESH_META was
     committed: the move under way (run.db, moved last, still in the run folder) or no
-    journal in the run folder (none, or the new one left empty). The next render puts it
-    back (`Pipeline._put_back_moving_fresh`), `status` says so. None otherwise: a mark
+    journal in the run folder (none, or the new one left empty); for an old run with no
+    run.db (deleted by hand), a committed run.db here is the new run's. The next render
+    puts it back (`Pipeline._put_back_moving_fresh`), `status` says so. None otherwise: a mark
     left behind once that run.db was committed (its removal failed) is no move under
     way, and putting the old run's files back into the new run mixed two runs."""
     try:
@@ -2219,7 +2220,10 @@ def moving_fresh(run_dir: Path) -> tuple[Path, list[str]] | None:
         dest = marked[-1].parent
         names = [str(n) for n in json.loads(marked[-1].read_text(encoding="utf-8"))]
         db = run_dir / "run.db"
-        if (dest / "run.db").exists() and db.is_file() and not journal_missing(db):
+        # the old run's run.db moved (or it had none: a run.db deleted by hand, then
+        # --fresh), and a committed one here: the new run's
+        moved = (dest / "run.db").exists() or "run.db" not in names
+        if moved and db.is_file() and not journal_missing(db):
             return None
     except (OSError, ValueError, TypeError):
         return None

@@ -1160,3 +1160,29 @@ def test_a_fresh_moving_mark_left_once_the_new_run_began_moves_nothing_back(
     again = _run(*args, cwd=workdir)
     assert again.returncode == 0, again.stderr
     assert (aside / "plan.yaml").read_bytes() == old_plan  # still where --fresh put it
+
+
+def test_a_fresh_moving_mark_of_a_run_without_run_db_left_behind_moves_nothing_back(
+    finished: Path,
+) -> None:
+    """As above, for an old run whose run.db had been deleted (a damaged one's way out,
+    then --fresh): the mark names no run.db, so `previous/<time>/run.db` never exists and
+    the mark counted as a move under way whatever the new run.db held: `status` refused
+    the run (exit 2, "stopped as it moved") and the next render put the old run's plan.yaml
+    into the new run in place of the one deleted."""
+    workdir, run = finished, finished / "run"
+    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q"]
+    (run / "run.db").unlink()
+    fresh = _run(*args, "--fresh", cwd=workdir)
+    assert fresh.returncode == 0, fresh.stderr
+    (aside,) = (run / "previous").iterdir()
+    names = sorted(p.name for p in aside.iterdir())
+    assert "plan.yaml" in names and "run.db" not in names, names
+    (aside / ".fresh-moving.json").write_text(json.dumps(names), encoding="utf-8")
+    old_plan = (aside / "plan.yaml").read_bytes()
+    (run / "plan.yaml").unlink()
+    said = _run("status", str(run), cwd=workdir)
+    assert said.returncode == 0 and "puts it back" not in said.stderr, said.stderr
+    again = _run(*args, cwd=workdir)
+    assert again.returncode == 0, again.stderr
+    assert (aside / "plan.yaml").read_bytes() == old_plan  # still where --fresh put it
