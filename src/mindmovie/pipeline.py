@@ -3445,8 +3445,9 @@ class Pipeline:
             # perhaps hand-edited: never written over. No plan step (run.db was moved
             # away or lost) means it cannot be told whether it fits these goals
             edits = self._edits_before(store, prev, plan_path)
-            unread = _plan_unreadable(plan_path) if edits is None else None
             backup = _keep_previous_plan(plan_path)
+            # named at its copy's line: plan.yaml is the new plan by the time it is read
+            unread = _plan_unreadable(backup) if edits is None else None
             if (
                 prev is not None
                 and prev.status == "succeeded"

@@ -1206,10 +1206,28 @@ def test_a_replan_over_a_plan_yaml_broken_by_hand_says_its_edits_are_not_carried
 
     said, plan = _replan_after_edits(tmp_path, broken)
     assert "goals.yaml changed since the last plan: planning again" in said, said
-    assert "plan.yaml:" in said and "could not be read" in said, said
+    assert "plan.previous.yaml:" in said and "could not be read" in said, said
     assert "none of its edits is in the new plan; they are in plan.previous.yaml" in said
     assert '"I lead the best' in (tmp_path / "run" / "plan.previous.yaml").read_text()
     assert plan.scenes[0].affirmation == "I lead a design team"
+
+
+def test_a_replan_over_a_plan_yaml_broken_by_hand_names_the_line_in_the_copy_that_holds_it(
+    tmp_path: Path,
+) -> None:
+    """The warning of a new plan over a plan.yaml broken by hand named "plan.yaml:N", a
+    line of the new plan.yaml by the time it is read (the broken text is in
+    plan.previous.yaml only): it names plan.previous.yaml's line."""
+
+    def broken(text: str) -> str:
+        return text.replace(
+            "affirmation: I lead a design team", 'affirmation: "I lead the best design team'
+        )
+
+    said, _ = _replan_after_edits(tmp_path, broken)
+    assert "could not be read (" in said, said
+    named = said.split("could not be read (", 1)[1]
+    assert named.startswith(str(tmp_path / "run" / "plan.previous.yaml") + ":"), said
 
 
 def test_carry_edits_carries_only_scenes_planned_as_before_and_names_the_rest() -> None:
