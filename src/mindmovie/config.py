@@ -1732,8 +1732,11 @@ def _suggestion(path: list[str], env_var: bool = False, value: Any = None) -> st
             key = str(next(iter(value)))
             full, value = [*full, key.lower()], value[key]
         parent = _model_at(Settings, full[:-1])
-        named = parent is not None and full[-1] in parent.model_fields
-        if named and not (isinstance(value, dict) and _model_at(Settings, full)):
+        info = parent.model_fields.get(full[-1]) if parent is not None else None
+        table = info is not None and get_origin(info.annotation) is dict  # `options:`
+        if table and isinstance(value, dict) and len(value) == 1:  # `VIDEO_OPTIONS__FOO`
+            full, value = [*full, str(next(iter(value)))], None
+        if info is not None and not (isinstance(value, dict) and _is_block(info.annotation)):
             return " here; " + _where_it_goes([full], env_var)
     close = _closest(path[-1], allowed)
     if close:

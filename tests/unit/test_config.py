@@ -2601,18 +2601,28 @@ def test_a_query_parameter_s_name_ends_at_the_next_delimiter() -> None:
     assert hide_url_secrets("https://p/v1?token?b=2") == "https://p/v1?token?b=2"
 
 
+@pytest.mark.parametrize(
+    ("var", "setting"),
+    [
+        ("MINDMOVIE_PROVIDERS_BYTEPLUS__TIMEOUT", "providers.byteplus.timeout"),
+        ("MINDMOVIE_VIDEO_OPTIONS__FOO", "video.options.foo"),
+    ],
+)
 def test_a_variable_with_one_underscore_before_its_block_is_told_the_setting_not_the_block(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, var: str, setting: str
 ) -> None:
     """`MINDMOVIE_PROVIDERS_BYTEPLUS__TIMEOUT=30` (one underscore between providers and
     byteplus) was told "it is providers.byteplus: set MINDMOVIE_PROVIDERS__BYTEPLUS",
-    the whole block's variable, which is refused next as not a block. It names the
+    the whole block's variable, which is refused next as not a block (as
+    `MINDMOVIE_VIDEO_OPTIONS__FOO` was told MINDMOVIE_VIDEO__OPTIONS). It names the
     setting's variable."""
     monkeypatch.chdir(tmp_path)
-    var = "MINDMOVIE_PROVIDERS_BYTEPLUS__TIMEOUT"
     with pytest.raises(ConfigError) as e:
         load_settings(None, env={var: "30"})
+    name = var.split("__")[0].removeprefix("MINDMOVIE_").lower()
+    fixed = "MINDMOVIE_" + "__".join(setting.split(".")).upper()
     assert str(e.value) == (
-        f"environment ({var}): providers_byteplus: unknown setting here; it is "
-        "providers.byteplus.timeout: set MINDMOVIE_PROVIDERS__BYTEPLUS__TIMEOUT"
+        f"environment ({var}): {name}: unknown setting here; it is {setting}: set {fixed}"
     )
+    monkeypatch.undo()
+    assert load_settings(None, env={fixed: "30"}) is not None  # the variable named is read
