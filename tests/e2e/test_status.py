@@ -1137,47 +1137,27 @@ def test_a_fresh_killed_as_its_new_run_db_is_made_is_put_back_by_the_next_render
     assert not (run / "previous").exists()
 
 
+@pytest.mark.parametrize("old_db", ["there", "deleted"])
 def test_a_fresh_moving_mark_left_once_the_new_run_began_moves_nothing_back(
-    finished: Path,
+    finished: Path, old_db: str
 ) -> None:
     """The FRESH_MOVING mark of a `render --fresh` is removed once its new run.db holds
     FRESH_META; one left behind (its removal failed) while the new run went on is no move
     under way (`pipeline.moving_fresh`): the next render put the old run's files back into
     the new run wherever the new one had none (its plan.yaml deleted: the old one's taken
-    in its place), and `status` refused the run as one to put back."""
+    in its place), and `status` refused the run as one to put back. So too for an old run
+    whose run.db had been deleted (`deleted`: a damaged one's way out, then --fresh): the
+    mark names no run.db, so `previous/<time>/run.db` never exists, and the mark counted
+    as a move under way whatever the new run.db held."""
     workdir, run = finished, finished / "run"
     args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q"]
+    if old_db == "deleted":
+        (run / "run.db").unlink()
     fresh = _run(*args, "--fresh", cwd=workdir)
     assert fresh.returncode == 0, fresh.stderr
     (aside,) = (run / "previous").iterdir()
     names = sorted(p.name for p in aside.iterdir())
-    assert "plan.yaml" in names and "run.db" in names, names
-    (aside / ".fresh-moving.json").write_text(json.dumps(names), encoding="utf-8")
-    old_plan = (aside / "plan.yaml").read_bytes()
-    (run / "plan.yaml").unlink()
-    said = _run("status", str(run), cwd=workdir)
-    assert said.returncode == 0 and "puts it back" not in said.stderr, said.stderr
-    again = _run(*args, cwd=workdir)
-    assert again.returncode == 0, again.stderr
-    assert (aside / "plan.yaml").read_bytes() == old_plan  # still where --fresh put it
-
-
-def test_a_fresh_moving_mark_of_a_run_without_run_db_left_behind_moves_nothing_back(
-    finished: Path,
-) -> None:
-    """As above, for an old run whose run.db had been deleted (a damaged one's way out,
-    then --fresh): the mark names no run.db, so `previous/<time>/run.db` never exists and
-    the mark counted as a move under way whatever the new run.db held: `status` refused
-    the run (exit 2, "stopped as it moved") and the next render put the old run's plan.yaml
-    into the new run in place of the one deleted."""
-    workdir, run = finished, finished / "run"
-    args = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", str(run), "-q"]
-    (run / "run.db").unlink()
-    fresh = _run(*args, "--fresh", cwd=workdir)
-    assert fresh.returncode == 0, fresh.stderr
-    (aside,) = (run / "previous").iterdir()
-    names = sorted(p.name for p in aside.iterdir())
-    assert "plan.yaml" in names and "run.db" not in names, names
+    assert "plan.yaml" in names and ("run.db" in names) == (old_db == "there"), names
     (aside / ".fresh-moving.json").write_text(json.dumps(names), encoding="utf-8")
     old_plan = (aside / "plan.yaml").read_bytes()
     (run / "plan.yaml").unlink()
