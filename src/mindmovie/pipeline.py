@@ -2044,8 +2044,17 @@ def _nearest_first(jobs: Iterable[Any], sent_at: float) -> list[Any]:
     this one) and left its own paid job unused. Nearest is a guess too: it holds while
     this machine's clock and the provider's agree to within a few seconds (both kept by
     NTP); a clock s seconds ahead takes another client's job made within about 2s after
-    its own (the list cannot tell them apart: it shows no prompts)."""
-    return sorted(jobs, key=lambda t: (abs(t.created_at - sent_at), str(t.remote_id)))
+    its own (the list cannot tell them apart: it shows no prompts). A listed time is
+    whole seconds (Ark's `created_at`, the second the job was made in): its distance is
+    to that whole second, [c, c + 1). Measured to c, a request sent at 17.9 s whose job
+    was made in second 17 was 0.9 s from it and 0.1 s from another client's job of
+    second 18, which it took (a crash test failed so, now and then)."""
+
+    def distance(t: Any) -> float:
+        made = float(t.created_at)
+        return max(0.0, made - sent_at, sent_at - (made + 1))
+
+    return sorted(jobs, key=lambda t: (distance(t), str(t.remote_id)))
 
 
 def _lost_sent_at(r: Mapping[str, Any]) -> float:

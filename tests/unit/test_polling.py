@@ -195,3 +195,26 @@ def test_a_job_that_never_finishes_stops_at_its_deadline(
     with pytest.raises(DeadlineExceeded, match="job late not finished after"):
         run(clock, poll())
     assert clock.monotonic() - t0 <= 0.3  # stopped at the deadline, not the wait_for
+
+
+def test_a_lost_create_takes_the_job_made_in_the_second_it_was_sent() -> None:
+    """Ark lists a job's `created_at` in whole seconds (the second it was made in). A
+    request sent at 17.9 s whose job was made in second 17 measured 0.9 s to it and
+    0.1 s to another client's job of second 18, and took that one (another project's
+    clip as this scene's; test_crashproof's killed_then_another case failed so, now and
+    then). The distance is to the whole second listed."""
+    from types import SimpleNamespace
+
+    from mindmovie.pipeline import _nearest_first
+
+    own, other = (
+        SimpleNamespace(created_at=17, remote_id="b"),
+        SimpleNamespace(created_at=18, remote_id="a"),
+    )
+    assert _nearest_first([other, own], 17.9) == [own, other]
+    # a job listed before the second the request was sent in is farther than one after
+    before, after = (
+        SimpleNamespace(created_at=15, remote_id="a"),
+        SimpleNamespace(created_at=18, remote_id="b"),
+    )
+    assert _nearest_first([before, after], 17.2) == [after, before]
