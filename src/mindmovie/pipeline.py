@@ -5136,7 +5136,6 @@ class Pipeline:
                     store.rekey(scene.id, "clip", now)
         if not reused:
             self._keep_changed(store, scene.id, "clip")
-        back = None
         # each request's key until 2026-12-04: a kept clip or an unheld job made then
         if reused:
             before: dict[str, tuple[str, ...]] = {}
@@ -5144,25 +5143,8 @@ class Pipeline:
             before = keys_before
         else:
             before = self._clip_keys_before(model, variants, store=store)
-        if not reused:
-            back = next(
-                (
-                    (k, now)
-                    for now in counted
-                    for k in dict.fromkeys((now, *before[now]))
-                    if store.restore(scene.id, "clip", k, dest)
-                ),
-                None,
-            )
-        if back is not None:
-            store.ledger_kept_used(back[0])  # a job kept when no scene wanted it: used now
-            if back[0] != back[1]:  # kept under its key until 2026-12-04: the key of now
-                store.rekey(scene.id, "clip", back[1])
-        if reused or back is not None:
-            self.reporter.step("clips", scene.id, "reused")
-            self._mark(res, False, scene.id, "clip")
-            self._record_scene(store, scene)
-            return dest
+        if reused or self._restore_clip(store, scene.id, counted, before, dest):
+            return self._clip_reused(store, scene, res, dest)
         if model.name != "local":
             # the very request another scene's job makes, which that scene could not
             # take: not bought again; or which that scene did not get to: taken here
@@ -5214,23 +5196,10 @@ class Pipeline:
                     # for the clip), and one kept from before (that request made while
                     # audio was off) is put back, not bought again
                     store.mark_fallback(key)
-                    if key not in counted and (
-                        put_back := next(
-                            (
-                                k
-                                for k in dict.fromkeys((key, *before[key]))
-                                if store.restore(scene.id, "clip", k, dest)
-                            ),
-                            None,
-                        )
+                    if key not in counted and self._restore_clip(
+                        store, scene.id, [key], before, dest
                     ):
-                        store.ledger_kept_used(put_back)
-                        if put_back != key:
-                            store.rekey(scene.id, "clip", key)
-                        self.reporter.step("clips", scene.id, "reused")
-                        self._mark(res, False, scene.id, "clip")
-                        self._record_scene(store, scene)
-                        return dest
+                        return self._clip_reused(store, scene, res, dest)
                 try:
                     await self._clip_once(
                         store,
@@ -5260,6 +5229,33 @@ class Pipeline:
                     )
         self.reporter.step("clips", scene.id, "done")
         self._mark(res, True, scene.id, "clip")
+        self._record_scene(store, scene)
+        return dest
+
+    @staticmethod
+    def _restore_clip(
+        store: Store,
+        scene_id: str,
+        keys: Sequence[str],
+        before: Mapping[str, Sequence[str]],
+        dest: Path,
+    ) -> bool:
+        """Put back the first clip kept (kept/, or another scene's live one) for one of
+        `keys`, each also under its keys until 2026-12-04 (`before`), as the scene's
+        clip under the key of now: True when one was."""
+        for now in keys:
+            for k in dict.fromkeys((now, *before.get(now, ()))):
+                if store.restore(scene_id, "clip", k, dest):
+                    store.ledger_kept_used(k)  # a job kept when no scene wanted it: used now
+                    if k != now:  # kept under its key until 2026-12-04: the key of now
+                        store.rekey(scene_id, "clip", now)
+                    return True
+        return False
+
+    def _clip_reused(self, store: Store, scene: Scene, res: RenderResult, dest: Path) -> Path:
+        """The scene's clip is one made before (reused or put back): said and recorded."""
+        self.reporter.step("clips", scene.id, "reused")
+        self._mark(res, False, scene.id, "clip")
         self._record_scene(store, scene)
         return dest
 
