@@ -3457,17 +3457,13 @@ class Pipeline:
             backup = _keep_previous_plan(plan_path)
             # named at its copy's line: plan.yaml is the new plan by the time it is read
             unread = _plan_unreadable(backup) if edits is None else None
-            if (
-                prev is not None
-                and prev.status == "succeeded"
-                and not _plan_put_back_by_hand(store, kept, plan_path, prev)
-            ):
+            if prev is not None and prev.status == "succeeded":
                 # as it is now, edits and all: these goals may come back (see below)
-                store.keep_copy("_run", "plan", prev.input_key, plan_path)
-                # with the title, closing and music its plan.yaml was last matched to
-                # (goals.yaml's): put back, it takes only those goals.yaml changed since
+                other = _plan_put_back_by_hand(store, kept, plan_path, prev)
                 shown = _recorded_shown(prev.detail)
-                if shown is not None:
+                if _keep_last_plan(store, prev, plan_path, other=other) and shown is not None:
+                    # with the title, closing and music its plan.yaml was last matched to
+                    # (goals.yaml's): put back, it takes only those goals.yaml changed since
                     store.set_meta(KEPT_SHOWN_META + prev.input_key, json.dumps(shown))
             why = (
                 f"{self._replan_reason(prev.detail, basis)} since the last plan"
@@ -10175,6 +10171,44 @@ def estimate_for(
         return replace(est, notes=(*notes, *costs.maybe_notes(est)))
     finally:
         store.close()
+
+
+def _keep_last_plan(store: Store, prev: Step, plan_path: Path, *, other: bool) -> bool:
+    """Keep plan.yaml as the plan of the goals last rendered (`prev`'s), for when they
+    come back; where it is not theirs, the plan as their planner made it (`PLANNED_META`):
+    `other` (put back by hand with the goals now in goals.yaml), a plan.yaml that does not
+    load (a broken hand edit, said as such), or one naming a goal past theirs (another
+    goals' plan pasted in). Kept so, their plan could not be put back and a paid planner
+    was paid again for the very request it had answered, and with new prompts every
+    keyframe and clip after it. A kept copy of theirs already there stays for `other`.
+    True when a plan was kept."""
+    record = store.get_meta(PLANNED_META + prev.input_key)
+    made: Plan | None = None
+    if record is not None:
+        with contextlib.suppress(ValueError):  # (pydantic's too) unreadable: as before
+            made = Plan.model_validate(json.loads(record))
+    if not other:
+        try:
+            now = load_plan(plan_path)
+        except PlanError:
+            now = None
+        theirs = made is None or (
+            now is not None
+            and max(sc.goal for sc in now.scenes) <= max(sc.goal for sc in made.scenes)
+        )
+        if theirs:
+            store.keep_copy("_run", "plan", prev.input_key, plan_path)
+            return True
+    elif made is None or store.find_kept("plan", prev.input_key) is not None:
+        return False
+    assert made is not None
+    tmp = tmp_path_for(plan_path.with_name("plan.made.yaml"))
+    try:
+        write_plan(made, tmp)
+        store.keep_copy("_run", "plan", prev.input_key, tmp)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
 
 
 def _plan_put_back_by_hand(

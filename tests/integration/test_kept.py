@@ -481,12 +481,15 @@ def test_a_kill_while_a_kept_plan_is_put_back_does_not_keep_it_as_the_other_goal
     assert (run / "plan.yaml").read_text() == plan_b
 
 
-def test_a_kept_plan_that_does_not_load_is_not_put_back_as_estimate_says(
+def test_a_kept_plan_that_does_not_load_comes_back_as_made_as_estimate_says(
     tmp_path: Path,
 ) -> None:
     """A plan.yaml with a broken hand edit, replaced by a new plan when goals.yaml
     changed: with the goals changed back, estimate (outlook) said a new plan is made,
-    but the render put the broken plan back and stopped on its error."""
+    but the render put the broken plan back and stopped on its error. The broken file
+    is not kept as their plan: the plan as its planner made it is (with a paid planner,
+    a new plan bought again with new prompts, and every keyframe and clip after it),
+    and the estimate says so too."""
     import asyncio
 
     from mindmovie.pipeline import Pipeline, _planner_identity
@@ -507,10 +510,16 @@ def test_a_kept_plan_that_does_not_load_is_not_put_back_as_estimate_says(
         look = Pipeline(goals, settings, out=run).outlook(store, _planner_identity(settings))
     finally:
         store.close()
-    assert look.plan is None and not look.plan_kept
+    assert look.plan_kept and look.plan is not None
     res = asyncio.run(Pipeline(goals, settings, out=run).run(until="plan"))
     assert "colour" not in plan_path.read_text()
+    assert res.plan == look.plan
     assert len(res.plan.scenes) == len(plan["scenes"])
+    store = Store(run / "run.db")
+    try:
+        assert store.get("_run", "plan").attempts == 1  # put back, not planned again
+    finally:
+        store.close()
 
 
 def test_a_plan_made_before_the_current_plan_key_comes_back_too(tmp_path: Path) -> None:
@@ -2122,12 +2131,6 @@ async def test_goals_and_plan_put_back_together_keep_each_goals_plan(
     ]  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the plan bought for the goals last rendered is kept only as plan.yaml is when "
-    "goals.yaml changes (Pipeline._plan, store.keep_copy): plan.yaml overwritten by hand "
-    "before, it is kept as their plan and the paid one is lost: not fixed",
-)
 async def test_a_plan_yaml_of_other_goals_does_not_replace_the_paid_plan_kept(
     sim: SimServer, tmp_path: Path
 ) -> None:
