@@ -105,6 +105,7 @@ from mindmovie.plan import (
     load_plan,
     plan_not_a_file,
     plan_notes,
+    planned_fields,
     planned_record,
     rebase_paths,
     rendered_scene,
@@ -8544,6 +8545,7 @@ class Pipeline:
             # as its planner wrote it: still so with goals.yaml's fields, or a plan made
             # before `PLANNED_META` was told hand-edited by the next new plan (`_edits_before`)
             as_made = not restored and now is not None and now.sha256 == sha256_file(plan_path)
+            self._keep_edited_shown(store, now, plan_path, shown)
             update_plan_fields(plan_path, shown)
             if now is not None and as_made:
                 store.set_sha256("_run", "plan", sha256_file(plan_path))
@@ -8565,6 +8567,43 @@ class Pipeline:
         ):
             # (also once photos were renamed, and for a basis from before `by_place`)
             store.set_detail("_run", "plan", json.dumps(basis))
+
+    def _keep_edited_shown(
+        self, store: Store, step: Step | None, plan_path: Path, shown: dict[str, str | None]
+    ) -> None:
+        """Before goals.yaml's new title or closing is written into plan.yaml:
+        where plan.yaml's value was the person's hand edit (neither what its planner made,
+        `PLANNED_META`, nor the new value), copy plan.yaml to plan.previous.yaml and say
+        which edit is replaced and where it is. It was written over with only "plan.yaml
+        takes goals.yaml's new title": the person's own title lost without a word."""
+        if step is None:
+            return
+        planned = planned_fields(store.get_meta(PLANNED_META + step.input_key))
+        if planned is None:
+            return  # (a plan made before the record: its edits cannot be told)
+        try:
+            written = load_plan(plan_path, as_written=True)
+        except PlanError:
+            return
+        edited = [
+            f
+            for f, new in shown.items()
+            # (not music: a path, as written, relative or moved, is not the planner's)
+            if f in ("title", "closing")
+            and f in planned
+            and getattr(written, f) not in (planned[f], new)
+        ]
+        if not edited:
+            return
+        backup = _keep_previous_plan(plan_path)
+        said = " and ".join(
+            f"{f} {json.dumps(getattr(written, f), ensure_ascii=False)}" for f in edited
+        )
+        self.reporter.warn(
+            f"plan.yaml: your edited {said} replaced by {self.goals_path.name}'s new "
+            f"{' and '.join(edited)} (set it in {self.goals_path.name} to keep it); the "
+            f"plan.yaml before is in {backup.name}"
+        )
 
     def _rebased(self, raw: Plan, was: list[list[str]] | None = None) -> Plan:
         """`raw` with its paths into a moved or copied project found again (rebase_paths),

@@ -706,6 +706,13 @@ def _planned(raw: str | None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]
     return {f: data[f] for f in PLAN_FIELDS if f in data}, scenes
 
 
+def planned_fields(planned: str | None) -> dict[str, Any] | None:
+    """The plan's own fields (title, closing, style, music) a `planned_record` holds;
+    None when none is readable."""
+    read = _planned(planned)
+    return None if read is None else read[0]
+
+
 def hand_edits(planned: str | None, current: Plan) -> list[tuple[str, str]] | None:
     """The person's edits of plan.yaml (`current`) since its planner made it (`planned`,
     a `planned_record`): (scene id or "", what) in plan order: each field changed

@@ -1849,3 +1849,31 @@ def test_a_scene_longer_than_any_clip_the_video_model_makes_is_said(tmp_path: Pa
         "its clip is 12 s long and the movie holds its last frame still for the rest"
     ) in said, said
     assert "02-wealth-1" not in said, said
+
+
+def test_a_hand_edited_title_replaced_by_goals_yaml_s_new_one_is_kept_and_said(
+    tmp_path: Path,
+) -> None:
+    """plan.yaml's title edited by hand, then goals.yaml's title changed: the new title
+    was written over the person's with only "plan.yaml takes goals.yaml's new title",
+    their own title lost. It is said, with where the plan.yaml before is kept; a title
+    the planner made, replaced the same way, is no edit and is not said."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    goals, argv = _planned_two_goals(tmp_path)
+    plan = tmp_path / "run" / "plan.yaml"
+    goals.write_text(goals.read_text().replace("title: T", "title: My year"))
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    assert "your edited" not in r.stderr, r.stderr  # the planner's title: no edit
+    plan.write_text(plan.read_text().replace("title: My year", "title: My own words"))
+    goals.write_text(goals.read_text().replace("title: My year", "title: My good year"))
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.stderr.split())
+    assert 'your edited title "My own words" replaced by goals.yaml\'s new title' in said, said
+    assert "plan.previous.yaml" in said, said
+    assert "title: My own words" in plan.with_name("plan.previous.yaml").read_text()
+    assert "title: My good year" in plan.read_text()
