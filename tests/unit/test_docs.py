@@ -265,6 +265,67 @@ def test_env_example_names_every_key_variable_and_reads_cleanly() -> None:
     assert all(name in text for names in KEY_VARIABLES.values() for name in names)
 
 
+def test_env_example_and_the_presets_table_say_who_each_key_is_for() -> None:
+    """.env.example's line for each key names the presets that use its provider and the
+    models it pays for, and the README's presets table names the same models: those are
+    the presets' (`PRESETS`) and each provider stage's default model (`catalog`), by
+    family ("Seedream", "Veo"). Only the variables were checked, so a preset given
+    another provider, or a default model of another family, left both naming the old."""
+    from mindmovie import catalog
+    from mindmovie.config import KEY_VARIABLES, PRESETS
+
+    def family(provider: str, stage: str) -> str:
+        return catalog.default_model(provider, stage).key.split("-")[0].capitalize()
+
+    stages = ("planner", "keyframes", "video")
+    lines = (REPO / ".env.example").read_text(encoding="utf-8").splitlines()
+    wrong = []
+    for provider, names in KEY_VARIABLES.items():
+        (line,) = [x for x in lines if x.startswith(f"{names[0]}=")]
+        comment = line.partition("#")[2]
+        users = [p for p, chosen in PRESETS.items() if provider in chosen]
+        said = "preset " + users[0] if len(users) == 1 else "presets " + " and ".join(users)
+        if f"({said})" not in comment:
+            wrong.append(f"{names[0]}: not ({said})")
+        for stage in stages:
+            if catalog.models(provider, stage) and family(provider, stage) not in comment:
+                wrong.append(f"{names[0]}: not {family(provider, stage)} ({stage})")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| preset | planner") :].split("\n\n")[0]
+    for name, chosen in PRESETS.items():
+        (row,) = re.findall(rf"^\| `{name}`.*$", table, flags=re.M)
+        cells = [c.strip() for c in row.strip("|").split("|")][1:4]
+        for stage, provider, cell in zip(stages, chosen, cells, strict=True):
+            if provider != "local" and family(provider, stage) not in cell:
+                wrong.append(f"README {name} {stage}: {cell!r}, not {family(provider, stage)}")
+    assert not wrong, f"who each key is for, as the docs say it: {wrong}"
+
+
+def test_the_prices_the_architecture_gives_are_the_catalogs() -> None:
+    """The one model price docs/architecture.md works through (a Gemini image: its
+    output tokens, what they bill, the rounded figure it was counted at before, and what
+    a 12 MP photo adds at the input price) is catalog.toml's, by `costs`' own tile count:
+    a price changed in the catalog left the page's figures."""
+    from mindmovie import catalog, costs
+
+    spec = catalog.find("gemini-2-5-flash-image")
+    assert spec is not None
+    rates = spec.price.rates
+    image = rates["tokens_per_image"] * rates["output_per_mtok"] / 1e6
+    photo = costs.gemini_image_tokens((4000, 3000))  # a 12 MP photo
+    billed = image + photo * rates["input_per_mtok"] / 1e6
+    text = _prose("docs/architecture.md")
+    figures = [
+        f"a 12 MP photo may count {photo:,}, not {rates['tokens_per_image']:,.0f}",
+        f"(${image:.3f} against ~${billed:.4f} billed with a 12 MP photo)",
+        f"its {rates['tokens_per_image']:,.0f} output tokens bill (${rates['image']:.4f};",
+        f"not the rounded ${image:.3f}.",
+    ]
+    assert rates["image"] == pytest.approx(image)
+    missing = [f for f in figures if f not in text]
+    assert not missing, f"docs/architecture.md prices that are not the catalog's: {missing}"
+
+
 def _def_in(path: Path, name: str) -> bool:
     source = path.read_text(encoding="utf-8")
     return re.search(rf"^\s*(async\s+)?def {name}\(", source, re.M) is not None
