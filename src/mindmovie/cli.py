@@ -207,6 +207,26 @@ FreshOpt = Annotated[
     bool,
     typer.Option("--fresh", help="Start over (the old run is kept in previous/, not deleted)."),
 ]
+#: doctor's --until and --fresh: render's options, read and checked as render reads them,
+#: with help that says what they change in doctor's checks (render's "Stop after a stage",
+#: "Start over" said doctor did what it never does)
+DoctorUntilOpt = Annotated[
+    str,
+    typer.Option(
+        "--until",
+        help="The budget checked for the stages `render --until` runs: plan, keyframes, "
+        "clips or movie (default).",
+        show_default=False,
+    ),
+]
+DoctorFreshOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fresh",
+        help="With GOALS, the budget checked against `render --fresh`: a new run, the one "
+        "there set aside (doctor itself moves nothing).",
+    ),
+]
 #: text, read by `_check_budget` (render's and doctor's --budget)
 BudgetOpt = Annotated[
     str | None,
@@ -1533,8 +1553,8 @@ def doctor(
     fps: FpsOpt = None,
     quality: QualityOpt = None,
     budget: BudgetOpt = None,
-    until: UntilOpt = "movie",
-    fresh: FreshOpt = False,
+    until: DoctorUntilOpt = "movie",
+    fresh: DoctorFreshOpt = False,
 ) -> None:
     from mindmovie.doctor import can_run, doctor_table, run_checks
 
