@@ -84,7 +84,18 @@ def windows_path_there(text: str, folder: bool = False) -> str:
 
 def no_such_run_folder(run_dir: Path) -> str:
     """The line for a RUN_DIR that is not there: with `windows_path_hint`'s words when it
-    reads as a Windows path (`status runs\\mine` said only "no such folder")."""
+    reads as a Windows path (`status runs\\mine` said only "no such folder"); a link to a
+    run folder since deleted (or one leading back to itself) named as the link it is, as
+    `init` and `render --out` name it (it said "no run here (no run.db)", as if a folder
+    were there)."""
+    try:
+        if run_dir.is_symlink():
+            return (
+                f"{run_dir}: is a link to {os.readlink(run_dir)}, which is missing or leads "
+                "back to it; give a run folder (outputs/<title>)"
+            )
+    except OSError:  # a name too long: said as not there
+        pass
     hint = windows_path_hint(str(run_dir))
     said = f"{hint}{windows_path_there(str(run_dir), folder=True)}; " if hint else ""
     return f"{run_dir}: no such folder; {said}give a run folder (outputs/<title>)"

@@ -271,7 +271,8 @@ def collect_status(
             raise StoreError(not_a_run_folder(run_dir, "status"))
         if inside := runs_inside(run_dir, "status"):
             raise StoreError(f"{run_dir}: no run here; {inside}")
-        if not os.path.lexists(run_dir):  # a typo: "no run here" read as if it were there
+        # a typo, or a link to nothing: "no run here" read as if it were there
+        if not os.path.exists(run_dir):
             raise StoreError(no_such_run_folder(run_dir))
         # (a run.db of no bytes is there: "no run.db" of it sent the person to look)
         none = "an empty run.db" if db.is_file() else "no run.db"

@@ -1224,7 +1224,8 @@ def check_is_a_run(run_dir: Path) -> None:
         raise StoreError(not_a_run_folder(run_dir, "storyboard"))
     if inside := runs_inside(run_dir, "storyboard"):
         raise StoreError(f"{run_dir}: no run here; {inside}")
-    if not os.path.lexists(run_dir):  # a typo: "no run here" read as if it were there
+    # a typo, or a link to nothing: "no run here" read as if it were there
+    if not os.path.exists(run_dir):
         raise StoreError(no_such_run_folder(run_dir))
     raise StoreError(f"{run_dir}: no run here (no plan.yaml). Plan or render a goals.yaml first.")
 

@@ -101,6 +101,31 @@ def test_status_of_a_file_says_it_is_not_a_run_folder(
     assert "examples/goals.yaml: is a file, not a run folder (outputs/<title>)" in r.output
 
 
+@pytest.mark.parametrize("command", ["status", "storyboard"])
+def test_a_link_to_a_deleted_run_folder_is_named_as_a_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """`mindmovie status latest`, `latest` a link to a run folder since deleted (or a link
+    leading back to itself), said "no run here (no run.db). Render a goals.yaml first.",
+    as if a folder were there; it names the link and where it leads, as `init` does."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    os.symlink("outputs/gone", "latest")
+    os.symlink("loop-b", "loop-a")
+    os.symlink("loop-a", "loop-b")
+    for link, target in (("latest", "outputs/gone"), ("loop-a", "loop-b")):
+        r = CliRunner().invoke(app, [command, link])
+        assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
+        assert r.output.startswith(
+            f"error: {link}: is a link to {target}, which is missing or leads back to it; "
+        ), r.output
+        assert "no run here" not in r.output, r.output
+    assert sorted(os.listdir(tmp_path)) == ["latest", "loop-a", "loop-b"]  # made nothing
+
+
 def test_status_checks_each_file_and_names_plan_edits(finished: Path) -> None:
     """A deleted clip and a replaced keyframe are 'redo' (their sha256 no longer match the
     store); a prompt edited in plan.yaml since the last render is named (the render
