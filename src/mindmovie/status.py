@@ -46,6 +46,7 @@ from mindmovie.store import (
     check_journal_link,
     journal_missing,
     not_a_run_folder,
+    run_above,
     runs_inside,
 )
 from mindmovie.yamlsrc import SourceError
@@ -271,6 +272,8 @@ def collect_status(
             raise StoreError(not_a_run_folder(run_dir, "status"))
         if inside := runs_inside(run_dir, "status"):
             raise StoreError(f"{run_dir}: no run here; {inside}")
+        if above := run_above(run_dir, "status"):
+            raise StoreError(f"{run_dir}: no run here; {above}")
         # a typo, or a link to nothing: "no run here" read as if it were there
         if not os.path.exists(run_dir):
             raise StoreError(no_such_run_folder(run_dir))

@@ -360,6 +360,26 @@ def runs_inside(folder: Path, command: str) -> str | None:
     return f"it holds {what} {listed} (mindmovie {command} {runs[0]})"
 
 
+def run_above(folder: Path, command: str) -> str | None:
+    """'it is in the run outputs/a (mindmovie status outputs/a)' when `folder`, given for a
+    run, is a folder inside one (its scenes/, a scene's folder, compose/segments/: the
+    names a person tab-completes into); or None. "no run here (no run.db). Render a
+    goals.yaml first." of them sent the person to render a run they have."""
+    try:
+        where = Path(os.path.abspath(folder))
+        for up, parent in enumerate(where.parents, start=1):
+            if up > 3:  # scenes/<id>/ and compose/<part>/ are the deepest a run holds
+                break
+            # (run.db alone: a plan.yaml copied beside goals.yaml to edit made the
+            # project folder look like a run)
+            if (parent / "run.db").is_file():
+                run = Path(os.path.normpath(os.path.join(folder, *[".."] * up)))
+                return f"it is in the run {run} (mindmovie {command} {run})"
+    except OSError:
+        return None
+    return None
+
+
 def not_a_run_folder(path: Path, command: str) -> str:
     """What to say of a file given for a run folder; when it is a run's own file (its
     plan.yaml, run.db or movie.mp4: the name a person sees and tab-completes), the run

@@ -1201,7 +1201,13 @@ def check_is_a_run(run_dir: Path) -> None:
     """A folder that is no run is said as `status` says it: "nonexist/plan.yaml: file not
     found" (or "cannot read file (Not a directory)" for a file) read as if a run had lost
     its plan. A run folder without plan.yaml (run.db there) is load_plan's to say."""
-    from mindmovie.store import StoreError, check_journal_link, not_a_run_folder, runs_inside
+    from mindmovie.store import (
+        StoreError,
+        check_journal_link,
+        not_a_run_folder,
+        run_above,
+        runs_inside,
+    )
 
     check_journal_link(run_dir / "run.db")  # drawn as if the run had no journal
     plan = run_dir / "plan.yaml"
@@ -1224,6 +1230,8 @@ def check_is_a_run(run_dir: Path) -> None:
         raise StoreError(not_a_run_folder(run_dir, "storyboard"))
     if inside := runs_inside(run_dir, "storyboard"):
         raise StoreError(f"{run_dir}: no run here; {inside}")
+    if above := run_above(run_dir, "storyboard"):
+        raise StoreError(f"{run_dir}: no run here; {above}")
     # a typo, or a link to nothing: "no run here" read as if it were there
     if not os.path.exists(run_dir):
         raise StoreError(no_such_run_folder(run_dir))

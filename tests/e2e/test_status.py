@@ -126,6 +126,30 @@ def test_a_link_to_a_deleted_run_folder_is_named_as_a_link(
     assert sorted(os.listdir(tmp_path)) == ["latest", "loop-a", "loop-b"]  # made nothing
 
 
+@pytest.mark.parametrize("command", ["status", "storyboard"])
+def test_a_folder_inside_a_run_names_the_run(
+    finished: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """`mindmovie status run/scenes` (or a scene's folder, compose/segments: the names a
+    person tab-completes into) said "no run here (no run.db). Render a goals.yaml first.",
+    sending them to render a run they have; it names the run to give."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(finished)
+    for inner in ("run/scenes", "run/scenes/01-health-1", "run/compose/segments"):
+        assert (finished / inner).is_dir(), inner
+        r = CliRunner().invoke(app, [command, inner])
+        assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
+        assert r.output == (
+            f"error: {inner}: no run here; it is in the run run (mindmovie {command} run)\n"
+        ), r.output
+    monkeypatch.chdir(finished / "run" / "scenes")
+    r = CliRunner().invoke(app, [command, "."])
+    assert r.output == f"error: .: no run here; it is in the run .. (mindmovie {command} ..)\n"
+
+
 def test_status_checks_each_file_and_names_plan_edits(finished: Path) -> None:
     """A deleted clip and a replaced keyframe are 'redo' (their sha256 no longer match the
     store); a prompt edited in plan.yaml since the last render is named (the render
