@@ -904,8 +904,10 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
     from mindmovie.yamlsrc import (
         UTF16_BROKEN,
         UTF16_TEXT,
+        binary_kind,
         missing_space,
         nesting_problem,
+        not_text,
         quote_hint,
         safe_load_yaml,
         unclosed_quote_line,
@@ -923,6 +925,8 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
+            if kind := binary_kind(raw):
+                raise ConfigError(f"{path}: {not_text(kind)}") from None
             line = raw.count(b"\n", 0, e.start) + 1
             raise ConfigError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
         if utf16_without_bom(raw):

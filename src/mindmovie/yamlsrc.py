@@ -926,6 +926,8 @@ def load_yaml(path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if kind := binary_kind(raw):
+            raise error(path, None, None, not_text(kind)) from None
         line = raw.count(b"\n", 0, exc.start) + 1
         raise error(path, line, None, "not UTF-8 text; save the file as UTF-8") from None
     if utf16_without_bom(raw):
@@ -933,6 +935,52 @@ def load_yaml(path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
         # after (or before) each letter: "invalid character '\x00'" said nothing of why
         raise error(path, 1, None, UTF16_TEXT) from None
     return parse_yaml(text, path, error)
+
+
+#: the first bytes of files a person may give by mistake for a YAML file (a photo or the
+#: music beside goals.yaml, a run's movie.mp4 or run.db, goals written in Word), as
+#: (offset, bytes) pairs that must all be there, and what each is called
+_MAGIC: tuple[tuple[tuple[tuple[int, bytes], ...], str], ...] = (
+    (((0, b"\xff\xd8\xff"),), "a JPEG picture"),
+    (((0, b"\x89PNG\r\n\x1a\n"),), "a PNG picture"),
+    (((0, b"GIF8"),), "a GIF picture"),
+    (((0, b"RIFF"), (8, b"WEBP")), "a WebP picture"),
+    (((0, b"II*\x00"),), "a TIFF picture"),
+    (((0, b"MM\x00*"),), "a TIFF picture"),
+    (((4, b"ftypheic"),), "a HEIC picture"),
+    (((4, b"ftypmif1"),), "a HEIF picture"),
+    (((4, b"ftyp"),), "a video (MP4/MOV)"),
+    (((0, b"\x1aE\xdf\xa3"),), "a video (WebM/MKV)"),
+    (((0, b"RIFF"), (8, b"AVI ")), "a video (AVI)"),
+    (((0, b"RIFF"), (8, b"WAVE")), "a sound file (WAV)"),
+    (((0, b"ID3"),), "a sound file (MP3)"),
+    (((0, b"\xff\xfb"),), "a sound file (MP3)"),
+    (((0, b"\xff\xfa"),), "a sound file (MP3)"),
+    (((0, b"\xff\xf3"),), "a sound file (MP3)"),
+    (((0, b"\xff\xf2"),), "a sound file (MP3)"),
+    (((0, b"fLaC"),), "a sound file (FLAC)"),
+    (((0, b"OggS"),), "a sound file (Ogg)"),
+    (((0, b"SQLite format 3\x00"),), "an SQLite database"),
+    (((0, b"%PDF-"),), "a PDF document"),
+    (((0, b"PK\x03\x04"),), "a ZIP archive (a Word .docx, say)"),
+    (((0, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),), "an Office document (an old Word .doc)"),
+)
+
+
+def binary_kind(raw: bytes) -> str | None:
+    """What ``raw`` is when its first bytes are those of a picture, video, sound, run.db,
+    PDF or Office file (`_MAGIC`), else None. Checked only of a file that is not UTF-8:
+    `render photos/me.jpg` (or `--config movie.mp4`) said "not UTF-8 text; save the file
+    as UTF-8", advice no picture can take."""
+    for marks, kind in _MAGIC:
+        if all(raw[at : at + len(magic)] == magic for at, magic in marks):
+            return kind
+    return None
+
+
+def not_text(kind: str) -> str:
+    """The words for a YAML file that is `binary_kind`'s `kind`."""
+    return f"is {kind}, not a YAML text file; give the .yaml file (plain text, UTF-8)"
 
 
 UTF16_TEXT = "saved as UTF-16 text (a NUL byte beside each letter); save the file as UTF-8"

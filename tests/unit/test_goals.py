@@ -2014,3 +2014,46 @@ def test_a_palette_photo_s_look_holds_its_colours_and_transparency(tmp_path: Pat
     looks = {n: photo_look(tmp_path / f"{n}.png") for n in ("plain", "recoloured", "cut-out")}
     assert len(set(looks.values())) == 3, looks
     assert photo_look(tmp_path / "again.png") == looks["plain"] is not None
+
+
+def test_a_picture_sound_or_run_db_given_as_a_yaml_file_is_named_for_what_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mindmovie render photos/me.jpg` (a photo tab-completed for goals.yaml), a WAV or
+    MP3 for the music, a run's run.db, or `--config me.jpg`, said "me.jpg:1: not UTF-8
+    text; save the file as UTF-8", advice no picture can take. Each is named for what it
+    is, exit 2; a file that is only text in another encoding keeps its line and advice."""
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    write_photo(tmp_path / "me.jpg")
+    write_photo(tmp_path / "board.png")
+    write_wav(tmp_path / "calm.wav", 4410)
+    write_music(tmp_path / "calm.mp3")
+    with sqlite3.connect(tmp_path / "run.db") as db:
+        db.execute("create table t (a)")
+    (tmp_path / "goals.yaml").write_text("title: Me\ngoals:\n  - category: a\n    vision: b\n")
+    (tmp_path / "latin1.yaml").write_bytes("title: Café\n".encode("latin-1"))
+    said = {
+        "me.jpg": "a JPEG picture",
+        "board.png": "a PNG picture",
+        "calm.wav": "a sound file (WAV)",
+        "calm.mp3": "a sound file (MP3)",
+        "run.db": "an SQLite database",
+    }
+    for name, kind in said.items():
+        for args in (["render", name], ["estimate", name], ["render", "goals.yaml", "-c", name]):
+            r = CliRunner().invoke(app, args)
+            assert r.exit_code == 2 and isinstance(r.exception, SystemExit), (args, r.output)
+            assert r.output == (
+                f"error: {name}: is {kind}, not a YAML text file; give the .yaml file "
+                "(plain text, UTF-8)\n"
+            ), (args, r.output)
+    for args in (["render", "latin1.yaml"], ["render", "goals.yaml", "-c", "latin1.yaml"]):
+        r = CliRunner().invoke(app, args)
+        assert r.output == "error: latin1.yaml:1: not UTF-8 text; save the file as UTF-8\n"
+    assert not (tmp_path / "outputs").exists()  # nothing made
