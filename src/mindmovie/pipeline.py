@@ -1879,10 +1879,12 @@ def _held_since(taken: float) -> str:
     """When a render took the run's lock (its pid written then, at `taken`), as
     `, since 09:12, 2 h 5 min ago`, for the message of a second render turned away: a
     render started hours after the first was told only its pid, not whether that one
-    had just started or had run for hours."""
+    had just started or had run for hours. Under half a minute (which rounds to none) is
+    "under a minute ago": it said "0 min ago"."""
     now = time.time()
     day = "%Y-%m-%d %H:%M" if now - taken >= 20 * 3600 else "%H:%M"
-    return f", since {time.strftime(day, time.localtime(taken))}, {hours_minutes(now - taken)} ago"
+    ago = "under a minute" if now - taken < 30 else hours_minutes(now - taken)
+    return f", since {time.strftime(day, time.localtime(taken))}, {ago} ago"
 
 
 def _rendering_there(pid: str, since: str, run_dir: Path) -> str:

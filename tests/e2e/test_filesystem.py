@@ -173,3 +173,29 @@ def test_a_run_folder_whose_name_starts_with_a_dash_is_rendered(tmp_path: Path, 
     st, _ = status_json(project, str(run))
     assert st["run_no"] == 2
     assert not [s for s in st["steps"] if s["run_no"] == 2 and s["attempts"] > 0], st["steps"]
+
+
+@pytest.mark.parametrize("command", ["render", "plan"])
+def test_a_render_turned_away_by_one_just_started_is_not_told_0_min_ago(
+    tmp_path: Path, command: str
+) -> None:
+    """`mindmovie render goals.yaml` while another render of the run had just started
+    (two started together, or one started in a second terminal) was told "another
+    mindmovie process (pid N, since 19:26, 0 min ago) is rendering run"; it is told
+    "under a minute ago". Exit 2, one line, as before."""
+    from mindmovie.pipeline import RunLock
+
+    project = new_project(tmp_path)
+    with RunLock(project / "run"):  # the render that holds the run, just started
+        r = mindmovie_fork.run(
+            [command, "examples/goals.yaml", "-c", "small.yaml", "--out", "run"],
+            env=_env(),
+            cwd=project,
+            timeout=120,
+        )
+    at = time.strftime("%H:%M", time.localtime(os.stat(project / "run" / ".lock").st_mtime))
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr == (
+        f"error: another mindmovie process (pid {os.getpid()}, since {at}, under a minute "
+        "ago) is rendering run; wait for it to finish or stop it first\n"
+    ), r.stderr
