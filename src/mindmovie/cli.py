@@ -543,6 +543,7 @@ def _run_pipeline(
         Pipeline,
         RenderFailed,
         RunDirGone,
+        input_gone,
     )
     from mindmovie.progress import make_reporter
     from mindmovie.providers.base import InvalidRequest, ProviderError
@@ -592,6 +593,13 @@ def _run_pipeline(
         raise _fail(located(str(e))) from None
     except _user_errors() as e:
         raise _fail(str(e)) from None
+    except FileNotFoundError as e:
+        # a goal's photo moved or deleted after goals.yaml was checked, before the
+        # estimate read it: a traceback, exit 1. A mistake to fix, as the next render
+        # says it of goals.yaml
+        if why := input_gone(e, pipe.run_dir if pipe is not None else None):
+            raise _fail(why) from None
+        raise
     except Declined as e:
         raise _fail(str(e), EXIT_FAILED) from None
     except BudgetStopped as e:

@@ -4111,12 +4111,17 @@ class Pipeline:
     ) -> Path:
         """The scene's keyframe: reused, put back, or made (`_one_buyer`: once for all
         the scenes that ask the same image)."""
-        asked, priced = self._keyframe_model_for(model, scene, plan)
-        variants = self._keyframe_variants(asked, scene, plan)
-        if asked.name == "local":
-            return await self._keyframe_step(store, asked, priced, variants, scene, plan, res)
-        async with self._one_buyer("keyframe", variants[0][1], scene.id):
-            return await self._keyframe_step(store, asked, priced, variants, scene, plan, res)
+        try:
+            asked, priced = self._keyframe_model_for(model, scene, plan)
+            variants = self._keyframe_variants(asked, scene, plan)
+            if asked.name == "local":
+                return await self._keyframe_step(store, asked, priced, variants, scene, plan, res)
+            async with self._one_buyer("keyframe", variants[0][1], scene.id):
+                return await self._keyframe_step(store, asked, priced, variants, scene, plan, res)
+        except FileNotFoundError as e:
+            if why := input_gone(e, self.run_dir):
+                raise InputGone(why) from None
+            raise
 
     async def _keyframe_step(
         self,
@@ -9769,7 +9774,7 @@ class Pipeline:
             )
             store.set_meta("storyboard_inputs", digest)
         except Exception as e:  # cosmetic output: report and go on
-            self.reporter.warn(f"storyboard not written: {e}")
+            self.reporter.warn(f"storyboard not written: {input_gone(e, self.run_dir) or e}")
             return False
         return True
 
@@ -9812,6 +9817,34 @@ def _may_be_gone(e: BaseException) -> bool:
     if isinstance(e, FileNotFoundError) or "No such file or directory" in str(e):
         return True
     return isinstance(e, ProviderError) and (e.provider or "local") == "local"
+
+
+class InputGone(Exception):
+    """A file of the goals (a photo) that was there when the render began is not there
+    now: moved or deleted during the render. The message names it and what to do."""
+
+
+def input_gone(e: BaseException, run_dir: Path | None) -> str | None:
+    """What to say of `e` when it is a file outside the run folder not found (a goal's
+    photo moved or deleted while the render ran: its scene said only "[Errno 2] No such
+    file or directory: '/home/me/proj/photos/run.jpg'", and the storyboard "storyboard
+    not written: [Errno 2] ..."); None for anything else (a file of the run folder gone
+    is said as `RunDirGone` or the scene's own step). The render's estimate, before any
+    step, read it too: a FileNotFoundError traceback, exit 1 (`cli._run_pipeline`)."""
+    if not isinstance(e, FileNotFoundError) or e.filename is None:
+        return None
+    path = Path(os.fsdecode(e.filename))
+    if run_dir is not None:
+        try:
+            inside = path.resolve().is_relative_to(run_dir.resolve())
+        except (OSError, RuntimeError):
+            inside = False
+        if inside or path.is_relative_to(run_dir):
+            return None
+    return (
+        f"{path}: not found, moved or deleted during the render? Put it back (or edit "
+        "goals.yaml) and render again"
+    )
 
 
 def _wrong_kind(e: BaseException) -> bool:

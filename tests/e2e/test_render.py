@@ -2264,3 +2264,65 @@ def test_ctrl_c_at_a_terminal_while_an_offline_clip_is_made_stops_it_not_fails_i
     clip = next(s for s in st["steps"] if s["stage"] == "clip")
     assert clip["status"] != "failed", clip
     assert [row["next"] for row in st["scenes"]] == ["make the clip"], st["scenes"]
+
+
+def _photos_moved_at(workdir: Path, held_at: str) -> tuple[int, str]:
+    """`render examples/goals.yaml --until keyframes` held at killpoint `held_at`
+    (MINDMOVIE_KILL_HOW=block) while examples/photos is renamed, then let go: its exit
+    status and stderr."""
+    pipe = workdir / "held"
+    os.mkfifo(pipe)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
+    env |= {"MINDMOVIE_KILL_AT": held_at, "MINDMOVIE_KILL_HOW": f"block:{pipe}"}
+    argv = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mindmovie", *argv, "--until", "keyframes"],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        t_end = time.monotonic() + 120
+        while not Path(f"{pipe}.reached").exists():
+            assert proc.poll() is None and time.monotonic() < t_end, "never held"
+            time.sleep(0.02)
+        (workdir / "examples" / "photos").rename(workdir / "examples" / "photos.gone")
+        with open(pipe, "w"):  # lets the held read end
+            pass
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()  # a no-op once it ended
+    return proc.returncode, err
+
+
+def test_a_photo_moved_away_as_the_render_starts_is_one_line_not_a_traceback(
+    workdir: Path,
+) -> None:
+    """goals.yaml's photos moved (or deleted) after the render checked goals.yaml, before
+    its estimate read them (held at its second run.db transaction): a FileNotFoundError
+    traceback, exit 1. It is one line naming the photo and what to do, exit 2, as the
+    next render says it of goals.yaml."""
+    code, err = _photos_moved_at(workdir, "store@2")
+    assert code == 2, (code, err)
+    assert "Traceback" not in err and "Errno" not in err, err
+    last = err.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"error: \S+/examples/photos/\S+\.jpg: not found, moved or deleted during the "
+        r"render\? Put it back \(or edit goals\.yaml\) and render again",
+        last,
+    ), last
+
+
+def test_a_photo_moved_away_during_the_keyframes_is_said_not_as_errno_text(
+    workdir: Path,
+) -> None:
+    """goals.yaml's photos moved away while the keyframes were made (held at the 14th
+    run.db transaction): the photo scenes failed "[Errno 2] No such file or directory:
+    '.../photos/run.jpg'" and the storyboard "storyboard not written: [Errno 2] ...".
+    Each names the photo gone and what to do; exit 1, the scenes failed."""
+    code, err = _photos_moved_at(workdir, "store@14")
+    assert code == 1, (code, err)
+    assert "Traceback" not in err and "Errno" not in err, err
+    assert "failed - " in err, err
