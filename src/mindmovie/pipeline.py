@@ -665,16 +665,16 @@ def _not_a_folder(path: Path, holds: str) -> str | None:
     return None
 
 
-def folder_where_file_goes(path: Path, what: str) -> str | None:
+def folder_where_file_goes(path: Path, what: str, again: str = "render again") -> str | None:
     """Why `path`, where the render writes `what` (a file, put in place by a rename),
     cannot take it: a folder there (not a link to one: the rename replaces a link) made
     the rename fail with raw "[Errno 21] Is a directory" text, after the work was done.
-    None when it can."""
+    None when it can. `again`: what to do once it is moved away."""
     try:
         if path.is_dir() and not path.is_symlink():
             return (
                 f"{path}: is a folder, not {what} (a file). It was not changed: move it "
-                f"away (e.g. to {path.name}.bad beside it) and render again"
+                f"away (e.g. to {path.name}.bad beside it) and {again}"
             )
     except OSError:
         return None  # a name too long and the like: the render says what it can

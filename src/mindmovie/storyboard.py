@@ -20,6 +20,7 @@ import io
 import json
 import math
 import os
+import shlex
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -844,10 +845,15 @@ def write_storyboard(
     make_dirs(run_dir)
     png_path = run_dir / PNG_NAME
     html_path = run_dir / HTML_NAME
+    # what `mindmovie storyboard RUN` said to do was "render again", which on a paid run
+    # stopped after its keyframes goes on to buy the clips: the board is made by either
+    # (a folder named with a leading dash as ./-x: else read as an option)
+    named = f"./{run_dir}" if str(run_dir).startswith("-") else str(run_dir)
+    again = f"run `mindmovie storyboard {shlex.quote(named)}` (or render again)"
     for path, what in ((png_path, "picture"), (html_path, "page")):
         # a folder there: "[Errno 21] Is a directory: '.storyboard.png.123.tmp.png' ->
         # ..." from the render, "cannot write in RUN (Is a directory)" from storyboard
-        if why := folder_where_file_goes(path, f"the storyboard's {what}"):
+        if why := folder_where_file_goes(path, f"the storyboard's {what}", again):
             raise RunDirError(why)
     thumbs = _thumbs(plan, keyframes or {})  # once for both
     sheet = render_sheet(

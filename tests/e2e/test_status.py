@@ -150,6 +150,30 @@ def test_a_folder_inside_a_run_names_the_run(
     assert r.output == f"error: .: no run here; it is in the run .. (mindmovie {command} ..)\n"
 
 
+@pytest.mark.parametrize("name", ["storyboard.png", "storyboard.html"])
+def test_storyboard_blocked_by_a_folder_says_to_run_storyboard_again(
+    finished: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """`mindmovie storyboard run` with a folder where storyboard.png (or .html) goes said
+    "move it away (...) and render again": on a paid run stopped after its keyframes to
+    review them, a render goes on to buy the clips. It says to run storyboard again."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(finished)
+    (finished / "run" / name).unlink()
+    (finished / "run" / name).mkdir()
+    r = CliRunner().invoke(app, ["storyboard", "run"])
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit), r.output
+    assert r.output.startswith(f"error: run/{name}: is a folder, not the storyboard's "), r.output
+    assert r.output.endswith(
+        f"move it away (e.g. to {name}.bad beside it) and run `mindmovie storyboard run` "
+        "(or render again)\n"
+    ), r.output
+    assert (finished / "run" / name).is_dir()  # not changed
+
+
 def test_status_checks_each_file_and_names_plan_edits(finished: Path) -> None:
     """A deleted clip and a replaced keyframe are 'redo' (their sha256 no longer match the
     store); a prompt edited in plan.yaml since the last render is named (the render
