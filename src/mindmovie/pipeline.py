@@ -4756,6 +4756,17 @@ class Pipeline:
                 # a planner or image call reported as of unknown outcome: nothing settles
                 # it and no render asks the provider about it again (_recover_orphans)
                 continue
+            if (
+                r["state"] == "committed"
+                and r["stage"] == "clip"
+                and not r["remote_id"]
+                and (r["usage"] or {}).get("unknown_outcome")
+                and not registry.lists_jobs(str(r["provider"]))
+            ):
+                # a create of unknown outcome at a provider that lists no jobs (Veo): no
+                # render looks for its job either. Counted as needed, a keyless render
+                # that only recomposed was refused for the video key after a kill
+                continue
             if r["state"] not in ("billed", "refunded"):  # in flight, outcome unknown
                 stage = of.get(str(r["stage"]))
                 needed.update(_STAGES if stage is None else (stage,))

@@ -483,6 +483,48 @@ def test_a_refunded_lost_request_still_looked_for_needs_the_key(
     assert len(sim.requests()) > sent  # the job list was read
 
 
+def test_a_veo_create_killed_unjournaled_needs_no_key_to_recompose(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render killed just after a Veo operation was made, its name not yet journaled
+    (`submit`): the next render (with the key) leaves that create's row committed with
+    an unknown outcome, as Veo lists no operations, and buys the clip again. No render
+    ever asks Veo about that row again (`_recover_orphans`), as for a planner or image
+    call of unknown outcome; yet `_needed_in` took it for a job to settle: a keyless
+    render that only recomposes (an affirmation edited) was refused for GOOGLE_API_KEY,
+    and status said the next render refuses to start until it is set. (Found by the
+    google preset's kill loop.)"""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg = preset_config(tmp_path, sim, "google")
+    run = tmp_path / "run"
+    drop = ("MINDMOVIE_", "ANTHROPIC_", "ARK_", "GEMINI_", "GOOGLE_", "BYTEPLUS_")
+    bare = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    args = ["render", str(goals), "-c", str(cfg), "--out", str(run), "--yes", "-q"]
+    env = {**bare, **WITH_KEYS, "MINDMOVIE_KILL_AT": "submit"}
+    r = mindmovie_fork.run(args, env=env, cwd=tmp_path, timeout=120)
+    assert r.returncode == -signal.SIGKILL, (r.stdout, r.stderr)
+    r = mindmovie_fork.run(args, env={**bare, **WITH_KEYS}, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    unknown = [row for row in _ledger(run) if row[1] == "clip" and row[3] == "committed"]
+    assert len(unknown) == 1, _ledger(run)  # the killed create: outcome unknown, kept
+    assert sim.stats()["totals"]["jobs_created"] == 5  # its clip bought again, as said
+    text = "I am calm and brave"
+    _edit_scene(run, "affirmation", text)
+    for var in KEY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./.env supplies one
+    said = _key_lines(cfg, run)
+    assert said["GOOGLE_API_KEY"][0] is False, said
+    steps, ledger, sent = _steps(run), _ledger(run), len(sim.requests())
+    r = _render(goals, cfg, run, {})
+    assert r.exit_code == 0, r.output
+    assert "API_KEY" not in r.output, r.output
+    assert len(sim.requests()) == sent  # nothing sent to Veo, Gemini or Claude
+    assert _steps(run) == steps and _ledger(run) == ledger  # the row still unknown
+    assert text in (run / "storyboard.html").read_text()
+
+
 async def test_a_pipeline_run_again_with_the_key_set_since_uses_it(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_keys: None
 ) -> None:
