@@ -6960,6 +6960,42 @@ class Pipeline:
             )
         return carried
 
+    def _report_aside_orphans(self, dest: Path) -> None:
+        """The paid calls in flight when the run `render --fresh` set aside in `dest`
+        stopped (committed rows with no job id: a Veo create killed before its name was
+        journaled, an image or plan call killed mid-answer) are marked there as of
+        unknown outcome, and said, as a resume of that run says them
+        (`_recover_orphans`). Set aside for good, that run is rendered no more: they were
+        left committed without a word, the operation made and billed at the provider in
+        no ledger's word, and `status` of the set-aside run counted them in flight."""
+        db = dest / "run.db"
+        if not db.is_file():
+            return
+        try:
+            old = Store(db)
+            try:
+                for r in old.ledger_rows():
+                    if (
+                        r["state"] != "committed"
+                        or r["remote_id"]
+                        or (r["usage"] or {}).get("unknown_outcome")
+                    ):
+                        continue
+                    old.ledger_mark_unknown(int(r["id"]))
+                    self.reporter.warn(
+                        f"{r['scene_id']}: a {r['stage']} call to {r['provider']} was in "
+                        f"flight when the previous run stopped; its outcome is unknown and it "
+                        f"may have been billed (about {costs.format_usd(r['estimated_usd'])}). "
+                        f"It stays counted as committed in that run's ledger ({db})"
+                    )
+            finally:
+                old.close()
+        except (StoreError, sqlite3.Error, OSError) as e:
+            self.reporter.warn(
+                f"--fresh: the calls in flight when the previous run stopped (if any) could "
+                f"not be looked at in {db} ({e}); that ledger still counts them"
+            )
+
     def _take_aside_receipts(self, old: Store) -> None:
         """The receipts of the run `render --fresh` set aside (`old`, opened for writing)
         taken up in its run.db before its jobs are carried (`_carried_rows`), as the
@@ -9278,6 +9314,7 @@ class Pipeline:
             killpoint("fresh_carried")  # carried, not agreed to for good: put back
             self._fresh_moved = None
             store.set_meta(FRESH_META, "")
+            self._report_aside_orphans(dest)  # set aside for good: no render looks again
             # the old run's compositor cache goes: nothing paid, made again from its kept
             # clips should it ever be put back by hand, and a third of a run's size set
             # aside again at every --fresh (kept until now: declined, it goes back whole)

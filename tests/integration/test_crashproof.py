@@ -35,7 +35,7 @@ import yaml
 from mindmovie.media import probe
 from mindmovie.store import Store
 from tests import mindmovie_fork
-from tests.integration.support import copy_scene, goals_file, scene_files
+from tests.integration.support import copy_scene, goals_file, preset_config, scene_files
 from tests.sim.server import SimServer
 
 #: the support goals make four scenes: health, career x2, lifestyle
@@ -1860,6 +1860,49 @@ def test_render_fresh_while_a_clip_job_runs_takes_that_paid_job(
     finally:
         con.close()
     assert (state, billed) == ("refunded", 0.0)  # counted once: in the fresh run's ledger
+
+
+@dataclass
+class GoogleRig(Rig):
+    """A Rig of the google preset (Claude, Gemini keyframes, Veo in Vertex express mode)."""
+
+    def env(self, kill_at: str | None = None) -> dict[str, str]:
+        return {**super().env(kill_at), "GEMINI_API_KEY": "g-sim"}
+
+
+def test_render_fresh_after_a_kill_mid_veo_create_says_its_outcome_is_unknown(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed just after a Veo operation was made, its name not yet journaled
+    (`submit`), then `render --fresh`. A resume of that run says the create's outcome
+    is unknown (it may bill) and keeps it counted as committed; `--fresh` set the run
+    aside with that row committed and said nothing: the operation, made and billed at
+    Google, was in no ledger's word, `status` of the set-aside run counted it "in
+    flight" for good, and the fresh run bought the clip again without a word. The
+    fresh run now says so, and the set-aside row is marked outcome unknown there.
+    (Found by the google preset's kill loop.)"""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    cfg = preset_config(tmp_path, sim, "google")
+    rig = GoogleRig(sim=sim, tmp=tmp_path, goals=goals, cfg=cfg, out=tmp_path / "run")
+    r = rig.render(kill_at="submit")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    assert rig.totals()["jobs_created"] == 1  # made at Google, its name in no journal
+    r2 = mindmovie_fork.run(
+        [*rig.args(quiet=False), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh -> {r2.returncode}\n{r2.stdout}{r2.stderr}")
+    assert r2.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    said = " ".join(r2.stderr.split())
+    assert "01-health-1: a clip call to google was in flight when the previous run" in said, said
+    assert "its outcome is unknown and it may have been billed (about $0.32)" in said, said
+    (aside,) = (rig.out / "previous").iterdir()
+    st = _status_at(rig, aside)
+    assert [(r["scene_id"], r["state"]) for r in unknown_rows(st, "clip")] == [
+        ("01-health-1", "committed")
+    ], st["ledger"]
+    assert st["money"]["in_flight"] == 0 and st["money"]["unknown"] >= 0.32, st["money"]
 
 
 def test_render_fresh_with_other_inputs_bills_the_carried_job_and_keeps_its_clip(
