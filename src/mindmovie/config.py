@@ -555,7 +555,9 @@ def environment_warnings(settings: Settings | None = None) -> list[str]:
     python-dotenv cannot read, and a provider key set under two of its names to
     different keys (`key_conflicts`). Warnings, not errors: the same .env may be read by
     other tools, a key it does not set is named when it is needed, and which of two key
-    variables is used is fixed (the first of `KEY_VARIABLES`), as in the SDKs.
+    variables is used is fixed (the first of `KEY_VARIABLES`), as in the SDKs. And a
+    variable spelt as a setting's with its MINDMOVIE_ not in capitals, which is not
+    read (`lower_case_variables`).
 
     With `settings`, a key conflict is said only for a provider whose key they use: not
     for one no stage uses, nor for google in Vertex project mode (no key at all), where
@@ -564,7 +566,26 @@ def environment_warnings(settings: Settings | None = None) -> list[str]:
     if settings is not None:
         used = settings.key_providers()
         conflicts = {p: text for p, text in conflicts.items() if p in used}
-    return [*dotenv_problems(Path(".env")), *conflicts.values()]
+    return [
+        *dotenv_problems(Path(".env")),
+        *conflicts.values(),
+        *lower_case_variables(process_env()),
+    ]
+
+
+def lower_case_variables(env: dict[str, str]) -> list[str]:
+    """A warning for each variable named as a setting's but not with MINDMOVIE_ in
+    capitals (`mindmovie_output__fps=30`), naming the spelling that is read. Only
+    MINDMOVIE_ is read (the rest of the name in any case), as the config file's path
+    and the provider keys are read only by their exact names; such a variable was
+    ignored without a word, and the render made with the default. A warning, not an
+    error: it is the person's own variable, and it may be meant for another tool."""
+    return [
+        f"{name} is not read: mindmovie reads only variables whose names start with "
+        f"MINDMOVIE_ in capitals; set {'MINDMOVIE_' + name[len('MINDMOVIE_') :].upper()}"
+        for name in env
+        if name.upper().startswith("MINDMOVIE_") and not name.startswith("MINDMOVIE_")
+    ]
 
 
 class Keys(BaseModel):

@@ -685,6 +685,18 @@ def _dotenv_check() -> list[Check]:
     return [Check(".env", False, problem, required=False) for problem in problems]
 
 
+def _lower_case_variables_check() -> list[Check]:
+    """A warning row for each variable spelt as a setting's with its MINDMOVIE_ not in
+    capitals (`mindmovie_output__fps`), which is not read (the other commands say the
+    same as warnings): doctor said every row ok while the setting was not applied."""
+    from mindmovie.config import lower_case_variables
+
+    return [
+        Check("environment", False, text, required=False)
+        for text in lower_case_variables(process_env())
+    ]
+
+
 def _model_checks(
     settings: Settings, located: Callable[[str], str] = lambda message: message
 ) -> list[Check]:
@@ -1274,6 +1286,7 @@ def run_checks(
         _temp_folder(),
         _http_check(settings),
         *_dotenv_check(),
+        *_lower_case_variables_check(),
         *_key_checks(settings, keys),
         *_model_checks(settings, located),
         *([_goals_check(priced, until)] if priced is not None else []),

@@ -2626,3 +2626,31 @@ def test_a_variable_with_one_underscore_before_its_block_is_told_the_setting_not
     )
     monkeypatch.undo()
     assert load_settings(None, env={fixed: "30"}) is not None  # the variable named is read
+
+
+def test_a_setting_variable_with_mindmovie_in_lower_case_is_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mindmovie_output__fps=30` is not read (only MINDMOVIE_ in capitals is): it was
+    ignored without a word and the movie made at 24 fps. Each command that reads the
+    environment now names it and the spelling that is read, doctor as a row; the
+    setting is still not taken from it."""
+    from mindmovie.init_goals import write_template
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("MINDMOVIE_PRESET", "MINDMOVIE_CONFIG", "MINDMOVIE_OUTPUT__FPS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("mindmovie_output__fps", "30")
+    goals = write_template(tmp_path)
+    said = (
+        "warning: mindmovie_output__fps is not read: mindmovie reads only variables whose "
+        "names start with MINDMOVIE_ in capitals; set MINDMOVIE_OUTPUT__FPS"
+    )
+    code, _, err = _invoke(["estimate", str(goals)])
+    assert code == 0 and err.count(said) == 1, err
+    code, out, _ = _invoke(["doctor"])
+    assert "mindmovie_output__fps is not read" in out, out
+    assert load_settings().output.fps == 24
+    monkeypatch.delenv("mindmovie_output__fps")
+    code, _, err = _invoke(["estimate", str(goals)])
+    assert code == 0 and "is not read" not in err, err
