@@ -117,15 +117,35 @@ def _path(given: str) -> Path:
     '.', which was never typed (`render ""`: ".: is a folder, not a file"), or a run
     was written into the current folder. A leading `~` is the home folder, as in
     `output_dir` and goals.yaml's paths: the shell leaves it as typed in `--out=~/movies`
-    (and in quotes), and the run went into a folder named `~` in the current one."""
+    (and in quotes), and the run went into a folder named `~` in the current one.
+
+    A path with a space at an end that names nothing here is refused, the space said:
+    `"goals.yaml "` was "goals.yaml : file not found", `--out "movies "` made a folder
+    whose name ends in a space. One that is there is taken as it is."""
     if given == "":
         raise typer.BadParameter("is empty (an unset variable?); give a path")
-    from mindmovie.fsutil import expanded, home_unknown
+    from mindmovie.fsutil import blank_ends, expanded, home_unknown
 
     if why := home_unknown(str(given)):  # (a default comes as a Path)
         raise typer.BadParameter(f"{given}: ~ is not a folder here ({why}); write the path out")
 
-    return expanded(given)
+    path = expanded(given)
+    if (ends := blank_ends(str(given))) is not None and not _lexists(path):
+        bare = expanded(str(given).strip())
+        there = f" ({bare} is there)" if _lexists(bare) else ""
+        raise typer.BadParameter(
+            f"{str(given)!r}: nothing is named so here, and the name {ends}, which is part "
+            f"of a file's name; write it without{there}"
+        )
+    return path
+
+
+def _lexists(path: Path) -> bool:
+    """`os.path.lexists`, False for a path the system cannot look up (too long)."""
+    try:
+        return os.path.lexists(path)
+    except (OSError, ValueError):
+        return False
 
 
 def _out_path(given: str) -> Path:

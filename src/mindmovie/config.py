@@ -711,8 +711,14 @@ class Settings(BaseSettings):
                 f"got {v!r}: ${var.group(1)} is not replaced by its value here (only ~ "
                 "is): write the path out"
             )
-        from mindmovie.fsutil import home_unknown, unnamable, windows_path_hint
+        from mindmovie.fsutil import blank_ends, home_unknown, unnamable, windows_path_hint
 
+        if (ends := blank_ends(str(v))) and not os.path.lexists(os.path.expanduser(str(v))):
+            # `output_dir: "movies "` made a folder whose name ends in a space, as --out did
+            raise ValueError(
+                f"got {v!r}: the name {ends}, which would be part of the folder's name; "
+                "write it without"
+            )
         if (hint := windows_path_hint(str(v))) and not os.path.lexists(str(v)):
             # `output_dir: C:\movies` made a folder named so, backslash and all, as --out did
             raise ValueError(f"got {v!r}: {hint}")

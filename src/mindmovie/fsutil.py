@@ -147,6 +147,21 @@ def expanded(text: str) -> Path:
         return Path(text)
 
 
+def blank_ends(text: str) -> str | None:
+    """'ends in a space' (or 'starts with a space', 'starts and ends with a space', a
+    tab or line break said as 'a blank') for a path given with blanks at its ends, which
+    are part of a file's name; None for one without. Said when nothing is named so:
+    `--config "config.yaml "` was "config.yaml : config file not found", the space not
+    to be seen."""
+    if text == text.strip():
+        return None
+    starts, ends = text != text.lstrip(), text != text.rstrip()
+    blank = "a space" if set(text) - set(text.strip()) <= {" "} else "a blank"
+    if starts and ends:
+        return f"starts and ends with {blank}"
+    return f"starts with {blank}" if starts else f"ends in {blank}"
+
+
 def kind_of(mode: int, folder: str = "a folder") -> str | None:
     """What a file of this ``st_mode`` is when it is not a regular file (None when it
     is): `folder` (a message may say "a directory", as `open` does), "a named pipe

@@ -2371,6 +2371,66 @@ def test_a_windows_path_given_on_the_command_line_is_told_to_be_written_with_sla
     assert said in line and "no user" not in line, line
 
 
+SPACE = "nothing is named so here, and the name ends in a space, which is part of a file's name"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["plan", "goals.yaml "], f"'goals.yaml ': {SPACE}; write it without (goals.yaml is"),
+        (["render", " goals.yaml", "--until", "plan"], "name starts with a space, which is"),
+        (["plan", "goals.yaml", "-c", "my.yaml "], f"'my.yaml ': {SPACE}; write it without ("),
+        (["plan", "goals.yaml", "--out", "movies "], f"'movies ': {SPACE}; write it without"),
+        (["status", "runs/mine "], f"'runs/mine ': {SPACE}; write it without (runs/mine is"),
+        (["init", "new "], f"'new ': {SPACE}; write it without"),
+        (["plan", "goals.yaml", "-c", "my.yaml\t"], "the name ends in a blank, which is part"),
+    ],
+)
+def test_a_path_on_the_command_line_with_a_space_at_an_end_is_told_so(
+    args: list[str],
+    said: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--config "my.yaml "` said "my.yaml : config file not found", `render "goals.yaml "`
+    "goals.yaml : file not found", the space not to be seen; `--out "movies "` made a
+    folder whose name ends in a space. One line naming the space (and the file that is
+    there without it), exit 2, nothing made."""
+    from mindmovie.init_goals import write_template
+
+    write_template(tmp_path)
+    (tmp_path / "my.yaml").write_text("output: {fps: 12}\n", encoding="utf-8")
+    (tmp_path / "runs" / "mine").mkdir(parents=True)
+    line = _one_line_exit_2_nothing_made(args, tmp_path, monkeypatch, capsys)
+    assert said in line, line
+
+
+def test_a_path_with_a_space_at_an_end_that_is_there_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose name does end in a space is the person's: taken as named."""
+    from mindmovie.init_goals import write_template
+
+    monkeypatch.chdir(tmp_path)
+    goals = write_template(tmp_path)
+    goals.rename(tmp_path / "goals.yaml ")
+    code, _, err = _invoke(["estimate", "goals.yaml "])
+    assert code == 0, err
+
+
+def test_output_dir_with_a_space_at_an_end_is_refused(tmp_path: Path) -> None:
+    """`output_dir: "movies "` made a folder whose name ends in a space, as --out did."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text('output_dir: "movies "\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == (
+        f"{cfg}:1: output_dir: got 'movies ': the name ends in a space, which would be "
+        "part of the folder's name; write it without"
+    ), e.value
+
+
 @pytest.mark.parametrize("command", ["status", "storyboard"])
 def test_a_run_folder_and_a_config_both_wrong_name_the_run_folder_first(
     command: str,
