@@ -958,6 +958,8 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
             raise ConfigError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
         if utf16_without_bom(raw):
             raise ConfigError(f"{path}:1: {UTF16_TEXT}")
+    if _reads_as_dotenv(text):
+        raise ConfigError(_dotenv_as_config(path, named_by))
     if deep := nesting_problem(text):
         raise ConfigError(f"{path}:{deep.line}: {deep.message}")
     try:
@@ -1036,6 +1038,43 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
 
 #: an unquoted number with a leading 0, which YAML 1.1 (PyYAML) reads in base 8
 _OCTAL = re.compile(r"[-+]?0[0-7_]+")
+
+
+#: a line of YAML's `name:` at the top level, which no .env has
+_YAML_TOP_KEY = re.compile(r"^[A-Za-z_][\w.-]*[ \t]*:(?:[ \t]|$)", re.M)
+
+
+def _reads_as_dotenv(text: str) -> bool:
+    """Whether a config file's text is a .env's (its first statement `NAME=value` or
+    `export NAME=value`, no `name:` line at the top level): `--config .env` said ".env:1:
+    the top level must be a mapping of settings ..., got a single value", or a YAML
+    parse error, of the file that holds the keys."""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    return bool(lines) and bool(_DOTENV_NAME.match(lines[0])) and not _YAML_TOP_KEY.search(text)
+
+
+def _dotenv_as_config(path: Path, named_by: str) -> str:
+    """What to do about a .env given as the config file: what the config file is, and
+    where a .env is read from (the folder mindmovie runs in); never a value of it."""
+    flag = "MINDMOVIE_CONFIG" if named_by else "--config"
+    here = Path(".env").absolute()
+    try:
+        same = here.exists() and here.samefile(path)
+    except OSError:
+        same = False
+    # (config.example.yaml is a clone's, not named: pip does not install it)
+    read = (
+        "this one is read by itself already, from the folder you run mindmovie from: "
+        + ("unset MINDMOVIE_CONFIG" if named_by else "leave out --config")
+        if same
+        else f"a .env is read by itself only from the folder you run mindmovie from ({here}): "
+        "put these lines there, or export them"
+    )
+    return (
+        f"{path}: this is a .env file (NAME=value lines), not a config file{named_by}; "
+        f"{flag} takes a YAML file of settings (`name: value` lines, e.g. `preset: local`); "
+        f"{read}"
+    )
 
 
 def _refuse_octal(text: str, path: Path) -> None:

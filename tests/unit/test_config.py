@@ -2714,3 +2714,40 @@ def test_a_setting_variable_with_mindmovie_in_lower_case_is_warned_about(
     monkeypatch.delenv("mindmovie_output__fps")
     code, _, err = _invoke(["estimate", str(goals)])
     assert code == 0 and "is not read" not in err, err
+
+
+def test_a_dotenv_given_as_the_config_file_is_told_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--config .env` said ".env:1: the top level must be a mapping of settings ..., got
+    a single value" (a .env's lines are one YAML string). It is told what the config
+    file is and where a .env is read from: here, by itself (so leave --config out), or
+    only from the folder mindmovie runs in, for one elsewhere; no value of it shown."""
+    monkeypatch.chdir(tmp_path)
+    dotenv = "# keys\nANTHROPIC_API_KEY=sk-ant-secret\nexport MINDMOVIE_OUTPUT__FPS=30\n"
+    (tmp_path / ".env").write_text(dotenv, encoding="utf-8")
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "my.env").write_text(dotenv, encoding="utf-8")
+    start = "this is a .env file (NAME=value lines), not a config file; --config takes a YAML "
+    with pytest.raises(ConfigError) as e:
+        load_settings(Path(".env"), env={})
+    assert str(e.value) == (
+        f".env: {start}file of settings (`name: value` lines, e.g. `preset: local`); this one "
+        "is read by itself already, from the folder you run mindmovie from: leave out --config"
+    ), e.value
+    with pytest.raises(ConfigError) as e:
+        load_settings(Path("keys/my.env"), env={})
+    assert str(e.value).startswith(f"keys/my.env: {start}"), e.value
+    assert str(e.value).endswith(
+        f"a .env is read by itself only from the folder you run mindmovie from "
+        f"({tmp_path / '.env'}): put these lines there, or export them"
+    ), e.value
+    with pytest.raises(ConfigError) as e:
+        load_settings(env={"MINDMOVIE_CONFIG": ".env"})
+    assert "(named by MINDMOVIE_CONFIG); MINDMOVIE_CONFIG takes a YAML" in str(e.value)
+    assert str(e.value).endswith("unset MINDMOVIE_CONFIG"), e.value
+    code, _, err = _invoke(["doctor", "--config", ".env"])
+    assert code == 2 and f"error: .env: {start}" in err and "secret" not in err, err
+    # a YAML settings file stays one
+    (tmp_path / "c.yaml").write_text("# NAME=value\noutput:\n  fps: 30\n", encoding="utf-8")
+    assert load_settings(Path("c.yaml"), env={}).output.fps == 30
