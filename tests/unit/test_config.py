@@ -2751,3 +2751,27 @@ def test_a_dotenv_given_as_the_config_file_is_told_so(
     # a YAML settings file stays one
     (tmp_path / "c.yaml").write_text("# NAME=value\noutput:\n  fps: 30\n", encoding="utf-8")
     assert load_settings(Path("c.yaml"), env={}).output.fps == 30
+
+
+@pytest.mark.parametrize("value", ["-3", "0", "soon", "1.5"])
+def test_a_task_lifetime_not_above_zero_is_told_what_is_allowed(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`video.options.execution_expires_after: -3` was refused as "-3 is not allowed;
+    allowed a whole number of seconds", which -3 is: the bound is said. Before anything
+    is paid (estimate refuses it as render does), naming the file and line."""
+    from mindmovie.init_goals import write_template
+
+    monkeypatch.chdir(tmp_path)
+    goals = write_template(tmp_path)
+    (tmp_path / "c.yaml").write_text(
+        f"preset: byteplus\nvideo:\n  options:\n    execution_expires_after: {value}\n",
+        encoding="utf-8",
+    )
+    code, _, err = _invoke(["estimate", str(goals), "-c", "c.yaml"])
+    assert code == 2, err
+    shown = repr(value) if value == "soon" else value  # (YAML reads the rest as numbers)
+    assert err.startswith(
+        f"error: c.yaml:4: video.options.execution_expires_after: {shown} is not allowed; "
+        "allowed a whole number of seconds, at least 1"
+    ), err

@@ -132,7 +132,8 @@ def _check_options(options: dict[str, Any], allowed: frozenset[str], stage: str)
             ok, want = isinstance(value, bool), "true or false"
         elif name == "execution_expires_after":
             ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
-            want = "a whole number of seconds"
+            # ("allowed a whole number of seconds" was said of -3, a whole number)
+            want = "a whole number of seconds, at least 1"
         elif name == "guidance_scale":
             # .nan / .inf are no number JSON can carry: the request was refused at the
             # first paid call, after the plan was paid for
