@@ -5661,6 +5661,15 @@ class Pipeline:
         for text in reference_photo_warnings(self.settings, self.goals, plan, base):
             self.reporter.warn(text)
 
+    def _warn_unused_photos(self, plan: Plan) -> None:
+        """`unused_photo_warning` for the offline keyframes, before any keyframe is made:
+        a goal with 3 photos and 1 scene showed the first only, without a word."""
+        if self._keyframe_provider != "local":
+            return
+        base = self.goals_path.absolute().parent
+        if text := unused_photo_warning(self.goals, plan, base):
+            self.reporter.warn(text)
+
     def _warn_scenes_past_clips(self, plan: Plan) -> None:
         """Say which scenes are longer than any clip the video model makes (a hand-edited
         plan.yaml `seconds: 60` with Seedance, 12 s at most: the planner makes lengths the
@@ -9345,6 +9354,7 @@ class Pipeline:
         self.result = res
         self._warn_small_photos(plan)
         self._warn_extra_references(plan)
+        self._warn_unused_photos(plan)
         self._note_painted(plan)
         self._warn_left_out(plan)
         self._warn_scenes_past_clips(plan)
@@ -10111,6 +10121,42 @@ def reference_photo_warnings(settings: Settings, goals: Goals, plan: Plan, base:
             "takes reference photos uses them)"
         )
     return out
+
+
+def unused_photo_warning(goals: Goals, plan: Plan, base: Path) -> str | None:
+    """One line naming each goal's photos that no scene's offline keyframe shows (one
+    photo a scene, `plan.source_photo`), as goals.yaml names them (relative to `base`),
+    with the `scenes:` that would show them; None when every photo is shown. A goal with
+    more photos than scenes showed only the first few, and nothing said which, nor how to
+    show the rest."""
+    from mindmovie.goals import MAX_SCENES_PER_GOAL
+
+    scenes = list(plan.scenes)
+    said = []
+    for n, goal in enumerate(goals.goals, 1):
+        if not goal.photos:
+            continue
+        mine = [sc for sc in scenes if sc.goal == n]
+        shown = {costs.scene_source_photo(goals, scenes, sc) for sc in mine}
+        unused = [p for p in goal.photos if p not in shown]
+        if not unused:
+            continue
+        names = ", ".join(
+            os.path.relpath(p, base) if p.is_relative_to(base) else str(p) for p in unused
+        )
+        text = (
+            f"goal {n} ({goal.category}): {plural(len(goal.photos), 'photo')} and "
+            f"{plural(len(mine), 'scene')}, one photo a scene, so {names} "
+            f"{'is' if len(unused) == 1 else 'are'} not shown"
+        )
+        if len(mine) < len(goal.photos):
+            more = min(len(goal.photos), MAX_SCENES_PER_GOAL)
+            text += f" (give it `scenes: {more}` in goals.yaml"
+            text += " to show each)" if more == len(goal.photos) else ", the most it takes)"
+        said.append(text)
+    if not said:
+        return None
+    return "offline keyframes: " + "; ".join(said)
 
 
 #: the width `painted_note` wraps its lines at: a log's line after its 10-column stamp

@@ -2326,3 +2326,25 @@ def test_a_photo_moved_away_during_the_keyframes_is_said_not_as_errno_text(
     assert code == 1, (code, err)
     assert "Traceback" not in err and "Errno" not in err, err
     assert "failed - " in err, err
+
+
+def test_goal_photos_no_offline_scene_shows_are_named(workdir: Path) -> None:
+    """A goal with two photos and one scene: the offline keyframe showed the first and
+    nothing said the second was left out, nor how to show it. One warning line names it
+    and the `scenes:` that shows each, at plan as at render; none once it has them."""
+    goals = workdir / "examples/goals.yaml"
+    text = goals.read_text(encoding="utf-8")
+    assert text.count("    scenes: 2\n") == 1  # goal 1, health: coastal-run, trail-stretch
+    goals.write_text(text.replace("    scenes: 2\n", "    scenes: 1\n"), encoding="utf-8")
+    said = (
+        "warning: offline keyframes: goal 1 (health): 2 photos and 1 scene, one photo a "
+        "scene, so photos/trail-stretch.jpg is not shown (give it `scenes: 2` in goals.yaml "
+        "to show each)\n"
+    )
+    for args in (["plan"], ["render", "-q", "--until", "plan"]):
+        proc = _cli(args[0], str(goals), "-c", "small.yaml", "--out", "run", *args[1:], cwd=workdir)
+        assert proc.stderr.count(said) == 1, proc.stderr
+        assert proc.stderr.count("not shown") == 1, proc.stderr
+    goals.write_text(text, encoding="utf-8")
+    proc = _cli("plan", str(goals), "-c", "small.yaml", "--out", "run", cwd=workdir)
+    assert "not shown" not in proc.stderr, proc.stderr
