@@ -553,8 +553,10 @@ def _run_pipeline(
     skip_failed: bool = False,
     let_go: bool = False,
     located: Callable[[str], str] = str,
+    config: Path | None = None,
 ) -> Any:
-    from mindmovie.config import ConfigError
+    """`config`: the --config given (None: not given), for `config_beside_goals`."""
+    from mindmovie.config import ConfigError, config_beside_goals
     from mindmovie.pipeline import (
         BudgetStopped,
         Declined,
@@ -577,6 +579,8 @@ def _run_pipeline(
     try:
         reporter = make_reporter(quiet=quiet, verbose=verbose)
         _warn_environment(reporter, settings)
+        if unread := config_beside_goals(goals, config):
+            reporter.warn(unread)
         try:
             try:
                 pipe = Pipeline(
@@ -745,6 +749,7 @@ def render(
         skip_failed=skip_failed,
         let_go=let_go,
         located=lambda message: _located(message, config, flags),
+        config=config,
     )
     ran = len([r for r in res.ran if r[1] in ("keyframe", "clip")])
     reused = len([r for r in res.reused if r[1] in ("keyframe", "clip")])
@@ -814,6 +819,7 @@ def plan(
         yes=yes,
         budget=cap,
         located=lambda message: _located(message, config, flags),
+        config=config,
     )
     from mindmovie.yamlsrc import plural
 
@@ -880,7 +886,7 @@ def estimate(
         ),
     ] = False,
 ) -> None:
-    from mindmovie.config import ConfigError
+    from mindmovie.config import ConfigError, config_beside_goals
     from mindmovie.costs import estimate_json, estimate_table
     from mindmovie.pipeline import estimate_for
     from mindmovie.progress import WarningsReporter
@@ -888,6 +894,8 @@ def estimate(
 
     settings = _settings(config, preset=preset, aspect=aspect, resolution=resolution)
     _warn_environment(settings=settings)
+    if unread := config_beside_goals(goals, config):
+        WarningsReporter().warn(unread)
     flags = _overrides(preset, aspect, resolution, None, None)
     try:
         # what render warns of before any keyframe is paid (stderr, so --json stays JSON)

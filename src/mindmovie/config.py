@@ -1540,6 +1540,28 @@ def _config_path(given: Path | None, env: dict[str, str]) -> Path | None:
     return None
 
 
+def config_beside_goals(goals: Path, given: Path | None) -> str | None:
+    """A warning when goals.yaml's folder holds a config.yaml that is not read: no
+    --config, no MINDMOVIE_CONFIG and none in the folder mindmovie runs in (whose
+    config.yaml is the one read). The person kept the settings beside the goals and ran
+    from elsewhere: its preset, frame and budget_usd were dropped without a word, as the
+    keys of a .env there were (`Pipeline._dotenv_not_read`). None otherwise."""
+    if given is not None or _config_variable(process_env()) or os.path.lexists("config.yaml"):
+        return None
+    there = goals.absolute().parent / "config.yaml"
+    try:
+        if not there.is_file() or Path.cwd().samefile(there.parent):
+            return None
+    except OSError:
+        return None
+    shown = goals.parent / "config.yaml"  # as GOALS was given
+    return (
+        f"{shown}, beside goals.yaml, is not read: the config file read is config.yaml in "
+        f"the folder you run mindmovie from ({Path.cwd()}), which has none; give it with "
+        f"--config {shown}, or run mindmovie from {shown.parent}"
+    )
+
+
 def setting_origin(
     path: list[str],
     config_path: Path | None = None,

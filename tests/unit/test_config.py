@@ -2775,3 +2775,43 @@ def test_a_task_lifetime_not_above_zero_is_told_what_is_allowed(
         f"error: c.yaml:4: video.options.execution_expires_after: {shown} is not allowed; "
         "allowed a whole number of seconds, at least 1"
     ), err
+
+
+def test_a_config_yaml_beside_goals_yaml_that_is_not_read_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """goals.yaml and config.yaml kept in one folder, mindmovie run from another: the
+    config file read is ./config.yaml, so its settings (its preset, its budget_usd) were
+    dropped without a word. render, plan and estimate warn, naming it and what to do;
+    not when --config, MINDMOVIE_CONFIG or a ./config.yaml says which file is read."""
+    from mindmovie.init_goals import write_template
+
+    proj, here = tmp_path / "proj", tmp_path / "here"
+    here.mkdir()
+    goals = write_template(proj)
+    (proj / "config.yaml").write_text("output:\n  fps: 30\n", encoding="utf-8")
+    monkeypatch.chdir(here)
+    monkeypatch.delenv("MINDMOVIE_CONFIG", raising=False)
+    said = (
+        "warning: ../proj/config.yaml, beside goals.yaml, is not read: the config file read "
+        f"is config.yaml in the folder you run mindmovie from ({here}), which has none; give "
+        "it with --config ../proj/config.yaml, or run mindmovie from ../proj"
+    )
+    goals = Path("../proj/goals.yaml")  # as a person gives it
+    for args in (["estimate", str(goals)], ["plan", str(goals)],
+                 ["render", str(goals), "-q", "--until", "plan"]):  # fmt: skip
+        code, _, err = _invoke(args)
+        assert code == 0 and err.count(said) == 1, (args, err)
+    for args in (["estimate", str(goals), "-c", str(proj / "config.yaml")],):
+        code, _, err = _invoke(args)
+        assert code == 0 and "is not read" not in err, err
+    monkeypatch.setenv("MINDMOVIE_CONFIG", str(proj / "config.yaml"))
+    code, _, err = _invoke(["estimate", str(goals)])
+    assert code == 0 and "is not read" not in err, err
+    monkeypatch.delenv("MINDMOVIE_CONFIG")
+    (here / "config.yaml").write_text("output:\n  fps: 25\n", encoding="utf-8")
+    code, _, err = _invoke(["estimate", str(goals)])
+    assert code == 0 and "is not read" not in err, err
+    monkeypatch.chdir(proj)  # run from goals.yaml's own folder: it is the one read
+    code, _, err = _invoke(["estimate", "goals.yaml"])
+    assert code == 0 and "is not read" not in err, err
