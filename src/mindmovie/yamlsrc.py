@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import errno
+import json
 import os
 import re
 import stat
@@ -1217,6 +1218,21 @@ _PATTERN_WORDS = {
 }
 
 
+def _one_text(loc: tuple[str | int, ...], value: Any) -> str:
+    """'; write it as one text: feelings: alive, proud' for a list of words where text
+    goes (`feelings: [alive, proud]`, `actions:` written as `- run` lines, natural for a
+    list of things): "must be text, got a list" said what was wrong, not how to write
+    it. The first three items; quoted when YAML would not read the line as text."""
+    if not isinstance(value, list) or not value or not loc or not isinstance(loc[-1], str):
+        return ""
+    if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in value):
+        return ""
+    text = ", ".join(str(v).strip() for v in value[:3]) + (", ..." if len(value) > 3 else "")
+    if re.search(r": |\s#|^[\[\]{}&*!|>'\"%@`,?:-]", text):
+        text = json.dumps(text, ensure_ascii=False)
+    return f"; write it as one text: {loc[-1]}: {text}"
+
+
 def _friendly(err: Any, model: type[BaseModel]) -> str:
     kind: str = err["type"]
     loc: tuple[str | int, ...] = tuple(err["loc"])
@@ -1235,7 +1251,7 @@ def _friendly(err: Any, model: type[BaseModel]) -> str:
             return "has no value; write one after the colon"
         return "has no value; write one after the colon (or remove the line)"
     if kind == "string_type":
-        return f"must be text, got {got}"
+        return f"must be text, got {got}{_one_text(loc, value)}"
     if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
         return f"must be a whole number, got {got}{_allowed(model, loc)}"
     if kind in ("float_parsing", "float_type", "finite_number"):

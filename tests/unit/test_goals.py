@@ -359,6 +359,38 @@ def test_wrong_type_list_for_text(project: Path) -> None:
     assert "must be text" in err.message
 
 
+def test_a_list_where_text_goes_is_told_how_to_write_it_as_text(project: Path) -> None:
+    """`feelings: [alive, proud]` or `actions:` as `- run` lines (a natural way to write a
+    few things) said "must be text, got a list", not how to write it; the message now
+    shows the line as text (quoted where YAML would not read it so). A list of
+    mappings gets no such line: no text is made of it."""
+    text = """\
+        title: Me
+        goals:
+          - category: health
+            vision: Strong
+            feelings: [alive, proud]
+            actions:
+              - run at dawn
+              - '#cook'
+              - sleep
+              - read
+    """
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1].feelings")
+    assert err.message.startswith(
+        "must be text, got a list; write it as one text: feelings: alive, proud"
+    ), err.message
+    assert "line 6 goals[1].actions" in str(err), err
+    err = load_error(write(project, text.replace("[alive, proud]", "alive")))
+    assert err.message == (
+        'must be text, got a list; write it as one text: actions: "run at dawn, #cook, sleep, ..."'
+    ), err.message
+    err = load_error(write(project, text.replace("[alive, proud]", "[{a: 1}]")))
+    assert err.message.startswith("must be text, got a list"), err.message
+    assert "write it" not in err.message
+
+
 def test_scenes_out_of_range(project: Path) -> None:
     text = "title: Me\ngoals:\n  - category: health\n    vision: Strong\n    scenes: 9\n"
     err = load_error(write(project, text))
