@@ -1109,7 +1109,14 @@ def hashtag_notes(path: Path, doc: YamlDoc) -> list[str]:
 def require_mapping(doc: YamlDoc, path: Path, error: type[SourceError], example: str) -> None:
     """The top level of our files is always ``key: value`` lines; say so if it isn't."""
     if doc.data is None:
-        raise error(path, None, None, f"file is empty; expected keys like {example}")
+        try:
+            blank = os.path.getsize(path) == 0
+        except OSError:
+            blank = True
+        # a file of comments (every line commented out) was said to be "empty", of a
+        # file the person could see lines in
+        said = "file is empty" if blank else "holds no keys, only comments or blank lines"
+        raise error(path, None, None, f"{said}; expected keys like {example}")
     if not isinstance(doc.data, dict):
         raise error(
             path,

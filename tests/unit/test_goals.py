@@ -238,8 +238,15 @@ def test_top_level_not_a_mapping(project: Path) -> None:
 
 
 def test_empty_file(project: Path) -> None:
-    err = load_error(write(project, "# nothing yet\n"))
+    """An empty file is said to be one; a file of comments (every line commented out)
+    was said to be "empty" too, of lines the person could see."""
+    err = load_error(write(project, ""))
     assert "goals.yaml" in str(err) and "file is empty" in str(err)
+    err = load_error(write(project, "# nothing yet\n\n#title: Me\n"))
+    assert str(err).endswith(
+        "goals.yaml: holds no keys, only comments or blank lines; expected keys like "
+        "`title:` and `goals:`"
+    ), err
 
 
 def test_unknown_key_suggests_the_closest(project: Path) -> None:
