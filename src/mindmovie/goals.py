@@ -735,8 +735,31 @@ def load_goals(path: Path) -> Goals:
     problems += invalid
     if problems or goals is None:
         raise GoalsError.from_problems(path, problems)
-    goals._notes = hashtag_notes(path, doc)
+    goals._notes = hashtag_notes(path, doc) + _same_goal_notes(path, doc, goals)
     return goals
+
+
+def _same_goal_notes(path: Path, doc: YamlDoc, goals: Goals) -> list[str]:
+    """A note for each goal that is an earlier one again (the same category and vision,
+    but for case and blanks): a goal pasted twice made its scenes twice, the movie
+    showing the one dream two times, and nothing said so. A note, not an error: the
+    person may want it twice."""
+    seen: dict[tuple[str, str], int] = {}
+    notes = []
+    for i, goal in enumerate(goals.goals):
+        same = (
+            " ".join(goal.category.split()).casefold(),
+            " ".join(goal.vision.split()).casefold(),
+        )
+        if (first := seen.setdefault(same, i)) == i:
+            continue
+        notes.append(
+            f"{path}:{doc.line_of(('goals', i))}: goals[{i + 1}] is goals[{first + 1}] again "
+            f"(line {doc.line_of(('goals', first))}: the same category and vision), so the "
+            "movie shows that goal twice; remove one (to give it more time, set its "
+            "`scenes:`)"
+        )
+    return notes
 
 
 def _hash_file(path: Path) -> dict[str, str]:

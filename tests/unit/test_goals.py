@@ -2096,3 +2096,27 @@ def test_a_picture_sound_or_run_db_given_as_a_yaml_file_is_named_for_what_it_is(
         r = CliRunner().invoke(app, args)
         assert r.output == "error: latin1.yaml:1: not UTF-8 text; save the file as UTF-8\n"
     assert not (tmp_path / "outputs").exists()  # nothing made
+
+
+def test_a_goal_written_twice_is_said(project: Path) -> None:
+    """A goal pasted twice (the same category and vision, but for case and blanks) made
+    its scenes twice, the movie showing the one dream two times, without a word. It is
+    a note (said as a warning by plan, render and estimate): it may be meant."""
+    text = """\
+        title: Me
+        goals:
+          - category: health
+            vision: Strong and rested
+          - category: career
+            vision: I lead a team
+          - category: Health
+            vision: Strong  and rested
+    """
+    path = write(project, text)
+    assert load_goals(path).notes == [
+        f"{path}:7: goals[3] is goals[1] again (line 3: the same category and vision), so "
+        "the movie shows that goal twice; remove one (to give it more time, set its "
+        "`scenes:`)"
+    ]
+    path = write(project, text.replace("Strong  and rested", "Strong and calm"))
+    assert load_goals(path).notes == []
