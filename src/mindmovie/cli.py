@@ -13,6 +13,7 @@ import inspect
 import json
 import math
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -1820,10 +1821,25 @@ def _dashed_file_in_argv(option: str) -> str | None:
     return None
 
 
+def _extra_yaml(e: Any) -> str | None:
+    """The first extra argument click refused that names a .yaml/.yml file (a settings
+    file given after GOALS, as a second argument); None otherwise."""
+    message = str(e.format_message())
+    found = re.fullmatch(r"Got unexpected extra argument(?:\(s\)|s)? \((.*)\)", message.strip())
+    if found is None:
+        return None
+    # (click names them in the message only, joined by spaces)
+    return next((a for a in found[1].split() if a.lower().endswith((".yaml", ".yml"))), None)
+
+
 def _usage_error(e: Any) -> int:
     """Print a click usage error as one `error:` line naming the command; its exit code."""
     ctx = getattr(e, "ctx", None)
     message = " ".join(str(e.format_message()).split())
+    if (extra := _extra_yaml(e)) is not None:
+        # `render goals.yaml config.yaml` said "Got unexpected extra argument(s)
+        # (config.yaml)", not where a settings file goes
+        message += f"; a settings file is given as --config {extra}"
     path = ctx.command_path if ctx is not None else _command_path_from_argv()
     if path is not None:
         message = f"{path}: {message} (see `{path} --help`)"

@@ -890,6 +890,31 @@ def test_a_goals_file_whose_name_starts_with_a_dash_is_named_in_the_option_error
     )
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["render", "g.yaml", "config.yaml"], "(config.yaml); a settings file is given as "
+         "--config config.yaml (see `mindmovie render --help`)"),
+        (["status", "run", "my.yml", "x"], "(my.yml x); a settings file is given as --config "
+         "my.yml (see `mindmovie status --help`)"),
+        (["render", "g.yaml", "x"], "(x) (see `mindmovie render --help`)"),
+    ],
+)  # fmt: skip
+def test_a_settings_file_given_as_a_second_argument_is_told_to_go_with_config(
+    args: list[str], said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`render goals.yaml config.yaml` said "Got unexpected extra argument(s)
+    (config.yaml)", not where a settings file goes: the one line now says --config."""
+    from mindmovie import cli
+
+    monkeypatch.setattr("sys.argv", ["mindmovie", *args])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == f"error: mindmovie {args[0]}: Got unexpected extra argument(s) {said}", line
+
+
 @pytest.mark.parametrize("value", ["abc", "24.5", "1e2", ""])
 def test_an_fps_flag_that_is_not_a_whole_number_says_what_it_got_and_the_range(
     tmp_path: Path,
