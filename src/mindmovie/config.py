@@ -958,7 +958,7 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
             raise ConfigError(f"{path}:{line}: not UTF-8 text; save the file as UTF-8") from None
         if utf16_without_bom(raw):
             raise ConfigError(f"{path}:1: {UTF16_TEXT}")
-    if _reads_as_dotenv(text):
+    if reads_as_dotenv(text):
         raise ConfigError(_dotenv_as_config(path, named_by))
     if deep := nesting_problem(text):
         raise ConfigError(f"{path}:{deep.line}: {deep.message}")
@@ -1044,7 +1044,7 @@ _OCTAL = re.compile(r"[-+]?0[0-7_]+")
 _YAML_TOP_KEY = re.compile(r"^[A-Za-z_][\w.-]*[ \t]*:(?:[ \t]|$)", re.M)
 
 
-def _reads_as_dotenv(text: str) -> bool:
+def reads_as_dotenv(text: str) -> bool:
     """Whether a config file's text is a .env's (its first statement `NAME=value` or
     `export NAME=value`, no `name:` line at the top level): `--config .env` said ".env:1:
     the top level must be a mapping of settings ..., got a single value", or a YAML

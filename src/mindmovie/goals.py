@@ -672,6 +672,19 @@ def load_goals(path: Path) -> Goals:
         if (why := _folder_as_goals(path) or _windows_goals(path, e.message)) is None:
             raise
         raise GoalsError(path, None, None, why) from e
+    if isinstance(doc.data, str):
+        from mindmovie.config import reads_as_dotenv
+
+        if reads_as_dotenv(doc.data):
+            # `render .env` said "top level must be a mapping of keys like `title:` and
+            # `goals:`, got 'ANTHROPIC_API_KEY=<the key ..., not shown>'"
+            raise GoalsError(
+                path,
+                None,
+                None,
+                "this is a .env file (NAME=value lines), not goals; give your goals.yaml as "
+                "GOALS (a .env is read by itself from the folder you run mindmovie from)",
+            )
     require_mapping(doc, path, GoalsError, _GOALS_EXAMPLE)
     data: dict[str, Any] = doc.data
     base = path.absolute().parent.resolve()

@@ -2120,3 +2120,15 @@ def test_a_goal_written_twice_is_said(project: Path) -> None:
     ]
     path = write(project, text.replace("Strong  and rested", "Strong and calm"))
     assert load_goals(path).notes == []
+
+
+def test_a_dotenv_given_as_goals_is_told_so(project: Path) -> None:
+    """`render .env` said "top level must be a mapping of keys like `title:` and
+    `goals:`, got 'ANTHROPIC_API_KEY=<the key ..., not shown>'": it now says what the
+    file is, as `--config .env` does; no value of it is shown."""
+    path = write(project, "# keys\nANTHROPIC_API_KEY=sk-ant-secret\nexport X=1\n", ".env")
+    err = load_error(path)
+    assert str(err) == (
+        f"{path}: this is a .env file (NAME=value lines), not goals; give your goals.yaml "
+        "as GOALS (a .env is read by itself from the folder you run mindmovie from)"
+    ), err
