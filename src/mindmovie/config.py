@@ -1837,7 +1837,15 @@ def _suggestion(path: list[str], env_var: bool = False, value: Any = None) -> st
         # the name is right, its place is not: "allowed here: preset, output_dir, ..."
         # left the person to find that fps is under output
         return " here; " + _where_it_goes(elsewhere, env_var)
+    if len(path) == 1 and not env_var and path[0] in _GOALS_KEYS:
+        # `music:` or `title:` in config.yaml: "allowed here: preset, ..." did not say
+        # that it is written in goals.yaml
+        return f": {path[0]} is written in goals.yaml, not in the settings"
     return f" (allowed here: {', '.join(allowed)})"
+
+
+#: goals.yaml's own top-level keys, said as such when written in the config file
+_GOALS_KEYS = frozenset({"title", "person", "style", "closing", "music"})
 
 
 def _underscore_path(model: type[BaseModel], name: str) -> list[str] | None:

@@ -2840,3 +2840,18 @@ def test_a_config_yaml_beside_goals_yaml_that_is_not_read_is_said(
     monkeypatch.chdir(proj)  # run from goals.yaml's own folder: it is the one read
     code, _, err = _invoke(["estimate", "goals.yaml"])
     assert code == 0 and "is not read" not in err, err
+
+
+@pytest.mark.parametrize("key", ["music", "title", "style"])
+def test_a_goals_key_in_the_config_file_is_told_to_go_in_goals_yaml(
+    key: str, tmp_path: Path
+) -> None:
+    """`music: song.mp3` in config.yaml said "music: unknown setting (allowed here:
+    preset, output_dir, ...)", not that it is written in goals.yaml."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"preset: local\n{key}: x\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert str(e.value) == (
+        f"{cfg}:2: {key}: unknown setting: {key} is written in goals.yaml, not in the settings"
+    ), e.value
