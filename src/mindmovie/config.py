@@ -1880,6 +1880,21 @@ def _settings_named(name: str, model: type[BaseModel] | None = None) -> list[lis
     return found
 
 
+def setting_written_in_goals(name: str) -> str | None:
+    """What to say of a key of goals.yaml's top level that is a setting (`preset:
+    byteplus`, `fps: 30`): where it is written instead. None for any other name. Said
+    "unknown key 'preset' (allowed here: title, person, ...)", as if it were misspelt."""
+    paths = _settings_named(name)
+    if not paths:
+        return None
+    if len(paths) > 1:
+        shown = ", ".join(".".join(p) for p in paths)
+        return f"{name} is a setting ({shown}): write it in config.yaml, not in goals.yaml"
+    where = paths[0]
+    under = f", indented under `{where[-2]}:`" if len(where) > 1 else ""
+    return f"{'.'.join(where)} is a setting: write it in config.yaml{under}, not in goals.yaml"
+
+
 def _where_it_goes(paths: list[list[str]], env_var: bool) -> str:
     """'it is output.fps: write it indented under `output:`' (or its variable)."""
     if len(paths) > 1:

@@ -745,11 +745,26 @@ def load_goals(path: Path) -> Goals:
     goals, invalid = validate(Goals, doc)
     if no_goals:  # already said, more plainly
         invalid = [p for p in invalid if p.field != "goals"]
+    invalid = [_setting_key(p, data) for p in invalid]
     problems += invalid
     if problems or goals is None:
         raise GoalsError.from_problems(path, problems)
     goals._notes = hashtag_notes(path, doc) + _same_goal_notes(path, doc, goals)
     return goals
+
+
+def _setting_key(problem: Problem, data: dict[str, Any]) -> Problem:
+    """`problem`, or for an unknown key of the top level that is a setting (`preset:
+    byteplus`, `fps: 30` written in goals.yaml) the same problem saying where it is
+    written (`setting_written_in_goals`)."""
+    from mindmovie.config import setting_written_in_goals
+
+    key = problem.field
+    if key is None or key not in data or not problem.message.startswith("unknown key"):
+        return problem
+    if (where := setting_written_in_goals(key)) is None:
+        return problem
+    return problem._replace(message=f"unknown key {key!r}: {where}")
 
 
 def _same_goal_notes(path: Path, doc: YamlDoc, goals: Goals) -> list[str]:

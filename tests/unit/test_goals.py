@@ -2132,3 +2132,24 @@ def test_a_dotenv_given_as_goals_is_told_so(project: Path) -> None:
         f"{path}: this is a .env file (NAME=value lines), not goals; give your goals.yaml "
         "as GOALS (a .env is read by itself from the folder you run mindmovie from)"
     ), err
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("preset: byteplus", "unknown key 'preset': preset is a setting: write it in "
+         "config.yaml, not in goals.yaml"),
+        ("fps: 30", "unknown key 'fps': output.fps is a setting: write it in config.yaml, "
+         "indented under `output:`, not in goals.yaml"),
+        ("titel: x", "unknown key 'titel' (did you mean 'title'?)"),
+    ],
+)  # fmt: skip
+def test_a_setting_written_in_goals_yaml_is_told_to_go_in_the_config(
+    line: str, said: str, project: Path
+) -> None:
+    """`preset: byteplus` in goals.yaml said "unknown key 'preset' (allowed here: title,
+    person, style, ...)", as if it were misspelt; it now says it is a setting, written
+    in config.yaml (a misspelt goals key is still offered the right one)."""
+    path = write(project, f"title: T\n{line}\ngoals:\n  - category: health\n    vision: run\n")
+    err = load_error(path)
+    assert (err.line, err.field, err.message) == (2, line.split(":")[0], said), err
