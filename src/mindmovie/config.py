@@ -1046,11 +1046,18 @@ _YAML_TOP_KEY = re.compile(r"^[A-Za-z_][\w.-]*[ \t]*:(?:[ \t]|$)", re.M)
 
 def reads_as_dotenv(text: str) -> bool:
     """Whether a config file's text is a .env's (its first statement `NAME=value` or
-    `export NAME=value`, no `name:` line at the top level): `--config .env` said ".env:1:
-    the top level must be a mapping of settings ..., got a single value", or a YAML
-    parse error, of the file that holds the keys."""
+    `export NAME=value`, the name in capitals as variables are, and no `name:` line at
+    the top level): `--config .env` said ".env:1: the top level must be a mapping of
+    settings ..., got a single value", or a YAML parse error, of the file that holds the
+    keys. (`preset=byteplus`, `title=My film` are YAML written with = for :, not a .env.)"""
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    return bool(lines) and bool(_DOTENV_NAME.match(lines[0])) and not _YAML_TOP_KEY.search(text)
+    return (
+        bool(lines) and bool(_DOTENV_STATEMENT.match(lines[0])) and not _YAML_TOP_KEY.search(text)
+    )
+
+
+#: a .env's statement of a variable named in capitals (`ARK_API_KEY=`, `export X=`)
+_DOTENV_STATEMENT = re.compile(r"^[ \t]*(?:export[ \t]+)?[A-Z_][A-Z0-9_]*[ \t]*=")
 
 
 def _dotenv_as_config(path: Path, named_by: str) -> str:

@@ -2776,6 +2776,11 @@ def test_a_dotenv_given_as_the_config_file_is_told_so(
     # a YAML settings file stays one
     (tmp_path / "c.yaml").write_text("# NAME=value\noutput:\n  fps: 30\n", encoding="utf-8")
     assert load_settings(Path("c.yaml"), env={}).output.fps == 30
+    # settings written with = for : are YAML gone wrong, not a .env
+    (tmp_path / "c.yaml").write_text("preset=byteplus\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_settings(Path("c.yaml"), env={})
+    assert ".env" not in str(e.value) and "top level must be a mapping" in str(e.value)
 
 
 @pytest.mark.parametrize("value", ["-3", "0", "soon", "1.5"])
