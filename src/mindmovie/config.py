@@ -1007,10 +1007,12 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
         # list, said no line); the value itself is not shown: it may be a key pasted
         root = compose_yaml(text)
         at = f":{root.start_mark.line + 1}" if root is not None else ""
+        from mindmovie.yamlsrc import equals_for_colon
+
         got = "a list" if isinstance(data, list) else "a single value"
         raise ConfigError(
             f"{path}{at}: the top level must be a mapping of settings (`name: value` "
-            f"lines, e.g. `preset: local`), got {got}"
+            f"lines, e.g. `preset: local`), got {got}{equals_for_colon(data, show_value=False)}"
         )
     keyed: dict[str, Any] = _empty_blocks_dropped(_text_keys(data), [])
     if "goals" in keyed and not keyed.keys() & Settings.model_fields.keys():

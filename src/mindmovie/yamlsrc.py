@@ -1122,8 +1122,28 @@ def require_mapping(doc: YamlDoc, path: Path, error: type[SourceError], example:
             path,
             doc.line_of(()),
             None,
-            f"top level must be a mapping of keys like {example}, got {_describe(doc.data)}",
+            f"top level must be a mapping of keys like {example}, got {_describe(doc.data)}"
+            + equals_for_colon(doc.data),
         )
+
+
+def equals_for_colon(data: Any, show_value: bool = True) -> str:
+    """'; write a key and its value with a colon and a space (`title: My film`), not
+    with =' when a file's top level is one text that starts as `name=value` (`title=My
+    film`): "got 'title=My film'" did not say what to write. '' otherwise. Without
+    `show_value` the value is `...` (the config file's message shows none: it may be a
+    key pasted)."""
+    if not isinstance(data, str):
+        return ""
+    found = re.match(
+        r"([A-Za-z_][\w-]*)[ \t]*=[ \t]*(\S[^=]*?)(?:[ \t]+[A-Za-z_][\w-]*[ \t]*=|$)", data
+    )
+    if found is None:
+        return ""
+    return (
+        f"; write a key and its value with a colon and a space "
+        f"(`{found[1]}: {found[2].strip() if show_value else '...'}`), not with ="
+    )
 
 
 # --- pydantic ValidationError -> problems -----------------------------------------------

@@ -2153,3 +2153,23 @@ def test_a_setting_written_in_goals_yaml_is_told_to_go_in_the_config(
     path = write(project, f"title: T\n{line}\ngoals:\n  - category: health\n    vision: run\n")
     err = load_error(path)
     assert (err.line, err.field, err.message) == (2, line.split(":")[0], said), err
+
+
+def test_keys_written_with_equals_are_told_to_use_a_colon(project: Path) -> None:
+    """`title=My film` (keys written as in a .ini or .env) said "top level must be a
+    mapping of keys like `title:` and `goals:`, got 'title=My film'", not what to write.
+    The config file says it too, without the value (it may be a key pasted)."""
+    from mindmovie.config import ConfigError, load_settings
+
+    err = load_error(write(project, "title=My film\ngoals=x\n"))
+    assert err.message.endswith(
+        "got 'title=My film goals=x'; write a key and its value with a colon and a space "
+        "(`title: My film`), not with ="
+    ), err
+    path = write(project, "preset=byteplus\n", "c.yaml")
+    with pytest.raises(ConfigError) as e:
+        load_settings(path, env={})
+    assert str(e.value).endswith(
+        "got a single value; write a key and its value with a colon and a space "
+        "(`preset: ...`), not with ="
+    ), e.value
