@@ -1271,6 +1271,10 @@ def _friendly(err: Any, model: type[BaseModel]) -> str:
     if kind == "extra_forbidden":
         parent = _model_at(model, loc[:-1])
         return unknown_key_message(str(loc[-1]), parent.model_fields if parent else ())
+    if value is None and kind.endswith("_type") and loc and isinstance(loc[-1], int):
+        # a list item of no value (`-` with nothing after it, `[~]`): "write one after
+        # the colon" named a colon that is not there
+        return "has no value (an empty item: nothing, ~ or null); write it (or remove the item)"
     if value is None and kind.endswith("_type"):
         parent = _model_at(model, loc[:-1]) if loc and isinstance(loc[-1], str) else None
         spec = parent.model_fields.get(str(loc[-1])) if parent is not None else None

@@ -1465,7 +1465,7 @@ def test_an_empty_required_field_is_not_offered_removal(project: Path) -> None:
     with pytest.raises(GoalsError) as e:  # a list item may simply go
         load_goals(write(project, text))
     assert str(e.value).endswith(
-        "photos[1]: has no value; write one after the colon (or remove the line)"
+        "photos[1]: has no value (an empty item: nothing, ~ or null); write it (or remove the item)"
     )
 
 
@@ -2173,3 +2173,15 @@ def test_keys_written_with_equals_are_told_to_use_a_colon(project: Path) -> None
         "got a single value; write a key and its value with a colon and a space "
         "(`preset: ...`), not with ="
     ), e.value
+
+
+def test_an_empty_list_item_is_not_told_of_a_colon(project: Path) -> None:
+    """A `-` with nothing after it (a goal or a photo begun and not written) said "has no
+    value; write one after the colon", of a line with no colon."""
+    text = "title: T\ngoals:\n  -\n  - category: a\n    vision: b\n"
+    err = load_error(write(project, text))
+    assert (err.line, err.field, err.message) == (
+        3,
+        "goals[1]",
+        "has no value (an empty item: nothing, ~ or null); write it (or remove the item)",
+    ), err
