@@ -1761,6 +1761,35 @@ async def test_gemini_usage_is_the_answers_token_counts(gsim: SimServer) -> None
     assert img.usage["input_tokens"] != img.usage["output_tokens"]
 
 
+async def test_gemini_3_1_flash_image_can_be_chosen_and_is_priced_as_billed(
+    gsim: SimServer, tmp_path: Path
+) -> None:
+    """gemini-2.5-flash-image, the google preset's default keyframe model, has a shutdown
+    date (2026-10-02) on Google's deprecations page, and Imagen 4 is going too: with its
+    successor refused as "not a known google keyframes model", a person whose default
+    answered 404 had no Gemini image model left to choose. gemini-3.1-flash-image can be
+    chosen (`keyframes.model`), is sent by its id, and its estimate ($60 per 1M image
+    tokens x 1,120 a 1K image) is what its answer's usage bills."""
+    from mindmovie import costs
+
+    settings = _settings(gsim).model_copy(deep=True)
+    settings.keyframes.model = "gemini-3-1-flash-image"
+    spec = costs.stage_spec(settings, "keyframes")
+    assert spec is not None and spec.id == "gemini-3.1-flash-image"
+    kf = GeminiKeyframes.from_settings(settings, KEY)
+    req = KeyframeRequest(
+        scene_id="s1", prompt="me on a beach", width=1280, height=720, seed=7, aspect="16:9"
+    )
+    img = await kf.generate(req)
+    assert img.usage["output_tokens"] == 1120
+    (rec,) = _google_requests(gsim)
+    assert rec["path"].endswith("/models/gemini-3.1-flash-image:generateContent")
+    kw: dict[str, Any] = {"seconds": 5, "resolution": "720p", "ratio": "16:9", "audio": False}
+    billed, how = costs.billed_usd("keyframe", spec, {"output_tokens": 1120}, **kw)
+    assert how == "usage" and billed == costs.estimate_keyframe(settings).usd
+    assert billed == pytest.approx(0.0672)
+
+
 async def test_gemini_text_answer_without_an_image_is_rejected_and_billed(gsim: SimServer) -> None:
     """An answer of text only (no image, no filter reason) still billed its output
     tokens: ContentRejected, billed, quoting what the model said."""

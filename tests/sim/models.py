@@ -92,6 +92,9 @@ GEMINI_IMAGE: dict[str, tuple[int, int]] = {
     "21:9": (1536, 672),
 }
 GEMINI_IMAGE_TOKENS = 1290
+#: output tokens per 1K image of the models that bill otherwise (Google Cloud's Gemini
+#: 3.1 Flash Image page: 1,120 at 1K)
+GEMINI_IMAGE_TOKENS_BY_MODEL = {"gemini-3.1-flash-image": 1120}
 
 # Imagen :predict sizes at 1K
 IMAGEN: dict[str, tuple[int, int]] = {

@@ -1618,7 +1618,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {"text": "sim image"},
                 {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(data).decode()}},
             ]
-            out_tokens = models.GEMINI_IMAGE_TOKENS
+            out_tokens = models.GEMINI_IMAGE_TOKENS_BY_MODEL.get(model, models.GEMINI_IMAGE_TOKENS)
             sim._count(model, "images")
         else:
             parts = [{"text": "sim text"}]
