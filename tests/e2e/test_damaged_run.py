@@ -706,7 +706,8 @@ def test_a_folder_where_the_storyboard_goes_is_named(finished: Path, name: str, 
     plan.write_text(plan.read_text().replace("I am strong, healthy", "I am strong, well"))
     said = (
         f"run/{name}: is a folder, not the storyboard's {what} (a file). It was not "
-        f"changed: move it away (e.g. to {name}.bad beside it) and render again"
+        f"changed: move it away (e.g. to {name}.bad beside it) and run "
+        "`mindmovie storyboard run` (or render again)"
     )
     r = _render(finished)
     assert r.returncode == 0, r.stderr
