@@ -4970,6 +4970,7 @@ class Pipeline:
         *,
         legacy: bool = False,
         at: OutputSettings | None = None,
+        written: bool = False,
     ) -> str:
         """`made_as`: keyframe path -> the sha256 to key it with instead of its file's (a
         keyframe to be made again, as `_reused_steps` expects it).
@@ -4977,7 +4978,10 @@ class Pipeline:
         A remote model is sent the aspect and resolution, never the fps or the frame
         size, and its clip is kept as made (the compose fits it to the frame): its key
         holds those. Until 2026-12-04 it held the fps and frame size (`legacy`: of output
-        `at`, else the request's), and `render --fps 30` bought every paid clip again."""
+        `at`, else the request's), and `render --fps 30` bought every paid clip again.
+        It holds the options that change the clip (`registry.key_options`); until
+        2026-12-06 all of them as written (`written`, and `legacy`), and
+        `service_tier: flex` or `watermark: false` bought every finished clip again."""
         shas = made_as or {}
 
         def sha(p: Path) -> str:
@@ -4999,7 +5003,11 @@ class Pipeline:
             **frame,
             seed=req.seed,
             audio=req.audio,
-            options=self.settings.video.options,
+            options=(
+                self.settings.video.options
+                if legacy or written
+                else registry.key_options("video", model.name, self.settings.video.options)
+            ),
             keyframe=sha(req.keyframe),
             last_frame=sha(req.last_frame) if req.last_frame else None,
         )
@@ -5045,8 +5053,9 @@ class Pipeline:
         made_as: Mapping[Path, str] | None = None,
         store: Store | None = None,
     ) -> dict[str, tuple[str, ...]]:
-        """Each variant's key -> the keys its request had until 2026-12-04 (`_clip_key`'s
-        `legacy`: at now's fps and frame size, then at those of the run's renders before,
+        """Each variant's key -> the keys its request had before (`_clip_key`'s `written`:
+        with the video options as written, until 2026-12-06; `legacy`, until 2026-12-04:
+        at now's fps and frame size, then at those of the run's renders before,
         `_outputs_before`, with `store`; none for a local model). A clip kept under such
         a key (kept/clip/: an edit of a run made then) is looked up under it, and a job
         made then that no step holds is taken (`_unheld_job`): only a step's own key was
@@ -5055,9 +5064,17 @@ class Pipeline:
             return {key: () for _, key, _ in variants}
         now: list[OutputSettings | None] = [None] if self._clips_before_at_now(store) else []
         ats = [*now, *self._outputs_before(store, "clip")]
+        options = self.settings.video.options
+        # the key with the options as written, as until 2026-12-06 (`_clip_key`)
+        written = registry.key_options("video", model.name, options) != dict(options)
         return {
             key: tuple(
-                dict.fromkeys(self._clip_key(model, r, made_as, legacy=True, at=at) for at in ats)
+                dict.fromkeys(
+                    [
+                        *([self._clip_key(model, r, made_as, written=True)] if written else []),
+                        *(self._clip_key(model, r, made_as, legacy=True, at=at) for at in ats),
+                    ]
+                )
             )
             for _, key, r in variants
         }

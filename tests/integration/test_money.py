@@ -3092,3 +3092,72 @@ async def test_a_gemini_keyframe_blocked_for_safety_bills_its_input_tokens_and_n
         scene = line.split(":")[0].strip()
         assert "(billed $0.0" in line and "input tokens, no image)" in line, line
         assert f"reword scene {scene}'s `image_prompt` in {run / 'plan.yaml'}" in line, line
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"service_tier": "flex"}, {"execution_expires_after": 7200}, {"watermark": False}],
+    ids=["flex", "expires", "watermark-false"],
+)
+async def test_a_video_option_that_does_not_change_the_clip_buys_no_clip_again(
+    sim: SimServer, tmp_path: Path, options: dict[str, Any]
+) -> None:
+    """Seedance clips made, then `video.options` set to what does not change a clip: the
+    flex tier (the same model, queued cheaper), how long a job may queue, or an option set
+    to the value sent without it (`watermark: false`, a request byte for byte the same).
+    The clip's key held the options as written, so each bought every finished clip again
+    (the fuzz of settings changes: `service_tier: flex`, set to save on the clips left,
+    bought all 4 again). Now they are reused, as the estimate says."""
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, seedance_only(sim), out=run, keys=KEYS).run()
+    made = sim.stats()["totals"]["jobs_created"]
+    assert made == 4
+    s = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        video={"options": options},
+    )
+    est = estimate_for(goals, s, out=run)
+    assert est.total == 0 and all(sc.video.done for sc in est.scenes)
+    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert sim.stats()["totals"]["jobs_created"] == made  # nothing bought again
+    # and back: the clips are the run's still
+    await Pipeline(goals, seedance_only(sim), out=run, keys=KEYS).run()
+    assert sim.stats()["totals"]["jobs_created"] == made
+
+
+async def test_clips_keyed_with_their_video_options_as_written_are_reused(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose clips were made at the flex tier while the clip's key held the options
+    as written (until 2026-12-06) is reused at that tier: its steps hold the old key,
+    which is looked up (`Pipeline._clip_keys_before`); else the change of key alone
+    would buy every clip again."""
+    from mindmovie.pipeline import Pipeline as P
+
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    s = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        keyframes={"provider": "local"},
+        video={"options": {"service_tier": "flex"}},
+    )
+    real = P._clip_key
+    with monkeypatch.context() as m:
+        m.setattr(
+            P,
+            "_clip_key",
+            lambda self, *a, **kw: real(self, *a, **{**kw, "legacy": False, "written": True}),
+        )
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    made = sim.stats()["totals"]["jobs_created"]
+    assert made == 4
+    est = estimate_for(goals, s, out=run)
+    assert est.total == 0 and all(sc.video.done for sc in est.scenes)
+    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    assert sim.stats()["totals"]["jobs_created"] == made

@@ -21,7 +21,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -94,6 +94,24 @@ SEEDREAM_OPTIONS = frozenset(
 SEEDANCE_OPTIONS = frozenset(
     {"camera_fixed", "watermark", "service_tier", "execution_expires_after"}
 )
+#: Seedance options that do not change the clip made: the queue its job waits in (flex:
+#: the same model, cheaper and slower) and how long it may wait there
+SEEDANCE_QUEUE_OPTIONS = frozenset({"service_tier", "execution_expires_after"})
+#: what `SeedanceVideo` sends for an option not set: set to it, the request is the same
+SEEDANCE_SENT_UNSET: dict[str, bool] = {"camera_fixed": False, "watermark": False}
+
+
+def clip_key_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The video options a clip's input key holds: those that change the clip, set to
+    other than what is sent without them. Keyed as written, `service_tier: flex` (set to
+    save on the clips left) bought every finished clip again, and `watermark: false` the
+    very same requests again."""
+    return {
+        k: v
+        for k, v in options.items()
+        if k not in SEEDANCE_QUEUE_OPTIONS
+        and not (k in SEEDANCE_SENT_UNSET and v is SEEDANCE_SENT_UNSET[k])
+    }
 
 
 #: Seedance's legacy inline parameters ("--dur 10 --rs 1080p" in the prompt; BytePlus

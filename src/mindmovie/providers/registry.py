@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from mindmovie.config import ConfigError, Keys, Settings
@@ -166,6 +167,16 @@ OPTION_CHECKS: dict[str, str] = {
     "byteplus": "mindmovie.providers.byteplus",
     "google": "mindmovie.providers.google",
 }
+
+
+def key_options(stage: str, provider: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The `options` of `stage` an input key holds: those that change what `provider`
+    makes (`byteplus.clip_key_options` for Seedance clips), else all as written."""
+    if stage == "video" and provider == "byteplus":
+        from mindmovie.providers.byteplus import clip_key_options
+
+        return clip_key_options(options)
+    return dict(options)
 
 
 def check_options(settings: Settings) -> None:
