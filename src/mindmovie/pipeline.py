@@ -3854,6 +3854,11 @@ class Pipeline:
         if old is not None and old != self._source_photo(scene, plan):
             photos.append(old)
             keys += [key for _, key, _ in self._keyframe_variants(model, scene, plan, old)]
+        if model.name != "local" and self._keyframe_options_written(model):
+            # keyed with the options as written, until 2026-12-06: reused under that key
+            for photo in photos:
+                written = self._keyframe_variants(model, scene, plan, photo, written=True)
+                keys += [key for _, key, _ in written if key not in keys]
         if model.name != "local":
             # a paid keyframe keyed by the frame size, before 2026-12-04: reused at that size
             for at in [None, *self._outputs_before(store, "keyframe")]:
@@ -3890,9 +3895,10 @@ class Pipeline:
         variants: list[tuple[str, str, KeyframeRequest]],
         store: Store | None = None,
     ) -> dict[str, tuple[str, ...]]:
-        """A paid keyframe request's key -> the keys the same request had until 2026-12-04
-        (with the frame size, `_keyframe_variants`' `legacy`: now's, then those of the
-        run's renders before, `_outputs_before`, with `store`). A result URL kept on a
+        """A paid keyframe request's key -> the keys the same request had before (with the
+        options as written until 2026-12-06, `_keyframe_variants`' `written`; with the
+        frame size until 2026-12-04, its `legacy`: now's, then those of the run's renders
+        before, `_outputs_before`, with `store`). A result URL kept on a
         ledger row (`_refetch_kept`) is found by its key: one kept in a run made then was
         not found, and the render bought the image again. For a local keyframe of a photo
         with transparent parts: its key until 2026-12-06 (`before_dec06`), so that one
@@ -3904,12 +3910,23 @@ class Pipeline:
             dec06 = self._keyframe_variants(model, scene, plan, before_dec06=True)
             return {key: (o,) for (_, key, _), (_, o, _) in zip(variants, dec06, strict=True)}
         before: dict[str, tuple[str, ...]] = {key: () for _, key, _ in variants}
+        if self._keyframe_options_written(model):
+            # keyed with the options as written, until 2026-12-06
+            written = self._keyframe_variants(model, scene, plan, written=True)
+            for (_, key, _), (_, old, _) in zip(variants, written, strict=True):
+                before[key] += (old,)
         for at in [None, *self._outputs_before(store, "keyframe")]:
             legacy = self._keyframe_variants(model, scene, plan, legacy=True, at=at)
             for (_, key, _), (_, old, _) in zip(variants, legacy, strict=True):
                 if old not in before[key]:
                     before[key] += (old,)
         return before
+
+    def _keyframe_options_written(self, model: _ModelId) -> bool:
+        """Whether a paid keyframe's key of now leaves out keyframe options set (those
+        that do not change the image): its key until 2026-12-06 is then another."""
+        options = self.settings.keyframes.options
+        return registry.key_options("keyframes", model.name, options) != dict(options)
 
     def _photo_id(self, path: Path) -> str:
         """A photo's sha256 as keyframe keys hold it: the one this run recorded for the
@@ -3964,6 +3981,7 @@ class Pipeline:
         legacy: bool = False,
         at: OutputSettings | None = None,
         before_dec06: bool = False,
+        written: bool = False,
     ) -> list[tuple[str, str, KeyframeRequest]]:
         """(label, input key, request): the request as planned, then the content-filter
         fallback (a softened prompt), each with its own key so either result is reusable.
@@ -3975,6 +3993,10 @@ class Pipeline:
         the reference photos or the options. Until 2026-12-06 it held those too, so their
         edit painted the same image again and `status` called it a redo
         (`before_dec06`: that key, for reuse only).
+
+        A paid keyframe's key holds the options that change the image
+        (`registry.key_options`); until 2026-12-06 all of them as written (`written`, and
+        `legacy`), and `watermark: false` bought every finished keyframe again.
 
         A local keyframe made from the goal's photo (with no transparent part for the
         painted scene to show through) is that photo fitted to the frame: its key holds
@@ -4021,7 +4043,11 @@ class Pipeline:
             style=plan.style,
             **frame,
             seed=self.settings.keyframes.seed,
-            options=self.settings.keyframes.options,
+            options=(
+                self.settings.keyframes.options
+                if legacy or written or before_dec06
+                else registry.key_options("keyframes", model.name, self.settings.keyframes.options)
+            ),
             # a path that is no readable file (a folder, edited into plan.yaml) is left
             # out as a missing one is: `check_plan` refuses both before any step is made
             refs=[self._photo_id(p) for p in refs if _readable_file(p)],

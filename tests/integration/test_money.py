@@ -3161,3 +3161,60 @@ async def test_clips_keyed_with_their_video_options_as_written_are_reused(
     assert est.total == 0 and all(sc.video.done for sc in est.scenes)
     await Pipeline(goals, s, out=run, keys=KEYS).run()
     assert sim.stats()["totals"]["jobs_created"] == made
+
+
+@pytest.mark.parametrize(
+    "options", [{"watermark": False}, {"response_format": "url"}], ids=["watermark-false", "url"]
+)
+async def test_a_keyframe_option_that_does_not_change_the_image_buys_no_keyframe_again(
+    sim: SimServer, tmp_path: Path, options: dict[str, Any]
+) -> None:
+    """Seedream keyframes made, then `keyframes.options` set to what does not change an
+    image: `watermark: false` (sent so without it: the very same request) or
+    `response_format: url` (how the answer carries it). The key held the options as
+    written, so each bought every finished keyframe again (the fuzz of settings changes:
+    `watermark: false`, 4 of 4 images bought again by identical requests)."""
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    paid_keyframes = {"planner": {"provider": "local"}, "video": {"provider": "local"}}
+    await Pipeline(goals, settings_for("byteplus", sim, **paid_keyframes), out=run, keys=KEYS).run(
+        until="keyframes"
+    )
+    made = sim.stats()["totals"]["images"]
+    assert made == 4
+    s = settings_for("byteplus", sim, **paid_keyframes, keyframes={"options": options})
+    est = estimate_for(goals, s, out=run)
+    assert est.total == 0 and all(sc.keyframe.done for sc in est.scenes)
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert sim.stats()["totals"]["images"] == made  # nothing bought again
+
+
+async def test_keyframes_keyed_with_their_options_as_written_are_reused(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seedream keyframes made with `watermark: false` while their key held the options
+    as written (until 2026-12-06) are reused with it: the old key is looked up
+    (`Pipeline._keyframe_reuse_keys`); else the change of key alone bought them again."""
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    s = settings_for(
+        "byteplus",
+        sim,
+        planner={"provider": "local"},
+        video={"provider": "local"},
+        keyframes={"options": {"watermark": False}},
+    )
+    real = Pipeline._keyframe_variants
+
+    def as_written(self: Pipeline, *a: Any, **kw: Any) -> Any:
+        return real(self, *a, **{**kw, "written": True})
+
+    with monkeypatch.context() as m:
+        m.setattr(Pipeline, "_keyframe_variants", as_written)
+        await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    made = sim.stats()["totals"]["images"]
+    assert made == 4
+    est = estimate_for(goals, s, out=run)
+    assert est.total == 0 and all(sc.keyframe.done for sc in est.scenes)
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert sim.stats()["totals"]["images"] == made

@@ -101,6 +101,25 @@ SEEDANCE_QUEUE_OPTIONS = frozenset({"service_tier", "execution_expires_after"})
 SEEDANCE_SENT_UNSET: dict[str, bool] = {"camera_fixed": False, "watermark": False}
 
 
+#: Seedream options that do not change the image made: how the answer carries it
+SEEDREAM_TRANSPORT_OPTIONS = frozenset({"response_format"})
+#: what `SeedreamKeyframes` sends for an option not set: set to it, the request is the same
+SEEDREAM_SENT_UNSET: dict[str, bool] = {"watermark": False}
+
+
+def keyframe_key_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyframe options a paid keyframe's input key holds: those that change the
+    image, set to other than what is sent without them. Keyed as written,
+    `watermark: false` bought every finished keyframe again with the very same request,
+    and `response_format: url` the same images again."""
+    return {
+        k: v
+        for k, v in options.items()
+        if k not in SEEDREAM_TRANSPORT_OPTIONS
+        and not (k in SEEDREAM_SENT_UNSET and v is SEEDREAM_SENT_UNSET[k])
+    }
+
+
 def clip_key_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """The video options a clip's input key holds: those that change the clip, set to
     other than what is sent without them. Keyed as written, `service_tier: flex` (set to

@@ -171,11 +171,13 @@ OPTION_CHECKS: dict[str, str] = {
 
 def key_options(stage: str, provider: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """The `options` of `stage` an input key holds: those that change what `provider`
-    makes (`byteplus.clip_key_options` for Seedance clips), else all as written."""
-    if stage == "video" and provider == "byteplus":
-        from mindmovie.providers.byteplus import clip_key_options
+    makes (`byteplus.clip_key_options` for Seedance clips, `keyframe_key_options` for
+    Seedream and SeedEdit keyframes), else all as written."""
+    if provider == "byteplus" and stage in ("keyframes", "video"):
+        from mindmovie.providers import byteplus
 
-        return clip_key_options(options)
+        pick = byteplus.clip_key_options if stage == "video" else byteplus.keyframe_key_options
+        return pick(options)
     return dict(options)
 
 
