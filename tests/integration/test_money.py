@@ -3189,6 +3189,34 @@ async def test_a_keyframe_option_that_does_not_change_the_image_buys_no_keyframe
     assert sim.stats()["totals"]["images"] == made  # nothing bought again
 
 
+async def test_a_google_option_set_to_null_buys_nothing_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Gemini keyframes and Veo clips made, then `keyframes.options.image_size: null` and
+    `video.options.person_generation: null`: the client sends a null option as not set
+    (the very same requests), but the keys held the options as written, so every
+    finished keyframe, and with its new key every clip, was priced and bought again."""
+    sim.media_scale = 0.125
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    local_plan = {"planner": {"provider": "local"}}
+    await Pipeline(goals, settings_for("google", sim, **local_plan), out=run, keys=KEYS).run()
+    made = sim.stats()["totals"]
+    assert made["images"] == 4
+    s = settings_for(
+        "google",
+        sim,
+        **local_plan,
+        keyframes={"options": {"image_size": None}},
+        video={"options": {"person_generation": None}},
+    )
+    est = estimate_for(goals, s, out=run)
+    assert est.total == 0 and all(sc.keyframe.done and sc.video.done for sc in est.scenes)
+    await Pipeline(goals, s, out=run, keys=KEYS).run()
+    now = sim.stats()["totals"]
+    assert (now["images"], now["jobs_created"]) == (made["images"], made["jobs_created"])
+
+
 async def test_keyframes_keyed_with_their_options_as_written_are_reused(
     sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
