@@ -1319,24 +1319,8 @@ def test_a_second_signal_ends_a_render_stuck_in_a_blocking_read(
     promises. Both were queued for the loop and never seen: the process waited on for
     good, and only SIGKILL ended it."""
     signum = getattr(signal, signame)
-    pipe = workdir / "never-written"
-    os.mkfifo(pipe)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
-    env |= {"MINDMOVIE_KILL_AT": "plan", "MINDMOVIE_KILL_HOW": f"block:{pipe}"}
-    argv = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", "-q"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mindmovie", *argv],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, _ = _held_render(workdir, "plan", "-q")
     try:
-        t_end = time.monotonic() + 120
-        while not Path(f"{pipe}.reached").exists():
-            assert proc.poll() is None and time.monotonic() < t_end, "never reached the plan"
-            time.sleep(0.02)
         time.sleep(0.3)  # into the blocking open() itself
         proc.send_signal(signum)
         time.sleep(0.5)
@@ -2266,17 +2250,18 @@ def test_ctrl_c_at_a_terminal_while_an_offline_clip_is_made_stops_it_not_fails_i
     assert [row["next"] for row in st["scenes"]] == ["make the clip"], st["scenes"]
 
 
-def _photos_moved_at(workdir: Path, held_at: str) -> tuple[int, str]:
-    """`render examples/goals.yaml --until keyframes` held at killpoint `held_at`
-    (MINDMOVIE_KILL_HOW=block) while examples/photos is renamed, then let go: its exit
-    status and stderr."""
+def _held_render(workdir: Path, held_at: str, *more: str) -> tuple[subprocess.Popen[str], Path]:
+    """`render examples/goals.yaml -c small.yaml --out run` (and `more`) started and held
+    at killpoint `held_at` by a read of a named pipe (MINDMOVIE_KILL_HOW=block), returned
+    once it is held: the process (stderr piped) and the pipe, whose opening for writing
+    lets it go on."""
     pipe = workdir / "held"
     os.mkfifo(pipe)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINDMOVIE_")}
     env |= {"MINDMOVIE_KILL_AT": held_at, "MINDMOVIE_KILL_HOW": f"block:{pipe}"}
-    argv = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run"]
+    argv = ["render", "examples/goals.yaml", "-c", "small.yaml", "--out", "run", *more]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mindmovie", *argv, "--until", "keyframes"],
+        [sys.executable, "-m", "mindmovie", *argv],
         cwd=workdir,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -2286,8 +2271,20 @@ def _photos_moved_at(workdir: Path, held_at: str) -> tuple[int, str]:
     try:
         t_end = time.monotonic() + 120
         while not Path(f"{pipe}.reached").exists():
-            assert proc.poll() is None and time.monotonic() < t_end, "never held"
+            assert proc.poll() is None and time.monotonic() < t_end, f"never held at {held_at}"
             time.sleep(0.02)
+    except BaseException:
+        proc.kill()
+        raise
+    return proc, pipe
+
+
+def _photos_moved_at(workdir: Path, held_at: str) -> tuple[int, str]:
+    """`render examples/goals.yaml --until keyframes` held at killpoint `held_at`
+    (MINDMOVIE_KILL_HOW=block) while examples/photos is renamed, then let go: its exit
+    status and stderr."""
+    proc, pipe = _held_render(workdir, held_at, "--until", "keyframes")
+    try:
         (workdir / "examples" / "photos").rename(workdir / "examples" / "photos.gone")
         with open(pipe, "w"):  # lets the held read end
             pass
