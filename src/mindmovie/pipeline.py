@@ -3925,8 +3925,13 @@ class Pipeline:
     def _keyframe_options_written(self, model: _ModelId) -> bool:
         """Whether a paid keyframe's key of now leaves out keyframe options set (those
         that do not change the image): its key until 2026-12-06 is then another."""
-        options = self.settings.keyframes.options
-        return registry.key_options("keyframes", model.name, options) != dict(options)
+        return self._options_written("keyframes", model)
+
+    def _options_written(self, stage: Literal["keyframes", "video"], model: _ModelId) -> bool:
+        """Whether `stage`'s key of now leaves out options set (`registry.key_options`):
+        its key until 2026-12-06, with them as written, is then another."""
+        options = getattr(self.settings, stage).options
+        return registry.key_options(stage, model.name, options) != dict(options)
 
     def _photo_id(self, path: Path) -> str:
         """A photo's sha256 as keyframe keys hold it: the one this run recorded for the
@@ -5090,9 +5095,8 @@ class Pipeline:
             return {key: () for _, key, _ in variants}
         now: list[OutputSettings | None] = [None] if self._clips_before_at_now(store) else []
         ats = [*now, *self._outputs_before(store, "clip")]
-        options = self.settings.video.options
         # the key with the options as written, as until 2026-12-06 (`_clip_key`)
-        written = registry.key_options("video", model.name, options) != dict(options)
+        written = self._options_written("video", model)
         return {
             key: tuple(
                 dict.fromkeys(
@@ -7035,10 +7039,8 @@ class Pipeline:
                         continue
                     old.ledger_mark_unknown(int(r["id"]))
                     self.reporter.warn(
-                        f"{r['scene_id']}: a {r['stage']} call to {r['provider']} was in "
-                        f"flight when the previous run stopped; its outcome is unknown and it "
-                        f"may have been billed (about {costs.format_usd(r['estimated_usd'])}). "
-                        f"It stays counted as committed in that run's ledger ({db})"
+                        _unknown_outcome_line(r, "previous")
+                        + f" It stays counted as committed in that run's ledger ({db})"
                     )
             finally:
                 old.close()
@@ -8185,11 +8187,7 @@ class Pipeline:
                     self._no_job_found(store, r, video)
                     continue
             store.ledger_mark_unknown(r["id"])
-            self.reporter.warn(
-                f"{r['scene_id']}: a {r['stage']} call to {r['provider']} was in flight when the "
-                f"last run stopped; its outcome is unknown and it may have been billed "
-                f"(about {costs.format_usd(r['estimated_usd'])}). It is counted as committed."
-            )
+            self.reporter.warn(_unknown_outcome_line(r, "last") + " It is counted as committed.")
         await self._find_jobs_made_after_refund(store, video)
 
     def _keep_lost_elsewhere(self, store: Store, r: dict[str, Any], video: VideoModel) -> bool:
@@ -10382,6 +10380,16 @@ def estimate_for(
         return replace(est, notes=(*notes, *costs.maybe_notes(est)))
     finally:
         store.close()
+
+
+def _unknown_outcome_line(r: Mapping[str, Any], which: str) -> str:
+    """What a ledger row `r` in flight when the `which` ("last", "previous") run stopped,
+    now marked of unknown outcome, is said as (the resume's and `--fresh`'s words)."""
+    return (
+        f"{r['scene_id']}: a {r['stage']} call to {r['provider']} was in flight when the "
+        f"{which} run stopped; its outcome is unknown and it may have been billed "
+        f"(about {costs.format_usd(r['estimated_usd'])})."
+    )
 
 
 def _keep_last_plan(store: Store, prev: Step, plan_path: Path, *, other: bool) -> bool:
