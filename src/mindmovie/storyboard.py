@@ -439,7 +439,37 @@ class Thumb:
 
     size: tuple[int, int]  # the decoded keyframe's (`_open_rgb`): its shape on the page
     uri: str  # `_data_uri`
-    tile: Image.Image  # fitted to `thumb_size` of the first keyframe's shape, as drawn
+    # fitted to `thumb_size` of the first keyframe's shape, as drawn; None when made for
+    # the page alone (`_page_thumbs`: the sheet drawn is current)
+    tile: Image.Image | None
+
+
+#: the page's part of the last keyframes made into thumbnails in this process, by the
+#: file's stamp (`_stamp`): (decoded size, data URI). A render draws the board after its
+#: keyframes and again at its end, where only the page changed (its clips); the second
+#: took the keyframes' decode, downscale and JPEG again (~6 ms a 640x360 keyframe, a
+#: third of that second board's time). ~80 KB a 640-wide keyframe: bounded
+_PAGE_PARTS: dict[tuple[object, ...], tuple[tuple[int, int], str]] = {}
+_PAGE_PARTS_MAX = 64
+
+
+def _stamp(path: Path) -> tuple[object, ...] | None:
+    """A file as the same file with the same bytes: a keyframe made again is written to
+    a new file and renamed over the old one (a new inode, a new modification time)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _remember_page_part(stamp: tuple[object, ...] | None, thumb: Thumb) -> None:
+    if stamp is None:
+        return
+    _PAGE_PARTS.pop(stamp, None)
+    _PAGE_PARTS[stamp] = (thumb.size, thumb.uri)
+    while len(_PAGE_PARTS) > _PAGE_PARTS_MAX:
+        del _PAGE_PARTS[next(iter(_PAGE_PARTS))]
 
 
 def _thumbs(plan: Plan, keyframes: Mapping[str, Path]) -> list[Thumb | None]:
@@ -448,13 +478,35 @@ def _thumbs(plan: Plan, keyframes: Mapping[str, Path]) -> list[Thumb | None]:
     out: list[Thumb | None] = []
     box: tuple[int, int] | None = None
     for scene in plan.scenes:
-        img = _open_rgb(keyframes.get(scene.id))
+        path = keyframes.get(scene.id)
+        stamp = _stamp(path) if path is not None else None
+        img = _open_rgb(path)
         if img is None:
             out.append(None)
             continue
         box = box or thumb_size(img.width / img.height)
         tile = ImageOps.fit(img, box, Image.Resampling.LANCZOS)
-        out.append(Thumb(img.size, _data_uri(img), tile))
+        out.append(thumb := Thumb(img.size, _data_uri(img), tile))
+        _remember_page_part(stamp, thumb)
+    return out
+
+
+def _page_thumbs(plan: Plan, keyframes: Mapping[str, Path]) -> list[Thumb | None]:
+    """As `_thumbs`, for the page alone (no tiles): a keyframe made into a thumbnail
+    before in this process, unchanged since, is not decoded again."""
+    out: list[Thumb | None] = []
+    for scene in plan.scenes:
+        path = keyframes.get(scene.id)
+        stamp = _stamp(path) if path is not None else None
+        if stamp is not None and (part := _PAGE_PARTS.get(stamp)) is not None:
+            out.append(Thumb(part[0], part[1], None))
+            continue
+        img = _open_rgb(path)
+        if img is None:
+            out.append(None)
+            continue
+        out.append(thumb := Thumb(img.size, _data_uri(img), None))
+        _remember_page_part(stamp, thumb)
     return out
 
 
@@ -464,14 +516,81 @@ def _jpeg_bytes(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _png_bytes(img: Image.Image) -> bytes:
+def _png_bytes(img: Image.Image, digest: str | None = None) -> bytes:
+    """The sheet as PNG; `digest` (`_sheet_digest`) is written into it, as text."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    if digest is not None:
+        info.add_text(SHEET_DIGEST_KEY, digest)
     buf = io.BytesIO()
     # zlib level 1, no `optimize`: optimize=True took 2.1 of the 2.7 s a 7-scene board
     # took, for 16 % less; level 3 took 77 ms for the example's 1264x1291 sheet, level 1
     # 54 ms for 4 % more bytes (947 KB), and a render draws the sheet again whenever a
     # scene's state moved
-    img.save(buf, format="PNG", compress_level=1)
+    img.save(buf, format="PNG", compress_level=1, pnginfo=info)
     return buf.getvalue()
+
+
+#: the PNG text key holding what the sheet was drawn from (`_sheet_digest`)
+SHEET_DIGEST_KEY = "mindmovie-sheet"
+
+
+def _sheet_digest(
+    plan: Plan,
+    keyframes: Mapping[str, Path] | None,
+    costs: Mapping[str, float] | None,
+    planner_cost: float | None,
+    old_keyframes: Collection[str],
+    failed: Mapping[str, str] | None,
+    movie: float | None,
+    same_as: Mapping[str, str] | None,
+) -> str | None:
+    """A digest of everything `render_sheet` draws from, or None when that is not all
+    (a text the built-in font lacks is drawn with a system font, which can change).
+
+    Why: a render draws the board after its keyframes and at its end; the sheet shows no
+    clips, so the second drew and encoded the very same picture again (~40 ms of CPU at
+    1264x904, half that board's time; ~0.4 s for a 7-scene 720p board). Written into
+    the PNG (`_png_bytes`), so a sheet replaced or removed by hand is drawn again."""
+    import hashlib
+
+    import PIL
+
+    from mindmovie import __version__
+
+    fields = plan.model_dump(mode="json")
+    if not json.dumps(fields, ensure_ascii=False).isascii():
+        return None
+    files = {sid: (str(p), _stamp(p)) for sid, p in sorted((keyframes or {}).items())}
+    parts = (
+        BOARD_VERSION,
+        __version__,
+        PIL.__version__,
+        fields,
+        files,
+        sorted((costs or {}).items()),
+        planner_cost,
+        sorted(old_keyframes),
+        sorted((failed or {}).items()),
+        movie,
+        sorted((same_as or {}).items()),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _drawn_from(png_path: Path) -> str | None:
+    """The `_sheet_digest` written into the sheet at `png_path`, if it is a whole PNG
+    that has one (its chunks' checksums verified, no pixels decoded)."""
+    try:
+        with Image.open(png_path) as im:
+            digest = im.info.get(SHEET_DIGEST_KEY) if im.format == "PNG" else None
+            if not isinstance(digest, str):
+                return None
+            im.verify()
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+        return None
+    return digest
 
 
 def _category_colour(category: str) -> RGB:
@@ -855,19 +974,25 @@ def write_storyboard(
         # ..." from the render, "cannot write in RUN (Is a directory)" from storyboard
         if why := folder_where_file_goes(path, f"the storyboard's {what}", again):
             raise RunDirError(why)
-    thumbs = _thumbs(plan, keyframes or {})  # once for both
-    sheet = render_sheet(
-        plan,
-        keyframes,
-        costs,
-        thumbs=thumbs,
-        planner_cost=planner_cost,
-        old_keyframes=old_keyframes,
-        failed=failed,
-        movie=movie,
-        same_as=same_as,
+    digest = _sheet_digest(
+        plan, keyframes, costs, planner_cost, old_keyframes, failed, movie, same_as
     )
-    atomic_write_bytes(png_path, _png_bytes(sheet))
+    if digest is not None and _drawn_from(png_path) == digest:
+        thumbs = _page_thumbs(plan, keyframes or {})  # the sheet there is this one
+    else:
+        thumbs = _thumbs(plan, keyframes or {})  # once for both
+        sheet = render_sheet(
+            plan,
+            keyframes,
+            costs,
+            thumbs=thumbs,
+            planner_cost=planner_cost,
+            old_keyframes=old_keyframes,
+            failed=failed,
+            movie=movie,
+            same_as=same_as,
+        )
+        atomic_write_bytes(png_path, _png_bytes(sheet, digest))
     atomic_write_text(
         html_path,
         render_html(

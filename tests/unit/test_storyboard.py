@@ -799,13 +799,14 @@ def test_decoded_keyframes_are_not_all_held_while_the_board_is_written(
             decoded.append(weakref.ref(img))
         return img
 
-    def png_bytes(img: Image.Image) -> bytes:
+    def png_bytes(img: Image.Image, digest: str | None = None) -> bytes:
         gc.collect()
         alive.append(sum(r() is not None for r in decoded))
-        return real_png(img)
+        return real_png(img, digest)
 
     monkeypatch.setattr(storyboard, "_open_rgb", open_rgb)
     monkeypatch.setattr(storyboard, "_png_bytes", png_bytes)
+    before[0].unlink()  # (else the sheet of the same inputs is kept as drawn)
     after = write_storyboard(run, plan, keyframes=keyframes, clips=clips)
     assert len(decoded) == 4  # the scenes with a keyframe
     assert alive == [0], alive
@@ -926,3 +927,100 @@ def test_invisible_characters_are_not_drawn_as_boxes_on_the_sheet() -> None:
         return render_sheet(plan.model_copy(update={"title": text, "scenes": scenes})).tobytes()
 
     assert sheet(UNSEEN) == sheet(SEEN)
+
+
+def _sheets_drawn(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every sheet drawn from now on (its plan's title)."""
+    from mindmovie import storyboard
+
+    drawn: list[str] = []
+    real = storyboard.render_sheet
+
+    def counting(plan: Plan, *args: object, **kwargs: object) -> Image.Image:
+        drawn.append(plan.title)
+        return real(plan, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storyboard, "render_sheet", counting)
+    return drawn
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["same process", "another process"])
+def test_a_sheet_of_the_same_inputs_is_not_drawn_again_and_the_page_is_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cached: bool
+) -> None:
+    """A render draws the board after its keyframes and again at its end, where only its
+    clips are new: the sheet shows no clips, so it is kept as drawn (it was drawn and
+    encoded again, the same picture, half that board's time). The page is made again,
+    each keyframe inlined as a page made from nothing inlines it."""
+    from mindmovie import storyboard
+
+    run = tmp_path / "run"
+    plan = _make_run(run)
+    keyframes, clips = _artifacts(run, plan)
+    png, html = write_storyboard(run, plan, costs=COSTS, keyframes=keyframes)
+    sheet = png.read_bytes()
+    assert "<video" not in html.read_text()
+    if not cached and hasattr(storyboard, "_PAGE_PARTS"):  # (fails on its asserts without)
+        storyboard._PAGE_PARTS.clear()  # `mindmovie storyboard RUN` after: another process
+    drawn = _sheets_drawn(monkeypatch)
+    write_storyboard(run, plan, costs=COSTS, clips=clips, keyframes=keyframes)
+    assert drawn == [] and png.read_bytes() == sheet
+    if hasattr(storyboard, "_PAGE_PARTS"):
+        storyboard._PAGE_PARTS.clear()
+    page = storyboard.render_html(run, plan, costs=COSTS, clips=clips, keyframes=keyframes)
+    assert html.read_text() == page and page.count("<video") == len(CLIPS)
+    assert page.count('src="data:image/jpeg;base64,') == len(keyframes)
+
+
+def _replace_keyframe(run: Path, plan: Plan) -> None:
+    path = run / "scenes" / plan.scenes[0].id / "keyframe.png"
+    Image.new("RGB", (640, 360), (20, 20, 20)).save(path)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "a cost",
+        "a keyframe made again",
+        "a scene failed",
+        "sheet replaced by hand",
+        "sheet cut short",
+        "sheet removed",
+        "a title the built-in font lacks",
+    ],
+)
+def test_a_sheet_is_drawn_again_when_what_it_shows_changed_or_it_is_not_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    run = tmp_path / "run"
+    plan = _make_run(run)
+    keyframes, clips = _artifacts(run, plan)
+    costs, failed = dict(COSTS), {}
+    png, _ = write_storyboard(run, plan, costs=costs, keyframes=keyframes)
+    sheet = png.read_bytes()
+    if change == "a cost":
+        costs["02-wealth-1"] = 0.5
+    elif change == "a keyframe made again":
+        _replace_keyframe(run, plan)
+    elif change == "a scene failed":
+        failed = {plan.scenes[3].id: "keyframe failed: refused"}  # (it has none)
+    elif change == "sheet replaced by hand":
+        Image.new("RGB", (64, 64), (1, 2, 3)).save(png)
+    elif change == "sheet cut short":
+        png.write_bytes(sheet[: len(sheet) // 2])
+    elif change == "sheet removed":
+        png.unlink()
+    else:
+        plan = plan.model_copy(update={"title": "Моя жизнь"})
+        write_storyboard(run, plan, costs=costs, keyframes=keyframes)
+        sheet = png.read_bytes()
+    drawn = _sheets_drawn(monkeypatch)
+    write_storyboard(run, plan, costs=costs, clips=clips, keyframes=keyframes, failed=failed)
+    assert drawn == [plan.title]
+    with Image.open(png) as im:
+        im.load()
+        assert im.size == sheet_size(len(plan.scenes), thumb_size(16 / 9))
+    if change.startswith("sheet") or change.startswith("a title"):  # the same picture
+        assert png.read_bytes() == sheet
+    else:
+        assert png.read_bytes() != sheet
