@@ -460,14 +460,21 @@ def test_the_readme_live_view_states_are_the_pipelines() -> None:
 
 
 def test_the_readme_quality_table_and_frame_sizes_are_the_compositors() -> None:
-    """The README's quality table gives each quality's x264 preset and CRF, and the
-    README and config.example.yaml give each aspect's frame sizes, as the code has them."""
-    from mindmovie.compose.timeline import ASPECTS, QUALITY, output_size
+    """The README's quality table gives each quality's x264 preset and CRF and its
+    sound's AAC options, and the README and config.example.yaml give each aspect's frame
+    sizes, as the code has them."""
+    from mindmovie.compose.timeline import AAC_BY_QUALITY, ASPECTS, QUALITY, output_size
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     example = (REPO / "config.example.yaml").read_text(encoding="utf-8")
     for quality, (preset, crf) in QUALITY.items():
-        assert re.search(rf"^\| `{quality}`.*?\| {preset} / {crf} \|", readme, re.M), quality
+        aac = dict(zip(AAC_BY_QUALITY[quality][::2], AAC_BY_QUALITY[quality][1::2], strict=True))
+        sound = aac.pop("-b:a").replace("k", " kb/s")
+        if aac.pop("-aac_coder", None) == "fast":
+            sound += ", fast coder"
+        assert not aac, aac  # (an option the table does not say)
+        row = rf"^\| `{quality}`.*?\| {preset} / {crf} \| {sound} \|"
+        assert re.search(row, readme, re.M), quality
     for aspect in ASPECTS:
         sizes = " / ".join(
             "{}x{}".format(*output_size(aspect, r)) for r in ("480p", "720p", "1080p")

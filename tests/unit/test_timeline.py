@@ -273,6 +273,9 @@ def test_without_a_short_item_the_timeline_and_its_keys_are_unchanged(
 
     monkeypatch.setattr(timeline, "RENDERER_VERSION", "pinned")
     monkeypatch.setattr(timeline, "AUDIO_VERSION", "audio-3")  # the audio pass's, then
+    # draft's track as it was encoded then (its own AAC options since 2026-12-06: a new
+    # key, on purpose; `test_a_draft_s_track_is_encoded_for_a_quick_look_under_its_own_key`)
+    monkeypatch.setitem(timeline.AAC_BY_QUALITY, "draft", timeline.AAC_BY_QUALITY["standard"])
 
     def digest(movie: MovieInput, spec: OutputSpec) -> str:
         tl = build_timeline(movie, spec)

@@ -34,7 +34,6 @@ from mindmovie.media import (
 SAMPLE_RATE = 48000
 #: Clip sound sits under the music.
 CLIP_GAIN = 0.45
-AAC_BITRATE = "192k"
 #: Seconds a looped song's end is crossfaded into its start at every seam: a song whose
 #: last sample does not run on into its first (nearly any song) clicked at each repeat.
 LOOP_CROSSFADE = 0.05
@@ -301,8 +300,7 @@ def audio_args(
         "[a]",
         "-c:a",
         "aac",
-        "-b:a",
-        AAC_BITRATE,
+        *bed.aac,
         "-ar",
         str(SAMPLE_RATE),
         "-ac",
