@@ -562,7 +562,12 @@ def _sheet_digest(
     fields = plan.model_dump(mode="json")
     if not json.dumps(fields, ensure_ascii=False).isascii():
         return None
-    files = {sid: (str(p), _stamp(p)) for sid, p in sorted((keyframes or {}).items())}
+    # the keyframes' bytes, not their files: a sheet drawn again from the very same
+    # pictures (a copied or moved run, a run set aside by --fresh whose keyframes the new
+    # one links) is the same file, which `--fresh` keeps one copy of (`_share_unchanged`)
+    files = {
+        sid: sha256_file(p) if p.is_file() else None for sid, p in sorted((keyframes or {}).items())
+    }
     parts = (
         BOARD_VERSION,
         __version__,

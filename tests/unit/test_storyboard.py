@@ -1024,3 +1024,24 @@ def test_a_sheet_is_drawn_again_when_what_it_shows_changed_or_it_is_not_whole(
         assert png.read_bytes() == sheet
     else:
         assert png.read_bytes() != sheet
+
+
+def test_a_sheet_drawn_again_from_the_same_pictures_is_the_same_file(tmp_path: Path) -> None:
+    """The digest a sheet carries is of its keyframes' bytes, not their files: a run set
+    aside by `--fresh` keeps one copy of a sheet the new run draws the same (hard-linked
+    by `_share_unchanged`, which goes by the bytes), and a sheet holding the keyframes'
+    file stamps differed in them and was a second copy (0.9 MB for the example)."""
+    import shutil
+
+    run = tmp_path / "run"
+    plan = _make_run(run)
+    keyframes, _ = _artifacts(run, plan)
+    png, _ = write_storyboard(run, plan, costs=COSTS, keyframes=keyframes)
+    again = tmp_path / "again"
+    shutil.copytree(run, again)  # other files (inodes), the same bytes
+    for p in (again / "scenes").glob("*/keyframe.png"):
+        os.utime(p, ns=(1, 1))  # and other times
+    (again / "storyboard.png").unlink()
+    moved, _ = _artifacts(again, plan)
+    png_again, _ = write_storyboard(again, plan, costs=COSTS, keyframes=moved)
+    assert png_again.read_bytes() == png.read_bytes()
