@@ -916,7 +916,10 @@ def estimate(
 
 
 def _disk_size(n: int) -> str:
-    """Bytes on disk as status says them: "6.4 MB", or "52 KB" under a megabyte."""
+    """Bytes on disk as status says them: "6.4 MB", "52 KB" under a megabyte, and "412
+    bytes" under a kilobyte (a set-aside folder of a few bytes was "0 KB", as if empty)."""
+    if n < 1000:
+        return "1 byte" if n == 1 else f"{n} bytes"
     return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} KB"
 
 

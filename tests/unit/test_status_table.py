@@ -477,3 +477,17 @@ def test_kept_is_said_paid_only_of_a_run_with_paid_calls(
         ) in shown, shown
         kept = shown[shown.index("kept/:") :].split("come back")[0]
         assert "paid" not in kept, kept
+
+
+@pytest.mark.parametrize(
+    ("n", "said"),
+    [(0, "0 bytes"), (1, "1 byte"), (412, "412 bytes"), (999, "999 bytes"), (1000, "1 KB"),
+     (52_000, "52 KB"), (999_499, "999 KB"), (6_400_000, "6.4 MB")],
+)  # fmt: skip
+def test_disk_sizes_status_says_are_never_0_kb_for_bytes_held(n: int, said: str) -> None:
+    """What previous/ and kept/ hold, as `status` says it: a folder of a few bytes (a
+    run set aside with nothing in it but a small file) was "0 KB", as if it held
+    nothing and deleting it freed nothing."""
+    from mindmovie.cli import _disk_size
+
+    assert _disk_size(n) == said
