@@ -7016,6 +7016,61 @@ class Pipeline:
             )
         return carried
 
+    async def _find_aside_orphan_job(self, video: VideoModel, dest: Path) -> None:
+        """`render --fresh`, before its spend question: a clip create in flight when the
+        run it set aside in `dest` stopped (a committed row with no job id: a Seedance
+        create answered, its task id not journaled, or one whose answer was lost) is
+        looked for in the provider's job list, as a resume of that run does
+        (`_recover_orphans`), and the job found goes on its row there (and on its step,
+        when that still asks for it: what a resume writes, so a run put back, the fresh
+        render declined, keeps it). The row is
+        then carried with the other jobs in flight (`_carry_fresh_jobs`) and the scene
+        asking for the same inputs takes it. Before, only jobs with an id were carried:
+        the row was marked of unknown outcome (`_report_aside_orphans`) and the fresh
+        run paid a second job for the clip. Only one such row of this provider and model
+        made where this render asks: several cannot be told apart (the list shows no
+        prompts), and those, or one whose job is not listed, are left as before."""
+        db = dest / "run.db"
+        if not registry.lists_jobs(video.name) or not db.is_file():
+            return
+        try:
+            old = Store(db)
+        except (StoreError, sqlite3.Error, OSError):
+            return  # (`_carry_fresh_jobs` says it cannot be read)
+        try:
+            rows = [
+                r
+                for r in old.ledger_rows()
+                if r["stage"] == "clip"
+                and r["state"] == "committed"
+                and not r["remote_id"]
+                and r["provider"] == video.name
+                and r["model"] == video.model
+                and not (r["usage"] or {}).get("unknown_outcome")
+            ]
+            if len(rows) != 1:
+                return
+            (r,) = rows
+            then = old.job_origin(int(r["id"]))
+            if then is not None and self._origin_changes_in(old, then, video.name):
+                return  # made elsewhere: its job is not listed where this render asks
+            jobs = await self._unjournaled_jobs(old, video, _row_made_at(r) - 60)
+            if not jobs:
+                return
+            rid = str(_nearest_first(jobs, _lost_sent_at(r))[0].remote_id)
+            if _still_asks(old, r):
+                old.mark_submitted(str(r["scene_id"]), "clip", rid, ledger_row=int(r["id"]))
+            else:
+                old.ledger_set_remote(int(r["id"]), rid)
+        except (StoreError, sqlite3.Error, OSError):
+            return  # (damaged by hand: nothing is carried from it either)
+        finally:
+            old.close()
+        self.reporter.info(
+            f"{r['scene_id']}: found job {rid}, sent just before the previous run stopped; "
+            "it is carried into this run instead of paying again"
+        )
+
     def _report_aside_orphans(self, dest: Path) -> None:
         """The paid calls in flight when the run `render --fresh` set aside in `dest`
         stopped (committed rows with no job id: a Veo create killed before its name was
@@ -9277,6 +9332,8 @@ class Pipeline:
             self.reporter.money(*spent)
         self._take_receipts(store)
         await self._recover_orphans(store, video_model)
+        if self._fresh_moved is not None:  # --fresh: the set-aside run's lost create too
+            await self._find_aside_orphan_job(video_model, self._fresh_moved[0])
         await self._settle_stale_jobs(store, video_model, last=False)
         if self._let_go and until in ("clips", "movie"):
             await self._find_let_go(store, video_model)

@@ -1905,6 +1905,47 @@ def test_render_fresh_after_a_kill_mid_veo_create_says_its_outcome_is_unknown(
     assert st["money"]["in_flight"] == 0 and st["money"]["unknown"] >= 0.32, st["money"]
 
 
+def test_render_fresh_after_a_kill_mid_seedance_create_takes_the_job_its_request_made(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed just after a Seedance create was answered, its task id not yet journaled
+    (`submit`), then `render --fresh`. Only jobs with an id were carried: the set-aside
+    row was marked outcome unknown there, and the fresh run made (and paid for) a second
+    task for that scene's clip, five tasks for four scenes. A resume finds the task in
+    the provider's list and picks it up; the fresh run now does the same before it
+    carries: the task goes on the set-aside row, is carried, and its scene takes it. One
+    task per scene, each billed once, in the fresh run's ledger only."""
+    rig = make_rig(sim, tmp_path)
+    r = rig.render(kill_at="submit")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    time.sleep(0.3)  # (the dead process's last requests answered by the simulator)
+    assert rig.totals()["jobs_created"] == 1  # made at the provider, its id in no journal
+    r2 = mindmovie_fork.run(
+        [*rig.args(quiet=False), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh -> {r2.returncode}\n{r2.stdout}{r2.stderr}")
+    assert r2.returncode == 0, rig.history()
+    assert "Traceback" not in r2.stdout + r2.stderr
+    assert_movie(rig.out / "movie.mp4")
+    jobs = {j.id for j in sim.jobs()}
+    assert len(jobs) == rig.totals()["jobs_created"] == SCENES, rig.history()
+    after = rig.status()
+    billed = ledger(after, "clip", "billed")
+    assert sorted(r["remote_id"] for r in billed) == sorted(jobs), after["ledger"]
+    assert all(r["billed_usd"] > 0 and not r["usage"].get("unused") for r in billed), billed
+    assert not ledger(after, "clip", "committed"), after["ledger"]
+    money = after["money"]
+    assert money["billed"] == pytest.approx(sum(r["billed_usd"] for r in after["ledger"]))
+    assert money["in_flight"] == 0, money
+    # the set-aside run counts no clip: its row of the orphan says where its task went
+    (aside,) = (rig.out / "previous").iterdir()
+    st = _status_at(rig, aside)
+    clips = ledger(st, "clip")
+    assert [(r["state"], r["billed_usd"]) for r in clips] == [("refunded", 0.0)], clips
+    assert clips[0]["remote_id"] in jobs and clips[0]["usage"]["carried_to"], clips
+    assert st["money"]["in_flight"] == 0 and unknown_rows(st, "clip") == [], st["money"]
+
+
 def test_render_fresh_with_other_inputs_bills_the_carried_job_and_keeps_its_clip(
     sim: SimServer, tmp_path: Path
 ) -> None:
