@@ -436,7 +436,9 @@ def test_storyboard_that_cannot_be_written_is_one_line(
     def refused(*args: Any, **kwargs: Any) -> None:
         raise OSError(err, os.strerror(err), str(tmp_path / "run" / ".storyboard.png.1.tmp"))
 
+    # (both files: the sheet of the run's inputs, drawn by its render, is not drawn again)
     monkeypatch.setattr(storyboard, "atomic_write_bytes", refused)
+    monkeypatch.setattr(storyboard, "atomic_write_text", refused)
     r = CliRunner().invoke(app, ["storyboard", str(tmp_path / "run")], env={"COLUMNS": "200"})
     assert r.exit_code == (1 if err == errno.ENOSPC else 2), r.output
     assert not isinstance(r.exception, OSError), r.exception
