@@ -550,9 +550,10 @@ def _sheet_digest(
     (a text the built-in font lacks is drawn with a system font, which can change).
 
     Why: a render draws the board after its keyframes and at its end; the sheet shows no
-    clips, so the second drew and encoded the very same picture again (~40 ms of CPU at
-    1264x904, half that board's time; ~0.4 s for a 7-scene 720p board). Written into
-    the PNG (`_png_bytes`), so a sheet replaced or removed by hand is drawn again."""
+    clips, so the second drew and encoded the very same picture again (41 of the 85 ms
+    of CPU a 4-scene board of 640x360 keyframes took). Written into the PNG
+    (`_png_bytes`), so a sheet replaced or removed by hand is drawn again. A keyframe
+    that cannot be read gives None too: the sheet is drawn, its tile a placeholder."""
     import hashlib
 
     import PIL
@@ -565,9 +566,13 @@ def _sheet_digest(
     # the keyframes' bytes, not their files: a sheet drawn again from the very same
     # pictures (a copied or moved run, a run set aside by --fresh whose keyframes the new
     # one links) is the same file, which `--fresh` keeps one copy of (`_share_unchanged`)
-    files = {
-        sid: sha256_file(p) if p.is_file() else None for sid, p in sorted((keyframes or {}).items())
-    }
+    try:
+        files = {
+            sid: sha256_file(p) if p.is_file() else None
+            for sid, p in sorted((keyframes or {}).items())
+        }
+    except OSError:
+        return None
     parts = (
         BOARD_VERSION,
         __version__,

@@ -1045,3 +1045,25 @@ def test_a_sheet_drawn_again_from_the_same_pictures_is_the_same_file(tmp_path: P
     moved, _ = _artifacts(again, plan)
     png_again, _ = write_storyboard(again, plan, costs=COSTS, keyframes=moved)
     assert png_again.read_bytes() == png.read_bytes()
+
+
+def test_a_keyframe_that_cannot_be_read_for_the_sheet_s_digest_still_gets_a_board(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sheet's digest reads every keyframe; one that cannot be read (another user's
+    file) does not stop the board: the sheet is drawn, without a digest, each time."""
+    from mindmovie import storyboard
+
+    run = tmp_path / "run"
+    plan = _make_run(run)
+    keyframes, clips = _artifacts(run, plan)
+
+    def refused(path: Path) -> str:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(storyboard, "sha256_file", refused)
+    drawn = _sheets_drawn(monkeypatch)
+    for _ in range(2):
+        png, html = write_storyboard(run, plan, costs=COSTS, clips=clips, keyframes=keyframes)
+    assert drawn == [plan.title] * 2 and png.is_file() and html.is_file()
+    assert storyboard._drawn_from(png) is None
