@@ -440,7 +440,7 @@ class Thumb:
     size: tuple[int, int]  # the decoded keyframe's (`_open_rgb`): its shape on the page
     uri: str  # `_data_uri`
     # fitted to `thumb_size` of the first keyframe's shape, as drawn; None when made for
-    # the page alone (`_page_thumbs`: the sheet drawn is current)
+    # the page alone (`_thumbs(tiles=False)`: the sheet drawn is current)
     tile: Image.Image | None
 
 
@@ -472,40 +472,28 @@ def _remember_page_part(stamp: tuple[object, ...] | None, thumb: Thumb) -> None:
         del _PAGE_PARTS[next(iter(_PAGE_PARTS))]
 
 
-def _thumbs(plan: Plan, keyframes: Mapping[str, Path]) -> list[Thumb | None]:
+def _thumbs(plan: Plan, keyframes: Mapping[str, Path], *, tiles: bool = True) -> list[Thumb | None]:
     """Every scene's keyframe (`_open_rgb`) as a `Thumb`, in scene order; the sheet's
-    pictures take the first keyframe's shape (`render_sheet`)."""
+    pictures take the first keyframe's shape (`render_sheet`). `tiles=False`: for the
+    page alone (no tiles; the sheet drawn is current), where a keyframe made into a
+    thumbnail before in this process, unchanged since, is not decoded again."""
     out: list[Thumb | None] = []
     box: tuple[int, int] | None = None
     for scene in plan.scenes:
         path = keyframes.get(scene.id)
         stamp = _stamp(path) if path is not None else None
-        img = _open_rgb(path)
-        if img is None:
-            out.append(None)
-            continue
-        box = box or thumb_size(img.width / img.height)
-        tile = ImageOps.fit(img, box, Image.Resampling.LANCZOS)
-        out.append(thumb := Thumb(img.size, _data_uri(img), tile))
-        _remember_page_part(stamp, thumb)
-    return out
-
-
-def _page_thumbs(plan: Plan, keyframes: Mapping[str, Path]) -> list[Thumb | None]:
-    """As `_thumbs`, for the page alone (no tiles): a keyframe made into a thumbnail
-    before in this process, unchanged since, is not decoded again."""
-    out: list[Thumb | None] = []
-    for scene in plan.scenes:
-        path = keyframes.get(scene.id)
-        stamp = _stamp(path) if path is not None else None
-        if stamp is not None and (part := _PAGE_PARTS.get(stamp)) is not None:
+        if not tiles and stamp is not None and (part := _PAGE_PARTS.get(stamp)) is not None:
             out.append(Thumb(part[0], part[1], None))
             continue
         img = _open_rgb(path)
         if img is None:
             out.append(None)
             continue
-        out.append(thumb := Thumb(img.size, _data_uri(img), None))
+        tile = None
+        if tiles:
+            box = box or thumb_size(img.width / img.height)
+            tile = ImageOps.fit(img, box, Image.Resampling.LANCZOS)
+        out.append(thumb := Thumb(img.size, _data_uri(img), tile))
         _remember_page_part(stamp, thumb)
     return out
 
@@ -988,7 +976,7 @@ def write_storyboard(
         plan, keyframes, costs, planner_cost, old_keyframes, failed, movie, same_as
     )
     if digest is not None and _drawn_from(png_path) == digest:
-        thumbs = _page_thumbs(plan, keyframes or {})  # the sheet there is this one
+        thumbs = _thumbs(plan, keyframes or {}, tiles=False)  # the sheet there is this one
     else:
         thumbs = _thumbs(plan, keyframes or {})  # once for both
         sheet = render_sheet(
