@@ -11,11 +11,12 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console, Group
 from rich.markup import escape
+from rich.segment import Segment
 from rich.text import Text
 
 if TYPE_CHECKING:
@@ -45,6 +46,20 @@ class OutputFailed(Exception):
         self.stream = stream
 
 
+#: what a control character in text becomes on the screen: the escape Python writes for
+#: it (`\x1b`). A file or folder name holding ESC or a C1 control (`$'\e[2J'`, made by
+#: a script's bad quoting or on purpose) was written raw in "error: NAME: file not
+#: found": the terminal took it as a command (cleared the screen, recoloured or retitled
+#: it, hid the rest of the line). Line breaks and tabs are the messages' own.
+_SHOWN = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in "\n\t"}
+
+
+def shown(text: str) -> str:
+    """`text` with each control character (but line break and tab) written as its
+    escape, so that what a person named is shown, not obeyed by the terminal."""
+    return text.translate(_SHOWN)
+
+
 class LogConsole(Console):
     """A console whose reader may go away mid-render (`render 2>&1 | head`, a log viewer
     quit, a pipe's reader killed), or whose file cannot be written (a full disk under
@@ -68,6 +83,16 @@ class LogConsole(Console):
             return
         self.quiet = True
         write_nowhere(self.file)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        # before rich's Text drops BEL, backspace, CR and form feeds from a name unsaid
+        return super().render_str(shown(text), **kwargs)
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        # a Text made by hand; its text only: a live view's cursor moves are control segments
+        return super()._render_buffer(
+            seg if seg.control else Segment(shown(seg.text), seg.style) for seg in buffer
+        )
 
     def _check_buffer(self) -> None:
         # rich takes up only a closed pipe (`on_broken_pipe`); this is where it writes

@@ -367,3 +367,12 @@ def test_an_error_not_of_writing_the_output_is_not_blamed_on_it(tmp_path: Path) 
         with open(FULL, "wb", buffering=0) as file, pytest.raises(OSError) as full:
             file.write(b"x")
         assert _written_stream(full.value) is None
+
+
+def test_a_file_name_with_control_characters_is_shown_not_obeyed(tmp_path: Path) -> None:
+    """`mindmovie render $'\\e[2Jgoals.yaml'`: the name went raw into "file not found",
+    and the terminal cleared its screen. Its escapes are written as text."""
+    r = _sh('exec "$@"', "render", "my\x1b[2J\x07goals.yaml", cwd=tmp_path)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr.startswith("error: my\\x1b[2J\\x07goals.yaml: file not found"), r.stderr
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr

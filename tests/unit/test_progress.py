@@ -622,3 +622,26 @@ def test_the_plain_log_counts_the_plan_s_time_and_says_it_started(
     assert lines[0] == "[   0.0s] plan: running - anthropic", lines
     assert lines[1] == "[   7.5s] plan: failed - HTTP 500", lines
     assert lines[2].startswith("[   7.5s] totals:") and "elapsed 8 s" in lines[2], lines
+
+
+def test_control_characters_in_text_are_shown_not_sent_to_the_terminal() -> None:
+    """A name holding ESC (`$'\\e[2J'`) was written raw: the terminal cleared its screen
+    or recoloured the rest. LogConsole writes it as `\\x1b`; its own styles and a live
+    view's cursor moves are still escape sequences, and line breaks stay."""
+    from mindmovie.progress import LogConsole
+
+    buf = io.StringIO()
+    con = LogConsole(
+        file=buf, force_terminal=True, color_system="standard", width=200, highlight=False
+    )
+    con.print("[red]error:[/red] a\x1b[2Jb\x1fc\x9bd\ne", soft_wrap=True)
+    with Live("x\x1b]0;title\x07y", console=con, auto_refresh=False) as live:
+        live.refresh()
+    text = buf.getvalue()
+    assert "a\\x1b[2Jb\\x1fc\\x9bd\ne" in text
+    assert "x\\x1b]0;title" in text
+    assert "\x1b[31merror:" in text  # the style
+    assert "\x1b[?25l" in text  # the live view hid the cursor: a control segment
+    assert not {"\x07", "\x1f", "\x9b"} & set(text)
+    # only rich's own sequences are left: ESC then `[`, each a whole CSI
+    assert re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).count("\x1b") == 0
