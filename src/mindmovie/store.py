@@ -18,6 +18,7 @@ import re
 import shutil
 import sqlite3
 import stat
+import tempfile
 import threading
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -618,15 +619,45 @@ def _snapshot(path: Path) -> sqlite3.Connection:
         try:
             src.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.OperationalError:
-            # WAL needs its -shm file beside the db; a folder this user cannot write has
-            # none (no render is running there, so reading the file as it is is safe)
+            # WAL needs its -shm file beside the db, and a folder this user cannot write
+            # has none: no render is running there (a killed one's or a copied run)
             src.close()
+            if (mem := _snapshot_of_a_copy(path)) is not None:
+                return mem
             src = sqlite3.connect(f"{uri}?immutable=1", uri=True)
-        mem = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        src.backup(mem)
+        return _in_memory(src)
     finally:
         src.close()
+
+
+def _in_memory(src: sqlite3.Connection) -> sqlite3.Connection:
+    mem = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    src.backup(mem)
     return mem
+
+
+def _snapshot_of_a_copy(path: Path) -> sqlite3.Connection | None:
+    """`_snapshot` of run.db in a folder this user cannot write: run.db and its -wal
+    copied to a private folder and read there. Read as it is (immutable), the file left
+    out what the WAL held: a run killed before SQLite moved its last steps into run.db,
+    then copied or made read-only, showed an older state (steps done shown as to do, a
+    clip paid shown unpaid), or none at all. None when the copy cannot be made (no room
+    in the temporary folder): read as it is, as before. The -wal is copied first: a
+    checkpoint between the copies leaves run.db holding what it held, no older."""
+    wal = Path(f"{path}-wal")
+    try:
+        with tempfile.TemporaryDirectory(prefix="mindmovie-run-") as tmp:
+            copy = Path(tmp) / "run.db"
+            if wal.is_file():
+                shutil.copyfile(wal, f"{copy}-wal")
+            shutil.copyfile(path, copy)
+            src = sqlite3.connect(copy)
+            try:
+                return _in_memory(src)
+            finally:
+                src.close()
+    except (OSError, sqlite3.OperationalError):
+        return None
 
 
 def _dollars(usd: object) -> TypeGuard[int | float]:

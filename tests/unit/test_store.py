@@ -343,6 +343,45 @@ def test_read_only_sees_what_a_running_render_has_journaled(tmp_path: Path) -> N
         writer.close()
 
 
+def test_read_only_in_a_folder_it_cannot_write_sees_what_the_wal_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render killed before SQLite moved its steps from run.db-wal into run.db, its
+    run then made read-only or copied where this user cannot write (no run.db-shm, and
+    none can be made): a read-only connection cannot open it ("unable to open database
+    file", as SQLite says there), and run.db was read as it is, the WAL left out:
+    `status` showed an older run, here no steps at all (a damaged run.db). run.db and
+    its -wal are read from a private copy; the run folder is left as it was."""
+    (tmp_path / "a").mkdir()
+    writer = Store(tmp_path / "a" / "run.db")
+    _paid_done(writer, "s1", "k1", b"clip", paid=True)
+    copied = tmp_path / "b"
+    copied.mkdir()
+    for name in ("run.db", "run.db-wal"):  # what a kill leaves, copied without -shm
+        (copied / name).write_bytes((tmp_path / "a" / name).read_bytes())
+    writer.close()
+    assert (copied / "run.db-wal").stat().st_size > 0
+    before = {p.name: p.read_bytes() for p in copied.iterdir()}
+    real = sqlite3.connect
+
+    class NoShm(sqlite3.Connection):  # SQLite's answer where no -shm can be made
+        def execute(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+            raise sqlite3.OperationalError("unable to open database file")
+
+    def connect(db: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        if "mode=ro" in str(db) and str(copied) in str(db):
+            kwargs["factory"] = NoShm
+        return real(db, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    ro = Store(copied / "run.db", read_only=True)
+    try:
+        assert [(s.scene_id, s.status, s.paid) for s in ro.steps()] == [("s1", "succeeded", 1)]
+    finally:
+        ro.close()
+    assert {p.name: p.read_bytes() for p in copied.iterdir()} == before
+
+
 def test_read_only_leaves_no_wal_files_in_a_run_no_render_has_open(tmp_path: Path) -> None:
     """`status`, `estimate` and `storyboard` change nothing: a run.db no render has open
     (no run.db-wal beside it) is read without leaving the WAL's run.db-wal and
