@@ -3164,16 +3164,19 @@ async def test_clips_keyed_with_their_video_options_as_written_are_reused(
 
 
 @pytest.mark.parametrize(
-    "options", [{"watermark": False}, {"response_format": "url"}], ids=["watermark-false", "url"]
+    "options",
+    [{"watermark": False}, {"response_format": "url"}, {"size": None}],
+    ids=["watermark-false", "url", "size-null"],
 )
 async def test_a_keyframe_option_that_does_not_change_the_image_buys_no_keyframe_again(
     sim: SimServer, tmp_path: Path, options: dict[str, Any]
 ) -> None:
     """Seedream keyframes made, then `keyframes.options` set to what does not change an
-    image: `watermark: false` (sent so without it: the very same request) or
-    `response_format: url` (how the answer carries it). The key held the options as
-    written, so each bought every finished keyframe again (the fuzz of settings changes:
-    `watermark: false`, 4 of 4 images bought again by identical requests)."""
+    image: `watermark: false` (sent so without it: the very same request),
+    `response_format: url` (how the answer carries it) or `size: null` (sent as no size:
+    the frame's own). The key held the options as written, so each bought every finished
+    keyframe again (the fuzz of settings changes: `watermark: false`, 4 of 4 images
+    bought again by identical requests)."""
     goals = goals_file(tmp_path, sim)
     run = tmp_path / "run"
     paid_keyframes = {"planner": {"provider": "local"}, "video": {"provider": "local"}}

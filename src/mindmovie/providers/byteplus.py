@@ -111,12 +111,14 @@ def keyframe_key_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """The keyframe options a paid keyframe's input key holds: those that change the
     image, set to other than what is sent without them. Keyed as written,
     `watermark: false` bought every finished keyframe again with the very same request,
-    and `response_format: url` the same images again."""
+    and `response_format: url` the same images again; `size: null` (or "") is sent as no
+    size (`size_for`: the frame's own), and bought them again too."""
     return {
         k: v
         for k, v in options.items()
         if k not in SEEDREAM_TRANSPORT_OPTIONS
         and not (k in SEEDREAM_SENT_UNSET and v is SEEDREAM_SENT_UNSET[k])
+        and not (k == "size" and not v)
     }
 
 
