@@ -574,11 +574,20 @@ def _open_folder(path: Path) -> int | None:
 
 
 def _why_not_made(run_dir: Path, e: OSError) -> str:
-    """Why `run_dir` could not be made: a symbolic link on its way that leads nowhere (to
-    a folder gone, or back to itself) named with where it leads, as "File exists" or
-    "Too many levels of symbolic links" did not say which link; a file where a folder on
-    its way would be (as `estimate` says it, "Not a directory" before); else the
-    system's words."""
+    """Why `run_dir` could not be made: `_not_creatable`'s words, as "File exists", "Too
+    many levels of symbolic links" or "Not a directory" did not say which link or file;
+    else the system's words."""
+    return _not_creatable(run_dir) or str(e.strerror or e)
+
+
+def _not_creatable(run_dir: Path) -> str | None:
+    """Why `run_dir`, not there, surely cannot be made, found without making anything: a
+    symbolic link on its way that leads nowhere (to a folder gone, or back to itself; a
+    mkdir never follows one), named with where it leads, or a file where a folder on its
+    way would be. None when neither is (the mkdir may still fail: a read-only disk, a
+    folder this user cannot write, known only by trying). Said by render when its mkdir
+    failed (`_why_not_made`) and by `estimate` before pricing (`_check_creatable`), in
+    the same words."""
     for p in (run_dir, *run_dir.parents):
         try:
             if p.is_symlink() and not p.exists():
@@ -587,7 +596,7 @@ def _why_not_made(run_dir: Path, e: OSError) -> str:
                 return f"{p} is a file, not a folder"
         except OSError:
             break
-    return str(e.strerror or e)
+    return None
 
 
 def _not_same_path(a: Path, b: Path) -> bool:
@@ -625,20 +634,13 @@ def _usable_run_dir(run_dir: Path, given: bool) -> str:
 
 
 def _check_creatable(run_dir: Path, what: str) -> None:
-    """Refuse, creating nothing, a run folder that cannot be made because a file stands
-    where one of its parent folders would be (`--out afile/run`): render says "cannot
-    create the folder: Not a directory" for it."""
-    for parent in run_dir.parents:
-        try:
-            if not parent.exists():
-                continue
-            if not parent.is_dir():
-                raise RunDirError(
-                    f"{what}: cannot create the folder: {parent} is a file, not a folder"
-                )
-        except OSError:
-            return  # a name too long and the like: _usable_run_dir said it, or render will
-        return
+    """Refuse, creating nothing, a run folder that render surely cannot make
+    (`_not_creatable`: a file where one of its parent folders would be, `--out
+    afile/run`; a link to nothing as the folder or on its way, `outputs/<title> ->
+    /mnt/gone`), with render's own line for it: estimate priced a render that stopped at
+    once (exit 2). What only a mkdir can tell (a read-only disk) is left to render."""
+    if why := _not_creatable(run_dir):
+        raise RunDirError(f"{what}: cannot create the folder: {why}")
 
 
 def _not_a_folder(path: Path, holds: str) -> str | None:

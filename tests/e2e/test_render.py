@@ -799,6 +799,58 @@ def test_out_through_a_link_to_nothing_names_the_link(workdir: Path) -> None:
     assert not (workdir / "unmounted").exists()
 
 
+def _error_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    return [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+
+
+@pytest.mark.parametrize("given", ["output_dir/<title>", "output_dir", "--out"])
+def test_estimate_refuses_a_run_folder_that_is_a_link_to_nothing_as_render_does(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    """A run folder that is a symbolic link to a folder gone (outputs/<title>, or --out
+    DIR), or under one (outputs/): render refuses it ("cannot create the folder: ... is
+    a link to X, which is missing or leads back to it", exit 2), and `estimate` (and
+    --json) printed the price table of that render with exit 0, and `doctor GOALS` said
+    "ready". estimate now says render's line, exit 2, and doctor's goals row fails with
+    it; neither creates anything (not the folder the link leads to either)."""
+    from mindmovie.config import load_settings
+    from mindmovie.doctor import run_checks
+    from mindmovie.fsutil import folder_name
+
+    title = "My Year of Becoming"  # examples/goals.yaml's
+    assert f"title: {title}\n" in (workdir / "examples" / "goals.yaml").read_text()
+    if given == "--out":
+        link, out = workdir / "gone", ["--out", "gone"]
+    elif given == "output_dir":  # outputs/ itself, the folder on the run folder's way
+        link, out = workdir / "outputs", []
+    else:
+        (workdir / "outputs").mkdir()
+        link, out = workdir / "outputs" / folder_name(title), []
+    link.symlink_to(workdir / "unmounted")
+    before = sorted(p.relative_to(workdir) for p in workdir.rglob("*"))
+    said = []
+    for flag in ([], ["--json"]):
+        proc = _cli("estimate", "examples/goals.yaml", *out, *flag, cwd=workdir, check=False)
+        assert proc.returncode == 2 and proc.stdout == "", (proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        said.append(_error_lines(proc))
+    assert sorted(p.relative_to(workdir) for p in workdir.rglob("*")) == before
+    assert not (workdir / "unmounted").exists() and link.is_symlink()
+    render = _cli("render", "examples/goals.yaml", *out, "-y", cwd=workdir, check=False)
+    assert render.returncode == 2, render.stderr
+    (line,) = _error_lines(render)
+    shown = link.relative_to(workdir)
+    assert f"cannot create the folder: {shown} is a link to {workdir / 'unmounted'}, " in line
+    assert said == [[line], [line]], (said, line)
+    monkeypatch.chdir(workdir)
+    checks = run_checks(  # (no MINDMOVIE_* variables, as `_cli` runs it)
+        load_settings(env={}), goals=Path("examples/goals.yaml"), out=Path(out[1]) if out else None
+    )
+    (row,) = [c for c in checks if c.name == "goals"]
+    assert row.status == "FAIL" and f"error: {row.detail}" == line, row
+    assert not (workdir / "unmounted").exists()
+
+
 def test_hand_edits_survive_any_number_of_replans(workdir: Path) -> None:
     """Each goals change plans again; every replaced plan.yaml is kept (plan.previous.yaml,
     then plan.previous.1.yaml, ...) and the person is told, also by `plan`."""
