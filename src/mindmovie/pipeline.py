@@ -7056,6 +7056,10 @@ class Pipeline:
             then = old.job_origin(int(r["id"]))
             if then is not None and self._origin_changes_in(old, then, video.name):
                 return  # made elsewhere: its job is not listed where this render asks
+            # a list that cannot be read (its retries given up) is not caught: the
+            # render stops before its question and `_undo_fresh` puts the old run back,
+            # as a resume stops (`_recover_orphans`); going on would buy the clip anew
+            # while this create's task may bill
             jobs = await self._unjournaled_jobs(old, video, _row_made_at(r) - 60)
             if not jobs:
                 return

@@ -15,6 +15,7 @@ which makes every expected count exact.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -1944,6 +1945,78 @@ def test_render_fresh_after_a_kill_mid_seedance_create_takes_the_job_its_request
     assert [(r["state"], r["billed_usd"]) for r in clips] == [("refunded", 0.0)], clips
     assert clips[0]["remote_id"] in jobs and clips[0]["usage"]["carried_to"], clips
     assert st["money"]["in_flight"] == 0 and unknown_rows(st, "clip") == [], st["money"]
+
+
+def _digests(run: Path) -> dict[str, str]:
+    """Each file of `run` but its journal (a run.db opened again checkpoints its -wal
+    into it), by its path there: the sha256 of its bytes."""
+    return {
+        str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in run.rglob("*")
+        if p.is_file() and not p.name.startswith("run.db") and p.name != ".lock"
+    }
+
+
+@pytest.mark.parametrize("fault", ["http", "drop"])
+def test_render_fresh_whose_look_at_the_job_list_fails_stops_and_puts_the_old_run_back(
+    sim: SimServer, tmp_path: Path, fault: str
+) -> None:
+    """The same kill mid Seedance create, then `render --fresh` while the provider's job
+    list cannot be read (a 500, or the connection broken, at every retry). Not knowing
+    whether the create made a task, the fresh run must not buy the clip anew (two tasks,
+    should it have); a resume's look at the list that fails stops the render
+    (`_recover_orphans`), and so does this one: before the spend question, one error
+    line naming the provider and what to do, exit 1, nothing sent, and the old run put
+    back (`_undo_fresh`) with its ledger as it was. The next plain render resumes it and
+    takes the task: one per scene, each billed once."""
+    rig = make_rig(sim, tmp_path)
+    r = rig.render(kill_at="submit")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    time.sleep(0.3)  # (the dead process's last requests answered by the simulator)
+    assert rig.totals()["jobs_created"] == 1  # made at the provider, its id in no journal
+    made = _digests(rig.out)
+    rows = rig.status()["ledger"]
+    assert [r["state"] for r in ledger({"ledger": rows}, "clip")] == ["committed"], rows
+    if fault == "http":
+        looks = sim.add_fault("http", path=TASKS + "?", method="GET", status=500, count=None)
+    else:
+        looks = sim.add_fault("drop", path=TASKS + "?", method="GET", count=None)
+    r2 = mindmovie_fork.run(
+        [*rig.args(quiet=False), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh -> {r2.returncode}\n{r2.stdout}{r2.stderr}")
+    assert looks.fired >= 1, rig.history()  # the list was asked for, and could not be read
+    assert r2.returncode == 1, rig.history()
+    assert "Traceback" not in r2.stdout + r2.stderr, rig.history()
+    errors = [ln for ln in r2.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, r2.stderr
+    (error,) = errors
+    assert error.startswith("error: byteplus: list: ") and "render again" in error, error
+    # the error is its last line: nothing of the traceback or the fresh run after it
+    assert r2.stderr.rstrip().splitlines()[-1] == error, r2.stderr
+    assert "the previous run was put back" in r2.stderr, r2.stderr
+    # nothing bought: no second task (nor any other call) while the first one's fate is unknown
+    assert rig.totals()["jobs_created"] == 1, rig.history()
+    assert len(sim.requests(path=TASKS, method="POST")) == 1, rig.history()
+    # the old run where it was, whole: its files, and its run.db with the ledger unchanged
+    aside = rig.out / "previous"
+    assert not aside.exists() or not any(aside.iterdir()), list(aside.rglob("*"))
+    assert _digests(rig.out) == made
+    assert (rig.out / "run.db").is_file()
+    assert rig.status()["ledger"] == rows
+    # the next plain render resumes it and takes the task the killed create made
+    sim.clear_faults()
+    r3 = rig.render(quiet=False)
+    assert r3.returncode == 0, rig.history()
+    assert "found job" in r3.stdout + r3.stderr, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    jobs = {j.id for j in sim.jobs()}
+    assert len(jobs) == rig.totals()["jobs_created"] == SCENES, rig.history()
+    after = rig.status()
+    billed = ledger(after, "clip", "billed")
+    assert sorted(r["remote_id"] for r in billed) == sorted(jobs), after["ledger"]
+    assert all(r["billed_usd"] > 0 and not r["usage"].get("unused") for r in billed), billed
+    assert not ledger(after, "clip", "committed"), after["ledger"]
 
 
 def test_render_fresh_with_other_inputs_bills_the_carried_job_and_keeps_its_clip(
