@@ -567,6 +567,7 @@ def _run_pipeline(
         RenderFailed,
         RunDirGone,
         input_gone,
+        without_fresh,
     )
     from mindmovie.progress import make_reporter
     from mindmovie.providers.base import InvalidRequest, ProviderError
@@ -577,6 +578,13 @@ def _run_pipeline(
     # ended it at its next line, exit 1, paid answers on the wire lost
     out.goes_on = err.goes_on = True
     pipe: Pipeline | None = None
+
+    def resume(said: object) -> str:
+        """A stop's or failure's line: said to resume without --fresh once this render's
+        --fresh set the old run aside (`without_fresh`)."""
+        text = str(said)
+        return without_fresh(text) if pipe is not None and pipe.fresh_set_aside else text
+
     try:
         reporter = make_reporter(quiet=quiet, verbose=verbose)
         _warn_environment(reporter, settings)
@@ -628,24 +636,24 @@ def _run_pipeline(
     except Declined as e:
         raise _fail(str(e), EXIT_FAILED) from None
     except BudgetStopped as e:
-        raise _fail(str(e), EXIT_BUDGET) from None
+        raise _fail(resume(e), EXIT_BUDGET) from None
     except (RenderFailed, DiskFull, RunDirGone) as e:
         if isinstance(e, RunDirGone):
             # every thread of the render's loop has ended (asyncio.run waited for them):
             # what they wrote at the path after the render looked is not left there
             e.remove_remade()
             e.let_go()
-        raise _fail(str(e), EXIT_FAILED) from None
+        raise _fail(str(e) if isinstance(e, RunDirGone) else resume(e), EXIT_FAILED) from None
     except InvalidRequest as e:
         if e.setting:
             # the person's setting, refused by the provider (a model id it does not
             # know, an option it refuses): a mistake to fix, said where it was written
             raise _fail(located(e.message)) from None
-        raise _fail(str(e), EXIT_FAILED) from None
+        raise _fail(resume(e), EXIT_FAILED) from None
     except ProviderError as e:
-        raise _fail(str(e), EXIT_FAILED) from None
+        raise _fail(resume(e), EXIT_FAILED) from None
     except Interrupted as e:
-        raise _stopped(f"interrupted: {e}") from None  # one line in a log
+        raise _stopped(f"interrupted: {resume(e)}") from None  # one line in a log
     except KeyboardInterrupt:
         if pipe is not None and pipe.finished is not None:
             # a stop signal once the render had ended (its graceful stop removed, run.db
@@ -655,7 +663,7 @@ def _run_pipeline(
                 _finished.append(_made(pipe.finished, until))
             raise  # said by `command`, exit 130: the signal was sent all the same
         raise _stopped(
-            "interrupted; run the same command again to resume where it stopped"
+            resume("interrupted; run the same command again to resume where it stopped")
         ) from None
 
 

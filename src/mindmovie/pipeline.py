@@ -854,6 +854,25 @@ STOPPED = (
     "command again to resume"
 )
 STOPPED_FREE = "stopped. Every keyframe and clip made is kept; run the same command again to resume"
+#: what the resume lines say of a `render --fresh` that set the old run aside for good
+SAME_COMMAND = "run the same command again"
+WITHOUT_FRESH = "run the same command again without --fresh"
+
+
+def without_fresh(text: str) -> str:
+    """`text`, a stop's or failure's line of a `render --fresh` whose new run had begun
+    (the old one set aside for good: `Pipeline.fresh_set_aside`), saying to resume it
+    without --fresh. "Run the same command again to resume" was taken at its word: the
+    next `render --fresh` set that run aside too and bought its plan and keyframes again
+    (a fuzz of stops: 4 keyframes and the plan paid twice). A line that names no command
+    is told so at its end."""
+    if "without --fresh" in text:
+        return text
+    said = text.replace(SAME_COMMAND, WITHOUT_FRESH)
+    said = re.sub(r"\brender again\b", "render again without --fresh", said)
+    if said == text:
+        said += " (to resume, render again without --fresh: with it, a render starts over)"
+    return said
 
 
 class Interrupted(Exception):
@@ -2463,6 +2482,9 @@ class Pipeline:
         #: --fresh: previous/<time>/ and the entries moved there, until the spend is
         #: agreed to (`_undo_fresh` puts them back if it is not)
         self._fresh_moved: tuple[Path, list[str]] | None = None
+        #: --fresh agreed to: the old run is set aside for good, and this render's run is
+        #: resumed by a render without --fresh (`without_fresh`)
+        self.fresh_set_aside = False
         #: the goals.yaml the run folder's last render was made from (None: not known)
         self._last_goals: str | None = None
         self._last_goals_rel: str | None = None
@@ -7465,6 +7487,7 @@ class Pipeline:
         # stop talked of calls, jobs and payment all the same
         paid = self._paid()
         quit_line = QUIT_AT_ONCE if paid else QUIT_AT_ONCE_FREE
+        fresh_quit_line = quit_line.replace(SAME_COMMAND.encode(), WITHOUT_FRESH.encode())
 
         def on_sigint(signum: int) -> None:
             if self._stopping:
@@ -7519,7 +7542,7 @@ class Pipeline:
             # the last line: the stop's warning was, and a log ended there as if the
             # render had hung or been killed from outside
             with contextlib.suppress(OSError):
-                os.write(2, quit_line)
+                os.write(2, fresh_quit_line if self.fresh_set_aside else quit_line)
             # os._exit runs no cleanup: the compose's encoders (and the audio pass's
             # ffmpeg) ran on as orphans, writing for minutes after the render ended
             kill_running()
@@ -9426,6 +9449,7 @@ class Pipeline:
             self._carry_fresh_jobs(store, dest)
             killpoint("fresh_carried")  # carried, not agreed to for good: put back
             self._fresh_moved = None
+            self.fresh_set_aside = True
             store.set_meta(FRESH_META, "")
             self._report_aside_orphans(dest)  # set aside for good: no render looks again
             # the old run's compositor cache goes: nothing paid, made again from its kept

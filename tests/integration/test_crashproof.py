@@ -629,6 +629,52 @@ def test_ctrl_c_stops_within_grace_and_resume_creates_no_second_job(
     check_money_invariants(rig.status(), t, SCENES)
 
 
+@pytest.mark.parametrize("stop", ["graceful", "at_once"])
+def test_a_stopped_render_fresh_says_to_resume_without_fresh(
+    sim: SimServer, tmp_path: Path, stop: str
+) -> None:
+    """`render --fresh` stopped (Ctrl-C, or twice: at once) once its new run had begun:
+    the line said "run the same command again to resume", and that command, --fresh
+    again, set the new run aside too and bought its plan and keyframes again. It says
+    to run it again without --fresh, and that render buys nothing twice."""
+    rig = make_rig(sim, tmp_path, job_seconds=2.0)
+    assert rig.render(until="keyframes").returncode == 0, rig.history()
+    first = rig.totals()
+    n = len(rig.logs)
+    rig.logs.append(f"$ render --fresh (background #{n})")
+    p = mindmovie_fork.start(
+        [*rig.args(quiet=False), "--fresh"],
+        env=rig.env(),
+        cwd=rig.tmp,
+        out=rig.tmp / f"render{n}.out",
+        err=rig.tmp / f"render{n}.err",
+    )
+    p.args = n
+    try:
+        _wait_for(lambda: rig.totals()["jobs_created"] >= 1, 60, "the fresh run's first job")
+        p.send_signal(signal.SIGINT)
+        if stop == "at_once":
+            _wait_for(
+                lambda: "stopping: nothing new is sent" in rig.output(p)[1] or p.poll() is not None,
+                30,
+                "the first Ctrl-C to be heard",
+            )
+            p.send_signal(signal.SIGINT)
+        rc, _ = _wait_exit(p, timeout=15)
+    finally:
+        _kill(p)
+    err = rig.output(p)[1]
+    assert rc == 130, err
+    last = err.strip().splitlines()[-1]
+    assert "run the same command again without --fresh to resume" in last, last
+    assert rig.render().returncode == 0, rig.history()  # as the line says
+    assert_movie(rig.out / "movie.mp4")
+    t = rig.totals()  # the plan and keyframes of two runs, the clips of the second
+    assert (t["messages"], t["images"]) == (2 * first["messages"], 2 * SCENES), t
+    assert t["jobs_created"] == SCENES, t
+    assert len(list((rig.out / "previous").iterdir())) == 1
+
+
 def test_ctrl_c_twice_exits_at_once_and_resume_creates_no_second_job(
     sim: SimServer, tmp_path: Path
 ) -> None:

@@ -157,3 +157,22 @@ async def test_a_planner_call_the_budget_stops_is_named_the_plan(tmp_path: Path)
         await gate.reserve("_run", "plan", "anthropic", "m", 0.0078)
     assert str(e.value).endswith("; the plan not started"), str(e.value)
     st.close()
+
+
+def test_lines_of_a_render_fresh_under_way_say_to_resume_without_fresh() -> None:
+    """`without_fresh`: the lines a stopped or failed `render --fresh` ends with, once
+    its new run had begun. Taken at their word ("the same command", "render again"),
+    --fresh again set that run aside and bought its plan and keyframes again."""
+    from mindmovie.pipeline import STOPPED, without_fresh
+
+    assert without_fresh(STOPPED).endswith("; run the same command again without --fresh to resume")
+    budget = "Everything paid for is kept: render again with a bigger --budget to finish."
+    assert without_fresh(budget) == (
+        "Everything paid for is kept: render again without --fresh with a bigger --budget "
+        "to finish."
+    )
+    assert without_fresh(without_fresh(budget)) == without_fresh(budget)
+    other = "the compose failed: the next render makes them again"
+    assert without_fresh(other) == (
+        f"{other} (to resume, render again without --fresh: with it, a render starts over)"
+    )
