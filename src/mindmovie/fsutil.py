@@ -82,12 +82,12 @@ def windows_path_there(text: str, folder: bool = False) -> str:
     return f" ({slashed} is there)" if there else ""
 
 
-def no_such_run_folder(run_dir: Path) -> str:
+def no_such_run_folder(run_dir: Path, beside: str | None = None) -> str:
     """The line for a RUN_DIR that is not there: with `windows_path_hint`'s words when it
     reads as a Windows path (`status runs\\mine` said only "no such folder"); a link to a
     run folder since deleted (or one leading back to itself) named as the link it is, as
     `init` and `render --out` name it (it said "no run here (no run.db)", as if a folder
-    were there)."""
+    were there). `beside`: the runs there are (`store.runs_beside`), said at its end."""
     try:
         if run_dir.is_symlink():
             return (
@@ -98,7 +98,8 @@ def no_such_run_folder(run_dir: Path) -> str:
         pass
     hint = windows_path_hint(str(run_dir))
     said = f"{hint}{windows_path_there(str(run_dir), folder=True)}; " if hint else ""
-    return f"{run_dir}: no such folder; {said}give a run folder (outputs/<title>)"
+    there = f": {beside}" if beside else ""
+    return f"{run_dir}: no such folder; {said}give a run folder (outputs/<title>){there}"
 
 
 def home_unknown(text: str) -> str | None:

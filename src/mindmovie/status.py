@@ -47,6 +47,7 @@ from mindmovie.store import (
     journal_missing,
     not_a_run_folder,
     run_above,
+    runs_beside,
     runs_inside,
 )
 from mindmovie.yamlsrc import SourceError
@@ -276,7 +277,7 @@ def collect_status(
             raise StoreError(f"{run_dir}: no run here; {above}")
         # a typo, or a link to nothing: "no run here" read as if it were there
         if not os.path.exists(run_dir):
-            raise StoreError(no_such_run_folder(run_dir))
+            raise StoreError(no_such_run_folder(run_dir, runs_beside(run_dir, "status")))
         # (a run.db of no bytes is there: "no run.db" of it sent the person to look)
         none = "an empty run.db" if db.is_file() else "no run.db"
         raise StoreError(f"{run_dir}: no run here ({none}). Render a goals.yaml first.")

@@ -342,6 +342,35 @@ def runs_inside(folder: Path, command: str) -> str | None:
     moved or copied: "no run here ... Render a goals.yaml first" sent them to render);
     or None: what to say after "no run here". At most four are named."""
 
+    runs = _runs_in_or_its_outputs(folder)
+    if not runs:
+        return None
+    return f"it holds {_listed(runs)} (mindmovie {command} {runs[0]})"
+
+
+def runs_beside(run_dir: Path, command: str) -> str | None:
+    """'outputs holds the run outputs/b (mindmovie status outputs/b) ...' for a RUN_DIR
+    that is not there, when its folder (or that folder's outputs/) holds runs; or None.
+    A run folder is renamed when its goals' title changes: `status outputs/<old title>`
+    said only "no such folder", the run it meant beside it. The run named to try is the
+    one rendered last."""
+    runs = _runs_in_or_its_outputs(run_dir.parent)
+    if not runs:
+        return None
+    try:
+        last = max(runs, key=lambda p: (p / "run.db").stat().st_mtime)
+    except OSError:
+        last = runs[0]
+    where = runs[0].parent
+    return (
+        f"{where} holds {_listed(runs)} (mindmovie {command} {last}; a run's folder is "
+        "renamed when its title changes)"
+    )
+
+
+def _runs_in_or_its_outputs(folder: Path) -> list[Path]:
+    """The run folders (those holding run.db) in `folder`, else in its outputs/."""
+
     def runs_in(where: Path) -> list[Path]:
         return sorted(p for p in where.iterdir() if p.is_dir() and (p / "run.db").is_file())
 
@@ -350,15 +379,17 @@ def runs_inside(folder: Path, command: str) -> str | None:
         if not runs and (folder / "outputs").is_dir():
             runs = runs_in(folder / "outputs")
     except OSError:
-        return None
-    if not runs:
-        return None
+        return []
+    return runs
+
+
+def _listed(runs: list[Path]) -> str:
+    """'the run a' / 'the runs a, b and c' / '... and 2 more': at most four named."""
     names = [str(p) for p in runs[:4]]
     if len(runs) > 4:
         names.append(f"{len(runs) - 4} more")
     listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    what = "the run" if len(runs) == 1 else "the runs"
-    return f"it holds {what} {listed} (mindmovie {command} {runs[0]})"
+    return f"{'the run' if len(runs) == 1 else 'the runs'} {listed}"
 
 
 def run_above(folder: Path, command: str) -> str | None:

@@ -1335,6 +1335,7 @@ def check_is_a_run(run_dir: Path) -> None:
         check_journal_link,
         not_a_run_folder,
         run_above,
+        runs_beside,
         runs_inside,
     )
 
@@ -1363,7 +1364,7 @@ def check_is_a_run(run_dir: Path) -> None:
         raise StoreError(f"{run_dir}: no run here; {above}")
     # a typo, or a link to nothing: "no run here" read as if it were there
     if not os.path.exists(run_dir):
-        raise StoreError(no_such_run_folder(run_dir))
+        raise StoreError(no_such_run_folder(run_dir, runs_beside(run_dir, "storyboard")))
     raise StoreError(f"{run_dir}: no run here (no plan.yaml). Plan or render a goals.yaml first.")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -375,6 +376,37 @@ def test_a_run_folder_that_does_not_exist_is_said_to_be_no_such_folder(
         said.append(line)
     assert said[0] == "error: outptus/my-run: no such folder; give a run folder (outputs/<title>)"
     assert said[1].startswith("error: empty: no run here (no "), said
+
+
+@pytest.mark.parametrize("command", ["status", "storyboard"])
+def test_a_run_folder_not_there_names_the_runs_beside_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+) -> None:
+    """A run's folder is renamed when its goals' title changes: `status outputs/<old
+    title>` said only "no such folder", the run it meant beside it. The runs there are
+    named, the one rendered last to try; given from the project folder without
+    outputs/, the runs in outputs/."""
+    from mindmovie.store import Store
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("other", "new-title"):  # rendered in this order
+        (tmp_path / "outputs" / name).mkdir(parents=True)
+        Store(tmp_path / "outputs" / name / "run.db").close()
+        os.utime(tmp_path / "outputs" / name / "run.db", (1e9, 1e9 if name == "other" else 2e9))
+    for folder in ("outputs/old-title", "old-title"):
+        monkeypatch.setattr("sys.argv", ["mindmovie", command, folder])
+        with pytest.raises(SystemExit) as e:
+            cli.main()
+        assert e.value.code == 2
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line == (
+            f"error: {folder}: no such folder; give a run folder (outputs/<title>): outputs "
+            f"holds the runs outputs/new-title and outputs/other (mindmovie {command} "
+            "outputs/new-title; a run's folder is renamed when its title changes)"
+        )
 
 
 def test_a_run_db_of_no_bytes_is_said_to_be_empty_not_missing(
