@@ -106,14 +106,21 @@ class Rig:
         return r
 
     def start(
-        self, *, kill_at: str | None = None, quiet: bool = True, until: str | None = None
+        self,
+        *,
+        kill_at: str | None = None,
+        quiet: bool = True,
+        until: str | None = None,
+        argv: list[str] | None = None,
     ) -> Any:
         """Start a render in the background (a subprocess.Popen or its forked equivalent,
-        tests/mindmovie_fork.py); its output goes to files (read with .output)."""
+        tests/mindmovie_fork.py); its output goes to files (read with .output). `argv`:
+        the command and its arguments, in place of `args`'."""
         n = len(self.logs)
-        self.logs.append(f"$ render (background #{n}) kill_at={kill_at} until={until}")
+        said = " ".join(argv) if argv else "render"
+        self.logs.append(f"$ {said} (background #{n}) kill_at={kill_at} until={until}")
         p = mindmovie_fork.start(
-            self.args(quiet=quiet, until=until),
+            argv or self.args(quiet=quiet, until=until),
             env=self.env(kill_at),
             cwd=self.tmp,
             out=self.tmp / f"render{n}.out",
@@ -640,16 +647,7 @@ def test_a_stopped_render_fresh_says_to_resume_without_fresh(
     rig = make_rig(sim, tmp_path, job_seconds=2.0)
     assert rig.render(until="keyframes").returncode == 0, rig.history()
     first = rig.totals()
-    n = len(rig.logs)
-    rig.logs.append(f"$ render --fresh (background #{n})")
-    p = mindmovie_fork.start(
-        [*rig.args(quiet=False), "--fresh"],
-        env=rig.env(),
-        cwd=rig.tmp,
-        out=rig.tmp / f"render{n}.out",
-        err=rig.tmp / f"render{n}.err",
-    )
-    p.args = n
+    p = rig.start(argv=[*rig.args(quiet=False), "--fresh"])
     try:
         _wait_for(lambda: rig.totals()["jobs_created"] >= 1, 60, "the fresh run's first job")
         p.send_signal(signal.SIGINT)
@@ -742,16 +740,7 @@ def test_ctrl_c_while_the_planner_answers_is_an_interrupt_and_keeps_the_plan(
     rig = make_rig(sim, tmp_path)
     argv = [*command.split(), *rig.args(quiet=False)[1:]]  # (`plan` has no --quiet)
     sim.add_fault("delay", path="/v1/messages", count=1, seconds=answer_after)
-    n = len(rig.logs)
-    rig.logs.append(f"$ {command} (background #{n})")
-    p = mindmovie_fork.start(
-        argv,
-        env=rig.env(),
-        cwd=rig.tmp,
-        out=rig.tmp / f"render{n}.out",
-        err=rig.tmp / f"render{n}.err",
-    )
-    p.args = n
+    p = rig.start(argv=argv)
     try:
         _wait_for(
             lambda: sim.requests(path="/v1/messages") or p.poll() is not None,
@@ -1952,6 +1941,22 @@ def test_render_fresh_after_a_kill_mid_veo_create_says_its_outcome_is_unknown(
     assert st["money"]["in_flight"] == 0 and st["money"]["unknown"] >= 0.32, st["money"]
 
 
+def _a_movie_of_one_task_a_scene_each_billed_once(
+    sim: SimServer, rig: Rig
+) -> tuple[set[str], dict[str, Any]]:
+    """The run's movie is made of one task a scene, each billed once in its ledger, none
+    unused or in flight: the tasks' ids and the run's `status --json`."""
+    assert_movie(rig.out / "movie.mp4")
+    jobs = {j.id for j in sim.jobs()}
+    assert len(jobs) == rig.totals()["jobs_created"] == SCENES, rig.history()
+    after = rig.status()
+    billed = ledger(after, "clip", "billed")
+    assert sorted(r["remote_id"] for r in billed) == sorted(jobs), after["ledger"]
+    assert all(r["billed_usd"] > 0 and not r["usage"].get("unused") for r in billed), billed
+    assert not ledger(after, "clip", "committed"), after["ledger"]
+    return jobs, after
+
+
 def test_render_fresh_after_a_kill_mid_seedance_create_takes_the_job_its_request_made(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -1973,14 +1978,7 @@ def test_render_fresh_after_a_kill_mid_seedance_create_takes_the_job_its_request
     rig.logs.append(f"$ render --fresh -> {r2.returncode}\n{r2.stdout}{r2.stderr}")
     assert r2.returncode == 0, rig.history()
     assert "Traceback" not in r2.stdout + r2.stderr
-    assert_movie(rig.out / "movie.mp4")
-    jobs = {j.id for j in sim.jobs()}
-    assert len(jobs) == rig.totals()["jobs_created"] == SCENES, rig.history()
-    after = rig.status()
-    billed = ledger(after, "clip", "billed")
-    assert sorted(r["remote_id"] for r in billed) == sorted(jobs), after["ledger"]
-    assert all(r["billed_usd"] > 0 and not r["usage"].get("unused") for r in billed), billed
-    assert not ledger(after, "clip", "committed"), after["ledger"]
+    jobs, after = _a_movie_of_one_task_a_scene_each_billed_once(sim, rig)
     money = after["money"]
     assert money["billed"] == pytest.approx(sum(r["billed_usd"] for r in after["ledger"]))
     assert money["in_flight"] == 0, money
@@ -2055,14 +2053,7 @@ def test_render_fresh_whose_look_at_the_job_list_fails_stops_and_puts_the_old_ru
     r3 = rig.render(quiet=False)
     assert r3.returncode == 0, rig.history()
     assert "found job" in r3.stdout + r3.stderr, rig.history()
-    assert_movie(rig.out / "movie.mp4")
-    jobs = {j.id for j in sim.jobs()}
-    assert len(jobs) == rig.totals()["jobs_created"] == SCENES, rig.history()
-    after = rig.status()
-    billed = ledger(after, "clip", "billed")
-    assert sorted(r["remote_id"] for r in billed) == sorted(jobs), after["ledger"]
-    assert all(r["billed_usd"] > 0 and not r["usage"].get("unused") for r in billed), billed
-    assert not ledger(after, "clip", "committed"), after["ledger"]
+    _a_movie_of_one_task_a_scene_each_billed_once(sim, rig)
 
 
 def test_render_fresh_with_other_inputs_bills_the_carried_job_and_keeps_its_clip(

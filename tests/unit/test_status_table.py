@@ -354,6 +354,18 @@ def test_a_line_a_scene_keeps_each_label_beside_its_value(
     assert f"next render: poll job {JOB} (sent before the last run stopped)" in joined
 
 
+def _error_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> str:
+    """`mindmovie ARGS`' one error line, its exit 2."""
+    monkeypatch.setattr("sys.argv", ["mindmovie", *args])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    return line
+
+
 @pytest.mark.parametrize("command", ["status", "storyboard"])
 def test_a_run_folder_that_does_not_exist_is_said_to_be_no_such_folder(
     tmp_path: Path,
@@ -366,14 +378,7 @@ def test_a_run_folder_that_does_not_exist_is_said_to_be_no_such_folder(
     such folder; one line, exit 2. A folder that is there keeps "no run here"."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "empty").mkdir()
-    said: list[str] = []
-    for folder in ("outptus/my-run", "empty"):
-        monkeypatch.setattr("sys.argv", ["mindmovie", command, folder])
-        with pytest.raises(SystemExit) as e:
-            cli.main()
-        assert e.value.code == 2
-        (line,) = capsys.readouterr().err.splitlines()
-        said.append(line)
+    said = [_error_line(monkeypatch, capsys, command, f) for f in ("outptus/my-run", "empty")]
     assert said[0] == "error: outptus/my-run: no such folder; give a run folder (outputs/<title>)"
     assert said[1].startswith("error: empty: no run here (no "), said
 
@@ -397,12 +402,7 @@ def test_a_run_folder_not_there_names_the_runs_beside_it(
         Store(tmp_path / "outputs" / name / "run.db").close()
         os.utime(tmp_path / "outputs" / name / "run.db", (1e9, 1e9 if name == "other" else 2e9))
     for folder in ("outputs/old-title", "old-title"):
-        monkeypatch.setattr("sys.argv", ["mindmovie", command, folder])
-        with pytest.raises(SystemExit) as e:
-            cli.main()
-        assert e.value.code == 2
-        (line,) = capsys.readouterr().err.splitlines()
-        assert line == (
+        assert _error_line(monkeypatch, capsys, command, folder) == (
             f"error: {folder}: no such folder; give a run folder (outputs/<title>): outputs "
             f"holds the runs outputs/new-title and outputs/other (mindmovie {command} "
             "outputs/new-title; a run's folder is renamed when its title changes)"
