@@ -3526,7 +3526,9 @@ class Pipeline:
                 self.reporter.step("plan", "plan", "reused", "kept plan")
                 if edits is not None:  # the plan that came back has its own edits
                     raw = self._plan_raw or restored
-                    missing = edits_not_in(*edits, raw)
+                    # (with what its planner made: a scene renumbered is found there)
+                    made = store.get_meta(PLANNED_META + key)
+                    missing = edits_not_in(*edits, raw, made)
                     lost = [UNKNOWN_EDITS] if missing is None else missing
                     self._say_edits([], lost, backup, into="the plan put back")
                 return restored

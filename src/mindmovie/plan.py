@@ -748,14 +748,19 @@ def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, li
     goal did not change), but for its motion prompt (the local planner's first camera
     move of a goal follows the goal before it: an edit of that goal changed the next
     one's, and the person's edits of that next goal's scene were dropped, a deleted scene
+    came back); or, its id not so, the one new scene planned as it was but for its id,
+    goal number and motion prompt (`_followed`: a goal removed or added above it, the
+    goals reordered, renumbered its scenes, and their edits were dropped, a deleted scene
     came back); an edited scene takes the new plan's values but for the fields the person
     edited. And a title, closing, style or music edited when the new
     plan's is the one planned (goals.yaml's did not change). Returns (that plan, the
     edits carried, the edits not carried), each edit as "<scene id> <field>" /
-    "<scene id> deleted" / "title". A scene added by hand and
+    "<scene id> deleted" / "title", a scene carried under another id with " (now <its
+    id>)". A scene added by hand and
     the scenes' order are not carried (where they belong in the new plan is not known).
     Nor is a scene deleted while one of its goal was added (a scene's id renamed by
-    hand reads so): carried, the goal's scene would leave the movie, its goal unchanged.
+    hand reads so): carried, the goal's scene would leave the movie, its goal unchanged;
+    nor the goal number edited of a scene renumbered (it named the goal's old place).
     With no record (`planned` None), nothing is carried nor named: the caller says so."""
     edits = hand_edits(planned, current)
     read = _planned(planned)
@@ -763,7 +768,7 @@ def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, li
         return new, [], []
     top, before = read
     added_goals = {current.scene(sid).goal for sid, what in edits if what == "added"}
-    new_scenes = {sc.id: sc for sc in new.scenes}
+    follow = _followed(before, {sc.id: sc.model_dump(mode="json") for sc in new.scenes})
     carried: list[str] = []
     lost: list[str] = []
     deleted: set[str] = set()
@@ -779,20 +784,20 @@ def carry_edits(planned: str | None, current: Plan, new: Plan) -> tuple[Plan, li
             else:
                 lost.append(named)
             continue
-        made = new_scenes.get(sid)
+        target = follow.get(sid)
         if (
             what == "added"
-            or made is None
-            or _but_the_move(made.model_dump(mode="json")) != _but_the_move(before[sid])
+            or target is None
+            or (what == "goal" and target != sid)
             or (what == "deleted" and before[sid].get("goal") in added_goals)
         ):
             lost.append(named)
             continue
         if what == "deleted":
-            deleted.add(sid)
+            deleted.add(target)
         else:
-            edited.setdefault(sid, {})[what] = getattr(current.scene(sid), what)
-        carried.append(named)
+            edited.setdefault(target, {})[what] = getattr(current.scene(sid), what)
+        carried.append(named if target == sid else f"{named} (now {target})")
     scenes = [
         sc.model_copy(update=edited[sc.id]) if sc.id in edited else sc
         for sc in new.scenes
@@ -811,17 +816,52 @@ def _but_the_move(scene: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in scene.items() if k != "motion_prompt"}
 
 
-def edits_not_in(planned: str | None, current: Plan, other: Plan) -> list[str] | None:
+def _but_the_place(scene: dict[str, Any]) -> dict[str, Any]:
+    """`_but_the_move` but the scene's id and goal number too: what a goal removed or
+    added above it, or the goals reordered, leave of its planned values."""
+    return {k: v for k, v in _but_the_move(scene).items() if k not in ("id", "goal")}
+
+
+def _followed(before: dict[str, dict[str, Any]], made: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Scene id in `before` (the scenes a planner made, as `_planned` reads them) -> the
+    id of the scene of `made` (another plan's, id -> scene as a dict) planned as it was:
+    the same id with the same values but the motion prompt (`_but_the_move`); else the
+    one scene left (not so taken) with the same values but its id, goal number and
+    motion prompt (`_but_the_place`: renumbered), when no other scene left of `before`
+    has them too. A scene planned anew, or two alike, is not in it."""
+    out = {
+        sid: sid
+        for sid, was in before.items()
+        if sid in made and _but_the_move(made[sid]) == _but_the_move(was)
+    }
+    taken = set(out.values())
+    theirs = [(nid, _but_the_place(sc)) for nid, sc in made.items() if nid not in taken]
+    mine = [(sid, _but_the_place(was)) for sid, was in before.items() if sid not in out]
+    for sid, values in mine:
+        like = [nid for nid, other in theirs if other == values]
+        if len(like) == 1 and sum(values == v for _, v in mine) == 1:
+            out[sid] = like[0]
+    return out
+
+
+def edits_not_in(
+    planned: str | None, current: Plan, other: Plan, theirs_planned: str | None = None
+) -> list[str] | None:
     """The hand edits of `current` (see `hand_edits`) that `other`, a plan put back in
     its place (a kept plan of these goals), does not have as `current` has them, named
-    as `carry_edits` names them. None when nothing was recorded."""
+    as `carry_edits` names them. `theirs_planned`: what `other`'s planner made (its
+    `planned_record`), to find a scene of `current` renumbered in `other` (`_followed`:
+    goals added or removed above it) under its id there. None when nothing was recorded."""
     edits = hand_edits(planned, current)
     if edits is None:
         return None
     theirs = {sc.id: sc.model_dump(mode="json") for sc in other.scenes}
     mine = {sc.id: sc.model_dump(mode="json") for sc in current.scenes}
+    read, made = _planned(planned), _planned(theirs_planned)
+    follow = {} if read is None or made is None else _followed(read[1], made[1])
     out = []
     for sid, what in edits:
+        tid = follow.get(sid, sid)
         if not sid:
             common = [i for i in mine if i in theirs]
             same = (
@@ -830,11 +870,13 @@ def edits_not_in(planned: str | None, current: Plan, other: Plan) -> list[str] |
                 else common == [i for i in theirs if i in mine]
             )
         elif what == "deleted":
-            same = sid not in theirs
+            same = tid not in theirs
         elif what == "added":
             same = theirs.get(sid) == mine[sid]
+        elif what == "goal" and tid != sid:
+            same = False  # (its goal's number there is another)
         else:
-            same = sid in theirs and theirs[sid].get(what) == mine[sid].get(what)
+            same = tid in theirs and theirs[tid].get(what) == mine[sid].get(what)
         if not same:
             out.append(f"{sid} {what}" if sid else what)
     return out

@@ -2166,3 +2166,52 @@ async def test_a_plan_yaml_of_other_goals_does_not_replace_the_paid_plan_kept(
     again = [json.dumps(r["body"], sort_keys=True) for r in sim.requests(path="/v1/messages")]
     assert len(set(again)) == len(again), "a plan request paid twice"
     assert again == asked
+
+
+def test_edits_follow_scenes_renumbered_when_a_goal_above_is_removed(tmp_path: Path) -> None:
+    """The offline preset at a tiny size, through the CLI: plan.yaml's wealth affirmation
+    edited and a growth scene deleted, then the first goal removed from goals.yaml. The
+    new plan's scenes are the same but for their ids and goal numbers ("02-wealth-1" is
+    "01-wealth-1"), and were matched by id only: "your edits not in the new plan:
+    02-wealth-1 affirmation, 03-growth-2 deleted", the affirmation reset and the deleted
+    scene back. The edits follow their scenes, and the render names them so."""
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        "preset: local\noutput: {size: 160x90, fps: 8}\nplan: {scene_seconds: 2}\n"
+        "compose: {quality: draft, title_seconds: 1, closing_seconds: 1}\n"
+    )
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(
+        "title: Renumber\ngoals:\n"
+        "  - {category: health, vision: Run the coastal trail at sunrise}\n"
+        "  - {category: wealth, vision: Debt-free with savings}\n"
+        "  - {category: growth, vision: Finish my first novel, scenes: 2}\n"
+    )
+    run = tmp_path / "run"
+    _render(goals, cfg, run, {})
+    plan_path = run / "plan.yaml"
+    data = yaml.safe_load(plan_path.read_text())
+    assert [s["id"] for s in data["scenes"]] == [
+        "01-health-1",
+        "02-wealth-1",
+        "03-growth-1",
+        "03-growth-2",
+    ]
+    data["scenes"][1]["affirmation"] = "Money flows to me easily"
+    del data["scenes"][3]
+    plan_path.write_text(yaml.safe_dump(data, sort_keys=False))
+    _render(goals, cfg, run, {})  # the edits rendered: goals.yaml as it was
+    goals.write_text(goals.read_text().replace(
+        "  - {category: health, vision: Run the coastal trail at sunrise}\n", ""
+    ))  # fmt: skip
+    said = " ".join(_render(goals, cfg, run, {}).split())
+    after = yaml.safe_load(plan_path.read_text())
+    assert [(s["id"], s["affirmation"]) for s in after["scenes"]] == [
+        ("01-wealth-1", "Money flows to me easily"),
+        ("02-growth-1", "I finish my first novel"),
+    ]
+    assert (
+        "your edits carried into the new plan (their part of goals.yaml did not change): "
+        "02-wealth-1 affirmation (now 01-wealth-1), 03-growth-2 deleted (now 02-growth-2)"
+    ) in said, said
+    assert "not in the new plan" not in said, said

@@ -1384,6 +1384,249 @@ def test_a_scene_renamed_by_hand_is_not_dropped_by_a_new_plan() -> None:
     assert [s.id for s in merged.scenes] == ["01-health-1"] and carried == ["02-wealth-1 deleted"]
 
 
+def _goal_scene(goal: int, category: str, vision: str, n: int = 1, **kw: object) -> Scene:
+    """A scene as the local planner makes one: id and goal from the goal's place, the
+    rest from its words (`vision`), and a camera move that follows the goal before it."""
+    return scene(
+        goal,
+        **{
+            "id": f"{goal:02d}-{category}-{n}",
+            "goal": goal,
+            "category": category,
+            "affirmation": f"I {vision.lower()}",
+            "image_prompt": f"Shot {n} of a person. Scene: {vision}.",
+            "motion_prompt": f"Move {goal}-{n}: {vision.lower()}",
+            **kw,
+        },
+    )
+
+
+def test_carry_edits_follows_scenes_renumbered_by_a_goal_removed_above() -> None:
+    """Pure: the first goal removed from goals.yaml renumbers every scene after it
+    ("02-wealth-1" is "01-wealth-1" now), planned as before but for its id, goal number
+    and camera move. The person's edited affirmation and deleted scene were matched by id
+    only: "not in the new plan", the affirmation reset and the deleted scene back (bought
+    again). They follow the scene to its new id, and the line names both."""
+    from mindmovie.plan import carry_edits, planned_record
+
+    made = Plan(
+        title="T",
+        closing="C",
+        scenes=[
+            _goal_scene(1, "health", "Run the coastal trail"),
+            _goal_scene(2, "wealth", "Debt-free with savings"),
+            _goal_scene(3, "growth", "Finish my novel"),
+            _goal_scene(3, "growth", "Finish my novel", 2),
+        ],
+    )
+    _, w, g1, _ = made.scenes
+    mine = made.model_copy(
+        update={"scenes": [made.scenes[0], w.model_copy(update={"affirmation": "Money flows"}), g1]}
+    )
+    new = made.model_copy(
+        update={
+            "scenes": [
+                _goal_scene(1, "wealth", "Debt-free with savings"),
+                _goal_scene(2, "growth", "Finish my novel"),
+                _goal_scene(2, "growth", "Finish my novel", 2),
+            ]
+        }
+    )
+    merged, carried, lost = carry_edits(planned_record(made), mine, new)
+    assert [(s.id, s.goal, s.affirmation) for s in merged.scenes] == [
+        ("01-wealth-1", 1, "Money flows"),
+        ("02-growth-1", 2, g1.affirmation),
+    ]
+    assert merged.scenes[0].motion_prompt == new.scenes[0].motion_prompt  # the new move
+    assert carried == [
+        "02-wealth-1 affirmation (now 01-wealth-1)",
+        "03-growth-2 deleted (now 02-growth-2)",
+    ]
+    assert lost == []
+
+
+def test_carry_edits_follows_scenes_renumbered_by_a_goal_added_above() -> None:
+    """Pure: a goal inserted first in goals.yaml: each scene after it takes the next
+    number; its edits (seconds) and its deletion follow it, and the new goal's scene is
+    the planner's."""
+    from mindmovie.plan import carry_edits, planned_record
+
+    made = Plan(
+        title="T",
+        closing="C",
+        scenes=[
+            _goal_scene(1, "wealth", "Debt-free with savings"),
+            _goal_scene(2, "growth", "Finish my novel"),
+            _goal_scene(2, "growth", "Finish my novel", 2),
+        ],
+    )
+    w, g1, _ = made.scenes
+    mine = made.model_copy(update={"scenes": [w.model_copy(update={"seconds": 8.0}), g1]})
+    new = made.model_copy(
+        update={
+            "scenes": [
+                _goal_scene(1, "health", "Run the coastal trail"),
+                _goal_scene(2, "wealth", "Debt-free with savings"),
+                _goal_scene(3, "growth", "Finish my novel"),
+                _goal_scene(3, "growth", "Finish my novel", 2),
+            ]
+        }
+    )
+    merged, carried, lost = carry_edits(planned_record(made), mine, new)
+    assert [(s.id, s.seconds) for s in merged.scenes] == [
+        ("01-health-1", 5.0),
+        ("02-wealth-1", 8.0),
+        ("03-growth-1", 5.0),
+    ]
+    assert carried == [
+        "01-wealth-1 seconds (now 02-wealth-1)",
+        "02-growth-2 deleted (now 03-growth-2)",
+    ]
+    assert lost == []
+
+
+def test_carry_edits_follows_scenes_of_two_goals_swapped() -> None:
+    """Pure: two goals swapped in goals.yaml, of other categories (new ids) and of one
+    category (each id now the other goal's scene): every edit follows its scene, not its
+    old id, whose scene is the other goal's now."""
+    from mindmovie.plan import carry_edits, planned_record
+
+    made = Plan(
+        title="T",
+        closing="C",
+        scenes=[
+            _goal_scene(1, "health", "Run the coastal trail"),
+            _goal_scene(2, "wealth", "Debt-free with savings"),
+            _goal_scene(3, "growth", "Finish my novel"),
+            _goal_scene(4, "growth", "Learn the cello"),
+        ],
+    )
+    h, w, novel, cello = made.scenes
+    mine = made.model_copy(
+        update={
+            "scenes": [
+                h.model_copy(update={"affirmation": "I run free"}),
+                w.model_copy(update={"seconds": 7.0}),
+                novel.model_copy(update={"affirmation": "My novel is done"}),
+                cello,
+            ]
+        }
+    )
+    new = made.model_copy(
+        update={
+            "scenes": [
+                _goal_scene(1, "wealth", "Debt-free with savings"),
+                _goal_scene(2, "health", "Run the coastal trail"),
+                _goal_scene(3, "growth", "Learn the cello"),
+                _goal_scene(4, "growth", "Finish my novel"),
+            ]
+        }
+    )
+    merged, carried, lost = carry_edits(planned_record(made), mine, new)
+    assert [(s.id, s.affirmation, s.seconds) for s in merged.scenes] == [
+        ("01-wealth-1", w.affirmation, 7.0),
+        ("02-health-1", "I run free", 5.0),
+        ("03-growth-1", cello.affirmation, 5.0),
+        ("04-growth-1", "My novel is done", 5.0),
+    ]
+    assert carried == [
+        "01-health-1 affirmation (now 02-health-1)",
+        "02-wealth-1 seconds (now 01-wealth-1)",
+        "03-growth-1 affirmation (now 04-growth-1)",
+    ]
+    assert lost == []
+
+
+def test_carry_edits_does_not_follow_a_scene_two_new_scenes_match() -> None:
+    """Pure: the scene's goal removed above it, and a goal of the same words added after
+    it: two new scenes are planned as it was (but for their place), so which one the
+    person edited is not known. Neither takes the edit nor the deletion; both are named
+    as not carried, and the new plan is the planner's. Nor does one new scene take the
+    edits of two old scenes alike."""
+    from mindmovie.plan import carry_edits, planned_record
+
+    made = Plan(
+        title="T",
+        closing="C",
+        scenes=[
+            _goal_scene(1, "health", "Run the coastal trail"),
+            _goal_scene(2, "wealth", "Debt-free with savings"),
+            _goal_scene(3, "growth", "Finish my novel"),
+        ],
+    )
+    h, w, _ = made.scenes
+    mine = made.model_copy(update={"scenes": [h, w.model_copy(update={"affirmation": "Rich"})]})
+    new = made.model_copy(
+        update={
+            "scenes": [
+                _goal_scene(1, "wealth", "Debt-free with savings"),
+                _goal_scene(2, "growth", "Finish my novel"),
+                _goal_scene(3, "wealth", "Debt-free with savings"),
+                _goal_scene(4, "growth", "Finish my novel"),
+            ]
+        }
+    )
+    # (one of each alone: followed)
+    single = new.model_copy(update={"scenes": new.scenes[:2]})
+    merged, carried, lost = carry_edits(planned_record(made), mine, single)
+    assert [(s.id, s.affirmation) for s in merged.scenes] == [("01-wealth-1", "Rich")]
+    assert (len(carried), lost) == (2, [])
+    merged, carried, lost = carry_edits(planned_record(made), mine, new)
+    assert merged == new
+    assert carried == []
+    assert lost == ["02-wealth-1 affirmation", "03-growth-1 deleted"]
+    # two old scenes alike (the same goal twice), one new scene like both: neither
+    twice = Plan(
+        title="T", closing="C", scenes=[w, _goal_scene(3, "wealth", "Debt-free with savings")]
+    )
+    edited = twice.model_copy(
+        update={"scenes": [twice.scenes[0].model_copy(update={"seconds": 9.0}), twice.scenes[1]]}
+    )
+    one = Plan(title="T", closing="C", scenes=[_goal_scene(1, "wealth", "Debt-free with savings")])
+    merged, carried, lost = carry_edits(planned_record(twice), edited, one)
+    assert merged == one and carried == [] and lost == ["02-wealth-1 seconds"]
+
+
+def test_edits_not_in_finds_an_edit_of_a_scene_renumbered_in_the_plan_put_back() -> None:
+    """Pure: plan.yaml's edit carried to a renumbered scene ("01-wealth-1"), then the
+    removed goal restored, which puts back the plan these goals had, whose "02-wealth-1"
+    has that edit too: matched by id, the edit was named as not in the plan put back. With
+    what that plan's planner made, the scene is found under its id there; an edit it does
+    not have is still named, and so is a scene deleted here that it has."""
+    from mindmovie.plan import edits_not_in, planned_record
+
+    three = Plan(
+        title="T",
+        closing="C",
+        scenes=[
+            _goal_scene(1, "health", "Run the coastal trail"),
+            _goal_scene(2, "wealth", "Debt-free with savings"),
+            _goal_scene(3, "growth", "Finish my novel"),
+        ],
+    )
+    two = Plan(
+        title="T",
+        closing="C",
+        scenes=[
+            _goal_scene(1, "wealth", "Debt-free with savings"),
+            _goal_scene(2, "growth", "Finish my novel"),
+        ],
+    )
+    w, _ = two.scenes
+    mine = two.model_copy(
+        update={"scenes": [w.model_copy(update={"affirmation": "Money flows", "seconds": 9.0})]}
+    )
+    h, w3, g3 = three.scenes
+    back = three.model_copy(
+        update={"scenes": [h, w3.model_copy(update={"affirmation": "Money flows"}), g3]}
+    )
+    planned = planned_record(two)
+    assert edits_not_in(planned, mine, back, planned_record(three)) == [
+        "01-wealth-1 seconds",
+        "02-growth-1 deleted",
+    ]
+
+
 def test_a_replan_of_a_plan_made_before_its_record_says_its_changes_are_not_carried(
     tmp_path: Path,
 ) -> None:
