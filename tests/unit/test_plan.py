@@ -1384,6 +1384,11 @@ def test_a_scene_renamed_by_hand_is_not_dropped_by_a_new_plan() -> None:
     assert [s.id for s in merged.scenes] == ["01-health-1"] and carried == ["02-wealth-1 deleted"]
 
 
+def _plan(*scenes: Scene) -> Plan:
+    """A plan of `scenes` titled "T", closing "C" (the renumbering tests' plans)."""
+    return Plan(title="T", closing="C", scenes=list(scenes))
+
+
 def _goal_scene(goal: int, category: str, vision: str, n: int = 1, **kw: object) -> Scene:
     """A scene as the local planner makes one: id and goal from the goal's place, the
     rest from its words (`vision`), and a camera move that follows the goal before it."""
@@ -1409,28 +1414,20 @@ def test_carry_edits_follows_scenes_renumbered_by_a_goal_removed_above() -> None
     again). They follow the scene to its new id, and the line names both."""
     from mindmovie.plan import carry_edits, planned_record
 
-    made = Plan(
-        title="T",
-        closing="C",
-        scenes=[
-            _goal_scene(1, "health", "Run the coastal trail"),
-            _goal_scene(2, "wealth", "Debt-free with savings"),
-            _goal_scene(3, "growth", "Finish my novel"),
-            _goal_scene(3, "growth", "Finish my novel", 2),
-        ],
+    made = _plan(
+        _goal_scene(1, "health", "Run the coastal trail"),
+        _goal_scene(2, "wealth", "Debt-free with savings"),
+        _goal_scene(3, "growth", "Finish my novel"),
+        _goal_scene(3, "growth", "Finish my novel", 2),
     )
     _, w, g1, _ = made.scenes
     mine = made.model_copy(
         update={"scenes": [made.scenes[0], w.model_copy(update={"affirmation": "Money flows"}), g1]}
     )
-    new = made.model_copy(
-        update={
-            "scenes": [
-                _goal_scene(1, "wealth", "Debt-free with savings"),
-                _goal_scene(2, "growth", "Finish my novel"),
-                _goal_scene(2, "growth", "Finish my novel", 2),
-            ]
-        }
+    new = _plan(
+        _goal_scene(1, "wealth", "Debt-free with savings"),
+        _goal_scene(2, "growth", "Finish my novel"),
+        _goal_scene(2, "growth", "Finish my novel", 2),
     )
     merged, carried, lost = carry_edits(planned_record(made), mine, new)
     assert [(s.id, s.goal, s.affirmation) for s in merged.scenes] == [
@@ -1451,26 +1448,18 @@ def test_carry_edits_follows_scenes_renumbered_by_a_goal_added_above() -> None:
     the planner's."""
     from mindmovie.plan import carry_edits, planned_record
 
-    made = Plan(
-        title="T",
-        closing="C",
-        scenes=[
-            _goal_scene(1, "wealth", "Debt-free with savings"),
-            _goal_scene(2, "growth", "Finish my novel"),
-            _goal_scene(2, "growth", "Finish my novel", 2),
-        ],
+    made = _plan(
+        _goal_scene(1, "wealth", "Debt-free with savings"),
+        _goal_scene(2, "growth", "Finish my novel"),
+        _goal_scene(2, "growth", "Finish my novel", 2),
     )
     w, g1, _ = made.scenes
     mine = made.model_copy(update={"scenes": [w.model_copy(update={"seconds": 8.0}), g1]})
-    new = made.model_copy(
-        update={
-            "scenes": [
-                _goal_scene(1, "health", "Run the coastal trail"),
-                _goal_scene(2, "wealth", "Debt-free with savings"),
-                _goal_scene(3, "growth", "Finish my novel"),
-                _goal_scene(3, "growth", "Finish my novel", 2),
-            ]
-        }
+    new = _plan(
+        _goal_scene(1, "health", "Run the coastal trail"),
+        _goal_scene(2, "wealth", "Debt-free with savings"),
+        _goal_scene(3, "growth", "Finish my novel"),
+        _goal_scene(3, "growth", "Finish my novel", 2),
     )
     merged, carried, lost = carry_edits(planned_record(made), mine, new)
     assert [(s.id, s.seconds) for s in merged.scenes] == [
@@ -1491,36 +1480,24 @@ def test_carry_edits_follows_scenes_of_two_goals_swapped() -> None:
     old id, whose scene is the other goal's now."""
     from mindmovie.plan import carry_edits, planned_record
 
-    made = Plan(
-        title="T",
-        closing="C",
-        scenes=[
-            _goal_scene(1, "health", "Run the coastal trail"),
-            _goal_scene(2, "wealth", "Debt-free with savings"),
-            _goal_scene(3, "growth", "Finish my novel"),
-            _goal_scene(4, "growth", "Learn the cello"),
-        ],
+    made = _plan(
+        _goal_scene(1, "health", "Run the coastal trail"),
+        _goal_scene(2, "wealth", "Debt-free with savings"),
+        _goal_scene(3, "growth", "Finish my novel"),
+        _goal_scene(4, "growth", "Learn the cello"),
     )
     h, w, novel, cello = made.scenes
-    mine = made.model_copy(
-        update={
-            "scenes": [
-                h.model_copy(update={"affirmation": "I run free"}),
-                w.model_copy(update={"seconds": 7.0}),
-                novel.model_copy(update={"affirmation": "My novel is done"}),
-                cello,
-            ]
-        }
+    mine = _plan(
+        h.model_copy(update={"affirmation": "I run free"}),
+        w.model_copy(update={"seconds": 7.0}),
+        novel.model_copy(update={"affirmation": "My novel is done"}),
+        cello,
     )
-    new = made.model_copy(
-        update={
-            "scenes": [
-                _goal_scene(1, "wealth", "Debt-free with savings"),
-                _goal_scene(2, "health", "Run the coastal trail"),
-                _goal_scene(3, "growth", "Learn the cello"),
-                _goal_scene(4, "growth", "Finish my novel"),
-            ]
-        }
+    new = _plan(
+        _goal_scene(1, "wealth", "Debt-free with savings"),
+        _goal_scene(2, "health", "Run the coastal trail"),
+        _goal_scene(3, "growth", "Learn the cello"),
+        _goal_scene(4, "growth", "Finish my novel"),
     )
     merged, carried, lost = carry_edits(planned_record(made), mine, new)
     assert [(s.id, s.affirmation, s.seconds) for s in merged.scenes] == [
@@ -1545,26 +1522,18 @@ def test_carry_edits_does_not_follow_a_scene_two_new_scenes_match() -> None:
     edits of two old scenes alike."""
     from mindmovie.plan import carry_edits, planned_record
 
-    made = Plan(
-        title="T",
-        closing="C",
-        scenes=[
-            _goal_scene(1, "health", "Run the coastal trail"),
-            _goal_scene(2, "wealth", "Debt-free with savings"),
-            _goal_scene(3, "growth", "Finish my novel"),
-        ],
+    made = _plan(
+        _goal_scene(1, "health", "Run the coastal trail"),
+        _goal_scene(2, "wealth", "Debt-free with savings"),
+        _goal_scene(3, "growth", "Finish my novel"),
     )
     h, w, _ = made.scenes
     mine = made.model_copy(update={"scenes": [h, w.model_copy(update={"affirmation": "Rich"})]})
-    new = made.model_copy(
-        update={
-            "scenes": [
-                _goal_scene(1, "wealth", "Debt-free with savings"),
-                _goal_scene(2, "growth", "Finish my novel"),
-                _goal_scene(3, "wealth", "Debt-free with savings"),
-                _goal_scene(4, "growth", "Finish my novel"),
-            ]
-        }
+    new = _plan(
+        _goal_scene(1, "wealth", "Debt-free with savings"),
+        _goal_scene(2, "growth", "Finish my novel"),
+        _goal_scene(3, "wealth", "Debt-free with savings"),
+        _goal_scene(4, "growth", "Finish my novel"),
     )
     # (one of each alone: followed)
     single = new.model_copy(update={"scenes": new.scenes[:2]})
@@ -1576,13 +1545,11 @@ def test_carry_edits_does_not_follow_a_scene_two_new_scenes_match() -> None:
     assert carried == []
     assert lost == ["02-wealth-1 affirmation", "03-growth-1 deleted"]
     # two old scenes alike (the same goal twice), one new scene like both: neither
-    twice = Plan(
-        title="T", closing="C", scenes=[w, _goal_scene(3, "wealth", "Debt-free with savings")]
-    )
+    twice = _plan(w, _goal_scene(3, "wealth", "Debt-free with savings"))
     edited = twice.model_copy(
         update={"scenes": [twice.scenes[0].model_copy(update={"seconds": 9.0}), twice.scenes[1]]}
     )
-    one = Plan(title="T", closing="C", scenes=[_goal_scene(1, "wealth", "Debt-free with savings")])
+    one = _plan(_goal_scene(1, "wealth", "Debt-free with savings"))
     merged, carried, lost = carry_edits(planned_record(twice), edited, one)
     assert merged == one and carried == [] and lost == ["02-wealth-1 seconds"]
 
@@ -1595,22 +1562,14 @@ def test_edits_not_in_finds_an_edit_of_a_scene_renumbered_in_the_plan_put_back()
     not have is still named, and so is a scene deleted here that it has."""
     from mindmovie.plan import edits_not_in, planned_record
 
-    three = Plan(
-        title="T",
-        closing="C",
-        scenes=[
-            _goal_scene(1, "health", "Run the coastal trail"),
-            _goal_scene(2, "wealth", "Debt-free with savings"),
-            _goal_scene(3, "growth", "Finish my novel"),
-        ],
+    three = _plan(
+        _goal_scene(1, "health", "Run the coastal trail"),
+        _goal_scene(2, "wealth", "Debt-free with savings"),
+        _goal_scene(3, "growth", "Finish my novel"),
     )
-    two = Plan(
-        title="T",
-        closing="C",
-        scenes=[
-            _goal_scene(1, "wealth", "Debt-free with savings"),
-            _goal_scene(2, "growth", "Finish my novel"),
-        ],
+    two = _plan(
+        _goal_scene(1, "wealth", "Debt-free with savings"),
+        _goal_scene(2, "growth", "Finish my novel"),
     )
     w, _ = two.scenes
     mine = two.model_copy(
