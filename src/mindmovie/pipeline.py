@@ -6633,22 +6633,36 @@ class Pipeline:
                 # a plan or image sent, whose answer (its result: no job to pick up later)
                 # did not come by the stop's wait for it: paid and not kept, which "nothing
                 # paid for is lost" said it was not
+                # so is a clip's create of a provider that lists no jobs (Veo): its job,
+                # if made, is never found, and "nothing paid for is lost" was said of it
+                # while the next render's estimate said it may be paid twice
                 cut = [
                     r
                     for r in store.ledger_rows()
                     if r["id"] > rows_before
-                    and r["stage"] in ("plan", "keyframe")
                     and r["state"] == "committed"
+                    and (
+                        r["stage"] in ("plan", "keyframe")
+                        or (
+                            r["stage"] == "clip"
+                            and not r["remote_id"]
+                            and not registry.lists_jobs(str(r["provider"]))
+                        )
+                    )
                 ]
                 if cut:
-                    what = ", ".join(
-                        sorted({"plan" if r["stage"] == "plan" else "image" for r in cut})
+                    called = {"plan": "plan", "keyframe": "image", "clip": "clip"}
+                    what = ", ".join(sorted({called[str(r["stage"])] for r in cut}))
+                    twice = (
+                        " (a clip's job cannot be looked for: it may be paid twice)"
+                        if any(r["stage"] == "clip" for r in cut)
+                        else ""
                     )
                     raise Interrupted(
                         f"stopped. {len(cut)} paid call(s) ({what}) had not answered when "
                         "the render stopped: counted as spent, outcome unknown (`mindmovie "
                         "status` shows them), and the next render asks again for what they "
-                        "were to make. Jobs already sent are journaled; run the same "
+                        f"were to make{twice}. Jobs already sent are journaled; run the same "
                         "command again to resume"
                     ) from None
                 raise Interrupted(STOPPED if self._paid() else STOPPED_FREE) from None

@@ -633,3 +633,39 @@ async def test_an_image_quit_during_its_download_is_downloaded_next_render_not_b
     assert len(sim.requests(path=IMAGES)) == 1
     (row,) = ledger_rows(run, "keyframe")
     assert row["state"] == "billed" and "result_url" not in row["usage"], row
+
+
+async def test_a_veo_clip_request_cut_off_by_ctrl_c_is_not_said_to_be_kept(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Ctrl-C while a Veo clip's create had not answered (its operation's name not
+    journaled): Veo lists no operations, so the job, if made, is never found, its row
+    counted as spent, outcome unknown, and the next render buys the clip again; but the
+    render ended saying "nothing paid for is lost". It says the call had not answered
+    and the clip may be paid twice."""
+    import os
+    import signal
+
+    goals = goals_file(tmp_path, sim)
+    local = {"provider": "local"}
+    s = settings_for("google", sim, planner=local, keyframes=local)
+    s.providers.google.timeout = 1.0  # its answer's silence ends it within the grace
+    pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS)
+    path = ":predictLongRunning"
+    sim.add_fault("delay", path=path, method="POST", count=None, seconds=8)
+
+    async def ctrl_c_while_the_clip_is_asked_for() -> None:
+        await _until(lambda: len(sim.requests(path=path)) >= 1)
+        assert pipe._sigint_installed, "the render installed no stop-signal handler"
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stopper = asyncio.ensure_future(ctrl_c_while_the_clip_is_asked_for())
+    with pytest.raises(Interrupted) as stopped:
+        await asyncio.wait_for(pipe.run(until="clips"), timeout=60)
+    await stopper
+    said = str(stopped.value)
+    clips = ledger_rows(tmp_path / "run", "clip")
+    assert clips and all(r["state"] == "committed" and not r["remote_id"] for r in clips), clips
+    assert "nothing paid for is lost" not in said, said
+    assert said.startswith(f"stopped. {len(clips)} paid call(s) (clip) had not answered"), said
+    assert "it may be paid twice" in said, said
