@@ -740,6 +740,7 @@ def estimate_run(
     shared: Mapping[tuple[str, str], str] | None = None,
     maybe: Mapping[str, str] | None = None,
     paid: Collection[tuple[str, str]] = frozenset(),
+    planner_goals: Goals | None = None,
 ) -> RunEstimate:
     """What the run would still cost.
 
@@ -751,7 +752,9 @@ def estimate_run(
     buys the very same request; it costs 0 here (`Pipeline._one_buyer`). `maybe`: scene
     id -> why the render may not buy its clip after all (`Outlook.maybe`): counted, and
     said so (`maybe_notes`). `paid`: the part of `done` paid for and still to download
-    or poll (`Outlook.paid`): "paid" in the table, not "done".
+    or poll (`Outlook.paid`): "paid" in the table, not "done". `planner_goals`: the
+    goals the planner call is asked for when not all of `goals` (a paid plan made again
+    only for the goals that changed, `Pipeline._partial_replan`).
     """
     shared = shared or {}
     maybe = maybe or {}
@@ -765,9 +768,10 @@ def estimate_run(
     scenes = list(planned.scenes)
     if plan_done is None:
         plan_done = plan is not None
-    planner = None if plan_done else estimate_planner(settings, goals)
+    asked = goals if planner_goals is None else planner_goals
+    planner = None if plan_done else estimate_planner(settings, asked)
     if planner is not None and planner.usd > 0:
-        planner = replace(planner, held_above=max(0.0, planner_hold(settings, goals) - planner.usd))
+        planner = replace(planner, held_above=max(0.0, planner_hold(settings, asked) - planner.usd))
     finished = {(sid, stage) for sid, stage in done}
     keyframe = estimate_keyframe(settings)
     text_settings = text_keyframe_settings(settings)

@@ -843,6 +843,35 @@ def plan_fingerprint(goals: Goals, base: Path) -> str:
     return _fingerprint(goals, _rel(base), "mindmovie-scene-inputs", drop=SHOWN_FIELDS)
 
 
+def plan_parts(goals: Goals, base: Path) -> dict[str, Any]:
+    """`plan_fingerprint` in parts: "rest", the goals.yaml the plan is made from but its
+    goals list (the person, style and any other plan-wide field; not `SHOWN_FIELDS`),
+    and "goals", each goal's own as goals.yaml gives it (its photos as paths relative to
+    `base`). Recorded with a plan: when only goals changed since, a paid planner is asked
+    for those goals alone, and the goals as they were keep their scenes
+    (`Pipeline._partial_replan`)."""
+    rel = _rel(base)
+    data = goals.model_dump(mode="json")
+    for name in SHOWN_FIELDS:
+        data.pop(name, None)
+    data.pop("goals", None)
+    if goals.person is not None:
+        data["person"]["photos"] = [rel(p) for p in goals.person.photos]
+
+    def digest(tag: str, value: object) -> str:
+        blob = json.dumps(
+            {tag: 1, "value": value}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    each = []
+    for goal in goals.goals:
+        raw = goal.model_dump(mode="json")
+        raw["photos"] = [rel(p) for p in goal.photos]
+        each.append(digest("mindmovie-goal", raw))
+    return {"rest": digest("mindmovie-plan-rest", data), "goals": each}
+
+
 def plan_fingerprint_by_place(goals: Goals) -> str:
     """`plan_fingerprint` with each photo only a place in goals.yaml, not its path: the
     planners are told only that a goal has photos, so a photo renamed or moved into a

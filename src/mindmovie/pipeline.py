@@ -83,6 +83,7 @@ from mindmovie.goals import (
     plan_fingerprint,
     plan_fingerprint_by_place,
     plan_fingerprint_v1,
+    plan_parts,
     plan_photos,
     presentation,
 )
@@ -1692,6 +1693,69 @@ OUTPUTS_META = "outputs_before"
 UNREPAIRED_META = "plan_unrepaired"
 
 
+def _renumbered(scene: dict[str, Any] | Scene, was: int, now: int) -> Scene:
+    """A scene of goal number `was` as goal number `now`: its id's "NN-" too (the ids
+    planners write, `anthropic.assemble_plan`: "NN-category-k")."""
+    sc = scene if isinstance(scene, Scene) else Scene.model_validate(scene)
+    old = f"{was:02d}-"
+    sid = f"{now:02d}-{sc.id[len(old) :]}" if sc.id.startswith(old) else sc.id
+    return sc.model_copy(update={"id": sid, "goal": now})
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """A paid planner's plan made again only for the goals that changed
+    (`Pipeline._partial_replan`): goal numbers are goals.yaml's now, 1-based."""
+
+    #: the goals changed or new, which the planner is asked for (in goals.yaml's order)
+    changed: tuple[int, ...]
+    #: goal -> its scenes as the last plan's planner made them (`PLANNED_META`),
+    #: renumbered to the goal's place now (a goal that did not change)
+    kept: Mapping[int, tuple[Scene, ...]]
+    #: the closing the last plan's planner wrote, when goals.yaml gave none then nor now
+    closing: str | None
+
+    def sent(self, goals: Goals) -> Goals:
+        """The goals the planner is asked for: the changed ones, with everything else
+        goals.yaml gives (title, person, style, ...) as it is."""
+        return goals.model_copy(update={"goals": [goals.goals[i - 1] for i in self.changed]})
+
+    def merge(self, goals: Goals, made: Plan | None) -> Plan:
+        """The whole plan: the kept goals' scenes, and `made` (the planner's plan of
+        `sent`, its goals numbered 1..) renumbered into the changed goals' places."""
+        from mindmovie.providers.local import closing_for
+
+        scenes: list[Scene] = []
+        ours = {} if made is None else {n: i for n, i in enumerate(self.changed, 1)}
+        for i in range(1, len(goals.goals) + 1):
+            if i in self.kept:
+                scenes.extend(self.kept[i])
+            elif made is not None:
+                j = next(n for n, g in ours.items() if g == i)
+                scenes.extend(_renumbered(sc, j, i) for sc in made.scenes if sc.goal == j)
+        closing = (
+            given_text(goals.closing)
+            or self.closing
+            or (made.closing if made is not None else None)
+            or closing_for(goals)
+        )
+        return Plan(
+            title=goals.title,
+            closing=closing,
+            style=goals.style,
+            music=str(goals.music) if goals.music else None,
+            scenes=scenes,
+        )
+
+    def ids(self, made: Plan) -> dict[str, str]:
+        """`made`'s scene ids -> theirs in the whole plan."""
+        return {
+            sc.id: _renumbered(sc, sc.goal, self.changed[sc.goal - 1]).id
+            for sc in made.scenes
+            if 0 < sc.goal <= len(self.changed)
+        }
+
+
 @dataclass(frozen=True)
 class Outlook:
     """What a render would do with a run's finished work (see `Pipeline.outlook`)."""
@@ -1737,6 +1801,12 @@ class Outlook:
     #: its kept result URL, a clip whose job the render polls or downloads again. The
     #: estimate's table said "done" of them, as of a file in the run (`costs._as_done`)
     paid: frozenset[tuple[str, str]] = frozenset()
+    #: a paid planner's new plan made only for the goals that changed
+    #: (`Pipeline._partial_replan`): the plan priced, the goals that did not change with
+    #: their scenes, the changed ones' stand-ins (priced as new); None otherwise
+    partial: Plan | None = None
+    #: with `partial`: the goals its planner call is asked for (None: no call)
+    planner_goals: Goals | None = None
 
 
 @dataclass
@@ -3366,6 +3436,9 @@ class Pipeline:
             "shown": presentation(self.goals, base),
             "by_place": self._plan_key(planner, by_place=True),
             "photos": plan_photos(self.goals, base) if photos is None else photos,
+            # each goal's own part, and the rest: only goals changed, a paid planner is
+            # asked for those alone (`_partial_replan`)
+            "parts": plan_parts(self.goals, base),
         }
         return dict(json.loads(json.dumps(basis)))
 
@@ -3532,6 +3605,25 @@ class Pipeline:
                     lost = [UNKNOWN_EDITS] if missing is None else missing
                     self._say_edits([], lost, backup, into="the plan put back")
                 return restored
+        # only goals changed: a paid planner is asked for those alone, the others keep
+        # their scenes (and the keyframes and clips bought for them)
+        partial = self._partial_replan(store, planner, prev, edits)
+        sent = self.goals if partial is None else partial.sent(self.goals)
+        asks = partial is None or bool(partial.changed)
+        if partial is not None:
+            same = [i for i in range(1, len(self.goals.goals) + 1) if i in partial.kept]
+            if partial.changed:
+                again = f"{plural(len(partial.changed), 'goal')} changed or new " + (
+                    f"({', '.join(map(str, partial.changed))})"
+                )
+                ask = f"{planner.name} is asked for the {again} only"
+            else:
+                ask = "no goal is new or changed (only removed or moved), so none is asked"
+            one = len(same) == 1
+            self.reporter.warn(
+                f"plan: {ask}; {'goal' if one else 'goals'} {', '.join(map(str, same))} "
+                f"{'keeps its' if one else 'keep their'} scenes"
+            )
         self.reporter.step("plan", "plan", "running", planner.name)
         if prev is not None and prev.status == "succeeded":
             # (with plan.yaml's bytes now, hand edits and all: the plan before is only
@@ -3544,10 +3636,10 @@ class Pipeline:
                     "file": sha256_file(plan_path),
                 }
                 store.set_meta(PLAN_BEFORE_META, json.dumps(before))
-        store.begin("_run", "plan", key, paid=planner.name != "local")
-        estimate = costs.estimate_planner(self.settings, self.goals).usd
+        store.begin("_run", "plan", key, paid=planner.name != "local" and asks)
+        estimate = costs.estimate_planner(self.settings, sent).usd
 
-        hold = costs.planner_hold(self.settings, self.goals)
+        hold = costs.planner_hold(self.settings, sent)
         call_usd = self._planner_usd
         held = getattr(planner, "hold_unrepaired", None)
         if held is not None and (saved := store.get_meta(UNREPAIRED_META)):
@@ -3559,12 +3651,15 @@ class Pipeline:
         # (Waited for up to `_answer_seconds`, not Claude's own longer deadline for a big
         # max_tokens: a plan still being written then is cancelled, as before)
         paid: list[int] = []
+        renamed: dict[str, str] = {}  # (a partial plan's: its scene ids in the whole)
 
         def in_flight(row: int) -> None:
             paid.append(row)
             self._paid_call(row, "plan", planner.name)
 
         async def attempt() -> tuple[Plan, list[Bill]]:
+            if partial is not None and not partial.changed:
+                return partial.merge(self.goals, None), []  # (nothing to ask)
             # one ledger row per paid call: the first, and the repair if one is needed
             rows: list[int] = []
             row = await self._reserve("_run", "plan", planner, estimate, hold)
@@ -3590,9 +3685,7 @@ class Pipeline:
                     in_flight(extra)
 
             try:
-                result = await planner.plan(
-                    self.goals, self._plan_options(), before_repair=before_repair
-                )
+                result = await planner.plan(sent, self._plan_options(), before_repair=before_repair)
             except BaseException as e:
                 for r in rows:  # settled (or lost): nothing to wait for, nor save
                     self._paid_in_flight.pop(r, None)
@@ -3603,6 +3696,9 @@ class Pipeline:
             calls: list[dict[str, Any]] = list(getattr(planner, "last_calls", []) or [])
             if not calls and rows:  # a planner that reports only a total
                 calls = [dict(getattr(planner, "last_usage", {}) or {})]
+            if partial is not None:
+                renamed.update(partial.ids(result))
+                result = partial.merge(self.goals, result)
             return result, [
                 (r, call_usd(c), c)
                 for r, c in zip(rows, calls, strict=False)
@@ -3619,7 +3715,8 @@ class Pipeline:
         self.reporter.step("plan", "plan", "done", plural(len(plan.scenes), "scene"))
         if edits is not None:
             self._say_edits(carried, lost, backup)
-        if filled := list(getattr(planner, "last_filled", []) or []):
+        filled = [renamed.get(f, f) for f in getattr(planner, "last_filled", []) or []]
+        if filled and asks:
             # Claude gave too few scenes even after its repair: the local planner's
             # template scenes kept the person's counts, and were paid for as Claude's
             # without a word
@@ -3760,6 +3857,78 @@ class Pipeline:
                 made = self._rebased(Plan.model_validate(json.loads(planned)), was)
                 planned = planned_record(made)
         return planned, current
+
+    def _partial_replan(
+        self,
+        store: Store,
+        planner: Planner | tuple[str, str],
+        prev: Step | None,
+        edits: tuple[str | None, Plan] | None,
+    ) -> _Partial | None:
+        """When plan.yaml is planned again only because goals changed (edited, added,
+        removed, reordered: the rest of goals.yaml, the planner and the plan options as
+        the last plan's basis recorded them) and the planner is paid: the goals to ask it
+        for, and the scenes the others keep (`_Partial`). A paid planner asked for every
+        goal wrote new prompts for each, and every keyframe and clip of the goals that
+        did not change was bought again. None (the whole plan made again) for the local
+        planner (deterministic: it makes the same scenes again, for free), or when the
+        kept goals' scenes cannot be told: no record of what the last plan's planner made
+        (`PLANNED_META`, `edits`), a basis from before its parts were recorded."""
+        name = planner[0] if isinstance(planner, tuple) else planner.name
+        if name == "local" or prev is None or prev.status != "succeeded":
+            return None
+        if edits is None or edits[0] is None:
+            return None
+        try:
+            was = json.loads(prev.detail or "null")
+            made = json.loads(edits[0])
+        except ValueError:
+            return None
+        now = self._plan_basis(planner)
+        if not isinstance(was, dict) or not isinstance(made, dict):
+            return None
+        parts, now_parts = was.get("parts"), now["parts"]
+        if not isinstance(parts, dict) or not isinstance(parts.get("goals"), list):
+            return None
+        if (
+            parts.get("rest") != now_parts["rest"]
+            or was.get("planner") != now["planner"]
+            or was.get("options") != now["options"]
+        ):
+            return None
+        scenes = made.get("scenes")
+        if not isinstance(scenes, list) or not all(isinstance(sc, dict) for sc in scenes):
+            return None
+        old: list[str] = list(parts["goals"])
+        taken: set[int] = set()
+        kept: dict[int, tuple[Scene, ...]] = {}
+        changed: list[int] = []
+        counts = [
+            g.scenes or max(1, self._plan_options().scenes_per_goal) for g in self.goals.goals
+        ]
+        for i, part in enumerate(now_parts["goals"], 1):
+            j = next((n for n, p in enumerate(old, 1) if p == part and n not in taken), None)
+            if j is None:
+                changed.append(i)
+                continue
+            taken.add(j)
+            theirs = [sc for sc in scenes if sc.get("goal") == j]
+            if len(theirs) != counts[i - 1] or not all(
+                str(sc.get("id", "")).startswith(f"{j:02d}-") for sc in theirs
+            ):
+                return None  # its scenes cannot be told apart: planned again, all of it
+            try:
+                kept[i] = tuple(_renumbered(sc, j, i) for sc in theirs)
+            except ValueError:
+                return None
+        if not kept:
+            return None  # every goal changed: the whole plan, as before
+        shown = was.get("shown")
+        before = shown.get("closing") if isinstance(shown, dict) else "?"
+        closing = made.get("closing")
+        if before is not None or given_text(self.goals.closing) or not isinstance(closing, str):
+            closing = None
+        return _Partial(tuple(changed), kept, closing)
 
     def _say_edits(
         self, carried: list[str], lost: list[str], backup: Path, *, into: str = "the new plan"
@@ -8767,7 +8936,7 @@ class Pipeline:
             self._shown_changed
             or step is None
             or _shown_unknown(step.detail, missing=True)
-            or any(_basis_field(step.detail, f) != basis[f] for f in ("goals", "by_place"))
+            or any(_basis_field(step.detail, f) != basis[f] for f in ("goals", "by_place", "parts"))
         ):
             # (also once photos were renamed, and for a basis from before `by_place`)
             store.set_detail("_run", "plan", json.dumps(basis))
@@ -8926,6 +9095,27 @@ class Pipeline:
             edits = self._edits_before(store, prev, path) if path.is_file() else None
             if edits is not None and edits[0] is not None:
                 basis = carry_edits(edits[0], edits[1], basis)[0]
+        partial: Plan | None = None
+        sent: Goals | None = None
+        again: set[str] = set()
+        if basis is None and (self.run_dir / "plan.yaml").is_file():
+            # only goals changed (`_partial_replan`): the others keep their scenes, with
+            # the hand edits the render carries; the changed goals' are priced as new
+            # (the local planner's scenes for their ids and seconds) and the plan call
+            # for those goals alone
+            prev = store.get("_run", "plan")
+            edits = self._edits_before(store, prev, self.run_dir / "plan.yaml")
+            part = self._partial_replan(store, planner, prev, edits)
+            if part is not None and edits is not None:
+                from mindmovie.providers.local import build_plan
+
+                made = None
+                if part.changed:
+                    sent = part.sent(self.goals)
+                    made = build_plan(sent, costs.plan_options(self.settings))
+                    again = set(part.ids(made).values())
+                whole = part.merge(self.goals, made)
+                partial = carry_edits(edits[0], edits[1], whole)[0]
         # a new remote plan has new prompts: nothing made before it is reused
         restored: set[tuple[str, str]] = set()
         clips: dict[str, str] = {}
@@ -8935,13 +9125,27 @@ class Pipeline:
         shared: dict[tuple[str, str], str] = {}
         maybe: dict[str, str] = {}
         paid: set[tuple[str, str]] = set()
+        priced = basis if basis is not None else partial
         done = (
             self._reused_steps(
-                store, basis, restored, clips, same, jobs, refetched, shared, maybe, paid
+                store, priced, restored, clips, same, jobs, refetched, shared, maybe, paid
             )
-            if basis is not None
+            if priced is not None
             else set()
         )
+        if again:
+            # the changed goals' scenes are Claude's new prompts: never counted as made
+            # (their stand-ins, the local planner's, might have been)
+            done = {d for d in done if d[0] not in again}
+            restored = {d for d in restored if d[0] not in again}
+            paid = {d for d in paid if d[0] not in again}
+            shared = {k: v for k, v in shared.items() if k[0] not in again and v not in again}
+            for sid in again:
+                clips.pop(sid, None)
+                jobs.pop(sid, None)
+                maybe.pop(sid, None)
+            same -= again
+            refetched -= again
         why, cause = ("", "") if plan is not None else self._new_plan_why(store, planner)
         return Outlook(
             plan,
@@ -8958,6 +9162,8 @@ class Pipeline:
             shared,
             maybe,
             frozenset(paid),
+            partial,
+            sent,
         )
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> tuple[str, str]:
@@ -10386,12 +10592,14 @@ def look_priced(settings: Settings, goals: Goals, look: Outlook) -> costs.RunEst
     render's own, and `estimate_for`, the `estimate` command's): one pricing for both."""
     # a new plan by the local planner is known (`Outlook.basis`), the hand edits it
     # carries over included: a scene deleted by hand was priced from its plan without them
+    partial = look.plan is None and look.basis is None and look.partial is not None
     return costs.estimate_run(
         settings,
         goals,
-        look.plan or look.basis,
+        look.plan or look.basis or look.partial,
         done=set(look.reused),
-        plan_done=look.plan is not None,
+        plan_done=look.plan is not None or (partial and look.planner_goals is None),
+        planner_goals=look.planner_goals if partial else None,
         shared=look.shared,
         maybe=look.maybe,
         paid=look.paid,
@@ -10604,6 +10812,15 @@ def replan_notes(
         why = why.replace("the next render makes", "this render makes")
     if not there:
         return ()
+    if look.basis is None and look.partial is not None:
+        if look.planner_goals is None:
+            return (why, "no goal is new or changed: the plan is made without a planner call")
+        asked = plural(len(look.planner_goals.goals), "goal")
+        return (
+            why,
+            f"only the new or changed goals are planned again ({asked}), so only their "
+            "scenes are priced; the other goals keep their scenes",
+        )
     if look.basis is None:
         # a remote planner: its scenes are known once it is paid for, so every one is
         # priced; the render reuses (and `carry_edits` keeps) those it plans as before

@@ -461,12 +461,15 @@ def collect_status(
         k: round(sum(m[k] for m in money.values()), 6)
         for k in ("estimated", "billed", "in_flight", "unknown")
     }
-    new_ids = None if look is None or look.basis is None else {s.id for s in look.basis.scenes}
-    if look is not None and look.plan is None and look.basis is not None:
+    # (a paid plan made again only for the goals that changed, `Outlook.partial`: its
+    # scene ids are known, those of the goals kept renumbered as the render makes them)
+    known = None if look is None else look.basis or look.partial
+    new_ids = None if known is None else {s.id for s in known.scenes}
+    if look is not None and look.plan is None and known is not None:
         # the new plan's scenes (the local planner's, known now) that plan.yaml does not
         # have (e.g. renumbered after a goal was removed): the render makes them, or puts
         # their paid files back, but status did not list them at all
-        for sc in look.basis.scenes:
+        for sc in known.scenes:
             row = scenes.setdefault(sc.id, {"scene_id": sc.id, "attempts": 0, "in_plan": False})
             if row.get("in_plan") is False:
                 row["in_new_plan"] = True

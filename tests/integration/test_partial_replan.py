@@ -1,0 +1,195 @@
+"""A paid plan made again only for the goals that changed (`Pipeline._partial_replan`).
+
+With Claude planning, one goal edited in goals.yaml asked Claude for the whole plan
+again: its answer (temperature 1) had new prompts for every scene, so every keyframe and
+clip of the goals that did not change was bought again, and the person's plan.yaml edits
+of those goals were dropped. Here the simulated Claude answers differently at each
+render (as a full plan made again would: every prompt new), so only a render that asks
+for the changed goals alone keeps the others' paid work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mindmovie import costs
+from mindmovie.goals import load_goals
+from mindmovie.pipeline import Pipeline, estimate_for
+from mindmovie.plan import load_plan
+from mindmovie.status import collect_status
+from tests.integration.support import KEYS, goals_file, settings_for
+from tests.sim.server import SimServer
+
+PAID = ("messages", "images", "jobs_created")
+
+
+def _claude(tag: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A simulated Claude that plans the goals it is sent (the request's brief), every
+    prompt marked with `tag`: another tag, another answer for the same goals."""
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        text = body["messages"][0]["content"]
+        brief = json.loads(text[text.index("{") :])
+        scenes = [
+            {
+                "goal": g["goal"],
+                "affirmation": f"I live it, {g['category']} {k} {tag}",
+                "image_prompt": f"{g['vision']}, scene {k}, {tag}",
+                "motion_prompt": f"slow push in on {g['category']} {k}, {tag}",
+                "seconds": 4,
+            }
+            for g in brief["goals"]
+            for k in range(1, g["scenes"] + 1)
+        ]
+        return {"title": brief["title"], "closing": "Thank you", "scenes": scenes}
+
+    return answer
+
+
+def _paid(sim: SimServer) -> dict[str, float]:
+    totals = sim.stats()["totals"]
+    return {k: totals[k] for k in PAID}
+
+
+def _briefs(sim: SimServer) -> list[dict[str, Any]]:
+    """The goals each planner request named (the brief in its user message)."""
+    out = []
+    for r in sim.requests(path="/v1/messages", method="POST"):
+        text = r["body"]["messages"][0]["content"]
+        out.append(json.loads(text[text.index("{") :]))
+    return out
+
+
+async def _rendered_and_edited(sim: SimServer, tmp_path: Path) -> tuple[Path, Any, Path]:
+    """goals_file's three goals (4 scenes) rendered to their clips with byteplus (Claude
+    planning, answer "one"), then plan.yaml's 03-lifestyle-1 affirmation edited by hand;
+    the simulated Claude now answers "two"."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.set_planner(_claude("one"))
+    s = settings_for("byteplus", sim)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
+    assert _paid(sim) == {"messages": 1, "images": 4, "jobs_created": 4}
+    plan_path = run / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    assert plan["scenes"][3]["id"] == "03-lifestyle-1"
+    plan["scenes"][3]["affirmation"] = "I wake to the sound of the sea"  # a hand edit
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    sim.set_planner(_claude("two"))  # a whole plan asked again would change every prompt
+    return goals, s, run
+
+
+async def test_one_goal_edited_asks_claude_for_that_goal_only_and_keeps_the_others(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """One goal's vision edited: one planner call naming that goal alone; the other
+    goals' scenes (with the hand edit) are kept, and their keyframes and clips are not
+    bought again: one image and one clip job, the edited goal's one scene."""
+    goals, s, run = await _rendered_and_edited(sim, tmp_path)
+    before = _paid(sim)
+    asked = len(_briefs(sim))
+    goals.write_text(goals.read_text().replace("Strong and rested", "Strong, calm and rested"))
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
+    after = _paid(sim)
+    assert {k: after[k] - before[k] for k in PAID} == {
+        "messages": 1,
+        "images": 1,
+        "jobs_created": 1,
+    }
+    brief = _briefs(sim)[asked:]
+    assert [[(g["goal"], g["category"], g["vision"]) for g in b["goals"]] for b in brief] == [
+        [(1, "health", "Strong, calm and rested")]
+    ]
+    plan = load_plan(run / "plan.yaml")
+    assert [sc.id for sc in plan.scenes] == [
+        "01-health-1",
+        "02-career-1",
+        "02-career-2",
+        "03-lifestyle-1",
+    ]
+    prompts = {sc.id: sc.image_prompt for sc in plan.scenes}
+    assert prompts["01-health-1"].endswith(", two")
+    assert all(prompts[i].endswith(", one") for i in ("02-career-1", "02-career-2"))
+    assert plan.scene("03-lifestyle-1").affirmation == "I wake to the sound of the sea"
+    # and the next render with nothing changed buys nothing
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
+    assert _paid(sim) == after
+
+
+async def test_a_goal_removed_asks_no_planner_and_buys_nothing(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A goal removed: the others did not change, so no planner call and nothing bought;
+    the plan is renumbered (03-lifestyle-1 is 02-lifestyle-1 now, its hand edit kept)."""
+    goals, s, run = await _rendered_and_edited(sim, tmp_path)
+    before = _paid(sim)
+    text = goals.read_text()
+    career = "  - category: career\n    vision: Leading a team I admire\n    scenes: 2\n"
+    assert career in text
+    goals.write_text(text.replace(career, ""))
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
+    assert _paid(sim) == before
+    plan = load_plan(run / "plan.yaml")
+    assert [(sc.id, sc.goal) for sc in plan.scenes] == [
+        ("01-health-1", 1),
+        ("02-lifestyle-1", 2),
+    ]
+    assert all(sc.image_prompt.endswith(", one") for sc in plan.scenes)
+    assert plan.scene("02-lifestyle-1").affirmation == "I wake to the sound of the sea"
+
+    # the goal put back: the plan kept for these goals comes back, for free
+    goals.write_text(text)
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
+    assert _paid(sim) == before
+    plan = load_plan(run / "plan.yaml")
+    assert [sc.id for sc in plan.scenes] == [
+        "01-health-1",
+        "02-career-1",
+        "02-career-2",
+        "03-lifestyle-1",
+    ]
+    assert plan.scene("03-lifestyle-1").affirmation == "I wake to the sound of the sea"
+
+
+async def test_the_estimate_prices_only_the_changed_goal_s_scenes_and_plan_call(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`mindmovie estimate` (and the render's spend question, which prices the same
+    outlook) after one goal's vision was edited: that goal's one scene and a plan call
+    for it alone, not every scene and the whole plan; after a goal removed: nothing."""
+    goals, s, run = await _rendered_and_edited(sim, tmp_path)
+    text = goals.read_text()
+    goals.write_text(text.replace("Strong and rested", "Strong, calm and rested"))
+    est = estimate_for(goals, s, out=run)
+    assert [sc.scene_id for sc in est.scenes if sc.keyframe.payable] == ["01-health-1"]
+    assert [sc.scene_id for sc in est.scenes if sc.video.payable] == ["01-health-1"]
+    whole = costs.estimate_planner(s, load_goals(goals))
+    assert est.planner is not None and 0 < est.planner.usd < whole.usd
+    assert est.planner.inputs["scenes"] == 1 and whole.inputs["scenes"] == 4
+    assert any("only the new or changed goals are planned again" in n for n in est.notes)
+    # the render's own spend question: the same figures
+    asked: list[Any] = []
+
+    def yes(e: Any) -> bool:
+        asked.append(e)
+        return True
+
+    await Pipeline(goals, s, out=run, keys=KEYS, confirm=yes).run(until="clips")
+    assert asked and asked[0].planner.usd == est.planner.usd
+    assert [sc.scene_id for sc in asked[0].scenes if sc.video.payable] == ["01-health-1"]
+
+    career = "  - category: career\n    vision: Leading a team I admire\n    scenes: 2\n"
+    goals.write_text(goals.read_text().replace(career, ""))
+    est = estimate_for(goals, s, out=run)
+    assert est.planner is None
+    assert not [sc.scene_id for sc in est.scenes if sc.keyframe.payable or sc.video.payable]
+    # status tells the scene renumbered as reused, under its new id
+    rows = {r["scene_id"]: r for r in collect_status(run, settings=s, goals=goals)["scenes"]}
+    assert rows["02-lifestyle-1"].get("in_new_plan") is True
+    assert all(rows["02-lifestyle-1"]["reuse"].values()), rows["02-lifestyle-1"]
