@@ -1702,6 +1702,30 @@ def _renumbered(scene: dict[str, Any] | Scene, was: int, now: int) -> Scene:
     return sc.model_copy(update={"id": sid, "goal": now})
 
 
+def _lengths_still_fit(was: object, now: dict[str, Any], scenes: list[dict[str, Any]]) -> bool:
+    """Whether a plan made with the plan options `was` (its basis's) can stand with those
+    of `now` for the goals that did not change: the same options, or only the video
+    model's clip lengths changed (another model) and every length the planner gave
+    (`scenes`, as made) is one the model makes now. A new video model re-planned the
+    whole plan: Claude's new prompts bought every keyframe and clip again, each clip
+    length fitting both models (found by a paid-flows audit against the simulator)."""
+    if not isinstance(was, dict):
+        return False
+    lengths = "allowed_seconds"
+    if {k: v for k, v in was.items() if k != lengths} != {
+        k: v for k, v in now.items() if k != lengths
+    }:
+        return False
+    allowed = now.get(lengths)
+    if was.get(lengths) == allowed or allowed is None:
+        return True
+    try:
+        given = [float(sc["seconds"]) for sc in scenes]
+        return all(any(abs(g - float(a)) < 1e-6 for a in allowed) for g in given)
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
 @dataclass(frozen=True)
 class _Partial:
     """A paid planner's plan made again only for the goals that changed
@@ -3618,7 +3642,7 @@ class Pipeline:
                 )
                 ask = f"{planner.name} is asked for the {again} only"
             else:
-                ask = "no goal is new or changed (only removed or moved), so none is asked"
+                ask = "no goal is new or changed, so none is asked"
             one = len(same) == 1
             self.reporter.warn(
                 f"plan: {ask}; {'goal' if one else 'goals'} {', '.join(map(str, same))} "
@@ -3890,14 +3914,12 @@ class Pipeline:
         parts, now_parts = was.get("parts"), now["parts"]
         if not isinstance(parts, dict) or not isinstance(parts.get("goals"), list):
             return None
-        if (
-            parts.get("rest") != now_parts["rest"]
-            or was.get("planner") != now["planner"]
-            or was.get("options") != now["options"]
-        ):
+        if parts.get("rest") != now_parts["rest"] or was.get("planner") != now["planner"]:
             return None
         scenes = made.get("scenes")
         if not isinstance(scenes, list) or not all(isinstance(sc, dict) for sc in scenes):
+            return None
+        if not _lengths_still_fit(was.get("options"), now["options"], scenes):
             return None
         old: list[str] = list(parts["goals"])
         taken: set[int] = set()

@@ -193,3 +193,39 @@ async def test_the_estimate_prices_only_the_changed_goal_s_scenes_and_plan_call(
     rows = {r["scene_id"]: r for r in collect_status(run, settings=s, goals=goals)["scenes"]}
     assert rows["02-lifestyle-1"].get("in_new_plan") is True
     assert all(rows["02-lifestyle-1"]["reuse"].values()), rows["02-lifestyle-1"]
+
+
+async def test_another_video_model_whose_lengths_fit_the_plan_asks_no_planner(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Another Seedance model (2-12 s clips, the default's 4-12 s): its clip lengths
+    changed the plan's options, and the whole plan was asked of Claude again, whose new
+    prompts bought every keyframe again (and the clips, as another model's). Each of the
+    plan's 4 s fits the new model: no planner call, the keyframes kept, only the clips
+    (another model's) bought; the estimate said so first. A length the new model does
+    not make is planned again, as before."""
+    goals, _, run = await _rendered_and_edited(sim, tmp_path)
+    before = _paid(sim)
+    other = settings_for("byteplus", sim, video={"model": "seedance-1-0-pro"})
+    est = estimate_for(goals, other, out=run)
+    assert est.planner is None
+    assert not [sc.scene_id for sc in est.scenes if sc.keyframe.payable]
+    assert len([sc for sc in est.scenes if sc.video.payable]) == 4
+    await Pipeline(goals, other, out=run, keys=KEYS).run(until="clips")
+    after = _paid(sim)
+    assert {k: after[k] - before[k] for k in PAID} == {
+        "messages": 0,
+        "images": 0,
+        "jobs_created": 4,
+    }
+    plan = load_plan(run / "plan.yaml")
+    assert all(sc.image_prompt.endswith(", one") for sc in plan.scenes)
+    assert plan.scene("03-lifestyle-1").affirmation == "I wake to the sound of the sea"
+    # 2-12 s made 4-12 s: the plan's 4 s stays; 4, 6 or 8 s only (a Veo-like model)
+    from mindmovie.pipeline import _lengths_still_fit
+
+    was = {"scene_seconds": 4, "scenes_per_goal": 1, "allowed_seconds": [2.0, 3.0, 4.0]}
+    now = {**was, "allowed_seconds": [6.0, 8.0]}
+    assert not _lengths_still_fit(was, now, [{"seconds": 4}])
+    assert _lengths_still_fit(was, {**now, "allowed_seconds": [4.0, 8.0]}, [{"seconds": 4}])
+    assert not _lengths_still_fit(was, {**now, "scene_seconds": 6}, [{"seconds": 4}])
