@@ -682,11 +682,12 @@ def test_estimate_counts_what_a_render_would_pay_for_again(sim: SimServer, tmp_p
     images_before = sim.stats()["totals"]["images"]
     est_args = ["estimate", str(goals), "-c", str(cfg), "--out", str(run), "--json"]
 
-    # another preset: a new planner, new prompts, new keyframes: nothing is reused
+    # another preset: other keyframe and video models, so no keyframe is reused (the
+    # plan is: Claude plans for both, and its 4 s scenes are clip lengths Veo makes too)
     r = CliRunner().invoke(app, [*est_args, "--preset", "google"], env={})
     other = json.loads(r.stdout)  # (stderr says the preset changed: the JSON is stdout)
     assert 'setting changed since the last render: preset: "byteplus" -> "google"' in r.stderr
-    assert other["planner"] is not None and other["planner"]["usd"] > 0
+    assert other["planner"] is None
     assert all(s["keyframe"]["usd"] > 0 and not s["keyframe"]["done"] for s in other["scenes"])
 
     # one edited image prompt: that scene's keyframe (and so its clip) is paid again
@@ -2887,15 +2888,19 @@ async def test_the_spend_question_says_why_a_plan_made_before_is_made_again(
     sim: SimServer, tmp_path: Path
 ) -> None:
     """`render --until keyframes` with byteplus, the storyboard reviewed and plan.yaml
-    edited, then `render --preset google`: Veo makes other clip lengths than Seedance,
-    so a new plan is bought and the edited one set aside as plan.previous.yaml. The
-    spend question priced the plan with no word of why; the warning came only after
-    the yes. It says why under the table (as `status` does), before anything is sent;
-    `estimate` too."""
+    edited, then `render --preset google`: Veo makes other clip lengths than Seedance
+    (4, 6 or 8 s: not the plan's 10 s), so a new plan is bought and the edited one set
+    aside as plan.previous.yaml. The spend question priced the plan with no word of why;
+    the warning came only after the yes. It says why under the table (as `status`
+    does), before anything is sent; `estimate` too."""
     from mindmovie.pipeline import estimate_for
 
     sim.media_scale = 0.25
     goals = goals_file(tmp_path, sim)
+    assert isinstance(sim.planner, dict)
+    sim.set_planner(
+        {**sim.planner, "scenes": [{**sc, "seconds": 10} for sc in sim.planner["scenes"]]}
+    )
     run = tmp_path / "run"
     await Pipeline(goals, settings_for("byteplus", sim), out=run, keys=KEYS).run(until="keyframes")
     asked: list[Any] = []
