@@ -9169,6 +9169,15 @@ class Pipeline:
             same -= again
             refetched -= again
         why, cause = ("", "") if plan is not None else self._new_plan_why(store, planner)
+        if partial is not None and why:
+            # (said of a whole new plan: the goals that did not change keep their scenes)
+            asked = (
+                "no planner (every goal keeps its scenes)"
+                if sent is None
+                else f"the planner for {plural(len(sent.goals), 'new or changed goal')} only "
+                "(the other goals keep their scenes)"
+            )
+            why = why.replace("makes a new plan", f"makes a new plan, asking {asked}")
         return Outlook(
             plan,
             basis,

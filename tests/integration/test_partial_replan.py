@@ -167,6 +167,9 @@ async def test_the_estimate_prices_only_the_changed_goal_s_scenes_and_plan_call(
     text = goals.read_text()
     goals.write_text(text.replace("Strong and rested", "Strong, calm and rested"))
     est = estimate_for(goals, s, out=run)
+    said = collect_status(run, settings=s, goals=goals)["inputs"]["new_plan_why"]
+    assert said.startswith("goals.yaml changed since plan.yaml was made: the next render "), said
+    assert "asking the planner for 1 new or changed goal only (the other goals keep" in said
     assert [sc.scene_id for sc in est.scenes if sc.keyframe.payable] == ["01-health-1"]
     assert [sc.scene_id for sc in est.scenes if sc.video.payable] == ["01-health-1"]
     whole = costs.estimate_planner(s, load_goals(goals))
@@ -209,6 +212,8 @@ async def test_another_video_model_whose_lengths_fit_the_plan_asks_no_planner(
     other = settings_for("byteplus", sim, video={"model": "seedance-1-0-pro"})
     est = estimate_for(goals, other, out=run)
     assert est.planner is None
+    said = collect_status(run, settings=other, goals=goals)["inputs"]["new_plan_why"]
+    assert "makes a new plan, asking no planner (every goal keeps its scenes)" in said
     assert not [sc.scene_id for sc in est.scenes if sc.keyframe.payable]
     assert len([sc for sc in est.scenes if sc.video.payable]) == 4
     await Pipeline(goals, other, out=run, keys=KEYS).run(until="clips")
