@@ -26,6 +26,8 @@ from tests.integration.support import KEYS, goals_file, settings_for
 from tests.sim.server import SimServer
 
 PAID = ("messages", "images", "jobs_created")
+#: the scenes of goals_file's three goals, as planned
+SCENE_IDS = ["01-health-1", "02-career-1", "02-career-2", "03-lifestyle-1"]
 
 
 def _claude(tag: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -54,6 +56,11 @@ def _claude(tag: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
 def _paid(sim: SimServer) -> dict[str, float]:
     totals = sim.stats()["totals"]
     return {k: totals[k] for k in PAID}
+
+
+def _bought(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """What was paid for between two `_paid` counts."""
+    return {k: after[k] - before[k] for k in PAID}
 
 
 def _briefs(sim: SimServer) -> list[dict[str, Any]]:
@@ -97,22 +104,13 @@ async def test_one_goal_edited_asks_claude_for_that_goal_only_and_keeps_the_othe
     goals.write_text(goals.read_text().replace("Strong and rested", "Strong, calm and rested"))
     await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
     after = _paid(sim)
-    assert {k: after[k] - before[k] for k in PAID} == {
-        "messages": 1,
-        "images": 1,
-        "jobs_created": 1,
-    }
+    assert _bought(before, after) == {"messages": 1, "images": 1, "jobs_created": 1}
     brief = _briefs(sim)[asked:]
     assert [[(g["goal"], g["category"], g["vision"]) for g in b["goals"]] for b in brief] == [
         [(1, "health", "Strong, calm and rested")]
     ]
     plan = load_plan(run / "plan.yaml")
-    assert [sc.id for sc in plan.scenes] == [
-        "01-health-1",
-        "02-career-1",
-        "02-career-2",
-        "03-lifestyle-1",
-    ]
+    assert [sc.id for sc in plan.scenes] == SCENE_IDS
     prompts = {sc.id: sc.image_prompt for sc in plan.scenes}
     assert prompts["01-health-1"].endswith(", two")
     assert all(prompts[i].endswith(", one") for i in ("02-career-1", "02-career-2"))
@@ -148,12 +146,7 @@ async def test_a_goal_removed_asks_no_planner_and_buys_nothing(
     await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
     assert _paid(sim) == before
     plan = load_plan(run / "plan.yaml")
-    assert [sc.id for sc in plan.scenes] == [
-        "01-health-1",
-        "02-career-1",
-        "02-career-2",
-        "03-lifestyle-1",
-    ]
+    assert [sc.id for sc in plan.scenes] == SCENE_IDS
     assert plan.scene("03-lifestyle-1").affirmation == "I wake to the sound of the sea"
 
 
@@ -218,11 +211,7 @@ async def test_another_video_model_whose_lengths_fit_the_plan_asks_no_planner(
     assert len([sc for sc in est.scenes if sc.video.payable]) == 4
     await Pipeline(goals, other, out=run, keys=KEYS).run(until="clips")
     after = _paid(sim)
-    assert {k: after[k] - before[k] for k in PAID} == {
-        "messages": 0,
-        "images": 0,
-        "jobs_created": 4,
-    }
+    assert _bought(before, after) == {"messages": 0, "images": 0, "jobs_created": 4}
     plan = load_plan(run / "plan.yaml")
     assert all(sc.image_prompt.endswith(", one") for sc in plan.scenes)
     assert plan.scene("03-lifestyle-1").affirmation == "I wake to the sound of the sea"

@@ -406,6 +406,24 @@ async def test_a_render_stopped_within_the_grace_does_not_cancel_its_caller_late
         pytest.fail(f"the caller was cancelled {loop.time() - ended:.1f} s after the render ended")
 
 
+async def _said_at_ctrl_c_once_sent(sim: SimServer, pipe: Pipeline, path: str, until: str) -> str:
+    """`pipe` rendered to `until`, Ctrl-C (a real SIGINT, to the render's own handler)
+    sent once its first request to `path` reached the simulator: the stop's line."""
+    import os
+    import signal
+
+    async def ctrl_c_once_sent() -> None:
+        await _until(lambda: len(sim.requests(path=path)) >= 1)
+        assert pipe._sigint_installed, "the render installed no stop-signal handler"
+        os.kill(os.getpid(), signal.SIGINT)
+
+    stopper = asyncio.ensure_future(ctrl_c_once_sent())
+    with pytest.raises(Interrupted) as stopped:
+        await asyncio.wait_for(pipe.run(until=until), timeout=60)  # type: ignore[arg-type]
+    await stopper
+    return str(stopped.value)
+
+
 async def test_a_plan_cut_off_after_ctrl_c_is_not_said_to_be_kept(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -414,8 +432,6 @@ async def test_a_plan_cut_off_after_ctrl_c_is_not_said_to_be_kept(
     (its row left committed, outcome unknown) and no plan was kept, but the render ended
     saying "Jobs already sent are journaled and nothing paid for is lost". It says the
     paid call had not answered and is counted as spent."""
-    import os
-    import signal
 
     goals = goals_file(tmp_path, sim)
     claude_answer_for(sim, goals)
@@ -424,17 +440,7 @@ async def test_a_plan_cut_off_after_ctrl_c_is_not_said_to_be_kept(
     pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS)
     path = "/v1/messages"
     sim.add_fault("delay", path=path, count=1, seconds=8)
-
-    async def ctrl_c_while_the_plan_is_made() -> None:
-        await _until(lambda: len(sim.requests(path=path)) == 1)
-        assert pipe._sigint_installed, "the render installed no stop-signal handler"
-        os.kill(os.getpid(), signal.SIGINT)
-
-    stopper = asyncio.ensure_future(ctrl_c_while_the_plan_is_made())
-    with pytest.raises(Interrupted) as stopped:
-        await asyncio.wait_for(pipe.run(until="keyframes"), timeout=60)
-    await stopper
-    said = str(stopped.value)
+    said = await _said_at_ctrl_c_once_sent(sim, pipe, path, "keyframes")
     assert [r["state"] for r in ledger_rows(tmp_path / "run", "plan")] == ["committed"]
     assert not (tmp_path / "run" / "plan.yaml").exists()
     assert "nothing paid for is lost" not in said, said
@@ -643,8 +649,6 @@ async def test_a_veo_clip_request_cut_off_by_ctrl_c_is_not_said_to_be_kept(
     counted as spent, outcome unknown, and the next render buys the clip again; but the
     render ended saying "nothing paid for is lost". It says the call had not answered
     and the clip may be paid twice."""
-    import os
-    import signal
 
     goals = goals_file(tmp_path, sim)
     local = {"provider": "local"}
@@ -653,17 +657,7 @@ async def test_a_veo_clip_request_cut_off_by_ctrl_c_is_not_said_to_be_kept(
     pipe = Pipeline(goals, s, out=tmp_path / "run", keys=KEYS)
     path = ":predictLongRunning"
     sim.add_fault("delay", path=path, method="POST", count=None, seconds=8)
-
-    async def ctrl_c_while_the_clip_is_asked_for() -> None:
-        await _until(lambda: len(sim.requests(path=path)) >= 1)
-        assert pipe._sigint_installed, "the render installed no stop-signal handler"
-        os.kill(os.getpid(), signal.SIGINT)
-
-    stopper = asyncio.ensure_future(ctrl_c_while_the_clip_is_asked_for())
-    with pytest.raises(Interrupted) as stopped:
-        await asyncio.wait_for(pipe.run(until="clips"), timeout=60)
-    await stopper
-    said = str(stopped.value)
+    said = await _said_at_ctrl_c_once_sent(sim, pipe, path, "clips")
     clips = ledger_rows(tmp_path / "run", "clip")
     assert clips and all(r["state"] == "committed" and not r["remote_id"] for r in clips), clips
     assert "nothing paid for is lost" not in said, said
