@@ -3631,7 +3631,7 @@ class Pipeline:
                 return restored
         # only goals changed: a paid planner is asked for those alone, the others keep
         # their scenes (and the keyframes and clips bought for them)
-        partial = self._partial_replan(store, planner, prev, edits)
+        partial = self._partial_replan(store, planner, prev, edits, basis)
         sent = self.goals if partial is None else partial.sent(self.goals)
         asks = partial is None or bool(partial.changed)
         if partial is not None:
@@ -3888,6 +3888,7 @@ class Pipeline:
         planner: Planner | tuple[str, str],
         prev: Step | None,
         edits: tuple[str | None, Plan] | None,
+        now: dict[str, Any] | None = None,
     ) -> _Partial | None:
         """When plan.yaml is planned again only because goals changed (edited, added,
         removed, reordered: the rest of goals.yaml, the planner and the plan options as
@@ -3897,7 +3898,8 @@ class Pipeline:
         did not change was bought again. None (the whole plan made again) for the local
         planner (deterministic: it makes the same scenes again, for free), or when the
         kept goals' scenes cannot be told: no record of what the last plan's planner made
-        (`PLANNED_META`, `edits`), a basis from before its parts were recorded."""
+        (`PLANNED_META`, `edits`), a basis from before its parts were recorded. `now`:
+        the plan's basis now (`_plan_basis`), when the caller has it."""
         name = planner[0] if isinstance(planner, tuple) else planner.name
         if name == "local" or prev is None or prev.status != "succeeded":
             return None
@@ -3908,7 +3910,7 @@ class Pipeline:
             made = json.loads(edits[0])
         except ValueError:
             return None
-        now = self._plan_basis(planner)
+        now = self._plan_basis(planner) if now is None else now
         if not isinstance(was, dict) or not isinstance(made, dict):
             return None
         parts, now_parts = was.get("parts"), now["parts"]
@@ -3925,9 +3927,8 @@ class Pipeline:
         taken: set[int] = set()
         kept: dict[int, tuple[Scene, ...]] = {}
         changed: list[int] = []
-        counts = [
-            g.scenes or max(1, self._plan_options().scenes_per_goal) for g in self.goals.goals
-        ]
+        per_goal = max(1, self._plan_options().scenes_per_goal)
+        counts = [g.scenes or per_goal for g in self.goals.goals]
         for i, part in enumerate(now_parts["goals"], 1):
             j = next((n for n, p in enumerate(old, 1) if p == part and n not in taken), None)
             if j is None:
