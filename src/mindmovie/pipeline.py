@@ -10192,7 +10192,7 @@ class Pipeline:
             current = self._current_clips(store, plan)
             store.set_meta(CLIPS_META, clips_record(plan, current, self._unused_fields(plan)))
             made = self._current_keyframes(store, plan)
-            store.set_meta(KEYFRAMES_META, keyframes_record(made))
+            store.set_meta(KEYFRAMES_META, made_record := keyframes_record(made))
             kf_current = {sid: sha for sid, (sha, _) in made.items()}
             failed = failed_notes(store.steps(), plan)
             # drawing it takes ~0.7 s for 7 scenes: not again when nothing it shows changed
@@ -10211,6 +10211,8 @@ class Pipeline:
                 failed=failed,
                 movie=movie,
                 same_as=same,
+                plan=plan,
+                keyframes_raw=made_record,
             )
             store.set_meta("storyboard_inputs", digest)
         except Exception as e:  # cosmetic output: report and go on

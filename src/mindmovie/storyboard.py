@@ -1225,13 +1225,14 @@ def recorded_keyframes(
         return None
 
 
-def painted_scenes(run_dir: Path, plan: Plan) -> list[str]:
+def painted_scenes(run_dir: Path, plan: Plan, raw: str | None = None) -> list[str]:
     """The scenes of `plan` whose keyframe on record the offline painter drew: its record
     (`keyframes_record`) holds the prompt and category but not the style, as
     `Pipeline._current_keyframes` writes it for a painted keyframe alone (a paid one
-    holds the style, a goal photo's neither prompt nor category)."""
+    holds the style, a goal photo's neither prompt nor category). ``raw``: the record,
+    else read from the run."""
     try:
-        data = json.loads(_meta(run_dir, KEYFRAMES_META) or "{}")
+        data = json.loads((_meta(run_dir, KEYFRAMES_META) if raw is None else raw) or "{}")
         return [
             s.id
             for s in plan.scenes
@@ -1377,6 +1378,9 @@ def storyboard_from_run(
     failed: Mapping[str, str] | None = None,
     movie: float | None = None,
     same_as: Mapping[str, str] | None = None,
+    *,
+    plan: Plan | None = None,
+    keyframes_raw: str | None = None,
 ) -> tuple[Path, Path]:
     """The storyboard of a run directory: its plan.yaml and whatever keyframes/clips exist.
 
@@ -1388,11 +1392,15 @@ def storyboard_from_run(
     it (else read from run.db). Raises ``PlanError`` when plan.yaml is missing or wrong
     (same message as ``render``). ``movie``: its length (`movie_seconds`), else the one
     the last render recorded (`recorded_movie`), else the scenes' seconds are shown.
+    ``plan`` and ``keyframes_raw`` (`keyframes_record`): what a render has just read
+    and recorded, not read again (a render's board read plan.yaml twice and opened
+    run.db once more for the record it had written).
     """
     from mindmovie.store import journal_missing
 
     check_is_a_run(run_dir)
-    plan = load_plan(run_dir / "plan.yaml")
+    if plan is None:
+        plan = load_plan(run_dir / "plan.yaml")
     keyframes, clips = find_artifacts(run_dir, plan)
     if journal_missing(run_dir / "run.db"):
         # no journal to vouch for them: the next render moves every keyframe and clip
@@ -1435,7 +1443,7 @@ def storyboard_from_run(
         old_clips=old,
         planner_cost=planner_cost,
         old_keyframes=old_keyframes,
-        painted=painted_scenes(run_dir, plan),
+        painted=painted_scenes(run_dir, plan, keyframes_raw),
         movie=recorded_movie(run_dir, plan) if movie is None else movie,
         same_as=same_as,
     )
