@@ -469,7 +469,7 @@ def test_consecutive_scenes_never_share_a_move(goals: list[Goal]) -> None:
     assert all(a != b for a, b in itertools.pairwise(moves)), moves
 
 
-@settings(max_examples=2000, deadline=None, derandomize=True)
+@settings(max_examples=800, deadline=None, derandomize=True)
 @given(st.lists(st.tuples(st.integers(0, 5), st.integers(1, 6)), min_size=1, max_size=12))
 @example([(0, 1)] * 8)  # a row of one-scene goals with one natural move
 @example([(5, 2), (0, 1), (0, 1), (0, 3)])
@@ -555,7 +555,7 @@ def _goal_naturals(goals: list[Goal]) -> list[tuple[object, int]]:
     return [(moves[0], len(moves)) for moves in map(_natural, goals)]
 
 
-@settings(max_examples=1000, deadline=None, derandomize=True)
+@settings(max_examples=400, deadline=None, derandomize=True)
 @given(
     st.lists(_GOAL, min_size=2, max_size=7),
     st.integers(0, 6),
@@ -590,7 +590,7 @@ def _moves_of(goals: list[tuple[int, int]]) -> list[list[str]]:
     ]
 
 
-@settings(max_examples=2000, deadline=None, derandomize=True)
+@settings(max_examples=800, deadline=None, derandomize=True)
 @given(
     st.lists(st.tuples(st.integers(0, 5), st.sampled_from((1, 1, 2, 6))), min_size=2, max_size=10),
     st.integers(0, 9),
