@@ -3169,25 +3169,31 @@ async def test_clips_keyed_with_their_video_options_as_written_are_reused(
 
 
 @pytest.mark.parametrize(
-    "options",
-    [{"watermark": False}, {"response_format": "url"}, {"size": None}],
-    ids=["watermark-false", "url", "size-null"],
+    ("first", "options"),
+    [
+        ({}, {"watermark": False}),
+        ({}, {"response_format": "url"}),
+        ({}, {"size": None}),
+        ({"size": "2K"}, {"size": "2k"}),
+        ({"size": "1280x720"}, {"size": "1280X720"}),
+    ],
+    ids=["watermark-false", "url", "size-null", "size-2k", "size-X"],
 )
 async def test_a_keyframe_option_that_does_not_change_the_image_buys_no_keyframe_again(
-    sim: SimServer, tmp_path: Path, options: dict[str, Any]
+    sim: SimServer, tmp_path: Path, first: dict[str, Any], options: dict[str, Any]
 ) -> None:
     """Seedream keyframes made, then `keyframes.options` set to what does not change an
     image: `watermark: false` (sent so without it: the very same request),
-    `response_format: url` (how the answer carries it) or `size: null` (sent as no size:
-    the frame's own). The key held the options as written, so each bought every finished
-    keyframe again (the fuzz of settings changes: `watermark: false`, 4 of 4 images
-    bought again by identical requests)."""
+    `response_format: url` (how the answer carries it), `size: null` (sent as no size:
+    the frame's own), or a size written otherwise (`2k` for `2K`, `1280X720` for
+    `1280x720`: sent alike). The key held the options as written, so each bought every
+    finished keyframe again (the fuzz of settings changes: `watermark: false`, 4 of 4
+    images bought again by identical requests)."""
     goals = goals_file(tmp_path, sim)
     run = tmp_path / "run"
     paid_keyframes = {"planner": {"provider": "local"}, "video": {"provider": "local"}}
-    await Pipeline(goals, settings_for("byteplus", sim, **paid_keyframes), out=run, keys=KEYS).run(
-        until="keyframes"
-    )
+    s = settings_for("byteplus", sim, **paid_keyframes, keyframes={"options": first})
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
     made = sim.stats()["totals"]["images"]
     assert made == 4
     s = settings_for("byteplus", sim, **paid_keyframes, keyframes={"options": options})

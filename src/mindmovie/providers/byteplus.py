@@ -112,14 +112,27 @@ def keyframe_key_options(options: Mapping[str, Any]) -> dict[str, Any]:
     image, set to other than what is sent without them. Keyed as written,
     `watermark: false` bought every finished keyframe again with the very same request,
     and `response_format: url` the same images again; `size: null` (or "") is sent as no
-    size (`size_for`: the frame's own), and bought them again too."""
+    size (`size_for`: the frame's own), and bought them again too. A size is keyed as it
+    is sent (`_sent_size`): `2k` and `2K`, `1280X720` and `1280x720` are one request."""
     return {
-        k: v
+        k: (_sent_size(v) if k == "size" else v)
         for k, v in options.items()
         if k not in SEEDREAM_TRANSPORT_OPTIONS
         and not (k in SEEDREAM_SENT_UNSET and v is SEEDREAM_SENT_UNSET[k])
         and not (k == "size" and not v)
     }
+
+
+def _sent_size(size: Any) -> Any:
+    """`keyframes.options.size` as `SeedreamKeyframes._check_size` sends it, for a size it
+    takes: a preset in capitals ("2K"), WxH as two numbers with a small x ("1280x720").
+    Anything else as written (refused before any key is made)."""
+    text = str(size)
+    if re.fullmatch(r"[0-9]+[kK]", text):
+        return text.upper()
+    if m := re.fullmatch(r"\s*([0-9]+)\s*[xX]\s*([0-9]+)\s*", text):
+        return f"{int(m[1])}x{int(m[2])}"
+    return size
 
 
 def clip_key_options(options: Mapping[str, Any]) -> dict[str, Any]:
