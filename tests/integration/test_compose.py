@@ -826,9 +826,9 @@ def test_a_1080p_movie_of_high_quality_is_at_the_level_1080p_decoders_take(
     from mindmovie.compose import renderer
 
     spec = replace(SPEC, width=1920, height=1080, fps=24, quality="high", crossfade=0.0,
-                   title_seconds=0.25, closing_seconds=0.25)  # fmt: skip
+                   title_seconds=0.125, closing_seconds=0.125)  # fmt: skip
     movie = _movie({"red": clips["red"]})
-    movie = replace(movie, scenes=tuple(replace(s, seconds=0.5) for s in movie.scenes))
+    movie = replace(movie, scenes=tuple(replace(s, seconds=0.25) for s in movie.scenes))
     out = tmp_path / "movie.mp4"
     renderer(engine)(build_timeline(movie, spec), tmp_path / "work", out)
     levels = sps_field(out, "level_idc")
