@@ -4149,7 +4149,7 @@ class Pipeline:
         """Whether `stage`'s key of now leaves out options set (`registry.key_options`):
         its key until 2026-12-06, with them as written, is then another."""
         options = getattr(self.settings, stage).options
-        return registry.key_options(stage, model.name, options) != dict(options)
+        return registry.key_options(stage, model.name, options, model.model) != dict(options)
 
     def _photo_id(self, path: Path) -> str:
         """A photo's sha256 as keyframe keys hold it: the one this run recorded for the
@@ -4269,7 +4269,9 @@ class Pipeline:
             options=(
                 self.settings.keyframes.options
                 if legacy or written or before_dec06
-                else registry.key_options("keyframes", model.name, self.settings.keyframes.options)
+                else registry.key_options(
+                    "keyframes", model.name, self.settings.keyframes.options, model.model
+                )
             ),
             # a path that is no readable file (a folder, edited into plan.yaml) is left
             # out as a missing one is: `check_plan` refuses both before any step is made

@@ -3203,6 +3203,35 @@ async def test_a_keyframe_option_that_does_not_change_the_image_buys_no_keyframe
     assert sim.stats()["totals"]["images"] == made  # nothing bought again
 
 
+async def test_a_size_seededit_does_not_send_buys_none_of_its_keyframes_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`keyframes.model: seededit-3-0-i2i` sends no size (it keeps the goal photo's:
+    "adaptive"), so `keyframes.options.size` set later changes none of its images; the
+    key held it, so the SeedEdit keyframe was bought again with the very same request.
+    Only the scenes with no photo of their own, made by Seedream, which sends the size,
+    are bought again."""
+    goals = goals_file(tmp_path, sim)
+    goals.write_text(
+        goals.read_text().replace(
+            "    affirmation: I am strong and rested\n",
+            "    affirmation: I am strong and rested\n    photos: [photos/portrait.jpg]\n",
+        )
+    )
+    run = tmp_path / "run"
+    over: dict[str, Any] = {"planner": {"provider": "local"}, "video": {"provider": "local"}}
+    seededit = {"model": "seededit-3-0-i2i"}
+    s = settings_for("byteplus", sim, **over, keyframes=seededit)
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert sim.stats()["totals"]["images"] == 4  # 1 SeedEdit, 3 Seedream
+    s = settings_for("byteplus", sim, **over, keyframes={**seededit, "options": {"size": "2K"}})
+    est = estimate_for(goals, s, out=run)
+    assert [sc.keyframe.done for sc in est.scenes] == [True, False, False, False]
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    bodies = [r["body"] for r in sim.requests(path="/images/generations", method="POST")]
+    assert [b["size"] for b in bodies[4:]] == ["2K"] * 3  # the Seedream scenes only
+
+
 async def test_a_google_option_set_to_null_buys_nothing_again(
     sim: SimServer, tmp_path: Path
 ) -> None:

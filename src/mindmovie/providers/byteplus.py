@@ -107,20 +107,31 @@ SEEDREAM_TRANSPORT_OPTIONS = frozenset({"response_format"})
 SEEDREAM_SENT_UNSET: dict[str, bool] = {"watermark": False}
 
 
-def keyframe_key_options(options: Mapping[str, Any]) -> dict[str, Any]:
+def keyframe_key_options(options: Mapping[str, Any], model: str | None = None) -> dict[str, Any]:
     """The keyframe options a paid keyframe's input key holds: those that change the
     image, set to other than what is sent without them. Keyed as written,
     `watermark: false` bought every finished keyframe again with the very same request,
     and `response_format: url` the same images again; `size: null` (or "") is sent as no
     size (`size_for`: the frame's own), and bought them again too. A size is keyed as it
-    is sent (`_sent_size`): `2k` and `2K`, `1280X720` and `1280x720` are one request."""
+    is sent (`_sent_size`): `2k` and `2K`, `1280X720` and `1280x720` are one request.
+    `model` (its key or id): one that sends no size (SeedEdit: "adaptive", the photo's
+    own) has none in its key either."""
+    sized = not (model and _sends_no_size(model))
     return {
         k: (_sent_size(v) if k == "size" else v)
         for k, v in options.items()
         if k not in SEEDREAM_TRANSPORT_OPTIONS
         and not (k in SEEDREAM_SENT_UNSET and v is SEEDREAM_SENT_UNSET[k])
-        and not (k == "size" and not v)
+        and not (k == "size" and (not v or not sized))
     }
+
+
+def _sends_no_size(model: str) -> bool:
+    """Whether keyframes of `model` are asked with no size of the person's (`size_for`)."""
+    try:
+        return catalog.resolve(PROVIDER, "keyframes", model).capabilities.size_mode == "adaptive"
+    except InvalidRequest:
+        return False
 
 
 def _sent_size(size: Any) -> Any:

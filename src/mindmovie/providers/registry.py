@@ -169,17 +169,20 @@ OPTION_CHECKS: dict[str, str] = {
 }
 
 
-def key_options(stage: str, provider: str, options: Mapping[str, Any]) -> dict[str, Any]:
+def key_options(
+    stage: str, provider: str, options: Mapping[str, Any], model: str | None = None
+) -> dict[str, Any]:
     """The `options` of `stage` an input key holds: those that change what `provider`
     makes (`byteplus.clip_key_options` for Seedance clips, `keyframe_key_options` for
-    Seedream and SeedEdit keyframes; for google every option but one set to null, which
-    its client sends as not set: `image_size: null` bought every finished keyframe
-    again with the very same request), else all as written."""
+    Seedream and SeedEdit keyframes, by `model`; for google every option but one set to
+    null, which its client sends as not set: `image_size: null` bought every finished
+    keyframe again with the very same request), else all as written."""
     if provider == "byteplus" and stage in ("keyframes", "video"):
         from mindmovie.providers import byteplus
 
-        pick = byteplus.clip_key_options if stage == "video" else byteplus.keyframe_key_options
-        return pick(options)
+        if stage == "video":
+            return byteplus.clip_key_options(options)
+        return byteplus.keyframe_key_options(options, model)
     if provider == "google":
         return {k: v for k, v in options.items() if v is not None}
     return dict(options)
