@@ -3232,6 +3232,34 @@ async def test_a_size_seededit_does_not_send_buys_none_of_its_keyframes_again(
     assert [b["size"] for b in bodies[4:]] == ["2K"] * 3  # the Seedream scenes only
 
 
+async def test_seededit_keyframes_keyed_with_a_size_before_are_reused(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SeedEdit keyframes whose key held `keyframes.options.size` (made before it was
+    left out) are found under that key: nothing is priced or bought again."""
+    from mindmovie.providers import byteplus
+
+    goals = goals_file(tmp_path, sim)
+    goals.write_text(
+        goals.read_text().replace(
+            "    affirmation: I am strong and rested\n",
+            "    affirmation: I am strong and rested\n    photos: [photos/portrait.jpg]\n",
+        )
+    )
+    run = tmp_path / "run"
+    over: dict[str, Any] = {"planner": {"provider": "local"}, "video": {"provider": "local"}}
+    kf = {"model": "seededit-3-0-i2i", "options": {"size": "2K"}}
+    s = settings_for("byteplus", sim, **over, keyframes=kf)
+    with monkeypatch.context() as m:
+        m.setattr(byteplus, "_sends_no_size", lambda model: False)  # keyed as before
+        await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert sim.stats()["totals"]["images"] == 4
+    est = estimate_for(goals, s, out=run)
+    assert est.total == 0 and all(sc.keyframe.done for sc in est.scenes)
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert sim.stats()["totals"]["images"] == 4
+
+
 async def test_a_google_option_set_to_null_buys_nothing_again(
     sim: SimServer, tmp_path: Path
 ) -> None:
