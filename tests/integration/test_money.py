@@ -3203,6 +3203,21 @@ async def test_a_keyframe_option_that_does_not_change_the_image_buys_no_keyframe
     assert sim.stats()["totals"]["images"] == made  # nothing bought again
 
 
+def _seededit_project(sim: SimServer, tmp_path: Path) -> tuple[Path, Path, dict[str, Any]]:
+    """goals.yaml whose first goal has a photo of its own (SeedEdit edits it; Seedream
+    makes the other three scenes), the run folder, and settings planning and animating
+    offline: only keyframes are paid."""
+    goals = goals_file(tmp_path, sim)
+    goals.write_text(
+        goals.read_text().replace(
+            "    affirmation: I am strong and rested\n",
+            "    affirmation: I am strong and rested\n    photos: [photos/portrait.jpg]\n",
+        )
+    )
+    over: dict[str, Any] = {"planner": {"provider": "local"}, "video": {"provider": "local"}}
+    return goals, tmp_path / "run", over
+
+
 async def test_a_size_seededit_does_not_send_buys_none_of_its_keyframes_again(
     sim: SimServer, tmp_path: Path
 ) -> None:
@@ -3211,15 +3226,7 @@ async def test_a_size_seededit_does_not_send_buys_none_of_its_keyframes_again(
     key held it, so the SeedEdit keyframe was bought again with the very same request.
     Only the scenes with no photo of their own, made by Seedream, which sends the size,
     are bought again."""
-    goals = goals_file(tmp_path, sim)
-    goals.write_text(
-        goals.read_text().replace(
-            "    affirmation: I am strong and rested\n",
-            "    affirmation: I am strong and rested\n    photos: [photos/portrait.jpg]\n",
-        )
-    )
-    run = tmp_path / "run"
-    over: dict[str, Any] = {"planner": {"provider": "local"}, "video": {"provider": "local"}}
+    goals, run, over = _seededit_project(sim, tmp_path)
     seededit = {"model": "seededit-3-0-i2i"}
     s = settings_for("byteplus", sim, **over, keyframes=seededit)
     await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
@@ -3239,15 +3246,7 @@ async def test_seededit_keyframes_keyed_with_a_size_before_are_reused(
     left out) are found under that key: nothing is priced or bought again."""
     from mindmovie.providers import byteplus
 
-    goals = goals_file(tmp_path, sim)
-    goals.write_text(
-        goals.read_text().replace(
-            "    affirmation: I am strong and rested\n",
-            "    affirmation: I am strong and rested\n    photos: [photos/portrait.jpg]\n",
-        )
-    )
-    run = tmp_path / "run"
-    over: dict[str, Any] = {"planner": {"provider": "local"}, "video": {"provider": "local"}}
+    goals, run, over = _seededit_project(sim, tmp_path)
     kf = {"model": "seededit-3-0-i2i", "options": {"size": "2K"}}
     s = settings_for("byteplus", sim, **over, keyframes=kf)
     with monkeypatch.context() as m:
