@@ -149,14 +149,15 @@ def _lexists(path: Path) -> bool:
         return False
 
 
-def _out_path(given: str) -> Path:
+def _out_path(given: str | Path) -> Path:
     """`--out`: a path (`_path`), refused when it reads as a Windows path and is not here
     (`C:\\movies\\mine`, `runs\\mine`): the run went into a folder named so in the
-    current one, backslashes and all. One that exists is a folder the person has."""
-    path = _path(given)
+    current one, backslashes and all. One that exists is a folder the person has. (A
+    default, `init`'s `.`, comes as a Path.)"""
+    path = _path(str(given))
     from mindmovie.fsutil import windows_path_hint
 
-    if (hint := windows_path_hint(given)) is not None and not os.path.lexists(path):
+    if (hint := windows_path_hint(str(given))) is not None and not os.path.lexists(path):
         raise typer.BadParameter(f"{given}: {hint}")
     return path
 
@@ -1513,7 +1514,7 @@ def init(
         typer.Argument(
             help="Where to write goals.yaml (default: here).",
             metavar="DIR",
-            parser=_path,
+            parser=_out_path,  # as --out: a Windows path not here is refused, not made
             show_default=False,  # "(default: here). [default: .]" said it twice
         ),
     ] = Path("."),

@@ -2371,6 +2371,9 @@ DRIVE = "the drive C: is no folder on this system (in WSL it is /mnt/c/)"
         (["plan", "~\\goals.yaml"], f"file not found; {BACKSLASH}"),
         (["plan", "goals.yaml", "-c", "~\\my.yaml"], f"config file not found; {BACKSLASH}"),
         (["plan", "goals.yaml", "--out", "~\\movies"], f"movies: {BACKSLASH}"),
+        # init's folder, as --out (it made a folder named x\y, backslash and all)
+        (["init", "x\\y"], f"x\\y: {BACKSLASH}"),
+        (["init", "C:\\me\\project", "--guided"], f"project: {BACKSLASH}; {DRIVE}"),
     ],
 )
 def test_a_windows_path_given_on_the_command_line_is_told_to_be_written_with_slashes(
