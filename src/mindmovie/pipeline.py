@@ -3599,7 +3599,16 @@ class Pipeline:
                 if kept is not None
                 else "planning again"
             )
-            self.reporter.warn(f"{why}: {then} (old plan kept as {backup.name})")
+            if prev is None and kept is None:
+                # with no journal, the planner's own plan is not known, so edits cannot be
+                # told from it and none is carried: said, with where they are
+                self.reporter.warn(
+                    f"{why}: {then} (old plan kept as {backup.name}; hand edits of it are "
+                    f"in {backup.name} only: copy any you want into plan.yaml and render "
+                    "again)"
+                )
+            else:
+                self.reporter.warn(f"{why}: {then} (old plan kept as {backup.name})")
             if unread is not None:
                 # a hand edit that broke it: nothing of it can be carried, and nothing
                 # else would say so (the same file with goals.yaml unchanged is an error)

@@ -860,3 +860,19 @@ def test_status_of_a_named_pipe_says_it_is_no_run_folder_as_storyboard_does(
         assert " ".join(stderr.split()) == (
             "error: ff: is a file, not a run folder (outputs/<title>)"
         ), stderr
+
+
+def test_a_run_db_moved_aside_says_where_the_plan_s_hand_edits_are(finished: Path) -> None:
+    """run.db moved aside (as the damaged-run.db error says to): the render plans again,
+    the old plan.yaml kept as plan.previous.yaml, and said only that; a hand edit in it
+    was in neither the new plan nor any line (a helper's audit). It says where the edits
+    are and how to bring them back."""
+    run = finished / "run"
+    plan = run / "plan.yaml"
+    plan.write_text(plan.read_text().replace("affirmation: ", "affirmation: My own words. ", 1))
+    (run / "run.db").rename(run / "run.db.bad")
+    r = _render(finished)
+    assert r.returncode == 0, r.stderr
+    said = " ".join(r.stderr.split())
+    assert "hand edits of it are in plan.previous.yaml only" in said, said
+    assert "My own words." in (run / "plan.previous.yaml").read_text()
