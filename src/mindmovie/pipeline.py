@@ -3599,16 +3599,15 @@ class Pipeline:
                 if kept is not None
                 else "planning again"
             )
-            if prev is None and kept is None:
-                # with no journal, the planner's own plan is not known, so edits cannot be
-                # told from it and none is carried: said, with where they are
-                self.reporter.warn(
-                    f"{why}: {then} (old plan kept as {backup.name}; hand edits of it are "
-                    f"in {backup.name} only: copy any you want into plan.yaml and render "
-                    "again)"
-                )
-            else:
-                self.reporter.warn(f"{why}: {then} (old plan kept as {backup.name})")
+            # with no journal, the planner's own plan is not known, so edits cannot be
+            # told from it and none is carried: said, with where they are
+            only = (
+                f"; hand edits of it are in {backup.name} only: copy any you want into "
+                "plan.yaml and render again"
+                if prev is None and kept is None
+                else ""
+            )
+            self.reporter.warn(f"{why}: {then} (old plan kept as {backup.name}{only})")
             if unread is not None:
                 # a hand edit that broke it: nothing of it can be carried, and nothing
                 # else would say so (the same file with goals.yaml unchanged is an error)

@@ -3250,7 +3250,7 @@ async def test_seededit_keyframes_keyed_with_a_size_before_are_reused(
     kf = {"model": "seededit-3-0-i2i", "options": {"size": "2K"}}
     s = settings_for("byteplus", sim, **over, keyframes=kf)
     with monkeypatch.context() as m:
-        m.setattr(byteplus, "_sends_no_size", lambda model: False)  # keyed as before
+        m.setattr(byteplus, "_keyframe_spec", lambda model: None)  # keyed as written before
         await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
     assert sim.stats()["totals"]["images"] == 4
     est = estimate_for(goals, s, out=run)

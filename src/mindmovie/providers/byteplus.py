@@ -112,13 +112,15 @@ def keyframe_key_options(options: Mapping[str, Any], model: str | None = None) -
     image, set to other than what is sent without them. Keyed as written,
     `watermark: false` bought every finished keyframe again with the very same request,
     and `response_format: url` the same images again; `size: null` (or "") is sent as no
-    size (`size_for`: the frame's own), and bought them again too. A size is keyed as it
-    is sent (`_sent_size`): `2k` and `2K`, `1280X720` and `1280x720` are one request.
-    `model` (its key or id): one that sends no size (SeedEdit: "adaptive", the photo's
-    own) has none in its key either."""
-    sized = not (model and _sends_no_size(model))
+    size (`size_for`: the frame's own), and bought them again too. With `model` (its key
+    or id), a size is keyed as that model is sent it (`_size_as_sent`: `2k` and `2K`,
+    `1280X720` and `1280x720` are one request), and not at all for one that sends none
+    (SeedEdit: "adaptive", the photo's own)."""
+    spec = _keyframe_spec(model)
+    cap = spec.capabilities if spec is not None else None
+    sized = cap is None or cap.size_mode != "adaptive"
     return {
-        k: (_sent_size(v) if k == "size" else v)
+        k: ((cap and _size_as_sent(str(v), cap)) or v if k == "size" else v)
         for k, v in options.items()
         if k not in SEEDREAM_TRANSPORT_OPTIONS
         and not (k in SEEDREAM_SENT_UNSET and v is SEEDREAM_SENT_UNSET[k])
@@ -126,24 +128,28 @@ def keyframe_key_options(options: Mapping[str, Any], model: str | None = None) -
     }
 
 
-def _sends_no_size(model: str) -> bool:
-    """Whether keyframes of `model` are asked with no size of the person's (`size_for`)."""
+def _keyframe_spec(model: str | None) -> ModelSpec | None:
+    """The catalog's keyframe model `model` (None: not given, or not one it knows)."""
+    if not model:
+        return None
     try:
-        return catalog.resolve(PROVIDER, "keyframes", model).capabilities.size_mode == "adaptive"
+        return catalog.resolve(PROVIDER, "keyframes", model)
     except InvalidRequest:
-        return False
+        return None
 
 
-def _sent_size(size: Any) -> Any:
-    """`keyframes.options.size` as `SeedreamKeyframes._check_size` sends it, for a size it
-    takes: a preset in capitals ("2K"), WxH as two numbers with a small x ("1280x720").
-    Anything else as written (refused before any key is made)."""
-    text = str(size)
-    if re.fullmatch(r"[0-9]+[kK]", text):
-        return text.upper()
-    if m := re.fullmatch(r"\s*([0-9]+)\s*[xX]\s*([0-9]+)\s*", text):
-        return f"{int(m[1])}x{int(m[2])}"
-    return size
+def _size_as_sent(size: str, cap: catalog.Capabilities) -> str | None:
+    """`keyframes.options.size` as a model of capabilities `cap` is sent it: a preset in
+    capitals ("2K"), WxH as two numbers with a small x ("1280x720"); None when the model
+    does not take it (`SeedreamKeyframes._check_size` refuses it)."""
+    if size.upper() in cap.presets:
+        return size.upper()
+    try:
+        w, h = (int(x) for x in size.lower().split("x"))
+    except ValueError:
+        return None
+    lo, hi = cap.min_side or 64, cap.max_side or 4096
+    return f"{w}x{h}" if lo <= w <= hi and lo <= h <= hi else None
 
 
 def clip_key_options(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -677,21 +683,16 @@ class SeedreamKeyframes:
 
     def _check_size(self, size: str) -> str:
         cap = self.spec.capabilities
-        if size.upper() in cap.presets:
-            return size.upper()
-        try:
-            w, h = (int(x) for x in size.lower().split("x"))
-        except ValueError:
-            w = h = 0
-        lo, hi = cap.min_side or 64, cap.max_side or 4096
-        if not (lo <= w <= hi and lo <= h <= hi):
+        sent = _size_as_sent(size, cap)
+        if sent is None:
+            lo, hi = cap.min_side or 64, cap.max_side or 4096
             presets = f"{', '.join(cap.presets)} or " if cap.presets else ""
             raise InvalidRequest(
                 f"{self.spec.key}: size {size} not allowed; allowed {presets}WxH with each side "
                 f"{lo}-{hi}",
                 provider=PROVIDER,
             )
-        return f"{w}x{h}"
+        return sent
 
     # ------------------------------------------------------------ API
     async def generate(self, request: KeyframeRequest) -> ImageResult:
