@@ -1431,7 +1431,9 @@ def run_beside(
             if not out.is_dir() or out.resolve() == here:
                 continue
             mine = out / folder_name(goals.title)
-            if (mine / "run.db").is_file() and _run_of(mine, goals_path):
+            if (mine / "run.db").is_file() and (
+                _run_of(mine, goals_path) or rendered_into(mine, goals_path, plan_keys)
+            ):
                 return mine, folder
         except (OSError, RuntimeError):
             continue
@@ -1457,6 +1459,51 @@ def _run_of(folder: Path, goals_path: Path) -> bool | None:
         return same_goals(folder, *recorded, goals_path)
     except (sqlite3.Error, OSError, ValueError):
         return None
+
+
+def rendered_into(folder: Path, goals_path: Path, plan_keys: Collection[str]) -> bool:
+    """Was goals_path rendered into run folder `folder` once (`GOALS_SEEN_META`), and is
+    the run's plan still one these goals make (`plan_keys`: the same movie)? A copy of
+    a project rendered from the working folder holding the project's run goes on in
+    that run, recording the copy's goals.yaml as the last; the project rendered from
+    anywhere else then found no run of it and bought every keyframe and clip again.
+    The plan key keeps out a goals.yaml rendered there once but since rewritten (or a
+    run since made another movie): that run is another movie now."""
+    try:
+        con = _snapshot(folder / "run.db")
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key=?", (GOALS_SEEN_META,)).fetchone()
+            seen = json.loads(row[0]) if row is not None else []
+            if not isinstance(seen, list):
+                return False
+            for entry in seen:
+                if not (isinstance(entry, list) and len(entry) == 2):
+                    continue
+                recorded, rel = (path_of_record(e) if isinstance(e, str) else None for e in entry)
+                if same_goals(folder, recorded, rel, goals_path):
+                    return _plan_key_of(con) in plan_keys
+            return False
+        finally:
+            con.close()
+    except (sqlite3.Error, OSError, ValueError):
+        return False
+
+
+def _record_goals_seen(
+    store: Store, entry: list[str | None], last: tuple[str | None, str | None]
+) -> None:
+    """Add this render's goals.yaml ([absolute, relative], as `path_record` keeps them) to
+    the run's `GOALS_SEEN_META`, newest last: `rendered_into` reads it. A run recorded
+    before the list starts it with its last render's goals.yaml (`last`, as
+    `goals_record` read it), so a project rendered then is known once its copy renders."""
+    try:
+        seen = json.loads(store.get_meta(GOALS_SEEN_META) or "null")
+    except ValueError:
+        seen = None
+    if not isinstance(seen, list):
+        seen = [[None if p is None else path_record(p) for p in last]] if last[0] else []
+    seen = [e for e in seen if e != entry] + [entry]
+    store.set_meta(GOALS_SEEN_META, json.dumps(seen[-GOALS_SEEN_KEEP:]))
 
 
 def _recorded_goals(con: sqlite3.Connection, folder: Path) -> tuple[str | None, str | None]:
@@ -1648,6 +1695,12 @@ SETTINGS_META = "settings"
 #: run.db meta: that goals.yaml relative to the run folder (both resolved), so a project
 #: folder moved or copied with its outputs/ still knows its goals.yaml (`same_goals`)
 GOALS_REL_META = "goals_from_run"
+#: run.db meta: every goals.yaml rendered into the run (JSON list of [absolute, relative
+#: to the run folder], newest last, `GOALS_SEEN_KEEP` at most): GOALS_META is the last
+#: one only, and a project whose copy rendered into its run found it no more
+#: (`rendered_into`)
+GOALS_SEEN_META = "goals_seen"
+GOALS_SEEN_KEEP = 50
 #: run.db meta key prefix: per sha256 of a goals.yaml photo a render was given, its look
 #: (`goals.photo_look`): one re-saved since with other bytes and the same look is keyed
 #: as the one recorded (`Pipeline._photo_id`)
@@ -9601,9 +9654,12 @@ class Pipeline:
             store.set_meta(OUTPUTS_META, json.dumps(outputs))
         # for `status`: which goals.yaml and settings the next render is compared with
         store.set_meta(GOALS_META, path_record(str(self.goals_path.resolve())))
+        seen: list[str | None] = [path_record(str(self.goals_path.resolve())), None]
         with contextlib.suppress(ValueError, OSError):  # (another drive: no relative path)
             rel = os.path.relpath(self.goals_path.resolve(), self.run_dir.resolve())
             store.set_meta(GOALS_REL_META, path_record(rel))
+            seen[1] = path_record(rel)
+        _record_goals_seen(store, seen, (self._last_goals, self._last_goals_rel))
         # the last render's, said below before the estimate when these differ; this
         # render's are recorded once its spend is agreed to (or free): written before the
         # question, a render declined (or not asked, no terminal) made the next one, and

@@ -78,6 +78,7 @@ META_KEYS = (
     "aside_pending",
     "plan_unrepaired",
     "goals_from_run",
+    "goals_seen",
     # a run.db's mark, from its creation, that it records the content-filter fallbacks it
     # asks (`fallback:<key>`, written by paid clips only: none here)
     "fallbacks_marked",
@@ -99,7 +100,7 @@ def test_the_damaged_meta_tests_cover_every_key_a_render_writes(finished: Path) 
 
 #: the keys whose value is JSON: damaged also as JSON of the wrong shape
 _JSON_KEYS = {"settings", "outputs_before", "rendered_scene:01-health-1", "composed_plan"}
-_JSON_KEYS |= {"fresh_pending", "plan_unrepaired", "planned_plan:"}
+_JSON_KEYS |= {"fresh_pending", "plan_unrepaired", "planned_plan:", "goals_seen"}
 _JSON_KEYS |= {k for k in META_KEYS if k.startswith("storyboard_") and k != "storyboard_inputs"}
 
 

@@ -2215,3 +2215,47 @@ def test_edits_follow_scenes_renumbered_when_a_goal_above_is_removed(tmp_path: P
         "02-wealth-1 affirmation (now 01-wealth-1), 03-growth-2 deleted (now 02-growth-2)"
     ) in said, said
     assert "not in the new plan" not in said, said
+
+
+@pytest.mark.parametrize("listed", [True, False], ids=["listed", "run-from-before-the-list"])
+def test_a_project_whose_copy_rendered_into_its_run_finds_it_again_from_inside(
+    sim: SimServer,
+    relative_project: RelativeProject,
+    monkeypatch: pytest.MonkeyPatch,
+    listed: bool,
+) -> None:
+    """A copy of a project (`cp -r proj proj2`) rendered from the working folder holding
+    proj's run goes on in that run (the same goals: nothing bought); the run then
+    recorded proj2/goals.yaml as its goals, and proj rendered from any other folder was
+    not found there: a new run, every keyframe and clip bought again. A goals.yaml that
+    rendered into a run, whose plan is the one these goals make, finds it; in a run made
+    before the list of them, the goals.yaml it was last rendered from is its first."""
+    import asyncio
+    import contextlib
+    import shutil
+    import sqlite3
+
+    from mindmovie.pipeline import GOALS_SEEN_META, Pipeline
+    from tests.integration.support import KEYS
+
+    root, project, goals, settings = relative_project  # its run in proj/outputs
+    if not listed:
+        with contextlib.closing(sqlite3.connect(project / "outputs/sim-movie/run.db")) as db:
+            db.execute("DELETE FROM meta WHERE key=?", (GOALS_SEEN_META,))
+            db.commit()
+    copy = root / "proj2"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("outputs"))
+    before = _paid(sim)
+    monkeypatch.chdir(project)
+    run = asyncio.run(Pipeline(copy / "goals.yaml", settings, keys=KEYS).run()).run_dir.resolve()
+    assert run == project / "outputs" / "sim-movie"
+    assert _paid(sim) == before
+    elsewhere = root / "home"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    reporter, warned = _warnings()
+    res = asyncio.run(Pipeline(goals, settings, keys=KEYS, reporter=reporter).run())
+    assert _paid(sim) == before, warned
+    assert res.run_dir.resolve() == run, res.run_dir
+    assert f"goals.yaml was rendered before in {project / 'outputs'}" in warned[0], warned
+    assert not (elsewhere / "outputs").exists()
