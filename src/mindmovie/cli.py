@@ -541,6 +541,18 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
     return ask
 
 
+def _budget_named(budget: float | None, config: Path | None) -> str:
+    """The cap a budget stop says to raise: --budget when given, else budget_usd where it
+    was set (config.yaml's line, MINDMOVIE_BUDGET_USD, .env's line), which --budget
+    would override."""
+    from mindmovie.config import setting_origin
+
+    if budget is not None:
+        return "--budget"
+    where = setting_origin(["budget_usd"], config)
+    return "--budget" if where is None else f"budget_usd (set in {where}; or give --budget)"
+
+
 def _run_pipeline(
     goals: Path,
     settings: Any,
@@ -600,6 +612,7 @@ def _run_pipeline(
                     reporter=reporter,
                     budget=cap,
                     confirm=_confirmer(yes, cap, quiet),
+                    budget_named=_budget_named(budget, config),
                 )
             except InvalidRequest as e:
                 # a setting naming a model the catalog does not know: a mistake to fix

@@ -2434,11 +2434,16 @@ class Pipeline:
         keys: Keys | None = None,
         budget: float | None = None,
         confirm: Callable[[costs.RunEstimate], bool] | None = None,
+        budget_named: str = "--budget",
     ) -> None:
         """`budget` (USD) overrides settings.budget_usd. `confirm` is asked, with the
-        estimate, before the first paid call of this run; None means go ahead."""
+        estimate, before the first paid call of this run; None means go ahead.
+        `budget_named`: the cap a budget stop says to raise, as the person set it (the
+        CLI's `budget_setting`): "Raise --budget" of a cap set by MINDMOVIE_BUDGET_USD
+        or config.yaml's budget_usd sent them to a flag they had not given."""
         self.goals_path = goals_path
         self.budget = budget if budget is not None else settings.budget_usd
+        self.budget_named = budget_named
         self.confirm = confirm
         self.goals = load_goals(goals_path)
         self.settings = settings
@@ -9730,8 +9735,8 @@ class Pipeline:
                 if not jobs or carry or self._fresh_moved is not None or self._aside_pending:
                     raise BudgetStopped(
                         f"the budget {costs.format_usd(self.budget)} {used}; render again "
-                        f"with a bigger --budget to finish (about {costs.format_usd(est.total)}"
-                        " left to do)",
+                        f"with a bigger {self.budget_named} to finish (about "
+                        f"{costs.format_usd(est.total)} left to do)",
                         nothing_sent=True,
                     )
                 # clip jobs paid for already (most of what holds the budget): collected,
@@ -9785,7 +9790,7 @@ class Pipeline:
             plan = await self._plan(store, planner)
         except BudgetExceeded as e:
             raise BudgetStopped(
-                f"{e}; nothing else was sent. Raise --budget and render again"
+                f"{e}; nothing else was sent. Raise {self.budget_named} and render again"
             ) from None
         if self._stopping:
             # the planner's answer landed in the stop's grace (or, paid, was waited for
@@ -9973,7 +9978,7 @@ class Pipeline:
                 f"{costs.format_usd(billed, exact=exact)}, budget left "
                 f"{shown_room}, about "
                 f"{costs.format_usd(left.total, exact=exact)} still to do{held}. Everything "
-                "paid for is kept: render again with a bigger --budget to finish."
+                f"paid for is kept: render again with a bigger {self.budget_named} to finish."
             )
         # jobs this run replaced (a scene's inputs were edited), or made from a request
         # whose answer was lost, have had the clips stage to finish: record what they cost

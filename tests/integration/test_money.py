@@ -1017,7 +1017,9 @@ def test_budget_usd_in_config_caps_a_script_run_and_says_what_is_left(
     assert r.exit_code == 3, r.output
     text = " ".join(r.output.split())
     assert "scene(s) left" in text and "billed so far" in text and "budget left" in text
-    assert "still to do" in text and "bigger --budget" in text
+    assert "still to do" in text
+    # the cap as it was set, not a flag not given
+    assert f"bigger budget_usd (set in {cfg}:5; or give --budget) to finish" in text
     st = collect_status(tmp_path / "run")
     assert st["money"]["billed"] <= 3.5 * per_scene + 1e-9
     assert sim.stats()["totals"]["jobs_created"] <= 3

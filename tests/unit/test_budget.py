@@ -176,3 +176,31 @@ def test_lines_of_a_render_fresh_under_way_say_to_resume_without_fresh() -> None
     assert without_fresh(other) == (
         f"{other} (to resume, render again without --fresh: with it, a render starts over)"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "variable", "said"),
+    [
+        (2.0, "1", "--budget"),
+        (None, "1", "budget_usd (set in environment (MINDMOVIE_BUDGET_USD); or give --budget)"),
+        (None, None, "--budget"),
+    ],
+)
+def test_a_budget_stop_names_the_cap_as_it_was_set(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    given: float | None,
+    variable: str | None,
+    said: str,
+) -> None:
+    """A cap set by MINDMOVIE_BUDGET_USD stopped the render with "Raise --budget", a flag
+    the person had not given: the stop names the cap where it was set."""
+    from mindmovie.cli import _budget_named
+
+    monkeypatch.chdir(tmp_path)  # no config.yaml, no .env
+    monkeypatch.delenv("MINDMOVIE_CONFIG", raising=False)
+    if variable is None:
+        monkeypatch.delenv("MINDMOVIE_BUDGET_USD", raising=False)
+    else:
+        monkeypatch.setenv("MINDMOVIE_BUDGET_USD", variable)
+    assert _budget_named(given, None) == said
