@@ -932,6 +932,7 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
         UTF16_BROKEN,
         UTF16_TEXT,
         binary_kind,
+        error_line,
         missing_space,
         nesting_problem,
         not_text,
@@ -977,8 +978,8 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
             # `aspect:9:16`, `-x`: goals.yaml's hint, on the line missing the space
             said = space.message.removeprefix("invalid YAML: ")
             raise ConfigError(f"{path}:{space.line}: not valid YAML ({said})") from None
-        mark = getattr(e, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
+        at = error_line(getattr(e, "problem_mark", None), text)
+        where = f":{at}" if at is not None else ""
         problem = getattr(e, "problem", None) or str(e)
         if "for merging" in problem:
             # PyYAML names the anchor's value (another place); the `<<` line is the mistake

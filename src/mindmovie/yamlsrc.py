@@ -652,16 +652,22 @@ def unclosed_quote_said(line: int, text: str) -> str:
     return UNCLOSED_QUOTE + (ESCAPE_HINT if escaped else "")
 
 
+def error_line(mark: yaml.Mark | None, text: str) -> int | None:
+    """The line (from 1) a PyYAML error's `mark` names in `text`, at most its last line
+    with text: an error at the end of the file ("got '<stream end>'", an unclosed
+    bracket) is marked past it, and a 120-line config.yaml was said wrong at line 121."""
+    if mark is None:
+        return None
+    return min(mark.line + 1, max(1, len(text.rstrip().splitlines())))
+
+
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> Problem:
     if (quote := unclosed_quote_line(exc)) is not None:
         return Problem(quote, None, f"invalid YAML: {unclosed_quote_said(quote, text)}")
     if isinstance(exc, yaml.MarkedYAMLError) and (space := missing_space(exc, text)):
         return space
     if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        if line is not None:  # "end of stream" is past the last line: name the last one
-            line = min(line, max(1, len(text.rstrip().splitlines())))
+        line = error_line(exc.problem_mark or exc.context_mark, text)
         msg = f"invalid YAML: {exc.problem or exc.context or 'cannot parse'}"
         if exc.problem and exc.context:
             cm = exc.context_mark

@@ -712,6 +712,10 @@ def test_a_config_nested_thousands_deep_is_one_line_not_a_recursion_error(
             "output:\n  fps:24\n  aspect: '1:1'\n",
             "2: not valid YAML (a key needs a space after its colon: write fps: 24)",
         ),
+        (  # the end of the file is marked past its last line: the last line is named
+            "output:\n  fps: 24\nx: [1, 2\n\n",
+            "3: not valid YAML (expected ',' or ']', but got '<stream end>')",
+        ),
     ],
 )
 def test_a_config_gets_the_quote_and_colon_hints_goals_yaml_gets(
