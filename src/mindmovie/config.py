@@ -978,8 +978,8 @@ def _read_yaml_config(path: Path, named_by: str = "") -> dict[str, Any]:
             # `aspect:9:16`, `-x`: goals.yaml's hint, on the line missing the space
             said = space.message.removeprefix("invalid YAML: ")
             raise ConfigError(f"{path}:{space.line}: not valid YAML ({said})") from None
-        at = error_line(getattr(e, "problem_mark", None), text)
-        where = f":{at}" if at is not None else ""
+        marked = error_line(getattr(e, "problem_mark", None), text)
+        where = f":{marked}" if marked is not None else ""
         problem = getattr(e, "problem", None) or str(e)
         if "for merging" in problem:
             # PyYAML names the anchor's value (another place); the `<<` line is the mistake
