@@ -3220,25 +3220,29 @@ def _seededit_project(sim: SimServer, tmp_path: Path) -> tuple[Path, Path, dict[
     return goals, tmp_path / "run", over
 
 
+@pytest.mark.parametrize(("option", "value"), [("size", "2K"), ("guidance_scale", 5.5)])
 async def test_a_size_seededit_does_not_send_buys_none_of_its_keyframes_again(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, tmp_path: Path, option: str, value: object
 ) -> None:
     """`keyframes.model: seededit-3-0-i2i` sends no size (it keeps the goal photo's:
     "adaptive"), so `keyframes.options.size` set later changes none of its images; the
     key held it, so the SeedEdit keyframe was bought again with the very same request.
     Only the scenes with no photo of their own, made by Seedream, which sends the size,
-    are bought again."""
+    are bought again. So too `guidance_scale: 5.5`, what SeedEdit is sent when none is
+    set (Seedream is sent none then: its scenes' requests change)."""
     goals, run, over = _seededit_project(sim, tmp_path)
     seededit = {"model": "seededit-3-0-i2i"}
     s = settings_for("byteplus", sim, **over, keyframes=seededit)
     await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
     assert sim.stats()["totals"]["images"] == 4  # 1 SeedEdit, 3 Seedream
-    s = settings_for("byteplus", sim, **over, keyframes={**seededit, "options": {"size": "2K"}})
+    s = settings_for("byteplus", sim, **over, keyframes={**seededit, "options": {option: value}})
     est = estimate_for(goals, s, out=run)
     assert [sc.keyframe.done for sc in est.scenes] == [True, False, False, False]
     await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
     bodies = [r["body"] for r in sim.requests(path="/images/generations", method="POST")]
-    assert [b["size"] for b in bodies[4:]] == ["2K"] * 3  # the Seedream scenes only
+    assert [b[option] for b in bodies[4:]] == [value] * 3  # the Seedream scenes only
+    (edit,) = [b for b in bodies[:4] if "seededit" in b["model"]]
+    assert edit[option] == ("adaptive" if option == "size" else value)
 
 
 async def test_seededit_keyframes_keyed_with_a_size_before_are_reused(

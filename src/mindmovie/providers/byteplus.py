@@ -105,6 +105,9 @@ SEEDANCE_SENT_UNSET: dict[str, bool] = {"camera_fixed": False, "watermark": Fals
 SEEDREAM_TRANSPORT_OPTIONS = frozenset({"response_format"})
 #: what `SeedreamKeyframes` sends for an option not set: set to it, the request is the same
 SEEDREAM_SENT_UNSET: dict[str, bool] = {"watermark": False}
+#: the guidance_scale sent to a model that edits the goal's photo (SeedEdit) when none is
+#: set: the model's documented default, sent so the request says what it gets
+EDIT_GUIDANCE = 5.5
 
 
 def keyframe_key_options(options: Mapping[str, Any], model: str | None = None) -> dict[str, Any]:
@@ -115,16 +118,20 @@ def keyframe_key_options(options: Mapping[str, Any], model: str | None = None) -
     size (`size_for`: the frame's own), and bought them again too. With `model` (its key
     or id), a size is keyed as that model is sent it (`_size_as_sent`: `2k` and `2K`,
     `1280X720` and `1280x720` are one request), and not at all for one that sends none
-    (SeedEdit: "adaptive", the photo's own)."""
+    (SeedEdit: "adaptive", the photo's own). A model that edits the photo is sent
+    `EDIT_GUIDANCE` when no guidance_scale is set: `guidance_scale: 5.5` is that request
+    too, and is keyed as not set."""
     spec = _keyframe_spec(model)
     cap = spec.capabilities if spec is not None else None
     sized = cap is None or cap.size_mode != "adaptive"
+    edits = cap is not None and cap.image_required
     return {
         k: ((cap and _size_as_sent(str(v), cap)) or v if k == "size" else v)
         for k, v in options.items()
         if k not in SEEDREAM_TRANSPORT_OPTIONS
         and not (k in SEEDREAM_SENT_UNSET and v is SEEDREAM_SENT_UNSET[k])
         and not (k == "size" and (not v or not sized))
+        and not (k == "guidance_scale" and edits and v == EDIT_GUIDANCE)
     }
 
 
@@ -716,7 +723,7 @@ class SeedreamKeyframes:
             assert request.source_photo is not None  # validate_image checked
             image = await asyncio.to_thread(data_uri, request.source_photo)
             if guidance is None:
-                guidance = 5.5
+                guidance = EDIT_GUIDANCE
         elif cap.reference_images and request.reference_photos:
             # those past the model's limit are left out (the pipeline has named them)
             refs, _ = catalog.references_sent(self.spec, request.reference_photos)
