@@ -1489,11 +1489,11 @@ def rendered_into(folder: Path, goals_path: Path, plan_keys: Collection[str]) ->
         return False
 
 
-def _record_goals_seen(
+def _goals_seen_with(
     store: Store, entry: list[str | None], last: tuple[str | None, str | None]
-) -> None:
-    """Add this render's goals.yaml ([absolute, relative], as `path_record` keeps them) to
-    the run's `GOALS_SEEN_META`, newest last: `rendered_into` reads it. A run recorded
+) -> str:
+    """The run's `GOALS_SEEN_META` with this render's goals.yaml ([absolute, relative], as
+    `path_record` keeps them) added, newest last: `rendered_into` reads it. A run recorded
     before the list starts it with its last render's goals.yaml (`last`, as
     `goals_record` read it), so a project rendered then is known once its copy renders."""
     try:
@@ -1503,7 +1503,7 @@ def _record_goals_seen(
     if not isinstance(seen, list):
         seen = [[None if p is None else path_record(p) for p in last]] if last[0] else []
     seen = [e for e in seen if e != entry] + [entry]
-    store.set_meta(GOALS_SEEN_META, json.dumps(seen[-GOALS_SEEN_KEEP:]))
+    return json.dumps(seen[-GOALS_SEEN_KEEP:])
 
 
 def _recorded_goals(con: sqlite3.Connection, folder: Path) -> tuple[str | None, str | None]:
@@ -9662,9 +9662,11 @@ class Pipeline:
         seen: list[str | None] = [path_record(str(self.goals_path.resolve())), None]
         with contextlib.suppress(ValueError, OSError):  # (another drive: no relative path)
             rel = os.path.relpath(self.goals_path.resolve(), self.run_dir.resolve())
-            store.set_meta(GOALS_REL_META, path_record(rel))
             seen[1] = path_record(rel)
-        _record_goals_seen(store, seen, (self._last_goals, self._last_goals_rel))
+        listed = _goals_seen_with(store, seen, (self._last_goals, self._last_goals_rel))
+        store.set_metas(
+            {GOALS_SEEN_META: listed} | ({GOALS_REL_META: seen[1]} if seen[1] is not None else {})
+        )
         # the last render's, said below before the estimate when these differ; this
         # render's are recorded once its spend is agreed to (or free): written before the
         # question, a render declined (or not asked, no terminal) made the next one, and

@@ -982,6 +982,12 @@ class Store:
             ).fetchall()
         return {str(k)[len(prefix) :]: str(v) for k, v in rows}
 
+    def set_metas(self, values: Mapping[str, str]) -> None:
+        """Several meta values in one transaction: records that go together (a goals.yaml's
+        relative path and the list it joins) are never half written."""
+        with self._tx() as db:
+            db.executemany(_UPSERT_META_SQL, list(values.items()))
+
     def delete_meta(self, key: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM meta WHERE key=?", (key,))
