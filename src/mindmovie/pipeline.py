@@ -1370,17 +1370,55 @@ def soften_prompt(prompt: str, category: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class SameMovie:
+    """What tells a run of this goals.yaml's movie from another movie made from it once
+    (a goals.yaml rewritten since): the plan keys these goals give (`keys`: the plan as
+    it would be made now), and each goal's own part of them (`goals`: `plan_parts`).
+
+    A run whose plan has one of the keys is this movie; so is one whose plan was made
+    from goals of which at least half of these are unchanged: a new title and one goal
+    edited in the same save (an affirmation, a vision) changed the plan key, and the
+    render took the run for another movie's, started a new one in outputs/<new title>/
+    and bought every keyframe and clip again. A goals.yaml rewritten for another movie
+    (most goals new) still gets its own folder, and the earlier movie stays as it is."""
+
+    keys: tuple[str, ...]
+    goals: tuple[str, ...] = ()
+
+    def holds(self, con: sqlite3.Connection) -> bool:
+        """Is the run whose run.db `con` reads this movie?"""
+        if _plan_key_of(con) in self.keys:
+            return True
+        if not self.goals:
+            return False
+        row = con.execute(
+            "SELECT detail FROM steps WHERE scene_id='_run' AND stage='plan'"
+        ).fetchone()
+        parts = _basis_field(row[0] if row is not None else None, "parts")
+        old = parts.get("goals") if isinstance(parts, dict) else None
+        if not isinstance(old, list):
+            return False
+        left = list(old)
+        same = 0
+        for part in self.goals:
+            if part in left:
+                left.remove(part)
+                same += 1
+        return same > 0 and 2 * same >= len(self.goals)
+
+
 def run_dir_for(
     goals: Goals,
     settings: Settings,
     out: Path | None = None,
     goals_path: Path | None = None,
-    plan_keys: Collection[str] | None = None,
+    plan_keys: SameMovie | None = None,
 ) -> Path:
     """The run's home: --out if given, else <output_dir>/<slug of the title>; or, when
     no run of these goals is there (none, or another goals.yaml's of the same title),
-    the earlier run of this same goals.yaml under another title (`earlier_run`, whose
-    plan has one of `plan_keys`): a new title must not start the movie, and its
+    the earlier run of this same goals.yaml under another title (`earlier_run`, of the
+    same movie: `plan_keys`, `SameMovie`): a new title must not start the movie, and its
     payments, over. (A folder holding another goals.yaml's run was taken as home: the
     render replaced that run's movie and bought this movie's plan and scenes again,
     its own run under the old title left unused.)"""
@@ -1400,7 +1438,7 @@ def run_dir_for(
 
 
 def run_beside(
-    goals: Goals, settings: Settings, goals_path: Path, plan_keys: Collection[str], chosen: Path
+    goals: Goals, settings: Settings, goals_path: Path, plan_keys: SameMovie, chosen: Path
 ) -> tuple[Path, Path] | None:
     """The run of goals_path in an output folder not the working folder's, when `chosen`
     (the run folder run_dir_for gave, under a relative output_dir: the working folder's)
@@ -1461,7 +1499,7 @@ def _run_of(folder: Path, goals_path: Path) -> bool | None:
         return None
 
 
-def rendered_into(folder: Path, goals_path: Path, plan_keys: Collection[str]) -> bool:
+def rendered_into(folder: Path, goals_path: Path, plan_keys: SameMovie) -> bool:
     """Was goals_path rendered into run folder `folder` once (`GOALS_SEEN_META`), and is
     the run's plan still one these goals make (`plan_keys`: the same movie)? A copy of
     a project rendered from the working folder holding the project's run goes on in
@@ -1481,7 +1519,7 @@ def rendered_into(folder: Path, goals_path: Path, plan_keys: Collection[str]) ->
                     continue
                 recorded, rel = (path_of_record(e) if isinstance(e, str) else None for e in entry)
                 if same_goals(folder, recorded, rel, goals_path):
-                    return _plan_key_of(con) in plan_keys
+                    return plan_keys.holds(con)
             return False
         finally:
             con.close()
@@ -1551,13 +1589,13 @@ def _not_an_option(run_dir: Path) -> Path:
 
 
 def earlier_run(
-    output_dir: Path, goals_path: Path, plan_keys: Collection[str] | None = None
+    output_dir: Path, goals_path: Path, plan_keys: SameMovie | None = None
 ) -> Path | None:
     """The run folder in output_dir last rendered from goals_path (the newest, if more
     than one), read without writing anything; None when there is none.
 
-    With `plan_keys`, only a run whose plan has one of them: the same movie under a new
-    title. A goals.yaml rewritten for another movie (new goals, new plan) gets its own
+    With `plan_keys`, only a run of the same movie (`SameMovie.holds`), under a new
+    title. A goals.yaml rewritten for another movie (most goals new) gets its own
     folder, and the earlier movie stays where it is.
     """
     found: list[tuple[float, str]] = []
@@ -1580,7 +1618,7 @@ def earlier_run(
                     continue
                 if how is None and not _titled_folder(folder, con):
                     continue  # recorded before FOLDER_META: named for its title?
-                if plan_keys is not None and _plan_key_of(con) not in plan_keys:
+                if plan_keys is not None and not plan_keys.holds(con):
                     continue  # another movie made from a rewritten goals.yaml
             finally:
                 con.close()
@@ -2451,7 +2489,10 @@ class Pipeline:
         self._plan_keys_memo: dict[tuple[str, str], tuple[str, ...]] = {}
         #: `_warn_left_out`'s warnings given: once each, at plan and again at compose not
         self._left_out_told: set[tuple[str, str, str]] = set()
-        keys_now = self._plan_keys(_planner_identity(settings))
+        keys_now = SameMovie(
+            self._plan_keys(_planner_identity(settings)),
+            tuple(plan_parts(self.goals, goals_path.absolute().parent.resolve())["goals"]),
+        )
         self.run_dir = run_dir_for(self.goals, settings, out, goals_path, keys_now)
         self._out_given = out is not None
         #: outputs/<slug of the title>: where the run goes when run_dir is an earlier run

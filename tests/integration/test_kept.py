@@ -923,6 +923,38 @@ def test_a_goals_yaml_rewritten_for_another_movie_gets_its_own_folder(tmp_path: 
     )
 
 
+@pytest.mark.parametrize("edited", [1, 4], ids=["one-goal", "four-of-six"])
+def test_a_new_title_saved_with_a_goal_edited_goes_on_in_the_renamed_run(
+    tmp_path: Path, edited: int
+) -> None:
+    """A new title and a goal's vision edited in one save changed the plan key, so the
+    earlier run was taken for another movie's: a new run in outputs/<new title>/, every
+    keyframe and clip made (with a paid preset, bought) again. With at least half the
+    goals unchanged it is the same movie: its folder is renamed and only the edited
+    goal's scenes are made again. Most goals rewritten: another movie, its own folder."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+
+    goals, settings = _offline(tmp_path)
+    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    text = goals.read_text().replace("title: My Year of Becoming", "title: My Brave Year")
+    lines = [ln for ln in text.splitlines() if ln.strip().startswith("vision:")]
+    assert len(lines) == 6
+    for line in lines[:edited]:
+        text = text.replace(line, line.replace("vision: ", "vision: Truly, "))
+    goals.write_text(text)
+    res = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    made = {sid[:2] for sid, stage in res.ran if stage == "keyframe"}
+    assert res.run_dir == tmp_path / "outputs" / "my-brave-year"
+    if edited == 1:
+        assert not first.run_dir.exists()  # renamed
+        assert made <= {"01"}, res.ran  # the first goal's scenes at most
+    else:
+        assert (first.run_dir / "run.db").is_file()  # the earlier movie stays
+        assert made == {"01", "02", "03", "04", "05", "06"}, res.ran
+
+
 def _warnings() -> tuple[Any, list[str]]:
     """A reporter that keeps only the warnings, and the list they go to."""
     warned: list[str] = []

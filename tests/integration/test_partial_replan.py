@@ -223,3 +223,27 @@ async def test_another_video_model_whose_lengths_fit_the_plan_asks_no_planner(
     assert not _lengths_still_fit(was, now, [{"seconds": 4}])
     assert _lengths_still_fit(was, {**now, "allowed_seconds": [4.0, 8.0]}, [{"seconds": 4}])
     assert not _lengths_still_fit(was, {**now, "scene_seconds": 6}, [{"seconds": 4}])
+
+
+async def test_a_new_title_saved_with_one_goal_edited_buys_that_goal_s_scene_only(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The title and one goal's vision changed in one save: the render took the earlier
+    run for another movie's (its plan key no longer matched), started a new run in
+    outputs/<new title>/ and bought the whole plan and every keyframe and clip again.
+    The run is renamed and goes on: one planner call for the edited goal, one image and
+    one clip job, as for the vision edit alone."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.set_planner(_claude("one"))
+    s = settings_for("byteplus", sim, output_dir=str(tmp_path / "outputs"))
+    first = await Pipeline(goals, s, keys=KEYS).run(until="clips")
+    assert first.run_dir == tmp_path / "outputs" / "sim-movie"
+    sim.set_planner(_claude("two"))
+    before = _paid(sim)
+    text = goals.read_text().replace("title: Sim Movie\n", "title: Sim Movie Two\n")
+    goals.write_text(text.replace("Strong and rested", "Strong, calm and rested"))
+    res = await Pipeline(goals, s, keys=KEYS).run(until="clips")
+    assert _bought(before, _paid(sim)) == {"messages": 1, "images": 1, "jobs_created": 1}
+    assert res.run_dir == tmp_path / "outputs" / "sim-movie-two"
+    assert not first.run_dir.exists()
