@@ -1650,12 +1650,18 @@ def last_goals(folder: Path, recorded: str | None, rel: str | None) -> str | Non
     `storyboard`: the one at its recorded place relative to the folder when there is one
     (a project folder moved or copied with its outputs/), else the recorded one. The
     absolute path alone named the old place: "goals.yaml not found" after a move, and in
-    a copy the original's goals.yaml, not the one the copy is rendered from."""
+    a copy the original's goals.yaml, not the one the copy is rendered from. None when
+    the run folder is not where it was (the relative place is not the recorded one) and
+    nothing is at the relative place: the recorded one is the old place's, in a copy
+    another project's, which `status` and `storyboard` checked the copy against (its
+    edits said to be redone) and a render said its movie would replace."""
     if rel:
         with contextlib.suppress(OSError, RuntimeError):
             there = (folder / rel).resolve()
             if there.is_file():
                 return str(there)
+            if recorded is not None and str(there) != recorded:
+                return None
     return recorded
 
 
@@ -3629,7 +3635,7 @@ class Pipeline:
         still there: e.g. two goals.yaml with the same title (or titles that slug alike)
         share outputs/<title>/, and this render replaces the other's movie.mp4. Its paid
         work is said to be kept only when it has some (a free run's was "paid" too)."""
-        other = self._last_goals
+        other = last_goals(self.run_dir, self._last_goals, self._last_goals_rel)
         same = same_goals(self.run_dir, other, self._last_goals_rel, self.goals_path)
         if other and not same and Path(other).is_file():
             paid = any(

@@ -955,6 +955,40 @@ def test_a_new_title_saved_with_a_goal_edited_goes_on_in_the_renamed_run(
         assert made == {"01", "02", "03", "04", "05", "06"}, res.ran
 
 
+def test_a_copied_project_whose_goals_yaml_was_renamed_is_not_checked_against_the_original(
+    tmp_path: Path,
+) -> None:
+    """A project copied with its outputs/ (`cp -r A B`) and B's goals.yaml renamed: the
+    run's recorded goals.yaml was A's (its absolute path, still there), so `status` in B
+    checked B's run against A's goals (A's later edits said to be redone in B) and B's
+    render said it replaced the movie of "another goals.yaml", A's. B's run does not
+    know its goals.yaml then (status asks for --goals), and its render says nothing of
+    A."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from mindmovie.status import collect_status
+
+    goals, settings = _offline(tmp_path)
+    a = goals.parent
+    s_a = settings.model_copy(update={"output_dir": a / "outputs"})
+    asyncio.run(Pipeline(goals, s_a).run(until="keyframes"))
+    b = tmp_path / "B"
+    shutil.copytree(a, b)
+    (b / "goals.yaml").rename(b / "my-goals.yaml")
+    run_b = b / "outputs" / "my-year-of-becoming"
+    s_b = settings.model_copy(update={"output_dir": b / "outputs"})
+    assert collect_status(run_b, settings=s_b)["inputs"]["goals"] is None
+    mine = b / "my-goals.yaml"  # and a goal edited in B: a new plan
+    mine.write_text(mine.read_text().replace("coastal trail", "mountain trail"))
+    reporter, warned = _warnings()
+    res = asyncio.run(Pipeline(mine, s_b, reporter=reporter).run(until="keyframes"))
+    assert res.run_dir == run_b
+    assert any("planning again" in w for w in warned), warned
+    assert not [w for w in warned if "another goals.yaml" in w], warned
+    assert collect_status(run_b, settings=s_b)["inputs"]["goals"] == str(b / "my-goals.yaml")
+
+
 def _warnings() -> tuple[Any, list[str]]:
     """A reporter that keeps only the warnings, and the list they go to."""
     warned: list[str] = []
