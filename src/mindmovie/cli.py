@@ -553,6 +553,18 @@ def _budget_named(budget: float | None, config: Path | None) -> str:
     return "--budget" if where is None else f"budget_usd (set in {where}; or give --budget)"
 
 
+def _warn_config_beside(goals: Path | str | None, config: Path | None) -> None:
+    """`config_beside_goals`'s warning, on stderr, for the commands that read the settings
+    to check a goals.yaml (doctor, status, storyboard) as render, plan and estimate do:
+    run from elsewhere, doctor said "ready: the local preset can run" and "a render spends
+    nothing" of a byteplus project, and storyboard marked its paid keyframes out of date."""
+    from mindmovie.config import config_beside_goals
+    from mindmovie.progress import WarningsReporter
+
+    if goals and (unread := config_beside_goals(Path(goals), config)):
+        WarningsReporter().warn(unread)
+
+
 def _run_pipeline(
     goals: Path,
     settings: Any,
@@ -986,6 +998,7 @@ def status(
         info = collect_status(run_dir, settings=settings, goals=goals)
     except _user_errors() as e:
         raise _fail(str(e)) from None
+    _warn_config_beside(info["inputs"].get("goals"), config)
     if settings_error is not None:
         info["inputs"]["why"] = f"settings: {settings_error}"
         info["refused"] = settings_error  # the render stops on its settings first
@@ -1460,6 +1473,7 @@ def storyboard(
                 load_goals(goals)
             except GoalsError as e:
                 raise _fail(str(e)) from None
+            _warn_config_beside(goals, config)
         current = _current_work(run_dir, settings, goals)
         priced = _board_costs(run_dir, settings, goals)
         movie = _board_movie(run_dir, settings)
@@ -1639,6 +1653,7 @@ def doctor(
             load_goals(goals)
         except _user_errors() as e:
             raise _fail(str(e)) from None
+        _warn_config_beside(goals, config)
     checks = run_checks(
         settings,
         located=lambda message: _located(message, config, flags),

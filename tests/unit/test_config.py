@@ -2839,6 +2839,16 @@ def test_a_config_yaml_beside_goals_yaml_that_is_not_read_is_said(
                  ["render", str(goals), "-q", "--until", "plan"]):  # fmt: skip
         code, _, err = _invoke(args)
         assert code == 0 and err.count(said) == 1, (args, err)
+    # and the commands that check goals.yaml against the settings: doctor, status (the
+    # run's goals.yaml, as recorded: its absolute path), storyboard --goals
+    (run,) = (here / "outputs").iterdir()
+    for args in (["doctor", str(goals)], ["status", str(run)],
+                 ["storyboard", str(run), "--goals", str(goals)]):  # fmt: skip
+        code, _, err = _invoke(args)
+        assert code == 0 and err.count("config.yaml, beside goals.yaml, is not read") == 1, (
+            args,
+            err,
+        )
     for args in (["estimate", str(goals), "-c", str(proj / "config.yaml")],):
         code, _, err = _invoke(args)
         assert code == 0 and "is not read" not in err, err
