@@ -1233,6 +1233,10 @@ def status(
     state = movie["status"] if movie else "not yet composed"
     if state == "running" and not live:
         state = "stopped before it was finished (the next render composes it)"
+        if (run_dir / "movie.mp4").is_file():
+            # a recompose stopped (an edit, then Ctrl-C): the file is whole, written only
+            # once done, and was taken for the edited movie
+            state += "; the movie.mp4 there is the last one finished, from before the stop"
     if movie and movie.get("file") in ("missing", "changed"):
         state += f", but movie.mp4 is {movie['file']}: the next render composes it again"
     elif (

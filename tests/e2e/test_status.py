@@ -858,6 +858,9 @@ def test_status_after_a_kill_says_stopped_not_running(finished: Path) -> None:
     (run / ".lock").write_text(dead.stdout.strip())
     text = _cli("status", str(run), "-c", "small.yaml", cwd=workdir)
     assert "movie: stopped before it was finished" in text, text
+    # (a recompose stopped: the movie.mp4 there is whole, but not the edited movie)
+    said = "the movie.mp4 there is the last one finished, from before the stop"
+    assert said in " ".join(text.split()), text
     assert _status(workdir, run)["rendering"] is None
     # the pid of the killed render, taken since by a live process that is no mindmovie
     # (its command line, in /proc, names no mindmovie): still stopped, not running
