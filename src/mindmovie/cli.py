@@ -181,6 +181,19 @@ CompareGoalsOpt = Annotated[
         help="The goals.yaml to compare with (default: the one the last render used).",
     ),
 ]
+#: storyboard's: it compares only when asked (this, --config or a settings flag), and its
+#: help said "default: the one the last render used" of a board drawn from the run alone
+BoardGoalsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--goals",
+        parser=_path,
+        metavar="<path>",
+        help="The goals.yaml to mark the board against: what the next render would make "
+        "again. Without it, --config or a settings flag, the board shows the run as it is; "
+        "with one of those, the goals.yaml the last render used.",
+    ),
+]
 RunDirArg = Annotated[
     Path,
     typer.Argument(
@@ -1445,7 +1458,7 @@ def _board_movie(run_dir: Path, settings: Any) -> float | None:
 )
 def storyboard(
     run_dir: RunDirArg,
-    goals: CompareGoalsOpt = None,
+    goals: BoardGoalsOpt = None,
     config: ConfigOpt = None,
     preset: PresetOpt = None,
     aspect: AspectOpt = None,

@@ -883,6 +883,21 @@ def test_render_help_explains_let_go() -> None:
     assert "asked first" in text, text
 
 
+def test_storyboard_help_says_when_it_compares_with_goals_yaml() -> None:
+    """`storyboard --help` said --goals defaults to "the one the last render used", but
+    a board asked for with no option is drawn from the run alone (goals.yaml's edits not
+    marked, as `status` marks them): it says so."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    r = CliRunner().invoke(app, ["storyboard", "--help"], env={"COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.stdout.split())
+    assert "Without it, --config or a settings flag, the board shows the run as it is" in text
+    assert "default: the one the last render used" not in text, text
+
+
 @pytest.mark.parametrize("doc", ["docs/architecture.md", "README.md", "bench/README.md"])
 def test_the_tests_the_docs_name_are_tests(doc: str) -> None:
     """Each `test_file.py::test_name` a document names (the lessons table names the test
