@@ -1501,12 +1501,15 @@ def _run_of(folder: Path, goals_path: Path) -> bool | None:
 
 def rendered_into(folder: Path, goals_path: Path, plan_keys: SameMovie) -> bool:
     """Was goals_path rendered into run folder `folder` once (`GOALS_SEEN_META`), and is
-    the run's plan still one these goals make (`plan_keys`: the same movie)? A copy of
-    a project rendered from the working folder holding the project's run goes on in
-    that run, recording the copy's goals.yaml as the last; the project rendered from
-    anywhere else then found no run of it and bought every keyframe and clip again.
-    The plan key keeps out a goals.yaml rendered there once but since rewritten (or a
-    run since made another movie): that run is another movie now."""
+    the run still these goals' movie (`SameMovie.holds`)? A copy of a project rendered
+    from the working folder holding the project's run goes on in that run, recording
+    the copy's goals.yaml as the last; the project rendered from anywhere else then
+    found no run of it and bought every keyframe and clip again. `holds` keeps out a
+    goals.yaml rendered there once but since rewritten (or a run that has since made
+    another movie). A run the copy has since edited (at least half the goals as these)
+    is found too: rendering there costs the changed goals' scenes at most, and the
+    render says it replaces the copy's movie (`_warn_other_goals`); elsewhere, a new
+    run bought every scene again."""
     try:
         con = _snapshot(folder / "run.db")
         try:
@@ -2483,7 +2486,7 @@ class Pipeline:
         """`budget` (USD) overrides settings.budget_usd. `confirm` is asked, with the
         estimate, before the first paid call of this run; None means go ahead.
         `budget_named`: the cap a budget stop says to raise, as the person set it (the
-        CLI's `budget_setting`): "Raise --budget" of a cap set by MINDMOVIE_BUDGET_USD
+        CLI's `_budget_named`): "Raise --budget" of a cap set by MINDMOVIE_BUDGET_USD
         or config.yaml's budget_usd sent them to a flag they had not given."""
         self.goals_path = goals_path
         self.budget = budget if budget is not None else settings.budget_usd
