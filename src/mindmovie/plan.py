@@ -7,6 +7,7 @@ commented, and loading it gives the same line-numbered errors as goals.yaml.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -982,8 +983,11 @@ def rebase_paths(
 
     A copied project folder (the old one still there) names files that exist, but in the
     old folder: a path that is not one of `files` and lies in a folder holding a
-    `goals_name` file (the old goals.yaml), at the place of one of `files` inside `base`,
-    is pointed at that file too.
+    `goals_name` file (the old goals.yaml), at the place of one of `files` relative to
+    `base`, is pointed at that file too. Also a place above `base` (`../photos/me.jpg`,
+    goals.yaml in a subfolder of the project): the old copy's photos, still there, were
+    kept, and the copy's scenes made from them (its own photo replaced: the old one in
+    its movie) or, with an edit model, bought again from text as photo-less scenes.
 
     `renamed`: (a photo's path relative to `base` when the plan was written, the file now
     at its place in goals.yaml), for the places whose name changed since: a photo renamed
@@ -992,13 +996,24 @@ def rebase_paths(
     files = list(files)
     current = {str(f) for f in files}
     known: dict[tuple[str, ...], set[str]] = {}
-    inside: dict[tuple[str, ...], str] = {}
+    #: (the place's folders up from `base`, its path from there) -> the file there now
+    inside: dict[tuple[int, tuple[str, ...]], str] = {}
+
+    def placed(rel: tuple[str, ...]) -> tuple[int, tuple[str, ...]] | None:
+        """`rel` as (leading '..' count, the rest), when the rest holds none and the
+        climb stays within `base`'s own folders; else None (not followed)."""
+        up = len(rel) - len(tuple(itertools.dropwhile(lambda x: x == "..", rel)))
+        tail = rel[up:]
+        if not tail or ".." in tail or up >= len(base.parts):
+            return None
+        return up, tail
+
     for f in files:
         rel = Path(os.path.relpath(f, base)).parts
         # '../x/me.jpg' and 'x/me.jpg' end the same: both kept, so neither is guessed
         known.setdefault(tuple(x for x in rel if x != ".."), set()).add(str(f))
-        if ".." not in rel:
-            inside[rel] = str(f)
+        if (at := placed(rel)) is not None:
+            inside[at] = str(f)
     # a renamed place's old name means the photo now there, even where another place
     # holds that name now (photos swapped): over what `files` alone would say
     by_rel = {Path(os.path.relpath(f, base)).parts: str(f) for f in files}
@@ -1010,8 +1025,8 @@ def rebase_paths(
         known[tuple(x for x in old_rel if x != "..")] = news  # more than one: not guessed
         if len(news) == 1:
             (new,) = news
-            if ".." not in old_rel and not Path(*old_rel).is_absolute():
-                inside[old_rel] = new
+            if not Path(*old_rel).is_absolute() and (at := placed(old_rel)) is not None:
+                inside[at] = new
             if old_rel in by_rel:
                 to_place[by_rel[old_rel]] = new
 
@@ -1021,10 +1036,13 @@ def rebase_paths(
         parts = path.parts
         hits = {
             f
-            for rel, f in inside.items()
+            for (up, rel), f in inside.items()
             if len(parts) > len(rel)
             and parts[-len(rel) :] == rel
-            and (Path(*parts[: -len(rel)]) / goals_name).is_file()
+            # the old copy's goals.yaml: as far below the place's folder as ours is
+            and (
+                Path(*parts[: -len(rel)]).joinpath(*base.parts[len(base.parts) - up :]) / goals_name
+            ).is_file()
         }
         return hits.pop() if len(hits) == 1 else None
 

@@ -989,6 +989,53 @@ def test_a_copied_project_whose_goals_yaml_was_renamed_is_not_checked_against_th
     assert collect_status(run_b, settings=s_b)["inputs"]["goals"] == str(b / "my-goals.yaml")
 
 
+def test_a_copied_project_whose_goals_yaml_is_in_a_subfolder_uses_its_own_photos(
+    tmp_path: Path,
+) -> None:
+    """goals.yaml in a subfolder naming its photos `../photos/...`, the project copied
+    with its outputs/: the copy's plan kept the original's photo paths (they exist), so
+    its photo scenes were made again as photo-less ones (painted offline; with SeedEdit,
+    bought again from text) and a photo replaced in the copy was never used. The copy
+    reuses every scene, and a photo replaced in it redoes that scene alone."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+
+    repo = Path(__file__).resolve().parents[2]
+    a = tmp_path / "A"
+    (a / "photos").mkdir(parents=True)
+    (a / "goals").mkdir()
+    shutil.copyfile(repo / "examples/photos/coastal-run.jpg", a / "photos/run.jpg")
+    shutil.copyfile(repo / "examples/photos/garden-dinner.jpg", a / "photos/dinner.jpg")
+    (a / "goals/goals.yaml").write_text(
+        "title: Copy Test\ngoals:\n"
+        "  - category: health\n    vision: Running the coastal trail\n"
+        "    photos: [../photos/run.jpg]\n"
+        "  - category: relationships\n    vision: Long dinners in the garden\n"
+        "    photos: [../photos/dinner.jpg]\n"
+    )
+
+    def settings(home: Path) -> Settings:
+        return load_settings(
+            overrides={
+                "output_dir": str(home / "outputs"),
+                "output": {"size": "160x90", "fps": 8},
+                "plan": {"scene_seconds": 2},
+            },
+            env={},
+        )
+
+    asyncio.run(Pipeline(a / "goals/goals.yaml", settings(a)).run(until="keyframes"))
+    b = tmp_path / "B"
+    shutil.copytree(a, b)
+    res = asyncio.run(Pipeline(b / "goals/goals.yaml", settings(b)).run(until="keyframes"))
+    assert res.run_dir == b / "outputs" / "copy-test"
+    assert [r for r in res.ran if r[1] == "keyframe"] == []
+    shutil.copyfile(repo / "examples/photos/me.jpg", b / "photos/run.jpg")  # replaced in B
+    res = asyncio.run(Pipeline(b / "goals/goals.yaml", settings(b)).run(until="keyframes"))
+    assert [r for r in res.ran if r[1] == "keyframe"] == [("01-health-1", "keyframe")]
+
+
 def _warnings() -> tuple[Any, list[str]]:
     """A reporter that keeps only the warnings, and the list they go to."""
     warned: list[str] = []

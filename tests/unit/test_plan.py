@@ -598,6 +598,35 @@ def test_rebase_paths_leaves_an_old_copy_of_the_project_for_the_new_one(tmp_path
     assert rebase_paths(plan, [mine], new, "other.yaml").scenes[0].reference_photos == refs
 
 
+def test_rebase_paths_leaves_an_old_copy_whose_photos_are_above_goals_yaml(
+    tmp_path: Path,
+) -> None:
+    """goals.yaml in a subfolder of the project naming `../photos/me.jpg`: a copy of the
+    project kept the old copy's photos (only a place inside goals.yaml's folder was
+    followed), so a photo replaced in the copy was never used, and with an edit model
+    the copy's photo scenes were bought again from text. The old copy's is followed to
+    the new one's by its place, when the old copy holds the goals.yaml as far below."""
+    from mindmovie.plan import rebase_paths
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    for folder in (old, new):
+        (folder / "photos").mkdir(parents=True)
+        (folder / "photos" / "me.jpg").write_bytes(b"x")
+        (folder / "goals").mkdir()
+        (folder / "goals" / "goals.yaml").write_text("title: t\n")
+    (tmp_path / "loose" / "photos").mkdir(parents=True)
+    (tmp_path / "loose" / "photos" / "me.jpg").write_bytes(b"x")
+    (tmp_path / "loose" / "goals.yaml").write_text("title: t\n")  # not as far below
+    mine = new / "photos" / "me.jpg"
+    refs = [str(old / "photos" / "me.jpg"), str(tmp_path / "loose" / "photos" / "me.jpg")]
+    plan = Plan(title="t", closing="c", scenes=[scene(1, reference_photos=refs)])
+    out = rebase_paths(plan, [mine], new / "goals", "goals.yaml")
+    assert out.scenes[0].reference_photos == [str(mine), refs[1]]
+    # no more folders above goals.yaml than it has: not followed
+    top = rebase_paths(plan, [mine], Path("/goals"), "goals.yaml")
+    assert top.scenes[0].reference_photos == refs
+
+
 def test_relative_paths_in_plan_yaml_are_relative_to_its_folder(tmp_path: Path) -> None:
     """A hand-edited 'music: song.mp3' names the file beside plan.yaml, not one in
     whatever folder the command happens to run from."""
