@@ -9335,11 +9335,20 @@ class Pipeline:
             "one is kept as plan.previous.yaml)"
         ), cause
 
-    def estimate(self, store: Store, planner: Planner | tuple[str, str]) -> costs.RunEstimate:
+    def estimate(
+        self, store: Store, planner: Planner | tuple[str, str], *, check: bool = False
+    ) -> costs.RunEstimate:
         """What this render will still cost: steps it would reuse, and jobs in flight for
         the same inputs, are excluded; a step made with another model, prompt or keyframe
-        (a changed preset, an edited plan.yaml) is counted, because it will be paid again."""
+        (a changed preset, an edited plan.yaml) is counted, because it will be paid again.
+
+        `check`: first refuse a plan.yaml the render would reuse and then refuse
+        (`check_plan`: a reference photo that is not there or not a picture), as
+        `estimate` and `status` do: the render asked its spend question, "Spend about
+        $0.13?", and only then stopped on it, exit 2."""
         look = self.outlook(store, planner)
+        if check and look.plan is not None and not look.plan_kept:
+            check_plan(self.run_dir / "plan.yaml", look.plan, len(self.goals.goals))
         est = look_priced(self.settings, self.goals, look)
         notes = replan_notes(self.run_dir, look, est, asking=True)
         return replace(est, notes=(*notes, *unfindable_notes(store, est), *costs.maybe_notes(est)))
@@ -9745,7 +9754,7 @@ class Pipeline:
             await self._find_let_go(store, video_model)
         # what THIS run would spend: `render --until keyframes` or `plan` stop early
         self._estimated_at = time.time()
-        est = self.estimate(store, planner).upto(until)
+        est = self.estimate(store, planner, check=True).upto(until)
         changed, rebuys = setting_change_lines(settings_before, self.settings, store, est)
         for line in changed:  # why work made before is done (or bought) again
             (self.reporter.warn if rebuys else self.reporter.info)(line)

@@ -3322,3 +3322,29 @@ async def test_keyframes_keyed_with_their_options_as_written_are_reused(
     assert est.total == 0 and all(sc.keyframe.done for sc in est.scenes)
     await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
     assert sim.stats()["totals"]["images"] == made
+
+
+async def test_a_plan_reference_photo_the_render_refuses_is_refused_before_the_question(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """plan.yaml's reference photo pointed at a file that is no picture: `estimate` and
+    `status` refuse it at once (exit 2), but the render asked "Spend about $0.13?"
+    first and stopped on it only once answered. It is refused before the question."""
+    from mindmovie.plan import PlanError
+
+    goals = goals_file(tmp_path, sim)
+    s = settings_for("byteplus", sim, planner={"provider": "local"})
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    bad = tmp_path / "photos" / "notes.jpg"
+    bad.write_text("not a picture")
+    plan_path = run / "plan.yaml"
+    text = plan_path.read_text()
+    assert str(tmp_path / "photos" / "portrait.jpg") in text  # a scene's reference photo
+    plan_path.write_text(text.replace(str(tmp_path / "photos" / "portrait.jpg"), str(bad)))
+    asked: list[Any] = []
+    pipe = Pipeline(goals, s, out=run, keys=KEYS, confirm=lambda est: asked.append(est) or True)
+    with pytest.raises(PlanError, match="reference_photos"):
+        await pipe.run()
+    assert asked == []
+    assert sim.stats()["totals"]["images"] == 0
