@@ -1123,4 +1123,8 @@ def _from_reuse(row: dict[str, Any], settings_changed: list[str] | None) -> str:
         return f"{stage}: its inputs or settings changed"
     if reuse.get("keyframe"):
         return f"{stage}: the next scene's keyframe is new (chained frames)"
-    return f"{stage}: the goal's photos changed"
+    if row.get("photo_keyframe"):
+        return f"{stage}: the goal's photos changed"
+    # made with reference photos (plan.yaml's reference_photos): the goal's, or for a
+    # goal with none the person's, whose replacement was said to be "the goal's photos"
+    return f"{stage}: a reference photo changed"

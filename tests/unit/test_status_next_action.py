@@ -74,7 +74,10 @@ def test_with_the_renders_reuse_check_each_cause_is_named() -> None:
         "redo clip: the next scene's keyframe is new (chained frames)"
     )
     kf = {"reuse": {"keyframe": False, "clip": False}}
-    assert _next_action({**OK, **kf}, []) == "redo: the goal's photos changed"
+    photo = {**OK, **kf, "photo_keyframe": True}  # made from the goal's own photo
+    assert _next_action(photo, []) == "redo: the goal's photos changed"
+    # made with reference photos (the person's, for a goal with none): not "the goal's"
+    assert _next_action({**OK, **kf}, []) == "redo: a reference photo changed"
     # an older run recorded no settings: no guess
     assert _next_action({**OK, **kf}, None) == "redo: its inputs or settings changed"
     # its plan was not recorded: the edits are unknown
