@@ -173,6 +173,10 @@ class ModelSpec(_Frozen):
     default: bool = False
     id_verified: bool = True
     note: str | None = None
+    #: the day the provider lists for the model's shutdown: from then `doctor` warns and
+    #: `providers` shows its note (a default past it answered 404 at the first paid step,
+    #: after the plan was bought, and nothing had said so)
+    shutdown: dt.date | None = None
     capabilities: Capabilities = Field(default_factory=Capabilities)
     price: Price
 

@@ -1742,6 +1742,17 @@ def providers(
         out.print(table)
     for provider, key in keys.items():
         _say(f"key ({provider}): {key}", markup=False)
+    for r in rows:  # a model past the shutdown its provider lists (a default among them)
+        if r.get("past_shutdown"):
+            import textwrap
+
+            note = (
+                f"note ({r['provider']} {r['stage']} {r['model']}): its provider lists its "
+                f"shutdown for {r['shutdown']}; {r['note']}"
+            )
+            # (wrapped here: a pipe's lines are not, and every line keeps to the width)
+            for line in textwrap.wrap(note, max(20, out.width), subsequent_indent="  "):
+                _say(line, markup=False)
     _say("Price sources: `mindmovie providers --json` (price_source), or catalog.toml.")
 
 

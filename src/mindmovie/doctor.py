@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -89,6 +89,7 @@ DEMUXERS = ("concat", "rawvideo", "image2")
 CATALOG_STALE_DAYS = catalog.STALE_DAYS
 
 if TYPE_CHECKING:
+    from mindmovie.catalog import ModelSpec
     from mindmovie.costs import RunEstimate
 
 Status = Literal["ok", "FAIL", "warn", "info"]
@@ -708,11 +709,17 @@ def _model_checks(
     from mindmovie.providers.base import InvalidRequest
 
     out = []
+    past: list[Check] = []
     for stage in ("planner", "keyframes", "video"):
         try:
-            stage_spec(settings, stage)
+            spec = stage_spec(settings, stage)
         except InvalidRequest as e:
             out.append(Check(f"model {stage}", False, located(e.message)))
+            continue
+        if spec is not None and (said := shutdown_said(spec)):
+            # a warning, not a FAIL: the date is the provider's list's, and the model may
+            # still answer (nothing here can ask it without paying)
+            past.append(Check(f"model {stage}", False, said, required=False))
     if not out and (problem := clip_settings_problem(settings)):
         # every clip would be refused (render refuses to start): the preset cannot run
         out.append(Check("clip settings", False, located(f"{problem}; {CLIP_SETTINGS_FIX}")))
@@ -723,7 +730,7 @@ def _model_checks(
             check_options(settings)  # an option render refuses (misspelt, wrong type)
         except ConfigError as e:
             out.append(Check("options", False, located(str(e))))
-    return out
+    return out + past
 
 
 #: the stages each `render --until` runs, by their settings' names
@@ -1337,6 +1344,36 @@ def _secret(key: SecretStr | None) -> str | None:
     return key.get_secret_value() if key is not None else None
 
 
+def shutdown_said(spec: ModelSpec, today: dt.date | None = None) -> str | None:
+    """A line on `spec`'s shutdown when the date its provider lists for it has come
+    (catalog.toml's `shutdown`, with its note), else None."""
+    when = spec.shutdown
+    if when is None or (today or dt.date.today()) < when:
+        return None
+    return (
+        f"{spec.key} ({spec.provider} {spec.stage}): its provider lists its shutdown for "
+        f"{when.isoformat()}; {spec.note or 'choose another model'}"
+    )
+
+
+def _price_text(rates: Mapping[str, float], unit: str) -> str:
+    """A model's rates, each in its own unit: Gemini's per-image price sits with its token
+    rates and tokens an image, and one unit after them all read "tokens_per_image 1290
+    $/image", as if an image cost $1290."""
+    said = []
+    for k, v in rates.items():
+        if k.endswith("_per_mtok"):
+            said.append(f"{k.removesuffix('_per_mtok')} {v:g} $/1M tokens")
+        elif k == "tokens_per_image":
+            said.append(f"{v:g} tokens/image")
+        else:
+            said.append(f"{k} {v:g}")
+    plain = [x for x in said if "/" not in x]
+    if len(plain) == len(said):
+        return f"{', '.join(said)} {unit}"
+    return ", ".join(f"{x} {unit}" if x in plain else x for x in said)
+
+
 def providers_rows(keys: Keys | None = None) -> list[dict[str, Any]]:
     """The catalog as rows for `mindmovie providers` (key presence, never values), with
     each price's source and the date it was checked. `model` is the id config.yaml
@@ -1377,7 +1414,6 @@ def providers_rows(keys: Keys | None = None) -> list[dict[str, Any]]:
         if cap.resolutions:
             bits.append("/".join(cap.resolutions))
         p = m.price
-        rates = ", ".join(f"{k} {v:g}" for k, v in p.rates.items())
         unit = {
             "tokens_video": "$/1M tokens",
             "per_second": "$/s",
@@ -1392,7 +1428,12 @@ def providers_rows(keys: Keys | None = None) -> list[dict[str, Any]]:
                 "model": m.key,
                 "default": m.default,
                 "capabilities": ", ".join(bits) or "-",
-                "price": f"{rates} {unit}" + (" (3rd-party source)" if p.third_party else ""),
+                "price": _price_text(p.rates, unit)
+                + (" (3rd-party source)" if p.third_party else ""),
+                # (catalog.toml's: a model's shutdown date, an unverified id or price)
+                "note": m.note or "",
+                "shutdown": m.shutdown.isoformat() if m.shutdown else "",
+                "past_shutdown": shutdown_said(m) is not None,
                 "key": f"{var} {key_state(_secret(getattr(keys, m.provider)), m.provider)}",
                 "price_source": p.source,
                 "price_checked": p.checked.isoformat(),

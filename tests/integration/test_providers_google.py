@@ -702,7 +702,9 @@ async def test_404_names_the_model_and_the_catalog(gsim: SimServer, tmp_path: Pa
     with pytest.raises(InvalidRequest) as ei:
         await veo.submit(_video_req(tmp_path))
     msg = str(ei.value)
-    assert veo.model in msg and "veo-3.1-generate-preview" in msg and "veo-3.0-generate-001" in msg
+    # the others, by the names config.yaml takes (the wire ids, the refused one among
+    # them, were listed)
+    assert veo.model in msg and "known: veo-3-1, veo-3-0-fast, veo-3-0)" in msg, msg
 
 
 async def test_400_is_invalid_request_unless_it_is_a_policy_refusal(
@@ -2262,3 +2264,13 @@ def test_an_undecodable_error_answer_through_aiohttp_is_not_a_refused_request(
     assert isinstance(ei.value, ConnectionLost) == creates
     assert not creates or getattr(ei.value, "sent", None) is True
     assert "not UTF-8" in str(ei.value)
+
+
+def test_a_model_not_found_is_told_the_others_by_their_config_names() -> None:
+    """A 404 for the model said "choose another (known: gemini-2.5-flash-image, ...)":
+    the wire ids, the refused model among them. The others, as config.yaml names them."""
+    from mindmovie.providers.google import _catalog_keys
+
+    keys = _catalog_keys("keyframes", "gemini-2.5-flash-image")
+    assert "gemini-3-1-flash-image" in keys and "gemini-2-5-flash-image" not in keys, keys
+    assert _catalog_keys("keyframes", "gemini-2-5-flash-image") == keys

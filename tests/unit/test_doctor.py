@@ -1715,3 +1715,38 @@ def test_doctor_fresh_without_goals_is_refused_in_one_line(clean_env: None) -> N
     assert r.exit_code == 2, r.output
     assert r.output.startswith("error: --fresh prices a render --fresh of your goals"), r.output
     assert len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_a_model_past_the_shutdown_its_provider_lists_is_a_warning_and_a_providers_note(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The google preset's default keyframe model is past the shutdown date catalog.toml
+    records for it (2026-10-02): `doctor` said "ready" and `providers` listed it as the
+    default with no word of it, and a render bought its plan, then every keyframe was
+    refused (404). doctor warns (the preset may still run: the date is the provider's
+    list's), and providers says it below its table and in --json."""
+    import datetime as dt
+
+    from mindmovie.catalog import resolve
+    from mindmovie.doctor import shutdown_said
+
+    spec = resolve("google", "keyframes", "gemini-2-5-flash-image")
+    assert spec.shutdown == dt.date(2026, 10, 2)
+    assert shutdown_said(spec, today=dt.date(2026, 10, 1)) is None
+    assert "shutdown for 2026-10-02" in (shutdown_said(spec, today=spec.shutdown) or "")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
+    monkeypatch.setenv("GOOGLE_API_KEY", "g")
+    checks = run_checks(load_settings(None, overrides={"preset": "google"}))
+    (row,) = [c for c in checks if c.name == "model keyframes"]
+    assert row.status == "warn" and "gemini-3-1-flash-image" in row.detail, row
+    r = CliRunner().invoke(app, ["providers", "--json"])
+    rows = {x["model"]: x for x in json.loads(r.stdout)}
+    assert rows["gemini-2-5-flash-image"]["past_shutdown"] is True
+    assert rows["gemini-3-1-flash-image"]["past_shutdown"] is False
+    # each rate in its own unit: tokens an image are no dollars
+    price = rows["gemini-2-5-flash-image"]["price"]
+    assert "image 0.0387 $/image" in price and "1290 tokens/image" in price, price
+    assert "output 30 $/1M tokens" in price, price
+    r = CliRunner().invoke(app, ["providers"], env={"COLUMNS": "300"})
+    said = " ".join(r.stdout.split())
+    assert "note (google keyframes gemini-2-5-flash-image): its provider lists its " in said

@@ -502,9 +502,11 @@ def _model_spec(stage: Stage, name: str | None) -> ModelSpec:
         raise ConfigError(e.message) from None
 
 
-def _catalog_ids(stage: Stage) -> list[str]:
-    """The catalog's google model ids for `stage` (a 404's suggestion)."""
-    return [m.id for m in catalog.models(PROVIDER, stage)]
+def _catalog_keys(stage: Stage, refused: str) -> list[str]:
+    """The catalog's google models for `stage` but the one refused (`refused`, its id or
+    key), by the names config.yaml takes: a 404's suggestion. It listed the wire ids,
+    the refused model among them."""
+    return [m.key for m in catalog.models(PROVIDER, stage) if refused not in (m.id, m.key)]
 
 
 # ---------------------------------------------------------------------------- errors
@@ -758,7 +760,7 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
                 f"{what}: operation {ctx.operation} not found ({msg})", provider=PROVIDER
             ) from e
         if code == 404:
-            ids = ", ".join(_catalog_ids(ctx.stage)) or "see `mindmovie doctor`"
+            ids = ", ".join(_catalog_keys(ctx.stage, ctx.model)) or "see `mindmovie providers`"
             # the person's model id: every call of it is refused alike (a 404 bills
             # nothing), told as that setting so the CLI says where it was written
             raise InvalidRequest(
