@@ -381,6 +381,23 @@ def _warn_environment(reporter: Any = None, settings: Any = None) -> None:
         said.warn(text)
 
 
+def _warn_shutdown(reporter: Any, settings: Any) -> None:
+    """Warn of a model the settings use that is past the shutdown its provider lists
+    (`doctor.shutdown_said`), before a render spends: the google preset's default
+    keyframe model was refused (404) only after the plan had been bought."""
+    from mindmovie.costs import stage_spec
+    from mindmovie.doctor import shutdown_said
+    from mindmovie.providers.base import InvalidRequest
+
+    for stage in ("planner", "keyframes", "video"):
+        try:
+            spec = stage_spec(settings, stage)
+        except InvalidRequest:
+            continue  # the render says it, in its own words
+        if spec is not None and (said := shutdown_said(spec)):
+            reporter.warn(said)
+
+
 def _settings(
     config: Path | None,
     *,
@@ -626,6 +643,7 @@ def _run_pipeline(
     try:
         reporter = make_reporter(quiet=quiet, verbose=verbose)
         _warn_environment(reporter, settings)
+        _warn_shutdown(reporter, settings)
         if unread := config_beside_goals(goals, config):
             reporter.warn(unread)
         try:

@@ -1750,3 +1750,15 @@ def test_a_model_past_the_shutdown_its_provider_lists_is_a_warning_and_a_provide
     r = CliRunner().invoke(app, ["providers"], env={"COLUMNS": "300"})
     said = " ".join(r.stdout.split())
     assert "note (google keyframes gemini-2-5-flash-image): its provider lists its " in said
+    # and a render warns before it spends (the plan was bought, then every keyframe 404)
+    from mindmovie.cli import _warn_shutdown
+
+    warned: list[str] = []
+
+    class Warn:
+        warn = warned.append
+
+    _warn_shutdown(Warn(), load_settings(None, overrides={"preset": "google"}))
+    assert [w.split(":")[0] for w in warned] == ["gemini-2-5-flash-image (google keyframes)"]
+    _warn_shutdown(Warn(), load_settings(None, overrides={"preset": "byteplus"}))
+    assert len(warned) == 1
