@@ -383,6 +383,9 @@ def _rich_ask(console: Console) -> Ask:
                 answer = str(
                     _Prompt.ask(text, console=console, default=default, show_default=bool(default))
                 )
+            # answers saved by Windows Notepad start with a byte order mark: it went into
+            # the title as an escaped "\uFEFF" the person never typed
+            answer = answer.removeprefix("\ufeff")
             if not sys.stdin.isatty():
                 # answers read from a file or a pipe are not echoed as typed ones are:
                 # each question ran into the next on one line ("...(My Dream Life): Goal

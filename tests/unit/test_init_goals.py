@@ -422,6 +422,20 @@ def test_guided_leaves_the_summary_to_the_caller(tmp_path: Path) -> None:
     assert load_goals(tmp_path / "g" / "goals.yaml").title == "Title"
 
 
+def test_guided_answers_saved_with_a_byte_order_mark_do_not_keep_it(tmp_path: Path) -> None:
+    """Answers saved by Windows Notepad begin with a byte order mark: the title was
+    written `title: "\ufeffBOM title"`, a character the person never typed."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    typed = "\ufeff" + "\n".join(["BOM title", "health", "run", "", "", "", "", ""]) + "\n"
+    r = CliRunner().invoke(app, ["init", "--guided", str(tmp_path / "g")], input=typed)
+    assert r.exit_code == 0, r.output
+    assert load_goals(tmp_path / "g" / "goals.yaml").title == "BOM title"
+    assert "FEFF" not in (tmp_path / "g" / "goals.yaml").read_text().upper()
+
+
 def test_cli_init_ctrl_c_is_130_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
