@@ -1356,6 +1356,16 @@ def shutdown_said(spec: ModelSpec, today: dt.date | None = None) -> str | None:
     )
 
 
+def _key_said(names: str, key: str | None, provider: str) -> str:
+    """A provider's key as `providers` lists it; an unusable one by the variable it was
+    read from (`key_variable`), as doctor and render name it: "GOOGLE_API_KEY or
+    GEMINI_API_KEY set but unusable" sent the person to a GOOGLE_API_KEY not even set."""
+    state = key_state(key, provider)
+    if key is not None and state != "set" and (var := key_variable(provider, key)):
+        return f"{var} {state}"
+    return f"{names} {state}"
+
+
 def _price_text(rates: Mapping[str, float], unit: str) -> str:
     """A model's rates, each in its own unit: Gemini's per-image price sits with its token
     rates and tokens an image, and one unit after them all read "tokens_per_image 1290
@@ -1434,7 +1444,7 @@ def providers_rows(keys: Keys | None = None) -> list[dict[str, Any]]:
                 "note": m.note or "",
                 "shutdown": m.shutdown.isoformat() if m.shutdown else "",
                 "past_shutdown": shutdown_said(m) is not None,
-                "key": f"{var} {key_state(_secret(getattr(keys, m.provider)), m.provider)}",
+                "key": _key_said(var, _secret(getattr(keys, m.provider)), m.provider),
                 "price_source": p.source,
                 "price_checked": p.checked.isoformat(),
             }
