@@ -383,19 +383,12 @@ def _warn_environment(reporter: Any = None, settings: Any = None) -> None:
 
 def _warn_shutdown(reporter: Any, settings: Any) -> None:
     """Warn of a model the settings use that is past the shutdown its provider lists
-    (`doctor.shutdown_said`), before a render spends: the google preset's default
+    (`doctor.shutdown_lines`), before a render spends: the google preset's default
     keyframe model was refused (404) only after the plan had been bought."""
-    from mindmovie.costs import stage_spec
-    from mindmovie.doctor import shutdown_said
-    from mindmovie.providers.base import InvalidRequest
+    from mindmovie.doctor import shutdown_lines
 
-    for stage in ("planner", "keyframes", "video"):
-        try:
-            spec = stage_spec(settings, stage)
-        except InvalidRequest:
-            continue  # the render says it, in its own words
-        if spec is not None and (said := shutdown_said(spec)):
-            reporter.warn(said)
+    for _, said in shutdown_lines(settings):
+        reporter.warn(said)
 
 
 def _settings(
@@ -571,28 +564,31 @@ def _confirmer(yes: bool, budget: float | None, quiet: bool) -> Any:
     return ask
 
 
-def _budget_named(budget: float | None, config: Path | None) -> str:
+def _budget_named(budget: float | None, config: Path | None, settings: Any = None) -> str:
     """The cap a budget stop says to raise: --budget when given, else budget_usd where it
     was set (config.yaml's line, MINDMOVIE_BUDGET_USD, .env's line), which --budget
-    would override."""
+    would override. With `settings` holding no budget_usd, nothing is read for it."""
     from mindmovie.config import setting_origin
 
-    if budget is not None:
+    if budget is not None or (settings is not None and settings.budget_usd is None):
         return "--budget"
     where = setting_origin(["budget_usd"], config)
     return "--budget" if where is None else f"budget_usd (set in {where}; or give --budget)"
 
 
-def _warn_config_beside(goals: Path | str | None, config: Path | None) -> None:
-    """`config_beside_goals`'s warning, on stderr, for the commands that read the settings
-    to check a goals.yaml (doctor, status, storyboard) as render, plan and estimate do:
-    run from elsewhere, doctor said "ready: the local preset can run" and "a render spends
-    nothing" of a byteplus project, and storyboard marked its paid keyframes out of date."""
+def _warn_config_beside(
+    goals: Path | str | None, config: Path | None, reporter: Any = None
+) -> None:
+    """`config_beside_goals`'s warning, through `reporter` (else on stderr), for every
+    command that reads the settings for a goals.yaml (render, plan, estimate, doctor,
+    status, storyboard): run from elsewhere, doctor said "ready: the local preset can
+    run" and "a render spends nothing" of a byteplus project, and storyboard marked its
+    paid keyframes out of date."""
     from mindmovie.config import config_beside_goals
     from mindmovie.progress import WarningsReporter
 
     if goals and (unread := config_beside_goals(Path(goals), config)):
-        WarningsReporter().warn(unread)
+        (reporter or WarningsReporter()).warn(unread)
 
 
 def _run_pipeline(
@@ -612,7 +608,7 @@ def _run_pipeline(
     config: Path | None = None,
 ) -> Any:
     """`config`: the --config given (None: not given), for `config_beside_goals`."""
-    from mindmovie.config import ConfigError, config_beside_goals
+    from mindmovie.config import ConfigError
     from mindmovie.pipeline import (
         BudgetStopped,
         Declined,
@@ -644,8 +640,7 @@ def _run_pipeline(
         reporter = make_reporter(quiet=quiet, verbose=verbose)
         _warn_environment(reporter, settings)
         _warn_shutdown(reporter, settings)
-        if unread := config_beside_goals(goals, config):
-            reporter.warn(unread)
+        _warn_config_beside(goals, config, reporter)
         try:
             try:
                 pipe = Pipeline(
@@ -655,7 +650,7 @@ def _run_pipeline(
                     reporter=reporter,
                     budget=cap,
                     confirm=_confirmer(yes, cap, quiet),
-                    budget_named=_budget_named(budget, config),
+                    budget_named=_budget_named(budget, config, settings),
                 )
             except InvalidRequest as e:
                 # a setting naming a model the catalog does not know: a mistake to fix
@@ -952,7 +947,7 @@ def estimate(
         ),
     ] = False,
 ) -> None:
-    from mindmovie.config import ConfigError, config_beside_goals
+    from mindmovie.config import ConfigError
     from mindmovie.costs import estimate_json, estimate_table
     from mindmovie.pipeline import estimate_for
     from mindmovie.progress import WarningsReporter
@@ -960,8 +955,7 @@ def estimate(
 
     settings = _settings(config, preset=preset, aspect=aspect, resolution=resolution)
     _warn_environment(settings=settings)
-    if unread := config_beside_goals(goals, config):
-        WarningsReporter().warn(unread)
+    _warn_config_beside(goals, config)
     flags = _overrides(preset, aspect, resolution, None, None)
     try:
         # what render warns of before any keyframe is paid (stderr, so --json stays JSON)

@@ -709,17 +709,17 @@ def _model_checks(
     from mindmovie.providers.base import InvalidRequest
 
     out = []
-    past: list[Check] = []
     for stage in ("planner", "keyframes", "video"):
         try:
-            spec = stage_spec(settings, stage)
+            stage_spec(settings, stage)
         except InvalidRequest as e:
             out.append(Check(f"model {stage}", False, located(e.message)))
-            continue
-        if spec is not None and (said := shutdown_said(spec)):
-            # a warning, not a FAIL: the date is the provider's list's, and the model may
-            # still answer (nothing here can ask it without paying)
-            past.append(Check(f"model {stage}", False, said, required=False))
+    # a warning, not a FAIL: the date is the provider's list's, and the model may still
+    # answer (nothing here can ask it without paying)
+    past = [
+        Check(f"model {stage}", False, said, required=False)
+        for stage, said in shutdown_lines(settings)
+    ]
     if not out and (problem := clip_settings_problem(settings)):
         # every clip would be refused (render refuses to start): the preset cannot run
         out.append(Check("clip settings", False, located(f"{problem}; {CLIP_SETTINGS_FIX}")))
@@ -1364,6 +1364,24 @@ def _key_said(names: str, key: str | None, provider: str) -> str:
     if key is not None and state != "set" and (var := key_variable(provider, key)):
         return f"{var} {state}"
     return f"{names} {state}"
+
+
+def shutdown_lines(settings: Settings) -> list[tuple[str, str]]:
+    """(stage, `shutdown_said`) for each model `settings` use that is past the shutdown
+    its provider lists: doctor's warn rows and the render's warnings before it spends.
+    A model the catalog does not know is left to the errors that name it."""
+    from mindmovie.costs import stage_spec
+    from mindmovie.providers.base import InvalidRequest
+
+    lines = []
+    for stage in ("planner", "keyframes", "video"):
+        try:
+            spec = stage_spec(settings, stage)
+        except InvalidRequest:
+            continue
+        if spec is not None and (said := shutdown_said(spec)):
+            lines.append((stage, said))
+    return lines
 
 
 def _price_text(rates: Mapping[str, float], unit: str) -> str:

@@ -1469,9 +1469,7 @@ def run_beside(
             if not out.is_dir() or out.resolve() == here:
                 continue
             mine = out / folder_name(goals.title)
-            if (mine / "run.db").is_file() and (
-                _run_of(mine, goals_path) or rendered_into(mine, goals_path, plan_keys)
-            ):
+            if (mine / "run.db").is_file() and rendered_into(mine, goals_path, plan_keys):
                 return mine, folder
         except (OSError, RuntimeError):
             continue
@@ -1500,8 +1498,9 @@ def _run_of(folder: Path, goals_path: Path) -> bool | None:
 
 
 def rendered_into(folder: Path, goals_path: Path, plan_keys: SameMovie) -> bool:
-    """Was goals_path rendered into run folder `folder` once (`GOALS_SEEN_META`), and is
-    the run still these goals' movie (`SameMovie.holds`)? A copy of a project rendered
+    """Was run folder `folder` last rendered from goals_path (as `_run_of` says), or
+    rendered from it once (`GOALS_SEEN_META`) and still these goals' movie
+    (`SameMovie.holds`)? A copy of a project rendered
     from the working folder holding the project's run goes on in that run, recording
     the copy's goals.yaml as the last; the project rendered from anywhere else then
     found no run of it and bought every keyframe and clip again. `holds` keeps out a
@@ -1511,8 +1510,10 @@ def rendered_into(folder: Path, goals_path: Path, plan_keys: SameMovie) -> bool:
     render says it replaces the copy's movie (`_warn_other_goals`); elsewhere, a new
     run bought every scene again."""
     try:
-        con = _snapshot(folder / "run.db")
+        con = _snapshot(folder / "run.db")  # (one copy read for both: `_run_of`'s and this)
         try:
+            if same_goals(folder, *_recorded_goals(con, folder), goals_path):
+                return True  # last rendered from it (`_run_of`)
             row = con.execute("SELECT value FROM meta WHERE key=?", (GOALS_SEEN_META,)).fetchone()
             seen = json.loads(row[0]) if row is not None else []
             if not isinstance(seen, list):
