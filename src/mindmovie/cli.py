@@ -49,6 +49,14 @@ def _unwrapped(doc: str) -> str:
     return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
+#: a Google operation's whole name (Gemini API or Vertex AI), its id the last part:
+#: shown by its id in the status table
+_OPERATION_NAME = re.compile(
+    r"\b(?:projects/[^\s/]+/locations/[^\s/]+/publishers/google/)?"
+    r"models/[^\s/]+/operations/(?P<id>[^\s/;,()]+)"
+)
+
+
 #: what the command in hand has finished, as the line a stop signal after it says
 #: (`interrupted_line`): the render's movie, init's goals.yaml, the storyboard. Said as
 #: a stop of the work, "nothing was changed", of a file the person now has
@@ -1115,6 +1123,10 @@ def status(
             # the line under the table says it once; in each row it took 6-8 lines of
             # "next render" at 80 columns ("the planner (anthropic/claude-sonne" ...)
             nxt = nxt.replace(f"(a new plan: {cause})", "(a new plan: see below)")
+        # a Veo operation by its id: its whole name (models/veo-.../operations/<id>, or a
+        # Vertex one of 120 letters) took ~13 lines a scene in "next render" at 80
+        # columns; the error line below and --json keep the whole name
+        nxt = _OPERATION_NAME.sub(r"\g<id>", nxt)
         rows.append((row["scene_id"], states, money_cells(row.get("spend")), nxt))
         if row.get("error"):
             errors.append(f"{row['scene_id']}: {row['error']}")

@@ -523,3 +523,39 @@ def test_disk_sizes_status_says_are_never_0_kb_for_bytes_held(n: int, said: str)
     from mindmovie.cli import _disk_size
 
     assert _disk_size(n) == said
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "models/veo-3.1-generate-preview/operations/op0123abcdef4567",
+        "projects/my-project-123456/locations/us-central1/publishers/google/models/"
+        "veo-3.1-generate-preview/operations/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+    ],
+)
+def test_a_veo_job_in_flight_is_shown_by_its_operation_id_at_80_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A Veo clip job in flight, `status` in a pipe: its whole operation name in "next
+    render" (13 columns beside the money) took about 13 lines a scene. The table gives
+    the operation's id; the error line and --json keep the whole name."""
+    ids = ["01-health-1", "02-wealth-1"]
+    info = _info(ids)
+    op_id = name.rsplit("/", 1)[1]
+    for row in info["scenes"]:
+        row["clip"] = "submitted"
+        row["next"] = f"poll job {name} and download it (no new job)"
+        row["spend"] = {"estimated": 0.8, "billed": 0.0, "in_flight": 0.8}
+    info["ledger"] = [{}]
+    info["planner_spend"] = {"estimated": 0.02, "billed": 0.0187, "in_flight": 0.0}
+    info["money"] = {"billed": 0.02, "in_flight": 1.6, "estimated": 1.62}
+    lines = _status_table(monkeypatch, tmp_path, info, 80).splitlines()
+    assert all(len(ln.rstrip()) <= 80 for ln in lines)
+    (header,) = [ln for ln in lines if "next render" in ln]
+    col = header.index("next render")
+    body = lines[lines.index(header) + 2 :]
+    starts = [i for i, ln in enumerate(body) if ln.split()[:1] in (["02-wealth-1"], ["(planner)"])]
+    first_row = body[: starts[0]]
+    assert len([ln for ln in first_row if ln.strip()]) <= 6, "\n".join(lines)
+    assert op_id in "".join(ln[col:].strip() for ln in first_row), "\n".join(lines)
+    assert "models/" not in "\n".join(lines)
