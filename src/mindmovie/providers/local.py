@@ -66,7 +66,7 @@ _VERBS = _words(
     improve jog lose manage nourish organise organize pass pray prioritise prioritize
     protect pursue rebuild reconnect reduce relax release relocate remember replace respect
     schedule sit smile stand succeed thank thrive treat trust upgrade value watch wear win
-    worry
+    worry meet
     """
 )
 # Adjectives that do not look like adjectives by their suffix.
@@ -261,6 +261,19 @@ def _from_past(text: str) -> str:
 _PREPOSITIONS = _words("to by with in of for at on from about")
 
 
+#: capitalised words English writes so in a sentence too: not lower-cased at its start
+_PROPER = _words(
+    "January February March April June July August September October November December "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday Christmas Easter "
+    "Thanksgiving Halloween Hanukkah Diwali Ramadan Eid Passover "
+    "English Spanish French German Italian Portuguese Japanese Chinese Mandarin Cantonese "
+    "Korean Arabic Hindi Russian Dutch Greek Swedish Norwegian Danish Finnish Polish "
+    "Turkish Hebrew Latin Irish Welsh Scottish Thai Vietnamese Swahili Icelandic "
+    "American British European African Asian Canadian Australian Mexican Indian "
+    "Brazilian Argentinian Peruvian Moroccan Egyptian"
+)
+
+
 def _lower_first(text: str, *, names: bool = True) -> str:
     """Lower-case the first word unless it is "I" or looks like a name/acronym, or (with
     `names`) starts a name: a particle before a capitalised word ("Las Vegas wedding" was
@@ -271,6 +284,8 @@ def _lower_first(text: str, *, names: bool = True) -> str:
     word, *rest = text.split(maxsplit=2)
     if word == "I" or word.startswith(("I'", "I’")) or any(c.isupper() for c in word[1:]):
         return text
+    if word.strip(_WORD_EDGES) in _PROPER or any(c.isdigit() for c in word):
+        return text  # "Christmas with family", "English fluency", "Q3 targets met"
     if names and rest and word.lower() in _NAME_STARTS and _capitalised(rest[0]):
         return text
     return text[0].lower() + text[1:]
@@ -281,6 +296,63 @@ def _lower_first(text: str, *, names: bool = True) -> str:
 _CLOSED_SENTENCE = "。！？।۔"
 
 
+#: words a "." follows inside a sentence, as written (a title, a place's prefix): "Fly
+#: to St. Petersburg" was the affirmation "I fly to St", "Marry Mr. Right" "I marry Mr"
+_ABBREVIATIONS = _words(
+    "St Ste Mt Mr Mrs Ms Mx Dr Jr Sr Prof Rev Fr Capt Lt Col Sgt Gen Gov Pres Sen Rep "
+    "vs approx ca bzw ggf evtl inkl vgl bspw sog Hr Fr Hrn Sra Sr Sto"
+)
+#: abbreviations of "number", one only before a digit ("Be No. 1 in sales"; "say no. Then")
+_NUMBER_WORDS = _words("No no Nr nr Nº")
+#: a word of letters with a "." inside: "a.m", "Ph.D", "e.g", "Y.M.C.A", "U.S"
+_DOTTED = re.compile(r"(?:[^\W\d_]{1,3}\.)+[^\W\d_]{1,3}")
+_MARK_THEN_SPACE = re.compile(r"[.!?]+(?=\s)|[" + _CLOSED_SENTENCE + r"]")
+
+
+def _sentence_ends(text: str) -> list[tuple[int, int]]:
+    """Where `text`'s sentences end: (the end mark's start, its end), in order. A "."
+    after an abbreviation ("St.", "Dr.", "e.g.", "5 a.m.", "Ph.D."), an initial ("J. K.
+    Rowling", "z. B."), "No." before a number, or, in a line of another language, an
+    ordinal ("zum 100. Geburtstag") ends none: each was taken as a sentence's end, and
+    the affirmation cut there ("I fly to St"), the rest made a scene of its own ("I enjoy
+    pool" of "Swim at the Y.M.C.A. pool")."""
+    ends: list[tuple[int, int]] = []
+    foreign: bool | None = None
+    for m in _MARK_THEN_SPACE.finditer(text):
+        if m.group(0) != ".":
+            ends.append((m.start(), m.end()))
+            continue
+        before = text[: m.start()].rsplit(maxsplit=1)
+        word = before[-1].lstrip(_QUOTES_AND_STOPS + "([") if before else ""
+        after = text[m.end() :].lstrip()
+        if (
+            word in _ABBREVIATIONS
+            or (len(word) == 1 and word.isalpha())
+            or _DOTTED.fullmatch(word)
+            or (word in _NUMBER_WORDS and after[:1].isdigit())
+        ):
+            continue
+        if word.isdigit() and len(word) <= 3 and after[:1].isalpha():
+            if foreign is None:
+                english, other = _language_signs(text)
+                foreign = other > english
+            if foreign:
+                continue
+        ends.append((m.start(), m.end()))
+    return ends
+
+
+def _sentences(text: str) -> list[str]:
+    """`text` cut at its sentences' ends (`_sentence_ends`), each with its end mark."""
+    pieces: list[str] = []
+    start = 0
+    for _, end in _sentence_ends(text):
+        pieces.append(text[start:end])
+        start = end
+    pieces.append(text[start:])
+    return [p.strip() for p in pieces if p.strip()]
+
+
 def _first_sentence(text: str) -> str:
     """`text`'s first sentence, without its closing mark. A Chinese, Japanese or Hindi
     one ends at its own mark, with no space after it: a vision of two sentences was
@@ -288,7 +360,7 @@ def _first_sentence(text: str) -> str:
     # (marks it begins with end no sentence: cut after them, "！！我每天跑步" had an empty
     # first sentence, and a goal with nothing else to say no scene, a ZeroDivisionError)
     text = " ".join(text.split()).lstrip(_CLOSED_SENTENCE + " ")
-    first = re.split(rf"(?<=[.!?])\s+|(?<=[{_CLOSED_SENTENCE}])", text, maxsplit=1)[0]
+    first = (_sentences(text) or [""])[0]
     return first.rstrip(" .!?;:," + _CLOSED_SENTENCE)
 
 
@@ -503,7 +575,38 @@ def _clean(text: str) -> str:
     s = re.sub(r"^(?:[-–—•*>#~]+\s*|\d{1,2}[.)]\s+)+", "", s)
     s = _first_sentence(s.lstrip(_QUOTES_AND_STOPS + "-–—•*>#~"))
     s = _DEADLINE.sub("", s)
-    return s.strip(_QUOTES_AND_STOPS + "-–—")
+    return _closed_quotes(s.strip(_QUOTES_AND_STOPS + "-–—"))
+
+
+#: a quote's closing mark by its opening one (German opens with „ and closes with “)
+_CLOSING = {"„": "“", "‚": "‘", "“": "”", "‘": "’", "«": "»"}
+
+
+def _closed_quotes(s: str) -> str:
+    """`s` with a quote mark the edge strip took put back at that edge: `Read "War and
+    Peace"` was shown `I read "War and Peace` (a quote opened and never closed), `"Dune"
+    is my favourite` `dune" is my favourite`. A quote that wraps the whole line still
+    goes (its two marks were stripped)."""
+    opened: list[str] = []
+    lost_opening = ""
+    for i, ch in enumerate(s):
+        top = opened[-1] if opened else ""
+        if ch in _CLOSING.values() and _CLOSING.get(top) == ch:
+            opened.pop()
+        elif ch in "„‚«“" or (ch == "‘" and (i == 0 or not s[i - 1].isalnum())):
+            opened.append(ch)
+        elif ch in "”»" and not lost_opening:
+            lost_opening = {"”": "“", "»": "«"}[ch]
+    if s.count('"') % 2:
+        first = s.index('"')
+        if first and s[first - 1] != " " and not lost_opening and not opened:
+            lost_opening = '"'  # a word ends with it: it closes a quote
+        else:
+            opened.append('"')
+    elif (at := s.rfind(" '")) >= 0 and not re.search(r"\w'(?!\w)", s[at + 2 :]):
+        opened.append("'")  # a single quote opening a word (not "I'm", "runners' ")
+    closing = "".join(_CLOSING.get(o, o) for o in reversed(opened))
+    return lost_opening + s + closing
 
 
 def _expand(s: str) -> str:
@@ -1219,7 +1322,7 @@ def _as_written(text: str) -> str:
     """A Latin-alphabet line in another language as the person wrote it, tidied for the
     screen: its first letter capitalised and one full stop, or its own "?" or "!" (with
     Spanish's "¿" or "¡" before it: "¿Soy feliz?"), and no English around it."""
-    s = _shorten(" ".join(text.split()).strip('„“”‚‘"«» ').lstrip("¡¿ "))
+    s = _shorten(_closed_quotes(" ".join(text.split()).strip('„“”‚‘"«» ')).lstrip("¡¿ "))
     if not s:
         return ""
     end = "."
@@ -1238,7 +1341,7 @@ def _as_written(text: str) -> str:
 
 def _end_mark(text: str) -> str:
     """The "?" or "!" that ends `text`'s first sentence, which `_clean` takes off."""
-    first = re.split(r"(?<=[.!?])\s+", " ".join(text.split()), maxsplit=1)[0]
+    first = (_sentences(" ".join(text.split())) or [""])[0]
     first = first.rstrip(_QUOTES_AND_STOPS.replace("?", "").replace("!", "") + "“")
     return first[-1] if first[-1:] in ("?", "!") else ""
 
@@ -1276,9 +1379,27 @@ def first_person(text: str, context: str = "") -> str:
     return _english_rules(s)
 
 
+#: a question asked of oneself: "Can I be free?", "Am I happy?", "Will I run it?"
+_ASKED = re.compile(
+    r"^(am|can|could|will|would|shall|should|may|might|do|does|did)\s+I\s+(?=\w)", re.I
+)
+
+
+def _told(s: str) -> str:
+    """A question asked of oneself as the statement it hopes for ("Can I be free" -> "I
+    can be free", "Am I happy" -> "I am happy", "Do I love my work" -> "I love my
+    work"): it was "I enjoy can I am free", a question in the words of an affirmation."""
+    m = _ASKED.match(s)
+    if not m:
+        return s
+    verb = m.group(1).lower()
+    rest = s[m.end() :]
+    return f"I {rest}" if verb in ("do", "does", "did") else f"I {verb} {rest}"
+
+
 def _english_rules(s: str) -> str:
     """A cleaned Latin-alphabet line phrased by the English rules."""
-    out = _affirm(_expand(s))
+    out = _affirm(_expand(_told(s)))
     if not out:
         return ""
     return _shorten(_agree(_from_past(_present_tense(out))))
@@ -1363,7 +1484,7 @@ def _and_list(line: str) -> str:
 
 def _action_items(actions: str) -> list[str]:
     """Split an actions text into single actions (one per line/semicolon/sentence)."""
-    items = [a.strip(" -•*\t") for a in re.split(r"[;\n]|(?<=[.!?])\s+", actions)]
+    items = [a.strip(" -•*\t") for p in re.split(r"[;\n]", actions) for a in _sentences(p)]
     items = [a.rstrip(" .!?") for a in items if a.strip(" -•*\t.")]
     if len(items) == 1 and "," in items[0]:
         pieces = [p.strip() for p in re.split(r",|\band\b", items[0]) if p.strip()]
