@@ -10666,7 +10666,13 @@ def unused_photo_warning(goals: Goals, plan: Plan, base: Path) -> str | None:
             f"{plural(len(mine), 'scene')}, one photo a scene, so {names} "
             f"{'is' if len(unused) == 1 else 'are'} not shown"
         )
-        if len(mine) < len(goal.photos):
+        if len(mine) >= MAX_SCENES_PER_GOAL:
+            # (it said "give it `scenes: 6`" of a goal that has them)
+            text += (
+                f" ({MAX_SCENES_PER_GOAL} scenes are the most a goal takes: move those "
+                "photos to a goal of their own, or leave them out)"
+            )
+        elif len(mine) < len(goal.photos):
             more = min(len(goal.photos), MAX_SCENES_PER_GOAL)
             text += f" (give it `scenes: {more}` in goals.yaml"
             text += " to show each)" if more == len(goal.photos) else ", the most it takes)"

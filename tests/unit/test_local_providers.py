@@ -2746,3 +2746,21 @@ def test_a_question_is_said_as_its_statement_and_a_name_keeps_its_capital(
     """ "Can I be free?" was shown "I enjoy can I am free", "Am I happy?" "I enjoy am I
     happy"; "Christmas with family" "I enjoy christmas with family"."""
     assert first_person(line) == said
+
+
+def test_photos_a_goal_of_six_scenes_cannot_show_are_not_told_to_take_six_scenes(
+    tmp_path: Path,
+) -> None:
+    """A goal with `scenes: 6` and seven photos: the warning said "give it `scenes: 6`
+    in goals.yaml, the most it takes", what it had. It says six is the most and what
+    to do instead; a goal with fewer scenes is still told the `scenes:` that shows more."""
+    from mindmovie.pipeline import unused_photo_warning
+
+    photos = [tmp_path / f"photos/p{i}.jpg" for i in range(1, 8)]
+    for scenes, want in ((6, "6 scenes are the most a goal takes"), (2, "`scenes: 6`")):
+        goal = Goal(category="health", vision="Run", photos=photos, scenes=scenes)
+        goals = Goals(title="t", goals=[goal])
+        said = unused_photo_warning(goals, build_plan(goals, PlanOptions()), tmp_path)
+        assert said is not None and want in said, said
+        assert ("`scenes: 6`" in said) == (scenes < 6), said
+        assert "photos/p7.jpg" in said
