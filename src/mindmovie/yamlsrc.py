@@ -357,6 +357,10 @@ class _Builder:
             written = self.text[node.start_mark.index : node.end_mark.index]
             if "\\_" in written:
                 self.nbsp_escapes.add(loc)
+        if _SURROGATE.search(value):
+            # an emoji written as its JSON escape pair ("\ud83c\udf1f", as json.dumps
+            # writes it; valid YAML): one character, not two halves refused as "not text"
+            value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
         if (bad := _SURROGATE.search(value)) and not _PATH_KEYS.intersection(
             k for k in loc if isinstance(k, str)
         ):

@@ -1455,6 +1455,17 @@ def test_an_escaped_surrogate_or_control_character_is_refused_with_its_line(
     assert load_goals(path).goals[0].vision == "b\nc"
 
 
+def test_an_emoji_written_as_its_json_escape_pair_is_one_character(project: Path) -> None:
+    """A goals.yaml json.dumps wrote (valid YAML 1.2) gives an emoji as its two UTF-16
+    escapes: `"Mon ann\\u00e9e \\ud83c\\udf1f"` was refused, "invalid character
+    '\\ud83c' (not text)". The pair is the one character; a half alone is refused still."""
+    text = 'title: "Mon ann\\u00e9e \\ud83c\\udf1f"\ngoals:\n  - category: a\n    vision: "b"\n'
+    assert load_goals(write(project, text)).title == "Mon année \N{GLOWING STAR}"
+    with pytest.raises(GoalsError) as e:
+        load_goals(write(project, text.replace("\\udf1f", "")))
+    assert (e.value.line, e.value.field) == (1, "title") and "'\\ud83c'" in str(e.value)
+
+
 def test_an_empty_required_field_is_not_offered_removal(project: Path) -> None:
     """`title:` with nothing after it said '(or remove the line)'; removing it only
     trades the message for 'field required'. An optional field may still go."""
