@@ -720,6 +720,10 @@ def _model_checks(
         Check(f"model {stage}", False, said, required=False)
         for stage, said in shutdown_lines(settings)
     ]
+    from mindmovie.pipeline import ignored_settings
+
+    # what render warns of as it starts, a setting the local provider does nothing with
+    past += [Check("settings", False, said, required=False) for said in ignored_settings(settings)]
     if not out and (problem := clip_settings_problem(settings)):
         # every clip would be refused (render refuses to start): the preset cannot run
         out.append(Check("clip settings", False, located(f"{problem}; {CLIP_SETTINGS_FIX}")))

@@ -4982,21 +4982,10 @@ class Pipeline:
         planner = cast(Planner, self._make("planner", self.settings, spare))
         kf_model = cast(KeyframeModel, self._make("keyframes", self.settings, spare))
         self._keyframe_provider = kf_model.name
-        for stage in ("planner", "keyframes", "video"):
-            opts = getattr(self.settings, stage).options
-            if opts and self.settings.stage_provider(stage) == "local":
-                self.reporter.warn(
-                    f"{stage}.options ({', '.join(sorted(opts))}): the local {stage} provider "
-                    "takes no options; they are ignored"
-                )
+        for said in ignored_settings(self.settings):
+            self.reporter.warn(said)
         if (shape := self._size_shape_warning()) is not None:
             self.reporter.warn(shape)
-        if self.settings.video.audio and self.settings.stage_provider("video") == "local":
-            # silently ignored before: the person asked for sound and got none, unsaid
-            self.reporter.warn(
-                "video.audio: the local video provider makes no sound; it is ignored (the "
-                "movie's sound is its music)"
-            )
         text_settings = costs.text_keyframe_settings(self.settings)
         if text_settings is not None:
             text_model = cast(KeyframeModel, self._make("keyframes", text_settings, spare))
@@ -10638,6 +10627,25 @@ def reference_photo_warnings(settings: Settings, goals: Goals, plan: Plan, base:
             "takes reference photos uses them)"
         )
     return out
+
+
+def ignored_settings(settings: Settings) -> list[str]:
+    """What the settings ask of a local provider that it cannot do (stage options, sound),
+    one line each: said by the render as it starts and by doctor as warnings (doctor
+    said "ready" of them, unsaid)."""
+    said = [
+        f"{stage}.options ({', '.join(sorted(opts))}): the local {stage} provider takes "
+        "no options; they are ignored"
+        for stage in ("planner", "keyframes", "video")
+        if (opts := getattr(settings, stage).options) and settings.stage_provider(stage) == "local"
+    ]
+    if settings.video.audio and settings.stage_provider("video") == "local":
+        # silently ignored before: the person asked for sound and got none, unsaid
+        said.append(
+            "video.audio: the local video provider makes no sound; it is ignored (the "
+            "movie's sound is its music)"
+        )
+    return said
 
 
 def unused_photo_warning(goals: Goals, plan: Plan, base: Path) -> str | None:

@@ -1768,3 +1768,20 @@ def test_a_model_past_the_shutdown_its_provider_lists_is_a_warning_and_a_provide
     assert [w.split(":")[0] for w in warned] == ["gemini-2-5-flash-image (google keyframes)"]
     _warn_shutdown(Warn(), load_settings(None, overrides={"preset": "byteplus"}))
     assert len(warned) == 1
+
+
+def test_settings_the_local_providers_ignore_are_warnings(clean_env: None) -> None:
+    """`video.audio: true` and keyframes options on the local preset: render warns that
+    they are ignored as it starts, and doctor said "ready" with no word of them, though
+    its help says it checks "an audio the video model cannot make, a stage option its
+    provider does not read". Each is a warning row; the preset still runs."""
+    settings = load_settings(
+        None, overrides={"video": {"audio": True}, "keyframes": {"options": {"size": "2K"}}}
+    )
+    checks = run_checks(settings)
+    rows = [c for c in checks if c.name == "settings"]
+    assert [r.status for r in rows] == ["warn", "warn"], rows
+    assert "keyframes.options (size): the local keyframes provider" in rows[0].detail
+    assert "video.audio: the local video provider makes no sound" in rows[1].detail
+    assert can_run(checks)
+    assert not [c for c in run_checks(load_settings(None)) if c.name == "settings"]
