@@ -976,10 +976,13 @@ def estimate(
         raise _fail(str(e)) from None
     except InvalidRequest as e:  # a model the catalog does not know (as `render` says it)
         raise _fail(_located(e.message, config, flags)) from None
+    from mindmovie.storyboard import timeline_seconds
+
+    movie = timeline_seconds([s.seconds for s in est.scenes], settings)
     if as_json:
-        _say_json(estimate_json(est))
+        _say_json({**estimate_json(est), "movie_seconds": round(movie, 3)})
         return
-    out.print(estimate_table(est))
+    out.print(estimate_table(est, movie))
 
 
 def _disk_size(n: int) -> str:

@@ -1063,8 +1063,11 @@ NARROW_TABLE = 64
 HEADS = ("scene", "seconds", "keyframe", "video", "total")
 
 
-def estimate_table(est: RunEstimate) -> Table:
-    """One row per scene (scene, seconds, keyframe, video, total), a planner row, a total."""
+def estimate_table(est: RunEstimate, movie_seconds: float | None = None) -> Table:
+    """One row per scene (scene, seconds, keyframe, video, total), a planner row, a total.
+    `movie_seconds`: the movie's length, said under the table (`estimate`): the seconds
+    column's total is the scenes' (35 s for the examples), and read as the movie's (33 s:
+    the title and closing cards added, the crossfades overlapping)."""
     from rich import box
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.table import Table
@@ -1127,10 +1130,20 @@ def estimate_table(est: RunEstimate) -> Table:
         if age > catalog.STALE_DAYS
         else ""
     )
+    movie = ""
+    if movie_seconds is not None:
+        movie = (
+            f"\nThe movie: {round(movie_seconds, 1):g} s (the scenes' {secs:g} s, with the "
+            "title and closing cards, less the crossfades)."
+        )
     table.caption = (
-        f"{_models_line(est)}. Catalog prices (checked {checked}{stale}); billed amounts "
-        "may differ."
-    ) + "".join(f"\nNote: {n}" for n in est.notes)
+        (
+            f"{_models_line(est)}. Catalog prices (checked {checked}{stale}); billed amounts "
+            "may differ."
+        )
+        + movie
+        + "".join(f"\nNote: {n}" for n in est.notes)
+    )
     return table
 
 

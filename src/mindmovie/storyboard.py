@@ -212,18 +212,21 @@ def movie_seconds(plan: Plan, settings: Settings, left_out: Collection[str] = ()
     compose lays out (`compose.timeline.build_timeline`: the title and closing cards
     and the scenes, less the crossfades that overlap them), not worked out again here.
     `left_out`: scenes the compose leaves out (`render --skip-failed`: their clips failed)."""
+    return timeline_seconds([s.seconds for s in plan.scenes if s.id not in left_out], settings)
+
+
+def timeline_seconds(seconds: Sequence[float], settings: Settings) -> float:
+    """How long a movie of scenes of `seconds` is at `settings` (`movie_seconds`): what
+    `estimate` says below its table, whose seconds column adds up the scenes only."""
     from mindmovie.compose.timeline import MovieInput, SceneInput, build_timeline
     from mindmovie.pipeline import output_spec
 
     scenes = tuple(
         # (no clip is read: the timeline's length is the scenes' seconds and the settings)
-        SceneInput(
-            id=s.id, affirmation=s.affirmation, seconds=s.seconds, clip=Path(), clip_sha256=""
-        )
-        for s in plan.scenes
-        if s.id not in left_out
+        SceneInput(id=f"s{i}", affirmation="", seconds=s, clip=Path(), clip_sha256="")
+        for i, s in enumerate(seconds)
     )
-    movie = MovieInput(plan.title, plan.closing, scenes, music=None, music_sha256=None)
+    movie = MovieInput("", "", scenes, music=None, music_sha256=None)
     return build_timeline(movie, output_spec(settings)).duration
 
 

@@ -827,3 +827,32 @@ def test_a_gemini_keyframe_estimate_counts_its_source_photo_at_its_pixels(
     text = "p\nRestyle the first attached photo into this scene, keeping its subject."
     assert est.inputs["input_tokens"] == len(text) // 4 + 258
     assert est.usd == pytest.approx(0.0387 + (len(text) // 4 + 258) * 0.30 / 1e6)
+
+
+def test_estimate_says_the_movie_s_length_below_its_seconds_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seconds column's total is the scenes' (3 x 5 = 15 s) and read as the movie's:
+    the title and closing cards (3 s each) add, the crossfades (1 s, four of them)
+    overlap. The line below the table says the movie's length, the storyboard's; the
+    JSON gives it as movie_seconds."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    goals = "title: T\ngoals:\n" + "".join(
+        f"  - category: c{i}\n    vision: I run {i}\n" for i in range(3)
+    )
+    (tmp_path / "goals.yaml").write_text(goals)
+    r = CliRunner().invoke(app, ["estimate", "goals.yaml"], env={"COLUMNS": "300"})
+    assert r.exit_code == 0, r.output
+    (total,) = [ln for ln in r.stdout.splitlines() if ln.strip("│ ").startswith("total")]
+    assert "15" in total.split()
+    said = " ".join(r.stdout.split())  # (the caption is wrapped at the table's width)
+    assert "The movie: 17 s (the scenes' 15 s, with the title and closing cards" in said
+    r = CliRunner().invoke(
+        app, ["estimate", "goals.yaml", "--json"], env={"MINDMOVIE_COMPOSE__CROSSFADE": "0"}
+    )
+    assert json.loads(r.stdout)["movie_seconds"] == 21.0
+    assert json.loads(r.stdout)["seconds"] == 15
