@@ -1695,11 +1695,31 @@ def _plan_key_of(con: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _titled_folder(folder: Path, con: sqlite3.Connection) -> bool:
+def renamed_by_hand(folder: Path) -> bool:
+    """Is run folder `folder`, named for its title when made (FOLDER_META "title"), no
+    longer named for the title its run records (`_titled_folder`): renamed by the person
+    (`mv outputs/my-movie outputs/keep-v1`)? Its run then goes on in a copy at the
+    title's folder (`Pipeline._carry_run`), and the folder is left as the person keeps it."""
+    try:
+        con = _snapshot(folder / "run.db")
+        try:
+            how = con.execute("SELECT value FROM meta WHERE key=?", (FOLDER_META,)).fetchone()
+            # (a run with no title recorded, a --fresh one stopped before its plan: not
+            # known to be renamed, so not copied)
+            titled = _titled_folder(folder, con, unknown=True)
+            return how is not None and how[0] == "title" and not titled
+        finally:
+            con.close()
+    except (sqlite3.Error, OSError, ValueError):
+        return False
+
+
+def _titled_folder(folder: Path, con: sqlite3.Connection, unknown: bool = False) -> bool:
     """Is `folder` (its run.db older than `FOLDER_META`) named for its run's title
     (output_dir/<slug of the title>), not one the person named with --out (`--out
     outputs/draft`), which is theirs and never renamed? The title as the plan step
-    recorded it (goals.yaml's), else as plan.yaml has it."""
+    recorded it (goals.yaml's), else as plan.yaml has it. `unknown`: what a run with no
+    title recorded is taken for."""
     titles: list[object] = []
     try:
         row = con.execute(
@@ -1727,7 +1747,7 @@ def _titled_folder(folder: Path, con: sqlite3.Connection) -> bool:
     return any(
         isinstance(t, str) and folder.name in (folder_name(t), *folder_names_before(t))
         for t in titles
-    )
+    ) or (unknown and not any(isinstance(t, str) for t in titles))
 
 
 def keyframe_size(settings: Settings) -> tuple[int, int]:
@@ -7214,7 +7234,7 @@ class Pipeline:
         in it, a folder of that name exists), the render goes on in the old folder and
         says so."""
         old, new = self.run_dir, self._home
-        why, gone = "", False
+        why, gone, carried = "", False, False
         try:
             with RunLock(old) as looked:
                 # (this look writes this render's pid in the lock file: the lock taken
@@ -7226,10 +7246,15 @@ class Pipeline:
                     gone = True
                 elif new.exists():
                     why = f"{new} exists"
+                elif renamed_by_hand(old):
+                    carried = self._carry_run(old, new)
         except RunLocked:
             raise
         except (OSError, RunDirError) as e:
             why = getattr(e, "strerror", None) or str(e)
+        if carried:
+            self.run_dir = new
+            return
         if gone:
             with contextlib.suppress(OSError):
                 (old / ".lock").unlink()
@@ -7240,6 +7265,45 @@ class Pipeline:
             self._title_not_followed(new, why)
             return
         self._rename_to = new
+
+    def _carry_run(self, old: Path, new: Path) -> bool:
+        """`old`, a run folder the person renamed (`renamed_by_hand`: `mv outputs/my-movie
+        outputs/keep-v1`, the title unchanged), copied to `new`, the title's folder, where
+        the render goes on: it was renamed back to the title's and its movie composed
+        over, said as "the title changed" (it had not). Copied whole but previous/ (old
+        runs no render needs), run.db by SQLite's backup (its journal in it), into a
+        hidden folder renamed `new` once complete. False, nothing left behind, when it
+        cannot be (a full disk): the render goes on in `old`, saying so."""
+        part = new.parent / f".{new.name}.carrying-{os.getpid()}"
+        skip = {".lock", "run.db", "run.db-wal", "run.db-shm", "previous"}
+        try:
+            shutil.copytree(
+                old, part, ignore=lambda d, names: skip & set(names) if d == str(old) else set()
+            )
+            src = sqlite3.connect(f"file:{old / 'run.db'}?mode=ro", uri=True)
+            try:
+                dst = sqlite3.connect(part / "run.db")
+                try:
+                    src.backup(dst)
+                finally:
+                    dst.close()
+            finally:
+                src.close()
+            os.rename(part, new)
+        except (OSError, sqlite3.Error) as e:
+            shutil.rmtree(part, ignore_errors=True)
+            self.reporter.warn(
+                f"{old.name} is a run folder renamed by hand (its title's folder is "
+                f"{new.name}); it could not be copied there ({getattr(e, 'strerror', None) or e}), "
+                f"so this render goes on in {old}, and replaces its movie.mp4"
+            )
+            return False
+        self.reporter.warn(
+            f"{old.name} is a run folder renamed by hand (the title's folder is {new.name}): "
+            f"left as it is, its movie.mp4 too; its run is copied into {new}, where this "
+            "render goes on, so nothing made is made or bought again"
+        )
+        return True
 
     def _rename_to_title(self, store: Store, fresh_aside: Path | None = None) -> None:
         """The spend is agreed to (or nothing is paid): rename the run folder to the new

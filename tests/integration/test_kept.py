@@ -2372,3 +2372,50 @@ def test_a_project_whose_copy_rendered_into_its_run_finds_it_again_from_inside(
     assert res.run_dir.resolve() == run, res.run_dir
     assert f"goals.yaml was rendered before in {project / 'outputs'}" in warned[0], warned
     assert not (elsewhere / "outputs").exists()
+
+
+@pytest.mark.parametrize("title", ["kept", "changed"])
+def test_a_run_folder_renamed_by_hand_is_left_as_it_is_and_its_run_goes_on_in_a_copy(
+    tmp_path: Path, title: str
+) -> None:
+    """`mv outputs/my-year-of-becoming outputs/keep-v1` to keep a version, then a goal
+    edited: the render took keep-v1 back, renamed it to the title's folder ("the title
+    changed since the last render": it had not) and composed the new movie over the one
+    kept. The folder is left as it is, every file of it; its run goes on in a copy at
+    the title's folder, and only the edited goal's scenes are made. The same when the
+    title changed too."""
+    import asyncio
+
+    from mindmovie.fsutil import sha256_file
+    from mindmovie.pipeline import Pipeline
+
+    goals, settings = _offline(tmp_path)
+    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    keep = first.run_dir.parent / "keep-v1"
+    first.run_dir.rename(keep)
+
+    def files() -> dict[str, str]:
+        return {
+            str(p.relative_to(keep)): sha256_file(p)
+            for p in sorted(keep.rglob("*"))
+            if p.is_file() and p.name not in (".lock", "run.db-shm", "run.db-wal")
+        }
+
+    before = files()
+    text = goals.read_text()
+    (line,) = [ln for ln in text.splitlines() if "vision:" in ln][:1]
+    text = text.replace(line, line.replace("vision: ", "vision: Truly, "))
+    home = "my-year-of-becoming"
+    if title == "changed":
+        text, home = text.replace("My Year of Becoming", "My Brave Year"), "my-brave-year"
+    goals.write_text(text)
+    reporter, warned = _warnings()
+    res = asyncio.run(Pipeline(goals, settings, reporter=reporter).run(until="keyframes"))
+    assert res.run_dir == tmp_path / "outputs" / home
+    assert files() == before  # run.db, plan.yaml, every keyframe: as they were
+    made = {sid[:2] for sid, stage in res.ran if stage == "keyframe"}
+    assert made <= {"01"}, res.ran
+    assert any("keep-v1 is a run folder renamed by hand" in w for w in warned), warned
+    assert not any("the title changed" in w for w in warned), warned
+    again = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    assert again.run_dir == res.run_dir and not [r for r in again.ran if r[1] == "keyframe"]
