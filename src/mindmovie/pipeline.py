@@ -2029,6 +2029,13 @@ class RunLock:
         self.last_pid = 0
 
     def __enter__(self) -> RunLock:
+        if self.path.is_symlink() and not link_loop(self.path):
+            # opened through the link, the lock's truncate and pid emptied the file it
+            # leads to (a person's notes.txt read "22454")
+            raise RunDirError(
+                f"{self.path}: is a symbolic link, not the run's lock (a file). Neither it "
+                "nor what it leads to was changed: remove the link and render again"
+            )
         if kind := special_kind(self.path):
             # a folder: "cannot write in the run folder (Is a directory); check its
             # permissions"; a named pipe: an OSError traceback (EINVAL) at its truncate
@@ -2038,7 +2045,8 @@ class RunLock:
             )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            # (O_NOFOLLOW: a link made there since the look above is not followed)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as e:  # a read-only mount, another user's folder
             if chain := link_loop(self.path):
                 # said "cannot write in the run folder (Too many levels of symbolic
@@ -2089,7 +2097,8 @@ class RunLock:
         except OSError:
             pass
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # no mkdir: the folder is there
+            # no mkdir: the folder is there; a link there is not followed (`__enter__`)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError:
             return None  # the folder gone: `Pipeline._run_dir_gone` says so
         try:

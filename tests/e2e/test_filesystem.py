@@ -199,3 +199,25 @@ def test_a_render_turned_away_by_one_just_started_is_not_told_0_min_ago(
         f"error: another mindmovie process (pid {os.getpid()}, since {at}, under a minute "
         "ago) is rendering run; wait for it to finish or stop it first\n"
     ), r.stderr
+
+
+@pytest.mark.parametrize("to", ["notes.txt", "gone.txt"])
+def test_a_lock_file_that_is_a_symbolic_link_is_refused_and_what_it_leads_to_kept(
+    tmp_path: Path, to: str
+) -> None:
+    """The run's .lock a symbolic link (to a person's file): the render opened it through
+    the link and wrote its pid there, so notes.txt read "22454". It is refused, naming
+    the link, and neither it nor its target is changed (one that leads nowhere is not
+    made)."""
+    from mindmovie.pipeline import RunDirError, RunLock
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("precious notes\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".lock").symlink_to(tmp_path / to)
+    with pytest.raises(RunDirError) as e, RunLock(run):
+        pass
+    assert str(e.value).startswith(f"{run / '.lock'}: is a symbolic link, not the run's lock")
+    assert notes.read_text() == "precious notes\n"
+    assert not (tmp_path / "gone.txt").exists() and (run / ".lock").is_symlink()
