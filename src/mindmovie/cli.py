@@ -1543,6 +1543,14 @@ def storyboard(
                 f"storyboard not written: {disk_full_message(run_dir, paid=False)}", EXIT_FAILED
             ) from None
         why = f"cannot write in {run_dir} ({e.strerror or e})"
+        unread = e.filename and os.path.isfile(e.filename) and not os.access(e.filename, os.R_OK)
+        if e.errno in (errno.EACCES, errno.EPERM) and unread:
+            # a keyframe or clip it draws that this user cannot read: "cannot write in
+            # <run>" sent the person to a folder they could write
+            raise _fail(
+                f"storyboard not written: {e.filename}: cannot be read ({e.strerror}); fix "
+                "its permissions (made by another user, or with sudo?) and run this again"
+            ) from None
         if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             # the folder's problem, as `render` says it (exit 2, a person's to fix): it
             # was exit 1 here, as if the board itself had failed

@@ -1063,9 +1063,22 @@ class Store:
         """Why a finished step's artifact cannot be reused: "missing" (no file) or
         "changed" (its sha256 is not the one recorded); None when it is intact."""
         path = self.artifact_path(step)
-        if path is None or not path.is_file():
-            return "missing"
-        if sha256_file(path) != step.sha256:
+        try:
+            if path is None or not path.is_file():
+                return "missing"
+            digest = sha256_file(path)
+        except OSError as e:
+            if e.errno not in (errno.EACCES, errno.EPERM):
+                raise
+            # (a scene folder a `sudo` render left with umask 077): status and estimate
+            # ended in a PermissionError traceback, render said "cannot write it"; made
+            # again, a paid clip would be bought twice
+            raise StoreError(
+                f"{path}: cannot be read ({e.strerror}): fix its permissions (and its "
+                "folder's: made by another user, or with sudo?), then run this again. "
+                "Nothing was changed"
+            ) from None
+        if digest != step.sha256:
             return "changed"
         return None
 

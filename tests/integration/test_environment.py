@@ -987,3 +987,53 @@ def test_only_an_eagain_out_of_starting_a_process_is_said_as_the_process_limit(
         _execute_child()
     said = limit_message(fork.value, tmp_path)
     assert said is not None and said.startswith("no more processes or threads"), said
+
+
+def test_a_clip_this_user_cannot_read_is_one_line_and_nothing_is_made_again(
+    rendered: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip.mp4 this user cannot read (a scene folder a `sudo` render made with umask
+    077): status and estimate ended in a PermissionError traceback, render said "cannot
+    write it", storyboard "cannot write in <run>", a folder the person could write. Each
+    names the file that cannot be read (exit 2); render makes and buys nothing."""
+    from mindmovie import fsutil, store
+
+    run = rendered / "run"
+    (clip,) = sorted(run.glob("scenes/*/clip.mp4"))[:1]
+    real = store.sha256_file
+
+    def denied(path: Path) -> str:
+        if Path(path) == clip:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(store, "sha256_file", denied)
+    before = {
+        p: p.stat().st_mtime_ns
+        for p in run.rglob("*")
+        if p.is_file() and not p.name.startswith((".lock", "run.db"))
+    }
+    cfg, goals = str(rendered / "config.yaml"), str(rendered / "goals.yaml")
+    said = f"{clip}: cannot be read (Permission denied): fix its permissions"
+    for args in (
+        ["status", str(run), "-c", cfg],
+        ["estimate", goals, "-c", cfg, "-o", str(run)],
+        ["render", goals, "-c", cfg, "-o", str(run), "-q"],
+    ):
+        r = CliRunner().invoke(app, args, env={"COLUMNS": "300"})
+        assert r.exit_code == 2, (args, r.output, r.exception)
+        assert r.stderr.strip().splitlines()[-1].startswith(f"error: {said}"), (args, r.stderr)
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+    real_open = Path.open
+
+    def unreadable(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == clip:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", unreadable)
+    monkeypatch.setattr(os, "access", lambda p, mode, **k: Path(p) != clip)
+    monkeypatch.setattr(fsutil, "sha256_file", denied)
+    r = CliRunner().invoke(app, ["storyboard", str(run)], env={"COLUMNS": "300"})
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert f"storyboard not written: {clip}: cannot be read" in r.stderr, r.stderr
