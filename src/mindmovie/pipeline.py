@@ -778,6 +778,15 @@ def check_scene_folders(run_dir: Path, scene_ids: Collection[str]) -> None:
         for name, what in (("keyframe.png", "keyframe"), ("clip.mp4", "clip")):
             if why := folder_where_file_goes(scenes / sid / name, f"scene {sid}'s {what}"):
                 raise RunDirError(why)
+        if (scenes / sid).is_dir() and not os.access(scenes / sid, os.W_OK | os.X_OK):
+            # (made by another user, with sudo, or mode 555): the scene failed at its
+            # keyframe's save with raw "[Errno 13]" text, "render again retries them",
+            # its step left running, and a paid picture was lost there
+            raise RunDirError(
+                f"{scenes / sid}: cannot write in it (scene {sid}'s keyframe.png and "
+                "clip.mp4 go there); check its permissions (what a render with sudo made "
+                "belongs to root), or render into another folder with --out"
+            )
 
 
 def _check_run_dir(run_dir: Path, what: str) -> None:
@@ -10152,6 +10161,13 @@ class Pipeline:
             # not a scene's fault: every scene left is stopped by it, and so would the
             # compose be (--skip-failed included); say which disk, not "N scenes failed"
             raise DiskFull(self._with_not_kept(disk_full_message(self.run_dir, self._paid())))
+        denied = [
+            o
+            for o in results.values()
+            if isinstance(o, OSError) and o.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+        ]
+        if denied:  # (as a full disk: the folder's, said once by `_run_built`, exit 2)
+            raise denied[0]
         limits = [
             limit_message(o, self.run_dir) for o in results.values() if isinstance(o, BaseException)
         ]

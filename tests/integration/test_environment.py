@@ -1037,3 +1037,40 @@ def test_a_clip_this_user_cannot_read_is_one_line_and_nothing_is_made_again(
     r = CliRunner().invoke(app, ["storyboard", str(run)], env={"COLUMNS": "300"})
     assert r.exit_code == 2, (r.output, r.exception)
     assert f"storyboard not written: {clip}: cannot be read" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("where", ["checked", "at the save"])
+def test_a_scene_folder_this_user_cannot_write_is_one_line_before_any_step(
+    rendered: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """scenes/<id> mode 555 (or made by another user), its keyframe to make again: the
+    scene failed with raw "[Errno 13] Permission denied: '.keyframe.png.1802.tmp.png'",
+    "render again retries them" (it failed the same way), its step left running and
+    status saying "redo: a reference photo changed". The render refuses the folder
+    before any step, naming it (exit 2); a save refused all the same is said so too."""
+    from mindmovie import pipeline
+
+    run = rendered / "run"
+    (folder,) = sorted(run.glob("scenes/*/"))[:1]
+    (folder / "keyframe.png").unlink()
+    if where == "checked":
+        real_access = os.access
+        monkeypatch.setattr(
+            os, "access", lambda p, mode, **k: Path(p) != folder and real_access(p, mode)
+        )
+        said = f"error: {folder}: cannot write in it (scene {folder.name}'s keyframe.png"
+    else:
+        real_write = pipeline.atomic_write_bytes
+
+        def refused(dest: Path, data: bytes) -> None:
+            if Path(dest).parent == folder:
+                raise PermissionError(errno.EACCES, "Permission denied", str(folder / ".k.tmp"))
+            real_write(dest, data)
+
+        monkeypatch.setattr(pipeline, "atomic_write_bytes", refused)
+        said = f"error: {folder / '.k.tmp'}: cannot write it (Permission denied)"
+    cfg, goals = str(rendered / "config.yaml"), str(rendered / "goals.yaml")
+    r = CliRunner().invoke(app, ["render", goals, "-c", cfg, "-o", str(run), "-q"], env={})
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert r.stderr.strip().splitlines()[-1].startswith(said), r.stderr
+    assert "retries them" not in r.stderr and "Errno" not in r.stderr, r.stderr
