@@ -645,6 +645,15 @@ def _snapshot(path: Path) -> sqlite3.Connection:
     # as a render's does on close: the last one out removes them (it writes nothing:
     # the WAL is empty). Else the files are a render's, or a killed one's: kept as they are.
     idle = not any(os.path.lexists(f"{path}{end}") for end in ("-wal", "-shm"))
+    if idle and not os.access(path, os.W_OK):
+        # a run.db made read-only (chmod 444): opened "rw", SQLite fell back to reading,
+        # made run.db-shm with run.db's mode and could not remove it, and every render
+        # after failed on that file. Idle, no render has it open: read as it is
+        src = sqlite3.connect(f"{uri}?immutable=1", uri=True)
+        try:
+            return _in_memory(src)
+        finally:
+            src.close()
     src = sqlite3.connect(f"{uri}?mode={'rw' if idle else 'ro'}", uri=True, timeout=5.0)
     try:
         try:
@@ -737,6 +746,10 @@ class Store:
                 f"move it away (e.g. to {path.name}.bad) and render again."
             )
         existed = path.exists() and path.stat().st_size > 0
+        # the side files this open may make: a failed one left run.db-shm made with
+        # run.db's mode (0444 of a read-only run.db), and every later open failed on it
+        sides = [Path(f"{path}{side}") for side in ("-wal", "-shm")]
+        sides_before = {p for p in sides if p.exists()}
         try:
             if read_only:
                 self._db = _snapshot(path)
@@ -791,6 +804,22 @@ class Store:
                     "permissions, or copy the run folder somewhere this user can read."
                 ) from None
             if (getattr(e, "sqlite_errorcode", 0) & 0xFF) in _NOT_WRITABLE:
+                for made in set(sides) - sides_before:
+                    with suppress(OSError):
+                        made.unlink()
+                # the file this user cannot write, when it is one of the journal's (a
+                # run.db made read-only): "its folder is read-only" of a writable folder
+                # sent the person to the folder's permissions, which did not help
+                denied = next(
+                    (f for f in (path, *sides) if f.exists() and not os.access(f, os.W_OK)), None
+                )
+                if denied is not None and os.access(path.parent, os.W_OK | os.X_OK):
+                    raise StoreError(
+                        f"{path} cannot be written ({e}): {denied.name} is read-only or "
+                        "belongs to another user (a run rendered with sudo belongs to root). "
+                        f"It was not changed: fix {denied.name}'s permissions (e.g. `chmod "
+                        f"u+w {denied}`), or copy the run folder somewhere writable."
+                    ) from None
                 raise StoreError(
                     f"{path} cannot be written ({e}): its folder is read-only or belongs to "
                     "another user (a run rendered with sudo belongs to root). It was not "

@@ -1556,3 +1556,52 @@ def test_a_malformed_receipt_is_dropped_not_a_traceback(
     assert (st.ledger_row(other) or {}).get("state") == "committed"
     assert not list(folder.glob("*"))
     st.close()
+
+
+#: running as root, the permissions are ignored: the check runs without its powers
+_NO_ROOT_POWERS = (
+    ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+)
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0 and not __import__("shutil").which("setpriv"),
+    reason="as root, a read-only file is written all the same (and no setpriv to drop that)",
+)
+def test_a_read_only_run_db_is_named_and_leaves_no_side_file(tmp_path: Path) -> None:
+    """`chmod 444 run.db`: the render's look at the run (`_snapshot`, opened "rw") made
+    run.db-shm with run.db's mode and could not remove it, the render said "its folder
+    is read-only" (it was not), and once run.db was made writable again every render
+    failed on the -shm left. run.db is named, and no side file is left."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    run.mkdir()
+    db = run / "run.db"
+    st = Store(db)
+    st.set_meta("x", "1")
+    st.close()
+    os.chmod(db, 0o444)
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from mindmovie.store import Store, StoreError, _snapshot\n"
+        "db = Path(sys.argv[1]); con = _snapshot(db)\n"
+        "print(con.execute('SELECT value FROM meta WHERE key=?', ('x',)).fetchone()[0])\n"
+        "con.close()\n"
+        "try:\n    Store(db)\nexcept StoreError as e:\n    print(e)\n"
+    )
+    src = Path(__file__).resolve().parents[2] / "src"
+    r = subprocess.run(
+        [*_NO_ROOT_POWERS, sys.executable, "-c", script, str(db)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(src)},
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    first, said = r.stdout.splitlines()
+    assert first == "1"
+    assert "cannot be written" in said and ": run.db is read-only" in said, said
+    assert f"chmod u+w {db}" in said
+    assert sorted(os.listdir(run)) == ["run.db"]
