@@ -383,6 +383,7 @@ def _writable(settings: Settings, out: Path | None = None, run_dir: Path | None 
             f"{shown}: cannot be used ({what}, not a folder); move the file, or {other}",
         )
     from mindmovie.pipeline import lock_problem, rendering_message
+    from mindmovie.store import SQLITE_MAX_PATH, path_too_long
 
     try:  # a probe file, removed on close: the only thing doctor ever writes
         with tempfile.NamedTemporaryFile(dir=existing, prefix=".doctor-") as probe:
@@ -401,6 +402,16 @@ def _writable(settings: Settings, out: Path | None = None, run_dir: Path | None 
     if run is not None and (busy := rendering_message(run)) is not None:
         # `render --out DIR` refuses while another render holds DIR: doctor said ready
         return Check("output dir", False, busy)
+    if out is None and run_dir is not None and (n := path_too_long(run_dir / "run.db")):
+        # GOALS given: their run folder is known, and the render stops on its run.db's
+        # path (exit 2); doctor warned "may be at most N bytes" and said ready
+        return Check(
+            "output dir",
+            False,
+            f"{run_dir.absolute()}: too long a path for these goals' run folder: its "
+            f"run.db would be {n} bytes long, and SQLite opens no file whose path is longer "
+            f"than {SQLITE_MAX_PATH}; set output_dir to a shorter path, or give --out one",
+        )
     if (deep := _too_deep(d, shown, run_folder=out is not None)) is not None:
         return deep
     given = " (--out)" if out is not None else ""

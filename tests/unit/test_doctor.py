@@ -1785,3 +1785,24 @@ def test_settings_the_local_providers_ignore_are_warnings(clean_env: None) -> No
     assert "video.audio: the local video provider makes no sound" in rows[1].detail
     assert can_run(checks)
     assert not [c for c in run_checks(load_settings(None)) if c.name == "settings"]
+
+
+def test_doctor_goals_fails_where_their_run_folder_s_run_db_path_is_too_long(
+    clean_env: None, tmp_path: Path
+) -> None:
+    """output_dir with 8 bytes left for a run folder's name: `doctor` warns a title "may"
+    not fit; given GOALS (title "Test Movie", folder test-movie: 10 bytes) it said the
+    same and "ready", and their render stopped, "run.db cannot be opened: its full path
+    is 506 bytes long" (exit 2). Their run folder is known: a FAIL naming it."""
+    out = _output_dir_of(tmp_path, 504 - len("/run.db") - 1 - 8)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"output_dir: {out}\n")
+    goals = tmp_path / "goals.yaml"
+    goals.write_text("title: Test Movie\ngoals:\n  - {category: health, vision: Run}\n")
+    r = CliRunner().invoke(app, ["doctor", str(goals), "-c", str(cfg)], env={"COLUMNS": "400"})
+    assert r.exit_code == 1, r.output
+    assert "too long a path for these goals' run folder: its run.db would be 506" in r.stdout
+    short = tmp_path / "short.yaml"
+    short.write_text("title: Go\ngoals:\n  - {category: health, vision: Run}\n")
+    r = CliRunner().invoke(app, ["doctor", str(short), "-c", str(cfg)], env={"COLUMNS": "400"})
+    assert r.exit_code == 0 and "may be at most 8 bytes here" in r.stdout, r.output
