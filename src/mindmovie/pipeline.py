@@ -1296,15 +1296,37 @@ def _mount_point(path: Path) -> Path:
     return path
 
 
+#: files (inodes) a paid call waits for on the run's disk, as it waits for MIN_FREE_BYTES:
+#: a result and its temporary file, a kept copy, the compose's segments
+MIN_FREE_FILES = 64
+
+
+def _inodes_left(path: Path) -> int | None:
+    """The files (inodes) this user may still make on `path`'s filesystem; None where the
+    filesystem does not count them (statvfs gives 0 files in all: btrfs, some FUSE)."""
+    st = os.statvfs(path)
+    return None if st.f_files == 0 else st.f_favail
+
+
 def disk_full_message(run_dir: Path, paid: bool = True) -> str:
     """One line for a full disk: which filesystem, how much is free, what to do. `paid`:
     the render calls a paid provider, whose calls wait for MIN_FREE_BYTES (said to an
-    offline render, that rule was of no use to it)."""
+    offline render, that rule was of no use to it). A disk out of files (inodes) with
+    room to spare is said so: "no space left ..., 32.0 MB free" sent the person to free
+    megabytes."""
     mount = _mount_point(run_dir)
     try:
         free = f", {shutil.disk_usage(mount).free / 1e6:.1f} MB free"
+        files = _inodes_left(mount)
     except OSError:
-        free = ""
+        free, files = "", None
+    if files is not None and files < MIN_FREE_FILES:
+        return (
+            f"no files left to make on the disk holding {run_dir} (the filesystem mounted "
+            f"at {mount}{free}, but {files} more files, inodes, may be made there); "
+            "finished work is kept: delete some files on that disk, or render into another "
+            "disk with --out, and run the same command again to resume"
+        )
     rule = f" (a paid call is sent only with {MIN_FREE_BYTES / 1e6:.0f} MB free)" if paid else ""
     return (
         f"no space left on the disk holding {run_dir} (the filesystem mounted at "
@@ -3243,9 +3265,11 @@ class Pipeline:
         clip paid for that cannot be saved is lost, and paid for again on resume."""
         try:
             free = shutil.disk_usage(self.run_dir).free
+            files = _inodes_left(self.run_dir)
         except OSError:
             return  # cannot tell: the write itself will say
-        if free < MIN_FREE_BYTES:
+        # (files: a disk out of inodes refused the paid clips' saves, with 300 MB free)
+        if free < MIN_FREE_BYTES or (files is not None and files < MIN_FREE_FILES):
             raise OSError(errno.ENOSPC, "too little space for a paid result", str(self.run_dir))
 
     async def _settle_errors(

@@ -1074,3 +1074,30 @@ def test_a_scene_folder_this_user_cannot_write_is_one_line_before_any_step(
     assert r.exit_code == 2, (r.output, r.exception)
     assert r.stderr.strip().splitlines()[-1].startswith(said), r.stderr
     assert "retries them" not in r.stderr and "Errno" not in r.stderr, r.stderr
+
+
+async def test_no_paid_call_is_sent_on_a_disk_out_of_files(
+    tmp_path: Path, sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk with megabytes free but no files (inodes) left: the paid clips were sent
+    and billed, then could not be saved, and the render said "no space left ... 313.9 MB
+    free", sending the person to free megabytes. No paid call is sent without
+    MIN_FREE_FILES, and the line says files are what is short."""
+    from mindmovie import pipeline
+    from mindmovie.pipeline import DiskFull, Pipeline
+    from tests.integration.support import KEYS, settings_for
+
+    real = os.statvfs
+
+    def statvfs(path: Any) -> Any:
+        st = real(path)
+        return os.statvfs_result((*st[:5], 10**6, 3, 3, *st[8:]))  # files, ffree, favail
+
+    monkeypatch.setattr(pipeline.os, "statvfs", statvfs)
+    with pytest.raises(DiskFull, match="no files left to make on the disk holding") as e:
+        await Pipeline(
+            goals_file(tmp_path, sim), settings_for("byteplus", sim), out=tmp_path / "run",
+            keys=KEYS,
+        ).run()  # fmt: skip
+    assert "but 3 more files, inodes, may be made there" in str(e.value)
+    assert sim.stats()["requests"] == 0
