@@ -10434,8 +10434,19 @@ class Pipeline:
             digest = board_inputs(
                 self.run_dir, plan, per_scene, current, planner, kf_current, failed, movie, same
             )
+
+            def as_drawn() -> str:
+                """The digest with the board files as they are (size, mtime): a `storyboard`
+                a render overtook wrote its older board after the render's, and later
+                renders, seeing the digest unchanged, kept it ("no clip yet" of clips)."""
+                files = []
+                for name in (PNG_NAME, HTML_NAME):
+                    st = os.stat(self.run_dir / name)
+                    files.append(f"{st.st_size}:{st.st_mtime_ns}")
+                return f"{digest} {' '.join(files)}"
+
             drawn = all((self.run_dir / name).is_file() for name in (PNG_NAME, HTML_NAME))
-            if drawn and store.get_meta("storyboard_inputs") == digest:
+            if drawn and store.get_meta("storyboard_inputs") == as_drawn():
                 return True
             storyboard_from_run(
                 self.run_dir,
@@ -10449,7 +10460,7 @@ class Pipeline:
                 plan=plan,
                 keyframes_raw=made_record,
             )
-            store.set_meta("storyboard_inputs", digest)
+            store.set_meta("storyboard_inputs", as_drawn())
         except Exception as e:  # cosmetic output: report and go on
             self.reporter.warn(f"storyboard not written: {input_gone(e, self.run_dir) or e}")
             return False

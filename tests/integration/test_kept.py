@@ -2419,3 +2419,24 @@ def test_a_run_folder_renamed_by_hand_is_left_as_it_is_and_its_run_goes_on_in_a_
     assert not any("the title changed" in w for w in warned), warned
     again = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
     assert again.run_dir == res.run_dir and not [r for r in again.ran if r[1] == "keyframe"]
+
+
+def test_a_board_written_over_since_the_render_drew_it_is_drawn_again(tmp_path: Path) -> None:
+    """`storyboard` started during a render and overtaken by it wrote its older board
+    (clips "no clip yet") after the render's; every later render, its digest of the
+    board's inputs unchanged, kept that board. The files as drawn are part of what is
+    compared: one written over is drawn again; one as drawn is not."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+
+    goals, settings = _offline(tmp_path)
+    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    html = first.run_dir / "storyboard.html"
+    drawn = html.read_text()
+    html.write_text(drawn.replace("</body>", "<p>older board</p></body>"))
+    asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    assert html.read_text() == drawn
+    mtime = html.stat().st_mtime_ns
+    asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    assert html.stat().st_mtime_ns == mtime  # not drawn again: nothing changed
