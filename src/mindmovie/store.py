@@ -635,7 +635,7 @@ def _step(row: sqlite3.Row, journal: Path) -> Step:
     return Step(**d)
 
 
-def _snapshot(path: Path) -> sqlite3.Connection:
+def _snapshot(path: Path, *, strict: bool = False) -> sqlite3.Connection:
     """An in-memory copy of run.db as it is now (a render may be writing it: the copy
     is one consistent read, WAL included), opened without writing anything on disk."""
     uri = path.resolve().as_uri()
@@ -662,7 +662,7 @@ def _snapshot(path: Path) -> sqlite3.Connection:
             # WAL needs its -shm file beside the db, and a folder this user cannot write
             # has none: no render is running there (a killed one's or a copied run)
             src.close()
-            if (mem := _snapshot_of_a_copy(path)) is not None:
+            if (mem := _snapshot_of_a_copy(path, strict=strict)) is not None:
                 return mem
             src = sqlite3.connect(f"{uri}?immutable=1", uri=True)
         return _in_memory(src)
@@ -676,7 +676,7 @@ def _in_memory(src: sqlite3.Connection) -> sqlite3.Connection:
     return mem
 
 
-def _snapshot_of_a_copy(path: Path) -> sqlite3.Connection | None:
+def _snapshot_of_a_copy(path: Path, *, strict: bool = False) -> sqlite3.Connection | None:
     """`_snapshot` of run.db in a folder this user cannot write: run.db and its -wal
     copied to a private folder and read there. Read as it is (immutable), the file left
     out what the WAL held: a run killed before SQLite moved its last steps into run.db,
@@ -689,7 +689,21 @@ def _snapshot_of_a_copy(path: Path) -> sqlite3.Connection | None:
         with tempfile.TemporaryDirectory(prefix="mindmovie-run-") as tmp:
             copy = Path(tmp) / "run.db"
             if wal.is_file():
-                shutil.copyfile(wal, f"{copy}-wal")
+                try:
+                    shutil.copyfile(wal, f"{copy}-wal")
+                except PermissionError as e:
+                    # read without it, the journal was an older one: every step done
+                    # since its last checkpoint shown as to do, the plan as "not made".
+                    # `strict`: the run looked at (a Store); a look for a run among
+                    # others (`pipeline.earlier_run`) reads it as it is, as before
+                    if not strict:
+                        raise
+                    raise StoreError(
+                        f"{wal} cannot be read ({e.strerror}): it holds the run's latest "
+                        "steps, and without it run.db says an older state. It was not "
+                        "changed: fix its permissions (made by another user, or with "
+                        "sudo?) and run this again"
+                    ) from None
             shutil.copyfile(path, copy)
             src = sqlite3.connect(copy)
             try:
@@ -752,7 +766,7 @@ class Store:
         sides_before = {p for p in sides if p.exists()}
         try:
             if read_only:
-                self._db = _snapshot(path)
+                self._db = _snapshot(path, strict=True)
             else:
                 self._db = sqlite3.connect(
                     _not_a_uri(path), check_same_thread=False, isolation_level=None

@@ -1605,3 +1605,51 @@ def test_a_read_only_run_db_is_named_and_leaves_no_side_file(tmp_path: Path) -> 
     assert "cannot be written" in said and ": run.db is read-only" in said, said
     assert f"chmod u+w {db}" in said
     assert sorted(os.listdir(run)) == ["run.db"]
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0 and not __import__("shutil").which("setpriv"),
+    reason="as root, an unreadable file is read all the same (and no setpriv to drop that)",
+)
+def test_a_run_db_wal_this_user_cannot_read_is_said_not_read_past(tmp_path: Path) -> None:
+    """A render killed with its last steps in run.db-wal, the -wal then unreadable (made
+    with sudo): status read run.db without it and showed an older run ("not started" of
+    scenes done, "run.db is new" in estimate). The -wal is named as what to fix by a
+    look at that run (`Store`, read-only); a look for a run among others reads it as it
+    is, as before (another project's run did not stop this render)."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    run.mkdir()
+    db = run / "run.db"
+    st = Store(db)
+    st.set_meta("x", "1")
+    st.close()
+    src = Path(__file__).resolve().parents[2] / "src"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    killed = (  # a render killed: its last write in the -wal, never checkpointed
+        "import os, sys; from pathlib import Path; from mindmovie.store import Store\n"
+        "st = Store(Path(sys.argv[1])); st.set_meta('x', '2'); os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", killed, str(db)], env=env, check=True, timeout=60)
+    wal = run / "run.db-wal"
+    assert wal.stat().st_size > 0
+    os.chmod(wal, 0)
+    look = (
+        "import sys; from pathlib import Path\n"
+        "from mindmovie.store import StoreError, _snapshot\n"
+        "print(_snapshot(Path(sys.argv[1])).execute('SELECT count(*) FROM meta').fetchone()[0])\n"
+        "try:\n    con = _snapshot(Path(sys.argv[1]), strict=True)\n"
+        "    print(con.execute('SELECT value FROM meta WHERE key=?', ('x',)).fetchone()[0])\n"
+        "except StoreError as e:\n    print(e)\n"
+    )
+    r = subprocess.run(
+        [*_NO_ROOT_POWERS, sys.executable, "-c", look, str(db)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    os.chmod(wal, 0o644)
+    assert r.returncode == 0, r.stderr
+    looked, said = r.stdout.split("\n", 1)
+    assert int(looked) > 0  # a look among runs reads it as it is, as before
+    assert said.startswith(f"{wal} cannot be read (Permission denied)"), r.stdout
