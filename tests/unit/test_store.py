@@ -458,7 +458,7 @@ def test_a_run_db_that_cannot_be_opened_for_reading_says_read_not_written(
     db = tmp_path / "run.db"
     Store(db).close()
 
-    def refused(path: Path) -> sqlite3.Connection:
+    def refused(path: Path, **kwargs: Any) -> sqlite3.Connection:
         e = sqlite3.OperationalError("unable to open database file")
         e.sqlite_errorcode = 14  # SQLITE_CANTOPEN, what a chmod 000 file gives
         raise e
