@@ -1949,7 +1949,9 @@ def _usage_error(e: Any) -> int:
     refused = str(getattr(e, "option_name", "") or "")
     if e.__class__.__name__ == "NoSuchOption" and (named := _dashed_file_in_argv(refused)):
         # `render -goals.yaml` said "No such option: -g", of a file `ls` shows
-        message += f"; {named} is a file here: give it as ./{named}, or after --"
+        # (a folder named so, the run folder `status -my-run`, was said "a file")
+        kind = "a folder" if Path(named).is_dir() else "a file"
+        message += f"; {named} is {kind} here: give it as ./{named}, or after --"
     from mindmovie.config import hide_keys  # `--fps AIza...` is quoted by click
 
     err.print(

@@ -892,6 +892,12 @@ def test_a_goals_file_whose_name_starts_with_a_dash_is_named_in_the_option_error
         "error: mindmovie render: No such option: -g (see `mindmovie render --help`); "
         "-goals.yaml is a file here: give it as ./-goals.yaml, or after --"
     )
+    (tmp_path / "-my-run").mkdir()  # a run folder so named: a folder, not "a file"
+    monkeypatch.setattr("sys.argv", ["mindmovie", "status", "-my-run"])
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.endswith("; -my-run is a folder here: give it as ./-my-run, or after --"), line
 
 
 @pytest.mark.parametrize(
