@@ -36,7 +36,7 @@ from typing import Annotated, Any, NamedTuple, Self, TypeVar, Union, get_args, g
 import yaml
 from pydantic import AfterValidator, BaseModel, ValidationError
 
-from mindmovie.fsutil import kind_of
+from mindmovie.fsutil import kind_of, link_note
 
 #: characters drawn as nothing that are neither whitespace nor format (Cf): Unicode's
 #: default-ignorable letters and marks (the Hangul fillers U+115F, U+1160, U+3164 and
@@ -921,7 +921,9 @@ def load_yaml(path: Path, error: type[SourceError] = SourceError) -> YamlDoc:
     except (SourceTooLarge, NotAFile) as exc:
         raise error(path, None, None, exc.message()) from None
     except FileNotFoundError:
-        raise error(path, None, None, "file not found" + other_suffix(path)) from None
+        # (a link to nothing: "file not found" alone, of a name `ls` shows)
+        said = "file not found" + link_note(path) + other_suffix(path)
+        raise error(path, None, None, said) from None
     except IsADirectoryError:
         raise error(path, None, None, "is a folder, not a file") from None
     except PermissionError:

@@ -170,6 +170,16 @@ def test_file_not_found(tmp_path: Path) -> None:
     assert err.line is None
 
 
+def test_a_goals_yaml_that_is_a_link_to_nothing_says_so(tmp_path: Path) -> None:
+    """goals.yaml a symbolic link to a file gone (a synced folder not mounted): "file not
+    found" alone, of a name `ls` shows."""
+    (tmp_path / "goals.yaml").symlink_to(tmp_path / "gone" / "goals.yaml")
+    assert str(load_error(tmp_path / "goals.yaml")) == (
+        f"{tmp_path / 'goals.yaml'}: file not found (a link to "
+        f"{tmp_path / 'gone' / 'goals.yaml'}, which is missing)"
+    )
+
+
 def test_a_goals_yml_not_there_names_the_goals_yaml_that_is(tmp_path: Path) -> None:
     """`render goals.yml` beside a goals.yaml said "file not found" alone."""
     (tmp_path / "goals.yaml").write_text("title: T\ngoals: [{category: health, vision: V}]\n")
