@@ -156,6 +156,7 @@ from mindmovie.retry import (
 from mindmovie.status import settings_changes
 from mindmovie.store import (
     CARRY_MARKED_META,
+    FALLBACK_META,
     JOB_CREATED_USAGE,
     KEPT_DIR,
     ORIGIN_SALT_META,
@@ -754,6 +755,21 @@ def _another_runs_folder(path: Path, run_dir: Path) -> str | None:
         "here would write over that run's keyframes and clips, and its next render would "
         "make them again. It was not changed: remove the link (this run then makes its "
         f"own), or render that run with --out {other}"
+    )
+
+
+def refused_whole(store: Store, step: Step, variants: Sequence[tuple[str, str, Any]]) -> bool:
+    """Was the clip `step` last asked for refused by the content filter in every way
+    `variants` (`Pipeline._clip_variants`: as planned, then its one fallback) asks it:
+    its fallback, asked as one (`Store.mark_fallback`, after the planned request was
+    refused), refused? Then the same requests are refused again: none is sent."""
+    return (
+        step.error_kind == "content_rejected"
+        and step.status == "failed"
+        and len(variants) > 1
+        and step.input_key == variants[-1][1]
+        and step.input_key != variants[0][1]
+        and store.get_meta(f"{FALLBACK_META}{step.input_key}") is not None
     )
 
 
@@ -5619,6 +5635,16 @@ class Pipeline:
             await self._keep_unasked_job(store, model, prev)
             prev = store.get(scene.id, "clip")
         if prev is not None and prev.error_kind == "content_rejected":
+            if refused_whole(store, prev, variants):
+                # its fallback, asked after the planned request was refused, was refused
+                # too: sent again, each render bought the planned request, then the
+                # fallback, in turn, each refused (and billed where refusals bill)
+                raise ContentRejected(
+                    f"{prev.error or 'refused by the content filter'} (at an earlier "
+                    "render; the same requests are not sent again)",
+                    provider=model.name,
+                    scene_id=scene.id,
+                )
             # the planned request was refused last time: go straight to the fallback
             variants = [v for v in variants if v[1] != prev.input_key] or variants
         elif prev is not None and prev.remote_id and prev.input_key in counted:

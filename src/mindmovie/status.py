@@ -41,6 +41,7 @@ from mindmovie.plan import (
 )
 from mindmovie.providers.base import is_local_job
 from mindmovie.store import (
+    FALLBACK_META,
     Store,
     StoreError,
     check_journal_link,
@@ -349,6 +350,16 @@ def collect_status(
             and store.refetchable_result(s.scene_id, "keyframe", s.input_key, any_scene=True)
             is not None
         }
+        # clips whose fallback, asked after their planned request was refused, was
+        # refused too (`pipeline.refused_whole`): the render sends neither again
+        refused_whole = {
+            s.scene_id
+            for s in steps
+            if s.stage == "clip"
+            and s.status == "failed"
+            and s.error_kind == "content_rejected"
+            and store.get_meta(f"{FALLBACK_META}{s.input_key}") is not None
+        }
     finally:
         store.close()
     look: Outlook | None = None
@@ -423,6 +434,10 @@ def collect_status(
                 # its job is not known with the provider settings its last render had
                 # (`ProviderChanged`): kept, and picked up only where it was made
                 row["kept_elsewhere"] = True
+        if st.stage == "clip" and st.error_kind == "content_rejected" and st.status == "failed":
+            # (by its kind: an input refused with HTTP 400, its message not naming the
+            # filter, was "retry the clip (attempt 3)")
+            row["refused"] = "whole" if st.scene_id in refused_whole else "planned"
         if st.stage == "clip" and st.scene_id in late:
             row["late_job"] = late[st.scene_id]
         if st.stage == "clip" and st.scene_id in lost_elsewhere:
@@ -997,7 +1012,13 @@ def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -
             # the gate refuses a call before it is sent: "retry ... (attempt 2)" read as
             # if one had been tried, and paid for
             return f"make the clip ({_NOT_SENT})"
-        if "content filter" in err or "content_rejected" in err:
+        if row.get("refused") == "whole":
+            return (
+                "none: the content filter refused its clip as planned and its fallback, "
+                "and refuses them again: reword its motion_prompt in plan.yaml (see its "
+                "error) and render again"
+            )
+        if row.get("refused") or "content filter" in err or "content_rejected" in err:
             return "retry the clip once with the content-filter fallback"
         tries = (row.get("tries") or {}).get("clip", row.get("attempts", 0))
         if not tries:

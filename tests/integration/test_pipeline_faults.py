@@ -4749,3 +4749,44 @@ async def test_a_job_failed_in_words_of_a_local_limit_fails_only_its_scene(
     assert res.movie is not None and len(res.failed) == len(words), res.failed
     for said in words:
         assert [said in why for why in res.failed.values()].count(True) == 1, res.failed
+
+
+async def test_a_clip_refused_as_planned_and_as_its_fallback_is_not_sent_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A scene's clip refused by the content filter as planned, then its fallback refused
+    too (billed, as Seedance bills a filtered output): status said "retry the clip once
+    with the content-filter fallback", and each render after re-sent the planned
+    request, then the fallback, in turn, each refused and billed again. Nothing is sent
+    again until it is reworded; status says so; a reworded motion_prompt is sent."""
+    import yaml
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("reject", path=TASKS, method="POST", count=2, billed=True)
+    ark = {"base_url": sim.ark_base_url, "max_concurrent": 1, "poll_interval": 0.05}
+    one = {"providers": {"byteplus": {**ark, "poll_max_interval": 0.1}}}
+    s = settings_for(
+        "byteplus", sim, planner={"provider": "local"}, keyframes={"provider": "local"}, **one
+    )
+    run = tmp_path / "run"
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
+    jobs = sim.stats()["totals"]["jobs_created"]
+    (row,) = [r for r in collect_status(run, settings=s)["scenes"] if r.get("clip") == "failed"]
+    said = "none: the content filter refused its clip as planned and its fallback"
+    assert row["next"].startswith(said), row
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    with pytest.raises(RenderFailed) as e:
+        await pipe.run(until="clips")
+    assert sim.stats()["totals"]["jobs_created"] == jobs  # nothing sent
+    assert "the same requests are not sent again" in str(e.value), e.value
+    assert pipe.result is not None and set(pipe.result.failed) == {row["scene_id"]}
+    plan_yaml = run / "plan.yaml"
+    plan = yaml.safe_load(plan_yaml.read_text())
+    for sc in plan["scenes"]:
+        if sc["id"] == row["scene_id"]:
+            sc["motion_prompt"] = "A calm, slow camera drift over a sunlit meadow"
+    plan_yaml.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
+    assert not res.failed and sim.stats()["totals"]["jobs_created"] == jobs + 1
