@@ -163,6 +163,14 @@ def _stop(
             first_429.append(state.outcome_timestamp or time.monotonic())
         if long_asks and _asks_too_long(exc):
             return True
+        if (
+            not outlasts
+            and isinstance(exc, RateLimited)
+            and (state.outcome_timestamp or time.monotonic()) - first_429[0] >= patience
+        ):
+            # a patience cut short (a job's deadline): over, tries left or not (a poll
+            # answered 429 "Retry-After: 300" went on 6 min past a 15 s deadline)
+            return True
         if state.attempt_number < attempts:
             return False
         if not isinstance(exc, RateLimited):
@@ -220,9 +228,17 @@ async def with_retry(
         # (up to MAX_RETRY_AFTER) or backoff held the call that long past the patience
         took = backoff(state)
         exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and not first_429:
+            # (tenacity asks the wait before the stop, which noted it too late for it)
+            first_429.append(state.outcome_timestamp or time.monotonic())
         if state.attempt_number >= attempts and isinstance(exc, RateLimited) and first_429:
             if exc.retry_after is not None:
                 took = max(took, PATIENT_GAP)
+            took = min(took, max(0.0, first_429[0] + patience - time.monotonic()))
+        elif not full and isinstance(exc, RateLimited) and first_429:
+            # a shorter patience (a job's deadline) bounds every wait, not only those
+            # past the tries: each of the first three waited its Retry-After (up to
+            # MAX_RETRY_AFTER), whatever the deadline left
             took = min(took, max(0.0, first_429[0] + patience - time.monotonic()))
         return took
 

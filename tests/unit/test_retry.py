@@ -296,6 +296,30 @@ async def test_a_running_jobs_poll_waits_a_long_retry_after_within_its_deadline(
     assert len(calls) == 3
 
 
+async def test_a_polls_429s_end_at_the_job_s_deadline_not_its_retry_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A poll answered 429 "Retry-After: 300" with 0.3 s of its job's deadline left (its
+    `patience`): each of the first three tries waited its Retry-After (MAX_RETRY_AFTER
+    at most) whatever the deadline left, so a 15 s deadline ran 6 min. Every wait is
+    bounded by the deadline, and the poll ends there. (MAX_RETRY_AFTER lowered to 2 s
+    so that, unbounded, the tries would take 6 s.)"""
+    from mindmovie import retry
+
+    monkeypatch.setattr(retry, "MAX_RETRY_AFTER", 2.0)
+    calls: list[float] = []
+
+    async def poll() -> str:
+        calls.append(time.monotonic())
+        raise RateLimited("429", retry_after=300.0)
+
+    start = time.monotonic()
+    with pytest.raises(RateLimited):
+        await with_retry(poll, patience=0.3)
+    assert time.monotonic() - start < 1.5, calls
+    assert len(calls) >= 2  # asked again within the deadline
+
+
 async def test_a_long_429_wait_within_the_tries_is_told_a_short_one_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
