@@ -1370,12 +1370,18 @@ async def test_a_seedream_image_item_error_is_mapped(
     assert isinstance(e.value, ContentRejected) == (error is ContentRejected)
 
 
-async def test_a_seedream_answer_without_images_is_job_failed(sim: SimServer) -> None:
-    sim.add_fault("patch", path=IMAGES, body={"data": []})
-    with pytest.raises(JobFailed, match="returned no image"):
+@pytest.mark.parametrize("usage", [{"generated_images": 1}, {"generated_images": 0}])
+async def test_a_seedream_answer_without_images_is_job_failed(
+    sim: SimServer, usage: dict[str, int]
+) -> None:
+    """An answer with no image: JobFailed. Charged when its usage counts an image made
+    (Ark bills generated_images): the ledger said $0 of it, the simulator billed it."""
+    sim.add_fault("patch", path=IMAGES, body={"data": [], "usage": usage})
+    with pytest.raises(JobFailed, match="returned no image") as e:
         await seedream(sim).generate(
             KeyframeRequest(scene_id="s", prompt="p", width=64, height=64, seed=1, aspect="1:1")
         )
+    assert e.value.charged == (usage["generated_images"] > 0)
 
 
 async def test_cancelling_a_task_that_is_gone_says_the_task_not_the_model(

@@ -752,7 +752,12 @@ class SeedreamKeyframes:
             raise
         items = list(getattr(resp, "data", None) or [])
         if not items:
-            raise JobFailed(f"image: {self.spec.key} returned no image", provider=PROVIDER)
+            failed = JobFailed(f"image: {self.spec.key} returned no image", provider=PROVIDER)
+            # its usage counting an image made: billed (Ark bills generated_images), and
+            # the ledger said $0 of it, as Gemini's answer with usage does not
+            made = getattr(getattr(resp, "usage", None), "generated_images", 0)
+            failed.charged = isinstance(made, int) and made > 0
+            raise failed
         item = items[0]
         err = getattr(item, "error", None)
         if err is not None:
