@@ -8197,10 +8197,12 @@ class Pipeline:
             store.ledger_note_lost(row, key, sent_at, grace=self._lost_grace.get(row))
             return None
         store.ledger_mark_unknown(row)
-        # a 500 is the service's own answer, not a broken connection (Veo's create)
+        # a 500 is the service's own answer, not a broken connection (Veo's create); so
+        # is any HTTP status a lost answer came with (a 504 from a gateway was "the
+        # connection broke")
         what = (
             f"the service answered HTTP {status or 500} to the job request"
-            if answered
+            if answered or status
             else "the connection broke after the job request was sent"
         )
         # Not sent again by this render: a provider that lists no jobs (Veo) cannot show

@@ -2462,7 +2462,8 @@ async def test_a_veo_create_answered_504_stays_counted_as_committed(
     assert len(sim.jobs()) == 1  # the operation was made; Veo cannot list it
     (first,) = ledger_rows(tmp_path / "run", "clip")
     assert first["state"] == "committed" and (first["usage"] or {}).get("unknown_outcome"), first
-    assert "the connection broke after the job request was sent" in why, why
+    # (said as what came: an HTTP answer, not a broken connection, which it was called)
+    assert "the service answered HTTP 504 to the job request" in why, why
     assert "may have made (and will bill) that job" in why and "Not sent again" in why, why
     s = settings_for("google", sim, planner={"provider": "local"}, keyframes={"provider": "local"})
     again = await Pipeline(tmp_path / "goals.yaml", s, out=tmp_path / "run", keys=KEYS).run()
