@@ -3403,9 +3403,13 @@ class Pipeline:
                 counted = f"; the budget counts it at {held}, the most it can cost" * (
                     held != about
                 )
+                # (without the error's "render again": said while this render asks
+                # again by itself, and finishes; the error, if it is its last, says it)
+                said = re.sub(r"; render again(?=$|,)", "", error.message)
+                said = said.replace(", or set a longer timeout", "; a longer timeout may help")
                 self.reporter.warn(
                     f"{who}: the answer of the {r['stage']} call to {r['provider']} was "
-                    f"lost ({error.message}); it may have been billed (about {about}"
+                    f"lost ({said}); it may have been billed (about {about}"
                     f"{counted}) and stays counted as committed"
                 )
             await self.gate.unknown(row)

@@ -3348,3 +3348,28 @@ async def test_a_plan_reference_photo_the_render_refuses_is_refused_before_the_q
         await pipe.run()
     assert asked == []
     assert sim.stats()["totals"]["images"] == 0
+
+
+async def test_a_lost_plan_answer_asked_again_is_not_told_render_again(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A plan call whose connection broke after it was sent: the warning ended "...; the
+    connection broke after the request was sent; render again", while this render asked
+    again by itself and finished. It says what happened and what it may cost only."""
+    goals = goals_file(tmp_path, sim)
+    sim.add_fault("drop_after", path="/v1/messages", count=1)
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    s = settings_for("byteplus", sim)
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run(
+        until="plan"
+    )
+    assert res.plan is not None
+    (told,) = warned
+    assert told.startswith("plan: the answer of the plan call to anthropic was lost"), told
+    assert "the connection broke after the request was sent" in told, told
+    assert "render again" not in told, told
