@@ -6586,6 +6586,10 @@ class Pipeline:
                 # step left. Kept, this render said "`render` again retries them", and
                 # only the next let go of it: a third render bought the clip
                 raise await self._let_go_of_job(store, model, req, prev, e) from None
+            if isinstance(e, JobNotFound) and submitted_here and remote_id is not None:
+                # a job this render made, then not found: said only "operation ... not
+                # found (404)", and the next render kept it (young), which nothing said
+                _not_known_yet(store, remote_id, e)
             raise
         except BaseException:
             # anything else (a full disk, a bug): the job may bill; this run stops

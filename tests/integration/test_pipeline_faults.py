@@ -4791,3 +4791,23 @@ async def test_a_clip_refused_as_planned_and_as_its_fallback_is_not_sent_again(
     plan_yaml.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
     res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
     assert not res.failed and sim.stats()["totals"]["jobs_created"] == jobs + 1
+
+
+@pytest.mark.parametrize("preset", ["byteplus", "google"])
+async def test_a_job_this_render_made_then_not_found_says_it_is_kept(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str
+) -> None:
+    """A clip job this render made, then answered 404 at its polls (the provider
+    forgot it, or does not know it yet where the poll lands): the scene failed with only
+    "operation ... not found (404 NOT_FOUND ...)", and the next render kept the job and
+    polled it again, which nothing had said. The failure says it now."""
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+    s = settings_for(preset, sim, planner={"provider": "local"}, keyframes={"provider": "local"})
+    poll = f"{TASKS}/" if preset == "byteplus" else ":fetchPredictOperation"
+    sim.add_fault("http", path=poll, method="GET" if preset == "byteplus" else None,
+                  status=404, count=None)  # fmt: skip
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    msg = str(ei.value)
+    assert "so it is kept: the next render polls it again" in msg, msg
+    assert len(sim.jobs()) == 1
