@@ -424,6 +424,12 @@ def collect_status(
             row["let_go"] = _detail_record(st.detail, "let_go")
         if st.remote_id:
             row["remote_id"] = st.remote_id
+            if st.stage == "clip" and st.status == "failed":
+                # billed: the provider made it (a poll answered without its URL, a
+                # download that failed); the render looks at it again first
+                row["job_billed"] = any(
+                    r["remote_id"] == st.remote_id and r["state"] == "billed" for r in ledger
+                )
         if st.stage == "clip" and is_local_job(st.remote_id):
             # made here, free: its step "submitted" is a render stopped midway (or
             # rendering now), not a job in flight
@@ -1025,6 +1031,16 @@ def _next_step(row: dict[str, Any], settings_changed: list[str] | None = None) -
             # none of its requests sent (a Ctrl-C or a kill before its turn): "retry"
             # and "attempt 1" read as if one had been, and refused
             return "make the clip (none of its requests was sent)"
+        if row.get("remote_id") and row.get("job_billed") and not row.get("local_clip"):
+            # the render looks at the step's job first (`Pipeline._clip_once`, free):
+            # "retry the clip (attempt 2)" read as a new job bought, and the next render
+            # took that job, done meanwhile (a Seedance task first answered without its
+            # video URL), and bought nothing
+            return (
+                f"retry the clip (attempt {int(tries) + 1}): job {row['remote_id']} is "
+                "looked at first and taken if the provider has it done (no new job), else "
+                f"a new job{_first_change(err)}"
+            )
         return f"retry the clip (attempt {int(tries) + 1}){_first_change(err)}"
     same = row.get("same_as") or {}
     if kf == "succeeded":

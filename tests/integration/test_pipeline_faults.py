@@ -4811,3 +4811,28 @@ async def test_a_job_this_render_made_then_not_found_says_it_is_kept(
     msg = str(ei.value)
     assert "so it is kept: the next render polls it again" in msg, msg
     assert len(sim.jobs()) == 1
+
+
+async def test_a_billed_job_answered_without_its_clip_is_said_to_be_looked_at_first(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Seedance tasks answered "succeeded" without their video URL (billed): status said
+    "retry the clip (attempt 2)", read as a new job bought, and the next render looked at
+    the job first, found it done and bought nothing. status says that order."""
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    local = {"provider": "local"}
+    s = settings_for("byteplus", sim, planner=local, keyframes=local)
+    sim.add_fault("patch", path=f"{TASKS}/cgt", method="GET", body={"content": None}, count=None)
+    with pytest.raises(RenderFailed, match="succeeded without a video_url"):
+        await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    sim.clear_faults()
+    rows = collect_status(tmp_path / "run", settings=s)["scenes"]
+    for row in rows:
+        assert row["next"] == (
+            f"retry the clip (attempt 2): job {row['remote_id']} is looked at first and taken "
+            "if the provider has it done (no new job), else a new job"
+        ), row
+    jobs = sim.stats()["totals"]["jobs_created"]
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run()
+    assert res.movie is not None and sim.stats()["totals"]["jobs_created"] == jobs
