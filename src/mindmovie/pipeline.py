@@ -3363,11 +3363,16 @@ class Pipeline:
                 usage = {"rejected": True, **(error.usage or {})}
                 await self.gate.bill(row, usd, usage)
                 counted = usage.get("input_tokens")
+                made = usage.get("output_tokens")
                 tokens = (
                     f"its {counted:,} input tokens"
                     if isinstance(counted, int) and counted > 0
                     else "the tokens it counted"
                 )
+                if isinstance(made, int) and made > 0:
+                    # (an answer with output and no image: "its 36 input tokens" of a
+                    # bill that is its 1,120 output tokens' for the most part)
+                    tokens += f" and {made:,} output tokens"
                 error.message += f" (billed {costs.format_usd(usd)}: {tokens}, no image)"
             elif error.billed:
                 await self.gate.bill(row, self.store_row_estimate(row), {"rejected": True})

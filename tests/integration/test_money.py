@@ -3373,3 +3373,25 @@ async def test_a_lost_plan_answer_asked_again_is_not_told_render_again(
     assert told.startswith("plan: the answer of the plan call to anthropic was lost"), told
     assert "the connection broke after the request was sent" in told, told
     assert "render again" not in told, told
+
+
+async def test_a_gemini_answer_with_text_and_no_image_names_the_output_tokens_it_bills(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A Gemini keyframe answered with text and no image (finish reason STOP), its
+    usage 36 input and 1,120 output tokens: billed for both, and the line said "(billed
+    $0.0x: its 36 input tokens, no image)", of a bill that is the output tokens' for the
+    most part. It names both."""
+    goals = goals_file(tmp_path, sim)
+    body = {
+        "candidates": [{"content": {"role": "model", "parts": [{"text": "No."}]},
+                        "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": 36, "candidatesTokenCount": 1120,
+                          "totalTokenCount": 1156},
+    }  # fmt: skip
+    sim.add_fault("patch", path=":generateContent", body=body, count=None)
+    s = settings_for("google", sim, planner={"provider": "local"})
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
+    line = str(ei.value).splitlines()[1]
+    assert "its 36 input tokens and 1,120 output tokens, no image)" in line, line
