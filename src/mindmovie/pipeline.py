@@ -3948,8 +3948,10 @@ class Pipeline:
             # Claude gave too few scenes even after its repair: the local planner's
             # template scenes kept the person's counts, and were paid for as Claude's
             # without a word
+            # (per goal: it gave two scenes, both for goal 1, "too few" read as false)
             self.reporter.warn(
-                f"plan: {planner.name} gave too few scenes, so {plural(len(filled), 'scene')} "
+                f"plan: {planner.name} gave too few scenes for some goals, so "
+                f"{plural(len(filled), 'scene')} "
                 f"({', '.join(filled)}) came from the local planner's templates; edit their "
                 f"prompts in {plan_path} to make them your own (an edit redoes only what it "
                 "touches)"

@@ -831,7 +831,10 @@ async def test_scenes_the_local_planner_filled_in_are_named(sim: SimServer, tmp_
     filled = [sc.id for sc in res.plan.scenes if not sc.image_prompt.endswith(", cinematic")]
     assert filled == ["02-career-2"]
     (told,) = [w for w in warned if "local planner" in w]
-    assert "gave too few scenes, so 1 scene (02-career-2) came from the local planner" in told
+    # (for some goals: a goal's count, not the plan's: the right number of scenes, all
+    # for goal 1, was "too few scenes")
+    said = "gave too few scenes for some goals, so 1 scene (02-career-2) came from the local"
+    assert said in told, told
     assert str(tmp_path / "run" / "plan.yaml") in told, told
 
 
