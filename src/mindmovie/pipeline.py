@@ -9736,6 +9736,13 @@ class Pipeline:
                 lost = self._lost_request(store, ledger, step, clip_keys, video_id.name)
                 if maybe is not None and lost is not None:
                     maybe[sc.id] = lost
+                if maybe is not None and step is not None and refused_whole(store, step, requests):
+                    # the render sends neither request again (`_clip_step`): said under
+                    # the table, as the spend question counted it with no word
+                    maybe[sc.id] = (
+                        "refused by the content filter as planned and as its fallback: "
+                        "not sent again until its motion_prompt (or keyframe) is reworded"
+                    )
                 share("clip", self._clip_key(video_id, req, made_as), sc.id)
         for (stage, key), ids in buyers.items():
             by = holders.get((stage, key), ids[0])

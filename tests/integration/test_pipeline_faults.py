@@ -4777,6 +4777,15 @@ async def test_a_clip_refused_as_planned_and_as_its_fallback_is_not_sent_again(
     (row,) = [r for r in collect_status(run, settings=s)["scenes"] if r.get("clip") == "failed"]
     said = "none: the content filter refused its clip as planned and its fallback"
     assert row["next"].startswith(said), row
+    from mindmovie import costs
+    from mindmovie.pipeline import estimate_for
+
+    notes = costs.maybe_notes(estimate_for(goals, s, out=run))
+    assert any(
+        n.startswith(f"{row['scene_id']}: its video is counted")
+        and "not sent again until its motion_prompt" in n
+        for n in notes
+    ), notes
     pipe = Pipeline(goals, s, out=run, keys=KEYS)
     with pytest.raises(RenderFailed) as e:
         await pipe.run(until="clips")
