@@ -664,6 +664,11 @@ def test_a_failed_clip_needs_no_key_for_a_render_that_stops_before_the_clips(
     r = _render(goals, cfg, run, {})
     assert r.exit_code == 2 and "ARK_API_KEY" in r.output, r.output
     jobs = sim.stats()["totals"]["jobs_created"]
+    # refused as planned and as its fallback: not sent again as it is (`refused_whole`)
+    r = _render(goals, cfg, run, WITH_KEYS)
+    assert r.exit_code == 1 and "the same requests are not sent again" in r.output, r.output
+    assert sim.stats()["totals"]["jobs_created"] == jobs
+    _edit_scene(run, "motion_prompt", "a calm walk on the pier", index=3)  # reworded
     assert _render(goals, cfg, run, WITH_KEYS).exit_code == 0  # the clip bought now
     assert sim.stats()["totals"]["jobs_created"] == jobs + 1
 
