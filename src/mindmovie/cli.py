@@ -978,7 +978,10 @@ def estimate(
         raise _fail(_located(e.message, config, flags)) from None
     from mindmovie.storyboard import timeline_seconds
 
-    movie = timeline_seconds([s.seconds for s in est.scenes], settings)
+    # (each scene as long as plan.yaml says, not its clip: 13 s of a 12 s clip is 13 s)
+    movie = timeline_seconds(
+        [s.seconds if s.shown_seconds is None else s.shown_seconds for s in est.scenes], settings
+    )
     if as_json:
         _say_json({**estimate_json(est), "movie_seconds": round(movie, 3)})
         return

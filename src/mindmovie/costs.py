@@ -133,6 +133,9 @@ class SceneEstimate:
     keyframe: CallEstimate
     video: CallEstimate
     category: str = ""
+    #: the scene's own seconds (plan.yaml's), which the movie shows it for: a clip of
+    #: another length is cut or holds its last frame (`estimate`'s movie length)
+    shown_seconds: float | None = None
 
     @property
     def total(self) -> float:
@@ -808,6 +811,7 @@ def estimate_run(
                 keyframe=kf,
                 video=video,
                 category=sc.category,
+                shown_seconds=float(sc.seconds),
             )
         )
     return RunEstimate(planner=planner, scenes=rows)
@@ -1132,8 +1136,10 @@ def estimate_table(est: RunEstimate, movie_seconds: float | None = None) -> Tabl
     )
     movie = ""
     if movie_seconds is not None:
+        # (the scenes' seconds as the movie shows them: plan.yaml's, not their clips')
+        shown = sum(s.seconds if s.shown_seconds is None else s.shown_seconds for s in est.scenes)
         movie = (
-            f"\nThe movie: {round(movie_seconds, 1):g} s (the scenes' {secs:g} s, with the "
+            f"\nThe movie: {round(movie_seconds, 1):g} s (the scenes' {shown:g} s, with the "
             "title and closing cards, less the crossfades)."
         )
     table.caption = (

@@ -856,3 +856,30 @@ def test_estimate_says_the_movie_s_length_below_its_seconds_column(
     )
     assert json.loads(r.stdout)["movie_seconds"] == 21.0
     assert json.loads(r.stdout)["seconds"] == 15
+
+
+def test_estimate_s_movie_length_is_plan_yaml_s_seconds_not_the_clips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """plan.yaml `seconds: 13` with Seedance (12 s clips at most): the estimate's movie
+    length added the clip's 12 s (it said 20 s of a 21 s movie), while the movie
+    shows the scene for its 13 s (the clip holds its last frame), as the storyboard
+    says."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    goals = "title: T\ngoals:\n" + "".join(
+        f"  - category: c{i}\n    vision: I run {i}\n" for i in range(2)
+    )
+    (tmp_path / "goals.yaml").write_text(goals)
+    (tmp_path / "c.yaml").write_text("preset: byteplus\nplanner: {provider: local}\n")
+    args = ["goals.yaml", "-c", "c.yaml", "-o", "run"]
+    assert CliRunner().invoke(app, ["plan", *args], env={}).exit_code == 0
+    plan = tmp_path / "run" / "plan.yaml"
+    plan.write_text(plan.read_text().replace("seconds: 5.0", "seconds: 13.0", 1))
+    r = CliRunner().invoke(app, ["estimate", *args, "--json"], env={})
+    data = json.loads(r.stdout)
+    assert data["seconds"] == 17  # the clips billed: 12 + 5
+    assert data["movie_seconds"] == 21.0  # 3 + 13 + 5 + 3, less 3 crossfades of 1 s
