@@ -4996,9 +4996,16 @@ class Pipeline:
         self, scene: Scene, keyframe: Path, last_frame: Path | None = None
     ) -> VideoRequest:
         w, h = self.settings.output.frame()
+        prompt = scene.motion_prompt
+        if self.settings.stage_provider("video") == "byteplus":
+            # as Seedance is sent it (`byteplus.sent_prompt`: its inline "--dur 10" taken
+            # out): keyed on the raw text, such an edit bought the very same clip again
+            from mindmovie.providers.byteplus import sent_prompt
+
+            prompt = sent_prompt(prompt)
         return VideoRequest(
             scene_id=scene.id,
-            prompt=scene.motion_prompt,
+            prompt=prompt,
             keyframe=keyframe,
             seconds=self._clip_seconds(scene),
             width=w,
@@ -5598,6 +5605,17 @@ class Pipeline:
         """`_clip` once it is the scene's turn: `planned`, its request as planned,
         `variants` as `_clip_variants` gives them; `keys_before`: their
         `_clip_keys_before`, when `_clip` has them (each reads the keyframe's bytes)."""
+        if planned.prompt != scene.motion_prompt and model.name == "byteplus":
+            from mindmovie.providers.byteplus import inline_flags
+
+            # taken out of the text sent (`_video_request`), said (its clip reused or
+            # not): the edit does nothing
+            flags = ", ".join(inline_flags(scene.motion_prompt))
+            self.reporter.warn(
+                f"{scene.id}: its motion_prompt's inline parameters ({flags}) are not sent "
+                f"to {model.model}: set the scene's seconds in plan.yaml, or the output "
+                "settings, instead"
+            )
         dest = self.run_dir / "scenes" / scene.id / "clip.mp4"
         every = {key for _, key, _ in variants}  # a fallback is the same scene's next try
         planned_key = variants[0][1]

@@ -3398,3 +3398,37 @@ async def test_a_gemini_answer_with_text_and_no_image_names_the_output_tokens_it
         await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS).run(until="keyframes")
     line = str(ei.value).splitlines()[1]
     assert "its 36 input tokens and 1,120 output tokens, no image)" in line, line
+
+
+async def test_an_inline_seedance_flag_typed_into_a_motion_prompt_buys_nothing_and_is_said(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """`--dur 10` typed at the end of a scene's motion_prompt: Seedance is sent the text
+    without it (`byteplus.sent_prompt`), the very same request, yet the clip, keyed on
+    the raw text, was bought again ($0.10) and nothing said the flag did nothing. It is
+    keyed as sent (nothing bought), and the render says the flag is not sent."""
+    import yaml
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    local = {"provider": "local"}
+    s = settings_for("byteplus", sim, planner=local, keyframes=local)
+    run = tmp_path / "run"
+    await Pipeline(goals, s, out=run, keys=KEYS).run(until="clips")
+    jobs = sim.stats()["totals"]["jobs_created"]
+    plan = yaml.safe_load((run / "plan.yaml").read_text())
+    first = plan["scenes"][0]
+    first["motion_prompt"] += " --dur 10"
+    (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    await Pipeline(goals, s, out=run, keys=KEYS, reporter=Rec()).run(until="clips")
+    assert sim.stats()["totals"]["jobs_created"] == jobs
+    assert any(
+        w.startswith(f"{first['id']}: its motion_prompt's inline parameters (--dur 10) are not")
+        for w in warned
+    ), warned

@@ -185,6 +185,11 @@ _INLINE_FLAG = re.compile(
 )
 
 
+def inline_flags(prompt: str) -> list[str]:
+    """The inline parameters `sent_prompt` takes out of `prompt` ("--dur 10"), as written."""
+    return [m.group(0).strip() for m in _INLINE_FLAG.finditer(prompt)] if "--" in prompt else []
+
+
 def sent_prompt(prompt: str) -> str:
     """The prompt as sent to Seedance: its inline parameters taken out, so the typed
     fields (the seconds, resolution, ratio and seed the estimate priced) are the only
