@@ -2115,3 +2115,17 @@ async def test_an_error_page_not_in_utf8_is_one_readable_line(
         assert isinstance(ei.value, ConnectionLost) and ei.value.sent is True
     else:
         assert isinstance(ei.value, InvalidRequest)
+
+
+@pytest.mark.parametrize("style", ["cool blue film", None])
+async def test_seedream_is_sent_the_plan_s_style(sim: SimServer, style: str | None) -> None:
+    """plan.yaml's `style` was never sent to Seedream (Gemini is sent it), yet the
+    keyframe's key holds it: an edit of it bought every keyframe again with the very same
+    request, and the edit did nothing. It ends the prompt, as Gemini's."""
+    await seedream(sim).generate(
+        KeyframeRequest(
+            scene_id="s", prompt="A run.", width=64, height=64, seed=1, aspect="1:1", style=style
+        )
+    )
+    body = sim.requests(path=IMAGES, method="POST")[0]["body"]
+    assert body["prompt"] == ("A run.\nStyle: cool blue film" if style else "A run.")

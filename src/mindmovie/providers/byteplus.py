@@ -735,7 +735,9 @@ class SeedreamKeyframes:
             image = await asyncio.to_thread(lambda: [data_uri(p) for p in refs])
         kwargs: dict[str, Any] = {
             "model": self.model,
-            "prompt": request.prompt,
+            # the plan's style as Gemini is given it: an edit of plan.yaml's `style` made
+            # every keyframe again (its key holds it) with the very same request
+            "prompt": request.prompt + (f"\nStyle: {request.style}" if request.style else ""),
             "image": image,
             "response_format": self.response_format,
             "size": self.size_for(request),
