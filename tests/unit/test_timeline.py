@@ -599,3 +599,22 @@ def test_a_shortening_note_names_the_crossfade_as_it_was_set() -> None:
     assert tl.notes and all("shortened from 4.9 s to " in n for n in tl.notes), tl.notes
     # what keeps it whole is still counted in whole frames: 2 x 39 frames at 8 fps
     assert tl.notes[0].endswith("at least 9.75 s)"), tl.notes[0]
+
+
+def test_many_short_scenes_shortening_crossfades_are_one_note() -> None:
+    """180 scenes of 1 s with the default 1 s crossfade: a note a scene, 180 lines of
+    about 240 characters at every render (a no-op too), each redrawing the live view on
+    a terminal (2.5x the no-op's time). More than four scenes of one length whose
+    crossfades became one length are one note, naming a few and the settings to change;
+    four or fewer are a note each, as before."""
+    (note,) = build_timeline(_movie((1.0,) * 8), SPEC).notes
+    assert note.startswith(
+        "a, b, c and 5 more scenes last only 1 s: 9 crossfades beside them shortened from "
+        "1 s to 0.5 s (12 frames)"
+    ), note
+    assert note.endswith(
+        "set their seconds in plan.yaml, or plan.scene_seconds before the plan is made, to "
+        "at least 2 s, or compose.crossfade to at most 0.5 s)"
+    ), note
+    few = build_timeline(_movie((1.0,) * 4), SPEC).notes
+    assert len(few) == 4 and few[0].startswith("a lasts only 1 s"), few

@@ -418,7 +418,30 @@ def _shortening_notes(
             by_item.setdefault(t if lengths[t] <= lengths[t + 1] else t + 1, []).append(t)
     notes = []
     shown = [_shown(i) for i in ids]
+    # scenes of one length whose crossfades became one length, more than `name_some`
+    # names: one line for them all. A note each was 180 lines of a 180-scene render
+    # (every render, a no-op too), and on a terminal each redrew the live view
+    groups: dict[tuple[int, int], list[int]] = {}
     for k, ts in by_item.items():
+        if ids[k] not in ("title", "closing"):
+            groups.setdefault((lengths[k], trans[ts[0]]), []).append(k)
+    grouped = {k for ks in groups.values() if len(ks) > 4 for k in ks}
+    for (length, c), ks in groups.items():
+        if len(ks) <= 4:
+            continue
+        became = f"{c / fps:.3g} s ({c} frame{'s' if c != 1 else ''})" if c else "a hard cut"
+        count = len({t for k in ks for t in by_item[k]})
+        notes.append(
+            f"{name_some([shown[k] for k in ks], 'scenes')} last only {length / fps:.3g} s: "
+            f"{count} crossfades beside them shortened from {crossfade:g} s to {became}, as "
+            "a crossfade is at most half of each item it joins (to keep them whole, set "
+            f"their seconds in plan.yaml, or plan.scene_seconds before the plan is made, to "
+            f"at least {2 * xf / fps:g} s, or compose.crossfade to at most "
+            f"{length / fps / 2:.3g} s)"
+        )
+    for k, ts in by_item.items():
+        if k in grouped:
+            continue
         c = trans[ts[0]]
         names = " and ".join(f"{shown[t]}>{shown[t + 1]}" for t in ts)
         # "(1 frame)": a card of a few frames leaves its crossfade one frame
