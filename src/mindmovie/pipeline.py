@@ -4278,6 +4278,11 @@ class Pipeline:
         if old is not None and old != self._source_photo(scene, plan):
             photos.append(old)
             keys += [key for _, key, _ in self._keyframe_variants(model, scene, plan, old)]
+        if model.name != "local":
+            # keyed with every reference photo, sent or not, until 2026-12-07
+            for photo in photos:
+                every = self._keyframe_variants(model, scene, plan, photo, all_refs=True)
+                keys += [key for _, key, _ in every if key not in keys]
         if model.name != "local" and self._keyframe_options_written(model):
             # keyed with the options as written, until 2026-12-06: reused under that key
             for photo in photos:
@@ -4334,6 +4339,11 @@ class Pipeline:
             dec06 = self._keyframe_variants(model, scene, plan, before_dec06=True)
             return {key: (o,) for (_, key, _), (_, o, _) in zip(variants, dec06, strict=True)}
         before: dict[str, tuple[str, ...]] = {key: () for _, key, _ in variants}
+        # keyed with every reference photo, sent or not, until 2026-12-07
+        every = self._keyframe_variants(model, scene, plan, all_refs=True)
+        for (_, key, _), (_, old, _) in zip(variants, every, strict=True):
+            if old != key:
+                before[key] += (old,)
         if self._keyframe_options_written(model):
             # keyed with the options as written, until 2026-12-06
             written = self._keyframe_variants(model, scene, plan, written=True)
@@ -4345,6 +4355,20 @@ class Pipeline:
                 if old not in before[key]:
                     before[key] += (old,)
         return before
+
+    @staticmethod
+    def _refs_keyed(
+        model: _ModelId, refs: Sequence[Path], source: Path | None, all_refs: bool
+    ) -> list[Path]:
+        """The reference photos a keyframe's key holds (`_keyframe_variants`): those the
+        model is sent, or (`all_refs`, a local model, or one the catalog does not know)
+        every readable one."""
+        readable = [p for p in refs if _readable_file(p)]
+        spec = getattr(model, "spec", None)
+        if all_refs or model.name == "local" or not isinstance(spec, ModelSpec):
+            return readable
+        sent, _ = references_sent(spec, readable, source_photo=source is not None)
+        return sent
 
     def _keyframe_options_written(self, model: _ModelId) -> bool:
         """Whether a paid keyframe's key of now leaves out keyframe options set (those
@@ -4411,6 +4435,7 @@ class Pipeline:
         at: OutputSettings | None = None,
         before_dec06: bool = False,
         written: bool = False,
+        all_refs: bool = False,
     ) -> list[tuple[str, str, KeyframeRequest]]:
         """(label, input key, request): the request as planned, then the content-filter
         fallback (a softened prompt), each with its own key so either result is reusable.
@@ -4433,7 +4458,12 @@ class Pipeline:
         prompt too, so an edited image_prompt made the same image again (its clip was
         reused only as the bytes came out identical). `legacy`: the key as it was then
         (for reuse only); for a paid model, the key with the frame size, as it was until
-        2026-12-04 (now the aspect, which is what is sent), of output `at` (else now's)."""
+        2026-12-04 (now the aspect, which is what is sent), of output `at` (else now's).
+
+        A paid keyframe's key holds the reference photos the model is sent
+        (`catalog.references_sent`: none for a model that takes none, the first ones up to
+        its limit); until 2026-12-07 every one, so an edit of one never sent bought the
+        very same image again (`all_refs`: that key, for reuse only)."""
         w, h = keyframe_size(self.settings)
         refs = tuple(expanded(p) for p in scene.reference_photos)  # "~/me.jpg" as check_plan
         # the goal's own photo becomes the picture for local keyframes, and is the image
@@ -4481,7 +4511,9 @@ class Pipeline:
             ),
             # a path that is no readable file (a folder, edited into plan.yaml) is left
             # out as a missing one is: `check_plan` refuses both before any step is made
-            refs=[self._photo_id(p) for p in refs if _readable_file(p)],
+            refs=[self._photo_id(p) for p in self._refs_keyed(model, refs, source, all_refs)]
+            if not (legacy or written or before_dec06)
+            else [self._photo_id(p) for p in refs if _readable_file(p)],
             source=self._photo_id(source) if source else None,
         )
         fitted = model.name == "local" and source is not None and not legacy

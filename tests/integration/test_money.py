@@ -3260,6 +3260,9 @@ async def test_seededit_keyframes_keyed_with_a_size_before_are_reused(
     s = settings_for("byteplus", sim, **over, keyframes=kf)
     with monkeypatch.context() as m:
         m.setattr(byteplus, "_keyframe_spec", lambda model: None)  # keyed as written before
+        # (and, as then, with every reference photo: until 2026-12-07)
+        real = Pipeline._refs_keyed
+        m.setattr(Pipeline, "_refs_keyed", staticmethod(lambda *a: real(*a[:3], True)))
         await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
     assert sim.stats()["totals"]["images"] == 4
     est = estimate_for(goals, s, out=run)
@@ -3432,3 +3435,44 @@ async def test_an_inline_seedance_flag_typed_into_a_motion_prompt_buys_nothing_a
         w.startswith(f"{first['id']}: its motion_prompt's inline parameters (--dur 10) are not")
         for w in warned
     ), warned
+
+
+@pytest.mark.parametrize("keyed", ["now", "until 2026-12-07"])
+async def test_a_reference_photo_the_model_is_not_sent_is_no_reason_to_buy_its_keyframe(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keyed: str
+) -> None:
+    """Seedream 3.0 t2i takes no reference photos: a scene's reference_photos edited in
+    plan.yaml bought its keyframe again, with the very same request (the render said the
+    photos are left out). The key holds the photos the model is sent; a run keyed with
+    every one (until 2026-12-07) is reused as it is, nothing bought."""
+    import shutil
+
+    import yaml
+
+    from mindmovie.pipeline import Pipeline as P
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    shutil.copyfile(tmp_path / "photos" / "portrait.jpg", tmp_path / "photos" / "other.jpg")
+    s = settings_for(
+        "byteplus", sim, planner={"provider": "local"},
+        keyframes={"model": "seedream-3-0-t2i"}, video={"provider": "local"},
+    )  # fmt: skip
+    run = tmp_path / "run"
+    if keyed != "now":  # the first render keys as until 2026-12-07: every photo
+        real = P._refs_keyed
+        monkeypatch.setattr(
+            P, "_refs_keyed", staticmethod(lambda m, r, src, _: real(m, r, src, True))
+        )
+    await P(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    monkeypatch.undo()
+    images = sim.stats()["totals"]["images"]
+    assert images > 0
+    plan = yaml.safe_load((run / "plan.yaml").read_text())
+    with_refs = [sc for sc in plan["scenes"] if sc.get("reference_photos")]
+    assert with_refs
+    if keyed == "now":
+        with_refs[0]["reference_photos"] = [str(tmp_path / "photos" / "other.jpg")]
+        (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
+    res = await P(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    assert sim.stats()["totals"]["images"] == images, res.ran
