@@ -323,3 +323,16 @@ def count_ca_loads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     return loads
+
+
+def warnings_reporter() -> tuple[Any, list[str]]:
+    """A reporter that keeps only the warnings, and the list they go to."""
+    from mindmovie.progress import NullReporter
+
+    warned: list[str] = []
+
+    class Warned(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    return Warned(), warned

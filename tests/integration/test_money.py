@@ -58,6 +58,7 @@ from tests.integration.support import (
     seedance_only,
     seedream_by_url,
     settings_for,
+    warnings_reporter,
 )
 from tests.media import pcm, spectral_peaks
 from tests.sim.server import SimServer
@@ -3364,16 +3365,9 @@ async def test_a_lost_plan_answer_asked_again_is_not_told_render_again(
     again by itself and finished. It says what happened and what it may cost only."""
     goals = goals_file(tmp_path, sim)
     sim.add_fault("drop_after", path="/v1/messages", count=1)
-    warned: list[str] = []
-
-    class Rec(NullReporter):
-        def warn(self, text: str) -> None:
-            warned.append(text)
-
+    rec, warned = warnings_reporter()
     s = settings_for("byteplus", sim)
-    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run(
-        until="plan"
-    )
+    res = await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=rec).run(until="plan")
     assert res.plan is not None
     (told,) = warned
     assert told.startswith("plan: the answer of the plan call to anthropic was lost"), told
@@ -3423,13 +3417,8 @@ async def test_an_inline_seedance_flag_typed_into_a_motion_prompt_buys_nothing_a
     first = plan["scenes"][0]
     first["motion_prompt"] += " --dur 10"
     (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
-    warned: list[str] = []
-
-    class Rec(NullReporter):
-        def warn(self, text: str) -> None:
-            warned.append(text)
-
-    await Pipeline(goals, s, out=run, keys=KEYS, reporter=Rec()).run(until="clips")
+    rec, warned = warnings_reporter()
+    await Pipeline(goals, s, out=run, keys=KEYS, reporter=rec).run(until="clips")
     assert sim.stats()["totals"]["jobs_created"] == jobs
     assert any(
         w.startswith(f"{first['id']}: its motion_prompt's inline parameters (--dur 10) are not")

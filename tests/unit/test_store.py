@@ -1562,94 +1562,93 @@ def test_a_malformed_receipt_is_dropped_not_a_traceback(
 _NO_ROOT_POWERS = (
     ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
 )
-
-
-@pytest.mark.skipif(
+_POWERLESS = pytest.mark.skipif(
     os.geteuid() == 0 and not __import__("shutil").which("setpriv"),
-    reason="as root, a read-only file is written all the same (and no setpriv to drop that)",
+    reason="as root, permissions are ignored (and no setpriv to drop that)",
 )
-def test_a_read_only_run_db_is_named_and_leaves_no_side_file(tmp_path: Path) -> None:
-    """`chmod 444 run.db`: the render's look at the run (`_snapshot`, opened "rw") made
-    run.db-shm with run.db's mode and could not remove it, the render said "its folder
-    is read-only" (it was not), and once run.db was made writable again every render
-    failed on the -shm left. run.db is named, and no side file is left."""
-    import subprocess
-    import sys
 
-    run = tmp_path / "run"
-    run.mkdir()
-    db = run / "run.db"
+
+def _run_db_with_x(tmp_path: Path) -> Path:
+    """A run folder's run.db whose meta x is "1"."""
+    (tmp_path / "run").mkdir()
+    db = tmp_path / "run" / "run.db"
     st = Store(db)
     st.set_meta("x", "1")
     st.close()
-    os.chmod(db, 0o444)
-    script = (
-        "import sys; from pathlib import Path\n"
-        "from mindmovie.store import Store, StoreError, _snapshot\n"
-        "db = Path(sys.argv[1]); con = _snapshot(db)\n"
-        "print(con.execute('SELECT value FROM meta WHERE key=?', ('x',)).fetchone()[0])\n"
-        "con.close()\n"
-        "try:\n    Store(db)\nexcept StoreError as e:\n    print(e)\n"
-    )
+    return db
+
+
+def _python(script: str, db: Path, *, powerless: bool = True) -> str:
+    """`script` run by Python with `db` as its argument (without root's powers); its
+    stdout, once it exited 0."""
+    import subprocess
+    import sys
+
     src = Path(__file__).resolve().parents[2] / "src"
     r = subprocess.run(
-        [*_NO_ROOT_POWERS, sys.executable, "-c", script, str(db)],
+        [*(_NO_ROOT_POWERS if powerless else []), sys.executable, "-c", script, str(db)],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(src)},
         timeout=60,
     )
     assert r.returncode == 0, r.stderr
-    first, said = r.stdout.splitlines()
+    return r.stdout
+
+
+@_POWERLESS
+def test_a_read_only_run_db_is_named_and_leaves_no_side_file(tmp_path: Path) -> None:
+    """`chmod 444 run.db`: the render's look at the run (`_snapshot`, opened "rw") made
+    run.db-shm with run.db's mode and could not remove it, the render said "its folder
+    is read-only" (it was not), and once run.db was made writable again every render
+    failed on the -shm left. run.db is named, and no side file is left."""
+    db = _run_db_with_x(tmp_path)
+    os.chmod(db, 0o444)
+    first, said = _python(
+        "import sys; from pathlib import Path\n"
+        "from mindmovie.store import Store, StoreError, _snapshot\n"
+        "db = Path(sys.argv[1]); con = _snapshot(db)\n"
+        "print(con.execute('SELECT value FROM meta WHERE key=?', ('x',)).fetchone()[0])\n"
+        "con.close()\n"
+        "try:\n    Store(db)\nexcept StoreError as e:\n    print(e)\n",
+        db,
+    ).splitlines()
     assert first == "1"
     assert "cannot be written" in said and ": run.db is read-only" in said, said
     assert f"chmod u+w {db}" in said
-    assert sorted(os.listdir(run)) == ["run.db"]
+    assert sorted(os.listdir(db.parent)) == ["run.db"]
 
 
-@pytest.mark.skipif(
-    os.geteuid() == 0 and not __import__("shutil").which("setpriv"),
-    reason="as root, an unreadable file is read all the same (and no setpriv to drop that)",
-)
+@_POWERLESS
 def test_a_run_db_wal_this_user_cannot_read_is_said_not_read_past(tmp_path: Path) -> None:
     """A render killed with its last steps in run.db-wal, the -wal then unreadable (made
     with sudo): status read run.db without it and showed an older run ("not started" of
     scenes done, "run.db is new" in estimate). The -wal is named as what to fix by a
     look at that run (`Store`, read-only); a look for a run among others reads it as it
     is, as before (another project's run did not stop this render)."""
-    import subprocess
-    import sys
-
-    run = tmp_path / "run"
-    run.mkdir()
-    db = run / "run.db"
-    st = Store(db)
-    st.set_meta("x", "1")
-    st.close()
-    src = Path(__file__).resolve().parents[2] / "src"
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    killed = (  # a render killed: its last write in the -wal, never checkpointed
+    db = _run_db_with_x(tmp_path)
+    _python(  # a render killed: its last write in the -wal, never checkpointed
         "import os, sys; from pathlib import Path; from mindmovie.store import Store\n"
-        "st = Store(Path(sys.argv[1])); st.set_meta('x', '2'); os._exit(0)\n"
+        "st = Store(Path(sys.argv[1])); st.set_meta('x', '2'); os._exit(0)\n",
+        db,
+        powerless=False,
     )
-    subprocess.run([sys.executable, "-c", killed, str(db)], env=env, check=True, timeout=60)
-    wal = run / "run.db-wal"
+    wal = db.parent / "run.db-wal"
     assert wal.stat().st_size > 0
     os.chmod(wal, 0)
-    look = (
-        "import sys; from pathlib import Path\n"
-        "from mindmovie.store import StoreError, _snapshot\n"
-        "print(_snapshot(Path(sys.argv[1])).execute('SELECT count(*) FROM meta').fetchone()[0])\n"
-        "try:\n    con = _snapshot(Path(sys.argv[1]), strict=True)\n"
-        "    print(con.execute('SELECT value FROM meta WHERE key=?', ('x',)).fetchone()[0])\n"
-        "except StoreError as e:\n    print(e)\n"
-    )
-    r = subprocess.run(
-        [*_NO_ROOT_POWERS, sys.executable, "-c", look, str(db)],
-        capture_output=True, text=True, env=env, timeout=60,
-    )  # fmt: skip
-    os.chmod(wal, 0o644)
-    assert r.returncode == 0, r.stderr
-    looked, said = r.stdout.split("\n", 1)
+    try:
+        out = _python(
+            "import sys; from pathlib import Path\n"
+            "from mindmovie.store import StoreError, _snapshot\n"
+            "print(_snapshot(Path(sys.argv[1])).execute('SELECT count(*) FROM meta')"
+            ".fetchone()[0])\n"
+            "try:\n    con = _snapshot(Path(sys.argv[1]), strict=True)\n"
+            "    print(con.execute('SELECT value FROM meta WHERE key=?', ('x',)).fetchone()[0])\n"
+            "except StoreError as e:\n    print(e)\n",
+            db,
+        )
+    finally:
+        os.chmod(wal, 0o644)
+    looked, said = out.split("\n", 1)
     assert int(looked) > 0  # a look among runs reads it as it is, as before
-    assert said.startswith(f"{wal} cannot be read (Permission denied)"), r.stdout
+    assert said.startswith(f"{wal} cannot be read (Permission denied)"), out
