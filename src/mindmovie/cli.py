@@ -1377,9 +1377,18 @@ def status(
     if inputs["checked"]:
         _say(f"next render checked against: {inputs['goals']}", markup=False)
         if inputs.get("plan_kept"):
+            lacks = inputs.get("plan_kept_lacks") or []
+            # (the render names them as it puts the plan back; said before it, now)
+            lost = (
+                ""
+                if not lacks
+                else "; your edits of plan.yaml since are not in it"
+                if lacks == ["?"]
+                else f"; your edits not in it: {', '.join(lacks)}"
+            )
             _say(
                 "the next render goes back to the plan these goals had before (kept in "
-                "kept/plan, with its edits); plan.yaml is kept as plan.previous.yaml",
+                f"kept/plan, with its edits); plan.yaml is kept as plan.previous.yaml{lost}",
                 markup=False,
             )
         if inputs.get("new_plan"):

@@ -1999,6 +1999,10 @@ class Outlook:
     partial: Plan | None = None
     #: with `partial`: the goals its planner call is asked for (None: no call)
     planner_goals: Goals | None = None
+    #: with `plan_kept`: the hand edits of plan.yaml the plan put back does not have (as
+    #: `carry_edits` names them; ["?"] when they cannot be told): the render names them
+    #: as it puts the plan back, and `status` said nothing of them before it
+    kept_lacks: tuple[str, ...] = ()
 
 
 @dataclass
@@ -9409,9 +9413,18 @@ class Pipeline:
             self._learn_photos(store, record=False)
         plan = self._reusable_plan(store, planner)
         plan_kept = False
+        kept_lacks: tuple[str, ...] = ()
         if plan is None:
-            plan = self._kept_plan(store, planner)
+            kept = self._kept_plan_key(store, planner)
+            plan = None if kept is None else kept[1]
             plan_kept = plan is not None
+            path = self.run_dir / "plan.yaml"
+            edits = self._edits_before(store, store.get("_run", "plan"), path)
+            if kept is not None and edits is not None:
+                # as the render names them when it puts the plan back (`_plan`)
+                planned_then = store.get_meta(PLANNED_META + kept[0])
+                missing = edits_not_in(*edits, kept[1], planned_then)
+                kept_lacks = (UNKNOWN_EDITS,) if missing is None else tuple(missing)
         basis = plan
         if basis is None and self.settings.stage_provider("planner") == "local":
             from mindmovie.providers.local import build_plan
@@ -9503,6 +9516,7 @@ class Pipeline:
             frozenset(paid),
             partial,
             sent,
+            kept_lacks,
         )
 
     def _new_plan_why(self, store: Store, planner: Planner | tuple[str, str]) -> tuple[str, str]:

@@ -145,6 +145,8 @@ def _outlook(
     info["new_plan"] = look.plan is None
     if look.plan_kept:
         info["plan_kept"] = True
+        if look.kept_lacks:
+            info["plan_kept_lacks"] = list(look.kept_lacks)
     if look.plan is None:
         info["new_plan_why"] = look.new_plan_why
     return look, info

@@ -2440,3 +2440,43 @@ def test_a_board_written_over_since_the_render_drew_it_is_drawn_again(tmp_path: 
     mtime = html.stat().st_mtime_ns
     asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
     assert html.stat().st_mtime_ns == mtime  # not drawn again: nothing changed
+
+
+def test_status_names_the_plan_yaml_edits_the_plan_put_back_lacks(tmp_path: Path) -> None:
+    """A goal's vision edited and rendered (a new plan; the old one kept), a scene of an
+    unchanged goal then edited in plan.yaml, then the goals edit undone: the render puts
+    the old plan back and names the edit it lacks ("your edits not in the plan put back:
+    01-health-1 affirmation"), but `status` before it said only that it goes back to the
+    old plan. It names the edit too."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from mindmovie.status import collect_status
+
+    goals, settings = _offline(tmp_path)
+    first = asyncio.run(Pipeline(goals, settings).run(until="plan"))
+    text = goals.read_text()
+    (line,) = [ln for ln in text.splitlines() if "vision:" in ln][1:2]
+    goals.write_text(text.replace(line, line.replace("vision: ", "vision: Truly, ")))
+    asyncio.run(Pipeline(goals, settings).run(until="plan"))
+    plan_path = first.run_dir / "plan.yaml"
+    plan = yaml.safe_load(plan_path.read_text())
+    scene = plan["scenes"][0]
+    assert scene["goal"] == 1
+    scene["affirmation"] = "I fly along the trail"
+    plan_path.write_text(yaml.safe_dump(plan, sort_keys=False, allow_unicode=True))
+    goals.write_text(text)  # the goals edit undone
+    inputs = collect_status(first.run_dir, settings=settings, goals=goals)["inputs"]
+    assert inputs["plan_kept"] is True
+    assert inputs["plan_kept_lacks"] == [f"{scene['id']} affirmation"], inputs
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"output_dir: {tmp_path / 'outputs'}\noutput: {{size: 160x90, fps: 8}}\n"
+        "plan: {scene_seconds: 2}\n"
+    )
+    args = ["status", str(first.run_dir), "-c", str(cfg), "--goals", str(goals)]
+    said = " ".join(CliRunner().invoke(app, args, env={"COLUMNS": "200"}).output.split())
+    assert f"plan.previous.yaml; your edits not in it: {scene['id']} affirmation" in said, said
+    reporter, warned = _warnings()
+    asyncio.run(Pipeline(goals, settings, reporter=reporter).run(until="plan"))
+    assert any(f"not in the plan put back: {scene['id']} affirmation" in w for w in warned)
