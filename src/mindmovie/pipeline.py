@@ -156,7 +156,6 @@ from mindmovie.retry import (
 from mindmovie.status import settings_changes
 from mindmovie.store import (
     CARRY_MARKED_META,
-    FALLBACK_META,
     JOB_CREATED_USAGE,
     KEPT_DIR,
     ORIGIN_SALT_META,
@@ -769,7 +768,7 @@ def refused_whole(store: Store, step: Step, variants: Sequence[tuple[str, str, A
         and len(variants) > 1
         and step.input_key == variants[-1][1]
         and step.input_key != variants[0][1]
-        and store.get_meta(f"{FALLBACK_META}{step.input_key}") is not None
+        and store.marked_fallback(step.input_key)
     )
 
 
@@ -4515,9 +4514,13 @@ class Pipeline:
             ),
             # a path that is no readable file (a folder, edited into plan.yaml) is left
             # out as a missing one is: `check_plan` refuses both before any step is made
-            refs=[self._photo_id(p) for p in self._refs_keyed(model, refs, source, all_refs)]
-            if not (legacy or written or before_dec06)
-            else [self._photo_id(p) for p in refs if _readable_file(p)],
+            # (every one in the keys of before: `legacy`, `written`, `before_dec06`)
+            refs=[
+                self._photo_id(p)
+                for p in self._refs_keyed(
+                    model, refs, source, all_refs or legacy or written or before_dec06
+                )
+            ],
             source=self._photo_id(source) if source else None,
         )
         fitted = model.name == "local" and source is not None and not legacy
@@ -9402,10 +9405,6 @@ class Pipeline:
         except ValueError:
             shown = None
         return {**basis, "shown": shown if isinstance(shown, dict) else None}
-
-    def _kept_plan(self, store: Store, planner: Planner | tuple[str, str]) -> Plan | None:
-        kept = self._kept_plan_key(store, planner)
-        return None if kept is None else kept[1]
 
     def outlook(self, store: Store, planner: Planner | tuple[str, str]) -> Outlook:
         """What this render would reuse, read-only: the same checks as the render makes."""

@@ -141,6 +141,14 @@ def _told_when(exc: Transient) -> None:
     )
 
 
+def _noted(state: RetryCallState, first_429: list[float]) -> BaseException | None:
+    """The try's error, its time noted in `first_429` when it is the call's first 429."""
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, RateLimited) and not first_429:
+        first_429.append(state.outcome_timestamp or time.monotonic())
+    return exc
+
+
 def _stop(
     attempts: int,
     patience: float,
@@ -158,9 +166,7 @@ def _stop(
     running job's poll, which waits as long as its deadline allows)."""
 
     def stop(state: RetryCallState) -> bool:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited) and not first_429:
-            first_429.append(state.outcome_timestamp or time.monotonic())
+        exc = _noted(state, first_429)
         if long_asks and _asks_too_long(exc):
             return True
         if (
@@ -227,10 +233,9 @@ async def with_retry(
         # a 429 past the tries waits no longer than the patience left: its Retry-After
         # (up to MAX_RETRY_AFTER) or backoff held the call that long past the patience
         took = backoff(state)
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited) and not first_429:
-            # (tenacity asks the wait before the stop, which noted it too late for it)
-            first_429.append(state.outcome_timestamp or time.monotonic())
+        # (tenacity asks the wait before the stop: noted here too, the first 429 was
+        # not known yet to the first wait)
+        exc = _noted(state, first_429)
         if state.attempt_number >= attempts and isinstance(exc, RateLimited) and first_429:
             if exc.retry_after is not None:
                 took = max(took, PATIENT_GAP)

@@ -41,7 +41,6 @@ from mindmovie.plan import (
 )
 from mindmovie.providers.base import is_local_job
 from mindmovie.store import (
-    FALLBACK_META,
     Store,
     StoreError,
     check_journal_link,
@@ -360,7 +359,7 @@ def collect_status(
             if s.stage == "clip"
             and s.status == "failed"
             and s.error_kind == "content_rejected"
-            and store.get_meta(f"{FALLBACK_META}{s.input_key}") is not None
+            and store.marked_fallback(s.input_key)
         }
     finally:
         store.close()
@@ -391,6 +390,7 @@ def collect_status(
     scenes: dict[str, dict[str, Any]] = {
         sid: {"scene_id": sid, "attempts": 0, "in_plan": True} for sid in plan_ids or []
     }
+    billed_jobs = {r["remote_id"] for r in ledger if r["state"] == "billed" and r["remote_id"]}
     for st in steps:
         if st.stage not in SCENE_STAGES:
             continue
@@ -429,9 +429,7 @@ def collect_status(
             if st.stage == "clip" and st.status == "failed":
                 # billed: the provider made it (a poll answered without its URL, a
                 # download that failed); the render looks at it again first
-                row["job_billed"] = any(
-                    r["remote_id"] == st.remote_id and r["state"] == "billed" for r in ledger
-                )
+                row["job_billed"] = st.remote_id in billed_jobs
         if st.stage == "clip" and is_local_job(st.remote_id):
             # made here, free: its step "submitted" is a render stopped midway (or
             # rendering now), not a job in flight

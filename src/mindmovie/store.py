@@ -1224,6 +1224,10 @@ class Store:
         scene's planned request was refused), before it is sent."""
         self.set_meta(f"{FALLBACK_META}{input_key}", "1")
 
+    def marked_fallback(self, input_key: str) -> bool:
+        """Was the request `input_key` asked as a content-filter fallback (`mark_fallback`)?"""
+        return self.get_meta(f"{FALLBACK_META}{input_key}") is not None
+
     def counts_as_fallback(self, input_key: str) -> bool:
         """May a result made from `input_key`, a fallback variant of a scene's request,
         stand for the scene's clip? Only if it was asked as the fallback (`mark_fallback`):
@@ -1232,7 +1236,7 @@ class Store:
         recorded cannot tell, and counts it, as renders then did (never bought twice)."""
         if self.get_meta(FALLBACKS_MARKED_META) is None:
             return True
-        return self.get_meta(f"{FALLBACK_META}{input_key}") is not None
+        return self.marked_fallback(input_key)
 
     def set_detail(self, scene_id: str, stage: str, detail: str) -> None:
         """Replace a step's recorded detail (e.g. the plan's basis after a rekey)."""
