@@ -1819,6 +1819,12 @@ GOALS_SEEN_KEEP = 50
 #: (`goals.photo_look`): one re-saved since with other bytes and the same look is keyed
 #: as the one recorded (`Pipeline._photo_id`)
 PHOTO_LOOK_META = "photo_look:"
+#: run.db meta key prefix: per sha256 of a clip composed, what the compositor needs to
+#: know of it (`media.clip_facts`, JSON with `CLIP_FACTS_VERSION`): a render with nothing
+#: to redo ran ffmpeg on every clip to learn them again (~3.3 s of ~4.9 s at 180 scenes)
+CLIP_FACTS_META = "clip_facts:"
+#: the version of `media.clip_facts`' reading: a record of another is read again
+CLIP_FACTS_VERSION = 1
 #: run.db meta: "out" when the last render was given its folder with --out, else
 #: "title" (output_dir/<slug of the title>): only such a folder follows a new title
 FOLDER_META = "folder"
@@ -2547,6 +2553,23 @@ def first_try(step: Step | None, variants: Sequence[tuple[str, float]]) -> tuple
         return (rest or list(variants))[0]
     return variants[0]
 
+
+
+def _recorded_clip_facts(value: str | None) -> tuple[bool, str, str] | None:
+    """A clip's facts as run.db records them (`CLIP_FACTS_META`); None for none, one of
+    another version, or one damaged by hand (the clip is probed again: nothing lost)."""
+    if value is None:
+        return None
+    try:
+        rec = json.loads(value)
+        has_audio, matrix, hdr = rec["facts"]
+        if rec.get("v") != CLIP_FACTS_VERSION:
+            return None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if isinstance(has_audio, bool) and isinstance(matrix, str) and isinstance(hdr, str):
+        return has_audio, matrix, hdr
+    return None
 
 class Pipeline:
     """One render of one goals file into one run directory."""
@@ -6765,12 +6788,19 @@ class Pipeline:
         cs = self.settings.compose
         spec = output_spec(self.settings)
         scenes = []
+        learnt: dict[str, str] = {}
         for sc in plan.scenes:
             if sc.id not in clips:
                 continue
             clip = clips[sc.id]
             sha = sha256_file(clip)
-            has_audio, matrix, hdr = clip_facts(clip, sha)
+            facts = _recorded_clip_facts(store.get_meta(CLIP_FACTS_META + sha))
+            if facts is None:
+                facts = clip_facts(clip, sha)
+                learnt[CLIP_FACTS_META + sha] = json.dumps(
+                    {"v": CLIP_FACTS_VERSION, "facts": list(facts)}
+                )
+            has_audio, matrix, hdr = facts
             if hdr and (missing := hdr_filters_missing()):
                 # composed as before (read as BT.709) rather than failing the render
                 self.reporter.warn(
@@ -6791,6 +6821,8 @@ class Pipeline:
                     clip_hdr=hdr,
                 )
             )
+        if learnt:
+            store.set_metas(learnt)
         music = expanded(plan.music) if plan.music else None  # as check_plan
         movie = MovieInput(
             title=plan.title,

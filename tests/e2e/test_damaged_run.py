@@ -86,6 +86,8 @@ META_KEYS = (
     "photo_look:" + sha256_file(Path(__file__).parents[2] / "examples" / "photos" / "me.jpg"),
     # the plan as its planner made it, under the plan's input key (looked up in the run)
     "planned_plan:",
+    # what the compositor knows of a clip, under its sha256 (looked up in the run)
+    "clip_facts:",
 )
 
 
@@ -100,7 +102,7 @@ def test_the_damaged_meta_tests_cover_every_key_a_render_writes(finished: Path) 
 
 #: the keys whose value is JSON: damaged also as JSON of the wrong shape
 _JSON_KEYS = {"settings", "outputs_before", "rendered_scene:01-health-1", "composed_plan"}
-_JSON_KEYS |= {"fresh_pending", "plan_unrepaired", "planned_plan:", "goals_seen"}
+_JSON_KEYS |= {"fresh_pending", "plan_unrepaired", "planned_plan:", "goals_seen", "clip_facts:"}
 _JSON_KEYS |= {k for k in META_KEYS if k.startswith("storyboard_") and k != "storyboard_inputs"}
 
 
@@ -115,7 +117,9 @@ def test_a_meta_value_damaged_by_hand_is_no_traceback(finished: Path, key: str, 
     run, the render reuses everything, and the ledger and files are as they were."""
     db = finished / "run" / "run.db"
     if key.endswith(":"):  # a key of the run's own: the one it wrote
-        ((key,),) = _sql(db, "SELECT key FROM meta WHERE key LIKE ?", key + "%")
+        ((key,),) = _sql(
+            db, "SELECT key FROM meta WHERE key LIKE ? ORDER BY key LIMIT 1", key + "%"
+        )
     _sql(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", key, value)
     steps = _sql(db, "SELECT scene_id, stage, sha256 FROM steps WHERE stage IN ('keyframe','clip')")
     st, _ = status_json(finished, "run")
