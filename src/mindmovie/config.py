@@ -1560,14 +1560,27 @@ def config_beside_goals(goals: Path, given: Path | None) -> str | None:
         return None
     there = goals.absolute().parent / "config.yaml"
     try:
-        if not there.is_file() or Path.cwd().samefile(there.parent):
+        if not there.is_file():
             return None
     except OSError:
         return None
+    try:
+        here = str(Path.cwd())
+    except FileNotFoundError:
+        # the folder run from was removed (render --out works there): it holds no
+        # config.yaml, and the one beside goals.yaml was dropped without a word
+        here = "which no longer exists"
+    else:
+        try:
+            if Path(here).samefile(there.parent):
+                return None
+        except OSError:
+            return None
+        here += ", which has none"
     shown = goals.parent / "config.yaml"  # as GOALS was given
     return (
         f"{shown}, beside goals.yaml, is not read: the config file read is config.yaml in "
-        f"the folder you run mindmovie from ({Path.cwd()}), which has none; give it with "
+        f"the folder you run mindmovie from ({here}); give it with "
         f"--config {shown}, or run mindmovie from {shown.parent}"
     )
 

@@ -2837,7 +2837,7 @@ def test_a_config_yaml_beside_goals_yaml_that_is_not_read_is_said(
     monkeypatch.delenv("MINDMOVIE_CONFIG", raising=False)
     said = (
         "warning: ../proj/config.yaml, beside goals.yaml, is not read: the config file read "
-        f"is config.yaml in the folder you run mindmovie from ({here}), which has none; give "
+        f"is config.yaml in the folder you run mindmovie from ({here}, which has none); give "
         "it with --config ../proj/config.yaml, or run mindmovie from ../proj"
     )
     goals = Path("../proj/goals.yaml")  # as a person gives it
@@ -2883,3 +2883,27 @@ def test_a_goals_key_in_the_config_file_is_told_to_go_in_goals_yaml(
     assert str(e.value) == (
         f"{cfg}:2: {key}: unknown setting: {key} is written in goals.yaml, not in the settings"
     ), e.value
+
+
+def test_a_config_yaml_beside_goals_yaml_is_said_when_run_from_a_removed_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from a folder since removed, `render --out` works; the config.yaml beside
+    goals.yaml was dropped without a word there (a 720p render of a 160x90 config; its
+    budget_usd would go too), where from any other folder it is said."""
+    from mindmovie.init_goals import write_template
+
+    goals = write_template(tmp_path / "proj")
+    (tmp_path / "proj" / "config.yaml").write_text("output:\n  fps: 30\n", encoding="utf-8")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    monkeypatch.delenv("MINDMOVIE_CONFIG", raising=False)
+    gone.rmdir()
+    code, _, err = _invoke(["estimate", str(goals), "--out", str(tmp_path / "o")])
+    assert code == 0, err
+    assert (
+        f"warning: {tmp_path}/proj/config.yaml, beside goals.yaml, is not read: the config "
+        "file read is config.yaml in the folder you run mindmovie from (which no longer "
+        f"exists); give it with --config {tmp_path}/proj/config.yaml"
+    ) in err, err
