@@ -2554,7 +2554,6 @@ def first_try(step: Step | None, variants: Sequence[tuple[str, float]]) -> tuple
     return variants[0]
 
 
-
 def _recorded_clip_facts(value: str | None) -> tuple[bool, str, str] | None:
     """A clip's facts as run.db records them (`CLIP_FACTS_META`); None for none, one of
     another version, or one damaged by hand (the clip is probed again: nothing lost)."""
@@ -2570,6 +2569,7 @@ def _recorded_clip_facts(value: str | None) -> tuple[bool, str, str] | None:
     if isinstance(has_audio, bool) and isinstance(matrix, str) and isinstance(hdr, str):
         return has_audio, matrix, hdr
     return None
+
 
 class Pipeline:
     """One render of one goals file into one run directory."""
