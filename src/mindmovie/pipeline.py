@@ -7567,6 +7567,11 @@ class Pipeline:
             finally:
                 old.close()
         except (StoreError, sqlite3.Error, OSError) as e:
+            if isinstance(e, OSError) and e.errno in (errno.EMFILE, errno.ENFILE):
+                # a limit met, not a run.db that cannot be read: stopped before --fresh
+                # is agreed to for good, the next render puts the old run back and its
+                # jobs are polled (carried over nothing, they were left unpolled)
+                raise
             self.reporter.warn(
                 f"--fresh: the clip jobs still in flight in {db} (if any) could not be "
                 f"carried into this run ({e}); that ledger still counts them"

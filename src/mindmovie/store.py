@@ -181,6 +181,29 @@ def path_too_long(path: Path) -> int | None:
     return n if n > SQLITE_MAX_PATH else None
 
 
+def out_of_files(spare: int = 4) -> bool:
+    """Whether this process is at (or `spare` short of) its open files limit (`ulimit
+    -n`), or the system at its own. SQLite says a file it could not open for that
+    "unable to open database file", as for a folder it may not write: under `ulimit -n
+    16` a render warned three times to fix folder permissions (a --fresh run's clip jobs
+    in flight "could not be carried"), then stopped on the limit."""
+    import resource
+
+    try:
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (OSError, ValueError):
+        return False
+    for listing in ("/proc/self/fd", "/dev/fd"):
+        try:
+            n = len(os.listdir(listing))
+        except OSError as e:
+            if e.errno in (errno.EMFILE, errno.ENFILE):
+                return True  # (listing a folder takes a file too)
+            continue
+        return soft != resource.RLIM_INFINITY and n + spare >= soft
+    return False
+
+
 #: SQLITE_IOERR and SQLITE_FULL: the disk, not the file (a full disk gives either, e.g.
 #: IOERR_SHMSIZE when WAL's -shm cannot grow)
 _IOERR, _FULL = 10, 13
@@ -796,6 +819,10 @@ class Store:
                     "not changed, and it holds the run's journal: keep it, check the disk "
                     "(free space, its health), and render again."
                 ) from None
+            if code in _NOT_WRITABLE and out_of_files():
+                # not the folder's permissions: the process's open files limit (the
+                # render says it in one line, `pipeline.limit_message`)
+                raise OSError(errno.EMFILE, f"too many open files to open {path} ({e})") from None
             if code in _NOT_WRITABLE and (n := path_too_long(path)) is not None:
                 # said "cannot be written ... read-only or belongs to another user", of a
                 # folder this user can write: the permissions were not the problem

@@ -2517,3 +2517,32 @@ def test_a_render_with_nothing_to_redo_runs_no_ffmpeg_on_its_clips(
     asyncio.run(Pipeline(goals, settings).run())
     assert len([p for p in probed if p.name == "clip.mp4"]) == 1
     assert (first.run_dir / "movie.mp4").stat().st_mtime_ns == mtime
+
+
+def test_a_fresh_render_that_meets_the_open_files_limit_puts_the_old_run_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`render --fresh` whose look at the run it set aside met the open files limit
+    (`ulimit -n 16`) warned that run's clip jobs in flight "could not be carried" and
+    went on without them: paid clips left unpolled in previous/. It stops there, before
+    the fresh run is agreed to for good; the next render puts the old run back whole."""
+    import asyncio
+    import errno
+
+    from mindmovie.pipeline import DiskFull, Pipeline
+
+    goals, settings = _offline(tmp_path)
+    first = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    limited = Pipeline(goals, settings)
+
+    def out_of_files(old: Store) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(limited, "_take_aside_receipts", out_of_files)
+    with pytest.raises(DiskFull, match="too many files open"):
+        asyncio.run(limited.run(until="keyframes", fresh=True))
+    again = asyncio.run(Pipeline(goals, settings).run(until="keyframes"))
+    assert again.run_dir == first.run_dir and again.ran == []
+    assert not (first.run_dir / "previous").exists() or not any(
+        (first.run_dir / "previous").iterdir()
+    )

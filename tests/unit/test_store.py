@@ -1652,3 +1652,27 @@ def test_a_run_db_wal_this_user_cannot_read_is_said_not_read_past(tmp_path: Path
     looked, said = out.split("\n", 1)
     assert int(looked) > 0  # a look among runs reads it as it is, as before
     assert said.startswith(f"{wal} cannot be read (Permission denied)"), out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="Linux's /proc")
+def test_a_run_db_not_opened_for_the_open_files_limit_is_not_said_a_permissions_problem(
+    tmp_path: Path,
+) -> None:
+    """SQLite says a file it could not open for the open files limit (`ulimit -n`)
+    "unable to open database file", as for a folder this user may not write: a render
+    so limited warned to fix folder permissions. It is the limit (EMFILE), which the
+    render says in one line."""
+    import resource
+
+    Store(tmp_path / "run.db").close()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    opened = len(os.listdir("/proc/self/fd")) - 1  # (the listing's own)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (opened, hard))
+    try:
+        with pytest.raises(OSError) as caught:
+            Store(tmp_path / "run.db")
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert caught.value.errno == errno.EMFILE, caught.value
+    assert "permissions" not in str(caught.value)
+    Store(tmp_path / "run.db").close()  # the limit raised: it opens
