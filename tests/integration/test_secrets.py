@@ -108,6 +108,18 @@ def test_refused_and_failing_calls_name_no_key(sim: SimServer, tmp_path: Path) -
     status = _mindmovie(tmp_path, "status", str(tmp_path / "failing"), "--json")
     assert status.returncode == 0 and "HTTP 503" in status.stdout, status.stdout
     _check(status)
+    # a video job the provider failed, its reason quoting the key: the reason is the
+    # refund's note in the ledger, which held it whole (and `status --json` said it)
+    sim.clear_faults()
+    sim.add_fault("fail", path="/contents/generations/tasks", code="InternalError",
+                  message=f"task failed for key {KEYS['ARK_API_KEY']}")  # fmt: skip
+    r = _mindmovie(tmp_path, "render", str(goals), "-c", str(cfg), "--out",
+                   str(tmp_path / "job-failed"), "--yes")  # fmt: skip
+    assert r.returncode != 0 and "InternalError" in r.stderr, (r.stdout, r.stderr)
+    _check(r)
+    status = _mindmovie(tmp_path, "status", str(tmp_path / "job-failed"), "--json")
+    assert status.returncode == 0 and "task failed for key" in status.stdout, status.stdout
+    _check(status)
     assert _leaks_in_files(tmp_path) == []
 
 

@@ -735,6 +735,15 @@ class JobState:
     #: result, so the day a result is kept counts from no earlier (`Store.refetchable_clip`)
     created_at: float | None = None
 
+    def __post_init__(self) -> None:
+        # the provider's own words for a failed job: kept in run.db's ledger (the
+        # refund's reason) and said by `status --json`, where a key they quoted was
+        # stored whole (a ProviderError's message, printed, was hidden)
+        if self.error:
+            from mindmovie.config import hide_keys
+
+            self.error = hide_keys(self.error)
+
     @property
     def done(self) -> bool:
         return self.status not in ("queued", "running")
