@@ -1780,7 +1780,18 @@ def _not_a_block(path: list[str], value: Any, from_env: bool) -> str:
     what = "a list" if isinstance(value, list) else "a single value"
     if from_env and isinstance(value, str) and value.lstrip().startswith(("{", "[")):
         what = "text that is not JSON"  # `{fps: 30}`: JSON wants "fps" in double quotes
-    return f"must be a block of settings{names}, not {what}{_got(value, path)}{how}"
+    got = _got(value, path)
+    if path[:1] == ["providers"] and isinstance(value, str) and value.strip():
+        # `providers: {byteplus: <the key>}`: a key written where its settings go was
+        # quoted whole, where its shape is not one `hide_keys` knows (an Ark key's is
+        # not) and it is in no variable (why it was written here)
+        names_of = KEY_VARIABLES.get(path[1] if len(path) > 1 else "", ())
+        where = f" in {names_of[0]}" if names_of else ""
+        got = (
+            "; the text given is not shown (a key? it belongs in the environment or "
+            f"./.env{where}, never in a settings file)"
+        )
+    return f"must be a block of settings{names}, not {what}{got}{how}"
 
 
 def _got(value: Any, path: list[str]) -> str:

@@ -370,3 +370,24 @@ def test_a_key_typed_where_a_value_goes_is_not_said_back(tmp_path: Path) -> None
         assert r.returncode == 2 and "error: " in r.stderr, (args, r.returncode, r.stderr)
         assert "not shown" in r.stderr, (args, r.stderr)
         _check(r)
+
+
+def test_an_ark_key_written_as_a_provider_s_settings_is_not_said_back(tmp_path: Path) -> None:
+    """`providers: {byteplus: <key>}` in config.yaml (or as MINDMOVIE_PROVIDERS__BYTEPLUS),
+    with ARK_API_KEY not set: the error quoted the key whole ("got '3f6c...'"), as an
+    Ark key has no shape `hide_keys` knows and it was in no variable to hide."""
+    ark = f"3f6c-{MARK}-9e21-0c5a8d4f7b10"  # an Ark key's length (36)
+    (tmp_path / "goals.yaml").write_text("title: T\ngoals:\n  - category: health\n    vision: v\n")
+    (tmp_path / "c.yaml").write_text(f"preset: byteplus\nproviders:\n  byteplus: {ark}\n")
+    (tmp_path / "p.yaml").write_text(f"preset: byteplus\nproviders: {ark}\n")
+    no_key = {"ARK_API_KEY": "", "BYTEPLUS_API_KEY": ""}
+    for args, env in (
+        (["doctor", "-c", "c.yaml"], no_key),
+        (["estimate", "goals.yaml", "-c", "p.yaml"], no_key),
+        (["estimate", "goals.yaml"], {**no_key, "MINDMOVIE_PROVIDERS__BYTEPLUS": ark}),
+    ):
+        r = _mindmovie(tmp_path, *args, env=env)
+        assert r.returncode != 0 and "must be a block of settings" in r.stdout + r.stderr, (
+            args, r.stdout, r.stderr)  # fmt: skip
+        assert "not shown" in r.stdout + r.stderr, (args, r.stdout, r.stderr)
+        _check(r)
