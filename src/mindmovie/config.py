@@ -210,7 +210,7 @@ class ProviderSettings(_Strict):
             inside = " with a space, tab or line break in it" if blank else ""
             raise ValueError(
                 f"must be an http:// or https:// address (e.g. https://api.example.com/v1), "
-                f"got {v!r}{inside}; null means the provider's own endpoint"
+                f"got {_address_shown(v)!r}{inside}; null means the provider's own endpoint"
             )
         return v
 
@@ -776,7 +776,11 @@ _SHORTEST_KEY = 8
 #: an address's user name and password (`https://user:token@proxy.example/api/v3`), up
 #: to the last `@` before the path: the host follows it, as urlsplit and the SDKs read
 #: it (a password holding an `@` was shown from there)
-_URL_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s'\"<>]+@")
+_URL_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s<>]+@")
+#: a user name and password written without the scheme (`HTTPS_PROXY=user:pw@host:3128`,
+#: which httpx takes as http://; `http:/user:pw@host`, a slash short): `user:` and the
+#: rest up to the last `@` before the host. A name without a password (`a@b`) is none.
+_LOOSE_USERINFO = re.compile(r"(?<![\w.+%~-])[\w.+%~-]+:[^\s/?#<>]*@(?=[\w\[])")
 #: a query parameter of an address whose name says it holds a secret (`?key=`,
 #: `access_token=`, `X-Amz-Signature=`, Azure's `code=`), and its value
 #: (A name runs to the next `;` or `?`, and is looked through once: one that ran over
@@ -797,10 +801,24 @@ def hide_url_secrets(text: str) -> str:
     query parameters named as secrets (`?key=...`). A provider's `base_url` through a
     proxy can hold them; it was kept whole in run.db (the settings, each video job's
     origin) and said in messages. The calls still use the address as set."""
+    if "@" in text:
+        text = _URL_USERINFO.sub(rf"\g<1>{NOT_SHOWN}@", text)
+        text = _LOOSE_USERINFO.sub(f"{NOT_SHOWN}@", text)
     if "://" not in text:
         return text
-    text = _URL_USERINFO.sub(rf"\g<1>{NOT_SHOWN}@", text)
     return _URL_SECRET_PARAM.sub(rf"\g<1>{NOT_SHOWN}", text)
+
+
+def _address_shown(value: str) -> str:
+    """An address refused as set, as its error quotes it: all before its last `@` (but
+    a scheme) hidden, whatever it holds. One too broken to read as an address (a blank
+    or a quote in its password) was quoted whole, `hide_url_secrets` finding no
+    credentials in it."""
+    if "@" not in value:
+        return value
+    head, host = value.rsplit("@", 1)
+    scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/*", head)
+    return f"{scheme.group(0) if scheme else ''}{NOT_SHOWN}@{host}"
 
 
 def recorded_settings(settings: Settings) -> dict[str, Any]:

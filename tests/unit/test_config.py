@@ -2682,6 +2682,44 @@ def test_a_base_url_s_password_holding_an_at_sign_is_hidden_whole() -> None:
     assert hide_url_secrets("see http://[::1]:8797/v1 a@b") == "see http://[::1]:8797/v1 a@b"
 
 
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        # a proxy without its scheme (httpx takes it as http://): doctor's row said it
+        ("HTTPS_PROXY=user:pw9@127.0.0.1:3128", "HTTPS_PROXY=<not shown>@127.0.0.1:3128"),
+        ("got 'user:pw9@127.0.0.1:9'", "got '<not shown>@127.0.0.1:9'"),
+        ("http:/user:pw9@h:9", "http:/<not shown>@h:9"),  # a slash short
+        # a quote is a password's character too (run.db's settings held it whole)
+        ("http://u:pw'9\"x@h:9/v1", "http://<not shown>@h:9/v1"),
+        ("mail me@example.com, or a@b", "mail me@example.com, or a@b"),  # no password
+    ],
+)
+def test_credentials_written_in_an_address_of_another_form_are_hidden(
+    written: str, shown: str
+) -> None:
+    """A user name and password written without a scheme, a slash short of one, or
+    holding a quote were said (doctor's proxy row, an error quoting a base_url) or kept
+    in run.db whole."""
+    from mindmovie.config import hide_url_secrets
+
+    assert hide_url_secrets(written) == shown
+
+
+@pytest.mark.parametrize(
+    "url", ["user:pw9@127.0.0.1:9", "http://user:pw 9@127.0.0.1:9", "http://u:p'9@h:bad"]
+)
+def test_a_base_url_refused_is_quoted_without_its_credentials(url: str, tmp_path: Path) -> None:
+    """A base_url refused (no scheme, a blank in its password, a bad port) was quoted
+    whole by its error, password and all."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f'providers:\n  google:\n    base_url: "{url}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load_settings(cfg, env={})
+    assert "must be an http:// or https:// address" in str(e.value)
+    assert "pw" not in str(e.value) and "p'9" not in str(e.value), str(e.value)
+    assert "<not shown>@" in str(e.value), str(e.value)
+
+
 def test_a_query_parameter_s_name_ends_at_the_next_delimiter() -> None:
     """Every provider error goes through hide_keys. The query-parameter pattern let a
     parameter's name run over `;` and `?`, so each of them began a scan to the end of the
