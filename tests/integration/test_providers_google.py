@@ -2274,3 +2274,57 @@ def test_a_model_not_found_is_told_the_others_by_their_config_names() -> None:
     keys = _catalog_keys("keyframes", "gemini-2.5-flash-image")
     assert "gemini-3-1-flash-image" in keys and "gemini-2-5-flash-image" not in keys, keys
     assert _catalog_keys("keyframes", "gemini-2-5-flash-image") == keys
+
+
+async def test_a_redirect_to_another_host_is_followed_without_the_key(
+    tmp_path: Path,
+) -> None:
+    """google-genai follows redirects (Veo's download is one), and httpx drops only
+    `Authorization` on one to another host: the key, sent as `x-goog-api-key`, went to
+    wherever a base_url's 307 pointed, with every call. It is not sent there."""
+    import http.server
+    import threading
+
+    reached: list[dict[str, str]] = []
+
+    class Elsewhere(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            reached.append({k.lower(): v for k, v in self.headers.items()})
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    class Redirects(Elsewhere):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(307)
+            self.send_header("Location", f"http://localhost:{other.server_address[1]}/x")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    first = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirects)
+    for server in (other, first):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = Settings(
+            preset="google",
+            providers={"google": {"base_url": f"http://127.0.0.1:{first.server_address[1]}"}},
+        )
+        kf = GeminiKeyframes.from_settings(settings, KEY)
+        req = KeyframeRequest(
+            scene_id="s1", prompt="a lake", width=1280, height=720, seed=1, aspect="16:9"
+        )
+        with pytest.raises(Transient):  # the other host's 500
+            await kf.generate(req)
+        await kf.aclose()
+    finally:
+        for server in (other, first):
+            server.shutdown()
+            server.server_close()
+    assert reached, "the redirect was followed"
+    assert [h for h in reached if "x-goog-api-key" in h or "authorization" in h] == []

@@ -447,6 +447,34 @@ async def _answer_started(response: Any) -> None:
             raise _UnreadableAnswer(response, charset)
 
 
+#: the answers httpx follows to the address in their Location
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+async def _key_stays_home(response: Any) -> None:
+    """httpx's response hook: a redirect to another host is followed without the key.
+    google-genai follows redirects (Veo's download is one, to where the file is kept),
+    and httpx drops only `Authorization` from one to another host, as the request to
+    follow is made from the one redirected: the key, sent as `x-goog-api-key`, went
+    to wherever a base_url's 307 pointed, with every call. Dropped from that request
+    here, before httpx copies its headers."""
+    if response.status_code not in _REDIRECTS or "location" not in response.headers:
+        return
+    request = response.request
+    try:
+        target = request.url.join(response.headers["location"])
+    except Exception:  # an address httpx cannot read: it fails the call itself
+        return
+    if (target.scheme, target.host, target.port) != (
+        request.url.scheme,
+        request.url.host,
+        request.url.port,
+    ):
+        for name in ("x-goog-api-key", "authorization"):
+            if name in request.headers:
+                del request.headers[name]
+
+
 def _tls_args(mode: Mode, http: types.HttpOptions) -> dict[str, Any]:
     """The TLS contexts google-genai makes for each client (its httpx client's `verify`;
     `ssl` for its websockets and aiohttp), made as it makes them but once a process
@@ -476,7 +504,7 @@ def _make_client(settings: Settings, mode: Mode) -> genai.Client:
     ps = settings.providers.google
     http = types.HttpOptions(
         timeout=int(ps.timeout * 1000),
-        async_client_args={"event_hooks": {"response": [_answer_started]}},
+        async_client_args={"event_hooks": {"response": [_answer_started, _key_stays_home]}},
         retry_options=types.HttpRetryOptions(attempts=1),
     )
     assert http.async_client_args is not None
