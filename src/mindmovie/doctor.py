@@ -1142,6 +1142,16 @@ def _google_mode(
     text = describe_mode(settings, keys)
     ok = ":" not in text  # describe_mode appends ": <problem>" when something is missing
     ps = settings.providers.google
+    from mindmovie.providers.google import _resolve_mode, sdk_base_url_variable
+
+    if ps.base_url is None and (env := sdk_base_url_variable(_resolve_mode(settings))):
+        from mindmovie.config import hide_url_secrets
+
+        # said after the check above (an address holds a colon)
+        text += (
+            f"; calls go to {hide_url_secrets(env[1])} ({env[0]}, which google-genai reads "
+            "when providers.google.base_url is null)"
+        )
     if not ok and used and keys.google is None and not ps.project_mode:
         # the row ended "GOOGLE_API_KEY (or GEMINI_API_KEY) not set", nothing to do
         text += f"; {_set_key('google')}"

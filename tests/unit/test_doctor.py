@@ -573,6 +573,34 @@ def test_google_mode_is_not_ok_when_its_key_is_missing(clean_env: None) -> None:
             assert c.name.startswith("key ") and "not used by this preset" in c.detail
 
 
+@pytest.mark.parametrize(
+    ("variable", "vertexai"), [("GOOGLE_VERTEX_BASE_URL", True), ("GOOGLE_GEMINI_BASE_URL", False)]
+)
+def test_the_google_endpoint_google_genai_takes_from_the_environment_is_said(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch, variable: str, vertexai: bool
+) -> None:
+    """google-genai reads GOOGLE_VERTEX_BASE_URL or GOOGLE_GEMINI_BASE_URL when
+    providers.google.base_url is null: the calls, and the key, went there while doctor
+    said only "vertex express (API key)", and a Veo job's origin was recorded as
+    Google's own endpoint (a job made there is polled only there)."""
+    from mindmovie.providers.google import job_origin
+
+    monkeypatch.setenv(variable, "http://proxyuser:pw9@127.0.0.1:9/")
+    monkeypatch.setenv("GOOGLE_API_KEY", "g" * 39)
+    google = {"vertexai": vertexai}  # (developer mode makes no Veo video: local clips)
+    settings = load_settings(
+        None,
+        overrides={"preset": "google", "providers": {"google": google}}
+        | ({} if vertexai else {"video": {"provider": "local"}}),
+    )
+    (row,) = [c for c in run_checks(settings) if c.name == "google mode"]
+    assert row.ok and f"calls go to http://<not shown>@127.0.0.1:9/ ({variable}" in row.detail
+    origin = job_origin(settings, Keys.from_env(), b"salt")
+    assert origin["base_url"] == "http://127.0.0.1:9", origin
+    monkeypatch.delenv(variable)
+    assert "googleapis.com" in job_origin(settings, Keys.from_env(), b"salt")["base_url"]
+
+
 def test_google_preset_without_google_genai_cannot_run(
     clean_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
