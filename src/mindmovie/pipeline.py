@@ -5517,7 +5517,9 @@ class Pipeline:
             seconds=req.seconds,
             **frame,
             seed=req.seed,
-            audio=req.audio,
+            # the local motion makes no sound (said as ignored): video.audio turned on
+            # or off made every free clip again, the same bytes
+            audio=req.audio and model.name != "local",
             options=(
                 self.settings.video.options
                 if legacy or written

@@ -2546,3 +2546,29 @@ def test_a_fresh_render_that_meets_the_open_files_limit_puts_the_old_run_back(
     assert not (first.run_dir / "previous").exists() or not any(
         (first.run_dir / "previous").iterdir()
     )
+
+
+def test_settings_the_local_providers_ignore_make_nothing_again(tmp_path: Path) -> None:
+    """video.audio and the stages' options are said to be ignored by the local
+    providers, and were: the keyframes and clips made again came out the same bytes.
+    But each such setting turned on, changed or off made every free keyframe and clip
+    again (13 s for the example). Nothing is made again for them."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+
+    goals, settings = _offline(tmp_path)
+    asyncio.run(Pipeline(goals, settings).run(until="clips"))
+    for change in (
+        {"video": {"audio": True}},
+        {"video": {"audio": True, "options": {"foo": 1}}, "keyframes": {"options": {"x": 2}}},
+        {"video": {"options": {"foo": 2}}},
+    ):
+        changed = settings.model_copy(
+            update={
+                stage: getattr(settings, stage).model_copy(update=fields)
+                for stage, fields in change.items()
+            }
+        )
+        again = asyncio.run(Pipeline(goals, changed).run(until="clips"))
+        assert again.ran == [], (change, again.ran)

@@ -176,7 +176,8 @@ def key_options(
     makes (`byteplus.clip_key_options` for Seedance clips, `keyframe_key_options` for
     Seedream and SeedEdit keyframes, by `model`; for google every option but one set to
     null, which its client sends as not set: `image_size: null` bought every finished
-    keyframe again with the very same request), else all as written."""
+    keyframe again with the very same request), none for local (which takes none), else
+    all as written."""
     if provider == "byteplus" and stage in ("keyframes", "video"):
         from mindmovie.providers import byteplus
 
@@ -185,6 +186,10 @@ def key_options(
         return byteplus.keyframe_key_options(options, model)
     if provider == "google":
         return {k: v for k, v in options.items() if v is not None}
+    if provider == "local":
+        # it takes none (said as ignored, `pipeline.ignored_settings`): any set made
+        # every free keyframe or clip again, and so did each change of them
+        return {}
     return dict(options)
 
 
