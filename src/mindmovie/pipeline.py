@@ -5112,11 +5112,23 @@ class Pipeline:
         if kept > 0.9:
             return None
         best = max(("16:9", "9:16", "1:1"), key=kept_of)
+        if kept_of(best) > kept + 1e-9:
+            fix = f"set output.aspect to {best} for this frame"
+        else:
+            # no aspect fits it better (320x240 is nearest 16:9 of the three): "set
+            # output.aspect to 16:9" of a 16:9 aspect changed nothing
+            a, b = (int(n) for n in out.aspect.split(":"))
+            w = fw - fw % 2
+            h = max(16, round(w * b / a / 2) * 2)
+            fix = (
+                f"no aspect the models make is nearer its shape ({out.aspect} is the "
+                f"nearest): set output.size to one of {out.aspect}'s shape (e.g. {w}x{h}) "
+                "to keep the whole picture"
+            )
         return (
             f"output.size {out.size} is not of output.aspect {out.aspect}'s shape: the "
             f"{' and '.join(sorted(paid))} models make {out.aspect} pictures, cropped to "
-            f"the frame, which keeps only {round(100 * kept)}% of each; set output.aspect "
-            f"to {best} for this frame"
+            f"the frame, which keeps only {round(100 * kept)}% of each; {fix}"
         )
 
     def _build_providers(self) -> tuple[Planner, KeyframeModel, VideoModel]:

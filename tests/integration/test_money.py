@@ -2680,6 +2680,16 @@ async def test_an_output_size_of_another_shape_than_the_aspect_is_told_before_pa
     s = settings_for("byteplus", sim, output={"size": "180x320", "aspect": "9:16"})
     await Pipeline(goals, s, out=tmp_path / "run2", keys=KEYS, reporter=Rec()).run(until="plan")
     assert warned == [], warned
+    # a frame no aspect fits better: it said "set output.aspect to 16:9" of a 16:9 aspect
+    s = settings_for("byteplus", sim, output={"size": "320x240"})
+    await Pipeline(goals, s, out=tmp_path / "run4", keys=KEYS, reporter=Rec()).run(until="plan")
+    assert warned == [
+        "output.size 320x240 is not of output.aspect 16:9's shape: the byteplus models make "
+        "16:9 pictures, cropped to the frame, which keeps only 75% of each; no aspect the "
+        "models make is nearer its shape (16:9 is the nearest): set output.size to one of "
+        "16:9's shape (e.g. 320x180) to keep the whole picture"
+    ], warned
+    warned.clear()
     s = settings_for("local", sim, output={"size": "180x320"})  # free: the frame is as set
     await Pipeline(goals, s, out=tmp_path / "run3", reporter=Rec()).run(until="plan")
     assert warned == [], warned
