@@ -1341,7 +1341,7 @@ def status(
         if not key["needed"]:
             _say(
                 f"key: {names} is not set: {whose}; the next render calls none of them "
-                "(every step is reused), so it does not need it",
+                "(their steps are reused), so it does not need it",
                 markup=False,
             )
             continue
