@@ -322,8 +322,15 @@ def validate_video(
     if allowed is not None and (not float(seconds).is_integer() or int(seconds) not in allowed):
         problems.append(f"duration {_num(seconds)} s not allowed; allowed {cap.durations_text()}")
     if cap.resolutions and resolution not in cap.resolutions:
+        from typing import get_args
+
+        from mindmovie.config import Resolution
+
+        # only those output.resolution takes: "allowed 720p, 1080p, 4k" offered Veo's
+        # 4k, which the setting refuses
+        settable = [r for r in cap.resolutions if r in get_args(Resolution)]
         problems.append(
-            f"resolution {resolution} not allowed; allowed {', '.join(cap.resolutions)}"
+            f"resolution {resolution} not allowed; allowed {', '.join(settable or cap.resolutions)}"
         )
     if cap.ratios and ratio not in cap.ratios:
         problems.append(f"ratio {ratio} not allowed; allowed {', '.join(cap.ratios)}")

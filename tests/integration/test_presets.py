@@ -494,7 +494,7 @@ async def test_a_hand_edited_duration_the_model_cannot_make_is_snapped_as_estima
     ("output", "video", "why"),
     [
         ({"aspect": "1:1"}, {}, "veo-3-1-fast: ratio 1:1 not allowed; allowed 16:9, 9:16"),
-        ({"resolution": "480p"}, {}, "resolution 480p not allowed; allowed 720p, 1080p, 4k"),
+        ({"resolution": "480p"}, {}, "resolution 480p not allowed; allowed 720p, 1080p"),
         ({}, {"model": "veo-3-0", "audio": False}, None),  # a clip it makes: no refusal
     ],
 )

@@ -334,7 +334,7 @@ def test_clip_settings_the_video_model_cannot_make_are_told_where_they_were_writ
     assert code == 2, out
     assert (
         f"{cfg}:5: output.resolution: veo-3-1-fast: resolution 480p not allowed; allowed "
-        "720p, 1080p, 4k"
+        "720p, 1080p;"  # (not Veo's 4k: output.resolution takes no 4k)
     ) in out
     assert "Nothing was spent" in out and "Traceback" not in out
     assert sim.stats()["requests"] == 0

@@ -604,7 +604,7 @@ def test_what_a_run_stopping_early_or_resumed_shows() -> None:
 
 def test_settings_no_clip_can_be_made_with_are_named_and_scene_seconds_allowed() -> None:
     assert costs.clip_settings_problem(google(output={"resolution": "480p"})) == (
-        "output.resolution: veo-3-1-fast: resolution 480p not allowed; allowed 720p, 1080p, 4k"
+        "output.resolution: veo-3-1-fast: resolution 480p not allowed; allowed 720p, 1080p"
     )
     # led by the setting refused first (the CLI puts where it was written in front)
     assert costs.clip_settings_problem(google(output={"aspect": "1:1"})) == (
