@@ -739,7 +739,8 @@ def _made(res: Any, until: str) -> str:
 
 
 @command(
-    """Render the movie for GOALS into outputs/<title>/movie.mp4.
+    """Render the movie for GOALS into outputs/<title>/movie.mp4 (outputs/ is the
+    output_dir setting; a run rendered before goes on in its folder; --out chooses).
 
     With paid providers the cost estimate is shown first and you are asked to confirm
     (every run), unless --yes; --budget caps the spend and stops cleanly at the cap.
