@@ -426,7 +426,7 @@ def _missing_text(path: Path | None, failed: str | None = None) -> str:
     said the next render would simply make one; `status` calls it changed. ``failed``:
     the scene's note from `failed_steps`."""
     if failed is not None and failed.startswith("keyframe"):
-        return "keyframe failed"
+        return "keyframe failed" if failed.startswith("keyframe failed") else "keyframe stopped"
     if path is not None and path.is_file():
         return "keyframe unreadable"
     return "no keyframe yet"
@@ -1284,7 +1284,15 @@ def failed_notes(steps: Iterable[Step], plan: Plan) -> dict[str, str]:
         if st.scene_id not in ids or st.status != "failed" or st.stage not in ("keyframe", "clip"):
             continue
         if st.stage == "keyframe" or st.scene_id not in out:
-            out[st.scene_id] = f"{st.stage} failed: {st.error or 'no reason was recorded'}"
+            # stopped by Ctrl-C or the budget (most not even started): "failed" read as
+            # if the provider had refused it, where status says stopped and retried
+            why = st.error or "no reason was recorded"
+            if st.error_kind not in ("budget", "interrupted"):
+                out[st.scene_id] = f"{st.stage} failed: {why}"
+            elif why.startswith("stopped "):  # "stopped by Ctrl-C"
+                out[st.scene_id] = f"{st.stage} {why}"
+            else:
+                out[st.scene_id] = f"{st.stage} stopped: {why}"
     return out
 
 

@@ -323,6 +323,21 @@ def test_a_failed_keyframe_or_clip_says_it_failed_and_why(tmp_path: Path) -> Non
     with Image.open(png) as im:
         after = im.convert("RGB").crop(boxes[3].image).tobytes()
     assert after != before
+    # stopped by Ctrl-C or the budget: "keyframe failed: stopped by Ctrl-C" read as a
+    # refusal, where status says stopped (and the next render makes it)
+    store = Store(run / "run.db")
+    store.begin(plan.scenes[4].id, "keyframe", "k3")  # (no clip)
+    store.fail(plan.scenes[4].id, "keyframe", "interrupted", "stopped by Ctrl-C")
+    store.begin(plan.scenes[1].id, "clip", "k4")  # (a keyframe, no clip)
+    store.fail(plan.scenes[1].id, "clip", "budget", "the budget $1.00 is reached")
+    store.close()
+    png, html_path = storyboard_from_run(run)
+    page = html_path.read_text(encoding="utf-8")
+    assert "keyframe stopped by Ctrl-C" in page and "failed: stopped" not in page, page
+    assert "clip stopped: the budget $1.00 is reached" in page, page
+    from mindmovie.storyboard import _missing_text  # (the sheet's placeholder of one)
+
+    assert _missing_text(None, "keyframe stopped by Ctrl-C") == "keyframe stopped"
 
 
 def test_unreadable_keyframe_is_a_placeholder(tmp_path: Path) -> None:
