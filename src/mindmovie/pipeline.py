@@ -757,6 +757,10 @@ def _another_runs_folder(path: Path, run_dir: Path) -> str | None:
     )
 
 
+#: what a clip refused whole (`refused_whole`) says after its refusal's words
+_REFUSED_BEFORE = " (at an earlier render; the same requests are not sent again)"
+
+
 def refused_whole(store: Store, step: Step, variants: Sequence[tuple[str, str, Any]]) -> bool:
     """Was the clip `step` last asked for refused by the content filter in every way
     `variants` (`Pipeline._clip_variants`: as planned, then its one fallback) asks it:
@@ -5744,11 +5748,14 @@ class Pipeline:
                 # its fallback, asked after the planned request was refused, was refused
                 # too: sent again, each render bought the planned request, then the
                 # fallback, in turn, each refused (and billed where refusals bill)
+                said = prev.error or "refused by the content filter"
+                # the error as journaled is this one's text at a render before: its
+                # "byteplus scene X: " and this note were said once more each render
+                said = said.removesuffix(_REFUSED_BEFORE)
+                while said.startswith(head := f"{model.name} scene {scene.id}: "):
+                    said = said[len(head) :]
                 raise ContentRejected(
-                    f"{prev.error or 'refused by the content filter'} (at an earlier "
-                    "render; the same requests are not sent again)",
-                    provider=model.name,
-                    scene_id=scene.id,
+                    said + _REFUSED_BEFORE, provider=model.name, scene_id=scene.id
                 )
             # the planned request was refused last time: go straight to the fallback
             variants = [v for v in variants if v[1] != prev.input_key] or variants

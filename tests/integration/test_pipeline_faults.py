@@ -4792,6 +4792,14 @@ async def test_a_clip_refused_as_planned_and_as_its_fallback_is_not_sent_again(
     assert sim.stats()["totals"]["jobs_created"] == jobs  # nothing sent
     assert "the same requests are not sent again" in str(e.value), e.value
     assert pipe.result is not None and set(pipe.result.failed) == {row["scene_id"]}
+    # said once, at every render: its line said "byteplus scene X: " once more a render
+    said = pipe.result.failed[row["scene_id"]]
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    with pytest.raises(RenderFailed):
+        await pipe.run(until="clips")
+    assert pipe.result is not None and pipe.result.failed[row["scene_id"]] == said
+    assert said.count(f"scene {row['scene_id']}:") <= 1, said
+    assert said.count("the same requests are not sent again") == 1, said
     plan_yaml = run / "plan.yaml"
     plan = yaml.safe_load(plan_yaml.read_text())
     for sc in plan["scenes"]:
