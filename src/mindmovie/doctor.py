@@ -1282,7 +1282,9 @@ def _catalog_age(today: dt.date | None = None) -> Check:
     return Check(
         "catalog",
         not stale,
-        f"prices checked {checked.isoformat()} ({age} days ago)"
+        f"prices checked {checked.isoformat()} ("
+        # a clock behind the catalog's date said "(-3635 days ago)"
+        + (f"{age} days ago)" if age >= 0 else "a date ahead of this machine's clock)")
         + ("; re-check prices and model ids before paying" if stale else ""),
         required=False,
     )

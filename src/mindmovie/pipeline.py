@@ -2187,6 +2187,11 @@ def _held_since(taken: float) -> str:
     had just started or had run for hours. Under half a minute (which rounds to none) is
     "under a minute ago": it said "0 min ago"."""
     now = time.time()
+    if taken > now + 60:
+        # a lock file's time ahead of this clock (the clock set back, or no real-time
+        # clock): it said "since 12:00, under a minute ago" of a time to come
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(taken))
+        return f", its lock file dated {when}, ahead of this machine's clock"
     day = "%Y-%m-%d %H:%M" if now - taken >= 20 * 3600 else "%H:%M"
     ago = "under a minute" if now - taken < 30 else hours_minutes(now - taken)
     return f", since {time.strftime(day, time.localtime(taken))}, {ago} ago"

@@ -221,3 +221,16 @@ def test_a_lock_file_that_is_a_symbolic_link_is_refused_and_what_it_leads_to_kep
     assert str(e.value).startswith(f"{run / '.lock'}: is a symbolic link, not the run's lock")
     assert notes.read_text() == "precious notes\n"
     assert not (tmp_path / "gone.txt").exists() and (run / ".lock").is_symlink()
+
+
+def test_a_lock_file_dated_ahead_of_the_clock_is_not_said_taken_under_a_minute_ago() -> None:
+    """A run's lock file dated ahead of this machine's clock (the clock set back, no
+    real-time clock): the render turned away was told "since 12:00, under a minute
+    ago" of a time to come. Its date is said as ahead of the clock."""
+    from mindmovie.pipeline import _held_since
+
+    ahead = time.time() + 3 * 3600
+    said = _held_since(ahead)
+    day = time.strftime("%Y-%m-%d %H:%M", time.localtime(ahead))
+    assert said == f", its lock file dated {day}, ahead of this machine's clock", said
+    assert _held_since(time.time() - 10).endswith(", under a minute ago")

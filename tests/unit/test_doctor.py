@@ -1116,6 +1116,10 @@ def test_the_catalog_is_stale_the_day_after_its_limit() -> None:
     assert fresh.ok and "re-check" not in fresh.detail
     assert not stale.ok and not stale.required and stale.status == "warn"
     assert stale.detail.endswith("; re-check prices and model ids before paying")
+    # a clock behind the catalog's date: "(-3635 days ago)"
+    behind = _catalog_age(checked - dt.timedelta(days=20))
+    assert behind.ok and "days ago" not in behind.detail, behind.detail
+    assert "a date ahead of this machine's clock" in behind.detail, behind.detail
 
 
 def test_providers_json_gives_model_ids_and_the_default_apart(clean_env: None) -> None:
