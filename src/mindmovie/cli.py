@@ -1844,6 +1844,10 @@ def main() -> None:
     app.rich_markup_mode = None if narrow else "rich"
     width = {"terminal_width": max(columns - 2, 20)} if narrow else {}
     _said.clear()
+    shown_nowhere = _output_closed()
+    if shown_nowhere is not None:
+        err.print(f"error: {shown_nowhere}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_FAILED)
     try:
         # named as the docs name it, also under `python -m mindmovie` (or a test runner)
         code = app(prog_name="mindmovie", standalone_mode=False, **width)
@@ -1915,6 +1919,28 @@ def _flags_without_type() -> None:
 
     display_type_rich._mindmovie = True  # type: ignore[attr-defined]
     option.display_type_rich = display_type_rich
+
+
+#: the commands whose work is files, not only their output (`_output_closed`)
+_MAKES_FILES = frozenset(f"mindmovie {c}" for c in ("render", "plan", "storyboard", "init"))
+
+
+def _output_closed() -> str | None:
+    """Why the command is not run when its output has nowhere to go: stdout closed
+    (`status >&-`, Python's sys.stdout None), for the commands whose output is all they
+    make (status, estimate, doctor, providers, and the help): they exited 0 having shown
+    nothing, and a script checking the exit code took it for success (a full disk under
+    `> file` is exit 1, "cannot write to stdout"). render, plan, storyboard and init
+    make files, their work, and go on (`init --guided < answers >&-` is a script's)."""
+    if sys.stdout is not None:
+        return None
+    command = _command_path_from_argv()
+    if command in _MAKES_FILES:
+        return None
+    return (
+        "cannot write to stdout: it is closed; nothing was done (give "
+        f"`{command or 'mindmovie'}` a stdout, e.g. `> /dev/null` to drop its output)"
+    )
 
 
 def _command_path_from_argv() -> str | None:
