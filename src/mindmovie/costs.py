@@ -1100,7 +1100,15 @@ def estimate_table(est: RunEstimate, movie_seconds: float | None = None) -> Tabl
                 # one space between columns (the box's blank divider; no padding, no
                 # edges): with padding beside it too, 'keyframe' was cut to 'keyfr…' at 40
                 self.box, self.show_edge, self.padding = box.SIMPLE_HEAD, False, (0, 0)
-            yield from super().__rich_console__(console, options)
+            # the caption under the table, wrapped at the width there is: as the table's
+            # own it wrapped at the table's (~59 columns in a pipe, a note in 6 lines)
+            caption, self.caption = self.caption, None
+            try:
+                yield from super().__rich_console__(console, options)
+            finally:
+                self.caption = caption
+            if caption:
+                yield Text(str(caption), style="table.caption")
 
     table = FittedTable(
         title=f"Estimated cost ({est.currency})", title_justify="left", caption_justify="left"

@@ -356,6 +356,20 @@ def test_table_has_scene_planner_and_total_rows() -> None:
     assert "done" in render(resumed)
 
 
+def test_the_caption_under_the_table_is_wrapped_at_the_width_there_is() -> None:
+    """In a pipe (80 columns) the caption, the table's own, wrapped at the table's
+    width (~59): a note took six lines. It is wrapped at the console's."""
+    est = costs.estimate_run(byteplus(), goals(2))
+    console = Console(width=80, record=True, color_system=None)
+    console.print(costs.estimate_table(est))
+    lines = console.export_text().splitlines()
+    table_width = max(len(line) for line in lines if line.startswith(("┃", "│", "└")))
+    start = next(i for i, line in enumerate(lines) if line.startswith("planner "))
+    caption = lines[start:]
+    assert table_width < 70 and max(len(line.rstrip()) for line in caption) > table_width
+    assert all(len(line.rstrip()) <= 80 for line in caption), caption
+
+
 def test_the_spend_question_says_when_the_catalog_prices_are_stale(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
