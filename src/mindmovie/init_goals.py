@@ -26,7 +26,14 @@ from rich.prompt import Prompt
 from rich.text import TextType
 
 from mindmovie.config import ConfigError
-from mindmovie.fsutil import atomic_write_text, commit_file, link_note, tmp_path_for
+from mindmovie.fsutil import (
+    CWD_GONE,
+    atomic_write_text,
+    commit_file,
+    cwd_gone,
+    link_note,
+    tmp_path_for,
+)
 from mindmovie.goals import KNOWN_CATEGORIES, MAX_GOALS, MAX_PHOTOS, MAX_TEXT, load_goals
 from mindmovie.goals import _find_file as find_file
 from mindmovie.goals import _image_problem as image_problem
@@ -187,6 +194,8 @@ def _ensure_folder(dest_dir: Path) -> Path:
         if (link := _link_to_nothing(dest_dir)) is not None:
             # "file exists" or "too many levels of symbolic links" named no link
             why = f"{link} is a link to {os.readlink(link)}, which is missing or leads back to it"
+        elif e.errno == errno.ENOENT and not dest_dir.is_absolute() and cwd_gone():
+            why = CWD_GONE  # (it said ". does not accept new folders")
         elif e.errno == errno.ENOENT:  # e.g. under /proc: the parent is there but says no
             parent = next((p for p in dest_dir.parents if p.is_dir()), None)
             if parent is not None:
@@ -226,6 +235,9 @@ def _remove_if_empty(folders: list[Path]) -> None:
 
 
 def _cannot_write(dest: Path, e: OSError) -> InitPathError:
+    if not dest.is_absolute() and cwd_gone():
+        # "no such file or directory" of a folder the person is in (removed since)
+        return InitPathError(f"cannot write {dest}: {CWD_GONE}")
     return InitPathError(f"cannot write {dest}: {_problem(e)}")
 
 

@@ -905,3 +905,23 @@ def test_cli_init_guided_keeps_the_goals_it_replaces(tmp_path: Path) -> None:
     assert f"kept: the goals.yaml it replaced is {backup}\n" in r.output, r.output
     assert backup.read_text(encoding="utf-8") == "title: mine\n"
     assert load_goals(mine).title == "New"
+
+
+def test_init_in_a_folder_since_removed_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`init` run in a folder removed since the shell entered it said "cannot write
+    goals.yaml: no such file or directory", and `init sub` ". does not accept new
+    folders": it says the current folder no longer exists, as render does."""
+    from typer.testing import CliRunner
+
+    from mindmovie.cli import app
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    for args, what in ((["init"], "write goals.yaml"), (["init", "sub"], "create folder sub")):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 2, r.output
+        assert f"error: cannot {what}: the current folder no longer exists" in r.output, r.output
