@@ -1862,8 +1862,11 @@ def main() -> None:
         err.print("Aborted!", markup=False, highlight=False)
         sys.exit(1)
     except OutputFailed as e:
-        # stdout's file on a full disk: said on stderr (written nowhere if it was stderr's)
-        err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
+        # stdout's file on a full disk: said on stderr (written nowhere if it was stderr's),
+        # with what the command made before (init's goals.yaml, the storyboard): exit 1
+        # alone read as if nothing was made
+        made = f" ({_finished[-1].removeprefix('interrupted; ')})" if _finished else ""
+        err.print(f"error: {e}{made}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_FAILED)
     except OSError as e:
         # typer prints --help with a console of its own (click's echo when narrow), so a

@@ -292,6 +292,23 @@ def test_output_to_a_full_disk_is_one_line_exit_1(
     assert r.stderr == "error: cannot write to stdout: No space left on device\n", r.stderr
 
 
+@pytest.mark.skipif(not FULL.exists(), reason="no /dev/full")
+def test_a_file_made_before_the_output_failed_is_said(finished: Path) -> None:
+    """`init new > /dev/full`, `storyboard RUN > /dev/full`: their files were made, then
+    the line saying so could not be written: "cannot write to stdout", exit 1, read as
+    if nothing was made. The line says what is made."""
+    r = _sh('exec "$@" >/dev/full', "init", "new", cwd=finished)
+    assert r.returncode == 1 and (finished / "new" / "goals.yaml").is_file(), r.stderr
+    assert r.stderr == (
+        "error: cannot write to stdout: No space left on device (new/goals.yaml is written)\n"
+    ), r.stderr
+    r = _sh('exec "$@" >/dev/full', "storyboard", "run", cwd=finished)
+    assert r.returncode == 1 and r.stderr.startswith(
+        "error: cannot write to stdout: No space left on device (the storyboard is "
+        "written: run/storyboard.png)"
+    ), r.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [
