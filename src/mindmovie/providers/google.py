@@ -374,8 +374,7 @@ def sdk_base_url_variable(mode: Mode) -> tuple[str, str] | None:
     """(variable, address) when google-genai takes its endpoint in `mode` from the
     environment (GOOGLE_GEMINI_BASE_URL, GOOGLE_VERTEX_BASE_URL: read by the SDK when
     base_url is not set; a .env line is not, as the SDK is not given it): the calls,
-    the key with them, went there without a word, and a Veo job's origin was recorded
-    as Google's own endpoint."""
+    the key with them, went there without a word (doctor says it now)."""
     name = "GOOGLE_GEMINI_BASE_URL" if mode.kind == "developer" else "GOOGLE_VERTEX_BASE_URL"
     value = os.environ.get(name)
     return (name, value) if value else None
@@ -383,9 +382,10 @@ def sdk_base_url_variable(mode: Mode) -> tuple[str, str] | None:
 
 def _sdk_base_url(mode: Mode) -> str:
     """The endpoint google-genai calls in `mode` when base_url is not set (its
-    `BaseApiClient`): the one an explicit base_url of the same value is the same as."""
-    if (from_env := sdk_base_url_variable(mode)) is not None:
-        return from_env[1]
+    `BaseApiClient`): the one an explicit base_url of the same value is the same as.
+    (Not the address a GOOGLE_*_BASE_URL variable gives, `sdk_base_url_variable`:
+    jobs recorded with this one would then read as made elsewhere, and be bought
+    again.)"""
     if mode.kind == "developer":
         return "https://generativelanguage.googleapis.com/"
     location = mode.location if mode.kind == "project" else None
