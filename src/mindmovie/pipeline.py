@@ -7725,6 +7725,8 @@ class Pipeline:
         try:
             old.take_receipts()
         except (StoreError, sqlite3.Error, OSError) as e:
+            if isinstance(e, OSError) and e.errno in (errno.EMFILE, errno.ENFILE):
+                raise  # the limit: the render stops, the old run put back (as the carry)
             self.reporter.warn(
                 f"--fresh: a paid answer {old.path} could not record, described under "
                 f"{old.root / KEPT_DIR / RECEIPTS_DIR}, could not be taken up there ({e}); "

@@ -181,26 +181,23 @@ def path_too_long(path: Path) -> int | None:
     return n if n > SQLITE_MAX_PATH else None
 
 
-def out_of_files(spare: int = 4) -> bool:
-    """Whether this process is at (or `spare` short of) its open files limit (`ulimit
-    -n`), or the system at its own. SQLite says a file it could not open for that
-    "unable to open database file", as for a folder it may not write: under `ulimit -n
-    16` a render warned three times to fix folder permissions (a --fresh run's clip jobs
-    in flight "could not be carried"), then stopped on the limit."""
-    import resource
-
+def out_of_files(needed: int = 3) -> bool:
+    """Whether this process cannot open `needed` more files (a run.db, its -wal and
+    -shm) for its open files limit (`ulimit -n`) or the system's. SQLite says a file it
+    could not open for that "unable to open database file", as for a folder it may not
+    write: under `ulimit -n 16` a render warned three times to fix folder permissions (a
+    --fresh run's clip jobs in flight "could not be carried"), then stopped on the
+    limit. Tried, not counted against the limit: a read-only folder a few files short of
+    it is still a read-only folder."""
+    opened: list[int] = []
     try:
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    except (OSError, ValueError):
-        return False
-    for listing in ("/proc/self/fd", "/dev/fd"):
-        try:
-            n = len(os.listdir(listing))
-        except OSError as e:
-            if e.errno in (errno.EMFILE, errno.ENFILE):
-                return True  # (listing a folder takes a file too)
-            continue
-        return soft != resource.RLIM_INFINITY and n + spare >= soft
+        for _ in range(needed):
+            opened.append(os.open(os.devnull, os.O_RDONLY))
+    except OSError as e:
+        return e.errno in (errno.EMFILE, errno.ENFILE)
+    finally:
+        for fd in opened:
+            os.close(fd)
     return False
 
 
@@ -1522,8 +1519,14 @@ class Store:
         for path in paths:
             try:
                 rec = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+            except ValueError:
                 rec = None
+            except OSError as e:
+                if e.errno in (errno.EMFILE, errno.ENFILE):
+                    # the open files limit (which receipts are written at): it stays for
+                    # the next render; dropped, the paid answer it records was lost
+                    raise
+                continue  # not read (its permissions): kept, not dropped unread
             try:
                 what = self._take_receipt(rec) if isinstance(rec, dict) else None
             except (TypeError, OverflowError, ValueError):

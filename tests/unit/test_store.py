@@ -1666,13 +1666,66 @@ def test_a_run_db_not_opened_for_the_open_files_limit_is_not_said_a_permissions_
 
     Store(tmp_path / "run.db").close()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    opened = len(os.listdir("/proc/self/fd")) - 1  # (the listing's own)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (opened, hard))
-    try:
-        with pytest.raises(OSError) as caught:
-            Store(tmp_path / "run.db")
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    from mindmovie.store import out_of_files
+
+    def at_the_limit(room: int) -> list[int]:
+        """Every file this process may open taken but `room` (the limit counts the
+        numbers of the files open, and freed ones below it are taken first)."""
+        highest = max(int(n) for n in os.listdir("/proc/self/fd"))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (highest + 9, hard))
+        taken: list[int] = []
+        with contextlib.suppress(OSError):
+            while True:
+                taken.append(os.open(os.devnull, os.O_RDONLY))
+        for _ in range(room):
+            os.close(taken.pop())
+        return taken
+
+    for room, out in ((0, True), (2, True), (4, False)):
+        taken = at_the_limit(room)
+        try:
+            said = out_of_files()
+            if room == 0:
+                with pytest.raises(OSError) as caught:
+                    Store(tmp_path / "run.db")
+        finally:
+            for fd in taken:
+                os.close(fd)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        # a few files short of the limit is not out of them (a read-only folder there
+        # was said to be the limit): SQLite's three can still be opened
+        assert said is out, room
     assert caught.value.errno == errno.EMFILE, caught.value
     assert "permissions" not in str(caught.value)
     Store(tmp_path / "run.db").close()  # the limit raised: it opens
+
+
+def test_a_receipt_not_read_for_the_open_files_limit_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receipt (a paid answer run.db could not record, written at a limit met) whose
+    read failed was dropped unread: at the open files limit, the paid answer it
+    records was lost. It stays for the next render; the limit is raised."""
+    from mindmovie.store import KEPT_DIR, RECEIPTS_DIR
+
+    store = Store(tmp_path / "run.db")
+    folder = tmp_path / KEPT_DIR / RECEIPTS_DIR
+    folder.mkdir(parents=True)
+    receipt = folder / "r1.json"
+    receipt.write_text("{}", encoding="utf-8")
+    real = Path.read_text
+
+    def limited(self: Path, *args: Any, **kw: Any) -> str:
+        if self == receipt:
+            raise OSError(errno.EMFILE, "Too many open files")
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(Path, "read_text", limited)
+    with pytest.raises(OSError) as caught:
+        store.take_receipts()
+    assert caught.value.errno == errno.EMFILE
+    assert receipt.is_file()
+    monkeypatch.undo()
+    store.take_receipts()  # read: one that no longer fits is dropped, as before
+    assert not receipt.exists()
+    store.close()
