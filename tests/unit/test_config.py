@@ -2690,8 +2690,14 @@ def test_a_base_url_s_password_holding_an_at_sign_is_hidden_whole() -> None:
         ("got 'user:pw9@127.0.0.1:9'", "got '<not shown>@127.0.0.1:9'"),
         ("http:/user:pw9@h:9", "http:/<not shown>@h:9"),  # a slash short
         # a quote is a password's character too (run.db's settings held it whole)
-        ("http://u:pw'9\"x@h:9/v1", "http://<not shown>@h:9/v1"),
+        ("http://u:pw'9x@h:9/v1", "http://<not shown>@h:9/v1"),
+        ("http://me:p@ss@[::1]:8443/v1", "http://<not shown>@[::1]:8443/v1"),
+        ("proxy me:p@ss@[::1]:8443", "proxy <not shown>@[::1]:8443"),
+        # text that holds no credentials is left as it is
         ("mail me@example.com, or a@b", "mail me@example.com, or a@b"),  # no password
+        ('{"url":"https://docs.example.com","contact":"ops@example.com"}',) * 2,
+        ("at 10:25:48@host, image python:3.12@sha256:9f86d0",) * 2,
+        ("[2001:db8::1]@host Stream #0:0@ok", "[2001:db8::1]@host Stream #0:0@ok"),
     ],
 )
 def test_credentials_written_in_an_address_of_another_form_are_hidden(
