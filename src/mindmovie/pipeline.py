@@ -2575,8 +2575,16 @@ def _recorded_clip_facts(value: str | None) -> tuple[bool, str, str] | None:
             return None
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
-    if isinstance(has_audio, bool) and isinstance(matrix, str) and isinstance(hdr, str):
-        return has_audio, matrix, hdr
+    from mindmovie.media import HDR_TRANSFERS, MATRICES
+
+    # only what `clip_facts` gives: the matrix goes into the compose's filters, and one
+    # edited to another word failed every compose as ffmpeg's ("Unable to parse")
+    if (
+        isinstance(has_audio, bool)
+        and matrix in ("", *MATRICES)
+        and (hdr == "" or hdr in HDR_TRANSFERS)
+    ):
+        return has_audio, str(matrix), str(hdr)
     return None
 
 

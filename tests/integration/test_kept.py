@@ -2511,11 +2511,17 @@ def test_a_render_with_nothing_to_redo_runs_no_ffmpeg_on_its_clips(
     store = Store(first.run_dir / "run.db")
     facts = store.meta_with_prefix(CLIP_FACTS_META)
     assert len(facts) == len(first.plan.scenes)
-    store.set_meta(CLIP_FACTS_META + sorted(facts)[0], "x")
+    shas = sorted(facts)
+    store.set_meta(CLIP_FACTS_META + shas[0], "x")
+    # well formed, but a matrix no clip is read with (it went into the compose's filters:
+    # every compose failed, as ffmpeg's "Unable to parse"), and another version's
+    store.set_meta(CLIP_FACTS_META + shas[1], '{"v": 1, "facts": [false, "bogus", ""]}')
+    older = {"v": 0, "facts": json.loads(facts[shas[2]])["facts"]}
+    store.set_meta(CLIP_FACTS_META + shas[2], json.dumps(older))
     store.close()
     mtime = (first.run_dir / "movie.mp4").stat().st_mtime_ns
     asyncio.run(Pipeline(goals, settings).run())
-    assert len([p for p in probed if p.name == "clip.mp4"]) == 1
+    assert len([p for p in probed if p.name == "clip.mp4"]) == 3
     assert (first.run_dir / "movie.mp4").stat().st_mtime_ns == mtime
 
 
