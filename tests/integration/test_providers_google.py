@@ -2328,3 +2328,28 @@ async def test_a_redirect_to_another_host_is_followed_without_the_key(
             server.server_close()
     assert reached, "the redirect was followed"
     assert [h for h in reached if "x-goog-api-key" in h or "authorization" in h] == []
+
+
+@pytest.mark.parametrize(
+    ("location", "kept"),
+    [
+        ("https://storage.googleapis.com/v/1?sig=x", True),  # Google's: a download's
+        ("/v1beta/files/1", True),  # the same host
+        ("http://storage.googleapis.com/v/1", False),  # not over TLS
+        ("https://evilgoogleapis.com/v/1", False),
+        ("https://127.0.0.1:9/v/1", False),  # another scheme and port
+    ],
+)
+async def test_a_redirect_keeps_the_key_only_for_its_host_and_google_s(
+    location: str, kept: bool
+) -> None:
+    """The key stays on a redirect to the same host and to Google's own hosts over
+    TLS (where a download may be sent on), and nowhere else."""
+    from mindmovie.providers.google import _key_stays_home
+
+    request = httpx.Request(
+        "GET", "https://127.0.0.1/v1beta/files/1:download", headers={"x-goog-api-key": "k"}
+    )
+    response = httpx.Response(307, headers={"location": location}, request=request)
+    await _key_stays_home(response)
+    assert ("x-goog-api-key" in request.headers) is kept

@@ -462,10 +462,14 @@ async def _answer_started(response: Any) -> None:
 
 #: the answers httpx follows to the address in their Location
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: the hosts a redirect may take the key to: Google's own, which it belongs to (a
+#: download may be sent on to another of them)
+_GOOGLE_HOSTS = (".googleapis.com", ".google.com", ".googleusercontent.com")
 
 
 async def _key_stays_home(response: Any) -> None:
-    """httpx's response hook: a redirect to another host is followed without the key.
+    """httpx's response hook: a redirect to another host (but Google's) is followed
+    without the key.
     google-genai follows redirects (Veo's download is one, to where the file is kept),
     and httpx drops only `Authorization` from one to another host, as the request to
     follow is made from the one redirected: the key, sent as `x-goog-api-key`, went
@@ -478,6 +482,9 @@ async def _key_stays_home(response: Any) -> None:
         target = request.url.join(response.headers["location"])
     except Exception:  # an address httpx cannot read: it fails the call itself
         return
+    host = str(target.host).lower()
+    if target.scheme == "https" and host.endswith(_GOOGLE_HOSTS):
+        return  # Google's own (a download's redirect to where the file is kept)
     if (target.scheme, target.host, target.port) != (
         request.url.scheme,
         request.url.host,
