@@ -210,7 +210,7 @@ class ProviderSettings(_Strict):
             inside = " with a space, tab or line break in it" if blank else ""
             raise ValueError(
                 f"must be an http:// or https:// address (e.g. https://api.example.com/v1), "
-                f"got {_address_shown(v)!r}{inside}; null means the provider's own endpoint"
+                f"got {_shown_address(v)}{inside}; null means the provider's own endpoint"
             )
         return v
 
@@ -818,6 +818,13 @@ def hide_url_secrets(text: str) -> str:
     if "://" not in text:
         return text
     return _URL_SECRET_PARAM.sub(rf"\g<1>{NOT_SHOWN}", text)
+
+
+def _shown_address(value: str) -> str:
+    """`_address_shown`, quoted; text shaped as a key (an Ark key pasted here) not."""
+    if _key_shaped(value):
+        return "text shaped as a key (not shown: keys belong in the environment)"
+    return repr(_address_shown(value))
 
 
 def _address_shown(value: str) -> str:
@@ -1837,9 +1844,23 @@ def _got(value: Any, path: list[str]) -> str:
         if written not in get_args(Aspect):  # (`4:3`: quoted, refused all the same)
             return f"{read}, and {written} is not allowed either"
         return f'{read}, so write it in quotes: "{written}"'
+    if isinstance(value, str) and _key_shaped(value):
+        # an Ark key's shape, which `hide_keys` does not hide (a request id is one too):
+        # a key pasted into a setting was quoted whole
+        return "; got text shaped as a key (not shown: keys belong in the environment)"
     if isinstance(value, (int, float)) or (isinstance(value, str) and len(value) <= 40):
         return f"; got {value!r}"
     return ""
+
+
+#: text shaped as a UUID, as ModelArk's API keys are
+_UUID_SHAPED = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}")
+
+
+def _key_shaped(value: str) -> bool:
+    """Is `value` shaped as an Ark key, and not a key set (which `hide_keys` names by
+    its variable, the better word)?"""
+    return bool(_UUID_SHAPED.fullmatch(value.strip())) and hide_keys(value) == value
 
 
 def _key_hint(path: list[str]) -> str:

@@ -5764,7 +5764,8 @@ class Pipeline:
                 said = prev.error or "refused by the content filter"
                 # the error as journaled is this one's text at a render before: its
                 # "byteplus scene X: " and this note were said once more each render
-                said = said.removesuffix(_REFUSED_BEFORE)
+                while said.endswith(_REFUSED_BEFORE):  # (one a render, in older runs)
+                    said = said.removesuffix(_REFUSED_BEFORE)
                 while said.startswith(head := f"{model.name} scene {scene.id}: "):
                     said = said[len(head) :]
                 raise ContentRejected(
