@@ -38,7 +38,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, cast
 
-from mindmovie import costs
+from mindmovie import catalog, costs
 from mindmovie.budget import BudgetExceeded, BudgetGate
 from mindmovie.catalog import ModelSpec, references_sent
 from mindmovie.catalog import resolve as catalog_resolve
@@ -1829,6 +1829,11 @@ PHOTO_LOOK_META = "photo_look:"
 CLIP_FACTS_META = "clip_facts:"
 #: the version of `media.clip_facts`' reading: a record of another is read again
 CLIP_FACTS_VERSION = 1
+#: per planner provider, its default models of before, newest first: a plan one of them
+#: made while no planner.model was set is still the goals' plan (`_planners_before`)
+PLANNER_DEFAULTS_BEFORE: dict[str, tuple[str, ...]] = {
+    "anthropic": ("claude-sonnet-4-6",),  # until 2026-11-30 (d30567c)
+}
 #: run.db meta: "out" when the last render was given its folder with --out, else
 #: "title" (output_dir/<slug of the title>): only such a folder follows a new title
 FOLDER_META = "folder"
@@ -3673,13 +3678,37 @@ class Pipeline:
         )
 
     def _plan_keys(self, planner: Planner | tuple[str, str]) -> tuple[str, ...]:
-        """The current plan key and the legacy ones a run may have recorded. Computed once
-        per planner: the oldest formula hashes every photo's and the song's bytes, and a
-        render asks several times (run folder, plan reuse, kept plans, the outlook)."""
+        """The current plan key and the legacy ones a run may have recorded, with those of
+        the default planner of before (`_planners_before`). Computed once per planner:
+        the oldest formula hashes every photo's and the song's bytes, and a render asks
+        several times (run folder, plan reuse, kept plans, the outlook)."""
         ident = planner if isinstance(planner, tuple) else (planner.name, planner.model)
         if ident not in self._plan_keys_memo:
-            self._plan_keys_memo[ident] = tuple(self._plan_key(ident, legacy=n) for n in range(3))
+            self._plan_keys_memo[ident] = tuple(
+                self._plan_key(who, legacy=n)
+                for who in (ident, *self._planners_before(ident))
+                for n in range(3)
+            )
         return self._plan_keys_memo[ident]
+
+    def _planners_before(self, ident: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+        """The planners whose plan is still these goals' plan when `ident` is the default
+        one, no planner.model set: the defaults of before (`PLANNER_DEFAULTS_BEFORE`).
+        The default changed under a run (claude-sonnet-4-6 to 5-5 on 2026-11-30): its
+        next render planned again, paying the planner, dropping the plan.yaml edits, and
+        bought every scene whose prompts the new plan worded otherwise."""
+        name, model = ident
+        if (
+            self.settings.planner.model is not None
+            or self.settings.stage_provider("planner") != name
+        ):
+            return ()
+        try:
+            if catalog.default_model(name, "planner").id != model:
+                return ()
+        except catalog.CatalogError:
+            return ()
+        return tuple((name, m) for m in PLANNER_DEFAULTS_BEFORE.get(name, ()) if m != model)
 
     def _plan_basis(
         self, planner: Planner | tuple[str, str], photos: list[list[str]] | None = None
@@ -9294,8 +9323,12 @@ class Pipeline:
         if step is None or step.status != "succeeded" or not path.is_file():
             return None
         recorded = _basis_field(step.detail, "by_place")
+        ident = planner if isinstance(planner, tuple) else (planner.name, planner.model)
+        by_place = {
+            self._plan_key(who, by_place=True) for who in (ident, *self._planners_before(ident))
+        }
         if step.input_key not in self._plan_keys(planner) and (
-            recorded is None or recorded != self._plan_key(planner, by_place=True)
+            recorded is None or recorded not in by_place
         ):
             return None  # (the same goals with photos renamed: `plan_fingerprint_by_place`)
         raw = load_plan(path)

@@ -3475,3 +3475,31 @@ async def test_a_reference_photo_the_model_is_not_sent_is_no_reason_to_buy_its_k
         (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
     res = await P(goals, s, out=run, keys=KEYS).run(until="keyframes")
     assert sim.stats()["totals"]["images"] == images, res.ran
+
+
+async def test_a_plan_the_default_planner_of_before_made_is_kept_after_the_upgrade(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """The default planner changed under runs (claude-sonnet-4-6 to claude-sonnet-5-5 on
+    2026-11-30; the plan's key holds the model): their next render planned again, paid
+    the planner, dropped the plan.yaml edits and, with a Claude that words its plan
+    otherwise, bought every scene again. A plan the default of before made, no
+    planner.model set, is the goals' plan still; one set to another model plans again."""
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    # as the render of before made it: the default planner then
+    old = settings_for("byteplus", sim, planner={"model": "claude-sonnet-4-6"})
+    await Pipeline(goals, old, out=run, keys=KEYS).run(until="plan")
+    edit_scene_2(run, affirmation=" (kept after the upgrade)")
+    sent = sim.stats()["totals"]["messages"]
+    now = settings_for("byteplus", sim)  # no planner.model: today's default
+    assert now.planner.model is None
+    est = estimate_for(goals, now, out=run)
+    assert est.planner is None, est.planner  # the plan is reused: no call priced
+    res = await Pipeline(goals, now, out=run, keys=KEYS).run(until="plan")
+    assert res.ran == [] and sim.stats()["totals"]["messages"] == sent
+    assert "(kept after the upgrade)" in (run / "plan.yaml").read_text()
+    # a planner.model set (to another than that of before): planned again, as asked
+    other = settings_for("byteplus", sim, planner={"model": "claude-haiku-4-5"})
+    await Pipeline(goals, other, out=run, keys=KEYS).run(until="plan")
+    assert sim.stats()["totals"]["messages"] == sent + 1
