@@ -761,6 +761,18 @@ def _another_runs_folder(path: Path, run_dir: Path) -> str | None:
 _REFUSED_BEFORE = " (at an earlier render; the same requests are not sent again)"
 
 
+def _is_picture(path: Path) -> bool:
+    """Does `path` hold a picture Pillow reads (its structure checked, `verify`)?"""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+        return False
+    return True
+
+
 def refused_whole(store: Store, step: Step, variants: Sequence[tuple[str, str, Any]]) -> bool:
     """Was the clip `step` last asked for refused by the content filter in every way
     `variants` (`Pipeline._clip_variants`: as planned, then its one fallback) asks it:
@@ -6517,6 +6529,17 @@ class Pipeline:
             if not is_local_job(remote_id):  # (an offline clip has no job: it is rendered)
                 self.reporter.step("clips", scene_id, "resumed", remote_id)
         else:
+            if model.name != "local" and not await asyncio.to_thread(_is_picture, req.keyframe):
+                # a keyframe.png that is no picture (a download cut short that a version
+                # before 2026-12-03 saved as it came): sent as the first frame, a paid
+                # clip was bought from it at every render
+                raise InvalidRequest(
+                    f"its keyframe {req.keyframe} is not a picture (a download cut short "
+                    "that an older mindmovie saved, or a file replaced by hand): delete it "
+                    "and render again, which makes it again; nothing was sent for the clip",
+                    provider=model.name,
+                    scene_id=scene_id,
+                )
             store.begin(
                 scene_id, "clip", key, same_request=same_request, paid=model.name != "local"
             )

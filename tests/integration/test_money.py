@@ -3503,3 +3503,33 @@ async def test_a_plan_the_default_planner_of_before_made_is_kept_after_the_upgra
     other = settings_for("byteplus", sim, planner={"model": "claude-haiku-4-5"})
     await Pipeline(goals, other, out=run, keys=KEYS).run(until="plan")
     assert sim.stats()["totals"]["messages"] == sent + 1
+
+
+async def test_a_keyframe_that_is_no_picture_buys_no_clip(sim: SimServer, tmp_path: Path) -> None:
+    """A keyframe.png that is no picture, journaled as made (a download cut short that a
+    version before 2026-12-03 saved as it came): its step reads as intact, and every
+    render bought a paid clip from it, sent as the first frame. The scene fails saying
+    what to do, nothing sent for it; the other scenes' clips are bought."""
+    import sqlite3
+
+    from mindmovie.fsutil import sha256_file
+
+    goals = goals_file(tmp_path, sim)
+    run = tmp_path / "run"
+    s = settings_for("byteplus", sim)
+    first = await Pipeline(goals, s, out=run, keys=KEYS).run(until="keyframes")
+    bad = first.plan.scenes[1].id
+    png = run / "scenes" / bad / "keyframe.png"
+    png.write_bytes(b"mindmovie-sim: not a picture")
+    with sqlite3.connect(run / "run.db") as db:
+        db.execute(
+            "UPDATE steps SET sha256=? WHERE scene_id=? AND stage='keyframe'",
+            (sha256_file(png), bad),
+        )
+    jobs = sim.stats()["totals"]["jobs_created"]
+    pipe = Pipeline(goals, s, out=run, keys=KEYS)
+    with pytest.raises(RenderFailed):
+        await pipe.run(until="clips")
+    assert pipe.result is not None and set(pipe.result.failed) == {bad}
+    assert "is not a picture" in pipe.result.failed[bad], pipe.result.failed
+    assert sim.stats()["totals"]["jobs_created"] == jobs + len(first.plan.scenes) - 1
