@@ -2669,30 +2669,28 @@ async def test_an_output_size_of_another_shape_than_the_aspect_is_told_before_pa
         def warn(self, text: str) -> None:
             warned.append(text)
 
-    s = settings_for("byteplus", sim, output={"size": "180x320"})
-    await Pipeline(goals, s, out=tmp_path / "run", keys=KEYS, reporter=Rec()).run(until="plan")
-    assert warned == [
+    async def warned_for(run: str, preset: str = "byteplus", **output: str) -> list[str]:
+        warned.clear()
+        s = settings_for(preset, sim, output=output)
+        keys = KEYS if preset != "local" else None
+        await Pipeline(goals, s, out=tmp_path / run, keys=keys, reporter=Rec()).run(until="plan")
+        return list(warned)
+
+    assert await warned_for("run", size="180x320") == [
         "output.size 180x320 is not of output.aspect 16:9's shape: the byteplus models make "
         "16:9 pictures, cropped to the frame, which keeps only 32% of each; set "
         "output.aspect to 9:16 for this frame"
-    ], warned
-    warned.clear()
-    s = settings_for("byteplus", sim, output={"size": "180x320", "aspect": "9:16"})
-    await Pipeline(goals, s, out=tmp_path / "run2", keys=KEYS, reporter=Rec()).run(until="plan")
-    assert warned == [], warned
+    ]
+    assert await warned_for("run2", size="180x320", aspect="9:16") == []
     # a frame no aspect fits better: it said "set output.aspect to 16:9" of a 16:9 aspect
-    s = settings_for("byteplus", sim, output={"size": "320x240"})
-    await Pipeline(goals, s, out=tmp_path / "run4", keys=KEYS, reporter=Rec()).run(until="plan")
-    assert warned == [
+    assert await warned_for("run4", size="320x240") == [
         "output.size 320x240 is not of output.aspect 16:9's shape: the byteplus models make "
         "16:9 pictures, cropped to the frame, which keeps only 75% of each; no aspect the "
         "models make is nearer its shape (16:9 is the nearest): set output.size to one of "
         "16:9's shape (e.g. 320x180) to keep the whole picture"
-    ], warned
-    warned.clear()
-    s = settings_for("local", sim, output={"size": "180x320"})  # free: the frame is as set
-    await Pipeline(goals, s, out=tmp_path / "run3", reporter=Rec()).run(until="plan")
-    assert warned == [], warned
+    ]
+    # free: the frame is as set
+    assert await warned_for("run3", "local", size="180x320") == []
 
 
 async def test_a_big_reference_photo_is_held_at_what_gemini_may_count_for_it(
