@@ -768,6 +768,8 @@ def _is_picture(path: Path) -> bool:
     try:
         with Image.open(path) as im:
             im.verify()
+    except Image.DecompressionBombError:
+        return True  # a picture, of more pixels than Pillow opens unasked: the model's to take
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
         return False
     return True

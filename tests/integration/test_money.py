@@ -3531,3 +3531,17 @@ async def test_a_keyframe_that_is_no_picture_buys_no_clip(sim: SimServer, tmp_pa
     assert pipe.result is not None and set(pipe.result.failed) == {bad}
     assert "is not a picture" in pipe.result.failed[bad], pipe.result.failed
     assert sim.stats()["totals"]["jobs_created"] == jobs + len(first.plan.scenes) - 1
+
+
+def test_a_keyframe_of_more_pixels_than_pillow_opens_unasked_is_a_picture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check above refuses no picture for its size: Pillow's decompression-bomb
+    guard (over ~179 MP) raised out of it, failing the scene."""
+    from PIL import Image
+
+    from mindmovie.pipeline import _is_picture
+
+    Image.new("RGB", (64, 36)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 2,304 pixels: a "bomb"
+    assert _is_picture(tmp_path / "big.png")
