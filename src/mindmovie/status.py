@@ -41,6 +41,7 @@ from mindmovie.plan import (
 )
 from mindmovie.providers.base import is_local_job
 from mindmovie.store import (
+    Step,
     Store,
     StoreError,
     check_journal_link,
@@ -306,7 +307,7 @@ def collect_status(
         ledger = store.ledger_rows()
         # a finished step is reused only if its file is intact: check it as the render does
         files = {
-            (s.scene_id, s.stage): store.artifact_problem(s) or "ok"
+            (s.scene_id, s.stage): _artifact_state(store, s)
             for s in steps
             if s.status == "succeeded" and (s.stage in SCENE_STAGES or s.stage == "movie")
         }
@@ -607,6 +608,15 @@ def collect_status(
             "settings_changed": compose_changed,
         },
     }
+
+
+def _artifact_state(store: Store, step: Step) -> str:
+    """ "ok", "changed", "missing", or "is a folder": a clip.mp4 that is a folder (which
+    the render refuses, naming it) was said "clip.mp4 missing", as if it would be made."""
+    problem = store.artifact_problem(step)
+    if problem == "missing" and (path := store.artifact_path(step)) is not None and path.is_dir():
+        return "is a folder"
+    return problem or "ok"
 
 
 def _file_problem(row: dict[str, Any], stage: str) -> str | None:

@@ -2583,3 +2583,21 @@ def test_settings_the_local_providers_ignore_make_nothing_again(tmp_path: Path) 
         )
         again = asyncio.run(Pipeline(goals, changed).run(until="clips"))
         assert again.ran == [], (change, again.ran)
+
+
+def test_status_says_a_clip_that_is_a_folder_is_one(tmp_path: Path) -> None:
+    """A clip.mp4 that is a folder (which the render refuses, naming it) was said
+    "clip.mp4 missing" by status, as if the next render would simply make it."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from mindmovie.status import collect_status
+
+    goals, settings = _offline(tmp_path)
+    first = asyncio.run(Pipeline(goals, settings).run(until="clips"))
+    scene = first.plan.scenes[0].id
+    clip = first.run_dir / "scenes" / scene / "clip.mp4"
+    clip.unlink()
+    clip.mkdir()
+    (row,) = [r for r in collect_status(first.run_dir)["scenes"] if r["scene_id"] == scene]
+    assert row["files"]["clip"] == "is a folder", row
