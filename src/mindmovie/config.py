@@ -776,21 +776,20 @@ _SHORTEST_KEY = 8
 #: an address's user name and password (`https://user:token@proxy.example/api/v3`), up
 #: to the last `@` before the path: the host follows it, as urlsplit and the SDKs read
 #: it (a password holding an `@` was shown from there)
-#: (A `'` may be a password's; a `"` ends it, as in JSON. Bounded: each `://` is looked
-#: past at most 512 characters)
-_URL_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s<>\"]{1,512}@")
+#: (A quote may be a password's: JSON quoting an address may lose a little of its text
+#: to `<not shown>`, never a password. Tried only after each `://`, up to its path)
+_URL_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s<>]+@")
 #: a user name and password written without the scheme (`HTTPS_PROXY=user:pw@host:3128`,
-#: which httpx takes as http://; `http:/user:pw@host`, a slash short): a word starting
-#: with a letter where a value starts, `:`, the rest up to the last `@`, and a host (a
-#: name or [IPv6] address, a port) ending there. A name without a password (`a@b`) is
-#: none, nor `10:25:48@x`, `image:3.12@sha256:...`, `#0:0@x`. (Tried only where a value
-#: starts, bounded and possessive (`{0,128}+`, never gone back into): tried at every
-#: `x:` of a provider's long answer and backtracked, 100,000 characters took 18 s;
-#: 0.05 s at most now, measured by hand)
+#: which httpx takes as http://; `http:/user:pw@host`, a slash short): a word (not all
+#: digits) where a value starts, `:`, the rest up to the last `@`, and a host (a name or
+#: [IPv6] address, a port) ending there. A name without a password (`a@b`) is none, nor
+#: `10:25:48@x`, `image:3.12@sha256:...`, `#0:0@x`. (Tried only where a value starts,
+#: each part possessive (`{0,2048}+`, never gone back into): tried at every `x:` of a
+#: provider's long answer and backtracked, 100,000 characters took 18 s)
 _LOOSE_USERINFO = re.compile(
-    r"(?:(?<=[\s='\"(/,])|^)[A-Za-z][\w.+%~-]{0,63}+:[^\s/?#<>\"@]{0,128}+"
-    r"(?:@[^\s/?#<>\"@]{0,128}+){0,4}@"
-    r"(?=(?:[\w.-]+|\[[0-9A-Fa-f:.]+\])(?::\d+)?(?:[/\s'\"?#),;]|$))"
+    r"(?:(?<=[\s='\"(/,;\[<])|^)(?!\d+:)\w[\w.+%~-]{0,127}+:[^\s/?#<>\"@]{0,2048}+"
+    r"(?:@[^\s/?#<>\"@]{0,2048}+){0,16}@"
+    r"(?=(?:[\w.-]+|\[[0-9A-Fa-f:.]+\])(?::\d+)?(?![\w.:-]))"
 )
 #: a query parameter of an address whose name says it holds a secret (`?key=`,
 #: `access_token=`, `X-Amz-Signature=`, Azure's `code=`), and its value

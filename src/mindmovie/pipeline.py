@@ -763,11 +763,17 @@ _REFUSED_BEFORE = " (at an earlier render; the same requests are not sent again)
 
 def _is_picture(path: Path) -> bool:
     """Does `path` hold a picture Pillow reads (its structure checked, `verify`)?"""
-    from PIL import Image, UnidentifiedImageError
+    import warnings
+
+    from PIL import UnidentifiedImageError
+
+    from mindmovie.pillow import Image
 
     try:
-        with Image.open(path) as im:
-            im.verify()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im.verify()
     except Image.DecompressionBombError:
         return True  # a picture, of more pixels than Pillow opens unasked: the model's to take
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
@@ -2600,6 +2606,8 @@ def _recorded_clip_facts(value: str | None) -> tuple[bool, str, str] | None:
     # edited to another word failed every compose as ffmpeg's ("Unable to parse")
     if (
         isinstance(has_audio, bool)
+        and isinstance(matrix, str)
+        and isinstance(hdr, str)
         and matrix in ("", *MATRICES)
         and (hdr == "" or hdr in HDR_TRANSFERS)
     ):

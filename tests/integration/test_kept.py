@@ -2518,10 +2518,12 @@ def test_a_render_with_nothing_to_redo_runs_no_ffmpeg_on_its_clips(
     store.set_meta(CLIP_FACTS_META + shas[1], '{"v": 1, "facts": [false, "bogus", ""]}')
     older = {"v": 0, "facts": json.loads(facts[shas[2]])["facts"]}
     store.set_meta(CLIP_FACTS_META + shas[2], json.dumps(older))
+    # (an HDR transfer of another type: a TypeError out of the render)
+    store.set_meta(CLIP_FACTS_META + shas[3], '{"v": 1, "facts": [true, "bt709", []]}')
     store.close()
     mtime = (first.run_dir / "movie.mp4").stat().st_mtime_ns
     asyncio.run(Pipeline(goals, settings).run())
-    assert len([p for p in probed if p.name == "clip.mp4"]) == 3
+    assert len([p for p in probed if p.name == "clip.mp4"]) == 4
     assert (first.run_dir / "movie.mp4").stat().st_mtime_ns == mtime
 
 
