@@ -3804,7 +3804,9 @@ class Pipeline:
         why = []
         if was.get("goals") != now["goals"]:
             why.append(name)
-        if was.get("planner") != now["planner"]:
+        name_now, _, model_now = str(now["planner"]).partition("/")
+        before = {f"{n}/{m}" for n, m in self._planners_before((name_now, model_now))}
+        if was.get("planner") != now["planner"] and was.get("planner") not in before:
             why.append(f"the planner ({was.get('planner')} -> {now['planner']})")
         opts = was.get("options")
         old_opts: dict[str, Any] = opts if isinstance(opts, dict) else {}
@@ -4216,7 +4218,10 @@ class Pipeline:
         parts, now_parts = was.get("parts"), now["parts"]
         if not isinstance(parts, dict) or not isinstance(parts.get("goals"), list):
             return None
-        if parts.get("rest") != now_parts["rest"] or was.get("planner") != now["planner"]:
+        ident = planner if isinstance(planner, tuple) else (planner.name, planner.model)
+        # (a plan the default planner of before made: the same planner, `_planners_before`)
+        same = {f"{n}/{m}" for n, m in (ident, *self._planners_before(ident))}
+        if parts.get("rest") != now_parts["rest"] or was.get("planner") not in same:
             return None
         scenes = made.get("scenes")
         if not isinstance(scenes, list) or not all(isinstance(sc, dict) for sc in scenes):

@@ -3497,10 +3497,25 @@ async def test_a_plan_the_default_planner_of_before_made_is_kept_after_the_upgra
     res = await Pipeline(goals, now, out=run, keys=KEYS).run(until="plan")
     assert res.ran == [] and sim.stats()["totals"]["messages"] == sent
     assert "(kept after the upgrade)" in (run / "plan.yaml").read_text()
+    # a goal edited at the first render after the upgrade: only that goal is planned again
+    # (it planned the whole movie again: the planner of before was another planner)
+    await Pipeline(goals, old, out=tmp_path / "run2", keys=KEYS).run(until="plan")
+    goals.write_text(goals.read_text().replace("vision: ", "vision: Still ", 1))
+    said: list[str] = []
+
+    class Said(NullReporter):
+        def warn(self, text: str) -> None:
+            said.append(text)
+
+    sent = sim.stats()["totals"]["messages"]
+    await Pipeline(goals, now, out=tmp_path / "run2", keys=KEYS, reporter=Said()).run(until="plan")
+    assert sim.stats()["totals"]["messages"] == sent + 1, said
+    assert any("changed or new (1) only" in w for w in said), said
+    assert not any("the planner (" in w for w in said), said
     # a planner.model set (to another than that of before): planned again, as asked
     other = settings_for("byteplus", sim, planner={"model": "claude-haiku-4-5"})
     await Pipeline(goals, other, out=run, keys=KEYS).run(until="plan")
-    assert sim.stats()["totals"]["messages"] == sent + 1
+    assert sim.stats()["totals"]["messages"] == sent + 2  # (the partial plan's, and its)
 
 
 async def test_a_keyframe_that_is_no_picture_buys_no_clip(sim: SimServer, tmp_path: Path) -> None:
