@@ -3492,6 +3492,8 @@ async def test_a_plan_the_default_planner_of_before_made_is_kept_after_the_upgra
     sent = sim.stats()["totals"]["messages"]
     now = settings_for("byteplus", sim)  # no planner.model: today's default
     assert now.planner.model is None
+    now_model = costs.stage_spec(now, "planner").id  # type: ignore[union-attr]
+    assert now_model != "claude-sonnet-4-6"
     est = estimate_for(goals, now, out=run)
     assert est.planner is None, est.planner  # the plan is reused: no call priced
     res = await Pipeline(goals, now, out=run, keys=KEYS).run(until="plan")
@@ -3516,6 +3518,12 @@ async def test_a_plan_the_default_planner_of_before_made_is_kept_after_the_upgra
     other = settings_for("byteplus", sim, planner={"model": "claude-haiku-4-5"})
     await Pipeline(goals, other, out=run, keys=KEYS).run(until="plan")
     assert sim.stats()["totals"]["messages"] == sent + 2  # (the partial plan's, and its)
+    # today's default set by name: a choice, not the default of before's run going on
+    await Pipeline(goals, old, out=tmp_path / "run3", keys=KEYS).run(until="plan")
+    sent = sim.stats()["totals"]["messages"]
+    pinned = settings_for("byteplus", sim, planner={"model": now_model})
+    await Pipeline(goals, pinned, out=tmp_path / "run3", keys=KEYS).run(until="plan")
+    assert sim.stats()["totals"]["messages"] == sent + 1
 
 
 async def test_a_keyframe_that_is_no_picture_buys_no_clip(sim: SimServer, tmp_path: Path) -> None:
