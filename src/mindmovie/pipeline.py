@@ -10038,7 +10038,15 @@ class Pipeline:
         clip job's id. Before the orphans are looked at and the estimate is made: the
         job is polled and the result kept, neither bought again (a Veo operation, which
         no list shows, was bought again, and so was every image and plan)."""
-        for scene_id, stage, kind, what in store.take_receipts():
+        taken = store.take_receipts()
+        for path, why in store.unread_receipts:
+            # the paid answer it records is not taken up (its row stays an outcome
+            # unknown): it stays, and the person is told, not left to find it
+            self.reporter.warn(
+                f"{path}, the record of a paid answer an earlier render could not journal, "
+                f"cannot be read ({why}): fix its permissions and render again to take it up"
+            )
+        for scene_id, stage, kind, what in taken:
             whose = "the plan" if scene_id == "_run" else f"{scene_id}'s {stage}"
             if kind == "succeeded":
                 said = f"{whose}, paid for and saved as {what} by an earlier render, is taken up"

@@ -769,6 +769,8 @@ class Store:
         #: a receipt instead (`_write_receipt`): their caller leaves them committed
         self.receipted: set[int] = set()
         self._read_only = read_only
+        #: receipts `take_receipts` could not read (path, why): kept, for the render to say
+        self.unread_receipts: list[tuple[Path, str]] = []
         check_journal_link(path)
         if not read_only:  # a read-only copy is read without them (see `_snapshot`)
             check_side_files(path)
@@ -1508,6 +1510,7 @@ class Store:
         next render. A read-only store takes them up in its copy (status, the
         estimate), leaving them."""
         folder = self.root / KEPT_DIR / RECEIPTS_DIR
+        self.unread_receipts = []
         try:
             paths = sorted(
                 (p for p in folder.glob("*.json") if p.is_file()),
@@ -1526,7 +1529,9 @@ class Store:
                     # the open files limit (which receipts are written at): it stays for
                     # the next render; dropped, the paid answer it records was lost
                     raise
-                continue  # not read (its permissions): kept, not dropped unread
+                # not read (its permissions): kept, not dropped unread, and said
+                self.unread_receipts.append((path, e.strerror or str(e)))
+                continue
             try:
                 what = self._take_receipt(rec) if isinstance(rec, dict) else None
             except (TypeError, OverflowError, ValueError):

@@ -1725,7 +1725,18 @@ def test_a_receipt_not_read_for_the_open_files_limit_is_kept(
         store.take_receipts()
     assert caught.value.errno == errno.EMFILE
     assert receipt.is_file()
+
+    # one this user may not read: kept and named (`Pipeline._take_receipts` says it),
+    # not dropped unread, nor kept unsaid
+    def denied(self: Path, *args: Any, **kw: Any) -> str:
+        if self == receipt:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    assert store.take_receipts() == []
+    assert receipt.is_file() and store.unread_receipts == [(receipt, "Permission denied")]
     monkeypatch.undo()
     store.take_receipts()  # read: one that no longer fits is dropped, as before
-    assert not receipt.exists()
+    assert not receipt.exists() and store.unread_receipts == []
     store.close()
