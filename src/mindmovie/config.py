@@ -1857,9 +1857,9 @@ _UUID_SHAPED = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}
 
 
 def _key_shaped(value: str) -> bool:
-    """Is `value` shaped as an Ark key, and not a key set (which `hide_keys` names by
-    its variable, the better word)?"""
-    return bool(_UUID_SHAPED.fullmatch(value.strip())) and hide_keys(value) == value
+    """Does `value` hold text shaped as an Ark key (`key=<it>`, `Bearer <it>` too), not a
+    key set (which `hide_keys` names by its variable, the better word)?"""
+    return bool(_UUID_SHAPED.search(value)) and hide_keys(value) == value
 
 
 def _key_hint(path: list[str]) -> str:

@@ -2963,14 +2963,25 @@ def test_a_config_yaml_beside_goals_yaml_is_said_when_run_from_a_removed_folder(
     ) in err, err
 
 
-@pytest.mark.parametrize("where", ["providers.byteplus.base_url", "providers.byteplus.timeout"])
-def test_a_key_shaped_value_in_a_setting_is_not_said_back(where: str, tmp_path: Path) -> None:
-    """An Ark key (a UUID's shape, which hide_keys does not know) pasted into a setting
-    was quoted whole by its error ("got '3f1c2a9e-...'")."""
+@pytest.mark.parametrize(
+    ("where", "around"),
+    [
+        ("providers.byteplus.base_url", "{}"),
+        ("providers.byteplus.timeout", "{}"),
+        ("providers.byteplus.base_url", "Bearer {}"),
+        ("providers.byteplus.timeout", "key={}"),
+    ],
+)
+def test_a_key_shaped_value_in_a_setting_is_not_said_back(
+    where: str, around: str, tmp_path: Path
+) -> None:
+    """An Ark key (a UUID's shape, which hide_keys does not know) pasted into a setting,
+    alone or with words around it, was quoted whole by its error ("got '3f1c2a9e-...'")."""
     key = "3f1c2a9e-7b4d-4e21-9a0c-5d6e7f8a9b0c"
     *block, name = where.split(".")
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"{block[0]}:\n  {block[1]}:\n    {name}: '{key}'\n", encoding="utf-8")
+    value = around.format(key)
+    cfg.write_text(f"{block[0]}:\n  {block[1]}:\n    {name}: '{value}'\n", encoding="utf-8")
     with pytest.raises(ConfigError) as e:
         load_settings(cfg, env={})
     assert key not in str(e.value) and "shaped as a key" in str(e.value), str(e.value)
