@@ -3851,6 +3851,17 @@ class Pipeline:
             for note in plan_notes(plan_path):  # edited, but maybe not as meant (`#1`)
                 self.reporter.warn(note)
             step = store.get("_run", "plan")
+            of_before = self._plan_keys(planner)[3:]  # (the default planner of before's)
+            if step is not None and step.input_key in of_before:
+                ident = (planner.name, planner.model)
+                made_by = _basis_field(step.detail, "planner") or "the default planner then"
+                # kept unsaid, a person who had pinned that model and then removed the
+                # setting for today's default was not told they kept its plan
+                self.reporter.info(
+                    f"plan.yaml was made by {made_by}, the default planner when it was "
+                    f"planned; it is kept (set planner.model to {ident[1]} to plan again "
+                    "with today's default)"
+                )
             if step is not None and step.input_key != key:
                 _rekey_plan(store, step.input_key, key)  # a legacy key becomes the current one
             if self._shown_changed:

@@ -3496,9 +3496,21 @@ async def test_a_plan_the_default_planner_of_before_made_is_kept_after_the_upgra
     assert now_model != "claude-sonnet-4-6"
     est = estimate_for(goals, now, out=run)
     assert est.planner is None, est.planner  # the plan is reused: no call priced
-    res = await Pipeline(goals, now, out=run, keys=KEYS).run(until="plan")
+    told: list[str] = []
+
+    class Told(NullReporter):
+        def info(self, text: str) -> None:
+            told.append(text)
+
+    res = await Pipeline(goals, now, out=run, keys=KEYS, reporter=Told()).run(until="plan")
     assert res.ran == [] and sim.stats()["totals"]["messages"] == sent
     assert "(kept after the upgrade)" in (run / "plan.yaml").read_text()
+    # said: a person who had pinned that model, then removed it, keeps its plan
+    assert (
+        "plan.yaml was made by anthropic/claude-sonnet-4-6, the default planner when it "
+        f"was planned; it is kept (set planner.model to {now_model} to plan again with "
+        "today's default)"
+    ) in told, told
     # a goal edited at the first render after the upgrade: only that goal is planned again
     # (it planned the whole movie again: the planner of before was another planner)
     await Pipeline(goals, old, out=tmp_path / "run2", keys=KEYS).run(until="plan")
