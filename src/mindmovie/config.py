@@ -820,22 +820,17 @@ def hide_url_secrets(text: str) -> str:
 
 
 def _shown_address(value: str) -> str:
-    """`_address_shown`, quoted; text shaped as a key (an Ark key pasted here) not."""
+    """An address refused as set, as its error quotes it: all before its last `@` (but
+    a scheme) hidden, whatever it holds; text shaped as a key (an Ark key pasted here)
+    not at all. One too broken to read as an address (a blank or a quote in its
+    password) was quoted whole, `hide_url_secrets` finding no credentials in it."""
     if _key_shaped(value):
         return "text shaped as a key (not shown: keys belong in the environment)"
-    return repr(_address_shown(value))
-
-
-def _address_shown(value: str) -> str:
-    """An address refused as set, as its error quotes it: all before its last `@` (but
-    a scheme) hidden, whatever it holds. One too broken to read as an address (a blank
-    or a quote in its password) was quoted whole, `hide_url_secrets` finding no
-    credentials in it."""
     if "@" not in value:
-        return value
+        return repr(value)
     head, host = value.rsplit("@", 1)
     scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:/*", head)
-    return f"{scheme.group(0) if scheme else ''}{NOT_SHOWN}@{host}"
+    return repr(f"{scheme.group(0) if scheme else ''}{NOT_SHOWN}@{host}")
 
 
 def recorded_settings(settings: Settings) -> dict[str, Any]:

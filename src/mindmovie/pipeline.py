@@ -1849,6 +1849,8 @@ PHOTO_LOOK_META = "photo_look:"
 CLIP_FACTS_META = "clip_facts:"
 #: the version of `media.clip_facts`' reading: a record of another is read again
 CLIP_FACTS_VERSION = 1
+#: the plan key's forms a run may have recorded (`Pipeline._plan_key`'s `legacy` 0-2)
+_PLAN_KEY_FORMS = 3
 #: per planner provider, its default models of before, newest first: a plan one of them
 #: made while no planner.model was set is still the goals' plan (`_planners_before`)
 PLANNER_DEFAULTS_BEFORE: dict[str, tuple[str, ...]] = {
@@ -2609,9 +2611,9 @@ def _recorded_clip_facts(value: str | None) -> tuple[bool, str, str] | None:
         and isinstance(matrix, str)
         and isinstance(hdr, str)
         and matrix in ("", *MATRICES)
-        and (hdr == "" or hdr in HDR_TRANSFERS)
+        and hdr in ("", *HDR_TRANSFERS)
     ):
-        return has_audio, str(matrix), str(hdr)
+        return has_audio, matrix, hdr
     return None
 
 
@@ -3708,10 +3710,14 @@ class Pipeline:
         if ident not in self._plan_keys_memo:
             self._plan_keys_memo[ident] = tuple(
                 self._plan_key(who, legacy=n)
-                for who in (ident, *self._planners_before(ident))
-                for n in range(3)
+                for who in self._same_planners(ident)
+                for n in range(_PLAN_KEY_FORMS)
             )
         return self._plan_keys_memo[ident]
+
+    def _same_planners(self, ident: tuple[str, str]) -> tuple[tuple[str, str], ...]:
+        """`ident` and the planners whose plans count as its (`_planners_before`)."""
+        return (ident, *self._planners_before(ident))
 
     def _planners_before(self, ident: tuple[str, str]) -> tuple[tuple[str, str], ...]:
         """The planners whose plan is still these goals' plan when `ident` is the default
@@ -3805,8 +3811,8 @@ class Pipeline:
         if was.get("goals") != now["goals"]:
             why.append(name)
         name_now, _, model_now = str(now["planner"]).partition("/")
-        before = {f"{n}/{m}" for n, m in self._planners_before((name_now, model_now))}
-        if was.get("planner") != now["planner"] and was.get("planner") not in before:
+        same = {f"{n}/{m}" for n, m in self._same_planners((name_now, model_now))}
+        if was.get("planner") not in same:
             why.append(f"the planner ({was.get('planner')} -> {now['planner']})")
         opts = was.get("options")
         old_opts: dict[str, Any] = opts if isinstance(opts, dict) else {}
@@ -3851,7 +3857,7 @@ class Pipeline:
             for note in plan_notes(plan_path):  # edited, but maybe not as meant (`#1`)
                 self.reporter.warn(note)
             step = store.get("_run", "plan")
-            of_before = self._plan_keys(planner)[3:]  # (the default planner of before's)
+            of_before = self._plan_keys(planner)[_PLAN_KEY_FORMS:]  # (the planners of before's)
             if step is not None and step.input_key in of_before:
                 ident = (planner.name, planner.model)
                 made_by = _basis_field(step.detail, "planner") or "the default planner then"
@@ -4231,7 +4237,7 @@ class Pipeline:
             return None
         ident = planner if isinstance(planner, tuple) else (planner.name, planner.model)
         # (a plan the default planner of before made: the same planner, `_planners_before`)
-        same = {f"{n}/{m}" for n, m in (ident, *self._planners_before(ident))}
+        same = {f"{n}/{m}" for n, m in self._same_planners(ident)}
         if parts.get("rest") != now_parts["rest"] or was.get("planner") not in same:
             return None
         scenes = made.get("scenes")
@@ -9373,9 +9379,7 @@ class Pipeline:
             return None
         recorded = _basis_field(step.detail, "by_place")
         ident = planner if isinstance(planner, tuple) else (planner.name, planner.model)
-        by_place = {
-            self._plan_key(who, by_place=True) for who in (ident, *self._planners_before(ident))
-        }
+        by_place = {self._plan_key(who, by_place=True) for who in self._same_planners(ident)}
         if step.input_key not in self._plan_keys(planner) and (
             recorded is None or recorded not in by_place
         ):
