@@ -6,6 +6,7 @@ person wrote this file by hand and should not have to read a traceback to fix a 
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
@@ -133,6 +134,20 @@ class GoalsError(SourceError):
 _GOALS_EXAMPLE = "`title:` and `goals:`"
 
 
+_LOOP = "a symbolic link that leads back to itself"
+
+
+def _leads_back(path: Path) -> bool:
+    """Whether following `path` meets a symbolic link loop (ELOOP): Python 3.13's
+    resolve() returns such a path as it is, where 3.11's and 3.12's raised RuntimeError,
+    and the loop was then said "not found"."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
 def _find_file(
     text: str, base: Path, what: str, nbsp_escape: bool = False, linked: Path | None = None
 ) -> tuple[Path | None, str | None]:
@@ -152,6 +167,8 @@ def _find_file(
     alike: list[str] = []  # names in its folder that are its but for capitals or accents
     try:
         full = (written if written.is_absolute() else base / written).resolve()
+        if _leads_back(full):  # Python 3.13's resolve() leaves a loop as it is
+            return None, f"{what} cannot be used: {text} ({_LOOP})"
         if linked is not None and not written.is_absolute() and not os.path.lexists(full):
             # the exact name where goals.yaml's link leads, before a name alike beside
             # the link (`~/ME.JPG` was taken for the project's me.jpg)
@@ -172,8 +189,8 @@ def _find_file(
             return None, f"{what} is not a file: {text}{said}"
     except OSError as exc:  # e.g. a name longer than the system allows
         return None, f"{what} cannot be used: {text} ({exc.strerror or exc})"
-    except RuntimeError:  # Python 3.11/3.12's resolve() on a symlink loop (OSError from 3.13)
-        return None, f"{what} cannot be used: {text} (a symbolic link that leads back to itself)"
+    except RuntimeError:  # a symbolic link loop: resolve() raised it in Python 3.11/3.12
+        return None, f"{what} cannot be used: {text} ({_LOOP})"
     backslash = "\\" in text
     if backslash:
         # `photos\me.jpg`, written on Windows (or its path pasted): a backslash is part of
