@@ -1553,7 +1553,8 @@ def storyboard(
 
         if is_disk_full(e):  # (the board sends no paid call: no word of their rule)
             raise _fail(
-                f"storyboard not written: {disk_full_message(run_dir, paid=False)}", EXIT_FAILED
+                f"storyboard not written: {disk_full_message(run_dir, paid=False, out=False)}",
+                EXIT_FAILED,
             ) from None
         why = f"cannot write in {run_dir} ({e.strerror or e})"
         unread = e.filename and os.path.isfile(e.filename) and not os.access(e.filename, os.R_OK)

@@ -1347,12 +1347,18 @@ def _inodes_left(path: Path) -> int | None:
     return None if st.f_files == 0 else st.f_favail
 
 
-def disk_full_message(run_dir: Path, paid: bool = True) -> str:
+def disk_full_message(run_dir: Path, paid: bool = True, *, out: bool = True) -> str:
     """One line for a full disk: which filesystem, how much is free, what to do. `paid`:
     the render calls a paid provider, whose calls wait for MIN_FREE_BYTES (said to an
     offline render, that rule was of no use to it). A disk out of files (inodes) with
     room to spare is said so: "no space left ..., 32.0 MB free" sent the person to free
-    megabytes."""
+    megabytes. `out`: the command takes --out (`storyboard`, which writes into the run
+    folder, does not: it was told to use it)."""
+    elsewhere = (
+        "render into another disk with --out"
+        if out
+        else "copy the run folder to another disk and run it there"
+    )
     mount = _mount_point(run_dir)
     try:
         free = f", {shutil.disk_usage(mount).free / 1e6:.1f} MB free"
@@ -1363,14 +1369,14 @@ def disk_full_message(run_dir: Path, paid: bool = True) -> str:
         return (
             f"no files left to make on the disk holding {run_dir} (the filesystem mounted "
             f"at {mount}{free}, but {files} more files, inodes, may be made there); "
-            "finished work is kept: delete some files on that disk, or render into another "
-            "disk with --out, and run the same command again to resume"
+            f"finished work is kept: delete some files on that disk, or {elsewhere}, and "
+            "run the same command again to resume"
         )
     rule = f" (a paid call is sent only with {MIN_FREE_BYTES / 1e6:.0f} MB free)" if paid else ""
     return (
         f"no space left on the disk holding {run_dir} (the filesystem mounted at "
-        f"{mount}{free}); finished work is kept: free some space{rule}, or render into "
-        "another disk with --out, and run the same command again to resume"
+        f"{mount}{free}); finished work is kept: free some space{rule}, or {elsewhere}, "
+        "and run the same command again to resume"
     )
 
 

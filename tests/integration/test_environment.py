@@ -428,7 +428,9 @@ def test_storyboard_that_cannot_be_written_is_one_line(
     """`mindmovie storyboard RUN` on a full disk, or in a run folder this user cannot
     write (another user's run: status works there), was an OSError traceback. The full
     disk is exit 1 (no word of the paid calls' rule: the board sends none); a folder
-    this user cannot write exit 2, the folder's problem, as `render` says it (it was 1)."""
+    this user cannot write exit 2, the folder's problem, as `render` says it (it was 1).
+    The full disk's advice was to "render into another disk with --out", which
+    `storyboard` does not take."""
     from mindmovie import storyboard
 
     tmp_path = rendered  # a finished _render(tmp_path) (the fixture checked exit 0)
@@ -446,6 +448,8 @@ def test_storyboard_that_cannot_be_written_is_one_line(
     assert line.startswith("error: storyboard not written: "), r.stderr
     assert str(tmp_path / "run") in line
     assert "a paid call" not in line, line
+    # (`storyboard` has no --out: a full disk told to use it)
+    assert "--out" not in line, line
 
 
 def test_until_keyframes_with_a_storyboard_that_cannot_be_written_names_the_keyframes(
