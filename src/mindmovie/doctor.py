@@ -505,8 +505,8 @@ def _free_space(
 ) -> Check:
     """The output dir row with the free space of its disk: a render sends no paid call
     with less than `pipeline.MIN_FREE_BYTES` free there (every scene stops "no space
-    left"), so a paid preset cannot run below it. `setting`: what names the folder
-    (output_dir, or render's --out)."""
+    left"), so a paid preset cannot run below it; an offline one is warned. `setting`:
+    what names the folder (output_dir, or render's --out)."""
     from mindmovie.pipeline import MIN_FREE_BYTES
 
     try:
@@ -521,6 +521,17 @@ def _free_space(
             False,
             f"{detail}: render sends no paid call ({', '.join(paid)}) with less than "
             f"{_size(MIN_FREE_BYTES)} free; free some space or set {setting} to another disk",
+        )
+    if free < MIN_FREE_BYTES:
+        # an offline render too needs room for its keyframes, clips and movie: 0 MB free
+        # was "ok", and the render after it stopped "no space left on the disk"
+        return Check(
+            "output dir",
+            False,
+            f"{detail}: too little, perhaps, for a render (every keyframe, clip and the "
+            "movie are kept there: the example's run folder, at 1280x720, takes about "
+            f"80 MB); free some space or set {setting} to another disk",
+            required=False,
         )
     return Check("output dir", True, detail)
 

@@ -1014,7 +1014,8 @@ def test_adc_on_googles_hosted_runtimes_is_a_warning_not_a_failure(
 @pytest.mark.parametrize(("preset", "free", "status"), [
     ("byteplus", 99_000_000, "FAIL"),
     ("byteplus", 100_000_000, "ok"),
-    ("local", 99_000_000, "ok"),
+    ("local", 99_000_000, "warn"),
+    ("local", 100_000_000, "ok"),
 ])  # fmt: skip
 def test_a_paid_preset_with_too_little_disk_space_cannot_run(
     clean_env: None, monkeypatch: pytest.MonkeyPatch, preset: str, free: int, status: str
@@ -1022,7 +1023,8 @@ def test_a_paid_preset_with_too_little_disk_space_cannot_run(
     """A render sends no paid call with less than 100 MB free on the run's disk (every
     scene stops "no space left on the disk"), yet doctor said the output folder was
     writable and the preset "ready". The row now says the free space, and FAILs a paid
-    preset below the render's own threshold."""
+    preset below the render's own threshold; an offline one is warned (0 MB free was
+    "ok", and the render after it stopped "no space left")."""
     import shutil
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "a")
@@ -1043,6 +1045,8 @@ def test_a_paid_preset_with_too_little_disk_space_cannot_run(
     assert shown in row.detail
     if status == "FAIL":
         assert "no paid call (anthropic, byteplus) with less than 100 MB free" in row.detail
+    if status == "warn":
+        assert "too little, perhaps, for a render" in row.detail
     r = CliRunner().invoke(app, ["doctor", "--preset", preset])
     assert r.exit_code == (1 if status == "FAIL" else 0), r.output
 
