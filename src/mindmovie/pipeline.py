@@ -7130,8 +7130,10 @@ class Pipeline:
                 raise DiskFull(self._with_not_kept(limit)) from None
             if isinstance(e, OSError) and e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 # a part of the run folder this user cannot write (made by another user,
-                # or with sudo; a read-only mount): the folder's problem, not a crash
-                name = str(e.filename or self.run_dir)
+                # or with sudo; a read-only mount): the folder's problem, not a crash.
+                # A rename refused names the file it would replace, not its temp file
+                # (movie.mp4 made immutable was said as ".movie.mp4.24700.tmp.mp4")
+                name = str(e.filename2 or e.filename or self.run_dir)
                 run = os.path.abspath(self.run_dir)
                 if os.path.commonpath([run, os.path.abspath(name)]) != run:
                     raise RunDirError(f"{name}: {e.strerror}") from None  # not the run's

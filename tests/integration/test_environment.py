@@ -835,6 +835,30 @@ def test_a_part_of_the_run_folder_this_user_cannot_write_is_one_line(
     assert last.startswith(f"error: {denied}: cannot write it (Permission denied)"), r.stderr
 
 
+def test_a_movie_that_cannot_be_replaced_is_named_not_its_temp_file(
+    rendered: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """movie.mp4 made immutable (`chattr +i`): the render said "error:
+    run/.movie.mp4.24700.tmp.mp4: cannot write it (Operation not permitted)", a hidden
+    file gone by then. The rename's refusal names the file it would replace."""
+    run = rendered / "run"
+    movie = run / "movie.mp4"
+    movie.unlink()  # (the render composes it again from its segments)
+    real_replace = os.replace
+
+    def refused(src: Any, dst: Any) -> None:
+        if Path(dst) == movie:
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(src), None, str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", refused)
+    r = _render(rendered)
+    assert r.exit_code == 2, (r.output, r.exception)
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {movie}: cannot write it (Operation not permitted)"), last
+    assert not [p for p in run.glob(".movie*") if p.is_file()]
+
+
 async def test_no_paid_call_is_sent_without_room_for_its_result(
     tmp_path: Path, sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
