@@ -4014,7 +4014,7 @@ class Pipeline:
                 rows.append(row)
                 in_flight(row)
 
-            billed_early: set[int] = set()
+            billed_early: dict[int, float] = {}
 
             async def before_repair() -> None:
                 self._journal_unrepaired(store, planner)
@@ -4025,7 +4025,7 @@ class Pipeline:
                 for r, c in zip(rows, calls, strict=False):
                     if r not in billed_early:
                         await self.gate.bill(r, call_usd(c), c)
-                        billed_early.add(r)
+                        billed_early[r] = call_usd(c)
                 extra = await self._reserve("_run", "plan", planner, estimate, hold)
                 if extra is not None:
                     rows.append(extra)
@@ -4036,8 +4036,16 @@ class Pipeline:
             except BaseException as e:
                 for r in rows:  # settled (or lost): nothing to wait for, nor save
                     self._paid_in_flight.pop(r, None)
-                self._journal_unrepaired(store, planner)
-                await self._settle_planner_failure(rows, planner, e, skip=billed_early)
+                if not self._journal_unrepaired(store, planner) and billed_early:
+                    # the first answer, held for its repair and billed, could be written
+                    # nowhere (a full disk: the repair's room check stopped the render):
+                    # "finished work is kept" was said of it, and the next render bought
+                    # it again
+                    self._paid_not_kept.append(
+                        "the plan's first answer, held for its repair (about "
+                        f"{costs.format_usd(sum(billed_early.values()))})"
+                    )
+                await self._settle_planner_failure(rows, planner, e, skip=set(billed_early))
                 raise
             self._journal_unrepaired(store, planner)
             calls: list[dict[str, Any]] = list(getattr(planner, "last_calls", []) or [])
@@ -4078,19 +4086,23 @@ class Pipeline:
         return plan
 
     @staticmethod
-    def _journal_unrepaired(store: Store, planner: Planner) -> None:
+    def _journal_unrepaired(store: Store, planner: Planner) -> bool:
         """Journal the planner's first answer held for its repair (`UNREPAIRED_META`),
-        or forget it once none is held (the plan made, or asked anew)."""
+        or forget it once none is held (the plan made, or asked anew). False when an
+        answer is held and could not be journaled."""
         unrepaired = getattr(planner, "unrepaired", None)
         saved = unrepaired() if unrepaired is not None else None
         # (a best-effort note: run.db at the file size limit, EFBIG, raised out of the
         # plan's answer, paid, and lost it before plan.yaml or its receipt was written)
-        with contextlib.suppress(sqlite3.Error, OSError):
+        try:
             if saved is None:
                 if store.get_meta(UNREPAIRED_META) is not None:
                     store.delete_meta(UNREPAIRED_META)
             else:
                 store.set_meta(UNREPAIRED_META, json.dumps(saved, ensure_ascii=False))
+        except (sqlite3.Error, OSError):
+            return saved is None
+        return True
 
     async def _plan_paid(
         self,

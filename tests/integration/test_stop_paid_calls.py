@@ -550,6 +550,55 @@ async def test_a_first_plan_answer_stopped_before_its_repair_is_not_bought_again
     assert rows == sorted(["billed", "billed", *cut]), rows
 
 
+@pytest.mark.parametrize("journal", ["writes", "full"])
+async def test_a_first_plan_answer_a_full_disk_stops_before_its_repair(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, journal: str
+) -> None:
+    """Claude's first plan answered unusable, and the disk was found full before its
+    repair was sent (no paid call without room for its result): the first answer, paid,
+    is journaled (`plan_unrepaired`) and the next render sends only the repair. Where
+    run.db could not take it either, the render said "finished work is kept" of it and
+    the next one bought it again: it is said paid for and not kept."""
+    import shutil
+
+    from mindmovie import pipeline
+    from mindmovie.pipeline import DiskFull
+    from mindmovie.store import Store
+
+    goals, s, run = _claude_plan(sim, tmp_path)
+    real_usage, real_set = shutil.disk_usage, Store.set_meta
+
+    def usage(path: Any) -> Any:
+        full = len(sim.requests(path=_MESSAGES)) >= 1  # (once the first answer is sent for)
+        return real_usage(path)._replace(free=1000) if full else real_usage(path)
+
+    def set_meta(self: Store, key: str, value: str) -> None:
+        if key == "plan_unrepaired" and journal == "full":
+            raise sqlite3.OperationalError("database or disk is full")
+        real_set(self, key, value)
+
+    monkeypatch.setattr(pipeline.shutil, "disk_usage", usage)
+    monkeypatch.setattr(Store, "set_meta", set_meta)
+    with pytest.raises(DiskFull) as e:
+        await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    assert len(sim.requests(path=_MESSAGES)) == 1  # the repair not sent
+    said = str(e.value)
+    if journal == "full":
+        assert "Paid for and not kept, as it could be written nowhere: the plan's first " \
+            "answer, held for its repair (about $" in said, said  # fmt: skip
+        assert _held_record(run) == []
+    else:
+        assert "not kept" not in said, said
+        assert len(_held_record(run)) == 1
+    monkeypatch.undo()
+    sim.clear_faults()
+    res = await Pipeline(goals, s, out=run, keys=KEYS).run(until="plan")
+    assert res.plan is not None and not res.failed
+    last = _the_one_call_since(sim, 1)
+    repaired = isinstance(last, list) and last[0]["type"] == "tool_result"
+    assert repaired == (journal == "writes"), last
+
+
 @pytest.mark.parametrize("value", ["x", "[1]", '{"request": 1, "answer": {}, "tool_use_id": 2}'])
 async def test_a_held_first_plan_answer_damaged_by_hand_is_asked_for_anew(
     sim: SimServer, tmp_path: Path, value: str
