@@ -1347,6 +1347,11 @@ def _inodes_left(path: Path) -> int | None:
     return None if st.f_files == 0 else st.f_favail
 
 
+#: why a plan is made again when its last try did not finish (stopped, failed, or
+#: written where run.db could not record it) and nothing else changed
+_UNFINISHED_PLAN = "the last plan did not finish"
+
+
 def disk_full_message(run_dir: Path, paid: bool = True, *, out: bool = True) -> str:
     """One line for a full disk: which filesystem, how much is free, what to do. `paid`:
     the render calls a paid provider, whose calls wait for MIN_FREE_BYTES (said to an
@@ -3803,16 +3808,22 @@ class Pipeline:
         self._shown_changed = sorted(changed)
         return raw.model_copy(update={f: want[f] for f in changed}) if changed else raw
 
-    def _replan_reason(self, recorded: str | None, now: dict[str, Any]) -> str:
+    def _replan_reason(
+        self, recorded: str | None, now: dict[str, Any], *, unfinished: bool = False
+    ) -> str:
         """Why the plan is made again, from the plan step's recorded basis. The goals file
-        by its own name (a person's `pg.yaml` was said to be "goals.yaml")."""
+        by its own name (a person's `pg.yaml` was said to be "goals.yaml"). `unfinished`:
+        the step's last try did not finish (its basis, if any, is the last finished
+        plan's): where no change is found, that is the reason (`_UNFINISHED_PLAN`). A
+        first plan written where run.db could not record it (a full disk) was said to be
+        "goals.yaml or the plan settings changed", of goals no one had touched."""
         name = self.goals_path.name
         try:
             was = json.loads(recorded or "null")
         except ValueError:
             was = None
         if not isinstance(was, dict) or "goals" not in was:
-            return f"{name} or the plan settings changed"
+            return _UNFINISHED_PLAN if unfinished else f"{name} or the plan settings changed"
         why = []
         if was.get("goals") != now["goals"]:
             why.append(name)
@@ -3827,6 +3838,8 @@ class Pipeline:
                 why.append(f"plan.{name}")
         if old_opts.get("allowed_seconds") != now["options"].get("allowed_seconds"):
             why.append("the video model's clip lengths")
+        if not why and unfinished:
+            return _UNFINISHED_PLAN
         return " and ".join(why or ["the plan settings"]) + " changed"
 
     def _warn_other_goals(self, store: Store) -> None:
@@ -3904,11 +3917,12 @@ class Pipeline:
                     # with the title, closing and music its plan.yaml was last matched to
                     # (goals.yaml's): put back, it takes only those goals.yaml changed since
                     store.set_meta(KEPT_SHOWN_META + prev.input_key, json.dumps(shown))
-            why = (
-                f"{self._replan_reason(prev.detail, basis)} since the last plan"
-                if prev is not None
-                else "plan.yaml is not in this run's journal (run.db is new)"
-            )
+            if prev is None:
+                why = "plan.yaml is not in this run's journal (run.db is new)"
+            else:
+                unfinished = prev.status != "succeeded"
+                why = self._replan_reason(prev.detail, basis, unfinished=unfinished)
+                why += "" if why == _UNFINISHED_PLAN else " since the last plan"
             then = (
                 "going back to the plan these goals had before"
                 if kept is not None

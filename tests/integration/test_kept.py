@@ -2603,3 +2603,36 @@ def test_status_says_a_clip_that_is_a_folder_is_one(tmp_path: Path) -> None:
     clip.mkdir()
     (row,) = [r for r in collect_status(first.run_dir)["scenes"] if r["scene_id"] == scene]
     assert row["files"]["clip"] == "is a folder", row
+
+
+def test_a_plan_not_recorded_is_not_said_to_be_a_goals_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """plan.yaml written and run.db unable to record it (a full disk): the next render
+    planned again saying "goals.yaml or the plan settings changed since the last plan",
+    of goals no one had touched (the basis is recorded only with a finished plan). It
+    says the last plan did not finish."""
+    import asyncio
+    import sqlite3
+
+    from mindmovie.pipeline import Pipeline
+    from mindmovie.store import Store
+    from tests.integration.support import warnings_reporter
+
+    goals, settings = _offline(tmp_path)
+    real = Store.succeed
+
+    def full(self: Store, scene_id: str, stage: str, *args: Any, **kwargs: Any) -> None:
+        if stage == "plan":
+            raise sqlite3.OperationalError("database or disk is full")
+        real(self, scene_id, stage, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "succeed", full)
+    with pytest.raises(Exception, match="no space left"):
+        asyncio.run(Pipeline(goals, settings).run(until="plan"))
+    monkeypatch.undo()
+    reporter, warned = warnings_reporter()
+    res = asyncio.run(Pipeline(goals, settings, reporter=reporter).run(until="plan"))
+    assert (res.run_dir / "plan.previous.yaml").is_file()  # (plan.yaml was written)
+    (said,) = [w for w in warned if "plan.previous.yaml" in w]
+    assert said.startswith("the last plan did not finish: planning again"), warned
