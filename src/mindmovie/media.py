@@ -11,6 +11,7 @@ import ctypes
 import functools
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -250,7 +251,7 @@ def run_ffmpeg(
             proc.kill()
             proc.wait()
             raise
-    return _checked(proc.returncode, err)
+    return _checked(proc.returncode, err, lambda: _full_where(args, cwd))
 
 
 #: lines of an ffmpeg log tail that say nothing of why it failed: an encoder's closing
@@ -274,13 +275,43 @@ def failure_line(e: FFmpegError) -> str:
     return f"{head}): " + ("; ".join(said) or "(no reason in its log)")
 
 
-def _checked(returncode: int, stderr: bytes) -> str:
+#: free space under which, where it writes, an ffmpeg that failed is taken to have
+#: failed for want of it
+LOW_FREE_BYTES = 1_000_000
+
+
+def _full_where(args: list[str], cwd: Path | None) -> str:
+    """A line saying the disk ffmpeg writes its output to (its last argument) is full,
+    "" when it is not (or no file is written). An encoder out of space on a nearly full
+    disk often says nothing of it in its log's tail (a segment encoder ended "Conversion
+    failed!", or was killed by SIGSEGV): the compose was said to have failed, with
+    `doctor` to check ffmpeg, instead of the disk being full."""
+    last = args[-1] if args else "-"
+    if last == "-" or last.startswith(("-", "pipe:")):
+        return ""
+    folder = Path(last).parent
+    if not folder.is_absolute() and cwd is not None:
+        folder = cwd / folder
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return ""
+    if free >= LOW_FREE_BYTES:
+        return ""
+    return f"\nNo space left on device ({free // 1024} KB free where it writes)"
+
+
+def _checked(returncode: int, stderr: bytes, full: Callable[[], str] = str) -> str:
+    """ffmpeg's log, or FFmpegError for its failure. `full`: says when the disk it
+    writes to is full (`_full_where`), asked only of a failure."""
     err = stderr.decode("utf-8", "replace")
     if returncode < 0:
-        raise FFmpegError(f"ffmpeg failed ({returncode}): {killed_by(-returncode)}", returncode)
+        raise FFmpegError(
+            f"ffmpeg failed ({returncode}): {killed_by(-returncode)}{full()}", returncode
+        )
     if returncode != 0:
         tail = "\n".join(err.strip().splitlines()[-15:])
-        raise FFmpegError(f"ffmpeg failed ({returncode}): {tail}", returncode)
+        raise FFmpegError(f"ffmpeg failed ({returncode}): {tail}{full()}", returncode)
     return err
 
 
@@ -399,7 +430,7 @@ def run_ffmpeg_watched(
                     proc.kill()
                     proc.wait()
         log.seek(0)
-        return _checked(proc.returncode, log.read())
+        return _checked(proc.returncode, log.read(), lambda: _full_where(args, cwd))
 
 
 @dataclass

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -448,3 +449,39 @@ def test_kill_orphans_finds_a_chunk_encoder_of_a_run_folder_named_with_a_percent
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.mark.parametrize("watched", [False, True])
+def test_an_ffmpeg_failed_on_a_full_disk_is_said_to_be_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, watched: bool
+) -> None:
+    """A segment encoder out of space on a nearly full disk ended "Conversion failed!"
+    (or was killed by SIGSEGV) with no word of the disk in its log's tail: the render
+    said the compose failed and sent the person to `mindmovie doctor` (found 1 time in 2
+    to 10 on a filled tmpfs). A failure where it writes has under LOW_FREE_BYTES free
+    says so, and is the disk's (`is_disk_full`); with room, it is not."""
+    import shutil
+
+    from mindmovie import media
+    from mindmovie.media import FFmpegError, run_ffmpeg_watched
+    from mindmovie.pipeline import is_disk_full
+
+    real = shutil.disk_usage
+    out = tmp_path / "out" / "x.mp4"
+    out.parent.mkdir()
+    # (it fails: no such input)
+    args = ["-i", str(tmp_path / "missing.mp4"), "-c", "copy", str(out)]
+    for free, full in ((media.LOW_FREE_BYTES, False), (media.LOW_FREE_BYTES - 1, True)):
+
+        def usage(path: Any, free: int = free) -> Any:
+            assert Path(path) == out.parent, path  # (the disk it writes to)
+            return real(path)._replace(free=free)
+
+        monkeypatch.setattr(media.shutil, "disk_usage", usage)
+        with pytest.raises(FFmpegError) as e:
+            if watched:
+                run_ffmpeg_watched(args, lambda: None)
+            else:
+                run_ffmpeg(args)
+        assert is_disk_full(e.value) == full, e.value
+        assert ("KB free where it writes" in str(e.value)) == full, e.value
