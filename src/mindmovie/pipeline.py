@@ -6211,10 +6211,13 @@ class Pipeline:
         )
         # as plan.yaml has it (a moved folder's paths are rebased only in memory)
         scene = self._plan_yaml_scenes.get(scene.id, scene)
-        store.set_meta(
-            RENDERED_PLAN_META + scene.id,
-            rendered_scene(scene, style, kf_name, photo=photo, painted=painted),
-        )
+        # (a note, written again by the next render that reuses the clip: a full disk
+        # refusing it failed the scene whose clip was just said done, and journaled)
+        with contextlib.suppress(sqlite3.Error, OSError):
+            store.set_meta(
+                RENDERED_PLAN_META + scene.id,
+                rendered_scene(scene, style, kf_name, photo=photo, painted=painted),
+            )
 
     def _not_told(self, what: str, chars: str, names: list[str]) -> list[str]:
         """The items of `names` not yet warned in this Pipeline that `chars` are `what`
@@ -10493,7 +10496,13 @@ class Pipeline:
                 ):
                     res.refused.add(scene_id)
                 if scene_id not in told:
-                    self.reporter.step("scenes", scene_id, "failed", msg)
+                    if is_disk_full(outcome):
+                        # the render's stop, said once below: each scene said "failed -
+                        # database or disk is full" (SQLite's words), one whose keyframe
+                        # was just said done too
+                        self.reporter.step("scenes", scene_id, "stopped", "the disk is full")
+                    else:
+                        self.reporter.step("scenes", scene_id, "failed", msg)
             elif outcome is not None:
                 clips[scene_id] = outcome
         if any(isinstance(o, BaseException) and is_disk_full(o) for o in results.values()):

@@ -2636,3 +2636,53 @@ def test_a_plan_not_recorded_is_not_said_to_be_a_goals_change(
     assert (res.run_dir / "plan.previous.yaml").is_file()  # (plan.yaml was written)
     (said,) = [w for w in warned if "plan.previous.yaml" in w]
     assert said.startswith("the last plan did not finish: planning again"), warned
+
+
+def test_a_full_disk_stops_scenes_it_does_not_fail_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run.db refused for a full disk: a clip just said done was then said "failed -
+    database or disk is full" (its note for status, written after it was journaled), and
+    a scene whose keyframe was said done failed so when its clip's step could not begin.
+    The note is best-effort (the next render writes it again); a scene the disk stopped is
+    said stopped by it, the render's one line says which disk."""
+    import asyncio
+    import sqlite3
+
+    from mindmovie.pipeline import DiskFull, Pipeline
+    from mindmovie.progress import NullReporter
+    from mindmovie.store import Store
+
+    goals, settings = _offline(tmp_path)
+    steps: list[tuple[str, str, str, str]] = []
+
+    class Steps(NullReporter):
+        def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+            steps.append((stage, scene_id, state, note))
+
+    full = sqlite3.OperationalError("database or disk is full")
+    real_set, real_begin = Store.set_meta, Store.begin
+
+    def set_meta(self: Store, key: str, value: str) -> None:
+        if key.startswith("rendered_scene:"):
+            raise full
+        real_set(self, key, value)
+
+    monkeypatch.setattr(Store, "set_meta", set_meta)
+    res = asyncio.run(Pipeline(goals, settings, reporter=Steps()).run(until="clips"))
+    assert not res.failed and len(res.ran) == 2 * len(res.plan.scenes), res.failed
+    assert not [s for s in steps if s[2] == "failed"], steps
+
+    def begin(self: Store, scene_id: str, stage: str, *args: Any, **kwargs: Any) -> Any:
+        if stage == "clip":
+            raise full
+        return real_begin(self, scene_id, stage, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "begin", begin)
+    steps.clear()
+    goals.write_text(goals.read_text().replace("money working for me", "money that works"))
+    with pytest.raises(DiskFull, match="no space left on the disk"):
+        asyncio.run(Pipeline(goals, settings, reporter=Steps()).run(until="clips"))
+    stopped = [s for s in steps if s[2] == "stopped"]
+    assert stopped and all(s[3] == "the disk is full" for s in stopped), steps
+    assert not [s for s in steps if s[2] == "failed"], steps
