@@ -11324,11 +11324,16 @@ def estimate_for(
 
 def _unknown_outcome_line(r: Mapping[str, Any], which: str) -> str:
     """What a ledger row `r` in flight when the `which` ("last", "previous") run stopped,
-    now marked of unknown outcome, is said as (the resume's and `--fresh`'s words)."""
+    now marked of unknown outcome, is said as (the resume's and `--fresh`'s words). With
+    its hold when that differs, as a lost answer's is said: the totals line and `status`
+    count it at the hold ("about $0.0079" here, "+$0.03 outcome unknown" there)."""
+    about = costs.format_usd(r["estimated_usd"])
+    held = costs.format_usd(float(r.get("held_usd") or r["estimated_usd"]))
+    counted = f"; the budget counts it at {held}, the most it can cost" * (held != about)
     return (
         f"{r['scene_id']}: a {r['stage']} call to {r['provider']} was in flight when the "
         f"{which} run stopped; its outcome is unknown and it may have been billed "
-        f"(about {costs.format_usd(r['estimated_usd'])})."
+        f"(about {about}{counted})."
     )
 
 

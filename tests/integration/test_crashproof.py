@@ -318,6 +318,15 @@ def test_kill_at_plan_costs_one_more_planner_call_reported_as_unknown_and_needs_
     assert after["money"]["unknown"] == pytest.approx(plan_rows[0]["held_usd"])
     assert after["money"]["in_flight"] == 0
     assert plan_rows[0]["held_usd"] >= plan_rows[0]["estimated_usd"]
+    # said at that figure too: "about $0.0079" in the warning, "+$0.03 outcome unknown"
+    # in the totals line and status
+    from mindmovie import costs
+
+    about = costs.format_usd(plan_rows[0]["estimated_usd"])
+    held = costs.format_usd(plan_rows[0]["held_usd"])
+    assert held != about  # (the hold of a plan call is max_tokens' worth)
+    said = " ".join(err.split())
+    assert f"(about {about}; the budget counts it at {held}, the most it can cost)" in said, said
     check_money_invariants(after, t, SCENES)
     # nothing had succeeded before the kill; the plan step ran twice, everything else once
     assert [s for s in before["steps"] if s["status"] == "succeeded"] == []
