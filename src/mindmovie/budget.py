@@ -66,6 +66,9 @@ class BudgetGate:
         self.closed_reason: str | None = None
         self._closed_at = ""  # the totals when it closed, for the calls stopped after
         self._told_past = False  # the cap passed (by bills, not calls) was said
+        #: room kept for a scene's clip since its paid keyframe was let through (`reserve`'s
+        #: `earmark`): counted as committed by every other call, taken by the clip
+        self._earmarks: dict[str, float] = {}
 
     def totals(self) -> tuple[float, float]:
         return self.store.ledger_totals()
@@ -81,12 +84,19 @@ class BudgetGate:
         *,
         origin: dict[str, str] | None = None,
         job_input: dict[str, Any] | None = None,
+        earmark: float = 0.0,
     ) -> int:
         """Record the call as committed and return its ledger id, or raise BudgetExceeded.
 
         `hold` (>= estimate) is the most the call can bill (`costs.*_hold`): the gate
         counts that, so a bill that comes in above its estimate still stays under the cap.
         `origin`: where a video job is made, `job_input` what from (`Store.ledger_commit`).
+        `earmark`: room kept, once this call is let through, for the scene's clip to come
+        (a paid keyframe's, with a paid video model): the call is let through only if
+        both fit. Without it every scene's keyframe was bought before the clips (the
+        keyframes' slots are free sooner), and a budget for four of ten scenes bought
+        ten keyframes and two clips. A scene's clip takes its earmark (let through with
+        it even once the gate has closed); `release` drops one never taken.
         """
         need = max(estimate, hold if hold is not None else estimate)
         waited = False
@@ -94,12 +104,21 @@ class BudgetGate:
             while True:
                 if self.check is not None:
                     self.check()  # (again after a wait: the stop may have come meanwhile)
-                if self.closed_reason is not None:
+                billed, committed = self.totals()
+                mine = self._earmarks.get(scene_id, 0.0)
+                kept = sum(self._earmarks.values()) - mine  # (the other scenes' clips)
+                ask = need + (earmark if stage != "clip" else 0.0)
+                fits = self.cap is None or billed + committed + kept + ask <= self.cap + 1e-9
+                earmarked = stage == "clip" and mine > 0 and fits
+                if self.closed_reason is not None and not earmarked:
                     # this call's own scene and stage: each stopped scene says why it
                     # stopped, not which call first hit the cap
                     raise BudgetExceeded(f"{self._closed_at}; {_call(stage, scene_id)} not started")
-                billed, committed = self.totals()
-                if self.cap is None or billed + committed + need <= self.cap + 1e-9:
+                if fits:
+                    if stage == "clip":
+                        self._earmarks.pop(scene_id, None)
+                    elif earmark > 0:
+                        self._earmarks[scene_id] = earmark
                     row = self.store.ledger_commit(
                         scene_id,
                         stage,
@@ -121,20 +140,28 @@ class BudgetGate:
                     waited = True
                     await self._cond.wait()  # an in-flight call may come in under its estimate
                     continue
+                assert self.cap is not None  # (no cap: every call fits)
                 # in cents a call just over the cap read as if it fit ("budget $0.67
                 # reached: billed $0.56, ... needs up to $0.10"): then to a hundredth of one
-                cents = round(billed, 2) + round(committed, 2) + round(need, 2)
+                cents = round(billed, 2) + round(committed + kept, 2) + round(ask, 2)
                 exact = cents <= round(self.cap, 2) + 1e-9
                 self._closed_at = (
                     f"budget {format_usd(self.cap, exact=exact)} reached: billed "
                     f"{format_usd(billed, exact=exact)}, unsettled "
                     f"{format_usd(committed, exact=exact)}"
-                )
+                ) + (f", kept for clips to come {format_usd(kept, exact=exact)}" if kept else "")
+                clip = f" and its clip {format_usd(ask - need, exact=exact)}" * (ask > need)
                 self.closed_reason = (
                     f"{self._closed_at}; the next call ({_call(stage, scene_id)}) "
-                    f"needs up to {format_usd(need, exact=exact)}"
+                    f"needs up to {format_usd(need, exact=exact)}{clip}"
                 )
                 raise BudgetExceeded(self.closed_reason)
+
+    def release(self, scene_id: str) -> None:
+        """Drop the room kept for `scene_id`'s clip (`reserve`'s `earmark`): its scene
+        ended without asking for it (failed, stopped, the clip kept from before). A
+        call waiting for room waits for an in-flight call, whose settling wakes it."""
+        self._earmarks.pop(scene_id, None)
 
     def close(self, reason: str) -> None:
         """Let no call through in this render: its budget was used up before it began

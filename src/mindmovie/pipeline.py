@@ -3032,6 +3032,7 @@ class Pipeline:
                 hold,
                 origin=origin,
                 job_input=job_input,
+                earmark=self._clip_earmark(scene_id) if stage == "keyframe" else 0.0,
             )
         except BaseException:
             if first is not None:
@@ -3043,6 +3044,24 @@ class Pipeline:
             else:
                 self._first_held[row] = first  # released once answered: `_settle_errors`
         return row
+
+    def _clip_earmark(self, scene_id: str) -> float:
+        """The room a paid keyframe keeps in the budget for its scene's clip, to come
+        (`BudgetGate.reserve`), with a budget, a paid video model and the render going on
+        to clips; else 0. The clip's estimate, not its hold: the least budget that surely
+        finishes (`RunEstimate.most_held`, what doctor and the spend question say) is the
+        estimate and the most one call is held above it, and a keyframe kept at its hold
+        plus its clip's hold needed more."""
+        video = self._video_model
+        plan = self.result.plan if self.result is not None else None
+        if self.gate.cap is None or self._until in ("plan", "keyframes") or plan is None:
+            return 0.0
+        if video is None or video.name == "local":
+            return 0.0
+        scene = next((sc for sc in plan.scenes if sc.id == scene_id), None)
+        if scene is None:
+            return 0.0
+        return costs.estimate_video(self.settings, self._clip_seconds(scene)).usd
 
     def _ended_by_the_stop(self, e: BaseException) -> bool:
         """Is `e` an offline clip's ffmpeg ended by the stop signal this render is
@@ -10376,6 +10395,7 @@ class Pipeline:
                     self.reporter.step("scenes", sc.id, "failed", _IN_ITS_WAY)
                 raise
             finally:
+                self.gate.release(sc.id)  # (room kept for a clip it did not ask for)
                 self._flows_done[sc.id].set()
 
         self._flows_done = {sc.id: asyncio.Event() for sc in plan.scenes}

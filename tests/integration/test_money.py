@@ -206,6 +206,29 @@ async def test_budget_for_four_of_ten_scenes_bills_exactly_four(
     assert st["money"]["billed"] == pytest.approx(10 * per_clip, abs=1e-6)
 
 
+async def test_a_budget_for_four_of_ten_scenes_buys_four_paid_keyframes_not_ten(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Paid keyframes (Seedream) before paid clips: the keyframes' slots were free sooner
+    than the clips', so a budget for four of ten scenes bought every keyframe (ten) and
+    then two clips (8 keyframes paid for scenes that could get none). A paid keyframe is
+    let through only with room kept for its scene's clip: four of each."""
+    sim.media_scale = 0.25
+    goals = _ten_goals(tmp_path)
+    byteplus = {"base_url": sim.ark_base_url, "max_concurrent": 5, "poll_interval": 0.05}
+    extra: dict[str, Any] = {"planner": {"provider": "local"}, "providers": {"byteplus": byteplus}}
+    settings = settings_for("byteplus", sim, **extra)
+    scene = costs.keyframe_hold(settings, 0, []) + costs.video_hold(settings, 4)
+    budget = 4 * scene + scene / 2  # four scenes fit, a fifth does not
+    run = tmp_path / "run"
+    with pytest.raises(BudgetStopped) as e:
+        await Pipeline(goals, settings, out=run, keys=KEYS, budget=budget).run()
+    assert "6 scene(s) left" in str(e.value), e.value
+    totals = sim.stats()["totals"]
+    assert (totals["images"], totals["jobs_created"]) == (4, 4), totals
+    assert collect_status(run)["money"]["billed"] <= budget
+
+
 @pytest.mark.parametrize("stage", ["keyframe", "clip"])
 async def test_a_try_the_budget_stopped_before_it_was_sent_is_not_counted(
     sim: SimServer, tmp_path: Path, stage: str
@@ -2428,12 +2451,16 @@ def test_doctor_passes_a_budget_of_just_what_the_render_needs_and_fails_a_cent_u
     # (the paid calls' bills and holds: up to the clips, for a whole movie too; its
     # compose is free, and made by the render of just the need below)
     assert render(5.0, tmp_path / "first", stage or ["--until", "clips"]) == 0
-    # the gate, call by call: what the calls before it billed + the call's hold
+    # the gate, call by call: what the calls before it billed + the call's hold (+ a
+    # paid keyframe's room kept for its scene's clip, at the clip's estimate)
+    clips = {r["scene_id"]: r["estimated_usd"] for r in ledger_rows(tmp_path / "first", "clip")}
     need = billed = 0.0
     for row in [
         r for st in ("plan", "keyframe", "clip") for r in ledger_rows(tmp_path / "first", st)
     ]:
-        need, billed = max(need, billed + row["held_usd"]), billed + row["billed_usd"]
+        kept = clips.get(row["scene_id"], 0.0) if row["stage"] == "keyframe" else 0.0
+        need = max(need, billed + row["held_usd"] + kept)
+        billed += row["billed_usd"]
     for budget, doctor_code, render_code in ((need, 0, 0), (need - 0.01, 1, 3)):
         run = tmp_path / f"run{render_code}"
         assert render(budget, run) == render_code, budget
