@@ -3,7 +3,8 @@
 One small timeline (320x180, 12 fps; title, three scenes, closing, 0.5 s crossfades,
 overlays, music + one clip's own sound) is rendered by both engines and compared
 frame by frame after decoding both to raw RGB: same frame count and duration, PSNR
->= 30 dB on every frame, and the same sound. Clips differ from the output in size,
+>= 30 dB on every frame, and the same sound; the sound, one track in both, is also
+checked against the timeline by itself. Clips differ from the output in size,
 aspect and rate (25, 10 and 30 fps; one shorter than its scene, one longer), and they
 move, so a frame picked at the wrong clip time shows up as a PSNR drop.
 """
@@ -153,6 +154,46 @@ def test_same_sound(movies: dict[str, RenderReport]) -> None:
     env = [np.sqrt(np.mean(x[: n // win * win].reshape(-1, win) ** 2, axis=1)) for x in (fast, ref)]
     assert np.corrcoef(env[0], env[1])[0, 1] > 0.99
     assert np.mean(np.abs(fast - ref)) < 0.01
+
+
+def _tone(x: np.ndarray, hz: float) -> float:
+    """How much of `x`'s energy is at `hz` (within 10 Hz), 0..1."""
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / 48000)
+    return float(spectrum[np.abs(freqs - hz) <= 10].sum() / spectrum.sum())
+
+
+def test_the_sound_is_the_timeline_s(timeline: Timeline, movies: dict[str, RenderReport]) -> None:
+    """Both engines take one track (`audio.render_audio`), so comparing them cannot catch
+    a fault in it: the sound is checked against the timeline here, by itself. The music
+    (220 Hz, looped) plays through, fading in at the start and out at the end; the one
+    clip with sound (330 Hz) is heard in its own scene and nowhere else; the whole is
+    brought to about -16 LUFS (EBU R128, measured by ffmpeg's ebur128)."""
+    pcm = _pcm(movies["ffmpeg"].out)
+    aud = timeline.audio
+
+    def at(first: float, last: float) -> np.ndarray:
+        return pcm[round(first * 48000) : round(last * 48000)]
+
+    # the square clip's sound: 1.2 s long (the fixture), fading in with its scene
+    (square,) = [c for c in aud.clips if c.scene_id == "square"]
+    heard = at(square.start + square.fade_in / 2, square.start + 1.0)
+    assert _tone(heard, 330) > 0.05 and _tone(heard, 220) > 0.5  # the clip over the music
+    (pattern, wide) = [it for it in timeline.items if it.id in ("scene:pattern", "scene:wide")]
+    for it in (pattern, wide):  # the other scenes' bodies: the music alone
+        alone = at(it.start / FPS + 0.6, it.end / FPS - 0.6)
+        assert _tone(alone, 220) > 0.95 and _tone(alone, 330) < 0.01, it.id
+    rms = [float(np.sqrt(np.mean(pcm[i : i + 960] ** 2))) for i in range(0, len(pcm) - 959, 960)]
+    middle = float(np.median(rms))
+    assert rms[0] < middle / 3 and rms[-1] < middle / 3, (rms[:3], middle, rms[-3:])
+    assert aud.fade_in > 0.1 and aud.fade_out > 0.1
+    text = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(movies["ffmpeg"].out),
+         "-map", "0:a:0", "-af", "ebur128", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    ).stderr  # fmt: skip
+    lufs = float(text.rsplit("I:", 1)[1].split("LUFS")[0])
+    assert -18.0 <= lufs <= -14.0, lufs
 
 
 def test_reference_keeps_at_most_two_clips_open(timeline: Timeline) -> None:
