@@ -67,8 +67,12 @@ class BudgetGate:
         self._closed_at = ""  # the totals when it closed, for the calls stopped after
         self._told_past = False  # the cap passed (by bills, not calls) was said
         #: room kept for a scene's clip since its paid keyframe was let through (`reserve`'s
-        #: `earmark`): counted as committed by every other call, taken by the clip
+        #: `earmark`): counted by every other call while no try of the clip is in flight
+        #: (its row counts then), given up once a try of it is billed or its outcome
+        #: unknown; a try refunded (a retry, a refused variant) leaves it for the next
         self._earmarks: dict[str, float] = {}
+        #: the open rows of clips with room kept: row -> scene
+        self._earmark_rows: dict[int, str] = {}
 
     def totals(self) -> tuple[float, float]:
         return self.store.ledger_totals()
@@ -106,18 +110,16 @@ class BudgetGate:
                     self.check()  # (again after a wait: the stop may have come meanwhile)
                 billed, committed = self.totals()
                 mine = self._earmarks.get(scene_id, 0.0)
-                kept = sum(self._earmarks.values()) - mine  # (the other scenes' clips)
+                kept = self._kept(scene_id)  # (the other scenes' clips)
                 ask = need + (earmark if stage != "clip" else 0.0)
                 fits = self.cap is None or billed + committed + kept + ask <= self.cap + 1e-9
-                earmarked = stage == "clip" and mine > 0 and fits
+                earmarked = stage == "clip" and mine > 0
                 if self.closed_reason is not None and not earmarked:
                     # this call's own scene and stage: each stopped scene says why it
                     # stopped, not which call first hit the cap
                     raise BudgetExceeded(f"{self._closed_at}; {_call(stage, scene_id)} not started")
                 if fits:
-                    if stage == "clip":
-                        self._earmarks.pop(scene_id, None)
-                    elif earmark > 0:
+                    if stage != "clip" and earmark > 0:
                         self._earmarks[scene_id] = earmark
                     row = self.store.ledger_commit(
                         scene_id,
@@ -130,16 +132,22 @@ class BudgetGate:
                         job_input=job_input,
                     )
                     self._open.add(row)
+                    if earmarked:
+                        self._earmark_rows[row] = scene_id
                     self._changed()
                     if waited and self.on_wait is not None:
                         self.on_wait(scene_id, stage, False)
                     return row
                 if self._open:
+                    # (a clip with room kept, the gate closed, too: a try of another in
+                    # flight at its hold may bill less, as before the gate closed)
                     if not waited and self.on_wait is not None:
                         self.on_wait(scene_id, stage, True)
                     waited = True
                     await self._cond.wait()  # an in-flight call may come in under its estimate
                     continue
+                if self.closed_reason is not None:  # (with room kept, nothing to wait for)
+                    raise BudgetExceeded(f"{self._closed_at}; {_call(stage, scene_id)} not started")
                 assert self.cap is not None  # (no cap: every call fits)
                 # in cents a call just over the cap read as if it fit ("budget $0.67
                 # reached: billed $0.56, ... needs up to $0.10"): then to a hundredth of one
@@ -157,11 +165,30 @@ class BudgetGate:
                 )
                 raise BudgetExceeded(self.closed_reason)
 
+    def _kept(self, scene_id: str) -> float:
+        """The room kept for the other scenes' clips that no try of theirs in flight
+        counts already."""
+        trying = set(self._earmark_rows.values())
+        return sum(
+            usd for sid, usd in self._earmarks.items() if sid != scene_id and sid not in trying
+        )
+
     def release(self, scene_id: str) -> None:
         """Drop the room kept for `scene_id`'s clip (`reserve`'s `earmark`): its scene
-        ended without asking for it (failed, stopped, the clip kept from before). A
-        call waiting for room waits for an in-flight call, whose settling wakes it."""
+        ended (failed, stopped, the clip kept from before, or made). A call waiting for
+        room waits for an in-flight call, whose settling wakes it."""
         self._earmarks.pop(scene_id, None)
+        for row in [r for r, sid in self._earmark_rows.items() if sid == scene_id]:
+            del self._earmark_rows[row]
+
+    def _try_ended(self, row_id: int, *, refunded: bool) -> None:
+        """A clip try with room kept ended: billed or unknown, the room is its row's
+        (given up); refunded, made nothing, the room stays for the next try (a retry
+        after a 500, a refused variant): taken by another scene's keyframe, it stopped
+        a scene whose keyframe was paid for."""
+        scene_id = self._earmark_rows.pop(row_id, None)
+        if scene_id is not None and not refunded:
+            self._earmarks.pop(scene_id, None)
 
     def close(self, reason: str) -> None:
         """Let no call through in this render: its budget was used up before it began
@@ -216,18 +243,22 @@ class BudgetGate:
 
     async def bill(self, row_id: int, usd: float, usage: dict[str, Any] | None) -> None:
         self.store.ledger_bill(row_id, usd, usage)
+        self._try_ended(row_id, refunded=False)
         await self._settled(row_id)
 
     async def settled(self, row_id: int) -> None:
         """The row was billed by the store together with its step (Store.succeed(bill=))."""
+        self._try_ended(row_id, refunded=False)
         await self._settled(row_id)
 
     async def refund(self, row_id: int, reason: str, *, lost: dict[str, Any] | None = None) -> None:
         self.store.ledger_refund(row_id, reason, lost=lost)
+        self._try_ended(row_id, refunded=True)
         await self._settled(row_id)
 
     async def unknown(self, row_id: int) -> None:
         """This run stops waiting on the call; its outcome is unknown, so it stays committed."""
+        self._try_ended(row_id, refunded=False)
         await self._settled(row_id)
 
     def adopt(self, remote_id: str) -> int | None:

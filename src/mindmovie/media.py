@@ -292,6 +292,10 @@ def _full_where(args: list[str], cwd: Path | None) -> str:
     folder = Path(last).parent
     if not folder.is_absolute() and cwd is not None:
         folder = cwd / folder
+    if "%%" in str(folder) and not folder.is_dir():
+        # a segment muxer's pattern, its folder's own "%" written "%%" (a run folder
+        # `100% me`): the folder was not found, and the full disk not said
+        folder = Path(str(folder).replace("%%", "%"))
     try:
         free = shutil.disk_usage(folder).free
     except OSError:

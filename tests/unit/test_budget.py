@@ -204,3 +204,42 @@ def test_a_budget_stop_names_the_cap_as_it_was_set(
     else:
         monkeypatch.setenv("MINDMOVIE_BUDGET_USD", variable)
     assert _budget_named(given, None) == said
+
+
+async def test_room_kept_for_a_clip_waits_out_the_closed_gate_and_outlives_a_refund(
+    tmp_path: Path,
+) -> None:
+    """A paid keyframe keeps room for its scene's clip (`earmark`). That room was given up
+    at the clip's first try: a try refunded (a 500, a refused variant) left the retry to
+    compete, and another scene's keyframe or the closed gate stopped a scene whose
+    keyframe was paid for. And once the gate had closed, a clip with room that did not
+    fit beside a try in flight at its hold raised at once, where before the close it
+    waited for that try to bill (under its hold)."""
+    st = Store(tmp_path / "run.db")
+    gate = BudgetGate(st, cap=1.0)
+    # s1 and s2: a keyframe 0.1 each, room kept for a 0.3 clip each (0.8 of 1.0)
+    k1 = await gate.reserve("s1", "keyframe", "byteplus", "m", 0.1, earmark=0.3)
+    k2 = await gate.reserve("s2", "keyframe", "byteplus", "m", 0.1, earmark=0.3)
+    for row in (k1, k2):
+        await gate.bill(row, 0.1, None)
+    # s3's keyframe and clip do not fit beside the room kept: the gate closes
+    with pytest.raises(BudgetExceeded, match="kept for clips to come"):
+        await gate.reserve("s3", "keyframe", "byteplus", "m", 0.1, earmark=0.3)
+    # s1's clip is let through the closed gate; its first try made nothing (refunded)
+    c1 = await gate.reserve("s1", "clip", "byteplus", "m", 0.3, hold=0.35)
+    await gate.refund(c1, "500, no job")
+    # its retry still has its room
+    c1 = await gate.reserve("s1", "clip", "byteplus", "m", 0.3, hold=0.35)
+    # s2's clip at its hold does not fit beside s1's in flight at its hold (0.2 billed +
+    # 0.35 + 0.5 > 1.0): it waits for it, though the gate is closed ...
+    task = asyncio.create_task(gate.reserve("s2", "clip", "byteplus", "m", 0.3, hold=0.5))
+    await asyncio.sleep(0.05)
+    assert not task.done()
+    await gate.bill(c1, 0.3, None)  # ... and fits once it bills under its hold
+    await asyncio.wait_for(task, 1.0)
+    # a clip with no room kept is stopped by the closed gate, and so is one whose
+    # room was given up with its scene's end
+    gate.release("s2")
+    with pytest.raises(BudgetExceeded, match="clip for s3 not started"):
+        await gate.reserve("s3", "clip", "byteplus", "m", 0.01)
+    st.close()

@@ -451,15 +451,17 @@ def test_kill_orphans_finds_a_chunk_encoder_of_a_run_folder_named_with_a_percent
         proc.wait()
 
 
-@pytest.mark.parametrize("watched", [False, True])
+@pytest.mark.parametrize(("watched", "folder"), [(False, "out"), (True, "100% me")])
 def test_an_ffmpeg_failed_on_a_full_disk_is_said_to_be_the_disk(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, watched: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, watched: bool, folder: str
 ) -> None:
     """A segment encoder out of space on a nearly full disk ended "Conversion failed!"
     (or was killed by SIGSEGV) with no word of the disk in its log's tail: the render
     said the compose failed and sent the person to `mindmovie doctor` (found 1 time in 2
     to 10 on a filled tmpfs). A failure where it writes has under LOW_FREE_BYTES free
-    says so, and is the disk's (`is_disk_full`); with room, it is not."""
+    says so, and is the disk's (`is_disk_full`); with room, it is not. A segment
+    muxer's pattern names its folder with "%" written "%%" (a run folder `100% me`):
+    that folder is looked at."""
     import shutil
 
     from mindmovie import media
@@ -467,10 +469,11 @@ def test_an_ffmpeg_failed_on_a_full_disk_is_said_to_be_the_disk(
     from mindmovie.pipeline import is_disk_full
 
     real = shutil.disk_usage
-    out = tmp_path / "out" / "x.mp4"
+    out = tmp_path / folder / "x.mp4"
     out.parent.mkdir()
-    # (it fails: no such input)
-    args = ["-i", str(tmp_path / "missing.mp4"), "-c", "copy", str(out)]
+    # (it fails: no such input), writing a file or (watched) a segment muxer's pattern
+    written = str(out.parent).replace("%", "%%") + "/%03d.mp4" if watched else str(out)
+    args = ["-i", str(tmp_path / "missing.mp4"), "-c", "copy", written]
     for free, full in ((media.LOW_FREE_BYTES, False), (media.LOW_FREE_BYTES - 1, True)):
 
         def usage(path: Any, free: int = free) -> Any:
