@@ -1850,14 +1850,17 @@ async def test_a_render_stopped_while_waiting_for_a_late_job_takes_it_next_rende
     assert row["remote_id"] == job.id and row["state"] == "billed", row
 
 
+@pytest.mark.parametrize("asked", ["the same", "edited since"])
 async def test_a_late_job_seen_after_the_clips_stage_goes_to_the_scene_still_asking_for_it(
-    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asked: str
 ) -> None:
     """A scene's create was lost (its row noted with the inputs it asked for) and the
     scene failed without a job. Its job appears only when the run looks again after the
     clips stage (_settle_lost_submissions). That job was tied to the row as unused, and
     the next render paid for a second job for the same clip. Now it becomes the scene's
-    clip step's job, and the next render polls it: one job, by the simulator's count."""
+    clip step's job, and the next render polls it: one job, by the simulator's count.
+    A request of inputs edited since is not the step's (its clip would show the edit
+    undone): its job stays on its row, counted, unused (no test reached that branch)."""
     import time
 
     from mindmovie.budget import BudgetGate
@@ -1870,15 +1873,21 @@ async def test_a_late_job_seen_after_the_clips_stage_goes_to_the_scene_still_ask
         store.begin(sc.id, "clip", key)
         row = store.ledger_commit(sc.id, "clip", "byteplus", "seedance", 0.1)
         sent_at = time.time()
-        store.ledger_note_lost(row, key, sent_at)
+        was = key if asked == "the same" else "a-key-of-inputs-edited-since"
+        store.ledger_note_lost(row, was, sent_at)
         store.fail(sc.id, "clip", "connection_lost", "the answer to the create was lost")
         video = registry.make_video(s, KEYS)
         rid = await video.submit(req)  # the provider made its job after all
         pipe.gate = BudgetGate(store, None)
         pipe._lost_rows[row] = sent_at
-        pipe._lost_requests[row] = (sc.id, key)
+        pipe._lost_requests[row] = (sc.id, was)
         await pipe._settle_lost_submissions(store, video)
         step = store.get(sc.id, "clip")
+        if asked == "edited since":
+            assert step is not None and step.remote_id != rid, step
+            (lost,) = [r for r in store.ledger_rows() if r["id"] == row]
+            assert lost["remote_id"] == rid and lost["state"] != "refunded", lost
+            return
         assert step is not None and step.remote_id == rid and step.status == "submitted"
     finally:
         store.close()

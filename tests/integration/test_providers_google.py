@@ -1865,12 +1865,15 @@ async def test_veo_create_answer_without_a_name_is_job_failed(
     gsim: SimServer, tmp_path: Path
 ) -> None:
     """The create was carried out (the operation may be billed) but the answer names no
-    operation: JobFailed, never a Transient that a retry would pay for again."""
+    operation: JobFailed, never a Transient that a retry would pay for again, and made
+    (`ProviderError.made`: its ledger row stays counted; without it the row was refunded,
+    an operation Google bills counted $0 by the ledger, --budget and status)."""
     gsim.add_fault("patch", path=":predictLongRunning", body={"name": None})
     veo = VeoVideo.from_settings(_settings(gsim), KEY)
     with pytest.raises(JobFailed, match="the create answer has no operation name") as ei:
         await veo.submit(_video_req(tmp_path))
     assert not isinstance(ei.value, Transient) and ei.value.scene_id == "s1"
+    assert ei.value.made is True
     assert len(gsim.jobs()) == 1
 
 
