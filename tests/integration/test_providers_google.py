@@ -396,60 +396,26 @@ async def test_veo_developer_fetch_downloads_file(gsim: SimServer, tmp_path: Pat
     assert len(gsim.requests(path=":download")) == 2
 
 
-async def test_with_aiohttp_a_dropped_create_is_connection_lost_not_sent_again(
-    gsim: SimServer, tmp_path: Path
+async def test_with_aiohttp_installed_the_sdk_still_talks_through_httpx(
+    gsim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With aiohttp installed (google-genai[aiohttp]) the SDK sends through it, and with
-    no retry options it sent a request whose connection broke again by itself, 1-10 s
-    later: a Veo create whose answer was lost made a second operation (both bill), and
-    the first was on no ledger row. Its other failures came out as raw aiohttp errors
-    (a traceback, not a retry). Now one create, and the lost answer is ConnectionLost."""
-    pytest.importorskip("aiohttp")
+    """With aiohttp installed (another package's, in the same environment) google-genai
+    took it for its async transport, which drops the httpx client's hooks: the key
+    followed a redirect to another host, a 400 in another encoding was retried as a
+    passing fault, a timeout named no setting (7 google tests failed with aiohttp
+    installed), and three tests of that path were skipped wherever it was not (in CI,
+    always). The client talks through httpx all the same (`_make_client`), so one path
+    is the one tested; aiohttp's presence is made here as the SDK's own tests make it."""
+    from google.genai import _api_client
+
+    monkeypatch.setattr(_api_client, "has_aiohttp", True)
     veo = VeoVideo.from_settings(_settings(gsim), KEY)
-    assert veo.client._api_client._use_aiohttp()  # the path this test is about
+    assert not veo.client._api_client._use_aiohttp()
     gsim.add_fault("drop_after", path=":predictLongRunning")
     with pytest.raises(ConnectionLost) as dropped:
         await veo.submit(_video_req(tmp_path))
-    assert dropped.value.sent is True
+    assert dropped.value.sent is True  # (httpx's drop, mapped: aiohttp's came out raw)
     assert len(gsim.requests(path=":predictLongRunning")) == 1 and len(gsim.jobs()) == 1
-    rid = gsim.jobs()[0].name
-    gsim.add_fault("drop", path=":fetchPredictOperation")
-    with pytest.raises(ConnectionLost):
-        await veo.poll(rid)
-    assert (await veo.poll(rid)).status == "succeeded"
-
-
-async def test_with_aiohttp_a_refused_connection_is_connection_lost_never_sent(
-    tmp_path: Path,
-) -> None:
-    """aiohttp's refused connection (ClientConnectorError) came out raw; now as httpx's:
-    ConnectionLost, never sent (the ledger may refund it)."""
-    pytest.importorskip("aiohttp")
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again: connecting is refused
-    dead = Settings(preset="google", providers={"google": {"base_url": f"http://127.0.0.1:{port}"}})
-    veo = VeoVideo.from_settings(dead, KEY)
-    with pytest.raises(ConnectionLost) as refused:
-        await veo.submit(_video_req(tmp_path))
-    assert refused.value.sent is False
-
-
-async def test_with_aiohttp_a_call_past_its_timeout_names_the_setting(gsim: SimServer) -> None:
-    """With aiohttp installed google-genai bounds each call by providers.google.timeout as
-    a whole, and its timeout is a bare TimeoutError: told as "network error TimeoutError: ",
-    it named neither the setting nor what it bounds. Now it names providers.google.timeout;
-    the request may have gone, so it stays sent."""
-    pytest.importorskip("aiohttp")
-    kf = GeminiKeyframes.from_settings(_settings(gsim, timeout=1), KEY)
-    assert kf.client._api_client._use_aiohttp()  # the path this test is about
-    gsim.add_fault("delay", path=":generateContent", seconds=3.0)
-    with pytest.raises(ConnectionLost, match=r"within providers\.google\.timeout") as late:
-        await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
-    assert late.value.sent is True and "network error" not in str(late.value)
-    assert type(late.value.__cause__) is TimeoutError  # aiohttp's own, not ours
 
 
 def test_a_bare_timeout_error_names_the_timeout_setting(gsim: SimServer) -> None:

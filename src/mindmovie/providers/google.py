@@ -515,12 +515,21 @@ def _tls_args(mode: Mode, http: types.HttpOptions) -> dict[str, Any]:
 
 def _make_client(settings: Settings, mode: Mode) -> genai.Client:
     """A client with our timeout and base_url, and retry options of ONE attempt (one
-    policy retries): with none set, google-genai talking through aiohttp (installed, it
-    is the SDK's async transport) sends a request whose connection broke again by itself,
-    a Veo create too (two operations billed, one on no ledger row).
-    Its httpx client tells `_call` when each answer begins (`_answer_started`); with
-    aiohttp installed the SDK talks through aiohttp, which drops the hook (it keeps only
-    the arguments aiohttp takes) and bounds each call by the timeout as a whole."""
+    policy retries): with none set, google-genai talking through aiohttp sent a request
+    whose connection broke again by itself, a Veo create too (two operations billed, one
+    on no ledger row).
+    Its httpx client tells `_call` when each answer begins (`_answer_started`) and keeps
+    the key from other hosts on a redirect (`_key_stays_home`). It always talks through
+    httpx: with aiohttp installed (not a dependency: another package's, in the same
+    environment) google-genai took aiohttp, which drops those hooks (it keeps only the
+    arguments aiohttp takes): the key followed a redirect to another host, a 400 answered
+    in another encoding was retried as a passing fault, a timeout named no setting (7
+    tests failed with aiohttp installed). `has_aiohttp` is the switch the SDK's own tests
+    turn."""
+    from google.genai import _api_client
+
+    if getattr(_api_client, "has_aiohttp", False):
+        _api_client.has_aiohttp = False
     ps = settings.providers.google
     http = types.HttpOptions(
         timeout=int(ps.timeout * 1000),
