@@ -19,7 +19,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from mindmovie.fsutil import expanded, special_kind
-from mindmovie.goals import MAX_GOALS, MAX_PHOTOS, MAX_SCENES_PER_GOAL
+from mindmovie.goals import MAX_GOALS, MAX_PHOTOS, MAX_SCENES_PER_GOAL, MAX_TEXT
 from mindmovie.yamlsrc import (
     NonBlank,
     Problem,
@@ -66,11 +66,21 @@ def _scene_text(v: str) -> str:
     return _no_control(v)
 
 
+#: the most characters of a prompt: the local planner's joins a goal's texts, each up to
+#: goals.yaml's MAX_TEXT. Text drawn on screen (an affirmation, the title, the closing, a
+#: category) is held to MAX_TEXT, as in goals.yaml. Unbounded, a hand edit of plan.yaml or
+#: the planner's answer of a million characters was a traceback from Pillow ("too many
+#: characters in string") in `storyboard`, its board dropped by the render, and one of
+#: ten million took a render of two scenes 99 s (a 20 MB run.db)
+MAX_PROMPT = 10 * MAX_TEXT
+
 #: text with no control character (goals.yaml's rule: `yamlsrc.control_character`)
-PlainText = Annotated[str, AfterValidator(_no_control)]
+PlainText = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_no_control)]
 #: a scene's affirmation and prompts: one rule for a hand edit of plan.yaml and for the
 #: planner's answer (`providers.anthropic`), so neither takes what the other refuses
 SceneText = Annotated[str, Field(min_length=1), AfterValidator(_scene_text)]
+ShownText = Annotated[SceneText, Field(max_length=MAX_TEXT)]
+PromptText = Annotated[SceneText, Field(max_length=MAX_PROMPT)]
 #: a scene's length, for plan.yaml and the planner's answer alike (snapped later to the
 #: lengths the video model makes)
 Seconds = Annotated[float, Field(gt=0, le=60)]
@@ -90,9 +100,9 @@ class Scene(BaseModel):
     )
     goal: int = Field(ge=1, description="1-based index of the goal in goals.yaml")
     category: PlainText
-    affirmation: SceneText
-    image_prompt: SceneText
-    motion_prompt: SceneText
+    affirmation: ShownText
+    image_prompt: PromptText
+    motion_prompt: PromptText
     seconds: Seconds
     #: the planners give a goal's photos or the person's (`MAX_PHOTOS`); a hand edit both
     reference_photos: list[PhotoPath] = Field(default_factory=list, max_length=2 * MAX_PHOTOS)
@@ -107,10 +117,11 @@ class Plan(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: Annotated[NonBlank, AfterValidator(_no_control)]  # refused blank as goals.yaml's is
+    #: refused blank as goals.yaml's is
+    title: Annotated[NonBlank, Field(max_length=MAX_TEXT), AfterValidator(_no_control)]
     #: the closing card is always shown (compose.closing_seconds > 0): a blank one loaded
     #: and closed the movie on an empty card (every planner writes a closing)
-    closing: Annotated[NonBlank, AfterValidator(_no_control)]
+    closing: Annotated[NonBlank, Field(max_length=MAX_TEXT), AfterValidator(_no_control)]
     style: PlainText | None = None
     music: str | None = None
     #: what the largest goals.yaml plans: a plan of 14,000 scenes was written that its own

@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mindmovie.goals import MAX_TEXT
 from mindmovie.plan import (
+    MAX_PROMPT,
     PLAN_HEADER,
     Plan,
     PlanError,
@@ -796,6 +798,35 @@ def test_check_plan_names_a_reference_photo_too_long_for_the_system(tmp_path: Pa
         check_plan(path, plan, 1)
     assert str(e.value).startswith(f"{path}:")
     assert "scenes[1].reference_photos[1]: photo not found: /aaa" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "most"),
+    [("affirmation", MAX_TEXT), ("image_prompt", MAX_PROMPT), ("title", MAX_TEXT)],
+)
+def test_a_text_past_its_length_is_refused_with_its_line(
+    tmp_path: Path, field: str, most: int
+) -> None:
+    """A hand edit (or a planner's answer) of a million characters loaded: `storyboard`
+    ended in a traceback from Pillow ("too many characters in string"), the render
+    dropped its board, and ten million characters took a render of two scenes 99 s.
+    Text shown on screen is held to goals.yaml's MAX_TEXT, a prompt to MAX_PROMPT."""
+    path = tmp_path / "plan.yaml"
+    write_plan(Plan(title="T", closing="C", scenes=[scene(1)]), path)
+    text = path.read_text()
+    start = f"{field}: "
+    was = next(t for t in text.splitlines() if t.lstrip().startswith(start))
+    lead = was[: was.index(start)]
+    line = text.splitlines().index(was) + 1
+    path.write_text(text.replace(was, f"{lead}{start}{'a' * (most + 1)}"))
+    with pytest.raises(PlanError) as e:
+        load_plan(path)
+    where = "title" if field == "title" else f"scenes[1].{field}"
+    said = f"{path}:{line}: {where}: must be at most {most} characters, got {most + 1}"
+    assert str(e.value) == said
+    path.write_text(text.replace(was, f"{lead}{start}{'a' * most}"))
+    plan = load_plan(path)
+    assert len(plan.title if field == "title" else getattr(plan.scenes[0], field)) == most
 
 
 def test_a_scene_id_too_long_for_a_folder_name_is_refused_with_its_line(tmp_path: Path) -> None:
@@ -2108,3 +2139,17 @@ def test_a_hand_edited_title_replaced_by_goals_yaml_s_new_one_is_kept_and_said(
     assert "plan.previous.yaml" in said, said
     assert "title: My own words" in plan.with_name("plan.previous.yaml").read_text()
     assert "title: My good year" in plan.read_text()
+
+
+def test_a_planner_answer_past_the_lengths_is_a_scene_problem() -> None:
+    """The planner's scenes are held to plan.yaml's lengths (a text it took that plan.yaml
+    refuses would fail the next render): an affirmation past MAX_TEXT, a prompt past
+    MAX_PROMPT, each a problem of its scene (a repair is asked)."""
+    from mindmovie.providers.anthropic import check_scenes
+
+    ok = {"goal": 1, "affirmation": "I am", "image_prompt": "p", "motion_prompt": "m", "seconds": 4}
+    long_say = {**ok, "affirmation": "a" * (MAX_TEXT + 1)}
+    long_prompt = {**ok, "image_prompt": "p" * (MAX_PROMPT + 1)}
+    _, problems, _ = check_scenes({"scenes": [ok, long_say, long_prompt]}, [3])
+    found = [(p.index, p.field) for p in problems]
+    assert found[:2] == [(2, "affirmation"), (3, "image_prompt")], found  # (then: too few)

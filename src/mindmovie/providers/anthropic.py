@@ -26,7 +26,7 @@ from mindmovie import catalog
 from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
 from mindmovie.fsutil import slugify
 from mindmovie.goals import Goal, Goals
-from mindmovie.plan import DEFAULT_CLOSING, Plan, Scene, SceneText, Seconds
+from mindmovie.plan import DEFAULT_CLOSING, Plan, PromptText, Scene, Seconds, ShownText
 from mindmovie.providers.base import (
     AuthError,
     ConnectionLost,
@@ -89,15 +89,15 @@ Give each goal exactly the number of scenes asked for, in goal order. Vary the s
 # ---------------------------------------------------------------- LLM output schema
 class _LLMScene(BaseModel):
     """One scene as the model must give it; validated on its own so one bad scene is named.
-    Its text and seconds by plan.yaml's own rules (`SceneText`, `Seconds`): a scene
+    Its text and seconds by plan.yaml's own rules (`ShownText`, `PromptText`, `Seconds`): a scene
     taken here and refused in plan.yaml (a control character) failed the next render."""
 
     model_config = ConfigDict(extra="ignore")
 
     goal: int = Field(ge=1)
-    affirmation: SceneText
-    image_prompt: SceneText
-    motion_prompt: SceneText
+    affirmation: ShownText
+    image_prompt: PromptText
+    motion_prompt: PromptText
     seconds: Seconds
 
     @field_validator("affirmation", "image_prompt", "motion_prompt", mode="before")
