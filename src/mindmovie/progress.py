@@ -52,11 +52,17 @@ class OutputFailed(Exception):
 #: found": the terminal took it as a command (cleared the screen, recoloured or retitled
 #: it, hid the rest of the line). Line breaks and tabs are the messages' own.
 _SHOWN = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in "\n\t"}
+#: and the direction overrides, embeddings and isolates (U+202A-202E, U+2066-2069): one
+#: in a title, a path or a provider's message turned the rest of the line around on the
+#: screen ("run\u202egpj.exe" shown as "runexe.jpg"). The marks a right-to-left text may
+#: hold (U+200E, U+200F, U+061C) reverse nothing and are left.
+_SHOWN |= {c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
 def shown(text: str) -> str:
-    """`text` with each control character (but line break and tab) written as its
-    escape, so that what a person named is shown, not obeyed by the terminal."""
+    """`text` with each control character (but line break and tab) and direction override
+    written as its escape, so that what a person named is shown, not obeyed by the
+    terminal."""
     return text.translate(_SHOWN)
 
 
