@@ -215,6 +215,16 @@ class SourceError(Exception):
         return f"{where}: {what}{more}"
 
 
+#: the most characters of a key a message quotes: a key of 900,000 characters (an unknown
+#: one) was quoted whole twice, a "one-line" error of 1.8 MB
+_KEY_SHOWN = 60
+
+
+def _key(name: str) -> str:
+    """A key as a message names it: cut short past `_KEY_SHOWN` characters."""
+    return name if len(name) <= _KEY_SHOWN else name[: _KEY_SHOWN - 3] + "..."
+
+
 def format_loc(loc: Sequence[str | int]) -> str | None:
     """``("goals", 1, "vision")`` -> ``"goals[2].vision"`` (1-based, as a person counts)."""
     out = ""
@@ -222,7 +232,7 @@ def format_loc(loc: Sequence[str | int]) -> str | None:
         if isinstance(seg, int):
             out += f"[{seg + 1}]"
         else:
-            out += f".{seg}" if out else seg
+            out += f".{_key(seg)}" if out else _key(seg)
     return out or None
 
 
@@ -1211,13 +1221,14 @@ def unknown_key_message(key: str, allowed: Iterable[str]) -> str:
     """``unknown key 'visoin' (did you mean 'vision'?)`` -- typos are the usual cause."""
     allowed = list(allowed)
     close = _closest(key, allowed)
+    said = repr(_key(key))
     if close and close == key.lower():
-        return f"unknown key {key!r} (did you mean {close!r}? keys are lower case)"
+        return f"unknown key {said} (did you mean {close!r}? keys are lower case)"
     if close:
-        return f"unknown key {key!r} (did you mean {close!r}?)"
+        return f"unknown key {said} (did you mean {close!r}?)"
     if allowed:
-        return f"unknown key {key!r} (allowed here: {', '.join(allowed)})"
-    return f"unknown key {key!r}"
+        return f"unknown key {said} (allowed here: {', '.join(allowed)})"
+    return f"unknown key {said}"
 
 
 def _describe(value: Any) -> str:

@@ -2207,3 +2207,14 @@ def test_an_empty_list_item_is_not_told_of_a_colon(project: Path) -> None:
         "goals[1]",
         "has no value (an empty item: nothing, ~ or null); write it (or remove the item)",
     ), err
+
+
+def test_a_very_long_unknown_key_is_named_cut_short(project: Path) -> None:
+    """An unknown key of 900,000 characters was quoted whole twice (the field, and the
+    key): a "one-line" error of 1.8 MB. A key is named by its first characters."""
+    key = "v" * 100_000 + "ision"
+    text = f"title: Me\ngoals:\n  - category: a\n    vision: b\n    ? {key}\n    : x\n"
+    err = load_error(write(project, text))
+    assert (err.line, err.field) == (5, "goals[1]." + "v" * 57 + "...")
+    assert err.message.startswith("unknown key '" + "v" * 57 + "...' (allowed here: "), err.message
+    assert len(str(err)) < 500
