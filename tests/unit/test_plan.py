@@ -2153,3 +2153,13 @@ def test_a_planner_answer_past_the_lengths_is_a_scene_problem() -> None:
     _, problems, _ = check_scenes({"scenes": [ok, long_say, long_prompt]}, [3])
     found = [(p.index, p.field) for p in problems]
     assert found[:2] == [(2, "affirmation"), (3, "image_prompt")], found  # (then: too few)
+
+
+def test_a_planner_closing_past_the_length_is_the_default_closing() -> None:
+    """Claude's closing past plan.yaml's length made the plan a ValidationError traceback
+    after the paid answer, at every render (each bought it again): like a closing that
+    is no text, it is not worth a repair, and the default closing is shown."""
+    from mindmovie.providers.anthropic import _their_closing
+
+    assert _their_closing({"closing": "a" * MAX_TEXT}) == "a" * MAX_TEXT
+    assert _their_closing({"closing": "a" * (MAX_TEXT + 1)}) is None

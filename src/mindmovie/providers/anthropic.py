@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mindmovie import catalog
 from mindmovie.config import KEY_VARIABLES, ConfigError, Keys, Settings
 from mindmovie.fsutil import slugify
-from mindmovie.goals import Goal, Goals
+from mindmovie.goals import MAX_TEXT, Goal, Goals
 from mindmovie.plan import DEFAULT_CLOSING, Plan, PromptText, Scene, Seconds, ShownText
 from mindmovie.providers.base import (
     AuthError,
@@ -386,12 +386,16 @@ def assemble_plan(
 
 def _their_closing(value: dict[str, Any]) -> str | None:
     """The model's closing line, when it is one plan.yaml takes (text, not blank, no
-    control character); else None, and the default closing is shown: a bad closing is
-    not worth a paid repair. (A list or number was taken as its Python text: the
-    closing card read "['Thank you', 'for everything']".)"""
+    control character, at most MAX_TEXT characters); else None, and the default closing
+    is shown: a bad closing is not worth a paid repair. (A list or number was taken as its
+    Python text: the closing card read "['Thank you', 'for everything']"; one past
+    plan.yaml's length made the plan a ValidationError traceback after the paid answer,
+    at every render.)"""
     given = value.get("closing")
     said = given_text(given) if isinstance(given, str) else None
-    return said if said is not None and control_character(said) is None else None
+    if said is None or len(said) > MAX_TEXT:
+        return None
+    return said if control_character(said) is None else None
 
 
 # ---------------------------------------------------------------- the planner
