@@ -52,11 +52,13 @@ class OutputFailed(Exception):
 #: found": the terminal took it as a command (cleared the screen, recoloured or retitled
 #: it, hid the rest of the line). Line breaks and tabs are the messages' own.
 _SHOWN = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in "\n\t"}
-#: and the direction overrides, embeddings and isolates (U+202A-202E, U+2066-2069): one
-#: in a title, a path or a provider's message turned the rest of the line around on the
-#: screen ("run\u202egpj.exe" shown as "runexe.jpg"). The marks a right-to-left text may
-#: hold (U+200E, U+200F, U+061C) reverse nothing and are left.
-_SHOWN |= {c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+#: and the direction overrides (U+202D, U+202E): one in a title, a path or a provider's
+#: message turned the rest of the line around on the screen ("run\u202egpj.exe" shown as
+#: "runexe.jpg"). The embeddings, isolates and marks a right-to-left text holds (an
+#: editor puts them around mixed-direction text) reverse no letters and are left: shown
+#: as escapes, the person's own Arabic read "\u202bأنا قوي\u202c", and its table
+#: column was measured without them, its border pushed out.
+_SHOWN |= {c: f"\\u{c:04x}" for c in (0x202D, 0x202E)}
 
 
 def shown(text: str) -> str:
