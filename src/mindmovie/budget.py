@@ -257,8 +257,11 @@ class BudgetGate:
         await self._settled(row_id)
 
     async def unknown(self, row_id: int) -> None:
-        """This run stops waiting on the call; its outcome is unknown, so it stays committed."""
-        self._try_ended(row_id, refunded=False)
+        """This run stops waiting on the call; its outcome is unknown, so it stays committed.
+        A clip try's room stays its row's (counted by the row): a create whose answer was
+        lost (a 500, a dropped connection) is refunded once no job is listed for it, and
+        its retry then has its room again; the room given up here stopped a scene whose
+        keyframe was paid for."""
         await self._settled(row_id)
 
     def adopt(self, remote_id: str) -> int | None:

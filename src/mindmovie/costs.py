@@ -204,14 +204,14 @@ class RunEstimate:
         """The least budget left that surely lets the run finish at its cap (`spent` aside).
 
         The gate counts each call at its hold, so the last call needs its hold on top of
-        what the calls before it billed: the estimate plus the most one call is held
-        above its estimate. The plan, the first call, needs its whole hold. A budget of
-        exactly the estimate stopped the render before its last clip, unwarned.
+        what the calls before it billed, each of which may have billed up to its own
+        hold: the estimate plus every scene call's most above it. The plan, the first
+        call, needs its whole hold. A budget of exactly the estimate stopped the render
+        before its last clip, unwarned; one of the estimate and the most ONE call is held
+        above it was "enough" by doctor and stopped (exit 3) when every Seedance clip
+        billed its extra frame (a paid keyframe's clip then left unmade).
         """
-        above = max(
-            (c.held_above for s in self.scenes for c in (s.keyframe, s.video) if c.usd > 0),
-            default=0.0,
-        )
+        above = sum(c.held_above for s in self.scenes for c in (s.keyframe, s.video) if c.usd > 0)
         return max(self.total + above, self.plan_hold)
 
     @property

@@ -3048,10 +3048,11 @@ class Pipeline:
     def _clip_earmark(self, scene_id: str) -> float:
         """The room a paid keyframe keeps in the budget for its scene's clip, to come
         (`BudgetGate.reserve`), with a budget, a paid video model and the render going on
-        to clips; else 0. The clip's estimate, not its hold: the least budget that surely
-        finishes (`RunEstimate.most_held`, what doctor and the spend question say) is the
-        estimate and the most one call is held above it, and a keyframe kept at its hold
-        plus its clip's hold needed more."""
+        to clips; else 0. The clip's hold, what the gate will count it at: at its
+        estimate, a budget in the "may stop" zone still bought a keyframe whose clip
+        then did not fit (each clip billing its extra frame). Within the least budget
+        that surely finishes (`RunEstimate.most_held`: the estimate and what each scene
+        call is held above it), as doctor and the spend question say."""
         video = self._video_model
         plan = self.result.plan if self.result is not None else None
         if self.gate.cap is None or self._until in ("plan", "keyframes") or plan is None:
@@ -3061,7 +3062,7 @@ class Pipeline:
         scene = next((sc for sc in plan.scenes if sc.id == scene_id), None)
         if scene is None:
             return 0.0
-        return costs.estimate_video(self.settings, self._clip_seconds(scene)).usd
+        return costs.video_hold(self.settings, self._clip_seconds(scene))
 
     def _ended_by_the_stop(self, e: BaseException) -> bool:
         """Is `e` an offline clip's ffmpeg ended by the stop signal this render is
@@ -10338,6 +10339,14 @@ class Pipeline:
                 # the next scene's keyframe as this clip's last frame, for seamless joins
                 try:
                     last = await asyncio.shield(keyframes[following[sc.id]])
+                except BudgetExceeded as e:
+                    # not sent without it: made unchained, the clip was made again (paid
+                    # twice) once the next render made that keyframe ("the next scene's
+                    # keyframe is new"); the room kept for it let it through the closed
+                    # gate. Stopped by the budget as that keyframe was
+                    raise BudgetExceeded(
+                        f"{e}; the clip for {sc.id} waits for it (video.chain_frames)"
+                    ) from None
                 except Exception:
                     last = None
             return sc.id, await self._clip(store, video_model, sc, kf, res, last)

@@ -229,6 +229,39 @@ async def test_a_budget_for_four_of_ten_scenes_buys_four_paid_keyframes_not_ten(
     assert collect_status(run)["money"]["billed"] <= budget
 
 
+async def test_a_chained_clip_waits_for_the_keyframe_the_budget_stopped(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """video.chain_frames: a clip takes the next scene's keyframe as its last frame. The
+    budget stopped that keyframe, and the clip (its room kept) was sent without it: made
+    unchained, it was made again once the next render made that keyframe (paid twice).
+    It is stopped with the keyframe it waits for; a bigger budget then buys each clip
+    once."""
+    sim.media_scale = 0.25
+    goals = _ten_goals(tmp_path)
+    byteplus = {"base_url": sim.ark_base_url, "max_concurrent": 5, "poll_interval": 0.05}
+    extra: dict[str, Any] = {
+        "planner": {"provider": "local"},
+        "video": {"chain_frames": True},
+        "providers": {"byteplus": byteplus},
+    }
+    settings = settings_for("byteplus", sim, **extra)
+    scene = costs.keyframe_hold(settings, 0, []) + costs.video_hold(settings, 4)
+    run = tmp_path / "run"
+    with pytest.raises(BudgetStopped):
+        await Pipeline(goals, settings, out=run, keys=KEYS, budget=4.5 * scene).run()
+    totals = sim.stats()["totals"]
+    # four keyframes (which four is the slots' timing); a clip whose next scene's
+    # keyframe was stopped waits for it: every clip sent has its last frame
+    assert totals["images"] == 4 and 1 <= totals["jobs_created"] <= 3, totals
+    creates = sim.requests(path="/contents/generations/tasks", method="POST")
+    assert len(creates) == totals["jobs_created"]
+    assert all('"last_frame"' in json.dumps(r["body"]) for r in creates), creates
+    res = await Pipeline(goals, settings, out=run, keys=KEYS, budget=20 * scene).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 10  # no clip bought twice
+
+
 @pytest.mark.parametrize("stage", ["keyframe", "clip"])
 async def test_a_try_the_budget_stopped_before_it_was_sent_is_not_counted(
     sim: SimServer, tmp_path: Path, stage: str
@@ -2452,8 +2485,8 @@ def test_doctor_passes_a_budget_of_just_what_the_render_needs_and_fails_a_cent_u
     # compose is free, and made by the render of just the need below)
     assert render(5.0, tmp_path / "first", stage or ["--until", "clips"]) == 0
     # the gate, call by call: what the calls before it billed + the call's hold (+ a
-    # paid keyframe's room kept for its scene's clip, at the clip's estimate)
-    clips = {r["scene_id"]: r["estimated_usd"] for r in ledger_rows(tmp_path / "first", "clip")}
+    # paid keyframe's room kept for its scene's clip, at the clip's hold)
+    clips = {r["scene_id"]: r["held_usd"] for r in ledger_rows(tmp_path / "first", "clip")}
     need = billed = 0.0
     for row in [
         r for st in ("plan", "keyframe", "clip") for r in ledger_rows(tmp_path / "first", st)

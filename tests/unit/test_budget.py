@@ -212,7 +212,8 @@ async def test_room_kept_for_a_clip_waits_out_the_closed_gate_and_outlives_a_ref
     """A paid keyframe keeps room for its scene's clip (`earmark`). That room was given up
     at the clip's first try: a try refunded (a 500, a refused variant) left the retry to
     compete, and another scene's keyframe or the closed gate stopped a scene whose
-    keyframe was paid for. And once the gate had closed, a clip with room that did not
+    keyframe was paid for (a 500's try, outcome unknown and then refunded, too). And once
+    the gate had closed, a clip with room that did not
     fit beside a try in flight at its hold raised at once, where before the close it
     waited for that try to bill (under its hold)."""
     st = Store(tmp_path / "run.db")
@@ -228,7 +229,11 @@ async def test_room_kept_for_a_clip_waits_out_the_closed_gate_and_outlives_a_ref
     # s1's clip is let through the closed gate; its first try made nothing (refunded)
     c1 = await gate.reserve("s1", "clip", "byteplus", "m", 0.3, hold=0.35)
     await gate.refund(c1, "500, no job")
-    # its retry still has its room
+    # its retry still has its room; so has the next, after a try whose answer was lost
+    # (a 500: outcome unknown, refunded once no job is listed for it)
+    c1 = await gate.reserve("s1", "clip", "byteplus", "m", 0.3, hold=0.35)
+    await gate.unknown(c1)
+    await gate.refund(c1, "never reached the provider (no job found)")
     c1 = await gate.reserve("s1", "clip", "byteplus", "m", 0.3, hold=0.35)
     # s2's clip at its hold does not fit beside s1's in flight at its hold (0.2 billed +
     # 0.35 + 0.5 > 1.0): it waits for it, though the gate is closed ...

@@ -217,6 +217,19 @@ def test_planner_estimate_uses_its_token_inputs() -> None:
 
 
 # ====================================================================== whole runs
+def test_the_budget_that_surely_finishes_counts_every_call_above_its_estimate() -> None:
+    """Each Seedance clip may bill one frame more than its estimate (its hold): with the
+    most ONE call is held above its estimate, doctor called a budget enough that stopped
+    (exit 3) when every clip billed its extra frame. Every scene call's margin counts;
+    the plan, the first call, is held whole instead."""
+    est = costs.estimate_run(byteplus(), goals(2, scenes=2))
+    clip = est.scenes[0].video
+    assert clip.held_above > 0  # (one frame's tokens)
+    above = sum(c.held_above for s in est.scenes for c in (s.keyframe, s.video))
+    assert est.most_held == pytest.approx(max(est.total + above, est.plan_hold))
+    assert est.total + above > est.plan_hold and above > clip.held_above
+
+
 def test_run_total_by_hand() -> None:
     g = goals(2, scenes=2)
     est = costs.estimate_run(byteplus(), g)
