@@ -68,8 +68,8 @@ class BudgetGate:
         self._told_past = False  # the cap passed (by bills, not calls) was said
         #: room kept for a scene's clip since its paid keyframe was let through (`reserve`'s
         #: `earmark`): counted by every other call while no try of the clip is in flight
-        #: (its row counts then), given up once a try of it is billed or its outcome
-        #: unknown; a try refunded (a retry, a refused variant) leaves it for the next
+        #: or of unknown outcome (its row counts then), given up once a try of it is
+        #: billed; a try refunded (a retry, a refused variant) leaves it for the next
         self._earmarks: dict[str, float] = {}
         #: the open rows of clips with room kept: row -> scene
         self._earmark_rows: dict[int, str] = {}
@@ -182,10 +182,10 @@ class BudgetGate:
             del self._earmark_rows[row]
 
     def _try_ended(self, row_id: int, *, refunded: bool) -> None:
-        """A clip try with room kept ended: billed or unknown, the room is its row's
-        (given up); refunded, made nothing, the room stays for the next try (a retry
-        after a 500, a refused variant): taken by another scene's keyframe, it stopped
-        a scene whose keyframe was paid for."""
+        """A clip try with room kept ended: billed, the room is its row's (given up);
+        refunded, made nothing, the room stays for the next try (a retry after a 500, a
+        refused variant): taken by another scene's keyframe, it stopped a scene whose
+        keyframe was paid for. (One of unknown outcome has not ended: `unknown`.)"""
         scene_id = self._earmark_rows.pop(row_id, None)
         if scene_id is not None and not refunded:
             self._earmarks.pop(scene_id, None)
