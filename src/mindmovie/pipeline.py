@@ -3059,8 +3059,9 @@ class Pipeline:
             return 0.0
         if video is None or video.name == "local":
             return 0.0
-        scene = next((sc for sc in plan.scenes if sc.id == scene_id), None)
-        if scene is None:
+        try:
+            scene = plan.scene(scene_id)
+        except KeyError:
             return 0.0
         return costs.video_hold(self.settings, self._clip_seconds(scene))
 
