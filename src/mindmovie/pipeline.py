@@ -6945,7 +6945,9 @@ class Pipeline:
             if now + sleep > t_end:
                 raise DeadlineExceeded(
                     f"job {remote_id} not finished after {deadline_s:.0f} s "
-                    f"(status {state.status}){_still_running(model.name)}",
+                    f"(status {state.status}"
+                    + (f": {state.error}" if state.error else "")
+                    + f"){_still_running(model.name)}",
                     provider=model.name,
                     scene_id=scene_id,
                 )

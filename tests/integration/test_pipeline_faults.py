@@ -407,6 +407,34 @@ async def test_a_job_past_its_deadline_says_it_still_runs_and_the_next_render_pa
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
 
 
+async def test_a_job_of_a_task_status_not_known_is_not_refunded(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Seedance task answering a status the client does not know (as Ark may add one:
+    "preprocessing") was taken for failed: its row refunded at $0 and its room in the
+    budget given back, while Ark made and billed the job. It is waited for as running;
+    at the deadline its row stays committed, and the next render takes that job."""
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+    local = {"provider": "local"}
+    s = settings_for("byteplus", sim, planner=local, keyframes=local)
+    s.providers.byteplus.job_deadline = 1.0
+    run = tmp_path / "run"
+    sim.add_fault("patch", path=f"{TASKS}/", method="GET", count=None,
+                  body={"status": "preprocessing"})  # fmt: skip
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    msg = str(ei.value)
+    (job,) = sim.jobs()
+    assert f"job {job.name} not finished after 1 s (status running: task status" in msg, msg
+    assert "'preprocessing', unknown to mindmovie" in msg and "still running at byteplus" in msg
+    (row,) = ledger_rows(run, "clip")
+    assert row["state"] == "committed" and row["remote_id"] == job.name, row
+    sim.clear_faults()
+    res = await Pipeline(goals, s, out=run, keys=KEYS, confirm=lambda e: True).run()
+    assert res.movie is not None and len(sim.jobs()) == 1
+    assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
+
+
 def _fallback_counted_as_a_second_try(run: Path, stage: str) -> None:
     """Status counts a refused scene's fallback as its second try: its tries column and
     its step say 2 (they said 1), every other scene's 1."""

@@ -1316,11 +1316,13 @@ async def test_an_image_whose_download_keeps_failing_is_charged_and_refetchable(
         await kf.refetch(missing, req)
 
 
-async def test_a_task_status_the_client_does_not_know_is_failed_and_named(
+async def test_a_task_status_the_client_does_not_know_is_waited_for_and_named(
     sim: SimServer, keyframe: Path
 ) -> None:
-    """ "pending" (or no status yet) is still in flight; any other status the client does
-    not know ends the task as failed, naming the status, rather than polling forever."""
+    """ "pending" (or no status yet) is still in flight; so is any other status the client
+    does not know (it named it "failed", and the job was refunded at $0 while Ark made and
+    billed it: test_pipeline_faults.py::test_a_job_of_a_task_status_not_known_is_not_refunded),
+    named: the render waits for it to the job's deadline."""
     video = seedance(sim)
     rid = await video.submit(vreq(keyframe))
     sim.add_fault("patch", path=f"{TASKS}/{rid}", body={"status": "pending"})
@@ -1328,8 +1330,9 @@ async def test_a_task_status_the_client_does_not_know_is_failed_and_named(
     pending = await video.poll(rid)
     assert pending.status == "running" and pending.error is None
     paused = await video.poll(rid)
-    assert paused.status == "failed" and paused.done
-    assert paused.error == "unknown task status 'paused'"
+    assert paused.status == "running" and not paused.done
+    assert paused.error == "task status 'paused', unknown to mindmovie: waited for as running"
+    assert (await wait_done(video, rid)).status == "succeeded"
 
 
 async def test_a_success_without_a_video_url_is_failed(sim: SimServer, keyframe: Path) -> None:

@@ -1139,7 +1139,10 @@ class SeedanceVideo:
                 ) from None
             raise
         raw = str(getattr(t, "status", "") or "").lower()
-        status: JobStatus = _STATUSES.get(raw, "running" if raw in ("", "pending") else "failed")
+        # a status this client does not know (one Ark adds: "preprocessing") is waited
+        # for as a running task, to the job's deadline, then left to the next render: taken
+        # for "failed", the job was refunded at $0 while Ark went on to make and bill it
+        status: JobStatus = _STATUSES.get(raw, "running")
         usage: dict[str, Any] = {}
         u = getattr(t, "usage", None)
         tokens = getattr(u, "completion_tokens", None) if u is not None else None
@@ -1161,7 +1164,7 @@ class SeedanceVideo:
             if status == "failed" and is_content_filter(code):
                 status = "rejected"
         if raw not in _STATUSES and raw not in ("", "pending"):
-            error = error or f"unknown task status {raw!r}"
+            error = error or f"task status {raw!r}, unknown to mindmovie: waited for as running"
         if status == "succeeded" and not video_url:
             status, error = "failed", "succeeded without a video_url"
         if usage:
