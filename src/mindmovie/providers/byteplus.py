@@ -278,21 +278,7 @@ def data_uri(path: Path) -> str:
 
 def _allowed_for(spec: ModelSpec, param: str | None) -> str:
     """The catalog's allowed values for a parameter the provider refused ("" if unknown)."""
-    cap = spec.capabilities
-    if param == "duration":
-        return f"; allowed {cap.durations_text()}"
-    if param == "resolution" and cap.resolutions:
-        return f"; allowed {', '.join(cap.resolutions)}"
-    if param == "ratio" and cap.ratios:
-        return f"; allowed {', '.join(cap.ratios)}"
-    if param == "size":
-        sizes = [f"{w}x{h}" for t in cap.sizes.values() for (w, h) in t.values()]
-        return f"; allowed {', '.join([*cap.presets, *sizes]) or 'adaptive'}"
-    if param == "model":
-        return f"; known: {', '.join(m.key for m in catalog.models(PROVIDER, spec.stage))}"
-    if param == "generate_audio":
-        return "; this model has no audio" if not cap.audio else ""
-    return ""
+    return catalog.allowed_for(spec, param)
 
 
 #: Ark's error codes for a model id the account cannot call: one that does not exist (or

@@ -567,6 +567,20 @@ def _catalog_keys(stage: Stage, refused: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- errors
+def _allowed(ctx: _Ctx, param: str | None) -> str:
+    """The catalog's allowed values of the parameter a 400 names, as Ark's refusals end
+    (`catalog.allowed_for`): "Invalid value at durationSeconds: 4 is not supported" named
+    no value that is. Not a size: Google's are "1K"/"2K", not the catalog's pixels; ""
+    for a model the catalog does not hold."""
+    if param is None or param == "size":
+        return ""
+    try:
+        spec = catalog.resolve(PROVIDER, ctx.stage, ctx.model)
+    except InvalidRequest:
+        return ""
+    return catalog.allowed_for(spec, param)
+
+
 def _retry_after(e: genai_errors.APIError) -> float | None:
     """Seconds from a Retry-After header, else from a google.rpc.RetryInfo detail."""
     resp = getattr(e, "response", None)
@@ -827,8 +841,9 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
                 provider=PROVIDER,
                 setting=f"{ctx.stage}.model",
             ) from e
+        param = _named_param(e)
         raise InvalidRequest(
-            f"{what}: {msg}", provider=PROVIDER, answered=True, param=_named_param(e)
+            f"{what}: {msg}{_allowed(ctx, param)}", provider=PROVIDER, answered=True, param=param
         ) from e
     if type(e) is TimeoutError:
         # aiohttp's timeout of the whole call (httpx raises its own, per read): it carries
