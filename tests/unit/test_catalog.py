@@ -43,6 +43,24 @@ def test_sources_name_where_each_figure_comes_from() -> None:
     assert s46 is not None and s46.default is False
 
 
+#: the model ids ../shared/reference/provider-wire.md shows (its requests, answers, §4)
+WIRE_IDS = {
+    "claude-sonnet-5-5", "claude-sonnet-4-6", "claude-haiku-4-5", "claude-haiku-5-5",
+    "seedance-1-5-pro-251215", "seedance-1-0-pro-250528", "seedance-1-0-lite-t2v-250428",
+    "seedream-4-0-250828", "seedream-3-0-t2i-250415", "gemini-2.5-flash-image",
+    "imagen-4.0-generate-001", "veo-3.1-generate-preview", "veo-3.0-fast-generate-001",
+}  # fmt: skip
+
+
+def test_an_id_the_wire_reference_does_not_show_is_marked_unverified_and_says_so() -> None:
+    """catalog.toml's rule: `id_verified = false` for an id the wire reference does not
+    confirm, and `providers` says so (the note): four were marked verified (among them
+    the google preset's default video model), which no reference line showed."""
+    for m in catalog.models():
+        assert m.id_verified == (m.id in WIRE_IDS), m.key
+        assert m.id_verified or "unverified" in (m.note or ""), m.key
+
+
 def test_lookup_by_key_or_id_and_dated_family_ids() -> None:
     assert catalog.find("seedance-1-0-pro") is catalog.find("seedance-1-0-pro-250528")
     assert catalog.find("nope") is None
