@@ -813,14 +813,20 @@ async def test_a_plan_wrapped_twice_or_as_a_string_is_accepted(
     assert len(sim.requests(path=MESSAGES)) == 1
 
 
-async def test_each_call_records_its_message_id(sim: SimServer, goals: Goals) -> None:
-    """last_calls (one ledger row each) keep the answer's message id, for a dispute."""
+async def test_each_call_records_its_request_and_message_ids(
+    sim: SimServer, goals: Goals
+) -> None:
+    """last_calls (one ledger row each) keep the call's `request-id` header (what
+    Anthropic's support asks for; `request_id` held the message id) and the answer's
+    message id, for a dispute."""
     sim.set_planner(good_plan)
     sim.add_fault("invalid", path=MESSAGES, field="image_prompt")
     p = planner(sim)
     await p.plan(goals, OPTIONS)
     ids = [c["request_id"] for c in p.last_calls]
-    assert len(ids) == 2 and all(i.startswith("msg_sim") for i in ids) and ids[0] != ids[1]
+    assert len(ids) == 2 and all(i.startswith("req_sim") for i in ids) and ids[0] != ids[1]
+    msgs = [c["message_id"] for c in p.last_calls]
+    assert all(i.startswith("msg_sim") for i in msgs) and msgs[0] != msgs[1]
 
 
 # ---------------------------------------------------------------- a streamed answer
@@ -854,7 +860,7 @@ async def test_a_streamed_answer_keeps_the_usage_the_bill_is_made_from(
     (call,) = p.last_calls
     assert call["input_tokens"] == counted["input_tokens"] > 0
     assert call["output_tokens"] == counted["output_tokens"] > 1
-    assert str(call["request_id"]).startswith("msg_sim")
+    assert str(call["message_id"]).startswith("msg_sim")
 
 
 @pytest.mark.parametrize("code", ["overloaded_error", None])

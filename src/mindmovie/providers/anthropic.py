@@ -735,6 +735,8 @@ class ClaudePlanner:
                 ) as stream,
             ):
                 resp = await stream.get_final_message()
+                # the `request-id` header: what Anthropic's support asks for of a call
+                request_id = stream.request_id
         except anthropic.APIError as e:
             raise self._map_error(e) from None
         except TimeoutError:
@@ -778,7 +780,8 @@ class ClaudePlanner:
                 getattr(usage, "cache_creation_input_tokens", 0) or 0
             ),
             "cache_read_input_tokens": int(getattr(usage, "cache_read_input_tokens", 0) or 0),
-            "request_id": getattr(resp, "id", None),
+            "request_id": request_id,
+            "message_id": getattr(resp, "id", None),
         }
         self.last_calls.append(call)
         for k in USAGE_TOKENS:
