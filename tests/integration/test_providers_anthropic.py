@@ -813,9 +813,7 @@ async def test_a_plan_wrapped_twice_or_as_a_string_is_accepted(
     assert len(sim.requests(path=MESSAGES)) == 1
 
 
-async def test_each_call_records_its_request_and_message_ids(
-    sim: SimServer, goals: Goals
-) -> None:
+async def test_each_call_records_its_request_and_message_ids(sim: SimServer, goals: Goals) -> None:
     """last_calls (one ledger row each) keep the call's `request-id` header (what
     Anthropic's support asks for; `request_id` held the message id) and the answer's
     message id, for a dispute."""
