@@ -506,6 +506,31 @@ def test_music_that_opens_in_silence_comes_in_at_its_level(
         assert abs(db(t, t + 2.0) - settled) < 1.0, (t, db(t, t + 2.0), settled)
 
 
+def test_music_of_a_wide_loudness_range_is_given_one_gain(
+    tmp_path: Path, movie: MovieInput
+) -> None:
+    """A song of quiet passages and loud swells (a loudness range well over loudnorm's
+    11 LU target): loudnorm gives one gain only to a range within its target's, so it
+    compressed the song instead (quiet parts +11 dB, swells +5 dB) and the movie came out
+    at -22 LUFS (movie audit). Its range is the target now: one gain, at -16."""
+    loud = "gt(sin(2*PI*t/8),0.9)"  # a 1 s swell every 8 s, at 1.3 s, 9.3 s, 17.3 s, ...
+    source = f"aevalsrc='(0.015+0.3*{loud})*sin(2*PI*330*t)':s=48000:d=40"
+    path, sha = _music(tmp_path, "wide", source)
+    m = replace(movie, music=path, music_sha256=sha,
+                scenes=tuple(replace(s, has_audio=False) for s in movie.scenes))  # fmt: skip
+    tl = build_timeline(m, OutputSpec(64, 36, fps=12))
+    track = render_audio(tl.audio, tmp_path / "work")
+    assert abs(_loudness(track) - -16.0) <= 1.0, _loudness(track)
+    song, out = _pcm(path).mean(axis=0), _pcm(track).mean(axis=0)
+
+    def gain(t0: float, t1: float) -> float:
+        a, b = round(t0 * RATE), round(t1 * RATE)
+        return float(10 * np.log10(np.mean(out[a:b] ** 2) / np.mean(song[a:b] ** 2)))
+
+    swell, quiet = gain(17.5, 18.0), gain(20.0, 24.0)
+    assert abs(swell - quiet) < 0.5, (swell, quiet)
+
+
 def test_the_bed_written_into_a_folder_gone_raises_and_leaves_no_stray_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -427,10 +427,10 @@ def measure_loudness(
     (nothing to normalise). Without it loudnorm adapts its gain as it goes, over a 3 s
     window: a song that opens in silence, or quietly, came in far off its level (6.6 dB
     under it at 4 s, still 1.5 dB under at 14 s) and crept up to it. Measured, the
-    whole track gets one gain (loudnorm's linear mode), unless its true peak would then
-    pass the limit: then loudnorm adapts as before. Raises ValueError if ffmpeg printed
-    no measurement, _FormatChanged if the music (not yet `decoded`) changed its format
-    midway. `loop`, `decoded`: as `audio_args`."""
+    whole track gets one gain (loudnorm's linear mode, its range target the track's
+    own), unless its true peak would then pass the limit: then loudnorm adapts as
+    before. Raises ValueError if ffmpeg printed no measurement, _FormatChanged if the
+    music (not yet `decoded`) changed its format midway. `loop`, `decoded`: as `audio_args`."""
     args = audio_args(
         bed,
         music,
@@ -456,9 +456,14 @@ def measure_loudness(
     # loudnorm takes a measured range of exactly 0 (a steady tone) for "not given" and
     # adapts as it goes: a range that small is well within the target's
     lra = max(lra, 0.01)
+    # and takes one gain only for a range within its target's (LOUDNORM's 11 LU): a song
+    # of quiet verses and loud swells (19.5 LU) was compressed by ~7 dB instead and the
+    # movie came out at -22 LUFS. The target range is the song's own, up to loudnorm's
+    # 50 (LRA given again: the last one counts); its true peak still decides
+    target_lra = min(50.0, max(11.0, round(lra, 2)))
     return (
         f":measured_I={i:.2f}:measured_TP={tp:.2f}:measured_LRA={lra:.2f}"
-        f":measured_thresh={thresh:.2f}:offset={offset:.2f}:linear=true"
+        f":measured_thresh={thresh:.2f}:offset={offset:.2f}:linear=true:LRA={target_lra:.2f}"
     )
 
 

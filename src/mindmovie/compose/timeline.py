@@ -62,8 +62,9 @@ BED_VERSION = "bed-4"
 #: out over its own end, also when that is before its scene's, see audio.audio_args;
 #: 9: and is declicked where it starts, also when that is after its scene's start,
 #: see audio._declick_onset; 10: a sound that never reaches that onset level is kept,
-#: not silenced.)
-AUDIO_VERSION = "audio-10"
+#: not silenced; 11: a song of a loudness range over 11 LU is given one gain too, see
+#: audio.measure_loudness: it was compressed, ~6 dB under the target.)
+AUDIO_VERSION = "audio-11"
 
 #: quality -> (x264 preset, crf). "standard" is `faster`: on 2 cores it encodes 720p
 #: several times faster than real time with no visible loss at CRF 21 on soft, slow
