@@ -618,3 +618,17 @@ def test_many_short_scenes_shortening_crossfades_are_one_note() -> None:
     ), note
     few = build_timeline(_movie((1.0,) * 4), SPEC).notes
     assert len(few) == 4 and few[0].startswith("a lasts only 1 s"), few
+
+
+@pytest.mark.parametrize(("crossfade", "fps"), [(0.06, 24), (0.01, 8), (0.02, 24)])
+def test_a_crossfade_under_two_frames_is_said_to_be_a_cut(crossfade: float, fps: int) -> None:
+    """A crossfade of one frame shows the outgoing picture alone, of none is a cut: the
+    movie cut between its scenes and no line said so (movie audit: 0.06 s at 24 fps)."""
+    spec = OutputSpec(320, 180, fps=fps, crossfade=crossfade, title_seconds=2.0,
+                      closing_seconds=2.0)  # fmt: skip
+    (note,) = build_timeline(_movie(), spec).notes
+    assert note.startswith(f"compose.crossfade {crossfade:g} s is under 2 frames at {fps} fps")
+    assert f"at least {2 / fps:.3g} s" in note
+    two_frames = OutputSpec(320, 180, fps=fps, crossfade=2 / fps, title_seconds=2.0,
+                            closing_seconds=2.0)  # fmt: skip
+    assert build_timeline(_movie(), two_frames).notes == ()

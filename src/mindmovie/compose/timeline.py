@@ -550,6 +550,15 @@ def build_timeline(
     xf = round(spec.crossfade * fps)
     trans = _transitions(lengths, xf)
     notes = _shortening_notes([r[0] for r in raw], lengths, trans, xf, fps, spec.crossfade)
+    if spec.crossfade > 0 and xf < 2:
+        # a crossfade of one frame shows the outgoing picture alone (the incoming one's
+        # weight is k/C for its k-th frame of C), and of none is a cut: either was a cut
+        # no line mentioned
+        notes = (
+            f"compose.crossfade {spec.crossfade:g} s is under 2 frames at {fps} fps: the "
+            f"scenes cut; a crossfade here takes at least {2 / fps:.3g} s (0 for cuts)",
+            *notes,
+        )
 
     placed = _place([r[2] for r in raw], trans, xf, spec.crossfade, fps)
     items: list[Item] = []
