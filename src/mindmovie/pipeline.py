@@ -5417,7 +5417,10 @@ class Pipeline:
         needed: set[str] = set()
         of = {"plan": "planner", "keyframe": "keyframes", "clip": "video"}
         video, now = self.settings.stage_provider("video"), time.time()
+        settled: set[str] = set()  # the jobs billed or refunded: nothing to ask of them
         for r in store.ledger_rows():
+            if r["remote_id"] and r["state"] in ("billed", "refunded"):
+                settled.add(str(r["remote_id"]))
             if (
                 r["state"] == "committed"
                 and r["stage"] in ("plan", "keyframe")
@@ -5456,8 +5459,13 @@ class Pipeline:
             # "movie" and "segment", are the compose's: no provider); not one with no
             # job that is put back from kept/ (a render killed while it put it back:
             # `Store.restore` begins the step before the file is in place), nor one with
-            # no job of a scene no longer in the plan (a failed scene taken out of it)
+            # no job of a scene no longer in the plan (a failed scene taken out of it), nor
+            # one whose job is settled of such a scene (deleted from plan.yaml while its
+            # job ran: `_settle_stale_jobs` billed the job and kept its clip, and every
+            # later render was refused for the video key it never sends)
             if st.status != "succeeded" and st.stage in of and _STAGES.index(of[st.stage]) < upto:
+                if st.stage != "plan" and st.scene_id not in ids and st.remote_id in settled:
+                    continue
                 if st.remote_id is None and (
                     (st.scene_id, st.stage) in look.restored
                     or (st.stage == "plan" and look.plan_kept)

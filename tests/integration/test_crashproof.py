@@ -1312,6 +1312,10 @@ def test_a_job_of_a_scene_deleted_from_the_plan_is_settled_not_left_in_flight(
     assert ledger(after, "clip", "committed") == []  # nothing left "in flight"
     assert after["money"]["in_flight"] == 0, after["money"]
     assert rig.totals()["jobs_created"] == SCENES  # no job made again
+    # its step (still "submitted") needs no call: the next render, which only recomposes,
+    # needs no video key (it was refused for it, exit 2, at every render)
+    looked = rig.status(with_config=True)["inputs"]
+    assert looked["stages_needed"] == [] and looked["new_plan"] is False, looked
 
     plan_path.write_text(original)  # the scene put back: its job's clip is used after all
     r3 = rig.render(until="clips")  # (what is checked is settled by its clips)
