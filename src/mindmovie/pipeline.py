@@ -10358,6 +10358,20 @@ class Pipeline:
                     raise BudgetExceeded(
                         f"{e}; the clip for {sc.id} waits for it (video.chain_frames)"
                     ) from None
+                except ProviderError as e:
+                    if not skip_failed:
+                        # that keyframe failed (refused, its job failed): this render makes
+                        # no movie, and the clip made unchained was made again once the
+                        # next render made that keyframe (paid twice). With --skip-failed
+                        # it is made without it, for the movie without that scene
+                        raise JobFailed(
+                            f"not sent: its last frame is scene {following[sc.id]}'s "
+                            "keyframe (video.chain_frames), which failed; made without it, "
+                            "the clip would be bought again once that keyframe is made",
+                            provider=video_model.name,
+                            scene_id=sc.id,
+                        ) from e
+                    last = None
                 except Exception:
                     last = None
             return sc.id, await self._clip(store, video_model, sc, kf, res, last)

@@ -25,6 +25,7 @@ from mindmovie.store import Store
 from tests.integration.support import (
     GOOGLE_BAD_KEY_BODY,
     KEYS,
+    REPO,
     AgreeingAsked,
     claude_answer_for,
     goals_file,
@@ -690,6 +691,46 @@ async def test_a_keyframe_content_filter_fallback_counts_as_a_second_try(
     ).run()
     assert res.movie is not None
     _fallback_counted_as_a_second_try(tmp_path / "run", "keyframe")
+
+
+async def test_a_chained_clip_waits_for_the_next_keyframe_that_failed(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """video.chain_frames: a clip ends on the next scene's keyframe. That keyframe refused
+    both ways, the clip was sent without it: the render made no movie (a scene failed),
+    and once the next render made that keyframe the clip was bought again, chained (two
+    billed clips for one scene: feature-combinations audit). It waits for it, as for a
+    keyframe the budget stopped: each clip is bought once."""
+    sim.media_scale = 0.25
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("coastal-run.jpg", "garden-dinner.jpg"):
+        (photos / name).write_bytes((REPO / "examples" / "photos" / name).read_bytes())
+    goals = tmp_path / "goals.yaml"
+    goals.write_text(
+        "title: Chain\ngoals:\n"
+        "  - {category: health, vision: I run at sunrise, photos: [photos/coastal-run.jpg]}\n"
+        "  - {category: wealth, vision: I save with ease}\n"
+        "  - {category: family, vision: I dine outside, photos: [photos/garden-dinner.jpg]}\n"
+    )
+    settings = settings_for(
+        "byteplus", sim, planner={"provider": "local"},
+        keyframes={"model": "seededit-3-0-i2i"}, video={"chain_frames": True},
+    )  # fmt: skip
+    # the one scene with no photo of its own has a Seedream keyframe: refused, and its
+    # fallback too
+    sim.add_fault("reject", model="seedream-4-0-250828", count=2)
+    run = tmp_path / "run"
+    with pytest.raises(RenderFailed) as ei:
+        await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    assert "keyframe (video.chain_frames), which failed" in str(ei.value), ei.value
+    assert sim.stats()["totals"]["jobs_created"] == 1  # the last scene's: it ends the movie
+    sim.clear_faults()
+    res = await Pipeline(goals, settings, out=run, keys=KEYS).run()
+    assert res.movie is not None
+    assert sim.stats()["totals"]["jobs_created"] == 3  # each clip once
+    creates = sim.requests(path="/contents/generations/tasks", method="POST")
+    assert sum('"last_frame"' in json.dumps(r["body"]) for r in creates) == 2
 
 
 async def test_content_rejection_twice_affects_only_that_scene(
