@@ -10404,7 +10404,12 @@ class Pipeline:
                 self._flow_errors[sc.id] = e
                 if isinstance(e, BudgetExceeded) and not self._stopping:
                     told.add(sc.id)
-                    self.reporter.step("scenes", sc.id, "stopped", "budget reached, not sent")
+                    # under its clip's stage once its keyframe is made: a chained clip
+                    # waiting for the next keyframe was said "keyframes X: stopped" just
+                    # after "keyframes X: done" (the scene's last stage said)
+                    self.reporter.step(
+                        ended_under(sc.id), sc.id, "stopped", "budget reached, not sent"
+                    )
                 elif (
                     # a provider's answer (a refusal, a failed job): a file of the run
                     # not found, or the offline provider's ffmpeg failing on one, may be

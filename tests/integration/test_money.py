@@ -248,8 +248,22 @@ async def test_a_chained_clip_waits_for_the_keyframe_the_budget_stopped(
     settings = settings_for("byteplus", sim, **extra)
     scene = costs.keyframe_hold(settings, 0, []) + costs.video_hold(settings, 4)
     run = tmp_path / "run"
+    stopped: list[tuple[str, str]] = []
+
+    class Rec(NullReporter):
+        def step(self, stage: str, scene_id: str, state: str, note: str = "") -> None:
+            if state == "stopped":
+                stopped.append((stage, scene_id))
+
     with pytest.raises(BudgetStopped):
-        await Pipeline(goals, settings, out=run, keys=KEYS, budget=4.5 * scene).run()
+        await Pipeline(
+            goals, settings, out=run, keys=KEYS, budget=4.5 * scene, reporter=Rec()
+        ).run()
+    # a clip waiting for the next keyframe is said stopped under clips (it was said under
+    # keyframes, just after its keyframe's "done"); a keyframe stopped, under the scene
+    made = {p.parent.name for p in run.glob("scenes/*/keyframe.png")}
+    assert stopped and all((stage == "clips") == (sid in made) for stage, sid in stopped)
+    assert any(stage == "clips" for stage, _ in stopped), stopped
     totals = sim.stats()["totals"]
     # four keyframes (which four is the slots' timing); a clip whose next scene's
     # keyframe was stopped waits for it: every clip sent has its last frame
