@@ -1029,8 +1029,9 @@ def status(
     from mindmovie.yamlsrc import plural
 
     settings_error = None
+    flags = _overrides(preset, aspect, resolution, fps, quality)
     try:
-        settings = load_settings(config, _overrides(preset, aspect, resolution, fps, quality))
+        settings = load_settings(config, flags)
     except ConfigError as e:
         settings, settings_error = None, str(e)
     _warn_environment(settings=settings)
@@ -1038,6 +1039,10 @@ def status(
         info = collect_status(run_dir, settings=settings, goals=goals)
     except _user_errors() as e:
         raise _fail(str(e)) from None
+    if info["inputs"].pop("refused_setting", False) and info.get("refused"):
+        # render's own line: a setting refused once the settings loaded ("output.aspect:
+        # veo-3-1-fast: ratio 1:1 not allowed") with where it was given in front
+        info["refused"] = info["inputs"]["why"] = _located(info["refused"], config, flags)
     _warn_config_beside(info["inputs"].get("goals"), config)
     if settings_error is not None:
         info["inputs"]["why"] = f"settings: {settings_error}"

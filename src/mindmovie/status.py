@@ -131,12 +131,15 @@ def _outlook(
         return None, info
     except (SourceError, GoalsError, ConfigError, RunDirError) as e:  # render stops (exit 2)
         info["why"] = info["refused"] = str(e)
+        if isinstance(e, ConfigError):  # a setting refused (`--aspect 1:1` with Veo)
+            info["refused_setting"] = True  # the CLI says where it was set, as render does
         return None, info
     except (ValueError, OSError) as e:  # not known to be a mistake: only unchecked
         info["why"] = str(e)
         return None, info
     except InvalidRequest as e:  # a model the catalog does not know (as `render` says it)
         info["why"] = info["refused"] = e.message
+        info["refused_setting"] = True  # the CLI says where it was set, as render does
         return None, info
     info["checked"] = True
     # the stages whose provider the render calls: a key not set for none of them is not

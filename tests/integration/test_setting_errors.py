@@ -437,3 +437,27 @@ def test_no_http_client_is_made_to_check_an_environment_without_the_variables(
     monkeypatch.setattr(urllib.request, "getproxies", lambda: system)
     monkeypatch.setattr(httpx._utils, "getproxies", lambda: system)
     assert "cannot be made" in (http_setup_problem() or "")
+
+
+def test_status_says_a_setting_render_refuses_in_render_s_own_line(tmp_path: Path) -> None:
+    """`status` exits 2 "with render's own error line": for a setting refused once the
+    settings load (`--aspect 1:1` with Veo) it left out where the setting was given
+    ("command line (--aspect): "), which render says (feature-combinations audit)."""
+    import asyncio
+
+    from mindmovie.pipeline import Pipeline
+    from tests.integration.support import tiny_local_settings
+
+    goals = goals_file(tmp_path)
+    run = tmp_path / "run"
+    asyncio.run(Pipeline(goals, tiny_local_settings(), out=run).run(until="plan"))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("preset: google\noutput: {size: 160x90, fps: 8}\n")
+    env = {"ANTHROPIC_API_KEY": "a", "GOOGLE_API_KEY": "g", "COLUMNS": "400"}
+    args = ["-c", str(cfg), "--aspect", "1:1"]
+    rendered = CliRunner().invoke(app, ["render", str(goals), "--out", str(run), *args], env=env)
+    looked = CliRunner().invoke(app, ["status", str(run), *args], env=env)
+    said = [ln for ln in rendered.output.splitlines() if ln.startswith("error: ")]
+    assert rendered.exit_code == looked.exit_code == 2, (rendered.output, looked.output)
+    assert said and said[-1].startswith("error: command line (--aspect): output.aspect: veo")
+    assert said[-1] in looked.output.splitlines(), looked.output
