@@ -1439,6 +1439,13 @@ _RISKY = re.compile(
 )
 
 
+def _sized_adaptive(model: Any) -> bool:
+    """A keyframe model sent size "adaptive" (SeedEdit: the picture takes the photo's
+    shape), never output.aspect: its key holds no aspect (`_keyframe_variants`)."""
+    spec = getattr(model, "spec", None)
+    return isinstance(spec, ModelSpec) and spec.capabilities.size_mode == "adaptive"
+
+
 def soften_prompt(prompt: str, category: str) -> str:
     """A neutral rewrite after a content-filter refusal: drop words filters often trip on
     and frame the shot as calm and wholesome. Used when no planner can rewrite it."""
@@ -4452,6 +4459,14 @@ class Pipeline:
             for photo in photos:
                 every = self._keyframe_variants(model, scene, plan, photo, all_refs=True)
                 keys += [key for _, key, _ in every if key not in keys]
+        for aspect in self._aspects_keyed(model):
+            # SeedEdit keyed by the aspect, sent or not, until 2026-12-07: at each one
+            for photo in photos:
+                for refs in (False, True):
+                    by = self._keyframe_variants(
+                        model, scene, plan, photo, all_refs=refs, aspect_at=aspect
+                    )
+                    keys += [key for _, key, _ in by if key not in keys]
         if model.name != "local" and self._keyframe_options_written(model):
             # keyed with the options as written, until 2026-12-06: reused under that key
             for photo in photos:
@@ -4523,7 +4538,23 @@ class Pipeline:
             for (_, key, _), (_, old, _) in zip(variants, legacy, strict=True):
                 if old not in before[key]:
                     before[key] += (old,)
+        for aspect in self._aspects_keyed(model):
+            for refs in (False, True):
+                by = self._keyframe_variants(model, scene, plan, all_refs=refs, aspect_at=aspect)
+                for (_, key, _), (_, old, _) in zip(variants, by, strict=True):
+                    if old not in before[key]:
+                        before[key] += (old,)
         return before
+
+    @staticmethod
+    def _aspects_keyed(model: _ModelId) -> tuple[str, ...]:
+        """For a model sent size "adaptive" (`_sized_adaptive`), the aspects its keyframes
+        can have been keyed by until 2026-12-07: every one output.aspect takes (a key
+        that matches is the very request: the aspect was never sent; the run records
+        only its last render's); () for any other model."""
+        from mindmovie.compose.timeline import ASPECTS
+
+        return ASPECTS if _sized_adaptive(model) else ()
 
     @staticmethod
     def _refs_keyed(
@@ -4605,6 +4636,7 @@ class Pipeline:
         before_dec06: bool = False,
         written: bool = False,
         all_refs: bool = False,
+        aspect_at: str | None = None,
     ) -> list[tuple[str, str, KeyframeRequest]]:
         """(label, input key, request): the request as planned, then the content-filter
         fallback (a softened prompt), each with its own key so either result is reusable.
@@ -4632,7 +4664,12 @@ class Pipeline:
         A paid keyframe's key holds the reference photos the model is sent
         (`catalog.references_sent`: none for a model that takes none, the first ones up to
         its limit); until 2026-12-07 every one, so an edit of one never sent bought the
-        very same image again (`all_refs`: that key, for reuse only)."""
+        very same image again (`all_refs`: that key, for reuse only).
+
+        A model sent size "adaptive" (SeedEdit: the photo's own shape) is sent no aspect,
+        and its key holds none; until 2026-12-07 it held output.aspect, so a new aspect
+        bought the very same image again (`aspect_at`: that key with that aspect, for
+        reuse only)."""
         w, h = keyframe_size(self.settings)
         refs = tuple(expanded(p) for p in scene.reference_photos)  # "~/me.jpg" as check_plan
         # the goal's own photo becomes the picture for local keyframes, and is the image
@@ -4664,6 +4701,8 @@ class Pipeline:
         )
         if legacy and at is not None and model.name != "local":
             frame = {"size": list(keyframe_size(self.settings.model_copy(update={"output": at})))}
+        elif not legacy and _sized_adaptive(model):
+            frame = {"aspect": aspect_at} if aspect_at is not None else {"size": "adaptive"}
         common = dict(
             v=STAGE_VERSION["keyframe"],
             provider=model.name,

@@ -224,6 +224,50 @@ async def test_seededit_restyles_the_goals_own_photo(sim: SimServer, tmp_path: P
     )
 
 
+@pytest.mark.parametrize("made_before", [False, True])
+async def test_a_seededit_keyframe_is_not_bought_again_at_another_aspect(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, made_before: bool
+) -> None:
+    """SeedEdit is sent size "adaptive" (the photo's shape), never the aspect, and its
+    key held output.aspect: a render at another aspect bought the very same image again
+    (feature-combinations audit: 3 SeedEdit keyframes, byte-identical). Its key holds
+    none; one keyed by the aspect before (`made_before`: the key as it was) is reused at
+    any aspect the run was rendered at."""
+    from mindmovie import pipeline as pipeline_module
+
+    sim.media_scale = 0.25
+    goals = goals_file(tmp_path, sim)
+    goals.write_text(
+        goals.read_text().replace(
+            "    affirmation: I am strong and rested\n",
+            "    affirmation: I am strong and rested\n    photos: [photos/portrait.jpg]\n",
+        )
+    )
+    local = {"provider": "local"}
+    run = tmp_path / "run"
+
+    def at(aspect: str) -> Any:
+        s = settings_for("byteplus", sim, planner=local, keyframes={"model": "seededit-3-0-i2i"})
+        return s.model_copy(update={"output": s.output.model_copy(update={"aspect": aspect})})
+
+    with monkeypatch.context() as m:
+        if made_before:  # keyed as until 2026-12-07, by the aspect
+            m.setattr(pipeline_module, "_sized_adaptive", lambda model: False)
+        await Pipeline(goals, at("16:9"), out=run, keys=KEYS).run(until="keyframes")
+
+    def edits() -> int:
+        return sum(
+            isinstance(r["body"].get("image"), str)
+            for r in sim.requests(path="/images/generations", method="POST")
+        )
+
+    assert edits() == 1
+    await Pipeline(goals, at("9:16"), out=run, keys=KEYS).run(until="keyframes")
+    assert edits() == 1  # the same request: not bought again (the Seedream ones are)
+    await Pipeline(goals, at("16:9"), out=run, keys=KEYS).run(until="keyframes")
+    assert edits() == 1
+
+
 # ---------------------------------------------------------------- google preset faults
 VEO_CREATE = ":predictLongRunning"
 
