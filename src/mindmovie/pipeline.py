@@ -1448,7 +1448,8 @@ def _sized_adaptive(model: Any) -> bool:
 
 def soften_prompt(prompt: str, category: str) -> str:
     """A neutral rewrite after a content-filter refusal: drop words filters often trip on
-    and frame the shot as calm and wholesome. Used when no planner can rewrite it."""
+    and frame the shot as calm and wholesome. Used whatever the planner (Claude is not
+    asked to rewrite it: docs/architecture.md, "Failure handling")."""
     kept = _RISKY.sub("", prompt)
     kept = re.sub(r"\s+,", ",", re.sub(r"\s{2,}", " ", kept)).strip(" ,.")
     mood = f"{category} " if category else ""

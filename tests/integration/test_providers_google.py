@@ -755,26 +755,30 @@ async def test_a_veo_400_naming_the_last_frame_names_it_not_the_keyframe(
 async def test_a_400_refusing_a_value_names_the_values_allowed(
     gsim: SimServer, tmp_path: Path
 ) -> None:
-    """A refused value's line names the allowed ones, as Ark's do: Google's said only
-    "Invalid value at durationSeconds: 4 is not supported" (wire audit)."""
+    """A refused value's line names the values the catalog lists, as Ark's do: Google's
+    said only "Invalid value at durationSeconds: 4 is not supported" (wire audit). Not
+    "allowed": the render sends only those, so the refused one is among them."""
     gsim.add_fault("http", path=":predictLongRunning", status=400,
                    message="Invalid value at durationSeconds: 4 is not supported.")  # fmt: skip
     veo = VeoVideo.from_settings(_settings(gsim), KEY)
     with pytest.raises(InvalidRequest) as ei:
         await veo.submit(_video_req(tmp_path))
     await veo.aclose()
-    assert ei.value.param == "duration" and str(ei.value).endswith("; allowed 4, 6, 8 s")
+    assert ei.value.param == "duration"
+    assert str(ei.value).endswith("4 is not supported; the catalog lists 4, 6, 8 s"), ei.value
     gsim.add_fault("http", path=":generateContent", status=400,
                    message="aspectRatio 5:1 is not supported.")  # fmt: skip
     kf = GeminiKeyframes.from_settings(_settings(gsim), KEY)
     with pytest.raises(InvalidRequest) as ei:
         await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
-    assert str(ei.value).endswith("; allowed 1:1, 16:9, 9:16, 4:3, 3:4, 3:2, 2:3, 5:4, 4:5, 21:9")
+    assert str(ei.value).endswith(
+        "; the catalog lists 1:1, 16:9, 9:16, 4:3, 3:4, 3:2, 2:3, 5:4, 4:5, 21:9"
+    )
     gsim.add_fault("http", path=":generateContent", status=400,
                    message="`imageSize` 8K is not supported.")  # fmt: skip
     with pytest.raises(InvalidRequest) as ei:
         await kf.generate(KeyframeRequest("s1", "x", 1344, 768, 7))
-    assert "allowed" not in str(ei.value)  # Google's sizes are not the catalog's pixels
+    assert "catalog" not in str(ei.value)  # Google's sizes are not the catalog's pixels
 
 
 @pytest.mark.parametrize(

@@ -556,7 +556,7 @@ def build_timeline(
         # no line mentioned
         notes = (
             f"compose.crossfade {spec.crossfade:g} s is under 2 frames at {fps} fps: the "
-            f"scenes cut; a crossfade here takes at least {2 / fps:.3g} s (0 for cuts)",
+            f"scenes cut; a crossfade here takes at least {1.5 / fps:.3g} s (0 for cuts)",
             *notes,
         )
 

@@ -578,7 +578,10 @@ def _allowed(ctx: _Ctx, param: str | None) -> str:
         spec = catalog.resolve(PROVIDER, ctx.stage, ctx.model)
     except InvalidRequest:
         return ""
-    return catalog.allowed_for(spec, param)
+    # the render sends only values the catalog allows (`catalog.validate_video`), so a
+    # refused one is among them: "allowed 4, 6, 8 s" of a refused 4 read as a mistake
+    listed = catalog.allowed_for(spec, param)
+    return listed.replace("; allowed ", "; the catalog lists ", 1)
 
 
 def _retry_after(e: genai_errors.APIError) -> float | None:
@@ -842,9 +845,9 @@ def _raise_mapped(e: BaseException, ctx: _Ctx) -> NoReturn:
                 setting=f"{ctx.stage}.model",
             ) from e
         param = _named_param(e)
-        raise InvalidRequest(
-            f"{what}: {msg}{_allowed(ctx, param)}", provider=PROVIDER, answered=True, param=param
-        ) from e
+        if listed := _allowed(ctx, param):
+            msg = msg.rstrip(". ") + listed
+        raise InvalidRequest(f"{what}: {msg}", provider=PROVIDER, answered=True, param=param) from e
     if type(e) is TimeoutError:
         # aiohttp's timeout of the whole call (httpx raises its own, per read): it carries
         # no text, and was told as "network error TimeoutError: ", which named neither
