@@ -261,11 +261,26 @@ async def test_a_seededit_keyframe_is_not_bought_again_at_another_aspect(
             for r in sim.requests(path="/images/generations", method="POST")
         )
 
+    from mindmovie.store import Store
+
+    def key() -> str:
+        store = Store(run / "run.db")
+        try:
+            step = store.get("01-health-1", "keyframe")
+            assert step is not None
+            return step.input_key
+        finally:
+            store.close()
+
     assert edits() == 1
+    first = key()
     await Pipeline(goals, at("9:16"), out=run, keys=KEYS).run(until="keyframes")
     assert edits() == 1  # the same request: not bought again (the Seedream ones are)
+    # reused under its key of then, it takes its key of now, which no aspect changes
+    assert (key() != first) == made_before
+    now = key()
     await Pipeline(goals, at("16:9"), out=run, keys=KEYS).run(until="keyframes")
-    assert edits() == 1
+    assert edits() == 1 and key() == now
 
 
 # ---------------------------------------------------------------- google preset faults
