@@ -10398,22 +10398,22 @@ class Pipeline:
                     raise BudgetExceeded(
                         f"{e}; the clip for {sc.id} waits for it (video.chain_frames)"
                     ) from None
-                except ProviderError as e:
-                    if not skip_failed:
-                        # that keyframe failed (refused, its job failed): this render makes
-                        # no movie, and the clip made unchained was made again once the
-                        # next render made that keyframe (paid twice). With --skip-failed
-                        # it is made without it, for the movie without that scene
+                except Exception as e:
+                    if skip_failed or self._stopping or isinstance(e, Interrupted):
+                        last = None  # (the movie without that scene; a stop sends nothing)
+                    else:
+                        # that keyframe failed (refused, its job failed, a photo gone):
+                        # this render makes no movie, and the clip made unchained was made
+                        # again once the next render made that keyframe (paid twice)
+                        nxt = following[sc.id]
                         raise JobFailed(
-                            f"not sent: its last frame is scene {following[sc.id]}'s "
-                            "keyframe (video.chain_frames), which failed; made without it, "
-                            "the clip would be bought again once that keyframe is made",
+                            f"not sent: its last frame is scene {nxt}'s keyframe "
+                            "(video.chain_frames), which failed; made without it, the clip "
+                            "would be bought again once that keyframe is made (`render "
+                            f"--skip-failed` makes it without, for the movie without {nxt})",
                             provider=video_model.name,
                             scene_id=sc.id,
                         ) from e
-                    last = None
-                except Exception:
-                    last = None
             return sc.id, await self._clip(store, video_model, sc, kf, res, last)
 
         async def board_once_keyframes_are_done() -> None:

@@ -693,14 +693,16 @@ async def test_a_keyframe_content_filter_fallback_counts_as_a_second_try(
     _fallback_counted_as_a_second_try(tmp_path / "run", "keyframe")
 
 
+@pytest.mark.parametrize("skip_failed", [False, True])
 async def test_a_chained_clip_waits_for_the_next_keyframe_that_failed(
-    sim: SimServer, tmp_path: Path
+    sim: SimServer, tmp_path: Path, skip_failed: bool
 ) -> None:
     """video.chain_frames: a clip ends on the next scene's keyframe. That keyframe refused
     both ways, the clip was sent without it: the render made no movie (a scene failed),
     and once the next render made that keyframe the clip was bought again, chained (two
     billed clips for one scene: feature-combinations audit). It waits for it, as for a
-    keyframe the budget stopped: each clip is bought once."""
+    keyframe the budget stopped: each clip is bought once. With --skip-failed (the movie
+    without that scene) it is made without its last frame."""
     sim.media_scale = 0.25
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -721,9 +723,16 @@ async def test_a_chained_clip_waits_for_the_next_keyframe_that_failed(
     # fallback too
     sim.add_fault("reject", model="seedream-4-0-250828", count=2)
     run = tmp_path / "run"
+    if skip_failed:
+        made = await Pipeline(goals, settings, out=run, keys=KEYS).run(skip_failed=True)
+        assert made.movie is not None and list(made.failed) == ["02-wealth-1"], made.failed
+        creates = sim.requests(path="/contents/generations/tasks", method="POST")
+        assert len(creates) == 2 and '"last_frame"' not in json.dumps(creates)
+        return
     with pytest.raises(RenderFailed) as ei:
         await Pipeline(goals, settings, out=run, keys=KEYS).run()
     assert "keyframe (video.chain_frames), which failed" in str(ei.value), ei.value
+    assert "--skip-failed` makes it without, for the movie without 02-wealth-1" in str(ei.value)
     assert sim.stats()["totals"]["jobs_created"] == 1  # the last scene's: it ends the movie
     sim.clear_faults()
     res = await Pipeline(goals, settings, out=run, keys=KEYS).run()
