@@ -2360,6 +2360,14 @@ def _a_time(raw: object) -> float | None:
     return t if math.isfinite(t) and t > 0 else None
 
 
+#: how long a render waits for a job whose status the provider gives in a word the
+#: client does not know (`JobState.unknown_status`: Ark adding one, "preprocessing" or
+#: one that ends the task): taken for failed, the job was refunded at $0 while Ark made
+#: and billed it; taken for running, a status that never changes held every render for
+#: the job's whole deadline (15 min). Its row stays committed; the next render looks again
+UNKNOWN_STATUS_PATIENCE = 120.0
+
+
 def _still_running(provider: str) -> str:
     """What a scene's message adds when a render stops waiting for its job (its deadline,
     or its polls failing until then): the job keeps running (and bills) at the provider,
@@ -6947,6 +6955,7 @@ class Pipeline:
         t_end = started + deadline_s
         delay = interval
         running_at = started  # when a poll last found the job still running
+        unknown_since: float | None = None  # since when its status is one not known
         while True:
             self._check_stop()
             sent = time.monotonic()
@@ -6990,16 +6999,28 @@ class Pipeline:
                 # is seen at most ~17% late, also for the first jobs, which have no
                 # duration to go by yet
                 delay = min(max_interval, delay * 1.5, max(interval, (now - started) / 6))
-            if now + sleep > t_end:
+            odd = getattr(state, "unknown_status", None)
+            unknown_since = (unknown_since or now) if odd else None
+            odd_for = now - unknown_since if unknown_since is not None else 0.0
+            if odd and (now + sleep > t_end or odd_for >= UNKNOWN_STATUS_PATIENCE):
                 raise DeadlineExceeded(
-                    f"job {remote_id} not finished after {deadline_s:.0f} s "
-                    f"(status {state.status}"
-                    + (f": {state.error}" if state.error else "")
-                    + f"){_still_running(model.name)}",
+                    f"job {remote_id}: {model.name} gives its status as {odd!r}, which "
+                    "mindmovie does not know"
+                    + (f" ({state.error})" if state.error else "")
+                    + f", for {odd_for:.0f} s: whether it ends made, and bills, "
+                    "is not known. The next render looks at this same job again, paying "
+                    f"nothing more; see the task in the {model.name} console",
                     provider=model.name,
                     scene_id=scene_id,
                 )
-            self.reporter.step("clips", scene_id, "polling", state.status)
+            if now + sleep > t_end:
+                raise DeadlineExceeded(
+                    f"job {remote_id} not finished after {deadline_s:.0f} s "
+                    f"(status {state.status}){_still_running(model.name)}",
+                    provider=model.name,
+                    scene_id=scene_id,
+                )
+            self.reporter.step("clips", scene_id, "polling", odd or state.status)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop_event.wait(), timeout=sleep)
 

@@ -734,6 +734,10 @@ class JobState:
     #: when the job was made (epoch s), when the provider says: no later than its
     #: result, so the day a result is kept counts from no earlier (`Store.refetchable_clip`)
     created_at: float | None = None
+    #: a status the provider gave that the client does not know (Ark's own word), the
+    #: job taken for running: never refunded, waited for only so long
+    #: (`pipeline.UNKNOWN_STATUS_PATIENCE`)
+    unknown_status: str | None = None
 
     def __post_init__(self) -> None:
         # the provider's own words for a failed job: kept in run.db's ledger (the

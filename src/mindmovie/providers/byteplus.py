@@ -1149,8 +1149,6 @@ class SeedanceVideo:
                 error = f"{code}: {msg}" if code else str(msg)
             if status == "failed" and is_content_filter(code):
                 status = "rejected"
-        if raw not in _STATUSES and raw not in ("", "pending"):
-            error = error or f"task status {raw!r}, unknown to mindmovie: waited for as running"
         if status == "succeeded" and not video_url:
             status, error = "failed", "succeeded without a video_url"
         if usage:
@@ -1170,6 +1168,7 @@ class SeedanceVideo:
             usage=usage,
             finished_at=finished_at,
             created_at=created_at,
+            unknown_status=raw if raw not in _STATUSES and raw not in ("", "pending") else None,
         )
 
     async def fetch(self, state: JobState, request: VideoRequest, dest: Path) -> Path:
