@@ -7016,7 +7016,9 @@ class Pipeline:
             if now + sleep > t_end:
                 raise DeadlineExceeded(
                     f"job {remote_id} not finished after {deadline_s:.0f} s "
-                    f"(status {state.status}){_still_running(model.name)}",
+                    f"(status {state.status}"
+                    + (f": {state.error}" if state.error else "")
+                    + f"){_still_running(model.name)}",
                     provider=model.name,
                     scene_id=scene_id,
                 )
@@ -8797,7 +8799,15 @@ class Pipeline:
             except ProviderError:
                 continue  # not now; the next render tries again
             if not state.done:
-                if last:
+                if last and (odd := getattr(state, "unknown_status", None)):
+                    # (not "still running": a word the client does not know, `_poll`)
+                    self.reporter.warn(
+                        f"{r['scene_id']}: job {rid} (for an earlier version of the scene): "
+                        f"{video.name} gives its status as {odd!r}, which mindmovie does not "
+                        "know; whether it ends made, and bills, is not known. Its result is "
+                        "not used; the next render looks at it again"
+                    )
+                elif last:
                     self.reporter.warn(
                         f"{r['scene_id']}: job {rid} (for an earlier version of the scene) is "
                         "still running at the provider and will be billed; its result is not "
@@ -10420,18 +10430,27 @@ class Pipeline:
                         f"{e}; the clip for {sc.id} waits for it (video.chain_frames)"
                     ) from None
                 except Exception as e:
-                    if skip_failed or self._stopping or isinstance(e, Interrupted):
-                        last = None  # (the movie without that scene; a stop sends nothing)
+                    # made unchained, the clip was made again once the next render made
+                    # that keyframe (paid twice): only for the movie --skip-failed makes
+                    # without that scene (not `--until clips`, which makes none)
+                    nxt = following[sc.id]
+                    if self._stopping or isinstance(e, Interrupted):
+                        last = None  # (a stop: nothing more is sent)
+                    elif not isinstance(e, ProviderError):
+                        raise  # what stopped it (a full disk, a key not set) stops this too
+                    elif skip_failed and until != "clips":
+                        last = None
                     else:
-                        # that keyframe failed (refused, its job failed, a photo gone):
-                        # this render makes no movie, and the clip made unchained was made
-                        # again once the next render made that keyframe (paid twice)
-                        nxt = following[sc.id]
+                        hint = (
+                            ""
+                            if until == "clips"
+                            else f" (`render --skip-failed` makes it without, for the movie "
+                            f"without {nxt})"
+                        )
                         raise JobFailed(
                             f"not sent: its last frame is scene {nxt}'s keyframe "
                             "(video.chain_frames), which failed; made without it, the clip "
-                            "would be bought again once that keyframe is made (`render "
-                            f"--skip-failed` makes it without, for the movie without {nxt})",
+                            f"would be bought again once that keyframe is made{hint}",
                             provider=video_model.name,
                             scene_id=sc.id,
                         ) from e

@@ -701,16 +701,18 @@ async def test_a_keyframe_content_filter_fallback_counts_as_a_second_try(
     _fallback_counted_as_a_second_try(tmp_path / "run", "keyframe")
 
 
-@pytest.mark.parametrize("skip_failed", [False, True])
+@pytest.mark.parametrize("skip_failed", [False, True, "until clips", "disk full"])
 async def test_a_chained_clip_waits_for_the_next_keyframe_that_failed(
-    sim: SimServer, tmp_path: Path, skip_failed: bool
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, skip_failed: bool | str
 ) -> None:
     """video.chain_frames: a clip ends on the next scene's keyframe. That keyframe refused
     both ways, the clip was sent without it: the render made no movie (a scene failed),
     and once the next render made that keyframe the clip was bought again, chained (two
     billed clips for one scene: feature-combinations audit). It waits for it, as for a
     keyframe the budget stopped: each clip is bought once. With --skip-failed (the movie
-    without that scene) it is made without its last frame."""
+    without that scene) it is made without its last frame; not with `--until clips`
+    too, which makes no movie, nor when the render stops (a full disk): the review found
+    either bought it twice."""
     sim.media_scale = 0.25
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -731,6 +733,27 @@ async def test_a_chained_clip_waits_for_the_next_keyframe_that_failed(
     # fallback too
     sim.add_fault("reject", model="seedream-4-0-250828", count=2)
     run = tmp_path / "run"
+    if skip_failed == "disk full":
+        import errno
+
+        real = Pipeline._keyframe
+
+        async def full(self: Pipeline, store: Any, model: Any, scene: Any, *a: Any) -> Path:
+            if scene.id == "02-wealth-1":
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return await real(self, store, model, scene, *a)
+
+        monkeypatch.setattr(Pipeline, "_keyframe", full)
+        with pytest.raises(Exception, match="disk"):
+            await Pipeline(goals, settings, out=run, keys=KEYS).run(skip_failed=True)
+        assert sim.stats()["totals"]["jobs_created"] == 1  # the last scene's only
+        return
+    if skip_failed == "until clips":
+        with pytest.raises(RenderFailed) as ei:
+            await Pipeline(goals, settings, out=run, keys=KEYS).run(until="clips", skip_failed=True)
+        assert "which failed" in str(ei.value) and "--skip-failed` makes" not in str(ei.value)
+        assert sim.stats()["totals"]["jobs_created"] == 1  # the last scene's only
+        return
     if skip_failed:
         made = await Pipeline(goals, settings, out=run, keys=KEYS).run(skip_failed=True)
         assert made.movie is not None and list(made.failed) == ["02-wealth-1"], made.failed

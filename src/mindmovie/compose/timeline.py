@@ -551,12 +551,14 @@ def build_timeline(
     trans = _transitions(lengths, xf)
     notes = _shortening_notes([r[0] for r in raw], lengths, trans, xf, fps, spec.crossfade)
     if spec.crossfade > 0 and xf < 2:
+        # 1.5 frames rounds to 2: said rounded up, so the value said is no cut itself
+        least = math.ceil(1.5 / fps * 1e4) / 1e4
         # a crossfade of one frame shows the outgoing picture alone (the incoming one's
         # weight is k/C for its k-th frame of C), and of none is a cut: either was a cut
         # no line mentioned
         notes = (
             f"compose.crossfade {spec.crossfade:g} s is under 2 frames at {fps} fps: the "
-            f"scenes cut; a crossfade here takes at least {1.5 / fps:.3g} s (0 for cuts)",
+            f"scenes cut; a crossfade here takes at least {least:g} s (0 for cuts)",
             *notes,
         )
 
