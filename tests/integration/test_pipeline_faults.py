@@ -450,6 +450,42 @@ async def test_a_job_of_a_task_status_not_known_is_not_refunded(
     assert [r["state"] for r in ledger_rows(run, "clip")] == ["billed"]
 
 
+async def test_a_job_of_an_earlier_version_in_a_status_not_known_is_not_said_running(
+    sim: SimServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The render's last look at the jobs no scene uses any more (its scene edited) said
+    a job in a status the client does not know was "still running at the provider and
+    will be billed": it names the status and says its outcome is not known."""
+    import yaml
+
+    from mindmovie import pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "UNKNOWN_STATUS_PATIENCE", 0.3)
+    goals = _quick_goals(sim, tmp_path, monkeypatch)
+    local = {"provider": "local"}
+    s = settings_for("byteplus", sim, planner=local, keyframes=local)
+    run = tmp_path / "run"
+    sim.add_fault("patch", path=f"{TASKS}/", method="GET", count=None,
+                  body={"status": "preprocessing"})  # fmt: skip
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS).run()
+    (first,) = sim.jobs()
+    plan = yaml.safe_load((run / "plan.yaml").read_text())
+    plan["scenes"][0]["motion_prompt"] += ", slowly"
+    (run / "plan.yaml").write_text(yaml.safe_dump(plan, sort_keys=False))
+    warned: list[str] = []
+
+    class Rec(NullReporter):
+        def warn(self, text: str) -> None:
+            warned.append(text)
+
+    with pytest.raises(RenderFailed):
+        await Pipeline(goals, s, out=run, keys=KEYS, reporter=Rec()).run()
+    (said,) = [w for w in warned if first.name in w]
+    assert "gives its status as 'preprocessing'" in said and "is not known" in said, said
+    assert "still running" not in said
+
+
 def _fallback_counted_as_a_second_try(run: Path, stage: str) -> None:
     """Status counts a refused scene's fallback as its second try: its tries column and
     its step say 2 (they said 1), every other scene's 1."""
