@@ -306,19 +306,20 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def allowed_for(spec: ModelSpec, param: str | None) -> str:
+def allowed_for(spec: ModelSpec, param: str | None, lead: str = "allowed") -> str:
     """The catalog's allowed values for a parameter a provider refused ("" if unknown),
-    as the refusal's line ends with them: Ark's and Google's alike (Google's named none)."""
+    as the refusal's line ends with them: Ark's and Google's alike (Google's named none),
+    after `lead`."""
     cap = spec.capabilities
     if param == "duration":
-        return f"; allowed {cap.durations_text()}"
+        return f"; {lead} {cap.durations_text()}"
     if param == "resolution" and cap.resolutions:
-        return f"; allowed {', '.join(cap.resolutions)}"
+        return f"; {lead} {', '.join(cap.resolutions)}"
     if param == "ratio" and cap.ratios:
-        return f"; allowed {', '.join(cap.ratios)}"
+        return f"; {lead} {', '.join(cap.ratios)}"
     if param == "size":
         sizes = [f"{w}x{h}" for t in cap.sizes.values() for (w, h) in t.values()]
-        return f"; allowed {', '.join([*cap.presets, *sizes]) or 'adaptive'}"
+        return f"; {lead} {', '.join([*cap.presets, *sizes]) or 'adaptive'}"
     if param == "model":
         return f"; known: {', '.join(m.key for m in models(spec.provider, spec.stage))}"
     if param == "generate_audio":

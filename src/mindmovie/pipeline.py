@@ -30,6 +30,7 @@ from collections.abc import (
     Callable,
     Collection,
     Iterable,
+    Iterator,
     Mapping,
     Sequence,
 )
@@ -4468,14 +4469,10 @@ class Pipeline:
             for photo in photos:
                 every = self._keyframe_variants(model, scene, plan, photo, all_refs=True)
                 keys += [key for _, key, _ in every if key not in keys]
-        for aspect in self._aspects_keyed(model):
+        for photo in photos:
             # SeedEdit keyed by the aspect, sent or not, until 2026-12-07: at each one
-            for photo in photos:
-                for refs in (False, True):
-                    by = self._keyframe_variants(
-                        model, scene, plan, photo, all_refs=refs, aspect_at=aspect
-                    )
-                    keys += [key for _, key, _ in by if key not in keys]
+            for by in self._aspect_keyed_variants(model, scene, plan, photo):
+                keys += [key for _, key, _ in by if key not in keys]
         if model.name != "local" and self._keyframe_options_written(model):
             # keyed with the options as written, until 2026-12-06: reused under that key
             for photo in photos:
@@ -4547,23 +4544,29 @@ class Pipeline:
             for (_, key, _), (_, old, _) in zip(variants, legacy, strict=True):
                 if old not in before[key]:
                     before[key] += (old,)
-        for aspect in self._aspects_keyed(model):
-            for refs in (False, True):
-                by = self._keyframe_variants(model, scene, plan, all_refs=refs, aspect_at=aspect)
-                for (_, key, _), (_, old, _) in zip(variants, by, strict=True):
-                    if old not in before[key]:
-                        before[key] += (old,)
+        for by in self._aspect_keyed_variants(model, scene, plan):
+            for (_, key, _), (_, old, _) in zip(variants, by, strict=True):
+                if old not in before[key]:
+                    before[key] += (old,)
         return before
 
-    @staticmethod
-    def _aspects_keyed(model: _ModelId) -> tuple[str, ...]:
-        """For a model sent size "adaptive" (`_sized_adaptive`), the aspects its keyframes
-        can have been keyed by until 2026-12-07: every one output.aspect takes (a key
-        that matches is the very request: the aspect was never sent; the run records
-        only its last render's); () for any other model."""
+    def _aspect_keyed_variants(
+        self, model: _ModelId, scene: Scene, plan: Plan, photo: Path | None = None
+    ) -> Iterator[list[tuple[str, str, KeyframeRequest]]]:
+        """For a model sent size "adaptive" (`_sized_adaptive`), its `_keyframe_variants`
+        as keyed until 2026-12-07, by the aspect (with the reference photos sent, and with
+        all of them, as before that day): at every aspect output.aspect takes (a key that
+        matches is the very request: the aspect was never sent; the run records only its
+        last render's); none for any other model."""
         from mindmovie.compose.timeline import ASPECTS
 
-        return ASPECTS if _sized_adaptive(model) else ()
+        if not _sized_adaptive(model):
+            return
+        for aspect in ASPECTS:
+            for refs in (False, True):
+                yield self._keyframe_variants(
+                    model, scene, plan, photo, all_refs=refs, aspect_at=aspect
+                )
 
     @staticmethod
     def _refs_keyed(
@@ -6999,7 +7002,7 @@ class Pipeline:
                 # is seen at most ~17% late, also for the first jobs, which have no
                 # duration to go by yet
                 delay = min(max_interval, delay * 1.5, max(interval, (now - started) / 6))
-            odd = getattr(state, "unknown_status", None)
+            odd = state.unknown_status
             unknown_since = (unknown_since or now) if odd else None
             odd_for = now - unknown_since if unknown_since is not None else 0.0
             if odd and (now + sleep > t_end or odd_for >= UNKNOWN_STATUS_PATIENCE):
@@ -8799,7 +8802,7 @@ class Pipeline:
             except ProviderError:
                 continue  # not now; the next render tries again
             if not state.done:
-                if last and (odd := getattr(state, "unknown_status", None)):
+                if last and (odd := state.unknown_status):
                     # (not "still running": a word the client does not know, `_poll`)
                     self.reporter.warn(
                         f"{r['scene_id']}: job {rid} (for an earlier version of the scene): "

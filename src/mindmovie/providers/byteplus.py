@@ -276,11 +276,6 @@ def data_uri(path: Path) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _allowed_for(spec: ModelSpec, param: str | None) -> str:
-    """The catalog's allowed values for a parameter the provider refused ("" if unknown)."""
-    return catalog.allowed_for(spec, param)
-
-
 #: Ark's error codes for a model id the account cannot call: one that does not exist (or
 #: is not this key's), and one not activated in the ModelArk console
 MODEL_NOT_FOUND_CODES = ("InvalidEndpointOrModel", "ModelNotOpen")
@@ -415,7 +410,7 @@ def map_ark_error(
         )
         return InvalidRequest(
             f"{spec.stage}.model: {PROVIDER} answered {code or f'HTTP {status}'}: {said} "
-            f"({_allowed_for(spec, 'model')[2:]}); nothing was billed for it",
+            f"({catalog.allowed_for(spec, 'model')[2:]}); nothing was billed for it",
             provider=PROVIDER,
             setting=f"{spec.stage}.model",
         )
@@ -433,13 +428,14 @@ def map_ark_error(
         setting = f"{spec.stage}.options.{param}"
         return InvalidRequest(
             f"{setting}: {PROVIDER} refused {(options or {})[param]!r} for {spec.key} "
-            f"({detail}){_allowed_for(spec, param)}; nothing was billed for it",
+            f"({detail}){catalog.allowed_for(spec, param)}; nothing was billed for it",
             provider=PROVIDER,
             setting=setting,
         )
     where = f" (parameter {param})" if param else ""
+    allowed = catalog.allowed_for(spec, param)
     return InvalidRequest(
-        f"{during}: {spec.key} refused the request{where}: {detail}{_allowed_for(spec, param)}",
+        f"{during}: {spec.key} refused the request{where}: {detail}{allowed}",
         provider=PROVIDER,
         answered=True,
         param=param or None,

@@ -580,8 +580,7 @@ def _allowed(ctx: _Ctx, param: str | None) -> str:
         return ""
     # the render sends only values the catalog allows (`catalog.validate_video`), so a
     # refused one is among them: "allowed 4, 6, 8 s" of a refused 4 read as a mistake
-    listed = catalog.allowed_for(spec, param)
-    return listed.replace("; allowed ", "; the catalog lists ", 1)
+    return catalog.allowed_for(spec, param, lead="the catalog lists")
 
 
 def _retry_after(e: genai_errors.APIError) -> float | None:
