@@ -2771,6 +2771,8 @@ class Pipeline:
         #: those of the rows that an earlier run sent (carried over by _recover_orphans):
         #: their scene waits for the late job before paying again (`_await_late_job`)
         self._carried: set[int] = set()
+        #: `_earmark_waived`, once worked out
+        self._waived: frozenset[str] | None = None
         #: scenes in `_await_late_job` -> the input keys (variants) they take a late job of
         self._asking: dict[str, Collection[str]] = {}
         #: scenes held in `_wait_for_late_jobs`: the one that looks updates every one's
@@ -3079,6 +3081,8 @@ class Pipeline:
         try:
             scene = plan.scene(scene_id)
         except KeyError:
+            return 0.0
+        if scene_id in self._earmark_waived():
             return 0.0
         return costs.video_hold(self.settings, self._clip_seconds(scene))
 
@@ -8016,6 +8020,116 @@ class Pipeline:
                 del open_[fits[0].scene_id]
         return covered
 
+    def _unheld_paid_clips(
+        self, store: Store, plan_ids: Collection[str], taken: Collection[str] = ()
+    ) -> list[tuple[dict[str, Any], tuple[str, float]]]:
+        """The clips already paid for in this run that no scene of `plan_ids` holds, with
+        the (input key, seconds) each was made for: a job in flight (as `_unheld_job`
+        would take it: committed, of this video provider, made where this render asks,
+        not let go of, not in `taken`) or one finished and kept in kept/ (billed, its clip
+        there, not the clip a scene uses now). A scene whose keyframe, not made yet, comes
+        out asking for the very clip takes it. Reads only `store`."""
+        video = self.settings.stage_provider("video")
+        if video == "local":
+            return []
+        held = {st.remote_id for st in store.steps() if st.remote_id and st.scene_id in plan_ids}
+        used = {
+            st.sha256
+            for st in store.steps()
+            if st.stage == "clip" and st.status == "succeeded" and st.sha256
+        }
+        kept_keys: set[str] = set()
+        rows: list[tuple[dict[str, Any], tuple[str, float]]] = []
+        for r in store.ledger_rows():
+            rid = r["remote_id"]
+            if r["stage"] != "clip" or r["provider"] != video or not rid:
+                continue
+            made = store.job_input(int(r["id"]))
+            if made is None or (r["usage"] or {}).get("let_go"):
+                continue
+            if r["state"] == "committed":
+                if rid in held or rid in taken or rid in self._letting_go:
+                    continue
+                then = store.job_origin(int(r["id"]))
+                if then is None or self._origin_changes_in(store, then, video):
+                    continue  # made elsewhere: no scene here takes it
+            elif r["state"] == "billed":
+                found = store.find_kept("clip", made[0])
+                if (
+                    made[0] in kept_keys
+                    or found is None
+                    or found[1] in used
+                    or KEPT_DIR not in found[0].parts
+                ):
+                    continue
+                kept_keys.add(made[0])
+            else:
+                continue
+            rows.append((r, made))
+        return rows
+
+    def _unheld_clips_note(
+        self, store: Store, est: costs.RunEstimate, look: Outlook
+    ) -> tuple[str, ...]:
+        """A note of what `est` may not spend: the clips `_unheld_paid_clips` finds, each
+        of which a scene whose clip `est` buys may take. Not taken off the total (never
+        under), said as `render --fresh` says the jobs it carries (`_fresh_carry_covers`,
+        whose fitting this shares). After a `render --fresh` the budget stopped before
+        its keyframes, the next render's estimate counted the carried job's clip bought
+        again and said nothing: the render took the job and spent that much less. Reads
+        only `store`."""
+        if not any(s.video.payable for s in est.scenes):
+            return ()
+        plan_ids = {s.scene_id for s in est.scenes}
+        rows = self._unheld_paid_clips(store, plan_ids, taken=set(look.jobs.values()))
+        reused = set(look.clips.values())  # kept clips a scene's clip is put back from
+        rows = [
+            (r, m)
+            for r, m in rows
+            if r["state"] != "billed"
+            or (store.find_kept("clip", m[0]) or ("", ""))[1] not in reused
+        ]
+        covers = self._fresh_carry_covers(est, [(r, m) for r, m in rows]) if rows else 0.0
+        if covers <= 1e-9:
+            return ()
+        return (
+            f"up to {costs.format_usd(covers)} of the total may not be spent: "
+            f"{plural(len(rows), 'clip')} already paid for in this run (a job in flight "
+            "or a clip kept, of an earlier version of a scene or of the run `render "
+            "--fresh` set aside) that no scene holds; a scene whose keyframe asks for the "
+            "very clip one is takes it instead of buying one (known once its keyframe is "
+            "made)",
+        )
+
+    def _earmark_waived(self) -> frozenset[str]:
+        """The scenes whose keyframe keeps no room for its clip (`_clip_earmark`): each
+        may take a clip already paid for that no scene holds (`_unheld_paid_clips`, one
+        clip, one scene, its own scene first, of the same length), whose cost the budget
+        counts already (committed, or billed). Room was kept for its clip besides: a
+        budget enough for all the render then spent stopped it at a keyframe. Worked out
+        once, at the first keyframe the gate is asked for (the jobs `render --fresh`
+        carries are in this run's ledger by then)."""
+        if self._waived is not None:
+            return self._waived
+        plan = self.result.plan if self.result is not None else None
+        waived: set[str] = set()
+        if plan is not None:
+            store = self.gate.store
+            done = {
+                st.scene_id
+                for st in store.steps()
+                if st.stage == "clip" and st.status == "succeeded"
+            }
+            seconds = {sc.id: self._clip_seconds(sc) for sc in plan.scenes if sc.id not in done}
+            for r, made in self._unheld_paid_clips(store, {sc.id for sc in plan.scenes}):
+                fits = [sid for sid, s in seconds.items() if abs(s - made[1]) < 1e-6]
+                fits.sort(key=lambda sid: sid != r["scene_id"])
+                if fits:
+                    waived.add(fits[0])
+                    del seconds[fits[0]]
+        self._waived = frozenset(waived)
+        return self._waived
+
     def _settle_carry_notes(self, store: Store, dest: Path | None) -> None:
         """The set-aside rows the clip jobs `_carry_fresh_jobs` carried into this run came
         from say where they went and count nothing there (`Store.ledger_carried_away`):
@@ -9855,7 +9969,15 @@ class Pipeline:
             check_plan(self.run_dir / "plan.yaml", look.plan, len(self.goals.goals))
         est = look_priced(self.settings, self.goals, look)
         notes = replan_notes(self.run_dir, look, est, asking=True)
-        return replace(est, notes=(*notes, *unfindable_notes(store, est), *costs.maybe_notes(est)))
+        return replace(
+            est,
+            notes=(
+                *notes,
+                *unfindable_notes(store, est),
+                *self._unheld_clips_note(store, est, look),
+                *costs.maybe_notes(est),
+            ),
+        )
 
     def whole_estimate(self, plan: Plan) -> costs.RunEstimate:
         """What `plan`'s scenes cost bought from nothing (the storyboard's figures: the
@@ -11458,7 +11580,11 @@ def estimate_for(
             )
             for line in changed if rebuys else ():
                 warn(line)
-        notes = (*replan_notes(pipe.run_dir, look, est), *unfindable_notes(store, est))
+        notes = (
+            *replan_notes(pipe.run_dir, look, est),
+            *unfindable_notes(store, est),
+            *pipe._unheld_clips_note(store, est, look),
+        )
         return replace(est, notes=(*notes, *costs.maybe_notes(est)))
     finally:
         store.close()

@@ -2481,6 +2481,55 @@ def _render_fresh_asked(rig: Rig, overrides: dict[str, Any] | None = None) -> An
     return est
 
 
+def test_after_a_budget_stopped_render_fresh_the_next_render_says_the_carried_job_may_save(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """Killed while clip job J runs, then `render --fresh` stopped before any keyframe
+    (here `--until plan`; as a budget stops it): J is carried into the fresh run, held
+    by no scene. The next
+    render's estimate counted J's scene's clip bought again and said nothing of J (the
+    render took J and spent one clip less), and its budget gate kept room for that clip
+    beside J's own hold: a budget enough for what the render then spent stopped it at a
+    keyframe. Now the estimate says what J may save (the clip's price), and a budget of
+    what was spent, J's hold, every keyframe and the other clips finishes the movie,
+    J bought once."""
+    from mindmovie.config import load_settings
+    from mindmovie.costs import format_usd, video_hold
+
+    rig = make_rig(sim, tmp_path, job_seconds=0.5)
+    sim.min_polls = 2
+    r = rig.render(kill_at="poll")
+    assert r.returncode == -signal.SIGKILL, rig.history()
+    (job,) = sim.jobs()
+    job.min_polls = 50  # in flight through the --fresh
+    (row,) = ledger(rig.status(), "clip", "committed")
+    hold = float(row["held_usd"] or row["estimated_usd"])
+    r2 = mindmovie_fork.run(
+        [*rig.args(until="plan"), "--fresh"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --fresh --until plan -> {r2.returncode}\n{r2.stderr}")
+    assert r2.returncode == 0, rig.history()
+    st = rig.status()
+    assert [x["remote_id"] for x in ledger(st, "clip", "committed")] == [job.id]
+    assert not [s for s in st["steps"] if s["remote_id"]], st["steps"]  # held by no scene
+    est = _estimate_json(rig)
+    clip = next(s["video"]["usd"] for s in est["scenes"] if s["scene_id"] == row["scene_id"])
+    said = f"up to {format_usd(clip)} of the total may not be spent"
+    assert any(said in n for n in est["notes"]), est["notes"]
+    spent = sum(float(x["billed_usd"] or 0) for x in st["ledger"] if x["state"] == "billed")
+    keyframes = sum(s["keyframe"]["usd"] for s in est["scenes"])
+    clip_hold = video_hold(load_settings(rig.cfg, env=rig.env()), 4)
+    cap = spent + hold + keyframes + (SCENES - 1) * clip_hold + 0.005
+    job.min_polls = job.polls + 3  # still in flight when the render starts
+    r3 = mindmovie_fork.run(
+        [*rig.args(), "--budget", f"{cap:.4f}"], env=rig.env(), cwd=rig.tmp, timeout=RENDER_TIMEOUT
+    )
+    rig.logs.append(f"$ render --budget {cap:.4f} -> {r3.returncode}\n{r3.stderr}")
+    assert r3.returncode == 0, rig.history()
+    assert_movie(rig.out / "movie.mp4")
+    assert len(sim.jobs()) == SCENES, rig.history()  # J taken, not bought again
+
+
 def test_render_fresh_with_another_video_model_says_its_carried_jobs_save_nothing(
     sim: SimServer, tmp_path: Path
 ) -> None:
