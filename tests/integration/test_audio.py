@@ -531,6 +531,24 @@ def test_music_of_a_wide_loudness_range_is_given_one_gain(
     assert abs(swell - quiet) < 0.5, (swell, quiet)
 
 
+def test_music_louder_than_0_lufs_is_brought_down_to_the_target(
+    tmp_path: Path, movie: MovieInput
+) -> None:
+    """A square wave at full scale measures +3 LUFS, past loudnorm's measured_I range
+    (-99..0): given as measured, ffmpeg refused the filter and the compose failed after
+    every clip was made, exit 1, naming no file (odd-files audit; a corrupted mp3 too).
+    Such a song is brought down as loudnorm adapts, to about -16."""
+    source = "aevalsrc='if(gt(sin(2*PI*3000*t),0),1,-1)':s=48000:d=12"
+    path = tmp_path / "square.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", source, "-ac", "2", "-c:a", "pcm_f32le", str(path)])
+    assert _loudness(path) > 0, _loudness(path)
+    m = replace(movie, music=path, music_sha256=sha256_file(path),
+                scenes=tuple(replace(s, has_audio=False) for s in movie.scenes))  # fmt: skip
+    tl = build_timeline(m, OutputSpec(64, 36, fps=12))
+    track = render_audio(tl.audio, tmp_path / "work")
+    assert abs(_loudness(track) - -16.0) <= 1.5, _loudness(track)
+
+
 def test_the_bed_written_into_a_folder_gone_raises_and_leaves_no_stray_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -424,13 +424,14 @@ def measure_loudness(
 ) -> str | None:
     """The track's loudness as loudnorm measures it, as its options for a second pass
     (`:measured_I=...:linear=true`), from a pass that writes nothing; None for silence
-    (nothing to normalise). Without it loudnorm adapts its gain as it goes, over a 3 s
-    window: a song that opens in silence, or quietly, came in far off its level (6.6 dB
-    under it at 4 s, still 1.5 dB under at 14 s) and crept up to it. Measured, the
-    whole track gets one gain (loudnorm's linear mode, its range target the track's
-    own), unless its true peak would then pass the limit: then loudnorm adapts as
-    before. Raises ValueError if ffmpeg printed no measurement, _FormatChanged if the
-    music (not yet `decoded`) changed its format midway. `loop`, `decoded`: as `audio_args`."""
+    (nothing to normalise), "" for a loudness past what loudnorm takes as measured. Without
+    it loudnorm adapts its gain as it goes, over a 3 s window: a song that opens in silence,
+    or quietly, came in far off its level (6.6 dB under it at 4 s, still 1.5 dB under at 14
+    s) and crept up to it. Measured, the whole track gets one gain (loudnorm's linear mode,
+    its range target the track's own), unless its true peak would then pass the limit: then
+    loudnorm adapts as before. Raises ValueError if ffmpeg printed no measurement,
+    _FormatChanged if the music (not yet `decoded`) changed its format midway. `loop`,
+    `decoded`: as `audio_args`."""
     args = audio_args(
         bed,
         music,
@@ -453,6 +454,11 @@ def measure_loudness(
     if not all(math.isfinite(v) for v in [*values, offset]):
         return None  # digital silence: -inf LUFS
     i, tp, lra, thresh = values
+    if not (-99 <= i <= 0 and -99 <= tp <= 99 and lra <= 99 and -99 <= thresh <= 0):
+        # past what loudnorm takes as measured (a song louder than 0 LUFS, a square wave
+        # at full scale: `measured_I` of +3.05 failed the compose, after every clip was
+        # made): it adapts as it goes, and brings such a song down all the same
+        return ""
     # loudnorm takes a measured range of exactly 0 (a steady tone) for "not given" and
     # adapts as it goes: a range that small is well within the target's
     lra = max(lra, 0.01)
