@@ -1040,6 +1040,12 @@ def rebase_paths(
                 inside[at] = new
             if old_rel in by_rel:
                 to_place[by_rel[old_rel]] = new
+            elif Path(*old_rel).is_absolute():
+                # a photo outside goals.yaml's folder (recorded by its own path) given
+                # another at its place: followed though the old file is still there. Only
+                # a file gone was followed, and the scene kept the old photo, no longer
+                # among its goal's, and was painted offline (or bought from text)
+                to_place.setdefault(str(Path(*old_rel)), new)
 
     def in_old_copy(path: Path) -> str | None:
         if goals_name is None:

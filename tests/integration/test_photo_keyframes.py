@@ -730,3 +730,28 @@ def test_a_painted_keyframe_keyed_the_old_way_is_reused_and_style_is_not_in_its_
         store.close()
     res = asyncio.run(Pipeline(goals, settings, out=run).run())
     assert (PAINTED, "keyframe") in res.reused and (PAINTED, "clip") in res.reused
+
+
+def test_a_goal_photo_outside_the_project_given_another_while_it_stays_is_shown(
+    tmp_path: Path,
+) -> None:
+    """A goal's photo outside goals.yaml's folder (~/Pictures/beach.jpg) changed in
+    goals.yaml to another (mountain.jpg), the old one still there: the plan stays (a
+    photo at the same place), but its path was followed only when the old file was gone,
+    so the scene kept beach.jpg, not among the goal's photos any more, and was painted,
+    at this render and every later one (odd-files audit). It shows mountain.jpg."""
+    goals, settings = _offline(tmp_path)
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    Image.new("RGB", (160, 90), (220, 20, 20)).save(pics / "beach.jpg", quality=95)
+    Image.new("RGB", (160, 90), (20, 20, 220)).save(pics / "mountain.jpg", quality=95)
+    text = goals.read_text()
+    text = text.replace("photos/coastal-run.jpg", str(pics / "beach.jpg"))
+    goals.write_text(text.replace("      - photos/trail-stretch.jpg\n", ""))
+    run = tmp_path / "run"
+    for photo, colour in (("beach.jpg", (220, 20, 20)), ("mountain.jpg", (20, 20, 220))):
+        goals.write_text(goals.read_text().replace("beach.jpg", photo))
+        asyncio.run(Pipeline(goals, settings, out=run).run(until="keyframes"))
+        with Image.open(run / "scenes" / PHOTO / "keyframe.png") as im:
+            mean = im.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+        assert all(abs(a - b) < 30 for a, b in zip(mean, colour, strict=True)), (photo, mean)
