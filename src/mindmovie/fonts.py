@@ -382,7 +382,9 @@ def _has(path: str, ch: str, opened: list[Any]) -> bool:
         from PIL import ImageFont
 
         try:
-            face = ImageFont.truetype(path, 24)
+            # the basic layout: raqm draws a lone mark on a dotted circle, had or not
+            # (`compose.cards._glyph_font`)
+            face = ImageFont.truetype(path, 24, layout_engine=ImageFont.Layout.BASIC)
             if path not in _BOXES:
                 _BOXES[path] = bytes(face.getmask("\U0010fffd"))  # a private-use one
         except (OSError, ValueError):  # not a font Pillow opens at this size (emoji)

@@ -16,6 +16,7 @@ resort it is cut with an ellipsis.
 from __future__ import annotations
 
 import functools
+import io
 import math
 import unicodedata
 from dataclasses import dataclass
@@ -62,9 +63,25 @@ def _needs_glyph(ch: str) -> bool:
     return not ("\ufe00" <= ch <= "\ufe0f" or "\U000e0100" <= ch <= "\U000e01ef")
 
 
+@functools.lru_cache(maxsize=64)
+def _glyph_font(face: str) -> Font:
+    """`face` at 24 px with Pillow's basic layout, to tell which characters it has: with
+    raqm (HarfBuzz) a lone combining mark is drawn on a dotted circle, whether the font
+    has the mark or not, so a mark it lacks (U+0354, the keycap's U+20E3 in DejaVu Sans)
+    was taken as had and drawn as a box, with no warning."""
+    basic = ImageFont.Layout.BASIC  # (0: `font_variant(layout_engine=0)` keeps raqm)
+    if face:
+        return ImageFont.truetype(face, 24, layout_engine=basic)
+    built_in = ImageFont.load_default(size=24)
+    data = built_in.path if isinstance(built_in, ImageFont.FreeTypeFont) else None
+    if not isinstance(data, io.BytesIO):  # (a Pillow whose built-in font is a bitmap)
+        return built_in
+    return ImageFont.truetype(io.BytesIO(data.getvalue()), 24, layout_engine=basic)
+
+
 @functools.lru_cache(maxsize=8192)
 def _has_glyph(face: str, ch: str) -> bool:
-    f = font(24, face)
+    f = _glyph_font(face)
     # a character the font lacks is drawn as its "missing" glyph: a private-use one's
     return bytes(f.getmask(ch)) != bytes(f.getmask("\U0010fffd"))
 
@@ -147,9 +164,15 @@ def _pictographic(cluster: str) -> bool:
     return "\u20e3" in cluster or any(unicodedata.category(c) in ("So", "Sk") for c in cluster)
 
 
+def _is_mark(ch: str) -> bool:
+    """A combining mark (an accent, a vowel sign): drawn on the letter before it."""
+    return unicodedata.category(ch)[0] == "M"
+
+
 def _drop_pictographs(text: str, lacks: str) -> tuple[str, str]:
     """`text` without its pictographic clusters that have a character of `lacks`, and
-    those characters (each once); spaces tidied where something was left out."""
+    without the marks of `lacks` on a letter not of `lacks`; and those characters (each
+    once); spaces tidied where something was left out."""
     if not lacks:
         return text, ""
     dropped: dict[str, None] = {}
@@ -158,12 +181,26 @@ def _drop_pictographs(text: str, lacks: str) -> tuple[str, str]:
     ends = [m.group() for m in LINE_BREAK.finditer(text)] + [""]
     lines: list[tuple[str, str]] = []
     for line, end in zip(LINE_BREAK.split(text), ends, strict=True):
-        kept = []
+        kept: list[str] = []
+        base_drawn = False  # the last character not a mark has a glyph
         for cl in _clusters(line):
-            if _pictographic(cl) and any(c in lacks for c in cl):
+            if "\u20e3" in cl and cl[0] in "0123456789#*" and any(c in lacks for c in cl):
+                # a keycap (1️⃣) the font cannot draw: its digit, which the words need
+                # ("my 1️⃣ goal"), shows plain
+                kept.append(cl[0])
+                dropped.update(dict.fromkeys(c for c in cl[1:] if _needs_glyph(c)))
+                base_drawn = cl[0] not in lacks
+            elif _pictographic(cl) and any(c in lacks for c in cl):
                 dropped.update(dict.fromkeys(c for c in cl if _needs_glyph(c)))
+            elif len(cl) == 1 and cl in lacks and _is_mark(cl) and base_drawn:
+                # an accent the font lacks, on a letter it draws: the letter shows bare
+                # (a box beside it read as part of the word); one on a letter it lacks
+                # too stays, with it, and is warned of as a letter no font has
+                dropped[cl] = None
             else:
                 kept.append(cl)
+                if not _is_mark(cl[0]):
+                    base_drawn = cl[0] not in lacks
         new = "".join(kept)
         if new != line:
             new = " ".join(new.split())  # no double, leading or trailing space
