@@ -205,14 +205,21 @@ class RunEstimate:
 
         The gate counts each call at its hold, so the last call needs its hold on top of
         what the calls before it billed, each of which may have billed up to its own
-        hold: the estimate plus every scene call's most above it. The plan, the first
-        call, needs its whole hold. A budget of exactly the estimate stopped the render
-        before its last clip, unwarned; one of the estimate and the most ONE call is held
-        above it was "enough" by doctor and stopped (exit 3) when every Seedance clip
-        billed its extra frame (a paid keyframe's clip then left unmade).
+        hold: the estimate plus every call's most above it, the plan's too (it may bill
+        up to its hold, Claude writing long, and the calls after it then find that much
+        less room: a budget doctor called enough stopped the render after its plan, at
+        its first keyframe, estimates audit). A budget of exactly the estimate stopped the
+        render before its last clip, unwarned; one of the estimate and the most ONE call
+        is held above it was "enough" by doctor and stopped (exit 3) when every Seedance
+        clip billed its extra frame (a paid keyframe's clip then left unmade).
         """
         above = sum(c.held_above for s in self.scenes for c in (s.keyframe, s.video) if c.usd > 0)
-        return max(self.total + above, self.plan_hold)
+        plan = (
+            self.plan_hold - self.planner.usd
+            if self.planner is not None and self.plan_hold
+            else 0.0
+        )
+        return max(self.total + above + plan, self.plan_hold)
 
     @property
     def plan_hold(self) -> float:

@@ -220,14 +220,20 @@ def test_planner_estimate_uses_its_token_inputs() -> None:
 def test_the_budget_that_surely_finishes_counts_every_call_above_its_estimate() -> None:
     """Each Seedance clip may bill one frame more than its estimate (its hold): with the
     most ONE call is held above its estimate, doctor called a budget enough that stopped
-    (exit 3) when every clip billed its extra frame. Every scene call's margin counts;
-    the plan, the first call, is held whole instead."""
+    (exit 3) when every clip billed its extra frame. Every call's margin counts, the
+    plan's too: Claude writing a long plan (under max_tokens) billed $0.0137 of a $0.0053
+    estimate, and a budget doctor called enough stopped at the first keyframe with
+    nothing made (estimates audit)."""
     est = costs.estimate_run(byteplus(), goals(2, scenes=2))
     clip = est.scenes[0].video
     assert clip.held_above > 0  # (one frame's tokens)
+    assert est.planner is not None and est.plan_hold > est.planner.usd
     above = sum(c.held_above for s in est.scenes for c in (s.keyframe, s.video))
-    assert est.most_held == pytest.approx(max(est.total + above, est.plan_hold))
+    plan_above = est.plan_hold - est.planner.usd
+    assert est.most_held == pytest.approx(est.total + above + plan_above)
     assert est.total + above > est.plan_hold and above > clip.held_above
+    assert costs.budget_short(est, est.most_held) is None
+    assert costs.budget_short(est, est.total + above) is not None  # the plan's margin short
 
 
 def test_run_total_by_hand() -> None:
