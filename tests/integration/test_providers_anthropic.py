@@ -590,6 +590,26 @@ def test_blank_words_are_not_put_to_claude(goals: Goals) -> None:
     assert '"person"' in build_prompt(goals, PlanOptions())
 
 
+def test_claude_is_asked_to_prefer_the_clip_length_the_scenes_are_priced_at(
+    goals: Goals,
+) -> None:
+    """The google preset's defaults (plan.scene_seconds 5, Veo making 4, 6 or 8 s): the
+    prompt said "Allowed clip lengths (seconds): 4, 6, 8; prefer 5", a length the model
+    cannot make, while the estimate priced each scene at 6 s (options audit). It asks
+    for the length the scenes are priced at."""
+    from mindmovie import costs
+    from mindmovie.config import load_settings
+    from mindmovie.providers.anthropic import build_prompt
+
+    for over in ({"preset": "google"}, {"preset": "byteplus", "plan": {"scene_seconds": 30}}):
+        settings = load_settings(overrides=over, env={})
+        options = costs.plan_options(settings)
+        priced = {s.seconds for s in costs.estimate_run(settings, goals).scenes}
+        assert options.allowed_seconds and options.scene_seconds not in options.allowed_seconds
+        (secs,) = priced
+        assert f"; prefer {secs:g}." in build_prompt(goals, options), (over, priced)
+
+
 # ---------------------------------------------------------------- found by a mutation audit
 async def test_connection_failures_say_whether_the_request_was_sent(
     sim: SimServer, goals: Goals

@@ -195,7 +195,11 @@ def build_prompt(goals: Goals, options: PlanOptions) -> str:
     ]
     if options.allowed_seconds:
         secs = ", ".join(str(_num(a)) for a in options.allowed_seconds)
-        length = f"Allowed clip lengths (seconds): {secs}; prefer {_num(options.scene_seconds)}."
+        # the length the scenes are priced at (`_snap`, as the estimate): plan.scene_seconds
+        # itself, when no clip is made at it ("4, 6, 8; prefer 5"), asked for a length the
+        # model cannot make, and the plan could differ from what was priced
+        prefer = _snap(options.scene_seconds, options.allowed_seconds)
+        length = f"Allowed clip lengths (seconds): {secs}; prefer {_num(prefer)}."
     else:
         length = f"Clip length about {_num(options.scene_seconds)} seconds."
     return (
