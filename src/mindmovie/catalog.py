@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import tomllib
 from collections.abc import Sequence
 from importlib import resources
@@ -251,13 +252,22 @@ def default_model(provider: str, stage: str) -> ModelSpec:
     raise CatalogError(f"catalog.toml: no default {stage} model for {provider}")
 
 
+#: what a model id adds to its family's key for a release: a date or a number (Ark's
+#: "251215", Claude's "20250929", Google's "001"), or a preview, latest or experimental
+#: build ("preview-06-17", "exp-0827")
+_RELEASE_TAG = re.compile(r"\d[\d.-]*|(?:preview|latest|exp)(?:[-.][\w.-]*)?")
+
+
 def resolve(provider: str, stage: str, name: str | None = None) -> ModelSpec:
     """The model to use for `stage` on `provider`: `name` (a key or an id) or the default.
 
-    An id that is not in the catalog but extends a known key (a newer dated release, e.g.
-    "seedance-1-5-pro-260301") is accepted with that family's capabilities and price, so
-    the person can follow a provider's id change without waiting for a release. Anything
-    else raises InvalidRequest naming the known models.
+    An id that is not in the catalog but extends a known key by a release tag
+    (`_RELEASE_TAG`: a newer dated release, e.g. "seedance-1-5-pro-260301") is accepted
+    with that family's capabilities and price, so the person can follow a provider's id
+    change without waiting for a release. Anything else raises InvalidRequest naming the
+    known models: a key extended by any word was taken as its release, and a typo
+    ("seedance-1-0-pro-fsat" for -fast) was priced and checked as seedance-1-0-pro, and
+    sent as written, refused only at the first clip, after the plan and keyframes.
     """
     if not name:
         return default_model(provider, stage)
@@ -265,14 +275,19 @@ def resolve(provider: str, stage: str, name: str | None = None) -> ModelSpec:
     for m in rows:
         if name in (m.key, m.id):
             return m
-    family = [m for m in rows if name.startswith(m.key + "-")]
+    family = [
+        m
+        for m in rows
+        if name.startswith(m.key + "-") and _RELEASE_TAG.fullmatch(name[len(m.key) + 1 :])
+    ]
     if family:
         base = max(family, key=lambda m: len(m.key))
         return base.model_copy(update={"id": name, "id_verified": False, "default": False})
     known = ", ".join(m.key for m in rows) or "none"
+    dated = f" (or one of them with a release date, e.g. {rows[0].key}-260301)" if rows else ""
     raise InvalidRequest(
         f"{stage}.model '{name}' is not a known {provider} {stage} model; "
-        f"use one of: {known} (or a dated id of one of them)",
+        f"use one of: {known}{dated}",
         provider=provider,
     )
 

@@ -70,6 +70,23 @@ def test_lookup_by_key_or_id_and_dated_family_ids() -> None:
     with pytest.raises(InvalidRequest) as e:
         catalog.resolve("byteplus", "video", "sora-2")
     assert "seedance-1-5-pro" in str(e.value)
+    for tag in ("20250929", "001", "preview", "preview-06-17", "latest", "exp-0827"):
+        assert catalog.resolve("byteplus", "video", f"seedance-1-5-pro-{tag}").key == (
+            "seedance-1-5-pro"
+        )
+
+
+@pytest.mark.parametrize(
+    "typo", ["seedance-1-0-pro-fsat", "seedance-1-0-pro-fast2", "seedance-1-5-pro-i2v"]
+)
+def test_a_misspelt_model_is_not_taken_for_a_release_of_another(typo: str) -> None:
+    """A key extended by any word was taken as its dated release: seedance-1-0-pro-fsat
+    (a typo of -fast) was priced and checked as seedance-1-0-pro, with no word, and sent
+    as written, refused only at the first clip (options audit). Refused, naming the
+    models."""
+    with pytest.raises(InvalidRequest) as e:
+        catalog.resolve("byteplus", "video", typo)
+    assert "seedance-1-0-pro-fast" in str(e.value) and typo in str(e.value)
 
 
 @pytest.mark.parametrize(
